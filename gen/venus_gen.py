@@ -1,0 +1,1086 @@
+#!/usr/bin/env python3
+"""Generates venus-server's wire codec from the Vulkan registry.
+
+Inputs: vk.xml, protocol/venus.xml (the Venus additions in vk.xml's schema
+plus the VkCommandTypeEXT numbering) and protocol/semantics.txt (which
+commands have hand-written execution in src/dispatch/).
+
+Outputs vn_wire.h and vn_wire.c:
+  * a decoder for every command with a Venus number, and for every struct
+    those commands can carry (including every struct that may appear in a
+    pNext chain), in three forms: input (full), output skeleton ("partial":
+    what the guest sends for structs the server fills in) and reply encoder;
+  * the host entry-point tables and their loaders;
+  * a default execution for every command not listed in semantics.txt:
+    look the object up, call the host, bind or unbind created/destroyed ids;
+  * vn_dispatch_command(), the table-driven entry point;
+  * the extension mask for the capset (extensions whose structs all decode).
+
+Standard library only.
+"""
+
+import argparse
+import os
+import re
+import sys
+import xml.etree.ElementTree as ET
+
+SCALARS = {
+    # C type: (decode primitive suffix, wire size)
+    'uint32_t': ('u32', 4), 'int32_t': ('i32', 4), 'uint64_t': ('u64', 8), 'int64_t': ('i64', 8),
+    'float': ('f32', 4), 'double': ('f64', 8), 'size_t': ('size', 8),
+    'uint8_t': ('u8', 4), 'int8_t': ('i8', 4), 'uint16_t': ('u16', 4), 'int16_t': ('i16', 4),
+    'VkBool32': ('u32', 4), 'VkSampleMask': ('u32', 4), 'VkFlags': ('u32', 4),
+    'int': ('i32', 4),
+    'VkDeviceSize': ('u64', 8), 'VkDeviceAddress': ('u64', 8), 'VkFlags64': ('u64', 8),
+}
+PACKED_BYTES = {'uint8_t', 'int8_t', 'char'}
+UNIONS = {'VkClearValue', 'VkClearColorValue'}
+INSTANCE_HANDLES = {'VkInstance', 'VkPhysicalDevice'}
+DEVICE_HANDLES = {'VkDevice', 'VkQueue', 'VkCommandBuffer'}
+
+
+class Unsupported(Exception):
+    pass
+
+
+def member_text(elem):
+    """The declaration text of a member/param, without <comment>s."""
+    parts = [elem.text or '']
+    for child in elem:
+        if child.tag != 'comment':
+            parts.append(''.join(child.itertext()))
+        parts.append(child.tail or '')
+    return ''.join(parts)
+
+
+class Member:
+    def __init__(self, elem):
+        self.name = elem.find('name').text
+        self.type = elem.find('type').text
+        text = member_text(elem)
+        before = (elem.text or '')
+        self.const = 'const' in before
+        tail = text.split(self.name, 1)[1] if self.name in text else ''
+        decl = text.split(self.name, 1)[0]
+        self.ptr = decl.count('*')
+        self.const2 = decl.count('const') > 1
+        dims = re.findall(r'\[([^\]]+)\]', tail)
+        enum_dims = [e.text for e in elem.findall('enum')]
+        self.dims = enum_dims if enum_dims else dims
+        self.bitfield = ':' in tail
+        self.len = elem.get('altlen') or elem.get('len')
+        self.optional = (elem.get('optional') or '').startswith('true')
+        self.noauto = elem.get('noautovalidity') == 'true'
+        self.values = elem.get('values')
+        self.decl = ' '.join(text.split())
+
+    @property
+    def len_parts(self):
+        if not self.len:
+            return []
+        return [p for p in self.len.split(',')]
+
+
+class Registry:
+    def __init__(self, vk_xml, venus_xml):
+        self.structs = {}        # name -> dict(members, extends, stype, returnedonly)
+        self.aliases = {}        # type alias -> canonical
+        self.handles = {}        # name -> objtypeenum
+        self.enums = set()
+        self.bitmask_width = {}  # bitmask name -> 4/8
+        self.basetypes = {}
+        self.commands = {}       # name -> dict(ret, params)
+        self.cmd_aliases = {}
+        self.available_types = set()
+        self.available_cmds = set()
+        self.ext_types = {}      # extension name -> (number, [type names])
+        self.type_ext = {}
+        root = ET.parse(vk_xml).getroot()
+        self.header_version = self._header_version(root)
+        self._parse_types(root)
+        self._parse_commands(root)
+        self.result_values = []
+        seen = set()
+        for en in root.findall('enums'):
+            if en.get('name') == 'VkResult':
+                for e in en.findall('enum'):
+                    if e.get('value') and e.get('value') not in seen:
+                        seen.add(e.get('value'))
+                        self.result_values.append((e.get('name'), e.get('value')))
+        for ext in root.find('extensions'):
+            if 'vulkan' not in ext.get('supported', '').split(','):
+                continue
+            for e in ext.iter('enum'):
+                if e.get('extends') == 'VkResult' and e.get('offset'):
+                    num = int(e.get('extnumber') or ext.get('number'))
+                    v = 1000000000 + (num - 1) * 1000 + int(e.get('offset'))
+                    v = -v if e.get('dir') == '-' else v
+                    if str(v) not in seen:
+                        seen.add(str(v))
+                        self.result_values.append((e.get('name'), str(v)))
+        self._parse_requires(root)
+        vroot = ET.parse(venus_xml).getroot()
+        self.venus = vroot
+        self._parse_types(vroot, venus=True)
+        self._parse_commands(vroot, venus=True)
+        self.command_types = [(int(t.get('value')), t.get('command'))
+                              for t in vroot.find('commandtypes')]
+
+    @staticmethod
+    def _api_ok(elem):
+        api = elem.get('api')
+        return api is None or 'vulkan' in api.split(',')
+
+    def _header_version(self, root):
+        major_minor = None
+        patch = None
+        for t in root.find('types'):
+            if not self._api_ok(t):
+                continue
+            name = t.findtext('name')
+            if name == 'VK_HEADER_VERSION':
+                patch = int(''.join(t.itertext()).split()[-1])
+            if name == 'VK_HEADER_VERSION_COMPLETE':
+                m = re.search(r'VK_MAKE_API_VERSION\(\s*0\s*,\s*(\d+)\s*,\s*(\d+)', ''.join(t.itertext()))
+                major_minor = (int(m.group(1)), int(m.group(2)))
+        return (major_minor[0] << 22) | (major_minor[1] << 12) | patch
+
+    def _parse_types(self, root, venus=False):
+        for t in root.find('types'):
+            if t.tag != 'type' or not self._api_ok(t):
+                continue
+            cat = t.get('category')
+            name = t.get('name') or t.findtext('name')
+            if t.get('alias'):
+                self.aliases[name] = t.get('alias')
+                continue
+            if cat in ('struct', 'union'):
+                members = [Member(m) for m in t.findall('member') if self._api_ok(m)]
+                stype = None
+                for m in members:
+                    if m.name == 'sType' and m.values:
+                        stype = m.values
+                self.structs[name] = {
+                    'name': name, 'union': cat == 'union', 'members': members,
+                    'extends': (t.get('structextends') or '').split(',') if t.get('structextends') else [],
+                    'stype': stype, 'returnedonly': t.get('returnedonly') == 'true', 'venus': venus,
+                }
+            elif cat == 'handle':
+                self.handles[name] = t.get('objtypeenum')
+            elif cat == 'enum':
+                self.enums.add(name)
+            elif cat == 'bitmask':
+                base = t.findtext('type')
+                self.bitmask_width[name] = 8 if base == 'VkFlags64' else 4
+            elif cat == 'basetype':
+                self.basetypes[name] = t.findtext('type')
+            if venus:
+                self.available_types.add(name)
+
+    def _parse_commands(self, root, venus=False):
+        for c in root.find('commands'):
+            if not self._api_ok(c):
+                continue
+            if c.get('alias'):
+                self.cmd_aliases[c.get('name')] = c.get('alias')
+                continue
+            proto = c.find('proto')
+            name = proto.findtext('name')
+            params = [Member(p) for p in c.findall('param') if self._api_ok(p)]
+            self.commands[name] = {'name': name, 'ret': proto.findtext('type'), 'params': params}
+            if venus:
+                self.available_cmds.add(name)
+
+    def _parse_requires(self, root):
+        def take(req_parent, ext=None):
+            for req in req_parent.findall('require'):
+                if not self._api_ok(req):
+                    continue
+                for t in req.findall('type'):
+                    self.available_types.add(t.get('name'))
+                    if ext:
+                        self.ext_types.setdefault(ext, [])[1].append(t.get('name'))
+                        self.type_ext.setdefault(t.get('name'), ext)
+                for c in req.findall('command'):
+                    self.available_cmds.add(c.get('name'))
+        for f in root.findall('feature'):
+            if 'vulkan' in f.get('api', 'vulkan').split(','):
+                take(f)
+        for e in root.find('extensions'):
+            sup = e.get('supported', '').split(',')
+            if 'vulkan' not in sup or e.get('platform') or e.get('provisional') == 'true':
+                continue
+            self.ext_types[e.get('name')] = (int(e.get('number')), [])
+            take(e, e.get('name'))
+
+    def canon(self, name):
+        while name in self.aliases:
+            name = self.aliases[name]
+        return name
+
+    def canon_cmd(self, name):
+        while name in self.cmd_aliases:
+            name = self.cmd_aliases[name]
+        return name
+
+    def cmd_names(self, canonical):
+        names = [canonical]
+        names += sorted(a for a, c in self.cmd_aliases.items() if self.canon_cmd(a) == canonical)
+        return names
+
+    def scalar(self, t):
+        t = self.canon(t)
+        if t in SCALARS:
+            return SCALARS[t]
+        if t in self.enums:
+            return ('enum', 4)
+        if t in self.bitmask_width:
+            return ('u64', 8) if self.bitmask_width[t] == 8 else ('u32', 4)
+        if t in self.basetypes and self.basetypes[t] in SCALARS:
+            return SCALARS[self.basetypes[t]]
+        return None
+
+
+class Gen:
+    """Emits C. Each struct gets up to three generated forms, created on
+    demand: 'dec' (input), 'part' (output skeleton) and 'enc' (reply)."""
+
+    def __init__(self, reg, semantics):
+        self.reg = reg
+        self.semantics = semantics
+        self.support_cache = {}
+        self.needed = set()          # (mode, struct)
+        self.pnext_needed = set()    # (mode, root struct)
+        self.out = []
+        self.protos = []
+
+    # ---- support analysis -------------------------------------------------
+    def struct_ok(self, name, stack=()):
+        name = self.reg.canon(name)
+        if name in self.support_cache:
+            return self.support_cache[name]
+        if name in stack:
+            return True
+        s = self.reg.structs.get(name)
+        ok = s is not None and name in self.reg.available_types
+        if ok and s['union']:
+            ok = name in UNIONS
+        if ok and not s['union']:
+            try:
+                for m in s['members']:
+                    self.member_kind(m, stack + (name,), s)
+            except Unsupported:
+                ok = False
+        self.support_cache[name] = ok
+        return ok
+
+    def chain_members(self, root):
+        root = self.reg.canon(root)
+        out = []
+        for name, s in self.reg.structs.items():
+            if s['stype'] and root in [self.reg.canon(x) for x in s['extends']]:
+                if name in self.reg.available_types and self.struct_ok(name):
+                    out.append(name)
+        return sorted(out)
+
+    def member_kind(self, m, stack=(), parent=None):
+        """Classifies a member or parameter; raises Unsupported."""
+        t = self.reg.canon(m.type)
+        if m.bitfield:
+            raise Unsupported('bitfield')
+        if m.name == 'pNext':
+            return 'pnext'
+        if m.name == 'sType':
+            return 'stype'
+        if len(m.dims) > 1:
+            raise Unsupported('multi-dimensional array')
+        if m.ptr == 0:
+            if m.dims:
+                if t in PACKED_BYTES:
+                    return 'bytes_fixed'
+                if self.reg.scalar(t) or t in self.reg.handles:
+                    return 'array_fixed'
+                if t in self.reg.structs and self.struct_ok(t, stack):
+                    return 'array_fixed'
+                raise Unsupported('fixed array of ' + t)
+            if self.reg.scalar(t):
+                return 'scalar'
+            if t in self.reg.handles:
+                return 'handle'
+            if t in UNIONS:
+                return 'union'
+            if t in self.reg.structs and self.struct_ok(t, stack):
+                return 'struct'
+            raise Unsupported('type ' + t)
+        if m.ptr == 1:
+            if t == 'char':
+                if m.len and 'null-terminated' in m.len:
+                    return 'string'
+                raise Unsupported('char pointer')
+            if t == 'void':
+                if m.len:
+                    return 'blob'
+                raise Unsupported('void pointer')
+            if t == 'VkAllocationCallbacks':
+                return 'allocator'
+            if not (self.reg.scalar(t) or t in self.reg.handles or t in UNIONS or
+                    (t in self.reg.structs and self.struct_ok(t, stack))):
+                raise Unsupported('pointer to ' + t)
+            return 'array' if m.len else 'pointer'
+        if m.ptr == 2 and t == 'char' and m.len and 'null-terminated' in m.len:
+            return 'string_array'
+        raise Unsupported('pointer depth')
+
+    # ---- expressions ------------------------------------------------------
+    def len_expr(self, m, scope, params=None):
+        """C expression for the element count of member/param m."""
+        expr = m.len.split(',')[0]
+        if expr in ('null-terminated',):
+            raise Unsupported('len')
+        if expr.startswith('latexmath'):
+            raise Unsupported('latexmath len')
+
+        def repl(mo):
+            ident = mo.group(0)
+            if ident.isdigit():
+                return ident
+            if params is not None:
+                p = params.get(ident)
+                if p is None:
+                    return ident
+                if p.ptr:
+                    if mo.end() < len(expr) and expr[mo.end():mo.end() + 2] == '->':
+                        return '%s%s' % (scope, ident)
+                    return '(%s%s ? *%s%s : 0)' % (scope, ident, scope, ident)
+                return scope + ident
+            return scope + ident
+        out = re.sub(r'(?<![>\w])[A-Za-z_]\w*', repl, expr)
+        # Guard "p->member" against a NULL p.
+        mo = re.fullmatch(r'(\w+)->(\w+)->(\w+)', out)
+        if mo:
+            out = '(%s->%s ? %s : 0)' % (mo.group(1), mo.group(2), out)
+        return out
+
+    def elem_ctype(self, m):
+        return self.reg.canon(m.type) if self.reg.canon(m.type) in self.reg.structs else m.type
+
+    def min_wire(self, t):
+        t = self.reg.canon(t)
+        return 1 if t in PACKED_BYTES else 4
+
+    # ---- element codecs ---------------------------------------------------
+    def dec_value(self, t, dst, optional, mode):
+        """Statements decoding one value of type t into lvalue dst."""
+        t = self.reg.canon(t)
+        sc = self.reg.scalar(t)
+        if sc:
+            if mode == 'part':
+                return []
+            if sc[0] == 'enum':
+                return ['if (!vn_dec_enum(d, &%s)) return false;' % dst]
+            return ['if (!vn_dec_%s(d, (void *)&%s)) return false;' % (sc[0], dst)] \
+                if sc[0] in ('u32', 'u64') and t not in ('uint32_t', 'uint64_t') else \
+                ['if (!vn_dec_%s(d, &%s)) return false;' % (sc[0], dst)]
+        if t in self.reg.handles:
+            if mode == 'part':
+                return ['{ uint64_t id_; if (!vn_dec_handle_id(d, &id_)) return false; }']
+            return ['{ uint64_t h_; if (!vn_dec_handle(d, %s, %s, &h_, NULL)) return false; %s = (%s)(uintptr_t)h_; }'
+                    % (self.reg.handles[t], 'true' if optional else 'false', dst, t)]
+        if t in UNIONS:
+            if mode == 'part':
+                return []
+            return ['if (!vn_dec_%s(d, &%s)) return false;' % (t, dst)]
+        self.need(mode, t)
+        return ['if (!vn_%s_%s(d, &%s)) return false;' % (mode, t, dst)]
+
+    def enc_value(self, t, src):
+        t = self.reg.canon(t)
+        sc = self.reg.scalar(t)
+        if sc:
+            if sc[0] == 'enum':
+                return ['vn_enc_enum(e, &%s);' % src]
+            if sc[0] in ('u32', 'u64'):
+                return ['vn_enc_%s(e, (%s)%s);' % (sc[0], 'uint32_t' if sc[0] == 'u32' else 'uint64_t', src)]
+            return ['vn_enc_%s(e, %s);' % (sc[0], src)]
+        if t in self.reg.handles:
+            return ['vn_enc_handle(e, %s, (uint64_t)(uintptr_t)%s);' % (self.reg.handles[t], src)]
+        if t in UNIONS:
+            return ['vn_enc_%s(e, &%s);' % (t, src)]
+        self.need('enc', t)
+        return ['vn_enc_%s(e, &%s);' % (t, src)]
+
+    def need(self, mode, t):
+        t = self.reg.canon(t)
+        if (mode, t) not in self.needed:
+            self.needed.add((mode, t))
+            self.pending.append((mode, t))
+
+    def is_len_target(self, m, members):
+        for o in members:
+            if o is not m and o.ptr and o.len and o.len.split(',')[0] == m.name:
+                return True
+        return False
+
+    # ---- struct members ---------------------------------------------------
+    def member_code(self, m, members, mode, v='v->'):
+        kind = self.member_kind(m)
+        t = self.reg.canon(m.type)
+        f = v + m.name
+        opt = m.optional or m.noauto
+        L = []
+        if kind in ('stype', 'pnext'):
+            return L
+        if kind == 'scalar':
+            if mode == 'enc':
+                return self.enc_value(t, f)
+            if mode == 'part' and not self.is_len_target(m, members):
+                return L
+            return self.dec_value(t, f, opt, 'dec')
+        if kind in ('handle', 'struct', 'union'):
+            return self.enc_value(t, f) if mode == 'enc' else self.dec_value(t, f, opt, mode)
+        if kind == 'bytes_fixed':
+            n = m.dims[0]
+            if mode == 'enc':
+                return ['vn_enc_array_size(e, %s);' % n, 'vn_enc_bytes(e, %s, %s);' % (f, n)]
+            if mode == 'part':
+                return L
+            dec = 'vn_dec_char_array' if t == 'char' else 'vn_dec_bytes'
+            return ['{ uint64_t n_; if (!vn_dec_array_size(d, &n_)) return false;',
+                    '  if (n_ != %s) return vn_dec_fail(d, "%s: array size %%llu != %%u", (unsigned long long)n_, (unsigned)(%s));' % (n, m.name, n),
+                    '  if (!%s(d, %s, %s)) return false; }' % (dec, f, n)]
+        if kind == 'array_fixed':
+            n = m.dims[0]
+            scalar = self.reg.scalar(t)
+            if mode == 'enc':
+                return ['vn_enc_array_size(e, %s);' % n,
+                        'for (uint32_t i_ = 0; i_ < %s; i_++) {' % n] + \
+                    ['   ' + s for s in self.enc_value(t, '%s[i_]' % f)] + ['}']
+            if mode == 'part' and scalar:
+                return L
+            body = self.dec_value(t, '%s[i_]' % f, opt, mode)
+            return ['{ uint64_t n_; if (!vn_dec_array_size(d, &n_)) return false;',
+                    '  if (n_ != %s) return vn_dec_fail(d, "%s: array size %%llu != %%u", (unsigned long long)n_, (unsigned)(%s));' % (n, m.name, n),
+                    '  for (uint32_t i_ = 0; i_ < %s; i_++) {' % n] + \
+                ['      ' + s for s in body] + ['  } }']
+        if kind == 'string':
+            if mode != 'dec':
+                raise Unsupported('output string')
+            return ['if (!vn_dec_string(d, &%s)) return false;' % f]
+        if kind == 'string_array':
+            if mode != 'dec':
+                raise Unsupported('output string array')
+            cnt = self.len_expr(m, v)
+            return ['{ bool p_; if (!vn_dec_array_size_opt(d, %s, &p_)) return false;' % cnt,
+                    '  if (p_) { const char **s_ = vn_dec_alloc_array(d, %s, sizeof(*s_), 8); if (!s_) return false;' % cnt,
+                    '    for (uint32_t i_ = 0; i_ < %s; i_++) if (!vn_dec_string(d, &s_[i_])) return false;' % cnt,
+                    '    %s = s_; } else { %s = NULL; } }' % (f, f)]
+        if kind == 'blob':
+            cnt = self.len_expr(m, v)
+            if mode == 'enc':
+                return ['if (%s) { vn_enc_array_size(e, %s); vn_enc_bytes(e, %s, %s); } else { vn_enc_array_size(e, 0); }' % (f, cnt, f, cnt)]
+            if mode == 'part':
+                return ['{ bool p_; if (!vn_dec_array_size_opt(d, %s, &p_)) return false;' % cnt,
+                        '  %s = p_ ? vn_dec_alloc_array(d, %s, 1, 0) : NULL; if (p_ && !%s) return false; }' % (f, cnt, f)]
+            return ['{ bool p_; if (!vn_dec_array_size_opt(d, %s, &p_)) return false;' % cnt,
+                    '  if (p_) { void *b_ = vn_dec_alloc_array(d, %s, 1, 1); if (!b_ || !vn_dec_bytes(d, b_, %s)) return false; %s = b_; } else { %s = NULL; } }' % (cnt, cnt, f, f)]
+        if kind == 'allocator':
+            raise Unsupported('allocator member')
+        et = self.elem_ctype(m)
+        if kind == 'array':
+            cnt = self.len_expr(m, v)
+            if mode == 'enc':
+                return ['if (%s) {' % f, '   vn_enc_array_size(e, %s);' % cnt,
+                        '   for (uint32_t i_ = 0; i_ < %s; i_++) {' % cnt] + \
+                    ['      ' + s for s in self.enc_value(t, '%s[i_]' % f)] + \
+                    ['   }', '} else {', '   vn_enc_array_size(e, 0);', '}']
+            minw = 0 if mode == 'part' else self.min_wire(t)
+            body = self.dec_value(t, 'a_[i_]', opt, mode)
+            return ['{ bool p_; if (!vn_dec_array_size_opt(d, %s, &p_)) return false;' % cnt,
+                    '  if (p_) { %s *a_ = vn_dec_alloc_array(d, %s, sizeof(*a_), %d); if (!a_) return false;' % (et, cnt, minw),
+                    '    for (uint32_t i_ = 0; i_ < %s; i_++) {' % cnt] + \
+                ['      ' + s for s in body] + \
+                ['    }', '    %s = a_; } else { %s = NULL; } }' % (f, f)]
+        if kind == 'pointer':
+            if mode == 'enc':
+                return ['vn_enc_marker(e, %s != NULL);' % f, 'if (%s) {' % f] + \
+                    ['   ' + s for s in self.enc_value(t, '(*%s)' % f)] + ['}']
+            body = self.dec_value(t, '*p_', opt, mode)
+            return ['{ bool m_; if (!vn_dec_marker(d, &m_)) return false;',
+                    '  if (m_) { %s *p_ = vn_dec_alloc(d, sizeof(*p_)); if (!p_) return false;' % et] + \
+                ['    ' + s for s in body] + \
+                ['    %s = p_; } else { %s = NULL; } }' % (f, f)]
+        raise Unsupported(kind)
+
+    # ---- struct functions -------------------------------------------------
+    def emit_struct(self, mode, name):
+        s = self.reg.structs[name]
+        members = s['members']
+        body = []
+        for m in members:
+            body += self.member_code(m, members, mode)
+        self_fn = 'vn_%s_%s_self' % (mode, name)
+        if mode == 'enc':
+            sig = 'static void %s(struct vn_encoder *e, const %s *v)' % (self_fn, name)
+            self.protos.append(sig + ';')
+            self.out.append(sig + '\n{\n' + ''.join('   %s\n' % l for l in body) +
+                            ('   (void)e;\n   (void)v;\n' if not body else '') + '}\n')
+        else:
+            sig = 'static bool %s(struct vn_decoder *d, %s *v)' % (self_fn, name)
+            self.protos.append(sig + ';')
+            self.out.append(sig + '\n{\n' + ''.join('   %s\n' % l for l in body) +
+                            ('   (void)d;\n   (void)v;\n' if not body else '') + '   return true;\n}\n')
+        fn = 'vn_%s_%s' % (mode, name)
+        if not s['stype']:
+            if mode == 'enc':
+                sig = 'static void %s(struct vn_encoder *e, const %s *v)' % (fn, name)
+                self.out.append(sig + '\n{\n   %s(e, v);\n}\n' % self_fn)
+            else:
+                sig = 'static bool %s(struct vn_decoder *d, %s *v)' % (fn, name)
+                self.out.append(sig + '\n{\n   return %s(d, v);\n}\n' % self_fn)
+            self.protos.append(sig + ';')
+            return
+        self.pnext_needed_add(mode, name)
+        if mode == 'enc':
+            sig = 'static void %s(struct vn_encoder *e, const %s *v)' % (fn, name)
+            self.out.append(sig + '\n{\n   vn_enc_enum(e, &v->sType);\n   vn_enc_pnext_%s(e, v->pNext);\n   %s(e, v);\n}\n'
+                            % (name, self_fn))
+        else:
+            sig = 'static bool %s(struct vn_decoder *d, %s *v)' % (fn, name)
+            self.out.append(
+                sig + '\n{\n   VkStructureType st_;\n   if (!vn_dec_enum(d, &st_)) return false;\n'
+                '   if (st_ != %s) return vn_dec_fail(d, "%s: bad sType %%d", (int)st_);\n'
+                '   v->sType = st_;\n'
+                '   if (!vn_%s_pnext_%s(d, (const void **)&v->pNext)) return false;\n'
+                '   return %s(d, v);\n}\n' % (s['stype'], name, mode, name, self_fn))
+        self.protos.append(sig + ';')
+
+    def pnext_needed_add(self, mode, name):
+        if (mode, name) not in self.pnext_needed:
+            self.pnext_needed.add((mode, name))
+            self.pending.append(('pnext-' + mode, name))
+            for c in self.chain_members(name):
+                self.need_self(mode, c)
+
+    def need_self(self, mode, t):
+        # A chained struct needs its _self form, which emit_struct provides.
+        self.need(mode, t)
+
+    def emit_pnext(self, mode, root):
+        chain = self.chain_members(root)
+        fn = 'vn_%s_pnext_%s' % (mode, root)
+        if mode == 'enc':
+            sig = 'static void %s(struct vn_encoder *e, const void *pnext)' % fn
+            L = ['   const VkBaseInStructure *s_ = pnext;',
+                 '   for (; s_; s_ = s_->pNext) {',
+                 '      switch ((int)s_->sType) {']
+            for c in chain:
+                L += ['      case %s:' % self.reg.structs[c]['stype'],
+                      '         vn_enc_marker(e, true);',
+                      '         vn_enc_enum(e, &s_->sType);',
+                      '         vn_enc_pnext_%s(e, s_->pNext);' % root,
+                      '         vn_enc_%s_self(e, (const %s *)s_);' % (c, c),
+                      '         return;']
+            L += ['      default:', '         break;', '      }', '   }', '   vn_enc_marker(e, false);']
+            if not chain:
+                L = ['   (void)pnext;', '   vn_enc_marker(e, false);']
+        else:
+            sig = 'static bool %s(struct vn_decoder *d, const void **pnext)' % fn
+            L = ['   bool m_;', '   if (!vn_dec_marker(d, &m_)) return false;',
+                 '   if (!m_) { *pnext = NULL; return true; }']
+            if chain:
+                L += ['   if (++d->depth > VN_MAX_CHAIN_DEPTH) return vn_dec_fail(d, "pNext chain too deep");',
+                      '   VkStructureType st_;', '   if (!vn_dec_enum(d, &st_)) return false;',
+                      '   switch ((int)st_) {']
+                for c in chain:
+                    L += ['   case %s: {' % self.reg.structs[c]['stype'],
+                          '      %s *s_ = vn_dec_alloc(d, sizeof(*s_));' % c,
+                          '      if (!s_) return false;',
+                          '      s_->sType = st_;',
+                          '      if (!%s(d, (const void **)&s_->pNext)) return false;' % fn,
+                          '      if (!vn_%s_%s_self(d, s_)) return false;' % (mode, c),
+                          '      *pnext = s_;', '      break;', '   }']
+                L += ['   default:',
+                      '      return vn_dec_fail(d, "sType %%d not allowed in the pNext chain of %s", (int)st_);' % root,
+                      '   }', '   d->depth--;', '   return true;']
+            else:
+                L += ['   return vn_dec_fail(d, "%s takes no pNext chain");' % root]
+        self.protos.append(sig + ';')
+        self.out.append(sig + '\n{\n' + '\n'.join(L) + '\n}\n')
+
+    # ---- commands ---------------------------------------------------------
+    def param_role(self, p, params):
+        kind = self.member_kind(p)
+        t = self.reg.canon(p.type)
+        is_out = p.ptr >= 1 and not p.const and kind not in ('allocator',)
+        if not is_out:
+            return kind, 'in'
+        referenced = any(o.len and o.len.split(',')[0] == p.name for o in params)
+        if kind in ('pointer',) and referenced:
+            return kind, 'inout_count'
+        if t in self.reg.handles:
+            return kind, 'out_handle' if kind == 'pointer' else 'out_handles'
+        return kind, 'out'
+
+    def command(self, name):
+        c = self.reg.commands[name]
+        params = c['params']
+        pmap = {p.name: p for p in params}
+        fields, dec, enc, call = [], [], [], []
+        post = []
+        first = params[0] if params else None
+        table = None
+        if first is not None and first.ptr == 0 and self.reg.canon(first.type) in INSTANCE_HANDLES:
+            table = 'it'
+        elif first is not None and first.ptr == 0 and self.reg.canon(first.type) in DEVICE_HANDLES:
+            table = 'dt'
+        for p in params:
+            kind, role = self.param_role(p, params)
+            t = self.reg.canon(p.type)
+            pt = p.type
+            a = 'a->' + p.name
+            opt = p.optional or p.noauto
+            if role == 'in':
+                if kind == 'allocator':
+                    fields.append('const VkAllocationCallbacks *%s;' % p.name)
+                    dec.append('{ bool m_; if (!vn_dec_marker(d, &m_)) return false; if (m_) return vn_dec_fail(d, "%s: allocation callbacks cannot cross the wire"); }' % name)
+                    call.append('NULL')
+                    continue
+                if kind == 'handle':
+                    fields.append('%s %s;' % (pt, p.name))
+                    fields.append('struct vs_object *%s_obj;' % p.name)
+                    dec.append('{ uint64_t h_; if (!vn_dec_handle(d, %s, %s, &h_, &a->%s_obj)) return false; %s = (%s)(uintptr_t)h_; }'
+                               % (self.reg.handles[t], 'true' if opt else 'false', p.name, a, pt))
+                elif kind == 'scalar' or kind == 'union' or kind == 'struct':
+                    fields.append('%s %s;' % (pt, p.name))
+                    dec += self.dec_value(t, a, opt, 'dec')
+                elif kind == 'array_fixed':
+                    fields.append('%s %s[%s];' % (pt, p.name, p.dims[0]))
+                    dec += self.member_code(p, params, 'dec', 'a->')
+                else:
+                    ctype = {'string': 'const char *', 'string_array': 'const char *const *',
+                             'blob': 'const void *'}.get(kind, 'const %s *' % (self.elem_ctype(p)))
+                    fields.append('%s%s;' % (ctype, p.name))
+                    if kind == 'string_array':
+                        dec += [l.replace('%s = s_;' % a, '%s = (const char *const *)s_;' % a)
+                                for l in self.member_code(p, params, 'dec', 'a->')]
+                    else:
+                        dec += self.member_code(p, params, 'dec', 'a->')
+                call.append(a)
+                continue
+            # outputs
+            if role in ('inout_count', 'out') and kind == 'pointer' and self.reg.scalar(t):
+                fields.append('%s *%s;' % (pt, p.name))
+                fields.append('%s %s_storage;' % (pt, p.name))
+                body = self.dec_value(t, a + '_storage', True, 'dec') if role == 'inout_count' else []
+                dec.append('{ bool m_; if (!vn_dec_marker(d, &m_)) return false;')
+                dec.append('  if (m_) { %s = &%s_storage;' % (a, a))
+                dec += ['    ' + s for s in body]
+                dec.append('  } }')
+                enc += ['vn_enc_marker(e, %s != NULL);' % a, 'if (%s) {' % a] + \
+                    ['   ' + s for s in self.enc_value(t, '*' + a)] + ['}']
+                call.append(a)
+                continue
+            if role == 'out_handle':
+                fields += ['%s *%s;' % (pt, p.name), '%s %s_storage;' % (pt, p.name), 'uint64_t %s_id;' % p.name]
+                dec += ['{ bool m_; if (!vn_dec_marker(d, &m_)) return false;',
+                        '  if (!m_) return vn_dec_fail(d, "%s: missing output handle");' % name,
+                        '  if (!vn_dec_new_id(d, &%s_id)) return false;' % a,
+                        '  %s = &%s_storage; }' % (a, a)]
+                enc += ['vn_enc_marker(e, true);', 'vn_enc_u64(e, %s_id);' % a]
+                call.append(a)
+                continue
+            if role == 'out_handles':
+                cnt = self.len_expr(p, 'a->', pmap)
+                fields += ['%s *%s;' % (pt, p.name), 'uint64_t *%s_ids;' % p.name, 'uint32_t %s_count;' % p.name]
+                creates = name.startswith(('vkCreate', 'vkAllocate'))
+                dec += ['{ uint64_t n_; if (!vn_dec_array_size(d, &n_)) return false;',
+                        '  if (n_ && n_ != (uint64_t)(%s)) return vn_dec_fail(d, "%s: %%llu output handles for count %%llu", (unsigned long long)n_, (unsigned long long)(%s));' % (cnt, name, cnt),
+                        '  %s_count = (uint32_t)n_;' % a,
+                        '  %s_ids = vn_dec_alloc_array(d, n_, sizeof(uint64_t), 8);' % a,
+                        '  %s = vn_dec_alloc_array(d, n_, sizeof(*%s), 0);' % (a, a),
+                        '  if (n_ && (!%s_ids || !%s)) return false;' % (a, a),
+                        '  for (uint32_t i_ = 0; i_ < n_; i_++)',
+                        '     if (!vn_dec_%s(d, &%s_ids[i_])) return false; }' % ('new_id' if creates else 'handle_id', a)]
+                enc += ['if (!%s) {' % a, '   vn_enc_array_size(e, 0);', '} else {',
+                        '   vn_enc_array_size(e, %s_count);' % a,
+                        '   for (uint32_t i_ = 0; i_ < %s_count; i_++)' % a,
+                        '      vn_enc_u64(e, %s_ids[i_]);' % a, '}']
+                call.append(a)
+                continue
+                enc += ['vn_enc_array_size(e, %s_count);' % a,
+                        'for (uint32_t i_ = 0; i_ < %s_count; i_++)' % a,
+                        '   vn_enc_u64(e, %s_ids[i_]);' % a]
+                call.append(a)
+                continue
+            # out struct / out arrays / out blobs
+            if kind == 'pointer':
+                fields.append('%s *%s;' % (self.elem_ctype(p), p.name))
+                dec += ['{ bool m_; if (!vn_dec_marker(d, &m_)) return false;',
+                        '  if (m_) { %s = vn_dec_alloc(d, sizeof(*%s)); if (!%s) return false;' % (a, a, a)] + \
+                    ['    ' + s for s in self.dec_value(t, '*' + a, True, 'part')] + ['  } }']
+                enc += ['vn_enc_marker(e, %s != NULL);' % a, 'if (%s) {' % a] + \
+                    ['   ' + s for s in self.enc_value(t, '*' + a)] + ['}']
+            elif kind in ('array', 'blob'):
+                cnt = self.len_expr(p, 'a->', pmap)
+                is_blob = kind == 'blob'
+                fields.append('%s *%s;' % ('void' if is_blob else self.elem_ctype(p), p.name))
+                fields.append('uint64_t %s_count;' % p.name)
+                dec += ['{ uint64_t n_; if (!vn_dec_array_size(d, &n_)) return false;',
+                        '  if (n_ && n_ != (uint64_t)(%s)) return vn_dec_fail(d, "%s: output array size %%llu for count %%llu", (unsigned long long)n_, (unsigned long long)(%s));' % (cnt, name, cnt),
+                        '  %s_count = n_;' % a]
+                if is_blob:
+                    dec += ['  if (n_) { %s = vn_dec_alloc_array(d, n_, 1, 0); if (!%s) return false; } }' % (a, a)]
+                    enc += ['if (%s) { vn_enc_array_size(e, %s); vn_enc_bytes(e, %s, (size_t)(%s)); } else { vn_enc_array_size(e, 0); }'
+                            % (a, cnt, a, cnt)]
+                else:
+                    body = self.dec_value(t, '%s[i_]' % a, True, 'part')
+                    dec += ['  if (n_) { %s = vn_dec_alloc_array(d, n_, sizeof(*%s), 0); if (!%s) return false;' % (a, a, a),
+                            '    for (uint32_t i_ = 0; i_ < n_; i_++) {'] + \
+                        ['      ' + s for s in body] + ['    } } }']
+                    enc += ['if (%s) {' % a, '   uint64_t n_ = %s;' % cnt,
+                            '   if (n_ > %s_count) n_ = %s_count;' % (a, a),
+                            '   vn_enc_array_size(e, n_);',
+                            '   for (uint32_t i_ = 0; i_ < n_; i_++) {'] + \
+                        ['      ' + s for s in self.enc_value(t, '%s[i_]' % a)] + \
+                        ['   }', '} else {', '   vn_enc_array_size(e, 0);', '}']
+            else:
+                raise Unsupported('output ' + kind)
+            call.append(a)
+        ret = c['ret']
+        if ret not in ('void', 'VkResult') and not self.reg.scalar(ret):
+            raise Unsupported('return type ' + ret)
+        if ret != 'void':
+            fields.append('%s ret;' % ret)
+        return {'name': name, 'fields': fields, 'dec': dec, 'enc': enc, 'call': call,
+                'table': table, 'ret': ret, 'params': params}
+
+    def create_destroy(self, info):
+        """Object binding for the default execution of create/destroy."""
+        name, params = info['name'], info['params']
+        last = params[-1]
+        lt = self.reg.canon(last.type)
+        if name.startswith(('vkCreate', 'vkAllocate')) and last.ptr == 1 and not last.const \
+                and lt in self.reg.handles:
+            return ('create', lt, last)
+        if name.startswith(('vkDestroy', 'vkFree')) and len(params) == 3 \
+                and self.reg.canon(params[2].type) == 'VkAllocationCallbacks':
+            h = params[1]
+            ht = self.reg.canon(h.type)
+            if h.ptr == 0 and ht in self.reg.handles and ht not in ('VkInstance', 'VkDevice'):
+                return ('destroy', ht, h)
+        return None
+
+    def default_exec(self, info):
+        name, params = info['name'], info['params']
+        first = params[0]
+        if info['table'] is None:
+            raise Unsupported('no dispatchable first parameter')
+        member = name[2:]
+        L = ['   PFN_%s fn_ = a->%s_obj->%s->%s;' % (name, first.name, info['table'], member),
+             '   if (!fn_) {',
+             '      vs_dispatch_fail(disp, "%s is not available on the host");' % name,
+             '      return;', '   }']
+        callexpr = 'fn_(%s)' % ', '.join(info['call'])
+        L.append('   %s%s;' % ('a->ret = ' if info['ret'] != 'void' else '', callexpr))
+        cd = self.create_destroy(info)
+        if cd and cd[0] == 'create':
+            _, ht, p = cd
+            objtype = self.reg.handles[ht]
+            ok = 'a->ret >= VK_SUCCESS' if info['ret'] == 'VkResult' else 'true'
+            if p.len:
+                L += ['   if (%s) {' % ok,
+                      '      for (uint32_t i_ = 0; i_ < a->%s_count; i_++) {' % p.name,
+                      '         if (a->%s[i_] != VK_NULL_HANDLE)' % p.name,
+                      '            vs_dispatch_add_object(disp, %s, a->%s_ids[i_], (uint64_t)(uintptr_t)a->%s[i_], a->%s_obj);'
+                      % (objtype, p.name, p.name, first.name),
+                      '      }', '   }']
+            else:
+                L += ['   if (%s)' % ok,
+                      '      vs_dispatch_add_object(disp, %s, a->%s_id, (uint64_t)(uintptr_t)a->%s_storage, a->%s_obj);'
+                      % (objtype, p.name, p.name, first.name)]
+        elif cd and cd[0] == 'destroy':
+            _, ht, p = cd
+            L += ['   if (a->%s_obj)' % p.name,
+                  '      vs_dispatch_remove_object(disp, a->%s_obj);' % p.name]
+        return L
+
+    # ---- driver -----------------------------------------------------------
+    def run(self):
+        reg = self.reg
+        self.pending = []
+        cmds = []
+        unsupported = []
+        for value, vname in reg.command_types:
+            cname = reg.canon_cmd(vname)
+            try:
+                snapshot = (list(self.pending), set(self.needed), set(self.pnext_needed))
+                info = self.command(cname)
+                if cname not in self.semantics:
+                    info['exec'] = self.default_exec(info)
+                cmds.append((value, cname, info))
+            except Unsupported as ex:
+                self.pending, self.needed, self.pnext_needed = snapshot[0], snapshot[1], snapshot[2]
+                unsupported.append((value, cname, str(ex)))
+        # Structs reachable from the commands, in every form they are used.
+        while self.pending:
+            mode, t = self.pending.pop()
+            if mode.startswith('pnext-'):
+                self.emit_pnext(mode[6:], t)
+            else:
+                self.emit_struct(mode, t)
+        self.cmds = cmds
+        self.unsupported = unsupported
+
+    def extension_mask(self):
+        bits = {0}
+        for ext, (num, types) in self.reg.ext_types.items():
+            if num > 500:
+                continue
+            if all(self.struct_ok(t) for t in types
+                   if self.reg.canon(t) in self.reg.structs and not self.reg.structs[self.reg.canon(t)]['union']):
+                bits.add(num)
+        v = self.reg.venus.find('extensions')
+        for e in v:
+            bits.add(int(e.get('number')))
+        words = [0] * 32
+        for b in bits:
+            if b < 32 * 32:
+                words[b // 32] |= 1 << (b % 32)
+        return words, bits
+
+
+def write_header(g, path):
+    reg = g.reg
+    L = ['/* Generated by gen/venus_gen.py from vk.xml and protocol/venus.xml. Do not edit. */',
+         '#ifndef VN_WIRE_H', '#define VN_WIRE_H', '',
+         '#include <stdbool.h>', '#include <stdint.h>', '#include <vulkan/vulkan.h>', '',
+         '#include "venus/cs.h"', '']
+    # Venus additions: types.
+    for t in reg.venus.find('types'):
+        name = t.get('name')
+        if t.get('category') == 'bitmask':
+            L.append('typedef VkFlags %s;' % name)
+    for t in reg.venus.find('types'):
+        if t.get('category') != 'struct':
+            continue
+        name = t.get('name')
+        if t.get('stype'):
+            L.append('#define %s ((VkStructureType)%s)' % (
+                t.find('member').get('values'), t.get('stype')))
+        L.append('typedef struct %s {' % name)
+        for m in t.findall('member'):
+            L.append('   %s;' % ' '.join(''.join(m.itertext()).split()))
+        L.append('} %s;' % name)
+    L.append('')
+    for t in reg.venus.find('commands'):
+        proto = t.find('proto')
+        params = ', '.join(' '.join(''.join(p.itertext()).split()) for p in t.findall('param'))
+        L.append('typedef %s (VKAPI_PTR *PFN_%s)(%s);' % (proto.findtext('type'), proto.findtext('name'), params))
+    L += ['', '#define VN_COMMAND_GENERATE_REPLY_BIT 0x1u',
+          '#define VN_WIRE_FORMAT_VERSION %s' % reg.venus.get('wire_format_version'),
+          '#define VN_VK_XML_VERSION 0x%08xu' % reg.header_version,
+          '#define VN_EXT_COMMAND_SERIALIZATION_SPEC_VERSION 1u',
+          '#define VN_MESA_VENUS_PROTOCOL_SPEC_VERSION 2u', '']
+    L.append('enum vn_command_type {')
+    for value, name, _ in g.cmds:
+        L.append('   VN_CMD_%s = %d,' % (name, value))
+    L.append('   VN_CMD_TYPE_COUNT = %d,' % (max(v for v, _ in reg.command_types) + 1))
+    L.append('};')
+    L.append('')
+    L.append('const char *vn_command_name(uint32_t type);')
+    L.append('extern const uint32_t vn_extension_mask[32];')
+    L.append('/* True if every struct of the extension can cross the wire. */')
+    L.append('bool vn_extension_decodable(const char *name);')
+    L.append('const char *vn_result_name(VkResult result);')
+    L.append('struct vn_device_table;')
+    L.append('/* Destroys a device child with its vkDestroy or vkFree entry point. */')
+    L.append('bool vn_destroy_device_object(const struct vn_device_table *t, VkDevice device, VkObjectType type, uint64_t handle);')
+    L.append('')
+    # Entry-point tables.
+    for table, handles in (('instance', INSTANCE_HANDLES), ('device', DEVICE_HANDLES)):
+        L.append('struct vn_%s_table {' % table)
+        for name in sorted(reg.commands):
+            c = reg.commands[name]
+            if not c['params'] or name not in reg.available_cmds or c['params'][0].ptr:
+                continue
+            if reg.canon(c['params'][0].type) in handles and name not in [x for x, _ in []]:
+                if not reg.structs.get(name) and not any(pl in name for pl in ()):
+                    L.append('   PFN_%s %s;' % (name, name[2:]))
+        L.append('};')
+    L += ['void vn_load_instance_table(VkInstance instance, PFN_vkGetInstanceProcAddr gipa,',
+          '                            struct vn_instance_table *t);',
+          'void vn_load_device_table(VkDevice device, PFN_vkGetDeviceProcAddr gdpa,',
+          '                          struct vn_device_table *t);', '']
+    for value, name, info in g.cmds:
+        L.append('struct vn_args_%s {' % name)
+        L += ['   ' + f for f in info['fields']] or ['   int unused;']
+        L.append('};')
+    L.append('')
+    L.append('struct vs_dispatch;')
+    for value, name, info in g.cmds:
+        if name in g.semantics:
+            L.append('void vs_exec_%s(struct vs_dispatch *disp, struct vn_args_%s *a);' % (name, name))
+    L += ['', '/* Decodes one command, executes it and writes its reply when asked.',
+          ' * False when the stream or the command was bad (already reported). */',
+          'bool vn_dispatch_command(struct vs_dispatch *disp, struct vn_decoder *d);', '',
+          '#endif', '']
+    # Only commands whose table fields exist are declared; filter platform ones.
+    with open(path, 'w') as f:
+        f.write('\n'.join(L))
+
+
+def platform_command(reg, name):
+    c = reg.commands[name]
+    for p in c['params']:
+        t = reg.canon(p.type)
+        if t not in reg.available_types and t not in SCALARS and t not in ('void', 'char'):
+            return True
+    return name not in reg.available_cmds
+
+
+def write_source(g, path):
+    reg = g.reg
+    L = ['/* Generated by gen/venus_gen.py from vk.xml and protocol/venus.xml. Do not edit. */',
+         '#include "vn_wire.h"', '', '#include <string.h>', '',
+         '#include "dispatch/dispatch.h"', '',
+         '#pragma GCC diagnostic ignored "-Wunused-function"',
+         '#pragma GCC diagnostic ignored "-Wtype-limits"', '']
+    L += g.protos
+    L.append('')
+    L += g.out
+    # Commands.
+    for value, name, info in g.cmds:
+        L.append('static bool\nvn_decode_%s(struct vn_decoder *d, struct vn_args_%s *a)\n{' % (name, name))
+        L += ['   ' + s for s in info['dec']]
+        L += ['   (void)d;', '   (void)a;', '   return true;', '}', '']
+        L.append('static void\nvn_encode_reply_%s(struct vn_encoder *e, const struct vn_args_%s *a)\n{' % (name, name))
+        L.append('   vn_enc_u32(e, VN_CMD_%s);' % name)
+        if info['ret'] != 'void':
+            L += ['   ' + s for s in g.enc_value(info['ret'], 'a->ret')]
+        L += ['   ' + s for s in info['enc']]
+        L += ['   (void)a;', '}', '']
+        if 'exec' in info:
+            L.append('static void\nvn_exec_%s(struct vs_dispatch *disp, struct vn_args_%s *a)\n{' % (name, name))
+            L += info['exec']
+            L += ['}', '']
+        execfn = 'vs_exec_%s' % name if name in g.semantics else 'vn_exec_%s' % name
+        L += ['static bool',
+              'vn_run_%s(struct vs_dispatch *disp, struct vn_decoder *d, uint32_t flags)' % name,
+              '{', '   struct vn_args_%s a;' % name, '   memset(&a, 0, sizeof(a));',
+              '   if (!vn_decode_%s(d, &a)) {' % name,
+              '      vs_dispatch_fail(disp, "%s: %%s", d->error);' % name,
+              '      return false;', '   }',
+              '   %s(disp, &a);' % execfn,
+              '   if (vs_dispatch_failed(disp))', '      return false;',
+              '   if (!(flags & VN_COMMAND_GENERATE_REPLY_BIT))', '      return true;',
+              '   struct vn_encoder *e = vs_dispatch_reply_begin(disp, "%s");' % name,
+              '   if (!e)', '      return false;',
+              '   vn_encode_reply_%s(e, &a);' % name,
+              '   return vs_dispatch_reply_end(disp, "%s");' % name, '}', '']
+    L.append('static const struct {\n   const char *name;\n'
+             '   bool (*run)(struct vs_dispatch *, struct vn_decoder *, uint32_t);\n'
+             '} vn_commands[VN_CMD_TYPE_COUNT] = {')
+    names = dict((v, n) for v, n in reg.command_types)
+    supported = dict((v, n) for v, n, _ in g.cmds)
+    for v in sorted(names):
+        canon = reg.canon_cmd(names[v])
+        if v in supported:
+            L.append('   [%d] = { "%s", vn_run_%s },' % (v, canon, canon))
+        else:
+            L.append('   [%d] = { "%s", NULL },' % (v, canon))
+    L.append('};\n')
+    L += ['const char *', 'vn_command_name(uint32_t type)', '{',
+          '   return type < VN_CMD_TYPE_COUNT && vn_commands[type].name ? vn_commands[type].name : "unknown";',
+          '}', '',
+          'bool', 'vn_dispatch_command(struct vs_dispatch *disp, struct vn_decoder *d)', '{',
+          '   uint32_t type, flags;',
+          '   if (!vn_dec_u32(d, &type) || !vn_dec_u32(d, &flags)) {',
+          '      vs_dispatch_fail(disp, "truncated command header");', '      return false;', '   }',
+          '   if (type >= VN_CMD_TYPE_COUNT || !vn_commands[type].run) {',
+          '      vs_dispatch_fail(disp, "unsupported command type %u (%s)", type, vn_command_name(type));',
+          '      return false;', '   }',
+          '   if (flags & ~VN_COMMAND_GENERATE_REPLY_BIT) {',
+          '      vs_dispatch_fail(disp, "%s: unknown command flags 0x%x", vn_command_name(type), flags);',
+          '      return false;', '   }',
+          '   return vn_commands[type].run(disp, d, flags);', '}', '']
+    # Tables.
+    for table, handles, loader, getter, obj in (
+            ('instance', INSTANCE_HANDLES, 'vn_load_instance_table', 'PFN_vkGetInstanceProcAddr gipa', 'VkInstance instance'),
+            ('device', DEVICE_HANDLES, 'vn_load_device_table', 'PFN_vkGetDeviceProcAddr gdpa', 'VkDevice device')):
+        L.append('void\n%s(%s, %s,\n   struct vn_%s_table *t)\n{' % (loader, obj, getter, table))
+        L.append('   memset(t, 0, sizeof(*t));')
+        call = 'gipa(instance, "%s")' if table == 'instance' else 'gdpa(device, "%s")'
+        for name in sorted(reg.commands):
+            c = reg.commands[name]
+            if not c['params'] or name not in reg.available_cmds or c['params'][0].ptr:
+                continue
+            if reg.canon(c['params'][0].type) not in handles:
+                continue
+            for alias in reg.cmd_names(name):
+                L.append('   if (!t->%s) t->%s = (PFN_%s)%s;' % (name[2:], name[2:], name, call % alias))
+        L.append('}\n')
+    L += ['bool', 'vn_destroy_device_object(const struct vn_device_table *t, VkDevice device, VkObjectType type, uint64_t handle)',
+          '{', '   switch (type) {']
+    for h, objtype in sorted(reg.handles.items()):
+        for verb in ('Destroy', 'Free'):
+            cname = 'vk%s%s' % (verb, h[2:])
+            c = reg.commands.get(cname)
+            if c and cname in reg.available_cmds and len(c['params']) == 3 and \
+                    reg.canon(c['params'][0].type) == 'VkDevice' and \
+                    reg.canon(c['params'][2].type) == 'VkAllocationCallbacks':
+                L += ['   case %s:' % objtype,
+                      '      if (!t->%s) return false;' % cname[2:],
+                      '      t->%s(device, (%s)(uintptr_t)handle, NULL);' % (cname[2:], h),
+                      '      return true;']
+    L += ['   default:', '      return false;', '   }', '}', '']
+    L += ['const char *', 'vn_result_name(VkResult result)', '{', '   switch ((int)result) {']
+    for name, value in reg.result_values:
+        L.append('   case %s: return "%s";' % (value, name))
+    L += ['   default: return "VK_RESULT_UNKNOWN";', '   }', '}', '']
+    words, bits = g.extension_mask()
+    L.append('const uint32_t vn_extension_mask[32] = {')
+    L.append('   ' + ', '.join('0x%08xu' % w for w in words))
+    L.append('};\n')
+    decodable = sorted(e for e, (n, _) in reg.ext_types.items() if n in bits)
+    L.append('static const char *const vn_decodable_extensions[] = {')
+    L += ['   "%s",' % e for e in decodable]
+    L.append('};\n')
+    L += ['bool', 'vn_extension_decodable(const char *name)', '{',
+          '   for (size_t i = 0; i < sizeof(vn_decodable_extensions) / sizeof(vn_decodable_extensions[0]); i++) {',
+          '      if (strcmp(vn_decodable_extensions[i], name) == 0)', '         return true;', '   }',
+          '   return false;', '}', '']
+    with open(path, 'w') as f:
+        f.write('\n'.join(L))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--vk-xml', required=True)
+    ap.add_argument('--venus-xml', required=True)
+    ap.add_argument('--semantics', required=True)
+    ap.add_argument('--out-dir', required=True)
+    ap.add_argument('--report', action='store_true', help='list unsupported commands')
+    args = ap.parse_args()
+    semantics = set()
+    with open(args.semantics) as f:
+        for line in f:
+            line = line.split('#', 1)[0].strip()
+            if line:
+                semantics.add(line)
+    reg = Registry(args.vk_xml, args.venus_xml)
+    g = Gen(reg, semantics)
+    g.run()
+    missing = semantics - set(n for _, n, _ in g.cmds)
+    if args.report:
+        for v, n, why in g.unsupported:
+            print("unsupported %d %s: %s" % (v, n, why), file=sys.stderr)
+    if missing:
+        sys.exit('semantics.txt names commands without a wire form: ' + ', '.join(sorted(missing)))
+    os.makedirs(args.out_dir, exist_ok=True)
+    write_header(g, os.path.join(args.out_dir, 'vn_wire.h'))
+    write_source(g, os.path.join(args.out_dir, 'vn_wire.c'))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs everything venus-server needs from Debian and unpacks the Vulkan
+# registry (vk.xml) and 1.4 headers from trixie's libvulkan-dev into .deps/.
+# Idempotent: each step is skipped when its result is already present.
+# Registry addresses are derived from the machine's own apt sources.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+deps="$top/.deps"
+stamp="$deps/.setup-done-v1"
+[ -f "$stamp" ] && [ "${1:-}" != "--force" ] && exit 0
+
+log() { printf 'setup: %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+src_file=/etc/apt/sources.list.d/debian.sources
+uri=""
+if [ -f "$src_file" ]; then
+  uri=$(awk '/^URIs:/{print $2; exit}' "$src_file")
+elif [ -f /etc/apt/sources.list ]; then
+  uri=$(awk '$1=="deb"{print $2; exit}' /etc/apt/sources.list)
+fi
+[ -n "$uri" ] || { echo "setup: cannot find a Debian mirror in the apt sources" >&2; exit 1; }
+
+# 1. bookworm-backports: Mesa 25.0.7 (the Venus guest driver and lavapipe).
+bp=/etc/apt/sources.list.d/backports.sources
+if [ ! -f "$bp" ]; then
+  log "adding bookworm-backports (same mirror as the system sources)"
+  if [ -f "$src_file" ]; then
+    awk 'BEGIN{RS="";ORS="\n\n"} NR==1' "$src_file" \
+      | sed 's/^Suites:.*/Suites: bookworm-backports/' | as_root tee "$bp" >/dev/null
+  else
+    echo "deb $uri bookworm-backports main" | as_root tee /etc/apt/sources.list.d/backports.list >/dev/null
+  fi
+  as_root apt-get update -qq
+fi
+
+need_pkgs=()
+for p in meson ninja-build pkg-config python3 clang libclang-rt-14-dev llvm \
+         vulkan-tools libvulkan1 libvulkan-dev glslang-tools xz-utils procps; do
+  dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
+done
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  log "installing ${need_pkgs[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null \
+    || { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null; }
+fi
+mesa_ver=$(dpkg-query -W -f '${Version}' mesa-vulkan-drivers 2>/dev/null || true)
+case "$mesa_ver" in
+  25.*) ;;
+  *) log "installing mesa-vulkan-drivers from bookworm-backports"
+     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers >/dev/null ;;
+esac
+
+# 2. vk.xml and Vulkan 1.4 headers from trixie's libvulkan-dev (data only).
+if [ ! -f "$deps/vulkan/usr/share/vulkan/registry/vk.xml" ]; then
+  log "unpacking trixie libvulkan-dev (vk.xml + headers) into .deps/vulkan"
+  tmp=$(mktemp -d)
+  mkdir -p "$tmp/lists/partial"
+  echo "deb $uri trixie main" > "$tmp/trixie.list"
+  o=(-o Dir::Etc::SourceList="$tmp/trixie.list" -o Dir::Etc::SourceParts=/dev/null
+     -o Dir::State::Lists="$tmp/lists" -o Dir::Cache::archives="$tmp")
+  as_root apt-get "${o[@]}" -qq update
+  (cd "$tmp" && apt-get "${o[@]}" -qq download libvulkan-dev)
+  mkdir -p "$deps/vulkan"
+  dpkg -x "$tmp"/libvulkan-dev_*.deb "$deps/vulkan"
+  rm -rf "$tmp"
+fi
+
+mkdir -p "$deps"
+touch "$stamp"
+log "done"

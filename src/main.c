@@ -1,0 +1,138 @@
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "util/log.h"
+#include "vtest/vtest.h"
+#include "vtest/vtest_protocol.h"
+
+#ifndef VS_VERSION
+#define VS_VERSION "0.1.0"
+#endif
+
+static void
+usage(FILE *out)
+{
+   fprintf(out,
+           "usage: venus-server [options]\n"
+           "Serves Venus (Vulkan over virtio) clients over the vtest protocol.\n"
+           "\n"
+           "  --socket PATH       listen on PATH (default: $VTEST_SOCKET_NAME, else %s)\n"
+           "  --device N          expose only host physical device N (default, -1: all)\n"
+           "  --log-level LEVEL   error, warn, info or debug (default: $VENUS_SERVER_LOG,\n"
+           "                      else info)\n"
+           "  --help              show this help\n"
+           "  --version           show the version\n",
+           VTEST_DEFAULT_SOCKET_PATH);
+}
+
+static bool
+parse_level(const char *what, const char *name)
+{
+   if (vs_log_parse_level(name, &vs_log_threshold))
+      return true;
+   fprintf(stderr, "venus-server: invalid %s '%s' (use error, warn, info or debug)\n", what, name);
+   return false;
+}
+
+static bool
+parse_device_index(const char *arg)
+{
+   char *end;
+   errno = 0;
+   long value = strtol(arg, &end, 10);
+   if (errno || end == arg || *end != '\0' || value < -1 || value > INT_MAX) {
+      fprintf(stderr, "venus-server: invalid device index '%s'\n", arg);
+      return false;
+   }
+   vs_config.device_index = (int)value;
+   return true;
+}
+
+static void
+on_stop_signal(int sig)
+{
+   vtest_server_request_stop();
+}
+
+static bool
+install_signal_handlers(void)
+{
+   struct sigaction sa;
+   memset(&sa, 0, sizeof(sa));
+   sigemptyset(&sa.sa_mask);
+   sa.sa_handler = on_stop_signal;
+   if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
+      return false;
+   /* A client that vanishes mid-reply must not kill the server. */
+   sa.sa_handler = SIG_IGN;
+   return sigaction(SIGPIPE, &sa, NULL) == 0;
+}
+
+int
+main(int argc, char **argv)
+{
+   enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION };
+   static const struct option options[] = {
+      { "socket", required_argument, NULL, OPT_SOCKET },
+      { "device", required_argument, NULL, OPT_DEVICE },
+      { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+      { "help", no_argument, NULL, OPT_HELP },
+      { "version", no_argument, NULL, OPT_VERSION },
+      { NULL, 0, NULL, 0 },
+   };
+
+   const char *env_socket = getenv("VTEST_SOCKET_NAME");
+   if (env_socket && *env_socket)
+      vs_config.socket_path = env_socket;
+   const char *env_level = getenv("VENUS_SERVER_LOG");
+   if (env_level && *env_level && !parse_level("$VENUS_SERVER_LOG", env_level))
+      return 2;
+
+   int opt;
+   while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+      switch (opt) {
+      case OPT_SOCKET:
+         if (!*optarg) {
+            fprintf(stderr, "venus-server: empty socket path\n");
+            return 2;
+         }
+         vs_config.socket_path = optarg;
+         break;
+      case OPT_DEVICE:
+         if (!parse_device_index(optarg))
+            return 2;
+         break;
+      case OPT_LOG_LEVEL:
+         if (!parse_level("log level", optarg))
+            return 2;
+         break;
+      case OPT_HELP:
+         usage(stdout);
+         return 0;
+      case OPT_VERSION:
+         printf("venus-server %s\n", VS_VERSION);
+         return 0;
+      default:
+         usage(stderr);
+         return 2;
+      }
+   }
+   if (optind < argc) {
+      fprintf(stderr, "venus-server: unexpected argument '%s'\n", argv[optind]);
+      usage(stderr);
+      return 2;
+   }
+
+   if (!install_signal_handlers()) {
+      fprintf(stderr, "venus-server: sigaction: %s\n", strerror(errno));
+      return 1;
+   }
+   return vtest_server_run(vs_config.socket_path);
+}

@@ -1,0 +1,77 @@
+/* Linux: shared memory is a memfd, wakeup objects are eventfds. */
+#include "os/os.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int
+os_shm_create(const char *name, size_t size)
+{
+   if (size > (size_t)INT64_MAX) {
+      errno = EINVAL;
+      return -1;
+   }
+   int fd = memfd_create(name, MFD_CLOEXEC);
+   if (fd < 0)
+      return -1;
+   if (ftruncate(fd, (off_t)size) != 0) {
+      int err = errno;
+      close(fd);
+      errno = err;
+      return -1;
+   }
+   return fd;
+}
+
+int
+os_event_init(struct os_event *ev)
+{
+   int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+   ev->read_fd = fd;
+   ev->write_fd = fd;
+   return fd < 0 ? -1 : 0;
+}
+
+/* Async-signal-safe: a single write(). A full counter (EAGAIN) is already
+ * readable, so failures need no handling. */
+void
+os_event_signal(struct os_event *ev)
+{
+   uint64_t one = 1;
+   ssize_t ret = write(ev->write_fd, &one, sizeof(one));
+   (void)ret;
+}
+
+void
+os_event_drain(struct os_event *ev)
+{
+   uint64_t count;
+   /* One read resets an eventfd counter; EAGAIN means it was already 0. */
+   while (read(ev->read_fd, &count, sizeof(count)) < 0 && errno == EINTR)
+      ;
+}
+
+void
+os_event_fini(struct os_event *ev)
+{
+   if (ev->read_fd >= 0)
+      close(ev->read_fd);
+   ev->read_fd = -1;
+   ev->write_fd = -1;
+}
+
+int
+os_signalled_fd(void)
+{
+   return eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+size_t
+os_page_size(void)
+{
+   long size = sysconf(_SC_PAGESIZE);
+   return size > 0 ? (size_t)size : 4096;
+}

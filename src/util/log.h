@@ -1,0 +1,31 @@
+/* Logging: one line per event, prefixed with level and, where known, the
+ * context id. Level from --log-level or $VENUS_SERVER_LOG
+ * (error, warn, info, debug). */
+#ifndef VS_LOG_H
+#define VS_LOG_H
+
+#include <stdint.h>
+
+enum vs_log_level { VS_LOG_ERROR, VS_LOG_WARN, VS_LOG_INFO, VS_LOG_DEBUG };
+
+extern enum vs_log_level vs_log_threshold;
+
+/* Returns false if the name is not a level. */
+int vs_log_parse_level(const char *name, enum vs_log_level *out);
+
+void vs_log_msg(enum vs_log_level level, uint32_t ctx_id, const char *fmt, ...)
+   __attribute__((format(printf, 3, 4)));
+
+#define vs_log(level, ctx_id, ...)                                                        \
+   do {                                                                                \
+      if ((level) <= vs_log_threshold)                                                \
+         vs_log_msg((level), (ctx_id), __VA_ARGS__);                                    \
+   } while (0)
+
+/* ctx_id 0 means "no context" (server-wide events). */
+#define vs_error(ctx_id, ...) vs_log(VS_LOG_ERROR, ctx_id, __VA_ARGS__)
+#define vs_warn(ctx_id, ...) vs_log(VS_LOG_WARN, ctx_id, __VA_ARGS__)
+#define vs_info(ctx_id, ...) vs_log(VS_LOG_INFO, ctx_id, __VA_ARGS__)
+#define vs_debug(ctx_id, ...) vs_log(VS_LOG_DEBUG, ctx_id, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,186 @@
+#include "venus/object_table.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+
+static atomic_uint_fast64_t live_objects;
+
+uint64_t
+vs_object_live_count(void)
+{
+   return atomic_load(&live_objects);
+}
+
+static uint32_t
+hash_id(uint64_t id)
+{
+   id ^= id >> 33;
+   id *= 0xff51afd7ed558ccdull;
+   id ^= id >> 33;
+   return (uint32_t)id;
+}
+
+void
+vs_object_table_init(struct vs_object_table *t)
+{
+   pthread_mutex_init(&t->lock, NULL);
+   t->bucket_count = 256;
+   t->buckets = calloc(t->bucket_count, sizeof(*t->buckets));
+   t->count = 0;
+}
+
+void
+vs_object_table_fini(struct vs_object_table *t)
+{
+   for (uint32_t i = 0; i < t->bucket_count; i++) {
+      struct vs_object *o = t->buckets[i];
+      while (o) {
+         struct vs_object *next = o->hash_next;
+         atomic_fetch_sub(&live_objects, 1);
+         free(o);
+         o = next;
+      }
+   }
+   free(t->buckets);
+   t->buckets = NULL;
+   pthread_mutex_destroy(&t->lock);
+}
+
+static void
+grow_locked(struct vs_object_table *t)
+{
+   uint32_t new_count = t->bucket_count * 2;
+   struct vs_object **nb = calloc(new_count, sizeof(*nb));
+   if (!nb)
+      return; /* keep the longer chains; still correct */
+   for (uint32_t i = 0; i < t->bucket_count; i++) {
+      struct vs_object *o = t->buckets[i];
+      while (o) {
+         struct vs_object *next = o->hash_next;
+         uint32_t b = hash_id(o->id) & (new_count - 1);
+         o->hash_next = nb[b];
+         nb[b] = o;
+         o = next;
+      }
+   }
+   free(t->buckets);
+   t->buckets = nb;
+   t->bucket_count = new_count;
+}
+
+static struct vs_object *
+find_locked(struct vs_object_table *t, uint64_t id)
+{
+   for (struct vs_object *o = t->buckets[hash_id(id) & (t->bucket_count - 1)]; o; o = o->hash_next) {
+      if (o->id == id)
+         return o;
+   }
+   return NULL;
+}
+
+struct vs_object *
+vs_object_add(struct vs_object_table *t, uint64_t id, VkObjectType type, uint64_t handle,
+              struct vs_object *parent)
+{
+   if (id == 0)
+      return NULL;
+   struct vs_object *o = calloc(1, sizeof(*o));
+   if (!o)
+      return NULL;
+   o->id = id;
+   o->type = type;
+   o->handle = handle;
+   o->parent = parent;
+   if (parent) {
+      o->it = parent->it;
+      o->dt = parent->dt;
+   }
+
+   pthread_mutex_lock(&t->lock);
+   if (find_locked(t, id)) {
+      pthread_mutex_unlock(&t->lock);
+      free(o);
+      return NULL;
+   }
+   if (t->count >= t->bucket_count * 2)
+      grow_locked(t);
+   uint32_t b = hash_id(id) & (t->bucket_count - 1);
+   o->hash_next = t->buckets[b];
+   t->buckets[b] = o;
+   t->count++;
+   pthread_mutex_unlock(&t->lock);
+   atomic_fetch_add(&live_objects, 1);
+   return o;
+}
+
+struct vs_object *
+vs_object_lookup(struct vs_object_table *t, uint64_t id, VkObjectType type)
+{
+   pthread_mutex_lock(&t->lock);
+   struct vs_object *o = find_locked(t, id);
+   pthread_mutex_unlock(&t->lock);
+   return o && o->type == type ? o : NULL;
+}
+
+bool
+vs_object_contains(struct vs_object_table *t, uint64_t id)
+{
+   pthread_mutex_lock(&t->lock);
+   bool found = find_locked(t, id) != NULL;
+   pthread_mutex_unlock(&t->lock);
+   return found;
+}
+
+struct vs_object *
+vs_object_find_handle(struct vs_object_table *t, VkObjectType type, uint64_t handle)
+{
+   struct vs_object *found = NULL;
+   pthread_mutex_lock(&t->lock);
+   for (uint32_t i = 0; i < t->bucket_count && !found; i++) {
+      for (struct vs_object *o = t->buckets[i]; o; o = o->hash_next) {
+         if (o->type == type && o->handle == handle) {
+            found = o;
+            break;
+         }
+      }
+   }
+   pthread_mutex_unlock(&t->lock);
+   return found;
+}
+
+void
+vs_object_remove(struct vs_object_table *t, struct vs_object *obj)
+{
+   pthread_mutex_lock(&t->lock);
+   struct vs_object **p = &t->buckets[hash_id(obj->id) & (t->bucket_count - 1)];
+   while (*p && *p != obj)
+      p = &(*p)->hash_next;
+   if (*p) {
+      *p = obj->hash_next;
+      t->count--;
+   }
+   pthread_mutex_unlock(&t->lock);
+   atomic_fetch_sub(&live_objects, 1);
+   free(obj);
+}
+
+void
+vs_object_foreach_child(struct vs_object_table *t, struct vs_object *parent, VkObjectType type,
+                        void (*fn)(struct vs_object *, void *), void *data)
+{
+   /* Collect first: fn may remove entries, and must run unlocked because it
+    * may call back into the table. */
+   pthread_mutex_lock(&t->lock);
+   uint32_t n = 0;
+   struct vs_object **list = malloc(sizeof(*list) * (t->count ? t->count : 1));
+   for (uint32_t i = 0; list && i < t->bucket_count; i++) {
+      for (struct vs_object *o = t->buckets[i]; o; o = o->hash_next) {
+         if (o->parent == parent && (type == VK_OBJECT_TYPE_UNKNOWN || o->type == type))
+            list[n++] = o;
+      }
+   }
+   pthread_mutex_unlock(&t->lock);
+   for (uint32_t i = 0; i < n; i++)
+      fn(list[i], data);
+   free(list);
+}

@@ -1,0 +1,64 @@
+/* The per-context table from guest object ids to host objects. The guest
+ * chooses every id (a process-wide counter, never reused, never 0); the
+ * table only checks them: creating an id twice, or looking one up with the
+ * wrong type, is a protocol error. Used by the socket thread and every ring
+ * thread at once, so it is locked. */
+#ifndef VS_OBJECT_TABLE_H
+#define VS_OBJECT_TABLE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <vulkan/vulkan.h>
+
+struct vn_instance_table;
+struct vn_device_table;
+
+struct vs_object {
+   uint64_t id;
+   VkObjectType type;
+   uint64_t handle;           /* the host handle, as an integer */
+   struct vs_object *parent;  /* device, pool or instance that owns it; NULL for instances */
+   /* Host entry points for commands on this object (whichever applies). */
+   const struct vn_instance_table *it;
+   const struct vn_device_table *dt;
+   void *data;                /* family-specific state (struct vs_device, ...) */
+   struct vs_object *hash_next;
+};
+
+struct vs_object_table {
+   pthread_mutex_t lock;
+   struct vs_object **buckets;
+   uint32_t bucket_count;
+   uint32_t count;
+};
+
+/* Server-wide count of live host objects, for leak checks and logs. */
+uint64_t vs_object_live_count(void);
+
+void vs_object_table_init(struct vs_object_table *t);
+void vs_object_table_fini(struct vs_object_table *t);
+
+/* Adds a host object under a guest id. False if id is 0 or already used. */
+struct vs_object *vs_object_add(struct vs_object_table *t, uint64_t id, VkObjectType type,
+                                uint64_t handle, struct vs_object *parent);
+
+/* NULL if the id is unknown or has another type. */
+struct vs_object *vs_object_lookup(struct vs_object_table *t, uint64_t id, VkObjectType type);
+
+bool vs_object_contains(struct vs_object_table *t, uint64_t id);
+
+/* Finds the object of a type by its host handle (slow: used for the few
+ * replies that return existing handles, e.g. physical device groups). */
+struct vs_object *vs_object_find_handle(struct vs_object_table *t, VkObjectType type,
+                                        uint64_t handle);
+
+/* Removes and frees the entry (not the host object). */
+void vs_object_remove(struct vs_object_table *t, struct vs_object *obj);
+
+/* Calls fn for every object whose parent is `parent` (any type if type is
+ * VK_OBJECT_TYPE_UNKNOWN); fn may remove the object it is given. */
+void vs_object_foreach_child(struct vs_object_table *t, struct vs_object *parent,
+                             VkObjectType type, void (*fn)(struct vs_object *, void *), void *data);
+
+#endif

@@ -1,0 +1,51 @@
+/* Blob resources: shared memory the guest maps. A resource is either plain
+ * shared memory (rings, reply streams, command buffers) or the pages of a
+ * VkDeviceMemory. Resources are reference counted because a ring or a reply
+ * window may still use one after the guest unrefs it. */
+#ifndef VS_RESOURCE_H
+#define VS_RESOURCE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vs_resource {
+   uint32_t id;
+   int refcount;        /* protected by the table lock */
+   int fd;              /* what the guest got a dup of; -1 once not needed */
+   uint8_t *map;        /* host mapping */
+   size_t size;         /* bytes the guest may touch */
+   size_t map_size;     /* bytes mapped (size rounded up) */
+   bool is_shmem;       /* plain shared memory (blob_id 0) */
+   struct vs_resource *next;
+};
+
+struct vs_resource_table {
+   pthread_mutex_t lock;
+   struct vs_resource *list;
+   uint32_t next_id;
+   uint32_t count;
+};
+
+void vs_resource_table_init(struct vs_resource_table *t);
+/* Drops every resource (the table's references). */
+void vs_resource_table_fini(struct vs_resource_table *t);
+
+/* Creates plain shared memory of `size` bytes and adds it. */
+struct vs_resource *vs_resource_create_shmem(struct vs_resource_table *t, size_t size);
+/* Adds a resource around an existing fd + mapping (takes ownership). */
+struct vs_resource *vs_resource_add(struct vs_resource_table *t, int fd, void *map, size_t size,
+                                    size_t map_size);
+
+/* A new reference, or NULL if the id is unknown. */
+struct vs_resource *vs_resource_get(struct vs_resource_table *t, uint32_t id);
+void vs_resource_put(struct vs_resource_table *t, struct vs_resource *res);
+/* Removes the id (the table's reference). False if unknown. */
+bool vs_resource_remove(struct vs_resource_table *t, uint32_t id);
+
+/* Copies guest bytes [offset, offset+size) out of a resource, after
+ * checking the range. */
+bool vs_resource_range_ok(const struct vs_resource *res, uint64_t offset, uint64_t size);
+
+#endif

@@ -1,0 +1,317 @@
+#include "venus/ring.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/log.h"
+#include "venus/context_state.h"
+#include "venus/resource.h"
+
+/* Largest ring buffer accepted (Mesa uses 128 KiB and 16 KiB). */
+#define RING_BUFFER_MAX (16u << 20)
+
+static uint64_t
+now_ns(void)
+{
+   struct timespec ts;
+   clock_gettime(CLOCK_MONOTONIC, &ts);
+   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bool
+region_ok(const struct vs_ring_layout *l, uint64_t off, uint64_t size)
+{
+   return off % 4 == 0 && off <= l->size && size <= l->size - off;
+}
+
+static bool
+regions_disjoint(uint64_t a, uint64_t as, uint64_t b, uint64_t bs)
+{
+   return a + as <= b || b + bs <= a;
+}
+
+static const char *
+validate_layout(const struct vs_ring_layout *l, const struct vs_resource *res)
+{
+   if (!res->is_shmem)
+      return "ring resource is not shared memory";
+   if (!vs_resource_range_ok(res, l->offset, l->size))
+      return "ring does not fit its resource";
+   if (!region_ok(l, l->head_offset, 4) || !region_ok(l, l->tail_offset, 4) ||
+       !region_ok(l, l->status_offset, 4) || !region_ok(l, l->buffer_offset, l->buffer_size) ||
+       !region_ok(l, l->extra_offset, l->extra_size))
+      return "ring region outside the ring or misaligned";
+   if (l->buffer_size == 0 || l->buffer_size > RING_BUFFER_MAX ||
+       (l->buffer_size & (l->buffer_size - 1)))
+      return "ring buffer size is not a power of two up to 16 MiB";
+   const uint64_t off[5] = { l->head_offset, l->tail_offset, l->status_offset, l->buffer_offset,
+                             l->extra_offset };
+   const uint64_t sz[5] = { 4, 4, 4, l->buffer_size, l->extra_size };
+   for (int i = 0; i < 5; i++) {
+      for (int j = i + 1; j < 5; j++) {
+         if (sz[i] && sz[j] && !regions_disjoint(off[i], sz[i], off[j], sz[j]))
+            return "ring regions overlap";
+      }
+   }
+   return NULL;
+}
+
+static void
+publish_head(void *data, size_t consumed)
+{
+   struct vs_ring *ring = data;
+   uint32_t head = ring->cur + (uint32_t)consumed;
+   atomic_store_explicit(ring->head, head, memory_order_release);
+   atomic_store(&ring->published_head, head);
+   pthread_mutex_lock(&ring->lock);
+   pthread_cond_broadcast(&ring->head_cond);
+   pthread_mutex_unlock(&ring->lock);
+}
+
+/* Copies the pending bytes (which may wrap) out of the shared buffer, so the
+ * guest cannot change a command while it is being decoded. */
+static void
+copy_pending(struct vs_ring *ring, uint32_t len)
+{
+   uint32_t pos = ring->cur & (ring->buffer_size - 1);
+   uint32_t first = ring->buffer_size - pos < len ? ring->buffer_size - pos : len;
+   memcpy(ring->cmds, ring->buffer + pos, first);
+   memcpy(ring->cmds + first, ring->buffer, len - first);
+}
+
+static bool
+ring_should_stop(struct vs_ring *ring)
+{
+   pthread_mutex_lock(&ring->lock);
+   bool stop = ring->stop;
+   pthread_mutex_unlock(&ring->lock);
+   return stop || vs_context_is_fatal(ring->ctx);
+}
+
+/* Sleeps until notified, unless the guest wrote more meanwhile. */
+static void
+ring_idle(struct vs_ring *ring)
+{
+   pthread_mutex_lock(&ring->lock);
+   ring->notified = false;
+   pthread_mutex_unlock(&ring->lock);
+
+   atomic_fetch_or(ring->status, VS_RING_STATUS_IDLE);
+   if (atomic_load(ring->tail) == ring->cur) {
+      pthread_mutex_lock(&ring->lock);
+      while (!ring->notified && !ring->stop)
+         pthread_cond_wait(&ring->cond, &ring->lock);
+      pthread_mutex_unlock(&ring->lock);
+   }
+   atomic_fetch_and(ring->status, ~VS_RING_STATUS_IDLE);
+}
+
+static void *
+ring_thread(void *arg)
+{
+   struct vs_ring *ring = arg;
+   uint64_t last_active = now_ns();
+   unsigned empty_polls = 0;
+
+   while (!ring_should_stop(ring)) {
+      uint32_t tail = atomic_load_explicit(ring->tail, memory_order_acquire);
+      uint32_t pending = tail - ring->cur;
+      if (pending) {
+         if (pending > ring->buffer_size || pending % 4) {
+            vs_context_set_fatal(ring->ctx, "ring tail moved by an impossible amount");
+            break;
+         }
+         copy_pending(ring, pending);
+         bool ok = vs_dispatch_stream(&ring->dispatch, ring->cmds, pending, publish_head, ring);
+         if (!ok)
+            break;
+         ring->cur = tail;
+         last_active = now_ns();
+         empty_polls = 0;
+         continue;
+      }
+      /* Never idle sooner than idleTimeout after activity: the guest
+       * rate-limits its notifies on that promise. */
+      if (now_ns() - last_active >= ring->idle_timeout_ns) {
+         ring_idle(ring);
+         last_active = now_ns();
+         empty_polls = 0;
+         continue;
+      }
+      if (empty_polls < 16) {
+         sched_yield();
+      } else {
+         unsigned shift = empty_polls < 64 ? (empty_polls - 16) / 8 : 6;
+         struct timespec ts = { 0, 10000l << shift };
+         nanosleep(&ts, NULL);
+      }
+      empty_polls++;
+   }
+
+   if (vs_dispatch_failed(&ring->dispatch) || vs_context_is_fatal(ring->ctx))
+      atomic_fetch_or(ring->status, VS_RING_STATUS_FATAL);
+   pthread_mutex_lock(&ring->lock);
+   ring->stopped = true;
+   pthread_cond_broadcast(&ring->head_cond);
+   pthread_mutex_unlock(&ring->lock);
+   return NULL;
+}
+
+struct vs_ring *
+vs_ring_create(struct vs_context *ctx, uint64_t id, struct vs_resource *res,
+               const struct vs_ring_layout *l, uint32_t monitor_period_us, const char **why)
+{
+   *why = validate_layout(l, res);
+   if (*why)
+      return NULL;
+   uint8_t *base = res->map + l->offset;
+   _Atomic uint32_t *head = (_Atomic uint32_t *)(base + l->head_offset);
+   _Atomic uint32_t *status = (_Atomic uint32_t *)(base + l->status_offset);
+   if (atomic_load(head) != 0 || atomic_load(status) != 0) {
+      *why = "ring head or status not zero at creation";
+      return NULL;
+   }
+
+   struct vs_ring *ring = calloc(1, sizeof(*ring));
+   if (!ring || !(ring->cmds = malloc(l->buffer_size))) {
+      free(ring);
+      *why = "out of memory";
+      return NULL;
+   }
+   ring->id = id;
+   ring->ctx = ctx;
+   ring->res = res;
+   ring->head = head;
+   ring->tail = (_Atomic uint32_t *)(base + l->tail_offset);
+   ring->status = status;
+   ring->buffer = base + l->buffer_offset;
+   ring->buffer_size = (uint32_t)l->buffer_size;
+   ring->extra = base + l->extra_offset;
+   ring->extra_size = l->extra_size;
+   ring->idle_timeout_ns = l->idle_timeout_ns;
+   ring->monitor_period_us = monitor_period_us;
+   ring->cur = 0; /* head and tail both start at 0 */
+   pthread_mutex_init(&ring->lock, NULL);
+   pthread_cond_init(&ring->cond, NULL);
+   pthread_cond_init(&ring->head_cond, NULL);
+   vs_dispatch_init(&ring->dispatch, ctx, ring);
+
+   if (pthread_create(&ring->thread, NULL, ring_thread, ring) != 0) {
+      vs_dispatch_fini(&ring->dispatch);
+      free(ring->cmds);
+      free(ring);
+      *why = "cannot start the ring thread";
+      return NULL;
+   }
+   return ring;
+}
+
+void
+vs_ring_destroy(struct vs_ring *ring)
+{
+   pthread_mutex_lock(&ring->lock);
+   ring->stop = true;
+   pthread_cond_broadcast(&ring->cond);
+   pthread_mutex_unlock(&ring->lock);
+   pthread_join(ring->thread, NULL);
+   vs_dispatch_fini(&ring->dispatch);
+   vs_resource_put(&ring->ctx->resources, ring->res);
+   pthread_cond_destroy(&ring->head_cond);
+   pthread_cond_destroy(&ring->cond);
+   pthread_mutex_destroy(&ring->lock);
+   free(ring->cmds);
+   free(ring);
+}
+
+void
+vs_ring_notify(struct vs_ring *ring)
+{
+   pthread_mutex_lock(&ring->lock);
+   ring->notified = true;
+   pthread_cond_broadcast(&ring->cond);
+   pthread_mutex_unlock(&ring->lock);
+}
+
+void
+vs_ring_set_alive(struct vs_ring *ring)
+{
+   atomic_fetch_or(ring->status, VS_RING_STATUS_ALIVE);
+}
+
+void
+vs_ring_set_fatal(struct vs_ring *ring)
+{
+   atomic_fetch_or(ring->status, VS_RING_STATUS_FATAL);
+   vs_ring_notify(ring);
+}
+
+void
+vs_ring_submit_virtqueue_seqno(struct vs_ring *ring, uint64_t seqno)
+{
+   pthread_mutex_lock(&ring->lock);
+   ring->virtqueue_seqno = seqno;
+   ring->notified = true;
+   pthread_cond_broadcast(&ring->cond);
+   pthread_mutex_unlock(&ring->lock);
+}
+
+bool
+vs_ring_wait_virtqueue_seqno(struct vs_ring *ring, uint64_t seqno)
+{
+   pthread_mutex_lock(&ring->lock);
+   while (ring->virtqueue_seqno < seqno && !ring->stop && !vs_context_is_fatal(ring->ctx)) {
+      /* Timed, so a context that turns fatal elsewhere is noticed. */
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_sec += 1;
+      pthread_cond_timedwait(&ring->cond, &ring->lock, &ts);
+   }
+   bool ok = ring->virtqueue_seqno >= seqno;
+   pthread_mutex_unlock(&ring->lock);
+   return ok;
+}
+
+bool
+vs_ring_wait_seqno(struct vs_ring *ring, uint32_t seqno)
+{
+   vs_ring_notify(ring);
+   pthread_mutex_lock(&ring->lock);
+   for (;;) {
+      uint32_t head = atomic_load(&ring->published_head);
+      if ((int32_t)(head - seqno) >= 0)
+         break;
+      if (ring->stopped || vs_context_is_fatal(ring->ctx)) {
+         pthread_mutex_unlock(&ring->lock);
+         return false;
+      }
+      /* Caught up with the guest's tail yet still short of seqno: the guest
+       * waits for something it never wrote. */
+      uint32_t tail = atomic_load(ring->tail);
+      if (head == tail && (int32_t)(tail - seqno) < 0) {
+         pthread_mutex_unlock(&ring->lock);
+         return false;
+      }
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_nsec += 10 * 1000 * 1000;
+      if (ts.tv_nsec >= 1000000000l) {
+         ts.tv_sec++;
+         ts.tv_nsec -= 1000000000l;
+      }
+      pthread_cond_timedwait(&ring->head_cond, &ring->lock, &ts);
+   }
+   pthread_mutex_unlock(&ring->lock);
+   return true;
+}
+
+bool
+vs_ring_write_extra(struct vs_ring *ring, uint64_t offset, uint32_t value)
+{
+   if (offset % 4 || offset > ring->extra_size || ring->extra_size - offset < 4)
+      return false;
+   atomic_store((_Atomic uint32_t *)(ring->extra + offset), value);
+   return true;
+}

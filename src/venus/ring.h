@@ -1,0 +1,82 @@
+/* A Venus ring: a shared-memory command queue from the guest with its own
+ * thread. head/tail are free-running byte counters; the guest writes tail,
+ * the ring thread consumes and publishes head after each command. When idle
+ * for idleTimeout the thread sets IDLE and sleeps until vkNotifyRingMESA:
+ * an idle ring costs no wakeups. */
+#ifndef VS_RING_H
+#define VS_RING_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dispatch/dispatch.h"
+
+#define VS_RING_STATUS_IDLE 0x1u
+#define VS_RING_STATUS_FATAL 0x2u
+#define VS_RING_STATUS_ALIVE 0x4u
+
+struct vs_context;
+struct vs_resource;
+
+struct vs_ring_layout {
+   uint64_t offset, size;
+   uint64_t head_offset, tail_offset, status_offset;
+   uint64_t buffer_offset, buffer_size;
+   uint64_t extra_offset, extra_size;
+   uint64_t idle_timeout_ns;
+};
+
+struct vs_ring {
+   uint64_t id;
+   struct vs_context *ctx;
+   struct vs_resource *res;
+   _Atomic uint32_t *head;
+   _Atomic uint32_t *tail;
+   _Atomic uint32_t *status;
+   const uint8_t *buffer;
+   uint32_t buffer_size;
+   uint8_t *extra;
+   size_t extra_size;
+   uint64_t idle_timeout_ns;
+   uint32_t monitor_period_us; /* 0: not monitored */
+
+   uint32_t cur;               /* consumed position (ring thread only) */
+   _Atomic uint32_t published_head;
+   uint8_t *cmds;              /* private copy of the pending commands */
+
+   pthread_t thread;
+   pthread_mutex_t lock;
+   pthread_cond_t cond;        /* notify, virtqueue seqno, stop */
+   pthread_cond_t head_cond;   /* head advanced (vkWaitRingSeqnoMESA) */
+   bool notified;
+   bool stop;
+   bool stopped;               /* thread exited (stop or fatal) */
+   uint64_t virtqueue_seqno;
+
+   struct vs_dispatch dispatch;
+   struct vs_ring *next;
+};
+
+/* Validates the layout against the resource (which the ring references)
+ * and starts the thread. NULL with *why set on bad input. */
+struct vs_ring *vs_ring_create(struct vs_context *ctx, uint64_t id, struct vs_resource *res,
+                               const struct vs_ring_layout *layout, uint32_t monitor_period_us,
+                               const char **why);
+void vs_ring_destroy(struct vs_ring *ring);
+
+void vs_ring_notify(struct vs_ring *ring);
+void vs_ring_set_alive(struct vs_ring *ring);
+/* Marks the ring fatal for the guest and stops it. */
+void vs_ring_set_fatal(struct vs_ring *ring);
+void vs_ring_submit_virtqueue_seqno(struct vs_ring *ring, uint64_t seqno);
+/* On the ring's own thread: waits until the socket side has submitted
+ * `seqno`. False if the ring is stopping. */
+bool vs_ring_wait_virtqueue_seqno(struct vs_ring *ring, uint64_t seqno);
+/* On the socket thread: waits until the ring's head has reached `seqno`.
+ * False if the ring stopped or can never reach it. */
+bool vs_ring_wait_seqno(struct vs_ring *ring, uint32_t seqno);
+bool vs_ring_write_extra(struct vs_ring *ring, uint64_t offset, uint32_t value);
+
+#endif

@@ -1,0 +1,17 @@
+/* The vtest server: listens on a Unix socket and serves each connection
+ * (one Venus context per connection) on its own thread. */
+#ifndef VTEST_H
+#define VTEST_H
+
+/* Runs until vtest_server_request_stop() is called. Prints
+ * "venus-server: listening on PATH" to stdout once clients can connect.
+ * On stop, disconnects every client, waits for their threads (each
+ * destroys its context) and removes the socket file. Returns 0, or 1 if
+ * the socket could not be set up (the reason is logged). */
+int vtest_server_run(const char *socket_path);
+
+/* Async-signal-safe; may be called from any thread, before or during
+ * vtest_server_run. */
+void vtest_server_request_stop(void);
+
+#endif

@@ -1,0 +1,15 @@
+/* One vtest connection: reads VCMDs from a connected stream socket and
+ * drives a Venus context with them. */
+#ifndef VTEST_CLIENT_H
+#define VTEST_CLIENT_H
+
+#include <stdint.h>
+
+/* Serves the client on `fd` until it disconnects or breaks the protocol
+ * (one error line says why). The Venus context, created on demand and named
+ * `ctx_id` in logs, is destroyed before returning. The caller keeps
+ * ownership of `fd` and closes it afterwards. Returns 0 when the peer went
+ * away, -1 when the client was dropped. */
+int vtest_client_serve(int fd, uint32_t ctx_id);
+
+#endif

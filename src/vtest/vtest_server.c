@@ -1,0 +1,351 @@
+#include "vtest/vtest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "os/os.h"
+#include "util/log.h"
+#include "vtest/vtest_client.h"
+
+/* Signal handlers touch only these, so they must be lock-free. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int must be async-signal-safe");
+
+/* The stop event lives for the whole process: closing it could race with a
+ * late signal handler writing to its fd. */
+static struct os_event stop_event = { -1, -1 };
+static atomic_int stop_write_fd = -1;
+static atomic_int stop_requested;
+
+/* How long accepting pauses when out of fds, in ms. */
+#define ACCEPT_BACKOFF_MS 100
+
+struct client_thread {
+   struct client_thread *next;
+   struct server *server;
+   pthread_t thread;
+   int fd; /* -1 once the thread has closed it */
+   uint32_t ctx_id;
+   bool done;
+};
+
+struct server {
+   pthread_mutex_t lock;
+   struct client_thread *clients;
+   struct os_event reap_event; /* a client thread finished */
+   uint32_t next_ctx_id;
+};
+
+void
+vtest_server_request_stop(void)
+{
+   int saved_errno = errno;
+   atomic_store(&stop_requested, 1);
+   struct os_event ev = { -1, atomic_load(&stop_write_fd) };
+   if (ev.write_fd >= 0)
+      os_event_signal(&ev);
+   errno = saved_errno;
+}
+
+static bool
+set_cloexec_blocking(int fd, bool nonblock)
+{
+   int fd_flags = fcntl(fd, F_GETFD);
+   int fl_flags = fcntl(fd, F_GETFL);
+   if (fd_flags < 0 || fl_flags < 0)
+      return false;
+   fl_flags = nonblock ? fl_flags | O_NONBLOCK : fl_flags & ~O_NONBLOCK;
+   return fcntl(fd, F_SETFD, fd_flags | FD_CLOEXEC) == 0 && fcntl(fd, F_SETFL, fl_flags) == 0;
+}
+
+/* A socket file left by a server that died can be replaced; one that a
+ * live server is accepting on cannot. */
+static bool
+remove_stale_socket(const char *path, const struct sockaddr_un *addr)
+{
+   struct stat st;
+   if (lstat(path, &st) != 0) {
+      if (errno == ENOENT)
+         return true;
+      vs_error(0, "cannot check %s: %s", path, strerror(errno));
+      return false;
+   }
+   if (!S_ISSOCK(st.st_mode)) {
+      vs_error(0, "%s exists and is not a socket; not replacing it", path);
+      return false;
+   }
+
+   int probe = socket(AF_UNIX, SOCK_STREAM, 0);
+   if (probe < 0) {
+      vs_error(0, "socket: %s", strerror(errno));
+      return false;
+   }
+   int ret = connect(probe, (const struct sockaddr *)addr, sizeof(*addr));
+   int err = errno;
+   close(probe);
+   if (ret == 0) {
+      vs_error(0, "another server is already listening on %s", path);
+      return false;
+   }
+   if (err != ECONNREFUSED) {
+      vs_error(0, "cannot probe %s: %s", path, strerror(err));
+      return false;
+   }
+   vs_info(0, "removing stale socket %s", path);
+   if (unlink(path) != 0 && errno != ENOENT) {
+      vs_error(0, "cannot remove stale socket %s: %s", path, strerror(errno));
+      return false;
+   }
+   return true;
+}
+
+/* Returns the listening fd and the socket file's identity, or -1. */
+static int
+open_listen_socket(const char *path, struct stat *identity)
+{
+   struct sockaddr_un addr;
+   memset(&addr, 0, sizeof(addr));
+   addr.sun_family = AF_UNIX;
+   if (strlen(path) >= sizeof(addr.sun_path)) {
+      vs_error(0, "socket path %s is too long (limit %zu bytes)", path,
+               sizeof(addr.sun_path) - 1);
+      return -1;
+   }
+   memcpy(addr.sun_path, path, strlen(path));
+
+   if (!remove_stale_socket(path, &addr))
+      return -1;
+
+   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+   if (fd < 0) {
+      vs_error(0, "socket: %s", strerror(errno));
+      return -1;
+   }
+   const char *step;
+   if (!set_cloexec_blocking(fd, true))
+      step = "fcntl";
+   else if (bind(fd, (const struct sockaddr *)&addr, sizeof(addr)) != 0)
+      step = "bind";
+   else if (listen(fd, SOMAXCONN) != 0 || stat(path, identity) != 0)
+      step = "listen";
+   else
+      return fd;
+   int err = errno;
+   vs_error(0, "cannot listen on %s: %s: %s", path, step, strerror(err));
+   if (strcmp(step, "listen") == 0)
+      unlink(path);
+   close(fd);
+   return -1;
+}
+
+static void *
+client_main(void *arg)
+{
+   struct client_thread *ct = arg;
+   struct server *server = ct->server;
+
+   vtest_client_serve(ct->fd, ct->ctx_id);
+
+   /* Closed under the lock so that shutdown never hits a reused fd. */
+   pthread_mutex_lock(&server->lock);
+   close(ct->fd);
+   ct->fd = -1;
+   ct->done = true;
+   pthread_mutex_unlock(&server->lock);
+   os_event_signal(&server->reap_event);
+   return NULL;
+}
+
+/* Joins finished client threads (all of them when `all`). */
+static void
+reap_clients(struct server *server, bool all)
+{
+   struct client_thread *finished = NULL;
+
+   pthread_mutex_lock(&server->lock);
+   struct client_thread **link = &server->clients;
+   while (*link) {
+      struct client_thread *ct = *link;
+      if (all || ct->done) {
+         *link = ct->next;
+         ct->next = finished;
+         finished = ct;
+      } else {
+         link = &ct->next;
+      }
+   }
+   pthread_mutex_unlock(&server->lock);
+
+   while (finished) {
+      struct client_thread *ct = finished;
+      finished = ct->next;
+      pthread_join(ct->thread, NULL);
+      free(ct);
+   }
+}
+
+static void
+start_client(struct server *server, int fd)
+{
+   struct client_thread *ct = calloc(1, sizeof(*ct));
+   if (!ct) {
+      vs_error(0, "out of memory accepting a client");
+      close(fd);
+      return;
+   }
+   ct->server = server;
+   ct->fd = fd;
+   ct->ctx_id = server->next_ctx_id++;
+   if (server->next_ctx_id == 0)
+      server->next_ctx_id = 1;
+
+   vs_info(ct->ctx_id, "client connected");
+
+   pthread_mutex_lock(&server->lock);
+   ct->next = server->clients;
+   server->clients = ct;
+   int err = pthread_create(&ct->thread, NULL, client_main, ct);
+   if (err != 0)
+      server->clients = ct->next;
+   pthread_mutex_unlock(&server->lock);
+
+   if (err != 0) {
+      vs_error(ct->ctx_id, "dropping client: cannot start its thread: %s", strerror(err));
+      close(fd);
+      free(ct);
+   }
+}
+
+/* Returns false when accepting should pause (out of fds or memory). */
+static bool
+accept_client(struct server *server, int listen_fd)
+{
+   int fd = accept(listen_fd, NULL, NULL);
+   if (fd < 0) {
+      switch (errno) {
+      case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+      case EWOULDBLOCK:
+#endif
+      case EINTR:
+      case ECONNABORTED:
+      case EPROTO:
+         return true;
+      default:
+         vs_warn(0, "accept: %s; pausing new connections", strerror(errno));
+         return false;
+      }
+   }
+   /* Accepted sockets inherit O_NONBLOCK on some systems; clients block. */
+   if (!set_cloexec_blocking(fd, false)) {
+      vs_error(0, "fcntl on a new client: %s", strerror(errno));
+      close(fd);
+      return true;
+   }
+   start_client(server, fd);
+   return true;
+}
+
+static void
+accept_loop(struct server *server, int listen_fd)
+{
+   bool backoff = false;
+   while (!atomic_load(&stop_requested)) {
+      struct pollfd pfds[3] = {
+         { .fd = stop_event.read_fd, .events = POLLIN },
+         { .fd = backoff ? -1 : listen_fd, .events = POLLIN },
+         { .fd = server->reap_event.read_fd, .events = POLLIN },
+      };
+      int ret = poll(pfds, 3, backoff ? ACCEPT_BACKOFF_MS : -1);
+      if (ret < 0) {
+         if (errno == EINTR)
+            continue;
+         vs_error(0, "poll: %s", strerror(errno));
+         return;
+      }
+      backoff = false;
+      if (pfds[2].revents) {
+         os_event_drain(&server->reap_event);
+         reap_clients(server, false);
+      }
+      if (pfds[1].revents & POLLIN)
+         backoff = !accept_client(server, listen_fd);
+   }
+}
+
+static void
+stop_clients(struct server *server)
+{
+   pthread_mutex_lock(&server->lock);
+   for (struct client_thread *ct = server->clients; ct; ct = ct->next) {
+      if (ct->fd >= 0)
+         shutdown(ct->fd, SHUT_RDWR);
+   }
+   pthread_mutex_unlock(&server->lock);
+   reap_clients(server, true);
+}
+
+/* Removes the socket file unless someone replaced it meanwhile. */
+static void
+remove_socket_file(const char *path, const struct stat *identity)
+{
+   struct stat st;
+   if (lstat(path, &st) == 0 && st.st_dev == identity->st_dev && st.st_ino == identity->st_ino)
+      unlink(path);
+}
+
+int
+vtest_server_run(const char *socket_path)
+{
+   if (stop_event.read_fd < 0) {
+      if (os_event_init(&stop_event) < 0) {
+         vs_error(0, "cannot create the stop event: %s", strerror(errno));
+         return 1;
+      }
+      atomic_store(&stop_write_fd, stop_event.write_fd);
+   }
+
+   struct stat identity;
+   int listen_fd = open_listen_socket(socket_path, &identity);
+   if (listen_fd < 0)
+      return 1;
+
+   struct server server = { .clients = NULL, .next_ctx_id = 1 };
+   int err = pthread_mutex_init(&server.lock, NULL);
+   if (err != 0 || os_event_init(&server.reap_event) < 0) {
+      vs_error(0, "cannot set up the server: %s", strerror(err ? err : errno));
+      if (err == 0)
+         pthread_mutex_destroy(&server.lock);
+      close(listen_fd);
+      remove_socket_file(socket_path, &identity);
+      return 1;
+   }
+
+   printf("venus-server: listening on %s\n", socket_path);
+   fflush(stdout);
+
+   accept_loop(&server, listen_fd);
+
+   vs_info(0, "shutting down");
+   close(listen_fd);
+   stop_clients(&server);
+   remove_socket_file(socket_path, &identity);
+   os_event_fini(&server.reap_event);
+   pthread_mutex_destroy(&server.lock);
+
+   /* Ready for another run in the same process. */
+   os_event_drain(&stop_event);
+   atomic_store(&stop_requested, 0);
+   return 0;
+}

@@ -1,0 +1,60 @@
+/* vtest sync objects: per-client 64-bit counters named by server-assigned
+ * ids (from 1). Clients read and write them directly, wait on them through
+ * a pollable fd, and have SUBMIT_CMD2 set them when a timeline retires.
+ * All functions are thread-safe; retire callbacks may run on any thread. */
+#ifndef VTEST_SYNC_H
+#define VTEST_SYNC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Per-client limits, so one client cannot exhaust memory or fds. */
+#define VTEST_SYNC_MAX_SYNCS 65536
+#define VTEST_SYNC_MAX_WAITERS 1024
+
+enum vtest_sync_result {
+   VTEST_SYNC_OK,
+   VTEST_SYNC_UNKNOWN_ID, /* a sync id is not in the table */
+   VTEST_SYNC_LIMIT,      /* a per-client limit above was hit */
+   VTEST_SYNC_SYSTEM,     /* out of memory or fds; errno is set */
+};
+
+struct vtest_sync_table;
+struct vtest_sync_signal;
+
+struct vtest_sync_table *vtest_sync_table_create(void);
+
+/* Frees every sync, pending wait and pending signal. Call it only once no
+ * retire callback can run any more (after the context is destroyed). */
+void vtest_sync_table_destroy(struct vtest_sync_table *table);
+
+enum vtest_sync_result vtest_sync_create(struct vtest_sync_table *table, uint64_t value,
+                                         uint32_t *id);
+/* These return false for an unknown id. */
+bool vtest_sync_unref(struct vtest_sync_table *table, uint32_t id);
+bool vtest_sync_read(struct vtest_sync_table *table, uint32_t id, uint64_t *value);
+bool vtest_sync_write(struct vtest_sync_table *table, uint32_t id, uint64_t value);
+
+/* `entries` holds `count` wire entries (VTEST_SYNC_ENTRY_WORDS each: id,
+ * value lo, value hi). On VTEST_SYNC_UNKNOWN_ID, *bad_index names the
+ * entry. */
+
+/* Returns in *fd a new fd (the caller sends then closes it) that becomes
+ * readable once every sync (any sync, if `any`) has reached its value;
+ * already readable if that holds now. count 0 is satisfied at once. */
+enum vtest_sync_result vtest_sync_wait(struct vtest_sync_table *table, bool any,
+                                       const uint32_t *entries, uint32_t count, int *fd,
+                                       uint32_t *bad_index);
+
+/* A pending "set these syncs to these values", for vs_context_submit_fence:
+ * pass vtest_sync_signal_retire as the callback and the signal as its data.
+ * If the context refuses the fence, call vtest_sync_signal_cancel instead.
+ * The syncs are held, so unref'ing them meanwhile is safe. */
+enum vtest_sync_result vtest_sync_signal_create(struct vtest_sync_table *table,
+                                                const uint32_t *entries, uint32_t count,
+                                                struct vtest_sync_signal **signal,
+                                                uint32_t *bad_index);
+void vtest_sync_signal_retire(void *signal);
+void vtest_sync_signal_cancel(struct vtest_sync_signal *signal);
+
+#endif

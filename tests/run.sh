@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The test runner behind `make test`:
+#
+#   tests/run.sh BUILD_DIR [NAME...]
+#
+# Runs the C unit tests (executables BUILD_DIR/tests/test_*), then every
+# tests/test_*.sh (or only those whose name contains one of NAME...). Each
+# script gets BUILD_DIR and a private temp dir and prints PASS/FAIL/SKIP
+# lines. Exits 1 if anything failed. Temp dirs of failed tests are kept (their
+# path is printed); set KEEP_TMP=1 to keep all of them.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:?usage: tests/run.sh BUILD_DIR [NAME...]}
+shift
+build=$(cd "$build" && pwd)
+filters=("$@")
+# Seconds one test script may take before it is stopped and failed.
+TEST_TIMEOUT=${TEST_TIMEOUT:-600}
+
+tmp_root=$(mktemp -d "${TMPDIR:-/tmp}/venus-tests.XXXXXX")
+n_pass=0 n_fail=0 n_skip=0
+failed=()
+
+selected() {
+  local f
+  [ ${#filters[@]} -eq 0 ] && return 0
+  for f in "${filters[@]}"; do [[ $1 == *"$f"* ]] && return 0; done
+  return 1
+}
+
+# tally NAME OUTPUT-FILE RC: count PASS/FAIL/SKIP lines; a non-zero status
+# with no FAIL line (crash, timeout, set -e exit) counts as one FAIL.
+tally() {
+  local name=$1 out=$2 rc=$3 p f s
+  p=$(grep -c '^PASS ' "$out" || true)
+  f=$(grep -c '^FAIL ' "$out" || true)
+  s=$(grep -c '^SKIP ' "$out" || true)
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+      echo "FAIL $name: timed out after ${TEST_TIMEOUT}s"
+    else
+      echo "FAIL $name: exited with status $rc without a FAIL line (see output above)"
+    fi
+    f=1
+  fi
+  if [ "$rc" -eq 0 ] && [ "$f" -gt 0 ]; then
+    echo "FAIL $name: printed FAIL lines but exited 0"
+  fi
+  if [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$s" -eq 0 ]; then
+    echo "FAIL $name: printed no PASS/FAIL/SKIP line"
+    f=1
+  fi
+  n_pass=$((n_pass + p)); n_fail=$((n_fail + f)); n_skip=$((n_skip + s))
+  [ "$f" -eq 0 ] || failed+=("$name")
+}
+
+run_one() {
+  local name=$1; shift
+  local dir=$tmp_root/$name out rc=0 t0
+  mkdir -p "$dir"
+  out=$dir/output.txt
+  printf '=== %s\n' "$name"
+  t0=$SECONDS
+  # A pipe keeps the output live; PIPESTATUS[0] is the test's status.
+  set +e
+  timeout -k 10 "$TEST_TIMEOUT" "$@" "$dir" </dev/null 2>&1 | tee "$out"
+  rc=${PIPESTATUS[0]}
+  set -e
+  tally "$name" "$out" "$rc"
+  printf '    (%s: %ds)\n' "$name" $((SECONDS - t0))
+  if [ "${KEEP_TMP:-0}" != 1 ] && [[ " ${failed[*]-} " != *" $name "* ]]; then
+    rm -rf "$dir"
+  fi
+}
+
+# C unit tests: each is one check; its output is shown on failure.
+if [ -d "$build/tests" ]; then
+  for bin in "$build"/tests/test_*; do
+    [ -f "$bin" ] && [ -x "$bin" ] || continue
+    name=$(basename "$bin")
+    selected "$name" || continue
+    dir=$tmp_root/$name
+    mkdir -p "$dir"
+    printf '=== %s\n' "$name"
+    rc=0
+    (cd "$dir" && timeout -k 10 "$TEST_TIMEOUT" "$bin") >"$dir/output.txt" 2>&1 </dev/null || rc=$?
+    if [ "$rc" -eq 0 ]; then
+      echo "PASS $name: exit 0"
+      n_pass=$((n_pass + 1))
+      [ "${KEEP_TMP:-0}" = 1 ] || rm -rf "$dir"
+    else
+      sed 's/^/    | /' "$dir/output.txt" | tail -n 40
+      echo "FAIL $name: exit status $rc"
+      n_fail=$((n_fail + 1))
+      failed+=("$name")
+    fi
+  done
+fi
+
+for script in "$top"/tests/test_*.sh; do
+  [ -f "$script" ] || continue
+  name=$(basename "$script" .sh)
+  selected "$name" || continue
+  run_one "$name" bash "$script" "$build"
+done
+
+echo
+echo "=== summary: $n_pass passed, $n_fail failed, $n_skip skipped"
+if [ "$n_fail" -gt 0 ]; then
+  echo "failed: ${failed[*]}"
+  echo "kept temp dirs (server logs, client output) under $tmp_root"
+  exit 1
+fi
+[ "${KEEP_TMP:-0}" = 1 ] && echo "temp dirs kept under $tmp_root" || rm -rf "$tmp_root"
+exit 0

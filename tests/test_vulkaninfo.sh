@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Full vulkaninfo (every query it makes, not --summary) through venus-server
+# with lavapipe as the host driver: it must succeed, name the Venus device,
+# agree with native lavapipe on key limits and the memory layout, and the
+# server must log no error.
+. "$(dirname "$0")/lib.sh"
+
+require_tools vulkaninfo python3
+
+native=$TEST_TMP/native.txt
+venus=$TEST_TMP/venus.txt
+
+rc=0; native_run vulkaninfo >"$native" 2>"$TEST_TMP/native.err" || rc=$?
+if [ "$rc" -ne 0 ]; then
+  skip "native lavapipe vulkaninfo fails ($(describe_rc $rc)): the host has no working lavapipe"
+  finish
+fi
+
+server_start --log-level info || finish
+
+rc=0; venus_run vulkaninfo >"$venus" 2>"$TEST_TMP/venus.err" || rc=$?
+if [ "$rc" -eq 0 ]; then
+  pass "vulkaninfo through the server: exit 0"
+else
+  fail "vulkaninfo through the server: $(describe_rc $rc)"
+  show_tail "$TEST_TMP/venus.err"
+  show_tail "$SERVER_LOG"
+fi
+
+name=$(python3 "$TESTS_DIR/vkinfo.py" get "$venus" 'VkPhysicalDeviceProperties/deviceName' 2>/dev/null | head -n1 || true)
+if grep -qE "deviceName +=.*$VENUS_NAME_RE" "$venus"; then
+  pass "device is named: ${name#*= }"
+else
+  fail "no 'Virtio-GPU Venus (llvmpipe' deviceName in the output${name:+ (got: ${name#*= })}"
+fi
+
+# What must equal native lavapipe. Patterns are fnmatch globs over the paths
+# tests/vkinfo.py gives each value ('[[]' is a literal '['); every pattern must
+# match on both sides.
+patterns=(
+  'VkPhysicalDeviceLimits/maxImageDimension2D'
+  'VkPhysicalDeviceLimits/maxComputeWorkGroupSize'
+  'VkPhysicalDeviceLimits/maxComputeWorkGroupSize/[0-9]'
+  'VkPhysicalDeviceLimits/maxComputeWorkGroupCount'
+  'VkPhysicalDeviceLimits/maxComputeWorkGroupCount/[0-9]'
+  'VkPhysicalDeviceLimits/maxPushConstantsSize'
+  'VkPhysicalDeviceLimits/maxBoundDescriptorSets'
+  'VkPhysicalDeviceMemoryProperties/memoryHeaps'
+  'VkPhysicalDeviceMemoryProperties/memoryHeaps/memoryHeaps[[]*]/size'
+  'VkPhysicalDeviceMemoryProperties/memoryHeaps/memoryHeaps[[]*]/flags*'
+  'VkPhysicalDeviceMemoryProperties/memoryTypes'
+  'VkPhysicalDeviceMemoryProperties/memoryTypes/memoryTypes[[]*]/heapIndex'
+  'VkPhysicalDeviceMemoryProperties/memoryTypes/memoryTypes[[]*]/propertyFlags/value'
+)
+
+if [ -s "$venus" ]; then
+  cmp_out=$TEST_TMP/compare.txt
+  rc=0
+  python3 "$TESTS_DIR/vkinfo.py" compare "$native" "$venus" --gpu-b 'Virtio-GPU Venus' \
+    "${patterns[@]}" >"$cmp_out" 2>&1 || rc=$?
+  n_same=$(grep -c '^same ' "$cmp_out" || true)
+  if [ "$rc" -eq 0 ]; then
+    pass "$n_same limit/memory values equal native lavapipe (maxImageDimension2D, maxComputeWorkGroupSize/Count, maxPushConstantsSize, maxBoundDescriptorSets, heaps, types)"
+  else
+    fail "values differ from native lavapipe (native / venus):"
+    grep -vE '^same ' "$cmp_out" | sed 's/^/         | /'
+  fi
+  # Informational: how much of the whole limits block differs.
+  python3 "$TESTS_DIR/vkinfo.py" compare "$native" "$venus" --gpu-b 'Virtio-GPU Venus' \
+    'VkPhysicalDeviceLimits/*' >"$TEST_TMP/limits.txt" 2>&1 || true
+  n_diff=$(grep -cvE '^same ' "$TEST_TMP/limits.txt" || true)
+  note "info: $n_diff of $(wc -l <"$TEST_TMP/limits.txt") VkPhysicalDeviceLimits entries differ from native (see $TEST_TMP/limits.txt)"
+else
+  fail "vulkaninfo through the server printed nothing to compare"
+fi
+
+errors=$(log_errors)
+if [ -z "$errors" ]; then
+  pass "server logged no error line"
+else
+  fail "server logged error lines:"
+  printf '%s\n' "$errors" | head -n 10 | sed 's/^/         | /'
+fi
+
+# The client exited: its context must be gone with nothing left behind.
+if wait_log_count 'context destroyed:' 1 5; then
+  last=$(destroyed_lines | tail -n1)
+  if [ -n "$last" ] && [ "$(echo "$last" | cut -d' ' -f3)" = 0 ]; then
+    pass "context destroyed after the client exited, 0 host objects live in server"
+  else
+    fail "after the client exited: '$(grep 'context destroyed:' "$SERVER_LOG" | tail -n1)' (want '... 0 live in server')"
+  fi
+else
+  fail "no 'context destroyed:' line after the client exited"
+fi
+
+server_stop || true
+finish
