@@ -34,7 +34,7 @@ demo: $(BUILD)/venus-server
 	scripts/demo.sh $(BUILD)
 
 fuzz: setup
-	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Db_lundef=false -Dbuildtype=debug
+	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Db_lundef=false -Dbuildtype=debug -Db_sanitize=address,undefined -Dc_args=-fsanitize=fuzzer-no-link
 	ninja -C build-fuzz
 	fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 

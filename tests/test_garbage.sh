@@ -64,6 +64,7 @@ while read -r name expect desc; do
       pass "$name: server survived, $got 'dropping client:' line(s): $desc"
     else
       fail "$name: $got 'dropping client:' lines (want at most 1): $desc"
+      grep -E "$DROP_RE" "$SERVER_LOG" | tail -n +$((before + 1)) | sed 's/^/         | /'
     fi
   elif [ "$got" -eq "$expect" ]; then
     line=$(grep -E "$DROP_RE" "$SERVER_LOG" | tail -n1)

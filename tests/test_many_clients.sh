@@ -18,12 +18,13 @@ for i in $(seq 1 "$N"); do
   BG_PIDS+=("$!")
 done
 
-n_ok=0
+n_ok=0 n_bad=0
 for i in $(seq 1 "$N"); do
   rc=0; wait "${pids[$((i - 1))]}" || rc=$?
   if [ "$rc" -ne 0 ]; then
     fail "client $i: $(describe_rc $rc)"
-    show_tail "$TEST_TMP/client-$i.err" 5
+    n_bad=$((n_bad + 1))
+    [ "$n_bad" -gt 2 ] || show_tail "$TEST_TMP/client-$i.err" 5
   elif ! grep -qE "deviceName +=.*$VENUS_NAME_RE" "$TEST_TMP/client-$i.out"; then
     fail "client $i: exit 0 but no 'Virtio-GPU Venus (llvmpipe' device in its output"
   else

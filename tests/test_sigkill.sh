@@ -7,8 +7,9 @@
 
 require_tools vulkaninfo
 
-# Kill the victim once the debug log shows it created one of these.
-KILL_AFTER_RE=${KILL_AFTER_RE:-'ctx [0-9]+: .*vkCreateDevice'}
+# Kill the victim once the debug log shows it created a VkDevice (debug lines
+# "ctx N: object I created (type 3)", 3 = VK_OBJECT_TYPE_DEVICE).
+KILL_AFTER_RE=${KILL_AFTER_RE:-'ctx [0-9]+: (.*vkCreateDevice|object [0-9]+ created \(type 3\))'}
 
 server_start --log-level debug || finish
 
@@ -48,7 +49,7 @@ kill_victim_after_create() {
     sleep 0.01
   done
   kill -KILL "$VICTIM" 2>/dev/null || true
-  VICTIM_RC=0; wait "$VICTIM" || VICTIM_RC=$?
+  VICTIM_RC=0; wait "$VICTIM" 2>/dev/null || VICTIM_RC=$?
 }
 
 # 1. Deterministic kill while the client holds a device. If it managed to

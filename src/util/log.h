@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-enum vs_log_level { VS_LOG_ERROR, VS_LOG_WARN, VS_LOG_INFO, VS_LOG_DEBUG };
+enum vs_log_level { VS_LOG_SILENT = -1, VS_LOG_ERROR, VS_LOG_WARN, VS_LOG_INFO, VS_LOG_DEBUG };
 
 extern enum vs_log_level vs_log_threshold;
 

@@ -133,17 +133,20 @@ open_listen_socket(const char *path, struct stat *identity)
       return -1;
    }
    const char *step;
-   if (!set_cloexec_blocking(fd, true))
+   bool bound = false;
+   if (!set_cloexec_blocking(fd, true)) {
       step = "fcntl";
-   else if (bind(fd, (const struct sockaddr *)&addr, sizeof(addr)) != 0)
+   } else if (bind(fd, (const struct sockaddr *)&addr, sizeof(addr)) != 0) {
       step = "bind";
-   else if (listen(fd, SOMAXCONN) != 0 || stat(path, identity) != 0)
+   } else {
+      bound = true;
       step = "listen";
-   else
-      return fd;
+      if (listen(fd, SOMAXCONN) == 0 && stat(path, identity) == 0)
+         return fd;
+   }
    int err = errno;
    vs_error(0, "cannot listen on %s: %s: %s", path, step, strerror(err));
-   if (strcmp(step, "listen") == 0)
+   if (bound)
       unlink(path);
    close(fd);
    return -1;

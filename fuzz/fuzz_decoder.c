@@ -1,0 +1,27 @@
+/* libFuzzer target: the input is a Venus command stream as the context
+ * side (SUBMIT_CMD2) would execute it, in a fresh context that already has
+ * one shared-memory resource (id 1) a stream may name as its reply window.
+ * Crashes, leaks and sanitizer reports are what count. */
+#include <stddef.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "venus/context.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+   vs_log_threshold = VS_LOG_SILENT;
+   struct vs_context *ctx = vs_context_create(1, "fuzz");
+   uint32_t res_id;
+   int fd;
+   if (vs_context_create_blob(ctx, VS_BLOB_TYPE_HOST3D, VS_BLOB_FLAG_MAPPABLE, 1 << 16, 0, &res_id,
+                              &fd))
+      close(fd);
+   vs_context_submit(ctx, data, size);
+   vs_context_destroy(ctx);
+   return 0;
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for SECONDS each; corpora live in build-fuzz/corpus.
+set -euo pipefail
+build=${1:-build-fuzz}
+seconds=${2:-60}
+top=$(cd "$(dirname "$0")/.." && pwd)
+status=0
+for t in fuzz_decoder fuzz_vtest; do
+  corpus="$build/corpus/$t"
+  mkdir -p "$corpus"
+  cp -n "$top"/fuzz/seeds/"$t"/* "$corpus"/ 2>/dev/null || true
+  echo "fuzz: $t for ${seconds}s"
+  if "$build/fuzz/$t" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
+       -print_final_stats=1 "$corpus" > "$build/$t.log" 2>&1; then
+    echo "fuzz: $t: no crash ($(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$build/$t.log" | grep -o '[0-9]*$') runs)"
+  else
+    echo "fuzz: $t: FAILED, see $build/$t.log"; tail -30 "$build/$t.log"; status=1
+  fi
+done
+exit $status
