@@ -7,7 +7,9 @@
 # under `timeout`: Mesa's vtest client spins at 100% CPU forever when the
 # server closes its connection.
 
-set -euo pipefail
+set -Eeuo pipefail
+# A command failing where the test did not expect it ends the test; say where.
+trap 'printf "FAIL %s: internal error: line %s: %s (status %s)\n" "$(basename "$0" .sh)" "$LINENO" "$BASH_COMMAND" "$?"' ERR
 
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TEST_NAME=$(basename "$0" .sh)
@@ -157,7 +159,7 @@ server_stop() {
   if [ -e "$SERVER_SOCK" ]; then fail "socket $SERVER_SOCK left behind after shutdown"; ok=1; else pass "socket file removed on shutdown"; fi
   if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$SERVER_LOG"; then
     fail "sanitizer report in the server log"
-    grep -m5 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$SERVER_LOG" | sed 's/^/         | /'
+    grep -m5 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$SERVER_LOG" | sed 's/^/         | /' || true
     ok=1
   fi
   return $ok

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# A client holding a device and a dozen objects under it is SIGKILLed: the
+# server logs its context destroyed with those objects released (R > 0, and
+# L == 0 live afterwards), and keeps serving: a new client succeeds.
+. "$(dirname "$0")/lib.sh"
+
+HOLD=$BUILD_DIR/tests/vk_hold
+[ -x "$HOLD" ] || { fail "no $HOLD (built by make)"; finish; }
+
+server_start --log-level info || finish
+
+venus_run "$HOLD" >"$TEST_TMP/hold.out" 2>"$TEST_TMP/hold.err" &
+hold_pid=$!
+BG_PIDS+=("$hold_pid")
+deadline=$((SECONDS + 60))
+until grep -q "holding objects" "$TEST_TMP/hold.out" 2>/dev/null; do
+  if [ $SECONDS -ge $deadline ] || ! kill -0 "$hold_pid" 2>/dev/null; then
+    fail "vk_hold never reported holding objects"; show_tail "$TEST_TMP/hold.err" 5; finish
+  fi
+  sleep 0.05
+done
+# venus_run is timeout(1) around vk_hold: SIGKILL the client itself.
+for c in $(pgrep -P "$hold_pid"); do kill -KILL "$c"; done
+wait "$hold_pid" 2>/dev/null || true
+
+if wait_log_count 'context destroyed' 1 10; then
+  read -r ctx released live < <(destroyed_lines | head -n1)
+  check "killed client's context destroyed with its objects released (ctx $ctx: $released released)" \
+    [ "${released:-0}" -gt 10 ]
+  check "no host objects left live after the kill ($live)" [ "${live:-1}" -eq 0 ]
+else
+  fail "no 'context destroyed' line after the kill"
+fi
+
+check "server still running after the kill" server_alive
+rc=0; venus_run vulkaninfo --summary >"$TEST_TMP/after.out" 2>&1 || rc=$?
+check "a new client succeeds after the kill ($(describe_rc $rc))" \
+  grep -qE "deviceName +=.*$VENUS_NAME_RE" "$TEST_TMP/after.out"
+check "server logged no error line" [ -z "$(log_errors)" ]
+server_stop
+finish
