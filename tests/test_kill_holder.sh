@@ -19,8 +19,9 @@ until grep -q "holding objects" "$TEST_TMP/hold.out" 2>/dev/null; do
   fi
   sleep 0.05
 done
-# venus_run is timeout(1) around vk_hold: SIGKILL the client itself.
-for c in $(pgrep -P "$hold_pid"); do kill -KILL "$c"; done
+# venus_run wraps vk_hold in timeout(1): SIGKILL the client process itself.
+client_pid=$(sed -nE 's/^holding objects \(pid ([0-9]+)\)$/\1/p' "$TEST_TMP/hold.out")
+kill -KILL "$client_pid"
 wait "$hold_pid" 2>/dev/null || true
 
 if wait_log_count 'context destroyed' 1 10; then

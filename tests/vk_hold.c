@@ -76,7 +76,7 @@ main(void)
    VkMemoryRequirements req;
    vkGetBufferMemoryRequirements(device, buffers[0], &req);
 
-   printf("holding objects\n");
+   printf("holding objects (pid %d)\n", (int)getpid());
    fflush(stdout);
    for (;;)
       pause();
