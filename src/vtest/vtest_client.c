@@ -38,10 +38,13 @@ struct client {
    size_t buf_size;
 };
 
-/* Logs the one error line for this client and ends its session. */
+/* Logs the one error line for this client and ends its session. A context
+ * that turned fatal has already logged its own reason. */
 __attribute__((format(printf, 2, 3))) static bool
 drop(struct client *c, const char *fmt, ...)
 {
+   if (c->ctx && vs_context_is_fatal(c->ctx))
+      return false;
    char reason[512];
    va_list ap;
    va_start(ap, fmt);
