@@ -9,7 +9,14 @@
 
 set -Eeuo pipefail
 # A command failing where the test did not expect it ends the test; say where.
-trap 'printf "FAIL %s: internal error: line %s: %s (status %s)\n" "$(basename "$0" .sh)" "$LINENO" "$BASH_COMMAND" "$?"' ERR
+# Only in the test's own shell (not in background jobs or $(...)), and on
+# stderr so that no command substitution can swallow it.
+LIB_MAIN_PID=$$
+lib_on_err() {
+  [ "$BASHPID" = "$LIB_MAIN_PID" ] || return 0
+  printf 'FAIL %s: internal error: line %s: %s (status %s)\n' "$(basename "$0" .sh)" "$2" "$3" "$1" >&2
+}
+trap 'lib_on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
 
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TEST_NAME=$(basename "$0" .sh)
@@ -223,11 +230,14 @@ BG_PIDS=()
 # kill_tree PID: TERM a process and, first, its descendants (by parent pid).
 kill_tree() {
   local child
+  [[ $1 =~ ^[0-9]+$ ]] || return 0
   for child in $(pgrep -P "$1" 2>/dev/null || true); do kill_tree "$child"; done
   kill -TERM "$1" 2>/dev/null || true
 }
 lib_cleanup() {
   local p
+  trap - ERR
+  set +e
   for p in "${BG_PIDS[@]}"; do kill_tree "$p"; done
   server_kill
 }

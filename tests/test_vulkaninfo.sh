@@ -69,7 +69,8 @@ if [ -s "$venus" ]; then
   python3 "$TESTS_DIR/vkinfo.py" compare "$native" "$venus" --gpu-b 'Virtio-GPU Venus' \
     'VkPhysicalDeviceLimits/*' >"$TEST_TMP/limits.txt" 2>&1 || true
   n_diff=$(grep -cvE '^same ' "$TEST_TMP/limits.txt" || true)
-  note "info: $n_diff of $(wc -l <"$TEST_TMP/limits.txt") VkPhysicalDeviceLimits entries differ from native (see $TEST_TMP/limits.txt)"
+  note "info: $n_diff of $(wc -l <"$TEST_TMP/limits.txt") VkPhysicalDeviceLimits entries differ from native (native / venus):"
+  grep -vE '^same ' "$TEST_TMP/limits.txt" | head -n 10 | sed 's/^/         | /' || true
 else
   fail "vulkaninfo through the server printed nothing to compare"
 fi
