@@ -379,9 +379,7 @@ class Gen:
                 return []
             if sc[0] == 'enum':
                 return ['if (!vn_dec_enum(d, &%s)) return false;' % dst]
-            return ['if (!vn_dec_%s(d, (void *)&%s)) return false;' % (sc[0], dst)] \
-                if sc[0] in ('u32', 'u64') and t not in ('uint32_t', 'uint64_t') else \
-                ['if (!vn_dec_%s(d, &%s)) return false;' % (sc[0], dst)]
+            return ['if (!vn_dec_%s(d, &%s)) return false;' % (sc[0], dst)]
         if t in self.reg.handles:
             if mode == 'part':
                 return ['{ uint64_t id_; if (!vn_dec_handle_id(d, &id_)) return false; }']
@@ -559,12 +557,9 @@ class Gen:
         if (mode, name) not in self.pnext_needed:
             self.pnext_needed.add((mode, name))
             self.pending.append(('pnext-' + mode, name))
+            # A chained struct needs its _self form, which emit_struct provides.
             for c in self.chain_members(name):
-                self.need_self(mode, c)
-
-    def need_self(self, mode, t):
-        # A chained struct needs its _self form, which emit_struct provides.
-        self.need(mode, t)
+                self.need(mode, c)
 
     def emit_pnext(self, mode, root):
         chain = self.chain_members(root)
@@ -706,11 +701,6 @@ class Gen:
                         '   vn_enc_array_size(e, %s_count);' % a,
                         '   for (uint32_t i_ = 0; i_ < %s_count; i_++)' % a,
                         '      vn_enc_u64(e, %s_ids[i_]);' % a, '}']
-                call.append(a)
-                continue
-                enc += ['vn_enc_array_size(e, %s_count);' % a,
-                        'for (uint32_t i_ = 0; i_ < %s_count; i_++)' % a,
-                        '   vn_enc_u64(e, %s_ids[i_]);' % a]
                 call.append(a)
                 continue
             # out struct / out arrays / out blobs
@@ -900,13 +890,7 @@ def write_header(g, path):
     # Entry-point tables.
     for table, handles in (('instance', INSTANCE_HANDLES), ('device', DEVICE_HANDLES)):
         L.append('struct vn_%s_table {' % table)
-        for name in sorted(reg.commands):
-            c = reg.commands[name]
-            if not c['params'] or name not in reg.available_cmds or c['params'][0].ptr:
-                continue
-            if reg.canon(c['params'][0].type) in handles and name not in [x for x, _ in []]:
-                if not reg.structs.get(name) and not any(pl in name for pl in ()):
-                    L.append('   PFN_%s %s;' % (name, name[2:]))
+        L += ['   PFN_%s %s;' % (name, name[2:]) for name in table_commands(reg, handles)]
         L.append('};')
     L += ['void vn_load_instance_table(VkInstance instance, PFN_vkGetInstanceProcAddr gipa,',
           '                            struct vn_instance_table *t);',
@@ -925,18 +909,20 @@ def write_header(g, path):
           ' * False when the stream or the command was bad (already reported). */',
           'bool vn_dispatch_command(struct vs_dispatch *disp, struct vn_decoder *d);', '',
           '#endif', '']
-    # Only commands whose table fields exist are declared; filter platform ones.
     with open(path, 'w') as f:
         f.write('\n'.join(L))
 
 
-def platform_command(reg, name):
-    c = reg.commands[name]
-    for p in c['params']:
-        t = reg.canon(p.type)
-        if t not in reg.available_types and t not in SCALARS and t not in ('void', 'char'):
-            return True
-    return name not in reg.available_cmds
+def table_commands(reg, handles):
+    """Commands of an entry-point table: those available in the headers whose
+    first parameter is a dispatchable handle of that table's level."""
+    out = []
+    for name in sorted(reg.commands):
+        c = reg.commands[name]
+        if c['params'] and name in reg.available_cmds and not c['params'][0].ptr and \
+                reg.canon(c['params'][0].type) in handles:
+            out.append(name)
+    return out
 
 
 def write_source(g, path):
@@ -1011,12 +997,7 @@ def write_source(g, path):
         L.append('void\n%s(%s, %s,\n   struct vn_%s_table *t)\n{' % (loader, obj, getter, table))
         L.append('   memset(t, 0, sizeof(*t));')
         call = 'gipa(instance, "%s")' if table == 'instance' else 'gdpa(device, "%s")'
-        for name in sorted(reg.commands):
-            c = reg.commands[name]
-            if not c['params'] or name not in reg.available_cmds or c['params'][0].ptr:
-                continue
-            if reg.canon(c['params'][0].type) not in handles:
-                continue
+        for name in table_commands(reg, handles):
             for alias in reg.cmd_names(name):
                 L.append('   if (!t->%s) t->%s = (PFN_%s)%s;' % (name[2:], name[2:], name, call % alias))
         L.append('}\n')
@@ -1074,7 +1055,7 @@ def main():
     missing = semantics - set(n for _, n, _ in g.cmds)
     if args.report:
         for v, n, why in g.unsupported:
-            print("unsupported %d %s: %s" % (v, n, why), file=sys.stderr)
+            print('unsupported %d %s: %s' % (v, n, why), file=sys.stderr)
     if missing:
         sys.exit('semantics.txt names commands without a wire form: ' + ', '.join(sorted(missing)))
     os.makedirs(args.out_dir, exist_ok=True)

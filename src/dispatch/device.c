@@ -200,7 +200,10 @@ vs_queue_submit_fence(struct vs_context *ctx, struct vs_object *queue, vs_retire
    VkResult r = dt->QueueSubmit(slot->host, 0, NULL, fence);
    if (r == VK_SUCCESS)
       r = dt->WaitForFences(device, 1, &fence, VK_TRUE, UINT64_MAX);
+   if (r != VK_SUCCESS)
+      vs_warn(ctx->id, "timeline %u fence: %s; retiring it anyway", slot->ring_idx, vn_result_name(r));
    dt->DestroyFence(device, fence, NULL);
+   /* Retire even on device loss: a guest must never wait forever. */
    retire(data);
    return true;
 }

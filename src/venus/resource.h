@@ -44,8 +44,7 @@ void vs_resource_put(struct vs_resource_table *t, struct vs_resource *res);
 /* Removes the id (the table's reference). False if unknown. */
 bool vs_resource_remove(struct vs_resource_table *t, uint32_t id);
 
-/* Copies guest bytes [offset, offset+size) out of a resource, after
- * checking the range. */
+/* True if [offset, offset+size) lies inside the resource. */
 bool vs_resource_range_ok(const struct vs_resource *res, uint64_t offset, uint64_t size);
 
 #endif
