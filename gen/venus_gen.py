@@ -652,6 +652,20 @@ class Gen:
                 elif kind == 'array_fixed':
                     fields.append('%s %s[%s];' % (pt, p.name, p.dims[0]))
                     dec += self.member_code(p, params, 'dec', 'a->')
+                elif kind == 'array' and t in self.reg.handles:
+                    # Handle arrays keep their objects too, for the
+                    # hand-written commands that free or check them.
+                    cnt = self.len_expr(p, 'a->', pmap)
+                    fields += ['const %s *%s;' % (pt, p.name), 'struct vs_object **%s_objs;' % p.name]
+                    dec += ['{ bool p_; if (!vn_dec_array_size_opt(d, %s, &p_)) return false;' % cnt,
+                            '  if (p_) { %s *h_ = vn_dec_alloc_array(d, %s, sizeof(*h_), 8);' % (pt, cnt),
+                            '    struct vs_object **o_ = vn_dec_alloc_array(d, %s, sizeof(*o_), 0);' % cnt,
+                            '    if (%s && (!h_ || !o_)) return false;' % cnt,
+                            '    for (uint32_t i_ = 0; i_ < %s; i_++) {' % cnt,
+                            '      uint64_t v_; if (!vn_dec_handle(d, %s, %s, &v_, &o_[i_])) return false;'
+                            % (self.reg.handles[t], 'true' if opt else 'false'),
+                            '      h_[i_] = (%s)(uintptr_t)v_; }' % pt,
+                            '    %s = h_; %s_objs = o_; } }' % (a, a)]
                 else:
                     ctype = {'string': 'const char *', 'string_array': 'const char *const *',
                              'blob': 'const void *'}.get(kind, 'const %s *' % (self.elem_ctype(p)))

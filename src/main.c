@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "os/os.h"
 #include "util/log.h"
 #include "vtest/vtest.h"
 #include "vtest/vtest_protocol.h"
@@ -25,6 +26,10 @@ usage(FILE *out)
            "\n"
            "  --socket PATH       listen on PATH (default: $VTEST_SOCKET_NAME, else %s)\n"
            "  --device N          expose only host physical device N (default, -1: all)\n"
+           "  --memory STRATEGY   how host-visible memory is shared with clients: auto\n"
+           "                      (default), host-pointer, dmabuf or opaque-fd\n"
+           "  --page-size BYTES   granule of shared device memory, a power of two >= the\n"
+           "                      system page (16384 emulates a 16 KiB-page host)\n"
            "  --log-level LEVEL   error, warn, info or debug (default: $VENUS_SERVER_LOG,\n"
            "                      else info)\n"
            "  --help              show this help\n"
@@ -55,6 +60,32 @@ parse_device_index(const char *arg)
    return true;
 }
 
+static bool
+parse_memory_strategy(const char *arg)
+{
+   if (vs_memory_strategy_parse(arg, &vs_config.memory_strategy))
+      return true;
+   fprintf(stderr, "venus-server: invalid memory strategy '%s' (use auto, host-pointer, dmabuf or "
+                   "opaque-fd)\n", arg);
+   return false;
+}
+
+static bool
+parse_page_size(const char *arg)
+{
+   char *end;
+   errno = 0;
+   unsigned long long value = strtoull(arg, &end, 10);
+   if (errno || end == arg || *end != '\0' || value < os_page_size() || value > (1ull << 30) ||
+       (value & (value - 1))) {
+      fprintf(stderr, "venus-server: invalid page size '%s' (a power of two from %zu to 1 GiB)\n", arg,
+              os_page_size());
+      return false;
+   }
+   vs_config.page_size = (size_t)value;
+   return true;
+}
+
 static void
 on_stop_signal(int sig)
 {
@@ -78,10 +109,12 @@ install_signal_handlers(void)
 int
 main(int argc, char **argv)
 {
-   enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION };
+   enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION };
    static const struct option options[] = {
       { "socket", required_argument, NULL, OPT_SOCKET },
       { "device", required_argument, NULL, OPT_DEVICE },
+      { "memory", required_argument, NULL, OPT_MEMORY },
+      { "page-size", required_argument, NULL, OPT_PAGE_SIZE },
       { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
       { "help", no_argument, NULL, OPT_HELP },
       { "version", no_argument, NULL, OPT_VERSION },
@@ -107,6 +140,14 @@ main(int argc, char **argv)
          break;
       case OPT_DEVICE:
          if (!parse_device_index(optarg))
+            return 2;
+         break;
+      case OPT_MEMORY:
+         if (!parse_memory_strategy(optarg))
+            return 2;
+         break;
+      case OPT_PAGE_SIZE:
+         if (!parse_page_size(optarg))
             return 2;
          break;
       case OPT_LOG_LEVEL:

@@ -7,8 +7,22 @@
 #include <string.h>
 
 #include "dispatch/dispatch.h"
+#include "sync/retire.h"
 #include "util/log.h"
 #include "venus/context_state.h"
+
+/* Destroys the host device and frees the server's state for it. */
+static void
+device_free(struct vs_device *dev)
+{
+   for (uint32_t i = 0; i < dev->queue_count; i++) {
+      vs_retire_queue_destroy(dev->queues[i].retire);
+      pthread_mutex_destroy(&dev->queues[i].lock);
+   }
+   dev->dt.DestroyDevice(dev->host, NULL);
+   free(dev->queues);
+   free(dev);
+}
 
 void
 vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *a)
@@ -37,19 +51,35 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
 
    struct vs_device *dev = calloc(1, sizeof(*dev));
    struct vs_queue_slot *slots = calloc(queue_count ? queue_count : 1, sizeof(*slots));
-   if (!dev || !slots) {
+   /* The guest's extensions plus those the server needs to share memory. */
+   const char **ext_names = calloc(ci->enabledExtensionCount + 3, sizeof(*ext_names));
+   if (!dev || !slots || !ext_names) {
       free(dev);
       free(slots);
+      free(ext_names);
       a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
       return;
    }
-   a->ret = a->physicalDevice_obj->it->CreateDevice(a->physicalDevice, ci, NULL, &dev->host);
+   for (uint32_t i = 0; i < ci->enabledExtensionCount; i++)
+      ext_names[i] = ci->ppEnabledExtensionNames[i];
+   VkDeviceCreateInfo host_ci = *ci;
+   host_ci.ppEnabledExtensionNames = ext_names;
+   host_ci.enabledExtensionCount = vs_memory_add_device_extensions(
+      a->physicalDevice_obj->it, a->physicalDevice, ext_names, ci->enabledExtensionCount);
+   a->ret = a->physicalDevice_obj->it->CreateDevice(a->physicalDevice, &host_ci, NULL, &dev->host);
    if (a->ret != VK_SUCCESS) {
       vs_warn(disp->ctx->id, "host vkCreateDevice failed: %s", vn_result_name(a->ret));
       free(dev);
       free(slots);
+      free(ext_names);
       return;
    }
+   for (uint32_t i = 0; i < host_ci.enabledExtensionCount; i++) {
+      dev->has_external_memory_host |= strcmp(ext_names[i], VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME) == 0;
+      dev->has_external_memory_fd |= strcmp(ext_names[i], VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME) == 0;
+      dev->has_external_memory_dma_buf |= strcmp(ext_names[i], VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME) == 0;
+   }
+   free(ext_names);
    vn_load_device_table(dev->host, vkGetDeviceProcAddr, &dev->dt);
    dev->physical = a->physicalDevice_obj;
    dev->queues = slots;
@@ -63,24 +93,36 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
             .queueIndex = j,
          };
          slots[s] = (struct vs_queue_slot){ .flags = q->flags, .family = q->queueFamilyIndex, .index = j };
+         pthread_mutex_init(&slots[s].lock, NULL);
          dev->dt.GetDeviceQueue2(dev->host, &qi, &slots[s].host);
       }
    }
    dev->queue_count = queue_count;
 
+   const char *why = NULL;
+   if (!vs_memory_device_init(disp->ctx, dev, &why)) {
+      vs_warn(disp->ctx->id, "memory strategy %s is not available on device %llu: %s",
+              vs_memory_strategy_name(dev->mem.forced), (unsigned long long)a->pDevice_id, why);
+      device_free(dev);
+      a->ret = VK_ERROR_INITIALIZATION_FAILED;
+      return;
+   }
+
    struct vs_object *obj = vs_dispatch_add_object(disp, VK_OBJECT_TYPE_DEVICE, a->pDevice_id,
                                                   (uint64_t)(uintptr_t)dev->host, a->physicalDevice_obj);
    if (!obj) {
-      dev->dt.DestroyDevice(dev->host, NULL);
-      free(slots);
-      free(dev);
+      device_free(dev);
       return;
    }
    obj->dt = &dev->dt;
    obj->data = dev;
    *a->pDevice = dev->host;
-   vs_info(disp->ctx->id, "device %llu created (%u queue(s), %u extension(s))",
-           (unsigned long long)obj->id, queue_count, ci->enabledExtensionCount);
+   vs_info(disp->ctx->id, "device %llu created (%u queue(s), %u extension(s)); memory shared by %s%s%s%s, "
+           "granule %zu", (unsigned long long)obj->id, queue_count, ci->enabledExtensionCount,
+           dev->mem.forced != VS_MEMORY_AUTO ? vs_memory_strategy_name(dev->mem.forced) : "auto:",
+           dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.host_pointer ? " host-pointer" : "",
+           dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.dmabuf ? " dmabuf" : "",
+           dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.opaque_fd ? " opaque-fd" : "", dev->mem.granule);
 }
 
 void
@@ -139,6 +181,7 @@ vs_exec_vkGetDeviceQueue2(struct vs_dispatch *disp, struct vn_args_vkGetDeviceQu
 struct teardown {
    struct vs_context *ctx;
    struct vs_device *dev;
+   bool host_safe; /* the queues are idle: host objects may be destroyed */
 };
 
 static void
@@ -150,7 +193,13 @@ destroy_child_cb(struct vs_object *obj, void *data)
    case VK_OBJECT_TYPE_DESCRIPTOR_SET:
    case VK_OBJECT_TYPE_QUEUE:
       break; /* freed with their pool or device */
+   case VK_OBJECT_TYPE_DEVICE_MEMORY:
+      if (t->host_safe)
+         vs_memory_free(t->ctx, t->dev, obj->data);
+      break;
    default:
+      if (!t->host_safe)
+         break;
       if (!vn_destroy_device_object(&t->dev->dt, t->dev->host, obj->type, obj->handle))
          vs_warn(t->ctx->id, "no way to destroy leftover object %llu of type %d",
                  (unsigned long long)obj->id, obj->type);
@@ -164,19 +213,19 @@ void
 vs_device_destroy(struct vs_context *ctx, struct vs_object *device_obj)
 {
    struct vs_device *dev = device_obj->data;
-   dev->dt.DeviceWaitIdle(dev->host);
-   struct teardown t = { .ctx = ctx, .dev = dev };
-   vs_object_foreach_child(&ctx->objects, device_obj, VK_OBJECT_TYPE_UNKNOWN, destroy_child_cb, &t);
    pthread_mutex_lock(&ctx->timeline_lock);
    for (uint32_t i = 0; i < dev->queue_count; i++) {
       if (dev->queues[i].obj)
          ctx->timeline_queue[dev->queues[i].ring_idx] = NULL;
    }
    pthread_mutex_unlock(&ctx->timeline_lock);
-   dev->dt.DestroyDevice(dev->host, NULL);
+   struct teardown t = { .ctx = ctx, .dev = dev, .host_safe = vs_device_drain_queues(ctx, device_obj) };
+   if (t.host_safe)
+      dev->dt.DeviceWaitIdle(dev->host);
+   vs_object_foreach_child(&ctx->objects, device_obj, VK_OBJECT_TYPE_UNKNOWN, destroy_child_cb, &t);
    vs_object_remove(&ctx->objects, device_obj);
-   free(dev->queues);
-   free(dev);
+   if (t.host_safe)
+      device_free(dev);
 }
 
 void
@@ -184,26 +233,4 @@ vs_exec_vkDestroyDevice(struct vs_dispatch *disp, struct vn_args_vkDestroyDevice
 {
    if (a->device_obj)
       vs_device_destroy(disp->ctx, a->device_obj);
-}
-
-bool
-vs_queue_submit_fence(struct vs_context *ctx, struct vs_object *queue, vs_retire_fn retire, void *data)
-{
-   /* A host fence on an empty submit retires after all earlier work. */
-   struct vs_queue_slot *slot = queue->data;
-   const struct vn_device_table *dt = queue->dt;
-   VkDevice device = (VkDevice)(uintptr_t)queue->parent->handle;
-   VkFence fence;
-   const VkFenceCreateInfo fci = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
-   if (dt->CreateFence(device, &fci, NULL, &fence) != VK_SUCCESS)
-      return false;
-   VkResult r = dt->QueueSubmit(slot->host, 0, NULL, fence);
-   if (r == VK_SUCCESS)
-      r = dt->WaitForFences(device, 1, &fence, VK_TRUE, UINT64_MAX);
-   if (r != VK_SUCCESS)
-      vs_warn(ctx->id, "timeline %u fence: %s; retiring it anyway", slot->ring_idx, vn_result_name(r));
-   dt->DestroyFence(device, fence, NULL);
-   /* Retire even on device loss: a guest must never wait forever. */
-   retire(data);
-   return true;
 }

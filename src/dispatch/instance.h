@@ -3,15 +3,18 @@
 #ifndef VS_DISPATCH_INSTANCE_H
 #define VS_DISPATCH_INSTANCE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
+#include "memory/memory.h"
 #include "venus/context.h"
 #include "vn_wire.h"
 
 struct vs_context;
 struct vs_object;
+struct vs_retire_queue;
 
 struct vs_instance {
    VkInstance host;
@@ -27,8 +30,12 @@ struct vs_queue_slot {
    uint32_t family;
    uint32_t index;
    VkQueue host;
+   /* Vulkan wants host access to a queue serialized: rings, the retire
+    * path and vkDeviceWaitIdle all take this. */
+   pthread_mutex_t lock;
    struct vs_object *obj;            /* bound by vkGetDeviceQueue2 */
    uint32_t ring_idx;
+   struct vs_retire_queue *retire;   /* started on first timeline fence */
 };
 
 struct vs_device {
@@ -37,6 +44,11 @@ struct vs_device {
    struct vs_object *physical;
    uint32_t queue_count;
    struct vs_queue_slot *queues;
+   /* Host extensions the server enabled for sharing memory. */
+   bool has_external_memory_host;
+   bool has_external_memory_fd;
+   bool has_external_memory_dma_buf;
+   struct vs_memory_caps mem;
 };
 
 bool vs_device_extension_allowed(const char *name);
@@ -47,9 +59,8 @@ void vs_instance_destroy_all(struct vs_context *ctx);
 /* Destroys one device and every object under it. */
 void vs_device_destroy(struct vs_context *ctx, struct vs_object *device_obj);
 
-/* Device-memory blobs (src/dispatch/memory.c). */
-bool vs_memory_export_blob(struct vs_context *ctx, uint32_t flags, uint64_t size, uint64_t memory_id,
-                           uint32_t *res_id, int *fd);
+/* Waits for every queue of the device to go idle (see queue.c). */
+bool vs_device_drain_queues(struct vs_context *ctx, struct vs_object *device_obj);
 
 /* Calls retire(data) once everything submitted so far to the queue has
  * finished on the host. */

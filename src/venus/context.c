@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "dispatch/instance.h"
+#include "memory/memory.h"
 #include "util/log.h"
 #include "venus/ring.h"
 
@@ -26,6 +27,7 @@ vs_context_create(uint32_t ctx_id, const char *debug_name)
    pthread_mutex_init(&ctx->monitor_lock, NULL);
    pthread_cond_init(&ctx->monitor_cond, NULL);
    pthread_mutex_init(&ctx->timeline_lock, NULL);
+   pthread_mutex_init(&ctx->memory_lock, NULL);
    vs_info(ctx_id, "context created for \"%s\"", ctx->name);
    return ctx;
 }
@@ -90,6 +92,7 @@ vs_context_destroy(struct vs_context *ctx)
    vs_object_table_fini(&ctx->objects);
    vs_resource_table_fini(&ctx->resources);
    pthread_mutex_destroy(&ctx->timeline_lock);
+   pthread_mutex_destroy(&ctx->memory_lock);
    pthread_cond_destroy(&ctx->monitor_cond);
    pthread_mutex_destroy(&ctx->monitor_lock);
    pthread_mutex_destroy(&ctx->rings_lock);

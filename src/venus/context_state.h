@@ -36,6 +36,9 @@ struct vs_context {
    bool monitor_stop;
    uint32_t monitor_period_us;
 
+   /* Serializes blob export against vkFreeMemory. */
+   pthread_mutex_t memory_lock;
+
    /* The guest's VkInstance (one per context). */
    struct vs_object *instance;
 

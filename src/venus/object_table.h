@@ -23,8 +23,12 @@ struct vs_object {
    const struct vn_instance_table *it;
    const struct vn_device_table *dt;
    void *data;                /* family-specific state (struct vs_device, ...) */
+   uint32_t flags;            /* VS_OBJECT_* */
    struct vs_object *hash_next;
 };
+
+/* A semaphore created with VK_SEMAPHORE_TYPE_TIMELINE. */
+#define VS_OBJECT_TIMELINE_SEMAPHORE 0x1u
 
 struct vs_object_table {
    pthread_mutex_t lock;

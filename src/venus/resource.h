@@ -18,6 +18,7 @@ struct vs_resource {
    size_t size;         /* bytes the guest may touch */
    size_t map_size;     /* bytes mapped (size rounded up) */
    bool is_shmem;       /* plain shared memory (blob_id 0) */
+   uint64_t memory_id;  /* the VkDeviceMemory behind it, 0 for shared memory */
    struct vs_resource *next;
 };
 

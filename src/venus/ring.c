@@ -82,8 +82,8 @@ copy_pending(struct vs_ring *ring, uint32_t len)
    memcpy(ring->cmds + first, ring->buffer, len - first);
 }
 
-static bool
-ring_should_stop(struct vs_ring *ring)
+bool
+vs_ring_should_stop(struct vs_ring *ring)
 {
    pthread_mutex_lock(&ring->lock);
    bool stop = ring->stop;
@@ -116,7 +116,7 @@ ring_thread(void *arg)
    uint64_t last_active = now_ns();
    unsigned empty_polls = 0;
 
-   while (!ring_should_stop(ring)) {
+   while (!vs_ring_should_stop(ring)) {
       uint32_t tail = atomic_load_explicit(ring->tail, memory_order_acquire);
       uint32_t pending = tail - ring->cur;
       if (pending) {

@@ -67,6 +67,9 @@ struct vs_ring *vs_ring_create(struct vs_context *ctx, uint64_t id, struct vs_re
 void vs_ring_destroy(struct vs_ring *ring);
 
 void vs_ring_notify(struct vs_ring *ring);
+/* True once the ring is asked to stop or the context is fatal: long host
+ * waits on the ring thread check it between slices. */
+bool vs_ring_should_stop(struct vs_ring *ring);
 void vs_ring_set_alive(struct vs_ring *ring);
 /* Marks the ring fatal for the guest and stops it. */
 void vs_ring_set_fatal(struct vs_ring *ring);

@@ -1,0 +1,263 @@
+/* Queues and host waits: submissions (serialized per host queue, as Vulkan
+ * requires), idle waits, fence and semaphore waits, and the host fence
+ * behind a SUBMIT_CMD2 timeline point. */
+#include <stdlib.h>
+#include <time.h>
+
+#include "dispatch/dispatch.h"
+#include "dispatch/instance.h"
+#include "sync/retire.h"
+#include "util/log.h"
+#include "venus/context_state.h"
+#include "venus/ring.h"
+
+static struct vs_queue_slot *
+slot_of(struct vs_object *queue_obj)
+{
+   return queue_obj->data;
+}
+
+void
+vs_exec_vkQueueSubmit(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit *a)
+{
+   struct vs_queue_slot *slot = slot_of(a->queue_obj);
+   pthread_mutex_lock(&slot->lock);
+   a->ret = a->queue_obj->dt->QueueSubmit(a->queue, a->submitCount, a->pSubmits, a->fence);
+   pthread_mutex_unlock(&slot->lock);
+   if (a->ret != VK_SUCCESS)
+      vs_warn(disp->ctx->id, "queue %llu: vkQueueSubmit: %s", (unsigned long long)a->queue_obj->id,
+              vn_result_name(a->ret));
+}
+
+void
+vs_exec_vkQueueSubmit2(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit2 *a)
+{
+   struct vs_queue_slot *slot = slot_of(a->queue_obj);
+   PFN_vkQueueSubmit2 submit2 = a->queue_obj->dt->QueueSubmit2;
+   if (!submit2) {
+      vs_dispatch_fail(disp, "vkQueueSubmit2 is not available on the host");
+      return;
+   }
+   pthread_mutex_lock(&slot->lock);
+   a->ret = submit2(a->queue, a->submitCount, a->pSubmits, a->fence);
+   pthread_mutex_unlock(&slot->lock);
+   if (a->ret != VK_SUCCESS)
+      vs_warn(disp->ctx->id, "queue %llu: vkQueueSubmit2: %s", (unsigned long long)a->queue_obj->id,
+              vn_result_name(a->ret));
+}
+
+void
+vs_exec_vkQueueBindSparse(struct vs_dispatch *disp, struct vn_args_vkQueueBindSparse *a)
+{
+   struct vs_queue_slot *slot = slot_of(a->queue_obj);
+   pthread_mutex_lock(&slot->lock);
+   a->ret = a->queue_obj->dt->QueueBindSparse(a->queue, a->bindInfoCount, a->pBindInfo, a->fence);
+   pthread_mutex_unlock(&slot->lock);
+   if (a->ret != VK_SUCCESS)
+      vs_warn(disp->ctx->id, "queue %llu: vkQueueBindSparse: %s", (unsigned long long)a->queue_obj->id,
+              vn_result_name(a->ret));
+}
+
+void
+vs_exec_vkQueueWaitIdle(struct vs_dispatch *disp, struct vn_args_vkQueueWaitIdle *a)
+{
+   struct vs_queue_slot *slot = slot_of(a->queue_obj);
+   pthread_mutex_lock(&slot->lock);
+   a->ret = a->queue_obj->dt->QueueWaitIdle(a->queue);
+   pthread_mutex_unlock(&slot->lock);
+}
+
+void
+vs_exec_vkDeviceWaitIdle(struct vs_dispatch *disp, struct vn_args_vkDeviceWaitIdle *a)
+{
+   struct vs_device *dev = a->device_obj->data;
+   for (uint32_t i = 0; i < dev->queue_count; i++)
+      pthread_mutex_lock(&dev->queues[i].lock);
+   a->ret = dev->dt.DeviceWaitIdle(dev->host);
+   for (uint32_t i = dev->queue_count; i-- > 0;)
+      pthread_mutex_unlock(&dev->queues[i].lock);
+}
+
+/* Mesa sends vkWaitForFences/vkWaitSemaphores only once its feedback says
+ * the wait is satisfied, usually with an infinite timeout. A hostile or
+ * buggy guest could make that wait forever and pin the ring thread, so
+ * wait in slices and give up when the ring is told to stop. */
+#define HOST_WAIT_SLICE_NS 500000000ull
+
+static uint64_t
+now_ns(void)
+{
+   struct timespec ts;
+   clock_gettime(CLOCK_MONOTONIC, &ts);
+   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bool
+should_stop(struct vs_dispatch *disp)
+{
+   return disp->ring ? vs_ring_should_stop(disp->ring) : vs_context_is_fatal(disp->ctx);
+}
+
+typedef VkResult (*host_wait_fn)(void *args, uint64_t timeout_ns);
+
+static VkResult
+wait_in_slices(struct vs_dispatch *disp, uint64_t timeout_ns, host_wait_fn wait, void *args)
+{
+   uint64_t start = now_ns();
+   for (;;) {
+      uint64_t elapsed = now_ns() - start;
+      uint64_t left = timeout_ns > elapsed ? timeout_ns - elapsed : 0;
+      VkResult r = wait(args, left < HOST_WAIT_SLICE_NS ? left : HOST_WAIT_SLICE_NS);
+      if (r != VK_TIMEOUT || left <= HOST_WAIT_SLICE_NS)
+         return r;
+      if (should_stop(disp))
+         return VK_TIMEOUT;
+   }
+}
+
+static VkResult
+wait_fences(void *args, uint64_t timeout_ns)
+{
+   struct vn_args_vkWaitForFences *a = args;
+   return a->device_obj->dt->WaitForFences(a->device, a->fenceCount, a->pFences, a->waitAll, timeout_ns);
+}
+
+void
+vs_exec_vkWaitForFences(struct vs_dispatch *disp, struct vn_args_vkWaitForFences *a)
+{
+   a->ret = wait_in_slices(disp, a->timeout, wait_fences, a);
+}
+
+static VkResult
+wait_semaphores(void *args, uint64_t timeout_ns)
+{
+   struct vn_args_vkWaitSemaphores *a = args;
+   return a->device_obj->dt->WaitSemaphores(a->device, a->pWaitInfo, timeout_ns);
+}
+
+void
+vs_exec_vkWaitSemaphores(struct vs_dispatch *disp, struct vn_args_vkWaitSemaphores *a)
+{
+   if (!a->device_obj->dt->WaitSemaphores) {
+      vs_dispatch_fail(disp, "vkWaitSemaphores is not available on the host");
+      return;
+   }
+   a->ret = wait_in_slices(disp, a->timeout, wait_semaphores, a);
+}
+
+void
+vs_exec_vkCreateSemaphore(struct vs_dispatch *disp, struct vn_args_vkCreateSemaphore *a)
+{
+   bool timeline = false;
+   for (const VkBaseInStructure *s = a->pCreateInfo ? a->pCreateInfo->pNext : NULL; s; s = s->pNext) {
+      if (s->sType == VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO)
+         timeline = ((const VkSemaphoreTypeCreateInfo *)s)->semaphoreType == VK_SEMAPHORE_TYPE_TIMELINE;
+   }
+   a->ret = a->device_obj->dt->CreateSemaphore(a->device, a->pCreateInfo, NULL, a->pSemaphore);
+   if (a->ret != VK_SUCCESS)
+      return;
+   struct vs_object *obj = vs_dispatch_add_object(disp, VK_OBJECT_TYPE_SEMAPHORE, a->pSemaphore_id,
+                                                  (uint64_t)*a->pSemaphore, a->device_obj);
+   if (!obj) {
+      a->device_obj->dt->DestroySemaphore(a->device, *a->pSemaphore, NULL);
+      return;
+   }
+   if (timeline)
+      obj->flags |= VS_OBJECT_TIMELINE_SEMAPHORE;
+}
+
+bool
+vs_queue_submit_fence(struct vs_context *ctx, struct vs_object *queue, vs_retire_fn retire, void *data)
+{
+   /* A host fence on an empty submit signals after all earlier work on the
+    * queue; the queue's retire thread waits for it. */
+   struct vs_queue_slot *slot = slot_of(queue);
+   struct vs_device *dev = queue->parent->data;
+   const VkFenceCreateInfo fence_info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+   VkFence fence;
+   VkResult r = dev->dt.CreateFence(dev->host, &fence_info, NULL, &fence);
+   if (r != VK_SUCCESS) {
+      vs_warn(ctx->id, "timeline %u: vkCreateFence: %s", slot->ring_idx, vn_result_name(r));
+      return false;
+   }
+   pthread_mutex_lock(&slot->lock);
+   if (!slot->retire)
+      slot->retire = vs_retire_queue_create(ctx->id, slot->ring_idx, &dev->dt, dev->host);
+   r = slot->retire ? dev->dt.QueueSubmit(slot->host, 0, NULL, fence) : VK_ERROR_OUT_OF_HOST_MEMORY;
+   bool queued = r == VK_SUCCESS && vs_retire_queue_push(slot->retire, fence, retire, data);
+   pthread_mutex_unlock(&slot->lock);
+   if (!queued) {
+      /* Device loss or no memory: retire now rather than never. */
+      vs_warn(ctx->id, "timeline %u: fence submit failed: %s; retiring at once", slot->ring_idx,
+              vn_result_name(r == VK_SUCCESS ? VK_ERROR_OUT_OF_HOST_MEMORY : r));
+      if (r == VK_SUCCESS)
+         dev->dt.WaitForFences(dev->host, 1, &fence, VK_TRUE, UINT64_MAX);
+      dev->dt.DestroyFence(dev->host, fence, NULL);
+      retire(data);
+   }
+   return true;
+}
+
+/* Before a device is torn down, a queue may be stuck behind a wait on a
+ * timeline semaphore that the guest never signalled (it was dropped, or it
+ * was hostile). Signal every timeline semaphore of the device far ahead so
+ * that vkDeviceWaitIdle can return. */
+static void
+signal_timeline_cb(struct vs_object *obj, void *data)
+{
+   struct vs_device *dev = data;
+   if (!(obj->flags & VS_OBJECT_TIMELINE_SEMAPHORE))
+      return;
+   VkSemaphore sem = (VkSemaphore)obj->handle;
+   uint64_t value = 0;
+   if (dev->dt.GetSemaphoreCounterValue(dev->host, sem, &value) != VK_SUCCESS || value == UINT64_MAX)
+      return;
+   const VkSemaphoreSignalInfo info = {
+      .sType = VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO,
+      .semaphore = sem,
+      .value = UINT64_MAX,
+   };
+   dev->dt.SignalSemaphore(dev->host, &info);
+}
+
+/* Waits until every queue of the device is idle, unblocking queues stuck
+ * behind timeline waits. False if a queue stays blocked (a binary
+ * semaphore that will never be signalled): the device cannot be destroyed
+ * safely then. */
+bool
+vs_device_drain_queues(struct vs_context *ctx, struct vs_object *device_obj)
+{
+   struct vs_device *dev = device_obj->data;
+   const VkFenceCreateInfo fence_info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+   bool signalled = false;
+   for (uint32_t i = 0; i < dev->queue_count; i++) {
+      struct vs_queue_slot *slot = &dev->queues[i];
+      VkFence fence;
+      if (dev->dt.CreateFence(dev->host, &fence_info, NULL, &fence) != VK_SUCCESS)
+         return false;
+      pthread_mutex_lock(&slot->lock);
+      VkResult r = dev->dt.QueueSubmit(slot->host, 0, NULL, fence);
+      pthread_mutex_unlock(&slot->lock);
+      if (r != VK_SUCCESS) {
+         dev->dt.DestroyFence(dev->host, fence, NULL);
+         continue; /* device lost: nothing is pending any more */
+      }
+      r = dev->dt.WaitForFences(dev->host, 1, &fence, VK_TRUE, 100000000ull);
+      if (r == VK_TIMEOUT && !signalled && dev->dt.SignalSemaphore && dev->dt.GetSemaphoreCounterValue) {
+         vs_warn(ctx->id, "device %llu: queue %u is blocked; signalling the device's timeline "
+                          "semaphores to tear it down", (unsigned long long)device_obj->id, i);
+         vs_object_foreach_child(&ctx->objects, device_obj, VK_OBJECT_TYPE_SEMAPHORE, signal_timeline_cb, dev);
+         signalled = true;
+      }
+      if (r == VK_TIMEOUT)
+         r = dev->dt.WaitForFences(dev->host, 1, &fence, VK_TRUE, 5000000000ull);
+      if (r == VK_TIMEOUT) {
+         /* Destroying a pending fence is undefined: leak it with the device. */
+         vs_error(ctx->id, "device %llu: queue %u stays blocked (a semaphore nobody will signal); "
+                           "leaking the host device", (unsigned long long)device_obj->id, i);
+         return false;
+      }
+      dev->dt.DestroyFence(dev->host, fence, NULL);
+   }
+   return true;
+}

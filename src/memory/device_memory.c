@@ -1,0 +1,500 @@
+/* Shareable device memory: strategy probing, allocation and blob export.
+ * See memory.h for the three strategies. */
+#include "memory/memory.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "dispatch/instance.h"
+#include "os/os.h"
+#include "util/log.h"
+#include "venus/context_state.h"
+#include "venus/resource.h"
+
+static const char *const strategy_names[] = {
+   [VS_MEMORY_AUTO] = "auto",
+   [VS_MEMORY_HOST_POINTER] = "host-pointer",
+   [VS_MEMORY_DMABUF] = "dmabuf",
+   [VS_MEMORY_OPAQUE_FD] = "opaque-fd",
+};
+
+const char *
+vs_memory_strategy_name(enum vs_memory_strategy s)
+{
+   return s <= VS_MEMORY_OPAQUE_FD ? strategy_names[s] : "?";
+}
+
+bool
+vs_memory_strategy_parse(const char *name, enum vs_memory_strategy *out)
+{
+   for (int s = VS_MEMORY_AUTO; s <= VS_MEMORY_OPAQUE_FD; s++) {
+      if (strcmp(name, strategy_names[s]) == 0) {
+         *out = (enum vs_memory_strategy)s;
+         return true;
+      }
+   }
+   return false;
+}
+
+static VkPhysicalDevice
+physical_of(const struct vs_device *dev)
+{
+   return (VkPhysicalDevice)(uintptr_t)dev->physical->handle;
+}
+
+static bool
+has_name(const char *const *names, uint32_t count, const char *name)
+{
+   for (uint32_t i = 0; i < count; i++) {
+      if (strcmp(names[i], name) == 0)
+         return true;
+   }
+   return false;
+}
+
+static const char *const sharing_extensions[] = {
+   VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME,
+   VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME,
+   VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME,
+};
+
+uint32_t
+vs_memory_add_device_extensions(const struct vn_instance_table *it, VkPhysicalDevice physical,
+                                const char **names, uint32_t count)
+{
+   uint32_t n = 0;
+   if (it->EnumerateDeviceExtensionProperties(physical, NULL, &n, NULL) != VK_SUCCESS || !n)
+      return count;
+   VkExtensionProperties *props = calloc(n, sizeof(*props));
+   if (!props)
+      return count;
+   if (it->EnumerateDeviceExtensionProperties(physical, NULL, &n, props) >= VK_SUCCESS) {
+      for (size_t w = 0; w < sizeof(sharing_extensions) / sizeof(sharing_extensions[0]); w++) {
+         bool host_has = false;
+         for (uint32_t i = 0; i < n; i++)
+            host_has |= strcmp(props[i].extensionName, sharing_extensions[w]) == 0;
+         if (host_has && !has_name(names, count, sharing_extensions[w]))
+            names[count++] = sharing_extensions[w];
+      }
+   }
+   free(props);
+   return count;
+}
+
+/* Shared memory of `size` bytes (a multiple of `align`) mapped at an
+ * `align`-aligned address, so that --page-size 16384 behaves like a host
+ * with 16 KiB pages even on a 4 KiB kernel. */
+static bool
+host_region_create(size_t size, size_t align, int *fd_out, void **map_out)
+{
+   int fd = os_shm_create("venus-device-memory", size);
+   if (fd < 0)
+      return false;
+   if (size > SIZE_MAX - align) {
+      close(fd);
+      return false;
+   }
+   uint8_t *reserve = mmap(NULL, size + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+   if (reserve == MAP_FAILED) {
+      close(fd);
+      return false;
+   }
+   uint8_t *aligned = (uint8_t *)(((uintptr_t)reserve + align - 1) & ~(uintptr_t)(align - 1));
+   void *map = mmap(aligned, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+   if (map == MAP_FAILED) {
+      munmap(reserve, size + align);
+      close(fd);
+      return false;
+   }
+   if (aligned > reserve)
+      munmap(reserve, (size_t)(aligned - reserve));
+   size_t tail = (size_t)(reserve + size + align - (aligned + size));
+   if (tail)
+      munmap(aligned + size, tail);
+   *fd_out = fd;
+   *map_out = map;
+   return true;
+}
+
+static uint32_t
+host_visible_types(const VkPhysicalDeviceMemoryProperties *props)
+{
+   uint32_t bits = 0;
+   for (uint32_t i = 0; i < props->memoryTypeCount; i++) {
+      if (props->memoryTypes[i].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)
+         bits |= 1u << i;
+   }
+   return bits;
+}
+
+static void
+probe_host_pointer(struct vs_device *dev)
+{
+   struct vs_memory_caps *caps = &dev->mem;
+   const struct vn_instance_table *it = dev->physical->it;
+   VkPhysicalDeviceExternalMemoryHostPropertiesEXT host_props = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT,
+   };
+   VkPhysicalDeviceProperties2 props2 = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+      .pNext = &host_props,
+   };
+   it->GetPhysicalDeviceProperties2(physical_of(dev), &props2);
+   size_t align = host_props.minImportedHostPointerAlignment;
+   if (align > caps->granule && (align & (align - 1)) == 0)
+      caps->granule = align;
+
+   int fd;
+   void *map;
+   if (!host_region_create(caps->granule, caps->granule, &fd, &map))
+      return;
+   VkMemoryHostPointerPropertiesEXT ptr_props = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT,
+   };
+   if (dev->dt.GetMemoryHostPointerPropertiesEXT &&
+       dev->dt.GetMemoryHostPointerPropertiesEXT(dev->host,
+                                                 VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
+                                                 map, &ptr_props) == VK_SUCCESS)
+      caps->host_pointer_types = ptr_props.memoryTypeBits & host_visible_types(&caps->props);
+   caps->host_pointer = caps->host_pointer_types != 0;
+   munmap(map, caps->granule);
+   close(fd);
+}
+
+static int
+first_type_with(const VkPhysicalDeviceMemoryProperties *props, VkMemoryPropertyFlags flags)
+{
+   for (uint32_t i = 0; i < props->memoryTypeCount; i++) {
+      if ((props->memoryTypes[i].propertyFlags & flags) == flags)
+         return (int)i;
+   }
+   return -1;
+}
+
+/* An exported fd is usable only if the guest's mmap at offset 0 shows the
+ * memory: write through each mapping and read through the other. */
+static bool
+probe_export(struct vs_device *dev, VkExternalMemoryHandleTypeFlagBits handle_type, const char **why)
+{
+   const struct vn_device_table *dt = &dev->dt;
+   int type = first_type_with(&dev->mem.props, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                                  VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+   size_t size = dev->mem.granule;
+   if (type < 0) {
+      *why = "no host-visible coherent memory type";
+      return false;
+   }
+   const VkExportMemoryAllocateInfo export_info = {
+      .sType = VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO,
+      .handleTypes = handle_type,
+   };
+   const VkMemoryAllocateInfo alloc_info = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+      .pNext = &export_info,
+      .allocationSize = size,
+      .memoryTypeIndex = (uint32_t)type,
+   };
+   VkDeviceMemory mem;
+   if (dt->AllocateMemory(dev->host, &alloc_info, NULL, &mem) != VK_SUCCESS) {
+      *why = "the host cannot allocate exportable memory";
+      return false;
+   }
+   bool ok = false;
+   volatile uint32_t *host_view = NULL;
+   int fd = -1;
+   const VkMemoryGetFdInfoKHR fd_info = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_GET_FD_INFO_KHR,
+      .memory = mem,
+      .handleType = handle_type,
+   };
+   if (dt->MapMemory(dev->host, mem, 0, VK_WHOLE_SIZE, 0, (void **)&host_view) != VK_SUCCESS) {
+      *why = "the host cannot map exportable memory";
+   } else if (dt->GetMemoryFdKHR(dev->host, &fd_info, &fd) != VK_SUCCESS) {
+      *why = "the host cannot export the memory";
+   } else {
+      volatile uint32_t *fd_view = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      if (fd_view == MAP_FAILED) {
+         *why = "the exported fd cannot be mapped";
+      } else {
+         size_t last = size / sizeof(uint32_t) - 1;
+         host_view[0] = 0x56454e55u;
+         host_view[last] = 0x53ab12cdu;
+         fd_view[1] = 0x0badf00du;
+         ok = fd_view[0] == 0x56454e55u && fd_view[last] == 0x53ab12cdu && host_view[1] == 0x0badf00du;
+         if (!ok)
+            *why = "the exported fd does not map onto the memory at offset 0";
+         munmap((void *)fd_view, size);
+      }
+      close(fd);
+   }
+   if (host_view)
+      dt->UnmapMemory(dev->host, mem);
+   dt->FreeMemory(dev->host, mem, NULL);
+   return ok;
+}
+
+bool
+vs_memory_device_init(struct vs_context *ctx, struct vs_device *dev, const char **why)
+{
+   struct vs_memory_caps *caps = &dev->mem;
+   dev->physical->it->GetPhysicalDeviceMemoryProperties(physical_of(dev), &caps->props);
+   caps->forced = vs_config.memory_strategy;
+   caps->granule = os_page_size();
+   if (vs_config.page_size > caps->granule)
+      caps->granule = vs_config.page_size;
+
+   if (dev->has_external_memory_host)
+      probe_host_pointer(dev);
+   const char *dmabuf_why = "the host has no VK_EXT_external_memory_dma_buf";
+   const char *opaque_why = "the host has no VK_KHR_external_memory_fd";
+   /* Export probes cost an allocation: run them only when they may be used. */
+   bool need_export = caps->forced == VS_MEMORY_DMABUF || caps->forced == VS_MEMORY_OPAQUE_FD ||
+                      (caps->forced == VS_MEMORY_AUTO &&
+                       caps->host_pointer_types != host_visible_types(&caps->props));
+   if (need_export && dev->has_external_memory_fd) {
+      if (dev->has_external_memory_dma_buf && caps->forced != VS_MEMORY_OPAQUE_FD)
+         caps->dmabuf = probe_export(dev, VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT, &dmabuf_why);
+      if (caps->forced != VS_MEMORY_DMABUF)
+         caps->opaque_fd = probe_export(dev, VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT, &opaque_why);
+   }
+
+   switch (caps->forced) {
+   case VS_MEMORY_HOST_POINTER:
+      *why = dev->has_external_memory_host ? "host-pointer imports accept no host-visible memory type"
+                                           : "the host has no VK_EXT_external_memory_host";
+      return caps->host_pointer;
+   case VS_MEMORY_DMABUF:
+      *why = dmabuf_why;
+      return caps->dmabuf;
+   case VS_MEMORY_OPAQUE_FD:
+      *why = opaque_why;
+      return caps->opaque_fd;
+   case VS_MEMORY_AUTO:
+      break;
+   }
+   if (!caps->host_pointer && !caps->dmabuf && !caps->opaque_fd)
+      vs_warn(ctx->id, "no way to share host-visible memory on this device: mapping will fail");
+   return true;
+}
+
+static enum vs_memory_strategy
+choose_strategy(const struct vs_memory_caps *caps, uint32_t type_index)
+{
+   if (caps->forced != VS_MEMORY_AUTO)
+      return caps->forced;
+   if (caps->host_pointer_types & (1u << type_index))
+      return VS_MEMORY_HOST_POINTER;
+   if (caps->dmabuf)
+      return VS_MEMORY_DMABUF;
+   if (caps->opaque_fd)
+      return VS_MEMORY_OPAQUE_FD;
+   return VS_MEMORY_AUTO;
+}
+
+static VkExternalMemoryHandleTypeFlagBits
+handle_type_of(enum vs_memory_strategy s)
+{
+   return s == VS_MEMORY_DMABUF ? VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT
+                                : VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT;
+}
+
+VkResult
+vs_memory_allocate(struct vs_context *ctx, struct vs_device *dev, VkMemoryAllocateInfo *info,
+                   struct vs_device_memory **out)
+{
+   const struct vs_memory_caps *caps = &dev->mem;
+   const VkMemoryType *type = &caps->props.memoryTypes[info->memoryTypeIndex];
+   VkDeviceSize heap_size = caps->props.memoryHeaps[type->heapIndex].size;
+
+   /* Drop the guest's own export request (the server decides how memory is
+    * shared) and refuse imports, which would name host objects. The chain
+    * lives in the decode arena of this one command, so relinking is safe. */
+   VkExternalMemoryHandleTypeFlags guest_export = 0;
+   for (VkBaseOutStructure **link = (VkBaseOutStructure **)&info->pNext; *link;) {
+      VkBaseOutStructure *s = *link;
+      /* An int: the MESA sTypes are not in VkStructureType. */
+      switch ((int)s->sType) {
+      case VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO:
+         guest_export = ((VkExportMemoryAllocateInfo *)s)->handleTypes;
+         *link = s->pNext;
+         continue;
+      case VK_STRUCTURE_TYPE_IMPORT_MEMORY_RESOURCE_INFO_MESA:
+      case VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR:
+      case VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT:
+         vs_warn(ctx->id, "vkAllocateMemory: memory imports are not supported: %s",
+                 vn_result_name(VK_ERROR_INVALID_EXTERNAL_HANDLE));
+         return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+      default:
+         link = &s->pNext;
+         continue;
+      }
+   }
+
+   struct vs_device_memory *mem = calloc(1, sizeof(*mem));
+   if (!mem)
+      return VK_ERROR_OUT_OF_HOST_MEMORY;
+   mem->fd = -1;
+   mem->size = info->allocationSize;
+   mem->type_index = info->memoryTypeIndex;
+
+   VkImportMemoryHostPointerInfoEXT import_info;
+   VkExportMemoryAllocateInfo export_info;
+   if (type->propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
+      if (info->allocationSize > heap_size) {
+         free(mem);
+         return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+      }
+      mem->shared_by = choose_strategy(caps, info->memoryTypeIndex);
+      switch (mem->shared_by) {
+      case VS_MEMORY_HOST_POINTER: {
+         if (!(caps->host_pointer_types & (1u << info->memoryTypeIndex))) {
+            vs_warn(ctx->id, "vkAllocateMemory: memory type %u cannot back host-pointer imports",
+                    info->memoryTypeIndex);
+            free(mem);
+            return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+         }
+         size_t g = caps->granule;
+         mem->map_size = (size_t)((info->allocationSize + g - 1) & ~(VkDeviceSize)(g - 1));
+         if (!host_region_create(mem->map_size, g, &mem->fd, &mem->map)) {
+            vs_warn(ctx->id, "vkAllocateMemory: cannot create %zu bytes of shared memory: %s",
+                    mem->map_size, strerror(errno));
+            free(mem);
+            return VK_ERROR_OUT_OF_HOST_MEMORY;
+         }
+         import_info = (VkImportMemoryHostPointerInfoEXT){
+            .sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT,
+            .pNext = info->pNext,
+            .handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
+            .pHostPointer = mem->map,
+         };
+         info->pNext = &import_info;
+         /* Imports must cover whole granules. */
+         info->allocationSize = mem->map_size;
+         break;
+      }
+      case VS_MEMORY_DMABUF:
+      case VS_MEMORY_OPAQUE_FD:
+         export_info = (VkExportMemoryAllocateInfo){
+            .sType = VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO,
+            .pNext = info->pNext,
+            .handleTypes = handle_type_of(mem->shared_by),
+         };
+         info->pNext = &export_info;
+         break;
+      case VS_MEMORY_AUTO:
+         vs_warn(ctx->id, "vkAllocateMemory: no way to share host-visible memory type %u",
+                 info->memoryTypeIndex);
+         free(mem);
+         return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+      }
+   } else if (guest_export & (VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT |
+                              VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT)) {
+      /* Device-local memory the guest wants to share (not map): export it
+       * as the host driver can. */
+      mem->shared_by = dev->has_external_memory_dma_buf ? VS_MEMORY_DMABUF : VS_MEMORY_OPAQUE_FD;
+      export_info = (VkExportMemoryAllocateInfo){
+         .sType = VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO,
+         .pNext = info->pNext,
+         .handleTypes = handle_type_of(mem->shared_by),
+      };
+      info->pNext = &export_info;
+   }
+
+   VkResult r = dev->dt.AllocateMemory(dev->host, info, NULL, &mem->host);
+   info->allocationSize = mem->size;
+   if (r != VK_SUCCESS) {
+      vs_warn(ctx->id, "host vkAllocateMemory of %llu bytes (type %u, %s) failed: %s",
+              (unsigned long long)mem->size, mem->type_index, vs_memory_strategy_name(mem->shared_by),
+              vn_result_name(r));
+      if (mem->map)
+         munmap(mem->map, mem->map_size);
+      if (mem->fd >= 0)
+         close(mem->fd);
+      free(mem);
+      return r;
+   }
+   *out = mem;
+   return VK_SUCCESS;
+}
+
+void
+vs_memory_free(struct vs_context *ctx, struct vs_device *dev, struct vs_device_memory *mem)
+{
+   /* The guest's mapping (if any) keeps the shared pages alive on its own. */
+   pthread_mutex_lock(&ctx->memory_lock);
+   dev->dt.FreeMemory(dev->host, mem->host, NULL);
+   if (mem->map)
+      munmap(mem->map, mem->map_size);
+   if (mem->fd >= 0)
+      close(mem->fd);
+   free(mem);
+   pthread_mutex_unlock(&ctx->memory_lock);
+}
+
+static int
+export_fd(struct vs_device *dev, struct vs_device_memory *mem)
+{
+   if (mem->shared_by == VS_MEMORY_HOST_POINTER)
+      return fcntl(mem->fd, F_DUPFD_CLOEXEC, 0);
+   const VkMemoryGetFdInfoKHR fd_info = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_GET_FD_INFO_KHR,
+      .memory = mem->host,
+      .handleType = handle_type_of(mem->shared_by),
+   };
+   int fd = -1;
+   if (dev->dt.GetMemoryFdKHR(dev->host, &fd_info, &fd) != VK_SUCCESS)
+      return -1;
+   return fd;
+}
+
+bool
+vs_memory_export_blob(struct vs_context *ctx, uint32_t flags, uint64_t size, uint64_t memory_id,
+                      uint32_t *res_id, int *fd)
+{
+   /* The lock keeps a concurrent vkFreeMemory on a ring from freeing the
+    * memory under us (a well-behaved guest never does that). */
+   pthread_mutex_lock(&ctx->memory_lock);
+   const char *error = NULL;
+   struct vs_object *obj = vs_object_lookup(&ctx->objects, memory_id, VK_OBJECT_TYPE_DEVICE_MEMORY);
+   struct vs_device_memory *mem = obj ? obj->data : NULL;
+   struct vs_resource *bound = mem && mem->res_id ? vs_resource_get(&ctx->resources, mem->res_id) : NULL;
+   if (!mem)
+      error = "blob names no VkDeviceMemory of this context";
+   else if (mem->shared_by == VS_MEMORY_AUTO)
+      error = "blob names memory that was not allocated shareable";
+   else if (size == 0 || size > mem->size)
+      error = "blob size does not fit the memory";
+   else if (bound)
+      error = "memory already has a blob";
+   if (bound)
+      vs_resource_put(&ctx->resources, bound);
+   if (error) {
+      pthread_mutex_unlock(&ctx->memory_lock);
+      vs_context_set_fatal(ctx, error);
+      return false;
+   }
+   struct vs_device *dev = obj->parent->data;
+   *fd = export_fd(dev, mem);
+   struct vs_resource *res = *fd >= 0 ? vs_resource_add(&ctx->resources, -1, NULL, (size_t)size, 0) : NULL;
+   if (res) {
+      res->memory_id = memory_id;
+      mem->res_id = res->id;
+      *res_id = res->id;
+   }
+   pthread_mutex_unlock(&ctx->memory_lock);
+   if (!res) {
+      if (*fd >= 0)
+         close(*fd);
+      vs_context_set_fatal(ctx, "cannot export device memory for a blob");
+      return false;
+   }
+   vs_debug(ctx->id, "resource %u: memory %llu, %llu bytes, %s, flags 0x%x", res->id,
+            (unsigned long long)memory_id, (unsigned long long)size,
+            vs_memory_strategy_name(mem->shared_by), flags);
+   return true;
+}

@@ -1,0 +1,85 @@
+/* Device memory the guest maps: every HOST_VISIBLE allocation is born
+ * shareable, so that the fd a blob hands to the guest aliases the very
+ * pages the host driver uses (no copies, and no flush ever arrives).
+ *
+ * Three ways to get such an fd, chosen per device:
+ *   host-pointer  the server creates shared memory (memfd/shm), maps it and
+ *                 imports it with VK_EXT_external_memory_host; the blob fd
+ *                 is that shared memory. Works wherever the extension
+ *                 exists (lavapipe, NVIDIA, MoltenVK), without dma-buf.
+ *   dmabuf        the host driver exports the allocation as a dma-buf.
+ *   opaque-fd     the host driver exports an opaque fd. Only usable where
+ *                 that fd maps at offset 0 onto the memory (not lavapipe,
+ *                 which keeps a header before the data).
+ * dmabuf and opaque-fd are probed at vkCreateDevice by mapping a test
+ * allocation both ways; a strategy that fails the probe is not used. */
+#ifndef VS_MEMORY_H
+#define VS_MEMORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <vulkan/vulkan.h>
+
+struct vs_context;
+struct vs_object;
+struct vs_device;
+struct vn_instance_table;
+
+enum vs_memory_strategy {
+   VS_MEMORY_AUTO,
+   VS_MEMORY_HOST_POINTER,
+   VS_MEMORY_DMABUF,
+   VS_MEMORY_OPAQUE_FD,
+};
+
+const char *vs_memory_strategy_name(enum vs_memory_strategy s);
+/* Parses "auto", "host-pointer", "dmabuf" or "opaque-fd". */
+bool vs_memory_strategy_parse(const char *name, enum vs_memory_strategy *out);
+
+/* What one device can share, filled by vs_memory_device_init. */
+struct vs_memory_caps {
+   VkPhysicalDeviceMemoryProperties props;
+   size_t granule;                 /* size and pointer alignment of host-pointer memory */
+   bool host_pointer;              /* VK_EXT_external_memory_host is enabled */
+   uint32_t host_pointer_types;    /* types a host-pointer import may use */
+   bool dmabuf;                    /* dma-buf export passed the mapping probe */
+   bool opaque_fd;                 /* opaque-fd export passed the mapping probe */
+   enum vs_memory_strategy forced; /* from --memory; AUTO = per allocation */
+};
+
+/* One VkDeviceMemory (vs_object.data). */
+struct vs_device_memory {
+   VkDeviceMemory host;
+   VkDeviceSize size;              /* allocationSize */
+   uint32_t type_index;
+   /* How the guest can get an fd for it; AUTO = it cannot (not shareable). */
+   enum vs_memory_strategy shared_by;
+   int fd;                         /* host-pointer: the shared memory */
+   void *map;                      /* host-pointer: its mapping */
+   size_t map_size;
+   uint32_t res_id;                /* the blob made from it, 0 if none yet */
+};
+
+/* Host device extensions the memory code needs, of those the physical
+ * device has: appended to `names` (room for 3 more) unless present. */
+uint32_t vs_memory_add_device_extensions(const struct vn_instance_table *it,
+                                         VkPhysicalDevice physical, const char **names,
+                                         uint32_t count);
+
+/* Probes the strategies on a freshly created device. False (with `why`
+ * set) if a forced strategy cannot work there. */
+bool vs_memory_device_init(struct vs_context *ctx, struct vs_device *dev, const char **why);
+
+/* vkAllocateMemory / vkFreeMemory semantics. `info` is the guest's decoded
+ * create info; its pNext chain may be relinked. Returns the VkResult; on
+ * success *out is the new memory (not yet in the object table). */
+VkResult vs_memory_allocate(struct vs_context *ctx, struct vs_device *dev,
+                            VkMemoryAllocateInfo *info, struct vs_device_memory **out);
+void vs_memory_free(struct vs_context *ctx, struct vs_device *dev, struct vs_device_memory *mem);
+
+/* RESOURCE_CREATE_BLOB with blob_id = a VkDeviceMemory id. */
+bool vs_memory_export_blob(struct vs_context *ctx, uint32_t flags, uint64_t size, uint64_t memory_id,
+                           uint32_t *res_id, int *fd);
+
+#endif

@@ -1,0 +1,122 @@
+#include "sync/retire.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "util/log.h"
+#include "vn_wire.h"
+
+/* A host wait longer than this is re-issued, so that stop requests and
+ * device loss are noticed; it is not a poll (the thread sleeps inside). */
+#define RETIRE_WAIT_SLICE_NS 3000000000ull
+
+struct retire_entry {
+   VkFence fence;
+   vs_retire_fn retire;
+   void *data;
+   struct retire_entry *next;
+};
+
+struct vs_retire_queue {
+   uint32_t ctx_id;
+   uint32_t ring_idx;
+   const struct vn_device_table *dt;
+   VkDevice device;
+   pthread_t thread;
+   pthread_mutex_t lock;
+   pthread_cond_t cond;
+   struct retire_entry *head, *tail;
+   bool stop;
+};
+
+static void
+retire_entry(struct vs_retire_queue *q, struct retire_entry *e)
+{
+   VkResult r;
+   do
+      r = q->dt->WaitForFences(q->device, 1, &e->fence, VK_TRUE, RETIRE_WAIT_SLICE_NS);
+   while (r == VK_TIMEOUT);
+   /* Retire even on device loss: a guest must never wait forever. */
+   if (r != VK_SUCCESS)
+      vs_warn(q->ctx_id, "timeline %u fence: %s; retiring it anyway", q->ring_idx, vn_result_name(r));
+   q->dt->DestroyFence(q->device, e->fence, NULL);
+   e->retire(e->data);
+   free(e);
+}
+
+static void *
+retire_thread(void *arg)
+{
+   struct vs_retire_queue *q = arg;
+   pthread_mutex_lock(&q->lock);
+   for (;;) {
+      while (!q->head && !q->stop)
+         pthread_cond_wait(&q->cond, &q->lock);
+      struct retire_entry *e = q->head;
+      if (!e)
+         break;
+      q->head = e->next;
+      if (!q->head)
+         q->tail = NULL;
+      pthread_mutex_unlock(&q->lock);
+      retire_entry(q, e);
+      pthread_mutex_lock(&q->lock);
+   }
+   pthread_mutex_unlock(&q->lock);
+   return NULL;
+}
+
+struct vs_retire_queue *
+vs_retire_queue_create(uint32_t ctx_id, uint32_t ring_idx, const struct vn_device_table *dt,
+                       VkDevice device)
+{
+   struct vs_retire_queue *q = calloc(1, sizeof(*q));
+   if (!q)
+      return NULL;
+   q->ctx_id = ctx_id;
+   q->ring_idx = ring_idx;
+   q->dt = dt;
+   q->device = device;
+   pthread_mutex_init(&q->lock, NULL);
+   pthread_cond_init(&q->cond, NULL);
+   if (pthread_create(&q->thread, NULL, retire_thread, q) != 0) {
+      pthread_cond_destroy(&q->cond);
+      pthread_mutex_destroy(&q->lock);
+      free(q);
+      return NULL;
+   }
+   return q;
+}
+
+bool
+vs_retire_queue_push(struct vs_retire_queue *q, VkFence fence, vs_retire_fn retire, void *data)
+{
+   struct retire_entry *e = malloc(sizeof(*e));
+   if (!e)
+      return false;
+   *e = (struct retire_entry){ .fence = fence, .retire = retire, .data = data };
+   pthread_mutex_lock(&q->lock);
+   if (q->tail)
+      q->tail->next = e;
+   else
+      q->head = e;
+   q->tail = e;
+   pthread_cond_signal(&q->cond);
+   pthread_mutex_unlock(&q->lock);
+   return true;
+}
+
+void
+vs_retire_queue_destroy(struct vs_retire_queue *q)
+{
+   if (!q)
+      return;
+   pthread_mutex_lock(&q->lock);
+   q->stop = true;
+   pthread_cond_signal(&q->cond);
+   pthread_mutex_unlock(&q->lock);
+   pthread_join(q->thread, NULL);
+   pthread_cond_destroy(&q->cond);
+   pthread_mutex_destroy(&q->lock);
+   free(q);
+}

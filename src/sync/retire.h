@@ -1,0 +1,27 @@
+/* Where fences retire. Each host queue that has timeline work gets one
+ * retire thread: it blocks in vkWaitForFences on the oldest pending host
+ * fence (no polling), then calls that entry's retire callback, in
+ * submission order. Retiring is what signals vtest sync objects of a
+ * SUBMIT_CMD2 batch on a queue's timeline. */
+#ifndef VS_SYNC_RETIRE_H
+#define VS_SYNC_RETIRE_H
+
+#include <stdbool.h>
+#include <vulkan/vulkan.h>
+
+#include "venus/context.h"
+
+struct vn_device_table;
+struct vs_retire_queue;
+
+struct vs_retire_queue *vs_retire_queue_create(uint32_t ctx_id, uint32_t ring_idx,
+                                               const struct vn_device_table *dt, VkDevice device);
+
+/* Hands over `fence` (already submitted): the thread destroys it after
+ * calling retire(data). False if the thread could not take it. */
+bool vs_retire_queue_push(struct vs_retire_queue *q, VkFence fence, vs_retire_fn retire, void *data);
+
+/* Retires everything still pending (waiting for it) and stops the thread. */
+void vs_retire_queue_destroy(struct vs_retire_queue *q);
+
+#endif
