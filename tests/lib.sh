@@ -242,3 +242,34 @@ lib_cleanup() {
   server_kill
 }
 trap lib_cleanup EXIT
+
+# --- Vulkan test clients (tests/vk_*.c) ----------------------------------------
+
+# client_check WHAT OUT_FILE RC: PASS if the client exited 0 and printed its
+# "PASSED" summary line; else FAIL, showing its first error lines, its stderr
+# (OUT_FILE with .err for .out) and, while a server runs, the server log tail.
+client_check() {
+  local what=$1 out=$2 rc=$3
+  if [ "$rc" -eq 0 ] && grep -q '^PASSED' "$out"; then
+    pass "$what: $(grep -c '^ok:' "$out") checks ok"
+    return 0
+  fi
+  fail "$what: $(describe_rc "$rc"), $(grep -c '^error:' "$out" || true) error line(s)"
+  grep -m8 '^error:' "$out" | sed 's/^/         | /' || true
+  show_tail "${out%.out}.err" 5
+  if server_alive; then show_tail "$SERVER_LOG" 10; fi
+  return 1
+}
+
+# check_no_drops [LABEL]: FAIL (with the lines) if the server log says it
+# dropped a client: a well-behaved client must never be dropped.
+check_no_drops() {
+  local n label=${1:+$1: }
+  n=$(log_count 'dropping client')
+  if [ "$n" -eq 0 ]; then
+    pass "${label}no 'dropping client' line in the server log"
+  else
+    fail "${label}$n 'dropping client' line(s) in the server log"
+    grep -m5 'dropping client' "$SERVER_LOG" | sed 's/^/         | /' || true
+  fi
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# vk_sync natively (sanity), then through the server: fences (wait, poll,
+# reset), timeline semaphores (queue waits on host signals, host waits with a
+# timeout, signals passed on between queues), 10,000 small submits, a batch
+# stuck on a never-signalled semaphore that must not block the device, events
+# and timestamp queries. The server must drop no client and stay up.
+. "$(dirname "$0")/lib.sh"
+
+require_tools timeout
+
+SYNC=$BUILD_DIR/tests/vk_sync
+[ -x "$SYNC" ] || { fail "no $SYNC (built by make)"; finish; }
+
+rc=0; native_run "$SYNC" >"$TEST_TMP/native.out" 2>"$TEST_TMP/native.err" || rc=$?
+client_check "native lavapipe: vk_sync" "$TEST_TMP/native.out" "$rc" || true
+
+server_start || finish
+rc=0; venus_run "$SYNC" >"$TEST_TMP/venus.out" 2>"$TEST_TMP/venus.err" || rc=$?
+client_check "vk_sync through the server" "$TEST_TMP/venus.out" "$rc" || true
+grep -h '^info: .*submits retired' "$TEST_TMP/native.out" "$TEST_TMP/venus.out" 2>/dev/null |
+  sed "s/^info: /     $TEST_NAME: native, then server: /" || true
+check_no_drops
+check "server still running after the client" server_alive
+server_stop || true
+finish

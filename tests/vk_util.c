@@ -1,0 +1,418 @@
+/* Helpers shared by the Vulkan test clients; see vk_util.h. */
+#include "vk_util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "scale.comp.h"
+
+void
+vkt_ok(struct vkt *t, const char *fmt, ...)
+{
+   va_list ap;
+   (void)t;
+   va_start(ap, fmt);
+   fputs("ok: ", stdout);
+   vprintf(fmt, ap);
+   fputc('\n', stdout);
+   va_end(ap);
+   fflush(stdout);
+}
+
+void
+vkt_error(struct vkt *t, const char *fmt, ...)
+{
+   va_list ap;
+   t->failures++;
+   va_start(ap, fmt);
+   fputs("error: ", stdout);
+   vprintf(fmt, ap);
+   fputc('\n', stdout);
+   va_end(ap);
+   fflush(stdout);
+}
+
+bool
+vkt_check(struct vkt *t, VkResult r, const char *what)
+{
+   if (r == VK_SUCCESS) {
+      vkt_ok(t, "%s", what);
+      return true;
+   }
+   vkt_error(t, "%s: %s", what, vkt_result(r));
+   return false;
+}
+
+const char *
+vkt_result(VkResult r)
+{
+   switch (r) {
+#define R(x) case x: return #x
+      R(VK_SUCCESS);
+      R(VK_NOT_READY);
+      R(VK_TIMEOUT);
+      R(VK_EVENT_SET);
+      R(VK_EVENT_RESET);
+      R(VK_INCOMPLETE);
+      R(VK_ERROR_OUT_OF_HOST_MEMORY);
+      R(VK_ERROR_OUT_OF_DEVICE_MEMORY);
+      R(VK_ERROR_INITIALIZATION_FAILED);
+      R(VK_ERROR_DEVICE_LOST);
+      R(VK_ERROR_MEMORY_MAP_FAILED);
+      R(VK_ERROR_LAYER_NOT_PRESENT);
+      R(VK_ERROR_EXTENSION_NOT_PRESENT);
+      R(VK_ERROR_FEATURE_NOT_PRESENT);
+      R(VK_ERROR_INCOMPATIBLE_DRIVER);
+      R(VK_ERROR_TOO_MANY_OBJECTS);
+      R(VK_ERROR_FORMAT_NOT_SUPPORTED);
+      R(VK_ERROR_FRAGMENTED_POOL);
+      R(VK_ERROR_UNKNOWN);
+      R(VK_ERROR_OUT_OF_POOL_MEMORY);
+      R(VK_ERROR_INVALID_EXTERNAL_HANDLE);
+      R(VK_ERROR_FRAGMENTATION);
+      R(VK_ERROR_INVALID_OPAQUE_CAPTURE_ADDRESS);
+#undef R
+   default:
+      return "unknown VkResult";
+   }
+}
+
+double
+vkt_now_ms(void)
+{
+   struct timespec ts;
+   clock_gettime(CLOCK_MONOTONIC, &ts);
+   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+void
+vkt_sleep_ms(unsigned ms)
+{
+   struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+   while (nanosleep(&ts, &ts) != 0) {
+   }
+}
+
+bool
+vkt_init(struct vkt *t, uint32_t want_queues, const void *features)
+{
+   memset(t, 0, sizeof(*t));
+   const VkApplicationInfo app = {
+      .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+      .pApplicationName = "venus-server tests",
+      .apiVersion = VK_API_VERSION_1_2,
+   };
+   const VkInstanceCreateInfo ici = {
+      .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+      .pApplicationInfo = &app,
+   };
+   VkResult r = vkCreateInstance(&ici, NULL, &t->instance);
+   if (r != VK_SUCCESS) {
+      vkt_error(t, "vkCreateInstance: %s", vkt_result(r));
+      return false;
+   }
+   uint32_t count = 1;
+   r = vkEnumeratePhysicalDevices(t->instance, &count, &t->phys);
+   if ((r != VK_SUCCESS && r != VK_INCOMPLETE) || count == 0) {
+      vkt_error(t, "no physical device: %s", vkt_result(r));
+      return false;
+   }
+   vkGetPhysicalDeviceProperties(t->phys, &t->props);
+   vkGetPhysicalDeviceMemoryProperties(t->phys, &t->mem_props);
+
+   VkQueueFamilyProperties fams[16];
+   uint32_t nfam = 16;
+   vkGetPhysicalDeviceQueueFamilyProperties(t->phys, &nfam, fams);
+   uint32_t f0 = UINT32_MAX;
+   for (uint32_t i = 0; i < nfam && f0 == UINT32_MAX; i++)
+      if (fams[i].queueFlags & VK_QUEUE_COMPUTE_BIT)
+         f0 = i;
+   if (f0 == UINT32_MAX) {
+      vkt_error(t, "no compute queue family");
+      return false;
+   }
+   t->families[0] = t->families[1] = f0;
+   t->timestamp_bits = fams[f0].timestampValidBits;
+
+   /* A second queue: in the same family if it has two, else any other. */
+   const float prio[2] = { 1.0f, 1.0f };
+   VkDeviceQueueCreateInfo qci[2] = {
+      { .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO, .queueFamilyIndex = f0,
+        .queueCount = 1, .pQueuePriorities = prio },
+      { .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO, .queueCount = 1,
+        .pQueuePriorities = prio },
+   };
+   uint32_t nqci = 1;
+   if (want_queues > 1) {
+      if (fams[f0].queueCount > 1) {
+         qci[0].queueCount = 2;
+         t->two_queues = true;
+      } else {
+         for (uint32_t i = 0; i < nfam && !t->two_queues; i++) {
+            if (i != f0 && fams[i].queueCount > 0) {
+               qci[1].queueFamilyIndex = t->families[1] = i;
+               nqci = 2;
+               t->two_queues = true;
+            }
+         }
+      }
+   }
+   const VkDeviceCreateInfo dci = {
+      .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+      .pNext = features,
+      .queueCreateInfoCount = nqci,
+      .pQueueCreateInfos = qci,
+   };
+   r = vkCreateDevice(t->phys, &dci, NULL, &t->device);
+   if (r != VK_SUCCESS) {
+      vkt_error(t, "vkCreateDevice: %s", vkt_result(r));
+      t->device = VK_NULL_HANDLE;
+      return false;
+   }
+   vkGetDeviceQueue(t->device, f0, 0, &t->queues[0]);
+   t->queues[1] = t->queues[0];
+   if (t->two_queues)
+      vkGetDeviceQueue(t->device, t->families[1], t->families[1] == f0 ? 1 : 0, &t->queues[1]);
+   return true;
+}
+
+void
+vkt_fini(struct vkt *t)
+{
+   if (t->device)
+      vkDestroyDevice(t->device, NULL);
+   if (t->instance)
+      vkDestroyInstance(t->instance, NULL);
+   t->device = VK_NULL_HANDLE;
+   t->instance = VK_NULL_HANDLE;
+}
+
+int
+vkt_memory_type(const struct vkt *t, uint32_t type_bits, VkMemoryPropertyFlags want)
+{
+   for (uint32_t i = 0; i < t->mem_props.memoryTypeCount; i++)
+      if ((type_bits & (1u << i)) && (t->mem_props.memoryTypes[i].propertyFlags & want) == want)
+         return (int)i;
+   return -1;
+}
+
+VkResult
+vkt_buffer_create(struct vkt *t, VkDeviceSize size, struct vkt_buffer *b, const char **what)
+{
+   memset(b, 0, sizeof(*b));
+   b->size = size;
+   const VkBufferCreateInfo bci = {
+      .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+      .size = size,
+      .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+      .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
+   };
+   *what = "vkCreateBuffer";
+   VkResult r = vkCreateBuffer(t->device, &bci, NULL, &b->buffer);
+   if (r != VK_SUCCESS)
+      return r;
+   VkMemoryRequirements req;
+   vkGetBufferMemoryRequirements(t->device, b->buffer, &req);
+   int type = vkt_memory_type(t, req.memoryTypeBits,
+                              VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+   *what = "no HOST_VISIBLE|HOST_COHERENT memory type for a storage buffer";
+   if (type < 0)
+      return VK_ERROR_FEATURE_NOT_PRESENT;
+   const VkMemoryAllocateInfo mai = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+      .allocationSize = req.size,
+      .memoryTypeIndex = (uint32_t)type,
+   };
+   *what = "vkAllocateMemory";
+   r = vkAllocateMemory(t->device, &mai, NULL, &b->memory);
+   if (r != VK_SUCCESS)
+      return r;
+   *what = "vkBindBufferMemory";
+   r = vkBindBufferMemory(t->device, b->buffer, b->memory, 0);
+   if (r != VK_SUCCESS)
+      return r;
+   void *p = NULL;
+   *what = "vkMapMemory";
+   r = vkMapMemory(t->device, b->memory, 0, VK_WHOLE_SIZE, 0, &p);
+   b->map = p;
+   return r;
+}
+
+void
+vkt_buffer_destroy(struct vkt *t, struct vkt_buffer *b)
+{
+   if (b->map)
+      vkUnmapMemory(t->device, b->memory);
+   if (b->buffer)
+      vkDestroyBuffer(t->device, b->buffer, NULL);
+   if (b->memory)
+      vkFreeMemory(t->device, b->memory, NULL);
+   memset(b, 0, sizeof(*b));
+}
+
+VkResult
+vkt_scale_init(struct vkt *t, struct vkt_scale *s, const char **what)
+{
+   VkDevice dev = t->device;
+   VkResult r;
+   memset(s, 0, sizeof(*s));
+
+   const VkDescriptorSetLayoutBinding bindings[2] = {
+      { .binding = 0, .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .descriptorCount = 1,
+        .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT },
+      { .binding = 1, .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .descriptorCount = 1,
+        .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT },
+   };
+   const VkDescriptorSetLayoutCreateInfo dslci = {
+      .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO, .bindingCount = 2, .pBindings = bindings,
+   };
+   *what = "vkCreateDescriptorSetLayout";
+   if ((r = vkCreateDescriptorSetLayout(dev, &dslci, NULL, &s->set_layout)) != VK_SUCCESS)
+      return r;
+   const VkPushConstantRange pcr = { .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .size = 3 * sizeof(uint32_t) };
+   const VkPipelineLayoutCreateInfo plci = {
+      .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+      .setLayoutCount = 1, .pSetLayouts = &s->set_layout,
+      .pushConstantRangeCount = 1, .pPushConstantRanges = &pcr,
+   };
+   *what = "vkCreatePipelineLayout";
+   if ((r = vkCreatePipelineLayout(dev, &plci, NULL, &s->layout)) != VK_SUCCESS)
+      return r;
+   const VkShaderModuleCreateInfo smci = {
+      .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+      .codeSize = sizeof(scale_comp_spv), .pCode = scale_comp_spv,
+   };
+   *what = "vkCreateShaderModule";
+   if ((r = vkCreateShaderModule(dev, &smci, NULL, &s->module)) != VK_SUCCESS)
+      return r;
+   const VkComputePipelineCreateInfo cpci = {
+      .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+      .stage = { .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+                 .stage = VK_SHADER_STAGE_COMPUTE_BIT, .module = s->module, .pName = "main" },
+      .layout = s->layout,
+   };
+   *what = "vkCreateComputePipelines";
+   if ((r = vkCreateComputePipelines(dev, VK_NULL_HANDLE, 1, &cpci, NULL, &s->pipeline)) != VK_SUCCESS)
+      return r;
+   const VkDescriptorPoolSize ps = { .type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .descriptorCount = 2 };
+   const VkDescriptorPoolCreateInfo dpci = {
+      .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO, .maxSets = 1, .poolSizeCount = 1, .pPoolSizes = &ps,
+   };
+   *what = "vkCreateDescriptorPool";
+   if ((r = vkCreateDescriptorPool(dev, &dpci, NULL, &s->pool)) != VK_SUCCESS)
+      return r;
+   const VkDescriptorSetAllocateInfo dsai = {
+      .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+      .descriptorPool = s->pool, .descriptorSetCount = 1, .pSetLayouts = &s->set_layout,
+   };
+   *what = "vkAllocateDescriptorSets";
+   if ((r = vkAllocateDescriptorSets(dev, &dsai, &s->set)) != VK_SUCCESS)
+      return r;
+   const VkCommandPoolCreateInfo cpoolci = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+      .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+      .queueFamilyIndex = t->families[0],
+   };
+   *what = "vkCreateCommandPool";
+   if ((r = vkCreateCommandPool(dev, &cpoolci, NULL, &s->cmd_pool)) != VK_SUCCESS)
+      return r;
+   const VkCommandBufferAllocateInfo cbai = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+      .commandPool = s->cmd_pool, .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY, .commandBufferCount = 1,
+   };
+   *what = "vkAllocateCommandBuffers";
+   if ((r = vkAllocateCommandBuffers(dev, &cbai, &s->cmd)) != VK_SUCCESS)
+      return r;
+   const VkFenceCreateInfo fci = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+   *what = "vkCreateFence";
+   return vkCreateFence(dev, &fci, NULL, &s->fence);
+}
+
+void
+vkt_scale_fini(struct vkt *t, struct vkt_scale *s)
+{
+   VkDevice dev = t->device;
+   if (s->fence)
+      vkDestroyFence(dev, s->fence, NULL);
+   if (s->cmd_pool)
+      vkDestroyCommandPool(dev, s->cmd_pool, NULL);
+   if (s->pool)
+      vkDestroyDescriptorPool(dev, s->pool, NULL);
+   if (s->pipeline)
+      vkDestroyPipeline(dev, s->pipeline, NULL);
+   if (s->module)
+      vkDestroyShaderModule(dev, s->module, NULL);
+   if (s->layout)
+      vkDestroyPipelineLayout(dev, s->layout, NULL);
+   if (s->set_layout)
+      vkDestroyDescriptorSetLayout(dev, s->set_layout, NULL);
+   memset(s, 0, sizeof(*s));
+}
+
+VkResult
+vkt_scale_run(struct vkt *t, struct vkt_scale *s, const struct vkt_buffer *src,
+              const struct vkt_buffer *dst, uint32_t count, uint32_t mul, uint32_t add,
+              const char **what)
+{
+   VkDevice dev = t->device;
+   VkResult r;
+   /* 2D grid: more than maxComputeWorkGroupCount[0] groups may be needed. */
+   const uint32_t *lim = t->props.limits.maxComputeWorkGroupCount;
+   uint32_t groups = (count + 255) / 256;
+   uint32_t gy = (groups + lim[0] - 1) / lim[0];
+   uint32_t gx = gy ? (groups + gy - 1) / gy : 0;
+   *what = "dispatch grid exceeds maxComputeWorkGroupCount";
+   if (gy > lim[1])
+      return VK_ERROR_FEATURE_NOT_PRESENT;
+
+   const VkDescriptorBufferInfo infos[2] = {
+      { .buffer = src->buffer, .range = VK_WHOLE_SIZE },
+      { .buffer = dst->buffer, .range = VK_WHOLE_SIZE },
+   };
+   const VkWriteDescriptorSet writes[2] = {
+      { .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstSet = s->set, .dstBinding = 0,
+        .descriptorCount = 1, .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .pBufferInfo = &infos[0] },
+      { .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstSet = s->set, .dstBinding = 1,
+        .descriptorCount = 1, .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .pBufferInfo = &infos[1] },
+   };
+   vkUpdateDescriptorSets(dev, 2, writes, 0, NULL);
+
+   const VkCommandBufferBeginInfo begin = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+      .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+   };
+   *what = "vkBeginCommandBuffer";
+   if ((r = vkBeginCommandBuffer(s->cmd, &begin)) != VK_SUCCESS)
+      return r;
+   const uint32_t pc[3] = { count, mul, add };
+   vkCmdBindPipeline(s->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, s->pipeline);
+   vkCmdBindDescriptorSets(s->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, s->layout, 0, 1, &s->set, 0, NULL);
+   vkCmdPushConstants(s->cmd, s->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), pc);
+   vkCmdDispatch(s->cmd, gx, gy, 1);
+   /* Host reads after the fence need the shader writes made visible. */
+   const VkMemoryBarrier mb = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+      .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+      .dstAccessMask = VK_ACCESS_HOST_READ_BIT,
+   };
+   vkCmdPipelineBarrier(s->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0,
+                        1, &mb, 0, NULL, 0, NULL);
+   *what = "vkEndCommandBuffer";
+   if ((r = vkEndCommandBuffer(s->cmd)) != VK_SUCCESS)
+      return r;
+
+   *what = "vkResetFences";
+   if ((r = vkResetFences(dev, 1, &s->fence)) != VK_SUCCESS)
+      return r;
+   const VkSubmitInfo si = {
+      .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &s->cmd,
+   };
+   *what = "vkQueueSubmit";
+   if ((r = vkQueueSubmit(t->queues[0], 1, &si, s->fence)) != VK_SUCCESS)
+      return r;
+   /* Bounded, so a lost submission reports VK_TIMEOUT instead of hanging. */
+   *what = "vkWaitForFences";
+   return vkWaitForFences(dev, 1, &s->fence, VK_TRUE, 30ull * 1000 * 1000 * 1000);
+}
