@@ -20,6 +20,7 @@ device_free(struct vs_device *dev)
       pthread_mutex_destroy(&dev->queues[i].lock);
    }
    dev->dt.DestroyDevice(dev->host, NULL);
+   vs_region_cache_fini(&dev->regions);
    free(dev->queues);
    free(dev);
 }
@@ -81,6 +82,7 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
    }
    free(ext_names);
    vn_load_device_table(dev->host, vkGetDeviceProcAddr, &dev->dt);
+   vs_region_cache_init(&dev->regions);
    dev->physical = a->physicalDevice_obj;
    dev->queues = slots;
    for (uint32_t i = 0, s = 0; i < ci->queueCreateInfoCount; i++) {

@@ -49,6 +49,7 @@ struct vs_device {
    bool has_external_memory_fd;
    bool has_external_memory_dma_buf;
    struct vs_memory_caps mem;
+   struct vs_region_cache regions;
 };
 
 bool vs_device_extension_allowed(const char *name);

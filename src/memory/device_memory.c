@@ -121,6 +121,60 @@ host_region_create(size_t size, size_t align, int *fd_out, void **map_out)
    return true;
 }
 
+static void
+host_region_destroy(int fd, void *map, size_t size)
+{
+   munmap(map, size);
+   close(fd);
+}
+
+void
+vs_region_cache_init(struct vs_region_cache *cache)
+{
+   pthread_mutex_init(&cache->lock, NULL);
+   cache->count = 0;
+}
+
+void
+vs_region_cache_fini(struct vs_region_cache *cache)
+{
+   for (uint32_t i = 0; i < cache->count; i++)
+      host_region_destroy(cache->slots[i].fd, cache->slots[i].map, cache->slots[i].size);
+   cache->count = 0;
+   pthread_mutex_destroy(&cache->lock);
+}
+
+static bool
+region_cache_take(struct vs_region_cache *cache, size_t size, int *fd, void **map)
+{
+   bool found = false;
+   pthread_mutex_lock(&cache->lock);
+   for (uint32_t i = 0; i < cache->count; i++) {
+      if (cache->slots[i].size == size) {
+         *fd = cache->slots[i].fd;
+         *map = cache->slots[i].map;
+         cache->slots[i] = cache->slots[--cache->count];
+         found = true;
+         break;
+      }
+   }
+   pthread_mutex_unlock(&cache->lock);
+   return found;
+}
+
+static void
+region_cache_put(struct vs_region_cache *cache, int fd, void *map, size_t size)
+{
+   pthread_mutex_lock(&cache->lock);
+   if (size <= VS_REGION_CACHE_MAX_SIZE && cache->count < VS_REGION_CACHE_SLOTS) {
+      cache->slots[cache->count++] = (struct vs_region){ .fd = fd, .map = map, .size = size };
+      fd = -1;
+   }
+   pthread_mutex_unlock(&cache->lock);
+   if (fd >= 0)
+      host_region_destroy(fd, map, size);
+}
+
 static uint32_t
 host_visible_types(const VkPhysicalDeviceMemoryProperties *props)
 {
@@ -346,6 +400,9 @@ vs_memory_allocate(struct vs_context *ctx, struct vs_device *dev, VkMemoryAlloca
    VkExportMemoryAllocateInfo export_info;
    if (type->propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
       if (info->allocationSize > heap_size) {
+         vs_warn(ctx->id, "vkAllocateMemory: %llu bytes exceed heap %u (%llu bytes): %s",
+                 (unsigned long long)info->allocationSize, type->heapIndex, (unsigned long long)heap_size,
+                 vn_result_name(VK_ERROR_OUT_OF_DEVICE_MEMORY));
          free(mem);
          return VK_ERROR_OUT_OF_DEVICE_MEMORY;
       }
@@ -360,7 +417,8 @@ vs_memory_allocate(struct vs_context *ctx, struct vs_device *dev, VkMemoryAlloca
          }
          size_t g = caps->granule;
          mem->map_size = (size_t)((info->allocationSize + g - 1) & ~(VkDeviceSize)(g - 1));
-         if (!host_region_create(mem->map_size, g, &mem->fd, &mem->map)) {
+         if (!region_cache_take(&dev->regions, mem->map_size, &mem->fd, &mem->map) &&
+             !host_region_create(mem->map_size, g, &mem->fd, &mem->map)) {
             vs_warn(ctx->id, "vkAllocateMemory: cannot create %zu bytes of shared memory: %s",
                     mem->map_size, strerror(errno));
             free(mem);
@@ -412,9 +470,7 @@ vs_memory_allocate(struct vs_context *ctx, struct vs_device *dev, VkMemoryAlloca
               (unsigned long long)mem->size, mem->type_index, vs_memory_strategy_name(mem->shared_by),
               vn_result_name(r));
       if (mem->map)
-         munmap(mem->map, mem->map_size);
-      if (mem->fd >= 0)
-         close(mem->fd);
+         region_cache_put(&dev->regions, mem->fd, mem->map, mem->map_size);
       free(mem);
       return r;
    }
@@ -429,8 +485,8 @@ vs_memory_free(struct vs_context *ctx, struct vs_device *dev, struct vs_device_m
    pthread_mutex_lock(&ctx->memory_lock);
    dev->dt.FreeMemory(dev->host, mem->host, NULL);
    if (mem->map)
-      munmap(mem->map, mem->map_size);
-   if (mem->fd >= 0)
+      region_cache_put(&dev->regions, mem->fd, mem->map, mem->map_size);
+   else if (mem->fd >= 0)
       close(mem->fd);
    free(mem);
    pthread_mutex_unlock(&ctx->memory_lock);

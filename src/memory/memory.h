@@ -16,6 +16,7 @@
 #ifndef VS_MEMORY_H
 #define VS_MEMORY_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +48,29 @@ struct vs_memory_caps {
    bool opaque_fd;                 /* opaque-fd export passed the mapping probe */
    enum vs_memory_strategy forced; /* from --memory; AUTO = per allocation */
 };
+
+/* Recently freed host-pointer regions of one device, reused by the next
+ * allocation of the same size: creating and mapping shared memory (and
+ * unmapping it, with its TLB shootdowns) dominates small allocations.
+ * Per device, hence per client: no client ever sees another's pages. */
+#define VS_REGION_CACHE_SLOTS 8
+#define VS_REGION_CACHE_MAX_SIZE (4u << 20)
+
+struct vs_region {
+   int fd;
+   void *map;
+   size_t size;
+};
+
+struct vs_region_cache {
+   pthread_mutex_t lock;
+   uint32_t count;
+   struct vs_region slots[VS_REGION_CACHE_SLOTS];
+};
+
+void vs_region_cache_init(struct vs_region_cache *cache);
+/* Unmaps and closes every cached region. */
+void vs_region_cache_fini(struct vs_region_cache *cache);
 
 /* One VkDeviceMemory (vs_object.data). */
 struct vs_device_memory {

@@ -31,6 +31,10 @@ void os_event_fini(struct os_event *ev);
  * Returns -1 on error. The caller owns the fd. */
 int os_signalled_fd(void);
 
+/* Lets the calling thread's short sleeps end on time (Linux pads them by
+ * 50 us by default); a no-op where the OS has no such knob. */
+void os_thread_set_timer_slack_ns(unsigned long ns);
+
 /* The system page size. */
 size_t os_page_size(void);
 

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 int
@@ -67,6 +68,12 @@ int
 os_signalled_fd(void)
 {
    return eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+void
+os_thread_set_timer_slack_ns(unsigned long ns)
+{
+   prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0);
 }
 
 size_t

@@ -135,6 +135,12 @@ os_signalled_fd(void)
    return ev.read_fd;
 }
 
+void
+os_thread_set_timer_slack_ns(unsigned long ns)
+{
+   (void)ns;
+}
+
 size_t
 os_page_size(void)
 {

@@ -6,12 +6,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "os/os.h"
 #include "util/log.h"
 #include "venus/context_state.h"
 #include "venus/resource.h"
 
 /* Largest ring buffer accepted (Mesa uses 128 KiB and 16 KiB). */
 #define RING_BUFFER_MAX (16u << 20)
+
+/* How long after activity the ring polls without sleeping. */
+#define RING_SPIN_NS 50000ull
 
 static uint64_t
 now_ns(void)
@@ -114,7 +118,8 @@ ring_thread(void *arg)
 {
    struct vs_ring *ring = arg;
    uint64_t last_active = now_ns();
-   unsigned empty_polls = 0;
+   /* The short sleeps below are only worth it if the kernel honours them. */
+   os_thread_set_timer_slack_ns(1000);
 
    while (!vs_ring_should_stop(ring)) {
       uint32_t tail = atomic_load_explicit(ring->tail, memory_order_acquire);
@@ -130,25 +135,27 @@ ring_thread(void *arg)
             break;
          ring->cur = tail;
          last_active = now_ns();
-         empty_polls = 0;
          continue;
       }
       /* Never idle sooner than idleTimeout after activity: the guest
        * rate-limits its notifies on that promise. */
-      if (now_ns() - last_active >= ring->idle_timeout_ns) {
+      uint64_t quiet_ns = now_ns() - last_active;
+      if (quiet_ns >= ring->idle_timeout_ns) {
          ring_idle(ring);
          last_active = now_ns();
-         empty_polls = 0;
          continue;
       }
-      if (empty_polls < 16) {
+      /* Until then the guest will not notify, so poll: yield right after
+       * activity (the next command usually follows within microseconds),
+       * then sleep briefly. The pickup latency is what a guest round trip
+       * costs, so the sleeps stay short; they only happen in the idle
+       * window after activity. */
+      if (quiet_ns < RING_SPIN_NS) {
          sched_yield();
       } else {
-         unsigned shift = empty_polls < 64 ? (empty_polls - 16) / 8 : 6;
-         struct timespec ts = { 0, 10000l << shift };
+         struct timespec ts = { 0, quiet_ns < 4 * RING_SPIN_NS ? 5000 : 20000 };
          nanosleep(&ts, NULL);
       }
-      empty_polls++;
    }
 
    if (vs_dispatch_failed(&ring->dispatch) || vs_context_is_fatal(ring->ctx))
@@ -278,6 +285,13 @@ bool
 vs_ring_wait_seqno(struct vs_ring *ring, uint32_t seqno)
 {
    vs_ring_notify(ring);
+   /* The ring is usually microseconds from the seqno (the guest asks right
+    * after submitting): poll first rather than pay for a wakeup. */
+   for (uint64_t start = now_ns(); now_ns() - start < RING_SPIN_NS;) {
+      if ((int32_t)(atomic_load(&ring->published_head) - seqno) >= 0)
+         return true;
+      sched_yield();
+   }
    pthread_mutex_lock(&ring->lock);
    for (;;) {
       uint32_t head = atomic_load(&ring->published_head);

@@ -1,6 +1,8 @@
 #include "vtest/vtest_client.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -8,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -583,6 +586,27 @@ handle_command(struct client *c, uint32_t len, uint32_t id)
    }
    return drop(c, "unknown or unsupported VCMD %u (length %u)", id, len);
 }
+/* The guest usually sends its next request within microseconds of our
+ * reply (a map right after an allocation, a submit after a wait). Waking a
+ * blocked thread costs more than that on many hosts, so look for it for a
+ * short while before blocking in read(). */
+#define SOCKET_SPIN_NS 50000ll
+
+static void
+await_request(int fd)
+{
+   struct timespec start, now;
+   clock_gettime(CLOCK_MONOTONIC, &start);
+   for (;;) {
+      struct pollfd pfd = { .fd = fd, .events = POLLIN };
+      if (poll(&pfd, 1, 0) != 0)
+         return;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      if ((now.tv_sec - start.tv_sec) * 1000000000ll + (now.tv_nsec - start.tv_nsec) > SOCKET_SPIN_NS)
+         return;
+      sched_yield();
+   }
+}
 
 int
 vtest_client_serve(int fd, uint32_t ctx_id)
@@ -597,6 +621,7 @@ vtest_client_serve(int fd, uint32_t ctx_id)
 
    for (;;) {
       uint32_t hdr[VTEST_HDR_WORDS];
+      await_request(fd);
       ssize_t n = read_full(fd, hdr, sizeof(hdr));
       if (n == 0) {
          disconnected(&c);
