@@ -2,10 +2,10 @@
  * requires), idle waits, fence and semaphore waits, and the host fence
  * behind a SUBMIT_CMD2 timeline point. */
 #include <stdlib.h>
-#include <time.h>
 
 #include "dispatch/dispatch.h"
 #include "dispatch/instance.h"
+#include "os/os.h"
 #include "sync/retire.h"
 #include "util/log.h"
 #include "venus/context_state.h"
@@ -17,6 +17,14 @@ slot_of(struct vs_object *queue_obj)
    return queue_obj->data;
 }
 
+/* Asynchronous for the guest: a failure is only visible in the log. */
+static void
+log_submit_result(struct vs_dispatch *disp, struct vs_object *queue_obj, const char *cmd, VkResult r)
+{
+   if (r != VK_SUCCESS)
+      vs_warn(disp->ctx->id, "queue %llu: %s: %s", (unsigned long long)queue_obj->id, cmd, vn_result_name(r));
+}
+
 void
 vs_exec_vkQueueSubmit(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit *a)
 {
@@ -24,9 +32,7 @@ vs_exec_vkQueueSubmit(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit *a)
    pthread_mutex_lock(&slot->lock);
    a->ret = a->queue_obj->dt->QueueSubmit(a->queue, a->submitCount, a->pSubmits, a->fence);
    pthread_mutex_unlock(&slot->lock);
-   if (a->ret != VK_SUCCESS)
-      vs_warn(disp->ctx->id, "queue %llu: vkQueueSubmit: %s", (unsigned long long)a->queue_obj->id,
-              vn_result_name(a->ret));
+   log_submit_result(disp, a->queue_obj, "vkQueueSubmit", a->ret);
 }
 
 void
@@ -41,9 +47,7 @@ vs_exec_vkQueueSubmit2(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit2 *
    pthread_mutex_lock(&slot->lock);
    a->ret = submit2(a->queue, a->submitCount, a->pSubmits, a->fence);
    pthread_mutex_unlock(&slot->lock);
-   if (a->ret != VK_SUCCESS)
-      vs_warn(disp->ctx->id, "queue %llu: vkQueueSubmit2: %s", (unsigned long long)a->queue_obj->id,
-              vn_result_name(a->ret));
+   log_submit_result(disp, a->queue_obj, "vkQueueSubmit2", a->ret);
 }
 
 void
@@ -53,9 +57,7 @@ vs_exec_vkQueueBindSparse(struct vs_dispatch *disp, struct vn_args_vkQueueBindSp
    pthread_mutex_lock(&slot->lock);
    a->ret = a->queue_obj->dt->QueueBindSparse(a->queue, a->bindInfoCount, a->pBindInfo, a->fence);
    pthread_mutex_unlock(&slot->lock);
-   if (a->ret != VK_SUCCESS)
-      vs_warn(disp->ctx->id, "queue %llu: vkQueueBindSparse: %s", (unsigned long long)a->queue_obj->id,
-              vn_result_name(a->ret));
+   log_submit_result(disp, a->queue_obj, "vkQueueBindSparse", a->ret);
 }
 
 void
@@ -84,14 +86,6 @@ vs_exec_vkDeviceWaitIdle(struct vs_dispatch *disp, struct vn_args_vkDeviceWaitId
  * wait in slices and give up when the ring is told to stop. */
 #define HOST_WAIT_SLICE_NS 500000000ull
 
-static uint64_t
-now_ns(void)
-{
-   struct timespec ts;
-   clock_gettime(CLOCK_MONOTONIC, &ts);
-   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static bool
 should_stop(struct vs_dispatch *disp)
 {
@@ -103,9 +97,9 @@ typedef VkResult (*host_wait_fn)(void *args, uint64_t timeout_ns);
 static VkResult
 wait_in_slices(struct vs_dispatch *disp, uint64_t timeout_ns, host_wait_fn wait, void *args)
 {
-   uint64_t start = now_ns();
+   uint64_t start = os_now_ns();
    for (;;) {
-      uint64_t elapsed = now_ns() - start;
+      uint64_t elapsed = os_now_ns() - start;
       uint64_t left = timeout_ns > elapsed ? timeout_ns - elapsed : 0;
       VkResult r = wait(args, left < HOST_WAIT_SLICE_NS ? left : HOST_WAIT_SLICE_NS);
       if (r != VK_TIMEOUT || left <= HOST_WAIT_SLICE_NS)

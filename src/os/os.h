@@ -35,6 +35,9 @@ int os_signalled_fd(void);
  * 50 us by default); a no-op where the OS has no such knob. */
 void os_thread_set_timer_slack_ns(unsigned long ns);
 
+/* Monotonic time in nanoseconds. */
+uint64_t os_now_ns(void);
+
 /* The system page size. */
 size_t os_page_size(void);
 

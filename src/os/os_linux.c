@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 int
@@ -74,6 +75,14 @@ void
 os_thread_set_timer_slack_ns(unsigned long ns)
 {
    prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0);
+}
+
+uint64_t
+os_now_ns(void)
+{
+   struct timespec ts;
+   clock_gettime(CLOCK_MONOTONIC, &ts);
+   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 size_t

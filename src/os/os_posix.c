@@ -141,6 +141,14 @@ os_thread_set_timer_slack_ns(unsigned long ns)
    (void)ns;
 }
 
+uint64_t
+os_now_ns(void)
+{
+   struct timespec ts;
+   clock_gettime(CLOCK_MONOTONIC, &ts);
+   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 size_t
 os_page_size(void)
 {

@@ -17,14 +17,6 @@
 /* How long after activity the ring polls without sleeping. */
 #define RING_SPIN_NS 50000ull
 
-static uint64_t
-now_ns(void)
-{
-   struct timespec ts;
-   clock_gettime(CLOCK_MONOTONIC, &ts);
-   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static bool
 region_ok(const struct vs_ring_layout *l, uint64_t off, uint64_t size)
 {
@@ -117,7 +109,7 @@ static void *
 ring_thread(void *arg)
 {
    struct vs_ring *ring = arg;
-   uint64_t last_active = now_ns();
+   uint64_t last_active = os_now_ns();
    /* The short sleeps below are only worth it if the kernel honours them. */
    os_thread_set_timer_slack_ns(1000);
 
@@ -134,15 +126,15 @@ ring_thread(void *arg)
          if (!ok)
             break;
          ring->cur = tail;
-         last_active = now_ns();
+         last_active = os_now_ns();
          continue;
       }
       /* Never idle sooner than idleTimeout after activity: the guest
        * rate-limits its notifies on that promise. */
-      uint64_t quiet_ns = now_ns() - last_active;
+      uint64_t quiet_ns = os_now_ns() - last_active;
       if (quiet_ns >= ring->idle_timeout_ns) {
          ring_idle(ring);
-         last_active = now_ns();
+         last_active = os_now_ns();
          continue;
       }
       /* Until then the guest will not notify, so poll: yield right after
@@ -287,7 +279,7 @@ vs_ring_wait_seqno(struct vs_ring *ring, uint32_t seqno)
    vs_ring_notify(ring);
    /* The ring is usually microseconds from the seqno (the guest asks right
     * after submitting): poll first rather than pay for a wakeup. */
-   for (uint64_t start = now_ns(); now_ns() - start < RING_SPIN_NS;) {
+   for (uint64_t start = os_now_ns(); os_now_ns() - start < RING_SPIN_NS;) {
       if ((int32_t)(atomic_load(&ring->published_head) - seqno) >= 0)
          return true;
       sched_yield();

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "os/os.h"
 #include "util/log.h"
 #include "venus/context.h"
 #include "vtest/vtest_protocol.h"
@@ -590,19 +590,14 @@ handle_command(struct client *c, uint32_t len, uint32_t id)
  * reply (a map right after an allocation, a submit after a wait). Waking a
  * blocked thread costs more than that on many hosts, so look for it for a
  * short while before blocking in read(). */
-#define SOCKET_SPIN_NS 50000ll
+#define SOCKET_SPIN_NS 50000ull
 
 static void
 await_request(int fd)
 {
-   struct timespec start, now;
-   clock_gettime(CLOCK_MONOTONIC, &start);
-   for (;;) {
+   for (uint64_t start = os_now_ns(); os_now_ns() - start < SOCKET_SPIN_NS;) {
       struct pollfd pfd = { .fd = fd, .events = POLLIN };
       if (poll(&pfd, 1, 0) != 0)
-         return;
-      clock_gettime(CLOCK_MONOTONIC, &now);
-      if ((now.tv_sec - start.tv_sec) * 1000000000ll + (now.tv_nsec - start.tv_nsec) > SOCKET_SPIN_NS)
          return;
       sched_yield();
    }
