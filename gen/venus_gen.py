@@ -12,7 +12,9 @@ Outputs vn_wire.h and vn_wire.c:
     what the guest sends for structs the server fills in) and reply encoder;
   * the host entry-point tables and their loaders;
   * a default execution for every command not listed in semantics.txt:
-    look the object up, call the host, bind or unbind created/destroyed ids;
+    look the object up, call the host, bind or unbind created/destroyed ids
+    (commands listed as "wraps-default" keep it, as vn_default_<name>, for
+    their hand-written handler to call);
   * vn_dispatch_command(), the table-driven entry point;
   * the extension mask for the capset (extensions whose structs all decode).
 
@@ -820,7 +822,7 @@ class Gen:
             try:
                 snapshot = (list(self.pending), set(self.needed), set(self.pnext_needed))
                 info = self.command(cname)
-                if cname not in self.semantics:
+                if self.semantics.get(cname) != 'own':
                     info['exec'] = self.default_exec(info)
                 cmds.append((value, cname, info))
             except Unsupported as ex:
@@ -919,6 +921,8 @@ def write_header(g, path):
     for value, name, info in g.cmds:
         if name in g.semantics:
             L.append('void vs_exec_%s(struct vs_dispatch *disp, struct vn_args_%s *a);' % (name, name))
+        if g.semantics.get(name) == 'wrap':
+            L.append('void vn_default_%s(struct vs_dispatch *disp, struct vn_args_%s *a);' % (name, name))
     L += ['', '/* Decodes one command, executes it and writes its reply when asked.',
           ' * False when the stream or the command was bad (already reported). */',
           'bool vn_dispatch_command(struct vs_dispatch *disp, struct vn_decoder *d);', '',
@@ -961,7 +965,9 @@ def write_source(g, path):
         L += ['   ' + s for s in info['enc']]
         L += ['   (void)a;', '}', '']
         if 'exec' in info:
-            L.append('static void\nvn_exec_%s(struct vs_dispatch *disp, struct vn_args_%s *a)\n{' % (name, name))
+            wrapped = g.semantics.get(name) == 'wrap'
+            L.append('%s\n%s_%s(struct vs_dispatch *disp, struct vn_args_%s *a)\n{' %
+                     ('void' if wrapped else 'static void', 'vn_default' if wrapped else 'vn_exec', name, name))
             L += info['exec']
             L += ['}', '']
         execfn = 'vs_exec_%s' % name if name in g.semantics else 'vn_exec_%s' % name
@@ -1057,16 +1063,21 @@ def main():
     ap.add_argument('--out-dir', required=True)
     ap.add_argument('--report', action='store_true', help='list unsupported commands')
     args = ap.parse_args()
-    semantics = set()
+    # name -> 'own' (hand-written execution) or 'wrap' (hand-written, with
+    # the generated default available to it as vn_default_<name>).
+    semantics = {}
     with open(args.semantics) as f:
         for line in f:
-            line = line.split('#', 1)[0].strip()
-            if line:
-                semantics.add(line)
+            words = line.split('#', 1)[0].split()
+            if not words:
+                continue
+            if len(words) > 2 or (len(words) == 2 and words[1] != 'wraps-default'):
+                sys.exit('semantics.txt: bad line: ' + line.strip())
+            semantics[words[0]] = 'wrap' if len(words) == 2 else 'own'
     reg = Registry(args.vk_xml, args.venus_xml)
     g = Gen(reg, semantics)
     g.run()
-    missing = semantics - set(n for _, n, _ in g.cmds)
+    missing = set(semantics) - set(n for _, n, _ in g.cmds)
     if args.report:
         for v, n, why in g.unsupported:
             print('unsupported %d %s: %s' % (v, n, why), file=sys.stderr)

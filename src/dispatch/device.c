@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caps/caps.h"
 #include "dispatch/dispatch.h"
 #include "sync/retire.h"
 #include "util/log.h"
@@ -38,10 +39,17 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
       a->ret = VK_ERROR_LAYER_NOT_PRESENT;
       return;
    }
+   if (ci->enabledExtensionCount && !ci->ppEnabledExtensionNames) {
+      vs_dispatch_fail(disp, "vkCreateDevice: extension count without names");
+      return;
+   }
+   const bool host_has_foreign = vs_caps_host_has_extension(
+      a->physicalDevice_obj->it, a->physicalDevice, VK_EXT_QUEUE_FAMILY_FOREIGN_EXTENSION_NAME);
    for (uint32_t i = 0; i < ci->enabledExtensionCount; i++) {
-      if (!ci->ppEnabledExtensionNames || !vs_device_extension_allowed(ci->ppEnabledExtensionNames[i])) {
-         vs_warn(disp->ctx->id, "vkCreateDevice: extension %s not offered",
-                 ci->ppEnabledExtensionNames ? ci->ppEnabledExtensionNames[i] : "(null)");
+      const char *name = ci->ppEnabledExtensionNames[i];
+      if (!vs_caps_provides(name, host_has_foreign) && !vs_device_extension_allowed(name)) {
+         vs_warn(disp->ctx->id, "vkCreateDevice: extension %s not offered: %s", name,
+                 vn_result_name(VK_ERROR_EXTENSION_NOT_PRESENT));
          a->ret = VK_ERROR_EXTENSION_NOT_PRESENT;
          return;
       }
@@ -61,12 +69,20 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
       a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
       return;
    }
-   for (uint32_t i = 0; i < ci->enabledExtensionCount; i++)
-      ext_names[i] = ci->ppEnabledExtensionNames[i];
+   /* The server's own extensions (caps/caps.h) stay out of the host's list. */
+   uint32_t ext_count = 0;
+   bool foreign_by_server = false;
+   for (uint32_t i = 0; i < ci->enabledExtensionCount; i++) {
+      const char *name = ci->ppEnabledExtensionNames[i];
+      if (!vs_caps_provides(name, host_has_foreign))
+         ext_names[ext_count++] = name;
+      else if (strcmp(name, VK_EXT_QUEUE_FAMILY_FOREIGN_EXTENSION_NAME) == 0)
+         foreign_by_server = true;
+   }
    VkDeviceCreateInfo host_ci = *ci;
    host_ci.ppEnabledExtensionNames = ext_names;
-   host_ci.enabledExtensionCount = vs_memory_add_device_extensions(
-      a->physicalDevice_obj->it, a->physicalDevice, ext_names, ci->enabledExtensionCount);
+   host_ci.enabledExtensionCount =
+      vs_memory_add_device_extensions(a->physicalDevice_obj->it, a->physicalDevice, ext_names, ext_count);
    a->ret = a->physicalDevice_obj->it->CreateDevice(a->physicalDevice, &host_ci, NULL, &dev->host);
    if (a->ret != VK_SUCCESS) {
       vs_warn(disp->ctx->id, "host vkCreateDevice failed: %s", vn_result_name(a->ret));
@@ -82,6 +98,7 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
    }
    free(ext_names);
    vn_load_device_table(dev->host, vkGetDeviceProcAddr, &dev->dt);
+   dev->foreign_by_server = foreign_by_server;
    vs_region_cache_init(&dev->regions);
    dev->physical = a->physicalDevice_obj;
    dev->queues = slots;

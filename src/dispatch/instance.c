@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caps/caps.h"
 #include "config.h"
 #include "dispatch/dispatch.h"
 #include "util/log.h"
@@ -304,17 +305,20 @@ vs_exec_vkEnumerateDeviceExtensionProperties(struct vs_dispatch *disp,
    a->ret = it->EnumerateDeviceExtensionProperties(a->physicalDevice, NULL, &host_count, NULL);
    if (a->ret != VK_SUCCESS)
       return;
-   VkExtensionProperties *host = calloc(host_count ? host_count : 1, sizeof(*host));
+   VkExtensionProperties *host = calloc(host_count + VS_CAPS_PROVIDED_MAX, sizeof(*host));
    if (!host) {
       a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
       return;
    }
    a->ret = it->EnumerateDeviceExtensionProperties(a->physicalDevice, NULL, &host_count, host);
    uint32_t allowed = 0;
+   bool host_has_foreign = false;
    for (uint32_t i = 0; i < host_count; i++) {
+      host_has_foreign |= strcmp(host[i].extensionName, VK_EXT_QUEUE_FAMILY_FOREIGN_EXTENSION_NAME) == 0;
       if (device_extension_allowed(host[i].extensionName))
          host[allowed++] = host[i];
    }
+   allowed = vs_caps_merge_extensions(host, allowed, host_has_foreign);
    if (!a->pProperties) {
       *a->pPropertyCount = allowed;
    } else {

@@ -48,6 +48,9 @@ struct vs_device {
    bool has_external_memory_host;
    bool has_external_memory_fd;
    bool has_external_memory_dma_buf;
+   /* The guest enabled VK_EXT_queue_family_foreign and the host has none:
+    * barriers naming the foreign family are rewritten (barrier.c). */
+   bool foreign_by_server;
    struct vs_memory_caps mem;
    struct vs_region_cache regions;
 };

@@ -7,6 +7,7 @@
 #include "dispatch/instance.h"
 #include "os/os.h"
 #include "sync/retire.h"
+#include "util/chain.h"
 #include "util/log.h"
 #include "venus/context_state.h"
 #include "venus/ring.h"
@@ -142,11 +143,14 @@ vs_exec_vkWaitSemaphores(struct vs_dispatch *disp, struct vn_args_vkWaitSemaphor
 void
 vs_exec_vkCreateSemaphore(struct vs_dispatch *disp, struct vn_args_vkCreateSemaphore *a)
 {
-   bool timeline = false;
-   for (const VkBaseInStructure *s = a->pCreateInfo ? a->pCreateInfo->pNext : NULL; s; s = s->pNext) {
-      if (s->sType == VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO)
-         timeline = ((const VkSemaphoreTypeCreateInfo *)s)->semaphoreType == VK_SEMAPHORE_TYPE_TIMELINE;
+   if (!a->pCreateInfo) {
+      vs_dispatch_fail(disp, "vkCreateSemaphore: no create info");
+      return;
    }
+   const VkSemaphoreTypeCreateInfo *type = vs_chain_find(a->pCreateInfo, VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO);
+   bool timeline = type && type->semaphoreType == VK_SEMAPHORE_TYPE_TIMELINE;
+   /* Sync-fd export is the server's (sync/sync_fd.h), not the host's. */
+   vs_chain_cut(a->pCreateInfo, VK_STRUCTURE_TYPE_EXPORT_SEMAPHORE_CREATE_INFO);
    a->ret = a->device_obj->dt->CreateSemaphore(a->device, a->pCreateInfo, NULL, a->pSemaphore);
    if (a->ret != VK_SUCCESS)
       return;

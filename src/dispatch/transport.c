@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 
+#include "sync/sync_fd.h"
 #include "util/log.h"
 #include "venus/context_state.h"
 #include "venus/resource.h"
@@ -261,16 +262,56 @@ vs_exec_vkResetFenceResourceMESA(struct vs_dispatch *disp, struct vn_args_vkRese
    /* The host fence payload never left the server; nothing to consume. */
 }
 
+/* The host semaphore behind a guest WSI semaphore (sync/sync_fd.h):
+ * binary, and of this device. */
+static struct vs_device *
+wsi_semaphore_device(struct vs_dispatch *disp, const char *cmd, struct vs_object *device_obj,
+                     struct vs_object *sem_obj)
+{
+   if (!sem_obj || sem_obj->parent != device_obj) {
+      vs_dispatch_fail(disp, "%s: semaphore is not of this device", cmd);
+      return NULL;
+   }
+   if (sem_obj->flags & VS_OBJECT_TIMELINE_SEMAPHORE) {
+      vs_dispatch_fail(disp, "%s: semaphore %llu is a timeline semaphore", cmd, (unsigned long long)sem_obj->id);
+      return NULL;
+   }
+   return device_obj->data;
+}
+
 void
 vs_exec_vkWaitSemaphoreResourceMESA(struct vs_dispatch *disp,
                                     struct vn_args_vkWaitSemaphoreResourceMESA *a)
 {
+   struct vs_device *dev =
+      wsi_semaphore_device(disp, "vkWaitSemaphoreResourceMESA", a->device_obj, a->semaphore_obj);
+   VkResult r = dev ? vs_sync_fd_consume(dev, a->semaphore) : VK_SUCCESS;
+   if (r != VK_SUCCESS)
+      vs_warn(disp->ctx->id, "semaphore %llu: consuming the signal failed: %s",
+              (unsigned long long)a->semaphore_obj->id, vn_result_name(r));
 }
 
 void
 vs_exec_vkImportSemaphoreResourceMESA(struct vs_dispatch *disp,
                                       struct vn_args_vkImportSemaphoreResourceMESA *a)
 {
-   /* WSI acquire semaphores: handled with swapchain support. */
-   vs_dispatch_fail(disp, "vkImportSemaphoreResourceMESA is not supported yet");
+   const VkImportSemaphoreResourceInfoMESA *info = a->pImportSemaphoreResourceInfo;
+   if (!info) {
+      vs_dispatch_fail(disp, "vkImportSemaphoreResourceMESA: no info");
+      return;
+   }
+   /* Resource 0 is an already signalled sync fd; vtest has no others. */
+   if (info->resourceId != 0) {
+      vs_dispatch_fail(disp, "vkImportSemaphoreResourceMESA: resource %u: only resource 0 is supported",
+                       info->resourceId);
+      return;
+   }
+   struct vs_object *sem_obj = vs_object_find_handle(&disp->ctx->objects, VK_OBJECT_TYPE_SEMAPHORE,
+                                                     (uint64_t)info->semaphore);
+   struct vs_device *dev =
+      wsi_semaphore_device(disp, "vkImportSemaphoreResourceMESA", a->device_obj, sem_obj);
+   VkResult r = dev ? vs_sync_fd_signal(dev, info->semaphore) : VK_SUCCESS;
+   if (r != VK_SUCCESS)
+      vs_warn(disp->ctx->id, "semaphore %llu: signalling failed: %s", (unsigned long long)sem_obj->id,
+              vn_result_name(r));
 }

@@ -1,0 +1,143 @@
+/* Images: creation and the queries that take a create info or an aspect,
+ * where DRM-modifier tiling (linear only, see caps/caps.h) becomes the
+ * host's linear tiling. */
+#include "caps/caps.h"
+#include "dispatch/dispatch.h"
+#include "util/log.h"
+#include "venus/context_state.h"
+#include "vn_wire.h"
+
+/* An explicit layout must be the host's own: the server cannot choose
+ * where a linear image's rows go. */
+static bool
+layout_matches(struct vn_args_vkCreateImage *a, const VkSubresourceLayout *want)
+{
+   const VkImageSubresource sub = { .aspectMask = VK_IMAGE_ASPECT_COLOR_BIT };
+   VkSubresourceLayout have;
+   a->device_obj->dt->GetImageSubresourceLayout(a->device, *a->pImage, &sub, &have);
+   return have.offset == want->offset && have.rowPitch == want->rowPitch &&
+          (a->pCreateInfo->arrayLayers == 1 || have.arrayPitch == want->arrayPitch) &&
+          (a->pCreateInfo->extent.depth == 1 || have.depthPitch == want->depthPitch);
+}
+
+void
+vs_exec_vkCreateImage(struct vs_dispatch *disp, struct vn_args_vkCreateImage *a)
+{
+   if (!a->pCreateInfo) {
+      vs_dispatch_fail(disp, "vkCreateImage: no create info");
+      return;
+   }
+   const VkSubresourceLayout *explicit_layout;
+   a->ret = vs_caps_image_info_to_host((VkImageCreateInfo *)a->pCreateInfo, &explicit_layout);
+   if (a->ret != VK_SUCCESS) {
+      vs_warn(disp->ctx->id, "vkCreateImage %llu: DRM format modifier not supported: %s",
+              (unsigned long long)a->pImage_id, vn_result_name(a->ret));
+      return;
+   }
+   vn_default_vkCreateImage(disp, a);
+   if (a->ret != VK_SUCCESS || !explicit_layout || vs_dispatch_failed(disp) || layout_matches(a, explicit_layout))
+      return;
+   vs_warn(disp->ctx->id, "vkCreateImage %llu: explicit layout differs from the host's linear layout: %s",
+           (unsigned long long)a->pImage_id, vn_result_name(VK_ERROR_INVALID_DRM_FORMAT_MODIFIER_PLANE_LAYOUT_EXT));
+   struct vs_object *obj = vs_object_lookup(&disp->ctx->objects, a->pImage_id, VK_OBJECT_TYPE_IMAGE);
+   if (obj)
+      vs_dispatch_remove_object(disp, obj);
+   a->device_obj->dt->DestroyImage(a->device, *a->pImage, NULL);
+   a->ret = VK_ERROR_INVALID_DRM_FORMAT_MODIFIER_PLANE_LAYOUT_EXT;
+}
+
+/* For the vkGetDeviceImage* queries: false if the create info cannot be
+ * honoured, in which case there is nothing to report. */
+static bool
+device_image_info_to_host(const VkDeviceImageMemoryRequirements *info)
+{
+   if (!info || !info->pCreateInfo)
+      return false;
+   const VkSubresourceLayout *explicit_layout;
+   ((VkDeviceImageMemoryRequirements *)info)->planeAspect = vs_caps_aspect_to_host(info->planeAspect);
+   return vs_caps_image_info_to_host((VkImageCreateInfo *)info->pCreateInfo, &explicit_layout) == VK_SUCCESS;
+}
+
+void
+vs_exec_vkGetDeviceImageMemoryRequirements(struct vs_dispatch *disp,
+                                           struct vn_args_vkGetDeviceImageMemoryRequirements *a)
+{
+   if (!a->pMemoryRequirements) {
+      vs_dispatch_fail(disp, "vkGetDeviceImageMemoryRequirements: no output");
+      return;
+   }
+   if (device_image_info_to_host(a->pInfo))
+      vn_default_vkGetDeviceImageMemoryRequirements(disp, a);
+   else
+      a->pMemoryRequirements->memoryRequirements = (VkMemoryRequirements){ 0 };
+}
+
+void
+vs_exec_vkGetDeviceImageSparseMemoryRequirements(struct vs_dispatch *disp,
+                                                 struct vn_args_vkGetDeviceImageSparseMemoryRequirements *a)
+{
+   if (!a->pSparseMemoryRequirementCount) {
+      vs_dispatch_fail(disp, "vkGetDeviceImageSparseMemoryRequirements: no count");
+      return;
+   }
+   if (device_image_info_to_host(a->pInfo))
+      vn_default_vkGetDeviceImageSparseMemoryRequirements(disp, a);
+   else
+      *a->pSparseMemoryRequirementCount = 0;
+}
+
+void
+vs_exec_vkGetImageSubresourceLayout(struct vs_dispatch *disp, struct vn_args_vkGetImageSubresourceLayout *a)
+{
+   if (!a->pSubresource || !a->pLayout) {
+      vs_dispatch_fail(disp, "vkGetImageSubresourceLayout: no subresource or output");
+      return;
+   }
+   VkImageSubresource *sub = (VkImageSubresource *)a->pSubresource;
+   sub->aspectMask = vs_caps_aspect_to_host(sub->aspectMask);
+   vn_default_vkGetImageSubresourceLayout(disp, a);
+}
+
+void
+vs_exec_vkGetImageSubresourceLayout2(struct vs_dispatch *disp, struct vn_args_vkGetImageSubresourceLayout2 *a)
+{
+   if (!a->pSubresource || !a->pLayout) {
+      vs_dispatch_fail(disp, "vkGetImageSubresourceLayout2: no subresource or output");
+      return;
+   }
+   VkImageSubresource2 *sub = (VkImageSubresource2 *)a->pSubresource;
+   sub->imageSubresource.aspectMask = vs_caps_aspect_to_host(sub->imageSubresource.aspectMask);
+   vn_default_vkGetImageSubresourceLayout2(disp, a);
+}
+
+void
+vs_exec_vkGetImageDrmFormatModifierPropertiesEXT(struct vs_dispatch *disp,
+                                                 struct vn_args_vkGetImageDrmFormatModifierPropertiesEXT *a)
+{
+   if (!a->pProperties) {
+      vs_dispatch_fail(disp, "vkGetImageDrmFormatModifierPropertiesEXT: no output");
+      return;
+   }
+   /* Every modifier image is linear. */
+   a->pProperties->drmFormatModifier = 0;
+   a->ret = VK_SUCCESS;
+}
+
+void
+vs_exec_vkGetDeviceImageSubresourceLayout(struct vs_dispatch *disp,
+                                          struct vn_args_vkGetDeviceImageSubresourceLayout *a)
+{
+   const VkDeviceImageSubresourceInfo *info = a->pInfo;
+   if (!info || !info->pCreateInfo || !info->pSubresource || !a->pLayout) {
+      vs_dispatch_fail(disp, "vkGetDeviceImageSubresourceLayout: no create info, subresource or output");
+      return;
+   }
+   const VkSubresourceLayout *explicit_layout;
+   if (vs_caps_image_info_to_host((VkImageCreateInfo *)info->pCreateInfo, &explicit_layout) != VK_SUCCESS) {
+      a->pLayout->subresourceLayout = (VkSubresourceLayout){ 0 };
+      return;
+   }
+   VkImageSubresource2 *sub = (VkImageSubresource2 *)info->pSubresource;
+   sub->imageSubresource.aspectMask = vs_caps_aspect_to_host(sub->imageSubresource.aspectMask);
+   vn_default_vkGetDeviceImageSubresourceLayout(disp, a);
+}

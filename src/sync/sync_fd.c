@@ -1,0 +1,55 @@
+/* Sync-fd semaphores without host support: see sync_fd.h. */
+#include "sync/sync_fd.h"
+
+#include "dispatch/instance.h"
+
+void
+vs_sync_fd_semaphore_properties(VkExternalSemaphoreHandleTypeFlagBits type, VkExternalSemaphoreProperties *out)
+{
+   if (type == VK_EXTERNAL_SEMAPHORE_HANDLE_TYPE_SYNC_FD_BIT) {
+      out->exportFromImportedHandleTypes = type;
+      out->compatibleHandleTypes = type;
+      out->externalSemaphoreFeatures =
+         VK_EXTERNAL_SEMAPHORE_FEATURE_EXPORTABLE_BIT | VK_EXTERNAL_SEMAPHORE_FEATURE_IMPORTABLE_BIT;
+   } else {
+      out->exportFromImportedHandleTypes = 0;
+      out->compatibleHandleTypes = 0;
+      out->externalSemaphoreFeatures = 0;
+   }
+}
+
+static VkResult
+submit_on_first_queue(struct vs_device *dev, const VkSubmitInfo *submit)
+{
+   if (!dev->queue_count)
+      return VK_ERROR_DEVICE_LOST;
+   struct vs_queue_slot *slot = &dev->queues[0];
+   pthread_mutex_lock(&slot->lock);
+   VkResult r = dev->dt.QueueSubmit(slot->host, 1, submit, VK_NULL_HANDLE);
+   pthread_mutex_unlock(&slot->lock);
+   return r;
+}
+
+VkResult
+vs_sync_fd_signal(struct vs_device *dev, VkSemaphore semaphore)
+{
+   const VkSubmitInfo submit = {
+      .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+      .signalSemaphoreCount = 1,
+      .pSignalSemaphores = &semaphore,
+   };
+   return submit_on_first_queue(dev, &submit);
+}
+
+VkResult
+vs_sync_fd_consume(struct vs_device *dev, VkSemaphore semaphore)
+{
+   const VkPipelineStageFlags stage = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
+   const VkSubmitInfo submit = {
+      .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+      .waitSemaphoreCount = 1,
+      .pWaitSemaphores = &semaphore,
+      .pWaitDstStageMask = &stage,
+   };
+   return submit_on_first_queue(dev, &submit);
+}
