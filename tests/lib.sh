@@ -273,3 +273,34 @@ check_no_drops() {
     grep -m5 'dropping client' "$SERVER_LOG" | sed 's/^/         | /' || true
   fi
 }
+
+# --- X11 (Xvfb) for WSI clients ------------------------------------------------
+
+# xvfb_start: start a private Xvfb and export DISPLAY; false if none starts.
+xvfb_start() {
+  local n
+  for n in $(seq 90 120); do
+    [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] && continue
+    Xvfb ":$n" -screen 0 640x480x24 -nolisten tcp >"$TEST_TMP/xvfb.log" 2>&1 &
+    BG_PIDS+=($!)
+    local i
+    for i in $(seq 50); do
+      if [ -e "/tmp/.X11-unix/X$n" ]; then export DISPLAY=":$n"; return 0; fi
+      sleep 0.1
+    done
+  done
+  return 1
+}
+
+# screen_colors: how many distinct colours the Xvfb root window shows now.
+screen_colors() {
+  xwd -root -silent 2>/dev/null | python3 -c '
+import struct, sys
+d = sys.stdin.buffer.read()
+if len(d) < 100: print(0); sys.exit()
+header, = struct.unpack(">I", d[:4])
+w, h = struct.unpack(">II", d[16:24])
+ncolors, = struct.unpack(">I", d[76:80])
+px = d[header + 12 * ncolors:][: w * h * 4]
+print(len(set(px[i:i + 4] for i in range(0, len(px), 4))))'
+}

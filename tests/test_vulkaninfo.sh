@@ -34,6 +34,25 @@ else
   fail "no 'Virtio-GPU Venus (llvmpipe' deviceName in the output${name:+ (got: ${name#*= })}"
 fi
 
+# Vulkan 1.3 and swapchains: lavapipe has neither DRM format modifiers nor
+# sync-fd semaphores, so these come from the server's own capabilities
+# (src/caps/). Mesa clamps the device to 1.2 and hides VK_KHR_swapchain
+# unless the server offers them.
+api=$(grep -m1 -E '^[[:space:]]*apiVersion[[:space:]]*=' "$venus" | sed -E 's/.*= *([0-9]+)\.([0-9]+)\.([0-9]+).*/\1 \2 \3/' || true)
+if [ -n "$api" ] && [ "$(echo "$api" | awk '{print ($1 > 1 || ($1 == 1 && $2 >= 3)) ? 1 : 0}')" = 1 ]; then
+  pass "device apiVersion $(echo "$api" | tr ' ' .) >= 1.3"
+else
+  fail "device apiVersion is '${api:-missing}', want >= 1.3"
+fi
+for ext in VK_KHR_swapchain VK_KHR_synchronization2 VK_EXT_image_drm_format_modifier \
+           VK_EXT_external_memory_dma_buf VK_KHR_dynamic_rendering; do
+  if grep -qE "^[[:space:]]*$ext[[:space:]]*:" "$venus"; then
+    pass "$ext is listed"
+  else
+    fail "$ext is not listed"
+  fi
+done
+
 # What must equal native lavapipe. Patterns are fnmatch globs over the paths
 # tests/vkinfo.py gives each value ('[[]' is a literal '['); every pattern must
 # match on both sides.

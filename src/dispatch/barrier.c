@@ -1,0 +1,95 @@
+/* Barriers, where VK_EXT_queue_family_foreign is the server's (the host has
+ * none, see caps/caps.h): an ownership transfer to or from the foreign
+ * family becomes a plain barrier. The memory it guards is shared through
+ * the server's blobs, which the guest reads after the fence, so no host
+ * queue ever owns it on the other side. */
+#include "dispatch/dispatch.h"
+#include "dispatch/instance.h"
+#include "vn_wire.h"
+
+static bool
+foreign_by_server(struct vs_object *command_buffer_obj)
+{
+   struct vs_object *o = command_buffer_obj;
+   while (o && o->type != VK_OBJECT_TYPE_DEVICE)
+      o = o->parent;
+   return o && ((struct vs_device *)o->data)->foreign_by_server;
+}
+
+static void
+drop_foreign(uint32_t *src, uint32_t *dst)
+{
+   if (*src == VK_QUEUE_FAMILY_FOREIGN_EXT || *dst == VK_QUEUE_FAMILY_FOREIGN_EXT)
+      *src = *dst = VK_QUEUE_FAMILY_IGNORED;
+}
+
+static void
+drop_foreign_v1(uint32_t buffer_count, const VkBufferMemoryBarrier *buffers, uint32_t image_count,
+                const VkImageMemoryBarrier *images)
+{
+   for (uint32_t i = 0; buffers && i < buffer_count; i++) {
+      VkBufferMemoryBarrier *b = (VkBufferMemoryBarrier *)&buffers[i];
+      drop_foreign(&b->srcQueueFamilyIndex, &b->dstQueueFamilyIndex);
+   }
+   for (uint32_t i = 0; images && i < image_count; i++) {
+      VkImageMemoryBarrier *b = (VkImageMemoryBarrier *)&images[i];
+      drop_foreign(&b->srcQueueFamilyIndex, &b->dstQueueFamilyIndex);
+   }
+}
+
+static void
+drop_foreign_v2(const VkDependencyInfo *dep)
+{
+   for (uint32_t i = 0; dep->pBufferMemoryBarriers && i < dep->bufferMemoryBarrierCount; i++) {
+      VkBufferMemoryBarrier2 *b = (VkBufferMemoryBarrier2 *)&dep->pBufferMemoryBarriers[i];
+      drop_foreign(&b->srcQueueFamilyIndex, &b->dstQueueFamilyIndex);
+   }
+   for (uint32_t i = 0; dep->pImageMemoryBarriers && i < dep->imageMemoryBarrierCount; i++) {
+      VkImageMemoryBarrier2 *b = (VkImageMemoryBarrier2 *)&dep->pImageMemoryBarriers[i];
+      drop_foreign(&b->srcQueueFamilyIndex, &b->dstQueueFamilyIndex);
+   }
+}
+
+void
+vs_exec_vkCmdPipelineBarrier(struct vs_dispatch *disp, struct vn_args_vkCmdPipelineBarrier *a)
+{
+   if (foreign_by_server(a->commandBuffer_obj))
+      drop_foreign_v1(a->bufferMemoryBarrierCount, a->pBufferMemoryBarriers, a->imageMemoryBarrierCount,
+                      a->pImageMemoryBarriers);
+   vn_default_vkCmdPipelineBarrier(disp, a);
+}
+
+void
+vs_exec_vkCmdWaitEvents(struct vs_dispatch *disp, struct vn_args_vkCmdWaitEvents *a)
+{
+   if (foreign_by_server(a->commandBuffer_obj))
+      drop_foreign_v1(a->bufferMemoryBarrierCount, a->pBufferMemoryBarriers, a->imageMemoryBarrierCount,
+                      a->pImageMemoryBarriers);
+   vn_default_vkCmdWaitEvents(disp, a);
+}
+
+void
+vs_exec_vkCmdPipelineBarrier2(struct vs_dispatch *disp, struct vn_args_vkCmdPipelineBarrier2 *a)
+{
+   if (a->pDependencyInfo && foreign_by_server(a->commandBuffer_obj))
+      drop_foreign_v2(a->pDependencyInfo);
+   vn_default_vkCmdPipelineBarrier2(disp, a);
+}
+
+void
+vs_exec_vkCmdSetEvent2(struct vs_dispatch *disp, struct vn_args_vkCmdSetEvent2 *a)
+{
+   if (a->pDependencyInfo && foreign_by_server(a->commandBuffer_obj))
+      drop_foreign_v2(a->pDependencyInfo);
+   vn_default_vkCmdSetEvent2(disp, a);
+}
+
+void
+vs_exec_vkCmdWaitEvents2(struct vs_dispatch *disp, struct vn_args_vkCmdWaitEvents2 *a)
+{
+   if (a->pDependencyInfos && foreign_by_server(a->commandBuffer_obj)) {
+      for (uint32_t i = 0; i < a->eventCount; i++)
+         drop_foreign_v2(&a->pDependencyInfos[i]);
+   }
+   vn_default_vkCmdWaitEvents2(disp, a);
+}
