@@ -98,11 +98,17 @@ vkt_sleep_ms(unsigned ms)
 bool
 vkt_init(struct vkt *t, uint32_t want_queues, const void *features)
 {
+   return vkt_init_instance(t, VK_API_VERSION_1_2) && vkt_init_device(t, want_queues, features, 0, NULL);
+}
+
+bool
+vkt_init_instance(struct vkt *t, uint32_t api_version)
+{
    memset(t, 0, sizeof(*t));
    const VkApplicationInfo app = {
       .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
       .pApplicationName = "venus-server tests",
-      .apiVersion = VK_API_VERSION_1_2,
+      .apiVersion = api_version,
    };
    const VkInstanceCreateInfo ici = {
       .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
@@ -121,7 +127,13 @@ vkt_init(struct vkt *t, uint32_t want_queues, const void *features)
    }
    vkGetPhysicalDeviceProperties(t->phys, &t->props);
    vkGetPhysicalDeviceMemoryProperties(t->phys, &t->mem_props);
+   return true;
+}
 
+bool
+vkt_init_device(struct vkt *t, uint32_t want_queues, const void *features, uint32_t ext_count,
+                const char *const *exts)
+{
    VkQueueFamilyProperties fams[16];
    uint32_t nfam = 16;
    vkGetPhysicalDeviceQueueFamilyProperties(t->phys, &nfam, fams);
@@ -134,6 +146,7 @@ vkt_init(struct vkt *t, uint32_t want_queues, const void *features)
       return false;
    }
    t->families[0] = t->families[1] = f0;
+   t->queue_flags = fams[f0].queueFlags;
    t->timestamp_bits = fams[f0].timestampValidBits;
 
    /* A second queue: in the same family if it has two, else any other. */
@@ -164,8 +177,10 @@ vkt_init(struct vkt *t, uint32_t want_queues, const void *features)
       .pNext = features,
       .queueCreateInfoCount = nqci,
       .pQueueCreateInfos = qci,
+      .enabledExtensionCount = ext_count,
+      .ppEnabledExtensionNames = exts,
    };
-   r = vkCreateDevice(t->phys, &dci, NULL, &t->device);
+   VkResult r = vkCreateDevice(t->phys, &dci, NULL, &t->device);
    if (r != VK_SUCCESS) {
       vkt_error(t, "vkCreateDevice: %s", vkt_result(r));
       t->device = VK_NULL_HANDLE;
@@ -201,12 +216,20 @@ vkt_memory_type(const struct vkt *t, uint32_t type_bits, VkMemoryPropertyFlags w
 VkResult
 vkt_buffer_create(struct vkt *t, VkDeviceSize size, struct vkt_buffer *b, const char **what)
 {
+   return vkt_buffer_create_usage(t, size, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                                  b, what);
+}
+
+VkResult
+vkt_buffer_create_usage(struct vkt *t, VkDeviceSize size, VkBufferUsageFlags usage, struct vkt_buffer *b,
+                        const char **what)
+{
    memset(b, 0, sizeof(*b));
    b->size = size;
    const VkBufferCreateInfo bci = {
       .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
       .size = size,
-      .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+      .usage = usage,
       .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
    };
    *what = "vkCreateBuffer";
@@ -217,7 +240,7 @@ vkt_buffer_create(struct vkt *t, VkDeviceSize size, struct vkt_buffer *b, const 
    vkGetBufferMemoryRequirements(t->device, b->buffer, &req);
    int type = vkt_memory_type(t, req.memoryTypeBits,
                               VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
-   *what = "no HOST_VISIBLE|HOST_COHERENT memory type for a storage buffer";
+   *what = "no HOST_VISIBLE|HOST_COHERENT memory type for the buffer";
    if (type < 0)
       return VK_ERROR_FEATURE_NOT_PRESENT;
    const VkMemoryAllocateInfo mai = {
@@ -250,6 +273,146 @@ vkt_buffer_destroy(struct vkt *t, struct vkt_buffer *b)
    if (b->memory)
       vkFreeMemory(t->device, b->memory, NULL);
    memset(b, 0, sizeof(*b));
+}
+
+static VkImageAspectFlags
+aspect_of(VkFormat format)
+{
+   switch (format) {
+   case VK_FORMAT_D16_UNORM:
+   case VK_FORMAT_X8_D24_UNORM_PACK32:
+   case VK_FORMAT_D32_SFLOAT:
+      return VK_IMAGE_ASPECT_DEPTH_BIT;
+   case VK_FORMAT_D16_UNORM_S8_UINT:
+   case VK_FORMAT_D24_UNORM_S8_UINT:
+   case VK_FORMAT_D32_SFLOAT_S8_UINT:
+      return VK_IMAGE_ASPECT_DEPTH_BIT | VK_IMAGE_ASPECT_STENCIL_BIT;
+   default:
+      return VK_IMAGE_ASPECT_COLOR_BIT;
+   }
+}
+
+VkResult
+vkt_image_create(struct vkt *t, VkFormat format, uint32_t width, uint32_t height, VkSampleCountFlagBits samples,
+                 VkImageUsageFlags usage, struct vkt_image *img, const char **what)
+{
+   memset(img, 0, sizeof(*img));
+   img->format = format;
+   img->aspect = aspect_of(format);
+   img->width = width;
+   img->height = height;
+   const VkImageCreateInfo ici = {
+      .sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO,
+      .imageType = VK_IMAGE_TYPE_2D,
+      .format = format,
+      .extent = { width, height, 1 },
+      .mipLevels = 1,
+      .arrayLayers = 1,
+      .samples = samples,
+      .tiling = VK_IMAGE_TILING_OPTIMAL,
+      .usage = usage,
+      .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
+      .initialLayout = VK_IMAGE_LAYOUT_UNDEFINED,
+   };
+   *what = "vkCreateImage";
+   VkResult r = vkCreateImage(t->device, &ici, NULL, &img->image);
+   if (r != VK_SUCCESS)
+      return r;
+   VkMemoryRequirements req;
+   vkGetImageMemoryRequirements(t->device, img->image, &req);
+   int type = vkt_memory_type(t, req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+   if (type < 0)
+      type = vkt_memory_type(t, req.memoryTypeBits, 0);
+   *what = "no memory type for the image";
+   if (type < 0)
+      return VK_ERROR_FEATURE_NOT_PRESENT;
+   const VkMemoryAllocateInfo mai = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+      .allocationSize = req.size,
+      .memoryTypeIndex = (uint32_t)type,
+   };
+   *what = "vkAllocateMemory";
+   if ((r = vkAllocateMemory(t->device, &mai, NULL, &img->memory)) != VK_SUCCESS)
+      return r;
+   *what = "vkBindImageMemory";
+   if ((r = vkBindImageMemory(t->device, img->image, img->memory, 0)) != VK_SUCCESS)
+      return r;
+   /* A view needs a usage that reads or writes through one; an image used
+    * only by transfers may not have one. */
+   const VkImageUsageFlags view_usage = VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_STORAGE_BIT |
+                                        VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT |
+                                        VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT |
+                                        VK_IMAGE_USAGE_INPUT_ATTACHMENT_BIT;
+   if (!(usage & view_usage))
+      return VK_SUCCESS;
+   const VkImageViewCreateInfo vci = {
+      .sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO,
+      .image = img->image,
+      .viewType = VK_IMAGE_VIEW_TYPE_2D,
+      .format = format,
+      .subresourceRange = { .aspectMask = img->aspect, .levelCount = 1, .layerCount = 1 },
+   };
+   *what = "vkCreateImageView";
+   return vkCreateImageView(t->device, &vci, NULL, &img->view);
+}
+
+void
+vkt_image_destroy(struct vkt *t, struct vkt_image *img)
+{
+   if (img->view)
+      vkDestroyImageView(t->device, img->view, NULL);
+   if (img->image)
+      vkDestroyImage(t->device, img->image, NULL);
+   if (img->memory)
+      vkFreeMemory(t->device, img->memory, NULL);
+   memset(img, 0, sizeof(*img));
+}
+
+void
+vkt_image_barrier(VkCommandBuffer cmd, const struct vkt_image *img, VkImageLayout from, VkImageLayout to,
+                  VkPipelineStageFlags src_stage, VkAccessFlags src_access,
+                  VkPipelineStageFlags dst_stage, VkAccessFlags dst_access)
+{
+   const VkImageMemoryBarrier b = {
+      .sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
+      .srcAccessMask = src_access,
+      .dstAccessMask = dst_access,
+      .oldLayout = from,
+      .newLayout = to,
+      .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+      .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+      .image = img->image,
+      .subresourceRange = { .aspectMask = img->aspect, .levelCount = 1, .layerCount = 1 },
+   };
+   vkCmdPipelineBarrier(cmd, src_stage, dst_stage, 0, 0, NULL, 0, NULL, 1, &b);
+}
+
+void
+vkt_image_to_buffer(VkCommandBuffer cmd, const struct vkt_image *img, VkBuffer buffer, VkDeviceSize offset)
+{
+   const VkBufferImageCopy region = {
+      .bufferOffset = offset,
+      .imageSubresource = { .aspectMask = img->aspect, .layerCount = 1 },
+      .imageExtent = { img->width, img->height, 1 },
+   };
+   vkCmdCopyImageToBuffer(cmd, img->image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, buffer, 1, &region);
+}
+
+VkResult
+vkt_submit_wait(struct vkt *t, VkCommandBuffer cmd, VkFence fence, const char **what)
+{
+   VkResult r;
+   *what = "vkResetFences";
+   if ((r = vkResetFences(t->device, 1, &fence)) != VK_SUCCESS)
+      return r;
+   const VkSubmitInfo si = {
+      .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cmd,
+   };
+   *what = "vkQueueSubmit";
+   if ((r = vkQueueSubmit(t->queues[0], 1, &si, fence)) != VK_SUCCESS)
+      return r;
+   *what = "vkWaitForFences";
+   return vkWaitForFences(t->device, 1, &fence, VK_TRUE, 30ull * 1000 * 1000 * 1000);
 }
 
 VkResult
@@ -402,17 +565,5 @@ vkt_scale_run(struct vkt *t, struct vkt_scale *s, const struct vkt_buffer *src,
    *what = "vkEndCommandBuffer";
    if ((r = vkEndCommandBuffer(s->cmd)) != VK_SUCCESS)
       return r;
-
-   *what = "vkResetFences";
-   if ((r = vkResetFences(dev, 1, &s->fence)) != VK_SUCCESS)
-      return r;
-   const VkSubmitInfo si = {
-      .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &s->cmd,
-   };
-   *what = "vkQueueSubmit";
-   if ((r = vkQueueSubmit(t->queues[0], 1, &si, s->fence)) != VK_SUCCESS)
-      return r;
-   /* Bounded, so a lost submission reports VK_TIMEOUT instead of hanging. */
-   *what = "vkWaitForFences";
-   return vkWaitForFences(dev, 1, &s->fence, VK_TRUE, 30ull * 1000 * 1000 * 1000);
+   return vkt_submit_wait(t, s->cmd, s->fence, what);
 }

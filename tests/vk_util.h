@@ -1,6 +1,8 @@
 /* Small helpers shared by the Vulkan test clients (vk_compute, vk_sync,
- * vk_oom): instance/device/queue setup, check reporting, memory-type choice,
- * buffers with persistently mapped memory, and the scale.comp pipeline. */
+ * vk_oom, vk_render): instance/device/queue setup, check reporting,
+ * memory-type choice, buffers with persistently mapped memory, images with
+ * their views, layout transitions and readback, and the scale.comp
+ * pipeline. */
 #ifndef VK_UTIL_H
 #define VK_UTIL_H
 
@@ -19,7 +21,8 @@ struct vkt {
    VkQueue queues[2];
    uint32_t families[2];
    bool two_queues;
-   uint32_t timestamp_bits; /* of families[0] */
+   VkQueueFlags queue_flags; /* of families[0] */
+   uint32_t timestamp_bits;  /* of families[0] */
    int failures;
 };
 
@@ -37,6 +40,13 @@ void vkt_sleep_ms(unsigned ms);
  * (1 or 2) queues; `features` is chained into VkDeviceCreateInfo.pNext. On
  * failure prints an error line and returns false. */
 bool vkt_init(struct vkt *t, uint32_t want_queues, const void *features);
+/* vkt_init in two steps, for a client that chooses its device features and
+ * extensions from the physical device: the instance asking for
+ * `api_version`, the first physical device and its properties; then the
+ * device with the `ext_count` extensions `exts` enabled. */
+bool vkt_init_instance(struct vkt *t, uint32_t api_version);
+bool vkt_init_device(struct vkt *t, uint32_t want_queues, const void *features, uint32_t ext_count,
+                     const char *const *exts);
 void vkt_fini(struct vkt *t);
 
 /* First memory type allowed by `type_bits` having all of `want`, or -1. */
@@ -52,7 +62,39 @@ struct vkt_buffer {
 /* Storage buffer of `size` bytes in its own HOST_VISIBLE|HOST_COHERENT
  * allocation, mapped. `what` names the failing step in *what on error. */
 VkResult vkt_buffer_create(struct vkt *t, VkDeviceSize size, struct vkt_buffer *b, const char **what);
+/* The same with the given usage. */
+VkResult vkt_buffer_create_usage(struct vkt *t, VkDeviceSize size, VkBufferUsageFlags usage,
+                                 struct vkt_buffer *b, const char **what);
 void vkt_buffer_destroy(struct vkt *t, struct vkt_buffer *b);
+
+/* A 2D optimal-tiling image in its own allocation (device-local where a
+ * type allows it), with a view of its whole aspect unless its usage is
+ * transfers only. */
+struct vkt_image {
+   VkImage image;
+   VkDeviceMemory memory;
+   VkImageView view; /* VK_NULL_HANDLE for a transfer-only image */
+   VkFormat format;
+   VkImageAspectFlags aspect; /* depth (and stencil) for depth formats, else color */
+   uint32_t width, height;
+};
+
+VkResult vkt_image_create(struct vkt *t, VkFormat format, uint32_t width, uint32_t height,
+                          VkSampleCountFlagBits samples, VkImageUsageFlags usage, struct vkt_image *img,
+                          const char **what);
+void vkt_image_destroy(struct vkt *t, struct vkt_image *img);
+/* Record a layout transition of the whole image, ordered after `src_stage`
+ * / `src_access` and before `dst_stage` / `dst_access`. */
+void vkt_image_barrier(VkCommandBuffer cmd, const struct vkt_image *img, VkImageLayout from, VkImageLayout to,
+                       VkPipelineStageFlags src_stage, VkAccessFlags src_access,
+                       VkPipelineStageFlags dst_stage, VkAccessFlags dst_access);
+/* Record a copy of the whole color or depth-only image, in
+ * TRANSFER_SRC_OPTIMAL, into `buffer` at `offset`, rows tightly packed. */
+void vkt_image_to_buffer(VkCommandBuffer cmd, const struct vkt_image *img, VkBuffer buffer, VkDeviceSize offset);
+
+/* Submit `cmd` alone on queues[0] with `fence` (reset first) and wait for
+ * it, bounded so that a lost submission reports VK_TIMEOUT. */
+VkResult vkt_submit_wait(struct vkt *t, VkCommandBuffer cmd, VkFence fence, const char **what);
 
 /* The scale.comp pipeline: dst[i] = src[i] * mul + add + i. */
 struct vkt_scale {
