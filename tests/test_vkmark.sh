@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# vkmark (trixie only) through venus-server: `vkmark --winsys headless` runs
+# every default scene and prints a score. Its headless window system still
+# asks for VK_KHR_swapchain, which Mesa offers only thanks to the server's
+# own capabilities (src/caps/). Needs the trixie root that `make apps` and
+# `make bench` build (scripts/trixie-root.sh); skipped without it.
+. "$(dirname "$0")/lib.sh"
+
+root=${TRIXIE_ROOT:-$TESTS_DIR/../.deps/trixie-root}
+if [ ! -x "$root/usr/bin/vkmark" ]; then
+  skip "no trixie root with vkmark at $root: run 'make apps' (or scripts/trixie-root.sh) to build it"
+  finish
+fi
+if ! mountpoint -q "$root/proc" || ! mountpoint -q "$root/dev"; then
+  root=$("$TESTS_DIR/../scripts/trixie-root.sh") || { fail "scripts/trixie-root.sh could not prepare $root"; finish; }
+fi
+
+# The socket lives inside the root, where the client can reach it.
+sock_dir=$(mktemp -d "$root/tmp/vs-vkmark.XXXXXX")
+SERVER_SOCK=$sock_dir/venus.sock
+server_start_at "$SERVER_SOCK" --log-level info || finish
+
+rc=0
+chroot "$root" env VN_DEBUG=vtest VTEST_SOCKET_NAME="${SERVER_SOCK#"$root"}" \
+  VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/virtio_icd.json \
+  timeout -k 5 120 vkmark --winsys headless -s 320x240 -b :duration=0.5 >"$TEST_TMP/vkmark.out" 2>&1 || rc=$?
+scenes=$(grep -cE '^\[[a-z0-9]+\].*FPS: [0-9]+' "$TEST_TMP/vkmark.out" || true)
+score=$(sed -nE 's/.*vkmark Score: ([0-9]+).*/\1/p' "$TEST_TMP/vkmark.out")
+if [ "$rc" -eq 0 ] && [ "$scenes" -ge 13 ] && [ -n "$score" ] && [ "$score" -gt 0 ]; then
+  pass "vkmark --winsys headless: $scenes scenes, score $score"
+else
+  fail "vkmark: $(describe_rc "$rc"), $scenes scene line(s), score '${score:-none}'"
+  show_tail "$TEST_TMP/vkmark.out"
+  show_tail "$SERVER_LOG"
+fi
+
+errors=$(log_errors)
+if [ -z "$errors" ]; then
+  pass "server logged no error line"
+else
+  fail "server logged error lines:"
+  printf '%s\n' "$errors" | head -n 10 | sed 's/^/         | /'
+fi
+check_no_drops
+
+server_stop || true
+rm -rf "$sock_dir"
+finish
