@@ -3,6 +3,8 @@
 #   make test       build and run the test suite (SANITIZE=1: ASan+UBSan build)
 #   make demo       start the server and show a Venus client seeing the host GPU
 #   make fuzz       build the libFuzzer targets and run each FUZZ_SECONDS (60)
+#   make apps       vkmark, vkcube and Zink natively and through the server, with figures
+#   make bench      native vs venus-server vs virglrenderer benchmark (QUICK=1: short)
 
 SANITIZE ?= 0
 FUZZ_SECONDS ?= 60
@@ -14,7 +16,7 @@ else
 BUILD ?= build
 endif
 
-.PHONY: all setup test demo fuzz clean
+.PHONY: all setup test demo fuzz apps bench clean
 
 all: $(BUILD)/venus-server
 
@@ -32,6 +34,12 @@ test: $(BUILD)/venus-server
 
 demo: $(BUILD)/venus-server
 	scripts/demo.sh $(BUILD)
+
+apps: $(BUILD)/venus-server
+	scripts/apps.sh $(BUILD)
+
+bench: $(BUILD)/venus-server
+	bench/run.sh $(BUILD)
 
 fuzz: setup
 	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Db_lundef=false -Dbuildtype=debug -Db_sanitize=address,undefined -Dc_args=-fsanitize=fuzzer-no-link

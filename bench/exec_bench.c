@@ -1,17 +1,24 @@
-/* Execution benchmark client: a plain Vulkan program that bench/exec.sh runs
- * natively and through venus-server to compare the cost of execution paths.
- * Prints one "name value" line per figure (machine-readable); lines starting
- * with '#' give context. Per-call figures are medians of per-iteration times,
- * not means: on a small shared host a few preempted iterations moved the mean
- * by up to a fifth between otherwise alike runs, and the median by ~1%.
+/* Execution benchmark client: a plain Vulkan program that bench/run.sh runs
+ * natively, through venus-server and through virglrenderer to compare the
+ * cost of execution paths.
  *
- * Usage: exec_bench [--quick]   (--quick: fewer iterations, for smoke tests) */
+ * Usage: exec_bench [--quick] WORKLOAD...   (--quick: fewer iterations)
+ *
+ * Each workload prints one "figure value" line per sample (one timed
+ * iteration, batch or pass), never a summary: bench/run.sh pools the samples
+ * of every run and takes the median and the 99th percentile, which a single
+ * run's mean would hide (on a small shared host a few preempted iterations
+ * moved a mean by up to a fifth). Lines starting with '#' give context.
+ * Workloads run in one process one after the other; run.sh starts one
+ * process per workload so that a server dropping the client for one of them
+ * (virglrenderer cannot map memory on lavapipe) costs only that one. */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <vulkan/vulkan.h>
 
 #include "scale.comp.h"
@@ -57,37 +64,17 @@ now_us(void)
    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
-static int
-cmp_double(const void *a, const void *b)
+/* Prints `figure` once per step(arg) timed, in us, after `warm` untimed steps. */
+static void
+sample_steps(const char *figure, unsigned warm, unsigned n, void (*step)(void *), void *arg)
 {
-   double x = *(const double *)a, y = *(const double *)b;
-   return (x > y) - (x < y);
-}
-
-static double
-median(double *v, unsigned n)
-{
-   qsort(v, n, sizeof(*v), cmp_double);
-   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* Median time in us of one step(arg), after `warm` untimed steps. */
-static double
-time_steps(unsigned warm, unsigned n, void (*step)(void *), void *arg)
-{
-   double *t = malloc(n * sizeof(*t));
-   if (!t)
-      die("out of memory");
    for (unsigned i = 0; i < warm + n; i++) {
       double t0 = now_us();
       step(arg);
       double t1 = now_us();
       if (i >= warm)
-         t[i - warm] = t1 - t0;
+         printf("%s %.3f\n", figure, t1 - t0);
    }
-   double m = median(t, n);
-   free(t);
-   return m;
 }
 
 static void
@@ -196,6 +183,15 @@ create_fence(void)
    return fence;
 }
 
+/* Number of timed samples: --quick divides it by ten. Warm-up counts stay
+ * whole: through a server the first hundred or so round trips can be many
+ * times slower than the steady state, which a short run would report. */
+static unsigned
+iters(unsigned n)
+{
+   return g.quick ? (n + 9) / 10 : n;
+}
+
 static void
 submit_step(void *arg)
 {
@@ -206,13 +202,44 @@ submit_step(void *arg)
    CHECK(vkResetFences(g.device, 1, fence));
 }
 
+/* An empty submit and the wait for its fence: the latency floor of any GPU
+ * work through the transport. */
+static void
+bench_submit(void)
+{
+   VkFence fence = create_fence();
+   sample_steps("submit_roundtrip_us", 200, iters(2000), submit_step, &fence);
+   vkDestroyFence(g.device, fence, NULL);
+}
+
+static void
+fence_status_step(void *arg)
+{
+   if (vkGetFenceStatus(g.device, *(VkFence *)arg) != VK_SUCCESS)
+      die("a signalled fence does not read as signalled");
+}
+
+/* vkGetFenceStatus of a signalled fence: what a frame loop polling for its
+ * previous frame pays. Mesa's Venus driver answers it from shared memory when
+ * fence feedback is on, with a server round trip otherwise. */
+static void
+bench_fence_status(void)
+{
+   VkFence fence = create_fence();
+   const VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO };
+   CHECK(vkQueueSubmit(g.queue, 1, &si, fence));
+   CHECK(vkWaitForFences(g.device, 1, &fence, VK_TRUE, FENCE_TIMEOUT_NS));
+   sample_steps("fence_status_us", 500, iters(5000), fence_status_step, &fence);
+   vkDestroyFence(g.device, fence, NULL);
+}
+
 struct layout_arg {
    VkImage image;
    VkDeviceSize pitch;
 };
 
 /* Through Venus, vkGetImageSubresourceLayout of a linear image is a
- * synchronous call answered by the server, unlike vkGetFenceStatus. */
+ * synchronous call answered by the server: a pure protocol round trip. */
 static void
 layout_step(void *arg)
 {
@@ -224,26 +251,8 @@ layout_step(void *arg)
 }
 
 static void
-alloc_map_free_step(void *arg)
+bench_sync_call(void)
 {
-   const VkMemoryAllocateInfo ai = {
-      .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = MIB, .memoryTypeIndex = g.host_type,
-   };
-   VkDeviceMemory mem;
-   void *ptr;
-   CHECK(vkAllocateMemory(g.device, &ai, NULL, &mem));
-   CHECK(vkMapMemory(g.device, mem, 0, VK_WHOLE_SIZE, 0, &ptr));
-   vkFreeMemory(g.device, mem, NULL);
-}
-
-static void
-bench_calls(void)
-{
-   const unsigned q = g.quick ? 10 : 1;
-   VkFence fence = create_fence();
-   printf("submit_roundtrip_us %.3f\n", time_steps(200 / q, 2000 / q, submit_step, &fence));
-   vkDestroyFence(g.device, fence, NULL);
-
    const VkImageCreateInfo ici = {
       .sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO, .imageType = VK_IMAGE_TYPE_2D,
       .format = VK_FORMAT_R8G8B8A8_UNORM, .extent = { 64, 64, 1 }, .mipLevels = 1, .arrayLayers = 1,
@@ -252,12 +261,76 @@ bench_calls(void)
    };
    struct layout_arg la = { 0 };
    CHECK(vkCreateImage(g.device, &ici, NULL, &la.image));
-   printf("protocol_roundtrip_us %.3f\n", time_steps(500 / q, 5000 / q, layout_step, &la));
+   sample_steps("sync_call_us", 500, iters(5000), layout_step, &la);
    if (la.pitch < 64 * 4)
       die("vkGetImageSubresourceLayout returned a row pitch below the image width");
    vkDestroyImage(g.device, la.image, NULL);
+}
 
-   printf("alloc_map_free_us %.3f\n", time_steps(100 / q, 2000 / q, alloc_map_free_step, NULL));
+/* Submissions per batch of the throughput figure: enough that the final
+ * fence wait is a small part of a batch. */
+#define RATE_BATCH 250
+
+/* Many tiny submits back to back, a fence on the last of each batch: how
+ * many submissions per second the transport sustains when nothing waits. */
+static void
+bench_submit_rate(void)
+{
+   VkFence fence = create_fence();
+   const VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO };
+   for (unsigned b = 0; b < 2 + iters(20); b++) {
+      double t0 = now_us();
+      for (unsigned i = 1; i < RATE_BATCH; i++)
+         CHECK(vkQueueSubmit(g.queue, 1, &si, VK_NULL_HANDLE));
+      submit_step(&fence);
+      double t1 = now_us();
+      if (b >= 2)
+         printf("submit_rate_kps %.2f\n", RATE_BATCH / (t1 - t0) * 1e3);
+   }
+   vkDestroyFence(g.device, fence, NULL);
+}
+
+/* 1 MiB of the host-visible type every other figure uses, mapped or not,
+ * freed at once. */
+static void
+alloc_free(int map)
+{
+   const VkMemoryAllocateInfo ai = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = MIB, .memoryTypeIndex = g.host_type,
+   };
+   VkDeviceMemory mem;
+   CHECK(vkAllocateMemory(g.device, &ai, NULL, &mem));
+   if (map) {
+      void *ptr;
+      CHECK(vkMapMemory(g.device, mem, 0, VK_WHOLE_SIZE, 0, &ptr));
+   }
+   vkFreeMemory(g.device, mem, NULL);
+}
+
+static void
+alloc_free_step(void *arg)
+{
+   alloc_free(0);
+}
+
+/* Through Venus the map is where shared memory is set up, so this is the
+ * cost of memory a client can touch. */
+static void
+alloc_map_free_step(void *arg)
+{
+   alloc_free(1);
+}
+
+static void
+bench_alloc_free(void)
+{
+   sample_steps("alloc_free_us", 100, iters(2000), alloc_free_step, NULL);
+}
+
+static void
+bench_alloc_map_free(void)
+{
+   sample_steps("alloc_map_free_us", 100, iters(2000), alloc_map_free_step, NULL);
 }
 
 /* Four independent sums so the loop is bound by memory, not by one add chain. */
@@ -274,17 +347,16 @@ sum_words(const uint64_t *w, size_t n)
    return a + b + c + d;
 }
 
-/* Best of a few passes: interference can only lower bandwidth, so the best
- * pass is the closest to what the mapping allows. GB/s is 1e9 bytes/s. */
+/* Host writes and reads of a mapped 256 MiB buffer, one sample of each per
+ * pass. GB/s is 1e9 bytes/s. */
 static void
 bench_bandwidth(void)
 {
    const size_t size = 256 * MIB, words = size / 8;
-   const unsigned passes = g.quick ? 2 : 5;
+   const unsigned passes = iters(10);
    struct mapped_buffer b = mapped_buffer(size);
    /* Untimed pass: the first touch of each page faults it in. */
    memset(b.ptr, 0xff, size);
-   double best_w = 0, best_r = 0;
    for (unsigned p = 0; p < passes; p++) {
       const uint8_t v = (uint8_t)(p + 1);
       double t0 = now_us();
@@ -295,16 +367,15 @@ bench_bandwidth(void)
       /* Checking the sum both uses it and proves the write landed. */
       if (sum != (uint64_t)words * (0x0101010101010101ull * v))
          die("read-back sum does not match what was written");
-      double w = (double)size / ((t1 - t0) * 1e3), r = (double)size / ((t2 - t1) * 1e3);
-      best_w = w > best_w ? w : best_w;
-      best_r = r > best_r ? r : best_r;
+      printf("write_gbps %.2f\n", (double)size / ((t1 - t0) * 1e3));
+      printf("read_gbps %.2f\n", (double)size / ((t2 - t1) * 1e3));
    }
-   printf("write_gbps %.2f\n", best_w);
-   printf("read_gbps %.2f\n", best_r);
    free_mapped_buffer(&b);
 }
 
-/* Median of several timed passes (submit to fence signalled) after a warm-up.
+/* A 64 MiB compute pass (submit to fence signalled), one sample per pass
+ * after a warm-up, in GB/s of buffer data through the shader (64 MiB read,
+ * 64 MiB written): a rate, so that like every other rate higher is better.
  * Each pass uses a different `add`, and a sample of every pass's output is
  * checked, so a pass that did not run cannot pass for a fast one. */
 static void
@@ -313,7 +384,6 @@ bench_compute(void)
    const size_t size = 64 * MIB;
    const uint32_t count = (uint32_t)(size / 4), mul = 3;
    const unsigned warm = g.quick ? 1 : 2, n = g.quick ? 3 : 15;
-   double t[15]; /* n times */
    struct mapped_buffer src = mapped_buffer(size), dst = mapped_buffer(size);
    uint32_t *s = src.ptr;
    const uint32_t *d = dst.ptr;
@@ -415,7 +485,7 @@ bench_compute(void)
       double t1 = now_us();
       CHECK(vkResetFences(g.device, 1, &fence));
       if (p >= warm)
-         t[p - warm] = (t1 - t0) / 1e3;
+         printf("compute_gbps %.3f\n", 2.0 * (double)size / ((t1 - t0) * 1e3));
       /* A prime stride spreads the samples over the whole buffer (one per
        * 16 KiB); the last word checks that the 2D grid reaches the end. */
       for (uint32_t k = 0; k <= count / 4093; k++, checked++) {
@@ -425,7 +495,6 @@ bench_compute(void)
       }
    }
    printf("# compute checked %u sampled words over %u passes\n", checked, warm + n);
-   printf("compute_ms %.2f\n", median(t, n));
 
    vkDestroyFence(g.device, fence, NULL);
    vkDestroyCommandPool(g.device, cpool, NULL);
@@ -438,22 +507,72 @@ bench_compute(void)
    free_mapped_buffer(&dst);
 }
 
+/* Creates the device, says so, and sleeps until killed: the client whose
+ * cost to an idle server bench/run.sh measures. */
+static void
+bench_idle(void)
+{
+   printf("# idle: device created\n");
+   for (;;)
+      pause();
+}
+
+static const struct workload {
+   const char *name;
+   void (*run)(void);
+} workloads[] = {
+   { "submit", bench_submit },
+   { "fence-status", bench_fence_status },
+   { "sync-call", bench_sync_call },
+   { "submit-rate", bench_submit_rate },
+   { "alloc-free", bench_alloc_free },
+   { "alloc-map-free", bench_alloc_map_free },
+   { "bandwidth", bench_bandwidth },
+   { "compute", bench_compute },
+   { "idle", bench_idle },
+};
+#define N_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
+
+static const struct workload *
+find_workload(const char *name)
+{
+   for (size_t i = 0; i < N_WORKLOADS; i++)
+      if (strcmp(workloads[i].name, name) == 0)
+         return &workloads[i];
+   return NULL;
+}
+
+static int
+usage(void)
+{
+   fprintf(stderr, "usage: exec_bench [--quick] WORKLOAD...\nworkloads:");
+   for (size_t i = 0; i < N_WORKLOADS; i++)
+      fprintf(stderr, " %s", workloads[i].name);
+   fputc('\n', stderr);
+   return 2;
+}
+
 int
 main(int argc, char **argv)
 {
-   g.quick = argc == 2 && strcmp(argv[1], "--quick") == 0;
-   if (argc > 1 + g.quick) {
-      fprintf(stderr, "usage: exec_bench [--quick]\n");
-      return 2;
+   int first = 1;
+   if (argc > 1 && strcmp(argv[1], "--quick") == 0) {
+      g.quick = 1;
+      first = 2;
    }
-   /* bench/exec.sh sends figures to a file; line buffering keeps the ones
+   if (first >= argc)
+      return usage();
+   /* Check every name before the slow device set-up. */
+   for (int i = first; i < argc; i++)
+      if (!find_workload(argv[i]))
+         return usage();
+   /* bench/run.sh sends samples to a file; line buffering keeps the ones
     * already measured if a later step hangs and is killed. */
    setvbuf(stdout, NULL, _IOLBF, 0);
    init();
    pick_host_type();
-   bench_calls();
-   bench_bandwidth();
-   bench_compute();
+   for (int i = first; i < argc; i++)
+      find_workload(argv[i])->run();
    vkDestroyDevice(g.device, NULL);
    vkDestroyInstance(g.instance, NULL);
    return 0;

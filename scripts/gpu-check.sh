@@ -5,11 +5,11 @@
 #
 #   scripts/gpu-check.sh BUNDLE
 #
-# BUNDLE holds build/ (venus-server, tests/vk_*, bench/exec_bench, built on
-# Debian) and debs/ (the bookworm-backports Venus guest driver and the
-# libraries it and the loader need). They are unpacked into a private
-# prefix, never over /. Set HOST_ICD to the host driver's ICD json
-# (default: the first nvidia*_icd.json found).
+# BUNDLE (made by bench/gpu-bundle.sh) holds build/ (venus-server, tests/vk_*,
+# bench/exec_bench, built on Debian) and debs/ (the bookworm-backports Venus
+# guest driver, vulkaninfo and the libraries they and the loader need). They
+# are unpacked into a private prefix, never over /. Set HOST_ICD to the host
+# driver's ICD json (default: the first nvidia*_icd.json found).
 set -uo pipefail
 
 bundle=$(cd "${1:?usage: $0 BUNDLE}" && pwd)
@@ -19,10 +19,13 @@ for deb in "$bundle"/debs/*.deb; do dpkg -x "$deb" "$prefix"; done
 lib=$prefix/usr/lib/x86_64-linux-gnu
 sed "s#\"library_path\": *\"[^\"]*\"#\"library_path\": \"$lib/libvulkan_virtio.so\"#" \
   "$prefix/usr/share/vulkan/icd.d/virtio_icd.json" >"$prefix/virtio_icd.json"
-HOST_ICD=${HOST_ICD:-$(ls /usr/share/vulkan/icd.d/nvidia*_icd.json /etc/vulkan/icd.d/nvidia*_icd.json 2>/dev/null | head -n1)}
+HOST_ICD=${HOST_ICD:-$(ls /usr/share/vulkan/icd.d/nvidia*_icd.json /etc/vulkan/icd.d/nvidia*_icd.json \
+  /usr/local/nvidia/share/vulkan/icd.d/nvidia*_icd.json 2>/dev/null | head -n1)}
 [ -n "$HOST_ICD" ] || { echo "no host ICD found; set HOST_ICD" >&2; exit 1; }
-# The loader comes from the bundle when the machine has none.
+# The loader comes from the bundle when the machine has none, and so does
+# vulkaninfo (bench/run.sh's start-up figure).
 export LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export PATH=$prefix/usr/bin:$PATH
 build=$bundle/build
 failures=0
 
@@ -72,8 +75,11 @@ for prog in vk_sync vk_oom; do
 done
 kill "$server_pid"; wait "$server_pid" 2>/dev/null; server_pid=""
 
-echo "== bench/exec.sh"
-HOST_ICD=$HOST_ICD VIRTIO_ICD=$prefix/virtio_icd.json CLIENT_LD_LIBRARY_PATH=$lib \
-  "$top/bench/exec.sh" "$build" || failures=$((failures + 1))
+# The native and venus-server columns of `make bench` (no virglrenderer
+# peer and no gnuplot here: bench/chart.sh draws the chart from the fetched
+# bench/out/latest on a Debian machine).
+echo "== bench/run.sh"
+PEER=0 CHART=0 HOST_ICD=$HOST_ICD VIRTIO_ICD=$prefix/virtio_icd.json CLIENT_LD_LIBRARY_PATH=$lib \
+  "$top/bench/run.sh" "$build" || failures=$((failures + 1))
 echo "== failures: $failures"
 exit $((failures > 0))

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Ensures a Debian 13 ("trixie") root for the programs this bookworm host
+# cannot run itself: virglrenderer 1.1's virgl_test_server (the reference
+# peer; it needs glibc 2.38), trixie's Mesa 25.0.7 (lavapipe, the Venus
+# driver) and vkmark. Prints the root's path on stdout; everything else goes
+# to stderr.
+#
+#   scripts/trixie-root.sh [--include PKG[,PKG...]]...
+#
+# Idempotent, and safe to run from several shells at once (one holds a lock
+# while the others wait): builds the root with debootstrap the first time
+# (installing debootstrap with apt-get if missing), installs --include
+# packages the root lacks, and bind-mounts /proc and /dev into it unless they
+# are already mounted there (/dev read-only: an `rm -rf` of the root would
+# otherwise delete the host's device nodes through it; delete a root with
+# `rm -rf --one-file-system`). Programs then run as `chroot ROOT CMD`; a Unix
+# socket at ROOT/tmp/x.sock on the host is /tmp/x.sock inside.
+#
+# Environment: TRIXIE_ROOT  where the root lives (default: .deps/trixie-root
+# of this checkout; never commit it). The Debian mirror is the one the host's
+# own apt sources name.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+root=${TRIXIE_ROOT:-$top/.deps/trixie-root}
+base_pkgs=mesa-vulkan-drivers,vulkan-tools,virgl-server,vkmark,libegl1,libegl-mesa0,libgl1-mesa-dri
+
+log() { printf 'trixie-root: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+pkgs=$base_pkgs
+while [ $# -gt 0 ]; do
+  case $1 in
+    --include) pkgs="$pkgs,${2:?--include needs a package list}"; shift 2 ;;
+    --include=*) pkgs="$pkgs,${1#--include=}"; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument '$1' (usage: $0 [--include PKG[,PKG...]]...)" ;;
+  esac
+done
+
+# The mirror the host's apt already uses, so no address is ever written down.
+mirror_uri() {
+  local src=/etc/apt/sources.list.d/debian.sources uri=""
+  if [ -f "$src" ]; then
+    uri=$(awk '/^URIs:/{print $2; exit}' "$src")
+  elif [ -f /etc/apt/sources.list ]; then
+    uri=$(awk '$1=="deb"{print $2; exit}' /etc/apt/sources.list)
+  fi
+  [ -n "$uri" ] || die "cannot find a Debian mirror in the host's apt sources"
+  echo "$uri"
+}
+
+# unmount_binds DIR: undo our bind mounts (and any debootstrap left behind
+# when it was interrupted) before DIR is deleted.
+unmount_binds() {
+  local d
+  for d in dev/pts dev proc sys; do
+    if mountpoint -q "$1/$d"; then as_root umount "$1/$d"; fi
+  done
+}
+
+bootstrap() {
+  local partial=$root.partial uri
+  uri=$(mirror_uri)
+  if ! command -v debootstrap >/dev/null; then
+    log "installing debootstrap"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null \
+      || { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; } \
+      || die "cannot install debootstrap with apt-get"
+  fi
+  if [ -e "$partial" ]; then
+    log "removing an unfinished root at $partial"
+    unmount_binds "$partial"
+    # --one-file-system: never descend into a mount that unmount_binds missed.
+    as_root rm -rf --one-file-system "$partial"
+  fi
+  log "creating the trixie root in $root (a few minutes; log: $root.log)"
+  if ! as_root debootstrap --variant=minbase --include="$base_pkgs" trixie "$partial" "$uri" >"$root.log" 2>&1; then
+    tail -n 20 "$root.log" >&2
+    die "debootstrap failed; full log: $root.log"
+  fi
+  # Renamed only when complete, so an interrupted run is never taken for a root.
+  mv "$partial" "$root"
+}
+
+# install_missing PKG,...: apt-get install, inside the root, what it lacks.
+install_missing() {
+  local -a want missing=()
+  local p
+  IFS=, read -ra want <<<"$1"
+  for p in "${want[@]}"; do
+    [ -n "$p" ] || continue
+    as_root chroot "$root" dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' \
+      || missing+=("$p")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  log "installing ${missing[*]} in the root (log: $root.log)"
+  if ! { as_root chroot "$root" apt-get update -qq &&
+         as_root chroot "$root" env DEBIAN_FRONTEND=noninteractive \
+           apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >>"$root.log" 2>&1; then
+    tail -n 20 "$root.log" >&2
+    die "cannot install ${missing[*]} inside $root; full log: $root.log"
+  fi
+}
+
+mkdir -p "$(dirname "$root")"
+exec 9>"$root.lock"
+flock 9
+[ -x "$root/usr/bin/virgl_test_server" ] || bootstrap
+mountpoint -q "$root/proc" || as_root mount --bind /proc "$root/proc"
+mountpoint -q "$root/dev" || as_root mount --bind /dev "$root/dev"
+findmnt -no OPTIONS --mountpoint "$root/dev" | grep -q '^ro' \
+  || as_root mount -o remount,bind,ro "$root/dev"
+install_missing "$pkgs"
+echo "$root"
