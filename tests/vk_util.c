@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -224,10 +225,18 @@ VkResult
 vkt_buffer_create_usage(struct vkt *t, VkDeviceSize size, VkBufferUsageFlags usage, struct vkt_buffer *b,
                         const char **what)
 {
+   return vkt_buffer_create_chained(t, size, usage, NULL, NULL, b, what);
+}
+
+VkResult
+vkt_buffer_create_chained(struct vkt *t, VkDeviceSize size, VkBufferUsageFlags usage, const void *buffer_next,
+                          const void *alloc_next, struct vkt_buffer *b, const char **what)
+{
    memset(b, 0, sizeof(*b));
    b->size = size;
    const VkBufferCreateInfo bci = {
       .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+      .pNext = buffer_next,
       .size = size,
       .usage = usage,
       .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
@@ -245,6 +254,7 @@ vkt_buffer_create_usage(struct vkt *t, VkDeviceSize size, VkBufferUsageFlags usa
       return VK_ERROR_FEATURE_NOT_PRESENT;
    const VkMemoryAllocateInfo mai = {
       .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+      .pNext = alloc_next,
       .allocationSize = req.size,
       .memoryTypeIndex = (uint32_t)type,
    };
@@ -566,4 +576,19 @@ vkt_scale_run(struct vkt *t, struct vkt_scale *s, const struct vkt_buffer *src,
    if ((r = vkEndCommandBuffer(s->cmd)) != VK_SUCCESS)
       return r;
    return vkt_submit_wait(t, s->cmd, s->fence, what);
+}
+
+bool
+vkt_has_device_extension(const struct vkt *t, const char *name)
+{
+   uint32_t n = 0;
+   if (vkEnumerateDeviceExtensionProperties(t->phys, NULL, &n, NULL) != VK_SUCCESS)
+      return false;
+   VkExtensionProperties *exts = calloc(n ? n : 1, sizeof(*exts));
+   bool found = false;
+   if (exts && vkEnumerateDeviceExtensionProperties(t->phys, NULL, &n, exts) == VK_SUCCESS)
+      for (uint32_t i = 0; i < n && !found; i++)
+         found = !strcmp(exts[i].extensionName, name);
+   free(exts);
+   return found;
 }

@@ -1,8 +1,8 @@
 /* Small helpers shared by the Vulkan test clients (vk_compute, vk_sync,
- * vk_oom, vk_render): instance/device/queue setup, check reporting,
- * memory-type choice, buffers with persistently mapped memory, images with
- * their views, layout transitions and readback, and the scale.comp
- * pipeline. */
+ * vk_oom, vk_render, vk_modifier): instance/device/queue setup, check
+ * reporting, memory-type choice, buffers with persistently mapped memory,
+ * images with their views, layout transitions and readback, and the
+ * scale.comp pipeline. */
 #ifndef VK_UTIL_H
 #define VK_UTIL_H
 
@@ -48,6 +48,8 @@ bool vkt_init_instance(struct vkt *t, uint32_t api_version);
 bool vkt_init_device(struct vkt *t, uint32_t want_queues, const void *features, uint32_t ext_count,
                      const char *const *exts);
 void vkt_fini(struct vkt *t);
+/* Whether the physical device lists the device extension `name`. */
+bool vkt_has_device_extension(const struct vkt *t, const char *name);
 
 /* First memory type allowed by `type_bits` having all of `want`, or -1. */
 int vkt_memory_type(const struct vkt *t, uint32_t type_bits, VkMemoryPropertyFlags want);
@@ -65,6 +67,11 @@ VkResult vkt_buffer_create(struct vkt *t, VkDeviceSize size, struct vkt_buffer *
 /* The same with the given usage. */
 VkResult vkt_buffer_create_usage(struct vkt *t, VkDeviceSize size, VkBufferUsageFlags usage,
                                  struct vkt_buffer *b, const char **what);
+/* The same with `buffer_next` chained into the VkBufferCreateInfo and
+ * `alloc_next` into the VkMemoryAllocateInfo (external memory, say). */
+VkResult vkt_buffer_create_chained(struct vkt *t, VkDeviceSize size, VkBufferUsageFlags usage,
+                                   const void *buffer_next, const void *alloc_next, struct vkt_buffer *b,
+                                   const char **what);
 void vkt_buffer_destroy(struct vkt *t, struct vkt_buffer *b);
 
 /* A 2D optimal-tiling image in its own allocation (device-local where a

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "dispatch/instance.h"
 #include "os/os.h"
+#include "util/chain.h"
 #include "util/log.h"
 #include "venus/context_state.h"
 #include "venus/resource.h"
@@ -424,6 +425,12 @@ vs_memory_allocate(struct vs_context *ctx, struct vs_device *dev, VkMemoryAlloca
             free(mem);
             return VK_ERROR_OUT_OF_HOST_MEMORY;
          }
+         /* A host-pointer import cannot be a dedicated allocation
+          * (VUID-VkMemoryAllocateInfo-pNext-02806), so the guest's
+          * VkMemoryDedicatedAllocateInfo (sent with exported WSI and
+          * modifier images) is dropped; the memory stays bound to that
+          * one image by the guest's own use. */
+         vs_chain_cut(info, VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO);
          import_info = (VkImportMemoryHostPointerInfoEXT){
             .sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT,
             .pNext = info->pNext,
