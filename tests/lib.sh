@@ -261,6 +261,34 @@ client_check() {
   return 1
 }
 
+# check_no_errors: PASS if the server logged no error line, else FAIL with them.
+check_no_errors() {
+  local errors
+  errors=$(log_errors)
+  if [ -z "$errors" ]; then
+    pass "server logged no error line"
+  else
+    fail "server logged error lines:"
+    printf '%s\n' "$errors" | head -n 10 | sed 's/^/         | /'
+  fi
+}
+
+# check_context_released: after a client exits, its context must be destroyed
+# with no host object left live in the server.
+check_context_released() {
+  local last
+  if wait_log_count 'context destroyed:' 1 5; then
+    last=$(destroyed_lines | tail -n1)
+    if [ -n "$last" ] && [ "$(echo "$last" | cut -d' ' -f3)" = 0 ]; then
+      pass "context destroyed after the client exited, 0 host objects live in server"
+    else
+      fail "after the client exited: '$(grep 'context destroyed:' "$SERVER_LOG" | tail -n1)' (want '... 0 live in server')"
+    fi
+  else
+    fail "no 'context destroyed:' line after the client exited"
+  fi
+}
+
 # check_no_drops [LABEL]: FAIL (with the lines) if the server log says it
 # dropped a client: a well-behaved client must never be dropped.
 check_no_drops() {

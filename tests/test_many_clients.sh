@@ -60,13 +60,7 @@ else
   fail "after all clients: '$(grep 'context destroyed:' "$SERVER_LOG" | tail -n1)' (want '... 0 live in server')"
 fi
 
-errors=$(log_errors)
-if [ -z "$errors" ]; then
-  pass "server logged no error line"
-else
-  fail "server logged error lines:"
-  printf '%s\n' "$errors" | head -n 10 | sed 's/^/         | /'
-fi
+check_no_errors
 
 server_stop || true
 finish

@@ -94,25 +94,10 @@ else
   fail "vulkaninfo through the server printed nothing to compare"
 fi
 
-errors=$(log_errors)
-if [ -z "$errors" ]; then
-  pass "server logged no error line"
-else
-  fail "server logged error lines:"
-  printf '%s\n' "$errors" | head -n 10 | sed 's/^/         | /'
-fi
+check_no_errors
 
 # The client exited: its context must be gone with nothing left behind.
-if wait_log_count 'context destroyed:' 1 5; then
-  last=$(destroyed_lines | tail -n1)
-  if [ -n "$last" ] && [ "$(echo "$last" | cut -d' ' -f3)" = 0 ]; then
-    pass "context destroyed after the client exited, 0 host objects live in server"
-  else
-    fail "after the client exited: '$(grep 'context destroyed:' "$SERVER_LOG" | tail -n1)' (want '... 0 live in server')"
-  fi
-else
-  fail "no 'context destroyed:' line after the client exited"
-fi
+check_context_released
 
 server_stop || true
 finish

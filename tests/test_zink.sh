@@ -46,13 +46,7 @@ else
   show_tail "$TEST_TMP/gears.out"
 fi
 
-errors=$(log_errors)
-if [ -z "$errors" ]; then
-  pass "server logged no error line"
-else
-  fail "server logged error lines:"
-  printf '%s\n' "$errors" | head -n 10 | sed 's/^/         | /'
-fi
+check_no_errors
 check_no_drops
 
 server_stop || true

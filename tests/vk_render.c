@@ -185,21 +185,6 @@ clear_color(const uint8_t rgba[4])
    return c;
 }
 
-static bool
-has_device_extension(struct vkt *t, const char *name)
-{
-   uint32_t n = 0;
-   if (vkEnumerateDeviceExtensionProperties(t->phys, NULL, &n, NULL) != VK_SUCCESS)
-      return false;
-   VkExtensionProperties *exts = calloc(n ? n : 1, sizeof(*exts));
-   bool found = false;
-   if (exts && vkEnumerateDeviceExtensionProperties(t->phys, NULL, &n, exts) == VK_SUCCESS)
-      for (uint32_t i = 0; i < n && !found; i++)
-         found = !strcmp(exts[i].extensionName, name);
-   free(exts);
-   return found;
-}
-
 /* Instance asking for 1.3 (so that core 1.3 entry points exist where the
  * device has them), then the device with dynamic rendering where it is
  * offered and precise occlusion queries where supported. */
@@ -211,7 +196,7 @@ create_device(struct render *r)
       return false;
    const uint32_t api = t->props.apiVersion;
    const bool core = api >= VK_API_VERSION_1_3;
-   const bool ext = !core && has_device_extension(t, VK_KHR_DYNAMIC_RENDERING_EXTENSION_NAME);
+   const bool ext = !core && vkt_has_device_extension(t, VK_KHR_DYNAMIC_RENDERING_EXTENSION_NAME);
    printf("info: device %s, Vulkan %u.%u.%u\n", t->props.deviceName, VK_API_VERSION_MAJOR(api),
           VK_API_VERSION_MINOR(api), VK_API_VERSION_PATCH(api));
 
