@@ -20,12 +20,19 @@ hash_id(uint64_t id)
    return (uint32_t)id;
 }
 
+static uint32_t
+hash_handle(VkObjectType type, uint64_t handle)
+{
+   return hash_id(handle ^ ((uint64_t)type << 48));
+}
+
 void
 vs_object_table_init(struct vs_object_table *t)
 {
    pthread_mutex_init(&t->lock, NULL);
    t->bucket_count = 256;
    t->buckets = calloc(t->bucket_count, sizeof(*t->buckets));
+   t->handle_buckets = calloc(t->bucket_count, sizeof(*t->handle_buckets));
    t->count = 0;
 }
 
@@ -42,8 +49,21 @@ vs_object_table_fini(struct vs_object_table *t)
       }
    }
    free(t->buckets);
+   free(t->handle_buckets);
    t->buckets = NULL;
+   t->handle_buckets = NULL;
    pthread_mutex_destroy(&t->lock);
+}
+
+static void
+link_locked(struct vs_object_table *t, struct vs_object *o)
+{
+   uint32_t b = hash_id(o->id) & (t->bucket_count - 1);
+   o->hash_next = t->buckets[b];
+   t->buckets[b] = o;
+   uint32_t h = hash_handle(o->type, o->handle) & (t->bucket_count - 1);
+   o->handle_next = t->handle_buckets[h];
+   t->handle_buckets[h] = o;
 }
 
 static void
@@ -51,21 +71,27 @@ grow_locked(struct vs_object_table *t)
 {
    uint32_t new_count = t->bucket_count * 2;
    struct vs_object **nb = calloc(new_count, sizeof(*nb));
-   if (!nb)
+   struct vs_object **nh = calloc(new_count, sizeof(*nh));
+   if (!nb || !nh) {
+      free(nb);
+      free(nh);
       return; /* keep the longer chains; still correct */
-   for (uint32_t i = 0; i < t->bucket_count; i++) {
-      struct vs_object *o = t->buckets[i];
+   }
+   struct vs_object **old = t->buckets;
+   uint32_t old_count = t->bucket_count;
+   free(t->handle_buckets);
+   t->buckets = nb;
+   t->handle_buckets = nh;
+   t->bucket_count = new_count;
+   for (uint32_t i = 0; i < old_count; i++) {
+      struct vs_object *o = old[i];
       while (o) {
          struct vs_object *next = o->hash_next;
-         uint32_t b = hash_id(o->id) & (new_count - 1);
-         o->hash_next = nb[b];
-         nb[b] = o;
+         link_locked(t, o);
          o = next;
       }
    }
-   free(t->buckets);
-   t->buckets = nb;
-   t->bucket_count = new_count;
+   free(old);
 }
 
 static struct vs_object *
@@ -104,9 +130,7 @@ vs_object_add(struct vs_object_table *t, uint64_t id, VkObjectType type, uint64_
    }
    if (t->count >= t->bucket_count * 2)
       grow_locked(t);
-   uint32_t b = hash_id(id) & (t->bucket_count - 1);
-   o->hash_next = t->buckets[b];
-   t->buckets[b] = o;
+   link_locked(t, o);
    t->count++;
    pthread_mutex_unlock(&t->lock);
    atomic_fetch_add(&live_objects, 1);
@@ -134,18 +158,12 @@ vs_object_contains(struct vs_object_table *t, uint64_t id)
 struct vs_object *
 vs_object_find_handle(struct vs_object_table *t, VkObjectType type, uint64_t handle)
 {
-   struct vs_object *found = NULL;
    pthread_mutex_lock(&t->lock);
-   for (uint32_t i = 0; i < t->bucket_count && !found; i++) {
-      for (struct vs_object *o = t->buckets[i]; o; o = o->hash_next) {
-         if (o->type == type && o->handle == handle) {
-            found = o;
-            break;
-         }
-      }
-   }
+   struct vs_object *o = t->handle_buckets[hash_handle(type, handle) & (t->bucket_count - 1)];
+   while (o && !(o->type == type && o->handle == handle))
+      o = o->handle_next;
    pthread_mutex_unlock(&t->lock);
-   return found;
+   return o;
 }
 
 void
@@ -159,6 +177,11 @@ vs_object_remove(struct vs_object_table *t, struct vs_object *obj)
       *p = obj->hash_next;
       t->count--;
    }
+   struct vs_object **h = &t->handle_buckets[hash_handle(obj->type, obj->handle) & (t->bucket_count - 1)];
+   while (*h && *h != obj)
+      h = &(*h)->handle_next;
+   if (*h)
+      *h = obj->handle_next;
    pthread_mutex_unlock(&t->lock);
    atomic_fetch_sub(&live_objects, 1);
    free(obj);

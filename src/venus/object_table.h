@@ -24,7 +24,8 @@ struct vs_object {
    const struct vn_device_table *dt;
    void *data;                /* family-specific state (struct vs_device, ...) */
    uint32_t flags;            /* VS_OBJECT_* */
-   struct vs_object *hash_next;
+   struct vs_object *hash_next;   /* in the id index */
+   struct vs_object *handle_next; /* in the (type, host handle) index */
 };
 
 /* A semaphore created with VK_SEMAPHORE_TYPE_TIMELINE. */
@@ -32,8 +33,9 @@ struct vs_object {
 
 struct vs_object_table {
    pthread_mutex_t lock;
-   struct vs_object **buckets;
-   uint32_t bucket_count;
+   struct vs_object **buckets;        /* by guest id */
+   struct vs_object **handle_buckets; /* by (type, host handle) */
+   uint32_t bucket_count;             /* of each index */
    uint32_t count;
 };
 
@@ -52,8 +54,9 @@ struct vs_object *vs_object_lookup(struct vs_object_table *t, uint64_t id, VkObj
 
 bool vs_object_contains(struct vs_object_table *t, uint64_t id);
 
-/* Finds the object of a type by its host handle (slow: used for the few
- * replies that return existing handles, e.g. physical device groups). */
+/* Finds the object of a type by its host handle (replies that name existing
+ * objects, handles inside structs). When a driver gives two objects the same
+ * non-dispatchable handle, either may be returned. */
 struct vs_object *vs_object_find_handle(struct vs_object_table *t, VkObjectType type,
                                         uint64_t handle);
 
