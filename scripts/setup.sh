@@ -14,13 +14,7 @@ log() { printf 'setup: %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 src_file=/etc/apt/sources.list.d/debian.sources
-uri=""
-if [ -f "$src_file" ]; then
-  uri=$(awk '/^URIs:/{print $2; exit}' "$src_file")
-elif [ -f /etc/apt/sources.list ]; then
-  uri=$(awk '$1=="deb"{print $2; exit}' /etc/apt/sources.list)
-fi
-[ -n "$uri" ] || { echo "setup: cannot find a Debian mirror in the apt sources" >&2; exit 1; }
+uri=$("$top/scripts/debian-mirror.sh")
 
 # 1. bookworm-backports: Mesa 25.0.7 (the Venus guest driver and lavapipe).
 bp=/etc/apt/sources.list.d/backports.sources

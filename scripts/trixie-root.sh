@@ -39,18 +39,6 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# The mirror the host's apt already uses, so no address is ever written down.
-mirror_uri() {
-  local src=/etc/apt/sources.list.d/debian.sources uri=""
-  if [ -f "$src" ]; then
-    uri=$(awk '/^URIs:/{print $2; exit}' "$src")
-  elif [ -f /etc/apt/sources.list ]; then
-    uri=$(awk '$1=="deb"{print $2; exit}' /etc/apt/sources.list)
-  fi
-  [ -n "$uri" ] || die "cannot find a Debian mirror in the host's apt sources"
-  echo "$uri"
-}
-
 # unmount_binds DIR: undo our bind mounts (and any debootstrap left behind
 # when it was interrupted) before DIR is deleted.
 unmount_binds() {
@@ -62,7 +50,7 @@ unmount_binds() {
 
 bootstrap() {
   local partial=$root.partial uri
-  uri=$(mirror_uri)
+  uri=$("$top/scripts/debian-mirror.sh")
   if ! command -v debootstrap >/dev/null; then
     log "installing debootstrap"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null \
