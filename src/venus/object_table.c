@@ -131,6 +131,13 @@ vs_object_add(struct vs_object_table *t, uint64_t id, VkObjectType type, uint64_
    if (t->count >= t->bucket_count * 2)
       grow_locked(t);
    link_locked(t, o);
+   if (parent) {
+      o->next_sibling = parent->first_child;
+      if (parent->first_child)
+         parent->first_child->prev_sibling = o;
+      parent->first_child = o;
+      parent->child_count++;
+   }
    t->count++;
    pthread_mutex_unlock(&t->lock);
    atomic_fetch_add(&live_objects, 1);
@@ -182,6 +189,19 @@ vs_object_remove(struct vs_object_table *t, struct vs_object *obj)
       h = &(*h)->handle_next;
    if (*h)
       *h = obj->handle_next;
+   /* Children outliving their parent keep a dangling parent pointer no
+    * more: they are orphaned (callers remove children first). */
+   for (struct vs_object *c = obj->first_child; c; c = c->next_sibling)
+      c->parent = NULL;
+   if (obj->parent) {
+      if (obj->prev_sibling)
+         obj->prev_sibling->next_sibling = obj->next_sibling;
+      else
+         obj->parent->first_child = obj->next_sibling;
+      if (obj->next_sibling)
+         obj->next_sibling->prev_sibling = obj->prev_sibling;
+      obj->parent->child_count--;
+   }
    pthread_mutex_unlock(&t->lock);
    atomic_fetch_sub(&live_objects, 1);
    free(obj);
@@ -195,12 +215,10 @@ vs_object_foreach_child(struct vs_object_table *t, struct vs_object *parent, VkO
     * may call back into the table. */
    pthread_mutex_lock(&t->lock);
    uint32_t n = 0;
-   struct vs_object **list = malloc(sizeof(*list) * (t->count ? t->count : 1));
-   for (uint32_t i = 0; list && i < t->bucket_count; i++) {
-      for (struct vs_object *o = t->buckets[i]; o; o = o->hash_next) {
-         if (o->parent == parent && (type == VK_OBJECT_TYPE_UNKNOWN || o->type == type))
-            list[n++] = o;
-      }
+   struct vs_object **list = malloc(sizeof(*list) * (parent->child_count ? parent->child_count : 1));
+   for (struct vs_object *o = list ? parent->first_child : NULL; o; o = o->next_sibling) {
+      if (type == VK_OBJECT_TYPE_UNKNOWN || o->type == type)
+         list[n++] = o;
    }
    pthread_mutex_unlock(&t->lock);
    for (uint32_t i = 0; i < n; i++)

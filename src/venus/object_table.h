@@ -26,6 +26,10 @@ struct vs_object {
    uint32_t flags;            /* VS_OBJECT_* */
    struct vs_object *hash_next;   /* in the id index */
    struct vs_object *handle_next; /* in the (type, host handle) index */
+   /* The objects whose parent this is, so a pool or device finds its
+    * children without a scan of the table. */
+   struct vs_object *first_child, *prev_sibling, *next_sibling;
+   uint32_t child_count;
 };
 
 /* A semaphore created with VK_SEMAPHORE_TYPE_TIMELINE. */
