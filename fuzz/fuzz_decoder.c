@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
-#include "venus/context.h"
+#include "context/context.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "context/context.h"
 #include "os/os.h"
 #include "util/log.h"
 #include "vtest/vtest.h"
@@ -16,6 +16,12 @@
 #ifndef VS_VERSION
 #define VS_VERSION "0.1.0"
 #endif
+
+/* What the command line and the environment set, read-only once serving. */
+static struct {
+   const char *socket_path;
+   struct vs_context_options context;
+} config;
 
 static void
 usage(FILE *out)
@@ -30,11 +36,14 @@ usage(FILE *out)
            "                      (default), host-pointer, dmabuf or opaque-fd\n"
            "  --page-size BYTES   granule of shared device memory, a power of two >= the\n"
            "                      system page (16384 emulates a 16 KiB-page host)\n"
+           "  --limit NAME=N      per-client limit: rings (%u), objects (%u), resources\n"
+           "                      (%u) or shmem-mib (%llu); 0 means none\n"
            "  --log-level LEVEL   error, warn, info or debug (default: $VENUS_SERVER_LOG,\n"
            "                      else info)\n"
            "  --help              show this help\n"
            "  --version           show the version\n",
-           VTEST_DEFAULT_SOCKET_PATH);
+           VTEST_DEFAULT_SOCKET_PATH, config.context.limits.rings, config.context.limits.objects,
+           config.context.limits.resources, (unsigned long long)(config.context.limits.shmem_bytes >> 20));
 }
 
 static bool
@@ -56,14 +65,14 @@ parse_device_index(const char *arg)
       fprintf(stderr, "venus-server: invalid device index '%s'\n", arg);
       return false;
    }
-   vs_config.device_index = (int)value;
+   config.context.renderer.device_index = (int)value;
    return true;
 }
 
 static bool
 parse_memory_strategy(const char *arg)
 {
-   if (vs_memory_strategy_parse(arg, &vs_config.memory_strategy))
+   if (vs_memory_strategy_parse(arg, &config.context.renderer.memory))
       return true;
    fprintf(stderr, "venus-server: invalid memory strategy '%s' (use auto, host-pointer, dmabuf or "
                    "opaque-fd)\n", arg);
@@ -82,7 +91,34 @@ parse_page_size(const char *arg)
               os_page_size());
       return false;
    }
-   vs_config.page_size = (size_t)value;
+   config.context.renderer.page_size = (size_t)value;
+   return true;
+}
+
+static bool
+parse_limit(const char *arg)
+{
+   struct vs_context_limits *l = &config.context.limits;
+   const char *eq = strchr(arg, '=');
+   char *end;
+   errno = 0;
+   unsigned long long value = eq ? strtoull(eq + 1, &end, 10) : 0;
+   bool number = eq && !errno && end != eq + 1 && *end == '\0';
+   size_t name_len = eq ? (size_t)(eq - arg) : 0;
+#define LIMIT_IS(name) (name_len == sizeof(name) - 1 && strncmp(arg, name, name_len) == 0)
+   if (number && LIMIT_IS("rings") && value <= UINT32_MAX)
+      l->rings = (uint32_t)value;
+   else if (number && LIMIT_IS("objects") && value <= UINT32_MAX)
+      l->objects = (uint32_t)value;
+   else if (number && LIMIT_IS("resources") && value <= UINT32_MAX)
+      l->resources = (uint32_t)value;
+   else if (number && LIMIT_IS("shmem-mib") && value <= (UINT64_MAX >> 20))
+      l->shmem_bytes = value << 20;
+   else {
+      fprintf(stderr, "venus-server: invalid limit '%s' (use rings, objects, resources or shmem-mib=N)\n", arg);
+      return false;
+   }
+#undef LIMIT_IS
    return true;
 }
 
@@ -109,21 +145,24 @@ install_signal_handlers(void)
 int
 main(int argc, char **argv)
 {
-   enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION };
+   enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION };
    static const struct option options[] = {
       { "socket", required_argument, NULL, OPT_SOCKET },
       { "device", required_argument, NULL, OPT_DEVICE },
       { "memory", required_argument, NULL, OPT_MEMORY },
       { "page-size", required_argument, NULL, OPT_PAGE_SIZE },
+      { "limit", required_argument, NULL, OPT_LIMIT },
       { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
       { "help", no_argument, NULL, OPT_HELP },
       { "version", no_argument, NULL, OPT_VERSION },
       { NULL, 0, NULL, 0 },
    };
 
+   config.socket_path = VTEST_DEFAULT_SOCKET_PATH;
+   vs_context_options_default(&config.context);
    const char *env_socket = getenv("VTEST_SOCKET_NAME");
    if (env_socket && *env_socket)
-      vs_config.socket_path = env_socket;
+      config.socket_path = env_socket;
    const char *env_level = getenv("VENUS_SERVER_LOG");
    if (env_level && *env_level && !parse_level("$VENUS_SERVER_LOG", env_level))
       return 2;
@@ -136,7 +175,7 @@ main(int argc, char **argv)
             fprintf(stderr, "venus-server: empty socket path\n");
             return 2;
          }
-         vs_config.socket_path = optarg;
+         config.socket_path = optarg;
          break;
       case OPT_DEVICE:
          if (!parse_device_index(optarg))
@@ -148,6 +187,10 @@ main(int argc, char **argv)
          break;
       case OPT_PAGE_SIZE:
          if (!parse_page_size(optarg))
+            return 2;
+         break;
+      case OPT_LIMIT:
+         if (!parse_limit(optarg))
             return 2;
          break;
       case OPT_LOG_LEVEL:
@@ -175,5 +218,5 @@ main(int argc, char **argv)
       fprintf(stderr, "venus-server: sigaction: %s\n", strerror(errno));
       return 1;
    }
-   return vtest_server_run(vs_config.socket_path);
+   return vtest_server_run(config.socket_path, &config.context);
 }

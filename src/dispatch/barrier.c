@@ -3,17 +3,15 @@
  * family becomes a plain barrier. The memory it guards is shared through
  * the server's blobs, which the guest reads after the fence, so no host
  * queue ever owns it on the other side. */
-#include "dispatch/dispatch.h"
-#include "dispatch/instance.h"
+#include "dispatch/families.h"
+#include "venus/dispatch.h"
+#include "dispatch/objects.h"
 #include "vn_wire.h"
 
 static bool
 foreign_by_server(struct vs_object *command_buffer_obj)
 {
-   struct vs_object *o = command_buffer_obj;
-   while (o && o->type != VK_OBJECT_TYPE_DEVICE)
-      o = o->parent;
-   return o && ((struct vs_device *)o->data)->foreign_by_server;
+   return vs_device_of(command_buffer_obj)->foreign_by_server;
 }
 
 static void
@@ -50,7 +48,7 @@ drop_foreign_v2(const VkDependencyInfo *dep)
    }
 }
 
-void
+static void
 vs_exec_vkCmdPipelineBarrier(struct vs_dispatch *disp, struct vn_args_vkCmdPipelineBarrier *a)
 {
    if (foreign_by_server(a->commandBuffer_obj))
@@ -59,7 +57,7 @@ vs_exec_vkCmdPipelineBarrier(struct vs_dispatch *disp, struct vn_args_vkCmdPipel
    vn_default_vkCmdPipelineBarrier(disp, a);
 }
 
-void
+static void
 vs_exec_vkCmdWaitEvents(struct vs_dispatch *disp, struct vn_args_vkCmdWaitEvents *a)
 {
    if (foreign_by_server(a->commandBuffer_obj))
@@ -68,7 +66,7 @@ vs_exec_vkCmdWaitEvents(struct vs_dispatch *disp, struct vn_args_vkCmdWaitEvents
    vn_default_vkCmdWaitEvents(disp, a);
 }
 
-void
+static void
 vs_exec_vkCmdPipelineBarrier2(struct vs_dispatch *disp, struct vn_args_vkCmdPipelineBarrier2 *a)
 {
    if (a->pDependencyInfo && foreign_by_server(a->commandBuffer_obj))
@@ -76,7 +74,7 @@ vs_exec_vkCmdPipelineBarrier2(struct vs_dispatch *disp, struct vn_args_vkCmdPipe
    vn_default_vkCmdPipelineBarrier2(disp, a);
 }
 
-void
+static void
 vs_exec_vkCmdSetEvent2(struct vs_dispatch *disp, struct vn_args_vkCmdSetEvent2 *a)
 {
    if (a->pDependencyInfo && foreign_by_server(a->commandBuffer_obj))
@@ -84,7 +82,7 @@ vs_exec_vkCmdSetEvent2(struct vs_dispatch *disp, struct vn_args_vkCmdSetEvent2 *
    vn_default_vkCmdSetEvent2(disp, a);
 }
 
-void
+static void
 vs_exec_vkCmdWaitEvents2(struct vs_dispatch *disp, struct vn_args_vkCmdWaitEvents2 *a)
 {
    if (a->pDependencyInfos && foreign_by_server(a->commandBuffer_obj)) {
@@ -92,4 +90,14 @@ vs_exec_vkCmdWaitEvents2(struct vs_dispatch *disp, struct vn_args_vkCmdWaitEvent
          drop_foreign_v2(&a->pDependencyInfos[i]);
    }
    vn_default_vkCmdWaitEvents2(disp, a);
+}
+
+void
+vs_barrier_register(struct vn_exec_table *t)
+{
+   t->vkCmdPipelineBarrier = vs_exec_vkCmdPipelineBarrier;
+   t->vkCmdWaitEvents = vs_exec_vkCmdWaitEvents;
+   t->vkCmdPipelineBarrier2 = vs_exec_vkCmdPipelineBarrier2;
+   t->vkCmdSetEvent2 = vs_exec_vkCmdSetEvent2;
+   t->vkCmdWaitEvents2 = vs_exec_vkCmdWaitEvents2;
 }

@@ -1,10 +1,11 @@
 /* Buffers: the guest's external handle types are the server's (see
  * caps/caps.h), so they are dropped before the host sees the create info. */
+#include "dispatch/families.h"
 #include "caps/caps.h"
-#include "dispatch/dispatch.h"
+#include "venus/dispatch.h"
 #include "vn_wire.h"
 
-void
+static void
 vs_exec_vkCreateBuffer(struct vs_dispatch *disp, struct vn_args_vkCreateBuffer *a)
 {
    if (!a->pCreateInfo) {
@@ -15,7 +16,7 @@ vs_exec_vkCreateBuffer(struct vs_dispatch *disp, struct vn_args_vkCreateBuffer *
    vn_default_vkCreateBuffer(disp, a);
 }
 
-void
+static void
 vs_exec_vkGetDeviceBufferMemoryRequirements(struct vs_dispatch *disp,
                                             struct vn_args_vkGetDeviceBufferMemoryRequirements *a)
 {
@@ -25,4 +26,11 @@ vs_exec_vkGetDeviceBufferMemoryRequirements(struct vs_dispatch *disp,
    }
    vs_caps_strip_external_memory(a->pInfo->pCreateInfo, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO);
    vn_default_vkGetDeviceBufferMemoryRequirements(disp, a);
+}
+
+void
+vs_buffer_register(struct vn_exec_table *t)
+{
+   t->vkCreateBuffer = vs_exec_vkCreateBuffer;
+   t->vkGetDeviceBufferMemoryRequirements = vs_exec_vkGetDeviceBufferMemoryRequirements;
 }

@@ -1,16 +1,18 @@
 /* Devices and queues: vkCreateDevice (with the guest's extension list
  * checked against what we advertise), queue binding to timelines through
  * vkGetDeviceQueue2, and teardown of everything a device owns. */
-#include "dispatch/instance.h"
+#include "dispatch/families.h"
+#include "dispatch/objects.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "caps/caps.h"
-#include "dispatch/dispatch.h"
+#include "dispatch/renderer.h"
 #include "sync/retire.h"
 #include "util/log.h"
-#include "venus/context_state.h"
+#include "venus/dispatch.h"
+#include "vn_wire.h"
 
 /* Destroys the host device and frees the server's state for it. */
 static void
@@ -26,12 +28,13 @@ device_free(struct vs_device *dev)
    free(dev);
 }
 
-void
+static void
 vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *a)
 {
    const VkDeviceCreateInfo *ci = a->pCreateInfo;
-   struct vs_instance *inst = vs_instance_of(a->physicalDevice_obj);
-   if (!ci || !inst) {
+   const struct vs_physical_device *phys = vs_physical_device_from(a->physicalDevice_obj);
+   struct vs_renderer *r = disp->renderer;
+   if (!ci) {
       vs_dispatch_fail(disp, "vkCreateDevice: no create info");
       return;
    }
@@ -43,25 +46,47 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
       vs_dispatch_fail(disp, "vkCreateDevice: extension count without names");
       return;
    }
-   const bool host_has_foreign = vs_caps_host_has_extension(
-      a->physicalDevice_obj->it, a->physicalDevice, VK_EXT_QUEUE_FAMILY_FOREIGN_EXTENSION_NAME);
+   const bool host_has_foreign = phys->has_foreign_queue;
    for (uint32_t i = 0; i < ci->enabledExtensionCount; i++) {
       const char *name = ci->ppEnabledExtensionNames[i];
       if (!vs_caps_provides(name, host_has_foreign) && !vs_device_extension_allowed(name)) {
-         vs_warn(disp->ctx->id, "vkCreateDevice: extension %s not offered: %s", name,
+         vs_warn(r->ctx_id, "vkCreateDevice: extension %s not offered: %s", name,
                  vn_result_name(VK_ERROR_EXTENSION_NOT_PRESENT));
          a->ret = VK_ERROR_EXTENSION_NOT_PRESENT;
          return;
       }
    }
+   /* The host may accept what its own limits forbid (and crash later):
+    * queue families and counts are checked here. */
    uint32_t queue_count = 0;
-   for (uint32_t i = 0; i < ci->queueCreateInfoCount; i++)
-      queue_count += ci->pQueueCreateInfos ? ci->pQueueCreateInfos[i].queueCount : 0;
+   if (ci->queueCreateInfoCount && !ci->pQueueCreateInfos) {
+      vs_dispatch_fail(disp, "vkCreateDevice: queue create info count without infos");
+      return;
+   }
+   for (uint32_t i = 0; i < ci->queueCreateInfoCount; i++) {
+      const VkDeviceQueueCreateInfo *q = &ci->pQueueCreateInfos[i];
+      if (q->queueFamilyIndex >= phys->queue_family_count || q->queueCount == 0 ||
+          q->queueCount > phys->queue_families[q->queueFamilyIndex].queueCount) {
+         vs_dispatch_fail(disp, "vkCreateDevice: %u queue(s) of family %u (the host has %u famil%s)",
+                          q->queueCount, q->queueFamilyIndex, phys->queue_family_count,
+                          phys->queue_family_count == 1 ? "y" : "ies");
+         return;
+      }
+      for (uint32_t j = 0; j < i; j++) {
+         if (ci->pQueueCreateInfos[j].queueFamilyIndex == q->queueFamilyIndex &&
+             ci->pQueueCreateInfos[j].flags == q->flags) {
+            vs_dispatch_fail(disp, "vkCreateDevice: queue family %u named twice", q->queueFamilyIndex);
+            return;
+         }
+      }
+      queue_count += q->queueCount;
+   }
 
    struct vs_device *dev = calloc(1, sizeof(*dev));
-   struct vs_queue_slot *slots = calloc(queue_count ? queue_count : 1, sizeof(*slots));
-   /* The guest's extensions plus those the server needs to share memory. */
-   const char **ext_names = calloc(ci->enabledExtensionCount + 3, sizeof(*ext_names));
+   struct vs_queue *slots = calloc(queue_count ? queue_count : 1, sizeof(*slots));
+   /* The guest's extensions plus those the server needs to share memory
+    * and, on a portability driver, VK_KHR_portability_subset. */
+   const char **ext_names = calloc(ci->enabledExtensionCount + 4, sizeof(*ext_names));
    if (!dev || !slots || !ext_names) {
       free(dev);
       free(slots);
@@ -79,13 +104,16 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
       else if (strcmp(name, VK_EXT_QUEUE_FAMILY_FOREIGN_EXTENSION_NAME) == 0)
          foreign_by_server = true;
    }
+   /* A device that lists VK_KHR_portability_subset must be created with it
+    * (MoltenVK); its limits reach the guest through the core queries. */
+   if (phys->portability_subset)
+      ext_names[ext_count++] = "VK_KHR_portability_subset";
    VkDeviceCreateInfo host_ci = *ci;
    host_ci.ppEnabledExtensionNames = ext_names;
-   host_ci.enabledExtensionCount =
-      vs_memory_add_device_extensions(a->physicalDevice_obj->it, a->physicalDevice, ext_names, ext_count);
+   host_ci.enabledExtensionCount = vs_memory_add_device_extensions(phys, ext_names, ext_count);
    a->ret = a->physicalDevice_obj->it->CreateDevice(a->physicalDevice, &host_ci, NULL, &dev->host);
    if (a->ret != VK_SUCCESS) {
-      vs_warn(disp->ctx->id, "host vkCreateDevice failed: %s", vn_result_name(a->ret));
+      vs_warn(r->ctx_id, "host vkCreateDevice failed: %s", vn_result_name(a->ret));
       free(dev);
       free(slots);
       free(ext_names);
@@ -111,16 +139,25 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
             .queueFamilyIndex = q->queueFamilyIndex,
             .queueIndex = j,
          };
-         slots[s] = (struct vs_queue_slot){ .flags = q->flags, .family = q->queueFamilyIndex, .index = j };
+         slots[s] = (struct vs_queue){ .flags = q->flags, .family = q->queueFamilyIndex, .index = j };
          pthread_mutex_init(&slots[s].lock, NULL);
          dev->dt.GetDeviceQueue2(dev->host, &qi, &slots[s].host);
       }
    }
    dev->queue_count = queue_count;
+   for (uint32_t i = 0; i < queue_count; i++) {
+      if (!slots[i].host) {
+         vs_warn(r->ctx_id, "host vkGetDeviceQueue2 gave no queue %u of family %u: %s", slots[i].index,
+                 slots[i].family, vn_result_name(VK_ERROR_INITIALIZATION_FAILED));
+         device_free(dev);
+         a->ret = VK_ERROR_INITIALIZATION_FAILED;
+         return;
+      }
+   }
 
    const char *why = NULL;
-   if (!vs_memory_device_init(disp->ctx, dev, &why)) {
-      vs_warn(disp->ctx->id, "memory strategy %s is not available on device %llu: %s",
+   if (!vs_memory_device_init(r, dev, &why)) {
+      vs_warn(r->ctx_id, "memory strategy %s is not available on device %llu: %s",
               vs_memory_strategy_name(dev->mem.forced), (unsigned long long)a->pDevice_id, why);
       device_free(dev);
       a->ret = VK_ERROR_INITIALIZATION_FAILED;
@@ -136,7 +173,7 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
    obj->dt = &dev->dt;
    obj->data = dev;
    *a->pDevice = dev->host;
-   vs_info(disp->ctx->id, "device %llu created (%u queue(s), %u extension(s)); memory shared by %s%s%s%s, "
+   vs_info(r->ctx_id, "device %llu created (%u queue(s), %u extension(s)); memory shared by %s%s%s%s, "
            "granule %zu", (unsigned long long)obj->id, queue_count, ci->enabledExtensionCount,
            dev->mem.forced != VS_MEMORY_AUTO ? vs_memory_strategy_name(dev->mem.forced) : "auto:",
            dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.host_pointer ? " host-pointer" : "",
@@ -144,17 +181,17 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
            dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.opaque_fd ? " opaque-fd" : "", dev->mem.granule);
 }
 
-void
+static void
 vs_exec_vkGetDeviceQueue(struct vs_dispatch *disp, struct vn_args_vkGetDeviceQueue *a)
 {
    vs_dispatch_fail(disp, "vkGetDeviceQueue is not supported: Venus clients bind queues to "
                           "timelines with vkGetDeviceQueue2 + VkDeviceQueueTimelineInfoMESA");
 }
 
-void
+static void
 vs_exec_vkGetDeviceQueue2(struct vs_dispatch *disp, struct vn_args_vkGetDeviceQueue2 *a)
 {
-   struct vs_device *dev = a->device_obj->data;
+   struct vs_device *dev = vs_device_from(a->device_obj);
    const VkDeviceQueueInfo2 *qi = a->pQueueInfo;
    const VkDeviceQueueTimelineInfoMESA *timeline = NULL;
    for (const VkBaseInStructure *s = qi ? qi->pNext : NULL; s; s = s->pNext) {
@@ -165,9 +202,9 @@ vs_exec_vkGetDeviceQueue2(struct vs_dispatch *disp, struct vn_args_vkGetDeviceQu
       vs_dispatch_fail(disp, "vkGetDeviceQueue2: missing or invalid VkDeviceQueueTimelineInfoMESA");
       return;
    }
-   struct vs_queue_slot *slot = NULL;
+   struct vs_queue *slot = NULL;
    for (uint32_t i = 0; i < dev->queue_count; i++) {
-      struct vs_queue_slot *s = &dev->queues[i];
+      struct vs_queue *s = &dev->queues[i];
       if (s->flags == qi->flags && s->family == qi->queueFamilyIndex && s->index == qi->queueIndex)
          slot = s;
    }
@@ -176,10 +213,10 @@ vs_exec_vkGetDeviceQueue2(struct vs_dispatch *disp, struct vn_args_vkGetDeviceQu
                        qi->queueIndex, slot ? "already bound" : "was not created");
       return;
    }
-   struct vs_context *ctx = disp->ctx;
-   pthread_mutex_lock(&ctx->timeline_lock);
-   bool taken = ctx->timeline_queue[timeline->ringIdx] != NULL;
-   pthread_mutex_unlock(&ctx->timeline_lock);
+   struct vs_renderer *r = disp->renderer;
+   pthread_mutex_lock(&r->timeline_lock);
+   bool taken = r->timeline_queue[timeline->ringIdx] != NULL;
+   pthread_mutex_unlock(&r->timeline_lock);
    if (taken) {
       vs_dispatch_fail(disp, "vkGetDeviceQueue2: timeline %u already bound", timeline->ringIdx);
       return;
@@ -191,14 +228,14 @@ vs_exec_vkGetDeviceQueue2(struct vs_dispatch *disp, struct vn_args_vkGetDeviceQu
    slot->obj = obj;
    slot->ring_idx = timeline->ringIdx;
    obj->data = slot;
-   pthread_mutex_lock(&ctx->timeline_lock);
-   ctx->timeline_queue[timeline->ringIdx] = obj;
-   pthread_mutex_unlock(&ctx->timeline_lock);
+   pthread_mutex_lock(&r->timeline_lock);
+   r->timeline_queue[timeline->ringIdx] = obj;
+   pthread_mutex_unlock(&r->timeline_lock);
    *a->pQueue = slot->host;
 }
 
 struct teardown {
-   struct vs_context *ctx;
+   struct vs_renderer *r;
    struct vs_device *dev;
    bool host_safe; /* the queues are idle: host objects may be destroyed */
 };
@@ -213,43 +250,51 @@ destroy_child_cb(struct vs_object *obj, void *data)
    case VK_OBJECT_TYPE_QUEUE:
       break; /* freed with their pool or device */
    case VK_OBJECT_TYPE_DEVICE_MEMORY:
-      if (t->host_safe)
-         vs_memory_free(t->ctx, t->dev, obj->data);
-      break;
+      vs_memory_release(t->r, obj, t->host_safe);
+      return;
    default:
       if (!t->host_safe)
          break;
       if (!vn_destroy_device_object(&t->dev->dt, t->dev->host, obj->type, obj->handle))
-         vs_warn(t->ctx->id, "no way to destroy leftover object %llu of type %d",
+         vs_warn(t->r->ctx_id, "no way to destroy leftover object %llu of type %d",
                  (unsigned long long)obj->id, obj->type);
       break;
    }
-   vs_object_foreach_child(&t->ctx->objects, obj, VK_OBJECT_TYPE_UNKNOWN, destroy_child_cb, t);
-   vs_object_remove(&t->ctx->objects, obj);
+   vs_object_foreach_child(t->r->objects, obj, VK_OBJECT_TYPE_UNKNOWN, destroy_child_cb, t);
+   vs_object_remove(t->r->objects, obj);
 }
 
 void
-vs_device_destroy(struct vs_context *ctx, struct vs_object *device_obj)
+vs_device_destroy(struct vs_renderer *r, struct vs_object *device_obj)
 {
-   struct vs_device *dev = device_obj->data;
-   pthread_mutex_lock(&ctx->timeline_lock);
+   struct vs_device *dev = vs_device_from(device_obj);
+   pthread_mutex_lock(&r->timeline_lock);
    for (uint32_t i = 0; i < dev->queue_count; i++) {
       if (dev->queues[i].obj)
-         ctx->timeline_queue[dev->queues[i].ring_idx] = NULL;
+         r->timeline_queue[dev->queues[i].ring_idx] = NULL;
    }
-   pthread_mutex_unlock(&ctx->timeline_lock);
-   struct teardown t = { .ctx = ctx, .dev = dev, .host_safe = vs_device_drain_queues(ctx, device_obj) };
+   pthread_mutex_unlock(&r->timeline_lock);
+   struct teardown t = { .r = r, .dev = dev, .host_safe = vs_device_drain_queues(r, device_obj) };
    if (t.host_safe)
       dev->dt.DeviceWaitIdle(dev->host);
-   vs_object_foreach_child(&ctx->objects, device_obj, VK_OBJECT_TYPE_UNKNOWN, destroy_child_cb, &t);
-   vs_object_remove(&ctx->objects, device_obj);
+   vs_object_foreach_child(r->objects, device_obj, VK_OBJECT_TYPE_UNKNOWN, destroy_child_cb, &t);
+   vs_object_remove(r->objects, device_obj);
    if (t.host_safe)
       device_free(dev);
 }
 
-void
+static void
 vs_exec_vkDestroyDevice(struct vs_dispatch *disp, struct vn_args_vkDestroyDevice *a)
 {
    if (a->device_obj)
-      vs_device_destroy(disp->ctx, a->device_obj);
+      vs_device_destroy(disp->renderer, a->device_obj);
+}
+
+void
+vs_device_register(struct vn_exec_table *t)
+{
+   t->vkCreateDevice = vs_exec_vkCreateDevice;
+   t->vkGetDeviceQueue = vs_exec_vkGetDeviceQueue;
+   t->vkGetDeviceQueue2 = vs_exec_vkGetDeviceQueue2;
+   t->vkDestroyDevice = vs_exec_vkDestroyDevice;
 }

@@ -1,10 +1,13 @@
 /* Images: creation and the queries that take a create info or an aspect,
  * where DRM-modifier tiling (linear only, see caps/caps.h) becomes the
  * host's linear tiling. */
+#include <stdlib.h>
+
+#include "dispatch/families.h"
 #include "caps/caps.h"
-#include "dispatch/dispatch.h"
+#include "dispatch/objects.h"
 #include "util/log.h"
-#include "venus/context_state.h"
+#include "venus/dispatch.h"
 #include "vn_wire.h"
 
 /* An explicit layout must be the host's own: the server cannot choose
@@ -20,7 +23,7 @@ layout_matches(struct vn_args_vkCreateImage *a, const VkSubresourceLayout *want)
           (a->pCreateInfo->extent.depth == 1 || have.depthPitch == want->depthPitch);
 }
 
-void
+static void
 vs_exec_vkCreateImage(struct vs_dispatch *disp, struct vn_args_vkCreateImage *a)
 {
    if (!a->pCreateInfo) {
@@ -30,20 +33,73 @@ vs_exec_vkCreateImage(struct vs_dispatch *disp, struct vn_args_vkCreateImage *a)
    const VkSubresourceLayout *explicit_layout;
    a->ret = vs_caps_image_info_to_host((VkImageCreateInfo *)a->pCreateInfo, &explicit_layout);
    if (a->ret != VK_SUCCESS) {
-      vs_warn(disp->ctx->id, "vkCreateImage %llu: DRM format modifier not supported: %s",
+      vs_warn(disp->ctx_id, "vkCreateImage %llu: DRM format modifier not supported: %s",
               (unsigned long long)a->pImage_id, vn_result_name(a->ret));
       return;
    }
-   vn_default_vkCreateImage(disp, a);
-   if (a->ret != VK_SUCCESS || !explicit_layout || vs_dispatch_failed(disp) || layout_matches(a, explicit_layout))
+   struct vs_image *image = calloc(1, sizeof(*image));
+   if (!image) {
+      a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
       return;
-   vs_warn(disp->ctx->id, "vkCreateImage %llu: explicit layout differs from the host's linear layout: %s",
+   }
+   vn_default_vkCreateImage(disp, a);
+   struct vs_object *obj = a->ret == VK_SUCCESS && !vs_dispatch_failed(disp)
+                              ? vs_object_lookup(disp->objects, a->pImage_id, VK_OBJECT_TYPE_IMAGE)
+                              : NULL;
+   if (!obj) {
+      free(image);
+      return;
+   }
+   const VkImageCreateInfo *ci = a->pCreateInfo;
+   *image = (struct vs_image){ .format = ci->format, .extent = ci->extent, .tiling = ci->tiling,
+                               .usage = ci->usage };
+   obj->data = image;
+   obj->data_free = free;
+   if (!explicit_layout || layout_matches(a, explicit_layout))
+      return;
+   vs_warn(disp->ctx_id, "vkCreateImage %llu: explicit layout differs from the host's linear layout: %s",
            (unsigned long long)a->pImage_id, vn_result_name(VK_ERROR_INVALID_DRM_FORMAT_MODIFIER_PLANE_LAYOUT_EXT));
-   struct vs_object *obj = vs_object_lookup(&disp->ctx->objects, a->pImage_id, VK_OBJECT_TYPE_IMAGE);
-   if (obj)
-      vs_dispatch_remove_object(disp, obj);
+   vs_dispatch_remove_object(disp, obj);
    a->device_obj->dt->DestroyImage(a->device, *a->pImage, NULL);
    a->ret = VK_ERROR_INVALID_DRM_FORMAT_MODIFIER_PLANE_LAYOUT_EXT;
+}
+
+/* Records what backs an image once the host accepted the binding. */
+static void
+image_bound(struct vs_object *device_obj, struct vs_object *image_obj, struct vs_object *memory_obj,
+            VkDeviceSize offset)
+{
+   struct vs_image *image = image_obj ? vs_image_from(image_obj) : NULL;
+   if (!image || !memory_obj)
+      return;
+   image->memory_id = memory_obj->id;
+   image->memory_offset = offset;
+   if (image->tiling == VK_IMAGE_TILING_LINEAR) {
+      const VkImageSubresource sub = { .aspectMask = VK_IMAGE_ASPECT_COLOR_BIT };
+      device_obj->dt->GetImageSubresourceLayout(vs_device_from(device_obj)->host,
+                                                (VkImage)(uintptr_t)image_obj->handle, &sub, &image->layout);
+   }
+}
+
+static void
+vs_exec_vkBindImageMemory(struct vs_dispatch *disp, struct vn_args_vkBindImageMemory *a)
+{
+   vn_default_vkBindImageMemory(disp, a);
+   if (a->ret == VK_SUCCESS)
+      image_bound(a->device_obj, a->image_obj, a->memory_obj, a->memoryOffset);
+}
+
+static void
+vs_exec_vkBindImageMemory2(struct vs_dispatch *disp, struct vn_args_vkBindImageMemory2 *a)
+{
+   vn_default_vkBindImageMemory2(disp, a);
+   if (a->ret != VK_SUCCESS)
+      return;
+   for (uint32_t i = 0; i < a->bindInfoCount; i++) {
+      const VkBindImageMemoryInfo *b = &a->pBindInfos[i];
+      image_bound(a->device_obj, vs_dispatch_nested_object(disp, &b->image),
+                  vs_dispatch_nested_object(disp, &b->memory), b->memoryOffset);
+   }
 }
 
 /* For the vkGetDeviceImage* queries: false if the create info cannot be
@@ -58,7 +114,7 @@ device_image_info_to_host(const VkDeviceImageMemoryRequirements *info)
    return vs_caps_image_info_to_host((VkImageCreateInfo *)info->pCreateInfo, &explicit_layout) == VK_SUCCESS;
 }
 
-void
+static void
 vs_exec_vkGetDeviceImageMemoryRequirements(struct vs_dispatch *disp,
                                            struct vn_args_vkGetDeviceImageMemoryRequirements *a)
 {
@@ -72,7 +128,7 @@ vs_exec_vkGetDeviceImageMemoryRequirements(struct vs_dispatch *disp,
       a->pMemoryRequirements->memoryRequirements = (VkMemoryRequirements){ 0 };
 }
 
-void
+static void
 vs_exec_vkGetDeviceImageSparseMemoryRequirements(struct vs_dispatch *disp,
                                                  struct vn_args_vkGetDeviceImageSparseMemoryRequirements *a)
 {
@@ -86,7 +142,7 @@ vs_exec_vkGetDeviceImageSparseMemoryRequirements(struct vs_dispatch *disp,
       *a->pSparseMemoryRequirementCount = 0;
 }
 
-void
+static void
 vs_exec_vkGetImageSubresourceLayout(struct vs_dispatch *disp, struct vn_args_vkGetImageSubresourceLayout *a)
 {
    if (!a->pSubresource || !a->pLayout) {
@@ -98,7 +154,7 @@ vs_exec_vkGetImageSubresourceLayout(struct vs_dispatch *disp, struct vn_args_vkG
    vn_default_vkGetImageSubresourceLayout(disp, a);
 }
 
-void
+static void
 vs_exec_vkGetImageSubresourceLayout2(struct vs_dispatch *disp, struct vn_args_vkGetImageSubresourceLayout2 *a)
 {
    if (!a->pSubresource || !a->pLayout) {
@@ -110,7 +166,7 @@ vs_exec_vkGetImageSubresourceLayout2(struct vs_dispatch *disp, struct vn_args_vk
    vn_default_vkGetImageSubresourceLayout2(disp, a);
 }
 
-void
+static void
 vs_exec_vkGetImageDrmFormatModifierPropertiesEXT(struct vs_dispatch *disp,
                                                  struct vn_args_vkGetImageDrmFormatModifierPropertiesEXT *a)
 {
@@ -123,7 +179,7 @@ vs_exec_vkGetImageDrmFormatModifierPropertiesEXT(struct vs_dispatch *disp,
    a->ret = VK_SUCCESS;
 }
 
-void
+static void
 vs_exec_vkGetDeviceImageSubresourceLayout(struct vs_dispatch *disp,
                                           struct vn_args_vkGetDeviceImageSubresourceLayout *a)
 {
@@ -140,4 +196,18 @@ vs_exec_vkGetDeviceImageSubresourceLayout(struct vs_dispatch *disp,
    VkImageSubresource2 *sub = (VkImageSubresource2 *)info->pSubresource;
    sub->imageSubresource.aspectMask = vs_caps_aspect_to_host(sub->imageSubresource.aspectMask);
    vn_default_vkGetDeviceImageSubresourceLayout(disp, a);
+}
+
+void
+vs_image_register(struct vn_exec_table *t)
+{
+   t->vkCreateImage = vs_exec_vkCreateImage;
+   t->vkBindImageMemory = vs_exec_vkBindImageMemory;
+   t->vkBindImageMemory2 = vs_exec_vkBindImageMemory2;
+   t->vkGetDeviceImageMemoryRequirements = vs_exec_vkGetDeviceImageMemoryRequirements;
+   t->vkGetDeviceImageSparseMemoryRequirements = vs_exec_vkGetDeviceImageSparseMemoryRequirements;
+   t->vkGetImageSubresourceLayout = vs_exec_vkGetImageSubresourceLayout;
+   t->vkGetImageSubresourceLayout2 = vs_exec_vkGetImageSubresourceLayout2;
+   t->vkGetImageDrmFormatModifierPropertiesEXT = vs_exec_vkGetImageDrmFormatModifierPropertiesEXT;
+   t->vkGetDeviceImageSubresourceLayout = vs_exec_vkGetDeviceImageSubresourceLayout;
 }

@@ -1,16 +1,17 @@
 /* vkCreateInstance and the physical-device queries that need more than a
  * pass-through: one instance per context, physical devices bound to the
  * guest's ids, and the device extensions the server can honour. */
-#include "dispatch/instance.h"
+#include "dispatch/families.h"
+#include "dispatch/objects.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "caps/caps.h"
-#include "config.h"
-#include "dispatch/dispatch.h"
+#include "dispatch/renderer.h"
 #include "util/log.h"
-#include "venus/context_state.h"
+#include "venus/dispatch.h"
+#include "vn_wire.h"
 
 /* Extensions a guest cannot use through this server even though the host
  * has them and their structs would decode: they hand host pointers or
@@ -32,15 +33,7 @@ device_extension_allowed(const char *name)
    return vn_extension_decodable(name);
 }
 
-static struct vs_instance *
-instance_of(struct vs_object *obj)
-{
-   while (obj && obj->type != VK_OBJECT_TYPE_INSTANCE)
-      obj = obj->parent;
-   return obj ? obj->data : NULL;
-}
-
-void
+static void
 vs_exec_vkEnumerateInstanceVersion(struct vs_dispatch *disp, struct vn_args_vkEnumerateInstanceVersion *a)
 {
    uint32_t version = VK_API_VERSION_1_0;
@@ -49,7 +42,7 @@ vs_exec_vkEnumerateInstanceVersion(struct vs_dispatch *disp, struct vn_args_vkEn
       *a->pApiVersion = version;
 }
 
-void
+static void
 vs_exec_vkEnumerateInstanceExtensionProperties(struct vs_dispatch *disp,
                                                struct vn_args_vkEnumerateInstanceExtensionProperties *a)
 {
@@ -59,7 +52,7 @@ vs_exec_vkEnumerateInstanceExtensionProperties(struct vs_dispatch *disp,
    a->ret = a->pLayerName ? VK_ERROR_LAYER_NOT_PRESENT : VK_SUCCESS;
 }
 
-void
+static void
 vs_exec_vkEnumerateInstanceLayerProperties(struct vs_dispatch *disp,
                                            struct vn_args_vkEnumerateInstanceLayerProperties *a)
 {
@@ -81,7 +74,7 @@ instance_free(struct vs_instance *inst)
 }
 
 static bool
-instance_init_physical_devices(struct vs_instance *inst)
+instance_init_physical_devices(struct vs_instance *inst, int device_index)
 {
    uint32_t count = 0;
    if (inst->it.EnumeratePhysicalDevices(inst->host, &count, NULL) != VK_SUCCESS)
@@ -91,10 +84,10 @@ instance_init_physical_devices(struct vs_instance *inst)
       free(all);
       return false;
    }
-   if (vs_config.device_index >= 0) {
+   if (device_index >= 0) {
       /* --device N exposes only the N-th host device. */
-      if ((uint32_t)vs_config.device_index < count) {
-         all[0] = all[vs_config.device_index];
+      if ((uint32_t)device_index < count) {
+         all[0] = all[device_index];
          count = 1;
       } else {
          count = 0;
@@ -105,11 +98,27 @@ instance_init_physical_devices(struct vs_instance *inst)
    return true;
 }
 
-void
+static bool
+loader_has_portability_enumeration(void)
+{
+   uint32_t count = 0;
+   if (vkEnumerateInstanceExtensionProperties(NULL, &count, NULL) != VK_SUCCESS || !count)
+      return false;
+   VkExtensionProperties *props = calloc(count, sizeof(*props));
+   bool found = false;
+   if (props && vkEnumerateInstanceExtensionProperties(NULL, &count, props) >= VK_SUCCESS) {
+      for (uint32_t i = 0; i < count && !found; i++)
+         found = strcmp(props[i].extensionName, VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME) == 0;
+   }
+   free(props);
+   return found;
+}
+
+static void
 vs_exec_vkCreateInstance(struct vs_dispatch *disp, struct vn_args_vkCreateInstance *a)
 {
-   struct vs_context *ctx = disp->ctx;
-   if (ctx->instance) {
+   struct vs_renderer *r = disp->renderer;
+   if (r->instance) {
       vs_dispatch_fail(disp, "vkCreateInstance: the context already has an instance");
       return;
    }
@@ -137,10 +146,18 @@ vs_exec_vkCreateInstance(struct vs_dispatch *disp, struct vn_args_vkCreateInstan
       if (app.apiVersion < VK_API_VERSION_1_1)
          app.apiVersion = VK_API_VERSION_1_1;
    }
+   /* MoltenVK is a portability driver: a loader lists it only to an
+    * instance that enumerates portability drivers. */
+   static const char *const portability[] = { VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME };
    VkInstanceCreateInfo host_ci = {
       .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
       .pApplicationInfo = &app,
    };
+   if (loader_has_portability_enumeration()) {
+      host_ci.flags |= VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR;
+      host_ci.enabledExtensionCount = 1;
+      host_ci.ppEnabledExtensionNames = portability;
+   }
    struct vs_instance *inst = calloc(1, sizeof(*inst));
    if (!inst) {
       a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
@@ -149,12 +166,12 @@ vs_exec_vkCreateInstance(struct vs_dispatch *disp, struct vn_args_vkCreateInstan
    inst->api_version = app.apiVersion;
    a->ret = vkCreateInstance(&host_ci, NULL, &inst->host);
    if (a->ret != VK_SUCCESS) {
-      vs_warn(ctx->id, "host vkCreateInstance failed: %s", vn_result_name(a->ret));
+      vs_warn(r->ctx_id, "host vkCreateInstance failed: %s", vn_result_name(a->ret));
       free(inst);
       return;
    }
    vn_load_instance_table(inst->host, vkGetInstanceProcAddr, &inst->it);
-   if (!instance_init_physical_devices(inst)) {
+   if (!instance_init_physical_devices(inst, r->options.device_index)) {
       instance_free(inst);
       a->ret = VK_ERROR_INITIALIZATION_FAILED;
       return;
@@ -167,9 +184,9 @@ vs_exec_vkCreateInstance(struct vs_dispatch *disp, struct vn_args_vkCreateInstan
    }
    obj->it = &inst->it;
    obj->data = inst;
-   ctx->instance = obj;
+   r->instance = obj;
    *a->pInstance = inst->host;
-   vs_info(ctx->id, "instance %llu created (API %u.%u, %u host physical device(s) exposed)",
+   vs_info(r->ctx_id, "instance %llu created (API %u.%u, %u host physical device(s) exposed)",
            (unsigned long long)obj->id, VK_API_VERSION_MAJOR(app.apiVersion),
            VK_API_VERSION_MINOR(app.apiVersion), inst->physical_count);
 }
@@ -183,47 +200,102 @@ destroy_device_cb(struct vs_object *obj, void *data)
 static void
 remove_object_cb(struct vs_object *obj, void *data)
 {
-   struct vs_context *ctx = data;
-   vs_object_remove(&ctx->objects, obj);
+   struct vs_renderer *r = data;
+   vs_object_remove(r->objects, obj);
 }
 
 static void
-instance_destroy(struct vs_context *ctx, struct vs_object *inst_obj)
+instance_destroy(struct vs_renderer *r, struct vs_object *inst_obj)
 {
-   struct vs_instance *inst = inst_obj->data;
-   for (uint32_t i = 0; i < inst->physical_count; i++) {
-      struct vs_object *phys = vs_object_find_handle(&ctx->objects, VK_OBJECT_TYPE_PHYSICAL_DEVICE,
-                                                     (uint64_t)(uintptr_t)inst->physical[i]);
-      if (!phys)
-         continue;
-      vs_object_foreach_child(&ctx->objects, phys, VK_OBJECT_TYPE_DEVICE, destroy_device_cb, ctx);
+   struct vs_instance *inst = vs_instance_from(inst_obj);
+   for (struct vs_object *phys = inst_obj->first_child; phys; phys = phys->next_sibling) {
+      if (phys->type == VK_OBJECT_TYPE_PHYSICAL_DEVICE)
+         vs_object_foreach_child(r->objects, phys, VK_OBJECT_TYPE_DEVICE, destroy_device_cb, r);
    }
-   vs_object_foreach_child(&ctx->objects, inst_obj, VK_OBJECT_TYPE_UNKNOWN, remove_object_cb, ctx);
-   vs_object_remove(&ctx->objects, inst_obj);
-   ctx->instance = NULL;
+   vs_object_foreach_child(r->objects, inst_obj, VK_OBJECT_TYPE_UNKNOWN, remove_object_cb, r);
+   vs_object_remove(r->objects, inst_obj);
+   r->instance = NULL;
    instance_free(inst);
 }
 
 void
-vs_instance_destroy_all(struct vs_context *ctx)
+vs_instance_destroy_all(struct vs_renderer *r)
 {
-   if (ctx->instance)
-      instance_destroy(ctx, ctx->instance);
+   if (r->instance)
+      instance_destroy(r, r->instance);
 }
 
-void
+static void
 vs_exec_vkDestroyInstance(struct vs_dispatch *disp, struct vn_args_vkDestroyInstance *a)
 {
    if (!a->instance_obj)
       return;
-   instance_destroy(disp->ctx, a->instance_obj);
+   instance_destroy(disp->renderer, a->instance_obj);
 }
 
-void
+static void
+physical_device_free(void *data)
+{
+   struct vs_physical_device *phys = data;
+   free(phys->extensions);
+   free(phys->queue_families);
+   free(phys);
+}
+
+/* What the server keeps of a host physical device: read once. */
+static struct vs_physical_device *
+physical_device_create(const struct vs_instance *inst, VkPhysicalDevice host)
+{
+   struct vs_physical_device *phys = calloc(1, sizeof(*phys));
+   if (!phys)
+      return NULL;
+   phys->host = host;
+   VkPhysicalDeviceProperties2 props2 = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+      .pNext = &phys->id_props,
+   };
+   phys->id_props.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES;
+   inst->it.GetPhysicalDeviceProperties2(host, &props2);
+   phys->props = props2.properties;
+   phys->id_props.pNext = NULL;
+   uint32_t count = 0;
+   if (inst->it.EnumerateDeviceExtensionProperties(host, NULL, &count, NULL) == VK_SUCCESS && count) {
+      phys->extensions = calloc(count, sizeof(*phys->extensions));
+      if (!phys->extensions ||
+          inst->it.EnumerateDeviceExtensionProperties(host, NULL, &count, phys->extensions) < VK_SUCCESS) {
+         physical_device_free(phys);
+         return NULL;
+      }
+      phys->extension_count = count;
+   }
+   inst->it.GetPhysicalDeviceQueueFamilyProperties(host, &count, NULL);
+   phys->queue_families = calloc(count ? count : 1, sizeof(*phys->queue_families));
+   if (!phys->queue_families) {
+      physical_device_free(phys);
+      return NULL;
+   }
+   inst->it.GetPhysicalDeviceQueueFamilyProperties(host, &count, phys->queue_families);
+   phys->queue_family_count = count;
+   phys->has_foreign_queue = vs_physical_device_has_extension(phys, VK_EXT_QUEUE_FAMILY_FOREIGN_EXTENSION_NAME);
+   phys->portability_subset = vs_physical_device_has_extension(phys, "VK_KHR_portability_subset");
+   return phys;
+}
+
+bool
+vs_physical_device_has_extension(const struct vs_physical_device *phys, const char *name)
+{
+   for (uint32_t i = 0; i < phys->extension_count; i++) {
+      if (strcmp(phys->extensions[i].extensionName, name) == 0)
+         return true;
+   }
+   return false;
+}
+
+static void
 vs_exec_vkEnumeratePhysicalDevices(struct vs_dispatch *disp,
                                    struct vn_args_vkEnumeratePhysicalDevices *a)
 {
-   struct vs_instance *inst = a->instance_obj->data;
+   struct vs_instance *inst = vs_instance_from(a->instance_obj);
    if (!a->pPhysicalDeviceCount) {
       vs_dispatch_fail(disp, "vkEnumeratePhysicalDevices: no count");
       return;
@@ -237,16 +309,27 @@ vs_exec_vkEnumeratePhysicalDevices(struct vs_dispatch *disp,
                                                                   : inst->physical_count;
    for (uint32_t i = 0; i < n; i++) {
       uint64_t id = a->pPhysicalDevices_ids[i];
-      struct vs_object *obj = vs_object_lookup(&disp->ctx->objects, id, VK_OBJECT_TYPE_PHYSICAL_DEVICE);
+      struct vs_object *obj = vs_object_lookup(disp->objects, id, VK_OBJECT_TYPE_PHYSICAL_DEVICE);
       if (obj) {
          /* A repeated call must name the same devices in the same order. */
          if (obj->handle != (uint64_t)(uintptr_t)inst->physical[i]) {
             vs_dispatch_fail(disp, "vkEnumeratePhysicalDevices: id %llu rebound", (unsigned long long)id);
             return;
          }
-      } else if (!vs_dispatch_add_object(disp, VK_OBJECT_TYPE_PHYSICAL_DEVICE, id,
-                                         (uint64_t)(uintptr_t)inst->physical[i], a->instance_obj)) {
-         return;
+      } else {
+         struct vs_physical_device *phys = physical_device_create(inst, inst->physical[i]);
+         if (!phys) {
+            a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
+            return;
+         }
+         obj = vs_dispatch_add_object(disp, VK_OBJECT_TYPE_PHYSICAL_DEVICE, id,
+                                      (uint64_t)(uintptr_t)inst->physical[i], a->instance_obj);
+         if (!obj) {
+            physical_device_free(phys);
+            return;
+         }
+         obj->data = phys;
+         obj->data_free = physical_device_free;
       }
       a->pPhysicalDevices[i] = inst->physical[i];
    }
@@ -256,11 +339,11 @@ vs_exec_vkEnumeratePhysicalDevices(struct vs_dispatch *disp,
    a->ret = n < inst->physical_count ? VK_INCOMPLETE : VK_SUCCESS;
 }
 
-void
+static void
 vs_exec_vkEnumeratePhysicalDeviceGroups(struct vs_dispatch *disp,
                                         struct vn_args_vkEnumeratePhysicalDeviceGroups *a)
 {
-   struct vs_instance *inst = a->instance_obj->data;
+   struct vs_instance *inst = vs_instance_from(a->instance_obj);
    if (!a->pPhysicalDeviceGroupCount) {
       vs_dispatch_fail(disp, "vkEnumeratePhysicalDeviceGroups: no count");
       return;
@@ -288,7 +371,7 @@ vs_exec_vkEnumeratePhysicalDeviceGroups(struct vs_dispatch *disp,
    a->ret = n < inst->physical_count ? VK_INCOMPLETE : VK_SUCCESS;
 }
 
-void
+static void
 vs_exec_vkEnumerateDeviceExtensionProperties(struct vs_dispatch *disp,
                                              struct vn_args_vkEnumerateDeviceExtensionProperties *a)
 {
@@ -300,25 +383,19 @@ vs_exec_vkEnumerateDeviceExtensionProperties(struct vs_dispatch *disp,
       vs_dispatch_fail(disp, "vkEnumerateDeviceExtensionProperties: no count");
       return;
    }
-   const struct vn_instance_table *it = a->physicalDevice_obj->it;
-   uint32_t host_count = 0;
-   a->ret = it->EnumerateDeviceExtensionProperties(a->physicalDevice, NULL, &host_count, NULL);
-   if (a->ret != VK_SUCCESS)
-      return;
-   VkExtensionProperties *host = calloc(host_count + VS_CAPS_PROVIDED_MAX, sizeof(*host));
+   const struct vs_physical_device *phys = vs_physical_device_from(a->physicalDevice_obj);
+   VkExtensionProperties *host = calloc(phys->extension_count + VS_CAPS_PROVIDED_MAX, sizeof(*host));
    if (!host) {
       a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
       return;
    }
-   a->ret = it->EnumerateDeviceExtensionProperties(a->physicalDevice, NULL, &host_count, host);
    uint32_t allowed = 0;
-   bool host_has_foreign = false;
-   for (uint32_t i = 0; i < host_count; i++) {
-      host_has_foreign |= strcmp(host[i].extensionName, VK_EXT_QUEUE_FAMILY_FOREIGN_EXTENSION_NAME) == 0;
-      if (device_extension_allowed(host[i].extensionName))
-         host[allowed++] = host[i];
+   for (uint32_t i = 0; i < phys->extension_count; i++) {
+      if (device_extension_allowed(phys->extensions[i].extensionName))
+         host[allowed++] = phys->extensions[i];
    }
-   allowed = vs_caps_merge_extensions(host, allowed, host_has_foreign);
+   allowed = vs_caps_merge_extensions(host, allowed, phys->has_foreign_queue);
+   a->ret = VK_SUCCESS;
    if (!a->pProperties) {
       *a->pPropertyCount = allowed;
    } else {
@@ -330,7 +407,7 @@ vs_exec_vkEnumerateDeviceExtensionProperties(struct vs_dispatch *disp,
    free(host);
 }
 
-void
+static void
 vs_exec_vkEnumerateDeviceLayerProperties(struct vs_dispatch *disp,
                                          struct vn_args_vkEnumerateDeviceLayerProperties *a)
 {
@@ -345,8 +422,16 @@ vs_device_extension_allowed(const char *name)
    return device_extension_allowed(name);
 }
 
-struct vs_instance *
-vs_instance_of(struct vs_object *obj)
+void
+vs_instance_register(struct vn_exec_table *t)
 {
-   return instance_of(obj);
+   t->vkEnumerateInstanceVersion = vs_exec_vkEnumerateInstanceVersion;
+   t->vkEnumerateInstanceExtensionProperties = vs_exec_vkEnumerateInstanceExtensionProperties;
+   t->vkEnumerateInstanceLayerProperties = vs_exec_vkEnumerateInstanceLayerProperties;
+   t->vkCreateInstance = vs_exec_vkCreateInstance;
+   t->vkDestroyInstance = vs_exec_vkDestroyInstance;
+   t->vkEnumeratePhysicalDevices = vs_exec_vkEnumeratePhysicalDevices;
+   t->vkEnumeratePhysicalDeviceGroups = vs_exec_vkEnumeratePhysicalDeviceGroups;
+   t->vkEnumerateDeviceExtensionProperties = vs_exec_vkEnumerateDeviceExtensionProperties;
+   t->vkEnumerateDeviceLayerProperties = vs_exec_vkEnumerateDeviceLayerProperties;
 }

@@ -1,37 +1,51 @@
 /* vkAllocateMemory and vkFreeMemory: the object-table side of device
  * memory; how memory is made shareable lives in src/memory/. */
-#include "dispatch/dispatch.h"
-#include "dispatch/instance.h"
-#include "memory/memory.h"
+#include "dispatch/families.h"
+#include "dispatch/objects.h"
+#include "dispatch/renderer.h"
+#include "memory/device_memory.h"
 #include "util/log.h"
-#include "venus/context_state.h"
+#include "venus/dispatch.h"
+#include "vn_wire.h"
 
-void
+static void
 vs_exec_vkAllocateMemory(struct vs_dispatch *disp, struct vn_args_vkAllocateMemory *a)
 {
-   struct vs_device *dev = a->device_obj->data;
+   struct vs_device *dev = vs_device_from(a->device_obj);
    VkMemoryAllocateInfo *info = (VkMemoryAllocateInfo *)a->pAllocateInfo;
    if (!info || info->memoryTypeIndex >= dev->mem.props.memoryTypeCount || info->allocationSize == 0) {
       vs_dispatch_fail(disp, "vkAllocateMemory: invalid memory type or size");
       return;
    }
    struct vs_device_memory *mem;
-   a->ret = vs_memory_allocate(disp->ctx, dev, info, &mem);
+   a->ret = vs_memory_allocate(disp->renderer, dev, info, &mem);
    if (a->ret != VK_SUCCESS)
       return;
    struct vs_object *obj = vs_dispatch_add_object(disp, VK_OBJECT_TYPE_DEVICE_MEMORY, a->pMemory_id,
                                                   (uint64_t)mem->host, a->device_obj);
    if (!obj) {
-      vs_memory_free(disp->ctx, dev, mem);
+      vs_memory_free(dev, mem);
       return;
    }
    obj->data = mem;
    *a->pMemory = mem->host;
-   vs_debug(disp->ctx->id, "memory %llu: %llu bytes, type %u, shared by %s", (unsigned long long)obj->id,
+   vs_debug(disp->ctx_id, "memory %llu: %llu bytes, type %u, shared by %s", (unsigned long long)obj->id,
             (unsigned long long)mem->size, mem->type_index, vs_memory_strategy_name(mem->shared_by));
 }
 
 void
+vs_memory_release(struct vs_renderer *r, struct vs_object *memory_obj, bool free_host)
+{
+   struct vs_device *dev = vs_device_of(memory_obj);
+   struct vs_device_memory *mem = vs_device_memory_from(memory_obj);
+   pthread_mutex_lock(&r->memory_lock);
+   vs_object_remove(r->objects, memory_obj);
+   pthread_mutex_unlock(&r->memory_lock);
+   if (free_host)
+      vs_memory_free(dev, mem);
+}
+
+static void
 vs_exec_vkFreeMemory(struct vs_dispatch *disp, struct vn_args_vkFreeMemory *a)
 {
    if (!a->memory_obj)
@@ -41,6 +55,23 @@ vs_exec_vkFreeMemory(struct vs_dispatch *disp, struct vn_args_vkFreeMemory *a)
                        (unsigned long long)a->memory_obj->id);
       return;
    }
-   vs_memory_free(disp->ctx, a->device_obj->data, a->memory_obj->data);
-   vs_dispatch_remove_object(disp, a->memory_obj);
+   vs_debug(disp->ctx_id, "object %llu destroyed (type %d)", (unsigned long long)a->memory_obj->id,
+            a->memory_obj->type);
+   vs_memory_release(disp->renderer, a->memory_obj, true);
+}
+
+static void
+vs_exec_vkGetMemoryResourcePropertiesMESA(struct vs_dispatch *disp,
+                                          struct vn_args_vkGetMemoryResourcePropertiesMESA *a)
+{
+   /* Only reachable from dma-buf imports, which vtest clients cannot make. */
+   a->ret = VK_ERROR_INVALID_EXTERNAL_HANDLE;
+}
+
+void
+vs_memory_commands_register(struct vn_exec_table *t)
+{
+   t->vkAllocateMemory = vs_exec_vkAllocateMemory;
+   t->vkFreeMemory = vs_exec_vkFreeMemory;
+   t->vkGetMemoryResourcePropertiesMESA = vs_exec_vkGetMemoryResourcePropertiesMESA;
 }

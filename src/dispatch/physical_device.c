@@ -1,13 +1,14 @@
 /* Physical-device queries that involve the server's own capabilities
  * (caps/caps.h): DRM format modifiers, external memory handle types and
  * sync-fd semaphores are answered here; the rest goes to the host. */
+#include "dispatch/families.h"
 #include "caps/caps.h"
-#include "dispatch/dispatch.h"
+#include "venus/dispatch.h"
 #include "sync/sync_fd.h"
 #include "util/chain.h"
 #include "vn_wire.h"
 
-void
+static void
 vs_exec_vkGetPhysicalDeviceFormatProperties2(struct vs_dispatch *disp,
                                              struct vn_args_vkGetPhysicalDeviceFormatProperties2 *a)
 {
@@ -31,7 +32,7 @@ vs_exec_vkGetPhysicalDeviceFormatProperties2(struct vs_dispatch *disp,
    }
 }
 
-void
+static void
 vs_exec_vkGetPhysicalDeviceImageFormatProperties2(struct vs_dispatch *disp,
                                                   struct vn_args_vkGetPhysicalDeviceImageFormatProperties2 *a)
 {
@@ -49,7 +50,7 @@ vs_exec_vkGetPhysicalDeviceImageFormatProperties2(struct vs_dispatch *disp,
       vs_caps_fill_image_format(a->pImageFormatProperties, external);
 }
 
-void
+static void
 vs_exec_vkGetPhysicalDeviceExternalBufferProperties(struct vs_dispatch *disp,
                                                     struct vn_args_vkGetPhysicalDeviceExternalBufferProperties *a)
 {
@@ -61,7 +62,7 @@ vs_exec_vkGetPhysicalDeviceExternalBufferProperties(struct vs_dispatch *disp,
                                       &a->pExternalBufferProperties->externalMemoryProperties);
 }
 
-void
+static void
 vs_exec_vkGetPhysicalDeviceExternalSemaphoreProperties(
    struct vs_dispatch *disp, struct vn_args_vkGetPhysicalDeviceExternalSemaphoreProperties *a)
 {
@@ -70,4 +71,13 @@ vs_exec_vkGetPhysicalDeviceExternalSemaphoreProperties(
       return;
    }
    vs_sync_fd_semaphore_properties(a->pExternalSemaphoreInfo->handleType, a->pExternalSemaphoreProperties);
+}
+
+void
+vs_physical_device_register(struct vn_exec_table *t)
+{
+   t->vkGetPhysicalDeviceFormatProperties2 = vs_exec_vkGetPhysicalDeviceFormatProperties2;
+   t->vkGetPhysicalDeviceImageFormatProperties2 = vs_exec_vkGetPhysicalDeviceImageFormatProperties2;
+   t->vkGetPhysicalDeviceExternalBufferProperties = vs_exec_vkGetPhysicalDeviceExternalBufferProperties;
+   t->vkGetPhysicalDeviceExternalSemaphoreProperties = vs_exec_vkGetPhysicalDeviceExternalSemaphoreProperties;
 }

@@ -1,10 +1,11 @@
 /* Command pools and descriptor pools own their command buffers and sets:
  * those are bound under the pool, and freeing, resetting or destroying the
  * pool drops their ids too (the host frees them implicitly). */
-#include "dispatch/dispatch.h"
-#include "dispatch/instance.h"
+#include "dispatch/families.h"
+#include "dispatch/objects.h"
 #include "util/log.h"
-#include "venus/context_state.h"
+#include "venus/dispatch.h"
+#include "vn_wire.h"
 
 static void
 remove_child_cb(struct vs_object *obj, void *data)
@@ -37,12 +38,11 @@ remove_all(struct vs_dispatch *disp, struct vs_object *const *objs, uint32_t cou
 }
 
 static struct vs_object *
-lookup_pool(struct vs_dispatch *disp, const char *cmd, uint64_t handle, VkObjectType type,
-            struct vs_object *device_obj)
+lookup_pool(struct vs_dispatch *disp, const char *cmd, const void *pool_field, struct vs_object *device_obj)
 {
-   /* The allocate infos carry the pool as a host handle; the pool must be
-    * one of this device's. */
-   struct vs_object *pool = vs_object_find_handle(&disp->ctx->objects, type, handle);
+   /* The allocate infos carry the pool inside a struct: resolve it by the
+    * guest id it was decoded from. It must be one of this device's. */
+   struct vs_object *pool = vs_dispatch_nested_object(disp, pool_field);
    if (!pool || pool->parent != device_obj) {
       vs_dispatch_fail(disp, "%s: pool is not an object of this device", cmd);
       return NULL;
@@ -50,7 +50,7 @@ lookup_pool(struct vs_dispatch *disp, const char *cmd, uint64_t handle, VkObject
    return pool;
 }
 
-void
+static void
 vs_exec_vkAllocateCommandBuffers(struct vs_dispatch *disp, struct vn_args_vkAllocateCommandBuffers *a)
 {
    const VkCommandBufferAllocateInfo *info = a->pAllocateInfo;
@@ -58,8 +58,7 @@ vs_exec_vkAllocateCommandBuffers(struct vs_dispatch *disp, struct vn_args_vkAllo
       vs_dispatch_fail(disp, "vkAllocateCommandBuffers: count mismatch");
       return;
    }
-   struct vs_object *pool = lookup_pool(disp, "vkAllocateCommandBuffers", (uint64_t)info->commandPool,
-                                        VK_OBJECT_TYPE_COMMAND_POOL, a->device_obj);
+   struct vs_object *pool = lookup_pool(disp, "vkAllocateCommandBuffers", &info->commandPool, a->device_obj);
    if (!pool)
       return;
    a->ret = a->device_obj->dt->AllocateCommandBuffers(a->device, info, a->pCommandBuffers);
@@ -75,7 +74,7 @@ vs_exec_vkAllocateCommandBuffers(struct vs_dispatch *disp, struct vn_args_vkAllo
    }
 }
 
-void
+static void
 vs_exec_vkFreeCommandBuffers(struct vs_dispatch *disp, struct vn_args_vkFreeCommandBuffers *a)
 {
    if (!owned_by(disp, "vkFreeCommandBuffers", a->commandPool_obj, a->pCommandBuffers_objs,
@@ -85,17 +84,17 @@ vs_exec_vkFreeCommandBuffers(struct vs_dispatch *disp, struct vn_args_vkFreeComm
    remove_all(disp, a->pCommandBuffers_objs, a->commandBufferCount);
 }
 
-void
+static void
 vs_exec_vkDestroyCommandPool(struct vs_dispatch *disp, struct vn_args_vkDestroyCommandPool *a)
 {
    if (!a->commandPool_obj)
       return;
    a->device_obj->dt->DestroyCommandPool(a->device, a->commandPool, NULL);
-   vs_object_foreach_child(&disp->ctx->objects, a->commandPool_obj, VK_OBJECT_TYPE_UNKNOWN, remove_child_cb, disp);
+   vs_object_foreach_child(disp->objects, a->commandPool_obj, VK_OBJECT_TYPE_UNKNOWN, remove_child_cb, disp);
    vs_dispatch_remove_object(disp, a->commandPool_obj);
 }
 
-void
+static void
 vs_exec_vkAllocateDescriptorSets(struct vs_dispatch *disp, struct vn_args_vkAllocateDescriptorSets *a)
 {
    const VkDescriptorSetAllocateInfo *info = a->pAllocateInfo;
@@ -103,8 +102,7 @@ vs_exec_vkAllocateDescriptorSets(struct vs_dispatch *disp, struct vn_args_vkAllo
       vs_dispatch_fail(disp, "vkAllocateDescriptorSets: count mismatch");
       return;
    }
-   struct vs_object *pool = lookup_pool(disp, "vkAllocateDescriptorSets", (uint64_t)info->descriptorPool,
-                                        VK_OBJECT_TYPE_DESCRIPTOR_POOL, a->device_obj);
+   struct vs_object *pool = lookup_pool(disp, "vkAllocateDescriptorSets", &info->descriptorPool, a->device_obj);
    if (!pool)
       return;
    a->ret = a->device_obj->dt->AllocateDescriptorSets(a->device, info, a->pDescriptorSets);
@@ -117,7 +115,7 @@ vs_exec_vkAllocateDescriptorSets(struct vs_dispatch *disp, struct vn_args_vkAllo
    }
 }
 
-void
+static void
 vs_exec_vkFreeDescriptorSets(struct vs_dispatch *disp, struct vn_args_vkFreeDescriptorSets *a)
 {
    if (!owned_by(disp, "vkFreeDescriptorSets", a->descriptorPool_obj, a->pDescriptorSets_objs,
@@ -128,21 +126,33 @@ vs_exec_vkFreeDescriptorSets(struct vs_dispatch *disp, struct vn_args_vkFreeDesc
    remove_all(disp, a->pDescriptorSets_objs, a->descriptorSetCount);
 }
 
-void
+static void
 vs_exec_vkResetDescriptorPool(struct vs_dispatch *disp, struct vn_args_vkResetDescriptorPool *a)
 {
    a->ret = a->device_obj->dt->ResetDescriptorPool(a->device, a->descriptorPool, a->flags);
-   vs_object_foreach_child(&disp->ctx->objects, a->descriptorPool_obj, VK_OBJECT_TYPE_DESCRIPTOR_SET,
+   vs_object_foreach_child(disp->objects, a->descriptorPool_obj, VK_OBJECT_TYPE_DESCRIPTOR_SET,
                            remove_child_cb, disp);
 }
 
-void
+static void
 vs_exec_vkDestroyDescriptorPool(struct vs_dispatch *disp, struct vn_args_vkDestroyDescriptorPool *a)
 {
    if (!a->descriptorPool_obj)
       return;
    a->device_obj->dt->DestroyDescriptorPool(a->device, a->descriptorPool, NULL);
-   vs_object_foreach_child(&disp->ctx->objects, a->descriptorPool_obj, VK_OBJECT_TYPE_UNKNOWN, remove_child_cb,
+   vs_object_foreach_child(disp->objects, a->descriptorPool_obj, VK_OBJECT_TYPE_UNKNOWN, remove_child_cb,
                            disp);
    vs_dispatch_remove_object(disp, a->descriptorPool_obj);
+}
+
+void
+vs_pool_register(struct vn_exec_table *t)
+{
+   t->vkAllocateCommandBuffers = vs_exec_vkAllocateCommandBuffers;
+   t->vkFreeCommandBuffers = vs_exec_vkFreeCommandBuffers;
+   t->vkDestroyCommandPool = vs_exec_vkDestroyCommandPool;
+   t->vkAllocateDescriptorSets = vs_exec_vkAllocateDescriptorSets;
+   t->vkFreeDescriptorSets = vs_exec_vkFreeDescriptorSets;
+   t->vkResetDescriptorPool = vs_exec_vkResetDescriptorPool;
+   t->vkDestroyDescriptorPool = vs_exec_vkDestroyDescriptorPool;
 }

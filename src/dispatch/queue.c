@@ -3,43 +3,38 @@
  * behind a SUBMIT_CMD2 timeline point. */
 #include <stdlib.h>
 
-#include "dispatch/dispatch.h"
-#include "dispatch/instance.h"
+#include "dispatch/families.h"
+#include "dispatch/objects.h"
+#include "dispatch/renderer.h"
 #include "os/os.h"
 #include "sync/retire.h"
 #include "util/chain.h"
 #include "util/log.h"
-#include "venus/context_state.h"
-#include "venus/ring.h"
-
-static struct vs_queue_slot *
-slot_of(struct vs_object *queue_obj)
-{
-   return queue_obj->data;
-}
+#include "venus/dispatch.h"
+#include "vn_wire.h"
 
 /* Asynchronous for the guest: a failure is only visible in the log. */
 static void
 log_submit_result(struct vs_dispatch *disp, struct vs_object *queue_obj, const char *cmd, VkResult r)
 {
    if (r != VK_SUCCESS)
-      vs_warn(disp->ctx->id, "queue %llu: %s: %s", (unsigned long long)queue_obj->id, cmd, vn_result_name(r));
+      vs_warn(disp->ctx_id, "queue %llu: %s: %s", (unsigned long long)queue_obj->id, cmd, vn_result_name(r));
 }
 
-void
+static void
 vs_exec_vkQueueSubmit(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit *a)
 {
-   struct vs_queue_slot *slot = slot_of(a->queue_obj);
+   struct vs_queue *slot = vs_queue_from(a->queue_obj);
    pthread_mutex_lock(&slot->lock);
    a->ret = a->queue_obj->dt->QueueSubmit(a->queue, a->submitCount, a->pSubmits, a->fence);
    pthread_mutex_unlock(&slot->lock);
    log_submit_result(disp, a->queue_obj, "vkQueueSubmit", a->ret);
 }
 
-void
+static void
 vs_exec_vkQueueSubmit2(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit2 *a)
 {
-   struct vs_queue_slot *slot = slot_of(a->queue_obj);
+   struct vs_queue *slot = vs_queue_from(a->queue_obj);
    PFN_vkQueueSubmit2 submit2 = a->queue_obj->dt->QueueSubmit2;
    if (!submit2) {
       vs_dispatch_fail(disp, "vkQueueSubmit2 is not available on the host");
@@ -51,29 +46,29 @@ vs_exec_vkQueueSubmit2(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit2 *
    log_submit_result(disp, a->queue_obj, "vkQueueSubmit2", a->ret);
 }
 
-void
+static void
 vs_exec_vkQueueBindSparse(struct vs_dispatch *disp, struct vn_args_vkQueueBindSparse *a)
 {
-   struct vs_queue_slot *slot = slot_of(a->queue_obj);
+   struct vs_queue *slot = vs_queue_from(a->queue_obj);
    pthread_mutex_lock(&slot->lock);
    a->ret = a->queue_obj->dt->QueueBindSparse(a->queue, a->bindInfoCount, a->pBindInfo, a->fence);
    pthread_mutex_unlock(&slot->lock);
    log_submit_result(disp, a->queue_obj, "vkQueueBindSparse", a->ret);
 }
 
-void
+static void
 vs_exec_vkQueueWaitIdle(struct vs_dispatch *disp, struct vn_args_vkQueueWaitIdle *a)
 {
-   struct vs_queue_slot *slot = slot_of(a->queue_obj);
+   struct vs_queue *slot = vs_queue_from(a->queue_obj);
    pthread_mutex_lock(&slot->lock);
    a->ret = a->queue_obj->dt->QueueWaitIdle(a->queue);
    pthread_mutex_unlock(&slot->lock);
 }
 
-void
+static void
 vs_exec_vkDeviceWaitIdle(struct vs_dispatch *disp, struct vn_args_vkDeviceWaitIdle *a)
 {
-   struct vs_device *dev = a->device_obj->data;
+   struct vs_device *dev = vs_device_from(a->device_obj);
    for (uint32_t i = 0; i < dev->queue_count; i++)
       pthread_mutex_lock(&dev->queues[i].lock);
    a->ret = dev->dt.DeviceWaitIdle(dev->host);
@@ -87,12 +82,6 @@ vs_exec_vkDeviceWaitIdle(struct vs_dispatch *disp, struct vn_args_vkDeviceWaitId
  * wait in slices and give up when the ring is told to stop. */
 #define HOST_WAIT_SLICE_NS 500000000ull
 
-static bool
-should_stop(struct vs_dispatch *disp)
-{
-   return disp->ring ? vs_ring_should_stop(disp->ring) : vs_context_is_fatal(disp->ctx);
-}
-
 typedef VkResult (*host_wait_fn)(void *args, uint64_t timeout_ns);
 
 static VkResult
@@ -105,7 +94,7 @@ wait_in_slices(struct vs_dispatch *disp, uint64_t timeout_ns, host_wait_fn wait,
       VkResult r = wait(args, left < HOST_WAIT_SLICE_NS ? left : HOST_WAIT_SLICE_NS);
       if (r != VK_TIMEOUT || left <= HOST_WAIT_SLICE_NS)
          return r;
-      if (should_stop(disp))
+      if (vs_dispatch_should_stop(disp))
          return VK_TIMEOUT;
    }
 }
@@ -117,7 +106,7 @@ wait_fences(void *args, uint64_t timeout_ns)
    return a->device_obj->dt->WaitForFences(a->device, a->fenceCount, a->pFences, a->waitAll, timeout_ns);
 }
 
-void
+static void
 vs_exec_vkWaitForFences(struct vs_dispatch *disp, struct vn_args_vkWaitForFences *a)
 {
    a->ret = wait_in_slices(disp, a->timeout, wait_fences, a);
@@ -130,7 +119,7 @@ wait_semaphores(void *args, uint64_t timeout_ns)
    return a->device_obj->dt->WaitSemaphores(a->device, a->pWaitInfo, timeout_ns);
 }
 
-void
+static void
 vs_exec_vkWaitSemaphores(struct vs_dispatch *disp, struct vn_args_vkWaitSemaphores *a)
 {
    if (!a->device_obj->dt->WaitSemaphores) {
@@ -140,7 +129,7 @@ vs_exec_vkWaitSemaphores(struct vs_dispatch *disp, struct vn_args_vkWaitSemaphor
    a->ret = wait_in_slices(disp, a->timeout, wait_semaphores, a);
 }
 
-void
+static void
 vs_exec_vkCreateSemaphore(struct vs_dispatch *disp, struct vn_args_vkCreateSemaphore *a)
 {
    if (!a->pCreateInfo) {
@@ -165,28 +154,28 @@ vs_exec_vkCreateSemaphore(struct vs_dispatch *disp, struct vn_args_vkCreateSemap
 }
 
 bool
-vs_queue_submit_fence(struct vs_context *ctx, struct vs_object *queue, vs_retire_fn retire, void *data)
+vs_queue_submit_fence(struct vs_renderer *renderer, struct vs_object *queue, vs_retire_fn retire, void *data)
 {
    /* A host fence on an empty submit signals after all earlier work on the
     * queue; the queue's retire thread waits for it. */
-   struct vs_queue_slot *slot = slot_of(queue);
-   struct vs_device *dev = queue->parent->data;
+   struct vs_queue *slot = vs_queue_from(queue);
+   struct vs_device *dev = vs_device_of(queue);
    const VkFenceCreateInfo fence_info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
    VkFence fence;
    VkResult r = dev->dt.CreateFence(dev->host, &fence_info, NULL, &fence);
    if (r != VK_SUCCESS) {
-      vs_warn(ctx->id, "timeline %u: vkCreateFence: %s", slot->ring_idx, vn_result_name(r));
+      vs_warn(renderer->ctx_id, "timeline %u: vkCreateFence: %s", slot->ring_idx, vn_result_name(r));
       return false;
    }
    pthread_mutex_lock(&slot->lock);
    if (!slot->retire)
-      slot->retire = vs_retire_queue_create(ctx->id, slot->ring_idx, &dev->dt, dev->host);
+      slot->retire = vs_retire_queue_create(renderer->ctx_id, slot->ring_idx, &dev->dt, dev->host);
    r = slot->retire ? dev->dt.QueueSubmit(slot->host, 0, NULL, fence) : VK_ERROR_OUT_OF_HOST_MEMORY;
    bool queued = r == VK_SUCCESS && vs_retire_queue_push(slot->retire, fence, retire, data);
    pthread_mutex_unlock(&slot->lock);
    if (!queued) {
       /* Device loss or no memory: retire now rather than never. */
-      vs_warn(ctx->id, "timeline %u: fence submit failed: %s; retiring at once", slot->ring_idx,
+      vs_warn(renderer->ctx_id, "timeline %u: fence submit failed: %s; retiring at once", slot->ring_idx,
               vn_result_name(r == VK_SUCCESS ? VK_ERROR_OUT_OF_HOST_MEMORY : r));
       if (r == VK_SUCCESS)
          dev->dt.WaitForFences(dev->host, 1, &fence, VK_TRUE, UINT64_MAX);
@@ -223,13 +212,13 @@ signal_timeline_cb(struct vs_object *obj, void *data)
  * semaphore that will never be signalled): the device cannot be destroyed
  * safely then. */
 bool
-vs_device_drain_queues(struct vs_context *ctx, struct vs_object *device_obj)
+vs_device_drain_queues(struct vs_renderer *renderer, struct vs_object *device_obj)
 {
-   struct vs_device *dev = device_obj->data;
+   struct vs_device *dev = vs_device_from(device_obj);
    const VkFenceCreateInfo fence_info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
    bool signalled = false;
    for (uint32_t i = 0; i < dev->queue_count; i++) {
-      struct vs_queue_slot *slot = &dev->queues[i];
+      struct vs_queue *slot = &dev->queues[i];
       VkFence fence;
       if (dev->dt.CreateFence(dev->host, &fence_info, NULL, &fence) != VK_SUCCESS)
          return false;
@@ -242,20 +231,33 @@ vs_device_drain_queues(struct vs_context *ctx, struct vs_object *device_obj)
       }
       r = dev->dt.WaitForFences(dev->host, 1, &fence, VK_TRUE, 100000000ull);
       if (r == VK_TIMEOUT && !signalled && dev->dt.SignalSemaphore && dev->dt.GetSemaphoreCounterValue) {
-         vs_warn(ctx->id, "device %llu: queue %u is blocked; signalling the device's timeline "
+         vs_warn(renderer->ctx_id, "device %llu: queue %u is blocked; signalling the device's timeline "
                           "semaphores to tear it down", (unsigned long long)device_obj->id, i);
-         vs_object_foreach_child(&ctx->objects, device_obj, VK_OBJECT_TYPE_SEMAPHORE, signal_timeline_cb, dev);
+         vs_object_foreach_child(renderer->objects, device_obj, VK_OBJECT_TYPE_SEMAPHORE, signal_timeline_cb, dev);
          signalled = true;
       }
       if (r == VK_TIMEOUT)
          r = dev->dt.WaitForFences(dev->host, 1, &fence, VK_TRUE, 5000000000ull);
       if (r == VK_TIMEOUT) {
          /* Destroying a pending fence is undefined: leak it with the device. */
-         vs_error(ctx->id, "device %llu: queue %u stays blocked (a semaphore nobody will signal); "
+         vs_error(renderer->ctx_id, "device %llu: queue %u stays blocked (a semaphore nobody will signal); "
                            "leaking the host device", (unsigned long long)device_obj->id, i);
          return false;
       }
       dev->dt.DestroyFence(dev->host, fence, NULL);
    }
    return true;
+}
+
+void
+vs_queue_register(struct vn_exec_table *t)
+{
+   t->vkQueueSubmit = vs_exec_vkQueueSubmit;
+   t->vkQueueSubmit2 = vs_exec_vkQueueSubmit2;
+   t->vkQueueBindSparse = vs_exec_vkQueueBindSparse;
+   t->vkQueueWaitIdle = vs_exec_vkQueueWaitIdle;
+   t->vkDeviceWaitIdle = vs_exec_vkDeviceWaitIdle;
+   t->vkWaitForFences = vs_exec_vkWaitForFences;
+   t->vkWaitSemaphores = vs_exec_vkWaitSemaphores;
+   t->vkCreateSemaphore = vs_exec_vkCreateSemaphore;
 }

@@ -1,6 +1,6 @@
 /* Shareable device memory: strategy probing, allocation and blob export.
  * See memory.h for the three strategies. */
-#include "memory/memory.h"
+#include "memory/device_memory.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,13 +9,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "dispatch/instance.h"
+#include "dispatch/objects.h"
+#include "dispatch/renderer.h"
 #include "os/os.h"
 #include "util/chain.h"
 #include "util/log.h"
-#include "venus/context_state.h"
-#include "venus/resource.h"
 
 static const char *const strategy_names[] = {
    [VS_MEMORY_AUTO] = "auto",
@@ -65,25 +63,13 @@ static const char *const sharing_extensions[] = {
 };
 
 uint32_t
-vs_memory_add_device_extensions(const struct vn_instance_table *it, VkPhysicalDevice physical,
-                                const char **names, uint32_t count)
+vs_memory_add_device_extensions(const struct vs_physical_device *phys, const char **names, uint32_t count)
 {
-   uint32_t n = 0;
-   if (it->EnumerateDeviceExtensionProperties(physical, NULL, &n, NULL) != VK_SUCCESS || !n)
-      return count;
-   VkExtensionProperties *props = calloc(n, sizeof(*props));
-   if (!props)
-      return count;
-   if (it->EnumerateDeviceExtensionProperties(physical, NULL, &n, props) >= VK_SUCCESS) {
-      for (size_t w = 0; w < sizeof(sharing_extensions) / sizeof(sharing_extensions[0]); w++) {
-         bool host_has = false;
-         for (uint32_t i = 0; i < n; i++)
-            host_has |= strcmp(props[i].extensionName, sharing_extensions[w]) == 0;
-         if (host_has && !has_name(names, count, sharing_extensions[w]))
-            names[count++] = sharing_extensions[w];
-      }
+   for (size_t w = 0; w < sizeof(sharing_extensions) / sizeof(sharing_extensions[0]); w++) {
+      if (vs_physical_device_has_extension(phys, sharing_extensions[w]) &&
+          !has_name(names, count, sharing_extensions[w]))
+         names[count++] = sharing_extensions[w];
    }
-   free(props);
    return count;
 }
 
@@ -294,14 +280,14 @@ probe_export(struct vs_device *dev, VkExternalMemoryHandleTypeFlagBits handle_ty
 }
 
 bool
-vs_memory_device_init(struct vs_context *ctx, struct vs_device *dev, const char **why)
+vs_memory_device_init(struct vs_renderer *r, struct vs_device *dev, const char **why)
 {
    struct vs_memory_caps *caps = &dev->mem;
    dev->physical->it->GetPhysicalDeviceMemoryProperties(physical_of(dev), &caps->props);
-   caps->forced = vs_config.memory_strategy;
+   caps->forced = r->options.memory;
    caps->granule = os_page_size();
-   if (vs_config.page_size > caps->granule)
-      caps->granule = vs_config.page_size;
+   if (r->options.page_size > caps->granule)
+      caps->granule = r->options.page_size;
 
    if (dev->has_external_memory_host)
       probe_host_pointer(dev);
@@ -333,7 +319,7 @@ vs_memory_device_init(struct vs_context *ctx, struct vs_device *dev, const char 
       break;
    }
    if (!caps->host_pointer && !caps->dmabuf && !caps->opaque_fd)
-      vs_warn(ctx->id, "no way to share host-visible memory on this device: mapping will fail");
+      vs_warn(r->ctx_id, "no way to share host-visible memory on this device: mapping will fail");
    return true;
 }
 
@@ -359,7 +345,7 @@ handle_type_of(enum vs_memory_strategy s)
 }
 
 VkResult
-vs_memory_allocate(struct vs_context *ctx, struct vs_device *dev, VkMemoryAllocateInfo *info,
+vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemoryAllocateInfo *info,
                    struct vs_device_memory **out)
 {
    const struct vs_memory_caps *caps = &dev->mem;
@@ -381,7 +367,7 @@ vs_memory_allocate(struct vs_context *ctx, struct vs_device *dev, VkMemoryAlloca
       case VK_STRUCTURE_TYPE_IMPORT_MEMORY_RESOURCE_INFO_MESA:
       case VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR:
       case VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT:
-         vs_warn(ctx->id, "vkAllocateMemory: memory imports are not supported: %s",
+         vs_warn(renderer->ctx_id, "vkAllocateMemory: memory imports are not supported: %s",
                  vn_result_name(VK_ERROR_INVALID_EXTERNAL_HANDLE));
          return VK_ERROR_INVALID_EXTERNAL_HANDLE;
       default:
@@ -401,7 +387,7 @@ vs_memory_allocate(struct vs_context *ctx, struct vs_device *dev, VkMemoryAlloca
    VkExportMemoryAllocateInfo export_info;
    if (type->propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
       if (info->allocationSize > heap_size) {
-         vs_warn(ctx->id, "vkAllocateMemory: %llu bytes exceed heap %u (%llu bytes): %s",
+         vs_warn(renderer->ctx_id, "vkAllocateMemory: %llu bytes exceed heap %u (%llu bytes): %s",
                  (unsigned long long)info->allocationSize, type->heapIndex, (unsigned long long)heap_size,
                  vn_result_name(VK_ERROR_OUT_OF_DEVICE_MEMORY));
          free(mem);
@@ -411,7 +397,7 @@ vs_memory_allocate(struct vs_context *ctx, struct vs_device *dev, VkMemoryAlloca
       switch (mem->shared_by) {
       case VS_MEMORY_HOST_POINTER: {
          if (!(caps->host_pointer_types & (1u << info->memoryTypeIndex))) {
-            vs_warn(ctx->id, "vkAllocateMemory: memory type %u cannot back host-pointer imports",
+            vs_warn(renderer->ctx_id, "vkAllocateMemory: memory type %u cannot back host-pointer imports",
                     info->memoryTypeIndex);
             free(mem);
             return VK_ERROR_OUT_OF_DEVICE_MEMORY;
@@ -420,7 +406,7 @@ vs_memory_allocate(struct vs_context *ctx, struct vs_device *dev, VkMemoryAlloca
          mem->map_size = (size_t)((info->allocationSize + g - 1) & ~(VkDeviceSize)(g - 1));
          if (!region_cache_take(&dev->regions, mem->map_size, &mem->fd, &mem->map) &&
              !host_region_create(mem->map_size, g, &mem->fd, &mem->map)) {
-            vs_warn(ctx->id, "vkAllocateMemory: cannot create %zu bytes of shared memory: %s",
+            vs_warn(renderer->ctx_id, "vkAllocateMemory: cannot create %zu bytes of shared memory: %s",
                     mem->map_size, strerror(errno));
             free(mem);
             return VK_ERROR_OUT_OF_HOST_MEMORY;
@@ -452,7 +438,7 @@ vs_memory_allocate(struct vs_context *ctx, struct vs_device *dev, VkMemoryAlloca
          info->pNext = &export_info;
          break;
       case VS_MEMORY_AUTO:
-         vs_warn(ctx->id, "vkAllocateMemory: no way to share host-visible memory type %u",
+         vs_warn(renderer->ctx_id, "vkAllocateMemory: no way to share host-visible memory type %u",
                  info->memoryTypeIndex);
          free(mem);
          return VK_ERROR_OUT_OF_DEVICE_MEMORY;
@@ -473,7 +459,7 @@ vs_memory_allocate(struct vs_context *ctx, struct vs_device *dev, VkMemoryAlloca
    VkResult r = dev->dt.AllocateMemory(dev->host, info, NULL, &mem->host);
    info->allocationSize = mem->size;
    if (r != VK_SUCCESS) {
-      vs_warn(ctx->id, "host vkAllocateMemory of %llu bytes (type %u, %s) failed: %s",
+      vs_warn(renderer->ctx_id, "host vkAllocateMemory of %llu bytes (type %u, %s) failed: %s",
               (unsigned long long)mem->size, mem->type_index, vs_memory_strategy_name(mem->shared_by),
               vn_result_name(r));
       if (mem->map)
@@ -486,17 +472,15 @@ vs_memory_allocate(struct vs_context *ctx, struct vs_device *dev, VkMemoryAlloca
 }
 
 void
-vs_memory_free(struct vs_context *ctx, struct vs_device *dev, struct vs_device_memory *mem)
+vs_memory_free(struct vs_device *dev, struct vs_device_memory *mem)
 {
    /* The guest's mapping (if any) keeps the shared pages alive on its own. */
-   pthread_mutex_lock(&ctx->memory_lock);
    dev->dt.FreeMemory(dev->host, mem->host, NULL);
    if (mem->map)
       region_cache_put(&dev->regions, mem->fd, mem->map, mem->map_size);
    else if (mem->fd >= 0)
       close(mem->fd);
    free(mem);
-   pthread_mutex_unlock(&ctx->memory_lock);
 }
 
 static int
@@ -516,48 +500,37 @@ export_fd(struct vs_device *dev, struct vs_device_memory *mem)
 }
 
 bool
-vs_memory_export_blob(struct vs_context *ctx, uint32_t flags, uint64_t size, uint64_t memory_id,
-                      uint32_t *res_id, int *fd)
+vs_memory_export(struct vs_renderer *r, uint64_t memory_id, uint64_t size, struct vs_memory_export *out,
+                 const char **why)
 {
    /* The lock keeps a concurrent vkFreeMemory on a ring from freeing the
     * memory under us (a well-behaved guest never does that). */
-   pthread_mutex_lock(&ctx->memory_lock);
-   const char *error = NULL;
-   struct vs_object *obj = vs_object_lookup(&ctx->objects, memory_id, VK_OBJECT_TYPE_DEVICE_MEMORY);
-   struct vs_device_memory *mem = obj ? obj->data : NULL;
-   struct vs_resource *bound = mem && mem->res_id ? vs_resource_get(&ctx->resources, mem->res_id) : NULL;
+   pthread_mutex_lock(&r->memory_lock);
+   struct vs_object *obj = vs_object_lookup(r->objects, memory_id, VK_OBJECT_TYPE_DEVICE_MEMORY);
+   struct vs_device_memory *mem = obj ? vs_device_memory_from(obj) : NULL;
+   *why = NULL;
    if (!mem)
-      error = "blob names no VkDeviceMemory of this context";
+      *why = "blob names no VkDeviceMemory of this context";
    else if (mem->shared_by == VS_MEMORY_AUTO)
-      error = "blob names memory that was not allocated shareable";
+      *why = "blob names memory that was not allocated shareable";
    else if (size == 0 || size > mem->size)
-      error = "blob size does not fit the memory";
-   else if (bound)
-      error = "memory already has a blob";
-   if (bound)
-      vs_resource_put(&ctx->resources, bound);
-   if (error) {
-      pthread_mutex_unlock(&ctx->memory_lock);
-      vs_context_set_fatal(ctx, error);
-      return false;
+      *why = "blob size does not fit the memory";
+   else if (mem->exported)
+      *why = "memory already has a blob";
+   if (!*why) {
+      struct vs_device *dev = vs_device_of(obj);
+      const struct vs_physical_device *phys = vs_physical_device_from(dev->physical);
+      out->fd = export_fd(dev, mem);
+      out->shared_by = mem->shared_by;
+      out->memory_type_index = mem->type_index;
+      out->allocation_size = mem->size;
+      memcpy(out->device_uuid, phys->id_props.deviceUUID, VK_UUID_SIZE);
+      memcpy(out->driver_uuid, phys->id_props.driverUUID, VK_UUID_SIZE);
+      if (out->fd < 0)
+         *why = "cannot export device memory for a blob";
+      else
+         mem->exported = true;
    }
-   struct vs_device *dev = obj->parent->data;
-   *fd = export_fd(dev, mem);
-   struct vs_resource *res = *fd >= 0 ? vs_resource_add(&ctx->resources, -1, NULL, (size_t)size, 0) : NULL;
-   if (res) {
-      res->memory_id = memory_id;
-      mem->res_id = res->id;
-      *res_id = res->id;
-   }
-   pthread_mutex_unlock(&ctx->memory_lock);
-   if (!res) {
-      if (*fd >= 0)
-         close(*fd);
-      vs_context_set_fatal(ctx, "cannot export device memory for a blob");
-      return false;
-   }
-   vs_debug(ctx->id, "resource %u: memory %llu, %llu bytes, %s, flags 0x%x", res->id,
-            (unsigned long long)memory_id, (unsigned long long)size,
-            vs_memory_strategy_name(mem->shared_by), flags);
-   return true;
+   pthread_mutex_unlock(&r->memory_lock);
+   return !*why;
 }

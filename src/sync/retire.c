@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "util/log.h"
-#include "vn_wire.h"
+#include "vn_vk.h"
 
 /* A host wait longer than this is re-issued, so that stop requests and
  * device loss are noticed; it is not a poll (the thread sleeps inside). */

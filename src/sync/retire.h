@@ -9,10 +9,13 @@
 #include <stdbool.h>
 #include <vulkan/vulkan.h>
 
-#include "venus/context.h"
 
 struct vn_device_table;
 struct vs_retire_queue;
+
+/* Called once a submission has finished on the host; may run on any
+ * thread. */
+typedef void (*vs_retire_fn)(void *data);
 
 struct vs_retire_queue *vs_retire_queue_create(uint32_t ctx_id, uint32_t ring_idx,
                                                const struct vn_device_table *dt, VkDevice device);

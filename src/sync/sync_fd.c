@@ -1,7 +1,7 @@
 /* Sync-fd semaphores without host support: see sync_fd.h. */
 #include "sync/sync_fd.h"
 
-#include "dispatch/instance.h"
+#include "dispatch/objects.h"
 
 void
 vs_sync_fd_semaphore_properties(VkExternalSemaphoreHandleTypeFlagBits type, VkExternalSemaphoreProperties *out)
@@ -23,7 +23,7 @@ submit_on_first_queue(struct vs_device *dev, const VkSubmitInfo *submit)
 {
    if (!dev->queue_count)
       return VK_ERROR_DEVICE_LOST;
-   struct vs_queue_slot *slot = &dev->queues[0];
+   struct vs_queue *slot = &dev->queues[0];
    pthread_mutex_lock(&slot->lock);
    VkResult r = dev->dt.QueueSubmit(slot->host, 1, submit, VK_NULL_HANDLE);
    pthread_mutex_unlock(&slot->lock);

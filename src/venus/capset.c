@@ -2,7 +2,7 @@
  * speaks before creating anything. */
 #include <string.h>
 
-#include "venus/context.h"
+#include "venus/capset.h"
 #include "vn_wire.h"
 
 struct venus_capset {

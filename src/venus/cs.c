@@ -132,6 +132,41 @@ vn_dec_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *
 }
 
 bool
+vn_dec_nested_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *host,
+                     const void *field)
+{
+   struct vs_object *obj;
+   if (!vn_dec_handle(d, type, optional, host, &obj))
+      return false;
+   if (!obj)
+      return true;
+   if (d->nested_count == d->nested_cap) {
+      /* The arena frees the old array with the command; each entry stands
+       * for 8 bytes of stream, so the total stays proportional to it. */
+      uint32_t cap = d->nested_cap ? d->nested_cap * 2 : 16;
+      struct vn_nested_handle *grown = vn_dec_alloc(d, (size_t)cap * sizeof(*grown));
+      if (!grown)
+         return false;
+      if (d->nested_count)
+         memcpy(grown, d->nested, d->nested_count * sizeof(*grown));
+      d->nested = grown;
+      d->nested_cap = cap;
+   }
+   d->nested[d->nested_count++] = (struct vn_nested_handle){ .field = field, .obj = obj };
+   return true;
+}
+
+struct vs_object *
+vn_dec_nested_object(const struct vn_decoder *d, const void *field)
+{
+   for (uint32_t i = 0; i < d->nested_count; i++) {
+      if (d->nested[i].field == field)
+         return d->nested[i].obj;
+   }
+   return NULL;
+}
+
+bool
 vn_dec_new_id(struct vn_decoder *d, uint64_t *id)
 {
    if (!vn_dec_u64(d, id))

@@ -20,12 +20,21 @@
 #define VN_MAX_CHAIN_DEPTH 256 /* a chain nests one level per struct */
 #define VN_MAX_OUTPUT_COUNT (1u << 20)
 
+/* A handle decoded inside a struct: where it was stored, and its object. */
+struct vn_nested_handle {
+   const void *field;
+   struct vs_object *obj;
+};
+
 struct vn_decoder {
    const uint8_t *cur;
    const uint8_t *end;
    struct vs_arena *arena;
    struct vs_object_table *objects;
    unsigned depth;
+   /* Handles inside structs, in decoding order (in the arena). */
+   struct vn_nested_handle *nested;
+   uint32_t nested_count, nested_cap;
    char error[192]; /* first error, empty while none */
 };
 
@@ -112,6 +121,13 @@ bool vn_dec_char_array(struct vn_decoder *d, char *dst, size_t size);
  * id 0 is VK_NULL_HANDLE, refused unless `optional`. */
 bool vn_dec_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *host,
                    struct vs_object **obj);
+/* A handle inside a struct: as vn_dec_handle, and the object is recorded
+ * under `field` (where the caller stores the host handle), so handlers
+ * resolve it by guest id rather than by a host handle that may alias. */
+bool vn_dec_nested_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *host,
+                          const void *field);
+/* The object recorded for `field`, NULL if none. */
+struct vs_object *vn_dec_nested_object(const struct vn_decoder *d, const void *field);
 /* The guest-chosen id of an object being created: non-zero, not in use. */
 bool vn_dec_new_id(struct vn_decoder *d, uint64_t *id);
 /* A handle in an output skeleton: the raw id, not looked up. */
@@ -156,7 +172,9 @@ vn_enc_bytes(struct vn_encoder *e, const void *src, size_t size)
    vn_enc_raw(e, src, size, (size + 3) & ~(size_t)3);
 }
 
-/* Host handle back to the guest id it is bound to (0 if none). */
+/* Host handle back to the guest id it is bound to (0 if none). Replies
+ * only carry dispatchable handles this way (physical devices), which are
+ * unique pointers. */
 void vn_enc_handle(struct vn_encoder *e, VkObjectType type, uint64_t host);
 void vn_enc_VkClearColorValue(struct vn_encoder *e, const VkClearColorValue *v);
 void vn_enc_VkClearValue(struct vn_encoder *e, const VkClearValue *v);

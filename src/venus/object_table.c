@@ -2,6 +2,7 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 static atomic_uint_fast64_t live_objects;
 
@@ -26,14 +27,29 @@ hash_handle(VkObjectType type, uint64_t handle)
    return hash_id(handle ^ ((uint64_t)type << 48));
 }
 
-void
+bool
 vs_object_table_init(struct vs_object_table *t)
 {
-   pthread_mutex_init(&t->lock, NULL);
+   memset(t, 0, sizeof(*t));
    t->bucket_count = 256;
    t->buckets = calloc(t->bucket_count, sizeof(*t->buckets));
    t->handle_buckets = calloc(t->bucket_count, sizeof(*t->handle_buckets));
-   t->count = 0;
+   if (!t->buckets || !t->handle_buckets) {
+      free(t->buckets);
+      free(t->handle_buckets);
+      return false;
+   }
+   pthread_mutex_init(&t->lock, NULL);
+   return true;
+}
+
+static void
+free_entry(struct vs_object *o)
+{
+   if (o->data_free)
+      o->data_free(o->data);
+   atomic_fetch_sub(&live_objects, 1);
+   free(o);
 }
 
 void
@@ -43,8 +59,7 @@ vs_object_table_fini(struct vs_object_table *t)
       struct vs_object *o = t->buckets[i];
       while (o) {
          struct vs_object *next = o->hash_next;
-         atomic_fetch_sub(&live_objects, 1);
-         free(o);
+         free_entry(o);
          o = next;
       }
    }
@@ -123,7 +138,7 @@ vs_object_add(struct vs_object_table *t, uint64_t id, VkObjectType type, uint64_
    }
 
    pthread_mutex_lock(&t->lock);
-   if (find_locked(t, id)) {
+   if (find_locked(t, id) || (t->limit && t->count >= t->limit)) {
       pthread_mutex_unlock(&t->lock);
       free(o);
       return NULL;
@@ -203,8 +218,7 @@ vs_object_remove(struct vs_object_table *t, struct vs_object *obj)
       obj->parent->child_count--;
    }
    pthread_mutex_unlock(&t->lock);
-   atomic_fetch_sub(&live_objects, 1);
-   free(obj);
+   free_entry(obj);
 }
 
 void

@@ -22,7 +22,8 @@ struct vs_object {
    /* Host entry points for commands on this object (whichever applies). */
    const struct vn_instance_table *it;
    const struct vn_device_table *dt;
-   void *data;                /* family-specific state (struct vs_device, ...) */
+   void *data;                /* family state (dispatch/objects.h has the checked casts) */
+   void (*data_free)(void *data); /* frees data when the entry goes, if set */
    uint32_t flags;            /* VS_OBJECT_* */
    struct vs_object *hash_next;   /* in the id index */
    struct vs_object *handle_next; /* in the (type, host handle) index */
@@ -41,15 +42,18 @@ struct vs_object_table {
    struct vs_object **handle_buckets; /* by (type, host handle) */
    uint32_t bucket_count;             /* of each index */
    uint32_t count;
+   uint32_t limit;                    /* most entries at once; 0: no limit */
 };
 
 /* Server-wide count of live host objects, for leak checks and logs. */
 uint64_t vs_object_live_count(void);
 
-void vs_object_table_init(struct vs_object_table *t);
+/* False when out of memory. */
+bool vs_object_table_init(struct vs_object_table *t);
 void vs_object_table_fini(struct vs_object_table *t);
 
-/* Adds a host object under a guest id. False if id is 0 or already used. */
+/* Adds a host object under a guest id. NULL if id is 0 or already used,
+ * the table is at its limit, or out of memory. */
 struct vs_object *vs_object_add(struct vs_object_table *t, uint64_t id, VkObjectType type,
                                 uint64_t handle, struct vs_object *parent);
 
@@ -64,7 +68,7 @@ bool vs_object_contains(struct vs_object_table *t, uint64_t id);
 struct vs_object *vs_object_find_handle(struct vs_object_table *t, VkObjectType type,
                                         uint64_t handle);
 
-/* Removes and frees the entry (not the host object). */
+/* Removes and frees the entry and its data (not the host object). */
 void vs_object_remove(struct vs_object_table *t, struct vs_object *obj);
 
 /* Calls fn for every object whose parent is `parent` (any type if type is

@@ -11,7 +11,6 @@ vs_resource_table_init(struct vs_resource_table *t)
 {
    pthread_mutex_init(&t->lock, NULL);
    t->list = NULL;
-   t->next_id = 1;
    t->count = 0;
 }
 
@@ -40,30 +39,43 @@ vs_resource_table_fini(struct vs_resource_table *t)
    pthread_mutex_destroy(&t->lock);
 }
 
-struct vs_resource *
-vs_resource_add(struct vs_resource_table *t, int fd, void *map, size_t size, size_t map_size)
+static struct vs_resource *
+find_locked(struct vs_resource_table *t, uint32_t id)
 {
+   struct vs_resource *res = t->list;
+   while (res && res->id != id)
+      res = res->next;
+   return res;
+}
+
+bool
+vs_resource_contains(struct vs_resource_table *t, uint32_t id)
+{
+   pthread_mutex_lock(&t->lock);
+   bool found = find_locked(t, id) != NULL;
+   pthread_mutex_unlock(&t->lock);
+   return found;
+}
+
+struct vs_resource *
+vs_resource_add(struct vs_resource_table *t, uint32_t id, int fd, void *map, size_t size, size_t map_size)
+{
+   if (id == 0)
+      return NULL;
    struct vs_resource *res = calloc(1, sizeof(*res));
    if (!res)
       return NULL;
+   res->id = id;
    res->fd = fd;
    res->map = map;
    res->size = size;
    res->map_size = map_size;
    res->refcount = 1;
    pthread_mutex_lock(&t->lock);
-   /* Ids are never 0; skip ids still in use after wrap-around. */
-   for (;;) {
-      uint32_t id = t->next_id++;
-      if (id == 0)
-         continue;
-      bool used = false;
-      for (struct vs_resource *r = t->list; r; r = r->next)
-         used |= r->id == id;
-      if (!used) {
-         res->id = id;
-         break;
-      }
+   if (find_locked(t, id)) {
+      pthread_mutex_unlock(&t->lock);
+      free(res);
+      return NULL;
    }
    res->next = t->list;
    t->list = res;
@@ -73,9 +85,9 @@ vs_resource_add(struct vs_resource_table *t, int fd, void *map, size_t size, siz
 }
 
 struct vs_resource *
-vs_resource_create_shmem(struct vs_resource_table *t, size_t size)
+vs_resource_create_shmem(struct vs_resource_table *t, uint32_t id, size_t size)
 {
-   if (size == 0)
+   if (size == 0 || id == 0 || vs_resource_contains(t, id))
       return NULL;
    size_t page = os_page_size();
    size_t map_size = (size + page - 1) & ~(page - 1);
@@ -87,7 +99,7 @@ vs_resource_create_shmem(struct vs_resource_table *t, size_t size)
       close(fd);
       return NULL;
    }
-   struct vs_resource *res = vs_resource_add(t, fd, map, size, map_size);
+   struct vs_resource *res = vs_resource_add(t, id, fd, map, size, map_size);
    if (!res) {
       munmap(map, map_size);
       close(fd);
@@ -101,9 +113,7 @@ struct vs_resource *
 vs_resource_get(struct vs_resource_table *t, uint32_t id)
 {
    pthread_mutex_lock(&t->lock);
-   struct vs_resource *res = t->list;
-   while (res && res->id != id)
-      res = res->next;
+   struct vs_resource *res = find_locked(t, id);
    if (res)
       res->refcount++;
    pthread_mutex_unlock(&t->lock);

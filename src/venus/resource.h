@@ -18,6 +18,7 @@ struct vs_resource {
    size_t size;         /* bytes the guest may touch */
    size_t map_size;     /* bytes mapped (size rounded up) */
    bool is_shmem;       /* plain shared memory (blob_id 0) */
+   bool imported;       /* an fd the transport handed in (IMPORT_RESOURCE) */
    uint64_t memory_id;  /* the VkDeviceMemory behind it, 0 for shared memory */
    struct vs_resource *next;
 };
@@ -25,7 +26,6 @@ struct vs_resource {
 struct vs_resource_table {
    pthread_mutex_t lock;
    struct vs_resource *list;
-   uint32_t next_id;
    uint32_t count;
 };
 
@@ -33,11 +33,14 @@ void vs_resource_table_init(struct vs_resource_table *t);
 /* Drops every resource (the table's references). */
 void vs_resource_table_fini(struct vs_resource_table *t);
 
-/* Creates plain shared memory of `size` bytes and adds it. */
-struct vs_resource *vs_resource_create_shmem(struct vs_resource_table *t, size_t size);
-/* Adds a resource around an existing fd + mapping (takes ownership). */
-struct vs_resource *vs_resource_add(struct vs_resource_table *t, int fd, void *map, size_t size,
+/* Creates plain shared memory of `size` bytes and adds it under the
+ * caller's id. NULL if the id is 0 or in use, or on failure. */
+struct vs_resource *vs_resource_create_shmem(struct vs_resource_table *t, uint32_t id, size_t size);
+/* Adds a resource around an existing fd + mapping under the caller's id
+ * (same rules); takes ownership of fd and map only on success. */
+struct vs_resource *vs_resource_add(struct vs_resource_table *t, uint32_t id, int fd, void *map, size_t size,
                                     size_t map_size);
+bool vs_resource_contains(struct vs_resource_table *t, uint32_t id);
 
 /* A new reference, or NULL if the id is unknown. */
 struct vs_resource *vs_resource_get(struct vs_resource_table *t, uint32_t id);

@@ -7,8 +7,10 @@
  * "venus-server: listening on PATH" to stdout once clients can connect.
  * On stop, disconnects every client, waits for their threads (each
  * destroys its context) and removes the socket file. Returns 0, or 1 if
- * the socket could not be set up (the reason is logged). */
-int vtest_server_run(const char *socket_path);
+ * the socket could not be set up (the reason is logged). Every client's
+ * context is made with `options`. */
+struct vs_context_options;
+int vtest_server_run(const char *socket_path, const struct vs_context_options *options);
 
 /* Async-signal-safe; may be called from any thread, before or during
  * vtest_server_run. */

@@ -14,7 +14,7 @@
 
 #include "os/os.h"
 #include "util/log.h"
-#include "venus/context.h"
+#include "context/context.h"
 #include "vtest/vtest_protocol.h"
 #include "vtest/vtest_sync.h"
 
@@ -35,7 +35,9 @@ struct client {
    bool context_inited;  /* CONTEXT_INIT seen */
    bool peer_gone;       /* the session ended because the peer disconnected */
    char name[VTEST_MAX_RENDERER_NAME];
+   const struct vs_context_options *options;
    struct vs_context *ctx;
+   uint32_t next_res_id; /* vtest resource ids are the transport's to pick */
    struct vtest_sync_table *syncs;
    uint32_t *buf;
    size_t buf_size;
@@ -206,7 +208,7 @@ ensure_context(struct client *c)
 {
    if (c->ctx)
       return true;
-   c->ctx = vs_context_create(c->ctx_id, c->name);
+   c->ctx = vs_context_create(c->ctx_id, c->name, c->options);
    if (!c->ctx)
       return drop(c, "cannot create the Venus context");
    return true;
@@ -315,12 +317,13 @@ cmd_resource_create_blob(struct client *c, const uint32_t *words)
    const uint64_t size = words_to_u64(words[VTEST_BLOB_SIZE_LO], words[VTEST_BLOB_SIZE_HI]);
    const uint64_t blob_id = words_to_u64(words[VTEST_BLOB_ID_LO], words[VTEST_BLOB_ID_HI]);
 
-   uint32_t res_id;
-   int fd;
-   if (!vs_context_create_blob(c->ctx, type, flags, size, blob_id, &res_id, &fd))
+   /* Ids are never reused: a wrap would take 2^32 blobs. */
+   uint32_t res_id = ++c->next_res_id;
+   struct vs_blob blob;
+   if (res_id == 0 || !vs_context_create_blob(c->ctx, res_id, type, flags, size, blob_id, &blob))
       return drop(c, "RESOURCE_CREATE_BLOB type %u flags 0x%x size %llu blob id %llu failed",
                   type, flags, (unsigned long long)size, (unsigned long long)blob_id);
-   return send_reply_with_fd(c, VTEST_CMD_RESOURCE_CREATE_BLOB, &res_id, 1, fd);
+   return send_reply_with_fd(c, VTEST_CMD_RESOURCE_CREATE_BLOB, &res_id, 1, blob.fd);
 }
 
 static bool
@@ -330,7 +333,7 @@ cmd_resource_unref(struct client *c, const uint32_t *words)
       vs_warn(c->ctx_id, "RESOURCE_UNREF of resource %u before any resource exists", words[0]);
       return true;
    }
-   vs_context_unref_resource(c->ctx, words[0]);
+   vs_context_destroy_resource(c->ctx, words[0]);
    return true;
 }
 
@@ -604,9 +607,9 @@ await_request(int fd)
 }
 
 int
-vtest_client_serve(int fd, uint32_t ctx_id)
+vtest_client_serve(int fd, uint32_t ctx_id, const struct vs_context_options *options)
 {
-   struct client c = { .fd = fd, .ctx_id = ctx_id, .name = "unnamed" };
+   struct client c = { .fd = fd, .ctx_id = ctx_id, .name = "unnamed", .options = options };
 
    c.syncs = vtest_sync_table_create();
    if (!c.syncs) {

@@ -5,11 +5,13 @@
 
 #include <stdint.h>
 
+struct vs_context_options;
+
 /* Serves the client on `fd` until it disconnects or breaks the protocol
  * (one error line says why). The Venus context, created on demand and named
- * `ctx_id` in logs, is destroyed before returning. The caller keeps
+ * `ctx_id` in logs and made with `options`, is destroyed before returning. The caller keeps
  * ownership of `fd` and closes it afterwards. Returns 0 when the peer went
  * away, -1 when the client was dropped. */
-int vtest_client_serve(int fd, uint32_t ctx_id);
+int vtest_client_serve(int fd, uint32_t ctx_id, const struct vs_context_options *options);
 
 #endif

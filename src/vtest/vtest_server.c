@@ -45,6 +45,7 @@ struct server {
    struct client_thread *clients;
    struct os_event reap_event; /* a client thread finished */
    uint32_t next_ctx_id;
+   const struct vs_context_options *options;
 };
 
 void
@@ -158,7 +159,7 @@ client_main(void *arg)
    struct client_thread *ct = arg;
    struct server *server = ct->server;
 
-   vtest_client_serve(ct->fd, ct->ctx_id);
+   vtest_client_serve(ct->fd, ct->ctx_id, server->options);
 
    /* Closed under the lock so that shutdown never hits a reused fd. */
    pthread_mutex_lock(&server->lock);
@@ -309,7 +310,7 @@ remove_socket_file(const char *path, const struct stat *identity)
 }
 
 int
-vtest_server_run(const char *socket_path)
+vtest_server_run(const char *socket_path, const struct vs_context_options *options)
 {
    if (stop_event.read_fd < 0) {
       if (os_event_init(&stop_event) < 0) {
@@ -324,7 +325,7 @@ vtest_server_run(const char *socket_path)
    if (listen_fd < 0)
       return 1;
 
-   struct server server = { .clients = NULL, .next_ctx_id = 1 };
+   struct server server = { .clients = NULL, .next_ctx_id = 1, .options = options };
    int err = pthread_mutex_init(&server.lock, NULL);
    if (err != 0 || os_event_init(&server.reap_event) < 0) {
       vs_error(0, "cannot set up the server: %s", strerror(err ? err : errno));

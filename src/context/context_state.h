@@ -1,4 +1,4 @@
-/* The inside of a Venus context, shared by src/venus and src/dispatch. */
+/* The inside of a Venus context, shared by the files of src/context only. */
 #ifndef VS_CONTEXT_STATE_H
 #define VS_CONTEXT_STATE_H
 
@@ -6,27 +6,30 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "dispatch/dispatch.h"
-#include "venus/context.h"
+#include "context/context.h"
+#include "dispatch/renderer.h"
+#include "venus/dispatch.h"
 #include "venus/object_table.h"
 #include "venus/resource.h"
 
 struct vs_ring;
-struct vs_object;
 
 struct vs_context {
    uint32_t id;
    char name[64];
    atomic_bool fatal;
+   struct vs_context_limits limits;
 
    struct vs_object_table objects;
    struct vs_resource_table resources;
+   struct vs_renderer renderer;
 
    /* The context-side dispatcher (SUBMIT_CMD2 streams, socket thread). */
    struct vs_dispatch dispatch;
 
    pthread_mutex_t rings_lock;
    struct vs_ring *rings;
+   uint32_t ring_count;
 
    /* Ring monitor: sets ALIVE on every ring periodically. */
    pthread_t monitor_thread;
@@ -36,26 +39,30 @@ struct vs_context {
    bool monitor_stop;
    uint32_t monitor_period_us;
 
-   /* Serializes blob export against vkFreeMemory. */
-   pthread_mutex_t memory_lock;
-
-   /* The guest's VkInstance (one per context). */
-   struct vs_object *instance;
-
-   /* Timelines: ring_idx -> VkQueue object bound by vkGetDeviceQueue2. */
-   pthread_mutex_t timeline_lock;
-   struct vs_object *timeline_queue[VS_MAX_TIMELINES];
+   /* Bytes of plain shared memory the context holds (limits.shmem_bytes). */
+   pthread_mutex_t shmem_lock;
+   uint64_t shmem_bytes;
 };
 
 /* Logs `reason` once and makes the context fatal: every ring stops, and
  * the transport drops the client. */
 void vs_context_set_fatal(struct vs_context *ctx, const char *reason);
 
+/* The handler table every dispatcher of every context runs. */
+const struct vn_exec_table *vs_context_exec_table(void);
+
+/* Sets up a dispatcher of this context; `ring` is NULL on the context side. */
+void vs_context_init_dispatch(struct vs_context *ctx, struct vs_dispatch *disp, struct vs_ring *ring);
+
 struct vs_ring *vs_context_find_ring(struct vs_context *ctx, uint64_t ring_id);
-void vs_context_add_ring(struct vs_context *ctx, struct vs_ring *ring);
+/* False when the context is at its ring limit (the ring is not added). */
+bool vs_context_add_ring(struct vs_context *ctx, struct vs_ring *ring);
 /* Unlinks the ring; the caller destroys it. */
 struct vs_ring *vs_context_remove_ring(struct vs_context *ctx, uint64_t ring_id);
 /* Starts the monitor (if needed) with at most this period. */
 void vs_context_monitor_rings(struct vs_context *ctx, uint32_t period_us);
+
+/* Registers the ring and reply-stream commands (ring_commands.c). */
+void vs_ring_commands_register(struct vn_exec_table *t);
 
 #endif

@@ -22,10 +22,10 @@
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
-struct vs_context;
 struct vs_object;
 struct vs_device;
-struct vn_instance_table;
+struct vs_physical_device;
+struct vs_renderer;
 
 enum vs_memory_strategy {
    VS_MEMORY_AUTO,
@@ -82,28 +82,41 @@ struct vs_device_memory {
    int fd;                         /* host-pointer: the shared memory */
    void *map;                      /* host-pointer: its mapping */
    size_t map_size;
-   uint32_t res_id;                /* the blob made from it, 0 if none yet */
+   bool exported;                  /* a blob was made from it (at most one) */
 };
 
 /* Host device extensions the memory code needs, of those the physical
  * device has: appended to `names` (room for 3 more) unless present. */
-uint32_t vs_memory_add_device_extensions(const struct vn_instance_table *it,
-                                         VkPhysicalDevice physical, const char **names,
+uint32_t vs_memory_add_device_extensions(const struct vs_physical_device *phys, const char **names,
                                          uint32_t count);
 
-/* Probes the strategies on a freshly created device. False (with `why`
- * set) if a forced strategy cannot work there. */
-bool vs_memory_device_init(struct vs_context *ctx, struct vs_device *dev, const char **why);
+/* Probes the strategies on a freshly created device, with the renderer's
+ * options. False (with `why` set) if a forced strategy cannot work there. */
+bool vs_memory_device_init(struct vs_renderer *r, struct vs_device *dev, const char **why);
 
 /* vkAllocateMemory / vkFreeMemory semantics. `info` is the guest's decoded
  * create info; its pNext chain may be relinked. Returns the VkResult; on
  * success *out is the new memory (not yet in the object table). */
-VkResult vs_memory_allocate(struct vs_context *ctx, struct vs_device *dev,
-                            VkMemoryAllocateInfo *info, struct vs_device_memory **out);
-void vs_memory_free(struct vs_context *ctx, struct vs_device *dev, struct vs_device_memory *mem);
+VkResult vs_memory_allocate(struct vs_renderer *r, struct vs_device *dev, VkMemoryAllocateInfo *info,
+                            struct vs_device_memory **out);
+/* Frees the host memory and the server's state; the object must already be
+ * out of the table (see vs_memory_release). */
+void vs_memory_free(struct vs_device *dev, struct vs_device_memory *mem);
 
-/* RESOURCE_CREATE_BLOB with blob_id = a VkDeviceMemory id. */
-bool vs_memory_export_blob(struct vs_context *ctx, uint32_t flags, uint64_t size, uint64_t memory_id,
-                           uint32_t *res_id, int *fd);
+/* A VkDeviceMemory exported for the guest to map. */
+struct vs_memory_export {
+   int fd;                             /* new: the caller owns it */
+   enum vs_memory_strategy shared_by;  /* host-pointer: shared memory; else dma-buf or opaque fd */
+   uint32_t memory_type_index;
+   uint64_t allocation_size;
+   uint8_t device_uuid[VK_UUID_SIZE];
+   uint8_t driver_uuid[VK_UUID_SIZE];
+};
+
+/* RESOURCE_CREATE_BLOB with blob_id = a VkDeviceMemory id of the renderer:
+ * at most once per memory, `size` at most the allocation. False with *why
+ * set on bad input. */
+bool vs_memory_export(struct vs_renderer *r, uint64_t memory_id, uint64_t size,
+                      struct vs_memory_export *out, const char **why);
 
 #endif

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dispatch/dispatch.h"
+#include "venus/dispatch.h"
 
 #define VS_RING_STATUS_IDLE 0x1u
 #define VS_RING_STATUS_FATAL 0x2u
@@ -65,6 +65,10 @@ struct vs_ring *vs_ring_create(struct vs_context *ctx, uint64_t id, struct vs_re
                                const struct vs_ring_layout *layout, uint32_t monitor_period_us,
                                const char **why);
 void vs_ring_destroy(struct vs_ring *ring);
+
+/* The hooks of the ring's dispatcher: fatal for its context, and stop when
+ * the ring stops. */
+struct vs_dispatch_hooks vs_ring_dispatch_hooks(struct vs_ring *ring);
 
 void vs_ring_notify(struct vs_ring *ring);
 /* True once the ring is asked to stop or the context is fatal: long host

@@ -1,22 +1,36 @@
-/* VK_MESA_venus_protocol transport commands: rings, reply streams,
- * indirect command streams and the seqnos that order the two channels. */
-#include "dispatch/dispatch.h"
-
+/* The transport commands of VK_MESA_venus_protocol: rings, reply streams,
+ * indirect command streams and the seqnos that order the two channels.
+ * They act on the context's own state, so they live in this layer and
+ * register into the same handler table as the Vulkan families. */
 #include <stdlib.h>
 
-#include "sync/sync_fd.h"
+#include "context/context_state.h"
+#include "context/ring.h"
 #include "util/log.h"
-#include "venus/context_state.h"
+#include "venus/dispatch.h"
 #include "venus/resource.h"
-#include "venus/ring.h"
 #include "vn_wire.h"
+
+/* The context a dispatcher belongs to, and its ring (NULL on the context
+ * side). */
+static struct vs_context *
+context_of(struct vs_dispatch *disp)
+{
+   return disp->on_ring ? ((struct vs_ring *)disp->owner)->ctx : disp->owner;
+}
+
+static struct vs_ring *
+ring_of(struct vs_dispatch *disp)
+{
+   return disp->on_ring ? disp->owner : NULL;
+}
 
 /* Ring management arrives on the context side only; waits on a ring only
  * inside a ring (as Mesa sends them). */
 static bool
 require_context_side(struct vs_dispatch *disp, const char *cmd)
 {
-   if (disp->ring) {
+   if (disp->on_ring) {
       vs_dispatch_fail(disp, "%s is only valid outside a ring", cmd);
       return false;
    }
@@ -26,13 +40,13 @@ require_context_side(struct vs_dispatch *disp, const char *cmd)
 static struct vs_ring *
 lookup_ring(struct vs_dispatch *disp, uint64_t id, const char *cmd)
 {
-   struct vs_ring *ring = vs_context_find_ring(disp->ctx, id);
+   struct vs_ring *ring = vs_context_find_ring(context_of(disp), id);
    if (!ring)
       vs_dispatch_fail(disp, "%s: unknown ring 0x%llx", cmd, (unsigned long long)id);
    return ring;
 }
 
-void
+static void
 vs_exec_vkSetReplyCommandStreamMESA(struct vs_dispatch *disp,
                                     struct vn_args_vkSetReplyCommandStreamMESA *a)
 {
@@ -41,23 +55,23 @@ vs_exec_vkSetReplyCommandStreamMESA(struct vs_dispatch *disp,
       vs_dispatch_fail(disp, "vkSetReplyCommandStreamMESA: no stream");
       return;
    }
-   struct vs_resource *res = vs_resource_get(&disp->ctx->resources, s->resourceId);
+   struct vs_resource *res = vs_resource_get(disp->resources, s->resourceId);
    if (!res || !res->is_shmem || !vs_resource_range_ok(res, s->offset, s->size)) {
       if (res)
-         vs_resource_put(&disp->ctx->resources, res);
+         vs_resource_put(disp->resources, res);
       vs_dispatch_fail(disp, "vkSetReplyCommandStreamMESA: resource %u range [%zu, +%zu) invalid",
                        s->resourceId, s->offset, s->size);
       return;
    }
    if (disp->reply_res)
-      vs_resource_put(&disp->ctx->resources, disp->reply_res);
+      vs_resource_put(disp->resources, disp->reply_res);
    disp->reply_res = res;
    disp->reply_offset = s->offset;
    disp->reply_size = s->size;
    disp->reply_pos = 0;
 }
 
-void
+static void
 vs_exec_vkSeekReplyCommandStreamMESA(struct vs_dispatch *disp,
                                      struct vn_args_vkSeekReplyCommandStreamMESA *a)
 {
@@ -68,7 +82,7 @@ vs_exec_vkSeekReplyCommandStreamMESA(struct vs_dispatch *disp,
    disp->reply_pos = a->position;
 }
 
-void
+static void
 vs_exec_vkExecuteCommandStreamsMESA(struct vs_dispatch *disp,
                                     struct vn_args_vkExecuteCommandStreamsMESA *a)
 {
@@ -104,10 +118,10 @@ vs_exec_vkExecuteCommandStreamsMESA(struct vs_dispatch *disp,
       }
       if (streams[i].size == 0)
          continue;
-      struct vs_resource *res = vs_resource_get(&disp->ctx->resources, streams[i].resourceId);
+      struct vs_resource *res = vs_resource_get(disp->resources, streams[i].resourceId);
       if (!res || !res->is_shmem || !vs_resource_range_ok(res, streams[i].offset, streams[i].size)) {
          if (res)
-            vs_resource_put(&disp->ctx->resources, res);
+            vs_resource_put(disp->resources, res);
          vs_dispatch_fail(disp, "vkExecuteCommandStreamsMESA: stream %u (resource %u) invalid", i,
                           streams[i].resourceId);
          break;
@@ -121,7 +135,7 @@ vs_exec_vkExecuteCommandStreamsMESA(struct vs_dispatch *disp,
       } else {
          vs_dispatch_fail(disp, "vkExecuteCommandStreamsMESA: out of memory");
       }
-      vs_resource_put(&disp->ctx->resources, res);
+      vs_resource_put(disp->resources, res);
    }
    vs_arena_fini(&disp->arena);
    disp->arena = outer;
@@ -130,7 +144,7 @@ vs_exec_vkExecuteCommandStreamsMESA(struct vs_dispatch *disp,
    free(positions);
 }
 
-void
+static void
 vs_exec_vkCreateRingMESA(struct vs_dispatch *disp, struct vn_args_vkCreateRingMESA *a)
 {
    if (!require_context_side(disp, "vkCreateRingMESA"))
@@ -140,7 +154,7 @@ vs_exec_vkCreateRingMESA(struct vs_dispatch *disp, struct vn_args_vkCreateRingME
       vs_dispatch_fail(disp, "vkCreateRingMESA: no create info");
       return;
    }
-   if (vs_context_find_ring(disp->ctx, a->ring)) {
+   if (vs_context_find_ring(context_of(disp), a->ring)) {
       vs_dispatch_fail(disp, "vkCreateRingMESA: ring 0x%llx exists", (unsigned long long)a->ring);
       return;
    }
@@ -155,7 +169,7 @@ vs_exec_vkCreateRingMESA(struct vs_dispatch *disp, struct vn_args_vkCreateRingME
       }
       /* VkRingPriorityInfoMESA is a hint; ring threads keep default priority. */
    }
-   struct vs_resource *res = vs_resource_get(&disp->ctx->resources, info->resourceId);
+   struct vs_resource *res = vs_resource_get(disp->resources, info->resourceId);
    if (!res) {
       vs_dispatch_fail(disp, "vkCreateRingMESA: unknown resource %u", info->resourceId);
       return;
@@ -168,25 +182,29 @@ vs_exec_vkCreateRingMESA(struct vs_dispatch *disp, struct vn_args_vkCreateRingME
       .extra_size = info->extraSize, .idle_timeout_ns = info->idleTimeout,
    };
    const char *why = NULL;
-   struct vs_ring *ring = vs_ring_create(disp->ctx, a->ring, res, &layout, monitor_us, &why);
+   struct vs_ring *ring = vs_ring_create(context_of(disp), a->ring, res, &layout, monitor_us, &why);
    if (!ring) {
-      vs_resource_put(&disp->ctx->resources, res);
+      vs_resource_put(disp->resources, res);
       vs_dispatch_fail(disp, "vkCreateRingMESA: %s", why);
       return;
    }
-   vs_context_add_ring(disp->ctx, ring);
+   if (!vs_context_add_ring(context_of(disp), ring)) {
+      vs_ring_destroy(ring);
+      vs_dispatch_fail(disp, "vkCreateRingMESA: ring limit reached (%u rings)", context_of(disp)->limits.rings);
+      return;
+   }
    if (monitor_us)
-      vs_context_monitor_rings(disp->ctx, monitor_us);
-   vs_debug(disp->ctx->id, "ring 0x%llx created on resource %u (%u-byte buffer)",
+      vs_context_monitor_rings(context_of(disp), monitor_us);
+   vs_debug(disp->ctx_id, "ring 0x%llx created on resource %u (%u-byte buffer)",
             (unsigned long long)a->ring, info->resourceId, ring->buffer_size);
 }
 
-void
+static void
 vs_exec_vkDestroyRingMESA(struct vs_dispatch *disp, struct vn_args_vkDestroyRingMESA *a)
 {
    if (!require_context_side(disp, "vkDestroyRingMESA"))
       return;
-   struct vs_ring *ring = vs_context_remove_ring(disp->ctx, a->ring);
+   struct vs_ring *ring = vs_context_remove_ring(context_of(disp), a->ring);
    if (!ring) {
       vs_dispatch_fail(disp, "vkDestroyRingMESA: unknown ring 0x%llx", (unsigned long long)a->ring);
       return;
@@ -194,7 +212,7 @@ vs_exec_vkDestroyRingMESA(struct vs_dispatch *disp, struct vn_args_vkDestroyRing
    vs_ring_destroy(ring);
 }
 
-void
+static void
 vs_exec_vkNotifyRingMESA(struct vs_dispatch *disp, struct vn_args_vkNotifyRingMESA *a)
 {
    if (!require_context_side(disp, "vkNotifyRingMESA"))
@@ -204,7 +222,7 @@ vs_exec_vkNotifyRingMESA(struct vs_dispatch *disp, struct vn_args_vkNotifyRingME
       vs_ring_notify(ring);
 }
 
-void
+static void
 vs_exec_vkWriteRingExtraMESA(struct vs_dispatch *disp, struct vn_args_vkWriteRingExtraMESA *a)
 {
    if (!require_context_side(disp, "vkWriteRingExtraMESA"))
@@ -214,7 +232,7 @@ vs_exec_vkWriteRingExtraMESA(struct vs_dispatch *disp, struct vn_args_vkWriteRin
       vs_dispatch_fail(disp, "vkWriteRingExtraMESA: offset %zu outside the extra region", a->offset);
 }
 
-void
+static void
 vs_exec_vkSubmitVirtqueueSeqnoMESA(struct vs_dispatch *disp,
                                    struct vn_args_vkSubmitVirtqueueSeqnoMESA *a)
 {
@@ -225,19 +243,19 @@ vs_exec_vkSubmitVirtqueueSeqnoMESA(struct vs_dispatch *disp,
       vs_ring_submit_virtqueue_seqno(ring, a->seqno);
 }
 
-void
+static void
 vs_exec_vkWaitVirtqueueSeqnoMESA(struct vs_dispatch *disp,
                                  struct vn_args_vkWaitVirtqueueSeqnoMESA *a)
 {
-   if (!disp->ring) {
+   if (!disp->on_ring) {
       vs_dispatch_fail(disp, "vkWaitVirtqueueSeqnoMESA is only valid inside a ring");
       return;
    }
-   if (!vs_ring_wait_virtqueue_seqno(disp->ring, a->seqno))
+   if (!vs_ring_wait_virtqueue_seqno(ring_of(disp), a->seqno))
       vs_dispatch_fail(disp, "vkWaitVirtqueueSeqnoMESA: ring stopped while waiting");
 }
 
-void
+static void
 vs_exec_vkWaitRingSeqnoMESA(struct vs_dispatch *disp, struct vn_args_vkWaitRingSeqnoMESA *a)
 {
    if (!require_context_side(disp, "vkWaitRingSeqnoMESA"))
@@ -249,69 +267,16 @@ vs_exec_vkWaitRingSeqnoMESA(struct vs_dispatch *disp, struct vn_args_vkWaitRingS
 }
 
 void
-vs_exec_vkGetMemoryResourcePropertiesMESA(struct vs_dispatch *disp,
-                                          struct vn_args_vkGetMemoryResourcePropertiesMESA *a)
+vs_ring_commands_register(struct vn_exec_table *t)
 {
-   /* Only reachable from dma-buf imports, which vtest clients cannot make. */
-   a->ret = VK_ERROR_INVALID_EXTERNAL_HANDLE;
-}
-
-void
-vs_exec_vkResetFenceResourceMESA(struct vs_dispatch *disp, struct vn_args_vkResetFenceResourceMESA *a)
-{
-   /* The host fence payload never left the server; nothing to consume. */
-}
-
-/* The host semaphore behind a guest WSI semaphore (sync/sync_fd.h):
- * binary, and of this device. */
-static struct vs_device *
-wsi_semaphore_device(struct vs_dispatch *disp, const char *cmd, struct vs_object *device_obj,
-                     struct vs_object *sem_obj)
-{
-   if (!sem_obj || sem_obj->parent != device_obj) {
-      vs_dispatch_fail(disp, "%s: semaphore is not of this device", cmd);
-      return NULL;
-   }
-   if (sem_obj->flags & VS_OBJECT_TIMELINE_SEMAPHORE) {
-      vs_dispatch_fail(disp, "%s: semaphore %llu is a timeline semaphore", cmd, (unsigned long long)sem_obj->id);
-      return NULL;
-   }
-   return device_obj->data;
-}
-
-void
-vs_exec_vkWaitSemaphoreResourceMESA(struct vs_dispatch *disp,
-                                    struct vn_args_vkWaitSemaphoreResourceMESA *a)
-{
-   struct vs_device *dev =
-      wsi_semaphore_device(disp, "vkWaitSemaphoreResourceMESA", a->device_obj, a->semaphore_obj);
-   VkResult r = dev ? vs_sync_fd_consume(dev, a->semaphore) : VK_SUCCESS;
-   if (r != VK_SUCCESS)
-      vs_warn(disp->ctx->id, "semaphore %llu: consuming the signal failed: %s",
-              (unsigned long long)a->semaphore_obj->id, vn_result_name(r));
-}
-
-void
-vs_exec_vkImportSemaphoreResourceMESA(struct vs_dispatch *disp,
-                                      struct vn_args_vkImportSemaphoreResourceMESA *a)
-{
-   const VkImportSemaphoreResourceInfoMESA *info = a->pImportSemaphoreResourceInfo;
-   if (!info) {
-      vs_dispatch_fail(disp, "vkImportSemaphoreResourceMESA: no info");
-      return;
-   }
-   /* Resource 0 is an already signalled sync fd; vtest has no others. */
-   if (info->resourceId != 0) {
-      vs_dispatch_fail(disp, "vkImportSemaphoreResourceMESA: resource %u: only resource 0 is supported",
-                       info->resourceId);
-      return;
-   }
-   struct vs_object *sem_obj = vs_object_find_handle(&disp->ctx->objects, VK_OBJECT_TYPE_SEMAPHORE,
-                                                     (uint64_t)info->semaphore);
-   struct vs_device *dev =
-      wsi_semaphore_device(disp, "vkImportSemaphoreResourceMESA", a->device_obj, sem_obj);
-   VkResult r = dev ? vs_sync_fd_signal(dev, info->semaphore) : VK_SUCCESS;
-   if (r != VK_SUCCESS)
-      vs_warn(disp->ctx->id, "semaphore %llu: signalling failed: %s", (unsigned long long)sem_obj->id,
-              vn_result_name(r));
+   t->vkSetReplyCommandStreamMESA = vs_exec_vkSetReplyCommandStreamMESA;
+   t->vkSeekReplyCommandStreamMESA = vs_exec_vkSeekReplyCommandStreamMESA;
+   t->vkExecuteCommandStreamsMESA = vs_exec_vkExecuteCommandStreamsMESA;
+   t->vkCreateRingMESA = vs_exec_vkCreateRingMESA;
+   t->vkDestroyRingMESA = vs_exec_vkDestroyRingMESA;
+   t->vkNotifyRingMESA = vs_exec_vkNotifyRingMESA;
+   t->vkWriteRingExtraMESA = vs_exec_vkWriteRingExtraMESA;
+   t->vkSubmitVirtqueueSeqnoMESA = vs_exec_vkSubmitVirtqueueSeqnoMESA;
+   t->vkWaitVirtqueueSeqnoMESA = vs_exec_vkWaitVirtqueueSeqnoMESA;
+   t->vkWaitRingSeqnoMESA = vs_exec_vkWaitRingSeqnoMESA;
 }

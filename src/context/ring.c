@@ -1,4 +1,4 @@
-#include "venus/ring.h"
+#include "context/ring.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -8,8 +8,9 @@
 
 #include "os/os.h"
 #include "util/log.h"
-#include "venus/context_state.h"
+#include "context/context_state.h"
 #include "venus/resource.h"
+
 
 /* Largest ring buffer accepted (Mesa uses 128 KiB and 16 KiB). */
 #define RING_BUFFER_MAX (16u << 20)
@@ -159,6 +160,25 @@ ring_thread(void *arg)
    return NULL;
 }
 
+static void
+ring_dispatch_fatal(void *data, const char *reason)
+{
+   struct vs_ring *ring = data;
+   vs_context_set_fatal(ring->ctx, reason);
+}
+
+static bool
+ring_dispatch_should_stop(void *data)
+{
+   return vs_ring_should_stop(data);
+}
+
+struct vs_dispatch_hooks
+vs_ring_dispatch_hooks(struct vs_ring *ring)
+{
+   return (struct vs_dispatch_hooks){ ring_dispatch_fatal, ring_dispatch_should_stop, ring };
+}
+
 struct vs_ring *
 vs_ring_create(struct vs_context *ctx, uint64_t id, struct vs_resource *res,
                const struct vs_ring_layout *l, uint32_t monitor_period_us, const char **why)
@@ -196,7 +216,7 @@ vs_ring_create(struct vs_context *ctx, uint64_t id, struct vs_resource *res,
    pthread_mutex_init(&ring->lock, NULL);
    pthread_cond_init(&ring->cond, NULL);
    pthread_cond_init(&ring->head_cond, NULL);
-   vs_dispatch_init(&ring->dispatch, ctx, ring);
+   vs_context_init_dispatch(ctx, &ring->dispatch, ring);
 
    if (pthread_create(&ring->thread, NULL, ring_thread, ring) != 0) {
       vs_dispatch_fini(&ring->dispatch);

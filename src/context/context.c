@@ -1,0 +1,449 @@
+#include "context/context_state.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "context/ring.h"
+#include "memory/device_memory.h"
+#include "os/os.h"
+#include "util/log.h"
+#include "vn_wire.h"
+
+void
+vs_context_options_default(struct vs_context_options *options)
+{
+   *options = (struct vs_context_options){
+      .renderer = { .device_index = -1, .memory = VS_MEMORY_AUTO, .page_size = 0 },
+      /* Mesa uses a ring per queue and a few blobs per allocation and pool;
+       * these leave a real application room while bounding a hostile one. */
+      .limits = {
+         .rings = 64,
+         .objects = 1u << 20,
+         .resources = 16384,
+         .shmem_bytes = 4ull << 30,
+      },
+   };
+}
+
+static void
+dispatch_fatal(void *data, const char *reason)
+{
+   vs_context_set_fatal(data, reason);
+}
+
+static bool
+dispatch_should_stop(void *data)
+{
+   return vs_context_is_fatal(data);
+}
+
+static struct vn_exec_table exec_table;
+static const char *exec_table_missing;
+
+static void
+exec_table_build(void)
+{
+   vn_exec_table_init(&exec_table);
+   vs_renderer_register(&exec_table);
+   vs_ring_commands_register(&exec_table);
+   exec_table_missing = vn_exec_table_missing(&exec_table);
+}
+
+const struct vn_exec_table *
+vs_context_exec_table(void)
+{
+   static pthread_once_t once = PTHREAD_ONCE_INIT;
+   pthread_once(&once, exec_table_build);
+   return &exec_table;
+}
+
+void
+vs_context_init_dispatch(struct vs_context *ctx, struct vs_dispatch *disp, struct vs_ring *ring)
+{
+   const struct vs_dispatch_desc desc = {
+      .ctx_id = ctx->id,
+      .hooks = ring ? vs_ring_dispatch_hooks(ring)
+                    : (struct vs_dispatch_hooks){ dispatch_fatal, dispatch_should_stop, ctx },
+      .exec = vs_context_exec_table(),
+      .objects = &ctx->objects,
+      .resources = &ctx->resources,
+      .renderer = &ctx->renderer,
+      .owner = ring ? (void *)ring : (void *)ctx,
+      .on_ring = ring != NULL,
+   };
+   vs_dispatch_init(disp, &desc);
+}
+
+struct vs_context *
+vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_context_options *options)
+{
+   if (vs_context_exec_table() && exec_table_missing) {
+      /* A family that forgot to register: a build error in all but name. */
+      vs_error(ctx_id, "no handler registered for %s (protocol/semantics.txt)", exec_table_missing);
+      return NULL;
+   }
+   struct vs_context *ctx = calloc(1, sizeof(*ctx));
+   if (!ctx)
+      return NULL;
+   if (!vs_object_table_init(&ctx->objects)) {
+      free(ctx);
+      return NULL;
+   }
+   ctx->id = ctx_id;
+   snprintf(ctx->name, sizeof(ctx->name), "%s", debug_name ? debug_name : "");
+   atomic_init(&ctx->fatal, false);
+   ctx->limits = options->limits;
+   ctx->objects.limit = options->limits.objects;
+   vs_resource_table_init(&ctx->resources);
+   vs_renderer_init(&ctx->renderer, ctx_id, &options->renderer, &ctx->objects);
+   vs_context_init_dispatch(ctx, &ctx->dispatch, NULL);
+   pthread_mutex_init(&ctx->rings_lock, NULL);
+   pthread_cond_init(&ctx->monitor_cond, NULL);
+   pthread_mutex_init(&ctx->monitor_lock, NULL);
+   pthread_mutex_init(&ctx->shmem_lock, NULL);
+   vs_info(ctx_id, "context created for \"%s\"", ctx->name);
+   return ctx;
+}
+
+uint32_t
+vs_context_id(const struct vs_context *ctx)
+{
+   return ctx->id;
+}
+
+bool
+vs_context_is_fatal(const struct vs_context *ctx)
+{
+   return atomic_load(&ctx->fatal);
+}
+
+void
+vs_context_set_fatal(struct vs_context *ctx, const char *reason)
+{
+   bool was = atomic_exchange(&ctx->fatal, true);
+   if (was)
+      return;
+   vs_error(ctx->id, "dropping client: %s", reason);
+   pthread_mutex_lock(&ctx->rings_lock);
+   for (struct vs_ring *r = ctx->rings; r; r = r->next)
+      vs_ring_set_fatal(r);
+   pthread_mutex_unlock(&ctx->rings_lock);
+}
+
+static void
+stop_monitor(struct vs_context *ctx)
+{
+   pthread_mutex_lock(&ctx->monitor_lock);
+   bool running = ctx->monitor_running;
+   ctx->monitor_stop = true;
+   pthread_cond_broadcast(&ctx->monitor_cond);
+   pthread_mutex_unlock(&ctx->monitor_lock);
+   if (running)
+      pthread_join(ctx->monitor_thread, NULL);
+}
+
+void
+vs_context_destroy(struct vs_context *ctx)
+{
+   if (!ctx)
+      return;
+   /* Rings first: nothing may run guest commands while objects go away. */
+   pthread_mutex_lock(&ctx->rings_lock);
+   struct vs_ring *rings = ctx->rings;
+   ctx->rings = NULL;
+   pthread_mutex_unlock(&ctx->rings_lock);
+   while (rings) {
+      struct vs_ring *next = rings->next;
+      vs_ring_destroy(rings);
+      rings = next;
+   }
+   stop_monitor(ctx);
+
+   uint32_t held = ctx->objects.count;
+   vs_renderer_fini(&ctx->renderer);
+   vs_dispatch_fini(&ctx->dispatch);
+   vs_object_table_fini(&ctx->objects);
+   vs_resource_table_fini(&ctx->resources);
+   pthread_mutex_destroy(&ctx->shmem_lock);
+   pthread_cond_destroy(&ctx->monitor_cond);
+   pthread_mutex_destroy(&ctx->monitor_lock);
+   pthread_mutex_destroy(&ctx->rings_lock);
+   vs_info(ctx->id, "context destroyed: %u host objects released, %llu live in server", held,
+           (unsigned long long)vs_object_live_count());
+   free(ctx);
+}
+
+/* The resource id must be new and the count within the limit. */
+static bool
+resource_id_ok(struct vs_context *ctx, uint32_t res_id, const char *what)
+{
+   char reason[160];
+   if (res_id == 0 || vs_resource_contains(&ctx->resources, res_id))
+      snprintf(reason, sizeof(reason), "%s: resource id %u is %s", what, res_id, res_id ? "in use" : "0");
+   else if (ctx->limits.resources && ctx->resources.count >= ctx->limits.resources)
+      snprintf(reason, sizeof(reason), "%s: resource limit reached (%u resources)", what, ctx->limits.resources);
+   else
+      return true;
+   vs_context_set_fatal(ctx, reason);
+   return false;
+}
+
+static bool
+shmem_reserve(struct vs_context *ctx, uint64_t size)
+{
+   pthread_mutex_lock(&ctx->shmem_lock);
+   bool ok = !ctx->limits.shmem_bytes || size <= ctx->limits.shmem_bytes - ctx->shmem_bytes;
+   if (ok)
+      ctx->shmem_bytes += size;
+   pthread_mutex_unlock(&ctx->shmem_lock);
+   return ok;
+}
+
+static bool
+create_shmem_blob(struct vs_context *ctx, uint32_t res_id, uint64_t size, struct vs_blob *out)
+{
+   /* Rings, reply streams and command-buffer pools. */
+   char reason[160];
+   if (size == 0 || size > (1ull << 32)) {
+      snprintf(reason, sizeof(reason), "shared-memory blob of %llu bytes is out of range", (unsigned long long)size);
+      vs_context_set_fatal(ctx, reason);
+      return false;
+   }
+   if (!shmem_reserve(ctx, size)) {
+      snprintf(reason, sizeof(reason), "shared-memory limit reached (%llu bytes held, %llu asked, limit %llu)",
+               (unsigned long long)ctx->shmem_bytes, (unsigned long long)size,
+               (unsigned long long)ctx->limits.shmem_bytes);
+      vs_context_set_fatal(ctx, reason);
+      return false;
+   }
+   struct vs_resource *res = vs_resource_create_shmem(&ctx->resources, res_id, (size_t)size);
+   out->fd = res ? fcntl(res->fd, F_DUPFD_CLOEXEC, 0) : -1;
+   if (out->fd < 0) {
+      if (res)
+         vs_resource_remove(&ctx->resources, res_id);
+      vs_context_set_fatal(ctx, "cannot create shared memory for a blob");
+      return false;
+   }
+   out->fd_type = VS_FD_TYPE_SHM;
+   out->map_info = VS_MAP_CACHE_CACHED;
+   vs_debug(ctx->id, "resource %u: %llu bytes of shared memory", res_id, (unsigned long long)size);
+   return true;
+}
+
+static bool
+create_memory_blob(struct vs_context *ctx, uint32_t res_id, uint32_t flags, uint64_t size, uint64_t memory_id,
+                   struct vs_blob *out)
+{
+   struct vs_memory_export exp;
+   const char *why;
+   if (!vs_memory_export(&ctx->renderer, memory_id, size, &exp, &why)) {
+      vs_context_set_fatal(ctx, why);
+      return false;
+   }
+   if (!vs_resource_add(&ctx->resources, res_id, -1, NULL, (size_t)size, 0)) {
+      close(exp.fd);
+      vs_context_set_fatal(ctx, "cannot record a blob resource");
+      return false;
+   }
+   struct vs_resource *res = vs_resource_get(&ctx->resources, res_id);
+   res->memory_id = memory_id;
+   vs_resource_put(&ctx->resources, res);
+   out->fd = exp.fd;
+   out->fd_type = exp.shared_by == VS_MEMORY_HOST_POINTER ? VS_FD_TYPE_SHM
+                  : exp.shared_by == VS_MEMORY_DMABUF     ? VS_FD_TYPE_DMABUF
+                                                          : VS_FD_TYPE_OPAQUE;
+   out->map_info = VS_MAP_CACHE_CACHED;
+   memcpy(out->vulkan_info.device_uuid, exp.device_uuid, sizeof(exp.device_uuid));
+   memcpy(out->vulkan_info.driver_uuid, exp.driver_uuid, sizeof(exp.driver_uuid));
+   out->vulkan_info.allocation_size = exp.allocation_size;
+   out->vulkan_info.memory_type_index = exp.memory_type_index;
+   vs_debug(ctx->id, "resource %u: memory %llu, %llu bytes, %s, flags 0x%x", res_id,
+            (unsigned long long)memory_id, (unsigned long long)size, vs_memory_strategy_name(exp.shared_by),
+            flags);
+   return true;
+}
+
+bool
+vs_context_create_blob(struct vs_context *ctx, uint32_t res_id, uint32_t type, uint32_t flags, uint64_t size,
+                       uint64_t blob_id, struct vs_blob *out)
+{
+   memset(out, 0, sizeof(*out));
+   out->fd = -1;
+   out->fd_type = VS_FD_TYPE_INVALID;
+   if (type != VS_BLOB_TYPE_HOST3D) {
+      vs_context_set_fatal(ctx, "blob type other than HOST3D requested");
+      return false;
+   }
+   if (flags & ~(uint32_t)(VS_BLOB_FLAG_MAPPABLE | VS_BLOB_FLAG_SHAREABLE | VS_BLOB_FLAG_CROSS_DEVICE)) {
+      char reason[96];
+      snprintf(reason, sizeof(reason), "unknown blob flags 0x%x", flags);
+      vs_context_set_fatal(ctx, reason);
+      return false;
+   }
+   if (!resource_id_ok(ctx, res_id, "blob"))
+      return false;
+   if (blob_id == 0 && flags == VS_BLOB_FLAG_MAPPABLE)
+      return create_shmem_blob(ctx, res_id, size, out);
+   return create_memory_blob(ctx, res_id, flags, size, blob_id, out);
+}
+
+bool
+vs_context_import_resource(struct vs_context *ctx, uint32_t res_id, int fd, enum vs_fd_type fd_type,
+                           uint64_t size)
+{
+   char reason[160];
+   if (!resource_id_ok(ctx, res_id, "import")) {
+      close(fd);
+      return false;
+   }
+   /* The server reads imports through its own mapping (host-pointer import
+    * where the host cannot import the fd itself): it must map that far. */
+   struct stat st;
+   const char *why = NULL;
+   if (fd_type != VS_FD_TYPE_SHM && fd_type != VS_FD_TYPE_DMABUF)
+      why = "only SHM and DMABUF fds can be imported";
+   else if (size == 0 || size > SIZE_MAX)
+      why = "size out of range";
+   else if (fd_type == VS_FD_TYPE_SHM && (fstat(fd, &st) != 0 || (uint64_t)st.st_size < size))
+      why = "the fd is smaller than the size given";
+   void *map = MAP_FAILED;
+   if (!why) {
+      map = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      if (map == MAP_FAILED)
+         why = "the fd cannot be mapped at that size";
+   }
+   struct vs_resource *res = why ? NULL : vs_resource_add(&ctx->resources, res_id, fd, map, (size_t)size, (size_t)size);
+   if (!res) {
+      if (map != MAP_FAILED)
+         munmap(map, (size_t)size);
+      close(fd);
+      snprintf(reason, sizeof(reason), "import of resource %u (fd type %d, %llu bytes): %s", res_id, fd_type,
+               (unsigned long long)size, why ? why : "out of memory");
+      vs_context_set_fatal(ctx, reason);
+      return false;
+   }
+   res->imported = true;
+   vs_debug(ctx->id, "resource %u: imported fd of %llu bytes (type %d)", res_id, (unsigned long long)size, fd_type);
+   return true;
+}
+
+void
+vs_context_destroy_resource(struct vs_context *ctx, uint32_t res_id)
+{
+   struct vs_resource *res = vs_resource_get(&ctx->resources, res_id);
+   if (!res) {
+      vs_warn(ctx->id, "destroy of unknown resource %u ignored", res_id);
+      return;
+   }
+   if (res->is_shmem) {
+      pthread_mutex_lock(&ctx->shmem_lock);
+      ctx->shmem_bytes -= res->size;
+      pthread_mutex_unlock(&ctx->shmem_lock);
+   }
+   vs_resource_put(&ctx->resources, res);
+   vs_resource_remove(&ctx->resources, res_id);
+}
+
+bool
+vs_context_submit(struct vs_context *ctx, const void *cmds, size_t size)
+{
+   return vs_dispatch_stream(&ctx->dispatch, cmds, size, NULL, NULL);
+}
+
+bool
+vs_context_submit_fence(struct vs_context *ctx, uint32_t ring_idx, vs_retire_fn retire, void *data)
+{
+   const char *why;
+   if (!vs_renderer_submit_fence(&ctx->renderer, ring_idx, retire, data, &why)) {
+      vs_context_set_fatal(ctx, why);
+      return false;
+   }
+   return true;
+}
+
+struct vs_ring *
+vs_context_find_ring(struct vs_context *ctx, uint64_t ring_id)
+{
+   pthread_mutex_lock(&ctx->rings_lock);
+   struct vs_ring *r = ctx->rings;
+   while (r && r->id != ring_id)
+      r = r->next;
+   pthread_mutex_unlock(&ctx->rings_lock);
+   return r;
+}
+
+bool
+vs_context_add_ring(struct vs_context *ctx, struct vs_ring *ring)
+{
+   pthread_mutex_lock(&ctx->rings_lock);
+   bool ok = !ctx->limits.rings || ctx->ring_count < ctx->limits.rings;
+   if (ok) {
+      ring->next = ctx->rings;
+      ctx->rings = ring;
+      ctx->ring_count++;
+   }
+   pthread_mutex_unlock(&ctx->rings_lock);
+   return ok;
+}
+
+struct vs_ring *
+vs_context_remove_ring(struct vs_context *ctx, uint64_t ring_id)
+{
+   pthread_mutex_lock(&ctx->rings_lock);
+   struct vs_ring **p = &ctx->rings;
+   while (*p && (*p)->id != ring_id)
+      p = &(*p)->next;
+   struct vs_ring *r = *p;
+   if (r) {
+      *p = r->next;
+      ctx->ring_count--;
+   }
+   pthread_mutex_unlock(&ctx->rings_lock);
+   return r;
+}
+
+static void *
+monitor_thread(void *arg)
+{
+   struct vs_context *ctx = arg;
+   pthread_mutex_lock(&ctx->monitor_lock);
+   while (!ctx->monitor_stop) {
+      pthread_mutex_lock(&ctx->rings_lock);
+      for (struct vs_ring *r = ctx->rings; r; r = r->next) {
+         if (r->monitor_period_us)
+            vs_ring_set_alive(r);
+      }
+      pthread_mutex_unlock(&ctx->rings_lock);
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)ctx->monitor_period_us * 1000u;
+      ts.tv_sec += (time_t)(ns / 1000000000u);
+      ts.tv_nsec = (long)(ns % 1000000000u);
+      pthread_cond_timedwait(&ctx->monitor_cond, &ctx->monitor_lock, &ts);
+   }
+   pthread_mutex_unlock(&ctx->monitor_lock);
+   return NULL;
+}
+
+void
+vs_context_monitor_rings(struct vs_context *ctx, uint32_t period_us)
+{
+   /* Report at twice the rate asked for: the guest's check is not aligned
+    * with our timer. */
+   uint32_t want = period_us / 2 ? period_us / 2 : 1;
+   pthread_mutex_lock(&ctx->monitor_lock);
+   if (!ctx->monitor_running) {
+      ctx->monitor_period_us = want;
+      ctx->monitor_running = pthread_create(&ctx->monitor_thread, NULL, monitor_thread, ctx) == 0;
+   } else if (want < ctx->monitor_period_us) {
+      ctx->monitor_period_us = want;
+      pthread_cond_broadcast(&ctx->monitor_cond);
+   }
+   pthread_mutex_unlock(&ctx->monitor_lock);
+}

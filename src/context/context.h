@@ -1,0 +1,110 @@
+/* The renderer API: a Venus context is everything one guest client owns:
+ * its resources (blobs and imported fds, under ids the caller chooses),
+ * its rings, its guest-id -> host-object table and the host Vulkan objects
+ * behind it. Transports (src/vtest today; a VMM's render-server socket)
+ * drive it through this interface only, and receive its log lines through
+ * util/log.h's sink. */
+#ifndef VS_CONTEXT_H
+#define VS_CONTEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dispatch/renderer.h"
+#include "sync/retire.h"
+#include "venus/capset.h"
+
+struct vs_context;
+
+/* What one context may hold at once; 0 means no limit. Hitting one ends the
+ * context with a log line naming the limit. */
+struct vs_context_limits {
+   uint32_t rings;
+   uint32_t objects;
+   uint32_t resources;           /* blobs and imports */
+   uint64_t shmem_bytes;         /* plain shared memory the server allocated */
+};
+
+struct vs_context_options {
+   struct vs_renderer_options renderer;
+   struct vs_context_limits limits;
+};
+
+/* Defaults a multi-tenant host can use. */
+void vs_context_options_default(struct vs_context_options *options);
+
+struct vs_context *vs_context_create(uint32_t ctx_id, const char *debug_name,
+                                     const struct vs_context_options *options);
+
+/* Destroys every host object of the context, stops its threads, closes its
+ * resources. Safe to call at any time, including after a fatal error. */
+void vs_context_destroy(struct vs_context *ctx);
+
+uint32_t vs_context_id(const struct vs_context *ctx);
+
+/* True once the context hit a fatal error (bad guest input); the transport
+ * should then drop the client. The reason was already logged. */
+bool vs_context_is_fatal(const struct vs_context *ctx);
+
+/* Blob types and flags as vtest and the render server define them. */
+#define VS_BLOB_TYPE_GUEST 1
+#define VS_BLOB_TYPE_HOST3D 2
+#define VS_BLOB_TYPE_HOST3D_GUEST 3
+#define VS_BLOB_FLAG_MAPPABLE 0x1
+#define VS_BLOB_FLAG_SHAREABLE 0x2
+#define VS_BLOB_FLAG_CROSS_DEVICE 0x4
+
+/* What kind of fd a resource is (the render server's numbering). */
+enum vs_fd_type {
+   VS_FD_TYPE_INVALID = -1,
+   VS_FD_TYPE_DMABUF = 0,
+   VS_FD_TYPE_OPAQUE = 1,
+   VS_FD_TYPE_SHM = 2,
+};
+
+/* How the guest should map a blob (VIRGL_RENDERER_MAP_CACHE_*). */
+#define VS_MAP_CACHE_CACHED 1
+#define VS_MAP_CACHE_UNCACHED 2
+#define VS_MAP_CACHE_WC 3
+
+struct vs_blob {
+   int fd;                     /* new: the caller sends it, then closes it */
+   enum vs_fd_type fd_type;
+   uint32_t map_info;
+   /* For OPAQUE fds: what a VMM needs to import them itself. */
+   struct {
+      uint8_t device_uuid[16];
+      uint8_t driver_uuid[16];
+      uint64_t allocation_size;
+      uint32_t memory_type_index;
+   } vulkan_info;
+};
+
+/* Creates blob resource `res_id` (the caller's id: non-zero, unused).
+ * blob_id 0 with flags == MAPPABLE: plain shared memory. Otherwise blob_id
+ * names a VkDeviceMemory of this context. On failure logs why and returns
+ * false (the context is then fatal). */
+bool vs_context_create_blob(struct vs_context *ctx, uint32_t res_id, uint32_t type, uint32_t flags,
+                            uint64_t size, uint64_t blob_id, struct vs_blob *out);
+
+/* Adds `fd` (SHM or DMABUF, mappable, at least `size` bytes) as resource
+ * `res_id`; the context takes the fd either way. False (context fatal) on
+ * a bad id, type or size. */
+bool vs_context_import_resource(struct vs_context *ctx, uint32_t res_id, int fd, enum vs_fd_type fd_type,
+                                uint64_t size);
+
+/* Drops a resource. Unknown ids are logged and ignored. */
+void vs_context_destroy_resource(struct vs_context *ctx, uint32_t res_id);
+
+/* Executes a context-side Venus command stream (one SUBMIT_CMD2 batch)
+ * synchronously. Returns false if the stream was bad (context now fatal). */
+bool vs_context_submit(struct vs_context *ctx, const void *cmds, size_t size);
+
+/* Asks for `retire(data)` to be called once everything submitted so far on
+ * timeline `ring_idx` has finished on the host (ring_idx 0 is the CPU
+ * timeline: right away). The callback may run on another thread. Returns
+ * false for an invalid ring_idx (context now fatal). */
+bool vs_context_submit_fence(struct vs_context *ctx, uint32_t ring_idx, vs_retire_fn retire, void *data);
+
+#endif

@@ -1,0 +1,142 @@
+/* The state the server keeps per Vulkan object family, and checked casts
+ * from a table entry to it. Only the families that need more than a host
+ * handle have state: instances, physical devices, devices, queues, device
+ * memory (memory/device_memory.h) and images. */
+#ifndef VS_DISPATCH_OBJECTS_H
+#define VS_DISPATCH_OBJECTS_H
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <vulkan/vulkan.h>
+
+#include "memory/device_memory.h"
+#include "sync/retire.h"
+#include "venus/object_table.h"
+#include "vn_vk.h"
+
+struct vs_renderer;
+struct vs_retire_queue;
+
+struct vs_instance {
+   VkInstance host;
+   struct vn_instance_table it;
+   uint32_t api_version;
+   uint32_t physical_count;          /* exposed host physical devices */
+   VkPhysicalDevice *physical;
+   bool physical_bound;              /* ids bound by vkEnumeratePhysicalDevices */
+};
+
+/* What the server reads of a host physical device once, when the guest
+ * first names it. */
+struct vs_physical_device {
+   VkPhysicalDevice host;
+   VkPhysicalDeviceProperties props;
+   VkPhysicalDeviceIDProperties id_props; /* UUIDs, for blob export info */
+   uint32_t extension_count;
+   VkExtensionProperties *extensions; /* the host's, unfiltered */
+   uint32_t queue_family_count;
+   VkQueueFamilyProperties *queue_families;
+   bool has_foreign_queue;           /* VK_EXT_queue_family_foreign */
+   /* VK_KHR_portability_subset (MoltenVK): the host device must be created
+    * with it enabled, and the guest sees its limits. */
+   bool portability_subset;
+};
+
+struct vs_queue {
+   VkDeviceQueueCreateFlags flags;
+   uint32_t family;
+   uint32_t index;
+   VkQueue host;
+   /* Vulkan wants host access to a queue serialized: rings, the retire
+    * path and vkDeviceWaitIdle all take this. */
+   pthread_mutex_t lock;
+   struct vs_object *obj;            /* bound by vkGetDeviceQueue2 */
+   uint32_t ring_idx;
+   struct vs_retire_queue *retire;   /* started on first timeline fence */
+};
+
+struct vs_device {
+   VkDevice host;
+   struct vn_device_table dt;
+   struct vs_object *physical;
+   uint32_t queue_count;
+   struct vs_queue *queues;
+   /* Host extensions the server enabled for sharing memory. */
+   bool has_external_memory_host;
+   bool has_external_memory_fd;
+   bool has_external_memory_dma_buf;
+   /* The guest enabled VK_EXT_queue_family_foreign and the host has none:
+    * barriers naming the foreign family are rewritten (barrier.c). */
+   bool foreign_by_server;
+   struct vs_memory_caps mem;
+   struct vs_region_cache regions;
+};
+
+/* What a frame exporter needs to read an image's pixels: its shape, and
+ * the memory bound to it. */
+struct vs_image {
+   VkFormat format;
+   VkExtent3D extent;
+   VkImageTiling tiling;             /* host tiling (a linear modifier is LINEAR) */
+   VkImageUsageFlags usage;
+   uint64_t memory_id;               /* bound VkDeviceMemory, 0 while unbound */
+   VkDeviceSize memory_offset;
+   /* Plane 0 of a linear image, from the host once bound. */
+   VkSubresourceLayout layout;
+};
+
+/* Checked casts, in the spirit of virglrenderer's object casts: an entry of
+ * the wrong type is a server bug, never guest input (the decoder already
+ * checked the type of every id). */
+#define VS_DEFINE_OBJECT_CAST(fn, objtype, T)                                     \
+   static inline T *fn(const struct vs_object *obj)                               \
+   {                                                                              \
+      assert(obj && obj->type == (objtype));                                      \
+      return (T *)obj->data;                                                      \
+   }
+
+VS_DEFINE_OBJECT_CAST(vs_instance_from, VK_OBJECT_TYPE_INSTANCE, struct vs_instance)
+VS_DEFINE_OBJECT_CAST(vs_physical_device_from, VK_OBJECT_TYPE_PHYSICAL_DEVICE, struct vs_physical_device)
+VS_DEFINE_OBJECT_CAST(vs_device_from, VK_OBJECT_TYPE_DEVICE, struct vs_device)
+VS_DEFINE_OBJECT_CAST(vs_queue_from, VK_OBJECT_TYPE_QUEUE, struct vs_queue)
+VS_DEFINE_OBJECT_CAST(vs_device_memory_from, VK_OBJECT_TYPE_DEVICE_MEMORY, struct vs_device_memory)
+VS_DEFINE_OBJECT_CAST(vs_image_from, VK_OBJECT_TYPE_IMAGE, struct vs_image)
+
+/* The nearest ancestor of a type (the object itself included), or NULL. */
+static inline struct vs_object *
+vs_object_ancestor(struct vs_object *obj, VkObjectType type)
+{
+   while (obj && obj->type != type)
+      obj = obj->parent;
+   return obj;
+}
+
+/* The state of a device child's device. */
+static inline struct vs_device *
+vs_device_of(struct vs_object *obj)
+{
+   return vs_device_from(vs_object_ancestor(obj, VK_OBJECT_TYPE_DEVICE));
+}
+
+bool vs_device_extension_allowed(const char *name);
+bool vs_physical_device_has_extension(const struct vs_physical_device *phys, const char *name);
+
+/* Destroys the renderer's instance with everything under it. */
+void vs_instance_destroy_all(struct vs_renderer *r);
+/* Destroys one device and every object under it. */
+void vs_device_destroy(struct vs_renderer *r, struct vs_object *device_obj);
+
+/* Takes a VkDeviceMemory out of the table, under the lock that blob export
+ * looks it up with, then frees it (the host memory too if free_host). */
+void vs_memory_release(struct vs_renderer *r, struct vs_object *memory_obj, bool free_host);
+
+/* Waits for every queue of the device to go idle (see queue.c). */
+bool vs_device_drain_queues(struct vs_renderer *r, struct vs_object *device_obj);
+
+/* Calls retire(data) once everything submitted so far to the queue has
+ * finished on the host. */
+bool vs_queue_submit_fence(struct vs_renderer *r, struct vs_object *queue, vs_retire_fn retire, void *data);
+
+#endif

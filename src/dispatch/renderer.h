@@ -1,0 +1,58 @@
+/* The renderer: one context's Vulkan state on the host, and the handlers of
+ * every hand-written command family (src/dispatch/<family>.c, with
+ * src/memory, src/caps and src/sync below them). The context layer owns
+ * one per context and runs commands into it through a vs_dispatch; nothing
+ * here calls back up. */
+#ifndef VS_RENDERER_H
+#define VS_RENDERER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memory/device_memory.h"
+#include "sync/retire.h"
+
+struct vn_exec_table;
+struct vs_object;
+struct vs_object_table;
+
+/* Timelines (rings of queues) a context supports; answered to GET_PARAM. */
+#define VS_MAX_TIMELINES 64
+
+struct vs_renderer_options {
+   int device_index;                   /* host physical device to expose; -1: all */
+   enum vs_memory_strategy memory;     /* how host-visible memory is shared */
+   size_t page_size;                   /* granule of shared memory; 0: the system's */
+};
+
+struct vs_renderer {
+   uint32_t ctx_id;
+   struct vs_renderer_options options;
+   struct vs_object_table *objects;    /* the context's */
+
+   /* Serializes blob export against vkFreeMemory. */
+   pthread_mutex_t memory_lock;
+   /* The guest's VkInstance (one per context). */
+   struct vs_object *instance;
+   /* Timelines: ring_idx -> VkQueue object bound by vkGetDeviceQueue2. */
+   pthread_mutex_t timeline_lock;
+   struct vs_object *timeline_queue[VS_MAX_TIMELINES];
+};
+
+void vs_renderer_init(struct vs_renderer *r, uint32_t ctx_id, const struct vs_renderer_options *options,
+                      struct vs_object_table *objects);
+/* Destroys every host object of the context. */
+void vs_renderer_fini(struct vs_renderer *r);
+
+/* Registers the handler of every hand-written Vulkan command. */
+void vs_renderer_register(struct vn_exec_table *t);
+
+/* Asks for `retire(data)` once everything submitted so far on timeline
+ * `ring_idx` has finished on the host (ring 0, the CPU timeline: at once).
+ * False with *why set when the timeline is invalid. */
+bool vs_renderer_submit_fence(struct vs_renderer *r, uint32_t ring_idx, vs_retire_fn retire, void *data,
+                              const char **why);
+
+#endif

@@ -1,0 +1,198 @@
+/* The command runner: the one hand-written loop behind every command.
+ * The generator describes each command as data (vn_commands: its argument
+ * size, decoder, handler slot and reply encoder); this file walks that. */
+#include "venus/dispatch.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "util/log.h"
+#include "venus/object_table.h"
+#include "venus/resource.h"
+#include "vn_wire.h"
+
+/* Most commands decode into a few KiB; shader modules and pipeline caches
+ * are the big ones. */
+#define DISPATCH_DECODE_LIMIT (256u << 20)
+
+void
+vs_dispatch_init(struct vs_dispatch *disp, const struct vs_dispatch_desc *desc)
+{
+   memset(disp, 0, sizeof(*disp));
+   disp->ctx_id = desc->ctx_id;
+   disp->hooks = desc->hooks;
+   disp->exec = desc->exec;
+   disp->objects = desc->objects;
+   disp->resources = desc->resources;
+   disp->renderer = desc->renderer;
+   disp->owner = desc->owner;
+   disp->on_ring = desc->on_ring;
+   vs_arena_init(&disp->arena, DISPATCH_DECODE_LIMIT);
+}
+
+void
+vs_dispatch_fini(struct vs_dispatch *disp)
+{
+   if (disp->reply_res)
+      vs_resource_put(disp->resources, disp->reply_res);
+   disp->reply_res = NULL;
+   vs_arena_fini(&disp->arena);
+}
+
+void
+vs_dispatch_fail(struct vs_dispatch *disp, const char *fmt, ...)
+{
+   if (!disp->failed) {
+      char msg[512];
+      va_list ap;
+      va_start(ap, fmt);
+      vsnprintf(msg, sizeof(msg), fmt, ap);
+      va_end(ap);
+      disp->hooks.fatal(disp->hooks.data, msg);
+   }
+   disp->failed = true;
+}
+
+bool
+vs_dispatch_failed(const struct vs_dispatch *disp)
+{
+   return disp->failed;
+}
+
+bool
+vs_dispatch_should_stop(struct vs_dispatch *disp)
+{
+   return disp->failed || disp->hooks.should_stop(disp->hooks.data);
+}
+
+/* Decodes one command, runs its handler and writes its reply when asked. */
+static bool
+run_command(struct vs_dispatch *disp, struct vn_decoder *d)
+{
+   uint32_t type, flags;
+   if (!vn_dec_u32(d, &type) || !vn_dec_u32(d, &flags)) {
+      vs_dispatch_fail(disp, "truncated command header");
+      return false;
+   }
+   const struct vn_command_info *cmd = type < VN_CMD_TYPE_COUNT ? &vn_commands[type] : NULL;
+   if (!cmd || !cmd->decode) {
+      vs_dispatch_fail(disp, "unsupported command type %u (%s)", type, vn_command_name(type));
+      return false;
+   }
+   if (flags & ~VN_COMMAND_GENERATE_REPLY_BIT) {
+      vs_dispatch_fail(disp, "%s: unknown command flags 0x%x", cmd->name, flags);
+      return false;
+   }
+   void *args = vs_arena_alloc(&disp->arena, cmd->args_size);
+   if (!args) {
+      vs_dispatch_fail(disp, "%s: out of decode memory", cmd->name);
+      return false;
+   }
+   if (!cmd->decode(d, args)) {
+      vs_dispatch_fail(disp, "%s: %s", cmd->name, d->error);
+      return false;
+   }
+   if (!cmd->call(disp->exec, disp, args)) {
+      vs_dispatch_fail(disp, "%s has no handler", cmd->name);
+      return false;
+   }
+   if (disp->failed)
+      return false;
+   if (!(flags & VN_COMMAND_GENERATE_REPLY_BIT))
+      return true;
+   struct vn_encoder *e = vs_dispatch_reply_begin(disp, cmd->name);
+   if (!e)
+      return false;
+   cmd->encode_reply(e, args);
+   return vs_dispatch_reply_end(disp, cmd->name);
+}
+
+bool
+vs_dispatch_stream(struct vs_dispatch *disp, const void *data, size_t size,
+                   void (*after)(void *, size_t), void *after_data)
+{
+   struct vn_decoder d = {
+      .cur = data,
+      .end = (const uint8_t *)data + size,
+      .arena = &disp->arena,
+      .objects = disp->objects,
+   };
+   if (size % 4) {
+      vs_dispatch_fail(disp, "command stream of %zu bytes is not a multiple of 4", size);
+      return false;
+   }
+   /* vkExecuteCommandStreamsMESA runs streams inside a command. */
+   struct vn_decoder *outer = disp->decoder;
+   disp->decoder = &d;
+   while (d.cur < d.end && !disp->failed) {
+      if (disp->hooks.should_stop(disp->hooks.data)) {
+         disp->failed = true;
+         break;
+      }
+      d.depth = 0;
+      d.nested = NULL;
+      d.nested_count = d.nested_cap = 0;
+      bool ok = run_command(disp, &d);
+      vs_arena_reset(&disp->arena);
+      if (!ok)
+         break;
+      if (after)
+         after(after_data, (size_t)(d.cur - (const uint8_t *)data));
+   }
+   disp->decoder = outer;
+   return !disp->failed;
+}
+
+struct vs_object *
+vs_dispatch_nested_object(const struct vs_dispatch *disp, const void *field)
+{
+   return disp->decoder ? vn_dec_nested_object(disp->decoder, field) : NULL;
+}
+
+struct vn_encoder *
+vs_dispatch_reply_begin(struct vs_dispatch *disp, const char *cmd)
+{
+   if (!disp->reply_res) {
+      vs_dispatch_fail(disp, "%s: reply requested with no reply stream set", cmd);
+      return NULL;
+   }
+   uint8_t *base = disp->reply_res->map + disp->reply_offset;
+   disp->reply = (struct vn_encoder){
+      .cur = base + disp->reply_pos,
+      .end = base + disp->reply_size,
+      .objects = disp->objects,
+   };
+   return &disp->reply;
+}
+
+bool
+vs_dispatch_reply_end(struct vs_dispatch *disp, const char *cmd)
+{
+   if (disp->reply.overflow) {
+      vs_dispatch_fail(disp, "%s: reply does not fit the %zu-byte reply window", cmd,
+                       disp->reply_size - disp->reply_pos);
+      return false;
+   }
+   disp->reply_pos = (size_t)(disp->reply.cur - (disp->reply_res->map + disp->reply_offset));
+   return true;
+}
+
+struct vs_object *
+vs_dispatch_add_object(struct vs_dispatch *disp, VkObjectType type, uint64_t id, uint64_t handle,
+                       struct vs_object *parent)
+{
+   struct vs_object *obj = vs_object_add(disp->objects, id, type, handle, parent);
+   if (!obj)
+      vs_dispatch_fail(disp, "cannot bind object id %llu (type %d): id in use, over the object "
+                             "limit or out of memory", (unsigned long long)id, type);
+   else
+      vs_debug(disp->ctx_id, "object %llu created (type %d)", (unsigned long long)id, type);
+   return obj;
+}
+
+void
+vs_dispatch_remove_object(struct vs_dispatch *disp, struct vs_object *obj)
+{
+   vs_debug(disp->ctx_id, "object %llu destroyed (type %d)", (unsigned long long)obj->id, obj->type);
+   vs_object_remove(disp->objects, obj);
+}
