@@ -15,12 +15,12 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
    vs_log_threshold = VS_LOG_SILENT;
-   struct vs_context *ctx = vs_context_create(1, "fuzz");
-   uint32_t res_id;
-   int fd;
-   if (vs_context_create_blob(ctx, VS_BLOB_TYPE_HOST3D, VS_BLOB_FLAG_MAPPABLE, 1 << 16, 0, &res_id,
-                              &fd))
-      close(fd);
+   struct vs_context_options options;
+   vs_context_options_default(&options);
+   struct vs_context *ctx = vs_context_create(1, "fuzz", &options);
+   struct vs_blob blob;
+   if (vs_context_create_blob(ctx, 1, VS_BLOB_TYPE_HOST3D, VS_BLOB_FLAG_MAPPABLE, 1 << 16, 0, &blob))
+      close(blob.fd);
    vs_context_submit(ctx, data, size);
    vs_context_destroy(ctx);
    return 0;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "context/context.h"
 #include "vtest/vtest_client.h"
 
 #define MAX_FDS_PER_MESSAGE 16
@@ -115,7 +116,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       return 0;
    }
 
-   vtest_client_serve(sv[0], 1);
+   struct vs_context_options options;
+   vs_context_options_default(&options);
+   vtest_client_serve(sv[0], 1, &options);
    close(sv[0]);
    pthread_join(thread, NULL);
    close(sv[1]);
