@@ -543,7 +543,10 @@ vs_memory_export_blob(struct vs_context *ctx, uint32_t flags, uint64_t size, uin
    }
    struct vs_device *dev = obj->parent->data;
    *fd = export_fd(dev, mem);
-   struct vs_resource *res = *fd >= 0 ? vs_resource_add(&ctx->resources, -1, NULL, (size_t)size, 0) : NULL;
+   struct vs_resource *res = *fd >= 0 ? vs_resource_add(&ctx->resources,
+                                                        vs_context_pick_resource_id(ctx), -1,
+                                                        NULL, (size_t)size, 0)
+                                      : NULL;
    if (res) {
       res->memory_id = memory_id;
       mem->res_id = res->id;

@@ -101,6 +101,16 @@ vs_context_destroy(struct vs_context *ctx)
    free(ctx);
 }
 
+uint32_t
+vs_context_pick_resource_id(struct vs_context *ctx)
+{
+   uint32_t id;
+   do
+      id = atomic_fetch_add(&ctx->last_resource_id, 1) + 1;
+   while (id == 0 || vs_resource_contains(&ctx->resources, id));
+   return id;
+}
+
 bool
 vs_context_create_blob(struct vs_context *ctx, uint32_t type, uint32_t flags, uint64_t size,
                        uint64_t blob_id, uint32_t *res_id, int *fd)
@@ -116,7 +126,8 @@ vs_context_create_blob(struct vs_context *ctx, uint32_t type, uint32_t flags, ui
          vs_context_set_fatal(ctx, "shared-memory blob size out of range");
          return false;
       }
-      struct vs_resource *res = vs_resource_create_shmem(&ctx->resources, (size_t)size);
+      struct vs_resource *res =
+         vs_resource_create_shmem(&ctx->resources, vs_context_pick_resource_id(ctx), (size_t)size);
       if (!res) {
          vs_context_set_fatal(ctx, "cannot create shared memory for a blob");
          return false;

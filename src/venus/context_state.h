@@ -21,6 +21,9 @@ struct vs_context {
 
    struct vs_object_table objects;
    struct vs_resource_table resources;
+   /* Interim: the last resource id picked for a blob (see
+    * vs_context_pick_resource_id) until the transport picks them. */
+   _Atomic uint32_t last_resource_id;
 
    /* The context-side dispatcher (SUBMIT_CMD2 streams, socket thread). */
    struct vs_dispatch dispatch;
@@ -50,6 +53,9 @@ struct vs_context {
 /* Logs `reason` once and makes the context fatal: every ring stops, and
  * the transport drops the client. */
 void vs_context_set_fatal(struct vs_context *ctx, const char *reason);
+
+/* Interim: a resource id for a new blob, never 0 and not in use. */
+uint32_t vs_context_pick_resource_id(struct vs_context *ctx);
 
 struct vs_ring *vs_context_find_ring(struct vs_context *ctx, uint64_t ring_id);
 void vs_context_add_ring(struct vs_context *ctx, struct vs_ring *ring);
