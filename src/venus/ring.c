@@ -29,13 +29,15 @@ regions_disjoint(uint64_t a, uint64_t as, uint64_t b, uint64_t bs)
    return a + as <= b || b + bs <= a;
 }
 
-static const char *
-validate_layout(const struct vs_ring_layout *l, const struct vs_resource *res)
+const char *
+vs_ring_layout_check(const struct vs_ring_layout *l, size_t resource_size)
 {
-   if (!res->is_shmem)
-      return "ring resource is not shared memory";
-   if (!vs_resource_range_ok(res, l->offset, l->size))
+   if (l->offset > resource_size || l->size > resource_size - l->offset)
       return "ring does not fit its resource";
+   /* The regions' own offsets are checked below; the ring's must be
+    * aligned too, or head, tail and status are misaligned atomics. */
+   if (l->offset % 4 != 0)
+      return "ring offset misaligned";
    if (!region_ok(l, l->head_offset, 4) || !region_ok(l, l->tail_offset, 4) ||
        !region_ok(l, l->status_offset, 4) || !region_ok(l, l->buffer_offset, l->buffer_size) ||
        !region_ok(l, l->extra_offset, l->extra_size))
@@ -163,7 +165,8 @@ struct vs_ring *
 vs_ring_create(struct vs_context *ctx, uint64_t id, struct vs_resource *res,
                const struct vs_ring_layout *l, uint32_t monitor_period_us, const char **why)
 {
-   *why = validate_layout(l, res);
+   *why = res->is_shmem ? vs_ring_layout_check(l, res->size)
+                        : "ring resource is not shared memory";
    if (*why)
       return NULL;
    uint8_t *base = res->map + l->offset;

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "dispatch/dispatch.h"
@@ -58,6 +59,11 @@ struct vs_ring {
    struct vs_dispatch dispatch;
    struct vs_ring *next;
 };
+
+/* NULL if the layout is usable in a resource of `resource_size` bytes,
+ * else why not: every region inside the ring and the ring inside the
+ * resource, 4-byte aligned, no overlaps, a power-of-two buffer. */
+const char *vs_ring_layout_check(const struct vs_ring_layout *l, size_t resource_size);
 
 /* Validates the layout against the resource (which the ring references)
  * and starts the thread. NULL with *why set on bad input. */
