@@ -14,6 +14,7 @@
 #define UNIT_TIMEOUT_S 60
 
 static char fail_reason[1024];
+static char skip_reason[512];
 
 void
 unit_fail(const char *file, int line, const char *fmt, ...)
@@ -32,6 +33,17 @@ unit_fail(const char *file, int line, const char *fmt, ...)
       if (*c == '\n')
          *c = ' ';
    }
+}
+
+void
+unit_skip(const char *fmt, ...)
+{
+   va_list ap;
+   va_start(ap, fmt);
+   vsnprintf(skip_reason, sizeof(skip_reason), fmt, ap);
+   va_end(ap);
+   if (!skip_reason[0])
+      snprintf(skip_reason, sizeof(skip_reason), "skipped");
 }
 
 bool
@@ -163,24 +175,27 @@ unit_str_contains(const char *s, const char *sub)
    return s && sub && strstr(s, sub) != NULL;
 }
 
-/* Runs one test in this process; true if it passed. */
-static bool
+enum outcome { PASSED, FAILED, SKIPPED };
+
+/* Runs one test in this process. */
+static enum outcome
 run_here(const struct unit_test *t)
 {
    fail_reason[0] = '\0';
+   skip_reason[0] = '\0';
    t->fn();
-   return !unit_failed();
+   return unit_failed() ? FAILED : skip_reason[0] ? SKIPPED : PASSED;
 }
 
-/* Runs one test in a child, which reports its failure reason through a
- * pipe; a crash, an exit or a hang in the test fails it. */
-static bool
+/* Runs one test in a child, which reports its failure (F) or skip (S)
+ * reason through a pipe; a crash, an exit or a hang in the test fails it. */
+static enum outcome
 run_forked(const struct unit_test *t, char *why, size_t why_size)
 {
    int fds[2];
    if (pipe(fds) != 0) {
       snprintf(why, why_size, "pipe failed");
-      return false;
+      return FAILED;
    }
    fflush(stdout);
    fflush(stderr);
@@ -189,15 +204,18 @@ run_forked(const struct unit_test *t, char *why, size_t why_size)
       close(fds[0]);
       close(fds[1]);
       snprintf(why, why_size, "fork failed");
-      return false;
+      return FAILED;
    }
    if (pid == 0) {
       close(fds[0]);
       alarm(UNIT_TIMEOUT_S);
-      bool ok = run_here(t);
-      if (!ok) {
-         size_t len = strlen(fail_reason);
-         const char *p = fail_reason;
+      enum outcome o = run_here(t);
+      if (o != PASSED) {
+         char msg[sizeof(fail_reason) + 1];
+         snprintf(msg, sizeof(msg), "%c%s", o == FAILED ? 'F' : 'S',
+                  o == FAILED ? fail_reason : skip_reason);
+         size_t len = strlen(msg);
+         const char *p = msg;
          while (len > 0) {
             ssize_t n = write(fds[1], p, len);
             if (n <= 0)
@@ -209,7 +227,7 @@ run_forked(const struct unit_test *t, char *why, size_t why_size)
       fflush(stdout);
       fflush(stderr);
       /* exit, not _exit: LeakSanitizer runs at exit. */
-      exit(ok ? 0 : 1);
+      exit(o == FAILED ? 1 : 0);
    }
    close(fds[1]);
    size_t got = 0;
@@ -223,22 +241,25 @@ run_forked(const struct unit_test *t, char *why, size_t why_size)
    }
    why[got] = '\0';
    close(fds[0]);
+   char kind = why[0];
+   if (got > 0)
+      memmove(why, why + 1, got); /* drop the kind, keep the NUL */
    int status;
    while (waitpid(pid, &status, 0) < 0) {
    }
    if (WIFSIGNALED(status)) {
       int sig = WTERMSIG(status);
-      if (!why[0])
+      if (kind != 'F')
          snprintf(why, why_size, "%s (signal %d)",
                   sig == SIGALRM ? "timed out" : "crashed", sig);
-      return false;
+      return FAILED;
    }
    if (WEXITSTATUS(status) != 0) {
-      if (!why[0])
+      if (kind != 'F')
          snprintf(why, why_size, "exited with status %d", WEXITSTATUS(status));
-      return false;
+      return FAILED;
    }
-   return !why[0];
+   return kind == 'F' ? FAILED : kind == 'S' ? SKIPPED : PASSED;
 }
 
 int
@@ -261,7 +282,7 @@ unit_main(const struct unit_test *tests, size_t count, int argc, char **argv)
    bool fork_each = !(nofork && nofork[0] && strcmp(nofork, "0") != 0);
    setvbuf(stdout, NULL, _IOLBF, 0);
 
-   unsigned passed = 0, failed = 0;
+   unsigned passed = 0, failed = 0, skipped = 0;
    for (size_t i = 0; i < count; i++) {
       const struct unit_test *t = &tests[i];
       bool selected = n_filters == 0;
@@ -269,22 +290,25 @@ unit_main(const struct unit_test *tests, size_t count, int argc, char **argv)
          selected = strstr(t->name, filters[f]) != NULL;
       if (!selected)
          continue;
-      char why[1024];
-      bool ok;
+      char why[1100];
+      enum outcome o;
       if (fork_each) {
-         ok = run_forked(t, why, sizeof(why));
+         o = run_forked(t, why, sizeof(why));
       } else {
-         ok = run_here(t);
-         snprintf(why, sizeof(why), "%s", fail_reason);
+         o = run_here(t);
+         snprintf(why, sizeof(why), "%s", o == FAILED ? fail_reason : skip_reason);
       }
-      if (ok) {
+      if (o == PASSED) {
          printf("PASS %s\n", t->name);
          passed++;
+      } else if (o == SKIPPED) {
+         printf("SKIP %s: %s\n", t->name, why);
+         skipped++;
       } else {
          printf("FAIL %s: %s\n", t->name, why);
          failed++;
       }
    }
-   printf("# %u passed, %u failed\n", passed, failed);
+   printf("# %u passed, %u failed, %u skipped\n", passed, failed, skipped);
    return failed ? 1 : 0;
 }

@@ -6,7 +6,8 @@
  *
  * Each test runs in a child process (a crash or a hang fails that test
  * only; UNIT_NOFORK=1 runs them in-process, for a debugger) and prints
- * `PASS name` or `FAIL name: file:line: why`, the lines tests/run.sh
+ * `PASS name`, `FAIL name: file:line: why` or `SKIP name: why` (SKIP(...)),
+ * the lines tests/run.sh
  * tallies. A failed CHECK ends its test (it returns from the test
  * function, so use CHECKs in the test body or in void helpers whose caller
  * tests unit_failed()). The exit status is 1 if any test failed.
@@ -48,6 +49,13 @@ int unit_main(const struct unit_test *tests, size_t count, int argc, char **argv
 void unit_fail(const char *file, int line, const char *fmt, ...)
    UNIT_PRINTF(3, 4);
 bool unit_failed(void);
+/* Marks the current test skipped (printed as `SKIP name: why`). */
+void unit_skip(const char *fmt, ...) UNIT_PRINTF(1, 2);
+#define SKIP(...)                                                                         \
+   do {                                                                                   \
+      unit_skip(__VA_ARGS__);                                                             \
+      return;                                                                             \
+   } while (0)
 /* Extra context printed (as "# ...") before the FAIL line. */
 void unit_note(const char *fmt, ...) UNIT_PRINTF(1, 2);
 
