@@ -94,7 +94,14 @@ static void b_string(struct wire *w) { w64(w, 3); wbytes(w, "ab", 3); }
 static void b_char6(struct wire *w) { wbytes(w, "abcdef", 6); }
 static void b_id5(struct wire *w) { w64(w, 5); }
 static void b_id9(struct wire *w) { w64(w, 9); }
-static void b_color(struct wire *w) { w32(w, 1); w64(w, 4); for (int i = 0; i < 4; i++) w32(w, (uint32_t)i); }
+static void
+b_color(struct wire *w)
+{
+   w32(w, 1);
+   w64(w, 4);
+   for (int i = 0; i < 4; i++)
+      w32(w, (uint32_t)i);
+}
 static void b_clear0(struct wire *w) { w32(w, 0); b_color(w); }
 static void b_clear1(struct wire *w) { w32(w, 1); w32(w, 0x3f800000); w32(w, 7); }
 
@@ -140,7 +147,12 @@ d_handle(struct vn_decoder *d)
    return vn_dec_handle(d, VK_OBJECT_TYPE_BUFFER, false, &h, NULL);
 }
 static bool d_new_id(struct vn_decoder *d) { uint64_t id; return vn_dec_new_id(d, &id); }
-static bool d_color(struct vn_decoder *d) { VkClearColorValue v; return vn_dec_VkClearColorValue(d, &v); }
+static bool
+d_color(struct vn_decoder *d)
+{
+   VkClearColorValue v;
+   return vn_dec_VkClearColorValue(d, &v);
+}
 static bool d_clear(struct vn_decoder *d) { VkClearValue v; return vn_dec_VkClearValue(d, &v); }
 
 static const struct prim prims[] = {

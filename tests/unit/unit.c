@@ -99,6 +99,12 @@ as_double(struct unit_val v)
    }
 }
 
+static uintptr_t
+as_address(struct unit_val v)
+{
+   return v.kind == UNIT_P ? (uintptr_t)v.p : v.kind == UNIT_I ? (uintptr_t)v.i : (uintptr_t)v.u;
+}
+
 int
 unit_val_cmp(struct unit_val a, struct unit_val b)
 {
@@ -107,8 +113,7 @@ unit_val_cmp(struct unit_val a, struct unit_val b)
       return x < y ? -1 : x > y ? 1 : x == y ? 0 : 2; /* NaN: unequal to all */
    }
    if (a.kind == UNIT_P || b.kind == UNIT_P) {
-      uintptr_t x = a.kind == UNIT_P ? (uintptr_t)a.p : a.kind == UNIT_I ? (uintptr_t)a.i : (uintptr_t)a.u;
-      uintptr_t y = b.kind == UNIT_P ? (uintptr_t)b.p : b.kind == UNIT_I ? (uintptr_t)b.i : (uintptr_t)b.u;
+      uintptr_t x = as_address(a), y = as_address(b);
       return x < y ? -1 : x > y;
    }
    if (a.kind == UNIT_I && b.kind == UNIT_I)
