@@ -3,7 +3,8 @@
 #
 #   tests/run.sh BUILD_DIR [NAME...]
 #
-# Runs the C unit tests (executables BUILD_DIR/tests/test_*), then every
+# Runs the C unit tests (executables BUILD_DIR/tests/unit/test_* and
+# BUILD_DIR/tests/test_*), then every
 # tests/test_*.sh (or only those whose name contains one of NAME...). Each
 # script gets BUILD_DIR and a private temp dir and prints PASS/FAIL/SKIP
 # lines. Exits 1 if anything failed. Temp dirs of failed tests are kept (their
@@ -74,29 +75,14 @@ run_one() {
   fi
 }
 
-# C unit tests: each is one check; its output is shown on failure.
-if [ -d "$build/tests" ]; then
-  for bin in "$build"/tests/test_*; do
-    [ -f "$bin" ] && [ -x "$bin" ] || continue
-    name=$(basename "$bin")
-    selected "$name" || continue
-    dir=$tmp_root/$name
-    mkdir -p "$dir"
-    printf '=== %s\n' "$name"
-    rc=0
-    (cd "$dir" && timeout -k 10 "$TEST_TIMEOUT" "$bin") >"$dir/output.txt" 2>&1 </dev/null || rc=$?
-    if [ "$rc" -eq 0 ]; then
-      echo "PASS $name: exit 0"
-      n_pass=$((n_pass + 1))
-      [ "${KEEP_TMP:-0}" = 1 ] || rm -rf "$dir"
-    else
-      sed 's/^/    | /' "$dir/output.txt" | tail -n 40
-      echo "FAIL $name: exit status $rc"
-      n_fail=$((n_fail + 1))
-      failed+=("$name")
-    fi
-  done
-fi
+# C unit tests (tests/unit/unit.h): each prints a PASS/FAIL/SKIP line per
+# test and takes its temp dir as its working directory.
+for bin in "$build"/tests/test_* "$build"/tests/unit/test_*; do
+  [ -f "$bin" ] && [ -x "$bin" ] || continue
+  name=$(basename "$bin")
+  selected "$name" || continue
+  run_one "$name" "$bin"
+done
 
 for script in "$top"/tests/test_*.sh; do
   [ -f "$script" ] || continue

@@ -12,49 +12,8 @@
 #include "venus/resource.h"
 
 
-/* Largest ring buffer accepted (Mesa uses 128 KiB and 16 KiB). */
-#define RING_BUFFER_MAX (16u << 20)
-
 /* How long after activity the ring polls without sleeping. */
 #define RING_SPIN_NS 50000ull
-
-static bool
-region_ok(const struct vs_ring_layout *l, uint64_t off, uint64_t size)
-{
-   return off % 4 == 0 && off <= l->size && size <= l->size - off;
-}
-
-static bool
-regions_disjoint(uint64_t a, uint64_t as, uint64_t b, uint64_t bs)
-{
-   return a + as <= b || b + bs <= a;
-}
-
-static const char *
-validate_layout(const struct vs_ring_layout *l, const struct vs_resource *res)
-{
-   if (!res->is_shmem)
-      return "ring resource is not shared memory";
-   if (!vs_resource_range_ok(res, l->offset, l->size))
-      return "ring does not fit its resource";
-   if (!region_ok(l, l->head_offset, 4) || !region_ok(l, l->tail_offset, 4) ||
-       !region_ok(l, l->status_offset, 4) || !region_ok(l, l->buffer_offset, l->buffer_size) ||
-       !region_ok(l, l->extra_offset, l->extra_size))
-      return "ring region outside the ring or misaligned";
-   if (l->buffer_size == 0 || l->buffer_size > RING_BUFFER_MAX ||
-       (l->buffer_size & (l->buffer_size - 1)))
-      return "ring buffer size is not a power of two up to 16 MiB";
-   const uint64_t off[5] = { l->head_offset, l->tail_offset, l->status_offset, l->buffer_offset,
-                             l->extra_offset };
-   const uint64_t sz[5] = { 4, 4, 4, l->buffer_size, l->extra_size };
-   for (int i = 0; i < 5; i++) {
-      for (int j = i + 1; j < 5; j++) {
-         if (sz[i] && sz[j] && !regions_disjoint(off[i], sz[i], off[j], sz[j]))
-            return "ring regions overlap";
-      }
-   }
-   return NULL;
-}
 
 static void
 publish_head(void *data, size_t consumed)
@@ -183,7 +142,8 @@ struct vs_ring *
 vs_ring_create(struct vs_context *ctx, uint64_t id, struct vs_resource *res,
                const struct vs_ring_layout *l, uint32_t monitor_period_us, const char **why)
 {
-   *why = validate_layout(l, res);
+   *why = res->is_shmem ? vs_ring_layout_check(l, res->size)
+                        : "ring resource is not shared memory";
    if (*why)
       return NULL;
    uint8_t *base = res->map + l->offset;

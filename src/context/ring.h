@@ -9,8 +9,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "context/ring_layout.h"
 #include "venus/dispatch.h"
 
 #define VS_RING_STATUS_IDLE 0x1u
@@ -19,14 +21,6 @@
 
 struct vs_context;
 struct vs_resource;
-
-struct vs_ring_layout {
-   uint64_t offset, size;
-   uint64_t head_offset, tail_offset, status_offset;
-   uint64_t buffer_offset, buffer_size;
-   uint64_t extra_offset, extra_size;
-   uint64_t idle_timeout_ns;
-};
 
 struct vs_ring {
    uint64_t id;

@@ -24,6 +24,10 @@ vs_arena_init(struct vs_arena *arena, size_t cap)
 void *
 vs_arena_alloc(struct vs_arena *arena, size_t size)
 {
+   /* Refused before rounding: a size within 15 of SIZE_MAX would wrap to
+    * a 16-byte allocation (and the block header must fit too, below). */
+   if (size > arena->cap || size > SIZE_MAX - 15)
+      return NULL;
    size = (size + 15) & ~(size_t)15;
    if (size == 0)
       size = 16;
@@ -33,6 +37,8 @@ vs_arena_alloc(struct vs_arena *arena, size_t size)
    struct vs_arena_block *b = arena->blocks;
    if (!b || b->size - b->used < size) {
       size_t block_size = size > ARENA_BLOCK_MIN ? size : ARENA_BLOCK_MIN;
+      if (block_size > SIZE_MAX - sizeof(*b))
+         return NULL;
       b = malloc(sizeof(*b) + block_size);
       if (!b)
          return NULL;

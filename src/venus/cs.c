@@ -67,6 +67,11 @@ vn_dec_alloc_array(struct vn_decoder *d, uint64_t count, size_t elem_size, size_
    }
    if (count == 0)
       return NULL;
+   if (elem_size && count > SIZE_MAX / elem_size) {
+      vn_dec_fail(d, "array of %llu elements of %zu bytes is too large",
+                  (unsigned long long)count, elem_size);
+      return NULL;
+   }
    return vn_dec_alloc(d, (size_t)count * elem_size);
 }
 
@@ -102,7 +107,8 @@ vn_dec_char_array(struct vn_decoder *d, char *dst, size_t size)
 {
    if (!vn_dec_bytes(d, dst, size))
       return false;
-   dst[size - 1] = '\0';
+   if (size)
+      dst[size - 1] = '\0';
    return true;
 }
 

@@ -82,12 +82,11 @@ static inline bool
 vn_dec_size(struct vn_decoder *d, size_t *v)
 {
    uint64_t u;
-   if (!vn_dec_u64(d, &u))
-      return false;
-   if (u > SIZE_MAX)
-      return vn_dec_fail(d, "size_t value %llu out of range", (unsigned long long)u);
-   *v = (size_t)u;
-   return true;
+   bool ok = vn_dec_u64(d, &u);
+   if (ok && u > SIZE_MAX)
+      ok = vn_dec_fail(d, "size_t value %llu out of range", (unsigned long long)u);
+   *v = ok ? (size_t)u : 0; /* like vn_dec_raw: no stale value on failure */
+   return ok;
 }
 
 static inline bool

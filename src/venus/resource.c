@@ -6,11 +6,25 @@
 
 #include "os/os.h"
 
+#define RESOURCE_BUCKETS_MIN 64u /* power of two */
+
+static uint32_t
+hash_id(uint32_t id)
+{
+   id ^= id >> 16;
+   id *= 0x7feb352du;
+   id ^= id >> 15;
+   id *= 0x846ca68bu;
+   id ^= id >> 16;
+   return id;
+}
+
 void
 vs_resource_table_init(struct vs_resource_table *t)
 {
    pthread_mutex_init(&t->lock, NULL);
-   t->list = NULL;
+   t->buckets = NULL; /* allocated by the first add */
+   t->bucket_count = 0;
    t->count = 0;
 }
 
@@ -28,37 +42,70 @@ void
 vs_resource_table_fini(struct vs_resource_table *t)
 {
    pthread_mutex_lock(&t->lock);
-   struct vs_resource *res = t->list;
-   t->list = NULL;
+   struct vs_resource **buckets = t->buckets;
+   uint32_t bucket_count = t->bucket_count;
+   t->buckets = NULL;
+   t->bucket_count = 0;
+   t->count = 0;
    pthread_mutex_unlock(&t->lock);
-   while (res) {
-      struct vs_resource *next = res->next;
-      vs_resource_put(t, res);
-      res = next;
+   for (uint32_t i = 0; i < bucket_count; i++) {
+      struct vs_resource *res = buckets[i];
+      while (res) {
+         struct vs_resource *next = res->hash_next;
+         vs_resource_put(t, res);
+         res = next;
+      }
    }
+   free(buckets);
    pthread_mutex_destroy(&t->lock);
+}
+
+static struct vs_resource **
+find_slot_locked(struct vs_resource_table *t, uint32_t id)
+{
+   if (!t->buckets)
+      return NULL;
+   struct vs_resource **p = &t->buckets[hash_id(id) & (t->bucket_count - 1)];
+   while (*p && (*p)->id != id)
+      p = &(*p)->hash_next;
+   return p;
 }
 
 static struct vs_resource *
 find_locked(struct vs_resource_table *t, uint32_t id)
 {
-   struct vs_resource *res = t->list;
-   while (res && res->id != id)
-      res = res->next;
-   return res;
+   struct vs_resource **p = find_slot_locked(t, id);
+   return p ? *p : NULL;
 }
 
-bool
-vs_resource_contains(struct vs_resource_table *t, uint32_t id)
+/* Doubles the index (or creates it). False only if there is no index at
+ * all afterwards; a failed growth keeps the longer chains. */
+static bool
+grow_locked(struct vs_resource_table *t)
 {
-   pthread_mutex_lock(&t->lock);
-   bool found = find_locked(t, id) != NULL;
-   pthread_mutex_unlock(&t->lock);
-   return found;
+   uint32_t new_count = t->bucket_count ? t->bucket_count * 2 : RESOURCE_BUCKETS_MIN;
+   struct vs_resource **nb = calloc(new_count, sizeof(*nb));
+   if (!nb)
+      return t->buckets != NULL;
+   for (uint32_t i = 0; i < t->bucket_count; i++) {
+      struct vs_resource *res = t->buckets[i];
+      while (res) {
+         struct vs_resource *next = res->hash_next;
+         uint32_t b = hash_id(res->id) & (new_count - 1);
+         res->hash_next = nb[b];
+         nb[b] = res;
+         res = next;
+      }
+   }
+   free(t->buckets);
+   t->buckets = nb;
+   t->bucket_count = new_count;
+   return true;
 }
 
 struct vs_resource *
-vs_resource_add(struct vs_resource_table *t, uint32_t id, int fd, void *map, size_t size, size_t map_size)
+vs_resource_add(struct vs_resource_table *t, uint32_t id, int fd, void *map, size_t size,
+                size_t map_size)
 {
    if (id == 0)
       return NULL;
@@ -72,13 +119,15 @@ vs_resource_add(struct vs_resource_table *t, uint32_t id, int fd, void *map, siz
    res->map_size = map_size;
    res->refcount = 1;
    pthread_mutex_lock(&t->lock);
-   if (find_locked(t, id)) {
+   if (find_locked(t, id) ||
+       ((!t->buckets || t->count >= t->bucket_count * 2) && !grow_locked(t))) {
       pthread_mutex_unlock(&t->lock);
-      free(res);
+      free(res); /* the caller keeps fd and map */
       return NULL;
    }
-   res->next = t->list;
-   t->list = res;
+   uint32_t b = hash_id(id) & (t->bucket_count - 1);
+   res->hash_next = t->buckets[b];
+   t->buckets[b] = res;
    t->count++;
    pthread_mutex_unlock(&t->lock);
    return res;
@@ -90,6 +139,8 @@ vs_resource_create_shmem(struct vs_resource_table *t, uint32_t id, size_t size)
    if (size == 0 || id == 0 || vs_resource_contains(t, id))
       return NULL;
    size_t page = os_page_size();
+   if (size > SIZE_MAX - (page - 1))
+      return NULL;
    size_t map_size = (size + page - 1) & ~(page - 1);
    int fd = os_shm_create("venus-shmem", map_size);
    if (fd < 0)
@@ -99,6 +150,7 @@ vs_resource_create_shmem(struct vs_resource_table *t, uint32_t id, size_t size)
       close(fd);
       return NULL;
    }
+   /* The add still refuses an id taken meanwhile. */
    struct vs_resource *res = vs_resource_add(t, id, fd, map, size, map_size);
    if (!res) {
       munmap(map, map_size);
@@ -107,6 +159,15 @@ vs_resource_create_shmem(struct vs_resource_table *t, uint32_t id, size_t size)
    }
    res->is_shmem = true;
    return res;
+}
+
+bool
+vs_resource_contains(struct vs_resource_table *t, uint32_t id)
+{
+   pthread_mutex_lock(&t->lock);
+   bool found = find_locked(t, id) != NULL;
+   pthread_mutex_unlock(&t->lock);
+   return found;
 }
 
 struct vs_resource *
@@ -134,12 +195,11 @@ bool
 vs_resource_remove(struct vs_resource_table *t, uint32_t id)
 {
    pthread_mutex_lock(&t->lock);
-   struct vs_resource **p = &t->list;
-   while (*p && (*p)->id != id)
-      p = &(*p)->next;
-   struct vs_resource *res = *p;
+   struct vs_resource **p = find_slot_locked(t, id);
+   struct vs_resource *res = p ? *p : NULL;
    if (res) {
-      *p = res->next;
+      *p = res->hash_next;
+      res->hash_next = NULL;
       t->count--;
    }
    pthread_mutex_unlock(&t->lock);

@@ -20,12 +20,15 @@ struct vs_resource {
    bool is_shmem;       /* plain shared memory (blob_id 0) */
    bool imported;       /* an fd the transport handed in (IMPORT_RESOURCE) */
    uint64_t memory_id;  /* the VkDeviceMemory behind it, 0 for shared memory */
-   struct vs_resource *next;
+   struct vs_resource *hash_next; /* in the table's id index */
 };
 
+/* Ids are the caller's (the transport picks them, as vtest and a VMM
+ * do): the table only refuses 0 and ids in use. */
 struct vs_resource_table {
    pthread_mutex_t lock;
-   struct vs_resource *list;
+   struct vs_resource **buckets; /* by id; bucket_count is a power of two */
+   uint32_t bucket_count;
    uint32_t count;
 };
 
@@ -33,13 +36,13 @@ void vs_resource_table_init(struct vs_resource_table *t);
 /* Drops every resource (the table's references). */
 void vs_resource_table_fini(struct vs_resource_table *t);
 
-/* Creates plain shared memory of `size` bytes and adds it under the
- * caller's id. NULL if the id is 0 or in use, or on failure. */
+/* Creates plain shared memory of `size` bytes and adds it under `id`.
+ * NULL if id is 0 or in use, or on failure. */
 struct vs_resource *vs_resource_create_shmem(struct vs_resource_table *t, uint32_t id, size_t size);
-/* Adds a resource around an existing fd + mapping under the caller's id
- * (same rules); takes ownership of fd and map only on success. */
-struct vs_resource *vs_resource_add(struct vs_resource_table *t, uint32_t id, int fd, void *map, size_t size,
-                                    size_t map_size);
+/* Adds a resource around an existing fd + mapping under `id` (same rules);
+ * takes ownership of fd and map only on success. */
+struct vs_resource *vs_resource_add(struct vs_resource_table *t, uint32_t id, int fd, void *map,
+                                    size_t size, size_t map_size);
 bool vs_resource_contains(struct vs_resource_table *t, uint32_t id);
 
 /* A new reference, or NULL if the id is unknown. */

@@ -1,0 +1,354 @@
+/* vtest/vtest_sync.c: per-client sync objects, waits through pollable
+ * fds, signals retired by timelines, and the per-client limits. */
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "vtest/vtest_protocol.h"
+#include "vtest/vtest_sync.h"
+
+/* Wire entries: id, value low, value high. */
+struct entries {
+   uint32_t w[64 * VTEST_SYNC_ENTRY_WORDS];
+   uint32_t count;
+};
+
+static void
+entry(struct entries *e, uint32_t id, uint64_t value)
+{
+   uint32_t *p = e->w + e->count * VTEST_SYNC_ENTRY_WORDS;
+   p[0] = id;
+   p[1] = (uint32_t)value;
+   p[2] = (uint32_t)(value >> 32);
+   e->count++;
+}
+
+static bool
+readable(int fd, int timeout_ms)
+{
+   struct pollfd p = { .fd = fd, .events = POLLIN };
+   return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
+}
+
+static uint64_t
+value_of(struct vtest_sync_table *t, uint32_t id)
+{
+   uint64_t v = UINT64_MAX;
+   if (!vtest_sync_read(t, id, &v))
+      unit_fail(__FILE__, __LINE__, "sync %u unknown", id);
+   return v;
+}
+
+TEST(sync_basic)
+{
+   struct vtest_sync_table *t = vtest_sync_table_create();
+   CHECK_NOT_NULL(t);
+   uint32_t a = 0, b = 0;
+   CHECK_EQ(vtest_sync_create(t, 5, &a), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_create(t, 1ull << 40, &b), VTEST_SYNC_OK);
+   CHECK_EQ(a, 1u); /* ids from 1 */
+   CHECK_EQ(b, 2u);
+   CHECK_EQ(value_of(t, a), 5u);
+   CHECK_EQ(value_of(t, b), 1ull << 40);
+   CHECK(vtest_sync_write(t, a, 9));
+   CHECK_EQ(value_of(t, a), 9u);
+   CHECK(vtest_sync_write(t, a, 3)); /* lowering is a reset, allowed */
+   CHECK_EQ(value_of(t, a), 3u);
+   CHECK(vtest_sync_unref(t, a));
+   uint64_t v = 77;
+   CHECK(!vtest_sync_read(t, a, &v));
+   CHECK_EQ(v, 77u);
+   CHECK(!vtest_sync_write(t, a, 1));
+   CHECK(!vtest_sync_unref(t, a));
+   CHECK_EQ(value_of(t, b), 1ull << 40);
+   /* Ids are not reused before the counter wraps. */
+   uint32_t c;
+   CHECK_EQ(vtest_sync_create(t, 0, &c), VTEST_SYNC_OK);
+   CHECK_EQ(c, 3u);
+   vtest_sync_table_destroy(t);
+   vtest_sync_table_destroy(NULL);
+}
+
+TEST(sync_unknown_ids)
+{
+   struct vtest_sync_table *t = vtest_sync_table_create();
+   uint32_t a;
+   CHECK_EQ(vtest_sync_create(t, 0, &a), VTEST_SYNC_OK);
+   uint64_t v;
+   CHECK(!vtest_sync_read(t, 0, &v));
+   CHECK(!vtest_sync_read(t, 999, &v));
+   CHECK(!vtest_sync_write(t, 999, 1));
+   CHECK(!vtest_sync_unref(t, 0));
+   /* The index of the first unknown entry is reported. */
+   struct entries e = { .count = 0 };
+   entry(&e, a, 1);
+   entry(&e, a, 1);
+   entry(&e, 999, 1);
+   entry(&e, 1000, 1);
+   int fd = -1;
+   uint32_t bad = 77;
+   CHECK_EQ(vtest_sync_wait(t, false, e.w, e.count, &fd, &bad), VTEST_SYNC_UNKNOWN_ID);
+   CHECK_EQ(bad, 2u);
+   CHECK_EQ(fd, -1);
+   struct vtest_sync_signal *s = NULL;
+   bad = 77;
+   CHECK_EQ(vtest_sync_signal_create(t, e.w + 3, 3, &s, &bad), VTEST_SYNC_UNKNOWN_ID);
+   CHECK_EQ(bad, 1u);
+   CHECK_NULL(s);
+   /* A failed wait or signal holds nothing: the sync can go. */
+   CHECK(vtest_sync_unref(t, a));
+   vtest_sync_table_destroy(t);
+}
+
+TEST(sync_wait_satisfied)
+{
+   struct vtest_sync_table *t = vtest_sync_table_create();
+   uint32_t a, b;
+   CHECK_EQ(vtest_sync_create(t, 5, &a), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_create(t, 0, &b), VTEST_SYNC_OK);
+   struct entries e = { .count = 0 };
+   entry(&e, a, 3);
+   int fd = -1;
+   uint32_t bad;
+   CHECK_EQ(vtest_sync_wait(t, false, e.w, e.count, &fd, &bad), VTEST_SYNC_OK);
+   CHECK_GE(fd, 0);
+   CHECK(readable(fd, 0));
+   close(fd);
+   /* Equal is reached. */
+   e.count = 0;
+   entry(&e, a, 5);
+   CHECK_EQ(vtest_sync_wait(t, false, e.w, e.count, &fd, &bad), VTEST_SYNC_OK);
+   CHECK(readable(fd, 0));
+   close(fd);
+   /* count 0: satisfied at once, all or any. */
+   CHECK_EQ(vtest_sync_wait(t, false, e.w, 0, &fd, &bad), VTEST_SYNC_OK);
+   CHECK(readable(fd, 0));
+   close(fd);
+   CHECK_EQ(vtest_sync_wait(t, true, e.w, 0, &fd, &bad), VTEST_SYNC_OK);
+   CHECK(readable(fd, 0));
+   close(fd);
+   /* any: one reached entry is enough. */
+   e.count = 0;
+   entry(&e, b, 1);
+   entry(&e, a, 5);
+   CHECK_EQ(vtest_sync_wait(t, true, e.w, e.count, &fd, &bad), VTEST_SYNC_OK);
+   CHECK(readable(fd, 0));
+   close(fd);
+   /* all: not while b is behind. */
+   CHECK_EQ(vtest_sync_wait(t, false, e.w, e.count, &fd, &bad), VTEST_SYNC_OK);
+   CHECK(!readable(fd, 0));
+   CHECK(vtest_sync_write(t, b, 1));
+   CHECK(readable(fd, 0));
+   close(fd);
+   vtest_sync_table_destroy(t);
+}
+
+TEST(sync_wait_pending)
+{
+   struct vtest_sync_table *t = vtest_sync_table_create();
+   uint32_t a, b;
+   CHECK_EQ(vtest_sync_create(t, 0, &a), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_create(t, 0, &b), VTEST_SYNC_OK);
+   struct entries e = { .count = 0 };
+   entry(&e, a, 10);
+   entry(&e, b, 1ull << 33); /* the high word counts */
+   int all = -1, any = -1, one = -1;
+   uint32_t bad;
+   CHECK_EQ(vtest_sync_wait(t, false, e.w, e.count, &all, &bad), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_wait(t, true, e.w, e.count, &any, &bad), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_wait(t, false, e.w, 1, &one, &bad), VTEST_SYNC_OK);
+   CHECK(!readable(all, 0) && !readable(any, 0) && !readable(one, 0));
+   CHECK(vtest_sync_write(t, a, 9));
+   CHECK(!readable(all, 0) && !readable(any, 0) && !readable(one, 0));
+   CHECK(vtest_sync_write(t, b, 1ull << 32));
+   CHECK(!readable(all, 0) && !readable(any, 0));
+   CHECK(vtest_sync_write(t, a, 10));
+   CHECK(readable(any, 0));
+   CHECK(readable(one, 0));
+   CHECK(!readable(all, 0));
+   /* A reached value later lowered again does not un-signal a wait. */
+   CHECK(vtest_sync_write(t, a, 0));
+   CHECK(readable(one, 0));
+   CHECK(vtest_sync_write(t, b, 1ull << 33));
+   CHECK(!readable(all, 0)); /* a is back at 0 */
+   CHECK(vtest_sync_write(t, a, 11));
+   CHECK(readable(all, 0));
+   close(all);
+   close(any);
+   close(one);
+
+   /* The syncs of a pending wait may be unref'd: the wait never
+    * completes, and destroy frees it. */
+   e.count = 0;
+   entry(&e, a, 100);
+   CHECK_EQ(vtest_sync_wait(t, false, e.w, 1, &one, &bad), VTEST_SYNC_OK);
+   CHECK(!readable(one, 0));
+   CHECK(vtest_sync_unref(t, a));
+   CHECK(!readable(one, 0));
+   vtest_sync_table_destroy(t);
+   /* The client's fd outlives the table; it never became readable. */
+   CHECK(!readable(one, 0));
+   close(one);
+}
+
+TEST(sync_signals)
+{
+   struct vtest_sync_table *t = vtest_sync_table_create();
+   uint32_t a, b;
+   CHECK_EQ(vtest_sync_create(t, 1, &a), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_create(t, 1, &b), VTEST_SYNC_OK);
+   struct entries e = { .count = 0 };
+   entry(&e, a, 5);
+   entry(&e, b, 7);
+   struct vtest_sync_signal *s = NULL;
+   uint32_t bad;
+   CHECK_EQ(vtest_sync_signal_create(t, e.w, e.count, &s, &bad), VTEST_SYNC_OK);
+   CHECK_NOT_NULL(s);
+   int fd;
+   CHECK_EQ(vtest_sync_wait(t, false, e.w, e.count, &fd, &bad), VTEST_SYNC_OK);
+   CHECK(!readable(fd, 0));
+   /* Creating a signal changes nothing until it retires. */
+   CHECK_EQ(value_of(t, a), 1u);
+   vtest_sync_signal_retire(s);
+   CHECK_EQ(value_of(t, a), 5u);
+   CHECK_EQ(value_of(t, b), 7u);
+   CHECK(readable(fd, 0));
+   close(fd);
+
+   /* Retiring sets the values, even lower ones. */
+   e.count = 0;
+   entry(&e, a, 2);
+   CHECK_EQ(vtest_sync_signal_create(t, e.w, 1, &s, &bad), VTEST_SYNC_OK);
+   vtest_sync_signal_retire(s);
+   CHECK_EQ(value_of(t, a), 2u);
+
+   /* A cancelled signal sets nothing. */
+   e.count = 0;
+   entry(&e, a, 100);
+   CHECK_EQ(vtest_sync_signal_create(t, e.w, 1, &s, &bad), VTEST_SYNC_OK);
+   vtest_sync_signal_cancel(s);
+   CHECK_EQ(value_of(t, a), 2u);
+
+   /* A signal holds its syncs: unref'ing them before it retires is safe. */
+   CHECK_EQ(vtest_sync_signal_create(t, e.w, 1, &s, &bad), VTEST_SYNC_OK);
+   CHECK(vtest_sync_unref(t, a));
+   vtest_sync_signal_retire(s);
+   CHECK(!vtest_sync_read(t, a, &(uint64_t){ 0 }));
+
+   /* Signals with no entries, and pending ones left for destroy. */
+   CHECK_EQ(vtest_sync_signal_create(t, e.w, 0, &s, &bad), VTEST_SYNC_OK);
+   vtest_sync_signal_retire(s);
+   e.count = 0;
+   entry(&e, b, 9);
+   CHECK_EQ(vtest_sync_signal_create(t, e.w, 1, &s, &bad), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_signal_create(t, e.w, 1, &s, &bad), VTEST_SYNC_OK);
+   vtest_sync_table_destroy(t);
+}
+
+struct retire_later {
+   struct vtest_sync_signal *signal;
+   unsigned delay_ms;
+};
+
+static void *
+retire_thread(void *arg)
+{
+   struct retire_later *r = arg;
+   nanosleep(&(struct timespec){ .tv_nsec = (long)r->delay_ms * 1000000 }, NULL);
+   vtest_sync_signal_retire(r->signal);
+   return NULL;
+}
+
+TEST(sync_retire_on_another_thread)
+{
+   struct vtest_sync_table *t = vtest_sync_table_create();
+   uint32_t a;
+   CHECK_EQ(vtest_sync_create(t, 0, &a), VTEST_SYNC_OK);
+   for (int round = 1; round <= 20; round++) {
+      struct entries e = { .count = 0 };
+      entry(&e, a, (uint64_t)round);
+      struct retire_later r = { .delay_ms = (unsigned)(round % 3) * 5 };
+      uint32_t bad;
+      int fd;
+      CHECK_EQ(vtest_sync_signal_create(t, e.w, 1, &r.signal, &bad), VTEST_SYNC_OK);
+      CHECK_EQ(vtest_sync_wait(t, false, e.w, 1, &fd, &bad), VTEST_SYNC_OK);
+      pthread_t th;
+      CHECK_EQ(pthread_create(&th, NULL, retire_thread, &r), 0);
+      bool ok = readable(fd, 10000);
+      pthread_join(th, NULL);
+      close(fd);
+      CHECK_MSG(ok, "round %d: the wait fd never became readable", round);
+      CHECK_EQ(value_of(t, a), (uint64_t)round);
+   }
+   vtest_sync_table_destroy(t);
+}
+
+TEST(sync_limit_syncs)
+{
+   struct vtest_sync_table *t = vtest_sync_table_create();
+   uint32_t id, first = 0, last = 0;
+   for (uint32_t i = 0; i < VTEST_SYNC_MAX_SYNCS; i++) {
+      CHECK_EQ(vtest_sync_create(t, i, &id), VTEST_SYNC_OK);
+      if (i == 0)
+         first = id;
+      last = id;
+   }
+   CHECK_EQ(vtest_sync_create(t, 0, &id), VTEST_SYNC_LIMIT);
+   CHECK_EQ(vtest_sync_create(t, 0, &id), VTEST_SYNC_LIMIT);
+   CHECK_EQ(value_of(t, last), (uint64_t)VTEST_SYNC_MAX_SYNCS - 1);
+   /* One freed, one more allowed. */
+   CHECK(vtest_sync_unref(t, first));
+   CHECK_EQ(vtest_sync_create(t, 42, &id), VTEST_SYNC_OK);
+   CHECK_EQ(value_of(t, id), 42u);
+   CHECK_EQ(vtest_sync_create(t, 0, &id), VTEST_SYNC_LIMIT);
+   vtest_sync_table_destroy(t);
+}
+
+TEST(sync_limit_waiters)
+{
+   /* Each pending wait keeps an fd open in the table. */
+   struct rlimit rl;
+   CHECK_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
+   rlim_t want = VTEST_SYNC_MAX_WAITERS + 64;
+   if (rl.rlim_cur < want) {
+      if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+         SKIP("RLIMIT_NOFILE hard limit %llu < %llu", (unsigned long long)rl.rlim_max,
+              (unsigned long long)want);
+      rl.rlim_cur = want;
+      CHECK_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
+   }
+   struct vtest_sync_table *t = vtest_sync_table_create();
+   uint32_t a;
+   CHECK_EQ(vtest_sync_create(t, 0, &a), VTEST_SYNC_OK);
+   struct entries e = { .count = 0 };
+   entry(&e, a, 1);
+   uint32_t bad;
+   int fd;
+   for (int i = 0; i < VTEST_SYNC_MAX_WAITERS; i++) {
+      CHECK_MSG(vtest_sync_wait(t, i % 2, e.w, 1, &fd, &bad) == VTEST_SYNC_OK, "wait %d", i);
+      close(fd);
+   }
+   fd = -1;
+   CHECK_EQ(vtest_sync_wait(t, false, e.w, 1, &fd, &bad), VTEST_SYNC_LIMIT);
+   CHECK_EQ(fd, -1);
+   /* A wait already satisfied is not pending: still allowed. */
+   CHECK_EQ(vtest_sync_wait(t, false, e.w, 0, &fd, &bad), VTEST_SYNC_OK);
+   CHECK(readable(fd, 0));
+   close(fd);
+   /* Once the waits complete, new ones are accepted again. */
+   CHECK(vtest_sync_write(t, a, 1));
+   e.count = 0;
+   entry(&e, a, 2);
+   CHECK_EQ(vtest_sync_wait(t, false, e.w, 1, &fd, &bad), VTEST_SYNC_OK);
+   CHECK(!readable(fd, 0));
+   close(fd);
+   vtest_sync_table_destroy(t);
+}
+
+UNIT_MAIN(UNIT(sync_basic), UNIT(sync_unknown_ids), UNIT(sync_wait_satisfied),
+          UNIT(sync_wait_pending), UNIT(sync_signals), UNIT(sync_retire_on_another_thread),
+          UNIT(sync_limit_syncs), UNIT(sync_limit_waiters))
