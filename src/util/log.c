@@ -8,6 +8,23 @@ enum vs_log_level vs_log_threshold = VS_LOG_INFO;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
+static void
+stderr_sink(enum vs_log_level level, const char *line, void *data)
+{
+   /* One fputs per line keeps lines from concurrent threads whole. */
+   fputs(line, stderr);
+}
+
+static vs_log_sink_fn log_sink = stderr_sink;
+static void *log_sink_data;
+
+void
+vs_log_set_sink(vs_log_sink_fn sink, void *data)
+{
+   log_sink_data = data;
+   log_sink = sink ? sink : stderr_sink;
+}
+
 int
 vs_log_parse_level(const char *name, enum vs_log_level *out)
 {
@@ -30,11 +47,10 @@ vs_log_msg(enum vs_log_level level, uint32_t ctx_id, const char *fmt, ...)
    va_start(ap, fmt);
    vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
    va_end(ap);
-   /* One fputs per line keeps lines from concurrent threads whole. */
    size_t len = strlen(line);
    if (len < sizeof(line) - 1) {
       line[len] = '\n';
       line[len + 1] = '\0';
    }
-   fputs(line, stderr);
+   log_sink(level, line, log_sink_data);
 }

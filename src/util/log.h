@@ -13,6 +13,12 @@ extern enum vs_log_level vs_log_threshold;
 /* Returns false if the name is not a level. */
 int vs_log_parse_level(const char *name, enum vs_log_level *out);
 
+/* Where finished lines go (default: stderr). A render-server worker or an
+ * embedding VMM forwards them instead; the sink may be called from any
+ * thread and gets the whole line, newline included. */
+typedef void (*vs_log_sink_fn)(enum vs_log_level level, const char *line, void *data);
+void vs_log_set_sink(vs_log_sink_fn sink, void *data);
+
 void vs_log_msg(enum vs_log_level level, uint32_t ctx_id, const char *fmt, ...)
    __attribute__((format(printf, 3, 4)));
 
