@@ -309,6 +309,26 @@ check_no_drops() {
   fi
 }
 
+# --- mounts --------------------------------------------------------------------
+
+# mounts_under DIR: mount points at or below DIR in this mount namespace.
+mounts_under() {
+  findmnt -rn -o TARGET | awk -v d="$1" '$0 == d || index($0, d "/") == 1'
+}
+
+# check_no_mounts DIR WHAT: PASS if nothing is mounted at or below DIR, else
+# FAIL listing the mounts (a `cp -a` or `tar` of DIR would walk into them).
+check_no_mounts() {
+  local dir=$1 what=$2 found
+  found=$(mounts_under "$dir")
+  if [ -z "$found" ]; then
+    pass "$what: nothing mounted under $dir"
+  else
+    fail "$what: $(printf '%s\n' "$found" | wc -l) mount(s) under $dir:"
+    printf '%s\n' "$found" | head -n 10 | sed 's/^/         | /'
+  fi
+}
+
 # --- X11 (Xvfb) for WSI clients ------------------------------------------------
 
 # xvfb_start: start a private Xvfb and export DISPLAY; false if none starts.
