@@ -1,6 +1,8 @@
 # The user's commands. Everything real lives in meson.build and scripts/.
 #   make            build build/venus-server (installs what is missing first)
-#   make test       build and run the test suite (SANITIZE=1: ASan+UBSan build)
+#   make test       build and run the test suite, then test-posix (SANITIZE=1: ASan+UBSan builds)
+#   make test-posix the suite on the -Dos=posix build (the macOS code paths) with
+#                   the server at --page-size 16384, as on a 16 KiB-page Mac
 #   make demo       start the server and show a Venus client seeing the host GPU
 #   make fuzz       build the libFuzzer targets and run each FUZZ_SECONDS (60)
 #   make apps       vkmark, vkcube and Zink natively and through the server, with figures
@@ -15,8 +17,11 @@ MESON_ARGS += -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 else
 BUILD ?= build
 endif
+# The -Dos=posix variant of the same build (build-posix, build-san-posix).
+POSIX_BUILD ?= $(BUILD)-posix
+POSIX_SERVER_ARGS ?= --page-size 16384
 
-.PHONY: all setup test demo fuzz apps bench clean
+.PHONY: all setup test test-posix demo fuzz apps bench clean
 
 all: $(BUILD)/venus-server
 
@@ -29,8 +34,21 @@ $(BUILD)/build.ninja: | setup
 $(BUILD)/venus-server: setup $(BUILD)/build.ninja FORCE
 	ninja -C $(BUILD)
 
-test: $(BUILD)/venus-server
-	tests/run.sh $(BUILD)
+$(POSIX_BUILD)/build.ninja: | setup
+	meson setup $(POSIX_BUILD) $(MESON_ARGS) -Dos=posix
+
+$(POSIX_BUILD)/venus-server: setup $(POSIX_BUILD)/build.ninja FORCE
+	ninja -C $(POSIX_BUILD)
+
+# Both variants run even when the first fails; either failing fails the target.
+test: $(BUILD)/venus-server $(POSIX_BUILD)/venus-server
+	@rc=0; tests/run.sh $(BUILD) || rc=1; \
+	$(MAKE) --no-print-directory test-posix || rc=1; \
+	exit $$rc
+
+test-posix: $(POSIX_BUILD)/venus-server
+	@echo "=== the -Dos=posix build ($(POSIX_BUILD)), server arguments: $(POSIX_SERVER_ARGS)"
+	SERVER_ARGS="$(POSIX_SERVER_ARGS)" tests/run.sh $(POSIX_BUILD)
 
 demo: $(BUILD)/venus-server
 	scripts/demo.sh $(BUILD)
@@ -47,6 +65,6 @@ fuzz: setup
 	fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-posix build-san-posix
 
 FORCE:

@@ -15,7 +15,9 @@
 # By default everything runs inside the trixie root of scripts/trixie-root.sh
 # (built on first use, then cached): the peer can only run there, and all
 # three columns then use one and the same lavapipe (trixie's Mesa), so their
-# ratios compare transports, not two builds of the driver.
+# ratios compare transports, not two builds of the driver. Each program
+# enters the root through scripts/in-root.sh: its /proc and /dev mounts live
+# in a private mount namespace and vanish with it, so none outlives the run.
 #
 # Usage: bench/run.sh BUILD_DIR
 # Environment:
@@ -67,7 +69,7 @@ ln -sfn "$(basename "$out")" "$bench_dir/out/latest"
 if [ "$peer" = 1 ]; then
   [ "$(id -u)" = 0 ] || die "the trixie root needs root (chroot): run as root, or PEER=0 for no virglrenderer column"
   root=$("$top/scripts/trixie-root.sh")
-  place=(chroot "$root")
+  place=("$top/scripts/in-root.sh" "$root")
   work=$(mktemp -d "$root/tmp/venus-bench.XXXXXX")
   work_in=${work#"$root"}
   # The root cannot see the checkout; bookworm binaries run on trixie's glibc.
@@ -402,7 +404,7 @@ machine="$(nproc) CPUs ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpui
 device=$(sed -n 's/^# device //p' "$out"/logs/native-*.out 2>/dev/null | head -n 1)
 mesa=$("${place[@]}" dpkg-query -W -f '${Version}' mesa-vulkan-drivers 2>/dev/null || echo unknown)
 peer_version="not run (PEER=0)"
-if [ "$peer" = 1 ]; then peer_version=$(chroot "$root" dpkg-query -W -f '${Version}' virgl-server); fi
+if [ "$peer" = 1 ]; then peer_version=$("${place[@]}" dpkg-query -W -f '${Version}' virgl-server); fi
 {
   echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $machine"
   echo "host driver: ${device:-unknown} ($(basename "$host_icd"), Mesa $mesa$([ "$peer" = 1 ] && echo ", in the trixie root"))"

@@ -7,8 +7,9 @@
 #   vkmark --winsys headless  every default scene, per-scene FPS and score.
 #                             vkmark exists only in trixie, so it runs in the
 #                             trixie root (scripts/trixie-root.sh, built on
-#                             first use), and so does the server: both
-#                             columns then use trixie's lavapipe.
+#                             first use, entered with scripts/in-root.sh so
+#                             no mount outlives a run), and so does the
+#                             server: both columns then use trixie's lavapipe.
 #   vkcube                    300 frames under Xvfb (MESA_VK_WSI_DEBUG=sw).
 #   glxgears on Zink          OpenGL on Vulkan under Xvfb, frame rate.
 #
@@ -33,6 +34,7 @@ log() { printf 'apps: %s\n' "$*" >&2; }
 fail() { printf 'FAIL apps: %s\n' "$*"; failed=1; }
 
 root=$("$top/scripts/trixie-root.sh")
+in_root=("$top/scripts/in-root.sh" "$root")
 work=$(mktemp -d "$root/tmp/vs-apps.XXXXXX")
 pids=()
 cleanup() {
@@ -49,7 +51,7 @@ start_server() {
   local r=$1 sock=$2 logf=$3
   if [ -n "$r" ]; then
     cp "$build/venus-server" "$work/venus-server"
-    chroot "$r" env VK_ICD_FILENAMES=$lvp "${work#"$r"}/venus-server" --socket "${sock#"$r"}" \
+    "$top/scripts/in-root.sh" "$r" env VK_ICD_FILENAMES=$lvp "${work#"$r"}/venus-server" --socket "${sock#"$r"}" \
       >"$logf.out" 2>"$logf" &
   else
     env VK_ICD_FILENAMES=$lvp "$build/venus-server" --socket "$sock" >"$logf.out" 2>"$logf" &
@@ -65,7 +67,7 @@ echo "app,scene,native,venus,ratio" >"$csv"
 # --- vkmark ------------------------------------------------------------------
 vkmark_run() { # NAME ENV...: run vkmark in the root, output to $work/NAME.txt
   local name=$1; shift
-  chroot "$root" env "$@" timeout -k 5 $((duration * 14 + 60)) \
+  "${in_root[@]}" env "$@" timeout -k 5 $((duration * 14 + 60)) \
     vkmark --winsys headless -s "$size" -b ":duration=$duration" >"$work/$name.txt" 2>&1
 }
 log "vkmark: native lavapipe (trixie), $duration s per scene"

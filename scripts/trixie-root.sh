@@ -9,12 +9,14 @@
 #
 # Idempotent, and safe to run from several shells at once (one holds a lock
 # while the others wait): builds the root with debootstrap the first time
-# (installing debootstrap with apt-get if missing), installs --include
-# packages the root lacks, and bind-mounts /proc and /dev into it unless they
-# are already mounted there (/dev read-only: an `rm -rf` of the root would
-# otherwise delete the host's device nodes through it; delete a root with
-# `rm -rf --one-file-system`). Programs then run as `chroot ROOT CMD`; a Unix
-# socket at ROOT/tmp/x.sock on the host is /tmp/x.sock inside.
+# (installing debootstrap with apt-get if missing) and installs --include
+# packages the root lacks. It leaves no mount behind: debootstrap and the
+# package installs run in private mount namespaces, and mounts an older
+# version of this script left in the root are undone. Programs then run as
+# `scripts/in-root.sh ROOT CMD`, which mounts /proc and /dev for CMD alone
+# (in its own mount namespace: they vanish when CMD ends); a Unix socket at
+# ROOT/tmp/x.sock on the host is /tmp/x.sock inside. Delete a root with
+# `rm -rf --one-file-system`.
 #
 # Environment: TRIXIE_ROOT  where the root lives (default: .deps/trixie-root
 # of this checkout; never commit it). The Debian mirror is the one the host's
@@ -39,12 +41,16 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# unmount_binds DIR: undo our bind mounts (and any debootstrap left behind
-# when it was interrupted) before DIR is deleted.
+# unmount_binds DIR: undo mounts left in DIR by an older version of this
+# script (it bind-mounted /proc and /dev into the root for good) or by an
+# interrupted debootstrap from before it ran in its own namespace.
 unmount_binds() {
   local d
   for d in dev/pts dev proc sys; do
-    if mountpoint -q "$1/$d"; then as_root umount "$1/$d"; fi
+    if mountpoint -q "$1/$d"; then
+      log "unmounting $1/$d (left by an older trixie-root.sh or debootstrap)"
+      as_root umount -R "$1/$d" || die "cannot unmount $1/$d: is a program still running in the root?"
+    fi
   done
 }
 
@@ -64,7 +70,9 @@ bootstrap() {
     as_root rm -rf --one-file-system "$partial"
   fi
   log "creating the trixie root in $root (a few minutes; log: $root.log)"
-  if ! as_root debootstrap --variant=minbase --include="$base_pkgs" trixie "$partial" "$uri" >"$root.log" 2>&1; then
+  # Its own mount namespace: the /proc and /sys it mounts in the target go
+  # with it, even when it is interrupted.
+  if ! as_root unshare -m --propagation private debootstrap --variant=minbase --include="$base_pkgs" trixie "$partial" "$uri" >"$root.log" 2>&1; then
     tail -n 20 "$root.log" >&2
     die "debootstrap failed; full log: $root.log"
   fi
@@ -79,13 +87,13 @@ install_missing() {
   IFS=, read -ra want <<<"$1"
   for p in "${want[@]}"; do
     [ -n "$p" ] || continue
-    as_root chroot "$root" dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' \
+    "$top/scripts/in-root.sh" "$root" dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' \
       || missing+=("$p")
   done
   [ ${#missing[@]} -gt 0 ] || return 0
   log "installing ${missing[*]} in the root (log: $root.log)"
-  if ! { as_root chroot "$root" apt-get update -qq &&
-         as_root chroot "$root" env DEBIAN_FRONTEND=noninteractive \
+  if ! { "$top/scripts/in-root.sh" "$root" apt-get update -qq &&
+         "$top/scripts/in-root.sh" "$root" env DEBIAN_FRONTEND=noninteractive \
            apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >>"$root.log" 2>&1; then
     tail -n 20 "$root.log" >&2
     die "cannot install ${missing[*]} inside $root; full log: $root.log"
@@ -95,10 +103,7 @@ install_missing() {
 mkdir -p "$(dirname "$root")"
 exec 9>"$root.lock"
 flock 9
+unmount_binds "$root"
 [ -x "$root/usr/bin/virgl_test_server" ] || bootstrap
-mountpoint -q "$root/proc" || as_root mount --bind /proc "$root/proc"
-mountpoint -q "$root/dev" || as_root mount --bind /dev "$root/dev"
-findmnt -no OPTIONS --mountpoint "$root/dev" | grep -q '^ro' \
-  || as_root mount -o remount,bind,ro "$root/dev"
 install_missing "$pkgs"
 echo "$root"

@@ -85,9 +85,16 @@ SERVER_LOG=""   # its stderr
 SERVER_OUT=""   # its stdout
 SERVER_N=0
 
+# Extra venus-server arguments for every server a test starts (word-split),
+# before the test's own, which win: `make test-posix` runs the suite with
+# SERVER_ARGS="--page-size 16384".
+read -ra SERVER_EXTRA_ARGS <<<"${SERVER_ARGS:-}"
+
 # server_start [server args...]: start venus-server with lavapipe as the host
 # driver on a private socket; wait (up to $SERVER_START_TIMEOUT s) for its
 # "listening on PATH" line. Returns 1 (after a FAIL line) if it does not come up.
+# SIGPIPE is reset to its default: the server must not rely on an inherited
+# ignore (each client socket suppresses SIGPIPE itself).
 server_start() {
   server_start_at "$TEST_TMP/venus-$((SERVER_N + 1)).sock" "$@"
 }
@@ -99,8 +106,8 @@ server_start_at() {
   SERVER_LOG=$TEST_TMP/server-$SERVER_N.log
   SERVER_OUT=$TEST_TMP/server-$SERVER_N.out
   : >"$SERVER_LOG"; : >"$SERVER_OUT"
-  env -u VN_DEBUG -u VTEST_SOCKET_NAME VK_ICD_FILENAMES="$LVP_ICD" \
-    "$SERVER_BIN" --socket "$SERVER_SOCK" "$@" >"$SERVER_OUT" 2>"$SERVER_LOG" &
+  env --default-signal=PIPE -u VN_DEBUG -u VTEST_SOCKET_NAME VK_ICD_FILENAMES="$LVP_ICD" \
+    "$SERVER_BIN" --socket "$SERVER_SOCK" "${SERVER_EXTRA_ARGS[@]}" "$@" >"$SERVER_OUT" 2>"$SERVER_LOG" &
   SERVER_PID=$!
   local deadline=$((SECONDS + ${SERVER_START_TIMEOUT:-15}))
   while [ $SECONDS -lt $deadline ]; do
@@ -299,6 +306,26 @@ check_no_drops() {
   else
     fail "${label}$n 'dropping client' line(s) in the server log"
     grep -m5 'dropping client' "$SERVER_LOG" | sed 's/^/         | /' || true
+  fi
+}
+
+# --- mounts --------------------------------------------------------------------
+
+# mounts_under DIR: mount points at or below DIR in this mount namespace.
+mounts_under() {
+  findmnt -rn -o TARGET | awk -v d="$1" '$0 == d || index($0, d "/") == 1'
+}
+
+# check_no_mounts DIR WHAT: PASS if nothing is mounted at or below DIR, else
+# FAIL listing the mounts (a `cp -a` or `tar` of DIR would walk into them).
+check_no_mounts() {
+  local dir=$1 what=$2 found
+  found=$(mounts_under "$dir")
+  if [ -z "$found" ]; then
+    pass "$what: nothing mounted under $dir"
+  else
+    fail "$what: $(printf '%s\n' "$found" | wc -l) mount(s) under $dir:"
+    printf '%s\n' "$found" | head -n 10 | sed 's/^/         | /'
   fi
 }
 

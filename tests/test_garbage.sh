@@ -12,6 +12,12 @@ garbage() { python3 "$TESTS_DIR/vtest_garbage.py" "$@" </dev/null; }
 DROP_RE='dropping client:'
 
 server_start --log-level info || finish
+# SigIgn is a hex mask; SIGPIPE (13) is bit 12.
+if (( 0x$(sed -n 's/^SigIgn:[[:space:]]*//p' "/proc/$SERVER_PID/status") & 0x1000 )); then
+  fail "the server ignores SIGPIPE process-wide: the hostile clients below would not show per-socket safety"
+else
+  pass "SIGPIPE is not ignored by the server: vanishing clients below exercise per-socket SIGPIPE safety"
+fi
 
 # Real clients in a loop for as long as the hostile ones run (until the first
 # failure).

@@ -3,17 +3,18 @@
 # every default scene and prints a score. Its headless window system still
 # asks for VK_KHR_swapchain, which Mesa offers only thanks to the server's
 # own capabilities (src/caps/). Needs the trixie root that `make apps` and
-# `make bench` build (scripts/trixie-root.sh); skipped without it.
+# `make bench` build (scripts/trixie-root.sh); skipped without it. vkmark
+# runs in the root through scripts/in-root.sh; afterwards nothing may stay
+# mounted under the checkout.
 . "$(dirname "$0")/lib.sh"
 
-root=${TRIXIE_ROOT:-$TESTS_DIR/../.deps/trixie-root}
+top=$(cd "$TESTS_DIR/.." && pwd)
+root=${TRIXIE_ROOT:-$top/.deps/trixie-root}
 if [ ! -x "$root/usr/bin/vkmark" ]; then
   skip "no trixie root with vkmark at $root: run 'make apps' (or scripts/trixie-root.sh) to build it"
   finish
 fi
-if ! mountpoint -q "$root/proc" || ! mountpoint -q "$root/dev"; then
-  root=$("$TESTS_DIR/../scripts/trixie-root.sh") || { fail "scripts/trixie-root.sh could not prepare $root"; finish; }
-fi
+root=$(cd "$root" && pwd)
 
 # The socket lives inside the root, where the client can reach it.
 sock_dir=$(mktemp -d "$root/tmp/vs-vkmark.XXXXXX")
@@ -21,7 +22,7 @@ SERVER_SOCK=$sock_dir/venus.sock
 server_start_at "$SERVER_SOCK" --log-level info || finish
 
 rc=0
-chroot "$root" env VN_DEBUG=vtest VTEST_SOCKET_NAME="${SERVER_SOCK#"$root"}" \
+"$top/scripts/in-root.sh" "$root" env VN_DEBUG=vtest VTEST_SOCKET_NAME="${SERVER_SOCK#"$root"}" \
   VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/virtio_icd.json \
   timeout -k 5 120 vkmark --winsys headless -s 320x240 -b :duration=0.5 >"$TEST_TMP/vkmark.out" 2>&1 || rc=$?
 scenes=$(grep -cE '^\[[a-z0-9]+\].*FPS: [0-9]+' "$TEST_TMP/vkmark.out" || true)
@@ -39,4 +40,6 @@ check_no_drops
 
 server_stop || true
 rm -rf "$sock_dir"
+check_no_mounts "$top" "after vkmark ran in the root"
+check_no_mounts "$root" "after vkmark ran in the root"
 finish

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "context/ring.h"
@@ -104,7 +103,7 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
    vs_renderer_init(&ctx->renderer, ctx_id, &options->renderer, &ctx->objects);
    vs_context_init_dispatch(ctx, &ctx->dispatch, NULL);
    pthread_mutex_init(&ctx->rings_lock, NULL);
-   pthread_cond_init(&ctx->monitor_cond, NULL);
+   os_cond_init(&ctx->monitor_cond);
    pthread_mutex_init(&ctx->monitor_lock, NULL);
    pthread_mutex_init(&ctx->shmem_lock, NULL);
    vs_info(ctx_id, "context created for \"%s\"", ctx->name);
@@ -412,6 +411,7 @@ static void *
 monitor_thread(void *arg)
 {
    struct vs_context *ctx = arg;
+   os_thread_set_name("vs-monitor");
    pthread_mutex_lock(&ctx->monitor_lock);
    while (!ctx->monitor_stop) {
       pthread_mutex_lock(&ctx->rings_lock);
@@ -420,12 +420,8 @@ monitor_thread(void *arg)
             vs_ring_set_alive(r);
       }
       pthread_mutex_unlock(&ctx->rings_lock);
-      struct timespec ts;
-      clock_gettime(CLOCK_REALTIME, &ts);
-      uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)ctx->monitor_period_us * 1000u;
-      ts.tv_sec += (time_t)(ns / 1000000000u);
-      ts.tv_nsec = (long)(ns % 1000000000u);
-      pthread_cond_timedwait(&ctx->monitor_cond, &ctx->monitor_lock, &ts);
+      os_cond_timedwait_ns(&ctx->monitor_cond, &ctx->monitor_lock,
+                           (uint64_t)ctx->monitor_period_us * 1000u);
    }
    pthread_mutex_unlock(&ctx->monitor_lock);
    return NULL;

@@ -70,6 +70,7 @@ ring_thread(void *arg)
 {
    struct vs_ring *ring = arg;
    uint64_t last_active = os_now_ns();
+   os_thread_set_name("vs-ring");
    /* The short sleeps below are only worth it if the kernel honours them. */
    os_thread_set_timer_slack_ns(1000);
 
@@ -174,8 +175,8 @@ vs_ring_create(struct vs_context *ctx, uint64_t id, struct vs_resource *res,
    ring->monitor_period_us = monitor_period_us;
    ring->cur = 0; /* head and tail both start at 0 */
    pthread_mutex_init(&ring->lock, NULL);
-   pthread_cond_init(&ring->cond, NULL);
-   pthread_cond_init(&ring->head_cond, NULL);
+   os_cond_init(&ring->cond);
+   os_cond_init(&ring->head_cond);
    vs_context_init_dispatch(ctx, &ring->dispatch, ring);
 
    if (pthread_create(&ring->thread, NULL, ring_thread, ring) != 0) {
@@ -243,10 +244,7 @@ vs_ring_wait_virtqueue_seqno(struct vs_ring *ring, uint64_t seqno)
    pthread_mutex_lock(&ring->lock);
    while (ring->virtqueue_seqno < seqno && !ring->stop && !vs_context_is_fatal(ring->ctx)) {
       /* Timed, so a context that turns fatal elsewhere is noticed. */
-      struct timespec ts;
-      clock_gettime(CLOCK_REALTIME, &ts);
-      ts.tv_sec += 1;
-      pthread_cond_timedwait(&ring->cond, &ring->lock, &ts);
+      os_cond_timedwait_ns(&ring->cond, &ring->lock, 1000000000ull);
    }
    bool ok = ring->virtqueue_seqno >= seqno;
    pthread_mutex_unlock(&ring->lock);
@@ -280,14 +278,7 @@ vs_ring_wait_seqno(struct vs_ring *ring, uint32_t seqno)
          pthread_mutex_unlock(&ring->lock);
          return false;
       }
-      struct timespec ts;
-      clock_gettime(CLOCK_REALTIME, &ts);
-      ts.tv_nsec += 10 * 1000 * 1000;
-      if (ts.tv_nsec >= 1000000000l) {
-         ts.tv_sec++;
-         ts.tv_nsec -= 1000000000l;
-      }
-      pthread_cond_timedwait(&ring->head_cond, &ring->lock, &ts);
+      os_cond_timedwait_ns(&ring->head_cond, &ring->lock, 10 * 1000 * 1000);
    }
    pthread_mutex_unlock(&ring->lock);
    return true;

@@ -1,12 +1,21 @@
 /* The thin OS layer: the few calls that differ between Linux, other POSIX
  * systems and macOS. Everything else in the server uses plain POSIX.
- * Linux: memfd + eventfd (os_linux.c). Elsewhere: shm_open + pipe
- * (os_posix.c). */
+ *
+ * os_posix.c is compiled on every host: the portable core (clocks, fd
+ * flags, monotonic condition waits, per-socket SIGPIPE, thread names) and
+ * the POSIX backend (shm_open or an unlinked temp file, pipes, no timer
+ * slack). The Linux backend (os_linux.c: memfd, eventfd, prctl) replaces the
+ * backend part when meson's -Dos=auto picks it (on Linux); -Dos=posix builds
+ * the macOS code paths on Linux. */
 #ifndef VS_OS_H
 #define VS_OS_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* --- backend: os_linux.c, or os_posix.c with -Dos=posix / off Linux --- */
 
 /* Anonymous shared memory of exactly `size` bytes that can be handed to
  * another process and mmapped there at offset 0. Returns an fd (CLOEXEC)
@@ -35,10 +44,35 @@ int os_signalled_fd(void);
  * 50 us by default); a no-op where the OS has no such knob. */
 void os_thread_set_timer_slack_ns(unsigned long ns);
 
+/* --- portable core: os_posix.c, every host --- */
+
 /* Monotonic time in nanoseconds. */
 uint64_t os_now_ns(void);
 
 /* The system page size. */
 size_t os_page_size(void);
+
+/* Set FD_CLOEXEC; set or clear O_NONBLOCK. 0 on success, -1 with errno. */
+int os_set_cloexec(int fd);
+int os_set_nonblocking(int fd, bool nonblocking);
+
+/* A connected socket that must never raise SIGPIPE, whatever the process's
+ * signal dispositions: sets SO_NOSIGPIPE where the OS has it (macOS, BSDs);
+ * elsewhere every send passes MSG_NOSIGNAL. 0 on success, -1 with errno. */
+int os_socket_prepare(int fd);
+
+/* A condition variable that os_cond_timedwait_ns can wait on: it measures
+ * its timeouts on the monotonic clock, so wall-clock jumps do not stretch or
+ * cut them. 0 on success, else an error number (as pthread_cond_init). */
+int os_cond_init(pthread_cond_t *cond);
+
+/* Wait on a condition made by os_cond_init for at most `ns` nanoseconds,
+ * `mutex` held. Returns 0, ETIMEDOUT or another error number; wakeups may be
+ * spurious, so callers loop on their predicate. */
+int os_cond_timedwait_ns(pthread_cond_t *cond, pthread_mutex_t *mutex, uint64_t ns);
+
+/* Names the calling thread for debuggers, top and crash reports (truncated
+ * to 15 bytes, the Linux limit); a no-op where the OS cannot. */
+void os_thread_set_name(const char *name);
 
 #endif

@@ -1,4 +1,7 @@
-/* Linux: shared memory is a memfd, wakeup objects are eventfds. */
+/* The Linux backend (meson -Dos=auto on Linux): shared memory is a memfd,
+ * wakeup objects are eventfds, and threads can shorten their timer slack.
+ * Only Linux-only calls live here; the portable core is os_posix.c, which
+ * is built with VS_OS_LINUX so that its POSIX backend steps aside. */
 #include "os/os.h"
 
 #include <errno.h>
@@ -6,7 +9,6 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <time.h>
 #include <unistd.h>
 
 int
@@ -75,19 +77,4 @@ void
 os_thread_set_timer_slack_ns(unsigned long ns)
 {
    prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0);
-}
-
-uint64_t
-os_now_ns(void)
-{
-   struct timespec ts;
-   clock_gettime(CLOCK_MONOTONIC, &ts);
-   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-size_t
-os_page_size(void)
-{
-   long size = sysconf(_SC_PAGESIZE);
-   return size > 0 ? (size_t)size : 4096;
 }

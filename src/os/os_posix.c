@@ -1,28 +1,139 @@
-/* Other POSIX systems (BSDs, macOS): shared memory is an immediately
- * unlinked POSIX shm object, wakeup objects are non-blocking pipes. */
+/* The POSIX OS core, compiled on every host (libuv-style: the portable code
+ * lives in one place, each per-OS quirk in one function):
+ *   - always: clocks, page size, fd flags, per-socket SIGPIPE, monotonic
+ *     condition waits, thread names;
+ *   - the POSIX backend, unless meson picked the Linux one (VS_OS_LINUX,
+ *     os_linux.c): shared memory is an immediately unlinked POSIX shm object
+ *     (or, where shm_open is unusable, an unlinked file in the temp dir),
+ *     wakeup objects are non-blocking pipes, and there is no timer slack.
+ * -Dos=posix builds the backend on Linux too, so the macOS paths run in CI. */
 #include "os/os.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-static int
-set_fd_flags(int fd, int fd_flags, int fl_flags)
+#if !defined(SO_NOSIGPIPE) && !defined(MSG_NOSIGNAL)
+#error "no SO_NOSIGPIPE and no MSG_NOSIGNAL: a vanished client would raise SIGPIPE"
+#endif
+
+/* --- the portable core ------------------------------------------------------ */
+
+uint64_t
+os_now_ns(void)
 {
-   int old_fd = fcntl(fd, F_GETFD);
-   int old_fl = fcntl(fd, F_GETFL);
-   if (old_fd < 0 || old_fl < 0)
-      return -1;
-   if (fcntl(fd, F_SETFD, old_fd | fd_flags) < 0 || fcntl(fd, F_SETFL, old_fl | fl_flags) < 0)
-      return -1;
-   return 0;
+   struct timespec ts;
+   clock_gettime(CLOCK_MONOTONIC, &ts);
+   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+size_t
+os_page_size(void)
+{
+   long size = sysconf(_SC_PAGESIZE);
+   return size > 0 ? (size_t)size : 4096;
+}
+
+int
+os_set_cloexec(int fd)
+{
+   int flags = fcntl(fd, F_GETFD);
+   if (flags < 0)
+      return -1;
+   if (flags & FD_CLOEXEC)
+      return 0;
+   return fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0 ? -1 : 0;
+}
+
+int
+os_set_nonblocking(int fd, bool nonblocking)
+{
+   int flags = fcntl(fd, F_GETFL);
+   if (flags < 0)
+      return -1;
+   int want = nonblocking ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+   if (want == flags)
+      return 0;
+   return fcntl(fd, F_SETFL, want) < 0 ? -1 : 0;
+}
+
+int
+os_socket_prepare(int fd)
+{
+#ifdef SO_NOSIGPIPE
+   int on = 1;
+   return setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof(on));
+#else
+   (void)fd; /* every send passes MSG_NOSIGNAL (checked at the top) */
+   return 0;
+#endif
+}
+
+int
+os_cond_init(pthread_cond_t *cond)
+{
+#ifdef __APPLE__
+   /* pthread_cond_timedwait_relative_np measures on its own clock. */
+   return pthread_cond_init(cond, NULL);
+#else
+   pthread_condattr_t attr;
+   int err = pthread_condattr_init(&attr);
+   if (err)
+      return err;
+   err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+   if (!err)
+      err = pthread_cond_init(cond, &attr);
+   pthread_condattr_destroy(&attr);
+   return err;
+#endif
+}
+
+int
+os_cond_timedwait_ns(pthread_cond_t *cond, pthread_mutex_t *mutex, uint64_t ns)
+{
+   /* Longer waits are cut to about 68 years: no time_t arithmetic overflows. */
+   const uint64_t max_ns = (uint64_t)INT32_MAX * 1000000000ull;
+   if (ns > max_ns)
+      ns = max_ns;
+#ifdef __APPLE__
+   struct timespec rel = { .tv_sec = (time_t)(ns / 1000000000ull),
+                           .tv_nsec = (long)(ns % 1000000000ull) };
+   return pthread_cond_timedwait_relative_np(cond, mutex, &rel);
+#else
+   struct timespec ts;
+   clock_gettime(CLOCK_MONOTONIC, &ts);
+   uint64_t nsec = (uint64_t)ts.tv_nsec + ns % 1000000000ull;
+   ts.tv_sec += (time_t)(ns / 1000000000ull + nsec / 1000000000ull);
+   ts.tv_nsec = (long)(nsec % 1000000000ull);
+   return pthread_cond_timedwait(cond, mutex, &ts);
+#endif
+}
+
+void
+os_thread_set_name(const char *name)
+{
+   char buf[16]; /* Linux's limit, with the NUL */
+   snprintf(buf, sizeof(buf), "%s", name);
+#if defined(__APPLE__)
+   pthread_setname_np(buf);
+#elif defined(__linux__)
+   pthread_setname_np(pthread_self(), buf);
+#else
+   (void)buf;
+#endif
+}
+
+/* --- the POSIX backend (os_linux.c replaces it on Linux by default) --------- */
+#ifndef VS_OS_LINUX
 
 static void
 close_keep_errno(int fd)
@@ -30,6 +141,36 @@ close_keep_errno(int fd)
    int err = errno;
    close(fd);
    errno = err;
+}
+
+static int
+size_fd(int fd, size_t size)
+{
+   if (os_set_cloexec(fd) < 0 || ftruncate(fd, (off_t)size) != 0) {
+      close_keep_errno(fd);
+      return -1;
+   }
+   return fd;
+}
+
+/* Where shm_open is missing or unusable (no /dev/shm in a chroot or
+ * sandbox): an unlinked file in $TMPDIR or /tmp, mmapped like the rest. */
+static int
+temp_file_create(size_t size)
+{
+   const char *dir = getenv("TMPDIR");
+   if (!dir || !*dir)
+      dir = "/tmp";
+   char path[4096];
+   if (snprintf(path, sizeof(path), "%s/venus-server-shm.XXXXXX", dir) >= (int)sizeof(path)) {
+      errno = ENAMETOOLONG;
+      return -1;
+   }
+   int fd = mkstemp(path);
+   if (fd < 0)
+      return -1;
+   unlink(path);
+   return size_fd(fd, size);
 }
 
 int
@@ -57,14 +198,12 @@ os_shm_create(const char *name, size_t size)
       if (fd < 0) {
          if (errno == EEXIST)
             continue;
-         return -1;
+         if (errno == EMFILE || errno == ENFILE)
+            return -1;
+         return temp_file_create(size);
       }
       shm_unlink(shm_name);
-      if (set_fd_flags(fd, FD_CLOEXEC, 0) < 0 || ftruncate(fd, (off_t)size) != 0) {
-         close_keep_errno(fd);
-         return -1;
-      }
-      return fd;
+      return size_fd(fd, size);
    }
    errno = EEXIST;
    return -1;
@@ -78,11 +217,12 @@ os_event_init(struct os_event *ev)
    ev->write_fd = -1;
    if (pipe(fds) < 0)
       return -1;
-   if (set_fd_flags(fds[0], FD_CLOEXEC, O_NONBLOCK) < 0 ||
-       set_fd_flags(fds[1], FD_CLOEXEC, O_NONBLOCK) < 0) {
-      close_keep_errno(fds[0]);
-      close_keep_errno(fds[1]);
-      return -1;
+   for (int i = 0; i < 2; i++) {
+      if (os_set_cloexec(fds[i]) < 0 || os_set_nonblocking(fds[i], true) < 0) {
+         close_keep_errno(fds[0]);
+         close_keep_errno(fds[1]);
+         return -1;
+      }
    }
    ev->read_fd = fds[0];
    ev->write_fd = fds[1];
@@ -90,7 +230,8 @@ os_event_init(struct os_event *ev)
 }
 
 /* Async-signal-safe: a single write(). A full pipe (EAGAIN) is already
- * readable, so failures need no handling. */
+ * readable, so failures need no handling. The read end outlives every
+ * signal (os_event_fini closes both), so the write cannot raise SIGPIPE. */
 void
 os_event_signal(struct os_event *ev)
 {
@@ -141,17 +282,4 @@ os_thread_set_timer_slack_ns(unsigned long ns)
    (void)ns;
 }
 
-uint64_t
-os_now_ns(void)
-{
-   struct timespec ts;
-   clock_gettime(CLOCK_MONOTONIC, &ts);
-   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-size_t
-os_page_size(void)
-{
-   long size = sysconf(_SC_PAGESIZE);
-   return size > 0 ? (size_t)size : 4096;
-}
+#endif /* !VS_OS_LINUX */

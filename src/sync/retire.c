@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "os/os.h"
 #include "util/log.h"
 #include "vn_vk.h"
 
@@ -48,6 +49,7 @@ static void *
 retire_thread(void *arg)
 {
    struct vs_retire_queue *q = arg;
+   os_thread_set_name("vs-retire");
    pthread_mutex_lock(&q->lock);
    for (;;) {
       while (!q->head && !q->stop)

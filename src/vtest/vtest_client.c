@@ -19,7 +19,7 @@
 #include "vtest/vtest_sync.h"
 
 #ifndef MSG_NOSIGNAL
-#define MSG_NOSIGNAL 0 /* main() ignores SIGPIPE where this flag is missing */
+#define MSG_NOSIGNAL 0 /* os_socket_prepare() set SO_NOSIGPIPE on the socket */
 #endif
 
 _Static_assert(VS_CAPSET_VENUS_SIZE % 4 == 0, "capset replies are whole words");

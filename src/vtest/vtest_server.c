@@ -59,17 +59,6 @@ vtest_server_request_stop(void)
    errno = saved_errno;
 }
 
-static bool
-set_cloexec_blocking(int fd, bool nonblock)
-{
-   int fd_flags = fcntl(fd, F_GETFD);
-   int fl_flags = fcntl(fd, F_GETFL);
-   if (fd_flags < 0 || fl_flags < 0)
-      return false;
-   fl_flags = nonblock ? fl_flags | O_NONBLOCK : fl_flags & ~O_NONBLOCK;
-   return fcntl(fd, F_SETFD, fd_flags | FD_CLOEXEC) == 0 && fcntl(fd, F_SETFL, fl_flags) == 0;
-}
-
 /* A socket file left by a server that died can be replaced; one that a
  * live server is accepting on cannot. */
 static bool
@@ -135,7 +124,7 @@ open_listen_socket(const char *path, struct stat *identity)
    }
    const char *step;
    bool bound = false;
-   if (!set_cloexec_blocking(fd, true)) {
+   if (os_set_cloexec(fd) < 0 || os_set_nonblocking(fd, true) < 0) {
       step = "fcntl";
    } else if (bind(fd, (const struct sockaddr *)&addr, sizeof(addr)) != 0) {
       step = "bind";
@@ -158,6 +147,9 @@ client_main(void *arg)
 {
    struct client_thread *ct = arg;
    struct server *server = ct->server;
+   char name[16];
+   snprintf(name, sizeof(name), "vs-client-%u", ct->ctx_id);
+   os_thread_set_name(name);
 
    vtest_client_serve(ct->fd, ct->ctx_id, server->options);
 
@@ -251,9 +243,11 @@ accept_client(struct server *server, int listen_fd)
          return false;
       }
    }
-   /* Accepted sockets inherit O_NONBLOCK on some systems; clients block. */
-   if (!set_cloexec_blocking(fd, false)) {
-      vs_error(0, "fcntl on a new client: %s", strerror(errno));
+   /* Accepted sockets inherit O_NONBLOCK on some systems; clients block.
+    * A client that vanishes mid-reply must not raise SIGPIPE: the process's
+    * signal dispositions are not ours to rely on. */
+   if (os_set_cloexec(fd) < 0 || os_set_nonblocking(fd, false) < 0 || os_socket_prepare(fd) < 0) {
+      vs_error(0, "setting up a new client socket: %s", strerror(errno));
       close(fd);
       return true;
    }
