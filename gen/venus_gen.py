@@ -571,7 +571,10 @@ class Gen:
                 '   if (st_ != %s) return vn_dec_fail(d, "%s: bad sType %%d", (int)st_);\n'
                 '   v->sType = st_;\n'
                 '   if (!vn_%s_pnext_%s(d, (const void **)&v->pNext)) return false;\n'
-                '   return %s(d, v);\n}\n' % (s['stype'], name, mode, name, self_fn))
+                '%s'
+                '   return %s(d, v);\n}\n' % (s['stype'], name, mode, name,
+                                             '   if (v->pNext && !vn_dec_chain_unique(d, v)) return false;\n'
+                                             if mode == 'dec' else '', self_fn))
         self.protos.append(sig + ';')
 
     def pnext_needed_add(self, mode, name):

@@ -86,6 +86,12 @@ struct vs_buffer {
    VkDeviceSize memory_offset;
 };
 
+/* How many queries a pool holds: query indices are checked against it. */
+struct vs_query_pool {
+   uint32_t count;
+   uint32_t values;                  /* result values per query, availability aside */
+};
+
 /* An image's shape and binding: what range checks measure against, and
  * what a frame exporter needs to read its pixels. */
 struct vs_image {
@@ -120,6 +126,7 @@ VS_DEFINE_OBJECT_CAST(vs_queue_from, VK_OBJECT_TYPE_QUEUE, struct vs_queue)
 VS_DEFINE_OBJECT_CAST(vs_device_memory_from, VK_OBJECT_TYPE_DEVICE_MEMORY, struct vs_device_memory)
 VS_DEFINE_OBJECT_CAST(vs_image_from, VK_OBJECT_TYPE_IMAGE, struct vs_image)
 VS_DEFINE_OBJECT_CAST(vs_buffer_from, VK_OBJECT_TYPE_BUFFER, struct vs_buffer)
+VS_DEFINE_OBJECT_CAST(vs_query_pool_from, VK_OBJECT_TYPE_QUERY_POOL, struct vs_query_pool)
 
 /* The nearest ancestor of a type (the object itself included), or NULL. */
 static inline struct vs_object *

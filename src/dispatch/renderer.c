@@ -39,6 +39,7 @@ vs_renderer_register(struct vn_exec_table *t)
    vs_image_register(t);
    vs_buffer_register(t);
    vs_barrier_register(t);
+   vs_query_register(t);
 }
 
 bool

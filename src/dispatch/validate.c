@@ -280,6 +280,112 @@ vs_check_descriptor_writes(struct vs_dispatch *disp, const char *cmd, uint32_t c
 }
 
 bool
+vs_check_query_range(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj, uint64_t first, uint64_t count)
+{
+   const struct vs_query_pool *pool = vs_query_pool_from(obj);
+   if (first <= pool->count && count <= pool->count - first)
+      return true;
+   vs_dispatch_fail(disp, "%s: queries [%llu, +%llu) are outside pool %llu of %u", cmd, U(first), U(count),
+                    U(obj->id), pool->count);
+   return false;
+}
+
+/* Bytes one query's results take, availability or status included. */
+static uint64_t
+query_result_bytes(const struct vs_query_pool *pool, VkQueryResultFlags flags)
+{
+   uint64_t values = pool->values;
+   if (flags & (VK_QUERY_RESULT_WITH_AVAILABILITY_BIT | VK_QUERY_RESULT_WITH_STATUS_BIT_KHR))
+      values++;
+   return values * (flags & VK_QUERY_RESULT_64_BIT ? 8 : 4);
+}
+
+bool
+vs_check_query_results(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj, const void *data,
+                       uint64_t size, uint64_t count, VkDeviceSize stride, VkQueryResultFlags flags)
+{
+   if (!vs_check_present(disp, cmd, data, size, "pData"))
+      return false;
+   if (!count)
+      return true;
+   unsigned __int128 need = (unsigned __int128)(count - 1) * stride + query_result_bytes(vs_query_pool_from(obj), flags);
+   if (need <= size)
+      return true;
+   vs_dispatch_fail(disp, "%s: %llu results %llu bytes apart do not fit %llu bytes", cmd, U(count), U(stride),
+                    U(size));
+   return false;
+}
+
+bool
+vs_check_query_copy(struct vs_dispatch *disp, const char *cmd, struct vs_object *pool, struct vs_object *buffer,
+                    VkDeviceSize offset, uint64_t count, VkDeviceSize stride, VkQueryResultFlags flags)
+{
+   return vs_check_buffer_strided(disp, cmd, buffer, offset, count, stride,
+                                  query_result_bytes(vs_query_pool_from(pool), flags));
+}
+
+static bool
+sparse_memory_ok(struct vs_dispatch *disp, const char *cmd, const VkSparseMemoryBind *b)
+{
+   struct vs_object *memory = vs_dispatch_nested_object(disp, &b->memory);
+   if (!memory)
+      return true; /* an unbind */
+   const struct vs_device_memory *mem = vs_device_memory_from(memory);
+   if (b->memoryOffset <= mem->size && b->size <= mem->size - b->memoryOffset)
+      return true;
+   vs_dispatch_fail(disp, "%s: sparse bind [%llu, +%llu) is outside memory %llu of %llu bytes", cmd,
+                    U(b->memoryOffset), U(b->size), U(memory->id), U(mem->size));
+   return false;
+}
+
+bool
+vs_check_sparse_binds(struct vs_dispatch *disp, const char *cmd, uint32_t count, const VkBindSparseInfo *infos)
+{
+   if (!vs_check_present(disp, cmd, infos, count, "pBindInfo"))
+      return false;
+   for (uint32_t i = 0; i < count; i++) {
+      const VkBindSparseInfo *info = &infos[i];
+      if (!vs_check_present(disp, cmd, info->pBufferBinds, info->bufferBindCount, "pBufferBinds") ||
+          !vs_check_present(disp, cmd, info->pImageOpaqueBinds, info->imageOpaqueBindCount, "pImageOpaqueBinds") ||
+          !vs_check_present(disp, cmd, info->pImageBinds, info->imageBindCount, "pImageBinds"))
+         return false;
+      for (uint32_t j = 0; j < info->bufferBindCount; j++) {
+         const VkSparseBufferMemoryBindInfo *bb = &info->pBufferBinds[j];
+         if (!vs_check_present(disp, cmd, bb->pBinds, bb->bindCount, "pBinds"))
+            return false;
+         for (uint32_t k = 0; k < bb->bindCount; k++) {
+            if (!sparse_memory_ok(disp, cmd, &bb->pBinds[k]))
+               return false;
+         }
+      }
+      for (uint32_t j = 0; j < info->imageOpaqueBindCount; j++) {
+         const VkSparseImageOpaqueMemoryBindInfo *ob = &info->pImageOpaqueBinds[j];
+         if (!vs_check_present(disp, cmd, ob->pBinds, ob->bindCount, "pBinds"))
+            return false;
+         for (uint32_t k = 0; k < ob->bindCount; k++) {
+            if (!sparse_memory_ok(disp, cmd, &ob->pBinds[k]))
+               return false;
+         }
+      }
+      for (uint32_t j = 0; j < info->imageBindCount; j++) {
+         const VkSparseImageMemoryBindInfo *ib = &info->pImageBinds[j];
+         if (!vs_check_present(disp, cmd, ib->pBinds, ib->bindCount, "pBinds"))
+            return false;
+         for (uint32_t k = 0; k < ib->bindCount; k++) {
+            const VkSparseImageMemoryBind *b = &ib->pBinds[k];
+            struct vs_object *memory = vs_dispatch_nested_object(disp, &b->memory);
+            if (memory && b->memoryOffset > vs_device_memory_from(memory)->size) {
+               vs_dispatch_fail(disp, "%s: sparse image bind at %llu is outside memory %llu", cmd, U(b->memoryOffset),
+                                U(memory->id));
+               return false;
+            }
+         }
+      }
+   }
+   return true;
+}
+
+bool
 vs_check_present(struct vs_dispatch *disp, const char *cmd, const void *array, uint64_t count, const char *what)
 {
    if (array || !count)

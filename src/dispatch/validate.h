@@ -55,6 +55,18 @@ bool vs_check_buffer_image_copy(struct vs_dispatch *disp, const char *cmd, struc
                                 struct vs_object *image, const VkBufferImageCopy *region);
 bool vs_check_buffer_image_copy2(struct vs_dispatch *disp, const char *cmd, struct vs_object *buffer,
                                  struct vs_object *image, const VkBufferImageCopy2 *region);
+/* Queries [first, first + count) of a pool. */
+bool vs_check_query_range(struct vs_dispatch *disp, const char *cmd, struct vs_object *pool, uint64_t first,
+                          uint64_t count);
+/* vkGetQueryPoolResults writes `count` results `stride` apart into the
+ * server's buffer of `size` bytes. */
+bool vs_check_query_results(struct vs_dispatch *disp, const char *cmd, struct vs_object *pool, const void *data,
+                            uint64_t size, uint64_t count, VkDeviceSize stride, VkQueryResultFlags flags);
+/* vkCmdCopyQueryPoolResults writes them into a buffer range. */
+bool vs_check_query_copy(struct vs_dispatch *disp, const char *cmd, struct vs_object *pool, struct vs_object *buffer,
+                         VkDeviceSize offset, uint64_t count, VkDeviceSize stride, VkQueryResultFlags flags);
+/* Every memory range of every sparse bind fits its memory. */
+bool vs_check_sparse_binds(struct vs_dispatch *disp, const char *cmd, uint32_t count, const VkBindSparseInfo *infos);
 /* The buffer ranges of buffer descriptors in vkUpdateDescriptorSets. */
 bool vs_check_descriptor_writes(struct vs_dispatch *disp, const char *cmd, uint32_t count,
                                 const VkWriteDescriptorSet *writes);

@@ -138,6 +138,18 @@ vn_dec_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *
 }
 
 bool
+vn_dec_chain_unique(struct vn_decoder *d, const void *head)
+{
+   for (const VkBaseInStructure *a = ((const VkBaseInStructure *)head)->pNext; a; a = a->pNext) {
+      for (const VkBaseInStructure *b = a->pNext; b; b = b->pNext) {
+         if (a->sType == b->sType)
+            return vn_dec_fail(d, "sType %d twice in one pNext chain", (int)a->sType);
+      }
+   }
+   return true;
+}
+
+bool
 vn_dec_nested_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *host,
                      const void *field)
 {

@@ -116,6 +116,10 @@ bool vn_dec_string(struct vn_decoder *d, const char **out);
  * NUL-terminated. */
 bool vn_dec_char_array(struct vn_decoder *d, char *dst, size_t size);
 
+/* A pNext chain names each sType at most once (the host would see only
+ * one of two, and which one differs between drivers). */
+bool vn_dec_chain_unique(struct vn_decoder *d, const void *head);
+
 /* A handle: the guest id, translated to the host handle of that type.
  * id 0 is VK_NULL_HANDLE, refused unless `optional`. */
 bool vn_dec_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *host,

@@ -93,6 +93,7 @@ bool vn_dec_VkBufferCreateInfo(struct vn_decoder *d, VkBufferCreateInfo *v)
    if (st_ != VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO) return vn_dec_fail(d, "VkBufferCreateInfo: bad sType %d", (int)st_);
    v->sType = st_;
    if (!vn_dec_pnext_VkBufferCreateInfo(d, (const void **)&v->pNext)) return false;
+   if (v->pNext && !vn_dec_chain_unique(d, v)) return false;
    return vn_dec_VkBufferCreateInfo_self(d, v);
 }
 
@@ -109,6 +110,7 @@ bool vn_dec_VkBufferLabelInfoTEST(struct vn_decoder *d, VkBufferLabelInfoTEST *v
    if (st_ != VK_STRUCTURE_TYPE_BUFFER_LABEL_INFO_TEST) return vn_dec_fail(d, "VkBufferLabelInfoTEST: bad sType %d", (int)st_);
    v->sType = st_;
    if (!vn_dec_pnext_VkBufferLabelInfoTEST(d, (const void **)&v->pNext)) return false;
+   if (v->pNext && !vn_dec_chain_unique(d, v)) return false;
    return vn_dec_VkBufferLabelInfoTEST_self(d, v);
 }
 
