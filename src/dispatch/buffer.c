@@ -23,9 +23,7 @@ vs_exec_vkCreateBuffer(struct vs_dispatch *disp, struct vn_args_vkCreateBuffer *
       return;
    }
    vn_default_vkCreateBuffer(disp, a);
-   struct vs_object *obj = a->ret == VK_SUCCESS && !vs_dispatch_failed(disp)
-                              ? vs_object_lookup(disp->objects, a->pBuffer_id, VK_OBJECT_TYPE_BUFFER)
-                              : NULL;
+   struct vs_object *obj = vs_dispatch_created(disp, a->ret, a->pBuffer_id, VK_OBJECT_TYPE_BUFFER);
    if (!obj) {
       free(buffer);
       return;

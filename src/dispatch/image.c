@@ -45,9 +45,7 @@ vs_exec_vkCreateImage(struct vs_dispatch *disp, struct vn_args_vkCreateImage *a)
       return;
    }
    vn_default_vkCreateImage(disp, a);
-   struct vs_object *obj = a->ret == VK_SUCCESS && !vs_dispatch_failed(disp)
-                              ? vs_object_lookup(disp->objects, a->pImage_id, VK_OBJECT_TYPE_IMAGE)
-                              : NULL;
+   struct vs_object *obj = vs_dispatch_created(disp, a->ret, a->pImage_id, VK_OBJECT_TYPE_IMAGE);
    if (!obj) {
       free(image);
       return;

@@ -20,9 +20,7 @@ vs_exec_vkCreateQueryPool(struct vs_dispatch *disp, struct vn_args_vkCreateQuery
       return;
    }
    vn_default_vkCreateQueryPool(disp, a);
-   struct vs_object *obj = a->ret == VK_SUCCESS && !vs_dispatch_failed(disp)
-                              ? vs_object_lookup(disp->objects, a->pQueryPool_id, VK_OBJECT_TYPE_QUERY_POOL)
-                              : NULL;
+   struct vs_object *obj = vs_dispatch_created(disp, a->ret, a->pQueryPool_id, VK_OBJECT_TYPE_QUERY_POOL);
    if (!obj) {
       free(pool);
       return;

@@ -202,3 +202,9 @@ vs_dispatch_remove_object(struct vs_dispatch *disp, struct vs_object *obj)
    vs_debug(disp->ctx_id, "object %llu destroyed (type %d)", (unsigned long long)obj->id, obj->type);
    vs_object_remove(disp->objects, obj);
 }
+
+struct vs_object *
+vs_dispatch_created(struct vs_dispatch *disp, VkResult result, uint64_t id, VkObjectType type)
+{
+   return result == VK_SUCCESS && !disp->failed ? vs_object_lookup(disp->objects, id, type) : NULL;
+}

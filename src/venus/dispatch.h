@@ -92,6 +92,8 @@ bool vs_dispatch_reply_end(struct vs_dispatch *disp, const char *cmd);
 struct vs_object *vs_dispatch_add_object(struct vs_dispatch *disp, VkObjectType type, uint64_t id,
                                          uint64_t handle, struct vs_object *parent);
 void vs_dispatch_remove_object(struct vs_dispatch *disp, struct vs_object *obj);
+/* The object a create command just bound under `id`, if it succeeded. */
+struct vs_object *vs_dispatch_created(struct vs_dispatch *disp, VkResult result, uint64_t id, VkObjectType type);
 
 /* The object a handle inside one of the current command's structs was
  * decoded from, by the address of that handle field (NULL if none):
