@@ -26,6 +26,22 @@ device_free(struct vs_device *dev)
    free(dev);
 }
 
+/* Whether guest LINEAR-modifier color attachments become OPTIMAL host images
+ * (see struct vs_device). $VENUS_SERVER_MODIFIER_COLOR: "optimal" or
+ * "linear" overrides the choice by vendor (tests use it on lavapipe). */
+static bool
+modifier_color_optimal(struct vs_object *phys_obj, VkPhysicalDevice phys)
+{
+   const char *env = getenv("VENUS_SERVER_MODIFIER_COLOR");
+   if (env && strcmp(env, "optimal") == 0)
+      return true;
+   if (env && strcmp(env, "linear") == 0)
+      return false;
+   VkPhysicalDeviceProperties props;
+   phys_obj->it->GetPhysicalDeviceProperties(phys, &props);
+   return props.vendorID == 0x10de; /* NVIDIA */
+}
+
 void
 vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *a)
 {
@@ -99,6 +115,7 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
    free(ext_names);
    vn_load_device_table(dev->host, vkGetDeviceProcAddr, &dev->dt);
    dev->foreign_by_server = foreign_by_server;
+   dev->modifier_color_optimal = modifier_color_optimal(a->physicalDevice_obj, a->physicalDevice);
    vs_region_cache_init(&dev->regions);
    dev->physical = a->physicalDevice_obj;
    dev->queues = slots;
@@ -217,6 +234,8 @@ destroy_child_cb(struct vs_object *obj, void *data)
          vs_memory_free(t->ctx, t->dev, obj->data);
       break;
    default:
+      if (obj->type == VK_OBJECT_TYPE_IMAGE)
+         free(obj->data); /* dispatch/image.c: a linear layout, or NULL */
       if (!t->host_safe)
          break;
       if (!vn_destroy_device_object(&t->dev->dt, t->dev->host, obj->type, obj->handle))

@@ -51,6 +51,11 @@ struct vs_device {
    /* The guest enabled VK_EXT_queue_family_foreign and the host has none:
     * barriers naming the foreign family are rewritten (barrier.c). */
    bool foreign_by_server;
+   /* Guest images with the LINEAR DRM modifier that are color attachments
+    * are created OPTIMAL on the host (dispatch/image.c): set on NVIDIA,
+    * whose driver loses the device when a LINEAR color attachment is
+    * rendered together with a depth attachment. */
+   bool modifier_color_optimal;
    struct vs_memory_caps mem;
    struct vs_region_cache regions;
 };
