@@ -31,7 +31,7 @@
 # a temporary directory), VKMARK_RUNS, VKMARK_DURATION (s per scene in the
 # repeated runs, default 1), FIGURE_DURATION (s per scene for the figures,
 # default 3), VKMARK_LOG_LEVEL (the server's during the repeated runs),
-# SKIP_BENCH=1.
+# SKIP_BENCH=1, ONLY_BENCH=1 (set-up and the bench alone).
 set -uo pipefail
 
 bundle=$(cd "${1:?usage: $0 BUNDLE}" && pwd)
@@ -143,6 +143,7 @@ destroyed() { # "ctx released live" per destroyed context of the current server
 errors_logged() { grep -cE 'venus-server: error:|dropping client' "$server_log"; }
 
 # --- vulkaninfo ----------------------------------------------------------------
+if [ "${ONLY_BENCH:-0}" != 1 ]; then
 run_server --memory auto
 LIMIT=60 native vulkaninfo >"$logs/vulkaninfo-native.txt" 2>&1; rc_n=$?
 LIMIT=60 client vulkaninfo >"$logs/vulkaninfo-venus.txt" 2>&1; rc_v=$?
@@ -342,13 +343,19 @@ else
   result render-bench FAIL "native rc $rc_n, venus rc $rc_v: $(tail -n1 "$logs/render-bench-venus.txt")"
 fi
 stop_server
+fi # ONLY_BENCH
 
 # --- the execution benchmark ------------------------------------------------------------
 if [ "${SKIP_BENCH:-0}" != 1 ]; then
   echo "== bench/run.sh"
   PEER=0 CHART=0 HOST_ICD=$HOST_ICD VIRTIO_ICD=$VIRTIO_ICD CLIENT_LD_LIBRARY_PATH=$lib \
     "$top/bench/run.sh" "$build" 2>"$logs/bench.err"; rc=$?
-  [ -d "$top/bench/out/latest" ] && cp "$top"/bench/out/latest/table.md "$logs/bench-table.md" 2>/dev/null
+  if [ -d "$top/bench/out/latest" ]; then
+    cp "$top"/bench/out/latest/table.md "$logs/bench-table.md" 2>/dev/null
+    cp "$top"/bench/out/latest/table.csv "$logs/bench-table.csv" 2>/dev/null
+    cp "$top"/bench/out/latest/logs/ours-server.log "$logs/bench-server.log" 2>/dev/null
+    grep -l . "$top"/bench/out/latest/logs/ours-*.err 2>/dev/null | head -n 5 | xargs -r cp -t "$logs/" 2>/dev/null
+  fi
   result bench "$([ $rc -eq 0 ] && echo PASS || echo FAIL)" "$(grep -c 'fails' "$logs/bench.err") failing cells"
   grep 'fails' "$logs/bench.err" | sed 's/^/   /'
 fi
