@@ -213,6 +213,32 @@ bench_submit(void)
 }
 
 static void
+submit_spin_step(void *arg)
+{
+   VkFence *fence = arg;
+   const VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO };
+   CHECK(vkQueueSubmit(g.queue, 1, &si, *fence));
+   VkResult r;
+   while ((r = vkGetFenceStatus(g.device, *fence)) == VK_NOT_READY)
+      ;
+   CHECK(r);
+   CHECK(vkResetFences(g.device, 1, fence));
+}
+
+/* The same round trip, but the client spins on vkGetFenceStatus instead of
+ * vkWaitForFences: through Venus that reads the fence's feedback slot with
+ * no sleep, so this is the transport's own latency (the ring picking the
+ * submit up, the host submit, the GPU writing the feedback), without the
+ * client's wait policy (Mesa yields, then sleeps at least 160 us). */
+static void
+bench_submit_spin(void)
+{
+   VkFence fence = create_fence();
+   sample_steps("submit_spin_us", 200, iters(2000), submit_spin_step, &fence);
+   vkDestroyFence(g.device, fence, NULL);
+}
+
+static void
 fence_status_step(void *arg)
 {
    if (vkGetFenceStatus(g.device, *(VkFence *)arg) != VK_SUCCESS)
@@ -522,6 +548,7 @@ static const struct workload {
    void (*run)(void);
 } workloads[] = {
    { "submit", bench_submit },
+   { "submit-spin", bench_submit_spin },
    { "fence-status", bench_fence_status },
    { "sync-call", bench_sync_call },
    { "submit-rate", bench_submit_rate },

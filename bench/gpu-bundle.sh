@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
-# Makes the bundle that scripts/gpu-check.sh (execution checks and the
-# native and venus-server columns of bench/run.sh) needs on a GPU machine
-# that has no package registry:
-#   DEST/build/  venus-server, bench/exec_bench and the tests/vk_* clients of
-#                BUILD_DIR (built here on Debian 12; they run on newer glibc);
-#   DEST/debs/   the Venus client (Mesa 25.0.7 from bookworm-backports), the
-#                Vulkan loader, vulkaninfo and the libraries they need that
-#                such a machine may lack; gpu-check.sh unpacks them into a
-#                private prefix, never over /.
-# The binaries are refreshed on every run; .debs already in DEST/debs are kept.
+# Makes the bundle that scripts/gpu-check.sh needs on a GPU machine that has
+# no package registry (one fresh machine, one call: everything is in it):
+#   DEST/build/      venus-server, bench/exec_bench, bench/render_bench and
+#                    the tests/vk_* clients of BUILD_DIR (built here on
+#                    Debian 12; they run on newer glibc);
+#   DEST/root-debs/  bookworm's Vulkan loader and glvnd libraries (libvulkan1
+#                    libglvnd0 libegl1 libgl1 libglx0 libopengl0 libgles2):
+#                    NVIDIA's headless Vulkan driver needs the EGL dispatch
+#                    library, and the GPU image has none; gpu-check.sh
+#                    unpacks these few self-contained libraries over / (and
+#                    runs ldconfig);
+#   DEST/debs/       the Venus client (Mesa 25.0.7 from bookworm-backports),
+#                    vulkaninfo and the libraries they need: gpu-check.sh
+#                    unpacks them into a private prefix, never over /;
+#   DEST/vkmark/     trixie's vkmark with its headless plugin, its data, the
+#                    libraries it links (trixie's glibc and libstdc++ among
+#                    them) and trixie's ld-linux-x86-64.so.2, which runs it
+#                    without installing anything (from the trixie root of
+#                    scripts/trixie-root.sh; left out with VKMARK=0);
+#   DEST/scripts/, DEST/bench/, DEST/tests/  the scripts gpu-check.sh runs, so
+#                    that the bundle alone is enough.
+# The binaries and scripts are refreshed on every run; .debs already in
+# DEST/debs and DEST/root-debs are kept.
 #
 # Usage: bench/gpu-bundle.sh BUILD_DIR [DEST]   (DEST default: .deps/gpu-bundle)
 set -euo pipefail
@@ -19,23 +32,55 @@ dest=${2:-$top/.deps/gpu-bundle}
 
 # Packages: name[/suite]. libdrm must match the backported Mesa.
 debs=(mesa-vulkan-drivers/bookworm-backports libdrm2/bookworm-backports libdrm-common/bookworm-backports
-      libvulkan1 vulkan-tools libwayland-client0 libx11-6 libx11-xcb1 libxau6 libxdmcp6 libbsd0 libmd0
+      vulkan-tools libwayland-client0 libx11-6 libx11-xcb1 libxau6 libxdmcp6 libbsd0 libmd0
       libxcb1 libxcb-dri3-0 libxcb-present0 libxcb-randr0 libxcb-shm0 libxcb-sync1 libxcb-xfixes0 libxshmfence1)
+root_debs=(libvulkan1 libglvnd0 libegl1 libgl1 libglx0 libopengl0 libgles2)
+programs=(venus-server bench/exec_bench bench/render_bench tests/vk_compute tests/vk_sync tests/vk_oom
+          tests/vk_render tests/vk_modifier tests/vk_hold tests/vk_stuck)
 
-for f in venus-server bench/exec_bench tests/vk_compute tests/vk_sync tests/vk_oom; do
+for f in "${programs[@]}"; do
   [ -x "$build/$f" ] || { echo "gpu-bundle: missing $build/$f (run make)" >&2; exit 1; }
 done
-rm -rf "$dest/build"
-mkdir -p "$dest/build/bench" "$dest/build/tests" "$dest/debs"
-cp "$build/venus-server" "$dest/build/"
-cp "$build/bench/exec_bench" "$dest/build/bench/"
-cp "$build/tests/vk_compute" "$build/tests/vk_sync" "$build/tests/vk_oom" "$dest/build/tests/"
+rm -rf "$dest/build" "$dest/scripts" "$dest/bench" "$dest/tests"
+mkdir -p "$dest/build/bench" "$dest/build/tests" "$dest/debs" "$dest/root-debs" \
+  "$dest/scripts" "$dest/bench" "$dest/tests"
+for f in "${programs[@]}"; do cp "$build/$f" "$dest/build/$f"; done
+cp "$top/scripts/gpu-check.sh" "$dest/scripts/"
+cp "$top/bench/run.sh" "$dest/bench/"
+cp "$top/tests/vkinfo.py" "$dest/tests/"
 
-for spec in "${debs[@]}"; do
-  name=${spec%%/*}
-  compgen -G "$dest/debs/${name}_*.deb" >/dev/null && continue
-  # As root apt would warn that its _apt user cannot write to DEST.
-  (cd "$dest/debs" && apt-get download -qq -o APT::Sandbox::User=root "$spec") \
-    || { echo "gpu-bundle: apt-get download $spec failed" >&2; exit 1; }
-done
+# download DIR SPEC...: apt-get download each package DIR lacks.
+download() {
+  local dir=$1 spec name
+  shift
+  for spec in "$@"; do
+    name=${spec%%/*}
+    compgen -G "$dir/${name}_*.deb" >/dev/null && continue
+    # As root apt would warn that its _apt user cannot write to DIR.
+    (cd "$dir" && apt-get download -qq -o APT::Sandbox::User=root "$spec") \
+      || { echo "gpu-bundle: apt-get download $spec failed" >&2; exit 1; }
+  done
+}
+download "$dest/debs" "${debs[@]}"
+download "$dest/root-debs" "${root_debs[@]}"
+# An older bundle had the loader among the private debs.
+rm -f "$dest"/debs/libvulkan1_*.deb
+
+if [ "${VKMARK:-1}" = 1 ]; then
+  root=$("$top/scripts/trixie-root.sh")
+  vk=$dest/vkmark
+  rm -rf "$vk"
+  mkdir -p "$vk/lib" "$vk/plugins"
+  cp "$root/usr/bin/vkmark" "$vk/"
+  cp "$root/usr/lib/x86_64-linux-gnu/vkmark/headless.so" "$vk/plugins/"
+  cp -r "$root/usr/share/vkmark" "$vk/share"
+  cp -L "$root/lib64/ld-linux-x86-64.so.2" "$vk/"
+  # Every library the program and its plugin link, as the root resolves
+  # them, except the Vulkan loader (the machine's or the bundle's).
+  for lib in $( (chroot "$root" ldd /usr/bin/vkmark; chroot "$root" ldd /usr/lib/x86_64-linux-gnu/vkmark/headless.so) \
+                | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u); do
+    case $(basename "$lib") in libvulkan.so*) continue ;; esac
+    cp -L "$root$lib" "$vk/lib/"
+  done
+fi
 echo "$dest: $(du -sh "$dest" | cut -f1)"

@@ -326,7 +326,7 @@ measure_idle() {
 }
 
 # --- the runs ----------------------------------------------------------------
-workloads=(vulkaninfo submit fence-status sync-call submit-rate alloc-free alloc-map-free bandwidth compute vkmark)
+workloads=(vulkaninfo submit submit-spin fence-status sync-call submit-rate alloc-free alloc-map-free bandwidth compute vkmark)
 for tool in vulkaninfo vkmark; do
   "${place[@]}" sh -c "command -v $tool" >/dev/null 2>&1 \
     || for side in "${sides[@]}"; do failed[$side/$tool]="n/a: $tool not installed"; done
@@ -445,6 +445,7 @@ while read -r fig w unit better goal what; do
 done <<'EOF'
 vulkaninfo_ms       vulkaninfo     ms   lower  -      vulkaninfo start-up (full run)
 submit_roundtrip_us submit         us   lower  <=6x   empty submit + fence wait
+submit_spin_us      submit-spin    us   lower  -      empty submit + spin on vkGetFenceStatus
 fence_status_us     fence-status   us   lower  -      vkGetFenceStatus (signalled)
 sync_call_us        sync-call      us   lower  -      synchronous call (vkGetImageSubresourceLayout)
 submit_rate_kps     submit-rate    k/s  higher -      tiny submits (250 per fence)

@@ -1,85 +1,366 @@
 #!/usr/bin/env bash
-# Runs the execution checks and the execution benchmark on a machine whose
-# host Vulkan driver is a real GPU (used on the NVIDIA test machines, which
-# have no package registry):
+# Runs every check that runs on lavapipe, and the benchmarks, on a machine
+# whose host Vulkan driver is a real GPU (the NVIDIA test machines, which
+# have no package registry), in one call on a fresh machine:
 #
-#   scripts/gpu-check.sh BUNDLE
+#   scripts/gpu-check.sh BUNDLE        (as root; BUNDLE from bench/gpu-bundle.sh)
 #
-# BUNDLE (made by bench/gpu-bundle.sh) holds build/ (venus-server, tests/vk_*,
-# bench/exec_bench, built on Debian) and debs/ (the bookworm-backports Venus
-# guest driver, vulkaninfo and the libraries they and the loader need). They
-# are unpacked into a private prefix, never over /. Set HOST_ICD to the host
-# driver's ICD json (default: the first nvidia*_icd.json found).
+# Set-up (environment.md section 6): BUNDLE/root-debs (bookworm's Vulkan
+# loader and glvnd libraries: NVIDIA's headless Vulkan needs libEGL) are
+# unpacked over / and ldconfig runs; everything else (the Venus client,
+# vulkaninfo and their libraries, BUNDLE/debs) goes into a private prefix;
+# vkmark runs from BUNDLE/vkmark with trixie's own ld-linux.
+#
+# Checks, each printed as "== NAME: PASS|FAIL|SKIP ...":
+#   vulkaninfo       the Venus device names the host GPU; key limits equal native's
+#   compute          vk_compute --mib 64 under every memory strategy
+#   sync, oom        tests/vk_sync, tests/vk_oom
+#   render           vk_render natively and through the server: same bytes
+#   modifier         vk_modifier (LINEAR DRM-modifier images) through the server
+#   many-clients     16 concurrent vulkaninfo clients; 0 objects left
+#   sigkill          a client holding objects SIGKILLed: all released
+#   stuck-queue      a client leaving its queue blocked: torn down
+#   vkmark           every default scene at 320x240 and 1920x1080, VKMARK_RUNS
+#                    times each (default 3), no hang; then SIGTERM stops the server
+#   render-bench     bench/render_bench natively and through the server: FPS, ratio
+#   bench            bench/run.sh (native and venus-server columns)
+# A client that hangs has its and the server's threads dumped (kernel stacks,
+# and cuda-gdb or gdb backtraces where one is installed) into the logs.
+#
+# Environment: HOST_ICD (default NVIDIA's ICD json), OUT_DIR (logs; default
+# a temporary directory), VKMARK_RUNS, VKMARK_DURATION (s per scene in the
+# repeated runs, default 1), FIGURE_DURATION (s per scene for the figures,
+# default 3), VKMARK_LOG_LEVEL (the server's during the repeated runs),
+# SKIP_BENCH=1, ONLY_BENCH=1 (set-up and the bench alone).
 set -uo pipefail
 
 bundle=$(cd "${1:?usage: $0 BUNDLE}" && pwd)
 top=$(cd "$(dirname "$0")/.." && pwd)
 prefix=$(mktemp -d /tmp/venus-gpu.XXXXXX)
+logs=${OUT_DIR:-$prefix/logs}
+mkdir -p "$logs"
+build=$bundle/build
+failures=0
+results=()
+
+# --- set-up --------------------------------------------------------------------
+if compgen -G "$bundle/root-debs/*.deb" >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    for deb in "$bundle"/root-debs/*.deb; do dpkg -x "$deb" /; done
+    ldconfig
+  else
+    echo "gpu-check: not root: $bundle/root-debs not unpacked over /" >&2
+  fi
+fi
 for deb in "$bundle"/debs/*.deb; do dpkg -x "$deb" "$prefix"; done
 lib=$prefix/usr/lib/x86_64-linux-gnu
 sed "s#\"library_path\": *\"[^\"]*\"#\"library_path\": \"$lib/libvulkan_virtio.so\"#" \
   "$prefix/usr/share/vulkan/icd.d/virtio_icd.json" >"$prefix/virtio_icd.json"
-HOST_ICD=${HOST_ICD:-$(ls /usr/share/vulkan/icd.d/nvidia*_icd.json /etc/vulkan/icd.d/nvidia*_icd.json \
-  /usr/local/nvidia/share/vulkan/icd.d/nvidia*_icd.json 2>/dev/null | head -n1)}
+VIRTIO_ICD=$prefix/virtio_icd.json
+HOST_ICD=${HOST_ICD:-$(ls /usr/local/nvidia/share/vulkan/icd.d/nvidia*_icd.json /usr/share/vulkan/icd.d/nvidia*_icd.json \
+  /etc/vulkan/icd.d/nvidia*_icd.json 2>/dev/null | head -n1)}
 [ -n "$HOST_ICD" ] || { echo "no host ICD found; set HOST_ICD" >&2; exit 1; }
-# The loader comes from the bundle when the machine has none, and so does
-# vulkaninfo (bench/run.sh's start-up figure).
+for f in /usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json /usr/share/glvnd/egl_vendor.d/10_nvidia.json; do
+  if [ -z "${__EGL_VENDOR_LIBRARY_FILENAMES:-}" ] && [ -e "$f" ]; then export __EGL_VENDOR_LIBRARY_FILENAMES=$f; fi
+done
+# The loader is the machine's (or the one just unpacked over /); the Venus
+# client's libraries come from the prefix.
 export LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export PATH=$prefix/usr/bin:$PATH
-build=$bundle/build
-failures=0
+unset VN_DEBUG VTEST_SOCKET_NAME VK_ADD_DRIVER_FILES
 
-echo "== host: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo unknown), $(nproc) CPUs, ICD $HOST_ICD"
+gpu=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo unknown)
+echo "== host: $gpu, $(nproc) CPUs, $(uname -r), ICD $HOST_ICD, $(date -u '+%Y-%m-%d %H:%M UTC')"
 
-# run_server ARGS...: (re)start the server on a private socket.
+# Every process names its driver both ways: VK_DRIVER_FILES wins over
+# VK_ICD_FILENAMES in the loader, so neither may leak from one side to the other.
+native() { timeout -k 5 "${LIMIT:-120}" env VK_DRIVER_FILES="$HOST_ICD" VK_ICD_FILENAMES="$HOST_ICD" "$@"; }
+client() {
+  timeout -k 5 "${LIMIT:-120}" env VN_DEBUG=vtest VTEST_SOCKET_NAME="$sock" \
+    VK_DRIVER_FILES="$VIRTIO_ICD" VK_ICD_FILENAMES="$VIRTIO_ICD" "$@"
+}
+
+result() { # NAME VERDICT [DETAIL]
+  local line="== $1: $2${3:+ ($3)}"
+  echo "$line"
+  results+=("$line")
+  [ "$2" = FAIL ] && failures=$((failures + 1))
+  return 0
+}
+
+# dump_threads PID LABEL: every thread's kernel stack and, with a debugger,
+# its backtrace, into $logs/hang-LABEL.txt.
+dump_threads() {
+  local pid=$1 f=$logs/hang-$2.txt t dbg
+  {
+    echo "# $2: pid $pid: $(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null)"
+    for t in /proc/"$pid"/task/*; do
+      echo "## task ${t##*/} $(cat "$t/comm" 2>/dev/null) wchan=$(cat "$t/wchan" 2>/dev/null)"
+      cat "$t/stack" 2>/dev/null
+    done
+    dbg=$(command -v gdb || command -v cuda-gdb || ls /usr/local/cuda*/bin/cuda-gdb 2>/dev/null | head -n1)
+    if [ -n "$dbg" ]; then
+      timeout 120 "$dbg" -batch -nx -p "$pid" -ex 'set pagination off' -ex 'thread apply all bt' 2>&1 \
+        | grep -vE '^\[New LWP|^warning: .*(debug|symbol)'
+    fi
+  } >>"$f" 2>&1
+  echo "   thread dump of $2 (pid $pid) in $(basename "$f")"
+}
+
+# --- the server ----------------------------------------------------------------
 sock=$prefix/venus.sock
 server_pid=""
 server_n=0
+server_log=""
 run_server() {
+  stop_server
   server_n=$((server_n + 1))
-  server_log=$prefix/server-$server_n.log
-  [ -n "$server_pid" ] && { kill "$server_pid"; wait "$server_pid" 2>/dev/null; }
+  server_log=$logs/server-$server_n.log
   rm -f "$sock"
-  VK_ICD_FILENAMES=$HOST_ICD "$build/venus-server" --socket "$sock" "$@" 2>"$server_log" &
+  env VK_DRIVER_FILES="$HOST_ICD" VK_ICD_FILENAMES="$HOST_ICD" "$build/venus-server" --socket "$sock" "$@" \
+    >"$server_log" 2>&1 &
   server_pid=$!
-  for _ in $(seq 100); do [ -S "$sock" ] && return 0; sleep 0.05; done
+  for _ in $(seq 200); do [ -S "$sock" ] && return 0; sleep 0.05; done
   echo "server did not start" >&2; cat "$server_log" >&2; return 1
 }
-client() {
-  timeout -k 5 120 env VN_DEBUG=vtest VTEST_SOCKET_NAME="$sock" VK_ICD_FILENAMES="$prefix/virtio_icd.json" "$@"
+# stop_server: SIGTERM; true if it exited within 15 s (else its threads are
+# dumped and it is killed).
+stop_server() {
+  [ -n "$server_pid" ] || return 0
+  local pid=$server_pid
+  server_pid=""
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }; sleep 0.1; done
+  echo "   server $pid still running 15 s after SIGTERM"
+  dump_threads "$pid" "server-sigterm-$server_n"
+  kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  return 1
 }
+trap 'stop_server' EXIT
+destroyed() { # "ctx released live" per destroyed context of the current server
+  sed -nE 's/^venus-server: info: ctx ([0-9]+): context destroyed: ([0-9]+) host objects released, ([0-9]+) live in server.*$/\1 \2 \3/p' "$server_log"
+}
+errors_logged() { grep -cE 'venus-server: error:|dropping client' "$server_log"; }
 
+# --- vulkaninfo ----------------------------------------------------------------
+if [ "${ONLY_BENCH:-0}" != 1 ]; then
+run_server --memory auto
+LIMIT=60 native vulkaninfo >"$logs/vulkaninfo-native.txt" 2>&1; rc_n=$?
+LIMIT=60 client vulkaninfo >"$logs/vulkaninfo-venus.txt" 2>&1; rc_v=$?
+native_name=$(sed -nE 's/^\s*deviceName\s*=\s*//p' "$logs/vulkaninfo-native.txt" | head -n1)
+venus_name=$(sed -nE 's/^\s*deviceName\s*=\s*//p' "$logs/vulkaninfo-venus.txt" | head -n1)
+venus_api=$(sed -nE 's/^\s*apiVersion\s*=\s*//p' "$logs/vulkaninfo-venus.txt" | head -n1)
+if [ $rc_n -ne 0 ] || [ $rc_v -ne 0 ] || [[ $venus_name != "Virtio-GPU Venus ($native_name)" ]]; then
+  result vulkaninfo FAIL "native rc $rc_n '$native_name', venus rc $rc_v '$venus_name'"
+else
+  limits=(maxImageDimension1D maxImageDimension2D maxImageDimension3D maxImageDimensionCube maxImageArrayLayers
+          maxUniformBufferRange maxStorageBufferRange maxPushConstantsSize maxBoundDescriptorSets
+          maxPerStageResources maxDescriptorSetSamplers maxDescriptorSetUniformBuffers
+          maxDescriptorSetStorageBuffers maxDescriptorSetSampledImages maxDescriptorSetStorageImages
+          maxVertexInputAttributes maxVertexInputBindings maxFragmentOutputAttachments
+          maxComputeSharedMemorySize maxComputeWorkGroupInvocations maxComputeWorkGroupCount
+          maxComputeWorkGroupSize maxViewports maxViewportDimensions maxFramebufferWidth maxFramebufferHeight
+          maxColorAttachments maxSamplerAnisotropy maxSamplerAllocationCount maxMemoryAllocationCount
+          timestampPeriod minMemoryMapAlignment minUniformBufferOffsetAlignment minStorageBufferOffsetAlignment
+          framebufferColorSampleCounts sampledImageColorSampleCounts nonCoherentAtomSize
+          bufferImageGranularity maxTessellationGenerationLevel maxGeometryOutputVertices)
+  pats=()
+  for l in "${limits[@]}"; do pats+=("VkPhysicalDeviceLimits/$l*"); done
+  python3 "$bundle/tests/vkinfo.py" compare "$logs/vulkaninfo-native.txt" "$logs/vulkaninfo-venus.txt" \
+    "${pats[@]}" >"$logs/vulkaninfo-limits.txt" 2>&1; rc=$?
+  same=$(grep -c '^same' "$logs/vulkaninfo-limits.txt")
+  if [ $rc -eq 0 ]; then
+    result vulkaninfo PASS "$venus_name, apiVersion $venus_api, $same key limits equal native's"
+  else
+    result vulkaninfo FAIL "$same limits equal; $(grep -vE '^same' "$logs/vulkaninfo-limits.txt" | head -n5 | tr '\n' ';')"
+  fi
+  grep -E '^\s*(deviceName|apiVersion|driverVersion|driverInfo)\s*=' "$logs/vulkaninfo-native.txt" | head -n4 | sed 's/^\s*/   native: /'
+  echo "   venus: $(grep -c 'VK_KHR_swapchain' "$logs/vulkaninfo-venus.txt") VK_KHR_swapchain line(s), $(grep -cE '^\s+VK_[A-Z0-9_a-z]+\s+: extension revision' "$logs/vulkaninfo-venus.txt") extension lines"
+fi
+
+# --- compute under every memory strategy ----------------------------------------
 for mode in "--memory auto" "--memory host-pointer" "--memory opaque-fd" "--memory dmabuf" \
             "--memory host-pointer --page-size 16384"; do
   # shellcheck disable=SC2086
-  run_server $mode || { failures=$((failures + 1)); continue; }
+  run_server $mode || { result "compute $mode" FAIL "server did not start"; continue; }
   out=$(client "$build/tests/vk_compute" --mib 64 2>&1); rc=$?
-  verdict=PASS
-  if [ $rc -ne 0 ]; then
-    verdict=FAIL
+  if [ $rc -eq 0 ]; then
+    result "compute, server $mode" PASS "$(grep -c '^ok:' <<<"$out") ok"
+  else
     reason=$(grep -o 'memory strategy .* is not available.*' "$server_log" | tail -n1)
-    [ -n "$reason" ] && verdict="UNAVAILABLE ($reason)" || failures=$((failures + 1))
+    if [ -n "$reason" ]; then result "compute, server $mode" UNAVAILABLE "$reason"
+    else result "compute, server $mode" FAIL "rc $rc: $(grep '^error:' <<<"$out" | head -n2 | tr '\n' ' ')"; fi
   fi
-  echo "== vk_compute --mib 64, server $mode: $verdict"
-  echo "$out" | grep -E '^(info|error):' | sed 's/^/   /'
-  grep 'device .* created' "$server_log" | tail -n1 | sed 's/^/   server: /'
 done
 
+# --- sync, oom, render, modifier -------------------------------------------------
 run_server --memory auto
-for prog in vk_sync vk_oom; do
+for prog in vk_sync vk_oom vk_modifier; do
   if [ $prog = vk_oom ]; then out=$(VN_PERF=no_async_mem_alloc client "$build/tests/$prog" 2>&1); rc=$?
   else out=$(client "$build/tests/$prog" 2>&1); rc=$?; fi
-  echo "== $prog: $([ $rc -eq 0 ] && echo PASS || echo FAIL) ($(echo "$out" | grep -c '^ok:') ok, $(echo "$out" | grep -c '^error:') errors)"
-  echo "$out" | grep -E '^(info|error):' | sed 's/^/   /'
-  [ $rc -eq 0 ] || failures=$((failures + 1))
+  echo "$out" >"$logs/$prog.txt"
+  result "${prog#vk_}" "$([ $rc -eq 0 ] && echo PASS || echo FAIL)" \
+    "$(grep -c '^ok:' <<<"$out") ok, $(grep -c '^error:' <<<"$out") errors$([ $rc -eq 0 ] || echo ", rc $rc: $(grep '^error:' <<<"$out" | head -n2 | tr '\n' ' ')")"
 done
-kill "$server_pid"; wait "$server_pid" 2>/dev/null; server_pid=""
 
-# The native and venus-server columns of `make bench` (no virglrenderer
-# peer and no gnuplot here: bench/chart.sh draws the chart from the fetched
-# bench/out/latest on a Debian machine).
-echo "== bench/run.sh"
-PEER=0 CHART=0 HOST_ICD=$HOST_ICD VIRTIO_ICD=$prefix/virtio_icd.json CLIENT_LD_LIBRARY_PATH=$lib \
-  "$top/bench/run.sh" "$build" || failures=$((failures + 1))
+mkdir -p "$prefix/render-native" "$prefix/render-venus"
+native "$build/tests/vk_render" --out-dir "$prefix/render-native" >"$logs/render-native.txt" 2>&1; rc_n=$?
+client "$build/tests/vk_render" --out-dir "$prefix/render-venus" >"$logs/render-venus.txt" 2>&1; rc_v=$?
+files=0 differ=()
+for f in "$prefix"/render-native/*; do
+  [ -e "$f" ] || continue
+  files=$((files + 1))
+  cmp -s "$f" "$prefix/render-venus/$(basename "$f")" || differ+=("$(basename "$f")")
+done
+if [ $rc_n -eq 0 ] && [ $rc_v -eq 0 ] && [ $files -gt 0 ] && [ ${#differ[@]} -eq 0 ] \
+   && [ "$(ls "$prefix/render-venus" | wc -l)" = $files ]; then
+  result render PASS "$files outputs byte-identical natively and through the server: $(cd "$prefix/render-native" && ls | tr '\n' ' ')"
+else
+  result render FAIL "native rc $rc_n, venus rc $rc_v, $files native outputs, differing: ${differ[*]:-none}"
+fi
+
+# --- many clients, SIGKILL, stuck queue ---------------------------------------------
+run_server --memory auto --log-level info
+N=16 pids=()
+for i in $(seq $N); do
+  LIMIT=180 client vulkaninfo >"$prefix/many-$i.out" 2>&1 &
+  pids+=($!)
+done
+ok=0
+for i in $(seq $N); do
+  wait "${pids[$((i - 1))]}" && grep -q 'Virtio-GPU Venus' "$prefix/many-$i.out" && ok=$((ok + 1))
+done
+for _ in $(seq 100); do [ "$(destroyed | wc -l)" -ge $N ] && break; sleep 0.1; done
+last_live=$(destroyed | sort -n | tail -n1 | cut -d' ' -f3)
+if [ $ok = $N ] && [ "$(destroyed | wc -l)" -ge $N ] && [ "$(destroyed | awk '{print $3}' | sort -n | head -n1)" = 0 ]; then
+  result many-clients PASS "$N concurrent vulkaninfo clients ok, $(destroyed | wc -l) contexts destroyed, 0 objects live at the end"
+else
+  result many-clients FAIL "$ok of $N ok, $(destroyed | wc -l) contexts destroyed, live at the last: ${last_live:-?}"
+fi
+
+before=$(destroyed | wc -l)
+client "$build/tests/vk_hold" >"$prefix/hold.out" 2>&1 &
+hold=$!
+for _ in $(seq 200); do grep -q 'holding objects' "$prefix/hold.out" && break; sleep 0.05; done
+victim=$(sed -nE 's/^holding objects \(pid ([0-9]+)\)$/\1/p' "$prefix/hold.out")
+if [ -n "$victim" ]; then
+  kill -KILL "$victim"; wait "$hold" 2>/dev/null
+  for _ in $(seq 100); do [ "$(destroyed | wc -l)" -gt "$before" ] && break; sleep 0.1; done
+  read -r _ released live < <(destroyed | sed -n "$((before + 1))p")
+  out=$(client "$build/tests/vk_compute" --mib 4 2>&1); rc=$?
+  if [ "${released:-0}" -ge 2 ] && [ "${live:-1}" = 0 ] && [ $rc -eq 0 ]; then
+    result sigkill PASS "killed client's $released host objects released, 0 live, next client ok"
+  else
+    result sigkill FAIL "released ${released:-none}, live ${live:-?}, next client rc $rc"
+  fi
+else
+  kill "$hold" 2>/dev/null
+  result sigkill FAIL "vk_hold never held its objects: $(tail -n2 "$prefix/hold.out" | tr '\n' ' ')"
+fi
+
+before=$(destroyed | wc -l)
+LIMIT=60 client "$build/tests/vk_stuck" --exit >"$prefix/stuck.out" 2>&1; rc=$?
+for _ in $(seq 200); do [ "$(destroyed | wc -l)" -gt "$before" ] && break; sleep 0.1; done
+read -r _ _ live < <(destroyed | sed -n "$((before + 1))p")
+if grep -q '^stuck: queue blocked' "$prefix/stuck.out" && [ "${live:-1}" = 0 ] && stop_server; then
+  result stuck-queue PASS "blocked queue torn down, 0 objects live, server stopped on SIGTERM"
+else
+  result stuck-queue FAIL "client rc $rc, live ${live:-none}, see $(basename "$server_log")"
+  stop_server
+fi
+
+# --- vkmark ------------------------------------------------------------------------
+vk=$bundle/vkmark
+# vkmark_run LOG SIZE DURATION: vkmark through the server, every default
+# scene; false on failure or hang (threads dumped).
+vkmark_run() {
+  local log=$1 size=$2 duration=$3 limit=$4 pid waited=0 rc
+  env VN_DEBUG=vtest VTEST_SOCKET_NAME="$sock" VK_DRIVER_FILES="$VIRTIO_ICD" VK_ICD_FILENAMES="$VIRTIO_ICD" \
+    "$vk/ld-linux-x86-64.so.2" --library-path "$vk/lib:$lib:/usr/lib/x86_64-linux-gnu" "$vk/vkmark" \
+    --winsys headless --winsys-dir "$vk/plugins" --data-dir "$vk/share" -s "$size" -b ":duration=$duration" \
+    >"$log" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null && [ $waited -lt $((limit * 10)) ]; do sleep 0.1; waited=$((waited + 1)); done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "   vkmark $size still running after $limit s: $(tail -n1 "$log")"
+    dump_threads "$pid" "vkmark-client-$size"
+    dump_threads "$server_pid" "vkmark-server-$size"
+    kill -KILL "$pid"; wait "$pid" 2>/dev/null
+    return 1
+  fi
+  wait "$pid"; rc=$?
+  [ $rc -eq 0 ] && [ "$(grep -c 'FPS:' "$log")" -ge 13 ]
+}
+if [ -x "$vk/vkmark" ]; then
+  runs=${VKMARK_RUNS:-3}
+  run_server --memory auto --log-level "${VKMARK_LOG_LEVEL:-info}"
+  bad=0 n=0
+  for r in $(seq "$runs"); do
+    for size in 320x240 1920x1080; do
+      n=$((n + 1))
+      vkmark_run "$prefix/vkmark-$r-$size.log" "$size" "${VKMARK_DURATION:-1}" 90 \
+        || { bad=$((bad + 1)); cp "$prefix/vkmark-$r-$size.log" "$logs/"; echo "   run $r $size: $(grep -c 'FPS:' "$prefix/vkmark-$r-$size.log") scenes, $(tail -n1 "$prefix/vkmark-$r-$size.log")"; }
+      [ $bad -gt 1 ] && break 2
+    done
+  done
+  blocked=$(grep -c 'is blocked' "$server_log")
+  stop_server; stopped=$?
+  if [ $bad = 0 ] && [ "$blocked" = 0 ] && [ $stopped = 0 ]; then
+    result vkmark PASS "$n runs of all 13 default scenes (320x240, 1920x1080), no hang; server stopped on SIGTERM"
+  else
+    result vkmark FAIL "$bad of $n runs failed or hung, $blocked blocked-queue lines, SIGTERM $([ $stopped = 0 ] && echo ok || echo 'did not stop it')"
+  fi
+  # Figures: every scene, longer (not after a hang: it would only hang again).
+  run_server --memory auto
+  [ $bad = 0 ] && for size in 320x240 1920x1080; do
+    if vkmark_run "$logs/vkmark-$size.txt" "$size" "${FIGURE_DURATION:-3}" 180; then
+      echo "   vkmark through the server, $size:"
+      grep -E 'FPS:|Score' "$logs/vkmark-$size.txt" | sed 's/^ */     /'
+    else
+      result "vkmark figures $size" FAIL "$(tail -n1 "$logs/vkmark-$size.txt")"
+    fi
+  done
+  stop_server
+else
+  result vkmark SKIP "no vkmark in the bundle"
+fi
+
+# --- render benchmark ----------------------------------------------------------------
+run_server --memory auto
+LIMIT=180 native "$build/bench/render_bench" >"$logs/render-bench-native.txt" 2>&1; rc_n=$?
+LIMIT=180 client "$build/bench/render_bench" >"$logs/render-bench-venus.txt" 2>&1; rc_v=$?
+if [ $rc_n -eq 0 ] && [ $rc_v -eq 0 ]; then
+  echo "   | size | native FPS | venus-server FPS | ratio | same image |"
+  echo "   | --- | ---: | ---: | ---: | --- |"
+  same=1
+  while read -r size fps hash; do
+    read -r vfps vhash < <(awk -v s="$size" '$1 == "render" && $2 == s":" {print $4, $10}' "$logs/render-bench-venus.txt")
+    [ "$hash" = "$vhash" ] || same=0
+    echo "   | $size | $fps | ${vfps:--} | $(awk -v a="${vfps:-0}" -v b="$fps" 'BEGIN {printf "%.2f", a / b}') | $([ "$hash" = "$vhash" ] && echo yes || echo NO) |"
+  done < <(awk '$1 == "render" {sub(":", "", $2); print $2, $4, $10}' "$logs/render-bench-native.txt")
+  result render-bench "$([ $same = 1 ] && echo PASS || echo FAIL)" "frames hashed equal natively and through the server: $([ $same = 1 ] && echo yes || echo no)"
+else
+  result render-bench FAIL "native rc $rc_n, venus rc $rc_v: $(tail -n1 "$logs/render-bench-venus.txt")"
+fi
+stop_server
+fi # ONLY_BENCH
+
+# --- the execution benchmark ------------------------------------------------------------
+if [ "${SKIP_BENCH:-0}" != 1 ]; then
+  echo "== bench/run.sh"
+  PEER=0 CHART=0 HOST_ICD=$HOST_ICD VIRTIO_ICD=$VIRTIO_ICD CLIENT_LD_LIBRARY_PATH=$lib \
+    "$top/bench/run.sh" "$build" 2>"$logs/bench.err"; rc=$?
+  if [ -d "$top/bench/out/latest" ]; then
+    cp "$top"/bench/out/latest/table.md "$logs/bench-table.md" 2>/dev/null
+    cp "$top"/bench/out/latest/table.csv "$logs/bench-table.csv" 2>/dev/null
+    cp "$top"/bench/out/latest/logs/ours-server.log "$logs/bench-server.log" 2>/dev/null
+    grep -l . "$top"/bench/out/latest/logs/ours-*.err 2>/dev/null | head -n 5 | xargs -r cp -t "$logs/" 2>/dev/null
+  fi
+  result bench "$([ $rc -eq 0 ] && echo PASS || echo FAIL)" "$(grep -c 'fails' "$logs/bench.err") failing cells"
+  grep 'fails' "$logs/bench.err" | sed 's/^/   /'
+fi
+
+echo "== summary"
+printf '%s\n' "${results[@]}"
 echo "== failures: $failures"
 exit $((failures > 0))

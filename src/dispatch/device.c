@@ -29,6 +29,20 @@ device_free(struct vs_device *dev)
    free(dev);
 }
 
+/* Whether guest LINEAR-modifier color attachments become OPTIMAL host
+ * images (see struct vs_device). $VENUS_SERVER_MODIFIER_COLOR: "optimal"
+ * or "linear" overrides the choice by vendor. */
+static bool
+modifier_color_optimal(const struct vs_physical_device *phys)
+{
+   const char *env = getenv("VENUS_SERVER_MODIFIER_COLOR");
+   if (env && strcmp(env, "optimal") == 0)
+      return true;
+   if (env && strcmp(env, "linear") == 0)
+      return false;
+   return phys->props.vendorID == 0x10de; /* NVIDIA */
+}
+
 static bool
 has_extension_name(const char *const *names, uint32_t count, const char *name)
 {
@@ -178,6 +192,7 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
    free(ext_names);
    vn_load_device_table(dev->host, vkGetDeviceProcAddr, &dev->dt);
    dev->foreign_by_server = foreign_by_server;
+   dev->modifier_color_optimal = modifier_color_optimal(phys);
    vs_region_cache_init(&dev->regions);
    dev->physical = a->physicalDevice_obj;
    dev->queues = slots;

@@ -1,6 +1,17 @@
 /* Images: creation and the queries that take a create info or an aspect,
  * where DRM-modifier tiling (linear only, see caps/caps.h) becomes the
- * host's linear tiling. */
+ * host's linear tiling; bindings, checked and recorded.
+ *
+ * Except for color attachments on hosts that cannot render to linear
+ * images reliably (struct vs_device.modifier_color_optimal: NVIDIA's
+ * driver loses the device, and leaves the GPU hung for every process, when
+ * a LINEAR color attachment is rendered with a depth attachment, which
+ * every guest WSI image of a 3D application is). Such an image is created
+ * OPTIMAL on the host instead. The linear layout stays what the guest is
+ * told (vkGetImageSubresourceLayout answers with the layout a linear twin
+ * has on the host, kept in struct vs_image), and the guest cannot see the
+ * difference because it cannot map such an image: its memory types are
+ * only those that are not host-visible. */
 #include <stdlib.h>
 
 #include "dispatch/families.h"
@@ -12,17 +23,49 @@
 #include "venus/dispatch.h"
 #include "vn_wire.h"
 
-/* An explicit layout must be the host's own: the server cannot choose
- * where a linear image's rows go. */
 static bool
-layout_matches(struct vn_args_vkCreateImage *a, const VkSubresourceLayout *want)
+same_layout(const VkImageCreateInfo *ci, const VkSubresourceLayout *have, const VkSubresourceLayout *want)
 {
+   return have->offset == want->offset && have->rowPitch == want->rowPitch &&
+          (ci->arrayLayers == 1 || have->arrayPitch == want->arrayPitch) &&
+          (ci->extent.depth == 1 || have->depthPitch == want->depthPitch);
+}
+
+/* The memory types that are not host-visible, or 0 if the device has none. */
+static uint32_t
+unmappable_types(const struct vs_device *dev)
+{
+   uint32_t bits = 0;
+   for (uint32_t i = 0; i < dev->mem.props.memoryTypeCount; i++) {
+      if (!(dev->mem.props.memoryTypes[i].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT))
+         bits |= 1u << i;
+   }
+   return bits;
+}
+
+/* Whether an image the guest creates with `ci` (before
+ * vs_caps_image_info_to_host) becomes an OPTIMAL host image; see the top of
+ * this file. */
+static bool
+modifier_color_optimal(const struct vs_device *dev, const VkImageCreateInfo *ci)
+{
+   return dev->modifier_color_optimal && ci->tiling == VK_IMAGE_TILING_DRM_FORMAT_MODIFIER_EXT &&
+          (ci->usage & VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT) && unmappable_types(dev);
+}
+
+/* The layout of plane 0 of a linear host image made with `ci` (its tiling
+ * already the host's LINEAR). */
+static VkResult
+linear_twin_layout(const struct vs_device *dev, const VkImageCreateInfo *ci, VkSubresourceLayout *out)
+{
+   VkImage twin;
+   VkResult r = dev->dt.CreateImage(dev->host, ci, NULL, &twin);
+   if (r != VK_SUCCESS)
+      return r;
    const VkImageSubresource sub = { .aspectMask = VK_IMAGE_ASPECT_COLOR_BIT };
-   VkSubresourceLayout have;
-   a->device_obj->dt->GetImageSubresourceLayout(a->device, *a->pImage, &sub, &have);
-   return have.offset == want->offset && have.rowPitch == want->rowPitch &&
-          (a->pCreateInfo->arrayLayers == 1 || have.arrayPitch == want->arrayPitch) &&
-          (a->pCreateInfo->extent.depth == 1 || have.depthPitch == want->depthPitch);
+   dev->dt.GetImageSubresourceLayout(dev->host, twin, &sub, out);
+   dev->dt.DestroyImage(dev->host, twin, NULL);
+   return VK_SUCCESS;
 }
 
 static void
@@ -32,8 +75,12 @@ vs_exec_vkCreateImage(struct vs_dispatch *disp, struct vn_args_vkCreateImage *a)
       vs_dispatch_fail(disp, "vkCreateImage: no create info");
       return;
    }
+   VkImageCreateInfo *ci = (VkImageCreateInfo *)a->pCreateInfo;
+   const struct vs_device *dev = vs_device_from(a->device_obj);
+   const bool optimal = modifier_color_optimal(dev, ci);
+   const bool from_modifier = ci->tiling == VK_IMAGE_TILING_DRM_FORMAT_MODIFIER_EXT;
    const VkSubresourceLayout *explicit_layout;
-   a->ret = vs_caps_image_info_to_host((VkImageCreateInfo *)a->pCreateInfo, &explicit_layout);
+   a->ret = vs_caps_image_info_to_host(ci, &explicit_layout);
    if (a->ret != VK_SUCCESS) {
       vs_warn(disp->ctx_id, "vkCreateImage %llu: DRM format modifier not supported: %s",
               (unsigned long long)a->pImage_id, vn_result_name(a->ret));
@@ -44,13 +91,6 @@ vs_exec_vkCreateImage(struct vs_dispatch *disp, struct vn_args_vkCreateImage *a)
       a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
       return;
    }
-   vn_default_vkCreateImage(disp, a);
-   struct vs_object *obj = vs_dispatch_created(disp, a->ret, a->pImage_id, VK_OBJECT_TYPE_IMAGE);
-   if (!obj) {
-      free(image);
-      return;
-   }
-   const VkImageCreateInfo *ci = a->pCreateInfo;
    *image = (struct vs_image){
       .format = ci->format,
       .extent = ci->extent,
@@ -60,16 +100,75 @@ vs_exec_vkCreateImage(struct vs_dispatch *disp, struct vn_args_vkCreateImage *a)
       .tiling = ci->tiling,
       .usage = ci->usage,
       .sparse = (ci->flags & VK_IMAGE_CREATE_SPARSE_BINDING_BIT) != 0,
+      .optimal_for_linear = optimal,
    };
+   if (optimal) {
+      a->ret = linear_twin_layout(dev, ci, &image->layout);
+      if (a->ret == VK_SUCCESS && explicit_layout && !same_layout(ci, &image->layout, explicit_layout))
+         a->ret = VK_ERROR_INVALID_DRM_FORMAT_MODIFIER_PLANE_LAYOUT_EXT;
+      if (a->ret != VK_SUCCESS) {
+         free(image);
+         return;
+      }
+      ci->tiling = VK_IMAGE_TILING_OPTIMAL;
+   }
+   vn_default_vkCreateImage(disp, a);
+   struct vs_object *obj = vs_dispatch_created(disp, a->ret, a->pImage_id, VK_OBJECT_TYPE_IMAGE);
+   if (!obj) {
+      free(image);
+      return;
+   }
    obj->data = image;
    obj->data_free = free;
-   if (!explicit_layout || layout_matches(a, explicit_layout))
+   if (optimal) {
+      vs_debug(disp->ctx_id, "image %llu: LINEAR-modifier color attachment created OPTIMAL on the host "
+               "(row pitch %llu for the guest)", (unsigned long long)a->pImage_id,
+               (unsigned long long)image->layout.rowPitch);
+      return;
+   }
+   if (image->tiling == VK_IMAGE_TILING_LINEAR) {
+      const VkImageSubresource sub = { .aspectMask = VK_IMAGE_ASPECT_COLOR_BIT };
+      dev->dt.GetImageSubresourceLayout(dev->host, *a->pImage, &sub, &image->layout);
+   }
+   if (!from_modifier || !explicit_layout || same_layout(ci, &image->layout, explicit_layout))
       return;
    vs_warn(disp->ctx_id, "vkCreateImage %llu: explicit layout differs from the host's linear layout: %s",
            (unsigned long long)a->pImage_id, vn_result_name(VK_ERROR_INVALID_DRM_FORMAT_MODIFIER_PLANE_LAYOUT_EXT));
    vs_dispatch_remove_object(disp, obj);
    a->device_obj->dt->DestroyImage(a->device, *a->pImage, NULL);
    a->ret = VK_ERROR_INVALID_DRM_FORMAT_MODIFIER_PLANE_LAYOUT_EXT;
+}
+
+/* An image created OPTIMAL for a LINEAR modifier may only be bound to
+ * memory the guest cannot map. */
+static void
+restrict_memory_types(const struct vs_device *dev, VkMemoryRequirements *req)
+{
+   req->memoryTypeBits &= unmappable_types(dev);
+}
+
+static bool
+optimal_for_linear(const struct vs_object *image_obj)
+{
+   return image_obj && vs_image_from(image_obj)->optimal_for_linear;
+}
+
+static void
+vs_exec_vkGetImageMemoryRequirements(struct vs_dispatch *disp, struct vn_args_vkGetImageMemoryRequirements *a)
+{
+   vn_default_vkGetImageMemoryRequirements(disp, a);
+   if (optimal_for_linear(a->image_obj) && a->pMemoryRequirements)
+      restrict_memory_types(vs_device_from(a->device_obj), a->pMemoryRequirements);
+}
+
+static void
+vs_exec_vkGetImageMemoryRequirements2(struct vs_dispatch *disp, struct vn_args_vkGetImageMemoryRequirements2 *a)
+{
+   vn_default_vkGetImageMemoryRequirements2(disp, a);
+   if (!a->pInfo || !a->pMemoryRequirements || vs_dispatch_failed(disp))
+      return;
+   if (optimal_for_linear(vs_dispatch_nested_object(disp, &a->pInfo->image)))
+      restrict_memory_types(vs_device_from(a->device_obj), &a->pMemoryRequirements->memoryRequirements);
 }
 
 /* Records what backs an image once the host accepted the binding. */
@@ -82,11 +181,6 @@ image_bound(struct vs_object *device_obj, struct vs_object *image_obj, struct vs
       return;
    image->memory_id = memory_obj->id;
    image->memory_offset = offset;
-   if (image->tiling == VK_IMAGE_TILING_LINEAR) {
-      const VkImageSubresource sub = { .aspectMask = VK_IMAGE_ASPECT_COLOR_BIT };
-      device_obj->dt->GetImageSubresourceLayout(vs_device_from(device_obj)->host,
-                                                (VkImage)(uintptr_t)image_obj->handle, &sub, &image->layout);
-   }
 }
 
 /* The binding must fit the memory, as the host's requirements say: the host
@@ -151,15 +245,24 @@ vs_exec_vkBindImageMemory2(struct vs_dispatch *disp, struct vn_args_vkBindImageM
 }
 
 /* For the vkGetDeviceImage* queries: false if the create info cannot be
- * honoured, in which case there is nothing to report. */
+ * honoured, in which case there is nothing to report. *optimal: the image
+ * would be created OPTIMAL for a LINEAR modifier (its create info now says
+ * so). */
 static bool
-device_image_info_to_host(const VkDeviceImageMemoryRequirements *info)
+device_image_info_to_host(const struct vs_device *dev, const VkDeviceImageMemoryRequirements *info, bool *optimal)
 {
+   *optimal = false;
    if (!info || !info->pCreateInfo)
       return false;
    const VkSubresourceLayout *explicit_layout;
+   VkImageCreateInfo *ci = (VkImageCreateInfo *)info->pCreateInfo;
    ((VkDeviceImageMemoryRequirements *)info)->planeAspect = vs_caps_aspect_to_host(info->planeAspect);
-   return vs_caps_image_info_to_host((VkImageCreateInfo *)info->pCreateInfo, &explicit_layout) == VK_SUCCESS;
+   *optimal = modifier_color_optimal(dev, ci);
+   if (vs_caps_image_info_to_host(ci, &explicit_layout) != VK_SUCCESS)
+      return false;
+   if (*optimal)
+      ci->tiling = VK_IMAGE_TILING_OPTIMAL;
+   return true;
 }
 
 static void
@@ -170,10 +273,15 @@ vs_exec_vkGetDeviceImageMemoryRequirements(struct vs_dispatch *disp,
       vs_dispatch_fail(disp, "vkGetDeviceImageMemoryRequirements: no output");
       return;
    }
-   if (device_image_info_to_host(a->pInfo))
+   const struct vs_device *dev = vs_device_from(a->device_obj);
+   bool optimal;
+   if (device_image_info_to_host(dev, a->pInfo, &optimal)) {
       vn_default_vkGetDeviceImageMemoryRequirements(disp, a);
-   else
+      if (optimal)
+         restrict_memory_types(dev, &a->pMemoryRequirements->memoryRequirements);
+   } else {
       a->pMemoryRequirements->memoryRequirements = (VkMemoryRequirements){ 0 };
+   }
 }
 
 static void
@@ -184,10 +292,24 @@ vs_exec_vkGetDeviceImageSparseMemoryRequirements(struct vs_dispatch *disp,
       vs_dispatch_fail(disp, "vkGetDeviceImageSparseMemoryRequirements: no count");
       return;
    }
-   if (device_image_info_to_host(a->pInfo))
+   bool optimal;
+   if (device_image_info_to_host(vs_device_from(a->device_obj), a->pInfo, &optimal))
       vn_default_vkGetDeviceImageSparseMemoryRequirements(disp, a);
    else
       *a->pSparseMemoryRequirementCount = 0;
+}
+
+/* The linear layout the guest is told for an image created OPTIMAL for a
+ * LINEAR modifier (one plane; layers at the twin's array pitch). */
+static void
+twin_layout(const struct vs_object *image_obj, const VkImageSubresource *sub, VkSubresourceLayout *out)
+{
+   const struct vs_image *image = vs_image_from(image_obj);
+   *out = (VkSubresourceLayout){ 0 };
+   if (sub->mipLevel != 0)
+      return;
+   *out = image->layout;
+   out->offset += (VkDeviceSize)sub->arrayLayer * image->layout.arrayPitch;
 }
 
 static void
@@ -199,6 +321,10 @@ vs_exec_vkGetImageSubresourceLayout(struct vs_dispatch *disp, struct vn_args_vkG
    }
    VkImageSubresource *sub = (VkImageSubresource *)a->pSubresource;
    sub->aspectMask = vs_caps_aspect_to_host(sub->aspectMask);
+   if (optimal_for_linear(a->image_obj)) {
+      twin_layout(a->image_obj, sub, a->pLayout);
+      return;
+   }
    vn_default_vkGetImageSubresourceLayout(disp, a);
 }
 
@@ -211,6 +337,10 @@ vs_exec_vkGetImageSubresourceLayout2(struct vs_dispatch *disp, struct vn_args_vk
    }
    VkImageSubresource2 *sub = (VkImageSubresource2 *)a->pSubresource;
    sub->imageSubresource.aspectMask = vs_caps_aspect_to_host(sub->imageSubresource.aspectMask);
+   if (optimal_for_linear(a->image_obj)) {
+      twin_layout(a->image_obj, &sub->imageSubresource, &a->pLayout->subresourceLayout);
+      return;
+   }
    vn_default_vkGetImageSubresourceLayout2(disp, a);
 }
 
@@ -250,6 +380,8 @@ void
 vs_image_register(struct vn_exec_table *t)
 {
    t->vkCreateImage = vs_exec_vkCreateImage;
+   t->vkGetImageMemoryRequirements = vs_exec_vkGetImageMemoryRequirements;
+   t->vkGetImageMemoryRequirements2 = vs_exec_vkGetImageMemoryRequirements2;
    t->vkBindImageMemory = vs_exec_vkBindImageMemory;
    t->vkBindImageMemory2 = vs_exec_vkBindImageMemory2;
    t->vkGetDeviceImageMemoryRequirements = vs_exec_vkGetDeviceImageMemoryRequirements;

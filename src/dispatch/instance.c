@@ -4,6 +4,7 @@
 #include "dispatch/families.h"
 #include "dispatch/objects.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,8 +62,41 @@ vs_exec_vkEnumerateInstanceLayerProperties(struct vs_dispatch *disp,
    a->ret = VK_SUCCESS;
 }
 
+/* Host instances outlive their contexts: a context's instance goes back to
+ * this pool and the next vkCreateInstance with the same API version and
+ * device choice takes it. NVIDIA's driver (580.159.04) refuses every
+ * vkCreateInstance with VK_ERROR_INCOMPATIBLE_DRIVER once a process has
+ * created and destroyed about 30 instances, which a server outlives after
+ * 30 clients. A host instance carries no guest state: the server enables
+ * no instance extensions or layers a guest chose, and contexts share
+ * nothing else through it. */
+#define INSTANCE_POOL_SIZE 8
+
+static struct {
+   pthread_mutex_t lock;
+   struct vs_instance *idle[INSTANCE_POOL_SIZE];
+   unsigned count;
+} instance_pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static struct vs_instance *
+instance_pool_take(uint32_t api_version, int device_index)
+{
+   struct vs_instance *inst = NULL;
+   pthread_mutex_lock(&instance_pool.lock);
+   for (unsigned i = 0; i < instance_pool.count; i++) {
+      if (instance_pool.idle[i]->api_version == api_version &&
+          instance_pool.idle[i]->device_index == device_index) {
+         inst = instance_pool.idle[i];
+         instance_pool.idle[i] = instance_pool.idle[--instance_pool.count];
+         break;
+      }
+   }
+   pthread_mutex_unlock(&instance_pool.lock);
+   return inst;
+}
+
 static void
-instance_free(struct vs_instance *inst)
+instance_destroy_host(struct vs_instance *inst)
 {
    if (inst->host) {
       PFN_vkDestroyInstance destroy =
@@ -71,6 +105,23 @@ instance_free(struct vs_instance *inst)
    }
    free(inst->physical);
    free(inst);
+}
+
+/* Back to the pool (ready for another context), or destroyed when full. */
+static void
+instance_free(struct vs_instance *inst)
+{
+   if (inst->host && inst->physical) {
+      inst->physical_bound = false;
+      pthread_mutex_lock(&instance_pool.lock);
+      bool pooled = instance_pool.count < INSTANCE_POOL_SIZE;
+      if (pooled)
+         instance_pool.idle[instance_pool.count++] = inst;
+      pthread_mutex_unlock(&instance_pool.lock);
+      if (pooled)
+         return;
+   }
+   instance_destroy_host(inst);
 }
 
 static bool
@@ -158,23 +209,27 @@ vs_exec_vkCreateInstance(struct vs_dispatch *disp, struct vn_args_vkCreateInstan
       host_ci.enabledExtensionCount = 1;
       host_ci.ppEnabledExtensionNames = portability;
    }
-   struct vs_instance *inst = calloc(1, sizeof(*inst));
+   struct vs_instance *inst = instance_pool_take(app.apiVersion, r->options.device_index);
    if (!inst) {
-      a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
-      return;
-   }
-   inst->api_version = app.apiVersion;
-   a->ret = vkCreateInstance(&host_ci, NULL, &inst->host);
-   if (a->ret != VK_SUCCESS) {
-      vs_warn(r->ctx_id, "host vkCreateInstance failed: %s", vn_result_name(a->ret));
-      free(inst);
-      return;
-   }
-   vn_load_instance_table(inst->host, vkGetInstanceProcAddr, &inst->it);
-   if (!instance_init_physical_devices(inst, r->options.device_index)) {
-      instance_free(inst);
-      a->ret = VK_ERROR_INITIALIZATION_FAILED;
-      return;
+      inst = calloc(1, sizeof(*inst));
+      if (!inst) {
+         a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
+         return;
+      }
+      inst->api_version = app.apiVersion;
+      inst->device_index = r->options.device_index;
+      a->ret = vkCreateInstance(&host_ci, NULL, &inst->host);
+      if (a->ret != VK_SUCCESS) {
+         vs_warn(r->ctx_id, "host vkCreateInstance failed: %s", vn_result_name(a->ret));
+         free(inst);
+         return;
+      }
+      vn_load_instance_table(inst->host, vkGetInstanceProcAddr, &inst->it);
+      if (!instance_init_physical_devices(inst, r->options.device_index)) {
+         instance_destroy_host(inst);
+         a->ret = VK_ERROR_INITIALIZATION_FAILED;
+         return;
+      }
    }
    struct vs_object *obj = vs_dispatch_add_object(disp, VK_OBJECT_TYPE_INSTANCE, a->pInstance_id,
                                                   (uint64_t)(uintptr_t)inst->host, NULL);

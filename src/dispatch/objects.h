@@ -23,6 +23,7 @@ struct vs_instance {
    VkInstance host;
    struct vn_instance_table it;
    uint32_t api_version;
+   int device_index;                 /* the --device choice it was made for */
    uint32_t physical_count;          /* exposed host physical devices */
    VkPhysicalDevice *physical;
    bool physical_bound;              /* ids bound by vkEnumeratePhysicalDevices */
@@ -73,6 +74,9 @@ struct vs_device {
    /* The guest enabled VK_EXT_queue_family_foreign and the host has none:
     * barriers naming the foreign family are rewritten (barrier.c). */
    bool foreign_by_server;
+   /* Guest LINEAR-modifier color attachments become OPTIMAL host images
+    * (dispatch/image.c): NVIDIA loses the device rendering to linear ones. */
+   bool modifier_color_optimal;
    struct vs_memory_caps mem;
    struct vs_region_cache regions;
 };
@@ -103,9 +107,12 @@ struct vs_image {
    VkImageTiling tiling;             /* host tiling (a linear modifier is LINEAR) */
    VkImageUsageFlags usage;
    bool sparse;
+   /* A LINEAR-modifier color attachment made OPTIMAL on the host (see
+    * dispatch/image.c); `layout` is then a linear twin's. */
+   bool optimal_for_linear;
    uint64_t memory_id;               /* bound VkDeviceMemory, 0 while unbound */
    VkDeviceSize memory_offset;
-   /* Plane 0 of a linear image, from the host once bound. */
+   /* Plane 0 as the guest sees it when linear. */
    VkSubresourceLayout layout;
 };
 

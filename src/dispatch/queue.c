@@ -1,6 +1,7 @@
 /* Queues and host waits: submissions (serialized per host queue, as Vulkan
  * requires), idle waits, fence and semaphore waits, and the host fence
  * behind a SUBMIT_CMD2 timeline point. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "dispatch/families.h"
@@ -21,10 +22,37 @@ log_submit_result(struct vs_dispatch *disp, struct vs_object *queue_obj, const c
       vs_warn(disp->ctx_id, "queue %llu: %s: %s", (unsigned long long)queue_obj->id, cmd, vn_result_name(r));
 }
 
+/* At debug level, one line per batch: what a hang on a semaphore needs to
+ * be traced (host handles; the queue is the guest's object). */
+static void
+debug_batch(struct vs_dispatch *disp, struct vs_object *queue_obj, const char *cmd, uint32_t i,
+            uint32_t waits, const VkSemaphore *wait, uint32_t cmds, uint32_t signals,
+            const VkSemaphore *signal, VkFence fence)
+{
+   char buf[256] = "";
+   int n = 0;
+   for (uint32_t k = 0; k < waits && n < (int)sizeof(buf) - 24; k++)
+      n += snprintf(buf + n, sizeof(buf) - (size_t)n, " w%llx", (unsigned long long)(uint64_t)wait[k]);
+   for (uint32_t k = 0; k < signals && n < (int)sizeof(buf) - 24; k++)
+      n += snprintf(buf + n, sizeof(buf) - (size_t)n, " s%llx", (unsigned long long)(uint64_t)signal[k]);
+   vs_debug(disp->ctx_id, "queue %llu: %s batch %u: %u cmd(s)%s%s fence %llx",
+            (unsigned long long)queue_obj->id, cmd, i, cmds, n ? "" : " no semaphores", buf,
+            (unsigned long long)(uint64_t)fence);
+}
+
 static void
 vs_exec_vkQueueSubmit(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit *a)
 {
    struct vs_queue *slot = vs_queue_from(a->queue_obj);
+   if (vs_log_threshold >= VS_LOG_DEBUG) {
+      for (uint32_t i = 0; i < a->submitCount; i++) {
+         const VkSubmitInfo *b = &a->pSubmits[i];
+         debug_batch(disp, a->queue_obj, "vkQueueSubmit", i, b->waitSemaphoreCount, b->pWaitSemaphores,
+                     b->commandBufferCount, b->signalSemaphoreCount, b->pSignalSemaphores, a->fence);
+      }
+      if (!a->submitCount)
+         debug_batch(disp, a->queue_obj, "vkQueueSubmit", 0, 0, NULL, 0, 0, NULL, a->fence);
+   }
    pthread_mutex_lock(&slot->lock);
    a->ret = a->queue_obj->dt->QueueSubmit(a->queue, a->submitCount, a->pSubmits, a->fence);
    pthread_mutex_unlock(&slot->lock);
@@ -39,6 +67,19 @@ vs_exec_vkQueueSubmit2(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit2 *
    if (!submit2) {
       vs_dispatch_fail(disp, "vkQueueSubmit2 is not available on the host");
       return;
+   }
+   if (vs_log_threshold >= VS_LOG_DEBUG) {
+      for (uint32_t i = 0; i < a->submitCount; i++) {
+         const VkSubmitInfo2 *b = &a->pSubmits[i];
+         VkSemaphore w[8], s[8];
+         uint32_t nw = b->waitSemaphoreInfoCount < 8 ? b->waitSemaphoreInfoCount : 8;
+         uint32_t ns = b->signalSemaphoreInfoCount < 8 ? b->signalSemaphoreInfoCount : 8;
+         for (uint32_t k = 0; k < nw; k++)
+            w[k] = b->pWaitSemaphoreInfos[k].semaphore;
+         for (uint32_t k = 0; k < ns; k++)
+            s[k] = b->pSignalSemaphoreInfos[k].semaphore;
+         debug_batch(disp, a->queue_obj, "vkQueueSubmit2", i, nw, w, b->commandBufferInfoCount, ns, s, a->fence);
+      }
    }
    pthread_mutex_lock(&slot->lock);
    a->ret = submit2(a->queue, a->submitCount, a->pSubmits, a->fence);

@@ -2,6 +2,7 @@
 #include "sync/sync_fd.h"
 
 #include "dispatch/objects.h"
+#include "util/log.h"
 
 void
 vs_sync_fd_semaphore_properties(VkExternalSemaphoreHandleTypeFlagBits type, VkExternalSemaphoreProperties *out)
@@ -24,6 +25,10 @@ submit_on_first_queue(struct vs_device *dev, const VkSubmitInfo *submit)
    if (!dev->queue_count)
       return VK_ERROR_DEVICE_LOST;
    struct vs_queue *slot = &dev->queues[0];
+   vs_debug(0, "sync fd: empty submit on host queue %u.%u %s semaphore %llx", slot->family, slot->index,
+            submit->waitSemaphoreCount ? "waiting on" : "signalling",
+            (unsigned long long)(uint64_t)(submit->waitSemaphoreCount ? submit->pWaitSemaphores[0]
+                                                                      : submit->pSignalSemaphores[0]));
    pthread_mutex_lock(&slot->lock);
    VkResult r = dev->dt.QueueSubmit(slot->host, 1, submit, VK_NULL_HANDLE);
    pthread_mutex_unlock(&slot->lock);

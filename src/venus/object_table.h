@@ -35,6 +35,9 @@ struct vs_object {
 
 /* A semaphore created with VK_SEMAPHORE_TYPE_TIMELINE. */
 #define VS_OBJECT_TIMELINE_SEMAPHORE 0x1u
+/* An image the guest made with the LINEAR DRM modifier that the host has
+ * as OPTIMAL (dispatch/image.c); its data is the linear layout it reports. */
+#define VS_OBJECT_MODIFIER_AS_OPTIMAL 0x2u
 
 struct vs_object_table {
    pthread_mutex_t lock;

@@ -7,10 +7,16 @@
  * "venus-server: listening on PATH" to stdout once clients can connect.
  * On stop, disconnects every client, waits for their threads (each
  * destroys its context) and removes the socket file. Returns 0, or 1 if
- * the socket could not be set up (the reason is logged). Every client's
- * context is made with `options`. */
+ * the socket could not be set up (the reason is logged), or
+ * VTEST_SERVER_ABANDONED if some client threads did not finish within
+ * VTEST_STOP_TIMEOUT_MS (stuck inside the host driver, on a hung GPU):
+ * they still run, so the caller must end the process at once (_exit).
+ * Every client's context is made with `options`. */
 struct vs_context_options;
 int vtest_server_run(const char *socket_path, const struct vs_context_options *options);
+
+#define VTEST_SERVER_ABANDONED 3
+#define VTEST_STOP_TIMEOUT_MS 10000
 
 /* Async-signal-safe; may be called from any thread, before or during
  * vtest_server_run. */

@@ -282,7 +282,9 @@ accept_loop(struct server *server, int listen_fd)
    }
 }
 
-static void
+/* Disconnects every client and joins the threads that finish within
+ * VTEST_STOP_TIMEOUT_MS. False if some did not (the rest stay listed). */
+static bool
 stop_clients(struct server *server)
 {
    pthread_mutex_lock(&server->lock);
@@ -291,7 +293,27 @@ stop_clients(struct server *server)
          shutdown(ct->fd, SHUT_RDWR);
    }
    pthread_mutex_unlock(&server->lock);
-   reap_clients(server, true);
+   const uint64_t deadline = os_now_ns() + VTEST_STOP_TIMEOUT_MS * 1000000ull;
+   for (;;) {
+      reap_clients(server, false);
+      unsigned left = 0;
+      pthread_mutex_lock(&server->lock);
+      for (struct client_thread *ct = server->clients; ct; ct = ct->next)
+         left++;
+      pthread_mutex_unlock(&server->lock);
+      if (!left)
+         return true;
+      uint64_t now = os_now_ns();
+      if (now >= deadline) {
+         vs_error(0, "%u client thread(s) still busy %d s after shutdown began (stuck in the host "
+                     "driver?); exiting without them", left, VTEST_STOP_TIMEOUT_MS / 1000);
+         return false;
+      }
+      struct pollfd pfd = { .fd = server->reap_event.read_fd, .events = POLLIN };
+      int ms = (int)((deadline - now) / 1000000ull) + 1;
+      if (poll(&pfd, 1, ms) > 0)
+         os_event_drain(&server->reap_event);
+   }
 }
 
 /* Removes the socket file unless someone replaced it meanwhile. */
@@ -337,7 +359,11 @@ vtest_server_run(const char *socket_path, const struct vs_context_options *optio
 
    vs_info(0, "shutting down");
    close(listen_fd);
-   stop_clients(&server);
+   if (!stop_clients(&server)) {
+      /* Their threads still use the server's lock and events. */
+      remove_socket_file(socket_path, &identity);
+      return VTEST_SERVER_ABANDONED;
+   }
    remove_socket_file(socket_path, &identity);
    os_event_fini(&server.reap_event);
    pthread_mutex_destroy(&server.lock);
