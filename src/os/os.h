@@ -19,7 +19,9 @@
 
 /* Anonymous shared memory of exactly `size` bytes that can be handed to
  * another process and mmapped there at offset 0. Returns an fd (CLOEXEC)
- * or -1 with errno set. `name` is a debugging label only. */
+ * or -1 with errno set. `name` is a debugging label only. On Linux it is a
+ * memfd made with MFD_ALLOW_SEALING and not sealed (virglrenderer's proxy
+ * adds F_SEAL_SHRINK|GROW|SEAL to every SHM blob it is given). */
 int os_shm_create(const char *name, size_t size);
 
 /* A wakeup object: readable (POLLIN) once signalled until drained.
