@@ -73,6 +73,10 @@ int os_cond_init(pthread_cond_t *cond);
  * spurious, so callers loop on their predicate. */
 int os_cond_timedwait_ns(pthread_cond_t *cond, pthread_mutex_t *mutex, uint64_t ns);
 
+/* In a freshly forked child: closes every fd from 3 up but `keep` (a
+ * worker process must not hold its siblings' sockets). */
+void os_close_fds_except(int keep);
+
 /* Names the calling thread for debuggers, top and crash reports (truncated
  * to 15 bytes, the Linux limit); a no-op where the OS cannot. */
 void os_thread_set_name(const char *name);
