@@ -21,6 +21,7 @@
  * Prints "ok: ..." / "error: ..." lines and "PASSED" at the end. The Venus
  * commands are encoded here by hand (u32/u64 words, as Mesa encodes them).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -500,9 +501,15 @@ scenario_work(void)
    }
    OK("3 contexts created, each on its own %s socket", stream_mode ? "SOCK_STREAM" : "SOCK_SEQPACKET");
    for (int i = 0; i < 3; i++) {
-      bool zero = true;
-      for (int r = 0; r < 64; r++)
-         zero &= c[i].seqnos[r] == 0;
+      /* INIT is fire-and-forget: give the server a moment to run it. */
+      bool zero = false;
+      for (int waited = 0; waited < 5000 && !zero; waited += 10) {
+         zero = true;
+         for (int r = 0; r < 64; r++)
+            zero &= __atomic_load_n(&c[i].seqnos[r], __ATOMIC_ACQUIRE) == 0;
+         if (!zero)
+            usleep(10000);
+      }
       if (!zero)
          ERR("ctx %u: the fence table was not zeroed at INIT", c[i].id);
    }
@@ -731,22 +738,32 @@ scenario_sigkill(void)
       ERR("a socket stayed open after the server was SIGKILLed (a worker survived?)");
 }
 
-/* Worker pid of a context: the server's child whose cmdline... we find it
- * as the child process created last after the context. */
+/* The newest child process of the server (workers are forked by the
+ * server's per-context threads, so every task's children are read). */
 static pid_t
 newest_child(pid_t parent, pid_t after_max)
 {
-   char path[64];
-   snprintf(path, sizeof(path), "/proc/%d/task/%d/children", parent, parent);
-   FILE *f = fopen(path, "r");
-   if (!f)
+   char path[320];
+   snprintf(path, sizeof(path), "/proc/%d/task", parent);
+   DIR *dir = opendir(path);
+   if (!dir)
       return -1;
    pid_t best = -1, p;
-   while (fscanf(f, "%d", &p) == 1) {
-      if (p > after_max && p > best)
-         best = p;
+   struct dirent *de;
+   while ((de = readdir(dir))) {
+      if (de->d_name[0] < '0' || de->d_name[0] > '9')
+         continue;
+      snprintf(path, sizeof(path), "/proc/%d/task/%s/children", parent, de->d_name);
+      FILE *f = fopen(path, "r");
+      if (!f)
+         continue;
+      while (fscanf(f, "%d", &p) == 1) {
+         if (p > after_max && p > best)
+            best = p;
+      }
+      fclose(f);
    }
-   fclose(f);
+   closedir(dir);
    return best;
 }
 
