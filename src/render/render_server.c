@@ -257,7 +257,7 @@ destroy_context(struct server *s, uint32_t ctx_id)
    }
    pthread_mutex_unlock(&s->lock);
    if (!w)
-      vs_warn(ctx_id, "DESTROY_CONTEXT of an unknown context ignored");
+      vs_debug(ctx_id, "DESTROY_CONTEXT of a context that is already gone");
 }
 
 static const char *const client_op_names[RENDER_CLIENT_OP_COUNT] = {
