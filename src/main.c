@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 
 #include "context/context.h"
 #include "os/os.h"
+#include "render/render.h"
 #include "util/log.h"
 #include "vtest/vtest.h"
 #include "vtest/vtest_protocol.h"
@@ -21,6 +23,8 @@
 /* What the command line and the environment set, read-only once serving. */
 static struct {
    const char *socket_path;
+   int socket_fd;            /* --socket-fd: serve the render-server protocol */
+   enum vs_isolate isolate;
    struct vs_context_options context;
 } config;
 
@@ -31,7 +35,12 @@ usage(FILE *out)
            "usage: venus-server [options]\n"
            "Serves Venus (Vulkan over virtio) clients over the vtest protocol.\n"
            "\n"
-           "  --socket PATH       listen on PATH (default: $VTEST_SOCKET_NAME, else %s)\n"
+           "  --socket PATH       listen on PATH (default: $VTEST_SOCKET_NAME, else %s);\n"
+           "                      also spelled --socket-path (virgl_test_server's)\n"
+           "  --socket-fd N       be a VMM's render server (RENDER_SERVER_EXEC_PATH): serve\n"
+           "                      virglrenderer's render-server protocol on socket fd N\n"
+           "  --isolate MODE      thread (default) or process: each context (render server)\n"
+           "                      or client (vtest) in its own worker process\n"
            "  --device N          expose only host physical device N (default, -1: all)\n"
            "  --memory STRATEGY   how host-visible memory is shared with clients: auto\n"
            "                      (default), host-pointer, dmabuf or opaque-fd\n"
@@ -41,6 +50,9 @@ usage(FILE *out)
            "                      (%u) or shmem-mib (%llu); 0 means none\n"
            "  --log-level LEVEL   error, warn, info or debug (default: $VENUS_SERVER_LOG,\n"
            "                      else info)\n"
+           "  --venus, --no-virgl, --multi-clients, --worker-seccomp-bpf PATH,\n"
+           "  --worker-seccomp-minijail-policy PATH, --worker-seccomp-minijail-log\n"
+           "                      accepted for virglrenderer's scripts; nothing to do\n"
            "  --help              show this help\n"
            "  --version           show the version\n",
            VTEST_DEFAULT_SOCKET_PATH, config.context.limits.rings, config.context.limits.objects,
@@ -146,9 +158,20 @@ install_signal_handlers(void)
 int
 main(int argc, char **argv)
 {
-   enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION };
+   enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION,
+          OPT_SOCKET_FD, OPT_ISOLATE, OPT_IGNORED, OPT_IGNORED_ARG };
    static const struct option options[] = {
       { "socket", required_argument, NULL, OPT_SOCKET },
+      { "socket-path", required_argument, NULL, OPT_SOCKET },
+      { "socket-fd", required_argument, NULL, OPT_SOCKET_FD },
+      { "isolate", required_argument, NULL, OPT_ISOLATE },
+      /* virgl_test_server's and virgl_render_server's, for drop-in use. */
+      { "venus", no_argument, NULL, OPT_IGNORED },
+      { "no-virgl", no_argument, NULL, OPT_IGNORED },
+      { "multi-clients", no_argument, NULL, OPT_IGNORED },
+      { "worker-seccomp-bpf", required_argument, NULL, OPT_IGNORED_ARG },
+      { "worker-seccomp-minijail-policy", required_argument, NULL, OPT_IGNORED_ARG },
+      { "worker-seccomp-minijail-log", no_argument, NULL, OPT_IGNORED },
       { "device", required_argument, NULL, OPT_DEVICE },
       { "memory", required_argument, NULL, OPT_MEMORY },
       { "page-size", required_argument, NULL, OPT_PAGE_SIZE },
@@ -160,6 +183,8 @@ main(int argc, char **argv)
    };
 
    config.socket_path = VTEST_DEFAULT_SOCKET_PATH;
+   config.socket_fd = -1;
+   config.isolate = VS_ISOLATE_THREAD;
    vs_context_options_default(&config.context);
    const char *env_socket = getenv("VTEST_SOCKET_NAME");
    if (env_socket && *env_socket)
@@ -177,6 +202,30 @@ main(int argc, char **argv)
             return 2;
          }
          config.socket_path = optarg;
+         break;
+      case OPT_SOCKET_FD: {
+         char *end;
+         errno = 0;
+         long v = strtol(optarg, &end, 10);
+         if (errno || end == optarg || *end || v < 0 || v > INT_MAX) {
+            fprintf(stderr, "venus-server: invalid --socket-fd '%s'\n", optarg);
+            return 2;
+         }
+         config.socket_fd = (int)v;
+         break;
+      }
+      case OPT_ISOLATE:
+         if (strcmp(optarg, "thread") == 0)
+            config.isolate = VS_ISOLATE_THREAD;
+         else if (strcmp(optarg, "process") == 0)
+            config.isolate = VS_ISOLATE_PROCESS;
+         else {
+            fprintf(stderr, "venus-server: invalid --isolate '%s' (use thread or process)\n", optarg);
+            return 2;
+         }
+         break;
+      case OPT_IGNORED:
+      case OPT_IGNORED_ARG:
          break;
       case OPT_DEVICE:
          if (!parse_device_index(optarg))
@@ -215,6 +264,20 @@ main(int argc, char **argv)
       return 2;
    }
 
+   if (config.socket_fd >= 0) {
+      /* A VMM's render server: stdout is the VMM's, so nothing may reach
+       * it, not even a driver's stray printf. Memory blobs are exact-size
+       * sealable memfds, as the VMM's proxy checks. No signal handlers:
+       * the VMM ends us with SIGKILL. */
+      int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+      if (devnull >= 0) {
+         dup2(devnull, STDOUT_FILENO);
+         close(devnull);
+      }
+      config.context.renderer.exact_shm = true;
+      return render_server_run(config.socket_fd, &config.context, config.isolate);
+   }
+   vtest_server_set_isolation(config.isolate == VS_ISOLATE_PROCESS);
    if (!install_signal_handlers()) {
       fprintf(stderr, "venus-server: sigaction: %s\n", strerror(errno));
       return 1;

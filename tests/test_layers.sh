@@ -13,12 +13,12 @@ layer_of() {
     venus/*|vn_wire.h|vn_wire_codec.h) echo 1 ;;
     dispatch/*|memory/*|caps/*|sync/*) echo 2 ;;
     context/*) echo 3 ;;
-    vtest/*) echo 4 ;;
+    vtest/*|render/*) echo 4 ;;
     main.c) echo 5 ;;
     *) echo "?" ;;
   esac
 }
-names=(base wire renderer context vtest main)
+names=(base wire renderer context transport main)
 
 bad=0 checked=0
 while IFS= read -r file; do
@@ -40,7 +40,7 @@ while IFS= read -r file; do
 done < <(find "$src" -name '*.[ch]' | sort)
 [ "$bad" -eq 0 ] && pass "no upward include among $checked project includes of src/"
 
-for name in base wire renderer context vtest; do
+for name in base wire renderer context vtest render; do
   check "layer $name links on its own with only the layers below it" test -x "$BUILD_DIR/tests/layer_check_$name"
 done
 finish

@@ -43,6 +43,20 @@ dispatch_should_stop(void *data)
    return vs_context_is_fatal(data);
 }
 
+/* The renderer's window on the resource table (memory imports). */
+static int
+resolve_resource(void *data, uint32_t res_id, uint64_t *size)
+{
+   struct vs_context *ctx = data;
+   struct vs_resource *res = vs_resource_get(&ctx->resources, res_id);
+   if (!res)
+      return -1;
+   int fd = res->fd >= 0 ? fcntl(res->fd, F_DUPFD_CLOEXEC, 0) : -1;
+   *size = res->size;
+   vs_resource_put(&ctx->resources, res);
+   return fd;
+}
+
 static struct vn_exec_table exec_table;
 static struct vn_check_table check_table;
 static const char *exec_table_missing;
@@ -105,6 +119,8 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
    ctx->objects.limit = options->limits.objects;
    vs_resource_table_init(&ctx->resources);
    vs_renderer_init(&ctx->renderer, ctx_id, &options->renderer, &ctx->objects);
+   ctx->renderer.resolve_resource = resolve_resource;
+   ctx->renderer.resolve_data = ctx;
    vs_context_init_dispatch(ctx, &ctx->dispatch, NULL);
    pthread_mutex_init(&ctx->rings_lock, NULL);
    os_cond_init(&ctx->monitor_cond);

@@ -1,5 +1,7 @@
 /* vkAllocateMemory and vkFreeMemory: the object-table side of device
  * memory; how memory is made shareable lives in src/memory/. */
+#include <unistd.h>
+
 #include "dispatch/families.h"
 #include "dispatch/objects.h"
 #include "dispatch/renderer.h"
@@ -64,8 +66,26 @@ static void
 vs_exec_vkGetMemoryResourcePropertiesMESA(struct vs_dispatch *disp,
                                           struct vn_args_vkGetMemoryResourcePropertiesMESA *a)
 {
-   /* Only reachable from dma-buf imports, which vtest clients cannot make. */
-   a->ret = VK_ERROR_INVALID_EXTERNAL_HANDLE;
+   /* A resource the transport imported (render server IMPORT_RESOURCE)
+    * can back any memory type that takes host-pointer imports
+    * (vs_memory_allocate maps it); vtest has no such resources. */
+   struct vs_renderer *r = disp->renderer;
+   uint64_t size = 0;
+   int fd = r->resolve_resource && a->resourceId ? r->resolve_resource(r->resolve_data, a->resourceId, &size) : -1;
+   if (fd < 0) {
+      a->ret = VK_ERROR_INVALID_EXTERNAL_HANDLE;
+      return;
+   }
+   close(fd);
+   VkMemoryResourcePropertiesMESA *props = a->pMemoryResourceProperties;
+   if (props) {
+      props->memoryTypeBits = vs_device_from(a->device_obj)->mem.host_pointer_types;
+      for (VkBaseOutStructure *s = props->pNext; s; s = s->pNext) {
+         if ((int)s->sType == (int)VK_STRUCTURE_TYPE_MEMORY_RESOURCE_ALLOCATION_SIZE_PROPERTIES_MESA)
+            ((VkMemoryResourceAllocationSizePropertiesMESA *)s)->allocationSize = size;
+      }
+   }
+   a->ret = VK_SUCCESS;
 }
 
 void

@@ -25,7 +25,17 @@ struct vs_renderer_options {
    int device_index;                   /* host physical device to expose; -1: all */
    enum vs_memory_strategy memory;     /* how host-visible memory is shared */
    size_t page_size;                   /* granule of shared memory; 0: the system's */
+   /* Host-pointer memory is shared as an fd of exactly allocationSize
+    * bytes (the render server's proxy checks a blob's size and seals it),
+    * never reused after an export. */
+   bool exact_shm;
 };
+
+/* Resolves a resource of the context (VkImportMemoryResourceInfoMESA,
+ * vkGetMemoryResourcePropertiesMESA): a new fd of its mappable memory,
+ * its size in bytes, or -1 if the context has no such resource. Set by the
+ * context layer; the renderer never sees the resource table. */
+typedef int (*vs_resolve_resource_fn)(void *data, uint32_t res_id, uint64_t *size);
 
 struct vs_renderer {
    uint32_t ctx_id;
@@ -39,6 +49,9 @@ struct vs_renderer {
    /* Timelines: ring_idx -> VkQueue object bound by vkGetDeviceQueue2. */
    pthread_mutex_t timeline_lock;
    struct vs_object *timeline_queue[VS_MAX_TIMELINES];
+   /* Resource lookups for memory imports; NULL: imports are refused. */
+   vs_resolve_resource_fn resolve_resource;
+   void *resolve_data;
 };
 
 void vs_renderer_init(struct vs_renderer *r, uint32_t ctx_id, const struct vs_renderer_options *options,

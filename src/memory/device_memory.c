@@ -73,36 +73,45 @@ vs_memory_add_device_extensions(const struct vs_physical_device *phys, const cha
    return count;
 }
 
-/* Shared memory of `size` bytes (a multiple of `align`) mapped at an
- * `align`-aligned address, so that --page-size 16384 behaves like a host
- * with 16 KiB pages even on a 4 KiB kernel. */
-static bool
-host_region_create(size_t size, size_t align, int *fd_out, void **map_out)
+/* Maps `size` bytes (a multiple of `align`) of `fd` at an `align`-aligned
+ * address, so that --page-size 16384 behaves like a host with 16 KiB pages
+ * even on a 4 KiB kernel. */
+static void *
+host_region_map(int fd, size_t size, size_t align)
 {
-   int fd = os_shm_create("venus-device-memory", size);
-   if (fd < 0)
-      return false;
-   if (size > SIZE_MAX - align) {
-      close(fd);
-      return false;
-   }
+   if (size > SIZE_MAX - align)
+      return NULL;
    uint8_t *reserve = mmap(NULL, size + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-   if (reserve == MAP_FAILED) {
-      close(fd);
-      return false;
-   }
+   if (reserve == MAP_FAILED)
+      return NULL;
    uint8_t *aligned = (uint8_t *)(((uintptr_t)reserve + align - 1) & ~(uintptr_t)(align - 1));
    void *map = mmap(aligned, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
    if (map == MAP_FAILED) {
       munmap(reserve, size + align);
-      close(fd);
-      return false;
+      return NULL;
    }
    if (aligned > reserve)
       munmap(reserve, (size_t)(aligned - reserve));
    size_t tail = (size_t)(reserve + size + align - (aligned + size));
    if (tail)
       munmap(aligned + size, tail);
+   return map;
+}
+
+/* Shared memory mapped as above. Its fd is `fd_size` bytes long (at most
+ * `size`): the mapping's tail past the end is never touched, as nothing
+ * uses more than the allocation. */
+static bool
+host_region_create(size_t size, size_t fd_size, size_t align, int *fd_out, void **map_out)
+{
+   int fd = os_shm_create("venus-device-memory", fd_size);
+   if (fd < 0)
+      return false;
+   void *map = host_region_map(fd, size, align);
+   if (!map) {
+      close(fd);
+      return false;
+   }
    *fd_out = fd;
    *map_out = map;
    return true;
@@ -192,7 +201,7 @@ probe_host_pointer(struct vs_device *dev)
 
    int fd;
    void *map;
-   if (!host_region_create(caps->granule, caps->granule, &fd, &map))
+   if (!host_region_create(caps->granule, caps->granule, caps->granule, &fd, &map))
       return;
    VkMemoryHostPointerPropertiesEXT ptr_props = {
       .sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT,
@@ -285,6 +294,7 @@ vs_memory_device_init(struct vs_renderer *r, struct vs_device *dev, const char *
    struct vs_memory_caps *caps = &dev->mem;
    dev->physical->it->GetPhysicalDeviceMemoryProperties(physical_of(dev), &caps->props);
    caps->forced = r->options.memory;
+   caps->exact_shm = r->options.exact_shm;
    caps->granule = os_page_size();
    if (r->options.page_size > caps->granule)
       caps->granule = r->options.page_size;
@@ -356,6 +366,7 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
     * shared) and refuse imports, which would name host objects. The chain
     * lives in the decode arena of this one command, so relinking is safe. */
    VkExternalMemoryHandleTypeFlags guest_export = 0;
+   uint32_t import_res_id = 0;
    for (VkBaseOutStructure **link = (VkBaseOutStructure **)&info->pNext; *link;) {
       VkBaseOutStructure *s = *link;
       /* An int: the MESA sTypes are not in VkStructureType. */
@@ -365,6 +376,16 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
          *link = s->pNext;
          continue;
       case VK_STRUCTURE_TYPE_IMPORT_MEMORY_RESOURCE_INFO_MESA:
+         if (import_res_id || !renderer->resolve_resource) {
+            vs_warn(renderer->ctx_id, "vkAllocateMemory: %s: %s",
+                    import_res_id ? "two resource imports" : "this transport has no resources to import",
+                    vn_result_name(VK_ERROR_INVALID_EXTERNAL_HANDLE));
+            return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+         }
+         import_res_id = ((VkImportMemoryResourceInfoMESA *)s)->resourceId;
+         import_res_id = import_res_id ? import_res_id : UINT32_MAX; /* 0 is never a resource */
+         *link = s->pNext;
+         continue;
       case VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR:
       case VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT:
          vs_warn(renderer->ctx_id, "vkAllocateMemory: memory imports are not supported: %s",
@@ -385,7 +406,46 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
 
    VkImportMemoryHostPointerInfoEXT import_info;
    VkExportMemoryAllocateInfo export_info;
-   if (type->propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
+   if (import_res_id) {
+      /* A resource made elsewhere (VkImportMemoryResourceInfoMESA): the
+       * host driver gets it as host memory through our own mapping of its
+       * fd, whatever the fd is (shm, or a dma-buf the driver could not
+       * import itself). */
+      const char *why = NULL;
+      uint64_t res_size = 0;
+      size_t g = caps->granule;
+      mem->fd = renderer->resolve_resource(renderer->resolve_data, import_res_id, &res_size);
+      mem->map_size = (size_t)((info->allocationSize + g - 1) & ~(VkDeviceSize)(g - 1));
+      if (mem->fd < 0)
+         why = "no such resource";
+      else if (!(caps->host_pointer_types & (1u << info->memoryTypeIndex)))
+         why = "the memory type cannot back host-pointer imports";
+      else if (info->allocationSize > res_size ||
+               mem->map_size > ((res_size + os_page_size() - 1) & ~(uint64_t)(os_page_size() - 1)))
+         why = "the allocation is larger than the resource";
+      else if (!(mem->map = host_region_map(mem->fd, mem->map_size, g)))
+         why = "the resource cannot be mapped";
+      if (why) {
+         vs_warn(renderer->ctx_id, "vkAllocateMemory: import of resource %u (%llu bytes, type %u): %s: %s",
+                 import_res_id, (unsigned long long)info->allocationSize, info->memoryTypeIndex, why,
+                 vn_result_name(VK_ERROR_INVALID_EXTERNAL_HANDLE));
+         if (mem->fd >= 0)
+            close(mem->fd);
+         free(mem);
+         return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+      }
+      mem->imported = true;
+      mem->shared_by = VS_MEMORY_HOST_POINTER;
+      vs_chain_cut(info, VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO);
+      import_info = (VkImportMemoryHostPointerInfoEXT){
+         .sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT,
+         .pNext = info->pNext,
+         .handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
+         .pHostPointer = mem->map,
+      };
+      info->pNext = &import_info;
+      info->allocationSize = mem->map_size;
+   } else if (type->propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
       if (info->allocationSize > heap_size) {
          vs_warn(renderer->ctx_id, "vkAllocateMemory: %llu bytes exceed heap %u (%llu bytes): %s",
                  (unsigned long long)info->allocationSize, type->heapIndex, (unsigned long long)heap_size,
@@ -404,8 +464,10 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
          }
          size_t g = caps->granule;
          mem->map_size = (size_t)((info->allocationSize + g - 1) & ~(VkDeviceSize)(g - 1));
-         if (!region_cache_take(&dev->regions, mem->map_size, &mem->fd, &mem->map) &&
-             !host_region_create(mem->map_size, g, &mem->fd, &mem->map)) {
+         /* Exact-size fds vary in size: they bypass the region cache. */
+         if ((caps->exact_shm || !region_cache_take(&dev->regions, mem->map_size, &mem->fd, &mem->map)) &&
+             !host_region_create(mem->map_size, caps->exact_shm ? (size_t)info->allocationSize : mem->map_size,
+                                 g, &mem->fd, &mem->map)) {
             vs_warn(renderer->ctx_id, "vkAllocateMemory: cannot create %zu bytes of shared memory: %s",
                     mem->map_size, strerror(errno));
             free(mem);
@@ -462,7 +524,9 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
       vs_warn(renderer->ctx_id, "host vkAllocateMemory of %llu bytes (type %u, %s) failed: %s",
               (unsigned long long)mem->size, mem->type_index, vs_memory_strategy_name(mem->shared_by),
               vn_result_name(r));
-      if (mem->map)
+      if (mem->map && (mem->imported || caps->exact_shm))
+         host_region_destroy(mem->fd, mem->map, mem->map_size);
+      else if (mem->map)
          region_cache_put(&dev->regions, mem->fd, mem->map, mem->map_size);
       free(mem);
       return r;
@@ -476,7 +540,9 @@ vs_memory_free(struct vs_device *dev, struct vs_device_memory *mem)
 {
    /* The guest's mapping (if any) keeps the shared pages alive on its own. */
    dev->dt.FreeMemory(dev->host, mem->host, NULL);
-   if (mem->map)
+   if (mem->map && (mem->imported || dev->mem.exact_shm))
+      host_region_destroy(mem->fd, mem->map, mem->map_size);
+   else if (mem->map)
       region_cache_put(&dev->regions, mem->fd, mem->map, mem->map_size);
    else if (mem->fd >= 0)
       close(mem->fd);

@@ -47,6 +47,7 @@ struct vs_memory_caps {
    bool dmabuf;                    /* dma-buf export passed the mapping probe */
    bool opaque_fd;                 /* opaque-fd export passed the mapping probe */
    enum vs_memory_strategy forced; /* from --memory; AUTO = per allocation */
+   bool exact_shm;                 /* vs_renderer_options.exact_shm */
 };
 
 /* Recently freed host-pointer regions of one device, reused by the next
@@ -83,6 +84,7 @@ struct vs_device_memory {
    void *map;                      /* host-pointer: its mapping */
    size_t map_size;
    bool exported;                  /* a blob was made from it (at most one) */
+   bool imported;                  /* fd and map are a resource's (never cached) */
 };
 
 /* Host device extensions the memory code needs, of those the physical

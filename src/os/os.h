@@ -19,7 +19,9 @@
 
 /* Anonymous shared memory of exactly `size` bytes that can be handed to
  * another process and mmapped there at offset 0. Returns an fd (CLOEXEC)
- * or -1 with errno set. `name` is a debugging label only. */
+ * or -1 with errno set. `name` is a debugging label only. On Linux it is a
+ * memfd made with MFD_ALLOW_SEALING and not sealed (virglrenderer's proxy
+ * adds F_SEAL_SHRINK|GROW|SEAL to every SHM blob it is given). */
 int os_shm_create(const char *name, size_t size);
 
 /* A wakeup object: readable (POLLIN) once signalled until drained.
@@ -70,6 +72,10 @@ int os_cond_init(pthread_cond_t *cond);
  * `mutex` held. Returns 0, ETIMEDOUT or another error number; wakeups may be
  * spurious, so callers loop on their predicate. */
 int os_cond_timedwait_ns(pthread_cond_t *cond, pthread_mutex_t *mutex, uint64_t ns);
+
+/* In a freshly forked child: closes every fd from 3 up but `keep` (a
+ * worker process must not hold its siblings' sockets). */
+void os_close_fds_except(int keep);
 
 /* Names the calling thread for debuggers, top and crash reports (truncated
  * to 15 bytes, the Linux limit); a no-op where the OS cannot. */

@@ -18,7 +18,8 @@ os_shm_create(const char *name, size_t size)
       errno = EINVAL;
       return -1;
    }
-   int fd = memfd_create(name, MFD_CLOEXEC);
+   /* Sealable: a VMM's render-server proxy seals the blobs it gets. */
+   int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
    if (fd < 0)
       return -1;
    if (ftruncate(fd, (off_t)size) != 0) {

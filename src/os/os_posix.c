@@ -118,6 +118,57 @@ os_cond_timedwait_ns(pthread_cond_t *cond, pthread_mutex_t *mutex, uint64_t ns)
 #endif
 }
 
+#ifdef __linux__
+#include <dirent.h>
+/* Closes every fd >= 3 but `keep` by listing /proc/self/fd. */
+static bool
+closefrom_linux(int keep)
+{
+   DIR *dir = opendir("/proc/self/fd");
+   if (!dir)
+      return false;
+   int self = dirfd(dir);
+   int fds[256];
+   for (;;) {
+      /* Collect a batch first: closing while reading the directory skips
+       * entries. */
+      int n = 0;
+      struct dirent *e;
+      rewinddir(dir);
+      while (n < 256 && (e = readdir(dir))) {
+         int fd = atoi(e->d_name);
+         if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && fd >= 3 && fd != keep && fd != self)
+            fds[n++] = fd;
+      }
+      if (n == 0)
+         break;
+      for (int i = 0; i < n; i++)
+         close(fds[i]);
+   }
+   closedir(dir);
+   return true;
+}
+#endif
+
+void
+os_close_fds_except(int keep)
+{
+   /* Only in a freshly forked child: a plain loop (close_range is not
+    * everywhere), bounded so a huge RLIMIT_NOFILE cannot stall it. */
+   long max = sysconf(_SC_OPEN_MAX);
+   if (max < 0 || max > 65536)
+      max = 65536;
+#ifdef __linux__
+   /* Linux lists what is open: cheaper than closing every number. */
+   if (closefrom_linux(keep))
+      return;
+#endif
+   for (int fd = 3; fd < max; fd++) {
+      if (fd != keep)
+         close(fd);
+   }
+}
+
 void
 os_thread_set_name(const char *name)
 {

@@ -1,8 +1,10 @@
 #include "util/log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 enum vs_log_level vs_log_threshold = VS_LOG_INFO;
 
@@ -11,8 +13,19 @@ static const char *const level_names[] = { "error", "warn", "info", "debug" };
 static void
 stderr_sink(enum vs_log_level level, const char *line, void *data)
 {
-   /* One fputs per line keeps lines from concurrent threads whole. */
-   fputs(line, stderr);
+   /* One write(2) per line keeps lines from concurrent threads whole, and
+    * takes no stdio lock: safe in a worker process forked while another
+    * thread was logging. */
+   size_t len = strlen(line);
+   while (len) {
+      ssize_t n = write(STDERR_FILENO, line, len);
+      if (n < 0 && errno == EINTR)
+         continue;
+      if (n <= 0)
+         return;
+      line += n;
+      len -= (size_t)n;
+   }
 }
 
 static vs_log_sink_fn log_sink = stderr_sink;

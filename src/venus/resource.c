@@ -142,7 +142,8 @@ vs_resource_create_shmem(struct vs_resource_table *t, uint32_t id, size_t size)
    if (size > SIZE_MAX - (page - 1))
       return NULL;
    size_t map_size = (size + page - 1) & ~(page - 1);
-   int fd = os_shm_create("venus-shmem", map_size);
+   /* Exactly `size` bytes: a VMM's proxy checks a blob's fd size. */
+   int fd = os_shm_create("venus-shmem", size);
    if (fd < 0)
       return NULL;
    void *map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -3,6 +3,8 @@
 #ifndef VTEST_H
 #define VTEST_H
 
+#include <stdbool.h>
+
 /* Runs until vtest_server_request_stop() is called. Prints
  * "venus-server: listening on PATH" to stdout once clients can connect.
  * On stop, disconnects every client, waits for their threads (each
@@ -17,6 +19,12 @@ int vtest_server_run(const char *socket_path, const struct vs_context_options *o
 
 #define VTEST_SERVER_ABANDONED 3
 #define VTEST_STOP_TIMEOUT_MS 10000
+
+/* With `process`, each client is served by a forked worker process (its
+ * context never shares the host driver with another client's); a worker
+ * that dies is logged once and takes only its client. Before
+ * vtest_server_run. */
+void vtest_server_set_isolation(bool process);
 
 /* Async-signal-safe; may be called from any thread, before or during
  * vtest_server_run. */

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -13,7 +14,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "os/os.h"
 #include "util/log.h"
@@ -27,6 +32,14 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int must be async-signal-safe"
 static struct os_event stop_event = { -1, -1 };
 static atomic_int stop_write_fd = -1;
 static atomic_int stop_requested;
+
+static bool isolate_process;
+
+void
+vtest_server_set_isolation(bool process)
+{
+   isolate_process = process;
+}
 
 /* How long accepting pauses when out of fds, in ms. */
 #define ACCEPT_BACKOFF_MS 100
@@ -151,7 +164,32 @@ client_main(void *arg)
    snprintf(name, sizeof(name), "vs-client-%u", ct->ctx_id);
    os_thread_set_name(name);
 
-   vtest_client_serve(ct->fd, ct->ctx_id, server->options);
+   if (!isolate_process) {
+      vtest_client_serve(ct->fd, ct->ctx_id, server->options);
+   } else {
+      /* This thread only minds the worker; the server process never
+       * touches the host driver, so the child starts clean. */
+      pid_t pid = fork();
+      if (pid == 0) {
+#ifdef __linux__
+         prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+         os_close_fds_except(ct->fd);
+         signal(SIGTERM, SIG_DFL);
+         signal(SIGINT, SIG_DFL);
+         _exit(vtest_client_serve(ct->fd, ct->ctx_id, server->options) == 0 ? 0 : 1);
+      }
+      if (pid < 0) {
+         vs_error(ct->ctx_id, "dropping client: cannot fork its worker: %s", strerror(errno));
+      } else {
+         int status = 0;
+         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+         if (WIFSIGNALED(status))
+            vs_error(ct->ctx_id, "client worker process %d killed by signal %d; only this client is gone", (int)pid,
+                     WTERMSIG(status));
+      }
+   }
 
    /* Closed under the lock so that shutdown never hits a reused fd. */
    pthread_mutex_lock(&server->lock);

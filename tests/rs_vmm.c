@@ -1,0 +1,861 @@
+/* Plays the VMM side of the render-server protocol (what libvirglrenderer's
+ * proxy does), without libvirglrenderer, against build/venus-server:
+ *
+ *   rs_vmm SERVER [--stream] [--server-arg ARG]... SCENARIO
+ *
+ * It creates the socket pair (SEQPACKET, or STREAM with the {size,
+ * fd_count} header framing), starts SERVER --socket-fd N and runs:
+ *   work       3 contexts, each: INIT (fence table + eventfd), a shm blob
+ *              (exact size, sealable), a device whose queue is bound to ring
+ *              1..3, IMPORT_RESOURCE of a memfd allocated as Vulkan memory
+ *              (VkImportMemoryResourceInfoMESA), a fill on the GPU, fences
+ *              on ring 0 and the queue's ring (seqno table checked), the
+ *              memfd read back; resource destruction; DESTROY_CONTEXT.
+ *   hostile    one context per hostile message (printed as "hostile CTX
+ *              what"); each must lose its socket while a sentinel context
+ *              keeps answering.
+ *   client-hostile  a client op of the wrong size: the server must exit.
+ *   sigkill    work in flight, then SIGKILL the server: every socket ends.
+ *   isolate    (with --server-arg --isolate --server-arg process) SIGKILLs
+ *              the worker process of one context; the others keep computing.
+ * Prints "ok: ..." / "error: ..." lines and "PASSED" at the end. The Venus
+ * commands are encoded here by hand (u32/u64 words, as Mesa encodes them).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int errors;
+static bool stream_mode;
+
+#define OK(...) (printf("ok: " __VA_ARGS__), printf("\n"))
+#define ERR(...) (errors++, printf("error: " __VA_ARGS__), printf("\n"))
+
+/* --- framing ------------------------------------------------------------- */
+
+static int
+send_msg(int fd, const void *buf, size_t size, const int *fds, int nfds)
+{
+   if (stream_mode) {
+      uint32_t hdr[2] = { (uint32_t)size, (uint32_t)nfds };
+      if (send(fd, hdr, sizeof(hdr), MSG_NOSIGNAL) != sizeof(hdr))
+         return -1;
+   }
+   char control[CMSG_SPACE(sizeof(int) * 16)];
+   struct iovec iov = { (void *)buf, size };
+   struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+   if (nfds) {
+      memset(control, 0, sizeof(control));
+      msg.msg_control = control;
+      msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+      struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+      memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+   }
+   return sendmsg(fd, &msg, MSG_NOSIGNAL) == (ssize_t)size ? 0 : -1;
+}
+
+/* Receives one reply of exactly `size` bytes; returns the fd count (fds
+ * in *fd), or -1 on EOF/error/timeout. */
+static int
+recv_msg(int fd, void *buf, size_t size, int *fdp, int timeout_ms)
+{
+   struct pollfd p = { fd, POLLIN, 0 };
+   if (poll(&p, 1, timeout_ms) != 1)
+      return -1;
+   if (stream_mode) {
+      uint32_t hdr[2];
+      if (recv(fd, hdr, sizeof(hdr), MSG_WAITALL) != sizeof(hdr) || hdr[0] != size)
+         return -1;
+   }
+   char control[CMSG_SPACE(sizeof(int) * 8)];
+   struct iovec iov = { buf, size };
+   struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+                         .msg_controllen = sizeof(control) };
+   ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+   if (n != (ssize_t)size)
+      return -1;
+   int count = 0;
+   for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+      for (int i = 0; i < k; i++) {
+         int f;
+         memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+         if (count == 0 && fdp)
+            *fdp = f;
+         else
+            close(f);
+         count++;
+      }
+   }
+   return count;
+}
+
+/* True once the peer has closed `fd` (EOF) within `ms`. */
+static bool
+closed_within(int fd, int ms)
+{
+   for (int waited = 0; waited < ms; waited += 10) {
+      struct pollfd p = { fd, POLLIN, 0 };
+      if (poll(&p, 1, 10) == 1) {
+         char b[512];
+         ssize_t n = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+         if (n == 0 || (n < 0 && errno != EAGAIN))
+            return true;
+      }
+   }
+   return false;
+}
+
+/* --- client and context ops ---------------------------------------------- */
+
+static int server_fd;
+static pid_t server_pid;
+
+static int
+create_context(uint32_t ctx_id, const char *name)
+{
+   struct {
+      uint32_t op, ctx_id;
+      char name[32];
+   } req = { 3, ctx_id, { 0 } };
+   snprintf(req.name, sizeof(req.name), "%s", name);
+   if (send_msg(server_fd, &req, sizeof(req), NULL, 0))
+      return -1;
+   uint8_t ok = 0;
+   int fd = -1;
+   int n = recv_msg(server_fd, &ok, 1, &fd, 10000);
+   if (n != 1 || ok != 1) {
+      if (n > 0)
+         close(fd);
+      return -1;
+   }
+   int type = 0;
+   socklen_t len = sizeof(type);
+   getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
+   if (type != (stream_mode ? SOCK_STREAM : SOCK_SEQPACKET)) {
+      ERR("context socket of type %d", type);
+      close(fd);
+      return -1;
+   }
+   return fd;
+}
+
+struct ctx {
+   uint32_t id;
+   int fd;
+   uint32_t *seqnos; /* 64 */
+   int efd;
+   uint32_t ring;
+   uint32_t next_seqno[64];
+   uint64_t next_obj;
+   uint64_t instance, physical, device, queue, memory, buffer, pool, cmd;
+};
+
+static bool
+ctx_init(struct ctx *c, bool eventfd_too)
+{
+   int shm = memfd_create("proxy-ctx", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+   if (shm < 0 || ftruncate(shm, 256) != 0)
+      return false;
+   fcntl(shm, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW);
+   c->seqnos = mmap(NULL, 256, PROT_READ | PROT_WRITE, MAP_SHARED, shm, 0);
+   memset(c->seqnos, 0xff, 256); /* the server must zero it */
+   c->efd = eventfd_too ? eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) : -1;
+   struct {
+      uint32_t op, flags;
+      uint64_t shmem_size;
+   } req = { 1, 4, 256 };
+   int fds[2] = { shm, c->efd };
+   int rc = send_msg(c->fd, &req, sizeof(req), fds, eventfd_too ? 2 : 1);
+   close(shm);
+   c->next_obj = 1;
+   return rc == 0;
+}
+
+struct blob_reply {
+   int32_t fd_type;
+   uint32_t map_info;
+   uint8_t device_uuid[16], driver_uuid[16];
+   uint64_t allocation_size;
+   uint32_t memory_type_index, pad;
+};
+
+/* CREATE_RESOURCE; returns the fd (or -1) and fills *reply. */
+static int
+create_resource(struct ctx *c, uint32_t res_id, uint64_t blob_id, uint64_t size, uint32_t flags,
+                struct blob_reply *reply)
+{
+   struct {
+      uint32_t op, res_id;
+      uint64_t blob_id, blob_size;
+      uint32_t blob_flags, pad;
+   } req = { 2, res_id, blob_id, size, flags, 0xdeadbeef /* garbage padding */ };
+   if (send_msg(c->fd, &req, sizeof(req), NULL, 0))
+      return -1;
+   int fd = -1;
+   int n = recv_msg(c->fd, reply, sizeof(*reply), &fd, 10000);
+   if (n < 0)
+      return -1;
+   if (n == 0 || reply->fd_type < 0) {
+      if (n > 0)
+         close(fd);
+      return -1;
+   }
+   return fd;
+}
+
+/* --- Venus command encoding ---------------------------------------------- */
+
+struct enc {
+   uint32_t w[1024];
+   size_t n; /* words */
+};
+
+static void u32(struct enc *e, uint32_t v) { e->w[e->n++] = v; }
+static void u64(struct enc *e, uint64_t v) { u32(e, (uint32_t)v); u32(e, (uint32_t)(v >> 32)); }
+static void f32(struct enc *e, float v) { uint32_t x; memcpy(&x, &v, 4); u32(e, x); }
+static void cmd(struct enc *e, uint32_t type) { u32(e, type); u32(e, 0); }
+
+static bool
+submit(struct ctx *c, struct enc *e)
+{
+   struct {
+      uint32_t op, size;
+      uint8_t cmd[256];
+   } req = { 5, (uint32_t)(e->n * 4), { 0 } };
+   size_t bytes = e->n * 4;
+   memcpy(req.cmd, e->w, bytes < 256 ? bytes : 256);
+   if (send_msg(c->fd, &req, sizeof(req), NULL, 0))
+      return false;
+   if (bytes > 256 && send_msg(c->fd, (uint8_t *)e->w + 256, bytes - 256, NULL, 0))
+      return false;
+   e->n = 0;
+   return true;
+}
+
+static bool
+submit_fence(struct ctx *c, uint32_t ring, uint32_t *seqno)
+{
+   *seqno = ++c->next_seqno[ring];
+   uint32_t req[4] = { 6, 1 /* MERGEABLE */, ring, *seqno };
+   return send_msg(c->fd, req, sizeof(req), NULL, 0) == 0;
+}
+
+static bool
+wait_seqno(struct ctx *c, uint32_t ring, uint32_t seqno, int ms)
+{
+   for (int waited = 0; waited <= ms; waited += 5) {
+      uint32_t cur = __atomic_load_n(&c->seqnos[ring], __ATOMIC_ACQUIRE);
+      if ((int32_t)(cur - seqno) >= 0)
+         return true;
+      if (c->efd >= 0) {
+         struct pollfd p = { c->efd, POLLIN, 0 };
+         poll(&p, 1, 5);
+         uint64_t v;
+         if (read(c->efd, &v, 8) < 0) {
+         }
+      } else {
+         usleep(5000);
+      }
+   }
+   return false;
+}
+
+/* Instance, physical device, device with one queue bound to c->ring. */
+static bool
+setup_device(struct ctx *c)
+{
+   struct enc e = { .n = 0 };
+   c->instance = c->next_obj++;
+   cmd(&e, 0); /* vkCreateInstance */
+   u64(&e, 1);
+   u32(&e, 1); u64(&e, 0); u32(&e, 0);              /* VkInstanceCreateInfo, flags */
+   u64(&e, 1);                                       /* pApplicationInfo */
+   u32(&e, 0); u64(&e, 0);                           /* VkApplicationInfo */
+   u64(&e, 0); u32(&e, 1); u64(&e, 0); u32(&e, 1); u32(&e, (1u << 22) | (3u << 12));
+   u32(&e, 0); u64(&e, 0); u32(&e, 0); u64(&e, 0);   /* layers, extensions */
+   u64(&e, 0);                                       /* pAllocator */
+   u64(&e, 1); u64(&e, c->instance);
+   c->physical = c->next_obj++;
+   cmd(&e, 2); /* vkEnumeratePhysicalDevices */
+   u64(&e, c->instance); u64(&e, 1); u32(&e, 1); u64(&e, 1); u64(&e, c->physical);
+   c->device = c->next_obj++;
+   cmd(&e, 11); /* vkCreateDevice */
+   u64(&e, c->physical); u64(&e, 1);
+   u32(&e, 3); u64(&e, 0); u32(&e, 0);               /* VkDeviceCreateInfo */
+   u32(&e, 1); u64(&e, 1);
+   u32(&e, 2); u64(&e, 0); u32(&e, 0); u32(&e, 0); u32(&e, 1); u64(&e, 1); f32(&e, 1.0f);
+   u32(&e, 0); u64(&e, 0); u32(&e, 0); u64(&e, 0); u64(&e, 0);
+   u64(&e, 0); u64(&e, 1); u64(&e, c->device);
+   c->queue = c->next_obj++;
+   cmd(&e, 155); /* vkGetDeviceQueue2 + VkDeviceQueueTimelineInfoMESA */
+   u64(&e, c->device); u64(&e, 1);
+   u32(&e, 1000145003); u64(&e, 1); u32(&e, 1000384005); u64(&e, 0); u32(&e, c->ring);
+   u32(&e, 0); u32(&e, 0); u32(&e, 0);
+   u64(&e, 1); u64(&e, c->queue);
+   c->pool = c->next_obj++;
+   cmd(&e, 85); /* vkCreateCommandPool */
+   u64(&e, c->device); u64(&e, 1); u32(&e, 39); u64(&e, 0); u32(&e, 2 /* RESET */); u32(&e, 0);
+   u64(&e, 0); u64(&e, 1); u64(&e, c->pool);
+   c->cmd = c->next_obj++;
+   cmd(&e, 88); /* vkAllocateCommandBuffers */
+   u64(&e, c->device); u64(&e, 1); u32(&e, 40); u64(&e, 0); u64(&e, c->pool); u32(&e, 0); u32(&e, 1);
+   u64(&e, 1); u64(&e, c->cmd);
+   return submit(c, &e);
+}
+
+/* Memory on resource `res_id` (allocationSize bytes), a buffer on it. */
+static bool
+import_memory(struct ctx *c, uint32_t res_id, uint64_t size)
+{
+   struct enc e = { .n = 0 };
+   c->memory = c->next_obj++;
+   cmd(&e, 21); /* vkAllocateMemory */
+   u64(&e, c->device); u64(&e, 1);
+   u32(&e, 5); u64(&e, 1); u32(&e, 1000384002); u64(&e, 0); u32(&e, res_id);
+   u64(&e, size); u32(&e, 0);
+   u64(&e, 0); u64(&e, 1); u64(&e, c->memory);
+   c->buffer = c->next_obj++;
+   cmd(&e, 50); /* vkCreateBuffer */
+   u64(&e, c->device); u64(&e, 1);
+   u32(&e, 12); u64(&e, 0); u32(&e, 0); u64(&e, size); u32(&e, 0x2 | 0x20); u32(&e, 0); u32(&e, 0); u64(&e, 0);
+   u64(&e, 0); u64(&e, 1); u64(&e, c->buffer);
+   cmd(&e, 28); /* vkBindBufferMemory */
+   u64(&e, c->device); u64(&e, c->buffer); u64(&e, c->memory); u64(&e, 0);
+   return submit(c, &e);
+}
+
+/* Records and submits a fill of the buffer with `value`. */
+static bool
+fill(struct ctx *c, uint64_t size, uint32_t value)
+{
+   struct enc e = { .n = 0 };
+   cmd(&e, 90); /* vkBeginCommandBuffer */
+   u64(&e, c->cmd); u64(&e, 1); u32(&e, 42); u64(&e, 0); u32(&e, 1); u64(&e, 0);
+   cmd(&e, 118); /* vkCmdFillBuffer */
+   u64(&e, c->cmd); u64(&e, c->buffer); u64(&e, 0); u64(&e, size); u32(&e, value);
+   cmd(&e, 91); /* vkEndCommandBuffer */
+   u64(&e, c->cmd);
+   cmd(&e, 18); /* vkQueueSubmit */
+   u64(&e, c->queue); u32(&e, 1); u64(&e, 1);
+   u32(&e, 4); u64(&e, 0); u32(&e, 0); u64(&e, 0); u64(&e, 0); u32(&e, 1); u64(&e, 1); u64(&e, c->cmd);
+   u32(&e, 0); u64(&e, 0);
+   u64(&e, 0);
+   return submit(c, &e);
+}
+
+#define IMPORT_SIZE (256u * 1024u)
+
+/* One full round on context c: returns true if the memfd read back right. */
+static bool
+compute_round(struct ctx *c, int memfd, uint32_t *map, uint32_t value, const char *label)
+{
+   memset(map, 0, IMPORT_SIZE);
+   uint32_t s_ring, s0;
+   if (!fill(c, IMPORT_SIZE, value) || !submit_fence(c, c->ring, &s_ring) || !submit_fence(c, 0, &s0)) {
+      ERR("%s: ctx %u: sending the work failed", label, c->id);
+      return false;
+   }
+   if (!wait_seqno(c, c->ring, s_ring, 20000)) {
+      ERR("%s: ctx %u: ring %u never reached seqno %u (table has %u)", label, c->id, c->ring, s_ring,
+          c->seqnos[c->ring]);
+      return false;
+   }
+   if (!wait_seqno(c, 0, s0, 20000)) {
+      ERR("%s: ctx %u: ring 0 never reached seqno %u", label, c->id, s0);
+      return false;
+   }
+   for (uint32_t i = 0; i < IMPORT_SIZE / 4; i++) {
+      if (map[i] != value) {
+         ERR("%s: ctx %u: word %u of the imported memfd is 0x%x after the fence, want 0x%x", label, c->id, i,
+             map[i], value);
+         return false;
+      }
+   }
+   return true;
+}
+
+/* --- the server ---------------------------------------------------------- */
+
+static void
+start_server(const char *bin, char **extra, int n_extra)
+{
+   int sv[2];
+   if (socketpair(AF_UNIX, stream_mode ? SOCK_STREAM : SOCK_SEQPACKET, 0, sv) != 0) {
+      perror("socketpair");
+      exit(2);
+   }
+   fcntl(sv[0], F_SETFD, FD_CLOEXEC);
+   server_pid = fork();
+   if (server_pid == 0) {
+      char fdstr[16];
+      snprintf(fdstr, sizeof(fdstr), "%d", sv[1]);
+      char *argv[32];
+      int a = 0;
+      argv[a++] = (char *)bin;
+      argv[a++] = "--socket-fd";
+      argv[a++] = fdstr;
+      for (int i = 0; i < n_extra && a < 30; i++)
+         argv[a++] = extra[i];
+      argv[a] = NULL;
+      setpgid(0, 0);
+      execv(bin, argv);
+      _exit(127);
+   }
+   close(sv[1]);
+   server_fd = sv[0];
+   uint32_t init[2] = { 1, 0x2e2 };
+   send_msg(server_fd, init, sizeof(init), NULL, 0);
+}
+
+static int
+server_exit_status(int ms)
+{
+   for (int waited = 0; waited < ms; waited += 10) {
+      int status;
+      if (waitpid(server_pid, &status, WNOHANG) == server_pid)
+         return status;
+      usleep(10000);
+   }
+   return -1;
+}
+
+static bool
+open_ctx(struct ctx *c, uint32_t id, uint32_t ring, const char *name)
+{
+   memset(c, 0, sizeof(*c));
+   c->id = id;
+   c->ring = ring;
+   c->fd = create_context(id, name);
+   return c->fd >= 0 && ctx_init(c, id % 2 == 1);
+}
+
+static int
+make_memfd(uint32_t **map)
+{
+   int fd = memfd_create("guest-scanout", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+   if (fd < 0 || ftruncate(fd, IMPORT_SIZE) != 0)
+      return -1;
+   *map = mmap(NULL, IMPORT_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+   return *map == MAP_FAILED ? -1 : fd;
+}
+
+static bool
+import_resource(struct ctx *c, uint32_t res_id, int fd, int32_t type, uint64_t size)
+{
+   struct {
+      uint32_t op, res_id;
+      int32_t fd_type;
+      uint32_t pad;
+      uint64_t size;
+   } req = { 3, res_id, type, 0x55555555, size };
+   return send_msg(c->fd, &req, sizeof(req), &fd, 1) == 0;
+}
+
+/* A context ready to compute: device, imported memfd as memory. */
+static bool
+ready_ctx(struct ctx *c, uint32_t id, uint32_t ring, int *memfd, uint32_t **map)
+{
+   char name[32];
+   snprintf(name, sizeof(name), "vmm-ctx-%u", id);
+   if (!open_ctx(c, id, ring, name)) {
+      ERR("ctx %u: CREATE_CONTEXT/INIT failed", id);
+      return false;
+   }
+   *memfd = make_memfd(map);
+   if (*memfd < 0 || !setup_device(c) || !import_resource(c, 100 + id, *memfd, 2 /* SHM */, IMPORT_SIZE) ||
+       !import_memory(c, 100 + id, IMPORT_SIZE)) {
+      ERR("ctx %u: setting up the device failed", id);
+      return false;
+   }
+   return true;
+}
+
+static void
+scenario_work(void)
+{
+   struct ctx c[3];
+   int memfd[3];
+   uint32_t *map[3];
+   for (int i = 0; i < 3; i++) {
+      if (!ready_ctx(&c[i], 1 + i, 1 + i, &memfd[i], &map[i]))
+         return;
+   }
+   OK("3 contexts created, each on its own %s socket", stream_mode ? "SOCK_STREAM" : "SOCK_SEQPACKET");
+   for (int i = 0; i < 3; i++) {
+      /* INIT is fire-and-forget: give the server a moment to run it. */
+      bool zero = false;
+      for (int waited = 0; waited < 5000 && !zero; waited += 10) {
+         zero = true;
+         for (int r = 0; r < 64; r++)
+            zero &= __atomic_load_n(&c[i].seqnos[r], __ATOMIC_ACQUIRE) == 0;
+         if (!zero)
+            usleep(10000);
+      }
+      if (!zero)
+         ERR("ctx %u: the fence table was not zeroed at INIT", c[i].id);
+   }
+
+   /* Blobs: exact size, sealable, SHM, truthful map info. */
+   struct blob_reply reply;
+   int fd = create_resource(&c[0], 1, 0, 131268, 1, &reply);
+   struct stat st;
+   if (fd < 0)
+      ERR("CREATE_RESOURCE of 131268 bytes of shared memory failed");
+   else if (reply.fd_type != 2 || reply.map_info != 1)
+      ERR("shm blob: fd_type %d map_info %u (want SHM 2, CACHED 1)", reply.fd_type, reply.map_info);
+   else if (fstat(fd, &st) != 0 || st.st_size != 131268)
+      ERR("shm blob fd is %lld bytes, want exactly 131268", (long long)st.st_size);
+   else if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW) != 0)
+      ERR("shm blob fd cannot be sealed: %s", strerror(errno));
+   else if (fcntl(fd, F_GET_SEALS) & F_SEAL_WRITE)
+      ERR("shm blob fd is write-sealed");
+   else
+      OK("shm blob: SHM, CACHED, exactly 131268 bytes, sealable as the proxy seals it");
+   if (fd >= 0)
+      close(fd);
+
+   /* Work on every context at once, several rings, read back. */
+   for (int round = 0; round < 3; round++) {
+      bool ok = true;
+      for (int i = 0; i < 3; i++)
+         ok &= compute_round(&c[i], memfd[i], map[i], 0x1000u * (uint32_t)(i + 1) + (uint32_t)round, "work");
+      if (ok)
+         OK("round %d: GPU fill of an imported memfd on rings 1, 2, 3 (+ ring 0), seqnos published, data read "
+            "back", round);
+   }
+
+   /* A blob of device memory: exact size, SHM, vulkan_info filled. */
+   struct enc e = { .n = 0 };
+   uint64_t mem2 = c[1].next_obj++;
+   cmd(&e, 21);
+   u64(&e, c[1].device); u64(&e, 1); u32(&e, 5); u64(&e, 0); u64(&e, 65536 + 4096); u32(&e, 0);
+   u64(&e, 0); u64(&e, 1); u64(&e, mem2);
+   submit(&c[1], &e);
+   fd = create_resource(&c[1], 7, mem2, 65536 + 4096, 1, &reply);
+   if (fd < 0)
+      ERR("CREATE_RESOURCE of device memory failed");
+   else if (reply.fd_type != 2 || fstat(fd, &st) != 0 || st.st_size != 65536 + 4096 ||
+            fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW) != 0)
+      ERR("device-memory blob: fd_type %d, %lld bytes, want SHM of exactly %u, sealable", reply.fd_type,
+          (long long)st.st_size, 65536 + 4096);
+   else if (reply.allocation_size != 65536 + 4096 || reply.memory_type_index != 0)
+      ERR("device-memory blob: vulkan_info allocation_size %llu type %u",
+          (unsigned long long)reply.allocation_size, reply.memory_type_index);
+   else
+      OK("device-memory blob: SHM, exactly the allocation size, sealable, vulkan_info filled");
+   if (fd >= 0)
+      close(fd);
+
+   /* Resource destruction: the imported resource and the blobs go away;
+    * the memory made from the import still works (it holds its own map). */
+   uint32_t destroy[2] = { 4, 101 };
+   send_msg(c[0].fd, destroy, sizeof(destroy), NULL, 0);
+   destroy[1] = 1;
+   send_msg(c[0].fd, destroy, sizeof(destroy), NULL, 0);
+   if (compute_round(&c[0], memfd[0], map[0], 0xabcd, "after DESTROY_RESOURCE"))
+      OK("DESTROY_RESOURCE of the import: memory allocated on it keeps working");
+   /* A long command: the SUBMIT_CMD continuation message. */
+   e.n = 0;
+   for (int i = 0; i < 40; i++) {
+      cmd(&e, 20); /* vkDeviceWaitIdle */
+      u64(&e, c[2].device);
+   }
+   if (!submit(&c[2], &e) || !compute_round(&c[2], memfd[2], map[2], 0x7777, "after a 640-byte SUBMIT_CMD"))
+      ERR("a 640-byte SUBMIT_CMD broke the context");
+   else
+      OK("640-byte SUBMIT_CMD (continuation message) ran");
+
+   /* DESTROY_CONTEXT: its socket closes, others carry on. */
+   uint32_t dc[2] = { 4, c[1].id };
+   send_msg(server_fd, dc, sizeof(dc), NULL, 0);
+   if (!closed_within(c[1].fd, 10000))
+      ERR("DESTROY_CONTEXT did not close the context socket");
+   else if (!compute_round(&c[0], memfd[0], map[0], 0x4242, "after DESTROY_CONTEXT"))
+      ERR("another context broke after DESTROY_CONTEXT");
+   else
+      OK("DESTROY_CONTEXT closed that context; the others keep computing");
+   for (int i = 0; i < 3; i++)
+      close(c[i].fd);
+}
+
+static void
+scenario_hostile(void)
+{
+   struct ctx sentinel;
+   int sfd;
+   uint32_t *smap;
+   if (!ready_ctx(&sentinel, 1, 1, &sfd, &smap))
+      return;
+   uint32_t id = 10;
+   const char *cases[] = { "wrong-size", "unknown-op", "init-missing-fd", "import-bad-fd", "nine-fds",
+                           "reused-res-id", "unbound-ring", "bad-venus-stream", "op-before-init",
+                           "truncated-continuation" };
+   for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++, id++) {
+      struct ctx c;
+      memset(&c, 0, sizeof(c));
+      c.id = id;
+      c.fd = create_context(id, cases[k]);
+      if (c.fd < 0) {
+         ERR("hostile %s: CREATE_CONTEXT failed", cases[k]);
+         continue;
+      }
+      const char *w = cases[k];
+      bool need_init = strcmp(w, "init-missing-fd") && strcmp(w, "op-before-init");
+      if (need_init && !ctx_init(&c, true)) {
+         ERR("hostile %s: INIT failed", w);
+         continue;
+      }
+      struct blob_reply reply;
+      if (!strcmp(w, "wrong-size")) {
+         uint32_t req[3] = { 6, 0, 0 };
+         send_msg(c.fd, req, sizeof(req), NULL, 0);
+      } else if (!strcmp(w, "unknown-op")) {
+         uint32_t req[4] = { 99, 0, 0, 0 };
+         send_msg(c.fd, req, sizeof(req), NULL, 0);
+      } else if (!strcmp(w, "init-missing-fd")) {
+         struct {
+            uint32_t op, flags;
+            uint64_t size;
+         } req = { 1, 4, 256 };
+         send_msg(c.fd, &req, sizeof(req), NULL, 0);
+      } else if (!strcmp(w, "import-bad-fd")) {
+         int efd = eventfd(0, EFD_CLOEXEC);
+         import_resource(&c, 5, efd, 2, 4096);
+         close(efd);
+      } else if (!strcmp(w, "nine-fds")) {
+         int fds[9];
+         for (int i = 0; i < 9; i++)
+            fds[i] = eventfd(0, EFD_CLOEXEC);
+         uint32_t nop = 0;
+         send_msg(c.fd, &nop, sizeof(nop), fds, 9);
+         for (int i = 0; i < 9; i++)
+            close(fds[i]);
+      } else if (!strcmp(w, "reused-res-id")) {
+         int f = create_resource(&c, 3, 0, 4096, 1, &reply);
+         if (f >= 0)
+            close(f);
+         f = create_resource(&c, 3, 0, 4096, 1, &reply);
+         if (f >= 0) {
+            ERR("hostile %s: a reused resource id got a blob", w);
+            close(f);
+         }
+      } else if (!strcmp(w, "unbound-ring")) {
+         uint32_t s;
+         submit_fence(&c, 9, &s);
+      } else if (!strcmp(w, "bad-venus-stream")) {
+         struct enc e = { .n = 0 };
+         cmd(&e, 0x7fff);
+         submit(&c, &e);
+      } else if (!strcmp(w, "op-before-init")) {
+         uint32_t req[2] = { 4, 1 };
+         send_msg(c.fd, req, sizeof(req), NULL, 0);
+      } else if (!strcmp(w, "truncated-continuation")) {
+         struct {
+            uint32_t op, size;
+            uint8_t cmd[256];
+         } req = { 5, 1024, { 0 } };
+         send_msg(c.fd, &req, sizeof(req), NULL, 0);
+         char rest[100] = { 0 };
+         send_msg(c.fd, rest, sizeof(rest), NULL, 0);
+      }
+      printf("hostile %u %s\n", id, w);
+      if (closed_within(c.fd, 10000))
+         OK("hostile %s: the server closed that context", w);
+      else
+         ERR("hostile %s: the context socket stayed open", w);
+      close(c.fd);
+      if (c.seqnos)
+         munmap(c.seqnos, 256);
+      if (c.efd >= 0)
+         close(c.efd);
+      if (!compute_round(&sentinel, sfd, smap, 0x5000 + id, w))
+         ERR("hostile %s: the sentinel context stopped working", w);
+   }
+   OK("sentinel context computed correctly after every hostile context");
+   if (kill(server_pid, 0) != 0)
+      ERR("the server died");
+}
+
+static void
+scenario_client_hostile(void)
+{
+   uint32_t bad[3] = { 3, 1, 0 }; /* CREATE_CONTEXT of 12 bytes */
+   send_msg(server_fd, bad, sizeof(bad), NULL, 0);
+   int status = server_exit_status(10000);
+   if (status >= 0 && WIFEXITED(status))
+      OK("a client op of the wrong size ended the server (status %d)", WEXITSTATUS(status));
+   else
+      ERR("the server did not exit after a malformed client op (status %d)", status);
+}
+
+static void
+scenario_sigkill(void)
+{
+   struct ctx c[2];
+   int memfd[2];
+   uint32_t *map[2];
+   for (int i = 0; i < 2; i++) {
+      if (!ready_ctx(&c[i], 1 + i, 1 + i, &memfd[i], &map[i]))
+         return;
+   }
+   /* Work in flight, then SIGKILL, as virgl_renderer_cleanup does. */
+   uint32_t s;
+   for (int i = 0; i < 2; i++) {
+      fill(&c[i], IMPORT_SIZE, 1);
+      submit_fence(&c[i], c[i].ring, &s);
+   }
+   kill(server_pid, SIGKILL);
+   int status = server_exit_status(10000);
+   if (status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      OK("server SIGKILLed mid-work");
+   else
+      ERR("server status %d after SIGKILL", status);
+   bool all = closed_within(server_fd, 5000);
+   for (int i = 0; i < 2; i++)
+      all &= closed_within(c[i].fd, 5000);
+   if (all)
+      OK("the client socket and every context socket closed (workers gone)");
+   else
+      ERR("a socket stayed open after the server was SIGKILLed (a worker survived?)");
+}
+
+/* The newest child process of the server (workers are forked by the
+ * server's per-context threads, so every task's children are read). */
+static pid_t
+newest_child(pid_t parent, pid_t after_max)
+{
+   char path[320];
+   snprintf(path, sizeof(path), "/proc/%d/task", parent);
+   DIR *dir = opendir(path);
+   if (!dir)
+      return -1;
+   pid_t best = -1, p;
+   struct dirent *de;
+   while ((de = readdir(dir))) {
+      if (de->d_name[0] < '0' || de->d_name[0] > '9')
+         continue;
+      snprintf(path, sizeof(path), "/proc/%d/task/%s/children", parent, de->d_name);
+      FILE *f = fopen(path, "r");
+      if (!f)
+         continue;
+      while (fscanf(f, "%d", &p) == 1) {
+         if (p > after_max && p > best)
+            best = p;
+      }
+      fclose(f);
+   }
+   closedir(dir);
+   return best;
+}
+
+static void
+scenario_isolate(void)
+{
+   struct ctx c[3];
+   int memfd[3];
+   uint32_t *map[3];
+   pid_t pids[3];
+   for (int i = 0; i < 3; i++) {
+      if (!ready_ctx(&c[i], 1 + i, 1 + i, &memfd[i], &map[i]))
+         return;
+      if (!compute_round(&c[i], memfd[i], map[i], 0x100 + (uint32_t)i, "isolate warm-up"))
+         return;
+      pids[i] = newest_child(server_pid, i ? pids[i - 1] : 0);
+   }
+   if (pids[1] <= 0 || pids[1] == pids[0] || pids[2] == pids[1]) {
+      ERR("no distinct worker process per context (%d %d %d)", pids[0], pids[1], pids[2]);
+      return;
+   }
+   OK("3 contexts in 3 worker processes (%d %d %d)", pids[0], pids[1], pids[2]);
+   kill(pids[1], SIGKILL);
+   if (closed_within(c[1].fd, 10000))
+      OK("SIGKILL of the worker of ctx 2: its socket closed");
+   else
+      ERR("SIGKILL of the worker of ctx 2: its socket stayed open");
+   bool ok = true;
+   for (int round = 0; round < 2; round++) {
+      ok &= compute_round(&c[0], memfd[0], map[0], 0x9000 + (uint32_t)round, "after a worker died");
+      ok &= compute_round(&c[2], memfd[2], map[2], 0xa000 + (uint32_t)round, "after a worker died");
+   }
+   if (ok)
+      OK("the other contexts keep computing correctly");
+   struct ctx d;
+   int dfd;
+   uint32_t *dmap;
+   if (ready_ctx(&d, 2, 2, &dfd, &dmap) && compute_round(&d, dfd, dmap, 0x3333, "a new context"))
+      OK("a new context with the dead one's id works");
+   if (kill(server_pid, 0) != 0)
+      ERR("the server died");
+}
+
+int
+main(int argc, char **argv)
+{
+   setvbuf(stdout, NULL, _IOLBF, 0);
+   signal(SIGPIPE, SIG_IGN);
+   if (argc < 3) {
+      fprintf(stderr, "usage: rs_vmm SERVER [--stream] [--server-arg ARG]... SCENARIO\n");
+      return 2;
+   }
+   const char *bin = argv[1];
+   char *extra[16];
+   int n_extra = 0;
+   int i = 2;
+   for (; i < argc - 1; i++) {
+      if (!strcmp(argv[i], "--stream"))
+         stream_mode = true;
+      else if (!strcmp(argv[i], "--server-arg") && i + 1 < argc - 1 && n_extra < 16)
+         extra[n_extra++] = argv[++i];
+      else
+         break;
+   }
+   const char *scenario = argv[argc - 1];
+   start_server(bin, extra, n_extra);
+   if (!strcmp(scenario, "work"))
+      scenario_work();
+   else if (!strcmp(scenario, "hostile"))
+      scenario_hostile();
+   else if (!strcmp(scenario, "client-hostile"))
+      scenario_client_hostile();
+   else if (!strcmp(scenario, "sigkill"))
+      scenario_sigkill();
+   else if (!strcmp(scenario, "isolate"))
+      scenario_isolate();
+   else {
+      fprintf(stderr, "unknown scenario %s\n", scenario);
+      return 2;
+   }
+   /* The VMM's way out: SIGKILL. */
+   if (kill(server_pid, 0) == 0) {
+      close(server_fd);
+      if (server_exit_status(5000) < 0) {
+         kill(server_pid, SIGKILL);
+         waitpid(server_pid, NULL, 0);
+      }
+   }
+   if (errors) {
+      printf("FAILED: %d error(s)\n", errors);
+      return 1;
+   }
+   printf("PASSED\n");
+   return 0;
+}

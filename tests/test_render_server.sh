@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# venus-server as a VMM's render server (--socket-fd), driven by
+# tests/rs_vmm.c, which plays the VMM side of virglrenderer's render-server
+# protocol without libvirglrenderer: several contexts, fences on several
+# rings checked in the seqno table, a memfd imported (IMPORT_RESOURCE) and
+# allocated as Vulkan memory then read back, resource and context
+# destruction, hostile messages (each ends only its own context, with one
+# log line), a malformed client op, SIGKILL of the server mid-work, the
+# SOCK_STREAM (macOS) framing, and --isolate process with a worker SIGKILLed.
+. "$(dirname "$0")/lib.sh"
+
+[ -f "$LVP_ICD" ] || { skip "no lavapipe at $LVP_ICD"; finish; }
+VMM=$BUILD_DIR/tests/rs_vmm
+[ -x "$VMM" ] || { fail "no $VMM (built by make)"; finish; }
+
+# vmm NAME [rs_vmm args...]: one run; its server's stderr goes to NAME.log.
+vmm() {
+  local name=$1; shift
+  local rc=0 args=()
+  for a in "${SERVER_EXTRA_ARGS[@]}"; do args+=(--server-arg "$a"); done
+  env --default-signal=PIPE VK_ICD_FILENAMES="$LVP_ICD" timeout -k 5 240 \
+    "$VMM" "$SERVER_BIN" "${args[@]}" "$@" >"$TEST_TMP/$name.out" 2>"$TEST_TMP/$name.log" || rc=$?
+  if [ "$rc" -eq 0 ] && grep -q '^PASSED' "$TEST_TMP/$name.out"; then
+    pass "$name: $(grep -c '^ok:' "$TEST_TMP/$name.out") checks ok"
+  else
+    fail "$name: $(describe_rc "$rc")"
+    grep -m8 '^error:' "$TEST_TMP/$name.out" | sed 's/^/         | /' || true
+    show_tail "$TEST_TMP/$name.log" 10
+  fi
+  if grep -qE 'AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$TEST_TMP/$name.log"; then
+    fail "$name: sanitizer report in the server log"
+  fi
+  return 0
+}
+
+# Errors a well-behaved VMM must never cause.
+no_errors() {
+  local name=$1 errors
+  errors=$(grep -E '^venus-server: error:' "$TEST_TMP/$name.log" || true)
+  if [ -z "$errors" ]; then pass "$name: the server logged no error line"; else
+    fail "$name: error lines:"; printf '%s\n' "$errors" | head -5 | sed 's/^/         | /'; fi
+}
+
+# Every hostile context: exactly one error line, naming that context only.
+one_line_each() {
+  local name=$1 id what n bad=0 total
+  total=$(grep -c '^hostile ' "$TEST_TMP/$name.out" || true)
+  while read -r _ id what; do
+    n=$(grep -cE "^venus-server: error: ctx $id: " "$TEST_TMP/$name.log" || true)
+    if [ "$n" -ne 1 ]; then
+      fail "$name: hostile '$what' (ctx $id) logged $n error lines, want exactly 1"
+      bad=1
+    fi
+  done < <(grep '^hostile ' "$TEST_TMP/$name.out")
+  n=$(grep -E '^venus-server: error:' "$TEST_TMP/$name.log" | grep -vcE 'ctx (1[0-9]|2[0-9]):' || true)
+  [ "$n" -eq 0 ] || { fail "$name: $n error line(s) about other contexts or the server"; bad=1; }
+  [ "$total" -ge 10 ] || { fail "$name: only $total hostile cases ran"; bad=1; }
+  [ "$bad" -eq 1 ] || pass "$name: each of $total hostile contexts ended with exactly one log line, no other"
+}
+
+vmm work work; no_errors work
+vmm work-stream --stream work; no_errors work-stream
+vmm hostile hostile; one_line_each hostile
+vmm hostile-stream --stream hostile; one_line_each hostile-stream
+vmm client-hostile client-hostile
+vmm sigkill sigkill
+vmm work-process --server-arg --isolate --server-arg process work; no_errors work-process
+vmm sigkill-process --server-arg --isolate --server-arg process sigkill
+vmm isolate --server-arg --isolate --server-arg process isolate
+n=$(grep -c 'killed by signal 9; only this context is gone' "$TEST_TMP/isolate.log" || true)
+check "isolate: the dead worker was logged exactly once ($n)" test "$n" -eq 1
+
+# The server must never write to stdout (it is the VMM's).
+out=$(env VK_ICD_FILENAMES="$LVP_ICD" python3 - "$SERVER_BIN" <<'PY'
+import os, socket, subprocess, sys, struct
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+r, w = os.pipe()
+p = subprocess.Popen([sys.argv[1], "--socket-fd", str(b.fileno()), "--log-level", "debug"],
+                     pass_fds=[b.fileno()], stdout=w, stderr=subprocess.DEVNULL)
+os.close(w); b.close()
+a.send(struct.pack("II", 1, 0x2e2)); a.send(struct.pack("I", 0)); a.close()
+p.wait(timeout=20)
+print(len(os.read(r, 65536)))
+PY
+) || out=error
+check "nothing written to stdout in render-server mode (got ${out} bytes)" test "$out" = 0
+finish
