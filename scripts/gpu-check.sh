@@ -20,6 +20,10 @@
 #   many-clients     16 concurrent vulkaninfo clients; 0 objects left
 #   sigkill          a client holding objects SIGKILLed: all released
 #   stuck-queue      a client leaving its queue blocked: torn down
+#   render-server-*  tests/rs_vmm as the VMM (--socket-fd): several contexts,
+#                    fences on several rings, an imported memfd used as Vulkan
+#                    memory and read back, over SOCK_SEQPACKET and SOCK_STREAM;
+#                    hostile messages; --isolate process with a worker killed
 #   vkmark           every default scene at 320x240 and 1920x1080, VKMARK_RUNS
 #                    times each (default 3), no hang; then SIGTERM stops the server
 #   render-bench     bench/render_bench natively and through the server: FPS, ratio
@@ -31,7 +35,8 @@
 # a temporary directory), VKMARK_RUNS, VKMARK_DURATION (s per scene in the
 # repeated runs, default 1), FIGURE_DURATION (s per scene for the figures,
 # default 3), VKMARK_LOG_LEVEL (the server's during the repeated runs),
-# SKIP_BENCH=1, ONLY_BENCH=1 (set-up and the bench alone).
+# SKIP_BENCH=1, ONLY_BENCH=1 (set-up and the bench alone), ONLY_RENDER_SERVER=1
+# (set-up and the render-server checks alone).
 set -uo pipefail
 
 bundle=$(cd "${1:?usage: $0 BUNDLE}" && pwd)
@@ -144,6 +149,7 @@ errors_logged() { grep -cE 'venus-server: error:|dropping client' "$server_log";
 
 # --- vulkaninfo ----------------------------------------------------------------
 if [ "${ONLY_BENCH:-0}" != 1 ]; then
+if [ "${ONLY_RENDER_SERVER:-0}" != 1 ]; then
 run_server --memory auto
 LIMIT=60 native vulkaninfo >"$logs/vulkaninfo-native.txt" 2>&1; rc_n=$?
 LIMIT=60 client vulkaninfo >"$logs/vulkaninfo-venus.txt" 2>&1; rc_v=$?
@@ -269,6 +275,38 @@ else
   stop_server
 fi
 
+fi # ONLY_RENDER_SERVER
+
+# --- the render-server transport (--socket-fd), driven as a VMM would -------------------
+# rs_vmm_run NAME ARGS...: tests/rs_vmm starts the server itself on the host driver.
+rs_vmm_run() {
+  local name=$1; shift
+  timeout -k 5 240 env VK_ICD_FILENAMES="$HOST_ICD" VK_DRIVER_FILES="$HOST_ICD" \
+    "$build/tests/rs_vmm" "$build/venus-server" "$@" >"$prefix/rs-$name.out" 2>"$prefix/rs-$name.log"
+  local rc=$?
+  if [ $rc -eq 0 ] && grep -q '^PASSED' "$prefix/rs-$name.out"; then
+    result "render-server-$name" PASS "$(grep -c '^ok:' "$prefix/rs-$name.out") checks ok"
+  else
+    result "render-server-$name" FAIL "rc $rc: $(grep -m3 '^error:' "$prefix/rs-$name.out" | tr '\n' ' ')"
+  fi
+}
+if [ -x "$build/tests/rs_vmm" ]; then
+  # rs_vmm reads no replies: give it the first host-visible, coherent,
+  # not device-local memory type (one host-pointer imports accept).
+  RS_VMM_MEMORY_TYPE=$(VK_ICD_FILENAMES="$HOST_ICD" VK_DRIVER_FILES="$HOST_ICD" vulkaninfo 2>/dev/null |
+    awk 'function done() { if (t != "" && f ~ /HOST_VISIBLE/ && f ~ /HOST_COHERENT/ && f !~ /DEVICE_LOCAL/) { print t; exit } }
+         /memoryTypes\[[0-9]+\]:/ { done(); match($0, /\[[0-9]+\]/); t = substr($0, RSTART + 1, RLENGTH - 2); f = ""; next }
+         /usable for:/ { done(); t = "" }
+         /MEMORY_PROPERTY_/ { f = f " " $1 }')
+  export RS_VMM_MEMORY_TYPE=${RS_VMM_MEMORY_TYPE:-0}
+  echo "   render server: importing with memory type $RS_VMM_MEMORY_TYPE"
+  rs_vmm_run work work
+  rs_vmm_run work-stream --stream work
+  rs_vmm_run hostile hostile
+  rs_vmm_run isolate isolate
+fi
+
+if [ "${ONLY_RENDER_SERVER:-0}" != 1 ]; then
 # --- vkmark ------------------------------------------------------------------------
 vk=$bundle/vkmark
 # vkmark_run LOG SIZE DURATION: vkmark through the server, every default
@@ -343,6 +381,7 @@ else
   result render-bench FAIL "native rc $rc_n, venus rc $rc_v: $(tail -n1 "$logs/render-bench-venus.txt")"
 fi
 stop_server
+fi # ONLY_RENDER_SERVER
 fi # ONLY_BENCH
 
 # --- the execution benchmark ------------------------------------------------------------

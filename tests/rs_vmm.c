@@ -322,6 +322,17 @@ setup_device(struct ctx *c)
    return submit(c, &e);
 }
 
+/* The memory type to import resources with: one that can back host
+ * memory. Type 0 on lavapipe; on other hosts the caller names it
+ * ($RS_VMM_MEMORY_TYPE, e.g. from vulkaninfo), since this VMM reads no
+ * replies. */
+static uint32_t
+memory_type(void)
+{
+   const char *env = getenv("RS_VMM_MEMORY_TYPE");
+   return env ? (uint32_t)strtoul(env, NULL, 10) : 0;
+}
+
 /* Memory on resource `res_id` (allocationSize bytes), a buffer on it. */
 static bool
 import_memory(struct ctx *c, uint32_t res_id, uint64_t size)
@@ -331,7 +342,7 @@ import_memory(struct ctx *c, uint32_t res_id, uint64_t size)
    cmd(&e, 21); /* vkAllocateMemory */
    u64(&e, c->device); u64(&e, 1);
    u32(&e, 5); u64(&e, 1); u32(&e, 1000384002); u64(&e, 0); u32(&e, res_id);
-   u64(&e, size); u32(&e, 0);
+   u64(&e, size); u32(&e, memory_type());
    u64(&e, 0); u64(&e, 1); u64(&e, c->memory);
    c->buffer = c->next_obj++;
    cmd(&e, 50); /* vkCreateBuffer */
@@ -547,7 +558,7 @@ scenario_work(void)
    struct enc e = { .n = 0 };
    uint64_t mem2 = c[1].next_obj++;
    cmd(&e, 21);
-   u64(&e, c[1].device); u64(&e, 1); u32(&e, 5); u64(&e, 0); u64(&e, 65536 + 4096); u32(&e, 0);
+   u64(&e, c[1].device); u64(&e, 1); u32(&e, 5); u64(&e, 0); u64(&e, 65536 + 4096); u32(&e, memory_type());
    u64(&e, 0); u64(&e, 1); u64(&e, mem2);
    submit(&c[1], &e);
    fd = create_resource(&c[1], 7, mem2, 65536 + 4096, 1, &reply);
@@ -743,25 +754,30 @@ scenario_sigkill(void)
 static pid_t
 newest_child(pid_t parent, pid_t after_max)
 {
-   char path[320];
-   snprintf(path, sizeof(path), "/proc/%d/task", parent);
-   DIR *dir = opendir(path);
+   /* Every process whose parent is `parent`, from /proc/N/stat (kernels
+    * without CONFIG_PROC_CHILDREN have no task/N/children files). */
+   DIR *dir = opendir("/proc");
    if (!dir)
       return -1;
-   pid_t best = -1, p;
+   pid_t best = -1;
    struct dirent *de;
    while ((de = readdir(dir))) {
       if (de->d_name[0] < '0' || de->d_name[0] > '9')
          continue;
-      snprintf(path, sizeof(path), "/proc/%d/task/%s/children", parent, de->d_name);
+      char path[320], buf[512];
+      snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
       FILE *f = fopen(path, "r");
       if (!f)
          continue;
-      while (fscanf(f, "%d", &p) == 1) {
-         if (p > after_max && p > best)
-            best = p;
-      }
+      size_t n = fread(buf, 1, sizeof(buf) - 1, f);
       fclose(f);
+      buf[n] = '\0';
+      const char *close_paren = strrchr(buf, ')');
+      int ppid;
+      pid_t p = (pid_t)atoi(de->d_name);
+      if (close_paren && sscanf(close_paren + 1, " %*c %d", &ppid) == 1 && ppid == parent && p > after_max &&
+          p > best)
+         best = p;
    }
    closedir(dir);
    return best;
