@@ -303,7 +303,8 @@ if [ -x "$build/tests/rs_vmm" ]; then
   rs_vmm_run work work
   rs_vmm_run work-stream --stream work
   rs_vmm_run hostile hostile
-  rs_vmm_run isolate isolate
+  rs_vmm_run work-process --server-arg --isolate --server-arg process work
+  rs_vmm_run isolate --server-arg --isolate --server-arg process isolate
 fi
 
 if [ "${ONLY_RENDER_SERVER:-0}" != 1 ]; then

@@ -568,7 +568,7 @@ scenario_work(void)
             fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW) != 0)
       ERR("device-memory blob: fd_type %d, %lld bytes, want SHM of exactly %u, sealable", reply.fd_type,
           (long long)st.st_size, 65536 + 4096);
-   else if (reply.allocation_size != 65536 + 4096 || reply.memory_type_index != 0)
+   else if (reply.allocation_size != 65536 + 4096 || reply.memory_type_index != memory_type())
       ERR("device-memory blob: vulkan_info allocation_size %llu type %u",
           (unsigned long long)reply.allocation_size, reply.memory_type_index);
    else
