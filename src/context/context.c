@@ -101,6 +101,8 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
    ctx->objects.limit = options->limits.objects;
    vs_resource_table_init(&ctx->resources);
    vs_renderer_init(&ctx->renderer, ctx_id, &options->renderer, &ctx->objects);
+   /* Each host-pointer allocation holds an fd, as each blob does. */
+   ctx->renderer.memory_usage.host_fd_limit = options->limits.resources;
    vs_context_init_dispatch(ctx, &ctx->dispatch, NULL);
    pthread_mutex_init(&ctx->rings_lock, NULL);
    os_cond_init(&ctx->monitor_cond);
@@ -311,16 +313,19 @@ vs_context_import_resource(struct vs_context *ctx, uint32_t res_id, int fd, enum
       why = "size out of range";
    else if (fd_type == VS_FD_TYPE_SHM && (fstat(fd, &st) != 0 || (uint64_t)st.st_size < size))
       why = "the fd is smaller than the size given";
-   void *map = MAP_FAILED;
+   /* Between guard pages, like the server's own shared memory. */
+   const size_t page = os_page_size();
+   const size_t map_size = why || size > SIZE_MAX - page ? 0 : ((size_t)size + page - 1) & ~(page - 1);
+   void *map = NULL;
    if (!why) {
-      map = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-      if (map == MAP_FAILED)
+      map = map_size ? os_map_guarded(fd, map_size, 0) : NULL;
+      if (!map)
          why = "the fd cannot be mapped at that size";
    }
-   struct vs_resource *res = why ? NULL : vs_resource_add(&ctx->resources, res_id, fd, map, (size_t)size, (size_t)size);
+   struct vs_resource *res = why ? NULL : vs_resource_add(&ctx->resources, res_id, fd, map, (size_t)size, map_size);
    if (!res) {
-      if (map != MAP_FAILED)
-         munmap(map, (size_t)size);
+      if (map)
+         os_unmap_guarded(map, map_size, 0);
       close(fd);
       snprintf(reason, sizeof(reason), "import of resource %u (fd type %d, %llu bytes): %s", res_id, fd_type,
                (unsigned long long)size, why ? why : "out of memory");
@@ -328,6 +333,7 @@ vs_context_import_resource(struct vs_context *ctx, uint32_t res_id, int fd, enum
       return false;
    }
    res->imported = true;
+   res->guarded = true;
    vs_debug(ctx->id, "resource %u: imported fd of %llu bytes (type %d)", res_id, (unsigned long long)size, fd_type);
    return true;
 }
