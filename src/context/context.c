@@ -1,5 +1,6 @@
 #include "context/context_state.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,9 +227,13 @@ create_shmem_blob(struct vs_context *ctx, uint32_t res_id, uint64_t size, struct
    struct vs_resource *res = vs_resource_create_shmem(&ctx->resources, res_id, (size_t)size);
    out->fd = res ? fcntl(res->fd, F_DUPFD_CLOEXEC, 0) : -1;
    if (out->fd < 0) {
+      int err = errno;
       if (res)
          vs_resource_remove(&ctx->resources, res_id);
-      vs_context_set_fatal(ctx, "cannot create shared memory for a blob");
+      /* Out of fds (EMFILE) lands here: this client alone is dropped. */
+      snprintf(reason, sizeof(reason), "cannot create shared memory for a blob of %llu bytes: %s",
+               (unsigned long long)size, strerror(err));
+      vs_context_set_fatal(ctx, reason);
       return false;
    }
    out->fd_type = VS_FD_TYPE_SHM;
