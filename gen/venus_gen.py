@@ -90,6 +90,7 @@ class Registry:
         self.aliases = {}        # type alias -> canonical
         self.handles = {}        # name -> objtypeenum
         self.enums = set()
+        self.enum_values = set()     # enumerant names the headers define
         self.bitmask_width = {}  # bitmask name -> 4/8
         self.basetypes = {}
         self.commands = {}       # name -> dict(ret, params)
@@ -100,11 +101,14 @@ class Registry:
         self.type_ext = {}
         root = ET.parse(vk_xml).getroot()
         self.header_version = self._header_version(root)
+        self.formats = self._parse_formats(root)
         self._parse_types(root)
         self._parse_commands(root)
         self.result_values = []
         seen = set()
         for en in root.findall('enums'):
+            if en.get('type') == 'enum':
+                self.enum_values.update(e.get('name') for e in en.findall('enum') if e.get('value'))
             if en.get('name') == 'VkResult':
                 for e in en.findall('enum'):
                     if e.get('value') and e.get('value') not in seen:
@@ -206,6 +210,9 @@ class Registry:
                         self.type_ext.setdefault(t.get('name'), ext)
                 for c in req.findall('command'):
                     self.available_cmds.add(c.get('name'))
+                for e in req.findall('enum'):
+                    if e.get('extends'):
+                        self.enum_values.add(e.get('name'))
         for f in root.findall('feature'):
             if 'vulkan' in f.get('api', 'vulkan').split(','):
                 take(f)
@@ -215,6 +222,18 @@ class Registry:
                 continue
             self.ext_types[e.get('name')] = (int(e.get('number')), [])
             take(e, e.get('name'))
+
+    def _parse_formats(self, root):
+        """VkFormat -> (block bytes, block extent, depth bits, stencil bits,
+        [plane compatible formats]) from <formats>."""
+        out = {}
+        formats = root.find('formats')
+        for f in (formats if formats is not None else []):
+            ext = [int(x) for x in (f.get('blockExtent') or '1,1,1').split(',')]
+            bits = {c.get('name'): c.get('bits') for c in f.findall('component')}
+            planes = [p.get('compatible') for p in sorted(f.findall('plane'), key=lambda p: int(p.get('index')))]
+            out[f.get('name')] = (int(f.get('blockSize')), ext, bits.get('D'), bits.get('S'), planes)
+        return out
 
     def canon(self, name):
         while name in self.aliases:
@@ -896,7 +915,13 @@ def write_vk_header(g, path):
     L = [BANNER, '#ifndef VN_VK_H', '#define VN_VK_H', '',
          '#include <stdbool.h>', '#include <stdint.h>', '#include <vulkan/vulkan.h>', '']
     L += venus_declarations(reg)
-    L += ['', 'const char *vn_result_name(VkResult result);', '']
+    L += ['', 'const char *vn_result_name(VkResult result);', '',
+          '/* The bytes of one texel block of a format\'s aspect in a buffer copy,',
+          ' * and the block\'s extent in texels (from vk.xml\'s <formats>). */',
+          'struct vn_format_block {', '   uint32_t bytes;', '   uint32_t width, height, depth;', '};',
+          '/* False for VK_FORMAT_UNDEFINED, unknown formats and aspects the format',
+          ' * does not have. */',
+          'bool vn_format_block(VkFormat format, VkImageAspectFlags aspect, struct vn_format_block *out);', '']
     for table, handles in (('instance', INSTANCE_HANDLES), ('device', DEVICE_HANDLES)):
         L.append('struct vn_%s_table {' % table)
         L += ['   PFN_%s %s;' % (name, name[2:]) for name in table_commands(reg, handles)]
@@ -941,8 +966,39 @@ def write_vk_source(g, path):
     L += ['const char *', 'vn_result_name(VkResult result)', '{', '   switch ((int)result) {']
     for name, value in reg.result_values:
         L.append('   case %s: return "%s";' % (value, name))
-    L += ['   default: return "VK_RESULT_UNKNOWN";', '   }', '}']
+    L += ['   default: return "VK_RESULT_UNKNOWN";', '   }', '}', '']
+    L += format_block_source(reg)
     write_file(path, L)
+
+
+def format_block_source(reg):
+    """vn_format_block: a switch over the formats the headers know."""
+    def depth_bytes(bits):
+        return 2 if bits == '16' else 4
+    L = ['bool', 'vn_format_block(VkFormat format, VkImageAspectFlags aspect, struct vn_format_block *out)', '{',
+         '   *out = (struct vn_format_block){ 0, 1, 1, 1 };', '   switch ((int)format) {']
+    for name in sorted(reg.formats):
+        if name not in reg.available_types and name not in reg.enum_values:
+            continue
+        size, ext, d, st, planes = reg.formats[name]
+        L.append('   case %s:' % name)
+        if d or st:
+            if d:
+                L.append('      if (aspect == VK_IMAGE_ASPECT_DEPTH_BIT) { out->bytes = %d; return true; }' % depth_bytes(d))
+            if st:
+                L.append('      if (aspect == VK_IMAGE_ASPECT_STENCIL_BIT) { out->bytes = 1; return true; }')
+            L.append('      return false;')
+        elif planes:
+            for i, compat in enumerate(planes):
+                csize = reg.formats[compat][0]
+                L.append('      if (aspect == VK_IMAGE_ASPECT_PLANE_%d_BIT) { out->bytes = %d; return true; }' % (i, csize))
+            L.append('      return false;')
+        else:
+            L += ['      if (aspect != VK_IMAGE_ASPECT_COLOR_BIT) return false;',
+                  '      *out = (struct vn_format_block){ %d, %d, %d, %d };' % (size, ext[0], ext[1], ext[2]),
+                  '      return true;']
+    L += ['   default:', '      return false;', '   }', '}']
+    return L
 
 
 def write_wire_header(g, path):
@@ -987,7 +1043,15 @@ def write_wire_header(g, path):
     for value, name, info in g.cmds:
         if g.semantics.get(name) == 'wrap':
             L.append('void vn_default_%s(struct vs_dispatch *disp, struct vn_args_%s *a);' % (name, name))
-    L += ['',
+    L += ['', '/* The checks of protocol/checks.txt, run before a command\'s handler',
+          ' * (filled by vn_check_table_init in the renderer layer). */',
+          'struct vn_check_table {']
+    for value, name, info in g.cmds:
+        if name in g.checks:
+            L.append('   bool (*%s)(struct vs_dispatch *disp, struct vn_args_%s *a);' % (name, name))
+    if not g.checks:
+        L.append('   int unused;')
+    L += ['};', '',
           '/* How the runner (src/venus/dispatch.c) handles one command type. */',
           'struct vn_command_info {',
           '   const char *name;',
@@ -996,6 +1060,8 @@ def write_wire_header(g, path):
           '   /* False when the table has no handler for the command. */',
           '   bool (*call)(const struct vn_exec_table *t, struct vs_dispatch *disp, void *args);',
           '   void (*encode_reply)(struct vn_encoder *e, const void *args);',
+          '   /* NULL when the command has no checks; false when one failed. */',
+          '   bool (*check)(const struct vn_check_table *t, struct vs_dispatch *disp, void *args);',
           '};',
           '/* Indexed by command type; commands with no wire form have no decode. */',
           'extern const struct vn_command_info vn_commands[VN_CMD_TYPE_COUNT];', '',
@@ -1021,6 +1087,9 @@ def command_functions(g, name, info):
     sig = 'bool vn_call_%s(const struct vn_exec_table *t, struct vs_dispatch *disp, void *args)' % name
     out.append((sig, '%s\n{\n   if (!t->%s)\n      return false;\n   t->%s(disp, args);\n   return true;\n}\n'
                 % (sig, name, name)))
+    if name in g.checks:
+        sig = 'bool vn_check_%s(const struct vn_check_table *t, struct vs_dispatch *disp, void *args)' % name
+        out.append((sig, '%s\n{\n   return !t->%s || t->%s(disp, args);\n}\n' % (sig, name, name)))
     return out
 
 
@@ -1062,10 +1131,11 @@ def write_table(g, path):
     for v in sorted(names):
         canon = reg.canon_cmd(names[v])
         if v in supported:
-            L.append('   [%d] = { "%s", sizeof(struct vn_args_%s), vn_decode_%s, vn_call_%s, vn_encode_reply_%s },'
-                     % (v, canon, canon, canon, canon, canon))
+            check = 'vn_check_%s' % canon if canon in g.checks else 'NULL'
+            L.append('   [%d] = { "%s", sizeof(struct vn_args_%s), vn_decode_%s, vn_call_%s, vn_encode_reply_%s, %s },'
+                     % (v, canon, canon, canon, canon, canon, check))
         else:
-            L.append('   [%d] = { "%s", 0, NULL, NULL, NULL },' % (v, canon))
+            L.append('   [%d] = { "%s", 0, NULL, NULL, NULL, NULL },' % (v, canon))
     L += ['};', '',
           'const char *', 'vn_command_name(uint32_t type)', '{',
           '   return type < VN_CMD_TYPE_COUNT && vn_commands[type].name ? vn_commands[type].name : "unknown";',
@@ -1094,6 +1164,108 @@ def write_table(g, path):
     write_file(path, L)
 
 
+
+def read_checks(path):
+    """protocol/checks.txt: command -> [(primitive, [args])]."""
+    checks = {}
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            words = line.split('#', 1)[0].split()
+            if not words:
+                continue
+            if len(words) < 3:
+                sys.exit('%s:%d: a check needs a command, a primitive and arguments' % (path, n))
+            checks.setdefault(words[0], []).append((words[1], words[2:], n))
+    return checks
+
+
+class CheckWriter:
+    """Turns one checks.txt line into C: the paths become expressions over
+    the decoded arguments `a`, with one loop for the array the line walks."""
+
+    ARRAY = re.compile(r'([A-Za-z_]\w*(?:->\w+)*)\[([^\]]+)\]')
+
+    def __init__(self, reg, name, params):
+        self.reg = reg
+        self.name = name
+        self.params = {p.name: p for p in params}
+        self.present_done = set()
+
+    def rooted(self, text):
+        """Prefixes parameter names (not members) with a->."""
+        def repl(mo):
+            start = mo.start()
+            before = text[max(0, start - 2):start]
+            if before.endswith('->') or before.endswith('.'):
+                return mo.group(0)
+            return 'a->' + mo.group(0) if mo.group(0) in self.params else mo.group(0)
+        return re.sub(r'(?<![\w.])[A-Za-z_]\w*', repl, text)
+
+    def line(self, prim, args, where):
+        loop = None
+        present = []
+        out = []
+        for arg in args:
+            handle = arg.startswith('@')
+            addr = arg.startswith('&')
+            path = arg[1:] if handle or addr else arg
+            mo = self.ARRAY.search(path)
+            if mo:
+                base, count = mo.group(1), mo.group(2)
+                if loop and loop != self.rooted(count):
+                    sys.exit('%s: the arrays of one check line share one count' % where)
+                loop = self.rooted(count)
+                present.append((self.rooted(base), loop, base))
+                path = path[:mo.start()] + base + '[i_]' + path[mo.end():]
+            first = re.match(r'[A-Za-z_]\w*', path)
+            root = first.group(0) if first else None
+            if root in self.params and self.params[root].ptr and '->' in path[len(root):len(root) + 2]:
+                present.insert(0, (self.rooted(root), '1', root))
+            if handle:
+                if root not in self.params:
+                    sys.exit('%s: %s is no parameter of %s' % (where, root, self.name))
+                if path == root:
+                    out.append('a->%s_obj' % root)
+                elif path == root + '[i_]' and self.params[root].ptr:
+                    out.append('a->%s_objs[i_]' % root)
+                else:
+                    out.append('vs_dispatch_nested_object(disp, &%s)' % self.rooted(path))
+            else:
+                out.append(('&' if addr else '') + self.rooted(path))
+        call = 'vs_check_%s(disp, "%s", %s)' % (prim, self.name, ', '.join(out))
+        L = []
+        for expr, count, what in dict.fromkeys(present):
+            if (expr, count) in self.present_done:
+                continue
+            self.present_done.add((expr, count))
+            L.append('if (!vs_check_present(disp, "%s", %s, %s, "%s")) return false;' % (self.name, expr, count, what))
+        if loop:
+            L.append('for (uint64_t i_ = 0; i_ < (uint64_t)(%s); i_++)' % loop)
+            L.append('   if (!%s) return false;' % call)
+        else:
+            L.append('if (!%s) return false;' % call)
+        return L
+
+
+def write_checks(g, checks, path):
+    """vn_checks.c (renderer layer): the check functions of checks.txt and
+    the table that holds them."""
+    cmds = dict((n, info) for _, n, info in g.cmds)
+    L = [BANNER, '#include "dispatch/validate.h"', '', '#include "venus/dispatch.h"', '#include "vn_wire.h"', '']
+    for name in sorted(checks):
+        if name not in cmds:
+            sys.exit('checks.txt names %s, which has no wire form' % name)
+        w = CheckWriter(g.reg, name, cmds[name]['params'])
+        L.append('static bool\ncheck_%s(struct vs_dispatch *disp, struct vn_args_%s *a)\n{' % (name, name))
+        for prim, args, n in checks[name]:
+            L += ['   ' + l for l in w.line(prim, args, 'checks.txt:%d' % n)]
+        L += ['   return true;', '}', '']
+    L += ['void', 'vn_check_table_init(struct vn_check_table *t)', '{', '   memset(t, 0, sizeof(*t));']
+    L += ['   t->%s = check_%s;' % (n, n) for n in sorted(checks)]
+    L.append('}')
+    write_file(path, [L[0], '#include <string.h>'] + L[1:])
+
+
 def table_commands(reg, handles):
     """Commands of an entry-point table: those available in the headers whose
     first parameter is a dispatchable handle of that table's level."""
@@ -1112,6 +1284,7 @@ def main():
     ap.add_argument('--vk-xml', required=True)
     ap.add_argument('--venus-xml', required=True)
     ap.add_argument('--semantics', required=True)
+    ap.add_argument('--checks', help='protocol/checks.txt: checks before handlers (vn_checks.c)')
     ap.add_argument('--out-dir', required=True)
     ap.add_argument('--units', type=int, default=8,
                     help='number of vn_wire_<i>.c files the codec is split into')
@@ -1130,6 +1303,7 @@ def main():
             semantics[words[0]] = 'wrap' if len(words) == 2 else 'own'
     reg = Registry(args.vk_xml, args.venus_xml)
     g = Gen(reg, semantics)
+    g.checks = read_checks(args.checks) if args.checks else {}
     g.run()
     missing = set(semantics) - set(n for _, n, _ in g.cmds)
     if args.report:
@@ -1143,6 +1317,8 @@ def main():
     write_wire_header(g, os.path.join(args.out_dir, 'vn_wire.h'))
     write_codec(g, args.out_dir, args.units)
     write_table(g, os.path.join(args.out_dir, 'vn_wire_table.c'))
+    if args.checks:
+        write_checks(g, g.checks, os.path.join(args.out_dir, 'vn_checks.c'))
 
 
 if __name__ == '__main__':

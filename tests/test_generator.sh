@@ -27,7 +27,7 @@ out=$TEST_TMP/generated
 rm -rf "$out"
 mkdir -p "$out"
 if ! python3 "$GEN" --vk-xml "$FIX/vk.xml" --venus-xml "$FIX/venus.xml" \
-     --semantics "$FIX/semantics.txt" --units 2 --out-dir "$out" 2>"$TEST_TMP/fixture.err"; then
+     --semantics "$FIX/semantics.txt" --checks "$FIX/checks.txt" --units 2 --out-dir "$out" 2>"$TEST_TMP/fixture.err"; then
   fail "the generator failed on the fixture"
   show_tail "$TEST_TMP/fixture.err" 40
 elif [ -z "$(ls -A "$out")" ]; then

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "context/ring.h"
+#include "dispatch/validate.h"
 #include "memory/device_memory.h"
 #include "os/os.h"
 #include "util/log.h"
@@ -44,6 +45,7 @@ dispatch_should_stop(void *data)
 }
 
 static struct vn_exec_table exec_table;
+static struct vn_check_table check_table;
 static const char *exec_table_missing;
 
 static void
@@ -53,6 +55,7 @@ exec_table_build(void)
    vs_renderer_register(&exec_table);
    vs_ring_commands_register(&exec_table);
    exec_table_missing = vn_exec_table_missing(&exec_table);
+   vn_check_table_init(&check_table);
 }
 
 const struct vn_exec_table *
@@ -71,6 +74,7 @@ vs_context_init_dispatch(struct vs_context *ctx, struct vs_dispatch *disp, struc
       .hooks = ring ? vs_ring_dispatch_hooks(ring)
                     : (struct vs_dispatch_hooks){ dispatch_fatal, dispatch_should_stop, ctx },
       .exec = vs_context_exec_table(),
+      .checks = &check_table,
       .objects = &ctx->objects,
       .resources = &ctx->resources,
       .renderer = &ctx->renderer,

@@ -1,7 +1,11 @@
 /* Buffers: the guest's external handle types are the server's (see
  * caps/caps.h), so they are dropped before the host sees the create info. */
-#include "dispatch/families.h"
+#include <stdlib.h>
+
 #include "caps/caps.h"
+#include "dispatch/families.h"
+#include "dispatch/objects.h"
+#include "dispatch/validate.h"
 #include "venus/dispatch.h"
 #include "vn_wire.h"
 
@@ -13,7 +17,82 @@ vs_exec_vkCreateBuffer(struct vs_dispatch *disp, struct vn_args_vkCreateBuffer *
       return;
    }
    vs_caps_strip_external_memory(a->pCreateInfo, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO);
+   struct vs_buffer *buffer = calloc(1, sizeof(*buffer));
+   if (!buffer) {
+      a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
+      return;
+   }
    vn_default_vkCreateBuffer(disp, a);
+   struct vs_object *obj = a->ret == VK_SUCCESS && !vs_dispatch_failed(disp)
+                              ? vs_object_lookup(disp->objects, a->pBuffer_id, VK_OBJECT_TYPE_BUFFER)
+                              : NULL;
+   if (!obj) {
+      free(buffer);
+      return;
+   }
+   buffer->size = a->pCreateInfo->size;
+   buffer->usage = a->pCreateInfo->usage;
+   buffer->sparse = (a->pCreateInfo->flags & VK_BUFFER_CREATE_SPARSE_BINDING_BIT) != 0;
+   obj->data = buffer;
+   obj->data_free = free;
+}
+
+/* The binding must fit the memory, as the host's requirements say: the host
+ * trusts the offset, and memory past the allocation is someone else's. */
+static bool
+buffer_bind_ok(struct vs_dispatch *disp, const char *cmd, struct vs_object *device_obj, struct vs_object *buffer_obj,
+               struct vs_object *memory_obj, VkDeviceSize offset)
+{
+   if (!buffer_obj || buffer_obj->parent != device_obj) {
+      vs_dispatch_fail(disp, "%s: buffer is not an object of this device", cmd);
+      return false;
+   }
+   VkMemoryRequirements req;
+   device_obj->dt->GetBufferMemoryRequirements(vs_device_from(device_obj)->host,
+                                              (VkBuffer)(uintptr_t)buffer_obj->handle, &req);
+   return vs_check_bind(disp, cmd, device_obj, buffer_obj, memory_obj, offset, &req,
+                        vs_buffer_from(buffer_obj)->memory_id != 0);
+}
+
+static void
+buffer_bound(struct vs_object *buffer_obj, struct vs_object *memory_obj, VkDeviceSize offset)
+{
+   struct vs_buffer *buffer = vs_buffer_from(buffer_obj);
+   buffer->memory_id = memory_obj->id;
+   buffer->memory_offset = offset;
+}
+
+static void
+vs_exec_vkBindBufferMemory(struct vs_dispatch *disp, struct vn_args_vkBindBufferMemory *a)
+{
+   if (!buffer_bind_ok(disp, "vkBindBufferMemory", a->device_obj, a->buffer_obj, a->memory_obj, a->memoryOffset))
+      return;
+   vn_default_vkBindBufferMemory(disp, a);
+   if (a->ret == VK_SUCCESS)
+      buffer_bound(a->buffer_obj, a->memory_obj, a->memoryOffset);
+}
+
+static void
+vs_exec_vkBindBufferMemory2(struct vs_dispatch *disp, struct vn_args_vkBindBufferMemory2 *a)
+{
+   if (a->bindInfoCount && !a->pBindInfos) {
+      vs_dispatch_fail(disp, "vkBindBufferMemory2: no bind infos");
+      return;
+   }
+   for (uint32_t i = 0; i < a->bindInfoCount; i++) {
+      const VkBindBufferMemoryInfo *b = &a->pBindInfos[i];
+      if (!buffer_bind_ok(disp, "vkBindBufferMemory2", a->device_obj, vs_dispatch_nested_object(disp, &b->buffer),
+                          vs_dispatch_nested_object(disp, &b->memory), b->memoryOffset))
+         return;
+   }
+   vn_default_vkBindBufferMemory2(disp, a);
+   if (a->ret != VK_SUCCESS)
+      return;
+   for (uint32_t i = 0; i < a->bindInfoCount; i++) {
+      const VkBindBufferMemoryInfo *b = &a->pBindInfos[i];
+      buffer_bound(vs_dispatch_nested_object(disp, &b->buffer), vs_dispatch_nested_object(disp, &b->memory),
+                   b->memoryOffset);
+   }
 }
 
 static void
@@ -32,5 +111,7 @@ void
 vs_buffer_register(struct vn_exec_table *t)
 {
    t->vkCreateBuffer = vs_exec_vkCreateBuffer;
+   t->vkBindBufferMemory = vs_exec_vkBindBufferMemory;
+   t->vkBindBufferMemory2 = vs_exec_vkBindBufferMemory2;
    t->vkGetDeviceBufferMemoryRequirements = vs_exec_vkGetDeviceBufferMemoryRequirements;
 }

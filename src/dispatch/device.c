@@ -10,6 +10,7 @@
 #include "caps/caps.h"
 #include "dispatch/renderer.h"
 #include "sync/retire.h"
+#include "util/chain.h"
 #include "util/log.h"
 #include "venus/dispatch.h"
 #include "vn_wire.h"
@@ -26,6 +27,51 @@ device_free(struct vs_device *dev)
    vs_region_cache_fini(&dev->regions);
    free(dev->queues);
    free(dev);
+}
+
+static bool
+has_extension_name(const char *const *names, uint32_t count, const char *name)
+{
+   for (uint32_t i = 0; i < count; i++) {
+      if (strcmp(names[i], name) == 0)
+         return true;
+   }
+   return false;
+}
+
+/* Shaders cannot reach outside their bindings: robust buffer access on
+ * every device (every conformant driver has it), and robustness2's
+ * buffer and image access where the host has both. The guest's feature
+ * structs are decoded copies: they are changed in place; `features` and
+ * `robustness2` provide them where the guest gave none. True when
+ * robustness2 is on (its extension must then be enabled). */
+static bool
+force_robust_access(const struct vs_physical_device *phys, VkDeviceCreateInfo *ci, VkPhysicalDeviceFeatures *features,
+                    VkPhysicalDeviceRobustness2FeaturesEXT *robustness2)
+{
+   VkPhysicalDeviceFeatures2 *features2 = vs_chain_find(ci, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2);
+   if (features2) {
+      features2->features.robustBufferAccess = VK_TRUE;
+   } else {
+      *features = ci->pEnabledFeatures ? *ci->pEnabledFeatures : (VkPhysicalDeviceFeatures){ 0 };
+      features->robustBufferAccess = VK_TRUE;
+      ci->pEnabledFeatures = features;
+   }
+   if (!phys->robustness2)
+      return false;
+   VkPhysicalDeviceRobustness2FeaturesEXT *r2 =
+      vs_chain_find(ci, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT);
+   if (!r2) {
+      *robustness2 = (VkPhysicalDeviceRobustness2FeaturesEXT){
+         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT,
+         .pNext = (void *)ci->pNext,
+      };
+      ci->pNext = robustness2;
+      r2 = robustness2;
+   }
+   r2->robustBufferAccess2 = VK_TRUE;
+   r2->robustImageAccess2 = VK_TRUE;
+   return true;
 }
 
 static void
@@ -86,7 +132,7 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
    struct vs_queue *slots = calloc(queue_count ? queue_count : 1, sizeof(*slots));
    /* The guest's extensions plus those the server needs to share memory
     * and, on a portability driver, VK_KHR_portability_subset. */
-   const char **ext_names = calloc(ci->enabledExtensionCount + 4, sizeof(*ext_names));
+   const char **ext_names = calloc(ci->enabledExtensionCount + 5, sizeof(*ext_names));
    if (!dev || !slots || !ext_names) {
       free(dev);
       free(slots);
@@ -109,6 +155,11 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
    if (phys->portability_subset)
       ext_names[ext_count++] = "VK_KHR_portability_subset";
    VkDeviceCreateInfo host_ci = *ci;
+   VkPhysicalDeviceFeatures features;
+   VkPhysicalDeviceRobustness2FeaturesEXT robustness2;
+   if (force_robust_access(phys, &host_ci, &features, &robustness2) &&
+       !has_extension_name(ext_names, ext_count, VK_EXT_ROBUSTNESS_2_EXTENSION_NAME))
+      ext_names[ext_count++] = VK_EXT_ROBUSTNESS_2_EXTENSION_NAME;
    host_ci.ppEnabledExtensionNames = ext_names;
    host_ci.enabledExtensionCount = vs_memory_add_device_extensions(phys, ext_names, ext_count);
    a->ret = a->physicalDevice_obj->it->CreateDevice(a->physicalDevice, &host_ci, NULL, &dev->host);

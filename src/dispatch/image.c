@@ -6,6 +6,8 @@
 #include "dispatch/families.h"
 #include "caps/caps.h"
 #include "dispatch/objects.h"
+#include "dispatch/validate.h"
+#include "util/chain.h"
 #include "util/log.h"
 #include "venus/dispatch.h"
 #include "vn_wire.h"
@@ -51,8 +53,16 @@ vs_exec_vkCreateImage(struct vs_dispatch *disp, struct vn_args_vkCreateImage *a)
       return;
    }
    const VkImageCreateInfo *ci = a->pCreateInfo;
-   *image = (struct vs_image){ .format = ci->format, .extent = ci->extent, .tiling = ci->tiling,
-                               .usage = ci->usage };
+   *image = (struct vs_image){
+      .format = ci->format,
+      .extent = ci->extent,
+      .mip_levels = ci->mipLevels,
+      .array_layers = ci->arrayLayers,
+      .type = ci->imageType,
+      .tiling = ci->tiling,
+      .usage = ci->usage,
+      .sparse = (ci->flags & VK_IMAGE_CREATE_SPARSE_BINDING_BIT) != 0,
+   };
    obj->data = image;
    obj->data_free = free;
    if (!explicit_layout || layout_matches(a, explicit_layout))
@@ -81,9 +91,39 @@ image_bound(struct vs_object *device_obj, struct vs_object *image_obj, struct vs
    }
 }
 
+/* The binding must fit the memory, as the host's requirements say: the host
+ * trusts the offset, and memory past the allocation is someone else's. */
+static bool
+image_bind_ok(struct vs_dispatch *disp, const char *cmd, struct vs_object *device_obj, struct vs_object *image_obj,
+              struct vs_object *memory_obj, VkDeviceSize offset, const void *bind_pnext)
+{
+   if (!image_obj || image_obj->parent != device_obj) {
+      vs_dispatch_fail(disp, "%s: image is not an object of this device", cmd);
+      return false;
+   }
+   struct vs_image *image = vs_image_from(image_obj);
+   VkImagePlaneMemoryRequirementsInfo plane = { .sType = VK_STRUCTURE_TYPE_IMAGE_PLANE_MEMORY_REQUIREMENTS_INFO };
+   VkImageMemoryRequirementsInfo2 info = {
+      .sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_REQUIREMENTS_INFO_2,
+      .image = (VkImage)(uintptr_t)image_obj->handle,
+   };
+   const VkBindImagePlaneMemoryInfo *bind_plane = vs_chain_find(&(VkBaseInStructure){ .pNext = bind_pnext },
+                                                                VK_STRUCTURE_TYPE_BIND_IMAGE_PLANE_MEMORY_INFO);
+   if (bind_plane) {
+      plane.planeAspect = bind_plane->planeAspect;
+      info.pNext = &plane;
+   }
+   VkMemoryRequirements2 req = { .sType = VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2 };
+   device_obj->dt->GetImageMemoryRequirements2(vs_device_from(device_obj)->host, &info, &req);
+   return vs_check_bind(disp, cmd, device_obj, image_obj, memory_obj, offset, &req.memoryRequirements,
+                        image->memory_id != 0 && !bind_plane);
+}
+
 static void
 vs_exec_vkBindImageMemory(struct vs_dispatch *disp, struct vn_args_vkBindImageMemory *a)
 {
+   if (!image_bind_ok(disp, "vkBindImageMemory", a->device_obj, a->image_obj, a->memory_obj, a->memoryOffset, NULL))
+      return;
    vn_default_vkBindImageMemory(disp, a);
    if (a->ret == VK_SUCCESS)
       image_bound(a->device_obj, a->image_obj, a->memory_obj, a->memoryOffset);
@@ -92,6 +132,16 @@ vs_exec_vkBindImageMemory(struct vs_dispatch *disp, struct vn_args_vkBindImageMe
 static void
 vs_exec_vkBindImageMemory2(struct vs_dispatch *disp, struct vn_args_vkBindImageMemory2 *a)
 {
+   if (a->bindInfoCount && !a->pBindInfos) {
+      vs_dispatch_fail(disp, "vkBindImageMemory2: no bind infos");
+      return;
+   }
+   for (uint32_t i = 0; i < a->bindInfoCount; i++) {
+      const VkBindImageMemoryInfo *b = &a->pBindInfos[i];
+      if (!image_bind_ok(disp, "vkBindImageMemory2", a->device_obj, vs_dispatch_nested_object(disp, &b->image),
+                         vs_dispatch_nested_object(disp, &b->memory), b->memoryOffset, b->pNext))
+         return;
+   }
    vn_default_vkBindImageMemory2(disp, a);
    if (a->ret != VK_SUCCESS)
       return;

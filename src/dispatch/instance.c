@@ -278,6 +278,15 @@ physical_device_create(const struct vs_instance *inst, VkPhysicalDevice host)
    phys->queue_family_count = count;
    phys->has_foreign_queue = vs_physical_device_has_extension(phys, VK_EXT_QUEUE_FAMILY_FOREIGN_EXTENSION_NAME);
    phys->portability_subset = vs_physical_device_has_extension(phys, "VK_KHR_portability_subset");
+   if (vs_physical_device_has_extension(phys, VK_EXT_ROBUSTNESS_2_EXTENSION_NAME)) {
+      VkPhysicalDeviceRobustness2FeaturesEXT robustness2 = {
+         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT,
+      };
+      VkPhysicalDeviceFeatures2 features = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                                             .pNext = &robustness2 };
+      inst->it.GetPhysicalDeviceFeatures2(host, &features);
+      phys->robustness2 = robustness2.robustBufferAccess2 && robustness2.robustImageAccess2;
+   }
    return phys;
 }
 

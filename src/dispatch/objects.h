@@ -39,6 +39,9 @@ struct vs_physical_device {
    uint32_t queue_family_count;
    VkQueueFamilyProperties *queue_families;
    bool has_foreign_queue;           /* VK_EXT_queue_family_foreign */
+   /* VK_EXT_robustness2 with robustBufferAccess2 and robustImageAccess2:
+    * forced on in every device the server creates. */
+   bool robustness2;
    /* VK_KHR_portability_subset (MoltenVK): the host device must be created
     * with it enabled, and the guest sees its limits. */
    bool portability_subset;
@@ -74,13 +77,26 @@ struct vs_device {
    struct vs_region_cache regions;
 };
 
-/* What a frame exporter needs to read an image's pixels: its shape, and
- * the memory bound to it. */
+/* A buffer's size and binding: what range checks measure against. */
+struct vs_buffer {
+   VkDeviceSize size;
+   VkBufferUsageFlags usage;
+   bool sparse;                      /* bound through vkQueueBindSparse, if at all */
+   uint64_t memory_id;               /* bound VkDeviceMemory, 0 while unbound */
+   VkDeviceSize memory_offset;
+};
+
+/* An image's shape and binding: what range checks measure against, and
+ * what a frame exporter needs to read its pixels. */
 struct vs_image {
    VkFormat format;
    VkExtent3D extent;
+   uint32_t mip_levels;
+   uint32_t array_layers;
+   VkImageType type;
    VkImageTiling tiling;             /* host tiling (a linear modifier is LINEAR) */
    VkImageUsageFlags usage;
+   bool sparse;
    uint64_t memory_id;               /* bound VkDeviceMemory, 0 while unbound */
    VkDeviceSize memory_offset;
    /* Plane 0 of a linear image, from the host once bound. */
@@ -103,6 +119,7 @@ VS_DEFINE_OBJECT_CAST(vs_device_from, VK_OBJECT_TYPE_DEVICE, struct vs_device)
 VS_DEFINE_OBJECT_CAST(vs_queue_from, VK_OBJECT_TYPE_QUEUE, struct vs_queue)
 VS_DEFINE_OBJECT_CAST(vs_device_memory_from, VK_OBJECT_TYPE_DEVICE_MEMORY, struct vs_device_memory)
 VS_DEFINE_OBJECT_CAST(vs_image_from, VK_OBJECT_TYPE_IMAGE, struct vs_image)
+VS_DEFINE_OBJECT_CAST(vs_buffer_from, VK_OBJECT_TYPE_BUFFER, struct vs_buffer)
 
 /* The nearest ancestor of a type (the object itself included), or NULL. */
 static inline struct vs_object *

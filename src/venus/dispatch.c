@@ -22,6 +22,7 @@ vs_dispatch_init(struct vs_dispatch *disp, const struct vs_dispatch_desc *desc)
    disp->ctx_id = desc->ctx_id;
    disp->hooks = desc->hooks;
    disp->exec = desc->exec;
+   disp->checks = desc->checks;
    disp->objects = desc->objects;
    disp->resources = desc->resources;
    disp->renderer = desc->renderer;
@@ -90,6 +91,11 @@ run_command(struct vs_dispatch *disp, struct vn_decoder *d)
    }
    if (!cmd->decode(d, args)) {
       vs_dispatch_fail(disp, "%s: %s", cmd->name, d->error);
+      return false;
+   }
+   if (cmd->check && disp->checks && !cmd->check(disp->checks, disp, args)) {
+      if (!disp->failed)
+         vs_dispatch_fail(disp, "%s: refused by its checks", cmd->name);
       return false;
    }
    if (!cmd->call(disp->exec, disp, args)) {

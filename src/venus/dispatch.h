@@ -21,6 +21,7 @@ struct vs_object_table;
 struct vs_renderer;
 struct vs_resource;
 struct vs_resource_table;
+struct vn_check_table;
 struct vn_exec_table;
 
 /* What the owner of a dispatcher provides. */
@@ -37,6 +38,7 @@ struct vs_dispatch {
    uint32_t ctx_id;                  /* for log lines */
    struct vs_dispatch_hooks hooks;
    const struct vn_exec_table *exec;
+   const struct vn_check_table *checks; /* run before handlers (protocol/checks.txt) */
    struct vs_object_table *objects;
    struct vs_resource_table *resources;
    /* Opaque here: the handlers' per-context Vulkan state, and the context
@@ -59,6 +61,7 @@ struct vs_dispatch_desc {
    uint32_t ctx_id;
    struct vs_dispatch_hooks hooks;
    const struct vn_exec_table *exec;
+   const struct vn_check_table *checks;
    struct vs_object_table *objects;
    struct vs_resource_table *resources;
    struct vs_renderer *renderer;

@@ -48,3 +48,13 @@ vn_result_name(VkResult result)
    default: return "VK_RESULT_UNKNOWN";
    }
 }
+
+bool
+vn_format_block(VkFormat format, VkImageAspectFlags aspect, struct vn_format_block *out)
+{
+   *out = (struct vn_format_block){ 0, 1, 1, 1 };
+   switch ((int)format) {
+   default:
+      return false;
+   }
+}

@@ -18,6 +18,16 @@ typedef void (VKAPI_PTR *PFN_vkNotifyRingMESA)(uint64_t ring, uint32_t seqno, Vk
 
 const char *vn_result_name(VkResult result);
 
+/* The bytes of one texel block of a format's aspect in a buffer copy,
+ * and the block's extent in texels (from vk.xml's <formats>). */
+struct vn_format_block {
+   uint32_t bytes;
+   uint32_t width, height, depth;
+};
+/* False for VK_FORMAT_UNDEFINED, unknown formats and aspects the format
+ * does not have. */
+bool vn_format_block(VkFormat format, VkImageAspectFlags aspect, struct vn_format_block *out);
+
 struct vn_instance_table {
 };
 struct vn_device_table {

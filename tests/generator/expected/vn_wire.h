@@ -101,6 +101,14 @@ const char *vn_exec_table_missing(const struct vn_exec_table *t);
 
 void vn_default_vkCreateBuffer(struct vs_dispatch *disp, struct vn_args_vkCreateBuffer *a);
 
+/* The checks of protocol/checks.txt, run before a command's handler
+ * (filled by vn_check_table_init in the renderer layer). */
+struct vn_check_table {
+   bool (*vkCreateBuffer)(struct vs_dispatch *disp, struct vn_args_vkCreateBuffer *a);
+   bool (*vkGetBufferPropertiesTEST)(struct vs_dispatch *disp, struct vn_args_vkGetBufferPropertiesTEST *a);
+   bool (*vkFlushBuffersTEST)(struct vs_dispatch *disp, struct vn_args_vkFlushBuffersTEST *a);
+};
+
 /* How the runner (src/venus/dispatch.c) handles one command type. */
 struct vn_command_info {
    const char *name;
@@ -109,6 +117,8 @@ struct vn_command_info {
    /* False when the table has no handler for the command. */
    bool (*call)(const struct vn_exec_table *t, struct vs_dispatch *disp, void *args);
    void (*encode_reply)(struct vn_encoder *e, const void *args);
+   /* NULL when the command has no checks; false when one failed. */
+   bool (*check)(const struct vn_check_table *t, struct vs_dispatch *disp, void *args);
 };
 /* Indexed by command type; commands with no wire form have no decode. */
 extern const struct vn_command_info vn_commands[VN_CMD_TYPE_COUNT];

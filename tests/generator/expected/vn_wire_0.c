@@ -193,6 +193,11 @@ bool vn_call_vkCreateBuffer(const struct vn_exec_table *t, struct vs_dispatch *d
    return true;
 }
 
+bool vn_check_vkCreateBuffer(const struct vn_check_table *t, struct vs_dispatch *disp, void *args)
+{
+   return !t->vkCreateBuffer || t->vkCreateBuffer(disp, args);
+}
+
 bool vn_decode_vkDestroyBuffer(struct vn_decoder *d, void *args)
 {
    struct vn_args_vkDestroyBuffer *a = args;

@@ -77,6 +77,11 @@ bool vn_call_vkGetBufferPropertiesTEST(const struct vn_exec_table *t, struct vs_
    return true;
 }
 
+bool vn_check_vkGetBufferPropertiesTEST(const struct vn_check_table *t, struct vs_dispatch *disp, void *args)
+{
+   return !t->vkGetBufferPropertiesTEST || t->vkGetBufferPropertiesTEST(disp, args);
+}
+
 bool vn_decode_vkFlushBuffersTEST(struct vn_decoder *d, void *args)
 {
    struct vn_args_vkFlushBuffersTEST *a = args;
@@ -119,6 +124,11 @@ bool vn_call_vkFlushBuffersTEST(const struct vn_exec_table *t, struct vs_dispatc
       return false;
    t->vkFlushBuffersTEST(disp, args);
    return true;
+}
+
+bool vn_check_vkFlushBuffersTEST(const struct vn_check_table *t, struct vs_dispatch *disp, void *args)
+{
+   return !t->vkFlushBuffersTEST || t->vkFlushBuffersTEST(disp, args);
 }
 
 bool vn_decode_vkDestroyDevice(struct vn_decoder *d, void *args)

@@ -1,0 +1,289 @@
+/* The check primitives of validate.h. Each names what it refused: these
+ * lines are the only trace a hostile or broken guest leaves. */
+#include "dispatch/validate.h"
+
+#include "dispatch/objects.h"
+#include "venus/dispatch.h"
+#include "vn_vk.h"
+
+#define U(x) ((unsigned long long)(x))
+
+bool
+vs_check_bind(struct vs_dispatch *disp, const char *cmd, struct vs_object *device, struct vs_object *resource,
+              struct vs_object *memory, VkDeviceSize offset, const VkMemoryRequirements *req, bool already_bound)
+{
+   if (!memory || memory->parent != device) {
+      vs_dispatch_fail(disp, "%s: object %llu: the memory is not an object of this device", cmd, U(resource->id));
+      return false;
+   }
+   const struct vs_device_memory *mem = vs_device_memory_from(memory);
+   const char *why = NULL;
+   if (already_bound)
+      why = "already bound";
+   else if (offset > mem->size || req->size > mem->size - offset)
+      why = "does not fit the memory";
+   else if (req->alignment && offset % req->alignment)
+      why = "is misaligned";
+   else if (!(req->memoryTypeBits & (1u << mem->type_index)))
+      why = "is not allowed in that memory type";
+   if (!why)
+      return true;
+   vs_dispatch_fail(disp, "%s: object %llu at offset %llu (%llu bytes, alignment %llu) in memory %llu (%llu bytes, "
+                          "type %u) %s",
+                    cmd, U(resource->id), U(offset), U(req->size), U(req->alignment), U(memory->id), U(mem->size),
+                    mem->type_index, why);
+   return false;
+}
+
+/* A buffer the host can address: ours, and bound (a sparse one may be
+ * partly unbound; robust access and the host's page tables cover it). */
+static const struct vs_buffer *
+usable_buffer(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj)
+{
+   if (!obj) {
+      vs_dispatch_fail(disp, "%s: no buffer", cmd);
+      return NULL;
+   }
+   const struct vs_buffer *buffer = vs_buffer_from(obj);
+   if (!buffer->memory_id && !buffer->sparse) {
+      vs_dispatch_fail(disp, "%s: buffer %llu is not bound to memory", cmd, U(obj->id));
+      return NULL;
+   }
+   return buffer;
+}
+
+bool
+vs_check_buffer_range(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj, VkDeviceSize offset,
+                      VkDeviceSize size)
+{
+   const struct vs_buffer *buffer = usable_buffer(disp, cmd, obj);
+   if (!buffer)
+      return false;
+   if (offset <= buffer->size && (size == VK_WHOLE_SIZE || size <= buffer->size - offset))
+      return true;
+   if (size == VK_WHOLE_SIZE)
+      vs_dispatch_fail(disp, "%s: offset %llu is outside buffer %llu of %llu bytes", cmd, U(offset), U(obj->id),
+                       U(buffer->size));
+   else
+      vs_dispatch_fail(disp, "%s: range [%llu, +%llu) is outside buffer %llu of %llu bytes", cmd, U(offset), U(size),
+                       U(obj->id), U(buffer->size));
+   return false;
+}
+
+bool
+vs_check_buffer_strided(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj, VkDeviceSize offset,
+                        uint64_t count, VkDeviceSize stride, VkDeviceSize elem)
+{
+   if (count == 0)
+      return true;
+   unsigned __int128 end = (unsigned __int128)(count - 1) * stride + elem;
+   if (end > UINT64_MAX) {
+      vs_dispatch_fail(disp, "%s: %llu records of stride %llu overflow", cmd, U(count), U(stride));
+      return false;
+   }
+   return vs_check_buffer_range(disp, cmd, obj, offset, (VkDeviceSize)end);
+}
+
+bool
+vs_check_buffer_offset(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj, VkDeviceSize offset)
+{
+   return !obj || vs_check_buffer_range(disp, cmd, obj, offset, VK_WHOLE_SIZE);
+}
+
+static const struct vs_image *
+usable_image(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj)
+{
+   if (!obj) {
+      vs_dispatch_fail(disp, "%s: no image", cmd);
+      return NULL;
+   }
+   const struct vs_image *image = vs_image_from(obj);
+   if (!image->memory_id && !image->sparse) {
+      vs_dispatch_fail(disp, "%s: image %llu is not bound to memory", cmd, U(obj->id));
+      return NULL;
+   }
+   return image;
+}
+
+/* [base, base + count) inside [0, total), count 0 refused. */
+static bool
+span_ok(uint64_t base, uint64_t count, uint64_t total)
+{
+   return count && base < total && count <= total - base;
+}
+
+static bool
+layers_ok(const struct vs_image *image, const VkImageSubresourceLayers *sub)
+{
+   uint32_t layers = sub->layerCount == VK_REMAINING_ARRAY_LAYERS && image->array_layers > sub->baseArrayLayer
+                        ? image->array_layers - sub->baseArrayLayer
+                        : sub->layerCount;
+   return sub->mipLevel < image->mip_levels && span_ok(sub->baseArrayLayer, layers, image->array_layers);
+}
+
+bool
+vs_check_image_layers(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj,
+                      const VkImageSubresourceLayers *sub)
+{
+   const struct vs_image *image = usable_image(disp, cmd, obj);
+   if (!image)
+      return false;
+   if (layers_ok(image, sub))
+      return true;
+   vs_dispatch_fail(disp, "%s: mip %u, layers [%u, +%u) are outside image %llu (%u mips, %u layers)", cmd,
+                    sub->mipLevel, sub->baseArrayLayer, sub->layerCount, U(obj->id), image->mip_levels,
+                    image->array_layers);
+   return false;
+}
+
+bool
+vs_check_image_range(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj,
+                     const VkImageSubresourceRange *range)
+{
+   const struct vs_image *image = usable_image(disp, cmd, obj);
+   if (!image)
+      return false;
+   uint32_t levels = range->levelCount == VK_REMAINING_MIP_LEVELS && image->mip_levels > range->baseMipLevel
+                        ? image->mip_levels - range->baseMipLevel
+                        : range->levelCount;
+   uint32_t layers = range->layerCount == VK_REMAINING_ARRAY_LAYERS && image->array_layers > range->baseArrayLayer
+                        ? image->array_layers - range->baseArrayLayer
+                        : range->layerCount;
+   if (span_ok(range->baseMipLevel, levels, image->mip_levels) &&
+       span_ok(range->baseArrayLayer, layers, image->array_layers))
+      return true;
+   vs_dispatch_fail(disp, "%s: mips [%u, +%u), layers [%u, +%u) are outside image %llu (%u mips, %u layers)", cmd,
+                    range->baseMipLevel, range->levelCount, range->baseArrayLayer, range->layerCount, U(obj->id),
+                    image->mip_levels, image->array_layers);
+   return false;
+}
+
+static uint32_t
+mip_extent(uint32_t base, uint32_t level)
+{
+   uint32_t v = level < 32 ? base >> level : 0;
+   return v ? v : 1;
+}
+
+bool
+vs_check_image_box(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj,
+                   const VkImageSubresourceLayers *sub, VkOffset3D offset, VkExtent3D extent)
+{
+   if (!vs_check_image_layers(disp, cmd, obj, sub))
+      return false;
+   const struct vs_image *image = vs_image_from(obj);
+   const uint32_t size[3] = { mip_extent(image->extent.width, sub->mipLevel),
+                              mip_extent(image->extent.height, sub->mipLevel),
+                              mip_extent(image->extent.depth, sub->mipLevel) };
+   const int32_t off[3] = { offset.x, offset.y, offset.z };
+   const uint32_t ext[3] = { extent.width, extent.height, extent.depth };
+   for (int i = 0; i < 3; i++) {
+      if (off[i] < 0 || !span_ok((uint64_t)off[i], ext[i], size[i])) {
+         vs_dispatch_fail(disp, "%s: box (%d,%d,%d)+(%u,%u,%u) is outside mip %u (%ux%ux%u) of image %llu", cmd,
+                          offset.x, offset.y, offset.z, extent.width, extent.height, extent.depth, sub->mipLevel,
+                          size[0], size[1], size[2], U(obj->id));
+         return false;
+      }
+   }
+   return true;
+}
+
+/* Bytes of buffer a copy region touches, from the format's block size. */
+static bool
+copy_footprint(const struct vs_image *image, VkImageAspectFlags aspect, uint32_t row_length, uint32_t image_height,
+               VkExtent3D extent, uint32_t layers, unsigned __int128 *bytes)
+{
+   struct vn_format_block block;
+   if (!vn_format_block(image->format, aspect, &block))
+      return false;
+   uint64_t row = row_length ? row_length : extent.width;
+   uint64_t height = image_height ? image_height : extent.height;
+   uint64_t row_blocks = (row + block.width - 1) / block.width;
+   uint64_t column_blocks = (height + block.height - 1) / block.height;
+   uint64_t last_row = (extent.width + block.width - 1) / block.width;
+   uint64_t rows = (extent.height + block.height - 1) / block.height;
+   unsigned __int128 slices = (unsigned __int128)layers * extent.depth;
+   if (!slices || !rows || !last_row)
+      return false;
+   *bytes = ((slices - 1) * column_blocks + (rows - 1)) * row_blocks * block.bytes + last_row * block.bytes;
+   return true;
+}
+
+static bool
+buffer_image_copy(struct vs_dispatch *disp, const char *cmd, struct vs_object *buffer_obj, struct vs_object *image_obj,
+                  VkDeviceSize offset, uint32_t row_length, uint32_t image_height,
+                  const VkImageSubresourceLayers *sub, VkOffset3D image_offset, VkExtent3D extent)
+{
+   if (!vs_check_image_box(disp, cmd, image_obj, sub, image_offset, extent))
+      return false;
+   if (!usable_buffer(disp, cmd, buffer_obj))
+      return false;
+   const struct vs_image *image = vs_image_from(image_obj);
+   uint32_t layers = sub->layerCount == VK_REMAINING_ARRAY_LAYERS ? image->array_layers - sub->baseArrayLayer
+                                                                   : sub->layerCount;
+   unsigned __int128 bytes;
+   if ((row_length && row_length < extent.width) || (image_height && image_height < extent.height) ||
+       !copy_footprint(image, sub->aspectMask, row_length, image_height, extent, layers, &bytes) ||
+       bytes > UINT64_MAX) {
+      vs_dispatch_fail(disp, "%s: buffer layout (row %u, height %u, aspect 0x%x) does not fit %ux%ux%u of format %d",
+                       cmd, row_length, image_height, sub->aspectMask, extent.width, extent.height, extent.depth,
+                       image->format);
+      return false;
+   }
+   return vs_check_buffer_range(disp, cmd, buffer_obj, offset, (VkDeviceSize)bytes);
+}
+
+bool
+vs_check_buffer_image_copy(struct vs_dispatch *disp, const char *cmd, struct vs_object *buffer,
+                           struct vs_object *image, const VkBufferImageCopy *r)
+{
+   return buffer_image_copy(disp, cmd, buffer, image, r->bufferOffset, r->bufferRowLength, r->bufferImageHeight,
+                            &r->imageSubresource, r->imageOffset, r->imageExtent);
+}
+
+bool
+vs_check_buffer_image_copy2(struct vs_dispatch *disp, const char *cmd, struct vs_object *buffer,
+                            struct vs_object *image, const VkBufferImageCopy2 *r)
+{
+   return buffer_image_copy(disp, cmd, buffer, image, r->bufferOffset, r->bufferRowLength, r->bufferImageHeight,
+                            &r->imageSubresource, r->imageOffset, r->imageExtent);
+}
+
+bool
+vs_check_descriptor_writes(struct vs_dispatch *disp, const char *cmd, uint32_t count,
+                           const VkWriteDescriptorSet *writes)
+{
+   if (!vs_check_present(disp, cmd, writes, count, "pDescriptorWrites"))
+      return false;
+   for (uint32_t i = 0; i < count; i++) {
+      const VkWriteDescriptorSet *w = &writes[i];
+      switch (w->descriptorType) {
+      case VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER:
+      case VK_DESCRIPTOR_TYPE_STORAGE_BUFFER:
+      case VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER_DYNAMIC:
+      case VK_DESCRIPTOR_TYPE_STORAGE_BUFFER_DYNAMIC:
+         break;
+      default:
+         continue;
+      }
+      if (!vs_check_present(disp, cmd, w->pBufferInfo, w->descriptorCount, "pBufferInfo"))
+         return false;
+      for (uint32_t j = 0; j < w->descriptorCount; j++) {
+         const VkDescriptorBufferInfo *b = &w->pBufferInfo[j];
+         /* A null buffer is a null descriptor (VK_EXT_robustness2). */
+         struct vs_object *buffer = vs_dispatch_nested_object(disp, &b->buffer);
+         if (buffer && !vs_check_buffer_range(disp, cmd, buffer, b->offset, b->range))
+            return false;
+      }
+   }
+   return true;
+}
+
+bool
+vs_check_present(struct vs_dispatch *disp, const char *cmd, const void *array, uint64_t count, const char *what)
+{
+   if (array || !count)
+      return true;
+   vs_dispatch_fail(disp, "%s: %s missing for a count of %llu", cmd, what, U(count));
+   return false;
+}

@@ -1,0 +1,65 @@
+/* Valid usage that protects the host, checked before the host sees a
+ * command. Host drivers trust offsets, sizes and subresources the way
+ * Vulkan lets them: a guest that lies would make the host read or write
+ * outside the resource, into another client's memory or into the server.
+ *
+ * These are the primitives; which command checks what is data
+ * (protocol/checks.txt), from which the generator writes the calls
+ * (vn_checks.c). Every failed check ends the context with one log line
+ * naming the command, the object and the numbers. */
+#ifndef VS_DISPATCH_VALIDATE_H
+#define VS_DISPATCH_VALIDATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <vulkan/vulkan.h>
+
+struct vs_dispatch;
+struct vs_object;
+struct vn_check_table;
+
+/* Fills the table with the generated checks (vn_checks.c). */
+void vn_check_table_init(struct vn_check_table *t);
+
+/* A binding of `resource` at `offset` in `memory` (both of `device`), as
+ * the host's requirements for the resource say: aligned, inside the
+ * allocation, of an allowed memory type, and not bound already. */
+bool vs_check_bind(struct vs_dispatch *disp, const char *cmd, struct vs_object *device, struct vs_object *resource,
+                   struct vs_object *memory, VkDeviceSize offset, const VkMemoryRequirements *req,
+                   bool already_bound);
+
+/* [offset, offset + size) inside a bound buffer; size may be
+ * VK_WHOLE_SIZE (then only the offset is checked). */
+bool vs_check_buffer_range(struct vs_dispatch *disp, const char *cmd, struct vs_object *buffer, VkDeviceSize offset,
+                           VkDeviceSize size);
+/* `count` records of `elem` bytes every `stride` bytes from `offset`
+ * (indirect draws, query results). */
+bool vs_check_buffer_strided(struct vs_dispatch *disp, const char *cmd, struct vs_object *buffer,
+                             VkDeviceSize offset, uint64_t count, VkDeviceSize stride, VkDeviceSize elem);
+/* An optional buffer (vertex bindings may be null) at an offset inside it. */
+bool vs_check_buffer_offset(struct vs_dispatch *disp, const char *cmd, struct vs_object *buffer,
+                            VkDeviceSize offset);
+
+/* Mip level and layers of a bound image. */
+bool vs_check_image_layers(struct vs_dispatch *disp, const char *cmd, struct vs_object *image,
+                           const VkImageSubresourceLayers *sub);
+/* A subresource range (VK_REMAINING_* allowed) of a bound image. */
+bool vs_check_image_range(struct vs_dispatch *disp, const char *cmd, struct vs_object *image,
+                          const VkImageSubresourceRange *range);
+/* A box of one mip level: layers, then offset + extent inside it. */
+bool vs_check_image_box(struct vs_dispatch *disp, const char *cmd, struct vs_object *image,
+                        const VkImageSubresourceLayers *sub, VkOffset3D offset, VkExtent3D extent);
+/* A buffer <-> image copy region: the image box, and the texels' bytes in
+ * the buffer from the image's format. */
+bool vs_check_buffer_image_copy(struct vs_dispatch *disp, const char *cmd, struct vs_object *buffer,
+                                struct vs_object *image, const VkBufferImageCopy *region);
+bool vs_check_buffer_image_copy2(struct vs_dispatch *disp, const char *cmd, struct vs_object *buffer,
+                                 struct vs_object *image, const VkBufferImageCopy2 *region);
+/* The buffer ranges of buffer descriptors in vkUpdateDescriptorSets. */
+bool vs_check_descriptor_writes(struct vs_dispatch *disp, const char *cmd, uint32_t count,
+                                const VkWriteDescriptorSet *writes);
+/* An array that the command's count says exists. */
+bool vs_check_present(struct vs_dispatch *disp, const char *cmd, const void *array, uint64_t count,
+                      const char *what);
+
+#endif
