@@ -465,12 +465,15 @@ dump_vtest(const char *path, const struct stream *s)
    if (!f)
       return;
    struct stream v = { 0 };
-   static const char name[] = "fuzz-seed";
-   put32(&v, sizeof(name));     /* CREATE_RENDERER: length in bytes */
+   /* CREATE_RENDERER: the length is in bytes and the name unpadded, so
+    * the name (with its NUL) is a whole number of words. */
+   static const char name[] = "fuzz-seed-1";
+   _Static_assert(sizeof(name) % 4 == 0, "whole words");
+   put32(&v, sizeof(name));
    put32(&v, 8);
-   uint32_t nw[3] = { 0 };
+   uint32_t nw[sizeof(name) / 4];
    memcpy(nw, name, sizeof(name));
-   for (size_t i = 0; i < (sizeof(name) + 3) / 4; i++)
+   for (size_t i = 0; i < sizeof(name) / 4; i++)
       put32(&v, nw[i]);
    put32(&v, 1); put32(&v, 11); put32(&v, 3);             /* PROTOCOL_VERSION 3 */
    put32(&v, 1); put32(&v, 15); put32(&v, 1);             /* GET_PARAM max timelines */
