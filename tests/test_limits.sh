@@ -5,7 +5,7 @@
 #            runs: 'refusing client:' once per refused connection, the compute
 #            client finishes correctly;
 #   stall    4 clients stalled inside 60 MiB SUBMIT_CMD2 payloads: each dropped
-#            within the message timeout (or at once over partial-total-mib),
+#            within the message timeout (4 s here) (or at once over partial-total-mib),
 #            the server's RSS stays bounded, vulkaninfo --summary stays within
 #            2x its idle wall time meanwhile (plus 200 ms for a loaded 2-CPU
 #            machine);
@@ -36,14 +36,21 @@ vulkaninfo_ms() {
     echo $(((t1 - t0) / 1000000))
   fi
 }
+# The faster of two runs: this machine's CPUs are shared, and one slow run
+# says little.
+vulkaninfo_best_ms() {
+  local a b
+  a=$(vulkaninfo_ms); b=$(vulkaninfo_ms)
+  if [ -z "$a" ] || [ -z "$b" ]; then echo "${a:-$b}"; elif [ "$a" -lt "$b" ]; then echo "$a"; else echo "$b"; fi
+}
 rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$SERVER_PID/status"; }
 
-server_start --limit clients=8 --limit message-timeout-ms=2000 --limit partial-total-mib=150 \
+server_start --limit clients=8 --limit message-timeout-ms=4000 --limit partial-total-mib=150 \
   --limit resources=100 || finish
 grep -q 'fd limit' "$SERVER_LOG" && note "$(grep -m1 'fd limit' "$SERVER_LOG" | sed 's/^venus-server: //')"
 
 vulkaninfo_ms >/dev/null || true
-idle=$(vulkaninfo_ms)
+idle=$(vulkaninfo_best_ms)
 if [ -z "$idle" ]; then fail "vulkaninfo --summary through an idle server failed"; show_tail "$TEST_TMP/vi.out"; finish; fi
 note "info: vulkaninfo --summary takes $idle ms through an idle server"
 within_2x() { [ -n "$1" ] && [ "$1" -le $((2 * idle + 200)) ]; }
@@ -66,7 +73,7 @@ fi
 rc=0; wait "$compute_pid" || rc=$?
 client_check "compute client running through the flood" "$TEST_TMP/flood-compute.out" "$rc" || true
 sleep 0.5
-t=$(vulkaninfo_ms)
+t=$(vulkaninfo_best_ms)
 check "vulkaninfo --summary after the flood: ${t:-failed} ms (idle $idle ms)" within_2x "$t"
 
 # --- stalled half-messages ------------------------------------------------------
@@ -77,7 +84,7 @@ stall_pid=$!; BG_PIDS+=("$stall_pid")
 deadline=$((SECONDS + 30))
 until grep -q '^stalling' "$TEST_TMP/stall.out" 2>/dev/null || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
 rss1=$(rss_kib)
-t=$(vulkaninfo_ms)
+t=$(vulkaninfo_best_ms)
 check "vulkaninfo --summary while 4 clients stall inside 60 MiB messages: ${t:-failed} ms (idle $idle ms)" within_2x "$t"
 rc=0; wait "$stall_pid" || rc=$?
 if grep -q '^closed 4 of 4' "$TEST_TMP/stall.out"; then
@@ -85,11 +92,11 @@ if grep -q '^closed 4 of 4' "$TEST_TMP/stall.out"; then
 else
   fail "stalled clients: $(tail -n1 "$TEST_TMP/stall.out")"
 fi
-stalled=$(grep -c 'stalled: not received within 2000 ms' "$SERVER_LOG" || true)
+stalled=$(grep -c 'stalled: not received within 4000 ms' "$SERVER_LOG" || true)
 over=$(grep -c 'limit partial-total-mib' "$SERVER_LOG" || true)
 got=$(( $(log_count 'dropping client:') - before ))
 if [ "$got" -eq 4 ] && [ "$stalled" -eq 2 ] && [ "$over" -eq 2 ]; then
-  pass "stall: 4 'dropping client:' lines: $stalled past the 2000 ms message timeout, $over over partial-total-mib"
+  pass "stall: 4 'dropping client:' lines: $stalled past the 4000 ms message timeout, $over over partial-total-mib"
 else
   fail "stall: $got 'dropping client:' lines ($stalled timeouts, $over over partial-total-mib), want 4"
   grep 'dropping client' "$SERVER_LOG" | tail -n 4 | sed 's/^/         | /' || true
@@ -108,7 +115,7 @@ if [ "$out" = "created 100" ] && [[ $line == *"resource limit reached (100 resou
 else
   fail "blob flood: '$out', last drop: '$line' (want 100 blobs, then 'resource limit reached')"
 fi
-t=$(vulkaninfo_ms)
+t=$(vulkaninfo_best_ms)
 check "vulkaninfo --summary after the blob flood: ${t:-failed} ms" within_2x "$t"
 
 # --- heap --------------------------------------------------------------------------
@@ -128,6 +135,7 @@ SERVER_BIN=$TEST_TMP/venus-server-lowfd
 printf '#!/bin/sh\nexec prlimit --nofile=600:600 %q "$@"\n' "$SERVER_BIN_REAL" >"$SERVER_BIN"
 chmod +x "$SERVER_BIN"
 server_start --limit clients=0 --limit resources=0 || finish
+vulkaninfo_ms >/dev/null || true  # a fresh server's first client is slower
 out=$($FLOOD "$SERVER_SOCK" blobs 20000)
 wait_log_count 'dropping client:' 1 5 || true
 line=$(grep 'dropping client:' "$SERVER_LOG" | tail -n1)
@@ -136,7 +144,7 @@ if [[ $line == *"open files"* ]] && [ "$(log_count 'dropping client:')" -eq 1 ];
 else
   fail "out of fds: '$out', drops: $(log_count 'dropping client:'), last: '$line' (want one line naming the fd shortage)"
 fi
-t=$(vulkaninfo_ms)
+t=$(vulkaninfo_best_ms)
 check "vulkaninfo --summary after the fd exhaustion: ${t:-failed} ms" within_2x "$t"
 server_stop || true
 SERVER_BIN=$SERVER_BIN_REAL
