@@ -15,6 +15,7 @@
 #include "util/log.h"
 #include "vtest/vtest.h"
 #include "vtest/vtest_protocol.h"
+#include "vtest/vtest_sync.h"
 
 #ifndef VS_VERSION
 #define VS_VERSION "0.1.0"
@@ -26,6 +27,8 @@ static struct {
    int socket_fd;            /* --socket-fd: serve the render-server protocol */
    enum vs_isolate isolate;
    struct vs_context_options context;
+   struct vtest_server_limits server;
+   bool resources_given; /* --limit resources=N was on the command line */
 } config;
 
 static void
@@ -47,7 +50,9 @@ usage(FILE *out)
            "  --page-size BYTES   granule of shared device memory, a power of two >= the\n"
            "                      system page (16384 emulates a 16 KiB-page host)\n"
            "  --limit NAME=N      per-client limit: rings (%u), objects (%u), resources\n"
-           "                      (%u) or shmem-mib (%llu); 0 means none\n"
+           "                      (%u, lowered to fit the fd limit) or shmem-mib (%llu);\n"
+           "                      server-wide: clients (%u), message-timeout-ms (%u),\n"
+           "                      partial-mib (%llu) or partial-total-mib (%llu); 0 means none\n"
            "  --log-level LEVEL   error, warn, info or debug (default: $VENUS_SERVER_LOG,\n"
            "                      else info)\n"
            "  --venus, --no-virgl, --multi-clients, --worker-seccomp-bpf PATH,\n"
@@ -56,7 +61,10 @@ usage(FILE *out)
            "  --help              show this help\n"
            "  --version           show the version\n",
            VTEST_DEFAULT_SOCKET_PATH, config.context.limits.rings, config.context.limits.objects,
-           config.context.limits.resources, (unsigned long long)(config.context.limits.shmem_bytes >> 20));
+           config.context.limits.resources, (unsigned long long)(config.context.limits.shmem_bytes >> 20),
+           config.server.clients, config.server.message_timeout_ms,
+           (unsigned long long)(config.server.partial_bytes >> 20),
+           (unsigned long long)(config.server.partial_total_bytes >> 20));
 }
 
 static bool
@@ -123,16 +131,64 @@ parse_limit(const char *arg)
       l->rings = (uint32_t)value;
    else if (number && LIMIT_IS("objects") && value <= UINT32_MAX)
       l->objects = (uint32_t)value;
-   else if (number && LIMIT_IS("resources") && value <= UINT32_MAX)
+   else if (number && LIMIT_IS("resources") && value <= UINT32_MAX) {
       l->resources = (uint32_t)value;
-   else if (number && LIMIT_IS("shmem-mib") && value <= (UINT64_MAX >> 20))
+      config.resources_given = true;
+   } else if (number && LIMIT_IS("shmem-mib") && value <= (UINT64_MAX >> 20))
       l->shmem_bytes = value << 20;
+   else if (number && LIMIT_IS("clients") && value <= UINT32_MAX)
+      config.server.clients = (uint32_t)value;
+   else if (number && LIMIT_IS("message-timeout-ms") && value <= UINT32_MAX)
+      config.server.message_timeout_ms = (uint32_t)value;
+   else if (number && LIMIT_IS("partial-mib") && value <= (UINT64_MAX >> 20))
+      config.server.partial_bytes = value << 20;
+   else if (number && LIMIT_IS("partial-total-mib") && value <= (UINT64_MAX >> 20))
+      config.server.partial_total_bytes = value << 20;
    else {
-      fprintf(stderr, "venus-server: invalid limit '%s' (use rings, objects, resources or shmem-mib=N)\n", arg);
+      fprintf(stderr, "venus-server: invalid limit '%s' (use rings, objects, resources, shmem-mib, "
+                      "clients, message-timeout-ms, partial-mib or partial-total-mib=N)\n", arg);
       return false;
    }
 #undef LIMIT_IS
    return true;
+}
+
+/* fds the server keeps for itself (listening socket, stop and reap events,
+ * the host driver's own) and per client besides its blobs: its socket,
+ * pending sync waits (two fds each where events are pipes), the host
+ * driver's per-device fds. */
+#define FD_RESERVE 256u
+#define FD_PER_CLIENT (32u + 2u * VTEST_SYNC_MAX_WAITERS)
+
+/* Raises the fd limit and makes every client's fds fit in it: a client
+ * holds an fd per blob or import and per host-pointer allocation, each up
+ * to `resources`; so `resources` is lowered until `clients` of them fit. */
+static void
+fit_fd_limit(void)
+{
+   uint64_t limit = os_raise_fd_limit();
+   uint32_t clients = config.server.clients;
+   uint32_t *resources = &config.context.limits.resources;
+   if (limit == 0 || limit == UINT64_MAX || clients == 0) {
+      vs_info(0, "fd limit %s: blobs per client not fitted to it (limit resources=%u)",
+              limit ? "unlimited or clients unlimited" : "unknown", *resources);
+      return;
+   }
+   uint64_t per_client = limit > FD_RESERVE ? (limit - FD_RESERVE) / clients : 0;
+   uint64_t fit = per_client > FD_PER_CLIENT ? (per_client - FD_PER_CLIENT) / 2 : 0;
+   if (fit == 0) {
+      vs_warn(0, "fd limit %llu leaves no room for %u clients; lower --limit clients or raise the "
+              "hard fd limit (ulimit -Hn)", (unsigned long long)limit, clients);
+      fit = 1;
+   }
+   if (*resources == 0 || *resources > fit) {
+      if (config.resources_given)
+         vs_warn(0, "limit resources=%u lowered to %llu: %u clients must fit in the fd limit %llu",
+                 *resources, (unsigned long long)fit, clients, (unsigned long long)limit);
+      *resources = (uint32_t)(fit > UINT32_MAX ? UINT32_MAX : fit);
+   }
+   vs_info(0, "fd limit %llu: up to %u clients, %u blobs and %u host-visible allocations each",
+           (unsigned long long)limit, clients, *resources, *resources);
 }
 
 static void
@@ -186,6 +242,7 @@ main(int argc, char **argv)
    config.socket_fd = -1;
    config.isolate = VS_ISOLATE_THREAD;
    vs_context_options_default(&config.context);
+   vtest_server_limits_default(&config.server);
    const char *env_socket = getenv("VTEST_SOCKET_NAME");
    if (env_socket && *env_socket)
       config.socket_path = env_socket;
@@ -282,7 +339,8 @@ main(int argc, char **argv)
       fprintf(stderr, "venus-server: sigaction: %s\n", strerror(errno));
       return 1;
    }
-   int rc = vtest_server_run(config.socket_path, &config.context);
+   fit_fd_limit();
+   int rc = vtest_server_run_limited(config.socket_path, &config.context, &config.server);
    if (rc == VTEST_SERVER_ABANDONED) {
       /* Threads stuck in the host driver would block exit()'s library
        * destructors too: leave now. */

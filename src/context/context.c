@@ -1,5 +1,6 @@
 #include "context/context_state.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +122,8 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
    vs_renderer_init(&ctx->renderer, ctx_id, &options->renderer, &ctx->objects);
    ctx->renderer.resolve_resource = resolve_resource;
    ctx->renderer.resolve_data = ctx;
+   /* Each host-pointer allocation holds an fd, as each blob does. */
+   ctx->renderer.memory_usage.host_fd_limit = options->limits.resources;
    vs_context_init_dispatch(ctx, &ctx->dispatch, NULL);
    pthread_mutex_init(&ctx->rings_lock, NULL);
    os_cond_init(&ctx->monitor_cond);
@@ -244,9 +247,13 @@ create_shmem_blob(struct vs_context *ctx, uint32_t res_id, uint64_t size, struct
    struct vs_resource *res = vs_resource_create_shmem(&ctx->resources, res_id, (size_t)size);
    out->fd = res ? fcntl(res->fd, F_DUPFD_CLOEXEC, 0) : -1;
    if (out->fd < 0) {
+      int err = errno;
       if (res)
          vs_resource_remove(&ctx->resources, res_id);
-      vs_context_set_fatal(ctx, "cannot create shared memory for a blob");
+      /* Out of fds (EMFILE) lands here: this client alone is dropped. */
+      snprintf(reason, sizeof(reason), "cannot create shared memory for a blob of %llu bytes: %s",
+               (unsigned long long)size, strerror(err));
+      vs_context_set_fatal(ctx, reason);
       return false;
    }
    out->fd_type = VS_FD_TYPE_SHM;
@@ -331,16 +338,19 @@ vs_context_import_resource(struct vs_context *ctx, uint32_t res_id, int fd, enum
       why = "size out of range";
    else if (fd_type == VS_FD_TYPE_SHM && (fstat(fd, &st) != 0 || (uint64_t)st.st_size < size))
       why = "the fd is smaller than the size given";
-   void *map = MAP_FAILED;
+   /* Between guard pages, like the server's own shared memory. */
+   const size_t page = os_page_size();
+   const size_t map_size = why || size > SIZE_MAX - page ? 0 : ((size_t)size + page - 1) & ~(page - 1);
+   void *map = NULL;
    if (!why) {
-      map = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-      if (map == MAP_FAILED)
+      map = map_size ? os_map_guarded(fd, map_size, 0) : NULL;
+      if (!map)
          why = "the fd cannot be mapped at that size";
    }
-   struct vs_resource *res = why ? NULL : vs_resource_add(&ctx->resources, res_id, fd, map, (size_t)size, (size_t)size);
+   struct vs_resource *res = why ? NULL : vs_resource_add(&ctx->resources, res_id, fd, map, (size_t)size, map_size);
    if (!res) {
-      if (map != MAP_FAILED)
-         munmap(map, (size_t)size);
+      if (map)
+         os_unmap_guarded(map, map_size, 0);
       close(fd);
       snprintf(reason, sizeof(reason), "import of resource %u (fd type %d, %llu bytes): %s", res_id, fd_type,
                (unsigned long long)size, why ? why : "out of memory");
@@ -348,6 +358,7 @@ vs_context_import_resource(struct vs_context *ctx, uint32_t res_id, int fd, enum
       return false;
    }
    res->imported = true;
+   res->guarded = true;
    vs_debug(ctx->id, "resource %u: imported fd of %llu bytes (type %d)", res_id, (unsigned long long)size, fd_type);
    return true;
 }

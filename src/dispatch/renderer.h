@@ -44,6 +44,8 @@ struct vs_renderer {
 
    /* Serializes blob export against vkFreeMemory. */
    pthread_mutex_t memory_lock;
+   /* Device memory and memory fds the client holds (memory/device_memory.h). */
+   struct vs_memory_usage memory_usage;
    /* The guest's VkInstance (one per context). */
    struct vs_object *instance;
    /* Timelines: ring_idx -> VkQueue object bound by vkGetDeviceQueue2. */

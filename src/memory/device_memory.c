@@ -73,43 +73,23 @@ vs_memory_add_device_extensions(const struct vs_physical_device *phys, const cha
    return count;
 }
 
-/* Maps `size` bytes (a multiple of `align`) of `fd` at an `align`-aligned
- * address, so that --page-size 16384 behaves like a host with 16 KiB pages
- * even on a 4 KiB kernel. */
-static void *
-host_region_map(int fd, size_t size, size_t align)
-{
-   if (size > SIZE_MAX - align)
-      return NULL;
-   uint8_t *reserve = mmap(NULL, size + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-   if (reserve == MAP_FAILED)
-      return NULL;
-   uint8_t *aligned = (uint8_t *)(((uintptr_t)reserve + align - 1) & ~(uintptr_t)(align - 1));
-   void *map = mmap(aligned, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
-   if (map == MAP_FAILED) {
-      munmap(reserve, size + align);
-      return NULL;
-   }
-   if (aligned > reserve)
-      munmap(reserve, (size_t)(aligned - reserve));
-   size_t tail = (size_t)(reserve + size + align - (aligned + size));
-   if (tail)
-      munmap(aligned + size, tail);
-   return map;
-}
-
-/* Shared memory mapped as above. Its fd is `fd_size` bytes long (at most
- * `size`): the mapping's tail past the end is never touched, as nothing
- * uses more than the allocation. */
+/* Shared memory mapped at an `align`-aligned address, so that --page-size
+ * 16384 behaves like a host with 16 KiB pages even on a 4 KiB kernel;
+ * between PROT_NONE guards of `align` bytes, so that a host access running
+ * off one client's memory faults instead of reaching another client's.
+ * Its fd is `fd_size` bytes long (at most `size`): the mapping's tail past
+ * the end is never touched, as nothing uses more than the allocation. */
 static bool
 host_region_create(size_t size, size_t fd_size, size_t align, int *fd_out, void **map_out)
 {
    int fd = os_shm_create("venus-device-memory", fd_size);
    if (fd < 0)
       return false;
-   void *map = host_region_map(fd, size, align);
+   void *map = os_map_guarded(fd, size, align);
    if (!map) {
+      int err = errno;
       close(fd);
+      errno = err;
       return false;
    }
    *fd_out = fd;
@@ -118,9 +98,9 @@ host_region_create(size_t size, size_t fd_size, size_t align, int *fd_out, void 
 }
 
 static void
-host_region_destroy(int fd, void *map, size_t size)
+host_region_destroy(int fd, void *map, size_t size, size_t align)
 {
-   munmap(map, size);
+   os_unmap_guarded(map, size, align);
    close(fd);
 }
 
@@ -135,7 +115,8 @@ void
 vs_region_cache_fini(struct vs_region_cache *cache)
 {
    for (uint32_t i = 0; i < cache->count; i++)
-      host_region_destroy(cache->slots[i].fd, cache->slots[i].map, cache->slots[i].size);
+      host_region_destroy(cache->slots[i].fd, cache->slots[i].map, cache->slots[i].size,
+                          cache->slots[i].align);
    cache->count = 0;
    pthread_mutex_destroy(&cache->lock);
 }
@@ -159,16 +140,17 @@ region_cache_take(struct vs_region_cache *cache, size_t size, int *fd, void **ma
 }
 
 static void
-region_cache_put(struct vs_region_cache *cache, int fd, void *map, size_t size)
+region_cache_put(struct vs_region_cache *cache, int fd, void *map, size_t size, size_t align)
 {
    pthread_mutex_lock(&cache->lock);
    if (size <= VS_REGION_CACHE_MAX_SIZE && cache->count < VS_REGION_CACHE_SLOTS) {
-      cache->slots[cache->count++] = (struct vs_region){ .fd = fd, .map = map, .size = size };
+      cache->slots[cache->count++] =
+         (struct vs_region){ .fd = fd, .map = map, .size = size, .align = align };
       fd = -1;
    }
    pthread_mutex_unlock(&cache->lock);
    if (fd >= 0)
-      host_region_destroy(fd, map, size);
+      host_region_destroy(fd, map, size, align);
 }
 
 static uint32_t
@@ -212,8 +194,7 @@ probe_host_pointer(struct vs_device *dev)
                                                  map, &ptr_props) == VK_SUCCESS)
       caps->host_pointer_types = ptr_props.memoryTypeBits & host_visible_types(&caps->props);
    caps->host_pointer = caps->host_pointer_types != 0;
-   munmap(map, caps->granule);
-   close(fd);
+   host_region_destroy(fd, map, caps->granule, caps->granule);
 }
 
 static int
@@ -354,6 +335,99 @@ handle_type_of(enum vs_memory_strategy s)
                                 : VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT;
 }
 
+void
+vs_memory_usage_init(struct vs_memory_usage *usage, uint32_t host_fd_limit)
+{
+   memset(usage, 0, sizeof(*usage));
+   pthread_mutex_init(&usage->lock, NULL);
+   usage->host_fd_limit = host_fd_limit;
+}
+
+void
+vs_memory_usage_fini(struct vs_memory_usage *usage)
+{
+   pthread_mutex_destroy(&usage->lock);
+}
+
+/* Counts `mem` (its size, on its heap) against what the client holds on
+ * that heap of that physical device, and its fd if it will hold one.
+ * Returns the VkResult, having logged why on failure. */
+static VkResult
+usage_reserve(struct vs_renderer *renderer, struct vs_device *dev, struct vs_device_memory *mem,
+              bool holds_fd)
+{
+   struct vs_memory_usage *usage = &renderer->memory_usage;
+   uint32_t heap = dev->mem.props.memoryTypes[mem->type_index].heapIndex;
+   VkDeviceSize heap_size = dev->mem.props.memoryHeaps[heap].size;
+   VkResult result = VK_SUCCESS;
+
+   pthread_mutex_lock(&usage->lock);
+   uint32_t slot = VS_MEMORY_USAGE_DEVICES, free_slot = VS_MEMORY_USAGE_DEVICES;
+   for (uint32_t i = 0; i < VS_MEMORY_USAGE_DEVICES; i++) {
+      if (usage->devices[i].physical == dev->physical) {
+         slot = i;
+         break;
+      }
+      if (!usage->devices[i].physical && free_slot == VS_MEMORY_USAGE_DEVICES)
+         free_slot = i;
+   }
+   if (slot == VS_MEMORY_USAGE_DEVICES && free_slot < VS_MEMORY_USAGE_DEVICES) {
+      slot = free_slot;
+      usage->devices[slot].physical = dev->physical;
+   }
+   VkDeviceSize used = slot < VS_MEMORY_USAGE_DEVICES ? usage->devices[slot].used[heap] : 0;
+   if (slot == VS_MEMORY_USAGE_DEVICES) {
+      vs_warn(renderer->ctx_id, "vkAllocateMemory: memory on more than %u physical devices: %s",
+              VS_MEMORY_USAGE_DEVICES, vn_result_name(VK_ERROR_OUT_OF_DEVICE_MEMORY));
+      result = VK_ERROR_OUT_OF_DEVICE_MEMORY;
+   } else if (mem->size > heap_size || used > heap_size - mem->size) {
+      vs_warn(renderer->ctx_id,
+              "vkAllocateMemory: %llu bytes on top of the %llu this client holds exceed heap %u "
+              "(%llu bytes): %s", (unsigned long long)mem->size, (unsigned long long)used, heap,
+              (unsigned long long)heap_size, vn_result_name(VK_ERROR_OUT_OF_DEVICE_MEMORY));
+      result = VK_ERROR_OUT_OF_DEVICE_MEMORY;
+   } else if (holds_fd && usage->host_fd_limit && usage->host_fds >= usage->host_fd_limit) {
+      vs_warn(renderer->ctx_id,
+              "vkAllocateMemory: this client holds %u host-visible allocations, an fd each "
+              "(limit resources=%u): %s", usage->host_fds, usage->host_fd_limit,
+              vn_result_name(VK_ERROR_OUT_OF_DEVICE_MEMORY));
+      result = VK_ERROR_OUT_OF_DEVICE_MEMORY;
+   } else {
+      usage->devices[slot].used[heap] = used + mem->size;
+      if (holds_fd)
+         usage->host_fds++;
+      mem->usage = usage;
+      mem->usage_slot = slot;
+      mem->heap_index = heap;
+      mem->holds_fd = holds_fd;
+   }
+   pthread_mutex_unlock(&usage->lock);
+   return result;
+}
+
+static void
+usage_release(struct vs_device_memory *mem)
+{
+   struct vs_memory_usage *usage = mem->usage;
+   if (!usage)
+      return;
+   pthread_mutex_lock(&usage->lock);
+   usage->devices[mem->usage_slot].used[mem->heap_index] -= mem->size;
+   if (mem->holds_fd)
+      usage->host_fds--;
+   pthread_mutex_unlock(&usage->lock);
+   mem->usage = NULL;
+}
+
+/* Frees a vs_device_memory that never reached the host. */
+static VkResult
+allocate_failed(struct vs_device_memory *mem, VkResult result)
+{
+   usage_release(mem);
+   free(mem);
+   return result;
+}
+
 VkResult
 vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemoryAllocateInfo *info,
                    struct vs_device_memory **out)
@@ -403,6 +477,13 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
    mem->fd = -1;
    mem->size = info->allocationSize;
    mem->type_index = info->memoryTypeIndex;
+   const bool host_pointer = (type->propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) &&
+                             choose_strategy(caps, info->memoryTypeIndex) == VS_MEMORY_HOST_POINTER;
+   VkResult reserved = usage_reserve(renderer, dev, mem, host_pointer);
+   if (reserved != VK_SUCCESS) {
+      free(mem);
+      return reserved;
+   }
 
    VkImportMemoryHostPointerInfoEXT import_info;
    VkExportMemoryAllocateInfo export_info;
@@ -423,7 +504,7 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
       else if (info->allocationSize > res_size ||
                mem->map_size > ((res_size + os_page_size() - 1) & ~(uint64_t)(os_page_size() - 1)))
          why = "the allocation is larger than the resource";
-      else if (!(mem->map = host_region_map(mem->fd, mem->map_size, g)))
+      else if (!(mem->map = os_map_guarded(mem->fd, mem->map_size, g)))
          why = "the resource cannot be mapped";
       if (why) {
          vs_warn(renderer->ctx_id, "vkAllocateMemory: import of resource %u (%llu bytes, type %u): %s: %s",
@@ -450,8 +531,7 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
          vs_warn(renderer->ctx_id, "vkAllocateMemory: %llu bytes exceed heap %u (%llu bytes): %s",
                  (unsigned long long)info->allocationSize, type->heapIndex, (unsigned long long)heap_size,
                  vn_result_name(VK_ERROR_OUT_OF_DEVICE_MEMORY));
-         free(mem);
-         return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+         return allocate_failed(mem, VK_ERROR_OUT_OF_DEVICE_MEMORY);
       }
       mem->shared_by = choose_strategy(caps, info->memoryTypeIndex);
       switch (mem->shared_by) {
@@ -459,8 +539,7 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
          if (!(caps->host_pointer_types & (1u << info->memoryTypeIndex))) {
             vs_warn(renderer->ctx_id, "vkAllocateMemory: memory type %u cannot back host-pointer imports",
                     info->memoryTypeIndex);
-            free(mem);
-            return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+            return allocate_failed(mem, VK_ERROR_OUT_OF_DEVICE_MEMORY);
          }
          size_t g = caps->granule;
          mem->map_size = (size_t)((info->allocationSize + g - 1) & ~(VkDeviceSize)(g - 1));
@@ -468,10 +547,10 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
          if ((caps->exact_shm || !region_cache_take(&dev->regions, mem->map_size, &mem->fd, &mem->map)) &&
              !host_region_create(mem->map_size, caps->exact_shm ? (size_t)info->allocationSize : mem->map_size,
                                  g, &mem->fd, &mem->map)) {
-            vs_warn(renderer->ctx_id, "vkAllocateMemory: cannot create %zu bytes of shared memory: %s",
-                    mem->map_size, strerror(errno));
-            free(mem);
-            return VK_ERROR_OUT_OF_HOST_MEMORY;
+            vs_warn(renderer->ctx_id, "vkAllocateMemory: cannot create %zu bytes of shared memory: %s%s",
+                    mem->map_size, strerror(errno),
+                    errno == EMFILE || errno == ENFILE ? " (the server is out of fds)" : "");
+            return allocate_failed(mem, VK_ERROR_OUT_OF_HOST_MEMORY);
          }
          /* A host-pointer import cannot be a dedicated allocation
           * (VUID-VkMemoryAllocateInfo-pNext-02806), so the guest's
@@ -502,8 +581,7 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
       case VS_MEMORY_AUTO:
          vs_warn(renderer->ctx_id, "vkAllocateMemory: no way to share host-visible memory type %u",
                  info->memoryTypeIndex);
-         free(mem);
-         return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+         return allocate_failed(mem, VK_ERROR_OUT_OF_DEVICE_MEMORY);
       }
    } else if (guest_export & (VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT |
                               VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT)) {
@@ -525,11 +603,10 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
               (unsigned long long)mem->size, mem->type_index, vs_memory_strategy_name(mem->shared_by),
               vn_result_name(r));
       if (mem->map && (mem->imported || caps->exact_shm))
-         host_region_destroy(mem->fd, mem->map, mem->map_size);
+         host_region_destroy(mem->fd, mem->map, mem->map_size, caps->granule);
       else if (mem->map)
-         region_cache_put(&dev->regions, mem->fd, mem->map, mem->map_size);
-      free(mem);
-      return r;
+         region_cache_put(&dev->regions, mem->fd, mem->map, mem->map_size, caps->granule);
+      return allocate_failed(mem, r);
    }
    *out = mem;
    return VK_SUCCESS;
@@ -541,11 +618,12 @@ vs_memory_free(struct vs_device *dev, struct vs_device_memory *mem)
    /* The guest's mapping (if any) keeps the shared pages alive on its own. */
    dev->dt.FreeMemory(dev->host, mem->host, NULL);
    if (mem->map && (mem->imported || dev->mem.exact_shm))
-      host_region_destroy(mem->fd, mem->map, mem->map_size);
+      host_region_destroy(mem->fd, mem->map, mem->map_size, dev->mem.granule);
    else if (mem->map)
-      region_cache_put(&dev->regions, mem->fd, mem->map, mem->map_size);
+      region_cache_put(&dev->regions, mem->fd, mem->map, mem->map_size, dev->mem.granule);
    else if (mem->fd >= 0)
       close(mem->fd);
+   usage_release(mem);
    free(mem);
 }
 

@@ -59,8 +59,9 @@ struct vs_memory_caps {
 
 struct vs_region {
    int fd;
-   void *map;
+   void *map;      /* between PROT_NONE guards of `align` bytes */
    size_t size;
+   size_t align;
 };
 
 struct vs_region_cache {
@@ -72,6 +73,25 @@ struct vs_region_cache {
 void vs_region_cache_init(struct vs_region_cache *cache);
 /* Unmaps and closes every cached region. */
 void vs_region_cache_fini(struct vs_region_cache *cache);
+
+/* Device memory one client (renderer) holds, counted cumulatively per heap
+ * of each physical device it uses, so that many allocations cannot add up
+ * past a heap; and the host-pointer allocations it holds, each of which
+ * keeps an fd open. */
+#define VS_MEMORY_USAGE_DEVICES 8
+
+struct vs_memory_usage {
+   pthread_mutex_t lock;
+   struct {
+      const void *physical;        /* the physical device's object; NULL: free slot */
+      VkDeviceSize used[VK_MAX_MEMORY_HEAPS];
+   } devices[VS_MEMORY_USAGE_DEVICES];
+   uint32_t host_fds;
+   uint32_t host_fd_limit;          /* 0: none */
+};
+
+void vs_memory_usage_init(struct vs_memory_usage *usage, uint32_t host_fd_limit);
+void vs_memory_usage_fini(struct vs_memory_usage *usage);
 
 /* One VkDeviceMemory (vs_object.data). */
 struct vs_device_memory {
@@ -85,6 +105,11 @@ struct vs_device_memory {
    size_t map_size;
    bool exported;                  /* a blob was made from it (at most one) */
    bool imported;                  /* fd and map are a resource's (never cached) */
+   /* What it counts against (vs_memory_usage), undone by vs_memory_free. */
+   struct vs_memory_usage *usage;
+   uint32_t usage_slot;
+   uint32_t heap_index;
+   bool holds_fd;
 };
 
 /* Host device extensions the memory code needs, of those the physical

@@ -54,6 +54,20 @@ uint64_t os_now_ns(void);
 /* The system page size. */
 size_t os_page_size(void);
 
+/* Raises the soft RLIMIT_NOFILE to the hard limit (OPEN_MAX where the OS
+ * caps it). Returns the soft limit in force afterwards (UINT64_MAX: none),
+ * 0 if it cannot be read. */
+uint64_t os_raise_fd_limit(void);
+
+/* Maps `size` bytes (a multiple of the page size) of shared memory `fd`
+ * read-write at an `align`-aligned address (a power of two; 0 or less than
+ * a page: the page) between two PROT_NONE guards of max(align, page)
+ * bytes, so that an access running off either end faults instead of
+ * reaching a neighbouring mapping. NULL with errno set on failure. */
+void *os_map_guarded(int fd, size_t size, size_t align);
+/* Unmaps what os_map_guarded returned, guards included (same size, align). */
+void os_unmap_guarded(void *map, size_t size, size_t align);
+
 /* Set FD_CLOEXEC; set or clear O_NONBLOCK. 0 on success, -1 with errno. */
 int os_set_cloexec(int fd);
 int os_set_nonblocking(int fd, bool nonblocking);

@@ -16,7 +16,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -41,6 +43,76 @@ os_page_size(void)
 {
    long size = sysconf(_SC_PAGESIZE);
    return size > 0 ? (size_t)size : 4096;
+}
+
+uint64_t
+os_raise_fd_limit(void)
+{
+   struct rlimit rl;
+   if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+      return 0;
+   if (rl.rlim_cur != rl.rlim_max) {
+      struct rlimit want = rl;
+      want.rlim_cur = rl.rlim_max;
+      if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+         rl = want;
+#ifdef OPEN_MAX
+      /* macOS refuses RLIM_INFINITY (and anything above OPEN_MAX). */
+      else if (rl.rlim_cur < OPEN_MAX) {
+         want.rlim_cur = OPEN_MAX;
+         if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+            rl = want;
+      }
+#endif
+   }
+   return rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
+}
+
+/* The guard on each side is `align` bytes (at least a page), so the data
+ * stays `align`-aligned and the guards cover whole pages. */
+static size_t
+guard_size(size_t align)
+{
+   size_t page = os_page_size();
+   return align > page ? align : page;
+}
+
+void *
+os_map_guarded(int fd, size_t size, size_t align)
+{
+   size_t guard = guard_size(align);
+   if (size == 0 || size % os_page_size() || size > SIZE_MAX - 3 * guard) {
+      errno = EINVAL;
+      return NULL;
+   }
+   /* Reserve room for both guards plus the slack to align the data. */
+   size_t reserve_size = size + 3 * guard;
+   uint8_t *reserve = mmap(NULL, reserve_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+   if (reserve == MAP_FAILED)
+      return NULL;
+   uint8_t *data = (uint8_t *)(((uintptr_t)reserve + 2 * guard - 1) & ~(uintptr_t)(guard - 1));
+   if (mmap(data, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED) {
+      int err = errno;
+      munmap(reserve, reserve_size);
+      errno = err;
+      return NULL;
+   }
+   /* Keep [data - guard, data + size + guard) and give back the slack. */
+   uint8_t *start = data - guard, *end = data + size + guard;
+   if (start > reserve)
+      munmap(reserve, (size_t)(start - reserve));
+   if (reserve + reserve_size > end)
+      munmap(end, (size_t)(reserve + reserve_size - end));
+   return data;
+}
+
+void
+os_unmap_guarded(void *map, size_t size, size_t align)
+{
+   if (!map)
+      return;
+   size_t guard = guard_size(align);
+   munmap((uint8_t *)map - guard, size + 2 * guard);
 }
 
 int

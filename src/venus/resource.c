@@ -31,7 +31,9 @@ vs_resource_table_init(struct vs_resource_table *t)
 static void
 resource_free(struct vs_resource *res)
 {
-   if (res->map)
+   if (res->map && res->guarded)
+      os_unmap_guarded(res->map, res->map_size, 0);
+   else if (res->map)
       munmap(res->map, res->map_size);
    if (res->fd >= 0)
       close(res->fd);
@@ -146,19 +148,20 @@ vs_resource_create_shmem(struct vs_resource_table *t, uint32_t id, size_t size)
    int fd = os_shm_create("venus-shmem", size);
    if (fd < 0)
       return NULL;
-   void *map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-   if (map == MAP_FAILED) {
+   void *map = os_map_guarded(fd, map_size, 0);
+   if (!map) {
       close(fd);
       return NULL;
    }
    /* The add still refuses an id taken meanwhile. */
    struct vs_resource *res = vs_resource_add(t, id, fd, map, size, map_size);
    if (!res) {
-      munmap(map, map_size);
+      os_unmap_guarded(map, map_size, 0);
       close(fd);
       return NULL;
    }
    res->is_shmem = true;
+   res->guarded = true;
    return res;
 }
 

@@ -17,6 +17,7 @@ struct vs_resource {
    uint8_t *map;        /* host mapping */
    size_t size;         /* bytes the guest may touch */
    size_t map_size;     /* bytes mapped (size rounded up) */
+   bool guarded;        /* map is between PROT_NONE guard pages (os_map_guarded) */
    bool is_shmem;       /* plain shared memory (blob_id 0) */
    bool imported;       /* an fd the transport handed in (IMPORT_RESOURCE) */
    uint64_t memory_id;  /* the VkDeviceMemory behind it, 0 for shared memory */
@@ -36,7 +37,9 @@ void vs_resource_table_init(struct vs_resource_table *t);
 /* Drops every resource (the table's references). */
 void vs_resource_table_fini(struct vs_resource_table *t);
 
-/* Creates plain shared memory of `size` bytes and adds it under `id`.
+/* Creates plain shared memory of `size` bytes and adds it under `id`,
+ * mapped between guard pages (os_map_guarded): a missed bounds check on it
+ * faults instead of reaching another client's memory.
  * NULL if id is 0 or in use, or on failure. */
 struct vs_resource *vs_resource_create_shmem(struct vs_resource_table *t, uint32_t id, size_t size);
 /* Adds a resource around an existing fd + mapping under `id` (same rules);

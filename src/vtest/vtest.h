@@ -4,6 +4,7 @@
 #define VTEST_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Runs until vtest_server_request_stop() is called. Prints
  * "venus-server: listening on PATH" to stdout once clients can connect.
@@ -25,6 +26,25 @@ int vtest_server_run(const char *socket_path, const struct vs_context_options *o
  * that dies is logged once and takes only its client. Before
  * vtest_server_run. */
 void vtest_server_set_isolation(bool process);
+
+/* What the transport allows, server-wide and per connection; 0 means no
+ * limit. Each refusal or drop is one log line naming the limit. */
+struct vtest_server_limits {
+   uint32_t clients;              /* connections served at once; more are refused */
+   uint32_t message_timeout_ms;   /* a message, once begun, must arrive whole within
+                                     this; so must a client's first message and
+                                     every reply's reading by the client */
+   uint64_t partial_bytes;        /* payload bytes buffered for one client */
+   uint64_t partial_total_bytes;  /* payload bytes buffered for all clients */
+};
+
+/* Defaults a multi-tenant host can use. */
+void vtest_server_limits_default(struct vtest_server_limits *limits);
+
+/* vtest_server_run with transport limits (vtest_server_run uses the
+ * defaults). */
+int vtest_server_run_limited(const char *socket_path, const struct vs_context_options *options,
+                             const struct vtest_server_limits *limits);
 
 /* Async-signal-safe; may be called from any thread, before or during
  * vtest_server_run. */

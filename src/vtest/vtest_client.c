@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -40,7 +42,9 @@ struct client {
    uint32_t next_res_id; /* vtest resource ids are the transport's to pick */
    struct vtest_sync_table *syncs;
    uint32_t *buf;
-   size_t buf_size;
+   size_t buf_size;      /* counted in limits.buffered_total while held */
+   struct vtest_client_limits limits;
+   uint64_t deadline_ns; /* the current message must arrive by then; 0: none */
 };
 
 /* Logs the one error line for this client and ends its session. A context
@@ -67,13 +71,39 @@ disconnected(struct client *c)
    return false;
 }
 
-/* Reads up to `size` bytes, looping over short reads and EINTR. Returns
- * the bytes read (fewer only at EOF) or -1 with errno set. */
+/* Waits until `fd` is readable or the deadline (0: none) passes. False
+ * with errno ETIMEDOUT past the deadline. */
+static bool
+wait_readable(int fd, uint64_t deadline_ns)
+{
+   if (!deadline_ns)
+      return true;
+   for (;;) {
+      uint64_t now = os_now_ns();
+      if (now >= deadline_ns) {
+         errno = ETIMEDOUT;
+         return false;
+      }
+      uint64_t left_ms = (deadline_ns - now + 999999) / 1000000;
+      struct pollfd pfd = { .fd = fd, .events = POLLIN };
+      int ret = poll(&pfd, 1, left_ms > 60000 ? 60000 : (int)left_ms);
+      if (ret > 0)
+         return true;
+      if (ret < 0 && errno != EINTR)
+         return false;
+   }
+}
+
+/* Reads up to `size` bytes, looping over short reads and EINTR, by
+ * `deadline_ns` (0: no deadline). Returns the bytes read (fewer only at
+ * EOF) or -1 with errno set (ETIMEDOUT past the deadline). */
 static ssize_t
-read_full(int fd, void *buf, size_t size)
+read_full(int fd, void *buf, size_t size, uint64_t deadline_ns)
 {
    size_t done = 0;
    while (done < size) {
+      if (!wait_readable(fd, deadline_ns))
+         return -1;
       ssize_t n = read(fd, (char *)buf + done, size - done);
       if (n > 0)
          done += (size_t)n;
@@ -90,13 +120,16 @@ read_failed(struct client *c, const char *what, int err)
 {
    if (err == ECONNRESET)
       return disconnected(c);
+   if (err == ETIMEDOUT)
+      return drop(c, "%s stalled: not received within %u ms (limit message-timeout-ms)", what,
+                  c->limits.message_timeout_ms);
    return drop(c, "reading %s failed: %s", what, strerror(err));
 }
 
 static bool
 read_payload(struct client *c, const char *what, void *buf, size_t size)
 {
-   ssize_t n = read_full(c->fd, buf, size);
+   ssize_t n = read_full(c->fd, buf, size, c->deadline_ns);
    if (n < 0)
       return read_failed(c, what, errno);
    if ((size_t)n < size)
@@ -109,6 +142,9 @@ send_failed(struct client *c, int err)
 {
    if (err == EPIPE || err == ECONNRESET)
       return disconnected(c);
+   if (err == EAGAIN || err == EWOULDBLOCK)
+      return drop(c, "the client stopped reading its replies: a reply was not taken within %u ms "
+                  "(limit message-timeout-ms)", c->limits.message_timeout_ms);
    return drop(c, "sending a reply failed: %s", strerror(err));
 }
 
@@ -180,25 +216,56 @@ send_reply_with_fd(struct client *c, uint32_t id, const uint32_t *words, uint32_
    return ok;
 }
 
-static uint32_t *
-payload_buffer(struct client *c, size_t size)
+static void
+release_payload_buffer(struct client *c)
 {
-   if (size > c->buf_size) {
-      free(c->buf);
-      c->buf = malloc(size);
-      c->buf_size = c->buf ? size : 0;
+   if (c->limits.buffered_total && c->buf_size)
+      atomic_fetch_sub(c->limits.buffered_total, (uint64_t)c->buf_size);
+   free(c->buf);
+   c->buf = NULL;
+   c->buf_size = 0;
+}
+
+/* A buffer for a payload of `size` bytes, within the per-client and the
+ * global limits on buffered bytes; NULL after dropping the client. */
+static uint32_t *
+payload_buffer(struct client *c, const char *what, size_t size)
+{
+   if (size <= c->buf_size)
+      return c->buf;
+   release_payload_buffer(c);
+   const struct vtest_client_limits *l = &c->limits;
+   if (l->partial_bytes && size > l->partial_bytes) {
+      drop(c, "%s payload of %zu bytes exceeds the per-client buffer limit of %llu bytes "
+           "(limit partial-mib)", what, size, (unsigned long long)l->partial_bytes);
+      return NULL;
    }
+   if (l->buffered_total) {
+      uint64_t before = atomic_fetch_add(l->buffered_total, (uint64_t)size);
+      if (l->partial_total_bytes && before + size > l->partial_total_bytes) {
+         atomic_fetch_sub(l->buffered_total, (uint64_t)size);
+         drop(c, "%s payload of %zu bytes: all clients together already buffer %llu bytes "
+              "(limit partial-total-mib: %llu bytes)", what, size, (unsigned long long)before,
+              (unsigned long long)l->partial_total_bytes);
+         return NULL;
+      }
+   }
+   c->buf = malloc(size);
+   if (!c->buf) {
+      if (l->buffered_total)
+         atomic_fetch_sub(l->buffered_total, (uint64_t)size);
+      drop(c, "%s payload of %zu bytes: out of memory", what, size);
+      return NULL;
+   }
+   c->buf_size = size;
    return c->buf;
 }
 
 static void
 trim_payload_buffer(struct client *c)
 {
-   if (c->buf_size > KEEP_BUFFER_BYTES) {
-      free(c->buf);
-      c->buf = NULL;
-      c->buf_size = 0;
-   }
+   if (c->buf_size > KEEP_BUFFER_BYTES)
+      release_payload_buffer(c);
 }
 
 /* The Venus context is created by CONTEXT_INIT, or by the first command
@@ -401,9 +468,9 @@ cmd_sync_wait(struct client *c, uint32_t len)
    if (count > VTEST_MAX_WAIT_SYNCS)
       return drop(c, "SYNC_WAIT on %u syncs (limit %u)", count, VTEST_MAX_WAIT_SYNCS);
 
-   uint32_t *words = payload_buffer(c, (size_t)len * 4);
+   uint32_t *words = payload_buffer(c, "SYNC_WAIT", (size_t)len * 4);
    if (!words)
-      return drop(c, "SYNC_WAIT: out of memory");
+      return false;
    if (!read_payload(c, "SYNC_WAIT", words, (size_t)len * 4))
       return false;
 
@@ -489,9 +556,9 @@ cmd_submit_cmd2(struct client *c, uint32_t len)
    if (len > VTEST_MAX_SUBMIT_WORDS)
       return drop(c, "SUBMIT_CMD2 of %u words (limit %u)", len, VTEST_MAX_SUBMIT_WORDS);
 
-   uint32_t *payload = payload_buffer(c, (size_t)len * 4);
+   uint32_t *payload = payload_buffer(c, "SUBMIT_CMD2", (size_t)len * 4);
    if (!payload)
-      return drop(c, "SUBMIT_CMD2 of %u words: out of memory", len);
+      return false;
    if (!read_payload(c, "SUBMIT_CMD2", payload, (size_t)len * 4))
       return false;
 
@@ -609,7 +676,53 @@ await_request(int fd)
 int
 vtest_client_serve(int fd, uint32_t ctx_id, const struct vs_context_options *options)
 {
-   struct client c = { .fd = fd, .ctx_id = ctx_id, .name = "unnamed", .options = options };
+   const struct vtest_client_limits none = { 0 };
+   return vtest_client_serve_limited(fd, ctx_id, options, &none);
+}
+
+static uint64_t
+deadline_after(const struct client *c, uint64_t now)
+{
+   return c->limits.message_timeout_ms ? now + (uint64_t)c->limits.message_timeout_ms * 1000000u : 0;
+}
+
+/* Reads a message header: blocks for its first bytes as long as the client
+ * likes (an idle client is fine), then wants the rest of the message by the
+ * deadline. The first message is due within the timeout of connecting. */
+static ssize_t
+read_header(struct client *c, uint32_t *hdr, size_t size, bool first)
+{
+   uint64_t deadline = first ? deadline_after(c, os_now_ns()) : 0;
+   for (;;) {
+      if (!wait_readable(c->fd, deadline))
+         return -1;
+      ssize_t n = read(c->fd, hdr, size);
+      if (n < 0 && errno == EINTR)
+         continue;
+      if (n <= 0)
+         return n;
+      c->deadline_ns = first ? deadline : deadline_after(c, os_now_ns());
+      if ((size_t)n == size)
+         return n;
+      ssize_t rest = read_full(c->fd, (char *)hdr + n, size - (size_t)n, c->deadline_ns);
+      return rest < 0 ? rest : n + rest;
+   }
+}
+
+int
+vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_options *options,
+                           const struct vtest_client_limits *limits)
+{
+   struct client c = { .fd = fd, .ctx_id = ctx_id, .name = "unnamed", .options = options,
+                       .limits = *limits };
+
+   /* A client that stops reading its replies must not hold this thread in
+    * send() forever. */
+   if (limits->message_timeout_ms) {
+      struct timeval tv = { .tv_sec = limits->message_timeout_ms / 1000,
+                            .tv_usec = (limits->message_timeout_ms % 1000) * 1000 };
+      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+   }
 
    c.syncs = vtest_sync_table_create();
    if (!c.syncs) {
@@ -617,10 +730,10 @@ vtest_client_serve(int fd, uint32_t ctx_id, const struct vs_context_options *opt
       return -1;
    }
 
-   for (;;) {
+   for (bool first = true;; first = false) {
       uint32_t hdr[VTEST_HDR_WORDS];
       await_request(fd);
-      ssize_t n = read_full(fd, hdr, sizeof(hdr));
+      ssize_t n = read_header(&c, hdr, sizeof(hdr), first);
       if (n == 0) {
          disconnected(&c);
          break;
@@ -646,6 +759,6 @@ vtest_client_serve(int fd, uint32_t ctx_id, const struct vs_context_options *opt
    if (c.ctx)
       vs_context_destroy(c.ctx);
    vtest_sync_table_destroy(c.syncs);
-   free(c.buf);
+   release_payload_buffer(&c);
    return c.peer_gone ? 0 : -1;
 }

@@ -14,4 +14,18 @@ struct vs_context_options;
  * away, -1 when the client was dropped. */
 int vtest_client_serve(int fd, uint32_t ctx_id, const struct vs_context_options *options);
 
+/* Per-connection limits (vtest.h's vtest_server_limits); 0 means none.
+ * `buffered_total`, when set, counts the payload bytes buffered by every
+ * client sharing it, against `partial_total_bytes`. */
+struct vtest_client_limits {
+   uint32_t message_timeout_ms;
+   uint64_t partial_bytes;
+   uint64_t partial_total_bytes;
+   _Atomic uint64_t *buffered_total;
+};
+
+/* vtest_client_serve under `limits` (vtest_client_serve has none). */
+int vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_options *options,
+                               const struct vtest_client_limits *limits);
+
 #endif

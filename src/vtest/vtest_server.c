@@ -23,6 +23,7 @@
 #include "os/os.h"
 #include "util/log.h"
 #include "vtest/vtest_client.h"
+#include "vtest/vtest_protocol.h"
 
 /* Signal handlers touch only these, so they must be lock-free. */
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int must be async-signal-safe");
@@ -56,6 +57,10 @@ struct client_thread {
 struct server {
    pthread_mutex_t lock;
    struct client_thread *clients;
+   uint32_t active;            /* client threads not yet done, under lock */
+   uint64_t refused;           /* clients refused over the cap */
+   struct vtest_server_limits limits;
+   _Atomic uint64_t buffered;  /* payload bytes all clients buffer */
    struct os_event reap_event; /* a client thread finished */
    uint32_t next_ctx_id;
    const struct vs_context_options *options;
@@ -164,8 +169,14 @@ client_main(void *arg)
    snprintf(name, sizeof(name), "vs-client-%u", ct->ctx_id);
    os_thread_set_name(name);
 
+   const struct vtest_client_limits limits = {
+      .message_timeout_ms = server->limits.message_timeout_ms,
+      .partial_bytes = server->limits.partial_bytes,
+      .partial_total_bytes = server->limits.partial_total_bytes,
+      .buffered_total = &server->buffered,
+   };
    if (!isolate_process) {
-      vtest_client_serve(ct->fd, ct->ctx_id, server->options);
+      vtest_client_serve_limited(ct->fd, ct->ctx_id, server->options, &limits);
    } else {
       /* This thread only minds the worker; the server process never
        * touches the host driver, so the child starts clean. */
@@ -177,7 +188,7 @@ client_main(void *arg)
          os_close_fds_except(ct->fd);
          signal(SIGTERM, SIG_DFL);
          signal(SIGINT, SIG_DFL);
-         _exit(vtest_client_serve(ct->fd, ct->ctx_id, server->options) == 0 ? 0 : 1);
+         _exit(vtest_client_serve_limited(ct->fd, ct->ctx_id, server->options, &limits) == 0 ? 0 : 1);
       }
       if (pid < 0) {
          vs_error(ct->ctx_id, "dropping client: cannot fork its worker: %s", strerror(errno));
@@ -196,6 +207,7 @@ client_main(void *arg)
    close(ct->fd);
    ct->fd = -1;
    ct->done = true;
+   server->active--;
    pthread_mutex_unlock(&server->lock);
    os_event_signal(&server->reap_event);
    return NULL;
@@ -232,10 +244,30 @@ reap_clients(struct server *server, bool all)
 static void
 start_client(struct server *server, int fd)
 {
+   /* Over the cap: refuse at once (the client sees its connection close)
+    * rather than queue it behind the others. */
+   pthread_mutex_lock(&server->lock);
+   uint32_t active = server->active;
+   bool refuse = server->limits.clients && active >= server->limits.clients;
+   if (refuse)
+      server->refused++;
+   else
+      server->active++;
+   pthread_mutex_unlock(&server->lock);
+   if (refuse) {
+      vs_warn(0, "refusing client: %u clients connected (limit clients=%u)", active,
+              server->limits.clients);
+      close(fd);
+      return;
+   }
+
    struct client_thread *ct = calloc(1, sizeof(*ct));
    if (!ct) {
       vs_error(0, "out of memory accepting a client");
       close(fd);
+      pthread_mutex_lock(&server->lock);
+      server->active--;
+      pthread_mutex_unlock(&server->lock);
       return;
    }
    ct->server = server;
@@ -250,8 +282,10 @@ start_client(struct server *server, int fd)
    ct->next = server->clients;
    server->clients = ct;
    int err = pthread_create(&ct->thread, NULL, client_main, ct);
-   if (err != 0)
+   if (err != 0) {
       server->clients = ct->next;
+      server->active--;
+   }
    pthread_mutex_unlock(&server->lock);
 
    if (err != 0) {
@@ -276,6 +310,11 @@ accept_client(struct server *server, int listen_fd)
       case ECONNABORTED:
       case EPROTO:
          return true;
+      case EMFILE:
+      case ENFILE:
+         vs_warn(0, "accept: %s (out of fds); pausing new connections for %d ms", strerror(errno),
+                 ACCEPT_BACKOFF_MS);
+         return false;
       default:
          vs_warn(0, "accept: %s; pausing new connections", strerror(errno));
          return false;
@@ -363,8 +402,32 @@ remove_socket_file(const char *path, const struct stat *identity)
       unlink(path);
 }
 
+void
+vtest_server_limits_default(struct vtest_server_limits *limits)
+{
+   *limits = (struct vtest_server_limits){
+      /* Each client is a thread, a host VkDevice and its fds. */
+      .clients = 32,
+      /* Mesa writes a whole message at once: seconds mean a stalled peer. */
+      .message_timeout_ms = 10000,
+      /* The largest SUBMIT_CMD2 the protocol allows... */
+      .partial_bytes = (uint64_t)VTEST_MAX_SUBMIT_WORDS * 4,
+      /* ...but not 32 of them at once. */
+      .partial_total_bytes = 256ull << 20,
+   };
+}
+
 int
 vtest_server_run(const char *socket_path, const struct vs_context_options *options)
+{
+   struct vtest_server_limits limits;
+   vtest_server_limits_default(&limits);
+   return vtest_server_run_limited(socket_path, options, &limits);
+}
+
+int
+vtest_server_run_limited(const char *socket_path, const struct vs_context_options *options,
+                         const struct vtest_server_limits *limits)
 {
    if (stop_event.read_fd < 0) {
       if (os_event_init(&stop_event) < 0) {
@@ -379,7 +442,8 @@ vtest_server_run(const char *socket_path, const struct vs_context_options *optio
    if (listen_fd < 0)
       return 1;
 
-   struct server server = { .clients = NULL, .next_ctx_id = 1, .options = options };
+   struct server server = { .clients = NULL, .next_ctx_id = 1, .options = options, .limits = *limits };
+   atomic_init(&server.buffered, 0);
    int err = pthread_mutex_init(&server.lock, NULL);
    if (err != 0 || os_event_init(&server.reap_event) < 0) {
       vs_error(0, "cannot set up the server: %s", strerror(err ? err : errno));

@@ -10,7 +10,7 @@
 
 /* Per-client limits, so one client cannot exhaust memory or fds. */
 #define VTEST_SYNC_MAX_SYNCS 65536
-#define VTEST_SYNC_MAX_WAITERS 1024
+#define VTEST_SYNC_MAX_WAITERS 64 /* pending at once; Mesa has one per waiting thread */
 
 enum vtest_sync_result {
    VTEST_SYNC_OK,

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# tests/vk_hostile.c, a Vulkan client breaking valid usage to reach memory
+# that is not its own (issue 11, D1 and D2), mode by mode: each hostile client
+# is dropped with one 'dropping client:' line naming the violation (a huge
+# queueCount may instead be refused with a VkResult), the server survives, and
+# a compute client running alongside (tests/vk_compute) finishes with every
+# word right and never sees the hostile client's fill pattern (0x41414141) in
+# its fresh memory.
+. "$(dirname "$0")/lib.sh"
+
+require_tools timeout
+
+COMPUTE=$BUILD_DIR/tests/vk_compute
+HOSTILE=$BUILD_DIR/tests/vk_hostile
+for bin in "$COMPUTE" "$HOSTILE"; do
+  [ -x "$bin" ] || { fail "no $bin (built by make)"; finish; }
+done
+SECRET_MARKER=0x4141414141414141
+DROP_RE='dropping client:'
+
+server_start --log-level info || finish
+
+for mode in bind-out-of-range fill-out-of-range copy-out-of-range unbound-buffer huge-queue-count; do
+  venus_run "$COMPUTE" --mib 4 --rounds 4 --pause-ms 300 --check-foreign "$SECRET_MARKER" \
+    >"$TEST_TMP/$mode-compute.out" 2>"$TEST_TMP/$mode-compute.err" &
+  compute_pid=$!; BG_PIDS+=("$compute_pid")
+  deadline=$((SECONDS + 30))
+  until grep -q '^ok:' "$TEST_TMP/$mode-compute.out" 2>/dev/null || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+
+  before=$(log_count "$DROP_RE")
+  rc=0; venus_run 20 "$HOSTILE" "$mode" >"$TEST_TMP/$mode.out" 2>"$TEST_TMP/$mode.err" || rc=$?
+  if ! server_alive; then
+    fail "$mode: the server died"
+    show_tail "$SERVER_LOG"
+    break
+  fi
+  wait_log_count "$DROP_RE" $((before + 1)) 3 || true
+  sleep 0.3
+  got=$(( $(log_count "$DROP_RE") - before ))
+  line=$(grep -E "$DROP_RE" "$SERVER_LOG" | tail -n1 || true)
+  if [ "$got" -eq 1 ]; then
+    pass "$mode: dropped once (${line#venus-server: })"
+  elif [ "$mode" = huge-queue-count ] && [ "$got" -eq 0 ] && [ "$rc" -eq 0 ] && grep -q '^ok: .*refused' "$TEST_TMP/$mode.out"; then
+    pass "$mode: refused: $(grep -m1 '^ok: .*refused' "$TEST_TMP/$mode.out" | sed 's/^ok: //')"
+  else
+    fail "$mode: $got 'dropping client:' line(s), client $(describe_rc $rc) (want one drop)"
+    show_tail "$TEST_TMP/$mode.out" 5
+  fi
+
+  rc=0; wait "$compute_pid" || rc=$?
+  client_check "$mode: compute client alongside (checks for marker $SECRET_MARKER)" \
+    "$TEST_TMP/$mode-compute.out" "$rc" || true
+done
+
+check "server still running after every hostile client" server_alive
+rc=0; venus_run vulkaninfo --summary >"$TEST_TMP/after.out" 2>&1 || rc=$?
+if [ "$rc" -eq 0 ] && grep -qE "$VENUS_NAME_RE" "$TEST_TMP/after.out"; then
+  pass "vulkaninfo --summary after every hostile client: exit 0"
+else
+  fail "vulkaninfo --summary after the hostile clients: $(describe_rc $rc)"
+fi
+server_stop || true
+finish

@@ -1,0 +1,310 @@
+/* A hostile Vulkan client: valid-looking calls with arguments that break
+ * valid usage in ways that would let it reach memory that is not its own
+ * (issue 11, D1, D2, D5). Through the server it must be dropped (or refused
+ * with a VkResult) and never take the server or another client down.
+ *
+ *   vk_hostile MODE
+ *
+ * bind-out-of-range  vkBindBufferMemory at 1 GiB into a 64 KiB allocation,
+ *                    then fill and copy through the buffer
+ * fill-out-of-range  vkCmdFillBuffer at dstOffset 4 GiB into a 4 KiB buffer
+ * copy-out-of-range  vkCmdCopyBuffer reading 1 MiB from 1 GiB into a 4 KiB
+ *                    buffer
+ * unbound-buffer     vkCmdFillBuffer on a buffer never bound to memory
+ * huge-queue-count   vkCreateDevice asking for 65536 queues of family 0
+ * heap-overcommit    vkAllocateMemory of a quarter of the heap, 8 times
+ *                    (run with VN_PERF=no_async_mem_alloc): must fail with
+ *                    VK_ERROR_OUT_OF_DEVICE_MEMORY before the sum passes
+ *                    the heap; then a small compute round trip still works
+ *
+ * Every mode prints "info: ..." lines as it goes and "sent" once its hostile
+ * work is submitted; the out-of-range modes are expected to be dropped by
+ * the server (the client then hangs or fails: run it under timeout). Only
+ * heap-overcommit and huge-queue-count end with PASSED/FAILED. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vk_util.h"
+
+#define SECRET 0x41414141u
+
+static VkCommandPool pool;
+static VkCommandBuffer cmd;
+static VkFence fence;
+
+static bool
+setup_cmd(struct vkt *t)
+{
+   const VkCommandPoolCreateInfo pci = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+      .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+      .queueFamilyIndex = t->families[0],
+   };
+   const VkFenceCreateInfo fci = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+   if (!vkt_check(t, vkCreateCommandPool(t->device, &pci, NULL, &pool), "vkCreateCommandPool") ||
+       !vkt_check(t, vkCreateFence(t->device, &fci, NULL, &fence), "vkCreateFence"))
+      return false;
+   const VkCommandBufferAllocateInfo cai = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+      .commandPool = pool,
+      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+      .commandBufferCount = 1,
+   };
+   const VkCommandBufferBeginInfo bi = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO };
+   return vkt_check(t, vkAllocateCommandBuffers(t->device, &cai, &cmd), "vkAllocateCommandBuffers") &&
+          vkt_check(t, vkBeginCommandBuffer(cmd, &bi), "vkBeginCommandBuffer");
+}
+
+static void
+submit(struct vkt *t)
+{
+   const char *what = "";
+   vkEndCommandBuffer(cmd);
+   printf("sent\n");
+   VkResult r = vkt_submit_wait(t, cmd, fence, &what);
+   printf("info: submit and wait: %s (%s)\n", vkt_result(r), what);
+}
+
+static VkBuffer
+make_buffer(struct vkt *t, VkDeviceSize size)
+{
+   const VkBufferCreateInfo bci = {
+      .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+      .size = size,
+      .usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT |
+               VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
+      .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
+   };
+   VkBuffer b = VK_NULL_HANDLE;
+   vkt_check(t, vkCreateBuffer(t->device, &bci, NULL, &b), "vkCreateBuffer");
+   return b;
+}
+
+static VkDeviceMemory
+make_memory(struct vkt *t, VkDeviceSize size)
+{
+   int type = vkt_memory_type(t, ~0u, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT);
+   const VkMemoryAllocateInfo mai = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+      .allocationSize = size,
+      .memoryTypeIndex = type < 0 ? 0 : (uint32_t)type,
+   };
+   VkDeviceMemory m = VK_NULL_HANDLE;
+   vkt_check(t, vkAllocateMemory(t->device, &mai, NULL, &m), "vkAllocateMemory");
+   return m;
+}
+
+/* A properly bound 4 KiB buffer, for the other end of copies. */
+static VkBuffer
+good_buffer(struct vkt *t)
+{
+   VkBuffer b = make_buffer(t, 4096);
+   VkDeviceMemory m = make_memory(t, 65536);
+   vkBindBufferMemory(t->device, b, m, 0);
+   return b;
+}
+
+static int
+bind_out_of_range(struct vkt *t)
+{
+   VkBuffer b = make_buffer(t, 65536);
+   VkBuffer dst = good_buffer(t);
+   VkDeviceMemory m = make_memory(t, 65536);
+   VkResult r = vkBindBufferMemory(t->device, b, m, 1ull << 30);
+   printf("info: vkBindBufferMemory at 1 GiB into 64 KiB: %s\n", vkt_result(r));
+   if (!setup_cmd(t))
+      return 1;
+   vkCmdCopyBuffer(cmd, b, dst, 1, &(VkBufferCopy){ 0, 0, 4096 });
+   vkCmdFillBuffer(cmd, b, 0, VK_WHOLE_SIZE, SECRET);
+   submit(t);
+   return 0;
+}
+
+static int
+fill_out_of_range(struct vkt *t)
+{
+   VkBuffer b = good_buffer(t);
+   if (!setup_cmd(t))
+      return 1;
+   vkCmdFillBuffer(cmd, b, 4ull << 30, 4096, SECRET);
+   submit(t);
+   return 0;
+}
+
+static int
+copy_out_of_range(struct vkt *t)
+{
+   VkBuffer src = good_buffer(t), dst = good_buffer(t);
+   if (!setup_cmd(t))
+      return 1;
+   vkCmdCopyBuffer(cmd, src, dst, 1, &(VkBufferCopy){ 1ull << 30, 0, 1u << 20 });
+   submit(t);
+   return 0;
+}
+
+static int
+unbound_buffer(struct vkt *t)
+{
+   VkBuffer b = make_buffer(t, 1u << 20);
+   if (!setup_cmd(t))
+      return 1;
+   vkCmdFillBuffer(cmd, b, 0, VK_WHOLE_SIZE, SECRET);
+   submit(t);
+   return 0;
+}
+
+static int
+huge_queue_count(struct vkt *t)
+{
+   const uint32_t count = 65536;
+   float *prio = calloc(count, sizeof(float));
+   if (!prio)
+      return 1;
+   const VkDeviceQueueCreateInfo qci = {
+      .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+      .queueFamilyIndex = 0,
+      .queueCount = count,
+      .pQueuePriorities = prio,
+   };
+   const VkDeviceCreateInfo dci = {
+      .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+      .queueCreateInfoCount = 1,
+      .pQueueCreateInfos = &qci,
+   };
+   VkDevice dev = VK_NULL_HANDLE;
+   printf("sent\n");
+   VkResult r = vkCreateDevice(t->phys, &dci, NULL, &dev);
+   free(prio);
+   if (r == VK_SUCCESS) {
+      /* Using the device is what crashed the server's teardown (D2). */
+      vkDestroyDevice(dev, NULL);
+      vkt_error(t, "vkCreateDevice with 65536 queues in family 0: VK_SUCCESS");
+      return 1;
+   }
+   vkt_ok(t, "vkCreateDevice with 65536 queues in family 0 refused: %s", vkt_result(r));
+   return 0;
+}
+
+static int
+heap_overcommit(struct vkt *t)
+{
+   int type = vkt_memory_type(t, ~0u, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT);
+   if (type < 0)
+      type = 0;
+   uint32_t heap_index = t->mem_props.memoryTypes[type].heapIndex;
+   VkDeviceSize heap = t->mem_props.memoryHeaps[heap_index].size;
+   VkDeviceSize chunk = heap / 4 & ~(VkDeviceSize)0xffff;
+   VkDeviceMemory mems[8] = { 0 };
+   VkDeviceSize total = 0;
+   int failed_at = -1;
+   printf("info: heap %u: %llu MiB; allocating %llu MiB at a time\n", heap_index,
+          (unsigned long long)(heap >> 20), (unsigned long long)(chunk >> 20));
+   for (int i = 0; i < 8; i++) {
+      const VkMemoryAllocateInfo mai = {
+         .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+         .allocationSize = chunk,
+         .memoryTypeIndex = (uint32_t)type,
+      };
+      VkResult r = vkAllocateMemory(t->device, &mai, NULL, &mems[i]);
+      if (r != VK_SUCCESS) {
+         mems[i] = VK_NULL_HANDLE;
+         failed_at = i;
+         if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY && total + chunk > heap)
+            vkt_ok(t, "allocation %d (%llu MiB held) fails with %s", i + 1,
+                   (unsigned long long)(total >> 20), vkt_result(r));
+         else
+            vkt_error(t, "allocation %d (%llu MiB held) fails with %s, want "
+                      "VK_ERROR_OUT_OF_DEVICE_MEMORY only once the heap is full", i + 1,
+                      (unsigned long long)(total >> 20), vkt_result(r));
+         break;
+      }
+      total += chunk;
+   }
+   if (failed_at < 0)
+      vkt_error(t, "8 allocations of %llu MiB (%llu MiB, heap %llu MiB) all succeeded",
+                (unsigned long long)(chunk >> 20), (unsigned long long)(total >> 20),
+                (unsigned long long)(heap >> 20));
+   for (int i = 0; i < 8; i++) {
+      if (mems[i])
+         vkFreeMemory(t->device, mems[i], NULL);
+   }
+   /* Freed memory counts no more: the whole heap's worth again, in one. */
+   const VkMemoryAllocateInfo again = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+      .allocationSize = chunk * 3,
+      .memoryTypeIndex = (uint32_t)type,
+   };
+   VkDeviceMemory m;
+   if (vkt_check(t, vkAllocateMemory(t->device, &again, NULL, &m), "after freeing: 3/4 of the heap"))
+      vkFreeMemory(t->device, m, NULL);
+
+   /* And the device still computes. */
+   struct vkt_buffer src = { 0 }, dst = { 0 };
+   struct vkt_scale s = { 0 };
+   const char *what = "";
+   const uint32_t n = 4096;
+   VkResult r = vkt_buffer_create(t, n * 4, &src, &what);
+   if (r == VK_SUCCESS)
+      r = vkt_buffer_create(t, n * 4, &dst, &what);
+   if (r == VK_SUCCESS)
+      r = vkt_scale_init(t, &s, &what);
+   if (r == VK_SUCCESS) {
+      for (uint32_t i = 0; i < n; i++)
+         src.map[i] = i;
+      r = vkt_scale_run(t, &s, &src, &dst, n, 3, 5, &what);
+   }
+   if (r != VK_SUCCESS) {
+      vkt_error(t, "compute after the over-allocation: %s: %s", what, vkt_result(r));
+   } else {
+      uint32_t bad = 0;
+      for (uint32_t i = 0; i < n; i++)
+         bad += dst.map[i] != vkt_scale_expect(i, i, 3, 5);
+      if (bad)
+         vkt_error(t, "compute after the over-allocation: %u of %u words wrong", bad, n);
+      else
+         vkt_ok(t, "compute after the over-allocation: %u words right", n);
+   }
+   vkDeviceWaitIdle(t->device);
+   vkt_scale_fini(t, &s);
+   vkt_buffer_destroy(t, &src);
+   vkt_buffer_destroy(t, &dst);
+   return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+   setvbuf(stdout, NULL, _IOLBF, 0);
+   static const struct {
+      const char *name;
+      int (*run)(struct vkt *t);
+   } modes[] = {
+      { "bind-out-of-range", bind_out_of_range }, { "fill-out-of-range", fill_out_of_range },
+      { "copy-out-of-range", copy_out_of_range }, { "unbound-buffer", unbound_buffer },
+      { "huge-queue-count", huge_queue_count },   { "heap-overcommit", heap_overcommit },
+   };
+   int m = -1;
+   for (size_t i = 0; argc == 2 && i < sizeof(modes) / sizeof(modes[0]); i++) {
+      if (strcmp(argv[1], modes[i].name) == 0)
+         m = (int)i;
+   }
+   if (m < 0) {
+      fprintf(stderr, "usage: vk_hostile MODE\nmodes:");
+      for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+         fprintf(stderr, " %s", modes[i].name);
+      fprintf(stderr, "\n");
+      return 2;
+   }
+   struct vkt t;
+   if (!vkt_init(&t, 1, NULL)) {
+      vkt_fini(&t);
+      return 1;
+   }
+   printf("info: device %s, mode %s\n", t.props.deviceName, modes[m].name);
+   int rc = modes[m].run(&t);
+   /* The out-of-range modes leave their objects to the server's cleanup. */
+   vkt_fini(&t);
+   printf("%s: %d error(s)\n", t.failures || rc ? "FAILED" : "PASSED", t.failures);
+   return t.failures || rc ? 1 : 0;
+}
