@@ -26,6 +26,7 @@ struct vs_object;
 struct vs_device;
 struct vs_physical_device;
 struct vs_renderer;
+struct vs_shared_entry;
 
 enum vs_memory_strategy {
    VS_MEMORY_AUTO,
@@ -83,6 +84,7 @@ struct vs_device_memory {
    void *map;                      /* host-pointer: its mapping */
    size_t map_size;
    bool exported;                  /* a blob was made from it (at most one) */
+   struct vs_shared_entry *shared; /* host-pointer: its registry entry (shared_registry.h) */
 };
 
 /* Host device extensions the memory code needs, of those the physical
