@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "context/context.h"
+#ifdef VS_HAVE_DISPLAY
+#include "display/display.h"
+#endif
 #include "os/os.h"
 #include "util/log.h"
 #include "vtest/vtest.h"
@@ -21,6 +24,9 @@
 static struct {
    const char *socket_path;
    struct vs_context_options context;
+   /* --display, --http, --record, --fps (src/display/). */
+   const char *display, *http, *record;
+   unsigned fps;
 } config;
 
 static void
@@ -38,6 +44,12 @@ usage(FILE *out)
            "                      system page (16384 emulates a 16 KiB-page host)\n"
            "  --limit NAME=N      per-client limit: rings (%u), objects (%u), resources\n"
            "                      (%u) or shmem-mib (%llu); 0 means none\n"
+           "  --display NAME      also serve a Wayland display: socket NAME in\n"
+           "                      $XDG_RUNTIME_DIR, shown as H.264 (README \"Display\")\n"
+           "  --http ADDR:PORT    serve the display's page and stream to browsers (ADDR\n"
+           "                      defaults to 127.0.0.1, PORT 0 picks a free one)\n"
+           "  --record FILE       write the display's H.264 stream (Annex B) to FILE\n"
+           "  --fps N             the display's stream rate and frame pacing (default 60)\n"
            "  --log-level LEVEL   error, warn, info or debug (default: $VENUS_SERVER_LOG,\n"
            "                      else info)\n"
            "  --help              show this help\n"
@@ -145,7 +157,8 @@ install_signal_handlers(void)
 int
 main(int argc, char **argv)
 {
-   enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION };
+   enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION,
+          OPT_DISPLAY, OPT_HTTP, OPT_RECORD, OPT_FPS };
    static const struct option options[] = {
       { "socket", required_argument, NULL, OPT_SOCKET },
       { "device", required_argument, NULL, OPT_DEVICE },
@@ -153,6 +166,10 @@ main(int argc, char **argv)
       { "page-size", required_argument, NULL, OPT_PAGE_SIZE },
       { "limit", required_argument, NULL, OPT_LIMIT },
       { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+      { "display", required_argument, NULL, OPT_DISPLAY },
+      { "http", required_argument, NULL, OPT_HTTP },
+      { "record", required_argument, NULL, OPT_RECORD },
+      { "fps", required_argument, NULL, OPT_FPS },
       { "help", no_argument, NULL, OPT_HELP },
       { "version", no_argument, NULL, OPT_VERSION },
       { NULL, 0, NULL, 0 },
@@ -197,6 +214,25 @@ main(int argc, char **argv)
          if (!parse_level("log level", optarg))
             return 2;
          break;
+      case OPT_DISPLAY:
+      case OPT_HTTP:
+      case OPT_RECORD:
+         if (!*optarg || (opt == OPT_DISPLAY && strchr(optarg, '/'))) {
+            fprintf(stderr, "venus-server: invalid --%s '%s'\n", opt == OPT_DISPLAY ? "display" : opt == OPT_HTTP ? "http" : "record", optarg);
+            return 2;
+         }
+         *(opt == OPT_DISPLAY ? &config.display : opt == OPT_HTTP ? &config.http : &config.record) = optarg;
+         break;
+      case OPT_FPS: {
+         char *end;
+         unsigned long v = strtoul(optarg, &end, 10);
+         if (end == optarg || *end || v < 1 || v > 240) {
+            fprintf(stderr, "venus-server: invalid --fps '%s' (1 to 240)\n", optarg);
+            return 2;
+         }
+         config.fps = (unsigned)v;
+         break;
+      }
       case OPT_HELP:
          usage(stdout);
          return 0;
@@ -218,5 +254,27 @@ main(int argc, char **argv)
       fprintf(stderr, "venus-server: sigaction: %s\n", strerror(errno));
       return 1;
    }
-   return vtest_server_run(config.socket_path, &config.context);
+   if ((config.http || config.record || config.fps) && !config.display) {
+      fprintf(stderr, "venus-server: --http, --record and --fps need --display\n");
+      return 2;
+   }
+   if (config.display) {
+#ifdef VS_HAVE_DISPLAY
+      const struct vs_display_options display = {
+         .name = config.display, .http = config.http, .record = config.record, .fps = config.fps ? config.fps : 60,
+      };
+      if (!vs_display_start(&display))
+         return 1;
+#else
+      fprintf(stderr, "venus-server: --display: this build has no display (meson -Ddisplay: needs wayland-server, "
+                      "x264 and libyuv)\n");
+      return 2;
+#endif
+   }
+   int rc = vtest_server_run(config.socket_path, &config.context);
+#ifdef VS_HAVE_DISPLAY
+   if (config.display)
+      vs_display_stop();
+#endif
+   return rc;
 }
