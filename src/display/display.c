@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -778,6 +779,18 @@ display_main(void *arg)
    return NULL;
 }
 
+/* libwayland's own lines (a client's broken connection) at debug level. */
+static void
+wl_log_to_vs(const char *fmt, va_list ap)
+{
+   char line[512];
+   vsnprintf(line, sizeof(line), fmt, ap);
+   size_t n = strlen(line);
+   if (n && line[n - 1] == '\n')
+      line[n - 1] = '\0';
+   vs_debug(0, "display: libwayland: %s", line);
+}
+
 static bool
 ensure_runtime_dir(void)
 {
@@ -810,6 +823,7 @@ vs_display_start(const struct vs_display_options *o)
    vs_shared_registry_enable();
    if (!ensure_runtime_dir())
       return false;
+   wl_log_set_handler_server(wl_log_to_vs);
    D.display = wl_display_create();
    if (!D.display)
       return false;
