@@ -86,6 +86,7 @@ static struct {
    char *socket_name;
    /* figures */
    uint64_t commits, shown_commits, server_memory_frames, foreign_frames, shm_frames, refused;
+   uint64_t first_shown_ns, last_shown_ns;
 } D;
 
 static const uint32_t formats[] = { VS_FMT_XRGB8888, VS_FMT_ARGB8888, VS_FMT_XBGR8888, VS_FMT_ABGR8888 };
@@ -355,6 +356,9 @@ surface_commit(struct wl_client *client, struct wl_resource *resource)
       return;
    D.shown_commits++;
    f->commit_ns = os_now_ns();
+   if (!D.first_shown_ns)
+      D.first_shown_ns = f->commit_ns;
+   D.last_shown_ns = f->commit_ns;
    struct timespec ts;
    clock_gettime(CLOCK_REALTIME, &ts);
    f->commit_wall_ms = (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
@@ -884,11 +888,13 @@ vs_display_stop(void)
    vs_http_stop();
    vs_stream_stop();
    on_frames_done(-1, 0, NULL);
+   double span = (double)(D.last_shown_ns - D.first_shown_ns) / 1e9;
    vs_info(0, "display: %llu commits, %llu shown (%llu from server memory, %llu foreign dma-buf, %llu wl_shm), "
-              "%llu buffers refused",
+              "%llu buffers refused; presented %.1f fps",
            (unsigned long long)D.commits, (unsigned long long)D.shown_commits,
            (unsigned long long)D.server_memory_frames, (unsigned long long)D.foreign_frames,
-           (unsigned long long)D.shm_frames, (unsigned long long)D.refused);
+           (unsigned long long)D.shm_frames, (unsigned long long)D.refused,
+           span > 0 ? (double)(D.shown_commits - 1) / span : 0.0);
    wl_display_destroy(D.display);
    D.display = NULL;
    os_event_fini(&D.stop);
