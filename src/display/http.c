@@ -28,6 +28,8 @@
 #define MAX_VIEWERS 32
 #define MAX_QUEUED 8
 #define REQ_MAX 8192
+/* A connection that has not sent its request by then is closed. */
+#define REQUEST_TIMEOUT_NS 10000000000ull
 
 extern const char vs_display_page[];
 
@@ -41,6 +43,7 @@ struct msg {
 
 struct conn {
    int fd;
+   uint64_t accepted_ns;
    bool websocket;
    bool need_key;
    char req[REQ_MAX];
@@ -429,6 +432,8 @@ http_main(void *arg)
             keep = conn_read(c);
          if (keep)
             keep = conn_write(c);
+         if (keep && !c->websocket && !c->reply && os_now_ns() - c->accepted_ns > REQUEST_TIMEOUT_NS)
+            keep = false;
          if (!keep) {
             if (c->websocket)
                vs_info(0, "display: viewer disconnected");
@@ -454,6 +459,7 @@ http_main(void *arg)
             int one = 1;
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
             c->fd = fd;
+            c->accepted_ns = os_now_ns();
             H.conns[slot] = c;
          }
       }
