@@ -44,12 +44,14 @@ usage(FILE *out)
            "                      system page (16384 emulates a 16 KiB-page host)\n"
            "  --limit NAME=N      per-client limit: rings (%u), objects (%u), resources\n"
            "                      (%u) or shmem-mib (%llu); 0 means none\n"
+#ifdef VS_HAVE_DISPLAY
            "  --display NAME      also serve a Wayland display: socket NAME in\n"
            "                      $XDG_RUNTIME_DIR, shown as H.264 (README \"Display\")\n"
            "  --http ADDR:PORT    serve the display's page and stream to browsers (ADDR\n"
            "                      defaults to 127.0.0.1, PORT 0 picks a free one)\n"
            "  --record FILE       write the display's H.264 stream (Annex B) to FILE\n"
            "  --fps N             the display's stream rate and frame pacing (default 60)\n"
+#endif
            "  --log-level LEVEL   error, warn, info or debug (default: $VENUS_SERVER_LOG,\n"
            "                      else info)\n"
            "  --help              show this help\n"
