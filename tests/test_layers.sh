@@ -13,7 +13,7 @@ layer_of() {
     venus/*|vn_wire.h|vn_wire_codec.h) echo 1 ;;
     dispatch/*|memory/*|caps/*|sync/*) echo 2 ;;
     context/*) echo 3 ;;
-    vtest/*|display/*) echo 4 ;;
+    vtest/*|display/*|*-server-protocol.h) echo 4 ;;
     main.c) echo 5 ;;
     *) echo "?" ;;
   esac

@@ -252,15 +252,18 @@ stream_main(void *arg)
          vs_shared_release(&f->view);
          f->has_view = false;
       }
+      /* The frame belongs to the Wayland thread again once pushed. */
+      uint64_t commit_ns = f->commit_ns;
+      double commit_wall_ms = f->commit_wall_ms;
       pthread_mutex_lock(&S.lock);
       bool key = S.want_key;
       S.want_key = false;
       push_done(f);
       pthread_mutex_unlock(&S.lock);
       if (ok && w && h) {
-         last_commit_ns = f->commit_ns;
-         last_wall = f->commit_wall_ms;
-         encode(key, f->commit_ns, f->commit_wall_ms);
+         last_commit_ns = commit_ns;
+         last_wall = commit_wall_ms;
+         encode(key, commit_ns, commit_wall_ms);
       }
       S.cpu_ns += thread_cpu_ns() - c0;
       pthread_mutex_lock(&S.lock);
