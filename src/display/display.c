@@ -76,6 +76,7 @@ static struct {
    struct wl_event_loop *loop;
    struct wl_event_source *tick;
    struct wl_event_source *done_source;
+   struct wl_event_source *stop_source;
    struct wl_list surfaces;
    struct wl_list waiting_callbacks;  /* answered at the next tick */
    uint64_t map_counter;
@@ -861,7 +862,7 @@ vs_display_start(const struct vs_display_options *o)
       return false;
    }
    D.done_source = wl_event_loop_add_fd(D.loop, vs_stream_done_fd(), WL_EVENT_READABLE, on_frames_done, NULL);
-   wl_event_loop_add_fd(D.loop, D.stop.read_fd, WL_EVENT_READABLE, on_stop, NULL);
+   D.stop_source = wl_event_loop_add_fd(D.loop, D.stop.read_fd, WL_EVENT_READABLE, on_stop, NULL);
    D.tick = wl_event_loop_add_timer(D.loop, on_tick, NULL);
    wl_event_source_timer_update(D.tick, (int)(1000 / D.fps));
    D.socket_name = strdup(o->name);
@@ -895,6 +896,10 @@ vs_display_stop(void)
            (unsigned long long)D.server_memory_frames, (unsigned long long)D.foreign_frames,
            (unsigned long long)D.shm_frames, (unsigned long long)D.refused,
            span > 0 ? (double)(D.shown_commits - 1) / span : 0.0);
+   /* The loop frees only the sources removed from it. */
+   wl_event_source_remove(D.tick);
+   wl_event_source_remove(D.done_source);
+   wl_event_source_remove(D.stop_source);
    wl_display_destroy(D.display);
    D.display = NULL;
    os_event_fini(&D.stop);
