@@ -35,7 +35,7 @@ struct vs_shared_entry *vs_shared_register(struct vs_device *dev, uint32_t ctx_i
                                            size_t size);
 void vs_shared_unregister(struct vs_shared_entry *entry);
 
-#define VS_SHARED_MAX_FENCES 8
+#define VS_SHARED_MAX_FENCES 32
 
 struct vs_shared_view {
    const uint8_t *map;     /* the server's mapping of the whole memfd */
