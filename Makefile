@@ -7,6 +7,7 @@
 #   make fuzz       build the libFuzzer targets and run each FUZZ_SECONDS (60)
 #   make apps       vkmark, vkcube and Zink natively and through the server, with figures
 #   make bench      native vs venus-server vs virglrenderer benchmark (QUICK=1: short)
+#   make bench-display  the built-in display: fps, commit->send latency, encode cost (bench/display.sh)
 
 SANITIZE ?= 0
 FUZZ_SECONDS ?= 60
@@ -21,7 +22,7 @@ endif
 POSIX_BUILD ?= $(BUILD)-posix
 POSIX_SERVER_ARGS ?= --page-size 16384
 
-.PHONY: all setup test test-posix demo fuzz apps bench clean
+.PHONY: all setup test test-posix demo fuzz apps bench bench-display clean
 
 all: $(BUILD)/venus-server
 
@@ -58,6 +59,9 @@ apps: $(BUILD)/venus-server
 
 bench: $(BUILD)/venus-server
 	bench/run.sh $(BUILD)
+
+bench-display: $(BUILD)/venus-server
+	bench/display.sh $(BUILD)
 
 fuzz: setup
 	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Db_lundef=false -Dbuildtype=debug -Db_sanitize=address,undefined -Dc_args=-fsanitize=fuzzer-no-link

@@ -7,7 +7,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 deps="$top/.deps"
-stamp="$deps/.setup-done-v2"
+stamp="$deps/.setup-done-v3"
 [ -f "$stamp" ] && [ "${1:-}" != "--force" ] && exit 0
 
 log() { printf 'setup: %s\n' "$*"; }
@@ -32,7 +32,8 @@ fi
 need_pkgs=()
 for p in meson ninja-build pkg-config python3 clang libclang-rt-14-dev llvm \
          vulkan-tools libvulkan1 libvulkan-dev glslang-tools xz-utils procps \
-         xvfb x11-apps mesa-utils; do
+         xvfb x11-apps mesa-utils \
+         libwayland-dev libwayland-bin wayland-protocols libx264-dev libyuv-dev ffmpeg weston chromium; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then

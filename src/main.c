@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include "context/context.h"
+#ifdef VS_HAVE_DISPLAY
+#include "display/display.h"
+#endif
 #include "os/os.h"
 #include "render/render.h"
 #include "util/log.h"
@@ -29,6 +32,9 @@ static struct {
    struct vs_context_options context;
    struct vtest_server_limits server;
    bool resources_given; /* --limit resources=N was on the command line */
+   /* --display, --http, --record, --fps (src/display/). */
+   const char *display, *http, *record;
+   unsigned fps;
 } config;
 
 static void
@@ -53,6 +59,14 @@ usage(FILE *out)
            "                      (%u, lowered to fit the fd limit) or shmem-mib (%llu);\n"
            "                      server-wide: clients (%u), message-timeout-ms (%u),\n"
            "                      partial-mib (%llu) or partial-total-mib (%llu); 0 means none\n"
+#ifdef VS_HAVE_DISPLAY
+           "  --display NAME      also serve a Wayland display: socket NAME in\n"
+           "                      $XDG_RUNTIME_DIR, shown as H.264 (README \"Display\")\n"
+           "  --http ADDR:PORT    serve the display's page and stream to browsers (ADDR\n"
+           "                      defaults to 127.0.0.1, PORT 0 picks a free one)\n"
+           "  --record FILE       write the display's H.264 stream (Annex B) to FILE\n"
+           "  --fps N             the display's stream rate and frame pacing (default 60)\n"
+#endif
            "  --log-level LEVEL   error, warn, info or debug (default: $VENUS_SERVER_LOG,\n"
            "                      else info)\n"
            "  --venus, --no-virgl, --multi-clients, --worker-seccomp-bpf PATH,\n"
@@ -215,7 +229,8 @@ int
 main(int argc, char **argv)
 {
    enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION,
-          OPT_SOCKET_FD, OPT_ISOLATE, OPT_IGNORED, OPT_IGNORED_ARG };
+          OPT_SOCKET_FD, OPT_ISOLATE, OPT_IGNORED, OPT_IGNORED_ARG,
+          OPT_DISPLAY, OPT_HTTP, OPT_RECORD, OPT_FPS };
    static const struct option options[] = {
       { "socket", required_argument, NULL, OPT_SOCKET },
       { "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -233,6 +248,10 @@ main(int argc, char **argv)
       { "page-size", required_argument, NULL, OPT_PAGE_SIZE },
       { "limit", required_argument, NULL, OPT_LIMIT },
       { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+      { "display", required_argument, NULL, OPT_DISPLAY },
+      { "http", required_argument, NULL, OPT_HTTP },
+      { "record", required_argument, NULL, OPT_RECORD },
+      { "fps", required_argument, NULL, OPT_FPS },
       { "help", no_argument, NULL, OPT_HELP },
       { "version", no_argument, NULL, OPT_VERSION },
       { NULL, 0, NULL, 0 },
@@ -304,6 +323,25 @@ main(int argc, char **argv)
          if (!parse_level("log level", optarg))
             return 2;
          break;
+      case OPT_DISPLAY:
+      case OPT_HTTP:
+      case OPT_RECORD:
+         if (!*optarg || (opt == OPT_DISPLAY && strchr(optarg, '/'))) {
+            fprintf(stderr, "venus-server: invalid --%s '%s'\n", opt == OPT_DISPLAY ? "display" : opt == OPT_HTTP ? "http" : "record", optarg);
+            return 2;
+         }
+         *(opt == OPT_DISPLAY ? &config.display : opt == OPT_HTTP ? &config.http : &config.record) = optarg;
+         break;
+      case OPT_FPS: {
+         char *end;
+         unsigned long v = strtoul(optarg, &end, 10);
+         if (end == optarg || *end || v < 1 || v > 240) {
+            fprintf(stderr, "venus-server: invalid --fps '%s' (1 to 240)\n", optarg);
+            return 2;
+         }
+         config.fps = (unsigned)v;
+         break;
+      }
       case OPT_HELP:
          usage(stdout);
          return 0;
@@ -339,8 +377,29 @@ main(int argc, char **argv)
       fprintf(stderr, "venus-server: sigaction: %s\n", strerror(errno));
       return 1;
    }
+   if ((config.http || config.record || config.fps) && !config.display) {
+      fprintf(stderr, "venus-server: --http, --record and --fps need --display\n");
+      return 2;
+   }
+   if (config.display) {
+#ifdef VS_HAVE_DISPLAY
+      const struct vs_display_options display = {
+         .name = config.display, .http = config.http, .record = config.record, .fps = config.fps ? config.fps : 60,
+      };
+      if (!vs_display_start(&display))
+         return 1;
+#else
+      fprintf(stderr, "venus-server: --display: this build has no display (meson -Ddisplay: needs wayland-server, "
+                      "x264 and libyuv)\n");
+      return 2;
+#endif
+   }
    fit_fd_limit();
    int rc = vtest_server_run_limited(config.socket_path, &config.context, &config.server);
+#ifdef VS_HAVE_DISPLAY
+   if (config.display)
+      vs_display_stop();
+#endif
    if (rc == VTEST_SERVER_ABANDONED) {
       /* Threads stuck in the host driver would block exit()'s library
        * destructors too: leave now. */

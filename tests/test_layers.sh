@@ -13,7 +13,7 @@ layer_of() {
     venus/*|vn_wire.h|vn_wire_codec.h) echo 1 ;;
     dispatch/*|memory/*|caps/*|sync/*) echo 2 ;;
     context/*) echo 3 ;;
-    vtest/*|render/*) echo 4 ;;
+    vtest/*|render/*|display/*|*-server-protocol.h) echo 4 ;;
     main.c) echo 5 ;;
     *) echo "?" ;;
   esac
@@ -40,7 +40,9 @@ while IFS= read -r file; do
 done < <(find "$src" -name '*.[ch]' | sort)
 [ "$bad" -eq 0 ] && pass "no upward include among $checked project includes of src/"
 
-for name in base wire renderer context vtest render; do
+layer_names=(base wire renderer context vtest render)
+[ -d "$BUILD_DIR/libvs-display.a.p" ] && layer_names+=(display)
+for name in "${layer_names[@]}"; do
   check "layer $name links on its own with only the layers below it" test -x "$BUILD_DIR/tests/layer_check_$name"
 done
 finish

@@ -11,6 +11,7 @@
 
 #include "dispatch/objects.h"
 #include "dispatch/renderer.h"
+#include "memory/shared_registry.h"
 #include "os/os.h"
 #include "util/chain.h"
 #include "util/log.h"
@@ -608,6 +609,8 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
          region_cache_put(&dev->regions, mem->fd, mem->map, mem->map_size, caps->granule);
       return allocate_failed(mem, r);
    }
+   if (mem->map)
+      mem->shared = vs_shared_register(dev, renderer->ctx_id, mem->fd, mem->map, mem->map_size);
    *out = mem;
    return VK_SUCCESS;
 }
@@ -615,7 +618,9 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
 void
 vs_memory_free(struct vs_device *dev, struct vs_device_memory *mem)
 {
-   /* The guest's mapping (if any) keeps the shared pages alive on its own. */
+   /* The guest's mapping (if any) keeps the shared pages alive on its own;
+    * the display's reads end first. */
+   vs_shared_unregister(mem->shared);
    dev->dt.FreeMemory(dev->host, mem->host, NULL);
    if (mem->map && (mem->imported || dev->mem.exact_shm))
       host_region_destroy(mem->fd, mem->map, mem->map_size, dev->mem.granule);

@@ -26,6 +26,7 @@ struct vs_object;
 struct vs_device;
 struct vs_physical_device;
 struct vs_renderer;
+struct vs_shared_entry;
 
 enum vs_memory_strategy {
    VS_MEMORY_AUTO,
@@ -110,6 +111,7 @@ struct vs_device_memory {
    uint32_t usage_slot;
    uint32_t heap_index;
    bool holds_fd;
+   struct vs_shared_entry *shared; /* host-pointer: its registry entry (shared_registry.h) */
 };
 
 /* Host device extensions the memory code needs, of those the physical

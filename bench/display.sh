@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# `make bench-display`: the built-in display's figures (a benchmark, not a
+# test). Per resolution, vkcube-wayland presents FRAMES frames through Venus
+# to the server's display while one WebSocket viewer reads the stream:
+#   presented fps   commits of the shown window / their span (frame
+#                   callbacks pace the client at --fps, default 60)
+#   encoded fps     access units / the encoder's span (server summary)
+#   commit->send    wl_surface.commit to the last byte handed to the viewer's
+#                   socket: median, p99 (server summary)
+#   convert/encode  libyuv and x264 time per frame (encoder thread)
+#   cpu/frame       the server process's CPU time (user+sys, all threads,
+#                   rendering included) over the run / frames encoded
+#   copies/frame    full-frame copies before the colour conversion
+#                   (0 = read from the server's own memory)
+# Writes bench/out/display-DATE.md (bench/out/display-latest.md points there).
+#
+# Usage: bench/display.sh BUILD_DIR    Environment: FRAMES (300), SIZES
+# ("1280x720 1920x1080"), FPS (60), SERVER_ARGS, HOST_ICD, VIRTIO_ICD.
+set -euo pipefail
+
+build=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
+top=$(cd "$(dirname "$0")/.." && pwd)
+server=$build/venus-server
+FRAMES=${FRAMES:-300}
+SIZES=${SIZES:-1280x720 1920x1080}
+FPS=${FPS:-60}
+HOST_ICD=${HOST_ICD:-/usr/share/vulkan/icd.d/lvp_icd.json}
+VIRTIO_ICD=${VIRTIO_ICD:-/usr/share/vulkan/icd.d/virtio_icd.json}
+"$server" --help | grep -q -- '--display' || { echo "bench/display.sh: this build has no display" >&2; exit 1; }
+command -v vkcube-wayland >/dev/null || { echo "bench/display.sh: vkcube-wayland is missing" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/vs-bench-display.XXXXXX)
+server_pid=""
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+export XDG_RUNTIME_DIR=$tmp/rt
+mkdir -m 700 "$XDG_RUNTIME_DIR"
+read -ra extra <<<"${SERVER_ARGS:-}"
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+field() { sed -nE "s/.*$1.*/\\1/p" "$2" | tail -n1; }
+
+out_dir=$top/bench/out
+mkdir -p "$out_dir"
+report=$out_dir/display-$(date +%Y%m%d-%H%M%S).md
+{
+  echo "# venus-server display ($(nproc) CPUs, host ICD $(basename "$HOST_ICD"), $FRAMES frames, --fps $FPS)"
+  echo
+  echo "| size | presented fps | encoded fps | commit->send median | p99 | convert | encode | cpu/frame | copies/frame | KiB/frame |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+} >"$report"
+
+n=0
+for size in $SIZES; do
+  w=${size%x*} h=${size#*x}
+  n=$((n + 1))
+  sock=$tmp/v$n.sock log=$tmp/server$n.log name=vs-bench-$n
+  env -u VN_DEBUG VK_ICD_FILENAMES="$HOST_ICD" "$server" --socket "$sock" --display "$name" --fps "$FPS" \
+    --http 127.0.0.1:0 "${extra[@]}" >"$tmp/server$n.out" 2>"$log" &
+  server_pid=$!
+  for _ in $(seq 200); do grep -q 'listening on' "$tmp/server$n.out" 2>/dev/null && break; sleep 0.05; done
+  port=$(sed -nE 's|^venus-server: http http://127.0.0.1:([0-9]+)/$|\1|p' "$tmp/server$n.out")
+  python3 "$top/tests/display/ws_viewer.py" read 127.0.0.1 "$port" 100000 >/dev/null 2>&1 &
+  viewer=$!
+  sleep 0.3
+  c0=$(cpu_ticks "$server_pid")
+  VN_DEBUG=vtest VTEST_SOCKET_NAME="$sock" VK_ICD_FILENAMES="$VIRTIO_ICD" WAYLAND_DISPLAY="$name" \
+    timeout 600 vkcube-wayland --c "$FRAMES" --width "$w" --height "$h" >"$tmp/cube$n.out" 2>&1
+  c1=$(cpu_ticks "$server_pid")
+  kill "$viewer" 2>/dev/null || true
+  wait "$viewer" 2>/dev/null || true
+  kill "$server_pid"
+  wait "$server_pid" || true
+  server_pid=""
+  line=$(grep 'display stream:' "$log" | tail -n1)
+  echo "$line" >"$tmp/line"
+  enc=$(field ' ([0-9]+) encoded' "$tmp/line")
+  efps=$(field 'encoded \(([0-9.]+) fps' "$tmp/line")
+  conv=$(field 'convert ([0-9.]+) ms' "$tmp/line")
+  encms=$(field 'encode ([0-9.]+) ms' "$tmp/line")
+  copies=$(field 'copies per frame ([0-9.]+)' "$tmp/line")
+  smed=$(field 'commit->sent median ([0-9.]+) ms' "$tmp/line")
+  sp99=$(field 'commit->sent median [0-9.]+ ms p99 ([0-9.]+) ms' "$tmp/line")
+  kib=$(field '; ([0-9.]+) KiB per frame' "$tmp/line")
+  pfps=$(sed -nE 's/.*presented ([0-9.]+) fps.*/\1/p' "$log" | tail -n1)
+  hz=$(getconf CLK_TCK)
+  row=$(python3 -c "
+enc, ticks, hz = max(1, ${enc:-0}), $c1 - $c0, $hz
+print('| ${w}x${h} | ${pfps} | ${efps} | ${smed} ms | ${sp99} ms | ${conv} ms | ${encms} ms | %.2f ms | ${copies} | ${kib} |' % (ticks * 1000.0 / hz / enc))")
+  echo "$row" | tee -a "$report"
+done
+ln -sf "$(basename "$report")" "$out_dir/display-latest.md"
+echo "bench/display.sh: wrote $report"

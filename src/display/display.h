@@ -1,0 +1,25 @@
+/* The built-in display: a Wayland compositor socket the guest's WSI (and
+ * any Wayland client) presents to, whose output is encoded as H.264 for a
+ * file (--record) and for browsers (--http). Lives at the transport level
+ * (like src/vtest) and reads frames straight from the server's own memory
+ * (memory/shared_registry.h). See README "Display". */
+#ifndef VS_DISPLAY_H
+#define VS_DISPLAY_H
+
+#include <stdbool.h>
+
+struct vs_display_options {
+   const char *name;      /* Wayland socket name in $XDG_RUNTIME_DIR */
+   const char *http;      /* ADDR:PORT, or NULL for no HTTP endpoint */
+   const char *record;    /* Annex B output file, or NULL */
+   unsigned fps;          /* stream rate: frame callbacks and encoder pacing */
+};
+
+/* Starts the display threads. False (the reason logged) if the socket, the
+ * encoder or the HTTP endpoint cannot be set up. */
+bool vs_display_start(const struct vs_display_options *options);
+
+/* Stops the threads, flushes the recording, logs the display's figures. */
+void vs_display_stop(void);
+
+#endif

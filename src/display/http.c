@@ -1,0 +1,540 @@
+/* The HTTP endpoint: one thread, poll(), non-blocking sockets. GET /
+ * serves the viewer page (page.c); GET /stream upgrades to a WebSocket
+ * (RFC 6455, server-to-client binary messages) that carries one message
+ * per access unit: a 24-byte header (u8 key, 3 reserved, u32 seq, f64
+ * commit wall-clock ms, u32 width, u32 height; little endian) then the
+ * Annex B bytes.
+ *
+ * Slow viewers: each viewer has its own queue; when it holds more than
+ * MAX_QUEUED unsent messages the queue is emptied and the viewer waits for
+ * the next key frame (one is requested), so a viewer that cannot keep up
+ * drops frames and the encoder never waits for a socket. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "display/display_internal.h"
+#include "os/os.h"
+#include "util/log.h"
+
+#define MAX_VIEWERS 32
+#define MAX_QUEUED 8
+#define REQ_MAX 8192
+/* A connection that has not sent its request by then is closed. */
+#define REQUEST_TIMEOUT_NS 10000000000ull
+
+extern const char vs_display_page[];
+
+struct msg {
+   uint32_t refs;
+   size_t size;
+   bool key;
+   uint64_t commit_ns;
+   uint8_t data[];
+};
+
+struct conn {
+   int fd;
+   uint64_t accepted_ns;
+   bool websocket;
+   bool need_key;
+   char req[REQ_MAX];
+   size_t req_len;
+   /* plain HTTP reply being written */
+   char *reply;
+   size_t reply_len, reply_off;
+   bool close_after_reply;
+   /* WebSocket queue */
+   struct msg *queue[MAX_QUEUED];
+   uint32_t q_head, q_len;
+   size_t sent;                       /* bytes of queue[q_head] (frame header included) */
+   uint8_t hdr[10];
+   size_t hdr_len;
+};
+
+static struct {
+   int listen_fd;
+   struct os_event wake;
+   pthread_t thread;
+   pthread_mutex_t lock;
+   struct conn *conns[MAX_VIEWERS];
+   bool stop;
+   bool running;
+   uint64_t dropped;
+   uint32_t viewers_total;
+} H = { .listen_fd = -1 };
+
+static void
+msg_unref(struct msg *m)
+{
+   if (--m->refs == 0)
+      free(m);
+}
+
+/* --- SHA-1 and base64 for the handshake --- */
+
+static uint32_t
+rol(uint32_t v, int n)
+{
+   return (v << n) | (v >> (32 - n));
+}
+
+static void
+sha1(const uint8_t *data, size_t len, uint8_t out[20])
+{
+   uint32_t h[5] = { 0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0 };
+   size_t total = ((len + 8) / 64 + 1) * 64;
+   uint8_t *m = calloc(1, total);
+   if (!m) {
+      memset(out, 0, 20);
+      return;
+   }
+   memcpy(m, data, len);
+   m[len] = 0x80;
+   uint64_t bits = (uint64_t)len * 8;
+   for (int i = 0; i < 8; i++)
+      m[total - 1 - i] = (uint8_t)(bits >> (8 * i));
+   for (size_t off = 0; off < total; off += 64) {
+      uint32_t w[80];
+      for (int i = 0; i < 16; i++)
+         w[i] = (uint32_t)m[off + 4 * i] << 24 | (uint32_t)m[off + 4 * i + 1] << 16 | (uint32_t)m[off + 4 * i + 2] << 8 |
+                m[off + 4 * i + 3];
+      for (int i = 16; i < 80; i++)
+         w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+      uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+      for (int i = 0; i < 80; i++) {
+         uint32_t f, k;
+         if (i < 20) {
+            f = (b & c) | (~b & d);
+            k = 0x5A827999;
+         } else if (i < 40) {
+            f = b ^ c ^ d;
+            k = 0x6ED9EBA1;
+         } else if (i < 60) {
+            f = (b & c) | (b & d) | (c & d);
+            k = 0x8F1BBCDC;
+         } else {
+            f = b ^ c ^ d;
+            k = 0xCA62C1D6;
+         }
+         uint32_t t = rol(a, 5) + f + e + k + w[i];
+         e = d;
+         d = c;
+         c = rol(b, 30);
+         b = a;
+         a = t;
+      }
+      h[0] += a;
+      h[1] += b;
+      h[2] += c;
+      h[3] += d;
+      h[4] += e;
+   }
+   free(m);
+   for (int i = 0; i < 5; i++)
+      for (int j = 0; j < 4; j++)
+         out[4 * i + j] = (uint8_t)(h[i] >> (24 - 8 * j));
+}
+
+static void
+base64(const uint8_t *in, size_t len, char *out)
+{
+   static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+   size_t o = 0;
+   for (size_t i = 0; i < len; i += 3) {
+      uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0) | (i + 2 < len ? in[i + 2] : 0);
+      out[o++] = t[(v >> 18) & 63];
+      out[o++] = t[(v >> 12) & 63];
+      out[o++] = i + 1 < len ? t[(v >> 6) & 63] : '=';
+      out[o++] = i + 2 < len ? t[v & 63] : '=';
+   }
+   out[o] = '\0';
+}
+
+/* --- connections --- */
+
+static void
+conn_close(int i)
+{
+   struct conn *c = H.conns[i];
+   close(c->fd);
+   for (uint32_t k = 0; k < c->q_len; k++)
+      msg_unref(c->queue[(c->q_head + k) % MAX_QUEUED]);
+   free(c->reply);
+   free(c);
+   H.conns[i] = NULL;
+}
+
+static void
+set_reply(struct conn *c, const char *status, const char *type, const char *body, bool close_after)
+{
+   size_t blen = body ? strlen(body) : 0;
+   size_t cap = blen + 512;
+   c->reply = malloc(cap);
+   if (!c->reply)
+      return;
+   int n = snprintf(c->reply, cap,
+                    "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
+                    "Connection: close\r\n\r\n",
+                    status, type, blen);
+   memcpy(c->reply + n, body ? body : "", blen);
+   c->reply_len = (size_t)n + blen;
+   c->reply_off = 0;
+   c->close_after_reply = close_after;
+}
+
+static const char *
+header_value(const char *req, const char *name, char *buf, size_t cap)
+{
+   size_t nl = strlen(name);
+   for (const char *p = strstr(req, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n")) {
+      const char *line = p + 2;
+      if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
+         const char *v = line + nl + 1;
+         while (*v == ' ')
+            v++;
+         const char *end = strstr(v, "\r\n");
+         size_t len = end ? (size_t)(end - v) : strlen(v);
+         if (len >= cap)
+            return NULL;
+         memcpy(buf, v, len);
+         buf[len] = '\0';
+         return buf;
+      }
+   }
+   return NULL;
+}
+
+static void
+handle_request(struct conn *c)
+{
+   char path[256] = "";
+   if (sscanf(c->req, "GET %255s HTTP/1.", path) != 1) {
+      set_reply(c, "405 Method Not Allowed", "text/plain", "GET only\n", true);
+      return;
+   }
+   if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) {
+      set_reply(c, "200 OK", "text/html; charset=utf-8", vs_display_page, true);
+      return;
+   }
+   if (strcmp(path, "/stream") != 0) {
+      set_reply(c, "404 Not Found", "text/plain", "not found\n", true);
+      return;
+   }
+   char key[128], up[64];
+   if (!header_value(c->req, "Sec-WebSocket-Key", key, sizeof(key)) ||
+       !header_value(c->req, "Upgrade", up, sizeof(up)) || strcasecmp(up, "websocket") != 0) {
+      set_reply(c, "400 Bad Request", "text/plain", "a WebSocket upgrade is expected\n", true);
+      return;
+   }
+   char cat[200];
+   snprintf(cat, sizeof(cat), "%s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", key);
+   uint8_t digest[20];
+   sha1((const uint8_t *)cat, strlen(cat), digest);
+   char accept[32];
+   base64(digest, 20, accept);
+   c->reply = malloc(256);
+   if (!c->reply)
+      return;
+   c->reply_len = (size_t)snprintf(c->reply, 256,
+                                   "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                   "Sec-WebSocket-Accept: %s\r\n\r\n",
+                                   accept);
+   c->reply_off = 0;
+   c->websocket = true;
+   c->need_key = true;
+   H.viewers_total++;
+   vs_info(0, "display: viewer connected (%u so far)", H.viewers_total);
+   vs_stream_request_key();
+}
+
+/* Returns false when the connection should close. */
+static bool
+conn_write(struct conn *c)
+{
+   while (c->reply && c->reply_off < c->reply_len) {
+      ssize_t n = send(c->fd, c->reply + c->reply_off, c->reply_len - c->reply_off, MSG_NOSIGNAL);
+      if (n < 0)
+         return errno == EAGAIN || errno == EINTR;
+      c->reply_off += (size_t)n;
+   }
+   if (c->reply) {
+      free(c->reply);
+      c->reply = NULL;
+      if (c->close_after_reply)
+         return false;
+   }
+   while (c->websocket && c->q_len) {
+      struct msg *m = c->queue[c->q_head];
+      if (c->sent == 0) {
+         c->hdr[0] = 0x82;
+         if (m->size < 126) {
+            c->hdr[1] = (uint8_t)m->size;
+            c->hdr_len = 2;
+         } else if (m->size < 65536) {
+            c->hdr[1] = 126;
+            c->hdr[2] = (uint8_t)(m->size >> 8);
+            c->hdr[3] = (uint8_t)m->size;
+            c->hdr_len = 4;
+         } else {
+            c->hdr[1] = 127;
+            for (int i = 0; i < 8; i++)
+               c->hdr[2 + i] = (uint8_t)((uint64_t)m->size >> (56 - 8 * i));
+            c->hdr_len = 10;
+         }
+      }
+      struct iovec iov[2];
+      int iovcnt = 0;
+      if (c->sent < c->hdr_len)
+         iov[iovcnt++] = (struct iovec){ c->hdr + c->sent, c->hdr_len - c->sent };
+      size_t body_off = c->sent > c->hdr_len ? c->sent - c->hdr_len : 0;
+      iov[iovcnt++] = (struct iovec){ m->data + body_off, m->size - body_off };
+      struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)iovcnt };
+      ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+      if (n < 0)
+         return errno == EAGAIN || errno == EINTR;
+      c->sent += (size_t)n;
+      if (c->sent == c->hdr_len + m->size) {
+         vs_stream_note_sent(m->commit_ns);
+         msg_unref(m);
+         c->q_head = (c->q_head + 1) % MAX_QUEUED;
+         c->q_len--;
+         c->sent = 0;
+      }
+   }
+   return true;
+}
+
+/* Reads the request, or (WebSocket) whatever the browser sends: we only
+ * look for a close frame's opcode loosely, by EOF. */
+static bool
+conn_read(struct conn *c)
+{
+   char buf[4096];
+   for (;;) {
+      ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+      if (n == 0)
+         return false;
+      if (n < 0)
+         return errno == EAGAIN || errno == EINTR;
+      if (c->websocket) {
+         if (n >= 1 && (buf[0] & 0x0f) == 0x8)
+            return false; /* close */
+         continue;
+      }
+      if (c->req_len + (size_t)n >= REQ_MAX)
+         return false;
+      memcpy(c->req + c->req_len, buf, (size_t)n);
+      c->req_len += (size_t)n;
+      c->req[c->req_len] = '\0';
+      if (strstr(c->req, "\r\n\r\n") && !c->reply && !c->websocket)
+         handle_request(c);
+   }
+}
+
+void
+vs_http_send(const uint8_t *data, size_t size, bool key, double commit_wall_ms, uint64_t commit_ns, uint32_t seq,
+             uint32_t width, uint32_t height)
+{
+   if (!H.running)
+      return;
+   struct msg *m = malloc(sizeof(*m) + 24 + size);
+   if (!m)
+      return;
+   m->refs = 1;
+   m->size = 24 + size;
+   m->key = key;
+   m->commit_ns = commit_ns;
+   memset(m->data, 0, 24);
+   m->data[0] = key;
+   memcpy(m->data + 4, &seq, 4);
+   memcpy(m->data + 8, &commit_wall_ms, 8);
+   memcpy(m->data + 16, &width, 4);
+   memcpy(m->data + 20, &height, 4);
+   memcpy(m->data + 24, data, size);
+   bool need_key = false;
+   pthread_mutex_lock(&H.lock);
+   for (int i = 0; i < MAX_VIEWERS; i++) {
+      struct conn *c = H.conns[i];
+      if (!c || !c->websocket)
+         continue;
+      if (c->need_key && !key)
+         continue;
+      if (c->q_len == MAX_QUEUED) {
+         /* Too slow: drop what it has not started sending, resume at a key frame. */
+         uint32_t keep = c->sent ? 1 : 0;
+         for (uint32_t k = keep; k < c->q_len; k++)
+            msg_unref(c->queue[(c->q_head + k) % MAX_QUEUED]);
+         H.dropped += c->q_len - keep;
+         c->q_len = keep;
+         c->need_key = true;
+         need_key = true;
+         if (!key)
+            continue;
+      }
+      c->need_key = false;
+      m->refs++;
+      c->queue[(c->q_head + c->q_len) % MAX_QUEUED] = m;
+      c->q_len++;
+   }
+   pthread_mutex_unlock(&H.lock);
+   msg_unref(m);
+   os_event_signal(&H.wake);
+   if (need_key)
+      vs_stream_request_key();
+}
+
+static void *
+http_main(void *arg)
+{
+   os_thread_set_name("vs-http");
+   struct pollfd pfds[MAX_VIEWERS + 2];
+   int idx[MAX_VIEWERS + 2];
+   for (;;) {
+      int n = 0;
+      pthread_mutex_lock(&H.lock);
+      if (H.stop) {
+         pthread_mutex_unlock(&H.lock);
+         break;
+      }
+      pfds[n++] = (struct pollfd){ .fd = H.wake.read_fd, .events = POLLIN };
+      pfds[n++] = (struct pollfd){ .fd = H.listen_fd, .events = POLLIN };
+      for (int i = 0; i < MAX_VIEWERS; i++) {
+         struct conn *c = H.conns[i];
+         if (!c)
+            continue;
+         short ev = POLLIN;
+         if (c->reply || (c->websocket && c->q_len))
+            ev |= POLLOUT;
+         idx[n] = i;
+         pfds[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
+      }
+      pthread_mutex_unlock(&H.lock);
+      if (poll(pfds, (nfds_t)n, 1000) < 0 && errno != EINTR)
+         break;
+      if (pfds[0].revents)
+         os_event_drain(&H.wake);
+      pthread_mutex_lock(&H.lock);
+      for (int k = 2; k < n; k++) {
+         struct conn *c = H.conns[idx[k]];
+         if (!c)
+            continue;
+         bool keep = true;
+         if (pfds[k].revents & (POLLIN | POLLHUP | POLLERR))
+            keep = conn_read(c);
+         if (keep)
+            keep = conn_write(c);
+         if (keep && !c->websocket && !c->reply && os_now_ns() - c->accepted_ns > REQUEST_TIMEOUT_NS)
+            keep = false;
+         if (!keep) {
+            if (c->websocket)
+               vs_info(0, "display: viewer disconnected");
+            conn_close(idx[k]);
+         }
+      }
+      if (pfds[1].revents & POLLIN) {
+         int fd = accept(H.listen_fd, NULL, NULL);
+         int slot = -1;
+         for (int i = 0; fd >= 0 && i < MAX_VIEWERS; i++)
+            if (!H.conns[i]) {
+               slot = i;
+               break;
+            }
+         struct conn *c = slot >= 0 ? calloc(1, sizeof(*c)) : NULL;
+         if (!c) {
+            if (fd >= 0)
+               close(fd);
+         } else {
+            os_set_cloexec(fd);
+            os_set_nonblocking(fd, true);
+            os_socket_prepare(fd);
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            c->fd = fd;
+            c->accepted_ns = os_now_ns();
+            H.conns[slot] = c;
+         }
+      }
+      pthread_mutex_unlock(&H.lock);
+   }
+   return NULL;
+}
+
+bool
+vs_http_start(const char *addr_port)
+{
+   char host[128] = "127.0.0.1";
+   const char *colon = strrchr(addr_port, ':');
+   const char *port_s = addr_port;
+   if (colon) {
+      size_t hl = (size_t)(colon - addr_port);
+      if (hl >= sizeof(host)) {
+         vs_error(0, "display: bad --http address '%s'", addr_port);
+         return false;
+      }
+      if (hl) {
+         memcpy(host, addr_port, hl);
+         host[hl] = '\0';
+      }
+      port_s = colon + 1;
+   }
+   char *end;
+   long port = strtol(port_s, &end, 10);
+   struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+   if (*port_s == '\0' || *end || port < 0 || port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+      vs_error(0, "display: bad --http address '%s' (use ADDR:PORT, an IPv4 address)", addr_port);
+      return false;
+   }
+   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+   int one = 1;
+   if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+       bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 16) != 0) {
+      vs_error(0, "display: cannot listen on %s: %s", addr_port, strerror(errno));
+      if (fd >= 0)
+         close(fd);
+      return false;
+   }
+   os_set_nonblocking(fd, true);
+   socklen_t len = sizeof(sa);
+   getsockname(fd, (struct sockaddr *)&sa, &len);
+   H.listen_fd = fd;
+   pthread_mutex_init(&H.lock, NULL);
+   H.running = true;
+   if (os_event_init(&H.wake) != 0 || pthread_create(&H.thread, NULL, http_main, NULL) != 0) {
+      H.running = false;
+      close(fd);
+      return false;
+   }
+   /* Tests wait for this line. */
+   printf("venus-server: http http://%s:%u/\n", host, (unsigned)ntohs(sa.sin_port));
+   fflush(stdout);
+   return true;
+}
+
+void
+vs_http_stop(void)
+{
+   if (!H.running)
+      return;
+   pthread_mutex_lock(&H.lock);
+   H.stop = true;
+   pthread_mutex_unlock(&H.lock);
+   os_event_signal(&H.wake);
+   pthread_join(H.thread, NULL);
+   H.running = false;
+   for (int i = 0; i < MAX_VIEWERS; i++)
+      if (H.conns[i])
+         conn_close(i);
+   close(H.listen_fd);
+   os_event_fini(&H.wake);
+   vs_info(0, "display: %u viewers served, %llu messages dropped for slow viewers", H.viewers_total,
+           (unsigned long long)H.dropped);
+}

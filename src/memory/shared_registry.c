@@ -1,0 +1,164 @@
+#include "memory/shared_registry.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "dispatch/objects.h"
+#include "util/log.h"
+
+struct vs_shared_entry {
+   struct vs_shared_entry *prev, *next;
+   struct vs_device *dev;
+   uint32_t ctx_id;
+   uint64_t st_dev, st_ino;
+   void *map;
+   size_t size;
+   uint32_t pins;
+};
+
+static atomic_bool enabled;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t unpinned = PTHREAD_COND_INITIALIZER;
+static struct vs_shared_entry *head;
+static uint32_t count;
+
+void
+vs_shared_registry_enable(void)
+{
+   atomic_store(&enabled, true);
+}
+
+bool
+vs_shared_registry_enabled(void)
+{
+   return atomic_load(&enabled);
+}
+
+struct vs_shared_entry *
+vs_shared_register(struct vs_device *dev, uint32_t ctx_id, int fd, void *map, size_t size)
+{
+   struct stat st;
+   if (!atomic_load(&enabled) || fd < 0 || !map || fstat(fd, &st) != 0)
+      return NULL;
+   struct vs_shared_entry *e = calloc(1, sizeof(*e));
+   if (!e)
+      return NULL;
+   *e = (struct vs_shared_entry){ .dev = dev, .ctx_id = ctx_id, .st_dev = (uint64_t)st.st_dev,
+                                  .st_ino = (uint64_t)st.st_ino, .map = map, .size = size };
+   pthread_mutex_lock(&lock);
+   e->next = head;
+   if (head)
+      head->prev = e;
+   head = e;
+   count++;
+   pthread_mutex_unlock(&lock);
+   return e;
+}
+
+void
+vs_shared_unregister(struct vs_shared_entry *e)
+{
+   if (!e)
+      return;
+   pthread_mutex_lock(&lock);
+   while (e->pins)
+      pthread_cond_wait(&unpinned, &lock);
+   if (e->prev)
+      e->prev->next = e->next;
+   else
+      head = e->next;
+   if (e->next)
+      e->next->prev = e->prev;
+   count--;
+   pthread_mutex_unlock(&lock);
+   free(e);
+}
+
+uint32_t
+vs_shared_registry_count(void)
+{
+   pthread_mutex_lock(&lock);
+   uint32_t n = count;
+   pthread_mutex_unlock(&lock);
+   return n;
+}
+
+bool
+vs_shared_acquire(uint64_t st_dev, uint64_t st_ino, struct vs_shared_view *out)
+{
+   *out = (struct vs_shared_view){ 0 };
+   pthread_mutex_lock(&lock);
+   struct vs_shared_entry *e = head;
+   while (e && !(e->st_dev == st_dev && e->st_ino == st_ino))
+      e = e->next;
+   if (e) {
+      e->pins++;
+      out->entry = e;
+      out->map = e->map;
+      out->size = e->size;
+      out->ctx_id = e->ctx_id;
+   }
+   pthread_mutex_unlock(&lock);
+   return e != NULL;
+}
+
+bool
+vs_shared_fence_begin(struct vs_shared_view *view)
+{
+   struct vs_device *dev = view->entry->dev;
+   const VkFenceCreateInfo fence_info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+   for (uint32_t i = 0; i < dev->queue_count && view->fence_count < VS_SHARED_MAX_FENCES; i++) {
+      struct vs_queue *slot = &dev->queues[i];
+      VkFence fence;
+      if (dev->dt.CreateFence(dev->host, &fence_info, NULL, &fence) != VK_SUCCESS)
+         return false;
+      /* The same lock the rings submit under: this submit lands after
+       * every batch the client submitted before its commit. */
+      pthread_mutex_lock(&slot->lock);
+      VkResult r = dev->dt.QueueSubmit(slot->host, 0, NULL, fence);
+      pthread_mutex_unlock(&slot->lock);
+      if (r != VK_SUCCESS) {
+         dev->dt.DestroyFence(dev->host, fence, NULL);
+         return false;
+      }
+      view->fences[view->fence_count++] = (uint64_t)fence;
+   }
+   return dev->queue_count <= VS_SHARED_MAX_FENCES;
+}
+
+bool
+vs_shared_fence_wait(struct vs_shared_view *view, uint64_t timeout_ns)
+{
+   if (!view->fence_count)
+      return true;
+   struct vs_device *dev = view->entry->dev;
+   VkFence fences[VS_SHARED_MAX_FENCES];
+   for (uint32_t i = 0; i < view->fence_count; i++)
+      fences[i] = (VkFence)view->fences[i];
+   return dev->dt.WaitForFences(dev->host, view->fence_count, fences, VK_TRUE, timeout_ns) == VK_SUCCESS;
+}
+
+void
+vs_shared_release(struct vs_shared_view *view)
+{
+   if (!view->entry)
+      return;
+   struct vs_device *dev = view->entry->dev;
+   for (uint32_t i = 0; i < view->fence_count; i++) {
+      VkFence fence = (VkFence)view->fences[i];
+      /* Destroying a pending fence is undefined; one still pending after a
+       * second more is left to the device (a queue blocked for good). */
+      if (dev->dt.WaitForFences(dev->host, 1, &fence, VK_TRUE, 1000000000ull) == VK_SUCCESS)
+         dev->dt.DestroyFence(dev->host, fence, NULL);
+      else
+         vs_warn(view->ctx_id, "display: a queue stays blocked; leaking one host fence");
+   }
+   view->fence_count = 0;
+   pthread_mutex_lock(&lock);
+   view->entry->pins--;
+   pthread_cond_broadcast(&unpinned);
+   pthread_mutex_unlock(&lock);
+   view->entry = NULL;
+}

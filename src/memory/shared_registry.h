@@ -1,0 +1,63 @@
+/* Host-pointer shared memory by inode, for an in-process consumer (the
+ * Wayland display of src/display/): a dma-buf fd a Wayland client passes is
+ * a dup of one of the server's memfds, so (st_dev, st_ino) names the
+ * VkDeviceMemory and the server reads it through its own mapping, with no
+ * new mapping and no copy.
+ *
+ * Off unless vs_shared_registry_enable() was called (then each host-pointer
+ * allocation costs one fstat and a list insert). A consumer pins an entry
+ * (vs_shared_acquire) while it reads; freeing that memory waits for the pin
+ * to go (vs_shared_release is never more than a colour conversion away), so
+ * the mapping and the owning device outlive every read.
+ *
+ * Fences: vs_shared_fence_begin submits an empty host fence on every queue
+ * of the owning device; each signals once everything submitted there
+ * before it has finished on the host (Vulkan's submission order). Called at
+ * the Wayland commit, it captures exactly "what the client had submitted
+ * before the commit"; vs_shared_fence_wait, later and on the reader's
+ * thread, waits for them. */
+#ifndef VS_MEMORY_SHARED_REGISTRY_H
+#define VS_MEMORY_SHARED_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vs_device;
+struct vs_shared_entry;
+
+void vs_shared_registry_enable(void);
+bool vs_shared_registry_enabled(void);
+
+/* device_memory.c: a host-pointer allocation is born / about to be freed.
+ * unregister waits until no reader holds the entry. */
+struct vs_shared_entry *vs_shared_register(struct vs_device *dev, uint32_t ctx_id, int fd, void *map,
+                                           size_t size);
+void vs_shared_unregister(struct vs_shared_entry *entry);
+
+#define VS_SHARED_MAX_FENCES 32
+
+struct vs_shared_view {
+   const uint8_t *map;     /* the server's mapping of the whole memfd */
+   size_t size;
+   uint32_t ctx_id;        /* the context that owns the memory */
+   struct vs_shared_entry *entry;
+   uint32_t fence_count;
+   uint64_t fences[VS_SHARED_MAX_FENCES]; /* VkFence of the owning device */
+};
+
+/* Finds and pins the memory with this inode. False if no server memory
+ * has it (a foreign fd). */
+bool vs_shared_acquire(uint64_t st_dev, uint64_t st_ino, struct vs_shared_view *out);
+/* Fences every queue of the owning device now. False on a host error. */
+bool vs_shared_fence_begin(struct vs_shared_view *view);
+/* Waits (up to timeout_ns in all) for the fences of fence_begin. False on a
+ * timeout or device loss: the frame must not be shown. */
+bool vs_shared_fence_wait(struct vs_shared_view *view, uint64_t timeout_ns);
+/* Destroys the fences (waiting for them if still pending) and unpins. */
+void vs_shared_release(struct vs_shared_view *view);
+
+/* Number of host-pointer memories registered now (tests, logs). */
+uint32_t vs_shared_registry_count(void);
+
+#endif

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Decodes a recorded Annex B stream (ffmpeg) and checks it.
+
+  check_stream.py numbers FILE W H MIN_FRAMES   wl_frames' numbered frames:
+      every frame whole (top and bottom halves agree, bars clean black or
+      white), numbers strictly increasing (none stale, none out of order)
+  check_stream.py cube FILE W H MIN_FRAMES      vkcube: frames not blank
+      (luma spread) and changing (distinct frames)
+  check_stream.py size FILE W H MIN_FRAMES      at least MIN_FRAMES frames of
+      W x H (ffprobe), e.g. weston-simple-shm's window in a stream
+Prints one summary line; exit 1 on failure."""
+import hashlib, json, subprocess, sys
+
+BARS = 16
+
+
+def frames(path, w, h):
+    raw = subprocess.run(['ffmpeg', '-v', 'error', '-i', path, '-f', 'rawvideo', '-pix_fmt', 'gray', '-'],
+                         check=True, stdout=subprocess.PIPE).stdout
+    n = w * h
+    return [raw[i:i + n] for i in range(0, len(raw) - n + 1, n)]
+
+
+def numbers(path, w, h, need):
+    fs = frames(path, w, h)
+    bad, prev, seen = [], 0, []
+    for k, f in enumerate(fs):
+        halves = []
+        for y in (h // 4, 3 * h // 4):
+            bits = 0
+            for b in range(BARS):
+                x = (2 * b + 1) * w // (2 * BARS)
+                v = f[y * w + x]
+                if 60 < v < 195:
+                    bad.append('frame %d: bar %d at y=%d reads %d (neither black nor white): torn or garbage' % (k, b, y, v))
+                if v >= 128:
+                    bits |= 1 << b
+            halves.append(bits)
+        if halves[0] != halves[1]:
+            bad.append('frame %d: top half shows %d, bottom half %d: torn' % (k, halves[0], halves[1]))
+        n = halves[0]
+        if n <= prev:
+            bad.append('frame %d: shows %d after %d: stale or out of order' % (k, n, prev))
+        prev = max(prev, n)
+        seen.append(n)
+    if len(fs) < need:
+        bad.append('only %d frames decoded (want >= %d)' % (len(fs), need))
+    print('%d frames decoded, numbers %s..%s, %d problems%s' % (
+        len(fs), seen[0] if seen else '-', seen[-1] if seen else '-', len(bad),
+        (': ' + '; '.join(bad[:5])) if bad else ''))
+    return not bad
+
+
+def cube(path, w, h, need):
+    fs = frames(path, w, h)
+    distinct = len({hashlib.md5(f).digest() for f in fs})
+    blank = 0
+    for f in fs:
+        sample = f[::97]
+        if max(sample) - min(sample) < 40:
+            blank += 1
+    ok = len(fs) >= need and blank == 0 and distinct >= len(fs) // 2
+    print('%d frames decoded, %d distinct, %d blank' % (len(fs), distinct, blank))
+    return ok
+
+
+def size(path, w, h, need):
+    out = subprocess.run(['ffprobe', '-v', 'error', '-select_streams', 'v', '-show_frames', '-show_entries',
+                          'frame=width,height', '-of', 'json', path], check=True, stdout=subprocess.PIPE).stdout
+    fr = json.loads(out).get('frames', [])
+    match = sum(1 for f in fr if f.get('width') == w and f.get('height') == h)
+    print('%d frames, %d of them %dx%d' % (len(fr), match, w, h))
+    return match >= need
+
+
+if __name__ == '__main__':
+    mode, path, w, h, need = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    sys.exit(0 if {'numbers': numbers, 'cube': cube, 'size': size}[mode](path, w, h, need) else 1)

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""A viewer of the display's WebSocket stream, for tests/test_display.sh.
+
+  ws_viewer.py page HOST PORT            GET / serves the WebCodecs page
+  ws_viewer.py read HOST PORT N          reads N access units: the first is a key
+                                         frame with SPS and PPS; prints figures
+  ws_viewer.py drop HOST PORT N          reads N, then vanishes mid-message (RST)
+  ws_viewer.py stall HOST PORT SECONDS   connects and never reads (a slow viewer)
+"""
+import base64, os, socket, struct, sys, time
+
+
+def connect(host, port, rcvbuf=None):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(20)
+    s.connect((host, port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall(('GET /stream HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+               'Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n' % (host, port, key)).encode())
+    buf = b''
+    while b'\r\n\r\n' not in buf:
+        chunk = s.recv(1)
+        if not chunk:
+            raise SystemExit('handshake: connection closed')
+        buf += chunk
+    if b' 101 ' not in buf.split(b'\r\n')[0]:
+        raise SystemExit('handshake refused: %r' % buf[:80])
+    import hashlib
+    want = base64.b64encode(hashlib.sha1((key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').encode()).digest())
+    if b'Sec-WebSocket-Accept: ' + want not in buf:
+        raise SystemExit('bad Sec-WebSocket-Accept')
+    return s
+
+
+def recv_exact(s, n):
+    out = b''
+    while len(out) < n:
+        c = s.recv(n - len(out))
+        if not c:
+            raise SystemExit('stream closed after %d of %d bytes' % (len(out), n))
+        out += c
+    return out
+
+
+def message(s):
+    b0, b1 = recv_exact(s, 2)
+    if b0 != 0x82:
+        raise SystemExit('unexpected frame opcode 0x%02x' % b0)
+    n = b1 & 0x7f
+    if n == 126:
+        n = struct.unpack('>H', recv_exact(s, 2))[0]
+    elif n == 127:
+        n = struct.unpack('>Q', recv_exact(s, 8))[0]
+    return recv_exact(s, n)
+
+
+def nal_types(au):
+    types, i = [], 0
+    while True:
+        i = au.find(b'\x00\x00\x01', i)
+        if i < 0 or i + 3 >= len(au):
+            return types
+        types.append(au[i + 3] & 31)
+        i += 3
+
+
+def main():
+    mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    if mode == 'page':
+        s = socket.create_connection((host, port), timeout=10)
+        s.sendall(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+        data = b''
+        while True:
+            c = s.recv(65536)
+            if not c:
+                break
+            data += c
+        ok = b'200 OK' in data.split(b'\r\n')[0] and b'VideoDecoder' in data
+        print('page: %d bytes, %s' % (len(data), 'WebCodecs page' if ok else 'unexpected'))
+        return 0 if ok else 1
+    if mode == 'stall':
+        s = connect(host, port, rcvbuf=4096)
+        time.sleep(float(sys.argv[4]))
+        print('stalled viewer: done')
+        return 0
+    n = int(sys.argv[4])
+    s = connect(host, port)
+    t0 = time.time()
+    first = message(s)
+    key, seq = first[0], struct.unpack('<I', first[4:8])[0]
+    w, h = struct.unpack('<II', first[16:24])
+    types = nal_types(first[24:])
+    if not key or 7 not in types or 8 not in types or 5 not in types:
+        print('first message: key=%d NAL types %s: want a key frame with SPS (7), PPS (8), IDR (5)' % (key, types))
+        return 1
+    got, last = 1, seq
+    while got < n:
+        m = message(s)
+        got += 1
+        if mode == 'drop' and got == n:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+            s.close()
+            print('dropped after %d messages' % got)
+            return 0
+        last = struct.unpack('<I', m[4:8])[0]
+    dt = time.time() - t0
+    print('read %d access units (%dx%d, key first with SPS/PPS), seq %d..%d, %.1f per second' % (
+        got, w, h, seq, last, got / dt if dt > 0 else 0))
+    return 0
+
+
+sys.exit(main())

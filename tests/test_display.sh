@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The built-in display (--display, --record, --http; README "Display"):
+#   1. vkcube-wayland through Venus presents 300 frames to the server's own
+#      Wayland display; the recorded H.264 decodes (ffmpeg) to frames that
+#      show the cube (not blank, changing); meanwhile viewers read the
+#      WebSocket stream (key frame with SPS/PPS first), one vanishes
+#      mid-stream and one never reads, and neither slows the client;
+#   2. wl_frames presents numbered frames behind heavy GPU work: the decoded
+#      stream shows only whole frames, in order, none torn or stale;
+#   3. hostile Wayland clients (bad fds, short fds, bad strides/offsets, huge
+#      sizes, unknown formats, short wl_shm pools) get protocol errors while
+#      vkcube carries on, and weston-simple-shm (wl_shm) is shown.
+. "$(dirname "$0")/lib.sh"
+
+require_tools vkcube-wayland ffmpeg ffprobe python3
+if ! "$SERVER_BIN" --help | grep -q -- '--display'; then
+  skip "this build has no display (meson -Ddisplay: libwayland-dev, wayland-protocols, libx264-dev, libyuv-dev)"
+  finish
+fi
+D=$TESTS_DIR/display
+HOSTILE=$BUILD_DIR/tests/display/wl_hostile
+FRAMES=$BUILD_DIR/tests/display/wl_frames
+export XDG_RUNTIME_DIR=$TEST_TMP/rt
+mkdir -m 700 -p "$XDG_RUNTIME_DIR"
+W=320 H=240
+
+# display_start NAME RECORD [more args]: a server with a display; sets HTTP_PORT
+# when --http is among the args.
+display_start() {
+  local name=$1 rec=$2; shift 2
+  server_start --display "$name" --record "$rec" "$@" || return 1
+  HTTP_PORT=$(sed -nE 's|^venus-server: http http://127.0.0.1:([0-9]+)/$|\1|p' "$SERVER_OUT")
+  [ -S "$XDG_RUNTIME_DIR/$name" ] || { fail "no Wayland socket $XDG_RUNTIME_DIR/$name"; return 1; }
+}
+wl_run() { venus_run env WAYLAND_DISPLAY="$DISPLAY_NAME" "$@"; }
+
+# --- 1. vkcube, recorded and streamed --------------------------------------
+DISPLAY_NAME=vs-display-1
+display_start "$DISPLAY_NAME" "$TEST_TMP/cube.h264" --http 127.0.0.1:0 || finish
+if [ -n "${HTTP_PORT:-}" ]; then
+  check "GET / serves the WebCodecs page" python3 "$D/ws_viewer.py" page 127.0.0.1 "$HTTP_PORT"
+  python3 "$D/ws_viewer.py" read 127.0.0.1 "$HTTP_PORT" 100 >"$TEST_TMP/viewer-read.out" 2>&1 &
+  v_read=$!
+  python3 "$D/ws_viewer.py" drop 127.0.0.1 "$HTTP_PORT" 20 >"$TEST_TMP/viewer-drop.out" 2>&1 &
+  v_drop=$!
+  python3 "$D/ws_viewer.py" stall 127.0.0.1 "$HTTP_PORT" 15 >"$TEST_TMP/viewer-stall.out" 2>&1 &
+  v_stall=$!
+  BG_PIDS+=("$v_read" "$v_drop" "$v_stall")
+  sleep 0.3
+else
+  fail "no 'venus-server: http' line with the port"
+fi
+t0=$(date +%s.%N)
+rc=0; wl_run vkcube-wayland --c 300 --width $W --height $H >"$TEST_TMP/cube.out" 2>&1 || rc=$?
+t1=$(date +%s.%N)
+if [ "$rc" -eq 0 ]; then
+  pass "vkcube-wayland --c 300 on the server's display: exit 0 ($(python3 -c "print('%.1f' % (300 / ($t1 - $t0)))") fps with three viewers, one stalled)"
+else
+  fail "vkcube-wayland --c 300 on the server's display: $(describe_rc "$rc")"
+  show_tail "$TEST_TMP/cube.out"
+fi
+if [ -n "${HTTP_PORT:-}" ]; then
+  if wait "$v_read"; then pass "viewer: $(cat "$TEST_TMP/viewer-read.out")"; else fail "viewer: $(cat "$TEST_TMP/viewer-read.out")"; fi
+  if wait "$v_drop"; then pass "a viewer vanishing mid-stream: $(cat "$TEST_TMP/viewer-drop.out")"; else fail "dropping viewer: $(cat "$TEST_TMP/viewer-drop.out")"; fi
+  kill_tree "$v_stall"; wait "$v_stall" 2>/dev/null || true
+fi
+check "server alive after the viewers" server_alive
+server_stop || true
+if out=$(python3 "$D/check_stream.py" cube "$TEST_TMP/cube.h264" $W $H 250 2>&1); then
+  pass "recorded stream decodes to the cube: $out"
+else
+  fail "recorded stream: $out"
+fi
+grep -E 'display stream:|display: [0-9]+ commits' "$SERVER_LOG" | sed 's/^/     /' || true
+
+# --- 2. numbered frames: whole, in order --------------------------------------
+DISPLAY_NAME=vs-display-2
+display_start "$DISPLAY_NAME" "$TEST_TMP/frames.h264" || finish
+rc=0; wl_run "$FRAMES" 300 $W $H >"$TEST_TMP/frames.out" 2>&1 || rc=$?
+if [ "$rc" -eq 0 ]; then pass "wl_frames presented 300 numbered frames"; else
+  fail "wl_frames: $(describe_rc "$rc")"; show_tail "$TEST_TMP/frames.out"; fi
+server_stop || true
+if out=$(python3 "$D/check_stream.py" numbers "$TEST_TMP/frames.h264" $W $H 200 2>&1); then
+  pass "numbered frames: $out"
+else
+  fail "numbered frames: $out"
+fi
+if grep -qE 'display: [0-9]+ commits, [0-9]+ shown \(([1-9][0-9]*) from server memory' "$SERVER_LOG"; then
+  pass "frames were read from the server's own memory: $(grep -oE '[0-9]+ shown \([^)]*\)' "$SERVER_LOG")"
+else
+  fail "no frame came from server memory: $(grep -E 'display: [0-9]+ commits' "$SERVER_LOG")"
+fi
+
+# --- 3. hostile clients and wl_shm beside a running vkcube ---------------------
+DISPLAY_NAME=vs-display-3
+display_start "$DISPLAY_NAME" "$TEST_TMP/mixed.h264" || finish
+wl_run vkcube-wayland --c 600 --width $W --height $H >"$TEST_TMP/cube3.out" 2>&1 &
+cube_pid=$!
+BG_PIDS+=("$cube_pid")
+sleep 1
+rc=0; env WAYLAND_DISPLAY= timeout 60 "$HOSTILE" "$DISPLAY_NAME" >"$TEST_TMP/hostile.out" 2>&1 || rc=$?
+if [ "$rc" -eq 0 ]; then
+  pass "hostile Wayland clients: each got its protocol error ($(grep -c '^ok ' "$TEST_TMP/hostile.out") cases)"
+else
+  fail "hostile Wayland clients: $(grep -v '^ok ' "$TEST_TMP/hostile.out" | head -5 | tr '\n' ';')"
+fi
+if command -v weston-simple-shm >/dev/null; then
+  rc=0; env WAYLAND_DISPLAY="$DISPLAY_NAME" timeout 3 weston-simple-shm >"$TEST_TMP/shm.out" 2>&1 || rc=$?
+  if [ "$rc" -eq 124 ]; then pass "weston-simple-shm ran 3 s on the display"; else
+    fail "weston-simple-shm: $(describe_rc "$rc")"; show_tail "$TEST_TMP/shm.out"; fi
+else
+  skip "weston-simple-shm is not installed (Debian package weston; run scripts/setup.sh)"
+fi
+rc=0; wait "$cube_pid" || rc=$?
+if [ "$rc" -eq 0 ]; then pass "vkcube beside the hostile clients: 600 frames, exit 0"; else
+  fail "vkcube beside the hostile clients: $(describe_rc "$rc")"; show_tail "$TEST_TMP/cube3.out"; fi
+check "server alive after the hostile clients" server_alive
+server_stop || true
+if command -v weston-simple-shm >/dev/null; then
+  if out=$(python3 "$D/check_stream.py" size "$TEST_TMP/mixed.h264" 250 250 30 2>&1); then
+    pass "the wl_shm window is in the stream: $out"
+  else
+    fail "the wl_shm window is not in the stream: $out"
+  fi
+fi
+check_no_errors
+finish

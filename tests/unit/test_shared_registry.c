@@ -1,0 +1,90 @@
+/* memory/shared_registry.c: host-pointer memfds found by inode, pinned
+ * while read; freeing waits for the reader. (The fences need a device:
+ * tests/test_display.sh covers them.) */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "memory/shared_registry.h"
+#include "os/os.h"
+#include "unit.h"
+
+static int
+region(size_t size, void **map)
+{
+   int fd = os_shm_create("registry-test", size);
+   *map = fd >= 0 ? mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+   return fd;
+}
+
+TEST(registry_off_by_default)
+{
+   void *map;
+   int fd = region(4096, &map);
+   CHECK(fd >= 0 && map != MAP_FAILED);
+   CHECK(!vs_shared_registry_enabled());
+   CHECK(vs_shared_register(NULL, 1, fd, map, 4096) == NULL);
+   CHECK_EQ(vs_shared_registry_count(), 0u);
+}
+
+TEST(registry_finds_by_inode)
+{
+   vs_shared_registry_enable();
+   void *map_a, *map_b;
+   int a = region(4096, &map_a), b = region(8192, &map_b);
+   CHECK(a >= 0 && b >= 0);
+   struct vs_shared_entry *ea = vs_shared_register(NULL, 7, a, map_a, 4096);
+   struct vs_shared_entry *eb = vs_shared_register(NULL, 8, b, map_b, 8192);
+   CHECK(ea && eb);
+   CHECK_EQ(vs_shared_registry_count(), 2u);
+   /* A dup (what the client hands the compositor) has the same inode. */
+   int dup_b = dup(b);
+   struct stat st;
+   CHECK(fstat(dup_b, &st) == 0);
+   struct vs_shared_view v;
+   CHECK(vs_shared_acquire((uint64_t)st.st_dev, (uint64_t)st.st_ino, &v));
+   CHECK(v.map == map_b);
+   CHECK_EQ(v.size, (size_t)8192);
+   CHECK_EQ(v.ctx_id, 8u);
+   vs_shared_release(&v);
+   CHECK(!vs_shared_acquire((uint64_t)st.st_dev, (uint64_t)st.st_ino + 1000000, &v));
+   vs_shared_unregister(eb);
+   CHECK(!vs_shared_acquire((uint64_t)st.st_dev, (uint64_t)st.st_ino, &v));
+   vs_shared_unregister(ea);
+   CHECK_EQ(vs_shared_registry_count(), 0u);
+}
+
+static atomic_bool unregistered;
+
+static void *
+unregister_thread(void *entry)
+{
+   vs_shared_unregister(entry);
+   atomic_store(&unregistered, true);
+   return NULL;
+}
+
+TEST(registry_free_waits_for_reader)
+{
+   vs_shared_registry_enable();
+   void *map;
+   int fd = region(4096, &map);
+   struct vs_shared_entry *e = vs_shared_register(NULL, 1, fd, map, 4096);
+   CHECK(e);
+   struct stat st;
+   CHECK(fstat(fd, &st) == 0);
+   struct vs_shared_view v;
+   CHECK(vs_shared_acquire((uint64_t)st.st_dev, (uint64_t)st.st_ino, &v));
+   pthread_t t;
+   CHECK(pthread_create(&t, NULL, unregister_thread, e) == 0);
+   usleep(100000);
+   CHECK(!atomic_load(&unregistered));
+   vs_shared_release(&v);
+   pthread_join(t, NULL);
+   CHECK(atomic_load(&unregistered));
+   CHECK_EQ(vs_shared_registry_count(), 0u);
+}
+
+UNIT_MAIN(UNIT(registry_off_by_default), UNIT(registry_finds_by_inode), UNIT(registry_free_waits_for_reader))
