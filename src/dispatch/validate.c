@@ -386,6 +386,19 @@ vs_check_sparse_binds(struct vs_dispatch *disp, const char *cmd, uint32_t count,
 }
 
 bool
+vs_check_pipeline_bound(struct vs_dispatch *disp, const char *cmd, struct vs_object *command_buffer,
+                        VkPipelineBindPoint bind_point)
+{
+   uint32_t flag = bind_point == VK_PIPELINE_BIND_POINT_COMPUTE ? VS_OBJECT_COMPUTE_PIPELINE_BOUND
+                                                                 : VS_OBJECT_GRAPHICS_PIPELINE_BOUND;
+   if (command_buffer->flags & flag)
+      return true;
+   vs_dispatch_fail(disp, "%s: command buffer %llu has no %s pipeline bound", cmd, U(command_buffer->id),
+                    bind_point == VK_PIPELINE_BIND_POINT_COMPUTE ? "compute" : "graphics");
+   return false;
+}
+
+bool
 vs_check_present(struct vs_dispatch *disp, const char *cmd, const void *array, uint64_t count, const char *what)
 {
    if (array || !count)

@@ -70,6 +70,9 @@ bool vs_check_sparse_binds(struct vs_dispatch *disp, const char *cmd, uint32_t c
 /* The buffer ranges of buffer descriptors in vkUpdateDescriptorSets. */
 bool vs_check_descriptor_writes(struct vs_dispatch *disp, const char *cmd, uint32_t count,
                                 const VkWriteDescriptorSet *writes);
+/* The command buffer's current recording bound a pipeline at that point. */
+bool vs_check_pipeline_bound(struct vs_dispatch *disp, const char *cmd, struct vs_object *command_buffer,
+                             VkPipelineBindPoint bind_point);
 /* An array that the command's count says exists. */
 bool vs_check_present(struct vs_dispatch *disp, const char *cmd, const void *array, uint64_t count,
                       const char *what);

@@ -35,6 +35,10 @@ struct vs_object {
 
 /* A semaphore created with VK_SEMAPHORE_TYPE_TIMELINE. */
 #define VS_OBJECT_TIMELINE_SEMAPHORE 0x1u
+/* A command buffer whose current recording has bound a compute or a
+ * graphics pipeline (dispatch/command_buffer.c). */
+#define VS_OBJECT_COMPUTE_PIPELINE_BOUND 0x2u
+#define VS_OBJECT_GRAPHICS_PIPELINE_BOUND 0x4u
 /* An image the guest made with the LINEAR DRM modifier that the host has
  * as OPTIMAL (dispatch/image.c); its data is the linear layout it reports. */
 #define VS_OBJECT_MODIFIER_AS_OPTIMAL 0x2u
