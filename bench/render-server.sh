@@ -19,7 +19,7 @@ exe=$build/bench/exec_bench
 quick=(); [ "${QUICK:-0}" = 1 ] && quick=(--quick)
 [ -x "$root/usr/bin/virgl_test_server" ] || { echo "no trixie root with virgl-server at $root" >&2; exit 1; }
 dir=$(mktemp -d "$root/tmp/vs-bench.XXXXXX"); inner=${dir#"$root"}
-cp "$build/venus-server" "$dir/"
+"$top/scripts/into-root.sh" "$root" "$dir" "$build/venus-server"
 pids=()
 trap 'for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null; kill "$p" 2>/dev/null; done; sleep 0.5; rm -rf --one-file-system "$dir"' EXIT
 
@@ -40,7 +40,7 @@ run() { # run SIDE SOCK
 }
 front() { # front LABEL RENDER_SERVER
   rm -f "$dir/$1.sock"
-  "$top/scripts/in-root.sh" "$root" env RENDER_SERVER_EXEC_PATH="$2" VK_ICD_FILENAMES=$lvp \
+  "$top/scripts/in-root.sh" "$root" env RENDER_SERVER_EXEC_PATH="$2" LD_LIBRARY_PATH="$inner/lib" VK_ICD_FILENAMES=$lvp \
     virgl_test_server --venus --no-virgl --multi-clients --socket-path "$inner/$1.sock" >"$dir/$1.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do [ -S "$dir/$1.sock" ] && return 0; sleep 0.1; done

@@ -73,7 +73,8 @@ if [ "$peer" = 1 ]; then
   work=$(mktemp -d "$root/tmp/venus-bench.XXXXXX")
   work_in=${work#"$root"}
   # The root cannot see the checkout; bookworm binaries run on trixie's glibc.
-  cp "$build/venus-server" "$build/bench/exec_bench" "$work/"
+  "$top/scripts/into-root.sh" "$root" "$work" "$build/venus-server" "$build/bench/exec_bench"
+  place+=(env LD_LIBRARY_PATH="$work_in/lib")
   server_bin=$work_in/venus-server
   exe=$work_in/exec_bench
   sides=(native ours peer)

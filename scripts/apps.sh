@@ -50,8 +50,9 @@ trap cleanup EXIT
 start_server() {
   local r=$1 sock=$2 logf=$3
   if [ -n "$r" ]; then
-    cp "$build/venus-server" "$work/venus-server"
-    "$top/scripts/in-root.sh" "$r" env VK_ICD_FILENAMES=$lvp "${work#"$r"}/venus-server" --socket "${sock#"$r"}" \
+    "$top/scripts/into-root.sh" "$r" "$work" "$build/venus-server"
+    "$top/scripts/in-root.sh" "$r" env VK_ICD_FILENAMES=$lvp LD_LIBRARY_PATH="${work#"$r"}/lib" \
+      "${work#"$r"}/venus-server" --socket "${sock#"$r"}" \
       >"$logf.out" 2>"$logf" &
   else
     env VK_ICD_FILENAMES=$lvp "$build/venus-server" --socket "$sock" >"$logf.out" 2>"$logf" &

@@ -23,19 +23,8 @@ fi
 
 dir=$(mktemp -d "$root/tmp/vs-stock.XXXXXX")
 inner=${dir#"$root"}
-cp "$SERVER_BIN" "$dir/venus-server"
-# Libraries the build links that the trixie root lacks (the display's
-# x264, libyuv, libwayland-server): the host's copies, beside the binary.
-mkdir -p "$dir/lib"
-for _ in 1 2 3 4; do  # a copied library may need others the root lacks
-  missing=$("$TESTS_DIR/../scripts/in-root.sh" "$root" env LD_LIBRARY_PATH="$inner/lib" ldd "$inner/venus-server" \
-              2>/dev/null | awk '/not found/ { print $1 }')
-  [ -n "$missing" ] || break
-  for soname in $missing; do
-    host_lib=$(ldconfig -p | awk -v n="$soname" '$1 == n && /x86-64/ { print $NF; exit }')
-    [ -n "$host_lib" ] && cp -L "$host_lib" "$dir/lib/"
-  done
-done
+# With the host's copies of libraries the root lacks (the display's).
+"$TESTS_DIR/../scripts/into-root.sh" "$root" "$dir" "$SERVER_BIN"
 cleanup_dir() { rm -rf --one-file-system "$dir"; }
 trap 'lib_cleanup; cleanup_dir' EXIT
 
