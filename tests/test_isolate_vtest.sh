@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# --isolate process for vtest clients: each client is served by its own
+# worker process. A worker that crashes (provoked here with SIGSEGV while
+# its client holds a device and objects) takes only its client: one log
+# line, the server and a concurrent compute client carry on, and a new
+# client works. Also notes what isolation costs per client (start-up of
+# vulkaninfo, RSS of a worker), against thread workers.
+. "$(dirname "$0")/lib.sh"
+
+HOLD=$BUILD_DIR/tests/vk_hold
+COMPUTE=$BUILD_DIR/tests/vk_compute
+for b in "$HOLD" "$COMPUTE"; do [ -x "$b" ] || { fail "no $b (built by make)"; finish; }; done
+
+# startup_ms: the faster of two vulkaninfo --summary runs, in ms.
+startup_ms() {
+  local best=999999 t0 t1 ms
+  for _ in 1 2; do
+    t0=$(date +%s%N)
+    venus_run vulkaninfo --summary >/dev/null 2>&1 || true
+    t1=$(date +%s%N)
+    ms=$(((t1 - t0) / 1000000))
+    [ "$ms" -lt "$best" ] && best=$ms
+  done
+  echo "$best"
+}
+
+server_start --log-level info || finish
+thread_ms=$(startup_ms)
+server_stop || true
+
+server_start --log-level info --isolate process || finish
+process_ms=$(startup_ms)
+note "vulkaninfo --summary start-up: $thread_ms ms with thread workers, $process_ms ms with process workers"
+
+venus_run "$HOLD" >"$TEST_TMP/hold.out" 2>"$TEST_TMP/hold.err" &
+hold_pid=$!
+BG_PIDS+=("$hold_pid")
+deadline=$((SECONDS + 60))
+until grep -q "holding objects" "$TEST_TMP/hold.out" 2>/dev/null; do
+  if [ $SECONDS -ge $deadline ] || ! kill -0 "$hold_pid" 2>/dev/null; then
+    fail "vk_hold never reported holding objects"; show_tail "$TEST_TMP/hold.err" 5; finish
+  fi
+  sleep 0.05
+done
+workers=$(ps -o pid= --ppid "$SERVER_PID" | tr -d ' ')
+n_workers=$(printf '%s\n' "$workers" | sed '/^$/d' | wc -l)
+check "the holding client is served by its own worker process ($n_workers worker(s))" [ "$n_workers" -eq 1 ]
+worker=$(printf '%s\n' "$workers" | head -n1)
+note "a worker holding a device: $(ps -o rss= -p "$worker" | tr -d ' ') KiB RSS (server process: $(ps -o rss= -p "$SERVER_PID" | tr -d ' ') KiB)"
+
+# A concurrent, well-behaved client, then the crash.
+venus_run "$COMPUTE" --mib 16 >"$TEST_TMP/compute.out" 2>&1 &
+compute_pid=$!
+BG_PIDS+=("$compute_pid")
+sleep 0.5
+kill -SEGV "$worker"
+if wait_log_count 'killed by signal 11; only this client is gone' 1 10; then
+  pass "the crashed worker is logged once: $(grep -m1 'killed by signal 11' "$SERVER_LOG" | sed 's/^venus-server: //')"
+else
+  fail "no log line for the crashed worker"
+  show_tail "$SERVER_LOG" 8
+fi
+rc=0; wait "$compute_pid" || rc=$?
+check "the concurrent compute client finished correctly ($(describe_rc $rc))" [ "$rc" -eq 0 ]
+# Mesa's vtest client never notices a closed connection: end it here.
+kill_tree "$hold_pid"
+wait "$hold_pid" 2>/dev/null || true
+
+check "server still running after the worker crashed" server_alive
+rc=0; venus_run vulkaninfo --summary >"$TEST_TMP/after.out" 2>&1 || rc=$?
+check "a new client succeeds afterwards ($(describe_rc $rc))" \
+  grep -qE "deviceName +=.*$VENUS_NAME_RE" "$TEST_TMP/after.out"
+errors=$(log_errors | grep -vc 'killed by signal 11' || true)
+check "no error line other than the crash's ($errors)" [ "$errors" -eq 0 ]
+server_stop || fail "server did not stop cleanly"
+finish
