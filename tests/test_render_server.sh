@@ -11,6 +11,11 @@
 
 [ -f "$LVP_ICD" ] || { skip "no lavapipe at $LVP_ICD"; finish; }
 VMM=$BUILD_DIR/tests/rs_vmm
+# A -Dos=posix build (the macOS path) shares POSIX shm, which has no seals.
+if grep -q '"name": "os", "value": "posix"' "$BUILD_DIR/meson-info/intro-buildoptions.json" 2>/dev/null; then
+  export RS_VMM_SEALS=0
+  note "posix OS backend: blobs are POSIX shm, not sealable memfds (a Linux VMM's proxy needs the default backend)"
+fi
 [ -x "$VMM" ] || { fail "no $VMM (built by make)"; finish; }
 
 # vmm NAME [rs_vmm args...]: one run; its server's stderr goes to NAME.log.

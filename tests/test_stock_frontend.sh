@@ -16,6 +16,10 @@ if [ ! -x "$root/usr/bin/virgl_test_server" ] || [ ! -x "$root/usr/libexec/virgl
   skip "no trixie root with virgl-server at $root (build it: scripts/trixie-root.sh --include virgl-server,mesa-vulkan-drivers)"
   finish
 fi
+if grep -q '"name": "os", "value": "posix"' "$BUILD_DIR/meson-info/intro-buildoptions.json" 2>/dev/null; then
+  skip "-Dos=posix build: its blobs are POSIX shm, which the stock Linux front end cannot seal (test_render_server covers this backend)"
+  finish
+fi
 if ldd "$SERVER_BIN" 2>/dev/null | grep -q 'libasan\|libubsan'; then
   skip "sanitizer build: its runtime is the host's, not the trixie root's (the render-server protocol is covered by test_render_server)"
   finish
