@@ -8,6 +8,7 @@
  * bind-out-of-range  vkBindBufferMemory at 1 GiB into a 64 KiB allocation,
  *                    then fill and copy through the buffer
  * fill-out-of-range  vkCmdFillBuffer at dstOffset 4 GiB into a 4 KiB buffer
+ * copy-whole-size    vkCmdCopyBuffer of VK_WHOLE_SIZE bytes (no size for a copy)
  * copy-out-of-range  vkCmdCopyBuffer reading 1 MiB from 1 GiB into a 4 KiB
  *                    buffer
  * unbound-buffer     vkCmdFillBuffer on a buffer never bound to memory
@@ -139,6 +140,19 @@ copy_out_of_range(struct vkt *t)
    if (!setup_cmd(t))
       return 1;
    vkCmdCopyBuffer(cmd, src, dst, 1, &(VkBufferCopy){ 1ull << 30, 0, 1u << 20 });
+   submit(t);
+   return 0;
+}
+
+/* VK_WHOLE_SIZE is no size for a copy: 2^64-1 bytes from offset 0 (found
+ * by fuzz_semantics: lavapipe memcpy'd -1 bytes). */
+static int
+copy_whole_size(struct vkt *t)
+{
+   VkBuffer src = good_buffer(t), dst = good_buffer(t);
+   if (!setup_cmd(t))
+      return 1;
+   vkCmdCopyBuffer(cmd, src, dst, 1, &(VkBufferCopy){ 0, 0, VK_WHOLE_SIZE });
    submit(t);
    return 0;
 }
@@ -281,7 +295,8 @@ main(int argc, char **argv)
       int (*run)(struct vkt *t);
    } modes[] = {
       { "bind-out-of-range", bind_out_of_range }, { "fill-out-of-range", fill_out_of_range },
-      { "copy-out-of-range", copy_out_of_range }, { "unbound-buffer", unbound_buffer },
+      { "copy-out-of-range", copy_out_of_range }, { "copy-whole-size", copy_whole_size },
+      { "unbound-buffer", unbound_buffer },
       { "huge-queue-count", huge_queue_count },   { "heap-overcommit", heap_overcommit },
    };
    int m = -1;

@@ -52,22 +52,41 @@ usable_buffer(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj)
    return buffer;
 }
 
-bool
-vs_check_buffer_range(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj, VkDeviceSize offset,
-                      VkDeviceSize size)
+/* [offset, offset + size) inside the buffer; whole: size may be
+ * VK_WHOLE_SIZE, "to the end". */
+static bool
+buffer_range(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj, VkDeviceSize offset,
+             VkDeviceSize size, bool whole)
 {
    const struct vs_buffer *buffer = usable_buffer(disp, cmd, obj);
    if (!buffer)
       return false;
-   if (offset <= buffer->size && (size == VK_WHOLE_SIZE || size <= buffer->size - offset))
-      return true;
-   if (size == VK_WHOLE_SIZE)
+   if (whole && size == VK_WHOLE_SIZE) {
+      if (offset <= buffer->size)
+         return true;
       vs_dispatch_fail(disp, "%s: offset %llu is outside buffer %llu of %llu bytes", cmd, U(offset), U(obj->id),
                        U(buffer->size));
-   else
-      vs_dispatch_fail(disp, "%s: range [%llu, +%llu) is outside buffer %llu of %llu bytes", cmd, U(offset), U(size),
-                       U(obj->id), U(buffer->size));
+      return false;
+   }
+   if (offset <= buffer->size && size <= buffer->size - offset)
+      return true;
+   vs_dispatch_fail(disp, "%s: range [%llu, +%llu) is outside buffer %llu of %llu bytes", cmd, U(offset), U(size),
+                    U(obj->id), U(buffer->size));
    return false;
+}
+
+bool
+vs_check_buffer_range(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj, VkDeviceSize offset,
+                      VkDeviceSize size)
+{
+   return buffer_range(disp, cmd, obj, offset, size, false);
+}
+
+bool
+vs_check_buffer_range_whole(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj, VkDeviceSize offset,
+                            VkDeviceSize size)
+{
+   return buffer_range(disp, cmd, obj, offset, size, true);
 }
 
 bool
@@ -87,7 +106,7 @@ vs_check_buffer_strided(struct vs_dispatch *disp, const char *cmd, struct vs_obj
 bool
 vs_check_buffer_offset(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj, VkDeviceSize offset)
 {
-   return !obj || vs_check_buffer_range(disp, cmd, obj, offset, VK_WHOLE_SIZE);
+   return !obj || buffer_range(disp, cmd, obj, offset, VK_WHOLE_SIZE, true);
 }
 
 static const struct vs_image *
@@ -272,7 +291,7 @@ vs_check_descriptor_writes(struct vs_dispatch *disp, const char *cmd, uint32_t c
          const VkDescriptorBufferInfo *b = &w->pBufferInfo[j];
          /* A null buffer is a null descriptor (VK_EXT_robustness2). */
          struct vs_object *buffer = vs_dispatch_nested_object(disp, &b->buffer);
-         if (buffer && !vs_check_buffer_range(disp, cmd, buffer, b->offset, b->range))
+         if (buffer && !buffer_range(disp, cmd, buffer, b->offset, b->range, true))
             return false;
       }
    }

@@ -28,10 +28,14 @@ bool vs_check_bind(struct vs_dispatch *disp, const char *cmd, struct vs_object *
                    struct vs_object *memory, VkDeviceSize offset, const VkMemoryRequirements *req,
                    bool already_bound);
 
-/* [offset, offset + size) inside a bound buffer; size may be
- * VK_WHOLE_SIZE (then only the offset is checked). */
+/* [offset, offset + size) inside a bound buffer. */
 bool vs_check_buffer_range(struct vs_dispatch *disp, const char *cmd, struct vs_object *buffer, VkDeviceSize offset,
                            VkDeviceSize size);
+/* The same where Vulkan lets size be VK_WHOLE_SIZE ("to the end": then
+ * only the offset is checked). Copies, updates and indirect records have
+ * no such size: a VK_WHOLE_SIZE there is 2^64-1 bytes. */
+bool vs_check_buffer_range_whole(struct vs_dispatch *disp, const char *cmd, struct vs_object *buffer,
+                                 VkDeviceSize offset, VkDeviceSize size);
 /* `count` records of `elem` bytes every `stride` bytes from `offset`
  * (indirect draws, query results). */
 bool vs_check_buffer_strided(struct vs_dispatch *disp, const char *cmd, struct vs_object *buffer,
