@@ -9,6 +9,7 @@
  *                    then fill and copy through the buffer
  * fill-out-of-range  vkCmdFillBuffer at dstOffset 4 GiB into a 4 KiB buffer
  * copy-whole-size    vkCmdCopyBuffer of VK_WHOLE_SIZE bytes (no size for a copy)
+ * dispatch-no-pipeline  vkCmdDispatch with no compute pipeline bound
  * copy-out-of-range  vkCmdCopyBuffer reading 1 MiB from 1 GiB into a 4 KiB
  *                    buffer
  * unbound-buffer     vkCmdFillBuffer on a buffer never bound to memory
@@ -157,6 +158,18 @@ copy_whole_size(struct vkt *t)
    return 0;
 }
 
+/* A dispatch with no compute pipeline bound (found by fuzz_semantics:
+ * lavapipe dereferenced a NULL pipeline on its queue thread). */
+static int
+dispatch_no_pipeline(struct vkt *t)
+{
+   if (!setup_cmd(t))
+      return 1;
+   vkCmdDispatch(cmd, 1, 1, 1);
+   submit(t);
+   return 0;
+}
+
 static int
 unbound_buffer(struct vkt *t)
 {
@@ -296,7 +309,7 @@ main(int argc, char **argv)
    } modes[] = {
       { "bind-out-of-range", bind_out_of_range }, { "fill-out-of-range", fill_out_of_range },
       { "copy-out-of-range", copy_out_of_range }, { "copy-whole-size", copy_whole_size },
-      { "unbound-buffer", unbound_buffer },
+      { "dispatch-no-pipeline", dispatch_no_pipeline }, { "unbound-buffer", unbound_buffer },
       { "huge-queue-count", huge_queue_count },   { "heap-overcommit", heap_overcommit },
    };
    int m = -1;
