@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # --isolate process for vtest clients: each client is served by its own
 # worker process. A worker that crashes (provoked here with SIGSEGV, or
-# SIGABRT under ASan, while
-# its client holds a device and objects) takes only its client: one log
+# SIGABRT under ASan, while its client holds a device and objects) takes
+# only its client: one log
 # line, the server and a concurrent compute client carry on, and a new
 # client works. Also notes what isolation costs per client (start-up of
 # vulkaninfo, RSS of a worker), against thread workers.
