@@ -750,9 +750,9 @@ scenario_sigkill(void)
       OK("server SIGKILLed mid-work");
    else
       ERR("server status %d after SIGKILL", status);
-   bool all = closed_within(server_fd, 5000);
+   bool all = closed_within(server_fd, 10000);
    for (int i = 0; i < 2; i++)
-      all &= closed_within(c[i].fd, 5000);
+      all &= closed_within(c[i].fd, 10000);
    if (all)
       OK("the client socket and every context socket closed (workers gone)");
    else
