@@ -12,6 +12,8 @@
 #                   rendering included) over the run / frames encoded
 #   copies/frame    full-frame copies before the colour conversion
 #                   (0 = read from the server's own memory)
+#   GPU copies      detiling copies by the GPU into the server's memory
+#                   (1 where the host keeps WSI images OPTIMAL: NVIDIA)
 # Writes bench/out/display-DATE.md (bench/out/display-latest.md points there).
 #
 # Usage: bench/display.sh BUILD_DIR    Environment: FRAMES (300), SIZES
@@ -46,8 +48,8 @@ report=$out_dir/display-$(date +%Y%m%d-%H%M%S).md
 {
   echo "# venus-server display ($(nproc) CPUs, host ICD $(basename "$HOST_ICD"), $FRAMES frames, --fps $FPS)"
   echo
-  echo "| size | presented fps | encoded fps | commit->send median | p99 | convert | encode | cpu/frame | copies/frame | KiB/frame |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  echo "| size | presented fps | encoded fps | commit->send median | p99 | convert | encode | cpu/frame | copies/frame | GPU copies/frame | KiB/frame |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 } >"$report"
 
 n=0
@@ -78,7 +80,8 @@ for size in $SIZES; do
   efps=$(field 'encoded \(([0-9.]+) fps' "$tmp/line")
   conv=$(field 'convert ([0-9.]+) ms' "$tmp/line")
   encms=$(field 'encode ([0-9.]+) ms' "$tmp/line")
-  copies=$(field 'copies per frame ([0-9.]+)' "$tmp/line")
+  copies=$(field '; copies per frame ([0-9.]+)' "$tmp/line")
+  gpu_copies=$(field 'GPU copies per frame ([0-9.]+)' "$tmp/line")
   smed=$(field 'commit->sent median ([0-9.]+) ms' "$tmp/line")
   sp99=$(field 'commit->sent median [0-9.]+ ms p99 ([0-9.]+) ms' "$tmp/line")
   kib=$(field '; ([0-9.]+) KiB per frame' "$tmp/line")
@@ -86,7 +89,7 @@ for size in $SIZES; do
   hz=$(getconf CLK_TCK)
   row=$(python3 -c "
 enc, ticks, hz = max(1, ${enc:-0}), $c1 - $c0, $hz
-print('| ${w}x${h} | ${pfps} | ${efps} | ${smed} ms | ${sp99} ms | ${conv} ms | ${encms} ms | %.2f ms | ${copies} | ${kib} |' % (ticks * 1000.0 / hz / enc))")
+print('| ${w}x${h} | ${pfps} | ${efps} | ${smed} ms | ${sp99} ms | ${conv} ms | ${encms} ms | %.2f ms | ${copies} | ${gpu_copies} | ${kib} |' % (ticks * 1000.0 / hz / enc))")
   echo "$row" | tee -a "$report"
 done
 ln -sf "$(basename "$report")" "$out_dir/display-latest.md"

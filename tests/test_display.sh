@@ -9,7 +9,12 @@
 #      stream shows only whole frames, in order, none torn or stale;
 #   3. hostile Wayland clients (bad fds, short fds, bad strides/offsets, huge
 #      sizes, unknown formats, short wl_shm pools) get protocol errors while
-#      vkcube carries on, and weston-simple-shm (wl_shm) is shown.
+#      vkcube carries on, and weston-simple-shm (wl_shm) is shown;
+#   4. NVIDIA's case, forced here (VENUS_SERVER_MODIFIER_COLOR=optimal): the
+#      WSI images are OPTIMAL on the host, and each frame reaches the display
+#      through its linear mirror (one GPU copy, after the client's work):
+#      vkcube shows the cube, and wl_frames' numbered frames are whole and
+#      in order.
 . "$(dirname "$0")/lib.sh"
 
 require_tools vkcube-wayland ffmpeg ffprobe python3
@@ -123,5 +128,38 @@ if command -v weston-simple-shm >/dev/null; then
     fail "the wl_shm window is not in the stream: $out"
   fi
 fi
+# --- 4. OPTIMAL host images, read through linear mirrors ----------------------
+export VENUS_SERVER_MODIFIER_COLOR=optimal
+DISPLAY_NAME=vs-display-4
+display_start "$DISPLAY_NAME" "$TEST_TMP/mirror-cube.h264" || finish
+unset VENUS_SERVER_MODIFIER_COLOR
+rc=0; wl_run vkcube-wayland --c 120 --width $W --height $H >"$TEST_TMP/cube4.out" 2>&1 || rc=$?
+if [ "$rc" -eq 0 ]; then pass "vkcube on OPTIMAL host images: 120 frames, exit 0"; else
+  fail "vkcube on OPTIMAL host images: $(describe_rc "$rc")"; show_tail "$TEST_TMP/cube4.out"; fi
+server_stop || true
+if out=$(python3 "$D/check_stream.py" cube "$TEST_TMP/mirror-cube.h264" $W $H 100 2>&1); then
+  pass "through linear mirrors, the stream decodes to the cube: $out"
+else
+  fail "linear mirrors, cube: $out"
+fi
+if grep -qE 'GPU copies per frame 1\.00' "$SERVER_LOG"; then
+  pass "one GPU copy per frame: $(grep -oE 'copies per frame [^;]*' "$SERVER_LOG")"
+else
+  fail "not one GPU copy per frame: $(grep -E 'display stream:' "$SERVER_LOG")"
+fi
+export VENUS_SERVER_MODIFIER_COLOR=optimal
+DISPLAY_NAME=vs-display-5
+display_start "$DISPLAY_NAME" "$TEST_TMP/mirror-frames.h264" || finish
+unset VENUS_SERVER_MODIFIER_COLOR
+rc=0; wl_run "$FRAMES" 300 $W $H >"$TEST_TMP/frames5.out" 2>&1 || rc=$?
+if [ "$rc" -eq 0 ]; then pass "wl_frames on OPTIMAL host images: 300 numbered frames"; else
+  fail "wl_frames on OPTIMAL host images: $(describe_rc "$rc")"; show_tail "$TEST_TMP/frames5.out"; fi
+server_stop || true
+if out=$(python3 "$D/check_stream.py" numbers "$TEST_TMP/mirror-frames.h264" $W $H 200 2>&1); then
+  pass "through linear mirrors, numbered frames: $out"
+else
+  fail "linear mirrors, numbered frames: $out"
+fi
+
 check_no_errors
 finish

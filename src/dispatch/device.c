@@ -31,12 +31,13 @@ device_free(struct vs_device *dev)
 
 /* Whether guest LINEAR-modifier color attachments become OPTIMAL host
  * images (see struct vs_device). $VENUS_SERVER_MODIFIER_COLOR: "optimal"
- * or "linear" overrides the choice by vendor. */
+ * (*forced) or "linear" overrides the choice by vendor. */
 static bool
-modifier_color_optimal(const struct vs_physical_device *phys)
+modifier_color_optimal(const struct vs_physical_device *phys, bool *forced)
 {
    const char *env = getenv("VENUS_SERVER_MODIFIER_COLOR");
-   if (env && strcmp(env, "optimal") == 0)
+   *forced = env && strcmp(env, "optimal") == 0;
+   if (*forced)
       return true;
    if (env && strcmp(env, "linear") == 0)
       return false;
@@ -188,11 +189,12 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
       dev->has_external_memory_host |= strcmp(ext_names[i], VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME) == 0;
       dev->has_external_memory_fd |= strcmp(ext_names[i], VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME) == 0;
       dev->has_external_memory_dma_buf |= strcmp(ext_names[i], VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME) == 0;
+      dev->host_queue_family_foreign |= strcmp(ext_names[i], VK_EXT_QUEUE_FAMILY_FOREIGN_EXTENSION_NAME) == 0;
    }
    free(ext_names);
    vn_load_device_table(dev->host, vkGetDeviceProcAddr, &dev->dt);
    dev->foreign_by_server = foreign_by_server;
-   dev->modifier_color_optimal = modifier_color_optimal(phys);
+   dev->modifier_color_optimal = modifier_color_optimal(phys, &dev->modifier_color_forced);
    vs_region_cache_init(&dev->regions);
    dev->physical = a->physicalDevice_obj;
    dev->queues = slots;

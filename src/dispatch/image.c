@@ -50,7 +50,8 @@ static bool
 modifier_color_optimal(const struct vs_device *dev, const VkImageCreateInfo *ci)
 {
    return dev->modifier_color_optimal && ci->tiling == VK_IMAGE_TILING_DRM_FORMAT_MODIFIER_EXT &&
-          (ci->usage & VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT) && unmappable_types(dev);
+          (ci->usage & VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT) && ci->sharingMode == VK_SHARING_MODE_EXCLUSIVE &&
+          ci->samples == VK_SAMPLE_COUNT_1_BIT && (unmappable_types(dev) || dev->modifier_color_forced);
 }
 
 /* The layout of plane 0 of a linear host image made with `ci` (its tiling
@@ -110,7 +111,12 @@ vs_exec_vkCreateImage(struct vs_dispatch *disp, struct vn_args_vkCreateImage *a)
          free(image);
          return;
       }
+      /* An alias may read it (the display's linear mirror). */
       ci->tiling = VK_IMAGE_TILING_OPTIMAL;
+      ci->flags |= VK_IMAGE_CREATE_ALIAS_BIT;
+      ci->usage |= VK_IMAGE_USAGE_TRANSFER_SRC_BIT;
+      image->host_flags = ci->flags;
+      image->host_usage = ci->usage;
    }
    vn_default_vkCreateImage(disp, a);
    struct vs_object *obj = vs_dispatch_created(disp, a->ret, a->pImage_id, VK_OBJECT_TYPE_IMAGE);
@@ -140,11 +146,12 @@ vs_exec_vkCreateImage(struct vs_dispatch *disp, struct vn_args_vkCreateImage *a)
 }
 
 /* An image created OPTIMAL for a LINEAR modifier may only be bound to
- * memory the guest cannot map. */
+ * memory the guest cannot map (unless forced on a host that has none). */
 static void
 restrict_memory_types(const struct vs_device *dev, VkMemoryRequirements *req)
 {
-   req->memoryTypeBits &= unmappable_types(dev);
+   if (unmappable_types(dev))
+      req->memoryTypeBits &= unmappable_types(dev);
 }
 
 static bool

@@ -6,6 +6,7 @@
 #include "dispatch/objects.h"
 #include "dispatch/renderer.h"
 #include "memory/device_memory.h"
+#include "util/chain.h"
 #include "util/log.h"
 #include "venus/dispatch.h"
 #include "vn_wire.h"
@@ -19,8 +20,14 @@ vs_exec_vkAllocateMemory(struct vs_dispatch *disp, struct vn_args_vkAllocateMemo
       vs_dispatch_fail(disp, "vkAllocateMemory: invalid memory type or size");
       return;
    }
+   /* The image of a dedicated allocation, when it is this device's. */
+   const VkMemoryDedicatedAllocateInfo *dedicated =
+      vs_chain_find(info, VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO);
+   struct vs_object *image_obj = dedicated ? vs_dispatch_nested_object(disp, &dedicated->image) : NULL;
+   if (image_obj && (image_obj->type != VK_OBJECT_TYPE_IMAGE || image_obj->parent != a->device_obj))
+      image_obj = NULL;
    struct vs_device_memory *mem;
-   a->ret = vs_memory_allocate(disp->renderer, dev, info, &mem);
+   a->ret = vs_memory_allocate(disp->renderer, dev, info, image_obj ? vs_image_from(image_obj) : NULL, &mem);
    if (a->ret != VK_SUCCESS)
       return;
    struct vs_object *obj = vs_dispatch_add_object(disp, VK_OBJECT_TYPE_DEVICE_MEMORY, a->pMemory_id,

@@ -71,12 +71,16 @@ struct vs_device {
    bool has_external_memory_host;
    bool has_external_memory_fd;
    bool has_external_memory_dma_buf;
+   bool host_queue_family_foreign;   /* VK_EXT_queue_family_foreign on the host device */
    /* The guest enabled VK_EXT_queue_family_foreign and the host has none:
     * barriers naming the foreign family are rewritten (barrier.c). */
    bool foreign_by_server;
    /* Guest LINEAR-modifier color attachments become OPTIMAL host images
     * (dispatch/image.c): NVIDIA loses the device rendering to linear ones. */
    bool modifier_color_optimal;
+   /* ... even where every memory type is mappable (a test set-up: the
+    * guest could then map tiled bytes). */
+   bool modifier_color_forced;
    struct vs_memory_caps mem;
    struct vs_region_cache regions;
 };
@@ -108,8 +112,12 @@ struct vs_image {
    VkImageUsageFlags usage;
    bool sparse;
    /* A LINEAR-modifier color attachment made OPTIMAL on the host (see
-    * dispatch/image.c); `layout` is then a linear twin's. */
+    * dispatch/image.c); `layout` is then a linear twin's, and the host's
+    * flags and usage are kept for an identical alias
+    * (memory/linear_mirror.h). */
    bool optimal_for_linear;
+   VkImageCreateFlags host_flags;
+   VkImageUsageFlags host_usage;
    uint64_t memory_id;               /* bound VkDeviceMemory, 0 while unbound */
    VkDeviceSize memory_offset;
    /* Plane 0 as the guest sees it when linear. */

@@ -40,7 +40,7 @@ static struct {
    uint32_t w, h;
    uint32_t seq;
    /* figures (encoder thread, except replaced and the latencies) */
-   uint64_t encoded, replaced, unfenced, bytes, copies, conversions;
+   uint64_t encoded, replaced, unfenced, bytes, copies, gpu_copies, conversions;
    uint64_t convert_ns, encode_ns, cpu_ns;
    uint64_t first_ns, last_ns;
    uint64_t *lat;                     /* commit -> sent (ns), ring */
@@ -237,6 +237,8 @@ stream_main(void *arg)
          S.unfenced++;
          ok = false;
       }
+      if (ok && f->has_view && f->view.refreshed)
+         S.gpu_copies++; /* a linear mirror's detiling copy */
       uint32_t w = f->width & ~1u, h = f->height & ~1u;
       if (ok && w && h && (w != S.w || h != S.h || !S.enc))
          ok = open_encoder(w, h);
@@ -348,13 +350,14 @@ vs_stream_stop(void)
    double n = S.encoded ? (double)S.encoded : 1;
    /* One line the benchmark reads. */
    vs_info(0, "display stream: %llu encoded (%.1f fps), %llu replaced before encoding, %llu dropped unfenced; "
-              "convert %.2f ms, encode %.2f ms, cpu %.2f ms per frame; copies per frame %.2f (+1 conversion); "
+              "convert %.2f ms, encode %.2f ms, cpu %.2f ms per frame; copies per frame %.2f (+1 conversion), GPU copies per frame %.2f; "
               "commit->encoded median %.2f ms p99 %.2f ms; commit->sent median %.2f ms p99 %.2f ms (%u sent); "
               "%.1f KiB per frame",
            (unsigned long long)S.encoded, secs > 0 ? (double)(S.encoded - 1) / secs : 0.0,
            (unsigned long long)S.replaced, (unsigned long long)S.unfenced,
            S.conversions ? (double)S.convert_ns / 1e6 / (double)S.conversions : 0.0, (double)S.encode_ns / 1e6 / n,
-           (double)S.cpu_ns / 1e6 / n, S.conversions ? (double)S.copies / (double)S.conversions : 0.0, enc_med,
+           (double)S.cpu_ns / 1e6 / n, S.conversions ? (double)S.copies / (double)S.conversions : 0.0,
+           S.conversions ? (double)S.gpu_copies / (double)S.conversions : 0.0, enc_med,
            enc_p99, sent_med, sent_p99, S.lat_n, (double)S.bytes / 1024.0 / n);
    free(S.lat);
    free(S.enc_lat);

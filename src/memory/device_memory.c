@@ -11,6 +11,7 @@
 
 #include "dispatch/objects.h"
 #include "dispatch/renderer.h"
+#include "memory/linear_mirror.h"
 #include "memory/shared_registry.h"
 #include "os/os.h"
 #include "util/chain.h"
@@ -80,8 +81,8 @@ vs_memory_add_device_extensions(const struct vs_physical_device *phys, const cha
  * off one client's memory faults instead of reaching another client's.
  * Its fd is `fd_size` bytes long (at most `size`): the mapping's tail past
  * the end is never touched, as nothing uses more than the allocation. */
-static bool
-host_region_create(size_t size, size_t fd_size, size_t align, int *fd_out, void **map_out)
+bool
+vs_host_region_create(size_t size, size_t fd_size, size_t align, int *fd_out, void **map_out)
 {
    int fd = os_shm_create("venus-device-memory", fd_size);
    if (fd < 0)
@@ -98,8 +99,8 @@ host_region_create(size_t size, size_t fd_size, size_t align, int *fd_out, void 
    return true;
 }
 
-static void
-host_region_destroy(int fd, void *map, size_t size, size_t align)
+void
+vs_host_region_destroy(int fd, void *map, size_t size, size_t align)
 {
    os_unmap_guarded(map, size, align);
    close(fd);
@@ -116,7 +117,7 @@ void
 vs_region_cache_fini(struct vs_region_cache *cache)
 {
    for (uint32_t i = 0; i < cache->count; i++)
-      host_region_destroy(cache->slots[i].fd, cache->slots[i].map, cache->slots[i].size,
+      vs_host_region_destroy(cache->slots[i].fd, cache->slots[i].map, cache->slots[i].size,
                           cache->slots[i].align);
    cache->count = 0;
    pthread_mutex_destroy(&cache->lock);
@@ -151,7 +152,7 @@ region_cache_put(struct vs_region_cache *cache, int fd, void *map, size_t size, 
    }
    pthread_mutex_unlock(&cache->lock);
    if (fd >= 0)
-      host_region_destroy(fd, map, size, align);
+      vs_host_region_destroy(fd, map, size, align);
 }
 
 static uint32_t
@@ -184,7 +185,7 @@ probe_host_pointer(struct vs_device *dev)
 
    int fd;
    void *map;
-   if (!host_region_create(caps->granule, caps->granule, caps->granule, &fd, &map))
+   if (!vs_host_region_create(caps->granule, caps->granule, caps->granule, &fd, &map))
       return;
    VkMemoryHostPointerPropertiesEXT ptr_props = {
       .sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT,
@@ -195,7 +196,7 @@ probe_host_pointer(struct vs_device *dev)
                                                  map, &ptr_props) == VK_SUCCESS)
       caps->host_pointer_types = ptr_props.memoryTypeBits & host_visible_types(&caps->props);
    caps->host_pointer = caps->host_pointer_types != 0;
-   host_region_destroy(fd, map, caps->granule, caps->granule);
+   vs_host_region_destroy(fd, map, caps->granule, caps->granule);
 }
 
 static int
@@ -431,7 +432,7 @@ allocate_failed(struct vs_device_memory *mem, VkResult result)
 
 VkResult
 vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemoryAllocateInfo *info,
-                   struct vs_device_memory **out)
+                   const struct vs_image *dedicated, struct vs_device_memory **out)
 {
    const struct vs_memory_caps *caps = &dev->mem;
    const VkMemoryType *type = &caps->props.memoryTypes[info->memoryTypeIndex];
@@ -480,7 +481,12 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
    mem->type_index = info->memoryTypeIndex;
    const bool host_pointer = (type->propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) &&
                              choose_strategy(caps, info->memoryTypeIndex) == VS_MEMORY_HOST_POINTER;
-   VkResult reserved = usage_reserve(renderer, dev, mem, host_pointer);
+   /* A guest WSI image the host keeps OPTIMAL: its blob is a linear mirror
+    * (memory/linear_mirror.h), not this memory. */
+   const bool mirror = !import_res_id && vs_linear_mirror_wanted(dedicated) &&
+                       (guest_export & (VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT |
+                                        VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT));
+   VkResult reserved = usage_reserve(renderer, dev, mem, host_pointer || mirror);
    if (reserved != VK_SUCCESS) {
       free(mem);
       return reserved;
@@ -546,7 +552,7 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
          mem->map_size = (size_t)((info->allocationSize + g - 1) & ~(VkDeviceSize)(g - 1));
          /* Exact-size fds vary in size: they bypass the region cache. */
          if ((caps->exact_shm || !region_cache_take(&dev->regions, mem->map_size, &mem->fd, &mem->map)) &&
-             !host_region_create(mem->map_size, caps->exact_shm ? (size_t)info->allocationSize : mem->map_size,
+             !vs_host_region_create(mem->map_size, caps->exact_shm ? (size_t)info->allocationSize : mem->map_size,
                                  g, &mem->fd, &mem->map)) {
             vs_warn(renderer->ctx_id, "vkAllocateMemory: cannot create %zu bytes of shared memory: %s%s",
                     mem->map_size, strerror(errno),
@@ -584,6 +590,10 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
                  info->memoryTypeIndex);
          return allocate_failed(mem, VK_ERROR_OUT_OF_DEVICE_MEMORY);
       }
+   } else if (mirror) {
+      /* The mirror's image is bound here too, which a dedicated
+       * allocation would forbid. */
+      vs_chain_cut(info, VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO);
    } else if (guest_export & (VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT |
                               VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT)) {
       /* Device-local memory the guest wants to share (not map): export it
@@ -604,13 +614,17 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
               (unsigned long long)mem->size, mem->type_index, vs_memory_strategy_name(mem->shared_by),
               vn_result_name(r));
       if (mem->map && (mem->imported || caps->exact_shm))
-         host_region_destroy(mem->fd, mem->map, mem->map_size, caps->granule);
+         vs_host_region_destroy(mem->fd, mem->map, mem->map_size, caps->granule);
       else if (mem->map)
          region_cache_put(&dev->regions, mem->fd, mem->map, mem->map_size, caps->granule);
       return allocate_failed(mem, r);
    }
+   if (mirror && !(mem->mirror = vs_linear_mirror_create(dev, renderer->ctx_id, mem->host, dedicated))) {
+      vs_memory_free(dev, mem);
+      return VK_ERROR_OUT_OF_HOST_MEMORY;
+   }
    if (mem->map)
-      mem->shared = vs_shared_register(dev, renderer->ctx_id, mem->fd, mem->map, mem->map_size);
+      mem->shared = vs_shared_register(dev, renderer->ctx_id, mem->fd, mem->map, mem->map_size, NULL, NULL);
    *out = mem;
    return VK_SUCCESS;
 }
@@ -621,9 +635,10 @@ vs_memory_free(struct vs_device *dev, struct vs_device_memory *mem)
    /* The guest's mapping (if any) keeps the shared pages alive on its own;
     * the display's reads end first. */
    vs_shared_unregister(mem->shared);
+   vs_linear_mirror_destroy(mem->mirror);
    dev->dt.FreeMemory(dev->host, mem->host, NULL);
    if (mem->map && (mem->imported || dev->mem.exact_shm))
-      host_region_destroy(mem->fd, mem->map, mem->map_size, dev->mem.granule);
+      vs_host_region_destroy(mem->fd, mem->map, mem->map_size, dev->mem.granule);
    else if (mem->map)
       region_cache_put(&dev->regions, mem->fd, mem->map, mem->map_size, dev->mem.granule);
    else if (mem->fd >= 0)
@@ -635,6 +650,8 @@ vs_memory_free(struct vs_device *dev, struct vs_device_memory *mem)
 static int
 export_fd(struct vs_device *dev, struct vs_device_memory *mem)
 {
+   if (mem->mirror)
+      return vs_linear_mirror_dup_fd(mem->mirror);
    if (mem->shared_by == VS_MEMORY_HOST_POINTER)
       return fcntl(mem->fd, F_DUPFD_CLOEXEC, 0);
    const VkMemoryGetFdInfoKHR fd_info = {
@@ -660,7 +677,7 @@ vs_memory_export(struct vs_renderer *r, uint64_t memory_id, uint64_t size, struc
    *why = NULL;
    if (!mem)
       *why = "blob names no VkDeviceMemory of this context";
-   else if (mem->shared_by == VS_MEMORY_AUTO)
+   else if (mem->shared_by == VS_MEMORY_AUTO && !mem->mirror)
       *why = "blob names memory that was not allocated shareable";
    else if (size == 0 || size > mem->size)
       *why = "blob size does not fit the memory";
@@ -670,7 +687,7 @@ vs_memory_export(struct vs_renderer *r, uint64_t memory_id, uint64_t size, struc
       struct vs_device *dev = vs_device_of(obj);
       const struct vs_physical_device *phys = vs_physical_device_from(dev->physical);
       out->fd = export_fd(dev, mem);
-      out->shared_by = mem->shared_by;
+      out->shared_by = mem->mirror ? VS_MEMORY_HOST_POINTER : mem->shared_by;
       out->memory_type_index = mem->type_index;
       out->allocation_size = mem->size;
       memcpy(out->device_uuid, phys->id_props.deviceUUID, VK_UUID_SIZE);

@@ -24,6 +24,8 @@
 
 struct vs_object;
 struct vs_device;
+struct vs_image;
+struct vs_linear_mirror;
 struct vs_physical_device;
 struct vs_renderer;
 struct vs_shared_entry;
@@ -57,6 +59,11 @@ struct vs_memory_caps {
  * Per device, hence per client: no client ever sees another's pages. */
 #define VS_REGION_CACHE_SLOTS 8
 #define VS_REGION_CACHE_MAX_SIZE (4u << 20)
+
+/* Shared memory of `fd_size` bytes (at most `size`), mapped `size` bytes
+ * long between PROT_NONE guards of `align` bytes; and its undoing. */
+bool vs_host_region_create(size_t size, size_t fd_size, size_t align, int *fd_out, void **map_out);
+void vs_host_region_destroy(int fd, void *map, size_t size, size_t align);
 
 struct vs_region {
    int fd;
@@ -112,6 +119,7 @@ struct vs_device_memory {
    uint32_t heap_index;
    bool holds_fd;
    struct vs_shared_entry *shared; /* host-pointer: its registry entry (shared_registry.h) */
+   struct vs_linear_mirror *mirror; /* what its blob is instead (linear_mirror.h), or NULL */
 };
 
 /* Host device extensions the memory code needs, of those the physical
@@ -124,10 +132,11 @@ uint32_t vs_memory_add_device_extensions(const struct vs_physical_device *phys, 
 bool vs_memory_device_init(struct vs_renderer *r, struct vs_device *dev, const char **why);
 
 /* vkAllocateMemory / vkFreeMemory semantics. `info` is the guest's decoded
- * create info; its pNext chain may be relinked. Returns the VkResult; on
+ * create info; its pNext chain may be relinked. `dedicated` is the image
+ * its VkMemoryDedicatedAllocateInfo names, if any. Returns the VkResult; on
  * success *out is the new memory (not yet in the object table). */
 VkResult vs_memory_allocate(struct vs_renderer *r, struct vs_device *dev, VkMemoryAllocateInfo *info,
-                            struct vs_device_memory **out);
+                            const struct vs_image *dedicated, struct vs_device_memory **out);
 /* Frees the host memory and the server's state; the object must already be
  * out of the table (see vs_memory_release). */
 void vs_memory_free(struct vs_device *dev, struct vs_device_memory *mem);

@@ -15,6 +15,8 @@ struct vs_shared_entry {
    uint64_t st_dev, st_ino;
    void *map;
    size_t size;
+   vs_shared_refresh_fn refresh;
+   void *refresh_data;
    uint32_t pins;
 };
 
@@ -37,7 +39,8 @@ vs_shared_registry_enabled(void)
 }
 
 struct vs_shared_entry *
-vs_shared_register(struct vs_device *dev, uint32_t ctx_id, int fd, void *map, size_t size)
+vs_shared_register(struct vs_device *dev, uint32_t ctx_id, int fd, void *map, size_t size,
+                   vs_shared_refresh_fn refresh, void *refresh_data)
 {
    struct stat st;
    if (!atomic_load(&enabled) || fd < 0 || !map || fstat(fd, &st) != 0)
@@ -46,7 +49,8 @@ vs_shared_register(struct vs_device *dev, uint32_t ctx_id, int fd, void *map, si
    if (!e)
       return NULL;
    *e = (struct vs_shared_entry){ .dev = dev, .ctx_id = ctx_id, .st_dev = (uint64_t)st.st_dev,
-                                  .st_ino = (uint64_t)st.st_ino, .map = map, .size = size };
+                                  .st_ino = (uint64_t)st.st_ino, .map = map, .size = size,
+                                  .refresh = refresh, .refresh_data = refresh_data };
    pthread_mutex_lock(&lock);
    e->next = head;
    if (head)
@@ -131,13 +135,18 @@ vs_shared_fence_begin(struct vs_shared_view *view)
 bool
 vs_shared_fence_wait(struct vs_shared_view *view, uint64_t timeout_ns)
 {
-   if (!view->fence_count)
+   struct vs_shared_entry *e = view->entry;
+   if (view->fence_count) {
+      VkFence fences[VS_SHARED_MAX_FENCES];
+      for (uint32_t i = 0; i < view->fence_count; i++)
+         fences[i] = (VkFence)view->fences[i];
+      if (e->dev->dt.WaitForFences(e->dev->host, view->fence_count, fences, VK_TRUE, timeout_ns) != VK_SUCCESS)
+         return false;
+   }
+   if (!e->refresh)
       return true;
-   struct vs_device *dev = view->entry->dev;
-   VkFence fences[VS_SHARED_MAX_FENCES];
-   for (uint32_t i = 0; i < view->fence_count; i++)
-      fences[i] = (VkFence)view->fences[i];
-   return dev->dt.WaitForFences(dev->host, view->fence_count, fences, VK_TRUE, timeout_ns) == VK_SUCCESS;
+   view->refreshed = true;
+   return e->refresh(e->refresh_data, timeout_ns);
 }
 
 void

@@ -29,10 +29,15 @@ struct vs_shared_entry;
 void vs_shared_registry_enable(void);
 bool vs_shared_registry_enabled(void);
 
-/* device_memory.c: a host-pointer allocation is born / about to be freed.
- * unregister waits until no reader holds the entry. */
+/* Brings the memory up to date before a read (a linear mirror's copy,
+ * memory/linear_mirror.h). False: the frame must not be shown. */
+typedef bool (*vs_shared_refresh_fn)(void *data, uint64_t timeout_ns);
+
+/* device_memory.c and linear_mirror.c: shared memory is born / about to be
+ * freed; `refresh` may be NULL. unregister waits until no reader holds the
+ * entry. */
 struct vs_shared_entry *vs_shared_register(struct vs_device *dev, uint32_t ctx_id, int fd, void *map,
-                                           size_t size);
+                                           size_t size, vs_shared_refresh_fn refresh, void *refresh_data);
 void vs_shared_unregister(struct vs_shared_entry *entry);
 
 #define VS_SHARED_MAX_FENCES 32
@@ -44,6 +49,7 @@ struct vs_shared_view {
    struct vs_shared_entry *entry;
    uint32_t fence_count;
    uint64_t fences[VS_SHARED_MAX_FENCES]; /* VkFence of the owning device */
+   bool refreshed;         /* fence_wait ran the entry's refresh (one GPU copy) */
 };
 
 /* Finds and pins the memory with this inode. False if no server memory
@@ -51,8 +57,10 @@ struct vs_shared_view {
 bool vs_shared_acquire(uint64_t st_dev, uint64_t st_ino, struct vs_shared_view *out);
 /* Fences every queue of the owning device now. False on a host error. */
 bool vs_shared_fence_begin(struct vs_shared_view *view);
-/* Waits (up to timeout_ns in all) for the fences of fence_begin. False on a
- * timeout or device loss: the frame must not be shown. */
+/* Waits (up to timeout_ns for the fences, and as long again for a
+ * refresh) for the fences of fence_begin, then refreshes the memory if its
+ * entry has a refresh. False on a timeout or device loss: the frame must
+ * not be shown. */
 bool vs_shared_fence_wait(struct vs_shared_view *view, uint64_t timeout_ns);
 /* Destroys the fences (waiting for them if still pending) and unpins. */
 void vs_shared_release(struct vs_shared_view *view);

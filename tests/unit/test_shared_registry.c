@@ -25,7 +25,7 @@ TEST(registry_off_by_default)
    int fd = region(4096, &map);
    CHECK(fd >= 0 && map != MAP_FAILED);
    CHECK(!vs_shared_registry_enabled());
-   CHECK(vs_shared_register(NULL, 1, fd, map, 4096) == NULL);
+   CHECK(vs_shared_register(NULL, 1, fd, map, 4096, NULL, NULL) == NULL);
    CHECK_EQ(vs_shared_registry_count(), 0u);
 }
 
@@ -35,8 +35,8 @@ TEST(registry_finds_by_inode)
    void *map_a, *map_b;
    int a = region(4096, &map_a), b = region(8192, &map_b);
    CHECK(a >= 0 && b >= 0);
-   struct vs_shared_entry *ea = vs_shared_register(NULL, 7, a, map_a, 4096);
-   struct vs_shared_entry *eb = vs_shared_register(NULL, 8, b, map_b, 8192);
+   struct vs_shared_entry *ea = vs_shared_register(NULL, 7, a, map_a, 4096, NULL, NULL);
+   struct vs_shared_entry *eb = vs_shared_register(NULL, 8, b, map_b, 8192, NULL, NULL);
    CHECK(ea && eb);
    CHECK_EQ(vs_shared_registry_count(), 2u);
    /* A dup (what the client hands the compositor) has the same inode. */
@@ -71,7 +71,7 @@ TEST(registry_free_waits_for_reader)
    vs_shared_registry_enable();
    void *map;
    int fd = region(4096, &map);
-   struct vs_shared_entry *e = vs_shared_register(NULL, 1, fd, map, 4096);
+   struct vs_shared_entry *e = vs_shared_register(NULL, 1, fd, map, 4096, NULL, NULL);
    CHECK(e);
    struct stat st;
    CHECK(fstat(fd, &st) == 0);
@@ -87,4 +87,48 @@ TEST(registry_free_waits_for_reader)
    CHECK_EQ(vs_shared_registry_count(), 0u);
 }
 
-UNIT_MAIN(UNIT(registry_off_by_default), UNIT(registry_finds_by_inode), UNIT(registry_free_waits_for_reader))
+static int refreshes;
+static bool refresh_result;
+static void *refresh_data;
+static uint64_t refresh_timeout;
+
+static bool
+count_refresh(void *data, uint64_t timeout_ns)
+{
+   refresh_data = data;
+   refresh_timeout = timeout_ns;
+   refreshes++;
+   return refresh_result;
+}
+
+/* A linear mirror's copy runs once per read, after the fences, and a
+ * failed copy means the frame is not shown. */
+TEST(registry_refresh_before_read)
+{
+   vs_shared_registry_enable();
+   void *map;
+   int fd = region(4096, &map);
+   struct vs_shared_entry *e = vs_shared_register(NULL, 1, fd, map, 4096, count_refresh, &refreshes);
+   CHECK(e);
+   struct stat st;
+   CHECK(fstat(fd, &st) == 0);
+   struct vs_shared_view v;
+   CHECK(vs_shared_acquire((uint64_t)st.st_dev, (uint64_t)st.st_ino, &v));
+   CHECK(!v.refreshed);
+   refresh_result = true;
+   CHECK(vs_shared_fence_wait(&v, 5));
+   CHECK(v.refreshed);
+   CHECK_EQ(refreshes, 1);
+   CHECK(refresh_data == &refreshes);
+   CHECK_EQ(refresh_timeout, (uint64_t)5);
+   vs_shared_release(&v);
+   CHECK(vs_shared_acquire((uint64_t)st.st_dev, (uint64_t)st.st_ino, &v));
+   refresh_result = false;
+   CHECK(!vs_shared_fence_wait(&v, 5));
+   CHECK_EQ(refreshes, 2);
+   vs_shared_release(&v);
+   vs_shared_unregister(e);
+}
+
+UNIT_MAIN(UNIT(registry_off_by_default), UNIT(registry_finds_by_inode), UNIT(registry_free_waits_for_reader),
+          UNIT(registry_refresh_before_read))

@@ -1,0 +1,47 @@
+/* Linear mirrors: a readable, linear copy of a guest image that the host
+ * keeps OPTIMAL although the guest made it with the LINEAR modifier
+ * (dispatch/image.c: NVIDIA cannot render to linear color attachments).
+ *
+ * Such an image is a guest WSI image, and its dma-buf is what the guest
+ * hands a Wayland compositor. The device memory behind it is not readable
+ * by the CPU, and its bytes are tiled. So when the built-in display is on,
+ * its dedicated memory gets a mirror: shared memory of the linear size the
+ * guest was told, whose fd is the blob the guest receives instead of the
+ * device memory's. The display finds that fd by inode, like any server
+ * memfd (memory/shared_registry.h); before it reads, the mirror is
+ * refreshed by one GPU copy, image -> mirror, in the guest's linear
+ * layout. That copy is the one extra pass over the frame, made by the GPU
+ * (it is also the detiling), and the colour conversion still reads the
+ * server's own mapping.
+ *
+ * The copy reads the memory through an image of its own: identical to the
+ * guest's (both created with VK_IMAGE_CREATE_ALIAS_BIT) and bound to the
+ * same memory at the same offset, so it lives exactly as long as the
+ * memory, whatever the guest destroys first. */
+#ifndef VS_MEMORY_LINEAR_MIRROR_H
+#define VS_MEMORY_LINEAR_MIRROR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <vulkan/vulkan.h>
+
+struct vs_device;
+struct vs_image;
+struct vs_linear_mirror;
+
+/* Whether a dedicated allocation for `image` gets a mirror: the image is
+ * an OPTIMAL-for-linear one, single-plane, one level and one layer, and
+ * the display registry is on. */
+bool vs_linear_mirror_wanted(const struct vs_image *image);
+
+/* Makes the mirror of `memory`, the dedicated memory of `image`. NULL (with
+ * a warning naming ctx_id and the VkResult) on failure. */
+struct vs_linear_mirror *vs_linear_mirror_create(struct vs_device *dev, uint32_t ctx_id, VkDeviceMemory memory,
+                                                 const struct vs_image *image);
+/* Waits for a copy in flight, then destroys it all. Before vkFreeMemory. */
+void vs_linear_mirror_destroy(struct vs_linear_mirror *mirror);
+
+/* A new fd of the mirror's shared memory (the guest's blob), or -1. */
+int vs_linear_mirror_dup_fd(const struct vs_linear_mirror *mirror);
+
+#endif
