@@ -619,7 +619,8 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
          region_cache_put(&dev->regions, mem->fd, mem->map, mem->map_size, caps->granule);
       return allocate_failed(mem, r);
    }
-   if (mirror && !(mem->mirror = vs_linear_mirror_create(dev, renderer->ctx_id, mem->host, dedicated))) {
+   if (mirror && !(mem->mirror = vs_linear_mirror_create(dev, renderer->ctx_id, mem->host, info->allocationSize,
+                                                      mem->type_index, dedicated))) {
       vs_memory_free(dev, mem);
       return VK_ERROR_OUT_OF_HOST_MEMORY;
    }

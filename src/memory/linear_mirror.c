@@ -135,7 +135,8 @@ create_buffer(struct vs_linear_mirror *m)
 }
 
 static VkResult
-create_alias(struct vs_linear_mirror *m, VkDeviceMemory memory, const struct vs_image *image)
+create_alias(struct vs_linear_mirror *m, VkDeviceMemory memory, VkDeviceSize memory_size, uint32_t memory_type,
+             const struct vs_image *image)
 {
    const struct vn_device_table *dt = &m->dev->dt;
    const VkImageCreateInfo ci = {
@@ -155,6 +156,15 @@ create_alias(struct vs_linear_mirror *m, VkDeviceMemory memory, const struct vs_
    VkResult r = dt->CreateImage(m->dev->host, &ci, NULL, &m->alias);
    if (r != VK_SUCCESS)
       return r;
+   /* The guest names the dedicated image: it may not fit the memory. */
+   VkMemoryRequirements req;
+   dt->GetImageMemoryRequirements(m->dev->host, m->alias, &req);
+   if (req.size > memory_size || !(req.memoryTypeBits & (1u << memory_type))) {
+      vs_warn(m->ctx_id, "linear mirror: the dedicated image (%llu bytes, types 0x%x) does not fit its memory "
+              "(%llu bytes, type %u)", (unsigned long long)req.size, req.memoryTypeBits,
+              (unsigned long long)memory_size, memory_type);
+      return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+   }
    return dt->BindImageMemory(m->dev->host, m->alias, memory, 0);
 }
 
@@ -221,7 +231,8 @@ mirror_refresh(void *data, uint64_t timeout_ns)
 }
 
 struct vs_linear_mirror *
-vs_linear_mirror_create(struct vs_device *dev, uint32_t ctx_id, VkDeviceMemory memory, const struct vs_image *image)
+vs_linear_mirror_create(struct vs_device *dev, uint32_t ctx_id, VkDeviceMemory memory, VkDeviceSize memory_size,
+                        uint32_t memory_type, const struct vs_image *image)
 {
    struct vn_format_block block;
    if (!vn_format_block(image->format, VK_IMAGE_ASPECT_COLOR_BIT, &block) || block.width != 1 ||
@@ -246,7 +257,7 @@ vs_linear_mirror_create(struct vs_device *dev, uint32_t ctx_id, VkDeviceMemory m
    pthread_mutex_init(&m->lock, NULL);
    VkResult r = VK_ERROR_OUT_OF_HOST_MEMORY;
    if (vs_host_region_create(m->map_size, m->map_size, g, &m->fd, &m->map) &&
-       (r = create_buffer(m)) == VK_SUCCESS && (r = create_alias(m, memory, image)) == VK_SUCCESS)
+       (r = create_buffer(m)) == VK_SUCCESS && (r = create_alias(m, memory, memory_size, memory_type, image)) == VK_SUCCESS)
       r = create_copy(m, image, block.bytes);
    if (r != VK_SUCCESS) {
       vs_warn(ctx_id, "linear mirror of %ux%u: %s", image->extent.width, image->extent.height, vn_result_name(r));

@@ -34,9 +34,11 @@ struct vs_linear_mirror;
  * the display registry is on. */
 bool vs_linear_mirror_wanted(const struct vs_image *image);
 
-/* Makes the mirror of `memory`, the dedicated memory of `image`. NULL (with
- * a warning naming ctx_id and the VkResult) on failure. */
+/* Makes the mirror of `memory` (host memory of that size and type), the
+ * dedicated memory of `image`. NULL (with a warning naming ctx_id and the
+ * VkResult) on failure, an image that does not fit the memory included. */
 struct vs_linear_mirror *vs_linear_mirror_create(struct vs_device *dev, uint32_t ctx_id, VkDeviceMemory memory,
+                                                 VkDeviceSize memory_size, uint32_t memory_type,
                                                  const struct vs_image *image);
 /* Waits for a copy in flight, then destroys it all. Before vkFreeMemory. */
 void vs_linear_mirror_destroy(struct vs_linear_mirror *mirror);
