@@ -14,7 +14,8 @@
 #                   (0 = read from the server's own memory)
 #   GPU copies      detiling copies by the GPU into the server's memory
 #                   (1 where the host keeps WSI images OPTIMAL: NVIDIA)
-# Writes bench/out/display-DATE.md (bench/out/display-latest.md points there).
+# Writes bench/out/display-DATE.md (bench/out/display-latest.md points there)
+# and, beside it, display-DATE.log: each run's server log and vkcube output.
 #
 # Usage: bench/display.sh BUILD_DIR    Environment: FRAMES (300), SIZES
 # ("1280x720 1920x1080"), FPS (60), SERVER_ARGS, HOST_ICD, VIRTIO_ICD.
@@ -45,6 +46,8 @@ field() { sed -nE "s/.*$1.*/\\1/p" "$2" | tail -n1; }
 out_dir=$top/bench/out
 mkdir -p "$out_dir"
 report=$out_dir/display-$(date +%Y%m%d-%H%M%S).md
+runlog=${report%.md}.log
+: >"$runlog"
 {
   echo "# venus-server display ($(nproc) CPUs, host ICD $(basename "$HOST_ICD"), $FRAMES frames, --fps $FPS)"
   echo
@@ -57,7 +60,8 @@ for size in $SIZES; do
   w=${size%x*} h=${size#*x}
   n=$((n + 1))
   sock=$tmp/v$n.sock log=$tmp/server$n.log name=vs-bench-$n
-  env -u VN_DEBUG VK_ICD_FILENAMES="$HOST_ICD" "$server" --socket "$sock" --display "$name" --fps "$FPS" \
+  # Each side names its driver both ways (VK_DRIVER_FILES wins in the loader).
+  env -u VN_DEBUG VK_DRIVER_FILES="$HOST_ICD" VK_ICD_FILENAMES="$HOST_ICD" "$server" --socket "$sock" --display "$name" --fps "$FPS" \
     --http 127.0.0.1:0 "${extra[@]}" >"$tmp/server$n.out" 2>"$log" &
   server_pid=$!
   for _ in $(seq 200); do grep -q 'listening on' "$tmp/server$n.out" 2>/dev/null && break; sleep 0.05; done
@@ -66,14 +70,19 @@ for size in $SIZES; do
   viewer=$!
   sleep 0.3
   c0=$(cpu_ticks "$server_pid")
-  VN_DEBUG=vtest VTEST_SOCKET_NAME="$sock" VK_ICD_FILENAMES="$VIRTIO_ICD" WAYLAND_DISPLAY="$name" \
-    timeout 600 vkcube-wayland --c "$FRAMES" --width "$w" --height "$h" >"$tmp/cube$n.out" 2>&1
+  rc=0
+  VN_DEBUG=vtest VTEST_SOCKET_NAME="$sock" VK_DRIVER_FILES="$VIRTIO_ICD" VK_ICD_FILENAMES="$VIRTIO_ICD" \
+    WAYLAND_DISPLAY="$name" timeout 600 vkcube-wayland --c "$FRAMES" --width "$w" --height "$h" \
+    >"$tmp/cube$n.out" 2>&1 || rc=$?
   c1=$(cpu_ticks "$server_pid")
   kill "$viewer" 2>/dev/null || true
   wait "$viewer" 2>/dev/null || true
   kill "$server_pid"
   wait "$server_pid" || true
   server_pid=""
+  { echo "## $size: server"; cat "$tmp/server$n.out" "$log"; echo "## $size: vkcube-wayland (rc $rc)"
+    cat "$tmp/cube$n.out"; } >>"$runlog"
+  [ $rc -eq 0 ] || { echo "bench/display.sh: vkcube-wayland at $size: rc $rc (see $runlog)" >&2; exit 1; }
   line=$(grep 'display stream:' "$log" | tail -n1)
   echo "$line" >"$tmp/line"
   enc=$(field ' ([0-9]+) encoded' "$tmp/line")
@@ -93,4 +102,4 @@ print('| ${w}x${h} | ${pfps} | ${efps} | ${smed} ms | ${sp99} ms | ${conv} ms | 
   echo "$row" | tee -a "$report"
 done
 ln -sf "$(basename "$report")" "$out_dir/display-latest.md"
-echo "bench/display.sh: wrote $report"
+echo "bench/display.sh: wrote $report (logs: $runlog)"

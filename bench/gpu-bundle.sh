@@ -11,15 +11,20 @@
 #                    unpacks these few self-contained libraries over / (and
 #                    runs ldconfig);
 #   DEST/debs/       the Venus client (Mesa 25.0.7 from bookworm-backports),
-#                    vulkaninfo and the libraries they need: gpu-check.sh
-#                    unpacks them into a private prefix, never over /;
+#                    vulkaninfo, vkcube-wayland and the libraries they need,
+#                    and the libraries the server's display links (ldd:
+#                    wayland-server, x264, libyuv, libjpeg; libffi, libstdc++
+#                    and libgcc_s are the GPU image's, as for vulkaninfo,
+#                    which links them too): gpu-check.sh unpacks them into a
+#                    private prefix, never over /;
 #   DEST/vkmark/     trixie's vkmark with its headless plugin, its data, the
 #                    libraries it links (trixie's glibc and libstdc++ among
 #                    them) and trixie's ld-linux-x86-64.so.2, which runs it
 #                    without installing anything (from the trixie root of
 #                    scripts/trixie-root.sh; left out with VKMARK=0);
-#   DEST/scripts/, DEST/bench/, DEST/tests/  the scripts gpu-check.sh runs, so
-#                    that the bundle alone is enough.
+#   DEST/scripts/, DEST/bench/, DEST/tests/  the scripts gpu-check.sh runs
+#                    (bench/display.sh and its WebSocket viewer among them),
+#                    so that the bundle alone is enough.
 # The binaries and scripts are refreshed on every run; .debs already in
 # DEST/debs and DEST/root-debs are kept.
 #
@@ -41,13 +46,18 @@ programs=(venus-server bench/exec_bench bench/render_bench tests/vk_compute test
 for f in "${programs[@]}"; do
   [ -x "$build/$f" ] || { echo "gpu-bundle: missing $build/$f (run make)" >&2; exit 1; }
 done
+# The display's libraries, x264 by the soname the server links.
+x264=$(ldd "$build/venus-server" | sed -nE 's/^\s*libx264\.so\.([0-9]+) .*/libx264-\1/p')
+[ -n "$x264" ] || { echo "gpu-bundle: $build/venus-server has no display (see meson -Ddisplay)" >&2; exit 1; }
+debs+=(libwayland-server0 "$x264" libyuv0 libjpeg62-turbo)
 rm -rf "$dest/build" "$dest/scripts" "$dest/bench" "$dest/tests"
 mkdir -p "$dest/build/bench" "$dest/build/tests" "$dest/debs" "$dest/root-debs" \
-  "$dest/scripts" "$dest/bench" "$dest/tests"
+  "$dest/scripts" "$dest/bench" "$dest/tests/display"
 for f in "${programs[@]}"; do cp "$build/$f" "$dest/build/$f"; done
 cp "$top/scripts/gpu-check.sh" "$dest/scripts/"
-cp "$top/bench/run.sh" "$dest/bench/"
+cp "$top/bench/run.sh" "$top/bench/display.sh" "$dest/bench/"
 cp "$top/tests/vkinfo.py" "$dest/tests/"
+cp "$top/tests/display/ws_viewer.py" "$dest/tests/display/"
 
 # download DIR SPEC...: apt-get download each package DIR lacks.
 download() {

@@ -27,6 +27,13 @@
 #   vkmark           every default scene at 320x240 and 1920x1080, VKMARK_RUNS
 #                    times each (default 3), no hang; then SIGTERM stops the server
 #   render-bench     bench/render_bench natively and through the server: FPS, ratio
+#   display-vkcube   the server's display (--display, --record, --http):
+#                    vkcube-wayland through Venus at 1920x1080, 300 frames,
+#                    one WebSocket viewer reading the stream; the recorded
+#                    H.264 comes back as vkcube-1080p.h264 in the logs
+#   display-bench    bench/display.sh at 1280x720 and 1920x1080: presented and
+#                    encoded fps, commit->send median and p99, convert and
+#                    encode time, CPU and copies per frame (display-bench.md)
 #   bench            bench/run.sh (native and venus-server columns)
 # A client that hangs has its and the server's threads dumped (kernel stacks,
 # and cuda-gdb or gdb backtraces where one is installed) into the logs.
@@ -36,7 +43,8 @@
 # repeated runs, default 1), FIGURE_DURATION (s per scene for the figures,
 # default 3), VKMARK_LOG_LEVEL (the server's during the repeated runs),
 # SKIP_BENCH=1, ONLY_BENCH=1 (set-up and the bench alone), ONLY_RENDER_SERVER=1
-# (set-up and the render-server checks alone).
+# (set-up and the render-server checks alone), ONLY_DISPLAY=1 (set-up and the
+# display rows alone).
 set -uo pipefail
 
 bundle=$(cd "${1:?usage: $0 BUNDLE}" && pwd)
@@ -47,6 +55,16 @@ mkdir -p "$logs"
 build=$bundle/build
 failures=0
 results=()
+# want PART: whether this run does PART (checks, render-server, display,
+# bench): the one part an ONLY_* names, else all (the bench unless SKIP_BENCH=1).
+only=""
+[ "${ONLY_BENCH:-0}" = 1 ] && only=bench
+[ "${ONLY_RENDER_SERVER:-0}" = 1 ] && only=render-server
+[ "${ONLY_DISPLAY:-0}" = 1 ] && only=display
+want() {
+  if [ -n "$only" ]; then [ "$1" = "$only" ]
+  else [ "$1" != bench ] || [ "${SKIP_BENCH:-0}" != 1 ]; fi
+}
 
 # --- set-up --------------------------------------------------------------------
 if compgen -G "$bundle/root-debs/*.deb" >/dev/null; then
@@ -145,11 +163,9 @@ trap 'stop_server' EXIT
 destroyed() { # "ctx released live" per destroyed context of the current server
   sed -nE 's/^venus-server: info: ctx ([0-9]+): context destroyed: ([0-9]+) host objects released, ([0-9]+) live in server.*$/\1 \2 \3/p' "$server_log"
 }
-errors_logged() { grep -cE 'venus-server: error:|dropping client' "$server_log"; }
 
 # --- vulkaninfo ----------------------------------------------------------------
-if [ "${ONLY_BENCH:-0}" != 1 ]; then
-if [ "${ONLY_RENDER_SERVER:-0}" != 1 ]; then
+if want checks; then
 run_server --memory auto
 LIMIT=60 native vulkaninfo >"$logs/vulkaninfo-native.txt" 2>&1; rc_n=$?
 LIMIT=60 client vulkaninfo >"$logs/vulkaninfo-venus.txt" 2>&1; rc_v=$?
@@ -275,7 +291,7 @@ else
   stop_server
 fi
 
-fi # ONLY_RENDER_SERVER
+fi # checks
 
 # --- the render-server transport (--socket-fd), driven as a VMM would -------------------
 # rs_vmm_run NAME ARGS...: tests/rs_vmm starts the server itself on the host driver.
@@ -290,7 +306,7 @@ rs_vmm_run() {
     result "render-server-$name" FAIL "rc $rc: $(grep -m3 '^error:' "$prefix/rs-$name.out" | tr '\n' ' ')"
   fi
 }
-if [ -x "$build/tests/rs_vmm" ]; then
+if want render-server && [ -x "$build/tests/rs_vmm" ]; then
   # rs_vmm reads no replies: give it the first host-visible, coherent,
   # not device-local memory type (one host-pointer imports accept).
   RS_VMM_MEMORY_TYPE=$(VK_ICD_FILENAMES="$HOST_ICD" VK_DRIVER_FILES="$HOST_ICD" vulkaninfo 2>/dev/null |
@@ -307,7 +323,7 @@ if [ -x "$build/tests/rs_vmm" ]; then
   rs_vmm_run isolate --server-arg --isolate --server-arg process isolate
 fi
 
-if [ "${ONLY_RENDER_SERVER:-0}" != 1 ]; then
+if want checks; then
 # --- vkmark ------------------------------------------------------------------------
 vk=$bundle/vkmark
 # vkmark_run LOG SIZE DURATION: vkmark through the server, every default
@@ -382,11 +398,61 @@ else
   result render-bench FAIL "native rc $rc_n, venus rc $rc_v: $(tail -n1 "$logs/render-bench-venus.txt")"
 fi
 stop_server
-fi # ONLY_RENDER_SERVER
-fi # ONLY_BENCH
+fi # checks
+
+# --- the display: vkcube at 1080p streamed and recorded; bench/display.sh ----------------
+if want display; then
+export XDG_RUNTIME_DIR=$prefix/rt
+mkdir -m 700 "$XDG_RUNTIME_DIR"
+rec=$logs/vkcube-1080p.h264 out=$logs/vkcube-1080p.txt
+rm -f "$rec"
+if run_server --memory auto --display vs-gpu --record "$rec" --http 127.0.0.1:0; then
+  port=$(sed -nE 's|^venus-server: http http://127.0.0.1:([0-9]+)/$|\1|p' "$server_log")
+  python3 "$bundle/tests/display/ws_viewer.py" read 127.0.0.1 "${port:-0}" 100 >"$prefix/viewer.out" 2>&1 &
+  viewer=$!
+  sleep 0.3
+  t0=$(date +%s.%N)
+  WAYLAND_DISPLAY=vs-gpu LIMIT=120 client vkcube-wayland --width 1920 --height 1080 --c 300 >"$out" 2>&1; rc=$?
+  t1=$(date +%s.%N)
+  [ $rc -ge 124 ] && dump_threads "$server_pid" display-server
+  wait "$viewer"; rc_w=$?
+  stop_server
+  { echo "## viewer (rc $rc_w)"; cat "$prefix/viewer.out"; } >>"$out"
+  stream=$(grep -m1 'display stream:' "$server_log")
+  enc=$(sed -nE 's/.*display stream: ([0-9]+) encoded.*/\1/p' <<<"$stream")
+  size=$(stat -c %s "$rec" 2>/dev/null || echo 0)
+  if [ $rc -eq 0 ] && [ $rc_w -eq 0 ] && [ "$size" -gt 0 ] && [ "${enc:-0}" -gt 0 ]; then
+    result display-vkcube PASS "vkcube-wayland 1920x1080, 300 frames, exit 0 ($(awk -v a="$t0" -v b="$t1" \
+      'BEGIN {printf "%.1f", 300 / (b - a)}') fps), $enc frames encoded, $((size / 1024)) KiB recorded; viewer: $(cat "$prefix/viewer.out")"
+  else
+    result display-vkcube FAIL "vkcube rc $rc, viewer rc $rc_w ($(tail -n1 "$prefix/viewer.out")), ${enc:-no} frames encoded, $size bytes recorded; see $(basename "$out") and $(basename "$server_log")"
+  fi
+  grep -E 'display stream:|display: [0-9]+ commits' "$server_log" | sed 's/^/   /'
+else
+  result display-vkcube FAIL "the server did not start: $(tail -n1 "$server_log")"
+fi
+
+echo "== bench/display.sh"
+: >"$prefix/display-bench.start"
+HOST_ICD=$HOST_ICD VIRTIO_ICD=$VIRTIO_ICD SIZES="1280x720 1920x1080" \
+  timeout -k 5 300 "$top/bench/display.sh" "$build" >"$prefix/display-bench.out" 2>&1; rc=$?
+# This run's report and log (display.sh makes the log before the first run).
+runlog=$(find "$top/bench/out" -maxdepth 1 -name 'display-*.log' -newer "$prefix/display-bench.start" 2>/dev/null | head -n1)
+if [ -n "$runlog" ]; then
+  cp "${runlog%.log}.md" "$logs/display-bench.md" 2>/dev/null && sed 's/^/   /' "$logs/display-bench.md"
+  cat "$prefix/display-bench.out" "$runlog" >"$logs/display-bench.log"
+fi
+rows=$(grep -cE '^\| [0-9]+x[0-9]+ ' "$logs/display-bench.md" 2>/dev/null)
+if [ $rc -eq 0 ] && [ "${rows:-0}" = 2 ]; then
+  result display-bench PASS "$(awk -F' *\\| *' '$2 == "1920x1080" {printf "1920x1080: presented %s fps, encoded %s fps, commit->send median %s, p99 %s", $3, $4, $5, $6}' \
+    "$logs/display-bench.md") (goal: 60 fps, median < 8 ms)"
+else
+  result display-bench FAIL "rc $rc, ${rows:-0} of 2 rows: $(tail -n1 "$prefix/display-bench.out")"
+fi
+fi # display
 
 # --- the execution benchmark ------------------------------------------------------------
-if [ "${SKIP_BENCH:-0}" != 1 ]; then
+if want bench; then
   echo "== bench/run.sh"
   PEER=0 CHART=0 HOST_ICD=$HOST_ICD VIRTIO_ICD=$VIRTIO_ICD CLIENT_LD_LIBRARY_PATH=$lib \
     "$top/bench/run.sh" "$build" 2>"$logs/bench.err"; rc=$?
