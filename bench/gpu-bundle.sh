@@ -41,7 +41,7 @@ debs=(mesa-vulkan-drivers/bookworm-backports libdrm2/bookworm-backports libdrm-c
       libxcb1 libxcb-dri3-0 libxcb-present0 libxcb-randr0 libxcb-shm0 libxcb-sync1 libxcb-xfixes0 libxshmfence1)
 root_debs=(libvulkan1 libglvnd0 libegl1 libgl1 libglx0 libopengl0 libgles2)
 programs=(venus-server bench/exec_bench bench/render_bench tests/vk_compute tests/vk_sync tests/vk_oom
-          tests/vk_render tests/vk_modifier tests/vk_hold tests/vk_stuck tests/rs_vmm)
+          tests/vk_render tests/vk_modifier tests/vk_hold tests/vk_stuck tests/rs_vmm tests/display/wl_frames)
 
 for f in "${programs[@]}"; do
   [ -x "$build/$f" ] || { echo "gpu-bundle: missing $build/$f (run make)" >&2; exit 1; }
@@ -51,7 +51,7 @@ x264=$(ldd "$build/venus-server" | sed -nE 's/^\s*libx264\.so\.([0-9]+) .*/libx2
 [ -n "$x264" ] || { echo "gpu-bundle: $build/venus-server has no display (see meson -Ddisplay)" >&2; exit 1; }
 debs+=(libwayland-server0 "$x264" libyuv0 libjpeg62-turbo)
 rm -rf "$dest/build" "$dest/scripts" "$dest/bench" "$dest/tests"
-mkdir -p "$dest/build/bench" "$dest/build/tests" "$dest/debs" "$dest/root-debs" \
+mkdir -p "$dest/build/bench" "$dest/build/tests/display" "$dest/debs" "$dest/root-debs" \
   "$dest/scripts" "$dest/bench" "$dest/tests/display"
 for f in "${programs[@]}"; do cp "$build/$f" "$dest/build/$f"; done
 cp "$top/scripts/gpu-check.sh" "$dest/scripts/"

@@ -31,6 +31,9 @@
 #                    vkcube-wayland through Venus at 1920x1080, 300 frames,
 #                    one WebSocket viewer reading the stream; the recorded
 #                    H.264 comes back as vkcube-1080p.h264 in the logs
+#   display-frames   tests/display/wl_frames: 300 numbered frames at 1920x1080
+#                    behind heavy GPU work, recorded (frames-1080p.h264: check
+#                    it with tests/display/check_stream.py numbers)
 #   display-bench    bench/display.sh at 1280x720 and 1920x1080: presented and
 #                    encoded fps, commit->send median and p99, convert and
 #                    encode time, CPU and copies per frame (display-bench.md)
@@ -430,6 +433,26 @@ if run_server --memory auto --display vs-gpu --record "$rec" --http 127.0.0.1:0;
   grep -E 'display stream:|display: [0-9]+ commits' "$server_log" | sed 's/^/   /'
 else
   result display-vkcube FAIL "the server did not start: $(tail -n1 "$server_log")"
+fi
+
+# Numbered frames behind heavy GPU work (tests/display/wl_frames): the record
+# comes back for tests/display/check_stream.py numbers (no ffmpeg here).
+rec=$logs/frames-1080p.h264 out=$logs/frames-1080p.txt
+rm -f "$rec"
+if run_server --memory auto --display vs-gpu-frames --record "$rec"; then
+  WAYLAND_DISPLAY=vs-gpu-frames LIMIT=120 client "$build/tests/display/wl_frames" 300 1920 1080 >"$out" 2>&1; rc=$?
+  [ $rc -ge 124 ] && dump_threads "$server_pid" display-frames-server
+  stop_server
+  stream=$(grep -m1 'display stream:' "$server_log")
+  enc=$(sed -nE 's/.*display stream: ([0-9]+) encoded.*/\1/p' <<<"$stream")
+  if [ $rc -eq 0 ] && [ "${enc:-0}" -gt 0 ]; then
+    result display-frames PASS "wl_frames 300 numbered frames at 1920x1080, exit 0, $enc encoded (check the record with check_stream.py numbers)"
+  else
+    result display-frames FAIL "wl_frames rc $rc, ${enc:-no} frames encoded; see $(basename "$out")"
+  fi
+  grep -E 'display stream:' "$server_log" | sed 's/^/   /'
+else
+  result display-frames FAIL "the server did not start: $(tail -n1 "$server_log")"
 fi
 
 echo "== bench/display.sh"

@@ -18,6 +18,7 @@
 #include "caps/caps.h"
 #include "dispatch/objects.h"
 #include "dispatch/validate.h"
+#include "memory/shared_registry.h"
 #include "util/chain.h"
 #include "util/log.h"
 #include "venus/dispatch.h"
@@ -87,6 +88,12 @@ vs_exec_vkCreateImage(struct vs_dispatch *disp, struct vn_args_vkCreateImage *a)
               (unsigned long long)a->pImage_id, vn_result_name(a->ret));
       return;
    }
+   /* With the display on, a LINEAR-modifier image (a guest WSI image) may
+    * get a linear mirror, whose copy reads it through an identical alias. */
+   if (from_modifier && vs_shared_registry_enabled()) {
+      ci->flags |= VK_IMAGE_CREATE_ALIAS_BIT;
+      ci->usage |= VK_IMAGE_USAGE_TRANSFER_SRC_BIT;
+   }
    struct vs_image *image = calloc(1, sizeof(*image));
    if (!image) {
       a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
@@ -102,6 +109,9 @@ vs_exec_vkCreateImage(struct vs_dispatch *disp, struct vn_args_vkCreateImage *a)
       .usage = ci->usage,
       .sparse = (ci->flags & VK_IMAGE_CREATE_SPARSE_BINDING_BIT) != 0,
       .optimal_for_linear = optimal,
+      .from_modifier = from_modifier,
+      .host_flags = ci->flags,
+      .host_usage = ci->usage,
    };
    if (optimal) {
       a->ret = linear_twin_layout(dev, ci, &image->layout);
@@ -111,12 +121,7 @@ vs_exec_vkCreateImage(struct vs_dispatch *disp, struct vn_args_vkCreateImage *a)
          free(image);
          return;
       }
-      /* An alias may read it (the display's linear mirror). */
       ci->tiling = VK_IMAGE_TILING_OPTIMAL;
-      ci->flags |= VK_IMAGE_CREATE_ALIAS_BIT;
-      ci->usage |= VK_IMAGE_USAGE_TRANSFER_SRC_BIT;
-      image->host_flags = ci->flags;
-      image->host_usage = ci->usage;
    }
    vn_default_vkCreateImage(disp, a);
    struct vs_object *obj = vs_dispatch_created(disp, a->ret, a->pImage_id, VK_OBJECT_TYPE_IMAGE);

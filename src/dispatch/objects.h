@@ -112,10 +112,11 @@ struct vs_image {
    VkImageUsageFlags usage;
    bool sparse;
    /* A LINEAR-modifier color attachment made OPTIMAL on the host (see
-    * dispatch/image.c); `layout` is then a linear twin's, and the host's
-    * flags and usage are kept for an identical alias
-    * (memory/linear_mirror.h). */
+    * dispatch/image.c); `layout` is then a linear twin's. */
    bool optimal_for_linear;
+   bool from_modifier;               /* the guest made it with a DRM modifier */
+   /* The host's create flags and usage: an identical alias needs them
+    * (memory/linear_mirror.h). */
    VkImageCreateFlags host_flags;
    VkImageUsageFlags host_usage;
    uint64_t memory_id;               /* bound VkDeviceMemory, 0 while unbound */

@@ -481,9 +481,9 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
    mem->type_index = info->memoryTypeIndex;
    const bool host_pointer = (type->propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) &&
                              choose_strategy(caps, info->memoryTypeIndex) == VS_MEMORY_HOST_POINTER;
-   /* A guest WSI image the host keeps OPTIMAL: its blob is a linear mirror
-    * (memory/linear_mirror.h), not this memory. */
-   const bool mirror = !import_res_id && vs_linear_mirror_wanted(dedicated) &&
+   /* A guest WSI image the display could not read in this memory: its blob
+    * is a linear mirror (memory/linear_mirror.h), not this memory. */
+   const bool mirror = !import_res_id && vs_linear_mirror_wanted(dedicated, host_pointer) &&
                        (guest_export & (VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT |
                                         VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT));
    VkResult reserved = usage_reserve(renderer, dev, mem, host_pointer || mirror);

@@ -31,10 +31,11 @@ struct vs_linear_mirror {
 };
 
 bool
-vs_linear_mirror_wanted(const struct vs_image *image)
+vs_linear_mirror_wanted(const struct vs_image *image, bool memory_is_shared)
 {
-   return image && image->optimal_for_linear && image->mip_levels == 1 && image->array_layers == 1 &&
-          image->type == VK_IMAGE_TYPE_2D && vs_shared_registry_enabled();
+   return image && image->from_modifier && (image->host_flags & VK_IMAGE_CREATE_ALIAS_BIT) &&
+          (image->optimal_for_linear || !memory_is_shared) && image->mip_levels == 1 &&
+          image->array_layers == 1 && image->type == VK_IMAGE_TYPE_2D && vs_shared_registry_enabled();
 }
 
 /* Records image -> buffer in the guest's linear layout. The image is in
@@ -148,7 +149,7 @@ create_alias(struct vs_linear_mirror *m, VkDeviceMemory memory, VkDeviceSize mem
       .mipLevels = 1,
       .arrayLayers = 1,
       .samples = VK_SAMPLE_COUNT_1_BIT,
-      .tiling = VK_IMAGE_TILING_OPTIMAL,
+      .tiling = image->optimal_for_linear ? VK_IMAGE_TILING_OPTIMAL : VK_IMAGE_TILING_LINEAR,
       .usage = image->host_usage,
       .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
       .initialLayout = VK_IMAGE_LAYOUT_UNDEFINED,

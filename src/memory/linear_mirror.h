@@ -1,18 +1,18 @@
-/* Linear mirrors: a readable, linear copy of a guest image that the host
- * keeps OPTIMAL although the guest made it with the LINEAR modifier
- * (dispatch/image.c: NVIDIA cannot render to linear color attachments).
+/* Linear mirrors: a readable, linear copy of a guest LINEAR-modifier image
+ * (a guest WSI image, whose dma-buf the guest hands a Wayland compositor)
+ * whose memory the server cannot read in place: either the host keeps the
+ * image OPTIMAL (dispatch/image.c: NVIDIA cannot render to linear color
+ * attachments), so its bytes are tiled, or the guest put it in device-local
+ * memory that is not the server's shared memory (NVIDIA's VRAM).
  *
- * Such an image is a guest WSI image, and its dma-buf is what the guest
- * hands a Wayland compositor. The device memory behind it is not readable
- * by the CPU, and its bytes are tiled. So when the built-in display is on,
- * its dedicated memory gets a mirror: shared memory of the linear size the
- * guest was told, whose fd is the blob the guest receives instead of the
- * device memory's. The display finds that fd by inode, like any server
- * memfd (memory/shared_registry.h); before it reads, the mirror is
- * refreshed by one GPU copy, image -> mirror, in the guest's linear
- * layout. That copy is the one extra pass over the frame, made by the GPU
- * (it is also the detiling), and the colour conversion still reads the
- * server's own mapping.
+ * When the built-in display is on, the dedicated memory of such an image
+ * gets a mirror: shared memory of the linear size the guest was told, whose
+ * fd is the blob the guest receives instead of the device memory's. The
+ * display finds that fd by inode, like any server memfd
+ * (memory/shared_registry.h); before it reads, the mirror is refreshed by
+ * one GPU copy, image -> mirror, in the guest's linear layout. That copy is
+ * the one extra pass over the frame, made by the GPU (and the detiling),
+ * and the colour conversion still reads the server's own mapping.
  *
  * The copy reads the memory through an image of its own: identical to the
  * guest's (both created with VK_IMAGE_CREATE_ALIAS_BIT) and bound to the
@@ -29,10 +29,11 @@ struct vs_device;
 struct vs_image;
 struct vs_linear_mirror;
 
-/* Whether a dedicated allocation for `image` gets a mirror: the image is
- * an OPTIMAL-for-linear one, single-plane, one level and one layer, and
- * the display registry is on. */
-bool vs_linear_mirror_wanted(const struct vs_image *image);
+/* Whether a dedicated allocation for `image` gets a mirror: the display
+ * registry is on; the image is a LINEAR-modifier 2D one with one level and
+ * one layer, created aliasable; and it is OPTIMAL on the host or its
+ * memory is not the server's shared memory (`memory_is_shared`). */
+bool vs_linear_mirror_wanted(const struct vs_image *image, bool memory_is_shared);
 
 /* Makes the mirror of `memory` (host memory of that size and type), the
  * dedicated memory of `image`. NULL (with a warning naming ctx_id and the
