@@ -25,7 +25,9 @@ for _ in 1 2 3 4; do
   missing=$(printf '%s' "$missing" | sort -u | sed '/^$/d')
   [ -n "$missing" ] || exit 0
   for soname in $missing; do
-    host_lib=$(ldconfig -p | awk -v n="$soname" '$1 == n && /x86-64/ { print $NF; exit }')
+    # awk reads to the end: exiting early would SIGPIPE ldconfig (status 141
+    # under pipefail).
+    host_lib=$(ldconfig -p | awk -v n="$soname" '$1 == n && /x86-64/ && !found { print $NF; found = 1 }')
     [ -n "$host_lib" ] || { echo "into-root: $soname: not on the host either" >&2; exit 1; }
     cp -L "$host_lib" "$dir/lib/"
   done
