@@ -13,6 +13,8 @@
  * copy-out-of-range  vkCmdCopyBuffer reading 1 MiB from 1 GiB into a 4 KiB
  *                    buffer
  * unbound-buffer     vkCmdFillBuffer on a buffer never bound to memory
+ * barrier-out-of-range  vkCmdPipelineBarrier on mip levels [7, +3) of a
+ *                    1-level image (drivers index per-subresource state)
  * huge-queue-count   vkCreateDevice asking for 65536 queues of family 0
  * heap-overcommit    vkAllocateMemory of a quarter of the heap, 8 times
  *                    (run with VN_PERF=no_async_mem_alloc): must fail with
@@ -182,6 +184,51 @@ unbound_buffer(struct vkt *t)
 }
 
 static int
+barrier_out_of_range(struct vkt *t)
+{
+   const VkImageCreateInfo ici = {
+      .sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO,
+      .imageType = VK_IMAGE_TYPE_2D,
+      .format = VK_FORMAT_R8G8B8A8_UNORM,
+      .extent = { 64, 64, 1 },
+      .mipLevels = 1,
+      .arrayLayers = 1,
+      .samples = VK_SAMPLE_COUNT_1_BIT,
+      .tiling = VK_IMAGE_TILING_OPTIMAL,
+      .usage = VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+   };
+   VkImage image = VK_NULL_HANDLE;
+   if (!vkt_check(t, vkCreateImage(t->device, &ici, NULL, &image), "vkCreateImage"))
+      return 1;
+   VkMemoryRequirements req;
+   vkGetImageMemoryRequirements(t->device, image, &req);
+   int type = vkt_memory_type(t, req.memoryTypeBits, 0);
+   const VkMemoryAllocateInfo mai = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+      .allocationSize = req.size,
+      .memoryTypeIndex = type < 0 ? 0 : (uint32_t)type,
+   };
+   VkDeviceMemory m = VK_NULL_HANDLE;
+   if (!vkt_check(t, vkAllocateMemory(t->device, &mai, NULL, &m), "vkAllocateMemory") ||
+       !vkt_check(t, vkBindImageMemory(t->device, image, m, 0), "vkBindImageMemory") || !setup_cmd(t))
+      return 1;
+   const VkImageMemoryBarrier barrier = {
+      .sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
+      .dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+      .oldLayout = VK_IMAGE_LAYOUT_UNDEFINED,
+      .newLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+      .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+      .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+      .image = image,
+      .subresourceRange = { VK_IMAGE_ASPECT_COLOR_BIT, 7, 3, 0, 1 },
+   };
+   vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, NULL, 0, NULL,
+                        1, &barrier);
+   submit(t);
+   return 0;
+}
+
+static int
 huge_queue_count(struct vkt *t)
 {
    const uint32_t count = 65536;
@@ -311,6 +358,7 @@ main(int argc, char **argv)
       { "copy-out-of-range", copy_out_of_range }, { "copy-whole-size", copy_whole_size },
       { "dispatch-no-pipeline", dispatch_no_pipeline }, { "unbound-buffer", unbound_buffer },
       { "huge-queue-count", huge_queue_count },   { "heap-overcommit", heap_overcommit },
+      { "barrier-out-of-range", barrier_out_of_range },
    };
    int m = -1;
    for (size_t i = 0; argc == 2 && i < sizeof(modes) / sizeof(modes[0]); i++) {
