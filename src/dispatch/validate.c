@@ -425,3 +425,29 @@ vs_check_present(struct vs_dispatch *disp, const char *cmd, const void *array, u
    vs_dispatch_fail(disp, "%s: %s missing for a count of %llu", cmd, what, U(count));
    return false;
 }
+
+bool
+vs_check_dependency_infos(struct vs_dispatch *disp, const char *cmd, uint32_t count, const VkDependencyInfo *infos)
+{
+   if (!vs_check_present(disp, cmd, infos, count, "pDependencyInfos"))
+      return false;
+   for (uint32_t i = 0; i < count; i++) {
+      const VkDependencyInfo *info = &infos[i];
+      if (!vs_check_present(disp, cmd, info->pBufferMemoryBarriers, info->bufferMemoryBarrierCount,
+                            "pBufferMemoryBarriers") ||
+          !vs_check_present(disp, cmd, info->pImageMemoryBarriers, info->imageMemoryBarrierCount,
+                            "pImageMemoryBarriers"))
+         return false;
+      for (uint32_t j = 0; j < info->bufferMemoryBarrierCount; j++) {
+         const VkBufferMemoryBarrier2 *b = &info->pBufferMemoryBarriers[j];
+         if (!vs_check_buffer_range_whole(disp, cmd, vs_dispatch_nested_object(disp, &b->buffer), b->offset, b->size))
+            return false;
+      }
+      for (uint32_t j = 0; j < info->imageMemoryBarrierCount; j++) {
+         const VkImageMemoryBarrier2 *b = &info->pImageMemoryBarriers[j];
+         if (!vs_check_image_range(disp, cmd, vs_dispatch_nested_object(disp, &b->image), &b->subresourceRange))
+            return false;
+      }
+   }
+   return true;
+}

@@ -71,6 +71,10 @@ bool vs_check_query_copy(struct vs_dispatch *disp, const char *cmd, struct vs_ob
                          VkDeviceSize offset, uint64_t count, VkDeviceSize stride, VkQueryResultFlags flags);
 /* Every memory range of every sparse bind fits its memory. */
 bool vs_check_sparse_binds(struct vs_dispatch *disp, const char *cmd, uint32_t count, const VkBindSparseInfo *infos);
+/* The barriers of each dependency info (vkCmdWaitEvents2: an array of
+ * them, each with arrays, more than one checks.txt line can walk). */
+bool vs_check_dependency_infos(struct vs_dispatch *disp, const char *cmd, uint32_t count,
+                               const VkDependencyInfo *infos);
 /* The buffer ranges of buffer descriptors in vkUpdateDescriptorSets. */
 bool vs_check_descriptor_writes(struct vs_dispatch *disp, const char *cmd, uint32_t count,
                                 const VkWriteDescriptorSet *writes);
