@@ -4,9 +4,10 @@
  * os_posix.c is compiled on every host: the portable core (clocks, fd
  * flags, monotonic condition waits, per-socket SIGPIPE, thread names) and
  * the POSIX backend (shm_open or an unlinked temp file, pipes, no timer
- * slack). The Linux backend (os_linux.c: memfd, eventfd, prctl) replaces the
- * backend part when meson's -Dos=auto picks it (on Linux); -Dos=posix builds
- * the macOS code paths on Linux. */
+ * slack, a pipe that tells workers the server died). The Linux backend
+ * (os_linux.c: memfd, eventfd, prctl) replaces the backend part when meson's
+ * -Dos=auto picks it (on Linux); -Dos=posix builds the macOS code paths on
+ * Linux. */
 #ifndef VS_OS_H
 #define VS_OS_H
 
@@ -14,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* --- backend: os_linux.c, or os_posix.c with -Dos=posix / off Linux --- */
 
@@ -45,6 +47,30 @@ int os_signalled_fd(void);
 /* Lets the calling thread's short sleeps end on time (Linux pads them by
  * 50 us by default); a no-op where the OS has no such knob. */
 void os_thread_set_timer_slack_ns(unsigned long ns);
+
+/* Ties --isolate process workers to the server process that forks them: a
+ * VMM ends its render server with SIGKILL and counts on every context
+ * socket closing with it, so no worker may outlive the server. Linux: the
+ * worker asks for SIGKILL when its parent dies, and the kernel takes the
+ * parent to be the thread that forked it: fork only from a thread that
+ * outlives the worker (one that waits for it). POSIX: a pipe whose write end
+ * only the server process keeps; a thread in each worker reads it and ends
+ * the worker at EOF, which comes once that process is gone. */
+struct os_worker_tie {
+   pid_t server_pid; /* Linux backend */
+   int read_fd;      /* POSIX backend; -1 on Linux */
+   int write_fd;
+};
+
+/* In the server process, before its first fork. 0, or -1 with errno. */
+int os_worker_tie_init(struct os_worker_tie *tie);
+void os_worker_tie_fini(struct os_worker_tie *tie);
+
+/* First thing in a freshly forked worker: ties it to the server process and
+ * closes every fd from 3 up but `keep` (a worker must not hold its
+ * siblings' sockets). False if the server is already gone or the tie
+ * cannot be made: the worker must _exit at once. */
+bool os_worker_start(const struct os_worker_tie *tie, int keep);
 
 /* --- portable core: os_posix.c, every host --- */
 
@@ -87,9 +113,9 @@ int os_cond_init(pthread_cond_t *cond);
  * spurious, so callers loop on their predicate. */
 int os_cond_timedwait_ns(pthread_cond_t *cond, pthread_mutex_t *mutex, uint64_t ns);
 
-/* In a freshly forked child: closes every fd from 3 up but `keep` (a
- * worker process must not hold its siblings' sockets). */
-void os_close_fds_except(int keep);
+/* In a freshly forked child: closes every fd from 3 up but the `count`
+ * fds in `keep` (os_worker_start's part in both backends). */
+void os_close_fds_except(const int *keep, size_t count);
 
 /* Names the calling thread for debuggers, top and crash reports (truncated
  * to 15 bytes, the Linux limit); a no-op where the OS cannot. */

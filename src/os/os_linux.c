@@ -1,10 +1,12 @@
 /* The Linux backend (meson -Dos=auto on Linux): shared memory is a memfd,
- * wakeup objects are eventfds, and threads can shorten their timer slack.
+ * wakeup objects are eventfds, threads can shorten their timer slack, and
+ * worker processes die with the server through PR_SET_PDEATHSIG.
  * Only Linux-only calls live here; the portable core is os_posix.c, which
  * is built with VS_OS_LINUX so that its POSIX backend steps aside. */
 #include "os/os.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -78,4 +80,32 @@ void
 os_thread_set_timer_slack_ns(unsigned long ns)
 {
    prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0);
+}
+
+int
+os_worker_tie_init(struct os_worker_tie *tie)
+{
+   tie->server_pid = getpid();
+   tie->read_fd = -1;
+   tie->write_fd = -1;
+   return 0;
+}
+
+void
+os_worker_tie_fini(struct os_worker_tie *tie)
+{
+   (void)tie;
+}
+
+bool
+os_worker_start(const struct os_worker_tie *tie, int keep)
+{
+   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+      return false;
+   /* A server that died between fork and prctl sent no signal: this
+    * process was already handed to another parent. */
+   if (getppid() != tie->server_pid)
+      return false;
+   os_close_fds_except(&keep, 1);
+   return true;
 }

@@ -190,11 +190,21 @@ os_cond_timedwait_ns(pthread_cond_t *cond, pthread_mutex_t *mutex, uint64_t ns)
 #endif
 }
 
+static bool
+is_kept(int fd, const int *keep, size_t count)
+{
+   for (size_t i = 0; i < count; i++) {
+      if (keep[i] == fd)
+         return true;
+   }
+   return false;
+}
+
 #ifdef __linux__
 #include <dirent.h>
-/* Closes every fd >= 3 but `keep` by listing /proc/self/fd. */
+/* Closes every fd >= 3 but those in `keep` by listing /proc/self/fd. */
 static bool
-closefrom_linux(int keep)
+closefrom_linux(const int *keep, size_t count)
 {
    DIR *dir = opendir("/proc/self/fd");
    if (!dir)
@@ -209,7 +219,7 @@ closefrom_linux(int keep)
       rewinddir(dir);
       while (n < 256 && (e = readdir(dir))) {
          int fd = atoi(e->d_name);
-         if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && fd >= 3 && fd != keep && fd != self)
+         if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && fd >= 3 && fd != self && !is_kept(fd, keep, count))
             fds[n++] = fd;
       }
       if (n == 0)
@@ -223,7 +233,7 @@ closefrom_linux(int keep)
 #endif
 
 void
-os_close_fds_except(int keep)
+os_close_fds_except(const int *keep, size_t count)
 {
    /* Only in a freshly forked child: a plain loop (close_range is not
     * everywhere), bounded so a huge RLIMIT_NOFILE cannot stall it. */
@@ -232,11 +242,11 @@ os_close_fds_except(int keep)
       max = 65536;
 #ifdef __linux__
    /* Linux lists what is open: cheaper than closing every number. */
-   if (closefrom_linux(keep))
+   if (closefrom_linux(keep, count))
       return;
 #endif
    for (int fd = 3; fd < max; fd++) {
-      if (fd != keep)
+      if (!is_kept(fd, keep, count))
          close(fd);
    }
 }
@@ -403,6 +413,67 @@ void
 os_thread_set_timer_slack_ns(unsigned long ns)
 {
    (void)ns;
+}
+
+int
+os_worker_tie_init(struct os_worker_tie *tie)
+{
+   /* Blocking: the workers' watch threads sleep in read(). */
+   int fds[2];
+   tie->read_fd = -1;
+   tie->write_fd = -1;
+   if (pipe(fds) < 0)
+      return -1;
+   if (os_set_cloexec(fds[0]) < 0 || os_set_cloexec(fds[1]) < 0) {
+      close_keep_errno(fds[0]);
+      close_keep_errno(fds[1]);
+      return -1;
+   }
+   tie->read_fd = fds[0];
+   tie->write_fd = fds[1];
+   return 0;
+}
+
+void
+os_worker_tie_fini(struct os_worker_tie *tie)
+{
+   if (tie->read_fd >= 0)
+      close(tie->read_fd);
+   if (tie->write_fd >= 0)
+      close(tie->write_fd);
+   tie->read_fd = -1;
+   tie->write_fd = -1;
+}
+
+/* Nobody writes to the pipe: read() returns once no write end is left,
+ * that is once the server process has died (siblings drop their copies
+ * right after fork). */
+static void *
+watch_server(void *arg)
+{
+   int fd = (int)(intptr_t)arg;
+   char byte;
+   while (read(fd, &byte, 1) < 0 && errno == EINTR)
+      ;
+   _exit(1);
+}
+
+bool
+os_worker_start(const struct os_worker_tie *tie, int keep)
+{
+   /* The inherited write end goes with the rest, before the watch starts:
+    * a server that died at any point since fork still reads as EOF. */
+   const int kept[] = { keep, tie->read_fd };
+   os_close_fds_except(kept, 2);
+   pthread_attr_t attr;
+   pthread_t thread;
+   if (pthread_attr_init(&attr) != 0)
+      return false;
+   int err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+   if (!err)
+      err = pthread_create(&thread, &attr, watch_server, (void *)(intptr_t)tie->read_fd);
+   pthread_attr_destroy(&attr);
+   return err == 0;
 }
 
 #endif /* !VS_OS_LINUX */

@@ -13,9 +13,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 #include "context/context.h"
 #include "os/os.h"
@@ -47,17 +44,16 @@ struct server {
    struct worker *workers;
    uint32_t live;
    struct os_event reap_event;
+   struct os_worker_tie tie; /* process mode */
 };
 
 /* The worker process: only its own context socket stays open. */
 static void
 worker_process_main(struct worker *w)
 {
-#ifdef __linux__
    /* A render server that dies (the VMM SIGKILLs it) takes its workers. */
-   prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
-   os_close_fds_except(w->fd);
+   if (!os_worker_start(&w->server->tie, w->fd))
+      _exit(1);
    signal(SIGTERM, SIG_DFL);
    signal(SIGINT, SIG_DFL);
    render_context_serve(w->fd, w->ctx_id, w->name, w->server->options);
@@ -80,6 +76,8 @@ worker_thread(void *arg)
       else
          render_context_serve(fd, w->ctx_id, w->name, w->server->options);
    } else {
+      /* This thread waits for the worker, so it outlives it, as
+       * os_worker_start's tie on Linux needs. */
       pid_t pid = fork();
       if (pid == 0)
          worker_process_main(w);
@@ -318,7 +316,8 @@ render_server_run(int fd, const struct vs_context_options *options, enum vs_isol
       vs_error(0, "render server: --socket-fd %d is %s", fd, why);
       return 1;
    }
-   if (pthread_mutex_init(&s.lock, NULL) != 0 || os_event_init(&s.reap_event) < 0) {
+   if (pthread_mutex_init(&s.lock, NULL) != 0 || os_event_init(&s.reap_event) < 0 ||
+       (isolate == VS_ISOLATE_PROCESS && os_worker_tie_init(&s.tie) < 0)) {
       vs_error(0, "render server: cannot set up: %s", strerror(errno));
       return 1;
    }
@@ -372,6 +371,8 @@ render_server_run(int fd, const struct vs_context_options *options, enum vs_isol
    }
    stop_all(&s);
    reap_workers(&s, true);
+   if (isolate == VS_ISOLATE_PROCESS)
+      os_worker_tie_fini(&s.tie);
    os_event_fini(&s.reap_event);
    pthread_mutex_destroy(&s.lock);
    close(fd);

@@ -16,9 +16,6 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 #include "os/os.h"
 #include "util/log.h"
@@ -64,6 +61,7 @@ struct server {
    struct os_event reap_event; /* a client thread finished */
    uint32_t next_ctx_id;
    const struct vs_context_options *options;
+   struct os_worker_tie tie;   /* with isolate_process */
 };
 
 void
@@ -178,14 +176,13 @@ client_main(void *arg)
    if (!isolate_process) {
       vtest_client_serve_limited(ct->fd, ct->ctx_id, server->options, &limits);
    } else {
-      /* This thread only minds the worker; the server process never
+      /* This thread only minds the worker (and outlives it, as
+       * os_worker_start's tie on Linux needs); the server process never
        * touches the host driver, so the child starts clean. */
       pid_t pid = fork();
       if (pid == 0) {
-#ifdef __linux__
-         prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
-         os_close_fds_except(ct->fd);
+         if (!os_worker_start(&server->tie, ct->fd))
+            _exit(1);
          signal(SIGTERM, SIG_DFL);
          signal(SIGINT, SIG_DFL);
          _exit(vtest_client_serve_limited(ct->fd, ct->ctx_id, server->options, &limits) == 0 ? 0 : 1);
@@ -445,8 +442,12 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
    struct server server = { .clients = NULL, .next_ctx_id = 1, .options = options, .limits = *limits };
    atomic_init(&server.buffered, 0);
    int err = pthread_mutex_init(&server.lock, NULL);
-   if (err != 0 || os_event_init(&server.reap_event) < 0) {
+   bool event = false;
+   if (err != 0 || !(event = os_event_init(&server.reap_event) == 0) ||
+       (isolate_process && os_worker_tie_init(&server.tie) < 0)) {
       vs_error(0, "cannot set up the server: %s", strerror(err ? err : errno));
+      if (event)
+         os_event_fini(&server.reap_event);
       if (err == 0)
          pthread_mutex_destroy(&server.lock);
       close(listen_fd);
@@ -467,6 +468,8 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
       return VTEST_SERVER_ABANDONED;
    }
    remove_socket_file(socket_path, &identity);
+   if (isolate_process)
+      os_worker_tie_fini(&server.tie);
    os_event_fini(&server.reap_event);
    pthread_mutex_destroy(&server.lock);
 
