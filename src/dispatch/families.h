@@ -16,6 +16,7 @@ void vs_image_register(struct vn_exec_table *t);
 void vs_buffer_register(struct vn_exec_table *t);
 void vs_barrier_register(struct vn_exec_table *t);
 void vs_query_register(struct vn_exec_table *t);
+void vs_descriptor_register(struct vn_exec_table *t);
 void vs_command_buffer_register(struct vn_exec_table *t);
 
 #endif

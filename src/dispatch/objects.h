@@ -1,7 +1,8 @@
 /* The state the server keeps per Vulkan object family, and checked casts
  * from a table entry to it. Only the families that need more than a host
  * handle have state: instances, physical devices, devices, queues, device
- * memory (memory/device_memory.h) and images. */
+ * memory (memory/device_memory.h), images, buffers, query pools and the
+ * descriptor family. */
 #ifndef VS_DISPATCH_OBJECTS_H
 #define VS_DISPATCH_OBJECTS_H
 
@@ -16,6 +17,7 @@
 #include "venus/object_table.h"
 #include "vn_vk.h"
 
+struct vs_dispatch;
 struct vs_renderer;
 struct vs_retire_queue;
 
@@ -125,6 +127,37 @@ struct vs_image {
    VkSubresourceLayout layout;
 };
 
+/* One binding of a descriptor set layout. */
+struct vs_descriptor_binding {
+   uint32_t binding;
+   VkDescriptorType type;
+   uint32_t count;                   /* descriptors; bytes for an inline uniform block */
+   bool immutable_samplers;          /* a SAMPLER binding then reads no pImageInfo */
+};
+
+/* A descriptor set layout's bindings, by ascending binding number: what
+ * descriptor updates are checked against. Sets and pipeline layouts keep
+ * a reference, since Vulkan lets the layout be destroyed before them. */
+struct vs_descriptor_layout {
+   uint32_t refs;                    /* atomic: owners die on any ring thread */
+   /* The last binding's count is a maximum; each set's own is given at
+    * allocation (VARIABLE_DESCRIPTOR_COUNT). */
+   bool variable;
+   uint32_t binding_count;
+   struct vs_descriptor_binding bindings[];
+};
+
+struct vs_descriptor_set {
+   struct vs_descriptor_layout *layout;
+   uint32_t variable_count;          /* the last binding's count, if layout->variable */
+};
+
+/* The set layouts, for vkCmdPushDescriptorSet. */
+struct vs_pipeline_layout {
+   uint32_t set_count;
+   struct vs_descriptor_layout *sets[]; /* NULL where the guest gave none */
+};
+
 /* Checked casts, in the spirit of virglrenderer's object casts: an entry of
  * the wrong type is a server bug, never guest input (the decoder already
  * checked the type of every id). */
@@ -143,6 +176,9 @@ VS_DEFINE_OBJECT_CAST(vs_device_memory_from, VK_OBJECT_TYPE_DEVICE_MEMORY, struc
 VS_DEFINE_OBJECT_CAST(vs_image_from, VK_OBJECT_TYPE_IMAGE, struct vs_image)
 VS_DEFINE_OBJECT_CAST(vs_buffer_from, VK_OBJECT_TYPE_BUFFER, struct vs_buffer)
 VS_DEFINE_OBJECT_CAST(vs_query_pool_from, VK_OBJECT_TYPE_QUERY_POOL, struct vs_query_pool)
+VS_DEFINE_OBJECT_CAST(vs_descriptor_layout_from, VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, struct vs_descriptor_layout)
+VS_DEFINE_OBJECT_CAST(vs_descriptor_set_from, VK_OBJECT_TYPE_DESCRIPTOR_SET, struct vs_descriptor_set)
+VS_DEFINE_OBJECT_CAST(vs_pipeline_layout_from, VK_OBJECT_TYPE_PIPELINE_LAYOUT, struct vs_pipeline_layout)
 
 /* The nearest ancestor of a type (the object itself included), or NULL. */
 static inline struct vs_object *
@@ -171,6 +207,14 @@ void vs_device_destroy(struct vs_renderer *r, struct vs_object *device_obj);
 /* Takes a VkDeviceMemory out of the table, under the lock that blob export
  * looks it up with, then frees it (the host memory too if free_host). */
 void vs_memory_release(struct vs_renderer *r, struct vs_object *memory_obj, bool free_host);
+
+/* The state of each set vkAllocateDescriptorSets is about to make, from
+ * its layout (of this device) and variable descriptor count, which are
+ * checked. NULL after failing the context, or when out of memory (then
+ * *result says so). Each set is freed by vs_descriptor_set_free. */
+struct vs_descriptor_set **vs_descriptor_sets_prepare(struct vs_dispatch *disp, struct vs_object *device_obj,
+                                                      const VkDescriptorSetAllocateInfo *info, VkResult *result);
+void vs_descriptor_set_free(void *set);
 
 /* Waits for every queue of the device to go idle (see queue.c). */
 bool vs_device_drain_queues(struct vs_renderer *r, struct vs_object *device_obj);

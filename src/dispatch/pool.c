@@ -1,6 +1,8 @@
 /* Command pools and descriptor pools own their command buffers and sets:
  * those are bound under the pool, and freeing, resetting or destroying the
  * pool drops their ids too (the host frees them implicitly). */
+#include <stdlib.h>
+
 #include "dispatch/families.h"
 #include "dispatch/objects.h"
 #include "util/log.h"
@@ -105,14 +107,22 @@ vs_exec_vkAllocateDescriptorSets(struct vs_dispatch *disp, struct vn_args_vkAllo
    struct vs_object *pool = lookup_pool(disp, "vkAllocateDescriptorSets", &info->descriptorPool, a->device_obj);
    if (!pool)
       return;
-   a->ret = a->device_obj->dt->AllocateDescriptorSets(a->device, info, a->pDescriptorSets);
-   if (a->ret != VK_SUCCESS)
+   struct vs_descriptor_set **sets = vs_descriptor_sets_prepare(disp, a->device_obj, info, &a->ret);
+   if (!sets)
       return;
-   for (uint32_t i = 0; i < a->pDescriptorSets_count; i++) {
-      if (!vs_dispatch_add_object(disp, VK_OBJECT_TYPE_DESCRIPTOR_SET, a->pDescriptorSets_ids[i],
-                                  (uint64_t)a->pDescriptorSets[i], pool))
-         return;
+   a->ret = a->device_obj->dt->AllocateDescriptorSets(a->device, info, a->pDescriptorSets);
+   uint32_t i = 0;
+   for (; a->ret == VK_SUCCESS && i < a->pDescriptorSets_count; i++) {
+      struct vs_object *obj = vs_dispatch_add_object(disp, VK_OBJECT_TYPE_DESCRIPTOR_SET, a->pDescriptorSets_ids[i],
+                                                     (uint64_t)a->pDescriptorSets[i], pool);
+      if (!obj)
+         break;
+      obj->data = sets[i];
+      obj->data_free = vs_descriptor_set_free;
    }
+   for (; i < a->pDescriptorSets_count; i++)
+      vs_descriptor_set_free(sets[i]);
+   free(sets);
 }
 
 static void

@@ -42,6 +42,7 @@ vs_renderer_register(struct vn_exec_table *t)
    vs_buffer_register(t);
    vs_barrier_register(t);
    vs_query_register(t);
+   vs_descriptor_register(t);
    vs_command_buffer_register(t);
 }
 

@@ -3,6 +3,7 @@
 #include "dispatch/validate.h"
 
 #include "dispatch/objects.h"
+#include "util/chain.h"
 #include "venus/dispatch.h"
 #include "vn_vk.h"
 
@@ -268,34 +269,224 @@ vs_check_buffer_image_copy2(struct vs_dispatch *disp, const char *cmd, struct vs
                             &r->imageSubresource, r->imageOffset, r->imageExtent);
 }
 
-bool
-vs_check_descriptor_writes(struct vs_dispatch *disp, const char *cmd, uint32_t count,
-                           const VkWriteDescriptorSet *writes)
+/* The elements a set really has in binding index i of its layout. */
+static uint32_t
+binding_size(const struct vs_descriptor_layout *l, uint32_t variable_count, uint32_t i)
+{
+   return l->variable && i == l->binding_count - 1 ? variable_count : l->bindings[i].count;
+}
+
+/* Where a descriptor update lands: set `set_id` (for the log) of layout l.
+ * An update that overflows its binding goes on into the next non-empty
+ * bindings, which must be of the same type (Vulkan's consecutive binding
+ * updates); inline uniform blocks count bytes and stay in their binding. */
+struct descriptor_target {
+   const char *what;                 /* "dst" or "src", for the log */
+   uint64_t set_id;
+   const struct vs_descriptor_layout *layout;
+   uint32_t variable_count;
+};
+
+/* The binding that elements [element, +count) of `binding` start in, all
+ * of them inside the set; NULL after failing the context. */
+static const struct vs_descriptor_binding *
+descriptor_range(struct vs_dispatch *disp, const char *cmd, const struct descriptor_target *t, uint32_t binding,
+                 uint32_t element, uint32_t count)
+{
+   const struct vs_descriptor_layout *l = t->layout;
+   uint32_t lo = 0, hi = l->binding_count;
+   while (lo < hi) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (l->bindings[mid].binding < binding)
+         lo = mid + 1;
+      else
+         hi = mid;
+   }
+   if (lo == l->binding_count || l->bindings[lo].binding != binding) {
+      vs_dispatch_fail(disp, "%s: %s binding %u is not in set %llu", cmd, t->what, binding, U(t->set_id));
+      return NULL;
+   }
+   const struct vs_descriptor_binding *first = &l->bindings[lo];
+   uint32_t size = binding_size(l, t->variable_count, lo);
+   if (element > size || (count && element == size)) {
+      vs_dispatch_fail(disp, "%s: %s element %u is outside binding %u (%u) of set %llu", cmd, t->what, element,
+                       binding, size, U(t->set_id));
+      return NULL;
+   }
+   uint32_t left = count - (count < size - element ? count : size - element);
+   for (uint32_t i = lo + 1; left && first->type != VK_DESCRIPTOR_TYPE_INLINE_UNIFORM_BLOCK && i < l->binding_count;
+        i++) {
+      uint32_t next = binding_size(l, t->variable_count, i);
+      if (!next)
+         continue;
+      if (l->bindings[i].type != first->type) {
+         vs_dispatch_fail(disp, "%s: %s elements [%u, +%u) of binding %u run into binding %u of another type in set "
+                                "%llu",
+                          cmd, t->what, element, count, binding, l->bindings[i].binding, U(t->set_id));
+         return NULL;
+      }
+      left -= left < next ? left : next;
+   }
+   if (left) {
+      vs_dispatch_fail(disp, "%s: %s elements [%u, +%u) of binding %u run past the end of set %llu", cmd, t->what,
+                       element, count, binding, U(t->set_id));
+      return NULL;
+   }
+   return first;
+}
+
+/* A write of `type` into a binding of binding_type. */
+static bool
+descriptor_type_fits(VkDescriptorType type, VkDescriptorType binding_type)
+{
+   if (binding_type != VK_DESCRIPTOR_TYPE_MUTABLE_EXT)
+      return type == binding_type;
+   /* What a mutable binding can never hold (VK_EXT_mutable_descriptor_type). */
+   return type != VK_DESCRIPTOR_TYPE_INLINE_UNIFORM_BLOCK && type != VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER_DYNAMIC &&
+          type != VK_DESCRIPTOR_TYPE_STORAGE_BUFFER_DYNAMIC && type != VK_DESCRIPTOR_TYPE_MUTABLE_EXT;
+}
+
+/* The set a write or copy names, as a target; false after failing. */
+static bool
+descriptor_set_target(struct vs_dispatch *disp, const char *cmd, const char *what, const VkDescriptorSet *field,
+                      struct descriptor_target *t)
+{
+   struct vs_object *obj = vs_dispatch_nested_object(disp, field);
+   if (!obj) {
+      vs_dispatch_fail(disp, "%s: no %s descriptor set", cmd, what);
+      return false;
+   }
+   const struct vs_descriptor_set *set = vs_descriptor_set_from(obj);
+   *t = (struct descriptor_target){ what, obj->id, set->layout, set->variable_count };
+   return true;
+}
+
+/* The arrays a write of its type reads, present; buffer ranges inside
+ * their buffers. */
+static bool
+descriptor_write_data(struct vs_dispatch *disp, const char *cmd, const VkWriteDescriptorSet *w,
+                      const struct vs_descriptor_binding *binding)
+{
+   switch (w->descriptorType) {
+   case VK_DESCRIPTOR_TYPE_SAMPLER:
+      return binding->immutable_samplers ||
+             vs_check_present(disp, cmd, w->pImageInfo, w->descriptorCount, "pImageInfo");
+   case VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER:
+   case VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE:
+   case VK_DESCRIPTOR_TYPE_STORAGE_IMAGE:
+   case VK_DESCRIPTOR_TYPE_INPUT_ATTACHMENT:
+      return vs_check_present(disp, cmd, w->pImageInfo, w->descriptorCount, "pImageInfo");
+   case VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER:
+   case VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER:
+      return vs_check_present(disp, cmd, w->pTexelBufferView, w->descriptorCount, "pTexelBufferView");
+   case VK_DESCRIPTOR_TYPE_INLINE_UNIFORM_BLOCK: {
+      const VkWriteDescriptorSetInlineUniformBlock *block =
+         vs_chain_find(w, VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET_INLINE_UNIFORM_BLOCK);
+      if (!block || block->dataSize != w->descriptorCount) {
+         vs_dispatch_fail(disp, "%s: inline uniform block write of %u bytes carries %u", cmd, w->descriptorCount,
+                          block ? block->dataSize : 0);
+         return false;
+      }
+      return vs_check_present(disp, cmd, block->pData, block->dataSize, "pData");
+   }
+   case VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER:
+   case VK_DESCRIPTOR_TYPE_STORAGE_BUFFER:
+   case VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER_DYNAMIC:
+   case VK_DESCRIPTOR_TYPE_STORAGE_BUFFER_DYNAMIC:
+      break;
+   default:
+      return true;
+   }
+   if (!vs_check_present(disp, cmd, w->pBufferInfo, w->descriptorCount, "pBufferInfo"))
+      return false;
+   for (uint32_t j = 0; j < w->descriptorCount; j++) {
+      const VkDescriptorBufferInfo *b = &w->pBufferInfo[j];
+      /* A null buffer is a null descriptor (VK_EXT_robustness2). */
+      struct vs_object *buffer = vs_dispatch_nested_object(disp, &b->buffer);
+      if (buffer && !buffer_range(disp, cmd, buffer, b->offset, b->range, true))
+         return false;
+   }
+   return true;
+}
+
+/* Writes into their dstSet, or into `push` (vkCmdPushDescriptorSet, whose
+ * writes have no set). */
+static bool
+descriptor_writes(struct vs_dispatch *disp, const char *cmd, uint32_t count, const VkWriteDescriptorSet *writes,
+                  const struct descriptor_target *push)
 {
    if (!vs_check_present(disp, cmd, writes, count, "pDescriptorWrites"))
       return false;
    for (uint32_t i = 0; i < count; i++) {
       const VkWriteDescriptorSet *w = &writes[i];
-      switch (w->descriptorType) {
-      case VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER:
-      case VK_DESCRIPTOR_TYPE_STORAGE_BUFFER:
-      case VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER_DYNAMIC:
-      case VK_DESCRIPTOR_TYPE_STORAGE_BUFFER_DYNAMIC:
-         break;
-      default:
-         continue;
-      }
-      if (!vs_check_present(disp, cmd, w->pBufferInfo, w->descriptorCount, "pBufferInfo"))
+      struct descriptor_target t;
+      if (push)
+         t = *push;
+      else if (!descriptor_set_target(disp, cmd, "dst", &w->dstSet, &t))
          return false;
-      for (uint32_t j = 0; j < w->descriptorCount; j++) {
-         const VkDescriptorBufferInfo *b = &w->pBufferInfo[j];
-         /* A null buffer is a null descriptor (VK_EXT_robustness2). */
-         struct vs_object *buffer = vs_dispatch_nested_object(disp, &b->buffer);
-         if (buffer && !buffer_range(disp, cmd, buffer, b->offset, b->range, true))
-            return false;
+      const struct vs_descriptor_binding *binding =
+         descriptor_range(disp, cmd, &t, w->dstBinding, w->dstArrayElement, w->descriptorCount);
+      if (!binding)
+         return false;
+      if (!descriptor_type_fits(w->descriptorType, binding->type)) {
+         vs_dispatch_fail(disp, "%s: write of descriptor type %d into binding %u of type %d in set %llu", cmd,
+                          (int)w->descriptorType, w->dstBinding, (int)binding->type, U(t.set_id));
+         return false;
+      }
+      if (!descriptor_write_data(disp, cmd, w, binding))
+         return false;
+   }
+   return true;
+}
+
+bool
+vs_check_descriptor_writes(struct vs_dispatch *disp, const char *cmd, uint32_t count,
+                           const VkWriteDescriptorSet *writes)
+{
+   return descriptor_writes(disp, cmd, count, writes, NULL);
+}
+
+bool
+vs_check_descriptor_copies(struct vs_dispatch *disp, const char *cmd, uint32_t count,
+                           const VkCopyDescriptorSet *copies)
+{
+   if (!vs_check_present(disp, cmd, copies, count, "pDescriptorCopies"))
+      return false;
+   for (uint32_t i = 0; i < count; i++) {
+      const VkCopyDescriptorSet *c = &copies[i];
+      struct descriptor_target src, dst;
+      if (!descriptor_set_target(disp, cmd, "src", &c->srcSet, &src) ||
+          !descriptor_set_target(disp, cmd, "dst", &c->dstSet, &dst))
+         return false;
+      const struct vs_descriptor_binding *from =
+         descriptor_range(disp, cmd, &src, c->srcBinding, c->srcArrayElement, c->descriptorCount);
+      const struct vs_descriptor_binding *to =
+         from ? descriptor_range(disp, cmd, &dst, c->dstBinding, c->dstArrayElement, c->descriptorCount) : NULL;
+      if (!to)
+         return false;
+      if (from->type != to->type) {
+         vs_dispatch_fail(disp, "%s: copy from binding %u of type %d in set %llu to binding %u of type %d in set %llu",
+                          cmd, c->srcBinding, (int)from->type, U(src.set_id), c->dstBinding, (int)to->type,
+                          U(dst.set_id));
+         return false;
       }
    }
    return true;
+}
+
+bool
+vs_check_descriptor_push(struct vs_dispatch *disp, const char *cmd, struct vs_object *layout, uint32_t set,
+                         uint32_t count, const VkWriteDescriptorSet *writes)
+{
+   const struct vs_pipeline_layout *pl = vs_pipeline_layout_from(layout);
+   if (set >= pl->set_count || !pl->sets[set]) {
+      vs_dispatch_fail(disp, "%s: pipeline layout %llu has no set %u", cmd, U(layout->id), set);
+      return false;
+   }
+   /* A push descriptor layout has no variable count: Vulkan forbids it,
+    * and 0 is the count that keeps a lying one inside. */
+   const struct descriptor_target push = { "pushed", layout->id, pl->sets[set], 0 };
+   return descriptor_writes(disp, cmd, count, writes, &push);
 }
 
 bool

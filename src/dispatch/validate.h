@@ -75,9 +75,19 @@ bool vs_check_sparse_binds(struct vs_dispatch *disp, const char *cmd, uint32_t c
  * them, each with arrays, more than one checks.txt line can walk). */
 bool vs_check_dependency_infos(struct vs_dispatch *disp, const char *cmd, uint32_t count,
                                const VkDependencyInfo *infos);
-/* The buffer ranges of buffer descriptors in vkUpdateDescriptorSets. */
+/* vkUpdateDescriptorSets writes: binding, array elements (on into the
+ * next bindings as Vulkan allows) and type against the dstSet's layout,
+ * the arrays the type reads, and buffer ranges inside their buffers. */
 bool vs_check_descriptor_writes(struct vs_dispatch *disp, const char *cmd, uint32_t count,
                                 const VkWriteDescriptorSet *writes);
+/* Descriptor copies: source and destination elements inside their sets,
+ * of one type. */
+bool vs_check_descriptor_copies(struct vs_dispatch *disp, const char *cmd, uint32_t count,
+                                const VkCopyDescriptorSet *copies);
+/* vkCmdPushDescriptorSet: the writes against set `set` of the pipeline
+ * layout. */
+bool vs_check_descriptor_push(struct vs_dispatch *disp, const char *cmd, struct vs_object *layout, uint32_t set,
+                              uint32_t count, const VkWriteDescriptorSet *writes);
 /* The command buffer's current recording bound a pipeline at that point. */
 bool vs_check_pipeline_bound(struct vs_dispatch *disp, const char *cmd, struct vs_object *command_buffer,
                              VkPipelineBindPoint bind_point);

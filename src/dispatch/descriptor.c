@@ -1,0 +1,233 @@
+/* Descriptor set layouts, sets and pipeline layouts keep their bindings,
+ * so that descriptor updates can be checked (protocol/checks.txt): a host
+ * writes and reads descriptors where the binding and array element say. */
+#include <stdlib.h>
+
+#include "dispatch/families.h"
+#include "dispatch/objects.h"
+#include "dispatch/validate.h"
+#include "util/chain.h"
+#include "venus/dispatch.h"
+#include "vn_wire.h"
+
+static struct vs_descriptor_layout *
+layout_ref(struct vs_descriptor_layout *l)
+{
+   __atomic_fetch_add(&l->refs, 1, __ATOMIC_RELAXED);
+   return l;
+}
+
+static void
+layout_unref(void *data)
+{
+   struct vs_descriptor_layout *l = data;
+   if (l && __atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) == 0)
+      free(l);
+}
+
+void
+vs_descriptor_set_free(void *data)
+{
+   struct vs_descriptor_set *set = data;
+   if (set)
+      layout_unref(set->layout);
+   free(set);
+}
+
+static void
+pipeline_layout_free(void *data)
+{
+   struct vs_pipeline_layout *pl = data;
+   for (uint32_t i = 0; i < pl->set_count; i++)
+      layout_unref(pl->sets[i]);
+   free(pl);
+}
+
+static int
+binding_cmp(const void *a, const void *b)
+{
+   uint32_t x = ((const struct vs_descriptor_binding *)a)->binding;
+   uint32_t y = ((const struct vs_descriptor_binding *)b)->binding;
+   return x < y ? -1 : x > y;
+}
+
+/* The layout's bindings sorted by number, or NULL after failing the
+ * context (or out of memory: *result). */
+static struct vs_descriptor_layout *
+layout_from_info(struct vs_dispatch *disp, const VkDescriptorSetLayoutCreateInfo *ci, VkResult *result)
+{
+   const char *cmd = "vkCreateDescriptorSetLayout";
+   if (!vs_check_present(disp, cmd, ci->pBindings, ci->bindingCount, "pBindings"))
+      return NULL;
+   const VkDescriptorSetLayoutBindingFlagsCreateInfo *flags =
+      vs_chain_find(ci, VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_BINDING_FLAGS_CREATE_INFO);
+   if (flags && flags->bindingCount && flags->bindingCount != ci->bindingCount) {
+      vs_dispatch_fail(disp, "%s: %u binding flags for %u bindings", cmd, flags->bindingCount, ci->bindingCount);
+      return NULL;
+   }
+   if (flags && !vs_check_present(disp, cmd, flags->pBindingFlags, flags->bindingCount, "pBindingFlags"))
+      return NULL;
+   struct vs_descriptor_layout *l =
+      calloc(1, sizeof(*l) + (size_t)ci->bindingCount * sizeof(struct vs_descriptor_binding));
+   if (!l) {
+      *result = VK_ERROR_OUT_OF_HOST_MEMORY;
+      return NULL;
+   }
+   l->refs = 1;
+   l->binding_count = ci->bindingCount;
+   uint32_t variable_binding = 0;
+   bool variable = false;
+   for (uint32_t i = 0; i < ci->bindingCount; i++) {
+      const VkDescriptorSetLayoutBinding *b = &ci->pBindings[i];
+      l->bindings[i] = (struct vs_descriptor_binding){
+         .binding = b->binding,
+         .type = b->descriptorType,
+         .count = b->descriptorCount,
+         .immutable_samplers = b->pImmutableSamplers && (b->descriptorType == VK_DESCRIPTOR_TYPE_SAMPLER ||
+                                                          b->descriptorType ==
+                                                             VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER),
+      };
+      if (flags && flags->bindingCount &&
+          (flags->pBindingFlags[i] & VK_DESCRIPTOR_BINDING_VARIABLE_DESCRIPTOR_COUNT_BIT)) {
+         variable = true;
+         variable_binding = b->binding;
+      }
+   }
+   qsort(l->bindings, l->binding_count, sizeof(l->bindings[0]), binding_cmp);
+   for (uint32_t i = 1; i < l->binding_count; i++) {
+      if (l->bindings[i].binding == l->bindings[i - 1].binding) {
+         vs_dispatch_fail(disp, "%s: binding %u given twice", cmd, l->bindings[i].binding);
+         free(l);
+         return NULL;
+      }
+   }
+   /* Only the highest binding may be variable: updates rely on every other
+    * binding having its full count. */
+   if (variable && variable_binding != l->bindings[l->binding_count - 1].binding) {
+      vs_dispatch_fail(disp, "%s: variable-count binding %u is not the last", cmd, variable_binding);
+      free(l);
+      return NULL;
+   }
+   l->variable = variable;
+   return l;
+}
+
+static void
+vs_exec_vkCreateDescriptorSetLayout(struct vs_dispatch *disp, struct vn_args_vkCreateDescriptorSetLayout *a)
+{
+   if (!a->pCreateInfo) {
+      vs_dispatch_fail(disp, "vkCreateDescriptorSetLayout: no create info");
+      return;
+   }
+   struct vs_descriptor_layout *l = layout_from_info(disp, a->pCreateInfo, &a->ret);
+   if (!l)
+      return;
+   vn_default_vkCreateDescriptorSetLayout(disp, a);
+   struct vs_object *obj = vs_dispatch_created(disp, a->ret, a->pSetLayout_id, VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT);
+   if (!obj) {
+      free(l);
+      return;
+   }
+   obj->data = l;
+   obj->data_free = layout_unref;
+}
+
+static void
+vs_exec_vkCreatePipelineLayout(struct vs_dispatch *disp, struct vn_args_vkCreatePipelineLayout *a)
+{
+   const char *cmd = "vkCreatePipelineLayout";
+   const VkPipelineLayoutCreateInfo *ci = a->pCreateInfo;
+   if (!ci) {
+      vs_dispatch_fail(disp, "%s: no create info", cmd);
+      return;
+   }
+   if (!vs_check_present(disp, cmd, ci->pSetLayouts, ci->setLayoutCount, "pSetLayouts"))
+      return;
+   struct vs_pipeline_layout *pl =
+      calloc(1, sizeof(*pl) + (size_t)ci->setLayoutCount * sizeof(struct vs_descriptor_layout *));
+   if (!pl) {
+      a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
+      return;
+   }
+   pl->set_count = ci->setLayoutCount;
+   for (uint32_t i = 0; i < ci->setLayoutCount; i++) {
+      /* A null set layout is allowed (graphics pipeline libraries). */
+      struct vs_object *set_layout = vs_dispatch_nested_object(disp, &ci->pSetLayouts[i]);
+      if (set_layout)
+         pl->sets[i] = layout_ref(vs_descriptor_layout_from(set_layout));
+   }
+   vn_default_vkCreatePipelineLayout(disp, a);
+   struct vs_object *obj = vs_dispatch_created(disp, a->ret, a->pPipelineLayout_id, VK_OBJECT_TYPE_PIPELINE_LAYOUT);
+   if (!obj) {
+      pipeline_layout_free(pl);
+      return;
+   }
+   obj->data = pl;
+   obj->data_free = pipeline_layout_free;
+}
+
+static void
+free_sets(struct vs_descriptor_set **sets, uint32_t count)
+{
+   for (uint32_t i = 0; i < count; i++)
+      vs_descriptor_set_free(sets[i]);
+   free(sets);
+}
+
+struct vs_descriptor_set **
+vs_descriptor_sets_prepare(struct vs_dispatch *disp, struct vs_object *device_obj,
+                           const VkDescriptorSetAllocateInfo *info, VkResult *result)
+{
+   const char *cmd = "vkAllocateDescriptorSets";
+   const uint32_t count = info->descriptorSetCount;
+   if (!vs_check_present(disp, cmd, info->pSetLayouts, count, "pSetLayouts"))
+      return NULL;
+   const VkDescriptorSetVariableDescriptorCountAllocateInfo *var =
+      vs_chain_find(info, VK_STRUCTURE_TYPE_DESCRIPTOR_SET_VARIABLE_DESCRIPTOR_COUNT_ALLOCATE_INFO);
+   if (var && var->descriptorSetCount && var->descriptorSetCount != count) {
+      vs_dispatch_fail(disp, "%s: %u variable descriptor counts for %u sets", cmd, var->descriptorSetCount, count);
+      return NULL;
+   }
+   if (var && !vs_check_present(disp, cmd, var->pDescriptorCounts, var->descriptorSetCount, "pDescriptorCounts"))
+      return NULL;
+   struct vs_descriptor_set **sets = calloc(count ? count : 1, sizeof(*sets));
+   if (!sets) {
+      *result = VK_ERROR_OUT_OF_HOST_MEMORY;
+      return NULL;
+   }
+   for (uint32_t i = 0; i < count; i++) {
+      struct vs_object *layout_obj = vs_dispatch_nested_object(disp, &info->pSetLayouts[i]);
+      if (!layout_obj || layout_obj->parent != device_obj) {
+         vs_dispatch_fail(disp, "%s: set layout %u is not an object of this device", cmd, i);
+         free_sets(sets, i);
+         return NULL;
+      }
+      struct vs_descriptor_layout *l = vs_descriptor_layout_from(layout_obj);
+      uint32_t variable_count = 0;
+      if (l->variable && var && var->descriptorSetCount) {
+         uint32_t max = l->bindings[l->binding_count - 1].count;
+         variable_count = var->pDescriptorCounts[i];
+         if (variable_count > max) {
+            vs_dispatch_fail(disp, "%s: variable descriptor count %u of set %u is over its layout's %u", cmd,
+                             variable_count, i, max);
+            free_sets(sets, i);
+            return NULL;
+         }
+      }
+      sets[i] = malloc(sizeof(*sets[i]));
+      if (!sets[i]) {
+         free_sets(sets, i);
+         *result = VK_ERROR_OUT_OF_HOST_MEMORY;
+         return NULL;
+      }
+      *sets[i] = (struct vs_descriptor_set){ .layout = layout_ref(l), .variable_count = variable_count };
+   }
+   return sets;
+}
+
+void
+vs_descriptor_register(struct vn_exec_table *t)
+{
+   t->vkCreateDescriptorSetLayout = vs_exec_vkCreateDescriptorSetLayout;
+   t->vkCreatePipelineLayout = vs_exec_vkCreatePipelineLayout;
+}
