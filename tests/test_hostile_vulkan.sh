@@ -20,7 +20,8 @@ DROP_RE='dropping client:'
 
 server_start --log-level info || finish
 
-for mode in bind-out-of-range fill-out-of-range copy-out-of-range copy-whole-size dispatch-no-pipeline unbound-buffer barrier-out-of-range huge-queue-count; do
+for mode in bind-out-of-range fill-out-of-range copy-out-of-range copy-whole-size dispatch-no-pipeline unbound-buffer \
+    barrier-out-of-range descriptor-write-out-of-range descriptor-copy-out-of-range huge-queue-count; do
   venus_run "$COMPUTE" --mib 4 --rounds 4 --pause-ms 300 --check-foreign "$SECRET_MARKER" \
     >"$TEST_TMP/$mode-compute.out" 2>"$TEST_TMP/$mode-compute.err" &
   compute_pid=$!; BG_PIDS+=("$compute_pid")

@@ -16,6 +16,10 @@
  * barrier-out-of-range  vkCmdPipelineBarrier on mip levels [7, +3) of a
  *                    1-level image (drivers index per-subresource state)
  * huge-queue-count   vkCreateDevice asking for 65536 queues of family 0
+ * descriptor-write-out-of-range  vkUpdateDescriptorSets writing array
+ *                    element 1000 of a binding of one storage buffer
+ * descriptor-copy-out-of-range  a descriptor copy reading 64 elements from
+ *                    element 1000 of a binding of one storage buffer
  * heap-overcommit    vkAllocateMemory of a quarter of the heap, 8 times
  *                    (run with VN_PERF=no_async_mem_alloc): must fail with
  *                    VK_ERROR_OUT_OF_DEVICE_MEMORY before the sum passes
@@ -346,6 +350,90 @@ heap_overcommit(struct vkt *t)
    return 0;
 }
 
+/* One descriptor set of one binding: a single storage buffer. */
+static VkDescriptorSet
+one_buffer_set(struct vkt *t)
+{
+   const VkDescriptorSetLayoutBinding binding = {
+      .binding = 0,
+      .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+      .descriptorCount = 1,
+      .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
+   };
+   const VkDescriptorSetLayoutCreateInfo lci = {
+      .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+      .bindingCount = 1,
+      .pBindings = &binding,
+   };
+   const VkDescriptorPoolSize size = { VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2 };
+   const VkDescriptorPoolCreateInfo pci = {
+      .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
+      .maxSets = 2,
+      .poolSizeCount = 1,
+      .pPoolSizes = &size,
+   };
+   static VkDescriptorSetLayout layout;
+   static VkDescriptorPool dpool;
+   if (!layout && (!vkt_check(t, vkCreateDescriptorSetLayout(t->device, &lci, NULL, &layout),
+                              "vkCreateDescriptorSetLayout") ||
+                   !vkt_check(t, vkCreateDescriptorPool(t->device, &pci, NULL, &dpool), "vkCreateDescriptorPool")))
+      return VK_NULL_HANDLE;
+   const VkDescriptorSetAllocateInfo ai = {
+      .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+      .descriptorPool = dpool,
+      .descriptorSetCount = 1,
+      .pSetLayouts = &layout,
+   };
+   VkDescriptorSet set = VK_NULL_HANDLE;
+   vkt_check(t, vkAllocateDescriptorSets(t->device, &ai, &set), "vkAllocateDescriptorSets");
+   return set;
+}
+
+static int
+descriptor_write_out_of_range(struct vkt *t)
+{
+   VkDescriptorSet set = one_buffer_set(t);
+   if (!set)
+      return 1;
+   const VkDescriptorBufferInfo info = { good_buffer(t), 0, 4096 };
+   const VkWriteDescriptorSet write = {
+      .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+      .dstSet = set,
+      .dstBinding = 0,
+      .dstArrayElement = 1000,
+      .descriptorCount = 1,
+      .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+      .pBufferInfo = &info,
+   };
+   printf("sent\n");
+   vkUpdateDescriptorSets(t->device, 1, &write, 0, NULL);
+   /* The update has no reply: a round trip makes the server read it. */
+   vkDeviceWaitIdle(t->device);
+   return 0;
+}
+
+static int
+descriptor_copy_out_of_range(struct vkt *t)
+{
+   VkDescriptorSet src = one_buffer_set(t), dst = one_buffer_set(t);
+   if (!src || !dst)
+      return 1;
+   const VkCopyDescriptorSet copy = {
+      .sType = VK_STRUCTURE_TYPE_COPY_DESCRIPTOR_SET,
+      .srcSet = src,
+      .srcBinding = 0,
+      .srcArrayElement = 1000,
+      .dstSet = dst,
+      .dstBinding = 0,
+      .dstArrayElement = 0,
+      .descriptorCount = 64,
+   };
+   printf("sent\n");
+   vkUpdateDescriptorSets(t->device, 0, NULL, 1, &copy);
+   vkDeviceWaitIdle(t->device);
+   return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -359,6 +447,8 @@ main(int argc, char **argv)
       { "dispatch-no-pipeline", dispatch_no_pipeline }, { "unbound-buffer", unbound_buffer },
       { "huge-queue-count", huge_queue_count },   { "heap-overcommit", heap_overcommit },
       { "barrier-out-of-range", barrier_out_of_range },
+      { "descriptor-write-out-of-range", descriptor_write_out_of_range },
+      { "descriptor-copy-out-of-range", descriptor_copy_out_of_range },
    };
    int m = -1;
    for (size_t i = 0; argc == 2 && i < sizeof(modes) / sizeof(modes[0]); i++) {
