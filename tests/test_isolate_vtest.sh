@@ -4,7 +4,8 @@
 # SIGABRT under ASan, while its client holds a device and objects) takes
 # only its client: one log
 # line, the server and a concurrent compute client carry on, and a new
-# client works. Also notes what isolation costs per client (start-up of
+# client works. A server SIGKILLed with clients just connected takes every
+# worker with it. Also notes what isolation costs per client (start-up of
 # vulkaninfo, RSS of a worker), against thread workers.
 . "$(dirname "$0")/lib.sh"
 
@@ -78,4 +79,35 @@ check "a new client succeeds afterwards ($(describe_rc $rc))" \
 errors=$(log_errors | grep -vc 'killed by signal' || true)
 check "no error line other than the crash's ($errors)" [ "$errors" -eq 0 ]
 server_stop || fail "server did not stop cleanly"
+
+# The server SIGKILLed with clients just connected, their workers often
+# still starting: every worker goes with it, so every connection ends.
+server_start --log-level info --isolate process || finish
+left=$(python3 - "$SERVER_SOCK" "$SERVER_PID" <<'PY'
+import os, select, signal, socket, sys, time
+socks = []
+for _ in range(3):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    socks.append(s)
+os.kill(int(sys.argv[2]), signal.SIGKILL)
+deadline = time.monotonic() + 10
+left = 0
+for s in socks:
+    while True:
+        ready, _, _ = select.select([s], [], [], max(deadline - time.monotonic(), 0))
+        if not ready:
+            left += 1
+            break
+        try:
+            if not s.recv(64):
+                break
+        except ConnectionResetError:
+            break
+print(left)
+PY
+) || left=error
+server_kill
+check "SIGKILL of the server with 3 clients just connected: no worker outlived it ($left connection(s) left open)" \
+  test "$left" = 0
 finish

@@ -442,9 +442,8 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
    struct server server = { .clients = NULL, .next_ctx_id = 1, .options = options, .limits = *limits };
    atomic_init(&server.buffered, 0);
    int err = pthread_mutex_init(&server.lock, NULL);
-   bool event = false;
-   if (err != 0 || !(event = os_event_init(&server.reap_event) == 0) ||
-       (isolate_process && os_worker_tie_init(&server.tie) < 0)) {
+   bool event = err == 0 && os_event_init(&server.reap_event) == 0;
+   if (!event || (isolate_process && os_worker_tie_init(&server.tie) < 0)) {
       vs_error(0, "cannot set up the server: %s", strerror(err ? err : errno));
       if (event)
          os_event_fini(&server.reap_event);
