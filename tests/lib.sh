@@ -329,6 +329,22 @@ check_no_mounts() {
   fi
 }
 
+# hold_start: vk_hold ($HOLD) through the server in the background (HOLD_PID),
+# back once it reports holding its objects; false (a FAIL printed) if it
+# never does within 60 s.
+hold_start() {
+  venus_run "$HOLD" >"$TEST_TMP/hold.out" 2>"$TEST_TMP/hold.err" &
+  HOLD_PID=$!
+  BG_PIDS+=("$HOLD_PID")
+  local deadline=$((SECONDS + 60))
+  until grep -q "holding objects" "$TEST_TMP/hold.out" 2>/dev/null; do
+    if [ $SECONDS -ge $deadline ] || ! kill -0 "$HOLD_PID" 2>/dev/null; then
+      fail "vk_hold never reported holding objects"; show_tail "$TEST_TMP/hold.err" 5; return 1
+    fi
+    sleep 0.05
+  done
+}
+
 # --- X11 (Xvfb) for WSI clients ------------------------------------------------
 
 # xvfb_start: start a private Xvfb and export DISPLAY; false if none starts.

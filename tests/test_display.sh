@@ -129,15 +129,19 @@ if command -v weston-simple-shm >/dev/null; then
   fi
 fi
 # --- 4. OPTIMAL host images, read through linear mirrors ----------------------
-export VENUS_SERVER_MODIFIER_COLOR=optimal
-DISPLAY_NAME=vs-display-4
-display_start "$DISPLAY_NAME" "$TEST_TMP/mirror-cube.h264" || finish
-unset VENUS_SERVER_MODIFIER_COLOR
-rc=0; wl_run vkcube-wayland --c 120 --width $W --height $H >"$TEST_TMP/cube4.out" 2>&1 || rc=$?
-if [ "$rc" -eq 0 ]; then pass "vkcube on OPTIMAL host images: 120 frames, exit 0"; else
-  fail "vkcube on OPTIMAL host images: $(describe_rc "$rc")"; show_tail "$TEST_TMP/cube4.out"; fi
-server_stop || true
-if out=$(python3 "$D/check_stream.py" cube "$TEST_TMP/mirror-cube.h264" $W $H 100 2>&1); then
+# optimal_run NAME LABEL CLIENT...: CLIENT on a display whose server keeps WSI
+# images OPTIMAL, recorded into $TEST_TMP/NAME.h264; passes or fails LABEL.
+optimal_run() {
+  local name=$1 label=$2 rc=0; shift 2
+  DISPLAY_NAME=$name
+  VENUS_SERVER_MODIFIER_COLOR=optimal display_start "$name" "$TEST_TMP/$name.h264" || finish
+  wl_run "$@" >"$TEST_TMP/$name.out" 2>&1 || rc=$?
+  if [ "$rc" -eq 0 ]; then pass "$label on OPTIMAL host images: exit 0"; else
+    fail "$label on OPTIMAL host images: $(describe_rc "$rc")"; show_tail "$TEST_TMP/$name.out"; fi
+  server_stop || true
+}
+optimal_run vs-display-4 "vkcube, 120 frames," vkcube-wayland --c 120 --width $W --height $H
+if out=$(python3 "$D/check_stream.py" cube "$TEST_TMP/vs-display-4.h264" $W $H 100 2>&1); then
   pass "through linear mirrors, the stream decodes to the cube: $out"
 else
   fail "linear mirrors, cube: $out"
@@ -147,15 +151,8 @@ if grep -qE 'GPU copies per frame 1\.00' "$SERVER_LOG"; then
 else
   fail "not one GPU copy per frame: $(grep -E 'display stream:' "$SERVER_LOG")"
 fi
-export VENUS_SERVER_MODIFIER_COLOR=optimal
-DISPLAY_NAME=vs-display-5
-display_start "$DISPLAY_NAME" "$TEST_TMP/mirror-frames.h264" || finish
-unset VENUS_SERVER_MODIFIER_COLOR
-rc=0; wl_run "$FRAMES" 300 $W $H >"$TEST_TMP/frames5.out" 2>&1 || rc=$?
-if [ "$rc" -eq 0 ]; then pass "wl_frames on OPTIMAL host images: 300 numbered frames"; else
-  fail "wl_frames on OPTIMAL host images: $(describe_rc "$rc")"; show_tail "$TEST_TMP/frames5.out"; fi
-server_stop || true
-if out=$(python3 "$D/check_stream.py" numbers "$TEST_TMP/mirror-frames.h264" $W $H 200 2>&1); then
+optimal_run vs-display-5 "wl_frames, 300 numbered frames," "$FRAMES" 300 $W $H
+if out=$(python3 "$D/check_stream.py" numbers "$TEST_TMP/vs-display-5.h264" $W $H 200 2>&1); then
   pass "through linear mirrors, numbered frames: $out"
 else
   fail "linear mirrors, numbered frames: $out"

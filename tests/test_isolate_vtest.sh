@@ -34,16 +34,7 @@ server_start --log-level info --isolate process || finish
 process_ms=$(startup_ms)
 note "vulkaninfo --summary start-up: $thread_ms ms with thread workers, $process_ms ms with process workers"
 
-venus_run "$HOLD" >"$TEST_TMP/hold.out" 2>"$TEST_TMP/hold.err" &
-hold_pid=$!
-BG_PIDS+=("$hold_pid")
-deadline=$((SECONDS + 60))
-until grep -q "holding objects" "$TEST_TMP/hold.out" 2>/dev/null; do
-  if [ $SECONDS -ge $deadline ] || ! kill -0 "$hold_pid" 2>/dev/null; then
-    fail "vk_hold never reported holding objects"; show_tail "$TEST_TMP/hold.err" 5; finish
-  fi
-  sleep 0.05
-done
+hold_start || finish
 workers=$(ps -o pid= --ppid "$SERVER_PID" | tr -d ' ')
 n_workers=$(printf '%s\n' "$workers" | sed '/^$/d' | wc -l)
 check "the holding client is served by its own worker process ($n_workers worker(s))" [ "$n_workers" -eq 1 ]
@@ -69,8 +60,8 @@ fi
 rc=0; wait "$compute_pid" || rc=$?
 check "the concurrent compute client finished correctly ($(describe_rc $rc))" [ "$rc" -eq 0 ]
 # Mesa's vtest client never notices a closed connection: end it here.
-kill_tree "$hold_pid"
-wait "$hold_pid" 2>/dev/null || true
+kill_tree "$HOLD_PID"
+wait "$HOLD_PID" 2>/dev/null || true
 
 check "server still running after the worker crashed" server_alive
 rc=0; venus_run vulkaninfo --summary >"$TEST_TMP/after.out" 2>&1 || rc=$?

@@ -9,20 +9,11 @@ HOLD=$BUILD_DIR/tests/vk_hold
 
 server_start --log-level info || finish
 
-venus_run "$HOLD" >"$TEST_TMP/hold.out" 2>"$TEST_TMP/hold.err" &
-hold_pid=$!
-BG_PIDS+=("$hold_pid")
-deadline=$((SECONDS + 60))
-until grep -q "holding objects" "$TEST_TMP/hold.out" 2>/dev/null; do
-  if [ $SECONDS -ge $deadline ] || ! kill -0 "$hold_pid" 2>/dev/null; then
-    fail "vk_hold never reported holding objects"; show_tail "$TEST_TMP/hold.err" 5; finish
-  fi
-  sleep 0.05
-done
+hold_start || finish
 # venus_run wraps vk_hold in timeout(1): SIGKILL the client process itself.
 client_pid=$(sed -nE 's/^holding objects \(pid ([0-9]+)\)$/\1/p' "$TEST_TMP/hold.out")
 kill -KILL "$client_pid"
-wait "$hold_pid" 2>/dev/null || true
+wait "$HOLD_PID" 2>/dev/null || true
 
 if wait_log_count 'context destroyed' 1 10; then
   read -r ctx released live < <(destroyed_lines | head -n1)

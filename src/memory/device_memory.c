@@ -430,6 +430,26 @@ allocate_failed(struct vs_device_memory *mem, VkResult result)
    return result;
 }
 
+void
+vs_memory_chain_host_pointer(VkMemoryAllocateInfo *info, VkImportMemoryHostPointerInfoEXT *import, void *map,
+                             size_t size)
+{
+   /* A host-pointer import cannot be a dedicated allocation
+    * (VUID-VkMemoryAllocateInfo-pNext-02806), so the guest's
+    * VkMemoryDedicatedAllocateInfo (sent with exported WSI and modifier
+    * images) is dropped; the memory stays bound to that one image by the
+    * guest's own use. */
+   vs_chain_cut(info, VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO);
+   *import = (VkImportMemoryHostPointerInfoEXT){
+      .sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT,
+      .pNext = info->pNext,
+      .handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
+      .pHostPointer = map,
+   };
+   info->pNext = import;
+   info->allocationSize = size;
+}
+
 VkResult
 vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemoryAllocateInfo *info,
                    const struct vs_image *dedicated, struct vs_device_memory **out)
@@ -524,15 +544,7 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
       }
       mem->imported = true;
       mem->shared_by = VS_MEMORY_HOST_POINTER;
-      vs_chain_cut(info, VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO);
-      import_info = (VkImportMemoryHostPointerInfoEXT){
-         .sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT,
-         .pNext = info->pNext,
-         .handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
-         .pHostPointer = mem->map,
-      };
-      info->pNext = &import_info;
-      info->allocationSize = mem->map_size;
+      vs_memory_chain_host_pointer(info, &import_info, mem->map, mem->map_size);
    } else if (type->propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
       if (info->allocationSize > heap_size) {
          vs_warn(renderer->ctx_id, "vkAllocateMemory: %llu bytes exceed heap %u (%llu bytes): %s",
@@ -559,21 +571,7 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
                     errno == EMFILE || errno == ENFILE ? " (the server is out of fds)" : "");
             return allocate_failed(mem, VK_ERROR_OUT_OF_HOST_MEMORY);
          }
-         /* A host-pointer import cannot be a dedicated allocation
-          * (VUID-VkMemoryAllocateInfo-pNext-02806), so the guest's
-          * VkMemoryDedicatedAllocateInfo (sent with exported WSI and
-          * modifier images) is dropped; the memory stays bound to that
-          * one image by the guest's own use. */
-         vs_chain_cut(info, VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO);
-         import_info = (VkImportMemoryHostPointerInfoEXT){
-            .sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT,
-            .pNext = info->pNext,
-            .handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
-            .pHostPointer = mem->map,
-         };
-         info->pNext = &import_info;
-         /* Imports must cover whole granules. */
-         info->allocationSize = mem->map_size;
+         vs_memory_chain_host_pointer(info, &import_info, mem->map, mem->map_size);
          break;
       }
       case VS_MEMORY_DMABUF:

@@ -65,6 +65,11 @@ struct vs_memory_caps {
 bool vs_host_region_create(size_t size, size_t fd_size, size_t align, int *fd_out, void **map_out);
 void vs_host_region_destroy(int fd, void *map, size_t size, size_t align);
 
+/* Makes `info` a host-pointer import of `map` (`size` bytes, whole
+ * granules) through `import`, which must outlive the allocation call. */
+void vs_memory_chain_host_pointer(VkMemoryAllocateInfo *info, VkImportMemoryHostPointerInfoEXT *import, void *map,
+                                  size_t size);
+
 struct vs_region {
    int fd;
    void *map;      /* between PROT_NONE guards of `align` bytes */

@@ -118,17 +118,12 @@ create_buffer(struct vs_linear_mirror *m)
    int type = import_type(m->dev, req.memoryTypeBits);
    if (type < 0)
       return VK_ERROR_FEATURE_NOT_PRESENT;
-   const VkImportMemoryHostPointerInfoEXT import = {
-      .sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT,
-      .handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
-      .pHostPointer = m->map,
-   };
-   const VkMemoryAllocateInfo mai = {
+   VkImportMemoryHostPointerInfoEXT import;
+   VkMemoryAllocateInfo mai = {
       .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-      .pNext = &import,
-      .allocationSize = m->map_size,
       .memoryTypeIndex = (uint32_t)type,
    };
+   vs_memory_chain_host_pointer(&mai, &import, m->map, m->map_size);
    r = dt->AllocateMemory(m->dev->host, &mai, NULL, &m->host_memory);
    if (r != VK_SUCCESS)
       return r;
