@@ -78,14 +78,22 @@ else
 fi
 grep -E 'display stream:|display: [0-9]+ commits' "$SERVER_LOG" | sed 's/^/     /' || true
 
+# display_run NAME LABEL CLIENT...: CLIENT on a fresh display NAME recorded
+# into $TEST_TMP/NAME.h264 (the server inherits the caller's environment);
+# passes or fails LABEL on the client's exit status.
+display_run() {
+  local name=$1 label=$2 rc=0; shift 2
+  DISPLAY_NAME=$name
+  display_start "$name" "$TEST_TMP/$name.h264" || finish
+  wl_run "$@" >"$TEST_TMP/$name.out" 2>&1 || rc=$?
+  if [ "$rc" -eq 0 ]; then pass "$label: exit 0"; else
+    fail "$label: $(describe_rc "$rc")"; show_tail "$TEST_TMP/$name.out"; fi
+  server_stop || true
+}
+
 # --- 2. numbered frames: whole, in order --------------------------------------
-DISPLAY_NAME=vs-display-2
-display_start "$DISPLAY_NAME" "$TEST_TMP/frames.h264" || finish
-rc=0; wl_run "$FRAMES" 300 $W $H >"$TEST_TMP/frames.out" 2>&1 || rc=$?
-if [ "$rc" -eq 0 ]; then pass "wl_frames presented 300 numbered frames"; else
-  fail "wl_frames: $(describe_rc "$rc")"; show_tail "$TEST_TMP/frames.out"; fi
-server_stop || true
-if out=$(python3 "$D/check_stream.py" numbers "$TEST_TMP/frames.h264" $W $H 200 2>&1); then
+display_run vs-display-2 "wl_frames presented 300 numbered frames" "$FRAMES" 300 $W $H
+if out=$(python3 "$D/check_stream.py" numbers "$TEST_TMP/vs-display-2.h264" $W $H 200 2>&1); then
   pass "numbered frames: $out"
 else
   fail "numbered frames: $out"
@@ -129,18 +137,8 @@ if command -v weston-simple-shm >/dev/null; then
   fi
 fi
 # --- 4. OPTIMAL host images, read through linear mirrors ----------------------
-# optimal_run NAME LABEL CLIENT...: CLIENT on a display whose server keeps WSI
-# images OPTIMAL, recorded into $TEST_TMP/NAME.h264; passes or fails LABEL.
-optimal_run() {
-  local name=$1 label=$2 rc=0; shift 2
-  DISPLAY_NAME=$name
-  VENUS_SERVER_MODIFIER_COLOR=optimal display_start "$name" "$TEST_TMP/$name.h264" || finish
-  wl_run "$@" >"$TEST_TMP/$name.out" 2>&1 || rc=$?
-  if [ "$rc" -eq 0 ]; then pass "$label on OPTIMAL host images: exit 0"; else
-    fail "$label on OPTIMAL host images: $(describe_rc "$rc")"; show_tail "$TEST_TMP/$name.out"; fi
-  server_stop || true
-}
-optimal_run vs-display-4 "vkcube, 120 frames," vkcube-wayland --c 120 --width $W --height $H
+VENUS_SERVER_MODIFIER_COLOR=optimal display_run vs-display-4 "vkcube, 120 frames, on OPTIMAL host images" \
+  vkcube-wayland --c 120 --width $W --height $H
 if out=$(python3 "$D/check_stream.py" cube "$TEST_TMP/vs-display-4.h264" $W $H 100 2>&1); then
   pass "through linear mirrors, the stream decodes to the cube: $out"
 else
@@ -151,7 +149,8 @@ if grep -qE 'GPU copies per frame 1\.00' "$SERVER_LOG"; then
 else
   fail "not one GPU copy per frame: $(grep -E 'display stream:' "$SERVER_LOG")"
 fi
-optimal_run vs-display-5 "wl_frames, 300 numbered frames," "$FRAMES" 300 $W $H
+VENUS_SERVER_MODIFIER_COLOR=optimal display_run vs-display-5 "wl_frames, 300 numbered frames, on OPTIMAL host images" \
+  "$FRAMES" 300 $W $H
 if out=$(python3 "$D/check_stream.py" numbers "$TEST_TMP/vs-display-5.h264" $W $H 200 2>&1); then
   pass "through linear mirrors, numbered frames: $out"
 else

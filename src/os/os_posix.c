@@ -342,21 +342,30 @@ os_shm_create(const char *name, size_t size)
    return -1;
 }
 
+/* A pipe whose ends are close-on-exec (and non-blocking if asked). */
+static int
+pipe_cloexec(int fds[2], bool nonblocking)
+{
+   if (pipe(fds) < 0)
+      return -1;
+   for (int i = 0; i < 2; i++) {
+      if (os_set_cloexec(fds[i]) < 0 || (nonblocking && os_set_nonblocking(fds[i], true) < 0)) {
+         close_keep_errno(fds[0]);
+         close_keep_errno(fds[1]);
+         return -1;
+      }
+   }
+   return 0;
+}
+
 int
 os_event_init(struct os_event *ev)
 {
    int fds[2];
    ev->read_fd = -1;
    ev->write_fd = -1;
-   if (pipe(fds) < 0)
+   if (pipe_cloexec(fds, true) < 0)
       return -1;
-   for (int i = 0; i < 2; i++) {
-      if (os_set_cloexec(fds[i]) < 0 || os_set_nonblocking(fds[i], true) < 0) {
-         close_keep_errno(fds[0]);
-         close_keep_errno(fds[1]);
-         return -1;
-      }
-   }
    ev->read_fd = fds[0];
    ev->write_fd = fds[1];
    return 0;
@@ -422,13 +431,8 @@ os_worker_tie_init(struct os_worker_tie *tie)
    int fds[2];
    tie->read_fd = -1;
    tie->write_fd = -1;
-   if (pipe(fds) < 0)
+   if (pipe_cloexec(fds, false) < 0)
       return -1;
-   if (os_set_cloexec(fds[0]) < 0 || os_set_cloexec(fds[1]) < 0) {
-      close_keep_errno(fds[0]);
-      close_keep_errno(fds[1]);
-      return -1;
-   }
    tie->read_fd = fds[0];
    tie->write_fd = fds[1];
    return 0;
