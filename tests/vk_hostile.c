@@ -20,6 +20,12 @@
  *                    element 1000 of a binding of one storage buffer
  * descriptor-copy-out-of-range  a descriptor copy reading 64 elements from
  *                    element 1000 of a binding of one storage buffer
+ * truncate-memory    maps host-visible memory, then ftruncate(fd, 0) on
+ *                    every server shared-memory fd it holds (the blob of
+ *                    that memory among them), then fills a buffer in it on
+ *                    the GPU: the seals refuse the truncation (PASSED), or
+ *                    where memory cannot be sealed (-Dos=posix) the server
+ *                    drops this client alone
  * heap-overcommit    vkAllocateMemory of a quarter of the heap, 8 times
  *                    (run with VN_PERF=no_async_mem_alloc): must fail with
  *                    VK_ERROR_OUT_OF_DEVICE_MEMORY before the sum passes
@@ -29,9 +35,12 @@
  * work is submitted; the out-of-range modes are expected to be dropped by
  * the server (the client then hangs or fails: run it under timeout). Only
  * heap-overcommit and huge-queue-count end with PASSED/FAILED. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vk_util.h"
 
@@ -434,6 +443,68 @@ descriptor_copy_out_of_range(struct vkt *t)
    return 0;
 }
 
+/* ftruncate(fd, 0) on every mapping of ours that is the server's shared
+ * memory (a memfd or POSIX shm object it named). Mesa closes blob fds once
+ * mapped, so each is reopened through /proc/self/map_files (root only).
+ * Counts refusals, successes and mappings that could not be reopened. */
+static void
+truncate_server_maps(unsigned *refused, unsigned *truncated, unsigned *unopened)
+{
+   FILE *f = fopen("/proc/self/maps", "r");
+   char line[512];
+   while (f && fgets(line, sizeof(line), f)) {
+      if (!strstr(line, "venus-device-memory") && !strstr(line, "venus-shmem") && !strstr(line, "/vs-") &&
+          !strstr(line, "venus-server-shm"))
+         continue;
+      char range[64], path[128];
+      if (sscanf(line, "%63s", range) != 1)
+         continue;
+      snprintf(path, sizeof(path), "/proc/self/map_files/%s", range);
+      int fd = open(path, O_RDWR | O_CLOEXEC);
+      if (fd < 0) {
+         (*unopened)++;
+         continue;
+      }
+      if (ftruncate(fd, 0) == 0)
+         (*truncated)++;
+      else if (errno == EPERM)
+         (*refused)++;
+      close(fd);
+   }
+   if (f)
+      fclose(f);
+}
+
+static int
+truncate_memory(struct vkt *t)
+{
+   struct vkt_buffer b;
+   const char *what = "";
+   VkResult r = vkt_buffer_create(t, 1u << 20, &b, &what);
+   if (r != VK_SUCCESS) {
+      vkt_error(t, "%s: %s", what, vkt_result(r));
+      return 1;
+   }
+   unsigned refused = 0, truncated = 0, unopened = 0;
+   truncate_server_maps(&refused, &truncated, &unopened);
+   printf("info: ftruncate(fd, 0) on the server's shared memory: %u refused, %u truncated, %u not reopened\n",
+          refused, truncated, unopened);
+   if (!refused && !truncated) {
+      printf("SKIP: no mapping of the server's shared memory could be reopened (not root?)\n");
+      return 0;
+   }
+   if (!setup_cmd(t))
+      return 1;
+   vkCmdFillBuffer(cmd, b.buffer, 0, VK_WHOLE_SIZE, SECRET);
+   submit(t);
+   if (truncated)
+      return 0; /* the server drops us: what follows cannot work */
+   vkt_ok(t, "every truncation refused (sealed); the fill ran: word 0 is 0x%x", b.map[0]);
+   if (b.map[0] != SECRET)
+      vkt_error(t, "the fill did not land");
+   return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -449,6 +520,7 @@ main(int argc, char **argv)
       { "barrier-out-of-range", barrier_out_of_range },
       { "descriptor-write-out-of-range", descriptor_write_out_of_range },
       { "descriptor-copy-out-of-range", descriptor_copy_out_of_range },
+      { "truncate-memory", truncate_memory },
    };
    int m = -1;
    for (size_t i = 0; argc == 2 && i < sizeof(modes) / sizeof(modes[0]); i++) {

@@ -145,6 +145,22 @@ vs_context_is_fatal(const struct vs_context *ctx)
    return atomic_load(&ctx->fatal);
 }
 
+bool
+vs_context_check_memory(struct vs_context *ctx)
+{
+   uint64_t faults = os_map_fault_count();
+   if (faults != ctx->faults_seen) {
+      ctx->faults_seen = faults;
+      uint32_t id = vs_resource_table_faulted(&ctx->resources);
+      if (id) {
+         char reason[160];
+         snprintf(reason, sizeof(reason), "resource %u: its shared memory shrank under the server (truncated)", id);
+         vs_context_set_fatal(ctx, reason);
+      }
+   }
+   return !vs_context_is_fatal(ctx);
+}
+
 void
 vs_context_set_fatal(struct vs_context *ctx, const char *reason)
 {
@@ -279,6 +295,7 @@ create_memory_blob(struct vs_context *ctx, uint32_t res_id, uint32_t flags, uint
    }
    struct vs_resource *res = vs_resource_get(&ctx->resources, res_id);
    res->memory_id = memory_id;
+   res->watch = exp.map;
    vs_resource_put(&ctx->resources, res);
    out->fd = exp.fd;
    out->fd_type = exp.shared_by == VS_MEMORY_HOST_POINTER ? VS_FD_TYPE_SHM

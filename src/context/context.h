@@ -47,6 +47,12 @@ uint32_t vs_context_id(const struct vs_context *ctx);
  * should then drop the client. The reason was already logged. */
 bool vs_context_is_fatal(const struct vs_context *ctx);
 
+/* After each transport message: if shared memory of one of the context's
+ * resources shrank under the server (truncated by its owner; the server
+ * read zeros instead of dying, see os_map_guarded), the context becomes
+ * fatal with one line. False if the context is fatal. */
+bool vs_context_check_memory(struct vs_context *ctx);
+
 /* Blob types and flags as vtest and the render server define them. */
 #define VS_BLOB_TYPE_GUEST 1
 #define VS_BLOB_TYPE_HOST3D 2

@@ -145,7 +145,8 @@ static void
 region_cache_put(struct vs_region_cache *cache, int fd, void *map, size_t size, size_t align)
 {
    pthread_mutex_lock(&cache->lock);
-   if (size <= VS_REGION_CACHE_MAX_SIZE && cache->count < VS_REGION_CACHE_SLOTS) {
+   /* A truncated region reads zeros from now on (os_map_faulted): gone. */
+   if (size <= VS_REGION_CACHE_MAX_SIZE && cache->count < VS_REGION_CACHE_SLOTS && !os_map_faulted(map)) {
       cache->slots[cache->count++] =
          (struct vs_region){ .fd = fd, .map = map, .size = size, .align = align };
       fd = -1;
@@ -689,6 +690,7 @@ vs_memory_export(struct vs_renderer *r, uint64_t memory_id, uint64_t size, struc
       out->shared_by = mem->mirror ? VS_MEMORY_HOST_POINTER : mem->shared_by;
       out->memory_type_index = mem->type_index;
       out->allocation_size = mem->size;
+      out->map = mem->shared_by == VS_MEMORY_HOST_POINTER ? mem->map : NULL;
       memcpy(out->device_uuid, phys->id_props.deviceUUID, VK_UUID_SIZE);
       memcpy(out->driver_uuid, phys->id_props.driverUUID, VK_UUID_SIZE);
       if (out->fd < 0)

@@ -154,6 +154,7 @@ struct vs_memory_export {
    uint64_t allocation_size;
    uint8_t device_uuid[VK_UUID_SIZE];
    uint8_t driver_uuid[VK_UUID_SIZE];
+   const void *map;                    /* host-pointer: the server's mapping (os_map_faulted) */
 };
 
 /* RESOURCE_CREATE_BLOB with blob_id = a VkDeviceMemory id of the renderer:

@@ -21,6 +21,7 @@ struct vs_resource {
    bool is_shmem;       /* plain shared memory (blob_id 0) */
    bool imported;       /* an fd the transport handed in (IMPORT_RESOURCE) */
    uint64_t memory_id;  /* the VkDeviceMemory behind it, 0 for shared memory */
+   const void *watch;   /* that memory's host mapping, if shared memory (os_map_faulted) */
    struct vs_resource *hash_next; /* in the table's id index */
 };
 
@@ -53,6 +54,10 @@ struct vs_resource *vs_resource_get(struct vs_resource_table *t, uint32_t id);
 void vs_resource_put(struct vs_resource_table *t, struct vs_resource *res);
 /* Removes the id (the table's reference). False if unknown. */
 bool vs_resource_remove(struct vs_resource_table *t, uint32_t id);
+
+/* The id of a resource whose mapping faulted (os_map_faulted: its file
+ * was truncated), 0 if none. */
+uint32_t vs_resource_table_faulted(struct vs_resource_table *t);
 
 /* True if [offset, offset+size) lies inside the resource. */
 bool vs_resource_range_ok(const struct vs_resource *res, uint64_t offset, uint64_t size);

@@ -390,6 +390,9 @@ cmd_resource_create_blob(struct client *c, const uint32_t *words)
    if (res_id == 0 || !vs_context_create_blob(c->ctx, res_id, type, flags, size, blob_id, &blob))
       return drop(c, "RESOURCE_CREATE_BLOB type %u flags 0x%x size %llu blob id %llu failed",
                   type, flags, (unsigned long long)size, (unsigned long long)blob_id);
+   /* A client cannot shrink it (os_shm_create) nor seal it further. */
+   if (blob.fd_type == VS_FD_TYPE_SHM)
+      os_shm_seal_final(blob.fd);
    return send_reply_with_fd(c, VTEST_CMD_RESOURCE_CREATE_BLOB, &res_id, 1, blob.fd);
 }
 
@@ -748,7 +751,7 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
       }
       if (!handle_command(&c, hdr[VTEST_HDR_LEN], hdr[VTEST_HDR_ID]))
          break;
-      if (c.ctx && vs_context_is_fatal(c.ctx)) {
+      if (c.ctx && !vs_context_check_memory(c.ctx)) {
          drop(&c, "the Venus context hit a fatal error");
          break;
       }
