@@ -20,6 +20,16 @@
  *                    element 1000 of a binding of one storage buffer
  * descriptor-copy-out-of-range  a descriptor copy reading 64 elements from
  *                    element 1000 of a binding of one storage buffer
+ * viewport-first     vkCmdSetViewport at firstViewport = maxViewports
+ * scissor-first      vkCmdSetScissor at firstScissor = maxViewports
+ * vertex-binding-first  vkCmdBindVertexBuffers at firstBinding =
+ *                    maxVertexInputBindings
+ * push-constants-outside  vkCmdPushConstants of 4 bytes at offset 64 with
+ *                    a layout that has no push constant range
+ * descriptor-set-first  vkCmdBindDescriptorSets at firstSet 8 of a layout
+ *                    of one set
+ *                    (drivers keep these in fixed arrays: each writes past
+ *                    one in the server's heap unless refused)
  * truncate-memory    maps host-visible memory, then ftruncate(fd, 0) on
  *                    every server shared-memory fd it holds (the blob of
  *                    that memory among them), then fills a buffer in it on
@@ -49,6 +59,7 @@
 static VkCommandPool pool;
 static VkCommandBuffer cmd;
 static VkFence fence;
+static VkDescriptorSetLayout one_buffer_set_layout; /* made by one_buffer_set */
 
 static bool
 setup_cmd(struct vkt *t)
@@ -381,9 +392,9 @@ one_buffer_set(struct vkt *t)
       .poolSizeCount = 1,
       .pPoolSizes = &size,
    };
-   static VkDescriptorSetLayout layout;
+   VkDescriptorSetLayout *layout = &one_buffer_set_layout;
    static VkDescriptorPool dpool;
-   if (!layout && (!vkt_check(t, vkCreateDescriptorSetLayout(t->device, &lci, NULL, &layout),
+   if (!*layout && (!vkt_check(t, vkCreateDescriptorSetLayout(t->device, &lci, NULL, layout),
                               "vkCreateDescriptorSetLayout") ||
                    !vkt_check(t, vkCreateDescriptorPool(t->device, &pci, NULL, &dpool), "vkCreateDescriptorPool")))
       return VK_NULL_HANDLE;
@@ -391,7 +402,7 @@ one_buffer_set(struct vkt *t)
       .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
       .descriptorPool = dpool,
       .descriptorSetCount = 1,
-      .pSetLayouts = &layout,
+      .pSetLayouts = layout,
    };
    VkDescriptorSet set = VK_NULL_HANDLE;
    vkt_check(t, vkAllocateDescriptorSets(t->device, &ai, &set), "vkAllocateDescriptorSets");
@@ -440,6 +451,79 @@ descriptor_copy_out_of_range(struct vkt *t)
    printf("sent\n");
    vkUpdateDescriptorSets(t->device, 0, NULL, 1, &copy);
    vkDeviceWaitIdle(t->device);
+   return 0;
+}
+
+static int
+viewport_first(struct vkt *t)
+{
+   if (!setup_cmd(t))
+      return 1;
+   const VkViewport vp = { 0, 0, 64, 64, 0, 1 };
+   vkCmdSetViewport(cmd, t->props.limits.maxViewports, 1, &vp);
+   submit(t);
+   return 0;
+}
+
+static int
+scissor_first(struct vkt *t)
+{
+   if (!setup_cmd(t))
+      return 1;
+   const VkRect2D sc = { { 0, 0 }, { 64, 64 } };
+   vkCmdSetScissor(cmd, t->props.limits.maxViewports, 1, &sc);
+   submit(t);
+   return 0;
+}
+
+static int
+vertex_binding_first(struct vkt *t)
+{
+   VkBuffer b = good_buffer(t);
+   if (!setup_cmd(t))
+      return 1;
+   const VkDeviceSize offset = 0;
+   vkCmdBindVertexBuffers(cmd, t->props.limits.maxVertexInputBindings, 1, &b, &offset);
+   submit(t);
+   return 0;
+}
+
+static VkPipelineLayout
+layout_of_one_set(struct vkt *t, VkDescriptorSetLayout set_layout)
+{
+   const VkPipelineLayoutCreateInfo ci = {
+      .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+      .setLayoutCount = set_layout ? 1 : 0,
+      .pSetLayouts = &set_layout,
+   };
+   VkPipelineLayout layout = VK_NULL_HANDLE;
+   vkt_check(t, vkCreatePipelineLayout(t->device, &ci, NULL, &layout), "vkCreatePipelineLayout");
+   return layout;
+}
+
+static int
+push_constants_outside(struct vkt *t)
+{
+   VkPipelineLayout layout = layout_of_one_set(t, VK_NULL_HANDLE);
+   if (!layout || !setup_cmd(t))
+      return 1;
+   const uint32_t value = SECRET;
+   vkCmdPushConstants(cmd, layout, VK_SHADER_STAGE_COMPUTE_BIT, 64, 4, &value);
+   submit(t);
+   return 0;
+}
+
+static VkDescriptorSet one_buffer_set(struct vkt *t);
+
+static int
+descriptor_set_first(struct vkt *t)
+{
+   VkDescriptorSet set = one_buffer_set(t);
+   VkPipelineLayout layout = set ? layout_of_one_set(t, one_buffer_set_layout) : VK_NULL_HANDLE;
+   if (!layout || !setup_cmd(t))
+      return 1;
+   vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 8, 1, &set, 0, NULL);
+   submit(t);
    return 0;
 }
 
@@ -521,6 +605,11 @@ main(int argc, char **argv)
       { "descriptor-write-out-of-range", descriptor_write_out_of_range },
       { "descriptor-copy-out-of-range", descriptor_copy_out_of_range },
       { "truncate-memory", truncate_memory },
+      { "viewport-first", viewport_first },
+      { "scissor-first", scissor_first },
+      { "vertex-binding-first", vertex_binding_first },
+      { "push-constants-outside", push_constants_outside },
+      { "descriptor-set-first", descriptor_set_first },
    };
    int m = -1;
    for (size_t i = 0; argc == 2 && i < sizeof(modes) / sizeof(modes[0]); i++) {
