@@ -31,7 +31,7 @@ def main():
     native, server = load(sys.argv[1]), load(sys.argv[2])
     counts = {k: collections.Counter(v.values()) for k, v in (('native', native), ('server', server))}
     print('%-12s %8s %8s' % ('outcome', 'native', 'server'))
-    for o in OUTCOMES + sorted(set(counts['native']) | set(counts['server']) - set(OUTCOMES)):
+    for o in OUTCOMES + sorted((set(counts['native']) | set(counts['server'])) - set(OUTCOMES)):
         if counts['native'][o] or counts['server'][o]:
             print('%-12s %8d %8d' % (o, counts['native'][o], counts['server'][o]))
     print('%-12s %8d %8d' % ('total', len(native), len(server)))
