@@ -57,8 +57,10 @@ usage(FILE *out)
            "                      system page (16384 emulates a 16 KiB-page host)\n"
            "  --limit NAME=N      per-client limit: rings (%u), objects (%u), resources\n"
            "                      (%u, lowered to fit the fd limit) or shmem-mib (%llu);\n"
-           "                      server-wide: clients (%u), message-timeout-ms (%u),\n"
-           "                      partial-mib (%llu) or partial-total-mib (%llu); 0 means none\n"
+           "                      server-wide: clients (%u), clients-per-peer (%u, one\n"
+           "                      uid's share), message-timeout-ms (%u), work-timeout-ms\n"
+           "                      (%u: first Venus work due after connecting), partial-mib\n"
+           "                      (%llu) or partial-total-mib (%llu); 0 means none\n"
 #ifdef VS_HAVE_DISPLAY
            "  --display NAME      also serve a Wayland display: socket NAME in\n"
            "                      $XDG_RUNTIME_DIR, shown as H.264 (README \"Display\")\n"
@@ -80,8 +82,8 @@ usage(FILE *out)
            "  --version           show the version\n",
            VTEST_DEFAULT_SOCKET_PATH, config.context.limits.rings, config.context.limits.objects,
            config.context.limits.resources, (unsigned long long)(config.context.limits.shmem_bytes >> 20),
-           config.server.clients, config.server.message_timeout_ms,
-           (unsigned long long)(config.server.partial_bytes >> 20),
+           config.server.clients, config.server.clients_per_peer, config.server.message_timeout_ms,
+           config.server.work_timeout_ms, (unsigned long long)(config.server.partial_bytes >> 20),
            (unsigned long long)(config.server.partial_total_bytes >> 20));
 }
 
@@ -158,13 +160,18 @@ parse_limit(const char *arg)
       config.server.clients = (uint32_t)value;
    else if (number && LIMIT_IS("message-timeout-ms") && value <= UINT32_MAX)
       config.server.message_timeout_ms = (uint32_t)value;
+   else if (number && LIMIT_IS("work-timeout-ms") && value <= UINT32_MAX)
+      config.server.work_timeout_ms = (uint32_t)value;
+   else if (number && LIMIT_IS("clients-per-peer") && value <= UINT32_MAX)
+      config.server.clients_per_peer = (uint32_t)value;
    else if (number && LIMIT_IS("partial-mib") && value <= (UINT64_MAX >> 20))
       config.server.partial_bytes = value << 20;
    else if (number && LIMIT_IS("partial-total-mib") && value <= (UINT64_MAX >> 20))
       config.server.partial_total_bytes = value << 20;
    else {
       fprintf(stderr, "venus-server: invalid limit '%s' (use rings, objects, resources, shmem-mib, "
-                      "clients, message-timeout-ms, partial-mib or partial-total-mib=N)\n", arg);
+                      "clients, clients-per-peer, message-timeout-ms, work-timeout-ms, partial-mib or "
+                      "partial-total-mib=N)\n", arg);
       return false;
    }
 #undef LIMIT_IS

@@ -118,6 +118,10 @@ void os_unmap_guarded(void *map, size_t size, size_t align);
 uint64_t os_map_fault_count(void);
 bool os_map_faulted(const void *map);
 
+/* The uid of a connected Unix socket's peer (SO_PEERCRED, getpeereid).
+ * 0, or -1 with errno where it cannot be known. */
+int os_peer_uid(int fd, uid_t *uid);
+
 /* Set FD_CLOEXEC; set or clear O_NONBLOCK. 0 on success, -1 with errno. */
 int os_set_cloexec(int fd);
 int os_set_nonblocking(int fd, bool nonblocking);

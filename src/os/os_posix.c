@@ -126,6 +126,22 @@ os_unmap_guarded(void *map, size_t size, size_t align)
 }
 
 int
+os_peer_uid(int fd, uid_t *uid)
+{
+#ifdef SO_PEERCRED
+   struct ucred cred;
+   socklen_t len = sizeof(cred);
+   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+      return -1;
+   *uid = cred.uid;
+   return 0;
+#else
+   gid_t gid;
+   return getpeereid(fd, uid, &gid);
+#endif
+}
+
+int
 os_set_cloexec(int fd)
 {
    int flags = fcntl(fd, F_GETFD);
