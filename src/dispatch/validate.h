@@ -71,6 +71,14 @@ bool vs_check_buffer_image_copy(struct vs_dispatch *disp, const char *cmd, struc
                                 struct vs_object *image, const VkBufferImageCopy *region);
 bool vs_check_buffer_image_copy2(struct vs_dispatch *disp, const char *cmd, struct vs_object *buffer,
                                  struct vs_object *image, const VkBufferImageCopy2 *region);
+/* A host image copy region (VK_EXT_host_image_copy, its data on the wire):
+ * the image box, and the bytes it reads or writes inside the `data_size`
+ * the guest sent or will receive (the host's memcpy size with
+ * VK_HOST_IMAGE_COPY_MEMCPY_BIT). */
+bool vs_check_host_image_copy(struct vs_dispatch *disp, const char *cmd, struct vs_object *image,
+                              VkHostImageCopyFlags flags, uint64_t data_size, uint32_t row_length,
+                              uint32_t image_height, const VkImageSubresourceLayers *sub, VkOffset3D offset,
+                              VkExtent3D extent);
 /* What a pool's queries write, by type (VkQueryType's result counts);
  * false for a type whose results have no size the server knows. */
 struct vs_query_pool;
@@ -156,6 +164,10 @@ bool vs_check_push_constants(struct vs_dispatch *disp, const char *cmd, struct v
 bool vs_check_descriptor_sets_bind(struct vs_dispatch *disp, const char *cmd, struct vs_object *layout,
                                    uint32_t first, uint32_t count, struct vs_object *const *sets,
                                    uint32_t dynamic_count, const uint32_t *dynamic_offsets);
+/* The `2` forms of both, from their info structs (a null layout with a
+ * VkPipelineLayoutCreateInfo chained: dynamicPipelineLayout). */
+bool vs_check_push_constants2(struct vs_dispatch *disp, const char *cmd, const VkPushConstantsInfo *info);
+bool vs_check_descriptor_sets_bind2(struct vs_dispatch *disp, const char *cmd, const VkBindDescriptorSetsInfo *info);
 /* vkCmdClearAttachments: a color attachment index below the limit where
  * the aspect is color (else colorAttachment is ignored). */
 bool vs_check_clear_attachment(struct vs_dispatch *disp, const char *cmd, struct vs_object *command_buffer,
