@@ -52,9 +52,38 @@ vs_lifetime_init(struct vs_renderer *r)
    r->objects->release_data = r;
 }
 
+/* Retires the fences that have signalled; true once `serial` has
+ * (slot's lock held). */
+static bool
+serial_done_locked(struct vs_device *dev, struct vs_queue *slot, uint64_t serial)
+{
+   while (slot->serial_done < serial && slot->serial_head) {
+      struct vs_serial_fence *e = slot->serial_head;
+      VkResult r = dev->dt.GetFenceStatus(dev->host, e->fence);
+      if (r == VK_NOT_READY)
+         break;
+      /* Signalled, or the device is lost: nothing runs any more. */
+      slot->serial_head = e->next;
+      if (!slot->serial_head)
+         slot->serial_tail = NULL;
+      slot->serial_done = e->serial;
+      if (r == VK_SUCCESS && dev->dt.ResetFences(dev->host, 1, &e->fence) == VK_SUCCESS) {
+         e->next = slot->serial_free;
+         slot->serial_free = e;
+      } else {
+         dev->dt.DestroyFence(dev->host, e->fence, NULL);
+         free(e);
+      }
+   }
+   return slot->serial_done >= serial;
+}
+
 void
 vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *slot, struct vs_object *const *cbs, uint32_t count)
 {
+   /* Fences that signalled are recycled here too: a command buffer that is
+    * resubmitted and never reset would otherwise pile them up. */
+   serial_done_locked(dev, slot, UINT64_MAX);
    struct vs_serial_fence *e = slot->serial_free;
    if (e) {
       slot->serial_free = e->next;
@@ -92,32 +121,6 @@ vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *slot, struct vs_
       cb->queue = slot;
       cb->serial = serial;
    }
-}
-
-/* Retires the fences that have signalled; true once `serial` has
- * (slot's lock held). */
-static bool
-serial_done_locked(struct vs_device *dev, struct vs_queue *slot, uint64_t serial)
-{
-   while (slot->serial_done < serial && slot->serial_head) {
-      struct vs_serial_fence *e = slot->serial_head;
-      VkResult r = dev->dt.GetFenceStatus(dev->host, e->fence);
-      if (r == VK_NOT_READY)
-         break;
-      /* Signalled, or the device is lost: nothing runs any more. */
-      slot->serial_head = e->next;
-      if (!slot->serial_head)
-         slot->serial_tail = NULL;
-      slot->serial_done = e->serial;
-      if (r == VK_SUCCESS && dev->dt.ResetFences(dev->host, 1, &e->fence) == VK_SUCCESS) {
-         e->next = slot->serial_free;
-         slot->serial_free = e;
-      } else {
-         dev->dt.DestroyFence(dev->host, e->fence, NULL);
-         free(e);
-      }
-   }
-   return slot->serial_done >= serial;
 }
 
 /* Waits until `serial` of slot has retired. The queue stays locked while
