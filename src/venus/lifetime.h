@@ -19,8 +19,8 @@
 
 #include "venus/object_table.h"
 
-/* (holder, target) pairs a context may have by default: four per object
- * of the default object limit. */
+/* (holder, target) pairs a context may have with no object limit; with
+ * one, the context allows four per object. */
 #define VS_HOLD_LIMIT_DEFAULT (4u << 20)
 
 struct vs_holds;
