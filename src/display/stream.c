@@ -3,9 +3,12 @@
  * the host fences taken at its commit, converts it once into x264's own
  * I420 picture (libyuv: the only pass over the pixels), hands the buffer
  * back, and encodes: Baseline, zerolatency, Annex B, SPS/PPS on every key
- * frame, an IDR whenever a viewer connects. Access units go to the
- * recording file and to the HTTP thread. Nothing here blocks the Wayland
- * thread: it only takes the mailbox lock to swap a pointer. */
+ * frame, an IDR whenever a viewer connects or asks. Access units go to the
+ * recording file and to the HTTP thread. Without a recording, the encoder
+ * takes a frame only when a viewer has room for it (vs_http_ready): until
+ * then newer commits replace the pending one, so what is encoded is always
+ * the newest picture. Nothing here blocks the Wayland thread: it only
+ * takes the mailbox lock to swap a pointer. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -92,6 +95,14 @@ vs_stream_request_key(void)
 {
    pthread_mutex_lock(&S.lock);
    S.want_key = true;
+   pthread_cond_signal(&S.cond);
+   pthread_mutex_unlock(&S.lock);
+}
+
+void
+vs_stream_kick(void)
+{
+   pthread_mutex_lock(&S.lock);
    pthread_cond_signal(&S.cond);
    pthread_mutex_unlock(&S.lock);
 }
@@ -211,6 +222,11 @@ stream_main(void *arg)
    double last_wall = 0;
    pthread_mutex_lock(&S.lock);
    while (!S.stop) {
+      /* Paced to the viewers: vs_stream_kick wakes us when one has room. */
+      if ((S.pending || S.want_key) && !S.record && !vs_http_ready()) {
+         os_cond_timedwait_ns(&S.cond, &S.lock, 100000000ull);
+         continue;
+      }
       if (!S.pending) {
          /* A viewer wants a key frame and nothing new comes: encode the
           * last picture again. */
