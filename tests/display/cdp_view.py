@@ -16,7 +16,7 @@ it waits on the page's window.vsStats) on the display's page.
       blocks the page's main thread SECONDS, then reports how soon a frame
       committed after the stall is drawn and its latency; exit 1 if that
       takes longer than KEYINT_S (one key-frame interval)
-  cdp_view.py CHROMIUM USER_DATA_DIR URL latency SECONDS WARMUP_S
+  cdp_view.py CHROMIUM USER_DATA_DIR URL latency SECONDS WARMUP_S [SHOT.png]
       watches SECONDS (window 800x600), then prints commit->decoded and
       commit->drawn (median, p99) after WARMUP_S, and the p99 of commit->drawn
       in the first and the last 10 s of that span (growth check)"""
@@ -260,6 +260,8 @@ def main():
             t0 = ws.eval('performance.timeOrigin + performance.now()')
             time.sleep(seconds)
             stats = ws.stats()
+            if len(args) > 2:
+                screenshot(ws, args[2])
             log = [r for r in json.loads(ws.eval('JSON.stringify(vsStats.log)')) if r[0] >= t0 + warmup * 1000]
             if not log:
                 print('no frames drawn: ' + figures(stats))
