@@ -98,7 +98,8 @@ class WS:
 def open_page(chromium, profile, url, width, height):
     proc = subprocess.Popen([chromium, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
                              '--no-first-run', '--disable-background-networking', '--disable-component-update',
-                             '--disable-sync', '--user-data-dir=' + profile, '--window-size=%d,%d' % (width, height),
+                             '--disable-sync', '--disable-dev-shm-usage', '--user-data-dir=' + profile,
+                             '--window-size=%d,%d' % (width, height),
                              '--remote-debugging-port=0', url],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     port_file = os.path.join(profile, 'DevToolsActivePort')
