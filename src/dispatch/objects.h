@@ -65,6 +65,7 @@ struct vs_queue {
 
 struct vs_device {
    VkDevice host;
+   struct vs_renderer *renderer;     /* the owning context's; outlives the device */
    struct vn_device_table dt;
    struct vs_object *physical;
    uint32_t queue_count;
