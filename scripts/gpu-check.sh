@@ -37,6 +37,13 @@
 #   display-bench    bench/display.sh at 1280x720 and 1920x1080: presented and
 #                    encoded fps, commit->send median and p99, convert and
 #                    encode time, CPU and copies per frame (display-bench.md)
+#   live-1080p       the page in headless Chromium (Debian's, carried as .debs:
+#                    bench/gpu-bundle.sh with CHROMIUM=1 makes the parts in
+#                    .deps/gpu-chromium): vkcube-wayland through Venus at
+#                    1920x1080, --fps 60, LIVE_SECONDS (60) watched;
+#                    commit->decoded and commit->drawn median and p99, and
+#                    the p99 of the first and the last 10 s (goal: drawn
+#                    median < 50 ms); the page's screenshot is live-1080p.png
 #   frames-*         per-frame overhead (ONLY_FRAMES=1 alone): render_bench at
 #                    320x240 and 1280x720 natively and through the server, 3
 #                    interleaved rounds, then once against a --submit-stats
@@ -59,7 +66,9 @@
 # default 3), VKMARK_LOG_LEVEL (the server's during the repeated runs),
 # SKIP_BENCH=1, ONLY_BENCH=1 (set-up and the bench alone), ONLY_RENDER_SERVER=1
 # (set-up and the render-server checks alone), ONLY_DISPLAY=1 (set-up and the
-# display rows alone), ONLY_FRAMES=1 (set-up and the frames-* rows alone;
+# display rows alone), ONLY_LIVE=1 (set-up and live-1080p alone; CHROMIUM_PARTS
+# names the parts' directory if it is neither BUNDLE/../gpu-chromium nor
+# .deps/gpu-chromium), ONLY_FRAMES=1 (set-up and the frames-* rows alone;
 # FRAMES_DURATION s per vkmark scene there, default 2).
 set -uo pipefail
 
@@ -72,11 +81,12 @@ build=$bundle/build
 failures=0
 results=()
 # want PART: whether this run does PART (checks, render-server, display,
-# bench): the one part an ONLY_* names, else all (the bench unless SKIP_BENCH=1).
+# live, bench): the one part an ONLY_* names, else all (the bench unless SKIP_BENCH=1).
 only=""
 [ "${ONLY_BENCH:-0}" = 1 ] && only=bench
 [ "${ONLY_RENDER_SERVER:-0}" = 1 ] && only=render-server
 [ "${ONLY_DISPLAY:-0}" = 1 ] && only=display
+[ "${ONLY_LIVE:-0}" = 1 ] && only=live
 [ "${ONLY_FRAMES:-0}" = 1 ] && only=frames
 want() {
   if [ -n "$only" ]; then [ "$1" = "$only" ]
@@ -471,7 +481,7 @@ fi
 
 echo "== bench/display.sh"
 : >"$prefix/display-bench.start"
-HOST_ICD=$HOST_ICD VIRTIO_ICD=$VIRTIO_ICD SIZES="1280x720 1920x1080" \
+HOST_ICD=$HOST_ICD VIRTIO_ICD=$VIRTIO_ICD SIZES="1280x720 1920x1080" BROWSER_SECONDS=0 \
   timeout -k 5 300 "$top/bench/display.sh" "$build" >"$prefix/display-bench.out" 2>&1; rc=$?
 # This run's report and log (display.sh makes the log before the first run).
 runlog=$(find "$top/bench/out" -maxdepth 1 -name 'display-*.log' -newer "$prefix/display-bench.start" 2>/dev/null | head -n1)
@@ -487,6 +497,53 @@ else
   result display-bench FAIL "rc $rc, ${rows:-0} of 2 rows: $(tail -n1 "$prefix/display-bench.out")"
 fi
 fi # display
+
+# --- live in the browser: commit->drawn at 1080p in headless Chromium -------------------
+if want live; then
+parts=""
+for d in "${CHROMIUM_PARTS:-}" "$bundle/../gpu-chromium" "$top/.deps/gpu-chromium"; do
+  if [ -n "$d" ] && compgen -G "$d/[0-9]*/debs.tar.*" >/dev/null; then parts=$d; break; fi
+done
+if [ -z "$parts" ]; then
+  result live-1080p SKIP "no Chromium here: bench/gpu-bundle.sh with CHROMIUM=1 makes .deps/gpu-chromium/1, 2, ...; carry them first"
+else
+  # The parts, in order (debs.tar.00, .01, ...), are one tar of .debs.
+  croot=$prefix/chromium
+  mkdir -p "$croot/debs"
+  # shellcheck disable=SC2046
+  cat $(for f in "$parts"/[0-9]*/debs.tar.*; do echo "${f##*.} $f"; done | sort | cut -d' ' -f2) |
+    tar -xf - -C "$croot/debs"
+  for deb in "$croot"/debs/*.deb; do dpkg -x "$deb" "$croot"; done
+  rm -rf "$croot/debs"
+  # cdp_view.py starts this: the browser with its own libraries.
+  printf '#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s "$@"\n' \
+    "$croot/usr/lib/x86_64-linux-gnu:$croot/lib/x86_64-linux-gnu" "$croot/usr/lib/chromium/chromium" >"$prefix/chromium"
+  chmod +x "$prefix/chromium"
+  export XDG_RUNTIME_DIR=$prefix/rt
+  mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+  if run_server --memory auto --display vs-live --http 127.0.0.1:0 --fps 60; then
+    port=$(sed -nE 's|^venus-server: http http://127.0.0.1:([0-9]+)/$|\1|p' "$server_log")
+    secs=${LIVE_SECONDS:-60}
+    WAYLAND_DISPLAY=vs-live LIMIT=$((secs + 120)) client vkcube-wayland --width 1920 --height 1080 \
+      >"$logs/live-vkcube.txt" 2>&1 &
+    cube=$!
+    sleep 2
+    line=$(timeout -k 5 $((secs + 100)) python3 "$bundle/tests/display/cdp_view.py" "$prefix/chromium" \
+      "$prefix/chromium-profile" "http://127.0.0.1:${port:-0}/" latency "$secs" 5 "$logs/live-1080p.png" 2>&1); rc=$?
+    kill "$cube" 2>/dev/null; wait "$cube" 2>/dev/null
+    stop_server
+    echo "$line" >"$logs/live-1080p.txt"
+    if [ $rc -eq 0 ]; then
+      result live-1080p PASS "$line (goal: commit->drawn median < 50 ms)"
+    else
+      result live-1080p FAIL "rc $rc: $(echo "$line" | tail -n 3 | tr '\n' ' ')"
+    fi
+    grep -E 'display stream:|viewers served' "$server_log" | sed 's/^/   /'
+  else
+    result live-1080p FAIL "the server did not start: $(tail -n1 "$server_log")"
+  fi
+fi
+fi # live
 
 # --- per-frame overhead: both present modes ----------------------------------------------
 if want frames; then
