@@ -18,9 +18,9 @@
 # at BROWSER_SIZE runs BROWSER_SECONDS while headless Chromium shows the
 # page (tests/display/cdp_view.py latency), which reports, after a 5 s
 # warm-up, commit->decoded and commit->drawn (the animation frame after
-# drawImage) as median and p99, and the p99 of commit->drawn in the first
-# and the last 10 s (no growth: the last no higher than the first), beside
-# the server's commit->send for the same run.
+# drawImage) as median and p99, and the p99 and median of commit->drawn in
+# the first and the last 10 s (no growth: the last no higher than the
+# first), beside the server's commit->send for the same run.
 # Writes bench/out/display-DATE.md (bench/out/display-latest.md points there)
 # and, beside it, display-DATE.log: each run's server log and vkcube output.
 #
@@ -145,10 +145,10 @@ if [ "$BROWSER_SECONDS" -gt 0 ] && [ -n "$CHROMIUM" ]; then
     echo
     echo "In headless Chromium (Debian's, software decoding): vkcube-wayland at $BROWSER_SIZE, ${BROWSER_SECONDS} s, the figures after a 5 s warm-up:"
     echo
-    echo "| size | drawn fps | commit->decoded median | p99 | commit->drawn median | p99 | drawn p99, first 10 s | last 10 s | commit->send median (server) | p99 | skipped | key frames asked |"
-    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    echo "| size | drawn fps | commit->decoded median | p99 | commit->drawn median | p99 | drawn p99, first 10 s | last 10 s | drawn median, first 10 s | last 10 s | commit->send median (server) | p99 | skipped | key frames asked |"
+    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   } | tee -a "$report"
-  echo "| $BROWSER_SIZE | $(f 'frames drawn \(([0-9.]+) fps') | $(f 'commit->decoded median ([0-9.]+) ms') ms | $(f 'commit->decoded median [0-9.]+ ms p99 ([0-9.]+) ms') ms | $(f 'commit->drawn median ([0-9.]+) ms') ms | $(f 'commit->drawn median [0-9.]+ ms p99 ([0-9.]+) ms') ms | $(f 'first 10 s ([0-9.]+) ms') ms | $(f 'last 10 s ([0-9.]+) ms') ms | $(f 'commit->sent median ([0-9.]+) ms') ms | $(f 'commit->sent median [0-9.]+ ms p99 ([0-9.]+) ms') ms | $(f 'skipped ([0-9]+),') | $(f 'key frames asked ([0-9]+)') |" | tee -a "$report"
+  echo "| $BROWSER_SIZE | $(f 'frames drawn \(([0-9.]+) fps') | $(f 'commit->decoded median ([0-9.]+) ms') ms | $(f 'commit->decoded median [0-9.]+ ms p99 ([0-9.]+) ms') ms | $(f 'commit->drawn median ([0-9.]+) ms') ms | $(f 'commit->drawn median [0-9.]+ ms p99 ([0-9.]+) ms') ms | $(f 'p99 first 10 s ([0-9.]+) ms') ms | $(f 'p99 first 10 s [0-9.]+ ms, last 10 s ([0-9.]+) ms') ms | $(f 'median first 10 s ([0-9.]+) ms') ms | $(f 'median first 10 s [0-9.]+ ms, last 10 s ([0-9.]+) ms') ms | $(f 'commit->sent median ([0-9.]+) ms') ms | $(f 'commit->sent median [0-9.]+ ms p99 ([0-9.]+) ms') ms | $(f 'skipped ([0-9]+),') | $(f 'key frames asked ([0-9]+)') |" | tee -a "$report"
   echo "(the page's screenshot: ${report%.md}.png)" | tee -a "$report"
 fi
 ln -sf "$(basename "$report")" "$out_dir/display-latest.md"

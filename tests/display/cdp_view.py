@@ -273,11 +273,12 @@ def main():
             span = (end - log[0][0]) / 1000
             print('browser: %.0f s after %.0f s warm-up, %d frames drawn (%.1f fps): commit->decoded median %.1f ms '
                   'p99 %.1f ms; commit->drawn median %.1f ms p99 %.1f ms; commit->drawn p99 first 10 s %.1f ms, '
-                  'last 10 s %.1f ms; skipped %s, key frames asked %s, errors %s' % (
+                  'last 10 s %.1f ms; median first 10 s %.1f ms, last 10 s %.1f ms; skipped %s, key frames asked %s, '
+                  'errors %s' % (
                       span, warmup, len(log), len(log) / span if span else 0, pct([r[1] for r in log], 0.5),
                       pct([r[1] for r in log], 0.99), pct([r[2] for r in log], 0.5), pct([r[2] for r in log], 0.99),
-                      pct(first, 0.99), pct(last, 0.99), stats.get('skipped'), stats.get('keyRequests'),
-                      stats.get('errors')))
+                      pct(first, 0.99), pct(last, 0.99), pct(first, 0.5), pct(last, 0.5), stats.get('skipped'),
+                      stats.get('keyRequests'), stats.get('errors')))
             return 0
         raise SystemExit('unknown mode ' + mode)
     finally:
