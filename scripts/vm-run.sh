@@ -100,6 +100,8 @@ if [ -n "$bundle" ]; then
   for f in guest.log qemu.log serial.log command.txt xvfb.log; do
     if [ -f "$work/$f" ]; then cp "$work/$f" "$out/$f"; fi
   done
+  # The console's tty wrote CRLF.
+  [ ! -f "$out/guest.log" ] || sed -i 's/\r$//' "$out/guest.log"
   exit "$rc"
 fi
 root=$("$top/scripts/trixie-root.sh" --include qemu-system-x86,qemu-system-modules-opengl,qemu-system-gui,seabios,libvirglrenderer1,virgl-server,xvfb,xauth,libgl1-mesa-dri,libegl-mesa0)
@@ -123,4 +125,5 @@ rc=0
 for f in guest.log qemu.log serial.log command.txt xvfb.log; do
   if [ -f "$work/$f" ]; then cp "$work/$f" "$out/$f"; fi
 done
+[ ! -f "$out/guest.log" ] || sed -i 's/\r$//' "$out/guest.log"
 exit "$rc"
