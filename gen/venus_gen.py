@@ -42,6 +42,9 @@ INSTANCE_HANDLES = {'VkInstance', 'VkPhysicalDevice'}
 DEVICE_HANDLES = {'VkDevice', 'VkQueue', 'VkCommandBuffer'}
 
 
+WSI_COMMAND = re.compile(r'Surface|Swapchain|Display|Present|AcquireNextImage')
+
+
 class Unsupported(Exception):
     pass
 
@@ -98,6 +101,7 @@ class Registry:
         self.available_types = set()
         self.available_cmds = set()
         self.ext_types = {}      # extension name -> (number, [type names])
+        self.ext_cmds = {}       # extension name -> [command names]
         self.type_ext = {}
         root = ET.parse(vk_xml).getroot()
         self.header_version = self._header_version(root)
@@ -210,6 +214,11 @@ class Registry:
                         self.type_ext.setdefault(t.get('name'), ext)
                 for c in req.findall('command'):
                     self.available_cmds.add(c.get('name'))
+                    # The extension's own commands; those of interactions
+                    # (depends=) and window-system commands, which a Venus
+                    # guest implements itself, do not count.
+                    if ext and not req.get('depends') and not WSI_COMMAND.search(c.get('name')):
+                        self.ext_cmds.setdefault(ext, []).append(c.get('name'))
                 for e in req.findall('enum'):
                     if e.get('extends'):
                         self.enum_values.add(e.get('name'))
@@ -816,19 +825,25 @@ class Gen:
             _, ht, p = cd
             objtype = self.reg.handles[ht]
             ok = 'a->ret >= VK_SUCCESS' if info['ret'] == 'VkResult' else 'true'
+            # A created object holds the resources its create info names
+            # (vs_dispatch_hold_created): a view keeps its image alive.
             if p.len:
                 L += ['   if (%s) {' % ok,
                       '      for (uint32_t i_ = 0; i_ < a->%s_count; i_++) {' % p.name,
                       '         if (a->%s[i_] != VK_NULL_HANDLE)' % p.name,
-                      '            vs_dispatch_add_object(disp, %s, a->%s_ids[i_], (uint64_t)(uintptr_t)a->%s[i_], a->%s_obj);'
+                      '            vs_dispatch_hold_created(disp, vs_dispatch_add_object(disp, %s, a->%s_ids[i_], (uint64_t)(uintptr_t)a->%s[i_], a->%s_obj));'
                       % (objtype, p.name, p.name, first.name),
                       '      }', '   }']
             else:
                 L += ['   if (%s)' % ok,
-                      '      vs_dispatch_add_object(disp, %s, a->%s_id, (uint64_t)(uintptr_t)a->%s_storage, a->%s_obj);'
+                      '      vs_dispatch_hold_created(disp, vs_dispatch_add_object(disp, %s, a->%s_id, (uint64_t)(uintptr_t)a->%s_storage, a->%s_obj));'
                       % (objtype, p.name, p.name, first.name)]
         elif cd and cd[0] == 'destroy':
+            # A held object outlives the guest's destroy: the host object
+            # goes when its last holder lets go (venus/lifetime.h).
             _, ht, p = cd
+            L[0:0] = ['   if (a->%s_obj && !vs_dispatch_retire_object(disp, a->%s_obj))' % (p.name, p.name),
+                      '      return;']
             L += ['   if (a->%s_obj)' % p.name,
                   '      vs_dispatch_remove_object(disp, a->%s_obj);' % p.name]
         return L
@@ -861,12 +876,23 @@ class Gen:
         self.unsupported = unsupported
 
     def extension_mask(self):
+        """Bit 0 (the mask is meaningful) and every extension whose structs
+        all decode and whose commands all have a Venus number: a guest
+        offers an extension of the mask when the host has it, then sends
+        its commands. A numbered command the decoder lacks is one the guest
+        sends in another form (vkMapMemory*, the template and host-pointer
+        variants: see the unsupported report)."""
         bits = {0}
+        numbered = set(self.reg.canon_cmd(n) for _, n in self.reg.command_types)
+        rewritten = self.reg.venus.find('rewritten')
+        rewritten = set(t.get('name') for t in (rewritten if rewritten is not None else []))
         for ext, (num, types) in self.reg.ext_types.items():
-            if num > 500:
+            if num >= 32 * 32:
                 continue
             if all(self.struct_ok(t) for t in types
-                   if self.reg.canon(t) in self.reg.structs and not self.reg.structs[self.reg.canon(t)]['union']):
+                   if self.reg.canon(t) in self.reg.structs and not self.reg.structs[self.reg.canon(t)]['union']
+                   and self.reg.canon(t) not in rewritten) \
+                    and all(self.reg.canon_cmd(c) in numbered for c in self.reg.ext_cmds.get(ext, [])):
                 bits.add(num)
         v = self.reg.venus.find('extensions')
         for e in v:
@@ -1012,11 +1038,17 @@ def write_wire_header(g, path):
     L = [BANNER, '#ifndef VN_WIRE_H', '#define VN_WIRE_H', '',
          '#include <stdbool.h>', '#include <stddef.h>', '#include <stdint.h>', '#include <vulkan/vulkan.h>', '',
          '#include "venus/cs.h"', '#include "vn_vk.h"', '']
+    spec = {e.get('name'): int(e.get('spec_version')) for e in reg.venus.find('extensions')}
+    words, _ = g.extension_mask()
     L += ['#define VN_COMMAND_GENERATE_REPLY_BIT 0x1u',
           '#define VN_WIRE_FORMAT_VERSION %s' % reg.venus.get('wire_format_version'),
+          '/* The registry and Venus additions the decoder was generated from:',
+          ' * the capset announces exactly these. */',
           '#define VN_VK_XML_VERSION 0x%08xu' % reg.header_version,
-          '#define VN_EXT_COMMAND_SERIALIZATION_SPEC_VERSION 1u',
-          '#define VN_MESA_VENUS_PROTOCOL_SPEC_VERSION 2u', '']
+          '#define VN_EXT_COMMAND_SERIALIZATION_SPEC_VERSION %du' % spec['VK_EXT_command_serialization'],
+          '#define VN_MESA_VENUS_PROTOCOL_SPEC_VERSION %du' % spec['VK_MESA_venus_protocol'],
+          '/* Words of vn_extension_mask up to its last set bit. */',
+          '#define VN_EXTENSION_MASK_WORDS %du' % (max(i for i, w in enumerate(words) if w) + 1), '']
     L.append('enum vn_command_type {')
     for value, name, _ in g.cmds:
         L.append('   VN_CMD_%s = %d,' % (name, value))
@@ -1065,6 +1097,9 @@ def write_wire_header(g, path):
           '   void (*encode_reply)(struct vn_encoder *e, const void *args);',
           '   /* NULL when the command has no checks; false when one failed. */',
           '   bool (*check)(const struct vn_check_table *t, struct vs_dispatch *disp, void *args);',
+          '   /* Recorded into its command buffer, which then holds every object',
+          '    * the command names (venus/lifetime.h). */',
+          '   bool records;',
           '};',
           '/* Indexed by command type; commands with no wire form have no decode. */',
           'extern const struct vn_command_info vn_commands[VN_CMD_TYPE_COUNT];', '',
@@ -1123,6 +1158,15 @@ def write_codec(g, out_dir, units):
         write_file(os.path.join(out_dir, 'vn_wire_%d.c' % i), L + chunk)
 
 
+def records_into_command_buffer(reg, name):
+    """vkCmd* and vkBeginCommandBuffer (its inheritance info) record into
+    the command buffer they are given first."""
+    params = reg.commands[name]['params']
+    if not params or params[0].ptr != 0 or reg.canon(params[0].type) != 'VkCommandBuffer':
+        return False
+    return name.startswith('vkCmd') or name == 'vkBeginCommandBuffer'
+
+
 def write_table(g, path):
     """vn_wire_table.c: the data the runner walks, and the handler table's
     defaults."""
@@ -1135,10 +1179,11 @@ def write_table(g, path):
         canon = reg.canon_cmd(names[v])
         if v in supported:
             check = 'vn_check_%s' % canon if canon in g.checks else 'NULL'
-            L.append('   [%d] = { "%s", sizeof(struct vn_args_%s), vn_decode_%s, vn_call_%s, vn_encode_reply_%s, %s },'
-                     % (v, canon, canon, canon, canon, canon, check))
+            records = 'true' if records_into_command_buffer(reg, canon) else 'false'
+            L.append('   [%d] = { "%s", sizeof(struct vn_args_%s), vn_decode_%s, vn_call_%s, vn_encode_reply_%s, %s, %s },'
+                     % (v, canon, canon, canon, canon, canon, check, records))
         else:
-            L.append('   [%d] = { "%s", 0, NULL, NULL, NULL, NULL },' % (v, canon))
+            L.append('   [%d] = { "%s", 0, NULL, NULL, NULL, NULL, false },' % (v, canon))
     L += ['};', '',
           'const char *', 'vn_command_name(uint32_t type)', '{',
           '   return type < VN_CMD_TYPE_COUNT && vn_commands[type].name ? vn_commands[type].name : "unknown";',
