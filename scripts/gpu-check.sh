@@ -528,7 +528,8 @@ else
   rm -rf "$croot/debs"
   # cdp_view.py starts this: the browser with its own libraries.
   printf '#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s "$@"\n' \
-    "$croot/usr/lib/x86_64-linux-gnu:$croot/lib/x86_64-linux-gnu" "$croot/usr/lib/chromium/chromium" >"$prefix/chromium"
+    "$croot/usr/lib/x86_64-linux-gnu:$croot/usr/lib/x86_64-linux-gnu/pulseaudio:$croot/lib/x86_64-linux-gnu" \
+    "$croot/usr/lib/chromium/chromium" >"$prefix/chromium"
   chmod +x "$prefix/chromium"
   export XDG_RUNTIME_DIR=$prefix/rt
   mkdir -p -m 700 "$XDG_RUNTIME_DIR"
