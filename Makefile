@@ -8,6 +8,9 @@
 #   make apps       vkmark, vkcube and Zink natively and through the server, with figures
 #   make bench      native vs venus-server vs virglrenderer benchmark (QUICK=1: short)
 #   make bench-display  the built-in display: fps, commit->send latency, encode cost (bench/display.sh)
+#   make bench-glmark2  glmark2-es2-wayland through Zink on Venus vs native, on the display and off-screen
+#   make conformance    piglit natively and through the server (~1,650 tests, long: hours on 2 cores);
+#                       fails on any test passing natively but not through the server
 
 SANITIZE ?= 0
 FUZZ_SECONDS ?= 60
@@ -22,7 +25,7 @@ endif
 POSIX_BUILD ?= $(BUILD)-posix
 POSIX_SERVER_ARGS ?= --page-size 16384
 
-.PHONY: all setup test test-posix demo fuzz apps bench bench-display clean
+.PHONY: all setup test test-posix demo fuzz apps bench bench-display bench-glmark2 conformance clean
 
 all: $(BUILD)/venus-server
 
@@ -62,6 +65,12 @@ bench: $(BUILD)/venus-server
 
 bench-display: $(BUILD)/venus-server
 	bench/display.sh $(BUILD)
+
+bench-glmark2: $(BUILD)/venus-server
+	bench/glmark2.sh $(BUILD)
+
+conformance: $(BUILD)/venus-server
+	scripts/conformance.sh $(BUILD) full
 
 fuzz: setup
 	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Db_lundef=false -Dbuildtype=debug -Db_sanitize=address,undefined -Dc_args=-fsanitize=fuzzer-no-link

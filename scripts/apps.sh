@@ -4,7 +4,7 @@
 #
 #   scripts/apps.sh BUILD_DIR          (make apps)
 #
-#   vkmark --winsys headless  every default scene, per-scene FPS and score.
+#   vkmark --winsys headless  every default scene, one vkmark per scene.
 #                             vkmark exists only in trixie, so it runs in the
 #                             trixie root (scripts/trixie-root.sh, built on
 #                             first use, entered with scripts/in-root.sh so
@@ -13,10 +13,21 @@
 #   vkcube                    300 frames under Xvfb (MESA_VK_WSI_DEBUG=sw).
 #   glxgears on Zink          OpenGL on Vulkan under Xvfb, frame rate.
 #
+# Each program runs natively, through the server with Mesa's default present
+# (the client waits for its queue to go idle before every present), and
+# with the fast present (venus_implicit_fencing=true), interleaved per
+# scene. The per-frame timeline prints each one's time per frame in
+# microseconds, the difference to native, and where the server's share of a
+# frame goes: one more run per present mode against a server started with
+# --submit-stats (its "submit stats" log line per client: ring pickup, wake
+# from idle, decoding, host submit, host completion, host waits; see
+# src/sync/submit_stats.h), divided by the frames of that run.
+#
 # Exits 1 if an application fails through the server. Figures are printed
 # and written to bench/out/apps.csv; they are measurements, not checks.
 # Environment: VKMARK_DURATION seconds per scene (default 5), VKMARK_SIZE
-# (default 320x240).
+# (default 320x240), VKMARK_SCENES (default: vkmark's 13), APPS_STATS=0 skips
+# the --submit-stats runs, STATS_DURATION seconds per scene in them (2).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,16 +57,17 @@ cleanup() {
 trap cleanup EXIT
 
 # start_server ROOT_OR_EMPTY SOCKET LOG: venus-server on lavapipe, inside the
-# root when one is given (the binary is copied there: trixie's glibc runs it).
+# root when one is given (the binary is copied there: trixie's glibc runs it);
+# $SERVER_ARGS are added to its command line.
 start_server() {
   local r=$1 sock=$2 logf=$3
   if [ -n "$r" ]; then
-    "$top/scripts/into-root.sh" "$r" "$work" "$build/venus-server"
+    [ -x "$work/venus-server" ] || "$top/scripts/into-root.sh" "$r" "$work" "$build/venus-server"
     "$top/scripts/in-root.sh" "$r" env VK_ICD_FILENAMES=$lvp LD_LIBRARY_PATH="${work#"$r"}/lib" \
-      "${work#"$r"}/venus-server" --socket "${sock#"$r"}" \
+      "${work#"$r"}/venus-server" --socket "${sock#"$r"}" ${SERVER_ARGS:-} \
       >"$logf.out" 2>"$logf" &
   else
-    env VK_ICD_FILENAMES=$lvp "$build/venus-server" --socket "$sock" >"$logf.out" 2>"$logf" &
+    env VK_ICD_FILENAMES=$lvp "$build/venus-server" --socket "$sock" ${SERVER_ARGS:-} >"$logf.out" 2>"$logf" &
   fi
   pids+=($!)
   for _ in $(seq 100); do [ -S "$sock" ] && return 0; sleep 0.1; done
@@ -63,45 +75,58 @@ start_server() {
   return 1
 }
 
-echo "app,scene,native,venus,ratio" >"$csv"
+echo "app,scene,native_fps,venus_fps,fast_fps,native_us,venus_us,fast_us,venus_ratio,fast_ratio" >"$csv"
+stats=${APPS_STATS:-1}
+stats_duration=${STATS_DURATION:-2}
+fast_env=(venus_implicit_fencing=true)
+timeline=$work/timeline.txt   # app|scene|mode|fps|frames|submit stats line
+: >"$timeline"
+
+# stats_since LOG LINES: the "submit stats" lines LOG got after its first
+# LINES lines (one per client that ended), joined by " | ".
+stats_since() {
+  tail -n +"$(($2 + 1))" "$1" | grep -o 'submit stats: .*' | paste -sd'|' - || true
+}
+lines() { wc -l <"$1"; }
 
 # --- vkmark ------------------------------------------------------------------
-vkmark_run() { # NAME ENV...: run vkmark in the root, output to $work/NAME.txt
-  local name=$1; shift
-  "${in_root[@]}" env "$@" timeout -k 5 $((duration * 14 + 60)) \
-    vkmark --winsys headless -s "$size" -b ":duration=$duration" >"$work/$name.txt" 2>&1
+scenes=(${VKMARK_SCENES:-vertex:device-local=true vertex:device-local=false texture:anisotropy=0
+  texture:anisotropy=16 shading:shading=gouraud shading:shading=blinn-phong-inf shading:shading=phong
+  shading:shading=cel effect2d:kernel=edge effect2d:kernel=blur desktop cube clear})
+vkmark_fps() { # SCENE SECONDS OUT ENV...: the scene's FPS (or "fails"); vkmark's output in OUT
+  local scene=$1 secs=$2 o=$3; shift 3
+  "${in_root[@]}" env "$@" timeout -k 5 $((secs * 3 + 60)) \
+    vkmark --winsys headless -s "$size" -b "$scene:duration=$secs" >"$o" 2>&1 || { echo fails; return; }
+  sed -nE 's/^\[[a-z0-9]+\] .*: FPS: ([0-9]+).*/\1/p' "$o" | head -1 | grep . || echo fails
 }
-log "vkmark: native lavapipe (trixie), $duration s per scene"
-vkmark_run native VK_ICD_FILENAMES=$lvp || fail "vkmark natively: exit $?"
 start_server "$root" "$work/venus.sock" "$work/server.log"
-log "vkmark: through venus-server (on the same lavapipe)"
-vkmark_run venus VN_DEBUG=vtest VTEST_SOCKET_NAME="${work#"$root"}/venus.sock" VK_ICD_FILENAMES=$virtio \
-  || fail "vkmark through venus-server: exit $? (see $work/venus.txt)"
-
-printf '\nvkmark --winsys headless -s %s, %s s per scene (FPS)\n' "$size" "$duration"
-printf '%-34s %9s %9s %7s\n' scene native venus ratio
-python3 - "$work/native.txt" "$work/venus.txt" "$csv" <<'PY'
-import re, sys
-def scenes(path):
-    rows, score = [], None
-    for line in open(path, errors="replace"):
-        m = re.search(r"^(\[\w+\] \S.*?): FPS: (\d+)", line)
-        if m:
-            rows.append((m.group(1), int(m.group(2))))
-        m = re.search(r"vkmark Score: (\d+)", line)
-        if m:
-            score = int(m.group(1))
-    return rows, score
-native, nscore = scenes(sys.argv[1])
-venus, vscore = scenes(sys.argv[2])
-vmap = dict(venus)
-with open(sys.argv[3], "a") as csv:
-    for name, fps in native + [("score", nscore)]:
-        v = vmap.get(name) if name != "score" else vscore
-        ratio = "%.2f" % (v / fps) if v and fps else "-"
-        print("%-34s %9s %9s %7s" % (name, fps if fps is not None else "-", v if v is not None else "fails", ratio))
-        csv.write('vkmark,"%s",%s,%s,%s\n' % (name, fps or "", v or "", ratio))
-PY
+[ "$stats" = 1 ] && SERVER_ARGS=--submit-stats start_server "$root" "$work/stats.sock" "$work/stats.log"
+venus_root_env=(VN_DEBUG=vtest VTEST_SOCKET_NAME="${work#"$root"}/venus.sock" VK_ICD_FILENAMES=$virtio)
+stats_root_env=(VN_DEBUG=vtest VTEST_SOCKET_NAME="${work#"$root"}/stats.sock" VK_ICD_FILENAMES=$virtio)
+log "vkmark: ${#scenes[@]} scenes, $duration s each, natively and through venus-server in both present modes"
+for scene in "${scenes[@]}"; do
+  n=$(vkmark_fps "$scene" "$duration" "$work/vkmark.txt" VK_ICD_FILENAMES=$lvp)
+  # vkmark's own name of the scene, without the duration option
+  name=$(grep -oE '^\[[a-z0-9]+\] [^:]*' "$work/vkmark.txt" | head -1 | sed -E 's/:?duration=[0-9]+//; s/ $//' || true)
+  name=${name:-$scene}
+  v=$(vkmark_fps "$scene" "$duration" "$work/vkmark.txt" "${venus_root_env[@]}")
+  [ "$v" = fails ] && fail "vkmark $scene through venus-server (default present): $(tail -1 "$work/vkmark.txt")"
+  f=$(vkmark_fps "$scene" "$duration" "$work/vkmark.txt" "${venus_root_env[@]}" "${fast_env[@]}")
+  [ "$f" = fails ] && fail "vkmark $scene through venus-server (fast present): $(tail -1 "$work/vkmark.txt")"
+  echo "vkmark|$name|native|$n|$((duration))|" >>"$timeline"
+  echo "vkmark|$name|venus|$v|$((duration))|" >>"$timeline"
+  echo "vkmark|$name|fast|$f|$((duration))|" >>"$timeline"
+  if [ "$stats" = 1 ]; then
+    for mode in venus fast; do
+      extra=(); [ $mode = fast ] && extra=("${fast_env[@]}")
+      before=$(lines "$work/stats.log")
+      fps=$(vkmark_fps "$scene" "$stats_duration" "$work/vkmark.txt" "${stats_root_env[@]}" "${extra[@]}")
+      sleep 0.2 # the context's line comes as the client goes
+      echo "vkmark|$name|$mode-stats|$fps|$stats_duration|$(stats_since "$work/stats.log" "$before")" >>"$timeline"
+    done
+  fi
+  log "  $name: native $n, venus $v, fast $f FPS"
+done
 
 # --- vkcube and Zink under Xvfb --------------------------------------------------
 display=""
@@ -115,7 +140,9 @@ done
 [ -n "$display" ] || { fail "Xvfb did not start"; exit 1; }
 export DISPLAY=$display
 start_server "" "$work/host.sock" "$work/host-server.log"
+[ "$stats" = 1 ] && SERVER_ARGS=--submit-stats start_server "" "$work/host-stats.sock" "$work/host-stats.log"
 venus_env=(VN_DEBUG=vtest VTEST_SOCKET_NAME="$work/host.sock" VK_ICD_FILENAMES=$virtio)
+stats_env=(VN_DEBUG=vtest VTEST_SOCKET_NAME="$work/host-stats.sock" VK_ICD_FILENAMES=$virtio)
 
 cube_fps() { # ENV...: frames per second of 300 vkcube frames, or "fails"
   local t0 t1
@@ -124,26 +151,120 @@ cube_fps() { # ENV...: frames per second of 300 vkcube frames, or "fails"
   t1=$(date +%s%N)
   echo $((300 * 1000000000 / (t1 - t0)))
 }
-gears_fps() { # ENV...: glxgears' second 5-second frame rate on Zink, or "fails"
-  env "$@" LIBGL_ALWAYS_SOFTWARE=1 GALLIUM_DRIVER=zink timeout 11 glxgears >"$work/gears.txt" 2>&1 || true
-  sed -nE 's/.*= ([0-9]+)\.[0-9]+ FPS/\1/p' "$work/gears.txt" | sed -n 2p | grep . || echo fails
+gears_fps() { # ENV...: glxgears' last 5-second frame rate on Zink (of two at most), or "fails"
+  env "$@" LIBGL_ALWAYS_SOFTWARE=1 GALLIUM_DRIVER=zink timeout 12 glxgears >"$work/gears.txt" 2>&1 || true
+  sed -nE 's/.*= ([0-9]+)\.[0-9]+ FPS/\1/p' "$work/gears.txt" | sed -n 1,2p | tail -1 | grep . || echo fails
 }
-printf '\n%-34s %9s %9s %7s\n' "application (FPS)" native venus ratio
+# gears_frames: every frame glxgears counted in its reports (for the stats runs)
+gears_frames() { awk '/ frames in /{n+=$1} END{print n+0}' "$work/gears.txt"; }
 for app in vkcube glxgears-zink; do
-  case $app in
-    vkcube) n=$(cube_fps VK_ICD_FILENAMES=$lvp); v=$(cube_fps "${venus_env[@]}") ;;
-    glxgears-zink) n=$(gears_fps VK_ICD_FILENAMES=$lvp); v=$(gears_fps "${venus_env[@]}") ;;
-  esac
-  ratio=-
-  [[ $n =~ ^[0-9]+$ && $v =~ ^[0-9]+$ && $n -gt 0 ]] && ratio=$(awk -v a="$v" -v b="$n" 'BEGIN{printf "%.2f", a/b}')
-  printf '%-34s %9s %9s %7s\n' "$app" "$n" "$v" "$ratio"
-  echo "$app,frames,$n,$v,$ratio" >>"$csv"
-  [ "$v" = fails ] && fail "$app through venus-server"
+  log "$app: natively and through venus-server in both present modes"
+  run=cube_fps; [ $app = glxgears-zink ] && run=gears_fps
+  n=$($run VK_ICD_FILENAMES=$lvp)
+  v=$($run "${venus_env[@]}")
+  f=$($run "${venus_env[@]}" "${fast_env[@]}")
+  [ "$v" = fails ] && fail "$app through venus-server (default present)"
+  [ "$f" = fails ] && fail "$app through venus-server (fast present)"
+  for mode in native:$n venus:$v fast:$f; do echo "$app|frames|${mode%%:*}|${mode#*:}|0|" >>"$timeline"; done
+  if [ "$stats" = 1 ]; then
+    for mode in venus fast; do
+      extra=(); [ $mode = fast ] && extra=("${fast_env[@]}")
+      before=$(lines "$work/host-stats.log")
+      fps=$($run "${stats_env[@]}" "${extra[@]}")
+      frames=300; [ $app = glxgears-zink ] && frames=$(gears_frames || echo 0)
+      sleep 0.2
+      echo "$app|frames|$mode-stats|$fps|=$frames|$(stats_since "$work/host-stats.log" "$before")" >>"$timeline"
+    done
+  fi
 done
 
+# --- the per-frame timeline -----------------------------------------------------
+python3 - "$timeline" "$csv" "$size" "$duration" <<'PY'
+import re, sys
+timeline, csv_path, size, duration = sys.argv[1:5]
+rows = {}   # (app, scene) -> {mode: (fps, frames, stats)}
+order = []
+STAGES = ("pickup", "wake", "dispatch", "submit", "complete", "wait")
+for line in open(timeline):
+    app, scene, mode, fps, secs, stats = line.rstrip("\n").split("|", 5)
+    key = (app, scene)
+    if key not in rows:
+        rows[key] = {}
+        order.append(key)
+    fps = int(fps) if fps.isdigit() else None
+    # frames: "=N" when counted, else FPS x seconds (vkmark)
+    frames = int(secs[1:]) if secs.startswith("=") else (fps * int(secs) if fps else None)
+    totals = {s: [0, 0.0] for s in STAGES}   # count, total us over every client of the run
+    for part in filter(None, stats.split("|")):
+        for st, count, total in re.findall(r"(\w+) (\d+) x [0-9.]+ us \(total ([0-9.]+) us", part):
+            if st in totals:
+                totals[st][0] += int(count)
+                totals[st][1] += float(total)
+    rows[key][mode] = (fps, frames, totals if stats else None)
+
+def us(fps):
+    return 1e6 / fps if fps else None
+def fmt(x, spec="%.0f"):
+    return spec % x if x is not None else "-"
+
+print("\nPer-frame timeline at %s (us per frame; diff = through the server - native;\n"
+      "venus: Mesa's default present, fast: venus_implicit_fencing=true)" % size)
+print("%-36s %8s %8s %8s %6s %8s %8s %6s" % ("app / scene", "native", "venus", "diff", "ratio", "fast", "diff", "ratio"))
+sums = {"native": [], "venus": [], "fast": []}
+with open(csv_path, "a") as csv:
+    for key in order:
+        m = rows[key]
+        f = {k: (m.get(k) or (None,))[0] for k in ("native", "venus", "fast")}
+        t = {k: us(v) for k, v in f.items()}
+        def diff(k):
+            return t[k] - t["native"] if t[k] is not None and t["native"] is not None else None
+        def ratio(k):
+            return "%.2f" % (f[k] / f["native"]) if f[k] and f["native"] else "-"
+        label = key[1] if key[0] == "vkmark" else key[0]
+        print("%-36s %8s %8s %8s %6s %8s %8s %6s" % (label[:36], fmt(t["native"]), fmt(t["venus"]), fmt(diff("venus"), "%+.0f"),
+              ratio("venus"), fmt(t["fast"]), fmt(diff("fast"), "%+.0f"), ratio("fast")))
+        csv.write('%s,"%s",%s,%s,%s,%s,%s,%s,%s,%s\n' % (key[0], key[1], f["native"] or "", f["venus"] or "", f["fast"] or "",
+                  fmt(t["native"], "%.1f"), fmt(t["venus"], "%.1f"), fmt(t["fast"], "%.1f"), ratio("venus"), ratio("fast")))
+        if key[0] == "vkmark":
+            for k in sums:
+                sums[k].append(f[k])
+if sums["native"]:
+    def score(k):  # vkmark's score: the mean of the scenes' FPS
+        v = sums[k]
+        return sum(v) / len(v) if all(v) else None
+    n, v, fa = score("native"), score("venus"), score("fast")
+    print("%-36s %8s %8s %8s %6s %8s %8s %6s" % ("vkmark score (mean FPS)", fmt(n), fmt(v), "", "%.2f" % (v / n) if n and v else "-",
+          fmt(fa), "", "%.2f" % (fa / n) if n and fa else "-"))
+    with open(csv_path, "a") as csv:
+        csv.write('vkmark,score,%s,%s,%s,,,,,\n' % (fmt(n), fmt(v), fmt(fa)))
+
+if any(m.get("venus-stats") or m.get("fast-stats") for m in rows.values()):
+    print("\nWhere the server's share of a frame goes (us per frame, from --submit-stats runs:\n"
+          "pickup = ring polling gaps before work was seen, wake = notify->pickup after an idle sleep,\n"
+          "decode = dispatch minus host submit and waits, submit = host vkQueueSubmit, complete = host\n"
+          "submit return -> host queue done (the guest's fence feedback lands then), wait = host fence waits;\n"
+          "sub/f = submissions per frame; fps of the stats run itself, slowed by one extra fence per submit)")
+    print("%-36s %-5s %6s %5s %7s %7s %7s %7s %8s %6s" % ("app / scene", "mode", "fps", "sub/f", "pickup", "wake", "decode",
+          "submit", "complete", "wait"))
+    for key in order:
+        for mode in ("venus-stats", "fast-stats"):
+            r = rows[key].get(mode)
+            if not r or not r[2] or not r[1]:
+                continue
+            fps, frames, tot = r
+            per = lambda st: tot[st][1] / frames
+            decode = per("dispatch") - per("submit") - per("wait")
+            label = key[1] if key[0] == "vkmark" else key[0]
+            print("%-36s %-5s %6s %5.1f %7.1f %7.1f %7.1f %7.1f %8.1f %6.1f" % (label[:36], mode[:-6], fps or "-",
+                  tot["submit"][0] / frames, per("pickup"), per("wake"), decode, per("submit"), per("complete"), per("wait")))
+PY
+
 printf '\nCSV: %s\n' "$csv"
-if grep -q 'error:' "$work/server.log" "$work/host-server.log"; then
-  fail "the server logged errors:"
-  grep -h 'error:' "$work/server.log" "$work/host-server.log" | head -5
-fi
+for l in "$work/server.log" "$work/host-server.log" "$work/stats.log" "$work/host-stats.log"; do
+  [ -f "$l" ] || continue
+  if grep -q 'error:' "$l"; then
+    fail "the server logged errors ($l):"
+    grep -h 'error:' "$l" | head -5
+  fi
+done
 exit $failed

@@ -69,6 +69,10 @@ usage(FILE *out)
 #endif
            "  --log-level LEVEL   error, warn, info or debug (default: $VENUS_SERVER_LOG,\n"
            "                      else info)\n"
+           "  --submit-stats      time where submissions spend their time in the server\n"
+           "                      (ring pickup, dispatch, host submit and completion); one\n"
+           "                      log line per client at its end (costs a host fence per\n"
+           "                      submit: for the bench)\n"
            "  --venus, --no-virgl, --multi-clients, --worker-seccomp-bpf PATH,\n"
            "  --worker-seccomp-minijail-policy PATH, --worker-seccomp-minijail-log\n"
            "                      accepted for virglrenderer's scripts; nothing to do\n"
@@ -252,7 +256,7 @@ main(int argc, char **argv)
 {
    enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION,
           OPT_SOCKET_FD, OPT_ISOLATE, OPT_IGNORED, OPT_IGNORED_ARG,
-          OPT_DISPLAY, OPT_HTTP, OPT_RECORD, OPT_FPS };
+          OPT_DISPLAY, OPT_HTTP, OPT_RECORD, OPT_FPS, OPT_SUBMIT_STATS };
    static const struct option options[] = {
       { "socket", required_argument, NULL, OPT_SOCKET },
       { "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -274,6 +278,7 @@ main(int argc, char **argv)
       { "http", required_argument, NULL, OPT_HTTP },
       { "record", required_argument, NULL, OPT_RECORD },
       { "fps", required_argument, NULL, OPT_FPS },
+      { "submit-stats", no_argument, NULL, OPT_SUBMIT_STATS },
       { "help", no_argument, NULL, OPT_HELP },
       { "version", no_argument, NULL, OPT_VERSION },
       { NULL, 0, NULL, 0 },
@@ -364,6 +369,9 @@ main(int argc, char **argv)
          config.fps = (unsigned)v;
          break;
       }
+      case OPT_SUBMIT_STATS:
+         config.context.renderer.submit_stats = true;
+         break;
       case OPT_HELP:
          usage(stdout);
          return 0;

@@ -98,6 +98,37 @@ vs_context_init_dispatch(struct vs_context *ctx, struct vs_dispatch *disp, struc
    vs_dispatch_init(disp, &desc);
 }
 
+/* The renderer's work hooks (dispatch/renderer.h): each ring's guest tail
+ * now, and whether the ring has executed up to it since. */
+static void
+mark_rings(void *data, struct vs_work_mark *mark)
+{
+   struct vs_context *ctx = data;
+   pthread_mutex_lock(&ctx->rings_lock);
+   for (struct vs_ring *r = ctx->rings; r && mark->count < VS_WORK_MARK_RINGS; r = r->next) {
+      mark->ring_id[mark->count] = r->id;
+      mark->tail[mark->count++] = atomic_load_explicit(r->tail, memory_order_acquire);
+   }
+   pthread_mutex_unlock(&ctx->rings_lock);
+}
+
+static bool
+rings_reached(void *data, const struct vs_work_mark *mark)
+{
+   struct vs_context *ctx = data;
+   bool reached = true;
+   pthread_mutex_lock(&ctx->rings_lock);
+   for (uint32_t i = 0; i < mark->count && reached; i++) {
+      struct vs_ring *r = ctx->rings;
+      while (r && r->id != mark->ring_id[i])
+         r = r->next;
+      /* A ring that is gone or stopped will execute nothing more. */
+      reached = !r || vs_ring_reached(r, mark->tail[i]);
+   }
+   pthread_mutex_unlock(&ctx->rings_lock);
+   return reached || vs_context_is_fatal(ctx);
+}
+
 struct vs_context *
 vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_context_options *options)
 {
@@ -124,6 +155,7 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
    ctx->renderer.resolve_data = ctx;
    vs_memory_usage_set_limits(&ctx->renderer.memory_usage, options->limits.memory_bytes, options->limits.fd_pool,
                               options->limits.mapping_pool);
+   ctx->renderer.work = (struct vs_work_hooks){ mark_rings, rings_reached, ctx };
    vs_context_init_dispatch(ctx, &ctx->dispatch, NULL);
    pthread_mutex_init(&ctx->rings_lock, NULL);
    os_cond_init(&ctx->monitor_cond);

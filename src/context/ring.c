@@ -69,7 +69,12 @@ static void *
 ring_thread(void *arg)
 {
    struct vs_ring *ring = arg;
+   struct vs_submit_stats *stats = &ring->ctx->renderer.stats;
    uint64_t last_active = os_now_ns();
+   /* Submit stats: when the tail was last seen unchanged, and whether the
+    * ring slept idle since (then: when it was notified). */
+   uint64_t last_look = last_active;
+   bool woke = false;
    os_thread_set_name("vs-ring");
    /* The short sleeps below are only worth it if the kernel honours them. */
    os_thread_set_timer_slack_ns(1000);
@@ -82,20 +87,31 @@ ring_thread(void *arg)
             vs_context_set_fatal(ring->ctx, "ring tail moved by an impossible amount");
             break;
          }
+         uint64_t found = stats->on ? os_now_ns() : 0;
+         if (found)
+            vs_submit_stats_add(stats, woke ? VS_STAGE_WAKE : VS_STAGE_PICKUP, found - last_look);
          copy_pending(ring, pending);
          bool ok = vs_dispatch_stream(&ring->dispatch, ring->cmds, pending, publish_head, ring);
          if (!ok)
             break;
          ring->cur = tail;
-         last_active = os_now_ns();
+         last_active = last_look = os_now_ns();
+         woke = false;
+         if (found)
+            vs_submit_stats_add(stats, VS_STAGE_DISPATCH, last_active - found);
          continue;
       }
       /* Never idle sooner than idleTimeout after activity: the guest
        * rate-limits its notifies on that promise. */
-      uint64_t quiet_ns = os_now_ns() - last_active;
+      last_look = os_now_ns();
+      woke = false;
+      uint64_t quiet_ns = last_look - last_active;
       if (quiet_ns >= ring->idle_timeout_ns) {
          ring_idle(ring);
          last_active = os_now_ns();
+         uint64_t notified = atomic_load(&ring->notify_ns);
+         last_look = notified > last_look ? notified : last_active;
+         woke = true;
          continue;
       }
       /* Until then the guest will not notify, so poll: yield right after
@@ -209,6 +225,7 @@ vs_ring_destroy(struct vs_ring *ring)
 void
 vs_ring_notify(struct vs_ring *ring)
 {
+   atomic_store(&ring->notify_ns, os_now_ns());
    pthread_mutex_lock(&ring->lock);
    ring->notified = true;
    pthread_cond_broadcast(&ring->cond);
@@ -282,6 +299,17 @@ vs_ring_wait_seqno(struct vs_ring *ring, uint32_t seqno)
    }
    pthread_mutex_unlock(&ring->lock);
    return true;
+}
+
+bool
+vs_ring_reached(struct vs_ring *ring, uint32_t tail)
+{
+   if ((int32_t)(atomic_load(&ring->published_head) - tail) >= 0)
+      return true;
+   pthread_mutex_lock(&ring->lock);
+   bool stopped = ring->stopped;
+   pthread_mutex_unlock(&ring->lock);
+   return stopped;
 }
 
 bool

@@ -45,6 +45,7 @@ struct vs_ring {
    pthread_cond_t cond;        /* notify, virtqueue seqno, stop */
    pthread_cond_t head_cond;   /* head advanced (vkWaitRingSeqnoMESA) */
    bool notified;
+   _Atomic uint64_t notify_ns; /* the last notify (submit stats' wake stage) */
    bool stop;
    bool stopped;               /* thread exited (stop or fatal) */
    uint64_t virtqueue_seqno;
@@ -78,6 +79,9 @@ bool vs_ring_wait_virtqueue_seqno(struct vs_ring *ring, uint64_t seqno);
 /* On the socket thread: waits until the ring's head has reached `seqno`.
  * False if the ring stopped or can never reach it. */
 bool vs_ring_wait_seqno(struct vs_ring *ring, uint32_t seqno);
+/* True once the ring has executed every command before guest tail
+ * position `tail`, or has stopped. Any thread. */
+bool vs_ring_reached(struct vs_ring *ring, uint32_t tail);
 bool vs_ring_write_extra(struct vs_ring *ring, uint64_t offset, uint32_t value);
 
 #endif

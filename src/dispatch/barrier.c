@@ -1,8 +1,12 @@
-/* Barriers, where VK_EXT_queue_family_foreign is the server's (the host has
- * none, see caps/caps.h): an ownership transfer to or from the foreign
- * family becomes a plain barrier. The memory it guards is shared through
- * the server's blobs, which the guest reads after the fence, so no host
- * queue ever owns it on the other side. */
+/* Barriers, as the host sees them.
+ * - Where VK_EXT_queue_family_foreign is the server's (the host has none,
+ *   see caps/caps.h): an ownership transfer to or from the foreign family
+ *   becomes a plain barrier. The memory it guards is shared through the
+ *   server's blobs, which the guest reads after the fence, so no host
+ *   queue ever owns it on the other side.
+ * - An image the guest created PREINITIALIZED and the host UNDEFINED
+ *   (dispatch/image.c: it may be bound to imported memory): its first
+ *   transition leaves UNDEFINED on the host. */
 #include "dispatch/families.h"
 #include "venus/dispatch.h"
 #include "dispatch/objects.h"
@@ -22,73 +26,83 @@ drop_foreign(uint32_t *src, uint32_t *dst)
 }
 
 static void
-drop_foreign_v1(uint32_t buffer_count, const VkBufferMemoryBarrier *buffers, uint32_t image_count,
-                const VkImageMemoryBarrier *images)
+preinitialized_to_host(struct vs_dispatch *disp, const VkImage *image, VkImageLayout *old_layout)
 {
-   for (uint32_t i = 0; buffers && i < buffer_count; i++) {
+   if (*old_layout != VK_IMAGE_LAYOUT_PREINITIALIZED)
+      return;
+   struct vs_object *obj = vs_dispatch_nested_object(disp, image);
+   if (obj && vs_image_from(obj)->preinitialized_undefined)
+      *old_layout = VK_IMAGE_LAYOUT_UNDEFINED;
+}
+
+static void
+barriers_to_host_v1(struct vs_dispatch *disp, bool foreign, uint32_t buffer_count,
+                    const VkBufferMemoryBarrier *buffers, uint32_t image_count, const VkImageMemoryBarrier *images)
+{
+   for (uint32_t i = 0; foreign && buffers && i < buffer_count; i++) {
       VkBufferMemoryBarrier *b = (VkBufferMemoryBarrier *)&buffers[i];
       drop_foreign(&b->srcQueueFamilyIndex, &b->dstQueueFamilyIndex);
    }
    for (uint32_t i = 0; images && i < image_count; i++) {
       VkImageMemoryBarrier *b = (VkImageMemoryBarrier *)&images[i];
-      drop_foreign(&b->srcQueueFamilyIndex, &b->dstQueueFamilyIndex);
+      if (foreign)
+         drop_foreign(&b->srcQueueFamilyIndex, &b->dstQueueFamilyIndex);
+      preinitialized_to_host(disp, &b->image, &b->oldLayout);
    }
 }
 
 static void
-drop_foreign_v2(const VkDependencyInfo *dep)
+barriers_to_host_v2(struct vs_dispatch *disp, bool foreign, const VkDependencyInfo *dep)
 {
-   for (uint32_t i = 0; dep->pBufferMemoryBarriers && i < dep->bufferMemoryBarrierCount; i++) {
+   if (!dep)
+      return;
+   for (uint32_t i = 0; foreign && dep->pBufferMemoryBarriers && i < dep->bufferMemoryBarrierCount; i++) {
       VkBufferMemoryBarrier2 *b = (VkBufferMemoryBarrier2 *)&dep->pBufferMemoryBarriers[i];
       drop_foreign(&b->srcQueueFamilyIndex, &b->dstQueueFamilyIndex);
    }
    for (uint32_t i = 0; dep->pImageMemoryBarriers && i < dep->imageMemoryBarrierCount; i++) {
       VkImageMemoryBarrier2 *b = (VkImageMemoryBarrier2 *)&dep->pImageMemoryBarriers[i];
-      drop_foreign(&b->srcQueueFamilyIndex, &b->dstQueueFamilyIndex);
+      if (foreign)
+         drop_foreign(&b->srcQueueFamilyIndex, &b->dstQueueFamilyIndex);
+      preinitialized_to_host(disp, &b->image, &b->oldLayout);
    }
 }
 
 static void
 vs_exec_vkCmdPipelineBarrier(struct vs_dispatch *disp, struct vn_args_vkCmdPipelineBarrier *a)
 {
-   if (foreign_by_server(a->commandBuffer_obj))
-      drop_foreign_v1(a->bufferMemoryBarrierCount, a->pBufferMemoryBarriers, a->imageMemoryBarrierCount,
-                      a->pImageMemoryBarriers);
+   barriers_to_host_v1(disp, foreign_by_server(a->commandBuffer_obj), a->bufferMemoryBarrierCount,
+                       a->pBufferMemoryBarriers, a->imageMemoryBarrierCount, a->pImageMemoryBarriers);
    vn_default_vkCmdPipelineBarrier(disp, a);
 }
 
 static void
 vs_exec_vkCmdWaitEvents(struct vs_dispatch *disp, struct vn_args_vkCmdWaitEvents *a)
 {
-   if (foreign_by_server(a->commandBuffer_obj))
-      drop_foreign_v1(a->bufferMemoryBarrierCount, a->pBufferMemoryBarriers, a->imageMemoryBarrierCount,
-                      a->pImageMemoryBarriers);
+   barriers_to_host_v1(disp, foreign_by_server(a->commandBuffer_obj), a->bufferMemoryBarrierCount,
+                       a->pBufferMemoryBarriers, a->imageMemoryBarrierCount, a->pImageMemoryBarriers);
    vn_default_vkCmdWaitEvents(disp, a);
 }
 
 static void
 vs_exec_vkCmdPipelineBarrier2(struct vs_dispatch *disp, struct vn_args_vkCmdPipelineBarrier2 *a)
 {
-   if (a->pDependencyInfo && foreign_by_server(a->commandBuffer_obj))
-      drop_foreign_v2(a->pDependencyInfo);
+   barriers_to_host_v2(disp, foreign_by_server(a->commandBuffer_obj), a->pDependencyInfo);
    vn_default_vkCmdPipelineBarrier2(disp, a);
 }
 
 static void
 vs_exec_vkCmdSetEvent2(struct vs_dispatch *disp, struct vn_args_vkCmdSetEvent2 *a)
 {
-   if (a->pDependencyInfo && foreign_by_server(a->commandBuffer_obj))
-      drop_foreign_v2(a->pDependencyInfo);
+   barriers_to_host_v2(disp, foreign_by_server(a->commandBuffer_obj), a->pDependencyInfo);
    vn_default_vkCmdSetEvent2(disp, a);
 }
 
 static void
 vs_exec_vkCmdWaitEvents2(struct vs_dispatch *disp, struct vn_args_vkCmdWaitEvents2 *a)
 {
-   if (a->pDependencyInfos && foreign_by_server(a->commandBuffer_obj)) {
-      for (uint32_t i = 0; i < a->eventCount; i++)
-         drop_foreign_v2(&a->pDependencyInfos[i]);
-   }
+   for (uint32_t i = 0; a->pDependencyInfos && i < a->eventCount; i++)
+      barriers_to_host_v2(disp, foreign_by_server(a->commandBuffer_obj), &a->pDependencyInfos[i]);
    vn_default_vkCmdWaitEvents2(disp, a);
 }
 

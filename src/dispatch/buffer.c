@@ -1,11 +1,14 @@
 /* Buffers: the guest's external handle types are the server's (see
- * caps/caps.h), so they are dropped before the host sees the create info. */
+ * caps/caps.h), so they are dropped before the host sees the create info;
+ * the host-pointer type the server's own memory needs is declared instead
+ * (memory/import_types.h). */
 #include <stdlib.h>
 
 #include "caps/caps.h"
 #include "dispatch/families.h"
 #include "dispatch/objects.h"
 #include "dispatch/validate.h"
+#include "memory/import_types.h"
 #include "venus/dispatch.h"
 #include "vn_wire.h"
 
@@ -17,6 +20,10 @@ vs_exec_vkCreateBuffer(struct vs_dispatch *disp, struct vn_args_vkCreateBuffer *
       return;
    }
    vs_caps_strip_external_memory(a->pCreateInfo, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO);
+   VkExternalMemoryImageCreateInfo declared; /* the buffer struct's layout */
+   vs_memory_declare_import_types((void *)a->pCreateInfo, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO,
+                                  vs_memory_buffer_import_types(vs_device_from(a->device_obj), a->pCreateInfo),
+                                  &declared);
    struct vs_buffer *buffer = calloc(1, sizeof(*buffer));
    if (!buffer) {
       a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
@@ -102,6 +109,10 @@ vs_exec_vkGetDeviceBufferMemoryRequirements(struct vs_dispatch *disp,
       return;
    }
    vs_caps_strip_external_memory(a->pInfo->pCreateInfo, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO);
+   VkExternalMemoryImageCreateInfo declared;
+   vs_memory_declare_import_types((void *)a->pInfo->pCreateInfo, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO,
+                                  vs_memory_buffer_import_types(vs_device_from(a->device_obj), a->pInfo->pCreateInfo),
+                                  &declared);
    vn_default_vkGetDeviceBufferMemoryRequirements(disp, a);
 }
 

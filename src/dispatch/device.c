@@ -197,6 +197,7 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
    dev->modifier_color_optimal = modifier_color_optimal(phys, &dev->modifier_color_forced);
    vs_region_cache_init(&dev->regions, &r->memory_usage);
    dev->physical = a->physicalDevice_obj;
+   dev->renderer = r;
    dev->queues = slots;
    for (uint32_t i = 0, s = 0; i < ci->queueCreateInfoCount; i++) {
       const VkDeviceQueueCreateInfo *q = &ci->pQueueCreateInfos[i];

@@ -18,6 +18,7 @@
 #include "caps/caps.h"
 #include "dispatch/objects.h"
 #include "dispatch/validate.h"
+#include "memory/import_types.h"
 #include "memory/shared_registry.h"
 #include "util/chain.h"
 #include "util/log.h"
@@ -123,6 +124,20 @@ vs_exec_vkCreateImage(struct vs_dispatch *disp, struct vn_args_vkCreateImage *a)
       }
       ci->tiling = VK_IMAGE_TILING_OPTIMAL;
    }
+   VkExternalMemoryImageCreateInfo declared;
+   image->host_import_types = vs_memory_image_import_types(dev, ci);
+   /* An image with external handle types starts UNDEFINED
+    * (VUID-VkImageCreateInfo-pNext-01443); its first transition from
+    * PREINITIALIZED becomes one from UNDEFINED (barrier.c). Vulkan lets
+    * that transition discard the texels the guest wrote through its
+    * mapping; lavapipe keeps a linear image's bytes (an optimal image has
+    * no preinitialized texels to keep). */
+   if (image->host_import_types && ci->initialLayout == VK_IMAGE_LAYOUT_PREINITIALIZED) {
+      ci->initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
+      image->preinitialized_undefined = true;
+   }
+   vs_memory_declare_import_types(ci, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_IMAGE_CREATE_INFO, image->host_import_types,
+                                  &declared);
    vn_default_vkCreateImage(disp, a);
    struct vs_object *obj = vs_dispatch_created(disp, a->ret, a->pImage_id, VK_OBJECT_TYPE_IMAGE);
    if (!obj) {
@@ -261,7 +276,8 @@ vs_exec_vkBindImageMemory2(struct vs_dispatch *disp, struct vn_args_vkBindImageM
  * would be created OPTIMAL for a LINEAR modifier (its create info now says
  * so). */
 static bool
-device_image_info_to_host(const struct vs_device *dev, const VkDeviceImageMemoryRequirements *info, bool *optimal)
+device_image_info_to_host(const struct vs_device *dev, const VkDeviceImageMemoryRequirements *info, bool *optimal,
+                          VkExternalMemoryImageCreateInfo *declared)
 {
    *optimal = false;
    if (!info || !info->pCreateInfo)
@@ -274,6 +290,8 @@ device_image_info_to_host(const struct vs_device *dev, const VkDeviceImageMemory
       return false;
    if (*optimal)
       ci->tiling = VK_IMAGE_TILING_OPTIMAL;
+   vs_memory_declare_import_types(ci, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_IMAGE_CREATE_INFO,
+                                  vs_memory_image_import_types(dev, ci), declared);
    return true;
 }
 
@@ -287,7 +305,8 @@ vs_exec_vkGetDeviceImageMemoryRequirements(struct vs_dispatch *disp,
    }
    const struct vs_device *dev = vs_device_from(a->device_obj);
    bool optimal;
-   if (device_image_info_to_host(dev, a->pInfo, &optimal)) {
+   VkExternalMemoryImageCreateInfo declared;
+   if (device_image_info_to_host(dev, a->pInfo, &optimal, &declared)) {
       vn_default_vkGetDeviceImageMemoryRequirements(disp, a);
       if (optimal)
          restrict_memory_types(dev, &a->pMemoryRequirements->memoryRequirements);
@@ -305,7 +324,8 @@ vs_exec_vkGetDeviceImageSparseMemoryRequirements(struct vs_dispatch *disp,
       return;
    }
    bool optimal;
-   if (device_image_info_to_host(vs_device_from(a->device_obj), a->pInfo, &optimal))
+   VkExternalMemoryImageCreateInfo declared;
+   if (device_image_info_to_host(vs_device_from(a->device_obj), a->pInfo, &optimal, &declared))
       vn_default_vkGetDeviceImageSparseMemoryRequirements(disp, a);
    else
       *a->pSparseMemoryRequirementCount = 0;

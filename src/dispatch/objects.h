@@ -65,6 +65,7 @@ struct vs_queue {
 
 struct vs_device {
    VkDevice host;
+   struct vs_renderer *renderer;     /* the owning context's; outlives the device */
    struct vn_device_table dt;
    struct vs_object *physical;
    uint32_t queue_count;
@@ -100,6 +101,7 @@ struct vs_buffer {
 struct vs_query_pool {
    uint32_t count;
    uint32_t values;                  /* result values per query, availability aside */
+   uint32_t value_bytes;             /* bytes per value; 0: 4, or 8 with VK_QUERY_RESULT_64_BIT */
 };
 
 /* An image's shape and binding: what range checks measure against, and
@@ -121,6 +123,8 @@ struct vs_image {
     * (memory/linear_mirror.h). */
    VkImageCreateFlags host_flags;
    VkImageUsageFlags host_usage;
+   VkExternalMemoryHandleTypeFlags host_import_types; /* memory/import_types.h */
+   bool preinitialized_undefined;    /* PREINITIALIZED for the guest, UNDEFINED on the host (image.c) */
    uint64_t memory_id;               /* bound VkDeviceMemory, 0 while unbound */
    VkDeviceSize memory_offset;
    /* Plane 0 as the guest sees it when linear. */

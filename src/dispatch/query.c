@@ -4,6 +4,7 @@
 
 #include "dispatch/families.h"
 #include "dispatch/objects.h"
+#include "dispatch/validate.h"
 #include "venus/dispatch.h"
 #include "vn_wire.h"
 
@@ -19,28 +20,19 @@ vs_exec_vkCreateQueryPool(struct vs_dispatch *disp, struct vn_args_vkCreateQuery
       a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
       return;
    }
+   /* Result copies are checked against what each query writes: a type
+    * without a known size is never passed to the host. */
+   if (!vs_query_pool_shape(a->pCreateInfo, pool)) {
+      free(pool);
+      vs_dispatch_fail(disp, "vkCreateQueryPool: query type %d has no result size the server knows",
+                       (int)a->pCreateInfo->queryType);
+      return;
+   }
    vn_default_vkCreateQueryPool(disp, a);
    struct vs_object *obj = vs_dispatch_created(disp, a->ret, a->pQueryPool_id, VK_OBJECT_TYPE_QUERY_POOL);
    if (!obj) {
       free(pool);
       return;
-   }
-   const VkQueryPoolCreateInfo *ci = a->pCreateInfo;
-   pool->count = ci->queryCount;
-   switch (ci->queryType) {
-   case VK_QUERY_TYPE_PIPELINE_STATISTICS:
-      pool->values = (uint32_t)__builtin_popcount(ci->pipelineStatistics);
-      break;
-   case VK_QUERY_TYPE_TRANSFORM_FEEDBACK_STREAM_EXT:
-      pool->values = 2;
-      break;
-   case VK_QUERY_TYPE_OCCLUSION:
-   case VK_QUERY_TYPE_TIMESTAMP:
-      pool->values = 1;
-      break;
-   default:
-      pool->values = 16; /* more than any type writes: checks stay on the safe side */
-      break;
    }
    obj->data = pool;
    obj->data_free = free;

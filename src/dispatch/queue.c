@@ -40,6 +40,36 @@ debug_batch(struct vs_dispatch *disp, struct vs_object *queue_obj, const char *c
             (unsigned long long)(uint64_t)fence);
 }
 
+/* --submit-stats: when the host finished a submission. */
+struct completion {
+   struct vs_submit_stats *stats;
+   uint64_t submitted_ns;
+};
+
+static void
+completion_retired(void *data)
+{
+   struct completion *c = data;
+   vs_submit_stats_add(c->stats, VS_STAGE_COMPLETE, os_now_ns() - c->submitted_ns);
+   free(c);
+}
+
+/* --submit-stats: the host submit's duration (from t0) and, through an
+ * extra host fence behind it, its completion. */
+static void
+stats_after_submit(struct vs_dispatch *disp, struct vs_object *queue_obj, uint64_t t0, VkResult r)
+{
+   struct vs_submit_stats *stats = &disp->renderer->stats;
+   uint64_t t1 = os_now_ns();
+   vs_submit_stats_add(stats, VS_STAGE_SUBMIT, t1 - t0);
+   struct completion *c = r == VK_SUCCESS ? malloc(sizeof(*c)) : NULL;
+   if (!c)
+      return;
+   *c = (struct completion){ stats, t1 };
+   if (!vs_queue_submit_fence(disp->renderer, queue_obj, completion_retired, c))
+      free(c);
+}
+
 static void
 vs_exec_vkQueueSubmit(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit *a)
 {
@@ -53,9 +83,12 @@ vs_exec_vkQueueSubmit(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit *a)
       if (!a->submitCount)
          debug_batch(disp, a->queue_obj, "vkQueueSubmit", 0, 0, NULL, 0, 0, NULL, a->fence);
    }
+   uint64_t t0 = disp->renderer->stats.on ? os_now_ns() : 0;
    pthread_mutex_lock(&slot->lock);
    a->ret = a->queue_obj->dt->QueueSubmit(a->queue, a->submitCount, a->pSubmits, a->fence);
    pthread_mutex_unlock(&slot->lock);
+   if (t0)
+      stats_after_submit(disp, a->queue_obj, t0, a->ret);
    log_submit_result(disp, a->queue_obj, "vkQueueSubmit", a->ret);
 }
 
@@ -81,9 +114,12 @@ vs_exec_vkQueueSubmit2(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit2 *
          debug_batch(disp, a->queue_obj, "vkQueueSubmit2", i, nw, w, b->commandBufferInfoCount, ns, s, a->fence);
       }
    }
+   uint64_t t0 = disp->renderer->stats.on ? os_now_ns() : 0;
    pthread_mutex_lock(&slot->lock);
    a->ret = submit2(a->queue, a->submitCount, a->pSubmits, a->fence);
    pthread_mutex_unlock(&slot->lock);
+   if (t0)
+      stats_after_submit(disp, a->queue_obj, t0, a->ret);
    log_submit_result(disp, a->queue_obj, "vkQueueSubmit2", a->ret);
 }
 
@@ -133,10 +169,11 @@ wait_in_slices(struct vs_dispatch *disp, uint64_t timeout_ns, host_wait_fn wait,
       uint64_t elapsed = os_now_ns() - start;
       uint64_t left = timeout_ns > elapsed ? timeout_ns - elapsed : 0;
       VkResult r = wait(args, left < HOST_WAIT_SLICE_NS ? left : HOST_WAIT_SLICE_NS);
-      if (r != VK_TIMEOUT || left <= HOST_WAIT_SLICE_NS)
+      if (r != VK_TIMEOUT || left <= HOST_WAIT_SLICE_NS || vs_dispatch_should_stop(disp)) {
+         if (disp->renderer->stats.on)
+            vs_submit_stats_add(&disp->renderer->stats, VS_STAGE_WAIT, os_now_ns() - start);
          return r;
-      if (vs_dispatch_should_stop(disp))
-         return VK_TIMEOUT;
+      }
    }
 }
 

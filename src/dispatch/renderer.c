@@ -14,6 +14,7 @@ vs_renderer_init(struct vs_renderer *r, uint32_t ctx_id, const struct vs_rendere
    r->ctx_id = ctx_id;
    r->options = *options;
    r->objects = objects;
+   r->stats.on = options->submit_stats;
    pthread_mutex_init(&r->memory_lock, NULL);
    pthread_mutex_init(&r->timeline_lock, NULL);
    vs_memory_usage_init(&r->memory_usage);
@@ -23,6 +24,7 @@ void
 vs_renderer_fini(struct vs_renderer *r)
 {
    vs_instance_destroy_all(r);
+   vs_submit_stats_log(&r->stats, r->ctx_id); /* every completion has retired */
    vs_memory_usage_fini(&r->memory_usage);
    pthread_mutex_destroy(&r->timeline_lock);
    pthread_mutex_destroy(&r->memory_lock);

@@ -13,6 +13,7 @@
 
 #include "memory/device_memory.h"
 #include "sync/retire.h"
+#include "sync/submit_stats.h"
 
 struct vn_exec_table;
 struct vs_object;
@@ -29,6 +30,8 @@ struct vs_renderer_options {
     * bytes (the render server's proxy checks a blob's size and seals it),
     * never reused after an export. */
    bool exact_shm;
+   /* Time each stage of a submission (sync/submit_stats.h): --submit-stats. */
+   bool submit_stats;
 };
 
 /* Resolves a resource of the context (VkImportMemoryResourceInfoMESA,
@@ -36,6 +39,26 @@ struct vs_renderer_options {
  * its size in bytes, or -1 if the context has no such resource. Set by the
  * context layer; the renderer never sees the resource table. */
 typedef int (*vs_resolve_resource_fn)(void *data, uint32_t res_id, uint64_t *size);
+
+/* Where the client's rings stood at one moment: what it had written to
+ * them by then has reached the host queues once each ring has executed up
+ * to its mark. A consumer that learns of client work through another
+ * channel (the display: a Wayland commit) marks at once and waits for the
+ * marks before fencing the queues. */
+#define VS_WORK_MARK_RINGS 16
+struct vs_work_mark {
+   uint32_t count;
+   uint64_t ring_id[VS_WORK_MARK_RINGS];
+   uint32_t tail[VS_WORK_MARK_RINGS];
+};
+/* Set by the context layer (the renderer never sees rings): `mark` records
+ * every ring's tail; `reached` says whether every marked ring has executed
+ * up to its mark (a ring that went away counts as reached). */
+struct vs_work_hooks {
+   void (*mark)(void *data, struct vs_work_mark *mark);
+   bool (*reached)(void *data, const struct vs_work_mark *mark);
+   void *data;
+};
 
 struct vs_renderer {
    uint32_t ctx_id;
@@ -54,6 +77,10 @@ struct vs_renderer {
    /* Resource lookups for memory imports; NULL: imports are refused. */
    vs_resolve_resource_fn resolve_resource;
    void *resolve_data;
+   /* Where submissions spend their time, if options.submit_stats. */
+   struct vs_submit_stats stats;
+   /* The client's rings, for consumers of its memory; NULL mark: none. */
+   struct vs_work_hooks work;
 };
 
 void vs_renderer_init(struct vs_renderer *r, uint32_t ctx_id, const struct vs_renderer_options *options,

@@ -156,28 +156,6 @@ vs_check_image_layers(struct vs_dispatch *disp, const char *cmd, struct vs_objec
    return false;
 }
 
-bool
-vs_check_image_range(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj,
-                     const VkImageSubresourceRange *range)
-{
-   const struct vs_image *image = usable_image(disp, cmd, obj);
-   if (!image)
-      return false;
-   uint32_t levels = range->levelCount == VK_REMAINING_MIP_LEVELS && image->mip_levels > range->baseMipLevel
-                        ? image->mip_levels - range->baseMipLevel
-                        : range->levelCount;
-   uint32_t layers = range->layerCount == VK_REMAINING_ARRAY_LAYERS && image->array_layers > range->baseArrayLayer
-                        ? image->array_layers - range->baseArrayLayer
-                        : range->layerCount;
-   if (span_ok(range->baseMipLevel, levels, image->mip_levels) &&
-       span_ok(range->baseArrayLayer, layers, image->array_layers))
-      return true;
-   vs_dispatch_fail(disp, "%s: mips [%u, +%u), layers [%u, +%u) are outside image %llu (%u mips, %u layers)", cmd,
-                    range->baseMipLevel, range->levelCount, range->baseArrayLayer, range->layerCount, U(obj->id),
-                    image->mip_levels, image->array_layers);
-   return false;
-}
-
 static uint32_t
 mip_extent(uint32_t base, uint32_t level)
 {
@@ -185,9 +163,80 @@ mip_extent(uint32_t base, uint32_t level)
    return v ? v : 1;
 }
 
+/* `count` resolved from VK_REMAINING_*: what is left of `total` after base. */
+static uint32_t
+remaining(uint32_t count, uint32_t remaining_value, uint32_t base, uint32_t total)
+{
+   return count == remaining_value && total > base ? total - base : count;
+}
+
+static bool
+image_range(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj, const VkImageSubresourceRange *range,
+            bool slices_of_3d)
+{
+   const struct vs_image *image = usable_image(disp, cmd, obj);
+   if (!image)
+      return false;
+   uint32_t levels = remaining(range->levelCount, VK_REMAINING_MIP_LEVELS, range->baseMipLevel, image->mip_levels);
+   /* A 2D or 2D-array view of a 3D image made for it (2D_ARRAY_COMPATIBLE,
+    * VK_EXT_image_2d_view_of_3d) names depth slices of one mip level as its
+    * layers (VUIDs VkImageViewCreateInfo-image-02724, -subresourceRange-02725,
+    * -image-04970). */
+   uint32_t max_levels = image->mip_levels, max_layers = image->array_layers;
+   if (slices_of_3d && range->baseMipLevel < image->mip_levels) {
+      max_layers = mip_extent(image->extent.depth, range->baseMipLevel);
+      max_levels = range->baseMipLevel + 1;
+   }
+   uint32_t layers = remaining(range->layerCount, VK_REMAINING_ARRAY_LAYERS, range->baseArrayLayer, max_layers);
+   if (span_ok(range->baseMipLevel, levels, max_levels) && span_ok(range->baseArrayLayer, layers, max_layers))
+      return true;
+   vs_dispatch_fail(disp, "%s: mips [%u, +%u), %s [%u, +%u) are outside image %llu (%u mips, %u %s)", cmd,
+                    range->baseMipLevel, range->levelCount, slices_of_3d ? "slices" : "layers", range->baseArrayLayer,
+                    range->layerCount, U(obj->id), max_levels, max_layers, slices_of_3d ? "slices" : "layers");
+   return false;
+}
+
 bool
-vs_check_image_box(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj,
-                   const VkImageSubresourceLayers *sub, VkOffset3D offset, VkExtent3D extent)
+vs_check_image_range(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj,
+                     const VkImageSubresourceRange *range)
+{
+   return image_range(disp, cmd, obj, range, false);
+}
+
+bool
+vs_check_image_view_range(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj, VkImageViewType view_type,
+                          const VkImageSubresourceRange *range)
+{
+   if (!obj)
+      return image_range(disp, cmd, obj, range, false);
+   const struct vs_image *image = vs_image_from(obj);
+   bool slices = image->type == VK_IMAGE_TYPE_3D &&
+                 (view_type == VK_IMAGE_VIEW_TYPE_2D || view_type == VK_IMAGE_VIEW_TYPE_2D_ARRAY) &&
+                 (image->host_flags &
+                  (VK_IMAGE_CREATE_2D_ARRAY_COMPATIBLE_BIT | VK_IMAGE_CREATE_2D_VIEW_COMPATIBLE_BIT_EXT));
+   return image_range(disp, cmd, obj, range, slices);
+}
+
+/* The texel block of an image's aspect; 1x1x1 where none is known (the
+ * box is then measured in texels). */
+static struct vn_format_block
+image_block(const struct vs_image *image, VkImageAspectFlags aspect)
+{
+   struct vn_format_block b;
+   if (!vn_format_block(image->format, aspect, &b) || !b.width || !b.height || !b.depth)
+      b = (struct vn_format_block){ 0, 1, 1, 1 };
+   return b;
+}
+
+/* A box of `blocks` texel blocks (of `block`) at `offset` (texels, on
+ * block boundaries) inside one mip level. A copy's partial edge block is
+ * a whole block to the host. depth_is_layers: the 2D side of a copy
+ * between a 3D and a 2D image, whose depth runs across array layers from
+ * the base layer (VkImageCopy: "each slice of the 3D image is copied to
+ * or from a different layer"). */
+static bool
+block_box(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj, const VkImageSubresourceLayers *sub,
+          VkOffset3D offset, const uint64_t blocks[3], struct vn_format_block block, bool depth_is_layers)
 {
    if (!vs_check_image_layers(disp, cmd, obj, sub))
       return false;
@@ -195,17 +244,68 @@ vs_check_image_box(struct vs_dispatch *disp, const char *cmd, struct vs_object *
    const uint32_t size[3] = { mip_extent(image->extent.width, sub->mipLevel),
                               mip_extent(image->extent.height, sub->mipLevel),
                               mip_extent(image->extent.depth, sub->mipLevel) };
+   const uint32_t dim[3] = { block.width, block.height, block.depth };
    const int32_t off[3] = { offset.x, offset.y, offset.z };
-   const uint32_t ext[3] = { extent.width, extent.height, extent.depth };
-   for (int i = 0; i < 3; i++) {
-      if (off[i] < 0 || !span_ok((uint64_t)off[i], ext[i], size[i])) {
-         vs_dispatch_fail(disp, "%s: box (%d,%d,%d)+(%u,%u,%u) is outside mip %u (%ux%ux%u) of image %llu", cmd,
-                          offset.x, offset.y, offset.z, extent.width, extent.height, extent.depth, sub->mipLevel,
-                          size[0], size[1], size[2], U(obj->id));
-         return false;
-      }
+   bool ok = !depth_is_layers || span_ok(sub->baseArrayLayer, blocks[2], image->array_layers);
+   for (int i = 0; i < 3 && ok; i++) {
+      uint64_t count = depth_is_layers && i == 2 ? 1 : blocks[i];
+      ok = off[i] >= 0 && off[i] % dim[i] == 0 &&
+           span_ok((uint64_t)off[i] / dim[i], count, ((uint64_t)size[i] + dim[i] - 1) / dim[i]);
    }
-   return true;
+   if (ok)
+      return true;
+   vs_dispatch_fail(disp, "%s: box (%d,%d,%d)+(%llu,%llu,%llu) of %ux%u blocks%s is outside mip %u (%ux%ux%u) of image "
+                          "%llu (%u layers)",
+                    cmd, offset.x, offset.y, offset.z, U(blocks[0]), U(blocks[1]), U(blocks[2]), block.width,
+                    block.height, depth_is_layers ? " (depth in layers)" : "", sub->mipLevel, size[0], size[1], size[2],
+                    U(obj->id), image->array_layers);
+   return false;
+}
+
+bool
+vs_check_image_box(struct vs_dispatch *disp, const char *cmd, struct vs_object *obj,
+                   const VkImageSubresourceLayers *sub, VkOffset3D offset, VkExtent3D extent)
+{
+   const uint64_t texels[3] = { extent.width, extent.height, extent.depth };
+   return block_box(disp, cmd, obj, sub, offset, texels, (struct vn_format_block){ 0, 1, 1, 1 }, false);
+}
+
+/* A vkCmdCopyImage region. The extent is in source texels; both sides
+ * copy as many texel blocks, of their own formats (compressed <->
+ * uncompressed copies: VkImageCopy). Between a 3D and a 2D image the
+ * depth is the 2D side's layer count. */
+static bool
+image_copy(struct vs_dispatch *disp, const char *cmd, struct vs_object *src_obj, struct vs_object *dst_obj,
+           const VkImageSubresourceLayers *src_sub, VkOffset3D src_offset, const VkImageSubresourceLayers *dst_sub,
+           VkOffset3D dst_offset, VkExtent3D extent)
+{
+   const struct vs_image *src = usable_image(disp, cmd, src_obj);
+   const struct vs_image *dst = src ? usable_image(disp, cmd, dst_obj) : NULL;
+   if (!dst)
+      return false;
+   struct vn_format_block sb = image_block(src, src_sub->aspectMask), db = image_block(dst, dst_sub->aspectMask);
+   const uint64_t blocks[3] = { ((uint64_t)extent.width + sb.width - 1) / sb.width,
+                                ((uint64_t)extent.height + sb.height - 1) / sb.height,
+                                ((uint64_t)extent.depth + sb.depth - 1) / sb.depth };
+   bool src_3d = src->type == VK_IMAGE_TYPE_3D, dst_3d = dst->type == VK_IMAGE_TYPE_3D;
+   return block_box(disp, cmd, src_obj, src_sub, src_offset, blocks, sb, dst_3d && !src_3d) &&
+          block_box(disp, cmd, dst_obj, dst_sub, dst_offset, blocks, db, src_3d && !dst_3d);
+}
+
+bool
+vs_check_image_copy(struct vs_dispatch *disp, const char *cmd, struct vs_object *src, struct vs_object *dst,
+                    const VkImageCopy *r)
+{
+   return image_copy(disp, cmd, src, dst, &r->srcSubresource, r->srcOffset, &r->dstSubresource, r->dstOffset,
+                     r->extent);
+}
+
+bool
+vs_check_image_copy2(struct vs_dispatch *disp, const char *cmd, struct vs_object *src, struct vs_object *dst,
+                     const VkImageCopy2 *r)
+{
+   return image_copy(disp, cmd, src, dst, &r->srcSubresource, r->srcOffset, &r->dstSubresource, r->dstOffset,
+                     r->extent);
 }
 
 /* Bytes of buffer a copy region touches, from the format's block size. */
@@ -500,14 +600,64 @@ vs_check_query_range(struct vs_dispatch *disp, const char *cmd, struct vs_object
    return false;
 }
 
+bool
+vs_query_pool_shape(const VkQueryPoolCreateInfo *ci, struct vs_query_pool *pool)
+{
+   pool->count = ci->queryCount;
+   pool->value_bytes = 0;
+   switch ((int)ci->queryType) {
+   case VK_QUERY_TYPE_PIPELINE_STATISTICS:
+      pool->values = (uint32_t)__builtin_popcount(ci->pipelineStatistics);
+      return true;
+   case VK_QUERY_TYPE_TRANSFORM_FEEDBACK_STREAM_EXT:
+      pool->values = 2; /* primitives written, primitives needed */
+      return true;
+   case VK_QUERY_TYPE_OCCLUSION:
+   case VK_QUERY_TYPE_TIMESTAMP:
+   case VK_QUERY_TYPE_PRIMITIVES_GENERATED_EXT:
+   case VK_QUERY_TYPE_MESH_PRIMITIVES_GENERATED_EXT:
+   case VK_QUERY_TYPE_ACCELERATION_STRUCTURE_COMPACTED_SIZE_KHR:
+   case VK_QUERY_TYPE_ACCELERATION_STRUCTURE_SERIALIZATION_SIZE_KHR:
+   case VK_QUERY_TYPE_ACCELERATION_STRUCTURE_COMPACTED_SIZE_NV:
+   case VK_QUERY_TYPE_ACCELERATION_STRUCTURE_SERIALIZATION_BOTTOM_LEVEL_POINTERS_KHR:
+   case VK_QUERY_TYPE_ACCELERATION_STRUCTURE_SIZE_KHR:
+   case VK_QUERY_TYPE_MICROMAP_SERIALIZATION_SIZE_EXT:
+   case VK_QUERY_TYPE_MICROMAP_COMPACTED_SIZE_EXT:
+      pool->values = 1;
+      return true;
+   case VK_QUERY_TYPE_RESULT_STATUS_ONLY_KHR:
+      pool->values = 0; /* only the status word */
+      return true;
+   case VK_QUERY_TYPE_VIDEO_ENCODE_FEEDBACK_KHR: {
+      const VkQueryPoolVideoEncodeFeedbackCreateInfoKHR *fb =
+         vs_chain_find(ci, VK_STRUCTURE_TYPE_QUERY_POOL_VIDEO_ENCODE_FEEDBACK_CREATE_INFO_KHR);
+      pool->values = fb ? (uint32_t)__builtin_popcount(fb->encodeFeedbackFlags) : 0;
+      return true;
+   }
+   case VK_QUERY_TYPE_PERFORMANCE_QUERY_KHR: {
+      /* One VkPerformanceCounterResultKHR per counter, whatever the flags. */
+      const VkQueryPoolPerformanceCreateInfoKHR *perf =
+         vs_chain_find(ci, VK_STRUCTURE_TYPE_QUERY_POOL_PERFORMANCE_CREATE_INFO_KHR);
+      if (!perf)
+         return false;
+      pool->values = perf->counterIndexCount;
+      pool->value_bytes = sizeof(VkPerformanceCounterResultKHR);
+      return true;
+   }
+   default:
+      return false; /* VK_QUERY_TYPE_PERFORMANCE_QUERY_INTEL: a size only the host knows */
+   }
+}
+
 /* Bytes one query's results take, availability or status included. */
-static uint64_t
-query_result_bytes(const struct vs_query_pool *pool, VkQueryResultFlags flags)
+uint64_t
+vs_query_result_bytes(const struct vs_query_pool *pool, VkQueryResultFlags flags)
 {
    uint64_t values = pool->values;
    if (flags & (VK_QUERY_RESULT_WITH_AVAILABILITY_BIT | VK_QUERY_RESULT_WITH_STATUS_BIT_KHR))
       values++;
-   return values * (flags & VK_QUERY_RESULT_64_BIT ? 8 : 4);
+   uint64_t value_bytes = pool->value_bytes ? pool->value_bytes : flags & VK_QUERY_RESULT_64_BIT ? 8 : 4;
+   return values * value_bytes;
 }
 
 bool
@@ -518,7 +668,7 @@ vs_check_query_results(struct vs_dispatch *disp, const char *cmd, struct vs_obje
       return false;
    if (!count)
       return true;
-   unsigned __int128 need = (unsigned __int128)(count - 1) * stride + query_result_bytes(vs_query_pool_from(obj), flags);
+   unsigned __int128 need = (unsigned __int128)(count - 1) * stride + vs_query_result_bytes(vs_query_pool_from(obj), flags);
    if (need <= size)
       return true;
    vs_dispatch_fail(disp, "%s: %llu results %llu bytes apart do not fit %llu bytes", cmd, U(count), U(stride),
@@ -531,7 +681,7 @@ vs_check_query_copy(struct vs_dispatch *disp, const char *cmd, struct vs_object 
                     VkDeviceSize offset, uint64_t count, VkDeviceSize stride, VkQueryResultFlags flags)
 {
    return vs_check_buffer_strided(disp, cmd, buffer, offset, count, stride,
-                                  query_result_bytes(vs_query_pool_from(pool), flags));
+                                  vs_query_result_bytes(vs_query_pool_from(pool), flags));
 }
 
 static bool

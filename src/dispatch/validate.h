@@ -50,15 +50,33 @@ bool vs_check_image_layers(struct vs_dispatch *disp, const char *cmd, struct vs_
 /* A subresource range (VK_REMAINING_* allowed) of a bound image. */
 bool vs_check_image_range(struct vs_dispatch *disp, const char *cmd, struct vs_object *image,
                           const VkImageSubresourceRange *range);
+/* A subresource range of a vkCreateImageView: a 2D or 2D-array view of a
+ * 3D image made 2D_ARRAY_COMPATIBLE or 2D_VIEW_COMPATIBLE names depth
+ * slices of one mip level as its layers. */
+bool vs_check_image_view_range(struct vs_dispatch *disp, const char *cmd, struct vs_object *image,
+                               VkImageViewType view_type, const VkImageSubresourceRange *range);
 /* A box of one mip level: layers, then offset + extent inside it. */
 bool vs_check_image_box(struct vs_dispatch *disp, const char *cmd, struct vs_object *image,
                         const VkImageSubresourceLayers *sub, VkOffset3D offset, VkExtent3D extent);
+/* A vkCmdCopyImage region: both boxes, in texel blocks of each format
+ * (compressed <-> uncompressed), depth as layers between 3D and 2D. */
+bool vs_check_image_copy(struct vs_dispatch *disp, const char *cmd, struct vs_object *src, struct vs_object *dst,
+                         const VkImageCopy *region);
+bool vs_check_image_copy2(struct vs_dispatch *disp, const char *cmd, struct vs_object *src, struct vs_object *dst,
+                          const VkImageCopy2 *region);
 /* A buffer <-> image copy region: the image box, and the texels' bytes in
  * the buffer from the image's format. */
 bool vs_check_buffer_image_copy(struct vs_dispatch *disp, const char *cmd, struct vs_object *buffer,
                                 struct vs_object *image, const VkBufferImageCopy *region);
 bool vs_check_buffer_image_copy2(struct vs_dispatch *disp, const char *cmd, struct vs_object *buffer,
                                  struct vs_object *image, const VkBufferImageCopy2 *region);
+/* What a pool's queries write, by type (VkQueryType's result counts);
+ * false for a type whose results have no size the server knows. */
+struct vs_query_pool;
+bool vs_query_pool_shape(const VkQueryPoolCreateInfo *ci, struct vs_query_pool *pool);
+/* Bytes one query's results take with these flags (availability or
+ * status word included). */
+uint64_t vs_query_result_bytes(const struct vs_query_pool *pool, VkQueryResultFlags flags);
 /* Queries [first, first + count) of a pool. */
 bool vs_check_query_range(struct vs_dispatch *disp, const char *cmd, struct vs_object *pool, uint64_t first,
                           uint64_t count);

@@ -8,9 +8,10 @@
  * their frame callbacks at the stream's rate.
  *
  * A committed dma-buf that is one of the server's memfds (by inode) is
- * read through the server's own mapping, after host fences submitted at
- * the commit on every queue of the owning device have signalled
- * (memory/shared_registry.h). A foreign dma-buf fd is mapped read-only
+ * read through the server's own mapping once the client's submissions
+ * before the commit have finished on the host: its rings are marked at the
+ * commit, and the encoder fences every queue of the owning device once they
+ * have executed up to the marks (memory/shared_registry.h). A foreign dma-buf fd is mapped read-only
  * once, after size/offset/stride checks; an fd that could shrink later (a
  * regular file or memfd without F_SEAL_SHRINK) is refused, as reading it
  * could fault. wl_shm buffers are copied at commit (libwayland guards
@@ -245,7 +246,8 @@ surface_set_region(struct wl_client *client, struct wl_resource *resource, struc
 {
 }
 
-/* A frame of a dma-buf: server memory (pinned and fenced now) or our
+/* A frame of a dma-buf: server memory (pinned, and the client's rings
+ * marked: the encoder fences what it wrote before this commit) or our
  * mapping of a foreign fd. NULL if the buffer cannot be read any more. */
 static struct vs_frame *
 dmabuf_frame(struct vs_display_buffer *b)
@@ -259,11 +261,12 @@ dmabuf_frame(struct vs_display_buffer *b)
          return NULL; /* the memory was freed since the buffer was made */
       }
       f->has_view = true;
-      if ((uint64_t)b->offset + (uint64_t)b->stride * b->height > f->view.size || !vs_shared_fence_begin(&f->view)) {
+      if ((uint64_t)b->offset + (uint64_t)b->stride * b->height > f->view.size) {
          vs_shared_release(&f->view);
          free(f);
          return NULL;
       }
+      vs_shared_mark(&f->view);
       f->pixels = f->view.map + b->offset;
       D.server_memory_frames++;
    } else {

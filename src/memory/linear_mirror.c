@@ -105,8 +105,14 @@ static VkResult
 create_buffer(struct vs_linear_mirror *m)
 {
    const struct vn_device_table *dt = &m->dev->dt;
+   /* Bound to the import of the mirror's mapping. */
+   const VkExternalMemoryBufferCreateInfo external = {
+      .sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO,
+      .handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
+   };
    const VkBufferCreateInfo bci = {
       .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+      .pNext = &external,
       .size = m->map_size,
       .usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT,
    };
@@ -135,8 +141,14 @@ create_alias(struct vs_linear_mirror *m, VkDeviceMemory memory, VkDeviceSize mem
              const struct vs_image *image)
 {
    const struct vn_device_table *dt = &m->dev->dt;
+   /* An identical alias: the same import types (memory/import_types.h). */
+   const VkExternalMemoryImageCreateInfo external = {
+      .sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_IMAGE_CREATE_INFO,
+      .handleTypes = image->host_import_types,
+   };
    const VkImageCreateInfo ci = {
       .sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO,
+      .pNext = image->host_import_types ? &external : NULL,
       .flags = image->host_flags,
       .imageType = image->type,
       .format = image->format,

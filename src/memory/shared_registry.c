@@ -4,8 +4,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "dispatch/objects.h"
+#include "os/os.h"
 #include "util/log.h"
 
 struct vs_shared_entry {
@@ -108,8 +110,46 @@ vs_shared_acquire(uint64_t st_dev, uint64_t st_ino, struct vs_shared_view *out)
    return e != NULL;
 }
 
-bool
-vs_shared_fence_begin(struct vs_shared_view *view)
+static bool fence_queues(struct vs_shared_view *view);
+
+void
+vs_shared_mark(struct vs_shared_view *view)
+{
+   const struct vs_work_hooks *work = &view->entry->dev->renderer->work;
+   view->work.count = 0;
+   if (work->mark)
+      work->mark(work->data, &view->work);
+   view->marked = true;
+   /* Already there (Mesa's default present waited for its queue): fence
+    * now, so the fences cover no later work of the client. */
+   if (!work->reached || work->reached(work->data, &view->work))
+      view->fenced = fence_queues(view);
+}
+
+/* The rings usually reach the marks within microseconds of the commit (the
+ * client wrote its submissions just before): poll, with short sleeps. */
+static bool
+wait_for_marks(struct vs_shared_view *view, uint64_t timeout_ns)
+{
+   const struct vs_work_hooks *work = &view->entry->dev->renderer->work;
+   if (!work->reached || !view->work.count)
+      return true;
+   uint64_t start = os_now_ns();
+   uint64_t sleep_ns = 2000;
+   while (!work->reached(work->data, &view->work)) {
+      if (os_now_ns() - start >= timeout_ns)
+         return false;
+      struct timespec ts = { 0, (long)sleep_ns };
+      nanosleep(&ts, NULL);
+      if (sleep_ns < 200000)
+         sleep_ns *= 2;
+   }
+   return true;
+}
+
+/* Fences every queue of the owning device now. False on a host error. */
+static bool
+fence_queues(struct vs_shared_view *view)
 {
    struct vs_device *dev = view->entry->dev;
    const VkFenceCreateInfo fence_info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
@@ -119,7 +159,7 @@ vs_shared_fence_begin(struct vs_shared_view *view)
       if (dev->dt.CreateFence(dev->host, &fence_info, NULL, &fence) != VK_SUCCESS)
          return false;
       /* The same lock the rings submit under: this submit lands after
-       * every batch the client submitted before its commit. */
+       * every batch the rings have submitted so far. */
       pthread_mutex_lock(&slot->lock);
       VkResult r = dev->dt.QueueSubmit(slot->host, 0, NULL, fence);
       pthread_mutex_unlock(&slot->lock);
@@ -136,6 +176,15 @@ bool
 vs_shared_fence_wait(struct vs_shared_view *view, uint64_t timeout_ns)
 {
    struct vs_shared_entry *e = view->entry;
+   if (view->marked && !view->fenced) {
+      if (!wait_for_marks(view, timeout_ns)) {
+         vs_warn(view->ctx_id, "display: the client's rings did not reach its commit within %llu ms",
+                 (unsigned long long)(timeout_ns / 1000000));
+         return false;
+      }
+      if (!fence_queues(view))
+         return false;
+   }
    if (view->fence_count) {
       VkFence fences[VS_SHARED_MAX_FENCES];
       for (uint32_t i = 0; i < view->fence_count; i++)

@@ -10,18 +10,24 @@
  * to go (vs_shared_release is never more than a colour conversion away), so
  * the mapping and the owning device outlive every read.
  *
- * Fences: vs_shared_fence_begin submits an empty host fence on every queue
- * of the owning device; each signals once everything submitted there
- * before it has finished on the host (Vulkan's submission order). Called at
- * the Wayland commit, it captures exactly "what the client had submitted
- * before the commit"; vs_shared_fence_wait, later and on the reader's
- * thread, waits for them. */
+ * Fences: at the Wayland commit, vs_shared_mark records where the owning
+ * client's rings stand (dispatch/renderer.h, vs_work_mark): the commit
+ * comes over another socket, so the client's submissions before it may
+ * still sit in a ring (Mesa's fast present, venus_implicit_fencing, commits
+ * without waiting for its queue). vs_shared_fence_wait, later and on the
+ * reader's thread, waits until the rings have executed up to the marks,
+ * then submits an empty host fence on every queue of the owning device
+ * (each signals once everything submitted there before it has finished:
+ * Vulkan's submission order) and waits for them. So the frame covers at
+ * least everything the client had written before its commit. */
 #ifndef VS_MEMORY_SHARED_REGISTRY_H
 #define VS_MEMORY_SHARED_REGISTRY_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "dispatch/renderer.h"
 
 struct vs_device;
 struct vs_shared_entry;
@@ -47,6 +53,9 @@ struct vs_shared_view {
    size_t size;
    uint32_t ctx_id;        /* the context that owns the memory */
    struct vs_shared_entry *entry;
+   bool marked;            /* vs_shared_mark ran: the queues must be fenced */
+   bool fenced;            /* ... and have been (the rings had reached the marks) */
+   struct vs_work_mark work;
    uint32_t fence_count;
    uint64_t fences[VS_SHARED_MAX_FENCES]; /* VkFence of the owning device */
    bool refreshed;         /* fence_wait ran the entry's refresh (one GPU copy) */
@@ -55,12 +64,12 @@ struct vs_shared_view {
 /* Finds and pins the memory with this inode. False if no server memory
  * has it (a foreign fd). */
 bool vs_shared_acquire(uint64_t st_dev, uint64_t st_ino, struct vs_shared_view *out);
-/* Fences every queue of the owning device now. False on a host error. */
-bool vs_shared_fence_begin(struct vs_shared_view *view);
-/* Waits (up to timeout_ns for the fences, and as long again for a
- * refresh) for the fences of fence_begin, then refreshes the memory if its
- * entry has a refresh. False on a timeout or device loss: the frame must
- * not be shown. */
+/* Records where the owning client's rings stand now (at the commit). */
+void vs_shared_mark(struct vs_shared_view *view);
+/* If marked: waits until the rings reach the marks, fences every queue of
+ * the owning device and waits for the fences (up to timeout_ns each); then
+ * refreshes the memory if its entry has a refresh (as long again). False on
+ * a timeout, a host error or device loss: the frame must not be shown. */
 bool vs_shared_fence_wait(struct vs_shared_view *view, uint64_t timeout_ns);
 /* Destroys the fences (waiting for them if still pending) and unpins. */
 void vs_shared_release(struct vs_shared_view *view);

@@ -1,5 +1,6 @@
 /* memory/shared_registry.c: host-pointer memfds found by inode, pinned
- * while read; freeing waits for the reader. (The fences need a device:
+ * while read; freeing waits for the reader; a read waits for the client's
+ * rings to reach their marks. (The fences need a device:
  * tests/test_display.sh covers them.) */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -7,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dispatch/objects.h"
 #include "memory/shared_registry.h"
 #include "os/os.h"
 #include "unit.h"
@@ -130,5 +132,73 @@ TEST(registry_refresh_before_read)
    vs_shared_unregister(e);
 }
 
+/* A fake client: two rings whose heads the test moves. */
+static _Atomic uint32_t fake_head[2];
+static uint32_t fake_tail[2] = { 40, 96 };
+static int marks;
+
+static void
+fake_mark(void *data, struct vs_work_mark *mark)
+{
+   marks++;
+   for (uint32_t i = 0; i < 2; i++) {
+      mark->ring_id[mark->count] = 100 + i;
+      mark->tail[mark->count++] = fake_tail[i];
+   }
+}
+
+static bool
+fake_reached(void *data, const struct vs_work_mark *mark)
+{
+   for (uint32_t i = 0; i < mark->count; i++)
+      if ((int32_t)(atomic_load(&fake_head[mark->ring_id[i] - 100]) - mark->tail[i]) < 0)
+         return false;
+   return true;
+}
+
+static void *
+advance_rings(void *arg)
+{
+   usleep(50000);
+   atomic_store(&fake_head[0], 40);
+   usleep(50000);
+   atomic_store(&fake_head[1], 100);
+   return NULL;
+}
+
+/* The commit marks the rings; the read waits until every ring has executed
+ * up to its mark (Mesa's fast present commits before the ring has run its
+ * submission), and gives up after the timeout. An unmarked view (no
+ * commit) waits for nothing. */
+TEST(registry_read_waits_for_ring_marks)
+{
+   vs_shared_registry_enable();
+   struct vs_renderer renderer = { .work = { fake_mark, fake_reached, NULL } };
+   struct vs_device dev = { .renderer = &renderer };
+   void *map;
+   int fd = region(4096, &map);
+   struct vs_shared_entry *e = vs_shared_register(&dev, 1, fd, map, 4096, NULL, NULL);
+   CHECK(e);
+   struct stat st;
+   CHECK(fstat(fd, &st) == 0);
+   struct vs_shared_view v;
+   CHECK(vs_shared_acquire((uint64_t)st.st_dev, (uint64_t)st.st_ino, &v));
+   CHECK(vs_shared_fence_wait(&v, 1000));
+   CHECK_EQ(marks, 0);
+   vs_shared_mark(&v);
+   CHECK_EQ(marks, 1);
+   CHECK_EQ(v.work.count, 2u);
+   CHECK(!vs_shared_fence_wait(&v, 20000000ull)); /* nothing moves: 20 ms, then no */
+   pthread_t t;
+   CHECK(pthread_create(&t, NULL, advance_rings, NULL) == 0);
+   uint64_t t0 = os_now_ns();
+   CHECK(vs_shared_fence_wait(&v, 5000000000ull));
+   CHECK(os_now_ns() - t0 >= 90000000ull); /* both rings had to move */
+   CHECK(atomic_load(&fake_head[1]) == 100);
+   pthread_join(t, NULL);
+   vs_shared_release(&v);
+   vs_shared_unregister(e);
+}
+
 UNIT_MAIN(UNIT(registry_off_by_default), UNIT(registry_finds_by_inode), UNIT(registry_free_waits_for_reader),
-          UNIT(registry_refresh_before_read))
+          UNIT(registry_refresh_before_read), UNIT(registry_read_waits_for_ring_marks))

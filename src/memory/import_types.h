@@ -1,0 +1,28 @@
+/* Which host-pointer imports a buffer or image may be bound to. Host-
+ * visible memory is imported from the server's own mappings
+ * (device_memory.c), and Vulkan lets imported memory back only resources
+ * created with that handle type (VUIDs VkBindBufferMemoryInfo-memory-02727,
+ * VkBindImageMemoryInfo-memory-02729): the server declares it on the
+ * resources the guest creates, where the host supports it, in place of
+ * the guest's own handle types (which are the server's, caps/caps.h). */
+#ifndef VS_MEMORY_IMPORT_TYPES_H
+#define VS_MEMORY_IMPORT_TYPES_H
+
+#include <vulkan/vulkan.h>
+
+struct vs_device;
+
+/* The host-pointer handle type if memory of that kind may back a buffer
+ * or image made with `ci` on this device, else 0. */
+VkExternalMemoryHandleTypeFlags vs_memory_buffer_import_types(const struct vs_device *dev,
+                                                              const VkBufferCreateInfo *ci);
+VkExternalMemoryHandleTypeFlags vs_memory_image_import_types(const struct vs_device *dev,
+                                                             const VkImageCreateInfo *ci);
+
+/* Adds `types` to the VkExternalMemory{Buffer,Image}CreateInfo (`stype`)
+ * of the chain after `create_info`, linking `storage` there when it has
+ * none. Nothing when `types` is 0. */
+void vs_memory_declare_import_types(void *create_info, VkStructureType stype, VkExternalMemoryHandleTypeFlags types,
+                                    VkExternalMemoryImageCreateInfo *storage);
+
+#endif
