@@ -11,7 +11,8 @@
 #            default), the refused allocation's first use drops that client
 #            with a line naming the refusal, not an unknown id;
 #   count    how many 16 KiB allocations one client can hold, natively and
-#            through the server (printed, not asserted beyond thousands).
+#            through the server (printed; at least 4000), and a second client
+#            after it as many (what the first held went back).
 . "$(dirname "$0")/lib.sh"
 
 require_tools timeout
@@ -82,6 +83,11 @@ else
   fail "one client alone: $(describe_rc "$rc"), held '${served:-?}' (want >= 4000)"
   show_tail "$TEST_TMP/count.out" 5
 fi
+# Everything the first client held went back to the server-wide pools.
+rc=0; venus_run env VN_PERF=no_async_mem_alloc "$ALLOCS" --until-fail 8000 >"$TEST_TMP/count2.out" 2>&1 || rc=$?
+again=$(sed -n 's/^info: held \([0-9]*\) allocations.*/\1/p' "$TEST_TMP/count2.out")
+check "a second client after it holds as many ($again, first $served): nothing stays charged" \
+  test "$rc" -eq 0 -a -n "$again" -a "$again" = "$served"
 check_no_drops "count"
 server_stop || true
 finish

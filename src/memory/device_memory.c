@@ -475,6 +475,14 @@ region_charge(struct vs_renderer *renderer, struct vs_device_memory *mem)
    return true;
 }
 
+/* The host-pointer region went to the region cache, with its charge. */
+static void
+region_uncharge(struct vs_device_memory *mem)
+{
+   mem->charged_fds -= 1;
+   mem->charged_mappings -= VS_GUARDED_MAPPINGS;
+}
+
 /* Frees a vs_device_memory that never reached the host. */
 static VkResult
 allocate_failed(struct vs_device_memory *mem, VkResult result)
@@ -621,8 +629,8 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
          /* Exact-size fds vary in size: they bypass the region cache. A
           * cached region comes with its charge. */
          if (!caps->exact_shm && region_cache_take(&dev->regions, mem->map_size, &mem->fd, &mem->map)) {
-            mem->charged_fds = 1;
-            mem->charged_mappings = VS_GUARDED_MAPPINGS;
+            mem->charged_fds += 1;
+            mem->charged_mappings += VS_GUARDED_MAPPINGS;
          } else if (!region_charge(renderer, mem)) {
             return allocate_failed(mem, VK_ERROR_OUT_OF_HOST_MEMORY);
          } else if (!vs_host_region_create(mem->map_size,
@@ -676,7 +684,7 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
       if (mem->map && (mem->imported || caps->exact_shm))
          vs_host_region_destroy(mem->fd, mem->map, mem->map_size, caps->granule);
       else if (mem->map && region_cache_put(&dev->regions, mem->fd, mem->map, mem->map_size, caps->granule))
-         mem->charged_fds = mem->charged_mappings = 0; /* the cache's now */
+         region_uncharge(mem); /* the cache's now */
       return allocate_failed(mem, r);
    }
    if (mirror && !(mem->mirror = vs_linear_mirror_create(dev, renderer->ctx_id, mem->host, info->allocationSize,
@@ -701,7 +709,7 @@ vs_memory_free(struct vs_device *dev, struct vs_device_memory *mem)
    if (mem->map && (mem->imported || dev->mem.exact_shm))
       vs_host_region_destroy(mem->fd, mem->map, mem->map_size, dev->mem.granule);
    else if (mem->map && region_cache_put(&dev->regions, mem->fd, mem->map, mem->map_size, dev->mem.granule))
-      mem->charged_fds = mem->charged_mappings = 0; /* the cache's now */
+      region_uncharge(mem); /* the cache's now */
    else if (!mem->map && mem->fd >= 0)
       close(mem->fd);
    usage_release(mem);
