@@ -1,6 +1,7 @@
 /* libFuzzer target: the render-server protocol (src/render/). The input's
- * first byte picks the socket (bit 0: SOCK_STREAM framing, else SEQPACKET)
- * and the loop (bit 1: the client loop, render_server_run with thread
+ * first byte picks the socket (bit 0: SOCK_STREAM, else SEQPACKET; bit 2:
+ * the stream's framing is be32, else header8; the server detects it) and
+ * the loop (bit 1: the client loop, render_server_run with thread
  * workers; else one context, render_context_serve, after a valid INIT with
  * a fence table so that context ops reach the Venus context). The rest is
  * records {u16 size; u8 fd_count; size bytes}, each sent as one message
@@ -24,6 +25,7 @@
 struct feeder {
    int fd;
    bool stream;
+   bool be32;
    bool context;
    const uint8_t *data;
    size_t size;
@@ -61,13 +63,16 @@ send_one(struct feeder *f, const void *buf, size_t size, int nfds)
       if (fds[i] < 0 || ftruncate(fds[i], 4096) != 0)
          nfds = i;
    }
-   if (f->stream) {
+   if (f->stream && !f->be32) {
       uint32_t hdr[2] = { (uint32_t)size, (uint32_t)nfds };
       if (send(f->fd, hdr, sizeof(hdr), MSG_NOSIGNAL) < 0)
          goto fail;
    }
+   /* be32: the big-endian length and the fds in one sendmsg, then the payload. */
+   const uint8_t be[4] = { (uint8_t)(size >> 24), (uint8_t)(size >> 16), (uint8_t)(size >> 8), (uint8_t)size };
+   const bool split = f->stream && f->be32;
    char control[CMSG_SPACE(sizeof(int) * 9)];
-   struct iovec iov = { (void *)buf, size };
+   struct iovec iov = { split ? (void *)be : (void *)buf, split ? sizeof(be) : size };
    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
    if (nfds) {
       memset(control, 0, sizeof(control));
@@ -79,7 +84,7 @@ send_one(struct feeder *f, const void *buf, size_t size, int nfds)
       c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
       memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
    }
-   bool ok = sendmsg(f->fd, &msg, MSG_NOSIGNAL) >= 0;
+   bool ok = sendmsg(f->fd, &msg, MSG_NOSIGNAL) >= 0 && (!split || !size || send(f->fd, buf, size, MSG_NOSIGNAL) >= 0);
    for (int i = 0; i < nfds; i++)
       close(fds[i]);
    drain(f->fd);
@@ -137,7 +142,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
    }
    if (size < 1)
       return 0;
-   struct feeder f = { .stream = data[0] & 1, .context = !(data[0] & 2), .data = data + 1, .size = size - 1 };
+   struct feeder f = { .stream = data[0] & 1, .be32 = data[0] & 4, .context = !(data[0] & 2), .data = data + 1, .size = size - 1 };
    int sv[2];
    if (socketpair(AF_UNIX, (f.stream ? SOCK_STREAM : SOCK_SEQPACKET) | SOCK_CLOEXEC, 0, sv) != 0)
       return 0;
@@ -151,10 +156,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
    struct vs_context_options options;
    vs_context_options_default(&options);
    options.renderer.exact_shm = true;
-   if (f.context)
-      render_context_serve(sv[0], 1, "fuzz", &options); /* closes sv[0] */
-   else
-      render_server_run(sv[0], &options, VS_ISOLATE_THREAD);
+   if (f.context) {
+      render_context_serve(sv[0], 1, "fuzz", &options, RENDER_FRAMING_AUTO); /* closes sv[0] */
+   } else {
+      const struct render_server_options rs = { .isolate = VS_ISOLATE_THREAD, .stream_framing = RENDER_FRAMING_AUTO };
+      render_server_run(sv[0], &options, &rs);
+   }
    pthread_join(thread, NULL);
    close(sv[1]);
    return 0;

@@ -42,6 +42,9 @@ INSTANCE_HANDLES = {'VkInstance', 'VkPhysicalDevice'}
 DEVICE_HANDLES = {'VkDevice', 'VkQueue', 'VkCommandBuffer'}
 
 
+WSI_COMMAND = re.compile(r'Surface|Swapchain|Display|Present|AcquireNextImage')
+
+
 class Unsupported(Exception):
     pass
 
@@ -98,6 +101,7 @@ class Registry:
         self.available_types = set()
         self.available_cmds = set()
         self.ext_types = {}      # extension name -> (number, [type names])
+        self.ext_cmds = {}       # extension name -> [command names]
         self.type_ext = {}
         root = ET.parse(vk_xml).getroot()
         self.header_version = self._header_version(root)
@@ -210,6 +214,11 @@ class Registry:
                         self.type_ext.setdefault(t.get('name'), ext)
                 for c in req.findall('command'):
                     self.available_cmds.add(c.get('name'))
+                    # The extension's own commands; those of interactions
+                    # (depends=) and window-system commands, which a Venus
+                    # guest implements itself, do not count.
+                    if ext and not req.get('depends') and not WSI_COMMAND.search(c.get('name')):
+                        self.ext_cmds.setdefault(ext, []).append(c.get('name'))
                 for e in req.findall('enum'):
                     if e.get('extends'):
                         self.enum_values.add(e.get('name'))
@@ -861,12 +870,23 @@ class Gen:
         self.unsupported = unsupported
 
     def extension_mask(self):
+        """Bit 0 (the mask is meaningful) and every extension whose structs
+        all decode and whose commands all have a Venus number: a guest
+        offers an extension of the mask when the host has it, then sends
+        its commands. A numbered command the decoder lacks is one the guest
+        sends in another form (vkMapMemory*, the template and host-pointer
+        variants: see the unsupported report)."""
         bits = {0}
+        numbered = set(self.reg.canon_cmd(n) for _, n in self.reg.command_types)
+        rewritten = self.reg.venus.find('rewritten')
+        rewritten = set(t.get('name') for t in (rewritten if rewritten is not None else []))
         for ext, (num, types) in self.reg.ext_types.items():
-            if num > 500:
+            if num >= 32 * 32:
                 continue
             if all(self.struct_ok(t) for t in types
-                   if self.reg.canon(t) in self.reg.structs and not self.reg.structs[self.reg.canon(t)]['union']):
+                   if self.reg.canon(t) in self.reg.structs and not self.reg.structs[self.reg.canon(t)]['union']
+                   and self.reg.canon(t) not in rewritten) \
+                    and all(self.reg.canon_cmd(c) in numbered for c in self.reg.ext_cmds.get(ext, [])):
                 bits.add(num)
         v = self.reg.venus.find('extensions')
         for e in v:
@@ -1012,11 +1032,17 @@ def write_wire_header(g, path):
     L = [BANNER, '#ifndef VN_WIRE_H', '#define VN_WIRE_H', '',
          '#include <stdbool.h>', '#include <stddef.h>', '#include <stdint.h>', '#include <vulkan/vulkan.h>', '',
          '#include "venus/cs.h"', '#include "vn_vk.h"', '']
+    spec = {e.get('name'): int(e.get('spec_version')) for e in reg.venus.find('extensions')}
+    words, _ = g.extension_mask()
     L += ['#define VN_COMMAND_GENERATE_REPLY_BIT 0x1u',
           '#define VN_WIRE_FORMAT_VERSION %s' % reg.venus.get('wire_format_version'),
+          '/* The registry and Venus additions the decoder was generated from:',
+          ' * the capset announces exactly these. */',
           '#define VN_VK_XML_VERSION 0x%08xu' % reg.header_version,
-          '#define VN_EXT_COMMAND_SERIALIZATION_SPEC_VERSION 1u',
-          '#define VN_MESA_VENUS_PROTOCOL_SPEC_VERSION 2u', '']
+          '#define VN_EXT_COMMAND_SERIALIZATION_SPEC_VERSION %du' % spec['VK_EXT_command_serialization'],
+          '#define VN_MESA_VENUS_PROTOCOL_SPEC_VERSION %du' % spec['VK_MESA_venus_protocol'],
+          '/* Words of vn_extension_mask up to its last set bit. */',
+          '#define VN_EXTENSION_MASK_WORDS %du' % (max(i for i, w in enumerate(words) if w) + 1), '']
     L.append('enum vn_command_type {')
     for value, name, _ in g.cmds:
         L.append('   VN_CMD_%s = %d,' % (name, value))

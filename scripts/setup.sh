@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs everything venus-server needs from Debian and unpacks the Vulkan
-# registry (vk.xml) and 1.4 headers from trixie's libvulkan-dev into .deps/.
+# registry (vk.xml) and 1.4 headers from the newest libvulkan-dev Debian has
+# (sid's) into .deps/: the protocol the generated decoder speaks.
 # Idempotent: each step is skipped when its result is already present.
 # Registry addresses are derived from the machine's own apt sources.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 deps="$top/.deps"
-stamp="$deps/.setup-done-v3"
+stamp="$deps/.setup-done-v4"
 [ -f "$stamp" ] && [ "${1:-}" != "--force" ] && exit 0
 
 log() { printf 'setup: %s\n' "$*"; }
@@ -48,18 +49,24 @@ case "$mesa_ver" in
      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers >/dev/null ;;
 esac
 
-# 2. vk.xml and Vulkan 1.4 headers from trixie's libvulkan-dev (data only).
-if [ ! -f "$deps/vulkan/usr/share/vulkan/registry/vk.xml" ]; then
-  log "unpacking trixie libvulkan-dev (vk.xml + headers) into .deps/vulkan"
+# 2. vk.xml and Vulkan 1.4 headers from sid's libvulkan-dev (data only; the
+# newest registry Debian has, so that the decoder speaks what the newest
+# Mesa guests do). .deps/vulkan/SUITE says where the unpacked one came from.
+vk_suite=sid
+if [ ! -f "$deps/vulkan/usr/share/vulkan/registry/vk.xml" ] ||
+   [ "$(cat "$deps/vulkan/SUITE" 2>/dev/null)" != "$vk_suite" ]; then
+  log "unpacking $vk_suite libvulkan-dev (vk.xml + headers) into .deps/vulkan"
   tmp=$(mktemp -d)
   mkdir -p "$tmp/lists/partial"
-  echo "deb $uri trixie main" > "$tmp/trixie.list"
-  o=(-o Dir::Etc::SourceList="$tmp/trixie.list" -o Dir::Etc::SourceParts=/dev/null
+  echo "deb $uri $vk_suite main" > "$tmp/$vk_suite.list"
+  o=(-o Dir::Etc::SourceList="$tmp/$vk_suite.list" -o Dir::Etc::SourceParts=/dev/null
      -o Dir::State::Lists="$tmp/lists" -o Dir::Cache::archives="$tmp")
   as_root apt-get "${o[@]}" -qq update
   (cd "$tmp" && apt-get "${o[@]}" -qq download libvulkan-dev)
+  rm -rf "$deps/vulkan"
   mkdir -p "$deps/vulkan"
   dpkg -x "$tmp"/libvulkan-dev_*.deb "$deps/vulkan"
+  echo "$vk_suite" >"$deps/vulkan/SUITE"
   rm -rf "$tmp"
 fi
 

@@ -30,6 +30,16 @@ static struct {
    const char *socket_path;
    int socket_fd;            /* --socket-fd: serve the render-server protocol */
    enum vs_isolate isolate;
+   enum render_framing stream_framing; /* --stream-framing */
+   /* A worker spawned by a render server (upstream's --worker-context-*
+    * arguments): serve that one context. */
+   struct {
+      int fd;
+      uint32_t id, init_flags;
+      const char *name;
+      long server_pid; /* --worker-server-pid (ours): tie to that server */
+      int tie_fd;      /* --worker-tie-fd (ours, POSIX backend) */
+   } worker;
    struct vs_context_options context;
    struct vtest_server_limits server;
    /* --display, --http, --record, --fps (src/display/). */
@@ -49,7 +59,15 @@ usage(FILE *out)
            "  --socket-fd N       be a VMM's render server (RENDER_SERVER_EXEC_PATH): serve\n"
            "                      virglrenderer's render-server protocol on socket fd N\n"
            "  --isolate MODE      thread (default) or process: each context (render server)\n"
-           "                      or client (vtest) in its own worker process\n"
+           "                      or client (vtest) in its own worker process; spawn (render\n"
+           "                      server): a process started with posix_spawn, as upstream\n"
+           "                      virglrenderer starts its workers on macOS\n"
+           "  --stream-framing F  auto (default), header8 or be32: the framing of a\n"
+           "                      SOCK_STREAM --socket-fd (macOS VMMs; README \"For VMM users\")\n"
+           "  --worker-context-fd N --worker-context-id ID --worker-context-init-flags F\n"
+           "  --worker-context-name NAME\n"
+           "                      be one context's worker on socket N (what a render server\n"
+           "                      spawns; also spelled --ctx-fd, --ctx-id, --init-flags, --ctx-name)\n"
            "  --device N          expose only host physical device N (default, -1: all)\n"
            "  --memory STRATEGY   how host-visible memory is shared with clients: auto\n"
            "                      (default), host-pointer, dmabuf or opaque-fd\n"
@@ -256,12 +274,26 @@ main(int argc, char **argv)
 {
    enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION,
           OPT_SOCKET_FD, OPT_ISOLATE, OPT_IGNORED, OPT_IGNORED_ARG,
-          OPT_DISPLAY, OPT_HTTP, OPT_RECORD, OPT_FPS, OPT_SUBMIT_STATS };
+          OPT_DISPLAY, OPT_HTTP, OPT_RECORD, OPT_FPS, OPT_SUBMIT_STATS, OPT_STREAM_FRAMING,
+          OPT_WORKER_FD, OPT_WORKER_ID, OPT_WORKER_FLAGS, OPT_WORKER_NAME, OPT_WORKER_SERVER_PID, OPT_WORKER_TIE_FD };
    static const struct option options[] = {
       { "socket", required_argument, NULL, OPT_SOCKET },
       { "socket-path", required_argument, NULL, OPT_SOCKET },
       { "socket-fd", required_argument, NULL, OPT_SOCKET_FD },
       { "isolate", required_argument, NULL, OPT_ISOLATE },
+      { "stream-framing", required_argument, NULL, OPT_STREAM_FRAMING },
+      /* Upstream virglrenderer's spawned-worker arguments (server/
+       * render_server.c), and the spelling of the change that added them. */
+      { "worker-context-fd", required_argument, NULL, OPT_WORKER_FD },
+      { "worker-context-id", required_argument, NULL, OPT_WORKER_ID },
+      { "worker-context-init-flags", required_argument, NULL, OPT_WORKER_FLAGS },
+      { "worker-context-name", required_argument, NULL, OPT_WORKER_NAME },
+      { "ctx-fd", required_argument, NULL, OPT_WORKER_FD },
+      { "ctx-id", required_argument, NULL, OPT_WORKER_ID },
+      { "init-flags", required_argument, NULL, OPT_WORKER_FLAGS },
+      { "ctx-name", required_argument, NULL, OPT_WORKER_NAME },
+      { "worker-server-pid", required_argument, NULL, OPT_WORKER_SERVER_PID },
+      { "worker-tie-fd", required_argument, NULL, OPT_WORKER_TIE_FD },
       /* virgl_test_server's and virgl_render_server's, for drop-in use. */
       { "venus", no_argument, NULL, OPT_IGNORED },
       { "no-virgl", no_argument, NULL, OPT_IGNORED },
@@ -286,6 +318,20 @@ main(int argc, char **argv)
 
    config.socket_path = VTEST_DEFAULT_SOCKET_PATH;
    config.socket_fd = -1;
+   config.stream_framing = RENDER_FRAMING_AUTO;
+   config.worker.fd = -1;
+   config.worker.tie_fd = -1;
+   config.worker.name = "";
+   /* What a spawned worker must be told again: every option but these. */
+   char **worker_args = calloc((size_t)argc + 1, sizeof(char *));
+   int worker_arg_count = 0;
+   for (int i = 1; worker_args && i < argc; i++) {
+      bool with_value = !strcmp(argv[i], "--socket-fd") || !strcmp(argv[i], "--isolate");
+      if (with_value || !strncmp(argv[i], "--socket-fd=", 12) || !strncmp(argv[i], "--isolate=", 10))
+         i += with_value;
+      else
+         worker_args[worker_arg_count++] = argv[i];
+   }
    config.isolate = VS_ISOLATE_THREAD;
    vs_context_options_default(&config.context);
    vtest_server_limits_default(&config.server);
@@ -296,8 +342,8 @@ main(int argc, char **argv)
    if (env_level && *env_level && !parse_level("$VENUS_SERVER_LOG", env_level))
       return 2;
 
-   int opt;
-   while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+   int opt, opt_index = 0;
+   while ((opt = getopt_long(argc, argv, "", options, &opt_index)) != -1) {
       switch (opt) {
       case OPT_SOCKET:
          if (!*optarg) {
@@ -317,13 +363,49 @@ main(int argc, char **argv)
          config.socket_fd = (int)v;
          break;
       }
+      case OPT_WORKER_FD:
+      case OPT_WORKER_ID:
+      case OPT_WORKER_FLAGS:
+      case OPT_WORKER_SERVER_PID:
+      case OPT_WORKER_TIE_FD: {
+         char *end;
+         errno = 0;
+         unsigned long v = strtoul(optarg, &end, 0);
+         if (errno || end == optarg || *end || v > (opt == OPT_WORKER_FD || opt == OPT_WORKER_TIE_FD ? INT_MAX
+                                                    : opt == OPT_WORKER_SERVER_PID ? LONG_MAX : UINT32_MAX)) {
+            fprintf(stderr, "venus-server: invalid value '%s' for --%s\n", optarg, options[opt_index].name);
+            return 2;
+         }
+         if (opt == OPT_WORKER_FD)
+            config.worker.fd = (int)v;
+         else if (opt == OPT_WORKER_ID)
+            config.worker.id = (uint32_t)v;
+         else if (opt == OPT_WORKER_FLAGS)
+            config.worker.init_flags = (uint32_t)v;
+         else if (opt == OPT_WORKER_SERVER_PID)
+            config.worker.server_pid = (long)v;
+         else
+            config.worker.tie_fd = (int)v;
+         break;
+      }
+      case OPT_WORKER_NAME:
+         config.worker.name = optarg;
+         break;
+      case OPT_STREAM_FRAMING:
+         if (!render_framing_parse(optarg, &config.stream_framing)) {
+            fprintf(stderr, "venus-server: invalid --stream-framing '%s' (use auto, header8 or be32)\n", optarg);
+            return 2;
+         }
+         break;
       case OPT_ISOLATE:
          if (strcmp(optarg, "thread") == 0)
             config.isolate = VS_ISOLATE_THREAD;
          else if (strcmp(optarg, "process") == 0)
             config.isolate = VS_ISOLATE_PROCESS;
+         else if (strcmp(optarg, "spawn") == 0)
+            config.isolate = VS_ISOLATE_SPAWN;
          else {
-            fprintf(stderr, "venus-server: invalid --isolate '%s' (use thread or process)\n", optarg);
+            fprintf(stderr, "venus-server: invalid --isolate '%s' (use thread, process or spawn)\n", optarg);
             return 2;
          }
          break;
@@ -389,18 +471,37 @@ main(int argc, char **argv)
       return 2;
    }
 
-   if (config.socket_fd >= 0) {
-      /* A VMM's render server: stdout is the VMM's, so nothing may reach
-       * it, not even a driver's stray printf. Memory blobs are exact-size
-       * sealable memfds, as the VMM's proxy checks. No signal handlers:
-       * the VMM ends us with SIGKILL. */
+   if (config.socket_fd >= 0 && config.worker.fd >= 0) {
+      fprintf(stderr, "venus-server: --socket-fd and --worker-context-fd exclude each other\n");
+      return 2;
+   }
+   if (config.socket_fd >= 0 || config.worker.fd >= 0) {
+      /* A VMM's render server (or one of its workers): stdout is the VMM's,
+       * so nothing may reach it, not even a driver's stray printf. Memory
+       * blobs are exact-size sealable memfds, as the VMM's proxy checks. No
+       * signal handlers: the VMM ends us with SIGKILL. */
       int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
       if (devnull >= 0) {
          dup2(devnull, STDOUT_FILENO);
          close(devnull);
       }
       config.context.renderer.exact_shm = true;
-      return render_server_run(config.socket_fd, &config.context, config.isolate);
+      if (config.worker.fd >= 0)
+         return render_worker_main(config.worker.fd, config.worker.id, config.worker.name, config.worker.init_flags,
+                                   (pid_t)config.worker.server_pid, config.worker.tie_fd, &config.context,
+                                   config.stream_framing);
+      const struct render_server_options rs = {
+         .isolate = config.isolate,
+         .stream_framing = config.stream_framing,
+         .exec_path = getenv("RENDER_SERVER_EXEC_PATH") ? getenv("RENDER_SERVER_EXEC_PATH") : argv[0],
+         .worker_args = worker_args,
+         .worker_arg_count = worker_arg_count,
+      };
+      return render_server_run(config.socket_fd, &config.context, &rs);
+   }
+   if (config.isolate == VS_ISOLATE_SPAWN) {
+      fprintf(stderr, "venus-server: --isolate spawn is for the render server (--socket-fd); vtest has process\n");
+      return 2;
    }
    vtest_server_set_isolation(config.isolate == VS_ISOLATE_PROCESS);
    if (!install_signal_handlers()) {

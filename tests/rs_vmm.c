@@ -1,10 +1,12 @@
 /* Plays the VMM side of the render-server protocol (what libvirglrenderer's
  * proxy does), without libvirglrenderer, against build/venus-server:
  *
- *   rs_vmm SERVER [--stream] [--server-arg ARG]... SCENARIO
+ *   rs_vmm SERVER [--stream|--stream-be32] [--server-arg ARG]... SCENARIO
  *
- * It creates the socket pair (SEQPACKET, or STREAM with the {size,
- * fd_count} header framing), starts SERVER --socket-fd N and runs:
+ * It creates the socket pair (SEQPACKET; --stream: STREAM with the
+ * {size, fd_count} header framing of the macOS fork; --stream-be32: STREAM
+ * with upstream virglrenderer's big-endian length, fds on the header),
+ * starts SERVER --socket-fd N and runs:
  *   work       3 contexts, each: INIT (fence table + eventfd), a shm blob
  *              (exact size, sealable), a device whose queue is bound to ring
  *              1..3, IMPORT_RESOURCE of a memfd allocated as Vulkan memory
@@ -18,6 +20,14 @@
  *   sigkill    work in flight, then SIGKILL the server: every socket ends.
  *   isolate    (with --server-arg --isolate --server-arg process) SIGKILLs
  *              the worker process of one context; the others keep computing.
+ *   rounded    blobs as a virtio-gpu guest sends them (page-rounded): device
+ *              memory of 1344 bytes as a 4096-byte blob (an SHM fd of
+ *              exactly 4096 bytes, tail zeroed, private to that blob, also
+ *              for the region a freed allocation left), ring-sized shared
+ *              memory rounded the same way.
+ *   worker     no server: SERVER is started as a spawned worker would be,
+ *              with upstream's --worker-context-fd/-id/-init-flags/-name,
+ *              and serves one context that computes on an imported memfd.
  * Prints "ok: ..." / "error: ..." lines and "PASSED" at the end. The Venus
  * commands are encoded here by hand (u32/u64 words, as Mesa encodes them).
  */
@@ -42,6 +52,7 @@
 
 static int errors;
 static bool stream_mode;
+static bool be32_mode; /* with stream_mode */
 
 #define OK(...) (printf("ok: " __VA_ARGS__), printf("\n"))
 #define ERR(...) (errors++, printf("error: " __VA_ARGS__), printf("\n"))
@@ -51,13 +62,16 @@ static bool stream_mode;
 static int
 send_msg(int fd, const void *buf, size_t size, const int *fds, int nfds)
 {
-   if (stream_mode) {
+   if (stream_mode && !be32_mode) {
       uint32_t hdr[2] = { (uint32_t)size, (uint32_t)nfds };
       if (send(fd, hdr, sizeof(hdr), MSG_NOSIGNAL) != sizeof(hdr))
          return -1;
    }
+   /* be32: the length goes first, big-endian, with the fds; then the payload. */
+   const uint8_t be[4] = { (uint8_t)(size >> 24), (uint8_t)(size >> 16), (uint8_t)(size >> 8), (uint8_t)size };
+   const bool split = stream_mode && be32_mode;
    char control[CMSG_SPACE(sizeof(int) * 16)];
-   struct iovec iov = { (void *)buf, size };
+   struct iovec iov = { split ? (void *)be : (void *)buf, split ? sizeof(be) : size };
    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
    if (nfds) {
       memset(control, 0, sizeof(control));
@@ -69,7 +83,9 @@ send_msg(int fd, const void *buf, size_t size, const int *fds, int nfds)
       c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
       memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
    }
-   return sendmsg(fd, &msg, MSG_NOSIGNAL) == (ssize_t)size ? 0 : -1;
+   if (sendmsg(fd, &msg, MSG_NOSIGNAL) != (ssize_t)iov.iov_len)
+      return -1;
+   return !split || send(fd, buf, size, MSG_NOSIGNAL) == (ssize_t)size ? 0 : -1;
 }
 
 /* Receives one reply of exactly `size` bytes; returns the fd count (fds
@@ -80,17 +96,23 @@ recv_msg(int fd, void *buf, size_t size, int *fdp, int timeout_ms)
    struct pollfd p = { fd, POLLIN, 0 };
    if (poll(&p, 1, timeout_ms) != 1)
       return -1;
-   if (stream_mode) {
+   if (stream_mode && !be32_mode) {
       uint32_t hdr[2];
       if (recv(fd, hdr, sizeof(hdr), MSG_WAITALL) != sizeof(hdr) || hdr[0] != size)
          return -1;
    }
+   uint8_t be[4];
+   const bool split = stream_mode && be32_mode;
    char control[CMSG_SPACE(sizeof(int) * 8)];
-   struct iovec iov = { buf, size };
+   struct iovec iov = { split ? (void *)be : buf, split ? sizeof(be) : size };
    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
                          .msg_controllen = sizeof(control) };
-   ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-   if (n != (ssize_t)size)
+   /* be32: the fds arrive with the length. */
+   ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | (split ? MSG_WAITALL : 0));
+   if (n != (ssize_t)iov.iov_len)
+      return -1;
+   if (split && (((uint32_t)be[0] << 24 | (uint32_t)be[1] << 16 | (uint32_t)be[2] << 8 | be[3]) != size ||
+                 recv(fd, buf, size, MSG_WAITALL) != (ssize_t)size))
       return -1;
    int count = 0;
    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
@@ -364,6 +386,27 @@ import_memory(struct ctx *c, uint32_t res_id, uint64_t size)
    return submit(c, &e);
 }
 
+/* vkAllocateMemory of `size` bytes of the test's memory type; the id. */
+static uint64_t
+allocate_memory(struct ctx *c, uint64_t size)
+{
+   struct enc e = { .n = 0 };
+   uint64_t mem = c->next_obj++;
+   cmd(&e, 21);
+   u64(&e, c->device); u64(&e, 1); u32(&e, 5); u64(&e, 0); u64(&e, size); u32(&e, memory_type());
+   u64(&e, 0); u64(&e, 1); u64(&e, mem);
+   return submit(c, &e) ? mem : 0;
+}
+
+static bool
+free_memory(struct ctx *c, uint64_t mem)
+{
+   struct enc e = { .n = 0 };
+   cmd(&e, 22); /* vkFreeMemory */
+   u64(&e, c->device); u64(&e, mem); u64(&e, 0);
+   return submit(c, &e);
+}
+
 /* Records and submits a fill of the buffer with `value`. */
 static bool
 fill(struct ctx *c, uint64_t size, uint32_t value)
@@ -618,6 +661,109 @@ scenario_work(void)
       close(c[i].fd);
 }
 
+/* A virtio-gpu guest's kernel rounds blob sizes up to pages: 1344 bytes
+ * of memory arrive as a 4096-byte CREATE_RESOURCE. The proxy wants an SHM
+ * fd of exactly the blob size; the guest maps all of it. */
+#define ROUNDED_ALLOC 1344u
+#define ROUNDED_BLOB 4096u
+
+/* CREATE_RESOURCE of `mem` at the rounded size; the mapping (or NULL). */
+static uint8_t *
+rounded_blob(struct ctx *c, uint32_t res_id, uint64_t mem, const char *label)
+{
+   struct blob_reply reply;
+   struct stat st;
+   int fd = create_resource(c, res_id, mem, ROUNDED_BLOB, 1, &reply);
+   if (fd < 0) {
+      ERR("%s: CREATE_RESOURCE of %u bytes for %u bytes of memory was refused", label, ROUNDED_BLOB,
+          ROUNDED_ALLOC);
+      return NULL;
+   }
+   uint8_t *map = NULL;
+   if (reply.fd_type != 2 || fstat(fd, &st) != 0 || st.st_size != ROUNDED_BLOB)
+      ERR("%s: fd_type %d, fd of %lld bytes, want SHM of exactly %u", label, reply.fd_type,
+          (long long)st.st_size, ROUNDED_BLOB);
+   else if (expect_seals() && fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW) != 0)
+      ERR("%s: the blob fd cannot be sealed: %s", label, strerror(errno));
+   else if (reply.allocation_size != ROUNDED_ALLOC)
+      ERR("%s: vulkan_info allocation_size %llu, want %u", label, (unsigned long long)reply.allocation_size,
+          ROUNDED_ALLOC);
+   else if ((map = mmap(NULL, ROUNDED_BLOB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
+      map = NULL, ERR("%s: the blob cannot be mapped at %u bytes", label, ROUNDED_BLOB);
+   close(fd);
+   return map;
+}
+
+static bool
+tail_is_zero(const uint8_t *map)
+{
+   for (uint32_t i = ROUNDED_ALLOC; i < ROUNDED_BLOB; i++) {
+      if (map[i])
+         return false;
+   }
+   return true;
+}
+
+static void
+scenario_rounded(void)
+{
+   struct ctx c;
+   if (!open_ctx(&c, 1, 1, "vmm-rounded") || !setup_device(&c)) {
+      ERR("rounded: setting up the context failed");
+      return;
+   }
+   uint64_t a = allocate_memory(&c, ROUNDED_ALLOC), b = allocate_memory(&c, ROUNDED_ALLOC);
+   uint8_t *ma = a ? rounded_blob(&c, 1, a, "memory A") : NULL;
+   uint8_t *mb = b ? rounded_blob(&c, 2, b, "memory B") : NULL;
+   if (!ma || !mb)
+      return;
+   OK("device memory of %u bytes as a %u-byte blob: SHM of exactly %u bytes, sealable, allocation_size %u",
+      ROUNDED_ALLOC, ROUNDED_BLOB, ROUNDED_BLOB, ROUNDED_ALLOC);
+   if (tail_is_zero(ma) && tail_is_zero(mb))
+      OK("the tail past the allocation reads as zeros");
+   else
+      ERR("the tail past the allocation is not zeroed");
+   memset(ma, 0xa5, ROUNDED_BLOB);
+   bool b_clean = true;
+   for (uint32_t i = 0; i < ROUNDED_BLOB; i++)
+      b_clean &= mb[i] == 0;
+   if (b_clean)
+      OK("writing all of blob A (tail included) leaves blob B untouched");
+   else
+      ERR("writing blob A's tail changed blob B: the tail is another object's memory");
+
+   /* A freed allocation's region may be reused: the new blob's tail must
+    * not show what the old one left there. */
+   munmap(ma, ROUNDED_BLOB);
+   uint32_t destroy[2] = { 4, 1 };
+   send_msg(c.fd, destroy, sizeof(destroy), NULL, 0);
+   free_memory(&c, a);
+   uint64_t a2 = allocate_memory(&c, ROUNDED_ALLOC);
+   uint8_t *ma2 = a2 ? rounded_blob(&c, 3, a2, "memory A again") : NULL;
+   if (ma2 && tail_is_zero(ma2))
+      OK("a new allocation after a free: its blob's tail is zeroed again");
+   else if (ma2)
+      ERR("a new allocation after a free: its blob's tail shows the old allocation's bytes");
+
+   /* Shared memory (rings, reply streams) arrives rounded too. */
+   struct blob_reply reply;
+   struct stat st;
+   int fd = create_resource(&c, 4, 0, 135168, 1, &reply);
+   if (fd >= 0 && reply.fd_type == 2 && fstat(fd, &st) == 0 && st.st_size == 135168)
+      OK("a ring's 131268 bytes as a 135168-byte shared-memory blob: exactly 135168 bytes");
+   else
+      ERR("a 135168-byte shared-memory blob failed");
+   if (fd >= 0)
+      close(fd);
+   /* The context still works. */
+   uint32_t s0;
+   if (submit_fence(&c, 0, &s0) && wait_seqno(&c, 0, s0, 10000))
+      OK("the context still answers fences");
+   else
+      ERR("the context died after the rounded blobs");
+   close(c.fd);
+}
+
 static void
 scenario_hostile(void)
 {
@@ -629,7 +775,7 @@ scenario_hostile(void)
    uint32_t id = 10;
    const char *cases[] = { "wrong-size", "unknown-op", "init-missing-fd", "import-bad-fd", "nine-fds",
                            "reused-res-id", "unbound-ring", "bad-venus-stream", "op-before-init",
-                           "truncated-continuation" };
+                           "truncated-continuation", "blob-past-granule" };
    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++, id++) {
       struct ctx c;
       memset(&c, 0, sizeof(c));
@@ -689,6 +835,14 @@ scenario_hostile(void)
       } else if (!strcmp(w, "op-before-init")) {
          uint32_t req[2] = { 4, 1 };
          send_msg(c.fd, req, sizeof(req), NULL, 0);
+      } else if (!strcmp(w, "blob-past-granule")) {
+         /* Rounding up to the granule is fine; a megabyte past it is not. */
+         uint64_t mem = setup_device(&c) ? allocate_memory(&c, ROUNDED_ALLOC) : 0;
+         int f = mem ? create_resource(&c, 3, mem, ROUNDED_ALLOC + (1u << 20), 1, &reply) : -1;
+         if (f >= 0) {
+            ERR("hostile %s: a blob a megabyte past its memory got an fd", w);
+            close(f);
+         }
       } else if (!strcmp(w, "truncated-continuation")) {
          struct {
             uint32_t op, size;
@@ -833,13 +987,71 @@ scenario_isolate(void)
       ERR("the server died");
 }
 
+/* SERVER started as a render server starts a spawned worker: upstream's
+ * four arguments, the context socket as the fd they name. */
+static int
+scenario_worker(const char *bin, char **extra, int n_extra)
+{
+   int sv[2];
+   if (socketpair(AF_UNIX, stream_mode ? SOCK_STREAM : SOCK_SEQPACKET, 0, sv) != 0) {
+      perror("socketpair");
+      return 2;
+   }
+   fcntl(sv[0], F_SETFD, FD_CLOEXEC);
+   server_pid = fork();
+   if (server_pid == 0) {
+      char fdstr[16];
+      snprintf(fdstr, sizeof(fdstr), "%d", sv[1]);
+      char *argv[40];
+      int a = 0;
+      argv[a++] = (char *)bin;
+      for (int i = 0; i < n_extra && a < 28; i++)
+         argv[a++] = extra[i];
+      char *args[] = { "--worker-context-fd", fdstr, "--worker-context-id", "5", "--worker-context-init-flags",
+                       "704", "--worker-context-name", "spawned-worker", NULL };
+      for (int i = 0; args[i]; i++)
+         argv[a++] = args[i];
+      argv[a] = NULL;
+      execv(bin, argv);
+      _exit(127);
+   }
+   close(sv[1]);
+   struct ctx c;
+   memset(&c, 0, sizeof(c));
+   c.id = 5;
+   c.ring = 1;
+   c.fd = sv[0];
+   int memfd;
+   uint32_t *map;
+   if (!ctx_init(&c, false) || (memfd = make_memfd(&map)) < 0 || !setup_device(&c) ||
+       !import_resource(&c, 100, memfd, 2, IMPORT_SIZE) || !import_memory(&c, 100, IMPORT_SIZE))
+      ERR("worker: setting up its context failed");
+   else if (compute_round(&c, memfd, map, 0x5eed, "worker") && compute_round(&c, memfd, map, 0x5eee, "worker"))
+      OK("a worker started with --worker-context-fd/-id/-init-flags/-name served its context: two GPU fills "
+         "read back, fences published");
+   close(c.fd);
+   int status = server_exit_status(10000);
+   if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      OK("the worker exited (status 0) once its socket closed");
+   else {
+      ERR("the worker did not exit cleanly after its socket closed (status %d)", status);
+      kill(server_pid, SIGKILL);
+   }
+   if (errors) {
+      printf("FAILED: %d error(s)\n", errors);
+      return 1;
+   }
+   printf("PASSED\n");
+   return 0;
+}
+
 int
 main(int argc, char **argv)
 {
    setvbuf(stdout, NULL, _IOLBF, 0);
    signal(SIGPIPE, SIG_IGN);
    if (argc < 3) {
-      fprintf(stderr, "usage: rs_vmm SERVER [--stream] [--server-arg ARG]... SCENARIO\n");
+      fprintf(stderr, "usage: rs_vmm SERVER [--stream|--stream-be32] [--server-arg ARG]... SCENARIO\n");
       return 2;
    }
    const char *bin = argv[1];
@@ -849,12 +1061,16 @@ main(int argc, char **argv)
    for (; i < argc - 1; i++) {
       if (!strcmp(argv[i], "--stream"))
          stream_mode = true;
+      else if (!strcmp(argv[i], "--stream-be32"))
+         stream_mode = be32_mode = true;
       else if (!strcmp(argv[i], "--server-arg") && i + 1 < argc - 1 && n_extra < 16)
          extra[n_extra++] = argv[++i];
       else
          break;
    }
    const char *scenario = argv[argc - 1];
+   if (!strcmp(scenario, "worker"))
+      return scenario_worker(bin, extra, n_extra);
    start_server(bin, extra, n_extra);
    if (!strcmp(scenario, "work"))
       scenario_work();
@@ -866,6 +1082,8 @@ main(int argc, char **argv)
       scenario_sigkill();
    else if (!strcmp(scenario, "isolate"))
       scenario_isolate();
+   else if (!strcmp(scenario, "rounded"))
+      scenario_rounded();
    else {
       fprintf(stderr, "unknown scenario %s\n", scenario);
       return 2;

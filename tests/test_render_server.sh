@@ -7,7 +7,11 @@
 # destruction, hostile messages (each ends only its own context, with one
 # log line), a malformed client op, SIGKILL of the server mid-work (with
 # thread and with process workers: no worker may outlive it), the
-# SOCK_STREAM (macOS) framing, and --isolate process with a worker SIGKILLed.
+# SOCK_STREAM (macOS) framings (the fork's header8 and upstream's be32,
+# detected and named), --isolate process with a worker SIGKILLed, and
+# upstream's spawned workers (--isolate spawn; the server started with
+# --worker-context-* as such a worker).
+# (Page-rounded blobs: test_rounded_blobs.)
 . "$(dirname "$0")/lib.sh"
 
 [ -f "$LVP_ICD" ] || { skip "no lavapipe at $LVP_ICD"; finish; }
@@ -66,8 +70,23 @@ one_line_each() {
 
 vmm work work; no_errors work
 vmm work-stream --stream work; no_errors work-stream
+vmm work-be32 --stream-be32 work; no_errors work-be32
+vmm work-be32-named --stream-be32 --server-arg --stream-framing --server-arg be32 work; no_errors work-be32-named
+vmm work-header8-named --stream --server-arg --stream-framing --server-arg header8 work; no_errors work-header8-named
+for log in work-stream work-be32; do
+  want=header8; [ "$log" = work-be32 ] && want=be32
+  check "$log: the server detected the $want framing" grep -q "the VMM speaks the $want stream framing" "$TEST_TMP/$log.log"
+done
 vmm hostile hostile; one_line_each hostile
 vmm hostile-stream --stream hostile; one_line_each hostile-stream
+vmm hostile-be32 --stream-be32 hostile; one_line_each hostile-be32
+# Upstream's spawned workers: our own (--isolate spawn) and the server
+# started as one (its --worker-context-* arguments).
+vmm work-spawn --server-arg --isolate --server-arg spawn work; no_errors work-spawn
+vmm work-spawn-be32 --stream-be32 --server-arg --isolate --server-arg spawn work; no_errors work-spawn-be32
+vmm sigkill-spawn --server-arg --isolate --server-arg spawn sigkill
+vmm worker worker; no_errors worker
+vmm worker-be32 --stream-be32 worker; no_errors worker-be32
 vmm client-hostile client-hostile
 vmm sigkill sigkill
 vmm work-process --server-arg --isolate --server-arg process work; no_errors work-process

@@ -110,6 +110,10 @@ class Client:
     def create_shmem_blob(self, size):
         """RESOURCE_CREATE_BLOB of a plain shmem blob; returns (res_id, fd)."""
         self.send(hdr(6, VCMD_RESOURCE_CREATE_BLOB) + u32(2, 1, size & 0xffffffff, size >> 32, 0, 0))
+        return self.expect_blob()
+
+    def expect_blob(self):
+        """The reply to RESOURCE_CREATE_BLOB: (res_id, fd)."""
         (res_id,) = struct.unpack('<I', self.expect(1, VCMD_RESOURCE_CREATE_BLOB))
         if res_id == 0:
             raise ProtocolError('RESOURCE_CREATE_BLOB returned res_id 0')

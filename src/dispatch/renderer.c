@@ -46,6 +46,7 @@ vs_renderer_register(struct vn_exec_table *t)
    vs_query_register(t);
    vs_descriptor_register(t);
    vs_command_buffer_register(t);
+   vs_host_copy_register(t);
 }
 
 bool

@@ -369,6 +369,57 @@ vs_check_buffer_image_copy2(struct vs_dispatch *disp, const char *cmd, struct vs
                             &r->imageSubresource, r->imageOffset, r->imageExtent);
 }
 
+/* Host memcpy bytes of `layers` layers from `sub` (VK_HOST_IMAGE_COPY_MEMCPY:
+ * the host's own layout, asked of the host). */
+static bool
+host_memcpy_size(struct vs_object *image_obj, const VkImageSubresourceLayers *sub, uint32_t layers,
+                 unsigned __int128 *bytes)
+{
+   const struct vs_object *device = image_obj->parent;
+   if (!device || !device->dt || !device->dt->GetImageSubresourceLayout2)
+      return false;
+   *bytes = 0;
+   for (uint32_t i = 0; i < layers; i++) {
+      VkSubresourceHostMemcpySize size = { .sType = VK_STRUCTURE_TYPE_SUBRESOURCE_HOST_MEMCPY_SIZE };
+      VkSubresourceLayout2 layout = { .sType = VK_STRUCTURE_TYPE_SUBRESOURCE_LAYOUT_2, .pNext = &size };
+      const VkImageSubresource2 subres = {
+         .sType = VK_STRUCTURE_TYPE_IMAGE_SUBRESOURCE_2,
+         .imageSubresource = { sub->aspectMask, sub->mipLevel, sub->baseArrayLayer + i },
+      };
+      device->dt->GetImageSubresourceLayout2((VkDevice)(uintptr_t)device->handle, (VkImage)(uintptr_t)image_obj->handle,
+                                             &subres, &layout);
+      *bytes += size.size;
+   }
+   return true;
+}
+
+bool
+vs_check_host_image_copy(struct vs_dispatch *disp, const char *cmd, struct vs_object *image_obj,
+                         VkHostImageCopyFlags flags, uint64_t data_size, uint32_t row_length, uint32_t image_height,
+                         const VkImageSubresourceLayers *sub, VkOffset3D offset, VkExtent3D extent)
+{
+   if (!vs_check_image_box(disp, cmd, image_obj, sub, offset, extent))
+      return false;
+   const struct vs_image *image = vs_image_from(image_obj);
+   uint32_t layers = sub->layerCount == VK_REMAINING_ARRAY_LAYERS ? image->array_layers - sub->baseArrayLayer
+                                                                   : sub->layerCount;
+   unsigned __int128 bytes;
+   bool ok;
+   if (flags & VK_HOST_IMAGE_COPY_MEMCPY_BIT)
+      ok = host_memcpy_size(image_obj, sub, layers, &bytes);
+   else
+      ok = !(row_length && row_length < extent.width) && !(image_height && image_height < extent.height) &&
+           copy_footprint(image, sub->aspectMask, row_length, image_height, extent, layers, &bytes);
+   if (!ok || bytes > data_size) {
+      vs_dispatch_fail(disp, "%s: %llu bytes of host memory do not hold %ux%ux%u (row %u, height %u, flags 0x%x) "
+                             "of image %llu, format %d",
+                       cmd, U(data_size), extent.width, extent.height, extent.depth, row_length, image_height, flags,
+                       U(image_obj->id), image->format);
+      return false;
+   }
+   return true;
+}
+
 /* The elements a set really has in binding index i of its layout. */
 static uint32_t
 binding_size(const struct vs_descriptor_layout *l, uint32_t variable_count, uint32_t i)

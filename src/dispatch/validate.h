@@ -70,6 +70,14 @@ bool vs_check_buffer_image_copy(struct vs_dispatch *disp, const char *cmd, struc
                                 struct vs_object *image, const VkBufferImageCopy *region);
 bool vs_check_buffer_image_copy2(struct vs_dispatch *disp, const char *cmd, struct vs_object *buffer,
                                  struct vs_object *image, const VkBufferImageCopy2 *region);
+/* A host image copy region (VK_EXT_host_image_copy, its data on the wire):
+ * the image box, and the bytes it reads or writes inside the `data_size`
+ * the guest sent or will receive (the host's memcpy size with
+ * VK_HOST_IMAGE_COPY_MEMCPY_BIT). */
+bool vs_check_host_image_copy(struct vs_dispatch *disp, const char *cmd, struct vs_object *image,
+                              VkHostImageCopyFlags flags, uint64_t data_size, uint32_t row_length,
+                              uint32_t image_height, const VkImageSubresourceLayers *sub, VkOffset3D offset,
+                              VkExtent3D extent);
 /* What a pool's queries write, by type (VkQueryType's result counts);
  * false for a type whose results have no size the server knows. */
 struct vs_query_pool;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dispatch/objects.h"
@@ -746,6 +747,34 @@ export_fd(struct vs_device *dev, struct vs_device_memory *mem)
    return fd;
 }
 
+/* A virtio-gpu guest's kernel rounds every blob up to whole pages (a
+ * 1344-byte allocation arrives as a 4096-byte blob), so a blob may pass
+ * the allocation, but never by more than the granule the memory is made
+ * of: the tail is this memory's own, never another object's. */
+static uint64_t
+blob_size_limit(const struct vs_device *dev, const struct vs_device_memory *mem)
+{
+   uint64_t g = dev->mem.granule;
+   return mem->size > UINT64_MAX - g ? mem->size : (mem->size + g - 1) & ~(g - 1);
+}
+
+/* Host-pointer memory whose fd is exactly the allocation (render-server
+ * mode, where the proxy wants fd size == blob size) grows to a rounded
+ * blob; either way the guest finds the tail past the allocation zeroed,
+ * whatever an earlier allocation of the same cached region left there.
+ * The tail lies inside the server's mapping (granule-rounded). */
+static bool
+fit_blob_tail(struct vs_device_memory *mem, int fd, uint64_t size)
+{
+   if (size <= mem->size || mem->mirror || mem->shared_by != VS_MEMORY_HOST_POINTER || size > mem->map_size)
+      return true;
+   struct stat st;
+   if (fstat(fd, &st) != 0 || ((uint64_t)st.st_size < size && ftruncate(fd, (off_t)size) != 0))
+      return false;
+   memset((uint8_t *)mem->map + mem->size, 0, (size_t)(size - mem->size));
+   return true;
+}
+
 bool
 vs_memory_export(struct vs_renderer *r, uint64_t memory_id, uint64_t size, struct vs_memory_export *out,
                  const char **why)
@@ -755,19 +784,23 @@ vs_memory_export(struct vs_renderer *r, uint64_t memory_id, uint64_t size, struc
    pthread_mutex_lock(&r->memory_lock);
    struct vs_object *obj = vs_object_lookup(r->objects, memory_id, VK_OBJECT_TYPE_DEVICE_MEMORY);
    struct vs_device_memory *mem = obj ? vs_device_memory_from(obj) : NULL;
+   struct vs_device *dev = obj ? vs_device_of(obj) : NULL;
    *why = NULL;
    if (!mem)
       *why = "blob names no VkDeviceMemory of this context";
    else if (mem->shared_by == VS_MEMORY_AUTO && !mem->mirror)
       *why = "blob names memory that was not allocated shareable";
-   else if (size == 0 || size > mem->size)
+   else if (size == 0 || size > blob_size_limit(dev, mem))
       *why = "blob size does not fit the memory";
    else if (mem->exported)
       *why = "memory already has a blob";
    if (!*why) {
-      struct vs_device *dev = vs_device_of(obj);
       const struct vs_physical_device *phys = vs_physical_device_from(dev->physical);
       out->fd = export_fd(dev, mem);
+      if (out->fd >= 0 && !fit_blob_tail(mem, out->fd, size)) {
+         close(out->fd);
+         out->fd = -1;
+      }
       out->shared_by = mem->mirror ? VS_MEMORY_HOST_POINTER : mem->shared_by;
       out->memory_type_index = mem->type_index;
       out->allocation_size = mem->size;

@@ -185,7 +185,8 @@ struct vs_memory_export {
 };
 
 /* RESOURCE_CREATE_BLOB with blob_id = a VkDeviceMemory id of the renderer:
- * at most once per memory, `size` at most the allocation. False with *why
+ * at most once per memory, `size` at most the allocation rounded up to the
+ * granule (virtio-gpu guests send page-rounded blobs). False with *why
  * set on bad input. */
 bool vs_memory_export(struct vs_renderer *r, uint64_t memory_id, uint64_t size,
                       struct vs_memory_export *out, const char **why);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct vs_context_options;
 
@@ -16,14 +17,51 @@ enum vs_isolate {
    VS_ISOLATE_THREAD,  /* a thread of the server process */
    VS_ISOLATE_PROCESS, /* a forked worker process that never shares the
                         * host driver with another context */
+   VS_ISOLATE_SPAWN,   /* render server only: a worker process started with
+                        * posix_spawn of the server's own program and
+                        * upstream virglrenderer's --worker-context-*
+                        * arguments, a fresh process image (macOS's Metal
+                        * breaks in a child forked without exec) */
+};
+
+/* Message framing of the render-server sockets (render_socket.h). */
+enum render_framing {
+   RENDER_FRAMING_SEQPACKET,
+   RENDER_FRAMING_HEADER8,
+   RENDER_FRAMING_BE32,
+   RENDER_FRAMING_AUTO, /* STREAM: the first message received decides */
+};
+
+/* "seqpacket", "header8", "be32", "auto". */
+const char *render_framing_name(enum render_framing f);
+/* Parses a --stream-framing value (auto, header8, be32). */
+bool render_framing_parse(const char *name, enum render_framing *out);
+
+struct render_server_options {
+   enum vs_isolate isolate;
+   enum render_framing stream_framing; /* for SOCK_STREAM sockets */
+   /* VS_ISOLATE_SPAWN: the program to spawn and the server's own options
+    * to repeat to it (--socket-fd and --isolate left out). */
+   const char *exec_path;
+   char *const *worker_args;
+   int worker_arg_count;
 };
 
 /* Serves the proxy on `fd` until it closes the socket (returns 0) or
  * breaks the protocol (logged; returns 1). Never writes to stdout. */
-int render_server_run(int fd, const struct vs_context_options *options, enum vs_isolate isolate);
+int render_server_run(int fd, const struct vs_context_options *options, const struct render_server_options *rs);
 
-/* One context on its socket `fd` (taken): the worker's loop, exposed for
- * the fuzzer. Returns when the socket closes or the context ends. */
-void render_context_serve(int fd, uint32_t ctx_id, const char *name, const struct vs_context_options *options);
+/* One context on its socket `fd` (taken), in `framing` (AUTO: detected):
+ * the worker's loop, exposed for the fuzzer and spawned workers. Returns
+ * when the socket closes or the context ends. */
+void render_context_serve(int fd, uint32_t ctx_id, const char *name, const struct vs_context_options *options,
+                          enum render_framing framing);
+
+/* A worker spawned with upstream's arguments (--worker-context-fd and
+ * friends): ties itself to the server `server_pid` (0: no tie; POSIX
+ * backend: through `tie_fd` too), then serves its one context. Returns the
+ * exit status. */
+int render_worker_main(int fd, uint32_t ctx_id, const char *name, uint32_t init_flags, pid_t server_pid,
+                       int tie_fd, const struct vs_context_options *options, enum render_framing framing);
 
 #endif

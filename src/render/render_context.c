@@ -260,12 +260,13 @@ handle(struct rctx *rc, const void *buf, size_t size, int *fds, int fd_count)
 }
 
 void
-render_context_serve(int fd, uint32_t ctx_id, const char *name, const struct vs_context_options *options)
+render_context_serve(int fd, uint32_t ctx_id, const char *name, const struct vs_context_options *options,
+                     enum render_framing framing)
 {
    struct rctx rc = { .ctx_id = ctx_id, .options = options, .eventfd = -1 };
    snprintf(rc.name, sizeof(rc.name), "%s", name);
    const char *why;
-   if (!render_socket_init(&rc.sock, fd, &why)) {
+   if (!render_socket_init(&rc.sock, fd, framing, &why)) {
       vs_error(ctx_id, "dropping context \"%s\": its socket is %s", rc.name, why);
       close(fd);
       return;
@@ -310,4 +311,19 @@ render_context_serve(int fd, uint32_t ctx_id, const char *name, const struct vs_
       close(rc.eventfd);
    free(rc.cmd);
    close(fd);
+}
+
+int
+render_worker_main(int fd, uint32_t ctx_id, const char *name, uint32_t init_flags, pid_t server_pid, int tie_fd,
+                   const struct vs_context_options *options, enum render_framing framing)
+{
+   /* The server that spawned us dies with its VMM's SIGKILL: so must we. */
+   const struct os_worker_tie tie = { .server_pid = server_pid, .read_fd = tie_fd, .write_fd = -1 };
+   if (server_pid > 0 && !os_worker_start(&tie, fd)) {
+      vs_error(ctx_id, "dropping context \"%s\": its server %ld is gone", name, (long)server_pid);
+      return 1;
+   }
+   vs_debug(ctx_id, "spawned worker for context \"%s\", VMM flags 0x%x", name, init_flags);
+   render_context_serve(fd, ctx_id, name, options, framing);
+   return 0;
 }

@@ -1,11 +1,13 @@
 /* The render server's client loop: the VMM's proxy on --socket-fd, one
- * worker per context (a thread, or with --isolate process a forked
- * process that alone touches the host driver for that context). */
+ * worker per context (a thread; with --isolate process a forked process
+ * that alone touches the host driver for that context; with --isolate
+ * spawn such a process started afresh with posix_spawn). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +41,9 @@ struct worker {
 struct server {
    struct render_socket sock;
    const struct vs_context_options *options;
+   const struct render_server_options *rs;
    enum vs_isolate isolate;
+   uint32_t init_flags; /* the VMM's, from INIT */
    pthread_mutex_t lock;
    struct worker *workers;
    uint32_t live;
@@ -56,8 +60,62 @@ worker_process_main(struct worker *w)
       _exit(1);
    signal(SIGTERM, SIG_DFL);
    signal(SIGINT, SIG_DFL);
-   render_context_serve(w->fd, w->ctx_id, w->name, w->server->options);
+      render_context_serve(w->fd, w->ctx_id, w->name, w->server->options, w->server->sock.framing);
    _exit(0);
+}
+
+extern char **environ;
+
+/* Starts a worker as upstream virglrenderer does on macOS: the server's
+ * own program, posix_spawn'ed with --worker-context-fd/-id/-init-flags/
+ * -name (the context socket as fd 3), plus the server's options and what
+ * ties the worker to this process. -1 with errno on failure. */
+static pid_t
+spawn_worker(struct worker *w)
+{
+   struct server *s = w->server;
+   const struct render_server_options *rs = s->rs;
+   char fd_arg[] = "3", tie_fd_arg[] = "4", id[16], flags[16], pid[24];
+   snprintf(id, sizeof(id), "%u", w->ctx_id);
+   snprintf(flags, sizeof(flags), "%u", s->init_flags);
+   snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+   const char *extra[] = {
+      "--worker-context-fd", fd_arg, "--worker-context-id", id, "--worker-context-init-flags", flags,
+      "--worker-context-name", w->name, "--stream-framing",
+      render_framing_name(s->sock.framing == RENDER_FRAMING_SEQPACKET ? RENDER_FRAMING_AUTO : s->sock.framing),
+      "--worker-server-pid", pid, s->tie.read_fd >= 0 ? "--worker-tie-fd" : NULL, tie_fd_arg, NULL,
+   };
+   const int n_extra = (int)(sizeof(extra) / sizeof(extra[0]));
+   char **argv = calloc((size_t)rs->worker_arg_count + (size_t)n_extra + 2, sizeof(char *));
+   /* Sources above fd 4, so that neither dup2 clobbers the other's. */
+   int ctx_fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 10);
+   int tie_fd = s->tie.read_fd >= 0 ? fcntl(s->tie.read_fd, F_DUPFD_CLOEXEC, 10) : -1;
+   posix_spawn_file_actions_t actions;
+   int err = !argv || ctx_fd < 0 || (s->tie.read_fd >= 0 && tie_fd < 0) ? errno ? errno : ENOMEM
+             : posix_spawn_file_actions_init(&actions);
+   pid_t child = -1;
+   if (!err) {
+      int a = 0;
+      argv[a++] = (char *)rs->exec_path;
+      for (int i = 0; i < rs->worker_arg_count; i++)
+         argv[a++] = rs->worker_args[i];
+      for (int i = 0; i < n_extra && extra[i]; i++)
+         argv[a++] = (char *)extra[i];
+      argv[a] = NULL;
+      err = posix_spawn_file_actions_adddup2(&actions, ctx_fd, 3);
+      if (!err && tie_fd >= 0)
+         err = posix_spawn_file_actions_adddup2(&actions, tie_fd, 4);
+      if (!err)
+         err = posix_spawn(&child, rs->exec_path, &actions, NULL, argv, environ);
+      posix_spawn_file_actions_destroy(&actions);
+   }
+   free(argv);
+   if (ctx_fd >= 0)
+      close(ctx_fd);
+   if (tie_fd >= 0)
+      close(tie_fd);
+   errno = err;
+   return err ? -1 : child;
 }
 
 static void *
@@ -74,15 +132,16 @@ worker_thread(void *arg)
       if (fd < 0)
          vs_error(w->ctx_id, "dropping context \"%s\": %s", w->name, strerror(errno));
       else
-         render_context_serve(fd, w->ctx_id, w->name, w->server->options);
+         render_context_serve(fd, w->ctx_id, w->name, w->server->options, w->server->sock.framing);
    } else {
       /* This thread waits for the worker, so it outlives it, as
        * os_worker_start's tie on Linux needs. */
-      pid_t pid = fork();
+      pid_t pid = w->server->isolate == VS_ISOLATE_SPAWN ? spawn_worker(w) : fork();
       if (pid == 0)
          worker_process_main(w);
       if (pid < 0) {
-         vs_error(w->ctx_id, "dropping context \"%s\": cannot fork its worker: %s", w->name, strerror(errno));
+         vs_error(w->ctx_id, "dropping context \"%s\": cannot %s its worker: %s", w->name,
+                  w->server->isolate == VS_ISOLATE_SPAWN ? "spawn" : "fork", strerror(errno));
       } else {
          atomic_store(&w->pid, pid);
          if (atomic_load(&w->killed))
@@ -169,6 +228,12 @@ find_live(struct server *s, uint32_t ctx_id)
    return NULL;
 }
 
+static const char *
+isolate_name(enum vs_isolate isolate)
+{
+   return isolate == VS_ISOLATE_SPAWN ? "spawned process" : isolate == VS_ISOLATE_PROCESS ? "process" : "thread";
+}
+
 /* The name only labels logs: keep it printable. */
 static void
 sanitize_name(char *out, const char *in, size_t size)
@@ -237,8 +302,7 @@ create_context(struct server *s, const struct render_client_op_create_context_re
       free(w);
       return send_create_reply(s, false, -1);
    }
-   vs_info(req->ctx_id, "context \"%s\" created (%s worker)", name,
-           s->isolate == VS_ISOLATE_PROCESS ? "process" : "thread");
+   vs_info(req->ctx_id, "context \"%s\" created (%s worker)", name, isolate_name(s->isolate));
    bool ok = send_create_reply(s, true, pair[0]);
    close(pair[0]);
    return ok;
@@ -288,6 +352,7 @@ handle(struct server *s, const void *buf, size_t size, int fd_count)
    case RENDER_CLIENT_OP_INIT: {
       const struct render_client_op_init_request *req = buf;
       vs_info(0, "render server: INIT, VMM flags 0x%x", req->flags);
+      s->init_flags = req->flags;
       if (!(req->flags & RENDER_VMM_FLAG_VENUS))
          vs_warn(0, "render server: the VMM did not ask for Venus (flags 0x%x)", req->flags);
       return true;
@@ -308,21 +373,21 @@ handle(struct server *s, const void *buf, size_t size, int fd_count)
 }
 
 int
-render_server_run(int fd, const struct vs_context_options *options, enum vs_isolate isolate)
+render_server_run(int fd, const struct vs_context_options *options, const struct render_server_options *rs)
 {
-   struct server s = { .options = options, .isolate = isolate };
+   struct server s = { .options = options, .rs = rs, .isolate = rs->isolate };
    const char *why;
-   if (!render_socket_init(&s.sock, fd, &why)) {
+   if (!render_socket_init(&s.sock, fd, rs->stream_framing, &why)) {
       vs_error(0, "render server: --socket-fd %d is %s", fd, why);
       return 1;
    }
    if (pthread_mutex_init(&s.lock, NULL) != 0 || os_event_init(&s.reap_event) < 0 ||
-       (isolate == VS_ISOLATE_PROCESS && os_worker_tie_init(&s.tie) < 0)) {
+       (s.isolate != VS_ISOLATE_THREAD && os_worker_tie_init(&s.tie) < 0)) {
       vs_error(0, "render server: cannot set up: %s", strerror(errno));
       return 1;
    }
-   vs_info(0, "render server: serving fd %d (%s framing, %s workers)", fd, s.sock.stream ? "stream" : "seqpacket",
-           isolate == VS_ISOLATE_PROCESS ? "process" : "thread");
+   vs_info(0, "render server: serving fd %d (%s framing, %s workers)", fd, render_framing_name(s.sock.framing),
+           isolate_name(s.isolate));
 
    int rc = 0;
    for (;;) {
@@ -351,8 +416,11 @@ render_server_run(int fd, const struct vs_context_options *options, enum vs_isol
       size_t size;
       int fds[RENDER_MAX_FDS], fd_count;
       char reason[160];
+      const enum render_framing framing = s.sock.framing;
       enum render_recv_result r = render_socket_recv(&s.sock, &buf, sizeof(buf), &size, fds, &fd_count, reason,
                                                      sizeof(reason));
+      if (framing != s.sock.framing)
+         vs_info(0, "render server: the VMM speaks the %s stream framing", render_framing_name(s.sock.framing));
       if (r == RENDER_RECV_EOF) {
          vs_info(0, "render server: the VMM closed the socket");
          break;
@@ -371,7 +439,7 @@ render_server_run(int fd, const struct vs_context_options *options, enum vs_isol
    }
    stop_all(&s);
    reap_workers(&s, true);
-   if (isolate == VS_ISOLATE_PROCESS)
+   if (s.isolate != VS_ISOLATE_THREAD)
       os_worker_tie_fini(&s.tie);
    os_event_fini(&s.reap_event);
    pthread_mutex_destroy(&s.lock);

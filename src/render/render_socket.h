@@ -1,25 +1,32 @@
-/* Message framing of the render-server sockets. SOCK_SEQPACKET (Linux,
- * what stock virglrenderer uses): one message per op, fds as SCM_RIGHTS.
- * SOCK_STREAM (macOS, which has no SEQPACKET for Unix sockets): every
- * message is preceded by a host-endian {u32 size; u32 fd_count} header sent
- * on its own, the fds ride on the payload's first bytes. The type is read
- * from the socket itself (getsockopt SO_TYPE). */
+/* Message framing of the render-server sockets, chosen per connection:
+ *   SOCK_SEQPACKET (Linux, stock virglrenderer): one message per op, fds as
+ *     SCM_RIGHTS, no header.
+ *   SOCK_STREAM (macOS, which has no SEQPACKET for Unix sockets), in one of
+ *   two framings, named by --stream-framing or read off the first message:
+ *     header8: a host-endian {u32 size; u32 fd_count} header sent on its
+ *       own, the fds on the payload's first bytes (the macOS fork of
+ *       virglrenderer the project's seeds came from);
+ *     be32: a big-endian u32 length, the fds on the header's own sendmsg
+ *       (upstream virglrenderer's macOS proxy and server, after 1.3).
+ * Context sockets speak their server socket's framing. */
 #ifndef VS_RENDER_SOCKET_H
 #define VS_RENDER_SOCKET_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "render/render.h"
 #include "render/render_protocol.h"
 
 struct render_socket {
    int fd;
-   bool stream; /* header framing */
+   enum render_framing framing; /* AUTO until the first message */
 };
 
-/* Checks the socket type (SEQPACKET or STREAM) and prepares the socket.
- * False with *why set otherwise. */
-bool render_socket_init(struct render_socket *s, int fd, const char **why);
+/* Checks the socket type (SEQPACKET or STREAM) and prepares the socket; a
+ * STREAM socket gets `stream_framing` (HEADER8, BE32 or AUTO). False with
+ * *why set otherwise. */
+bool render_socket_init(struct render_socket *s, int fd, enum render_framing stream_framing, const char **why);
 
 /* The socket type to give new context sockets (same as this one's). */
 int render_socket_type(const struct render_socket *s);

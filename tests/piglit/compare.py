@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
 """Compares two piglit result directories (native, through the server).
 
-    compare.py NATIVE_DIR SERVER_DIR
+    compare.py NATIVE_DIR SERVER_DIR [--list FILE] [--rerun NATIVE2 SERVER2]
 
 Prints the outcome counts of both side by side and every test that passes
 natively but not through the server (a regression); exits 1 if there is
 one, or if more tests crash through the server than natively. A run
 without results.json (still going, or stopped) is read from its per-test
-files, and only the tests both runs finished are compared."""
+files, and only the tests both runs finished are compared.
+
+--list FILE writes the regressions' names, one a line (piglit's
+--test-list). --rerun gives runs of just those tests again, natively and
+through the server: a regression that passes through the server on the
+rerun, or no longer passes natively, is flaky (a loaded machine's
+timeouts, timer drift, a display connection refused) and listed as such;
+only the others fail."""
 import bz2
 import collections
 import json
@@ -39,9 +46,19 @@ def load(path):
 
 
 def main():
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    list_file = rerun = None
+    if '--list' in args:
+        i = args.index('--list')
+        list_file = args[i + 1]
+        del args[i:i + 2]
+    if '--rerun' in args:
+        i = args.index('--rerun')
+        rerun = (load(args[i + 1])[0], load(args[i + 2])[0])
+        del args[i:i + 3]
+    if len(args) != 2:
         sys.exit(__doc__)
-    (native, native_done), (server, server_done) = load(sys.argv[1]), load(sys.argv[2])
+    (native, native_done), (server, server_done) = load(args[0]), load(args[1])
     if not (native_done and server_done):
         # Partial runs: only the tests both have finished count (piglit
         # marks a running test "incomplete").
@@ -58,18 +75,32 @@ def main():
     print('%-12s %8d %8d' % ('total', len(native), len(server)))
     regressions = sorted(t for t, r in native.items() if r == 'pass' and server.get(t, 'notrun') != 'pass')
     fixed = sorted(t for t, r in server.items() if r == 'pass' and native.get(t) != 'pass')
-    print('regressions (pass natively, not through the server): %d' % len(regressions))
-    for t in regressions:
+    flaky = {}
+    if rerun:
+        for t in regressions:
+            again_native, again_server = rerun[0].get(t, 'notrun'), rerun[1].get(t, 'notrun')
+            if again_server == 'pass' or again_native != 'pass':
+                flaky[t] = 'rerun: native %s, server %s' % (again_native, again_server)
+    confirmed = [t for t in regressions if t not in flaky]
+    if list_file:
+        with open(list_file, 'w') as f:
+            f.writelines(t + '\n' for t in regressions)
+    print('regressions (pass natively, not through the server): %d' % len(confirmed))
+    for t in confirmed:
         print('  %s: %s' % (t, server.get(t, 'notrun')))
+    if flaky:
+        print('flaky (the rerun did not repeat the difference): %d' % len(flaky))
+        for t in sorted(flaky):
+            print('  %s: %s, %s' % (t, server.get(t, 'notrun'), flaky[t]))
     if fixed:
         print('pass only through the server: %d' % len(fixed))
         for t in fixed:
             print('  %s: native %s' % (t, native[t]))
-    crashes = counts['server']['crash'] > counts['native']['crash']
+    server_crashes = sum(1 for t, r in server.items() if r == 'crash' and t not in flaky)
+    crashes = server_crashes > counts['native']['crash']
     if crashes:
-        print('more crashes through the server (%d) than natively (%d)' %
-              (counts['server']['crash'], counts['native']['crash']))
-    return 1 if regressions or crashes else 0
+        print('more crashes through the server (%d) than natively (%d)' % (server_crashes, counts['native']['crash']))
+    return 1 if confirmed or crashes else 0
 
 
 if __name__ == '__main__':

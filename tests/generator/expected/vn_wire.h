@@ -12,9 +12,13 @@
 
 #define VN_COMMAND_GENERATE_REPLY_BIT 0x1u
 #define VN_WIRE_FORMAT_VERSION 1
+/* The registry and Venus additions the decoder was generated from:
+ * the capset announces exactly these. */
 #define VN_VK_XML_VERSION 0x0040302au
 #define VN_EXT_COMMAND_SERIALIZATION_SPEC_VERSION 1u
 #define VN_MESA_VENUS_PROTOCOL_SPEC_VERSION 2u
+/* Words of vn_extension_mask up to its last set bit. */
+#define VN_EXTENSION_MASK_WORDS 13u
 
 enum vn_command_type {
    VN_CMD_vkCreateBuffer = 0,
