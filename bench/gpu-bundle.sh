@@ -34,6 +34,14 @@
 # The binaries and scripts are refreshed on every run; .debs already in
 # DEST/debs and DEST/root-debs are kept.
 #
+# With CHROMIUM=1, also DEST/../gpu-chromium/1, 2, ...: Debian's chromium,
+# chromium-common and every library package the browser links (ldd, less
+# libc6, libgcc-s1 and libstdc++6, which the GPU image has newer), as one
+# tar of .debs cut into parts of at most CHROMIUM_PART_MIB (58) MiB, each
+# in its own directory: one device call carries at most 64 MiB, and a warm
+# machine keeps what earlier calls carried, so the parts go one per call
+# and then DEST (gpu-check.sh ONLY_LIVE=1 joins and unpacks them).
+#
 # Usage: bench/gpu-bundle.sh BUILD_DIR [DEST]   (DEST default: .deps/gpu-bundle)
 set -euo pipefail
 
@@ -64,19 +72,21 @@ for f in "${programs[@]}"; do cp "$build/$f" "$dest/build/$f"; done
 cp "$top/scripts/gpu-check.sh" "$dest/scripts/"
 cp "$top/bench/run.sh" "$top/bench/display.sh" "$dest/bench/"
 cp "$top/tests/vkinfo.py" "$dest/tests/"
-cp "$top/tests/display/ws_viewer.py" "$dest/tests/display/"
+cp "$top/tests/display/ws_viewer.py" "$top/tests/display/cdp_view.py" "$dest/tests/display/"
 
-# download DIR SPEC...: apt-get download each package DIR lacks.
+# download DIR SPEC...: apt-get download the packages DIR lacks, in one call
+# (apt's start-up is the slow part).
 download() {
-  local dir=$1 spec name
+  local dir=$1 spec name missing=()
   shift
   for spec in "$@"; do
     name=${spec%%/*}
-    compgen -G "$dir/${name}_*.deb" >/dev/null && continue
-    # As root apt would warn that its _apt user cannot write to DIR.
-    (cd "$dir" && apt-get download -qq -o APT::Sandbox::User=root "$spec") \
-      || { echo "gpu-bundle: apt-get download $spec failed" >&2; exit 1; }
+    compgen -G "$dir/${name}_*.deb" >/dev/null || missing+=("$spec")
   done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  # As root apt would warn that its _apt user cannot write to DIR.
+  (cd "$dir" && apt-get download -qq -o APT::Sandbox::User=root "${missing[@]}") \
+    || { echo "gpu-bundle: apt-get download ${missing[*]} failed" >&2; exit 1; }
 }
 download "$dest/debs" "${debs[@]}"
 download "$dest/root-debs" "${root_debs[@]}"
@@ -115,3 +125,25 @@ if [ "${GUEST26:-1}" = 1 ]; then
   done
 fi
 echo "$dest: $(du -sh "$dest" | cut -f1)"
+
+if [ "${CHROMIUM:-0}" = 1 ]; then
+  chromium=/usr/lib/chromium/chromium
+  [ -x "$chromium" ] || { echo "gpu-bundle: $chromium is missing (Debian package chromium)" >&2; exit 1; }
+  cdest=$(dirname "$dest")/gpu-chromium
+  cdebs=$cdest/debs
+  mkdir -p "$cdebs"
+  pkgs=$(for f in "$chromium" /usr/lib/chromium/*.so; do ldd "$f"; done | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u |
+    while read -r l; do dpkg -S "$(readlink -f "$l")" 2>/dev/null || dpkg -S "$l" 2>/dev/null; done |
+    cut -d: -f1 | sort -u | grep -vxE 'libc6|libgcc-s1|libstdc\+\+6|chromium(-common)?')
+  # shellcheck disable=SC2086
+  download "$cdebs" chromium chromium-common $pkgs
+  rm -rf "$cdest"/[0-9]*
+  (cd "$cdebs" && tar -cf - ./*.deb) | split -d -b "$((${CHROMIUM_PART_MIB:-58} * 1024 * 1024))" - "$cdest/debs.tar."
+  n=0
+  for part in "$cdest"/debs.tar.*; do
+    n=$((n + 1))
+    mkdir -p "$cdest/$n"
+    mv "$part" "$cdest/$n/"
+  done
+  echo "$cdest: $(du -sh "$cdebs" | cut -f1) of .debs ($(ls "$cdebs" | wc -l) packages) in $n parts: $(cd "$cdest" && du -sh [0-9]* | tr '\t\n' '  ')"
+fi

@@ -43,6 +43,25 @@
 #                    tests/vk14 (Vulkan 1.4 commands: push descriptors, line
 #                    stipple, uint8 indices, attachment locations, host image
 #                    copy) through the server: same bytes as native
+#   live-1080p       the page in headless Chromium (Debian's, carried as .debs:
+#                    bench/gpu-bundle.sh with CHROMIUM=1 makes the parts in
+#                    .deps/gpu-chromium): vkcube-wayland through Venus at
+#                    1920x1080, --fps 60, LIVE_SECONDS (60) watched;
+#                    commit->decoded and commit->drawn median and p99, and
+#                    the p99 of the first and the last 10 s (goal: drawn
+#                    median < 50 ms); the page's screenshot is live-1080p.png
+#   frames-*         per-frame overhead (ONLY_FRAMES=1 alone): render_bench at
+#                    320x240 and 1280x720 natively and through the server, 3
+#                    interleaved rounds, then once against a --submit-stats
+#                    server (its "submit stats" line: ring pickup, decode, host
+#                    submit and completion); vkmark's 13 scenes at 320x240
+#                    through the server with Mesa's default present and the
+#                    fast one (venus_implicit_fencing=true), 2 interleaved
+#                    rounds and one --submit-stats run each; wl_frames' 300
+#                    numbered frames at 320x240 on the display in both
+#                    present modes, recorded (frames-320-false.h264,
+#                    frames-320-true.h264: check them with check_stream.py
+#                    numbers FILE 320 240 100)
 #   bench            bench/run.sh (native and venus-server columns)
 # A client that hangs has its and the server's threads dumped (kernel stacks,
 # and cuda-gdb or gdb backtraces where one is installed) into the logs.
@@ -53,7 +72,11 @@
 # default 3), VKMARK_LOG_LEVEL (the server's during the repeated runs),
 # SKIP_BENCH=1, ONLY_BENCH=1 (set-up and the bench alone), ONLY_RENDER_SERVER=1
 # (set-up and the render-server checks alone), ONLY_DISPLAY=1 (set-up and the
-# display rows alone), ONLY_GUEST26=1 (set-up and the guest26 rows alone).
+# display rows alone), ONLY_GUEST26=1 (set-up and the guest26 rows alone),
+# ONLY_LIVE=1 (set-up and live-1080p alone; CHROMIUM_PARTS
+# names the parts' directory if it is neither BUNDLE/../gpu-chromium nor
+# .deps/gpu-chromium), ONLY_FRAMES=1 (set-up and the frames-* rows alone;
+# FRAMES_DURATION s per vkmark scene there, default 2).
 set -uo pipefail
 
 bundle=$(cd "${1:?usage: $0 BUNDLE}" && pwd)
@@ -65,12 +88,14 @@ build=$bundle/build
 failures=0
 results=()
 # want PART: whether this run does PART (checks, render-server, display,
-# bench): the one part an ONLY_* names, else all (the bench unless SKIP_BENCH=1).
+# live, bench): the one part an ONLY_* names, else all (the bench unless SKIP_BENCH=1).
 only=""
 [ "${ONLY_BENCH:-0}" = 1 ] && only=bench
 [ "${ONLY_RENDER_SERVER:-0}" = 1 ] && only=render-server
 [ "${ONLY_DISPLAY:-0}" = 1 ] && only=display
 [ "${ONLY_GUEST26:-0}" = 1 ] && only=guest26
+[ "${ONLY_LIVE:-0}" = 1 ] && only=live
+[ "${ONLY_FRAMES:-0}" = 1 ] && only=frames
 want() {
   if [ -n "$only" ]; then [ "$1" = "$only" ]
   else [ "$1" != bench ] || [ "${SKIP_BENCH:-0}" != 1 ]; fi
@@ -464,7 +489,7 @@ fi
 
 echo "== bench/display.sh"
 : >"$prefix/display-bench.start"
-HOST_ICD=$HOST_ICD VIRTIO_ICD=$VIRTIO_ICD SIZES="1280x720 1920x1080" \
+HOST_ICD=$HOST_ICD VIRTIO_ICD=$VIRTIO_ICD SIZES="1280x720 1920x1080" BROWSER_SECONDS=0 \
   timeout -k 5 300 "$top/bench/display.sh" "$build" >"$prefix/display-bench.out" 2>&1; rc=$?
 # This run's report and log (display.sh makes the log before the first run).
 runlog=$(find "$top/bench/out" -maxdepth 1 -name 'display-*.log' -newer "$prefix/display-bench.start" 2>/dev/null | head -n1)
@@ -480,6 +505,147 @@ else
   result display-bench FAIL "rc $rc, ${rows:-0} of 2 rows: $(tail -n1 "$prefix/display-bench.out")"
 fi
 fi # display
+
+# --- live in the browser: commit->drawn at 1080p in headless Chromium -------------------
+if want live; then
+parts=""
+for d in "${CHROMIUM_PARTS:-}" "$bundle/../gpu-chromium" "$top/.deps/gpu-chromium"; do
+  if [ -n "$d" ] && compgen -G "$d/[0-9]*/debs.tar.*" >/dev/null; then parts=$d; break; fi
+done
+if [ -z "$parts" ]; then
+  result live-1080p SKIP "no Chromium here: bench/gpu-bundle.sh with CHROMIUM=1 makes .deps/gpu-chromium/1, 2, ...; carry them first"
+else
+  # The parts, in order (debs.tar.00, .01, ...), are one tar of .debs.
+  croot=$prefix/chromium
+  mkdir -p "$croot/debs"
+  # shellcheck disable=SC2046
+  cat $(for f in "$parts"/[0-9]*/debs.tar.*; do echo "${f##*.} $f"; done | sort | cut -d' ' -f2) |
+    tar -xf - -C "$croot/debs"
+  for deb in "$croot"/debs/*.deb; do dpkg -x "$deb" "$croot"; done
+  rm -rf "$croot/debs"
+  # cdp_view.py starts this: the browser with its own libraries.
+  printf '#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s "$@"\n' \
+    "$croot/usr/lib/x86_64-linux-gnu:$croot/lib/x86_64-linux-gnu" "$croot/usr/lib/chromium/chromium" >"$prefix/chromium"
+  chmod +x "$prefix/chromium"
+  export XDG_RUNTIME_DIR=$prefix/rt
+  mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+  if run_server --memory auto --display vs-live --http 127.0.0.1:0 --fps 60; then
+    port=$(sed -nE 's|^venus-server: http http://127.0.0.1:([0-9]+)/$|\1|p' "$server_log")
+    secs=${LIVE_SECONDS:-60}
+    WAYLAND_DISPLAY=vs-live LIMIT=$((secs + 120)) client vkcube-wayland --width 1920 --height 1080 \
+      >"$logs/live-vkcube.txt" 2>&1 &
+    cube=$!
+    sleep 2
+    line=$(timeout -k 5 $((secs + 100)) python3 "$bundle/tests/display/cdp_view.py" "$prefix/chromium" \
+      "$prefix/chromium-profile" "http://127.0.0.1:${port:-0}/" latency "$secs" 5 "$logs/live-1080p.png" 2>&1); rc=$?
+    kill "$cube" 2>/dev/null; wait "$cube" 2>/dev/null
+    stop_server
+    echo "$line" >"$logs/live-1080p.txt"
+    if [ $rc -eq 0 ]; then
+      result live-1080p PASS "$line (goal: commit->drawn median < 50 ms)"
+    else
+      result live-1080p FAIL "rc $rc: $(echo "$line" | tail -n 3 | tr '\n' ' ')"
+    fi
+    grep -E 'display stream:|viewers served' "$server_log" | sed 's/^/   /'
+  else
+    result live-1080p FAIL "the server did not start: $(tail -n1 "$server_log")"
+  fi
+fi
+fi # live
+
+# --- per-frame overhead: both present modes ----------------------------------------------
+if want frames; then
+fdur=${FRAMES_DURATION:-2}
+# frames_vkmark LOG ENV...: vkmark through the server at 320x240, every default scene.
+frames_vkmark() {
+  local log=$1; shift
+  timeout -k 5 $((fdur * 13 * 3 + 60)) env VN_DEBUG=vtest VTEST_SOCKET_NAME="$sock" VK_DRIVER_FILES="$VIRTIO_ICD" \
+    VK_ICD_FILENAMES="$VIRTIO_ICD" "$@" \
+    "$bundle/vkmark/ld-linux-x86-64.so.2" --library-path "$bundle/vkmark/lib:$lib:/usr/lib/x86_64-linux-gnu" \
+    "$bundle/vkmark/vkmark" --winsys headless --winsys-dir "$bundle/vkmark/plugins" --data-dir "$bundle/vkmark/share" \
+    -s 320x240 -b ":duration=$fdur" >"$log" 2>&1
+}
+# stats_line: the current server's "submit stats" lines, after it stopped.
+stats_line() { grep -o 'submit stats: .*' "$server_log" | sed 's/^/   /'; }
+
+echo "== frames: render_bench, 3 interleaved rounds (FPS)"
+run_server --memory auto
+rb_ok=1
+for r in 1 2 3; do
+  LIMIT=120 native "$build/bench/render_bench" --seconds 2 320x240 1280x720 >"$logs/frames-rb-native-$r.txt" 2>&1 || rb_ok=0
+  LIMIT=120 client "$build/bench/render_bench" --seconds 2 320x240 1280x720 >"$logs/frames-rb-venus-$r.txt" 2>&1 || rb_ok=0
+  for size in 320x240 1280x720; do
+    n=$(awk -v s="$size:" '$1 == "render" && $2 == s {print $4}' "$logs/frames-rb-native-$r.txt")
+    v=$(awk -v s="$size:" '$1 == "render" && $2 == s {print $4}' "$logs/frames-rb-venus-$r.txt")
+    echo "   round $r $size: native ${n:--} venus ${v:--} ratio $(awk -v a="${v:-0}" -v b="${n:-0}" 'BEGIN {printf "%.2f", b ? a / b : 0}') (us/frame native $(awk -v b="${n:-0}" 'BEGIN {printf "%.0f", b ? 1e6 / b : 0}'), venus $(awk -v a="${v:-0}" 'BEGIN {printf "%.0f", a ? 1e6 / a : 0}'))"
+  done
+done
+stop_server
+run_server --memory auto --submit-stats
+LIMIT=120 client "$build/bench/render_bench" --seconds 2 320x240 >"$logs/frames-rb-stats.txt" 2>&1 || rb_ok=0
+stop_server
+echo "   with --submit-stats: $(grep '^render' "$logs/frames-rb-stats.txt")"
+stats_line
+result frames-render-bench "$([ $rb_ok = 1 ] && echo PASS || echo FAIL)" "render_bench 320x240 and 1280x720, 3 rounds each way"
+
+if [ -x "$bundle/vkmark/vkmark" ]; then
+  echo "== frames: vkmark 320x240 through the server, Mesa's default present vs the fast one (FPS)"
+  vm_ok=1
+  run_server --memory auto
+  for r in 1 2; do
+    frames_vkmark "$logs/frames-vkmark-default-$r.txt" || vm_ok=0
+    frames_vkmark "$logs/frames-vkmark-fast-$r.txt" venus_implicit_fencing=true || vm_ok=0
+  done
+  stop_server
+  python3 - "$logs" <<'PY' | sed 's/^/   /'
+import re, sys, os
+def fps(path):
+    out = {}
+    for line in open(path, errors="replace"):
+        m = re.search(r"^(\[\w+\] .*?)(?::duration=\d+)?: FPS: (\d+)", line.strip())
+        if m:
+            out[m.group(1)] = int(m.group(2))
+    return out
+runs = {m: [fps(os.path.join(sys.argv[1], "frames-vkmark-%s-%d.txt" % (m, r))) for r in (1, 2)] for m in ("default", "fast")}
+print("| scene | default FPS (runs) | fast FPS (runs) | fast/default | us/frame default | us/frame fast |")
+print("| --- | --- | --- | ---: | ---: | ---: |")
+for scene in runs["default"][0]:
+    d = [r.get(scene) for r in runs["default"]]
+    f = [r.get(scene) for r in runs["fast"]]
+    dm = max(x for x in d if x) if any(d) else 0
+    fm = max(x for x in f if x) if any(f) else 0
+    print("| %s | %s | %s | %s | %s | %s |" % (scene, "/".join(str(x) for x in d), "/".join(str(x) for x in f),
+          "%.2f" % (fm / dm) if dm and fm else "-", "%.0f" % (1e6 / dm) if dm else "-", "%.0f" % (1e6 / fm) if fm else "-"))
+PY
+  for mode in default fast; do
+    run_server --memory auto --submit-stats
+    if [ $mode = fast ]; then frames_vkmark "$logs/frames-vkmark-stats-$mode.txt" venus_implicit_fencing=true || vm_ok=0
+    else frames_vkmark "$logs/frames-vkmark-stats-$mode.txt" || vm_ok=0; fi
+    stop_server
+    echo "   --submit-stats, $mode present: $(grep -o 'Score: [0-9]*' "$logs/frames-vkmark-stats-$mode.txt")"
+    stats_line
+  done
+  result frames-vkmark "$([ $vm_ok = 1 ] && echo PASS || echo FAIL)" "13 scenes at 320x240 in both present modes"
+fi
+
+if [ -x "$build/tests/display/wl_frames" ]; then
+  export XDG_RUNTIME_DIR=$prefix/rt
+  mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+  for fast in false true; do
+    rec=$logs/frames-320-$fast.h264
+    rm -f "$rec"
+    run_server --memory auto --display vs-gpu-order --record "$rec" || { result "frames-order-$fast" FAIL "no server"; continue; }
+    WAYLAND_DISPLAY=vs-gpu-order venus_implicit_fencing=$fast LIMIT=120 client "$build/tests/display/wl_frames" 300 320 240 \
+      >"$logs/frames-320-$fast.txt" 2>&1; rc=$?
+    [ $rc -ge 124 ] && dump_threads "$server_pid" "frames-order-$fast"
+    stop_server
+    enc=$(sed -nE 's/.*display stream: ([0-9]+) encoded.*/\1/p' "$server_log" | head -n1)
+    result "frames-order-$fast" "$([ $rc -eq 0 ] && [ "${enc:-0}" -gt 0 ] && echo PASS || echo FAIL)" \
+      "wl_frames 300 numbered frames at 320x240, venus_implicit_fencing=$fast: rc $rc, ${enc:-no} encoded; check $(basename "$rec") with check_stream.py numbers FILE 320 240 100"
+    grep -E 'display stream:' "$server_log" | sed 's/^/   /'
+  done
+fi
+fi # frames
 
 # --- the execution benchmark ------------------------------------------------------------
 # --- the newest Mesa guest (Vulkan 1.4) -------------------------------------------
