@@ -23,8 +23,12 @@
 #                    without installing anything (from the trixie root of
 #                    scripts/trixie-root.sh; left out with VKMARK=0);
 #   DEST/scripts/, DEST/bench/, DEST/tests/  the scripts gpu-check.sh runs
-#                    (bench/display.sh and its WebSocket viewer among them),
-#                    so that the bundle alone is enough.
+#                    (bench/display.sh and its WebSocket viewer, and
+#                    scripts/vm-run.sh, among them), so that the bundle alone
+#                    is enough;
+#   DEST/vm-guest.tar, DEST/vm-host.tar.xz  with VM=1: the test VM for
+#                    gpu-check.sh's ONLY_VM=1 rows (bench/vm-bundle.sh; about
+#                    45 MB each: carry them in a call of their own).
 # The binaries and scripts are refreshed on every run; .debs already in
 # DEST/debs and DEST/root-debs are kept.
 #
@@ -62,7 +66,7 @@ rm -rf "$dest/build" "$dest/scripts" "$dest/bench" "$dest/tests"
 mkdir -p "$dest/build/bench" "$dest/build/tests/display" "$dest/debs" "$dest/root-debs" \
   "$dest/scripts" "$dest/bench" "$dest/tests/display"
 for f in "${programs[@]}"; do cp "$build/$f" "$dest/build/$f"; done
-cp "$top/scripts/gpu-check.sh" "$dest/scripts/"
+cp "$top/scripts/gpu-check.sh" "$top/scripts/vm-run.sh" "$dest/scripts/"
 cp "$top/bench/run.sh" "$top/bench/display.sh" "$dest/bench/"
 cp "$top/tests/vkinfo.py" "$dest/tests/"
 cp "$top/tests/display/ws_viewer.py" "$top/tests/display/cdp_view.py" "$dest/tests/display/"
@@ -102,6 +106,9 @@ if [ "${VKMARK:-1}" = 1 ]; then
     case $(basename "$lib") in libvulkan.so*) continue ;; esac
     cp -L "$root$lib" "$vk/lib/"
   done
+fi
+if [ "${VM:-0}" = 1 ]; then
+  "$top/bench/vm-bundle.sh" "$build" "$dest"
 fi
 echo "$dest: $(du -sh "$dest" | cut -f1)"
 

@@ -57,6 +57,15 @@
 #                    frames-320-true.h264: check them with check_stream.py
 #                    numbers FILE 320 240 100)
 #   bench            bench/run.sh (native and venus-server columns)
+#   vm-*             (ONLY_VM=1; needs BUNDLE/vm-guest.tar and vm-host.tar.xz
+#                    from bench/vm-bundle.sh) the test VM with KVM: a Debian 13
+#                    guest under trixie's QEMU 10 (run from the bundle on
+#                    trixie's ld-linux; SDL on Xvfb, llvmpipe EGL) whose
+#                    virtio-gpu's Venus contexts run on venus-server and the
+#                    host GPU: vm-short (vulkaninfo names the GPU, mapped
+#                    compute, vk_render byte-identical to native, every
+#                    default vkmark scene), vm-bench (submit round trip and
+#                    vkmark in the guest, against vtest and native here)
 # A client that hangs has its and the server's threads dumped (kernel stacks,
 # and cuda-gdb or gdb backtraces where one is installed) into the logs.
 #
@@ -69,7 +78,8 @@
 # display rows alone), ONLY_LIVE=1 (set-up and live-1080p alone; CHROMIUM_PARTS
 # names the parts' directory if it is neither BUNDLE/../gpu-chromium nor
 # .deps/gpu-chromium), ONLY_FRAMES=1 (set-up and the frames-* rows alone;
-# FRAMES_DURATION s per vkmark scene there, default 2).
+# FRAMES_DURATION s per vkmark scene there, default 2), ONLY_VM=1 (set-up
+# and the VM rows alone; VM_ACCEL=tcg to try them without /dev/kvm).
 set -uo pipefail
 
 bundle=$(cd "${1:?usage: $0 BUNDLE}" && pwd)
@@ -88,6 +98,7 @@ only=""
 [ "${ONLY_DISPLAY:-0}" = 1 ] && only=display
 [ "${ONLY_LIVE:-0}" = 1 ] && only=live
 [ "${ONLY_FRAMES:-0}" = 1 ] && only=frames
+[ "${ONLY_VM:-0}" = 1 ] && only=vm
 want() {
   if [ -n "$only" ]; then [ "$1" = "$only" ]
   else [ "$1" != bench ] || [ "${SKIP_BENCH:-0}" != 1 ]; fi
@@ -639,6 +650,72 @@ if [ -x "$build/tests/display/wl_frames" ]; then
   done
 fi
 fi # frames
+
+# --- the test VM with KVM (bench/vm-bundle.sh) ----------------------------------------
+if want vm; then
+if [ ! -f "$bundle/vm-guest.tar" ] || [ ! -f "$bundle/vm-host.tar.xz" ]; then
+  result vm-short SKIP "no vm-guest.tar and vm-host.tar.xz in the bundle (bench/vm-bundle.sh)"
+else
+  mkdir -p "$prefix/vm-guest"
+  tar -C "$prefix/vm-guest" -xf "$bundle/vm-guest.tar"
+  xz -dc "$bundle/vm-host.tar.xz" | tar -C "$prefix" -xf -
+  vm_host=$prefix/vm-host
+  # Xvfb runs its keymap compiler as /usr/bin/xkbcomp: the bundle's, on its loader.
+  if [ ! -x /usr/bin/xkbcomp ] && [ "$(id -u)" = 0 ]; then
+    printf '#!/bin/sh\nexec %s --library-path %s %s "$@"\n' "$vm_host/ld-linux-x86-64.so.2" "$vm_host/lib" \
+      "$vm_host/bin/xkbcomp" >/usr/bin/xkbcomp
+    chmod +x /usr/bin/xkbcomp
+  fi
+  vm_accel=${VM_ACCEL:-kvm}
+  vm_run() { # LABEL WORKLOAD: one boot; its files in $logs/LABEL/
+    LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-} timeout -k 10 700 "$top/scripts/vm-run.sh" --host-bundle "$vm_host" \
+      --server "$build/venus-server" --accel "$vm_accel" --workload "$2" --timeout 600 --host-icd "$HOST_ICD" \
+      "$logs/$1" "$prefix/vm-guest" >"$logs/$1.out" 2>&1
+  }
+  t0=$SECONDS
+  vm_run vm-short short; rc=$?
+  glog=$logs/vm-short/guest.log
+  step() { grep -q "^VMTEST step $1 rc 0 " "$glog" 2>/dev/null; }
+  vm_gpu=$(sed -n 's/^  | [[:space:]]*deviceName[[:space:]]*= *//p' "$glog" 2>/dev/null | head -n1)
+  scenes=$(grep -cE '^  \| \[[a-z0-9]+\].*FPS: [0-9]+' "$glog" 2>/dev/null)
+  # The guest's render against the same client natively on this GPU.
+  mkdir -p "$prefix/vm-render-native"
+  native "$build/tests/vk_render" --out-dir "$prefix/vm-render-native" >/dev/null 2>&1
+  same=0 differ=0
+  for f in "$prefix"/vm-render-native/*; do
+    [ -f "$f" ] || continue
+    if grep -q "^VMTEST render $(basename "$f") $(sha256sum <"$f" | cut -d' ' -f1)\$" "$glog" 2>/dev/null; then
+      same=$((same + 1)); else differ=$((differ + 1)); fi
+  done
+  if [ $rc -eq 0 ] && step vulkaninfo && [[ $vm_gpu == *Venus* ]] && step compute && step render && [ $differ -eq 0 ] &&
+     [ $same -gt 0 ] && step vkmark && [ "${scenes:-0}" -ge 13 ] && grep -q '^VMTEST done' "$glog"; then
+    result vm-short PASS "$vm_accel, guest sees '$vm_gpu'; compute; render $same images equal native's; vkmark $scenes scenes, score $(sed -nE 's/.*vkmark Score: ([0-9]+).*/\1/p' "$glog"); $((SECONDS - t0)) s"
+  else
+    result vm-short FAIL "QEMU rc $rc; device '$vm_gpu'; steps: $(grep -o 'step [a-z]* rc [0-9]*' "$glog" 2>/dev/null | tr '\n' ' '); render same $same differ $differ; $scenes scenes; see vm-short/"
+  fi
+  vm_run vm-bench bench; rc=$?
+  glog=$logs/vm-bench/guest.log
+  median() { awk -v f="$1" '$1 == f {print $2}' | sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}'; }
+  vm_rt=$(sed -n 's/^  | //p' "$glog" 2>/dev/null | median submit_roundtrip_us)
+  vm_score=$(sed -nE 's/.*vkmark Score: ([0-9]+).*/\1/p' "$glog" 2>/dev/null)
+  run_server --memory auto
+  vt_rt=$(client "$build/bench/exec_bench" --quick submit 2>/dev/null | median submit_roundtrip_us)
+  nat_rt=$(native "$build/bench/exec_bench" --quick submit 2>/dev/null | median submit_roundtrip_us)
+  # vkmark as the guest ran it (640x480, 2 s a scene), through vtest and natively.
+  vkm=(--winsys headless --winsys-dir "$bundle/vkmark/plugins" --data-dir "$bundle/vkmark/share" -s 640x480 -b :duration=2)
+  vkld=("$bundle/vkmark/ld-linux-x86-64.so.2" --library-path "$bundle/vkmark/lib:$lib:/usr/lib/x86_64-linux-gnu")
+  LIMIT=200 client "${vkld[@]}" "$bundle/vkmark/vkmark" "${vkm[@]}" >"$logs/vm-bench-vkmark-vtest.txt" 2>&1
+  stop_server
+  LIMIT=200 native "${vkld[@]}" "$bundle/vkmark/vkmark" "${vkm[@]}" >"$logs/vm-bench-vkmark-native.txt" 2>&1
+  vt_score=$(sed -nE 's/.*vkmark Score: ([0-9]+).*/\1/p' "$logs/vm-bench-vkmark-vtest.txt")
+  nat_score=$(sed -nE 's/.*vkmark Score: ([0-9]+).*/\1/p' "$logs/vm-bench-vkmark-native.txt")
+  if [ $rc -eq 0 ] && [ -n "$vm_rt" ] && [ -n "$vm_score" ]; then
+    result vm-bench PASS "submit+wait round trip median: guest ${vm_rt} us, vtest ${vt_rt:-?} us, native ${nat_rt:-?} us; vkmark 640x480 score: guest $vm_score, vtest ${vt_score:-?}, native ${nat_score:-?}"
+  else
+    result vm-bench FAIL "QEMU rc $rc, round trip '${vm_rt}', score '${vm_score}'; see vm-bench/"
+  fi
+fi
+fi # vm
 
 # --- the execution benchmark ------------------------------------------------------------
 if want bench; then
