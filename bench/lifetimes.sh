@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # What object lifetimes (issue 18: recorded command buffers hold what they
 # name; a server fence after each submission that runs command buffers)
-# cost, on lavapipe: exec_bench's submit round trip (submit one command
-# buffer, wait for its fence) and vkmark's vertex, cube and phong scenes,
+# cost, on lavapipe: exec_bench's round trips (submit: an empty submit and
+# its fence; record-submit: a command buffer re-recorded with one small
+# fill, submitted, its fence waited for) and vkmark's vertex, cube and
+# phong scenes,
 # through two servers in alternating rounds. A benchmark: it prints
 # figures (medians over the rounds) and fails only when it cannot measure.
 #
@@ -51,7 +53,7 @@ for r in $(seq "$rounds"); do
     server=$before; [ "$side" = after ] && server=$after
     sock=$tmp/$side.sock
     start_server "$server" "$sock" "$tmp/$side-$r.log"
-    VN_DEBUG=vtest VTEST_SOCKET_NAME=$sock VK_ICD_FILENAMES=$virtio_icd timeout 300 "$exec_bench" submit \
+    VN_DEBUG=vtest VTEST_SOCKET_NAME=$sock VK_ICD_FILENAMES=$virtio_icd timeout 300 "$exec_bench" submit record-submit \
       >>"$tmp/$side-submit.out" 2>>"$tmp/$side-submit.err" || echo "lifetimes: $side exec_bench submit failed" >&2
     if [ "$have_vkmark" = 1 ]; then
       "$top/scripts/in-root.sh" "$root" env VN_DEBUG=vtest VTEST_SOCKET_NAME="${sock#"$root"}" \
