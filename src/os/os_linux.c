@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -60,6 +61,19 @@ os_fd_is_event(int fd)
    struct stat st;
    uint64_t zero = 0;
    return fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == 0 && write(fd, &zero, sizeof(zero)) == sizeof(zero);
+}
+
+uint64_t
+os_max_mappings(void)
+{
+   FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+   unsigned long long n = 0;
+   if (f) {
+      if (fscanf(f, "%llu", &n) != 1)
+         n = 0;
+      fclose(f);
+   }
+   return n;
 }
 
 int
