@@ -45,7 +45,11 @@ $(POSIX_BUILD)/venus-server: setup $(POSIX_BUILD)/build.ninja FORCE
 	ninja -C $(POSIX_BUILD)
 
 # Both variants run even when the first fails; either failing fails the target.
+# The test VM's guest and QEMU (tests/test_vm.sh) are prepared first: the
+# first run downloads them (minutes), outside any one test's time limit.
 test: $(BUILD)/venus-server $(POSIX_BUILD)/venus-server
+	@[ "$${VM_TEST:-1}" = 0 ] || [ "$(SANITIZE)" = 1 ] || scripts/vm-image.sh $(BUILD) >/dev/null || \
+	  echo "scripts/vm-image.sh failed: test_vm will say why"
 	@rc=0; tests/run.sh $(BUILD) || rc=1; \
 	$(MAKE) --no-print-directory test-posix || rc=1; \
 	exit $$rc

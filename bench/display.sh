@@ -14,11 +14,19 @@
 #                   (0 = read from the server's own memory)
 #   GPU copies      detiling copies by the GPU into the server's memory
 #                   (1 where the host keeps WSI images OPTIMAL: NVIDIA)
+# Then, where Chromium is installed, latency where the user sees it: vkcube
+# at BROWSER_SIZE runs BROWSER_SECONDS while headless Chromium shows the
+# page (tests/display/cdp_view.py latency), which reports, after a 5 s
+# warm-up, commit->decoded and commit->drawn (the animation frame after
+# drawImage) as median and p99, and the p99 and median of commit->drawn in
+# the first and the last 10 s (no growth: the last no higher than the
+# first), beside the server's commit->send for the same run.
 # Writes bench/out/display-DATE.md (bench/out/display-latest.md points there)
 # and, beside it, display-DATE.log: each run's server log and vkcube output.
 #
 # Usage: bench/display.sh BUILD_DIR    Environment: FRAMES (300), SIZES
-# ("1280x720 1920x1080"), FPS (60), SERVER_ARGS, HOST_ICD, VIRTIO_ICD.
+# ("1280x720 1920x1080"), FPS (60), SERVER_ARGS, HOST_ICD, VIRTIO_ICD,
+# BROWSER_SIZE (640x480), BROWSER_SECONDS (65; 0: no browser run), CHROMIUM.
 set -euo pipefail
 
 build=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
@@ -101,5 +109,47 @@ enc, ticks, hz = max(1, ${enc:-0}), $c1 - $c0, $hz
 print('| ${w}x${h} | ${pfps} | ${efps} | ${smed} ms | ${sp99} ms | ${conv} ms | ${encms} ms | %.2f ms | ${copies} | ${gpu_copies} | ${kib} |' % (ticks * 1000.0 / hz / enc))")
   echo "$row" | tee -a "$report"
 done
+
+# --- in the browser -----------------------------------------------------------
+BROWSER_SIZE=${BROWSER_SIZE:-640x480}
+BROWSER_SECONDS=${BROWSER_SECONDS:-65}
+CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
+if [ "$BROWSER_SECONDS" -gt 0 ] && [ -n "$CHROMIUM" ]; then
+  w=${BROWSER_SIZE%x*} h=${BROWSER_SIZE#*x}
+  sock=$tmp/vb.sock log=$tmp/server-browser.log name=vs-bench-browser
+  env -u VN_DEBUG VK_DRIVER_FILES="$HOST_ICD" VK_ICD_FILENAMES="$HOST_ICD" "$server" --socket "$sock" --display "$name" --fps "$FPS" \
+    --http 127.0.0.1:0 "${extra[@]}" >"$tmp/server-browser.out" 2>"$log" &
+  server_pid=$!
+  for _ in $(seq 200); do grep -q 'listening on' "$tmp/server-browser.out" 2>/dev/null && break; sleep 0.05; done
+  port=$(sed -nE 's|^venus-server: http http://127.0.0.1:([0-9]+)/$|\1|p' "$tmp/server-browser.out")
+  VN_DEBUG=vtest VTEST_SOCKET_NAME="$sock" VK_DRIVER_FILES="$VIRTIO_ICD" VK_ICD_FILENAMES="$VIRTIO_ICD" \
+    WAYLAND_DISPLAY="$name" timeout $((BROWSER_SECONDS + 120)) vkcube-wayland --width "$w" --height "$h" \
+    >"$tmp/cube-browser.out" 2>&1 &
+  cube=$!
+  sleep 1
+  rc=0
+  line=$(timeout $((BROWSER_SECONDS + 90)) python3 "$top/tests/display/cdp_view.py" "$CHROMIUM" "$tmp/profile" \
+    "http://127.0.0.1:$port/" latency "$BROWSER_SECONDS" 5 "${report%.md}.png" 2>&1) || rc=$?
+  kill "$cube" 2>/dev/null || true
+  wait "$cube" 2>/dev/null || true
+  kill "$server_pid"
+  wait "$server_pid" || true
+  server_pid=""
+  { echo "## browser $BROWSER_SIZE: server"; cat "$tmp/server-browser.out" "$log"; echo "## page"; echo "$line"
+    echo "## vkcube-wayland"; cat "$tmp/cube-browser.out"; } >>"$runlog"
+  [ $rc -eq 0 ] || { echo "bench/display.sh: the browser run failed: $line (see $runlog)" >&2; exit 1; }
+  echo "$line" >"$tmp/line"
+  grep 'display stream:' "$log" | tail -n1 >>"$tmp/line"
+  f() { field "$1" "$tmp/line"; }
+  {
+    echo
+    echo "In headless Chromium (Debian's, software decoding): vkcube-wayland at $BROWSER_SIZE, ${BROWSER_SECONDS} s, the figures after a 5 s warm-up:"
+    echo
+    echo "| size | drawn fps | commit->decoded median | p99 | commit->drawn median | p99 | drawn p99, first 10 s | last 10 s | drawn median, first 10 s | last 10 s | commit->send median (server) | p99 | skipped | key frames asked |"
+    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  } | tee -a "$report"
+  echo "| $BROWSER_SIZE | $(f 'frames drawn \(([0-9.]+) fps') | $(f 'commit->decoded median ([0-9.]+) ms') ms | $(f 'commit->decoded median [0-9.]+ ms p99 ([0-9.]+) ms') ms | $(f 'commit->drawn median ([0-9.]+) ms') ms | $(f 'commit->drawn median [0-9.]+ ms p99 ([0-9.]+) ms') ms | $(f 'p99 first 10 s ([0-9.]+) ms') ms | $(f 'p99 first 10 s [0-9.]+ ms, last 10 s ([0-9.]+) ms') ms | $(f 'median first 10 s ([0-9.]+) ms') ms | $(f 'median first 10 s [0-9.]+ ms, last 10 s ([0-9.]+) ms') ms | $(f 'commit->sent median ([0-9.]+) ms') ms | $(f 'commit->sent median [0-9.]+ ms p99 ([0-9.]+) ms') ms | $(f 'skipped ([0-9]+),') | $(f 'key frames asked ([0-9]+)') |" | tee -a "$report"
+  echo "(the page's screenshot: ${report%.md}.png)" | tee -a "$report"
+fi
 ln -sf "$(basename "$report")" "$out_dir/display-latest.md"
 echo "bench/display.sh: wrote $report (logs: $runlog)"

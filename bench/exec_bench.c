@@ -212,6 +212,58 @@ bench_submit(void)
    vkDestroyFence(g.device, fence, NULL);
 }
 
+struct record_submit {
+   VkCommandBuffer cmd;
+   VkBuffer buf;
+   VkFence fence;
+};
+
+static void
+record_submit_step(void *arg)
+{
+   struct record_submit *rs = arg;
+   const VkCommandBufferBeginInfo bi = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+      .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+   };
+   CHECK(vkBeginCommandBuffer(rs->cmd, &bi));
+   vkCmdFillBuffer(rs->cmd, rs->buf, 0, 4096, 0x2a2a2a2au);
+   CHECK(vkEndCommandBuffer(rs->cmd));
+   const VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
+                             .pCommandBuffers = &rs->cmd };
+   CHECK(vkQueueSubmit(g.queue, 1, &si, rs->fence));
+   CHECK(vkWaitForFences(g.device, 1, &rs->fence, VK_TRUE, FENCE_TIMEOUT_NS));
+   CHECK(vkResetFences(g.device, 1, &rs->fence));
+}
+
+/* A command buffer re-recorded (one small fill), submitted and waited for
+ * each time: the per-frame path, with what the server does for command
+ * buffers (their objects held, their submission tracked). */
+static void
+bench_record_submit(void)
+{
+   struct mapped_buffer b = mapped_buffer(4096);
+   const VkCommandPoolCreateInfo pci = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+      .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+      .queueFamilyIndex = g.family,
+   };
+   VkCommandPool pool;
+   CHECK(vkCreateCommandPool(g.device, &pci, NULL, &pool));
+   struct record_submit rs = { .buf = b.buf, .fence = create_fence() };
+   const VkCommandBufferAllocateInfo cai = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+      .commandPool = pool,
+      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+      .commandBufferCount = 1,
+   };
+   CHECK(vkAllocateCommandBuffers(g.device, &cai, &rs.cmd));
+   sample_steps("record_submit_us", 200, iters(2000), record_submit_step, &rs);
+   vkDestroyCommandPool(g.device, pool, NULL);
+   vkDestroyFence(g.device, rs.fence, NULL);
+   free_mapped_buffer(&b);
+}
+
 static void
 submit_spin_step(void *arg)
 {
@@ -549,6 +601,7 @@ static const struct workload {
 } workloads[] = {
    { "submit", bench_submit },
    { "submit-spin", bench_submit_spin },
+   { "record-submit", bench_record_submit },
    { "fence-status", bench_fence_status },
    { "sync-call", bench_sync_call },
    { "submit-rate", bench_submit_rate },

@@ -23,10 +23,22 @@
 #                    without installing anything (from the trixie root of
 #                    scripts/trixie-root.sh; left out with VKMARK=0);
 #   DEST/scripts/, DEST/bench/, DEST/tests/  the scripts gpu-check.sh runs
-#                    (bench/display.sh and its WebSocket viewer among them),
-#                    so that the bundle alone is enough.
+#                    (bench/display.sh and its WebSocket viewer, and
+#                    scripts/vm-run.sh, among them), so that the bundle alone
+#                    is enough;
+#   DEST/vm-guest.tar, DEST/vm-host.tar.xz  with VM=1: the test VM for
+#                    gpu-check.sh's ONLY_VM=1 rows (bench/vm-bundle.sh; about
+#                    45 MB each: carry them in a call of their own).
 # The binaries and scripts are refreshed on every run; .debs already in
 # DEST/debs and DEST/root-debs are kept.
+#
+# With CHROMIUM=1, also DEST/../gpu-chromium/1, 2, ...: Debian's chromium,
+# chromium-common and every library package the browser links (ldd, less
+# libc6, libgcc-s1 and libstdc++6, which the GPU image has newer), as one
+# tar of .debs cut into parts of at most CHROMIUM_PART_MIB (58) MiB, each
+# in its own directory: one device call carries at most 64 MiB, and a warm
+# machine keeps what earlier calls carried, so the parts go one per call
+# and then DEST (gpu-check.sh ONLY_LIVE=1 joins and unpacks them).
 #
 # Usage: bench/gpu-bundle.sh BUILD_DIR [DEST]   (DEST default: .deps/gpu-bundle)
 set -euo pipefail
@@ -54,22 +66,24 @@ rm -rf "$dest/build" "$dest/scripts" "$dest/bench" "$dest/tests"
 mkdir -p "$dest/build/bench" "$dest/build/tests/display" "$dest/debs" "$dest/root-debs" \
   "$dest/scripts" "$dest/bench" "$dest/tests/display"
 for f in "${programs[@]}"; do cp "$build/$f" "$dest/build/$f"; done
-cp "$top/scripts/gpu-check.sh" "$dest/scripts/"
+cp "$top/scripts/gpu-check.sh" "$top/scripts/vm-run.sh" "$dest/scripts/"
 cp "$top/bench/run.sh" "$top/bench/display.sh" "$dest/bench/"
 cp "$top/tests/vkinfo.py" "$dest/tests/"
-cp "$top/tests/display/ws_viewer.py" "$dest/tests/display/"
+cp "$top/tests/display/ws_viewer.py" "$top/tests/display/cdp_view.py" "$dest/tests/display/"
 
-# download DIR SPEC...: apt-get download each package DIR lacks.
+# download DIR SPEC...: apt-get download the packages DIR lacks, in one call
+# (apt's start-up is the slow part).
 download() {
-  local dir=$1 spec name
+  local dir=$1 spec name missing=()
   shift
   for spec in "$@"; do
     name=${spec%%/*}
-    compgen -G "$dir/${name}_*.deb" >/dev/null && continue
-    # As root apt would warn that its _apt user cannot write to DIR.
-    (cd "$dir" && apt-get download -qq -o APT::Sandbox::User=root "$spec") \
-      || { echo "gpu-bundle: apt-get download $spec failed" >&2; exit 1; }
+    compgen -G "$dir/${name}_*.deb" >/dev/null || missing+=("$spec")
   done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  # As root apt would warn that its _apt user cannot write to DIR.
+  (cd "$dir" && apt-get download -qq -o APT::Sandbox::User=root "${missing[@]}") \
+    || { echo "gpu-bundle: apt-get download ${missing[*]} failed" >&2; exit 1; }
 }
 download "$dest/debs" "${debs[@]}"
 download "$dest/root-debs" "${root_debs[@]}"
@@ -93,4 +107,29 @@ if [ "${VKMARK:-1}" = 1 ]; then
     cp -L "$root$lib" "$vk/lib/"
   done
 fi
+if [ "${VM:-0}" = 1 ]; then
+  "$top/bench/vm-bundle.sh" "$build" "$dest"
+fi
 echo "$dest: $(du -sh "$dest" | cut -f1)"
+
+if [ "${CHROMIUM:-0}" = 1 ]; then
+  chromium=/usr/lib/chromium/chromium
+  [ -x "$chromium" ] || { echo "gpu-bundle: $chromium is missing (Debian package chromium)" >&2; exit 1; }
+  cdest=$(dirname "$dest")/gpu-chromium
+  cdebs=$cdest/debs
+  mkdir -p "$cdebs"
+  pkgs=$(for f in "$chromium" /usr/lib/chromium/*.so; do ldd "$f"; done | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u |
+    while read -r l; do dpkg -S "$(readlink -f "$l")" 2>/dev/null || dpkg -S "$l" 2>/dev/null; done |
+    cut -d: -f1 | sort -u | grep -vxE 'libc6|libgcc-s1|libstdc\+\+6|chromium(-common)?')
+  # shellcheck disable=SC2086
+  download "$cdebs" chromium chromium-common $pkgs
+  rm -rf "$cdest"/[0-9]*
+  (cd "$cdebs" && tar -cf - ./*.deb) | split -d -b "$((${CHROMIUM_PART_MIB:-58} * 1024 * 1024))" - "$cdest/debs.tar."
+  n=0
+  for part in "$cdest"/debs.tar.*; do
+    n=$((n + 1))
+    mkdir -p "$cdest/$n"
+    mv "$part" "$cdest/$n/"
+  done
+  echo "$cdest: $(du -sh "$cdebs" | cut -f1) of .debs ($(ls "$cdebs" | wc -l) packages) in $n parts: $(cd "$cdest" && du -sh [0-9]* | tr '\t\n' '  ')"
+fi

@@ -11,6 +11,11 @@
  *   vkCmdUpdateBuffer, vkCmdBindIndexBuffer and (with
  *   FUZZ_SEMANTICS_PIPELINELESS=1) vkCmdDispatchIndirect / vkCmdDrawIndirect,
  *   vkEndCommandBuffer, a fence, vkQueueSubmit, vkWaitForFences.
+ *   Lifetimes: an event and a query pool are recorded too (vkCmdSetEvent,
+ *   vkCmdResetQueryPool, vkCmdWriteTimestamp), and between recording and
+ *   submitting, then again between submitting and waiting (while the work
+ *   may be pending), fuzzed destroys and frees: buffers, memory, the event,
+ *   the query pool, the command buffer (reset or freed) and its pool.
  *
  * Numbers come from the input: a byte picks a "nice" value (what a real
  * client would send), an edge value (0, page-1, the allocation size, 4 GiB,
@@ -140,6 +145,8 @@ enum {
    ID_POOL = 30,
    ID_CMD = 31,
    ID_FENCE = 40,
+   ID_EVENT = 50,
+   ID_QUERY_POOL = 51,
 };
 
 static void
@@ -309,6 +316,83 @@ command_buffer_begin(struct stream *s)
    put64(s, 0);
 }
 
+static void
+create_event_and_query_pool(struct stream *s)
+{
+   cmd(s, VN_CMD_vkCreateEvent);
+   put64(s, ID_DEVICE);
+   put64(s, 1);
+   put32(s, VK_STRUCTURE_TYPE_EVENT_CREATE_INFO);
+   put64(s, 0);
+   put32(s, 0);
+   put64(s, 0);
+   put64(s, 1);
+   put64(s, ID_EVENT);
+
+   cmd(s, VN_CMD_vkCreateQueryPool);
+   put64(s, ID_DEVICE);
+   put64(s, 1);
+   put32(s, VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO);
+   put64(s, 0);
+   put32(s, 0);
+   put32(s, VK_QUERY_TYPE_TIMESTAMP);
+   put32(s, 4);
+   put32(s, 0);
+   put64(s, 0);
+   put64(s, 1);
+   put64(s, ID_QUERY_POOL);
+}
+
+/* A destroy or free of a device child: (device, object, pAllocator). */
+static void
+destroy(struct stream *s, uint32_t type, uint64_t id)
+{
+   cmd(s, type);
+   put64(s, ID_DEVICE);
+   put64(s, id);
+   put64(s, 0);
+}
+
+/* One fuzzed lifetime event: something the recorded work names goes. */
+static void
+lifetime_one(struct stream *s, struct input *in)
+{
+   uint8_t op = in_u8(in);
+   switch (op % 8) {
+   case 0:
+   case 1:
+      destroy(s, VN_CMD_vkDestroyBuffer, ID_BUF + (op >> 3) % 3);
+      break;
+   case 2:
+   case 3:
+      destroy(s, VN_CMD_vkFreeMemory, ID_MEM + (op >> 3) % 2);
+      break;
+   case 4:
+      destroy(s, VN_CMD_vkDestroyEvent, ID_EVENT);
+      break;
+   case 5:
+      destroy(s, VN_CMD_vkDestroyQueryPool, ID_QUERY_POOL);
+      break;
+   case 6:
+      if (op & 0x80) {
+         cmd(s, VN_CMD_vkResetCommandBuffer);
+         put64(s, ID_CMD);
+         put32(s, 0);
+      } else {
+         cmd(s, VN_CMD_vkFreeCommandBuffers);
+         put64(s, ID_DEVICE);
+         put64(s, ID_POOL);
+         put32(s, 1);
+         put64(s, 1);
+         put64(s, ID_CMD);
+      }
+      break;
+   default:
+      destroy(s, VN_CMD_vkDestroyCommandPool, ID_POOL);
+      break;
+   }
+}
+
 /* One fuzzed transfer/bind/draw/dispatch command. */
 static void
 record_one(struct stream *s, struct input *in, const uint64_t *buf_size, bool pipelineless)
@@ -320,7 +404,25 @@ record_one(struct stream *s, struct input *in, const uint64_t *buf_size, bool pi
    if (b2 > 2)
       b2 = 0;
    uint64_t size = buf_size[b];
-   switch (op % 6) {
+   switch (op % 8) {
+   case 6: /* event */
+      cmd(s, VN_CMD_vkCmdSetEvent);
+      put64(s, ID_CMD);
+      put64(s, ID_EVENT);
+      put32(s, VK_PIPELINE_STAGE_TRANSFER_BIT);
+      return;
+   case 7: /* queries */
+      cmd(s, VN_CMD_vkCmdResetQueryPool);
+      put64(s, ID_CMD);
+      put64(s, ID_QUERY_POOL);
+      put32(s, 0);
+      put32(s, 4);
+      cmd(s, VN_CMD_vkCmdWriteTimestamp);
+      put64(s, ID_CMD);
+      put32(s, VK_PIPELINE_STAGE_TRANSFER_BIT);
+      put64(s, ID_QUERY_POOL);
+      put32(s, (uint32_t)in_num(in, 1, 4));
+      return;
    case 0: /* fill */
       cmd(s, VN_CMD_vkCmdFillBuffer);
       put64(s, ID_CMD);
@@ -386,10 +488,12 @@ record_one(struct stream *s, struct input *in, const uint64_t *buf_size, bool pi
 }
 
 static void
-submit_and_wait(struct stream *s)
+submit_and_wait(struct stream *s, struct input *in)
 {
    cmd(s, VN_CMD_vkEndCommandBuffer);
    put64(s, ID_CMD);
+   for (uint32_t n = in_u8(in) % 4; n; n--)
+      lifetime_one(s, in);
 
    cmd(s, VN_CMD_vkCreateFence);
    put64(s, ID_DEVICE);
@@ -416,6 +520,8 @@ submit_and_wait(struct stream *s)
    put32(s, 0); /* signals */
    put64(s, 0);
    put64(s, ID_FENCE);
+   for (uint32_t n = in_u8(in) % 4; n; n--)
+      lifetime_one(s, in);
 
    cmd(s, VN_CMD_vkWaitForFences);
    put64(s, ID_DEVICE);
@@ -451,10 +557,11 @@ build(struct stream *s, struct input *in, bool pipelineless)
       bind_buffer_memory(s, ID_BUF + i, ID_MEM + (how == 2 ? 1 - i % 2 : i % 2),
                          in_num(in, 0, mem_size[i % 2]));
    }
+   create_event_and_query_pool(s);
    command_buffer_begin(s);
    for (int i = 0; i < 16 && in->left; i++)
       record_one(s, in, buf_size, pipelineless);
-   submit_and_wait(s);
+   submit_and_wait(s, in);
 }
 
 /* The stream as a vtest session, for fuzz_vtest's corpus. */

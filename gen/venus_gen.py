@@ -825,19 +825,25 @@ class Gen:
             _, ht, p = cd
             objtype = self.reg.handles[ht]
             ok = 'a->ret >= VK_SUCCESS' if info['ret'] == 'VkResult' else 'true'
+            # A created object holds the resources its create info names
+            # (vs_dispatch_hold_created): a view keeps its image alive.
             if p.len:
                 L += ['   if (%s) {' % ok,
                       '      for (uint32_t i_ = 0; i_ < a->%s_count; i_++) {' % p.name,
                       '         if (a->%s[i_] != VK_NULL_HANDLE)' % p.name,
-                      '            vs_dispatch_add_object(disp, %s, a->%s_ids[i_], (uint64_t)(uintptr_t)a->%s[i_], a->%s_obj);'
+                      '            vs_dispatch_hold_created(disp, vs_dispatch_add_object(disp, %s, a->%s_ids[i_], (uint64_t)(uintptr_t)a->%s[i_], a->%s_obj));'
                       % (objtype, p.name, p.name, first.name),
                       '      }', '   }']
             else:
                 L += ['   if (%s)' % ok,
-                      '      vs_dispatch_add_object(disp, %s, a->%s_id, (uint64_t)(uintptr_t)a->%s_storage, a->%s_obj);'
+                      '      vs_dispatch_hold_created(disp, vs_dispatch_add_object(disp, %s, a->%s_id, (uint64_t)(uintptr_t)a->%s_storage, a->%s_obj));'
                       % (objtype, p.name, p.name, first.name)]
         elif cd and cd[0] == 'destroy':
+            # A held object outlives the guest's destroy: the host object
+            # goes when its last holder lets go (venus/lifetime.h).
             _, ht, p = cd
+            L[0:0] = ['   if (a->%s_obj && !vs_dispatch_retire_object(disp, a->%s_obj))' % (p.name, p.name),
+                      '      return;']
             L += ['   if (a->%s_obj)' % p.name,
                   '      vs_dispatch_remove_object(disp, a->%s_obj);' % p.name]
         return L
@@ -1091,6 +1097,9 @@ def write_wire_header(g, path):
           '   void (*encode_reply)(struct vn_encoder *e, const void *args);',
           '   /* NULL when the command has no checks; false when one failed. */',
           '   bool (*check)(const struct vn_check_table *t, struct vs_dispatch *disp, void *args);',
+          '   /* Recorded into its command buffer, which then holds every object',
+          '    * the command names (venus/lifetime.h). */',
+          '   bool records;',
           '};',
           '/* Indexed by command type; commands with no wire form have no decode. */',
           'extern const struct vn_command_info vn_commands[VN_CMD_TYPE_COUNT];', '',
@@ -1149,6 +1158,15 @@ def write_codec(g, out_dir, units):
         write_file(os.path.join(out_dir, 'vn_wire_%d.c' % i), L + chunk)
 
 
+def records_into_command_buffer(reg, name):
+    """vkCmd* and vkBeginCommandBuffer (its inheritance info) record into
+    the command buffer they are given first."""
+    params = reg.commands[name]['params']
+    if not params or params[0].ptr != 0 or reg.canon(params[0].type) != 'VkCommandBuffer':
+        return False
+    return name.startswith('vkCmd') or name == 'vkBeginCommandBuffer'
+
+
 def write_table(g, path):
     """vn_wire_table.c: the data the runner walks, and the handler table's
     defaults."""
@@ -1161,10 +1179,11 @@ def write_table(g, path):
         canon = reg.canon_cmd(names[v])
         if v in supported:
             check = 'vn_check_%s' % canon if canon in g.checks else 'NULL'
-            L.append('   [%d] = { "%s", sizeof(struct vn_args_%s), vn_decode_%s, vn_call_%s, vn_encode_reply_%s, %s },'
-                     % (v, canon, canon, canon, canon, canon, check))
+            records = 'true' if records_into_command_buffer(reg, canon) else 'false'
+            L.append('   [%d] = { "%s", sizeof(struct vn_args_%s), vn_decode_%s, vn_call_%s, vn_encode_reply_%s, %s, %s },'
+                     % (v, canon, canon, canon, canon, canon, check, records))
         else:
-            L.append('   [%d] = { "%s", 0, NULL, NULL, NULL, NULL },' % (v, canon))
+            L.append('   [%d] = { "%s", 0, NULL, NULL, NULL, NULL, false },' % (v, canon))
     L += ['};', '',
           'const char *', 'vn_command_name(uint32_t type)', '{',
           '   return type < VN_CMD_TYPE_COUNT && vn_commands[type].name ? vn_commands[type].name : "unknown";',

@@ -37,6 +37,13 @@
 #   display-bench    bench/display.sh at 1280x720 and 1920x1080: presented and
 #                    encoded fps, commit->send median and p99, convert and
 #                    encode time, CPU and copies per frame (display-bench.md)
+#   live-1080p       the page in headless Chromium (Debian's, carried as .debs:
+#                    bench/gpu-bundle.sh with CHROMIUM=1 makes the parts in
+#                    .deps/gpu-chromium): vkcube-wayland through Venus at
+#                    1920x1080, --fps 60, LIVE_SECONDS (60) watched;
+#                    commit->decoded and commit->drawn median and p99, and
+#                    the p99 of the first and the last 10 s (goal: drawn
+#                    median < 50 ms); the page's screenshot is live-1080p.png
 #   frames-*         per-frame overhead (ONLY_FRAMES=1 alone): render_bench at
 #                    320x240 and 1280x720 natively and through the server, 3
 #                    interleaved rounds, then once against a --submit-stats
@@ -50,6 +57,15 @@
 #                    frames-320-true.h264: check them with check_stream.py
 #                    numbers FILE 320 240 100)
 #   bench            bench/run.sh (native and venus-server columns)
+#   vm-*             (ONLY_VM=1; needs BUNDLE/vm-guest.tar and vm-host.tar.xz
+#                    from bench/vm-bundle.sh) the test VM with KVM: a Debian 13
+#                    guest under trixie's QEMU 10 (run from the bundle on
+#                    trixie's ld-linux; SDL on Xvfb, llvmpipe EGL) whose
+#                    virtio-gpu's Venus contexts run on venus-server and the
+#                    host GPU: vm-short (vulkaninfo names the GPU, mapped
+#                    compute, vk_render byte-identical to native, every
+#                    default vkmark scene), vm-bench (submit round trip and
+#                    vkmark in the guest, against vtest and native here)
 # A client that hangs has its and the server's threads dumped (kernel stacks,
 # and cuda-gdb or gdb backtraces where one is installed) into the logs.
 #
@@ -59,8 +75,11 @@
 # default 3), VKMARK_LOG_LEVEL (the server's during the repeated runs),
 # SKIP_BENCH=1, ONLY_BENCH=1 (set-up and the bench alone), ONLY_RENDER_SERVER=1
 # (set-up and the render-server checks alone), ONLY_DISPLAY=1 (set-up and the
-# display rows alone), ONLY_FRAMES=1 (set-up and the frames-* rows alone;
-# FRAMES_DURATION s per vkmark scene there, default 2).
+# display rows alone), ONLY_LIVE=1 (set-up and live-1080p alone; CHROMIUM_PARTS
+# names the parts' directory if it is neither BUNDLE/../gpu-chromium nor
+# .deps/gpu-chromium), ONLY_FRAMES=1 (set-up and the frames-* rows alone;
+# FRAMES_DURATION s per vkmark scene there, default 2), ONLY_VM=1 (set-up
+# and the VM rows alone; VM_ACCEL=tcg to try them without /dev/kvm).
 set -uo pipefail
 
 bundle=$(cd "${1:?usage: $0 BUNDLE}" && pwd)
@@ -72,12 +91,14 @@ build=$bundle/build
 failures=0
 results=()
 # want PART: whether this run does PART (checks, render-server, display,
-# bench): the one part an ONLY_* names, else all (the bench unless SKIP_BENCH=1).
+# live, bench): the one part an ONLY_* names, else all (the bench unless SKIP_BENCH=1).
 only=""
 [ "${ONLY_BENCH:-0}" = 1 ] && only=bench
 [ "${ONLY_RENDER_SERVER:-0}" = 1 ] && only=render-server
 [ "${ONLY_DISPLAY:-0}" = 1 ] && only=display
+[ "${ONLY_LIVE:-0}" = 1 ] && only=live
 [ "${ONLY_FRAMES:-0}" = 1 ] && only=frames
+[ "${ONLY_VM:-0}" = 1 ] && only=vm
 want() {
   if [ -n "$only" ]; then [ "$1" = "$only" ]
   else [ "$1" != bench ] || [ "${SKIP_BENCH:-0}" != 1 ]; fi
@@ -471,7 +492,7 @@ fi
 
 echo "== bench/display.sh"
 : >"$prefix/display-bench.start"
-HOST_ICD=$HOST_ICD VIRTIO_ICD=$VIRTIO_ICD SIZES="1280x720 1920x1080" \
+HOST_ICD=$HOST_ICD VIRTIO_ICD=$VIRTIO_ICD SIZES="1280x720 1920x1080" BROWSER_SECONDS=0 \
   timeout -k 5 300 "$top/bench/display.sh" "$build" >"$prefix/display-bench.out" 2>&1; rc=$?
 # This run's report and log (display.sh makes the log before the first run).
 runlog=$(find "$top/bench/out" -maxdepth 1 -name 'display-*.log' -newer "$prefix/display-bench.start" 2>/dev/null | head -n1)
@@ -487,6 +508,54 @@ else
   result display-bench FAIL "rc $rc, ${rows:-0} of 2 rows: $(tail -n1 "$prefix/display-bench.out")"
 fi
 fi # display
+
+# --- live in the browser: commit->drawn at 1080p in headless Chromium -------------------
+if want live; then
+parts=""
+for d in "${CHROMIUM_PARTS:-}" "$bundle/../gpu-chromium" "$top/.deps/gpu-chromium"; do
+  if [ -n "$d" ] && compgen -G "$d/[0-9]*/debs.tar.*" >/dev/null; then parts=$d; break; fi
+done
+if [ -z "$parts" ]; then
+  result live-1080p SKIP "no Chromium here: bench/gpu-bundle.sh with CHROMIUM=1 makes .deps/gpu-chromium/1, 2, ...; carry them first"
+else
+  # The parts, in order (debs.tar.00, .01, ...), are one tar of .debs.
+  croot=$prefix/chromium
+  mkdir -p "$croot/debs"
+  # shellcheck disable=SC2046
+  cat $(for f in "$parts"/[0-9]*/debs.tar.*; do echo "${f##*.} $f"; done | sort | cut -d' ' -f2) |
+    tar -xf - -C "$croot/debs"
+  for deb in "$croot"/debs/*.deb; do dpkg -x "$deb" "$croot"; done
+  rm -rf "$croot/debs"
+  # cdp_view.py starts this: the browser with its own libraries.
+  printf '#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s "$@"\n' \
+    "$croot/usr/lib/x86_64-linux-gnu:$croot/usr/lib/x86_64-linux-gnu/pulseaudio:$croot/lib/x86_64-linux-gnu" \
+    "$croot/usr/lib/chromium/chromium" >"$prefix/chromium"
+  chmod +x "$prefix/chromium"
+  export XDG_RUNTIME_DIR=$prefix/rt
+  mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+  if run_server --memory auto --display vs-live --http 127.0.0.1:0 --fps 60; then
+    port=$(sed -nE 's|^venus-server: http http://127.0.0.1:([0-9]+)/$|\1|p' "$server_log")
+    secs=${LIVE_SECONDS:-60}
+    WAYLAND_DISPLAY=vs-live LIMIT=$((secs + 120)) client vkcube-wayland --width 1920 --height 1080 \
+      >"$logs/live-vkcube.txt" 2>&1 &
+    cube=$!
+    sleep 2
+    line=$(timeout -k 5 $((secs + 100)) python3 "$bundle/tests/display/cdp_view.py" "$prefix/chromium" \
+      "$prefix/chromium-profile" "http://127.0.0.1:${port:-0}/" latency "$secs" 5 "$logs/live-1080p.png" 2>&1); rc=$?
+    kill "$cube" 2>/dev/null; wait "$cube" 2>/dev/null
+    stop_server
+    echo "$line" >"$logs/live-1080p.txt"
+    if [ $rc -eq 0 ]; then
+      result live-1080p PASS "$line (goal: commit->drawn median < 50 ms)"
+    else
+      result live-1080p FAIL "rc $rc: $(echo "$line" | tail -n 3 | tr '\n' ' ')"
+    fi
+    grep -E 'display stream:|viewers served' "$server_log" | sed 's/^/   /'
+  else
+    result live-1080p FAIL "the server did not start: $(tail -n1 "$server_log")"
+  fi
+fi
+fi # live
 
 # --- per-frame overhead: both present modes ----------------------------------------------
 if want frames; then
@@ -581,6 +650,72 @@ if [ -x "$build/tests/display/wl_frames" ]; then
   done
 fi
 fi # frames
+
+# --- the test VM with KVM (bench/vm-bundle.sh) ----------------------------------------
+if want vm; then
+if [ ! -f "$bundle/vm-guest.tar" ] || [ ! -f "$bundle/vm-host.tar.xz" ]; then
+  result vm-short SKIP "no vm-guest.tar and vm-host.tar.xz in the bundle (bench/vm-bundle.sh)"
+else
+  mkdir -p "$prefix/vm-guest"
+  tar -C "$prefix/vm-guest" -xf "$bundle/vm-guest.tar"
+  xz -dc "$bundle/vm-host.tar.xz" | tar -C "$prefix" -xf -
+  vm_host=$prefix/vm-host
+  # Xvfb runs its keymap compiler as /usr/bin/xkbcomp: the bundle's, on its loader.
+  if [ ! -x /usr/bin/xkbcomp ] && [ "$(id -u)" = 0 ]; then
+    printf '#!/bin/sh\nexec %s --library-path %s %s "$@"\n' "$vm_host/ld-linux-x86-64.so.2" "$vm_host/lib" \
+      "$vm_host/bin/xkbcomp" >/usr/bin/xkbcomp
+    chmod +x /usr/bin/xkbcomp
+  fi
+  vm_accel=${VM_ACCEL:-kvm}
+  vm_run() { # LABEL WORKLOAD: one boot; its files in $logs/LABEL/
+    LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-} timeout -k 10 700 "$top/scripts/vm-run.sh" --host-bundle "$vm_host" \
+      --server "$build/venus-server" --accel "$vm_accel" --workload "$2" --timeout 600 --host-icd "$HOST_ICD" \
+      "$logs/$1" "$prefix/vm-guest" >"$logs/$1.out" 2>&1
+  }
+  t0=$SECONDS
+  vm_run vm-short short; rc=$?
+  glog=$logs/vm-short/guest.log
+  step() { grep -q "^VMTEST step $1 rc 0 " "$glog" 2>/dev/null; }
+  vm_gpu=$(sed -n 's/^  | [[:space:]]*deviceName[[:space:]]*= *//p' "$glog" 2>/dev/null | head -n1)
+  scenes=$(grep -cE '^  \| \[[a-z0-9]+\].*FPS: [0-9]+' "$glog" 2>/dev/null)
+  # The guest's render against the same client natively on this GPU.
+  mkdir -p "$prefix/vm-render-native"
+  native "$build/tests/vk_render" --out-dir "$prefix/vm-render-native" >/dev/null 2>&1
+  same=0 differ=0
+  for f in "$prefix"/vm-render-native/*; do
+    [ -f "$f" ] || continue
+    if grep -q "^VMTEST render $(basename "$f") $(sha256sum <"$f" | cut -d' ' -f1)\$" "$glog" 2>/dev/null; then
+      same=$((same + 1)); else differ=$((differ + 1)); fi
+  done
+  if [ $rc -eq 0 ] && step vulkaninfo && [[ $vm_gpu == *Venus* ]] && step compute && step render && [ $differ -eq 0 ] &&
+     [ $same -gt 0 ] && step vkmark && [ "${scenes:-0}" -ge 13 ] && grep -q '^VMTEST done' "$glog"; then
+    result vm-short PASS "$vm_accel, guest sees '$vm_gpu'; compute; render $same images equal native's; vkmark $scenes scenes, score $(sed -nE 's/.*vkmark Score: ([0-9]+).*/\1/p' "$glog"); $((SECONDS - t0)) s"
+  else
+    result vm-short FAIL "QEMU rc $rc; device '$vm_gpu'; steps: $(grep -o 'step [a-z]* rc [0-9]*' "$glog" 2>/dev/null | tr '\n' ' '); render same $same differ $differ; $scenes scenes; see vm-short/"
+  fi
+  vm_run vm-bench bench; rc=$?
+  glog=$logs/vm-bench/guest.log
+  median() { awk -v f="$1" '$1 == f {print $2}' | sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}'; }
+  vm_rt=$(sed -n 's/^  | //p' "$glog" 2>/dev/null | median submit_roundtrip_us)
+  vm_score=$(sed -nE 's/.*vkmark Score: ([0-9]+).*/\1/p' "$glog" 2>/dev/null)
+  run_server --memory auto
+  vt_rt=$(client "$build/bench/exec_bench" --quick submit 2>/dev/null | median submit_roundtrip_us)
+  nat_rt=$(native "$build/bench/exec_bench" --quick submit 2>/dev/null | median submit_roundtrip_us)
+  # vkmark as the guest ran it (640x480, 2 s a scene), through vtest and natively.
+  vkm=(--winsys headless --winsys-dir "$bundle/vkmark/plugins" --data-dir "$bundle/vkmark/share" -s 640x480 -b :duration=2)
+  vkld=("$bundle/vkmark/ld-linux-x86-64.so.2" --library-path "$bundle/vkmark/lib:$lib:/usr/lib/x86_64-linux-gnu")
+  LIMIT=200 client "${vkld[@]}" "$bundle/vkmark/vkmark" "${vkm[@]}" >"$logs/vm-bench-vkmark-vtest.txt" 2>&1
+  stop_server
+  LIMIT=200 native "${vkld[@]}" "$bundle/vkmark/vkmark" "${vkm[@]}" >"$logs/vm-bench-vkmark-native.txt" 2>&1
+  vt_score=$(sed -nE 's/.*vkmark Score: ([0-9]+).*/\1/p' "$logs/vm-bench-vkmark-vtest.txt")
+  nat_score=$(sed -nE 's/.*vkmark Score: ([0-9]+).*/\1/p' "$logs/vm-bench-vkmark-native.txt")
+  if [ $rc -eq 0 ] && [ -n "$vm_rt" ] && [ -n "$vm_score" ]; then
+    result vm-bench PASS "submit+wait round trip median: guest ${vm_rt} us, vtest ${vt_rt:-?} us, native ${nat_rt:-?} us; vkmark 640x480 score: guest $vm_score, vtest ${vt_score:-?}, native ${nat_score:-?}"
+  else
+    result vm-bench FAIL "QEMU rc $rc, round trip '${vm_rt}', score '${vm_score}'; see vm-bench/"
+  fi
+fi
+fi # vm
 
 # --- the execution benchmark ------------------------------------------------------------
 if want bench; then

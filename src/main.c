@@ -42,9 +42,10 @@ static struct {
    struct vs_context_options context;
    struct vtest_server_limits server;
    bool resources_given; /* --limit resources=N was on the command line */
-   /* --display, --http, --record, --fps (src/display/). */
+   /* --display, --http, --record, --fps, --input (src/display/). */
    const char *display, *http, *record;
    unsigned fps;
+   bool input;
 } config;
 
 static void
@@ -84,6 +85,8 @@ usage(FILE *out)
            "                      defaults to 127.0.0.1, PORT 0 picks a free one)\n"
            "  --record FILE       write the display's H.264 stream (Annex B) to FILE\n"
            "  --fps N             the display's stream rate and frame pacing (default 60)\n"
+           "  --input             let browser viewers' pointer and keys reach the guest\n"
+           "                      (wl_seat); without it viewers only watch\n"
 #endif
            "  --log-level LEVEL   error, warn, info or debug (default: $VENUS_SERVER_LOG,\n"
            "                      else info)\n"
@@ -252,7 +255,7 @@ main(int argc, char **argv)
 {
    enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION,
           OPT_SOCKET_FD, OPT_ISOLATE, OPT_IGNORED, OPT_IGNORED_ARG,
-          OPT_DISPLAY, OPT_HTTP, OPT_RECORD, OPT_FPS, OPT_SUBMIT_STATS, OPT_STREAM_FRAMING,
+          OPT_DISPLAY, OPT_HTTP, OPT_RECORD, OPT_FPS, OPT_INPUT, OPT_SUBMIT_STATS, OPT_STREAM_FRAMING,
           OPT_WORKER_FD, OPT_WORKER_ID, OPT_WORKER_FLAGS, OPT_WORKER_NAME, OPT_WORKER_SERVER_PID, OPT_WORKER_TIE_FD };
    static const struct option options[] = {
       { "socket", required_argument, NULL, OPT_SOCKET },
@@ -288,6 +291,7 @@ main(int argc, char **argv)
       { "http", required_argument, NULL, OPT_HTTP },
       { "record", required_argument, NULL, OPT_RECORD },
       { "fps", required_argument, NULL, OPT_FPS },
+      { "input", no_argument, NULL, OPT_INPUT },
       { "submit-stats", no_argument, NULL, OPT_SUBMIT_STATS },
       { "help", no_argument, NULL, OPT_HELP },
       { "version", no_argument, NULL, OPT_VERSION },
@@ -419,6 +423,9 @@ main(int argc, char **argv)
          }
          *(opt == OPT_DISPLAY ? &config.display : opt == OPT_HTTP ? &config.http : &config.record) = optarg;
          break;
+      case OPT_INPUT:
+         config.input = true;
+         break;
       case OPT_FPS: {
          char *end;
          unsigned long v = strtoul(optarg, &end, 10);
@@ -486,14 +493,15 @@ main(int argc, char **argv)
       fprintf(stderr, "venus-server: sigaction: %s\n", strerror(errno));
       return 1;
    }
-   if ((config.http || config.record || config.fps) && !config.display) {
-      fprintf(stderr, "venus-server: --http, --record and --fps need --display\n");
+   if ((config.http || config.record || config.fps || config.input) && !config.display) {
+      fprintf(stderr, "venus-server: --http, --record, --fps and --input need --display\n");
       return 2;
    }
    if (config.display) {
 #ifdef VS_HAVE_DISPLAY
       const struct vs_display_options display = {
          .name = config.display, .http = config.http, .record = config.record, .fps = config.fps ? config.fps : 60,
+         .input = config.input,
       };
       if (!vs_display_start(&display))
          return 1;

@@ -5,7 +5,7 @@
 # queueCount may instead be refused with a VkResult), the server survives, and
 # a compute client running alongside (tests/vk_compute) finishes with every
 # word right and never sees the hostile client's fill pattern (0x41414141) in
-# its fresh memory.
+# its fresh memory. Then the lifetime cases (see the second part).
 . "$(dirname "$0")/lib.sh"
 
 require_tools timeout
@@ -61,4 +61,69 @@ else
   fail "vulkaninfo --summary after the hostile clients: $(describe_rc $rc)"
 fi
 server_stop || true
+
+# Lifetimes (issue 18), in both isolation modes: work recorded, then what it
+# names destroyed or freed, then submitted. The server keeps the host
+# objects until the command buffer lets go: the submit runs (PASSED), no
+# client is dropped, the server stays up; a set freed with its pool makes
+# the submit refused with one line. Then two clients: the attacker frees
+# 8 MiB under recorded work while the victim allocates 8 MiB; neither may
+# see the other's bytes.
+for iso in thread process; do
+  server_start --log-level info --isolate "$iso" || break
+  for mode in destroy-buffer-after-record free-memory-after-record destroy-event-after-record \
+      destroy-query-pool-after-record destroy-image-view-after-record destroy-descriptor-target-after-record \
+      free-descriptor-set-after-record; do
+    tag="$iso: $mode"
+    venus_run "$COMPUTE" --mib 4 --rounds 2 --pause-ms 100 --check-foreign "$SECRET_MARKER" \
+      >"$TEST_TMP/$iso-$mode-compute.out" 2>"$TEST_TMP/$iso-$mode-compute.err" &
+    compute_pid=$!; BG_PIDS+=("$compute_pid")
+    before=$(log_count "$DROP_RE")
+    rc=0; venus_run 30 "$HOSTILE" "$mode" >"$TEST_TMP/$iso-$mode.out" 2>"$TEST_TMP/$iso-$mode.err" || rc=$?
+    if ! server_alive; then
+      fail "$tag: the server died"
+      show_tail "$SERVER_LOG"
+      break 2
+    fi
+    if [ "$mode" = free-descriptor-set-after-record ]; then
+      wait_log_count "$DROP_RE" $((before + 1)) 3 || true
+      got=$(( $(log_count "$DROP_RE") - before ))
+      line=$(grep -E "$DROP_RE" "$SERVER_LOG" | tail -n1 || true)
+      if [ "$got" -eq 1 ] && grep -q 'freed with its pool' <<<"$line"; then
+        pass "$tag: submit refused once (${line#venus-server: })"
+      else
+        fail "$tag: $got 'dropping client:' line(s) (want one naming the freed set): $line"
+      fi
+    elif [ "$rc" -eq 0 ] && grep -q '^PASSED' "$TEST_TMP/$iso-$mode.out" &&
+        [ "$(log_count "$DROP_RE")" -eq "$before" ]; then
+      pass "$tag: $(grep '^ok:' "$TEST_TMP/$iso-$mode.out" | tail -n1 | sed 's/^ok: //')"
+    else
+      fail "$tag: client $(describe_rc $rc), $(( $(log_count "$DROP_RE") - before )) drop(s) (want PASSED, none)"
+      show_tail "$TEST_TMP/$iso-$mode.out" 5
+      show_tail "$SERVER_LOG" 5
+    fi
+    rc=0; wait "$compute_pid" || rc=$?
+    client_check "$tag: compute client alongside" "$TEST_TMP/$iso-$mode-compute.out" "$rc" || true
+  done
+
+  sync_dir=$(mktemp -d "$TEST_TMP/uaf-XXXXXX")
+  HOSTILE_SYNC_DIR=$sync_dir venus_run 60 "$HOSTILE" uaf-victim >"$TEST_TMP/$iso-victim.out" 2>&1 &
+  victim_pid=$!; BG_PIDS+=("$victim_pid")
+  arc=0; HOSTILE_SYNC_DIR=$sync_dir venus_run 60 "$HOSTILE" uaf-attacker >"$TEST_TMP/$iso-attacker.out" 2>&1 || arc=$?
+  vrc=0; wait "$victim_pid" || vrc=$?
+  check "$iso: cross-client use after free: server still running" server_alive
+  if [ "$vrc" -eq 0 ] && grep -q '^PASSED' "$TEST_TMP/$iso-victim.out"; then
+    pass "$iso: uaf victim: $(grep '^ok:' "$TEST_TMP/$iso-victim.out" | tail -n1 | sed 's/^ok: //')"
+  else
+    fail "$iso: uaf victim: $(describe_rc $vrc)"
+    show_tail "$TEST_TMP/$iso-victim.out" 5
+  fi
+  if [ "$arc" -eq 0 ] && grep -q '^PASSED' "$TEST_TMP/$iso-attacker.out"; then
+    pass "$iso: uaf attacker: $(grep -m1 '^ok: .*attacker' "$TEST_TMP/$iso-attacker.out" | sed 's/^ok: //')"
+  else
+    fail "$iso: uaf attacker: $(describe_rc $arc)"
+    show_tail "$TEST_TMP/$iso-attacker.out" 5
+  fi
+  server_stop || true
+done
 finish

@@ -25,10 +25,28 @@
  *                    VK_ERROR_OUT_OF_DEVICE_MEMORY before the sum passes
  *                    the heap; then a small compute round trip still works
  *
+ *
+ * Lifetimes (issue 18): each records work naming an object, destroys or
+ * frees that object, then submits; the submit must run (the server keeps
+ * the host object until the command buffer lets go) and end PASSED:
+ * destroy-buffer-after-record, free-memory-after-record (8 MiB),
+ * destroy-event-after-record, destroy-query-pool-after-record,
+ * destroy-image-view-after-record (render pass clearing through a view of
+ * an image, all destroyed), destroy-descriptor-target-after-record (a
+ * compute dispatch whose set names buffers destroyed and freed),
+ * free-descriptor-set-after-record (the set freed: the submit is refused).
+ * uaf-attacker / uaf-victim  two clients synchronised through files in
+ *                    $HOSTILE_SYNC_DIR: the attacker records a copy out of
+ *                    and a fill into an 8 MiB buffer, frees its memory and
+ *                    destroys it; the victim then allocates 8 MiB and
+ *                    fills it with its own pattern; the attacker submits.
+ *                    Neither may see the other's bytes.
+ *
  * Every mode prints "info: ..." lines as it goes and "sent" once its hostile
  * work is submitted; the out-of-range modes are expected to be dropped by
  * the server (the client then hangs or fails: run it under timeout). Only
- * heap-overcommit and huge-queue-count end with PASSED/FAILED. */
+ * heap-overcommit, huge-queue-count and the lifetime modes end with
+ * PASSED/FAILED. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -434,6 +452,345 @@ descriptor_copy_out_of_range(struct vkt *t)
    return 0;
 }
 
+/* ---- lifetimes ---------------------------------------------------------- */
+
+#define VICTIM 0x5a17c0deu
+
+/* Submits the ended command buffer and waits; PASSED needs the work to
+ * have run. (Mesa sends a recording at vkEndCommandBuffer: each mode ends
+ * it before destroying, so the server sees record, destroy, submit.) */
+static int
+submit_expect_success(struct vkt *t, const char *what_mode)
+{
+   const char *what = "";
+   printf("sent\n");
+   VkResult r = vkt_submit_wait(t, cmd, fence, &what);
+   if (r == VK_SUCCESS)
+      vkt_ok(t, "%s: submit after the destroy ran", what_mode);
+   else
+      vkt_error(t, "%s: submit and wait: %s (%s)", what_mode, vkt_result(r), what);
+   return 0;
+}
+
+static int
+destroy_buffer_after_record(struct vkt *t)
+{
+   VkBuffer b = make_buffer(t, 1u << 20);
+   VkDeviceMemory m = make_memory(t, 1u << 20);
+   vkBindBufferMemory(t->device, b, m, 0);
+   if (!setup_cmd(t))
+      return 1;
+   vkCmdFillBuffer(cmd, b, 0, VK_WHOLE_SIZE, SECRET);
+   vkEndCommandBuffer(cmd);
+   vkDestroyBuffer(t->device, b, NULL);
+   return submit_expect_success(t, "vkDestroyBuffer after recording");
+}
+
+static int
+free_memory_after_record(struct vkt *t)
+{
+   VkBuffer b = make_buffer(t, 8u << 20);
+   VkDeviceMemory m = make_memory(t, 8u << 20);
+   vkBindBufferMemory(t->device, b, m, 0);
+   if (!setup_cmd(t))
+      return 1;
+   vkCmdFillBuffer(cmd, b, 0, VK_WHOLE_SIZE, SECRET);
+   vkEndCommandBuffer(cmd);
+   vkFreeMemory(t->device, m, NULL);
+   return submit_expect_success(t, "vkFreeMemory (8 MiB) after recording");
+}
+
+static int
+destroy_event_after_record(struct vkt *t)
+{
+   const VkEventCreateInfo eci = { .sType = VK_STRUCTURE_TYPE_EVENT_CREATE_INFO };
+   VkEvent ev;
+   if (!vkt_check(t, vkCreateEvent(t->device, &eci, NULL, &ev), "vkCreateEvent") || !setup_cmd(t))
+      return 1;
+   vkCmdSetEvent(cmd, ev, VK_PIPELINE_STAGE_TRANSFER_BIT);
+   vkCmdResetEvent(cmd, ev, VK_PIPELINE_STAGE_TRANSFER_BIT);
+   vkEndCommandBuffer(cmd);
+   vkDestroyEvent(t->device, ev, NULL);
+   return submit_expect_success(t, "vkDestroyEvent after recording");
+}
+
+/* Enough queries that the host's pool is a mapping of its own, gone (not
+ * recycled) when the pool is destroyed. */
+#define QUERIES (1u << 17)
+
+static int
+destroy_query_pool_after_record(struct vkt *t)
+{
+   const VkQueryPoolCreateInfo qci = {
+      .sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+      .queryType = VK_QUERY_TYPE_OCCLUSION,
+      .queryCount = QUERIES,
+   };
+   VkQueryPool qp;
+   VkBuffer dst = good_buffer(t);
+   if (!vkt_check(t, vkCreateQueryPool(t->device, &qci, NULL, &qp), "vkCreateQueryPool") || !setup_cmd(t))
+      return 1;
+   vkCmdResetQueryPool(cmd, qp, 0, QUERIES);
+   vkCmdBeginQuery(cmd, qp, QUERIES - 1, 0);
+   vkCmdEndQuery(cmd, qp, QUERIES - 1);
+   vkCmdCopyQueryPoolResults(cmd, qp, QUERIES - 1, 1, dst, 0, 8, VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
+   vkEndCommandBuffer(cmd);
+   vkDestroyQueryPool(t->device, qp, NULL);
+   return submit_expect_success(t, "vkDestroyQueryPool after recording");
+}
+
+static int
+destroy_image_view_after_record(struct vkt *t)
+{
+   struct vkt_image img;
+   const char *what = "";
+   if (!vkt_check(t, vkt_image_create(t, VK_FORMAT_R8G8B8A8_UNORM, 256, 256, VK_SAMPLE_COUNT_1_BIT,
+                                      VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT, &img, &what), what))
+      return 1;
+   const VkAttachmentDescription att = {
+      .format = VK_FORMAT_R8G8B8A8_UNORM,
+      .samples = VK_SAMPLE_COUNT_1_BIT,
+      .loadOp = VK_ATTACHMENT_LOAD_OP_CLEAR,
+      .storeOp = VK_ATTACHMENT_STORE_OP_STORE,
+      .stencilLoadOp = VK_ATTACHMENT_LOAD_OP_DONT_CARE,
+      .stencilStoreOp = VK_ATTACHMENT_STORE_OP_DONT_CARE,
+      .initialLayout = VK_IMAGE_LAYOUT_UNDEFINED,
+      .finalLayout = VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL,
+   };
+   const VkAttachmentReference ref = { 0, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL };
+   const VkSubpassDescription sub = {
+      .pipelineBindPoint = VK_PIPELINE_BIND_POINT_GRAPHICS,
+      .colorAttachmentCount = 1,
+      .pColorAttachments = &ref,
+   };
+   const VkRenderPassCreateInfo rci = {
+      .sType = VK_STRUCTURE_TYPE_RENDER_PASS_CREATE_INFO,
+      .attachmentCount = 1,
+      .pAttachments = &att,
+      .subpassCount = 1,
+      .pSubpasses = &sub,
+   };
+   VkRenderPass rp;
+   VkFramebuffer fb;
+   if (!vkt_check(t, vkCreateRenderPass(t->device, &rci, NULL, &rp), "vkCreateRenderPass"))
+      return 1;
+   const VkFramebufferCreateInfo fci = {
+      .sType = VK_STRUCTURE_TYPE_FRAMEBUFFER_CREATE_INFO,
+      .renderPass = rp,
+      .attachmentCount = 1,
+      .pAttachments = &img.view,
+      .width = 256,
+      .height = 256,
+      .layers = 1,
+   };
+   if (!vkt_check(t, vkCreateFramebuffer(t->device, &fci, NULL, &fb), "vkCreateFramebuffer") || !setup_cmd(t))
+      return 1;
+   const VkClearValue clear = { .color = { .uint32 = { SECRET, SECRET, SECRET, SECRET } } };
+   const VkRenderPassBeginInfo rbi = {
+      .sType = VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO,
+      .renderPass = rp,
+      .framebuffer = fb,
+      .renderArea = { { 0, 0 }, { 256, 256 } },
+      .clearValueCount = 1,
+      .pClearValues = &clear,
+   };
+   vkCmdBeginRenderPass(cmd, &rbi, VK_SUBPASS_CONTENTS_INLINE);
+   vkCmdEndRenderPass(cmd);
+   vkEndCommandBuffer(cmd);
+   /* Everything behind the recorded render pass goes. */
+   vkDestroyFramebuffer(t->device, fb, NULL);
+   vkDestroyRenderPass(t->device, rp, NULL);
+   vkt_image_destroy(t, &img);
+   return submit_expect_success(t, "vkDestroyImageView, vkDestroyImage, vkFreeMemory after recording");
+}
+
+/* Records the scale dispatch over src/dst (as vkt_scale_run) without
+ * submitting it. */
+static void
+record_scale(struct vkt *t, struct vkt_scale *s, const struct vkt_buffer *src, const struct vkt_buffer *dst,
+             uint32_t count)
+{
+   const VkDescriptorBufferInfo infos[2] = {
+      { .buffer = src->buffer, .range = VK_WHOLE_SIZE },
+      { .buffer = dst->buffer, .range = VK_WHOLE_SIZE },
+   };
+   const VkWriteDescriptorSet writes[2] = {
+      { .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstSet = s->set, .dstBinding = 0,
+        .descriptorCount = 1, .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .pBufferInfo = &infos[0] },
+      { .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstSet = s->set, .dstBinding = 1,
+        .descriptorCount = 1, .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .pBufferInfo = &infos[1] },
+   };
+   vkUpdateDescriptorSets(t->device, 2, writes, 0, NULL);
+   const VkCommandBufferBeginInfo begin = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO };
+   const uint32_t pc[3] = { count, 3, 5 };
+   vkBeginCommandBuffer(s->cmd, &begin);
+   vkCmdBindPipeline(s->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, s->pipeline);
+   vkCmdBindDescriptorSets(s->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, s->layout, 0, 1, &s->set, 0, NULL);
+   vkCmdPushConstants(s->cmd, s->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), pc);
+   vkCmdDispatch(s->cmd, (count + 255) / 256, 1, 1);
+   vkEndCommandBuffer(s->cmd);
+}
+
+static int
+destroy_descriptor_target_after_record(struct vkt *t)
+{
+   struct vkt_scale s = { 0 };
+   struct vkt_buffer src = { 0 }, dst = { 0 };
+   const char *what = "";
+   const uint32_t n = 1u << 20; /* 4 MiB each */
+   if (!vkt_check(t, vkt_scale_init(t, &s, &what), what) || !vkt_check(t, vkt_buffer_create(t, n * 4, &src, &what), what) ||
+       !vkt_check(t, vkt_buffer_create(t, n * 4, &dst, &what), what))
+      return 1;
+   record_scale(t, &s, &src, &dst, n);
+   /* The set still names both buffers; the recorded dispatch reads and
+    * writes them. */
+   vkt_buffer_destroy(t, &src);
+   vkt_buffer_destroy(t, &dst);
+   printf("sent\n");
+   VkResult r = vkt_submit_wait(t, s.cmd, s.fence, &what);
+   if (r == VK_SUCCESS)
+      vkt_ok(t, "dispatch through a set whose buffers were destroyed and freed: ran");
+   else
+      vkt_error(t, "dispatch through a set whose buffers were destroyed: %s (%s)", vkt_result(r), what);
+   vkt_scale_fini(t, &s);
+   return 0;
+}
+
+static int
+free_descriptor_set_after_record(struct vkt *t)
+{
+   struct vkt_scale s = { 0 };
+   struct vkt_buffer src = { 0 }, dst = { 0 };
+   const char *what = "";
+   if (!vkt_check(t, vkt_scale_init(t, &s, &what), what) || !vkt_check(t, vkt_buffer_create(t, 4096, &src, &what), what) ||
+       !vkt_check(t, vkt_buffer_create(t, 4096, &dst, &what), what))
+      return 1;
+   record_scale(t, &s, &src, &dst, 1024);
+   /* The host frees the set with its pool: the recorded bind is stale. */
+   vkDestroyDescriptorPool(t->device, s.pool, NULL);
+   s.pool = VK_NULL_HANDLE;
+   printf("sent\n");
+   VkResult r = vkt_submit_wait(t, s.cmd, s.fence, &what);
+   printf("info: submit and wait: %s (%s)\n", vkt_result(r), what);
+   return 0;
+}
+
+static const char *
+sync_dir(void)
+{
+   const char *dir = getenv("HOSTILE_SYNC_DIR");
+   return dir ? dir : ".";
+}
+
+static void
+sync_post(const char *name)
+{
+   char path[4096];
+   snprintf(path, sizeof(path), "%s/%s", sync_dir(), name);
+   FILE *f = fopen(path, "w");
+   if (f)
+      fclose(f);
+}
+
+static bool
+sync_wait(const char *name, unsigned timeout_ms)
+{
+   char path[4096];
+   snprintf(path, sizeof(path), "%s/%s", sync_dir(), name);
+   for (unsigned waited = 0; waited < timeout_ms; waited += 20) {
+      FILE *f = fopen(path, "r");
+      if (f) {
+         fclose(f);
+         return true;
+      }
+      vkt_sleep_ms(20);
+   }
+   return false;
+}
+
+static int
+uaf_attacker(struct vkt *t)
+{
+   const VkDeviceSize size = 8u << 20;
+   VkBuffer b = make_buffer(t, size);
+   VkDeviceMemory m = make_memory(t, size);
+   struct vkt_buffer loot = { 0 };
+   const char *what = "";
+   if (!vkt_check(t, vkBindBufferMemory(t->device, b, m, 0), "vkBindBufferMemory") ||
+       !vkt_check(t, vkt_buffer_create(t, size, &loot, &what), what) || !setup_cmd(t))
+      return 1;
+   memset(loot.map, 0, size);
+   /* First what the memory holds when the work runs, then our pattern. */
+   vkCmdCopyBuffer(cmd, b, loot.buffer, 1, &(VkBufferCopy){ 0, 0, size });
+   const VkMemoryBarrier mb = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+      .srcAccessMask = VK_ACCESS_TRANSFER_READ_BIT,
+      .dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+   };
+   vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, NULL, 0,
+                        NULL);
+   vkCmdFillBuffer(cmd, b, 0, size, SECRET);
+   vkEndCommandBuffer(cmd);
+   vkDestroyBuffer(t->device, b, NULL);
+   vkFreeMemory(t->device, m, NULL);
+   /* A round trip: the server has taken the destroy and the free. */
+   vkDeviceWaitIdle(t->device);
+   printf("info: recorded, then destroyed the buffer and freed its 8 MiB\n");
+   sync_post("freed");
+   if (!sync_wait("victim-ready", 30000)) {
+      vkt_error(t, "the victim never got ready");
+      return 1;
+   }
+   printf("sent\n");
+   VkResult r = vkt_submit_wait(t, cmd, fence, &what);
+   printf("info: submit and wait: %s (%s)\n", vkt_result(r), what);
+   sync_post("submitted");
+   uint32_t seen = 0;
+   for (VkDeviceSize i = 0; i < size / 4; i++)
+      seen += loot.map[i] == VICTIM;
+   if (seen)
+      vkt_error(t, "the attacker read %u words of the victim's pattern", seen);
+   else
+      vkt_ok(t, "the attacker read none of the victim's bytes");
+   vkt_buffer_destroy(t, &loot);
+   return 0;
+}
+
+static int
+uaf_victim(struct vkt *t)
+{
+   const VkDeviceSize size = 8u << 20;
+   if (!sync_wait("freed", 30000)) {
+      vkt_error(t, "the attacker never freed its memory");
+      return 1;
+   }
+   struct vkt_buffer mine = { 0 };
+   const char *what = "";
+   if (!vkt_check(t, vkt_buffer_create(t, size, &mine, &what), what))
+      return 1;
+   for (VkDeviceSize i = 0; i < size / 4; i++)
+      mine.map[i] = VICTIM;
+   vkDeviceWaitIdle(t->device);
+   printf("info: 8 MiB allocated and filled\n");
+   sync_post("victim-ready");
+   if (!sync_wait("submitted", 30000))
+      printf("info: the attacker never reported its submit (dropped?)\n");
+   /* Give a late write its chance to land. */
+   vkt_sleep_ms(200);
+   uint32_t foreign = 0, changed = 0;
+   for (VkDeviceSize i = 0; i < size / 4; i++) {
+      foreign += mine.map[i] == SECRET;
+      changed += mine.map[i] != VICTIM;
+   }
+   if (foreign || changed)
+      vkt_error(t, "the victim's memory changed under it: %u words of the attacker's pattern, %u changed", foreign,
+                changed);
+   else
+      vkt_ok(t, "the victim's 8 MiB kept its own bytes");
+   vkt_buffer_destroy(t, &mine);
+   return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -449,6 +806,14 @@ main(int argc, char **argv)
       { "barrier-out-of-range", barrier_out_of_range },
       { "descriptor-write-out-of-range", descriptor_write_out_of_range },
       { "descriptor-copy-out-of-range", descriptor_copy_out_of_range },
+      { "destroy-buffer-after-record", destroy_buffer_after_record },
+      { "free-memory-after-record", free_memory_after_record },
+      { "destroy-event-after-record", destroy_event_after_record },
+      { "destroy-query-pool-after-record", destroy_query_pool_after_record },
+      { "destroy-image-view-after-record", destroy_image_view_after_record },
+      { "destroy-descriptor-target-after-record", destroy_descriptor_target_after_record },
+      { "free-descriptor-set-after-record", free_descriptor_set_after_record },
+      { "uaf-attacker", uaf_attacker }, { "uaf-victim", uaf_victim },
    };
    int m = -1;
    for (size_t i = 0; argc == 2 && i < sizeof(modes) / sizeof(modes[0]); i++) {
@@ -462,6 +827,12 @@ main(int argc, char **argv)
       fprintf(stderr, "\n");
       return 2;
    }
+   /* Mesa copies query results into a buffer of the pool's at submit time
+    * (query feedback), a buffer it destroys with the pool: the server would
+    * rightly drop the submit naming it. Without feedback the submit names
+    * only what the recording did. */
+   if (strcmp(modes[m].name, "destroy-query-pool-after-record") == 0)
+      setenv("VN_PERF", "no_query_feedback", 1);
    struct vkt t;
    if (!vkt_init(&t, 1, NULL)) {
       vkt_fini(&t);

@@ -149,6 +149,10 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
    atomic_init(&ctx->fatal, false);
    ctx->limits = options->limits;
    ctx->objects.limit = options->limits.objects;
+   /* Holds (venus/lifetime.h): four per object, and under 2^32 so that no
+    * object's count of holders can wrap. */
+   if (options->limits.objects)
+      ctx->objects.hold_limit = options->limits.objects < (1u << 30) ? options->limits.objects * 4 : UINT32_MAX - 1;
    vs_resource_table_init(&ctx->resources);
    vs_renderer_init(&ctx->renderer, ctx_id, &options->renderer, &ctx->objects);
    ctx->renderer.resolve_resource = resolve_resource;

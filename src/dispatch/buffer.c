@@ -10,6 +10,7 @@
 #include "dispatch/validate.h"
 #include "memory/import_types.h"
 #include "venus/dispatch.h"
+#include "venus/lifetime.h"
 #include "vn_wire.h"
 
 static void
@@ -59,12 +60,17 @@ buffer_bind_ok(struct vs_dispatch *disp, const char *cmd, struct vs_object *devi
                         vs_buffer_from(buffer_obj)->memory_id != 0);
 }
 
+/* The buffer keeps its memory alive (venus/lifetime.h). */
 static void
-buffer_bound(struct vs_object *buffer_obj, struct vs_object *memory_obj, VkDeviceSize offset)
+buffer_bound(struct vs_dispatch *disp, struct vs_object *buffer_obj, struct vs_object *memory_obj,
+             VkDeviceSize offset)
 {
    struct vs_buffer *buffer = vs_buffer_from(buffer_obj);
    buffer->memory_id = memory_obj->id;
    buffer->memory_offset = offset;
+   if (!vs_object_hold(disp->objects, buffer_obj, memory_obj, true))
+      vs_dispatch_fail(disp, "buffer %llu cannot hold memory %llu: over the hold limit or out of memory",
+                       (unsigned long long)buffer_obj->id, (unsigned long long)memory_obj->id);
 }
 
 static void
@@ -74,7 +80,7 @@ vs_exec_vkBindBufferMemory(struct vs_dispatch *disp, struct vn_args_vkBindBuffer
       return;
    vn_default_vkBindBufferMemory(disp, a);
    if (a->ret == VK_SUCCESS)
-      buffer_bound(a->buffer_obj, a->memory_obj, a->memoryOffset);
+      buffer_bound(disp, a->buffer_obj, a->memory_obj, a->memoryOffset);
 }
 
 static void
@@ -95,7 +101,7 @@ vs_exec_vkBindBufferMemory2(struct vs_dispatch *disp, struct vn_args_vkBindBuffe
       return;
    for (uint32_t i = 0; i < a->bindInfoCount; i++) {
       const VkBindBufferMemoryInfo *b = &a->pBindInfos[i];
-      buffer_bound(vs_dispatch_nested_object(disp, &b->buffer), vs_dispatch_nested_object(disp, &b->memory),
+      buffer_bound(disp, vs_dispatch_nested_object(disp, &b->buffer), vs_dispatch_nested_object(disp, &b->memory),
                    b->memoryOffset);
    }
 }

@@ -1,20 +1,42 @@
-/* Command buffers remember which pipelines their current recording bound:
- * a dispatch or draw with none makes host drivers dereference a null
+/* Command buffers hold what their recording names until it is reset
+ * (venus/lifetime.h), and remember which pipelines it bound: a dispatch
+ * or draw with none makes host drivers dereference a null
  * pipeline (lavapipe does, on its queue thread), so the checks of
  * protocol/checks.txt refuse it first. */
 #include "dispatch/families.h"
+#include "dispatch/objects.h"
 #include "dispatch/validate.h"
 #include "venus/dispatch.h"
+#include "venus/lifetime.h"
 #include "venus/object_table.h"
 #include "vn_wire.h"
 
 #define PIPELINE_BOUND_FLAGS (VS_OBJECT_COMPUTE_PIPELINE_BOUND | VS_OBJECT_GRAPHICS_PIPELINE_BOUND)
 
+/* A reset lets go of what the recording held, once no submission of it
+ * is pending (dispatch/lifetime.c): false if the context stops first. */
+static bool
+release_recording(struct vs_dispatch *disp, struct vs_object *cb)
+{
+   if (!vs_command_buffer_wait_idle(disp, cb))
+      return false;
+   vs_object_drop_holds(disp->objects, cb);
+   cb->flags &= ~PIPELINE_BOUND_FLAGS;
+   return true;
+}
+
 static void
 vs_exec_vkBeginCommandBuffer(struct vs_dispatch *disp, struct vn_args_vkBeginCommandBuffer *a)
 {
-   a->commandBuffer_obj->flags &= ~PIPELINE_BOUND_FLAGS;
-   vn_default_vkBeginCommandBuffer(disp, a);
+   if (release_recording(disp, a->commandBuffer_obj))
+      vn_default_vkBeginCommandBuffer(disp, a);
+}
+
+static void
+vs_exec_vkResetCommandBuffer(struct vs_dispatch *disp, struct vn_args_vkResetCommandBuffer *a)
+{
+   if (release_recording(disp, a->commandBuffer_obj))
+      vn_default_vkResetCommandBuffer(disp, a);
 }
 
 static void
@@ -31,5 +53,6 @@ void
 vs_command_buffer_register(struct vn_exec_table *t)
 {
    t->vkBeginCommandBuffer = vs_exec_vkBeginCommandBuffer;
+   t->vkResetCommandBuffer = vs_exec_vkResetCommandBuffer;
    t->vkCmdBindPipeline = vs_exec_vkCmdBindPipeline;
 }

@@ -1,6 +1,8 @@
 /* Descriptor set layouts, sets and pipeline layouts keep their bindings,
  * so that descriptor updates can be checked (protocol/checks.txt): a host
- * writes and reads descriptors where the binding and array element say. */
+ * writes and reads descriptors where the binding and array element say.
+ * Sets hold what their descriptors name (venus/lifetime.h): a command
+ * buffer that bound a set keeps the buffers and views behind it alive. */
 #include <stdlib.h>
 
 #include "dispatch/families.h"
@@ -8,6 +10,7 @@
 #include "dispatch/validate.h"
 #include "util/chain.h"
 #include "venus/dispatch.h"
+#include "venus/lifetime.h"
 #include "vn_wire.h"
 
 static struct vs_descriptor_layout *
@@ -29,8 +32,10 @@ void
 vs_descriptor_set_free(void *data)
 {
    struct vs_descriptor_set *set = data;
-   if (set)
+   if (set) {
       layout_unref(set->layout);
+      free(set->slots);
+   }
    free(set);
 }
 
@@ -94,6 +99,12 @@ layout_from_info(struct vs_dispatch *disp, const VkDescriptorSetLayoutCreateInfo
       }
    }
    qsort(l->bindings, l->binding_count, sizeof(l->bindings[0]), binding_cmp);
+   uint64_t slot = 0;
+   for (uint32_t i = 0; i < l->binding_count; i++) {
+      l->bindings[i].first_slot = slot;
+      if (l->bindings[i].type != VK_DESCRIPTOR_TYPE_INLINE_UNIFORM_BLOCK)
+         slot += l->bindings[i].count;
+   }
    for (uint32_t i = 1; i < l->binding_count; i++) {
       if (l->bindings[i].binding == l->bindings[i - 1].binding) {
          vs_dispatch_fail(disp, "%s: binding %u given twice", cmd, l->bindings[i].binding);
@@ -220,14 +231,162 @@ vs_descriptor_sets_prepare(struct vs_dispatch *disp, struct vs_object *device_ob
          *result = VK_ERROR_OUT_OF_HOST_MEMORY;
          return NULL;
       }
-      *sets[i] = (struct vs_descriptor_set){ .layout = layout_ref(l), .variable_count = variable_count };
+      uint64_t slot_count = 0;
+      if (l->binding_count) {
+         const struct vs_descriptor_binding *last = &l->bindings[l->binding_count - 1];
+         slot_count = last->first_slot + (last->type == VK_DESCRIPTOR_TYPE_INLINE_UNIFORM_BLOCK ? 0
+                                          : l->variable                                 ? variable_count
+                                                                                        : last->count);
+      }
+      *sets[i] = (struct vs_descriptor_set){
+         .layout = layout_ref(l),
+         .variable_count = variable_count,
+         .slot_count = slot_count,
+      };
    }
    return sets;
+}
+
+/* Descriptor slots a set may track: 2^26 descriptors (1 GiB of slots, of
+ * which only the pages written are touched). */
+#define MAX_SET_SLOTS (1ull << 26)
+
+/* The slot of element `element` of `binding` (validated by the checks). */
+static bool
+slot_of(const struct vs_descriptor_set *set, uint32_t binding, uint32_t element, uint64_t *slot)
+{
+   const struct vs_descriptor_layout *l = set->layout;
+   for (uint32_t i = 0; i < l->binding_count; i++) {
+      if (l->bindings[i].binding == binding) {
+         *slot = l->bindings[i].first_slot + element;
+         return l->bindings[i].type != VK_DESCRIPTOR_TYPE_INLINE_UNIFORM_BLOCK;
+      }
+   }
+   return false;
+}
+
+struct slot_writer {
+   struct vs_dispatch *disp;
+   struct vs_object *device_obj;
+   bool waited; /* for the device's submissions, once per command */
+};
+
+/* Slot `index` (of 2 per descriptor) of the set now names obj (NULL: none).
+ * A set that command buffers hold may be pending: letting go of a zombie
+ * it named waits for the device's submissions first. */
+static bool
+set_slot(struct slot_writer *w, struct vs_object *set_obj, uint64_t index, struct vs_object *obj)
+{
+   struct vs_descriptor_set *set = vs_descriptor_set_from(set_obj);
+   struct vs_object_table *t = w->disp->objects;
+   if (index >= 2 * set->slot_count)
+      return true;
+   if (!set->slots) {
+      if (!obj)
+         return true;
+      set->slots = set->slot_count <= MAX_SET_SLOTS ? calloc(2 * set->slot_count, sizeof(*set->slots)) : NULL;
+      if (!set->slots) {
+         vs_dispatch_fail(w->disp, "vkUpdateDescriptorSets: no memory to track the %llu descriptors of set %llu",
+                          (unsigned long long)set->slot_count, (unsigned long long)set_obj->id);
+         return false;
+      }
+   }
+   struct vs_object *old = set->slots[index];
+   if (old == obj)
+      return true;
+   if (obj && !vs_object_hold(t, set_obj, obj, false)) {
+      vs_dispatch_fail(w->disp, "vkUpdateDescriptorSets: set %llu cannot hold object %llu: over the limit of %u "
+                                "holds or out of memory",
+                       (unsigned long long)set_obj->id, (unsigned long long)obj->id, t->hold_limit);
+      return false;
+   }
+   set->slots[index] = obj;
+   if (!old)
+      return true;
+   if (!w->waited && vs_object_held(t, set_obj) && !vs_object_is_live(t, old)) {
+      if (!vs_device_wait_submitted(w->disp, w->device_obj))
+         return false;
+      w->waited = true;
+   }
+   vs_object_unhold(t, set_obj, old);
+   return true;
+}
+
+/* The objects descriptor k of a write names: the view, buffer or buffer
+ * view, and the sampler. */
+static void
+write_objects(struct vs_dispatch *disp, const VkWriteDescriptorSet *w, uint32_t k, struct vs_object *out[2])
+{
+   out[0] = out[1] = NULL;
+   switch (w->descriptorType) {
+   case VK_DESCRIPTOR_TYPE_SAMPLER:
+      out[1] = w->pImageInfo ? vs_dispatch_nested_object(disp, &w->pImageInfo[k].sampler) : NULL;
+      break;
+   case VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER:
+      out[1] = vs_dispatch_nested_object(disp, &w->pImageInfo[k].sampler);
+      out[0] = vs_dispatch_nested_object(disp, &w->pImageInfo[k].imageView);
+      break;
+   case VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE:
+   case VK_DESCRIPTOR_TYPE_STORAGE_IMAGE:
+   case VK_DESCRIPTOR_TYPE_INPUT_ATTACHMENT:
+      out[0] = vs_dispatch_nested_object(disp, &w->pImageInfo[k].imageView);
+      break;
+   case VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER:
+   case VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER:
+      out[0] = vs_dispatch_nested_object(disp, &w->pTexelBufferView[k]);
+      break;
+   case VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER:
+   case VK_DESCRIPTOR_TYPE_STORAGE_BUFFER:
+   case VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER_DYNAMIC:
+   case VK_DESCRIPTOR_TYPE_STORAGE_BUFFER_DYNAMIC:
+      out[0] = vs_dispatch_nested_object(disp, &w->pBufferInfo[k].buffer);
+      break;
+   default:
+      break; /* inline uniform blocks name no objects */
+   }
+}
+
+/* After the host took the update (the checks passed): each set holds what
+ * its descriptors now name, and lets go of what they named before. */
+static void
+vs_exec_vkUpdateDescriptorSets(struct vs_dispatch *disp, struct vn_args_vkUpdateDescriptorSets *a)
+{
+   vn_default_vkUpdateDescriptorSets(disp, a);
+   struct slot_writer sw = { .disp = disp, .device_obj = a->device_obj };
+   for (uint32_t i = 0; i < a->descriptorWriteCount; i++) {
+      const VkWriteDescriptorSet *w = &a->pDescriptorWrites[i];
+      struct vs_object *set_obj = vs_dispatch_nested_object(disp, &w->dstSet);
+      uint64_t slot;
+      if (!set_obj || !slot_of(vs_descriptor_set_from(set_obj), w->dstBinding, w->dstArrayElement, &slot))
+         continue;
+      for (uint32_t k = 0; k < w->descriptorCount; k++) {
+         struct vs_object *objs[2];
+         write_objects(disp, w, k, objs);
+         if (!set_slot(&sw, set_obj, 2 * (slot + k), objs[0]) || !set_slot(&sw, set_obj, 2 * (slot + k) + 1, objs[1]))
+            return;
+      }
+   }
+   for (uint32_t i = 0; i < a->descriptorCopyCount; i++) {
+      const VkCopyDescriptorSet *c = &a->pDescriptorCopies[i];
+      struct vs_object *src_obj = vs_dispatch_nested_object(disp, &c->srcSet);
+      struct vs_object *dst_obj = vs_dispatch_nested_object(disp, &c->dstSet);
+      uint64_t src, dst;
+      if (!src_obj || !dst_obj || !slot_of(vs_descriptor_set_from(src_obj), c->srcBinding, c->srcArrayElement, &src) ||
+          !slot_of(vs_descriptor_set_from(dst_obj), c->dstBinding, c->dstArrayElement, &dst))
+         continue;
+      const struct vs_descriptor_set *from = vs_descriptor_set_from(src_obj);
+      for (uint64_t k = 0; k < 2ull * c->descriptorCount; k++) {
+         struct vs_object *obj = from->slots && 2 * src + k < 2 * from->slot_count ? from->slots[2 * src + k] : NULL;
+         if (!set_slot(&sw, dst_obj, 2 * dst + k, obj))
+            return;
+      }
+   }
 }
 
 void
 vs_descriptor_register(struct vn_exec_table *t)
 {
+   t->vkUpdateDescriptorSets = vs_exec_vkUpdateDescriptorSets;
    t->vkCreateDescriptorSetLayout = vs_exec_vkCreateDescriptorSetLayout;
    t->vkCreatePipelineLayout = vs_exec_vkCreatePipelineLayout;
 }

@@ -13,6 +13,7 @@
 #include "util/chain.h"
 #include "util/log.h"
 #include "venus/dispatch.h"
+#include "venus/lifetime.h"
 #include "vn_wire.h"
 
 /* Destroys the host device and frees the server's state for it. */
@@ -21,6 +22,7 @@ device_free(struct vs_device *dev)
 {
    for (uint32_t i = 0; i < dev->queue_count; i++) {
       vs_retire_queue_destroy(dev->queues[i].retire);
+      vs_queue_serials_fini(dev, &dev->queues[i]);
       pthread_mutex_destroy(&dev->queues[i].lock);
    }
    dev->dt.DestroyDevice(dev->host, NULL);
@@ -333,6 +335,16 @@ destroy_child_cb(struct vs_object *obj, void *data)
    vs_object_remove(t->r->objects, obj);
 }
 
+/* Everything of the device goes at once: holds are forgotten first, so
+ * that no entry lets go of one already freed (venus/lifetime.h). */
+static void
+forget_holds_cb(struct vs_object *obj, void *data)
+{
+   struct vs_renderer *r = data;
+   vs_object_forget_holds(r->objects, obj);
+   vs_object_foreach_child(r->objects, obj, VK_OBJECT_TYPE_UNKNOWN, forget_holds_cb, r);
+}
+
 void
 vs_device_destroy(struct vs_renderer *r, struct vs_object *device_obj)
 {
@@ -346,6 +358,7 @@ vs_device_destroy(struct vs_renderer *r, struct vs_object *device_obj)
    struct teardown t = { .r = r, .dev = dev, .host_safe = vs_device_drain_queues(r, device_obj) };
    if (t.host_safe)
       dev->dt.DeviceWaitIdle(dev->host);
+   vs_object_foreach_child(r->objects, device_obj, VK_OBJECT_TYPE_UNKNOWN, forget_holds_cb, r);
    vs_object_foreach_child(r->objects, device_obj, VK_OBJECT_TYPE_UNKNOWN, destroy_child_cb, &t);
    vs_object_remove(r->objects, device_obj);
    if (t.host_safe)

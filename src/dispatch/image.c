@@ -23,6 +23,7 @@
 #include "util/chain.h"
 #include "util/log.h"
 #include "venus/dispatch.h"
+#include "venus/lifetime.h"
 #include "vn_wire.h"
 
 static bool
@@ -198,16 +199,19 @@ vs_exec_vkGetImageMemoryRequirements2(struct vs_dispatch *disp, struct vn_args_v
       restrict_memory_types(vs_device_from(a->device_obj), &a->pMemoryRequirements->memoryRequirements);
 }
 
-/* Records what backs an image once the host accepted the binding. */
+/* Records what backs an image once the host accepted the binding; the
+ * image keeps its memory alive (venus/lifetime.h). */
 static void
-image_bound(struct vs_object *device_obj, struct vs_object *image_obj, struct vs_object *memory_obj,
-            VkDeviceSize offset)
+image_bound(struct vs_dispatch *disp, struct vs_object *image_obj, struct vs_object *memory_obj, VkDeviceSize offset)
 {
    struct vs_image *image = image_obj ? vs_image_from(image_obj) : NULL;
    if (!image || !memory_obj)
       return;
    image->memory_id = memory_obj->id;
    image->memory_offset = offset;
+   if (!vs_object_hold(disp->objects, image_obj, memory_obj, true))
+      vs_dispatch_fail(disp, "image %llu cannot hold memory %llu: over the hold limit or out of memory",
+                       (unsigned long long)image_obj->id, (unsigned long long)memory_obj->id);
 }
 
 /* The binding must fit the memory, as the host's requirements say: the host
@@ -245,7 +249,7 @@ vs_exec_vkBindImageMemory(struct vs_dispatch *disp, struct vn_args_vkBindImageMe
       return;
    vn_default_vkBindImageMemory(disp, a);
    if (a->ret == VK_SUCCESS)
-      image_bound(a->device_obj, a->image_obj, a->memory_obj, a->memoryOffset);
+      image_bound(disp, a->image_obj, a->memory_obj, a->memoryOffset);
 }
 
 static void
@@ -266,8 +270,8 @@ vs_exec_vkBindImageMemory2(struct vs_dispatch *disp, struct vn_args_vkBindImageM
       return;
    for (uint32_t i = 0; i < a->bindInfoCount; i++) {
       const VkBindImageMemoryInfo *b = &a->pBindInfos[i];
-      image_bound(a->device_obj, vs_dispatch_nested_object(disp, &b->image),
-                  vs_dispatch_nested_object(disp, &b->memory), b->memoryOffset);
+      image_bound(disp, vs_dispatch_nested_object(disp, &b->image), vs_dispatch_nested_object(disp, &b->memory),
+                  b->memoryOffset);
    }
 }
 

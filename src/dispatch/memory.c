@@ -64,6 +64,10 @@ vs_exec_vkFreeMemory(struct vs_dispatch *disp, struct vn_args_vkFreeMemory *a)
                        (unsigned long long)a->memory_obj->id);
       return;
    }
+   /* Held by a buffer or image a command buffer may still run: freed with
+    * its last holder (venus/lifetime.h). */
+   if (!vs_dispatch_retire_object(disp, a->memory_obj))
+      return;
    vs_debug(disp->ctx_id, "object %llu destroyed (type %d)", (unsigned long long)a->memory_obj->id,
             a->memory_obj->type);
    vs_memory_release(disp->renderer, a->memory_obj, true);

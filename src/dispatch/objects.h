@@ -61,6 +61,11 @@ struct vs_queue {
    struct vs_object *obj;            /* bound by vkGetDeviceQueue2 */
    uint32_t ring_idx;
    struct vs_retire_queue *retire;   /* started on first timeline fence */
+   /* A host fence after each submission that ran command buffers, by
+    * serial (dispatch/lifetime.c): what tells that a command buffer is no
+    * longer pending. Under `lock`. */
+   uint64_t serial_submitted, serial_done;
+   struct vs_serial_fence *serial_head, *serial_tail, *serial_free;
 };
 
 struct vs_device {
@@ -95,6 +100,15 @@ struct vs_buffer {
    bool sparse;                      /* bound through vkQueueBindSparse, if at all */
    uint64_t memory_id;               /* bound VkDeviceMemory, 0 while unbound */
    VkDeviceSize memory_offset;
+};
+
+/* A command buffer's last submission (dispatch/lifetime.c): until it
+ * retires, resetting or freeing it waits. */
+struct vs_command_buffer {
+   struct vs_queue *queue;           /* NULL: none since its last reset */
+   bool many_queues;                 /* submitted to more than one queue: wait for all */
+   uint64_t serial;                  /* on `queue` */
+   uint32_t gone_checked;            /* gone generation its holds were checked at */
 };
 
 /* How many queries a pool holds: query indices are checked against it. */
@@ -137,6 +151,7 @@ struct vs_descriptor_binding {
    VkDescriptorType type;
    uint32_t count;                   /* descriptors; bytes for an inline uniform block */
    bool immutable_samplers;          /* a SAMPLER binding then reads no pImageInfo */
+   uint64_t first_slot;              /* its first descriptor among the set's slots */
 };
 
 /* A descriptor set layout's bindings, by ascending binding number: what
@@ -151,9 +166,14 @@ struct vs_descriptor_layout {
    struct vs_descriptor_binding bindings[];
 };
 
+/* What each descriptor names, two objects a slot (the view, buffer or
+ * buffer view, and the sampler); the set holds each (venus/lifetime.h).
+ * Inline uniform blocks have no slots. */
 struct vs_descriptor_set {
    struct vs_descriptor_layout *layout;
    uint32_t variable_count;          /* the last binding's count, if layout->variable */
+   uint64_t slot_count;
+   struct vs_object **slots;         /* 2 * slot_count, allocated on the first write */
 };
 
 /* The set layouts, for vkCmdPushDescriptorSet. */
@@ -183,6 +203,7 @@ VS_DEFINE_OBJECT_CAST(vs_query_pool_from, VK_OBJECT_TYPE_QUERY_POOL, struct vs_q
 VS_DEFINE_OBJECT_CAST(vs_descriptor_layout_from, VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, struct vs_descriptor_layout)
 VS_DEFINE_OBJECT_CAST(vs_descriptor_set_from, VK_OBJECT_TYPE_DESCRIPTOR_SET, struct vs_descriptor_set)
 VS_DEFINE_OBJECT_CAST(vs_pipeline_layout_from, VK_OBJECT_TYPE_PIPELINE_LAYOUT, struct vs_pipeline_layout)
+VS_DEFINE_OBJECT_CAST(vs_command_buffer_from, VK_OBJECT_TYPE_COMMAND_BUFFER, struct vs_command_buffer)
 
 /* The nearest ancestor of a type (the object itself included), or NULL. */
 static inline struct vs_object *
@@ -219,6 +240,25 @@ void vs_memory_release(struct vs_renderer *r, struct vs_object *memory_obj, bool
 struct vs_descriptor_set **vs_descriptor_sets_prepare(struct vs_dispatch *disp, struct vs_object *device_obj,
                                                       const VkDescriptorSetAllocateInfo *info, VkResult *result);
 void vs_descriptor_set_free(void *set);
+
+/* Object lifetimes on the host (dispatch/lifetime.c): the release hook
+ * that destroys a zombie's host object. */
+void vs_lifetime_init(struct vs_renderer *r);
+/* After a submission to slot that ran command buffers (slot's lock held):
+ * a host fence marks its end and each command buffer remembers it. */
+void vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *slot, struct vs_object *const *cbs,
+                             uint32_t count);
+/* Refuses (fails the context) a command buffer that holds an object freed
+ * with its pool. */
+bool vs_command_buffer_check_gone(struct vs_dispatch *disp, const char *cmd, struct vs_object *cb);
+/* Waits until no submission of the command buffer is pending on the
+ * host, then forgets it; false if the context is stopping first. */
+bool vs_command_buffer_wait_idle(struct vs_dispatch *disp, struct vs_object *cb);
+/* Waits for everything submitted so far with command buffers on every
+ * queue of the device. */
+bool vs_device_wait_submitted(struct vs_dispatch *disp, struct vs_object *device_obj);
+/* Destroys a queue's fences (the queue is idle). */
+void vs_queue_serials_fini(struct vs_device *dev, struct vs_queue *slot);
 
 /* Waits for every queue of the device to go idle (see queue.c). */
 bool vs_device_drain_queues(struct vs_renderer *r, struct vs_object *device_obj);

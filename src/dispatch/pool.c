@@ -7,12 +7,81 @@
 #include "dispatch/objects.h"
 #include "util/log.h"
 #include "venus/dispatch.h"
+#include "venus/lifetime.h"
 #include "vn_wire.h"
 
-static void
-remove_child_cb(struct vs_object *obj, void *data)
+/* Objects the host frees with their pool (or by a free command): one still
+ * held by a recorded command buffer stays as a gone entry, which makes
+ * that command buffer's submission refused (venus/lifetime.h). */
+static bool
+forget_freed(struct vs_dispatch *disp, struct vs_object *obj)
 {
-   vs_dispatch_remove_object(data, obj);
+   if (vs_object_retire(disp->objects, obj, VS_OBJECT_GONE)) {
+      vs_dispatch_remove_object(disp, obj);
+      return false;
+   }
+   vs_debug(disp->ctx_id, "object %llu (type %d) freed while held by a command buffer",
+            (unsigned long long)obj->id, obj->type);
+   return true;
+}
+
+static void
+forget_child_cb(struct vs_object *obj, void *data)
+{
+   forget_freed(data, obj);
+}
+
+/* The pool goes: what stays held of it moves under the device. */
+static void
+outlive_pool_cb(struct vs_object *obj, void *data)
+{
+   struct vs_dispatch *disp = data;
+   struct vs_object *pool = obj->parent;
+   if (forget_freed(disp, obj))
+      vs_object_reparent(disp->objects, obj, pool->parent);
+}
+
+struct child_walk {
+   struct vs_dispatch *disp;
+   bool ok;
+   bool held;
+};
+
+static void
+wait_idle_cb(struct vs_object *obj, void *data)
+{
+   struct child_walk *w = data;
+   w->ok = w->ok && vs_command_buffer_wait_idle(w->disp, obj);
+}
+
+/* Every command buffer of the pool is no longer pending. */
+static bool
+pool_idle(struct vs_dispatch *disp, struct vs_object *pool)
+{
+   struct child_walk w = { .disp = disp, .ok = true };
+   vs_object_foreach_child(disp->objects, pool, VK_OBJECT_TYPE_COMMAND_BUFFER, wait_idle_cb, &w);
+   return w.ok;
+}
+
+static void
+held_cb(struct vs_object *obj, void *data)
+{
+   struct child_walk *w = data;
+   w->held = w->held || vs_object_held(w->disp->objects, obj);
+}
+
+/* Before the host frees descriptor sets that recorded command buffers
+ * hold: those may be pending, so wait for what the device runs. */
+static bool
+sets_freeable(struct vs_dispatch *disp, struct vs_object *device_obj, struct vs_object *pool,
+              struct vs_object *const *sets, uint32_t count)
+{
+   struct child_walk w = { .disp = disp };
+   if (pool)
+      vs_object_foreach_child(disp->objects, pool, VK_OBJECT_TYPE_DESCRIPTOR_SET, held_cb, &w);
+   for (uint32_t i = 0; sets && i < count; i++)
+      w.held = w.held || (sets[i] && vs_object_held(disp->objects, sets[i]));
+   return !w.held || vs_device_wait_submitted(disp, device_obj);
 }
 
 /* Checks that every non-null object of the array belongs to the pool. */
@@ -31,11 +100,11 @@ owned_by(struct vs_dispatch *disp, const char *cmd, struct vs_object *pool, stru
 }
 
 static void
-remove_all(struct vs_dispatch *disp, struct vs_object *const *objs, uint32_t count)
+forget_all(struct vs_dispatch *disp, struct vs_object *const *objs, uint32_t count)
 {
    for (uint32_t i = 0; objs && i < count; i++) {
       if (objs[i])
-         vs_dispatch_remove_object(disp, objs[i]);
+         forget_freed(disp, objs[i]);
    }
 }
 
@@ -67,12 +136,20 @@ vs_exec_vkAllocateCommandBuffers(struct vs_dispatch *disp, struct vn_args_vkAllo
    if (a->ret != VK_SUCCESS)
       return;
    for (uint32_t i = 0; i < a->pCommandBuffers_count; i++) {
-      if (!vs_dispatch_add_object(disp, VK_OBJECT_TYPE_COMMAND_BUFFER, a->pCommandBuffers_ids[i],
-                                  (uint64_t)(uintptr_t)a->pCommandBuffers[i], pool)) {
+      struct vs_command_buffer *cb = calloc(1, sizeof(*cb));
+      struct vs_object *obj = cb ? vs_dispatch_add_object(disp, VK_OBJECT_TYPE_COMMAND_BUFFER, a->pCommandBuffers_ids[i],
+                                                          (uint64_t)(uintptr_t)a->pCommandBuffers[i], pool)
+                                 : NULL;
+      if (!obj) {
+         if (!cb)
+            vs_dispatch_fail(disp, "vkAllocateCommandBuffers: out of memory");
+         free(cb);
          a->device_obj->dt->FreeCommandBuffers(a->device, info->commandPool, a->pCommandBuffers_count - i,
                                                a->pCommandBuffers + i);
          return;
       }
+      obj->data = cb;
+      obj->data_free = free;
    }
 }
 
@@ -82,17 +159,38 @@ vs_exec_vkFreeCommandBuffers(struct vs_dispatch *disp, struct vn_args_vkFreeComm
    if (!owned_by(disp, "vkFreeCommandBuffers", a->commandPool_obj, a->pCommandBuffers_objs,
                  a->commandBufferCount))
       return;
+   for (uint32_t i = 0; a->pCommandBuffers_objs && i < a->commandBufferCount; i++) {
+      if (a->pCommandBuffers_objs[i] && !vs_command_buffer_wait_idle(disp, a->pCommandBuffers_objs[i]))
+         return;
+   }
    a->device_obj->dt->FreeCommandBuffers(a->device, a->commandPool, a->commandBufferCount, a->pCommandBuffers);
-   remove_all(disp, a->pCommandBuffers_objs, a->commandBufferCount);
+   forget_all(disp, a->pCommandBuffers_objs, a->commandBufferCount);
+}
+
+static void
+drop_holds_cb(struct vs_object *obj, void *data)
+{
+   struct vs_dispatch *disp = data;
+   vs_object_drop_holds(disp->objects, obj);
+   vs_command_buffer_from(obj)->queue = NULL;
+}
+
+static void
+vs_exec_vkResetCommandPool(struct vs_dispatch *disp, struct vn_args_vkResetCommandPool *a)
+{
+   if (!pool_idle(disp, a->commandPool_obj))
+      return;
+   a->ret = a->device_obj->dt->ResetCommandPool(a->device, a->commandPool, a->flags);
+   vs_object_foreach_child(disp->objects, a->commandPool_obj, VK_OBJECT_TYPE_COMMAND_BUFFER, drop_holds_cb, disp);
 }
 
 static void
 vs_exec_vkDestroyCommandPool(struct vs_dispatch *disp, struct vn_args_vkDestroyCommandPool *a)
 {
-   if (!a->commandPool_obj)
+   if (!a->commandPool_obj || !pool_idle(disp, a->commandPool_obj))
       return;
    a->device_obj->dt->DestroyCommandPool(a->device, a->commandPool, NULL);
-   vs_object_foreach_child(disp->objects, a->commandPool_obj, VK_OBJECT_TYPE_UNKNOWN, remove_child_cb, disp);
+   vs_object_foreach_child(disp->objects, a->commandPool_obj, VK_OBJECT_TYPE_UNKNOWN, outlive_pool_cb, disp);
    vs_dispatch_remove_object(disp, a->commandPool_obj);
 }
 
@@ -131,26 +229,30 @@ vs_exec_vkFreeDescriptorSets(struct vs_dispatch *disp, struct vn_args_vkFreeDesc
    if (!owned_by(disp, "vkFreeDescriptorSets", a->descriptorPool_obj, a->pDescriptorSets_objs,
                  a->descriptorSetCount))
       return;
+   if (!sets_freeable(disp, a->device_obj, NULL, a->pDescriptorSets_objs, a->descriptorSetCount))
+      return;
    a->ret = a->device_obj->dt->FreeDescriptorSets(a->device, a->descriptorPool, a->descriptorSetCount,
                                                   a->pDescriptorSets);
-   remove_all(disp, a->pDescriptorSets_objs, a->descriptorSetCount);
+   forget_all(disp, a->pDescriptorSets_objs, a->descriptorSetCount);
 }
 
 static void
 vs_exec_vkResetDescriptorPool(struct vs_dispatch *disp, struct vn_args_vkResetDescriptorPool *a)
 {
+   if (!sets_freeable(disp, a->device_obj, a->descriptorPool_obj, NULL, 0))
+      return;
    a->ret = a->device_obj->dt->ResetDescriptorPool(a->device, a->descriptorPool, a->flags);
    vs_object_foreach_child(disp->objects, a->descriptorPool_obj, VK_OBJECT_TYPE_DESCRIPTOR_SET,
-                           remove_child_cb, disp);
+                           forget_child_cb, disp);
 }
 
 static void
 vs_exec_vkDestroyDescriptorPool(struct vs_dispatch *disp, struct vn_args_vkDestroyDescriptorPool *a)
 {
-   if (!a->descriptorPool_obj)
+   if (!a->descriptorPool_obj || !sets_freeable(disp, a->device_obj, a->descriptorPool_obj, NULL, 0))
       return;
    a->device_obj->dt->DestroyDescriptorPool(a->device, a->descriptorPool, NULL);
-   vs_object_foreach_child(disp->objects, a->descriptorPool_obj, VK_OBJECT_TYPE_UNKNOWN, remove_child_cb,
+   vs_object_foreach_child(disp->objects, a->descriptorPool_obj, VK_OBJECT_TYPE_UNKNOWN, outlive_pool_cb,
                            disp);
    vs_dispatch_remove_object(disp, a->descriptorPool_obj);
 }
@@ -160,6 +262,7 @@ vs_pool_register(struct vn_exec_table *t)
 {
    t->vkAllocateCommandBuffers = vs_exec_vkAllocateCommandBuffers;
    t->vkFreeCommandBuffers = vs_exec_vkFreeCommandBuffers;
+   t->vkResetCommandPool = vs_exec_vkResetCommandPool;
    t->vkDestroyCommandPool = vs_exec_vkDestroyCommandPool;
    t->vkAllocateDescriptorSets = vs_exec_vkAllocateDescriptorSets;
    t->vkFreeDescriptorSets = vs_exec_vkFreeDescriptorSets;

@@ -40,6 +40,34 @@ debug_batch(struct vs_dispatch *disp, struct vs_object *queue_obj, const char *c
             (unsigned long long)(uint64_t)fence);
 }
 
+/* The command buffers a submission names (in its batches, in order), each
+ * checked for objects freed with their pools; NULL after failing the
+ * context, or when there are none (*count 0). In the decode arena. */
+static struct vs_object **
+submitted_command_buffers(struct vs_dispatch *disp, const char *cmd, uint32_t *count)
+{
+   uint32_t named_count, n = 0;
+   struct vs_object *const *named = vs_dispatch_named(disp, &named_count);
+   for (uint32_t i = 0; i < named_count; i++)
+      n += named[i]->type == VK_OBJECT_TYPE_COMMAND_BUFFER;
+   *count = 0;
+   if (!n)
+      return NULL;
+   struct vs_object **cbs = vs_arena_alloc(&disp->arena, n * sizeof(*cbs));
+   if (!cbs) {
+      vs_dispatch_fail(disp, "%s: out of decode memory", cmd);
+      return NULL;
+   }
+   for (uint32_t i = 0; i < named_count; i++) {
+      if (named[i]->type != VK_OBJECT_TYPE_COMMAND_BUFFER)
+         continue;
+      if (!vs_command_buffer_check_gone(disp, cmd, named[i]))
+         return NULL;
+      cbs[(*count)++] = named[i];
+   }
+   return cbs;
+}
+
 /* --submit-stats: when the host finished a submission. */
 struct completion {
    struct vs_submit_stats *stats;
@@ -83,9 +111,15 @@ vs_exec_vkQueueSubmit(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit *a)
       if (!a->submitCount)
          debug_batch(disp, a->queue_obj, "vkQueueSubmit", 0, 0, NULL, 0, 0, NULL, a->fence);
    }
+   uint32_t cb_count;
+   struct vs_object **cbs = submitted_command_buffers(disp, "vkQueueSubmit", &cb_count);
+   if (disp->failed)
+      return;
    uint64_t t0 = disp->renderer->stats.on ? os_now_ns() : 0;
    pthread_mutex_lock(&slot->lock);
    a->ret = a->queue_obj->dt->QueueSubmit(a->queue, a->submitCount, a->pSubmits, a->fence);
+   if (a->ret == VK_SUCCESS && cb_count)
+      vs_queue_mark_submitted(vs_device_of(a->queue_obj), slot, cbs, cb_count);
    pthread_mutex_unlock(&slot->lock);
    if (t0)
       stats_after_submit(disp, a->queue_obj, t0, a->ret);
@@ -114,9 +148,15 @@ vs_exec_vkQueueSubmit2(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit2 *
          debug_batch(disp, a->queue_obj, "vkQueueSubmit2", i, nw, w, b->commandBufferInfoCount, ns, s, a->fence);
       }
    }
+   uint32_t cb_count;
+   struct vs_object **cbs = submitted_command_buffers(disp, "vkQueueSubmit2", &cb_count);
+   if (disp->failed)
+      return;
    uint64_t t0 = disp->renderer->stats.on ? os_now_ns() : 0;
    pthread_mutex_lock(&slot->lock);
    a->ret = submit2(a->queue, a->submitCount, a->pSubmits, a->fence);
+   if (a->ret == VK_SUCCESS && cb_count)
+      vs_queue_mark_submitted(vs_device_of(a->queue_obj), slot, cbs, cb_count);
    pthread_mutex_unlock(&slot->lock);
    if (t0)
       stats_after_submit(disp, a->queue_obj, t0, a->ret);

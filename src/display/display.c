@@ -2,6 +2,9 @@
  * event loop with wl_compositor v4, wl_shm, xdg_wm_base v1 and
  * zwp_linux_dmabuf_v1 v3 (LINEAR; XRGB/ARGB/XBGR/ABGR8888).
  *
+ * Input: a wl_seat (seat.c) whose pointer and keyboard follow the shown
+ * surface; events come from browser viewers when --input allows them.
+ *
  * What is shown: one output, the most recently mapped surface (the
  * newest window; when it unmaps or goes away, the one mapped before it is
  * shown again). Other surfaces get their buffers released at commit and
@@ -61,6 +64,7 @@ struct surface {
    bool attached;
    bool mapped;
    uint64_t map_seq;
+   uint32_t width, height;            /* of the last buffer committed */
    struct wl_list pending_callbacks;  /* wl_callback resources, by their link */
 };
 
@@ -201,6 +205,17 @@ shown_surface(void)
    return best;
 }
 
+struct wl_resource *
+vs_display_shown(uint32_t *width, uint32_t *height)
+{
+   struct surface *s = shown_surface();
+   if (width)
+      *width = s ? s->width : 0;
+   if (height)
+      *height = s ? s->height : 0;
+   return s ? s->resource : NULL;
+}
+
 static void
 pending_buffer_destroyed(struct wl_listener *listener, void *data)
 {
@@ -337,11 +352,15 @@ surface_commit(struct wl_client *client, struct wl_resource *resource)
    bool shown = shown_surface() == s;
    struct wl_shm_buffer *shm = wl_shm_buffer_get(buffer);
    if (shm) {
+      s->width = (uint32_t)wl_shm_buffer_get_width(shm);
+      s->height = (uint32_t)wl_shm_buffer_get_height(shm);
       if (shown)
          f = shm_frame(shm);
       wl_buffer_send_release(buffer);
    } else if (wl_resource_instance_of(buffer, &wl_buffer_interface, &buffer_impl)) {
       struct vs_display_buffer *b = wl_resource_get_user_data(buffer);
+      s->width = b->width;
+      s->height = b->height;
       if (shown)
          f = dmabuf_frame(b);
       if (f) {
@@ -855,7 +874,13 @@ vs_display_start(const struct vs_display_options *o)
       wl_display_destroy(D.display);
       return false;
    }
-   if (o->http && !vs_http_start(o->http)) {
+   if (!vs_seat_start(D.display)) {
+      vs_error(0, "display: cannot create the seat");
+      vs_stream_stop();
+      wl_display_destroy(D.display);
+      return false;
+   }
+   if (o->http && !vs_http_start(o->http, o->input)) {
       vs_stream_stop();
       wl_display_destroy(D.display);
       return false;
@@ -890,6 +915,7 @@ vs_display_stop(void)
    /* Disconnect clients (their buffers go), then drain the encoder. */
    wl_display_destroy_clients(D.display);
    vs_http_stop();
+   vs_seat_stop();
    vs_stream_stop();
    on_frames_done(-1, 0, NULL);
    double span = (double)(D.last_shown_ns - D.first_shown_ns) / 1e9;

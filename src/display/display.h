@@ -13,6 +13,7 @@ struct vs_display_options {
    const char *http;      /* ADDR:PORT, or NULL for no HTTP endpoint */
    const char *record;    /* Annex B output file, or NULL */
    unsigned fps;          /* stream rate: frame callbacks and encoder pacing */
+   bool input;            /* viewers' pointer and keys reach the guest (wl_seat) */
 };
 
 /* Starts the display threads. False (the reason logged) if the socket, the

@@ -1,7 +1,9 @@
 /* Between the display's three threads: the Wayland thread (display.c)
  * hands frames to the encoder (stream.c, latest frame wins); the encoder
  * hands them back (so the Wayland thread releases the buffers) and sends
- * access units to the recording and the HTTP thread (http.c). */
+ * access units to the recording and the HTTP thread (http.c), which paces
+ * the encoder to what the viewers consume and hands their input to the
+ * seat (seat.c, on the Wayland thread). */
 #ifndef VS_DISPLAY_INTERNAL_H
 #define VS_DISPLAY_INTERNAL_H
 
@@ -12,6 +14,8 @@
 #include "memory/shared_registry.h"
 
 struct vs_display_buffer;
+struct wl_display;
+struct wl_resource;
 
 /* One committed buffer on its way through the encoder. */
 struct vs_frame {
@@ -41,15 +45,40 @@ int vs_stream_done_fd(void);
 /* A new viewer: the next access unit is an IDR (the last picture is
  * encoded again when nothing new comes). */
 void vs_stream_request_key(void);
+/* The viewers' readiness changed (vs_http_ready): the encoder looks again. */
+void vs_stream_kick(void);
 
 /* http.c */
-bool vs_http_start(const char *addr_port);
+bool vs_http_start(const char *addr_port, bool input);
 void vs_http_stop(void);
+/* False while every viewer that acknowledges frames has a full window of
+ * unacknowledged ones: the encoder then waits (newer commits replace the
+ * pending frame), so a slow viewer gets fewer frames, never older ones. */
+bool vs_http_ready(void);
 /* One access unit for every viewer (copied). */
 void vs_http_send(const uint8_t *data, size_t size, bool key, double commit_wall_ms, uint64_t commit_ns,
                   uint32_t seq, uint32_t width, uint32_t height);
 /* Commit -> send latencies, for the summary (ns). */
 void vs_stream_note_sent(uint64_t commit_ns);
+
+/* display.c: the shown surface (the focus) and its buffer size; NULL if none. */
+struct wl_resource *vs_display_shown(uint32_t *width, uint32_t *height);
+
+/* seat.c: input from the viewers, delivered to the shown surface. */
+enum vs_input_type {
+   VS_INPUT_MOTION = 3,   /* x, y: surface coordinates, wl_fixed (24.8) */
+   VS_INPUT_BUTTON = 4,   /* code: evdev button (BTN_LEFT 0x110...), state 0/1 */
+   VS_INPUT_AXIS = 5,     /* code: 0 vertical, 1 horizontal; x: wl_fixed */
+   VS_INPUT_KEY = 6,      /* code: evdev key, state 0/1 */
+};
+struct vs_input_event {
+   uint32_t type, code, state, time_ms;
+   int32_t x, y;
+};
+bool vs_seat_start(struct wl_display *display);
+void vs_seat_stop(void);
+/* Any thread; the Wayland thread delivers it (a full queue drops it). */
+void vs_seat_queue(const struct vs_input_event *event);
 
 #define VS_FOURCC(a, b, c, d) ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
 #define VS_FMT_XRGB8888 VS_FOURCC('X', 'R', '2', '4')

@@ -1,20 +1,31 @@
 /* The HTTP endpoint: one thread, poll(), non-blocking sockets. GET /
- * serves the viewer page (page.c); GET /stream upgrades to a WebSocket
- * (RFC 6455, server-to-client binary messages) that carries one message
- * per access unit: a 24-byte header (u8 key, 3 reserved, u32 seq, f64
+ * serves the viewer page (page.html); GET /stream upgrades to a WebSocket
+ * (RFC 6455) that carries one binary message per access unit: a 24-byte
+ * header (u8 key, u8 flags (1: input allowed), 2 reserved, u32 seq, f64
  * commit wall-clock ms, u32 width, u32 height; little endian) then the
  * Annex B bytes.
  *
- * Slow viewers: each viewer has its own queue; when it holds more than
- * MAX_QUEUED unsent messages the queue is emptied and the viewer waits for
- * the next key frame (one is requested), so a viewer that cannot keep up
- * drops frames and the encoder never waits for a socket. */
+ * Viewers send binary messages back (masked, at most 125 bytes): u8 type,
+ * 3 reserved, then little-endian fields, each type of one size:
+ *   1 ack     u32 seq: every access unit up to seq is consumed (8 bytes)
+ *   2 key     the viewer waits for a key frame: send one (4 bytes)
+ *   3..6      input, with --input only (12 bytes; enum vs_input_type)
+ * Anything else closes that viewer with one log line.
+ *
+ * Pacing: a viewer that acknowledges is sent at most WINDOW unacknowledged
+ * access units; the encoder waits while no viewer has room (vs_http_ready),
+ * so a viewer gets fewer, never older, frames. A frame a viewer has no room
+ * for is skipped, and it resumes at a key frame. Viewers that never
+ * acknowledge (plain readers) have a queue instead: when it holds
+ * MAX_QUEUED unsent messages it is emptied and the viewer resumes at the
+ * next key frame (one is requested). The encoder never waits for a socket. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +38,10 @@
 
 #define MAX_VIEWERS 32
 #define MAX_QUEUED 8
+#define WINDOW 4
+#define IN_MAX 256
+/* Key requests of one viewer closer than this are one request. */
+#define KEY_REQUEST_GAP_NS 100000000ull
 #define REQ_MAX 8192
 /* A connection that has not sent its request by then is closed. */
 #define REQUEST_TIMEOUT_NS 10000000000ull
@@ -43,9 +58,17 @@ struct msg {
 
 struct conn {
    int fd;
+   uint32_t id;                       /* viewer number, for the log */
    uint64_t accepted_ns;
    bool websocket;
    bool need_key;
+   bool paced;                        /* it acknowledges */
+   bool input_refused_logged;
+   uint32_t unacked[WINDOW];          /* seqs sent, not acknowledged (a ring) */
+   uint32_t unacked_head, unacked_n;
+   uint64_t key_request_ns;
+   uint8_t in[IN_MAX];                /* the viewer's frames being read */
+   size_t in_len;
    char req[REQ_MAX];
    size_t req_len;
    /* plain HTTP reply being written */
@@ -68,9 +91,11 @@ static struct {
    struct conn *conns[MAX_VIEWERS];
    bool stop;
    bool running;
-   uint64_t dropped;
+   bool input;                        /* --input: viewers' input reaches the seat */
+   atomic_bool ready;                 /* vs_http_ready */
+   uint64_t dropped, skipped, acks, key_requests, inputs;
    uint32_t viewers_total;
-} H = { .listen_fd = -1 };
+} H = { .listen_fd = -1, .ready = true };
 
 static void
 msg_unref(struct msg *m)
@@ -173,6 +198,33 @@ conn_close(int i)
    H.conns[i] = NULL;
 }
 
+/* Under H.lock: whether the encoder may go on; a change to ready wakes it. */
+static void
+update_ready(void)
+{
+   bool ready = true;
+   for (int i = 0; i < MAX_VIEWERS; i++) {
+      struct conn *c = H.conns[i];
+      if (!c || !c->websocket)
+         continue;
+      ready = false;
+      if (!c->paced || c->unacked_n < WINDOW) {
+         ready = true;
+         break;
+      }
+   }
+   if (ready && !atomic_exchange(&H.ready, true))
+      vs_stream_kick();
+   else if (!ready)
+      atomic_store(&H.ready, false);
+}
+
+bool
+vs_http_ready(void)
+{
+   return atomic_load(&H.ready);
+}
+
 static void
 set_reply(struct conn *c, const char *status, const char *type, const char *body, bool close_after)
 {
@@ -251,9 +303,10 @@ handle_request(struct conn *c)
    c->reply_off = 0;
    c->websocket = true;
    c->need_key = true;
-   H.viewers_total++;
-   vs_info(0, "display: viewer connected (%u so far)", H.viewers_total);
+   c->id = ++H.viewers_total;
+   vs_info(0, "display: viewer %u connected (%u so far)%s", c->id, H.viewers_total, H.input ? ", input allowed" : "");
    vs_stream_request_key();
+   update_ready();
 }
 
 /* Returns false when the connection should close. */
@@ -313,23 +366,149 @@ conn_write(struct conn *c)
    return true;
 }
 
-/* Reads the request, or (WebSocket) whatever the browser sends: we only
- * look for a close frame's opcode loosely, by EOF. */
+static void
+viewer_ack(struct conn *c, uint32_t seq)
+{
+   H.acks++;
+   c->paced = true;
+   while (c->unacked_n && (int32_t)(seq - c->unacked[c->unacked_head]) >= 0) {
+      c->unacked_head = (c->unacked_head + 1) % WINDOW;
+      c->unacked_n--;
+   }
+   /* It had no room for a frame: now it has, at a key frame. */
+   if (c->need_key && c->unacked_n < WINDOW)
+      vs_stream_request_key();
+   update_ready();
+}
+
+static uint32_t
+le32(const uint8_t *p)
+{
+   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* One message from a viewer; false (logged) if it is malformed. */
+static bool
+viewer_message(struct conn *c, const uint8_t *m, size_t len)
+{
+   static const uint8_t sizes[] = { [1] = 8, [2] = 4, [VS_INPUT_MOTION] = 12, [VS_INPUT_BUTTON] = 12,
+                                    [VS_INPUT_AXIS] = 12, [VS_INPUT_KEY] = 12 };
+   uint8_t type = len ? m[0] : 0;
+   if (!len || type >= sizeof(sizes) || !sizes[type] || len != sizes[type]) {
+      vs_warn(0, "display: viewer %u sent a message of type %u and %zu bytes (no such message); closed", c->id,
+              type, len);
+      return false;
+   }
+   if (type == 1) {
+      viewer_ack(c, le32(m + 4));
+      return true;
+   }
+   if (type == 2) {
+      uint64_t now = os_now_ns();
+      c->need_key = true;
+      if (now - c->key_request_ns >= KEY_REQUEST_GAP_NS) {
+         c->key_request_ns = now;
+         H.key_requests++;
+         vs_stream_request_key();
+      }
+      return true;
+   }
+   if (!H.input) {
+      if (!c->input_refused_logged)
+         vs_info(0, "display: viewer %u: input ignored (view only; start the server with --input)", c->id);
+      c->input_refused_logged = true;
+      return true;
+   }
+   struct vs_input_event e = { .type = type, .code = le32(m + 4), .state = le32(m + 8),
+                               .time_ms = (uint32_t)(os_now_ns() / 1000000) };
+   bool ok;
+   switch (type) {
+   case VS_INPUT_MOTION:
+      e.x = (int32_t)le32(m + 4);
+      e.y = (int32_t)le32(m + 8);
+      e.code = e.state = 0;
+      ok = true;
+      break;
+   case VS_INPUT_BUTTON:
+      ok = e.code >= 0x110 && e.code <= 0x117 && e.state <= 1; /* BTN_LEFT..BTN_TASK */
+      break;
+   case VS_INPUT_AXIS:
+      e.x = (int32_t)e.state;
+      e.state = 0;
+      ok = e.code <= 1;
+      break;
+   default: /* VS_INPUT_KEY: what the keymap has (evdev + 8 <= 255) */
+      ok = e.code >= 1 && e.code <= 247 && e.state <= 1;
+      break;
+   }
+   if (!ok) {
+      vs_warn(0, "display: viewer %u sent input type %u with code %u state %u (out of range); closed", c->id, type,
+              e.code, e.state);
+      return false;
+   }
+   H.inputs++;
+   vs_seat_queue(&e);
+   return true;
+}
+
+/* The viewer's WebSocket frames: masked binary messages of at most 125
+ * bytes (ours are 4..12), close; pings and pongs are ignored. */
+static bool
+viewer_frames(struct conn *c)
+{
+   size_t off = 0;
+   bool ok = true;
+   while (ok && c->in_len - off >= 2) {
+      uint8_t b0 = c->in[off], b1 = c->in[off + 1];
+      size_t len = b1 & 0x7f;
+      if (!(b1 & 0x80) || len > 125 || (b0 & 0x70) || !(b0 & 0x80)) {
+         vs_warn(0, "display: viewer %u sent a WebSocket frame that is unmasked, fragmented, extended or over "
+                    "125 bytes; closed", c->id);
+         return false;
+      }
+      if (c->in_len - off < 6 + len)
+         break;
+      uint8_t *mask = c->in + off + 2, *p = c->in + off + 6;
+      for (size_t i = 0; i < len; i++)
+         p[i] ^= mask[i % 4];
+      uint8_t op = b0 & 0x0f;
+      if (op == 0x8)
+         return false; /* close */
+      if (op == 0x2)
+         ok = viewer_message(c, p, len);
+      else if (op != 0x9 && op != 0xA) {
+         vs_warn(0, "display: viewer %u sent a WebSocket frame of opcode %u (binary expected); closed", c->id, op);
+         return false;
+      }
+      off += 6 + len;
+   }
+   memmove(c->in, c->in + off, c->in_len - off);
+   c->in_len -= off;
+   return ok;
+}
+
+/* Reads the request, or (WebSocket) the viewer's messages. */
 static bool
 conn_read(struct conn *c)
 {
    char buf[4096];
    for (;;) {
+      if (c->websocket) {
+         ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+         if (n == 0)
+            return false;
+         if (n < 0)
+            return errno == EAGAIN || errno == EINTR;
+         c->in_len += (size_t)n;
+         if (!viewer_frames(c))
+            return false;
+         continue;
+      }
       ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
       if (n == 0)
          return false;
       if (n < 0)
          return errno == EAGAIN || errno == EINTR;
-      if (c->websocket) {
-         if (n >= 1 && (buf[0] & 0x0f) == 0x8)
-            return false; /* close */
-         continue;
-      }
       if (c->req_len + (size_t)n >= REQ_MAX)
          return false;
       memcpy(c->req + c->req_len, buf, (size_t)n);
@@ -355,6 +534,7 @@ vs_http_send(const uint8_t *data, size_t size, bool key, double commit_wall_ms, 
    m->commit_ns = commit_ns;
    memset(m->data, 0, 24);
    m->data[0] = key;
+   m->data[1] = H.input ? 1 : 0;
    memcpy(m->data + 4, &seq, 4);
    memcpy(m->data + 8, &commit_wall_ms, 8);
    memcpy(m->data + 16, &width, 4);
@@ -368,6 +548,13 @@ vs_http_send(const uint8_t *data, size_t size, bool key, double commit_wall_ms, 
          continue;
       if (c->need_key && !key)
          continue;
+      if (c->paced && c->unacked_n == WINDOW) {
+         /* No room: this frame is skipped, the viewer resumes at a key
+          * frame (requested when an acknowledgement makes room). */
+         H.skipped++;
+         c->need_key = true;
+         continue;
+      }
       if (c->q_len == MAX_QUEUED) {
          /* Too slow: drop what it has not started sending, resume at a key frame. */
          uint32_t keep = c->sent ? 1 : 0;
@@ -384,7 +571,10 @@ vs_http_send(const uint8_t *data, size_t size, bool key, double commit_wall_ms, 
       m->refs++;
       c->queue[(c->q_head + c->q_len) % MAX_QUEUED] = m;
       c->q_len++;
+      if (c->paced)
+         c->unacked[(c->unacked_head + c->unacked_n++) % WINDOW] = seq;
    }
+   update_ready();
    pthread_mutex_unlock(&H.lock);
    msg_unref(m);
    os_event_signal(&H.wake);
@@ -436,8 +626,9 @@ http_main(void *arg)
             keep = false;
          if (!keep) {
             if (c->websocket)
-               vs_info(0, "display: viewer disconnected");
+               vs_info(0, "display: viewer %u disconnected", c->id);
             conn_close(idx[k]);
+            update_ready();
          }
       }
       if (pfds[1].revents & POLLIN) {
@@ -469,7 +660,7 @@ http_main(void *arg)
 }
 
 bool
-vs_http_start(const char *addr_port)
+vs_http_start(const char *addr_port, bool input)
 {
    char host[128] = "127.0.0.1";
    const char *colon = strrchr(addr_port, ':');
@@ -506,6 +697,7 @@ vs_http_start(const char *addr_port)
    socklen_t len = sizeof(sa);
    getsockname(fd, (struct sockaddr *)&sa, &len);
    H.listen_fd = fd;
+   H.input = input;
    pthread_mutex_init(&H.lock, NULL);
    H.running = true;
    if (os_event_init(&H.wake) != 0 || pthread_create(&H.thread, NULL, http_main, NULL) != 0) {
@@ -535,6 +727,8 @@ vs_http_stop(void)
          conn_close(i);
    close(H.listen_fd);
    os_event_fini(&H.wake);
-   vs_info(0, "display: %u viewers served, %llu messages dropped for slow viewers", H.viewers_total,
-           (unsigned long long)H.dropped);
+   vs_info(0, "display: %u viewers served, %llu messages dropped for slow viewers, %llu frames skipped for "
+              "viewers without room, %llu acknowledgements, %llu key frames asked for, %llu input events",
+           H.viewers_total, (unsigned long long)H.dropped, (unsigned long long)H.skipped, (unsigned long long)H.acks,
+           (unsigned long long)H.key_requests, (unsigned long long)H.inputs);
 }

@@ -4,9 +4,13 @@
  * marked at the commit, then host fences; memory/shared_registry.h), converts it once into x264's own
  * I420 picture (libyuv: the only pass over the pixels), hands the buffer
  * back, and encodes: Baseline, zerolatency, Annex B, SPS/PPS on every key
- * frame, an IDR whenever a viewer connects. Access units go to the
- * recording file and to the HTTP thread. Nothing here blocks the Wayland
- * thread: it only takes the mailbox lock to swap a pointer. */
+ * frame, an IDR whenever a viewer connects or asks. Access units go to the
+ * recording file and to the HTTP thread. Without a recording, the encoder
+ * encodes only when a viewer has room for it (vs_http_ready): until then
+ * newer commits are converted over the waiting picture, so what is encoded
+ * is always the newest one, and no client memory waits for a viewer.
+ * Nothing here blocks the Wayland thread: it only takes the mailbox lock
+ * to swap a pointer. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -93,6 +97,14 @@ vs_stream_request_key(void)
 {
    pthread_mutex_lock(&S.lock);
    S.want_key = true;
+   pthread_cond_signal(&S.cond);
+   pthread_mutex_unlock(&S.lock);
+}
+
+void
+vs_stream_kick(void)
+{
+   pthread_mutex_lock(&S.lock);
    pthread_cond_signal(&S.cond);
    pthread_mutex_unlock(&S.lock);
 }
@@ -210,66 +222,67 @@ stream_main(void *arg)
    os_thread_set_name("vs-encoder");
    uint64_t last_commit_ns = 0;
    double last_wall = 0;
+   /* A picture converted and not yet encoded (no viewer had room). */
+   bool have_picture = false;
    pthread_mutex_lock(&S.lock);
    while (!S.stop) {
-      if (!S.pending) {
-         /* A viewer wants a key frame and nothing new comes: encode the
-          * last picture again. */
-         if (S.want_key && S.enc) {
-            S.want_key = false;
-            pthread_mutex_unlock(&S.lock);
-            uint64_t c0 = thread_cpu_ns();
-            encode(true, last_commit_ns ? os_now_ns() : 0, last_wall);
-            S.cpu_ns += thread_cpu_ns() - c0;
-            pthread_mutex_lock(&S.lock);
-            continue;
+      /* Paced to the viewers: vs_stream_kick wakes us when one has room. */
+      bool ready = S.record || vs_http_ready();
+      if (S.pending) {
+         /* Converted at once even when no viewer has room, so that the
+          * guest's memory is never held for a viewer: the newest frame
+          * waits in the picture instead. */
+         struct vs_frame *f = S.pending;
+         S.pending = NULL;
+         pthread_mutex_unlock(&S.lock);
+         uint64_t c0 = thread_cpu_ns();
+         bool ok = true;
+         if (f->has_view && !vs_shared_fence_wait(&f->view, FENCE_TIMEOUT_NS)) {
+            vs_warn(f->view.ctx_id, "display: the client's work before its commit did not finish in 2 s; frame dropped");
+            S.unfenced++;
+            ok = false;
          }
-         os_cond_timedwait_ns(&S.cond, &S.lock, 100000000ull);
+         if (ok && f->has_view && f->view.refreshed)
+            S.gpu_copies++; /* a linear mirror's detiling copy */
+         uint32_t w = f->width & ~1u, h = f->height & ~1u;
+         if (ok && w && h && (w != S.w || h != S.h || !S.enc))
+            ok = open_encoder(w, h);
+         if (ok && w && h) {
+            uint64_t t0 = os_now_ns();
+            convert(f);
+            S.convert_ns += os_now_ns() - t0;
+            S.conversions++;
+            S.copies += f->copies;
+            have_picture = true;
+            last_commit_ns = f->commit_ns;
+            last_wall = f->commit_wall_ms;
+         }
+         /* The pixels are in the picture: the memory can go back now. */
+         if (f->has_view) {
+            vs_shared_release(&f->view);
+            f->has_view = false;
+         }
+         S.cpu_ns += thread_cpu_ns() - c0;
+         /* The frame belongs to the Wayland thread again once pushed. */
+         pthread_mutex_lock(&S.lock);
+         push_done(f);
          continue;
       }
-      struct vs_frame *f = S.pending;
-      S.pending = NULL;
-      pthread_mutex_unlock(&S.lock);
-
-      uint64_t c0 = thread_cpu_ns();
-      bool ok = true;
-      if (f->has_view && !vs_shared_fence_wait(&f->view, FENCE_TIMEOUT_NS)) {
-         vs_warn(f->view.ctx_id, "display: the client's work before its commit did not finish in 2 s; frame dropped");
-         S.unfenced++;
-         ok = false;
+      if (ready && S.enc && (have_picture || S.want_key)) {
+         /* A key frame wanted and nothing new: the last picture again, as
+          * of now. */
+         bool key = S.want_key;
+         uint64_t commit_ns = have_picture ? last_commit_ns : os_now_ns();
+         S.want_key = false;
+         have_picture = false;
+         pthread_mutex_unlock(&S.lock);
+         uint64_t c0 = thread_cpu_ns();
+         encode(key, commit_ns, last_wall);
+         S.cpu_ns += thread_cpu_ns() - c0;
+         pthread_mutex_lock(&S.lock);
+         continue;
       }
-      if (ok && f->has_view && f->view.refreshed)
-         S.gpu_copies++; /* a linear mirror's detiling copy */
-      uint32_t w = f->width & ~1u, h = f->height & ~1u;
-      if (ok && w && h && (w != S.w || h != S.h || !S.enc))
-         ok = open_encoder(w, h);
-      if (ok && w && h) {
-         uint64_t t0 = os_now_ns();
-         convert(f);
-         S.convert_ns += os_now_ns() - t0;
-         S.conversions++;
-         S.copies += f->copies;
-      }
-      /* The pixels are in the picture: the memory can go back now. */
-      if (f->has_view) {
-         vs_shared_release(&f->view);
-         f->has_view = false;
-      }
-      /* The frame belongs to the Wayland thread again once pushed. */
-      uint64_t commit_ns = f->commit_ns;
-      double commit_wall_ms = f->commit_wall_ms;
-      pthread_mutex_lock(&S.lock);
-      bool key = S.want_key;
-      S.want_key = false;
-      push_done(f);
-      pthread_mutex_unlock(&S.lock);
-      if (ok && w && h) {
-         last_commit_ns = commit_ns;
-         last_wall = commit_wall_ms;
-         encode(key, commit_ns, commit_wall_ms);
-      }
-      S.cpu_ns += thread_cpu_ns() - c0;
-      pthread_mutex_lock(&S.lock);
+      os_cond_timedwait_ns(&S.cond, &S.lock, 100000000ull);
    }
    pthread_mutex_unlock(&S.lock);
    return NULL;

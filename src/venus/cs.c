@@ -134,6 +134,18 @@ vn_dec_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *
    *host = o->handle;
    if (obj)
       *obj = o;
+   if (d->named_count == d->named_cap) {
+      /* As for nested handles: each entry stands for 8 bytes of stream. */
+      uint32_t cap = d->named_cap ? d->named_cap * 2 : 16;
+      struct vs_object **grown = vn_dec_alloc(d, (size_t)cap * sizeof(*grown));
+      if (!grown)
+         return false;
+      if (d->named_count)
+         memcpy(grown, d->named, d->named_count * sizeof(*grown));
+      d->named = grown;
+      d->named_cap = cap;
+   }
+   d->named[d->named_count++] = o;
    return true;
 }
 

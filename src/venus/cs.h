@@ -35,6 +35,10 @@ struct vn_decoder {
    /* Handles inside structs, in decoding order (in the arena). */
    struct vn_nested_handle *nested;
    uint32_t nested_count, nested_cap;
+   /* Every object the command names, top level and nested, in decoding
+    * order (in the arena): what a recorded command buffer holds. */
+   struct vs_object **named;
+   uint32_t named_count, named_cap;
    char error[192]; /* first error, empty while none */
 };
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "util/log.h"
+#include "venus/lifetime.h"
 #include "venus/object_table.h"
 #include "venus/resource.h"
 #include "vn_wire.h"
@@ -66,6 +67,26 @@ vs_dispatch_should_stop(struct vs_dispatch *disp)
    return disp->failed || disp->hooks.should_stop(disp->hooks.data);
 }
 
+/* holder keeps every object the current command named alive (those
+ * `keep` accepts, if given). */
+static bool
+hold_named(struct vs_dispatch *disp, const struct vn_decoder *d, struct vs_object *holder,
+           bool (*keep)(VkObjectType type))
+{
+   for (uint32_t i = 0; i < d->named_count; i++) {
+      struct vs_object *target = d->named[i];
+      if (keep && !keep(target->type))
+         continue;
+      if (!vs_object_hold(disp->objects, holder, target, true)) {
+         vs_dispatch_fail(disp, "object %llu cannot hold object %llu: over the limit of %u holds or out of memory",
+                          (unsigned long long)holder->id, (unsigned long long)target->id,
+                          disp->objects->hold_limit);
+         return false;
+      }
+   }
+   return true;
+}
+
 /* Decodes one command, runs its handler and writes its reply when asked. */
 static bool
 run_command(struct vs_dispatch *disp, struct vn_decoder *d)
@@ -104,6 +125,8 @@ run_command(struct vs_dispatch *disp, struct vn_decoder *d)
    }
    if (disp->failed)
       return false;
+   if (cmd->records && d->named_count && !hold_named(disp, d, d->named[0], NULL))
+      return false;
    if (!(flags & VN_COMMAND_GENERATE_REPLY_BIT))
       return true;
    struct vn_encoder *e = vs_dispatch_reply_begin(disp, cmd->name);
@@ -138,6 +161,8 @@ vs_dispatch_stream(struct vs_dispatch *disp, const void *data, size_t size,
       d.depth = 0;
       d.nested = NULL;
       d.nested_count = d.nested_cap = 0;
+      d.named = NULL;
+      d.named_count = d.named_cap = 0;
       bool ok = run_command(disp, &d);
       vs_arena_reset(&disp->arena);
       if (!ok)
@@ -153,6 +178,13 @@ struct vs_object *
 vs_dispatch_nested_object(const struct vs_dispatch *disp, const void *field)
 {
    return disp->decoder ? vn_dec_nested_object(disp->decoder, field) : NULL;
+}
+
+struct vs_object *const *
+vs_dispatch_named(const struct vs_dispatch *disp, uint32_t *count)
+{
+   *count = disp->decoder ? disp->decoder->named_count : 0;
+   return disp->decoder ? disp->decoder->named : NULL;
 }
 
 struct vn_encoder *
@@ -201,6 +233,34 @@ vs_dispatch_remove_object(struct vs_dispatch *disp, struct vs_object *obj)
 {
    vs_debug(disp->ctx_id, "object %llu destroyed (type %d)", (unsigned long long)obj->id, obj->type);
    vs_object_remove(disp->objects, obj);
+}
+
+bool
+vs_dispatch_retire_object(struct vs_dispatch *disp, struct vs_object *obj)
+{
+   if (vs_object_retire(disp->objects, obj, VS_OBJECT_ZOMBIE))
+      return true;
+   vs_debug(disp->ctx_id, "object %llu destroyed by the guest (type %d); held: the host object waits for its "
+                          "holders", (unsigned long long)obj->id, obj->type);
+   return false;
+}
+
+/* What a created object needs alive as long as itself: the image of a
+ * view, the buffer of a buffer view, the views of a framebuffer. What
+ * Vulkan lets the guest destroy once creation is done (shader modules,
+ * layouts, render passes, caches) is not held. */
+static bool
+created_keeps(VkObjectType type)
+{
+   return type == VK_OBJECT_TYPE_IMAGE || type == VK_OBJECT_TYPE_BUFFER || type == VK_OBJECT_TYPE_IMAGE_VIEW ||
+          type == VK_OBJECT_TYPE_BUFFER_VIEW;
+}
+
+void
+vs_dispatch_hold_created(struct vs_dispatch *disp, struct vs_object *obj)
+{
+   if (obj && disp->decoder)
+      hold_named(disp, disp->decoder, obj, created_keeps);
 }
 
 struct vs_object *

@@ -92,6 +92,13 @@ bool vs_dispatch_reply_end(struct vs_dispatch *disp, const char *cmd);
 struct vs_object *vs_dispatch_add_object(struct vs_dispatch *disp, VkObjectType type, uint64_t id,
                                          uint64_t handle, struct vs_object *parent);
 void vs_dispatch_remove_object(struct vs_dispatch *disp, struct vs_object *obj);
+/* The guest destroys obj: true when the caller destroys the host object
+ * and removes it now; false when it is held (venus/lifetime.h): its id is
+ * gone and the table's release hook destroys it later. */
+bool vs_dispatch_retire_object(struct vs_dispatch *disp, struct vs_object *obj);
+/* A just-created object (NULL: creation failed) holds the resources the
+ * command names that must outlive it. */
+void vs_dispatch_hold_created(struct vs_dispatch *disp, struct vs_object *obj);
 /* The object a create command just bound under `id`, if it succeeded. */
 struct vs_object *vs_dispatch_created(struct vs_dispatch *disp, VkResult result, uint64_t id, VkObjectType type);
 
@@ -99,5 +106,7 @@ struct vs_object *vs_dispatch_created(struct vs_dispatch *disp, VkResult result,
  * decoded from, by the address of that handle field (NULL if none):
  * non-dispatchable host handles need not be unique, guest ids are. */
 struct vs_object *vs_dispatch_nested_object(const struct vs_dispatch *disp, const void *field);
+/* Every object the current command names, in decoding order. */
+struct vs_object *const *vs_dispatch_named(const struct vs_dispatch *disp, uint32_t *count);
 
 #endif

@@ -1,6 +1,8 @@
 #include "venus/object_table.h"
 
 #include <stdatomic.h>
+
+#include "venus/lifetime.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,12 +42,15 @@ vs_object_table_init(struct vs_object_table *t)
       return false;
    }
    pthread_mutex_init(&t->lock, NULL);
+   pthread_mutex_init(&t->hold_lock, NULL);
+   t->hold_limit = VS_HOLD_LIMIT_DEFAULT;
    return true;
 }
 
 static void
 free_entry(struct vs_object *o)
 {
+   vs_holds_free(o->holds);
    if (o->data_free)
       o->data_free(o->data);
    atomic_fetch_sub(&live_objects, 1);
@@ -67,6 +72,7 @@ vs_object_table_fini(struct vs_object_table *t)
    free(t->handle_buckets);
    t->buckets = NULL;
    t->handle_buckets = NULL;
+   pthread_mutex_destroy(&t->hold_lock);
    pthread_mutex_destroy(&t->lock);
 }
 
@@ -188,36 +194,76 @@ vs_object_find_handle(struct vs_object_table *t, VkObjectType type, uint64_t han
    return o;
 }
 
-void
-vs_object_remove(struct vs_object_table *t, struct vs_object *obj)
+static void
+unlink_locked(struct vs_object_table *t, struct vs_object *obj)
 {
-   pthread_mutex_lock(&t->lock);
+   if (obj->unlinked)
+      return;
+   obj->unlinked = true;
    struct vs_object **p = &t->buckets[hash_id(obj->id) & (t->bucket_count - 1)];
    while (*p && *p != obj)
       p = &(*p)->hash_next;
-   if (*p) {
+   if (*p)
       *p = obj->hash_next;
-      t->count--;
-   }
    struct vs_object **h = &t->handle_buckets[hash_handle(obj->type, obj->handle) & (t->bucket_count - 1)];
    while (*h && *h != obj)
       h = &(*h)->handle_next;
    if (*h)
       *h = obj->handle_next;
+}
+
+void
+vs_object_unlink(struct vs_object_table *t, struct vs_object *obj)
+{
+   pthread_mutex_lock(&t->lock);
+   unlink_locked(t, obj);
+   pthread_mutex_unlock(&t->lock);
+}
+
+static void
+detach_locked(struct vs_object *obj)
+{
+   if (!obj->parent)
+      return;
+   if (obj->prev_sibling)
+      obj->prev_sibling->next_sibling = obj->next_sibling;
+   else
+      obj->parent->first_child = obj->next_sibling;
+   if (obj->next_sibling)
+      obj->next_sibling->prev_sibling = obj->prev_sibling;
+   obj->parent->child_count--;
+   obj->parent = NULL;
+   obj->prev_sibling = obj->next_sibling = NULL;
+}
+
+void
+vs_object_reparent(struct vs_object_table *t, struct vs_object *obj, struct vs_object *parent)
+{
+   pthread_mutex_lock(&t->lock);
+   detach_locked(obj);
+   obj->parent = parent;
+   obj->next_sibling = parent->first_child;
+   if (parent->first_child)
+      parent->first_child->prev_sibling = obj;
+   parent->first_child = obj;
+   parent->child_count++;
+   pthread_mutex_unlock(&t->lock);
+}
+
+void
+vs_object_remove(struct vs_object_table *t, struct vs_object *obj)
+{
+   pthread_mutex_lock(&t->lock);
+   unlink_locked(t, obj);
+   t->count--;
    /* Children outliving their parent keep a dangling parent pointer no
     * more: they are orphaned (callers remove children first). */
    for (struct vs_object *c = obj->first_child; c; c = c->next_sibling)
       c->parent = NULL;
-   if (obj->parent) {
-      if (obj->prev_sibling)
-         obj->prev_sibling->next_sibling = obj->next_sibling;
-      else
-         obj->parent->first_child = obj->next_sibling;
-      if (obj->next_sibling)
-         obj->next_sibling->prev_sibling = obj->prev_sibling;
-      obj->parent->child_count--;
-   }
+   detach_locked(obj);
    pthread_mutex_unlock(&t->lock);
+   /* What it held may go with it (the release hook runs unlocked). */
+   vs_object_drop_holds(t, obj);
    free_entry(obj);
 }
 

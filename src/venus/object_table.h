@@ -31,7 +31,21 @@ struct vs_object {
     * children without a scan of the table. */
    struct vs_object *first_child, *prev_sibling, *next_sibling;
    uint32_t child_count;
+   /* Lifetimes (venus/lifetime.h), under the table's hold_lock. */
+   uint32_t refs;             /* holders keeping it alive */
+   uint8_t state;             /* VS_OBJECT_LIVE, _ZOMBIE or _GONE */
+   bool unlinked;             /* out of the id and handle indexes */
+   struct vs_holds *holds;    /* what it keeps alive; NULL while nothing */
 };
+
+/* An object the guest can name. */
+#define VS_OBJECT_LIVE 0
+/* Destroyed by the guest while held: its id is gone, its host object
+ * lives on until the last holder lets go. */
+#define VS_OBJECT_ZOMBIE 1
+/* Freed on the host with its pool while held: holders that are submitted
+ * are refused. */
+#define VS_OBJECT_GONE 2
 
 /* A semaphore created with VK_SEMAPHORE_TYPE_TIMELINE. */
 #define VS_OBJECT_TIMELINE_SEMAPHORE 0x1u
@@ -50,6 +64,15 @@ struct vs_object_table {
    uint32_t bucket_count;             /* of each index */
    uint32_t count;
    uint32_t limit;                    /* most entries at once; 0: no limit */
+   /* Object lifetimes (venus/lifetime.h). */
+   pthread_mutex_t hold_lock;
+   uint32_t hold_count;               /* (holder, target) pairs */
+   uint32_t hold_limit;               /* most pairs; never 0 (refs cannot overflow) */
+   uint32_t gone_generation;          /* bumped when a held object goes */
+   /* Destroys the host object of a zombie whose last holder let go (a gone
+    * one has none), then removes it. Set by the renderer. */
+   void (*release)(void *data, struct vs_object *obj);
+   void *release_data;
 };
 
 /* Server-wide count of live host objects, for leak checks and logs. */
@@ -75,7 +98,16 @@ bool vs_object_contains(struct vs_object_table *t, uint64_t id);
 struct vs_object *vs_object_find_handle(struct vs_object_table *t, VkObjectType type,
                                         uint64_t handle);
 
-/* Removes and frees the entry and its data (not the host object). */
+/* Takes the entry out of the id and handle indexes (the guest can no
+ * longer name it); it stays a child of its parent until removed. */
+void vs_object_unlink(struct vs_object_table *t, struct vs_object *obj);
+
+/* Moves obj under another parent (a held object outliving its pool goes
+ * under the device, which tears it down). */
+void vs_object_reparent(struct vs_object_table *t, struct vs_object *obj, struct vs_object *parent);
+
+/* Removes and frees the entry and its data (not the host object), and lets
+ * go of what it held. */
 void vs_object_remove(struct vs_object_table *t, struct vs_object *obj);
 
 /* Calls fn for every object whose parent is `parent` (any type if type is

@@ -1,12 +1,28 @@
 #!/usr/bin/env python3
-"""Drives a headless Chromium over its DevTools protocol (no timing guesses):
-waits until the display's page has decoded MIN frames (window.vsStats),
-then saves a screenshot.
+"""Drives a headless Chromium over its DevTools protocol (no timing guesses:
+it waits on the page's window.vsStats) on the display's page.
 
-  cdp_view.py CHROMIUM_BINARY USER_DATA_DIR URL MIN_DECODED SCREENSHOT.png
-
-Prints the page's figures; exit 1 if it never decoded MIN frames."""
+  cdp_view.py CHROMIUM USER_DATA_DIR URL shot MIN_DECODED SHOT.png
+      waits until the page has decoded MIN frames, saves a screenshot
+      (window 400x300); prints the page's figures; exit 1 if it never did
+  cdp_view.py CHROMIUM USER_DATA_DIR URL input SHOT.png [COMMAND...]
+      window 800x450: clicks at page point (250, 100) and types TEXT below
+      (Shift for capitals and '!'); prints the surface point the click maps
+      to by the page's layout rule (scaled to fit, centred) and the text.
+      Then, with a COMMAND (a client showing a window of another size), runs
+      it and waits for the page to decode the new size without an error:
+      a resolution change mid-stream
+  cdp_view.py CHROMIUM USER_DATA_DIR URL stall SECONDS KEYINT_S
+      blocks the page's main thread SECONDS, then reports how soon a frame
+      committed after the stall is drawn and its latency; exit 1 if that
+      takes longer than KEYINT_S (one key-frame interval)
+  cdp_view.py CHROMIUM USER_DATA_DIR URL latency SECONDS WARMUP_S [SHOT.png]
+      watches SECONDS (window 800x600), then prints commit->decoded and
+      commit->drawn (median, p99) after WARMUP_S, and the p99 of commit->drawn
+      in the first and the last 10 s of that span (growth check)"""
 import base64, json, os, socket, struct, subprocess, sys, time
+
+TEXT = 'Hello, venus 42!'
 
 
 class WS:
@@ -16,7 +32,7 @@ class WS:
         assert url.startswith('ws://')
         hostport, path = url[5:].split('/', 1)
         host, port = hostport.split(':')
-        self.s = socket.create_connection((host, int(port)), timeout=30)
+        self.s = socket.create_connection((host, int(port)), timeout=60)
         key = base64.b64encode(os.urandom(16)).decode()
         self.s.sendall(('GET /%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
                         'Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n' % (path, hostport, key)).encode())
@@ -59,55 +75,212 @@ class WS:
             if msg.get('id') == self.next_id:
                 return msg.get('result', {})
 
+    def eval(self, expression):
+        r = self.call('Runtime.evaluate', expression=expression, returnByValue=True)
+        return r.get('result', {}).get('value')
 
-def main():
-    chromium, profile, url, need, shot = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
-    proc = subprocess.Popen([chromium, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-                             '--no-first-run', '--disable-background-networking', '--disable-component-update',
-                             '--disable-sync', '--user-data-dir=' + profile, '--window-size=400,300',
-                             '--remote-debugging-port=0', url],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        port_file = os.path.join(profile, 'DevToolsActivePort')
-        deadline = time.time() + 30
-        while not os.path.exists(port_file) or os.path.getsize(port_file) == 0:
-            if time.time() > deadline or proc.poll() is not None:
-                print('chromium did not open its DevTools port')
-                return 1
-            time.sleep(0.1)
-        port = int(open(port_file).read().split()[0])
-        targets = []
-        while not any(t.get('type') == 'page' for t in targets):
-            s = socket.create_connection(('127.0.0.1', port), timeout=10)
-            s.sendall(b'GET /json/list HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
-            data = b''
-            while b'\r\n\r\n' not in data or len(data.split(b'\r\n\r\n', 1)[1]) < int(
-                    [l for l in data.split(b'\r\n') if l.lower().startswith(b'content-length:')][0].split(b':')[1]):
-                c = s.recv(65536)
-                if not c:
-                    break
-                data += c
-            targets = json.loads(data.split(b'\r\n\r\n', 1)[1])
-            if time.time() > deadline:
-                print('no page target')
-                return 1
-        page = [t for t in targets if t.get('type') == 'page'][0]
-        ws = WS('ws://127.0.0.1:%d/%s' % (port, page['webSocketDebuggerUrl'].split('/', 3)[3]))
-        ws.call('Emulation.setDeviceMetricsOverride', width=400, height=300, deviceScaleFactor=1, mobile=False)
+    def stats(self, fields='decoded keys fps width height errors last input skipped keyRequests drawn'):
+        keys = ','.join("'%s'" % f for f in fields.split())
+        return json.loads(self.eval('JSON.stringify(window.vsStats ? Object.fromEntries([%s].map(k => '
+                                    '[k, vsStats[k]])) : null)' % keys) or 'null') or {}
+
+    def wait_decoded(self, need, timeout=60, extra=lambda s: True):
+        deadline = time.time() + timeout
         stats = {}
-        deadline = time.time() + 60
         while time.time() < deadline:
-            r = ws.call('Runtime.evaluate', expression='JSON.stringify(window.vsStats || null)', returnByValue=True)
-            stats = json.loads(r.get('result', {}).get('value') or 'null') or {}
-            if stats.get('decoded', 0) >= need:
+            stats = self.stats()
+            if stats.get('decoded', 0) >= need and extra(stats):
                 break
             time.sleep(0.2)
-        png = base64.b64decode(ws.call('Page.captureScreenshot', format='png')['data'])
-        open(shot, 'wb').write(png)
-        print('page: decoded %s frames (%s key), %s fps, latency %s ms, %sx%s, %s errors %s' % (
-            stats.get('decoded'), stats.get('keys'), stats.get('fps'), stats.get('latencyMs'), stats.get('width'),
-            stats.get('height'), stats.get('errors'), stats.get('last', '')))
-        return 0 if stats.get('decoded', 0) >= need and not stats.get('errors') else 1
+        return stats
+
+
+def open_page(chromium, profile, url, width, height):
+    proc = subprocess.Popen([chromium, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+                             '--no-first-run', '--disable-background-networking', '--disable-component-update',
+                             '--disable-sync', '--disable-dev-shm-usage', '--user-data-dir=' + profile,
+                             '--window-size=%d,%d' % (width, height),
+                             '--remote-debugging-port=0', url],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port_file = os.path.join(profile, 'DevToolsActivePort')
+    deadline = time.time() + 30
+    while not os.path.exists(port_file) or os.path.getsize(port_file) == 0:
+        if time.time() > deadline or proc.poll() is not None:
+            raise SystemExit('chromium did not open its DevTools port')
+        time.sleep(0.1)
+    port = int(open(port_file).read().split()[0])
+    targets = []
+    while not any(t.get('type') == 'page' for t in targets):
+        s = socket.create_connection(('127.0.0.1', port), timeout=10)
+        s.sendall(b'GET /json/list HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+        data = b''
+        while b'\r\n\r\n' not in data or len(data.split(b'\r\n\r\n', 1)[1]) < int(
+                [l for l in data.split(b'\r\n') if l.lower().startswith(b'content-length:')][0].split(b':')[1]):
+            c = s.recv(65536)
+            if not c:
+                break
+            data += c
+        targets = json.loads(data.split(b'\r\n\r\n', 1)[1])
+        if time.time() > deadline:
+            raise SystemExit('no page target')
+    page = [t for t in targets if t.get('type') == 'page'][0]
+    ws = WS('ws://127.0.0.1:%d/%s' % (port, page['webSocketDebuggerUrl'].split('/', 3)[3]))
+    ws.call('Emulation.setDeviceMetricsOverride', width=width, height=height, deviceScaleFactor=1, mobile=False)
+    return proc, ws
+
+
+def figures(stats):
+    return 'decoded %s frames (%s key), %s fps, %sx%s, %s errors %s' % (
+        stats.get('decoded'), stats.get('keys'), stats.get('fps'), stats.get('width'), stats.get('height'),
+        stats.get('errors'), stats.get('last', ''))
+
+
+def screenshot(ws, path):
+    open(path, 'wb').write(base64.b64decode(ws.call('Page.captureScreenshot', format='png')['data']))
+
+
+def key_event(ws, kind, code, key, vk, modifiers=0, text=None):
+    params = dict(type=kind, code=code, key=key, windowsVirtualKeyCode=vk, nativeVirtualKeyCode=vk,
+                  modifiers=modifiers)
+    if text is not None:
+        params['text'] = text
+    ws.call('Input.dispatchKeyEvent', **params)
+
+
+def type_text(ws, text):
+    shifted = {'!': ('Digit1', 0x31)}
+    for ch in text:
+        shift = ch.isupper() or ch in shifted
+        if ch.isalpha():
+            code, vk = 'Key' + ch.upper(), ord(ch.upper())
+        elif ch.isdigit():
+            code, vk = 'Digit' + ch, ord(ch)
+        elif ch == ' ':
+            code, vk = 'Space', 0x20
+        elif ch == ',':
+            code, vk = 'Comma', 0xbc
+        elif ch in shifted:
+            code, vk = shifted[ch]
+        else:
+            raise SystemExit('cannot type %r' % ch)
+        if shift:
+            key_event(ws, 'rawKeyDown', 'ShiftLeft', 'Shift', 0x10, 8)
+        key_event(ws, 'keyDown', code, ch, vk, 8 if shift else 0, ch)
+        key_event(ws, 'keyUp', code, ch, vk, 8 if shift else 0)
+        if shift:
+            key_event(ws, 'keyUp', 'ShiftLeft', 'Shift', 0x10, 0)
+
+
+def click(ws, x, y):
+    ws.call('Input.dispatchMouseEvent', type='mouseMoved', x=x, y=y)
+    ws.call('Input.dispatchMouseEvent', type='mousePressed', x=x, y=y, button='left', clickCount=1)
+    ws.call('Input.dispatchMouseEvent', type='mouseReleased', x=x, y=y, button='left', clickCount=1)
+
+
+def pct(v, q):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(len(v) * q))] if v else float('nan')
+
+
+def main():
+    chromium, profile, url, mode = sys.argv[1:5]
+    args = sys.argv[5:]
+    size = {'input': (800, 450), 'latency': (800, 600)}.get(mode, (400, 300))
+    proc, ws = open_page(chromium, profile, url, *size)
+    try:
+        if mode == 'shot':
+            need, shot = int(args[0]), args[1]
+            stats = ws.wait_decoded(need)
+            screenshot(ws, shot)
+            print('page: ' + figures(stats))
+            return 0 if stats.get('decoded', 0) >= need and not stats.get('errors') else 1
+        if mode == 'input':
+            shot = args[0]
+            stats = ws.wait_decoded(3, extra=lambda s: s.get('input'))
+            if not stats.get('input'):
+                print('the page says input is not allowed: ' + figures(stats))
+                return 1
+            w, h = stats['width'], stats['height']
+            k = min(size[0] / w, size[1] / h)
+            left, top = (size[0] - w * k) / 2, (size[1] - h * k) / 2
+            cx, cy = 250, 100
+            click(ws, cx, cy)
+            type_text(ws, TEXT)
+            # The page draws the cross where the click went once the client redrew.
+            time.sleep(1.0)
+            screenshot(ws, shot)
+            print('clicked page %d,%d -> surface %.2f,%.2f' % (cx, cy, (cx - left) / k, (cy - top) / k))
+            print('typed %s' % TEXT)
+            if len(args) < 2:
+                return 0
+            other = subprocess.Popen(args[1:])
+            try:
+                stats = ws.wait_decoded(0, extra=lambda s: (s['width'], s['height']) != (w, h))
+                at_change = stats['decoded']
+                stats = ws.wait_decoded(at_change + 10)
+            finally:
+                other.terminate()
+                other.wait()
+            changed = (stats['width'], stats['height']) != (w, h) and stats['decoded'] >= at_change + 10
+            print('resolution change %dx%d -> %dx%d: %s' % (w, h, stats['width'], stats['height'], figures(stats)))
+            return 0 if changed and not stats.get('errors') else 1
+        if mode == 'stall':
+            seconds, keyint = float(args[0]), float(args[1])
+            stats = ws.wait_decoded(60)
+            t_stall = ws.eval('performance.timeOrigin + performance.now()')
+            ws.eval('(() => { const t = Date.now(); while (Date.now() - t < %d) {} })()' % int(seconds * 1000))
+            t_resume = ws.eval('performance.timeOrigin + performance.now()')
+            deadline = time.time() + keyint + 5
+            fresh = None
+            while time.time() < deadline and fresh is None:
+                time.sleep(0.1)
+                log = ws.eval('JSON.stringify(vsStats.log.slice(-400))')
+                for t, dec, drawn in json.loads(log):
+                    if t > t_resume and t - drawn >= t_resume:
+                        fresh = (t, drawn)
+                        break
+            stats = ws.stats()
+            if fresh is None:
+                print('no frame committed after the %.0f s stall was drawn in %.0f s; %s' % (
+                    seconds, keyint + 5, figures(stats)))
+                return 1
+            after = [r[2] for r in json.loads(ws.eval('JSON.stringify(vsStats.log)'))
+                     if r[0] - r[2] >= t_resume and r[0] <= fresh[0] + 1000]
+            stale = [r for r in json.loads(ws.eval('JSON.stringify(vsStats.log)'))
+                     if r[0] > t_resume and r[0] - r[2] < t_stall]
+            back = (fresh[0] - t_resume) / 1000
+            print('after a %.0f s stall the first frame committed after it was drawn %.2f s after the resume '
+                  '(key-frame interval %.0f s); commit->drawn %.1f ms then, median %.1f ms over the next second; '
+                  '%d frames from before the stall drawn after it; skipped %s, key frames asked %s' % (
+                      seconds, back, keyint, fresh[1], pct(after, 0.5), len(stale), stats.get('skipped'),
+                      stats.get('keyRequests')))
+            return 0 if back <= keyint else 1
+        if mode == 'latency':
+            seconds, warmup = float(args[0]), float(args[1])
+            stats = ws.wait_decoded(1)
+            t0 = ws.eval('performance.timeOrigin + performance.now()')
+            time.sleep(seconds)
+            stats = ws.stats()
+            if len(args) > 2:
+                screenshot(ws, args[2])
+            log = [r for r in json.loads(ws.eval('JSON.stringify(vsStats.log)')) if r[0] >= t0 + warmup * 1000]
+            if not log:
+                print('no frames drawn: ' + figures(stats))
+                return 1
+            end = log[-1][0]
+            first = [r[2] for r in log if r[0] < log[0][0] + 10000]
+            last = [r[2] for r in log if r[0] > end - 10000]
+            span = (end - log[0][0]) / 1000
+            print('browser: %.0f s after %.0f s warm-up, %d frames drawn (%.1f fps): commit->decoded median %.1f ms '
+                  'p99 %.1f ms; commit->drawn median %.1f ms p99 %.1f ms; commit->drawn p99 first 10 s %.1f ms, '
+                  'last 10 s %.1f ms; median first 10 s %.1f ms, last 10 s %.1f ms; skipped %s, key frames asked %s, '
+                  'errors %s' % (
+                      span, warmup, len(log), len(log) / span if span else 0, pct([r[1] for r in log], 0.5),
+                      pct([r[1] for r in log], 0.99), pct([r[2] for r in log], 0.5), pct([r[2] for r in log], 0.99),
+                      pct(first, 0.99), pct(last, 0.99), pct(first, 0.5), pct(last, 0.5), stats.get('skipped'),
+                      stats.get('keyRequests'), stats.get('errors')))
+            return 0
+        raise SystemExit('unknown mode ' + mode)
     finally:
         proc.terminate()
         try:

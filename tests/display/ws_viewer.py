@@ -6,6 +6,10 @@
                                          frame with SPS and PPS; prints figures
   ws_viewer.py drop HOST PORT N          reads N, then vanishes mid-message (RST)
   ws_viewer.py stall HOST PORT SECONDS   connects and never reads (a slow viewer)
+  ws_viewer.py input HOST PORT           sends a pointer motion (and an acknowledgement)
+                                         and prints whether the stream says input is allowed
+  ws_viewer.py bad HOST PORT             sends a message of an unknown type: the server
+                                         must close the connection
 """
 import base64, os, socket, struct, sys, time
 
@@ -84,6 +88,27 @@ def main():
         s = connect(host, port, rcvbuf=4096)
         time.sleep(float(sys.argv[4]))
         print('stalled viewer: done')
+        return 0
+    if mode in ('input', 'bad'):
+        s = connect(host, port)
+        first = message(s)
+        body = struct.pack('<Bxxxii', 3, 10 * 256, 10 * 256) if mode == 'input' else struct.pack('<Bxxxi', 99, 0)
+        mask = os.urandom(4)
+        s.sendall(bytes([0x82, 0x80 | len(body)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(body)))
+        if mode == 'input':
+            print('input %s' % ('allowed' if first[1] & 1 else 'not allowed'))
+            time.sleep(0.5)
+            return 0
+        s.settimeout(10)
+        try:
+            while s.recv(65536):
+                pass
+        except ConnectionResetError:
+            pass
+        except socket.timeout:
+            print('the server kept the connection after a bad message')
+            return 1
+        print('closed after a bad message')
         return 0
     n = int(sys.argv[4])
     s = connect(host, port)

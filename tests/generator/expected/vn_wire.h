@@ -123,6 +123,9 @@ struct vn_command_info {
    void (*encode_reply)(struct vn_encoder *e, const void *args);
    /* NULL when the command has no checks; false when one failed. */
    bool (*check)(const struct vn_check_table *t, struct vs_dispatch *disp, void *args);
+   /* Recorded into its command buffer, which then holds every object
+    * the command names (venus/lifetime.h). */
+   bool records;
 };
 /* Indexed by command type; commands with no wire form have no decode. */
 extern const struct vn_command_info vn_commands[VN_CMD_TYPE_COUNT];

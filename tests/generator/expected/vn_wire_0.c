@@ -184,7 +184,7 @@ void vn_default_vkCreateBuffer(struct vs_dispatch *disp, struct vn_args_vkCreate
    }
    a->ret = fn_(a->device, a->pCreateInfo, NULL, a->pBuffer);
    if (a->ret >= VK_SUCCESS)
-      vs_dispatch_add_object(disp, VK_OBJECT_TYPE_BUFFER, a->pBuffer_id, (uint64_t)(uintptr_t)a->pBuffer_storage, a->device_obj);
+      vs_dispatch_hold_created(disp, vs_dispatch_add_object(disp, VK_OBJECT_TYPE_BUFFER, a->pBuffer_id, (uint64_t)(uintptr_t)a->pBuffer_storage, a->device_obj));
 }
 
 bool vn_call_vkCreateBuffer(const struct vn_exec_table *t, struct vs_dispatch *disp, void *args)

@@ -16,6 +16,8 @@ void vn_encode_reply_vkDestroyBuffer(struct vn_encoder *e, const void *args)
 
 void vn_default_vkDestroyBuffer(struct vs_dispatch *disp, struct vn_args_vkDestroyBuffer *a)
 {
+   if (a->buffer_obj && !vs_dispatch_retire_object(disp, a->buffer_obj))
+      return;
    PFN_vkDestroyBuffer fn_ = a->device_obj->dt->DestroyBuffer;
    if (!fn_) {
       vs_dispatch_fail(disp, "vkDestroyBuffer is not available on the host");

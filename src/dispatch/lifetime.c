@@ -1,0 +1,202 @@
+/* The host side of object lifetimes (venus/lifetime.h): destroying a
+ * zombie's host object once its last holder lets go, and knowing when a
+ * command buffer is no longer pending, so that letting go of what it
+ * holds (reset, free) never pulls an object from under the host queue.
+ *
+ * Each submission that runs command buffers is followed on its host queue
+ * by an empty submission with a server fence, numbered per queue; the
+ * command buffers remember the number. A reset or free of a command
+ * buffer whose number has not retired waits for its fence (a guest that
+ * waited for its own fence first never waits here). */
+#include <stdlib.h>
+
+#include "dispatch/objects.h"
+#include "dispatch/renderer.h"
+#include "util/log.h"
+#include "venus/dispatch.h"
+#include "venus/lifetime.h"
+#include "vn_wire.h"
+
+/* A wait for a command buffer is re-issued this often, so that a stopping
+ * context is noticed. */
+#define LIFETIME_WAIT_SLICE_NS 500000000ull
+
+struct vs_serial_fence {
+   VkFence fence;
+   uint64_t serial;
+   struct vs_serial_fence *next;
+};
+
+static void
+release_object(void *data, struct vs_object *obj)
+{
+   struct vs_renderer *r = data;
+   vs_debug(r->ctx_id, "object %llu (type %d): last holder gone, %s", (unsigned long long)obj->id, obj->type,
+            obj->state == VS_OBJECT_ZOMBIE ? "destroying the host object" : "forgetting it");
+   if (obj->state == VS_OBJECT_ZOMBIE) {
+      if (obj->type == VK_OBJECT_TYPE_DEVICE_MEMORY) {
+         vs_memory_release(r, obj, true);
+         return;
+      }
+      struct vs_device *dev = vs_device_of(obj);
+      if (!vn_destroy_device_object(&dev->dt, dev->host, obj->type, obj->handle))
+         vs_warn(r->ctx_id, "no way to destroy object %llu of type %d", (unsigned long long)obj->id, obj->type);
+   }
+   vs_object_remove(r->objects, obj);
+}
+
+void
+vs_lifetime_init(struct vs_renderer *r)
+{
+   r->objects->release = release_object;
+   r->objects->release_data = r;
+}
+
+/* Retires the fences that have signalled; true once `serial` has
+ * (slot's lock held). */
+static bool
+serial_done_locked(struct vs_device *dev, struct vs_queue *slot, uint64_t serial)
+{
+   while (slot->serial_done < serial && slot->serial_head) {
+      struct vs_serial_fence *e = slot->serial_head;
+      VkResult r = dev->dt.GetFenceStatus(dev->host, e->fence);
+      if (r == VK_NOT_READY)
+         break;
+      /* Signalled, or the device is lost: nothing runs any more. */
+      slot->serial_head = e->next;
+      if (!slot->serial_head)
+         slot->serial_tail = NULL;
+      slot->serial_done = e->serial;
+      if (r == VK_SUCCESS && dev->dt.ResetFences(dev->host, 1, &e->fence) == VK_SUCCESS) {
+         e->next = slot->serial_free;
+         slot->serial_free = e;
+      } else {
+         dev->dt.DestroyFence(dev->host, e->fence, NULL);
+         free(e);
+      }
+   }
+   return slot->serial_done >= serial;
+}
+
+void
+vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *slot, struct vs_object *const *cbs, uint32_t count)
+{
+   /* Fences that signalled are recycled here too: a command buffer that is
+    * resubmitted and never reset would otherwise pile them up. */
+   serial_done_locked(dev, slot, UINT64_MAX);
+   struct vs_serial_fence *e = slot->serial_free;
+   if (e) {
+      slot->serial_free = e->next;
+   } else {
+      const VkFenceCreateInfo info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+      e = calloc(1, sizeof(*e));
+      if (e && dev->dt.CreateFence(dev->host, &info, NULL, &e->fence) != VK_SUCCESS) {
+         free(e);
+         e = NULL;
+      }
+   }
+   VkResult r = e ? dev->dt.QueueSubmit(slot->host, 0, NULL, e->fence) : VK_ERROR_OUT_OF_HOST_MEMORY;
+   uint64_t serial = ++slot->serial_submitted;
+   if (r == VK_SUCCESS) {
+      e->serial = serial;
+      e->next = NULL;
+      if (slot->serial_tail)
+         slot->serial_tail->next = e;
+      else
+         slot->serial_head = e;
+      slot->serial_tail = e;
+   } else {
+      /* No fence to tell the end by: everything before it must finish
+       * now (device loss or no memory; the queue is ours, under lock). */
+      if (e) {
+         dev->dt.DestroyFence(dev->host, e->fence, NULL);
+         free(e);
+      }
+      dev->dt.QueueWaitIdle(slot->host);
+      slot->serial_done = serial;
+   }
+   for (uint32_t i = 0; i < count; i++) {
+      struct vs_command_buffer *cb = vs_command_buffer_from(cbs[i]);
+      cb->many_queues |= cb->queue && cb->queue != slot;
+      cb->queue = slot;
+      cb->serial = serial;
+   }
+}
+
+/* Waits until `serial` of slot has retired. The queue stays locked while
+ * waiting: the fence cannot be recycled under the wait. */
+static bool
+wait_serial(struct vs_dispatch *disp, struct vs_device *dev, struct vs_queue *slot, uint64_t serial)
+{
+   bool done;
+   pthread_mutex_lock(&slot->lock);
+   while (!(done = serial_done_locked(dev, slot, serial))) {
+      if (vs_dispatch_should_stop(disp))
+         break;
+      dev->dt.WaitForFences(dev->host, 1, &slot->serial_head->fence, VK_TRUE, LIFETIME_WAIT_SLICE_NS);
+   }
+   pthread_mutex_unlock(&slot->lock);
+   return done;
+}
+
+bool
+vs_device_wait_submitted(struct vs_dispatch *disp, struct vs_object *device_obj)
+{
+   struct vs_device *dev = vs_device_from(device_obj);
+   for (uint32_t i = 0; i < dev->queue_count; i++) {
+      struct vs_queue *slot = &dev->queues[i];
+      pthread_mutex_lock(&slot->lock);
+      uint64_t serial = slot->serial_submitted;
+      pthread_mutex_unlock(&slot->lock);
+      if (!wait_serial(disp, dev, slot, serial))
+         return false;
+   }
+   return true;
+}
+
+bool
+vs_command_buffer_wait_idle(struct vs_dispatch *disp, struct vs_object *cb_obj)
+{
+   struct vs_command_buffer *cb = vs_command_buffer_from(cb_obj);
+   struct vs_object *device_obj = vs_object_ancestor(cb_obj, VK_OBJECT_TYPE_DEVICE);
+   /* A secondary runs when its primaries do: held by one, wait for all. */
+   if (vs_object_held(disp->objects, cb_obj) && !vs_device_wait_submitted(disp, device_obj))
+      return false;
+   if (!cb->queue)
+      return true;
+   bool idle = cb->many_queues ? vs_device_wait_submitted(disp, device_obj)
+                               : wait_serial(disp, vs_device_from(device_obj), cb->queue, cb->serial);
+   if (idle) {
+      cb->queue = NULL;
+      cb->many_queues = false;
+   }
+   return idle;
+}
+
+bool
+vs_command_buffer_check_gone(struct vs_dispatch *disp, const char *cmd, struct vs_object *cb_obj)
+{
+   struct vs_command_buffer *cb = vs_command_buffer_from(cb_obj);
+   struct vs_object *gone = vs_object_find_gone(disp->objects, cb_obj, &cb->gone_checked);
+   if (!gone)
+      return true;
+   vs_dispatch_fail(disp, "%s: command buffer %llu uses object %llu (type %d), freed with its pool since it "
+                          "was recorded", cmd, (unsigned long long)cb_obj->id, (unsigned long long)gone->id,
+                    gone->type);
+   return false;
+}
+
+void
+vs_queue_serials_fini(struct vs_device *dev, struct vs_queue *slot)
+{
+   for (int list = 0; list < 2; list++) {
+      struct vs_serial_fence *e = list ? slot->serial_free : slot->serial_head;
+      while (e) {
+         struct vs_serial_fence *next = e->next;
+         dev->dt.DestroyFence(dev->host, e->fence, NULL);
+         free(e);
+         e = next;
+      }
+   }
+   slot->serial_head = slot->serial_tail = slot->serial_free = NULL;
+}
