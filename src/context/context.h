@@ -15,6 +15,8 @@
 #include "sync/retire.h"
 #include "venus/capset.h"
 
+struct vs_fair_pool;
+
 struct vs_context;
 
 /* What one context may hold at once; 0 means no limit. Hitting one ends the
@@ -24,6 +26,11 @@ struct vs_context_limits {
    uint32_t objects;
    uint32_t resources;           /* blobs and imports */
    uint64_t shmem_bytes;         /* plain shared memory the server allocated */
+   uint64_t memory_bytes;        /* device memory, all heaps together (each heap's size bounds it anyway) */
+   /* Server-wide pools of fds and mappings the server keeps for clients'
+    * shared memory, shared fairly (util/fair_share.h); NULL: none. */
+   struct vs_fair_pool *fd_pool;
+   struct vs_fair_pool *mapping_pool;
 };
 
 struct vs_context_options {

@@ -72,6 +72,10 @@ void os_worker_tie_fini(struct os_worker_tie *tie);
  * cannot be made: the worker must _exit at once. */
 bool os_worker_start(const struct os_worker_tie *tie, int keep);
 
+/* How many memory mappings the kernel lets one process hold
+ * (vm.max_map_count on Linux); 0 if the OS does not say. */
+uint64_t os_max_mappings(void);
+
 /* --- portable core: os_posix.c, every host --- */
 
 /* Monotonic time in nanoseconds. */

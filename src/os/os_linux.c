@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -31,6 +32,19 @@ os_shm_create(const char *name, size_t size)
       return -1;
    }
    return fd;
+}
+
+uint64_t
+os_max_mappings(void)
+{
+   FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+   unsigned long long n = 0;
+   if (f) {
+      if (fscanf(f, "%llu", &n) != 1)
+         n = 0;
+      fclose(f);
+   }
+   return n;
 }
 
 int

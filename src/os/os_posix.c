@@ -424,6 +424,13 @@ os_thread_set_timer_slack_ns(unsigned long ns)
    (void)ns;
 }
 
+/* POSIX has no such query (macOS's map entry limit is not exposed). */
+uint64_t
+os_max_mappings(void)
+{
+   return 0;
+}
+
 int
 os_worker_tie_init(struct os_worker_tie *tie)
 {

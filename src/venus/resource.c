@@ -37,6 +37,10 @@ resource_free(struct vs_resource *res)
       munmap(res->map, res->map_size);
    if (res->fd >= 0)
       close(res->fd);
+   if (res->fd_account)
+      vs_fair_give(res->fd_account, 1);
+   if (res->mapping_account)
+      vs_fair_give(res->mapping_account, res->charged_mappings);
    free(res);
 }
 

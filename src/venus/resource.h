@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/fair_share.h"
+
 struct vs_resource {
    uint32_t id;
    int refcount;        /* protected by the table lock */
@@ -21,6 +23,11 @@ struct vs_resource {
    bool is_shmem;       /* plain shared memory (blob_id 0) */
    bool imported;       /* an fd the transport handed in (IMPORT_RESOURCE) */
    uint64_t memory_id;  /* the VkDeviceMemory behind it, 0 for shared memory */
+   /* What its fd and guarded mapping count against (one fd, the mappings
+    * given), given back when it is freed; NULL: nothing. */
+   struct vs_fair_account *fd_account;
+   struct vs_fair_account *mapping_account;
+   uint32_t charged_mappings;
    struct vs_resource *hash_next; /* in the table's id index */
 };
 
