@@ -32,9 +32,10 @@
 #                    (bench/display.sh and its WebSocket viewer, and
 #                    scripts/vm-run.sh, among them), so that the bundle alone
 #                    is enough;
-#   DEST/vm-guest.tar, DEST/vm-host.tar.xz  with VM=1: the test VM for
-#                    gpu-check.sh's ONLY_VM=1 rows (bench/vm-bundle.sh; about
-#                    45 MB each: carry them in a call of their own).
+#   DEST/vm-guest.tar, DEST/vm-host.tar.xz.N  with VM=1: the test VM for
+#                    gpu-check.sh's ONLY_VM=1 rows (bench/vm-bundle.sh; 22 MB
+#                    and parts of at most 56 MiB: carry them in calls of
+#                    their own).
 # The binaries and scripts are refreshed on every run; .debs already in
 # DEST/debs and DEST/root-debs are kept.
 #

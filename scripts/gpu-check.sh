@@ -63,7 +63,7 @@
 #                    frames-320-true.h264: check them with check_stream.py
 #                    numbers FILE 320 240 100)
 #   bench            bench/run.sh (native and venus-server columns)
-#   vm-*             (ONLY_VM=1; needs BUNDLE/vm-guest.tar and vm-host.tar.xz
+#   vm-*             (ONLY_VM=1; needs BUNDLE/vm-guest.tar and vm-host.tar.xz.N
 #                    from bench/vm-bundle.sh) the test VM with KVM: a Debian 13
 #                    guest under trixie's QEMU 10 (run from the bundle on
 #                    trixie's ld-linux; SDL on Xvfb, llvmpipe EGL) whose
@@ -661,12 +661,12 @@ fi # frames
 
 # --- the test VM with KVM (bench/vm-bundle.sh) ----------------------------------------
 if want vm; then
-if [ ! -f "$bundle/vm-guest.tar" ] || [ ! -f "$bundle/vm-host.tar.xz" ]; then
-  result vm-short SKIP "no vm-guest.tar and vm-host.tar.xz in the bundle (bench/vm-bundle.sh)"
+if [ ! -f "$bundle/vm-guest.tar" ] || ! compgen -G "$bundle/vm-host.tar.xz.[0-9]" >/dev/null; then
+  result vm-short SKIP "no vm-guest.tar and vm-host.tar.xz.N in the bundle (bench/vm-bundle.sh)"
 else
   mkdir -p "$prefix/vm-guest"
   tar -C "$prefix/vm-guest" -xf "$bundle/vm-guest.tar"
-  xz -dc "$bundle/vm-host.tar.xz" | tar -C "$prefix" -xf -
+  cat "$bundle"/vm-host.tar.xz.[0-9] | xz -dc | tar -C "$prefix" -xf -
   vm_host=$prefix/vm-host
   # Xvfb runs its keymap compiler as /usr/bin/xkbcomp: the bundle's, on its loader.
   if [ ! -x /usr/bin/xkbcomp ] && [ "$(id -u)" = 0 ]; then
