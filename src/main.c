@@ -46,6 +46,10 @@ static struct {
    const char *display, *http, *record;
    unsigned fps;
    bool input;
+   /* What a spawned render-server worker must be told again: every option
+    * but --socket-fd and --isolate (kept for the process's lifetime). */
+   char **worker_args;
+   int worker_arg_count;
 } config;
 
 static void
@@ -333,15 +337,13 @@ main(int argc, char **argv)
    config.worker.fd = -1;
    config.worker.tie_fd = -1;
    config.worker.name = "";
-   /* What a spawned worker must be told again: every option but these. */
-   char **worker_args = calloc((size_t)argc + 1, sizeof(char *));
-   int worker_arg_count = 0;
-   for (int i = 1; worker_args && i < argc; i++) {
+   config.worker_args = calloc((size_t)argc + 1, sizeof(char *));
+   for (int i = 1; config.worker_args && i < argc; i++) {
       bool with_value = !strcmp(argv[i], "--socket-fd") || !strcmp(argv[i], "--isolate");
       if (with_value || !strncmp(argv[i], "--socket-fd=", 12) || !strncmp(argv[i], "--isolate=", 10))
          i += with_value;
       else
-         worker_args[worker_arg_count++] = argv[i];
+         config.worker_args[config.worker_arg_count++] = argv[i];
    }
    config.isolate = VS_ISOLATE_THREAD;
    vs_context_options_default(&config.context);
@@ -508,8 +510,8 @@ main(int argc, char **argv)
          .isolate = config.isolate,
          .stream_framing = config.stream_framing,
          .exec_path = getenv("RENDER_SERVER_EXEC_PATH") ? getenv("RENDER_SERVER_EXEC_PATH") : argv[0],
-         .worker_args = worker_args,
-         .worker_arg_count = worker_arg_count,
+         .worker_args = config.worker_args,
+         .worker_arg_count = config.worker_arg_count,
       };
       return render_server_run(config.socket_fd, &config.context, &rs);
    }
