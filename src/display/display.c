@@ -861,6 +861,7 @@ vs_display_start(const struct vs_display_options *o)
       return false;
    }
    D.loop = wl_display_get_event_loop(D.display);
+   vs_display_limit_clients(D.display);
    if (!wl_global_create(D.display, &wl_compositor_interface, 4, NULL, bind_compositor) ||
        !wl_global_create(D.display, &xdg_wm_base_interface, 1, NULL, bind_wm) ||
        !wl_global_create(D.display, &zwp_linux_dmabuf_v1_interface, 3, NULL, bind_dmabuf) ||

@@ -34,6 +34,14 @@ struct vs_frame {
 };
 
 /* stream.c */
+/* client_limits.c: at most this many live wl_shm_pools (each a mapping in
+ * the server) and wl_buffers per Wayland client; past them the client is
+ * disconnected with one log line. */
+#define VS_DISPLAY_MAX_SHM_POOLS 256
+#define VS_DISPLAY_MAX_BUFFERS 1024
+struct wl_display;
+void vs_display_limit_clients(struct wl_display *display);
+
 bool vs_stream_start(const char *record_path, unsigned fps);
 void vs_stream_stop(void);
 /* Queues a frame; an older unencoded one goes back at once (replaced). */
