@@ -312,6 +312,7 @@ keymap_fd(size_t *size)
    int fd = os_shm_create("venus-keymap", *size);
    if (fd < 0)
       return -1;
+   os_shm_seal_size(fd);
    size_t off = 0;
    while (off < *size) {
       ssize_t n = pwrite(fd, vs_keymap_text + off, *size - off, (off_t)off);

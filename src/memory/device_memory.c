@@ -802,6 +802,8 @@ vs_memory_export(struct vs_renderer *r, uint64_t memory_id, uint64_t size, struc
          close(out->fd);
          out->fd = -1;
       }
+      if (out->fd >= 0)
+         os_shm_seal_size(out->fd);
       out->shared_by = mem->mirror ? VS_MEMORY_HOST_POINTER : mem->shared_by;
       out->memory_type_index = mem->type_index;
       out->allocation_size = mem->size;

@@ -22,8 +22,9 @@
 /* Anonymous shared memory of exactly `size` bytes that can be handed to
  * another process and mmapped there at offset 0. Returns an fd (CLOEXEC)
  * or -1 with errno set. `name` is a debugging label only. On Linux it is a
- * memfd sealed against shrinking and growing (a client that truncated it
- * would fault the server), not with F_SEAL_SEAL: a VMM's render-server proxy
+ * memfd sealed against shrinking (a client that truncated it would fault
+ * the server), against growing once its size is final (os_shm_seal_size),
+ * not with F_SEAL_SEAL: a VMM's render-server proxy
  * adds F_SEAL_SEAL|SHRINK|GROW to every SHM blob and refuses the blob if
  * that add fails. Elsewhere it cannot be sealed: os_map_guarded maps it
  * fault-safe. */
@@ -33,6 +34,13 @@ int os_shm_create(const char *name, size_t size);
  * no seal may be added any more (F_SEAL_SEAL; else F_SEAL_FUTURE_WRITE
  * would break the server's next writable mapping). A no-op elsewhere. */
 void os_shm_seal_final(int fd);
+
+/* Once the size of an fd of os_shm_create is final: seal it against
+ * growing too (F_SEAL_GROW). Creation seals only shrinking, which is what
+ * could fault the server's mapping; render-server device memory still
+ * grows to the guest's page-rounded blob size before it is handed out. A
+ * no-op elsewhere. */
+void os_shm_seal_size(int fd);
 
 /* Whether shared memory `fd` can no longer shrink: a memfd sealed against
  * shrinking (the seal is added here if it still can be). False for plain

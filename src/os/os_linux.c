@@ -27,7 +27,7 @@ os_shm_create(const char *name, size_t size)
    int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
    if (fd < 0)
       return -1;
-   if (ftruncate(fd, (off_t)size) != 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0) {
+   if (ftruncate(fd, (off_t)size) != 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) != 0) {
       int err = errno;
       close(fd);
       errno = err;
@@ -50,7 +50,13 @@ void
 os_shm_seal_final(int fd)
 {
    /* Fails on fds that are no memfd (dma-bufs): nothing to seal there. */
-   (void)fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL);
+   (void)fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SEAL);
+}
+
+void
+os_shm_seal_size(int fd)
+{
+   (void)fcntl(fd, F_ADD_SEALS, F_SEAL_GROW);
 }
 
 bool

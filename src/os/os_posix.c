@@ -382,6 +382,12 @@ os_shm_seal_final(int fd)
    (void)fd;
 }
 
+void
+os_shm_seal_size(int fd)
+{
+   (void)fd;
+}
+
 /* Where there are no eventfds a VMM wakes on a pipe (or FIFO); a Linux
  * VMM on this backend still sends an eventfd: an anonymous inode (no file
  * type bits) to which adding 0 succeeds. */

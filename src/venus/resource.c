@@ -152,6 +152,7 @@ vs_resource_create_shmem(struct vs_resource_table *t, uint32_t id, size_t size)
    int fd = os_shm_create("venus-shmem", size);
    if (fd < 0)
       return NULL;
+   os_shm_seal_size(fd);
    void *map = os_map_guarded(fd, map_size, 0);
    if (!map) {
       close(fd);
