@@ -534,7 +534,7 @@ main(int argc, char **argv)
          .name = config.display, .http = config.http, .record = config.record, .fps = config.fps ? config.fps : 60,
          .input = config.input,
       };
-      if (!vs_display_start(&display))
+      if (vs_display_start(&display) == VS_DISPLAY_FAILED)
          return 1;
 #else
       fprintf(stderr, "venus-server: --display: this build has no display (meson -Ddisplay: needs wayland-server, "

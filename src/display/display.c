@@ -38,6 +38,7 @@
 #include <wayland-server-protocol.h>
 
 #include "display/display_internal.h"
+#include "display/x264_library.h"
 #include "linux-dmabuf-unstable-v1-server-protocol.h"
 #include "os/os.h"
 #include "util/log.h"
@@ -840,25 +841,36 @@ ensure_runtime_dir(void)
    return true;
 }
 
-bool
+enum vs_display_start_result
 vs_display_start(const struct vs_display_options *o)
 {
    memset(&D, 0, sizeof(D));
+   /* First: without an encoder there is nothing to show, and the server
+    * still serves Vulkan. */
+   char why[1024];
+   const struct vs_x264 *x264 = vs_x264_load(why, sizeof(why));
+   if (!x264) {
+      vs_warn(0, "display: unavailable (--display %s not served): no usable H.264 encoder library: %s; "
+                 "serving Vulkan without it (Debian: apt-get install libx264-164 or libx264-165)",
+              o->name, why);
+      return VS_DISPLAY_UNAVAILABLE;
+   }
+   vs_info(0, "display: H.264 encoder %s (x264 build %d)", x264->library, x264->build);
    D.fps = o->fps ? o->fps : 60;
    wl_list_init(&D.surfaces);
    wl_list_init(&D.waiting_callbacks);
    vs_shared_registry_enable();
    if (!ensure_runtime_dir())
-      return false;
+      return VS_DISPLAY_FAILED;
    wl_log_set_handler_server(wl_log_to_vs);
    D.display = wl_display_create();
    if (!D.display)
-      return false;
+      return VS_DISPLAY_FAILED;
    if (wl_display_add_socket(D.display, o->name) != 0) {
       vs_error(0, "display: cannot create the Wayland socket %s/%s: %s", getenv("XDG_RUNTIME_DIR"), o->name,
                strerror(errno));
       wl_display_destroy(D.display);
-      return false;
+      return VS_DISPLAY_FAILED;
    }
    D.loop = wl_display_get_event_loop(D.display);
    vs_display_limit_clients(D.display);
@@ -869,26 +881,26 @@ vs_display_start(const struct vs_display_options *o)
        !wl_display_add_shm_format(D.display, VS_FMT_ABGR8888)) {
       vs_error(0, "display: cannot create the Wayland globals");
       wl_display_destroy(D.display);
-      return false;
+      return VS_DISPLAY_FAILED;
    }
-   if (!vs_stream_start(o->record, D.fps)) {
+   if (!vs_stream_start(x264, o->record, D.fps)) {
       wl_display_destroy(D.display);
-      return false;
+      return VS_DISPLAY_FAILED;
    }
    if (!vs_seat_start(D.display)) {
       vs_error(0, "display: cannot create the seat");
       vs_stream_stop();
       wl_display_destroy(D.display);
-      return false;
+      return VS_DISPLAY_FAILED;
    }
    if (o->http && !vs_http_start(o->http, o->input)) {
       vs_stream_stop();
       wl_display_destroy(D.display);
-      return false;
+      return VS_DISPLAY_FAILED;
    }
    if (os_event_init(&D.stop) != 0) {
       vs_error(0, "display: cannot make its stop event");
-      return false;
+      return VS_DISPLAY_FAILED;
    }
    D.done_source = wl_event_loop_add_fd(D.loop, vs_stream_done_fd(), WL_EVENT_READABLE, on_frames_done, NULL);
    D.stop_source = wl_event_loop_add_fd(D.loop, D.stop.read_fd, WL_EVENT_READABLE, on_stop, NULL);
@@ -898,12 +910,12 @@ vs_display_start(const struct vs_display_options *o)
    D.running = true;
    if (pthread_create(&D.thread, NULL, display_main, NULL) != 0) {
       vs_error(0, "display: cannot start its thread");
-      return false;
+      return VS_DISPLAY_FAILED;
    }
    /* Tests wait for this line. */
    printf("venus-server: display %s/%s\n", getenv("XDG_RUNTIME_DIR"), o->name);
    fflush(stdout);
-   return true;
+   return VS_DISPLAY_STARTED;
 }
 
 void

@@ -16,9 +16,18 @@ struct vs_display_options {
    bool input;            /* viewers' pointer and keys reach the guest (wl_seat) */
 };
 
-/* Starts the display threads. False (the reason logged) if the socket, the
- * encoder or the HTTP endpoint cannot be set up. */
-bool vs_display_start(const struct vs_display_options *options);
+enum vs_display_start_result {
+   VS_DISPLAY_STARTED,
+   /* No usable libx264 (loaded at run time): no display, the reason
+    * logged; the server goes on serving Vulkan. */
+   VS_DISPLAY_UNAVAILABLE,
+   /* The socket, the encoder thread or the HTTP endpoint cannot be set up
+    * (the reason logged): the server should not start. */
+   VS_DISPLAY_FAILED,
+};
+
+/* Starts the display threads. */
+enum vs_display_start_result vs_display_start(const struct vs_display_options *options);
 
 /* Stops the threads, flushes the recording, logs the display's figures. */
 void vs_display_stop(void);

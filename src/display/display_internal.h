@@ -42,7 +42,9 @@ struct vs_frame {
 struct wl_display;
 void vs_display_limit_clients(struct wl_display *display);
 
-bool vs_stream_start(const char *record_path, unsigned fps);
+struct vs_x264;
+/* Starts the encoder thread with the encoder library of vs_x264_load. */
+bool vs_stream_start(const struct vs_x264 *x264, const char *record_path, unsigned fps);
 void vs_stream_stop(void);
 /* Queues a frame; an older unencoded one goes back at once (replaced). */
 void vs_stream_submit(struct vs_frame *frame);

@@ -18,10 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <x264.h>
 #include <libyuv.h>
 
 #include "display/display_internal.h"
+#include "display/x264_library.h"
 #include "os/os.h"
 #include "util/log.h"
 
@@ -39,6 +39,7 @@ static struct {
    pthread_t thread;
    unsigned fps;
    FILE *record;
+   const struct vs_x264 *x264;
    x264_t *enc;
    x264_picture_t pic;
    bool have_pic;
@@ -131,15 +132,15 @@ static bool
 open_encoder(uint32_t w, uint32_t h)
 {
    if (S.enc) {
-      x264_encoder_close(S.enc);
+      S.x264->encoder_close(S.enc);
       S.enc = NULL;
    }
    if (S.have_pic) {
-      x264_picture_clean(&S.pic);
+      S.x264->picture_clean(&S.pic);
       S.have_pic = false;
    }
    x264_param_t p;
-   if (x264_param_default_preset(&p, "ultrafast", "zerolatency") < 0)
+   if (S.x264->param_default_preset(&p, "ultrafast", "zerolatency") < 0)
       return false;
    p.i_width = (int)w;
    p.i_height = (int)h;
@@ -152,10 +153,10 @@ open_encoder(uint32_t w, uint32_t h)
    p.i_log_level = X264_LOG_ERROR;
    p.rc.i_rc_method = X264_RC_CRF;
    p.rc.f_rf_constant = 23;
-   if (x264_param_apply_profile(&p, "baseline") < 0)
+   if (S.x264->param_apply_profile(&p, "baseline") < 0)
       return false;
-   S.enc = x264_encoder_open(&p);
-   if (!S.enc || x264_picture_alloc(&S.pic, X264_CSP_I420, (int)w, (int)h) < 0) {
+   S.enc = S.x264->encoder_open(&p);
+   if (!S.enc || S.x264->picture_alloc(&S.pic, X264_CSP_I420, (int)w, (int)h) < 0) {
       vs_error(0, "display: cannot open the H.264 encoder at %ux%u", w, h);
       return false;
    }
@@ -192,7 +193,7 @@ encode(bool key, uint64_t commit_ns, double commit_wall_ms)
    S.pic.i_type = key ? X264_TYPE_IDR : X264_TYPE_AUTO;
    S.pic.i_pts = S.seq++;
    uint64_t t0 = os_now_ns();
-   int size = x264_encoder_encode(S.enc, &nals, &n_nals, &S.pic, &out);
+   int size = S.x264->encoder_encode(S.enc, &nals, &n_nals, &S.pic, &out);
    uint64_t t1 = os_now_ns();
    S.encode_ns += t1 - t0;
    if (size <= 0)
@@ -289,9 +290,10 @@ stream_main(void *arg)
 }
 
 bool
-vs_stream_start(const char *record_path, unsigned fps)
+vs_stream_start(const struct vs_x264 *x264, const char *record_path, unsigned fps)
 {
    memset(&S, 0, sizeof(S));
+   S.x264 = x264;
    S.fps = fps;
    pthread_mutex_init(&S.lock, NULL);
    os_cond_init(&S.cond);
@@ -350,11 +352,11 @@ vs_stream_stop(void)
       S.pending = NULL;
    }
    if (S.enc) {
-      x264_encoder_close(S.enc);
+      S.x264->encoder_close(S.enc);
       S.enc = NULL;
    }
    if (S.have_pic)
-      x264_picture_clean(&S.pic);
+      S.x264->picture_clean(&S.pic);
    if (S.record)
       fclose(S.record);
    double secs = S.last_ns > S.first_ns ? (double)(S.last_ns - S.first_ns) / 1e9 : 0;
