@@ -226,7 +226,6 @@ vs_device_of(struct vs_object *obj)
    return vs_device_from(vs_object_ancestor(obj, VK_OBJECT_TYPE_DEVICE));
 }
 
-bool vs_device_extension_allowed(const char *name);
 bool vs_physical_device_has_extension(const struct vs_physical_device *phys, const char *name);
 
 /* Destroys the renderer's instance with everything under it. */
