@@ -123,6 +123,7 @@ struct vs_image {
    VkImageCreateFlags host_flags;
    VkImageUsageFlags host_usage;
    VkExternalMemoryHandleTypeFlags host_import_types; /* memory/import_types.h */
+   bool kept_off_imports;            /* ditto: its memory types exclude imported ones */
    bool preinitialized_undefined;    /* PREINITIALIZED for the guest, UNDEFINED on the host (image.c) */
    uint64_t memory_id;               /* bound VkDeviceMemory, 0 while unbound */
    VkDeviceSize memory_offset;
