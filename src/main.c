@@ -535,6 +535,9 @@ main(int argc, char **argv)
       fprintf(stderr, "venus-server: --http, --record, --fps and --input need --display\n");
       return 2;
    }
+#ifdef VS_HAVE_DISPLAY
+   struct vs_display *running_display = NULL;
+#endif
    if (config.display) {
 #ifdef VS_HAVE_DISPLAY
       /* Every context registers its host-pointer memory here, where the
@@ -546,7 +549,7 @@ main(int argc, char **argv)
          .input = config.input, .runtime_dir = runtime_dir && *runtime_dir ? runtime_dir : NULL,
          .shared_registry = config.context.renderer.shared_registry,
       };
-      if (!display.shared_registry || !vs_display_start(&display))
+      if (!display.shared_registry || !(running_display = vs_display_start(&display)))
          return 1;
 #else
       fprintf(stderr, "venus-server: --display: this build has no display (meson -Ddisplay: needs wayland-server, "
@@ -557,8 +560,7 @@ main(int argc, char **argv)
    fit_kernel_limits();
    int rc = vtest_server_run_limited(config.socket_path, &config.context, &config.server);
 #ifdef VS_HAVE_DISPLAY
-   if (config.display)
-      vs_display_stop();
+   vs_display_stop(running_display);
 #endif
    if (rc == VTEST_SERVER_ABANDONED) {
       /* Threads stuck in the host driver would block exit()'s library
