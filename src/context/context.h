@@ -7,6 +7,7 @@
 #ifndef VS_CONTEXT_H
 #define VS_CONTEXT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +37,10 @@ struct vs_context_limits {
 struct vs_context_options {
    struct vs_renderer_options renderer;
    struct vs_context_limits limits;
+   /* Where the contexts of one server count their live host objects (the
+    * "live in server" figure of each context's last line); NULL: each
+    * context its own. */
+   _Atomic uint64_t *live_objects;
 };
 
 /* Defaults a multi-tenant host can use. */
