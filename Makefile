@@ -25,7 +25,7 @@ endif
 POSIX_BUILD ?= $(BUILD)-posix
 POSIX_SERVER_ARGS ?= --page-size 16384
 
-.PHONY: all setup test test-posix demo fuzz apps bench bench-display bench-glmark2 conformance clean
+.PHONY: all setup roots test test-posix demo fuzz apps bench bench-display bench-glmark2 conformance clean
 
 all: $(BUILD)/venus-server
 
@@ -44,10 +44,17 @@ $(POSIX_BUILD)/build.ninja: | setup
 $(POSIX_BUILD)/venus-server: setup $(POSIX_BUILD)/build.ninja FORCE
 	ninja -C $(POSIX_BUILD)
 
+# The Debian roots the guest matrix and the stock front ends run in
+# (scripts/debian-root.sh: built once, a few minutes each, then cached).
+# ROOTS=0 leaves them out (their tests then skip).
+ROOTS ?= 1
+roots:
+	@if [ "$(ROOTS)" = 1 ]; then scripts/debian-root.sh trixie >/dev/null && scripts/debian-root.sh sid >/dev/null; fi
+
 # Both variants run even when the first fails; either failing fails the target.
 # The test VM's guest and QEMU (tests/test_vm.sh) are prepared first: the
 # first run downloads them (minutes), outside any one test's time limit.
-test: $(BUILD)/venus-server $(POSIX_BUILD)/venus-server
+test: $(BUILD)/venus-server $(POSIX_BUILD)/venus-server roots
 	@[ "$${VM_TEST:-1}" = 0 ] || [ "$(SANITIZE)" = 1 ] || scripts/vm-image.sh $(BUILD) >/dev/null || \
 	  echo "scripts/vm-image.sh failed: test_vm will say why"
 	@rc=0; tests/run.sh $(BUILD) || rc=1; \

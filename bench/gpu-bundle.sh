@@ -22,13 +22,20 @@
 #                    them) and trixie's ld-linux-x86-64.so.2, which runs it
 #                    without installing anything (from the trixie root of
 #                    scripts/trixie-root.sh; left out with VKMARK=0);
+#   DEST/guest26/    the newest Mesa's Venus guest (sid's Mesa 26: Vulkan 1.4)
+#                    with sid's vulkaninfo and Vulkan loader, every library
+#                    they link and sid's ld-linux-x86-64.so.2, which runs them
+#                    on the GPU image's older glibc (from the sid root of
+#                    scripts/debian-root.sh; left out with GUEST26=0; about
+#                    25 MB);
 #   DEST/scripts/, DEST/bench/, DEST/tests/  the scripts gpu-check.sh runs
 #                    (bench/display.sh and its WebSocket viewer, and
 #                    scripts/vm-run.sh, among them), so that the bundle alone
 #                    is enough;
-#   DEST/vm-guest.tar, DEST/vm-host.tar.xz  with VM=1: the test VM for
-#                    gpu-check.sh's ONLY_VM=1 rows (bench/vm-bundle.sh; about
-#                    45 MB each: carry them in a call of their own).
+#   DEST/vm-guest.tar, DEST/vm-host.tar.xz.N  with VM=1: the test VM for
+#                    gpu-check.sh's ONLY_VM=1 rows (bench/vm-bundle.sh; 22 MB
+#                    and parts of at most 56 MiB: carry them in calls of
+#                    their own).
 # The binaries and scripts are refreshed on every run; .debs already in
 # DEST/debs and DEST/root-debs are kept.
 #
@@ -53,7 +60,8 @@ debs=(mesa-vulkan-drivers/bookworm-backports libdrm2/bookworm-backports libdrm-c
       libxcb1 libxcb-dri3-0 libxcb-present0 libxcb-randr0 libxcb-shm0 libxcb-sync1 libxcb-xfixes0 libxshmfence1)
 root_debs=(libvulkan1 libglvnd0 libegl1 libgl1 libglx0 libopengl0 libgles2)
 programs=(venus-server bench/exec_bench bench/render_bench tests/vk_compute tests/vk_sync tests/vk_oom
-          tests/vk_render tests/vk_modifier tests/vk_hold tests/vk_stuck tests/rs_vmm tests/display/wl_frames)
+          tests/vk_render tests/vk_modifier tests/vk_hold tests/vk_stuck tests/rs_vmm tests/display/wl_frames
+          tests/vk14)
 
 for f in "${programs[@]}"; do
   [ -x "$build/$f" ] || { echo "gpu-bundle: missing $build/$f (run make)" >&2; exit 1; }
@@ -105,6 +113,20 @@ if [ "${VKMARK:-1}" = 1 ]; then
                 | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u); do
     case $(basename "$lib") in libvulkan.so*) continue ;; esac
     cp -L "$root$lib" "$vk/lib/"
+  done
+fi
+if [ "${GUEST26:-1}" = 1 ]; then
+  root=$("$top/scripts/debian-root.sh" sid)
+  g=$dest/guest26
+  rm -rf "$g"
+  mkdir -p "$g/lib" "$g/bin"
+  cp "$root/usr/bin/vulkaninfo" "$g/bin/"
+  cp -L "$root/lib64/ld-linux-x86-64.so.2" "$g/lib/"
+  driver=/usr/lib/x86_64-linux-gnu/libvulkan_virtio.so
+  cp -L "$root$driver" "$root/usr/lib/x86_64-linux-gnu/libvulkan.so.1" "$g/lib/"
+  for lib in $( (chroot "$root" ldd /usr/bin/vulkaninfo; chroot "$root" ldd "$driver") \
+                | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u); do
+    cp -L "$root$lib" "$g/lib/"
   done
 fi
 if [ "${VM:-0}" = 1 ]; then

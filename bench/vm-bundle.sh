@@ -3,7 +3,7 @@
 # machine, which has no package registry and an older glibc than trixie's:
 #   DEST/vm-guest.tar   the guest (scripts/vm-image.sh: kernel and
 #                       initramfs; about 45 MB);
-#   DEST/vm-host.tar.xz trixie's QEMU 10 (with its SDL and OpenGL modules
+#   DEST/vm-host.tar.xz.N  (parts 0, 1, ... of at most 56 MiB) trixie's QEMU 10 (with its SDL and OpenGL modules
 #                       and the firmware a -kernel boot reads),
 #                       libvirglrenderer 1.1, Xvfb with xkbcomp and the XKB
 #                       data, Mesa's EGL (llvmpipe, for QEMU's GL display),
@@ -11,7 +11,7 @@
 #                       ld-linux-x86-64.so.2, which runs them on any glibc
 #                       (scripts/vm-run.sh --host-bundle).
 # Each file fits one call to the GPU machine (at most 64 MiB travel per
-# call): carry them in two calls if the rest of the bundle goes along.
+# call; about 110 MB in all): carry them one or two per call.
 #
 # Usage: bench/vm-bundle.sh BUILD_DIR [DEST]   (DEST default: .deps/gpu-bundle)
 set -euo pipefail
@@ -52,5 +52,7 @@ for lib in $(for f in "${elves[@]}"; do chroot "$root" ldd "$f"; done | awk '$2 
            "/$multi/libEGL_mesa.so.0" "/$multi/libEGL.so.1" "/$multi/libGL.so.1"; do
   cp -L "$root$lib" "$h/lib/"
 done
-tar -C "$stage" -cf - vm-host | xz -T0 -6 >"$dest/vm-host.tar.xz"
-echo "$dest: vm-guest.tar $(du -h "$dest/vm-guest.tar" | cut -f1), vm-host.tar.xz $(du -h "$dest/vm-host.tar.xz" | cut -f1)"
+# In parts of at most 56 MiB (LLVM alone makes it larger than one call).
+rm -f "$dest"/vm-host.tar.xz*
+tar -C "$stage" -cf - vm-host | xz -T0 -6 | split -b 56M -d -a 1 - "$dest/vm-host.tar.xz."
+echo "$dest: vm-guest.tar $(du -h "$dest/vm-guest.tar" | cut -f1), $(ls "$dest" | grep -c '^vm-host.tar.xz\.') parts of vm-host.tar.xz, $(cat "$dest"/vm-host.tar.xz.* | wc -c) bytes"

@@ -1257,12 +1257,25 @@ class CheckWriter:
             handle = arg.startswith('@')
             addr = arg.startswith('&')
             path = arg[1:] if handle or addr else arg
+            # ?ARRAY[COUNT]: an optional array (may be NULL): the check gets
+            # the element's address, or NULL (a handle: NULL as the object).
+            optional = path.startswith('?')
+            path = path[1:] if optional else path
             mo = self.ARRAY.search(path)
+            if optional and (not mo or mo.start() != 0 or addr):
+                sys.exit('%s: ? marks a parameter array: ?NAME[COUNT]' % where)
             if mo:
                 base, count = mo.group(1), mo.group(2)
                 if loop and loop != self.rooted(count):
                     sys.exit('%s: the arrays of one check line share one count' % where)
                 loop = self.rooted(count)
+                if optional:
+                    cond = self.rooted(base)
+                    if handle:
+                        out.append('(%s ? a->%s_objs[i_] : NULL)' % (cond, base))
+                    else:
+                        out.append('(%s ? &%s[i_] : NULL)' % (cond, cond))
+                    continue
                 present.append((self.rooted(base), loop, base))
                 path = path[:mo.start()] + base + '[i_]' + path[mo.end():]
             first = re.match(r'[A-Za-z_]\w*', path)
@@ -1273,7 +1286,8 @@ class CheckWriter:
                 if root not in self.params:
                     sys.exit('%s: %s is no parameter of %s' % (where, root, self.name))
                 if path == root:
-                    out.append('a->%s_obj' % root)
+                    # A handle array whole: its objects, in order.
+                    out.append('a->%s_obj%s' % (root, 's' if self.params[root].ptr else ''))
                 elif path == root + '[i_]' and self.params[root].ptr:
                     out.append('a->%s_objs[i_]' % root)
                 else:
@@ -1314,6 +1328,61 @@ def write_checks(g, checks, path):
     write_file(path, [L[0], '#include <string.h>'] + L[1:])
 
 
+# Integer parameters the host may index or address with: first* indices,
+# offsets, set/binding/attachment numbers, counts that size no array, and
+# arrays of offsets and sizes. tests/test_generator.sh fails on any of them
+# that checks.txt does not name and tests/generator/unchecked-indices.txt
+# does not excuse.
+INDEX_NAME = re.compile(r'^(first[A-Z]\w*|\w*[oO]ffset|(set|binding|location|attachment|colorAttachment|query)|'
+                        r'\w*Count|p(Offsets|Sizes|Strides|DynamicOffsets|CounterBufferOffsets))$')
+INDEX_TYPES = ('uint32_t', 'int32_t', 'uint64_t', 'VkDeviceSize', 'size_t')
+
+
+def index_params(g):
+    """(command, path) of every index-shaped parameter of the wire commands:
+    the command's own parameters, and the members of the structs its
+    pointer parameters point to (one level: pRegions[].srcOffset)."""
+    out = []
+    for _, name, info in g.cmds:
+        params = g.reg.commands[name]['params']
+        lens = set(p.len.split(',')[0] for p in params if p.len)
+        # A state setter's array count is also an index: drivers keep that
+        # state in fixed arrays (viewports, color attachments, bindings).
+        if name.startswith('vkCmdSet') or name.startswith('vkCmdBind'):
+            lens = set()
+        for p in params:
+            t = g.reg.canon(p.type)
+            if t in INDEX_TYPES and INDEX_NAME.match(p.name) and p.name not in lens and \
+                    (p.ptr == 0 or p.len):
+                out.append((name, p.name))
+            st = g.reg.structs.get(t)
+            if p.ptr and st and (p.const or 'const' in p.decl):
+                members = st['members']
+                mlens = set(m.len.split(',')[0] for m in members if m.len)
+                sep = '[].' if p.len else '->'
+                for m in members:
+                    mt = g.reg.canon(m.type)
+                    if mt in INDEX_TYPES and INDEX_NAME.match(m.name) and m.name not in mlens and \
+                            (m.ptr == 0 or m.len) and not m.dims:
+                        out.append((name, p.name + sep + m.name))
+    return out
+
+
+def index_report(g, checks):
+    """Prints "checked|unchecked COMMAND PATH" for index_params: checked when
+    a checks.txt line of the command names the member (or passes the whole
+    struct it belongs to with &)."""
+    for name, path in index_params(g):
+        param, _, member = path.replace('[].', '->').partition('->')
+        words = ' '.join(' '.join(args) for _, args, _ in checks.get(name, []))
+        tokens = set(re.findall(r'[A-Za-z_]\w*', words))
+        # The whole struct (&ARRAY[COUNT]) or the whole array (ARRAY) handed
+        # to a primitive: it checks the members itself.
+        whole = re.search(r'(^|\s)[&?]?%s(\[[^\]]*\])?(\s|$)' % re.escape(param), words)
+        hit = (member in tokens and param in tokens) if member else param in tokens
+        print('%s %s %s' % ('checked' if hit or (member and whole) else 'unchecked', name, path))
+
+
 def table_commands(reg, handles):
     """Commands of an entry-point table: those available in the headers whose
     first parameter is a dispatchable handle of that table's level."""
@@ -1337,6 +1406,8 @@ def main():
     ap.add_argument('--units', type=int, default=8,
                     help='number of vn_wire_<i>.c files the codec is split into')
     ap.add_argument('--report', action='store_true', help='list unsupported commands')
+    ap.add_argument('--index-report', action='store_true',
+                    help='list index-shaped parameters and whether checks.txt checks them (stdout)')
     args = ap.parse_args()
     # name -> 'own' (hand-written execution) or 'wrap' (hand-written, with
     # the generated default available to it as vn_default_<name>).
@@ -1359,6 +1430,9 @@ def main():
             print('unsupported %d %s: %s' % (v, n, why), file=sys.stderr)
     if missing:
         sys.exit('semantics.txt names commands without a wire form: ' + ', '.join(sorted(missing)))
+    if args.index_report:
+        index_report(g, g.checks)
+        return
     os.makedirs(args.out_dir, exist_ok=True)
     write_vk_header(g, os.path.join(args.out_dir, 'vn_vk.h'))
     write_vk_source(g, os.path.join(args.out_dir, 'vn_vk.c'))

@@ -37,6 +37,12 @@
 #   display-bench    bench/display.sh at 1280x720 and 1920x1080: presented and
 #                    encoded fps, commit->send median and p99, convert and
 #                    encode time, CPU and copies per frame (display-bench.md)
+#   guest26-*        the newest Mesa's Venus guest (BUNDLE/guest26, Mesa 26 from
+#                    sid, run by sid's ld-linux): vulkaninfo (apiVersion 1.4,
+#                    the 1.4 features it sees, into guest26-vulkaninfo.txt) and
+#                    tests/vk14 (Vulkan 1.4 commands: push descriptors, line
+#                    stipple, uint8 indices, attachment locations, host image
+#                    copy) through the server: same bytes as native
 #   live-1080p       the page in headless Chromium (Debian's, carried as .debs:
 #                    bench/gpu-bundle.sh with CHROMIUM=1 makes the parts in
 #                    .deps/gpu-chromium): vkcube-wayland through Venus at
@@ -57,7 +63,7 @@
 #                    frames-320-true.h264: check them with check_stream.py
 #                    numbers FILE 320 240 100)
 #   bench            bench/run.sh (native and venus-server columns)
-#   vm-*             (ONLY_VM=1; needs BUNDLE/vm-guest.tar and vm-host.tar.xz
+#   vm-*             (ONLY_VM=1; needs BUNDLE/vm-guest.tar and vm-host.tar.xz.N
 #                    from bench/vm-bundle.sh) the test VM with KVM: a Debian 13
 #                    guest under trixie's QEMU 10 (run from the bundle on
 #                    trixie's ld-linux; SDL on Xvfb, llvmpipe EGL) whose
@@ -75,7 +81,8 @@
 # default 3), VKMARK_LOG_LEVEL (the server's during the repeated runs),
 # SKIP_BENCH=1, ONLY_BENCH=1 (set-up and the bench alone), ONLY_RENDER_SERVER=1
 # (set-up and the render-server checks alone), ONLY_DISPLAY=1 (set-up and the
-# display rows alone), ONLY_LIVE=1 (set-up and live-1080p alone; CHROMIUM_PARTS
+# display rows alone), ONLY_GUEST26=1 (set-up and the guest26 rows alone),
+# ONLY_LIVE=1 (set-up and live-1080p alone; CHROMIUM_PARTS
 # names the parts' directory if it is neither BUNDLE/../gpu-chromium nor
 # .deps/gpu-chromium), ONLY_FRAMES=1 (set-up and the frames-* rows alone;
 # FRAMES_DURATION s per vkmark scene there, default 2), ONLY_VM=1 (set-up
@@ -96,6 +103,7 @@ only=""
 [ "${ONLY_BENCH:-0}" = 1 ] && only=bench
 [ "${ONLY_RENDER_SERVER:-0}" = 1 ] && only=render-server
 [ "${ONLY_DISPLAY:-0}" = 1 ] && only=display
+[ "${ONLY_GUEST26:-0}" = 1 ] && only=guest26
 [ "${ONLY_LIVE:-0}" = 1 ] && only=live
 [ "${ONLY_FRAMES:-0}" = 1 ] && only=frames
 [ "${ONLY_VM:-0}" = 1 ] && only=vm
@@ -653,12 +661,12 @@ fi # frames
 
 # --- the test VM with KVM (bench/vm-bundle.sh) ----------------------------------------
 if want vm; then
-if [ ! -f "$bundle/vm-guest.tar" ] || [ ! -f "$bundle/vm-host.tar.xz" ]; then
-  result vm-short SKIP "no vm-guest.tar and vm-host.tar.xz in the bundle (bench/vm-bundle.sh)"
+if [ ! -f "$bundle/vm-guest.tar" ] || ! compgen -G "$bundle/vm-host.tar.xz.[0-9]" >/dev/null; then
+  result vm-short SKIP "no vm-guest.tar and vm-host.tar.xz.N in the bundle (bench/vm-bundle.sh)"
 else
   mkdir -p "$prefix/vm-guest"
   tar -C "$prefix/vm-guest" -xf "$bundle/vm-guest.tar"
-  xz -dc "$bundle/vm-host.tar.xz" | tar -C "$prefix" -xf -
+  cat "$bundle"/vm-host.tar.xz.[0-9] | xz -dc | tar -C "$prefix" -xf -
   vm_host=$prefix/vm-host
   # Xvfb runs its keymap compiler as /usr/bin/xkbcomp: the bundle's, on its loader.
   if [ ! -x /usr/bin/xkbcomp ] && [ "$(id -u)" = 0 ]; then
@@ -718,6 +726,36 @@ fi
 fi # vm
 
 # --- the execution benchmark ------------------------------------------------------------
+# --- the newest Mesa guest (Vulkan 1.4) -------------------------------------------
+if want guest26 && [ -x "$bundle/guest26/lib/ld-linux-x86-64.so.2" ]; then
+  g26=$bundle/guest26
+  sed "s#\"library_path\": *\"[^\"]*\"#\"library_path\": \"$g26/lib/libvulkan_virtio.so\"#" \
+    "$prefix/usr/share/vulkan/icd.d/virtio_icd.json" >"$prefix/virtio26_icd.json"
+  # Sid's programs and libraries under sid's own ld-linux (the image's glibc
+  # is older); vk14 (built on Debian 12) runs the same way.
+  guest26() {
+    timeout -k 5 "${LIMIT:-120}" env -u LD_LIBRARY_PATH VN_DEBUG=vtest VTEST_SOCKET_NAME="$sock" \
+      VK_DRIVER_FILES="$prefix/virtio26_icd.json" VK_ICD_FILENAMES="$prefix/virtio26_icd.json" \
+      "$g26/lib/ld-linux-x86-64.so.2" --library-path "$g26/lib" "$@"
+  }
+  run_server --log-level info
+  rc=0; guest26 "$g26/bin/vulkaninfo" >"$logs/guest26-vulkaninfo.txt" 2>&1 || rc=$?
+  api=$(sed -n 's/^[[:space:]]*apiVersion[[:space:]]*= *\([0-9.]*\).*/\1/p' "$logs/guest26-vulkaninfo.txt" | head -n1)
+  name=$(sed -n 's/^[[:space:]]*deviceName[[:space:]]*= *//p' "$logs/guest26-vulkaninfo.txt" | head -n1)
+  features=$(grep -E '^\s+(hostImageCopy|pushDescriptor|maintenance5|maintenance6|indexTypeUint8|dynamicRenderingLocalRead|stippledBresenhamLines|bresenhamLines|smoothLines|rectangularLines)\s+= true' \
+    "$logs/guest26-vulkaninfo.txt" | awk '{print $1}' | sort -u | tr '\n' ' ')
+  verdict=FAIL; [ "$rc" = 0 ] && [[ $api == 1.4.* ]] && verdict=PASS
+  result guest26-vulkaninfo $verdict "exit $rc, ${name:-no device}, apiVersion ${api:-none}; 1.4 features: ${features:-none}"
+  mkdir -p "$logs/vk14-native" "$logs/vk14-venus"
+  rc_n=0; native "$build/tests/vk14" --out-dir "$logs/vk14-native" >"$logs/vk14-native.out" 2>&1 || rc_n=$?
+  rc=0; guest26 "$build/tests/vk14" --out-dir "$logs/vk14-venus" >"$logs/vk14-venus.out" 2>&1 || rc=$?
+  same=0
+  for f in vk14.pam hostcopy.bin; do cmp -s "$logs/vk14-native/$f" "$logs/vk14-venus/$f" && same=$((same + 1)); done
+  verdict=FAIL; [ "$rc" = 0 ] && [ "$rc_n" = 0 ] && [ "$same" = 2 ] && verdict=PASS
+  result guest26-vk14 $verdict "native exit $rc_n, through the server exit $rc ($(tail -n1 "$logs/vk14-venus.out")); $same of 2 outputs identical to native"
+  stop_server
+fi
+
 if want bench; then
   echo "== bench/run.sh"
   PEER=0 CHART=0 HOST_ICD=$HOST_ICD VIRTIO_ICD=$VIRTIO_ICD CLIENT_LD_LIBRARY_PATH=$lib \

@@ -15,6 +15,7 @@
 #endif
 #include "os/os.h"
 #include "render/render.h"
+#include "util/fair_share.h"
 #include "util/log.h"
 #include "vtest/vtest.h"
 #include "vtest/vtest_protocol.h"
@@ -41,7 +42,6 @@ static struct {
    } worker;
    struct vs_context_options context;
    struct vtest_server_limits server;
-   bool resources_given; /* --limit resources=N was on the command line */
    /* --display, --http, --record, --fps, --input (src/display/). */
    const char *display, *http, *record;
    unsigned fps;
@@ -75,9 +75,11 @@ usage(FILE *out)
            "  --page-size BYTES   granule of shared device memory, a power of two >= the\n"
            "                      system page (16384 emulates a 16 KiB-page host)\n"
            "  --limit NAME=N      per-client limit: rings (%u), objects (%u), resources\n"
-           "                      (%u, lowered to fit the fd limit) or shmem-mib (%llu);\n"
-           "                      server-wide: clients (%u), message-timeout-ms (%u),\n"
-           "                      partial-mib (%llu) or partial-total-mib (%llu); 0 means none\n"
+           "                      (%u), shmem-mib (%llu) or memory-mib (none: heap sizes);\n"
+           "                      server-wide: clients (%u), clients-per-peer (%u, one\n"
+           "                      uid's share), message-timeout-ms (%u), work-timeout-ms\n"
+           "                      (%u: first Venus work due after connecting), partial-mib\n"
+           "                      (%llu) or partial-total-mib (%llu); 0 means none\n"
 #ifdef VS_HAVE_DISPLAY
            "  --display NAME      also serve a Wayland display: socket NAME in\n"
            "                      $XDG_RUNTIME_DIR, shown as H.264 (README \"Display\")\n"
@@ -101,8 +103,8 @@ usage(FILE *out)
            "  --version           show the version\n",
            VTEST_DEFAULT_SOCKET_PATH, config.context.limits.rings, config.context.limits.objects,
            config.context.limits.resources, (unsigned long long)(config.context.limits.shmem_bytes >> 20),
-           config.server.clients, config.server.message_timeout_ms,
-           (unsigned long long)(config.server.partial_bytes >> 20),
+           config.server.clients, config.server.clients_per_peer, config.server.message_timeout_ms,
+           config.server.work_timeout_ms, (unsigned long long)(config.server.partial_bytes >> 20),
            (unsigned long long)(config.server.partial_total_bytes >> 20));
 }
 
@@ -170,22 +172,28 @@ parse_limit(const char *arg)
       l->rings = (uint32_t)value;
    else if (number && LIMIT_IS("objects") && value <= UINT32_MAX)
       l->objects = (uint32_t)value;
-   else if (number && LIMIT_IS("resources") && value <= UINT32_MAX) {
+   else if (number && LIMIT_IS("resources") && value <= UINT32_MAX)
       l->resources = (uint32_t)value;
-      config.resources_given = true;
-   } else if (number && LIMIT_IS("shmem-mib") && value <= (UINT64_MAX >> 20))
+   else if (number && LIMIT_IS("shmem-mib") && value <= (UINT64_MAX >> 20))
       l->shmem_bytes = value << 20;
+   else if (number && LIMIT_IS("memory-mib") && value <= (UINT64_MAX >> 20))
+      l->memory_bytes = value << 20;
    else if (number && LIMIT_IS("clients") && value <= UINT32_MAX)
       config.server.clients = (uint32_t)value;
    else if (number && LIMIT_IS("message-timeout-ms") && value <= UINT32_MAX)
       config.server.message_timeout_ms = (uint32_t)value;
+   else if (number && LIMIT_IS("work-timeout-ms") && value <= UINT32_MAX)
+      config.server.work_timeout_ms = (uint32_t)value;
+   else if (number && LIMIT_IS("clients-per-peer") && value <= UINT32_MAX)
+      config.server.clients_per_peer = (uint32_t)value;
    else if (number && LIMIT_IS("partial-mib") && value <= (UINT64_MAX >> 20))
       config.server.partial_bytes = value << 20;
    else if (number && LIMIT_IS("partial-total-mib") && value <= (UINT64_MAX >> 20))
       config.server.partial_total_bytes = value << 20;
    else {
       fprintf(stderr, "venus-server: invalid limit '%s' (use rings, objects, resources, shmem-mib, "
-                      "clients, message-timeout-ms, partial-mib or partial-total-mib=N)\n", arg);
+                      "memory-mib, clients, clients-per-peer, message-timeout-ms, work-timeout-ms, "
+                      "partial-mib or partial-total-mib=N)\n", arg);
       return false;
    }
 #undef LIMIT_IS
@@ -193,41 +201,62 @@ parse_limit(const char *arg)
 }
 
 /* fds the server keeps for itself (listening socket, stop and reap events,
- * the host driver's own) and per client besides its blobs: its socket,
- * pending sync waits (two fds each where events are pipes), the host
- * driver's per-device fds. */
+ * the host driver's own) and per client besides its shared memory: its
+ * socket, pending sync waits (two fds each where events are pipes), the
+ * host driver's per-device fds. */
 #define FD_RESERVE 256u
 #define FD_PER_CLIENT (32u + 2u * VTEST_SYNC_MAX_WAITERS)
+/* Where the OS does not say how many mappings a process may hold: Linux's
+ * default vm.max_map_count, also what a -Dos=posix build on Linux meets. */
+#define ASSUMED_MAX_MAPPINGS 65530u
 
-/* Raises the fd limit and makes every client's fds fit in it: a client
- * holds an fd per blob or import and per host-pointer allocation, each up
- * to `resources`; so `resources` is lowered until `clients` of them fit. */
+/* Server-wide: what clients' shared memory may take of the process's fds
+ * and mappings (util/fair_share.h). */
+static struct vs_fair_pool fd_pool, mapping_pool;
+
+/* Half of `room` is split evenly as guarantees, the other half is shared. */
 static void
-fit_fd_limit(void)
+pool_split(struct vs_fair_pool *pool, const char *unit, uint64_t room, uint32_t clients)
+{
+   uint64_t guaranteed = room / (2u * (uint64_t)clients);
+   vs_fair_pool_init(pool, unit, guaranteed, room - guaranteed * clients);
+}
+
+/* Raises the fd limit and shares what the kernel allows one process
+ * between the clients: every host-visible allocation and blob the server
+ * keeps costs it a guarded mapping and (until the guest has it) an fd. Half
+ * of the mappings stay the server's own (host driver, threads, heap). */
+static void
+fit_kernel_limits(void)
 {
    uint64_t limit = os_raise_fd_limit();
+   uint64_t max_mappings = os_max_mappings();
    uint32_t clients = config.server.clients;
-   uint32_t *resources = &config.context.limits.resources;
-   if (limit == 0 || limit == UINT64_MAX || clients == 0) {
-      vs_info(0, "fd limit %s: blobs per client not fitted to it (limit resources=%u)",
-              limit ? "unlimited or clients unlimited" : "unknown", *resources);
+   struct vs_context_limits *l = &config.context.limits;
+   if (max_mappings == 0)
+      max_mappings = ASSUMED_MAX_MAPPINGS;
+   if (clients == 0) {
+      vs_info(0, "clients unlimited: fds and mappings for shared memory not shared out (fd limit %llu, "
+              "%llu mappings)", (unsigned long long)limit, (unsigned long long)max_mappings);
       return;
    }
-   uint64_t per_client = limit > FD_RESERVE ? (limit - FD_RESERVE) / clients : 0;
-   uint64_t fit = per_client > FD_PER_CLIENT ? (per_client - FD_PER_CLIENT) / 2 : 0;
-   if (fit == 0) {
-      vs_warn(0, "fd limit %llu leaves no room for %u clients; lower --limit clients or raise the "
-              "hard fd limit (ulimit -Hn)", (unsigned long long)limit, clients);
-      fit = 1;
+   pool_split(&mapping_pool, "mappings", max_mappings / 2, clients);
+   l->mapping_pool = &mapping_pool;
+   uint64_t fixed = FD_RESERVE + (uint64_t)clients * FD_PER_CLIENT;
+   if (limit == UINT64_MAX || limit == 0) {
+      vs_info(0, "fd limit %s: fds for shared memory not shared out", limit ? "unlimited" : "unknown");
+   } else {
+      if (limit <= fixed + 2u * clients)
+         vs_warn(0, "fd limit %llu leaves no room for %u clients' shared memory; lower --limit clients or "
+                 "raise the hard fd limit (ulimit -Hn)", (unsigned long long)limit, clients);
+      pool_split(&fd_pool, "fds", limit > fixed + 2u * clients ? limit - fixed : 2u * clients, clients);
+      l->fd_pool = &fd_pool;
    }
-   if (*resources == 0 || *resources > fit) {
-      if (config.resources_given)
-         vs_warn(0, "limit resources=%u lowered to %llu: %u clients must fit in the fd limit %llu",
-                 *resources, (unsigned long long)fit, clients, (unsigned long long)limit);
-      *resources = (uint32_t)(fit > UINT32_MAX ? UINT32_MAX : fit);
-   }
-   vs_info(0, "fd limit %llu: up to %u clients, %u blobs and %u host-visible allocations each",
-           (unsigned long long)limit, clients, *resources, *resources);
+   vs_info(0, "fd limit %llu, %llu mappings: up to %u clients, each guaranteed %llu fds and %llu mappings for "
+           "shared memory, and %llu fds and %llu mappings shared by all", (unsigned long long)limit,
+           (unsigned long long)max_mappings, clients, (unsigned long long)fd_pool.guaranteed,
+           (unsigned long long)mapping_pool.guaranteed, (unsigned long long)fd_pool.shared,
+           (unsigned long long)mapping_pool.shared);
 }
 
 static void
@@ -511,7 +540,7 @@ main(int argc, char **argv)
       return 2;
 #endif
    }
-   fit_fd_limit();
+   fit_kernel_limits();
    int rc = vtest_server_run_limited(config.socket_path, &config.context, &config.server);
 #ifdef VS_HAVE_DISPLAY
    if (config.display)

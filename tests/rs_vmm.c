@@ -212,6 +212,20 @@ ctx_init(struct ctx *c, bool eventfd_too)
    return rc == 0;
 }
 
+/* INIT with the given fence table and wakeup fds (the hostile cases). */
+static bool
+ctx_init_fds(struct ctx *c, int table, int wake)
+{
+   struct {
+      uint32_t op, flags;
+      uint64_t shmem_size;
+   } req = { 1, 4, 256 };
+   int fds[2] = { table, wake };
+   c->efd = -1;
+   c->next_obj = 1;
+   return send_msg(c->fd, &req, sizeof(req), fds, wake >= 0 ? 2 : 1) == 0;
+}
+
 struct blob_reply {
    int32_t fd_type;
    uint32_t map_info;
@@ -775,7 +789,8 @@ scenario_hostile(void)
    uint32_t id = 10;
    const char *cases[] = { "wrong-size", "unknown-op", "init-missing-fd", "import-bad-fd", "nine-fds",
                            "reused-res-id", "unbound-ring", "bad-venus-stream", "op-before-init",
-                           "truncated-continuation", "blob-past-granule" };
+                           "truncated-continuation", "blob-past-granule", "fence-table-file",
+                           "eventfd-full-pipe" };
    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++, id++) {
       struct ctx c;
       memset(&c, 0, sizeof(c));
@@ -786,7 +801,8 @@ scenario_hostile(void)
          continue;
       }
       const char *w = cases[k];
-      bool need_init = strcmp(w, "init-missing-fd") && strcmp(w, "op-before-init");
+      bool need_init = strcmp(w, "init-missing-fd") && strcmp(w, "op-before-init") &&
+                       strcmp(w, "fence-table-file") && strcmp(w, "eventfd-full-pipe");
       if (need_init && !ctx_init(&c, true)) {
          ERR("hostile %s: INIT failed", w);
          continue;
@@ -852,13 +868,63 @@ scenario_hostile(void)
          char rest[100] = { 0 };
          send_msg(c.fd, rest, sizeof(rest), NULL, 0);
       }
-      printf("hostile %u %s\n", id, w);
-      if (closed_within(c.fd, 10000))
+      bool survives = false; /* the context must keep working, not close */
+      if (!strcmp(w, "fence-table-file")) {
+         /* A plain file cannot be sealed: truncated after INIT, the
+          * server's next fence store would raise SIGBUS. */
+         char path[] = "/tmp/rs_vmm-table.XXXXXX";
+         int file = mkstemp(path);
+         if (file >= 0)
+            unlink(path);
+         if (file < 0 || ftruncate(file, 256) != 0 || !ctx_init_fds(&c, file, -1) || ftruncate(file, 0) != 0)
+            ERR("hostile %s: cannot set up the file", w);
+         if (file >= 0)
+            close(file);
+         uint32_t s0;
+         submit_fence(&c, 0, &s0);
+         uint32_t nop = 0;
+         send_msg(c.fd, &nop, sizeof(nop), NULL, 0);
+      } else if (!strcmp(w, "eventfd-full-pipe")) {
+         /* A pipe nobody reads, already full, as the wakeup "eventfd". */
+         int p[2];
+         if (pipe(p) != 0 || fcntl(p[1], F_SETFL, O_NONBLOCK) != 0) {
+            ERR("hostile %s: pipe: %s", w, strerror(errno));
+            continue;
+         }
+         char junk[4096] = { 0 };
+         while (write(p[1], junk, sizeof(junk)) > 0)
+            ;
+         fcntl(p[1], F_SETFL, 0);
+         int table = memfd_create("proxy-ctx", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+         if (table < 0 || ftruncate(table, 256) != 0 || !ctx_init_fds(&c, table, p[1]))
+            ERR("hostile %s: INIT failed", w);
+         c.seqnos = mmap(NULL, 256, PROT_READ | PROT_WRITE, MAP_SHARED, table, 0);
+         close(table);
+         close(p[1]);
+         uint32_t s0;
+         submit_fence(&c, 0, &s0);
+         /* Where wakeups are pipes (-Dos=posix) the pipe is taken and must
+          * not block the context: the fence is published. Elsewhere the
+          * context is refused at INIT. */
+         if (!expect_seals()) {
+            survives = true;
+            if (c.seqnos != MAP_FAILED && wait_seqno(&c, 0, s0, 10000) && !closed_within(c.fd, 500))
+               OK("hostile %s: the fence was published past a full pipe, the context still up", w);
+            else
+               ERR("hostile %s: the context hung or closed on a full wakeup pipe", w);
+         }
+         close(p[0]);
+      }
+      if (!survives)
+         printf("hostile %u %s\n", id, w);
+      if (survives)
+         ;
+      else if (closed_within(c.fd, 10000))
          OK("hostile %s: the server closed that context", w);
       else
          ERR("hostile %s: the context socket stayed open", w);
       close(c.fd);
-      if (c.seqnos)
+      if (c.seqnos && c.seqnos != MAP_FAILED)
          munmap(c.seqnos, 256);
       if (c.efd >= 0)
          close(c.efd);

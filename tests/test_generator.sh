@@ -100,6 +100,26 @@ if [ ! -f "$UNSUPPORTED" ]; then
   fail "no tests/generator/unsupported.txt (make it with UPDATE_GOLDEN=1 $0 BUILD_DIR)"
   finish
 fi
+# --- 3. every index the host uses is checked ----------------------------------
+INDICES=$FIX/unchecked-indices.txt
+if ! python3 "$GEN" --vk-xml "$vk_xml" --venus-xml "$TOP/protocol/venus.xml" \
+     --semantics "$TOP/protocol/semantics.txt" --checks "$TOP/protocol/checks.txt" \
+     --out-dir "$TEST_TMP/index" --index-report >"$TEST_TMP/index.txt" 2>"$TEST_TMP/index.err"; then
+  fail "the generator's --index-report failed on $vk_xml"
+  show_tail "$TEST_TMP/index.err" 20
+else
+  awk '$1 == "unchecked" { print $2 " " $3 }' "$TEST_TMP/index.txt" | LC_ALL=C sort >"$TEST_TMP/index.got"
+  sed 's/#.*//' "$INDICES" | awk 'NF { print $1 " " $2 }' | LC_ALL=C sort >"$TEST_TMP/index.want"
+  checked=$(grep -c '^checked ' "$TEST_TMP/index.txt" || true)
+  if cmp -s "$TEST_TMP/index.want" "$TEST_TMP/index.got"; then
+    pass "every index-shaped parameter is checked ($checked) or excused in unchecked-indices.txt ($(wc -l <"$TEST_TMP/index.got"))"
+  else
+    fail "index-shaped parameters without a check in protocol/checks.txt (add one, or a justified line to tests/generator/unchecked-indices.txt):"
+    comm -13 "$TEST_TMP/index.want" "$TEST_TMP/index.got" | sed 's/^/         | unchecked: /'
+    comm -23 "$TEST_TMP/index.want" "$TEST_TMP/index.got" | sed 's/^/         | excused but checked or gone: /'
+  fi
+fi
+
 names "$UNSUPPORTED" >"$TEST_TMP/unsupported.want"
 names "$TEST_TMP/unsupported.now" >"$TEST_TMP/unsupported.got"
 if cmp -s "$TEST_TMP/unsupported.want" "$TEST_TMP/unsupported.got"; then

@@ -20,6 +20,22 @@
  *                    element 1000 of a binding of one storage buffer
  * descriptor-copy-out-of-range  a descriptor copy reading 64 elements from
  *                    element 1000 of a binding of one storage buffer
+ * viewport-first     vkCmdSetViewport at firstViewport = maxViewports
+ * scissor-first      vkCmdSetScissor at firstScissor = maxViewports
+ * vertex-binding-first  vkCmdBindVertexBuffers at firstBinding =
+ *                    maxVertexInputBindings
+ * push-constants-outside  vkCmdPushConstants of 4 bytes at offset 64 with
+ *                    a layout that has no push constant range
+ * descriptor-set-first  vkCmdBindDescriptorSets at firstSet 8 of a layout
+ *                    of one set
+ *                    (drivers keep these in fixed arrays: each writes past
+ *                    one in the server's heap unless refused)
+ * truncate-memory    maps host-visible memory, then ftruncate(fd, 0) on
+ *                    every server shared-memory fd it holds (the blob of
+ *                    that memory among them), then fills a buffer in it on
+ *                    the GPU: the seals refuse the truncation (PASSED), or
+ *                    where memory cannot be sealed (-Dos=posix) the server
+ *                    drops this client alone
  * heap-overcommit    vkAllocateMemory of a quarter of the heap, 8 times
  *                    (run with VN_PERF=no_async_mem_alloc): must fail with
  *                    VK_ERROR_OUT_OF_DEVICE_MEMORY before the sum passes
@@ -47,9 +63,12 @@
  * the server (the client then hangs or fails: run it under timeout). Only
  * heap-overcommit, huge-queue-count and the lifetime modes end with
  * PASSED/FAILED. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vk_util.h"
 
@@ -58,6 +77,7 @@
 static VkCommandPool pool;
 static VkCommandBuffer cmd;
 static VkFence fence;
+static VkDescriptorSetLayout one_buffer_set_layout; /* made by one_buffer_set */
 
 static bool
 setup_cmd(struct vkt *t)
@@ -390,9 +410,9 @@ one_buffer_set(struct vkt *t)
       .poolSizeCount = 1,
       .pPoolSizes = &size,
    };
-   static VkDescriptorSetLayout layout;
+   VkDescriptorSetLayout *layout = &one_buffer_set_layout;
    static VkDescriptorPool dpool;
-   if (!layout && (!vkt_check(t, vkCreateDescriptorSetLayout(t->device, &lci, NULL, &layout),
+   if (!*layout && (!vkt_check(t, vkCreateDescriptorSetLayout(t->device, &lci, NULL, layout),
                               "vkCreateDescriptorSetLayout") ||
                    !vkt_check(t, vkCreateDescriptorPool(t->device, &pci, NULL, &dpool), "vkCreateDescriptorPool")))
       return VK_NULL_HANDLE;
@@ -400,7 +420,7 @@ one_buffer_set(struct vkt *t)
       .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
       .descriptorPool = dpool,
       .descriptorSetCount = 1,
-      .pSetLayouts = &layout,
+      .pSetLayouts = layout,
    };
    VkDescriptorSet set = VK_NULL_HANDLE;
    vkt_check(t, vkAllocateDescriptorSets(t->device, &ai, &set), "vkAllocateDescriptorSets");
@@ -791,6 +811,141 @@ uaf_victim(struct vkt *t)
    return 0;
 }
 
+static int
+viewport_first(struct vkt *t)
+{
+   if (!setup_cmd(t))
+      return 1;
+   const VkViewport vp = { 0, 0, 64, 64, 0, 1 };
+   vkCmdSetViewport(cmd, t->props.limits.maxViewports, 1, &vp);
+   submit(t);
+   return 0;
+}
+
+static int
+scissor_first(struct vkt *t)
+{
+   if (!setup_cmd(t))
+      return 1;
+   const VkRect2D sc = { { 0, 0 }, { 64, 64 } };
+   vkCmdSetScissor(cmd, t->props.limits.maxViewports, 1, &sc);
+   submit(t);
+   return 0;
+}
+
+static int
+vertex_binding_first(struct vkt *t)
+{
+   VkBuffer b = good_buffer(t);
+   if (!setup_cmd(t))
+      return 1;
+   const VkDeviceSize offset = 0;
+   vkCmdBindVertexBuffers(cmd, t->props.limits.maxVertexInputBindings, 1, &b, &offset);
+   submit(t);
+   return 0;
+}
+
+static VkPipelineLayout
+layout_of_one_set(struct vkt *t, VkDescriptorSetLayout set_layout)
+{
+   const VkPipelineLayoutCreateInfo ci = {
+      .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+      .setLayoutCount = set_layout ? 1 : 0,
+      .pSetLayouts = &set_layout,
+   };
+   VkPipelineLayout layout = VK_NULL_HANDLE;
+   vkt_check(t, vkCreatePipelineLayout(t->device, &ci, NULL, &layout), "vkCreatePipelineLayout");
+   return layout;
+}
+
+static int
+push_constants_outside(struct vkt *t)
+{
+   VkPipelineLayout layout = layout_of_one_set(t, VK_NULL_HANDLE);
+   if (!layout || !setup_cmd(t))
+      return 1;
+   const uint32_t value = SECRET;
+   vkCmdPushConstants(cmd, layout, VK_SHADER_STAGE_COMPUTE_BIT, 64, 4, &value);
+   submit(t);
+   return 0;
+}
+
+static VkDescriptorSet one_buffer_set(struct vkt *t);
+
+static int
+descriptor_set_first(struct vkt *t)
+{
+   VkDescriptorSet set = one_buffer_set(t);
+   VkPipelineLayout layout = set ? layout_of_one_set(t, one_buffer_set_layout) : VK_NULL_HANDLE;
+   if (!layout || !setup_cmd(t))
+      return 1;
+   vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 8, 1, &set, 0, NULL);
+   submit(t);
+   return 0;
+}
+
+/* ftruncate(fd, 0) on every mapping of ours that is the server's shared
+ * memory (a memfd or POSIX shm object it named). Mesa closes blob fds once
+ * mapped, so each is reopened through /proc/self/map_files (root only).
+ * Counts refusals, successes and mappings that could not be reopened. */
+static void
+truncate_server_maps(unsigned *refused, unsigned *truncated, unsigned *unopened)
+{
+   FILE *f = fopen("/proc/self/maps", "r");
+   char line[512];
+   while (f && fgets(line, sizeof(line), f)) {
+      if (!strstr(line, "venus-device-memory") && !strstr(line, "venus-shmem") && !strstr(line, "/vs-") &&
+          !strstr(line, "venus-server-shm"))
+         continue;
+      char range[64], path[128];
+      if (sscanf(line, "%63s", range) != 1)
+         continue;
+      snprintf(path, sizeof(path), "/proc/self/map_files/%s", range);
+      int fd = open(path, O_RDWR | O_CLOEXEC);
+      if (fd < 0) {
+         (*unopened)++;
+         continue;
+      }
+      if (ftruncate(fd, 0) == 0)
+         (*truncated)++;
+      else if (errno == EPERM)
+         (*refused)++;
+      close(fd);
+   }
+   if (f)
+      fclose(f);
+}
+
+static int
+truncate_memory(struct vkt *t)
+{
+   struct vkt_buffer b;
+   const char *what = "";
+   VkResult r = vkt_buffer_create(t, 1u << 20, &b, &what);
+   if (r != VK_SUCCESS) {
+      vkt_error(t, "%s: %s", what, vkt_result(r));
+      return 1;
+   }
+   unsigned refused = 0, truncated = 0, unopened = 0;
+   truncate_server_maps(&refused, &truncated, &unopened);
+   printf("info: ftruncate(fd, 0) on the server's shared memory: %u refused, %u truncated, %u not reopened\n",
+          refused, truncated, unopened);
+   if (!refused && !truncated) {
+      printf("SKIP: no mapping of the server's shared memory could be reopened (not root?)\n");
+      return 0;
+   }
+   if (!setup_cmd(t))
+      return 1;
+   vkCmdFillBuffer(cmd, b.buffer, 0, VK_WHOLE_SIZE, SECRET);
+   submit(t);
+   if (truncated)
+      return 0; /* the server drops us: what follows cannot work */
+   vkt_ok(t, "every truncation refused (sealed); the fill ran: word 0 is 0x%x", b.map[0]);
+   if (b.map[0] != SECRET)
+      vkt_error(t, "the fill did not land");
+   return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -814,6 +969,12 @@ main(int argc, char **argv)
       { "destroy-descriptor-target-after-record", destroy_descriptor_target_after_record },
       { "free-descriptor-set-after-record", free_descriptor_set_after_record },
       { "uaf-attacker", uaf_attacker }, { "uaf-victim", uaf_victim },
+      { "truncate-memory", truncate_memory },
+      { "viewport-first", viewport_first },
+      { "scissor-first", scissor_first },
+      { "vertex-binding-first", vertex_binding_first },
+      { "push-constants-outside", push_constants_outside },
+      { "descriptor-set-first", descriptor_set_first },
    };
    int m = -1;
    for (size_t i = 0; argc == 2 && i < sizeof(modes) / sizeof(modes[0]); i++) {

@@ -293,6 +293,25 @@ def sc_ring_outside_resource(c):
     return 'server'
 
 
+def sc_truncate_blob(c):
+    """ftruncate(fd, 0) on a ring's blob, then use the ring: a sealed memfd
+    refuses the truncation; an unsealable one (-Dos=posix) must cost the
+    server nothing but this client (a SIGBUS would take the server)."""
+    c.handshake()
+    res, fd = c.create_shmem_blob(131268)
+    try:
+        os.ftruncate(fd, 0)
+    except PermissionError:
+        print('truncate-blob: ftruncate refused (sealed against shrinking)')
+        os.close(fd)
+        return 'self'
+    os.close(fd)
+    c.send(submit_cmd2(create_ring_cmd(0x79, res)))
+    time.sleep(0.3)
+    c.send(submit_cmd2(u32(VK_CMD_NOTIFY_RING_MESA, 0) + u64(0x79) + u32(1, 0)))
+    return 'server'
+
+
 def sc_blob_huge(c):
     c.handshake()
     size = 1 << 62
@@ -330,6 +349,7 @@ SCENARIOS = {
     'ring-missing-resource': (sc_ring_missing_resource, '1', 'vkCreateRingMESA on nonexistent resource 12345'),
     'ring-bad-layout': (sc_ring_bad_layout, '1', 'vkCreateRingMESA with a non-power-of-two buffer'),
     'ring-outside-resource': (sc_ring_outside_resource, '1', 'vkCreateRingMESA larger than its 4 KiB blob'),
+    'truncate-blob': (sc_truncate_blob, 'any', 'ftruncate(fd, 0) on a blob, then a ring on it (refused by seals, or the client dropped)'),
     'blob-huge': (sc_blob_huge, 'any', 'RESOURCE_CREATE_BLOB of 2^62 bytes (refuse or drop, never die)'),
 }
 

@@ -157,9 +157,9 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
    vs_renderer_init(&ctx->renderer, ctx_id, &options->renderer, &ctx->objects);
    ctx->renderer.resolve_resource = resolve_resource;
    ctx->renderer.resolve_data = ctx;
+   vs_memory_usage_set_limits(&ctx->renderer.memory_usage, options->limits.memory_bytes, options->limits.fd_pool,
+                              options->limits.mapping_pool);
    ctx->renderer.work = (struct vs_work_hooks){ mark_rings, rings_reached, ctx };
-   /* Each host-pointer allocation holds an fd, as each blob does. */
-   ctx->renderer.memory_usage.host_fd_limit = options->limits.resources;
    vs_context_init_dispatch(ctx, &ctx->dispatch, NULL);
    pthread_mutex_init(&ctx->rings_lock, NULL);
    os_cond_init(&ctx->monitor_cond);
@@ -179,6 +179,22 @@ bool
 vs_context_is_fatal(const struct vs_context *ctx)
 {
    return atomic_load(&ctx->fatal);
+}
+
+bool
+vs_context_check_memory(struct vs_context *ctx)
+{
+   uint64_t faults = os_map_fault_count();
+   if (faults != ctx->faults_seen) {
+      ctx->faults_seen = faults;
+      uint32_t id = vs_resource_table_faulted(&ctx->resources);
+      if (id) {
+         char reason[160];
+         snprintf(reason, sizeof(reason), "resource %u: its shared memory shrank under the server (truncated)", id);
+         vs_context_set_fatal(ctx, reason);
+      }
+   }
+   return !vs_context_is_fatal(ctx);
 }
 
 void
@@ -263,11 +279,32 @@ shmem_reserve(struct vs_context *ctx, uint64_t size)
    return ok;
 }
 
+/* Charges the client one fd and one guarded mapping for a resource the
+ * server keeps; on success `res` gives them back when freed. */
+static bool
+resource_charge(struct vs_context *ctx, const char *what, char *reason, size_t reason_size)
+{
+   char why[192];
+   if (vs_memory_usage_take(&ctx->renderer.memory_usage, 1, VS_GUARDED_MAPPINGS, why, sizeof(why)))
+      return true;
+   snprintf(reason, reason_size, "%s: no room for its shared memory: %s", what, why);
+   vs_context_set_fatal(ctx, reason);
+   return false;
+}
+
+static void
+resource_charged(struct vs_context *ctx, struct vs_resource *res)
+{
+   res->fd_account = &ctx->renderer.memory_usage.fds;
+   res->mapping_account = &ctx->renderer.memory_usage.mappings;
+   res->charged_mappings = VS_GUARDED_MAPPINGS;
+}
+
 static bool
 create_shmem_blob(struct vs_context *ctx, uint32_t res_id, uint64_t size, struct vs_blob *out)
 {
    /* Rings, reply streams and command-buffer pools. */
-   char reason[160];
+   char reason[320];
    if (size == 0 || size > (1ull << 32)) {
       snprintf(reason, sizeof(reason), "shared-memory blob of %llu bytes is out of range", (unsigned long long)size);
       vs_context_set_fatal(ctx, reason);
@@ -280,7 +317,17 @@ create_shmem_blob(struct vs_context *ctx, uint32_t res_id, uint64_t size, struct
       vs_context_set_fatal(ctx, reason);
       return false;
    }
+   if (!resource_charge(ctx, "shared-memory blob", reason, sizeof(reason))) {
+      pthread_mutex_lock(&ctx->shmem_lock);
+      ctx->shmem_bytes -= size;
+      pthread_mutex_unlock(&ctx->shmem_lock);
+      return false;
+   }
    struct vs_resource *res = vs_resource_create_shmem(&ctx->resources, res_id, (size_t)size);
+   if (res)
+      resource_charged(ctx, res);
+   else
+      vs_memory_usage_give(&ctx->renderer.memory_usage, 1, VS_GUARDED_MAPPINGS);
    out->fd = res ? fcntl(res->fd, F_DUPFD_CLOEXEC, 0) : -1;
    if (out->fd < 0) {
       int err = errno;
@@ -305,6 +352,12 @@ create_memory_blob(struct vs_context *ctx, uint32_t res_id, uint32_t flags, uint
    struct vs_memory_export exp;
    const char *why;
    if (!vs_memory_export(&ctx->renderer, memory_id, size, &exp, &why)) {
+      char refusal[VS_OBJECT_REFUSED_WHY], reason[256];
+      if (vs_object_refusal(&ctx->objects, memory_id, refusal, sizeof(refusal))) {
+         snprintf(reason, sizeof(reason), "blob of memory %llu, which was never created: %s, which the "
+                  "guest did not wait for", (unsigned long long)memory_id, refusal);
+         why = reason;
+      }
       vs_context_set_fatal(ctx, why);
       return false;
    }
@@ -315,6 +368,7 @@ create_memory_blob(struct vs_context *ctx, uint32_t res_id, uint32_t flags, uint
    }
    struct vs_resource *res = vs_resource_get(&ctx->resources, res_id);
    res->memory_id = memory_id;
+   res->watch = exp.map;
    vs_resource_put(&ctx->resources, res);
    out->fd = exp.fd;
    out->fd_type = exp.shared_by == VS_MEMORY_HOST_POINTER ? VS_FD_TYPE_SHM
@@ -359,8 +413,8 @@ bool
 vs_context_import_resource(struct vs_context *ctx, uint32_t res_id, int fd, enum vs_fd_type fd_type,
                            uint64_t size)
 {
-   char reason[160];
-   if (!resource_id_ok(ctx, res_id, "import")) {
+   char reason[320];
+   if (!resource_id_ok(ctx, res_id, "import") || !resource_charge(ctx, "import", reason, sizeof(reason))) {
       close(fd);
       return false;
    }
@@ -384,6 +438,10 @@ vs_context_import_resource(struct vs_context *ctx, uint32_t res_id, int fd, enum
          why = "the fd cannot be mapped at that size";
    }
    struct vs_resource *res = why ? NULL : vs_resource_add(&ctx->resources, res_id, fd, map, (size_t)size, map_size);
+   if (res)
+      resource_charged(ctx, res);
+   else
+      vs_memory_usage_give(&ctx->renderer.memory_usage, 1, VS_GUARDED_MAPPINGS);
    if (!res) {
       if (map)
          os_unmap_guarded(map, map_size, 0);

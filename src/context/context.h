@@ -15,6 +15,8 @@
 #include "sync/retire.h"
 #include "venus/capset.h"
 
+struct vs_fair_pool;
+
 struct vs_context;
 
 /* What one context may hold at once; 0 means no limit. Hitting one ends the
@@ -24,6 +26,11 @@ struct vs_context_limits {
    uint32_t objects;
    uint32_t resources;           /* blobs and imports */
    uint64_t shmem_bytes;         /* plain shared memory the server allocated */
+   uint64_t memory_bytes;        /* device memory, all heaps together (each heap's size bounds it anyway) */
+   /* Server-wide pools of fds and mappings the server keeps for clients'
+    * shared memory, shared fairly (util/fair_share.h); NULL: none. */
+   struct vs_fair_pool *fd_pool;
+   struct vs_fair_pool *mapping_pool;
 };
 
 struct vs_context_options {
@@ -46,6 +53,12 @@ uint32_t vs_context_id(const struct vs_context *ctx);
 /* True once the context hit a fatal error (bad guest input); the transport
  * should then drop the client. The reason was already logged. */
 bool vs_context_is_fatal(const struct vs_context *ctx);
+
+/* After each transport message: if shared memory of one of the context's
+ * resources shrank under the server (truncated by its owner; the server
+ * read zeros instead of dying, see os_map_guarded), the context becomes
+ * fatal with one line. False if the context is fatal. */
+bool vs_context_check_memory(struct vs_context *ctx);
 
 /* Blob types and flags as vtest and the render server define them. */
 #define VS_BLOB_TYPE_GUEST 1

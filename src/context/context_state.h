@@ -42,6 +42,9 @@ struct vs_context {
    /* Bytes of plain shared memory the context holds (limits.shmem_bytes). */
    pthread_mutex_t shmem_lock;
    uint64_t shmem_bytes;
+
+   /* os_map_fault_count when the transport last looked (its thread only). */
+   uint64_t faults_seen;
 };
 
 /* Logs `reason` once and makes the context fatal: every ring stops, and

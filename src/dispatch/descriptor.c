@@ -4,6 +4,7 @@
  * Sets hold what their descriptors name (venus/lifetime.h): a command
  * buffer that bound a set keeps the buffers and views behind it alive. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "dispatch/families.h"
 #include "dispatch/objects.h"
@@ -45,6 +46,7 @@ pipeline_layout_free(void *data)
    struct vs_pipeline_layout *pl = data;
    for (uint32_t i = 0; i < pl->set_count; i++)
       layout_unref(pl->sets[i]);
+   free(pl->push_ranges);
    free(pl);
 }
 
@@ -161,6 +163,20 @@ vs_exec_vkCreatePipelineLayout(struct vs_dispatch *disp, struct vn_args_vkCreate
       return;
    }
    pl->set_count = ci->setLayoutCount;
+   if (ci->pushConstantRangeCount) {
+      if (!vs_check_present(disp, cmd, ci->pPushConstantRanges, ci->pushConstantRangeCount, "pPushConstantRanges")) {
+         pipeline_layout_free(pl);
+         return;
+      }
+      pl->push_ranges = malloc((size_t)ci->pushConstantRangeCount * sizeof(*pl->push_ranges));
+      if (!pl->push_ranges) {
+         pipeline_layout_free(pl);
+         a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
+         return;
+      }
+      memcpy(pl->push_ranges, ci->pPushConstantRanges, (size_t)ci->pushConstantRangeCount * sizeof(*pl->push_ranges));
+      pl->push_range_count = ci->pushConstantRangeCount;
+   }
    for (uint32_t i = 0; i < ci->setLayoutCount; i++) {
       /* A null set layout is allowed (graphics pipeline libraries). */
       struct vs_object *set_layout = vs_dispatch_nested_object(disp, &ci->pSetLayouts[i]);

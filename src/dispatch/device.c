@@ -248,7 +248,7 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
    vn_load_device_table(dev->host, vkGetDeviceProcAddr, &dev->dt);
    dev->foreign_by_server = foreign_by_server;
    dev->modifier_color_optimal = modifier_color_optimal(phys, &dev->modifier_color_forced);
-   vs_region_cache_init(&dev->regions);
+   vs_region_cache_init(&dev->regions, &r->memory_usage);
    dev->physical = a->physicalDevice_obj;
    dev->renderer = r;
    dev->queues = slots;

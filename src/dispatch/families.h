@@ -19,5 +19,6 @@ void vs_query_register(struct vn_exec_table *t);
 void vs_descriptor_register(struct vn_exec_table *t);
 void vs_command_buffer_register(struct vn_exec_table *t);
 void vs_host_copy_register(struct vn_exec_table *t);
+void vs_draw_multi_register(struct vn_exec_table *t);
 
 #endif

@@ -310,6 +310,9 @@ physical_device_create(const struct vs_instance *inst, VkPhysicalDevice host)
       .pNext = &phys->id_props,
    };
    phys->id_props.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES;
+   VkPhysicalDeviceTransformFeedbackPropertiesEXT xfb = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TRANSFORM_FEEDBACK_PROPERTIES_EXT,
+   };
    inst->it.GetPhysicalDeviceProperties2(host, &props2);
    phys->props = props2.properties;
    phys->id_props.pNext = NULL;
@@ -333,6 +336,19 @@ physical_device_create(const struct vs_instance *inst, VkPhysicalDevice host)
    phys->queue_family_count = count;
    phys->has_foreign_queue = vs_physical_device_has_extension(phys, VK_EXT_QUEUE_FAMILY_FOREIGN_EXTENSION_NAME);
    phys->portability_subset = vs_physical_device_has_extension(phys, "VK_KHR_portability_subset");
+   if (vs_physical_device_has_extension(phys, VK_EXT_TRANSFORM_FEEDBACK_EXTENSION_NAME)) {
+      props2.pNext = &xfb;
+      inst->it.GetPhysicalDeviceProperties2(host, &props2);
+   }
+   const VkPhysicalDeviceLimits *l = &phys->props.limits;
+   phys->index_limits = (struct vs_index_limits){
+      .maxViewports = l->maxViewports,
+      .maxVertexInputBindings = l->maxVertexInputBindings,
+      .maxVertexInputAttributes = l->maxVertexInputAttributes,
+      .maxColorAttachments = l->maxColorAttachments,
+      .maxFramebufferLayers = l->maxFramebufferLayers,
+      .maxTransformFeedbackBuffers = xfb.maxTransformFeedbackBuffers,
+   };
    if (vs_physical_device_has_extension(phys, VK_EXT_ROBUSTNESS_2_EXTENSION_NAME)) {
       VkPhysicalDeviceRobustness2FeaturesEXT robustness2 = {
          .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT,

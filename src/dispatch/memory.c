@@ -1,5 +1,6 @@
 /* vkAllocateMemory and vkFreeMemory: the object-table side of device
  * memory; how memory is made shareable lives in src/memory/. */
+#include <stdio.h>
 #include <unistd.h>
 
 #include "dispatch/families.h"
@@ -28,8 +29,13 @@ vs_exec_vkAllocateMemory(struct vs_dispatch *disp, struct vn_args_vkAllocateMemo
       image_obj = NULL;
    struct vs_device_memory *mem;
    a->ret = vs_memory_allocate(disp->renderer, dev, info, image_obj ? vs_image_from(image_obj) : NULL, &mem);
-   if (a->ret != VK_SUCCESS)
+   if (a->ret != VK_SUCCESS) {
+      char why[VS_OBJECT_REFUSED_WHY];
+      snprintf(why, sizeof(why), "vkAllocateMemory of %llu bytes failed with %s (logged above)",
+               (unsigned long long)info->allocationSize, vn_result_name(a->ret));
+      vs_object_note_refused(disp->renderer->objects, a->pMemory_id, why);
       return;
+   }
    struct vs_object *obj = vs_dispatch_add_object(disp, VK_OBJECT_TYPE_DEVICE_MEMORY, a->pMemory_id,
                                                   (uint64_t)mem->host, a->device_obj);
    if (!obj) {

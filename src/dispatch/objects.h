@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
+#include "dispatch/validate.h"
 #include "memory/device_memory.h"
 #include "sync/retire.h"
 #include "venus/object_table.h"
@@ -37,6 +38,7 @@ struct vs_physical_device {
    VkPhysicalDevice host;
    VkPhysicalDeviceProperties props;
    VkPhysicalDeviceIDProperties id_props; /* UUIDs, for blob export info */
+   struct vs_index_limits index_limits;
    uint32_t extension_count;
    VkExtensionProperties *extensions; /* the host's, unfiltered */
    uint32_t queue_family_count;
@@ -182,8 +184,11 @@ struct vs_descriptor_set {
    struct vs_object **slots;         /* 2 * slot_count, allocated on the first write */
 };
 
-/* The set layouts, for vkCmdPushDescriptorSet. */
+/* The set layouts, for vkCmdPushDescriptorSet and vkCmdBindDescriptorSets;
+ * the push constant ranges, for vkCmdPushConstants. */
 struct vs_pipeline_layout {
+   uint32_t push_range_count;
+   VkPushConstantRange *push_ranges;
    uint32_t set_count;
    struct vs_descriptor_layout *sets[]; /* NULL where the guest gave none */
 };

@@ -17,7 +17,7 @@ vs_renderer_init(struct vs_renderer *r, uint32_t ctx_id, const struct vs_rendere
    r->stats.on = options->submit_stats;
    pthread_mutex_init(&r->memory_lock, NULL);
    pthread_mutex_init(&r->timeline_lock, NULL);
-   vs_memory_usage_init(&r->memory_usage, 0);
+   vs_memory_usage_init(&r->memory_usage);
    vs_lifetime_init(r);
 }
 
@@ -48,6 +48,7 @@ vs_renderer_register(struct vn_exec_table *t)
    vs_descriptor_register(t);
    vs_command_buffer_register(t);
    vs_host_copy_register(t);
+   vs_draw_multi_register(t);
 }
 
 bool

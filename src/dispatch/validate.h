@@ -11,6 +11,7 @@
 #define VS_DISPATCH_VALIDATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
@@ -120,5 +121,64 @@ bool vs_check_pipeline_bound(struct vs_dispatch *disp, const char *cmd, struct v
 /* An array that the command's count says exists. */
 bool vs_check_present(struct vs_dispatch *disp, const char *cmd, const void *array, uint64_t count,
                       const char *what);
+
+
+/* --- indices the host uses (validate_index.c) --- */
+
+/* The host's limits that bound command indices (checks.txt's index_range,
+ * through VS_LIMIT): all Vulkan lets a guest name is below them, and
+ * drivers keep that state in arrays of about that size. */
+struct vs_index_limits {
+   uint32_t maxViewports;
+   uint32_t maxVertexInputBindings;
+   uint32_t maxVertexInputAttributes;
+   uint32_t maxColorAttachments;
+   uint32_t maxFramebufferLayers;
+   uint32_t maxTransformFeedbackBuffers; /* 0 without VK_EXT_transform_feedback */
+};
+
+/* A limit of the command buffer's physical device (its index_limits) as
+ * index_range takes it: where and what. */
+#define VS_LIMIT(field) offsetof(struct vs_index_limits, field), #field
+
+/* [first, first + count) inside [0, limit): a state array index the host
+ * driver writes at (viewports, scissors, vertex bindings, color
+ * attachments ...). Vulkan forbids anything past the limit. */
+bool vs_check_index_range(struct vs_dispatch *disp, const char *cmd, struct vs_object *command_buffer,
+                          uint64_t first, uint64_t count, size_t limit_offset, const char *limit_name);
+/* An optional buffer (NULL allowed) at an offset, `size` bytes of it (NULL:
+ * to the end, as is VK_WHOLE_SIZE). */
+bool vs_check_buffer_range_opt(struct vs_dispatch *disp, const char *cmd, struct vs_object *buffer,
+                               VkDeviceSize offset, const VkDeviceSize *size);
+/* A transform feedback counter buffer (optional) with its optional
+ * offset: the 4-byte counter inside it. */
+bool vs_check_counter_buffer(struct vs_dispatch *disp, const char *cmd, struct vs_object *buffer,
+                             const VkDeviceSize *offset);
+/* vkCmdPushConstants: for each stage of `stages`, every byte of
+ * [offset, offset + size) in a push constant range of the layout with
+ * that stage. */
+bool vs_check_push_constants(struct vs_dispatch *disp, const char *cmd, struct vs_object *layout,
+                             VkShaderStageFlags stages, uint32_t offset, uint32_t size);
+/* vkCmdBindDescriptorSets: sets [first, first + count) of the layout,
+ * and exactly one dynamic offset per dynamic descriptor of the sets. */
+bool vs_check_descriptor_sets_bind(struct vs_dispatch *disp, const char *cmd, struct vs_object *layout,
+                                   uint32_t first, uint32_t count, struct vs_object *const *sets,
+                                   uint32_t dynamic_count, const uint32_t *dynamic_offsets);
+/* The `2` forms of both, from their info structs (a null layout with a
+ * VkPipelineLayoutCreateInfo chained: dynamicPipelineLayout). */
+bool vs_check_push_constants2(struct vs_dispatch *disp, const char *cmd, const VkPushConstantsInfo *info);
+bool vs_check_descriptor_sets_bind2(struct vs_dispatch *disp, const char *cmd, const VkBindDescriptorSetsInfo *info);
+/* vkCmdClearAttachments: a color attachment index below the limit where
+ * the aspect is color (else colorAttachment is ignored). */
+bool vs_check_clear_attachment(struct vs_dispatch *disp, const char *cmd, struct vs_object *command_buffer,
+                               const VkClearAttachment *attachment);
+/* vkCmdBeginRendering: layerCount within the limit (without multiview,
+ * where it is ignored). */
+bool vs_check_rendering_layers(struct vs_dispatch *disp, const char *cmd, struct vs_object *command_buffer,
+                               const VkRenderingInfo *info);
+/* [offset, offset + size) (VK_WHOLE_SIZE: to the end) inside a memory
+ * object. */
+bool vs_check_memory_range(struct vs_dispatch *disp, const char *cmd, struct vs_object *memory,
+                           VkDeviceSize offset, VkDeviceSize size);
 
 #endif

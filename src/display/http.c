@@ -43,8 +43,14 @@
 /* Key requests of one viewer closer than this are one request. */
 #define KEY_REQUEST_GAP_NS 100000000ull
 #define REQ_MAX 8192
-/* A connection that has not sent its request by then is closed. */
+/* A connection that has not sent its request and read the reply by then
+ * is closed. */
 #define REQUEST_TIMEOUT_NS 10000000000ull
+/* A viewer whose socket took no byte of its queue for this long is closed:
+ * it holds a slot without watching. */
+#define VIEWER_STALL_NS 10000000000ull
+/* Connections one peer address may hold: the others keep their slots. */
+#define MAX_PER_ADDRESS 4
 
 extern const char vs_display_page[];
 
@@ -60,6 +66,8 @@ struct conn {
    int fd;
    uint32_t id;                       /* viewer number, for the log */
    uint64_t accepted_ns;
+   uint64_t progress_ns;              /* a viewer's socket last took bytes */
+   struct sockaddr_storage peer;
    bool websocket;
    bool need_key;
    bool paced;                        /* it acknowledges */
@@ -186,6 +194,20 @@ base64(const uint8_t *in, size_t len, char *out)
 
 /* --- connections --- */
 
+/* Whether two peers have one IP address (ports aside). */
+static bool
+same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+   if (a->ss_family != b->ss_family)
+      return false;
+   if (a->ss_family == AF_INET)
+      return ((const struct sockaddr_in *)a)->sin_addr.s_addr == ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+   if (a->ss_family == AF_INET6)
+      return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr,
+                    sizeof(struct in6_addr)) == 0;
+   return false;
+}
+
 static void
 conn_close(int i)
 {
@@ -303,6 +325,7 @@ handle_request(struct conn *c)
    c->reply_off = 0;
    c->websocket = true;
    c->need_key = true;
+   c->progress_ns = os_now_ns();
    c->id = ++H.viewers_total;
    vs_info(0, "display: viewer %u connected (%u so far)%s", c->id, H.viewers_total, H.input ? ", input allowed" : "");
    vs_stream_request_key();
@@ -355,6 +378,7 @@ conn_write(struct conn *c)
       if (n < 0)
          return errno == EAGAIN || errno == EINTR;
       c->sent += (size_t)n;
+      c->progress_ns = os_now_ns();
       if (c->sent == c->hdr_len + m->size) {
          vs_stream_note_sent(m->commit_ns);
          msg_unref(m);
@@ -363,6 +387,9 @@ conn_write(struct conn *c)
          c->sent = 0;
       }
    }
+   /* Nothing waiting: not stalled, whenever the next frame comes. */
+   if (c->websocket && !c->q_len)
+      c->progress_ns = os_now_ns();
    return true;
 }
 
@@ -622,8 +649,16 @@ http_main(void *arg)
             keep = conn_read(c);
          if (keep)
             keep = conn_write(c);
-         if (keep && !c->websocket && !c->reply && os_now_ns() - c->accepted_ns > REQUEST_TIMEOUT_NS)
+         uint64_t now = os_now_ns();
+         if (keep && !c->websocket && now - c->accepted_ns > REQUEST_TIMEOUT_NS) {
+            vs_info(0, "display: an HTTP connection sent no request or read no reply within %llu s; closed",
+                    REQUEST_TIMEOUT_NS / 1000000000ull);
             keep = false;
+         }
+         if (keep && c->websocket && c->q_len && now - c->progress_ns > VIEWER_STALL_NS) {
+            vs_info(0, "display: a viewer read nothing for %llu s; closed", VIEWER_STALL_NS / 1000000000ull);
+            keep = false;
+         }
          if (!keep) {
             if (c->websocket)
                vs_info(0, "display: viewer %u disconnected", c->id);
@@ -632,13 +667,22 @@ http_main(void *arg)
          }
       }
       if (pfds[1].revents & POLLIN) {
-         int fd = accept(H.listen_fd, NULL, NULL);
-         int slot = -1;
-         for (int i = 0; fd >= 0 && i < MAX_VIEWERS; i++)
-            if (!H.conns[i]) {
+         struct sockaddr_storage peer;
+         socklen_t peer_len = sizeof(peer);
+         memset(&peer, 0, sizeof(peer));
+         int fd = accept(H.listen_fd, (struct sockaddr *)&peer, &peer_len);
+         int slot = -1, same = 0;
+         for (int i = 0; fd >= 0 && i < MAX_VIEWERS; i++) {
+            if (!H.conns[i] && slot < 0)
                slot = i;
-               break;
-            }
+            else if (H.conns[i] && same_address(&H.conns[i]->peer, &peer))
+               same++;
+         }
+         if (same >= MAX_PER_ADDRESS) {
+            vs_warn(0, "display: refusing an HTTP connection: its address holds %d (limit %d)", same,
+                    MAX_PER_ADDRESS);
+            slot = -1;
+         }
          struct conn *c = slot >= 0 ? calloc(1, sizeof(*c)) : NULL;
          if (!c) {
             if (fd >= 0)
@@ -651,6 +695,7 @@ http_main(void *arg)
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
             c->fd = fd;
             c->accepted_ns = os_now_ns();
+            c->peer = peer;
             H.conns[slot] = c;
          }
       }

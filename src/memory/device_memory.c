@@ -104,13 +104,15 @@ void
 vs_host_region_destroy(int fd, void *map, size_t size, size_t align)
 {
    os_unmap_guarded(map, size, align);
-   close(fd);
+   if (fd >= 0)
+      close(fd);
 }
 
 void
-vs_region_cache_init(struct vs_region_cache *cache)
+vs_region_cache_init(struct vs_region_cache *cache, struct vs_memory_usage *usage)
 {
    pthread_mutex_init(&cache->lock, NULL);
+   cache->usage = usage;
    cache->count = 0;
 }
 
@@ -120,6 +122,7 @@ vs_region_cache_fini(struct vs_region_cache *cache)
    for (uint32_t i = 0; i < cache->count; i++)
       vs_host_region_destroy(cache->slots[i].fd, cache->slots[i].map, cache->slots[i].size,
                           cache->slots[i].align);
+   vs_memory_usage_give(cache->usage, cache->count, cache->count * VS_GUARDED_MAPPINGS);
    cache->count = 0;
    pthread_mutex_destroy(&cache->lock);
 }
@@ -142,18 +145,24 @@ region_cache_take(struct vs_region_cache *cache, size_t size, int *fd, void **ma
    return found;
 }
 
-static void
+/* Keeps a region whose fd the guest never got (and its charge: one fd,
+ * one guarded mapping), else destroys it. False if destroyed: the caller
+ * gives back the region's charge. */
+static bool
 region_cache_put(struct vs_region_cache *cache, int fd, void *map, size_t size, size_t align)
 {
+   bool kept = false;
    pthread_mutex_lock(&cache->lock);
-   if (size <= VS_REGION_CACHE_MAX_SIZE && cache->count < VS_REGION_CACHE_SLOTS) {
+   /* A truncated region reads zeros from now on (os_map_faulted): gone. */
+   if (fd >= 0 && size <= VS_REGION_CACHE_MAX_SIZE && cache->count < VS_REGION_CACHE_SLOTS && !os_map_faulted(map)) {
       cache->slots[cache->count++] =
          (struct vs_region){ .fd = fd, .map = map, .size = size, .align = align };
-      fd = -1;
+      kept = true;
    }
    pthread_mutex_unlock(&cache->lock);
-   if (fd >= 0)
+   if (!kept)
       vs_host_region_destroy(fd, map, size, align);
+   return kept;
 }
 
 static uint32_t
@@ -339,11 +348,40 @@ handle_type_of(enum vs_memory_strategy s)
 }
 
 void
-vs_memory_usage_init(struct vs_memory_usage *usage, uint32_t host_fd_limit)
+vs_memory_usage_init(struct vs_memory_usage *usage)
 {
    memset(usage, 0, sizeof(*usage));
    pthread_mutex_init(&usage->lock, NULL);
-   usage->host_fd_limit = host_fd_limit;
+   vs_fair_account_init(&usage->fds, NULL);
+   vs_fair_account_init(&usage->mappings, NULL);
+}
+
+void
+vs_memory_usage_set_limits(struct vs_memory_usage *usage, VkDeviceSize bytes_limit, struct vs_fair_pool *fd_pool,
+                           struct vs_fair_pool *mapping_pool)
+{
+   usage->bytes_limit = bytes_limit;
+   vs_fair_account_init(&usage->fds, fd_pool);
+   vs_fair_account_init(&usage->mappings, mapping_pool);
+}
+
+bool
+vs_memory_usage_take(struct vs_memory_usage *usage, uint32_t fds, uint32_t mappings, char *why, size_t why_size)
+{
+   if (!vs_fair_take(&usage->fds, fds, why, why_size))
+      return false;
+   if (!vs_fair_take(&usage->mappings, mappings, why, why_size)) {
+      vs_fair_give(&usage->fds, fds);
+      return false;
+   }
+   return true;
+}
+
+void
+vs_memory_usage_give(struct vs_memory_usage *usage, uint32_t fds, uint32_t mappings)
+{
+   vs_fair_give(&usage->fds, fds);
+   vs_fair_give(&usage->mappings, mappings);
 }
 
 void
@@ -353,11 +391,10 @@ vs_memory_usage_fini(struct vs_memory_usage *usage)
 }
 
 /* Counts `mem` (its size, on its heap) against what the client holds on
- * that heap of that physical device, and its fd if it will hold one.
+ * that heap of that physical device, and against its byte limit.
  * Returns the VkResult, having logged why on failure. */
 static VkResult
-usage_reserve(struct vs_renderer *renderer, struct vs_device *dev, struct vs_device_memory *mem,
-              bool holds_fd)
+usage_reserve(struct vs_renderer *renderer, struct vs_device *dev, struct vs_device_memory *mem)
 {
    struct vs_memory_usage *usage = &renderer->memory_usage;
    uint32_t heap = dev->mem.props.memoryTypes[mem->type_index].heapIndex;
@@ -389,20 +426,19 @@ usage_reserve(struct vs_renderer *renderer, struct vs_device *dev, struct vs_dev
               "(%llu bytes): %s", (unsigned long long)mem->size, (unsigned long long)used, heap,
               (unsigned long long)heap_size, vn_result_name(VK_ERROR_OUT_OF_DEVICE_MEMORY));
       result = VK_ERROR_OUT_OF_DEVICE_MEMORY;
-   } else if (holds_fd && usage->host_fd_limit && usage->host_fds >= usage->host_fd_limit) {
+   } else if (usage->bytes_limit && (mem->size > usage->bytes_limit || usage->bytes > usage->bytes_limit - mem->size)) {
       vs_warn(renderer->ctx_id,
-              "vkAllocateMemory: this client holds %u host-visible allocations, an fd each "
-              "(limit resources=%u): %s", usage->host_fds, usage->host_fd_limit,
+              "vkAllocateMemory: %llu bytes on top of the %llu this client holds exceed its %llu "
+              "(limit memory-mib=%llu): %s", (unsigned long long)mem->size, (unsigned long long)usage->bytes,
+              (unsigned long long)usage->bytes_limit, (unsigned long long)(usage->bytes_limit >> 20),
               vn_result_name(VK_ERROR_OUT_OF_DEVICE_MEMORY));
       result = VK_ERROR_OUT_OF_DEVICE_MEMORY;
    } else {
       usage->devices[slot].used[heap] = used + mem->size;
-      if (holds_fd)
-         usage->host_fds++;
+      usage->bytes += mem->size;
       mem->usage = usage;
       mem->usage_slot = slot;
       mem->heap_index = heap;
-      mem->holds_fd = holds_fd;
    }
    pthread_mutex_unlock(&usage->lock);
    return result;
@@ -416,10 +452,37 @@ usage_release(struct vs_device_memory *mem)
       return;
    pthread_mutex_lock(&usage->lock);
    usage->devices[mem->usage_slot].used[mem->heap_index] -= mem->size;
-   if (mem->holds_fd)
-      usage->host_fds--;
+   usage->bytes -= mem->size;
    pthread_mutex_unlock(&usage->lock);
+   vs_memory_usage_give(usage, mem->charged_fds, mem->charged_mappings);
+   mem->charged_fds = 0;
+   mem->charged_mappings = 0;
    mem->usage = NULL;
+}
+
+/* Charges the client for one region of shared memory the server keeps
+ * for `mem` (an fd and a guarded mapping). False, having logged why, when
+ * the server-wide pools have no room for this client. */
+static bool
+region_charge(struct vs_renderer *renderer, struct vs_device_memory *mem)
+{
+   char why[192];
+   if (!vs_memory_usage_take(mem->usage, 1, VS_GUARDED_MAPPINGS, why, sizeof(why))) {
+      vs_warn(renderer->ctx_id, "vkAllocateMemory: no room for shared memory of %llu bytes: %s: %s",
+              (unsigned long long)mem->size, why, vn_result_name(VK_ERROR_OUT_OF_HOST_MEMORY));
+      return false;
+   }
+   mem->charged_fds += 1;
+   mem->charged_mappings += VS_GUARDED_MAPPINGS;
+   return true;
+}
+
+/* The host-pointer region went to the region cache, with its charge. */
+static void
+region_uncharge(struct vs_device_memory *mem)
+{
+   mem->charged_fds -= 1;
+   mem->charged_mappings -= VS_GUARDED_MAPPINGS;
 }
 
 /* Frees a vs_device_memory that never reached the host. */
@@ -507,11 +570,14 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
    const bool mirror = !import_res_id && vs_linear_mirror_wanted(dedicated, host_pointer) &&
                        (guest_export & (VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT |
                                         VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT));
-   VkResult reserved = usage_reserve(renderer, dev, mem, host_pointer || mirror);
+   VkResult reserved = usage_reserve(renderer, dev, mem);
    if (reserved != VK_SUCCESS) {
       free(mem);
       return reserved;
    }
+   /* A mirror's own region; an import's mapping of the resource's fd. */
+   if ((mirror || import_res_id) && !region_charge(renderer, mem))
+      return allocate_failed(mem, VK_ERROR_OUT_OF_HOST_MEMORY);
 
    VkImportMemoryHostPointerInfoEXT import_info;
    VkExportMemoryAllocateInfo export_info;
@@ -540,8 +606,7 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
                  vn_result_name(VK_ERROR_INVALID_EXTERNAL_HANDLE));
          if (mem->fd >= 0)
             close(mem->fd);
-         free(mem);
-         return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+         return allocate_failed(mem, VK_ERROR_INVALID_EXTERNAL_HANDLE);
       }
       mem->imported = true;
       mem->shared_by = VS_MEMORY_HOST_POINTER;
@@ -563,10 +628,16 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
          }
          size_t g = caps->granule;
          mem->map_size = (size_t)((info->allocationSize + g - 1) & ~(VkDeviceSize)(g - 1));
-         /* Exact-size fds vary in size: they bypass the region cache. */
-         if ((caps->exact_shm || !region_cache_take(&dev->regions, mem->map_size, &mem->fd, &mem->map)) &&
-             !vs_host_region_create(mem->map_size, caps->exact_shm ? (size_t)info->allocationSize : mem->map_size,
-                                 g, &mem->fd, &mem->map)) {
+         /* Exact-size fds vary in size: they bypass the region cache. A
+          * cached region comes with its charge. */
+         if (!caps->exact_shm && region_cache_take(&dev->regions, mem->map_size, &mem->fd, &mem->map)) {
+            mem->charged_fds += 1;
+            mem->charged_mappings += VS_GUARDED_MAPPINGS;
+         } else if (!region_charge(renderer, mem)) {
+            return allocate_failed(mem, VK_ERROR_OUT_OF_HOST_MEMORY);
+         } else if (!vs_host_region_create(mem->map_size,
+                                           caps->exact_shm ? (size_t)info->allocationSize : mem->map_size, g,
+                                           &mem->fd, &mem->map)) {
             vs_warn(renderer->ctx_id, "vkAllocateMemory: cannot create %zu bytes of shared memory: %s%s",
                     mem->map_size, strerror(errno),
                     errno == EMFILE || errno == ENFILE ? " (the server is out of fds)" : "");
@@ -614,8 +685,8 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
               vn_result_name(r));
       if (mem->map && (mem->imported || caps->exact_shm))
          vs_host_region_destroy(mem->fd, mem->map, mem->map_size, caps->granule);
-      else if (mem->map)
-         region_cache_put(&dev->regions, mem->fd, mem->map, mem->map_size, caps->granule);
+      else if (mem->map && region_cache_put(&dev->regions, mem->fd, mem->map, mem->map_size, caps->granule))
+         region_uncharge(mem); /* the cache's now */
       return allocate_failed(mem, r);
    }
    if (mirror && !(mem->mirror = vs_linear_mirror_create(dev, renderer->ctx_id, mem->host, info->allocationSize,
@@ -639,9 +710,9 @@ vs_memory_free(struct vs_device *dev, struct vs_device_memory *mem)
    dev->dt.FreeMemory(dev->host, mem->host, NULL);
    if (mem->map && (mem->imported || dev->mem.exact_shm))
       vs_host_region_destroy(mem->fd, mem->map, mem->map_size, dev->mem.granule);
-   else if (mem->map)
-      region_cache_put(&dev->regions, mem->fd, mem->map, mem->map_size, dev->mem.granule);
-   else if (mem->fd >= 0)
+   else if (mem->map && region_cache_put(&dev->regions, mem->fd, mem->map, mem->map_size, dev->mem.granule))
+      region_uncharge(mem); /* the cache's now */
+   else if (!mem->map && mem->fd >= 0)
       close(mem->fd);
    usage_release(mem);
    free(mem);
@@ -652,8 +723,20 @@ export_fd(struct vs_device *dev, struct vs_device_memory *mem)
 {
    if (mem->mirror)
       return vs_linear_mirror_dup_fd(mem->mirror);
-   if (mem->shared_by == VS_MEMORY_HOST_POINTER)
+   if (mem->shared_by == VS_MEMORY_HOST_POINTER && mem->imported)
       return fcntl(mem->fd, F_DUPFD_CLOEXEC, 0);
+   if (mem->shared_by == VS_MEMORY_HOST_POINTER) {
+      /* The guest's from now on (a memory has one blob at most): the
+       * server keeps only its mapping, so that mapped memory costs the
+       * server no fd, and the region is never reused for other memory. */
+      int fd = mem->fd;
+      mem->fd = -1;
+      if (mem->charged_fds) {
+         vs_memory_usage_give(mem->usage, 1, 0);
+         mem->charged_fds--;
+      }
+      return fd;
+   }
    const VkMemoryGetFdInfoKHR fd_info = {
       .sType = VK_STRUCTURE_TYPE_MEMORY_GET_FD_INFO_KHR,
       .memory = mem->host,
@@ -722,6 +805,7 @@ vs_memory_export(struct vs_renderer *r, uint64_t memory_id, uint64_t size, struc
       out->shared_by = mem->mirror ? VS_MEMORY_HOST_POINTER : mem->shared_by;
       out->memory_type_index = mem->type_index;
       out->allocation_size = mem->size;
+      out->map = mem->shared_by == VS_MEMORY_HOST_POINTER ? mem->map : NULL;
       memcpy(out->device_uuid, phys->id_props.deviceUUID, VK_UUID_SIZE);
       memcpy(out->driver_uuid, phys->id_props.driverUUID, VK_UUID_SIZE);
       if (out->fd < 0)

@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
+#include "util/fair_share.h"
+
 struct vs_object;
 struct vs_device;
 struct vs_image;
@@ -56,7 +58,9 @@ struct vs_memory_caps {
 /* Recently freed host-pointer regions of one device, reused by the next
  * allocation of the same size: creating and mapping shared memory (and
  * unmapping it, with its TLB shootdowns) dominates small allocations.
- * Per device, hence per client: no client ever sees another's pages. */
+ * Per device, hence per client: no client ever sees another's pages. Only
+ * regions whose fd never went to the guest are kept; each still counts
+ * against its client's fds and mappings (vs_memory_usage). */
 #define VS_REGION_CACHE_SLOTS 8
 #define VS_REGION_CACHE_MAX_SIZE (4u << 20)
 
@@ -77,21 +81,31 @@ struct vs_region {
    size_t align;
 };
 
+struct vs_memory_usage;
+
 struct vs_region_cache {
    pthread_mutex_t lock;
+   struct vs_memory_usage *usage; /* what the cached regions count against */
    uint32_t count;
    struct vs_region slots[VS_REGION_CACHE_SLOTS];
 };
 
-void vs_region_cache_init(struct vs_region_cache *cache);
+void vs_region_cache_init(struct vs_region_cache *cache, struct vs_memory_usage *usage);
 /* Unmaps and closes every cached region. */
 void vs_region_cache_fini(struct vs_region_cache *cache);
 
-/* Device memory one client (renderer) holds, counted cumulatively per heap
- * of each physical device it uses, so that many allocations cannot add up
- * past a heap; and the host-pointer allocations it holds, each of which
- * keeps an fd open. */
+/* Device memory one client (renderer) holds: its bytes, counted
+ * cumulatively per heap of each physical device it uses, so that many
+ * allocations cannot add up past a heap, and in all against `bytes_limit`;
+ * and what the shared memory the server keeps for it costs in the kernel's
+ * per-process limits: an fd per region until the guest has it (then it is
+ * the guest's), and VS_GUARDED_MAPPINGS mappings per region. Fds and
+ * mappings come from server-wide pools shared fairly by all clients
+ * (util/fair_share.h), not from a fixed per-client split, so one client
+ * can hold thousands of host-visible allocations. */
 #define VS_MEMORY_USAGE_DEVICES 8
+/* Mappings of one os_map_guarded region: the memory and its two guards. */
+#define VS_GUARDED_MAPPINGS 3
 
 struct vs_memory_usage {
    pthread_mutex_t lock;
@@ -99,12 +113,24 @@ struct vs_memory_usage {
       const void *physical;        /* the physical device's object; NULL: free slot */
       VkDeviceSize used[VK_MAX_MEMORY_HEAPS];
    } devices[VS_MEMORY_USAGE_DEVICES];
-   uint32_t host_fds;
-   uint32_t host_fd_limit;          /* 0: none */
+   VkDeviceSize bytes;              /* on every device and heap */
+   VkDeviceSize bytes_limit;        /* 0: none beyond each heap's size */
+   struct vs_fair_account fds;
+   struct vs_fair_account mappings;
 };
 
-void vs_memory_usage_init(struct vs_memory_usage *usage, uint32_t host_fd_limit);
+/* Without limits: fds and mappings counted, never refused. */
+void vs_memory_usage_init(struct vs_memory_usage *usage);
+/* Before the first allocation; the pools are server-wide (NULL: none). */
+void vs_memory_usage_set_limits(struct vs_memory_usage *usage, VkDeviceSize bytes_limit,
+                                struct vs_fair_pool *fd_pool, struct vs_fair_pool *mapping_pool);
 void vs_memory_usage_fini(struct vs_memory_usage *usage);
+/* Takes `fds` fds and `mappings` mappings for shared memory the server
+ * keeps for this client; false (nothing taken, `why` set) when a pool
+ * refuses. */
+bool vs_memory_usage_take(struct vs_memory_usage *usage, uint32_t fds, uint32_t mappings, char *why,
+                          size_t why_size);
+void vs_memory_usage_give(struct vs_memory_usage *usage, uint32_t fds, uint32_t mappings);
 
 /* One VkDeviceMemory (vs_object.data). */
 struct vs_device_memory {
@@ -113,7 +139,7 @@ struct vs_device_memory {
    uint32_t type_index;
    /* How the guest can get an fd for it; AUTO = it cannot (not shareable). */
    enum vs_memory_strategy shared_by;
-   int fd;                         /* host-pointer: the shared memory */
+   int fd;                         /* host-pointer: the shared memory; -1 once the guest has it */
    void *map;                      /* host-pointer: its mapping */
    size_t map_size;
    bool exported;                  /* a blob was made from it (at most one) */
@@ -122,7 +148,9 @@ struct vs_device_memory {
    struct vs_memory_usage *usage;
    uint32_t usage_slot;
    uint32_t heap_index;
-   bool holds_fd;
+   /* Its region's share of usage->fds and usage->mappings. */
+   uint32_t charged_fds;
+   uint32_t charged_mappings;
    struct vs_shared_entry *shared; /* host-pointer: its registry entry (shared_registry.h) */
    struct vs_linear_mirror *mirror; /* what its blob is instead (linear_mirror.h), or NULL */
 };
@@ -154,6 +182,7 @@ struct vs_memory_export {
    uint64_t allocation_size;
    uint8_t device_uuid[VK_UUID_SIZE];
    uint8_t driver_uuid[VK_UUID_SIZE];
+   const void *map;                    /* host-pointer: the server's mapping (os_map_faulted) */
 };
 
 /* RESOURCE_CREATE_BLOB with blob_id = a VkDeviceMemory id of the renderer:

@@ -22,9 +22,22 @@
 /* Anonymous shared memory of exactly `size` bytes that can be handed to
  * another process and mmapped there at offset 0. Returns an fd (CLOEXEC)
  * or -1 with errno set. `name` is a debugging label only. On Linux it is a
- * memfd made with MFD_ALLOW_SEALING and not sealed (virglrenderer's proxy
- * adds F_SEAL_SHRINK|GROW|SEAL to every SHM blob it is given). */
+ * memfd sealed against shrinking and growing (a client that truncated it
+ * would fault the server), not with F_SEAL_SEAL: a VMM's render-server proxy
+ * adds F_SEAL_SEAL|SHRINK|GROW to every SHM blob and refuses the blob if
+ * that add fails. Elsewhere it cannot be sealed: os_map_guarded maps it
+ * fault-safe. */
 int os_shm_create(const char *name, size_t size);
+
+/* Before an fd of os_shm_create goes to a client that is no VMM proxy:
+ * no seal may be added any more (F_SEAL_SEAL; else F_SEAL_FUTURE_WRITE
+ * would break the server's next writable mapping). A no-op elsewhere. */
+void os_shm_seal_final(int fd);
+
+/* Whether shared memory `fd` can no longer shrink: a memfd sealed against
+ * shrinking (the seal is added here if it still can be). False for plain
+ * files, POSIX shm and where the OS has no seals. */
+bool os_fd_size_sealed(int fd);
 
 /* A wakeup object: readable (POLLIN) once signalled until drained.
  * read_fd is what pollers wait on; write_fd is what os_event_signal uses
@@ -38,6 +51,10 @@ int os_event_init(struct os_event *ev);
 void os_event_signal(struct os_event *ev);
 void os_event_drain(struct os_event *ev);
 void os_event_fini(struct os_event *ev);
+
+/* Whether a peer's fd is a wakeup object of this OS's kind: an eventfd on
+ * Linux, a pipe or FIFO elsewhere (what os_event_signal would write to). */
+bool os_fd_is_event(int fd);
 
 /* An fd that is already readable, to hand to a client waiting on a sync
  * that is already satisfied; and one that becomes readable on signal.
@@ -72,6 +89,10 @@ void os_worker_tie_fini(struct os_worker_tie *tie);
  * cannot be made: the worker must _exit at once. */
 bool os_worker_start(const struct os_worker_tie *tie, int keep);
 
+/* How many memory mappings the kernel lets one process hold
+ * (vm.max_map_count on Linux); 0 if the OS does not say. */
+uint64_t os_max_mappings(void);
+
 /* --- portable core: os_posix.c, every host --- */
 
 /* Monotonic time in nanoseconds. */
@@ -93,6 +114,17 @@ uint64_t os_raise_fd_limit(void);
 void *os_map_guarded(int fd, size_t size, size_t align);
 /* Unmaps what os_map_guarded returned, guards included (same size, align). */
 void os_unmap_guarded(void *map, size_t size, size_t align);
+/* A file that can still shrink (os_fd_size_sealed false: a plain file,
+ * POSIX shm, a peer's unsealed memfd) is mapped fault-safe by
+ * os_map_guarded (shm_guard.c): once its owner truncates it, the server's
+ * accesses past the end read zero pages instead of dying of SIGBUS, and
+ * the mapping counts as faulted, for its owner to drop the client. */
+uint64_t os_map_fault_count(void);
+bool os_map_faulted(const void *map);
+
+/* The uid of a connected Unix socket's peer (SO_PEERCRED, getpeereid).
+ * 0, or -1 with errno where it cannot be known. */
+int os_peer_uid(int fd, uid_t *uid);
 
 /* Set FD_CLOEXEC; set or clear O_NONBLOCK. 0 on success, -1 with errno. */
 int os_set_cloexec(int fd);

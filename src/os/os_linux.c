@@ -6,11 +6,14 @@
 #include "os/os.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int
@@ -24,13 +27,53 @@ os_shm_create(const char *name, size_t size)
    int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
    if (fd < 0)
       return -1;
-   if (ftruncate(fd, (off_t)size) != 0) {
+   if (ftruncate(fd, (off_t)size) != 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0) {
       int err = errno;
       close(fd);
       errno = err;
       return -1;
    }
    return fd;
+}
+
+bool
+os_fd_size_sealed(int fd)
+{
+   int seals = fcntl(fd, F_GET_SEALS);
+   if (seals < 0)
+      return false; /* not a memfd */
+   /* A memfd the peer left unsealed is sealed here, if it still can be. */
+   return (seals & F_SEAL_SHRINK) || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) == 0;
+}
+
+void
+os_shm_seal_final(int fd)
+{
+   /* Fails on fds that are no memfd (dma-bufs): nothing to seal there. */
+   (void)fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL);
+}
+
+bool
+os_fd_is_event(int fd)
+{
+   /* An eventfd is an anonymous inode (no file type bits) to which adding
+    * 0 succeeds; signalfds, timerfds and epoll fds refuse the write. */
+   struct stat st;
+   uint64_t zero = 0;
+   return fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == 0 && write(fd, &zero, sizeof(zero)) == sizeof(zero);
+}
+
+uint64_t
+os_max_mappings(void)
+{
+   FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+   unsigned long long n = 0;
+   if (f) {
+      if (fscanf(f, "%llu", &n) != 1)
+         n = 0;
+      fclose(f);
+   }
+   return n;
 }
 
 int

@@ -8,6 +8,7 @@
  *     wakeup objects are non-blocking pipes, and there is no timer slack.
  * -Dos=posix builds the backend on Linux too, so the macOS paths run in CI. */
 #include "os/os.h"
+#include "os/shm_guard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -103,6 +104,14 @@ os_map_guarded(int fd, size_t size, size_t align)
       munmap(reserve, (size_t)(start - reserve));
    if (reserve + reserve_size > end)
       munmap(end, (size_t)(reserve + reserve_size - end));
+   /* A file that can still shrink is mapped fault-safe (shm_guard.c). */
+   struct stat st;
+   if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && !os_fd_size_sealed(fd) && !os_shm_guard_add(data, size))) {
+      int err = errno;
+      munmap(start, (size_t)(end - start));
+      errno = err;
+      return NULL;
+   }
    return data;
 }
 
@@ -112,7 +121,24 @@ os_unmap_guarded(void *map, size_t size, size_t align)
    if (!map)
       return;
    size_t guard = guard_size(align);
+   os_shm_guard_remove(map);
    munmap((uint8_t *)map - guard, size + 2 * guard);
+}
+
+int
+os_peer_uid(int fd, uid_t *uid)
+{
+#ifdef SO_PEERCRED
+   struct ucred cred;
+   socklen_t len = sizeof(cred);
+   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+      return -1;
+   *uid = cred.uid;
+   return 0;
+#else
+   gid_t gid;
+   return getpeereid(fd, uid, &gid);
+#endif
 }
 
 int
@@ -342,6 +368,34 @@ os_shm_create(const char *name, size_t size)
    return -1;
 }
 
+/* POSIX shm and files have no seals: os_map_guarded maps them fault-safe. */
+bool
+os_fd_size_sealed(int fd)
+{
+   (void)fd;
+   return false;
+}
+
+void
+os_shm_seal_final(int fd)
+{
+   (void)fd;
+}
+
+/* Where there are no eventfds a VMM wakes on a pipe (or FIFO); a Linux
+ * VMM on this backend still sends an eventfd: an anonymous inode (no file
+ * type bits) to which adding 0 succeeds. */
+bool
+os_fd_is_event(int fd)
+{
+   struct stat st;
+   uint64_t zero = 0;
+   if (fstat(fd, &st) != 0)
+      return false;
+   return S_ISFIFO(st.st_mode) ||
+          ((st.st_mode & S_IFMT) == 0 && write(fd, &zero, sizeof(zero)) == (ssize_t)sizeof(zero));
+}
+
 /* A pipe whose ends are close-on-exec (and non-blocking if asked). */
 static int
 pipe_cloexec(int fds[2], bool nonblocking)
@@ -422,6 +476,13 @@ void
 os_thread_set_timer_slack_ns(unsigned long ns)
 {
    (void)ns;
+}
+
+/* POSIX has no such query (macOS's map entry limit is not exposed). */
+uint64_t
+os_max_mappings(void)
+{
+   return 0;
 }
 
 int

@@ -27,6 +27,7 @@ struct rctx {
    /* The fence table from INIT: one u32 seqno per ring. */
    _Atomic uint32_t *seqnos;
    size_t seqnos_size;
+   size_t seqnos_map_size;           /* os_map_guarded's whole pages */
    uint32_t ring_count;
    int eventfd; /* -1: none (QEMU passes none) */
    uint8_t *cmd;
@@ -107,26 +108,28 @@ op_init(struct rctx *rc, const struct render_context_op_init_request *req, const
    if (fstat(fds[0], &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < req->shmem_size)
       return drop(rc, "INIT: the fence table fd is not shared memory of %llu bytes",
                   (unsigned long long)req->shmem_size);
-#ifdef F_GET_SEALS
-   /* A table the VMM could shrink under us would fault the server: it
-    * must be sealed against shrinking (the stock proxy seals it). */
-   int seals = fcntl(fds[0], F_GET_SEALS);
-   if (seals >= 0 && !(seals & F_SEAL_SHRINK) && fcntl(fds[0], F_ADD_SEALS, F_SEAL_SHRINK) != 0)
-      return drop(rc, "INIT: the fence table can shrink and cannot be sealed");
-#endif
-   void *map = mmap(NULL, (size_t)req->shmem_size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
-   if (map == MAP_FAILED)
+   /* A table that can still shrink (a plain file, an unsealed memfd) is
+    * mapped fault-safe: truncated, it ends this context, not the server. */
+   size_t page = os_page_size();
+   size_t map_size = ((size_t)req->shmem_size + page - 1) & ~(page - 1);
+   void *map = os_map_guarded(fds[0], map_size, 0);
+   if (!map)
       return drop(rc, "INIT: cannot map the fence table: %s", strerror(errno));
    rc->seqnos = map;
    rc->seqnos_size = (size_t)req->shmem_size;
+   rc->seqnos_map_size = map_size;
    rc->ring_count = (uint32_t)(req->shmem_size / 4);
    if (rc->ring_count > RENDER_MAX_RINGS)
       rc->ring_count = RENDER_MAX_RINGS;
    for (uint32_t i = 0; i < rc->seqnos_size / 4; i++)
       atomic_store(&rc->seqnos[i], 0);
    if (fd_count > 1) {
+      /* Written from retire callbacks: a pipe nobody reads (or any fd that
+       * blocks) would hang them for good. */
+      if (!os_fd_is_event(fds[1]))
+         return drop(rc, "INIT: the second fd is not an eventfd");
       rc->eventfd = fcntl(fds[1], F_DUPFD_CLOEXEC, 0);
-      if (rc->eventfd < 0)
+      if (rc->eventfd < 0 || os_set_nonblocking(rc->eventfd, true) < 0)
          return drop(rc, "INIT: %s", strerror(errno));
    }
    rc->ctx = vs_context_create(rc->ctx_id, rc->name, rc->options);
@@ -296,7 +299,9 @@ render_context_serve(int fd, uint32_t ctx_id, const char *name, const struct vs_
          if (fds[i] >= 0)
             close(fds[i]);
       }
-      if (ok && rc.ctx && vs_context_is_fatal(rc.ctx))
+      if (ok && rc.seqnos && os_map_faulted((void *)rc.seqnos))
+         ok = drop(&rc, "the fence table shrank under the server (truncated)");
+      if (ok && rc.ctx && !vs_context_check_memory(rc.ctx))
          ok = false;
       if (!ok)
          break;
@@ -306,7 +311,7 @@ render_context_serve(int fd, uint32_t ctx_id, const char *name, const struct vs_
    if (rc.ctx)
       vs_context_destroy(rc.ctx);
    if (rc.seqnos)
-      munmap((void *)rc.seqnos, rc.seqnos_size);
+      os_unmap_guarded((void *)rc.seqnos, rc.seqnos_map_size, 0);
    if (rc.eventfd >= 0)
       close(rc.eventfd);
    free(rc.cmd);

@@ -128,6 +128,10 @@ vn_dec_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *
       return true;
    }
    struct vs_object *o = vs_object_lookup(d->objects, id, type);
+   char refusal[VS_OBJECT_REFUSED_WHY];
+   if (!o && vs_object_refusal(d->objects, id, refusal, sizeof(refusal)))
+      return vn_dec_fail(d, "object id %llu was never created: %s, which the guest did not wait for",
+                         (unsigned long long)id, refusal);
    if (!o)
       return vn_dec_fail(d, "unknown object id %llu (expected object type %d)",
                          (unsigned long long)id, type);

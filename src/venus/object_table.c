@@ -1,10 +1,11 @@
 #include "venus/object_table.h"
 
 #include <stdatomic.h>
-
-#include "venus/lifetime.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "venus/lifetime.h"
 
 static atomic_uint_fast64_t live_objects;
 
@@ -172,6 +173,31 @@ vs_object_lookup(struct vs_object_table *t, uint64_t id, VkObjectType type)
    struct vs_object *o = find_locked(t, id);
    pthread_mutex_unlock(&t->lock);
    return o && o->type == type ? o : NULL;
+}
+
+void
+vs_object_note_refused(struct vs_object_table *t, uint64_t id, const char *why)
+{
+   pthread_mutex_lock(&t->lock);
+   struct vs_object_refusal *r = &t->refused[t->refused_next++ % VS_OBJECT_REFUSED_SLOTS];
+   r->id = id;
+   snprintf(r->why, sizeof(r->why), "%s", why);
+   pthread_mutex_unlock(&t->lock);
+}
+
+bool
+vs_object_refusal(struct vs_object_table *t, uint64_t id, char *out, size_t out_size)
+{
+   bool found = false;
+   pthread_mutex_lock(&t->lock);
+   for (uint32_t i = 0; i < VS_OBJECT_REFUSED_SLOTS && !found && id; i++) {
+      if (t->refused[i].id == id) {
+         snprintf(out, out_size, "%s", t->refused[i].why);
+         found = true;
+      }
+   }
+   pthread_mutex_unlock(&t->lock);
+   return found;
 }
 
 bool

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
@@ -57,6 +58,17 @@ struct vs_object {
  * as OPTIMAL (dispatch/image.c); its data is the linear layout it reports. */
 #define VS_OBJECT_MODIFIER_AS_OPTIMAL 0x2u
 
+/* Creations the server refused lately, remembered so that a later use of
+ * such an id (Mesa creates many objects asynchronously: it never hears of
+ * the refusal) is reported with the reason, not as an unknown id. */
+#define VS_OBJECT_REFUSED_SLOTS 16
+#define VS_OBJECT_REFUSED_WHY 96
+
+struct vs_object_refusal {
+   uint64_t id;                       /* 0: empty */
+   char why[VS_OBJECT_REFUSED_WHY];
+};
+
 struct vs_object_table {
    pthread_mutex_t lock;
    struct vs_object **buckets;        /* by guest id */
@@ -64,6 +76,8 @@ struct vs_object_table {
    uint32_t bucket_count;             /* of each index */
    uint32_t count;
    uint32_t limit;                    /* most entries at once; 0: no limit */
+   struct vs_object_refusal refused[VS_OBJECT_REFUSED_SLOTS]; /* a ring */
+   uint32_t refused_next;
    /* Object lifetimes (venus/lifetime.h). */
    pthread_mutex_t hold_lock;
    uint32_t hold_count;               /* (holder, target) pairs */
@@ -91,6 +105,12 @@ struct vs_object *vs_object_add(struct vs_object_table *t, uint64_t id, VkObject
 struct vs_object *vs_object_lookup(struct vs_object_table *t, uint64_t id, VkObjectType type);
 
 bool vs_object_contains(struct vs_object_table *t, uint64_t id);
+
+/* Remembers that the creation of `id` was refused, and why (truncated). */
+void vs_object_note_refused(struct vs_object_table *t, uint64_t id, const char *why);
+/* Copies why the creation of `id` was refused into `out`; false if the
+ * table does not remember a refusal of that id. */
+bool vs_object_refusal(struct vs_object_table *t, uint64_t id, char *out, size_t out_size);
 
 /* Finds the object of a type by its host handle (replies that name existing
  * objects, handles inside structs). When a driver gives two objects the same

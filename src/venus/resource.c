@@ -37,6 +37,10 @@ resource_free(struct vs_resource *res)
       munmap(res->map, res->map_size);
    if (res->fd >= 0)
       close(res->fd);
+   if (res->fd_account)
+      vs_fair_give(res->fd_account, 1);
+   if (res->mapping_account)
+      vs_fair_give(res->mapping_account, res->charged_mappings);
    free(res);
 }
 
@@ -163,6 +167,22 @@ vs_resource_create_shmem(struct vs_resource_table *t, uint32_t id, size_t size)
    res->is_shmem = true;
    res->guarded = true;
    return res;
+}
+
+uint32_t
+vs_resource_table_faulted(struct vs_resource_table *t)
+{
+   uint32_t id = 0;
+   pthread_mutex_lock(&t->lock);
+   for (uint32_t b = 0; b < t->bucket_count && !id; b++) {
+      for (struct vs_resource *res = t->buckets[b]; res && !id; res = res->hash_next) {
+         const void *map = res->map ? res->map : res->watch;
+         if (map && os_map_faulted(map))
+            id = res->id;
+      }
+   }
+   pthread_mutex_unlock(&t->lock);
+   return id;
 }
 
 bool

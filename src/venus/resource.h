@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/fair_share.h"
+
 struct vs_resource {
    uint32_t id;
    int refcount;        /* protected by the table lock */
@@ -21,6 +23,12 @@ struct vs_resource {
    bool is_shmem;       /* plain shared memory (blob_id 0) */
    bool imported;       /* an fd the transport handed in (IMPORT_RESOURCE) */
    uint64_t memory_id;  /* the VkDeviceMemory behind it, 0 for shared memory */
+   const void *watch;   /* that memory's host mapping, if shared memory (os_map_faulted) */
+   /* What its fd and guarded mapping count against (one fd, the mappings
+    * given), given back when it is freed; NULL: nothing. */
+   struct vs_fair_account *fd_account;
+   struct vs_fair_account *mapping_account;
+   uint32_t charged_mappings;
    struct vs_resource *hash_next; /* in the table's id index */
 };
 
@@ -53,6 +61,10 @@ struct vs_resource *vs_resource_get(struct vs_resource_table *t, uint32_t id);
 void vs_resource_put(struct vs_resource_table *t, struct vs_resource *res);
 /* Removes the id (the table's reference). False if unknown. */
 bool vs_resource_remove(struct vs_resource_table *t, uint32_t id);
+
+/* The id of a resource whose mapping faulted (os_map_faulted: its file
+ * was truncated), 0 if none. */
+uint32_t vs_resource_table_faulted(struct vs_resource_table *t);
 
 /* True if [offset, offset+size) lies inside the resource. */
 bool vs_resource_range_ok(const struct vs_resource *res, uint64_t offset, uint64_t size);

@@ -34,6 +34,10 @@ struct vtest_server_limits {
    uint32_t message_timeout_ms;   /* a message, once begun, must arrive whole within
                                      this; so must a client's first message and
                                      every reply's reading by the client */
+   uint32_t work_timeout_ms;      /* a client that sent no Venus work (SUBMIT_CMD2)
+                                     this long after connecting is dropped */
+   uint32_t clients_per_peer;     /* connections one peer (uid, SO_PEERCRED) holds
+                                     at once: the other slots stay for other users */
    uint64_t partial_bytes;        /* payload bytes buffered for one client */
    uint64_t partial_total_bytes;  /* payload bytes buffered for all clients */
 };

@@ -45,6 +45,7 @@ struct client {
    size_t buf_size;      /* counted in limits.buffered_total while held */
    struct vtest_client_limits limits;
    uint64_t deadline_ns; /* the current message must arrive by then; 0: none */
+   uint64_t work_due_ns; /* until its first SUBMIT_CMD2: when its slot is freed; 0: none */
 };
 
 /* Logs the one error line for this client and ends its session. A context
@@ -390,6 +391,9 @@ cmd_resource_create_blob(struct client *c, const uint32_t *words)
    if (res_id == 0 || !vs_context_create_blob(c->ctx, res_id, type, flags, size, blob_id, &blob))
       return drop(c, "RESOURCE_CREATE_BLOB type %u flags 0x%x size %llu blob id %llu failed",
                   type, flags, (unsigned long long)size, (unsigned long long)blob_id);
+   /* A client cannot shrink it (os_shm_create) nor seal it further. */
+   if (blob.fd_type == VS_FD_TYPE_SHM)
+      os_shm_seal_final(blob.fd);
    return send_reply_with_fd(c, VTEST_CMD_RESOURCE_CREATE_BLOB, &res_id, 1, blob.fd);
 }
 
@@ -553,6 +557,7 @@ cmd_submit_cmd2(struct client *c, uint32_t len)
 {
    if (len == 0)
       return drop(c, "SUBMIT_CMD2 without a batch count");
+   c->work_due_ns = 0;
    if (len > VTEST_MAX_SUBMIT_WORDS)
       return drop(c, "SUBMIT_CMD2 of %u words (limit %u)", len, VTEST_MAX_SUBMIT_WORDS);
 
@@ -686,16 +691,20 @@ deadline_after(const struct client *c, uint64_t now)
    return c->limits.message_timeout_ms ? now + (uint64_t)c->limits.message_timeout_ms * 1000000u : 0;
 }
 
-/* Reads a message header: blocks for its first bytes as long as the client
- * likes (an idle client is fine), then wants the rest of the message by the
- * deadline. The first message is due within the timeout of connecting. */
+/* Reads a message header: blocks for its first bytes as long as a client
+ * that has sent work likes (an idle one is fine), then wants the rest of
+ * the message by the deadline. The first message is due within the
+ * message timeout of connecting; the first work within the work timeout
+ * (*idle set when that passed: a slot is no place to wait in). */
 static ssize_t
-read_header(struct client *c, uint32_t *hdr, size_t size, bool first)
+read_header(struct client *c, uint32_t *hdr, size_t size, bool first, bool *idle)
 {
-   uint64_t deadline = first ? deadline_after(c, os_now_ns()) : 0;
+   uint64_t deadline = first ? deadline_after(c, os_now_ns()) : c->work_due_ns;
    for (;;) {
-      if (!wait_readable(c->fd, deadline))
+      if (!wait_readable(c->fd, deadline)) {
+         *idle = !first && errno == ETIMEDOUT;
          return -1;
+      }
       ssize_t n = read(c->fd, hdr, size);
       if (n < 0 && errno == EINTR)
          continue;
@@ -730,12 +739,20 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
       return -1;
    }
 
+   if (limits->work_timeout_ms)
+      c.work_due_ns = os_now_ns() + (uint64_t)limits->work_timeout_ms * 1000000u;
    for (bool first = true;; first = false) {
       uint32_t hdr[VTEST_HDR_WORDS];
       await_request(fd);
-      ssize_t n = read_header(&c, hdr, sizeof(hdr), first);
+      bool idle = false;
+      ssize_t n = read_header(&c, hdr, sizeof(hdr), first, &idle);
       if (n == 0) {
          disconnected(&c);
+         break;
+      }
+      if (idle) {
+         drop(&c, "no Venus work within %u ms of connecting (limit work-timeout-ms); freeing its slot",
+              limits->work_timeout_ms);
          break;
       }
       if (n < 0) {
@@ -748,7 +765,7 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
       }
       if (!handle_command(&c, hdr[VTEST_HDR_LEN], hdr[VTEST_HDR_ID]))
          break;
-      if (c.ctx && vs_context_is_fatal(c.ctx)) {
+      if (c.ctx && !vs_context_check_memory(c.ctx)) {
          drop(&c, "the Venus context hit a fatal error");
          break;
       }

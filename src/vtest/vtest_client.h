@@ -19,6 +19,7 @@ int vtest_client_serve(int fd, uint32_t ctx_id, const struct vs_context_options 
  * client sharing it, against `partial_total_bytes`. */
 struct vtest_client_limits {
    uint32_t message_timeout_ms;
+   uint32_t work_timeout_ms;     /* first SUBMIT_CMD2 due this long after connecting */
    uint64_t partial_bytes;
    uint64_t partial_total_bytes;
    _Atomic uint64_t *buffered_total;

@@ -48,6 +48,7 @@ struct client_thread {
    pthread_t thread;
    int fd; /* -1 once the thread has closed it */
    uint32_t ctx_id;
+   uid_t peer_uid;
    bool done;
 };
 
@@ -169,6 +170,7 @@ client_main(void *arg)
 
    const struct vtest_client_limits limits = {
       .message_timeout_ms = server->limits.message_timeout_ms,
+      .work_timeout_ms = server->limits.work_timeout_ms,
       .partial_bytes = server->limits.partial_bytes,
       .partial_total_bytes = server->limits.partial_total_bytes,
       .buffered_total = &server->buffered,
@@ -242,18 +244,30 @@ static void
 start_client(struct server *server, int fd)
 {
    /* Over the cap: refuse at once (the client sees its connection close)
-    * rather than queue it behind the others. */
+    * rather than queue it behind the others. One peer (uid) may not hold
+    * every slot: clients-per-peer of them, the rest stay for other users. */
+   uid_t uid = 0;
+   bool known = os_peer_uid(fd, &uid) == 0;
    pthread_mutex_lock(&server->lock);
-   uint32_t active = server->active;
-   bool refuse = server->limits.clients && active >= server->limits.clients;
-   if (refuse)
+   uint32_t active = server->active, of_peer = 0;
+   for (struct client_thread *ct = server->clients; known && ct; ct = ct->next)
+      of_peer += !ct->done && ct->peer_uid == uid;
+   bool full = server->limits.clients && active >= server->limits.clients;
+   bool peer_full = known && server->limits.clients_per_peer && of_peer >= server->limits.clients_per_peer;
+   if (full || peer_full)
       server->refused++;
    else
       server->active++;
    pthread_mutex_unlock(&server->lock);
-   if (refuse) {
+   if (full) {
       vs_warn(0, "refusing client: %u clients connected (limit clients=%u)", active,
               server->limits.clients);
+      close(fd);
+      return;
+   }
+   if (peer_full) {
+      vs_warn(0, "refusing client: uid %u holds %u connections (limit clients-per-peer=%u)", (unsigned)uid, of_peer,
+              server->limits.clients_per_peer);
       close(fd);
       return;
    }
@@ -269,6 +283,7 @@ start_client(struct server *server, int fd)
    }
    ct->server = server;
    ct->fd = fd;
+   ct->peer_uid = known ? uid : (uid_t)-1;
    ct->ctx_id = server->next_ctx_id++;
    if (server->next_ctx_id == 0)
       server->next_ctx_id = 1;
@@ -407,6 +422,13 @@ vtest_server_limits_default(struct vtest_server_limits *limits)
       .clients = 32,
       /* Mesa writes a whole message at once: seconds mean a stalled peer. */
       .message_timeout_ms = 10000,
+      /* Mesa submits its first commands (vkCreateInstance) right after the
+       * handshake: a connection that sent none for this long only holds a
+       * slot. */
+      .work_timeout_ms = 30000,
+      /* One user cannot lock the others out; a single-user host (all
+       * clients of one uid) keeps 24 of its 32 slots. */
+      .clients_per_peer = 24,
       /* The largest SUBMIT_CMD2 the protocol allows... */
       .partial_bytes = (uint64_t)VTEST_MAX_SUBMIT_WORDS * 4,
       /* ...but not 32 of them at once. */

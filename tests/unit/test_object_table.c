@@ -1,6 +1,7 @@
 /* venus/object_table.c: guest ids -> host objects, the (type, handle)
  * index and the per-parent child lists. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "unit.h"
 #include "venus/object_table.h"
@@ -58,6 +59,33 @@ TEST(object_bad_ids_refused)
    CHECK_NULL(vs_object_lookup(&t, 7, IMG));
    CHECK(vs_object_find_handle(&t, BUF, 0x1000) == a);
    CHECK_NULL(vs_object_find_handle(&t, IMG, 0x9999));
+   vs_object_table_fini(&t);
+}
+
+TEST(object_refusals_remembered)
+{
+   struct vs_object_table t;
+   vs_object_table_init(&t);
+   char why[VS_OBJECT_REFUSED_WHY];
+   CHECK(!vs_object_refusal(&t, 5, why, sizeof(why)));
+   CHECK(!vs_object_refusal(&t, 0, why, sizeof(why))); /* empty slots hold id 0 */
+   vs_object_note_refused(&t, 5, "vkAllocateMemory failed");
+   CHECK(vs_object_refusal(&t, 5, why, sizeof(why)));
+   CHECK(strcmp(why, "vkAllocateMemory failed") == 0);
+   CHECK_NULL(vs_object_lookup(&t, 5, BUF)); /* still no object */
+   /* The latest VS_OBJECT_REFUSED_SLOTS are remembered, older ones go. */
+   for (uint64_t id = 100; id < 100 + VS_OBJECT_REFUSED_SLOTS; id++)
+      vs_object_note_refused(&t, id, "later");
+   CHECK(!vs_object_refusal(&t, 5, why, sizeof(why)));
+   CHECK(vs_object_refusal(&t, 100, why, sizeof(why)));
+   CHECK(vs_object_refusal(&t, 99 + VS_OBJECT_REFUSED_SLOTS, why, sizeof(why)));
+   /* A reason longer than a slot is cut, never overruns. */
+   char longer[300];
+   memset(longer, 'x', sizeof(longer) - 1);
+   longer[sizeof(longer) - 1] = '\0';
+   vs_object_note_refused(&t, 7, longer);
+   CHECK(vs_object_refusal(&t, 7, why, sizeof(why)));
+   CHECK_EQ(strlen(why), (size_t)VS_OBJECT_REFUSED_WHY - 1);
    vs_object_table_fini(&t);
 }
 
@@ -259,6 +287,6 @@ TEST(object_live_count)
    CHECK_EQ(vs_object_live_count(), base);
 }
 
-UNIT_MAIN(UNIT(object_add_lookup), UNIT(object_bad_ids_refused), UNIT(object_remove),
+UNIT_MAIN(UNIT(object_add_lookup), UNIT(object_bad_ids_refused), UNIT(object_refusals_remembered), UNIT(object_remove),
           UNIT(object_find_handle), UNIT(object_children), UNIT(object_growth),
           UNIT(object_live_count))
