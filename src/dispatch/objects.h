@@ -50,6 +50,9 @@ struct vs_physical_device {
    /* VK_KHR_portability_subset (MoltenVK): the host device must be created
     * with it enabled, and the guest sees its limits. */
    bool portability_subset;
+   /* Core 1.2 timeline semaphores (instance and device): forced on in
+    * every device, for the queues' serial semaphores (dispatch/lifetime.c). */
+   bool timeline_semaphore;
 };
 
 struct vs_queue {
@@ -63,9 +66,12 @@ struct vs_queue {
    struct vs_object *obj;            /* bound by vkGetDeviceQueue2 */
    uint32_t ring_idx;
    struct vs_retire_queue *retire;   /* started on first timeline fence */
-   /* A host fence after each submission that ran command buffers, by
-    * serial (dispatch/lifetime.c): what tells that a command buffer is no
-    * longer pending. Under `lock`. */
+   /* What tells that a command buffer is no longer pending: each
+    * submission that runs command buffers signals the next serial on
+    * serial_timeline (a host timeline semaphore), or, where the host device
+    * has none, is followed by a host fence (dispatch/lifetime.c). Under
+    * `lock`. */
+   VkSemaphore serial_timeline;
    uint64_t serial_submitted, serial_done;
    struct vs_serial_fence *serial_head, *serial_tail, *serial_free;
 };
@@ -250,8 +256,13 @@ void vs_descriptor_set_free(void *set);
 /* Object lifetimes on the host (dispatch/lifetime.c): the release hook
  * that destroys a zombie's host object. */
 void vs_lifetime_init(struct vs_renderer *r);
+/* The value a submission to slot that runs command buffers signals on
+ * slot->serial_timeline, in its last batch (slot's lock held); 0 when the
+ * queue has no serial timeline. */
+uint64_t vs_queue_next_serial(struct vs_queue *slot);
 /* After a submission to slot that ran command buffers (slot's lock held):
- * a host fence marks its end and each command buffer remembers it. */
+ * its serial (signalled by it, or by a host fence after it) marks its end
+ * and each command buffer remembers it. */
 void vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *slot, struct vs_object *const *cbs,
                              uint32_t count);
 /* Refuses (fails the context) a command buffer that holds an object freed
@@ -263,7 +274,7 @@ bool vs_command_buffer_wait_idle(struct vs_dispatch *disp, struct vs_object *cb)
 /* Waits for everything submitted so far with command buffers on every
  * queue of the device. */
 bool vs_device_wait_submitted(struct vs_dispatch *disp, struct vs_object *device_obj);
-/* Destroys a queue's fences (the queue is idle). */
+/* Destroys a queue's fences and serial timeline (the queue is idle). */
 void vs_queue_serials_fini(struct vs_device *dev, struct vs_queue *slot);
 
 /* Waits for every queue of the device to go idle (see queue.c). */
