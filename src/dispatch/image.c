@@ -17,9 +17,9 @@
 #include "dispatch/families.h"
 #include "caps/caps.h"
 #include "dispatch/objects.h"
+#include "dispatch/renderer.h"
 #include "dispatch/validate.h"
 #include "memory/import_types.h"
-#include "memory/shared_registry.h"
 #include "util/chain.h"
 #include "util/log.h"
 #include "venus/dispatch.h"
@@ -92,7 +92,7 @@ vs_exec_vkCreateImage(struct vs_dispatch *disp, struct vn_args_vkCreateImage *a)
    }
    /* With the display on, a LINEAR-modifier image (a guest WSI image) may
     * get a linear mirror, whose copy reads it through an identical alias. */
-   if (from_modifier && vs_shared_registry_enabled()) {
+   if (from_modifier && dev->renderer->options.shared_registry) {
       ci->flags |= VK_IMAGE_CREATE_ALIAS_BIT;
       ci->usage |= VK_IMAGE_USAGE_TRANSFER_SRC_BIT;
    }

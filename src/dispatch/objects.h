@@ -14,6 +14,7 @@
 
 #include "dispatch/validate.h"
 #include "memory/device_memory.h"
+#include "sync/queue.h"
 #include "sync/retire.h"
 #include "venus/object_table.h"
 #include "vn_vk.h"
@@ -53,27 +54,6 @@ struct vs_physical_device {
    /* Core 1.2 timeline semaphores (instance and device): forced on in
     * every device, for the queues' serial semaphores (dispatch/lifetime.c). */
    bool timeline_semaphore;
-};
-
-struct vs_queue {
-   VkDeviceQueueCreateFlags flags;
-   uint32_t family;
-   uint32_t index;
-   VkQueue host;
-   /* Vulkan wants host access to a queue serialized: rings, the retire
-    * path and vkDeviceWaitIdle all take this. */
-   pthread_mutex_t lock;
-   struct vs_object *obj;            /* bound by vkGetDeviceQueue2 */
-   uint32_t ring_idx;
-   struct vs_retire_queue *retire;   /* started on first timeline fence */
-   /* What tells that a command buffer is no longer pending: each
-    * submission that runs command buffers signals the next serial on
-    * serial_timeline (a host timeline semaphore), or, where the host device
-    * has none, is followed by a host fence (dispatch/lifetime.c). Under
-    * `lock`. */
-   VkSemaphore serial_timeline;
-   uint64_t serial_submitted, serial_done;
-   struct vs_serial_fence *serial_head, *serial_tail, *serial_free;
 };
 
 struct vs_device {
@@ -256,14 +236,14 @@ void vs_descriptor_set_free(void *set);
 /* Object lifetimes on the host (dispatch/lifetime.c): the release hook
  * that destroys a zombie's host object. */
 void vs_lifetime_init(struct vs_renderer *r);
-/* The value a submission to slot that runs command buffers signals on
- * slot->serial_timeline, in its last batch (slot's lock held); 0 when the
+/* The value a submission to `queue` that runs command buffers signals on
+ * queue->serial_timeline, in its last batch (its lock held); 0 when the
  * queue has no serial timeline. */
-uint64_t vs_queue_next_serial(struct vs_queue *slot);
-/* After a submission to slot that ran command buffers (slot's lock held):
+uint64_t vs_queue_next_serial(struct vs_queue *queue);
+/* After a submission to `queue` that ran command buffers (its lock held):
  * its serial (signalled by it, or by a host fence after it) marks its end
  * and each command buffer remembers it. */
-void vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *slot, struct vs_object *const *cbs,
+void vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *queue, struct vs_object *const *cbs,
                              uint32_t count);
 /* Refuses (fails the context) a command buffer that holds an object freed
  * with its pool. */
@@ -275,7 +255,7 @@ bool vs_command_buffer_wait_idle(struct vs_dispatch *disp, struct vs_object *cb)
  * queue of the device. */
 bool vs_device_wait_submitted(struct vs_dispatch *disp, struct vs_object *device_obj);
 /* Destroys a queue's fences and serial timeline (the queue is idle). */
-void vs_queue_serials_fini(struct vs_device *dev, struct vs_queue *slot);
+void vs_queue_serials_fini(struct vs_device *dev, struct vs_queue *queue);
 
 /* Waits for every queue of the device to go idle (see queue.c). */
 bool vs_device_drain_queues(struct vs_renderer *r, struct vs_object *device_obj);

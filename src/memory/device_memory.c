@@ -567,7 +567,8 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
                              choose_strategy(caps, info->memoryTypeIndex) == VS_MEMORY_HOST_POINTER;
    /* A guest WSI image the display could not read in this memory: its blob
     * is a linear mirror (memory/linear_mirror.h), not this memory. */
-   const bool mirror = !import_res_id && vs_linear_mirror_wanted(dedicated, host_pointer) &&
+   const bool mirror = !import_res_id &&
+                       vs_linear_mirror_wanted(renderer->options.shared_registry, dedicated, host_pointer) &&
                        (guest_export & (VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT |
                                         VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT));
    VkResult reserved = usage_reserve(renderer, dev, mem);
@@ -695,7 +696,8 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
       return VK_ERROR_OUT_OF_HOST_MEMORY;
    }
    if (mem->map)
-      mem->shared = vs_shared_register(dev, renderer->ctx_id, mem->fd, mem->map, mem->map_size, NULL, NULL);
+      mem->shared = vs_shared_register(renderer->options.shared_registry, dev, renderer->ctx_id, mem->fd, mem->map,
+                                       mem->map_size, NULL, NULL);
    *out = mem;
    return VK_SUCCESS;
 }

@@ -28,12 +28,14 @@
 struct vs_device;
 struct vs_image;
 struct vs_linear_mirror;
+struct vs_shared_registry;
 
-/* Whether a dedicated allocation for `image` gets a mirror: the display
- * registry is on; the image is a LINEAR-modifier 2D one with one level and
+/* Whether a dedicated allocation for `image` gets a mirror: the context
+ * has a display registry (`registry`, may be NULL); the image is a LINEAR-modifier 2D one with one level and
  * one layer, created aliasable; and it is OPTIMAL on the host or its
  * memory is not the server's shared memory (`memory_is_shared`). */
-bool vs_linear_mirror_wanted(const struct vs_image *image, bool memory_is_shared);
+bool vs_linear_mirror_wanted(const struct vs_shared_registry *registry, const struct vs_image *image,
+                             bool memory_is_shared);
 
 /* Makes the mirror of `memory` (host memory of that size and type), the
  * dedicated memory of `image`. NULL (with a warning naming ctx_id and the
