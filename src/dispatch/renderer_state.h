@@ -142,6 +142,9 @@ struct vs_physical_device {
    /* VK_KHR_portability_subset (MoltenVK): the host device must be created
     * with it enabled, and the guest sees its limits. */
    bool portability_subset;
+   /* Core 1.2 timeline semaphores (instance and device): forced on in
+    * every device, for the queues' serial semaphores (dispatch/lifetime.c). */
+   bool timeline_semaphore;
 };
 
 struct vs_device {
