@@ -6,7 +6,7 @@
 #   DEST/vm-host.tar.xz.N  (parts 0, 1, ... of at most 56 MiB) trixie's QEMU 10 (with its SDL and OpenGL modules
 #                       and the firmware a -kernel boot reads),
 #                       libvirglrenderer 1.1, Xvfb with xkbcomp and the XKB
-#                       data, Mesa's EGL (llvmpipe, for QEMU's GL display),
+#                       data, Mesa's EGL and GLX (llvmpipe, for QEMU's GL display),
 #                       the libraries they link and trixie's
 #                       ld-linux-x86-64.so.2, which runs them on any glibc
 #                       (scripts/vm-run.sh --host-bundle).
@@ -43,13 +43,15 @@ cp -rL "$root/usr/share/X11/xkb" "$h/share/X11/"
 cp "$root/usr/share/glvnd/egl_vendor.d/50_mesa.json" "$h/share/glvnd/egl_vendor.d/"
 cp -L "$root/$multi/dri/swrast_dri.so" "$h/lib/dri/"
 cp -L "$root/lib64/ld-linux-x86-64.so.2" "$h/"
-# Every library those link, as the root resolves them (glvnd and Mesa's
-# EGL are loaded by name, so they are named here too).
+# Every library those link, as the root resolves them (glvnd's vendors
+# are loaded by name, so they are named here too: SDL makes QEMU's GL
+# context through GLX on X11, and glvnd picks libGLX_mesa for Xvfb's
+# screen; without it QEMU aborts in libepoxy with no current context).
 elves=(/usr/bin/qemu-system-x86_64 /usr/bin/Xvfb /usr/bin/xkbcomp "/$multi/dri/swrast_dri.so"
-       "/$multi/libEGL_mesa.so.0" "/$multi/libEGL.so.1" "/$multi/libGL.so.1")
+       "/$multi/libEGL_mesa.so.0" "/$multi/libEGL.so.1" "/$multi/libGL.so.1" "/$multi/libGLX_mesa.so.0")
 for f in "$h"/lib/qemu/*.so; do elves+=("/$multi/qemu/$(basename "$f")"); done
 for lib in $(for f in "${elves[@]}"; do chroot "$root" ldd "$f"; done | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u) \
-           "/$multi/libEGL_mesa.so.0" "/$multi/libEGL.so.1" "/$multi/libGL.so.1"; do
+           "/$multi/libEGL_mesa.so.0" "/$multi/libEGL.so.1" "/$multi/libGL.so.1" "/$multi/libGLX_mesa.so.0"; do
   cp -L "$root$lib" "$h/lib/"
 done
 # In parts of at most 56 MiB (LLVM alone makes it larger than one call).

@@ -13,6 +13,7 @@
 #ifdef VS_HAVE_DISPLAY
 #include "display/display.h"
 #endif
+#include "memory/shared_registry.h"
 #include "os/os.h"
 #include "render/render.h"
 #include "util/fair_share.h"
@@ -354,6 +355,12 @@ main(int argc, char **argv)
    const char *env_level = getenv("VENUS_SERVER_LOG");
    if (env_level && *env_level && !parse_level("$VENUS_SERVER_LOG", env_level))
       return 2;
+   /* An unknown value leaves the choice by vendor. */
+   const char *env_modifier = getenv("VENUS_SERVER_MODIFIER_COLOR");
+   if (env_modifier && strcmp(env_modifier, "optimal") == 0)
+      config.context.renderer.modifier_color = VS_MODIFIER_COLOR_OPTIMAL;
+   else if (env_modifier && strcmp(env_modifier, "linear") == 0)
+      config.context.renderer.modifier_color = VS_MODIFIER_COLOR_LINEAR;
 
    int opt, opt_index = 0;
    while ((opt = getopt_long(argc, argv, "", options, &opt_index)) != -1) {
@@ -530,11 +537,16 @@ main(int argc, char **argv)
    }
    if (config.display) {
 #ifdef VS_HAVE_DISPLAY
+      /* Every context registers its host-pointer memory here, where the
+       * display finds the dma-bufs Wayland clients pass. */
+      config.context.renderer.shared_registry = vs_shared_registry_create();
+      const char *runtime_dir = getenv("XDG_RUNTIME_DIR");
       const struct vs_display_options display = {
          .name = config.display, .http = config.http, .record = config.record, .fps = config.fps ? config.fps : 60,
-         .input = config.input,
+         .input = config.input, .runtime_dir = runtime_dir && *runtime_dir ? runtime_dir : NULL,
+         .shared_registry = config.context.renderer.shared_registry,
       };
-      if (!vs_display_start(&display))
+      if (!display.shared_registry || !vs_display_start(&display))
          return 1;
 #else
       fprintf(stderr, "venus-server: --display: this build has no display (meson -Ddisplay: needs wayland-server, "
@@ -555,5 +567,6 @@ main(int argc, char **argv)
       fflush(stderr);
       _exit(0);
    }
+   vs_shared_registry_destroy(config.context.renderer.shared_registry);
    return rc;
 }

@@ -23,7 +23,7 @@ device_free(struct vs_device *dev)
    for (uint32_t i = 0; i < dev->queue_count; i++) {
       vs_retire_queue_destroy(dev->queues[i].retire);
       vs_queue_serials_fini(dev, &dev->queues[i]);
-      pthread_mutex_destroy(&dev->queues[i].lock);
+      vs_queue_fini(&dev->queues[i]);
    }
    dev->dt.DestroyDevice(dev->host, NULL);
    vs_region_cache_fini(&dev->regions);
@@ -32,17 +32,14 @@ device_free(struct vs_device *dev)
 }
 
 /* Whether guest LINEAR-modifier color attachments become OPTIMAL host
- * images (see struct vs_device). $VENUS_SERVER_MODIFIER_COLOR: "optimal"
- * (*forced) or "linear" overrides the choice by vendor. */
+ * images (see struct vs_device): the options' choice (*forced when
+ * "optimal"), or by vendor. */
 static bool
-modifier_color_optimal(const struct vs_physical_device *phys, bool *forced)
+modifier_color_optimal(const struct vs_physical_device *phys, enum vs_modifier_color choice, bool *forced)
 {
-   const char *env = getenv("VENUS_SERVER_MODIFIER_COLOR");
-   *forced = env && strcmp(env, "optimal") == 0;
-   if (*forced)
-      return true;
-   if (env && strcmp(env, "linear") == 0)
-      return false;
+   *forced = choice == VS_MODIFIER_COLOR_OPTIMAL;
+   if (choice != VS_MODIFIER_COLOR_AUTO)
+      return *forced;
    return phys->props.vendorID == 0x10de; /* NVIDIA */
 }
 
@@ -146,13 +143,13 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
    }
 
    struct vs_device *dev = calloc(1, sizeof(*dev));
-   struct vs_queue *slots = calloc(queue_count ? queue_count : 1, sizeof(*slots));
+   struct vs_queue *queues = calloc(queue_count ? queue_count : 1, sizeof(*queues));
    /* The guest's extensions plus those the server needs to share memory
     * and, on a portability driver, VK_KHR_portability_subset. */
    const char **ext_names = calloc(ci->enabledExtensionCount + 5, sizeof(*ext_names));
-   if (!dev || !slots || !ext_names) {
+   if (!dev || !queues || !ext_names) {
       free(dev);
-      free(slots);
+      free(queues);
       free(ext_names);
       a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
       return;
@@ -183,7 +180,7 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
    if (a->ret != VK_SUCCESS) {
       vs_warn(r->ctx_id, "host vkCreateDevice failed: %s", vn_result_name(a->ret));
       free(dev);
-      free(slots);
+      free(queues);
       free(ext_names);
       return;
    }
@@ -196,11 +193,11 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
    free(ext_names);
    vn_load_device_table(dev->host, vkGetDeviceProcAddr, &dev->dt);
    dev->foreign_by_server = foreign_by_server;
-   dev->modifier_color_optimal = modifier_color_optimal(phys, &dev->modifier_color_forced);
+   dev->modifier_color_optimal = modifier_color_optimal(phys, r->options.modifier_color, &dev->modifier_color_forced);
    vs_region_cache_init(&dev->regions, &r->memory_usage);
    dev->physical = a->physicalDevice_obj;
    dev->renderer = r;
-   dev->queues = slots;
+   dev->queues = queues;
    for (uint32_t i = 0, s = 0; i < ci->queueCreateInfoCount; i++) {
       const VkDeviceQueueCreateInfo *q = &ci->pQueueCreateInfos[i];
       for (uint32_t j = 0; j < q->queueCount; j++, s++) {
@@ -210,16 +207,15 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
             .queueFamilyIndex = q->queueFamilyIndex,
             .queueIndex = j,
          };
-         slots[s] = (struct vs_queue){ .flags = q->flags, .family = q->queueFamilyIndex, .index = j };
-         pthread_mutex_init(&slots[s].lock, NULL);
-         dev->dt.GetDeviceQueue2(dev->host, &qi, &slots[s].host);
+         vs_queue_init(&queues[s], dev->host, &dev->dt, q->queueFamilyIndex, j, q->flags);
+         dev->dt.GetDeviceQueue2(dev->host, &qi, &queues[s].host);
       }
    }
    dev->queue_count = queue_count;
    for (uint32_t i = 0; i < queue_count; i++) {
-      if (!slots[i].host) {
-         vs_warn(r->ctx_id, "host vkGetDeviceQueue2 gave no queue %u of family %u: %s", slots[i].index,
-                 slots[i].family, vn_result_name(VK_ERROR_INITIALIZATION_FAILED));
+      if (!queues[i].host) {
+         vs_warn(r->ctx_id, "host vkGetDeviceQueue2 gave no queue %u of family %u: %s", queues[i].index,
+                 queues[i].family, vn_result_name(VK_ERROR_INITIALIZATION_FAILED));
          device_free(dev);
          a->ret = VK_ERROR_INITIALIZATION_FAILED;
          return;
@@ -273,15 +269,15 @@ vs_exec_vkGetDeviceQueue2(struct vs_dispatch *disp, struct vn_args_vkGetDeviceQu
       vs_dispatch_fail(disp, "vkGetDeviceQueue2: missing or invalid VkDeviceQueueTimelineInfoMESA");
       return;
    }
-   struct vs_queue *slot = NULL;
+   struct vs_queue *queue = NULL;
    for (uint32_t i = 0; i < dev->queue_count; i++) {
       struct vs_queue *s = &dev->queues[i];
       if (s->flags == qi->flags && s->family == qi->queueFamilyIndex && s->index == qi->queueIndex)
-         slot = s;
+         queue = s;
    }
-   if (!slot || slot->obj) {
+   if (!queue || queue->obj) {
       vs_dispatch_fail(disp, "vkGetDeviceQueue2: queue (family %u, index %u) %s", qi->queueFamilyIndex,
-                       qi->queueIndex, slot ? "already bound" : "was not created");
+                       qi->queueIndex, queue ? "already bound" : "was not created");
       return;
    }
    struct vs_renderer *r = disp->renderer;
@@ -293,16 +289,16 @@ vs_exec_vkGetDeviceQueue2(struct vs_dispatch *disp, struct vn_args_vkGetDeviceQu
       return;
    }
    struct vs_object *obj = vs_dispatch_add_object(disp, VK_OBJECT_TYPE_QUEUE, a->pQueue_id,
-                                                  (uint64_t)(uintptr_t)slot->host, a->device_obj);
+                                                  (uint64_t)(uintptr_t)queue->host, a->device_obj);
    if (!obj)
       return;
-   slot->obj = obj;
-   slot->ring_idx = timeline->ringIdx;
-   obj->data = slot;
+   queue->obj = obj;
+   queue->ring_idx = timeline->ringIdx;
+   obj->data = queue;
    pthread_mutex_lock(&r->timeline_lock);
    r->timeline_queue[timeline->ringIdx] = obj;
    pthread_mutex_unlock(&r->timeline_lock);
-   *a->pQueue = slot->host;
+   *a->pQueue = queue->host;
 }
 
 struct teardown {

@@ -17,9 +17,9 @@
 #include "dispatch/families.h"
 #include "caps/caps.h"
 #include "dispatch/objects.h"
+#include "dispatch/renderer.h"
 #include "dispatch/validate.h"
 #include "memory/import_types.h"
-#include "memory/shared_registry.h"
 #include "util/chain.h"
 #include "util/log.h"
 #include "venus/dispatch.h"
@@ -92,7 +92,7 @@ vs_exec_vkCreateImage(struct vs_dispatch *disp, struct vn_args_vkCreateImage *a)
    }
    /* With the display on, a LINEAR-modifier image (a guest WSI image) may
     * get a linear mirror, whose copy reads it through an identical alias. */
-   if (from_modifier && vs_shared_registry_enabled()) {
+   if (from_modifier && dev->renderer->options.shared_registry) {
       ci->flags |= VK_IMAGE_CREATE_ALIAS_BIT;
       ci->usage |= VK_IMAGE_USAGE_TRANSFER_SRC_BIT;
    }
@@ -126,7 +126,7 @@ vs_exec_vkCreateImage(struct vs_dispatch *disp, struct vn_args_vkCreateImage *a)
       ci->tiling = VK_IMAGE_TILING_OPTIMAL;
    }
    VkExternalMemoryImageCreateInfo declared;
-   image->host_import_types = vs_memory_image_import_types(dev, ci);
+   image->host_import_types = vs_memory_image_import_types(dev, ci, &image->kept_off_imports);
    /* An image with external handle types starts UNDEFINED
     * (VUID-VkImageCreateInfo-pNext-01443); its first transition from
     * PREINITIALIZED becomes one from UNDEFINED (barrier.c). Vulkan lets
@@ -181,12 +181,25 @@ optimal_for_linear(const struct vs_object *image_obj)
    return image_obj && vs_image_from(image_obj)->optimal_for_linear;
 }
 
+/* The memory types the guest is told an image may use. */
+static void
+guest_memory_types(const struct vs_device *dev, const struct vs_object *image_obj, VkMemoryRequirements *req)
+{
+   if (!image_obj)
+      return;
+   const struct vs_image *image = vs_image_from(image_obj);
+   if (image->optimal_for_linear)
+      restrict_memory_types(dev, req);
+   if (image->kept_off_imports)
+      req->memoryTypeBits = vs_memory_image_unimported_types(dev, req->memoryTypeBits);
+}
+
 static void
 vs_exec_vkGetImageMemoryRequirements(struct vs_dispatch *disp, struct vn_args_vkGetImageMemoryRequirements *a)
 {
    vn_default_vkGetImageMemoryRequirements(disp, a);
-   if (optimal_for_linear(a->image_obj) && a->pMemoryRequirements)
-      restrict_memory_types(vs_device_from(a->device_obj), a->pMemoryRequirements);
+   if (a->pMemoryRequirements)
+      guest_memory_types(vs_device_from(a->device_obj), a->image_obj, a->pMemoryRequirements);
 }
 
 static void
@@ -195,8 +208,8 @@ vs_exec_vkGetImageMemoryRequirements2(struct vs_dispatch *disp, struct vn_args_v
    vn_default_vkGetImageMemoryRequirements2(disp, a);
    if (!a->pInfo || !a->pMemoryRequirements || vs_dispatch_failed(disp))
       return;
-   if (optimal_for_linear(vs_dispatch_nested_object(disp, &a->pInfo->image)))
-      restrict_memory_types(vs_device_from(a->device_obj), &a->pMemoryRequirements->memoryRequirements);
+   guest_memory_types(vs_device_from(a->device_obj), vs_dispatch_nested_object(disp, &a->pInfo->image),
+                      &a->pMemoryRequirements->memoryRequirements);
 }
 
 /* Records what backs an image once the host accepted the binding; the
@@ -278,12 +291,13 @@ vs_exec_vkBindImageMemory2(struct vs_dispatch *disp, struct vn_args_vkBindImageM
 /* For the vkGetDeviceImage* queries: false if the create info cannot be
  * honoured, in which case there is nothing to report. *optimal: the image
  * would be created OPTIMAL for a LINEAR modifier (its create info now says
- * so). */
+ * so); *kept_off_imports: as struct vs_image's. */
 static bool
 device_image_info_to_host(const struct vs_device *dev, const VkDeviceImageMemoryRequirements *info, bool *optimal,
-                          VkExternalMemoryImageCreateInfo *declared)
+                          bool *kept_off_imports, VkExternalMemoryImageCreateInfo *declared)
 {
    *optimal = false;
+   *kept_off_imports = false;
    if (!info || !info->pCreateInfo)
       return false;
    const VkSubresourceLayout *explicit_layout;
@@ -295,7 +309,7 @@ device_image_info_to_host(const struct vs_device *dev, const VkDeviceImageMemory
    if (*optimal)
       ci->tiling = VK_IMAGE_TILING_OPTIMAL;
    vs_memory_declare_import_types(ci, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_IMAGE_CREATE_INFO,
-                                  vs_memory_image_import_types(dev, ci), declared);
+                                  vs_memory_image_import_types(dev, ci, kept_off_imports), declared);
    return true;
 }
 
@@ -308,12 +322,15 @@ vs_exec_vkGetDeviceImageMemoryRequirements(struct vs_dispatch *disp,
       return;
    }
    const struct vs_device *dev = vs_device_from(a->device_obj);
-   bool optimal;
+   bool optimal, kept_off_imports;
    VkExternalMemoryImageCreateInfo declared;
-   if (device_image_info_to_host(dev, a->pInfo, &optimal, &declared)) {
+   if (device_image_info_to_host(dev, a->pInfo, &optimal, &kept_off_imports, &declared)) {
       vn_default_vkGetDeviceImageMemoryRequirements(disp, a);
+      VkMemoryRequirements *req = &a->pMemoryRequirements->memoryRequirements;
       if (optimal)
-         restrict_memory_types(dev, &a->pMemoryRequirements->memoryRequirements);
+         restrict_memory_types(dev, req);
+      if (kept_off_imports)
+         req->memoryTypeBits = vs_memory_image_unimported_types(dev, req->memoryTypeBits);
    } else {
       a->pMemoryRequirements->memoryRequirements = (VkMemoryRequirements){ 0 };
    }
@@ -327,9 +344,9 @@ vs_exec_vkGetDeviceImageSparseMemoryRequirements(struct vs_dispatch *disp,
       vs_dispatch_fail(disp, "vkGetDeviceImageSparseMemoryRequirements: no count");
       return;
    }
-   bool optimal;
+   bool optimal, kept_off_imports;
    VkExternalMemoryImageCreateInfo declared;
-   if (device_image_info_to_host(vs_device_from(a->device_obj), a->pInfo, &optimal, &declared))
+   if (device_image_info_to_host(vs_device_from(a->device_obj), a->pInfo, &optimal, &kept_off_imports, &declared))
       vn_default_vkGetDeviceImageSparseMemoryRequirements(disp, a);
    else
       *a->pSparseMemoryRequirementCount = 0;

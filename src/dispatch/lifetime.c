@@ -53,40 +53,40 @@ vs_lifetime_init(struct vs_renderer *r)
 }
 
 /* Retires the fences that have signalled; true once `serial` has
- * (slot's lock held). */
+ * (the queue's lock held). */
 static bool
-serial_done_locked(struct vs_device *dev, struct vs_queue *slot, uint64_t serial)
+serial_done_locked(struct vs_device *dev, struct vs_queue *queue, uint64_t serial)
 {
-   while (slot->serial_done < serial && slot->serial_head) {
-      struct vs_serial_fence *e = slot->serial_head;
+   while (queue->serial_done < serial && queue->serial_head) {
+      struct vs_serial_fence *e = queue->serial_head;
       VkResult r = dev->dt.GetFenceStatus(dev->host, e->fence);
       if (r == VK_NOT_READY)
          break;
       /* Signalled, or the device is lost: nothing runs any more. */
-      slot->serial_head = e->next;
-      if (!slot->serial_head)
-         slot->serial_tail = NULL;
-      slot->serial_done = e->serial;
+      queue->serial_head = e->next;
+      if (!queue->serial_head)
+         queue->serial_tail = NULL;
+      queue->serial_done = e->serial;
       if (r == VK_SUCCESS && dev->dt.ResetFences(dev->host, 1, &e->fence) == VK_SUCCESS) {
-         e->next = slot->serial_free;
-         slot->serial_free = e;
+         e->next = queue->serial_free;
+         queue->serial_free = e;
       } else {
          dev->dt.DestroyFence(dev->host, e->fence, NULL);
          free(e);
       }
    }
-   return slot->serial_done >= serial;
+   return queue->serial_done >= serial;
 }
 
 void
-vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *slot, struct vs_object *const *cbs, uint32_t count)
+vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *queue, struct vs_object *const *cbs, uint32_t count)
 {
    /* Fences that signalled are recycled here too: a command buffer that is
     * resubmitted and never reset would otherwise pile them up. */
-   serial_done_locked(dev, slot, UINT64_MAX);
-   struct vs_serial_fence *e = slot->serial_free;
+   serial_done_locked(dev, queue, UINT64_MAX);
+   struct vs_serial_fence *e = queue->serial_free;
    if (e) {
-      slot->serial_free = e->next;
+      queue->serial_free = e->next;
    } else {
       const VkFenceCreateInfo info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
       e = calloc(1, sizeof(*e));
@@ -95,16 +95,16 @@ vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *slot, struct vs_
          e = NULL;
       }
    }
-   VkResult r = e ? dev->dt.QueueSubmit(slot->host, 0, NULL, e->fence) : VK_ERROR_OUT_OF_HOST_MEMORY;
-   uint64_t serial = ++slot->serial_submitted;
+   VkResult r = e ? dev->dt.QueueSubmit(queue->host, 0, NULL, e->fence) : VK_ERROR_OUT_OF_HOST_MEMORY;
+   uint64_t serial = ++queue->serial_submitted;
    if (r == VK_SUCCESS) {
       e->serial = serial;
       e->next = NULL;
-      if (slot->serial_tail)
-         slot->serial_tail->next = e;
+      if (queue->serial_tail)
+         queue->serial_tail->next = e;
       else
-         slot->serial_head = e;
-      slot->serial_tail = e;
+         queue->serial_head = e;
+      queue->serial_tail = e;
    } else {
       /* No fence to tell the end by: everything before it must finish
        * now (device loss or no memory; the queue is ours, under lock). */
@@ -112,30 +112,30 @@ vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *slot, struct vs_
          dev->dt.DestroyFence(dev->host, e->fence, NULL);
          free(e);
       }
-      dev->dt.QueueWaitIdle(slot->host);
-      slot->serial_done = serial;
+      dev->dt.QueueWaitIdle(queue->host);
+      queue->serial_done = serial;
    }
    for (uint32_t i = 0; i < count; i++) {
       struct vs_command_buffer *cb = vs_command_buffer_from(cbs[i]);
-      cb->many_queues |= cb->queue && cb->queue != slot;
-      cb->queue = slot;
+      cb->many_queues |= cb->queue && cb->queue != queue;
+      cb->queue = queue;
       cb->serial = serial;
    }
 }
 
-/* Waits until `serial` of slot has retired. The queue stays locked while
+/* Waits until `serial` of `queue` has retired. The queue stays locked while
  * waiting: the fence cannot be recycled under the wait. */
 static bool
-wait_serial(struct vs_dispatch *disp, struct vs_device *dev, struct vs_queue *slot, uint64_t serial)
+wait_serial(struct vs_dispatch *disp, struct vs_device *dev, struct vs_queue *queue, uint64_t serial)
 {
    bool done;
-   pthread_mutex_lock(&slot->lock);
-   while (!(done = serial_done_locked(dev, slot, serial))) {
+   vs_queue_lock(queue);
+   while (!(done = serial_done_locked(dev, queue, serial))) {
       if (vs_dispatch_should_stop(disp))
          break;
-      dev->dt.WaitForFences(dev->host, 1, &slot->serial_head->fence, VK_TRUE, LIFETIME_WAIT_SLICE_NS);
+      dev->dt.WaitForFences(dev->host, 1, &queue->serial_head->fence, VK_TRUE, LIFETIME_WAIT_SLICE_NS);
    }
-   pthread_mutex_unlock(&slot->lock);
+   vs_queue_unlock(queue);
    return done;
 }
 
@@ -144,11 +144,11 @@ vs_device_wait_submitted(struct vs_dispatch *disp, struct vs_object *device_obj)
 {
    struct vs_device *dev = vs_device_from(device_obj);
    for (uint32_t i = 0; i < dev->queue_count; i++) {
-      struct vs_queue *slot = &dev->queues[i];
-      pthread_mutex_lock(&slot->lock);
-      uint64_t serial = slot->serial_submitted;
-      pthread_mutex_unlock(&slot->lock);
-      if (!wait_serial(disp, dev, slot, serial))
+      struct vs_queue *queue = &dev->queues[i];
+      vs_queue_lock(queue);
+      uint64_t serial = queue->serial_submitted;
+      vs_queue_unlock(queue);
+      if (!wait_serial(disp, dev, queue, serial))
          return false;
    }
    return true;
@@ -187,10 +187,10 @@ vs_command_buffer_check_gone(struct vs_dispatch *disp, const char *cmd, struct v
 }
 
 void
-vs_queue_serials_fini(struct vs_device *dev, struct vs_queue *slot)
+vs_queue_serials_fini(struct vs_device *dev, struct vs_queue *queue)
 {
    for (int list = 0; list < 2; list++) {
-      struct vs_serial_fence *e = list ? slot->serial_free : slot->serial_head;
+      struct vs_serial_fence *e = list ? queue->serial_free : queue->serial_head;
       while (e) {
          struct vs_serial_fence *next = e->next;
          dev->dt.DestroyFence(dev->host, e->fence, NULL);
@@ -198,5 +198,5 @@ vs_queue_serials_fini(struct vs_device *dev, struct vs_queue *slot)
          e = next;
       }
    }
-   slot->serial_head = slot->serial_tail = slot->serial_free = NULL;
+   queue->serial_head = queue->serial_tail = queue->serial_free = NULL;
 }

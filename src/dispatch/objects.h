@@ -14,6 +14,7 @@
 
 #include "dispatch/validate.h"
 #include "memory/device_memory.h"
+#include "sync/queue.h"
 #include "sync/retire.h"
 #include "venus/object_table.h"
 #include "vn_vk.h"
@@ -50,24 +51,6 @@ struct vs_physical_device {
    /* VK_KHR_portability_subset (MoltenVK): the host device must be created
     * with it enabled, and the guest sees its limits. */
    bool portability_subset;
-};
-
-struct vs_queue {
-   VkDeviceQueueCreateFlags flags;
-   uint32_t family;
-   uint32_t index;
-   VkQueue host;
-   /* Vulkan wants host access to a queue serialized: rings, the retire
-    * path and vkDeviceWaitIdle all take this. */
-   pthread_mutex_t lock;
-   struct vs_object *obj;            /* bound by vkGetDeviceQueue2 */
-   uint32_t ring_idx;
-   struct vs_retire_queue *retire;   /* started on first timeline fence */
-   /* A host fence after each submission that ran command buffers, by
-    * serial (dispatch/lifetime.c): what tells that a command buffer is no
-    * longer pending. Under `lock`. */
-   uint64_t serial_submitted, serial_done;
-   struct vs_serial_fence *serial_head, *serial_tail, *serial_free;
 };
 
 struct vs_device {
@@ -140,6 +123,7 @@ struct vs_image {
    VkImageCreateFlags host_flags;
    VkImageUsageFlags host_usage;
    VkExternalMemoryHandleTypeFlags host_import_types; /* memory/import_types.h */
+   bool kept_off_imports;            /* ditto: its memory types exclude imported ones */
    bool preinitialized_undefined;    /* PREINITIALIZED for the guest, UNDEFINED on the host (image.c) */
    uint64_t memory_id;               /* bound VkDeviceMemory, 0 while unbound */
    VkDeviceSize memory_offset;
@@ -249,9 +233,9 @@ void vs_descriptor_set_free(void *set);
 /* Object lifetimes on the host (dispatch/lifetime.c): the release hook
  * that destroys a zombie's host object. */
 void vs_lifetime_init(struct vs_renderer *r);
-/* After a submission to slot that ran command buffers (slot's lock held):
+/* After a submission to `queue` that ran command buffers (its lock held):
  * a host fence marks its end and each command buffer remembers it. */
-void vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *slot, struct vs_object *const *cbs,
+void vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *queue, struct vs_object *const *cbs,
                              uint32_t count);
 /* Refuses (fails the context) a command buffer that holds an object freed
  * with its pool. */
@@ -263,7 +247,7 @@ bool vs_command_buffer_wait_idle(struct vs_dispatch *disp, struct vs_object *cb)
  * queue of the device. */
 bool vs_device_wait_submitted(struct vs_dispatch *disp, struct vs_object *device_obj);
 /* Destroys a queue's fences (the queue is idle). */
-void vs_queue_serials_fini(struct vs_device *dev, struct vs_queue *slot);
+void vs_queue_serials_fini(struct vs_device *dev, struct vs_queue *queue);
 
 /* Waits for every queue of the device to go idle (see queue.c). */
 bool vs_device_drain_queues(struct vs_renderer *r, struct vs_object *device_obj);

@@ -101,7 +101,7 @@ stats_after_submit(struct vs_dispatch *disp, struct vs_object *queue_obj, uint64
 static void
 vs_exec_vkQueueSubmit(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit *a)
 {
-   struct vs_queue *slot = vs_queue_from(a->queue_obj);
+   struct vs_queue *queue = vs_queue_from(a->queue_obj);
    if (vs_log_threshold >= VS_LOG_DEBUG) {
       for (uint32_t i = 0; i < a->submitCount; i++) {
          const VkSubmitInfo *b = &a->pSubmits[i];
@@ -116,11 +116,11 @@ vs_exec_vkQueueSubmit(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit *a)
    if (disp->failed)
       return;
    uint64_t t0 = disp->renderer->stats.on ? os_now_ns() : 0;
-   pthread_mutex_lock(&slot->lock);
+   vs_queue_lock(queue);
    a->ret = a->queue_obj->dt->QueueSubmit(a->queue, a->submitCount, a->pSubmits, a->fence);
    if (a->ret == VK_SUCCESS && cb_count)
-      vs_queue_mark_submitted(vs_device_of(a->queue_obj), slot, cbs, cb_count);
-   pthread_mutex_unlock(&slot->lock);
+      vs_queue_mark_submitted(vs_device_of(a->queue_obj), queue, cbs, cb_count);
+   vs_queue_unlock(queue);
    if (t0)
       stats_after_submit(disp, a->queue_obj, t0, a->ret);
    log_submit_result(disp, a->queue_obj, "vkQueueSubmit", a->ret);
@@ -129,7 +129,7 @@ vs_exec_vkQueueSubmit(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit *a)
 static void
 vs_exec_vkQueueSubmit2(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit2 *a)
 {
-   struct vs_queue *slot = vs_queue_from(a->queue_obj);
+   struct vs_queue *queue = vs_queue_from(a->queue_obj);
    PFN_vkQueueSubmit2 submit2 = a->queue_obj->dt->QueueSubmit2;
    if (!submit2) {
       vs_dispatch_fail(disp, "vkQueueSubmit2 is not available on the host");
@@ -153,11 +153,11 @@ vs_exec_vkQueueSubmit2(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit2 *
    if (disp->failed)
       return;
    uint64_t t0 = disp->renderer->stats.on ? os_now_ns() : 0;
-   pthread_mutex_lock(&slot->lock);
+   vs_queue_lock(queue);
    a->ret = submit2(a->queue, a->submitCount, a->pSubmits, a->fence);
    if (a->ret == VK_SUCCESS && cb_count)
-      vs_queue_mark_submitted(vs_device_of(a->queue_obj), slot, cbs, cb_count);
-   pthread_mutex_unlock(&slot->lock);
+      vs_queue_mark_submitted(vs_device_of(a->queue_obj), queue, cbs, cb_count);
+   vs_queue_unlock(queue);
    if (t0)
       stats_after_submit(disp, a->queue_obj, t0, a->ret);
    log_submit_result(disp, a->queue_obj, "vkQueueSubmit2", a->ret);
@@ -166,31 +166,29 @@ vs_exec_vkQueueSubmit2(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit2 *
 static void
 vs_exec_vkQueueBindSparse(struct vs_dispatch *disp, struct vn_args_vkQueueBindSparse *a)
 {
-   struct vs_queue *slot = vs_queue_from(a->queue_obj);
-   pthread_mutex_lock(&slot->lock);
+   struct vs_queue *queue = vs_queue_from(a->queue_obj);
+   vs_queue_lock(queue);
    a->ret = a->queue_obj->dt->QueueBindSparse(a->queue, a->bindInfoCount, a->pBindInfo, a->fence);
-   pthread_mutex_unlock(&slot->lock);
+   vs_queue_unlock(queue);
    log_submit_result(disp, a->queue_obj, "vkQueueBindSparse", a->ret);
 }
 
 static void
 vs_exec_vkQueueWaitIdle(struct vs_dispatch *disp, struct vn_args_vkQueueWaitIdle *a)
 {
-   struct vs_queue *slot = vs_queue_from(a->queue_obj);
-   pthread_mutex_lock(&slot->lock);
+   struct vs_queue *queue = vs_queue_from(a->queue_obj);
+   vs_queue_lock(queue);
    a->ret = a->queue_obj->dt->QueueWaitIdle(a->queue);
-   pthread_mutex_unlock(&slot->lock);
+   vs_queue_unlock(queue);
 }
 
 static void
 vs_exec_vkDeviceWaitIdle(struct vs_dispatch *disp, struct vn_args_vkDeviceWaitIdle *a)
 {
    struct vs_device *dev = vs_device_from(a->device_obj);
-   for (uint32_t i = 0; i < dev->queue_count; i++)
-      pthread_mutex_lock(&dev->queues[i].lock);
+   vs_queues_lock_all(dev->queues, dev->queue_count);
    a->ret = dev->dt.DeviceWaitIdle(dev->host);
-   for (uint32_t i = dev->queue_count; i-- > 0;)
-      pthread_mutex_unlock(&dev->queues[i].lock);
+   vs_queues_unlock_all(dev->queues, dev->queue_count);
 }
 
 /* Mesa sends vkWaitForFences/vkWaitSemaphores only once its feedback says
@@ -272,28 +270,30 @@ vs_exec_vkCreateSemaphore(struct vs_dispatch *disp, struct vn_args_vkCreateSemap
 }
 
 bool
-vs_queue_submit_fence(struct vs_renderer *renderer, struct vs_object *queue, vs_retire_fn retire, void *data)
+vs_queue_submit_fence(struct vs_renderer *renderer, struct vs_object *queue_obj, vs_retire_fn retire, void *data)
 {
    /* A host fence on an empty submit signals after all earlier work on the
     * queue; the queue's retire thread waits for it. */
-   struct vs_queue *slot = vs_queue_from(queue);
-   struct vs_device *dev = vs_device_of(queue);
+   struct vs_queue *queue = vs_queue_from(queue_obj);
+   struct vs_device *dev = vs_device_of(queue_obj);
    const VkFenceCreateInfo fence_info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
    VkFence fence;
    VkResult r = dev->dt.CreateFence(dev->host, &fence_info, NULL, &fence);
    if (r != VK_SUCCESS) {
-      vs_warn(renderer->ctx_id, "timeline %u: vkCreateFence: %s", slot->ring_idx, vn_result_name(r));
+      vs_warn(renderer->ctx_id, "timeline %u: vkCreateFence: %s", queue->ring_idx, vn_result_name(r));
       return false;
    }
-   pthread_mutex_lock(&slot->lock);
-   if (!slot->retire)
-      slot->retire = vs_retire_queue_create(renderer->ctx_id, slot->ring_idx, &dev->dt, dev->host);
-   r = slot->retire ? dev->dt.QueueSubmit(slot->host, 0, NULL, fence) : VK_ERROR_OUT_OF_HOST_MEMORY;
-   bool queued = r == VK_SUCCESS && vs_retire_queue_push(slot->retire, fence, retire, data);
-   pthread_mutex_unlock(&slot->lock);
+   /* The retire queue is pushed to in the submit's critical section: its
+    * fences stay in submission order. */
+   vs_queue_lock(queue);
+   if (!queue->retire)
+      queue->retire = vs_retire_queue_create(renderer->ctx_id, queue->ring_idx, &dev->dt, dev->host);
+   r = queue->retire ? dev->dt.QueueSubmit(queue->host, 0, NULL, fence) : VK_ERROR_OUT_OF_HOST_MEMORY;
+   bool queued = r == VK_SUCCESS && vs_retire_queue_push(queue->retire, fence, retire, data);
+   vs_queue_unlock(queue);
    if (!queued) {
       /* Device loss or no memory: retire now rather than never. */
-      vs_warn(renderer->ctx_id, "timeline %u: fence submit failed: %s; retiring at once", slot->ring_idx,
+      vs_warn(renderer->ctx_id, "timeline %u: fence submit failed: %s; retiring at once", queue->ring_idx,
               vn_result_name(r == VK_SUCCESS ? VK_ERROR_OUT_OF_HOST_MEMORY : r));
       if (r == VK_SUCCESS)
          dev->dt.WaitForFences(dev->host, 1, &fence, VK_TRUE, UINT64_MAX);
@@ -336,18 +336,14 @@ vs_device_drain_queues(struct vs_renderer *renderer, struct vs_object *device_ob
    const VkFenceCreateInfo fence_info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
    bool signalled = false;
    for (uint32_t i = 0; i < dev->queue_count; i++) {
-      struct vs_queue *slot = &dev->queues[i];
       VkFence fence;
       if (dev->dt.CreateFence(dev->host, &fence_info, NULL, &fence) != VK_SUCCESS)
          return false;
-      pthread_mutex_lock(&slot->lock);
-      VkResult r = dev->dt.QueueSubmit(slot->host, 0, NULL, fence);
-      pthread_mutex_unlock(&slot->lock);
-      if (r != VK_SUCCESS) {
+      if (vs_queue_submit(&dev->queues[i], 0, NULL, fence) != VK_SUCCESS) {
          dev->dt.DestroyFence(dev->host, fence, NULL);
          continue; /* device lost: nothing is pending any more */
       }
-      r = dev->dt.WaitForFences(dev->host, 1, &fence, VK_TRUE, 100000000ull);
+      VkResult r = dev->dt.WaitForFences(dev->host, 1, &fence, VK_TRUE, 100000000ull);
       if (r == VK_TIMEOUT && !signalled && dev->dt.SignalSemaphore && dev->dt.GetSemaphoreCounterValue) {
          vs_warn(renderer->ctx_id, "device %llu: queue %u is blocked; signalling the device's timeline "
                           "semaphores to tear it down", (unsigned long long)device_obj->id, i);

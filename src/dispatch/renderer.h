@@ -18,9 +18,18 @@
 struct vn_exec_table;
 struct vs_object;
 struct vs_object_table;
+struct vs_shared_registry;
 
 /* Timelines (rings of queues) a context supports; answered to GET_PARAM. */
 #define VS_MAX_TIMELINES 64
+
+/* Whether guest LINEAR-modifier color attachments become OPTIMAL host
+ * images (struct vs_device.modifier_color_optimal). */
+enum vs_modifier_color {
+   VS_MODIFIER_COLOR_AUTO,     /* by vendor: NVIDIA's cannot be mapped */
+   VS_MODIFIER_COLOR_OPTIMAL,  /* always, even where LINEAR ones map */
+   VS_MODIFIER_COLOR_LINEAR,   /* never */
+};
 
 struct vs_renderer_options {
    int device_index;                   /* host physical device to expose; -1: all */
@@ -32,6 +41,11 @@ struct vs_renderer_options {
    bool exact_shm;
    /* Time each stage of a submission (sync/submit_stats.h): --submit-stats. */
    bool submit_stats;
+   enum vs_modifier_color modifier_color; /* $VENUS_SERVER_MODIFIER_COLOR */
+   /* Where host-pointer memory is registered for an in-process reader
+    * (the display: memory/shared_registry.h); NULL: no reader, and guest
+    * WSI images get no linear mirror. */
+   struct vs_shared_registry *shared_registry;
 };
 
 /* Resolves a resource of the context (VkImportMemoryResourceInfoMESA,

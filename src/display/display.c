@@ -90,6 +90,7 @@ static struct {
    bool running;
    struct os_event stop;
    char *socket_name;
+   struct vs_shared_registry *shared_registry;
    /* figures */
    uint64_t commits, shown_commits, server_memory_frames, foreign_frames, shm_frames, refused;
    uint64_t first_shown_ns, last_shown_ns;
@@ -271,7 +272,7 @@ dmabuf_frame(struct vs_display_buffer *b)
    if (!f)
       return NULL;
    if (b->server_memory) {
-      if (!vs_shared_acquire(b->st_dev, b->st_ino, &f->view)) {
+      if (!vs_shared_acquire(D.shared_registry, b->st_dev, b->st_ino, &f->view)) {
          free(f);
          return NULL; /* the memory was freed since the buffer was made */
       }
@@ -663,7 +664,7 @@ params_import(struct wl_resource *resource, int32_t width, int32_t height, uint3
                                     .offset = p->offset, .fourcc = format, .st_dev = (uint64_t)st.st_dev,
                                     .st_ino = (uint64_t)st.st_ino, .fd = -1 };
    struct vs_shared_view view;
-   if (vs_shared_acquire(b->st_dev, b->st_ino, &view)) {
+   if (vs_shared_acquire(D.shared_registry, b->st_dev, b->st_ino, &view)) {
       bool fits = need <= view.size;
       vs_shared_release(&view);
       if (!fits) {
@@ -818,14 +819,12 @@ wl_log_to_vs(const char *fmt, va_list ap)
    vs_debug(0, "display: libwayland: %s", line);
 }
 
+/* Without $XDG_RUNTIME_DIR: a private directory of our own, set as
+ * $XDG_RUNTIME_DIR because libwayland reads it there. False if unusable. */
 static bool
-ensure_runtime_dir(void)
+make_runtime_dir(char *path, size_t size)
 {
-   const char *dir = getenv("XDG_RUNTIME_DIR");
-   if (dir && *dir)
-      return true;
-   char path[64];
-   snprintf(path, sizeof(path), "/tmp/venus-server-runtime-%u", (unsigned)getuid());
+   snprintf(path, size, "/tmp/venus-server-runtime-%u", (unsigned)getuid());
    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
       vs_error(0, "display: XDG_RUNTIME_DIR is unset and %s cannot be made: %s", path, strerror(errno));
       return false;
@@ -847,15 +846,17 @@ vs_display_start(const struct vs_display_options *o)
    D.fps = o->fps ? o->fps : 60;
    wl_list_init(&D.surfaces);
    wl_list_init(&D.waiting_callbacks);
-   vs_shared_registry_enable();
-   if (!ensure_runtime_dir())
+   D.shared_registry = o->shared_registry;
+   char private_dir[64];
+   const char *runtime_dir = o->runtime_dir ? o->runtime_dir : private_dir;
+   if (!o->runtime_dir && !make_runtime_dir(private_dir, sizeof(private_dir)))
       return false;
    wl_log_set_handler_server(wl_log_to_vs);
    D.display = wl_display_create();
    if (!D.display)
       return false;
    if (wl_display_add_socket(D.display, o->name) != 0) {
-      vs_error(0, "display: cannot create the Wayland socket %s/%s: %s", getenv("XDG_RUNTIME_DIR"), o->name,
+      vs_error(0, "display: cannot create the Wayland socket %s/%s: %s", runtime_dir, o->name,
                strerror(errno));
       wl_display_destroy(D.display);
       return false;
@@ -901,7 +902,7 @@ vs_display_start(const struct vs_display_options *o)
       return false;
    }
    /* Tests wait for this line. */
-   printf("venus-server: display %s/%s\n", getenv("XDG_RUNTIME_DIR"), o->name);
+   printf("venus-server: display %s/%s\n", runtime_dir, o->name);
    fflush(stdout);
    return true;
 }

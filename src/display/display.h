@@ -8,12 +8,19 @@
 
 #include <stdbool.h>
 
+struct vs_shared_registry;
+
 struct vs_display_options {
    const char *name;      /* Wayland socket name in $XDG_RUNTIME_DIR */
    const char *http;      /* ADDR:PORT, or NULL for no HTTP endpoint */
    const char *record;    /* Annex B output file, or NULL */
    unsigned fps;          /* stream rate: frame callbacks and encoder pacing */
    bool input;            /* viewers' pointer and keys reach the guest (wl_seat) */
+   /* $XDG_RUNTIME_DIR, or NULL: the display makes a private one */
+   const char *runtime_dir;
+   /* The server memory Wayland clients' dma-bufs are found in: the
+    * registry every context registers its host-pointer memory with. */
+   struct vs_shared_registry *shared_registry;
 };
 
 /* Starts the display threads. False (the reason logged) if the socket, the

@@ -568,7 +568,7 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
       .caps = caps,
       .dma_buf = dev->has_external_memory_dma_buf,
       .resources = renderer->resolve_resource != NULL,
-      .mirror = vs_linear_mirror_need(dedicated),
+      .mirror = vs_linear_mirror_need(renderer->options.shared_registry, dedicated),
       .bytes_limit = renderer->memory_usage.bytes_limit,
    };
    struct vs_memory_plan plan;
@@ -641,7 +641,8 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
       return VK_ERROR_OUT_OF_HOST_MEMORY;
    }
    if (mem->map)
-      mem->shared = vs_shared_register(dev, renderer->ctx_id, mem->fd, mem->map, mem->map_size, NULL, NULL);
+      mem->shared = vs_shared_register(renderer->options.shared_registry, dev, renderer->ctx_id, mem->fd, mem->map,
+                                       mem->map_size, NULL, NULL);
    *out = mem;
    return VK_SUCCESS;
 }

@@ -30,9 +30,69 @@ vs_memory_buffer_import_types(const struct vs_device *dev, const VkBufferCreateI
              : 0;
 }
 
-VkExternalMemoryHandleTypeFlags
-vs_memory_image_import_types(const struct vs_device *dev, const VkImageCreateInfo *ci)
+static uint32_t
+image_memory_types(const struct vs_device *dev, const VkImageCreateInfo *ci)
 {
+   const VkDeviceImageMemoryRequirements info = {
+      .sType = VK_STRUCTURE_TYPE_DEVICE_IMAGE_MEMORY_REQUIREMENTS,
+      .pCreateInfo = ci,
+      .planeAspect = VK_IMAGE_ASPECT_COLOR_BIT,
+   };
+   VkMemoryRequirements2 req = { .sType = VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2 };
+   dev->dt.GetDeviceImageMemoryRequirements(dev->host, &info, &req);
+   return req.memoryRequirements.memoryTypeBits;
+}
+
+/* Whether declaring the host-pointer handle type on an image leaves it
+ * every memory type it has without: a driver may confine such an image to
+ * the importable types (NVIDIA does for HOST_TRANSFER images, leaving none),
+ * and the guest's device-local memory must stay usable. Without the
+ * declaration the image is kept off imported memory instead
+ * (vs_memory_image_unimported_types). */
+static bool
+declaration_keeps_types(const struct vs_device *dev, const VkImageCreateInfo *ci)
+{
+   /* vkGetDeviceImageMemoryRequirements is core in 1.3: the device's
+    * version is the lower of its instance's and its physical device's. */
+   const struct vs_instance *inst = vs_instance_from(vs_object_ancestor(dev->physical, VK_OBJECT_TYPE_INSTANCE));
+   uint32_t version = vs_physical_device_from(dev->physical)->props.apiVersion;
+   if (inst->api_version < version)
+      version = inst->api_version;
+   if (version < VK_API_VERSION_1_3 || !dev->dt.GetDeviceImageMemoryRequirements ||
+       (ci->flags & VK_IMAGE_CREATE_DISJOINT_BIT))
+      return true;
+   uint32_t plain = image_memory_types(dev, ci);
+   VkExternalMemoryImageCreateInfo *ext = vs_chain_find((void *)ci, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_IMAGE_CREATE_INFO);
+   VkExternalMemoryImageCreateInfo added = {
+      .sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_IMAGE_CREATE_INFO,
+      .pNext = ci->pNext,
+      .handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
+   };
+   VkImageCreateInfo declared = *ci;
+   uint32_t with;
+   if (ext) {
+      VkExternalMemoryHandleTypeFlags had = ext->handleTypes;
+      ext->handleTypes |= VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+      with = image_memory_types(dev, ci);
+      ext->handleTypes = had;
+   } else {
+      declared.pNext = &added;
+      with = image_memory_types(dev, &declared);
+   }
+   return (with & plain) == plain;
+}
+
+uint32_t
+vs_memory_image_unimported_types(const struct vs_device *dev, uint32_t memory_types)
+{
+   uint32_t kept = memory_types & ~dev->mem.host_pointer_types;
+   return kept ? kept : memory_types;
+}
+
+VkExternalMemoryHandleTypeFlags
+vs_memory_image_import_types(const struct vs_device *dev, const VkImageCreateInfo *ci, bool *kept_off_imports)
+{
+   *kept_off_imports = false;
    if (!dev->mem.host_pointer || !dev->physical->it->GetPhysicalDeviceImageFormatProperties2)
       return 0;
    const VkPhysicalDeviceExternalImageFormatInfo external = {
@@ -52,9 +112,12 @@ vs_memory_image_import_types(const struct vs_device *dev, const VkImageCreateInf
    VkImageFormatProperties2 props = { .sType = VK_STRUCTURE_TYPE_IMAGE_FORMAT_PROPERTIES_2, .pNext = &external_props };
    if (dev->physical->it->GetPhysicalDeviceImageFormatProperties2(physical_of(dev), &info, &props) != VK_SUCCESS)
       return 0;
-   return external_props.externalMemoryProperties.externalMemoryFeatures & VK_EXTERNAL_MEMORY_FEATURE_IMPORTABLE_BIT
-             ? VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT
-             : 0;
+   if (!(external_props.externalMemoryProperties.externalMemoryFeatures & VK_EXTERNAL_MEMORY_FEATURE_IMPORTABLE_BIT))
+      return 0;
+   if (declaration_keeps_types(dev, ci))
+      return VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+   *kept_off_imports = true;
+   return 0;
 }
 
 void

@@ -8,6 +8,9 @@
 #ifndef VS_MEMORY_IMPORT_TYPES_H
 #define VS_MEMORY_IMPORT_TYPES_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include <vulkan/vulkan.h>
 
 struct vs_device;
@@ -16,8 +19,18 @@ struct vs_device;
  * or image made with `ci` on this device, else 0. */
 VkExternalMemoryHandleTypeFlags vs_memory_buffer_import_types(const struct vs_device *dev,
                                                               const VkBufferCreateInfo *ci);
-VkExternalMemoryHandleTypeFlags vs_memory_image_import_types(const struct vs_device *dev,
-                                                             const VkImageCreateInfo *ci);
+/* For an image, `kept_off_imports` is set when the host supports the
+ * declaration but it would cost the image memory types: then nothing is
+ * declared and the image's memory types become
+ * vs_memory_image_unimported_types. */
+VkExternalMemoryHandleTypeFlags vs_memory_image_import_types(const struct vs_device *dev, const VkImageCreateInfo *ci,
+                                                             bool *kept_off_imports);
+
+/* `memory_types` less the types the server imports host memory into,
+ * for an image created without the host-pointer handle type (when
+ * declaring it would cost the image memory types); unchanged if that
+ * leaves none. */
+uint32_t vs_memory_image_unimported_types(const struct vs_device *dev, uint32_t memory_types);
 
 /* Adds `types` to the VkExternalMemory{Buffer,Image}CreateInfo (`stype`)
  * of the chain after `create_info`, linking `storage` there when it has

@@ -31,11 +31,10 @@ struct vs_linear_mirror {
 };
 
 enum vs_mirror_need
-vs_linear_mirror_need(const struct vs_image *image)
+vs_linear_mirror_need(const struct vs_shared_registry *registry, const struct vs_image *image)
 {
-   if (!image || !image->from_modifier || !(image->host_flags & VK_IMAGE_CREATE_ALIAS_BIT) ||
-       image->mip_levels != 1 || image->array_layers != 1 || image->type != VK_IMAGE_TYPE_2D ||
-       !vs_shared_registry_enabled())
+   if (!registry || !image || !image->from_modifier || !(image->host_flags & VK_IMAGE_CREATE_ALIAS_BIT) ||
+       image->mip_levels != 1 || image->array_layers != 1 || image->type != VK_IMAGE_TYPE_2D)
       return VS_MIRROR_NEVER;
    return image->optimal_for_linear ? VS_MIRROR_ALWAYS : VS_MIRROR_IF_UNSHARED;
 }
@@ -224,9 +223,7 @@ mirror_refresh(void *data, uint64_t timeout_ns)
          .commandBufferCount = 1,
          .pCommandBuffers = &m->copy,
       };
-      pthread_mutex_lock(&m->queue->lock);
-      VkResult r = dt->QueueSubmit(m->queue->host, 1, &submit, m->fence);
-      pthread_mutex_unlock(&m->queue->lock);
+      VkResult r = vs_queue_submit(m->queue, 1, &submit, m->fence);
       if (r == VK_SUCCESS) {
          r = dt->WaitForFences(m->dev->host, 1, &m->fence, VK_TRUE, timeout_ns);
          m->in_flight = r != VK_SUCCESS;
@@ -274,7 +271,8 @@ vs_linear_mirror_create(struct vs_device *dev, uint32_t ctx_id, VkDeviceMemory m
       vs_linear_mirror_destroy(m);
       return NULL;
    }
-   m->shared = vs_shared_register(dev, ctx_id, m->fd, m->map, m->map_size, mirror_refresh, m);
+   m->shared = vs_shared_register(dev->renderer->options.shared_registry, dev, ctx_id, m->fd, m->map, m->map_size,
+                                  mirror_refresh, m);
    return m;
 }
 

@@ -1,7 +1,6 @@
 #include "memory/shared_registry.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -11,6 +10,7 @@
 #include "util/log.h"
 
 struct vs_shared_entry {
+   struct vs_shared_registry *registry;
    struct vs_shared_entry *prev, *next;
    struct vs_device *dev;
    uint32_t ctx_id;
@@ -22,44 +22,54 @@ struct vs_shared_entry {
    uint32_t pins;
 };
 
-static atomic_bool enabled;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t unpinned = PTHREAD_COND_INITIALIZER;
-static struct vs_shared_entry *head;
-static uint32_t count;
+struct vs_shared_registry {
+   pthread_mutex_t lock;
+   pthread_cond_t unpinned;
+   struct vs_shared_entry *head;
+   uint32_t count;
+};
 
-void
-vs_shared_registry_enable(void)
+struct vs_shared_registry *
+vs_shared_registry_create(void)
 {
-   atomic_store(&enabled, true);
+   struct vs_shared_registry *reg = calloc(1, sizeof(*reg));
+   if (!reg)
+      return NULL;
+   pthread_mutex_init(&reg->lock, NULL);
+   pthread_cond_init(&reg->unpinned, NULL);
+   return reg;
 }
 
-bool
-vs_shared_registry_enabled(void)
+void
+vs_shared_registry_destroy(struct vs_shared_registry *reg)
 {
-   return atomic_load(&enabled);
+   if (!reg)
+      return;
+   pthread_cond_destroy(&reg->unpinned);
+   pthread_mutex_destroy(&reg->lock);
+   free(reg);
 }
 
 struct vs_shared_entry *
-vs_shared_register(struct vs_device *dev, uint32_t ctx_id, int fd, void *map, size_t size,
-                   vs_shared_refresh_fn refresh, void *refresh_data)
+vs_shared_register(struct vs_shared_registry *reg, struct vs_device *dev, uint32_t ctx_id, int fd, void *map,
+                   size_t size, vs_shared_refresh_fn refresh, void *refresh_data)
 {
    struct stat st;
-   if (!atomic_load(&enabled) || fd < 0 || !map || fstat(fd, &st) != 0)
+   if (!reg || fd < 0 || !map || fstat(fd, &st) != 0)
       return NULL;
    struct vs_shared_entry *e = calloc(1, sizeof(*e));
    if (!e)
       return NULL;
-   *e = (struct vs_shared_entry){ .dev = dev, .ctx_id = ctx_id, .st_dev = (uint64_t)st.st_dev,
+   *e = (struct vs_shared_entry){ .registry = reg, .dev = dev, .ctx_id = ctx_id, .st_dev = (uint64_t)st.st_dev,
                                   .st_ino = (uint64_t)st.st_ino, .map = map, .size = size,
                                   .refresh = refresh, .refresh_data = refresh_data };
-   pthread_mutex_lock(&lock);
-   e->next = head;
-   if (head)
-      head->prev = e;
-   head = e;
-   count++;
-   pthread_mutex_unlock(&lock);
+   pthread_mutex_lock(&reg->lock);
+   e->next = reg->head;
+   if (reg->head)
+      reg->head->prev = e;
+   reg->head = e;
+   reg->count++;
+   pthread_mutex_unlock(&reg->lock);
    return e;
 }
 
@@ -68,35 +78,36 @@ vs_shared_unregister(struct vs_shared_entry *e)
 {
    if (!e)
       return;
-   pthread_mutex_lock(&lock);
+   struct vs_shared_registry *reg = e->registry;
+   pthread_mutex_lock(&reg->lock);
    while (e->pins)
-      pthread_cond_wait(&unpinned, &lock);
+      pthread_cond_wait(&reg->unpinned, &reg->lock);
    if (e->prev)
       e->prev->next = e->next;
    else
-      head = e->next;
+      reg->head = e->next;
    if (e->next)
       e->next->prev = e->prev;
-   count--;
-   pthread_mutex_unlock(&lock);
+   reg->count--;
+   pthread_mutex_unlock(&reg->lock);
    free(e);
 }
 
 uint32_t
-vs_shared_registry_count(void)
+vs_shared_registry_count(struct vs_shared_registry *reg)
 {
-   pthread_mutex_lock(&lock);
-   uint32_t n = count;
-   pthread_mutex_unlock(&lock);
+   pthread_mutex_lock(&reg->lock);
+   uint32_t n = reg->count;
+   pthread_mutex_unlock(&reg->lock);
    return n;
 }
 
 bool
-vs_shared_acquire(uint64_t st_dev, uint64_t st_ino, struct vs_shared_view *out)
+vs_shared_acquire(struct vs_shared_registry *reg, uint64_t st_dev, uint64_t st_ino, struct vs_shared_view *out)
 {
    *out = (struct vs_shared_view){ 0 };
-   pthread_mutex_lock(&lock);
-   struct vs_shared_entry *e = head;
+   pthread_mutex_lock(&reg->lock);
+   struct vs_shared_entry *e = reg->head;
    while (e && !(e->st_dev == st_dev && e->st_ino == st_ino))
       e = e->next;
    if (e) {
@@ -106,7 +117,7 @@ vs_shared_acquire(uint64_t st_dev, uint64_t st_ino, struct vs_shared_view *out)
       out->size = e->size;
       out->ctx_id = e->ctx_id;
    }
-   pthread_mutex_unlock(&lock);
+   pthread_mutex_unlock(&reg->lock);
    return e != NULL;
 }
 
@@ -154,16 +165,12 @@ fence_queues(struct vs_shared_view *view)
    struct vs_device *dev = view->entry->dev;
    const VkFenceCreateInfo fence_info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
    for (uint32_t i = 0; i < dev->queue_count && view->fence_count < VS_SHARED_MAX_FENCES; i++) {
-      struct vs_queue *slot = &dev->queues[i];
       VkFence fence;
       if (dev->dt.CreateFence(dev->host, &fence_info, NULL, &fence) != VK_SUCCESS)
          return false;
-      /* The same lock the rings submit under: this submit lands after
-       * every batch the rings have submitted so far. */
-      pthread_mutex_lock(&slot->lock);
-      VkResult r = dev->dt.QueueSubmit(slot->host, 0, NULL, fence);
-      pthread_mutex_unlock(&slot->lock);
-      if (r != VK_SUCCESS) {
+      /* Under the queue's lock, like the rings' submits: this one lands
+       * after every batch the rings have submitted so far. */
+      if (vs_queue_submit(&dev->queues[i], 0, NULL, fence) != VK_SUCCESS) {
          dev->dt.DestroyFence(dev->host, fence, NULL);
          return false;
       }
@@ -214,9 +221,10 @@ vs_shared_release(struct vs_shared_view *view)
          vs_warn(view->ctx_id, "display: a queue stays blocked; leaking one host fence");
    }
    view->fence_count = 0;
-   pthread_mutex_lock(&lock);
+   struct vs_shared_registry *reg = view->entry->registry;
+   pthread_mutex_lock(&reg->lock);
    view->entry->pins--;
-   pthread_cond_broadcast(&unpinned);
-   pthread_mutex_unlock(&lock);
+   pthread_cond_broadcast(&reg->unpinned);
+   pthread_mutex_unlock(&reg->lock);
    view->entry = NULL;
 }

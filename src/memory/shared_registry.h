@@ -4,8 +4,10 @@
  * VkDeviceMemory and the server reads it through its own mapping, with no
  * new mapping and no copy.
  *
- * Off unless vs_shared_registry_enable() was called (then each host-pointer
- * allocation costs one fstat and a list insert). A consumer pins an entry
+ * The consumer creates the registry and hands it to every context
+ * (vs_renderer_options.shared_registry); a context without one registers
+ * nothing (with one, each host-pointer allocation costs one fstat and a
+ * list insert). A consumer pins an entry
  * (vs_shared_acquire) while it reads; freeing that memory waits for the pin
  * to go (vs_shared_release is never more than a colour conversion away), so
  * the mapping and the owning device outlive every read.
@@ -31,19 +33,23 @@
 
 struct vs_device;
 struct vs_shared_entry;
+struct vs_shared_registry;
 
-void vs_shared_registry_enable(void);
-bool vs_shared_registry_enabled(void);
+/* NULL when out of memory. Destroy only once no context and no reader
+ * uses it. */
+struct vs_shared_registry *vs_shared_registry_create(void);
+void vs_shared_registry_destroy(struct vs_shared_registry *registry);
 
 /* Brings the memory up to date before a read (a linear mirror's copy,
  * memory/linear_mirror.h). False: the frame must not be shown. */
 typedef bool (*vs_shared_refresh_fn)(void *data, uint64_t timeout_ns);
 
 /* device_memory.c and linear_mirror.c: shared memory is born / about to be
- * freed; `refresh` may be NULL. unregister waits until no reader holds the
- * entry. */
-struct vs_shared_entry *vs_shared_register(struct vs_device *dev, uint32_t ctx_id, int fd, void *map,
-                                           size_t size, vs_shared_refresh_fn refresh, void *refresh_data);
+ * freed; `refresh` may be NULL. NULL (nothing registered) when `registry`
+ * is. unregister waits until no reader holds the entry. */
+struct vs_shared_entry *vs_shared_register(struct vs_shared_registry *registry, struct vs_device *dev,
+                                           uint32_t ctx_id, int fd, void *map, size_t size,
+                                           vs_shared_refresh_fn refresh, void *refresh_data);
 void vs_shared_unregister(struct vs_shared_entry *entry);
 
 #define VS_SHARED_MAX_FENCES 32
@@ -63,7 +69,7 @@ struct vs_shared_view {
 
 /* Finds and pins the memory with this inode. False if no server memory
  * has it (a foreign fd). */
-bool vs_shared_acquire(uint64_t st_dev, uint64_t st_ino, struct vs_shared_view *out);
+bool vs_shared_acquire(struct vs_shared_registry *registry, uint64_t st_dev, uint64_t st_ino, struct vs_shared_view *out);
 /* Records where the owning client's rings stand now (at the commit). */
 void vs_shared_mark(struct vs_shared_view *view);
 /* If marked: waits until the rings reach the marks, fences every queue of
@@ -75,6 +81,6 @@ bool vs_shared_fence_wait(struct vs_shared_view *view, uint64_t timeout_ns);
 void vs_shared_release(struct vs_shared_view *view);
 
 /* Number of host-pointer memories registered now (tests, logs). */
-uint32_t vs_shared_registry_count(void);
+uint32_t vs_shared_registry_count(struct vs_shared_registry *registry);
 
 #endif

@@ -24,15 +24,12 @@ submit_on_first_queue(struct vs_device *dev, const VkSubmitInfo *submit)
 {
    if (!dev->queue_count)
       return VK_ERROR_DEVICE_LOST;
-   struct vs_queue *slot = &dev->queues[0];
-   vs_debug(0, "sync fd: empty submit on host queue %u.%u %s semaphore %llx", slot->family, slot->index,
+   struct vs_queue *queue = &dev->queues[0];
+   vs_debug(0, "sync fd: empty submit on host queue %u.%u %s semaphore %llx", queue->family, queue->index,
             submit->waitSemaphoreCount ? "waiting on" : "signalling",
             (unsigned long long)(uint64_t)(submit->waitSemaphoreCount ? submit->pWaitSemaphores[0]
                                                                       : submit->pSignalSemaphores[0]));
-   pthread_mutex_lock(&slot->lock);
-   VkResult r = dev->dt.QueueSubmit(slot->host, 1, submit, VK_NULL_HANDLE);
-   pthread_mutex_unlock(&slot->lock);
-   return r;
+   return vs_queue_submit(queue, 1, submit, VK_NULL_HANDLE);
 }
 
 VkResult

@@ -21,41 +21,42 @@ region(size_t size, void **map)
    return fd;
 }
 
-TEST(registry_off_by_default)
+/* A context without a registry (no display) registers nothing. */
+TEST(registry_none_registers_nothing)
 {
    void *map;
    int fd = region(4096, &map);
    CHECK(fd >= 0 && map != MAP_FAILED);
-   CHECK(!vs_shared_registry_enabled());
-   CHECK(vs_shared_register(NULL, 1, fd, map, 4096, NULL, NULL) == NULL);
-   CHECK_EQ(vs_shared_registry_count(), 0u);
+   CHECK(vs_shared_register(NULL, NULL, 1, fd, map, 4096, NULL, NULL) == NULL);
 }
 
 TEST(registry_finds_by_inode)
 {
-   vs_shared_registry_enable();
+   struct vs_shared_registry *reg = vs_shared_registry_create();
+   CHECK(reg);
    void *map_a, *map_b;
    int a = region(4096, &map_a), b = region(8192, &map_b);
    CHECK(a >= 0 && b >= 0);
-   struct vs_shared_entry *ea = vs_shared_register(NULL, 7, a, map_a, 4096, NULL, NULL);
-   struct vs_shared_entry *eb = vs_shared_register(NULL, 8, b, map_b, 8192, NULL, NULL);
+   struct vs_shared_entry *ea = vs_shared_register(reg, NULL, 7, a, map_a, 4096, NULL, NULL);
+   struct vs_shared_entry *eb = vs_shared_register(reg, NULL, 8, b, map_b, 8192, NULL, NULL);
    CHECK(ea && eb);
-   CHECK_EQ(vs_shared_registry_count(), 2u);
+   CHECK_EQ(vs_shared_registry_count(reg), 2u);
    /* A dup (what the client hands the compositor) has the same inode. */
    int dup_b = dup(b);
    struct stat st;
    CHECK(fstat(dup_b, &st) == 0);
    struct vs_shared_view v;
-   CHECK(vs_shared_acquire((uint64_t)st.st_dev, (uint64_t)st.st_ino, &v));
+   CHECK(vs_shared_acquire(reg, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &v));
    CHECK(v.map == map_b);
    CHECK_EQ(v.size, (size_t)8192);
    CHECK_EQ(v.ctx_id, 8u);
    vs_shared_release(&v);
-   CHECK(!vs_shared_acquire((uint64_t)st.st_dev, (uint64_t)st.st_ino + 1000000, &v));
+   CHECK(!vs_shared_acquire(reg, (uint64_t)st.st_dev, (uint64_t)st.st_ino + 1000000, &v));
    vs_shared_unregister(eb);
-   CHECK(!vs_shared_acquire((uint64_t)st.st_dev, (uint64_t)st.st_ino, &v));
+   CHECK(!vs_shared_acquire(reg, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &v));
    vs_shared_unregister(ea);
-   CHECK_EQ(vs_shared_registry_count(), 0u);
+   CHECK_EQ(vs_shared_registry_count(reg), 0u);
+   vs_shared_registry_destroy(reg);
 }
 
 static atomic_bool unregistered;
@@ -70,15 +71,16 @@ unregister_thread(void *entry)
 
 TEST(registry_free_waits_for_reader)
 {
-   vs_shared_registry_enable();
+   struct vs_shared_registry *reg = vs_shared_registry_create();
+   CHECK(reg);
    void *map;
    int fd = region(4096, &map);
-   struct vs_shared_entry *e = vs_shared_register(NULL, 1, fd, map, 4096, NULL, NULL);
+   struct vs_shared_entry *e = vs_shared_register(reg, NULL, 1, fd, map, 4096, NULL, NULL);
    CHECK(e);
    struct stat st;
    CHECK(fstat(fd, &st) == 0);
    struct vs_shared_view v;
-   CHECK(vs_shared_acquire((uint64_t)st.st_dev, (uint64_t)st.st_ino, &v));
+   CHECK(vs_shared_acquire(reg, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &v));
    pthread_t t;
    CHECK(pthread_create(&t, NULL, unregister_thread, e) == 0);
    usleep(100000);
@@ -86,7 +88,8 @@ TEST(registry_free_waits_for_reader)
    vs_shared_release(&v);
    pthread_join(t, NULL);
    CHECK(atomic_load(&unregistered));
-   CHECK_EQ(vs_shared_registry_count(), 0u);
+   CHECK_EQ(vs_shared_registry_count(reg), 0u);
+   vs_shared_registry_destroy(reg);
 }
 
 static int refreshes;
@@ -107,15 +110,16 @@ count_refresh(void *data, uint64_t timeout_ns)
  * failed copy means the frame is not shown. */
 TEST(registry_refresh_before_read)
 {
-   vs_shared_registry_enable();
+   struct vs_shared_registry *reg = vs_shared_registry_create();
+   CHECK(reg);
    void *map;
    int fd = region(4096, &map);
-   struct vs_shared_entry *e = vs_shared_register(NULL, 1, fd, map, 4096, count_refresh, &refreshes);
+   struct vs_shared_entry *e = vs_shared_register(reg, NULL, 1, fd, map, 4096, count_refresh, &refreshes);
    CHECK(e);
    struct stat st;
    CHECK(fstat(fd, &st) == 0);
    struct vs_shared_view v;
-   CHECK(vs_shared_acquire((uint64_t)st.st_dev, (uint64_t)st.st_ino, &v));
+   CHECK(vs_shared_acquire(reg, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &v));
    CHECK(!v.refreshed);
    refresh_result = true;
    CHECK(vs_shared_fence_wait(&v, 5));
@@ -124,12 +128,13 @@ TEST(registry_refresh_before_read)
    CHECK(refresh_data == &refreshes);
    CHECK_EQ(refresh_timeout, (uint64_t)5);
    vs_shared_release(&v);
-   CHECK(vs_shared_acquire((uint64_t)st.st_dev, (uint64_t)st.st_ino, &v));
+   CHECK(vs_shared_acquire(reg, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &v));
    refresh_result = false;
    CHECK(!vs_shared_fence_wait(&v, 5));
    CHECK_EQ(refreshes, 2);
    vs_shared_release(&v);
    vs_shared_unregister(e);
+   vs_shared_registry_destroy(reg);
 }
 
 /* A fake client: two rings whose heads the test moves. */
@@ -172,17 +177,18 @@ advance_rings(void *arg)
  * commit) waits for nothing. */
 TEST(registry_read_waits_for_ring_marks)
 {
-   vs_shared_registry_enable();
+   struct vs_shared_registry *reg = vs_shared_registry_create();
+   CHECK(reg);
    struct vs_renderer renderer = { .work = { fake_mark, fake_reached, NULL } };
    struct vs_device dev = { .renderer = &renderer };
    void *map;
    int fd = region(4096, &map);
-   struct vs_shared_entry *e = vs_shared_register(&dev, 1, fd, map, 4096, NULL, NULL);
+   struct vs_shared_entry *e = vs_shared_register(reg, &dev, 1, fd, map, 4096, NULL, NULL);
    CHECK(e);
    struct stat st;
    CHECK(fstat(fd, &st) == 0);
    struct vs_shared_view v;
-   CHECK(vs_shared_acquire((uint64_t)st.st_dev, (uint64_t)st.st_ino, &v));
+   CHECK(vs_shared_acquire(reg, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &v));
    CHECK(vs_shared_fence_wait(&v, 1000));
    CHECK_EQ(marks, 0);
    vs_shared_mark(&v);
@@ -198,7 +204,8 @@ TEST(registry_read_waits_for_ring_marks)
    pthread_join(t, NULL);
    vs_shared_release(&v);
    vs_shared_unregister(e);
+   vs_shared_registry_destroy(reg);
 }
 
-UNIT_MAIN(UNIT(registry_off_by_default), UNIT(registry_finds_by_inode), UNIT(registry_free_waits_for_reader),
+UNIT_MAIN(UNIT(registry_none_registers_nothing), UNIT(registry_finds_by_inode), UNIT(registry_free_waits_for_reader),
           UNIT(registry_refresh_before_read), UNIT(registry_read_waits_for_ring_marks))

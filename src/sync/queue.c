@@ -1,0 +1,52 @@
+#include "sync/queue.h"
+
+#include "vn_vk.h"
+
+void
+vs_queue_init(struct vs_queue *queue, VkDevice device, const struct vn_device_table *dt, uint32_t family,
+              uint32_t index, VkDeviceQueueCreateFlags flags)
+{
+   *queue = (struct vs_queue){ .flags = flags, .family = family, .index = index, .device = device, .dt = dt };
+   pthread_mutex_init(&queue->lock, NULL);
+}
+
+void
+vs_queue_fini(struct vs_queue *queue)
+{
+   pthread_mutex_destroy(&queue->lock);
+}
+
+void
+vs_queue_lock(struct vs_queue *queue)
+{
+   pthread_mutex_lock(&queue->lock);
+}
+
+void
+vs_queue_unlock(struct vs_queue *queue)
+{
+   pthread_mutex_unlock(&queue->lock);
+}
+
+void
+vs_queues_lock_all(struct vs_queue *queues, uint32_t count)
+{
+   for (uint32_t i = 0; i < count; i++)
+      pthread_mutex_lock(&queues[i].lock);
+}
+
+void
+vs_queues_unlock_all(struct vs_queue *queues, uint32_t count)
+{
+   for (uint32_t i = count; i-- > 0;)
+      pthread_mutex_unlock(&queues[i].lock);
+}
+
+VkResult
+vs_queue_submit(struct vs_queue *queue, uint32_t count, const VkSubmitInfo *submits, VkFence fence)
+{
+   pthread_mutex_lock(&queue->lock);
+   VkResult r = queue->dt->QueueSubmit(queue->host, count, submits, fence);
+   pthread_mutex_unlock(&queue->lock);
+   return r;
+}

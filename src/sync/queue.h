@@ -1,0 +1,51 @@
+/* A host queue and the one rule for reaching it: Vulkan wants host access
+ * to a queue externally synchronized, so every submit, bind and wait on
+ * it, from the rings, the retire path, vkDeviceWaitIdle, the display's
+ * fences and linear-mirror copies alike, goes through these functions and
+ * the queue's lock. */
+#ifndef VS_SYNC_QUEUE_H
+#define VS_SYNC_QUEUE_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <vulkan/vulkan.h>
+
+struct vn_device_table;
+struct vs_object;
+struct vs_retire_queue;
+struct vs_serial_fence;
+
+struct vs_queue {
+   VkDeviceQueueCreateFlags flags;
+   uint32_t family;
+   uint32_t index;
+   VkQueue host;
+   VkDevice device;                  /* the host device it belongs to */
+   const struct vn_device_table *dt; /* that device's */
+   pthread_mutex_t lock;             /* vs_queue_lock */
+   struct vs_object *obj;            /* bound by vkGetDeviceQueue2 */
+   uint32_t ring_idx;
+   struct vs_retire_queue *retire;   /* started on first timeline fence */
+   /* A host fence after each submission that ran command buffers, by
+    * serial (dispatch/lifetime.c): what tells that a command buffer is no
+    * longer pending. Under `lock`. */
+   uint64_t serial_submitted, serial_done;
+   struct vs_serial_fence *serial_head, *serial_tail, *serial_free;
+};
+
+void vs_queue_init(struct vs_queue *queue, VkDevice device, const struct vn_device_table *dt, uint32_t family,
+                   uint32_t index, VkDeviceQueueCreateFlags flags);
+void vs_queue_fini(struct vs_queue *queue);
+
+/* For work that must happen in the same critical section as the host call
+ * (bookkeeping of what was submitted, a wait on the queue's own fences). */
+void vs_queue_lock(struct vs_queue *queue);
+void vs_queue_unlock(struct vs_queue *queue);
+/* Every queue of a device, in order (vkDeviceWaitIdle). */
+void vs_queues_lock_all(struct vs_queue *queues, uint32_t count);
+void vs_queues_unlock_all(struct vs_queue *queues, uint32_t count);
+
+/* vkQueueSubmit under the lock. */
+VkResult vs_queue_submit(struct vs_queue *queue, uint32_t count, const VkSubmitInfo *submits, VkFence fence);
+
+#endif
