@@ -51,6 +51,9 @@ struct vs_physical_device {
    /* VK_KHR_portability_subset (MoltenVK): the host device must be created
     * with it enabled, and the guest sees its limits. */
    bool portability_subset;
+   /* Core 1.2 timeline semaphores (instance and device): forced on in
+    * every device, for the queues' serial semaphores (dispatch/lifetime.c). */
+   bool timeline_semaphore;
 };
 
 struct vs_device {
@@ -233,8 +236,13 @@ void vs_descriptor_set_free(void *set);
 /* Object lifetimes on the host (dispatch/lifetime.c): the release hook
  * that destroys a zombie's host object. */
 void vs_lifetime_init(struct vs_renderer *r);
+/* The value a submission to `queue` that runs command buffers signals on
+ * queue->serial_timeline, in its last batch (its lock held); 0 when the
+ * queue has no serial timeline. */
+uint64_t vs_queue_next_serial(struct vs_queue *queue);
 /* After a submission to `queue` that ran command buffers (its lock held):
- * a host fence marks its end and each command buffer remembers it. */
+ * its serial (signalled by it, or by a host fence after it) marks its end
+ * and each command buffer remembers it. */
 void vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *queue, struct vs_object *const *cbs,
                              uint32_t count);
 /* Refuses (fails the context) a command buffer that holds an object freed
@@ -246,7 +254,7 @@ bool vs_command_buffer_wait_idle(struct vs_dispatch *disp, struct vs_object *cb)
 /* Waits for everything submitted so far with command buffers on every
  * queue of the device. */
 bool vs_device_wait_submitted(struct vs_dispatch *disp, struct vs_object *device_obj);
-/* Destroys a queue's fences (the queue is idle). */
+/* Destroys a queue's fences and serial timeline (the queue is idle). */
 void vs_queue_serials_fini(struct vs_device *dev, struct vs_queue *queue);
 
 /* Waits for every queue of the device to go idle (see queue.c). */
