@@ -89,6 +89,55 @@ force_robust_access(const struct vs_physical_device *phys, VkDeviceCreateInfo *c
    return true;
 }
 
+/* Timeline semaphores on every device whose host has them: the queues'
+ * serial semaphores need them. The guest's feature structs are decoded
+ * copies, changed in place; `timeline` provides one where the guest gave
+ * none. True when they are on. */
+static bool
+force_timeline_semaphore(const struct vs_physical_device *phys, VkDeviceCreateInfo *ci,
+                         VkPhysicalDeviceTimelineSemaphoreFeatures *timeline)
+{
+   if (!phys->timeline_semaphore)
+      return false;
+   VkPhysicalDeviceVulkan12Features *v12 = vs_chain_find(ci, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES);
+   VkPhysicalDeviceTimelineSemaphoreFeatures *t =
+      vs_chain_find(ci, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES);
+   if (v12)
+      v12->timelineSemaphore = VK_TRUE;
+   if (t)
+      t->timelineSemaphore = VK_TRUE;
+   if (!v12 && !t) {
+      *timeline = (VkPhysicalDeviceTimelineSemaphoreFeatures){
+         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES,
+         .pNext = (void *)ci->pNext,
+         .timelineSemaphore = VK_TRUE,
+      };
+      ci->pNext = timeline;
+   }
+   return true;
+}
+
+/* Each queue's serial semaphore (struct vs_queue); none where the host
+ * device has no timeline semaphores, or cannot make one (the fence
+ * fallback then). */
+static void
+create_serial_timelines(struct vs_renderer *r, struct vs_device *dev)
+{
+   const VkSemaphoreTypeCreateInfo type = {
+      .sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
+      .semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE,
+   };
+   const VkSemaphoreCreateInfo info = { .sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &type };
+   for (uint32_t i = 0; i < dev->queue_count; i++) {
+      VkResult res = dev->dt.CreateSemaphore(dev->host, &info, NULL, &dev->queues[i].serial_timeline);
+      if (res != VK_SUCCESS) {
+         vs_warn(r->ctx_id, "queue %u of family %u: serial timeline semaphore: %s; fences instead",
+                 dev->queues[i].index, dev->queues[i].family, vn_result_name(res));
+         dev->queues[i].serial_timeline = VK_NULL_HANDLE;
+      }
+   }
+}
+
 static void
 vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *a)
 {
@@ -173,6 +222,8 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
    VkDeviceCreateInfo host_ci = *ci;
    VkPhysicalDeviceFeatures features;
    VkPhysicalDeviceRobustness2FeaturesEXT robustness2;
+   VkPhysicalDeviceTimelineSemaphoreFeatures timeline_features;
+   bool timeline = force_timeline_semaphore(phys, &host_ci, &timeline_features);
    if (force_robust_access(phys, &host_ci, &features, &robustness2) &&
        !has_extension_name(ext_names, ext_count, VK_EXT_ROBUSTNESS_2_EXTENSION_NAME))
       ext_names[ext_count++] = VK_EXT_ROBUSTNESS_2_EXTENSION_NAME;
@@ -223,6 +274,8 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
          return;
       }
    }
+   if (timeline)
+      create_serial_timelines(r, dev);
 
    const char *why = NULL;
    if (!vs_memory_device_init(r, dev, &why)) {

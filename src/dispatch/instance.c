@@ -339,17 +339,16 @@ physical_device_create(const struct vs_instance *inst, VkPhysicalDevice host)
       inst->it.GetPhysicalDeviceFeatures2(host, &features);
       phys->robustness2 = robustness2.robustBufferAccess2 && robustness2.robustImageAccess2;
    }
-   return phys;
-}
-
-bool
-vs_physical_device_has_extension(const struct vs_physical_device *phys, const char *name)
-{
-   for (uint32_t i = 0; i < phys->extension_count; i++) {
-      if (strcmp(phys->extensions[i].extensionName, name) == 0)
-         return true;
+   if (inst->api_version >= VK_API_VERSION_1_2 && phys->props.apiVersion >= VK_API_VERSION_1_2) {
+      VkPhysicalDeviceTimelineSemaphoreFeatures timeline = {
+         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES,
+      };
+      VkPhysicalDeviceFeatures2 features = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                                             .pNext = &timeline };
+      inst->it.GetPhysicalDeviceFeatures2(host, &features);
+      phys->timeline_semaphore = timeline.timelineSemaphore;
    }
-   return false;
+   return phys;
 }
 
 static void

@@ -3,11 +3,13 @@
  * command buffer is no longer pending, so that letting go of what it
  * holds (reset, free) never pulls an object from under the host queue.
  *
- * Each submission that runs command buffers is followed on its host queue
- * by an empty submission with a server fence, numbered per queue; the
- * command buffers remember the number. A reset or free of a command
- * buffer whose number has not retired waits for its fence (a guest that
- * waited for its own fence first never waits here). */
+ * Each submission that runs command buffers is numbered per queue: its
+ * last batch also signals that serial on the queue's host timeline
+ * semaphore (or, where the host device has no timeline semaphores, an
+ * empty submission with a server fence follows it). The command buffers
+ * remember the number. A reset or free of a command buffer whose number
+ * has not retired waits for it (a guest that waited for its own fence
+ * first never waits here). */
 #include <stdlib.h>
 
 #include "dispatch/objects.h"
@@ -52,11 +54,29 @@ vs_lifetime_init(struct vs_renderer *r)
    r->objects->release_data = r;
 }
 
+/* Reads the serial timeline's value; on device loss nothing runs any
+ * more, so everything submitted has retired. */
+static void
+timeline_done_locked(struct vs_device *dev, struct vs_queue *queue)
+{
+   uint64_t value = 0;
+   if (dev->dt.GetSemaphoreCounterValue(dev->host, queue->serial_timeline, &value) != VK_SUCCESS)
+      value = queue->serial_submitted;
+   if (value > queue->serial_done)
+      queue->serial_done = value < queue->serial_submitted ? value : queue->serial_submitted;
+}
+
 /* Retires the fences that have signalled; true once `serial` has
  * (the queue's lock held). */
 static bool
 serial_done_locked(struct vs_device *dev, struct vs_queue *queue, uint64_t serial)
 {
+   if (queue->serial_done >= serial)
+      return true;
+   if (queue->serial_timeline) {
+      timeline_done_locked(dev, queue);
+      return queue->serial_done >= serial;
+   }
    while (queue->serial_done < serial && queue->serial_head) {
       struct vs_serial_fence *e = queue->serial_head;
       VkResult r = dev->dt.GetFenceStatus(dev->host, e->fence);
@@ -78,9 +98,30 @@ serial_done_locked(struct vs_device *dev, struct vs_queue *queue, uint64_t seria
    return queue->serial_done >= serial;
 }
 
+uint64_t
+vs_queue_next_serial(struct vs_queue *queue)
+{
+   return queue->serial_timeline ? queue->serial_submitted + 1 : 0;
+}
+
+static void
+remember_serial(struct vs_queue *queue, struct vs_object *const *cbs, uint32_t count, uint64_t serial)
+{
+   for (uint32_t i = 0; i < count; i++) {
+      struct vs_command_buffer *cb = vs_command_buffer_from(cbs[i]);
+      cb->many_queues |= cb->queue && cb->queue != queue;
+      cb->queue = queue;
+      cb->serial = serial;
+   }
+}
+
 void
 vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *queue, struct vs_object *const *cbs, uint32_t count)
 {
+   if (queue->serial_timeline) {
+      remember_serial(queue, cbs, count, ++queue->serial_submitted);
+      return;
+   }
    /* Fences that signalled are recycled here too: a command buffer that is
     * resubmitted and never reset would otherwise pile them up. */
    serial_done_locked(dev, queue, UINT64_MAX);
@@ -115,12 +156,26 @@ vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *queue, struct vs
       dev->dt.QueueWaitIdle(queue->host);
       queue->serial_done = serial;
    }
-   for (uint32_t i = 0; i < count; i++) {
-      struct vs_command_buffer *cb = vs_command_buffer_from(cbs[i]);
-      cb->many_queues |= cb->queue && cb->queue != queue;
-      cb->queue = queue;
-      cb->serial = serial;
+   remember_serial(queue, cbs, count, serial);
+}
+
+/* One slice of a wait for `serial` (queue's lock held). */
+static void
+wait_serial_slice(struct vs_device *dev, struct vs_queue *queue, uint64_t serial)
+{
+   if (!queue->serial_timeline) {
+      dev->dt.WaitForFences(dev->host, 1, &queue->serial_head->fence, VK_TRUE, LIFETIME_WAIT_SLICE_NS);
+      return;
    }
+   const VkSemaphoreWaitInfo info = {
+      .sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
+      .semaphoreCount = 1,
+      .pSemaphores = &queue->serial_timeline,
+      .pValues = &serial,
+   };
+   VkResult r = dev->dt.WaitSemaphores(dev->host, &info, LIFETIME_WAIT_SLICE_NS);
+   if (r != VK_SUCCESS && r != VK_TIMEOUT)
+      queue->serial_done = queue->serial_submitted; /* device lost: nothing runs any more */
 }
 
 /* Waits until `serial` of `queue` has retired. The queue stays locked while
@@ -133,7 +188,7 @@ wait_serial(struct vs_dispatch *disp, struct vs_device *dev, struct vs_queue *qu
    while (!(done = serial_done_locked(dev, queue, serial))) {
       if (vs_dispatch_should_stop(disp))
          break;
-      dev->dt.WaitForFences(dev->host, 1, &queue->serial_head->fence, VK_TRUE, LIFETIME_WAIT_SLICE_NS);
+      wait_serial_slice(dev, queue, serial);
    }
    vs_queue_unlock(queue);
    return done;
@@ -199,4 +254,7 @@ vs_queue_serials_fini(struct vs_device *dev, struct vs_queue *queue)
       }
    }
    queue->serial_head = queue->serial_tail = queue->serial_free = NULL;
+   if (queue->serial_timeline)
+      dev->dt.DestroySemaphore(dev->host, queue->serial_timeline, NULL);
+   queue->serial_timeline = VK_NULL_HANDLE;
 }

@@ -3,6 +3,7 @@
  * behind a SUBMIT_CMD2 timeline point. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dispatch/families.h"
 #include "dispatch/objects.h"
@@ -98,6 +99,67 @@ stats_after_submit(struct vs_dispatch *disp, struct vs_object *queue_obj, uint64
       free(c);
 }
 
+/* The guest's batches and one more that only signals `serial` on the
+ * queue's serial timeline (lifetime.c): after all of them, as a semaphore
+ * signal's scope is everything submitted before it. A batch of its own
+ * leaves the guest's pNext chains (timeline values, device group
+ * indices, both counted per semaphore) as they are. In the decode arena;
+ * NULL after failing the context. */
+static const VkSubmitInfo *
+submits_with_serial(struct vs_dispatch *disp, const VkSubmitInfo *submits, uint32_t count, const VkSemaphore *timeline,
+                    const uint64_t *serial)
+{
+   VkSubmitInfo *copy = vs_arena_alloc(&disp->arena, (count + 1) * sizeof(*copy));
+   VkTimelineSemaphoreSubmitInfo *values = copy ? vs_arena_alloc(&disp->arena, sizeof(*values)) : NULL;
+   if (!values) {
+      vs_dispatch_fail(disp, "vkQueueSubmit: out of decode memory");
+      return NULL;
+   }
+   memcpy(copy, submits, count * sizeof(*copy));
+   *values = (VkTimelineSemaphoreSubmitInfo){
+      .sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
+      .signalSemaphoreValueCount = 1,
+      .pSignalSemaphoreValues = serial,
+   };
+   copy[count] = (VkSubmitInfo){
+      .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+      .pNext = values,
+      .signalSemaphoreCount = 1,
+      .pSignalSemaphores = timeline,
+   };
+   return copy;
+}
+
+/* For vkQueueSubmit2: the guest's batches, the last one also signalling
+ * `serial` on the queue's serial timeline (a VkSemaphoreSubmitInfo
+ * carries its own value and device index). In the decode arena; NULL
+ * after failing the context. */
+static const VkSubmitInfo2 *
+submits2_with_serial(struct vs_dispatch *disp, const VkSubmitInfo2 *submits, uint32_t count, VkSemaphore timeline,
+                     uint64_t serial)
+{
+   VkSubmitInfo2 *copy = vs_arena_alloc(&disp->arena, count * sizeof(*copy));
+   const VkSubmitInfo2 *guest = &submits[count - 1];
+   uint32_t n = guest->signalSemaphoreInfoCount + 1;
+   VkSemaphoreSubmitInfo *infos = copy ? vs_arena_alloc(&disp->arena, n * sizeof(*infos)) : NULL;
+   if (!infos) {
+      vs_dispatch_fail(disp, "vkQueueSubmit2: out of decode memory");
+      return NULL;
+   }
+   memcpy(copy, submits, count * sizeof(*copy));
+   if (n > 1)
+      memcpy(infos, guest->pSignalSemaphoreInfos, (n - 1) * sizeof(*infos));
+   infos[n - 1] = (VkSemaphoreSubmitInfo){
+      .sType = VK_STRUCTURE_TYPE_SEMAPHORE_SUBMIT_INFO,
+      .semaphore = timeline,
+      .value = serial,
+      .stageMask = VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
+   };
+   copy[count - 1].signalSemaphoreInfoCount = n;
+   copy[count - 1].pSignalSemaphoreInfos = infos;
+   return copy;
+}
+
 static void
 vs_exec_vkQueueSubmit(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit *a)
 {
@@ -117,7 +179,14 @@ vs_exec_vkQueueSubmit(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit *a)
       return;
    uint64_t t0 = disp->renderer->stats.on ? os_now_ns() : 0;
    vs_queue_lock(queue);
-   a->ret = a->queue_obj->dt->QueueSubmit(a->queue, a->submitCount, a->pSubmits, a->fence);
+   uint64_t serial = cb_count ? vs_queue_next_serial(queue) : 0;
+   const VkSubmitInfo *submits =
+      serial ? submits_with_serial(disp, a->pSubmits, a->submitCount, &queue->serial_timeline, &serial) : a->pSubmits;
+   if (!submits) {
+      vs_queue_unlock(queue);
+      return;
+   }
+   a->ret = a->queue_obj->dt->QueueSubmit(a->queue, a->submitCount + !!serial, submits, a->fence);
    if (a->ret == VK_SUCCESS && cb_count)
       vs_queue_mark_submitted(vs_device_of(a->queue_obj), queue, cbs, cb_count);
    vs_queue_unlock(queue);
@@ -154,7 +223,14 @@ vs_exec_vkQueueSubmit2(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit2 *
       return;
    uint64_t t0 = disp->renderer->stats.on ? os_now_ns() : 0;
    vs_queue_lock(queue);
-   a->ret = submit2(a->queue, a->submitCount, a->pSubmits, a->fence);
+   uint64_t serial = cb_count ? vs_queue_next_serial(queue) : 0;
+   const VkSubmitInfo2 *submits =
+      serial ? submits2_with_serial(disp, a->pSubmits, a->submitCount, queue->serial_timeline, serial) : a->pSubmits;
+   if (!submits) {
+      vs_queue_unlock(queue);
+      return;
+   }
+   a->ret = submit2(a->queue, a->submitCount, submits, a->fence);
    if (a->ret == VK_SUCCESS && cb_count)
       vs_queue_mark_submitted(vs_device_of(a->queue_obj), queue, cbs, cb_count);
    vs_queue_unlock(queue);

@@ -23,6 +23,8 @@ struct vs_display_options {
    struct vs_shared_registry *shared_registry;
 };
 
+struct vs_display;
+
 enum vs_display_start_result {
    VS_DISPLAY_STARTED,
    /* No usable libx264 (loaded at run time): no display, the reason
@@ -33,10 +35,12 @@ enum vs_display_start_result {
    VS_DISPLAY_FAILED,
 };
 
-/* Starts the display threads. */
-enum vs_display_start_result vs_display_start(const struct vs_display_options *options);
+/* Starts the display threads; `*display` is the display when started, else
+ * NULL. */
+enum vs_display_start_result vs_display_start(const struct vs_display_options *options, struct vs_display **display);
 
-/* Stops the threads, flushes the recording, logs the display's figures. */
-void vs_display_stop(void);
+/* Stops the threads, flushes the recording, logs the display's figures,
+ * frees it all. */
+void vs_display_stop(struct vs_display *display);
 
 #endif

@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dispatch/objects.h"
-#include "dispatch/renderer.h"
+#include "dispatch/renderer_state.h"
 #include "memory/linear_mirror.h"
+#include "memory/memory_plan.h"
 #include "memory/shared_registry.h"
 #include "os/os.h"
 #include "util/chain.h"
@@ -326,27 +326,6 @@ vs_memory_device_init(struct vs_renderer *r, struct vs_device *dev, const char *
    return true;
 }
 
-static enum vs_memory_strategy
-choose_strategy(const struct vs_memory_caps *caps, uint32_t type_index)
-{
-   if (caps->forced != VS_MEMORY_AUTO)
-      return caps->forced;
-   if (caps->host_pointer_types & (1u << type_index))
-      return VS_MEMORY_HOST_POINTER;
-   if (caps->dmabuf)
-      return VS_MEMORY_DMABUF;
-   if (caps->opaque_fd)
-      return VS_MEMORY_OPAQUE_FD;
-   return VS_MEMORY_AUTO;
-}
-
-static VkExternalMemoryHandleTypeFlagBits
-handle_type_of(enum vs_memory_strategy s)
-{
-   return s == VS_MEMORY_DMABUF ? VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT
-                                : VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT;
-}
-
 void
 vs_memory_usage_init(struct vs_memory_usage *usage)
 {
@@ -514,48 +493,92 @@ vs_memory_chain_host_pointer(VkMemoryAllocateInfo *info, VkImportMemoryHostPoint
    info->allocationSize = size;
 }
 
+/* The guest's export request and resource import are the plan's now:
+ * cut from the chain, which lives in the decode arena of this one
+ * command, so relinking is safe. */
+static void
+strip_guest_sharing(VkMemoryAllocateInfo *info)
+{
+   while (vs_chain_cut(info, VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO).s)
+      ;
+   while (vs_chain_cut(info, VK_STRUCTURE_TYPE_IMPORT_MEMORY_RESOURCE_INFO_MESA).s)
+      ;
+}
+
+/* VS_BACKING_RESOURCE: maps the resource's fd for the host-pointer import. */
+static VkResult
+map_resource(struct vs_renderer *renderer, const struct vs_memory_caps *caps, const struct vs_memory_plan *plan,
+             struct vs_device_memory *mem)
+{
+   uint64_t res_size = 0;
+   const char *why = NULL;
+   mem->map_size = plan->map_size;
+   mem->fd = renderer->resolve_resource(renderer->resolve_data, plan->resource_id, &res_size);
+   if (mem->fd < 0)
+      why = "no such resource";
+   else if (!(why = vs_memory_plan_resource_fits(plan, mem->size, res_size, os_page_size())) &&
+            !(mem->map = os_map_guarded(mem->fd, mem->map_size, caps->granule)))
+      why = "the resource cannot be mapped";
+   if (!why) {
+      mem->imported = true;
+      return VK_SUCCESS;
+   }
+   vs_warn(renderer->ctx_id, "vkAllocateMemory: import of resource %u (%llu bytes, type %u): %s: %s",
+           plan->resource_id, (unsigned long long)mem->size, mem->type_index, why,
+           vn_result_name(VK_ERROR_INVALID_EXTERNAL_HANDLE));
+   if (mem->fd >= 0)
+      close(mem->fd);
+   mem->fd = -1;
+   return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+}
+
+/* VS_BACKING_REGION: a cached region, which comes with its charge, or a
+ * new one. */
+static VkResult
+make_region(struct vs_renderer *renderer, struct vs_device *dev, const struct vs_memory_plan *plan,
+            struct vs_device_memory *mem)
+{
+   mem->map_size = plan->map_size;
+   if (plan->reuse_region && region_cache_take(&dev->regions, mem->map_size, &mem->fd, &mem->map)) {
+      mem->charged_fds += 1;
+      mem->charged_mappings += VS_GUARDED_MAPPINGS;
+      return VK_SUCCESS;
+   }
+   if (!region_charge(renderer, mem))
+      return VK_ERROR_OUT_OF_HOST_MEMORY;
+   if (!vs_host_region_create(mem->map_size, plan->fd_size, dev->mem.granule, &mem->fd, &mem->map)) {
+      vs_warn(renderer->ctx_id, "vkAllocateMemory: cannot create %zu bytes of shared memory: %s%s: %s",
+              mem->map_size, strerror(errno), errno == EMFILE || errno == ENFILE ? " (the server is out of fds)" : "",
+              vn_result_name(VK_ERROR_OUT_OF_HOST_MEMORY));
+      return VK_ERROR_OUT_OF_HOST_MEMORY;
+   }
+   return VK_SUCCESS;
+}
+
+/* Plans (memory_plan.h), then commits: counts the memory against the
+ * client, gets its backing, allocates on the host, adds the mirror. */
 VkResult
 vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemoryAllocateInfo *info,
                    const struct vs_image *dedicated, struct vs_device_memory **out)
 {
    const struct vs_memory_caps *caps = &dev->mem;
-   const VkMemoryType *type = &caps->props.memoryTypes[info->memoryTypeIndex];
-   VkDeviceSize heap_size = caps->props.memoryHeaps[type->heapIndex].size;
-
-   /* Drop the guest's own export request (the server decides how memory is
-    * shared) and refuse imports, which would name host objects. The chain
-    * lives in the decode arena of this one command, so relinking is safe. */
-   VkExternalMemoryHandleTypeFlags guest_export = 0;
-   uint32_t import_res_id = 0;
-   for (VkBaseOutStructure **link = (VkBaseOutStructure **)&info->pNext; *link;) {
-      VkBaseOutStructure *s = *link;
-      /* An int: the MESA sTypes are not in VkStructureType. */
-      switch ((int)s->sType) {
-      case VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO:
-         guest_export = ((VkExportMemoryAllocateInfo *)s)->handleTypes;
-         *link = s->pNext;
-         continue;
-      case VK_STRUCTURE_TYPE_IMPORT_MEMORY_RESOURCE_INFO_MESA:
-         if (import_res_id || !renderer->resolve_resource) {
-            vs_warn(renderer->ctx_id, "vkAllocateMemory: %s: %s",
-                    import_res_id ? "two resource imports" : "this transport has no resources to import",
-                    vn_result_name(VK_ERROR_INVALID_EXTERNAL_HANDLE));
-            return VK_ERROR_INVALID_EXTERNAL_HANDLE;
-         }
-         import_res_id = ((VkImportMemoryResourceInfoMESA *)s)->resourceId;
-         import_res_id = import_res_id ? import_res_id : UINT32_MAX; /* 0 is never a resource */
-         *link = s->pNext;
-         continue;
-      case VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR:
-      case VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT:
-         vs_warn(renderer->ctx_id, "vkAllocateMemory: memory imports are not supported: %s",
-                 vn_result_name(VK_ERROR_INVALID_EXTERNAL_HANDLE));
-         return VK_ERROR_INVALID_EXTERNAL_HANDLE;
-      default:
-         link = &s->pNext;
-         continue;
-      }
+   const struct vs_memory_request req = {
+      .info = info,
+      .caps = caps,
+      .dma_buf = dev->has_external_memory_dma_buf,
+      .resources = renderer->resolve_resource != NULL,
+      .mirror = vs_linear_mirror_need(renderer->options.shared_registry, dedicated),
+      .bytes_limit = renderer->memory_usage.bytes_limit,
+   };
+   struct vs_memory_plan plan;
+   vs_memory_plan(&req, &plan);
+   if (plan.result != VK_SUCCESS) {
+      vs_warn(renderer->ctx_id, "vkAllocateMemory of %llu bytes (type %u): %s: %s",
+              (unsigned long long)info->allocationSize, info->memoryTypeIndex, plan.why,
+              vn_result_name(plan.result));
+      return plan.result;
    }
+   strip_guest_sharing(info);
 
    struct vs_device_memory *mem = calloc(1, sizeof(*mem));
    if (!mem)
@@ -563,122 +586,43 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
    mem->fd = -1;
    mem->size = info->allocationSize;
    mem->type_index = info->memoryTypeIndex;
-   const bool host_pointer = (type->propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) &&
-                             choose_strategy(caps, info->memoryTypeIndex) == VS_MEMORY_HOST_POINTER;
-   /* A guest WSI image the display could not read in this memory: its blob
-    * is a linear mirror (memory/linear_mirror.h), not this memory. */
-   const bool mirror = !import_res_id &&
-                       vs_linear_mirror_wanted(renderer->options.shared_registry, dedicated, host_pointer) &&
-                       (guest_export & (VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT |
-                                        VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT));
-   VkResult reserved = usage_reserve(renderer, dev, mem);
-   if (reserved != VK_SUCCESS) {
+   mem->shared_by = plan.shared_by;
+   VkResult r = usage_reserve(renderer, dev, mem);
+   if (r != VK_SUCCESS) {
       free(mem);
-      return reserved;
+      return r;
    }
-   /* A mirror's own region; an import's mapping of the resource's fd. */
-   if ((mirror || import_res_id) && !region_charge(renderer, mem))
+   if (plan.charge_region && !region_charge(renderer, mem))
       return allocate_failed(mem, VK_ERROR_OUT_OF_HOST_MEMORY);
 
    VkImportMemoryHostPointerInfoEXT import_info;
    VkExportMemoryAllocateInfo export_info;
-   if (import_res_id) {
-      /* A resource made elsewhere (VkImportMemoryResourceInfoMESA): the
-       * host driver gets it as host memory through our own mapping of its
-       * fd, whatever the fd is (shm, or a dma-buf the driver could not
-       * import itself). */
-      const char *why = NULL;
-      uint64_t res_size = 0;
-      size_t g = caps->granule;
-      mem->fd = renderer->resolve_resource(renderer->resolve_data, import_res_id, &res_size);
-      mem->map_size = (size_t)((info->allocationSize + g - 1) & ~(VkDeviceSize)(g - 1));
-      if (mem->fd < 0)
-         why = "no such resource";
-      else if (!(caps->host_pointer_types & (1u << info->memoryTypeIndex)))
-         why = "the memory type cannot back host-pointer imports";
-      else if (info->allocationSize > res_size ||
-               mem->map_size > ((res_size + os_page_size() - 1) & ~(uint64_t)(os_page_size() - 1)))
-         why = "the allocation is larger than the resource";
-      else if (!(mem->map = os_map_guarded(mem->fd, mem->map_size, g)))
-         why = "the resource cannot be mapped";
-      if (why) {
-         vs_warn(renderer->ctx_id, "vkAllocateMemory: import of resource %u (%llu bytes, type %u): %s: %s",
-                 import_res_id, (unsigned long long)info->allocationSize, info->memoryTypeIndex, why,
-                 vn_result_name(VK_ERROR_INVALID_EXTERNAL_HANDLE));
-         if (mem->fd >= 0)
-            close(mem->fd);
-         return allocate_failed(mem, VK_ERROR_INVALID_EXTERNAL_HANDLE);
-      }
-      mem->imported = true;
-      mem->shared_by = VS_MEMORY_HOST_POINTER;
-      vs_memory_chain_host_pointer(info, &import_info, mem->map, mem->map_size);
-   } else if (type->propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
-      if (info->allocationSize > heap_size) {
-         vs_warn(renderer->ctx_id, "vkAllocateMemory: %llu bytes exceed heap %u (%llu bytes): %s",
-                 (unsigned long long)info->allocationSize, type->heapIndex, (unsigned long long)heap_size,
-                 vn_result_name(VK_ERROR_OUT_OF_DEVICE_MEMORY));
-         return allocate_failed(mem, VK_ERROR_OUT_OF_DEVICE_MEMORY);
-      }
-      mem->shared_by = choose_strategy(caps, info->memoryTypeIndex);
-      switch (mem->shared_by) {
-      case VS_MEMORY_HOST_POINTER: {
-         if (!(caps->host_pointer_types & (1u << info->memoryTypeIndex))) {
-            vs_warn(renderer->ctx_id, "vkAllocateMemory: memory type %u cannot back host-pointer imports",
-                    info->memoryTypeIndex);
-            return allocate_failed(mem, VK_ERROR_OUT_OF_DEVICE_MEMORY);
-         }
-         size_t g = caps->granule;
-         mem->map_size = (size_t)((info->allocationSize + g - 1) & ~(VkDeviceSize)(g - 1));
-         /* Exact-size fds vary in size: they bypass the region cache. A
-          * cached region comes with its charge. */
-         if (!caps->exact_shm && region_cache_take(&dev->regions, mem->map_size, &mem->fd, &mem->map)) {
-            mem->charged_fds += 1;
-            mem->charged_mappings += VS_GUARDED_MAPPINGS;
-         } else if (!region_charge(renderer, mem)) {
-            return allocate_failed(mem, VK_ERROR_OUT_OF_HOST_MEMORY);
-         } else if (!vs_host_region_create(mem->map_size,
-                                           caps->exact_shm ? (size_t)info->allocationSize : mem->map_size, g,
-                                           &mem->fd, &mem->map)) {
-            vs_warn(renderer->ctx_id, "vkAllocateMemory: cannot create %zu bytes of shared memory: %s%s",
-                    mem->map_size, strerror(errno),
-                    errno == EMFILE || errno == ENFILE ? " (the server is out of fds)" : "");
-            return allocate_failed(mem, VK_ERROR_OUT_OF_HOST_MEMORY);
-         }
-         vs_memory_chain_host_pointer(info, &import_info, mem->map, mem->map_size);
-         break;
-      }
-      case VS_MEMORY_DMABUF:
-      case VS_MEMORY_OPAQUE_FD:
-         export_info = (VkExportMemoryAllocateInfo){
-            .sType = VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO,
-            .pNext = info->pNext,
-            .handleTypes = handle_type_of(mem->shared_by),
-         };
-         info->pNext = &export_info;
-         break;
-      case VS_MEMORY_AUTO:
-         vs_warn(renderer->ctx_id, "vkAllocateMemory: no way to share host-visible memory type %u",
-                 info->memoryTypeIndex);
-         return allocate_failed(mem, VK_ERROR_OUT_OF_DEVICE_MEMORY);
-      }
-   } else if (mirror) {
-      /* The mirror's image is bound here too, which a dedicated
-       * allocation would forbid. */
-      vs_chain_cut(info, VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO);
-   } else if (guest_export & (VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT |
-                              VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT)) {
-      /* Device-local memory the guest wants to share (not map): export it
-       * as the host driver can. */
-      mem->shared_by = dev->has_external_memory_dma_buf ? VS_MEMORY_DMABUF : VS_MEMORY_OPAQUE_FD;
+   switch (plan.backing) {
+   case VS_BACKING_RESOURCE:
+      r = map_resource(renderer, caps, &plan, mem);
+      break;
+   case VS_BACKING_REGION:
+      r = make_region(renderer, dev, &plan, mem);
+      break;
+   case VS_BACKING_EXPORT:
       export_info = (VkExportMemoryAllocateInfo){
          .sType = VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO,
          .pNext = info->pNext,
-         .handleTypes = handle_type_of(mem->shared_by),
+         .handleTypes = plan.export_type,
       };
       info->pNext = &export_info;
+      break;
+   case VS_BACKING_HOST:
+      break;
    }
+   if (r != VK_SUCCESS)
+      return allocate_failed(mem, r);
+   if (mem->map)
+      vs_memory_chain_host_pointer(info, &import_info, mem->map, mem->map_size);
+   if (plan.drop_dedicated)
+      vs_chain_cut(info, VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO);
 
-   VkResult r = dev->dt.AllocateMemory(dev->host, info, NULL, &mem->host);
+   r = dev->dt.AllocateMemory(dev->host, info, NULL, &mem->host);
    info->allocationSize = mem->size;
    if (r != VK_SUCCESS) {
       vs_warn(renderer->ctx_id, "host vkAllocateMemory of %llu bytes (type %u, %s) failed: %s",
@@ -690,8 +634,8 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
          region_uncharge(mem); /* the cache's now */
       return allocate_failed(mem, r);
    }
-   if (mirror && !(mem->mirror = vs_linear_mirror_create(dev, renderer->ctx_id, mem->host, info->allocationSize,
-                                                      mem->type_index, dedicated))) {
+   if (plan.mirror && !(mem->mirror = vs_linear_mirror_create(dev, renderer->ctx_id, mem->host, info->allocationSize,
+                                                           mem->type_index, dedicated))) {
       vs_memory_free(dev, mem);
       return VK_ERROR_OUT_OF_HOST_MEMORY;
    }
@@ -742,7 +686,7 @@ export_fd(struct vs_device *dev, struct vs_device_memory *mem)
    const VkMemoryGetFdInfoKHR fd_info = {
       .sType = VK_STRUCTURE_TYPE_MEMORY_GET_FD_INFO_KHR,
       .memory = mem->host,
-      .handleType = handle_type_of(mem->shared_by),
+      .handleType = vs_memory_handle_type(mem->shared_by),
    };
    int fd = -1;
    if (dev->dt.GetMemoryFdKHR(dev->host, &fd_info, &fd) != VK_SUCCESS)

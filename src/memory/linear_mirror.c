@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "dispatch/objects.h"
+#include "dispatch/renderer_state.h"
 #include "memory/device_memory.h"
 #include "memory/shared_registry.h"
 #include "util/log.h"
@@ -30,13 +30,13 @@ struct vs_linear_mirror {
    struct vs_shared_entry *shared;
 };
 
-bool
-vs_linear_mirror_wanted(const struct vs_shared_registry *registry, const struct vs_image *image,
-                        bool memory_is_shared)
+enum vs_mirror_need
+vs_linear_mirror_need(const struct vs_shared_registry *registry, const struct vs_image *image)
 {
-   return registry && image && image->from_modifier && (image->host_flags & VK_IMAGE_CREATE_ALIAS_BIT) &&
-          (image->optimal_for_linear || !memory_is_shared) && image->mip_levels == 1 &&
-          image->array_layers == 1 && image->type == VK_IMAGE_TYPE_2D;
+   if (!registry || !image || !image->from_modifier || !(image->host_flags & VK_IMAGE_CREATE_ALIAS_BIT) ||
+       image->mip_levels != 1 || image->array_layers != 1 || image->type != VK_IMAGE_TYPE_2D)
+      return VS_MIRROR_NEVER;
+   return image->optimal_for_linear ? VS_MIRROR_ALWAYS : VS_MIRROR_IF_UNSHARED;
 }
 
 /* Records image -> buffer in the guest's linear layout. The image is in

@@ -25,17 +25,20 @@
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
+#include "memory/memory_plan.h"
+
 struct vs_device;
 struct vs_image;
 struct vs_linear_mirror;
 struct vs_shared_registry;
 
-/* Whether a dedicated allocation for `image` gets a mirror: the context
- * has a display registry (`registry`, may be NULL); the image is a LINEAR-modifier 2D one with one level and
- * one layer, created aliasable; and it is OPTIMAL on the host or its
- * memory is not the server's shared memory (`memory_is_shared`). */
-bool vs_linear_mirror_wanted(const struct vs_shared_registry *registry, const struct vs_image *image,
-                             bool memory_is_shared);
+/* Whether a dedicated allocation for `image` (NULL: none) gets a mirror:
+ * never unless the context has a display registry (`registry`, may be
+ * NULL) and the image is a LINEAR-modifier 2D one with one level and one
+ * layer, created aliasable; then always if the host keeps it OPTIMAL, else
+ * when its memory is not the server's shared memory (memory_plan.h
+ * decides that). */
+enum vs_mirror_need vs_linear_mirror_need(const struct vs_shared_registry *registry, const struct vs_image *image);
 
 /* Makes the mirror of `memory` (host memory of that size and type), the
  * dedicated memory of `image`. NULL (with a warning naming ctx_id and the

@@ -26,9 +26,12 @@ struct vs_queue {
    struct vs_object *obj;            /* bound by vkGetDeviceQueue2 */
    uint32_t ring_idx;
    struct vs_retire_queue *retire;   /* started on first timeline fence */
-   /* A host fence after each submission that ran command buffers, by
-    * serial (dispatch/lifetime.c): what tells that a command buffer is no
-    * longer pending. Under `lock`. */
+   /* What tells that a command buffer is no longer pending: each
+    * submission that runs command buffers signals the next serial on
+    * serial_timeline (a host timeline semaphore), or, where the host device
+    * has none, is followed by a host fence (dispatch/lifetime.c). Under
+    * `lock`. */
+   VkSemaphore serial_timeline;
    uint64_t serial_submitted, serial_done;
    struct vs_serial_fence *serial_head, *serial_tail, *serial_free;
 };
