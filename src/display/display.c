@@ -927,16 +927,16 @@ display_free(struct vs_display *d)
 {
    if (d->stream)
       vs_stream_stop(d->stream); /* no sink is used after this */
-   vs_http_destroy(d->http);
-   vs_seat_stop(d->seat);
-   vs_stream_destroy(d->stream);
-   vs_record_close(d->record);
    if (d->tick)
       wl_event_source_remove(d->tick);
    if (d->done_source)
       wl_event_source_remove(d->done_source);
    if (d->stop_source)
       wl_event_source_remove(d->stop_source);
+   vs_http_destroy(d->http);
+   vs_seat_stop(d->seat);
+   vs_stream_destroy(d->stream);
+   vs_record_close(d->record);
    if (d->display)
       wl_display_destroy(d->display);
    if (d->stop.read_fd >= 0)
