@@ -36,6 +36,10 @@ struct vs_context_limits {
 struct vs_context_options {
    struct vs_renderer_options renderer;
    struct vs_context_limits limits;
+   /* Test-only fault injection ($VENUS_SERVER_TEST_DEVICE_LOST=NAME:N, read
+    * once by main): renderer.lose_device_at_submit applies to contexts of
+    * the client named NAME only; NULL: to none. */
+   const char *lose_device_client;
 };
 
 /* Defaults a multi-tenant host can use. */
