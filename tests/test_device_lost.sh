@@ -27,8 +27,14 @@ VENUS_SERVER_TEST_DEVICE_LOST=vk_lost:3 server_start --log-level info || finish
 
 run_mode() {
   local mode=$1 perf=$2 want=$3 n=$4 rc=0 beside_pid line
-  venus_run "$COMPUTE" --mib 8 --rounds 20 --pause-ms 100 >"$TEST_TMP/$mode-beside.out" 2>"$TEST_TMP/$mode-beside.err" &
+  local devices
+  devices=$(log_count 'device [0-9]+ created')
+  venus_run "$COMPUTE" --mib 8 --rounds 40 --pause-ms 100 >"$TEST_TMP/$mode-beside.out" 2>"$TEST_TMP/$mode-beside.err" &
   beside_pid=$!; BG_PIDS+=("$beside_pid")
+  # Its device first: the Vulkan loader crashes on vkCreateDevice racing
+  # another thread's vkDestroyDevice (Vulkan-Loader issue 2018), which the
+  # lost client's short life would invite.
+  wait_log_count 'device [0-9]+ created' $((devices + 1)) 30 || true
   venus_run env VN_PERF="$perf" "$LOST" >"$TEST_TMP/$mode.out" 2>"$TEST_TMP/$mode.err" || rc=$?
   client_check "$mode: every wait after the loss and vkDeviceWaitIdle return VK_ERROR_DEVICE_LOST" \
     "$TEST_TMP/$mode.out" "$rc" || true
