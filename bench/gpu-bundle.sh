@@ -23,7 +23,8 @@
 #                    without installing anything (from the trixie root of
 #                    scripts/trixie-root.sh; left out with VKMARK=0);
 #   DEST/guest26/    the newest Mesa's Venus guest (sid's Mesa 26: Vulkan 1.4)
-#                    with sid's vulkaninfo and Vulkan loader, every library
+#                    with sid's vulkaninfo, Vulkan loader and stock vtest
+#                    front end (virgl_test_server), every library
 #                    they link and sid's ld-linux-x86-64.so.2, which runs them
 #                    on the GPU image's older glibc (from the sid root of
 #                    scripts/debian-root.sh; left out with GUEST26=0; about
@@ -120,11 +121,12 @@ if [ "${GUEST26:-1}" = 1 ]; then
   g=$dest/guest26
   rm -rf "$g"
   mkdir -p "$g/lib" "$g/bin"
-  cp "$root/usr/bin/vulkaninfo" "$g/bin/"
+  cp "$root/usr/bin/vulkaninfo" "$root/usr/bin/virgl_test_server" "$g/bin/"
   cp -L "$root/lib64/ld-linux-x86-64.so.2" "$g/lib/"
   driver=/usr/lib/x86_64-linux-gnu/libvulkan_virtio.so
   cp -L "$root$driver" "$root/usr/lib/x86_64-linux-gnu/libvulkan.so.1" "$g/lib/"
-  for lib in $( (chroot "$root" ldd /usr/bin/vulkaninfo; chroot "$root" ldd "$driver") \
+  for lib in $( (chroot "$root" ldd /usr/bin/vulkaninfo; chroot "$root" ldd "$driver"
+                 chroot "$root" ldd /usr/bin/virgl_test_server) \
                 | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u); do
     cp -L "$root$lib" "$g/lib/"
   done

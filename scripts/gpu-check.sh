@@ -754,6 +754,27 @@ if want guest26 && [ -x "$bundle/guest26/lib/ld-linux-x86-64.so.2" ]; then
   verdict=FAIL; [ "$rc" = 0 ] && [ "$rc_n" = 0 ] && [ "$same" = 2 ] && verdict=PASS
   result guest26-vk14 $verdict "native exit $rc_n, through the server exit $rc ($(tail -n1 "$logs/vk14-venus.out")); $same of 2 outputs identical to native"
   stop_server
+  # The same through sid's stock front end (virgl_test_server, whose
+  # capset the guest then reads) with venus-server as its render server.
+  if [ -x "$g26/bin/virgl_test_server" ]; then
+    front_sock=$prefix/front.sock
+    # (--library-path, not LD_LIBRARY_PATH, which the render server needs.)
+    env RENDER_SERVER_EXEC_PATH="$build/venus-server" VK_DRIVER_FILES="$HOST_ICD" VK_ICD_FILENAMES="$HOST_ICD" \
+      "$g26/lib/ld-linux-x86-64.so.2" --library-path "$g26/lib" "$g26/bin/virgl_test_server" \
+      --venus --no-virgl --multi-clients --socket-path "$front_sock" >"$logs/guest26-front.log" 2>&1 &
+    front_pid=$!
+    for _ in $(seq 100); do [ -S "$front_sock" ] && break; sleep 0.1; done
+    rc=0; sock=$front_sock guest26 "$g26/bin/vulkaninfo" >"$logs/guest26-front-vulkaninfo.txt" 2>&1 || rc=$?
+    api=$(sed -n 's/^[[:space:]]*apiVersion[[:space:]]*= *\([0-9.]*\).*/\1/p' "$logs/guest26-front-vulkaninfo.txt" | head -n1)
+    name=$(sed -n 's/^[[:space:]]*deviceName[[:space:]]*= *//p' "$logs/guest26-front-vulkaninfo.txt" | head -n1)
+    mkdir -p "$logs/vk14-front"
+    rc14=0; sock=$front_sock guest26 "$build/tests/vk14" --out-dir "$logs/vk14-front" >"$logs/vk14-front.out" 2>&1 || rc14=$?
+    same=0
+    for f in vk14.pam hostcopy.bin; do cmp -s "$logs/vk14-native/$f" "$logs/vk14-front/$f" && same=$((same + 1)); done
+    kill "$front_pid" 2>/dev/null; wait "$front_pid" 2>/dev/null
+    verdict=FAIL; [ "$rc" = 0 ] && [[ $api == 1.4.* ]] && [ "$rc14" = 0 ] && [ "$same" = 2 ] && verdict=PASS
+    result guest26-stock-front $verdict "sid's virgl_test_server + venus-server: vulkaninfo exit $rc, ${name:-no device}, apiVersion ${api:-none}; vk14 exit $rc14, $same of 2 outputs identical to native"
+  fi
 fi
 
 if want bench; then

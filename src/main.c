@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,6 +240,8 @@ parse_limit(const char *arg)
 /* Server-wide: what clients' shared memory may take of the process's fds
  * and mappings (util/fair_share.h). */
 static struct vs_fair_pool fd_pool, mapping_pool;
+/* Server-wide: host objects all contexts of this process hold. */
+static _Atomic uint64_t live_objects;
 
 /* Half of `room` is split evenly as guarantees, the other half is shared. */
 static void
@@ -285,15 +288,29 @@ fit_kernel_limits(void)
            (unsigned long long)mapping_pool.shared);
 }
 
+/* SIGTERM and SIGINT stop the vtest server through this event. It lives
+ * for the whole process: closing it could race with a late signal handler
+ * writing to its fd, which the handler reads lock-free. */
+static struct os_event stop_event = { -1, -1 };
+static atomic_int stop_write_fd = -1;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int must be async-signal-safe");
+
 static void
 on_stop_signal(int sig)
 {
-   vtest_server_request_stop();
+   int saved_errno = errno;
+   struct os_event ev = { -1, atomic_load(&stop_write_fd) };
+   if (ev.write_fd >= 0)
+      os_event_signal(&ev);
+   errno = saved_errno;
 }
 
 static bool
 install_signal_handlers(void)
 {
+   if (os_event_init(&stop_event) < 0)
+      return false;
+   atomic_store(&stop_write_fd, stop_event.write_fd);
    struct sigaction sa;
    memset(&sa, 0, sizeof(sa));
    sigemptyset(&sa.sa_mask);
@@ -369,6 +386,7 @@ main(int argc, char **argv)
    }
    config.isolate = VS_ISOLATE_THREAD;
    vs_context_options_default(&config.context);
+   config.context.live_objects = &live_objects;
    vtest_server_limits_default(&config.server);
    const char *env_socket = getenv("VTEST_SOCKET_NAME");
    if (env_socket && *env_socket)
@@ -549,15 +567,17 @@ main(int argc, char **argv)
       fprintf(stderr, "venus-server: --isolate spawn is for the render server (--socket-fd); vtest has process\n");
       return 2;
    }
-   vtest_server_set_isolation(config.isolate == VS_ISOLATE_PROCESS);
    if (!install_signal_handlers()) {
-      fprintf(stderr, "venus-server: sigaction: %s\n", strerror(errno));
+      fprintf(stderr, "venus-server: stop event or sigaction: %s\n", strerror(errno));
       return 1;
    }
    if ((config.http || config.record || config.fps || config.input) && !config.display) {
       fprintf(stderr, "venus-server: --http, --record, --fps and --input need --display\n");
       return 2;
    }
+#ifdef VS_HAVE_DISPLAY
+   struct vs_display *running_display = NULL;
+#endif
    if (config.display) {
 #ifdef VS_HAVE_DISPLAY
       /* Every context registers its host-pointer memory here, where the
@@ -569,7 +589,7 @@ main(int argc, char **argv)
          .input = config.input, .runtime_dir = runtime_dir && *runtime_dir ? runtime_dir : NULL,
          .shared_registry = config.context.renderer.shared_registry,
       };
-      if (!display.shared_registry || !vs_display_start(&display))
+      if (!display.shared_registry || !(running_display = vs_display_start(&display)))
          return 1;
 #else
       fprintf(stderr, "venus-server: --display: this build has no display (meson -Ddisplay: needs wayland-server, "
@@ -578,10 +598,13 @@ main(int argc, char **argv)
 #endif
    }
    fit_kernel_limits();
-   int rc = vtest_server_run_limited(config.socket_path, &config.context, &config.server);
+   const struct vtest_server_setup setup = {
+      .isolate_process = config.isolate == VS_ISOLATE_PROCESS,
+      .stop_fd = stop_event.read_fd,
+   };
+   int rc = vtest_server_run_limited(config.socket_path, &config.context, &config.server, &setup);
 #ifdef VS_HAVE_DISPLAY
-   if (config.display)
-      vs_display_stop();
+   vs_display_stop(running_display);
 #endif
    if (rc == VTEST_SERVER_ABANDONED) {
       /* Threads stuck in the host driver would block exit()'s library

@@ -58,26 +58,20 @@ resolve_resource(void *data, uint32_t res_id, uint64_t *size)
    return fd;
 }
 
-static struct vn_exec_table exec_table;
-static struct vn_check_table check_table;
-static const char *exec_table_missing;
-
-static void
-exec_table_build(void)
+/* The context's handler and check tables; false (logged) if a command of
+ * protocol/semantics.txt has no handler: a family that forgot to
+ * register, a build error in all but name. */
+static bool
+build_tables(struct vs_context *ctx)
 {
-   vn_exec_table_init(&exec_table);
-   vs_renderer_register(&exec_table);
-   vs_ring_commands_register(&exec_table);
-   exec_table_missing = vn_exec_table_missing(&exec_table);
-   vn_check_table_init(&check_table);
-}
-
-const struct vn_exec_table *
-vs_context_exec_table(void)
-{
-   static pthread_once_t once = PTHREAD_ONCE_INIT;
-   pthread_once(&once, exec_table_build);
-   return &exec_table;
+   vn_exec_table_init(&ctx->exec_table);
+   vs_renderer_register(&ctx->exec_table);
+   vs_ring_commands_register(&ctx->exec_table);
+   vn_check_table_init(&ctx->check_table);
+   const char *missing = vn_exec_table_missing(&ctx->exec_table);
+   if (missing)
+      vs_error(ctx->id, "no handler registered for %s (protocol/semantics.txt)", missing);
+   return !missing;
 }
 
 void
@@ -87,8 +81,8 @@ vs_context_init_dispatch(struct vs_context *ctx, struct vs_dispatch *disp, struc
       .ctx_id = ctx->id,
       .hooks = ring ? vs_ring_dispatch_hooks(ring)
                     : (struct vs_dispatch_hooks){ dispatch_fatal, dispatch_should_stop, ctx },
-      .exec = vs_context_exec_table(),
-      .checks = &check_table,
+      .exec = &ctx->exec_table,
+      .checks = &ctx->check_table,
       .objects = &ctx->objects,
       .resources = &ctx->resources,
       .renderer = &ctx->renderer,
@@ -132,19 +126,16 @@ rings_reached(void *data, const struct vs_work_mark *mark)
 struct vs_context *
 vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_context_options *options)
 {
-   if (vs_context_exec_table() && exec_table_missing) {
-      /* A family that forgot to register: a build error in all but name. */
-      vs_error(ctx_id, "no handler registered for %s (protocol/semantics.txt)", exec_table_missing);
-      return NULL;
-   }
    struct vs_context *ctx = calloc(1, sizeof(*ctx));
    if (!ctx)
       return NULL;
-   if (!vs_object_table_init(&ctx->objects)) {
+   ctx->id = ctx_id;
+   if (!build_tables(ctx) || !vs_object_table_init(&ctx->objects)) {
       free(ctx);
       return NULL;
    }
-   ctx->id = ctx_id;
+   if (options->live_objects)
+      ctx->objects.live = options->live_objects;
    snprintf(ctx->name, sizeof(ctx->name), "%s", debug_name ? debug_name : "");
    atomic_init(&ctx->fatal, false);
    ctx->limits = options->limits;
@@ -250,8 +241,9 @@ vs_context_destroy(struct vs_context *ctx)
    pthread_cond_destroy(&ctx->monitor_cond);
    pthread_mutex_destroy(&ctx->monitor_lock);
    pthread_mutex_destroy(&ctx->rings_lock);
+   uint64_t live = vs_object_table_live(&ctx->objects);
    vs_info(ctx->id, "context destroyed: %u host objects released, %llu live in server", held,
-           (unsigned long long)vs_object_live_count());
+           (unsigned long long)live);
    free(ctx);
 }
 

@@ -7,6 +7,7 @@
 #ifndef VS_CONTEXT_H
 #define VS_CONTEXT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +37,10 @@ struct vs_context_limits {
 struct vs_context_options {
    struct vs_renderer_options renderer;
    struct vs_context_limits limits;
+   /* Where the contexts of one server count their live host objects (the
+    * "live in server" figure of each context's last line); NULL: each
+    * context its own. */
+   _Atomic uint64_t *live_objects;
    /* Test-only fault injection ($VENUS_SERVER_TEST_DEVICE_LOST=NAME:N, read
     * once by main): renderer.lose_device_at_submit applies to contexts of
     * the client named NAME only; NULL: to none. */
@@ -85,17 +90,21 @@ enum vs_fd_type {
 #define VS_MAP_CACHE_UNCACHED 2
 #define VS_MAP_CACHE_WC 3
 
+/* For OPAQUE fds: what a VMM needs to import them itself, laid out as
+ * the render server's protocol carries it (render/render_protocol.h). */
+struct vs_blob_vulkan_info {
+   uint8_t device_uuid[16];
+   uint8_t driver_uuid[16];
+   uint64_t allocation_size;
+   uint32_t memory_type_index;
+   uint32_t pad;
+};
+
 struct vs_blob {
    int fd;                     /* new: the caller sends it, then closes it */
    enum vs_fd_type fd_type;
    uint32_t map_info;
-   /* For OPAQUE fds: what a VMM needs to import them itself. */
-   struct {
-      uint8_t device_uuid[16];
-      uint8_t driver_uuid[16];
-      uint64_t allocation_size;
-      uint32_t memory_type_index;
-   } vulkan_info;
+   struct vs_blob_vulkan_info vulkan_info;
 };
 
 /* Creates blob resource `res_id` (the caller's id: non-zero, unused).

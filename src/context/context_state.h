@@ -11,6 +11,7 @@
 #include "venus/dispatch.h"
 #include "venus/object_table.h"
 #include "venus/resource.h"
+#include "vn_wire.h"
 
 struct vs_ring;
 
@@ -24,6 +25,9 @@ struct vs_context {
    struct vs_resource_table resources;
    struct vs_renderer renderer;
 
+   /* The handlers every dispatcher of the context runs, and their checks. */
+   struct vn_exec_table exec_table;
+   struct vn_check_table check_table;
    /* The context-side dispatcher (SUBMIT_CMD2 streams, socket thread). */
    struct vs_dispatch dispatch;
 
@@ -50,9 +54,6 @@ struct vs_context {
 /* Logs `reason` once and makes the context fatal: every ring stops, and
  * the transport drops the client. */
 void vs_context_set_fatal(struct vs_context *ctx, const char *reason);
-
-/* The handler table every dispatcher of every context runs. */
-const struct vn_exec_table *vs_context_exec_table(void);
 
 /* Sets up a dispatcher of this context; `ring` is NULL on the context side. */
 void vs_context_init_dispatch(struct vs_context *ctx, struct vs_dispatch *disp, struct vs_ring *ring);

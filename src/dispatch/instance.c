@@ -370,16 +370,6 @@ physical_device_create(const struct vs_instance *inst, VkPhysicalDevice host)
    return phys;
 }
 
-bool
-vs_physical_device_has_extension(const struct vs_physical_device *phys, const char *name)
-{
-   for (uint32_t i = 0; i < phys->extension_count; i++) {
-      if (strcmp(phys->extensions[i].extensionName, name) == 0)
-         return true;
-   }
-   return false;
-}
-
 static void
 vs_exec_vkEnumeratePhysicalDevices(struct vs_dispatch *disp,
                                    struct vn_args_vkEnumeratePhysicalDevices *a)

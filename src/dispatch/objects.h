@@ -1,8 +1,9 @@
 /* The state the server keeps per Vulkan object family, and checked casts
- * from a table entry to it. Only the families that need more than a host
- * handle have state: instances, physical devices, devices, queues, device
- * memory (memory/device_memory.h), images, buffers, query pools and the
- * descriptor family. */
+ * from a table entry to it, private to the handlers of src/dispatch. Only
+ * the families that need more than a host handle have state: instances,
+ * physical devices, devices, queues, device memory and images (in
+ * dispatch/renderer_state.h, which the rest of the renderer reaches),
+ * buffers, query pools and the descriptor family (here). */
 #ifndef VS_DISPATCH_OBJECTS_H
 #define VS_DISPATCH_OBJECTS_H
 
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
+#include "dispatch/renderer_state.h"
 #include "dispatch/validate.h"
 #include "memory/device_memory.h"
 #include "sync/queue.h"
@@ -22,64 +24,6 @@
 struct vs_dispatch;
 struct vs_renderer;
 struct vs_retire_queue;
-
-struct vs_instance {
-   VkInstance host;
-   struct vn_instance_table it;
-   uint32_t api_version;
-   int device_index;                 /* the --device choice it was made for */
-   uint32_t physical_count;          /* exposed host physical devices */
-   VkPhysicalDevice *physical;
-   bool physical_bound;              /* ids bound by vkEnumeratePhysicalDevices */
-};
-
-/* What the server reads of a host physical device once, when the guest
- * first names it. */
-struct vs_physical_device {
-   VkPhysicalDevice host;
-   VkPhysicalDeviceProperties props;
-   VkPhysicalDeviceIDProperties id_props; /* UUIDs, for blob export info */
-   struct vs_index_limits index_limits;
-   uint32_t extension_count;
-   VkExtensionProperties *extensions; /* the host's, unfiltered */
-   uint32_t queue_family_count;
-   VkQueueFamilyProperties *queue_families;
-   bool has_foreign_queue;           /* VK_EXT_queue_family_foreign */
-   /* VK_EXT_robustness2 with robustBufferAccess2 and robustImageAccess2:
-    * forced on in every device the server creates. */
-   bool robustness2;
-   /* VK_KHR_portability_subset (MoltenVK): the host device must be created
-    * with it enabled, and the guest sees its limits. */
-   bool portability_subset;
-   /* Core 1.2 timeline semaphores (instance and device): forced on in
-    * every device, for the queues' serial semaphores (dispatch/lifetime.c). */
-   bool timeline_semaphore;
-};
-
-struct vs_device {
-   VkDevice host;
-   struct vs_renderer *renderer;     /* the owning context's; outlives the device */
-   struct vn_device_table dt;
-   struct vs_object *physical;
-   uint32_t queue_count;
-   struct vs_queue *queues;
-   /* Host extensions the server enabled for sharing memory. */
-   bool has_external_memory_host;
-   bool has_external_memory_fd;
-   bool has_external_memory_dma_buf;
-   bool host_queue_family_foreign;   /* VK_EXT_queue_family_foreign on the host device */
-   /* The guest enabled VK_EXT_queue_family_foreign and the host has none:
-    * barriers naming the foreign family are rewritten (barrier.c). */
-   bool foreign_by_server;
-   /* Guest LINEAR-modifier color attachments become OPTIMAL host images
-    * (dispatch/image.c): NVIDIA loses the device rendering to linear ones. */
-   bool modifier_color_optimal;
-   /* ... even where every memory type is mappable (a test set-up: the
-    * guest could then map tiled bytes). */
-   bool modifier_color_forced;
-   struct vs_memory_caps mem;
-   struct vs_region_cache regions;
-};
 
 /* A buffer's size and binding: what range checks measure against. */
 struct vs_buffer {
@@ -104,34 +48,6 @@ struct vs_query_pool {
    uint32_t count;
    uint32_t values;                  /* result values per query, availability aside */
    uint32_t value_bytes;             /* bytes per value; 0: 4, or 8 with VK_QUERY_RESULT_64_BIT */
-};
-
-/* An image's shape and binding: what range checks measure against, and
- * what a frame exporter needs to read its pixels. */
-struct vs_image {
-   VkFormat format;
-   VkExtent3D extent;
-   uint32_t mip_levels;
-   uint32_t array_layers;
-   VkImageType type;
-   VkImageTiling tiling;             /* host tiling (a linear modifier is LINEAR) */
-   VkImageUsageFlags usage;
-   bool sparse;
-   /* A LINEAR-modifier color attachment made OPTIMAL on the host (see
-    * dispatch/image.c); `layout` is then a linear twin's. */
-   bool optimal_for_linear;
-   bool from_modifier;               /* the guest made it with a DRM modifier */
-   /* The host's create flags and usage: an identical alias needs them
-    * (memory/linear_mirror.h). */
-   VkImageCreateFlags host_flags;
-   VkImageUsageFlags host_usage;
-   VkExternalMemoryHandleTypeFlags host_import_types; /* memory/import_types.h */
-   bool kept_off_imports;            /* ditto: its memory types exclude imported ones */
-   bool preinitialized_undefined;    /* PREINITIALIZED for the guest, UNDEFINED on the host (image.c) */
-   uint64_t memory_id;               /* bound VkDeviceMemory, 0 while unbound */
-   VkDeviceSize memory_offset;
-   /* Plane 0 as the guest sees it when linear. */
-   VkSubresourceLayout layout;
 };
 
 /* One binding of a descriptor set layout. */
@@ -174,22 +90,6 @@ struct vs_pipeline_layout {
    struct vs_descriptor_layout *sets[]; /* NULL where the guest gave none */
 };
 
-/* Checked casts, in the spirit of virglrenderer's object casts: an entry of
- * the wrong type is a server bug, never guest input (the decoder already
- * checked the type of every id). */
-#define VS_DEFINE_OBJECT_CAST(fn, objtype, T)                                     \
-   static inline T *fn(const struct vs_object *obj)                               \
-   {                                                                              \
-      assert(obj && obj->type == (objtype));                                      \
-      return (T *)obj->data;                                                      \
-   }
-
-VS_DEFINE_OBJECT_CAST(vs_instance_from, VK_OBJECT_TYPE_INSTANCE, struct vs_instance)
-VS_DEFINE_OBJECT_CAST(vs_physical_device_from, VK_OBJECT_TYPE_PHYSICAL_DEVICE, struct vs_physical_device)
-VS_DEFINE_OBJECT_CAST(vs_device_from, VK_OBJECT_TYPE_DEVICE, struct vs_device)
-VS_DEFINE_OBJECT_CAST(vs_queue_from, VK_OBJECT_TYPE_QUEUE, struct vs_queue)
-VS_DEFINE_OBJECT_CAST(vs_device_memory_from, VK_OBJECT_TYPE_DEVICE_MEMORY, struct vs_device_memory)
-VS_DEFINE_OBJECT_CAST(vs_image_from, VK_OBJECT_TYPE_IMAGE, struct vs_image)
 VS_DEFINE_OBJECT_CAST(vs_buffer_from, VK_OBJECT_TYPE_BUFFER, struct vs_buffer)
 VS_DEFINE_OBJECT_CAST(vs_query_pool_from, VK_OBJECT_TYPE_QUERY_POOL, struct vs_query_pool)
 VS_DEFINE_OBJECT_CAST(vs_descriptor_layout_from, VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, struct vs_descriptor_layout)
@@ -197,24 +97,7 @@ VS_DEFINE_OBJECT_CAST(vs_descriptor_set_from, VK_OBJECT_TYPE_DESCRIPTOR_SET, str
 VS_DEFINE_OBJECT_CAST(vs_pipeline_layout_from, VK_OBJECT_TYPE_PIPELINE_LAYOUT, struct vs_pipeline_layout)
 VS_DEFINE_OBJECT_CAST(vs_command_buffer_from, VK_OBJECT_TYPE_COMMAND_BUFFER, struct vs_command_buffer)
 
-/* The nearest ancestor of a type (the object itself included), or NULL. */
-static inline struct vs_object *
-vs_object_ancestor(struct vs_object *obj, VkObjectType type)
-{
-   while (obj && obj->type != type)
-      obj = obj->parent;
-   return obj;
-}
-
-/* The state of a device child's device. */
-static inline struct vs_device *
-vs_device_of(struct vs_object *obj)
-{
-   return vs_device_from(vs_object_ancestor(obj, VK_OBJECT_TYPE_DEVICE));
-}
-
 bool vs_device_extension_allowed(const char *name);
-bool vs_physical_device_has_extension(const struct vs_physical_device *phys, const char *name);
 
 /* Destroys the renderer's instance with everything under it. */
 void vs_instance_destroy_all(struct vs_renderer *r);

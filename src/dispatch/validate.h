@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
+#include "dispatch/renderer_state.h"
+
 struct vs_dispatch;
 struct vs_object;
 struct vn_check_table;
@@ -124,18 +126,6 @@ bool vs_check_present(struct vs_dispatch *disp, const char *cmd, const void *arr
 
 
 /* --- indices the host uses (validate_index.c) --- */
-
-/* The host's limits that bound command indices (checks.txt's index_range,
- * through VS_LIMIT): all Vulkan lets a guest name is below them, and
- * drivers keep that state in arrays of about that size. */
-struct vs_index_limits {
-   uint32_t maxViewports;
-   uint32_t maxVertexInputBindings;
-   uint32_t maxVertexInputAttributes;
-   uint32_t maxColorAttachments;
-   uint32_t maxFramebufferLayers;
-   uint32_t maxTransformFeedbackBuffers; /* 0 without VK_EXT_transform_feedback */
-};
 
 /* A limit of the command buffer's physical device (its index_limits) as
  * index_range takes it: where and what. */

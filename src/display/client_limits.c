@@ -80,10 +80,9 @@ on_client_created(struct wl_listener *listener, void *data)
    wl_client_add_destroy_listener(client, &watch->destroyed);
 }
 
-static struct wl_listener client_created = { .notify = on_client_created };
-
 void
-vs_display_limit_clients(struct wl_display *display)
+vs_display_limit_clients(struct wl_display *display, struct wl_listener *created)
 {
-   wl_display_add_client_created_listener(display, &client_created);
+   created->notify = on_client_created;
+   wl_display_add_client_created_listener(display, created);
 }

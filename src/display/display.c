@@ -57,6 +57,7 @@ struct vs_display_buffer {
 };
 
 struct surface {
+   struct vs_display *display;
    struct wl_list link;
    struct wl_resource *resource;
    struct wl_resource *pending_buffer;
@@ -69,6 +70,7 @@ struct surface {
 };
 
 struct params {
+   struct vs_display *display;
    struct wl_resource *resource;
    int fd;
    uint32_t offset, stride;
@@ -76,7 +78,7 @@ struct params {
    bool used;
 };
 
-static struct {
+struct vs_display {
    struct wl_display *display;
    struct wl_event_loop *loop;
    struct wl_event_source *tick;
@@ -91,10 +93,15 @@ static struct {
    struct os_event stop;
    char *socket_name;
    struct vs_shared_registry *shared_registry;
+   struct wl_listener client_created; /* client_limits.c */
+   struct vs_stream *stream;
+   struct vs_seat *seat;
+   struct vs_record *record;          /* --record, or NULL */
+   struct vs_http *http;              /* --http, or NULL */
    /* figures */
    uint64_t commits, shown_commits, server_memory_frames, foreign_frames, shm_frames, refused;
    uint64_t first_shown_ns, last_shown_ns;
-} D;
+};
 
 static const uint32_t formats[] = { VS_FMT_XRGB8888, VS_FMT_ARGB8888, VS_FMT_XBGR8888, VS_FMT_ABGR8888 };
 
@@ -157,8 +164,9 @@ free_frame(struct vs_frame *f)
 static int
 on_frames_done(int fd, uint32_t mask, void *data)
 {
+   struct vs_display *d = data;
    struct vs_frame *f;
-   while ((f = vs_stream_take_done())) {
+   while ((f = vs_stream_take_done(d->stream))) {
       struct vs_frame *next = f->next;
       free_frame(f);
       f = next;
@@ -176,15 +184,16 @@ on_frames_done(int fd, uint32_t mask, void *data)
 static int
 on_tick(void *data)
 {
+   struct vs_display *d = data;
    struct timespec ts;
    clock_gettime(CLOCK_MONOTONIC, &ts);
    uint32_t ms = (uint32_t)((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
    struct wl_resource *cb, *tmp;
-   wl_resource_for_each_safe(cb, tmp, &D.waiting_callbacks) {
+   wl_resource_for_each_safe(cb, tmp, &d->waiting_callbacks) {
       wl_callback_send_done(cb, ms);
       wl_resource_destroy(cb);
    }
-   wl_event_source_timer_update(D.tick, (int)(1000 / D.fps));
+   wl_event_source_timer_update(d->tick, (int)(1000 / d->fps));
    return 0;
 }
 
@@ -197,19 +206,20 @@ callback_destroyed(struct wl_resource *resource)
 /* --- surfaces ---------------------------------------------------------- */
 
 static struct surface *
-shown_surface(void)
+shown_surface(struct vs_display *d)
 {
    struct surface *s, *best = NULL;
-   wl_list_for_each(s, &D.surfaces, link)
+   wl_list_for_each(s, &d->surfaces, link)
       if (s->mapped && (!best || s->map_seq > best->map_seq))
          best = s;
    return best;
 }
 
-struct wl_resource *
-vs_display_shown(uint32_t *width, uint32_t *height)
+/* The seat's focus: the shown surface and its size. */
+static struct wl_resource *
+display_shown(void *data, uint32_t *width, uint32_t *height)
 {
-   struct surface *s = shown_surface();
+   struct surface *s = shown_surface(data);
    if (width)
       *width = s ? s->width : 0;
    if (height)
@@ -266,13 +276,13 @@ surface_set_region(struct wl_client *client, struct wl_resource *resource, struc
  * marked: the encoder fences what it wrote before this commit) or our
  * mapping of a foreign fd. NULL if the buffer cannot be read any more. */
 static struct vs_frame *
-dmabuf_frame(struct vs_display_buffer *b)
+dmabuf_frame(struct vs_display *d, struct vs_display_buffer *b)
 {
    struct vs_frame *f = calloc(1, sizeof(*f));
    if (!f)
       return NULL;
    if (b->server_memory) {
-      if (!vs_shared_acquire(D.shared_registry, b->st_dev, b->st_ino, &f->view)) {
+      if (!vs_shared_acquire(d->shared_registry, b->st_dev, b->st_ino, &f->view)) {
          free(f);
          return NULL; /* the memory was freed since the buffer was made */
       }
@@ -284,10 +294,10 @@ dmabuf_frame(struct vs_display_buffer *b)
       }
       vs_shared_mark(&f->view);
       f->pixels = f->view.map + b->offset;
-      D.server_memory_frames++;
+      d->server_memory_frames++;
    } else {
       f->pixels = b->map + b->offset;
-      D.foreign_frames++;
+      d->foreign_frames++;
    }
    f->buffer = b;
    b->inflight++;
@@ -295,7 +305,7 @@ dmabuf_frame(struct vs_display_buffer *b)
 }
 
 static struct vs_frame *
-shm_frame(struct wl_shm_buffer *shm)
+shm_frame(struct vs_display *d, struct wl_shm_buffer *shm)
 {
    uint32_t fmt = wl_shm_buffer_get_format(shm);
    uint32_t fourcc = fmt == WL_SHM_FORMAT_ARGB8888 ? VS_FMT_ARGB8888 : fmt == WL_SHM_FORMAT_XRGB8888 ? VS_FMT_XRGB8888 : fmt;
@@ -322,7 +332,7 @@ shm_frame(struct wl_shm_buffer *shm)
    f->stride = (uint32_t)w * 4;
    f->fourcc = fourcc;
    f->copies = 1;
-   D.shm_frames++;
+   d->shm_frames++;
    return f;
 }
 
@@ -330,9 +340,10 @@ static void
 surface_commit(struct wl_client *client, struct wl_resource *resource)
 {
    struct surface *s = wl_resource_get_user_data(resource);
-   D.commits++;
+   struct vs_display *d = s->display;
+   d->commits++;
    /* Callbacks requested for this commit are answered at the stream rate. */
-   wl_list_insert_list(D.waiting_callbacks.prev, &s->pending_callbacks);
+   wl_list_insert_list(d->waiting_callbacks.prev, &s->pending_callbacks);
    wl_list_init(&s->pending_callbacks);
    if (!s->attached)
       return;
@@ -347,23 +358,23 @@ surface_commit(struct wl_client *client, struct wl_resource *resource)
    }
    if (!s->mapped) {
       s->mapped = true;
-      s->map_seq = ++D.map_counter;
+      s->map_seq = ++d->map_counter;
    }
    struct vs_frame *f = NULL;
-   bool shown = shown_surface() == s;
+   bool shown = shown_surface(d) == s;
    struct wl_shm_buffer *shm = wl_shm_buffer_get(buffer);
    if (shm) {
       s->width = (uint32_t)wl_shm_buffer_get_width(shm);
       s->height = (uint32_t)wl_shm_buffer_get_height(shm);
       if (shown)
-         f = shm_frame(shm);
+         f = shm_frame(d, shm);
       wl_buffer_send_release(buffer);
    } else if (wl_resource_instance_of(buffer, &wl_buffer_interface, &buffer_impl)) {
       struct vs_display_buffer *b = wl_resource_get_user_data(buffer);
       s->width = b->width;
       s->height = b->height;
       if (shown)
-         f = dmabuf_frame(b);
+         f = dmabuf_frame(d, b);
       if (f) {
          f->width = b->width;
          f->height = b->height;
@@ -378,15 +389,15 @@ surface_commit(struct wl_client *client, struct wl_resource *resource)
    }
    if (!f)
       return;
-   D.shown_commits++;
+   d->shown_commits++;
    f->commit_ns = os_now_ns();
-   if (!D.first_shown_ns)
-      D.first_shown_ns = f->commit_ns;
-   D.last_shown_ns = f->commit_ns;
+   if (!d->first_shown_ns)
+      d->first_shown_ns = f->commit_ns;
+   d->last_shown_ns = f->commit_ns;
    struct timespec ts;
    clock_gettime(CLOCK_REALTIME, &ts);
    f->commit_wall_ms = (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-   vs_stream_submit(f);
+   vs_stream_submit(d->stream, f);
 }
 
 static void
@@ -439,6 +450,7 @@ static const struct wl_region_interface region_impl = {
 static void
 compositor_create_surface(struct wl_client *client, struct wl_resource *resource, uint32_t id)
 {
+   struct vs_display *d = wl_resource_get_user_data(resource);
    struct surface *s = calloc(1, sizeof(*s));
    struct wl_resource *r = s ? wl_resource_create(client, &wl_surface_interface, wl_resource_get_version(resource), id)
                              : NULL;
@@ -447,11 +459,12 @@ compositor_create_surface(struct wl_client *client, struct wl_resource *resource
       wl_client_post_no_memory(client);
       return;
    }
+   s->display = d;
    s->resource = r;
    wl_list_init(&s->pending_callbacks);
    wl_list_init(&s->pending_destroy.link);
    s->pending_destroy.notify = pending_buffer_destroyed;
-   wl_list_insert(&D.surfaces, &s->link);
+   wl_list_insert(&d->surfaces, &s->link);
    wl_resource_set_implementation(r, &surface_impl, s, surface_destroyed);
 }
 
@@ -479,7 +492,7 @@ bind_compositor(struct wl_client *client, void *data, uint32_t version, uint32_t
       wl_client_post_no_memory(client);
       return;
    }
-   wl_resource_set_implementation(r, &compositor_impl, NULL, NULL);
+   wl_resource_set_implementation(r, &compositor_impl, data, NULL);
 }
 
 /* --- xdg-shell: toplevels accept everything and are configured once --- */
@@ -519,7 +532,7 @@ xdg_surface_get_toplevel(struct wl_client *client, struct wl_resource *resource,
    wl_array_init(&states);
    xdg_toplevel_send_configure(r, 0, 0, &states);
    wl_array_release(&states);
-   xdg_surface_send_configure(resource, wl_display_next_serial(D.display));
+   xdg_surface_send_configure(resource, wl_display_next_serial(wl_client_get_display(client)));
 }
 
 static void
@@ -533,7 +546,7 @@ xdg_surface_get_popup(struct wl_client *client, struct wl_resource *resource, ui
    }
    wl_resource_set_implementation(r, &popup_impl, NULL, NULL);
    xdg_popup_send_configure(r, 0, 0, 1, 1);
-   xdg_surface_send_configure(resource, wl_display_next_serial(D.display));
+   xdg_surface_send_configure(resource, wl_display_next_serial(wl_client_get_display(client)));
 }
 
 static const struct xdg_surface_interface xdg_surface_impl = {
@@ -624,6 +637,7 @@ static struct vs_display_buffer *
 params_import(struct wl_resource *resource, int32_t width, int32_t height, uint32_t format)
 {
    struct params *p = wl_resource_get_user_data(resource);
+   struct vs_display *d = p->display;
    if (p->used) {
       wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_ALREADY_USED, "params already used");
       return NULL;
@@ -664,7 +678,7 @@ params_import(struct wl_resource *resource, int32_t width, int32_t height, uint3
                                     .offset = p->offset, .fourcc = format, .st_dev = (uint64_t)st.st_dev,
                                     .st_ino = (uint64_t)st.st_ino, .fd = -1 };
    struct vs_shared_view view;
-   if (vs_shared_acquire(D.shared_registry, b->st_dev, b->st_ino, &view)) {
+   if (vs_shared_acquire(d->shared_registry, b->st_dev, b->st_ino, &view)) {
       bool fits = need <= view.size;
       vs_shared_release(&view);
       if (!fits) {
@@ -713,9 +727,10 @@ static void
 params_create(struct wl_client *client, struct wl_resource *resource, int32_t width, int32_t height, uint32_t format,
               uint32_t flags)
 {
+   struct params *p = wl_resource_get_user_data(resource);
    struct vs_display_buffer *b = params_import(resource, width, height, format);
    if (!b) {
-      D.refused++;
+      p->display->refused++;
       return;
    }
    if (buffer_create_resource(client, b, 0))
@@ -726,9 +741,10 @@ static void
 params_create_immed(struct wl_client *client, struct wl_resource *resource, uint32_t id, int32_t width,
                     int32_t height, uint32_t format, uint32_t flags)
 {
+   struct params *p = wl_resource_get_user_data(resource);
    struct vs_display_buffer *b = params_import(resource, width, height, format);
    if (!b) {
-      D.refused++;
+      p->display->refused++;
       return;
    }
    buffer_create_resource(client, b, id);
@@ -752,6 +768,7 @@ dmabuf_create_params(struct wl_client *client, struct wl_resource *resource, uin
       wl_client_post_no_memory(client);
       return;
    }
+   p->display = wl_resource_get_user_data(resource);
    p->fd = -1;
    p->resource = r;
    wl_resource_set_implementation(r, &params_impl, p, params_destroyed);
@@ -778,7 +795,7 @@ bind_dmabuf(struct wl_client *client, void *data, uint32_t version, uint32_t id)
       wl_client_post_no_memory(client);
       return;
    }
-   wl_resource_set_implementation(r, &dmabuf_impl, NULL, NULL);
+   wl_resource_set_implementation(r, &dmabuf_impl, data, NULL);
    for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
       zwp_linux_dmabuf_v1_send_format(r, formats[i]);
       if (version >= ZWP_LINUX_DMABUF_V1_MODIFIER_SINCE_VERSION)
@@ -791,17 +808,19 @@ bind_dmabuf(struct wl_client *client, void *data, uint32_t version, uint32_t id)
 static int
 on_stop(int fd, uint32_t mask, void *data)
 {
-   D.running = false;
+   struct vs_display *d = data;
+   d->running = false;
    return 0;
 }
 
 static void *
 display_main(void *arg)
 {
+   struct vs_display *d = arg;
    os_thread_set_name("vs-display");
-   while (D.running) {
-      wl_display_flush_clients(D.display);
-      if (wl_event_loop_dispatch(D.loop, -1) < 0 && errno != EINTR)
+   while (d->running) {
+      wl_display_flush_clients(d->display);
+      if (wl_event_loop_dispatch(d->loop, -1) < 0 && errno != EINTR)
          break;
    }
    return NULL;
@@ -839,100 +858,181 @@ make_runtime_dir(char *path, size_t size)
    return true;
 }
 
-bool
+/* The HTTP thread's viewers, passed on to the encoder and the seat. */
+static void
+viewer_wants_key(void *data)
+{
+   struct vs_display *d = data;
+   vs_stream_request_key(d->stream);
+}
+
+static void
+viewer_room(void *data)
+{
+   struct vs_display *d = data;
+   vs_stream_kick(d->stream);
+}
+
+static void
+viewer_sent(void *data, uint64_t commit_ns)
+{
+   struct vs_display *d = data;
+   vs_stream_note_sent(d->stream, commit_ns);
+}
+
+static void
+viewer_input(void *data, const struct vs_input_event *event)
+{
+   struct vs_display *d = data;
+   vs_seat_queue(d->seat, event);
+}
+
+/* The encoder, its sinks and the seat; false (the reason logged) if one
+ * cannot be made. */
+static bool
+start_parts(struct vs_display *d, const struct vs_display_options *o)
+{
+   struct vs_stream_sink sink;
+   d->stream = vs_stream_create(d->fps);
+   if (!d->stream)
+      return false;
+   if (o->record) {
+      if (!(d->record = vs_record_open(o->record)))
+         return false;
+      sink = vs_record_sink(d->record);
+      vs_stream_add_sink(d->stream, &sink);
+   }
+   const struct vs_seat_focus focus = { .shown = display_shown, .data = d };
+   if (!(d->seat = vs_seat_start(d->display, &focus))) {
+      vs_error(0, "display: cannot create the seat");
+      return false;
+   }
+   if (o->http) {
+      const struct vs_http_events events = {
+         .want_key = viewer_wants_key, .room = viewer_room, .sent = viewer_sent, .input = viewer_input, .data = d,
+      };
+      if (!(d->http = vs_http_start(o->http, o->input, &events)))
+         return false;
+      sink = vs_http_sink(d->http);
+      vs_stream_add_sink(d->stream, &sink);
+   }
+   return vs_stream_run(d->stream);
+}
+
+/* What start made, in reverse (the thread already joined, if it ran). */
+static void
+display_free(struct vs_display *d)
+{
+   if (d->stream)
+      vs_stream_stop(d->stream); /* no sink is used after this */
+   if (d->tick)
+      wl_event_source_remove(d->tick);
+   if (d->done_source)
+      wl_event_source_remove(d->done_source);
+   if (d->stop_source)
+      wl_event_source_remove(d->stop_source);
+   vs_http_destroy(d->http);
+   vs_seat_stop(d->seat);
+   vs_stream_destroy(d->stream);
+   vs_record_close(d->record);
+   if (d->display)
+      wl_display_destroy(d->display);
+   if (d->stop.read_fd >= 0)
+      os_event_fini(&d->stop);
+   free(d->socket_name);
+   free(d);
+}
+
+struct vs_display *
 vs_display_start(const struct vs_display_options *o)
 {
-   memset(&D, 0, sizeof(D));
-   D.fps = o->fps ? o->fps : 60;
-   wl_list_init(&D.surfaces);
-   wl_list_init(&D.waiting_callbacks);
-   D.shared_registry = o->shared_registry;
+   struct vs_display *d = calloc(1, sizeof(*d));
+   if (!d) {
+      vs_error(0, "display: out of memory");
+      return NULL;
+   }
+   d->stop = (struct os_event){ -1, -1 };
+   d->fps = o->fps ? o->fps : 60;
+   wl_list_init(&d->surfaces);
+   wl_list_init(&d->waiting_callbacks);
+   d->shared_registry = o->shared_registry;
    char private_dir[64];
    const char *runtime_dir = o->runtime_dir ? o->runtime_dir : private_dir;
-   if (!o->runtime_dir && !make_runtime_dir(private_dir, sizeof(private_dir)))
-      return false;
+   if (!o->runtime_dir && !make_runtime_dir(private_dir, sizeof(private_dir))) {
+      display_free(d);
+      return NULL;
+   }
    wl_log_set_handler_server(wl_log_to_vs);
-   D.display = wl_display_create();
-   if (!D.display)
-      return false;
-   if (wl_display_add_socket(D.display, o->name) != 0) {
+   d->display = wl_display_create();
+   if (!d->display) {
+      display_free(d);
+      return NULL;
+   }
+   if (wl_display_add_socket(d->display, o->name) != 0) {
       vs_error(0, "display: cannot create the Wayland socket %s/%s: %s", runtime_dir, o->name,
                strerror(errno));
-      wl_display_destroy(D.display);
-      return false;
+      display_free(d);
+      return NULL;
    }
-   D.loop = wl_display_get_event_loop(D.display);
-   vs_display_limit_clients(D.display);
-   if (!wl_global_create(D.display, &wl_compositor_interface, 4, NULL, bind_compositor) ||
-       !wl_global_create(D.display, &xdg_wm_base_interface, 1, NULL, bind_wm) ||
-       !wl_global_create(D.display, &zwp_linux_dmabuf_v1_interface, 3, NULL, bind_dmabuf) ||
-       wl_display_init_shm(D.display) != 0 || !wl_display_add_shm_format(D.display, VS_FMT_XBGR8888) ||
-       !wl_display_add_shm_format(D.display, VS_FMT_ABGR8888)) {
+   d->loop = wl_display_get_event_loop(d->display);
+   vs_display_limit_clients(d->display, &d->client_created);
+   if (!wl_global_create(d->display, &wl_compositor_interface, 4, d, bind_compositor) ||
+       !wl_global_create(d->display, &xdg_wm_base_interface, 1, d, bind_wm) ||
+       !wl_global_create(d->display, &zwp_linux_dmabuf_v1_interface, 3, d, bind_dmabuf) ||
+       wl_display_init_shm(d->display) != 0 || !wl_display_add_shm_format(d->display, VS_FMT_XBGR8888) ||
+       !wl_display_add_shm_format(d->display, VS_FMT_ABGR8888)) {
       vs_error(0, "display: cannot create the Wayland globals");
-      wl_display_destroy(D.display);
-      return false;
+      display_free(d);
+      return NULL;
    }
-   if (!vs_stream_start(o->record, D.fps)) {
-      wl_display_destroy(D.display);
-      return false;
+   if (!start_parts(d, o)) {
+      display_free(d);
+      return NULL;
    }
-   if (!vs_seat_start(D.display)) {
-      vs_error(0, "display: cannot create the seat");
-      vs_stream_stop();
-      wl_display_destroy(D.display);
-      return false;
-   }
-   if (o->http && !vs_http_start(o->http, o->input)) {
-      vs_stream_stop();
-      wl_display_destroy(D.display);
-      return false;
-   }
-   if (os_event_init(&D.stop) != 0) {
+   if (os_event_init(&d->stop) != 0) {
       vs_error(0, "display: cannot make its stop event");
-      return false;
+      display_free(d);
+      return NULL;
    }
-   D.done_source = wl_event_loop_add_fd(D.loop, vs_stream_done_fd(), WL_EVENT_READABLE, on_frames_done, NULL);
-   D.stop_source = wl_event_loop_add_fd(D.loop, D.stop.read_fd, WL_EVENT_READABLE, on_stop, NULL);
-   D.tick = wl_event_loop_add_timer(D.loop, on_tick, NULL);
-   wl_event_source_timer_update(D.tick, (int)(1000 / D.fps));
-   D.socket_name = strdup(o->name);
-   D.running = true;
-   if (pthread_create(&D.thread, NULL, display_main, NULL) != 0) {
+   d->done_source = wl_event_loop_add_fd(d->loop, vs_stream_done_fd(d->stream), WL_EVENT_READABLE, on_frames_done, d);
+   d->stop_source = wl_event_loop_add_fd(d->loop, d->stop.read_fd, WL_EVENT_READABLE, on_stop, d);
+   d->tick = wl_event_loop_add_timer(d->loop, on_tick, d);
+   wl_event_source_timer_update(d->tick, (int)(1000 / d->fps));
+   d->socket_name = strdup(o->name);
+   d->running = true;
+   if (pthread_create(&d->thread, NULL, display_main, d) != 0) {
       vs_error(0, "display: cannot start its thread");
-      return false;
+      display_free(d);
+      return NULL;
    }
    /* Tests wait for this line. */
    printf("venus-server: display %s/%s\n", runtime_dir, o->name);
    fflush(stdout);
-   return true;
+   return d;
 }
 
 void
-vs_display_stop(void)
+vs_display_stop(struct vs_display *d)
 {
-   if (!D.display)
+   if (!d)
       return;
-   os_event_signal(&D.stop);
-   pthread_join(D.thread, NULL);
+   os_event_signal(&d->stop);
+   pthread_join(d->thread, NULL);
    /* Disconnect clients (their buffers go), then drain the encoder. */
-   wl_display_destroy_clients(D.display);
-   vs_http_stop();
-   vs_seat_stop();
-   vs_stream_stop();
-   on_frames_done(-1, 0, NULL);
-   double span = (double)(D.last_shown_ns - D.first_shown_ns) / 1e9;
+   wl_display_destroy_clients(d->display);
+   if (d->http)
+      vs_http_stop(d->http);
+   vs_seat_stop(d->seat);
+   d->seat = NULL;
+   vs_stream_stop(d->stream);
+   on_frames_done(-1, 0, d);
+   double span = (double)(d->last_shown_ns - d->first_shown_ns) / 1e9;
    vs_info(0, "display: %llu commits, %llu shown (%llu from server memory, %llu foreign dma-buf, %llu wl_shm), "
               "%llu buffers refused; presented %.1f fps",
-           (unsigned long long)D.commits, (unsigned long long)D.shown_commits,
-           (unsigned long long)D.server_memory_frames, (unsigned long long)D.foreign_frames,
-           (unsigned long long)D.shm_frames, (unsigned long long)D.refused,
-           span > 0 ? (double)(D.shown_commits - 1) / span : 0.0);
-   /* The loop frees only the sources removed from it. */
-   wl_event_source_remove(D.tick);
-   wl_event_source_remove(D.done_source);
-   wl_event_source_remove(D.stop_source);
-   wl_display_destroy(D.display);
-   D.display = NULL;
-   os_event_fini(&D.stop);
-   free(D.socket_name);
+           (unsigned long long)d->commits, (unsigned long long)d->shown_commits,
+           (unsigned long long)d->server_memory_frames, (unsigned long long)d->foreign_frames,
+           (unsigned long long)d->shm_frames, (unsigned long long)d->refused,
+           span > 0 ? (double)(d->shown_commits - 1) / span : 0.0);
+   /* The loop frees only the sources removed from it (display_free). */
+   display_free(d);
 }

@@ -23,11 +23,14 @@ struct vs_display_options {
    struct vs_shared_registry *shared_registry;
 };
 
-/* Starts the display threads. False (the reason logged) if the socket, the
- * encoder or the HTTP endpoint cannot be set up. */
-bool vs_display_start(const struct vs_display_options *options);
+struct vs_display;
 
-/* Stops the threads, flushes the recording, logs the display's figures. */
-void vs_display_stop(void);
+/* Starts the display threads. NULL (the reason logged) if the socket, the
+ * encoder or the HTTP endpoint cannot be set up. */
+struct vs_display *vs_display_start(const struct vs_display_options *options);
+
+/* Stops the threads, flushes the recording, logs the display's figures,
+ * frees it all. */
+void vs_display_stop(struct vs_display *display);
 
 #endif

@@ -1,8 +1,11 @@
-/* Between the display's three threads: the Wayland thread (display.c)
- * hands frames to the encoder (stream.c, latest frame wins); the encoder
- * hands them back (so the Wayland thread releases the buffers) and sends
- * access units to the recording and the HTTP thread (http.c), which paces
- * the encoder to what the viewers consume and hands their input to the
+/* Between the parts of the display (struct vs_display, display.c, owns
+ * them all and wires them together; none calls another directly): the
+ * Wayland thread (display.c) hands frames to the encoder (stream.c, latest
+ * frame wins); the encoder hands them back (so the Wayland thread releases
+ * the buffers) and hands access units to its sinks: the recording
+ * (record.c) and the HTTP thread (http.c), which paces the encoder through
+ * the sink's readiness and reports viewers' key requests and input back
+ * through its events, which the display passes to the encoder and to the
  * seat (seat.c, on the Wayland thread). */
 #ifndef VS_DISPLAY_INTERNAL_H
 #define VS_DISPLAY_INTERNAL_H
@@ -33,44 +36,68 @@ struct vs_frame {
    bool encoded;
 };
 
-/* stream.c */
 /* client_limits.c: at most this many live wl_shm_pools (each a mapping in
  * the server) and wl_buffers per Wayland client; past them the client is
- * disconnected with one log line. */
+ * disconnected with one log line. `created` is the caller's, linked into
+ * the display until it is destroyed. */
 #define VS_DISPLAY_MAX_SHM_POOLS 256
 #define VS_DISPLAY_MAX_BUFFERS 1024
 struct wl_display;
-void vs_display_limit_clients(struct wl_display *display);
+struct wl_listener;
+void vs_display_limit_clients(struct wl_display *display, struct wl_listener *created);
 
-bool vs_stream_start(const char *record_path, unsigned fps);
-void vs_stream_stop(void);
+/* One encoded access unit (Annex B, SPS/PPS before every key frame). */
+struct vs_access_unit {
+   const uint8_t *data;
+   size_t size;
+   bool key;
+   uint32_t seq;                      /* picture number */
+   uint32_t width, height;
+   uint64_t commit_ns;                /* monotonic time of the commit it shows */
+   double commit_wall_ms;             /* wall-clock time of the same */
+};
+
+/* Where the encoder hands its access units. */
+struct vs_stream_sink {
+   /* On the encoder thread; the sink copies what it keeps. */
+   void (*send)(void *data, const struct vs_access_unit *unit);
+   /* Whether the sink has room for another now; NULL: always. While no
+    * sink has room the encoder waits (newer commits replace the pending
+    * frame), until vs_stream_kick. */
+   bool (*ready)(void *data);
+   void *data;
+};
+#define VS_STREAM_MAX_SINKS 4
+
+/* stream.c: the encoder. Created without a thread (its functions below
+ * may be called at once), given its sinks, then run. */
+struct vs_stream;
+struct vs_stream *vs_stream_create(unsigned fps);
+bool vs_stream_add_sink(struct vs_stream *stream, const struct vs_stream_sink *sink);
+bool vs_stream_run(struct vs_stream *stream);
+/* Joins the thread and logs the figures; the done frames stay to take. */
+void vs_stream_stop(struct vs_stream *stream);
+void vs_stream_destroy(struct vs_stream *stream);
 /* Queues a frame; an older unencoded one goes back at once (replaced). */
-void vs_stream_submit(struct vs_frame *frame);
+void vs_stream_submit(struct vs_stream *stream, struct vs_frame *frame);
 /* Frames the encoder is done with; the Wayland thread frees them. The fd
  * becomes readable when there are some. */
-struct vs_frame *vs_stream_take_done(void);
-int vs_stream_done_fd(void);
+struct vs_frame *vs_stream_take_done(struct vs_stream *stream);
+int vs_stream_done_fd(const struct vs_stream *stream);
 /* A new viewer: the next access unit is an IDR (the last picture is
  * encoded again when nothing new comes). */
-void vs_stream_request_key(void);
-/* The viewers' readiness changed (vs_http_ready): the encoder looks again. */
-void vs_stream_kick(void);
+void vs_stream_request_key(struct vs_stream *stream);
+/* A sink's readiness changed: the encoder looks again. */
+void vs_stream_kick(struct vs_stream *stream);
+/* An access unit reached a viewer (commit -> sent latency, for the
+ * summary). */
+void vs_stream_note_sent(struct vs_stream *stream, uint64_t commit_ns);
 
-/* http.c */
-bool vs_http_start(const char *addr_port, bool input);
-void vs_http_stop(void);
-/* False while every viewer that acknowledges frames has a full window of
- * unacknowledged ones: the encoder then waits (newer commits replace the
- * pending frame), so a slow viewer gets fewer frames, never older ones. */
-bool vs_http_ready(void);
-/* One access unit for every viewer (copied). */
-void vs_http_send(const uint8_t *data, size_t size, bool key, double commit_wall_ms, uint64_t commit_ns,
-                  uint32_t seq, uint32_t width, uint32_t height);
-/* Commit -> send latencies, for the summary (ns). */
-void vs_stream_note_sent(uint64_t commit_ns);
-
-/* display.c: the shown surface (the focus) and its buffer size; NULL if none. */
-struct wl_resource *vs_display_shown(uint32_t *width, uint32_t *height);
+/* record.c: the --record file sink. */
+struct vs_record;
+struct vs_record *vs_record_open(const char *path);
+struct vs_stream_sink vs_record_sink(struct vs_record *record);
+void vs_record_close(struct vs_record *record);
 
 /* seat.c: input from the viewers, delivered to the shown surface. */
 enum vs_input_type {
@@ -83,10 +110,40 @@ struct vs_input_event {
    uint32_t type, code, state, time_ms;
    int32_t x, y;
 };
-bool vs_seat_start(struct wl_display *display);
-void vs_seat_stop(void);
+
+/* http.c: what the viewers ask of the rest of the display (any of these
+ * on the HTTP thread). */
+struct vs_http_events {
+   void (*want_key)(void *data);      /* a viewer needs a key frame */
+   void (*room)(void *data);          /* the sink's readiness changed */
+   void (*sent)(void *data, uint64_t commit_ns); /* an access unit went out */
+   void (*input)(void *data, const struct vs_input_event *event); /* --input */
+   void *data;
+};
+struct vs_http;
+/* NULL (the reason logged) if the endpoint cannot be set up. */
+struct vs_http *vs_http_start(const char *addr_port, bool input, const struct vs_http_events *events);
+/* Sends one access unit to every viewer (copied); ready is false while
+ * every viewer that acknowledges frames has a full window of
+ * unacknowledged ones, so a slow viewer gets fewer frames, never older
+ * ones. */
+struct vs_stream_sink vs_http_sink(struct vs_http *http);
+/* Closes the viewers and joins the thread; the sink drops what it gets
+ * after this. */
+void vs_http_stop(struct vs_http *http);
+void vs_http_destroy(struct vs_http *http);
+
+/* The seat's view of the display: the shown surface (the focus) and its
+ * buffer size; NULL if none. */
+struct vs_seat_focus {
+   struct wl_resource *(*shown)(void *data, uint32_t *width, uint32_t *height);
+   void *data;
+};
+struct vs_seat;
+struct vs_seat *vs_seat_start(struct wl_display *display, const struct vs_seat_focus *focus);
+void vs_seat_stop(struct vs_seat *seat);
 /* Any thread; the Wayland thread delivers it (a full queue drops it). */
-void vs_seat_queue(const struct vs_input_event *event);
+void vs_seat_queue(struct vs_seat *seat, const struct vs_input_event *event);
 
 #define VS_FOURCC(a, b, c, d) ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
 #define VS_FMT_XRGB8888 VS_FOURCC('X', 'R', '2', '4')

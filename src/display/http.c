@@ -13,7 +13,8 @@
  * Anything else closes that viewer with one log line.
  *
  * Pacing: a viewer that acknowledges is sent at most WINDOW unacknowledged
- * access units; the encoder waits while no viewer has room (vs_http_ready),
+ * access units; the encoder waits while no viewer has room (the sink's
+ * readiness),
  * so a viewer gets fewer, never older, frames. A frame a viewer has no room
  * for is skipped, and it resumes at a key frame. Viewers that never
  * acknowledge (plain readers) have a queue instead: when it holds
@@ -63,6 +64,7 @@ struct msg {
 };
 
 struct conn {
+   struct vs_http *http;
    int fd;
    uint32_t id;                       /* viewer number, for the log */
    uint64_t accepted_ns;
@@ -91,7 +93,7 @@ struct conn {
    size_t hdr_len;
 };
 
-static struct {
+struct vs_http {
    int listen_fd;
    struct os_event wake;
    pthread_t thread;
@@ -100,10 +102,11 @@ static struct {
    bool stop;
    bool running;
    bool input;                        /* --input: viewers' input reaches the seat */
-   atomic_bool ready;                 /* vs_http_ready */
+   struct vs_http_events events;
+   atomic_bool ready;                 /* the sink's readiness */
    uint64_t dropped, skipped, acks, key_requests, inputs;
    uint32_t viewers_total;
-} H = { .listen_fd = -1, .ready = true };
+};
 
 static void
 msg_unref(struct msg *m)
@@ -209,24 +212,24 @@ same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 }
 
 static void
-conn_close(int i)
+conn_close(struct vs_http *h, int i)
 {
-   struct conn *c = H.conns[i];
+   struct conn *c = h->conns[i];
    close(c->fd);
    for (uint32_t k = 0; k < c->q_len; k++)
       msg_unref(c->queue[(c->q_head + k) % MAX_QUEUED]);
    free(c->reply);
    free(c);
-   H.conns[i] = NULL;
+   h->conns[i] = NULL;
 }
 
-/* Under H.lock: whether the encoder may go on; a change to ready wakes it. */
+/* Under h->lock: whether the encoder may go on; a change to ready wakes it. */
 static void
-update_ready(void)
+update_ready(struct vs_http *h)
 {
    bool ready = true;
    for (int i = 0; i < MAX_VIEWERS; i++) {
-      struct conn *c = H.conns[i];
+      struct conn *c = h->conns[i];
       if (!c || !c->websocket)
          continue;
       ready = false;
@@ -235,16 +238,17 @@ update_ready(void)
          break;
       }
    }
-   if (ready && !atomic_exchange(&H.ready, true))
-      vs_stream_kick();
+   if (ready && !atomic_exchange(&h->ready, true))
+      h->events.room(h->events.data);
    else if (!ready)
-      atomic_store(&H.ready, false);
+      atomic_store(&h->ready, false);
 }
 
-bool
-vs_http_ready(void)
+static bool
+http_ready(void *data)
 {
-   return atomic_load(&H.ready);
+   struct vs_http *h = data;
+   return atomic_load(&h->ready);
 }
 
 static void
@@ -290,6 +294,7 @@ header_value(const char *req, const char *name, char *buf, size_t cap)
 static void
 handle_request(struct conn *c)
 {
+   struct vs_http *h = c->http;
    char path[256] = "";
    if (sscanf(c->req, "GET %255s HTTP/1.", path) != 1) {
       set_reply(c, "405 Method Not Allowed", "text/plain", "GET only\n", true);
@@ -326,10 +331,10 @@ handle_request(struct conn *c)
    c->websocket = true;
    c->need_key = true;
    c->progress_ns = os_now_ns();
-   c->id = ++H.viewers_total;
-   vs_info(0, "display: viewer %u connected (%u so far)%s", c->id, H.viewers_total, H.input ? ", input allowed" : "");
-   vs_stream_request_key();
-   update_ready();
+   c->id = ++h->viewers_total;
+   vs_info(0, "display: viewer %u connected (%u so far)%s", c->id, h->viewers_total, h->input ? ", input allowed" : "");
+   h->events.want_key(h->events.data);
+   update_ready(h);
 }
 
 /* Returns false when the connection should close. */
@@ -380,7 +385,7 @@ conn_write(struct conn *c)
       c->sent += (size_t)n;
       c->progress_ns = os_now_ns();
       if (c->sent == c->hdr_len + m->size) {
-         vs_stream_note_sent(m->commit_ns);
+         c->http->events.sent(c->http->events.data, m->commit_ns);
          msg_unref(m);
          c->q_head = (c->q_head + 1) % MAX_QUEUED;
          c->q_len--;
@@ -396,7 +401,8 @@ conn_write(struct conn *c)
 static void
 viewer_ack(struct conn *c, uint32_t seq)
 {
-   H.acks++;
+   struct vs_http *h = c->http;
+   h->acks++;
    c->paced = true;
    while (c->unacked_n && (int32_t)(seq - c->unacked[c->unacked_head]) >= 0) {
       c->unacked_head = (c->unacked_head + 1) % WINDOW;
@@ -404,8 +410,8 @@ viewer_ack(struct conn *c, uint32_t seq)
    }
    /* It had no room for a frame: now it has, at a key frame. */
    if (c->need_key && c->unacked_n < WINDOW)
-      vs_stream_request_key();
-   update_ready();
+      h->events.want_key(h->events.data);
+   update_ready(h);
 }
 
 static uint32_t
@@ -418,6 +424,7 @@ le32(const uint8_t *p)
 static bool
 viewer_message(struct conn *c, const uint8_t *m, size_t len)
 {
+   struct vs_http *h = c->http;
    static const uint8_t sizes[] = { [1] = 8, [2] = 4, [VS_INPUT_MOTION] = 12, [VS_INPUT_BUTTON] = 12,
                                     [VS_INPUT_AXIS] = 12, [VS_INPUT_KEY] = 12 };
    uint8_t type = len ? m[0] : 0;
@@ -435,12 +442,12 @@ viewer_message(struct conn *c, const uint8_t *m, size_t len)
       c->need_key = true;
       if (now - c->key_request_ns >= KEY_REQUEST_GAP_NS) {
          c->key_request_ns = now;
-         H.key_requests++;
-         vs_stream_request_key();
+         h->key_requests++;
+         h->events.want_key(h->events.data);
       }
       return true;
    }
-   if (!H.input) {
+   if (!h->input) {
       if (!c->input_refused_logged)
          vs_info(0, "display: viewer %u: input ignored (view only; start the server with --input)", c->id);
       c->input_refused_logged = true;
@@ -473,8 +480,8 @@ viewer_message(struct conn *c, const uint8_t *m, size_t len)
               e.code, e.state);
       return false;
    }
-   H.inputs++;
-   vs_seat_queue(&e);
+   h->inputs++;
+   h->events.input(h->events.data, &e);
    return true;
 }
 
@@ -546,11 +553,13 @@ conn_read(struct conn *c)
    }
 }
 
-void
-vs_http_send(const uint8_t *data, size_t size, bool key, double commit_wall_ms, uint64_t commit_ns, uint32_t seq,
-             uint32_t width, uint32_t height)
+static void
+http_send(void *data, const struct vs_access_unit *unit)
 {
-   if (!H.running)
+   struct vs_http *h = data;
+   const size_t size = unit->size;
+   const bool key = unit->key;
+   if (!h->running)
       return;
    struct msg *m = malloc(sizeof(*m) + 24 + size);
    if (!m)
@@ -558,19 +567,19 @@ vs_http_send(const uint8_t *data, size_t size, bool key, double commit_wall_ms, 
    m->refs = 1;
    m->size = 24 + size;
    m->key = key;
-   m->commit_ns = commit_ns;
+   m->commit_ns = unit->commit_ns;
    memset(m->data, 0, 24);
    m->data[0] = key;
-   m->data[1] = H.input ? 1 : 0;
-   memcpy(m->data + 4, &seq, 4);
-   memcpy(m->data + 8, &commit_wall_ms, 8);
-   memcpy(m->data + 16, &width, 4);
-   memcpy(m->data + 20, &height, 4);
-   memcpy(m->data + 24, data, size);
+   m->data[1] = h->input ? 1 : 0;
+   memcpy(m->data + 4, &unit->seq, 4);
+   memcpy(m->data + 8, &unit->commit_wall_ms, 8);
+   memcpy(m->data + 16, &unit->width, 4);
+   memcpy(m->data + 20, &unit->height, 4);
+   memcpy(m->data + 24, unit->data, size);
    bool need_key = false;
-   pthread_mutex_lock(&H.lock);
+   pthread_mutex_lock(&h->lock);
    for (int i = 0; i < MAX_VIEWERS; i++) {
-      struct conn *c = H.conns[i];
+      struct conn *c = h->conns[i];
       if (!c || !c->websocket)
          continue;
       if (c->need_key && !key)
@@ -578,7 +587,7 @@ vs_http_send(const uint8_t *data, size_t size, bool key, double commit_wall_ms, 
       if (c->paced && c->unacked_n == WINDOW) {
          /* No room: this frame is skipped, the viewer resumes at a key
           * frame (requested when an acknowledgement makes room). */
-         H.skipped++;
+         h->skipped++;
          c->need_key = true;
          continue;
       }
@@ -587,7 +596,7 @@ vs_http_send(const uint8_t *data, size_t size, bool key, double commit_wall_ms, 
          uint32_t keep = c->sent ? 1 : 0;
          for (uint32_t k = keep; k < c->q_len; k++)
             msg_unref(c->queue[(c->q_head + k) % MAX_QUEUED]);
-         H.dropped += c->q_len - keep;
+         h->dropped += c->q_len - keep;
          c->q_len = keep;
          c->need_key = true;
          need_key = true;
@@ -599,33 +608,40 @@ vs_http_send(const uint8_t *data, size_t size, bool key, double commit_wall_ms, 
       c->queue[(c->q_head + c->q_len) % MAX_QUEUED] = m;
       c->q_len++;
       if (c->paced)
-         c->unacked[(c->unacked_head + c->unacked_n++) % WINDOW] = seq;
+         c->unacked[(c->unacked_head + c->unacked_n++) % WINDOW] = unit->seq;
    }
-   update_ready();
-   pthread_mutex_unlock(&H.lock);
+   update_ready(h);
+   pthread_mutex_unlock(&h->lock);
    msg_unref(m);
-   os_event_signal(&H.wake);
+   os_event_signal(&h->wake);
    if (need_key)
-      vs_stream_request_key();
+      h->events.want_key(h->events.data);
+}
+
+struct vs_stream_sink
+vs_http_sink(struct vs_http *h)
+{
+   return (struct vs_stream_sink){ .send = http_send, .ready = http_ready, .data = h };
 }
 
 static void *
 http_main(void *arg)
 {
+   struct vs_http *h = arg;
    os_thread_set_name("vs-http");
    struct pollfd pfds[MAX_VIEWERS + 2];
    int idx[MAX_VIEWERS + 2];
    for (;;) {
       int n = 0;
-      pthread_mutex_lock(&H.lock);
-      if (H.stop) {
-         pthread_mutex_unlock(&H.lock);
+      pthread_mutex_lock(&h->lock);
+      if (h->stop) {
+         pthread_mutex_unlock(&h->lock);
          break;
       }
-      pfds[n++] = (struct pollfd){ .fd = H.wake.read_fd, .events = POLLIN };
-      pfds[n++] = (struct pollfd){ .fd = H.listen_fd, .events = POLLIN };
+      pfds[n++] = (struct pollfd){ .fd = h->wake.read_fd, .events = POLLIN };
+      pfds[n++] = (struct pollfd){ .fd = h->listen_fd, .events = POLLIN };
       for (int i = 0; i < MAX_VIEWERS; i++) {
-         struct conn *c = H.conns[i];
+         struct conn *c = h->conns[i];
          if (!c)
             continue;
          short ev = POLLIN;
@@ -634,14 +650,14 @@ http_main(void *arg)
          idx[n] = i;
          pfds[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
       }
-      pthread_mutex_unlock(&H.lock);
+      pthread_mutex_unlock(&h->lock);
       if (poll(pfds, (nfds_t)n, 1000) < 0 && errno != EINTR)
          break;
       if (pfds[0].revents)
-         os_event_drain(&H.wake);
-      pthread_mutex_lock(&H.lock);
+         os_event_drain(&h->wake);
+      pthread_mutex_lock(&h->lock);
       for (int k = 2; k < n; k++) {
-         struct conn *c = H.conns[idx[k]];
+         struct conn *c = h->conns[idx[k]];
          if (!c)
             continue;
          bool keep = true;
@@ -662,20 +678,20 @@ http_main(void *arg)
          if (!keep) {
             if (c->websocket)
                vs_info(0, "display: viewer %u disconnected", c->id);
-            conn_close(idx[k]);
-            update_ready();
+            conn_close(h, idx[k]);
+            update_ready(h);
          }
       }
       if (pfds[1].revents & POLLIN) {
          struct sockaddr_storage peer;
          socklen_t peer_len = sizeof(peer);
          memset(&peer, 0, sizeof(peer));
-         int fd = accept(H.listen_fd, (struct sockaddr *)&peer, &peer_len);
+         int fd = accept(h->listen_fd, (struct sockaddr *)&peer, &peer_len);
          int slot = -1, same = 0;
          for (int i = 0; fd >= 0 && i < MAX_VIEWERS; i++) {
-            if (!H.conns[i] && slot < 0)
+            if (!h->conns[i] && slot < 0)
                slot = i;
-            else if (H.conns[i] && same_address(&H.conns[i]->peer, &peer))
+            else if (h->conns[i] && same_address(&h->conns[i]->peer, &peer))
                same++;
          }
          if (same >= MAX_PER_ADDRESS) {
@@ -693,19 +709,20 @@ http_main(void *arg)
             os_socket_prepare(fd);
             int one = 1;
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            c->http = h;
             c->fd = fd;
             c->accepted_ns = os_now_ns();
             c->peer = peer;
-            H.conns[slot] = c;
+            h->conns[slot] = c;
          }
       }
-      pthread_mutex_unlock(&H.lock);
+      pthread_mutex_unlock(&h->lock);
    }
    return NULL;
 }
 
-bool
-vs_http_start(const char *addr_port, bool input)
+struct vs_http *
+vs_http_start(const char *addr_port, bool input, const struct vs_http_events *events)
 {
    char host[128] = "127.0.0.1";
    const char *colon = strrchr(addr_port, ':');
@@ -714,7 +731,7 @@ vs_http_start(const char *addr_port, bool input)
       size_t hl = (size_t)(colon - addr_port);
       if (hl >= sizeof(host)) {
          vs_error(0, "display: bad --http address '%s'", addr_port);
-         return false;
+         return NULL;
       }
       if (hl) {
          memcpy(host, addr_port, hl);
@@ -727,7 +744,7 @@ vs_http_start(const char *addr_port, bool input)
    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
    if (*port_s == '\0' || *end || port < 0 || port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
       vs_error(0, "display: bad --http address '%s' (use ADDR:PORT, an IPv4 address)", addr_port);
-      return false;
+      return NULL;
    }
    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
    int one = 1;
@@ -736,44 +753,64 @@ vs_http_start(const char *addr_port, bool input)
       vs_error(0, "display: cannot listen on %s: %s", addr_port, strerror(errno));
       if (fd >= 0)
          close(fd);
-      return false;
+      return NULL;
    }
    os_set_nonblocking(fd, true);
    socklen_t len = sizeof(sa);
    getsockname(fd, (struct sockaddr *)&sa, &len);
-   H.listen_fd = fd;
-   H.input = input;
-   pthread_mutex_init(&H.lock, NULL);
-   H.running = true;
-   if (os_event_init(&H.wake) != 0 || pthread_create(&H.thread, NULL, http_main, NULL) != 0) {
-      H.running = false;
+   struct vs_http *h = calloc(1, sizeof(*h));
+   if (!h || os_event_init(&h->wake) != 0) {
+      vs_error(0, "display: out of memory");
+      free(h);
       close(fd);
-      return false;
+      return NULL;
+   }
+   h->listen_fd = fd;
+   h->input = input;
+   h->events = *events;
+   atomic_init(&h->ready, true);
+   pthread_mutex_init(&h->lock, NULL);
+   h->running = true;
+   if (pthread_create(&h->thread, NULL, http_main, h) != 0) {
+      vs_error(0, "display: cannot start the HTTP thread");
+      h->running = false;
+      vs_http_destroy(h);
+      return NULL;
    }
    /* Tests wait for this line. */
    printf("venus-server: http http://%s:%u/\n", host, (unsigned)ntohs(sa.sin_port));
    fflush(stdout);
-   return true;
+   return h;
 }
 
 void
-vs_http_stop(void)
+vs_http_stop(struct vs_http *h)
 {
-   if (!H.running)
+   if (!h->running)
       return;
-   pthread_mutex_lock(&H.lock);
-   H.stop = true;
-   pthread_mutex_unlock(&H.lock);
-   os_event_signal(&H.wake);
-   pthread_join(H.thread, NULL);
-   H.running = false;
+   pthread_mutex_lock(&h->lock);
+   h->stop = true;
+   pthread_mutex_unlock(&h->lock);
+   os_event_signal(&h->wake);
+   pthread_join(h->thread, NULL);
+   h->running = false;
    for (int i = 0; i < MAX_VIEWERS; i++)
-      if (H.conns[i])
-         conn_close(i);
-   close(H.listen_fd);
-   os_event_fini(&H.wake);
+      if (h->conns[i])
+         conn_close(h, i);
    vs_info(0, "display: %u viewers served, %llu messages dropped for slow viewers, %llu frames skipped for "
               "viewers without room, %llu acknowledgements, %llu key frames asked for, %llu input events",
-           H.viewers_total, (unsigned long long)H.dropped, (unsigned long long)H.skipped, (unsigned long long)H.acks,
-           (unsigned long long)H.key_requests, (unsigned long long)H.inputs);
+           h->viewers_total, (unsigned long long)h->dropped, (unsigned long long)h->skipped, (unsigned long long)h->acks,
+           (unsigned long long)h->key_requests, (unsigned long long)h->inputs);
+}
+
+void
+vs_http_destroy(struct vs_http *h)
+{
+   if (!h)
+      return;
+   vs_http_stop(h);
+   close(h->listen_fd);
+   os_event_fini(&h->wake);
+   pthread_mutex_destroy(&h->lock);
+   free(h);
 }

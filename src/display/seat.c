@@ -32,8 +32,9 @@ extern const char vs_keymap_text[];
 #define MOD_ALT 0x08u
 #define MOD_SUPER 0x40u
 
-static struct {
+struct vs_seat {
    struct wl_display *display;
+   struct vs_seat_focus focus;
    struct wl_global *global;
    struct wl_event_source *source;
    struct os_event wake;
@@ -48,7 +49,7 @@ static struct {
    uint32_t held[MAX_HELD], n_held;        /* evdev key codes */
    uint32_t depressed, locked;
    uint64_t delivered;
-} Seat;
+};
 
 static uint32_t
 modifier_of(uint32_t key)
@@ -63,26 +64,26 @@ modifier_of(uint32_t key)
 }
 
 static uint32_t
-held_modifiers(void)
+held_modifiers(const struct vs_seat *seat)
 {
    uint32_t m = 0;
-   for (uint32_t i = 0; i < Seat.n_held; i++)
-      m |= modifier_of(Seat.held[i]);
+   for (uint32_t i = 0; i < seat->n_held; i++)
+      m |= modifier_of(seat->held[i]);
    return m;
 }
 
 void
-vs_seat_queue(const struct vs_input_event *e)
+vs_seat_queue(struct vs_seat *seat, const struct vs_input_event *e)
 {
-   pthread_mutex_lock(&Seat.lock);
-   if (Seat.len == QUEUE_MAX) {
-      Seat.overflowed++;
+   pthread_mutex_lock(&seat->lock);
+   if (seat->len == QUEUE_MAX) {
+      seat->overflowed++;
    } else {
-      Seat.queue[(Seat.head + Seat.len) % QUEUE_MAX] = *e;
-      Seat.len++;
+      seat->queue[(seat->head + seat->len) % QUEUE_MAX] = *e;
+      seat->len++;
    }
-   pthread_mutex_unlock(&Seat.lock);
-   os_event_signal(&Seat.wake);
+   pthread_mutex_unlock(&seat->lock);
+   os_event_signal(&seat->wake);
 }
 
 /* --- focus ------------------------------------------------------------ */
@@ -90,7 +91,8 @@ vs_seat_queue(const struct vs_input_event *e)
 static void
 pointer_focus_gone(struct wl_listener *l, void *data)
 {
-   Seat.pointer_focus = NULL;
+   struct vs_seat *seat = wl_container_of(l, seat, pointer_focus_gone);
+   seat->pointer_focus = NULL;
    wl_list_remove(&l->link);
    wl_list_init(&l->link);
 }
@@ -98,40 +100,42 @@ pointer_focus_gone(struct wl_listener *l, void *data)
 static void
 keyboard_focus_gone(struct wl_listener *l, void *data)
 {
-   Seat.keyboard_focus = NULL;
+   struct vs_seat *seat = wl_container_of(l, seat, keyboard_focus_gone);
+   seat->keyboard_focus = NULL;
    wl_list_remove(&l->link);
    wl_list_init(&l->link);
 }
 
 static void
-send_modifiers(struct wl_resource *kb, uint32_t serial)
+send_modifiers(const struct vs_seat *seat, struct wl_resource *kb, uint32_t serial)
 {
-   wl_keyboard_send_modifiers(kb, serial, Seat.depressed, 0, Seat.locked, 0);
+   wl_keyboard_send_modifiers(kb, serial, seat->depressed, 0, seat->locked, 0);
 }
 
 static void
-keyboard_enter(struct wl_resource *kb, struct wl_resource *surface, uint32_t serial)
+keyboard_enter(const struct vs_seat *seat, struct wl_resource *kb, struct wl_resource *surface, uint32_t serial)
 {
    struct wl_array keys;
    wl_array_init(&keys);
-   uint32_t *k = wl_array_add(&keys, Seat.n_held * sizeof(uint32_t));
+   uint32_t *k = wl_array_add(&keys, seat->n_held * sizeof(uint32_t));
    if (k)
-      memcpy(k, Seat.held, Seat.n_held * sizeof(uint32_t));
+      memcpy(k, seat->held, seat->n_held * sizeof(uint32_t));
    wl_keyboard_send_enter(kb, serial, surface, &keys);
    wl_array_release(&keys);
-   send_modifiers(kb, serial);
+   send_modifiers(seat, kb, serial);
 }
 
 /* Moves a focus to the shown surface, with leave and enter events. */
 static void
-update_focus(struct wl_resource **focus, struct wl_listener *gone, struct wl_list *devices, bool keyboard)
+update_focus(struct vs_seat *seat, struct wl_resource **focus, struct wl_listener *gone, struct wl_list *devices,
+             bool keyboard)
 {
-   struct wl_resource *shown = vs_display_shown(NULL, NULL);
+   struct wl_resource *shown = seat->focus.shown(seat->focus.data, NULL, NULL);
    if (shown == *focus)
       return;
    struct wl_resource *r;
    if (*focus) {
-      uint32_t serial = wl_display_next_serial(Seat.display);
+      uint32_t serial = wl_display_next_serial(seat->display);
       wl_resource_for_each(r, devices)
          if (wl_resource_get_client(r) == wl_resource_get_client(*focus)) {
             if (keyboard)
@@ -146,13 +150,13 @@ update_focus(struct wl_resource **focus, struct wl_listener *gone, struct wl_lis
    if (!shown)
       return;
    wl_resource_add_destroy_listener(shown, gone);
-   uint32_t serial = wl_display_next_serial(Seat.display);
+   uint32_t serial = wl_display_next_serial(seat->display);
    wl_resource_for_each(r, devices)
       if (wl_resource_get_client(r) == wl_resource_get_client(shown)) {
          if (keyboard) {
-            keyboard_enter(r, shown, serial);
+            keyboard_enter(seat, r, shown, serial);
          } else {
-            wl_pointer_send_enter(r, serial, shown, Seat.x, Seat.y);
+            wl_pointer_send_enter(r, serial, shown, seat->x, seat->y);
             if (wl_resource_get_version(r) >= WL_POINTER_FRAME_SINCE_VERSION)
                wl_pointer_send_frame(r);
          }
@@ -162,27 +166,27 @@ update_focus(struct wl_resource **focus, struct wl_listener *gone, struct wl_lis
 /* --- delivery ------------------------------------------------------------ */
 
 static void
-deliver_pointer(const struct vs_input_event *e)
+deliver_pointer(struct vs_seat *seat, const struct vs_input_event *e)
 {
    uint32_t w = 0, h = 0;
-   vs_display_shown(&w, &h);
+   seat->focus.shown(seat->focus.data, &w, &h);
    if (e->type == VS_INPUT_MOTION) {
       /* Clamped to the surface: the page may round past its edge. */
       int32_t max_x = (int32_t)(w ? w : 1) * 256 - 1, max_y = (int32_t)(h ? h : 1) * 256 - 1;
-      Seat.x = e->x < 0 ? 0 : e->x > max_x ? max_x : e->x;
-      Seat.y = e->y < 0 ? 0 : e->y > max_y ? max_y : e->y;
+      seat->x = e->x < 0 ? 0 : e->x > max_x ? max_x : e->x;
+      seat->y = e->y < 0 ? 0 : e->y > max_y ? max_y : e->y;
    }
-   update_focus(&Seat.pointer_focus, &Seat.pointer_focus_gone, &Seat.pointers, false);
-   if (!Seat.pointer_focus)
+   update_focus(seat, &seat->pointer_focus, &seat->pointer_focus_gone, &seat->pointers, false);
+   if (!seat->pointer_focus)
       return;
-   struct wl_client *client = wl_resource_get_client(Seat.pointer_focus);
+   struct wl_client *client = wl_resource_get_client(seat->pointer_focus);
    struct wl_resource *r;
-   uint32_t serial = e->type == VS_INPUT_BUTTON ? wl_display_next_serial(Seat.display) : 0;
-   wl_resource_for_each(r, &Seat.pointers) {
+   uint32_t serial = e->type == VS_INPUT_BUTTON ? wl_display_next_serial(seat->display) : 0;
+   wl_resource_for_each(r, &seat->pointers) {
       if (wl_resource_get_client(r) != client)
          continue;
       if (e->type == VS_INPUT_MOTION)
-         wl_pointer_send_motion(r, e->time_ms, Seat.x, Seat.y);
+         wl_pointer_send_motion(r, e->time_ms, seat->x, seat->y);
       else if (e->type == VS_INPUT_BUTTON)
          wl_pointer_send_button(r, serial, e->time_ms, e->code, e->state);
       else
@@ -190,65 +194,66 @@ deliver_pointer(const struct vs_input_event *e)
       if (wl_resource_get_version(r) >= WL_POINTER_FRAME_SINCE_VERSION)
          wl_pointer_send_frame(r);
    }
-   Seat.delivered++;
+   seat->delivered++;
 }
 
 static void
-deliver_key(const struct vs_input_event *e)
+deliver_key(struct vs_seat *seat, const struct vs_input_event *e)
 {
    /* The held set is the seat's whatever the focus: enter lists it. */
    uint32_t i = 0;
-   while (i < Seat.n_held && Seat.held[i] != e->code)
+   while (i < seat->n_held && seat->held[i] != e->code)
       i++;
-   if (e->state && i == Seat.n_held) {
-      if (Seat.n_held == MAX_HELD)
+   if (e->state && i == seat->n_held) {
+      if (seat->n_held == MAX_HELD)
          return;
-      Seat.held[Seat.n_held++] = e->code;
+      seat->held[seat->n_held++] = e->code;
       if (e->code == 58)
-         Seat.locked ^= MOD_LOCK;
-   } else if (!e->state && i < Seat.n_held) {
-      Seat.held[i] = Seat.held[--Seat.n_held];
+         seat->locked ^= MOD_LOCK;
+   } else if (!e->state && i < seat->n_held) {
+      seat->held[i] = seat->held[--seat->n_held];
    } else {
       return; /* a press of a held key, or a release of a free one */
    }
-   uint32_t mods = held_modifiers();
-   bool mods_changed = mods != Seat.depressed || e->code == 58;
-   Seat.depressed = mods;
-   update_focus(&Seat.keyboard_focus, &Seat.keyboard_focus_gone, &Seat.keyboards, true);
-   if (!Seat.keyboard_focus)
+   uint32_t mods = held_modifiers(seat);
+   bool mods_changed = mods != seat->depressed || e->code == 58;
+   seat->depressed = mods;
+   update_focus(seat, &seat->keyboard_focus, &seat->keyboard_focus_gone, &seat->keyboards, true);
+   if (!seat->keyboard_focus)
       return;
-   struct wl_client *client = wl_resource_get_client(Seat.keyboard_focus);
-   uint32_t serial = wl_display_next_serial(Seat.display);
+   struct wl_client *client = wl_resource_get_client(seat->keyboard_focus);
+   uint32_t serial = wl_display_next_serial(seat->display);
    struct wl_resource *r;
-   wl_resource_for_each(r, &Seat.keyboards) {
+   wl_resource_for_each(r, &seat->keyboards) {
       if (wl_resource_get_client(r) != client)
          continue;
       wl_keyboard_send_key(r, serial, e->time_ms, e->code,
                            e->state ? WL_KEYBOARD_KEY_STATE_PRESSED : WL_KEYBOARD_KEY_STATE_RELEASED);
       if (mods_changed)
-         send_modifiers(r, serial);
+         send_modifiers(seat, r, serial);
    }
-   Seat.delivered++;
+   seat->delivered++;
 }
 
 static int
 on_input(int fd, uint32_t mask, void *data)
 {
-   os_event_drain(&Seat.wake);
+   struct vs_seat *seat = data;
+   os_event_drain(&seat->wake);
    for (;;) {
-      pthread_mutex_lock(&Seat.lock);
-      if (!Seat.len) {
-         pthread_mutex_unlock(&Seat.lock);
+      pthread_mutex_lock(&seat->lock);
+      if (!seat->len) {
+         pthread_mutex_unlock(&seat->lock);
          break;
       }
-      struct vs_input_event e = Seat.queue[Seat.head];
-      Seat.head = (Seat.head + 1) % QUEUE_MAX;
-      Seat.len--;
-      pthread_mutex_unlock(&Seat.lock);
+      struct vs_input_event e = seat->queue[seat->head];
+      seat->head = (seat->head + 1) % QUEUE_MAX;
+      seat->len--;
+      pthread_mutex_unlock(&seat->lock);
       if (e.type == VS_INPUT_KEY)
-         deliver_key(&e);
+         deliver_key(seat, &e);
       else
-         deliver_pointer(&e);
+         deliver_pointer(seat, &e);
    }
    return 0;
 }
@@ -290,15 +295,16 @@ static const struct wl_touch_interface touch_impl = {
 static void
 seat_get_pointer(struct wl_client *client, struct wl_resource *resource, uint32_t id)
 {
+   struct vs_seat *seat = wl_resource_get_user_data(resource);
    struct wl_resource *r = wl_resource_create(client, &wl_pointer_interface, wl_resource_get_version(resource), id);
    if (!r) {
       wl_client_post_no_memory(client);
       return;
    }
    wl_resource_set_implementation(r, &pointer_impl, NULL, device_destroyed);
-   wl_list_insert(&Seat.pointers, wl_resource_get_link(r));
-   if (Seat.pointer_focus && wl_resource_get_client(Seat.pointer_focus) == client) {
-      wl_pointer_send_enter(r, wl_display_next_serial(Seat.display), Seat.pointer_focus, Seat.x, Seat.y);
+   wl_list_insert(&seat->pointers, wl_resource_get_link(r));
+   if (seat->pointer_focus && wl_resource_get_client(seat->pointer_focus) == client) {
+      wl_pointer_send_enter(r, wl_display_next_serial(seat->display), seat->pointer_focus, seat->x, seat->y);
       if (wl_resource_get_version(r) >= WL_POINTER_FRAME_SINCE_VERSION)
          wl_pointer_send_frame(r);
    }
@@ -331,13 +337,14 @@ keymap_fd(size_t *size)
 static void
 seat_get_keyboard(struct wl_client *client, struct wl_resource *resource, uint32_t id)
 {
+   struct vs_seat *seat = wl_resource_get_user_data(resource);
    struct wl_resource *r = wl_resource_create(client, &wl_keyboard_interface, wl_resource_get_version(resource), id);
    if (!r) {
       wl_client_post_no_memory(client);
       return;
    }
    wl_resource_set_implementation(r, &keyboard_impl, NULL, device_destroyed);
-   wl_list_insert(&Seat.keyboards, wl_resource_get_link(r));
+   wl_list_insert(&seat->keyboards, wl_resource_get_link(r));
    size_t size;
    int fd = keymap_fd(&size);
    if (fd < 0) {
@@ -349,8 +356,8 @@ seat_get_keyboard(struct wl_client *client, struct wl_resource *resource, uint32
    close(fd);
    if (wl_resource_get_version(r) >= WL_KEYBOARD_REPEAT_INFO_SINCE_VERSION)
       wl_keyboard_send_repeat_info(r, 25, 600);
-   if (Seat.keyboard_focus && wl_resource_get_client(Seat.keyboard_focus) == client)
-      keyboard_enter(r, Seat.keyboard_focus, wl_display_next_serial(Seat.display));
+   if (seat->keyboard_focus && wl_resource_get_client(seat->keyboard_focus) == client)
+      keyboard_enter(seat, r, seat->keyboard_focus, wl_display_next_serial(seat->display));
 }
 
 static void
@@ -380,41 +387,56 @@ bind_seat(struct wl_client *client, void *data, uint32_t version, uint32_t id)
       wl_client_post_no_memory(client);
       return;
    }
-   wl_resource_set_implementation(r, &seat_impl, NULL, NULL);
+   wl_resource_set_implementation(r, &seat_impl, data, NULL);
    wl_seat_send_capabilities(r, WL_SEAT_CAPABILITY_POINTER | WL_SEAT_CAPABILITY_KEYBOARD);
    if (version >= WL_SEAT_NAME_SINCE_VERSION)
       wl_seat_send_name(r, "browser");
 }
 
-bool
-vs_seat_start(struct wl_display *display)
+struct vs_seat *
+vs_seat_start(struct wl_display *display, const struct vs_seat_focus *focus)
 {
-   memset(&Seat, 0, sizeof(Seat));
-   Seat.display = display;
-   wl_list_init(&Seat.pointers);
-   wl_list_init(&Seat.keyboards);
-   wl_list_init(&Seat.pointer_focus_gone.link);
-   wl_list_init(&Seat.keyboard_focus_gone.link);
-   Seat.pointer_focus_gone.notify = pointer_focus_gone;
-   Seat.keyboard_focus_gone.notify = keyboard_focus_gone;
-   pthread_mutex_init(&Seat.lock, NULL);
-   if (os_event_init(&Seat.wake) != 0)
-      return false;
-   Seat.global = wl_global_create(display, &wl_seat_interface, SEAT_VERSION, NULL, bind_seat);
-   Seat.source = wl_event_loop_add_fd(wl_display_get_event_loop(display), Seat.wake.read_fd, WL_EVENT_READABLE,
-                                      on_input, NULL);
-   return Seat.global && Seat.source;
+   struct vs_seat *seat = calloc(1, sizeof(*seat));
+   if (!seat)
+      return NULL;
+   seat->display = display;
+   seat->focus = *focus;
+   seat->wake = (struct os_event){ -1, -1 };
+   wl_list_init(&seat->pointers);
+   wl_list_init(&seat->keyboards);
+   wl_list_init(&seat->pointer_focus_gone.link);
+   wl_list_init(&seat->keyboard_focus_gone.link);
+   seat->pointer_focus_gone.notify = pointer_focus_gone;
+   seat->keyboard_focus_gone.notify = keyboard_focus_gone;
+   pthread_mutex_init(&seat->lock, NULL);
+   if (os_event_init(&seat->wake) == 0) {
+      seat->global = wl_global_create(display, &wl_seat_interface, SEAT_VERSION, seat, bind_seat);
+      seat->source = wl_event_loop_add_fd(wl_display_get_event_loop(display), seat->wake.read_fd, WL_EVENT_READABLE,
+                                         on_input, seat);
+   }
+   if (!seat->global || !seat->source) {
+      vs_seat_stop(seat);
+      return NULL;
+   }
+   return seat;
 }
 
 void
-vs_seat_stop(void)
+vs_seat_stop(struct vs_seat *seat)
 {
-   if (!Seat.display)
+   if (!seat)
       return;
-   if (Seat.delivered || Seat.overflowed)
+   if (seat->delivered || seat->overflowed)
       vs_info(0, "display: seat: %llu input events delivered, %llu dropped (queue full)",
-              (unsigned long long)Seat.delivered, (unsigned long long)Seat.overflowed);
-   wl_event_source_remove(Seat.source);
-   os_event_fini(&Seat.wake);
-   Seat.display = NULL;
+              (unsigned long long)seat->delivered, (unsigned long long)seat->overflowed);
+   if (seat->source)
+      wl_event_source_remove(seat->source);
+   if (seat->global)
+      wl_global_destroy(seat->global);
+   wl_list_remove(&seat->pointer_focus_gone.link);
+   wl_list_remove(&seat->keyboard_focus_gone.link);
+   if (seat->wake.read_fd >= 0)
+      os_event_fini(&seat->wake);
+   pthread_mutex_destroy(&seat->lock);
+   free(seat);
 }

@@ -5,19 +5,17 @@
  * I420 picture (libyuv: the only pass over the pixels), hands the buffer
  * back, and encodes: Baseline, zerolatency, Annex B, SPS/PPS on every key
  * frame, an IDR whenever a viewer connects or asks. Access units go to the
- * recording file and to the HTTP thread. Without a recording, the encoder
- * encodes only when a viewer has room for it (vs_http_ready): until then
+ * stream's sinks (the recording file, the HTTP viewers). The encoder
+ * encodes only when a sink has room for it (the recording always has):
+ * until then
  * newer commits are converted over the waiting picture, so what is encoded
  * is always the newest one, and no client memory waits for a viewer.
  * Nothing here blocks the Wayland thread: it only takes the mailbox lock
  * to swap a pointer. */
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <x264.h>
 #include <libyuv.h>
 
@@ -28,7 +26,7 @@
 #define FENCE_TIMEOUT_NS 2000000000ull
 #define LAT_SAMPLES 65536
 
-static struct {
+struct vs_stream {
    pthread_mutex_t lock;
    pthread_cond_t cond;
    struct vs_frame *pending;          /* newest unencoded frame */
@@ -36,9 +34,11 @@ static struct {
    struct os_event done_event;
    bool stop;
    bool want_key;
+   bool running;                      /* the thread was started */
    pthread_t thread;
    unsigned fps;
-   FILE *record;
+   struct vs_stream_sink sinks[VS_STREAM_MAX_SINKS];
+   uint32_t sink_count;
    x264_t *enc;
    x264_picture_t pic;
    bool have_pic;
@@ -52,71 +52,71 @@ static struct {
    uint32_t lat_n;
    uint64_t *enc_lat;                 /* commit -> encoded (ns) */
    uint32_t enc_lat_n;
-} S;
+};
 
 static void
-push_done(struct vs_frame *f)
+push_done(struct vs_stream *s, struct vs_frame *f)
 {
-   f->next = S.done;
-   S.done = f;
-   os_event_signal(&S.done_event);
+   f->next = s->done;
+   s->done = f;
+   os_event_signal(&s->done_event);
 }
 
 void
-vs_stream_submit(struct vs_frame *f)
+vs_stream_submit(struct vs_stream *s, struct vs_frame *f)
 {
-   pthread_mutex_lock(&S.lock);
-   if (S.pending) {
-      S.replaced++;
-      push_done(S.pending);
+   pthread_mutex_lock(&s->lock);
+   if (s->pending) {
+      s->replaced++;
+      push_done(s, s->pending);
    }
-   S.pending = f;
-   pthread_cond_signal(&S.cond);
-   pthread_mutex_unlock(&S.lock);
+   s->pending = f;
+   pthread_cond_signal(&s->cond);
+   pthread_mutex_unlock(&s->lock);
 }
 
 struct vs_frame *
-vs_stream_take_done(void)
+vs_stream_take_done(struct vs_stream *s)
 {
-   pthread_mutex_lock(&S.lock);
-   os_event_drain(&S.done_event);
-   struct vs_frame *f = S.done;
-   S.done = NULL;
-   pthread_mutex_unlock(&S.lock);
+   pthread_mutex_lock(&s->lock);
+   os_event_drain(&s->done_event);
+   struct vs_frame *f = s->done;
+   s->done = NULL;
+   pthread_mutex_unlock(&s->lock);
    return f;
 }
 
 int
-vs_stream_done_fd(void)
+vs_stream_done_fd(const struct vs_stream *s)
 {
-   return S.done_event.read_fd;
+   return s->done_event.read_fd;
 }
 
 void
-vs_stream_request_key(void)
+vs_stream_request_key(struct vs_stream *s)
 {
-   pthread_mutex_lock(&S.lock);
-   S.want_key = true;
-   pthread_cond_signal(&S.cond);
-   pthread_mutex_unlock(&S.lock);
+   pthread_mutex_lock(&s->lock);
+   s->want_key = true;
+   pthread_cond_signal(&s->cond);
+   pthread_mutex_unlock(&s->lock);
 }
 
 void
-vs_stream_kick(void)
+vs_stream_kick(struct vs_stream *s)
 {
-   pthread_mutex_lock(&S.lock);
-   pthread_cond_signal(&S.cond);
-   pthread_mutex_unlock(&S.lock);
+   pthread_mutex_lock(&s->lock);
+   pthread_cond_signal(&s->cond);
+   pthread_mutex_unlock(&s->lock);
 }
 
 void
-vs_stream_note_sent(uint64_t commit_ns)
+vs_stream_note_sent(struct vs_stream *s, uint64_t commit_ns)
 {
    uint64_t now = os_now_ns();
-   pthread_mutex_lock(&S.lock);
-   if (S.lat)
-      S.lat[S.lat_n++ % LAT_SAMPLES] = now - commit_ns;
-   pthread_mutex_unlock(&S.lock);
+   pthread_mutex_lock(&s->lock);
+   if (s->lat)
+      s->lat[s->lat_n++ % LAT_SAMPLES] = now - commit_ns;
+   pthread_mutex_unlock(&s->lock);
 }
 
 static uint64_t
@@ -128,15 +128,15 @@ thread_cpu_ns(void)
 }
 
 static bool
-open_encoder(uint32_t w, uint32_t h)
+open_encoder(struct vs_stream *s, uint32_t w, uint32_t h)
 {
-   if (S.enc) {
-      x264_encoder_close(S.enc);
-      S.enc = NULL;
+   if (s->enc) {
+      x264_encoder_close(s->enc);
+      s->enc = NULL;
    }
-   if (S.have_pic) {
-      x264_picture_clean(&S.pic);
-      S.have_pic = false;
+   if (s->have_pic) {
+      x264_picture_clean(&s->pic);
+      s->have_pic = false;
    }
    x264_param_t p;
    if (x264_param_default_preset(&p, "ultrafast", "zerolatency") < 0)
@@ -144,9 +144,9 @@ open_encoder(uint32_t w, uint32_t h)
    p.i_width = (int)w;
    p.i_height = (int)h;
    p.i_csp = X264_CSP_I420;
-   p.i_fps_num = S.fps;
+   p.i_fps_num = s->fps;
    p.i_fps_den = 1;
-   p.i_keyint_max = (int)S.fps * 2;
+   p.i_keyint_max = (int)s->fps * 2;
    p.b_annexb = 1;
    p.b_repeat_headers = 1;
    p.i_log_level = X264_LOG_ERROR;
@@ -154,25 +154,25 @@ open_encoder(uint32_t w, uint32_t h)
    p.rc.f_rf_constant = 23;
    if (x264_param_apply_profile(&p, "baseline") < 0)
       return false;
-   S.enc = x264_encoder_open(&p);
-   if (!S.enc || x264_picture_alloc(&S.pic, X264_CSP_I420, (int)w, (int)h) < 0) {
+   s->enc = x264_encoder_open(&p);
+   if (!s->enc || x264_picture_alloc(&s->pic, X264_CSP_I420, (int)w, (int)h) < 0) {
       vs_error(0, "display: cannot open the H.264 encoder at %ux%u", w, h);
       return false;
    }
-   S.have_pic = true;
-   S.w = w;
-   S.h = h;
-   S.want_key = true;
-   vs_info(0, "display: encoding %ux%u H.264 Baseline at %u fps", w, h, S.fps);
+   s->have_pic = true;
+   s->w = w;
+   s->h = h;
+   s->want_key = true;
+   vs_info(0, "display: encoding %ux%u H.264 Baseline at %u fps", w, h, s->fps);
    return true;
 }
 
 /* The one pass over the pixels: memory in the frame's format -> I420. */
 static void
-convert(const struct vs_frame *f)
+convert(struct vs_stream *s, const struct vs_frame *f)
 {
-   x264_image_t *img = &S.pic.img;
-   int w = (int)S.w, h = (int)S.h;
+   x264_image_t *img = &s->pic.img;
+   int w = (int)s->w, h = (int)s->h;
    /* DRM XRGB8888 is B,G,R,X in memory: libyuv's "ARGB"; XBGR8888 is
     * R,G,B,X: libyuv's "ABGR". */
    if (f->fourcc == VS_FMT_XBGR8888 || f->fourcc == VS_FMT_ABGR8888)
@@ -184,75 +184,87 @@ convert(const struct vs_frame *f)
 }
 
 static void
-encode(bool key, uint64_t commit_ns, double commit_wall_ms)
+encode(struct vs_stream *s, bool key, uint64_t commit_ns, double commit_wall_ms)
 {
    x264_nal_t *nals;
    int n_nals;
    x264_picture_t out;
-   S.pic.i_type = key ? X264_TYPE_IDR : X264_TYPE_AUTO;
-   S.pic.i_pts = S.seq++;
+   s->pic.i_type = key ? X264_TYPE_IDR : X264_TYPE_AUTO;
+   s->pic.i_pts = s->seq++;
    uint64_t t0 = os_now_ns();
-   int size = x264_encoder_encode(S.enc, &nals, &n_nals, &S.pic, &out);
+   int size = x264_encoder_encode(s->enc, &nals, &n_nals, &s->pic, &out);
    uint64_t t1 = os_now_ns();
-   S.encode_ns += t1 - t0;
+   s->encode_ns += t1 - t0;
    if (size <= 0)
       return;
    /* zerolatency: one picture in, its access unit out; the NALs are
     * contiguous. */
    const uint8_t *data = nals[0].p_payload;
-   S.encoded++;
-   S.bytes += (uint64_t)size;
-   if (!S.first_ns)
-      S.first_ns = t1;
-   S.last_ns = t1;
-   if (S.record && fwrite(data, 1, (size_t)size, S.record) != (size_t)size) {
-      vs_error(0, "display: writing the recording failed: %s; recording stops", strerror(errno));
-      fclose(S.record);
-      S.record = NULL;
-   }
-   pthread_mutex_lock(&S.lock);
-   S.enc_lat[S.enc_lat_n++ % LAT_SAMPLES] = t1 - commit_ns;
-   pthread_mutex_unlock(&S.lock);
-   vs_http_send(data, (size_t)size, out.b_keyframe, commit_wall_ms, commit_ns, (uint32_t)out.i_pts, S.w, S.h);
+   s->encoded++;
+   s->bytes += (uint64_t)size;
+   if (!s->first_ns)
+      s->first_ns = t1;
+   s->last_ns = t1;
+   pthread_mutex_lock(&s->lock);
+   s->enc_lat[s->enc_lat_n++ % LAT_SAMPLES] = t1 - commit_ns;
+   pthread_mutex_unlock(&s->lock);
+   const struct vs_access_unit unit = {
+      .data = data, .size = (size_t)size, .key = out.b_keyframe, .seq = (uint32_t)out.i_pts,
+      .width = s->w, .height = s->h, .commit_ns = commit_ns, .commit_wall_ms = commit_wall_ms,
+   };
+   for (uint32_t i = 0; i < s->sink_count; i++)
+      s->sinks[i].send(s->sinks[i].data, &unit);
+}
+
+/* Whether some sink has room for an access unit (with none, encoding goes
+ * on: the figures still count). */
+static bool
+sinks_ready(const struct vs_stream *s)
+{
+   for (uint32_t i = 0; i < s->sink_count; i++)
+      if (!s->sinks[i].ready || s->sinks[i].ready(s->sinks[i].data))
+         return true;
+   return s->sink_count == 0;
 }
 
 static void *
 stream_main(void *arg)
 {
+   struct vs_stream *s = arg;
    os_thread_set_name("vs-encoder");
    uint64_t last_commit_ns = 0;
    double last_wall = 0;
    /* A picture converted and not yet encoded (no viewer had room). */
    bool have_picture = false;
-   pthread_mutex_lock(&S.lock);
-   while (!S.stop) {
+   pthread_mutex_lock(&s->lock);
+   while (!s->stop) {
       /* Paced to the viewers: vs_stream_kick wakes us when one has room. */
-      bool ready = S.record || vs_http_ready();
-      if (S.pending) {
+      bool ready = sinks_ready(s);
+      if (s->pending) {
          /* Converted at once even when no viewer has room, so that the
           * guest's memory is never held for a viewer: the newest frame
           * waits in the picture instead. */
-         struct vs_frame *f = S.pending;
-         S.pending = NULL;
-         pthread_mutex_unlock(&S.lock);
+         struct vs_frame *f = s->pending;
+         s->pending = NULL;
+         pthread_mutex_unlock(&s->lock);
          uint64_t c0 = thread_cpu_ns();
          bool ok = true;
          if (f->has_view && !vs_shared_fence_wait(&f->view, FENCE_TIMEOUT_NS)) {
             vs_warn(f->view.ctx_id, "display: the client's work before its commit did not finish in 2 s; frame dropped");
-            S.unfenced++;
+            s->unfenced++;
             ok = false;
          }
          if (ok && f->has_view && f->view.refreshed)
-            S.gpu_copies++; /* a linear mirror's detiling copy */
+            s->gpu_copies++; /* a linear mirror's detiling copy */
          uint32_t w = f->width & ~1u, h = f->height & ~1u;
-         if (ok && w && h && (w != S.w || h != S.h || !S.enc))
-            ok = open_encoder(w, h);
+         if (ok && w && h && (w != s->w || h != s->h || !s->enc))
+            ok = open_encoder(s, w, h);
          if (ok && w && h) {
             uint64_t t0 = os_now_ns();
-            convert(f);
-            S.convert_ns += os_now_ns() - t0;
-            S.conversions++;
-            S.copies += f->copies;
+            convert(s, f);
+            s->convert_ns += os_now_ns() - t0;
+            s->conversions++;
+            s->copies += f->copies;
             have_picture = true;
             last_commit_ns = f->commit_ns;
             last_wall = f->commit_wall_ms;
@@ -262,56 +274,69 @@ stream_main(void *arg)
             vs_shared_release(&f->view);
             f->has_view = false;
          }
-         S.cpu_ns += thread_cpu_ns() - c0;
+         s->cpu_ns += thread_cpu_ns() - c0;
          /* The frame belongs to the Wayland thread again once pushed. */
-         pthread_mutex_lock(&S.lock);
-         push_done(f);
+         pthread_mutex_lock(&s->lock);
+         push_done(s, f);
          continue;
       }
-      if (ready && S.enc && (have_picture || S.want_key)) {
+      if (ready && s->enc && (have_picture || s->want_key)) {
          /* A key frame wanted and nothing new: the last picture again, as
           * of now. */
-         bool key = S.want_key;
+         bool key = s->want_key;
          uint64_t commit_ns = have_picture ? last_commit_ns : os_now_ns();
-         S.want_key = false;
+         s->want_key = false;
          have_picture = false;
-         pthread_mutex_unlock(&S.lock);
+         pthread_mutex_unlock(&s->lock);
          uint64_t c0 = thread_cpu_ns();
-         encode(key, commit_ns, last_wall);
-         S.cpu_ns += thread_cpu_ns() - c0;
-         pthread_mutex_lock(&S.lock);
+         encode(s, key, commit_ns, last_wall);
+         s->cpu_ns += thread_cpu_ns() - c0;
+         pthread_mutex_lock(&s->lock);
          continue;
       }
-      os_cond_timedwait_ns(&S.cond, &S.lock, 100000000ull);
+      os_cond_timedwait_ns(&s->cond, &s->lock, 100000000ull);
    }
-   pthread_mutex_unlock(&S.lock);
+   pthread_mutex_unlock(&s->lock);
    return NULL;
 }
 
-bool
-vs_stream_start(const char *record_path, unsigned fps)
+struct vs_stream *
+vs_stream_create(unsigned fps)
 {
-   memset(&S, 0, sizeof(S));
-   S.fps = fps;
-   pthread_mutex_init(&S.lock, NULL);
-   os_cond_init(&S.cond);
-   S.lat = calloc(LAT_SAMPLES, sizeof(uint64_t));
-   S.enc_lat = calloc(LAT_SAMPLES, sizeof(uint64_t));
-   if (!S.lat || !S.enc_lat || os_event_init(&S.done_event) != 0) {
+   struct vs_stream *s = calloc(1, sizeof(*s));
+   if (!s)
+      return NULL;
+   s->fps = fps;
+   s->done_event = (struct os_event){ -1, -1 };
+   pthread_mutex_init(&s->lock, NULL);
+   os_cond_init(&s->cond);
+   s->lat = calloc(LAT_SAMPLES, sizeof(uint64_t));
+   s->enc_lat = calloc(LAT_SAMPLES, sizeof(uint64_t));
+   if (!s->lat || !s->enc_lat || os_event_init(&s->done_event) != 0) {
       vs_error(0, "display: out of memory");
+      vs_stream_destroy(s);
+      return NULL;
+   }
+   return s;
+}
+
+bool
+vs_stream_add_sink(struct vs_stream *s, const struct vs_stream_sink *sink)
+{
+   if (s->running || s->sink_count == VS_STREAM_MAX_SINKS)
       return false;
-   }
-   if (record_path) {
-      S.record = fopen(record_path, "wb");
-      if (!S.record) {
-         vs_error(0, "display: cannot open %s for the recording: %s", record_path, strerror(errno));
-         return false;
-      }
-   }
-   if (pthread_create(&S.thread, NULL, stream_main, NULL) != 0) {
+   s->sinks[s->sink_count++] = *sink;
+   return true;
+}
+
+bool
+vs_stream_run(struct vs_stream *s)
+{
+   if (pthread_create(&s->thread, NULL, stream_main, s) != 0) {
       vs_error(0, "display: cannot start the encoder thread");
       return false;
    }
+   s->running = true;
    return true;
 }
 
@@ -336,45 +361,62 @@ percentiles(uint64_t *v, uint32_t n, double *median_ms, double *p99_ms)
 }
 
 void
-vs_stream_stop(void)
+vs_stream_stop(struct vs_stream *s)
 {
-   if (!S.lat)
+   if (!s->running)
       return;
-   pthread_mutex_lock(&S.lock);
-   S.stop = true;
-   pthread_cond_signal(&S.cond);
-   pthread_mutex_unlock(&S.lock);
-   pthread_join(S.thread, NULL);
-   if (S.pending) {
-      push_done(S.pending);
-      S.pending = NULL;
+   s->running = false;
+   pthread_mutex_lock(&s->lock);
+   s->stop = true;
+   pthread_cond_signal(&s->cond);
+   pthread_mutex_unlock(&s->lock);
+   pthread_join(s->thread, NULL);
+   if (s->pending) {
+      push_done(s, s->pending);
+      s->pending = NULL;
    }
-   if (S.enc) {
-      x264_encoder_close(S.enc);
-      S.enc = NULL;
+   if (s->enc) {
+      x264_encoder_close(s->enc);
+      s->enc = NULL;
    }
-   if (S.have_pic)
-      x264_picture_clean(&S.pic);
-   if (S.record)
-      fclose(S.record);
-   double secs = S.last_ns > S.first_ns ? (double)(S.last_ns - S.first_ns) / 1e9 : 0;
+   if (s->have_pic)
+      x264_picture_clean(&s->pic);
+   s->have_pic = false;
+   double secs = s->last_ns > s->first_ns ? (double)(s->last_ns - s->first_ns) / 1e9 : 0;
    double sent_med, sent_p99, enc_med, enc_p99;
-   percentiles(S.lat, S.lat_n, &sent_med, &sent_p99);
-   percentiles(S.enc_lat, S.enc_lat_n, &enc_med, &enc_p99);
-   double n = S.encoded ? (double)S.encoded : 1;
+   percentiles(s->lat, s->lat_n, &sent_med, &sent_p99);
+   percentiles(s->enc_lat, s->enc_lat_n, &enc_med, &enc_p99);
+   double n = s->encoded ? (double)s->encoded : 1;
    /* One line the benchmark reads. */
    vs_info(0, "display stream: %llu encoded (%.1f fps), %llu replaced before encoding, %llu dropped unfenced; "
               "convert %.2f ms, encode %.2f ms, cpu %.2f ms per frame; copies per frame %.2f (+1 conversion), GPU copies per frame %.2f; "
               "commit->encoded median %.2f ms p99 %.2f ms; commit->sent median %.2f ms p99 %.2f ms (%u sent); "
               "%.1f KiB per frame",
-           (unsigned long long)S.encoded, secs > 0 ? (double)(S.encoded - 1) / secs : 0.0,
-           (unsigned long long)S.replaced, (unsigned long long)S.unfenced,
-           S.conversions ? (double)S.convert_ns / 1e6 / (double)S.conversions : 0.0, (double)S.encode_ns / 1e6 / n,
-           (double)S.cpu_ns / 1e6 / n, S.conversions ? (double)S.copies / (double)S.conversions : 0.0,
-           S.conversions ? (double)S.gpu_copies / (double)S.conversions : 0.0, enc_med,
-           enc_p99, sent_med, sent_p99, S.lat_n, (double)S.bytes / 1024.0 / n);
-   free(S.lat);
-   free(S.enc_lat);
-   S.lat = S.enc_lat = NULL;
+           (unsigned long long)s->encoded, secs > 0 ? (double)(s->encoded - 1) / secs : 0.0,
+           (unsigned long long)s->replaced, (unsigned long long)s->unfenced,
+           s->conversions ? (double)s->convert_ns / 1e6 / (double)s->conversions : 0.0, (double)s->encode_ns / 1e6 / n,
+           (double)s->cpu_ns / 1e6 / n, s->conversions ? (double)s->copies / (double)s->conversions : 0.0,
+           s->conversions ? (double)s->gpu_copies / (double)s->conversions : 0.0, enc_med,
+           enc_p99, sent_med, sent_p99, s->lat_n, (double)s->bytes / 1024.0 / n);
+   pthread_mutex_lock(&s->lock);
+   free(s->lat);
+   free(s->enc_lat);
+   s->lat = s->enc_lat = NULL;
+   pthread_mutex_unlock(&s->lock);
    /* done_event stays: the Wayland thread drains the last frames. */
+}
+
+void
+vs_stream_destroy(struct vs_stream *s)
+{
+   if (!s)
+      return;
+   vs_stream_stop(s);
+   free(s->lat);
+   free(s->enc_lat);
+   if (s->done_event.read_fd >= 0)
+      os_event_fini(&s->done_event);
+   pthread_cond_destroy(&s->cond);
+   pthread_mutex_destroy(&s->lock);
+   free(s);
 }

@@ -10,8 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dispatch/objects.h"
-#include "dispatch/renderer.h"
+#include "dispatch/renderer_state.h"
 #include "memory/linear_mirror.h"
 #include "memory/memory_plan.h"
 #include "memory/shared_registry.h"

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
+#include "memory/memory_state.h"
 #include "util/fair_share.h"
 
 struct vs_object;
@@ -32,37 +33,9 @@ struct vs_physical_device;
 struct vs_renderer;
 struct vs_shared_entry;
 
-enum vs_memory_strategy {
-   VS_MEMORY_AUTO,
-   VS_MEMORY_HOST_POINTER,
-   VS_MEMORY_DMABUF,
-   VS_MEMORY_OPAQUE_FD,
-};
-
 const char *vs_memory_strategy_name(enum vs_memory_strategy s);
 /* Parses "auto", "host-pointer", "dmabuf" or "opaque-fd". */
 bool vs_memory_strategy_parse(const char *name, enum vs_memory_strategy *out);
-
-/* What one device can share, filled by vs_memory_device_init. */
-struct vs_memory_caps {
-   VkPhysicalDeviceMemoryProperties props;
-   size_t granule;                 /* size and pointer alignment of host-pointer memory */
-   bool host_pointer;              /* VK_EXT_external_memory_host is enabled */
-   uint32_t host_pointer_types;    /* types a host-pointer import may use */
-   bool dmabuf;                    /* dma-buf export passed the mapping probe */
-   bool opaque_fd;                 /* opaque-fd export passed the mapping probe */
-   enum vs_memory_strategy forced; /* from --memory; AUTO = per allocation */
-   bool exact_shm;                 /* vs_renderer_options.exact_shm */
-};
-
-/* Recently freed host-pointer regions of one device, reused by the next
- * allocation of the same size: creating and mapping shared memory (and
- * unmapping it, with its TLB shootdowns) dominates small allocations.
- * Per device, hence per client: no client ever sees another's pages. Only
- * regions whose fd never went to the guest are kept; each still counts
- * against its client's fds and mappings (vs_memory_usage). */
-#define VS_REGION_CACHE_SLOTS 8
-#define VS_REGION_CACHE_MAX_SIZE (4u << 20)
 
 /* Shared memory of `fd_size` bytes (at most `size`), mapped `size` bytes
  * long between PROT_NONE guards of `align` bytes; and its undoing. */
@@ -74,50 +47,9 @@ void vs_host_region_destroy(int fd, void *map, size_t size, size_t align);
 void vs_memory_chain_host_pointer(VkMemoryAllocateInfo *info, VkImportMemoryHostPointerInfoEXT *import, void *map,
                                   size_t size);
 
-struct vs_region {
-   int fd;
-   void *map;      /* between PROT_NONE guards of `align` bytes */
-   size_t size;
-   size_t align;
-};
-
-struct vs_memory_usage;
-
-struct vs_region_cache {
-   pthread_mutex_t lock;
-   struct vs_memory_usage *usage; /* what the cached regions count against */
-   uint32_t count;
-   struct vs_region slots[VS_REGION_CACHE_SLOTS];
-};
-
 void vs_region_cache_init(struct vs_region_cache *cache, struct vs_memory_usage *usage);
 /* Unmaps and closes every cached region. */
 void vs_region_cache_fini(struct vs_region_cache *cache);
-
-/* Device memory one client (renderer) holds: its bytes, counted
- * cumulatively per heap of each physical device it uses, so that many
- * allocations cannot add up past a heap, and in all against `bytes_limit`;
- * and what the shared memory the server keeps for it costs in the kernel's
- * per-process limits: an fd per region until the guest has it (then it is
- * the guest's), and VS_GUARDED_MAPPINGS mappings per region. Fds and
- * mappings come from server-wide pools shared fairly by all clients
- * (util/fair_share.h), not from a fixed per-client split, so one client
- * can hold thousands of host-visible allocations. */
-#define VS_MEMORY_USAGE_DEVICES 8
-/* Mappings of one os_map_guarded region: the memory and its two guards. */
-#define VS_GUARDED_MAPPINGS 3
-
-struct vs_memory_usage {
-   pthread_mutex_t lock;
-   struct {
-      const void *physical;        /* the physical device's object; NULL: free slot */
-      VkDeviceSize used[VK_MAX_MEMORY_HEAPS];
-   } devices[VS_MEMORY_USAGE_DEVICES];
-   VkDeviceSize bytes;              /* on every device and heap */
-   VkDeviceSize bytes_limit;        /* 0: none beyond each heap's size */
-   struct vs_fair_account fds;
-   struct vs_fair_account mappings;
-};
 
 /* Without limits: fds and mappings counted, never refused. */
 void vs_memory_usage_init(struct vs_memory_usage *usage);

@@ -2,7 +2,7 @@
  * import_types.h). */
 #include "memory/import_types.h"
 
-#include "dispatch/objects.h"
+#include "dispatch/renderer_state.h"
 #include "util/chain.h"
 #include "vn_vk.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "dispatch/objects.h"
+#include "dispatch/renderer_state.h"
 #include "memory/device_memory.h"
 #include "memory/shared_registry.h"
 #include "util/log.h"

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "dispatch/objects.h"
+#include "dispatch/renderer_state.h"
 #include "os/os.h"
 #include "util/log.h"
 

@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dispatch/renderer.h"
+#include "dispatch/renderer_state.h"
 
 struct vs_device;
 struct vs_shared_entry;

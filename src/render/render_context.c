@@ -151,10 +151,7 @@ op_create_resource(struct rctx *rc, const struct render_context_op_create_resour
    if (ok) {
       reply.fd_type = blob.fd_type;
       reply.map_info = blob.map_info;
-      memcpy(reply.vulkan_info.device_uuid, blob.vulkan_info.device_uuid, 16);
-      memcpy(reply.vulkan_info.driver_uuid, blob.vulkan_info.driver_uuid, 16);
-      reply.vulkan_info.allocation_size = blob.vulkan_info.allocation_size;
-      reply.vulkan_info.memory_type_index = blob.vulkan_info.memory_type_index;
+      reply.vulkan_info = blob.vulkan_info;
    }
    int err = render_socket_send(&rc->sock, &reply, sizeof(reply), ok ? &blob.fd : NULL, ok ? 1 : 0);
    if (ok)

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "context/context.h"
+
 #define RENDER_MAX_FDS 8
 /* Rings in the per-context fence table (shmem of 64 u32 seqnos). */
 #define RENDER_MAX_RINGS 64
@@ -81,13 +83,7 @@ struct render_context_op_create_resource_request {
 struct render_context_op_create_resource_reply {
    int32_t fd_type; /* -1: failed, no fd */
    uint32_t map_info;
-   struct {
-      uint8_t device_uuid[16];
-      uint8_t driver_uuid[16];
-      uint64_t allocation_size;
-      uint32_t memory_type_index;
-      uint32_t pad;
-   } vulkan_info;
+   struct vs_blob_vulkan_info vulkan_info;
 };
 
 struct render_context_op_import_resource_request {

@@ -1,7 +1,7 @@
 /* Sync-fd semaphores without host support: see sync_fd.h. */
 #include "sync/sync_fd.h"
 
-#include "dispatch/objects.h"
+#include "dispatch/renderer_state.h"
 #include "util/log.h"
 
 void

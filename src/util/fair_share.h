@@ -10,6 +10,7 @@
 #define VS_UTIL_FAIR_SHARE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -24,7 +25,7 @@ struct vs_fair_pool {
 /* One client's holdings in a pool; pool NULL: counted, never refused. */
 struct vs_fair_account {
    struct vs_fair_pool *pool;
-   uint64_t held;
+   _Atomic uint64_t held;  /* changed under the pool's lock, if any */
 };
 
 void vs_fair_pool_init(struct vs_fair_pool *pool, const char *unit, uint64_t guaranteed, uint64_t shared);

@@ -7,12 +7,10 @@
 
 #include "venus/lifetime.h"
 
-static atomic_uint_fast64_t live_objects;
-
 uint64_t
-vs_object_live_count(void)
+vs_object_table_live(const struct vs_object_table *t)
 {
-   return atomic_load(&live_objects);
+   return atomic_load(t->live);
 }
 
 static uint32_t
@@ -45,16 +43,18 @@ vs_object_table_init(struct vs_object_table *t)
    pthread_mutex_init(&t->lock, NULL);
    pthread_mutex_init(&t->hold_lock, NULL);
    t->hold_limit = VS_HOLD_LIMIT_DEFAULT;
+   atomic_init(&t->own_live, 0);
+   t->live = &t->own_live;
    return true;
 }
 
 static void
-free_entry(struct vs_object *o)
+free_entry(struct vs_object_table *t, struct vs_object *o)
 {
    vs_holds_free(o->holds);
    if (o->data_free)
       o->data_free(o->data);
-   atomic_fetch_sub(&live_objects, 1);
+   atomic_fetch_sub(t->live, 1);
    free(o);
 }
 
@@ -65,7 +65,7 @@ vs_object_table_fini(struct vs_object_table *t)
       struct vs_object *o = t->buckets[i];
       while (o) {
          struct vs_object *next = o->hash_next;
-         free_entry(o);
+         free_entry(t, o);
          o = next;
       }
    }
@@ -162,7 +162,7 @@ vs_object_add(struct vs_object_table *t, uint64_t id, VkObjectType type, uint64_
    }
    t->count++;
    pthread_mutex_unlock(&t->lock);
-   atomic_fetch_add(&live_objects, 1);
+   atomic_fetch_add(t->live, 1);
    return o;
 }
 
@@ -290,7 +290,7 @@ vs_object_remove(struct vs_object_table *t, struct vs_object *obj)
    pthread_mutex_unlock(&t->lock);
    /* What it held may go with it (the release hook runs unlocked). */
    vs_object_drop_holds(t, obj);
-   free_entry(obj);
+   free_entry(t, obj);
 }
 
 void

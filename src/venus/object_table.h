@@ -7,6 +7,7 @@
 #define VS_OBJECT_TABLE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -90,10 +91,14 @@ struct vs_object_table {
     * one has none), then removes it. Set by the renderer. */
    void (*release)(void *data, struct vs_object *obj);
    void *release_data;
+   /* Where live host objects are counted, for leak checks and logs: the
+    * table's own count unless the owner points it at a server-wide one. */
+   _Atomic uint64_t *live;
+   _Atomic uint64_t own_live;
 };
 
-/* Server-wide count of live host objects, for leak checks and logs. */
-uint64_t vs_object_live_count(void);
+/* The live host objects counted where the table counts them. */
+uint64_t vs_object_table_live(const struct vs_object_table *t);
 
 /* False when out of memory. */
 bool vs_object_table_init(struct vs_object_table *t);

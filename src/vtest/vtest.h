@@ -6,26 +6,22 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Runs until vtest_server_request_stop() is called. Prints
- * "venus-server: listening on PATH" to stdout once clients can connect.
- * On stop, disconnects every client, waits for their threads (each
- * destroys its context) and removes the socket file. Returns 0, or 1 if
- * the socket could not be set up (the reason is logged), or
- * VTEST_SERVER_ABANDONED if some client threads did not finish within
- * VTEST_STOP_TIMEOUT_MS (stuck inside the host driver, on a hung GPU):
- * they still run, so the caller must end the process at once (_exit).
- * Every client's context is made with `options`. */
 struct vs_context_options;
-int vtest_server_run(const char *socket_path, const struct vs_context_options *options);
 
 #define VTEST_SERVER_ABANDONED 3
 #define VTEST_STOP_TIMEOUT_MS 10000
 
-/* With `process`, each client is served by a forked worker process (its
- * context never shares the host driver with another client's); a worker
- * that dies is logged once and takes only its client. Before
- * vtest_server_run. */
-void vtest_server_set_isolation(bool process);
+/* How the server runs, besides its limits. */
+struct vtest_server_setup {
+   /* Each client is served by a forked worker process (its context never
+    * shares the host driver with another client's); a worker that dies is
+    * logged once and takes only its client. */
+   bool isolate_process;
+   /* The server stops once this fd is readable: an os_event's read end,
+    * which the owner signals (async-signal-safe, so from a signal handler
+    * too) and drains. */
+   int stop_fd;
+};
 
 /* What the transport allows, server-wide and per connection; 0 means no
  * limit. Each refusal or drop is one log line naming the limit. */
@@ -45,13 +41,15 @@ struct vtest_server_limits {
 /* Defaults a multi-tenant host can use. */
 void vtest_server_limits_default(struct vtest_server_limits *limits);
 
-/* vtest_server_run with transport limits (vtest_server_run uses the
- * defaults). */
+/* Runs until setup->stop_fd is readable. Prints "venus-server: listening
+ * on PATH" to stdout once clients can connect. On stop, disconnects every
+ * client, waits for their threads (each destroys its context) and removes
+ * the socket file. Returns 0, or 1 if the socket could not be set up (the
+ * reason is logged), or VTEST_SERVER_ABANDONED if some client threads did
+ * not finish within VTEST_STOP_TIMEOUT_MS (stuck inside the host driver,
+ * on a hung GPU): they still run, so the caller must end the process at
+ * once (_exit). Every client's context is made with `options`. */
 int vtest_server_run_limited(const char *socket_path, const struct vs_context_options *options,
-                             const struct vtest_server_limits *limits);
-
-/* Async-signal-safe; may be called from any thread, before or during
- * vtest_server_run. */
-void vtest_server_request_stop(void);
+                             const struct vtest_server_limits *limits, const struct vtest_server_setup *setup);
 
 #endif

@@ -22,23 +22,6 @@
 #include "vtest/vtest_client.h"
 #include "vtest/vtest_protocol.h"
 
-/* Signal handlers touch only these, so they must be lock-free. */
-_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int must be async-signal-safe");
-
-/* The stop event lives for the whole process: closing it could race with a
- * late signal handler writing to its fd. */
-static struct os_event stop_event = { -1, -1 };
-static atomic_int stop_write_fd = -1;
-static atomic_int stop_requested;
-
-static bool isolate_process;
-
-void
-vtest_server_set_isolation(bool process)
-{
-   isolate_process = process;
-}
-
 /* How long accepting pauses when out of fds, in ms. */
 #define ACCEPT_BACKOFF_MS 100
 
@@ -62,19 +45,9 @@ struct server {
    struct os_event reap_event; /* a client thread finished */
    uint32_t next_ctx_id;
    const struct vs_context_options *options;
-   struct os_worker_tie tie;   /* with isolate_process */
+   struct vtest_server_setup setup;
+   struct os_worker_tie tie;   /* with setup.isolate_process */
 };
-
-void
-vtest_server_request_stop(void)
-{
-   int saved_errno = errno;
-   atomic_store(&stop_requested, 1);
-   struct os_event ev = { -1, atomic_load(&stop_write_fd) };
-   if (ev.write_fd >= 0)
-      os_event_signal(&ev);
-   errno = saved_errno;
-}
 
 /* A socket file left by a server that died can be replaced; one that a
  * live server is accepting on cannot. */
@@ -175,7 +148,7 @@ client_main(void *arg)
       .partial_total_bytes = server->limits.partial_total_bytes,
       .buffered_total = &server->buffered,
    };
-   if (!isolate_process) {
+   if (!server->setup.isolate_process) {
       vtest_client_serve_limited(ct->fd, ct->ctx_id, server->options, &limits);
    } else {
       /* This thread only minds the worker (and outlives it, as
@@ -348,9 +321,9 @@ static void
 accept_loop(struct server *server, int listen_fd)
 {
    bool backoff = false;
-   while (!atomic_load(&stop_requested)) {
+   for (;;) {
       struct pollfd pfds[3] = {
-         { .fd = stop_event.read_fd, .events = POLLIN },
+         { .fd = server->setup.stop_fd, .events = POLLIN },
          { .fd = backoff ? -1 : listen_fd, .events = POLLIN },
          { .fd = server->reap_event.read_fd, .events = POLLIN },
       };
@@ -361,6 +334,8 @@ accept_loop(struct server *server, int listen_fd)
          vs_error(0, "poll: %s", strerror(errno));
          return;
       }
+      if (pfds[0].revents)
+         return;
       backoff = false;
       if (pfds[2].revents) {
          os_event_drain(&server->reap_event);
@@ -437,35 +412,20 @@ vtest_server_limits_default(struct vtest_server_limits *limits)
 }
 
 int
-vtest_server_run(const char *socket_path, const struct vs_context_options *options)
-{
-   struct vtest_server_limits limits;
-   vtest_server_limits_default(&limits);
-   return vtest_server_run_limited(socket_path, options, &limits);
-}
-
-int
 vtest_server_run_limited(const char *socket_path, const struct vs_context_options *options,
-                         const struct vtest_server_limits *limits)
+                         const struct vtest_server_limits *limits, const struct vtest_server_setup *setup)
 {
-   if (stop_event.read_fd < 0) {
-      if (os_event_init(&stop_event) < 0) {
-         vs_error(0, "cannot create the stop event: %s", strerror(errno));
-         return 1;
-      }
-      atomic_store(&stop_write_fd, stop_event.write_fd);
-   }
-
    struct stat identity;
    int listen_fd = open_listen_socket(socket_path, &identity);
    if (listen_fd < 0)
       return 1;
 
-   struct server server = { .clients = NULL, .next_ctx_id = 1, .options = options, .limits = *limits };
+   struct server server = { .clients = NULL, .next_ctx_id = 1, .options = options, .limits = *limits,
+                            .setup = *setup };
    atomic_init(&server.buffered, 0);
    int err = pthread_mutex_init(&server.lock, NULL);
    bool event = err == 0 && os_event_init(&server.reap_event) == 0;
-   if (!event || (isolate_process && os_worker_tie_init(&server.tie) < 0)) {
+   if (!event || (setup->isolate_process && os_worker_tie_init(&server.tie) < 0)) {
       vs_error(0, "cannot set up the server: %s", strerror(err ? err : errno));
       if (event)
          os_event_fini(&server.reap_event);
@@ -489,13 +449,9 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
       return VTEST_SERVER_ABANDONED;
    }
    remove_socket_file(socket_path, &identity);
-   if (isolate_process)
+   if (setup->isolate_process)
       os_worker_tie_fini(&server.tie);
    os_event_fini(&server.reap_event);
    pthread_mutex_destroy(&server.lock);
-
-   /* Ready for another run in the same process. */
-   os_event_drain(&stop_event);
-   atomic_store(&stop_requested, 0);
    return 0;
 }

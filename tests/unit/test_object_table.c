@@ -1,5 +1,6 @@
 /* venus/object_table.c: guest ids -> host objects, the (type, handle)
  * index and the per-parent child lists. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,27 +265,38 @@ TEST(object_growth)
    vs_object_table_fini(&t);
 }
 
+/* Two tables counting into one server-wide count, as contexts do. */
 TEST(object_live_count)
 {
-   uint64_t base = vs_object_live_count();
+   _Atomic uint64_t server;
+   atomic_init(&server, 0);
    struct vs_object_table t, u;
    vs_object_table_init(&t);
    vs_object_table_init(&u);
+   t.live = u.live = &server;
    struct vs_object *a = vs_object_add(&t, 1, BUF, 1, NULL);
    CHECK_NOT_NULL(vs_object_add(&t, 2, BUF, 2, NULL));
    CHECK_NOT_NULL(vs_object_add(&u, 1, BUF, 1, NULL));
-   CHECK_EQ(vs_object_live_count(), base + 3);
+   CHECK_EQ(vs_object_table_live(&t), 3u);
+   CHECK_EQ(vs_object_table_live(&u), 3u);
    /* Refused adds count nothing. */
    CHECK_NULL(vs_object_add(&t, 1, BUF, 1, NULL));
    CHECK_NULL(vs_object_add(&t, 0, BUF, 1, NULL));
-   CHECK_EQ(vs_object_live_count(), base + 3);
+   CHECK_EQ(vs_object_table_live(&t), 3u);
    vs_object_remove(&t, a);
-   CHECK_EQ(vs_object_live_count(), base + 2);
+   CHECK_EQ(vs_object_table_live(&t), 2u);
    /* fini releases what is left, table by table. */
    vs_object_table_fini(&t);
-   CHECK_EQ(vs_object_live_count(), base + 1);
+   CHECK_EQ(atomic_load(&server), 1u);
    vs_object_table_fini(&u);
-   CHECK_EQ(vs_object_live_count(), base);
+   CHECK_EQ(atomic_load(&server), 0u);
+   /* Without a server-wide count, a table counts its own. */
+   struct vs_object_table own;
+   vs_object_table_init(&own);
+   CHECK_NOT_NULL(vs_object_add(&own, 1, BUF, 1, NULL));
+   CHECK_EQ(vs_object_table_live(&own), 1u);
+   CHECK_EQ(atomic_load(&server), 0u);
+   vs_object_table_fini(&own);
 }
 
 UNIT_MAIN(UNIT(object_add_lookup), UNIT(object_bad_ids_refused), UNIT(object_refusals_remembered), UNIT(object_remove),
