@@ -13,7 +13,8 @@
 #   DEST/debs/       the Venus client (Mesa 25.0.7 from bookworm-backports),
 #                    vulkaninfo, vkcube-wayland and the libraries they need,
 #                    and the libraries the server's display links (ldd:
-#                    wayland-server, x264, libyuv, libjpeg; libffi, libstdc++
+#                    wayland-server, libyuv, libjpeg; and the x264 it loads;
+#                    libffi, libstdc++
 #                    and libgcc_s are the GPU image's, as for vulkaninfo,
 #                    which links them too): gpu-check.sh unpacks them into a
 #                    private prefix, never over /;
@@ -67,9 +68,13 @@ programs=(venus-server bench/exec_bench bench/render_bench tests/vk_compute test
 for f in "${programs[@]}"; do
   [ -x "$build/$f" ] || { echo "gpu-bundle: missing $build/$f (run make)" >&2; exit 1; }
 done
-# The display's libraries, x264 by the soname the server links.
-x264=$(ldd "$build/venus-server" | sed -nE 's/^\s*libx264\.so\.([0-9]+) .*/libx264-\1/p')
-[ -n "$x264" ] || { echo "gpu-bundle: $build/venus-server has no display (see meson -Ddisplay)" >&2; exit 1; }
+# The display's libraries. x264 is loaded at run time (found through
+# gpu-check.sh's LD_LIBRARY_PATH): the runtime package of the x264.h the
+# server was built with.
+"$build/venus-server" --help | grep -q -- '--display' \
+  || { echo "gpu-bundle: $build/venus-server has no display (see meson -Ddisplay)" >&2; exit 1; }
+x264=libx264-$(sed -nE 's/^#define X264_BUILD ([0-9]+).*/\1/p' /usr/include/x264.h)
+[ "$x264" != libx264- ] || { echo "gpu-bundle: no X264_BUILD in /usr/include/x264.h (libx264-dev)" >&2; exit 1; }
 debs+=(libwayland-server0 "$x264" libyuv0 libjpeg62-turbo)
 rm -rf "$dest/build" "$dest/scripts" "$dest/bench" "$dest/tests"
 mkdir -p "$dest/build/bench" "$dest/build/tests/display" "$dest/debs" "$dest/root-debs" \

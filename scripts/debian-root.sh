@@ -103,7 +103,9 @@ install_missing() {
   done
   [ ${#missing[@]} -gt 0 ] || return 0
   log "installing ${missing[*]} in the root (log: $root.log)"
-  if ! { "$top/scripts/in-root.sh" "$root" apt-get update -qq &&
+  # Signatures are checked; their Valid-Until is not (debootstrap does not
+  # either): a mirror that is a snapshot serves a sid Release past it.
+  if ! { "$top/scripts/in-root.sh" "$root" apt-get -o Acquire::Check-Valid-Until=false update -qq &&
          "$top/scripts/in-root.sh" "$root" env DEBIAN_FRONTEND=noninteractive \
            apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >>"$root.log" 2>&1; then
     tail -n 20 "$root.log" >&2

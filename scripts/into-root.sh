@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Copies host-built programs into a chroot (the trixie root of
 # scripts/trixie-root.sh), with the host's copies of the libraries they
-# link that the root lacks (e.g. the display's x264 and libyuv) in DIR/lib:
+# link that the root lacks (e.g. the display's libyuv) in DIR/lib:
 # run them there with LD_LIBRARY_PATH set to that lib directory as the root
 # sees it.
 #

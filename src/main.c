@@ -589,8 +589,16 @@ main(int argc, char **argv)
          .input = config.input, .runtime_dir = runtime_dir && *runtime_dir ? runtime_dir : NULL,
          .shared_registry = config.context.renderer.shared_registry,
       };
-      if (!display.shared_registry || !(running_display = vs_display_start(&display)))
+      if (!display.shared_registry)
          return 1;
+      enum vs_display_start_result started = vs_display_start(&display, &running_display);
+      if (started == VS_DISPLAY_FAILED)
+         return 1;
+      if (started == VS_DISPLAY_UNAVAILABLE) {
+         /* No display reads the registry: contexts need not fill it. */
+         vs_shared_registry_destroy(config.context.renderer.shared_registry);
+         config.context.renderer.shared_registry = NULL;
+      }
 #else
       fprintf(stderr, "venus-server: --display: this build has no display (meson -Ddisplay: needs wayland-server, "
                       "x264 and libyuv)\n");

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "caps/caps.h"
+#include "dispatch/device_extensions.h"
 #include "dispatch/renderer.h"
 #include "sync/retire.h"
 #include "util/chain.h"
@@ -158,7 +159,8 @@ vs_exec_vkCreateDevice(struct vs_dispatch *disp, struct vn_args_vkCreateDevice *
    const bool host_has_foreign = phys->has_foreign_queue;
    for (uint32_t i = 0; i < ci->enabledExtensionCount; i++) {
       const char *name = ci->ppEnabledExtensionNames[i];
-      if (!vs_caps_provides(name, host_has_foreign) && !vs_device_extension_allowed(name)) {
+      if (!vs_caps_provides(name, host_has_foreign) &&
+          !vs_device_extension_offered(phys->extensions, phys->extension_count, name)) {
          vs_warn(r->ctx_id, "vkCreateDevice: extension %s not offered: %s", name,
                  vn_result_name(VK_ERROR_EXTENSION_NOT_PRESENT));
          a->ret = VK_ERROR_EXTENSION_NOT_PRESENT;

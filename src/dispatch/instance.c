@@ -9,30 +9,11 @@
 #include <string.h>
 
 #include "caps/caps.h"
+#include "dispatch/device_extensions.h"
 #include "dispatch/renderer.h"
 #include "util/log.h"
 #include "venus/dispatch.h"
 #include "vn_wire.h"
-
-/* Extensions a guest cannot use through this server even though the host
- * has them and their structs would decode: they hand host pointers or
- * platform objects across, which cannot cross the wire. */
-static const char *const device_extension_denylist[] = {
-   "VK_EXT_external_memory_host",
-   "VK_EXT_device_memory_report",
-   "VK_EXT_debug_marker",
-   "VK_EXT_tooling_info",
-};
-
-static bool
-device_extension_allowed(const char *name)
-{
-   for (size_t i = 0; i < sizeof(device_extension_denylist) / sizeof(device_extension_denylist[0]); i++) {
-      if (strcmp(name, device_extension_denylist[i]) == 0)
-         return false;
-   }
-   return vn_extension_decodable(name);
-}
 
 static void
 vs_exec_vkEnumerateInstanceVersion(struct vs_dispatch *disp, struct vn_args_vkEnumerateInstanceVersion *a)
@@ -470,7 +451,7 @@ vs_exec_vkEnumerateDeviceExtensionProperties(struct vs_dispatch *disp,
    }
    uint32_t allowed = 0;
    for (uint32_t i = 0; i < phys->extension_count; i++) {
-      if (device_extension_allowed(phys->extensions[i].extensionName))
+      if (vs_device_extension_offered(phys->extensions, phys->extension_count, phys->extensions[i].extensionName))
          host[allowed++] = phys->extensions[i];
    }
    allowed = vs_caps_merge_extensions(host, allowed, phys->has_foreign_queue);
@@ -493,12 +474,6 @@ vs_exec_vkEnumerateDeviceLayerProperties(struct vs_dispatch *disp,
    if (a->pPropertyCount)
       *a->pPropertyCount = 0;
    a->ret = VK_SUCCESS;
-}
-
-bool
-vs_device_extension_allowed(const char *name)
-{
-   return device_extension_allowed(name);
 }
 
 void

@@ -97,7 +97,6 @@ VS_DEFINE_OBJECT_CAST(vs_descriptor_set_from, VK_OBJECT_TYPE_DESCRIPTOR_SET, str
 VS_DEFINE_OBJECT_CAST(vs_pipeline_layout_from, VK_OBJECT_TYPE_PIPELINE_LAYOUT, struct vs_pipeline_layout)
 VS_DEFINE_OBJECT_CAST(vs_command_buffer_from, VK_OBJECT_TYPE_COMMAND_BUFFER, struct vs_command_buffer)
 
-bool vs_device_extension_allowed(const char *name);
 
 /* Destroys the renderer's instance with everything under it. */
 void vs_instance_destroy_all(struct vs_renderer *r);

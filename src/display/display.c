@@ -38,6 +38,7 @@
 #include <wayland-server-protocol.h>
 
 #include "display/display_internal.h"
+#include "display/x264_library.h"
 #include "linux-dmabuf-unstable-v1-server-protocol.h"
 #include "os/os.h"
 #include "util/log.h"
@@ -79,6 +80,7 @@ struct params {
 };
 
 struct vs_display {
+   const struct vs_x264 *x264;        /* the encoder library, for the stream */
    struct wl_display *display;
    struct wl_event_loop *loop;
    struct wl_event_source *tick;
@@ -893,7 +895,7 @@ static bool
 start_parts(struct vs_display *d, const struct vs_display_options *o)
 {
    struct vs_stream_sink sink;
-   d->stream = vs_stream_create(d->fps);
+   d->stream = vs_stream_create(d->x264, d->fps);
    if (!d->stream)
       return false;
    if (o->record) {
@@ -943,14 +945,35 @@ display_free(struct vs_display *d)
    free(d);
 }
 
-struct vs_display *
-vs_display_start(const struct vs_display_options *o)
+/* What vs_display_start says when a part fails: `d` is freed. */
+static enum vs_display_start_result
+start_failed(struct vs_display *d)
 {
+   display_free(d);
+   return VS_DISPLAY_FAILED;
+}
+
+enum vs_display_start_result
+vs_display_start(const struct vs_display_options *o, struct vs_display **display)
+{
+   *display = NULL;
+   /* First: without an encoder there is nothing to show, and the server
+    * still serves Vulkan. */
+   char why[1024];
+   const struct vs_x264 *x264 = vs_x264_load(why, sizeof(why));
+   if (!x264) {
+      vs_warn(0, "display: unavailable (--display %s not served): no usable H.264 encoder library: %s; "
+                 "serving Vulkan without it (Debian: apt-get install libx264-164 or libx264-165)",
+              o->name, why);
+      return VS_DISPLAY_UNAVAILABLE;
+   }
+   vs_info(0, "display: H.264 encoder %s (x264 build %d)", x264->library, x264->build);
    struct vs_display *d = calloc(1, sizeof(*d));
    if (!d) {
       vs_error(0, "display: out of memory");
-      return NULL;
+      return VS_DISPLAY_FAILED;
    }
+   d->x264 = x264;
    d->stop = (struct os_event){ -1, -1 };
    d->fps = o->fps ? o->fps : 60;
    wl_list_init(&d->surfaces);
@@ -958,21 +981,16 @@ vs_display_start(const struct vs_display_options *o)
    d->shared_registry = o->shared_registry;
    char private_dir[64];
    const char *runtime_dir = o->runtime_dir ? o->runtime_dir : private_dir;
-   if (!o->runtime_dir && !make_runtime_dir(private_dir, sizeof(private_dir))) {
-      display_free(d);
-      return NULL;
-   }
+   if (!o->runtime_dir && !make_runtime_dir(private_dir, sizeof(private_dir)))
+      return start_failed(d);
    wl_log_set_handler_server(wl_log_to_vs);
    d->display = wl_display_create();
-   if (!d->display) {
-      display_free(d);
-      return NULL;
-   }
+   if (!d->display)
+      return start_failed(d);
    if (wl_display_add_socket(d->display, o->name) != 0) {
       vs_error(0, "display: cannot create the Wayland socket %s/%s: %s", runtime_dir, o->name,
                strerror(errno));
-      display_free(d);
-      return NULL;
+      return start_failed(d);
    }
    d->loop = wl_display_get_event_loop(d->display);
    vs_display_limit_clients(d->display, &d->client_created);
@@ -982,17 +1000,13 @@ vs_display_start(const struct vs_display_options *o)
        wl_display_init_shm(d->display) != 0 || !wl_display_add_shm_format(d->display, VS_FMT_XBGR8888) ||
        !wl_display_add_shm_format(d->display, VS_FMT_ABGR8888)) {
       vs_error(0, "display: cannot create the Wayland globals");
-      display_free(d);
-      return NULL;
+      return start_failed(d);
    }
-   if (!start_parts(d, o)) {
-      display_free(d);
-      return NULL;
-   }
+   if (!start_parts(d, o))
+      return start_failed(d);
    if (os_event_init(&d->stop) != 0) {
       vs_error(0, "display: cannot make its stop event");
-      display_free(d);
-      return NULL;
+      return start_failed(d);
    }
    d->done_source = wl_event_loop_add_fd(d->loop, vs_stream_done_fd(d->stream), WL_EVENT_READABLE, on_frames_done, d);
    d->stop_source = wl_event_loop_add_fd(d->loop, d->stop.read_fd, WL_EVENT_READABLE, on_stop, d);
@@ -1002,13 +1016,13 @@ vs_display_start(const struct vs_display_options *o)
    d->running = true;
    if (pthread_create(&d->thread, NULL, display_main, d) != 0) {
       vs_error(0, "display: cannot start its thread");
-      display_free(d);
-      return NULL;
+      return start_failed(d);
    }
    /* Tests wait for this line. */
    printf("venus-server: display %s/%s\n", runtime_dir, o->name);
    fflush(stdout);
-   return d;
+   *display = d;
+   return VS_DISPLAY_STARTED;
 }
 
 void

@@ -25,9 +25,19 @@ struct vs_display_options {
 
 struct vs_display;
 
-/* Starts the display threads. NULL (the reason logged) if the socket, the
- * encoder or the HTTP endpoint cannot be set up. */
-struct vs_display *vs_display_start(const struct vs_display_options *options);
+enum vs_display_start_result {
+   VS_DISPLAY_STARTED,
+   /* No usable libx264 (loaded at run time): no display, the reason
+    * logged; the server goes on serving Vulkan. */
+   VS_DISPLAY_UNAVAILABLE,
+   /* The socket, the encoder thread or the HTTP endpoint cannot be set up
+    * (the reason logged): the server should not start. */
+   VS_DISPLAY_FAILED,
+};
+
+/* Starts the display threads; `*display` is the display when started, else
+ * NULL. */
+enum vs_display_start_result vs_display_start(const struct vs_display_options *options, struct vs_display **display);
 
 /* Stops the threads, flushes the recording, logs the display's figures,
  * frees it all. */

@@ -72,7 +72,9 @@ struct vs_stream_sink {
 /* stream.c: the encoder. Created without a thread (its functions below
  * may be called at once), given its sinks, then run. */
 struct vs_stream;
-struct vs_stream *vs_stream_create(unsigned fps);
+struct vs_x264;
+/* `x264`: the encoder library (vs_x264_load), loaded for the process. */
+struct vs_stream *vs_stream_create(const struct vs_x264 *x264, unsigned fps);
 bool vs_stream_add_sink(struct vs_stream *stream, const struct vs_stream_sink *sink);
 bool vs_stream_run(struct vs_stream *stream);
 /* Joins the thread and logs the figures; the done frames stay to take. */

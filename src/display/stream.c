@@ -16,10 +16,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <x264.h>
 #include <libyuv.h>
 
 #include "display/display_internal.h"
+#include "display/x264_library.h"
 #include "os/os.h"
 #include "util/log.h"
 
@@ -39,6 +39,7 @@ struct vs_stream {
    unsigned fps;
    struct vs_stream_sink sinks[VS_STREAM_MAX_SINKS];
    uint32_t sink_count;
+   const struct vs_x264 *x264;
    x264_t *enc;
    x264_picture_t pic;
    bool have_pic;
@@ -131,15 +132,15 @@ static bool
 open_encoder(struct vs_stream *s, uint32_t w, uint32_t h)
 {
    if (s->enc) {
-      x264_encoder_close(s->enc);
+      s->x264->encoder_close(s->enc);
       s->enc = NULL;
    }
    if (s->have_pic) {
-      x264_picture_clean(&s->pic);
+      s->x264->picture_clean(&s->pic);
       s->have_pic = false;
    }
    x264_param_t p;
-   if (x264_param_default_preset(&p, "ultrafast", "zerolatency") < 0)
+   if (s->x264->param_default_preset(&p, "ultrafast", "zerolatency") < 0)
       return false;
    p.i_width = (int)w;
    p.i_height = (int)h;
@@ -152,10 +153,10 @@ open_encoder(struct vs_stream *s, uint32_t w, uint32_t h)
    p.i_log_level = X264_LOG_ERROR;
    p.rc.i_rc_method = X264_RC_CRF;
    p.rc.f_rf_constant = 23;
-   if (x264_param_apply_profile(&p, "baseline") < 0)
+   if (s->x264->param_apply_profile(&p, "baseline") < 0)
       return false;
-   s->enc = x264_encoder_open(&p);
-   if (!s->enc || x264_picture_alloc(&s->pic, X264_CSP_I420, (int)w, (int)h) < 0) {
+   s->enc = s->x264->encoder_open(&p);
+   if (!s->enc || s->x264->picture_alloc(&s->pic, X264_CSP_I420, (int)w, (int)h) < 0) {
       vs_error(0, "display: cannot open the H.264 encoder at %ux%u", w, h);
       return false;
    }
@@ -192,7 +193,7 @@ encode(struct vs_stream *s, bool key, uint64_t commit_ns, double commit_wall_ms)
    s->pic.i_type = key ? X264_TYPE_IDR : X264_TYPE_AUTO;
    s->pic.i_pts = s->seq++;
    uint64_t t0 = os_now_ns();
-   int size = x264_encoder_encode(s->enc, &nals, &n_nals, &s->pic, &out);
+   int size = s->x264->encoder_encode(s->enc, &nals, &n_nals, &s->pic, &out);
    uint64_t t1 = os_now_ns();
    s->encode_ns += t1 - t0;
    if (size <= 0)
@@ -301,11 +302,12 @@ stream_main(void *arg)
 }
 
 struct vs_stream *
-vs_stream_create(unsigned fps)
+vs_stream_create(const struct vs_x264 *x264, unsigned fps)
 {
    struct vs_stream *s = calloc(1, sizeof(*s));
    if (!s)
       return NULL;
+   s->x264 = x264;
    s->fps = fps;
    s->done_event = (struct os_event){ -1, -1 };
    pthread_mutex_init(&s->lock, NULL);
@@ -376,11 +378,11 @@ vs_stream_stop(struct vs_stream *s)
       s->pending = NULL;
    }
    if (s->enc) {
-      x264_encoder_close(s->enc);
+      s->x264->encoder_close(s->enc);
       s->enc = NULL;
    }
    if (s->have_pic)
-      x264_picture_clean(&s->pic);
+      s->x264->picture_clean(&s->pic);
    s->have_pic = false;
    double secs = s->last_ns > s->first_ns ? (double)(s->last_ns - s->first_ns) / 1e9 : 0;
    double sent_med, sent_p99, enc_med, enc_p99;
