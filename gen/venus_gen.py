@@ -198,7 +198,8 @@ class Registry:
             proto = c.find('proto')
             name = proto.findtext('name')
             params = [Member(p) for p in c.findall('param') if self._api_ok(p)]
-            self.commands[name] = {'name': name, 'ret': proto.findtext('type'), 'params': params}
+            self.commands[name] = {'name': name, 'ret': proto.findtext('type'), 'params': params,
+                                   'errors': set(filter(None, (c.get('errorcodes') or '').split(',')))}
             if venus:
                 self.available_cmds.add(name)
 
@@ -1100,6 +1101,11 @@ def write_wire_header(g, path):
           '   /* Recorded into its command buffer, which then holds every object',
           '    * the command names (venus/lifetime.h). */',
           '   bool records;',
+          '   /* Commands on a device (their first parameter is it, one of its',
+          '    * queues or command buffers) that may return VK_ERROR_DEVICE_LOST:',
+          '    * offsets of that parameter\'s object and of the result in the',
+          '    * args; both 0 for other commands (venus/dispatch.c). */',
+          '   size_t lost_object, lost_result;',
           '};',
           '/* Indexed by command type; commands with no wire form have no decode. */',
           'extern const struct vn_command_info vn_commands[VN_CMD_TYPE_COUNT];', '',
@@ -1167,6 +1173,18 @@ def records_into_command_buffer(reg, name):
     return name.startswith('vkCmd') or name == 'vkBeginCommandBuffer'
 
 
+def device_lost_offsets(reg, name):
+    """'lost_object, lost_result' of vn_command_info: vk.xml lists
+    VK_ERROR_DEVICE_LOST among the command's errors and its first parameter
+    is a device or a queue or command buffer of one."""
+    c = reg.commands[name]
+    params = c['params']
+    if c['ret'] != 'VkResult' or 'VK_ERROR_DEVICE_LOST' not in c.get('errors', ()) or not params \
+            or params[0].ptr != 0 or reg.canon(params[0].type) not in ('VkDevice', 'VkQueue', 'VkCommandBuffer'):
+        return '0, 0'
+    return 'offsetof(struct vn_args_%s, %s_obj), offsetof(struct vn_args_%s, ret)' % (name, params[0].name, name)
+
+
 def write_table(g, path):
     """vn_wire_table.c: the data the runner walks, and the handler table's
     defaults."""
@@ -1180,10 +1198,11 @@ def write_table(g, path):
         if v in supported:
             check = 'vn_check_%s' % canon if canon in g.checks else 'NULL'
             records = 'true' if records_into_command_buffer(reg, canon) else 'false'
-            L.append('   [%d] = { "%s", sizeof(struct vn_args_%s), vn_decode_%s, vn_call_%s, vn_encode_reply_%s, %s, %s },'
-                     % (v, canon, canon, canon, canon, canon, check, records))
+            lost = device_lost_offsets(reg, canon)
+            L.append('   [%d] = { "%s", sizeof(struct vn_args_%s), vn_decode_%s, vn_call_%s, vn_encode_reply_%s, %s, %s, %s },'
+                     % (v, canon, canon, canon, canon, canon, check, records, lost))
         else:
-            L.append('   [%d] = { "%s", 0, NULL, NULL, NULL, NULL, false },' % (v, canon))
+            L.append('   [%d] = { "%s", 0, NULL, NULL, NULL, NULL, false, 0, 0 },' % (v, canon))
     L += ['};', '',
           'const char *', 'vn_command_name(uint32_t type)', '{',
           '   return type < VN_CMD_TYPE_COUNT && vn_commands[type].name ? vn_commands[type].name : "unknown";',

@@ -123,6 +123,27 @@ parse_level(const char *what, const char *name)
    return false;
 }
 
+/* $VENUS_SERVER_TEST_DEVICE_LOST=NAME:N, a test's fault injection (not in
+ * --help): the Nth queue submission of each context of the client named
+ * NAME reports VK_ERROR_DEVICE_LOST (tests/test_device_lost.sh). */
+static bool
+parse_device_lost_fault(const char *value, struct vs_context_options *options)
+{
+   if (!value || !*value)
+      return true;
+   const char *colon = strrchr(value, ':');
+   char *end = NULL;
+   errno = 0;
+   unsigned long n = colon ? strtoul(colon + 1, &end, 10) : 0;
+   if (!colon || colon == value || errno || end == colon + 1 || *end || n == 0 || n > UINT32_MAX) {
+      fprintf(stderr, "venus-server: invalid $VENUS_SERVER_TEST_DEVICE_LOST '%s' (want NAME:N, N > 0)\n", value);
+      return false;
+   }
+   options->lose_device_client = strndup(value, (size_t)(colon - value));
+   options->renderer.lose_device_at_submit = (uint32_t)n;
+   return options->lose_device_client != NULL;
+}
+
 static bool
 parse_device_index(const char *arg)
 {
@@ -379,6 +400,8 @@ main(int argc, char **argv)
       config.context.renderer.modifier_color = VS_MODIFIER_COLOR_OPTIMAL;
    else if (env_modifier && strcmp(env_modifier, "linear") == 0)
       config.context.renderer.modifier_color = VS_MODIFIER_COLOR_LINEAR;
+   if (!parse_device_lost_fault(getenv("VENUS_SERVER_TEST_DEVICE_LOST"), &config.context))
+      return 2;
 
    int opt, opt_index = 0;
    while ((opt = getopt_long(argc, argv, "", options, &opt_index)) != -1) {

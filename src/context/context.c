@@ -146,6 +146,8 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
       ctx->objects.hold_limit = options->limits.objects < (1u << 30) ? options->limits.objects * 4 : UINT32_MAX - 1;
    vs_resource_table_init(&ctx->resources);
    vs_renderer_init(&ctx->renderer, ctx_id, &options->renderer, &ctx->objects);
+   if (!options->lose_device_client || strcmp(options->lose_device_client, ctx->name) != 0)
+      ctx->renderer.options.lose_device_at_submit = 0;
    ctx->renderer.resolve_resource = resolve_resource;
    ctx->renderer.resolve_data = ctx;
    vs_memory_usage_set_limits(&ctx->renderer.memory_usage, options->limits.memory_bytes, options->limits.fd_pool,

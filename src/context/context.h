@@ -41,6 +41,10 @@ struct vs_context_options {
     * "live in server" figure of each context's last line); NULL: each
     * context its own. */
    _Atomic uint64_t *live_objects;
+   /* Test-only fault injection ($VENUS_SERVER_TEST_DEVICE_LOST=NAME:N, read
+    * once by main): renderer.lose_device_at_submit applies to contexts of
+    * the client named NAME only; NULL: to none. */
+   const char *lose_device_client;
 };
 
 /* Defaults a multi-tenant host can use. */

@@ -15,12 +15,26 @@
 #include "venus/dispatch.h"
 #include "vn_wire.h"
 
-/* Asynchronous for the guest: a failure is only visible in the log. */
-static void
-log_submit_result(struct vs_dispatch *disp, struct vs_object *queue_obj, const char *cmd, VkResult r)
+/* What a submission returns to the guest, logged: asynchronous for the
+ * guest, a failure is otherwise only visible in the log. Device loss is
+ * the runner's to report (venus/dispatch.c). A test may make the Nth
+ * submission of this client report device loss after the host ran it
+ * (vs_renderer_options.lose_device_at_submit), so that teardown stays
+ * clean. */
+static VkResult
+submit_result(struct vs_dispatch *disp, struct vs_object *queue_obj, const char *cmd, VkResult r)
 {
-   if (r != VK_SUCCESS)
+   struct vs_renderer *renderer = disp->renderer;
+   if (renderer->options.lose_device_at_submit && r == VK_SUCCESS &&
+       __atomic_add_fetch(&renderer->submits, 1, __ATOMIC_RELAXED) == renderer->options.lose_device_at_submit) {
+      vs_info(disp->ctx_id, "queue %llu: %s: submission %u loses the device (fault injection): %s",
+              (unsigned long long)queue_obj->id, cmd, renderer->options.lose_device_at_submit,
+              vn_result_name(VK_ERROR_DEVICE_LOST));
+      return VK_ERROR_DEVICE_LOST;
+   }
+   if (r != VK_SUCCESS && r != VK_ERROR_DEVICE_LOST)
       vs_warn(disp->ctx_id, "queue %llu: %s: %s", (unsigned long long)queue_obj->id, cmd, vn_result_name(r));
+   return r;
 }
 
 /* At debug level, one line per batch: what a hang on a semaphore needs to
@@ -192,7 +206,7 @@ vs_exec_vkQueueSubmit(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit *a)
    vs_queue_unlock(queue);
    if (t0)
       stats_after_submit(disp, a->queue_obj, t0, a->ret);
-   log_submit_result(disp, a->queue_obj, "vkQueueSubmit", a->ret);
+   a->ret = submit_result(disp, a->queue_obj, "vkQueueSubmit", a->ret);
 }
 
 static void
@@ -236,7 +250,7 @@ vs_exec_vkQueueSubmit2(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit2 *
    vs_queue_unlock(queue);
    if (t0)
       stats_after_submit(disp, a->queue_obj, t0, a->ret);
-   log_submit_result(disp, a->queue_obj, "vkQueueSubmit2", a->ret);
+   a->ret = submit_result(disp, a->queue_obj, "vkQueueSubmit2", a->ret);
 }
 
 static void
@@ -246,7 +260,7 @@ vs_exec_vkQueueBindSparse(struct vs_dispatch *disp, struct vn_args_vkQueueBindSp
    vs_queue_lock(queue);
    a->ret = a->queue_obj->dt->QueueBindSparse(a->queue, a->bindInfoCount, a->pBindInfo, a->fence);
    vs_queue_unlock(queue);
-   log_submit_result(disp, a->queue_obj, "vkQueueBindSparse", a->ret);
+   a->ret = submit_result(disp, a->queue_obj, "vkQueueBindSparse", a->ret);
 }
 
 static void

@@ -51,6 +51,9 @@ struct vs_renderer_options {
     * (the display: memory/shared_registry.h); NULL: no reader, and guest
     * WSI images get no linear mirror. */
    struct vs_shared_registry *shared_registry;
+   /* Test-only fault injection (vs_context_options.lose_device_client):
+    * the client's Nth queue submission reports VK_ERROR_DEVICE_LOST; 0: never. */
+   uint32_t lose_device_at_submit;
 };
 
 /* Resolves a resource of the context (VkImportMemoryResourceInfoMESA,
@@ -96,6 +99,8 @@ struct vs_renderer {
    /* Resource lookups for memory imports; NULL: imports are refused. */
    vs_resolve_resource_fn resolve_resource;
    void *resolve_data;
+   /* Queue submissions so far, counted for options.lose_device_at_submit. */
+   uint32_t submits;
    /* Where submissions spend their time, if options.submit_stats. */
    struct vs_submit_stats stats;
    /* The client's rings, for consumers of its memory; NULL mark: none. */

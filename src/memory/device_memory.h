@@ -96,10 +96,12 @@ uint32_t vs_memory_add_device_extensions(const struct vs_physical_device *phys, 
  * options. False (with `why` set) if a forced strategy cannot work there. */
 bool vs_memory_device_init(struct vs_renderer *r, struct vs_device *dev, const char **why);
 
-/* vkAllocateMemory / vkFreeMemory semantics. `info` is the guest's decoded
- * create info; its pNext chain may be relinked. `dedicated` is the image
- * its VkMemoryDedicatedAllocateInfo names, if any. Returns the VkResult; on
- * success *out is the new memory (not yet in the object table). */
+/* vkAllocateMemory / vkFreeMemory semantics: vkAllocateMemory plans
+ * (memory/memory_plan.h: what to do, or why not) and commits the plan.
+ * `info` is the guest's decoded create info; its pNext chain may be
+ * relinked. `dedicated` is the image its VkMemoryDedicatedAllocateInfo
+ * names, if any. Returns the VkResult; on success *out is the new memory
+ * (not yet in the object table). */
 VkResult vs_memory_allocate(struct vs_renderer *r, struct vs_device *dev, VkMemoryAllocateInfo *info,
                             const struct vs_image *dedicated, struct vs_device_memory **out);
 /* Frees the host memory and the server's state; the object must already be

@@ -87,6 +87,53 @@ hold_named(struct vs_dispatch *disp, const struct vn_decoder *d, struct vs_objec
    return true;
 }
 
+/* The device a command's first object is, or belongs to. */
+static struct vs_object *
+device_of(struct vs_object *obj)
+{
+   while (obj && obj->type != VK_OBJECT_TYPE_DEVICE)
+      obj = obj->parent;
+   return obj;
+}
+
+static bool
+device_lost(struct vs_object *device)
+{
+   return __atomic_load_n(&device->flags, __ATOMIC_ACQUIRE) & VS_OBJECT_DEVICE_LOST;
+}
+
+/* Whatever returned it, reply or not: one line, the first time. */
+static void
+mark_device_lost(struct vs_dispatch *disp, const char *cmd, const struct vs_object *first, struct vs_object *device)
+{
+   if (__atomic_fetch_or(&device->flags, VS_OBJECT_DEVICE_LOST, __ATOMIC_ACQ_REL) & VS_OBJECT_DEVICE_LOST)
+      return;
+   vs_warn(disp->ctx_id, "device %llu lost: %s on object %llu returned VK_ERROR_DEVICE_LOST; every later call on it "
+           "that can report the loss returns VK_ERROR_DEVICE_LOST", (unsigned long long)device->id, cmd,
+           (unsigned long long)first->id);
+}
+
+/* Runs the handler, unless the command's device is lost: then a command
+ * that can report the loss returns VK_ERROR_DEVICE_LOST unrun, which is
+ * how Mesa's Venus driver learns of it (from replies: a ring's FATAL bit
+ * would make it abort instead). */
+static bool
+call_handler(struct vs_dispatch *disp, const struct vn_command_info *cmd, void *args)
+{
+   struct vs_object *first = cmd->lost_result ? *(struct vs_object **)((uint8_t *)args + cmd->lost_object) : NULL;
+   struct vs_object *device = device_of(first);
+   VkResult *result = device ? (VkResult *)((uint8_t *)args + cmd->lost_result) : NULL;
+   if (device && device_lost(device)) {
+      *result = VK_ERROR_DEVICE_LOST;
+      return true;
+   }
+   if (!cmd->call(disp->exec, disp, args))
+      return false;
+   if (result && *result == VK_ERROR_DEVICE_LOST && !disp->failed)
+      mark_device_lost(disp, cmd->name, first, device);
+   return true;
+}
+
 /* Decodes one command, runs its handler and writes its reply when asked. */
 static bool
 run_command(struct vs_dispatch *disp, struct vn_decoder *d)
@@ -119,7 +166,7 @@ run_command(struct vs_dispatch *disp, struct vn_decoder *d)
          vs_dispatch_fail(disp, "%s: refused by its checks", cmd->name);
       return false;
    }
-   if (!cmd->call(disp->exec, disp, args)) {
+   if (!call_handler(disp, cmd, args)) {
       vs_dispatch_fail(disp, "%s has no handler", cmd->name);
       return false;
    }

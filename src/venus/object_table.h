@@ -49,6 +49,9 @@ struct vs_object {
  * are refused. */
 #define VS_OBJECT_GONE 2
 
+/* A device that returned VK_ERROR_DEVICE_LOST (venus/dispatch.c). Set and
+ * read atomically: the context's rings run commands on it at once. */
+#define VS_OBJECT_DEVICE_LOST 0x1u
 /* A semaphore created with VK_SEMAPHORE_TYPE_TIMELINE. */
 #define VS_OBJECT_TIMELINE_SEMAPHORE 0x1u
 /* A command buffer whose current recording has bound a compute or a

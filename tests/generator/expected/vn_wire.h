@@ -126,6 +126,11 @@ struct vn_command_info {
    /* Recorded into its command buffer, which then holds every object
     * the command names (venus/lifetime.h). */
    bool records;
+   /* Commands on a device (their first parameter is it, one of its
+    * queues or command buffers) that may return VK_ERROR_DEVICE_LOST:
+    * offsets of that parameter's object and of the result in the
+    * args; both 0 for other commands (venus/dispatch.c). */
+   size_t lost_object, lost_result;
 };
 /* Indexed by command type; commands with no wire form have no decode. */
 extern const struct vn_command_info vn_commands[VN_CMD_TYPE_COUNT];
