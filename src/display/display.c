@@ -80,7 +80,7 @@ struct params {
 };
 
 struct vs_display {
-   const struct vs_x264 *x264;        /* the encoder library, for the stream */
+   struct vs_x264 x264;               /* the encoder library, for the stream */
    struct wl_display *display;
    struct wl_event_loop *loop;
    struct wl_event_source *tick;
@@ -895,7 +895,7 @@ static bool
 start_parts(struct vs_display *d, const struct vs_display_options *o)
 {
    struct vs_stream_sink sink;
-   d->stream = vs_stream_create(d->x264, d->fps);
+   d->stream = vs_stream_create(&d->x264, d->fps);
    if (!d->stream)
       return false;
    if (o->record) {
@@ -960,14 +960,14 @@ vs_display_start(const struct vs_display_options *o, struct vs_display **display
    /* First: without an encoder there is nothing to show, and the server
     * still serves Vulkan. */
    char why[1024];
-   const struct vs_x264 *x264 = vs_x264_load(why, sizeof(why));
-   if (!x264) {
+   struct vs_x264 x264;
+   if (!vs_x264_load(&x264, why, sizeof(why))) {
       vs_warn(0, "display: unavailable (--display %s not served): no usable H.264 encoder library: %s; "
                  "serving Vulkan without it (Debian: apt-get install libx264-164 or libx264-165)",
               o->name, why);
       return VS_DISPLAY_UNAVAILABLE;
    }
-   vs_info(0, "display: H.264 encoder %s (x264 build %d)", x264->library, x264->build);
+   vs_info(0, "display: H.264 encoder %s (x264 build %d)", x264.library, x264.build);
    struct vs_display *d = calloc(1, sizeof(*d));
    if (!d) {
       vs_error(0, "display: out of memory");

@@ -23,8 +23,6 @@ static const int same_abi_builds[] = { 164, 165 };
 #define BUILD_SCAN_MIN 100
 #define BUILD_SCAN_MAX 300
 
-static struct vs_x264 x264;
-
 static void
 appendf(char *buf, size_t size, const char *fmt, ...)
 {
@@ -80,7 +78,7 @@ library_name(char *name, size_t size, int build)
 
 /* Resolves the functions of an opened library of a usable `build`. */
 static bool
-resolve(void *lib, int build, const char *file, char *why, size_t why_size)
+resolve(struct vs_x264 *x264, void *lib, int build, const char *file, char *why, size_t why_size)
 {
    struct {
       const char *name;
@@ -96,22 +94,22 @@ resolve(void *lib, int build, const char *file, char *why, size_t why_size)
          return false;
       }
    }
-   x264.build = build;
-   snprintf(x264.library, sizeof(x264.library), "%s", file);
-   x264.encoder_open = (__typeof__(x264.encoder_open))encoder_open_of(lib, build);
-   x264.param_default_preset = (__typeof__(x264.param_default_preset))fn[0].addr;
-   x264.param_apply_profile = (__typeof__(x264.param_apply_profile))fn[1].addr;
-   x264.encoder_encode = (__typeof__(x264.encoder_encode))fn[2].addr;
-   x264.encoder_close = (__typeof__(x264.encoder_close))fn[3].addr;
-   x264.picture_alloc = (__typeof__(x264.picture_alloc))fn[4].addr;
-   x264.picture_clean = (__typeof__(x264.picture_clean))fn[5].addr;
+   x264->build = build;
+   snprintf(x264->library, sizeof(x264->library), "%s", file);
+   x264->encoder_open = (__typeof__(x264->encoder_open))encoder_open_of(lib, build);
+   x264->param_default_preset = (__typeof__(x264->param_default_preset))fn[0].addr;
+   x264->param_apply_profile = (__typeof__(x264->param_apply_profile))fn[1].addr;
+   x264->encoder_encode = (__typeof__(x264->encoder_encode))fn[2].addr;
+   x264->encoder_close = (__typeof__(x264->encoder_close))fn[3].addr;
+   x264->picture_alloc = (__typeof__(x264->picture_alloc))fn[4].addr;
+   x264->picture_clean = (__typeof__(x264->picture_clean))fn[5].addr;
    return true;
 }
 
 /* Tries one file: true once its functions are resolved; else the reason is
  * appended to `why` and the file closed again. */
 static bool
-try_library(const char *file, const int *builds, size_t n_builds, char *why, size_t why_size)
+try_library(struct vs_x264 *x264, const char *file, const int *builds, size_t n_builds, char *why, size_t why_size)
 {
    void *lib = dlopen(file, RTLD_NOW | RTLD_LOCAL);
    if (!lib) {
@@ -121,7 +119,7 @@ try_library(const char *file, const int *builds, size_t n_builds, char *why, siz
    }
    for (size_t i = 0; i < n_builds; i++) {
       if (encoder_open_of(lib, builds[i])) {
-         if (resolve(lib, builds[i], file, why, why_size))
+         if (resolve(x264, lib, builds[i], file, why, why_size))
             return true; /* the library stays loaded for the process */
          dlclose(lib);
          return false;
@@ -141,8 +139,8 @@ try_library(const char *file, const int *builds, size_t n_builds, char *why, siz
    return false;
 }
 
-const struct vs_x264 *
-vs_x264_load(char *why, size_t why_size)
+bool
+vs_x264_load(struct vs_x264 *x264, char *why, size_t why_size)
 {
    int builds[1 + N_SAME_ABI];
    size_t n_builds = usable_builds(builds);
@@ -152,12 +150,12 @@ vs_x264_load(char *why, size_t why_size)
     * (a development symlink or a local build). */
    for (size_t i = 0; i <= n_builds; i++) {
       library_name(file, sizeof(file), i < n_builds ? builds[i] : 0);
-      if (try_library(file, builds, n_builds, why, why_size))
-         return &x264;
+      if (try_library(x264, file, builds, n_builds, why, why_size))
+         return true;
    }
    appendf(why, why_size, " (this server uses x264 builds");
    for (size_t i = 0; i < n_builds; i++)
       appendf(why, why_size, "%s %d", i ? "," : "", builds[i]);
    appendf(why, why_size, ")");
-   return NULL;
+   return false;
 }

@@ -7,6 +7,7 @@
 #ifndef VS_X264_LIBRARY_H
 #define VS_X264_LIBRARY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <x264.h>
@@ -24,9 +25,9 @@ struct vs_x264 {
    void (*picture_clean)(x264_picture_t *pic);
 };
 
-/* Loads libx264 once (later calls return the first answer). NULL if there
- * is none the server can use, with the reason (which files were tried and
- * why each failed) in `why`. */
-const struct vs_x264 *vs_x264_load(char *why, size_t why_size);
+/* Loads libx264 (it stays loaded for the process) and fills `x264` with
+ * its functions. False if there is none the server can use, with the
+ * reason (which files were tried and why each failed) in `why`. */
+bool vs_x264_load(struct vs_x264 *x264, char *why, size_t why_size);
 
 #endif
