@@ -537,8 +537,8 @@ else
   # cdp_view.py starts this: the browser with its own libraries.
   printf '#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s "$@"\n' \
     "$croot/usr/lib/x86_64-linux-gnu:$croot/usr/lib/x86_64-linux-gnu/pulseaudio:$croot/lib/x86_64-linux-gnu" \
-    "$croot/usr/lib/chromium/chromium" >"$prefix/chromium"
-  chmod +x "$prefix/chromium"
+    "$croot/usr/lib/chromium/chromium" >"$prefix/chromium-run"
+  chmod +x "$prefix/chromium-run"
   export XDG_RUNTIME_DIR=$prefix/rt
   mkdir -p -m 700 "$XDG_RUNTIME_DIR"
   if run_server --memory auto --display vs-live --http 127.0.0.1:0 --fps 60; then
@@ -548,7 +548,7 @@ else
       >"$logs/live-vkcube.txt" 2>&1 &
     cube=$!
     sleep 2
-    line=$(timeout -k 5 $((secs + 100)) python3 "$bundle/tests/display/cdp_view.py" "$prefix/chromium" \
+    line=$(timeout -k 5 $((secs + 100)) python3 "$bundle/tests/display/cdp_view.py" "$prefix/chromium-run" \
       "$prefix/chromium-profile" "http://127.0.0.1:${port:-0}/" latency "$secs" 5 "$logs/live-1080p.png" 2>&1); rc=$?
     kill "$cube" 2>/dev/null; wait "$cube" 2>/dev/null
     stop_server
@@ -675,6 +675,11 @@ else
     chmod +x /usr/bin/xkbcomp
   fi
   vm_accel=${VM_ACCEL:-kvm}
+  # The GPU machines are VMs themselves: their KVM is nested, and its
+  # instruction emulator stops the guest's kernel decompressor at a BMI2
+  # instruction ("KVM internal error ... emulation failure") with -cpu host.
+  # A CPU model without VEX-encoded instructions boots.
+  [ "$vm_accel" = kvm ] && export VM_CPU=${VM_CPU:-qemu64}
   vm_run() { # LABEL WORKLOAD: one boot; its files in $logs/LABEL/
     LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-} timeout -k 10 700 "$top/scripts/vm-run.sh" --host-bundle "$vm_host" \
       --server "$build/venus-server" --accel "$vm_accel" --workload "$2" --timeout 600 --host-icd "$HOST_ICD" \

@@ -54,7 +54,9 @@ if [ "${1:-}" = --inside ]; then
   [ -s "$dir/xvfb.display" ] || { echo "vm-run: Xvfb did not start" >&2; kill "$xvfb_pid"; exit 2; }
   export DISPLAY=:$(cat "$dir/xvfb.display")
   if [ "$server" != stock ]; then export RENDER_SERVER_EXEC_PATH=$server LD_LIBRARY_PATH=$dir/lib; fi
+  # VM_CPU overrides the CPU model (scripts/gpu-check.sh: nested KVM).
   cpu=max; [ "$accel" = kvm ] && cpu=host
+  cpu=${VM_CPU:-$cpu}
   # event_idx=off: with it on, QEMU 10 under TCG now and then misses the
   # guest's control-queue notifications (reference notes).
   cmd=("${qemu[@]}" -machine q35 -accel "$accel" -cpu "$cpu" -m 2G -smp 2 -nodefaults -no-reboot

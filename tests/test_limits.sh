@@ -56,7 +56,7 @@ note "info: vulkaninfo --summary takes $idle ms through an idle server"
 within_2x() { [ -n "$1" ] && [ "$1" -le $((2 * idle + 200)) ]; }
 
 # --- flood ---------------------------------------------------------------------
-venus_run "$COMPUTE" --mib 8 --rounds 6 --pause-ms 500 >"$TEST_TMP/flood-compute.out" 2>"$TEST_TMP/flood-compute.err" &
+venus_run "$COMPUTE" --mib 8 --rounds 16 --pause-ms 500 >"$TEST_TMP/flood-compute.out" 2>"$TEST_TMP/flood-compute.err" &
 compute_pid=$!; BG_PIDS+=("$compute_pid")
 deadline=$((SECONDS + 30))
 until grep -q '^info: device' "$TEST_TMP/flood-compute.out" 2>/dev/null || [ $SECONDS -ge $deadline ]; do sleep 0.1; done

@@ -19,6 +19,11 @@ rc=0; venus_run "$SYNC" >"$TEST_TMP/venus.out" 2>"$TEST_TMP/venus.err" || rc=$?
 client_check "vk_sync through the server" "$TEST_TMP/venus.out" "$rc" || true
 grep -h '^info: .*submits retired' "$TEST_TMP/native.out" "$TEST_TMP/venus.out" 2>/dev/null |
   sed "s/^info: /     $TEST_NAME: native, then server: /" || true
+# Without fence feedback Mesa's vkQueueWaitIdle and vkDeviceWaitIdle are a
+# fence-only vkQueueSubmit (no batches) and polls of that fence: a server
+# that drops such a submit leaves them spinning until the client timeout.
+rc=0; VN_PERF=no_fence_feedback venus_run "$SYNC" >"$TEST_TMP/nofb.out" 2>"$TEST_TMP/nofb.err" || rc=$?
+client_check "vk_sync without fence feedback (VN_PERF=no_fence_feedback)" "$TEST_TMP/nofb.out" "$rc" || true
 check_no_drops
 check "server still running after the client" server_alive
 server_stop || true

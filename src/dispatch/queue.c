@@ -196,7 +196,7 @@ vs_exec_vkQueueSubmit(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit *a)
    uint64_t serial = cb_count ? vs_queue_next_serial(queue) : 0;
    const VkSubmitInfo *submits =
       serial ? submits_with_serial(disp, a->pSubmits, a->submitCount, &queue->serial_timeline, &serial) : a->pSubmits;
-   if (!submits) {
+   if (serial && !submits) { /* out of decode memory: the context failed */
       vs_queue_unlock(queue);
       return;
    }
@@ -240,7 +240,7 @@ vs_exec_vkQueueSubmit2(struct vs_dispatch *disp, struct vn_args_vkQueueSubmit2 *
    uint64_t serial = cb_count ? vs_queue_next_serial(queue) : 0;
    const VkSubmitInfo2 *submits =
       serial ? submits2_with_serial(disp, a->pSubmits, a->submitCount, queue->serial_timeline, serial) : a->pSubmits;
-   if (!submits) {
+   if (serial && !submits) { /* out of decode memory: the context failed */
       vs_queue_unlock(queue);
       return;
    }
