@@ -10,9 +10,10 @@
  *   1 ack     u32 seq: every access unit up to seq is consumed (8 bytes)
  *   2 key     the viewer waits for a key frame: send one (4 bytes)
  *   3..6      input, with --input only (12 bytes; enum vs_input_type)
- * Anything else closes that viewer with one log line.
+ * Anything else closes that viewer with one log line. Requests, frames and
+ * messages are parsed without sockets (viewer_wire.h; fuzz/fuzz_viewer.c).
  *
- * Pacing: a viewer that acknowledges is sent at most WINDOW unacknowledged
+ * Pacing: a viewer that acknowledges is sent at most VS_VIEWER_WINDOW unacknowledged
  * access units; the encoder waits while no viewer has room (the sink's
  * readiness),
  * so a viewer gets fewer, never older, frames. A frame a viewer has no room
@@ -34,12 +35,13 @@
 #include <unistd.h>
 
 #include "display/display_internal.h"
+#include "display/viewer_wire.h"
 #include "os/os.h"
 #include "util/log.h"
 
 #define MAX_VIEWERS 32
 #define MAX_QUEUED 8
-#define WINDOW 4
+/* Room for a partial frame and a whole one (6 + 125 bytes each). */
 #define IN_MAX 256
 /* Key requests of one viewer closer than this are one request. */
 #define KEY_REQUEST_GAP_NS 100000000ull
@@ -74,8 +76,7 @@ struct conn {
    bool need_key;
    bool paced;                        /* it acknowledges */
    bool input_refused_logged;
-   uint32_t unacked[WINDOW];          /* seqs sent, not acknowledged (a ring) */
-   uint32_t unacked_head, unacked_n;
+   struct vs_viewer_window unacked;   /* seqs sent, not acknowledged */
    uint64_t key_request_ns;
    uint8_t in[IN_MAX];                /* the viewer's frames being read */
    size_t in_len;
@@ -113,86 +114,6 @@ msg_unref(struct msg *m)
 {
    if (--m->refs == 0)
       free(m);
-}
-
-/* --- SHA-1 and base64 for the handshake --- */
-
-static uint32_t
-rol(uint32_t v, int n)
-{
-   return (v << n) | (v >> (32 - n));
-}
-
-static void
-sha1(const uint8_t *data, size_t len, uint8_t out[20])
-{
-   uint32_t h[5] = { 0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0 };
-   size_t total = ((len + 8) / 64 + 1) * 64;
-   uint8_t *m = calloc(1, total);
-   if (!m) {
-      memset(out, 0, 20);
-      return;
-   }
-   memcpy(m, data, len);
-   m[len] = 0x80;
-   uint64_t bits = (uint64_t)len * 8;
-   for (int i = 0; i < 8; i++)
-      m[total - 1 - i] = (uint8_t)(bits >> (8 * i));
-   for (size_t off = 0; off < total; off += 64) {
-      uint32_t w[80];
-      for (int i = 0; i < 16; i++)
-         w[i] = (uint32_t)m[off + 4 * i] << 24 | (uint32_t)m[off + 4 * i + 1] << 16 | (uint32_t)m[off + 4 * i + 2] << 8 |
-                m[off + 4 * i + 3];
-      for (int i = 16; i < 80; i++)
-         w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-      uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-      for (int i = 0; i < 80; i++) {
-         uint32_t f, k;
-         if (i < 20) {
-            f = (b & c) | (~b & d);
-            k = 0x5A827999;
-         } else if (i < 40) {
-            f = b ^ c ^ d;
-            k = 0x6ED9EBA1;
-         } else if (i < 60) {
-            f = (b & c) | (b & d) | (c & d);
-            k = 0x8F1BBCDC;
-         } else {
-            f = b ^ c ^ d;
-            k = 0xCA62C1D6;
-         }
-         uint32_t t = rol(a, 5) + f + e + k + w[i];
-         e = d;
-         d = c;
-         c = rol(b, 30);
-         b = a;
-         a = t;
-      }
-      h[0] += a;
-      h[1] += b;
-      h[2] += c;
-      h[3] += d;
-      h[4] += e;
-   }
-   free(m);
-   for (int i = 0; i < 5; i++)
-      for (int j = 0; j < 4; j++)
-         out[4 * i + j] = (uint8_t)(h[i] >> (24 - 8 * j));
-}
-
-static void
-base64(const uint8_t *in, size_t len, char *out)
-{
-   static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-   size_t o = 0;
-   for (size_t i = 0; i < len; i += 3) {
-      uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0) | (i + 2 < len ? in[i + 2] : 0);
-      out[o++] = t[(v >> 18) & 63];
-      out[o++] = t[(v >> 12) & 63];
-      out[o++] = i + 1 < len ? t[(v >> 6) & 63] : '=';
-      out[o++] = i + 2 < len ? t[v & 63] : '=';
-   }
-   out[o] = '\0';
 }
 
 /* --- connections --- */
@@ -233,7 +154,7 @@ update_ready(struct vs_http *h)
       if (!c || !c->websocket)
          continue;
       ready = false;
-      if (!c->paced || c->unacked_n < WINDOW) {
+      if (!c->paced || c->unacked.n < VS_VIEWER_WINDOW) {
          ready = true;
          break;
       }
@@ -269,57 +190,27 @@ set_reply(struct conn *c, const char *status, const char *type, const char *body
    c->close_after_reply = close_after;
 }
 
-static const char *
-header_value(const char *req, const char *name, char *buf, size_t cap)
-{
-   size_t nl = strlen(name);
-   for (const char *p = strstr(req, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n")) {
-      const char *line = p + 2;
-      if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
-         const char *v = line + nl + 1;
-         while (*v == ' ')
-            v++;
-         const char *end = strstr(v, "\r\n");
-         size_t len = end ? (size_t)(end - v) : strlen(v);
-         if (len >= cap)
-            return NULL;
-         memcpy(buf, v, len);
-         buf[len] = '\0';
-         return buf;
-      }
-   }
-   return NULL;
-}
-
 static void
 handle_request(struct conn *c)
 {
    struct vs_http *h = c->http;
-   char path[256] = "";
-   if (sscanf(c->req, "GET %255s HTTP/1.", path) != 1) {
+   char accept[VS_WS_ACCEPT_SIZE];
+   switch (vs_http_parse_request(c->req, accept)) {
+   case VS_HTTP_NOT_GET:
       set_reply(c, "405 Method Not Allowed", "text/plain", "GET only\n", true);
       return;
-   }
-   if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) {
+   case VS_HTTP_PAGE:
       set_reply(c, "200 OK", "text/html; charset=utf-8", vs_display_page, true);
       return;
-   }
-   if (strcmp(path, "/stream") != 0) {
+   case VS_HTTP_NOT_FOUND:
       set_reply(c, "404 Not Found", "text/plain", "not found\n", true);
       return;
-   }
-   char key[128], up[64];
-   if (!header_value(c->req, "Sec-WebSocket-Key", key, sizeof(key)) ||
-       !header_value(c->req, "Upgrade", up, sizeof(up)) || strcasecmp(up, "websocket") != 0) {
+   case VS_HTTP_BAD_UPGRADE:
       set_reply(c, "400 Bad Request", "text/plain", "a WebSocket upgrade is expected\n", true);
       return;
+   case VS_HTTP_UPGRADE:
+      break;
    }
-   char cat[200];
-   snprintf(cat, sizeof(cat), "%s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", key);
-   uint8_t digest[20];
-   sha1((const uint8_t *)cat, strlen(cat), digest);
-   char accept[32];
-   base64(digest, 20, accept);
    c->reply = malloc(256);
    if (!c->reply)
       return;
@@ -404,40 +295,27 @@ viewer_ack(struct conn *c, uint32_t seq)
    struct vs_http *h = c->http;
    h->acks++;
    c->paced = true;
-   while (c->unacked_n && (int32_t)(seq - c->unacked[c->unacked_head]) >= 0) {
-      c->unacked_head = (c->unacked_head + 1) % WINDOW;
-      c->unacked_n--;
-   }
+   vs_viewer_window_ack(&c->unacked, seq);
    /* It had no room for a frame: now it has, at a key frame. */
-   if (c->need_key && c->unacked_n < WINDOW)
+   if (c->need_key && c->unacked.n < VS_VIEWER_WINDOW)
       h->events.want_key(h->events.data);
    update_ready(h);
 }
 
-static uint32_t
-le32(const uint8_t *p)
-{
-   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* One message from a viewer; false (logged) if it is malformed. */
 static bool
-viewer_message(struct conn *c, const uint8_t *m, size_t len)
+viewer_message(void *data, const uint8_t *m, size_t len)
 {
+   struct conn *c = data;
    struct vs_http *h = c->http;
-   static const uint8_t sizes[] = { [1] = 8, [2] = 4, [VS_INPUT_MOTION] = 12, [VS_INPUT_BUTTON] = 12,
-                                    [VS_INPUT_AXIS] = 12, [VS_INPUT_KEY] = 12 };
-   uint8_t type = len ? m[0] : 0;
-   if (!len || type >= sizeof(sizes) || !sizes[type] || len != sizes[type]) {
-      vs_warn(0, "display: viewer %u sent a message of type %u and %zu bytes (no such message); closed", c->id,
-              type, len);
+   struct vs_viewer_message msg;
+   if (!vs_viewer_decode(m, len, c->id, &msg))
       return false;
-   }
-   if (type == 1) {
-      viewer_ack(c, le32(m + 4));
+   if (msg.type == VS_VIEWER_ACK) {
+      viewer_ack(c, msg.seq);
       return true;
    }
-   if (type == 2) {
+   if (msg.type == VS_VIEWER_KEY) {
       uint64_t now = os_now_ns();
       c->need_key = true;
       if (now - c->key_request_ns >= KEY_REQUEST_GAP_NS) {
@@ -453,71 +331,22 @@ viewer_message(struct conn *c, const uint8_t *m, size_t len)
       c->input_refused_logged = true;
       return true;
    }
-   struct vs_input_event e = { .type = type, .code = le32(m + 4), .state = le32(m + 8),
-                               .time_ms = (uint32_t)(os_now_ns() / 1000000) };
-   bool ok;
-   switch (type) {
-   case VS_INPUT_MOTION:
-      e.x = (int32_t)le32(m + 4);
-      e.y = (int32_t)le32(m + 8);
-      e.code = e.state = 0;
-      ok = true;
-      break;
-   case VS_INPUT_BUTTON:
-      ok = e.code >= 0x110 && e.code <= 0x117 && e.state <= 1; /* BTN_LEFT..BTN_TASK */
-      break;
-   case VS_INPUT_AXIS:
-      e.x = (int32_t)e.state;
-      e.state = 0;
-      ok = e.code <= 1;
-      break;
-   default: /* VS_INPUT_KEY: what the keymap has (evdev + 8 <= 255) */
-      ok = e.code >= 1 && e.code <= 247 && e.state <= 1;
-      break;
-   }
-   if (!ok) {
-      vs_warn(0, "display: viewer %u sent input type %u with code %u state %u (out of range); closed", c->id, type,
-              e.code, e.state);
+   if (!vs_viewer_input_valid(&msg.input, c->id))
       return false;
-   }
+   msg.input.time_ms = (uint32_t)(os_now_ns() / 1000000);
    h->inputs++;
-   h->events.input(h->events.data, &e);
+   h->events.input(h->events.data, &msg.input);
    return true;
 }
 
-/* The viewer's WebSocket frames: masked binary messages of at most 125
- * bytes (ours are 4..12), close; pings and pongs are ignored. */
+/* The viewer's frames read so far; false when it is to be closed. */
 static bool
 viewer_frames(struct conn *c)
 {
-   size_t off = 0;
-   bool ok = true;
-   while (ok && c->in_len - off >= 2) {
-      uint8_t b0 = c->in[off], b1 = c->in[off + 1];
-      size_t len = b1 & 0x7f;
-      if (!(b1 & 0x80) || len > 125 || (b0 & 0x70) || !(b0 & 0x80)) {
-         vs_warn(0, "display: viewer %u sent a WebSocket frame that is unmasked, fragmented, extended or over "
-                    "125 bytes; closed", c->id);
-         return false;
-      }
-      if (c->in_len - off < 6 + len)
-         break;
-      uint8_t *mask = c->in + off + 2, *p = c->in + off + 6;
-      for (size_t i = 0; i < len; i++)
-         p[i] ^= mask[i % 4];
-      uint8_t op = b0 & 0x0f;
-      if (op == 0x8)
-         return false; /* close */
-      if (op == 0x2)
-         ok = viewer_message(c, p, len);
-      else if (op != 0x9 && op != 0xA) {
-         vs_warn(0, "display: viewer %u sent a WebSocket frame of opcode %u (binary expected); closed", c->id, op);
-         return false;
-      }
-      off += 6 + len;
-   }
-   memmove(c->in, c->in + off, c->in_len - off);
-   c->in_len -= off;
+   size_t used;
+   bool ok = vs_ws_frames(c->in, c->in_len, c->id, viewer_message, c, &used);
+   memmove(c->in, c->in + used, c->in_len - used);
+   c->in_len -= used;
    return ok;
 }
 
@@ -584,7 +413,7 @@ http_send(void *data, const struct vs_access_unit *unit)
          continue;
       if (c->need_key && !key)
          continue;
-      if (c->paced && c->unacked_n == WINDOW) {
+      if (c->paced && c->unacked.n == VS_VIEWER_WINDOW) {
          /* No room: this frame is skipped, the viewer resumes at a key
           * frame (requested when an acknowledgement makes room). */
          h->skipped++;
@@ -608,7 +437,7 @@ http_send(void *data, const struct vs_access_unit *unit)
       c->queue[(c->q_head + c->q_len) % MAX_QUEUED] = m;
       c->q_len++;
       if (c->paced)
-         c->unacked[(c->unacked_head + c->unacked_n++) % WINDOW] = unit->seq;
+         vs_viewer_window_push(&c->unacked, unit->seq);
    }
    update_ready(h);
    pthread_mutex_unlock(&h->lock);

@@ -16,6 +16,7 @@
 #include <wayland-server-protocol.h>
 
 #include "display/display_internal.h"
+#include "display/viewer_wire.h"
 #include "os/os.h"
 #include "util/log.h"
 
@@ -172,9 +173,8 @@ deliver_pointer(struct vs_seat *seat, const struct vs_input_event *e)
    seat->focus.shown(seat->focus.data, &w, &h);
    if (e->type == VS_INPUT_MOTION) {
       /* Clamped to the surface: the page may round past its edge. */
-      int32_t max_x = (int32_t)(w ? w : 1) * 256 - 1, max_y = (int32_t)(h ? h : 1) * 256 - 1;
-      seat->x = e->x < 0 ? 0 : e->x > max_x ? max_x : e->x;
-      seat->y = e->y < 0 ? 0 : e->y > max_y ? max_y : e->y;
+      seat->x = vs_viewer_clamp_fixed(e->x, w);
+      seat->y = vs_viewer_clamp_fixed(e->y, h);
    }
    update_focus(seat, &seat->pointer_focus, &seat->pointer_focus_gone, &seat->pointers, false);
    if (!seat->pointer_focus)

@@ -1,0 +1,204 @@
+/* display/http_request.c, ws_frame.c, viewer_message.c: what a viewer
+ * sends, parsed without sockets. */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "display/viewer_wire.h"
+#include "unit.h"
+#include "util/log.h"
+
+/* A masked client frame of `len` payload bytes into out; its size. */
+static size_t
+client_frame(uint8_t *out, uint8_t b0, const uint8_t *payload, size_t len)
+{
+   static const uint8_t mask[4] = { 0x12, 0x34, 0x56, 0x78 };
+   out[0] = b0;
+   out[1] = (uint8_t)(0x80 | len);
+   memcpy(out + 2, mask, 4);
+   for (size_t i = 0; i < len; i++)
+      out[6 + i] = payload[i] ^ mask[i % 4];
+   return 6 + len;
+}
+
+struct seen {
+   uint8_t msgs[8][16];
+   size_t lens[8];
+   unsigned n;
+   bool refuse;
+};
+
+static bool
+record(void *data, const uint8_t *m, size_t len)
+{
+   struct seen *s = data;
+   if (s->n < 8) {
+      memcpy(s->msgs[s->n], m, len < 16 ? len : 16);
+      s->lens[s->n] = len;
+   }
+   s->n++;
+   return !s->refuse;
+}
+
+TEST(request_upgrade_accept)
+{
+   /* RFC 6455's own example key and answer. */
+   char accept[VS_WS_ACCEPT_SIZE];
+   const char *req = "GET /stream HTTP/1.1\r\nHost: x\r\nupgrade: WebSocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+   CHECK_EQ(vs_http_parse_request(req, accept), VS_HTTP_UPGRADE);
+   CHECK(strcmp(accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") == 0);
+}
+
+TEST(request_routes)
+{
+   char accept[VS_WS_ACCEPT_SIZE];
+   CHECK_EQ(vs_http_parse_request("GET / HTTP/1.1\r\n\r\n", accept), VS_HTTP_PAGE);
+   CHECK_EQ(vs_http_parse_request("GET /index.html HTTP/1.0\r\n\r\n", accept), VS_HTTP_PAGE);
+   CHECK_EQ(vs_http_parse_request("GET /x HTTP/1.1\r\n\r\n", accept), VS_HTTP_NOT_FOUND);
+   CHECK_EQ(vs_http_parse_request("POST / HTTP/1.1\r\n\r\n", accept), VS_HTTP_NOT_GET);
+   CHECK_EQ(vs_http_parse_request("", accept), VS_HTTP_NOT_GET);
+   /* No key, or no upgrade, or a key too long for the handshake. */
+   CHECK_EQ(vs_http_parse_request("GET /stream HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", accept),
+            VS_HTTP_BAD_UPGRADE);
+   CHECK_EQ(vs_http_parse_request("GET /stream HTTP/1.1\r\nSec-WebSocket-Key: abc\r\n\r\n", accept),
+            VS_HTTP_BAD_UPGRADE);
+   char big[400];
+   int n = snprintf(big, sizeof(big), "GET /stream HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Key: ");
+   memset(big + n, 'k', 200);
+   strcpy(big + n + 200, "\r\n\r\n");
+   CHECK_EQ(vs_http_parse_request(big, accept), VS_HTTP_BAD_UPGRADE);
+}
+
+TEST(frames_split_and_unmasked)
+{
+   vs_log_threshold = VS_LOG_SILENT;
+   const uint8_t ack[8] = { 1, 0, 0, 0, 7, 0, 0, 0 }, key[4] = { 2, 0, 0, 0 }, ping[2] = { 'h', 'i' };
+   uint8_t buf[64];
+   size_t len = client_frame(buf, 0x82, ack, sizeof(ack));
+   len += client_frame(buf + len, 0x89, ping, sizeof(ping));
+   size_t second = len;
+   len += client_frame(buf + len, 0x82, key, sizeof(key));
+   struct seen s = { 0 };
+   size_t used;
+   /* Cut inside the last frame: the two complete ones are handled. */
+   CHECK(vs_ws_frames(buf, len - 1, 1, record, &s, &used));
+   CHECK_EQ(used, second);
+   CHECK_EQ(s.n, 1u);
+   CHECK_EQ(s.lens[0], 8u);
+   CHECK(memcmp(s.msgs[0], ack, 8) == 0);
+   CHECK(vs_ws_frames(buf + used, len - used, 1, record, &s, &used));
+   CHECK_EQ(used, len - second);
+   CHECK_EQ(s.n, 2u);
+   CHECK(memcmp(s.msgs[1], key, 4) == 0);
+   /* Less than a frame header: nothing. */
+   CHECK(vs_ws_frames(buf, 1, 1, record, &s, &used));
+   CHECK_EQ(used, 0u);
+}
+
+TEST(frames_refused)
+{
+   vs_log_threshold = VS_LOG_SILENT;
+   const uint8_t key[4] = { 2, 0, 0, 0 };
+   uint8_t buf[300];
+   struct seen s = { 0 };
+   size_t used;
+   /* Unmasked, fragmented (no FIN), extension bits, 16- and 64-bit lengths, text, close. */
+   const uint8_t bad[][2] = { { 0x82, 0x04 }, { 0x02, 0x84 }, { 0xC2, 0x84 }, { 0x82, 0xFE }, { 0x82, 0xFF },
+                              { 0x81, 0x84 }, { 0x88, 0x80 } };
+   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+      memset(buf, 0, sizeof(buf));
+      buf[0] = bad[i][0];
+      buf[1] = bad[i][1];
+      CHECK(!vs_ws_frames(buf, sizeof(buf), 1, record, &s, &used));
+   }
+   CHECK_EQ(s.n, 0u);
+   /* The message handler refuses: the viewer is closed. */
+   size_t len = client_frame(buf, 0x82, key, sizeof(key));
+   s.refuse = true;
+   CHECK(!vs_ws_frames(buf, len, 1, record, &s, &used));
+   CHECK_EQ(s.n, 1u);
+}
+
+TEST(messages_decoded)
+{
+   vs_log_threshold = VS_LOG_SILENT;
+   struct vs_viewer_message m;
+   const uint8_t ack[8] = { 1, 0, 0, 0, 0x78, 0x56, 0x34, 0x12 };
+   CHECK(vs_viewer_decode(ack, 8, 1, &m));
+   CHECK_EQ(m.type, VS_VIEWER_ACK);
+   CHECK_EQ(m.seq, 0x12345678u);
+   const uint8_t key[4] = { 2 };
+   CHECK(vs_viewer_decode(key, 4, 1, &m));
+   CHECK_EQ(m.type, VS_VIEWER_KEY);
+   const uint8_t motion[12] = { 3, 0, 0, 0, 0x00, 0x01, 0, 0, 0xff, 0xff, 0xff, 0xff };
+   CHECK(vs_viewer_decode(motion, 12, 1, &m));
+   CHECK_EQ(m.input.x, 256);
+   CHECK_EQ(m.input.y, -1);
+   CHECK(vs_viewer_input_valid(&m.input, 1));
+   const uint8_t axis[12] = { 5, 0, 0, 0, 1, 0, 0, 0, 0x00, 0xf6, 0xff, 0xff };
+   CHECK(vs_viewer_decode(axis, 12, 1, &m));
+   CHECK_EQ(m.input.code, 1u);
+   CHECK_EQ(m.input.x, -2560);
+   CHECK(vs_viewer_input_valid(&m.input, 1));
+   /* Wrong sizes, unknown types, nothing. */
+   CHECK(!vs_viewer_decode(ack, 4, 1, &m));
+   CHECK(!vs_viewer_decode(key, 8, 1, &m));
+   const uint8_t unknown[12] = { 7 }, zero[4] = { 0 };
+   CHECK(!vs_viewer_decode(unknown, 12, 1, &m));
+   CHECK(!vs_viewer_decode(zero, 4, 1, &m));
+   CHECK(!vs_viewer_decode(zero, 0, 1, &m));
+}
+
+TEST(input_ranges)
+{
+   vs_log_threshold = VS_LOG_SILENT;
+   struct vs_input_event e = { .type = VS_INPUT_BUTTON, .code = 0x110, .state = 1 };
+   CHECK(vs_viewer_input_valid(&e, 1));
+   e.code = 0x118;
+   CHECK(!vs_viewer_input_valid(&e, 1));
+   e = (struct vs_input_event){ .type = VS_INPUT_BUTTON, .code = 0x117, .state = 2 };
+   CHECK(!vs_viewer_input_valid(&e, 1));
+   e = (struct vs_input_event){ .type = VS_INPUT_KEY, .code = 247, .state = 0 };
+   CHECK(vs_viewer_input_valid(&e, 1));
+   e.code = 248;
+   CHECK(!vs_viewer_input_valid(&e, 1));
+   e.code = 0;
+   CHECK(!vs_viewer_input_valid(&e, 1));
+   e = (struct vs_input_event){ .type = VS_INPUT_AXIS, .code = 2 };
+   CHECK(!vs_viewer_input_valid(&e, 1));
+}
+
+TEST(pointer_clamped)
+{
+   CHECK_EQ(vs_viewer_clamp_fixed(-5, 100), 0);
+   CHECK_EQ(vs_viewer_clamp_fixed(100 * 256, 100), 100 * 256 - 1);
+   CHECK_EQ(vs_viewer_clamp_fixed(50 * 256, 100), 50 * 256);
+   CHECK_EQ(vs_viewer_clamp_fixed(300, 0), 255);
+   /* A surface wider than wl_fixed reaches (a hostile wl_shm buffer of
+    * 2^23 pixels): no overflow, the position stays. */
+   CHECK_EQ(vs_viewer_clamp_fixed(INT32_MAX, 1u << 23), INT32_MAX);
+   CHECK_EQ(vs_viewer_clamp_fixed(INT32_MAX, UINT32_MAX), INT32_MAX);
+}
+
+TEST(window_ack_wraps)
+{
+   struct vs_viewer_window w = { 0 };
+   vs_viewer_window_push(&w, 0xfffffffeu);
+   vs_viewer_window_push(&w, 0xffffffffu);
+   vs_viewer_window_push(&w, 0);
+   vs_viewer_window_push(&w, 1);
+   CHECK_EQ(w.n, 4u);
+   /* An old ack frees nothing; one past the wrap frees up to it. */
+   vs_viewer_window_ack(&w, 0xfffffff0u);
+   CHECK_EQ(w.n, 4u);
+   vs_viewer_window_ack(&w, 0);
+   CHECK_EQ(w.n, 1u);
+   vs_viewer_window_push(&w, 2);
+   vs_viewer_window_ack(&w, 5);
+   CHECK_EQ(w.n, 0u);
+}
+
+UNIT_MAIN(UNIT(request_upgrade_accept), UNIT(request_routes), UNIT(frames_split_and_unmasked), UNIT(frames_refused),
+          UNIT(messages_decoded), UNIT(input_ranges), UNIT(pointer_clamped),
+          UNIT(window_ack_wraps))
