@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # `make bench`: the same workloads run three ways, side by side (a benchmark,
 # never a test: it fails only when it cannot measure at all):
 #   native         each program on the host Vulkan driver directly;

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Generates venus-server's wire codec from the Vulkan registry.
 
 Inputs: vk.xml, protocol/venus.xml (the Venus additions in vk.xml's schema

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Ensures a Debian root of a newer suite for the programs this bookworm host
 # cannot run itself. Prints the root's path on stdout; everything else goes
 # to stderr.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Device loss reaches the guest the way Mesa's Venus driver reads it: as
 # VK_ERROR_DEVICE_LOST in the replies of later calls on that device (a
 # ring's FATAL bit would make the guest abort instead). The server loses

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The layers of src/ hold: every #include "..." of a project header points
 # at the file's own layer or one below it (README, "Layers"); no circle of
 # includes joins units of different folders; and every layer links whole

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The stock front end with venus-server behind it: virglrenderer 1.1's
 # virgl_test_server --venus --no-virgl (Debian trixie, run in the trixie
 # root of scripts/trixie-root.sh) starts build/venus-server as its render
