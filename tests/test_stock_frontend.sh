@@ -8,7 +8,7 @@
 # VK_KHR_swapchain), compute, sync, the offscreen render compared with
 # native lavapipe, the modifier test and Zink. Then the same clients with the
 # stock virgl_render_server in the same place, whose results are only
-# reported (the peer's known failures, README "For VMM users").
+# reported (the peer's known failures, docs/vmm.md).
 . "$(dirname "$0")/lib.sh"
 
 require_tools vulkaninfo
