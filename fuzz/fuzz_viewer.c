@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: what a viewer sends the display's HTTP endpoint, fed
  * to the parsers http.c uses (viewer_wire.h) the way http.c feeds them:
  *   byte 0      bit 0: --input; bits 1..7: how many bytes each socket read

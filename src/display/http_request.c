@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A viewer's HTTP request head (see viewer_wire.h): which page it asks
  * for and, for a WebSocket upgrade, the handshake's answer (SHA-1 of the
  * key and the RFC 6455 GUID, in base64). */

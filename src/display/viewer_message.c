@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The viewers' messages (see viewer_wire.h) and the window of access
  * units a viewer has not acknowledged. */
 #include "display/viewer_wire.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What a viewer sends the HTTP endpoint (http.c), parsed without sockets:
  * the request head (http_request.c), its WebSocket frames (ws_frame.c) and
  * the messages they carry (viewer_message.c). Every byte here comes from

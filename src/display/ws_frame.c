@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A viewer's WebSocket frames (RFC 6455, client to server): see
  * viewer_wire.h. Extended lengths (126/127) are refused, not read: a
  * viewer has nothing that long to say. */

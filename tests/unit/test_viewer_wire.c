@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* display/http_request.c, ws_frame.c, viewer_message.c: what a viewer
  * sends, parsed without sockets. */
 #include <stdint.h>
