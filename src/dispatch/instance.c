@@ -11,6 +11,7 @@
 #include "caps/caps.h"
 #include "dispatch/device_extensions.h"
 #include "dispatch/renderer.h"
+#include "memory/device_memory.h"
 #include "util/log.h"
 #include "venus/dispatch.h"
 #include "vn_wire.h"
@@ -390,6 +391,7 @@ vs_exec_vkEnumeratePhysicalDevices(struct vs_dispatch *disp,
          }
          obj->data = phys;
          obj->data_free = physical_device_free;
+         vs_memory_physical_init(disp->renderer, obj);
       }
       a->pPhysicalDevices[i] = inst->physical[i];
    }
