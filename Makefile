@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The user's commands. Everything real lives in meson.build and scripts/.
 #   make            build build/venus-server (installs what is missing first)
 #   make test       build and run the test suite, then test-posix (SANITIZE=1: ASan+UBSan builds)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Draws DIR/chart.png from DIR/table.csv, the table bench/run.sh writes:
 #   left:  every workload with a native figure, as speed relative to native
 #          (log scale, bars grow from 1 = as fast as native, higher is

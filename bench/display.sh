@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # `make bench-display`: the built-in display's figures (a benchmark, not a
 # test). Per resolution, vkcube-wayland presents FRAMES frames through Venus
 # to the server's display while one WebSocket viewer reads the stream:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Execution benchmark client: a plain Vulkan program that bench/run.sh runs
  * natively, through venus-server and through virglrenderer to compare the
  * cost of execution paths.

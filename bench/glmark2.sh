@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # `make bench-glmark2`: glmark2-es2-wayland (OpenGL ES 2 through Zink) on
 # Venus through the server against Zink on the host driver natively, each
 # presenting to the server's own display (--display) and off-screen

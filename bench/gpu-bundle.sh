@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Makes the bundle that scripts/gpu-check.sh needs on a GPU machine that has
 # no package registry (one fresh machine, one call: everything is in it):
 #   DEST/build/      venus-server, bench/exec_bench, bench/render_bench and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Start-up latency and memory per client of the two isolation modes on
 # lavapipe (issue 18: the default is chosen from these figures).
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The render-server column (make bench-render): submit round trip and
 # allocate+map+free 1 MiB (bench/exec_bench) through
 #   native        lavapipe directly

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Headless render benchmark: a plain Vulkan program (no window system, so it
  * runs natively on drivers without VK_EXT_headless_surface, NVIDIA's among
  * them) that renders frames offscreen at several sizes and prints the frame

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # `make bench`: the same workloads run three ways, side by side (a benchmark,
 # never a test: it fails only when it cannot measure at all):
 #   native         each program on the host Vulkan driver directly;
@@ -28,7 +29,7 @@
 #   HOST_ICD         host driver ICD json (default lavapipe's)
 #   VIRTIO_ICD       Venus driver ICD json for the clients (default Mesa's)
 #   CLIENT_LD_LIBRARY_PATH  prepended to LD_LIBRARY_PATH of Venus clients only
-#                    (a client driver unpacked into a prefix; see README)
+#                    (a client driver unpacked into a prefix; see docs/benchmarks.md)
 #   SERVER_ARGS      extra venus-server arguments (word-split)
 #   CLIENT_TIMEOUT   seconds one client run may take (default 120)
 #   IDLE_SECONDS     length of the idle-client measurement (default 5)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Makes what scripts/gpu-check.sh's VM rows (ONLY_VM=1) need on a GPU
 # machine, which has no package registry and an older glibc than trixie's:
 #   DEST/vm-guest.tar   the guest (scripts/vm-image.sh: kernel and

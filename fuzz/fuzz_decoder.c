@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: the input is a Venus command stream as the context
  * side (SUBMIT_CMD2) would execute it, in a fresh context that already has
  * one shared-memory resource (id 1) a stream may name as its reply window.

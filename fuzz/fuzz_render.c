@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: the render-server protocol (src/render/). The input's
  * first byte picks the socket (bit 0: SOCK_STREAM, else SEQPACKET; bit 2:
  * the stream's framing is be32, else header8; the server detects it) and

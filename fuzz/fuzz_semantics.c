@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target that reaches semantics: from the fuzz input it builds a
  * valid-looking Venus command stream with hostile numbers (offsets, sizes,
  * counts, ids) and executes it context-side (as SUBMIT_CMD2 would) on the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: the input is the byte stream a vtest client sends.
  * It is fed to vtest_client_serve over a socketpair by a helper thread that
  * also drains the replies (and closes the fds they carry), so neither side

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs every fuzz target for SECONDS each; corpora live in build-fuzz/corpus.
 set -euo pipefail
 build=${1:-build-fuzz}

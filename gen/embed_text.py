@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Embeds a text file in C: embed_text.py INPUT OUTPUT.c SYMBOL writes
 `const char SYMBOL[] = "...";` (the display's page, kept as HTML to edit)."""
 import sys

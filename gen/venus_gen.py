@@ -1,22 +1,37 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Generates venus-server's wire codec from the Vulkan registry.
 
 Inputs: vk.xml, protocol/venus.xml (the Venus additions in vk.xml's schema
-plus the VkCommandTypeEXT numbering) and protocol/semantics.txt (which
-commands have hand-written execution in src/dispatch/).
+plus the VkCommandTypeEXT numbering), protocol/semantics.txt (which
+commands have hand-written execution in src/dispatch/) and, with
+--checks, protocol/checks.txt (the checks run before each handler).
 
-Outputs vn_wire.h and vn_wire.c:
-  * a decoder for every command with a Venus number, and for every struct
-    those commands can carry (including every struct that may appear in a
-    pNext chain), in three forms: input (full), output skeleton ("partial":
-    what the guest sends for structs the server fills in) and reply encoder;
-  * the host entry-point tables and their loaders;
-  * a default execution for every command not listed in semantics.txt:
-    look the object up, call the host, bind or unbind created/destroyed ids
-    (commands listed as "wraps-default" keep it, as vn_default_<name>, for
-    their hand-written handler to call);
-  * vn_dispatch_command(), the table-driven entry point;
-  * the extension mask for the capset (extensions whose structs all decode).
+Outputs, into --out-dir (the build tree; never committed):
+  * vn_vk.h, vn_vk.c: the host side of the API: Venus types, host
+    entry-point tables and their loaders, result names, destroy-by-type,
+    format block sizes;
+  * vn_wire.h: what the hand-written runner and handlers see: command
+    numbers, the decoded argument structs, struct vn_exec_table (one
+    handler slot per command) and the command descriptions;
+  * vn_wire_codec.h and vn_wire_0.c .. vn_wire_<units-1>.c: a decoder for
+    every command with a Venus number and for every struct those commands
+    can carry (every struct that may appear in a pNext chain included), in
+    input form, output-skeleton form (what the guest sends for structs the
+    server fills in) and reply encoder; and a default execution for every
+    command not listed in semantics.txt: translate ids, call the host, bind
+    or unbind created/destroyed ids (a "wraps-default" command keeps it as
+    vn_default_<name> for its handler to call). Split so the units compile
+    in parallel;
+  * vn_wire_table.c: vn_commands[], the data the one hand-written runner
+    (src/venus/dispatch.c) walks per command (argument size, decoder,
+    checks, handler slot, reply encoder), vn_exec_table_init() with the
+    defaults, and the capset's extension mask (extensions whose structs all
+    decode and whose commands all have a Venus number);
+  * vn_checks.c (with --checks): the check functions of checks.txt.
+--report lists the commands with a Venus number that cannot be carried;
+--index-report lists every index-shaped parameter, checked or not.
+docs/adding-a-command.md is the recipe that uses all this.
 
 Standard library only.
 """

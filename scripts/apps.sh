@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Real applications through venus-server, each next to the same program on
 # the same host driver natively, with their figures:
 #

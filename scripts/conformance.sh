@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # `make conformance`: piglit (OpenGL tests nobody here wrote) through Zink
 # natively on lavapipe and through Zink on Venus on venus-server, compared:
 # fails on any test that passes natively and not through the server, or on

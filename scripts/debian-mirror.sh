@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Prints the Debian mirror the host's apt sources already use, so that no
 # registry address is ever written into the project. Exits 1 if none.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Ensures a Debian root of a newer suite for the programs this bookworm host
 # cannot run itself. Prints the root's path on stdout; everything else goes
 # to stderr.
@@ -9,7 +10,7 @@
 #   reference peer; it needs glibc 2.38), trixie's Mesa 25.0.7 (lavapipe, the
 #   Venus driver) and vkmark. scripts/trixie-root.sh is this with "trixie".
 # SUITE sid (Debian unstable): the newest Mesa (the Mesa 26 Venus guest of
-#   the guest matrix, README "Guests") and virglrenderer 1.3's front end.
+#   the guest matrix, docs/testing.md "Guests") and virglrenderer 1.3's front end.
 #
 # Idempotent, and safe to run from several shells at once (one holds a lock
 # while the others wait): builds the root with debootstrap the first time

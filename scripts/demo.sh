@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # `make demo`: start venus-server on a temporary socket with lavapipe as the
 # host driver, show what a Venus client sees through it next to what a native
 # client sees, and stop the server.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs every check that runs on lavapipe, and the benchmarks, on a machine
 # whose host Vulkan driver is a real GPU (the NVIDIA test machines, which
 # have no package registry), in one call on a fresh machine:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs one command chrooted into ROOT with the host's /proc and /dev, such
 # that no mount outlives the command:
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Copies host-built programs into a chroot (the trixie root of
 # scripts/trixie-root.sh), with the host's copies of the libraries they
 # link that the root lacks (e.g. the display's libyuv) in DIR/lib:

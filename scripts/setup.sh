@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs everything venus-server needs from Debian and unpacks the Vulkan
 # registry (vk.xml) and 1.4 headers from the newest libvulkan-dev Debian has
 # (sid's) into .deps/: the protocol the generated decoder speaks.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The Debian 13 ("trixie") root: scripts/debian-root.sh trixie (see there).
 #
 #   scripts/trixie-root.sh [--include PKG[,PKG...]]...

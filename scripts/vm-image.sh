@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds the test VM's guest: a Debian 13 kernel and a compressed initramfs
 # holding just what the guest workload needs (busybox, the virtio modules,
 # Mesa's Venus driver 25.0.7, the Vulkan loader, vulkaninfo, vkmark with its

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Boots the test VM (scripts/vm-image.sh) under Debian 13's stock QEMU 10
 # with a virtio-gpu whose Venus contexts run on a render server: this
 # checkout's venus-server (RENDER_SERVER_EXEC_PATH) or the stock

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Linked with one layer whole and the layers below it (tests/meson.build):
  * that the link succeeds is the check. */
 int

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared helpers for tests/test_*.sh. Source it after setting nothing:
 #
 #   . "$(dirname "$0")/lib.sh"      # reads $1 = build dir, $2 = private temp dir

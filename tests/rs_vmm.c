@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Plays the VMM side of the render-server protocol (what libvirglrenderer's
  * proxy does), without libvirglrenderer, against build/venus-server:
  *

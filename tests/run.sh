@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The test runner behind `make test`:
 #
 #   tests/run.sh BUILD_DIR [NAME...]

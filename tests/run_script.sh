@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs one scenario script for `meson test` (tests/meson.build):
 #
 #   tests/run_script.sh SCRIPT BUILD_DIR

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Run a program with its stdout on a tiny pipe that nobody reads, so that it
 stalls in write() once it has printed a few KiB, holding whatever it created
 before printing (vulkaninfo creates its instance and every VkDevice before it

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Host-visible allocations are bounded by bytes and by what the kernel lets
 # the server process hold (fds, mappings: shared fairly between clients),
 # not by a fixed per-client count (issue 19):

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The Venus capset read over vtest as a guest reads it: it must announce no
 # more than the generated decoder was built from (a guest speaks the lower
 # of its own and the announced versions, so an announcement above the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # vk_compute (64 MiB src and dst, persistently mapped, every word checked in
 # two rounds through the same mappings) natively as a sanity check, then
 # through the server with each memory strategy forced: host-pointer,

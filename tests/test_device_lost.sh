@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Device loss reaches the guest the way Mesa's Venus driver reads it: as
 # VK_ERROR_DEVICE_LOST in the replies of later calls on that device (a
 # ring's FATAL bit would make the guest abort instead). The server loses
@@ -13,8 +14,8 @@
 # each while a compute client runs beside it, unaffected; one log line per
 # loss, naming the context, the device and the object.
 # (With fence feedback, Mesa's default, a guest polls its feedback slot,
-# which a lost device never writes: its waits time out; README "Status
-# and limitations".)
+# which a lost device never writes: its waits time out; docs/security.md
+# "Device loss".)
 . "$(dirname "$0")/lib.sh"
 
 LOST=$BUILD_DIR/tests/vk_lost

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The built-in display (--display, --record, --http; README "Display"):
 #   1. vkcube-wayland through Venus presents 300 frames to the server's own
 #      Wayland display; the recorded H.264 decodes (ffmpeg) to frames that

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The display in a browser: headless Chromium (Debian's, with its H.264
 # decoder), driven over the DevTools protocol (tests/display/cdp_view.py),
 # opens the page --http serves:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The display's H.264 encoder is loaded at run time (README "Display").
 # With another distribution's x264: this (Debian 12) build, whose header is
 # build 164, records vkcube's frames as H.264 in the sid root

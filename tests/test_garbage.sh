@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Hostile clients (tests/vtest_garbage.py): random bytes, oversized and
 # truncated messages, bad SUBMIT_CMD2 batches, bad Venus commands. For each the
 # server must log exactly one 'dropping client:' error line (none for the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Golden test of gen/venus_gen.py (as wayland-scanner's): the generator runs
 # on a tiny fixture registry (tests/generator/vk.xml, venus.xml, semantics.txt)
 # and every file it writes must equal tests/generator/expected/ (the same set of
@@ -88,6 +89,7 @@ sed -n 's/^unsupported \([0-9]*\) \([A-Za-z0-9_]*\): \(.*\)$/\2  # \1: \3/p' "$T
 
 if [ "$UPDATE" = 1 ]; then
   {
+    echo "# SPDX-License-Identifier: MIT"
     echo "# Commands with a Venus number that gen/venus_gen.py cannot put on the wire"
     echo "# (its --report on the vk.xml of the build), checked by tests/test_generator.sh."
     echo "# Regenerate: UPDATE_GOLDEN=1 bash tests/test_generator.sh build"

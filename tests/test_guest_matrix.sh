@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The guest matrix (README "Guests"): the end-to-end checks with every guest
+# SPDX-License-Identifier: MIT
+# The guest matrix (docs/testing.md "Guests"): the end-to-end checks with every guest
 # driver a user runs today, each through venus-server's vtest socket and
 # through the stock front end of the guest's own distribution with
 # venus-server as its render server (RENDER_SERVER_EXEC_PATH):

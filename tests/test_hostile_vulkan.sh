@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tests/vk_hostile.c, a Vulkan client breaking valid usage to reach memory
 # that is not its own (issue 11, D1 and D2), mode by mode: each hostile client
 # is dropped with one 'dropping client:' line naming the violation (a huge

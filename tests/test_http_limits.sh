@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The display's HTTP endpoint under idle and greedy viewers (issue 18): one
 # address holds at most 4 connections (a 5th is refused with one line);
 # connections that never send their request are closed after 10 s (one

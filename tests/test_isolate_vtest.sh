@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # --isolate process for vtest clients: each client is served by its own
 # worker process. A worker that crashes (provoked here with SIGSEGV, or
 # SIGABRT under ASan, while its client holds a device and objects) takes

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Memory isolation between clients of one server. Each vk_compute client has
 # a 64-bit marker derived from its seed; every round it fills a fresh scratch
 # buffer with it, keeps it live through a pause, then frees it. Every fresh

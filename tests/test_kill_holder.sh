@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A client holding a device and a dozen objects under it is SIGKILLed: the
 # server logs its context destroyed with those objects released (R > 0, and
 # L == 0 live afterwards), and keeps serving: a new client succeeds.

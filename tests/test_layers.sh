@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The layers of src/ hold: every #include "..." of a project header points
-# at the file's own layer or one below it (README, "Layers"); no circle of
+# at the file's own layer or one below it (docs/architecture.md, "The layers"); no circle of
 # includes joins units of different folders; and every layer links whole
 # against only the layers below it (the layer_check_* executables of
 # tests/meson.build, built with the server).
@@ -26,7 +27,7 @@ while IFS= read -r file; do
   rel=${file#"$src"/}
   from=$(layer_of "$rel")
   if [ "$from" = "?" ]; then
-    fail "$rel is in no layer (add its directory to tests/test_layers.sh and the README)"
+    fail "$rel is in no layer (add its directory to tests/test_layers.sh and docs/architecture.md)"
     bad=$((bad + 1))
     continue
   fi

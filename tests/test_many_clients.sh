@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # 16 full vulkaninfo clients at once through one server: every one exits 0 and
 # names the Venus device; the server logs 16 contexts destroyed, has 0 host
 # objects live once they are all gone, and logs no error.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # vk_modifier (tests/vk_modifier.c: DRM format modifier lists, image format
 # and external buffer queries, LINEAR images from a modifier list and from
 # an explicit layout in dedicated exported dma-buf memory, written and read

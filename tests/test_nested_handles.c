@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Handles inside structs are resolved by guest id, not by host handle.
  *
  * Vulkan lets a driver give two non-dispatchable objects the same handle

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # No mount outlives a command: scripts/in-root.sh, through which `make
 # bench`, `make apps` and test_vkmark enter the trixie root, mounts /proc and
 # /dev only in the command's private mount namespace. With a tiny root made

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # vk_oom through the server with synchronous allocations
 # (VN_PERF=no_async_mem_alloc): a 2^58-byte vkAllocateMemory must fail with
 # VK_ERROR_OUT_OF_DEVICE_MEMORY or VK_ERROR_OUT_OF_HOST_MEMORY, and the same

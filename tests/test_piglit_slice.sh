@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A slice of piglit (tests/piglit/slice.txt, ~50 tests) through Zink,
 # natively on lavapipe and through the server (scripts/conformance.sh, the
 # `make conformance` script): every test that passes natively passes

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # vk_render (tests/vk_render.c: a render pass with 4x color and depth
 # resolved, dynamic rendering where the device offers it, vertex and index
 # buffers, push constants, uniform buffers and a sampled texture through

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # venus-server as a VMM's render server (--socket-fd), driven by
 # tests/rs_vmm.c, which plays the VMM side of virglrenderer's render-server
 # protocol without libvirglrenderer: several contexts, fences on several

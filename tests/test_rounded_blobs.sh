@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Blobs as a virtio-gpu guest sends them: its kernel rounds every blob up to
 # whole pages (1344 bytes of memory arrive as a 4096-byte blob; a ring's
 # 131268 bytes as 135168). Over vtest (tests/vtest_rounded.py) and as a

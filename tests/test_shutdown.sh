@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Clean shutdown: SIGTERM while a client sits connected and idle (a Python
 # vtest client after the handshake, holding a blob) -> the server closes that
 # client, logs its context destroyed, removes the socket and exits 0 within a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A client killed with SIGKILL while it holds host objects: the server must
 # notice, destroy that context's host objects (logged: "context destroyed: R
 # host objects released, L live in server" with R > 0), get back to 0 live

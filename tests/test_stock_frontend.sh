@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The stock front end with venus-server behind it: virglrenderer 1.1's
 # virgl_test_server --venus --no-virgl (Debian trixie, run in the trixie
 # root of scripts/trixie-root.sh) starts build/venus-server as its render
@@ -7,7 +8,7 @@
 # VK_KHR_swapchain), compute, sync, the offscreen render compared with
 # native lavapipe, the modifier test and Zink. Then the same clients with the
 # stock virgl_render_server in the same place, whose results are only
-# reported (the peer's known failures, README "For VMM users").
+# reported (the peer's known failures, docs/vmm.md).
 . "$(dirname "$0")/lib.sh"
 
 require_tools vulkaninfo

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A client leaves its queue blocked behind a timeline wait nobody will
 # signal, then exits (and another is SIGKILLed in the same state). The
 # server must tear the device down without hanging: it signals the device's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # vk_sync natively (sanity), then through the server: fences (wait, poll,
 # reset), timeline semaphores (queue waits on host signals, host waits with a
 # timeout, signals passed on between queues), 10,000 small submits, a batch

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The server's own host calls are valid Vulkan: the Khronos validation
 # layer (Debian vulkan-validationlayers) runs inside the server, on every
 # host call it makes, while vulkaninfo, vkcube, vk_render, vk_compute,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # vkcube (bookworm vulkan-tools) through venus-server under Xvfb, on Mesa's
 # software WSI path (MESA_VK_WSI_DEBUG=sw): the swapchain the guest driver
 # can only offer because the server provides DRM modifiers, dma-buf handle

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # vkmark (trixie only) through venus-server: `vkmark --winsys headless` runs
 # every default scene and prints a score. Its headless window system still
 # asks for VK_KHR_swapchain, which Mesa offers only thanks to the server's

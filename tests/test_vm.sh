@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A real VM: a Debian 13 guest (kernel 6.12, Mesa 25.0.7's Venus driver)
 # under Debian 13's stock QEMU 10 and libvirglrenderer 1.1, whose
 # virtio-gpu runs its Venus contexts on this build's venus-server as the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Full vulkaninfo (every query it makes, not --summary) through venus-server
 # with lavapipe as the host driver: it must succeed, name the Venus device,
 # agree with native lavapipe on key limits and the memory layout, and the

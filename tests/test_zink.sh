@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # OpenGL through Zink on Venus: Mesa's GL-on-Vulkan driver (bookworm-backports
 # Mesa 25.0.7) on the Venus driver, through venus-server, under Xvfb. Zink
 # needs Vulkan 1.3-level features and swapchains, so this is the whole stack.

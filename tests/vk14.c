@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A Vulkan 1.4 client: commands that only a 1.4 device (or its newest
  * extensions) has, each changing what it writes, so that a run through
  * venus-server can be compared byte for byte with native lavapipe.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test client: many host-visible allocations held at once.
  *
  *   vk_allocs [--count N] [--size BYTES] [--hold-ms MS]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test client: scale.comp over persistently mapped HOST_VISIBLE|HOST_COHERENT
  * buffers, checking every word, several rounds through the same mappings
  * with no flush or invalidate (coherence in both directions).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test client: creates an instance, a device and a few objects under it,
  * prints "holding objects" and waits (pause) until killed. Used to check
  * that the server releases a killed client's host objects, and to measure

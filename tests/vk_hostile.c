@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A hostile Vulkan client: valid-looking calls with arguments that break
  * valid usage in ways that would let it reach memory that is not its own
  * (issue 11, D1, D2, D5). Through the server it must be dropped (or refused

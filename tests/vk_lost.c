@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Device loss as the guest sees it (tests/test_device_lost.sh): ROUNDS
  * rounds of "submit an empty batch with a fence, wait for the fence (1 s),
  * reset it", each result printed, then vkDeviceWaitIdle. The server is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test client: DRM format modifiers and dma-buf external memory, used the
  * way a client sharing images with a compositor or another process uses
  * them. Through venus-server these extensions are the server's own

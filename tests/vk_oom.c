@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test client: vkAllocateMemory far beyond the heap must fail cleanly with
  * VK_ERROR_OUT_OF_DEVICE_MEMORY or VK_ERROR_OUT_OF_HOST_MEMORY, and the device
  * must stay usable: a small mapped compute round trip afterwards.

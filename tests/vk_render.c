@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test client: offscreen rendering through the graphics side of Vulkan,
  * written to files that a script compares byte for byte with the same
  * program run on native lavapipe.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Leaves a queue blocked: submits a batch that waits on a timeline
  * semaphore nobody will signal, says so, then sleeps until killed (or
  * exits at once with --exit). The server must still tear the client's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test client: fences, timeline semaphores (host and queue waits/signals,
  * host waits with a timeout), 10,000 small submits, a batch stuck on a
  * never-signalled semaphore, events and timestamp queries. One ok/error line

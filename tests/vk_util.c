@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Helpers shared by the Vulkan test clients; see vk_util.h. */
 #include "vk_util.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Small helpers shared by the Vulkan test clients (vk_compute, vk_sync,
  * vk_oom, vk_render, vk_modifier): instance/device/queue setup, check
  * reporting, memory-type choice, buffers with persistently mapped memory,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Parse the text output of a full `vulkaninfo` run (not --summary) and compare
 selected values between two runs (e.g. native lavapipe vs. lavapipe through
 venus-server).

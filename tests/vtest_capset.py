@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Reads venus-server's Venus capset over vtest, as a guest driver does, and
 prints its fields one per line (python3 standard library only):
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Resource attacks on venus-server's limits (python3 standard library only).
 
     vtest_flood.py SOCKET flood N HOLD_S

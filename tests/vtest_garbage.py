@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Hostile vtest clients for venus-server (python3 standard library only).
 
     vtest_garbage.py --list

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Page-rounded blobs over vtest (python3 standard library only):
 
     vtest_rounded.py SOCKET [MEMORY_TYPE]

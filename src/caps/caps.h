@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Capabilities the server provides itself, whatever the host driver has.
  * Mesa's Venus driver exposes VK_KHR_swapchain and Vulkan 1.3 only when the
  * renderer lists dma-buf external memory with DRM format modifiers and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Which device extensions are the server's (see caps.h) and how they join
  * the host's list. */
 #include <stdlib.h>

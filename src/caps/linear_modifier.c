@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* VK_EXT_image_drm_format_modifier with one modifier, DRM_FORMAT_MOD_LINEAR:
  * an image with that modifier is a linear image on the host, one memory
  * plane, laid out as the host lays out linear images. That is what the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The renderer API: a Venus context is everything one guest client owns:
  * its resources (blobs and imported fds, under ids the caller chooses),
  * its rings, its guest-id -> host-object table and the host Vulkan objects

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The inside of a Venus context, shared by the files of src/context only. */
 #ifndef VS_CONTEXT_STATE_H
 #define VS_CONTEXT_STATE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A Venus ring: a shared-memory command queue from the guest with its own
  * thread. head/tail are free-running byte counters; the guest writes tail,
  * the ring thread consumes and publishes head after each command. When idle

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The transport commands of VK_MESA_venus_protocol: rings, reply streams,
  * indirect command streams and the seqnos that order the two channels.
  * They act on the context's own state, so they live in this layer and

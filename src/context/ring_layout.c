@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "context/ring_layout.h"
 
 #include <stdbool.h>

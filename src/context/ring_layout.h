@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Where a ring lives in its shared memory, as the guest describes it in
  * vkCreateRingMESA, and the check that makes it safe to use. */
 #ifndef VS_RING_LAYOUT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Barriers, as the host sees them.
  * - Where VK_EXT_queue_family_foreign is the server's (the host has none,
  *   see caps/caps.h): an ownership transfer to or from the foreign family

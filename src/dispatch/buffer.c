@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Buffers: the guest's external handle types are the server's (see
  * caps/caps.h), so they are dropped before the host sees the create info;
  * the host-pointer type the server's own memory needs is declared instead

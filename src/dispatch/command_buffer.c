@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Command buffers hold what their recording names until it is reset
  * (venus/lifetime.h), and remember which pipelines it bound: a dispatch
  * or draw with none makes host drivers dereference a null

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Descriptor set layouts, sets and pipeline layouts keep their bindings,
  * so that descriptor updates can be checked (protocol/checks.txt): a host
  * writes and reads descriptors where the binding and array element say.

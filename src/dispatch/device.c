@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Devices and queues: vkCreateDevice (with the guest's extension list
  * checked against what we advertise), queue binding to timelines through
  * vkGetDeviceQueue2, and teardown of everything a device owns. */

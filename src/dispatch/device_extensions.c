@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Which host device extensions a guest is offered (device_extensions.h):
  * two tables of data, a deny list and the requirements between extensions,
  * over the host's list and what the generated codec can carry. */

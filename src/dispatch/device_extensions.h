@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Which of the host's device extensions a guest is offered (and may
  * enable): device_extensions.c. The server's own (caps/caps.h) join them
  * elsewhere. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vkCmdDrawMultiEXT and vkCmdDrawMultiIndexedEXT: the guest's `stride`
  * describes its own array, but the decoder packed the records it sent, so
  * the host must walk them at their size: with the guest's stride it would

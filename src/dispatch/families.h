@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Each hand-written family registers its handlers (the commands that
  * protocol/semantics.txt lists) into the table a context runs. */
 #ifndef VS_DISPATCH_FAMILIES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Host image copy (VK_EXT_host_image_copy, core in Vulkan 1.4) as the
  * Venus protocol carries it from spec version 3: the guest's host pointers
  * mean nothing here, so the data crosses the wire. Memory-to-image

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Images: creation and the queries that take a create info or an aspect,
  * where DRM-modifier tiling (linear only, see caps/caps.h) becomes the
  * host's linear tiling; bindings, checked and recorded.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vkCreateInstance and the physical-device queries that need more than a
  * pass-through: one instance per context, physical devices bound to the
  * guest's ids, and the device extensions the server can honour. */

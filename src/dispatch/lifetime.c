@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The host side of object lifetimes (venus/lifetime.h): destroying a
  * zombie's host object once its last holder lets go, and knowing when a
  * command buffer is no longer pending, so that letting go of what it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vkAllocateMemory and vkFreeMemory: the object-table side of device
  * memory; how memory is made shareable lives in src/memory/. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The state the server keeps per Vulkan object family, and checked casts
  * from a table entry to it, private to the handlers of src/dispatch. Only
  * the families that need more than a host handle have state: instances,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Physical-device queries that involve the server's own capabilities
  * (caps/caps.h): DRM format modifiers, external memory handle types and
  * sync-fd semaphores are answered here; the rest goes to the host. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Command pools and descriptor pools own their command buffers and sets:
  * those are bound under the pool, and freeing, resetting or destroying the
  * pool drops their ids too (the host frees them implicitly). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Query pools keep their size, so that query indices can be checked
  * (protocol/checks.txt): a host writes query results where the index says. */
 #include <stdlib.h>

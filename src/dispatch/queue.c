@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Queues and host waits: submissions (serialized per host queue, as Vulkan
  * requires), idle waits, fence and semaphore waits, and the host fence
  * behind a SUBMIT_CMD2 timeline point. */

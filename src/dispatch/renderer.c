@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The renderer's lifetime and its entry points for the context layer. */
 #include "dispatch/renderer.h"
 

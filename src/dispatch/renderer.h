@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The renderer: one context's Vulkan state on the host, and the handlers of
  * every hand-written command family (src/dispatch/<family>.c, with
  * src/memory, src/caps and src/sync below them). The context layer owns

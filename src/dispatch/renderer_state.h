@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The renderer's state that the rest of its layer reaches (memory/,
  * sync/, and the handlers of dispatch/): a context's renderer, and the
  * instances, physical devices, devices with their queues, and images it

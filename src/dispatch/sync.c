@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fences and semaphores as the guest's WSI uses them: the sync-fd
  * semaphore commands of VK_MESA_venus_protocol, which the server provides
  * itself (sync/sync_fd.h). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The check primitives of validate.h. Each names what it refused: these
  * lines are the only trace a hostile or broken guest leaves. */
 #include "dispatch/validate.h"

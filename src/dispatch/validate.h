@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Valid usage that protects the host, checked before the host sees a
  * command. Host drivers trust offsets, sizes and subresources the way
  * Vulkan lets them: a guest that lies would make the host read or write

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The index checks of validate.h: first* indices and counts into the host
  * driver's state arrays, bounded by the host's limits; push constant
  * ranges; descriptor set binds; optional buffer ranges. Drivers keep such

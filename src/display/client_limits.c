@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Per-client caps on what a Wayland client can make the display hold.
  *
  * Every wl_shm_pool is a mapping of the client's file in the server: 65k

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Wayland side of the display: one thread runs a libwayland-server
  * event loop with wl_compositor v4, wl_shm, xdg_wm_base v1 and
  * zwp_linux_dmabuf_v1 v3 (LINEAR; XRGB/ARGB/XBGR/ABGR8888).

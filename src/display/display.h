@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The built-in display: a Wayland compositor socket the guest's WSI (and
  * any Wayland client) presents to, whose output is encoded as H.264 for a
  * file (--record) and for browsers (--http). Lives at the transport level

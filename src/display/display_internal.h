@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Between the parts of the display (struct vs_display, display.c, owns
  * them all and wires them together; none calls another directly): the
  * Wayland thread (display.c) hands frames to the encoder (stream.c, latest

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The HTTP endpoint: one thread, poll(), non-blocking sockets. GET /
  * serves the viewer page (page.html); GET /stream upgrades to a WebSocket
  * (RFC 6455) that carries one binary message per access unit: a 24-byte

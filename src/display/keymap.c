@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The keymap the seat gives every wl_keyboard: a US layout in XKB's text
  * format (XKB_V1), written here. Key codes are evdev codes (the page maps
  * the browser's KeyboardEvent.code to them) plus 8, as XKB counts them.

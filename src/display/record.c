@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* --record: the encoder's access units appended to a file, as they come
  * (an Annex B H.264 stream any player reads). Always ready: with a
  * recording the encoder takes every frame it can. */

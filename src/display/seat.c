@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The display's wl_seat (v5): one pointer and one keyboard, driven by the
  * browser viewers' input (http.c, only with --input) and delivered to the
  * shown surface, which is the focused one. Events come from the HTTP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The encoder thread: takes the newest committed frame (a newer commit
  * replaces an older unencoded one, which goes straight back), waits for
  * the client's work before its commit to finish on the host (the rings

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Finds libx264 at run time and resolves the encoder's functions (see
  * x264_library.h). x264's ABI version is its X264_BUILD: it is the soname's
  * number, and the one exported symbol that carries it is

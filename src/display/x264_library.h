@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The H.264 encoder library, loaded at run time: the server starts without
  * libx264 (and on a distribution whose soname differs from the build
  * machine's: Debian 12 and 13 ship libx264.so.164, sid libx264.so.165), and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shareable device memory: strategy probing, allocation and blob export.
  * See memory.h for the three strategies. */
 #include "memory/device_memory.h"

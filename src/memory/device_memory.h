@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Device memory the guest maps: every HOST_VISIBLE allocation is born
  * shareable, so that the fd a blob hands to the guest aliases the very
  * pages the host driver uses (no copies, and no flush ever arrives).

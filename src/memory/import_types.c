@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Declaring the host-pointer handle type on guest buffers and images (see
  * import_types.h). */
 #include "memory/import_types.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Which host-pointer imports a buffer or image may be bound to. Host-
  * visible memory is imported from the server's own mappings
  * (device_memory.c), and Vulkan lets imported memory back only resources

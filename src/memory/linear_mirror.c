@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "memory/linear_mirror.h"
 
 #include <fcntl.h>

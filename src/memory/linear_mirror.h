@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Linear mirrors: a readable, linear copy of a guest LINEAR-modifier image
  * (a guest WSI image, whose dma-buf the guest hands a Wayland compositor)
  * whose memory the server cannot read in place: either the host keeps the

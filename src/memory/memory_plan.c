@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vkAllocateMemory's decisions (memory_plan.h): pure functions of the
  * request, so that every branch and refusal is unit-tested. */
 #include "memory/memory_plan.h"

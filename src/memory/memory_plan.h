@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The plan of one vkAllocateMemory: what the server will do with the
  * guest's VkMemoryAllocateInfo, decided from that chain, the device's
  * memory caps and the client's limits alone. No Vulkan, no OS call, no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The memory state other objects embed: a device's caps and region cache,
  * a renderer's usage. Types only (memory/device_memory.h has what works
  * on them), so that the renderer's state (dispatch/renderer_state.h) can

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "memory/shared_registry.h"
 
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Host-pointer shared memory by inode, for an in-process consumer (the
  * Wayland display of src/display/): a dma-buf fd a Wayland client passes is
  * a dup of one of the server's memfds, so (st_dev, st_ino) names the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The thin OS layer: the few calls that differ between Linux, other POSIX
  * systems and macOS. Everything else in the server uses plain POSIX.
  *

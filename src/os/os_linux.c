@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Linux backend (meson -Dos=auto on Linux): shared memory is a memfd,
  * wakeup objects are eventfds, threads can shorten their timer slack, and
  * worker processes die with the server through PR_SET_PDEATHSIG.

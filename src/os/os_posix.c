@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The POSIX OS core, compiled on every host (libuv-style: the portable code
  * lives in one place, each per-OS quirk in one function):
  *   - always: clocks, page size, fd flags, per-socket SIGPIPE, monotonic

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fault-safe mappings of shared memory that can shrink under the server.
  *
  * A memfd sealed against shrinking (os_fd_size_sealed) is safe to map. A

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The fault-safe mapping table (shm_guard.c), for os_map_guarded. */
 #ifndef VS_OS_SHM_GUARD_H
 #define VS_OS_SHM_GUARD_H

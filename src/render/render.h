@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The render-server transport: venus-server as the render server a VMM's
  * libvirglrenderer starts (RENDER_SERVER_EXEC_PATH, `--socket-fd N`).
  * One client connection (the VMM's proxy) on the given socket; one worker

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One render-server context: the per-context socket's ops on a Venus
  * context (context/context.h). Runs on a worker thread or in a worker
  * process; either way it owns everything it touches. */

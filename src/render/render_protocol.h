@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The render-server protocol of virglrenderer 1.1 (the socket between a
  * VMM's libvirglrenderer "proxy" and its render server), written from the
  * facts in the project's reference notes: one op per SOCK_SEQPACKET

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The render server's client loop: the VMM's proxy on --socket-fd, one
  * worker per context (a thread; with --isolate process a forked process
  * that alone touches the host driver for that context; with --isolate

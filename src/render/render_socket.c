@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "render/render_socket.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Message framing of the render-server sockets, chosen per connection:
  *   SOCK_SEQPACKET (Linux, stock virglrenderer): one message per op, fds as
  *     SCM_RIGHTS, no header.

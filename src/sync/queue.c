@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "sync/queue.h"
 
 #include "vn_vk.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A host queue and the one rule for reaching it: Vulkan wants host access
  * to a queue externally synchronized, so every submit, bind and wait on
  * it, from the rings, the retire path, vkDeviceWaitIdle, the display's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "sync/retire.h"
 
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Where fences retire. Each host queue that has timeline work gets one
  * retire thread: it blocks in vkWaitForFences on the oldest pending host
  * fence (no polling), then calls that entry's retire callback, in

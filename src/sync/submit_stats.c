@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "sync/submit_stats.h"
 
 #include <stdio.h>

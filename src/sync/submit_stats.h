@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Where a client's submissions spend their time inside the server, for the
  * bench's per-frame timeline (venus-server --submit-stats; off by default).
  * Each stage adds durations from any thread; the context logs one line with

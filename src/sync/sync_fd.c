@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Sync-fd semaphores without host support: see sync_fd.h. */
 #include "sync/sync_fd.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Sync-fd semaphores for the guest's WSI: VK_KHR_external_semaphore_fd as
  * the server provides it (see caps/caps.h). No fd crosses vtest: the guest
  * waits on its sync fd itself, then asks for the host semaphore to be

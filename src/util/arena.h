@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A bump allocator for the decoded form of one command. Everything a
  * decoder allocates is released at once by vs_arena_reset; the total is
  * capped so a hostile count cannot make the server allocate without bound. */

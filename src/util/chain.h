@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pNext chains as the decoder leaves them: structs in the arena of the
  * command being executed, so a handler may unlink and relink them freely.
  * A struct cut from a chain can be put back at the same place, which

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "util/fair_share.h"
 
 #include <stdio.h>

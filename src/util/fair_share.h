@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the kernel bounds per process rather than per client (fds under
  * RLIMIT_NOFILE, mappings under vm.max_map_count), shared fairly by the
  * clients of one server process: each client is guaranteed `guaranteed`

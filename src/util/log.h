@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Logging: one line per event, prefixed with level and, where known, the
  * context id. Level from --log-level or $VENUS_SERVER_LOG
  * (error, warn, info, debug). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Venus capset: what the guest learns about the protocol this server
  * speaks before creating anything. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Venus capset (VIRGL_RENDERER_CAPSET_VENUS): what the guest learns
  * about the protocol this server speaks before it creates anything. */
 #ifndef VS_CAPSET_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "venus/cs.h"
 
 #include <stdarg.h>

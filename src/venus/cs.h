@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Venus command-stream primitives: a bounds-checked reader for guest
  * commands and a bounds-checked writer for replies. The generated codec
  * (vn_wire.c) is built from these; nothing else reads guest bytes.

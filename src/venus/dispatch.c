@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The command runner: the one hand-written loop behind every command.
  * The generator describes each command as data (vn_commands: its argument
  * size, decoder, handler slot and reply encoder); this file walks that. */

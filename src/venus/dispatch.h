@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A dispatcher: the state that decodes and executes one command stream,
  * either a ring (the Vulkan API) or the context side (SUBMIT_CMD2, which
  * Mesa uses for ring management only).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "venus/lifetime.h"
 
 #include <stdlib.h>

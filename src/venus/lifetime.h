@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Object lifetimes: what keeps a host object alive after the guest
  * destroys it. A holder (a recorded command buffer, a descriptor set, a
  * buffer bound to memory, an image view) holds its targets; each target

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "venus/object_table.h"
 
 #include <stdatomic.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The per-context table from guest object ids to host objects. The guest
  * chooses every id (a process-wide counter, never reused, never 0); the
  * table only checks them: creating an id twice, or looking one up with the

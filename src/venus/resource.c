@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "venus/resource.h"
 
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Blob resources: shared memory the guest maps. A resource is either plain
  * shared memory (rings, reply streams, command buffers) or the pages of a
  * VkDeviceMemory. Resources are reference counted because a ring or a reply

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The vtest server: listens on a Unix socket and serves each connection
  * (one Venus context per connection) on its own thread. */
 #ifndef VTEST_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One vtest connection: reads VCMDs from a connected stream socket and
  * drives a Venus context with them. */
 #ifndef VTEST_CLIENT_H

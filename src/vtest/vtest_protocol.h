@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The vtest wire protocol (version 3) as the Mesa Venus driver speaks it.
  * All integers are little-endian 32-bit words. Every message starts with
  * a two-word header: payload length, command id. The length counts 32-bit

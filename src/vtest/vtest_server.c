@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "vtest/vtest.h"
 
 #include <errno.h>

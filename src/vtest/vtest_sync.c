@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "vtest/vtest_sync.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vtest sync objects: per-client 64-bit counters named by server-assigned
  * ids (from 1). Clients read and write them directly, wait on them through
  * a pollable fd, and have SUBMIT_CMD2 set them when a timeline retires.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Drives a headless Chromium over its DevTools protocol (no timing guesses:
 it waits on the page's window.vsStats) on the display's page.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Decodes a recorded Annex B stream (ffmpeg) and checks it.
 
   check_stream.py numbers FILE W H MIN_FRAMES   wl_frames' numbered frames:

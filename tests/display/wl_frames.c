@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Presents N numbered frames through Vulkan's Wayland WSI (Venus through
  * the server, in the tests), for the display's fence test: each frame is
  * heavy GPU work (fills and copies through a large buffer) whose last step

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Hostile Wayland clients for the server's display: each case connects on
  * its own, sends one bad buffer and must get a protocol error naming the
  * right interface and code (or, for the good controls, none). Prints one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A Wayland client that records the input it receives, for the display's
  * browser test: a WIDTHxHEIGHT wl_shm toplevel redrawn at every frame
  * callback (a moving bar, and a cross where the last button went down),

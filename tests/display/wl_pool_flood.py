@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """A Wayland client speaking the wire protocol by hand: binds wl_shm and
 creates N pools of one small memfd, then a wl_display.sync.
 

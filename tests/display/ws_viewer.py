@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """A viewer of the display's WebSocket stream, for tests/test_display.sh.
 
   ws_viewer.py page HOST PORT            GET / serves the WebCodecs page

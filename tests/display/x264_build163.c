@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A stand-in for a libx264 of build 163, whose x264_param_t is laid out
  * unlike the builds the server uses (164 and 165): test_display_encoder
  * puts it under their sonames, and the server must refuse it by its

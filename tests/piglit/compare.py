@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Compares two piglit result directories (native, through the server).
 
     compare.py NATIVE_DIR SERVER_DIR [--list FILE] [--rerun NATIVE2 SERVER2]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // vk_render's fragment stage: vertex color, modulated by the texture
 // (weighted per draw by a push constant) and tinted by the uniform buffer.
 #version 450

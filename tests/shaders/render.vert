@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // vk_render's vertex stage: a per-draw 2x2 transform and offset from push
 // constants, the texture coordinate scaled and shifted by the uniform
 // buffer, so that push constants and both descriptor sets change pixels.

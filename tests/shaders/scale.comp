@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dst[i] = src[i] * mul + add + i over `count` 32-bit words. Dispatched as a
 // 2D grid because 64 MiB of words needs more than 65535 groups in x.
 #version 450

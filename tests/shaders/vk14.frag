@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // vk14's fragment stage: the color of a uniform buffer bound with a push
 // descriptor (core in Vulkan 1.4), per draw.
 #version 450

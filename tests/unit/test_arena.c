@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* util/arena.c: the per-command bump allocator. */
 #include <stdint.h>
 #include <string.h>

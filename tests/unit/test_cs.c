@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* venus/cs.c: the bounds-checked decoder primitives every generated codec
  * is built from, and the reply encoder. */
 #include <stdlib.h>

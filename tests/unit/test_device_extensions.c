@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dispatch/device_extensions.c: the host extensions a guest is offered. The
  * codec's answer (vn_extension_decodable) is stubbed: `undecodable` names
  * the extensions whose structs cannot cross the wire, as acceleration

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* util/fair_share.c: guarantees per client, one shared pool beyond. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* venus/lifetime.c: holders keep targets alive; the guest's destroy of a
  * held object makes a zombie that the release hook destroys when its last
  * holder lets go; holds are deduplicated or counted; the hold limit; gone

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* memory/memory_plan.c: every branch of vkAllocateMemory's plan and each
  * refusal, on a made-up device: type 0 device-local (heap 0, 1 GiB), type 1
  * host-visible and host-pointer importable, type 2 host-visible but not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* venus/object_table.c: guest ids -> host objects, the (type, handle)
  * index and the per-parent child lists. */
 #include <stdatomic.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* venus/resource.c: blob resources under the caller's ids, reference
  * counted, in a hash index. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* memory/shared_registry.c: host-pointer memfds found by inode, pinned
  * while read; freeing waits for the reader; a read waits for the client's
  * rings to reach their marks. (The fences need a device:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dispatch/validate.c: the check primitives accept what Vulkan allows and
  * refuse what lies outside the resource. The dispatcher is stubbed: a
  * failed check is a call of vs_dispatch_fail, recorded here. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vtest/vtest_sync.c: per-client sync objects, waits through pollable
  * fds, signals retired by timelines, and the per-client limits. */
 #include <poll.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* os/: os_worker_start ties a worker process to the server process that
  * forked it (both backends). A VMM SIGKILLs its render server at any time,
  * including while a worker is still between fork and os_worker_start, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The runner behind unit.h. */
 #include "unit.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A tiny in-process unit-test runner (plain C11, no framework).
  *
  *   TEST(arena_cap) { CHECK(...); CHECK_EQ(a, b); }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The runner's own check (meson test 'unit_runner_reports_failures',
  * should_fail): a failing CHECK_EQ, a crash and a hang-free exit each fail
  * their test only, and the binary exits non-zero. Not named test_*, so
