@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Host-visible memory types the server cannot share with the guest
 # (src/memory/shareable_types.h) are reported without host access; a type
 # the guest would then be left without any HOST_VISIBLE|HOST_COHERENT type

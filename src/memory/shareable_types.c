@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The host-visible memory types the guest is told of (shareable_types.h). */
 #include "memory/shareable_types.h"
 

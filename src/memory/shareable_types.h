@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Which host-visible memory types the server can share with the guest.
  * The guest maps host-visible memory through a blob of the very pages the
  * host driver uses (device_memory.h); a type that neither takes host-

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* memory/shareable_types.c: which host-visible memory types the guest is
  * told of without host access, on NVIDIA's layout: type 0 device-local,
  * 1 device-local too, 2 host-visible coherent, 3 host-visible coherent
