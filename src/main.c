@@ -145,6 +145,27 @@ parse_device_lost_fault(const char *value, struct vs_context_options *options)
    return options->lose_device_client != NULL;
 }
 
+/* $VENUS_SERVER_TEST_UNSHAREABLE_TYPES=MASK, test-only (not in --help):
+ * the host-visible memory types of MASK (bit i: type i; C notation) are
+ * treated as ones the server cannot share with the guest
+ * (tests/test_unshareable_types.sh). */
+static bool
+parse_unshareable_types(const char *value, struct vs_renderer_options *options)
+{
+   if (!value || !*value)
+      return true;
+   char *end = NULL;
+   errno = 0;
+   unsigned long long mask = strtoull(value, &end, 0);
+   if (errno || *end || mask > UINT32_MAX || value[0] == '-') {
+      fprintf(stderr, "venus-server: invalid $VENUS_SERVER_TEST_UNSHAREABLE_TYPES '%s' (want a 32-bit mask)\n",
+              value);
+      return false;
+   }
+   options->test_unshareable_types = (uint32_t)mask;
+   return true;
+}
+
 static bool
 parse_device_index(const char *arg)
 {
@@ -402,6 +423,8 @@ main(int argc, char **argv)
    else if (env_modifier && strcmp(env_modifier, "linear") == 0)
       config.context.renderer.modifier_color = VS_MODIFIER_COLOR_LINEAR;
    if (!parse_device_lost_fault(getenv("VENUS_SERVER_TEST_DEVICE_LOST"), &config.context))
+      return 2;
+   if (!parse_unshareable_types(getenv("VENUS_SERVER_TEST_UNSHAREABLE_TYPES"), &config.context.renderer))
       return 2;
 
    int opt, opt_index = 0;

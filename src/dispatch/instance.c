@@ -12,6 +12,7 @@
 #include "caps/caps.h"
 #include "dispatch/device_extensions.h"
 #include "dispatch/renderer.h"
+#include "memory/device_memory.h"
 #include "util/log.h"
 #include "venus/dispatch.h"
 #include "vn_wire.h"
@@ -383,6 +384,10 @@ vs_exec_vkEnumeratePhysicalDevices(struct vs_dispatch *disp,
             a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
             return;
          }
+         /* A guest may bind the same host device under new ids: its
+          * memory probe (a host device) runs once. */
+         const struct vs_object *twin = vs_object_find_handle(disp->objects, VK_OBJECT_TYPE_PHYSICAL_DEVICE,
+                                                              (uint64_t)(uintptr_t)inst->physical[i]);
          obj = vs_dispatch_add_object(disp, VK_OBJECT_TYPE_PHYSICAL_DEVICE, id,
                                       (uint64_t)(uintptr_t)inst->physical[i], a->instance_obj);
          if (!obj) {
@@ -391,6 +396,10 @@ vs_exec_vkEnumeratePhysicalDevices(struct vs_dispatch *disp,
          }
          obj->data = phys;
          obj->data_free = physical_device_free;
+         if (twin)
+            phys->unshareable_types = vs_physical_device_from(twin)->unshareable_types;
+         else
+            vs_memory_physical_init(disp->renderer, obj);
       }
       a->pPhysicalDevices[i] = inst->physical[i];
    }

@@ -3,7 +3,9 @@
  * (caps/caps.h): DRM format modifiers, external memory handle types and
  * sync-fd semaphores are answered here; the rest goes to the host. */
 #include "dispatch/families.h"
+#include "dispatch/objects.h"
 #include "caps/caps.h"
+#include "memory/shareable_types.h"
 #include "venus/dispatch.h"
 #include "sync/sync_fd.h"
 #include "util/chain.h"
@@ -74,9 +76,39 @@ vs_exec_vkGetPhysicalDeviceExternalSemaphoreProperties(
    vs_sync_fd_semaphore_properties(a->pExternalSemaphoreInfo->handleType, a->pExternalSemaphoreProperties);
 }
 
+/* Memory types the server cannot share lose their host access here too
+ * (memory/shareable_types.h): the guest never plans to map them. */
+static void
+vs_exec_vkGetPhysicalDeviceMemoryProperties(struct vs_dispatch *disp,
+                                            struct vn_args_vkGetPhysicalDeviceMemoryProperties *a)
+{
+   if (!a->pMemoryProperties) {
+      vs_dispatch_fail(disp, "vkGetPhysicalDeviceMemoryProperties: no output");
+      return;
+   }
+   vn_default_vkGetPhysicalDeviceMemoryProperties(disp, a);
+   vs_memory_hide_host_access(a->pMemoryProperties,
+                              vs_physical_device_from(a->physicalDevice_obj)->unshareable_types);
+}
+
+static void
+vs_exec_vkGetPhysicalDeviceMemoryProperties2(struct vs_dispatch *disp,
+                                             struct vn_args_vkGetPhysicalDeviceMemoryProperties2 *a)
+{
+   if (!a->pMemoryProperties) {
+      vs_dispatch_fail(disp, "vkGetPhysicalDeviceMemoryProperties2: no output");
+      return;
+   }
+   vn_default_vkGetPhysicalDeviceMemoryProperties2(disp, a);
+   vs_memory_hide_host_access(&a->pMemoryProperties->memoryProperties,
+                              vs_physical_device_from(a->physicalDevice_obj)->unshareable_types);
+}
+
 void
 vs_physical_device_register(struct vn_exec_table *t)
 {
+   t->vkGetPhysicalDeviceMemoryProperties = vs_exec_vkGetPhysicalDeviceMemoryProperties;
+   t->vkGetPhysicalDeviceMemoryProperties2 = vs_exec_vkGetPhysicalDeviceMemoryProperties2;
    t->vkGetPhysicalDeviceFormatProperties2 = vs_exec_vkGetPhysicalDeviceFormatProperties2;
    t->vkGetPhysicalDeviceImageFormatProperties2 = vs_exec_vkGetPhysicalDeviceImageFormatProperties2;
    t->vkGetPhysicalDeviceExternalBufferProperties = vs_exec_vkGetPhysicalDeviceExternalBufferProperties;

@@ -55,6 +55,9 @@ struct vs_renderer_options {
    /* Test-only fault injection (vs_context_options.lose_device_client):
     * the client's Nth queue submission reports VK_ERROR_DEVICE_LOST; 0: never. */
    uint32_t lose_device_at_submit;
+   /* Test-only ($VENUS_SERVER_TEST_UNSHAREABLE_TYPES, read once by main):
+    * host-visible memory types treated as unshareable with the guest. */
+   uint32_t test_unshareable_types;
 };
 
 /* Resolves a resource of the context (VkImportMemoryResourceInfoMESA,
@@ -151,6 +154,9 @@ struct vs_physical_device {
    /* Core 1.2 timeline semaphores (instance and device): forced on in
     * every device, for the queues' serial semaphores (dispatch/lifetime.c). */
    bool timeline_semaphore;
+   /* Host-visible memory types the server cannot share with the guest,
+    * which it is told lack host access (memory/shareable_types.h). */
+   uint32_t unshareable_types;
 };
 
 struct vs_device {

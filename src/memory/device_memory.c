@@ -14,6 +14,7 @@
 #include "dispatch/renderer_state.h"
 #include "memory/linear_mirror.h"
 #include "memory/memory_plan.h"
+#include "memory/shareable_types.h"
 #include "memory/shared_registry.h"
 #include "os/os.h"
 #include "util/chain.h"
@@ -166,17 +167,6 @@ region_cache_put(struct vs_region_cache *cache, int fd, void *map, size_t size, 
    return kept;
 }
 
-static uint32_t
-host_visible_types(const VkPhysicalDeviceMemoryProperties *props)
-{
-   uint32_t bits = 0;
-   for (uint32_t i = 0; i < props->memoryTypeCount; i++) {
-      if (props->memoryTypes[i].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)
-         bits |= 1u << i;
-   }
-   return bits;
-}
-
 static void
 probe_host_pointer(struct vs_device *dev)
 {
@@ -205,7 +195,7 @@ probe_host_pointer(struct vs_device *dev)
        dev->dt.GetMemoryHostPointerPropertiesEXT(dev->host,
                                                  VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
                                                  map, &ptr_props) == VK_SUCCESS)
-      caps->host_pointer_types = ptr_props.memoryTypeBits & host_visible_types(&caps->props);
+      caps->host_pointer_types = ptr_props.memoryTypeBits & vs_memory_host_visible_types(&caps->props);
    caps->host_pointer = caps->host_pointer_types != 0;
    vs_host_region_destroy(fd, map, caps->granule, caps->granule);
 }
@@ -282,11 +272,15 @@ probe_export(struct vs_device *dev, VkExternalMemoryHandleTypeFlagBits handle_ty
    return ok;
 }
 
-bool
-vs_memory_device_init(struct vs_renderer *r, struct vs_device *dev, const char **why)
+/* Fills dev->mem: the device's memory types (less the host access of
+ * those the guest was told it lacks) and what shares them. Sets the
+ * reasons a forced export strategy would not work. */
+static void
+probe_sharing(struct vs_renderer *r, struct vs_device *dev, const char **dmabuf_why, const char **opaque_why)
 {
    struct vs_memory_caps *caps = &dev->mem;
    dev->physical->it->GetPhysicalDeviceMemoryProperties(physical_of(dev), &caps->props);
+   vs_memory_hide_host_access(&caps->props, vs_physical_device_from(dev->physical)->unshareable_types);
    caps->forced = r->options.memory;
    caps->exact_shm = r->options.exact_shm;
    caps->granule = os_page_size();
@@ -295,19 +289,26 @@ vs_memory_device_init(struct vs_renderer *r, struct vs_device *dev, const char *
 
    if (dev->has_external_memory_host)
       probe_host_pointer(dev);
-   const char *dmabuf_why = "the host has no VK_EXT_external_memory_dma_buf";
-   const char *opaque_why = "the host has no VK_KHR_external_memory_fd";
+   *dmabuf_why = "the host has no VK_EXT_external_memory_dma_buf";
+   *opaque_why = "the host has no VK_KHR_external_memory_fd";
    /* Export probes cost an allocation: run them only when they may be used. */
    bool need_export = caps->forced == VS_MEMORY_DMABUF || caps->forced == VS_MEMORY_OPAQUE_FD ||
                       (caps->forced == VS_MEMORY_AUTO &&
-                       caps->host_pointer_types != host_visible_types(&caps->props));
+                       caps->host_pointer_types != vs_memory_host_visible_types(&caps->props));
    if (need_export && dev->has_external_memory_fd) {
       if (dev->has_external_memory_dma_buf && caps->forced != VS_MEMORY_OPAQUE_FD)
-         caps->dmabuf = probe_export(dev, VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT, &dmabuf_why);
+         caps->dmabuf = probe_export(dev, VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT, dmabuf_why);
       if (caps->forced != VS_MEMORY_DMABUF)
-         caps->opaque_fd = probe_export(dev, VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT, &opaque_why);
+         caps->opaque_fd = probe_export(dev, VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT, opaque_why);
    }
+}
 
+bool
+vs_memory_device_init(struct vs_renderer *r, struct vs_device *dev, const char **why)
+{
+   struct vs_memory_caps *caps = &dev->mem;
+   const char *dmabuf_why, *opaque_why;
+   probe_sharing(r, dev, &dmabuf_why, &opaque_why);
    switch (caps->forced) {
    case VS_MEMORY_HOST_POINTER:
       *why = dev->has_external_memory_host ? "host-pointer imports accept no host-visible memory type"
@@ -325,6 +326,75 @@ vs_memory_device_init(struct vs_renderer *r, struct vs_device *dev, const char *
    if (!caps->host_pointer && !caps->dmabuf && !caps->opaque_fd)
       vs_warn(r->ctx_id, "no way to share host-visible memory on this device: mapping will fail");
    return true;
+}
+
+/* A device of `phys_obj` with only the memory-sharing extensions, one
+ * queue, for probe_sharing; false if the host cannot create one. */
+static bool
+probe_device_create(struct vs_object *phys_obj, struct vs_device *dev)
+{
+   const struct vs_physical_device *phys = vs_physical_device_from(phys_obj);
+   const char *names[4];
+   uint32_t count = 0;
+   if (phys->portability_subset)
+      names[count++] = "VK_KHR_portability_subset";
+   count = vs_memory_add_device_extensions(phys, names, count);
+   const float priority = 1.0f;
+   const VkDeviceQueueCreateInfo queue = {
+      .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+      .queueFamilyIndex = 0,
+      .queueCount = 1,
+      .pQueuePriorities = &priority,
+   };
+   const VkDeviceCreateInfo ci = {
+      .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+      .queueCreateInfoCount = 1,
+      .pQueueCreateInfos = &queue,
+      .enabledExtensionCount = count,
+      .ppEnabledExtensionNames = names,
+   };
+   if (phys_obj->it->CreateDevice(phys->host, &ci, NULL, &dev->host) != VK_SUCCESS)
+      return false;
+   for (uint32_t i = 0; i < count; i++) {
+      dev->has_external_memory_host |= strcmp(names[i], VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME) == 0;
+      dev->has_external_memory_fd |= strcmp(names[i], VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME) == 0;
+      dev->has_external_memory_dma_buf |= strcmp(names[i], VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME) == 0;
+   }
+   vn_load_device_table(dev->host, vkGetDeviceProcAddr, &dev->dt);
+   dev->physical = phys_obj;
+   return true;
+}
+
+void
+vs_memory_physical_init(struct vs_renderer *r, struct vs_object *phys_obj)
+{
+   struct vs_physical_device *phys = vs_physical_device_from(phys_obj);
+   phys->unshareable_types = 0;
+   struct vs_device *dev = calloc(1, sizeof(*dev));
+   if (!dev)
+      return;
+   if (!probe_device_create(phys_obj, dev)) {
+      vs_warn(r->ctx_id, "%s: no device to probe memory sharing with: memory types reported as the host's",
+              phys->props.deviceName);
+      free(dev);
+      return;
+   }
+   const char *dmabuf_why, *opaque_why;
+   probe_sharing(r, dev, &dmabuf_why, &opaque_why);
+   uint32_t kept;
+   uint32_t hidden =
+      vs_memory_unshareable_types(&dev->mem.props, &dev->mem, r->options.test_unshareable_types, &kept);
+   dev->dt.DestroyDevice(dev->host, NULL);
+   free(dev);
+   if (hidden)
+      vs_info(r->ctx_id, "%s: memory types 0x%x cannot be shared with the guest (memory %s): reported without "
+              "host access, served as unshared device memory", phys->props.deviceName, hidden,
+              vs_memory_strategy_name(r->options.memory));
+   if (kept)
+      vs_warn(r->ctx_id, "%s: memory types 0x%x cannot be shared with the guest but stay host-visible: "
+              "without them it would have no host-visible coherent type",
+              phys->props.deviceName, kept);
+   phys->unshareable_types = hidden;
 }
 
 void

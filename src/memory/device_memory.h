@@ -93,8 +93,16 @@ struct vs_device_memory {
 uint32_t vs_memory_add_device_extensions(const struct vs_physical_device *phys, const char **names,
                                          uint32_t count);
 
+/* Decides, once per physical device (`phys_obj`), which host-visible
+ * memory types the guest is told it cannot map (memory/shareable_types.h):
+ * probes the strategies, with the renderer's options, on a short-lived
+ * host device; sets vs_physical_device.unshareable_types. */
+void vs_memory_physical_init(struct vs_renderer *r, struct vs_object *phys_obj);
+
 /* Probes the strategies on a freshly created device, with the renderer's
- * options. False (with `why` set) if a forced strategy cannot work there. */
+ * options; the types of its physical device's unshareable_types are not
+ * host-visible to it. False (with `why` set) if a forced strategy cannot
+ * work there. */
 bool vs_memory_device_init(struct vs_renderer *r, struct vs_device *dev, const char **why);
 
 /* vkAllocateMemory / vkFreeMemory semantics: vkAllocateMemory plans

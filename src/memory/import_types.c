@@ -49,7 +49,9 @@ image_memory_types(const struct vs_device *dev, const VkImageCreateInfo *ci)
  * the importable types (NVIDIA does for HOST_TRANSFER images, leaving none),
  * and the guest's device-local memory must stay usable. Without the
  * declaration the image is kept off imported memory instead
- * (vs_memory_image_unimported_types). */
+ * (vs_memory_image_unimported_types); on NVIDIA what remains is the BAR
+ * type, which the guest is told lacks host access
+ * (memory/shareable_types.h), so it gets plain device memory there. */
 static bool
 declaration_keeps_types(const struct vs_device *dev, const VkImageCreateInfo *ci)
 {
