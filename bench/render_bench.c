@@ -11,7 +11,7 @@
  *   signals, the three things a guest WSI frame is on the host. On NVIDIA
  *   580.159.04 --linear --depth natively loses the device and leaves the
  *   GPU hung, which is why the server does not create such images LINEAR
- *   there: see src/dispatch/image.c)
+ *   there: see src/renderer/image.c)
  *
  * Each frame is what a simple game frame is to the driver: one command
  * buffer with a render pass (cleared color target), 16 blended draws of a

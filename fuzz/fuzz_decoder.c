@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#include "util/log.h"
+#include "base/log.h"
 #include "context/context.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* libFuzzer target: the render-server protocol (src/render/). The input's
+/* libFuzzer target: the render-server protocol (src/transport/vmm/). The input's
  * first byte picks the socket (bit 0: SOCK_STREAM, else SEQPACKET; bit 2:
  * the stream's framing is be32, else header8; the server detects it) and
  * the loop (bit 1: the client loop, render_server_run with thread
@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "context/context.h"
-#include "render/render.h"
-#include "util/log.h"
+#include "transport/vmm/render.h"
+#include "base/log.h"
 
 struct feeder {
    int fd;

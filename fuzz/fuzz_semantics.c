@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #include "context/context.h"
-#include "util/log.h"
+#include "base/log.h"
 #include "vn_wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "display/viewer_wire.h"
-#include "util/log.h"
+#include "transport/display/viewer_wire.h"
+#include "base/log.h"
 
 /* http.c's sizes: the request buffer and the viewer's frame buffer. */
 #define REQ_MAX 8192

@@ -14,9 +14,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "util/log.h"
+#include "base/log.h"
 #include "context/context.h"
-#include "vtest/vtest_client.h"
+#include "transport/vtest/vtest_client.h"
 
 #define MAX_FDS_PER_MESSAGE 16
 

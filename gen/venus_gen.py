@@ -4,7 +4,7 @@
 
 Inputs: vk.xml, protocol/venus.xml (the Venus additions in vk.xml's schema
 plus the VkCommandTypeEXT numbering), protocol/semantics.txt (which
-commands have hand-written execution in src/dispatch/) and, with
+commands have hand-written execution in src/renderer/) and, with
 --checks, protocol/checks.txt (the checks run before each handler).
 
 Outputs, into --out-dir (the build tree; never committed):
@@ -24,7 +24,7 @@ Outputs, into --out-dir (the build tree; never committed):
     vn_default_<name> for its handler to call). Split so the units compile
     in parallel;
   * vn_wire_table.c: vn_commands[], the data the one hand-written runner
-    (src/venus/dispatch.c) walks per command (argument size, decoder,
+    (src/wire/runner.c) walks per command (argument size, decoder,
     checks, handler slot, reply encoder), vn_exec_table_init() with the
     defaults, and the capset's extension mask (extensions whose structs all
     decode and whose commands all have a Venus number);
@@ -832,7 +832,7 @@ class Gen:
         member = name[2:]
         L = ['   PFN_%s fn_ = a->%s_obj->%s->%s;' % (name, first.name, info['table'], member),
              '   if (!fn_) {',
-             '      vs_dispatch_fail(disp, "%s is not available on the host");' % name,
+             '      vs_runner_fail(disp, "%s is not available on the host");' % name,
              '      return;', '   }']
         callexpr = 'fn_(%s)' % ', '.join(info['call'])
         L.append('   %s%s;' % ('a->ret = ' if info['ret'] != 'void' else '', callexpr))
@@ -842,26 +842,26 @@ class Gen:
             objtype = self.reg.handles[ht]
             ok = 'a->ret >= VK_SUCCESS' if info['ret'] == 'VkResult' else 'true'
             # A created object holds the resources its create info names
-            # (vs_dispatch_hold_created): a view keeps its image alive.
+            # (vs_runner_hold_created): a view keeps its image alive.
             if p.len:
                 L += ['   if (%s) {' % ok,
                       '      for (uint32_t i_ = 0; i_ < a->%s_count; i_++) {' % p.name,
                       '         if (a->%s[i_] != VK_NULL_HANDLE)' % p.name,
-                      '            vs_dispatch_hold_created(disp, vs_dispatch_add_object(disp, %s, a->%s_ids[i_], (uint64_t)(uintptr_t)a->%s[i_], a->%s_obj));'
+                      '            vs_runner_hold_created(disp, vs_runner_add_object(disp, %s, a->%s_ids[i_], (uint64_t)(uintptr_t)a->%s[i_], a->%s_obj));'
                       % (objtype, p.name, p.name, first.name),
                       '      }', '   }']
             else:
                 L += ['   if (%s)' % ok,
-                      '      vs_dispatch_hold_created(disp, vs_dispatch_add_object(disp, %s, a->%s_id, (uint64_t)(uintptr_t)a->%s_storage, a->%s_obj));'
+                      '      vs_runner_hold_created(disp, vs_runner_add_object(disp, %s, a->%s_id, (uint64_t)(uintptr_t)a->%s_storage, a->%s_obj));'
                       % (objtype, p.name, p.name, first.name)]
         elif cd and cd[0] == 'destroy':
             # A held object outlives the guest's destroy: the host object
-            # goes when its last holder lets go (venus/lifetime.h).
+            # goes when its last holder lets go (wire/lifetime.h).
             _, ht, p = cd
-            L[0:0] = ['   if (a->%s_obj && !vs_dispatch_retire_object(disp, a->%s_obj))' % (p.name, p.name),
+            L[0:0] = ['   if (a->%s_obj && !vs_runner_retire_object(disp, a->%s_obj))' % (p.name, p.name),
                       '      return;']
             L += ['   if (a->%s_obj)' % p.name,
-                  '      vs_dispatch_remove_object(disp, a->%s_obj);' % p.name]
+                  '      vs_runner_remove_object(disp, a->%s_obj);' % p.name]
         return L
 
     # ---- driver -----------------------------------------------------------
@@ -1053,7 +1053,7 @@ def write_wire_header(g, path):
     reg = g.reg
     L = [BANNER, '#ifndef VN_WIRE_H', '#define VN_WIRE_H', '',
          '#include <stdbool.h>', '#include <stddef.h>', '#include <stdint.h>', '#include <vulkan/vulkan.h>', '',
-         '#include "venus/cs.h"', '#include "vn_vk.h"', '']
+         '#include "wire/cs.h"', '#include "vn_vk.h"', '']
     spec = {e.get('name'): int(e.get('spec_version')) for e in reg.venus.find('extensions')}
     words, _ = g.extension_mask()
     L += ['#define VN_COMMAND_GENERATE_REPLY_BIT 0x1u',
@@ -1078,13 +1078,13 @@ def write_wire_header(g, path):
         L.append('struct vn_args_%s {' % name)
         L += ['   ' + f for f in info['fields']] or ['   int unused;']
         L.append('};')
-    L += ['', 'struct vs_dispatch;', '',
+    L += ['', 'struct vs_runner;', '',
           '/* One handler per command: the generated default execution unless',
           ' * protocol/semantics.txt gives the command to a hand-written family,',
           ' * which registers its handler with vn_exec_table_init\'s result. */',
           'struct vn_exec_table {']
     for value, name, info in g.cmds:
-        L.append('   void (*%s)(struct vs_dispatch *disp, struct vn_args_%s *a);' % (name, name))
+        L.append('   void (*%s)(struct vs_runner *disp, struct vn_args_%s *a);' % (name, name))
     L += ['};', '',
           '/* Fills every command with its generated default; hand-written',
           ' * commands are left NULL for their family to register. */',
@@ -1093,33 +1093,33 @@ def write_wire_header(g, path):
           'const char *vn_exec_table_missing(const struct vn_exec_table *t);', '']
     for value, name, info in g.cmds:
         if g.semantics.get(name) == 'wrap':
-            L.append('void vn_default_%s(struct vs_dispatch *disp, struct vn_args_%s *a);' % (name, name))
+            L.append('void vn_default_%s(struct vs_runner *disp, struct vn_args_%s *a);' % (name, name))
     L += ['', '/* The checks of protocol/checks.txt, run before a command\'s handler',
           ' * (filled by vn_check_table_init in the renderer layer). */',
           'struct vn_check_table {']
     for value, name, info in g.cmds:
         if name in g.checks:
-            L.append('   bool (*%s)(struct vs_dispatch *disp, struct vn_args_%s *a);' % (name, name))
+            L.append('   bool (*%s)(struct vs_runner *disp, struct vn_args_%s *a);' % (name, name))
     if not g.checks:
         L.append('   int unused;')
     L += ['};', '',
-          '/* How the runner (src/venus/dispatch.c) handles one command type. */',
+          '/* How the runner (src/wire/runner.c) handles one command type. */',
           'struct vn_command_info {',
           '   const char *name;',
           '   size_t args_size;',
           '   bool (*decode)(struct vn_decoder *d, void *args);',
           '   /* False when the table has no handler for the command. */',
-          '   bool (*call)(const struct vn_exec_table *t, struct vs_dispatch *disp, void *args);',
+          '   bool (*call)(const struct vn_exec_table *t, struct vs_runner *disp, void *args);',
           '   void (*encode_reply)(struct vn_encoder *e, const void *args);',
           '   /* NULL when the command has no checks; false when one failed. */',
-          '   bool (*check)(const struct vn_check_table *t, struct vs_dispatch *disp, void *args);',
+          '   bool (*check)(const struct vn_check_table *t, struct vs_runner *disp, void *args);',
           '   /* Recorded into its command buffer, which then holds every object',
-          '    * the command names (venus/lifetime.h). */',
+          '    * the command names (wire/lifetime.h). */',
           '   bool records;',
           '   /* Commands on a device (their first parameter is it, one of its',
           '    * queues or command buffers) that may return VK_ERROR_DEVICE_LOST:',
           '    * offsets of that parameter\'s object and of the result in the',
-          '    * args; both 0 for other commands (venus/dispatch.c). */',
+          '    * args; both 0 for other commands (wire/runner.c). */',
           '   size_t lost_object, lost_result;',
           '};',
           '/* Indexed by command type; commands with no wire form have no decode. */',
@@ -1141,13 +1141,13 @@ def command_functions(g, name, info):
     body += ['   ' + s for s in info['enc']]
     out.append((sig, '%s\n{\n%s\n   (void)a;\n}\n' % (sig, '\n'.join(body))))
     if 'exec' in info:
-        sig = 'void vn_default_%s(struct vs_dispatch *disp, struct vn_args_%s *a)' % (name, name)
+        sig = 'void vn_default_%s(struct vs_runner *disp, struct vn_args_%s *a)' % (name, name)
         out.append((sig, '%s\n{\n%s\n}\n' % (sig, '\n'.join(info['exec']))))
-    sig = 'bool vn_call_%s(const struct vn_exec_table *t, struct vs_dispatch *disp, void *args)' % name
+    sig = 'bool vn_call_%s(const struct vn_exec_table *t, struct vs_runner *disp, void *args)' % name
     out.append((sig, '%s\n{\n   if (!t->%s)\n      return false;\n   t->%s(disp, args);\n   return true;\n}\n'
                 % (sig, name, name)))
     if name in g.checks:
-        sig = 'bool vn_check_%s(const struct vn_check_table *t, struct vs_dispatch *disp, void *args)' % name
+        sig = 'bool vn_check_%s(const struct vn_check_table *t, struct vs_runner *disp, void *args)' % name
         out.append((sig, '%s\n{\n   return !t->%s || t->%s(disp, args);\n}\n' % (sig, name, name)))
     return out
 
@@ -1174,7 +1174,7 @@ def write_codec(g, out_dir, units):
         size += d.count('\n')
     for i, chunk in enumerate(chunks):
         L = [BANNER, '#include "vn_wire_codec.h"', '', '#include <string.h>', '',
-             '#include "venus/dispatch.h"', '',
+             '#include "wire/runner.h"', '',
              '#pragma GCC diagnostic ignored "-Wtype-limits"', '']
         write_file(os.path.join(out_dir, 'vn_wire_%d.c' % i), L + chunk)
 
@@ -1325,7 +1325,7 @@ class CheckWriter:
                 elif path == root + '[i_]' and self.params[root].ptr:
                     out.append('a->%s_objs[i_]' % root)
                 else:
-                    out.append('vs_dispatch_nested_object(disp, &%s)' % self.rooted(path))
+                    out.append('vs_runner_nested_object(disp, &%s)' % self.rooted(path))
             else:
                 out.append(('&' if addr else '') + self.rooted(path))
         call = 'vs_check_%s(disp, "%s", %s)' % (prim, self.name, ', '.join(out))
@@ -1347,12 +1347,12 @@ def write_checks(g, checks, path):
     """vn_checks.c (renderer layer): the check functions of checks.txt and
     the table that holds them."""
     cmds = dict((n, info) for _, n, info in g.cmds)
-    L = [BANNER, '#include "dispatch/validate.h"', '', '#include "venus/dispatch.h"', '#include "vn_wire.h"', '']
+    L = [BANNER, '#include "renderer/validate.h"', '', '#include "wire/runner.h"', '#include "vn_wire.h"', '']
     for name in sorted(checks):
         if name not in cmds:
             sys.exit('checks.txt names %s, which has no wire form' % name)
         w = CheckWriter(g.reg, name, cmds[name]['params'])
-        L.append('static bool\ncheck_%s(struct vs_dispatch *disp, struct vn_args_%s *a)\n{' % (name, name))
+        L.append('static bool\ncheck_%s(struct vs_runner *disp, struct vn_args_%s *a)\n{' % (name, name))
         for prim, args, n in checks[name]:
             L += ['   ' + l for l in w.line(prim, args, 'checks.txt:%d' % n)]
         L += ['   return true;', '}', '']

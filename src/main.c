@@ -13,16 +13,16 @@
 
 #include "context/context.h"
 #ifdef VS_HAVE_DISPLAY
-#include "display/display.h"
+#include "transport/display/display.h"
 #endif
 #include "memory/shared_registry.h"
 #include "os/os.h"
-#include "render/render.h"
-#include "util/fair_share.h"
-#include "util/log.h"
-#include "vtest/vtest.h"
-#include "vtest/vtest_protocol.h"
-#include "vtest/vtest_sync.h"
+#include "transport/vmm/render.h"
+#include "base/fair_share.h"
+#include "base/log.h"
+#include "transport/vtest/vtest.h"
+#include "transport/vtest/vtest_protocol.h"
+#include "transport/vtest/vtest_sync.h"
 
 #ifndef VS_VERSION
 #define VS_VERSION "0.1.0"
@@ -45,7 +45,7 @@ static struct {
    } worker;
    struct vs_context_options context;
    struct vtest_server_limits server;
-   /* --display, --http, --record, --fps, --input (src/display/). */
+   /* --display, --http, --record, --fps, --input (src/transport/display/). */
    const char *display, *http, *record;
    unsigned fps;
    bool input;
@@ -260,7 +260,7 @@ parse_limit(const char *arg)
 #define ASSUMED_MAX_MAPPINGS 65530u
 
 /* Server-wide: what clients' shared memory may take of the process's fds
- * and mappings (util/fair_share.h). */
+ * and mappings (base/fair_share.h). */
 static struct vs_fair_pool fd_pool, mapping_pool;
 /* Server-wide: host objects all contexts of this process hold. */
 static _Atomic uint64_t live_objects;

@@ -11,11 +11,11 @@ src=$TESTS_DIR/../src
 # Layer of a path relative to src/ (or of a generated header).
 layer_of() {
   case $1 in
-    os/*|util/*|vn_vk.h) echo 0 ;;
-    venus/*|vn_wire.h|vn_wire_codec.h) echo 1 ;;
-    dispatch/*|memory/*|caps/*|sync/*) echo 2 ;;
+    os/*|base/*|vn_vk.h) echo 0 ;;
+    wire/*|vn_wire.h|vn_wire_codec.h) echo 1 ;;
+    renderer/*|memory/*|sync/*) echo 2 ;;
     context/*) echo 3 ;;
-    vtest/*|render/*|display/*|*-server-protocol.h) echo 4 ;;
+    transport/*|*-server-protocol.h) echo 4 ;;
     main.c) echo 5 ;;
     *) echo "?" ;;
   esac

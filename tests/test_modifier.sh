@@ -5,7 +5,7 @@
 # an explicit layout in dedicated exported dma-buf memory, written and read
 # through their mappings and by the GPU, a dma-buf external buffer) through
 # the server. lavapipe has none of these extensions: the server provides
-# them (src/caps/), so there is no native run to compare with. The client
+# them (src/renderer/caps/), so there is no native run to compare with. The client
 # must pass every check, the server must drop no client, log no error, log
 # its refusal of the one explicit layout that is not the host's, and
 # release everything when the client exits.

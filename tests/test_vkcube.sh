@@ -3,7 +3,7 @@
 # vkcube (bookworm vulkan-tools) through venus-server under Xvfb, on Mesa's
 # software WSI path (MESA_VK_WSI_DEBUG=sw): the swapchain the guest driver
 # can only offer because the server provides DRM modifiers, dma-buf handle
-# types and sync-fd semaphores (src/caps/). 300 frames must run and exit 0,
+# types and sync-fd semaphores (src/renderer/caps/). 300 frames must run and exit 0,
 # and the cube must reach the screen.
 . "$(dirname "$0")/lib.sh"
 

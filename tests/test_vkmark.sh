@@ -3,7 +3,7 @@
 # vkmark (trixie only) through venus-server: `vkmark --winsys headless` runs
 # every default scene and prints a score. Its headless window system still
 # asks for VK_KHR_swapchain, which Mesa offers only thanks to the server's
-# own capabilities (src/caps/). Needs the trixie root that `make apps` and
+# own capabilities (src/renderer/caps/). Needs the trixie root that `make apps` and
 # `make bench` build (scripts/trixie-root.sh); skipped without it. vkmark
 # runs in the root through scripts/in-root.sh; afterwards nothing may stay
 # mounted under the checkout.

@@ -37,7 +37,7 @@ fi
 
 # Vulkan 1.3 and swapchains: lavapipe has neither DRM format modifiers nor
 # sync-fd semaphores, so these come from the server's own capabilities
-# (src/caps/). Mesa clamps the device to 1.2 and hides VK_KHR_swapchain
+# (src/renderer/caps/). Mesa clamps the device to 1.2 and hides VK_KHR_swapchain
 # unless the server offers them.
 api=$(grep -m1 -E '^[[:space:]]*apiVersion[[:space:]]*=' "$venus" | sed -E 's/.*= *([0-9]+)\.([0-9]+)\.([0-9]+).*/\1 \2 \3/' || true)
 if [ -n "$api" ] && [ "$(echo "$api" | awk '{print ($1 > 1 || ($1 == 1 && $2 >= 3)) ? 1 : 0}')" = 1 ]; then

@@ -2,7 +2,7 @@
 /* Test client: DRM format modifiers and dma-buf external memory, used the
  * way a client sharing images with a compositor or another process uses
  * them. Through venus-server these extensions are the server's own
- * (src/caps/: one modifier, DRM_FORMAT_MOD_LINEAR, which is the host's
+ * (src/renderer/caps/: one modifier, DRM_FORMAT_MOD_LINEAR, which is the host's
  * linear tiling; dma-buf handle types answered by the server and dropped
  * from create infos), so this client runs only through the server.
  *

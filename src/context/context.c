@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include "context/ring.h"
-#include "dispatch/validate.h"
+#include "renderer/validate.h"
 #include "memory/device_memory.h"
 #include "os/os.h"
-#include "util/log.h"
+#include "base/log.h"
 #include "vn_wire.h"
 
 void
@@ -76,12 +76,12 @@ build_tables(struct vs_context *ctx)
 }
 
 void
-vs_context_init_dispatch(struct vs_context *ctx, struct vs_dispatch *disp, struct vs_ring *ring)
+vs_context_init_dispatch(struct vs_context *ctx, struct vs_runner *disp, struct vs_ring *ring)
 {
-   const struct vs_dispatch_desc desc = {
+   const struct vs_runner_desc desc = {
       .ctx_id = ctx->id,
       .hooks = ring ? vs_ring_dispatch_hooks(ring)
-                    : (struct vs_dispatch_hooks){ dispatch_fatal, dispatch_should_stop, ctx },
+                    : (struct vs_runner_hooks){ dispatch_fatal, dispatch_should_stop, ctx },
       .exec = &ctx->exec_table,
       .checks = &ctx->check_table,
       .objects = &ctx->objects,
@@ -90,10 +90,10 @@ vs_context_init_dispatch(struct vs_context *ctx, struct vs_dispatch *disp, struc
       .owner = ring ? (void *)ring : (void *)ctx,
       .on_ring = ring != NULL,
    };
-   vs_dispatch_init(disp, &desc);
+   vs_runner_init(disp, &desc);
 }
 
-/* The renderer's work hooks (dispatch/renderer.h): each ring's guest tail
+/* The renderer's work hooks (renderer/renderer.h): each ring's guest tail
  * now, and whether the ring has executed up to it since. */
 static void
 mark_rings(void *data, struct vs_work_mark *mark)
@@ -141,7 +141,7 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
    atomic_init(&ctx->fatal, false);
    ctx->limits = options->limits;
    ctx->objects.limit = options->limits.objects;
-   /* Holds (venus/lifetime.h): four per object, and under 2^32 so that no
+   /* Holds (wire/lifetime.h): four per object, and under 2^32 so that no
     * object's count of holders can wrap. */
    if (options->limits.objects)
       ctx->objects.hold_limit = options->limits.objects < (1u << 30) ? options->limits.objects * 4 : UINT32_MAX - 1;
@@ -235,7 +235,7 @@ vs_context_destroy(struct vs_context *ctx)
 
    uint32_t held = ctx->objects.count;
    vs_renderer_fini(&ctx->renderer);
-   vs_dispatch_fini(&ctx->dispatch);
+   vs_runner_fini(&ctx->dispatch);
    vs_object_table_fini(&ctx->objects);
    vs_resource_table_fini(&ctx->resources);
    pthread_mutex_destroy(&ctx->shmem_lock);
@@ -472,7 +472,7 @@ vs_context_destroy_resource(struct vs_context *ctx, uint32_t res_id)
 bool
 vs_context_submit(struct vs_context *ctx, const void *cmds, size_t size)
 {
-   return vs_dispatch_stream(&ctx->dispatch, cmds, size, NULL, NULL);
+   return vs_runner_stream(&ctx->dispatch, cmds, size, NULL, NULL);
 }
 
 bool

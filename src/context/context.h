@@ -4,7 +4,7 @@
  * its rings, its guest-id -> host-object table and the host Vulkan objects
  * behind it. Transports (src/vtest today; a VMM's render-server socket)
  * drive it through this interface only, and receive its log lines through
- * util/log.h's sink. */
+ * base/log.h's sink. */
 #ifndef VS_CONTEXT_H
 #define VS_CONTEXT_H
 
@@ -13,9 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dispatch/renderer.h"
+#include "renderer/renderer.h"
 #include "sync/retire.h"
-#include "venus/capset.h"
+#include "wire/capset.h"
 
 struct vs_fair_pool;
 
@@ -30,7 +30,7 @@ struct vs_context_limits {
    uint64_t shmem_bytes;         /* plain shared memory the server allocated */
    uint64_t memory_bytes;        /* device memory, all heaps together (each heap's size bounds it anyway) */
    /* Server-wide pools of fds and mappings the server keeps for clients'
-    * shared memory, shared fairly (util/fair_share.h); NULL: none. */
+    * shared memory, shared fairly (base/fair_share.h); NULL: none. */
    struct vs_fair_pool *fd_pool;
    struct vs_fair_pool *mapping_pool;
 };
@@ -92,7 +92,7 @@ enum vs_fd_type {
 #define VS_MAP_CACHE_WC 3
 
 /* For OPAQUE fds: what a VMM needs to import them itself, laid out as
- * the render server's protocol carries it (render/render_protocol.h). */
+ * the render server's protocol carries it (transport/vmm/render_protocol.h). */
 struct vs_blob_vulkan_info {
    uint8_t device_uuid[16];
    uint8_t driver_uuid[16];

@@ -8,10 +8,10 @@
 #include <stdbool.h>
 
 #include "context/context.h"
-#include "dispatch/renderer.h"
-#include "venus/dispatch.h"
-#include "venus/object_table.h"
-#include "venus/resource.h"
+#include "renderer/renderer.h"
+#include "wire/runner.h"
+#include "wire/object_table.h"
+#include "wire/resource.h"
 #include "vn_wire.h"
 
 struct vs_ring;
@@ -30,7 +30,7 @@ struct vs_context {
    struct vn_exec_table exec_table;
    struct vn_check_table check_table;
    /* The context-side dispatcher (SUBMIT_CMD2 streams, socket thread). */
-   struct vs_dispatch dispatch;
+   struct vs_runner dispatch;
 
    pthread_mutex_t rings_lock;
    struct vs_ring *rings;
@@ -57,7 +57,7 @@ struct vs_context {
 void vs_context_set_fatal(struct vs_context *ctx, const char *reason);
 
 /* Sets up a dispatcher of this context; `ring` is NULL on the context side. */
-void vs_context_init_dispatch(struct vs_context *ctx, struct vs_dispatch *disp, struct vs_ring *ring);
+void vs_context_init_dispatch(struct vs_context *ctx, struct vs_runner *disp, struct vs_ring *ring);
 
 struct vs_ring *vs_context_find_ring(struct vs_context *ctx, uint64_t ring_id);
 /* False when the context is at its ring limit (the ring is not added). */

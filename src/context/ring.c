@@ -8,9 +8,9 @@
 #include <time.h>
 
 #include "os/os.h"
-#include "util/log.h"
+#include "base/log.h"
 #include "context/context_state.h"
-#include "venus/resource.h"
+#include "wire/resource.h"
 
 
 /* How long after activity the ring polls without sleeping. */
@@ -92,7 +92,7 @@ ring_thread(void *arg)
          if (found)
             vs_submit_stats_add(stats, woke ? VS_STAGE_WAKE : VS_STAGE_PICKUP, found - last_look);
          copy_pending(ring, pending);
-         bool ok = vs_dispatch_stream(&ring->dispatch, ring->cmds, pending, publish_head, ring);
+         bool ok = vs_runner_stream(&ring->dispatch, ring->cmds, pending, publish_head, ring);
          if (!ok)
             break;
          ring->cur = tail;
@@ -128,7 +128,7 @@ ring_thread(void *arg)
       }
    }
 
-   if (vs_dispatch_failed(&ring->dispatch) || vs_context_is_fatal(ring->ctx))
+   if (vs_runner_failed(&ring->dispatch) || vs_context_is_fatal(ring->ctx))
       atomic_fetch_or(ring->status, VS_RING_STATUS_FATAL);
    pthread_mutex_lock(&ring->lock);
    ring->stopped = true;
@@ -150,10 +150,10 @@ ring_dispatch_should_stop(void *data)
    return vs_ring_should_stop(data);
 }
 
-struct vs_dispatch_hooks
+struct vs_runner_hooks
 vs_ring_dispatch_hooks(struct vs_ring *ring)
 {
-   return (struct vs_dispatch_hooks){ ring_dispatch_fatal, ring_dispatch_should_stop, ring };
+   return (struct vs_runner_hooks){ ring_dispatch_fatal, ring_dispatch_should_stop, ring };
 }
 
 struct vs_ring *
@@ -197,7 +197,7 @@ vs_ring_create(struct vs_context *ctx, uint64_t id, struct vs_resource *res,
    vs_context_init_dispatch(ctx, &ring->dispatch, ring);
 
    if (pthread_create(&ring->thread, NULL, ring_thread, ring) != 0) {
-      vs_dispatch_fini(&ring->dispatch);
+      vs_runner_fini(&ring->dispatch);
       free(ring->cmds);
       free(ring);
       *why = "cannot start the ring thread";
@@ -214,7 +214,7 @@ vs_ring_destroy(struct vs_ring *ring)
    pthread_cond_broadcast(&ring->cond);
    pthread_mutex_unlock(&ring->lock);
    pthread_join(ring->thread, NULL);
-   vs_dispatch_fini(&ring->dispatch);
+   vs_runner_fini(&ring->dispatch);
    vs_resource_put(&ring->ctx->resources, ring->res);
    pthread_cond_destroy(&ring->head_cond);
    pthread_cond_destroy(&ring->cond);

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "context/ring_layout.h"
-#include "venus/dispatch.h"
+#include "wire/runner.h"
 
 #define VS_RING_STATUS_IDLE 0x1u
 #define VS_RING_STATUS_FATAL 0x2u
@@ -51,7 +51,7 @@ struct vs_ring {
    bool stopped;               /* thread exited (stop or fatal) */
    uint64_t virtqueue_seqno;
 
-   struct vs_dispatch dispatch;
+   struct vs_runner dispatch;
    struct vs_ring *next;
 };
 
@@ -64,7 +64,7 @@ void vs_ring_destroy(struct vs_ring *ring);
 
 /* The hooks of the ring's dispatcher: fatal for its context, and stop when
  * the ring stops. */
-struct vs_dispatch_hooks vs_ring_dispatch_hooks(struct vs_ring *ring);
+struct vs_runner_hooks vs_ring_dispatch_hooks(struct vs_ring *ring);
 
 void vs_ring_notify(struct vs_ring *ring);
 /* True once the ring is asked to stop or the context is fatal: long host

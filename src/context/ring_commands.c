@@ -7,21 +7,21 @@
 
 #include "context/context_state.h"
 #include "context/ring.h"
-#include "util/log.h"
-#include "venus/dispatch.h"
-#include "venus/resource.h"
+#include "base/log.h"
+#include "wire/runner.h"
+#include "wire/resource.h"
 #include "vn_wire.h"
 
 /* The context a dispatcher belongs to, and its ring (NULL on the context
  * side). */
 static struct vs_context *
-context_of(struct vs_dispatch *disp)
+context_of(struct vs_runner *disp)
 {
    return disp->on_ring ? ((struct vs_ring *)disp->owner)->ctx : disp->owner;
 }
 
 static struct vs_ring *
-ring_of(struct vs_dispatch *disp)
+ring_of(struct vs_runner *disp)
 {
    return disp->on_ring ? disp->owner : NULL;
 }
@@ -29,38 +29,38 @@ ring_of(struct vs_dispatch *disp)
 /* Ring management arrives on the context side only; waits on a ring only
  * inside a ring (as Mesa sends them). */
 static bool
-require_context_side(struct vs_dispatch *disp, const char *cmd)
+require_context_side(struct vs_runner *disp, const char *cmd)
 {
    if (disp->on_ring) {
-      vs_dispatch_fail(disp, "%s is only valid outside a ring", cmd);
+      vs_runner_fail(disp, "%s is only valid outside a ring", cmd);
       return false;
    }
    return true;
 }
 
 static struct vs_ring *
-lookup_ring(struct vs_dispatch *disp, uint64_t id, const char *cmd)
+lookup_ring(struct vs_runner *disp, uint64_t id, const char *cmd)
 {
    struct vs_ring *ring = vs_context_find_ring(context_of(disp), id);
    if (!ring)
-      vs_dispatch_fail(disp, "%s: unknown ring 0x%llx", cmd, (unsigned long long)id);
+      vs_runner_fail(disp, "%s: unknown ring 0x%llx", cmd, (unsigned long long)id);
    return ring;
 }
 
 static void
-vs_exec_vkSetReplyCommandStreamMESA(struct vs_dispatch *disp,
+vs_exec_vkSetReplyCommandStreamMESA(struct vs_runner *disp,
                                     struct vn_args_vkSetReplyCommandStreamMESA *a)
 {
    const VkCommandStreamDescriptionMESA *s = a->pStream;
    if (!s) {
-      vs_dispatch_fail(disp, "vkSetReplyCommandStreamMESA: no stream");
+      vs_runner_fail(disp, "vkSetReplyCommandStreamMESA: no stream");
       return;
    }
    struct vs_resource *res = vs_resource_get(disp->resources, s->resourceId);
    if (!res || !res->is_shmem || !vs_resource_range_ok(res, s->offset, s->size)) {
       if (res)
          vs_resource_put(disp->resources, res);
-      vs_dispatch_fail(disp, "vkSetReplyCommandStreamMESA: resource %u range [%zu, +%zu) invalid",
+      vs_runner_fail(disp, "vkSetReplyCommandStreamMESA: resource %u range [%zu, +%zu) invalid",
                        s->resourceId, s->offset, s->size);
       return;
    }
@@ -73,22 +73,22 @@ vs_exec_vkSetReplyCommandStreamMESA(struct vs_dispatch *disp,
 }
 
 static void
-vs_exec_vkSeekReplyCommandStreamMESA(struct vs_dispatch *disp,
+vs_exec_vkSeekReplyCommandStreamMESA(struct vs_runner *disp,
                                      struct vn_args_vkSeekReplyCommandStreamMESA *a)
 {
    if (!disp->reply_res || a->position > disp->reply_size) {
-      vs_dispatch_fail(disp, "vkSeekReplyCommandStreamMESA: position %zu outside the window", a->position);
+      vs_runner_fail(disp, "vkSeekReplyCommandStreamMESA: position %zu outside the window", a->position);
       return;
    }
    disp->reply_pos = a->position;
 }
 
 static void
-vs_exec_vkExecuteCommandStreamsMESA(struct vs_dispatch *disp,
+vs_exec_vkExecuteCommandStreamsMESA(struct vs_runner *disp,
                                     struct vn_args_vkExecuteCommandStreamsMESA *a)
 {
    if (disp->in_execute_streams || a->streamCount == 0 || !a->pStreams) {
-      vs_dispatch_fail(disp, "vkExecuteCommandStreamsMESA: nested or empty");
+      vs_runner_fail(disp, "vkExecuteCommandStreamsMESA: nested or empty");
       return;
    }
    /* The decoded arguments live in the dispatcher's arena, which the nested
@@ -99,7 +99,7 @@ vs_exec_vkExecuteCommandStreamsMESA(struct vs_dispatch *disp,
    if (!streams || (a->pReplyPositions && !positions)) {
       free(streams);
       free(positions);
-      vs_dispatch_fail(disp, "vkExecuteCommandStreamsMESA: out of memory");
+      vs_runner_fail(disp, "vkExecuteCommandStreamsMESA: out of memory");
       return;
    }
    memcpy(streams, a->pStreams, sizeof(*streams) * count);
@@ -112,7 +112,7 @@ vs_exec_vkExecuteCommandStreamsMESA(struct vs_dispatch *disp,
    for (uint32_t i = 0; i < count && !disp->failed; i++) {
       if (positions) {
          if (!disp->reply_res || positions[i] > disp->reply_size) {
-            vs_dispatch_fail(disp, "vkExecuteCommandStreamsMESA: bad reply position");
+            vs_runner_fail(disp, "vkExecuteCommandStreamsMESA: bad reply position");
             break;
          }
          disp->reply_pos = positions[i];
@@ -123,7 +123,7 @@ vs_exec_vkExecuteCommandStreamsMESA(struct vs_dispatch *disp,
       if (!res || !res->is_shmem || !vs_resource_range_ok(res, streams[i].offset, streams[i].size)) {
          if (res)
             vs_resource_put(disp->resources, res);
-         vs_dispatch_fail(disp, "vkExecuteCommandStreamsMESA: stream %u (resource %u) invalid", i,
+         vs_runner_fail(disp, "vkExecuteCommandStreamsMESA: stream %u (resource %u) invalid", i,
                           streams[i].resourceId);
          break;
       }
@@ -131,10 +131,10 @@ vs_exec_vkExecuteCommandStreamsMESA(struct vs_dispatch *disp,
       void *copy = malloc(streams[i].size);
       if (copy) {
          memcpy(copy, res->map + streams[i].offset, streams[i].size);
-         vs_dispatch_stream(disp, copy, streams[i].size, NULL, NULL);
+         vs_runner_stream(disp, copy, streams[i].size, NULL, NULL);
          free(copy);
       } else {
-         vs_dispatch_fail(disp, "vkExecuteCommandStreamsMESA: out of memory");
+         vs_runner_fail(disp, "vkExecuteCommandStreamsMESA: out of memory");
       }
       vs_resource_put(disp->resources, res);
    }
@@ -146,17 +146,17 @@ vs_exec_vkExecuteCommandStreamsMESA(struct vs_dispatch *disp,
 }
 
 static void
-vs_exec_vkCreateRingMESA(struct vs_dispatch *disp, struct vn_args_vkCreateRingMESA *a)
+vs_exec_vkCreateRingMESA(struct vs_runner *disp, struct vn_args_vkCreateRingMESA *a)
 {
    if (!require_context_side(disp, "vkCreateRingMESA"))
       return;
    const VkRingCreateInfoMESA *info = a->pCreateInfo;
    if (!info) {
-      vs_dispatch_fail(disp, "vkCreateRingMESA: no create info");
+      vs_runner_fail(disp, "vkCreateRingMESA: no create info");
       return;
    }
    if (vs_context_find_ring(context_of(disp), a->ring)) {
-      vs_dispatch_fail(disp, "vkCreateRingMESA: ring 0x%llx exists", (unsigned long long)a->ring);
+      vs_runner_fail(disp, "vkCreateRingMESA: ring 0x%llx exists", (unsigned long long)a->ring);
       return;
    }
    uint32_t monitor_us = 0;
@@ -164,7 +164,7 @@ vs_exec_vkCreateRingMESA(struct vs_dispatch *disp, struct vn_args_vkCreateRingME
       if (s->sType == VK_STRUCTURE_TYPE_RING_MONITOR_INFO_MESA) {
          monitor_us = ((const VkRingMonitorInfoMESA *)s)->maxReportingPeriodMicroseconds;
          if (!monitor_us) {
-            vs_dispatch_fail(disp, "vkCreateRingMESA: monitor period 0");
+            vs_runner_fail(disp, "vkCreateRingMESA: monitor period 0");
             return;
          }
       }
@@ -172,7 +172,7 @@ vs_exec_vkCreateRingMESA(struct vs_dispatch *disp, struct vn_args_vkCreateRingME
    }
    struct vs_resource *res = vs_resource_get(disp->resources, info->resourceId);
    if (!res) {
-      vs_dispatch_fail(disp, "vkCreateRingMESA: unknown resource %u", info->resourceId);
+      vs_runner_fail(disp, "vkCreateRingMESA: unknown resource %u", info->resourceId);
       return;
    }
    const struct vs_ring_layout layout = {
@@ -186,12 +186,12 @@ vs_exec_vkCreateRingMESA(struct vs_dispatch *disp, struct vn_args_vkCreateRingME
    struct vs_ring *ring = vs_ring_create(context_of(disp), a->ring, res, &layout, monitor_us, &why);
    if (!ring) {
       vs_resource_put(disp->resources, res);
-      vs_dispatch_fail(disp, "vkCreateRingMESA: %s", why);
+      vs_runner_fail(disp, "vkCreateRingMESA: %s", why);
       return;
    }
    if (!vs_context_add_ring(context_of(disp), ring)) {
       vs_ring_destroy(ring);
-      vs_dispatch_fail(disp, "vkCreateRingMESA: ring limit reached (%u rings)", context_of(disp)->limits.rings);
+      vs_runner_fail(disp, "vkCreateRingMESA: ring limit reached (%u rings)", context_of(disp)->limits.rings);
       return;
    }
    if (monitor_us)
@@ -201,20 +201,20 @@ vs_exec_vkCreateRingMESA(struct vs_dispatch *disp, struct vn_args_vkCreateRingME
 }
 
 static void
-vs_exec_vkDestroyRingMESA(struct vs_dispatch *disp, struct vn_args_vkDestroyRingMESA *a)
+vs_exec_vkDestroyRingMESA(struct vs_runner *disp, struct vn_args_vkDestroyRingMESA *a)
 {
    if (!require_context_side(disp, "vkDestroyRingMESA"))
       return;
    struct vs_ring *ring = vs_context_remove_ring(context_of(disp), a->ring);
    if (!ring) {
-      vs_dispatch_fail(disp, "vkDestroyRingMESA: unknown ring 0x%llx", (unsigned long long)a->ring);
+      vs_runner_fail(disp, "vkDestroyRingMESA: unknown ring 0x%llx", (unsigned long long)a->ring);
       return;
    }
    vs_ring_destroy(ring);
 }
 
 static void
-vs_exec_vkNotifyRingMESA(struct vs_dispatch *disp, struct vn_args_vkNotifyRingMESA *a)
+vs_exec_vkNotifyRingMESA(struct vs_runner *disp, struct vn_args_vkNotifyRingMESA *a)
 {
    if (!require_context_side(disp, "vkNotifyRingMESA"))
       return;
@@ -224,17 +224,17 @@ vs_exec_vkNotifyRingMESA(struct vs_dispatch *disp, struct vn_args_vkNotifyRingME
 }
 
 static void
-vs_exec_vkWriteRingExtraMESA(struct vs_dispatch *disp, struct vn_args_vkWriteRingExtraMESA *a)
+vs_exec_vkWriteRingExtraMESA(struct vs_runner *disp, struct vn_args_vkWriteRingExtraMESA *a)
 {
    if (!require_context_side(disp, "vkWriteRingExtraMESA"))
       return;
    struct vs_ring *ring = lookup_ring(disp, a->ring, "vkWriteRingExtraMESA");
    if (ring && !vs_ring_write_extra(ring, a->offset, a->value))
-      vs_dispatch_fail(disp, "vkWriteRingExtraMESA: offset %zu outside the extra region", a->offset);
+      vs_runner_fail(disp, "vkWriteRingExtraMESA: offset %zu outside the extra region", a->offset);
 }
 
 static void
-vs_exec_vkSubmitVirtqueueSeqnoMESA(struct vs_dispatch *disp,
+vs_exec_vkSubmitVirtqueueSeqnoMESA(struct vs_runner *disp,
                                    struct vn_args_vkSubmitVirtqueueSeqnoMESA *a)
 {
    if (!require_context_side(disp, "vkSubmitVirtqueueSeqnoMESA"))
@@ -245,25 +245,25 @@ vs_exec_vkSubmitVirtqueueSeqnoMESA(struct vs_dispatch *disp,
 }
 
 static void
-vs_exec_vkWaitVirtqueueSeqnoMESA(struct vs_dispatch *disp,
+vs_exec_vkWaitVirtqueueSeqnoMESA(struct vs_runner *disp,
                                  struct vn_args_vkWaitVirtqueueSeqnoMESA *a)
 {
    if (!disp->on_ring) {
-      vs_dispatch_fail(disp, "vkWaitVirtqueueSeqnoMESA is only valid inside a ring");
+      vs_runner_fail(disp, "vkWaitVirtqueueSeqnoMESA is only valid inside a ring");
       return;
    }
    if (!vs_ring_wait_virtqueue_seqno(ring_of(disp), a->seqno))
-      vs_dispatch_fail(disp, "vkWaitVirtqueueSeqnoMESA: ring stopped while waiting");
+      vs_runner_fail(disp, "vkWaitVirtqueueSeqnoMESA: ring stopped while waiting");
 }
 
 static void
-vs_exec_vkWaitRingSeqnoMESA(struct vs_dispatch *disp, struct vn_args_vkWaitRingSeqnoMESA *a)
+vs_exec_vkWaitRingSeqnoMESA(struct vs_runner *disp, struct vn_args_vkWaitRingSeqnoMESA *a)
 {
    if (!require_context_side(disp, "vkWaitRingSeqnoMESA"))
       return;
    struct vs_ring *ring = lookup_ring(disp, a->ring, "vkWaitRingSeqnoMESA");
    if (ring && !vs_ring_wait_seqno(ring, (uint32_t)a->seqno))
-      vs_dispatch_fail(disp, "vkWaitRingSeqnoMESA: ring 0x%llx can never reach seqno %llu",
+      vs_runner_fail(disp, "vkWaitRingSeqnoMESA: ring 0x%llx can never reach seqno %llu",
                        (unsigned long long)a->ring, (unsigned long long)a->seqno);
 }
 

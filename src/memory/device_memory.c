@@ -11,14 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dispatch/renderer_state.h"
+#include "renderer/renderer_state.h"
 #include "memory/linear_mirror.h"
 #include "memory/memory_plan.h"
 #include "memory/shareable_types.h"
 #include "memory/shared_registry.h"
 #include "os/os.h"
-#include "util/chain.h"
-#include "util/log.h"
+#include "base/chain.h"
+#include "base/log.h"
 
 static const char *const strategy_names[] = {
    [VS_MEMORY_AUTO] = "auto",

@@ -24,7 +24,7 @@
 #include <vulkan/vulkan.h>
 
 #include "memory/memory_state.h"
-#include "util/fair_share.h"
+#include "base/fair_share.h"
 
 struct vs_object;
 struct vs_device;

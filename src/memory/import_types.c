@@ -3,8 +3,8 @@
  * import_types.h). */
 #include "memory/import_types.h"
 
-#include "dispatch/renderer_state.h"
-#include "util/chain.h"
+#include "renderer/renderer_state.h"
+#include "base/chain.h"
 #include "vn_vk.h"
 
 static VkPhysicalDevice

@@ -5,7 +5,7 @@
  * created with that handle type (VUIDs VkBindBufferMemoryInfo-memory-02727,
  * VkBindImageMemoryInfo-memory-02729): the server declares it on the
  * resources the guest creates, where the host supports it, in place of
- * the guest's own handle types (which are the server's, caps/caps.h). */
+ * the guest's own handle types (which are the server's, renderer/caps/caps.h). */
 #ifndef VS_MEMORY_IMPORT_TYPES_H
 #define VS_MEMORY_IMPORT_TYPES_H
 

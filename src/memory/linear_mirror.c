@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "dispatch/renderer_state.h"
+#include "renderer/renderer_state.h"
 #include "memory/device_memory.h"
 #include "memory/shared_registry.h"
-#include "util/log.h"
+#include "base/log.h"
 #include "vn_vk.h"
 
 struct vs_linear_mirror {

@@ -2,7 +2,7 @@
 /* Linear mirrors: a readable, linear copy of a guest LINEAR-modifier image
  * (a guest WSI image, whose dma-buf the guest hands a Wayland compositor)
  * whose memory the server cannot read in place: either the host keeps the
- * image OPTIMAL (dispatch/image.c: NVIDIA cannot render to linear color
+ * image OPTIMAL (renderer/image.c: NVIDIA cannot render to linear color
  * attachments), so its bytes are tiled, or the guest put it in device-local
  * memory that is not the server's shared memory (NVIDIA's VRAM).
  *

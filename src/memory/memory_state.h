@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The memory state other objects embed: a device's caps and region cache,
  * a renderer's usage. Types only (memory/device_memory.h has what works
- * on them), so that the renderer's state (dispatch/renderer_state.h) can
+ * on them), so that the renderer's state (renderer/renderer_state.h) can
  * hold them without depending on the allocation code. */
 #ifndef VS_MEMORY_STATE_H
 #define VS_MEMORY_STATE_H
@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
-#include "util/fair_share.h"
+#include "base/fair_share.h"
 
 enum vs_memory_strategy {
    VS_MEMORY_AUTO,
@@ -63,7 +63,7 @@ struct vs_region_cache {
  * per-process limits: an fd per region until the guest has it (then it is
  * the guest's), and VS_GUARDED_MAPPINGS mappings per region. Fds and
  * mappings come from server-wide pools shared fairly by all clients
- * (util/fair_share.h), not from a fixed per-client split, so one client
+ * (base/fair_share.h), not from a fixed per-client split, so one client
  * can hold thousands of host-visible allocations. */
 #define VS_MEMORY_USAGE_DEVICES 8
 /* Mappings of one os_map_guarded region: the memory and its two guards. */

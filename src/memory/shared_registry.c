@@ -6,9 +6,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "dispatch/renderer_state.h"
+#include "renderer/renderer_state.h"
 #include "os/os.h"
-#include "util/log.h"
+#include "base/log.h"
 
 struct vs_shared_entry {
    struct vs_shared_registry *registry;

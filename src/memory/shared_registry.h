@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Host-pointer shared memory by inode, for an in-process consumer (the
- * Wayland display of src/display/): a dma-buf fd a Wayland client passes is
+ * Wayland display of src/transport/display/): a dma-buf fd a Wayland client passes is
  * a dup of one of the server's memfds, so (st_dev, st_ino) names the
  * VkDeviceMemory and the server reads it through its own mapping, with no
  * new mapping and no copy.
@@ -14,7 +14,7 @@
  * the mapping and the owning device outlive every read.
  *
  * Fences: at the Wayland commit, vs_shared_mark records where the owning
- * client's rings stand (dispatch/renderer.h, vs_work_mark): the commit
+ * client's rings stand (renderer/renderer.h, vs_work_mark): the commit
  * comes over another socket, so the client's submissions before it may
  * still sit in a ring (Mesa's fast present, venus_implicit_fencing, commits
  * without waiting for its queue). vs_shared_fence_wait, later and on the
@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dispatch/renderer_state.h"
+#include "renderer/renderer_state.h"
 
 struct vs_device;
 struct vs_shared_entry;

@@ -30,7 +30,7 @@ struct vs_queue {
    /* What tells that a command buffer is no longer pending: each
     * submission that runs command buffers signals the next serial on
     * serial_timeline (a host timeline semaphore), or, where the host device
-    * has none, is followed by a host fence (dispatch/lifetime.c). Under
+    * has none, is followed by a host fence (renderer/lifetime.c). Under
     * `lock`. */
    VkSemaphore serial_timeline;
    uint64_t serial_submitted, serial_done;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "os/os.h"
-#include "util/log.h"
+#include "base/log.h"
 #include "vn_vk.h"
 
 /* A host wait longer than this is re-issued, so that stop requests and

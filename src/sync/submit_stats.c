@@ -3,7 +3,7 @@
 
 #include <stdio.h>
 
-#include "util/log.h"
+#include "base/log.h"
 
 static const char *const stage_names[VS_STAGE_COUNT] = {
    [VS_STAGE_PICKUP] = "pickup",     [VS_STAGE_WAKE] = "wake",         [VS_STAGE_DISPATCH] = "dispatch",

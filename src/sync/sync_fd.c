@@ -2,8 +2,8 @@
 /* Sync-fd semaphores without host support: see sync_fd.h. */
 #include "sync/sync_fd.h"
 
-#include "dispatch/renderer_state.h"
-#include "util/log.h"
+#include "renderer/renderer_state.h"
+#include "base/log.h"
 
 void
 vs_sync_fd_semaphore_properties(VkExternalSemaphoreHandleTypeFlagBits type, VkExternalSemaphoreProperties *out)

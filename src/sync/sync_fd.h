@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Sync-fd semaphores for the guest's WSI: VK_KHR_external_semaphore_fd as
- * the server provides it (see caps/caps.h). No fd crosses vtest: the guest
+ * the server provides it (see renderer/caps/caps.h). No fd crosses vtest: the guest
  * waits on its sync fd itself, then asks for the host semaphore to be
  * signalled (vkImportSemaphoreResourceMESA with resource 0), and after an
  * fd export it asks for the host semaphore's signal to be consumed

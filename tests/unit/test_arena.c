@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* util/arena.c: the per-command bump allocator. */
+/* base/arena.c: the per-command bump allocator. */
 #include <stdint.h>
 #include <string.h>
 
 #include "unit.h"
-#include "util/arena.h"
+#include "base/arena.h"
 
 TEST(arena_cap_enforced)
 {

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* venus/cs.c: the bounds-checked decoder primitives every generated codec
+/* wire/cs.c: the bounds-checked decoder primitives every generated codec
  * is built from, and the reply encoder. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "unit.h"
-#include "venus/cs.h"
+#include "wire/cs.h"
 
 /* ---- building streams ---- */
 

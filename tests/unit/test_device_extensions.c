@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* dispatch/device_extensions.c: the host extensions a guest is offered. The
+/* renderer/device_extensions.c: the host extensions a guest is offered. The
  * codec's answer (vn_extension_decodable) is stubbed: `undecodable` names
  * the extensions whose structs cannot cross the wire, as acceleration
  * structures cannot in the generated codec. */
 #include <stdio.h>
 #include <string.h>
 
-#include "dispatch/device_extensions.h"
+#include "renderer/device_extensions.h"
 #include "unit.h"
 #include "vn_wire.h"
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* util/fair_share.c: guarantees per client, one shared pool beyond. */
+/* base/fair_share.c: guarantees per client, one shared pool beyond. */
 #include <string.h>
 
 #include "unit.h"
-#include "util/fair_share.h"
+#include "base/fair_share.h"
 
 TEST(fair_guarantee_then_shared)
 {

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* venus/lifetime.c: holders keep targets alive; the guest's destroy of a
+/* wire/lifetime.c: holders keep targets alive; the guest's destroy of a
  * held object makes a zombie that the release hook destroys when its last
  * holder lets go; holds are deduplicated or counted; the hold limit; gone
  * objects found in a holder; teardown forgetting holds. */
 #include <stdlib.h>
 
 #include "unit.h"
-#include "venus/lifetime.h"
-#include "venus/object_table.h"
+#include "wire/lifetime.h"
+#include "wire/object_table.h"
 
 #define BUF VK_OBJECT_TYPE_BUFFER
 #define MEM VK_OBJECT_TYPE_DEVICE_MEMORY

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* venus/object_table.c: guest ids -> host objects, the (type, handle)
+/* wire/object_table.c: guest ids -> host objects, the (type, handle)
  * index and the per-parent child lists. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "unit.h"
-#include "venus/object_table.h"
+#include "wire/object_table.h"
 
 #define BUF VK_OBJECT_TYPE_BUFFER
 #define IMG VK_OBJECT_TYPE_IMAGE

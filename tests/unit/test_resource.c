@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* venus/resource.c: blob resources under the caller's ids, reference
+/* wire/resource.c: blob resources under the caller's ids, reference
  * counted, in a hash index. */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 
 #include "os/os.h"
 #include "unit.h"
-#include "venus/resource.h"
+#include "wire/resource.h"
 
 static bool
 fd_open(int fd)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* venus/ring.c's layout check (vs_ring_layout_check): what a guest's
+/* wire/ring.c's layout check (vs_ring_layout_check): what a guest's
  * vkCreateRingMESA may lay out in a shared-memory resource. */
 #include <string.h>
 

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dispatch/objects.h"
+#include "renderer/objects.h"
 #include "memory/shared_registry.h"
 #include "os/os.h"
 #include "unit.h"

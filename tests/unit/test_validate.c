@@ -1,21 +1,21 @@
 /* SPDX-License-Identifier: MIT */
-/* dispatch/validate.c: the check primitives accept what Vulkan allows and
+/* renderer/validate.c: the check primitives accept what Vulkan allows and
  * refuse what lies outside the resource. The dispatcher is stubbed: a
- * failed check is a call of vs_dispatch_fail, recorded here. */
+ * failed check is a call of vs_runner_fail, recorded here. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "dispatch/objects.h"
-#include "dispatch/validate.h"
+#include "renderer/objects.h"
+#include "renderer/validate.h"
 #include "unit.h"
-#include "venus/dispatch.h"
+#include "wire/runner.h"
 
 static int fails;
 static char last_fail[512];
 
 void
-vs_dispatch_fail(struct vs_dispatch *disp, const char *fmt, ...)
+vs_runner_fail(struct vs_runner *disp, const char *fmt, ...)
 {
    (void)disp;
    va_list ap;
@@ -26,7 +26,7 @@ vs_dispatch_fail(struct vs_dispatch *disp, const char *fmt, ...)
 }
 
 struct vs_object *
-vs_dispatch_nested_object(const struct vs_dispatch *disp, const void *field)
+vs_runner_nested_object(const struct vs_runner *disp, const void *field)
 {
    (void)disp;
    (void)field;

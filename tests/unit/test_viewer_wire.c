@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* display/http_request.c, ws_frame.c, viewer_message.c: what a viewer
+/* transport/display/http_request.c, ws_frame.c, viewer_message.c: what a viewer
  * sends, parsed without sockets. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "display/viewer_wire.h"
+#include "transport/display/viewer_wire.h"
 #include "unit.h"
-#include "util/log.h"
+#include "base/log.h"
 
 /* A masked client frame of `len` payload bytes into out; its size. */
 static size_t

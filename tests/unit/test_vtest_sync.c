@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* vtest/vtest_sync.c: per-client sync objects, waits through pollable
+/* transport/vtest/vtest_sync.c: per-client sync objects, waits through pollable
  * fds, signals retired by timelines, and the per-client limits. */
 #include <poll.h>
 #include <pthread.h>
@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "vtest/vtest_protocol.h"
-#include "vtest/vtest_sync.h"
+#include "transport/vtest/vtest_protocol.h"
+#include "transport/vtest/vtest_sync.h"
 
 /* Wire entries: id, value low, value high. */
 struct entries {

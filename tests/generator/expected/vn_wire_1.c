@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "venus/dispatch.h"
+#include "wire/runner.h"
 
 #pragma GCC diagnostic ignored "-Wtype-limits"
 
@@ -14,21 +14,21 @@ void vn_encode_reply_vkDestroyBuffer(struct vn_encoder *e, const void *args)
    (void)a;
 }
 
-void vn_default_vkDestroyBuffer(struct vs_dispatch *disp, struct vn_args_vkDestroyBuffer *a)
+void vn_default_vkDestroyBuffer(struct vs_runner *disp, struct vn_args_vkDestroyBuffer *a)
 {
-   if (a->buffer_obj && !vs_dispatch_retire_object(disp, a->buffer_obj))
+   if (a->buffer_obj && !vs_runner_retire_object(disp, a->buffer_obj))
       return;
    PFN_vkDestroyBuffer fn_ = a->device_obj->dt->DestroyBuffer;
    if (!fn_) {
-      vs_dispatch_fail(disp, "vkDestroyBuffer is not available on the host");
+      vs_runner_fail(disp, "vkDestroyBuffer is not available on the host");
       return;
    }
    fn_(a->device, a->buffer, NULL);
    if (a->buffer_obj)
-      vs_dispatch_remove_object(disp, a->buffer_obj);
+      vs_runner_remove_object(disp, a->buffer_obj);
 }
 
-bool vn_call_vkDestroyBuffer(const struct vn_exec_table *t, struct vs_dispatch *disp, void *args)
+bool vn_call_vkDestroyBuffer(const struct vn_exec_table *t, struct vs_runner *disp, void *args)
 {
    if (!t->vkDestroyBuffer)
       return false;
@@ -61,17 +61,17 @@ void vn_encode_reply_vkGetBufferPropertiesTEST(struct vn_encoder *e, const void 
    (void)a;
 }
 
-void vn_default_vkGetBufferPropertiesTEST(struct vs_dispatch *disp, struct vn_args_vkGetBufferPropertiesTEST *a)
+void vn_default_vkGetBufferPropertiesTEST(struct vs_runner *disp, struct vn_args_vkGetBufferPropertiesTEST *a)
 {
    PFN_vkGetBufferPropertiesTEST fn_ = a->device_obj->dt->GetBufferPropertiesTEST;
    if (!fn_) {
-      vs_dispatch_fail(disp, "vkGetBufferPropertiesTEST is not available on the host");
+      vs_runner_fail(disp, "vkGetBufferPropertiesTEST is not available on the host");
       return;
    }
    fn_(a->device, a->buffer, a->pProperties);
 }
 
-bool vn_call_vkGetBufferPropertiesTEST(const struct vn_exec_table *t, struct vs_dispatch *disp, void *args)
+bool vn_call_vkGetBufferPropertiesTEST(const struct vn_exec_table *t, struct vs_runner *disp, void *args)
 {
    if (!t->vkGetBufferPropertiesTEST)
       return false;
@@ -79,7 +79,7 @@ bool vn_call_vkGetBufferPropertiesTEST(const struct vn_exec_table *t, struct vs_
    return true;
 }
 
-bool vn_check_vkGetBufferPropertiesTEST(const struct vn_check_table *t, struct vs_dispatch *disp, void *args)
+bool vn_check_vkGetBufferPropertiesTEST(const struct vn_check_table *t, struct vs_runner *disp, void *args)
 {
    return !t->vkGetBufferPropertiesTEST || t->vkGetBufferPropertiesTEST(disp, args);
 }
@@ -110,17 +110,17 @@ void vn_encode_reply_vkFlushBuffersTEST(struct vn_encoder *e, const void *args)
    (void)a;
 }
 
-void vn_default_vkFlushBuffersTEST(struct vs_dispatch *disp, struct vn_args_vkFlushBuffersTEST *a)
+void vn_default_vkFlushBuffersTEST(struct vs_runner *disp, struct vn_args_vkFlushBuffersTEST *a)
 {
    PFN_vkFlushBuffersTEST fn_ = a->device_obj->dt->FlushBuffersTEST;
    if (!fn_) {
-      vs_dispatch_fail(disp, "vkFlushBuffersTEST is not available on the host");
+      vs_runner_fail(disp, "vkFlushBuffersTEST is not available on the host");
       return;
    }
    a->ret = fn_(a->device, a->bufferCount, a->pBuffers);
 }
 
-bool vn_call_vkFlushBuffersTEST(const struct vn_exec_table *t, struct vs_dispatch *disp, void *args)
+bool vn_call_vkFlushBuffersTEST(const struct vn_exec_table *t, struct vs_runner *disp, void *args)
 {
    if (!t->vkFlushBuffersTEST)
       return false;
@@ -128,7 +128,7 @@ bool vn_call_vkFlushBuffersTEST(const struct vn_exec_table *t, struct vs_dispatc
    return true;
 }
 
-bool vn_check_vkFlushBuffersTEST(const struct vn_check_table *t, struct vs_dispatch *disp, void *args)
+bool vn_check_vkFlushBuffersTEST(const struct vn_check_table *t, struct vs_runner *disp, void *args)
 {
    return !t->vkFlushBuffersTEST || t->vkFlushBuffersTEST(disp, args);
 }
@@ -150,7 +150,7 @@ void vn_encode_reply_vkDestroyDevice(struct vn_encoder *e, const void *args)
    (void)a;
 }
 
-bool vn_call_vkDestroyDevice(const struct vn_exec_table *t, struct vs_dispatch *disp, void *args)
+bool vn_call_vkDestroyDevice(const struct vn_exec_table *t, struct vs_runner *disp, void *args)
 {
    if (!t->vkDestroyDevice)
       return false;
@@ -177,7 +177,7 @@ void vn_encode_reply_vkSetReplyCommandStreamMESA(struct vn_encoder *e, const voi
    (void)a;
 }
 
-bool vn_call_vkSetReplyCommandStreamMESA(const struct vn_exec_table *t, struct vs_dispatch *disp, void *args)
+bool vn_call_vkSetReplyCommandStreamMESA(const struct vn_exec_table *t, struct vs_runner *disp, void *args)
 {
    if (!t->vkSetReplyCommandStreamMESA)
       return false;
@@ -203,7 +203,7 @@ void vn_encode_reply_vkNotifyRingMESA(struct vn_encoder *e, const void *args)
    (void)a;
 }
 
-bool vn_call_vkNotifyRingMESA(const struct vn_exec_table *t, struct vs_dispatch *disp, void *args)
+bool vn_call_vkNotifyRingMESA(const struct vn_exec_table *t, struct vs_runner *disp, void *args)
 {
    if (!t->vkNotifyRingMESA)
       return false;

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+#include "base/arena.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARENA_BLOCK_MIN (64 * 1024)
+
+struct vs_arena_block {
+   struct vs_arena_block *next;
+   size_t size;
+   size_t used;
+   _Alignas(16) unsigned char data[];
+};
+
+void
+vs_arena_init(struct vs_arena *arena, size_t cap)
+{
+   arena->blocks = NULL;
+   arena->used_total = 0;
+   arena->cap = cap;
+}
+
+void *
+vs_arena_alloc(struct vs_arena *arena, size_t size)
+{
+   /* Refused before rounding: a size within 15 of SIZE_MAX would wrap to
+    * a 16-byte allocation (and the block header must fit too, below). */
+   if (size > arena->cap || size > SIZE_MAX - 15)
+      return NULL;
+   size = (size + 15) & ~(size_t)15;
+   if (size == 0)
+      size = 16;
+   if (size > arena->cap || arena->used_total > arena->cap - size)
+      return NULL;
+
+   struct vs_arena_block *b = arena->blocks;
+   if (!b || b->size - b->used < size) {
+      size_t block_size = size > ARENA_BLOCK_MIN ? size : ARENA_BLOCK_MIN;
+      if (block_size > SIZE_MAX - sizeof(*b))
+         return NULL;
+      b = malloc(sizeof(*b) + block_size);
+      if (!b)
+         return NULL;
+      b->size = block_size;
+      b->used = 0;
+      b->next = arena->blocks;
+      arena->blocks = b;
+   }
+   void *p = b->data + b->used;
+   b->used += size;
+   arena->used_total += size;
+   memset(p, 0, size);
+   return p;
+}
+
+void
+vs_arena_reset(struct vs_arena *arena)
+{
+   struct vs_arena_block *b = arena->blocks;
+   if (!b)
+      return;
+   /* Keep the oldest (first-allocated, usually minimum-sized) block. */
+   while (b->next) {
+      struct vs_arena_block *next = b->next;
+      free(b);
+      b = next;
+   }
+   b->used = 0;
+   arena->blocks = b;
+   arena->used_total = 0;
+}
+
+void
+vs_arena_fini(struct vs_arena *arena)
+{
+   vs_arena_reset(arena);
+   free(arena->blocks);
+   arena->blocks = NULL;
+}

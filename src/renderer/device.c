@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: MIT */
+/* Devices and queues: vkCreateDevice (with the guest's extension list
+ * checked against what we advertise), queue binding to timelines through
+ * vkGetDeviceQueue2, and teardown of everything a device owns. */
+#include "renderer/families.h"
+#include "renderer/objects.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "renderer/caps/caps.h"
+#include "renderer/device_extensions.h"
+#include "renderer/renderer.h"
+#include "sync/retire.h"
+#include "base/chain.h"
+#include "base/log.h"
+#include "wire/runner.h"
+#include "wire/lifetime.h"
+#include "vn_wire.h"
+
+/* Destroys the host device and frees the server's state for it. */
+static void
+device_free(struct vs_device *dev)
+{
+   for (uint32_t i = 0; i < dev->queue_count; i++) {
+      vs_retire_queue_destroy(dev->queues[i].retire);
+      vs_queue_serials_fini(dev, &dev->queues[i]);
+      vs_queue_fini(&dev->queues[i]);
+   }
+   dev->dt.DestroyDevice(dev->host, NULL);
+   vs_region_cache_fini(&dev->regions);
+   free(dev->queues);
+   free(dev);
+}
+
+/* Whether guest LINEAR-modifier color attachments become OPTIMAL host
+ * images (see struct vs_device): the options' choice (*forced when
+ * "optimal"), or by vendor. */
+static bool
+modifier_color_optimal(const struct vs_physical_device *phys, enum vs_modifier_color choice, bool *forced)
+{
+   *forced = choice == VS_MODIFIER_COLOR_OPTIMAL;
+   if (choice != VS_MODIFIER_COLOR_AUTO)
+      return *forced;
+   return phys->props.vendorID == 0x10de; /* NVIDIA */
+}
+
+static bool
+has_extension_name(const char *const *names, uint32_t count, const char *name)
+{
+   for (uint32_t i = 0; i < count; i++) {
+      if (strcmp(names[i], name) == 0)
+         return true;
+   }
+   return false;
+}
+
+/* Shaders cannot reach outside their bindings: robust buffer access on
+ * every device (every conformant driver has it), and robustness2's
+ * buffer and image access where the host has both. The guest's feature
+ * structs are decoded copies: they are changed in place; `features` and
+ * `robustness2` provide them where the guest gave none. True when
+ * robustness2 is on (its extension must then be enabled). */
+static bool
+force_robust_access(const struct vs_physical_device *phys, VkDeviceCreateInfo *ci, VkPhysicalDeviceFeatures *features,
+                    VkPhysicalDeviceRobustness2FeaturesEXT *robustness2)
+{
+   VkPhysicalDeviceFeatures2 *features2 = vs_chain_find(ci, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2);
+   if (features2) {
+      features2->features.robustBufferAccess = VK_TRUE;
+   } else {
+      *features = ci->pEnabledFeatures ? *ci->pEnabledFeatures : (VkPhysicalDeviceFeatures){ 0 };
+      features->robustBufferAccess = VK_TRUE;
+      ci->pEnabledFeatures = features;
+   }
+   if (!phys->robustness2)
+      return false;
+   VkPhysicalDeviceRobustness2FeaturesEXT *r2 =
+      vs_chain_find(ci, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT);
+   if (!r2) {
+      *robustness2 = (VkPhysicalDeviceRobustness2FeaturesEXT){
+         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT,
+         .pNext = (void *)ci->pNext,
+      };
+      ci->pNext = robustness2;
+      r2 = robustness2;
+   }
+   r2->robustBufferAccess2 = VK_TRUE;
+   r2->robustImageAccess2 = VK_TRUE;
+   return true;
+}
+
+/* Timeline semaphores on every device whose host has them: the queues'
+ * serial semaphores need them. The guest's feature structs are decoded
+ * copies, changed in place; `timeline` provides one where the guest gave
+ * none. True when they are on. */
+static bool
+force_timeline_semaphore(const struct vs_physical_device *phys, VkDeviceCreateInfo *ci,
+                         VkPhysicalDeviceTimelineSemaphoreFeatures *timeline)
+{
+   if (!phys->timeline_semaphore)
+      return false;
+   VkPhysicalDeviceVulkan12Features *v12 = vs_chain_find(ci, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES);
+   VkPhysicalDeviceTimelineSemaphoreFeatures *t =
+      vs_chain_find(ci, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES);
+   if (v12)
+      v12->timelineSemaphore = VK_TRUE;
+   if (t)
+      t->timelineSemaphore = VK_TRUE;
+   if (!v12 && !t) {
+      *timeline = (VkPhysicalDeviceTimelineSemaphoreFeatures){
+         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES,
+         .pNext = (void *)ci->pNext,
+         .timelineSemaphore = VK_TRUE,
+      };
+      ci->pNext = timeline;
+   }
+   return true;
+}
+
+/* Each queue's serial semaphore (struct vs_queue); none where the host
+ * device has no timeline semaphores, or cannot make one (the fence
+ * fallback then). */
+static void
+create_serial_timelines(struct vs_renderer *r, struct vs_device *dev)
+{
+   const VkSemaphoreTypeCreateInfo type = {
+      .sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
+      .semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE,
+   };
+   const VkSemaphoreCreateInfo info = { .sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &type };
+   for (uint32_t i = 0; i < dev->queue_count; i++) {
+      VkResult res = dev->dt.CreateSemaphore(dev->host, &info, NULL, &dev->queues[i].serial_timeline);
+      if (res != VK_SUCCESS) {
+         vs_warn(r->ctx_id, "queue %u of family %u: serial timeline semaphore: %s; fences instead",
+                 dev->queues[i].index, dev->queues[i].family, vn_result_name(res));
+         dev->queues[i].serial_timeline = VK_NULL_HANDLE;
+      }
+   }
+}
+
+static void
+vs_exec_vkCreateDevice(struct vs_runner *disp, struct vn_args_vkCreateDevice *a)
+{
+   const VkDeviceCreateInfo *ci = a->pCreateInfo;
+   const struct vs_physical_device *phys = vs_physical_device_from(a->physicalDevice_obj);
+   struct vs_renderer *r = disp->renderer;
+   if (!ci) {
+      vs_runner_fail(disp, "vkCreateDevice: no create info");
+      return;
+   }
+   if (ci->enabledLayerCount) {
+      a->ret = VK_ERROR_LAYER_NOT_PRESENT;
+      return;
+   }
+   if (ci->enabledExtensionCount && !ci->ppEnabledExtensionNames) {
+      vs_runner_fail(disp, "vkCreateDevice: extension count without names");
+      return;
+   }
+   const bool host_has_foreign = phys->has_foreign_queue;
+   for (uint32_t i = 0; i < ci->enabledExtensionCount; i++) {
+      const char *name = ci->ppEnabledExtensionNames[i];
+      if (!vs_caps_provides(name, host_has_foreign) &&
+          !vs_device_extension_offered(phys->extensions, phys->extension_count, name)) {
+         vs_warn(r->ctx_id, "vkCreateDevice: extension %s not offered: %s", name,
+                 vn_result_name(VK_ERROR_EXTENSION_NOT_PRESENT));
+         a->ret = VK_ERROR_EXTENSION_NOT_PRESENT;
+         return;
+      }
+   }
+   /* The host may accept what its own limits forbid (and crash later):
+    * queue families and counts are checked here. */
+   uint32_t queue_count = 0;
+   if (ci->queueCreateInfoCount && !ci->pQueueCreateInfos) {
+      vs_runner_fail(disp, "vkCreateDevice: queue create info count without infos");
+      return;
+   }
+   for (uint32_t i = 0; i < ci->queueCreateInfoCount; i++) {
+      const VkDeviceQueueCreateInfo *q = &ci->pQueueCreateInfos[i];
+      if (q->queueFamilyIndex >= phys->queue_family_count || q->queueCount == 0 ||
+          q->queueCount > phys->queue_families[q->queueFamilyIndex].queueCount) {
+         vs_runner_fail(disp, "vkCreateDevice: %u queue(s) of family %u (the host has %u famil%s)",
+                          q->queueCount, q->queueFamilyIndex, phys->queue_family_count,
+                          phys->queue_family_count == 1 ? "y" : "ies");
+         return;
+      }
+      for (uint32_t j = 0; j < i; j++) {
+         if (ci->pQueueCreateInfos[j].queueFamilyIndex == q->queueFamilyIndex &&
+             ci->pQueueCreateInfos[j].flags == q->flags) {
+            vs_runner_fail(disp, "vkCreateDevice: queue family %u named twice", q->queueFamilyIndex);
+            return;
+         }
+      }
+      queue_count += q->queueCount;
+   }
+
+   struct vs_device *dev = calloc(1, sizeof(*dev));
+   struct vs_queue *queues = calloc(queue_count ? queue_count : 1, sizeof(*queues));
+   /* The guest's extensions plus those the server needs to share memory
+    * and, on a portability driver, VK_KHR_portability_subset. */
+   const char **ext_names = calloc(ci->enabledExtensionCount + 5, sizeof(*ext_names));
+   if (!dev || !queues || !ext_names) {
+      free(dev);
+      free(queues);
+      free(ext_names);
+      a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
+      return;
+   }
+   /* The server's own extensions (renderer/caps/caps.h) stay out of the host's list. */
+   uint32_t ext_count = 0;
+   bool foreign_by_server = false;
+   for (uint32_t i = 0; i < ci->enabledExtensionCount; i++) {
+      const char *name = ci->ppEnabledExtensionNames[i];
+      if (!vs_caps_provides(name, host_has_foreign))
+         ext_names[ext_count++] = name;
+      else if (strcmp(name, VK_EXT_QUEUE_FAMILY_FOREIGN_EXTENSION_NAME) == 0)
+         foreign_by_server = true;
+   }
+   /* A device that lists VK_KHR_portability_subset must be created with it
+    * (MoltenVK); its limits reach the guest through the core queries. */
+   if (phys->portability_subset)
+      ext_names[ext_count++] = "VK_KHR_portability_subset";
+   VkDeviceCreateInfo host_ci = *ci;
+   VkPhysicalDeviceFeatures features;
+   VkPhysicalDeviceRobustness2FeaturesEXT robustness2;
+   VkPhysicalDeviceTimelineSemaphoreFeatures timeline_features;
+   bool timeline = force_timeline_semaphore(phys, &host_ci, &timeline_features);
+   if (force_robust_access(phys, &host_ci, &features, &robustness2) &&
+       !has_extension_name(ext_names, ext_count, VK_EXT_ROBUSTNESS_2_EXTENSION_NAME))
+      ext_names[ext_count++] = VK_EXT_ROBUSTNESS_2_EXTENSION_NAME;
+   host_ci.ppEnabledExtensionNames = ext_names;
+   host_ci.enabledExtensionCount = vs_memory_add_device_extensions(phys, ext_names, ext_count);
+   a->ret = a->physicalDevice_obj->it->CreateDevice(a->physicalDevice, &host_ci, NULL, &dev->host);
+   if (a->ret != VK_SUCCESS) {
+      vs_warn(r->ctx_id, "host vkCreateDevice failed: %s", vn_result_name(a->ret));
+      free(dev);
+      free(queues);
+      free(ext_names);
+      return;
+   }
+   for (uint32_t i = 0; i < host_ci.enabledExtensionCount; i++) {
+      dev->has_external_memory_host |= strcmp(ext_names[i], VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME) == 0;
+      dev->has_external_memory_fd |= strcmp(ext_names[i], VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME) == 0;
+      dev->has_external_memory_dma_buf |= strcmp(ext_names[i], VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME) == 0;
+      dev->host_queue_family_foreign |= strcmp(ext_names[i], VK_EXT_QUEUE_FAMILY_FOREIGN_EXTENSION_NAME) == 0;
+   }
+   free(ext_names);
+   vn_load_device_table(dev->host, vkGetDeviceProcAddr, &dev->dt);
+   dev->foreign_by_server = foreign_by_server;
+   dev->modifier_color_optimal = modifier_color_optimal(phys, r->options.modifier_color, &dev->modifier_color_forced);
+   vs_region_cache_init(&dev->regions, &r->memory_usage);
+   dev->physical = a->physicalDevice_obj;
+   dev->renderer = r;
+   dev->queues = queues;
+   for (uint32_t i = 0, s = 0; i < ci->queueCreateInfoCount; i++) {
+      const VkDeviceQueueCreateInfo *q = &ci->pQueueCreateInfos[i];
+      for (uint32_t j = 0; j < q->queueCount; j++, s++) {
+         const VkDeviceQueueInfo2 qi = {
+            .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_INFO_2,
+            .flags = q->flags,
+            .queueFamilyIndex = q->queueFamilyIndex,
+            .queueIndex = j,
+         };
+         vs_queue_init(&queues[s], dev->host, &dev->dt, q->queueFamilyIndex, j, q->flags);
+         dev->dt.GetDeviceQueue2(dev->host, &qi, &queues[s].host);
+      }
+   }
+   dev->queue_count = queue_count;
+   for (uint32_t i = 0; i < queue_count; i++) {
+      if (!queues[i].host) {
+         vs_warn(r->ctx_id, "host vkGetDeviceQueue2 gave no queue %u of family %u: %s", queues[i].index,
+                 queues[i].family, vn_result_name(VK_ERROR_INITIALIZATION_FAILED));
+         device_free(dev);
+         a->ret = VK_ERROR_INITIALIZATION_FAILED;
+         return;
+      }
+   }
+   if (timeline)
+      create_serial_timelines(r, dev);
+
+   const char *why = NULL;
+   if (!vs_memory_device_init(r, dev, &why)) {
+      vs_warn(r->ctx_id, "memory strategy %s is not available on device %llu: %s",
+              vs_memory_strategy_name(dev->mem.forced), (unsigned long long)a->pDevice_id, why);
+      device_free(dev);
+      a->ret = VK_ERROR_INITIALIZATION_FAILED;
+      return;
+   }
+
+   struct vs_object *obj = vs_runner_add_object(disp, VK_OBJECT_TYPE_DEVICE, a->pDevice_id,
+                                                  (uint64_t)(uintptr_t)dev->host, a->physicalDevice_obj);
+   if (!obj) {
+      device_free(dev);
+      return;
+   }
+   obj->dt = &dev->dt;
+   obj->data = dev;
+   *a->pDevice = dev->host;
+   vs_info(r->ctx_id, "device %llu created (%u queue(s), %u extension(s)); memory shared by %s%s%s%s, "
+           "granule %zu", (unsigned long long)obj->id, queue_count, ci->enabledExtensionCount,
+           dev->mem.forced != VS_MEMORY_AUTO ? vs_memory_strategy_name(dev->mem.forced) : "auto:",
+           dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.host_pointer ? " host-pointer" : "",
+           dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.dmabuf ? " dmabuf" : "",
+           dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.opaque_fd ? " opaque-fd" : "", dev->mem.granule);
+}
+
+static void
+vs_exec_vkGetDeviceQueue(struct vs_runner *disp, struct vn_args_vkGetDeviceQueue *a)
+{
+   vs_runner_fail(disp, "vkGetDeviceQueue is not supported: Venus clients bind queues to "
+                          "timelines with vkGetDeviceQueue2 + VkDeviceQueueTimelineInfoMESA");
+}
+
+static void
+vs_exec_vkGetDeviceQueue2(struct vs_runner *disp, struct vn_args_vkGetDeviceQueue2 *a)
+{
+   struct vs_device *dev = vs_device_from(a->device_obj);
+   const VkDeviceQueueInfo2 *qi = a->pQueueInfo;
+   const VkDeviceQueueTimelineInfoMESA *timeline = NULL;
+   for (const VkBaseInStructure *s = qi ? qi->pNext : NULL; s; s = s->pNext) {
+      if (s->sType == VK_STRUCTURE_TYPE_DEVICE_QUEUE_TIMELINE_INFO_MESA)
+         timeline = (const VkDeviceQueueTimelineInfoMESA *)s;
+   }
+   if (!qi || !timeline || timeline->ringIdx == 0 || timeline->ringIdx >= VS_MAX_TIMELINES) {
+      vs_runner_fail(disp, "vkGetDeviceQueue2: missing or invalid VkDeviceQueueTimelineInfoMESA");
+      return;
+   }
+   struct vs_queue *queue = NULL;
+   for (uint32_t i = 0; i < dev->queue_count; i++) {
+      struct vs_queue *s = &dev->queues[i];
+      if (s->flags == qi->flags && s->family == qi->queueFamilyIndex && s->index == qi->queueIndex)
+         queue = s;
+   }
+   if (!queue || queue->obj) {
+      vs_runner_fail(disp, "vkGetDeviceQueue2: queue (family %u, index %u) %s", qi->queueFamilyIndex,
+                       qi->queueIndex, queue ? "already bound" : "was not created");
+      return;
+   }
+   struct vs_renderer *r = disp->renderer;
+   pthread_mutex_lock(&r->timeline_lock);
+   bool taken = r->timeline_queue[timeline->ringIdx] != NULL;
+   pthread_mutex_unlock(&r->timeline_lock);
+   if (taken) {
+      vs_runner_fail(disp, "vkGetDeviceQueue2: timeline %u already bound", timeline->ringIdx);
+      return;
+   }
+   struct vs_object *obj = vs_runner_add_object(disp, VK_OBJECT_TYPE_QUEUE, a->pQueue_id,
+                                                  (uint64_t)(uintptr_t)queue->host, a->device_obj);
+   if (!obj)
+      return;
+   queue->obj = obj;
+   queue->ring_idx = timeline->ringIdx;
+   obj->data = queue;
+   pthread_mutex_lock(&r->timeline_lock);
+   r->timeline_queue[timeline->ringIdx] = obj;
+   pthread_mutex_unlock(&r->timeline_lock);
+   *a->pQueue = queue->host;
+}
+
+struct teardown {
+   struct vs_renderer *r;
+   struct vs_device *dev;
+   bool host_safe; /* the queues are idle: host objects may be destroyed */
+};
+
+static void
+destroy_child_cb(struct vs_object *obj, void *data)
+{
+   struct teardown *t = data;
+   switch (obj->type) {
+   case VK_OBJECT_TYPE_COMMAND_BUFFER:
+   case VK_OBJECT_TYPE_DESCRIPTOR_SET:
+   case VK_OBJECT_TYPE_QUEUE:
+      break; /* freed with their pool or device */
+   case VK_OBJECT_TYPE_DEVICE_MEMORY:
+      vs_memory_release(t->r, obj, t->host_safe);
+      return;
+   default:
+      if (!t->host_safe)
+         break;
+      if (!vn_destroy_device_object(&t->dev->dt, t->dev->host, obj->type, obj->handle))
+         vs_warn(t->r->ctx_id, "no way to destroy leftover object %llu of type %d",
+                 (unsigned long long)obj->id, obj->type);
+      break;
+   }
+   vs_object_foreach_child(t->r->objects, obj, VK_OBJECT_TYPE_UNKNOWN, destroy_child_cb, t);
+   vs_object_remove(t->r->objects, obj);
+}
+
+/* Everything of the device goes at once: holds are forgotten first, so
+ * that no entry lets go of one already freed (wire/lifetime.h). */
+static void
+forget_holds_cb(struct vs_object *obj, void *data)
+{
+   struct vs_renderer *r = data;
+   vs_object_forget_holds(r->objects, obj);
+   vs_object_foreach_child(r->objects, obj, VK_OBJECT_TYPE_UNKNOWN, forget_holds_cb, r);
+}
+
+void
+vs_device_destroy(struct vs_renderer *r, struct vs_object *device_obj)
+{
+   struct vs_device *dev = vs_device_from(device_obj);
+   pthread_mutex_lock(&r->timeline_lock);
+   for (uint32_t i = 0; i < dev->queue_count; i++) {
+      if (dev->queues[i].obj)
+         r->timeline_queue[dev->queues[i].ring_idx] = NULL;
+   }
+   pthread_mutex_unlock(&r->timeline_lock);
+   struct teardown t = { .r = r, .dev = dev, .host_safe = vs_device_drain_queues(r, device_obj) };
+   if (t.host_safe)
+      dev->dt.DeviceWaitIdle(dev->host);
+   vs_object_foreach_child(r->objects, device_obj, VK_OBJECT_TYPE_UNKNOWN, forget_holds_cb, r);
+   vs_object_foreach_child(r->objects, device_obj, VK_OBJECT_TYPE_UNKNOWN, destroy_child_cb, &t);
+   vs_object_remove(r->objects, device_obj);
+   if (t.host_safe)
+      device_free(dev);
+}
+
+static void
+vs_exec_vkDestroyDevice(struct vs_runner *disp, struct vn_args_vkDestroyDevice *a)
+{
+   if (a->device_obj)
+      vs_device_destroy(disp->renderer, a->device_obj);
+}
+
+void
+vs_device_register(struct vn_exec_table *t)
+{
+   t->vkCreateDevice = vs_exec_vkCreateDevice;
+   t->vkGetDeviceQueue = vs_exec_vkGetDeviceQueue;
+   t->vkGetDeviceQueue2 = vs_exec_vkGetDeviceQueue2;
+   t->vkDestroyDevice = vs_exec_vkDestroyDevice;
+}

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/* The state the server keeps per Vulkan object family, and checked casts
+ * from a table entry to it, private to the handlers of src/dispatch. Only
+ * the families that need more than a host handle have state: instances,
+ * physical devices, devices, queues, device memory and images (in
+ * renderer/renderer_state.h, which the rest of the renderer reaches),
+ * buffers, query pools and the descriptor family (here). */
+#ifndef VS_DISPATCH_OBJECTS_H
+#define VS_DISPATCH_OBJECTS_H
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <vulkan/vulkan.h>
+
+#include "renderer/renderer_state.h"
+#include "renderer/validate.h"
+#include "memory/device_memory.h"
+#include "sync/queue.h"
+#include "sync/retire.h"
+#include "wire/object_table.h"
+#include "vn_vk.h"
+
+struct vs_runner;
+struct vs_renderer;
+struct vs_retire_queue;
+
+/* A buffer's size and binding: what range checks measure against. */
+struct vs_buffer {
+   VkDeviceSize size;
+   VkBufferUsageFlags usage;
+   bool sparse;                      /* bound through vkQueueBindSparse, if at all */
+   uint64_t memory_id;               /* bound VkDeviceMemory, 0 while unbound */
+   VkDeviceSize memory_offset;
+};
+
+/* A command buffer's last submission (renderer/lifetime.c): until it
+ * retires, resetting or freeing it waits. */
+struct vs_command_buffer {
+   struct vs_queue *queue;           /* NULL: none since its last reset */
+   bool many_queues;                 /* submitted to more than one queue: wait for all */
+   uint64_t serial;                  /* on `queue` */
+   uint32_t gone_checked;            /* gone generation its holds were checked at */
+};
+
+/* How many queries a pool holds: query indices are checked against it. */
+struct vs_query_pool {
+   uint32_t count;
+   uint32_t values;                  /* result values per query, availability aside */
+   uint32_t value_bytes;             /* bytes per value; 0: 4, or 8 with VK_QUERY_RESULT_64_BIT */
+};
+
+/* One binding of a descriptor set layout. */
+struct vs_descriptor_binding {
+   uint32_t binding;
+   VkDescriptorType type;
+   uint32_t count;                   /* descriptors; bytes for an inline uniform block */
+   bool immutable_samplers;          /* a SAMPLER binding then reads no pImageInfo */
+   uint64_t first_slot;              /* its first descriptor among the set's slots */
+};
+
+/* A descriptor set layout's bindings, by ascending binding number: what
+ * descriptor updates are checked against. Sets and pipeline layouts keep
+ * a reference, since Vulkan lets the layout be destroyed before them. */
+struct vs_descriptor_layout {
+   uint32_t refs;                    /* atomic: owners die on any ring thread */
+   /* The last binding's count is a maximum; each set's own is given at
+    * allocation (VARIABLE_DESCRIPTOR_COUNT). */
+   bool variable;
+   uint32_t binding_count;
+   struct vs_descriptor_binding bindings[];
+};
+
+/* What each descriptor names, two objects a slot (the view, buffer or
+ * buffer view, and the sampler); the set holds each (wire/lifetime.h).
+ * Inline uniform blocks have no slots. */
+struct vs_descriptor_set {
+   struct vs_descriptor_layout *layout;
+   uint32_t variable_count;          /* the last binding's count, if layout->variable */
+   uint64_t slot_count;
+   struct vs_object **slots;         /* 2 * slot_count, allocated on the first write */
+};
+
+/* The set layouts, for vkCmdPushDescriptorSet and vkCmdBindDescriptorSets;
+ * the push constant ranges, for vkCmdPushConstants. */
+struct vs_pipeline_layout {
+   uint32_t push_range_count;
+   VkPushConstantRange *push_ranges;
+   uint32_t set_count;
+   struct vs_descriptor_layout *sets[]; /* NULL where the guest gave none */
+};
+
+VS_DEFINE_OBJECT_CAST(vs_buffer_from, VK_OBJECT_TYPE_BUFFER, struct vs_buffer)
+VS_DEFINE_OBJECT_CAST(vs_query_pool_from, VK_OBJECT_TYPE_QUERY_POOL, struct vs_query_pool)
+VS_DEFINE_OBJECT_CAST(vs_descriptor_layout_from, VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, struct vs_descriptor_layout)
+VS_DEFINE_OBJECT_CAST(vs_descriptor_set_from, VK_OBJECT_TYPE_DESCRIPTOR_SET, struct vs_descriptor_set)
+VS_DEFINE_OBJECT_CAST(vs_pipeline_layout_from, VK_OBJECT_TYPE_PIPELINE_LAYOUT, struct vs_pipeline_layout)
+VS_DEFINE_OBJECT_CAST(vs_command_buffer_from, VK_OBJECT_TYPE_COMMAND_BUFFER, struct vs_command_buffer)
+
+
+/* Destroys the renderer's instance with everything under it. */
+void vs_instance_destroy_all(struct vs_renderer *r);
+/* Destroys one device and every object under it. */
+void vs_device_destroy(struct vs_renderer *r, struct vs_object *device_obj);
+
+/* Takes a VkDeviceMemory out of the table, under the lock that blob export
+ * looks it up with, then frees it (the host memory too if free_host). */
+void vs_memory_release(struct vs_renderer *r, struct vs_object *memory_obj, bool free_host);
+
+/* The state of each set vkAllocateDescriptorSets is about to make, from
+ * its layout (of this device) and variable descriptor count, which are
+ * checked. NULL after failing the context, or when out of memory (then
+ * *result says so). Each set is freed by vs_descriptor_set_free. */
+struct vs_descriptor_set **vs_descriptor_sets_prepare(struct vs_runner *disp, struct vs_object *device_obj,
+                                                      const VkDescriptorSetAllocateInfo *info, VkResult *result);
+void vs_descriptor_set_free(void *set);
+
+/* Object lifetimes on the host (renderer/lifetime.c): the release hook
+ * that destroys a zombie's host object. */
+void vs_lifetime_init(struct vs_renderer *r);
+/* The value a submission to `queue` that runs command buffers signals on
+ * queue->serial_timeline, in its last batch (its lock held); 0 when the
+ * queue has no serial timeline. */
+uint64_t vs_queue_next_serial(struct vs_queue *queue);
+/* After a submission to `queue` that ran command buffers (its lock held):
+ * its serial (signalled by it, or by a host fence after it) marks its end
+ * and each command buffer remembers it. */
+void vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *queue, struct vs_object *const *cbs,
+                             uint32_t count);
+/* Refuses (fails the context) a command buffer that holds an object freed
+ * with its pool. */
+bool vs_command_buffer_check_gone(struct vs_runner *disp, const char *cmd, struct vs_object *cb);
+/* Waits until no submission of the command buffer is pending on the
+ * host, then forgets it; false if the context is stopping first. */
+bool vs_command_buffer_wait_idle(struct vs_runner *disp, struct vs_object *cb);
+/* Waits for everything submitted so far with command buffers on every
+ * queue of the device. */
+bool vs_device_wait_submitted(struct vs_runner *disp, struct vs_object *device_obj);
+/* Destroys a queue's fences and serial timeline (the queue is idle). */
+void vs_queue_serials_fini(struct vs_device *dev, struct vs_queue *queue);
+
+/* Waits for every queue of the device to go idle (see queue.c). */
+bool vs_device_drain_queues(struct vs_renderer *r, struct vs_object *device_obj);
+
+/* Calls retire(data) once everything submitted so far to the queue has
+ * finished on the host. */
+bool vs_queue_submit_fence(struct vs_renderer *r, struct vs_object *queue, vs_retire_fn retire, void *data);
+
+#endif

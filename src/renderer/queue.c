@@ -1,0 +1,468 @@
+/* SPDX-License-Identifier: MIT */
+/* Queues and host waits: submissions (serialized per host queue, as Vulkan
+ * requires), idle waits, fence and semaphore waits, and the host fence
+ * behind a SUBMIT_CMD2 timeline point. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "renderer/families.h"
+#include "renderer/objects.h"
+#include "renderer/renderer.h"
+#include "os/os.h"
+#include "sync/retire.h"
+#include "base/chain.h"
+#include "base/log.h"
+#include "wire/runner.h"
+#include "vn_wire.h"
+
+/* What a submission returns to the guest, logged: asynchronous for the
+ * guest, a failure is otherwise only visible in the log. Device loss is
+ * the runner's to report (wire/runner.c). A test may make the Nth
+ * submission of this client report device loss after the host ran it
+ * (vs_renderer_options.lose_device_at_submit), so that teardown stays
+ * clean. */
+static VkResult
+submit_result(struct vs_runner *disp, struct vs_object *queue_obj, const char *cmd, VkResult r)
+{
+   struct vs_renderer *renderer = disp->renderer;
+   if (renderer->options.lose_device_at_submit && r == VK_SUCCESS &&
+       __atomic_add_fetch(&renderer->submits, 1, __ATOMIC_RELAXED) == renderer->options.lose_device_at_submit) {
+      vs_info(disp->ctx_id, "queue %llu: %s: submission %u loses the device (fault injection): %s",
+              (unsigned long long)queue_obj->id, cmd, renderer->options.lose_device_at_submit,
+              vn_result_name(VK_ERROR_DEVICE_LOST));
+      return VK_ERROR_DEVICE_LOST;
+   }
+   if (r != VK_SUCCESS && r != VK_ERROR_DEVICE_LOST)
+      vs_warn(disp->ctx_id, "queue %llu: %s: %s", (unsigned long long)queue_obj->id, cmd, vn_result_name(r));
+   return r;
+}
+
+/* At debug level, one line per batch: what a hang on a semaphore needs to
+ * be traced (host handles; the queue is the guest's object). */
+static void
+debug_batch(struct vs_runner *disp, struct vs_object *queue_obj, const char *cmd, uint32_t i,
+            uint32_t waits, const VkSemaphore *wait, uint32_t cmds, uint32_t signals,
+            const VkSemaphore *signal, VkFence fence)
+{
+   char buf[256] = "";
+   int n = 0;
+   for (uint32_t k = 0; k < waits && n < (int)sizeof(buf) - 24; k++)
+      n += snprintf(buf + n, sizeof(buf) - (size_t)n, " w%llx", (unsigned long long)(uint64_t)wait[k]);
+   for (uint32_t k = 0; k < signals && n < (int)sizeof(buf) - 24; k++)
+      n += snprintf(buf + n, sizeof(buf) - (size_t)n, " s%llx", (unsigned long long)(uint64_t)signal[k]);
+   vs_debug(disp->ctx_id, "queue %llu: %s batch %u: %u cmd(s)%s%s fence %llx",
+            (unsigned long long)queue_obj->id, cmd, i, cmds, n ? "" : " no semaphores", buf,
+            (unsigned long long)(uint64_t)fence);
+}
+
+/* The command buffers a submission names (in its batches, in order), each
+ * checked for objects freed with their pools; NULL after failing the
+ * context, or when there are none (*count 0). In the decode arena. */
+static struct vs_object **
+submitted_command_buffers(struct vs_runner *disp, const char *cmd, uint32_t *count)
+{
+   uint32_t named_count, n = 0;
+   struct vs_object *const *named = vs_runner_named(disp, &named_count);
+   for (uint32_t i = 0; i < named_count; i++)
+      n += named[i]->type == VK_OBJECT_TYPE_COMMAND_BUFFER;
+   *count = 0;
+   if (!n)
+      return NULL;
+   struct vs_object **cbs = vs_arena_alloc(&disp->arena, n * sizeof(*cbs));
+   if (!cbs) {
+      vs_runner_fail(disp, "%s: out of decode memory", cmd);
+      return NULL;
+   }
+   for (uint32_t i = 0; i < named_count; i++) {
+      if (named[i]->type != VK_OBJECT_TYPE_COMMAND_BUFFER)
+         continue;
+      if (!vs_command_buffer_check_gone(disp, cmd, named[i]))
+         return NULL;
+      cbs[(*count)++] = named[i];
+   }
+   return cbs;
+}
+
+/* --submit-stats: when the host finished a submission. */
+struct completion {
+   struct vs_submit_stats *stats;
+   uint64_t submitted_ns;
+};
+
+static void
+completion_retired(void *data)
+{
+   struct completion *c = data;
+   vs_submit_stats_add(c->stats, VS_STAGE_COMPLETE, os_now_ns() - c->submitted_ns);
+   free(c);
+}
+
+/* --submit-stats: the host submit's duration (from t0) and, through an
+ * extra host fence behind it, its completion. */
+static void
+stats_after_submit(struct vs_runner *disp, struct vs_object *queue_obj, uint64_t t0, VkResult r)
+{
+   struct vs_submit_stats *stats = &disp->renderer->stats;
+   uint64_t t1 = os_now_ns();
+   vs_submit_stats_add(stats, VS_STAGE_SUBMIT, t1 - t0);
+   struct completion *c = r == VK_SUCCESS ? malloc(sizeof(*c)) : NULL;
+   if (!c)
+      return;
+   *c = (struct completion){ stats, t1 };
+   if (!vs_queue_submit_fence(disp->renderer, queue_obj, completion_retired, c))
+      free(c);
+}
+
+/* The guest's batches and one more that only signals `serial` on the
+ * queue's serial timeline (lifetime.c): after all of them, as a semaphore
+ * signal's scope is everything submitted before it. A batch of its own
+ * leaves the guest's pNext chains (timeline values, device group
+ * indices, both counted per semaphore) as they are. In the decode arena;
+ * NULL after failing the context. */
+static const VkSubmitInfo *
+submits_with_serial(struct vs_runner *disp, const VkSubmitInfo *submits, uint32_t count, const VkSemaphore *timeline,
+                    const uint64_t *serial)
+{
+   VkSubmitInfo *copy = vs_arena_alloc(&disp->arena, (count + 1) * sizeof(*copy));
+   VkTimelineSemaphoreSubmitInfo *values = copy ? vs_arena_alloc(&disp->arena, sizeof(*values)) : NULL;
+   if (!values) {
+      vs_runner_fail(disp, "vkQueueSubmit: out of decode memory");
+      return NULL;
+   }
+   memcpy(copy, submits, count * sizeof(*copy));
+   *values = (VkTimelineSemaphoreSubmitInfo){
+      .sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
+      .signalSemaphoreValueCount = 1,
+      .pSignalSemaphoreValues = serial,
+   };
+   copy[count] = (VkSubmitInfo){
+      .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+      .pNext = values,
+      .signalSemaphoreCount = 1,
+      .pSignalSemaphores = timeline,
+   };
+   return copy;
+}
+
+/* For vkQueueSubmit2: the guest's batches, the last one also signalling
+ * `serial` on the queue's serial timeline (a VkSemaphoreSubmitInfo
+ * carries its own value and device index). In the decode arena; NULL
+ * after failing the context. */
+static const VkSubmitInfo2 *
+submits2_with_serial(struct vs_runner *disp, const VkSubmitInfo2 *submits, uint32_t count, VkSemaphore timeline,
+                     uint64_t serial)
+{
+   VkSubmitInfo2 *copy = vs_arena_alloc(&disp->arena, count * sizeof(*copy));
+   const VkSubmitInfo2 *guest = &submits[count - 1];
+   uint32_t n = guest->signalSemaphoreInfoCount + 1;
+   VkSemaphoreSubmitInfo *infos = copy ? vs_arena_alloc(&disp->arena, n * sizeof(*infos)) : NULL;
+   if (!infos) {
+      vs_runner_fail(disp, "vkQueueSubmit2: out of decode memory");
+      return NULL;
+   }
+   memcpy(copy, submits, count * sizeof(*copy));
+   if (n > 1)
+      memcpy(infos, guest->pSignalSemaphoreInfos, (n - 1) * sizeof(*infos));
+   infos[n - 1] = (VkSemaphoreSubmitInfo){
+      .sType = VK_STRUCTURE_TYPE_SEMAPHORE_SUBMIT_INFO,
+      .semaphore = timeline,
+      .value = serial,
+      .stageMask = VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
+   };
+   copy[count - 1].signalSemaphoreInfoCount = n;
+   copy[count - 1].pSignalSemaphoreInfos = infos;
+   return copy;
+}
+
+static void
+vs_exec_vkQueueSubmit(struct vs_runner *disp, struct vn_args_vkQueueSubmit *a)
+{
+   struct vs_queue *queue = vs_queue_from(a->queue_obj);
+   if (vs_log_threshold >= VS_LOG_DEBUG) {
+      for (uint32_t i = 0; i < a->submitCount; i++) {
+         const VkSubmitInfo *b = &a->pSubmits[i];
+         debug_batch(disp, a->queue_obj, "vkQueueSubmit", i, b->waitSemaphoreCount, b->pWaitSemaphores,
+                     b->commandBufferCount, b->signalSemaphoreCount, b->pSignalSemaphores, a->fence);
+      }
+      if (!a->submitCount)
+         debug_batch(disp, a->queue_obj, "vkQueueSubmit", 0, 0, NULL, 0, 0, NULL, a->fence);
+   }
+   uint32_t cb_count;
+   struct vs_object **cbs = submitted_command_buffers(disp, "vkQueueSubmit", &cb_count);
+   if (disp->failed)
+      return;
+   uint64_t t0 = disp->renderer->stats.on ? os_now_ns() : 0;
+   vs_queue_lock(queue);
+   uint64_t serial = cb_count ? vs_queue_next_serial(queue) : 0;
+   const VkSubmitInfo *submits =
+      serial ? submits_with_serial(disp, a->pSubmits, a->submitCount, &queue->serial_timeline, &serial) : a->pSubmits;
+   if (serial && !submits) { /* out of decode memory: the context failed */
+      vs_queue_unlock(queue);
+      return;
+   }
+   a->ret = a->queue_obj->dt->QueueSubmit(a->queue, a->submitCount + !!serial, submits, a->fence);
+   if (a->ret == VK_SUCCESS && cb_count)
+      vs_queue_mark_submitted(vs_device_of(a->queue_obj), queue, cbs, cb_count);
+   vs_queue_unlock(queue);
+   if (t0)
+      stats_after_submit(disp, a->queue_obj, t0, a->ret);
+   a->ret = submit_result(disp, a->queue_obj, "vkQueueSubmit", a->ret);
+}
+
+static void
+vs_exec_vkQueueSubmit2(struct vs_runner *disp, struct vn_args_vkQueueSubmit2 *a)
+{
+   struct vs_queue *queue = vs_queue_from(a->queue_obj);
+   PFN_vkQueueSubmit2 submit2 = a->queue_obj->dt->QueueSubmit2;
+   if (!submit2) {
+      vs_runner_fail(disp, "vkQueueSubmit2 is not available on the host");
+      return;
+   }
+   if (vs_log_threshold >= VS_LOG_DEBUG) {
+      for (uint32_t i = 0; i < a->submitCount; i++) {
+         const VkSubmitInfo2 *b = &a->pSubmits[i];
+         VkSemaphore w[8], s[8];
+         uint32_t nw = b->waitSemaphoreInfoCount < 8 ? b->waitSemaphoreInfoCount : 8;
+         uint32_t ns = b->signalSemaphoreInfoCount < 8 ? b->signalSemaphoreInfoCount : 8;
+         for (uint32_t k = 0; k < nw; k++)
+            w[k] = b->pWaitSemaphoreInfos[k].semaphore;
+         for (uint32_t k = 0; k < ns; k++)
+            s[k] = b->pSignalSemaphoreInfos[k].semaphore;
+         debug_batch(disp, a->queue_obj, "vkQueueSubmit2", i, nw, w, b->commandBufferInfoCount, ns, s, a->fence);
+      }
+   }
+   uint32_t cb_count;
+   struct vs_object **cbs = submitted_command_buffers(disp, "vkQueueSubmit2", &cb_count);
+   if (disp->failed)
+      return;
+   uint64_t t0 = disp->renderer->stats.on ? os_now_ns() : 0;
+   vs_queue_lock(queue);
+   uint64_t serial = cb_count ? vs_queue_next_serial(queue) : 0;
+   const VkSubmitInfo2 *submits =
+      serial ? submits2_with_serial(disp, a->pSubmits, a->submitCount, queue->serial_timeline, serial) : a->pSubmits;
+   if (serial && !submits) { /* out of decode memory: the context failed */
+      vs_queue_unlock(queue);
+      return;
+   }
+   a->ret = submit2(a->queue, a->submitCount, submits, a->fence);
+   if (a->ret == VK_SUCCESS && cb_count)
+      vs_queue_mark_submitted(vs_device_of(a->queue_obj), queue, cbs, cb_count);
+   vs_queue_unlock(queue);
+   if (t0)
+      stats_after_submit(disp, a->queue_obj, t0, a->ret);
+   a->ret = submit_result(disp, a->queue_obj, "vkQueueSubmit2", a->ret);
+}
+
+static void
+vs_exec_vkQueueBindSparse(struct vs_runner *disp, struct vn_args_vkQueueBindSparse *a)
+{
+   struct vs_queue *queue = vs_queue_from(a->queue_obj);
+   vs_queue_lock(queue);
+   a->ret = a->queue_obj->dt->QueueBindSparse(a->queue, a->bindInfoCount, a->pBindInfo, a->fence);
+   vs_queue_unlock(queue);
+   a->ret = submit_result(disp, a->queue_obj, "vkQueueBindSparse", a->ret);
+}
+
+static void
+vs_exec_vkQueueWaitIdle(struct vs_runner *disp, struct vn_args_vkQueueWaitIdle *a)
+{
+   struct vs_queue *queue = vs_queue_from(a->queue_obj);
+   vs_queue_lock(queue);
+   a->ret = a->queue_obj->dt->QueueWaitIdle(a->queue);
+   vs_queue_unlock(queue);
+}
+
+static void
+vs_exec_vkDeviceWaitIdle(struct vs_runner *disp, struct vn_args_vkDeviceWaitIdle *a)
+{
+   struct vs_device *dev = vs_device_from(a->device_obj);
+   vs_queues_lock_all(dev->queues, dev->queue_count);
+   a->ret = dev->dt.DeviceWaitIdle(dev->host);
+   vs_queues_unlock_all(dev->queues, dev->queue_count);
+}
+
+/* Mesa sends vkWaitForFences/vkWaitSemaphores only once its feedback says
+ * the wait is satisfied, usually with an infinite timeout. A hostile or
+ * buggy guest could make that wait forever and pin the ring thread, so
+ * wait in slices and give up when the ring is told to stop. */
+#define HOST_WAIT_SLICE_NS 500000000ull
+
+typedef VkResult (*host_wait_fn)(void *args, uint64_t timeout_ns);
+
+static VkResult
+wait_in_slices(struct vs_runner *disp, uint64_t timeout_ns, host_wait_fn wait, void *args)
+{
+   uint64_t start = os_now_ns();
+   for (;;) {
+      uint64_t elapsed = os_now_ns() - start;
+      uint64_t left = timeout_ns > elapsed ? timeout_ns - elapsed : 0;
+      VkResult r = wait(args, left < HOST_WAIT_SLICE_NS ? left : HOST_WAIT_SLICE_NS);
+      if (r != VK_TIMEOUT || left <= HOST_WAIT_SLICE_NS || vs_runner_should_stop(disp)) {
+         if (disp->renderer->stats.on)
+            vs_submit_stats_add(&disp->renderer->stats, VS_STAGE_WAIT, os_now_ns() - start);
+         return r;
+      }
+   }
+}
+
+static VkResult
+wait_fences(void *args, uint64_t timeout_ns)
+{
+   struct vn_args_vkWaitForFences *a = args;
+   return a->device_obj->dt->WaitForFences(a->device, a->fenceCount, a->pFences, a->waitAll, timeout_ns);
+}
+
+static void
+vs_exec_vkWaitForFences(struct vs_runner *disp, struct vn_args_vkWaitForFences *a)
+{
+   a->ret = wait_in_slices(disp, a->timeout, wait_fences, a);
+}
+
+static VkResult
+wait_semaphores(void *args, uint64_t timeout_ns)
+{
+   struct vn_args_vkWaitSemaphores *a = args;
+   return a->device_obj->dt->WaitSemaphores(a->device, a->pWaitInfo, timeout_ns);
+}
+
+static void
+vs_exec_vkWaitSemaphores(struct vs_runner *disp, struct vn_args_vkWaitSemaphores *a)
+{
+   if (!a->device_obj->dt->WaitSemaphores) {
+      vs_runner_fail(disp, "vkWaitSemaphores is not available on the host");
+      return;
+   }
+   a->ret = wait_in_slices(disp, a->timeout, wait_semaphores, a);
+}
+
+static void
+vs_exec_vkCreateSemaphore(struct vs_runner *disp, struct vn_args_vkCreateSemaphore *a)
+{
+   if (!a->pCreateInfo) {
+      vs_runner_fail(disp, "vkCreateSemaphore: no create info");
+      return;
+   }
+   const VkSemaphoreTypeCreateInfo *type = vs_chain_find(a->pCreateInfo, VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO);
+   bool timeline = type && type->semaphoreType == VK_SEMAPHORE_TYPE_TIMELINE;
+   /* Sync-fd export is the server's (sync/sync_fd.h), not the host's. */
+   vs_chain_cut(a->pCreateInfo, VK_STRUCTURE_TYPE_EXPORT_SEMAPHORE_CREATE_INFO);
+   a->ret = a->device_obj->dt->CreateSemaphore(a->device, a->pCreateInfo, NULL, a->pSemaphore);
+   if (a->ret != VK_SUCCESS)
+      return;
+   struct vs_object *obj = vs_runner_add_object(disp, VK_OBJECT_TYPE_SEMAPHORE, a->pSemaphore_id,
+                                                  (uint64_t)*a->pSemaphore, a->device_obj);
+   if (!obj) {
+      a->device_obj->dt->DestroySemaphore(a->device, *a->pSemaphore, NULL);
+      return;
+   }
+   if (timeline)
+      obj->flags |= VS_OBJECT_TIMELINE_SEMAPHORE;
+}
+
+bool
+vs_queue_submit_fence(struct vs_renderer *renderer, struct vs_object *queue_obj, vs_retire_fn retire, void *data)
+{
+   /* A host fence on an empty submit signals after all earlier work on the
+    * queue; the queue's retire thread waits for it. */
+   struct vs_queue *queue = vs_queue_from(queue_obj);
+   struct vs_device *dev = vs_device_of(queue_obj);
+   const VkFenceCreateInfo fence_info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+   VkFence fence;
+   VkResult r = dev->dt.CreateFence(dev->host, &fence_info, NULL, &fence);
+   if (r != VK_SUCCESS) {
+      vs_warn(renderer->ctx_id, "timeline %u: vkCreateFence: %s", queue->ring_idx, vn_result_name(r));
+      return false;
+   }
+   /* The retire queue is pushed to in the submit's critical section: its
+    * fences stay in submission order. */
+   vs_queue_lock(queue);
+   if (!queue->retire)
+      queue->retire = vs_retire_queue_create(renderer->ctx_id, queue->ring_idx, &dev->dt, dev->host);
+   r = queue->retire ? dev->dt.QueueSubmit(queue->host, 0, NULL, fence) : VK_ERROR_OUT_OF_HOST_MEMORY;
+   bool queued = r == VK_SUCCESS && vs_retire_queue_push(queue->retire, fence, retire, data);
+   vs_queue_unlock(queue);
+   if (!queued) {
+      /* Device loss or no memory: retire now rather than never. */
+      vs_warn(renderer->ctx_id, "timeline %u: fence submit failed: %s; retiring at once", queue->ring_idx,
+              vn_result_name(r == VK_SUCCESS ? VK_ERROR_OUT_OF_HOST_MEMORY : r));
+      if (r == VK_SUCCESS)
+         dev->dt.WaitForFences(dev->host, 1, &fence, VK_TRUE, UINT64_MAX);
+      dev->dt.DestroyFence(dev->host, fence, NULL);
+      retire(data);
+   }
+   return true;
+}
+
+/* Before a device is torn down, a queue may be stuck behind a wait on a
+ * timeline semaphore that the guest never signalled (it was dropped, or it
+ * was hostile). Signal every timeline semaphore of the device far ahead so
+ * that vkDeviceWaitIdle can return. */
+static void
+signal_timeline_cb(struct vs_object *obj, void *data)
+{
+   struct vs_device *dev = data;
+   if (!(obj->flags & VS_OBJECT_TIMELINE_SEMAPHORE))
+      return;
+   VkSemaphore sem = (VkSemaphore)obj->handle;
+   uint64_t value = 0;
+   if (dev->dt.GetSemaphoreCounterValue(dev->host, sem, &value) != VK_SUCCESS || value == UINT64_MAX)
+      return;
+   const VkSemaphoreSignalInfo info = {
+      .sType = VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO,
+      .semaphore = sem,
+      .value = UINT64_MAX,
+   };
+   dev->dt.SignalSemaphore(dev->host, &info);
+}
+
+/* Waits until every queue of the device is idle, unblocking queues stuck
+ * behind timeline waits. False if a queue stays blocked (a binary
+ * semaphore that will never be signalled): the device cannot be destroyed
+ * safely then. */
+bool
+vs_device_drain_queues(struct vs_renderer *renderer, struct vs_object *device_obj)
+{
+   struct vs_device *dev = vs_device_from(device_obj);
+   const VkFenceCreateInfo fence_info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+   bool signalled = false;
+   for (uint32_t i = 0; i < dev->queue_count; i++) {
+      VkFence fence;
+      if (dev->dt.CreateFence(dev->host, &fence_info, NULL, &fence) != VK_SUCCESS)
+         return false;
+      if (vs_queue_submit(&dev->queues[i], 0, NULL, fence) != VK_SUCCESS) {
+         dev->dt.DestroyFence(dev->host, fence, NULL);
+         continue; /* device lost: nothing is pending any more */
+      }
+      VkResult r = dev->dt.WaitForFences(dev->host, 1, &fence, VK_TRUE, 100000000ull);
+      if (r == VK_TIMEOUT && !signalled && dev->dt.SignalSemaphore && dev->dt.GetSemaphoreCounterValue) {
+         vs_warn(renderer->ctx_id, "device %llu: queue %u is blocked; signalling the device's timeline "
+                          "semaphores to tear it down", (unsigned long long)device_obj->id, i);
+         vs_object_foreach_child(renderer->objects, device_obj, VK_OBJECT_TYPE_SEMAPHORE, signal_timeline_cb, dev);
+         signalled = true;
+      }
+      if (r == VK_TIMEOUT)
+         r = dev->dt.WaitForFences(dev->host, 1, &fence, VK_TRUE, 5000000000ull);
+      if (r == VK_TIMEOUT) {
+         /* Destroying a pending fence is undefined: leak it with the device. */
+         vs_error(renderer->ctx_id, "device %llu: queue %u stays blocked (a semaphore nobody will signal); "
+                           "leaking the host device", (unsigned long long)device_obj->id, i);
+         return false;
+      }
+      dev->dt.DestroyFence(dev->host, fence, NULL);
+   }
+   return true;
+}
+
+void
+vs_queue_register(struct vn_exec_table *t)
+{
+   t->vkQueueSubmit = vs_exec_vkQueueSubmit;
+   t->vkQueueSubmit2 = vs_exec_vkQueueSubmit2;
+   t->vkQueueBindSparse = vs_exec_vkQueueBindSparse;
+   t->vkQueueWaitIdle = vs_exec_vkQueueWaitIdle;
+   t->vkDeviceWaitIdle = vs_exec_vkDeviceWaitIdle;
+   t->vkWaitForFences = vs_exec_vkWaitForFences;
+   t->vkWaitSemaphores = vs_exec_vkWaitSemaphores;
+   t->vkCreateSemaphore = vs_exec_vkCreateSemaphore;
+}

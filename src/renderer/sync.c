@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/* Fences and semaphores as the guest's WSI uses them: the sync-fd
+ * semaphore commands of VK_MESA_venus_protocol, which the server provides
+ * itself (sync/sync_fd.h). */
+#include "renderer/families.h"
+#include "renderer/objects.h"
+#include "sync/sync_fd.h"
+#include "base/log.h"
+#include "wire/runner.h"
+#include "vn_wire.h"
+
+static void
+vs_exec_vkResetFenceResourceMESA(struct vs_runner *disp, struct vn_args_vkResetFenceResourceMESA *a)
+{
+   /* The host fence payload never left the server; nothing to consume. */
+}
+
+/* The host semaphore behind a guest WSI semaphore (sync/sync_fd.h):
+ * binary, and of this device. */
+static struct vs_device *
+wsi_semaphore_device(struct vs_runner *disp, const char *cmd, struct vs_object *device_obj,
+                     struct vs_object *sem_obj)
+{
+   if (!sem_obj || sem_obj->parent != device_obj) {
+      vs_runner_fail(disp, "%s: semaphore is not of this device", cmd);
+      return NULL;
+   }
+   if (sem_obj->flags & VS_OBJECT_TIMELINE_SEMAPHORE) {
+      vs_runner_fail(disp, "%s: semaphore %llu is a timeline semaphore", cmd, (unsigned long long)sem_obj->id);
+      return NULL;
+   }
+   return vs_device_from(device_obj);
+}
+
+static void
+vs_exec_vkWaitSemaphoreResourceMESA(struct vs_runner *disp,
+                                    struct vn_args_vkWaitSemaphoreResourceMESA *a)
+{
+   struct vs_device *dev =
+      wsi_semaphore_device(disp, "vkWaitSemaphoreResourceMESA", a->device_obj, a->semaphore_obj);
+   VkResult r = dev ? vs_sync_fd_consume(dev, a->semaphore) : VK_SUCCESS;
+   if (r != VK_SUCCESS)
+      vs_warn(disp->ctx_id, "semaphore %llu: consuming the signal failed: %s",
+              (unsigned long long)a->semaphore_obj->id, vn_result_name(r));
+}
+
+static void
+vs_exec_vkImportSemaphoreResourceMESA(struct vs_runner *disp,
+                                      struct vn_args_vkImportSemaphoreResourceMESA *a)
+{
+   const VkImportSemaphoreResourceInfoMESA *info = a->pImportSemaphoreResourceInfo;
+   if (!info) {
+      vs_runner_fail(disp, "vkImportSemaphoreResourceMESA: no info");
+      return;
+   }
+   /* Resource 0 is an already signalled sync fd; vtest has no others. */
+   if (info->resourceId != 0) {
+      vs_runner_fail(disp, "vkImportSemaphoreResourceMESA: resource %u: only resource 0 is supported",
+                       info->resourceId);
+      return;
+   }
+   struct vs_object *sem_obj = vs_runner_nested_object(disp, &info->semaphore);
+   struct vs_device *dev =
+      wsi_semaphore_device(disp, "vkImportSemaphoreResourceMESA", a->device_obj, sem_obj);
+   VkResult r = dev ? vs_sync_fd_signal(dev, info->semaphore) : VK_SUCCESS;
+   if (r != VK_SUCCESS)
+      vs_warn(disp->ctx_id, "semaphore %llu: signalling failed: %s", (unsigned long long)sem_obj->id,
+              vn_result_name(r));
+}
+
+void
+vs_sync_register(struct vn_exec_table *t)
+{
+   t->vkResetFenceResourceMESA = vs_exec_vkResetFenceResourceMESA;
+   t->vkWaitSemaphoreResourceMESA = vs_exec_vkWaitSemaphoreResourceMESA;
+   t->vkImportSemaphoreResourceMESA = vs_exec_vkImportSemaphoreResourceMESA;
+}

@@ -1,0 +1,1053 @@
+/* SPDX-License-Identifier: MIT */
+/* The Wayland side of the display: one thread runs a libwayland-server
+ * event loop with wl_compositor v4, wl_shm, xdg_wm_base v1 and
+ * zwp_linux_dmabuf_v1 v3 (LINEAR; XRGB/ARGB/XBGR/ABGR8888).
+ *
+ * Input: a wl_seat (seat.c) whose pointer and keyboard follow the shown
+ * surface; events come from browser viewers when --input allows them.
+ *
+ * What is shown: one output, the most recently mapped surface (the
+ * newest window; when it unmaps or goes away, the one mapped before it is
+ * shown again). Other surfaces get their buffers released at commit and
+ * their frame callbacks at the stream's rate.
+ *
+ * A committed dma-buf that is one of the server's memfds (by inode) is
+ * read through the server's own mapping once the client's submissions
+ * before the commit have finished on the host: its rings are marked at the
+ * commit, and the encoder fences every queue of the owning device once they
+ * have executed up to the marks (memory/shared_registry.h). A foreign dma-buf fd is mapped read-only
+ * once, after size/offset/stride checks; an fd that could shrink later (a
+ * regular file or memfd without F_SEAL_SHRINK) is refused, as reading it
+ * could fault. wl_shm buffers are copied at commit (libwayland guards
+ * that read) and released at once. */
+#include "transport/display/display.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <wayland-server-core.h>
+#include <wayland-server-protocol.h>
+
+#include "transport/display/display_internal.h"
+#include "transport/display/x264_library.h"
+#include "linux-dmabuf-unstable-v1-server-protocol.h"
+#include "os/os.h"
+#include "base/log.h"
+#include "xdg-shell-server-protocol.h"
+
+#define MAX_DIM 16384u
+
+struct vs_display_buffer {
+   struct wl_resource *resource;     /* NULL once the client destroyed it */
+   uint32_t width, height, stride, offset, fourcc;
+   uint64_t st_dev, st_ino;
+   bool server_memory;               /* the fd is one of the server's memfds */
+   int fd;
+   const uint8_t *map;               /* foreign fds: our read-only mapping */
+   size_t map_len;
+   uint32_t inflight;                /* frames of it the encoder holds */
+};
+
+struct surface {
+   struct vs_display *display;
+   struct wl_list link;
+   struct wl_resource *resource;
+   struct wl_resource *pending_buffer;
+   struct wl_listener pending_destroy;
+   bool attached;
+   bool mapped;
+   uint64_t map_seq;
+   uint32_t width, height;            /* of the last buffer committed */
+   struct wl_list pending_callbacks;  /* wl_callback resources, by their link */
+};
+
+struct params {
+   struct vs_display *display;
+   struct wl_resource *resource;
+   int fd;
+   uint32_t offset, stride;
+   uint64_t modifier;
+   bool used;
+};
+
+struct vs_display {
+   struct vs_x264 x264;               /* the encoder library, for the stream */
+   struct wl_display *display;
+   struct wl_event_loop *loop;
+   struct wl_event_source *tick;
+   struct wl_event_source *done_source;
+   struct wl_event_source *stop_source;
+   struct wl_list surfaces;
+   struct wl_list waiting_callbacks;  /* answered at the next tick */
+   uint64_t map_counter;
+   unsigned fps;
+   pthread_t thread;
+   bool running;
+   struct os_event stop;
+   char *socket_name;
+   struct vs_shared_registry *shared_registry;
+   struct wl_listener client_created; /* client_limits.c */
+   struct vs_stream *stream;
+   struct vs_seat *seat;
+   struct vs_record *record;          /* --record, or NULL */
+   struct vs_http *http;              /* --http, or NULL */
+   /* figures */
+   uint64_t commits, shown_commits, server_memory_frames, foreign_frames, shm_frames, refused;
+   uint64_t first_shown_ns, last_shown_ns;
+};
+
+static const uint32_t formats[] = { VS_FMT_XRGB8888, VS_FMT_ARGB8888, VS_FMT_XBGR8888, VS_FMT_ABGR8888 };
+
+static bool
+format_known(uint32_t fourcc)
+{
+   for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+      if (formats[i] == fourcc)
+         return true;
+   return false;
+}
+
+static void
+destroy_resource(struct wl_client *client, struct wl_resource *resource)
+{
+   wl_resource_destroy(resource);
+}
+
+/* --- buffers ---------------------------------------------------------- */
+
+static void
+buffer_unref_storage(struct vs_display_buffer *b)
+{
+   if (b->resource || b->inflight)
+      return;
+   if (b->map)
+      munmap((void *)b->map, b->map_len);
+   if (b->fd >= 0)
+      close(b->fd);
+   free(b);
+}
+
+static void
+buffer_resource_destroyed(struct wl_resource *resource)
+{
+   struct vs_display_buffer *b = wl_resource_get_user_data(resource);
+   b->resource = NULL;
+   buffer_unref_storage(b);
+}
+
+static const struct wl_buffer_interface buffer_impl = { .destroy = destroy_resource };
+
+/* --- frames back from the encoder ------------------------------------- */
+
+static void
+free_frame(struct vs_frame *f)
+{
+   if (f->has_view)
+      vs_shared_release(&f->view);
+   if (f->buffer) {
+      struct vs_display_buffer *b = f->buffer;
+      if (--b->inflight == 0 && b->resource)
+         wl_buffer_send_release(b->resource);
+      buffer_unref_storage(b);
+   }
+   free(f->owned);
+   free(f);
+}
+
+static int
+on_frames_done(int fd, uint32_t mask, void *data)
+{
+   struct vs_display *d = data;
+   struct vs_frame *f;
+   while ((f = vs_stream_take_done(d->stream))) {
+      struct vs_frame *next = f->next;
+      free_frame(f);
+      f = next;
+      while (f) {
+         next = f->next;
+         free_frame(f);
+         f = next;
+      }
+   }
+   return 0;
+}
+
+/* --- frame callbacks, paced ------------------------------------------ */
+
+static int
+on_tick(void *data)
+{
+   struct vs_display *d = data;
+   struct timespec ts;
+   clock_gettime(CLOCK_MONOTONIC, &ts);
+   uint32_t ms = (uint32_t)((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+   struct wl_resource *cb, *tmp;
+   wl_resource_for_each_safe(cb, tmp, &d->waiting_callbacks) {
+      wl_callback_send_done(cb, ms);
+      wl_resource_destroy(cb);
+   }
+   wl_event_source_timer_update(d->tick, (int)(1000 / d->fps));
+   return 0;
+}
+
+static void
+callback_destroyed(struct wl_resource *resource)
+{
+   wl_list_remove(wl_resource_get_link(resource));
+}
+
+/* --- surfaces ---------------------------------------------------------- */
+
+static struct surface *
+shown_surface(struct vs_display *d)
+{
+   struct surface *s, *best = NULL;
+   wl_list_for_each(s, &d->surfaces, link)
+      if (s->mapped && (!best || s->map_seq > best->map_seq))
+         best = s;
+   return best;
+}
+
+/* The seat's focus: the shown surface and its size. */
+static struct wl_resource *
+display_shown(void *data, uint32_t *width, uint32_t *height)
+{
+   struct surface *s = shown_surface(data);
+   if (width)
+      *width = s ? s->width : 0;
+   if (height)
+      *height = s ? s->height : 0;
+   return s ? s->resource : NULL;
+}
+
+static void
+pending_buffer_destroyed(struct wl_listener *listener, void *data)
+{
+   struct surface *s = wl_container_of(listener, s, pending_destroy);
+   s->pending_buffer = NULL;
+   wl_list_remove(&s->pending_destroy.link);
+   wl_list_init(&s->pending_destroy.link);
+}
+
+static void
+surface_attach(struct wl_client *client, struct wl_resource *resource, struct wl_resource *buffer, int32_t x,
+               int32_t y)
+{
+   struct surface *s = wl_resource_get_user_data(resource);
+   wl_list_remove(&s->pending_destroy.link);
+   wl_list_init(&s->pending_destroy.link);
+   s->pending_buffer = buffer;
+   s->attached = true;
+   if (buffer)
+      wl_resource_add_destroy_listener(buffer, &s->pending_destroy);
+}
+
+static void
+surface_damage(struct wl_client *client, struct wl_resource *resource, int32_t x, int32_t y, int32_t w, int32_t h)
+{
+}
+
+static void
+surface_frame(struct wl_client *client, struct wl_resource *resource, uint32_t id)
+{
+   struct surface *s = wl_resource_get_user_data(resource);
+   struct wl_resource *cb = wl_resource_create(client, &wl_callback_interface, 1, id);
+   if (!cb) {
+      wl_client_post_no_memory(client);
+      return;
+   }
+   wl_resource_set_implementation(cb, NULL, NULL, callback_destroyed);
+   wl_list_insert(s->pending_callbacks.prev, wl_resource_get_link(cb));
+}
+
+static void
+surface_set_region(struct wl_client *client, struct wl_resource *resource, struct wl_resource *region)
+{
+}
+
+/* A frame of a dma-buf: server memory (pinned, and the client's rings
+ * marked: the encoder fences what it wrote before this commit) or our
+ * mapping of a foreign fd. NULL if the buffer cannot be read any more. */
+static struct vs_frame *
+dmabuf_frame(struct vs_display *d, struct vs_display_buffer *b)
+{
+   struct vs_frame *f = calloc(1, sizeof(*f));
+   if (!f)
+      return NULL;
+   if (b->server_memory) {
+      if (!vs_shared_acquire(d->shared_registry, b->st_dev, b->st_ino, &f->view)) {
+         free(f);
+         return NULL; /* the memory was freed since the buffer was made */
+      }
+      f->has_view = true;
+      if ((uint64_t)b->offset + (uint64_t)b->stride * b->height > f->view.size) {
+         vs_shared_release(&f->view);
+         free(f);
+         return NULL;
+      }
+      vs_shared_mark(&f->view);
+      f->pixels = f->view.map + b->offset;
+      d->server_memory_frames++;
+   } else {
+      f->pixels = b->map + b->offset;
+      d->foreign_frames++;
+   }
+   f->buffer = b;
+   b->inflight++;
+   return f;
+}
+
+static struct vs_frame *
+shm_frame(struct vs_display *d, struct wl_shm_buffer *shm)
+{
+   uint32_t fmt = wl_shm_buffer_get_format(shm);
+   uint32_t fourcc = fmt == WL_SHM_FORMAT_ARGB8888 ? VS_FMT_ARGB8888 : fmt == WL_SHM_FORMAT_XRGB8888 ? VS_FMT_XRGB8888 : fmt;
+   int32_t w = wl_shm_buffer_get_width(shm), h = wl_shm_buffer_get_height(shm);
+   int32_t stride = wl_shm_buffer_get_stride(shm);
+   if (!format_known(fourcc) || w <= 0 || h <= 0 || (uint32_t)w > MAX_DIM || (uint32_t)h > MAX_DIM ||
+       stride < w * 4)
+      return NULL;
+   struct vs_frame *f = calloc(1, sizeof(*f));
+   uint8_t *copy = f ? malloc((size_t)w * 4 * (size_t)h) : NULL;
+   if (!copy) {
+      free(f);
+      return NULL;
+   }
+   wl_shm_buffer_begin_access(shm);
+   const uint8_t *src = wl_shm_buffer_get_data(shm);
+   for (int32_t y = 0; y < h; y++)
+      memcpy(copy + (size_t)y * w * 4, src + (size_t)y * stride, (size_t)w * 4);
+   wl_shm_buffer_end_access(shm);
+   f->owned = copy;
+   f->pixels = copy;
+   f->width = (uint32_t)w;
+   f->height = (uint32_t)h;
+   f->stride = (uint32_t)w * 4;
+   f->fourcc = fourcc;
+   f->copies = 1;
+   d->shm_frames++;
+   return f;
+}
+
+static void
+surface_commit(struct wl_client *client, struct wl_resource *resource)
+{
+   struct surface *s = wl_resource_get_user_data(resource);
+   struct vs_display *d = s->display;
+   d->commits++;
+   /* Callbacks requested for this commit are answered at the stream rate. */
+   wl_list_insert_list(d->waiting_callbacks.prev, &s->pending_callbacks);
+   wl_list_init(&s->pending_callbacks);
+   if (!s->attached)
+      return;
+   s->attached = false;
+   struct wl_resource *buffer = s->pending_buffer;
+   wl_list_remove(&s->pending_destroy.link);
+   wl_list_init(&s->pending_destroy.link);
+   s->pending_buffer = NULL;
+   if (!buffer) {
+      s->mapped = false;
+      return;
+   }
+   if (!s->mapped) {
+      s->mapped = true;
+      s->map_seq = ++d->map_counter;
+   }
+   struct vs_frame *f = NULL;
+   bool shown = shown_surface(d) == s;
+   struct wl_shm_buffer *shm = wl_shm_buffer_get(buffer);
+   if (shm) {
+      s->width = (uint32_t)wl_shm_buffer_get_width(shm);
+      s->height = (uint32_t)wl_shm_buffer_get_height(shm);
+      if (shown)
+         f = shm_frame(d, shm);
+      wl_buffer_send_release(buffer);
+   } else if (wl_resource_instance_of(buffer, &wl_buffer_interface, &buffer_impl)) {
+      struct vs_display_buffer *b = wl_resource_get_user_data(buffer);
+      s->width = b->width;
+      s->height = b->height;
+      if (shown)
+         f = dmabuf_frame(d, b);
+      if (f) {
+         f->width = b->width;
+         f->height = b->height;
+         f->stride = b->stride;
+         f->fourcc = b->fourcc;
+      } else if (b->inflight == 0) {
+         wl_buffer_send_release(buffer);
+      }
+   } else {
+      wl_resource_post_error(resource, WL_SURFACE_ERROR_INVALID_SIZE, "unknown buffer type");
+      return;
+   }
+   if (!f)
+      return;
+   d->shown_commits++;
+   f->commit_ns = os_now_ns();
+   if (!d->first_shown_ns)
+      d->first_shown_ns = f->commit_ns;
+   d->last_shown_ns = f->commit_ns;
+   struct timespec ts;
+   clock_gettime(CLOCK_REALTIME, &ts);
+   f->commit_wall_ms = (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+   vs_stream_submit(d->stream, f);
+}
+
+static void
+surface_set_int(struct wl_client *client, struct wl_resource *resource, int32_t v)
+{
+}
+
+static void
+surface_offset(struct wl_client *client, struct wl_resource *resource, int32_t x, int32_t y)
+{
+}
+
+static const struct wl_surface_interface surface_impl = {
+   .destroy = destroy_resource,
+   .attach = surface_attach,
+   .damage = surface_damage,
+   .frame = surface_frame,
+   .set_opaque_region = surface_set_region,
+   .set_input_region = surface_set_region,
+   .commit = surface_commit,
+   .set_buffer_transform = surface_set_int,
+   .set_buffer_scale = surface_set_int,
+   .damage_buffer = surface_damage,
+   .offset = surface_offset,
+};
+
+static void
+surface_destroyed(struct wl_resource *resource)
+{
+   struct surface *s = wl_resource_get_user_data(resource);
+   struct wl_resource *cb, *tmp;
+   wl_resource_for_each_safe(cb, tmp, &s->pending_callbacks)
+      wl_resource_destroy(cb);
+   wl_list_remove(&s->pending_destroy.link);
+   wl_list_remove(&s->link);
+   free(s);
+}
+
+static void
+region_rect(struct wl_client *client, struct wl_resource *resource, int32_t x, int32_t y, int32_t w, int32_t h)
+{
+}
+
+static const struct wl_region_interface region_impl = {
+   .destroy = destroy_resource,
+   .add = region_rect,
+   .subtract = region_rect,
+};
+
+static void
+compositor_create_surface(struct wl_client *client, struct wl_resource *resource, uint32_t id)
+{
+   struct vs_display *d = wl_resource_get_user_data(resource);
+   struct surface *s = calloc(1, sizeof(*s));
+   struct wl_resource *r = s ? wl_resource_create(client, &wl_surface_interface, wl_resource_get_version(resource), id)
+                             : NULL;
+   if (!r) {
+      free(s);
+      wl_client_post_no_memory(client);
+      return;
+   }
+   s->display = d;
+   s->resource = r;
+   wl_list_init(&s->pending_callbacks);
+   wl_list_init(&s->pending_destroy.link);
+   s->pending_destroy.notify = pending_buffer_destroyed;
+   wl_list_insert(&d->surfaces, &s->link);
+   wl_resource_set_implementation(r, &surface_impl, s, surface_destroyed);
+}
+
+static void
+compositor_create_region(struct wl_client *client, struct wl_resource *resource, uint32_t id)
+{
+   struct wl_resource *r = wl_resource_create(client, &wl_region_interface, 1, id);
+   if (!r) {
+      wl_client_post_no_memory(client);
+      return;
+   }
+   wl_resource_set_implementation(r, &region_impl, NULL, NULL);
+}
+
+static const struct wl_compositor_interface compositor_impl = {
+   .create_surface = compositor_create_surface,
+   .create_region = compositor_create_region,
+};
+
+static void
+bind_compositor(struct wl_client *client, void *data, uint32_t version, uint32_t id)
+{
+   struct wl_resource *r = wl_resource_create(client, &wl_compositor_interface, (int)version, id);
+   if (!r) {
+      wl_client_post_no_memory(client);
+      return;
+   }
+   wl_resource_set_implementation(r, &compositor_impl, data, NULL);
+}
+
+/* --- xdg-shell: toplevels accept everything and are configured once --- */
+
+static void xdg_noop(void) {}
+#define NOOP(fn) ((void *)xdg_noop)
+
+static const struct xdg_positioner_interface positioner_impl = {
+   .destroy = destroy_resource,
+   .set_size = NOOP(), .set_anchor_rect = NOOP(), .set_anchor = NOOP(), .set_gravity = NOOP(),
+   .set_constraint_adjustment = NOOP(), .set_offset = NOOP(), .set_reactive = NOOP(),
+   .set_parent_size = NOOP(), .set_parent_configure = NOOP(),
+};
+
+static const struct xdg_toplevel_interface toplevel_impl = {
+   .destroy = destroy_resource,
+   .set_parent = NOOP(), .set_title = NOOP(), .set_app_id = NOOP(), .show_window_menu = NOOP(),
+   .move = NOOP(), .resize = NOOP(), .set_max_size = NOOP(), .set_min_size = NOOP(),
+   .set_maximized = NOOP(), .unset_maximized = NOOP(), .set_fullscreen = NOOP(),
+   .unset_fullscreen = NOOP(), .set_minimized = NOOP(),
+};
+
+static const struct xdg_popup_interface popup_impl = {
+   .destroy = destroy_resource, .grab = NOOP(), .reposition = NOOP(),
+};
+
+static void
+xdg_surface_get_toplevel(struct wl_client *client, struct wl_resource *resource, uint32_t id)
+{
+   struct wl_resource *r = wl_resource_create(client, &xdg_toplevel_interface, wl_resource_get_version(resource), id);
+   if (!r) {
+      wl_client_post_no_memory(client);
+      return;
+   }
+   wl_resource_set_implementation(r, &toplevel_impl, NULL, NULL);
+   struct wl_array states;
+   wl_array_init(&states);
+   xdg_toplevel_send_configure(r, 0, 0, &states);
+   wl_array_release(&states);
+   xdg_surface_send_configure(resource, wl_display_next_serial(wl_client_get_display(client)));
+}
+
+static void
+xdg_surface_get_popup(struct wl_client *client, struct wl_resource *resource, uint32_t id,
+                      struct wl_resource *parent, struct wl_resource *positioner)
+{
+   struct wl_resource *r = wl_resource_create(client, &xdg_popup_interface, wl_resource_get_version(resource), id);
+   if (!r) {
+      wl_client_post_no_memory(client);
+      return;
+   }
+   wl_resource_set_implementation(r, &popup_impl, NULL, NULL);
+   xdg_popup_send_configure(r, 0, 0, 1, 1);
+   xdg_surface_send_configure(resource, wl_display_next_serial(wl_client_get_display(client)));
+}
+
+static const struct xdg_surface_interface xdg_surface_impl = {
+   .destroy = destroy_resource,
+   .get_toplevel = xdg_surface_get_toplevel,
+   .get_popup = xdg_surface_get_popup,
+   .set_window_geometry = NOOP(),
+   .ack_configure = NOOP(),
+};
+
+static void
+wm_create_positioner(struct wl_client *client, struct wl_resource *resource, uint32_t id)
+{
+   struct wl_resource *r = wl_resource_create(client, &xdg_positioner_interface, wl_resource_get_version(resource), id);
+   if (!r) {
+      wl_client_post_no_memory(client);
+      return;
+   }
+   wl_resource_set_implementation(r, &positioner_impl, NULL, NULL);
+}
+
+static void
+wm_get_xdg_surface(struct wl_client *client, struct wl_resource *resource, uint32_t id, struct wl_resource *surface)
+{
+   struct wl_resource *r = wl_resource_create(client, &xdg_surface_interface, wl_resource_get_version(resource), id);
+   if (!r) {
+      wl_client_post_no_memory(client);
+      return;
+   }
+   wl_resource_set_implementation(r, &xdg_surface_impl, NULL, NULL);
+}
+
+static const struct xdg_wm_base_interface wm_impl = {
+   .destroy = destroy_resource,
+   .create_positioner = wm_create_positioner,
+   .get_xdg_surface = wm_get_xdg_surface,
+   .pong = NOOP(),
+};
+
+static void
+bind_wm(struct wl_client *client, void *data, uint32_t version, uint32_t id)
+{
+   struct wl_resource *r = wl_resource_create(client, &xdg_wm_base_interface, (int)version, id);
+   if (!r) {
+      wl_client_post_no_memory(client);
+      return;
+   }
+   wl_resource_set_implementation(r, &wm_impl, NULL, NULL);
+}
+
+/* --- linux-dmabuf v3 --------------------------------------------------- */
+
+static void
+params_destroyed(struct wl_resource *resource)
+{
+   struct params *p = wl_resource_get_user_data(resource);
+   if (p->fd >= 0)
+      close(p->fd);
+   free(p);
+}
+
+static void
+params_add(struct wl_client *client, struct wl_resource *resource, int32_t fd, uint32_t plane_idx, uint32_t offset,
+           uint32_t stride, uint32_t modifier_hi, uint32_t modifier_lo)
+{
+   struct params *p = wl_resource_get_user_data(resource);
+   uint64_t modifier = ((uint64_t)modifier_hi << 32) | modifier_lo;
+   if (p->used) {
+      close(fd);
+      wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_ALREADY_USED, "params already used");
+   } else if (plane_idx != 0) {
+      close(fd);
+      wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_PLANE_IDX,
+                             "plane %u: only single-plane formats are offered", plane_idx);
+   } else if (p->fd >= 0) {
+      close(fd);
+      wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_PLANE_SET, "plane 0 already set");
+   } else {
+      p->fd = fd;
+      p->offset = offset;
+      p->stride = stride;
+      p->modifier = modifier;
+   }
+}
+
+/* Checks and imports; on failure posts the error (returns NULL). */
+static struct vs_display_buffer *
+params_import(struct wl_resource *resource, int32_t width, int32_t height, uint32_t format)
+{
+   struct params *p = wl_resource_get_user_data(resource);
+   struct vs_display *d = p->display;
+   if (p->used) {
+      wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_ALREADY_USED, "params already used");
+      return NULL;
+   }
+   p->used = true;
+   if (p->fd < 0) {
+      wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INCOMPLETE, "no plane added");
+      return NULL;
+   }
+   if (!format_known(format) || (p->modifier != 0 && p->modifier != 0x00ffffffffffffffull)) {
+      wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_FORMAT,
+                             "format 0x%08x modifier 0x%llx: only LINEAR XRGB/ARGB/XBGR/ABGR8888", format,
+                             (unsigned long long)p->modifier);
+      return NULL;
+   }
+   if (width <= 0 || height <= 0 || (uint32_t)width > MAX_DIM || (uint32_t)height > MAX_DIM) {
+      wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_DIMENSIONS,
+                             "size %dx%d (1..%u)", width, height, MAX_DIM);
+      return NULL;
+   }
+   uint64_t need = (uint64_t)p->offset + (uint64_t)p->stride * (uint64_t)height;
+   struct stat st;
+   off_t fd_size = lseek(p->fd, 0, SEEK_END);
+   if (p->stride < (uint32_t)width * 4u || p->stride % 4 || p->offset % 4 || fstat(p->fd, &st) != 0 || fd_size < 0 ||
+       (uint64_t)fd_size < need) {
+      wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_OUT_OF_BOUNDS,
+                             "offset %u + stride %u x height %d does not fit the fd (%lld bytes), or the stride "
+                             "is below width x 4",
+                             p->offset, p->stride, height, (long long)fd_size);
+      return NULL;
+   }
+   struct vs_display_buffer *b = calloc(1, sizeof(*b));
+   if (!b) {
+      wl_client_post_no_memory(wl_resource_get_client(resource));
+      return NULL;
+   }
+   *b = (struct vs_display_buffer){ .width = (uint32_t)width, .height = (uint32_t)height, .stride = p->stride,
+                                    .offset = p->offset, .fourcc = format, .st_dev = (uint64_t)st.st_dev,
+                                    .st_ino = (uint64_t)st.st_ino, .fd = -1 };
+   struct vs_shared_view view;
+   if (vs_shared_acquire(d->shared_registry, b->st_dev, b->st_ino, &view)) {
+      bool fits = need <= view.size;
+      vs_shared_release(&view);
+      if (!fits) {
+         free(b);
+         wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_OUT_OF_BOUNDS, "beyond the memory");
+         return NULL;
+      }
+      b->server_memory = true;
+   } else {
+      int seals = fcntl(p->fd, F_GET_SEALS);
+      if (S_ISREG(st.st_mode) && (seals < 0 || !(seals & F_SEAL_SHRINK))) {
+         free(b);
+         wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_WL_BUFFER,
+                                "a file or memfd that can shrink (no F_SEAL_SHRINK): use wl_shm");
+         return NULL;
+      }
+      void *map = mmap(NULL, (size_t)need, PROT_READ, MAP_SHARED, p->fd, 0);
+      if (map == MAP_FAILED) {
+         free(b);
+         wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_WL_BUFFER, "cannot map the fd: %s",
+                                strerror(errno));
+         return NULL;
+      }
+      b->map = map;
+      b->map_len = (size_t)need;
+   }
+   b->fd = p->fd;
+   p->fd = -1;
+   return b;
+}
+
+static bool
+buffer_create_resource(struct wl_client *client, struct vs_display_buffer *b, uint32_t id)
+{
+   b->resource = wl_resource_create(client, &wl_buffer_interface, 1, id);
+   if (!b->resource) {
+      buffer_unref_storage(b);
+      wl_client_post_no_memory(client);
+      return false;
+   }
+   wl_resource_set_implementation(b->resource, &buffer_impl, b, buffer_resource_destroyed);
+   return true;
+}
+
+static void
+params_create(struct wl_client *client, struct wl_resource *resource, int32_t width, int32_t height, uint32_t format,
+              uint32_t flags)
+{
+   struct params *p = wl_resource_get_user_data(resource);
+   struct vs_display_buffer *b = params_import(resource, width, height, format);
+   if (!b) {
+      p->display->refused++;
+      return;
+   }
+   if (buffer_create_resource(client, b, 0))
+      zwp_linux_buffer_params_v1_send_created(resource, b->resource);
+}
+
+static void
+params_create_immed(struct wl_client *client, struct wl_resource *resource, uint32_t id, int32_t width,
+                    int32_t height, uint32_t format, uint32_t flags)
+{
+   struct params *p = wl_resource_get_user_data(resource);
+   struct vs_display_buffer *b = params_import(resource, width, height, format);
+   if (!b) {
+      p->display->refused++;
+      return;
+   }
+   buffer_create_resource(client, b, id);
+}
+
+static const struct zwp_linux_buffer_params_v1_interface params_impl = {
+   .destroy = destroy_resource,
+   .add = params_add,
+   .create = params_create,
+   .create_immed = params_create_immed,
+};
+
+static void
+dmabuf_create_params(struct wl_client *client, struct wl_resource *resource, uint32_t id)
+{
+   struct params *p = calloc(1, sizeof(*p));
+   struct wl_resource *r =
+      p ? wl_resource_create(client, &zwp_linux_buffer_params_v1_interface, wl_resource_get_version(resource), id) : NULL;
+   if (!r) {
+      free(p);
+      wl_client_post_no_memory(client);
+      return;
+   }
+   p->display = wl_resource_get_user_data(resource);
+   p->fd = -1;
+   p->resource = r;
+   wl_resource_set_implementation(r, &params_impl, p, params_destroyed);
+}
+
+static void
+dmabuf_feedback_unsupported(struct wl_client *client, struct wl_resource *resource, uint32_t id, ...)
+{
+   wl_resource_post_error(resource, WL_DISPLAY_ERROR_INVALID_METHOD, "dma-buf feedback (v4) is not offered");
+}
+
+static const struct zwp_linux_dmabuf_v1_interface dmabuf_impl = {
+   .destroy = destroy_resource,
+   .create_params = dmabuf_create_params,
+   .get_default_feedback = (void *)dmabuf_feedback_unsupported,
+   .get_surface_feedback = (void *)dmabuf_feedback_unsupported,
+};
+
+static void
+bind_dmabuf(struct wl_client *client, void *data, uint32_t version, uint32_t id)
+{
+   struct wl_resource *r = wl_resource_create(client, &zwp_linux_dmabuf_v1_interface, (int)version, id);
+   if (!r) {
+      wl_client_post_no_memory(client);
+      return;
+   }
+   wl_resource_set_implementation(r, &dmabuf_impl, data, NULL);
+   for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+      zwp_linux_dmabuf_v1_send_format(r, formats[i]);
+      if (version >= ZWP_LINUX_DMABUF_V1_MODIFIER_SINCE_VERSION)
+         zwp_linux_dmabuf_v1_send_modifier(r, formats[i], 0, 0);
+   }
+}
+
+/* --- the thread -------------------------------------------------------- */
+
+static int
+on_stop(int fd, uint32_t mask, void *data)
+{
+   struct vs_display *d = data;
+   d->running = false;
+   return 0;
+}
+
+static void *
+display_main(void *arg)
+{
+   struct vs_display *d = arg;
+   os_thread_set_name("vs-display");
+   while (d->running) {
+      wl_display_flush_clients(d->display);
+      if (wl_event_loop_dispatch(d->loop, -1) < 0 && errno != EINTR)
+         break;
+   }
+   return NULL;
+}
+
+/* libwayland's own lines (a client's broken connection) at debug level. */
+static void
+wl_log_to_vs(const char *fmt, va_list ap)
+{
+   char line[512];
+   vsnprintf(line, sizeof(line), fmt, ap);
+   size_t n = strlen(line);
+   if (n && line[n - 1] == '\n')
+      line[n - 1] = '\0';
+   vs_debug(0, "display: libwayland: %s", line);
+}
+
+/* Without $XDG_RUNTIME_DIR: a private directory of our own, set as
+ * $XDG_RUNTIME_DIR because libwayland reads it there. False if unusable. */
+static bool
+make_runtime_dir(char *path, size_t size)
+{
+   snprintf(path, size, "/tmp/venus-server-runtime-%u", (unsigned)getuid());
+   if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+      vs_error(0, "display: XDG_RUNTIME_DIR is unset and %s cannot be made: %s", path, strerror(errno));
+      return false;
+   }
+   struct stat st;
+   if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077)) {
+      vs_error(0, "display: XDG_RUNTIME_DIR is unset and %s is not a private directory of ours", path);
+      return false;
+   }
+   setenv("XDG_RUNTIME_DIR", path, 1);
+   vs_info(0, "display: XDG_RUNTIME_DIR was unset; using %s (set XDG_RUNTIME_DIR=%s for clients)", path, path);
+   return true;
+}
+
+/* The HTTP thread's viewers, passed on to the encoder and the seat. */
+static void
+viewer_wants_key(void *data)
+{
+   struct vs_display *d = data;
+   vs_stream_request_key(d->stream);
+}
+
+static void
+viewer_room(void *data)
+{
+   struct vs_display *d = data;
+   vs_stream_kick(d->stream);
+}
+
+static void
+viewer_sent(void *data, uint64_t commit_ns)
+{
+   struct vs_display *d = data;
+   vs_stream_note_sent(d->stream, commit_ns);
+}
+
+static void
+viewer_input(void *data, const struct vs_input_event *event)
+{
+   struct vs_display *d = data;
+   vs_seat_queue(d->seat, event);
+}
+
+/* The encoder, its sinks and the seat; false (the reason logged) if one
+ * cannot be made. */
+static bool
+start_parts(struct vs_display *d, const struct vs_display_options *o)
+{
+   struct vs_stream_sink sink;
+   d->stream = vs_stream_create(&d->x264, d->fps);
+   if (!d->stream)
+      return false;
+   if (o->record) {
+      if (!(d->record = vs_record_open(o->record)))
+         return false;
+      sink = vs_record_sink(d->record);
+      vs_stream_add_sink(d->stream, &sink);
+   }
+   const struct vs_seat_focus focus = { .shown = display_shown, .data = d };
+   if (!(d->seat = vs_seat_start(d->display, &focus))) {
+      vs_error(0, "display: cannot create the seat");
+      return false;
+   }
+   if (o->http) {
+      const struct vs_http_events events = {
+         .want_key = viewer_wants_key, .room = viewer_room, .sent = viewer_sent, .input = viewer_input, .data = d,
+      };
+      if (!(d->http = vs_http_start(o->http, o->input, &events)))
+         return false;
+      sink = vs_http_sink(d->http);
+      vs_stream_add_sink(d->stream, &sink);
+   }
+   return vs_stream_run(d->stream);
+}
+
+/* What start made, in reverse (the thread already joined, if it ran). */
+static void
+display_free(struct vs_display *d)
+{
+   if (d->stream)
+      vs_stream_stop(d->stream); /* no sink is used after this */
+   if (d->tick)
+      wl_event_source_remove(d->tick);
+   if (d->done_source)
+      wl_event_source_remove(d->done_source);
+   if (d->stop_source)
+      wl_event_source_remove(d->stop_source);
+   vs_http_destroy(d->http);
+   vs_seat_stop(d->seat);
+   vs_stream_destroy(d->stream);
+   vs_record_close(d->record);
+   if (d->display)
+      wl_display_destroy(d->display);
+   if (d->stop.read_fd >= 0)
+      os_event_fini(&d->stop);
+   free(d->socket_name);
+   free(d);
+}
+
+/* What vs_display_start says when a part fails: `d` is freed. */
+static enum vs_display_start_result
+start_failed(struct vs_display *d)
+{
+   display_free(d);
+   return VS_DISPLAY_FAILED;
+}
+
+enum vs_display_start_result
+vs_display_start(const struct vs_display_options *o, struct vs_display **display)
+{
+   *display = NULL;
+   /* First: without an encoder there is nothing to show, and the server
+    * still serves Vulkan. */
+   char why[1024];
+   struct vs_x264 x264;
+   if (!vs_x264_load(&x264, why, sizeof(why))) {
+      vs_warn(0, "display: unavailable (--display %s not served): no usable H.264 encoder library: %s; "
+                 "serving Vulkan without it (Debian: apt-get install libx264-164 or libx264-165)",
+              o->name, why);
+      return VS_DISPLAY_UNAVAILABLE;
+   }
+   vs_info(0, "display: H.264 encoder %s (x264 build %d)", x264.library, x264.build);
+   struct vs_display *d = calloc(1, sizeof(*d));
+   if (!d) {
+      vs_error(0, "display: out of memory");
+      return VS_DISPLAY_FAILED;
+   }
+   d->x264 = x264;
+   d->stop = (struct os_event){ -1, -1 };
+   d->fps = o->fps ? o->fps : 60;
+   wl_list_init(&d->surfaces);
+   wl_list_init(&d->waiting_callbacks);
+   d->shared_registry = o->shared_registry;
+   char private_dir[64];
+   const char *runtime_dir = o->runtime_dir ? o->runtime_dir : private_dir;
+   if (!o->runtime_dir && !make_runtime_dir(private_dir, sizeof(private_dir)))
+      return start_failed(d);
+   wl_log_set_handler_server(wl_log_to_vs);
+   d->display = wl_display_create();
+   if (!d->display)
+      return start_failed(d);
+   if (wl_display_add_socket(d->display, o->name) != 0) {
+      vs_error(0, "display: cannot create the Wayland socket %s/%s: %s", runtime_dir, o->name,
+               strerror(errno));
+      return start_failed(d);
+   }
+   d->loop = wl_display_get_event_loop(d->display);
+   vs_display_limit_clients(d->display, &d->client_created);
+   if (!wl_global_create(d->display, &wl_compositor_interface, 4, d, bind_compositor) ||
+       !wl_global_create(d->display, &xdg_wm_base_interface, 1, d, bind_wm) ||
+       !wl_global_create(d->display, &zwp_linux_dmabuf_v1_interface, 3, d, bind_dmabuf) ||
+       wl_display_init_shm(d->display) != 0 || !wl_display_add_shm_format(d->display, VS_FMT_XBGR8888) ||
+       !wl_display_add_shm_format(d->display, VS_FMT_ABGR8888)) {
+      vs_error(0, "display: cannot create the Wayland globals");
+      return start_failed(d);
+   }
+   if (!start_parts(d, o))
+      return start_failed(d);
+   if (os_event_init(&d->stop) != 0) {
+      vs_error(0, "display: cannot make its stop event");
+      return start_failed(d);
+   }
+   d->done_source = wl_event_loop_add_fd(d->loop, vs_stream_done_fd(d->stream), WL_EVENT_READABLE, on_frames_done, d);
+   d->stop_source = wl_event_loop_add_fd(d->loop, d->stop.read_fd, WL_EVENT_READABLE, on_stop, d);
+   d->tick = wl_event_loop_add_timer(d->loop, on_tick, d);
+   wl_event_source_timer_update(d->tick, (int)(1000 / d->fps));
+   d->socket_name = strdup(o->name);
+   d->running = true;
+   if (pthread_create(&d->thread, NULL, display_main, d) != 0) {
+      vs_error(0, "display: cannot start its thread");
+      return start_failed(d);
+   }
+   /* Tests wait for this line. */
+   printf("venus-server: display %s/%s\n", runtime_dir, o->name);
+   fflush(stdout);
+   *display = d;
+   return VS_DISPLAY_STARTED;
+}
+
+void
+vs_display_stop(struct vs_display *d)
+{
+   if (!d)
+      return;
+   os_event_signal(&d->stop);
+   pthread_join(d->thread, NULL);
+   /* Disconnect clients (their buffers go), then drain the encoder. */
+   wl_display_destroy_clients(d->display);
+   if (d->http)
+      vs_http_stop(d->http);
+   vs_seat_stop(d->seat);
+   d->seat = NULL;
+   vs_stream_stop(d->stream);
+   on_frames_done(-1, 0, d);
+   double span = (double)(d->last_shown_ns - d->first_shown_ns) / 1e9;
+   vs_info(0, "display: %llu commits, %llu shown (%llu from server memory, %llu foreign dma-buf, %llu wl_shm), "
+              "%llu buffers refused; presented %.1f fps",
+           (unsigned long long)d->commits, (unsigned long long)d->shown_commits,
+           (unsigned long long)d->server_memory_frames, (unsigned long long)d->foreign_frames,
+           (unsigned long long)d->shm_frames, (unsigned long long)d->refused,
+           span > 0 ? (double)(d->shown_commits - 1) / span : 0.0);
+   /* The loop frees only the sources removed from it (display_free). */
+   display_free(d);
+}

@@ -1,0 +1,646 @@
+/* SPDX-License-Identifier: MIT */
+/* The HTTP endpoint: one thread, poll(), non-blocking sockets. GET /
+ * serves the viewer page (page.html); GET /stream upgrades to a WebSocket
+ * (RFC 6455) that carries one binary message per access unit: a 24-byte
+ * header (u8 key, u8 flags (1: input allowed), 2 reserved, u32 seq, f64
+ * commit wall-clock ms, u32 width, u32 height; little endian) then the
+ * Annex B bytes.
+ *
+ * Viewers send binary messages back (masked, at most 125 bytes): u8 type,
+ * 3 reserved, then little-endian fields, each type of one size:
+ *   1 ack     u32 seq: every access unit up to seq is consumed (8 bytes)
+ *   2 key     the viewer waits for a key frame: send one (4 bytes)
+ *   3..6      input, with --input only (12 bytes; enum vs_input_type)
+ * Anything else closes that viewer with one log line. Requests, frames and
+ * messages are parsed without sockets (viewer_wire.h; fuzz/fuzz_viewer.c).
+ *
+ * Pacing: a viewer that acknowledges is sent at most VS_VIEWER_WINDOW unacknowledged
+ * access units; the encoder waits while no viewer has room (the sink's
+ * readiness),
+ * so a viewer gets fewer, never older, frames. A frame a viewer has no room
+ * for is skipped, and it resumes at a key frame. Viewers that never
+ * acknowledge (plain readers) have a queue instead: when it holds
+ * MAX_QUEUED unsent messages it is emptied and the viewer resumes at the
+ * next key frame (one is requested). The encoder never waits for a socket. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "transport/display/display_internal.h"
+#include "transport/display/viewer_wire.h"
+#include "os/os.h"
+#include "base/log.h"
+
+#define MAX_VIEWERS 32
+#define MAX_QUEUED 8
+/* Room for a partial frame and a whole one (6 + 125 bytes each). */
+#define IN_MAX 256
+/* Key requests of one viewer closer than this are one request. */
+#define KEY_REQUEST_GAP_NS 100000000ull
+#define REQ_MAX 8192
+/* A connection that has not sent its request and read the reply by then
+ * is closed. */
+#define REQUEST_TIMEOUT_NS 10000000000ull
+/* A viewer whose socket took no byte of its queue for this long is closed:
+ * it holds a slot without watching. */
+#define VIEWER_STALL_NS 10000000000ull
+/* Connections one peer address may hold: the others keep their slots. */
+#define MAX_PER_ADDRESS 4
+
+extern const char vs_display_page[];
+
+struct msg {
+   uint32_t refs;
+   size_t size;
+   bool key;
+   uint64_t commit_ns;
+   uint8_t data[];
+};
+
+struct conn {
+   struct vs_http *http;
+   int fd;
+   uint32_t id;                       /* viewer number, for the log */
+   uint64_t accepted_ns;
+   uint64_t progress_ns;              /* a viewer's socket last took bytes */
+   struct sockaddr_storage peer;
+   bool websocket;
+   bool need_key;
+   bool paced;                        /* it acknowledges */
+   bool input_refused_logged;
+   struct vs_viewer_window unacked;   /* seqs sent, not acknowledged */
+   uint64_t key_request_ns;
+   uint8_t in[IN_MAX];                /* the viewer's frames being read */
+   size_t in_len;
+   char req[REQ_MAX];
+   size_t req_len;
+   /* plain HTTP reply being written */
+   char *reply;
+   size_t reply_len, reply_off;
+   bool close_after_reply;
+   /* WebSocket queue */
+   struct msg *queue[MAX_QUEUED];
+   uint32_t q_head, q_len;
+   size_t sent;                       /* bytes of queue[q_head] (frame header included) */
+   uint8_t hdr[10];
+   size_t hdr_len;
+};
+
+struct vs_http {
+   int listen_fd;
+   struct os_event wake;
+   pthread_t thread;
+   pthread_mutex_t lock;
+   struct conn *conns[MAX_VIEWERS];
+   bool stop;
+   bool running;
+   bool input;                        /* --input: viewers' input reaches the seat */
+   struct vs_http_events events;
+   atomic_bool ready;                 /* the sink's readiness */
+   uint64_t dropped, skipped, acks, key_requests, inputs;
+   uint32_t viewers_total;
+};
+
+static void
+msg_unref(struct msg *m)
+{
+   if (--m->refs == 0)
+      free(m);
+}
+
+/* --- connections --- */
+
+/* Whether two peers have one IP address (ports aside). */
+static bool
+same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+   if (a->ss_family != b->ss_family)
+      return false;
+   if (a->ss_family == AF_INET)
+      return ((const struct sockaddr_in *)a)->sin_addr.s_addr == ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+   if (a->ss_family == AF_INET6)
+      return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr,
+                    sizeof(struct in6_addr)) == 0;
+   return false;
+}
+
+static void
+conn_close(struct vs_http *h, int i)
+{
+   struct conn *c = h->conns[i];
+   close(c->fd);
+   for (uint32_t k = 0; k < c->q_len; k++)
+      msg_unref(c->queue[(c->q_head + k) % MAX_QUEUED]);
+   free(c->reply);
+   free(c);
+   h->conns[i] = NULL;
+}
+
+/* Under h->lock: whether the encoder may go on; a change to ready wakes it. */
+static void
+update_ready(struct vs_http *h)
+{
+   bool ready = true;
+   for (int i = 0; i < MAX_VIEWERS; i++) {
+      struct conn *c = h->conns[i];
+      if (!c || !c->websocket)
+         continue;
+      ready = false;
+      if (!c->paced || c->unacked.n < VS_VIEWER_WINDOW) {
+         ready = true;
+         break;
+      }
+   }
+   if (ready && !atomic_exchange(&h->ready, true))
+      h->events.room(h->events.data);
+   else if (!ready)
+      atomic_store(&h->ready, false);
+}
+
+static bool
+http_ready(void *data)
+{
+   struct vs_http *h = data;
+   return atomic_load(&h->ready);
+}
+
+static void
+set_reply(struct conn *c, const char *status, const char *type, const char *body, bool close_after)
+{
+   size_t blen = body ? strlen(body) : 0;
+   size_t cap = blen + 512;
+   c->reply = malloc(cap);
+   if (!c->reply)
+      return;
+   int n = snprintf(c->reply, cap,
+                    "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
+                    "Connection: close\r\n\r\n",
+                    status, type, blen);
+   memcpy(c->reply + n, body ? body : "", blen);
+   c->reply_len = (size_t)n + blen;
+   c->reply_off = 0;
+   c->close_after_reply = close_after;
+}
+
+static void
+handle_request(struct conn *c)
+{
+   struct vs_http *h = c->http;
+   char accept[VS_WS_ACCEPT_SIZE];
+   switch (vs_http_parse_request(c->req, accept)) {
+   case VS_HTTP_NOT_GET:
+      set_reply(c, "405 Method Not Allowed", "text/plain", "GET only\n", true);
+      return;
+   case VS_HTTP_PAGE:
+      set_reply(c, "200 OK", "text/html; charset=utf-8", vs_display_page, true);
+      return;
+   case VS_HTTP_NOT_FOUND:
+      set_reply(c, "404 Not Found", "text/plain", "not found\n", true);
+      return;
+   case VS_HTTP_BAD_UPGRADE:
+      set_reply(c, "400 Bad Request", "text/plain", "a WebSocket upgrade is expected\n", true);
+      return;
+   case VS_HTTP_UPGRADE:
+      break;
+   }
+   c->reply = malloc(256);
+   if (!c->reply)
+      return;
+   c->reply_len = (size_t)snprintf(c->reply, 256,
+                                   "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                   "Sec-WebSocket-Accept: %s\r\n\r\n",
+                                   accept);
+   c->reply_off = 0;
+   c->websocket = true;
+   c->need_key = true;
+   c->progress_ns = os_now_ns();
+   c->id = ++h->viewers_total;
+   vs_info(0, "display: viewer %u connected (%u so far)%s", c->id, h->viewers_total, h->input ? ", input allowed" : "");
+   h->events.want_key(h->events.data);
+   update_ready(h);
+}
+
+/* Returns false when the connection should close. */
+static bool
+conn_write(struct conn *c)
+{
+   while (c->reply && c->reply_off < c->reply_len) {
+      ssize_t n = send(c->fd, c->reply + c->reply_off, c->reply_len - c->reply_off, MSG_NOSIGNAL);
+      if (n < 0)
+         return errno == EAGAIN || errno == EINTR;
+      c->reply_off += (size_t)n;
+   }
+   if (c->reply) {
+      free(c->reply);
+      c->reply = NULL;
+      if (c->close_after_reply)
+         return false;
+   }
+   while (c->websocket && c->q_len) {
+      struct msg *m = c->queue[c->q_head];
+      if (c->sent == 0) {
+         c->hdr[0] = 0x82;
+         if (m->size < 126) {
+            c->hdr[1] = (uint8_t)m->size;
+            c->hdr_len = 2;
+         } else if (m->size < 65536) {
+            c->hdr[1] = 126;
+            c->hdr[2] = (uint8_t)(m->size >> 8);
+            c->hdr[3] = (uint8_t)m->size;
+            c->hdr_len = 4;
+         } else {
+            c->hdr[1] = 127;
+            for (int i = 0; i < 8; i++)
+               c->hdr[2 + i] = (uint8_t)((uint64_t)m->size >> (56 - 8 * i));
+            c->hdr_len = 10;
+         }
+      }
+      struct iovec iov[2];
+      int iovcnt = 0;
+      if (c->sent < c->hdr_len)
+         iov[iovcnt++] = (struct iovec){ c->hdr + c->sent, c->hdr_len - c->sent };
+      size_t body_off = c->sent > c->hdr_len ? c->sent - c->hdr_len : 0;
+      iov[iovcnt++] = (struct iovec){ m->data + body_off, m->size - body_off };
+      struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)iovcnt };
+      ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+      if (n < 0)
+         return errno == EAGAIN || errno == EINTR;
+      c->sent += (size_t)n;
+      c->progress_ns = os_now_ns();
+      if (c->sent == c->hdr_len + m->size) {
+         c->http->events.sent(c->http->events.data, m->commit_ns);
+         msg_unref(m);
+         c->q_head = (c->q_head + 1) % MAX_QUEUED;
+         c->q_len--;
+         c->sent = 0;
+      }
+   }
+   /* Nothing waiting: not stalled, whenever the next frame comes. */
+   if (c->websocket && !c->q_len)
+      c->progress_ns = os_now_ns();
+   return true;
+}
+
+static void
+viewer_ack(struct conn *c, uint32_t seq)
+{
+   struct vs_http *h = c->http;
+   h->acks++;
+   c->paced = true;
+   vs_viewer_window_ack(&c->unacked, seq);
+   /* It had no room for a frame: now it has, at a key frame. */
+   if (c->need_key && c->unacked.n < VS_VIEWER_WINDOW)
+      h->events.want_key(h->events.data);
+   update_ready(h);
+}
+
+/* One message from a viewer; false (logged) if it is malformed. */
+static bool
+viewer_message(void *data, const uint8_t *m, size_t len)
+{
+   struct conn *c = data;
+   struct vs_http *h = c->http;
+   struct vs_viewer_message msg;
+   if (!vs_viewer_decode(m, len, c->id, &msg))
+      return false;
+   if (msg.type == VS_VIEWER_ACK) {
+      viewer_ack(c, msg.seq);
+      return true;
+   }
+   if (msg.type == VS_VIEWER_KEY) {
+      uint64_t now = os_now_ns();
+      c->need_key = true;
+      if (now - c->key_request_ns >= KEY_REQUEST_GAP_NS) {
+         c->key_request_ns = now;
+         h->key_requests++;
+         h->events.want_key(h->events.data);
+      }
+      return true;
+   }
+   if (!h->input) {
+      if (!c->input_refused_logged)
+         vs_info(0, "display: viewer %u: input ignored (view only; start the server with --input)", c->id);
+      c->input_refused_logged = true;
+      return true;
+   }
+   if (!vs_viewer_input_valid(&msg.input, c->id))
+      return false;
+   msg.input.time_ms = (uint32_t)(os_now_ns() / 1000000);
+   h->inputs++;
+   h->events.input(h->events.data, &msg.input);
+   return true;
+}
+
+/* The viewer's frames read so far; false when it is to be closed. */
+static bool
+viewer_frames(struct conn *c)
+{
+   size_t used;
+   bool ok = vs_ws_frames(c->in, c->in_len, c->id, viewer_message, c, &used);
+   memmove(c->in, c->in + used, c->in_len - used);
+   c->in_len -= used;
+   return ok;
+}
+
+/* Reads the request, or (WebSocket) the viewer's messages. */
+static bool
+conn_read(struct conn *c)
+{
+   char buf[4096];
+   for (;;) {
+      if (c->websocket) {
+         ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+         if (n == 0)
+            return false;
+         if (n < 0)
+            return errno == EAGAIN || errno == EINTR;
+         c->in_len += (size_t)n;
+         if (!viewer_frames(c))
+            return false;
+         continue;
+      }
+      ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+      if (n == 0)
+         return false;
+      if (n < 0)
+         return errno == EAGAIN || errno == EINTR;
+      if (c->req_len + (size_t)n >= REQ_MAX)
+         return false;
+      memcpy(c->req + c->req_len, buf, (size_t)n);
+      c->req_len += (size_t)n;
+      c->req[c->req_len] = '\0';
+      if (strstr(c->req, "\r\n\r\n") && !c->reply && !c->websocket)
+         handle_request(c);
+   }
+}
+
+static void
+http_send(void *data, const struct vs_access_unit *unit)
+{
+   struct vs_http *h = data;
+   const size_t size = unit->size;
+   const bool key = unit->key;
+   if (!h->running)
+      return;
+   struct msg *m = malloc(sizeof(*m) + 24 + size);
+   if (!m)
+      return;
+   m->refs = 1;
+   m->size = 24 + size;
+   m->key = key;
+   m->commit_ns = unit->commit_ns;
+   memset(m->data, 0, 24);
+   m->data[0] = key;
+   m->data[1] = h->input ? 1 : 0;
+   memcpy(m->data + 4, &unit->seq, 4);
+   memcpy(m->data + 8, &unit->commit_wall_ms, 8);
+   memcpy(m->data + 16, &unit->width, 4);
+   memcpy(m->data + 20, &unit->height, 4);
+   memcpy(m->data + 24, unit->data, size);
+   bool need_key = false;
+   pthread_mutex_lock(&h->lock);
+   for (int i = 0; i < MAX_VIEWERS; i++) {
+      struct conn *c = h->conns[i];
+      if (!c || !c->websocket)
+         continue;
+      if (c->need_key && !key)
+         continue;
+      if (c->paced && c->unacked.n == VS_VIEWER_WINDOW) {
+         /* No room: this frame is skipped, the viewer resumes at a key
+          * frame (requested when an acknowledgement makes room). */
+         h->skipped++;
+         c->need_key = true;
+         continue;
+      }
+      if (c->q_len == MAX_QUEUED) {
+         /* Too slow: drop what it has not started sending, resume at a key frame. */
+         uint32_t keep = c->sent ? 1 : 0;
+         for (uint32_t k = keep; k < c->q_len; k++)
+            msg_unref(c->queue[(c->q_head + k) % MAX_QUEUED]);
+         h->dropped += c->q_len - keep;
+         c->q_len = keep;
+         c->need_key = true;
+         need_key = true;
+         if (!key)
+            continue;
+      }
+      c->need_key = false;
+      m->refs++;
+      c->queue[(c->q_head + c->q_len) % MAX_QUEUED] = m;
+      c->q_len++;
+      if (c->paced)
+         vs_viewer_window_push(&c->unacked, unit->seq);
+   }
+   update_ready(h);
+   pthread_mutex_unlock(&h->lock);
+   msg_unref(m);
+   os_event_signal(&h->wake);
+   if (need_key)
+      h->events.want_key(h->events.data);
+}
+
+struct vs_stream_sink
+vs_http_sink(struct vs_http *h)
+{
+   return (struct vs_stream_sink){ .send = http_send, .ready = http_ready, .data = h };
+}
+
+static void *
+http_main(void *arg)
+{
+   struct vs_http *h = arg;
+   os_thread_set_name("vs-http");
+   struct pollfd pfds[MAX_VIEWERS + 2];
+   int idx[MAX_VIEWERS + 2];
+   for (;;) {
+      int n = 0;
+      pthread_mutex_lock(&h->lock);
+      if (h->stop) {
+         pthread_mutex_unlock(&h->lock);
+         break;
+      }
+      pfds[n++] = (struct pollfd){ .fd = h->wake.read_fd, .events = POLLIN };
+      pfds[n++] = (struct pollfd){ .fd = h->listen_fd, .events = POLLIN };
+      for (int i = 0; i < MAX_VIEWERS; i++) {
+         struct conn *c = h->conns[i];
+         if (!c)
+            continue;
+         short ev = POLLIN;
+         if (c->reply || (c->websocket && c->q_len))
+            ev |= POLLOUT;
+         idx[n] = i;
+         pfds[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
+      }
+      pthread_mutex_unlock(&h->lock);
+      if (poll(pfds, (nfds_t)n, 1000) < 0 && errno != EINTR)
+         break;
+      if (pfds[0].revents)
+         os_event_drain(&h->wake);
+      pthread_mutex_lock(&h->lock);
+      for (int k = 2; k < n; k++) {
+         struct conn *c = h->conns[idx[k]];
+         if (!c)
+            continue;
+         bool keep = true;
+         if (pfds[k].revents & (POLLIN | POLLHUP | POLLERR))
+            keep = conn_read(c);
+         if (keep)
+            keep = conn_write(c);
+         uint64_t now = os_now_ns();
+         if (keep && !c->websocket && now - c->accepted_ns > REQUEST_TIMEOUT_NS) {
+            vs_info(0, "display: an HTTP connection sent no request or read no reply within %llu s; closed",
+                    REQUEST_TIMEOUT_NS / 1000000000ull);
+            keep = false;
+         }
+         if (keep && c->websocket && c->q_len && now - c->progress_ns > VIEWER_STALL_NS) {
+            vs_info(0, "display: a viewer read nothing for %llu s; closed", VIEWER_STALL_NS / 1000000000ull);
+            keep = false;
+         }
+         if (!keep) {
+            if (c->websocket)
+               vs_info(0, "display: viewer %u disconnected", c->id);
+            conn_close(h, idx[k]);
+            update_ready(h);
+         }
+      }
+      if (pfds[1].revents & POLLIN) {
+         struct sockaddr_storage peer;
+         socklen_t peer_len = sizeof(peer);
+         memset(&peer, 0, sizeof(peer));
+         int fd = accept(h->listen_fd, (struct sockaddr *)&peer, &peer_len);
+         int slot = -1, same = 0;
+         for (int i = 0; fd >= 0 && i < MAX_VIEWERS; i++) {
+            if (!h->conns[i] && slot < 0)
+               slot = i;
+            else if (h->conns[i] && same_address(&h->conns[i]->peer, &peer))
+               same++;
+         }
+         if (same >= MAX_PER_ADDRESS) {
+            vs_warn(0, "display: refusing an HTTP connection: its address holds %d (limit %d)", same,
+                    MAX_PER_ADDRESS);
+            slot = -1;
+         }
+         struct conn *c = slot >= 0 ? calloc(1, sizeof(*c)) : NULL;
+         if (!c) {
+            if (fd >= 0)
+               close(fd);
+         } else {
+            os_set_cloexec(fd);
+            os_set_nonblocking(fd, true);
+            os_socket_prepare(fd);
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            c->http = h;
+            c->fd = fd;
+            c->accepted_ns = os_now_ns();
+            c->peer = peer;
+            h->conns[slot] = c;
+         }
+      }
+      pthread_mutex_unlock(&h->lock);
+   }
+   return NULL;
+}
+
+struct vs_http *
+vs_http_start(const char *addr_port, bool input, const struct vs_http_events *events)
+{
+   char host[128] = "127.0.0.1";
+   const char *colon = strrchr(addr_port, ':');
+   const char *port_s = addr_port;
+   if (colon) {
+      size_t hl = (size_t)(colon - addr_port);
+      if (hl >= sizeof(host)) {
+         vs_error(0, "display: bad --http address '%s'", addr_port);
+         return NULL;
+      }
+      if (hl) {
+         memcpy(host, addr_port, hl);
+         host[hl] = '\0';
+      }
+      port_s = colon + 1;
+   }
+   char *end;
+   long port = strtol(port_s, &end, 10);
+   struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+   if (*port_s == '\0' || *end || port < 0 || port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+      vs_error(0, "display: bad --http address '%s' (use ADDR:PORT, an IPv4 address)", addr_port);
+      return NULL;
+   }
+   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+   int one = 1;
+   if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+       bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 16) != 0) {
+      vs_error(0, "display: cannot listen on %s: %s", addr_port, strerror(errno));
+      if (fd >= 0)
+         close(fd);
+      return NULL;
+   }
+   os_set_nonblocking(fd, true);
+   socklen_t len = sizeof(sa);
+   getsockname(fd, (struct sockaddr *)&sa, &len);
+   struct vs_http *h = calloc(1, sizeof(*h));
+   if (!h || os_event_init(&h->wake) != 0) {
+      vs_error(0, "display: out of memory");
+      free(h);
+      close(fd);
+      return NULL;
+   }
+   h->listen_fd = fd;
+   h->input = input;
+   h->events = *events;
+   atomic_init(&h->ready, true);
+   pthread_mutex_init(&h->lock, NULL);
+   h->running = true;
+   if (pthread_create(&h->thread, NULL, http_main, h) != 0) {
+      vs_error(0, "display: cannot start the HTTP thread");
+      h->running = false;
+      vs_http_destroy(h);
+      return NULL;
+   }
+   /* Tests wait for this line. */
+   printf("venus-server: http http://%s:%u/\n", host, (unsigned)ntohs(sa.sin_port));
+   fflush(stdout);
+   return h;
+}
+
+void
+vs_http_stop(struct vs_http *h)
+{
+   if (!h->running)
+      return;
+   pthread_mutex_lock(&h->lock);
+   h->stop = true;
+   pthread_mutex_unlock(&h->lock);
+   os_event_signal(&h->wake);
+   pthread_join(h->thread, NULL);
+   h->running = false;
+   for (int i = 0; i < MAX_VIEWERS; i++)
+      if (h->conns[i])
+         conn_close(h, i);
+   vs_info(0, "display: %u viewers served, %llu messages dropped for slow viewers, %llu frames skipped for "
+              "viewers without room, %llu acknowledgements, %llu key frames asked for, %llu input events",
+           h->viewers_total, (unsigned long long)h->dropped, (unsigned long long)h->skipped, (unsigned long long)h->acks,
+           (unsigned long long)h->key_requests, (unsigned long long)h->inputs);
+}
+
+void
+vs_http_destroy(struct vs_http *h)
+{
+   if (!h)
+      return;
+   vs_http_stop(h);
+   close(h->listen_fd);
+   os_event_fini(&h->wake);
+   pthread_mutex_destroy(&h->lock);
+   free(h);
+}

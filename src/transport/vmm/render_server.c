@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: MIT */
+/* The render server's client loop: the VMM's proxy on --socket-fd, one
+ * worker per context (a thread; with --isolate process a forked process
+ * that alone touches the host driver for that context; with --isolate
+ * spawn such a process started afresh with posix_spawn). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "context/context.h"
+#include "os/os.h"
+#include "transport/vmm/render.h"
+#include "transport/vmm/render_socket.h"
+#include "base/log.h"
+
+/* Contexts one proxy may hold at once (a guest has a few per process). */
+#define MAX_CONTEXTS 1024
+
+struct worker {
+   struct worker *next;
+   struct server *server;
+   uint32_t ctx_id;
+   char name[32];
+   int fd;            /* the worker's end of the context socket */
+   pthread_t thread;
+   _Atomic int pid;   /* process mode: the worker process, 0 before fork */
+   atomic_bool killed; /* we ended it: its death is no news */
+   bool destroyed;     /* DESTROY_CONTEXT/RESET seen: the id is free again */
+   atomic_bool done;
+};
+
+struct server {
+   struct render_socket sock;
+   const struct vs_context_options *options;
+   const struct render_server_options *rs;
+   enum vs_isolate isolate;
+   uint32_t init_flags; /* the VMM's, from INIT */
+   pthread_mutex_t lock;
+   struct worker *workers;
+   uint32_t live;
+   struct os_event reap_event;
+   struct os_worker_tie tie; /* process mode */
+};
+
+/* The worker process: only its own context socket stays open. */
+static void
+worker_process_main(struct worker *w)
+{
+   /* A render server that dies (the VMM SIGKILLs it) takes its workers. */
+   if (!os_worker_start(&w->server->tie, w->fd))
+      _exit(1);
+   signal(SIGTERM, SIG_DFL);
+   signal(SIGINT, SIG_DFL);
+      render_context_serve(w->fd, w->ctx_id, w->name, w->server->options, w->server->sock.framing);
+   _exit(0);
+}
+
+extern char **environ;
+
+/* Starts a worker as upstream virglrenderer does on macOS: the server's
+ * own program, posix_spawn'ed with --worker-context-fd/-id/-init-flags/
+ * -name (the context socket as fd 3), plus the server's options and what
+ * ties the worker to this process. -1 with errno on failure. */
+static pid_t
+spawn_worker(struct worker *w)
+{
+   struct server *s = w->server;
+   const struct render_server_options *rs = s->rs;
+   char fd_arg[] = "3", tie_fd_arg[] = "4", id[16], flags[16], pid[24];
+   snprintf(id, sizeof(id), "%u", w->ctx_id);
+   snprintf(flags, sizeof(flags), "%u", s->init_flags);
+   snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+   const char *extra[] = {
+      "--worker-context-fd", fd_arg, "--worker-context-id", id, "--worker-context-init-flags", flags,
+      "--worker-context-name", w->name, "--stream-framing",
+      render_framing_name(s->sock.framing == RENDER_FRAMING_SEQPACKET ? RENDER_FRAMING_AUTO : s->sock.framing),
+      "--worker-server-pid", pid, s->tie.read_fd >= 0 ? "--worker-tie-fd" : NULL, tie_fd_arg, NULL,
+   };
+   const int n_extra = (int)(sizeof(extra) / sizeof(extra[0]));
+   char **argv = calloc((size_t)rs->worker_arg_count + (size_t)n_extra + 2, sizeof(char *));
+   /* Sources above fd 4, so that neither dup2 clobbers the other's. */
+   int ctx_fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 10);
+   int tie_fd = s->tie.read_fd >= 0 ? fcntl(s->tie.read_fd, F_DUPFD_CLOEXEC, 10) : -1;
+   posix_spawn_file_actions_t actions;
+   int err = !argv || ctx_fd < 0 || (s->tie.read_fd >= 0 && tie_fd < 0) ? errno ? errno : ENOMEM
+             : posix_spawn_file_actions_init(&actions);
+   pid_t child = -1;
+   if (!err) {
+      int a = 0;
+      argv[a++] = (char *)rs->exec_path;
+      for (int i = 0; i < rs->worker_arg_count; i++)
+         argv[a++] = rs->worker_args[i];
+      for (int i = 0; i < n_extra && extra[i]; i++)
+         argv[a++] = (char *)extra[i];
+      argv[a] = NULL;
+      err = posix_spawn_file_actions_adddup2(&actions, ctx_fd, 3);
+      if (!err && tie_fd >= 0)
+         err = posix_spawn_file_actions_adddup2(&actions, tie_fd, 4);
+      if (!err)
+         err = posix_spawn(&child, rs->exec_path, &actions, NULL, argv, environ);
+      posix_spawn_file_actions_destroy(&actions);
+   }
+   free(argv);
+   if (ctx_fd >= 0)
+      close(ctx_fd);
+   if (tie_fd >= 0)
+      close(tie_fd);
+   errno = err;
+   return err ? -1 : child;
+}
+
+static void *
+worker_thread(void *arg)
+{
+   struct worker *w = arg;
+   char name[16];
+   snprintf(name, sizeof(name), "vs-ctx-%u", w->ctx_id);
+   os_thread_set_name(name);
+   if (w->server->isolate == VS_ISOLATE_THREAD) {
+      /* The worker gets its own copy: w->fd stays the server's, to shut
+       * down, until the worker is reaped. */
+      int fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0);
+      if (fd < 0)
+         vs_error(w->ctx_id, "dropping context \"%s\": %s", w->name, strerror(errno));
+      else
+         render_context_serve(fd, w->ctx_id, w->name, w->server->options, w->server->sock.framing);
+   } else {
+      /* This thread waits for the worker, so it outlives it, as
+       * os_worker_start's tie on Linux needs. */
+      pid_t pid = w->server->isolate == VS_ISOLATE_SPAWN ? spawn_worker(w) : fork();
+      if (pid == 0)
+         worker_process_main(w);
+      if (pid < 0) {
+         vs_error(w->ctx_id, "dropping context \"%s\": cannot %s its worker: %s", w->name,
+                  w->server->isolate == VS_ISOLATE_SPAWN ? "spawn" : "fork", strerror(errno));
+      } else {
+         atomic_store(&w->pid, pid);
+         if (atomic_load(&w->killed))
+            kill(pid, SIGKILL);
+         int status;
+         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+         if (WIFSIGNALED(status) && !atomic_load(&w->killed))
+            vs_error(w->ctx_id, "context \"%s\": worker process %d killed by signal %d; only this context is gone",
+                     w->name, (int)pid, WTERMSIG(status));
+         else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+            vs_error(w->ctx_id, "context \"%s\": worker process %d exited with status %d", w->name, (int)pid,
+                     WEXITSTATUS(status));
+      }
+   }
+   atomic_store(&w->done, true);
+   os_event_signal(&w->server->reap_event);
+   return NULL;
+}
+
+/* Stops a worker: its socket is shut down (its loop ends, destroying its
+ * context); a worker process is SIGKILLed as the stock server does. */
+static void
+worker_stop(struct worker *w)
+{
+   w->destroyed = true;
+   atomic_store(&w->killed, true);
+   if (w->fd >= 0)
+      shutdown(w->fd, SHUT_RDWR);
+   int pid = atomic_load(&w->pid);
+   if (pid > 0)
+      kill(pid, SIGKILL);
+}
+
+static void
+reap_workers(struct server *s, bool all)
+{
+   pthread_mutex_lock(&s->lock);
+   struct worker **link = &s->workers;
+   struct worker *finished = NULL;
+   while (*link) {
+      struct worker *w = *link;
+      if (all || atomic_load(&w->done)) {
+         *link = w->next;
+         w->next = finished;
+         finished = w;
+         if (!w->destroyed)
+            s->live--;
+      } else {
+         link = &w->next;
+      }
+   }
+   pthread_mutex_unlock(&s->lock);
+   while (finished) {
+      struct worker *w = finished;
+      finished = w->next;
+      pthread_join(w->thread, NULL);
+      if (w->fd >= 0)
+         close(w->fd);
+      free(w);
+   }
+}
+
+static void
+stop_all(struct server *s)
+{
+   pthread_mutex_lock(&s->lock);
+   for (struct worker *w = s->workers; w; w = w->next) {
+      if (!w->destroyed) {
+         worker_stop(w);
+         s->live--;
+      }
+   }
+   pthread_mutex_unlock(&s->lock);
+}
+
+static struct worker *
+find_live(struct server *s, uint32_t ctx_id)
+{
+   for (struct worker *w = s->workers; w; w = w->next) {
+      if (w->ctx_id == ctx_id && !w->destroyed)
+         return w;
+   }
+   return NULL;
+}
+
+static const char *
+isolate_name(enum vs_isolate isolate)
+{
+   return isolate == VS_ISOLATE_SPAWN ? "spawned process" : isolate == VS_ISOLATE_PROCESS ? "process" : "thread";
+}
+
+/* The name only labels logs: keep it printable. */
+static void
+sanitize_name(char *out, const char *in, size_t size)
+{
+   size_t n = 0;
+   while (n < size - 1 && in[n]) {
+      unsigned char c = (unsigned char)in[n];
+      out[n] = c >= 0x20 && c < 0x7f && c != '"' ? (char)c : '?';
+      n++;
+   }
+   out[n] = '\0';
+}
+
+static bool
+send_create_reply(struct server *s, bool ok, int fd)
+{
+   const struct render_client_op_create_context_reply reply = { .ok = ok };
+   int err = render_socket_send(&s->sock, &reply, sizeof(reply), ok ? &fd : NULL, ok ? 1 : 0);
+   if (err) {
+      vs_error(0, "render server: sending a CREATE_CONTEXT reply failed: %s", strerror(err));
+      return false;
+   }
+   return true;
+}
+
+static bool
+create_context(struct server *s, const struct render_client_op_create_context_request *req)
+{
+   char name[32];
+   sanitize_name(name, req->ctx_name, sizeof(name));
+   pthread_mutex_lock(&s->lock);
+   const char *refuse = find_live(s, req->ctx_id) ? "the id is in use"
+                        : s->live >= MAX_CONTEXTS ? "too many contexts"
+                                                  : NULL;
+   pthread_mutex_unlock(&s->lock);
+   if (refuse) {
+      vs_error(req->ctx_id, "CREATE_CONTEXT \"%s\" refused: %s", name, refuse);
+      return send_create_reply(s, false, -1);
+   }
+
+   int pair[2];
+   struct worker *w = calloc(1, sizeof(*w));
+   if (!w || socketpair(AF_UNIX, render_socket_type(&s->sock), 0, pair) != 0) {
+      vs_error(req->ctx_id, "CREATE_CONTEXT \"%s\" refused: %s", name, w ? strerror(errno) : "out of memory");
+      free(w);
+      return send_create_reply(s, false, -1);
+   }
+   os_set_cloexec(pair[0]);
+   os_set_cloexec(pair[1]);
+   w->server = s;
+   w->ctx_id = req->ctx_id;
+   memcpy(w->name, name, sizeof(name));
+   w->fd = pair[1];
+   pthread_mutex_lock(&s->lock);
+   int err = pthread_create(&w->thread, NULL, worker_thread, w);
+   if (!err) {
+      w->next = s->workers;
+      s->workers = w;
+      s->live++;
+   }
+   pthread_mutex_unlock(&s->lock);
+   if (err) {
+      vs_error(req->ctx_id, "CREATE_CONTEXT \"%s\" refused: cannot start its worker: %s", name, strerror(err));
+      close(pair[0]);
+      close(pair[1]);
+      free(w);
+      return send_create_reply(s, false, -1);
+   }
+   vs_info(req->ctx_id, "context \"%s\" created (%s worker)", name, isolate_name(s->isolate));
+   bool ok = send_create_reply(s, true, pair[0]);
+   close(pair[0]);
+   return ok;
+}
+
+static void
+destroy_context(struct server *s, uint32_t ctx_id)
+{
+   pthread_mutex_lock(&s->lock);
+   struct worker *w = find_live(s, ctx_id);
+   if (w) {
+      worker_stop(w);
+      s->live--;
+   }
+   pthread_mutex_unlock(&s->lock);
+   if (!w)
+      vs_debug(ctx_id, "DESTROY_CONTEXT of a context that is already gone");
+}
+
+static const char *const client_op_names[RENDER_CLIENT_OP_COUNT] = {
+   "NOP", "INIT", "RESET", "CREATE_CONTEXT", "DESTROY_CONTEXT",
+};
+static const size_t client_op_sizes[RENDER_CLIENT_OP_COUNT] = {
+   4, sizeof(struct render_client_op_init_request), 4, sizeof(struct render_client_op_create_context_request),
+   sizeof(struct render_client_op_destroy_context_request),
+};
+
+/* Returns false when the proxy broke the protocol (logged once). */
+static bool
+handle(struct server *s, const void *buf, size_t size, int fd_count)
+{
+   uint32_t op = 0;
+   if (size >= sizeof(op))
+      memcpy(&op, buf, sizeof(op));
+   if (size < sizeof(op) || op >= RENDER_CLIENT_OP_COUNT) {
+      vs_error(0, "render server: unknown client op %u (%zu bytes); closing", op, size);
+      return false;
+   }
+   if (size != client_op_sizes[op] || fd_count) {
+      vs_error(0, "render server: %s of %zu bytes with %d fds, expected %zu and none; closing",
+               client_op_names[op], size, fd_count, client_op_sizes[op]);
+      return false;
+   }
+   switch (op) {
+   case RENDER_CLIENT_OP_NOP:
+      return true;
+   case RENDER_CLIENT_OP_INIT: {
+      const struct render_client_op_init_request *req = buf;
+      vs_info(0, "render server: INIT, VMM flags 0x%x", req->flags);
+      s->init_flags = req->flags;
+      if (!(req->flags & RENDER_VMM_FLAG_VENUS))
+         vs_warn(0, "render server: the VMM did not ask for Venus (flags 0x%x)", req->flags);
+      return true;
+   }
+   case RENDER_CLIENT_OP_RESET:
+      vs_info(0, "render server: RESET, destroying every context");
+      stop_all(s);
+      return true;
+   case RENDER_CLIENT_OP_CREATE_CONTEXT:
+      return create_context(s, buf);
+   case RENDER_CLIENT_OP_DESTROY_CONTEXT: {
+      const struct render_client_op_destroy_context_request *req = buf;
+      destroy_context(s, req->ctx_id);
+      return true;
+   }
+   }
+   return false;
+}
+
+int
+render_server_run(int fd, const struct vs_context_options *options, const struct render_server_options *rs)
+{
+   struct server s = { .options = options, .rs = rs, .isolate = rs->isolate };
+   const char *why;
+   if (!render_socket_init(&s.sock, fd, rs->stream_framing, &why)) {
+      vs_error(0, "render server: --socket-fd %d is %s", fd, why);
+      return 1;
+   }
+   if (pthread_mutex_init(&s.lock, NULL) != 0 || os_event_init(&s.reap_event) < 0 ||
+       (s.isolate != VS_ISOLATE_THREAD && os_worker_tie_init(&s.tie) < 0)) {
+      vs_error(0, "render server: cannot set up: %s", strerror(errno));
+      return 1;
+   }
+   vs_info(0, "render server: serving fd %d (%s framing, %s workers)", fd, render_framing_name(s.sock.framing),
+           isolate_name(s.isolate));
+
+   int rc = 0;
+   for (;;) {
+      struct pollfd pfds[2] = {
+         { .fd = fd, .events = POLLIN },
+         { .fd = s.reap_event.read_fd, .events = POLLIN },
+      };
+      if (poll(pfds, 2, -1) < 0) {
+         if (errno == EINTR)
+            continue;
+         vs_error(0, "render server: poll: %s", strerror(errno));
+         rc = 1;
+         break;
+      }
+      if (pfds[1].revents) {
+         os_event_drain(&s.reap_event);
+         reap_workers(&s, false);
+      }
+      if (!pfds[0].revents)
+         continue;
+      union {
+         uint32_t op;
+         uint64_t align;
+         uint8_t bytes[RENDER_CLIENT_MAX_REQUEST];
+      } buf;
+      size_t size;
+      int fds[RENDER_MAX_FDS], fd_count;
+      char reason[160];
+      const enum render_framing framing = s.sock.framing;
+      enum render_recv_result r = render_socket_recv(&s.sock, &buf, sizeof(buf), &size, fds, &fd_count, reason,
+                                                     sizeof(reason));
+      if (framing != s.sock.framing)
+         vs_info(0, "render server: the VMM speaks the %s stream framing", render_framing_name(s.sock.framing));
+      if (r == RENDER_RECV_EOF) {
+         vs_info(0, "render server: the VMM closed the socket");
+         break;
+      }
+      if (r == RENDER_RECV_ERROR) {
+         vs_error(0, "render server: %s; closing", reason);
+         rc = 1;
+         break;
+      }
+      for (int i = 0; i < fd_count; i++)
+         close(fds[i]);
+      if (!handle(&s, &buf, size, fd_count)) {
+         rc = 1;
+         break;
+      }
+   }
+   stop_all(&s);
+   reap_workers(&s, true);
+   if (s.isolate != VS_ISOLATE_THREAD)
+      os_worker_tie_fini(&s.tie);
+   os_event_fini(&s.reap_event);
+   pthread_mutex_destroy(&s.lock);
+   close(fd);
+   return rc;
+}

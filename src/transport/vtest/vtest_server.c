@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: MIT */
+#include "transport/vtest/vtest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "os/os.h"
+#include "base/log.h"
+#include "transport/vtest/vtest_client.h"
+#include "transport/vtest/vtest_protocol.h"
+
+/* How long accepting pauses when out of fds, in ms. */
+#define ACCEPT_BACKOFF_MS 100
+
+struct client_thread {
+   struct client_thread *next;
+   struct server *server;
+   pthread_t thread;
+   int fd; /* -1 once the thread has closed it */
+   uint32_t ctx_id;
+   uid_t peer_uid;
+   bool done;
+};
+
+struct server {
+   pthread_mutex_t lock;
+   struct client_thread *clients;
+   uint32_t active;            /* client threads not yet done, under lock */
+   uint64_t refused;           /* clients refused over the cap */
+   struct vtest_server_limits limits;
+   _Atomic uint64_t buffered;  /* payload bytes all clients buffer */
+   struct os_event reap_event; /* a client thread finished */
+   uint32_t next_ctx_id;
+   const struct vs_context_options *options;
+   struct vtest_server_setup setup;
+   struct os_worker_tie tie;   /* with setup.isolate_process */
+};
+
+/* A socket file left by a server that died can be replaced; one that a
+ * live server is accepting on cannot. */
+static bool
+remove_stale_socket(const char *path, const struct sockaddr_un *addr)
+{
+   struct stat st;
+   if (lstat(path, &st) != 0) {
+      if (errno == ENOENT)
+         return true;
+      vs_error(0, "cannot check %s: %s", path, strerror(errno));
+      return false;
+   }
+   if (!S_ISSOCK(st.st_mode)) {
+      vs_error(0, "%s exists and is not a socket; not replacing it", path);
+      return false;
+   }
+
+   int probe = socket(AF_UNIX, SOCK_STREAM, 0);
+   if (probe < 0) {
+      vs_error(0, "socket: %s", strerror(errno));
+      return false;
+   }
+   int ret = connect(probe, (const struct sockaddr *)addr, sizeof(*addr));
+   int err = errno;
+   close(probe);
+   if (ret == 0) {
+      vs_error(0, "another server is already listening on %s", path);
+      return false;
+   }
+   if (err != ECONNREFUSED) {
+      vs_error(0, "cannot probe %s: %s", path, strerror(err));
+      return false;
+   }
+   vs_info(0, "removing stale socket %s", path);
+   if (unlink(path) != 0 && errno != ENOENT) {
+      vs_error(0, "cannot remove stale socket %s: %s", path, strerror(errno));
+      return false;
+   }
+   return true;
+}
+
+/* Returns the listening fd and the socket file's identity, or -1. */
+static int
+open_listen_socket(const char *path, struct stat *identity)
+{
+   struct sockaddr_un addr;
+   memset(&addr, 0, sizeof(addr));
+   addr.sun_family = AF_UNIX;
+   if (strlen(path) >= sizeof(addr.sun_path)) {
+      vs_error(0, "socket path %s is too long (limit %zu bytes)", path,
+               sizeof(addr.sun_path) - 1);
+      return -1;
+   }
+   memcpy(addr.sun_path, path, strlen(path));
+
+   if (!remove_stale_socket(path, &addr))
+      return -1;
+
+   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+   if (fd < 0) {
+      vs_error(0, "socket: %s", strerror(errno));
+      return -1;
+   }
+   const char *step;
+   bool bound = false;
+   if (os_set_cloexec(fd) < 0 || os_set_nonblocking(fd, true) < 0) {
+      step = "fcntl";
+   } else if (bind(fd, (const struct sockaddr *)&addr, sizeof(addr)) != 0) {
+      step = "bind";
+   } else {
+      bound = true;
+      step = "listen";
+      if (listen(fd, SOMAXCONN) == 0 && stat(path, identity) == 0)
+         return fd;
+   }
+   int err = errno;
+   vs_error(0, "cannot listen on %s: %s: %s", path, step, strerror(err));
+   if (bound)
+      unlink(path);
+   close(fd);
+   return -1;
+}
+
+static void *
+client_main(void *arg)
+{
+   struct client_thread *ct = arg;
+   struct server *server = ct->server;
+   char name[16];
+   snprintf(name, sizeof(name), "vs-client-%u", ct->ctx_id);
+   os_thread_set_name(name);
+
+   const struct vtest_client_limits limits = {
+      .message_timeout_ms = server->limits.message_timeout_ms,
+      .work_timeout_ms = server->limits.work_timeout_ms,
+      .partial_bytes = server->limits.partial_bytes,
+      .partial_total_bytes = server->limits.partial_total_bytes,
+      .buffered_total = &server->buffered,
+   };
+   if (!server->setup.isolate_process) {
+      vtest_client_serve_limited(ct->fd, ct->ctx_id, server->options, &limits);
+   } else {
+      /* This thread only minds the worker (and outlives it, as
+       * os_worker_start's tie on Linux needs); the server process never
+       * touches the host driver, so the child starts clean. */
+      pid_t pid = fork();
+      if (pid == 0) {
+         if (!os_worker_start(&server->tie, ct->fd))
+            _exit(1);
+         signal(SIGTERM, SIG_DFL);
+         signal(SIGINT, SIG_DFL);
+         _exit(vtest_client_serve_limited(ct->fd, ct->ctx_id, server->options, &limits) == 0 ? 0 : 1);
+      }
+      if (pid < 0) {
+         vs_error(ct->ctx_id, "dropping client: cannot fork its worker: %s", strerror(errno));
+      } else {
+         int status = 0;
+         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+         if (WIFSIGNALED(status))
+            vs_error(ct->ctx_id, "client worker process %d killed by signal %d; only this client is gone", (int)pid,
+                     WTERMSIG(status));
+      }
+   }
+
+   /* Closed under the lock so that shutdown never hits a reused fd. */
+   pthread_mutex_lock(&server->lock);
+   close(ct->fd);
+   ct->fd = -1;
+   ct->done = true;
+   server->active--;
+   pthread_mutex_unlock(&server->lock);
+   os_event_signal(&server->reap_event);
+   return NULL;
+}
+
+/* Joins finished client threads (all of them when `all`). */
+static void
+reap_clients(struct server *server, bool all)
+{
+   struct client_thread *finished = NULL;
+
+   pthread_mutex_lock(&server->lock);
+   struct client_thread **link = &server->clients;
+   while (*link) {
+      struct client_thread *ct = *link;
+      if (all || ct->done) {
+         *link = ct->next;
+         ct->next = finished;
+         finished = ct;
+      } else {
+         link = &ct->next;
+      }
+   }
+   pthread_mutex_unlock(&server->lock);
+
+   while (finished) {
+      struct client_thread *ct = finished;
+      finished = ct->next;
+      pthread_join(ct->thread, NULL);
+      free(ct);
+   }
+}
+
+static void
+start_client(struct server *server, int fd)
+{
+   /* Over the cap: refuse at once (the client sees its connection close)
+    * rather than queue it behind the others. One peer (uid) may not hold
+    * every slot: clients-per-peer of them, the rest stay for other users. */
+   uid_t uid = 0;
+   bool known = os_peer_uid(fd, &uid) == 0;
+   pthread_mutex_lock(&server->lock);
+   uint32_t active = server->active, of_peer = 0;
+   for (struct client_thread *ct = server->clients; known && ct; ct = ct->next)
+      of_peer += !ct->done && ct->peer_uid == uid;
+   bool full = server->limits.clients && active >= server->limits.clients;
+   bool peer_full = known && server->limits.clients_per_peer && of_peer >= server->limits.clients_per_peer;
+   if (full || peer_full)
+      server->refused++;
+   else
+      server->active++;
+   pthread_mutex_unlock(&server->lock);
+   if (full) {
+      vs_warn(0, "refusing client: %u clients connected (limit clients=%u)", active,
+              server->limits.clients);
+      close(fd);
+      return;
+   }
+   if (peer_full) {
+      vs_warn(0, "refusing client: uid %u holds %u connections (limit clients-per-peer=%u)", (unsigned)uid, of_peer,
+              server->limits.clients_per_peer);
+      close(fd);
+      return;
+   }
+
+   struct client_thread *ct = calloc(1, sizeof(*ct));
+   if (!ct) {
+      vs_error(0, "out of memory accepting a client");
+      close(fd);
+      pthread_mutex_lock(&server->lock);
+      server->active--;
+      pthread_mutex_unlock(&server->lock);
+      return;
+   }
+   ct->server = server;
+   ct->fd = fd;
+   ct->peer_uid = known ? uid : (uid_t)-1;
+   ct->ctx_id = server->next_ctx_id++;
+   if (server->next_ctx_id == 0)
+      server->next_ctx_id = 1;
+
+   vs_info(ct->ctx_id, "client connected");
+
+   pthread_mutex_lock(&server->lock);
+   ct->next = server->clients;
+   server->clients = ct;
+   int err = pthread_create(&ct->thread, NULL, client_main, ct);
+   if (err != 0) {
+      server->clients = ct->next;
+      server->active--;
+   }
+   pthread_mutex_unlock(&server->lock);
+
+   if (err != 0) {
+      vs_error(ct->ctx_id, "dropping client: cannot start its thread: %s", strerror(err));
+      close(fd);
+      free(ct);
+   }
+}
+
+/* Returns false when accepting should pause (out of fds or memory). */
+static bool
+accept_client(struct server *server, int listen_fd)
+{
+   int fd = accept(listen_fd, NULL, NULL);
+   if (fd < 0) {
+      switch (errno) {
+      case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+      case EWOULDBLOCK:
+#endif
+      case EINTR:
+      case ECONNABORTED:
+      case EPROTO:
+         return true;
+      case EMFILE:
+      case ENFILE:
+         vs_warn(0, "accept: %s (out of fds); pausing new connections for %d ms", strerror(errno),
+                 ACCEPT_BACKOFF_MS);
+         return false;
+      default:
+         vs_warn(0, "accept: %s; pausing new connections", strerror(errno));
+         return false;
+      }
+   }
+   /* Accepted sockets inherit O_NONBLOCK on some systems; clients block.
+    * A client that vanishes mid-reply must not raise SIGPIPE: the process's
+    * signal dispositions are not ours to rely on. */
+   if (os_set_cloexec(fd) < 0 || os_set_nonblocking(fd, false) < 0 || os_socket_prepare(fd) < 0) {
+      vs_error(0, "setting up a new client socket: %s", strerror(errno));
+      close(fd);
+      return true;
+   }
+   start_client(server, fd);
+   return true;
+}
+
+static void
+accept_loop(struct server *server, int listen_fd)
+{
+   bool backoff = false;
+   for (;;) {
+      struct pollfd pfds[3] = {
+         { .fd = server->setup.stop_fd, .events = POLLIN },
+         { .fd = backoff ? -1 : listen_fd, .events = POLLIN },
+         { .fd = server->reap_event.read_fd, .events = POLLIN },
+      };
+      int ret = poll(pfds, 3, backoff ? ACCEPT_BACKOFF_MS : -1);
+      if (ret < 0) {
+         if (errno == EINTR)
+            continue;
+         vs_error(0, "poll: %s", strerror(errno));
+         return;
+      }
+      if (pfds[0].revents)
+         return;
+      backoff = false;
+      if (pfds[2].revents) {
+         os_event_drain(&server->reap_event);
+         reap_clients(server, false);
+      }
+      if (pfds[1].revents & POLLIN)
+         backoff = !accept_client(server, listen_fd);
+   }
+}
+
+/* Disconnects every client and joins the threads that finish within
+ * VTEST_STOP_TIMEOUT_MS. False if some did not (the rest stay listed). */
+static bool
+stop_clients(struct server *server)
+{
+   pthread_mutex_lock(&server->lock);
+   for (struct client_thread *ct = server->clients; ct; ct = ct->next) {
+      if (ct->fd >= 0)
+         shutdown(ct->fd, SHUT_RDWR);
+   }
+   pthread_mutex_unlock(&server->lock);
+   const uint64_t deadline = os_now_ns() + VTEST_STOP_TIMEOUT_MS * 1000000ull;
+   for (;;) {
+      reap_clients(server, false);
+      unsigned left = 0;
+      pthread_mutex_lock(&server->lock);
+      for (struct client_thread *ct = server->clients; ct; ct = ct->next)
+         left++;
+      pthread_mutex_unlock(&server->lock);
+      if (!left)
+         return true;
+      uint64_t now = os_now_ns();
+      if (now >= deadline) {
+         vs_error(0, "%u client thread(s) still busy %d s after shutdown began (stuck in the host "
+                     "driver?); exiting without them", left, VTEST_STOP_TIMEOUT_MS / 1000);
+         return false;
+      }
+      struct pollfd pfd = { .fd = server->reap_event.read_fd, .events = POLLIN };
+      int ms = (int)((deadline - now) / 1000000ull) + 1;
+      if (poll(&pfd, 1, ms) > 0)
+         os_event_drain(&server->reap_event);
+   }
+}
+
+/* Removes the socket file unless someone replaced it meanwhile. */
+static void
+remove_socket_file(const char *path, const struct stat *identity)
+{
+   struct stat st;
+   if (lstat(path, &st) == 0 && st.st_dev == identity->st_dev && st.st_ino == identity->st_ino)
+      unlink(path);
+}
+
+void
+vtest_server_limits_default(struct vtest_server_limits *limits)
+{
+   *limits = (struct vtest_server_limits){
+      /* Each client is a thread, a host VkDevice and its fds. */
+      .clients = 32,
+      /* Mesa writes a whole message at once: seconds mean a stalled peer. */
+      .message_timeout_ms = 10000,
+      /* Mesa submits its first commands (vkCreateInstance) right after the
+       * handshake: a connection that sent none for this long only holds a
+       * slot. */
+      .work_timeout_ms = 30000,
+      /* One user cannot lock the others out; a single-user host (all
+       * clients of one uid) keeps 24 of its 32 slots. */
+      .clients_per_peer = 24,
+      /* The largest SUBMIT_CMD2 the protocol allows... */
+      .partial_bytes = (uint64_t)VTEST_MAX_SUBMIT_WORDS * 4,
+      /* ...but not 32 of them at once. */
+      .partial_total_bytes = 256ull << 20,
+   };
+}
+
+int
+vtest_server_run_limited(const char *socket_path, const struct vs_context_options *options,
+                         const struct vtest_server_limits *limits, const struct vtest_server_setup *setup)
+{
+   struct stat identity;
+   int listen_fd = open_listen_socket(socket_path, &identity);
+   if (listen_fd < 0)
+      return 1;
+
+   struct server server = { .clients = NULL, .next_ctx_id = 1, .options = options, .limits = *limits,
+                            .setup = *setup };
+   atomic_init(&server.buffered, 0);
+   int err = pthread_mutex_init(&server.lock, NULL);
+   bool event = err == 0 && os_event_init(&server.reap_event) == 0;
+   if (!event || (setup->isolate_process && os_worker_tie_init(&server.tie) < 0)) {
+      vs_error(0, "cannot set up the server: %s", strerror(err ? err : errno));
+      if (event)
+         os_event_fini(&server.reap_event);
+      if (err == 0)
+         pthread_mutex_destroy(&server.lock);
+      close(listen_fd);
+      remove_socket_file(socket_path, &identity);
+      return 1;
+   }
+
+   printf("venus-server: listening on %s\n", socket_path);
+   fflush(stdout);
+
+   accept_loop(&server, listen_fd);
+
+   vs_info(0, "shutting down");
+   close(listen_fd);
+   if (!stop_clients(&server)) {
+      /* Their threads still use the server's lock and events. */
+      remove_socket_file(socket_path, &identity);
+      return VTEST_SERVER_ABANDONED;
+   }
+   remove_socket_file(socket_path, &identity);
+   if (setup->isolate_process)
+      os_worker_tie_fini(&server.tie);
+   os_event_fini(&server.reap_event);
+   pthread_mutex_destroy(&server.lock);
+   return 0;
+}

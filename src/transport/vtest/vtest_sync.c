@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: MIT */
+#include "transport/vtest/vtest_sync.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "os/os.h"
+#include "transport/vtest/vtest_protocol.h"
+
+#define SYNC_BUCKETS 1024 /* power of two */
+
+struct sync {
+   uint32_t id;
+   uint64_t value;
+   /* One for the table while the id is live, one per waiter/signal entry. */
+   unsigned refs;
+   struct sync *next;
+};
+
+/* A sync and the value a waiter or signal attaches to it. */
+struct sync_target {
+   struct sync *sync;
+   uint64_t value;
+};
+
+struct waiter {
+   struct waiter *next;
+   struct os_event event;
+   bool any;
+   uint32_t count;
+   struct sync_target targets[];
+};
+
+struct vtest_sync_signal {
+   struct vtest_sync_table *table;
+   /* Pending signals are listed so that destroy can free the ones whose
+    * timeline never retired. */
+   struct vtest_sync_signal *prev, *next;
+   uint32_t count;
+   struct sync_target targets[];
+};
+
+struct vtest_sync_table {
+   pthread_mutex_t lock;
+   struct sync *buckets[SYNC_BUCKETS];
+   uint32_t sync_count;
+   uint32_t next_id;
+   struct waiter *waiters;
+   uint32_t waiter_count;
+   struct vtest_sync_signal *pending;
+};
+
+static uint64_t
+entry_value(const uint32_t *entry)
+{
+   return (uint64_t)entry[1] | (uint64_t)entry[2] << 32;
+}
+
+static struct sync **
+find_slot(struct vtest_sync_table *table, uint32_t id)
+{
+   struct sync **slot = &table->buckets[id & (SYNC_BUCKETS - 1)];
+   while (*slot && (*slot)->id != id)
+      slot = &(*slot)->next;
+   return slot;
+}
+
+static struct sync *
+find_sync(struct vtest_sync_table *table, uint32_t id)
+{
+   return *find_slot(table, id);
+}
+
+static void
+release_sync(struct sync *sync)
+{
+   if (--sync->refs == 0)
+      free(sync);
+}
+
+static void
+release_targets(struct sync_target *targets, uint32_t count)
+{
+   for (uint32_t i = 0; i < count; i++)
+      release_sync(targets[i].sync);
+}
+
+/* Resolves wire entries to held syncs; takes no reference on failure. */
+static enum vtest_sync_result
+resolve_targets(struct vtest_sync_table *table, const uint32_t *entries, uint32_t count,
+                struct sync_target *targets, uint32_t *bad_index)
+{
+   for (uint32_t i = 0; i < count; i++) {
+      const uint32_t *entry = entries + (size_t)i * VTEST_SYNC_ENTRY_WORDS;
+      struct sync *sync = find_sync(table, entry[0]);
+      if (!sync) {
+         *bad_index = i;
+         return VTEST_SYNC_UNKNOWN_ID;
+      }
+      targets[i].sync = sync;
+      targets[i].value = entry_value(entry);
+   }
+   for (uint32_t i = 0; i < count; i++)
+      targets[i].sync->refs++;
+   return VTEST_SYNC_OK;
+}
+
+static bool
+targets_reached(const struct sync_target *targets, uint32_t count, bool any)
+{
+   if (count == 0)
+      return true;
+   for (uint32_t i = 0; i < count; i++) {
+      bool reached = targets[i].sync->value >= targets[i].value;
+      if (reached == any)
+         return any;
+   }
+   return !any;
+}
+
+static void
+free_waiter(struct waiter *waiter)
+{
+   release_targets(waiter->targets, waiter->count);
+   os_event_fini(&waiter->event);
+   free(waiter);
+}
+
+/* Called with the lock held after any value changed. */
+static void
+wake_waiters(struct vtest_sync_table *table)
+{
+   struct waiter **link = &table->waiters;
+   while (*link) {
+      struct waiter *waiter = *link;
+      if (targets_reached(waiter->targets, waiter->count, waiter->any)) {
+         *link = waiter->next;
+         table->waiter_count--;
+         /* The client holds its own copy of the read end, which stays
+          * readable after ours is closed. */
+         os_event_signal(&waiter->event);
+         free_waiter(waiter);
+      } else {
+         link = &waiter->next;
+      }
+   }
+}
+
+struct vtest_sync_table *
+vtest_sync_table_create(void)
+{
+   struct vtest_sync_table *table = calloc(1, sizeof(*table));
+   if (!table)
+      return NULL;
+   if (pthread_mutex_init(&table->lock, NULL) != 0) {
+      free(table);
+      return NULL;
+   }
+   table->next_id = 1;
+   return table;
+}
+
+void
+vtest_sync_table_destroy(struct vtest_sync_table *table)
+{
+   if (!table)
+      return;
+   while (table->waiters) {
+      struct waiter *waiter = table->waiters;
+      table->waiters = waiter->next;
+      free_waiter(waiter);
+   }
+   while (table->pending) {
+      struct vtest_sync_signal *signal = table->pending;
+      table->pending = signal->next;
+      release_targets(signal->targets, signal->count);
+      free(signal);
+   }
+   for (unsigned b = 0; b < SYNC_BUCKETS; b++) {
+      while (table->buckets[b]) {
+         struct sync *sync = table->buckets[b];
+         table->buckets[b] = sync->next;
+         release_sync(sync);
+      }
+   }
+   pthread_mutex_destroy(&table->lock);
+   free(table);
+}
+
+enum vtest_sync_result
+vtest_sync_create(struct vtest_sync_table *table, uint64_t value, uint32_t *id)
+{
+   struct sync *sync = calloc(1, sizeof(*sync));
+   if (!sync)
+      return VTEST_SYNC_SYSTEM;
+
+   pthread_mutex_lock(&table->lock);
+   if (table->sync_count >= VTEST_SYNC_MAX_SYNCS) {
+      pthread_mutex_unlock(&table->lock);
+      free(sync);
+      return VTEST_SYNC_LIMIT;
+   }
+   /* Ids are never 0; after wrapping, skip the ones still live. */
+   do {
+      sync->id = table->next_id++;
+      if (table->next_id == 0)
+         table->next_id = 1;
+   } while (find_sync(table, sync->id));
+
+   struct sync **slot = find_slot(table, sync->id);
+   sync->value = value;
+   sync->refs = 1;
+   *slot = sync;
+   table->sync_count++;
+   *id = sync->id;
+   pthread_mutex_unlock(&table->lock);
+   return VTEST_SYNC_OK;
+}
+
+bool
+vtest_sync_unref(struct vtest_sync_table *table, uint32_t id)
+{
+   pthread_mutex_lock(&table->lock);
+   struct sync **slot = find_slot(table, id);
+   struct sync *sync = *slot;
+   if (sync) {
+      *slot = sync->next;
+      table->sync_count--;
+      release_sync(sync);
+   }
+   pthread_mutex_unlock(&table->lock);
+   return sync != NULL;
+}
+
+bool
+vtest_sync_read(struct vtest_sync_table *table, uint32_t id, uint64_t *value)
+{
+   pthread_mutex_lock(&table->lock);
+   struct sync *sync = find_sync(table, id);
+   if (sync)
+      *value = sync->value;
+   pthread_mutex_unlock(&table->lock);
+   return sync != NULL;
+}
+
+bool
+vtest_sync_write(struct vtest_sync_table *table, uint32_t id, uint64_t value)
+{
+   pthread_mutex_lock(&table->lock);
+   struct sync *sync = find_sync(table, id);
+   if (sync) {
+      /* Lowering the value is allowed: that is how clients reset a sync. */
+      sync->value = value;
+      wake_waiters(table);
+   }
+   pthread_mutex_unlock(&table->lock);
+   return sync != NULL;
+}
+
+enum vtest_sync_result
+vtest_sync_wait(struct vtest_sync_table *table, bool any, const uint32_t *entries,
+                uint32_t count, int *fd, uint32_t *bad_index)
+{
+   struct waiter *waiter = malloc(sizeof(*waiter) + (size_t)count * sizeof(waiter->targets[0]));
+   if (!waiter)
+      return VTEST_SYNC_SYSTEM;
+
+   pthread_mutex_lock(&table->lock);
+   enum vtest_sync_result result =
+      resolve_targets(table, entries, count, waiter->targets, bad_index);
+   if (result != VTEST_SYNC_OK) {
+      pthread_mutex_unlock(&table->lock);
+      free(waiter);
+      return result;
+   }
+   waiter->any = any;
+   waiter->count = count;
+
+   if (targets_reached(waiter->targets, count, any)) {
+      release_targets(waiter->targets, count);
+      pthread_mutex_unlock(&table->lock);
+      free(waiter);
+      *fd = os_signalled_fd();
+      return *fd < 0 ? VTEST_SYNC_SYSTEM : VTEST_SYNC_OK;
+   }
+
+   if (table->waiter_count >= VTEST_SYNC_MAX_WAITERS) {
+      result = VTEST_SYNC_LIMIT;
+   } else if (os_event_init(&waiter->event) < 0) {
+      result = VTEST_SYNC_SYSTEM;
+   } else {
+      /* The client gets its own fd: ours closes when the wait completes,
+       * possibly on a retire thread before the client fd is even sent. */
+      *fd = fcntl(waiter->event.read_fd, F_DUPFD_CLOEXEC, 0);
+      if (*fd < 0) {
+         os_event_fini(&waiter->event);
+         result = VTEST_SYNC_SYSTEM;
+      }
+   }
+   if (result != VTEST_SYNC_OK) {
+      int err = errno;
+      release_targets(waiter->targets, count);
+      pthread_mutex_unlock(&table->lock);
+      free(waiter);
+      errno = err;
+      return result;
+   }
+   waiter->next = table->waiters;
+   table->waiters = waiter;
+   table->waiter_count++;
+   pthread_mutex_unlock(&table->lock);
+   return VTEST_SYNC_OK;
+}
+
+enum vtest_sync_result
+vtest_sync_signal_create(struct vtest_sync_table *table, const uint32_t *entries,
+                         uint32_t count, struct vtest_sync_signal **out, uint32_t *bad_index)
+{
+   struct vtest_sync_signal *signal =
+      malloc(sizeof(*signal) + (size_t)count * sizeof(signal->targets[0]));
+   if (!signal)
+      return VTEST_SYNC_SYSTEM;
+
+   pthread_mutex_lock(&table->lock);
+   enum vtest_sync_result result =
+      resolve_targets(table, entries, count, signal->targets, bad_index);
+   if (result != VTEST_SYNC_OK) {
+      pthread_mutex_unlock(&table->lock);
+      free(signal);
+      return result;
+   }
+   signal->table = table;
+   signal->count = count;
+   signal->prev = NULL;
+   signal->next = table->pending;
+   if (table->pending)
+      table->pending->prev = signal;
+   table->pending = signal;
+   pthread_mutex_unlock(&table->lock);
+   *out = signal;
+   return VTEST_SYNC_OK;
+}
+
+/* Called with the lock held. */
+static void
+unlist_signal(struct vtest_sync_signal *signal)
+{
+   struct vtest_sync_table *table = signal->table;
+   if (signal->prev)
+      signal->prev->next = signal->next;
+   else
+      table->pending = signal->next;
+   if (signal->next)
+      signal->next->prev = signal->prev;
+}
+
+void
+vtest_sync_signal_retire(void *data)
+{
+   struct vtest_sync_signal *signal = data;
+   struct vtest_sync_table *table = signal->table;
+
+   pthread_mutex_lock(&table->lock);
+   for (uint32_t i = 0; i < signal->count; i++)
+      signal->targets[i].sync->value = signal->targets[i].value;
+   wake_waiters(table);
+   unlist_signal(signal);
+   release_targets(signal->targets, signal->count);
+   pthread_mutex_unlock(&table->lock);
+   free(signal);
+}
+
+void
+vtest_sync_signal_cancel(struct vtest_sync_signal *signal)
+{
+   struct vtest_sync_table *table = signal->table;
+
+   pthread_mutex_lock(&table->lock);
+   unlist_signal(signal);
+   release_targets(signal->targets, signal->count);
+   pthread_mutex_unlock(&table->lock);
+   free(signal);
+}

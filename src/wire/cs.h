@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/* Venus command-stream primitives: a bounds-checked reader for guest
+ * commands and a bounds-checked writer for replies. The generated codec
+ * (vn_wire.c) is built from these; nothing else reads guest bytes.
+ *
+ * Wire rules: every item is a multiple of 4 bytes and only 4-byte aligned;
+ * 64-bit items are read with memcpy; padding bytes are garbage. */
+#ifndef VS_CS_H
+#define VS_CS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <vulkan/vulkan.h>
+
+#include "base/arena.h"
+#include "wire/object_table.h"
+
+/* Limits on what one command may ask the decoder to build. */
+#define VN_MAX_CHAIN_DEPTH 256 /* a chain nests one level per struct */
+#define VN_MAX_OUTPUT_COUNT (1u << 20)
+
+/* A handle decoded inside a struct: where it was stored, and its object. */
+struct vn_nested_handle {
+   const void *field;
+   struct vs_object *obj;
+};
+
+struct vn_decoder {
+   const uint8_t *cur;
+   const uint8_t *end;
+   struct vs_arena *arena;
+   struct vs_object_table *objects;
+   unsigned depth;
+   /* Handles inside structs, in decoding order (in the arena). */
+   struct vn_nested_handle *nested;
+   uint32_t nested_count, nested_cap;
+   /* Every object the command names, top level and nested, in decoding
+    * order (in the arena): what a recorded command buffer holds. */
+   struct vs_object **named;
+   uint32_t named_count, named_cap;
+   char error[192]; /* first error, empty while none */
+};
+
+struct vn_encoder {
+   uint8_t *cur;
+   uint8_t *end;
+   struct vs_object_table *objects;
+   bool overflow;
+};
+
+bool vn_dec_fail(struct vn_decoder *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static inline bool
+vn_dec_raw(struct vn_decoder *d, void *dst, size_t size, size_t padded)
+{
+   if ((size_t)(d->end - d->cur) < padded) {
+      memset(dst, 0, size); /* callers never see stale values */
+      return vn_dec_fail(d, "stream truncated (need %zu bytes, %zu left)", padded,
+                         (size_t)(d->end - d->cur));
+   }
+   memcpy(dst, d->cur, size);
+   d->cur += padded;
+   return true;
+}
+
+static inline size_t
+vn_dec_remaining(const struct vn_decoder *d)
+{
+   return (size_t)(d->end - d->cur);
+}
+
+static inline bool vn_dec_u32(struct vn_decoder *d, uint32_t *v) { return vn_dec_raw(d, v, 4, 4); }
+static inline bool vn_dec_i32(struct vn_decoder *d, int32_t *v) { return vn_dec_raw(d, v, 4, 4); }
+static inline bool vn_dec_u64(struct vn_decoder *d, uint64_t *v) { return vn_dec_raw(d, v, 8, 8); }
+static inline bool vn_dec_i64(struct vn_decoder *d, int64_t *v) { return vn_dec_raw(d, v, 8, 8); }
+static inline bool vn_dec_f32(struct vn_decoder *d, float *v) { return vn_dec_raw(d, v, 4, 4); }
+static inline bool vn_dec_f64(struct vn_decoder *d, double *v) { return vn_dec_raw(d, v, 8, 8); }
+/* 8- and 16-bit scalars occupy 4 bytes; only the low bytes are meaningful. */
+static inline bool vn_dec_u8(struct vn_decoder *d, uint8_t *v) { return vn_dec_raw(d, v, 1, 4); }
+static inline bool vn_dec_i8(struct vn_decoder *d, int8_t *v) { return vn_dec_raw(d, v, 1, 4); }
+static inline bool vn_dec_u16(struct vn_decoder *d, uint16_t *v) { return vn_dec_raw(d, v, 2, 4); }
+static inline bool vn_dec_i16(struct vn_decoder *d, int16_t *v) { return vn_dec_raw(d, v, 2, 4); }
+
+static inline bool
+vn_dec_size(struct vn_decoder *d, size_t *v)
+{
+   uint64_t u;
+   bool ok = vn_dec_u64(d, &u);
+   if (ok && u > SIZE_MAX)
+      ok = vn_dec_fail(d, "size_t value %llu out of range", (unsigned long long)u);
+   *v = ok ? (size_t)u : 0; /* like vn_dec_raw: no stale value on failure */
+   return ok;
+}
+
+static inline bool
+vn_dec_enum(struct vn_decoder *d, void *v)
+{
+   return vn_dec_raw(d, v, 4, 4);
+}
+
+/* A pointer marker: 1 when the pointee follows, 0 for NULL. */
+bool vn_dec_marker(struct vn_decoder *d, bool *present);
+bool vn_dec_array_size(struct vn_decoder *d, uint64_t *size);
+/* An array size that must be 0 (absent) or `expected`. */
+bool vn_dec_array_size_opt(struct vn_decoder *d, uint64_t expected, bool *present);
+
+/* Arena allocation of count elements, refused when count elements of at
+ * least min_wire bytes each cannot fit in what is left of the stream (so
+ * input-driven allocations stay proportional to the input), or over the
+ * output cap when min_wire is 0. */
+void *vn_dec_alloc_array(struct vn_decoder *d, uint64_t count, size_t elem_size, size_t min_wire);
+void *vn_dec_alloc(struct vn_decoder *d, size_t size);
+
+/* Packed byte arrays (uint8_t[], char[], opaque blobs): padded to 4. */
+bool vn_dec_bytes(struct vn_decoder *d, void *dst, size_t size);
+/* A NUL-terminated string: array size then bytes; size 0 means NULL. */
+bool vn_dec_string(struct vn_decoder *d, const char **out);
+/* A fixed char array member (e.g. deviceName[256]): the result is always
+ * NUL-terminated. */
+bool vn_dec_char_array(struct vn_decoder *d, char *dst, size_t size);
+
+/* A pNext chain names each sType at most once (the host would see only
+ * one of two, and which one differs between drivers). */
+bool vn_dec_chain_unique(struct vn_decoder *d, const void *head);
+
+/* A handle: the guest id, translated to the host handle of that type.
+ * id 0 is VK_NULL_HANDLE, refused unless `optional`. */
+bool vn_dec_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *host,
+                   struct vs_object **obj);
+/* A handle inside a struct: as vn_dec_handle, and the object is recorded
+ * under `field` (where the caller stores the host handle), so handlers
+ * resolve it by guest id rather than by a host handle that may alias. */
+bool vn_dec_nested_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *host,
+                          const void *field);
+/* The object recorded for `field`, NULL if none. */
+struct vs_object *vn_dec_nested_object(const struct vn_decoder *d, const void *field);
+/* The guest-chosen id of an object being created: non-zero, not in use. */
+bool vn_dec_new_id(struct vn_decoder *d, uint64_t *id);
+/* A handle in an output skeleton: the raw id, not looked up. */
+bool vn_dec_handle_id(struct vn_decoder *d, uint64_t *id);
+
+/* The two unions of the protocol: a tag then the chosen member. */
+bool vn_dec_VkClearColorValue(struct vn_decoder *d, VkClearColorValue *v);
+bool vn_dec_VkClearValue(struct vn_decoder *d, VkClearValue *v);
+
+/* ---- reply encoding ---- */
+
+static inline void
+vn_enc_raw(struct vn_encoder *e, const void *src, size_t size, size_t padded)
+{
+   if (e->overflow || (size_t)(e->end - e->cur) < padded) {
+      e->overflow = true;
+      return;
+   }
+   memcpy(e->cur, src, size);
+   if (padded > size)
+      memset(e->cur + size, 0, padded - size);
+   e->cur += padded;
+}
+
+static inline void vn_enc_u32(struct vn_encoder *e, uint32_t v) { vn_enc_raw(e, &v, 4, 4); }
+static inline void vn_enc_u64(struct vn_encoder *e, uint64_t v) { vn_enc_raw(e, &v, 8, 8); }
+static inline void vn_enc_i32(struct vn_encoder *e, int32_t v) { vn_enc_raw(e, &v, 4, 4); }
+static inline void vn_enc_i64(struct vn_encoder *e, int64_t v) { vn_enc_raw(e, &v, 8, 8); }
+static inline void vn_enc_f32(struct vn_encoder *e, float v) { vn_enc_raw(e, &v, 4, 4); }
+static inline void vn_enc_f64(struct vn_encoder *e, double v) { vn_enc_raw(e, &v, 8, 8); }
+static inline void vn_enc_u8(struct vn_encoder *e, uint8_t v) { vn_enc_u32(e, v); }
+static inline void vn_enc_i8(struct vn_encoder *e, int8_t v) { vn_enc_i32(e, v); }
+static inline void vn_enc_u16(struct vn_encoder *e, uint16_t v) { vn_enc_u32(e, v); }
+static inline void vn_enc_i16(struct vn_encoder *e, int16_t v) { vn_enc_i32(e, v); }
+static inline void vn_enc_size(struct vn_encoder *e, size_t v) { vn_enc_u64(e, (uint64_t)v); }
+static inline void vn_enc_enum(struct vn_encoder *e, const void *v) { vn_enc_raw(e, v, 4, 4); }
+static inline void vn_enc_marker(struct vn_encoder *e, bool present) { vn_enc_u64(e, present ? 1 : 0); }
+static inline void vn_enc_array_size(struct vn_encoder *e, uint64_t n) { vn_enc_u64(e, n); }
+static inline void
+vn_enc_bytes(struct vn_encoder *e, const void *src, size_t size)
+{
+   vn_enc_raw(e, src, size, (size + 3) & ~(size_t)3);
+}
+
+/* Host handle back to the guest id it is bound to (0 if none). Replies
+ * only carry dispatchable handles this way (physical devices), which are
+ * unique pointers. */
+void vn_enc_handle(struct vn_encoder *e, VkObjectType type, uint64_t host);
+void vn_enc_VkClearColorValue(struct vn_encoder *e, const VkClearColorValue *v);
+void vn_enc_VkClearValue(struct vn_encoder *e, const VkClearValue *v);
+
+#endif

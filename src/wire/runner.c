@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: MIT */
+/* The command runner: the one hand-written loop behind every command.
+ * The generator describes each command as data (vn_commands: its argument
+ * size, decoder, handler slot and reply encoder); this file walks that. */
+#include "wire/runner.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "base/log.h"
+#include "wire/lifetime.h"
+#include "wire/object_table.h"
+#include "wire/resource.h"
+#include "vn_wire.h"
+
+/* Most commands decode into a few KiB; shader modules and pipeline caches
+ * are the big ones. */
+#define DISPATCH_DECODE_LIMIT (256u << 20)
+
+void
+vs_runner_init(struct vs_runner *disp, const struct vs_runner_desc *desc)
+{
+   memset(disp, 0, sizeof(*disp));
+   disp->ctx_id = desc->ctx_id;
+   disp->hooks = desc->hooks;
+   disp->exec = desc->exec;
+   disp->checks = desc->checks;
+   disp->objects = desc->objects;
+   disp->resources = desc->resources;
+   disp->renderer = desc->renderer;
+   disp->owner = desc->owner;
+   disp->on_ring = desc->on_ring;
+   vs_arena_init(&disp->arena, DISPATCH_DECODE_LIMIT);
+}
+
+void
+vs_runner_fini(struct vs_runner *disp)
+{
+   if (disp->reply_res)
+      vs_resource_put(disp->resources, disp->reply_res);
+   disp->reply_res = NULL;
+   vs_arena_fini(&disp->arena);
+}
+
+void
+vs_runner_fail(struct vs_runner *disp, const char *fmt, ...)
+{
+   if (!disp->failed) {
+      char msg[512];
+      va_list ap;
+      va_start(ap, fmt);
+      vsnprintf(msg, sizeof(msg), fmt, ap);
+      va_end(ap);
+      disp->hooks.fatal(disp->hooks.data, msg);
+   }
+   disp->failed = true;
+}
+
+bool
+vs_runner_failed(const struct vs_runner *disp)
+{
+   return disp->failed;
+}
+
+bool
+vs_runner_should_stop(struct vs_runner *disp)
+{
+   return disp->failed || disp->hooks.should_stop(disp->hooks.data);
+}
+
+/* holder keeps every object the current command named alive (those
+ * `keep` accepts, if given). */
+static bool
+hold_named(struct vs_runner *disp, const struct vn_decoder *d, struct vs_object *holder,
+           bool (*keep)(VkObjectType type))
+{
+   for (uint32_t i = 0; i < d->named_count; i++) {
+      struct vs_object *target = d->named[i];
+      if (keep && !keep(target->type))
+         continue;
+      if (!vs_object_hold(disp->objects, holder, target, true)) {
+         vs_runner_fail(disp, "object %llu cannot hold object %llu: over the limit of %u holds or out of memory",
+                          (unsigned long long)holder->id, (unsigned long long)target->id,
+                          disp->objects->hold_limit);
+         return false;
+      }
+   }
+   return true;
+}
+
+/* The device a command's first object is, or belongs to. */
+static struct vs_object *
+device_of(struct vs_object *obj)
+{
+   while (obj && obj->type != VK_OBJECT_TYPE_DEVICE)
+      obj = obj->parent;
+   return obj;
+}
+
+static bool
+device_lost(struct vs_object *device)
+{
+   return __atomic_load_n(&device->flags, __ATOMIC_ACQUIRE) & VS_OBJECT_DEVICE_LOST;
+}
+
+/* Whatever returned it, reply or not: one line, the first time. */
+static void
+mark_device_lost(struct vs_runner *disp, const char *cmd, const struct vs_object *first, struct vs_object *device)
+{
+   if (__atomic_fetch_or(&device->flags, VS_OBJECT_DEVICE_LOST, __ATOMIC_ACQ_REL) & VS_OBJECT_DEVICE_LOST)
+      return;
+   vs_warn(disp->ctx_id, "device %llu lost: %s on object %llu returned VK_ERROR_DEVICE_LOST; every later call on it "
+           "that can report the loss returns VK_ERROR_DEVICE_LOST", (unsigned long long)device->id, cmd,
+           (unsigned long long)first->id);
+}
+
+/* Runs the handler, unless the command's device is lost: then a command
+ * that can report the loss returns VK_ERROR_DEVICE_LOST unrun, which is
+ * how Mesa's Venus driver learns of it (from replies: a ring's FATAL bit
+ * would make it abort instead). */
+static bool
+call_handler(struct vs_runner *disp, const struct vn_command_info *cmd, void *args)
+{
+   struct vs_object *first = cmd->lost_result ? *(struct vs_object **)((uint8_t *)args + cmd->lost_object) : NULL;
+   struct vs_object *device = device_of(first);
+   VkResult *result = device ? (VkResult *)((uint8_t *)args + cmd->lost_result) : NULL;
+   if (device && device_lost(device)) {
+      *result = VK_ERROR_DEVICE_LOST;
+      return true;
+   }
+   if (!cmd->call(disp->exec, disp, args))
+      return false;
+   if (result && *result == VK_ERROR_DEVICE_LOST && !disp->failed)
+      mark_device_lost(disp, cmd->name, first, device);
+   return true;
+}
+
+/* Decodes one command, runs its handler and writes its reply when asked. */
+static bool
+run_command(struct vs_runner *disp, struct vn_decoder *d)
+{
+   uint32_t type, flags;
+   if (!vn_dec_u32(d, &type) || !vn_dec_u32(d, &flags)) {
+      vs_runner_fail(disp, "truncated command header");
+      return false;
+   }
+   const struct vn_command_info *cmd = type < VN_CMD_TYPE_COUNT ? &vn_commands[type] : NULL;
+   if (!cmd || !cmd->decode) {
+      vs_runner_fail(disp, "unsupported command type %u (%s)", type, vn_command_name(type));
+      return false;
+   }
+   if (flags & ~VN_COMMAND_GENERATE_REPLY_BIT) {
+      vs_runner_fail(disp, "%s: unknown command flags 0x%x", cmd->name, flags);
+      return false;
+   }
+   void *args = vs_arena_alloc(&disp->arena, cmd->args_size);
+   if (!args) {
+      vs_runner_fail(disp, "%s: out of decode memory", cmd->name);
+      return false;
+   }
+   if (!cmd->decode(d, args)) {
+      vs_runner_fail(disp, "%s: %s", cmd->name, d->error);
+      return false;
+   }
+   if (cmd->check && disp->checks && !cmd->check(disp->checks, disp, args)) {
+      if (!disp->failed)
+         vs_runner_fail(disp, "%s: refused by its checks", cmd->name);
+      return false;
+   }
+   if (!call_handler(disp, cmd, args)) {
+      vs_runner_fail(disp, "%s has no handler", cmd->name);
+      return false;
+   }
+   if (disp->failed)
+      return false;
+   if (cmd->records && d->named_count && !hold_named(disp, d, d->named[0], NULL))
+      return false;
+   if (!(flags & VN_COMMAND_GENERATE_REPLY_BIT))
+      return true;
+   struct vn_encoder *e = vs_runner_reply_begin(disp, cmd->name);
+   if (!e)
+      return false;
+   cmd->encode_reply(e, args);
+   return vs_runner_reply_end(disp, cmd->name);
+}
+
+bool
+vs_runner_stream(struct vs_runner *disp, const void *data, size_t size,
+                   void (*after)(void *, size_t), void *after_data)
+{
+   struct vn_decoder d = {
+      .cur = data,
+      .end = (const uint8_t *)data + size,
+      .arena = &disp->arena,
+      .objects = disp->objects,
+   };
+   if (size % 4) {
+      vs_runner_fail(disp, "command stream of %zu bytes is not a multiple of 4", size);
+      return false;
+   }
+   /* vkExecuteCommandStreamsMESA runs streams inside a command. */
+   struct vn_decoder *outer = disp->decoder;
+   disp->decoder = &d;
+   while (d.cur < d.end && !disp->failed) {
+      if (disp->hooks.should_stop(disp->hooks.data)) {
+         disp->failed = true;
+         break;
+      }
+      d.depth = 0;
+      d.nested = NULL;
+      d.nested_count = d.nested_cap = 0;
+      d.named = NULL;
+      d.named_count = d.named_cap = 0;
+      bool ok = run_command(disp, &d);
+      vs_arena_reset(&disp->arena);
+      if (!ok)
+         break;
+      if (after)
+         after(after_data, (size_t)(d.cur - (const uint8_t *)data));
+   }
+   disp->decoder = outer;
+   return !disp->failed;
+}
+
+struct vs_object *
+vs_runner_nested_object(const struct vs_runner *disp, const void *field)
+{
+   return disp->decoder ? vn_dec_nested_object(disp->decoder, field) : NULL;
+}
+
+struct vs_object *const *
+vs_runner_named(const struct vs_runner *disp, uint32_t *count)
+{
+   *count = disp->decoder ? disp->decoder->named_count : 0;
+   return disp->decoder ? disp->decoder->named : NULL;
+}
+
+struct vn_encoder *
+vs_runner_reply_begin(struct vs_runner *disp, const char *cmd)
+{
+   if (!disp->reply_res) {
+      vs_runner_fail(disp, "%s: reply requested with no reply stream set", cmd);
+      return NULL;
+   }
+   uint8_t *base = disp->reply_res->map + disp->reply_offset;
+   disp->reply = (struct vn_encoder){
+      .cur = base + disp->reply_pos,
+      .end = base + disp->reply_size,
+      .objects = disp->objects,
+   };
+   return &disp->reply;
+}
+
+bool
+vs_runner_reply_end(struct vs_runner *disp, const char *cmd)
+{
+   if (disp->reply.overflow) {
+      vs_runner_fail(disp, "%s: reply does not fit the %zu-byte reply window", cmd,
+                       disp->reply_size - disp->reply_pos);
+      return false;
+   }
+   disp->reply_pos = (size_t)(disp->reply.cur - (disp->reply_res->map + disp->reply_offset));
+   return true;
+}
+
+struct vs_object *
+vs_runner_add_object(struct vs_runner *disp, VkObjectType type, uint64_t id, uint64_t handle,
+                       struct vs_object *parent)
+{
+   struct vs_object *obj = vs_object_add(disp->objects, id, type, handle, parent);
+   if (!obj)
+      vs_runner_fail(disp, "cannot bind object id %llu (type %d): id in use, over the object "
+                             "limit or out of memory", (unsigned long long)id, type);
+   else
+      vs_debug(disp->ctx_id, "object %llu created (type %d)", (unsigned long long)id, type);
+   return obj;
+}
+
+void
+vs_runner_remove_object(struct vs_runner *disp, struct vs_object *obj)
+{
+   vs_debug(disp->ctx_id, "object %llu destroyed (type %d)", (unsigned long long)obj->id, obj->type);
+   vs_object_remove(disp->objects, obj);
+}
+
+bool
+vs_runner_retire_object(struct vs_runner *disp, struct vs_object *obj)
+{
+   if (vs_object_retire(disp->objects, obj, VS_OBJECT_ZOMBIE))
+      return true;
+   vs_debug(disp->ctx_id, "object %llu destroyed by the guest (type %d); held: the host object waits for its "
+                          "holders", (unsigned long long)obj->id, obj->type);
+   return false;
+}
+
+/* What a created object needs alive as long as itself: the image of a
+ * view, the buffer of a buffer view, the views of a framebuffer. What
+ * Vulkan lets the guest destroy once creation is done (shader modules,
+ * layouts, render passes, caches) is not held. */
+static bool
+created_keeps(VkObjectType type)
+{
+   return type == VK_OBJECT_TYPE_IMAGE || type == VK_OBJECT_TYPE_BUFFER || type == VK_OBJECT_TYPE_IMAGE_VIEW ||
+          type == VK_OBJECT_TYPE_BUFFER_VIEW;
+}
+
+void
+vs_runner_hold_created(struct vs_runner *disp, struct vs_object *obj)
+{
+   if (obj && disp->decoder)
+      hold_named(disp, disp->decoder, obj, created_keeps);
+}
+
+struct vs_object *
+vs_runner_created(struct vs_runner *disp, VkResult result, uint64_t id, VkObjectType type)
+{
+   return result == VK_SUCCESS && !disp->failed ? vs_object_lookup(disp->objects, id, type) : NULL;
+}
