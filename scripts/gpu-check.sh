@@ -755,8 +755,13 @@ if want guest26 && [ -x "$bundle/guest26/lib/ld-linux-x86-64.so.2" ]; then
   mkdir -p "$logs/vk14-native" "$logs/vk14-venus"
   rc_n=0; native "$build/tests/vk14" --out-dir "$logs/vk14-native" >"$logs/vk14-native.out" 2>&1 || rc_n=$?
   rc=0; guest26 "$build/tests/vk14" --out-dir "$logs/vk14-venus" >"$logs/vk14-venus.out" 2>&1 || rc=$?
-  same=0
-  for f in vk14.pam hostcopy.bin; do cmp -s "$logs/vk14-native/$f" "$logs/vk14-venus/$f" && same=$((same + 1)); done
+  # vk14_same DIR: how many of vk14's 2 outputs in DIR equal native's.
+  vk14_same() {
+    local f n=0
+    for f in vk14.pam hostcopy.bin; do cmp -s "$logs/vk14-native/$f" "$1/$f" && n=$((n + 1)); done
+    echo "$n"
+  }
+  same=$(vk14_same "$logs/vk14-venus")
   verdict=FAIL; [ "$rc" = 0 ] && [ "$rc_n" = 0 ] && [ "$same" = 2 ] && verdict=PASS
   # The host-visible types the server cannot share (NVIDIA's BAR type 4)
   # reach the guest without host access: its HOST_TRANSFER image lives there.
@@ -778,8 +783,7 @@ if want guest26 && [ -x "$bundle/guest26/lib/ld-linux-x86-64.so.2" ]; then
     name=$(sed -n 's/^[[:space:]]*deviceName[[:space:]]*= *//p' "$logs/guest26-front-vulkaninfo.txt" | head -n1)
     mkdir -p "$logs/vk14-front"
     rc14=0; sock=$front_sock guest26 "$build/tests/vk14" --out-dir "$logs/vk14-front" >"$logs/vk14-front.out" 2>&1 || rc14=$?
-    same=0
-    for f in vk14.pam hostcopy.bin; do cmp -s "$logs/vk14-native/$f" "$logs/vk14-front/$f" && same=$((same + 1)); done
+    same=$(vk14_same "$logs/vk14-front")
     kill "$front_pid" 2>/dev/null; wait "$front_pid" 2>/dev/null
     verdict=FAIL; [ "$rc" = 0 ] && [[ $api == 1.4.* ]] && [ "$rc14" = 0 ] && [ "$same" = 2 ] && verdict=PASS
     result guest26-stock-front $verdict "sid's virgl_test_server + venus-server: vulkaninfo exit $rc, ${name:-no device}, apiVersion ${api:-none}; vk14 exit $rc14, $same of 2 outputs identical to native"
