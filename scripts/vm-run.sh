@@ -42,11 +42,13 @@ if [ "${1:-}" = --inside ]; then
     zstd=("${ld[@]}" "$hb/bin/zstd")
     # The server inherits QEMU's environment: it gets back the EGL set-up
     # it had (the host's Vulkan driver may need the host's EGL, as NVIDIA's
-    # does), not the bundle's.
-    restore=""
-    for v in __EGL_VENDOR_LIBRARY_FILENAMES __EGL_VENDOR_LIBRARY_DIRS LIBGL_DRIVERS_PATH QEMU_MODULE_DIR; do
-      if [ -n "${!v+set}" ]; then restore+=" $v=$(printf %q "${!v}")"; else restore+=" -u $v"; fi
+    # does), not the bundle's, and the library path it was given (where
+    # the host's Vulkan loader may be).
+    restore="" unset_vars=""  # env takes its -u options before any assignment
+    for v in __EGL_VENDOR_LIBRARY_FILENAMES __EGL_VENDOR_LIBRARY_DIRS LIBGL_DRIVERS_PATH QEMU_MODULE_DIR LD_LIBRARY_PATH; do
+      if [ -n "${!v+set}" ]; then restore+=" $v=$(printf %q "${!v}")"; else unset_vars+=" -u $v"; fi
     done
+    restore=$unset_vars$restore
     printf '#!/bin/sh\nexec env%s %q "$@"\n' "$restore" "$server" >"$dir/render-server"
     chmod +x "$dir/render-server"
     server=$dir/render-server
@@ -57,12 +59,13 @@ if [ "${1:-}" = --inside ]; then
   kernel=$dir/vmlinuz
   if [ "$boot" = pvh ]; then
     # The bzImage's payload (boot protocol: setup sectors at 0x1f1, payload
-    # offset and length at 0x248/0x24c) is the zstd-compressed ELF.
+    # offset and length at 0x248/0x24c) is the zstd-compressed ELF and,
+    # in its last 4 bytes, the ELF's size.
     u8() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
     u32() { od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '; }
     setup=$(u8 "$kernel" $((0x1f1))); [ "$setup" -ne 0 ] || setup=4
     start=$(( (setup + 1) * 512 + $(u32 "$kernel" $((0x248))) ))
-    tail -c +$((start + 1)) "$kernel" | head -c "$(u32 "$kernel" $((0x24c)))" | "${zstd[@]}" -dcq >"$dir/vmlinux" ||
+    head -c $((start + $(u32 "$kernel" $((0x24c))) - 4)) "$kernel" | tail -c +$((start + 1)) | "${zstd[@]}" -dcq >"$dir/vmlinux" ||
       { echo "vm-run: cannot unpack the kernel's ELF (zstd payload expected)" >&2; exit 2; }
     kernel=$dir/vmlinux
   fi
@@ -84,7 +87,7 @@ if [ "${1:-}" = --inside ]; then
        -append "console=ttyS0 quiet loglevel=4 panic=-1 rdinit=/init vmtest=$workload"
        -device virtio-gpu-gl-pci,venus=on,blob=on,hostmem=1G,event_idx=off
        -display sdl,gl=on
-       -serial "file:$dir/serial.log" -monitor none
+       -serial "file:$dir/serial.log" -monitor none -d guest_errors
        -device virtio-serial-pci -chardev "file,id=guestlog,path=$dir/guest.log" -device virtconsole,chardev=guestlog)
   printf '%s\n' "RENDER_SERVER_EXEC_PATH=${RENDER_SERVER_EXEC_PATH:-} VK_ICD_FILENAMES=$icd ${cmd[*]}" >"$dir/command.txt"
   rc=0
