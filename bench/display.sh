@@ -150,7 +150,8 @@ if [ "$BROWSER_SECONDS" -gt 0 ] && [ -n "$CHROMIUM" ]; then
     echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   } | tee -a "$report"
   echo "| $BROWSER_SIZE | $(f 'frames drawn \(([0-9.]+) fps') | $(f 'commit->decoded median ([0-9.]+) ms') ms | $(f 'commit->decoded median [0-9.]+ ms p99 ([0-9.]+) ms') ms | $(f 'commit->drawn median ([0-9.]+) ms') ms | $(f 'commit->drawn median [0-9.]+ ms p99 ([0-9.]+) ms') ms | $(f 'p99 first 10 s ([0-9.]+) ms') ms | $(f 'p99 first 10 s [0-9.]+ ms, last 10 s ([0-9.]+) ms') ms | $(f 'median first 10 s ([0-9.]+) ms') ms | $(f 'median first 10 s [0-9.]+ ms, last 10 s ([0-9.]+) ms') ms | $(f 'commit->sent median ([0-9.]+) ms') ms | $(f 'commit->sent median [0-9.]+ ms p99 ([0-9.]+) ms') ms | $(f 'skipped ([0-9]+),') | $(f 'key frames asked ([0-9]+)') |" | tee -a "$report"
-  echo "(the page's screenshot: ${report%.md}.png)" | tee -a "$report"
+  { echo; echo "Per 10 s window: $(sed -n 's/^browser: per 10 s window, //p' "$tmp/line")"; echo
+    echo "(the page's screenshot: ${report%.md}.png)"; } | tee -a "$report"
 fi
 ln -sf "$(basename "$report")" "$out_dir/display-latest.md"
 echo "bench/display.sh: wrote $report (logs: $runlog)"

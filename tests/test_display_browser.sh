@@ -79,7 +79,8 @@ if grep -q 'display: viewer [0-9]* connected' "$SERVER_LOG"; then pass "the page
   fail "the page never connected to the stream"; fi
 
 # --- 2. a stalled page comes back live ----------------------------------------
-# The stream's key-frame interval is 2 s (--fps 60, a key frame every 120).
+# The stream has no periodic key frames: the page asks for one after the
+# stall, and the server encodes the next frame as one.
 rc=0
 out=$(cdp "http://127.0.0.1:$port/" stall 5 2 2>&1) || rc=$?
 if [ "$rc" -eq 0 ]; then pass "stalled viewer: $out"; else fail "stalled viewer: $out ($(describe_rc "$rc"))"; fi

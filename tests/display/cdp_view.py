@@ -262,9 +262,11 @@ def main():
             t0 = ws.eval('performance.timeOrigin + performance.now()')
             time.sleep(seconds)
             stats = ws.stats()
+            # The log is read before the screenshot, which stalls the page:
+            # frames drawn during it would count in the last window.
+            log = [r for r in json.loads(ws.eval('JSON.stringify(vsStats.log)')) if r[0] >= t0 + warmup * 1000]
             if len(args) > 2:
                 screenshot(ws, args[2])
-            log = [r for r in json.loads(ws.eval('JSON.stringify(vsStats.log)')) if r[0] >= t0 + warmup * 1000]
             if not log:
                 print('no frames drawn: ' + figures(stats))
                 return 1
@@ -280,6 +282,13 @@ def main():
                       pct([r[1] for r in log], 0.99), pct([r[2] for r in log], 0.5), pct([r[2] for r in log], 0.99),
                       pct(first, 0.99), pct(last, 0.99), pct(first, 0.5), pct(last, 0.5), stats.get('skipped'),
                       stats.get('keyRequests'), stats.get('errors')))
+            # Each 10 s window on its own: a steady climb is growth, a lone
+            # high window is a spike.
+            windows = [[r for r in log if log[0][0] + k * 10000 <= r[0] < log[0][0] + (k + 1) * 10000]
+                       for k in range(int(span // 10))]
+            print('browser: per 10 s window, commit->drawn p99 %s ms; commit->decoded p99 %s ms' % (
+                ' '.join('%.1f' % pct([r[2] for r in w], 0.99) for w in windows if w),
+                ' '.join('%.1f' % pct([r[1] for r in w], 0.99) for w in windows if w)))
             return 0
         raise SystemExit('unknown mode ' + mode)
     finally:

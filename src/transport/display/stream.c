@@ -148,7 +148,12 @@ open_encoder(struct vs_stream *s, uint32_t w, uint32_t h)
    p.i_csp = X264_CSP_I420;
    p.i_fps_num = s->fps;
    p.i_fps_den = 1;
+   /* No periodic key frames: a wave of intra blocks crosses the picture
+    * every 2 s instead, so that no frame is several times the size of the
+    * others (a periodic IDR is what sets a stream's latency tail). Key
+    * frames come at the start and whenever a viewer asks for one. */
    p.i_keyint_max = (int)s->fps * 2;
+   p.b_intra_refresh = 1;
    p.b_annexb = 1;
    p.b_repeat_headers = 1;
    p.i_log_level = X264_LOG_ERROR;
@@ -210,8 +215,11 @@ encode(struct vs_stream *s, bool key, uint64_t commit_ns, double commit_wall_ms)
    pthread_mutex_lock(&s->lock);
    s->enc_lat[s->enc_lat_n++ % LAT_SAMPLES] = t1 - commit_ns;
    pthread_mutex_unlock(&s->lock);
+   /* A key frame is an IDR: a decoder can start there (an intra refresh's
+    * first frame, which x264 also calls a key frame, is no such place for
+    * WebCodecs). */
    const struct vs_access_unit unit = {
-      .data = data, .size = (size_t)size, .key = out.b_keyframe, .seq = (uint32_t)out.i_pts,
+      .data = data, .size = (size_t)size, .key = out.i_type == X264_TYPE_IDR, .seq = (uint32_t)out.i_pts,
       .width = s->w, .height = s->h, .commit_ns = commit_ns, .commit_wall_ms = commit_wall_ms,
    };
    for (uint32_t i = 0; i < s->sink_count; i++)
