@@ -601,6 +601,17 @@ LIMIT=120 native "$build/bench/render_bench" --seconds 2 --frames-in-flight 3 32
 LIMIT=120 client "$build/bench/render_bench" --seconds 2 --frames-in-flight 3 320x240 >"$logs/frames-rb-venus-fif3.txt" 2>&1 || rb_ok=0
 n=$(awk '$1 == "render" {print $4}' "$logs/frames-rb-native-fif3.txt") v=$(awk '$1 == "render" {print $4}' "$logs/frames-rb-venus-fif3.txt")
 echo "   3 frames in flight 320x240: native ${n:--} venus ${v:--} ratio $(awk -v a="${v:-0}" -v b="${n:-0}" 'BEGIN {printf "%.2f", b ? a / b : 0}')"
+# CPU per frame at 320x240, 2 in flight: the program natively; the server
+# and the guest program through it (a busy server thread is the bound, an
+# idle one means the guest's fence wait is).
+cpu_s() { awk '{printf "%.3f", ($14 + $15) / 100}' "/proc/$1/stat"; }
+TIMEFORMAT='%U %S'
+nt=$( { time LIMIT=120 native "$build/bench/render_bench" --seconds 2 320x240 >"$logs/frames-rb-native-cpu.txt" 2>&1; } 2>&1 | awk '{print $1 + $2}')
+s0=$(cpu_s "$server_pid")
+ct=$( { time LIMIT=120 client "$build/bench/render_bench" --seconds 2 320x240 >"$logs/frames-rb-venus-cpu.txt" 2>&1; } 2>&1 | awk '{print $1 + $2}')
+s1=$(cpu_s "$server_pid")
+nf=$(awk '$1 == "render" {print $8}' "$logs/frames-rb-native-cpu.txt") vf=$(awk '$1 == "render" {print $8}' "$logs/frames-rb-venus-cpu.txt")
+echo "   CPU per frame 320x240: native program $(awk -v t="$nt" -v f="${nf:-0}" 'BEGIN {printf "%.0f", f ? t * 1e6 / f : 0}') us; through the server: server $(awk -v a="$s0" -v b="$s1" -v f="${vf:-0}" 'BEGIN {printf "%.0f", f ? (b - a) * 1e6 / f : 0}') us, guest program $(awk -v t="$ct" -v f="${vf:-0}" 'BEGIN {printf "%.0f", f ? t * 1e6 / f : 0}') us ($nf and $vf frames)"
 stop_server
 run_server --memory auto --submit-stats
 LIMIT=120 client "$build/bench/render_bench" --seconds 2 320x240 >"$logs/frames-rb-stats.txt" 2>&1 || rb_ok=0
@@ -786,6 +797,13 @@ if want guest26 && [ -x "$bundle/guest26/lib/ld-linux-x86-64.so.2" ]; then
   # reach the guest without host access: its HOST_TRANSFER image lives there.
   hidden=$(grep -o 'memory types 0x[0-9a-f]* cannot be shared with the guest[^:]*' "$server_log" | head -n1)
   result guest26-vk14 $verdict "native exit $rc_n, through the server exit $rc ($(tail -n1 "$logs/vk14-venus.out")); $same of 2 outputs identical to native; server: ${hidden:-no memory type hidden}"
+  # Frame rate with Mesa 26's guest driver beside Mesa 25's (the frames rows).
+  for fif in 2 3; do
+    native "$build/bench/render_bench" --seconds 2 --frames-in-flight $fif 320x240 >"$logs/guest26-rb-native-$fif.txt" 2>&1
+    guest26 "$build/bench/render_bench" --seconds 2 --frames-in-flight $fif 320x240 >"$logs/guest26-rb-venus-$fif.txt" 2>&1
+    n=$(awk '$1 == "render" {print $4}' "$logs/guest26-rb-native-$fif.txt") v=$(awk '$1 == "render" {print $4}' "$logs/guest26-rb-venus-$fif.txt")
+    echo "   Mesa 26 guest, render_bench 320x240, $fif frames in flight: native ${n:--} venus ${v:--} FPS, ratio $(awk -v a="${v:-0}" -v b="${n:-0}" 'BEGIN {printf "%.2f", b ? a / b : 0}')"
+  done
   stop_server
   # The same through sid's stock front end (virgl_test_server, whose
   # capset the guest then reads) with venus-server as its render server.
