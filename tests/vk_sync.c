@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Test client: fences, timeline semaphores (host and queue waits/signals,
  * host waits with a timeout), 10,000 small submits, a batch stuck on a
- * never-signalled semaphore, events and timestamp queries. One ok/error line
+ * never-signalled semaphore, events, timestamp queries and a fence that
+ * signals while later work still runs. One ok/error line
  * per check; exit 0 only if all passed. */
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,10 @@
 #define LONG_WAIT (5000 * NS_PER_MS) /* for what must complete: bounded, never hangs */
 #define N_SUBMITS 10000u
 #define FILL_VALUE 0xC0FFEE00u
+/* check_fence_order's long batch: this many fills of the whole buffer
+ * (2 GiB written: a second or so on lavapipe). */
+#define ORDER_BUFFER_SIZE (64u << 20)
+#define ORDER_LONG_FILLS 32u
 
 struct ctx {
    struct vkt t;
@@ -372,12 +377,63 @@ out:
    vkDestroyQueryPool(t->device, qp, NULL);
 }
 
+/* An earlier fence signals while later work on the queue still runs: a
+ * wait for it must not also wait for what was submitted after it (Mesa 26
+ * waits for fences through vtest syncs behind vkWaitRingSeqnoMESA). */
+static void
+check_fence_order(struct ctx *c)
+{
+   struct vkt *t = &c->t;
+   struct vkt_buffer buf = { 0 };
+   const char *what = "";
+   VkFence fa = fence(t), fb = fence(t);
+   VkResult r = vkt_buffer_create(t, ORDER_BUFFER_SIZE, &buf, &what);
+   if (r != VK_SUCCESS) {
+      vkt_error(t, "order: buffer: %s: %s", what, vkt_result(r));
+      goto out;
+   }
+   VkCommandBuffer a = begin_cmd(c, VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT);
+   VkCommandBuffer b = begin_cmd(c, VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT);
+   if (!fa || !fb || !a || !b)
+      goto out;
+   vkCmdFillBuffer(a, buf.buffer, 0, 4096, FILL_VALUE);
+   for (uint32_t i = 0; i < ORDER_LONG_FILLS; i++)
+      vkCmdFillBuffer(b, buf.buffer, 0, VK_WHOLE_SIZE, i);
+   if ((r = vkEndCommandBuffer(a)) != VK_SUCCESS || (r = vkEndCommandBuffer(b)) != VK_SUCCESS) {
+      vkt_error(t, "order: vkEndCommandBuffer: %s", vkt_result(r));
+      goto out;
+   }
+   if (!expect(t, submit(t->queues[0], a, NULL, 0, NULL, 0, fa), VK_SUCCESS, "order: submit a short batch") ||
+       !expect(t, submit(t->queues[0], b, NULL, 0, NULL, 0, fb), VK_SUCCESS, "order: submit a long batch after it"))
+      goto out;
+   double t0 = vkt_now_ms();
+   if (!expect(t, vkWaitForFences(t->device, 1, &fa, VK_TRUE, LONG_WAIT), VK_SUCCESS, "order: wait for the short one"))
+      goto out;
+   double waited = vkt_now_ms() - t0;
+   r = vkGetFenceStatus(t->device, fb);
+   if (r == VK_NOT_READY)
+      vkt_ok(t, "order: the short batch's fence signalled after %.1f ms, while the long batch still ran", waited);
+   else
+      vkt_error(t, "order: the wait for the short batch returned after %.1f ms, with the long batch %s", waited,
+                r == VK_SUCCESS ? "already done: it waited for later work" : vkt_result(r));
+   double t1 = vkt_now_ms();
+   if (expect(t, vkWaitForFences(t->device, 1, &fb, VK_TRUE, 30000 * NS_PER_MS), VK_SUCCESS,
+              "order: the long batch completes"))
+      printf("info: order: the long batch took %.1f ms more\n", vkt_now_ms() - t1);
+out:
+   vkQueueWaitIdle(t->queues[0]);
+   vkDestroyFence(t->device, fa, NULL);
+   vkDestroyFence(t->device, fb, NULL);
+   vkt_buffer_destroy(t, &buf);
+}
+
 static const struct {
    const char *name;
    void (*run)(struct ctx *c);
 } checks[] = {
    { "fence", check_fences },   { "timeline", check_timeline }, { "submits", check_many_submits },
    { "stuck", check_stuck },    { "event", check_events },      { "query", check_queries },
+   { "order", check_fence_order },
 };
 
 /* vk_sync [CHECK...]: all checks, or only those named. */
@@ -389,7 +445,7 @@ main(int argc, char **argv)
       for (size_t k = 0; k < sizeof(checks) / sizeof(checks[0]); k++)
          known = known || !strcmp(argv[i], checks[k].name);
       if (!known) {
-         fprintf(stderr, "usage: vk_sync [fence|timeline|submits|stuck|event|query]...\n");
+         fprintf(stderr, "usage: vk_sync [fence|timeline|submits|stuck|event|query|order]...\n");
          return 2;
       }
    }

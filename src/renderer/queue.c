@@ -233,6 +233,8 @@ vs_exec_vkQueueSubmit(struct vs_runner *disp, struct vn_args_vkQueueSubmit *a)
    a->ret = a->queue_obj->dt->QueueSubmit(a->queue, batches, submits, a->fence);
    if (a->ret == VK_SUCCESS && cb_count)
       vs_queue_mark_submitted(vs_device_of(a->queue_obj), queue, cbs, cb_count);
+   if (a->ret == VK_SUCCESS && batches)
+      queue->serial_covers_all = serial != 0;
    vs_queue_unlock(queue);
    if (t0)
       stats_after_submit(disp, a->queue_obj, t0, a->ret);
@@ -277,6 +279,8 @@ vs_exec_vkQueueSubmit2(struct vs_runner *disp, struct vn_args_vkQueueSubmit2 *a)
    a->ret = submit2(a->queue, a->submitCount, submits, a->fence);
    if (a->ret == VK_SUCCESS && cb_count)
       vs_queue_mark_submitted(vs_device_of(a->queue_obj), queue, cbs, cb_count);
+   if (a->ret == VK_SUCCESS && a->submitCount)
+      queue->serial_covers_all = serial != 0;
    vs_queue_unlock(queue);
    if (t0)
       stats_after_submit(disp, a->queue_obj, t0, a->ret);
@@ -289,6 +293,8 @@ vs_exec_vkQueueBindSparse(struct vs_runner *disp, struct vn_args_vkQueueBindSpar
    struct vs_queue *queue = vs_queue_from(a->queue_obj);
    vs_queue_lock(queue);
    a->ret = a->queue_obj->dt->QueueBindSparse(a->queue, a->bindInfoCount, a->pBindInfo, a->fence);
+   if (a->ret == VK_SUCCESS && a->bindInfoCount)
+      queue->serial_covers_all = false;
    vs_queue_unlock(queue);
    a->ret = submit_result(disp, a->queue_obj, "vkQueueBindSparse", a->ret);
 }
@@ -389,13 +395,44 @@ vs_exec_vkCreateSemaphore(struct vs_runner *disp, struct vn_args_vkCreateSemapho
       obj->flags |= VS_OBJECT_TIMELINE_SEMAPHORE;
 }
 
+/* When the queue's last submission signalled its serial timeline, that
+ * serial stands for all work so far: retired at once if it was reached and
+ * nothing earlier is pending, else handed to the retire thread. No host
+ * fence, no extra submission (Mesa 26 asks for such a fence behind every
+ * vkQueueSubmit). Under the queue's lock. */
+enum serial_retire { SERIAL_NOT_USED, SERIAL_PUSHED, SERIAL_REACHED };
+
+static enum serial_retire
+retire_on_serial(struct vs_queue *queue, struct vs_device *dev, vs_retire_fn retire, void *data)
+{
+   if (!queue->serial_timeline || !queue->serial_covers_all || !queue->retire)
+      return SERIAL_NOT_USED;
+   uint64_t value = 0;
+   if (dev->dt.GetSemaphoreCounterValue(dev->host, queue->serial_timeline, &value) == VK_SUCCESS &&
+       value >= queue->serial_submitted && vs_retire_queue_idle(queue->retire))
+      return SERIAL_REACHED;
+   return vs_retire_queue_push_value(queue->retire, queue->serial_timeline, queue->serial_submitted, retire, data)
+             ? SERIAL_PUSHED
+             : SERIAL_NOT_USED;
+}
+
 bool
 vs_queue_submit_fence(struct vs_renderer *renderer, struct vs_object *queue_obj, vs_retire_fn retire, void *data)
 {
-   /* A host fence on an empty submit signals after all earlier work on the
-    * queue; the queue's retire thread waits for it. */
+   /* The queue's serial timeline where it covers all work, else a host
+    * fence on an empty submit, which signals after all earlier work on the
+    * queue; the queue's retire thread waits for either. */
    struct vs_queue *queue = vs_queue_from(queue_obj);
    struct vs_device *dev = vs_device_of(queue_obj);
+   vs_queue_lock(queue);
+   if (!queue->retire)
+      queue->retire = vs_retire_queue_create(renderer->ctx_id, queue->ring_idx, &dev->dt, dev->host);
+   enum serial_retire on_serial = retire_on_serial(queue, dev, retire, data);
+   vs_queue_unlock(queue);
+   if (on_serial == SERIAL_REACHED)
+      retire(data);
+   if (on_serial != SERIAL_NOT_USED)
+      return true;
    const VkFenceCreateInfo fence_info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
    VkFence fence;
    VkResult r = dev->dt.CreateFence(dev->host, &fence_info, NULL, &fence);
@@ -406,8 +443,6 @@ vs_queue_submit_fence(struct vs_renderer *renderer, struct vs_object *queue_obj,
    /* The retire queue is pushed to in the submit's critical section: its
     * fences stay in submission order. */
    vs_queue_lock(queue);
-   if (!queue->retire)
-      queue->retire = vs_retire_queue_create(renderer->ctx_id, queue->ring_idx, &dev->dt, dev->host);
    r = queue->retire ? dev->dt.QueueSubmit(queue->host, 0, NULL, fence) : VK_ERROR_OUT_OF_HOST_MEMORY;
    bool queued = r == VK_SUCCESS && vs_retire_queue_push(queue->retire, fence, retire, data);
    vs_queue_unlock(queue);

@@ -48,6 +48,8 @@ vs_queue_submit(struct vs_queue *queue, uint32_t count, const VkSubmitInfo *subm
 {
    pthread_mutex_lock(&queue->lock);
    VkResult r = queue->dt->QueueSubmit(queue->host, count, submits, fence);
+   if (count)
+      queue->serial_covers_all = false;
    pthread_mutex_unlock(&queue->lock);
    return r;
 }

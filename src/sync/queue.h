@@ -8,6 +8,7 @@
 #define VS_SYNC_QUEUE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
@@ -34,6 +35,9 @@ struct vs_queue {
     * `lock`. */
    VkSemaphore serial_timeline;
    uint64_t serial_submitted, serial_done;
+   /* The last host submission signalled serial_submitted: reaching it
+    * means all work submitted so far has finished. Under `lock`. */
+   bool serial_covers_all;
    struct vs_serial_fence *serial_head, *serial_tail, *serial_free;
 };
 

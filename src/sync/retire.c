@@ -13,7 +13,9 @@
 #define RETIRE_WAIT_SLICE_NS 3000000000ull
 
 struct retire_entry {
-   VkFence fence;
+   VkFence fence;         /* or, if VK_NULL_HANDLE: */
+   VkSemaphore timeline;  /* reaching `value` */
+   uint64_t value;
    vs_retire_fn retire;
    void *data;
    struct retire_entry *next;
@@ -28,6 +30,7 @@ struct vs_retire_queue {
    pthread_mutex_t lock;
    pthread_cond_t cond;
    struct retire_entry *head, *tail;
+   bool busy; /* an entry is out of the list, being waited for */
    bool stop;
 };
 
@@ -35,13 +38,21 @@ static void
 retire_entry(struct vs_retire_queue *q, struct retire_entry *e)
 {
    VkResult r;
+   const VkSemaphoreWaitInfo wait = {
+      .sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
+      .semaphoreCount = 1,
+      .pSemaphores = &e->timeline,
+      .pValues = &e->value,
+   };
    do
-      r = q->dt->WaitForFences(q->device, 1, &e->fence, VK_TRUE, RETIRE_WAIT_SLICE_NS);
+      r = e->fence ? q->dt->WaitForFences(q->device, 1, &e->fence, VK_TRUE, RETIRE_WAIT_SLICE_NS)
+                   : q->dt->WaitSemaphores(q->device, &wait, RETIRE_WAIT_SLICE_NS);
    while (r == VK_TIMEOUT);
    /* Retire even on device loss: a guest must never wait forever. */
    if (r != VK_SUCCESS)
       vs_warn(q->ctx_id, "timeline %u fence: %s; retiring it anyway", q->ring_idx, vn_result_name(r));
-   q->dt->DestroyFence(q->device, e->fence, NULL);
+   if (e->fence)
+      q->dt->DestroyFence(q->device, e->fence, NULL);
    e->retire(e->data);
    free(e);
 }
@@ -61,9 +72,11 @@ retire_thread(void *arg)
       q->head = e->next;
       if (!q->head)
          q->tail = NULL;
+      q->busy = true;
       pthread_mutex_unlock(&q->lock);
       retire_entry(q, e);
       pthread_mutex_lock(&q->lock);
+      q->busy = false;
    }
    pthread_mutex_unlock(&q->lock);
    return NULL;
@@ -91,13 +104,13 @@ vs_retire_queue_create(uint32_t ctx_id, uint32_t ring_idx, const struct vn_devic
    return q;
 }
 
-bool
-vs_retire_queue_push(struct vs_retire_queue *q, VkFence fence, vs_retire_fn retire, void *data)
+static bool
+push(struct vs_retire_queue *q, const struct retire_entry *entry)
 {
    struct retire_entry *e = malloc(sizeof(*e));
    if (!e)
       return false;
-   *e = (struct retire_entry){ .fence = fence, .retire = retire, .data = data };
+   *e = *entry;
    pthread_mutex_lock(&q->lock);
    if (q->tail)
       q->tail->next = e;
@@ -107,6 +120,28 @@ vs_retire_queue_push(struct vs_retire_queue *q, VkFence fence, vs_retire_fn reti
    pthread_cond_signal(&q->cond);
    pthread_mutex_unlock(&q->lock);
    return true;
+}
+
+bool
+vs_retire_queue_push(struct vs_retire_queue *q, VkFence fence, vs_retire_fn retire, void *data)
+{
+   return push(q, &(struct retire_entry){ .fence = fence, .retire = retire, .data = data });
+}
+
+bool
+vs_retire_queue_push_value(struct vs_retire_queue *q, VkSemaphore timeline, uint64_t value, vs_retire_fn retire,
+                           void *data)
+{
+   return push(q, &(struct retire_entry){ .timeline = timeline, .value = value, .retire = retire, .data = data });
+}
+
+bool
+vs_retire_queue_idle(struct vs_retire_queue *q)
+{
+   pthread_mutex_lock(&q->lock);
+   bool idle = !q->head && !q->busy;
+   pthread_mutex_unlock(&q->lock);
+   return idle;
 }
 
 void

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Where fences retire. Each host queue that has timeline work gets one
  * retire thread: it blocks in vkWaitForFences on the oldest pending host
- * fence (no polling), then calls that entry's retire callback, in
- * submission order. Retiring is what signals vtest sync objects of a
+ * fence, or in vkWaitSemaphores on the queue's serial timeline (no
+ * polling), then calls that entry's retire callback, in submission order. Retiring is what signals vtest sync objects of a
  * SUBMIT_CMD2 batch on a queue's timeline. */
 #ifndef VS_SYNC_RETIRE_H
 #define VS_SYNC_RETIRE_H
@@ -24,6 +24,16 @@ struct vs_retire_queue *vs_retire_queue_create(uint32_t ctx_id, uint32_t ring_id
 /* Hands over `fence` (already submitted): the thread destroys it after
  * calling retire(data). False if the thread could not take it. */
 bool vs_retire_queue_push(struct vs_retire_queue *q, VkFence fence, vs_retire_fn retire, void *data);
+
+/* The same for a point on a timeline semaphore the queue signals: no
+ * host fence and no extra submission. */
+bool vs_retire_queue_push_value(struct vs_retire_queue *q, VkSemaphore timeline, uint64_t value, vs_retire_fn retire,
+                                void *data);
+
+/* Whether nothing is pending: a callback may then run at once without
+ * overtaking an earlier one. Only meaningful to the pushing thread, under
+ * the queue's lock (nothing is pushed meanwhile). */
+bool vs_retire_queue_idle(struct vs_retire_queue *q);
 
 /* Retires everything still pending (waiting for it) and stops the thread. */
 void vs_retire_queue_destroy(struct vs_retire_queue *q);
