@@ -24,7 +24,7 @@ mkdir -p "$dest"
 dest=$(cd "$dest" && pwd)
 
 image=$("$top/scripts/vm-image.sh" "$build")
-root=$("$top/scripts/trixie-root.sh" --include qemu-system-x86,qemu-system-modules-opengl,qemu-system-gui,seabios,libvirglrenderer1,xvfb,xauth,libgl1-mesa-dri,libegl-mesa0,zstd)
+root=$("$top/scripts/trixie-root.sh" --include qemu-system-x86,qemu-system-modules-opengl,qemu-system-gui,seabios,libvirglrenderer1,xvfb,xauth,libgl1-mesa-dri,libegl-mesa0)
 tar -C "$image" -cf "$dest/vm-guest.tar" vmlinuz initrd.img
 
 stage=$(mktemp -d "$root/tmp/vm-bundle.XXXXXX")
@@ -32,15 +32,14 @@ trap 'rm -rf --one-file-system "$stage"' EXIT
 h=$stage/vm-host
 mkdir -p "$h/bin" "$h/lib/qemu" "$h/lib/dri" "$h/share/qemu" "$h/share/X11" "$h/share/glvnd/egl_vendor.d"
 multi=usr/lib/x86_64-linux-gnu
-# zstd unpacks the kernel's ELF for a PVH boot (scripts/vm-run.sh --boot pvh).
-cp "$root/usr/bin/qemu-system-x86_64" "$root/usr/bin/Xvfb" "$root/usr/bin/xkbcomp" "$root/usr/bin/zstd" "$h/bin/"
+cp "$root/usr/bin/qemu-system-x86_64" "$root/usr/bin/Xvfb" "$root/usr/bin/xkbcomp" "$h/bin/"
 # QEMU's modules for this VM: the SDL display with OpenGL, the GL virtio-gpu.
 for m in ui-sdl ui-opengl hw-display-virtio-gpu hw-display-virtio-gpu-gl hw-display-virtio-gpu-pci \
          hw-display-virtio-gpu-pci-gl audio-sdl; do
   [ -f "$root/$multi/qemu/$m.so" ] && cp "$root/$multi/qemu/$m.so" "$h/lib/qemu/"
 done
-# Firmware a q35 -kernel boot reads (pvh.bin: an ELF kernel's).
-for f in seabios/bios-256k.bin qemu/kvmvapic.bin qemu/linuxboot_dma.bin qemu/pvh.bin; do cp -L "$root/usr/share/$f" "$h/share/qemu/"; done
+# Firmware a q35 -kernel boot reads.
+for f in seabios/bios-256k.bin qemu/kvmvapic.bin qemu/linuxboot_dma.bin; do cp -L "$root/usr/share/$f" "$h/share/qemu/"; done
 cp -rL "$root/usr/share/X11/xkb" "$h/share/X11/"
 cp "$root/usr/share/glvnd/egl_vendor.d/50_mesa.json" "$h/share/glvnd/egl_vendor.d/"
 cp -L "$root/$multi/dri/swrast_dri.so" "$h/lib/dri/"
@@ -49,7 +48,7 @@ cp -L "$root/lib64/ld-linux-x86-64.so.2" "$h/"
 # are loaded by name, so they are named here too: SDL makes QEMU's GL
 # context through GLX on X11, and glvnd picks libGLX_mesa for Xvfb's
 # screen; without it QEMU aborts in libepoxy with no current context).
-elves=(/usr/bin/qemu-system-x86_64 /usr/bin/Xvfb /usr/bin/xkbcomp /usr/bin/zstd "/$multi/dri/swrast_dri.so"
+elves=(/usr/bin/qemu-system-x86_64 /usr/bin/Xvfb /usr/bin/xkbcomp "/$multi/dri/swrast_dri.so"
        "/$multi/libEGL_mesa.so.0" "/$multi/libEGL.so.1" "/$multi/libGL.so.1" "/$multi/libGLX_mesa.so.0")
 for f in "$h"/lib/qemu/*.so; do elves+=("/$multi/qemu/$(basename "$f")"); done
 for lib in $(for f in "${elves[@]}"; do chroot "$root" ldd "$f"; done | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u) \

@@ -87,9 +87,8 @@
 # names the parts' directory if it is neither BUNDLE/../gpu-chromium nor
 # .deps/gpu-chromium), ONLY_FRAMES=1 (set-up and the frames-* rows alone;
 # FRAMES_DURATION s per vkmark scene there, default 2), ONLY_VM=1 (set-up
-# and the VM rows alone; VM_ACCEL=kvm|tcg (default: KVM unless it is PVM), VM_BOOT=bzimage
-# for the compressed kernel, VM_CPU for another CPU model, VM_TIMEOUT seconds
-# per boot, default 600).
+# and the VM rows alone; VM_ACCEL=kvm|tcg (default: KVM unless it is PVM),
+# VM_CPU for another CPU model, VM_TIMEOUT seconds per boot, default 600).
 set -uo pipefail
 
 bundle=$(cd "${1:?usage: $0 BUNDLE}" && pwd)
@@ -706,14 +705,9 @@ else
       vm_accel=tcg
     fi
   fi
-  # The GPU machines are VMs themselves: their KVM is nested, and its
-  # instruction emulator stops the guest's kernel decompressor at a BMI2
-  # instruction ("KVM internal error ... emulation failure"), whatever the
-  # CPU model. A PVH boot of the kernel's ELF has no decompressor.
-  vm_boot=${VM_BOOT:-pvh}
   vm_run() { # LABEL WORKLOAD: one boot; its files in $logs/LABEL/
     LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-} timeout -k 10 $((${VM_TIMEOUT:-600} + 100)) "$top/scripts/vm-run.sh" --host-bundle "$vm_host" \
-      --server "$build/venus-server" --accel "$vm_accel" --boot "$vm_boot" --workload "$2" --timeout "${VM_TIMEOUT:-600}" --host-icd "$HOST_ICD" \
+      --server "$build/venus-server" --accel "$vm_accel" --workload "$2" --timeout "${VM_TIMEOUT:-600}" --host-icd "$HOST_ICD" \
       "$logs/$1" "$prefix/vm-guest" >"$logs/$1.out" 2>&1
   }
   t0=$SECONDS

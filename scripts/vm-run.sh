@@ -11,13 +11,7 @@
 # any glibc (the GPU machines), and the server runs on the host as it is.
 #
 #   scripts/vm-run.sh [--server PATH|stock] [--accel tcg|kvm] [--workload short|bench]
-#                     [--boot bzimage|pvh] [--timeout SECONDS] [--host-icd JSON]
-#                     [--host-bundle DIR] OUT_DIR IMAGE_DIR
-#
-# --boot pvh starts the kernel's uncompressed ELF (unpacked from vmlinuz)
-# at its PVH entry point, skipping the bzImage decompressor: under nested
-# KVM without EPT (the GPU machines) the decompressor's writes go through
-# KVM's instruction emulator, which cannot decode its BMI2 instructions.
+#                     [--timeout SECONDS] [--host-icd JSON] [--host-bundle DIR] OUT_DIR IMAGE_DIR
 #
 # OUT_DIR gets guest.log (the guest's console: VMTEST lines, tests/vm/init),
 # qemu.log (QEMU's and the render server's stderr), serial.log (the kernel's
@@ -31,15 +25,14 @@ die() { printf 'vm-run: %s\n' "$*" >&2; exit 2; }
 
 if [ "${1:-}" = --inside ]; then
   # Second stage, inside the root: Xvfb, then QEMU until the guest powers off.
-  dir=$2 accel=$3 workload=$4 limit=$5 server=$6 icd=$7 boot=$8 hb=${9:-}
-  qemu=(qemu-system-x86_64) xvfb=(Xvfb) zstd=(zstd)
+  dir=$2 accel=$3 workload=$4 limit=$5 server=$6 icd=$7 hb=${8:-}
+  qemu=(qemu-system-x86_64) xvfb=(Xvfb)
   if [ -n "$hb" ]; then
     # The bundle's programs on its own loader and libraries; QEMU's
     # modules, firmware and Mesa's EGL from the bundle too.
     ld=("$hb/ld-linux-x86-64.so.2" --library-path "$hb/lib")
     qemu=("${ld[@]}" "$hb/bin/qemu-system-x86_64" -L "$hb/share/qemu")
     xvfb=("${ld[@]}" "$hb/bin/Xvfb" -xkbdir "$hb/share/X11/xkb")
-    zstd=("${ld[@]}" "$hb/bin/zstd")
     # The server inherits QEMU's environment: it gets back the EGL set-up
     # it had (the host's Vulkan driver may need the host's EGL, as NVIDIA's
     # does), not the bundle's, and the library path it was given (where
@@ -56,19 +49,6 @@ if [ "${1:-}" = --inside ]; then
       LIBGL_DRIVERS_PATH=$hb/lib/dri
     unset __EGL_VENDOR_LIBRARY_DIRS
   fi
-  kernel=$dir/vmlinuz
-  if [ "$boot" = pvh ]; then
-    # The bzImage's payload (boot protocol: setup sectors at 0x1f1, payload
-    # offset and length at 0x248/0x24c) is the zstd-compressed ELF and,
-    # in its last 4 bytes, the ELF's size.
-    u8() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
-    u32() { od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '; }
-    setup=$(u8 "$kernel" $((0x1f1))); [ "$setup" -ne 0 ] || setup=4
-    start=$(( (setup + 1) * 512 + $(u32 "$kernel" $((0x248))) ))
-    head -c $((start + $(u32 "$kernel" $((0x24c))) - 4)) "$kernel" | tail -c +$((start + 1)) | "${zstd[@]}" -dcq >"$dir/vmlinux" ||
-      { echo "vm-run: cannot unpack the kernel's ELF (zstd payload expected)" >&2; exit 2; }
-    kernel=$dir/vmlinux
-  fi
   # -displayfd: a display number nobody else uses (the abstract X socket
   # namespace is the host's, shared with every other Xvfb on the machine).
   "${xvfb[@]}" -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$dir/xvfb.display" 2>"$dir/xvfb.log" &
@@ -83,7 +63,7 @@ if [ "${1:-}" = --inside ]; then
   # event_idx=off: with it on, QEMU 10 under TCG now and then misses the
   # guest's control-queue notifications (reference notes).
   cmd=("${qemu[@]}" -machine q35 -accel "$accel" -cpu "$cpu" -m 2G -smp 2 -nodefaults -no-reboot
-       -kernel "$kernel" -initrd "$dir/initrd.img"
+       -kernel "$dir/vmlinuz" -initrd "$dir/initrd.img"
        -append "console=ttyS0 quiet loglevel=4 panic=-1 rdinit=/init vmtest=$workload"
        -device virtio-gpu-gl-pci,venus=on,blob=on,hostmem=1G,event_idx=off
        -display sdl,gl=on
@@ -97,21 +77,19 @@ if [ "${1:-}" = --inside ]; then
   exit "$rc"
 fi
 
-server="" accel=tcg workload=short boot=bzimage limit=300 icd=/usr/share/vulkan/icd.d/lvp_icd.json bundle=""
+server="" accel=tcg workload=short limit=300 icd=/usr/share/vulkan/icd.d/lvp_icd.json bundle=""
 while [ $# -gt 2 ]; do
   case $1 in
     --server) server=$2; shift 2 ;;
     --accel) accel=$2; shift 2 ;;
     --workload) workload=$2; shift 2 ;;
-    --boot) boot=$2; shift 2 ;;
     --timeout) limit=$2; shift 2 ;;
     --host-icd) icd=$2; shift 2 ;;
     --host-bundle) bundle=$(cd "$2" && pwd); shift 2 ;;
     *) die "unknown argument '$1'" ;;
   esac
 done
-case $boot in bzimage|pvh) ;; *) die "--boot takes bzimage or pvh, not '$boot'" ;; esac
-[ $# -eq 2 ] || die "usage: $0 [--server PATH|stock] [--accel tcg|kvm] [--workload short|bench] [--boot bzimage|pvh] [--timeout S] [--host-icd JSON] [--host-bundle DIR] OUT_DIR IMAGE_DIR"
+[ $# -eq 2 ] || die "usage: $0 [--server PATH|stock] [--accel tcg|kvm] [--workload short|bench] [--timeout S] [--host-icd JSON] [--host-bundle DIR] OUT_DIR IMAGE_DIR"
 out=$1 image=$(cd "$2" && pwd)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -123,7 +101,7 @@ if [ -n "$bundle" ]; then
   trap 'rm -rf "$work"' EXIT
   cp "$image/vmlinuz" "$image/initrd.img" "$work/"
   rc=0
-  bash "$0" --inside "$work" "$accel" "$workload" "$limit" "$server" "$icd" "$boot" "$bundle" || rc=$?
+  bash "$0" --inside "$work" "$accel" "$workload" "$limit" "$server" "$icd" "$bundle" || rc=$?
   for f in guest.log qemu.log serial.log command.txt xvfb.log; do
     if [ -f "$work/$f" ]; then cp "$work/$f" "$out/$f"; fi
   done
@@ -131,7 +109,7 @@ if [ -n "$bundle" ]; then
   [ ! -f "$out/guest.log" ] || sed -i 's/\r$//' "$out/guest.log"
   exit "$rc"
 fi
-root=$("$top/scripts/trixie-root.sh" --include qemu-system-x86,qemu-system-modules-opengl,qemu-system-gui,seabios,libvirglrenderer1,virgl-server,xvfb,xauth,libgl1-mesa-dri,libegl-mesa0,zstd)
+root=$("$top/scripts/trixie-root.sh" --include qemu-system-x86,qemu-system-modules-opengl,qemu-system-gui,seabios,libvirglrenderer1,virgl-server,xvfb,xauth,libgl1-mesa-dri,libegl-mesa0)
 
 work=$(mktemp -d "$root/tmp/vm-run.XXXXXX")
 trap 'rm -rf --one-file-system "$work"' EXIT
@@ -148,7 +126,7 @@ fi
 cp "$0" "$work/vm-run.sh"
 rc=0
 "$top/scripts/in-root.sh" "$root" bash "$inner/vm-run.sh" --inside "$inner" "$accel" "$workload" "$limit" \
-  "$inner_server" "$icd" "$boot" || rc=$?
+  "$inner_server" "$icd" || rc=$?
 for f in guest.log qemu.log serial.log command.txt xvfb.log; do
   if [ -f "$work/$f" ]; then cp "$work/$f" "$out/$f"; fi
 done

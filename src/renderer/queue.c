@@ -114,62 +114,34 @@ stats_after_submit(struct vs_runner *disp, struct vs_object *queue_obj, uint64_t
       free(c);
 }
 
-/* The guest's batches with `serial` signalled on the queue's serial
- * timeline (lifetime.c) after all of them, as a semaphore signal's scope
- * is everything submitted before it. It joins the last batch's signal
- * semaphores where that batch's pNext chain is empty or only a
- * VkTimelineSemaphoreSubmitInfo (counted per semaphore, so it grows by the
- * same one): one host batch less per submission, which a host like
- * NVIDIA's charges for. Any other chain (device group indices, also
- * counted per semaphore) keeps the signal in a batch of its own. In the
- * decode arena; *count is the number of batches; NULL after failing the
- * context. */
+/* The guest's batches and one more that only signals `serial` on the
+ * queue's serial timeline (lifetime.c): after all of them, as a semaphore
+ * signal's scope is everything submitted before it. A batch of its own
+ * leaves the guest's pNext chains (timeline values, device group
+ * indices, both counted per semaphore) as they are. In the decode arena;
+ * NULL after failing the context. */
 static const VkSubmitInfo *
-submits_with_serial(struct vs_runner *disp, const VkSubmitInfo *submits, uint32_t *count, const VkSemaphore *timeline,
+submits_with_serial(struct vs_runner *disp, const VkSubmitInfo *submits, uint32_t count, const VkSemaphore *timeline,
                     const uint64_t *serial)
 {
-   uint32_t n = *count;
-   const VkSubmitInfo *last = n ? &submits[n - 1] : NULL;
-   const VkBaseInStructure *chain = last ? last->pNext : NULL;
-   bool join = last && (!chain || (chain->sType == VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO && !chain->pNext));
-   const VkTimelineSemaphoreSubmitInfo *guest_values = join ? (const void *)chain : NULL;
-   uint32_t signals = join ? last->signalSemaphoreCount + 1 : 1;
-   VkSubmitInfo *copy = vs_arena_alloc(&disp->arena, (n + !join) * sizeof(*copy));
+   VkSubmitInfo *copy = vs_arena_alloc(&disp->arena, (count + 1) * sizeof(*copy));
    VkTimelineSemaphoreSubmitInfo *values = copy ? vs_arena_alloc(&disp->arena, sizeof(*values)) : NULL;
-   VkSemaphore *sems = values ? vs_arena_alloc(&disp->arena, signals * sizeof(*sems)) : NULL;
-   uint64_t *sem_values = sems ? vs_arena_alloc(&disp->arena, signals * sizeof(*sem_values)) : NULL;
-   if (!sem_values) {
+   if (!values) {
       vs_runner_fail(disp, "vkQueueSubmit: out of decode memory");
       return NULL;
    }
-   memcpy(copy, submits, n * sizeof(*copy));
-   /* Values for the guest's binary semaphores are ignored; a guest chain
-    * that gives values gives one per semaphore (or none, all binary). */
-   memset(sem_values, 0, signals * sizeof(*sem_values));
-   *values = (VkTimelineSemaphoreSubmitInfo){ .sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO };
-   if (join) {
-      if (last->signalSemaphoreCount)
-         memcpy(sems, last->pSignalSemaphores, last->signalSemaphoreCount * sizeof(*sems));
-      if (guest_values) {
-         *values = *guest_values;
-         uint32_t given = guest_values->signalSemaphoreValueCount;
-         if (given > last->signalSemaphoreCount)
-            given = last->signalSemaphoreCount;
-         if (given)
-            memcpy(sem_values, guest_values->pSignalSemaphoreValues, given * sizeof(*sem_values));
-      }
-   }
-   sems[signals - 1] = *timeline;
-   sem_values[signals - 1] = *serial;
-   values->signalSemaphoreValueCount = signals;
-   values->pSignalSemaphoreValues = sem_values;
-   VkSubmitInfo *batch = join ? &copy[n - 1] : &copy[n];
-   if (!join)
-      *batch = (VkSubmitInfo){ .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO };
-   batch->pNext = values;
-   batch->signalSemaphoreCount = signals;
-   batch->pSignalSemaphores = sems;
-   *count = n + !join;
+   memcpy(copy, submits, count * sizeof(*copy));
+   *values = (VkTimelineSemaphoreSubmitInfo){
+      .sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
+      .signalSemaphoreValueCount = 1,
+      .pSignalSemaphoreValues = serial,
+   };
+   copy[count] = (VkSubmitInfo){
+      .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+      .pNext = values,
+      .signalSemaphoreCount = 1,
+      .pSignalSemaphores = timeline,
+   };
    return copy;
 }
 
@@ -223,17 +195,16 @@ vs_exec_vkQueueSubmit(struct vs_runner *disp, struct vn_args_vkQueueSubmit *a)
    uint64_t t0 = disp->renderer->stats.on ? os_now_ns() : 0;
    vs_queue_lock(queue);
    uint64_t serial = cb_count ? vs_queue_next_serial(queue) : 0;
-   uint32_t batches = a->submitCount;
    const VkSubmitInfo *submits =
-      serial ? submits_with_serial(disp, a->pSubmits, &batches, &queue->serial_timeline, &serial) : a->pSubmits;
+      serial ? submits_with_serial(disp, a->pSubmits, a->submitCount, &queue->serial_timeline, &serial) : a->pSubmits;
    if (serial && !submits) { /* out of decode memory: the context failed */
       vs_queue_unlock(queue);
       return;
    }
-   a->ret = a->queue_obj->dt->QueueSubmit(a->queue, batches, submits, a->fence);
+   a->ret = a->queue_obj->dt->QueueSubmit(a->queue, a->submitCount + !!serial, submits, a->fence);
    if (a->ret == VK_SUCCESS && cb_count)
       vs_queue_mark_submitted(vs_device_of(a->queue_obj), queue, cbs, cb_count);
-   if (a->ret == VK_SUCCESS && batches)
+   if (a->ret == VK_SUCCESS && a->submitCount)
       queue->serial_covers_all = serial != 0;
    vs_queue_unlock(queue);
    if (t0)
