@@ -24,7 +24,8 @@
  * natively and through the server (the same driver draws both).
  *
  * Output, one line per size:
- *   render WxH: FPS: F frame_ms: M frames: N hash: H */
+ *   render WxH: FPS: F frame_ms: M frames: N hash: H wait_us: W submit_us: S
+ * (W, S: the mean time per frame in vkWaitForFences and vkQueueSubmit) */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -465,10 +466,16 @@ run_size(struct vkt *t, struct scene *s, uint32_t w, uint32_t h, double seconds,
    /* A few untimed frames first (pipeline and memory warm-up). */
    uint64_t frame = 0, timed = 0;
    double start = 0, end = 0;
+   /* Time in the driver's fence wait and submit over the timed frames: where
+    * a frame's time goes natively and, through the server, on the guest. */
+   double wait_ms = 0, submit_ms = 0;
    const uint32_t warmup = 10;
    for (;;) {
       uint32_t slot = (uint32_t)(frame % in_flight);
+      const double w0 = vkt_now_ms();
       CHECK(vkWaitForFences(t->device, 1, &fences[slot], VK_TRUE, 20000000000ull));
+      if (frame > warmup)
+         wait_ms += vkt_now_ms() - w0;
       if (frame == warmup)
          start = vkt_now_ms();
       if (frame > warmup) {
@@ -489,7 +496,10 @@ run_size(struct vkt *t, struct scene *s, uint32_t w, uint32_t h, double seconds,
          .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cmds[slot],
          .waitSemaphoreCount = opt_semaphore ? 1 : 0, .pWaitSemaphores = &sems[slot], .pWaitDstStageMask = &stage,
       };
+      const double s0 = vkt_now_ms();
       CHECK(vkQueueSubmit(t->queues[0], 1, &si, fences[slot]));
+      if (frame >= warmup)
+         submit_ms += vkt_now_ms() - s0;
       frame++;
    }
    CHECK(vkWaitForFences(t->device, in_flight, fences, VK_TRUE, 20000000000ull));
@@ -518,8 +528,9 @@ run_size(struct vkt *t, struct scene *s, uint32_t w, uint32_t h, double seconds,
    uint64_t hash = fnv1a((const uint8_t *)rb.map, (size_t)w * h * 4);
 
    double ms = end - start;
-   printf("render %ux%u: FPS: %.1f frame_ms: %.3f frames: %llu hash: %016llx\n", w, h, timed * 1000.0 / ms,
-          ms / (double)timed, (unsigned long long)timed, (unsigned long long)hash);
+   printf("render %ux%u: FPS: %.1f frame_ms: %.3f frames: %llu hash: %016llx wait_us: %.1f submit_us: %.1f\n", w, h,
+          timed * 1000.0 / ms, ms / (double)timed, (unsigned long long)timed, (unsigned long long)hash,
+          wait_ms * 1000.0 / (double)timed, submit_ms * 1000.0 / (double)timed);
    fflush(stdout);
 
    vkFreeCommandBuffers(t->device, s->cmd_pool, 1, &copy);
