@@ -89,6 +89,7 @@ vs_context_init_dispatch(struct vs_context *ctx, struct vs_runner *disp, struct 
       .renderer = &ctx->renderer,
       .owner = ring ? (void *)ring : (void *)ctx,
       .on_ring = ring != NULL,
+      .stats = ctx->renderer.stats.on ? &ctx->renderer.stats : NULL,
    };
    vs_runner_init(disp, &desc);
 }

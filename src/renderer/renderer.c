@@ -6,6 +6,7 @@
 
 #include "renderer/families.h"
 #include "renderer/objects.h"
+#include "vn_wire.h"
 
 void
 vs_renderer_init(struct vs_renderer *r, uint32_t ctx_id, const struct vs_renderer_options *options,
@@ -15,7 +16,8 @@ vs_renderer_init(struct vs_renderer *r, uint32_t ctx_id, const struct vs_rendere
    r->ctx_id = ctx_id;
    r->options = *options;
    r->objects = objects;
-   r->stats.on = options->submit_stats;
+   if (options->submit_stats)
+      vs_submit_stats_init(&r->stats, VN_CMD_TYPE_COUNT);
    pthread_mutex_init(&r->memory_lock, NULL);
    pthread_mutex_init(&r->timeline_lock, NULL);
    vs_memory_usage_init(&r->memory_usage);
@@ -26,7 +28,8 @@ void
 vs_renderer_fini(struct vs_renderer *r)
 {
    vs_instance_destroy_all(r);
-   vs_submit_stats_log(&r->stats, r->ctx_id); /* every completion has retired */
+   vs_submit_stats_log(&r->stats, r->ctx_id, vn_command_name); /* every completion has retired */
+   vs_submit_stats_fini(&r->stats);
    vs_memory_usage_fini(&r->memory_usage);
    pthread_mutex_destroy(&r->timeline_lock);
    pthread_mutex_destroy(&r->memory_lock);

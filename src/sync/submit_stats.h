@@ -20,7 +20,9 @@
  *             can see its fence signalled;
  *   wait      inside the host's vkWaitForFences/vkWaitSemaphores (Mesa sends
  *             them once its feedback says signalled: near zero).
- * Decoding and the other handlers are dispatch - submit - wait. */
+ * Decoding and the other handlers are dispatch - submit - wait; a second
+ * line names the commands that took the most time (decode, checks and
+ * handler), on the ring and on the context's own stream alike. */
 #ifndef VS_SYNC_SUBMIT_STATS_H
 #define VS_SYNC_SUBMIT_STATS_H
 
@@ -43,10 +45,27 @@ struct vs_submit_stats {
    _Atomic uint64_t count[VS_STAGE_COUNT];
    _Atomic uint64_t total_ns[VS_STAGE_COUNT];
    _Atomic uint64_t max_ns[VS_STAGE_COUNT];
+   /* Per command type (command_types of them; NULL if that failed). */
+   uint32_t command_types;
+   _Atomic uint64_t *command_count, *command_ns;
 };
 
+/* Turns the stats on, for command types below command_types. */
+void vs_submit_stats_init(struct vs_submit_stats *s, uint32_t command_types);
+void vs_submit_stats_fini(struct vs_submit_stats *s);
 void vs_submit_stats_add(struct vs_submit_stats *s, enum vs_submit_stage stage, uint64_t ns);
-/* One line: "submit stats: pickup N x A us (max M us), ...". */
-void vs_submit_stats_log(const struct vs_submit_stats *s, uint32_t ctx_id);
+/* Inline: the command runner (wire/) times each command without linking
+ * the sync module. */
+static inline void
+vs_submit_stats_add_command(struct vs_submit_stats *s, uint32_t type, uint64_t ns)
+{
+   if (type >= s->command_types)
+      return;
+   atomic_fetch_add_explicit(&s->command_count[type], 1, memory_order_relaxed);
+   atomic_fetch_add_explicit(&s->command_ns[type], ns, memory_order_relaxed);
+}
+/* One line: "submit stats: pickup N x A us (max M us), ...", and one of
+ * the commands with the most time: "command stats: NAME N x A us, ...". */
+void vs_submit_stats_log(const struct vs_submit_stats *s, uint32_t ctx_id, const char *(*command_name)(uint32_t));
 
 #endif

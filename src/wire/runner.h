@@ -22,6 +22,7 @@ struct vs_object_table;
 struct vs_renderer;
 struct vs_resource;
 struct vs_resource_table;
+struct vs_submit_stats;
 struct vn_check_table;
 struct vn_exec_table;
 
@@ -47,6 +48,7 @@ struct vs_runner {
    struct vs_renderer *renderer;
    void *owner;
    bool on_ring;                     /* false on the context side */
+   struct vs_submit_stats *stats;    /* time per command, with --submit-stats */
 
    struct vs_arena arena;            /* decoded form of the current command */
    struct vn_decoder *decoder;       /* the command being executed */
@@ -68,6 +70,7 @@ struct vs_runner_desc {
    struct vs_renderer *renderer;
    void *owner;
    bool on_ring;
+   struct vs_submit_stats *stats; /* NULL: commands are not timed */
 };
 
 void vs_runner_init(struct vs_runner *disp, const struct vs_runner_desc *desc);
