@@ -4,7 +4,9 @@
 # reset), timeline semaphores (queue waits on host signals, host waits with a
 # timeout, signals passed on between queues), 10,000 small submits, a batch
 # stuck on a never-signalled semaphore that must not block the device, events
-# and timestamp queries. The server must drop no client and stay up.
+# and timestamp queries. The server must drop no client and stay up. Then
+# once against a --submit-stats server (the bench's per-frame timeline):
+# its two lines per client must count the submissions and name the commands.
 . "$(dirname "$0")/lib.sh"
 
 require_tools timeout
@@ -28,4 +30,16 @@ client_check "vk_sync without fence feedback (VN_PERF=no_fence_feedback)" "$TEST
 check_no_drops
 check "server still running after the client" server_alive
 server_stop || true
+
+server_start --submit-stats || finish
+rc=0; venus_run "$SYNC" >"$TEST_TMP/stats.out" 2>"$TEST_TMP/stats.err" || rc=$?
+client_check "vk_sync through a --submit-stats server" "$TEST_TMP/stats.out" "$rc" || true
+server_stop || true
+stats=$(grep -o 'submit stats: .*' "$SERVER_LOG" | head -n1)
+commands=$(grep -o 'command stats: .*' "$SERVER_LOG" | head -n1)
+submits=$(sed -nE 's/.* submit ([0-9]+) x .*/\1/p' <<<"$stats")
+check "--submit-stats: a submit stage counting vk_sync's 10,000 small submits (${submits:-none})" \
+  test "${submits:-0}" -ge 10000
+check "--submit-stats: the commands that took the most time, vkQueueSubmit among them" \
+  grep -qE 'command stats: .*vkQueueSubmit [0-9]+ x [0-9.]+ us' <<<"$commands"
 finish
