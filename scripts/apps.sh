@@ -29,6 +29,10 @@
 # Environment: VKMARK_DURATION seconds per scene (default 5), VKMARK_SIZE
 # (default 320x240), VKMARK_SCENES (default: vkmark's 13), APPS_STATS=0 skips
 # the --submit-stats runs, STATS_DURATION seconds per scene in them (2).
+# APPS_GUEST=sid runs the vkmark rows in the sid root instead (the newest
+# Mesa: its Venus guest, and its lavapipe under both columns; vkmark is
+# added to that root on first use) and leaves out vkcube and glxgears, whose
+# guest is this host's Mesa.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,7 +49,12 @@ failed=0
 log() { printf 'apps: %s\n' "$*" >&2; }
 fail() { printf 'FAIL apps: %s\n' "$*"; failed=1; }
 
-root=$("$top/scripts/trixie-root.sh")
+guest=${APPS_GUEST:-trixie}
+case $guest in
+  trixie) root=$("$top/scripts/trixie-root.sh") ;;
+  sid) root=$("$top/scripts/debian-root.sh" sid --include vkmark) ;;
+  *) echo "apps: APPS_GUEST is trixie (default) or sid, not '$guest'" >&2; exit 2 ;;
+esac
 in_root=("$top/scripts/in-root.sh" "$root")
 work=$(mktemp -d "$root/tmp/vs-apps.XXXXXX")
 pids=()
@@ -130,6 +139,7 @@ for scene in "${scenes[@]}"; do
 done
 
 # --- vkcube and Zink under Xvfb --------------------------------------------------
+if [ "$guest" = trixie ]; then
 display=""
 for n in $(seq 90 120); do
   [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] && continue
@@ -178,11 +188,13 @@ for app in vkcube glxgears-zink; do
     done
   fi
 done
+fi
 
 # --- the per-frame timeline -----------------------------------------------------
-python3 - "$timeline" "$csv" "$size" "$duration" <<'PY'
+mesa=$("${in_root[@]}" dpkg-query -W -f '${Version}' mesa-vulkan-drivers 2>/dev/null || echo unknown)
+python3 - "$timeline" "$csv" "$size" "$duration" "$guest root, Mesa $mesa" <<'PY'
 import re, sys
-timeline, csv_path, size, duration = sys.argv[1:5]
+timeline, csv_path, size, duration, where = sys.argv[1:6]
 rows = {}   # (app, scene) -> {mode: (fps, frames, stats)}
 order = []
 STAGES = ("pickup", "wake", "dispatch", "submit", "complete", "wait")
@@ -208,8 +220,8 @@ def us(fps):
 def fmt(x, spec="%.0f"):
     return spec % x if x is not None else "-"
 
-print("\nPer-frame timeline at %s (us per frame; diff = through the server - native;\n"
-      "venus: Mesa's default present, fast: venus_implicit_fencing=true)" % size)
+print("\nPer-frame timeline at %s, vkmark in the %s (us per frame; diff = through the server - native;\n"
+      "venus: Mesa's default present, fast: venus_implicit_fencing=true)" % (size, where))
 print("%-36s %8s %8s %8s %6s %8s %8s %6s" % ("app / scene", "native", "venus", "diff", "ratio", "fast", "diff", "ratio"))
 sums = {"native": [], "venus": [], "fast": []}
 with open(csv_path, "a") as csv:

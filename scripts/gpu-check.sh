@@ -798,6 +798,57 @@ if want guest26 && [ -x "$bundle/guest26/lib/ld-linux-x86-64.so.2" ]; then
     n=$(awk '$1 == "render" {print $4}' "$logs/guest26-rb-native-$fif.txt") v=$(awk '$1 == "render" {print $4}' "$logs/guest26-rb-venus-$fif.txt")
     echo "   Mesa 26 guest, render_bench 320x240, $fif frames in flight: native ${n:--} venus ${v:--} FPS, ratio $(awk -v a="${v:-0}" -v b="${n:-0}" 'BEGIN {printf "%.2f", b ? a / b : 0}')"
   done
+  # vkmark's 13 scenes at 320x240: natively, and through the server with
+  # Mesa 25's guest and with Mesa 26's, each in both present modes
+  # (trixie's vkmark; Mesa 26's guest runs it on sid's ld-linux and libraries).
+  if [ -x "$bundle/vkmark/vkmark" ]; then
+    vdur=${FRAMES_DURATION:-2}
+    vkm() { # LOG LD_LINUX LIBRARY_PATH ENV...
+      local log=$1 ld=$2 libs=$3; shift 3
+      timeout -k 5 $((vdur * 13 * 3 + 60)) env "$@" "$ld" --library-path "$libs" "$bundle/vkmark/vkmark" --winsys headless \
+        --winsys-dir "$bundle/vkmark/plugins" --data-dir "$bundle/vkmark/share" -s 320x240 -b ":duration=$vdur" >"$log" 2>&1
+    }
+    v25=("$bundle/vkmark/ld-linux-x86-64.so.2" "$bundle/vkmark/lib:$lib:/usr/lib/x86_64-linux-gnu")
+    v26=("$g26/lib/ld-linux-x86-64.so.2" "$g26/lib:$bundle/vkmark/lib")
+    m25=(VN_DEBUG=vtest VTEST_SOCKET_NAME="$sock" VK_DRIVER_FILES="$VIRTIO_ICD" VK_ICD_FILENAMES="$VIRTIO_ICD")
+    m26=(-u LD_LIBRARY_PATH VN_DEBUG=vtest VTEST_SOCKET_NAME="$sock" VK_DRIVER_FILES="$prefix/virtio26_icd.json"
+      VK_ICD_FILENAMES="$prefix/virtio26_icd.json")
+    vkm "$logs/guest26-vkmark-native.txt" "${v25[@]}" VK_DRIVER_FILES="$HOST_ICD" VK_ICD_FILENAMES="$HOST_ICD"
+    vkm "$logs/guest26-vkmark-m25-default.txt" "${v25[@]}" "${m25[@]}"
+    vkm "$logs/guest26-vkmark-m25-fast.txt" "${v25[@]}" "${m25[@]}" venus_implicit_fencing=true
+    vkm "$logs/guest26-vkmark-m26-default.txt" "${v26[@]}" "${m26[@]}"
+    vkm "$logs/guest26-vkmark-m26-fast.txt" "${v26[@]}" "${m26[@]}" venus_implicit_fencing=true
+    echo "   vkmark 320x240, FPS per scene (ratio to native): Mesa 25 and Mesa 26 guests, default and fast present"
+    python3 - "$logs" <<'PY' | sed 's/^/   /'
+import os, re, sys
+runs = ("native", "m25-default", "m25-fast", "m26-default", "m26-fast")
+def fps(run):
+    out = {}
+    path = os.path.join(sys.argv[1], "guest26-vkmark-%s.txt" % run)
+    for line in open(path, errors="replace") if os.path.exists(path) else ():
+        m = re.search(r"^(\[\w+\] .*?)(?::duration=\d+)?: FPS: (\d+)", line.strip())
+        if m:
+            out[m.group(1)] = int(m.group(2))
+    return out
+got = {r: fps(r) for r in runs}
+scenes = list(got["native"]) or list(got["m26-default"])
+print("| scene | " + " | ".join(runs) + " |")
+print("| --- |" + " ---: |" * len(runs))
+for sc in scenes:
+    n = got["native"].get(sc)
+    cells = []
+    for r in runs:
+        v = got[r].get(sc)
+        cells.append("-" if v is None else str(v) if r == "native" or not n else "%d (%.2f)" % (v, v / n))
+    print("| %s | %s |" % (sc, " | ".join(cells)))
+def score(r):
+    v = [got[r].get(sc) for sc in scenes]
+    return sum(v) / len(v) if v and all(v) else None
+n = score("native")
+print("| score (mean FPS) | " + " | ".join("-" if score(r) is None else "%.0f" % score(r) if r == "native" or not n
+      else "%.0f (%.2f)" % (score(r), score(r) / n) for r in runs) + " |")
+PY
+  fi
   stop_server
   # The same through sid's stock front end (virgl_test_server, whose
   # capset the guest then reads) with venus-server as its render server.

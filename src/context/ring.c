@@ -5,7 +5,6 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "os/os.h"
 #include "base/log.h"
@@ -119,12 +118,17 @@ ring_thread(void *arg)
        * activity (the next command usually follows within microseconds),
        * then sleep briefly. The pickup latency is what a guest round trip
        * costs, so the sleeps stay short; they only happen in the idle
-       * window after activity. */
+       * window after activity, and a wait on this ring's progress from the
+       * context side (vkWaitRingSeqnoMESA: the guest wrote the commands it
+       * waits for) cuts them short. */
       if (quiet_ns < RING_SPIN_NS) {
          sched_yield();
       } else {
-         struct timespec ts = { 0, quiet_ns < 4 * RING_SPIN_NS ? 5000 : 20000 };
-         nanosleep(&ts, NULL);
+         pthread_mutex_lock(&ring->lock);
+         if (!ring->notified && !ring->stop)
+            os_cond_timedwait_ns(&ring->cond, &ring->lock, quiet_ns < 4 * RING_SPIN_NS ? 5000 : 20000);
+         ring->notified = false;
+         pthread_mutex_unlock(&ring->lock);
       }
    }
 
