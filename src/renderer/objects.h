@@ -119,13 +119,15 @@ void vs_descriptor_set_free(void *set);
 /* Object lifetimes on the host (renderer/lifetime.c): the release hook
  * that destroys a zombie's host object. */
 void vs_lifetime_init(struct vs_renderer *r);
-/* The value a submission to `queue` that runs command buffers signals on
- * queue->serial_timeline, in its last batch (its lock held); 0 when the
- * queue has no serial timeline. */
+/* The value a submission of batches to `queue` signals on
+ * queue->serial_timeline, after its batches (its lock held); 0 when the
+ * queue has no serial timeline. Batches without command buffers signal it
+ * too, so that a fence after them (a Mesa 26 guest's present waits on
+ * one) retires on the serial rather than on a host fence. */
 uint64_t vs_queue_next_serial(struct vs_queue *queue);
-/* After a submission to `queue` that ran command buffers (its lock held):
- * its serial (signalled by it, or by a host fence after it) marks its end
- * and each command buffer remembers it. */
+/* After a submission to `queue` that ran command buffers or signalled a
+ * serial (its lock held): its serial (signalled by it, or by a host fence
+ * after it) marks its end and each command buffer remembers it. */
 void vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *queue, struct vs_object *const *cbs,
                              uint32_t count);
 /* Refuses (fails the context) a command buffer that holds an object freed

@@ -194,7 +194,7 @@ vs_exec_vkQueueSubmit(struct vs_runner *disp, struct vn_args_vkQueueSubmit *a)
       return;
    uint64_t t0 = disp->renderer->stats.on ? os_now_ns() : 0;
    vs_queue_lock(queue);
-   uint64_t serial = cb_count ? vs_queue_next_serial(queue) : 0;
+   uint64_t serial = a->submitCount ? vs_queue_next_serial(queue) : 0;
    const VkSubmitInfo *submits =
       serial ? submits_with_serial(disp, a->pSubmits, a->submitCount, &queue->serial_timeline, &serial) : a->pSubmits;
    if (serial && !submits) { /* out of decode memory: the context failed */
@@ -202,7 +202,7 @@ vs_exec_vkQueueSubmit(struct vs_runner *disp, struct vn_args_vkQueueSubmit *a)
       return;
    }
    a->ret = a->queue_obj->dt->QueueSubmit(a->queue, a->submitCount + !!serial, submits, a->fence);
-   if (a->ret == VK_SUCCESS && cb_count)
+   if (a->ret == VK_SUCCESS && (cb_count || serial))
       vs_queue_mark_submitted(vs_device_of(a->queue_obj), queue, cbs, cb_count);
    if (a->ret == VK_SUCCESS && a->submitCount)
       queue->serial_covers_all = serial != 0;
@@ -240,7 +240,7 @@ vs_exec_vkQueueSubmit2(struct vs_runner *disp, struct vn_args_vkQueueSubmit2 *a)
       return;
    uint64_t t0 = disp->renderer->stats.on ? os_now_ns() : 0;
    vs_queue_lock(queue);
-   uint64_t serial = cb_count ? vs_queue_next_serial(queue) : 0;
+   uint64_t serial = a->submitCount ? vs_queue_next_serial(queue) : 0;
    const VkSubmitInfo2 *submits =
       serial ? submits2_with_serial(disp, a->pSubmits, a->submitCount, queue->serial_timeline, serial) : a->pSubmits;
    if (serial && !submits) { /* out of decode memory: the context failed */
@@ -248,7 +248,7 @@ vs_exec_vkQueueSubmit2(struct vs_runner *disp, struct vn_args_vkQueueSubmit2 *a)
       return;
    }
    a->ret = submit2(a->queue, a->submitCount, submits, a->fence);
-   if (a->ret == VK_SUCCESS && cb_count)
+   if (a->ret == VK_SUCCESS && (cb_count || serial))
       vs_queue_mark_submitted(vs_device_of(a->queue_obj), queue, cbs, cb_count);
    if (a->ret == VK_SUCCESS && a->submitCount)
       queue->serial_covers_all = serial != 0;
