@@ -169,16 +169,25 @@ vs_exec_vkCreateInstance(struct vs_runner *disp, struct vn_args_vkCreateInstance
       a->ret = VK_ERROR_EXTENSION_NOT_PRESENT;
       return;
    }
+   /* The host instance is at least 1.2 where the loader is: the queues'
+    * serial timeline semaphores are core there, and without them every
+    * fence the guest asks of the server (Mesa 26 asks one per submit)
+    * needs a host fence of its own (renderer/lifetime.c). 1.1 at least
+    * otherwise. Guests that asked for less use none of what this adds. */
+   uint32_t loader_version = VK_API_VERSION_1_1;
+   if (vkEnumerateInstanceVersion(&loader_version) != VK_SUCCESS)
+      loader_version = VK_API_VERSION_1_1;
+   const uint32_t floor_version = loader_version >= VK_API_VERSION_1_2 ? VK_API_VERSION_1_2 : VK_API_VERSION_1_1;
    VkApplicationInfo app = {
       .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
       .pApplicationName = "venus-server",
-      .apiVersion = VK_API_VERSION_1_1,
+      .apiVersion = floor_version,
    };
    if (ci->pApplicationInfo) {
       app = *ci->pApplicationInfo;
       app.pNext = NULL;
-      if (app.apiVersion < VK_API_VERSION_1_1)
-         app.apiVersion = VK_API_VERSION_1_1;
+      if (app.apiVersion < floor_version)
+         app.apiVersion = floor_version;
    }
    /* MoltenVK is a portability driver: a loader lists it only to an
     * instance that enumerates portability drivers. */

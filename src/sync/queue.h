@@ -29,7 +29,7 @@ struct vs_queue {
    uint32_t ring_idx;
    struct vs_retire_queue *retire;   /* started on first timeline fence */
    /* What tells that a command buffer is no longer pending: each
-    * submission that runs command buffers signals the next serial on
+    * submission of batches signals the next serial on
     * serial_timeline (a host timeline semaphore), or, where the host device
     * has none, is followed by a host fence (renderer/lifetime.c). Under
     * `lock`. */
@@ -53,7 +53,9 @@ void vs_queue_unlock(struct vs_queue *queue);
 void vs_queues_lock_all(struct vs_queue *queues, uint32_t count);
 void vs_queues_unlock_all(struct vs_queue *queues, uint32_t count);
 
-/* vkQueueSubmit under the lock. */
+/* vkQueueSubmit under the lock, for the server's own work (sync-fd
+ * semaphores, the display's copies); a single batch is followed by the
+ * next serial on serial_timeline, where the queue has one. */
 VkResult vs_queue_submit(struct vs_queue *queue, uint32_t count, const VkSubmitInfo *submits, VkFence fence);
 
 #endif
