@@ -43,7 +43,12 @@
 #                    the 1.4 features it sees, into guest26-vulkaninfo.txt) and
 #                    tests/vk14 (Vulkan 1.4 commands: push descriptors, line
 #                    stipple, uint8 indices, attachment locations, host image
-#                    copy) through the server: same bytes as native
+#                    copy) through the server: same bytes as native; then
+#                    render_bench at 2 and 3 frames in flight against
+#                    native, and vkmark's 13 scenes at 320x240 natively (where
+#                    the driver has VK_EXT_headless_surface) and through the
+#                    server with Mesa 25's and Mesa 26's guests, default and
+#                    fast present, as a table (with BUNDLE/vkmark)
 #   live-1080p       the page in headless Chromium (Debian's, carried as .debs:
 #                    bench/gpu-bundle.sh with CHROMIUM=1 makes the parts in
 #                    .deps/gpu-chromium): vkcube-wayland through Venus at

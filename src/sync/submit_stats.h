@@ -14,8 +14,8 @@
  *             host calls included);
  *   submit    inside the host's vkQueueSubmit/vkQueueSubmit2;
  *   complete  from the host submit's return until the host queue finished
- *             that work (an extra host fence behind it, waited on by the
- *             queue's retire thread). Mesa's fence feedback is the last
+ *             that work (its serial, or a host fence behind it, waited on
+ *             by the queue's retire thread). Mesa's fence feedback is the last
  *             command buffer of the batch, so this is also when the guest
  *             can see its fence signalled;
  *   wait      inside the host's vkWaitForFences/vkWaitSemaphores (Mesa sends
