@@ -13,6 +13,7 @@
 #include "context/ring.h"
 #include "renderer/validate.h"
 #include "memory/device_memory.h"
+#include "sync/submit_stats.h"
 #include "os/os.h"
 #include "base/log.h"
 #include "vn_wire.h"
@@ -75,6 +76,13 @@ build_tables(struct vs_context *ctx)
    return !missing;
 }
 
+/* --submit-stats: each command's time, by command. */
+static void
+time_command(void *data, uint32_t type, uint64_t ns)
+{
+   vs_submit_stats_add_command(data, type, ns);
+}
+
 void
 vs_context_init_dispatch(struct vs_context *ctx, struct vs_runner *disp, struct vs_ring *ring)
 {
@@ -89,7 +97,8 @@ vs_context_init_dispatch(struct vs_context *ctx, struct vs_runner *disp, struct 
       .renderer = &ctx->renderer,
       .owner = ring ? (void *)ring : (void *)ctx,
       .on_ring = ring != NULL,
-      .stats = ctx->renderer.stats.on ? &ctx->renderer.stats : NULL,
+      .timing = ctx->renderer.stats.on ? time_command : NULL,
+      .timing_data = &ctx->renderer.stats,
    };
    vs_runner_init(disp, &desc);
 }

@@ -31,6 +31,15 @@ vs_submit_stats_fini(struct vs_submit_stats *s)
 }
 
 void
+vs_submit_stats_add_command(struct vs_submit_stats *s, uint32_t type, uint64_t ns)
+{
+   if (type >= s->command_types)
+      return;
+   atomic_fetch_add_explicit(&s->command_count[type], 1, memory_order_relaxed);
+   atomic_fetch_add_explicit(&s->command_ns[type], ns, memory_order_relaxed);
+}
+
+void
 vs_submit_stats_add(struct vs_submit_stats *s, enum vs_submit_stage stage, uint64_t ns)
 {
    atomic_fetch_add_explicit(&s->count[stage], 1, memory_order_relaxed);

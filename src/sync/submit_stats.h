@@ -54,16 +54,7 @@ struct vs_submit_stats {
 void vs_submit_stats_init(struct vs_submit_stats *s, uint32_t command_types);
 void vs_submit_stats_fini(struct vs_submit_stats *s);
 void vs_submit_stats_add(struct vs_submit_stats *s, enum vs_submit_stage stage, uint64_t ns);
-/* Inline: the command runner (wire/) times each command without linking
- * the sync module. */
-static inline void
-vs_submit_stats_add_command(struct vs_submit_stats *s, uint32_t type, uint64_t ns)
-{
-   if (type >= s->command_types)
-      return;
-   atomic_fetch_add_explicit(&s->command_count[type], 1, memory_order_relaxed);
-   atomic_fetch_add_explicit(&s->command_ns[type], ns, memory_order_relaxed);
-}
+void vs_submit_stats_add_command(struct vs_submit_stats *s, uint32_t type, uint64_t ns);
 /* One line: "submit stats: pickup N x A us (max M us), ...", and one of
  * the commands with the most time: "command stats: NAME N x A us, ...". */
 void vs_submit_stats_log(const struct vs_submit_stats *s, uint32_t ctx_id, const char *(*command_name)(uint32_t));

@@ -11,7 +11,6 @@
 
 #include "base/log.h"
 #include "os/os.h"
-#include "sync/submit_stats.h"
 #include "wire/lifetime.h"
 #include "wire/object_table.h"
 #include "wire/resource.h"
@@ -32,7 +31,8 @@ vs_runner_init(struct vs_runner *disp, const struct vs_runner_desc *desc)
    disp->objects = desc->objects;
    disp->resources = desc->resources;
    disp->renderer = desc->renderer;
-   disp->stats = desc->stats;
+   disp->timing = desc->timing;
+   disp->timing_data = desc->timing_data;
    disp->owner = desc->owner;
    disp->on_ring = desc->on_ring;
    vs_arena_init(&disp->arena, DISPATCH_DECODE_LIMIT);
@@ -218,13 +218,13 @@ vs_runner_stream(struct vs_runner *disp, const void *data, size_t size,
       d.named_count = d.named_cap = 0;
       uint32_t type = 0;
       uint64_t t0 = 0;
-      if (disp->stats && d.end - d.cur >= (ptrdiff_t)sizeof(type)) {
+      if (disp->timing && d.end - d.cur >= (ptrdiff_t)sizeof(type)) {
          memcpy(&type, d.cur, sizeof(type));
          t0 = os_now_ns();
       }
       bool ok = run_command(disp, &d);
       if (t0)
-         vs_submit_stats_add_command(disp->stats, type, os_now_ns() - t0);
+         disp->timing(disp->timing_data, type, os_now_ns() - t0);
       vs_arena_reset(&disp->arena);
       if (!ok)
          break;

@@ -22,9 +22,12 @@ struct vs_object_table;
 struct vs_renderer;
 struct vs_resource;
 struct vs_resource_table;
-struct vs_submit_stats;
 struct vn_check_table;
 struct vn_exec_table;
+
+/* Told after each command how long it ran (decoding, checks and handler)
+ * and which command it was: the bench's --submit-stats. */
+typedef void (*vs_runner_timing_fn)(void *data, uint32_t type, uint64_t ns);
 
 /* What the owner of a dispatcher provides. */
 struct vs_runner_hooks {
@@ -48,7 +51,8 @@ struct vs_runner {
    struct vs_renderer *renderer;
    void *owner;
    bool on_ring;                     /* false on the context side */
-   struct vs_submit_stats *stats;    /* time per command, with --submit-stats */
+   vs_runner_timing_fn timing;       /* NULL: commands are not timed */
+   void *timing_data;
 
    struct vs_arena arena;            /* decoded form of the current command */
    struct vn_decoder *decoder;       /* the command being executed */
@@ -70,7 +74,8 @@ struct vs_runner_desc {
    struct vs_renderer *renderer;
    void *owner;
    bool on_ring;
-   struct vs_submit_stats *stats; /* NULL: commands are not timed */
+   vs_runner_timing_fn timing; /* NULL: commands are not timed */
+   void *timing_data;
 };
 
 void vs_runner_init(struct vs_runner *disp, const struct vs_runner_desc *desc);
