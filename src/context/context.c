@@ -390,6 +390,40 @@ create_memory_blob(struct vs_context *ctx, uint32_t res_id, uint32_t flags, uint
    return true;
 }
 
+/* Waits for the deferred ring wait, if any. False (context fatal) if the
+ * ring can never reach it. */
+static bool
+settle_ring_wait(struct vs_context *ctx)
+{
+   if (!ctx->ring_wait_deferred)
+      return true;
+   ctx->ring_wait_deferred = false;
+   /* Rings are added and removed on this side only: it cannot go away
+    * while we wait. */
+   struct vs_ring *ring = vs_context_find_ring(ctx, ctx->deferred_ring_id);
+   if (ring && !vs_ring_wait_seqno(ring, ctx->deferred_seqno)) {
+      char reason[128];
+      snprintf(reason, sizeof(reason), "vkWaitRingSeqnoMESA: ring 0x%llx can never reach seqno %u",
+               (unsigned long long)ctx->deferred_ring_id, ctx->deferred_seqno);
+      vs_context_set_fatal(ctx, reason);
+      return false;
+   }
+   return true;
+}
+
+bool
+vs_context_defer_ring_wait(struct vs_context *ctx, uint64_t ring_id, uint32_t seqno)
+{
+   if (ctx->ring_wait_deferred && ctx->deferred_ring_id != ring_id && !settle_ring_wait(ctx))
+      return false;
+   /* On one ring the later seqno covers the earlier (seqnos wrap). */
+   if (!ctx->ring_wait_deferred || (int32_t)(seqno - ctx->deferred_seqno) > 0)
+      ctx->deferred_seqno = seqno;
+   ctx->deferred_ring_id = ring_id;
+   ctx->ring_wait_deferred = true;
+   return true;
+}
+
 bool
 vs_context_create_blob(struct vs_context *ctx, uint32_t res_id, uint32_t type, uint32_t flags, uint64_t size,
                        uint64_t blob_id, struct vs_blob *out)
@@ -407,7 +441,7 @@ vs_context_create_blob(struct vs_context *ctx, uint32_t res_id, uint32_t type, u
       vs_context_set_fatal(ctx, reason);
       return false;
    }
-   if (!resource_id_ok(ctx, res_id, "blob"))
+   if (!resource_id_ok(ctx, res_id, "blob") || !settle_ring_wait(ctx))
       return false;
    if (blob_id == 0 && flags == VS_BLOB_FLAG_MAPPABLE)
       return create_shmem_blob(ctx, res_id, size, out);
@@ -419,7 +453,8 @@ vs_context_import_resource(struct vs_context *ctx, uint32_t res_id, int fd, enum
                            uint64_t size)
 {
    char reason[320];
-   if (!resource_id_ok(ctx, res_id, "import") || !resource_charge(ctx, "import", reason, sizeof(reason))) {
+   if (!settle_ring_wait(ctx) || !resource_id_ok(ctx, res_id, "import") ||
+       !resource_charge(ctx, "import", reason, sizeof(reason))) {
       close(fd);
       return false;
    }
@@ -465,6 +500,8 @@ vs_context_import_resource(struct vs_context *ctx, uint32_t res_id, int fd, enum
 void
 vs_context_destroy_resource(struct vs_context *ctx, uint32_t res_id)
 {
+   if (!settle_ring_wait(ctx))
+      return;
    struct vs_resource *res = vs_resource_get(&ctx->resources, res_id);
    if (!res) {
       vs_warn(ctx->id, "destroy of unknown resource %u ignored", res_id);
@@ -482,6 +519,8 @@ vs_context_destroy_resource(struct vs_context *ctx, uint32_t res_id)
 bool
 vs_context_submit(struct vs_context *ctx, const void *cmds, size_t size)
 {
+   if (!settle_ring_wait(ctx))
+      return false;
    return vs_runner_stream(&ctx->dispatch, cmds, size, NULL, NULL);
 }
 
@@ -489,6 +528,8 @@ bool
 vs_context_submit_fence(struct vs_context *ctx, uint32_t ring_idx, vs_retire_fn retire, void *data)
 {
    const char *why;
+   if (!settle_ring_wait(ctx))
+      return false;
    if (!vs_renderer_submit_fence(&ctx->renderer, ring_idx, retire, data, &why)) {
       vs_context_set_fatal(ctx, why);
       return false;

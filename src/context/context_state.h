@@ -50,6 +50,13 @@ struct vs_context {
 
    /* os_map_fault_count when the transport last looked (its thread only). */
    uint64_t faults_seen;
+
+   /* A vkWaitRingSeqnoMESA that ended a context-side stream, not waited for
+    * yet: only the context side's next step must come after it (context
+    * side only; see vs_context_defer_ring_wait). */
+   bool ring_wait_deferred;
+   uint64_t deferred_ring_id;
+   uint32_t deferred_seqno;
 };
 
 /* Logs `reason` once and makes the context fatal: every ring stops, and
@@ -66,6 +73,13 @@ bool vs_context_add_ring(struct vs_context *ctx, struct vs_ring *ring);
 struct vs_ring *vs_context_remove_ring(struct vs_context *ctx, uint64_t ring_id);
 /* Starts the monitor (if needed) with at most this period. */
 void vs_context_monitor_rings(struct vs_context *ctx, uint32_t period_us);
+
+/* Defers a context-side wait for ring `ring_id` to reach `seqno` until the
+ * context side's next step (a stream, a fence, a resource): Mesa's present
+ * with implicit fencing sends a batch that only waits, and nothing needs
+ * the socket thread blocked for it. A deferred wait on another ring is
+ * settled first. False (context fatal) if that one fails. */
+bool vs_context_defer_ring_wait(struct vs_context *ctx, uint64_t ring_id, uint32_t seqno);
 
 /* Registers the ring and reply-stream commands (ring_commands.c). */
 void vs_ring_commands_register(struct vn_exec_table *t);

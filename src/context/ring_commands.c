@@ -262,7 +262,14 @@ vs_exec_vkWaitRingSeqnoMESA(struct vs_runner *disp, struct vn_args_vkWaitRingSeq
    if (!require_context_side(disp, "vkWaitRingSeqnoMESA"))
       return;
    struct vs_ring *ring = lookup_ring(disp, a->ring, "vkWaitRingSeqnoMESA");
-   if (ring && !vs_ring_wait_seqno(ring, (uint32_t)a->seqno))
+   if (!ring)
+      return;
+   if (vs_runner_at_stream_end(disp)) {
+      if (!vs_context_defer_ring_wait(context_of(disp), a->ring, (uint32_t)a->seqno))
+         vs_runner_fail(disp, "vkWaitRingSeqnoMESA: an earlier ring wait failed");
+      return;
+   }
+   if (!vs_ring_wait_seqno(ring, (uint32_t)a->seqno))
       vs_runner_fail(disp, "vkWaitRingSeqnoMESA: ring 0x%llx can never reach seqno %llu",
                        (unsigned long long)a->ring, (unsigned long long)a->seqno);
 }

@@ -11,6 +11,7 @@
 #include "renderer/renderer.h"
 #include "os/os.h"
 #include "sync/retire.h"
+#include "sync/sync_fd.h"
 #include "base/chain.h"
 #include "base/log.h"
 #include "wire/runner.h"
@@ -175,6 +176,64 @@ submits2_with_serial(struct vs_runner *disp, const VkSubmitInfo2 *submits, uint3
    return copy;
 }
 
+/* Leaves out of each batch the waits on semaphores the guest's WSI
+ * signalled without a host signal (sync/sync_fd.h): such a wait is
+ * satisfied already, and taking the mark consumes the signal. The decoded
+ * batches are the server's own copy, so they are edited in place, with
+ * the arrays that run parallel to the waits. */
+static void
+drop_cpu_signalled_waits(struct vs_runner *disp, const VkSubmitInfo *submits, uint32_t count)
+{
+   for (uint32_t i = 0; i < count; i++) {
+      VkSubmitInfo *b = (VkSubmitInfo *)&submits[i];
+      const uint32_t n = b->waitSemaphoreCount;
+      VkTimelineSemaphoreSubmitInfo *tl = n ? vs_chain_find(b, VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO) : NULL;
+      VkDeviceGroupSubmitInfo *dg = n ? vs_chain_find(b, VK_STRUCTURE_TYPE_DEVICE_GROUP_SUBMIT_INFO) : NULL;
+      uint64_t *values = tl && tl->waitSemaphoreValueCount == n ? (uint64_t *)tl->pWaitSemaphoreValues : NULL;
+      uint32_t *indices = dg && dg->waitSemaphoreCount == n ? (uint32_t *)dg->pWaitSemaphoreDeviceIndices : NULL;
+      VkSemaphore *sems = (VkSemaphore *)b->pWaitSemaphores;
+      VkPipelineStageFlags *stages = (VkPipelineStageFlags *)b->pWaitDstStageMask;
+      uint32_t kept = 0;
+      for (uint32_t j = 0; j < n; j++) {
+         struct vs_object *sem = vs_runner_nested_object(disp, &sems[j]);
+         if (sem && vs_sync_fd_take_mark(sem))
+            continue;
+         sems[kept] = sems[j];
+         if (stages)
+            stages[kept] = stages[j];
+         if (values)
+            values[kept] = values[j];
+         if (indices)
+            indices[kept] = indices[j];
+         kept++;
+      }
+      if (kept == n)
+         continue;
+      b->waitSemaphoreCount = kept;
+      if (values)
+         tl->waitSemaphoreValueCount = kept;
+      if (indices)
+         dg->waitSemaphoreCount = kept;
+   }
+}
+
+static void
+drop_cpu_signalled_waits2(struct vs_runner *disp, const VkSubmitInfo2 *submits, uint32_t count)
+{
+   for (uint32_t i = 0; i < count; i++) {
+      VkSubmitInfo2 *b = (VkSubmitInfo2 *)&submits[i];
+      VkSemaphoreSubmitInfo *waits = (VkSemaphoreSubmitInfo *)b->pWaitSemaphoreInfos;
+      uint32_t kept = 0;
+      for (uint32_t j = 0; j < b->waitSemaphoreInfoCount; j++) {
+         struct vs_object *sem = vs_runner_nested_object(disp, &waits[j].semaphore);
+         if (sem && vs_sync_fd_take_mark(sem))
+            continue;
+         waits[kept++] = waits[j];
+      }
+      b->waitSemaphoreInfoCount = kept;
+   }
+}
+
 static void
 vs_exec_vkQueueSubmit(struct vs_runner *disp, struct vn_args_vkQueueSubmit *a)
 {
@@ -192,6 +251,7 @@ vs_exec_vkQueueSubmit(struct vs_runner *disp, struct vn_args_vkQueueSubmit *a)
    struct vs_object **cbs = submitted_command_buffers(disp, "vkQueueSubmit", &cb_count);
    if (disp->failed)
       return;
+   drop_cpu_signalled_waits(disp, a->pSubmits, a->submitCount);
    uint64_t t0 = disp->renderer->stats.on ? os_now_ns() : 0;
    vs_queue_lock(queue);
    uint64_t serial = a->submitCount ? vs_queue_next_serial(queue) : 0;
@@ -238,6 +298,7 @@ vs_exec_vkQueueSubmit2(struct vs_runner *disp, struct vn_args_vkQueueSubmit2 *a)
    struct vs_object **cbs = submitted_command_buffers(disp, "vkQueueSubmit2", &cb_count);
    if (disp->failed)
       return;
+   drop_cpu_signalled_waits2(disp, a->pSubmits, a->submitCount);
    uint64_t t0 = disp->renderer->stats.on ? os_now_ns() : 0;
    vs_queue_lock(queue);
    uint64_t serial = a->submitCount ? vs_queue_next_serial(queue) : 0;
@@ -262,6 +323,20 @@ static void
 vs_exec_vkQueueBindSparse(struct vs_runner *disp, struct vn_args_vkQueueBindSparse *a)
 {
    struct vs_queue *queue = vs_queue_from(a->queue_obj);
+   /* Sparse binds keep their waits: a marked semaphore is signalled on the
+    * host first (sync/sync_fd.h). */
+   for (uint32_t i = 0; i < a->bindInfoCount; i++) {
+      const VkBindSparseInfo *b = &a->pBindInfo[i];
+      for (uint32_t j = 0; j < b->waitSemaphoreCount; j++) {
+         struct vs_object *sem = vs_runner_nested_object(disp, &b->pWaitSemaphores[j]);
+         if (sem && vs_sync_fd_take_mark(sem)) {
+            VkResult r = vs_sync_fd_signal(vs_device_of(a->queue_obj), b->pWaitSemaphores[j]);
+            if (r != VK_SUCCESS)
+               vs_warn(disp->ctx_id, "semaphore %llu: signalling failed: %s", (unsigned long long)sem->id,
+                       vn_result_name(r));
+         }
+      }
+   }
    vs_queue_lock(queue);
    a->ret = a->queue_obj->dt->QueueBindSparse(a->queue, a->bindInfoCount, a->pBindInfo, a->fence);
    if (a->ret == VK_SUCCESS && a->bindInfoCount)

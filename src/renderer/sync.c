@@ -38,7 +38,9 @@ vs_exec_vkWaitSemaphoreResourceMESA(struct vs_runner *disp,
 {
    struct vs_device *dev =
       wsi_semaphore_device(disp, "vkWaitSemaphoreResourceMESA", a->device_obj, a->semaphore_obj);
-   VkResult r = dev ? vs_sync_fd_consume(dev, a->semaphore) : VK_SUCCESS;
+   if (!dev || vs_sync_fd_take_mark(a->semaphore_obj))
+      return; /* never signalled on the host: nothing to consume there */
+   VkResult r = vs_sync_fd_consume(dev, a->semaphore);
    if (r != VK_SUCCESS)
       vs_warn(disp->ctx_id, "semaphore %llu: consuming the signal failed: %s",
               (unsigned long long)a->semaphore_obj->id, vn_result_name(r));
@@ -62,10 +64,8 @@ vs_exec_vkImportSemaphoreResourceMESA(struct vs_runner *disp,
    struct vs_object *sem_obj = vs_runner_nested_object(disp, &info->semaphore);
    struct vs_device *dev =
       wsi_semaphore_device(disp, "vkImportSemaphoreResourceMESA", a->device_obj, sem_obj);
-   VkResult r = dev ? vs_sync_fd_signal(dev, info->semaphore) : VK_SUCCESS;
-   if (r != VK_SUCCESS)
-      vs_warn(disp->ctx_id, "semaphore %llu: signalling failed: %s", (unsigned long long)sem_obj->id,
-              vn_result_name(r));
+   if (dev)
+      vs_sync_fd_mark_signalled(sem_obj);
 }
 
 void

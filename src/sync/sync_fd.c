@@ -4,6 +4,7 @@
 
 #include "renderer/renderer_state.h"
 #include "base/log.h"
+#include "wire/object_table.h"
 
 void
 vs_sync_fd_semaphore_properties(VkExternalSemaphoreHandleTypeFlagBits type, VkExternalSemaphoreProperties *out)
@@ -55,4 +56,17 @@ vs_sync_fd_consume(struct vs_device *dev, VkSemaphore semaphore)
       .pWaitDstStageMask = &stage,
    };
    return submit_on_first_queue(dev, &submit);
+}
+
+/* Atomic: the object is shared by the context's dispatchers. */
+void
+vs_sync_fd_mark_signalled(struct vs_object *semaphore)
+{
+   __atomic_fetch_or(&semaphore->flags, VS_OBJECT_CPU_SIGNALLED, __ATOMIC_ACQ_REL);
+}
+
+bool
+vs_sync_fd_take_mark(struct vs_object *semaphore)
+{
+   return __atomic_fetch_and(&semaphore->flags, ~VS_OBJECT_CPU_SIGNALLED, __ATOMIC_ACQ_REL) & VS_OBJECT_CPU_SIGNALLED;
 }

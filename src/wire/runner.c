@@ -68,6 +68,12 @@ vs_runner_failed(const struct vs_runner *disp)
 }
 
 bool
+vs_runner_at_stream_end(const struct vs_runner *disp)
+{
+   return disp->decoder && !disp->in_execute_streams && disp->decoder->cur == disp->decoder->end;
+}
+
+bool
 vs_runner_should_stop(struct vs_runner *disp)
 {
    return disp->failed || disp->hooks.should_stop(disp->hooks.data);

@@ -92,6 +92,9 @@ bool vs_runner_stream(struct vs_runner *disp, const void *data, size_t size,
 void vs_runner_fail(struct vs_runner *disp, const char *fmt, ...)
    __attribute__((format(printf, 2, 3)));
 bool vs_runner_failed(const struct vs_runner *disp);
+/* True while the command being run is the last of the outermost stream:
+ * nothing after it in this submission depends on what it does. */
+bool vs_runner_at_stream_end(const struct vs_runner *disp);
 bool vs_runner_should_stop(struct vs_runner *disp);
 
 struct vn_encoder *vs_runner_reply_begin(struct vs_runner *disp, const char *cmd);
