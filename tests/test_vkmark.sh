@@ -6,7 +6,9 @@
 # own capabilities (src/renderer/caps/). Needs the trixie root that `make apps` and
 # `make bench` build (scripts/trixie-root.sh); skipped without it. vkmark
 # runs in the root through scripts/in-root.sh; afterwards nothing may stay
-# mounted under the checkout.
+# mounted under the checkout. Then one scene with the fast present against a
+# server logging every host submission: no empty submission may signal a
+# WSI acquire semaphore (the server marks it; sync/sync_fd.h).
 . "$(dirname "$0")/lib.sh"
 
 top=$(cd "$TESTS_DIR/.." && pwd)
@@ -39,6 +41,29 @@ fi
 check_no_errors
 check_no_drops
 
+server_stop || true
+
+# The fast present, with the server logging every host submission: the WSI
+# signals each frame's acquire semaphore from the CPU, which the server
+# only marks (no empty host submission, sync/sync_fd.h), and the present's
+# batch that only waits for the ring is deferred, not waited for at once.
+SERVER_SOCK=$sock_dir/venus-debug.sock
+server_start_at "$SERVER_SOCK" --log-level debug || finish
+rc=0
+"$top/scripts/in-root.sh" "$root" env VN_DEBUG=vtest VTEST_SOCKET_NAME="${SERVER_SOCK#"$root"}" \
+  VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/virtio_icd.json venus_implicit_fencing=true \
+  timeout -k 5 120 vkmark --winsys headless -s 320x240 -b clear:duration=0.5 >"$TEST_TMP/vkmark-fast.out" 2>&1 || rc=$?
+fps=$(sed -nE 's/^\[clear\].*FPS: ([0-9]+).*/\1/p' "$TEST_TMP/vkmark-fast.out")
+batches=$(log_count 'vkQueueSubmit batch')
+signals=$(log_count 'empty submit on host queue .* signalling')
+if [ "$rc" -eq 0 ] && [ "${fps:-0}" -gt 0 ] && [ "$batches" -gt 0 ] && [ "$signals" -eq 0 ]; then
+  pass "vkmark clear, fast present: ${fps} FPS, $batches host batches logged, no empty submission for the acquire semaphores"
+else
+  fail "vkmark clear, fast present: $(describe_rc "$rc"), FPS '${fps:-none}', $batches batches, $signals empty signalling submissions (want 0)"
+  show_tail "$TEST_TMP/vkmark-fast.out"
+fi
+check_no_errors
+check_no_drops
 server_stop || true
 rm -rf "$sock_dir"
 check_no_mounts "$top" "after vkmark ran in the root"

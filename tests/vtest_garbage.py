@@ -37,6 +37,7 @@ CAPSET_VENUS = 4
 
 VK_CMD_CREATE_RING_MESA = 188
 VK_CMD_NOTIFY_RING_MESA = 190
+VK_CMD_WAIT_RING_SEQNO_MESA = 253
 STYPE_RING_CREATE_INFO = 1000384000
 STYPE_RING_MONITOR_INFO = 1000384006
 
@@ -313,6 +314,20 @@ def sc_truncate_blob(c):
     return 'server'
 
 
+def sc_ring_wait_deferred(c):
+    """A SUBMIT_CMD2 that only waits for a ring seqno the client never
+    writes: the server defers such a wait (Mesa's present sends one per
+    frame) to the context side's next step, which must then fail it."""
+    c.handshake()
+    res, fd = c.create_shmem_blob(131268)
+    os.close(fd)
+    c.send(submit_cmd2(create_ring_cmd(0x7a, res)))
+    c.send(submit_cmd2(u32(VK_CMD_WAIT_RING_SEQNO_MESA, 0) + u64(0x7a, 64)))
+    time.sleep(0.3)
+    c.send(submit_cmd2(u32(VK_CMD_NOTIFY_RING_MESA, 0) + u64(0x7a) + u32(0, 0)))
+    return 'server'
+
+
 def sc_blob_huge(c):
     c.handshake()
     size = 1 << 62
@@ -350,6 +365,7 @@ SCENARIOS = {
     'ring-missing-resource': (sc_ring_missing_resource, '1', 'vkCreateRingMESA on nonexistent resource 12345'),
     'ring-bad-layout': (sc_ring_bad_layout, '1', 'vkCreateRingMESA with a non-power-of-two buffer'),
     'ring-outside-resource': (sc_ring_outside_resource, '1', 'vkCreateRingMESA larger than its 4 KiB blob'),
+    'ring-wait-deferred': (sc_ring_wait_deferred, '1', 'vkWaitRingSeqnoMESA alone for an unwritten seqno, then a notify (the deferred wait fails there)'),
     'truncate-blob': (sc_truncate_blob, 'any', 'ftruncate(fd, 0) on a blob, then a ring on it (refused by seals, or the client dropped)'),
     'blob-huge': (sc_blob_huge, 'any', 'RESOURCE_CREATE_BLOB of 2^62 bytes (refuse or drop, never die)'),
 }
