@@ -390,10 +390,14 @@ create_memory_blob(struct vs_context *ctx, uint32_t res_id, uint32_t flags, uint
    return true;
 }
 
-/* Waits for the deferred ring wait, if any. False (context fatal) if the
- * ring can never reach it. */
-static bool
-settle_ring_wait(struct vs_context *ctx)
+bool
+vs_context_owes_ring_wait(const struct vs_context *ctx)
+{
+   return ctx->ring_wait_deferred;
+}
+
+bool
+vs_context_settle_ring_wait(struct vs_context *ctx)
 {
    if (!ctx->ring_wait_deferred)
       return true;
@@ -414,7 +418,7 @@ settle_ring_wait(struct vs_context *ctx)
 bool
 vs_context_defer_ring_wait(struct vs_context *ctx, uint64_t ring_id, uint32_t seqno)
 {
-   if (ctx->ring_wait_deferred && ctx->deferred_ring_id != ring_id && !settle_ring_wait(ctx))
+   if (ctx->ring_wait_deferred && ctx->deferred_ring_id != ring_id && !vs_context_settle_ring_wait(ctx))
       return false;
    /* On one ring the later seqno covers the earlier (seqnos wrap). */
    if (!ctx->ring_wait_deferred || (int32_t)(seqno - ctx->deferred_seqno) > 0)
@@ -441,7 +445,7 @@ vs_context_create_blob(struct vs_context *ctx, uint32_t res_id, uint32_t type, u
       vs_context_set_fatal(ctx, reason);
       return false;
    }
-   if (!resource_id_ok(ctx, res_id, "blob") || !settle_ring_wait(ctx))
+   if (!resource_id_ok(ctx, res_id, "blob") || !vs_context_settle_ring_wait(ctx))
       return false;
    if (blob_id == 0 && flags == VS_BLOB_FLAG_MAPPABLE)
       return create_shmem_blob(ctx, res_id, size, out);
@@ -453,7 +457,7 @@ vs_context_import_resource(struct vs_context *ctx, uint32_t res_id, int fd, enum
                            uint64_t size)
 {
    char reason[320];
-   if (!settle_ring_wait(ctx) || !resource_id_ok(ctx, res_id, "import") ||
+   if (!vs_context_settle_ring_wait(ctx) || !resource_id_ok(ctx, res_id, "import") ||
        !resource_charge(ctx, "import", reason, sizeof(reason))) {
       close(fd);
       return false;
@@ -500,7 +504,7 @@ vs_context_import_resource(struct vs_context *ctx, uint32_t res_id, int fd, enum
 void
 vs_context_destroy_resource(struct vs_context *ctx, uint32_t res_id)
 {
-   if (!settle_ring_wait(ctx))
+   if (!vs_context_settle_ring_wait(ctx))
       return;
    struct vs_resource *res = vs_resource_get(&ctx->resources, res_id);
    if (!res) {
@@ -519,7 +523,7 @@ vs_context_destroy_resource(struct vs_context *ctx, uint32_t res_id)
 bool
 vs_context_submit(struct vs_context *ctx, const void *cmds, size_t size)
 {
-   if (!settle_ring_wait(ctx))
+   if (!vs_context_settle_ring_wait(ctx))
       return false;
    return vs_runner_stream(&ctx->dispatch, cmds, size, NULL, NULL);
 }
@@ -528,7 +532,7 @@ bool
 vs_context_submit_fence(struct vs_context *ctx, uint32_t ring_idx, vs_retire_fn retire, void *data)
 {
    const char *why;
-   if (!settle_ring_wait(ctx))
+   if (!vs_context_settle_ring_wait(ctx))
       return false;
    if (!vs_renderer_submit_fence(&ctx->renderer, ring_idx, retire, data, &why)) {
       vs_context_set_fatal(ctx, why);

@@ -128,6 +128,15 @@ void vs_context_destroy_resource(struct vs_context *ctx, uint32_t res_id);
  * synchronously. Returns false if the stream was bad (context now fatal). */
 bool vs_context_submit(struct vs_context *ctx, const void *cmds, size_t size);
 
+/* A vkWaitRingSeqnoMESA that ends a context-side stream is not waited for
+ * at once but before the context side's next step (every function above
+ * and below settles it first): Mesa's fast present sends a batch that only
+ * waits, once per frame. A transport may settle it earlier, as vtest does
+ * once the next request has arrived. False (context fatal) if the ring can
+ * never reach the seqno. */
+bool vs_context_owes_ring_wait(const struct vs_context *ctx);
+bool vs_context_settle_ring_wait(struct vs_context *ctx);
+
 /* Asks for `retire(data)` to be called once everything submitted so far on
  * timeline `ring_idx` has finished on the host (ring_idx 0 is the CPU
  * timeline: right away). The callback may run on another thread. Returns

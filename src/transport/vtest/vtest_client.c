@@ -668,15 +668,16 @@ handle_command(struct client *c, uint32_t len, uint32_t id)
  * short while before blocking in read(). */
 #define SOCKET_SPIN_NS 50000ull
 
-static void
+static bool
 await_request(int fd)
 {
    for (uint64_t start = os_now_ns(); os_now_ns() - start < SOCKET_SPIN_NS;) {
       struct pollfd pfd = { .fd = fd, .events = POLLIN };
       if (poll(&pfd, 1, 0) != 0)
-         return;
+         return true;
       sched_yield();
    }
+   return false;
 }
 
 int
@@ -744,7 +745,20 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
       c.work_due_ns = os_now_ns() + (uint64_t)limits->work_timeout_ms * 1000000u;
    for (bool first = true;; first = false) {
       uint32_t hdr[VTEST_HDR_WORDS];
-      await_request(fd);
+      bool arrived = await_request(fd);
+      /* Once the client has worked, its next request is awaited here, and
+       * before it is read a ring wait the context deferred is settled and
+       * a context that a ring made fatal meanwhile is noticed. A client
+       * dropped then has its request unread, which its read sees as
+       * ECONNRESET: Mesa's vtest reader aborts on that, but spins forever
+       * on an end of file (one waiting for a reply never gets one). */
+      if (c.ctx && !c.work_due_ns) {
+         struct pollfd pfd = { .fd = fd, .events = POLLIN };
+         while (!arrived && poll(&pfd, 1, -1) < 0 && errno == EINTR)
+            ;
+         if (!vs_context_settle_ring_wait(c.ctx) || vs_context_is_fatal(c.ctx))
+            break; /* the context logged why */
+      }
       bool idle = false;
       ssize_t n = read_header(&c, hdr, sizeof(hdr), first, &idle);
       if (n == 0) {
