@@ -38,8 +38,12 @@ vs_exec_vkWaitSemaphoreResourceMESA(struct vs_runner *disp,
 {
    struct vs_device *dev =
       wsi_semaphore_device(disp, "vkWaitSemaphoreResourceMESA", a->device_obj, a->semaphore_obj);
-   if (!dev || vs_sync_fd_take_mark(a->semaphore_obj))
-      return; /* never signalled on the host: nothing to consume there */
+   if (!dev)
+      return;
+   /* A marked semaphore was never signalled on the host: taking the mark
+    * consumes the signal. */
+   if (vs_sync_fd_take_mark(a->semaphore_obj))
+      return;
    VkResult r = vs_sync_fd_consume(dev, a->semaphore);
    if (r != VK_SUCCESS)
       vs_warn(disp->ctx_id, "semaphore %llu: consuming the signal failed: %s",

@@ -4,9 +4,9 @@
  * waits on its sync fd itself, then asks for the host semaphore to be
  * signalled (vkImportSemaphoreResourceMESA with resource 0), and after an
  * fd export it asks for the host semaphore's signal to be consumed
- * (vkWaitSemaphoreResourceMESA). Both are empty submissions on the device's
- * first queue, so they need nothing from the host driver. Binary
- * semaphores only.
+ * (vkWaitSemaphoreResourceMESA). Where the host must act, it is an empty
+ * submission on the device's first queue, which needs nothing from the
+ * host driver. Binary semaphores only.
  *
  * Mesa's WSI signals every frame's acquire semaphore this way, and the
  * semaphore's next use is the frame's first submission, waiting on it. An
