@@ -80,7 +80,9 @@ debs+=(libwayland-server0 "$x264" libyuv0 libjpeg62-turbo)
 rm -rf "$dest/build" "$dest/scripts" "$dest/bench" "$dest/tests"
 mkdir -p "$dest/build/bench" "$dest/build/tests/display" "$dest/debs" "$dest/root-debs" \
   "$dest/scripts" "$dest/bench" "$dest/tests/display"
-for f in "${programs[@]}"; do cp "$build/$f" "$dest/build/$f"; done
+# Without debug info (the server is 15 MB with it): one device call carries
+# at most 64 MiB, the bundle and the tree together.
+for f in "${programs[@]}"; do cp "$build/$f" "$dest/build/$f"; strip --strip-debug "$dest/build/$f"; done
 cp "$top/scripts/gpu-check.sh" "$top/scripts/vm-run.sh" "$dest/scripts/"
 cp "$top/bench/run.sh" "$top/bench/display.sh" "$dest/bench/"
 cp "$top/tests/vkinfo.py" "$dest/tests/"

@@ -391,12 +391,6 @@ create_memory_blob(struct vs_context *ctx, uint32_t res_id, uint32_t flags, uint
 }
 
 bool
-vs_context_owes_ring_wait(const struct vs_context *ctx)
-{
-   return ctx->ring_wait_deferred;
-}
-
-bool
 vs_context_settle_ring_wait(struct vs_context *ctx)
 {
    if (!ctx->ring_wait_deferred)

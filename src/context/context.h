@@ -134,7 +134,6 @@ bool vs_context_submit(struct vs_context *ctx, const void *cmds, size_t size);
  * waits, once per frame. A transport may settle it earlier, as vtest does
  * once the next request has arrived. False (context fatal) if the ring can
  * never reach the seqno. */
-bool vs_context_owes_ring_wait(const struct vs_context *ctx);
 bool vs_context_settle_ring_wait(struct vs_context *ctx);
 
 /* Asks for `retire(data)` to be called once everything submitted so far on

@@ -68,5 +68,9 @@ vs_sync_fd_mark_signalled(struct vs_object *semaphore)
 bool
 vs_sync_fd_take_mark(struct vs_object *semaphore)
 {
+   /* Every wait of every submission asks: a plain load first, the
+    * read-modify-write only for a marked semaphore. */
+   if (!(__atomic_load_n(&semaphore->flags, __ATOMIC_ACQUIRE) & VS_OBJECT_CPU_SIGNALLED))
+      return false;
    return __atomic_fetch_and(&semaphore->flags, ~VS_OBJECT_CPU_SIGNALLED, __ATOMIC_ACQ_REL) & VS_OBJECT_CPU_SIGNALLED;
 }
