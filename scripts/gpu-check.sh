@@ -372,8 +372,8 @@ if want render-server && [ -x "$build/tests/rs_vmm" ]; then
   rs_vmm_run work work
   rs_vmm_run work-stream --stream work
   rs_vmm_run hostile hostile
-  rs_vmm_run work-process --server-arg --isolate --server-arg process work
-  rs_vmm_run isolate --server-arg --isolate --server-arg process isolate
+  rs_vmm_run work-thread --server-arg --isolate --server-arg thread work
+  rs_vmm_run isolate --server-arg --ready-workers --server-arg 0 isolate
 fi
 
 if want checks; then

@@ -28,11 +28,17 @@
 #define VS_VERSION "0.1.0"
 #endif
 
+/* Worker processes kept ready: two covers a client arriving while the
+ * one before it still starts; each idle one holds a host instance. */
+#define READY_WORKERS_DEFAULT 2
+
 /* What the command line and the environment set, read-only once serving. */
 static struct {
    const char *socket_path;
    int socket_fd;            /* --socket-fd: serve the render-server protocol */
    enum vs_isolate isolate;
+   bool isolate_given;       /* --isolate on the command line */
+   unsigned ready_workers;   /* --ready-workers */
    enum render_framing stream_framing; /* --stream-framing */
    /* A worker spawned by a render server (upstream's --worker-context-*
     * arguments): serve that one context. */
@@ -66,10 +72,14 @@ usage(FILE *out)
            "                      also spelled --socket-path (virgl_test_server's)\n"
            "  --socket-fd N       be a VMM's render server (RENDER_SERVER_EXEC_PATH): serve\n"
            "                      virglrenderer's render-server protocol on socket fd N\n"
-           "  --isolate MODE      thread (default) or process: each context (render server)\n"
-           "                      or client (vtest) in its own worker process; spawn (render\n"
-           "                      server): a process started with posix_spawn, as upstream\n"
-           "                      virglrenderer starts its workers on macOS\n"
+           "  --isolate MODE      process (default; thread with --display): each client\n"
+           "                      (vtest) or context (render server) in its own worker\n"
+           "                      process; thread: all in the server process, for one\n"
+           "                      trusted tenant only; spawn (render server): a process\n"
+           "                      started with posix_spawn, as upstream virglrenderer\n"
+           "                      starts its workers on macOS\n"
+           "  --ready-workers N   worker processes kept started, host driver initialised,\n"
+           "                      ahead of demand (default %u; 0: start each on demand)\n"
            "  --stream-framing F  auto (default), header8 or be32: the framing of a\n"
            "                      SOCK_STREAM --socket-fd (macOS VMMs; README \"For VMM users\")\n"
            "  --worker-context-fd N --worker-context-id ID --worker-context-init-flags F\n"
@@ -108,7 +118,7 @@ usage(FILE *out)
            "                      accepted for virglrenderer's scripts; nothing to do\n"
            "  --help              show this help\n"
            "  --version           show the version\n",
-           VTEST_DEFAULT_SOCKET_PATH, config.context.limits.rings, config.context.limits.objects,
+           VTEST_DEFAULT_SOCKET_PATH, READY_WORKERS_DEFAULT, config.context.limits.rings, config.context.limits.objects,
            config.context.limits.resources, (unsigned long long)(config.context.limits.shmem_bytes >> 20),
            config.server.clients, config.server.clients_per_peer, config.server.message_timeout_ms,
            config.server.work_timeout_ms, (unsigned long long)(config.server.partial_bytes >> 20),
@@ -344,18 +354,30 @@ install_signal_handlers(void)
    return sigaction(SIGTERM, &sa, NULL) == 0 && sigaction(SIGINT, &sa, NULL) == 0;
 }
 
+/* What --isolate thread does not protect, said once at start-up. */
+static void
+warn_thread_isolation(const char *who, const char *tenant)
+{
+   vs_warn(0, "isolation: %s runs in the server process (--isolate thread), for one trusted tenant (%s): a "
+              "crash or host-driver fault in one ends them all, and a shader that forms device addresses reaches "
+              "the memory of all of them",
+           who, tenant);
+}
+
 int
 main(int argc, char **argv)
 {
    enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION,
           OPT_SOCKET_FD, OPT_ISOLATE, OPT_IGNORED, OPT_IGNORED_ARG,
           OPT_DISPLAY, OPT_HTTP, OPT_RECORD, OPT_FPS, OPT_INPUT, OPT_SUBMIT_STATS, OPT_STREAM_FRAMING,
-          OPT_WORKER_FD, OPT_WORKER_ID, OPT_WORKER_FLAGS, OPT_WORKER_NAME, OPT_WORKER_SERVER_PID, OPT_WORKER_TIE_FD };
+          OPT_WORKER_FD, OPT_WORKER_ID, OPT_WORKER_FLAGS, OPT_WORKER_NAME, OPT_WORKER_SERVER_PID, OPT_WORKER_TIE_FD,
+          OPT_READY_WORKERS };
    static const struct option options[] = {
       { "socket", required_argument, NULL, OPT_SOCKET },
       { "socket-path", required_argument, NULL, OPT_SOCKET },
       { "socket-fd", required_argument, NULL, OPT_SOCKET_FD },
       { "isolate", required_argument, NULL, OPT_ISOLATE },
+      { "ready-workers", required_argument, NULL, OPT_READY_WORKERS },
       { "stream-framing", required_argument, NULL, OPT_STREAM_FRAMING },
       /* Upstream virglrenderer's spawned-worker arguments (server/
        * render_server.c), and the spelling of the change that added them. */
@@ -406,7 +428,8 @@ main(int argc, char **argv)
       else
          config.worker_args[config.worker_arg_count++] = argv[i];
    }
-   config.isolate = VS_ISOLATE_THREAD;
+   config.isolate = VS_ISOLATE_PROCESS;
+   config.ready_workers = READY_WORKERS_DEFAULT;
    vs_context_options_default(&config.context);
    config.context.live_objects = &live_objects;
    vtest_server_limits_default(&config.server);
@@ -482,7 +505,19 @@ main(int argc, char **argv)
             return 2;
          }
          break;
+      case OPT_READY_WORKERS: {
+         char *end;
+         errno = 0;
+         unsigned long n = strtoul(optarg, &end, 10);
+         if (errno || end == optarg || *end || n > 64) {
+            fprintf(stderr, "venus-server: invalid --ready-workers '%s' (0 to 64)\n", optarg);
+            return 2;
+         }
+         config.ready_workers = (unsigned)n;
+         break;
+      }
       case OPT_ISOLATE:
+         config.isolate_given = true;
          if (strcmp(optarg, "thread") == 0)
             config.isolate = VS_ISOLATE_THREAD;
          else if (strcmp(optarg, "process") == 0)
@@ -578,8 +613,11 @@ main(int argc, char **argv)
          return render_worker_main(config.worker.fd, config.worker.id, config.worker.name, config.worker.init_flags,
                                    (pid_t)config.worker.server_pid, config.worker.tie_fd, &config.context,
                                    config.stream_framing);
+      if (config.isolate == VS_ISOLATE_THREAD)
+         warn_thread_isolation("every context", "the VM");
       const struct render_server_options rs = {
          .isolate = config.isolate,
+         .ready_workers = config.ready_workers,
          .stream_framing = config.stream_framing,
          .exec_path = getenv("RENDER_SERVER_EXEC_PATH") ? getenv("RENDER_SERVER_EXEC_PATH") : argv[0],
          .worker_args = config.worker_args,
@@ -599,6 +637,19 @@ main(int argc, char **argv)
       fprintf(stderr, "venus-server: --http, --record, --fps and --input need --display\n");
       return 2;
    }
+   if (config.display && config.isolate == VS_ISOLATE_PROCESS) {
+      /* The display reads clients' memory and waits on their queues in
+       * this process (memory/shared_registry.h). */
+      if (config.isolate_given) {
+         fprintf(stderr, "venus-server: --display serves clients as threads of the server process (it reads their "
+                         "memory there): use --isolate thread with it\n");
+         return 2;
+      }
+      config.isolate = VS_ISOLATE_THREAD;
+   }
+   if (config.isolate == VS_ISOLATE_THREAD)
+      warn_thread_isolation(config.display ? "with --display, every client" : "every client",
+                            "the first client's uid; other uids are refused");
 #ifdef VS_HAVE_DISPLAY
    struct vs_display *running_display = NULL;
 #endif
@@ -632,6 +683,7 @@ main(int argc, char **argv)
    fit_kernel_limits();
    const struct vtest_server_setup setup = {
       .isolate_process = config.isolate == VS_ISOLATE_PROCESS,
+      .ready_workers = config.ready_workers,
       .stop_fd = stop_event.read_fd,
    };
    int rc = vtest_server_run_limited(config.socket_path, &config.context, &config.server, &setup);

@@ -36,10 +36,12 @@ process_ms=$(startup_ms)
 note "vulkaninfo --summary start-up: $thread_ms ms with thread workers, $process_ms ms with process workers"
 
 hold_start || finish
-workers=$(ps -o pid= --ppid "$SERVER_PID" | tr -d ' ')
-n_workers=$(printf '%s\n' "$workers" | sed '/^$/d' | wc -l)
-check "the holding client is served by its own worker process ($n_workers worker(s))" [ "$n_workers" -eq 1 ]
-worker=$(printf '%s\n' "$workers" | head -n1)
+# The server also keeps workers ready for the next clients: the holder's
+# is the one its log names.
+worker=$(grep -oE 'served by worker process [0-9]+' "$SERVER_LOG" | tail -n1 | awk '{ print $NF }')
+parent=$(ps -o ppid= -p "${worker:-0}" 2>/dev/null | tr -d ' ')
+check "the holding client is served by a worker process of its own (pid ${worker:-none}, child of the server)" \
+  [ -n "$worker" ] && [ "$parent" = "$SERVER_PID" ]
 note "a worker holding a device: $(ps -o rss= -p "$worker" | tr -d ' ') KiB RSS (server process: $(ps -o rss= -p "$SERVER_PID" | tr -d ' ') KiB)"
 
 # A concurrent, well-behaved client, then the crash.

@@ -90,11 +90,17 @@ vmm worker worker; no_errors worker
 vmm worker-be32 --stream-be32 worker; no_errors worker-be32
 vmm client-hostile client-hostile
 vmm sigkill sigkill
-vmm work-process --server-arg --isolate --server-arg process work; no_errors work-process
+# The default is a process per context, from a pool of ready workers;
+# --isolate thread (one trusted tenant) and a pool of none still work.
+vmm work-thread --server-arg --isolate --server-arg thread work; no_errors work-thread
+vmm hostile-thread --server-arg --isolate --server-arg thread hostile; one_line_each hostile-thread
+vmm work-unpooled --server-arg --ready-workers --server-arg 0 work; no_errors work-unpooled
 # sigkill only queues work (it waits for no reply) before the SIGKILL, so
 # a worker is often still between fork and tying itself to the server.
-vmm sigkill-process --server-arg --isolate --server-arg process sigkill
-vmm isolate --server-arg --isolate --server-arg process isolate
+vmm sigkill-unpooled --server-arg --ready-workers --server-arg 0 sigkill
+# isolate finds each context's worker as the server's newest child: no
+# ready workers beside them.
+vmm isolate --server-arg --ready-workers --server-arg 0 isolate
 n=$(grep -c 'killed by signal 9; only this context is gone' "$TEST_TMP/isolate.log" || true)
 check "isolate: the dead worker was logged exactly once ($n)" test "$n" -eq 1
 

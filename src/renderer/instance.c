@@ -66,13 +66,19 @@ instance_pool_take(uint32_t api_version, int device_index)
 {
    struct vs_instance *inst = NULL;
    pthread_mutex_lock(&instance_pool.lock);
+   /* The same version, else the closest newer one: a host instance of a
+    * newer version only lets the server use more of the host, never the
+    * guest, whose own instance sets what it may use. */
+   unsigned best = instance_pool.count;
    for (unsigned i = 0; i < instance_pool.count; i++) {
-      if (instance_pool.idle[i]->api_version == api_version &&
-          instance_pool.idle[i]->device_index == device_index) {
-         inst = instance_pool.idle[i];
-         instance_pool.idle[i] = instance_pool.idle[--instance_pool.count];
-         break;
-      }
+      const struct vs_instance *idle = instance_pool.idle[i];
+      if (idle->device_index == device_index && idle->api_version >= api_version &&
+          (best == instance_pool.count || idle->api_version < instance_pool.idle[best]->api_version))
+         best = i;
+   }
+   if (best < instance_pool.count) {
+      inst = instance_pool.idle[best];
+      instance_pool.idle[best] = instance_pool.idle[--instance_pool.count];
    }
    pthread_mutex_unlock(&instance_pool.lock);
    return inst;
@@ -148,6 +154,117 @@ loader_has_portability_enumeration(void)
    return found;
 }
 
+/* The host instance is at least 1.2 where the loader is: the queues'
+ * serial timeline semaphores are core there, and without them every
+ * fence the guest asks of the server (Mesa 26 asks one per submit)
+ * needs a host fence of its own (renderer/lifetime.c). 1.1 at least
+ * otherwise. Guests that asked for less use none of what this adds. */
+static uint32_t
+loader_version(void)
+{
+   uint32_t version = VK_API_VERSION_1_1;
+   if (vkEnumerateInstanceVersion(&version) != VK_SUCCESS)
+      version = VK_API_VERSION_1_1;
+   return version;
+}
+
+static uint32_t
+host_instance_floor_version(void)
+{
+   return loader_version() >= VK_API_VERSION_1_2 ? VK_API_VERSION_1_2 : VK_API_VERSION_1_1;
+}
+
+/* A host instance with its physical devices, not yet any context's; NULL
+ * with *ret set on failure. */
+static struct vs_instance *
+instance_create_host(const VkApplicationInfo *app, int device_index, VkResult *ret)
+{
+   /* MoltenVK is a portability driver: a loader lists it only to an
+    * instance that enumerates portability drivers. */
+   static const char *const portability[] = { VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME };
+   VkInstanceCreateInfo host_ci = {
+      .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+      .pApplicationInfo = app,
+   };
+   if (loader_has_portability_enumeration()) {
+      host_ci.flags |= VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR;
+      host_ci.enabledExtensionCount = 1;
+      host_ci.ppEnabledExtensionNames = portability;
+   }
+   struct vs_instance *inst = calloc(1, sizeof(*inst));
+   if (!inst) {
+      *ret = VK_ERROR_OUT_OF_HOST_MEMORY;
+      return NULL;
+   }
+   inst->api_version = app->apiVersion;
+   inst->device_index = device_index;
+   *ret = vkCreateInstance(&host_ci, NULL, &inst->host);
+   if (*ret != VK_SUCCESS) {
+      free(inst);
+      return NULL;
+   }
+   vn_load_instance_table(inst->host, vkGetInstanceProcAddr, &inst->it);
+   if (!instance_init_physical_devices(inst, device_index)) {
+      instance_destroy_host(inst);
+      *ret = VK_ERROR_INITIALIZATION_FAILED;
+      return NULL;
+   }
+   return inst;
+}
+
+/* Creates and destroys a device with one queue on each physical device:
+ * the host driver's first device pays for what it sets up once per
+ * process (lavapipe: about 45 ms of a first vkCreateDevice, 20 ms later). */
+static void
+warm_up_devices(struct vs_instance *inst)
+{
+   PFN_vkCreateDevice create = (PFN_vkCreateDevice)vkGetInstanceProcAddr(inst->host, "vkCreateDevice");
+   PFN_vkDestroyDevice destroy = (PFN_vkDestroyDevice)vkGetInstanceProcAddr(inst->host, "vkDestroyDevice");
+   if (!create || !destroy)
+      return;
+   for (uint32_t i = 0; i < inst->physical_count; i++) {
+      const float priority = 1.0f;
+      const VkDeviceQueueCreateInfo queue = {
+         .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+         .queueFamilyIndex = 0,
+         .queueCount = 1,
+         .pQueuePriorities = &priority,
+      };
+      const VkDeviceCreateInfo ci = {
+         .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+         .queueCreateInfoCount = 1,
+         .pQueueCreateInfos = &queue,
+      };
+      VkDevice dev;
+      if (create(inst->physical[i], &ci, NULL, &dev) == VK_SUCCESS)
+         destroy(dev, NULL);
+   }
+}
+
+void
+vs_renderer_prewarm(const struct vs_renderer_options *options)
+{
+   /* At the loader's version: the pool serves guests asking for that or
+    * less (instance_pool_take). */
+   uint32_t version = loader_version();
+   version = VK_MAKE_API_VERSION(0, VK_API_VERSION_MAJOR(version), VK_API_VERSION_MINOR(version), 0);
+   if (version < host_instance_floor_version())
+      version = host_instance_floor_version();
+   const VkApplicationInfo app = {
+      .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+      .pApplicationName = "venus-server",
+      .apiVersion = version,
+   };
+   VkResult ret;
+   struct vs_instance *inst = instance_create_host(&app, options->device_index, &ret);
+   if (!inst) {
+      vs_warn(0, "warm-up: host vkCreateInstance failed: %s (each context creates its own)", vn_result_name(ret));
+      return;
+   }
+   warm_up_devices(inst);
+   instance_free(inst);
+}
+
 static void
 vs_exec_vkCreateInstance(struct vs_runner *disp, struct vn_args_vkCreateInstance *a)
 {
@@ -169,57 +286,22 @@ vs_exec_vkCreateInstance(struct vs_runner *disp, struct vn_args_vkCreateInstance
       a->ret = VK_ERROR_EXTENSION_NOT_PRESENT;
       return;
    }
-   /* The host instance is at least 1.2 where the loader is: the queues'
-    * serial timeline semaphores are core there, and without them every
-    * fence the guest asks of the server (Mesa 26 asks one per submit)
-    * needs a host fence of its own (renderer/lifetime.c). 1.1 at least
-    * otherwise. Guests that asked for less use none of what this adds. */
-   uint32_t loader_version = VK_API_VERSION_1_1;
-   if (vkEnumerateInstanceVersion(&loader_version) != VK_SUCCESS)
-      loader_version = VK_API_VERSION_1_1;
-   const uint32_t floor_version = loader_version >= VK_API_VERSION_1_2 ? VK_API_VERSION_1_2 : VK_API_VERSION_1_1;
    VkApplicationInfo app = {
       .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
       .pApplicationName = "venus-server",
-      .apiVersion = floor_version,
+      .apiVersion = host_instance_floor_version(),
    };
    if (ci->pApplicationInfo) {
       app = *ci->pApplicationInfo;
       app.pNext = NULL;
-      if (app.apiVersion < floor_version)
-         app.apiVersion = floor_version;
-   }
-   /* MoltenVK is a portability driver: a loader lists it only to an
-    * instance that enumerates portability drivers. */
-   static const char *const portability[] = { VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME };
-   VkInstanceCreateInfo host_ci = {
-      .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-      .pApplicationInfo = &app,
-   };
-   if (loader_has_portability_enumeration()) {
-      host_ci.flags |= VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR;
-      host_ci.enabledExtensionCount = 1;
-      host_ci.ppEnabledExtensionNames = portability;
+      if (app.apiVersion < host_instance_floor_version())
+         app.apiVersion = host_instance_floor_version();
    }
    struct vs_instance *inst = instance_pool_take(app.apiVersion, r->options.device_index);
    if (!inst) {
-      inst = calloc(1, sizeof(*inst));
+      inst = instance_create_host(&app, r->options.device_index, &a->ret);
       if (!inst) {
-         a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
-         return;
-      }
-      inst->api_version = app.apiVersion;
-      inst->device_index = r->options.device_index;
-      a->ret = vkCreateInstance(&host_ci, NULL, &inst->host);
-      if (a->ret != VK_SUCCESS) {
          vs_warn(r->ctx_id, "host vkCreateInstance failed: %s", vn_result_name(a->ret));
-         free(inst);
-         return;
-      }
-      vn_load_instance_table(inst->host, vkGetInstanceProcAddr, &inst->it);
-      if (!instance_init_physical_devices(inst, r->options.device_index)) {
-         instance_destroy_host(inst);
-         a->ret = VK_ERROR_INITIALIZATION_FAILED;
          return;
       }
    }

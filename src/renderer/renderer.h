@@ -25,6 +25,11 @@ void vs_renderer_init(struct vs_renderer *r, uint32_t ctx_id, const struct vs_re
 /* Destroys every host object of the context. */
 void vs_renderer_fini(struct vs_renderer *r);
 
+/* In a fresh worker process, before its tenant arrives: loads and
+ * initialises the host driver and leaves a host instance in the pool the
+ * tenant's vkCreateInstance takes from (worker/worker_pool.h). */
+void vs_renderer_prewarm(const struct vs_renderer_options *options);
+
 /* Registers the handler of every hand-written Vulkan command. */
 void vs_renderer_register(struct vn_exec_table *t);
 

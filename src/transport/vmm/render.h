@@ -41,6 +41,9 @@ bool render_framing_parse(const char *name, enum render_framing *out);
 struct render_server_options {
    enum vs_isolate isolate;
    enum render_framing stream_framing; /* for SOCK_STREAM sockets */
+   /* VS_ISOLATE_PROCESS: workers kept started, their host driver
+    * initialised, ahead of demand (worker/worker_pool.h). */
+   unsigned ready_workers;
    /* VS_ISOLATE_SPAWN: the program to spawn and the server's own options
     * to repeat to it (--socket-fd and --isolate left out). */
    const char *exec_path;

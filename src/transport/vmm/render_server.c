@@ -22,6 +22,7 @@
 #include "transport/vmm/render.h"
 #include "transport/vmm/render_socket.h"
 #include "base/log.h"
+#include "worker/worker_pool.h"
 
 /* Contexts one proxy may hold at once (a guest has a few per process). */
 #define MAX_CONTEXTS 1024
@@ -50,19 +51,35 @@ struct server {
    uint32_t live;
    struct os_event reap_event;
    struct os_worker_tie tie; /* process mode */
+   struct vs_worker_pool *pool; /* process mode */
 };
 
-/* The worker process: only its own context socket stays open. */
+/* What a pooled worker is told of its context, beside the socket. */
+struct context_job {
+   uint32_t ctx_id;
+   enum render_framing framing;
+   char name[32];
+};
+
+/* In a pooled worker process (worker/worker_pool.h). */
 static void
-worker_process_main(struct worker *w)
+worker_prepare(void *data)
 {
-   /* A render server that dies (the VMM SIGKILLs it) takes its workers. */
-   if (!os_worker_start(&w->server->tie, w->fd))
-      _exit(1);
-   signal(SIGTERM, SIG_DFL);
-   signal(SIGINT, SIG_DFL);
-      render_context_serve(w->fd, w->ctx_id, w->name, w->server->options, w->server->sock.framing);
-   _exit(0);
+   const struct server *s = data;
+   vs_renderer_prewarm(&s->options->renderer);
+}
+
+static int
+worker_serve(int fd, const void *job, size_t job_size, void *data)
+{
+   const struct server *s = data;
+   struct context_job cj;
+   if (job_size != sizeof(cj))
+      return 1;
+   memcpy(&cj, job, sizeof(cj));
+   cj.name[sizeof(cj.name) - 1] = '\0';
+   render_context_serve(fd, cj.ctx_id, cj.name, s->options, cj.framing);
+   return 0;
 }
 
 extern char **environ;
@@ -137,13 +154,15 @@ worker_thread(void *arg)
    } else {
       /* This thread waits for the worker, so it outlives it, as
        * os_worker_start's tie on Linux needs. */
-      pid_t pid = w->server->isolate == VS_ISOLATE_SPAWN ? spawn_worker(w) : fork();
-      if (pid == 0)
-         worker_process_main(w);
+      struct context_job job = { .ctx_id = w->ctx_id, .framing = w->server->sock.framing };
+      memcpy(job.name, w->name, sizeof(job.name));
+      pid_t pid = w->server->isolate == VS_ISOLATE_SPAWN ? spawn_worker(w)
+                                                         : vs_worker_pool_run(w->server->pool, w->fd, &job, sizeof(job));
       if (pid < 0) {
          vs_error(w->ctx_id, "dropping context \"%s\": cannot %s its worker: %s", w->name,
-                  w->server->isolate == VS_ISOLATE_SPAWN ? "spawn" : "fork", strerror(errno));
+                  w->server->isolate == VS_ISOLATE_SPAWN ? "spawn" : "start", strerror(errno));
       } else {
+         vs_info(w->ctx_id, "context \"%s\" served by worker process %d", w->name, (int)pid);
          atomic_store(&w->pid, pid);
          if (atomic_load(&w->killed))
             kill(pid, SIGKILL);
@@ -387,6 +406,19 @@ render_server_run(int fd, const struct vs_context_options *options, const struct
       vs_error(0, "render server: cannot set up: %s", strerror(errno));
       return 1;
    }
+   if (s.isolate == VS_ISOLATE_PROCESS) {
+      const struct vs_worker_pool_config pool = {
+         .ready = rs->ready_workers,
+         .tie = &s.tie,
+         .prepare = worker_prepare,
+         .serve = worker_serve,
+         .data = &s,
+         .name = "render",
+      };
+      s.pool = vs_worker_pool_create(&pool);
+      if (!s.pool)
+         return 1;
+   }
    vs_info(0, "render server: serving fd %d (%s framing, %s workers)", fd, render_framing_name(s.sock.framing),
            isolate_name(s.isolate));
 
@@ -440,6 +472,7 @@ render_server_run(int fd, const struct vs_context_options *options, const struct
    }
    stop_all(&s);
    reap_workers(&s, true);
+   vs_worker_pool_destroy(s.pool);
    if (s.isolate != VS_ISOLATE_THREAD)
       os_worker_tie_fini(&s.tie);
    os_event_fini(&s.reap_event);

@@ -18,6 +18,9 @@ struct vtest_server_setup {
     * shares the host driver with another client's); a worker that dies is
     * logged once and takes only its client. */
    bool isolate_process;
+   /* With isolate_process: workers kept started, their host driver
+    * initialised, ahead of demand (worker/worker_pool.h). */
+   unsigned ready_workers;
    /* The server stops once this fd is readable: an os_event's read end,
     * which the owner signals (async-signal-safe, so from a signal handler
     * too) and drains. */

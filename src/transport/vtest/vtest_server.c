@@ -20,8 +20,10 @@
 
 #include "os/os.h"
 #include "base/log.h"
+#include "context/context.h"
 #include "transport/vtest/vtest_client.h"
 #include "transport/vtest/vtest_protocol.h"
+#include "worker/worker_pool.h"
 
 /* How long accepting pauses when out of fds, in ms. */
 #define ACCEPT_BACKOFF_MS 100
@@ -48,6 +50,15 @@ struct server {
    const struct vs_context_options *options;
    struct vtest_server_setup setup;
    struct os_worker_tie tie;   /* with setup.isolate_process */
+   struct vs_worker_pool *pool; /* with setup.isolate_process */
+   /* Without isolate_process, the one tenant: its uid, once known. */
+   bool tenant_known;
+   uid_t tenant_uid;
+};
+
+/* What a worker is told of its client, beside the socket. */
+struct client_job {
+   uint32_t ctx_id;
 };
 
 /* A socket file left by a server that died can be replaced; one that a
@@ -133,6 +144,38 @@ open_listen_socket(const char *path, struct stat *identity)
    return -1;
 }
 
+static struct vtest_client_limits
+client_limits(struct server *server)
+{
+   return (struct vtest_client_limits){
+      .message_timeout_ms = server->limits.message_timeout_ms,
+      .work_timeout_ms = server->limits.work_timeout_ms,
+      .partial_bytes = server->limits.partial_bytes,
+      .partial_total_bytes = server->limits.partial_total_bytes,
+      .buffered_total = &server->buffered,
+   };
+}
+
+/* In a worker process (worker/worker_pool.h). */
+static void
+worker_prepare(void *data)
+{
+   const struct server *server = data;
+   vs_renderer_prewarm(&server->options->renderer);
+}
+
+static int
+worker_serve(int fd, const void *job, size_t job_size, void *data)
+{
+   struct server *server = data;
+   struct client_job cj;
+   if (job_size != sizeof(cj))
+      return 1;
+   memcpy(&cj, job, sizeof(cj));
+   const struct vtest_client_limits limits = client_limits(server);
+   return vtest_client_serve_limited(fd, cj.ctx_id, server->options, &limits) == 0 ? 0 : 1;
+}
+
 static void *
 client_main(void *arg)
 {
@@ -142,30 +185,18 @@ client_main(void *arg)
    snprintf(name, sizeof(name), "vs-client-%u", ct->ctx_id);
    os_thread_set_name(name);
 
-   const struct vtest_client_limits limits = {
-      .message_timeout_ms = server->limits.message_timeout_ms,
-      .work_timeout_ms = server->limits.work_timeout_ms,
-      .partial_bytes = server->limits.partial_bytes,
-      .partial_total_bytes = server->limits.partial_total_bytes,
-      .buffered_total = &server->buffered,
-   };
    if (!server->setup.isolate_process) {
+      const struct vtest_client_limits limits = client_limits(server);
       vtest_client_serve_limited(ct->fd, ct->ctx_id, server->options, &limits);
    } else {
-      /* This thread only minds the worker (and outlives it, as
-       * os_worker_start's tie on Linux needs); the server process never
-       * touches the host driver, so the child starts clean. */
-      pid_t pid = fork();
-      if (pid == 0) {
-         if (!os_worker_start(&server->tie, ct->fd))
-            _exit(1);
-         signal(SIGTERM, SIG_DFL);
-         signal(SIGINT, SIG_DFL);
-         _exit(vtest_client_serve_limited(ct->fd, ct->ctx_id, server->options, &limits) == 0 ? 0 : 1);
-      }
+      /* The client's worker process, from the pool; this thread waits
+       * for it. */
+      const struct client_job job = { .ctx_id = ct->ctx_id };
+      pid_t pid = vs_worker_pool_run(server->pool, ct->fd, &job, sizeof(job));
       if (pid < 0) {
-         vs_error(ct->ctx_id, "dropping client: cannot fork its worker: %s", strerror(errno));
+         vs_error(ct->ctx_id, "dropping client: no worker process for it: %s", strerror(errno));
       } else {
+         vs_info(ct->ctx_id, "client served by worker process %d", (int)pid);
          int status = 0;
          while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;
@@ -226,13 +257,30 @@ start_client(struct server *server, int fd)
    uint32_t active = server->active, of_peer = 0;
    for (struct client_thread *ct = server->clients; known && ct; ct = ct->next)
       of_peer += !ct->done && ct->peer_uid == uid;
+   /* Threads share one address space: a second tenant could reach the
+    * first one's memory through device addresses (docs/security.md). */
+   bool foreign = false;
+   if (!server->setup.isolate_process) {
+      if (!server->tenant_known && known) {
+         server->tenant_known = true;
+         server->tenant_uid = uid;
+      }
+      foreign = !known || uid != server->tenant_uid;
+   }
    bool full = server->limits.clients && active >= server->limits.clients;
    bool peer_full = known && server->limits.clients_per_peer && of_peer >= server->limits.clients_per_peer;
-   if (full || peer_full)
+   if (foreign || full || peer_full)
       server->refused++;
    else
       server->active++;
    pthread_mutex_unlock(&server->lock);
+   if (foreign) {
+      vs_warn(0, "refusing client: uid %d is not this server's tenant (uid %u): --isolate thread serves one "
+                 "trusted tenant",
+              known ? (int)uid : -1, (unsigned)server->tenant_uid);
+      close(fd);
+      return;
+   }
    if (full) {
       vs_warn(0, "refusing client: %u clients connected (limit clients=%u)", active,
               server->limits.clients);
@@ -426,7 +474,22 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
    atomic_init(&server.buffered, 0);
    int err = pthread_mutex_init(&server.lock, NULL);
    bool event = err == 0 && os_event_init(&server.reap_event) == 0;
-   if (!event || (setup->isolate_process && os_worker_tie_init(&server.tie) < 0)) {
+   bool isolated = event && (!setup->isolate_process || os_worker_tie_init(&server.tie) == 0);
+   if (isolated && setup->isolate_process) {
+      const struct vs_worker_pool_config pool = {
+         .ready = setup->ready_workers,
+         .tie = &server.tie,
+         .prepare = worker_prepare,
+         .serve = worker_serve,
+         .data = &server,
+         .name = "vtest",
+      };
+      server.pool = vs_worker_pool_create(&pool);
+      if (!server.pool)
+         os_worker_tie_fini(&server.tie);
+      isolated = server.pool != NULL;
+   }
+   if (!isolated) {
       vs_error(0, "cannot set up the server: %s", strerror(err ? err : errno));
       if (event)
          os_event_fini(&server.reap_event);
@@ -450,8 +513,10 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
       return VTEST_SERVER_ABANDONED;
    }
    remove_socket_file(socket_path, &identity);
-   if (setup->isolate_process)
+   if (setup->isolate_process) {
+      vs_worker_pool_destroy(server.pool);
       os_worker_tie_fini(&server.tie);
+   }
    os_event_fini(&server.reap_event);
    pthread_mutex_destroy(&server.lock);
    return 0;

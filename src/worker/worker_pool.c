@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: MIT */
+#include "worker/worker_pool.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "os/os.h"
+
+/* A worker forked and not yet handed a job. */
+struct idle_worker {
+   struct idle_worker *next;
+   pid_t pid;
+   int ctl;    /* the pool's end of the worker's control socket */
+   bool ready; /* prepared: its ready byte arrived */
+};
+
+struct vs_worker_pool {
+   struct vs_worker_pool_config config;
+   pthread_t thread;
+   pthread_mutex_t lock;
+   pthread_cond_t changed; /* a worker was added or got ready, a start failed, or stopping */
+   struct os_event wake;   /* the pool thread's: demand changed, ctl fds to close */
+   /* Under lock: */
+   struct idle_worker *idle;
+   unsigned idle_count;
+   unsigned waiting;   /* callers waiting for a worker */
+   int start_error;    /* errno of the last failed start; 0 once one starts */
+   bool stopping;
+   int *retired;       /* ctl fds of workers handed out, closed by the pool thread */
+   unsigned retired_count, retired_cap;
+};
+
+/* The job on the control socket: its size, then its bytes; the tenant's
+ * socket rides on the first byte. */
+struct job_message {
+   uint32_t size;
+   uint8_t bytes[VS_WORKER_JOB_MAX];
+};
+
+static bool
+send_job(int ctl, int fd, const void *job, size_t size)
+{
+   struct job_message m = { .size = (uint32_t)size };
+   memcpy(m.bytes, job, size);
+   struct iovec iov = { .iov_base = &m, .iov_len = offsetof(struct job_message, bytes) + size };
+   union {
+      struct cmsghdr align;
+      char buf[CMSG_SPACE(sizeof(int))];
+   } control;
+   memset(&control, 0, sizeof(control));
+   struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                         .msg_controllen = sizeof(control.buf) };
+   struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+   c->cmsg_level = SOL_SOCKET;
+   c->cmsg_type = SCM_RIGHTS;
+   c->cmsg_len = CMSG_LEN(sizeof(int));
+   memcpy(CMSG_DATA(c), &fd, sizeof(int));
+   ssize_t n;
+   do
+      n = sendmsg(ctl, &msg, 0);
+   while (n < 0 && errno == EINTR);
+   return n == (ssize_t)iov.iov_len;
+}
+
+/* In the worker: the job and its socket, or false (the pool closed the
+ * control socket: no job is coming). */
+static bool
+receive_job(int ctl, struct job_message *m, int *fd)
+{
+   *fd = -1;
+   size_t got = 0;
+   for (;;) {
+      union {
+         struct cmsghdr align;
+         char buf[CMSG_SPACE(sizeof(int))];
+      } control;
+      struct iovec iov = { .iov_base = (uint8_t *)m + got, .iov_len = sizeof(*m) - got };
+      struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                            .msg_controllen = sizeof(control.buf) };
+      ssize_t n = recvmsg(ctl, &msg, 0);
+      if (n < 0 && errno == EINTR)
+         continue;
+      if (n <= 0)
+         break;
+      for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)) &&
+             *fd < 0)
+            memcpy(fd, CMSG_DATA(c), sizeof(int));
+      }
+      got += (size_t)n;
+      if (got >= offsetof(struct job_message, bytes) &&
+          (m->size > VS_WORKER_JOB_MAX || got >= offsetof(struct job_message, bytes) + m->size))
+         break;
+   }
+   bool whole = *fd >= 0 && got >= offsetof(struct job_message, bytes) && m->size <= VS_WORKER_JOB_MAX &&
+                got == offsetof(struct job_message, bytes) + m->size;
+   if (!whole && *fd >= 0)
+      close(*fd);
+   return whole;
+}
+
+static _Noreturn void
+worker_main(struct vs_worker_pool *pool, int ctl)
+{
+   if (!os_worker_start(pool->config.tie, ctl))
+      _exit(1);
+   signal(SIGTERM, SIG_DFL);
+   signal(SIGINT, SIG_DFL);
+   if (pool->config.prepare)
+      pool->config.prepare(pool->config.data);
+   /* A worker handed its job while it prepared finds the pool's end of
+    * the socket closed: the ready byte is for nobody then, and its job
+    * is already in the socket. */
+   const char ready = 'r';
+   signal(SIGPIPE, SIG_IGN);
+   if (write(ctl, &ready, 1) != 1 && errno != EPIPE)
+      _exit(0);
+   signal(SIGPIPE, SIG_DFL);
+   struct job_message m;
+   int fd;
+   if (!receive_job(ctl, &m, &fd))
+      _exit(0);
+   close(ctl);
+   _exit(pool->config.serve(fd, m.bytes, m.size, pool->config.data));
+}
+
+/* Forks one worker into the idle list; false with errno on failure. */
+static bool
+start_worker(struct vs_worker_pool *pool)
+{
+   int sv[2];
+   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+      return false;
+   if (os_set_cloexec(sv[0]) < 0 || os_set_cloexec(sv[1]) < 0 || os_socket_prepare(sv[0]) < 0) {
+      int err = errno;
+      close(sv[0]);
+      close(sv[1]);
+      errno = err;
+      return false;
+   }
+   struct idle_worker *w = calloc(1, sizeof(*w));
+   pid_t pid = w ? fork() : -1;
+   if (pid == 0) {
+      worker_main(pool, sv[1]);
+   }
+   int err = w ? errno : ENOMEM;
+   close(sv[1]);
+   if (pid < 0) {
+      close(sv[0]);
+      free(w);
+      errno = err;
+      return false;
+   }
+   w->pid = pid;
+   w->ctl = sv[0];
+   pthread_mutex_lock(&pool->lock);
+   w->next = pool->idle;
+   pool->idle = w;
+   pool->idle_count++;
+   pool->start_error = 0;
+   pthread_cond_broadcast(&pool->changed);
+   pthread_mutex_unlock(&pool->lock);
+   return true;
+}
+
+static void
+close_retired(struct vs_worker_pool *pool)
+{
+   pthread_mutex_lock(&pool->lock);
+   for (unsigned i = 0; i < pool->retired_count; i++)
+      close(pool->retired[i]);
+   pool->retired_count = 0;
+   pthread_mutex_unlock(&pool->lock);
+}
+
+/* An idle worker's control socket was readable: its ready byte, or its end. */
+static void
+idle_worker_event(struct vs_worker_pool *pool, pid_t pid, int ctl)
+{
+   char byte;
+   ssize_t n = read(ctl, &byte, 1);
+   if (n < 0 && (errno == EINTR || errno == EAGAIN))
+      return;
+   pthread_mutex_lock(&pool->lock);
+   struct idle_worker **link = &pool->idle, *w = NULL;
+   while (*link && ((*link)->pid != pid || (*link)->ctl != ctl))
+      link = &(*link)->next;
+   if (*link && n == 1) {
+      (*link)->ready = true;
+      pthread_cond_broadcast(&pool->changed);
+   } else if (*link) {
+      w = *link;
+      *link = w->next;
+      pool->idle_count--;
+   }
+   pthread_mutex_unlock(&pool->lock);
+   if (!w)
+      return;
+   /* Idle workers die only of their own accord (a host driver that
+    * aborts in its warm-up, an OOM kill): the pool replaces them. */
+   int status = 0;
+   while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
+      ;
+   if (WIFSIGNALED(status))
+      vs_warn(0, "%s worker pool: worker process %d killed by signal %d before it had a tenant; replacing it",
+              pool->config.name, (int)w->pid, WTERMSIG(status));
+   else
+      vs_warn(0, "%s worker pool: worker process %d exited (status %d) before it had a tenant; replacing it",
+              pool->config.name, (int)w->pid, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+   close(w->ctl);
+   free(w);
+}
+
+static void *
+pool_thread(void *arg)
+{
+   struct vs_worker_pool *pool = arg;
+   os_thread_set_name("vs-worker-pool");
+   bool backoff = false;
+   for (;;) {
+      close_retired(pool);
+      os_event_drain(&pool->wake);
+      pthread_mutex_lock(&pool->lock);
+      bool stopping = pool->stopping;
+      unsigned want = pool->config.ready + pool->waiting;
+      unsigned have = pool->idle_count;
+      pthread_mutex_unlock(&pool->lock);
+      if (stopping)
+         break;
+      for (; !backoff && have < want; have++) {
+         if (!start_worker(pool)) {
+            int err = errno;
+            vs_error(0, "%s worker pool: cannot start a worker process: %s; retrying in 1 s", pool->config.name,
+                     strerror(err));
+            pthread_mutex_lock(&pool->lock);
+            pool->start_error = err;
+            pthread_cond_broadcast(&pool->changed);
+            pthread_mutex_unlock(&pool->lock);
+            backoff = true;
+         }
+      }
+
+      /* Snapshot of the idle workers' sockets: only this thread closes
+       * them (close_retired), so they stay valid through the poll. */
+      pthread_mutex_lock(&pool->lock);
+      unsigned n = 1 + pool->idle_count;
+      struct pollfd *pfds = calloc(n, sizeof(*pfds));
+      pid_t *pids = calloc(n, sizeof(*pids));
+      if (!pfds || !pids)
+         n = 1;
+      unsigned i = 1;
+      for (struct idle_worker *w = pool->idle; w && i < n; w = w->next, i++) {
+         pfds[i] = (struct pollfd){ .fd = w->ctl, .events = w->ready ? 0 : POLLIN };
+         pids[i] = w->pid;
+      }
+      pthread_mutex_unlock(&pool->lock);
+      struct pollfd wake_only = { .fd = pool->wake.read_fd, .events = POLLIN };
+      struct pollfd *poll_set = pfds && pids ? pfds : &wake_only;
+      poll_set[0] = wake_only;
+      int ret = poll(poll_set, n, backoff ? 1000 : -1);
+      backoff = false;
+      for (unsigned k = 1; ret > 0 && k < n; k++) {
+         if (poll_set[k].revents)
+            idle_worker_event(pool, pids[k], poll_set[k].fd);
+      }
+      free(pfds);
+      free(pids);
+   }
+
+   /* Idle workers hold no tenant: end them now rather than wait for
+    * their warm-up. */
+   pthread_mutex_lock(&pool->lock);
+   struct idle_worker *idle = pool->idle;
+   pool->idle = NULL;
+   pool->idle_count = 0;
+   pthread_mutex_unlock(&pool->lock);
+   while (idle) {
+      struct idle_worker *w = idle;
+      idle = w->next;
+      kill(w->pid, SIGKILL);
+      while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
+         ;
+      close(w->ctl);
+      free(w);
+   }
+   close_retired(pool);
+   return NULL;
+}
+
+struct vs_worker_pool *
+vs_worker_pool_create(const struct vs_worker_pool_config *config)
+{
+   struct vs_worker_pool *pool = calloc(1, sizeof(*pool));
+   if (!pool) {
+      vs_error(0, "%s worker pool: out of memory", config->name);
+      errno = ENOMEM;
+      return NULL;
+   }
+   pool->config = *config;
+   int err = pthread_mutex_init(&pool->lock, NULL);
+   if (!err)
+      err = os_cond_init(&pool->changed);
+   if (!err && os_event_init(&pool->wake) != 0)
+      err = errno;
+   if (!err)
+      err = pthread_create(&pool->thread, NULL, pool_thread, pool);
+   if (err) {
+      vs_error(0, "%s worker pool: cannot start: %s", config->name, strerror(err));
+      free(pool);
+      errno = err;
+      return NULL;
+   }
+   return pool;
+}
+
+/* Under lock: a ready worker, else one still preparing, else NULL. */
+static struct idle_worker *
+take_idle(struct vs_worker_pool *pool)
+{
+   struct idle_worker **best = NULL;
+   for (struct idle_worker **link = &pool->idle; *link; link = &(*link)->next) {
+      if (!best || ((*link)->ready && !(*best)->ready))
+         best = link;
+   }
+   if (!best)
+      return NULL;
+   struct idle_worker *w = *best;
+   *best = w->next;
+   pool->idle_count--;
+   return w;
+}
+
+/* Hands a worker's control socket to the pool thread to close. */
+static void
+retire_ctl(struct vs_worker_pool *pool, int ctl)
+{
+   pthread_mutex_lock(&pool->lock);
+   if (pool->retired_count == pool->retired_cap) {
+      unsigned cap = pool->retired_cap ? 2 * pool->retired_cap : 16;
+      int *grown = realloc(pool->retired, cap * sizeof(*grown));
+      if (grown) {
+         pool->retired = grown;
+         pool->retired_cap = cap;
+      }
+   }
+   bool queued = pool->retired_count < pool->retired_cap;
+   if (queued)
+      pool->retired[pool->retired_count++] = ctl;
+   pthread_mutex_unlock(&pool->lock);
+   if (!queued) {
+      /* Out of memory: leaking one fd beats closing it under the poll. */
+      vs_error(0, "%s worker pool: out of memory: one control socket stays open", pool->config.name);
+   }
+   os_event_signal(&pool->wake);
+}
+
+pid_t
+vs_worker_pool_run(struct vs_worker_pool *pool, int fd, const void *job, size_t job_size)
+{
+   if (job_size > VS_WORKER_JOB_MAX) {
+      errno = EMSGSIZE;
+      return -1;
+   }
+   /* A worker can die between its ready byte and its job: try another. */
+   for (int attempt = 0; attempt < 3; attempt++) {
+      pthread_mutex_lock(&pool->lock);
+      struct idle_worker *w;
+      int err = 0;
+      while (!(w = take_idle(pool)) && !pool->stopping && !err) {
+         pool->waiting++;
+         os_event_signal(&pool->wake);
+         pthread_cond_wait(&pool->changed, &pool->lock);
+         pool->waiting--;
+         err = pool->start_error;
+      }
+      if (!w && !err)
+         err = ESHUTDOWN;
+      pthread_mutex_unlock(&pool->lock);
+      if (!w) {
+         errno = err;
+         return -1;
+      }
+      os_event_signal(&pool->wake); /* start its replacement */
+      bool sent = send_job(w->ctl, fd, job, job_size);
+      int send_err = errno;
+      pid_t pid = w->pid;
+      retire_ctl(pool, w->ctl);
+      free(w);
+      if (sent)
+         return pid;
+      vs_warn(0, "%s worker pool: worker process %d did not take its job: %s", pool->config.name, (int)pid,
+              strerror(send_err));
+      /* Its control socket closes in the pool thread: it exits at once. */
+      while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+         ;
+   }
+   errno = EPIPE;
+   return -1;
+}
+
+void
+vs_worker_pool_destroy(struct vs_worker_pool *pool)
+{
+   if (!pool)
+      return;
+   pthread_mutex_lock(&pool->lock);
+   pool->stopping = true;
+   pthread_cond_broadcast(&pool->changed);
+   pthread_mutex_unlock(&pool->lock);
+   os_event_signal(&pool->wake);
+   pthread_join(pool->thread, NULL);
+   os_event_fini(&pool->wake);
+   pthread_cond_destroy(&pool->changed);
+   pthread_mutex_destroy(&pool->lock);
+   free(pool->retired);
+   free(pool);
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* Worker processes started ahead of demand: each tenant (a vtest client, a
+ * render-server context) runs in a process of its own, and the cost of a
+ * fresh process (loading and initialising the host driver: about 90 ms of
+ * lavapipe's first vkCreateInstance, 45 ms of its first vkCreateDevice) is
+ * paid before the tenant arrives, not while it waits.
+ *
+ * The pool's own thread forks every worker, from a server process that
+ * never touched the host driver (some drivers do not survive fork() after
+ * initialisation); it lives as long as the pool, which the Linux tie needs
+ * (os_worker_start: a worker dies with the thread that forked it). A new
+ * worker ties itself to the server, runs `prepare` (the host driver's
+ * warm-up), says it is ready and waits for its job: a few bytes and the
+ * tenant's socket, passed with SCM_RIGHTS. vs_worker_pool_run hands a job to
+ * a ready worker (else to one still preparing, else to a new one) and the
+ * pool thread starts a replacement at once. Whoever ran the job owns the
+ * worker from then on and waits for it (waitpid on the returned pid). */
+#ifndef VS_WORKER_POOL_H
+#define VS_WORKER_POOL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct os_worker_tie;
+struct vs_worker_pool;
+
+/* The most job bytes one worker is handed. */
+#define VS_WORKER_JOB_MAX 256
+
+struct vs_worker_pool_config {
+   /* Workers kept prepared ahead of demand; 0: each job forks a worker
+    * of its own, which prepares before it serves. */
+   unsigned ready;
+   /* Made by the server process before the pool (os_worker_tie_init). */
+   const struct os_worker_tie *tie;
+   /* In each new worker, before it waits for a job; may be NULL. */
+   void (*prepare)(void *data);
+   /* The worker's job: serves socket `fd` (taken) as `job` says; the
+    * return value is the worker's exit status. */
+   int (*serve)(int fd, const void *job, size_t job_size, void *data);
+   void *data;
+   /* Names the pool in log lines ("vtest", "render"). */
+   const char *name;
+};
+
+/* NULL with errno set (and logged) when the pool thread cannot start. */
+struct vs_worker_pool *vs_worker_pool_create(const struct vs_worker_pool_config *config);
+
+/* Hands `job` (job_size <= VS_WORKER_JOB_MAX bytes) and a copy of `fd` to
+ * a worker and returns its pid, which the caller now waits for; -1 with
+ * errno set if no worker could be started. Thread-safe. */
+pid_t vs_worker_pool_run(struct vs_worker_pool *pool, int fd, const void *job, size_t job_size);
+
+/* Ends the idle workers and the pool thread. Workers already running a
+ * job are the callers' to wait for, before this: a worker dies with the
+ * pool thread on Linux. */
+void vs_worker_pool_destroy(struct vs_worker_pool *pool);
+
+#endif
