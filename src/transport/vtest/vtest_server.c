@@ -20,6 +20,7 @@
 
 #include "os/os.h"
 #include "base/log.h"
+#include "context/context.h"
 #include "transport/vtest/vtest_client.h"
 #include "transport/vtest/vtest_protocol.h"
 
@@ -161,7 +162,11 @@ client_main(void *arg)
             _exit(1);
          signal(SIGTERM, SIG_DFL);
          signal(SIGINT, SIG_DFL);
-         _exit(vtest_client_serve_limited(ct->fd, ct->ctx_id, server->options, &limits) == 0 ? 0 : 1);
+         /* The worker serves this client alone: it enters the sandbox
+          * once it has its host device. */
+         struct vs_context_options worker_options = *server->options;
+         worker_options.renderer.sandbox = true;
+         _exit(vtest_client_serve_limited(ct->fd, ct->ctx_id, &worker_options, &limits) == 0 ? 0 : 1);
       }
       if (pid < 0) {
          vs_error(ct->ctx_id, "dropping client: cannot fork its worker: %s", strerror(errno));
