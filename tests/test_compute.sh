@@ -5,7 +5,8 @@
 # through the server with each memory strategy forced: host-pointer,
 # opaque-fd, dmabuf (SKIP where the server says the strategy "is not
 # available" on this host), host-pointer with a 16 KiB guest page size, and
-# auto. The server must drop no client and stay up.
+# auto, then auto in a sandboxed worker process (--isolate process). The
+# server must drop no client and stay up.
 . "$(dirname "$0")/lib.sh"
 
 require_tools timeout
@@ -39,4 +40,7 @@ for strategy in host-pointer opaque-fd dmabuf; do
 done
 through host-pointer-16k --memory host-pointer --page-size 16384
 through auto --memory auto
+# In a worker process of its own, in its sandbox (docs/security.md "Workers' sandbox").
+through process-worker --memory auto --isolate process --log-level info
+check "process-worker: the worker entered its sandbox" grep -qE 'sandbox: worker [0-9]+: .* in force' "$SERVER_LOG"
 finish

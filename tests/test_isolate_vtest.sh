@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # --isolate process for vtest clients: each client is served by its own
-# worker process. A worker that crashes (provoked here with SIGSEGV, or
+# worker process, which enters its sandbox once it holds its device. A
+# worker that crashes (provoked here with SIGSEGV, or
 # SIGABRT under ASan, while its client holds a device and objects) takes
 # only its client: one log
 # line, the server and a concurrent compute client carry on, and a new
@@ -43,6 +44,19 @@ parent=$(ps -o ppid= -p "${worker:-0}" 2>/dev/null | tr -d ' ')
 check "the holding client is served by a worker process of its own (pid ${worker:-none}, child of the server)" \
   [ -n "$worker" ] && [ "$parent" = "$SERVER_PID" ]
 note "a worker holding a device: $(ps -o rss= -p "$worker" | tr -d ' ') KiB RSS (server process: $(ps -o rss= -p "$SERVER_PID" | tr -d ' ') KiB)"
+# Holding a device, the worker is in its sandbox (docs/security.md
+# "Workers' sandbox"); on Linux every thread of it has the seccomp filter.
+if wait_log_count 'sandbox: worker [0-9]+: .* in force' 1 10; then
+  pass "the worker entered its sandbox: $(grep -m1 -oE 'sandbox: worker .*' "$SERVER_LOG")"
+else
+  fail "no 'sandbox: worker PID: ... in force' line"
+  show_tail "$SERVER_LOG" 8
+fi
+if grep -q 'sandbox: worker [0-9]*: seccomp filter' "$SERVER_LOG"; then
+  threads=$(ls /proc/"$worker"/task | wc -l)
+  unfiltered=$(grep -L 'Seccomp:[[:space:]]*2' /proc/"$worker"/task/*/status 2>/dev/null | wc -l)
+  check "all $threads threads of the worker have the seccomp filter ($unfiltered without)" [ "$unfiltered" -eq 0 ]
+fi
 
 # A concurrent, well-behaved client, then the crash.
 venus_run "$COMPUTE" --mib 16 >"$TEST_TMP/compute.out" 2>&1 &

@@ -52,6 +52,10 @@ struct vs_renderer_options {
     * (the display: memory/shared_registry.h); NULL: no reader, and guest
     * WSI images get no linear mirror. */
    struct vs_shared_registry *shared_registry;
+   /* The context runs in a worker process of its own: once it holds a
+    * host device the process enters the sandbox (os/sandbox.h), which
+    * would hobble a server process that serves other clients too. */
+   bool sandbox;
    /* Test-only fault injection (vs_context_options.lose_device_client):
     * the client's Nth queue submission reports VK_ERROR_DEVICE_LOST; 0: never. */
    uint32_t lose_device_at_submit;

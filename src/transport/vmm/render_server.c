@@ -78,7 +78,11 @@ worker_serve(int fd, const void *job, size_t job_size, void *data)
       return 1;
    memcpy(&cj, job, sizeof(cj));
    cj.name[sizeof(cj.name) - 1] = '\0';
-   render_context_serve(fd, cj.ctx_id, cj.name, s->options, cj.framing);
+   /* The worker serves this context alone: it enters the sandbox once it
+    * has its host device. */
+   struct vs_context_options worker_options = *s->options;
+   worker_options.renderer.sandbox = true;
+   render_context_serve(fd, cj.ctx_id, cj.name, &worker_options, cj.framing);
    return 0;
 }
 

@@ -173,7 +173,11 @@ worker_serve(int fd, const void *job, size_t job_size, void *data)
       return 1;
    memcpy(&cj, job, sizeof(cj));
    const struct vtest_client_limits limits = client_limits(server);
-   return vtest_client_serve_limited(fd, cj.ctx_id, server->options, &limits) == 0 ? 0 : 1;
+   /* The worker serves this client alone: it enters the sandbox once it
+    * has its host device. */
+   struct vs_context_options worker_options = *server->options;
+   worker_options.renderer.sandbox = true;
+   return vtest_client_serve_limited(fd, cj.ctx_id, &worker_options, &limits) == 0 ? 0 : 1;
 }
 
 static void *

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* The sandbox a worker process (one tenant's: a vtest client or a
+ * render-server context) enters once it holds its host device, so that a
+ * guest that takes the worker over through a host-driver bug gains nothing
+ * else: no new files, sockets or processes.
+ *
+ * sandbox_linux.c (meson -Dos=auto on Linux): a seccomp filter on every
+ * thread (refused calls fail with EPERM, never kill: drivers degrade and
+ * the server logs) and Landlock for files where the kernel has it.
+ * sandbox_posix.c (-Dos=posix, macOS): the portable subset, resource
+ * limits. docs/security.md "Workers' sandbox" lists what each refuses. */
+#ifndef VS_OS_SANDBOX_H
+#define VS_OS_SANDBOX_H
+
+#include <stdbool.h>
+
+/* What entering applied, in words for one log line: "seccomp filter (N
+ * rules) on all threads, Landlock ABI v8 on all threads", or what not. */
+struct os_sandbox_report {
+   char what[320];
+};
+
+enum os_sandbox_result {
+   OS_SANDBOX_ENTERED, /* all the backend has is in force (`what`) */
+   OS_SANDBOX_WEAK,    /* its main layer could not apply (`what` says why) */
+   OS_SANDBOX_ALREADY, /* entered before: nothing to report */
+};
+
+/* Enters the sandbox: for good, for every thread of the process, once.
+ * Call it only in a worker process that already holds what it needs: its
+ * host device, its sockets. A WEAK result leaves the worker running with
+ * what did apply: the caller logs that, and a kernel without seccomp
+ * still serves. */
+enum os_sandbox_result os_sandbox_enter(struct os_sandbox_report *report);
+
+#endif
