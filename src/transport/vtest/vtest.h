@@ -35,6 +35,9 @@ struct vtest_server_limits {
                                      this long after connecting is dropped */
    uint32_t clients_per_peer;     /* connections one peer (uid, SO_PEERCRED) holds
                                      at once: the other slots stay for other users */
+   uint32_t idle_timeout_ms;      /* when a uid's (or the server's) slots are full,
+                                     the uid's client idle longest past this is
+                                     dropped for its newcomer (idle_policy.h) */
    uint64_t partial_bytes;        /* payload bytes buffered for one client */
    uint64_t partial_total_bytes;  /* payload bytes buffered for all clients */
 };

@@ -20,6 +20,7 @@
 
 #include "os/os.h"
 #include "base/log.h"
+#include "transport/vtest/idle_policy.h"
 #include "transport/vtest/vtest_client.h"
 #include "transport/vtest/vtest_protocol.h"
 
@@ -34,6 +35,8 @@ struct client_thread {
    uint32_t ctx_id;
    uid_t peer_uid;
    bool done;
+   bool evicted; /* dropped idle to make room: its slot is the newcomer's */
+   struct vtest_activity *activity;
 };
 
 struct server {
@@ -148,6 +151,7 @@ client_main(void *arg)
       .partial_bytes = server->limits.partial_bytes,
       .partial_total_bytes = server->limits.partial_total_bytes,
       .buffered_total = &server->buffered,
+      .activity = ct->activity,
    };
    if (!server->setup.isolate_process) {
       vtest_client_serve_limited(ct->fd, ct->ctx_id, server->options, &limits);
@@ -210,8 +214,41 @@ reap_clients(struct server *server, bool all)
       struct client_thread *ct = finished;
       finished = ct->next;
       pthread_join(ct->thread, NULL);
+      vtest_activity_destroy(ct->activity);
       free(ct);
    }
+}
+
+/* Under the lock, slots full: drops uid's client idle longest past
+ * idle-timeout-ms (idle_policy.h), whose slot the newcomer then takes. */
+static bool
+evict_idle(struct server *server, uid_t uid, bool server_full)
+{
+   const uint64_t now = os_now_ns(), min_idle = (uint64_t)server->limits.idle_timeout_ms * 1000000u;
+   struct client_thread *victim = NULL;
+   uint64_t victim_idle = 0;
+   for (struct client_thread *ct = server->clients; min_idle && ct; ct = ct->next) {
+      if (ct->done || ct->evicted || ct->peer_uid != uid || ct->fd < 0)
+         continue;
+      uint64_t idle = vtest_activity_idle_ns(ct->activity, now);
+      if (idle >= min_idle && idle > victim_idle) {
+         victim = ct;
+         victim_idle = idle;
+      }
+   }
+   if (!victim)
+      return false;
+   if (server_full)
+      vs_error(victim->ctx_id, "dropping client: idle for %llu s while the server's slots are full (limit clients=%u)",
+               (unsigned long long)(victim_idle / 1000000000u), server->limits.clients);
+   else
+      vs_error(victim->ctx_id, "dropping client: idle for %llu s while uid %u's slots are full (limit "
+               "clients-per-peer=%u)", (unsigned long long)(victim_idle / 1000000000u), (unsigned)uid,
+               server->limits.clients_per_peer);
+   /* Its thread (or worker) sees the end of the stream and ends the session. */
+   victim->evicted = true;
+   shutdown(victim->fd, SHUT_RDWR);
+   return true;
 }
 
 static void
@@ -225,9 +262,11 @@ start_client(struct server *server, int fd)
    pthread_mutex_lock(&server->lock);
    uint32_t active = server->active, of_peer = 0;
    for (struct client_thread *ct = server->clients; known && ct; ct = ct->next)
-      of_peer += !ct->done && ct->peer_uid == uid;
+      of_peer += !ct->done && !ct->evicted && ct->peer_uid == uid;
    bool full = server->limits.clients && active >= server->limits.clients;
    bool peer_full = known && server->limits.clients_per_peer && of_peer >= server->limits.clients_per_peer;
+   if ((full || peer_full) && known && evict_idle(server, uid, full && !peer_full))
+      full = peer_full = false;
    if (full || peer_full)
       server->refused++;
    else
@@ -247,8 +286,10 @@ start_client(struct server *server, int fd)
    }
 
    struct client_thread *ct = calloc(1, sizeof(*ct));
-   if (!ct) {
+   struct vtest_activity *activity = ct ? vtest_activity_create() : NULL;
+   if (!activity) {
       vs_error(0, "out of memory accepting a client");
+      free(ct);
       close(fd);
       pthread_mutex_lock(&server->lock);
       server->active--;
@@ -256,6 +297,7 @@ start_client(struct server *server, int fd)
       return;
    }
    ct->server = server;
+   ct->activity = activity;
    ct->fd = fd;
    ct->peer_uid = known ? uid : (uid_t)-1;
    ct->ctx_id = server->next_ctx_id++;
@@ -277,6 +319,7 @@ start_client(struct server *server, int fd)
    if (err != 0) {
       vs_error(ct->ctx_id, "dropping client: cannot start its thread: %s", strerror(err));
       close(fd);
+      vtest_activity_destroy(ct->activity);
       free(ct);
    }
 }
@@ -405,6 +448,9 @@ vtest_server_limits_default(struct vtest_server_limits *limits)
       /* One user cannot lock the others out; a single-user host (all
        * clients of one uid) keeps 24 of its 32 slots. */
       .clients_per_peer = 24,
+      /* Past this, an idle client gives its slot to a newcomer of its uid
+       * when that uid's slots are full (idle_policy.h). */
+      .idle_timeout_ms = 60000,
       /* The largest SUBMIT_CMD2 the protocol allows... */
       .partial_bytes = (uint64_t)VTEST_MAX_SUBMIT_WORDS * 4,
       /* ...but not 32 of them at once. */
