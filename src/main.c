@@ -20,6 +20,7 @@
 #include "transport/vmm/render.h"
 #include "base/fair_share.h"
 #include "base/log.h"
+#include "transport/vtest/socket_activation.h"
 #include "transport/vtest/vtest.h"
 #include "transport/vtest/vtest_protocol.h"
 #include "transport/vtest/vtest_sync.h"
@@ -415,6 +416,10 @@ main(int argc, char **argv)
    vs_context_options_default(&config.context);
    config.context.live_objects = &live_objects;
    vtest_server_limits_default(&config.server);
+   static char activated_path[VTEST_ACTIVATED_PATH_SIZE];
+   const int activated_fd = vtest_socket_activation_fd(activated_path, sizeof(activated_path));
+   if (activated_fd < 0)
+      return 1;
    const char *env_socket = getenv("VTEST_SOCKET_NAME");
    if (env_socket && *env_socket)
       config.socket_path = env_socket;
@@ -638,8 +643,9 @@ main(int argc, char **argv)
    const struct vtest_server_setup setup = {
       .isolate_process = config.isolate == VS_ISOLATE_PROCESS,
       .stop_fd = stop_event.read_fd,
+      .activated_fd = activated_fd,
    };
-   int rc = vtest_server_run_limited(config.socket_path, &config.context, &config.server, &setup);
+   int rc = vtest_server_run_limited(activated_fd ? activated_path : config.socket_path, &config.context, &config.server, &setup);
 #ifdef VS_HAVE_DISPLAY
    vs_display_stop(running_display);
 #endif

@@ -22,6 +22,10 @@ struct vtest_server_setup {
     * which the owner signals (async-signal-safe, so from a signal handler
     * too) and drains. */
    int stop_fd;
+   /* A listening socket the service manager passed (socket_activation.h:
+    * 3 or above), served instead of binding socket_path, and left to its
+    * owner at exit; 0: none. */
+   int activated_fd;
 };
 
 /* What the transport allows, server-wide and per connection; 0 means no
@@ -46,7 +50,8 @@ struct vtest_server_limits {
 void vtest_server_limits_default(struct vtest_server_limits *limits);
 
 /* Runs until setup->stop_fd is readable. Prints "venus-server: listening
- * on PATH" to stdout once clients can connect. On stop, disconnects every
+ * on PATH" to stdout once clients can connect (on setup->activated_fd if
+ * set, socket_path then only names it). On stop, disconnects every
  * client, waits for their threads (each destroys its context) and removes
  * the socket file. Returns 0, or 1 if the socket could not be set up (the
  * reason is logged), or VTEST_SERVER_ABANDONED if some client threads did

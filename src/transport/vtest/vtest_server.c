@@ -424,12 +424,13 @@ stop_clients(struct server *server)
    }
 }
 
-/* Removes the socket file unless someone replaced it meanwhile. */
+/* Removes the socket file unless someone replaced it meanwhile (or it is
+ * not ours: identity NULL). */
 static void
 remove_socket_file(const char *path, const struct stat *identity)
 {
    struct stat st;
-   if (lstat(path, &st) == 0 && st.st_dev == identity->st_dev && st.st_ino == identity->st_ino)
+   if (identity && lstat(path, &st) == 0 && st.st_dev == identity->st_dev && st.st_ino == identity->st_ino)
       unlink(path);
 }
 
@@ -462,8 +463,9 @@ int
 vtest_server_run_limited(const char *socket_path, const struct vs_context_options *options,
                          const struct vtest_server_limits *limits, const struct vtest_server_setup *setup)
 {
-   struct stat identity;
-   int listen_fd = open_listen_socket(socket_path, &identity);
+   struct stat socket_file;
+   const struct stat *identity = setup->activated_fd > 0 ? NULL : &socket_file;
+   int listen_fd = identity ? open_listen_socket(socket_path, &socket_file) : setup->activated_fd;
    if (listen_fd < 0)
       return 1;
 
@@ -479,7 +481,7 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
       if (err == 0)
          pthread_mutex_destroy(&server.lock);
       close(listen_fd);
-      remove_socket_file(socket_path, &identity);
+      remove_socket_file(socket_path, identity);
       return 1;
    }
 
@@ -492,10 +494,10 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
    close(listen_fd);
    if (!stop_clients(&server)) {
       /* Their threads still use the server's lock and events. */
-      remove_socket_file(socket_path, &identity);
+      remove_socket_file(socket_path, identity);
       return VTEST_SERVER_ABANDONED;
    }
-   remove_socket_file(socket_path, &identity);
+   remove_socket_file(socket_path, identity);
    if (setup->isolate_process)
       os_worker_tie_fini(&server.tie);
    os_event_fini(&server.reap_event);
