@@ -72,7 +72,7 @@ def stall(path, n, mib, sent_mib, wait):
     words = mib * 1024 * 1024 // 4
     chunk = b'\0' * (1024 * 1024)
     for _ in range(n):
-        c = Client(path, 30)
+        c = Client(path, 120)
         c.handshake(name=b'vtest-stall')
         try:
             c.send(hdr(words, VCMD_SUBMIT_CMD2) + u32(1))
@@ -95,7 +95,7 @@ def stall(path, n, mib, sent_mib, wait):
 
 
 def blobs(path, n):
-    c = Client(path, 10)
+    c = Client(path, 120)
     c.handshake(name=b'vtest-blobs')
     created = 0
     try:
