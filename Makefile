@@ -4,6 +4,8 @@
 #   make test       build and run the test suite, then test-posix (SANITIZE=1: ASan+UBSan builds)
 #   make test-posix the suite on the -Dos=posix build (the macOS code paths) with
 #                   the server at --page-size 16384, as on a 16 KiB-page Mac
+#   make install    install the binary, its man page and the systemd units under
+#                   PREFIX (/usr/local), staged in DESTDIR if set
 #   make demo       start the server and show a Venus client seeing the host GPU
 #   make fuzz       build the libFuzzer targets and run each FUZZ_SECONDS (60)
 #   make apps       vkmark, vkcube and Zink natively and through the server, with figures
@@ -26,7 +28,7 @@ endif
 POSIX_BUILD ?= $(BUILD)-posix
 POSIX_SERVER_ARGS ?= --page-size 16384
 
-.PHONY: all setup roots test test-posix demo fuzz apps bench bench-display bench-glmark2 conformance clean
+.PHONY: all setup roots install test test-posix demo fuzz apps bench bench-display bench-glmark2 conformance clean
 
 all: $(BUILD)/venus-server
 
@@ -65,6 +67,11 @@ test: $(BUILD)/venus-server $(POSIX_BUILD)/venus-server roots
 test-posix: $(POSIX_BUILD)/venus-server
 	@echo "=== the -Dos=posix build ($(POSIX_BUILD)), server arguments: $(POSIX_SERVER_ARGS)"
 	SERVER_ARGS="$(POSIX_SERVER_ARGS)" tests/run.sh $(POSIX_BUILD)
+
+PREFIX ?= /usr/local
+install: $(BUILD)/venus-server
+	meson configure $(BUILD) -Dprefix=$(PREFIX)
+	meson install -C $(BUILD) $(if $(DESTDIR),--destdir $(DESTDIR))
 
 demo: $(BUILD)/venus-server
 	scripts/demo.sh $(BUILD)

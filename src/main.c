@@ -20,6 +20,7 @@
 #include "transport/vmm/render.h"
 #include "base/fair_share.h"
 #include "base/log.h"
+#include "transport/vtest/socket_activation.h"
 #include "transport/vtest/vtest.h"
 #include "transport/vtest/vtest_protocol.h"
 #include "transport/vtest/vtest_sync.h"
@@ -95,8 +96,10 @@ usage(FILE *out)
            "                      (%u), shmem-mib (%llu) or memory-mib (none: heap sizes);\n"
            "                      server-wide: clients (%u), clients-per-peer (%u, one\n"
            "                      uid's share), message-timeout-ms (%u), work-timeout-ms\n"
-           "                      (%u: first Venus work due after connecting), partial-mib\n"
-           "                      (%llu) or partial-total-mib (%llu); 0 means none\n"
+           "                      (%u: first Venus work due after connecting),\n"
+           "                      idle-timeout-ms (%u: an idle client's slot goes to its\n"
+           "                      uid's newcomer when full), partial-mib (%llu) or\n"
+           "                      partial-total-mib (%llu); 0 means none\n"
 #ifdef VS_HAVE_DISPLAY
            "  --display NAME      also serve a Wayland display: socket NAME in\n"
            "                      $XDG_RUNTIME_DIR, shown as H.264 (README \"Display\")\n"
@@ -121,7 +124,8 @@ usage(FILE *out)
            VTEST_DEFAULT_SOCKET_PATH, READY_WORKERS_DEFAULT, config.context.limits.rings, config.context.limits.objects,
            config.context.limits.resources, (unsigned long long)(config.context.limits.shmem_bytes >> 20),
            config.server.clients, config.server.clients_per_peer, config.server.message_timeout_ms,
-           config.server.work_timeout_ms, (unsigned long long)(config.server.partial_bytes >> 20),
+           config.server.work_timeout_ms, config.server.idle_timeout_ms,
+           (unsigned long long)(config.server.partial_bytes >> 20),
            (unsigned long long)(config.server.partial_total_bytes >> 20));
 }
 
@@ -243,6 +247,8 @@ parse_limit(const char *arg)
       config.server.message_timeout_ms = (uint32_t)value;
    else if (number && LIMIT_IS("work-timeout-ms") && value <= UINT32_MAX)
       config.server.work_timeout_ms = (uint32_t)value;
+   else if (number && LIMIT_IS("idle-timeout-ms") && value <= UINT32_MAX)
+      config.server.idle_timeout_ms = (uint32_t)value;
    else if (number && LIMIT_IS("clients-per-peer") && value <= UINT32_MAX)
       config.server.clients_per_peer = (uint32_t)value;
    else if (number && LIMIT_IS("partial-mib") && value <= (UINT64_MAX >> 20))
@@ -252,7 +258,7 @@ parse_limit(const char *arg)
    else {
       fprintf(stderr, "venus-server: invalid limit '%s' (use rings, objects, resources, shmem-mib, "
                       "memory-mib, clients, clients-per-peer, message-timeout-ms, work-timeout-ms, "
-                      "partial-mib or partial-total-mib=N)\n", arg);
+                      "idle-timeout-ms, partial-mib or partial-total-mib=N)\n", arg);
       return false;
    }
 #undef LIMIT_IS
@@ -433,6 +439,10 @@ main(int argc, char **argv)
    vs_context_options_default(&config.context);
    config.context.live_objects = &live_objects;
    vtest_server_limits_default(&config.server);
+   static char activated_path[VTEST_ACTIVATED_PATH_SIZE];
+   const int activated_fd = vtest_socket_activation_fd(activated_path, sizeof(activated_path));
+   if (activated_fd < 0)
+      return 1;
    const char *env_socket = getenv("VTEST_SOCKET_NAME");
    if (env_socket && *env_socket)
       config.socket_path = env_socket;
@@ -685,8 +695,9 @@ main(int argc, char **argv)
       .isolate_process = config.isolate == VS_ISOLATE_PROCESS,
       .ready_workers = config.ready_workers,
       .stop_fd = stop_event.read_fd,
+      .activated_fd = activated_fd,
    };
-   int rc = vtest_server_run_limited(config.socket_path, &config.context, &config.server, &setup);
+   int rc = vtest_server_run_limited(activated_fd ? activated_path : config.socket_path, &config.context, &config.server, &setup);
 #ifdef VS_HAVE_DISPLAY
    vs_display_stop(running_display);
 #endif

@@ -8,7 +8,8 @@
 #      screenshot shows the cube (the teal logo and many colours where an
 #      undecoded page is one grey);
 #   2. a viewer whose page stalls 5 s, then resumes, draws a frame committed
-#      after the stall within one key-frame interval (it skips the stale
+#      after the stall (how soon, against one key-frame interval, is noted,
+#      not asserted; 120 s only catches a page that never recovers) (it skips the stale
 #      ones and asks for a key frame; the server sent it only what it
 #      acknowledged meanwhile);
 #   3. the server is view-only by default: a viewer's input is ignored and

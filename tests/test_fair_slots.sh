@@ -17,11 +17,11 @@ IDLE_RE='no Venus work within 2000 ms of connecting'
 server_start --limit clients=8 --limit work-timeout-ms=2000 --limit clients-per-peer=0 || finish
 $FLOOD "$SERVER_SOCK" flood 8 12 >"$TEST_TMP/idle.out" 2>&1 &
 flood_pid=$!; BG_PIDS+=("$flood_pid")
-deadline=$((SECONDS + 20))
+deadline=$((SECONDS + 120))
 until grep -q '^served' "$TEST_TMP/idle.out" 2>/dev/null || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
 check "8 idle connections hold every slot ($(cat "$TEST_TMP/idle.out"))" grep -q '^served 8 refused 0' "$TEST_TMP/idle.out"
-wait_log_count "$IDLE_RE" 8 10 || true
-check "each idle connection was dropped once after 2 s without work ($(log_count "$IDLE_RE") lines)" \
+wait_log_count "$IDLE_RE" 8 120 || true
+check "each idle connection was dropped once for sending no work within 2 s ($(log_count "$IDLE_RE") lines)" \
   test "$(log_count "$IDLE_RE")" -eq 8
 # The idle clients are still connected (they hold 12 s): their slots are free.
 rc=0; venus_run "$COMPUTE" --mib 4 --rounds 2 >"$TEST_TMP/compute.out" 2>&1 || rc=$?
@@ -39,7 +39,7 @@ server_start_at "$peer_dir/venus.sock" --limit clients=4 --limit clients-per-pee
 PEER_RE='refusing client: uid [0-9]+ holds 2 connections'
 $FLOOD "$SERVER_SOCK" flood 3 8 >"$TEST_TMP/peer.out" 2>&1 &
 flood_pid=$!; BG_PIDS+=("$flood_pid")
-deadline=$((SECONDS + 20))
+deadline=$((SECONDS + 120))
 until grep -q '^served' "$TEST_TMP/peer.out" 2>/dev/null || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
 check "3 connections of one uid against clients-per-peer=2: $(cat "$TEST_TMP/peer.out")" \
   grep -q '^served 2 refused 1' "$TEST_TMP/peer.out"

@@ -10,7 +10,9 @@
 #include "vk_util.h"
 
 #define NS_PER_MS 1000000ull
-#define LONG_WAIT (5000 * NS_PER_MS) /* for what must complete: bounded, never hangs */
+/* For what must complete: only a hang misses it (how fast is never asserted). */
+#define HANG_MS 120000
+#define LONG_WAIT (HANG_MS * NS_PER_MS)
 #define N_SUBMITS 10000u
 #define FILL_VALUE 0xC0FFEE00u
 /* check_fence_order's long batch: this many fills of the whole buffer
@@ -145,7 +147,7 @@ check_fences(struct ctx *c)
       goto out;
    VkResult r = VK_NOT_READY;
    unsigned polls = 0;
-   for (double end = vkt_now_ms() + 5000; r == VK_NOT_READY && vkt_now_ms() < end; polls++) {
+   for (double end = vkt_now_ms() + HANG_MS; r == VK_NOT_READY && vkt_now_ms() < end; polls++) {
       r = vkGetFenceStatus(t->device, f2);
       if (r == VK_NOT_READY)
          vkt_sleep_ms(1);
@@ -153,7 +155,7 @@ check_fences(struct ctx *c)
    if (r == VK_SUCCESS)
       vkt_ok(t, "fence: vkGetFenceStatus polled to VK_SUCCESS (%u polls)", polls);
    else
-      vkt_error(t, "fence: vkGetFenceStatus after %u polls (up to 5 s): %s", polls, vkt_result(r));
+      vkt_error(t, "fence: vkGetFenceStatus after %u polls (up to 120 s): %s", polls, vkt_result(r));
    if (expect(t, vkResetFences(t->device, 1, &f2), VK_SUCCESS, "fence: vkResetFences"))
       expect(t, vkGetFenceStatus(t->device, f2), VK_NOT_READY, "fence: status after reset");
 out:
@@ -235,7 +237,7 @@ check_many_submits(struct ctx *c)
       goto out;
    }
    vkt_ok(t, "submits: %u submits queued", N_SUBMITS);
-   r = host_wait(t, s, N_SUBMITS, 30000 * NS_PER_MS);
+   r = host_wait(t, s, N_SUBMITS, LONG_WAIT);
    double ms = vkt_now_ms() - t0;
    if (expect(t, r, VK_SUCCESS, "submits: host wait for the last timeline value"))
       printf("info: %u submits retired in %.1f ms (%.1f us each)\n", N_SUBMITS, ms, ms * 1000 / N_SUBMITS);
@@ -318,7 +320,7 @@ check_events(struct ctx *c)
       goto out;
    /* Poll, not the fence: the host must see the device's set by itself. */
    r = VK_EVENT_RESET;
-   for (double end = vkt_now_ms() + 5000; r == VK_EVENT_RESET && vkt_now_ms() < end;) {
+   for (double end = vkt_now_ms() + HANG_MS; r == VK_EVENT_RESET && vkt_now_ms() < end;) {
       r = vkGetEventStatus(t->device, e);
       if (r == VK_EVENT_RESET)
          vkt_sleep_ms(1);
@@ -417,7 +419,7 @@ check_fence_order(struct ctx *c)
       vkt_error(t, "order: the wait for the short batch returned after %.1f ms, with the long batch %s", waited,
                 r == VK_SUCCESS ? "already done: it waited for later work" : vkt_result(r));
    double t1 = vkt_now_ms();
-   if (expect(t, vkWaitForFences(t->device, 1, &fb, VK_TRUE, 30000 * NS_PER_MS), VK_SUCCESS,
+   if (expect(t, vkWaitForFences(t->device, 1, &fb, VK_TRUE, LONG_WAIT), VK_SUCCESS,
               "order: the long batch completes"))
       printf("info: order: the long batch took %.1f ms more\n", vkt_now_ms() - t1);
 out:

@@ -3,9 +3,14 @@
 """Resource attacks on venus-server's limits (python3 standard library only).
 
     vtest_flood.py SOCKET flood N HOLD_S
-        N connections at once, each doing the handshake and CONTEXT_INIT, held
+        N connections at once, each doing the handshake and CONTEXT_INIT (replies
+        due within 120 s: only a hang misses that), held
         HOLD_S seconds; prints 'served S refused R' (refused: the server
         closed the connection before answering the handshake)
+    vtest_flood.py SOCKET idle N HOLD_S
+        as flood, and each connection then sends one Venus command (an empty
+        SUBMIT_CMD2) and nothing more; prints 'served S refused R', then after
+        HOLD_S seconds 'closed C of S' (the served ones the server closed)
     vtest_flood.py SOCKET stall N MIB SENT_MIB WAIT_S
         N connections, each beginning a SUBMIT_CMD2 of MIB MiB and sending only
         SENT_MIB MiB of it; prints 'closed C of N' once the server has closed
@@ -26,7 +31,7 @@ from vtest_garbage import (Client, ProtocolError, hdr, u32,  # noqa: E402
                            VCMD_SUBMIT_CMD2)
 
 
-def flood(path, n, hold):
+def flood(path, n, hold, work=False):
     results = []
     lock = threading.Lock()
     clients = []
@@ -34,8 +39,10 @@ def flood(path, n, hold):
     def one():
         c = None
         try:
-            c = Client(path, 10)
+            c = Client(path, 120)
             c.handshake(name=b'vtest-flood')
+            if work:
+                c.send(hdr(1, VCMD_SUBMIT_CMD2) + u32(0))
             ok = True
         except (OSError, ProtocolError):
             ok = False
@@ -52,6 +59,9 @@ def flood(path, n, hold):
     served = sum(results)
     print('served %d refused %d' % (served, n - served), flush=True)
     time.sleep(hold)
+    if work:
+        closed = sum(c.wait_server_close(0.01) for c in clients)
+        print('closed %d of %d' % (closed, served), flush=True)
     for c in clients:
         c.close()
     return 0
@@ -62,7 +72,7 @@ def stall(path, n, mib, sent_mib, wait):
     words = mib * 1024 * 1024 // 4
     chunk = b'\0' * (1024 * 1024)
     for _ in range(n):
-        c = Client(path, 30)
+        c = Client(path, 120)
         c.handshake(name=b'vtest-stall')
         try:
             c.send(hdr(words, VCMD_SUBMIT_CMD2) + u32(1))
@@ -85,7 +95,7 @@ def stall(path, n, mib, sent_mib, wait):
 
 
 def blobs(path, n):
-    c = Client(path, 10)
+    c = Client(path, 120)
     c.handshake(name=b'vtest-blobs')
     created = 0
     try:
@@ -107,6 +117,8 @@ def main(argv):
     path, mode, args = argv[1], argv[2], [int(a) for a in argv[3:]]
     if mode == 'flood' and len(args) == 2:
         return flood(path, *args)
+    if mode == 'idle' and len(args) == 2:
+        return flood(path, *args, work=True)
     if mode == 'stall' and len(args) == 4:
         return stall(path, *args)
     if mode == 'blobs' and len(args) == 1:

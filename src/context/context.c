@@ -185,6 +185,12 @@ vs_context_is_fatal(const struct vs_context *ctx)
    return atomic_load(&ctx->fatal);
 }
 
+void
+vs_context_track_activity(struct vs_context *ctx, _Atomic uint64_t *last_ns)
+{
+   ctx->activity_ns = last_ns;
+}
+
 bool
 vs_context_check_memory(struct vs_context *ctx)
 {

@@ -64,6 +64,11 @@ uint32_t vs_context_id(const struct vs_context *ctx);
  * should then drop the client. The reason was already logged. */
 bool vs_context_is_fatal(const struct vs_context *ctx);
 
+/* From now on the context's rings store in *last_ns the time (os_now_ns)
+ * of every command stream they run: a client busy through its rings sends
+ * nothing on its socket. Call it before the first ring is created. */
+void vs_context_track_activity(struct vs_context *ctx, _Atomic uint64_t *last_ns);
+
 /* After each transport message: if shared memory of one of the context's
  * resources shrank under the server (truncated by its owner; the server
  * read zeros instead of dying, see os_map_guarded), the context becomes

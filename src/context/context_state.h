@@ -48,6 +48,11 @@ struct vs_context {
    pthread_mutex_t shmem_lock;
    uint64_t shmem_bytes;
 
+   /* Where the rings store when they last ran a command stream (the
+    * transport's idle policy reads it, maybe from another process); NULL:
+    * nowhere. Set before the first ring exists. */
+   _Atomic uint64_t *activity_ns;
+
    /* os_map_fault_count when the transport last looked (its thread only). */
    uint64_t faults_seen;
 

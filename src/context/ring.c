@@ -96,6 +96,8 @@ ring_thread(void *arg)
             break;
          ring->cur = tail;
          last_active = last_look = os_now_ns();
+         if (ring->ctx->activity_ns)
+            atomic_store_explicit(ring->ctx->activity_ns, last_active, memory_order_relaxed);
          woke = false;
          if (found)
             vs_submit_stats_add(stats, VS_STAGE_DISPATCH, last_active - found);

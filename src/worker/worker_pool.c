@@ -48,23 +48,23 @@ struct job_message {
 };
 
 static bool
-send_job(int ctl, int fd, const void *job, size_t size)
+send_job(int ctl, const int *fds, unsigned fd_count, const void *job, size_t size)
 {
    struct job_message m = { .size = (uint32_t)size };
    memcpy(m.bytes, job, size);
    struct iovec iov = { .iov_base = &m, .iov_len = offsetof(struct job_message, bytes) + size };
    union {
       struct cmsghdr align;
-      char buf[CMSG_SPACE(sizeof(int))];
+      char buf[CMSG_SPACE(sizeof(int) * VS_WORKER_FDS_MAX)];
    } control;
    memset(&control, 0, sizeof(control));
    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                         .msg_controllen = sizeof(control.buf) };
+                         .msg_controllen = CMSG_SPACE(sizeof(int) * fd_count) };
    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
    c->cmsg_level = SOL_SOCKET;
    c->cmsg_type = SCM_RIGHTS;
-   c->cmsg_len = CMSG_LEN(sizeof(int));
-   memcpy(CMSG_DATA(c), &fd, sizeof(int));
+   c->cmsg_len = CMSG_LEN(sizeof(int) * fd_count);
+   memcpy(CMSG_DATA(c), fds, sizeof(int) * fd_count);
    ssize_t n;
    do
       n = sendmsg(ctl, &msg, 0);
@@ -72,17 +72,17 @@ send_job(int ctl, int fd, const void *job, size_t size)
    return n == (ssize_t)iov.iov_len;
 }
 
-/* In the worker: the job and its socket, or false (the pool closed the
+/* In the worker: the job and its fds, or false (the pool closed the
  * control socket: no job is coming). */
 static bool
-receive_job(int ctl, struct job_message *m, int *fd)
+receive_job(int ctl, struct job_message *m, int *fds, unsigned *fd_count)
 {
-   *fd = -1;
+   *fd_count = 0;
    size_t got = 0;
    for (;;) {
       union {
          struct cmsghdr align;
-         char buf[CMSG_SPACE(sizeof(int))];
+         char buf[CMSG_SPACE(sizeof(int) * VS_WORKER_FDS_MAX)];
       } control;
       struct iovec iov = { .iov_base = (uint8_t *)m + got, .iov_len = sizeof(*m) - got };
       struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
@@ -93,19 +93,29 @@ receive_job(int ctl, struct job_message *m, int *fd)
       if (n <= 0)
          break;
       for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)) &&
-             *fd < 0)
-            memcpy(fd, CMSG_DATA(c), sizeof(int));
+         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+         unsigned count = (unsigned)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+         for (unsigned i = 0; i < count; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+            if (*fd_count < VS_WORKER_FDS_MAX)
+               fds[(*fd_count)++] = fd;
+            else
+               close(fd);
+         }
       }
       got += (size_t)n;
       if (got >= offsetof(struct job_message, bytes) &&
           (m->size > VS_WORKER_JOB_MAX || got >= offsetof(struct job_message, bytes) + m->size))
          break;
    }
-   bool whole = *fd >= 0 && got >= offsetof(struct job_message, bytes) && m->size <= VS_WORKER_JOB_MAX &&
+   bool whole = *fd_count > 0 && got >= offsetof(struct job_message, bytes) && m->size <= VS_WORKER_JOB_MAX &&
                 got == offsetof(struct job_message, bytes) + m->size;
-   if (!whole && *fd >= 0)
-      close(*fd);
+   if (!whole) {
+      for (unsigned i = 0; i < *fd_count; i++)
+         close(fds[i]);
+   }
    return whole;
 }
 
@@ -127,11 +137,12 @@ worker_main(struct vs_worker_pool *pool, int ctl)
       _exit(0);
    signal(SIGPIPE, SIG_DFL);
    struct job_message m;
-   int fd;
-   if (!receive_job(ctl, &m, &fd))
+   int fds[VS_WORKER_FDS_MAX];
+   unsigned fd_count;
+   if (!receive_job(ctl, &m, fds, &fd_count))
       _exit(0);
    close(ctl);
-   _exit(pool->config.serve(fd, m.bytes, m.size, pool->config.data));
+   _exit(pool->config.serve(fds, fd_count, m.bytes, m.size, pool->config.data));
 }
 
 /* Forks one worker into the idle list; false with errno on failure. */
@@ -365,9 +376,10 @@ retire_ctl(struct vs_worker_pool *pool, int ctl)
 }
 
 pid_t
-vs_worker_pool_run(struct vs_worker_pool *pool, int fd, const void *job, size_t job_size)
+vs_worker_pool_run(struct vs_worker_pool *pool, const int *fds, unsigned fd_count, const void *job,
+                   size_t job_size)
 {
-   if (job_size > VS_WORKER_JOB_MAX) {
+   if (job_size > VS_WORKER_JOB_MAX || !fd_count || fd_count > VS_WORKER_FDS_MAX) {
       errno = EMSGSIZE;
       return -1;
    }
@@ -391,7 +403,7 @@ vs_worker_pool_run(struct vs_worker_pool *pool, int fd, const void *job, size_t 
          return -1;
       }
       os_event_signal(&pool->wake); /* start its replacement */
-      bool sent = send_job(w->ctl, fd, job, job_size);
+      bool sent = send_job(w->ctl, fds, fd_count, job, job_size);
       int send_err = errno;
       pid_t pid = w->pid;
       retire_ctl(pool, w->ctl);

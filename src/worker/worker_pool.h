@@ -11,7 +11,7 @@
  * (os_worker_start: a worker dies with the thread that forked it). A new
  * worker ties itself to the server, runs `prepare` (the host driver's
  * warm-up), says it is ready and waits for its job: a few bytes and the
- * tenant's socket, passed with SCM_RIGHTS. vs_worker_pool_run hands a job to
+ * tenant's socket (and what else it needs), passed with SCM_RIGHTS. vs_worker_pool_run hands a job to
  * a ready worker (else to one still preparing, else to a new one) and the
  * pool thread starts a replacement at once. Whoever ran the job owns the
  * worker from then on and waits for it (waitpid on the returned pid). */
@@ -24,8 +24,9 @@
 struct os_worker_tie;
 struct vs_worker_pool;
 
-/* The most job bytes one worker is handed. */
+/* The most job bytes and fds one worker is handed. */
 #define VS_WORKER_JOB_MAX 256
+#define VS_WORKER_FDS_MAX 4
 
 struct vs_worker_pool_config {
    /* Workers kept prepared ahead of demand; 0: each job forks a worker
@@ -35,9 +36,10 @@ struct vs_worker_pool_config {
    const struct os_worker_tie *tie;
    /* In each new worker, before it waits for a job; may be NULL. */
    void (*prepare)(void *data);
-   /* The worker's job: serves socket `fd` (taken) as `job` says; the
-    * return value is the worker's exit status. */
-   int (*serve)(int fd, const void *job, size_t job_size, void *data);
+   /* The worker's job: serves as `job` says with `fds` (taken; the
+    * tenant's socket first); the return value is the worker's exit
+    * status. */
+   int (*serve)(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data);
    void *data;
    /* Names the pool in log lines ("vtest", "render"). */
    const char *name;
@@ -46,10 +48,12 @@ struct vs_worker_pool_config {
 /* NULL with errno set (and logged) when the pool thread cannot start. */
 struct vs_worker_pool *vs_worker_pool_create(const struct vs_worker_pool_config *config);
 
-/* Hands `job` (job_size <= VS_WORKER_JOB_MAX bytes) and a copy of `fd` to
- * a worker and returns its pid, which the caller now waits for; -1 with
- * errno set if no worker could be started. Thread-safe. */
-pid_t vs_worker_pool_run(struct vs_worker_pool *pool, int fd, const void *job, size_t job_size);
+/* Hands `job` (job_size <= VS_WORKER_JOB_MAX bytes) and copies of `fds`
+ * (1 to VS_WORKER_FDS_MAX) to a worker and returns its pid, which the
+ * caller now waits for; -1 with errno set if no worker could be started.
+ * Thread-safe. */
+pid_t vs_worker_pool_run(struct vs_worker_pool *pool, const int *fds, unsigned fd_count, const void *job,
+                         size_t job_size);
 
 /* Ends the idle workers and the pool thread. Workers already running a
  * job are the callers' to wait for, before this: a worker dies with the

@@ -70,12 +70,13 @@ worker_prepare(void *data)
 }
 
 static int
-worker_serve(int fd, const void *job, size_t job_size, void *data)
+worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data)
 {
    const struct server *s = data;
    struct context_job cj;
-   if (job_size != sizeof(cj))
+   if (job_size != sizeof(cj) || fd_count != 1)
       return 1;
+   const int fd = fds[0];
    memcpy(&cj, job, sizeof(cj));
    cj.name[sizeof(cj.name) - 1] = '\0';
    /* The worker serves this context alone: it enters the sandbox once it
@@ -161,7 +162,7 @@ worker_thread(void *arg)
       struct context_job job = { .ctx_id = w->ctx_id, .framing = w->server->sock.framing };
       memcpy(job.name, w->name, sizeof(job.name));
       pid_t pid = w->server->isolate == VS_ISOLATE_SPAWN ? spawn_worker(w)
-                                                         : vs_worker_pool_run(w->server->pool, w->fd, &job, sizeof(job));
+                                                         : vs_worker_pool_run(w->server->pool, &w->fd, 1, &job, sizeof(job));
       if (pid < 0) {
          vs_error(w->ctx_id, "dropping context \"%s\": cannot %s its worker: %s", w->name,
                   w->server->isolate == VS_ISOLATE_SPAWN ? "spawn" : "start", strerror(errno));

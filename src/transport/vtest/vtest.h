@@ -25,6 +25,10 @@ struct vtest_server_setup {
     * which the owner signals (async-signal-safe, so from a signal handler
     * too) and drains. */
    int stop_fd;
+   /* A listening socket the service manager passed (socket_activation.h:
+    * 3 or above), served instead of binding socket_path, and left to its
+    * owner at exit; 0: none. */
+   int activated_fd;
 };
 
 /* What the transport allows, server-wide and per connection; 0 means no
@@ -38,6 +42,9 @@ struct vtest_server_limits {
                                      this long after connecting is dropped */
    uint32_t clients_per_peer;     /* connections one peer (uid, SO_PEERCRED) holds
                                      at once: the other slots stay for other users */
+   uint32_t idle_timeout_ms;      /* when a uid's (or the server's) slots are full,
+                                     the uid's client idle longest past this is
+                                     dropped for its newcomer (idle_policy.h) */
    uint64_t partial_bytes;        /* payload bytes buffered for one client */
    uint64_t partial_total_bytes;  /* payload bytes buffered for all clients */
 };
@@ -46,7 +53,8 @@ struct vtest_server_limits {
 void vtest_server_limits_default(struct vtest_server_limits *limits);
 
 /* Runs until setup->stop_fd is readable. Prints "venus-server: listening
- * on PATH" to stdout once clients can connect. On stop, disconnects every
+ * on PATH" to stdout once clients can connect (on setup->activated_fd if
+ * set, socket_path then only names it). On stop, disconnects every
  * client, waits for their threads (each destroys its context) and removes
  * the socket file. Returns 0, or 1 if the socket could not be set up (the
  * reason is logged), or VTEST_SERVER_ABANDONED if some client threads did

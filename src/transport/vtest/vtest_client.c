@@ -18,6 +18,7 @@
 #include "os/os.h"
 #include "base/log.h"
 #include "context/context.h"
+#include "transport/vtest/idle_policy.h"
 #include "transport/vtest/vtest_protocol.h"
 #include "transport/vtest/vtest_sync.h"
 
@@ -280,6 +281,8 @@ ensure_context(struct client *c)
    c->ctx = vs_context_create(c->ctx_id, c->name, c->options);
    if (!c->ctx)
       return drop(c, "cannot create the Venus context");
+   if (c->limits.activity)
+      vs_context_track_activity(c->ctx, &c->limits.activity->last_ns);
    return true;
 }
 
@@ -712,6 +715,7 @@ read_header(struct client *c, uint32_t *hdr, size_t size, bool first, bool *idle
          continue;
       if (n <= 0)
          return n;
+      vtest_activity_touch(c->limits.activity);
       c->deadline_ns = first ? deadline : deadline_after(c, os_now_ns());
       if ((size_t)n == size)
          return n;
@@ -740,6 +744,7 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
       vs_error(ctx_id, "dropping client: out of memory");
       return -1;
    }
+   vtest_sync_table_track(c.syncs, limits->activity);
 
    if (limits->work_timeout_ms)
       c.work_due_ns = os_now_ns() + (uint64_t)limits->work_timeout_ms * 1000000u;
@@ -756,7 +761,11 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
          struct pollfd pfd = { .fd = fd, .events = POLLIN };
          while (!arrived && poll(&pfd, 1, -1) < 0 && errno == EINTR)
             ;
-         if (!vs_context_settle_ring_wait(c.ctx) || vs_context_is_fatal(c.ctx))
+         /* A request arrived: busy (the wait may be long) until it is served. */
+         vtest_activity_work(limits->activity, 1);
+         bool settled = vs_context_settle_ring_wait(c.ctx) && !vs_context_is_fatal(c.ctx);
+         vtest_activity_work(limits->activity, -1);
+         if (!settled)
             break; /* the context logged why */
       }
       bool idle = false;
@@ -778,7 +787,10 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
          drop(&c, "connection closed inside a VCMD header");
          break;
       }
-      if (!handle_command(&c, hdr[VTEST_HDR_LEN], hdr[VTEST_HDR_ID]))
+      vtest_activity_work(limits->activity, 1);
+      bool handled = handle_command(&c, hdr[VTEST_HDR_LEN], hdr[VTEST_HDR_ID]);
+      vtest_activity_work(limits->activity, -1);
+      if (!handled)
          break;
       if (c.ctx && !vs_context_check_memory(c.ctx)) {
          drop(&c, "the Venus context hit a fatal error");

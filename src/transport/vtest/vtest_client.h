@@ -24,6 +24,8 @@ struct vtest_client_limits {
    uint64_t partial_bytes;
    uint64_t partial_total_bytes;
    _Atomic uint64_t *buffered_total;
+   /* Where the client's activity is told (idle_policy.h); NULL: nowhere. */
+   struct vtest_activity *activity;
 };
 
 /* vtest_client_serve under `limits` (vtest_client_serve has none). */

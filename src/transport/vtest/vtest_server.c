@@ -21,6 +21,7 @@
 #include "os/os.h"
 #include "base/log.h"
 #include "context/context.h"
+#include "transport/vtest/idle_policy.h"
 #include "transport/vtest/vtest_client.h"
 #include "transport/vtest/vtest_protocol.h"
 #include "worker/worker_pool.h"
@@ -36,6 +37,9 @@ struct client_thread {
    uint32_t ctx_id;
    uid_t peer_uid;
    bool done;
+   bool evicted; /* dropped idle to make room: its slot is the newcomer's */
+   struct vtest_activity *activity;
+   int activity_fd; /* its shared memory, for a worker process to map */
 };
 
 struct server {
@@ -145,7 +149,7 @@ open_listen_socket(const char *path, struct stat *identity)
 }
 
 static struct vtest_client_limits
-client_limits(struct server *server)
+client_limits(struct server *server, struct vtest_activity *activity)
 {
    return (struct vtest_client_limits){
       .message_timeout_ms = server->limits.message_timeout_ms,
@@ -153,6 +157,7 @@ client_limits(struct server *server)
       .partial_bytes = server->limits.partial_bytes,
       .partial_total_bytes = server->limits.partial_total_bytes,
       .buffered_total = &server->buffered,
+      .activity = activity,
    };
 }
 
@@ -164,20 +169,23 @@ worker_prepare(void *data)
    vs_renderer_prewarm(&server->options->renderer);
 }
 
+/* fds: the client's socket, its activity record. */
 static int
-worker_serve(int fd, const void *job, size_t job_size, void *data)
+worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data)
 {
    struct server *server = data;
    struct client_job cj;
-   if (job_size != sizeof(cj))
+   if (job_size != sizeof(cj) || fd_count != 2)
       return 1;
    memcpy(&cj, job, sizeof(cj));
-   const struct vtest_client_limits limits = client_limits(server);
+   struct vtest_activity *activity = vtest_activity_map(fds[1]);
+   close(fds[1]);
+   const struct vtest_client_limits limits = client_limits(server, activity);
    /* The worker serves this client alone: it enters the sandbox once it
     * has its host device. */
    struct vs_context_options worker_options = *server->options;
    worker_options.renderer.sandbox = true;
-   return vtest_client_serve_limited(fd, cj.ctx_id, &worker_options, &limits) == 0 ? 0 : 1;
+   return vtest_client_serve_limited(fds[0], cj.ctx_id, &worker_options, &limits) == 0 ? 0 : 1;
 }
 
 static void *
@@ -190,13 +198,14 @@ client_main(void *arg)
    os_thread_set_name(name);
 
    if (!server->setup.isolate_process) {
-      const struct vtest_client_limits limits = client_limits(server);
+      const struct vtest_client_limits limits = client_limits(server, ct->activity);
       vtest_client_serve_limited(ct->fd, ct->ctx_id, server->options, &limits);
    } else {
       /* The client's worker process, from the pool; this thread waits
        * for it. */
       const struct client_job job = { .ctx_id = ct->ctx_id };
-      pid_t pid = vs_worker_pool_run(server->pool, ct->fd, &job, sizeof(job));
+      const int fds[] = { ct->fd, ct->activity_fd };
+      pid_t pid = vs_worker_pool_run(server->pool, fds, 2, &job, sizeof(job));
       if (pid < 0) {
          vs_error(ct->ctx_id, "dropping client: no worker process for it: %s", strerror(errno));
       } else {
@@ -245,8 +254,42 @@ reap_clients(struct server *server, bool all)
       struct client_thread *ct = finished;
       finished = ct->next;
       pthread_join(ct->thread, NULL);
+      vtest_activity_destroy(ct->activity);
+      close(ct->activity_fd);
       free(ct);
    }
+}
+
+/* Under the lock, slots full: drops uid's client idle longest past
+ * idle-timeout-ms (idle_policy.h), whose slot the newcomer then takes. */
+static bool
+evict_idle(struct server *server, uid_t uid, bool server_full)
+{
+   const uint64_t now = os_now_ns(), min_idle = (uint64_t)server->limits.idle_timeout_ms * 1000000u;
+   struct client_thread *victim = NULL;
+   uint64_t victim_idle = 0;
+   for (struct client_thread *ct = server->clients; min_idle && ct; ct = ct->next) {
+      if (ct->done || ct->evicted || ct->peer_uid != uid || ct->fd < 0)
+         continue;
+      uint64_t idle = vtest_activity_idle_ns(ct->activity, now);
+      if (idle >= min_idle && idle > victim_idle) {
+         victim = ct;
+         victim_idle = idle;
+      }
+   }
+   if (!victim)
+      return false;
+   if (server_full)
+      vs_error(victim->ctx_id, "dropping client: idle for %llu s while the server's slots are full (limit clients=%u)",
+               (unsigned long long)(victim_idle / 1000000000u), server->limits.clients);
+   else
+      vs_error(victim->ctx_id, "dropping client: idle for %llu s while uid %u's slots are full (limit "
+               "clients-per-peer=%u)", (unsigned long long)(victim_idle / 1000000000u), (unsigned)uid,
+               server->limits.clients_per_peer);
+   /* Its thread (or worker) sees the end of the stream and ends the session. */
+   victim->evicted = true;
+   shutdown(victim->fd, SHUT_RDWR);
+   return true;
 }
 
 static void
@@ -260,7 +303,7 @@ start_client(struct server *server, int fd)
    pthread_mutex_lock(&server->lock);
    uint32_t active = server->active, of_peer = 0;
    for (struct client_thread *ct = server->clients; known && ct; ct = ct->next)
-      of_peer += !ct->done && ct->peer_uid == uid;
+      of_peer += !ct->done && !ct->evicted && ct->peer_uid == uid;
    /* Threads share one address space: a second tenant could reach the
     * first one's memory through device addresses (docs/security.md). */
    bool foreign = false;
@@ -273,6 +316,8 @@ start_client(struct server *server, int fd)
    }
    bool full = server->limits.clients && active >= server->limits.clients;
    bool peer_full = known && server->limits.clients_per_peer && of_peer >= server->limits.clients_per_peer;
+   if (!foreign && (full || peer_full) && known && evict_idle(server, uid, full && !peer_full))
+      full = peer_full = false;
    if (foreign || full || peer_full)
       server->refused++;
    else
@@ -299,8 +344,11 @@ start_client(struct server *server, int fd)
    }
 
    struct client_thread *ct = calloc(1, sizeof(*ct));
-   if (!ct) {
+   int activity_fd = -1;
+   struct vtest_activity *activity = ct ? vtest_activity_create(&activity_fd) : NULL;
+   if (!activity) {
       vs_error(0, "out of memory accepting a client");
+      free(ct);
       close(fd);
       pthread_mutex_lock(&server->lock);
       server->active--;
@@ -308,6 +356,8 @@ start_client(struct server *server, int fd)
       return;
    }
    ct->server = server;
+   ct->activity = activity;
+   ct->activity_fd = activity_fd;
    ct->fd = fd;
    ct->peer_uid = known ? uid : (uid_t)-1;
    ct->ctx_id = server->next_ctx_id++;
@@ -329,6 +379,8 @@ start_client(struct server *server, int fd)
    if (err != 0) {
       vs_error(ct->ctx_id, "dropping client: cannot start its thread: %s", strerror(err));
       close(fd);
+      vtest_activity_destroy(ct->activity);
+      close(ct->activity_fd);
       free(ct);
    }
 }
@@ -433,12 +485,13 @@ stop_clients(struct server *server)
    }
 }
 
-/* Removes the socket file unless someone replaced it meanwhile. */
+/* Removes the socket file unless someone replaced it meanwhile (or it is
+ * not ours: identity NULL). */
 static void
 remove_socket_file(const char *path, const struct stat *identity)
 {
    struct stat st;
-   if (lstat(path, &st) == 0 && st.st_dev == identity->st_dev && st.st_ino == identity->st_ino)
+   if (identity && lstat(path, &st) == 0 && st.st_dev == identity->st_dev && st.st_ino == identity->st_ino)
       unlink(path);
 }
 
@@ -457,6 +510,9 @@ vtest_server_limits_default(struct vtest_server_limits *limits)
       /* One user cannot lock the others out; a single-user host (all
        * clients of one uid) keeps 24 of its 32 slots. */
       .clients_per_peer = 24,
+      /* Past this, an idle client gives its slot to a newcomer of its uid
+       * when that uid's slots are full (idle_policy.h). */
+      .idle_timeout_ms = 60000,
       /* The largest SUBMIT_CMD2 the protocol allows... */
       .partial_bytes = (uint64_t)VTEST_MAX_SUBMIT_WORDS * 4,
       /* ...but not 32 of them at once. */
@@ -468,8 +524,9 @@ int
 vtest_server_run_limited(const char *socket_path, const struct vs_context_options *options,
                          const struct vtest_server_limits *limits, const struct vtest_server_setup *setup)
 {
-   struct stat identity;
-   int listen_fd = open_listen_socket(socket_path, &identity);
+   struct stat socket_file;
+   const struct stat *identity = setup->activated_fd > 0 ? NULL : &socket_file;
+   int listen_fd = identity ? open_listen_socket(socket_path, &socket_file) : setup->activated_fd;
    if (listen_fd < 0)
       return 1;
 
@@ -500,7 +557,7 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
       if (err == 0)
          pthread_mutex_destroy(&server.lock);
       close(listen_fd);
-      remove_socket_file(socket_path, &identity);
+      remove_socket_file(socket_path, identity);
       return 1;
    }
 
@@ -513,10 +570,10 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
    close(listen_fd);
    if (!stop_clients(&server)) {
       /* Their threads still use the server's lock and events. */
-      remove_socket_file(socket_path, &identity);
+      remove_socket_file(socket_path, identity);
       return VTEST_SERVER_ABANDONED;
    }
-   remove_socket_file(socket_path, &identity);
+   remove_socket_file(socket_path, identity);
    if (setup->isolate_process) {
       vs_worker_pool_destroy(server.pool);
       os_worker_tie_fini(&server.tie);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "os/os.h"
+#include "transport/vtest/idle_policy.h"
 #include "transport/vtest/vtest_protocol.h"
 
 #define SYNC_BUCKETS 1024 /* power of two */
@@ -51,6 +52,7 @@ struct vtest_sync_table {
    struct waiter *waiters;
    uint32_t waiter_count;
    struct vtest_sync_signal *pending;
+   struct vtest_activity *activity; /* NULL: not tracked */
 };
 
 static uint64_t
@@ -161,6 +163,14 @@ vtest_sync_table_create(void)
    }
    table->next_id = 1;
    return table;
+}
+
+void
+vtest_sync_table_track(struct vtest_sync_table *table, struct vtest_activity *activity)
+{
+   pthread_mutex_lock(&table->lock);
+   table->activity = activity;
+   pthread_mutex_unlock(&table->lock);
 }
 
 void
@@ -339,6 +349,7 @@ vtest_sync_signal_create(struct vtest_sync_table *table, const uint32_t *entries
    if (table->pending)
       table->pending->prev = signal;
    table->pending = signal;
+   vtest_activity_work(table->activity, 1);
    pthread_mutex_unlock(&table->lock);
    *out = signal;
    return VTEST_SYNC_OK;
@@ -355,6 +366,7 @@ unlist_signal(struct vtest_sync_signal *signal)
       table->pending = signal->next;
    if (signal->next)
       signal->next->prev = signal->prev;
+   vtest_activity_work(table->activity, -1);
 }
 
 void

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# venus-server as a service (issue 31): started with a listening socket
+# passed the systemd way (LISTEN_FDS=1, LISTEN_PID, fd 3) it serves that
+# socket, not --socket's, and leaves the socket file to its owner at exit;
+# a LISTEN_PID of another process is ignored; `make install DESTDIR=...`
+# installs the binary, the man page (which renders without warnings) and
+# the systemd units (which systemd-analyze verify accepts, where present).
+. "$(dirname "$0")/lib.sh"
+
+require_tools vulkaninfo python3
+ACTIVATE="python3 $TESTS_DIR/socket_activate.py"
+
+# --- socket activation ------------------------------------------------------------
+# The wrapper binds the path the test would pass as --socket and hands the
+# server another one: a server that ignored the passed socket would listen
+# on that other path and never print the line server_start waits for.
+SERVER_BIN_REAL=$SERVER_BIN
+SERVER_BIN=$TEST_TMP/venus-server-activated
+cat >"$SERVER_BIN" <<EOS
+#!/bin/sh
+# \$1 \$2: --socket PATH (lib.sh's server_start)
+path=\$2; shift 2
+exec $ACTIVATE "\$path" "$SERVER_BIN_REAL" --socket "\$path.unused" "\$@"
+EOS
+chmod +x "$SERVER_BIN"
+server_start || finish
+pass "the server listens on the socket passed to it (LISTEN_FDS=1)"
+check "it bound no socket of its own" test ! -e "$SERVER_SOCK.unused"
+rc=0; venus_run vulkaninfo --summary >"$TEST_TMP/vi.out" 2>&1 || rc=$?
+if [ "$rc" -eq 0 ] && grep -qE "$VENUS_NAME_RE" "$TEST_TMP/vi.out"; then
+  pass "vulkaninfo --summary through the passed socket sees the Venus device"
+else
+  fail "vulkaninfo --summary through the passed socket: $(describe_rc "$rc")"
+  show_tail "$TEST_TMP/vi.out" 5; show_tail "$SERVER_LOG" 5
+fi
+kill -TERM "$SERVER_PID"
+rc=0; timeout 60 tail --pid="$SERVER_PID" -f /dev/null || true
+wait "$SERVER_PID" || rc=$?
+SERVER_PID=""
+check "server exited 0 on SIGTERM (status $rc)" test "$rc" -eq 0
+check "the passed socket's file is left to its owner" test -S "$SERVER_SOCK"
+rm -f "$SERVER_SOCK"
+SERVER_BIN=$SERVER_BIN_REAL
+
+# A LISTEN_PID naming another process: not ours, the server binds --socket.
+SERVER_BIN=$TEST_TMP/venus-server-other-pid
+printf '#!/bin/sh\nLISTEN_FDS=1 LISTEN_PID=1 exec %q "$@"\n' "$SERVER_BIN_REAL" >"$SERVER_BIN"
+chmod +x "$SERVER_BIN"
+server_start || finish
+pass "LISTEN_PID of another process is ignored: the server binds --socket"
+server_stop || true
+SERVER_BIN=$SERVER_BIN_REAL
+
+# Two sockets passed: refused with one line (it serves one vtest socket).
+rc=0; env -u VTEST_SOCKET_NAME sh -c 'LISTEN_FDS=2 LISTEN_PID=$$ exec "$0" --socket "$1"' "$SERVER_BIN_REAL" \
+  "$TEST_TMP/two.sock" >/dev/null 2>"$TEST_TMP/two.log" </dev/null || rc=$?
+check "LISTEN_FDS=2: exit status 1 with one line ($(head -1 "$TEST_TMP/two.log"))" \
+  test "$rc" -eq 1 -a "$(grep -c 'socket activation: LISTEN_FDS=2' "$TEST_TMP/two.log")" -eq 1
+
+# --- make install -----------------------------------------------------------------
+dest=$TEST_TMP/dest
+prefix=$(meson introspect --buildoptions "$BUILD_DIR" 2>/dev/null |
+  python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))' ||
+  echo /usr/local)
+if make -C "$TESTS_DIR/.." --no-print-directory install BUILD="$BUILD_DIR" PREFIX="$prefix" DESTDIR="$dest" \
+    >"$TEST_TMP/install.out" 2>&1; then
+  pass "make install DESTDIR=... PREFIX=$prefix"
+else
+  fail "make install DESTDIR=... failed"; show_tail "$TEST_TMP/install.out" 10; finish
+fi
+root=$dest$prefix
+for f in bin/venus-server share/man/man1/venus-server.1 lib/systemd/system/venus-server.socket \
+         lib/systemd/system/venus-server.service; do
+  check "installed $f" test -s "$root/$f"
+done
+check "the service runs the installed binary" grep -qx "ExecStart=$prefix/bin/venus-server --isolate process" \
+  "$root/lib/systemd/system/venus-server.service"
+if grep -q '^MemoryDenyWriteExecute=' "$root/lib/systemd/system/venus-server.service"; then
+  fail "the service sets MemoryDenyWriteExecute (lavapipe's LLVM JIT needs W+X memory)"
+else
+  pass "the service leaves MemoryDenyWriteExecute unset (lavapipe's LLVM JIT)"
+fi
+if command -v groff >/dev/null; then
+  groff -man -Tutf8 -ww -z "$root/share/man/man1/venus-server.1" >"$TEST_TMP/groff.out" 2>&1 || true
+  check "the man page renders without warnings ($(wc -l <"$TEST_TMP/groff.out") lines)" test ! -s "$TEST_TMP/groff.out"
+else
+  skip "man page rendering (no groff)"
+fi
+if command -v systemd-analyze >/dev/null; then
+  # Verified where the binary it names exists.
+  units=$TEST_TMP/units; mkdir -p "$units"
+  cp "$root"/lib/systemd/system/venus-server.* "$units/"
+  sed -i "s|^ExecStart=$prefix/bin/venus-server|ExecStart=$root/bin/venus-server|" "$units/venus-server.service"
+  rc=0; timeout 120 systemd-analyze verify --man=no "$units/venus-server.socket" "$units/venus-server.service" \
+    >"$TEST_TMP/verify.out" 2>&1 || rc=$?
+  check "systemd-analyze verify accepts the units (status $rc, $(wc -l <"$TEST_TMP/verify.out") lines)" \
+    test "$rc" -eq 0 -a ! -s "$TEST_TMP/verify.out"
+  show_tail "$TEST_TMP/verify.out" 5
+else
+  skip "systemd-analyze verify (not installed)"
+fi
+finish
