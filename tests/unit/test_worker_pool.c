@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/* worker/worker_pool.c: jobs reach prepared workers with their fds, the
+ * pool keeps `ready` workers prepared ahead of demand and replaces those
+ * that die idle, and ends the idle ones when destroyed. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "os/os.h"
+#include "worker/worker_pool.h"
+
+/* Generous: only a hang misses it. */
+#define DEADLINE_NS (60ull * 1000000000ull)
+#define MAX_PREPARED 64
+
+/* Shared with the workers (MAP_SHARED before the pool forks them). */
+struct shared {
+   atomic_uint prepared;
+   _Atomic pid_t prepared_pids[MAX_PREPARED];
+};
+
+static struct shared *shared;
+static bool prepared_here; /* in a worker: its prepare ran */
+
+static void
+prepare(void *data)
+{
+   (void)data;
+   unsigned i = atomic_fetch_add(&shared->prepared, 1);
+   if (i < MAX_PREPARED)
+      atomic_store(&shared->prepared_pids[i], getpid());
+   prepared_here = true;
+}
+
+/* Answers on fds[0]: its pid, whether it was prepared, the job's bytes,
+ * and how many fds it got. */
+struct answer {
+   pid_t pid;
+   int prepared;
+   unsigned fd_count;
+   char job[32];
+};
+
+static int
+serve(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data)
+{
+   (void)data;
+   struct answer a = { .pid = getpid(), .prepared = prepared_here, .fd_count = fd_count };
+   memcpy(a.job, job, job_size < sizeof(a.job) ? job_size : sizeof(a.job));
+   if (write(fds[0], &a, sizeof(a)) != (ssize_t)sizeof(a))
+      return 1;
+   return 7;
+}
+
+static struct os_worker_tie tie;
+
+static struct vs_worker_pool *
+make_pool(unsigned ready)
+{
+   shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+   if (shared == MAP_FAILED)
+      return NULL;
+   memset(shared, 0, sizeof(*shared));
+   if (os_worker_tie_init(&tie) < 0)
+      return NULL;
+   const struct vs_worker_pool_config config = {
+      .ready = ready, .tie = &tie, .prepare = prepare, .serve = serve, .name = "test",
+   };
+   return vs_worker_pool_create(&config);
+}
+
+static bool
+wait_prepared(unsigned n)
+{
+   const uint64_t deadline = os_now_ns() + DEADLINE_NS;
+   while (atomic_load(&shared->prepared) < n) {
+      if (os_now_ns() > deadline)
+         return false;
+      usleep(10000);
+   }
+   return true;
+}
+
+/* Runs one job; its answer and exit status. */
+static bool
+run_job(struct vs_worker_pool *pool, const char *text, struct answer *a, int *status)
+{
+   int sv[2];
+   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+      return false;
+   const int fds[] = { sv[1], sv[1] };
+   pid_t pid = vs_worker_pool_run(pool, fds, 2, text, strlen(text) + 1);
+   close(sv[1]);
+   bool ok = pid > 0 && read(sv[0], a, sizeof(*a)) == (ssize_t)sizeof(*a) && a->pid == pid;
+   close(sv[0]);
+   if (pid > 0)
+      ok &= waitpid(pid, status, 0) == pid;
+   return ok;
+}
+
+TEST(job_reaches_a_prepared_worker)
+{
+   struct vs_worker_pool *pool = make_pool(2);
+   CHECK_NOT_NULL(pool);
+   CHECK(wait_prepared(2));
+   struct answer a;
+   int status = 0;
+   CHECK(run_job(pool, "hello worker", &a, &status));
+   CHECK(a.pid != getpid());
+   CHECK_EQ(a.prepared, 1);
+   CHECK_EQ(a.fd_count, 2u);
+   CHECK_STR_EQ(a.job, "hello worker");
+   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7);
+   /* Its replacement is prepared ahead of the next job. */
+   CHECK(wait_prepared(3));
+   vs_worker_pool_destroy(pool);
+}
+
+TEST(no_ready_workers_still_serves)
+{
+   struct vs_worker_pool *pool = make_pool(0);
+   CHECK_NOT_NULL(pool);
+   struct answer a;
+   int status = 0;
+   CHECK(run_job(pool, "on demand", &a, &status));
+   CHECK_EQ(a.prepared, 1);
+   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7);
+   /* None is started ahead: only the one the job took. */
+   usleep(200000);
+   CHECK_EQ(atomic_load(&shared->prepared), 1u);
+   vs_worker_pool_destroy(pool);
+}
+
+TEST(idle_worker_that_dies_is_replaced)
+{
+   struct vs_worker_pool *pool = make_pool(1);
+   CHECK_NOT_NULL(pool);
+   CHECK(wait_prepared(1));
+   pid_t first = atomic_load(&shared->prepared_pids[0]);
+   CHECK(first > 0);
+   CHECK_EQ(kill(first, SIGKILL), 0);
+   CHECK(wait_prepared(2));
+   struct answer a;
+   int status = 0;
+   CHECK(run_job(pool, "after a death", &a, &status));
+   CHECK(a.pid != first);
+   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7);
+   vs_worker_pool_destroy(pool);
+}
+
+struct concurrent_job {
+   struct vs_worker_pool *pool;
+   pid_t pid;
+   bool ok;
+};
+
+static void *
+concurrent_job_thread(void *arg)
+{
+   struct concurrent_job *j = arg;
+   struct answer a;
+   int status = 0;
+   j->ok = run_job(j->pool, "concurrent", &a, &status) && WIFEXITED(status) && WEXITSTATUS(status) == 7;
+   j->pid = a.pid;
+   return NULL;
+}
+
+TEST(concurrent_jobs_get_workers_of_their_own)
+{
+   struct vs_worker_pool *pool = make_pool(2);
+   CHECK_NOT_NULL(pool);
+   enum { N = 8 };
+   struct concurrent_job jobs[N];
+   pthread_t threads[N];
+   for (int i = 0; i < N; i++) {
+      jobs[i] = (struct concurrent_job){ .pool = pool };
+      CHECK_EQ(pthread_create(&threads[i], NULL, concurrent_job_thread, &jobs[i]), 0);
+   }
+   for (int i = 0; i < N; i++)
+      pthread_join(threads[i], NULL);
+   for (int i = 0; i < N; i++) {
+      CHECK(jobs[i].ok);
+      for (int k = 0; k < i; k++)
+         CHECK(jobs[i].pid != jobs[k].pid);
+   }
+   vs_worker_pool_destroy(pool);
+}
+
+TEST(destroy_ends_idle_workers)
+{
+   struct vs_worker_pool *pool = make_pool(2);
+   CHECK_NOT_NULL(pool);
+   CHECK(wait_prepared(2));
+   pid_t idle[2] = { atomic_load(&shared->prepared_pids[0]), atomic_load(&shared->prepared_pids[1]) };
+   vs_worker_pool_destroy(pool);
+   /* Reaped too: no zombie is left behind. */
+   for (int i = 0; i < 2; i++)
+      CHECK(kill(idle[i], 0) != 0 && errno == ESRCH);
+}
+
+TEST(job_limits_are_refused)
+{
+   struct vs_worker_pool *pool = make_pool(0);
+   CHECK_NOT_NULL(pool);
+   char big[VS_WORKER_JOB_MAX + 1] = { 0 };
+   const int fds[VS_WORKER_FDS_MAX + 1] = { 0 };
+   CHECK_EQ(vs_worker_pool_run(pool, fds, 1, big, sizeof(big)), -1);
+   CHECK_EQ(errno, EMSGSIZE);
+   CHECK_EQ(vs_worker_pool_run(pool, fds, VS_WORKER_FDS_MAX + 1, "x", 1), -1);
+   CHECK_EQ(vs_worker_pool_run(pool, fds, 0, "x", 1), -1);
+   vs_worker_pool_destroy(pool);
+}
+
+UNIT_MAIN(UNIT(job_reaches_a_prepared_worker), UNIT(no_ready_workers_still_serves),
+          UNIT(idle_worker_that_dies_is_replaced), UNIT(concurrent_jobs_get_workers_of_their_own),
+          UNIT(destroy_ends_idle_workers), UNIT(job_limits_are_refused))
