@@ -179,8 +179,9 @@ wait_serial_slice(struct vs_device *dev, struct vs_queue *queue, uint64_t serial
       queue->serial_done = queue->serial_submitted; /* device lost: nothing runs any more */
 }
 
-/* Waits until `serial` of `queue` has retired. The queue stays locked while
- * waiting: the fence cannot be recycled under the wait. */
+/* Waits until `serial` of `queue` has retired. The queue stays locked for
+ * each slice (the fence cannot be recycled under it), not between two,
+ * where a destroy on another dispatcher may run (it may need the queue). */
 static bool
 wait_serial(struct vs_runner *disp, struct vs_device *dev, struct vs_queue *queue, uint64_t serial)
 {
@@ -190,6 +191,10 @@ wait_serial(struct vs_runner *disp, struct vs_device *dev, struct vs_queue *queu
       if (vs_runner_should_stop(disp))
          break;
       wait_serial_slice(dev, queue, serial);
+      vs_queue_unlock(queue);
+      if (!vs_runner_wait_yield(disp))
+         return false; /* the queue may be gone with its device */
+      vs_queue_lock(queue);
    }
    vs_queue_unlock(queue);
    return done;
