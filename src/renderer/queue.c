@@ -78,7 +78,7 @@ submitted_command_buffers(struct vs_runner *disp, const char *cmd, uint32_t *cou
    for (uint32_t i = 0; i < named_count; i++) {
       if (named[i]->type != VK_OBJECT_TYPE_COMMAND_BUFFER)
          continue;
-      if (!vs_command_buffer_check_gone(disp, cmd, named[i]))
+      if (!vs_command_buffer_check_submit(disp, cmd, named[i]))
          return NULL;
       cbs[(*count)++] = named[i];
    }
