@@ -59,6 +59,23 @@
  *                    fills it with its own pattern; the attacker submits.
  *                    Neither may see the other's bytes.
  *
+ * Secondary command buffers (issue 31): host drivers run them recursively.
+ * secondary-executes-itself  a secondary records vkCmdExecuteCommands of
+ *                    itself, then a primary executing it is submitted
+ * secondaries-execute-each-other  two secondaries record each other
+ *                    (nestedCommandBuffer enabled where the device has it)
+ * nesting-too-deep   a chain of secondaries one level deeper than
+ *                    maxCommandBufferNestingLevel (1 where the device has
+ *                    no nested command buffers)
+ * Each must be dropped with one line.
+ * destroy-module-while-compiling  4 threads create compute pipelines from
+ *                    one shader module in a loop (Mesa sends each thread's
+ *                    on its own ring) while the main thread destroys the
+ *                    module (invalid usage): the host never sees the freed
+ *                    module; the client is dropped (a pipeline named the
+ *                    destroyed module) or, if every create came first,
+ *                    ends PASSED.
+ *
  * Every mode prints "info: ..." lines as it goes and "sent" once its hostile
  * work is submitted; the out-of-range modes are expected to be dropped by
  * the server (the client then hangs or fails: run it under timeout). Only
@@ -66,6 +83,7 @@
  * PASSED/FAILED. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -947,6 +965,190 @@ truncate_memory(struct vkt *t)
    return 0;
 }
 
+/* Secondaries of the pool setup_cmd made (which also begins `cmd`, the
+ * primary). */
+static bool
+secondaries(struct vkt *t, uint32_t count, VkCommandBuffer *out)
+{
+   if (!setup_cmd(t))
+      return false;
+   const VkCommandBufferAllocateInfo cai = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+      .commandPool = pool,
+      .level = VK_COMMAND_BUFFER_LEVEL_SECONDARY,
+      .commandBufferCount = count,
+   };
+   return vkt_check(t, vkAllocateCommandBuffers(t->device, &cai, out), "vkAllocateCommandBuffers");
+}
+
+static void
+begin_secondary(VkCommandBuffer cb)
+{
+   const VkCommandBufferInheritanceInfo inh = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_INHERITANCE_INFO };
+   const VkCommandBufferBeginInfo bi = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+      .flags = VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT,
+      .pInheritanceInfo = &inh,
+   };
+   vkBeginCommandBuffer(cb, &bi);
+}
+
+static int
+secondary_executes_itself(struct vkt *t)
+{
+   VkCommandBuffer s;
+   if (!secondaries(t, 1, &s))
+      return 1;
+   begin_secondary(s);
+   vkCmdExecuteCommands(s, 1, &s);
+   vkEndCommandBuffer(s);
+   vkCmdExecuteCommands(cmd, 1, &s);
+   submit(t);
+   return 0;
+}
+
+static int
+secondaries_execute_each_other(struct vkt *t)
+{
+   VkCommandBuffer s[2];
+   if (!secondaries(t, 2, s))
+      return 1;
+   begin_secondary(s[1]);
+   vkEndCommandBuffer(s[1]);
+   begin_secondary(s[0]);
+   vkCmdExecuteCommands(s[0], 1, &s[1]);
+   vkEndCommandBuffer(s[0]);
+   begin_secondary(s[1]);
+   vkCmdExecuteCommands(s[1], 1, &s[0]);
+   vkEndCommandBuffer(s[1]);
+   vkCmdExecuteCommands(cmd, 1, &s[0]);
+   submit(t);
+   return 0;
+}
+
+/* The device's maxCommandBufferNestingLevel (nested_device set it up), 0
+ * without nested command buffers. */
+static uint32_t nesting_level;
+
+static int
+nesting_too_deep(struct vkt *t)
+{
+   /* s[0] executes none; s[i] executes s[i-1]: s[i] nests i levels, and
+    * Vulkan lets a secondary execute one below maxCommandBufferNestingLevel. */
+   uint32_t count = (nesting_level ? nesting_level : 1) + 1;
+   if (count > 64)
+      count = 64;
+   VkCommandBuffer s[64];
+   if (!secondaries(t, count, s))
+      return 1;
+   printf("info: maxCommandBufferNestingLevel %u: a chain of %u secondaries\n", nesting_level, count);
+   begin_secondary(s[0]);
+   vkEndCommandBuffer(s[0]);
+   for (uint32_t i = 1; i < count; i++) {
+      begin_secondary(s[i]);
+      vkCmdExecuteCommands(s[i], 1, &s[i - 1]);
+      vkEndCommandBuffer(s[i]);
+   }
+   vkCmdExecuteCommands(cmd, 1, &s[count - 1]);
+   submit(t);
+   return 0;
+}
+
+#define COMPILE_THREADS 4
+#define COMPILES_PER_THREAD 200
+
+struct compile_loop {
+   struct vkt *t;
+   struct vkt_scale *scale;
+   volatile int *started;
+   unsigned made;
+};
+
+static void *
+compile_loop(void *arg)
+{
+   struct compile_loop *c = arg;
+   const VkComputePipelineCreateInfo cpci = {
+      .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+      .stage = { .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+                 .stage = VK_SHADER_STAGE_COMPUTE_BIT, .module = c->scale->module, .pName = "main" },
+      .layout = c->scale->layout,
+   };
+   for (unsigned i = 0; i < COMPILES_PER_THREAD; i++) {
+      VkPipeline p;
+      __atomic_add_fetch(c->started, 1, __ATOMIC_SEQ_CST);
+      if (vkCreateComputePipelines(c->t->device, VK_NULL_HANDLE, 1, &cpci, NULL, &p) != VK_SUCCESS)
+         break;
+      c->made++;
+      vkDestroyPipeline(c->t->device, p, NULL);
+   }
+   return NULL;
+}
+
+static int
+destroy_module_while_compiling(struct vkt *t)
+{
+   struct vkt_scale scale;
+   const char *what = "";
+   VkResult r = vkt_scale_init(t, &scale, &what);
+   if (r != VK_SUCCESS) {
+      vkt_error(t, "%s: %s", what, vkt_result(r));
+      return 1;
+   }
+   volatile int started = 0;
+   struct compile_loop loops[COMPILE_THREADS];
+   pthread_t threads[COMPILE_THREADS];
+   for (int i = 0; i < COMPILE_THREADS; i++) {
+      loops[i] = (struct compile_loop){ .t = t, .scale = &scale, .started = &started };
+      pthread_create(&threads[i], NULL, compile_loop, &loops[i]);
+   }
+   while (__atomic_load_n(&started, __ATOMIC_SEQ_CST) < 2 * COMPILE_THREADS)
+      vkt_sleep_ms(1);
+   vkDestroyShaderModule(t->device, scale.module, NULL);
+   scale.module = VK_NULL_HANDLE;
+   printf("sent\n");
+   unsigned made = 0;
+   for (int i = 0; i < COMPILE_THREADS; i++) {
+      pthread_join(threads[i], NULL);
+      made += loops[i].made;
+   }
+   /* A round trip: the server has seen every create by now. */
+   vkDeviceWaitIdle(t->device);
+   vkt_ok(t, "%u pipelines created by %d threads, the module destroyed under them", made, COMPILE_THREADS);
+   vkt_scale_fini(t, &scale);
+   return 0;
+}
+
+/* A device with nested command buffers where the physical device has them:
+ * nesting_level is then its maxCommandBufferNestingLevel. */
+static bool
+nested_device(struct vkt *t)
+{
+   if (!vkt_init_instance(t, VK_API_VERSION_1_2))
+      return false;
+   if (!vkt_has_device_extension(t, VK_EXT_NESTED_COMMAND_BUFFER_EXTENSION_NAME))
+      return vkt_init_device(t, 1, NULL, 0, NULL);
+   VkPhysicalDeviceNestedCommandBufferFeaturesEXT have = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_NESTED_COMMAND_BUFFER_FEATURES_EXT,
+   };
+   VkPhysicalDeviceFeatures2 f2 = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &have };
+   vkGetPhysicalDeviceFeatures2(t->phys, &f2);
+   VkPhysicalDeviceNestedCommandBufferPropertiesEXT props = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_NESTED_COMMAND_BUFFER_PROPERTIES_EXT,
+   };
+   VkPhysicalDeviceProperties2 p2 = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &props };
+   vkGetPhysicalDeviceProperties2(t->phys, &p2);
+   if (!have.nestedCommandBuffer)
+      return vkt_init_device(t, 1, NULL, 0, NULL);
+   nesting_level = props.maxCommandBufferNestingLevel;
+   static VkPhysicalDeviceNestedCommandBufferFeaturesEXT want = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_NESTED_COMMAND_BUFFER_FEATURES_EXT,
+      .nestedCommandBuffer = VK_TRUE,
+   };
+   const char *ext = VK_EXT_NESTED_COMMAND_BUFFER_EXTENSION_NAME;
+   return vkt_init_device(t, 1, &want, 1, &ext);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -976,6 +1178,10 @@ main(int argc, char **argv)
       { "vertex-binding-first", vertex_binding_first },
       { "push-constants-outside", push_constants_outside },
       { "descriptor-set-first", descriptor_set_first },
+      { "secondary-executes-itself", secondary_executes_itself },
+      { "secondaries-execute-each-other", secondaries_execute_each_other },
+      { "nesting-too-deep", nesting_too_deep },
+      { "destroy-module-while-compiling", destroy_module_while_compiling },
    };
    int m = -1;
    for (size_t i = 0; argc == 2 && i < sizeof(modes) / sizeof(modes[0]); i++) {
@@ -995,8 +1201,10 @@ main(int argc, char **argv)
     * only what the recording did. */
    if (strcmp(modes[m].name, "destroy-query-pool-after-record") == 0)
       setenv("VN_PERF", "no_query_feedback", 1);
-   struct vkt t;
-   if (!vkt_init(&t, 1, NULL)) {
+   struct vkt t = { 0 };
+   bool nested = strcmp(modes[m].name, "secondaries-execute-each-other") == 0 ||
+                 strcmp(modes[m].name, "nesting-too-deep") == 0;
+   if (nested ? !nested_device(&t) : !vkt_init(&t, 1, NULL)) {
       vkt_fini(&t);
       return 1;
    }

@@ -99,6 +99,7 @@ vs_context_init_dispatch(struct vs_context *ctx, struct vs_runner *disp, struct 
       .on_ring = ring != NULL,
       .timing = ctx->renderer.stats.on ? time_command : NULL,
       .timing_data = &ctx->renderer.stats,
+      .lock = &ctx->dispatch_lock,
    };
    vs_runner_init(disp, &desc);
 }
@@ -164,6 +165,7 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
    vs_memory_usage_set_limits(&ctx->renderer.memory_usage, options->limits.memory_bytes, options->limits.fd_pool,
                               options->limits.mapping_pool);
    ctx->renderer.work = (struct vs_work_hooks){ mark_rings, rings_reached, ctx };
+   vs_dispatch_lock_init(&ctx->dispatch_lock);
    vs_context_init_dispatch(ctx, &ctx->dispatch, NULL);
    pthread_mutex_init(&ctx->rings_lock, NULL);
    os_cond_init(&ctx->monitor_cond);
@@ -252,6 +254,7 @@ vs_context_destroy(struct vs_context *ctx)
    uint32_t held = ctx->objects.count;
    vs_renderer_fini(&ctx->renderer);
    vs_runner_fini(&ctx->dispatch);
+   vs_dispatch_lock_fini(&ctx->dispatch_lock);
    vs_object_table_fini(&ctx->objects);
    vs_resource_table_fini(&ctx->resources);
    pthread_mutex_destroy(&ctx->shmem_lock);

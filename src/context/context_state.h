@@ -31,6 +31,9 @@ struct vs_context {
    struct vn_check_table check_table;
    /* The context-side dispatcher (SUBMIT_CMD2 streams, socket thread). */
    struct vs_runner dispatch;
+   /* Taken by every command of every dispatcher of the context
+    * (wire/dispatch_lock.h): no destroy runs under a command using it. */
+   struct vs_dispatch_lock dispatch_lock;
 
    pthread_mutex_t rings_lock;
    struct vs_ring *rings;

@@ -57,6 +57,24 @@ has_extension_name(const char *const *names, uint32_t count, const char *name)
    return false;
 }
 
+/* How deep the device lets secondaries execute secondaries (struct
+ * vs_device): 0 unless the guest enabled nestedCommandBuffer. */
+static uint32_t
+command_buffer_nesting(struct vs_object *phys_obj, const VkDeviceCreateInfo *ci)
+{
+   const VkPhysicalDeviceNestedCommandBufferFeaturesEXT *features =
+      vs_chain_find(ci, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_NESTED_COMMAND_BUFFER_FEATURES_EXT);
+   if (!features || !features->nestedCommandBuffer || !phys_obj->it->GetPhysicalDeviceProperties2)
+      return 0;
+   VkPhysicalDeviceNestedCommandBufferPropertiesEXT nested = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_NESTED_COMMAND_BUFFER_PROPERTIES_EXT,
+   };
+   VkPhysicalDeviceProperties2 props = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &nested };
+   phys_obj->it->GetPhysicalDeviceProperties2(vs_physical_device_from(phys_obj)->host, &props);
+   return nested.maxCommandBufferNestingLevel < VS_NESTING_LIMIT ? nested.maxCommandBufferNestingLevel
+                                                                 : VS_NESTING_LIMIT;
+}
+
 /* Shaders cannot reach outside their bindings: robust buffer access on
  * every device (every conformant driver has it), and robustness2's
  * buffer and image access where the host has both. The guest's feature
@@ -270,6 +288,7 @@ vs_exec_vkCreateDevice(struct vs_runner *disp, struct vn_args_vkCreateDevice *a)
    free(ext_names);
    vn_load_device_table(dev->host, vkGetDeviceProcAddr, &dev->dt);
    dev->foreign_by_server = foreign_by_server;
+   dev->command_buffer_nesting = command_buffer_nesting(a->physicalDevice_obj, ci);
    dev->modifier_color_optimal = modifier_color_optimal(phys, r->options.modifier_color, &dev->modifier_color_forced);
    vs_region_cache_init(&dev->regions, &r->memory_usage);
    dev->physical = a->physicalDevice_obj;

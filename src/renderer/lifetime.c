@@ -179,8 +179,9 @@ wait_serial_slice(struct vs_device *dev, struct vs_queue *queue, uint64_t serial
       queue->serial_done = queue->serial_submitted; /* device lost: nothing runs any more */
 }
 
-/* Waits until `serial` of `queue` has retired. The queue stays locked while
- * waiting: the fence cannot be recycled under the wait. */
+/* Waits until `serial` of `queue` has retired. The queue stays locked for
+ * each slice (the fence cannot be recycled under it), not between two,
+ * where a destroy on another dispatcher may run (it may need the queue). */
 static bool
 wait_serial(struct vs_runner *disp, struct vs_device *dev, struct vs_queue *queue, uint64_t serial)
 {
@@ -190,6 +191,10 @@ wait_serial(struct vs_runner *disp, struct vs_device *dev, struct vs_queue *queu
       if (vs_runner_should_stop(disp))
          break;
       wait_serial_slice(dev, queue, serial);
+      vs_queue_unlock(queue);
+      if (!vs_runner_wait_yield(disp))
+         return false; /* the queue may be gone with its device */
+      vs_queue_lock(queue);
    }
    vs_queue_unlock(queue);
    return done;
@@ -229,10 +234,40 @@ vs_command_buffer_wait_idle(struct vs_runner *disp, struct vs_object *cb_obj)
    return idle;
 }
 
+/* On a device with nested command buffers: how deep what cb runs goes. */
+static bool
+check_nesting(struct vs_runner *disp, const char *cmd, struct vs_object *cb_obj, uint32_t nesting)
+{
+   struct vs_command_walk walk;
+   /* A primary runs secondaries nesting at most `nesting` more levels. */
+   vs_object_walk_commands(disp->objects, cb_obj, NULL, nesting + 1, &walk);
+   if (walk.out_of_memory) {
+      vs_runner_fail(disp, "%s: command buffer %llu: out of memory walking its secondaries", cmd,
+                     (unsigned long long)cb_obj->id);
+      return false;
+   }
+   if (walk.cycle || walk.too_deep) {
+      vs_runner_fail(disp, "%s: command buffer %llu runs secondary command buffers %s%s (the device allows "
+                     "%u levels below a secondary)", cmd, (unsigned long long)cb_obj->id,
+                     walk.cycle ? "that execute themselves" : "nested deeper than its limit",
+                     walk.cycle ? "" : " (re-recorded after they were executed)", nesting);
+      return false;
+   }
+   return true;
+}
+
 bool
-vs_command_buffer_check_gone(struct vs_runner *disp, const char *cmd, struct vs_object *cb_obj)
+vs_command_buffer_check_submit(struct vs_runner *disp, const char *cmd, struct vs_object *cb_obj)
 {
    struct vs_command_buffer *cb = vs_command_buffer_from(cb_obj);
+   if (cb->secondary) {
+      vs_runner_fail(disp, "%s: command buffer %llu is a secondary command buffer", cmd,
+                     (unsigned long long)cb_obj->id);
+      return false;
+   }
+   uint32_t nesting = vs_device_from(vs_object_ancestor(cb_obj, VK_OBJECT_TYPE_DEVICE))->command_buffer_nesting;
+   if (nesting && !check_nesting(disp, cmd, cb_obj, nesting))
+      return false;
    struct vs_object *gone = vs_object_find_gone(disp->objects, cb_obj, &cb->gone_checked);
    if (!gone)
       return true;

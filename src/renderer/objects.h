@@ -42,6 +42,7 @@ struct vs_command_buffer {
    bool many_queues;                 /* submitted to more than one queue: wait for all */
    uint64_t serial;                  /* on `queue` */
    uint32_t gone_checked;            /* gone generation its holds were checked at */
+   bool secondary;                   /* allocated at VK_COMMAND_BUFFER_LEVEL_SECONDARY */
 };
 
 /* How many queries a pool holds: query indices are checked against it. */
@@ -130,9 +131,11 @@ uint64_t vs_queue_next_serial(struct vs_queue *queue);
  * after it) marks its end and each command buffer remembers it. */
 void vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *queue, struct vs_object *const *cbs,
                              uint32_t count);
-/* Refuses (fails the context) a command buffer that holds an object freed
- * with its pool. */
-bool vs_command_buffer_check_gone(struct vs_runner *disp, const char *cmd, struct vs_object *cb);
+/* Refuses (fails the context) the submission of a command buffer that is
+ * a secondary one, runs secondaries nested deeper than its device allows
+ * (a secondary re-recorded after it was executed can make them deeper),
+ * or holds, at any depth of what it runs, an object freed with its pool. */
+bool vs_command_buffer_check_submit(struct vs_runner *disp, const char *cmd, struct vs_object *cb);
 /* Waits until no submission of the command buffer is pending on the
  * host, then forgets it; false if the context is stopping first. */
 bool vs_command_buffer_wait_idle(struct vs_runner *disp, struct vs_object *cb);

@@ -104,9 +104,24 @@ vs_exec_vkGetPhysicalDeviceMemoryProperties2(struct vs_runner *disp,
                               vs_physical_device_from(a->physicalDevice_obj)->unshareable_types);
 }
 
+static void
+vs_exec_vkGetPhysicalDeviceProperties2(struct vs_runner *disp, struct vn_args_vkGetPhysicalDeviceProperties2 *a)
+{
+   if (!a->pProperties) {
+      vs_runner_fail(disp, "vkGetPhysicalDeviceProperties2: no output");
+      return;
+   }
+   vn_default_vkGetPhysicalDeviceProperties2(disp, a);
+   VkPhysicalDeviceNestedCommandBufferPropertiesEXT *nested =
+      vs_chain_find(a->pProperties, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_NESTED_COMMAND_BUFFER_PROPERTIES_EXT);
+   if (nested && nested->maxCommandBufferNestingLevel > VS_NESTING_LIMIT)
+      nested->maxCommandBufferNestingLevel = VS_NESTING_LIMIT;
+}
+
 void
 vs_physical_device_register(struct vn_exec_table *t)
 {
+   t->vkGetPhysicalDeviceProperties2 = vs_exec_vkGetPhysicalDeviceProperties2;
    t->vkGetPhysicalDeviceMemoryProperties = vs_exec_vkGetPhysicalDeviceMemoryProperties;
    t->vkGetPhysicalDeviceMemoryProperties2 = vs_exec_vkGetPhysicalDeviceMemoryProperties2;
    t->vkGetPhysicalDeviceFormatProperties2 = vs_exec_vkGetPhysicalDeviceFormatProperties2;

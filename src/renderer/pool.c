@@ -149,6 +149,7 @@ vs_exec_vkAllocateCommandBuffers(struct vs_runner *disp, struct vn_args_vkAlloca
                                                a->pCommandBuffers + i);
          return;
       }
+      cb->secondary = info->level == VK_COMMAND_BUFFER_LEVEL_SECONDARY;
       obj->data = cb;
       obj->data_free = free;
    }

@@ -78,7 +78,7 @@ submitted_command_buffers(struct vs_runner *disp, const char *cmd, uint32_t *cou
    for (uint32_t i = 0; i < named_count; i++) {
       if (named[i]->type != VK_OBJECT_TYPE_COMMAND_BUFFER)
          continue;
-      if (!vs_command_buffer_check_gone(disp, cmd, named[i]))
+      if (!vs_command_buffer_check_submit(disp, cmd, named[i]))
          return NULL;
       cbs[(*count)++] = named[i];
    }
@@ -379,7 +379,9 @@ wait_in_slices(struct vs_runner *disp, uint64_t timeout_ns, host_wait_fn wait, v
       uint64_t elapsed = os_now_ns() - start;
       uint64_t left = timeout_ns > elapsed ? timeout_ns - elapsed : 0;
       VkResult r = wait(args, left < HOST_WAIT_SLICE_NS ? left : HOST_WAIT_SLICE_NS);
-      if (r != VK_TIMEOUT || left <= HOST_WAIT_SLICE_NS || vs_runner_should_stop(disp)) {
+      /* Between slices a destroy on another dispatcher may run. */
+      if (r != VK_TIMEOUT || left <= HOST_WAIT_SLICE_NS || vs_runner_should_stop(disp) ||
+          !vs_runner_wait_yield(disp)) {
          if (disp->renderer->stats.on)
             vs_submit_stats_add(&disp->renderer->stats, VS_STAGE_WAIT, os_now_ns() - start);
          return r;

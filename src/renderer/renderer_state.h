@@ -184,9 +184,17 @@ struct vs_device {
    /* ... even where every memory type is mappable (a test set-up: the
     * guest could then map tiled bytes). */
    bool modifier_color_forced;
+   /* VK_EXT_nested_command_buffer: how deep secondaries recorded into
+    * secondaries may go (maxCommandBufferNestingLevel, at most
+    * VS_NESTING_LIMIT); 0: a secondary executes none (renderer/command_buffer.c). */
+   uint32_t command_buffer_nesting;
    struct vs_memory_caps mem;
    struct vs_region_cache regions;
 };
+
+/* The deepest nesting of secondary command buffers the server offers:
+ * host drivers run them recursively, and some report no limit. */
+#define VS_NESTING_LIMIT 32u
 
 /* An image's shape and binding: what range checks measure against, and
  * what a frame exporter needs to read its pixels. */

@@ -217,37 +217,153 @@ vs_object_retire(struct vs_object_table *t, struct vs_object *obj, uint8_t state
    return now;
 }
 
-static struct vs_object *
-gone_target_locked(const struct vs_holds *h, int depth)
+/* A command buffer met on a walk: its height once done. */
+struct walk_node {
+   struct vs_object *cb;
+   uint32_t height;
+   bool done;
+};
+
+/* A frame of the walk's stack: a command buffer and the next slot of its
+ * holds to look at. */
+struct walk_frame {
+   struct walk_node *node;
+   uint32_t slot;
+};
+
+struct walk {
+   struct walk_node *nodes;          /* open addressing by pointer */
+   uint32_t node_cap, node_count;    /* cap: a power of two */
+   struct walk_frame *stack;
+   uint32_t depth, stack_cap;
+};
+
+static struct walk_node *
+walk_node(struct walk *w, struct vs_object *cb)
 {
-   for (uint32_t i = 0; h && i < h->cap; i++) {
-      struct vs_object *o = h->slots[i].target;
-      if (!o)
-         continue;
-      if (o->state == VS_OBJECT_GONE)
-         return o;
-      /* Secondary command buffers run what they hold. */
-      if (depth == 0 && o->type == VK_OBJECT_TYPE_COMMAND_BUFFER) {
-         struct vs_object *g = gone_target_locked(o->holds, 1);
-         if (g)
-            return g;
-      }
+   uint32_t mask = w->node_cap - 1;
+   for (uint32_t i = hash_ptr(cb, mask);; i = (i + 1) & mask) {
+      if (w->nodes[i].cb == cb || !w->nodes[i].cb)
+         return &w->nodes[i];
    }
-   return NULL;
+}
+
+static bool
+walk_grow(struct walk *w)
+{
+   if ((w->node_count + 1) * 2 > w->node_cap) {
+      struct walk old = *w;
+      w->node_cap = w->node_cap ? w->node_cap * 2 : 16;
+      w->nodes = calloc(w->node_cap, sizeof(*w->nodes));
+      if (!w->nodes) {
+         w->nodes = old.nodes;
+         w->node_cap = old.node_cap;
+         return false;
+      }
+      for (uint32_t i = 0; i < old.node_cap; i++) {
+         if (old.nodes[i].cb)
+            *walk_node(w, old.nodes[i].cb) = old.nodes[i];
+      }
+      free(old.nodes);
+   }
+   if (w->depth == w->stack_cap) {
+      uint32_t cap = w->stack_cap ? w->stack_cap * 2 : 16;
+      struct walk_frame *stack = realloc(w->stack, cap * sizeof(*stack));
+      if (!stack)
+         return false;
+      w->stack = stack;
+      w->stack_cap = cap;
+   }
+   return true;
+}
+
+/* Pushes cb; the node is new (not met yet). */
+static bool
+walk_push(struct walk *w, struct vs_object *cb)
+{
+   if (!walk_grow(w))
+      return false;
+   struct walk_node *n = walk_node(w, cb);
+   *n = (struct walk_node){ .cb = cb };
+   w->node_count++;
+   w->stack[w->depth++] = (struct walk_frame){ .node = n };
+   return true;
+}
+
+/* Depth first and iterative (a guest chooses the depth), each command
+ * buffer once (a guest can make the paths exponentially many), under the
+ * hold lock (a holder elsewhere may let go of what it ran meanwhile). */
+void
+vs_object_walk_commands(struct vs_object_table *t, struct vs_object *root, const struct vs_object *find,
+                        uint32_t max_height, struct vs_command_walk *out)
+{
+   *out = (struct vs_command_walk){ 0 };
+   struct walk w = { 0 };
+   pthread_mutex_lock(&t->hold_lock);
+   if (!walk_push(&w, root))
+      out->out_of_memory = true;
+   while (w.depth && !out->out_of_memory) {
+      struct walk_frame *f = &w.stack[w.depth - 1];
+      const struct vs_holds *h = f->node->cb->holds;
+      struct vs_object *next = NULL;
+      while (h && f->slot < h->cap && !next) {
+         struct vs_object *o = h->slots[f->slot++].target;
+         if (o && o->state == VS_OBJECT_GONE && !out->gone)
+            out->gone = o;
+         if (o && o->type == VK_OBJECT_TYPE_COMMAND_BUFFER)
+            next = o;
+      }
+      if (!next) {
+         /* All it runs is walked: its height is known. */
+         f->node->done = true;
+         uint32_t height = f->node->height;
+         w.depth--;
+         if (w.depth && w.stack[w.depth - 1].node->height < height + 1)
+            w.stack[w.depth - 1].node->height = height + 1;
+         continue;
+      }
+      if (next == find)
+         out->found = next;
+      struct walk_node *n = walk_node(&w, next);
+      if (n->cb && !n->done) {
+         out->cycle = next; /* runs itself: the walk ends */
+         break;
+      }
+      if (n->cb) {
+         if (f->node->height < n->height + 1)
+            f->node->height = n->height + 1;
+         continue;
+      }
+      if (w.depth > max_height) {
+         out->too_deep = true;
+         break;
+      }
+      if (!walk_push(&w, next))
+         out->out_of_memory = true;
+   }
+   pthread_mutex_unlock(&t->hold_lock);
+   out->height = w.node_count ? walk_node(&w, root)->height : 0;
+   if (out->too_deep && out->height <= max_height)
+      out->height = max_height + 1;
+   free(w.nodes);
+   free(w.stack);
 }
 
 struct vs_object *
 vs_object_find_gone(struct vs_object_table *t, struct vs_object *holder, uint32_t *generation)
 {
    pthread_mutex_lock(&t->hold_lock);
-   struct vs_object *gone = NULL;
-   if (*generation != t->gone_generation) {
-      gone = gone_target_locked(holder->holds, 0);
-      if (!gone)
-         *generation = t->gone_generation;
-   }
+   bool changed = *generation != t->gone_generation;
+   uint32_t now = t->gone_generation;
    pthread_mutex_unlock(&t->hold_lock);
-   return gone;
+   if (!changed)
+      return NULL;
+   /* Secondary command buffers run what they hold, to any depth. */
+   struct vs_command_walk walk;
+   vs_object_walk_commands(t, holder, NULL, UINT32_MAX, &walk);
+   if (!walk.gone && !walk.out_of_memory && !walk.cycle)
+      *generation = now;
+   return walk.gone;
 }
 
 uint32_t

@@ -44,9 +44,24 @@ void vs_object_forget_holds(struct vs_object_table *t, struct vs_object *holder)
  * id index; the release hook removes it when its last holder lets go. */
 bool vs_object_retire(struct vs_object_table *t, struct vs_object *obj, uint8_t state);
 
-/* A target of holder (or of a command buffer it holds) that is gone, or
- * NULL. *generation is the table's gone generation the answer holds for:
- * callers skip the walk while it has not changed. */
+/* What a walk of the command buffers a holder runs (the command buffers
+ * it holds, theirs, ...) found. */
+struct vs_command_walk {
+   struct vs_object *gone;     /* an object freed with its pool one of them holds, or NULL */
+   struct vs_object *found;    /* the command buffer looked for, when it is among them */
+   struct vs_object *cycle;    /* one that runs itself (the walk stopped), or NULL */
+   uint32_t height;            /* levels of command buffers below the root (0: holds none) */
+   bool too_deep;              /* over max_height: the walk stopped, height is max_height + 1 */
+   bool out_of_memory;         /* the walk stopped */
+};
+/* Walks what root runs to any depth, each command buffer once, stopping
+ * below max_height levels. */
+void vs_object_walk_commands(struct vs_object_table *t, struct vs_object *root, const struct vs_object *find,
+                             uint32_t max_height, struct vs_command_walk *out);
+
+/* A target of holder (or of a command buffer it runs, at any depth) that
+ * is gone, or NULL. *generation is the table's gone generation the answer
+ * holds for: callers skip the walk while it has not changed. */
 struct vs_object *vs_object_find_gone(struct vs_object_table *t, struct vs_object *holder, uint32_t *generation);
 
 /* Whether the guest can still name obj (neither a zombie nor gone). */

@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "os/os.h"
+#include "wire/dispatch_lock.h"
 #include "wire/lifetime.h"
 #include "wire/object_table.h"
 #include "wire/resource.h"
@@ -35,6 +36,7 @@ vs_runner_init(struct vs_runner *disp, const struct vs_runner_desc *desc)
    disp->timing_data = desc->timing_data;
    disp->owner = desc->owner;
    disp->on_ring = desc->on_ring;
+   disp->lock = desc->lock;
    vs_arena_init(&disp->arena, DISPATCH_DECODE_LIMIT);
 }
 
@@ -146,24 +148,22 @@ call_handler(struct vs_runner *disp, const struct vn_command_info *cmd, void *ar
    return true;
 }
 
-/* Decodes one command, runs its handler and writes its reply when asked. */
-static bool
-run_command(struct vs_runner *disp, struct vn_decoder *d)
+/* The mode each command holds the dispatch lock in, by type. */
+static uint8_t command_modes[VN_CMD_TYPE_COUNT];
+static pthread_once_t command_modes_once = PTHREAD_ONCE_INIT;
+
+static void
+init_command_modes(void)
 {
-   uint32_t type, flags;
-   if (!vn_dec_u32(d, &type) || !vn_dec_u32(d, &flags)) {
-      vs_runner_fail(disp, "truncated command header");
-      return false;
-   }
-   const struct vn_command_info *cmd = type < VN_CMD_TYPE_COUNT ? &vn_commands[type] : NULL;
-   if (!cmd || !cmd->decode) {
-      vs_runner_fail(disp, "unsupported command type %u (%s)", type, vn_command_name(type));
-      return false;
-   }
-   if (flags & ~VN_COMMAND_GENERATE_REPLY_BIT) {
-      vs_runner_fail(disp, "%s: unknown command flags 0x%x", cmd->name, flags);
-      return false;
-   }
+   for (uint32_t i = 0; i < VN_CMD_TYPE_COUNT; i++)
+      command_modes[i] = vn_commands[i].name ? (uint8_t)vs_dispatch_mode_of(vn_commands[i].name) : VS_DISPATCH_SHARED;
+}
+
+/* Decodes the command after its header, runs its handler and writes its
+ * reply when asked (the dispatch lock held as the command needs). */
+static bool
+run_locked(struct vs_runner *disp, struct vn_decoder *d, const struct vn_command_info *cmd, uint32_t flags)
+{
    void *args = vs_arena_alloc(&disp->arena, cmd->args_size);
    if (!args) {
       vs_runner_fail(disp, "%s: out of decode memory", cmd->name);
@@ -193,6 +193,39 @@ run_command(struct vs_runner *disp, struct vn_decoder *d)
       return false;
    cmd->encode_reply(e, args);
    return vs_runner_reply_end(disp, cmd->name);
+}
+
+static bool
+run_command(struct vs_runner *disp, struct vn_decoder *d)
+{
+   uint32_t type, flags;
+   if (!vn_dec_u32(d, &type) || !vn_dec_u32(d, &flags)) {
+      vs_runner_fail(disp, "truncated command header");
+      return false;
+   }
+   const struct vn_command_info *cmd = type < VN_CMD_TYPE_COUNT ? &vn_commands[type] : NULL;
+   if (!cmd || !cmd->decode) {
+      vs_runner_fail(disp, "unsupported command type %u (%s)", type, vn_command_name(type));
+      return false;
+   }
+   if (flags & ~VN_COMMAND_GENERATE_REPLY_BIT) {
+      vs_runner_fail(disp, "%s: unknown command flags 0x%x", cmd->name, flags);
+      return false;
+   }
+   if (!disp->lock)
+      return run_locked(disp, d, cmd, flags);
+   pthread_once(&command_modes_once, init_command_modes);
+   /* Held from the decoding, which resolves ids to objects, on. */
+   enum vs_dispatch_mode outer_mode = disp->lock_mode;
+   const char *outer_name = disp->command_name;
+   disp->lock_mode = (enum vs_dispatch_mode)command_modes[type];
+   disp->command_name = cmd->name;
+   vs_dispatch_lock(disp->lock, disp->lock_mode);
+   bool ok = run_locked(disp, d, cmd, flags);
+   vs_dispatch_unlock(disp->lock, disp->lock_mode);
+   disp->lock_mode = outer_mode;
+   disp->command_name = outer_name;
+   return ok;
 }
 
 bool
@@ -239,6 +272,39 @@ vs_runner_stream(struct vs_runner *disp, const void *data, size_t size,
    }
    disp->decoder = outer;
    return !disp->failed;
+}
+
+/* What a named object was when the command resolved it. */
+struct named_object {
+   struct vs_object *obj;
+   uint64_t id, handle;
+   VkObjectType type;
+};
+
+bool
+vs_runner_wait_yield(struct vs_runner *disp)
+{
+   if (!disp->lock || disp->lock_mode != VS_DISPATCH_SHARED || !disp->decoder ||
+       !vs_dispatch_lock_contended(disp->lock))
+      return true;
+   const struct vn_decoder *d = disp->decoder;
+   /* After the unlock the objects may go: remember them by value. */
+   struct named_object *named = vs_arena_alloc(&disp->arena, (d->named_count + 1) * sizeof(*named));
+   if (!named)
+      return true; /* out of decode memory: keep the lock, the writer waits */
+   for (uint32_t i = 0; i < d->named_count; i++)
+      named[i] = (struct named_object){ d->named[i], d->named[i]->id, d->named[i]->handle, d->named[i]->type };
+   vs_dispatch_unlock(disp->lock, VS_DISPATCH_SHARED);
+   vs_dispatch_lock(disp->lock, VS_DISPATCH_SHARED);
+   for (uint32_t i = 0; i < d->named_count; i++) {
+      struct vs_object *now = vs_object_lookup(disp->objects, named[i].id, named[i].type);
+      if (now != named[i].obj || now->handle != named[i].handle) {
+         vs_runner_fail(disp, "%s: object %llu (type %d) was destroyed while the command waited on the host",
+                        disp->command_name, (unsigned long long)named[i].id, named[i].type);
+         return false;
+      }
+   }
+   return true;
 }
 
 struct vs_object *

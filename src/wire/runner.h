@@ -16,6 +16,7 @@
 
 #include "base/arena.h"
 #include "wire/cs.h"
+#include "wire/dispatch_lock.h"
 
 struct vs_object;
 struct vs_object_table;
@@ -62,6 +63,11 @@ struct vs_runner {
    struct vn_encoder reply;
    bool in_execute_streams;          /* vkExecuteCommandStreamsMESA does not nest */
    bool failed;
+   /* The context's dispatch lock (NULL: none) and how the command being
+    * run holds it. */
+   struct vs_dispatch_lock *lock;
+   enum vs_dispatch_mode lock_mode;
+   const char *command_name;
 };
 
 struct vs_runner_desc {
@@ -76,6 +82,7 @@ struct vs_runner_desc {
    bool on_ring;
    vs_runner_timing_fn timing; /* NULL: commands are not timed */
    void *timing_data;
+   struct vs_dispatch_lock *lock; /* the context's, shared by its dispatchers; NULL: none */
 };
 
 void vs_runner_init(struct vs_runner *disp, const struct vs_runner_desc *desc);
@@ -96,6 +103,15 @@ bool vs_runner_failed(const struct vs_runner *disp);
  * nothing after it in this submission depends on what it does. */
 bool vs_runner_at_stream_end(const struct vs_runner *disp);
 bool vs_runner_should_stop(struct vs_runner *disp);
+/* Between two slices of a host wait that may last (fences, semaphores,
+ * idle queues, a command buffer's submissions): if a command that
+ * destroys objects waits for the dispatch lock, lets it run, then checks
+ * that every object the current command named is still the one it
+ * resolved. False (the context failed) when one was destroyed: the caller
+ * must stop waiting and touch none of them. The host call itself runs
+ * under the lock, so no object it uses goes meanwhile. Does nothing under
+ * the exclusive lock (a destroy's own waits keep it). */
+bool vs_runner_wait_yield(struct vs_runner *disp);
 
 struct vn_encoder *vs_runner_reply_begin(struct vs_runner *disp, const char *cmd);
 bool vs_runner_reply_end(struct vs_runner *disp, const char *cmd);

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* A context's dispatch lock: what keeps a command on one dispatcher (a
+ * ring thread, or the context side) from running while a command on
+ * another destroys what it uses. Each command holds it for its decoding,
+ * checks, handler and reply, never across commands:
+ *  - most commands hold it shared, so the rings of several guest threads
+ *    keep running in parallel;
+ *  - commands that destroy or free objects (vkDestroy*, vkFree*,
+ *    vkResetCommandPool, vkResetDescriptorPool) hold it exclusive: they
+ *    start once no command that may have resolved their objects runs;
+ *  - the transport commands (rings, reply and command streams, seqno
+ *    waits) take none: they wait for other dispatchers, which must be able
+ *    to run meanwhile, and touch no Vulkan object.
+ * Writers go first: a shared request waits while a writer waits, so a
+ * destroy is never starved by the rings. A command that waits on the host
+ * for long under the shared lock lets a waiting writer in between two
+ * slices of its wait (vs_runner_wait_yield, wire/runner.h). */
+#ifndef VS_DISPATCH_LOCK_H
+#define VS_DISPATCH_LOCK_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vs_dispatch_lock {
+   pthread_mutex_t mutex;
+   pthread_cond_t cond;
+   uint32_t readers;
+   uint32_t writers_waiting;
+   bool writer;
+};
+
+enum vs_dispatch_mode {
+   VS_DISPATCH_UNLOCKED,
+   VS_DISPATCH_SHARED,
+   VS_DISPATCH_EXCLUSIVE,
+};
+
+void vs_dispatch_lock_init(struct vs_dispatch_lock *l);
+void vs_dispatch_lock_fini(struct vs_dispatch_lock *l);
+
+/* Takes / lets go of the lock in `mode` (nothing for UNLOCKED). */
+void vs_dispatch_lock(struct vs_dispatch_lock *l, enum vs_dispatch_mode mode);
+void vs_dispatch_unlock(struct vs_dispatch_lock *l, enum vs_dispatch_mode mode);
+
+/* Whether a writer waits for the lock (a reader in a long wait yields). */
+bool vs_dispatch_lock_contended(struct vs_dispatch_lock *l);
+
+/* The mode a command holds the lock in, by its name (see above). */
+enum vs_dispatch_mode vs_dispatch_mode_of(const char *command);
+
+#endif
