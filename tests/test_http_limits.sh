@@ -16,7 +16,8 @@
 #      after 10 s (one line each); the page is served to a well-behaved
 #      client all along;
 #   4. viewers that answer nothing (no acknowledgement, no pong to the
-#      server's pings) are closed after 30 s, one line each.
+#      server's pings) are closed after 30 s, one line each;
+#   5. $VENUS_SERVER_HTTP_TOKEN sets the token; a short one stops the server.
 . "$(dirname "$0")/lib.sh"
 
 require_tools python3
@@ -149,4 +150,20 @@ check "the viewers that answer nothing were closed" grep -q '^idle viewers close
 check "one line per silent viewer" test "$(log_count 'sent nothing for 30 s \(no acknowledgement, no pong\); closed')" -eq 32
 check "the server is up" server_alive
 server_stop || true
+
+# 5. a configured token ($VENUS_SERVER_HTTP_TOKEN), and one too short to be one
+tok=configured-token-0123456789abcdef.~_
+VENUS_SERVER_HTTP_TOKEN=$tok server_start --display "vs-http2-$$" --http 127.0.0.1:0 || finish
+url=$(viewer_url)
+check "the printed URL carries the configured token" test "${url#*\?}" = "token=$tok"
+check "the page is served with it" python3 "$TESTS_DIR/display/ws_viewer.py" page "$url"
+server_stop || true
+rc=0
+VENUS_SERVER_HTTP_TOKEN=short timeout 30 "$SERVER_BIN" --socket "$TEST_TMP/short.sock" --display "vs-http3-$$" \
+  --http 127.0.0.1:0 >"$TEST_TMP/short.out" 2>&1 || rc=$?
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -q 'bad \$VENUS_SERVER_HTTP_TOKEN' "$TEST_TMP/short.out"; then
+  pass "a token too short to be one stops the server with one line"
+else
+  fail "a short \$VENUS_SERVER_HTTP_TOKEN: $(describe_rc "$rc"): $(tail -n 2 "$TEST_TMP/short.out" | tr '\n' ';')"
+fi
 finish
