@@ -74,8 +74,8 @@ for size in $SIZES; do
     --http 127.0.0.1:0 "${extra[@]}" >"$tmp/server$n.out" 2>"$log" &
   server_pid=$!
   for _ in $(seq 200); do grep -q 'listening on' "$tmp/server$n.out" 2>/dev/null && break; sleep 0.05; done
-  port=$(sed -nE 's|^venus-server: http http://127.0.0.1:([0-9]+)/$|\1|p' "$tmp/server$n.out")
-  python3 "$top/tests/display/ws_viewer.py" read 127.0.0.1 "$port" 100000 >/dev/null 2>&1 &
+  url=$(sed -nE 's|^venus-server: viewer page at (http://[^ ]+)$|\1|p' "$tmp/server$n.out")
+  python3 "$top/tests/display/ws_viewer.py" read "$url" 100000 >/dev/null 2>&1 &
   viewer=$!
   sleep 0.3
   c0=$(cpu_ticks "$server_pid")
@@ -122,7 +122,7 @@ if [ "$BROWSER_SECONDS" -gt 0 ] && [ -n "$CHROMIUM" ]; then
     --http 127.0.0.1:0 "${extra[@]}" >"$tmp/server-browser.out" 2>"$log" &
   server_pid=$!
   for _ in $(seq 200); do grep -q 'listening on' "$tmp/server-browser.out" 2>/dev/null && break; sleep 0.05; done
-  port=$(sed -nE 's|^venus-server: http http://127.0.0.1:([0-9]+)/$|\1|p' "$tmp/server-browser.out")
+  url=$(sed -nE 's|^venus-server: viewer page at (http://[^ ]+)$|\1|p' "$tmp/server-browser.out")
   VN_DEBUG=vtest VTEST_SOCKET_NAME="$sock" VK_DRIVER_FILES="$VIRTIO_ICD" VK_ICD_FILENAMES="$VIRTIO_ICD" \
     WAYLAND_DISPLAY="$name" timeout $((BROWSER_SECONDS + 120)) vkcube-wayland --width "$w" --height "$h" \
     >"$tmp/cube-browser.out" 2>&1 &
@@ -130,7 +130,7 @@ if [ "$BROWSER_SECONDS" -gt 0 ] && [ -n "$CHROMIUM" ]; then
   sleep 1
   rc=0
   line=$(timeout $((BROWSER_SECONDS + 90)) python3 "$top/tests/display/cdp_view.py" "$CHROMIUM" "$tmp/profile" \
-    "http://127.0.0.1:$port/" latency "$BROWSER_SECONDS" 5 "${report%.md}.png" 2>&1) || rc=$?
+    "$url" latency "$BROWSER_SECONDS" 5 "${report%.md}.png" 2>&1) || rc=$?
   kill "$cube" 2>/dev/null || true
   wait "$cube" 2>/dev/null || true
   kill "$server_pid"

@@ -5,7 +5,7 @@
  *               gives (1..128), so frames arrive split at any point
  *   then        a request head, up to the first empty line (the rest of
  *               the input if there is none), NUL-terminated as http.c
- *               keeps it
+ *               keeps it: its route, token and Origin
  *   then        the viewer's WebSocket bytes, read into a buffer of http.c's
  *               size; decoded messages go through the ack window and the
  *               input range checks (and the seat's pointer clamp),
@@ -96,9 +96,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       return 0;
    memcpy(req, data, head);
    req[head] = '\0';
-   char accept[VS_WS_ACCEPT_SIZE];
-   memset(accept, 0x55, sizeof(accept));
-   if (vs_http_parse_request(req, accept) == VS_HTTP_UPGRADE && strnlen(accept, sizeof(accept)) != 28)
+   struct vs_http_request parsed;
+   memset(&parsed, 0x55, sizeof(parsed));
+   vs_http_parse_request(req, &parsed);
+   if (parsed.route == VS_HTTP_UPGRADE && strnlen(parsed.accept, sizeof(parsed.accept)) != 28)
+      __builtin_trap();
+   if (strnlen(parsed.token, sizeof(parsed.token)) > VS_HTTP_TOKEN_MAX || (!parsed.token_given && parsed.token[0]))
+      __builtin_trap();
+   size_t shown = strnlen(parsed.origin_text, sizeof(parsed.origin_text));
+   if (shown > VS_HTTP_ORIGIN_LOG_MAX || (parsed.origin == VS_HTTP_ORIGIN_NONE && shown))
+      __builtin_trap();
+   for (size_t i = 0; i < shown; i++)
+      if (parsed.origin_text[i] < 0x20 || parsed.origin_text[i] > 0x7e)
+         __builtin_trap(); /* the log line stays one printable line */
+   /* A token matches only itself. */
+   static const char token[] = "0123456789abcdef0123456789abcdef";
+   if (vs_viewer_token_equal(parsed.token, token) != (strcmp(parsed.token, token) == 0))
       __builtin_trap();
    free(req);
    data += head;

@@ -460,8 +460,8 @@ mkdir -m 700 "$XDG_RUNTIME_DIR"
 rec=$logs/vkcube-1080p.h264 out=$logs/vkcube-1080p.txt
 rm -f "$rec"
 if run_server --memory auto --display vs-gpu --record "$rec" --http 127.0.0.1:0; then
-  port=$(sed -nE 's|^venus-server: http http://127.0.0.1:([0-9]+)/$|\1|p' "$server_log")
-  python3 "$bundle/tests/display/ws_viewer.py" read 127.0.0.1 "${port:-0}" 100 >"$prefix/viewer.out" 2>&1 &
+  url=$(sed -nE 's|^venus-server: viewer page at (http://[^ ]+)$|\1|p' "$server_log")
+  python3 "$bundle/tests/display/ws_viewer.py" read "${url:-http://127.0.0.1:0/}" 100 >"$prefix/viewer.out" 2>&1 &
   viewer=$!
   sleep 0.3
   t0=$(date +%s.%N)
@@ -549,14 +549,14 @@ else
   export XDG_RUNTIME_DIR=$prefix/rt
   mkdir -p -m 700 "$XDG_RUNTIME_DIR"
   if run_server --memory auto --display vs-live --http 127.0.0.1:0 --fps 60; then
-    port=$(sed -nE 's|^venus-server: http http://127.0.0.1:([0-9]+)/$|\1|p' "$server_log")
+    url=$(sed -nE 's|^venus-server: viewer page at (http://[^ ]+)$|\1|p' "$server_log")
     secs=${LIVE_SECONDS:-60}
     WAYLAND_DISPLAY=vs-live LIMIT=$((secs + 120)) client vkcube-wayland --width 1920 --height 1080 \
       >"$logs/live-vkcube.txt" 2>&1 &
     cube=$!
     sleep 2
     line=$(timeout -k 5 $((secs + 100)) python3 "$bundle/tests/display/cdp_view.py" "$prefix/chromium-run" \
-      "$prefix/chromium-profile" "http://127.0.0.1:${port:-0}/" latency "$secs" 5 "$logs/live-1080p.png" 2>&1); rc=$?
+      "$prefix/chromium-profile" "${url:-http://127.0.0.1:0/}" latency "$secs" 5 "$logs/live-1080p.png" 2>&1); rc=$?
     kill "$cube" 2>/dev/null; wait "$cube" 2>/dev/null
     stop_server
     echo "$line" >"$logs/live-1080p.txt"

@@ -104,7 +104,9 @@ usage(FILE *out)
            "  --display NAME      also serve a Wayland display: socket NAME in\n"
            "                      $XDG_RUNTIME_DIR, shown as H.264 (README \"Display\")\n"
            "  --http ADDR:PORT    serve the display's page and stream to browsers (ADDR\n"
-           "                      defaults to 127.0.0.1, PORT 0 picks a free one)\n"
+           "                      defaults to 127.0.0.1, PORT 0 picks a free one); the\n"
+           "                      URL printed carries the viewers' token (random, or\n"
+           "                      $VENUS_SERVER_HTTP_TOKEN)\n"
            "  --record FILE       write the display's H.264 stream (Annex B) to FILE\n"
            "  --fps N             the display's stream rate and frame pacing (default 60)\n"
            "  --input             let browser viewers' pointer and keys reach the guest\n"
@@ -669,8 +671,10 @@ main(int argc, char **argv)
        * display finds the dma-bufs Wayland clients pass. */
       config.context.renderer.shared_registry = vs_shared_registry_create();
       const char *runtime_dir = getenv("XDG_RUNTIME_DIR");
+      const char *http_token = getenv("VENUS_SERVER_HTTP_TOKEN");
       const struct vs_display_options display = {
          .name = config.display, .http = config.http, .record = config.record, .fps = config.fps ? config.fps : 60,
+         .http_token = http_token && *http_token ? http_token : NULL,
          .input = config.input, .runtime_dir = runtime_dir && *runtime_dir ? runtime_dir : NULL,
          .shared_registry = config.context.renderer.shared_registry,
       };

@@ -180,6 +180,9 @@ server_stop() {
   return $ok
 }
 
+# The display's page URL (with its ?token=) the last server printed (--http).
+viewer_url() { sed -nE 's|^venus-server: viewer page at (http://[^ ]+)$|\1|p' "$SERVER_OUT"; }
+
 # Count lines of the server log matching an extended regex.
 log_count() { grep -cE "$1" "$SERVER_LOG" || true; }
 

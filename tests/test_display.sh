@@ -34,12 +34,12 @@ export XDG_RUNTIME_DIR=$TEST_TMP/rt
 mkdir -m 700 -p "$XDG_RUNTIME_DIR"
 W=320 H=240
 
-# display_start NAME RECORD [more args]: a server with a display; sets HTTP_PORT
-# when --http is among the args.
+# display_start NAME RECORD [more args]: a server with a display; sets HTTP_URL
+# (the page's, with its token) when --http is among the args.
 display_start() {
   local name=$1 rec=$2; shift 2
   server_start --display "$name" --record "$rec" "$@" || return 1
-  HTTP_PORT=$(sed -nE 's|^venus-server: http http://127.0.0.1:([0-9]+)/$|\1|p' "$SERVER_OUT")
+  HTTP_URL=$(viewer_url)
   [ -S "$XDG_RUNTIME_DIR/$name" ] || { fail "no Wayland socket $XDG_RUNTIME_DIR/$name"; return 1; }
 }
 wl_run() { venus_run env WAYLAND_DISPLAY="$DISPLAY_NAME" "$@"; }
@@ -47,18 +47,18 @@ wl_run() { venus_run env WAYLAND_DISPLAY="$DISPLAY_NAME" "$@"; }
 # --- 1. vkcube, recorded and streamed --------------------------------------
 DISPLAY_NAME=vs-display-1
 display_start "$DISPLAY_NAME" "$TEST_TMP/cube.h264" --http 127.0.0.1:0 || finish
-if [ -n "${HTTP_PORT:-}" ]; then
-  check "GET / serves the WebCodecs page" python3 "$D/ws_viewer.py" page 127.0.0.1 "$HTTP_PORT"
-  python3 "$D/ws_viewer.py" read 127.0.0.1 "$HTTP_PORT" 100 >"$TEST_TMP/viewer-read.out" 2>&1 &
+if [ -n "${HTTP_URL:-}" ]; then
+  check "GET / serves the WebCodecs page" python3 "$D/ws_viewer.py" page "$HTTP_URL"
+  python3 "$D/ws_viewer.py" read "$HTTP_URL" 100 >"$TEST_TMP/viewer-read.out" 2>&1 &
   v_read=$!
-  python3 "$D/ws_viewer.py" drop 127.0.0.1 "$HTTP_PORT" 20 >"$TEST_TMP/viewer-drop.out" 2>&1 &
+  python3 "$D/ws_viewer.py" drop "$HTTP_URL" 20 >"$TEST_TMP/viewer-drop.out" 2>&1 &
   v_drop=$!
-  python3 "$D/ws_viewer.py" stall 127.0.0.1 "$HTTP_PORT" 15 >"$TEST_TMP/viewer-stall.out" 2>&1 &
+  python3 "$D/ws_viewer.py" stall "$HTTP_URL" 15 >"$TEST_TMP/viewer-stall.out" 2>&1 &
   v_stall=$!
   BG_PIDS+=("$v_read" "$v_drop" "$v_stall")
   sleep 0.3
 else
-  fail "no 'venus-server: http' line with the port"
+  fail "no 'venus-server: viewer page at' line"
 fi
 t0=$(date +%s.%N)
 rc=0; wl_run vkcube-wayland --c 300 --width $W --height $H >"$TEST_TMP/cube.out" 2>&1 || rc=$?
@@ -69,7 +69,7 @@ else
   fail "vkcube-wayland --c 300 on the server's display: $(describe_rc "$rc")"
   show_tail "$TEST_TMP/cube.out"
 fi
-if [ -n "${HTTP_PORT:-}" ]; then
+if [ -n "${HTTP_URL:-}" ]; then
   if wait "$v_read"; then pass "viewer: $(cat "$TEST_TMP/viewer-read.out")"; else fail "viewer: $(cat "$TEST_TMP/viewer-read.out")"; fi
   if wait "$v_drop"; then pass "a viewer vanishing mid-stream: $(cat "$TEST_TMP/viewer-drop.out")"; else fail "dropping viewer: $(cat "$TEST_TMP/viewer-drop.out")"; fi
   kill_tree "$v_stall"; wait "$v_stall" 2>/dev/null || true

@@ -14,7 +14,10 @@
 #      acknowledged meanwhile);
 #   3. the server is view-only by default: a viewer's input is ignored and
 #      the stream says so; a malformed viewer message closes that viewer;
-#   4. with --input, the page clicks at a point and types a string; the
+#   4. with --input, a page of another site (another origin) that knows the
+#      viewer URL, token and all, opens the stream with and without the
+#      token: both are refused (the Origin check, one log line each), and
+#      no key reaches the client; then the page clicks at a point and types a string; the
 #      Wayland client (tests/display/wl_input, libxkbcommon on the keymap
 #      the seat sends) receives the button at the point mapped through the
 #      page's scaling and the same text; then a window of another size
@@ -35,13 +38,12 @@ D=$TESTS_DIR/display
 export XDG_RUNTIME_DIR=$TEST_TMP/rt
 mkdir -m 700 -p "$XDG_RUNTIME_DIR"
 cdp() { timeout -k 5 180 python3 "$D/cdp_view.py" "$CHROMIUM" "$(mktemp -d "$TEST_TMP/profile.XXXXXX")" "$@"; }
-http_port() { sed -nE 's|^venus-server: http http://127.0.0.1:([0-9]+)/$|\1|p' "$SERVER_OUT"; }
 
 # --- 1. vkcube in the page ----------------------------------------------------
 name=vs-display-browser
 server_start --display "$name" --http 127.0.0.1:0 || finish
-port=$(http_port)
-[ -n "$port" ] || { fail "no 'venus-server: http' line"; server_stop || true; finish; }
+url=$(viewer_url)
+[ -n "$url" ] || { fail "no 'venus-server: viewer page at' line"; server_stop || true; finish; }
 
 venus_run 300 env WAYLAND_DISPLAY="$name" vkcube-wayland --c 100000 --width 320 --height 240 \
   >"$TEST_TMP/cube.out" 2>&1 &
@@ -51,7 +53,7 @@ sleep 1
 
 shot=$TEST_TMP/shot.png
 rc=0
-page=$(cdp "http://127.0.0.1:$port/" shot 30 "$shot" 2>&1) || rc=$?
+page=$(cdp "$url" shot 30 "$shot" 2>&1) || rc=$?
 if [ "$rc" -eq 0 ]; then pass "Chromium's WebCodecs decoder: $page"; else fail "Chromium: $page ($(describe_rc "$rc"))"; fi
 if [ ! -s "$shot" ]; then
   fail "no screenshot"
@@ -83,17 +85,17 @@ if grep -q 'display: viewer [0-9]* connected' "$SERVER_LOG"; then pass "the page
 # The stream has no periodic key frames: the page asks for one after the
 # stall, and the server encodes the next frame as one.
 rc=0
-out=$(cdp "http://127.0.0.1:$port/" stall 5 2 2>&1) || rc=$?
+out=$(cdp "$url" stall 5 2 2>&1) || rc=$?
 if [ "$rc" -eq 0 ]; then pass "stalled viewer: $out"; else fail "stalled viewer: $out ($(describe_rc "$rc"))"; fi
 
 # --- 3. view only, malformed messages -------------------------------------------
-out=$(python3 "$D/ws_viewer.py" input 127.0.0.1 "$port" 2>&1) || true
+out=$(python3 "$D/ws_viewer.py" input "$url" 2>&1) || true
 if [ "$out" = "input not allowed" ] && wait_log_count 'display: viewer [0-9]+: input ignored \(view only' 1; then
   pass "without --input the stream says view only and a viewer's pointer motion is ignored"
 else
   fail "view only: viewer says '$out'; $(grep -c 'input ignored' "$SERVER_LOG") 'input ignored' lines"
 fi
-if out=$(python3 "$D/ws_viewer.py" bad 127.0.0.1 "$port" 2>&1) &&
+if out=$(python3 "$D/ws_viewer.py" bad "$url" 2>&1) &&
    grep -qE 'display: viewer [0-9]+ sent a message of type 99 and 8 bytes \(no such message\); closed' "$SERVER_LOG"; then
   pass "a malformed viewer message closes that viewer, with one log line: $out"
 else
@@ -111,13 +113,21 @@ if [ ! -x "$INPUT" ]; then
 fi
 name=vs-display-input
 server_start --display "$name" --http 127.0.0.1:0 --input || finish
-port=$(http_port)
+url=$(viewer_url)
 WAYLAND_DISPLAY=$name "$INPUT" 320 240 120 >"$TEST_TMP/input.out" 2>&1 &
 input_pid=$!
 BG_PIDS+=("$input_pid")
 for _ in $(seq 100); do grep -q '^ready' "$TEST_TMP/input.out" && break; sleep 0.1; done
 rc=0
-out=$(cdp "http://127.0.0.1:$port/" input "$TEST_TMP/input.png" \
+out=$(cdp "$url" foreign 2>&1) || rc=$?
+refusals=$(log_count "display: refusing viewer from 127\.0\.0\.1 \(the stream\): Origin 'http://127\.0\.0\.1:[0-9]+' is not this server's")
+if [ "$rc" -eq 0 ] && [ "$refusals" -eq 2 ] && ! grep -q '^key ' "$TEST_TMP/input.out"; then
+  pass "a page of another site is refused the stream, with the token and without, one line each; no key reached the client: $out"
+else
+  fail "a page of another site: $out ($(describe_rc "$rc")); $refusals Origin refusals; $(grep -c '^key ' "$TEST_TMP/input.out") keys reached the client"
+fi
+rc=0
+out=$(cdp "$url" input "$TEST_TMP/input.png" \
   env WAYLAND_DISPLAY="$name" "$INPUT" 256 128 60 2>&1) || rc=$?
 kill "$input_pid" 2>/dev/null; wait "$input_pid" 2>/dev/null || true
 note "$(echo "$out" | tr '\n' ';')"

@@ -98,6 +98,10 @@ void os_worker_tie_fini(struct os_worker_tie *tie);
  * cannot be made: the worker must _exit at once. */
 bool os_worker_start(const struct os_worker_tie *tie, int keep);
 
+/* Fills buf with `len` bytes from the OS's cryptographic random source
+ * (getrandom on Linux, /dev/urandom elsewhere). 0, or -1 with errno. */
+int os_random_bytes(void *buf, size_t len);
+
 /* How many memory mappings the kernel lets one process hold
  * (vm.max_map_count on Linux); 0 if the OS does not say. */
 uint64_t os_max_mappings(void);

@@ -14,6 +14,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -158,4 +159,21 @@ os_worker_start(const struct os_worker_tie *tie, int keep)
       return false;
    os_close_fds_except(&keep, 1);
    return true;
+}
+
+int
+os_random_bytes(void *buf, size_t len)
+{
+   uint8_t *p = buf;
+   while (len) {
+      ssize_t n = getrandom(p, len, 0);
+      if (n < 0) {
+         if (errno == EINTR)
+            continue;
+         return -1;
+      }
+      p += n;
+      len -= (size_t)n;
+   }
+   return 0;
 }

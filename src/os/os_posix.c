@@ -548,4 +548,28 @@ os_worker_start(const struct os_worker_tie *tie, int keep)
    return err == 0;
 }
 
+int
+os_random_bytes(void *buf, size_t len)
+{
+   int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+   if (fd < 0)
+      return -1;
+   uint8_t *p = buf;
+   while (len) {
+      ssize_t n = read(fd, p, len);
+      if (n < 0 && errno == EINTR)
+         continue;
+      if (n <= 0) {
+         close_keep_errno(fd);
+         if (n == 0)
+            errno = EIO;
+         return -1;
+      }
+      p += n;
+      len -= (size_t)n;
+   }
+   close(fd);
+   return 0;
+}
+
 #endif /* !VS_OS_LINUX */

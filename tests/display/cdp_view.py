@@ -21,8 +21,15 @@ it waits on the page's window.vsStats) on the display's page.
   cdp_view.py CHROMIUM USER_DATA_DIR URL latency SECONDS WARMUP_S [SHOT.png]
       watches SECONDS (window 800x600), then prints commit->decoded and
       commit->drawn (median, p99) after WARMUP_S, and the p99 of commit->drawn
-      in the first and the last 10 s of that span (growth check)"""
-import base64, json, os, socket, struct, subprocess, sys, time
+      in the first and the last 10 s of that span (growth check)
+  cdp_view.py CHROMIUM USER_DATA_DIR URL foreign
+      a hostile site: serves a page of its own (another origin,
+      http://127.0.0.1:OTHER_PORT) that opens URL's stream, token and all,
+      then without the token, and types 'pwned' where it is let in; prints
+      what the browser saw; exit 1 if the stream opened"""
+import base64, json, os, socket, struct, subprocess, sys, threading, time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import urlsplit
 
 TEXT = 'Hello, venus 42!'
 
@@ -184,12 +191,71 @@ def pct(v, q):
     return v[min(len(v) - 1, int(len(v) * q))] if v else float('nan')
 
 
+# What a page of another site does with a viewer URL it got hold of.
+FOREIGN_PAGE = '''<!doctype html><html><body><script>
+const urls = %s, results = [];
+function attempt(i) {
+  if (i == urls.length) { window.result = results.join('; '); return; }
+  const ws = new WebSocket(urls[i]);
+  ws.binaryType = 'arraybuffer';
+  let opened = false;
+  ws.onopen = () => {
+    opened = true;
+    for (const code of [25, 17, 49, 18, 32])
+      for (const state of [1, 0]) {
+        const v = new DataView(new ArrayBuffer(12));
+        v.setUint8(0, 6); v.setUint32(4, code, true); v.setUint32(8, state, true);
+        ws.send(v.buffer);
+      }
+    setTimeout(() => ws.close(), 500);
+  };
+  ws.onclose = e => {
+    results.push(urls[i].replace(/token=[^&]*/, 'token=...') + (opened ? ' open: typed pwned' : ' refused'));
+    attempt(i + 1);
+  };
+}
+attempt(0);
+</script></body></html>'''
+
+
+def foreign_site(viewer_url):
+    """Serves FOREIGN_PAGE from 127.0.0.1 on a port of its own; its URL."""
+    u = urlsplit(viewer_url)
+    urls = ['ws://%s/stream?%s' % (u.netloc, u.query), 'ws://%s/stream' % u.netloc]
+    page = (FOREIGN_PAGE % json.dumps(urls)).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header('Content-Type', 'text/html')
+            self.send_header('Content-Length', str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(('127.0.0.1', 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return 'http://127.0.0.1:%d/' % server.server_address[1]
+
+
 def main():
     chromium, profile, url, mode = sys.argv[1:5]
     args = sys.argv[5:]
     size = {'input': (800, 450), 'latency': (800, 600)}.get(mode, (400, 300))
+    if mode == 'foreign':
+        url = foreign_site(url)
     proc, ws = open_page(chromium, profile, url, *size)
     try:
+        if mode == 'foreign':
+            deadline = time.time() + 30
+            result = None
+            while result is None and time.time() < deadline:
+                time.sleep(0.1)
+                result = ws.eval('window.result')
+            print('a page of %s: %s' % (url, result or 'no answer in 30 s'))
+            return 0 if result and 'open' not in result else 1
         if mode == 'shot':
             need, shot = int(args[0]), args[1]
             stats = ws.wait_decoded(need)

@@ -1,35 +1,51 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """A viewer of the display's WebSocket stream, for tests/test_display.sh.
+URL is the page's, as the server prints it (http://HOST:PORT/?token=...):
+the stream is asked for with the same token.
 
-  ws_viewer.py page HOST PORT            GET / serves the WebCodecs page
-  ws_viewer.py read HOST PORT N          reads N access units: the first is a key
+  ws_viewer.py page URL                  GET / serves the WebCodecs page
+  ws_viewer.py read URL N                reads N access units: the first is a key
                                          frame with SPS and PPS; prints figures
-  ws_viewer.py drop HOST PORT N          reads N, then vanishes mid-message (RST)
-  ws_viewer.py stall HOST PORT SECONDS   connects and never reads (a slow viewer)
-  ws_viewer.py input HOST PORT           sends a pointer motion (and an acknowledgement)
+  ws_viewer.py drop URL N                reads N, then vanishes mid-message (RST)
+  ws_viewer.py stall URL SECONDS         connects and never reads (a slow viewer)
+  ws_viewer.py input URL                 sends a pointer motion (and an acknowledgement)
                                          and prints whether the stream says input is allowed
-  ws_viewer.py bad HOST PORT             sends a message of an unknown type: the server
+  ws_viewer.py bad URL                   sends a message of an unknown type: the server
                                          must close the connection
+  ws_viewer.py foreign URL ORIGIN        what a page of another site can do: asks for the
+                                         stream with Origin: ORIGIN; prints the answer's
+                                         status line, and if it was let in, types 'pwned'
+
+Pings from the server are answered (as browsers do).
 """
 import base64, os, socket, struct, sys, time
+from urllib.parse import urlsplit
 
 
-def connect(host, port, rcvbuf=None):
+def upgrade(host, port, query, origin=None, rcvbuf=None):
+    """Sends the upgrade request; returns the socket and the answer's head."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.settimeout(20)
     s.connect((host, port))
     key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall(('GET /stream HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
-               'Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n' % (host, port, key)).encode())
+    s.sendall(('GET /stream%s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+               '%sSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n' % (
+                   '?' + query if query else '', host, port, 'Origin: %s\r\n' % origin if origin else '',
+                   key)).encode())
     buf = b''
     while b'\r\n\r\n' not in buf:
         chunk = s.recv(1)
         if not chunk:
             raise SystemExit('handshake: connection closed')
         buf += chunk
+    return s, key, buf
+
+
+def connect(host, port, query, rcvbuf=None):
+    s, key, buf = upgrade(host, port, query, rcvbuf=rcvbuf)
     if b' 101 ' not in buf.split(b'\r\n')[0]:
         raise SystemExit('handshake refused: %r' % buf[:80])
     import hashlib
@@ -49,16 +65,26 @@ def recv_exact(s, n):
     return out
 
 
+def send_frame(s, opcode, body):
+    mask = os.urandom(4)
+    s.sendall(bytes([0x80 | opcode, 0x80 | len(body)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(body)))
+
+
 def message(s):
-    b0, b1 = recv_exact(s, 2)
-    if b0 != 0x82:
-        raise SystemExit('unexpected frame opcode 0x%02x' % b0)
-    n = b1 & 0x7f
-    if n == 126:
-        n = struct.unpack('>H', recv_exact(s, 2))[0]
-    elif n == 127:
-        n = struct.unpack('>Q', recv_exact(s, 8))[0]
-    return recv_exact(s, n)
+    while True:
+        b0, b1 = recv_exact(s, 2)
+        n = b1 & 0x7f
+        if n == 126:
+            n = struct.unpack('>H', recv_exact(s, 2))[0]
+        elif n == 127:
+            n = struct.unpack('>Q', recv_exact(s, 8))[0]
+        body = recv_exact(s, n)
+        if b0 == 0x89:
+            send_frame(s, 0xA, body)  # pong
+            continue
+        if b0 != 0x82:
+            raise SystemExit('unexpected frame opcode 0x%02x' % b0)
+        return body
 
 
 def nal_types(au):
@@ -72,10 +98,11 @@ def nal_types(au):
 
 
 def main():
-    mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    mode, url = sys.argv[1], urlsplit(sys.argv[2])
+    host, port, query = url.hostname, url.port, url.query
     if mode == 'page':
         s = socket.create_connection((host, port), timeout=10)
-        s.sendall(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+        s.sendall(('GET /?%s HTTP/1.1\r\nHost: %s:%d\r\n\r\n' % (query, host, port)).encode())
         data = b''
         while True:
             c = s.recv(65536)
@@ -85,17 +112,28 @@ def main():
         ok = b'200 OK' in data.split(b'\r\n')[0] and b'VideoDecoder' in data
         print('page: %d bytes, %s' % (len(data), 'WebCodecs page' if ok else 'unexpected'))
         return 0 if ok else 1
+    if mode == 'foreign':
+        s, _, head = upgrade(host, port, query, origin=sys.argv[3])
+        status = head.split(b'\r\n')[0].decode()
+        if ' 101 ' not in status:
+            print(status)
+            return 0
+        for code in (25, 17, 49, 18, 32):  # p w n e d
+            for state in (1, 0):
+                send_frame(s, 2, struct.pack('<BxxxII', 6, code, state))
+        time.sleep(0.5)
+        print('%s: let in, typed pwned' % status)
+        return 1
     if mode == 'stall':
-        s = connect(host, port, rcvbuf=4096)
-        time.sleep(float(sys.argv[4]))
+        s = connect(host, port, query, rcvbuf=4096)
+        time.sleep(float(sys.argv[3]))
         print('stalled viewer: done')
         return 0
     if mode in ('input', 'bad'):
-        s = connect(host, port)
+        s = connect(host, port, query)
         first = message(s)
         body = struct.pack('<Bxxxii', 3, 10 * 256, 10 * 256) if mode == 'input' else struct.pack('<Bxxxi', 99, 0)
-        mask = os.urandom(4)
-        s.sendall(bytes([0x82, 0x80 | len(body)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(body)))
+        send_frame(s, 2, body)
         if mode == 'input':
             print('input %s' % ('allowed' if first[1] & 1 else 'not allowed'))
             time.sleep(0.5)
@@ -111,8 +149,8 @@ def main():
             return 1
         print('closed after a bad message')
         return 0
-    n = int(sys.argv[4])
-    s = connect(host, port)
+    n = int(sys.argv[3])
+    s = connect(host, port, query)
     t0 = time.time()
     first = message(s)
     key, seq = first[0], struct.unpack('<I', first[4:8])[0]

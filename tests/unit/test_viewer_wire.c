@@ -41,34 +41,126 @@ record(void *data, const uint8_t *m, size_t len)
    return !s->refuse;
 }
 
+static enum vs_http_route
+route(const char *req)
+{
+   struct vs_http_request r;
+   vs_http_parse_request(req, &r);
+   return r.route;
+}
+
 TEST(request_upgrade_accept)
 {
    /* RFC 6455's own example key and answer. */
-   char accept[VS_WS_ACCEPT_SIZE];
+   struct vs_http_request r;
    const char *req = "GET /stream HTTP/1.1\r\nHost: x\r\nupgrade: WebSocket\r\nConnection: Upgrade\r\n"
                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-   CHECK_EQ(vs_http_parse_request(req, accept), VS_HTTP_UPGRADE);
-   CHECK(strcmp(accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") == 0);
+   vs_http_parse_request(req, &r);
+   CHECK_EQ(r.route, VS_HTTP_UPGRADE);
+   CHECK(strcmp(r.accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") == 0);
 }
 
 TEST(request_routes)
 {
-   char accept[VS_WS_ACCEPT_SIZE];
-   CHECK_EQ(vs_http_parse_request("GET / HTTP/1.1\r\n\r\n", accept), VS_HTTP_PAGE);
-   CHECK_EQ(vs_http_parse_request("GET /index.html HTTP/1.0\r\n\r\n", accept), VS_HTTP_PAGE);
-   CHECK_EQ(vs_http_parse_request("GET /x HTTP/1.1\r\n\r\n", accept), VS_HTTP_NOT_FOUND);
-   CHECK_EQ(vs_http_parse_request("POST / HTTP/1.1\r\n\r\n", accept), VS_HTTP_NOT_GET);
-   CHECK_EQ(vs_http_parse_request("", accept), VS_HTTP_NOT_GET);
+   CHECK_EQ(route("GET / HTTP/1.1\r\n\r\n"), VS_HTTP_PAGE);
+   CHECK_EQ(route("GET /index.html HTTP/1.0\r\n\r\n"), VS_HTTP_PAGE);
+   CHECK_EQ(route("GET /?token=abc HTTP/1.1\r\n\r\n"), VS_HTTP_PAGE);
+   CHECK_EQ(route("GET /x HTTP/1.1\r\n\r\n"), VS_HTTP_NOT_FOUND);
+   CHECK_EQ(route("GET /x?/ HTTP/1.1\r\n\r\n"), VS_HTTP_NOT_FOUND);
+   CHECK_EQ(route("POST / HTTP/1.1\r\n\r\n"), VS_HTTP_NOT_GET);
+   CHECK_EQ(route(""), VS_HTTP_NOT_GET);
    /* No key, or no upgrade, or a key too long for the handshake. */
-   CHECK_EQ(vs_http_parse_request("GET /stream HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", accept),
-            VS_HTTP_BAD_UPGRADE);
-   CHECK_EQ(vs_http_parse_request("GET /stream HTTP/1.1\r\nSec-WebSocket-Key: abc\r\n\r\n", accept),
-            VS_HTTP_BAD_UPGRADE);
+   CHECK_EQ(route("GET /stream HTTP/1.1\r\nUpgrade: websocket\r\n\r\n"), VS_HTTP_BAD_UPGRADE);
+   CHECK_EQ(route("GET /stream?token=abc HTTP/1.1\r\nSec-WebSocket-Key: abc\r\n\r\n"), VS_HTTP_BAD_UPGRADE);
    char big[400];
    int n = snprintf(big, sizeof(big), "GET /stream HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Key: ");
    memset(big + n, 'k', 200);
    strcpy(big + n + 200, "\r\n\r\n");
-   CHECK_EQ(vs_http_parse_request(big, accept), VS_HTTP_BAD_UPGRADE);
+   CHECK_EQ(route(big), VS_HTTP_BAD_UPGRADE);
+}
+
+TEST(request_token)
+{
+   struct vs_http_request r;
+   vs_http_parse_request("GET / HTTP/1.1\r\n\r\n", &r);
+   CHECK(!r.token_given);
+   vs_http_parse_request("GET /stream?a=1&token=0123abcd&b=2 HTTP/1.1\r\n\r\n", &r);
+   CHECK(r.token_given);
+   CHECK(strcmp(r.token, "0123abcd") == 0);
+   vs_http_parse_request("GET /?token= HTTP/1.1\r\n\r\n", &r);
+   CHECK(r.token_given);
+   CHECK(strcmp(r.token, "") == 0);
+   /* A token in a header, or a parameter that only ends in token=, is none. */
+   vs_http_parse_request("GET /?xtoken=abc HTTP/1.1\r\ntoken=abc\r\n\r\n", &r);
+   CHECK(!r.token_given);
+   /* Longer than any token: given, and matching none. */
+   char req[400];
+   int n = snprintf(req, sizeof(req), "GET /?token=");
+   memset(req + n, 'a', VS_HTTP_TOKEN_MAX + 1);
+   strcpy(req + n + VS_HTTP_TOKEN_MAX + 1, " HTTP/1.1\r\n\r\n");
+   vs_http_parse_request(req, &r);
+   CHECK(r.token_given);
+   CHECK(strcmp(r.token, "") == 0);
+}
+
+TEST(request_origin)
+{
+   struct vs_http_request r;
+   vs_http_parse_request("GET /stream HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n", &r);
+   CHECK_EQ(r.origin, VS_HTTP_ORIGIN_NONE);
+   CHECK(strcmp(r.origin_text, "") == 0);
+   vs_http_parse_request("GET /stream HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nOrigin: http://127.0.0.1:8080\r\n\r\n", &r);
+   CHECK_EQ(r.origin, VS_HTTP_ORIGIN_SAME);
+   vs_http_parse_request("GET /stream HTTP/1.1\r\norigin: HTTPS://Viewer.example\r\nHOST: viewer.EXAMPLE\r\n\r\n", &r);
+   CHECK_EQ(r.origin, VS_HTTP_ORIGIN_SAME);
+   const char *foreign[] = {
+      "Host: 127.0.0.1:8080\r\nOrigin: https://evil.example\r\n",
+      "Host: 127.0.0.1:8080\r\nOrigin: http://127.0.0.1:8081\r\n",   /* another port is another origin */
+      "Host: 127.0.0.1:8080\r\nOrigin: http://127.0.0.1:8080.evil.example\r\n",
+      "Host: 127.0.0.1:8080\r\nOrigin: http://127.0.0.1\r\n",
+      "Host: 127.0.0.1:8080\r\nOrigin: null\r\n",
+      "Host: 127.0.0.1:8080\r\nOrigin: ftp://127.0.0.1:8080\r\n",
+      "Origin: http://127.0.0.1:8080\r\n",                            /* no Host to be */
+      "Host: \r\nOrigin: http://\r\n",
+   };
+   for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+      char req[256];
+      snprintf(req, sizeof(req), "GET /stream HTTP/1.1\r\n%s\r\n", foreign[i]);
+      vs_http_parse_request(req, &r);
+      CHECK_EQ(r.origin, VS_HTTP_ORIGIN_FOREIGN);
+   }
+   vs_http_parse_request("GET / HTTP/1.1\r\nOrigin: https://evil.example\r\n\r\n", &r);
+   CHECK(strcmp(r.origin_text, "https://evil.example") == 0);
+   /* An Origin too long for the log is still one (cut, printable). */
+   char req[600];
+   int n = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: a\r\nOrigin: http://\x01");
+   memset(req + n, 'a', 300);
+   strcpy(req + n + 300, "\r\n\r\n");
+   vs_http_parse_request(req, &r);
+   CHECK_EQ(r.origin, VS_HTTP_ORIGIN_FOREIGN);
+   CHECK_EQ(strlen(r.origin_text), (size_t)VS_HTTP_ORIGIN_LOG_MAX);
+   CHECK(strncmp(r.origin_text, "http://?aaa", 11) == 0);
+}
+
+TEST(viewer_token)
+{
+   const uint8_t random[VS_VIEWER_TOKEN_BYTES] = { 0x00, 0x01, 0xab, 0xff };
+   char hex[2 * VS_VIEWER_TOKEN_BYTES + 1];
+   vs_viewer_token_hex(random, hex);
+   CHECK(strcmp(hex, "0001abff000000000000000000000000") == 0);
+   CHECK(vs_viewer_token_valid(hex));
+   CHECK(vs_viewer_token_valid("abcdefghijklmnopqrstuvwxyz-._~0123456789"));
+   CHECK(!vs_viewer_token_valid("short"));
+   CHECK(!vs_viewer_token_valid("0001abff00000000000000000000000/"));
+   CHECK(!vs_viewer_token_valid("0001abff00000000000000000000000 "));
+   CHECK(!vs_viewer_token_valid("0001abff00000000000000000000000&"));
+   CHECK(vs_viewer_token_equal(hex, hex));
+   CHECK(vs_viewer_token_equal("0001abff000000000000000000000000", hex));
+   CHECK(!vs_viewer_token_equal("0001abff00000000000000000000000", hex));
+   CHECK(!vs_viewer_token_equal("0001abff0000000000000000000000000", hex));
+   CHECK(!vs_viewer_token_equal("1001abff000000000000000000000000", hex));
+   CHECK(!vs_viewer_token_equal("", hex));
+   CHECK(!vs_viewer_token_equal("", ""));
 }
 
 TEST(frames_split_and_unmasked)
@@ -200,6 +292,7 @@ TEST(window_ack_wraps)
    CHECK_EQ(w.n, 0u);
 }
 
-UNIT_MAIN(UNIT(request_upgrade_accept), UNIT(request_routes), UNIT(frames_split_and_unmasked), UNIT(frames_refused),
+UNIT_MAIN(UNIT(request_upgrade_accept), UNIT(request_routes), UNIT(request_token), UNIT(request_origin),
+          UNIT(viewer_token), UNIT(frames_split_and_unmasked), UNIT(frames_refused),
           UNIT(messages_decoded), UNIT(input_ranges), UNIT(pointer_clamped),
           UNIT(window_ack_wraps))

@@ -914,7 +914,7 @@ start_parts(struct vs_display *d, const struct vs_display_options *o)
       const struct vs_http_events events = {
          .want_key = viewer_wants_key, .room = viewer_room, .sent = viewer_sent, .input = viewer_input, .data = d,
       };
-      if (!(d->http = vs_http_start(o->http, o->input, &events)))
+      if (!(d->http = vs_http_start(o->http, o->input, o->http_token, &events)))
          return false;
       sink = vs_http_sink(d->http);
       vs_stream_add_sink(d->stream, &sink);

@@ -124,8 +124,11 @@ struct vs_http_events {
    void *data;
 };
 struct vs_http;
-/* NULL (the reason logged) if the endpoint cannot be set up. */
-struct vs_http *vs_http_start(const char *addr_port, bool input, const struct vs_http_events *events);
+/* NULL (the reason logged) if the endpoint cannot be set up. `token`:
+ * what viewers must present (?token=), or NULL for a random one; the page's
+ * URL with it is printed once. */
+struct vs_http *vs_http_start(const char *addr_port, bool input, const char *token,
+                              const struct vs_http_events *events);
 /* Sends one access unit to every viewer (copied); ready is false while
  * every viewer that acknowledges frames has a full window of
  * unacknowledged ones, so a slow viewer gets fewer frames, never older

@@ -14,6 +14,22 @@
  * Anything else closes that viewer with one log line. Requests, frames and
  * messages are parsed without sockets (viewer_wire.h; fuzz/fuzz_viewer.c).
  *
+ * Who may view: the page and the stream want the server's token in the
+ * query (?token=, printed once at start-up; the page hands it on to its
+ * WebSocket URL), and a request that says it comes from another site
+ * (Origin) is refused even with it: a page the viewer's browser opens
+ * elsewhere can neither read the stream nor type into the guest. A
+ * refusal is a 403 and one log line.
+ *
+ * Slots: answering a request and serving a viewer take separate slots,
+ * each table with a per-address cap, so viewers holding every viewer slot
+ * do not keep the page from anyone. When the viewer slots are full, a
+ * viewer from an address holding fewer takes the slot of the least
+ * recently heard viewer of the address holding the most. A viewer that
+ * sends nothing (acknowledgements, or the pongs browsers answer our pings
+ * with) for VIEWER_IDLE_NS is closed. A refused connection gets a 503 and
+ * one log line.
+ *
  * Pacing: a viewer that acknowledges is sent at most VS_VIEWER_WINDOW unacknowledged
  * access units; the encoder waits while no viewer has room (the sink's
  * readiness),
@@ -41,6 +57,10 @@
 #include "base/log.h"
 
 #define MAX_VIEWERS 32
+/* Connections that have not become viewers: sending a request, or
+ * reading an answer. */
+#define MAX_REQUESTS 16
+#define MAX_CONNS (MAX_VIEWERS + MAX_REQUESTS)
 #define MAX_QUEUED 8
 /* Room for a partial frame and a whole one (6 + 125 bytes each). */
 #define IN_MAX 256
@@ -53,8 +73,15 @@
 /* A viewer whose socket took no byte of its queue for this long is closed:
  * it holds a slot without watching. */
 #define VIEWER_STALL_NS 10000000000ull
-/* Connections one peer address may hold: the others keep their slots. */
-#define MAX_PER_ADDRESS 4
+/* Viewers, and requests, one peer address may hold: the others keep
+ * their slots. */
+#define MAX_VIEWERS_PER_ADDRESS (MAX_VIEWERS / 8)
+#define MAX_REQUESTS_PER_ADDRESS 4
+/* A viewer we have heard nothing from for this long is pinged (browsers
+ * answer on their own, whatever the page's script is doing); one silent
+ * for VIEWER_IDLE_NS is closed: it holds a slot without watching. */
+#define VIEWER_PING_NS 5000000000ull
+#define VIEWER_IDLE_NS 30000000000ull
 
 extern const char vs_display_page[];
 
@@ -72,8 +99,13 @@ struct conn {
    uint32_t id;                       /* viewer number, for the log */
    uint64_t accepted_ns;
    uint64_t progress_ns;              /* a viewer's socket last took bytes */
+   uint64_t heard_ns;                 /* a viewer's last complete frame came */
+   uint64_t ping_ns;                  /* the last ping was queued */
+   uint8_t ping_left;                 /* bytes of a ping frame still to send */
    struct sockaddr_storage peer;
+   char peer_text[INET6_ADDRSTRLEN];  /* its address, for the log */
    bool websocket;
+   bool has_token;                    /* its upgrade carried the server's token */
    bool need_key;
    bool paced;                        /* it acknowledges */
    bool input_refused_logged;
@@ -100,10 +132,11 @@ struct vs_http {
    struct os_event wake;
    pthread_t thread;
    pthread_mutex_t lock;
-   struct conn *conns[MAX_VIEWERS];
+   struct conn *conns[MAX_CONNS];
    bool stop;
    bool running;
    bool input;                        /* --input: viewers' input reaches the seat */
+   char token[VS_HTTP_TOKEN_MAX + 1]; /* what the page and the stream want in ?token= */
    struct vs_http_events events;
    atomic_bool ready;                 /* the sink's readiness */
    uint64_t dropped, skipped, acks, key_requests, inputs;
@@ -150,7 +183,7 @@ static void
 update_ready(struct vs_http *h)
 {
    bool ready = true;
-   for (int i = 0; i < MAX_VIEWERS; i++) {
+   for (int i = 0; i < MAX_CONNS; i++) {
       struct conn *c = h->conns[i];
       if (!c || !c->websocket)
          continue;
@@ -183,7 +216,9 @@ set_reply(struct conn *c, const char *status, const char *type, const char *body
       return;
    int n = snprintf(c->reply, cap,
                     "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
-                    "Connection: close\r\n\r\n",
+                    /* No other site frames the page, nor learns its URL (the token) from a Referer. */
+                    "X-Frame-Options: DENY\r\nContent-Security-Policy: frame-ancestors 'none'\r\n"
+                    "Referrer-Policy: no-referrer\r\nConnection: close\r\n\r\n",
                     status, type, blen);
    memcpy(c->reply + n, body ? body : "", blen);
    c->reply_len = (size_t)n + blen;
@@ -191,17 +226,105 @@ set_reply(struct conn *c, const char *status, const char *type, const char *body
    c->close_after_reply = close_after;
 }
 
+/* The viewers (WebSocket connections), or the other connections, of
+ * `peer`'s address; *total: of every address. */
+static int
+count_conns(struct vs_http *h, const struct sockaddr_storage *peer, bool viewers, int *total)
+{
+   int same = 0, all = 0;
+   for (int i = 0; i < MAX_CONNS; i++) {
+      struct conn *c = h->conns[i];
+      if (!c || c->websocket != viewers)
+         continue;
+      all++;
+      if (same_address(&c->peer, peer))
+         same++;
+   }
+   if (total)
+      *total = all;
+   return same;
+}
+
+/* With every viewer slot taken, for a viewer whose address holds `held`:
+ * the least recently heard viewer of the address holding the most, if
+ * that is at least two more (so the two never take turns); -1 if none. */
+static int
+viewer_to_evict(struct vs_http *h, int held)
+{
+   int victim = -1, victim_held = 0;
+   for (int i = 0; i < MAX_CONNS; i++) {
+      struct conn *c = h->conns[i];
+      if (!c || !c->websocket)
+         continue;
+      int n = count_conns(h, &c->peer, true, NULL);
+      if (n > victim_held || (n == victim_held && c->heard_ns < h->conns[victim]->heard_ns)) {
+         victim = i;
+         victim_held = n;
+      }
+   }
+   return victim >= 0 && victim_held >= held + 2 ? victim : -1;
+}
+
+/* Whether the request may have the page or the stream: it carries the
+ * token, and no browser says it comes from another site. Else a 403 and
+ * one line. */
+static bool
+viewer_admitted(struct conn *c, const struct vs_http_request *req)
+{
+   const char *what = req->route == VS_HTTP_PAGE ? "the page" : "the stream";
+   if (req->origin == VS_HTTP_ORIGIN_FOREIGN)
+      vs_warn(0, "display: refusing viewer from %s (%s): Origin '%s' is not this server's", c->peer_text, what,
+              req->origin_text);
+   else if (!req->token_given)
+      vs_warn(0, "display: refusing viewer from %s (%s): no token (open the URL the server printed, with its ?token=)",
+              c->peer_text, what);
+   else if (!vs_viewer_token_equal(req->token, c->http->token))
+      vs_warn(0, "display: refusing viewer from %s (%s): wrong token", c->peer_text, what);
+   else
+      return true;
+   set_reply(c, "403 Forbidden", "text/plain",
+             "open the page at the URL the server printed (with its ?token=), from this server's own origin\n", true);
+   return false;
+}
+
+/* Whether the viewer gets a slot (it may take one from the address holding
+ * the most); else a 503 and one line. */
+static bool
+viewer_slot(struct conn *c)
+{
+   struct vs_http *h = c->http;
+   int total, held = count_conns(h, &c->peer, true, &total);
+   if (held >= MAX_VIEWERS_PER_ADDRESS) {
+      vs_warn(0, "display: refusing viewer from %s: its address holds %d viewers (limit %d)", c->peer_text, held,
+              MAX_VIEWERS_PER_ADDRESS);
+      set_reply(c, "503 Service Unavailable", "text/plain", "too many viewers from this address\n", true);
+      return false;
+   }
+   if (total < MAX_VIEWERS)
+      return true;
+   int victim = viewer_to_evict(h, held);
+   if (victim < 0) {
+      vs_warn(0, "display: refusing viewer from %s: all %d viewer slots are taken (no address holds two more than it)",
+              c->peer_text, MAX_VIEWERS);
+      set_reply(c, "503 Service Unavailable", "text/plain", "every viewer slot is taken\n", true);
+      return false;
+   }
+   struct conn *v = h->conns[victim];
+   vs_warn(0, "display: viewer %u (%s, whose address holds the most) closed to make room for a viewer from %s", v->id,
+           v->peer_text, c->peer_text);
+   conn_close(h, victim);
+   return true;
+}
+
 static void
 handle_request(struct conn *c)
 {
    struct vs_http *h = c->http;
-   char accept[VS_WS_ACCEPT_SIZE];
-   switch (vs_http_parse_request(c->req, accept)) {
+   struct vs_http_request req;
+   vs_http_parse_request(c->req, &req);
+   switch (req.route) {
    case VS_HTTP_NOT_GET:
       set_reply(c, "405 Method Not Allowed", "text/plain", "GET only\n", true);
-      return;
-   case VS_HTTP_PAGE:
-      set_reply(c, "200 OK", "text/html; charset=utf-8", vs_display_page, true);
       return;
    case VS_HTTP_NOT_FOUND:
       set_reply(c, "404 Not Found", "text/plain", "not found\n", true);
@@ -209,22 +332,33 @@ handle_request(struct conn *c)
    case VS_HTTP_BAD_UPGRADE:
       set_reply(c, "400 Bad Request", "text/plain", "a WebSocket upgrade is expected\n", true);
       return;
+   case VS_HTTP_PAGE:
    case VS_HTTP_UPGRADE:
       break;
    }
+   if (!viewer_admitted(c, &req))
+      return;
+   if (req.route == VS_HTTP_PAGE) {
+      set_reply(c, "200 OK", "text/html; charset=utf-8", vs_display_page, true);
+      return;
+   }
+   if (!viewer_slot(c))
+      return;
    c->reply = malloc(256);
    if (!c->reply)
       return;
    c->reply_len = (size_t)snprintf(c->reply, 256,
                                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                                    "Sec-WebSocket-Accept: %s\r\n\r\n",
-                                   accept);
+                                   req.accept);
    c->reply_off = 0;
    c->websocket = true;
+   c->has_token = true;
    c->need_key = true;
-   c->progress_ns = os_now_ns();
+   c->progress_ns = c->heard_ns = c->ping_ns = os_now_ns();
    c->id = ++h->viewers_total;
-   vs_info(0, "display: viewer %u connected (%u so far)%s", c->id, h->viewers_total, h->input ? ", input allowed" : "");
+   vs_info(0, "display: viewer %u connected from %s (%u so far)%s", c->id, c->peer_text, h->viewers_total,
+           h->input ? ", input allowed" : "");
    h->events.want_key(h->events.data);
    update_ready(h);
 }
@@ -245,7 +379,16 @@ conn_write(struct conn *c)
       if (c->close_after_reply)
          return false;
    }
-   while (c->websocket && c->q_len) {
+   while (c->websocket && (c->q_len || c->ping_left)) {
+      if (c->sent == 0 && c->ping_left) {
+         /* Between messages: an empty ping (FIN, opcode 9). */
+         static const uint8_t ping[2] = { 0x89, 0x00 };
+         ssize_t n = send(c->fd, ping + sizeof(ping) - c->ping_left, c->ping_left, MSG_NOSIGNAL);
+         if (n < 0)
+            return errno == EAGAIN || errno == EINTR;
+         c->ping_left -= (uint8_t)n;
+         continue;
+      }
       struct msg *m = c->queue[c->q_head];
       if (c->sent == 0) {
          c->hdr[0] = 0x82;
@@ -326,9 +469,10 @@ viewer_message(void *data, const uint8_t *m, size_t len)
       }
       return true;
    }
-   if (!h->input) {
+   if (!h->input || !c->has_token) {
       if (!c->input_refused_logged)
-         vs_info(0, "display: viewer %u: input ignored (view only; start the server with --input)", c->id);
+         vs_info(0, "display: viewer %u: input ignored (%s)", c->id,
+                 !h->input ? "view only; start the server with --input" : "it holds no token");
       c->input_refused_logged = true;
       return true;
    }
@@ -346,6 +490,8 @@ viewer_frames(struct conn *c)
 {
    size_t used;
    bool ok = vs_ws_frames(c->in, c->in_len, c->id, viewer_message, c, &used);
+   if (used)
+      c->heard_ns = os_now_ns();
    memmove(c->in, c->in + used, c->in_len - used);
    c->in_len -= used;
    return ok;
@@ -408,7 +554,7 @@ http_send(void *data, const struct vs_access_unit *unit)
    memcpy(m->data + 24, unit->data, size);
    bool need_key = false;
    pthread_mutex_lock(&h->lock);
-   for (int i = 0; i < MAX_VIEWERS; i++) {
+   for (int i = 0; i < MAX_CONNS; i++) {
       struct conn *c = h->conns[i];
       if (!c || !c->websocket)
          continue;
@@ -454,13 +600,76 @@ vs_http_sink(struct vs_http *h)
    return (struct vs_stream_sink){ .send = http_send, .ready = http_ready, .data = h };
 }
 
+/* A refusal at accept time, before the request is read: a 503 written
+ * into the fresh socket's empty buffer, the request (whatever came of it)
+ * read and dropped so that closing sends no reset in front of the answer. */
+static void
+refuse_connection(int fd)
+{
+   static const char reply[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+                               "Content-Length: 29\r\nConnection: close\r\n\r\ntoo many requests; try again\n";
+   ssize_t sent = send(fd, reply, sizeof(reply) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+   (void)sent;
+   shutdown(fd, SHUT_WR);
+   char drain[4096];
+   while (recv(fd, drain, sizeof(drain), MSG_DONTWAIT) > 0)
+      ;
+   close(fd);
+}
+
+/* Under h->lock: a new connection gets a request slot, or a 503. */
+static void
+accept_conn(struct vs_http *h)
+{
+   struct sockaddr_storage peer;
+   socklen_t peer_len = sizeof(peer);
+   memset(&peer, 0, sizeof(peer));
+   int fd = accept(h->listen_fd, (struct sockaddr *)&peer, &peer_len);
+   if (fd < 0)
+      return;
+   char peer_text[INET6_ADDRSTRLEN] = "?";
+   if (peer.ss_family == AF_INET)
+      inet_ntop(AF_INET, &((struct sockaddr_in *)&peer)->sin_addr, peer_text, sizeof(peer_text));
+   else if (peer.ss_family == AF_INET6)
+      inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&peer)->sin6_addr, peer_text, sizeof(peer_text));
+   int total, same = count_conns(h, &peer, false, &total);
+   int slot = -1;
+   for (int i = 0; i < MAX_CONNS && slot < 0; i++)
+      if (!h->conns[i])
+         slot = i;
+   struct conn *c = NULL;
+   if (same >= MAX_REQUESTS_PER_ADDRESS)
+      vs_warn(0, "display: refusing an HTTP connection from %s: its address holds %d unanswered ones (limit %d); 503",
+              peer_text, same, MAX_REQUESTS_PER_ADDRESS);
+   else if (total >= MAX_REQUESTS || slot < 0)
+      vs_warn(0, "display: refusing an HTTP connection from %s: %d requests are being answered (limit %d); 503",
+              peer_text, total, MAX_REQUESTS);
+   else
+      c = calloc(1, sizeof(*c));
+   if (!c) {
+      refuse_connection(fd);
+      return;
+   }
+   os_set_cloexec(fd);
+   os_set_nonblocking(fd, true);
+   os_socket_prepare(fd);
+   int one = 1;
+   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+   c->http = h;
+   c->fd = fd;
+   c->accepted_ns = os_now_ns();
+   c->peer = peer;
+   memcpy(c->peer_text, peer_text, sizeof(peer_text));
+   h->conns[slot] = c;
+}
+
 static void *
 http_main(void *arg)
 {
    struct vs_http *h = arg;
    os_thread_set_name("vs-http");
-   struct pollfd pfds[MAX_VIEWERS + 2];
-   int idx[MAX_VIEWERS + 2];
+   struct pollfd pfds[MAX_CONNS + 2];
+   int idx[MAX_CONNS + 2];
    for (;;) {
       int n = 0;
       pthread_mutex_lock(&h->lock);
@@ -470,12 +679,12 @@ http_main(void *arg)
       }
       pfds[n++] = (struct pollfd){ .fd = h->wake.read_fd, .events = POLLIN };
       pfds[n++] = (struct pollfd){ .fd = h->listen_fd, .events = POLLIN };
-      for (int i = 0; i < MAX_VIEWERS; i++) {
+      for (int i = 0; i < MAX_CONNS; i++) {
          struct conn *c = h->conns[i];
          if (!c)
             continue;
          short ev = POLLIN;
-         if (c->reply || (c->websocket && c->q_len))
+         if (c->reply || (c->websocket && (c->q_len || c->ping_left)))
             ev |= POLLOUT;
          idx[n] = i;
          pfds[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
@@ -505,6 +714,15 @@ http_main(void *arg)
             vs_info(0, "display: a viewer read nothing for %llu s; closed", VIEWER_STALL_NS / 1000000000ull);
             keep = false;
          }
+         if (keep && c->websocket && now - c->heard_ns > VIEWER_IDLE_NS) {
+            vs_info(0, "display: viewer %u (%s) sent nothing for %llu s (no acknowledgement, no pong); closed",
+                    c->id, c->peer_text, VIEWER_IDLE_NS / 1000000000ull);
+            keep = false;
+         }
+         if (keep && c->websocket && now - c->heard_ns > VIEWER_PING_NS && now - c->ping_ns > VIEWER_PING_NS) {
+            c->ping_ns = now;
+            c->ping_left = 2;
+         }
          if (!keep) {
             if (c->websocket)
                vs_info(0, "display: viewer %u disconnected", c->id);
@@ -512,49 +730,32 @@ http_main(void *arg)
             update_ready(h);
          }
       }
-      if (pfds[1].revents & POLLIN) {
-         struct sockaddr_storage peer;
-         socklen_t peer_len = sizeof(peer);
-         memset(&peer, 0, sizeof(peer));
-         int fd = accept(h->listen_fd, (struct sockaddr *)&peer, &peer_len);
-         int slot = -1, same = 0;
-         for (int i = 0; fd >= 0 && i < MAX_VIEWERS; i++) {
-            if (!h->conns[i] && slot < 0)
-               slot = i;
-            else if (h->conns[i] && same_address(&h->conns[i]->peer, &peer))
-               same++;
-         }
-         if (same >= MAX_PER_ADDRESS) {
-            vs_warn(0, "display: refusing an HTTP connection: its address holds %d (limit %d)", same,
-                    MAX_PER_ADDRESS);
-            slot = -1;
-         }
-         struct conn *c = slot >= 0 ? calloc(1, sizeof(*c)) : NULL;
-         if (!c) {
-            if (fd >= 0)
-               close(fd);
-         } else {
-            os_set_cloexec(fd);
-            os_set_nonblocking(fd, true);
-            os_socket_prepare(fd);
-            int one = 1;
-            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-            c->http = h;
-            c->fd = fd;
-            c->accepted_ns = os_now_ns();
-            c->peer = peer;
-            h->conns[slot] = c;
-         }
-      }
+      if (pfds[1].revents & POLLIN)
+         accept_conn(h);
       pthread_mutex_unlock(&h->lock);
    }
    return NULL;
 }
 
 struct vs_http *
-vs_http_start(const char *addr_port, bool input, const struct vs_http_events *events)
+vs_http_start(const char *addr_port, bool input, const char *token, const struct vs_http_events *events)
 {
    char host[128] = "127.0.0.1";
+   char made[2 * VS_VIEWER_TOKEN_BYTES + 1];
+   if (token && !vs_viewer_token_valid(token)) {
+      vs_error(0, "display: bad $VENUS_SERVER_HTTP_TOKEN (use %d to %d characters of A-Z a-z 0-9 - . _ ~)",
+               VS_VIEWER_TOKEN_MIN, VS_HTTP_TOKEN_MAX);
+      return NULL;
+   }
+   if (!token) {
+      uint8_t random[VS_VIEWER_TOKEN_BYTES];
+      if (os_random_bytes(random, sizeof(random)) != 0) {
+         vs_error(0, "display: no random bytes for the viewers' token: %s", strerror(errno));
+         return NULL;
+      }
+      vs_viewer_token_hex(random, made);
+      token = made;
+   }
    const char *colon = strrchr(addr_port, ':');
    const char *port_s = addr_port;
    if (colon) {
@@ -597,6 +798,7 @@ vs_http_start(const char *addr_port, bool input, const struct vs_http_events *ev
    }
    h->listen_fd = fd;
    h->input = input;
+   snprintf(h->token, sizeof(h->token), "%s", token);
    h->events = *events;
    atomic_init(&h->ready, true);
    pthread_mutex_init(&h->lock, NULL);
@@ -607,8 +809,8 @@ vs_http_start(const char *addr_port, bool input, const struct vs_http_events *ev
       vs_http_destroy(h);
       return NULL;
    }
-   /* Tests wait for this line. */
-   printf("venus-server: http http://%s:%u/\n", host, (unsigned)ntohs(sa.sin_port));
+   /* The one place the token is shown (tests wait for this line). */
+   printf("venus-server: viewer page at http://%s:%u/?token=%s\n", host, (unsigned)ntohs(sa.sin_port), h->token);
    fflush(stdout);
    return h;
 }
@@ -624,7 +826,7 @@ vs_http_stop(struct vs_http *h)
    os_event_signal(&h->wake);
    pthread_join(h->thread, NULL);
    h->running = false;
-   for (int i = 0; i < MAX_VIEWERS; i++)
+   for (int i = 0; i < MAX_CONNS; i++)
       if (h->conns[i])
          conn_close(h, i);
    vs_info(0, "display: %u viewers served, %llu messages dropped for slow viewers, %llu frames skipped for "

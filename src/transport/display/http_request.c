@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A viewer's HTTP request head (see viewer_wire.h): which page it asks
- * for and, for a WebSocket upgrade, the handshake's answer (SHA-1 of the
+ * for, the token its query carries, whether its Origin is the server's
+ * own and, for a WebSocket upgrade, the handshake's answer (SHA-1 of the
  * key and the RFC 6455 GUID, in base64). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,37 +88,98 @@ base64(const uint8_t *in, size_t len, char *out)
    out[o] = '\0';
 }
 
+/* The first header `name`'s value (leading blanks skipped) and its length
+ * (*len), or NULL if the request has none. */
 static const char *
-header_value(const char *req, const char *name, char *buf, size_t cap)
+header_find(const char *req, const char *name, size_t *len)
 {
    size_t nl = strlen(name);
    for (const char *p = strstr(req, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n")) {
       const char *line = p + 2;
       if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
          const char *v = line + nl + 1;
-         while (*v == ' ')
+         while (*v == ' ' || *v == '\t')
             v++;
          const char *end = strstr(v, "\r\n");
-         size_t len = end ? (size_t)(end - v) : strlen(v);
-         if (len >= cap)
-            return NULL;
-         memcpy(buf, v, len);
-         buf[len] = '\0';
-         return buf;
+         *len = end ? (size_t)(end - v) : strlen(v);
+         return v;
       }
    }
    return NULL;
 }
 
-enum vs_http_route
-vs_http_parse_request(const char *req, char accept[VS_WS_ACCEPT_SIZE])
+/* The header's value in buf (NUL-terminated), or NULL if it is absent or
+ * does not fit. */
+static const char *
+header_value(const char *req, const char *name, char *buf, size_t cap)
 {
-   char path[256] = "";
-   if (sscanf(req, "GET %255s HTTP/1.", path) != 1)
+   size_t len;
+   const char *v = header_find(req, name, &len);
+   if (!v || len >= cap)
+      return NULL;
+   memcpy(buf, v, len);
+   buf[len] = '\0';
+   return buf;
+}
+
+/* token= among the &-separated parameters of `query` (not NUL-terminated:
+ * query_len bytes). */
+static void
+parse_token(const char *query, size_t query_len, struct vs_http_request *out)
+{
+   const char *p = query, *end = query + query_len;
+   while (p < end) {
+      const char *amp = memchr(p, '&', (size_t)(end - p));
+      const char *param_end = amp ? amp : end;
+      if ((size_t)(param_end - p) >= 6 && memcmp(p, "token=", 6) == 0) {
+         size_t len = (size_t)(param_end - p) - 6;
+         out->token_given = true;
+         if (len <= VS_HTTP_TOKEN_MAX) {
+            memcpy(out->token, p + 6, len);
+            out->token[len] = '\0';
+         }
+         return;
+      }
+      p = param_end + 1;
+   }
+}
+
+/* Origin against the request's own Host: same only for http:// or
+ * https:// followed by exactly the Host (ports included). */
+static void
+parse_origin(const char *req, struct vs_http_request *out)
+{
+   size_t len, host_len = 0;
+   const char *origin = header_find(req, "Origin", &len);
+   if (!origin)
+      return;
+   size_t shown = len < VS_HTTP_ORIGIN_LOG_MAX ? len : VS_HTTP_ORIGIN_LOG_MAX;
+   for (size_t i = 0; i < shown; i++)
+      out->origin_text[i] = origin[i] >= 0x20 && origin[i] < 0x7f ? origin[i] : '?';
+   out->origin_text[shown] = '\0';
+   const char *host = header_find(req, "Host", &host_len);
+   size_t scheme = len >= 7 && strncasecmp(origin, "http://", 7) == 0    ? 7
+                   : len >= 8 && strncasecmp(origin, "https://", 8) == 0 ? 8
+                                                                          : 0;
+   bool same = host && host_len && scheme && len - scheme == host_len &&
+               strncasecmp(origin + scheme, host, host_len) == 0;
+   out->origin = same ? VS_HTTP_ORIGIN_SAME : VS_HTTP_ORIGIN_FOREIGN;
+}
+
+static enum vs_http_route
+parse_route(const char *req, struct vs_http_request *out)
+{
+   char target[256] = "";
+   if (sscanf(req, "GET %255s HTTP/1.", target) != 1)
       return VS_HTTP_NOT_GET;
-   if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0)
+   char *query = strchr(target, '?');
+   if (query) {
+      *query++ = '\0';
+      parse_token(query, strlen(query), out);
+   }
+   if (strcmp(target, "/") == 0 || strcmp(target, "/index.html") == 0)
       return VS_HTTP_PAGE;
-   if (strcmp(path, "/stream") != 0)
+   if (strcmp(target, "/stream") != 0)
       return VS_HTTP_NOT_FOUND;
    char key[128], up[64];
    if (!header_value(req, "Sec-WebSocket-Key", key, sizeof(key)) || !header_value(req, "Upgrade", up, sizeof(up)) ||
@@ -127,6 +189,14 @@ vs_http_parse_request(const char *req, char accept[VS_WS_ACCEPT_SIZE])
    snprintf(cat, sizeof(cat), "%s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", key);
    uint8_t digest[20];
    sha1((const uint8_t *)cat, strlen(cat), digest);
-   base64(digest, 20, accept);
+   base64(digest, 20, out->accept);
    return VS_HTTP_UPGRADE;
+}
+
+void
+vs_http_parse_request(const char *req, struct vs_http_request *out)
+{
+   memset(out, 0, sizeof(*out));
+   out->route = parse_route(req, out);
+   parse_origin(req, out);
 }

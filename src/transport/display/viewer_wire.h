@@ -22,10 +22,40 @@ enum vs_http_route {
    VS_HTTP_BAD_UPGRADE,    /* GET /stream without a WebSocket upgrade: 400 */
    VS_HTTP_UPGRADE,        /* GET /stream, a WebSocket upgrade */
 };
+/* Where the request says it comes from: browsers send Origin with every
+ * WebSocket upgrade (and with cross-origin requests); tools need not. */
+enum vs_http_origin {
+   VS_HTTP_ORIGIN_NONE,    /* no Origin header */
+   VS_HTTP_ORIGIN_SAME,    /* http:// or https:// and the request's own Host */
+   VS_HTTP_ORIGIN_FOREIGN, /* any other (another site, "null", no Host) */
+};
 /* Sec-WebSocket-Accept: 28 base64 characters and a NUL. */
 #define VS_WS_ACCEPT_SIZE 29
-/* For VS_HTTP_UPGRADE, `accept` is the handshake's answer. */
-enum vs_http_route vs_http_parse_request(const char *req, char accept[VS_WS_ACCEPT_SIZE]);
+/* The longest viewer token (viewer_token.c) a request can carry. */
+#define VS_HTTP_TOKEN_MAX 128
+/* The Origin as logged: printable, cut to this many characters. */
+#define VS_HTTP_ORIGIN_LOG_MAX 100
+struct vs_http_request {
+   enum vs_http_route route;
+   char accept[VS_WS_ACCEPT_SIZE];                /* VS_HTTP_UPGRADE: the handshake's answer */
+   bool token_given;                              /* the query has token= */
+   char token[VS_HTTP_TOKEN_MAX + 1];             /* its value; "" when longer than the maximum */
+   enum vs_http_origin origin;
+   char origin_text[VS_HTTP_ORIGIN_LOG_MAX + 1];  /* for the log; "" without one */
+};
+void vs_http_parse_request(const char *req, struct vs_http_request *out);
+
+/* viewer_token.c: the credential a viewer's requests carry (?token=).
+ * Generated ones are VS_VIEWER_TOKEN_BYTES random bytes in hex; configured
+ * ones are VS_VIEWER_TOKEN_MIN..VS_HTTP_TOKEN_MAX characters that need no
+ * escaping in a URL (A-Z a-z 0-9 - . _ ~). */
+#define VS_VIEWER_TOKEN_BYTES 16
+#define VS_VIEWER_TOKEN_MIN 32
+bool vs_viewer_token_valid(const char *token);
+void vs_viewer_token_hex(const uint8_t random[VS_VIEWER_TOKEN_BYTES], char out[2 * VS_VIEWER_TOKEN_BYTES + 1]);
+/* Whether `given` is `expected`, in a time that does not depend on where
+ * they differ (nor on `given`'s length up to VS_HTTP_TOKEN_MAX). */
+bool vs_viewer_token_equal(const char *given, const char *expected);
 
 /* ws_frame.c: a viewer's frames are masked, unfragmented, of at most 125
  * bytes (ours are 4..12): binary (a message), close, ping and pong
