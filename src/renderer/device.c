@@ -413,8 +413,16 @@ vs_device_destroy(struct vs_renderer *r, struct vs_object *device_obj)
    vs_object_foreach_child(r->objects, device_obj, VK_OBJECT_TYPE_UNKNOWN, forget_holds_cb, r);
    vs_object_foreach_child(r->objects, device_obj, VK_OBJECT_TYPE_UNKNOWN, destroy_child_cb, &t);
    vs_object_remove(r->objects, device_obj);
-   if (t.host_safe)
+   if (t.host_safe) {
       device_free(dev);
+      return;
+   }
+   /* The host device is leaked with work that never ends; the server's
+    * threads for it end all the same. */
+   for (uint32_t i = 0; i < dev->queue_count; i++) {
+      vs_retire_queue_destroy(dev->queues[i].retire);
+      dev->queues[i].retire = NULL;
+   }
 }
 
 static void

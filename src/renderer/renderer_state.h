@@ -73,6 +73,7 @@ typedef int (*vs_resolve_resource_fn)(void *data, uint32_t res_id, uint64_t *siz
  * marks before fencing the queues. */
 #define VS_WORK_MARK_RINGS 16
 struct vs_work_mark {
+   const void *except; /* the ring (a dispatcher's owner) left out; NULL: none */
    uint32_t count;
    uint64_t ring_id[VS_WORK_MARK_RINGS];
    uint32_t tail[VS_WORK_MARK_RINGS];
@@ -244,6 +245,15 @@ static inline struct vs_device *
 vs_device_of(struct vs_object *obj)
 {
    return vs_device_from(vs_object_ancestor(obj, VK_OBJECT_TYPE_DEVICE));
+}
+
+/* Whether the device is lost for the guest (wire/runner.c marks it, or
+ * the server's gpu-timeout-ms watchdog): its waits end with
+ * VK_ERROR_DEVICE_LOST. */
+static inline bool
+vs_device_marked_lost(const struct vs_object *device_obj)
+{
+   return __atomic_load_n(&device_obj->flags, __ATOMIC_ACQUIRE) & VS_OBJECT_DEVICE_LOST;
 }
 
 static inline bool

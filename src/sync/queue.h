@@ -58,4 +58,12 @@ void vs_queues_unlock_all(struct vs_queue *queues, uint32_t count);
  * next serial on serial_timeline, where the queue has one. */
 VkResult vs_queue_submit(struct vs_queue *queue, uint32_t count, const VkSubmitInfo *submits, VkFence fence);
 
+/* The serial on serial_timeline whose signal means that everything
+ * submitted to the queue so far has finished: the last one, or one more
+ * after an empty batch when the last submission did not signal it. 0 where
+ * the queue has no serial timeline, or that batch failed (*result says
+ * why). Under the queue's lock. vkQueueWaitIdle and vkDeviceWaitIdle
+ * wait for it in slices instead of the driver's unbounded idle wait. */
+uint64_t vs_queue_serial_for_idle_locked(struct vs_queue *queue, VkResult *result);
+
 #endif

@@ -54,7 +54,7 @@ struct client {
 __attribute__((format(printf, 2, 3))) static bool
 drop(struct client *c, const char *fmt, ...)
 {
-   if (c->ctx && vs_context_is_fatal(c->ctx))
+   if (c->ctx && !vs_context_running(c->ctx))
       return false;
    char reason[512];
    va_list ap;
@@ -270,6 +270,17 @@ trim_payload_buffer(struct client *c)
       release_payload_buffer(c);
 }
 
+/* The context's peer probe (vs_context_watch_peer): a hung-up socket
+ * reports POLLHUP even with requests still unread, which a client that was
+ * killed in a wait leaves. */
+static bool
+peer_alive(void *data)
+{
+   const struct client *c = data;
+   struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+   return poll(&pfd, 1, 0) <= 0 || !(pfd.revents & (POLLHUP | POLLERR));
+}
+
 /* The Venus context is created by CONTEXT_INIT, or by the first command
  * that needs it from clients that skip CONTEXT_INIT. */
 static bool
@@ -280,6 +291,7 @@ ensure_context(struct client *c)
    c->ctx = vs_context_create(c->ctx_id, c->name, c->options);
    if (!c->ctx)
       return drop(c, "cannot create the Venus context");
+   vs_context_watch_peer(c->ctx, peer_alive, c);
    return true;
 }
 
@@ -756,8 +768,11 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
          struct pollfd pfd = { .fd = fd, .events = POLLIN };
          while (!arrived && poll(&pfd, 1, -1) < 0 && errno == EINTR)
             ;
-         if (!vs_context_settle_ring_wait(c.ctx) || vs_context_is_fatal(c.ctx))
+         if (!vs_context_settle_ring_wait(c.ctx) || !vs_context_running(c.ctx)) {
+            if (vs_context_peer_gone(c.ctx))
+               disconnected(&c);
             break; /* the context logged why */
+         }
       }
       bool idle = false;
       ssize_t n = read_header(&c, hdr, sizeof(hdr), first, &idle);
@@ -778,8 +793,11 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
          drop(&c, "connection closed inside a VCMD header");
          break;
       }
-      if (!handle_command(&c, hdr[VTEST_HDR_LEN], hdr[VTEST_HDR_ID]))
+      if (!handle_command(&c, hdr[VTEST_HDR_LEN], hdr[VTEST_HDR_ID])) {
+         if (c.ctx && vs_context_peer_gone(c.ctx))
+            disconnected(&c);
          break;
+      }
       if (c.ctx && !vs_context_check_memory(c.ctx)) {
          drop(&c, "the Venus context hit a fatal error");
          break;
