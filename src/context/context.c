@@ -13,6 +13,7 @@
 #include "context/ring.h"
 #include "renderer/validate.h"
 #include "memory/device_memory.h"
+#include "sync/gpu_watchdog.h"
 #include "sync/submit_stats.h"
 #include "os/os.h"
 #include "base/log.h"
@@ -22,7 +23,7 @@ void
 vs_context_options_default(struct vs_context_options *options)
 {
    *options = (struct vs_context_options){
-      .renderer = { .device_index = -1, .memory = VS_MEMORY_AUTO, .page_size = 0 },
+      .renderer = { .device_index = -1, .memory = VS_MEMORY_AUTO, .page_size = 0, .gpu_timeout_ms = 10000 },
       /* Mesa uses a ring per queue and a few blobs per allocation and pool;
        * these leave a real application room while bounding a hostile one. */
       .limits = {
@@ -209,6 +210,12 @@ vs_context_check_memory(struct vs_context *ctx)
       }
    }
    return !vs_context_is_fatal(ctx);
+}
+
+uint32_t
+vs_context_abandoned_host_work(void)
+{
+   return vs_gpu_watchdog_abandoned();
 }
 
 void

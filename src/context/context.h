@@ -88,6 +88,13 @@ bool vs_context_running(const struct vs_context *ctx);
  * every VS_CONTEXT_PEER_CHECK_MS). Any thread of the context. */
 bool vs_context_wait_abandoned(struct vs_context *ctx);
 
+/* Devices this process lost (gpu-timeout-ms) with work a CPU driver keeps
+ * running, which only the end of the process stops: a worker process
+ * (--isolate process) that served such a client exits with
+ * VS_WORKER_EXIT_ABANDONED, and its parent says so. */
+uint32_t vs_context_abandoned_host_work(void);
+#define VS_WORKER_EXIT_ABANDONED 3
+
 /* After each transport message: if shared memory of one of the context's
  * resources shrank under the server (truncated by its owner; the server
  * read zeros instead of dying, see os_map_guarded), the context becomes

@@ -11,6 +11,7 @@
 #include "renderer/caps/caps.h"
 #include "renderer/device_extensions.h"
 #include "renderer/renderer.h"
+#include "sync/gpu_watchdog.h"
 #include "sync/retire.h"
 #include "base/chain.h"
 #include "base/log.h"
@@ -296,6 +297,7 @@ vs_exec_vkCreateDevice(struct vs_runner *disp, struct vn_args_vkCreateDevice *a)
    obj->dt = &dev->dt;
    obj->data = dev;
    *a->pDevice = dev->host;
+   dev->watchdog = vs_gpu_watchdog_start(dev, obj, r->options.gpu_timeout_ms);
    vs_info(r->ctx_id, "device %llu created (%u queue(s), %u extension(s)); memory shared by %s%s%s%s, "
            "granule %zu", (unsigned long long)obj->id, queue_count, ci->enabledExtensionCount,
            dev->mem.forced != VS_MEMORY_AUTO ? vs_memory_strategy_name(dev->mem.forced) : "auto:",
@@ -401,6 +403,8 @@ void
 vs_device_destroy(struct vs_renderer *r, struct vs_object *device_obj)
 {
    struct vs_device *dev = vs_device_from(device_obj);
+   vs_gpu_watchdog_stop(dev->watchdog);
+   dev->watchdog = NULL;
    pthread_mutex_lock(&r->timeline_lock);
    for (uint32_t i = 0; i < dev->queue_count; i++) {
       if (dev->queues[i].obj)

@@ -341,6 +341,10 @@ vs_exec_vkQueueSubmit(struct vs_runner *disp, struct vn_args_vkQueueSubmit *a)
    a->ret = a->queue_obj->dt->QueueSubmit(a->queue, a->submitCount + !!serial, submits, a->fence);
    if (a->ret == VK_SUCCESS && (cb_count || serial))
       vs_queue_mark_submitted(vs_device_of(a->queue_obj), queue, cbs, cb_count);
+   for (uint32_t i = 0; i < a->submitCount && a->ret == VK_SUCCESS && serial; i++) {
+      if (a->pSubmits[i].waitSemaphoreCount)
+         __atomic_store_n(&queue->serial_waiting, serial, __ATOMIC_RELEASE);
+   }
    if (a->ret == VK_SUCCESS && a->submitCount)
       queue->serial_covers_all = serial != 0;
    vs_queue_unlock(queue);
@@ -389,6 +393,10 @@ vs_exec_vkQueueSubmit2(struct vs_runner *disp, struct vn_args_vkQueueSubmit2 *a)
    a->ret = submit2(a->queue, a->submitCount, submits, a->fence);
    if (a->ret == VK_SUCCESS && (cb_count || serial))
       vs_queue_mark_submitted(vs_device_of(a->queue_obj), queue, cbs, cb_count);
+   for (uint32_t i = 0; i < a->submitCount && a->ret == VK_SUCCESS && serial; i++) {
+      if (a->pSubmits[i].waitSemaphoreInfoCount)
+         __atomic_store_n(&queue->serial_waiting, serial, __ATOMIC_RELEASE);
+   }
    if (a->ret == VK_SUCCESS && a->submitCount)
       queue->serial_covers_all = serial != 0;
    vs_queue_unlock(queue);

@@ -24,6 +24,7 @@
 #include "vn_vk.h"
 
 struct vs_device_memory;
+struct vs_gpu_watchdog;
 struct vs_shared_registry;
 
 /* Timelines (rings of queues) a context supports; answered to GET_PARAM. */
@@ -55,6 +56,8 @@ struct vs_renderer_options {
    /* Test-only fault injection (vs_context_options.lose_device_client):
     * the client's Nth queue submission reports VK_ERROR_DEVICE_LOST; 0: never. */
    uint32_t lose_device_at_submit;
+   /* --limit gpu-timeout-ms (sync/gpu_watchdog.h); 0: none. */
+   uint32_t gpu_timeout_ms;
    /* Test-only ($VENUS_SERVER_TEST_UNSHAREABLE_TYPES, read once by main):
     * host-visible memory types treated as unshareable with the guest. */
    uint32_t test_unshareable_types;
@@ -183,6 +186,7 @@ struct vs_device {
    bool modifier_color_forced;
    struct vs_memory_caps mem;
    struct vs_region_cache regions;
+   struct vs_gpu_watchdog *watchdog; /* NULL: work is not timed */
 };
 
 /* An image's shape and binding: what range checks measure against, and

@@ -38,6 +38,10 @@ struct vs_queue {
    /* The last host submission signalled serial_submitted: reaching it
     * means all work submitted so far has finished. Under `lock`. */
    bool serial_covers_all;
+   /* The last serial whose submission waits on a semaphore: it and what
+    * is behind it are not timed (sync/gpu_watchdog.h). Written under
+    * `lock`, read atomically. */
+   uint64_t serial_waiting;
    struct vs_serial_fence *serial_head, *serial_tail, *serial_free;
 };
 

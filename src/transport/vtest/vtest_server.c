@@ -20,6 +20,7 @@
 
 #include "os/os.h"
 #include "base/log.h"
+#include "context/context.h"
 #include "transport/vtest/vtest_client.h"
 #include "transport/vtest/vtest_protocol.h"
 
@@ -161,7 +162,9 @@ client_main(void *arg)
             _exit(1);
          signal(SIGTERM, SIG_DFL);
          signal(SIGINT, SIG_DFL);
-         _exit(vtest_client_serve_limited(ct->fd, ct->ctx_id, server->options, &limits) == 0 ? 0 : 1);
+         int rc = vtest_client_serve_limited(ct->fd, ct->ctx_id, server->options, &limits) == 0 ? 0 : 1;
+         /* Host work a CPU driver keeps running (gpu-timeout-ms) ends with this process. */
+         _exit(vs_context_abandoned_host_work() ? VS_WORKER_EXIT_ABANDONED : rc);
       }
       if (pid < 0) {
          vs_error(ct->ctx_id, "dropping client: cannot fork its worker: %s", strerror(errno));
@@ -169,7 +172,9 @@ client_main(void *arg)
          int status = 0;
          while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;
-         if (WIFSIGNALED(status))
+         if (WIFEXITED(status) && WEXITSTATUS(status) == VS_WORKER_EXIT_ABANDONED)
+            vs_info(ct->ctx_id, "client worker process %d exited, ending the host work it lost its device to", (int)pid);
+         else if (WIFSIGNALED(status))
             vs_error(ct->ctx_id, "client worker process %d killed by signal %d; only this client is gone", (int)pid,
                      WTERMSIG(status));
       }
