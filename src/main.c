@@ -257,10 +257,12 @@ parse_limit(const char *arg)
       config.server.partial_bytes = value << 20;
    else if (number && LIMIT_IS("partial-total-mib") && value <= (UINT64_MAX >> 20))
       config.server.partial_total_bytes = value << 20;
+   else if (number && LIMIT_IS("gpu-timeout-ms") && value <= UINT32_MAX)
+      config.context.renderer.gpu_timeout_ms = (uint32_t)value;
    else {
       fprintf(stderr, "venus-server: invalid limit '%s' (use rings, objects, resources, shmem-mib, "
                       "memory-mib, clients, clients-per-peer, message-timeout-ms, work-timeout-ms, "
-                      "idle-timeout-ms, partial-mib or partial-total-mib=N)\n", arg);
+                      "idle-timeout-ms, gpu-timeout-ms, partial-mib or partial-total-mib=N)\n", arg);
       return false;
    }
 #undef LIMIT_IS

@@ -11,7 +11,8 @@
 # cannot be sealed (-Dos=posix) costs the server nothing but that client.
 # The *-first modes index the host driver's state arrays just past the
 # device's limits (issue 18): each is dropped before the driver sees it.
-# Then the lifetime cases (see the second part).
+# Then the lifetime cases (see the second part), and a shader that never
+# ends (the third part).
 . "$(dirname "$0")/lib.sh"
 
 require_tools timeout
@@ -139,6 +140,36 @@ for iso in thread process; do
     fail "$iso: uaf attacker: $(describe_rc $arc)"
     show_tail "$TEST_TMP/$iso-attacker.out" 5
   fi
+  server_stop || true
+done
+
+# A compute shader that never ends (issue 31, item 7), in both isolation
+# modes, with --limit gpu-timeout-ms=2000: the client's unbounded fence
+# wait returns VK_ERROR_DEVICE_LOST (it returns at all: no time is
+# asserted), with one line naming the limit; a compute client beside it is
+# served; with --isolate process the client's worker exits with the host
+# work (lavapipe cannot stop a shader) and the parent says so.
+for iso in thread process; do
+  server_start --log-level info --isolate "$iso" --limit gpu-timeout-ms=2000 || break
+  venus_run "$COMPUTE" --mib 4 --rounds 20 --pause-ms 300 >"$TEST_TMP/$iso-runaway-compute.out" \
+    2>"$TEST_TMP/$iso-runaway-compute.err" &
+  compute_pid=$!; BG_PIDS+=("$compute_pid")
+  rc=0; venus_run 120 "$HOSTILE" runaway-shader >"$TEST_TMP/$iso-runaway.out" 2>&1 || rc=$?
+  if [ "$rc" -eq 0 ] && grep -q '^ok: device lost' "$TEST_TMP/$iso-runaway.out"; then
+    pass "$iso: runaway shader: $(grep -m1 '^ok: device lost' "$TEST_TMP/$iso-runaway.out" | sed 's/^ok: //')"
+  else
+    fail "$iso: runaway shader: client $(describe_rc $rc), no VK_ERROR_DEVICE_LOST"
+    show_tail "$TEST_TMP/$iso-runaway.out" 5
+  fi
+  check "$iso: runaway shader: one line names the limit" \
+    [ "$(log_count 'device lost: submission on queue [0-9]+ not finished after 2000 ms \(limit gpu-timeout-ms\)')" -eq 1 ]
+  rc=0; wait "$compute_pid" || rc=$?
+  client_check "$iso: runaway shader: a compute client beside it" "$TEST_TMP/$iso-runaway-compute.out" "$rc" || true
+  if [ "$iso" = process ]; then
+    check "process: runaway shader: its worker exited (logged)" \
+      wait_log_count 'client worker process [0-9]+ exited, ending the host work' 1 60
+  fi
+  check "$iso: server still running" server_alive
   server_stop || true
 done
 finish

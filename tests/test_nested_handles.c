@@ -119,7 +119,7 @@ main(void)
    struct vs_runner disp;
    vs_runner_init(&disp, &(struct vs_runner_desc){
                               .ctx_id = 1,
-                              .hooks = { on_fatal, never_stop, NULL },
+                              .hooks = { on_fatal, never_stop, never_stop, NULL },
                               .exec = &exec,
                               .objects = &objects,
                            });

@@ -864,6 +864,40 @@ vertex_binding_first(struct vkt *t)
    return 0;
 }
 
+/* A compute shader that never ends (issue 31, item 7): with a
+ * gpu-timeout-ms limit the server loses this client's device, and its
+ * unbounded fence wait (reaching the server: VN_PERF=no_fence_feedback,
+ * set in main) returns VK_ERROR_DEVICE_LOST. Prints "ok: device lost". */
+static int
+runaway_shader(struct vkt *t)
+{
+   struct vkt_scale s;
+   struct vkt_buffer src, dst;
+   const char *what;
+   VkResult r = vkt_spin_init(t, &s, &what);
+   if (r == VK_SUCCESS && (r = vkt_buffer_create(t, 4096, &src, &what)) == VK_SUCCESS)
+      r = vkt_buffer_create(t, 4096, &dst, &what);
+   if (r != VK_SUCCESS) {
+      vkt_error(t, "%s: %s", what, vkt_result(r));
+      return 1;
+   }
+   printf("info: dispatching a shader that never ends\n");
+   fflush(stdout);
+   /* vkt_scale_run's own wait is bounded: it times out, the work runs on. */
+   r = vkt_scale_run(t, &s, &src, &dst, 1, 1, 0, &what);
+   if (r != VK_TIMEOUT && r != VK_ERROR_DEVICE_LOST) {
+      vkt_error(t, "the endless dispatch: %s: %s (want VK_TIMEOUT or VK_ERROR_DEVICE_LOST)", what, vkt_result(r));
+      return 1;
+   }
+   r = vkWaitForFences(t->device, 1, &s.fence, VK_TRUE, UINT64_MAX);
+   if (r != VK_ERROR_DEVICE_LOST) {
+      vkt_error(t, "unbounded wait on the endless dispatch: %s (want VK_ERROR_DEVICE_LOST)", vkt_result(r));
+      return 1;
+   }
+   vkt_ok(t, "device lost: the unbounded wait returned %s", vkt_result(r));
+   _exit(0); /* nothing of a lost device is cleaned up */
+}
+
 static VkPipelineLayout
 layout_of_one_set(struct vkt *t, VkDescriptorSetLayout set_layout)
 {
@@ -1182,6 +1216,7 @@ main(int argc, char **argv)
       { "secondaries-execute-each-other", secondaries_execute_each_other },
       { "nesting-too-deep", nesting_too_deep },
       { "destroy-module-while-compiling", destroy_module_while_compiling },
+      { "runaway-shader", runaway_shader },
    };
    int m = -1;
    for (size_t i = 0; argc == 2 && i < sizeof(modes) / sizeof(modes[0]); i++) {
@@ -1201,6 +1236,8 @@ main(int argc, char **argv)
     * only what the recording did. */
    if (strcmp(modes[m].name, "destroy-query-pool-after-record") == 0)
       setenv("VN_PERF", "no_query_feedback", 1);
+   if (strcmp(modes[m].name, "runaway-shader") == 0)
+      setenv("VN_PERF", "no_fence_feedback", 1);
    struct vkt t = { 0 };
    bool nested = strcmp(modes[m].name, "secondaries-execute-each-other") == 0 ||
                  strcmp(modes[m].name, "nesting-too-deep") == 0;

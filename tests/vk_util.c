@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "scale.comp.h"
+#include "spin.comp.h"
 
 void
 vkt_ok(struct vkt *t, const char *fmt, ...)
@@ -426,8 +427,23 @@ vkt_submit_wait(struct vkt *t, VkCommandBuffer cmd, VkFence fence, const char **
    return vkWaitForFences(t->device, 1, &fence, VK_TRUE, 30ull * 1000 * 1000 * 1000);
 }
 
+static VkResult pipeline_init(struct vkt *t, struct vkt_scale *s, const uint32_t *code, size_t code_size,
+                              const char **what);
+
 VkResult
 vkt_scale_init(struct vkt *t, struct vkt_scale *s, const char **what)
+{
+   return pipeline_init(t, s, scale_comp_spv, sizeof(scale_comp_spv), what);
+}
+
+VkResult
+vkt_spin_init(struct vkt *t, struct vkt_scale *s, const char **what)
+{
+   return pipeline_init(t, s, spin_comp_spv, sizeof(spin_comp_spv), what);
+}
+
+static VkResult
+pipeline_init(struct vkt *t, struct vkt_scale *s, const uint32_t *code, size_t code_size, const char **what)
 {
    VkDevice dev = t->device;
    VkResult r;
@@ -456,7 +472,7 @@ vkt_scale_init(struct vkt *t, struct vkt_scale *s, const char **what)
       return r;
    const VkShaderModuleCreateInfo smci = {
       .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
-      .codeSize = sizeof(scale_comp_spv), .pCode = scale_comp_spv,
+      .codeSize = code_size, .pCode = code,
    };
    *what = "vkCreateShaderModule";
    if ((r = vkCreateShaderModule(dev, &smci, NULL, &s->module)) != VK_SUCCESS)

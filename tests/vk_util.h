@@ -118,6 +118,8 @@ struct vkt_scale {
 };
 
 VkResult vkt_scale_init(struct vkt *t, struct vkt_scale *s, const char **what);
+/* The same layout with spin.comp, a shader that never ends. */
+VkResult vkt_spin_init(struct vkt *t, struct vkt_scale *s, const char **what);
 void vkt_scale_fini(struct vkt *t, struct vkt_scale *s);
 /* Bind src/dst, record the dispatch over `count` words (with a barrier making
  * the shader's writes visible to the host), submit on queues[0] with the

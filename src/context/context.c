@@ -13,6 +13,7 @@
 #include "context/ring.h"
 #include "renderer/validate.h"
 #include "memory/device_memory.h"
+#include "sync/gpu_watchdog.h"
 #include "sync/submit_stats.h"
 #include "os/os.h"
 #include "base/log.h"
@@ -22,7 +23,7 @@ void
 vs_context_options_default(struct vs_context_options *options)
 {
    *options = (struct vs_context_options){
-      .renderer = { .device_index = -1, .memory = VS_MEMORY_AUTO, .page_size = 0 },
+      .renderer = { .device_index = -1, .memory = VS_MEMORY_AUTO, .page_size = 0, .gpu_timeout_ms = 30000 },
       /* Mesa uses a ring per queue and a few blobs per allocation and pool;
        * these leave a real application room while bounding a hostile one. */
       .limits = {
@@ -43,7 +44,13 @@ dispatch_fatal(void *data, const char *reason)
 static bool
 dispatch_should_stop(void *data)
 {
-   return vs_context_is_fatal(data);
+   return !vs_context_running(data);
+}
+
+static bool
+dispatch_wait_abandoned(void *data)
+{
+   return vs_context_wait_abandoned(data);
 }
 
 /* The renderer's window on the resource table (memory imports). */
@@ -89,7 +96,7 @@ vs_context_init_dispatch(struct vs_context *ctx, struct vs_runner *disp, struct 
    const struct vs_runner_desc desc = {
       .ctx_id = ctx->id,
       .hooks = ring ? vs_ring_dispatch_hooks(ring)
-                    : (struct vs_runner_hooks){ dispatch_fatal, dispatch_should_stop, ctx },
+                    : (struct vs_runner_hooks){ dispatch_fatal, dispatch_should_stop, dispatch_wait_abandoned, ctx },
       .exec = &ctx->exec_table,
       .checks = &ctx->check_table,
       .objects = &ctx->objects,
@@ -112,6 +119,8 @@ mark_rings(void *data, struct vs_work_mark *mark)
    struct vs_context *ctx = data;
    pthread_mutex_lock(&ctx->rings_lock);
    for (struct vs_ring *r = ctx->rings; r && mark->count < VS_WORK_MARK_RINGS; r = r->next) {
+      if ((const void *)r == mark->except)
+         continue;
       mark->ring_id[mark->count] = r->id;
       mark->tail[mark->count++] = atomic_load_explicit(r->tail, memory_order_acquire);
    }
@@ -132,7 +141,7 @@ rings_reached(void *data, const struct vs_work_mark *mark)
       reached = !r || vs_ring_reached(r, mark->tail[i]);
    }
    pthread_mutex_unlock(&ctx->rings_lock);
-   return reached || vs_context_is_fatal(ctx);
+   return reached || !vs_context_running(ctx);
 }
 
 struct vs_context *
@@ -150,6 +159,8 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
       ctx->objects.live = options->live_objects;
    snprintf(ctx->name, sizeof(ctx->name), "%s", debug_name ? debug_name : "");
    atomic_init(&ctx->fatal, false);
+   atomic_init(&ctx->peer_gone, false);
+   atomic_init(&ctx->peer_checked_ns, 0);
    ctx->limits = options->limits;
    ctx->objects.limit = options->limits.objects;
    /* Holds (wire/lifetime.h): four per object, and under 2^32 so that no
@@ -209,13 +220,67 @@ vs_context_check_memory(struct vs_context *ctx)
    return !vs_context_is_fatal(ctx);
 }
 
+uint32_t
+vs_context_abandoned_host_work(void)
+{
+   return vs_gpu_watchdog_abandoned();
+}
+
+void
+vs_context_watch_peer(struct vs_context *ctx, vs_peer_alive_fn alive, void *data)
+{
+   ctx->peer_data = data;
+   ctx->peer_alive = alive;
+}
+
+bool
+vs_context_peer_gone(const struct vs_context *ctx)
+{
+   return atomic_load(&ctx->peer_gone);
+}
+
+bool
+vs_context_running(const struct vs_context *ctx)
+{
+   return !atomic_load(&ctx->fatal) && !atomic_load(&ctx->peer_gone);
+}
+
+bool
+vs_context_wait_abandoned(struct vs_context *ctx)
+{
+   if (!vs_context_running(ctx))
+      return true;
+   if (!ctx->peer_alive)
+      return false;
+   /* One thread asks per period, the others take its answer. */
+   uint64_t now = os_now_ns(), last = atomic_load(&ctx->peer_checked_ns);
+   if (now - last < (uint64_t)VS_CONTEXT_PEER_CHECK_MS * 1000000u ||
+       !atomic_compare_exchange_strong(&ctx->peer_checked_ns, &last, now))
+      return false;
+   if (ctx->peer_alive(ctx->peer_data))
+      return false;
+   if (!atomic_exchange(&ctx->peer_gone, true)) {
+      vs_info(ctx->id, "client gone while the server waited on its behalf; abandoning its waits");
+      pthread_mutex_lock(&ctx->rings_lock);
+      for (struct vs_ring *r = ctx->rings; r; r = r->next)
+         vs_ring_notify(r);
+      pthread_mutex_unlock(&ctx->rings_lock);
+   }
+   return true;
+}
+
 void
 vs_context_set_fatal(struct vs_context *ctx, const char *reason)
 {
    bool was = atomic_exchange(&ctx->fatal, true);
    if (was)
       return;
-   vs_error(ctx->id, "dropping client: %s", reason);
+   /* A wait given up for a client that hung up fails what waited: that
+    * client is gone, not dropped. */
+   if (atomic_load(&ctx->peer_gone))
+      vs_debug(ctx->id, "after the client left: %s", reason);
+   else
+      vs_error(ctx->id, "dropping client: %s", reason);
    pthread_mutex_lock(&ctx->rings_lock);
    for (struct vs_ring *r = ctx->rings; r; r = r->next)
       vs_ring_set_fatal(r);

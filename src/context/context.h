@@ -69,6 +69,37 @@ bool vs_context_is_fatal(const struct vs_context *ctx);
  * nothing on its socket. Call it before the first ring is created. */
 void vs_context_track_activity(struct vs_context *ctx, _Atomic uint64_t *last_ns);
 
+/* How a transport tells whether its peer is still there (a vtest client's
+ * socket, a VMM's context). Asked from any of the context's threads
+ * between the slices of a long wait (host waits, ring waits), at most
+ * every VS_CONTEXT_PEER_CHECK_MS: a client that hangs up while the server
+ * waits for the host on its behalf is noticed there, the wait abandoned and
+ * the context left to the transport's teardown. Must be cheap and must not
+ * block (a poll with no timeout). */
+typedef bool (*vs_peer_alive_fn)(void *data);
+#define VS_CONTEXT_PEER_CHECK_MS 100
+void vs_context_watch_peer(struct vs_context *ctx, vs_peer_alive_fn alive, void *data);
+
+/* True once a wait noticed that the peer hung up (logged once). The
+ * context's waits and rings stop as for a fatal context, but nothing is
+ * logged as a drop. */
+bool vs_context_peer_gone(const struct vs_context *ctx);
+
+/* True while the context goes on: neither fatal nor left by its peer. */
+bool vs_context_running(const struct vs_context *ctx);
+
+/* Between the slices of a long wait: true if the wait should end (the
+ * context is fatal or its peer hung up; asks the transport's probe at most
+ * every VS_CONTEXT_PEER_CHECK_MS). Any thread of the context. */
+bool vs_context_wait_abandoned(struct vs_context *ctx);
+
+/* Devices this process lost (gpu-timeout-ms) with work a CPU driver keeps
+ * running, which only the end of the process stops: a worker process
+ * (--isolate process) that served such a client exits with
+ * VS_WORKER_EXIT_ABANDONED, and its parent says so. */
+uint32_t vs_context_abandoned_host_work(void);
+#define VS_WORKER_EXIT_ABANDONED 3
+
 /* After each transport message: if shared memory of one of the context's
  * resources shrank under the server (truncated by its owner; the server
  * read zeros instead of dying, see os_map_guarded), the context becomes

@@ -20,6 +20,11 @@ struct vs_context {
    uint32_t id;
    char name[64];
    atomic_bool fatal;
+   /* vs_context_watch_peer's probe, and what it found. */
+   vs_peer_alive_fn peer_alive;
+   void *peer_data;
+   atomic_bool peer_gone;
+   _Atomic uint64_t peer_checked_ns; /* when the probe was last asked */
    struct vs_context_limits limits;
 
    struct vs_object_table objects;

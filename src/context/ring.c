@@ -44,7 +44,7 @@ vs_ring_should_stop(struct vs_ring *ring)
    pthread_mutex_lock(&ring->lock);
    bool stop = ring->stop;
    pthread_mutex_unlock(&ring->lock);
-   return stop || vs_context_is_fatal(ring->ctx);
+   return stop || !vs_context_running(ring->ctx);
 }
 
 /* Sleeps until notified, unless the guest wrote more meanwhile. */
@@ -134,7 +134,7 @@ ring_thread(void *arg)
       }
    }
 
-   if (vs_runner_failed(&ring->dispatch) || vs_context_is_fatal(ring->ctx))
+   if (vs_runner_failed(&ring->dispatch) || !vs_context_running(ring->ctx))
       atomic_fetch_or(ring->status, VS_RING_STATUS_FATAL);
    pthread_mutex_lock(&ring->lock);
    ring->stopped = true;
@@ -156,10 +156,18 @@ ring_dispatch_should_stop(void *data)
    return vs_ring_should_stop(data);
 }
 
+static bool
+ring_dispatch_wait_abandoned(void *data)
+{
+   struct vs_ring *ring = data;
+   return vs_ring_should_stop(ring) || vs_context_wait_abandoned(ring->ctx);
+}
+
 struct vs_runner_hooks
 vs_ring_dispatch_hooks(struct vs_ring *ring)
 {
-   return (struct vs_runner_hooks){ ring_dispatch_fatal, ring_dispatch_should_stop, ring };
+   return (struct vs_runner_hooks){ ring_dispatch_fatal, ring_dispatch_should_stop, ring_dispatch_wait_abandoned,
+                                    ring };
 }
 
 struct vs_ring *
@@ -266,9 +274,15 @@ bool
 vs_ring_wait_virtqueue_seqno(struct vs_ring *ring, uint64_t seqno)
 {
    pthread_mutex_lock(&ring->lock);
-   while (ring->virtqueue_seqno < seqno && !ring->stop && !vs_context_is_fatal(ring->ctx)) {
-      /* Timed, so a context that turns fatal elsewhere is noticed. */
-      os_cond_timedwait_ns(&ring->cond, &ring->lock, 1000000000ull);
+   while (ring->virtqueue_seqno < seqno && !ring->stop) {
+      pthread_mutex_unlock(&ring->lock);
+      bool abandoned = vs_context_wait_abandoned(ring->ctx);
+      pthread_mutex_lock(&ring->lock);
+      if (abandoned || ring->virtqueue_seqno >= seqno || ring->stop)
+         break;
+      /* Timed, so a context that turns fatal elsewhere, or a client that
+       * hangs up, is noticed. */
+      os_cond_timedwait_ns(&ring->cond, &ring->lock, (uint64_t)VS_CONTEXT_PEER_CHECK_MS * 1000000u);
    }
    bool ok = ring->virtqueue_seqno >= seqno;
    pthread_mutex_unlock(&ring->lock);
@@ -291,7 +305,7 @@ vs_ring_wait_seqno(struct vs_ring *ring, uint32_t seqno)
       uint32_t head = atomic_load(&ring->published_head);
       if ((int32_t)(head - seqno) >= 0)
          break;
-      if (ring->stopped || vs_context_is_fatal(ring->ctx)) {
+      if (ring->stopped || !vs_context_running(ring->ctx)) {
          pthread_mutex_unlock(&ring->lock);
          return false;
       }
@@ -303,6 +317,15 @@ vs_ring_wait_seqno(struct vs_ring *ring, uint32_t seqno)
          return false;
       }
       os_cond_timedwait_ns(&ring->head_cond, &ring->lock, 10 * 1000 * 1000);
+      /* The ring may be stuck in a host wait: a client that hangs up
+       * meanwhile is noticed here (its socket thread waits here). */
+      pthread_mutex_unlock(&ring->lock);
+      bool abandoned = vs_context_wait_abandoned(ring->ctx);
+      pthread_mutex_lock(&ring->lock);
+      if (abandoned) {
+         pthread_mutex_unlock(&ring->lock);
+         return false;
+      }
    }
    pthread_mutex_unlock(&ring->lock);
    return true;

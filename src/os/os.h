@@ -111,6 +111,9 @@ uint64_t os_max_mappings(void);
 /* Monotonic time in nanoseconds. */
 uint64_t os_now_ns(void);
 
+/* Sleeps this long (resumed after signals). */
+void os_sleep_ns(uint64_t ns);
+
 /* The system page size. */
 size_t os_page_size(void);
 

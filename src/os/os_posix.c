@@ -40,6 +40,14 @@ os_now_ns(void)
    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+void
+os_sleep_ns(uint64_t ns)
+{
+   struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u) };
+   while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+      ;
+}
+
 size_t
 os_page_size(void)
 {

@@ -12,6 +12,7 @@
 #include "renderer/caps/caps.h"
 #include "renderer/device_extensions.h"
 #include "renderer/renderer.h"
+#include "sync/gpu_watchdog.h"
 #include "sync/retire.h"
 #include "base/chain.h"
 #include "base/log.h"
@@ -338,6 +339,7 @@ vs_exec_vkCreateDevice(struct vs_runner *disp, struct vn_args_vkCreateDevice *a)
    obj->dt = &dev->dt;
    obj->data = dev;
    *a->pDevice = dev->host;
+   dev->watchdog = vs_gpu_watchdog_start(dev, obj, r->options.gpu_timeout_ms);
    vs_info(r->ctx_id, "device %llu created (%u queue(s), %u extension(s)); memory shared by %s%s%s%s, "
            "granule %zu", (unsigned long long)obj->id, queue_count, ci->enabledExtensionCount,
            dev->mem.forced != VS_MEMORY_AUTO ? vs_memory_strategy_name(dev->mem.forced) : "auto:",
@@ -445,6 +447,8 @@ void
 vs_device_destroy(struct vs_renderer *r, struct vs_object *device_obj)
 {
    struct vs_device *dev = vs_device_from(device_obj);
+   vs_gpu_watchdog_stop(dev->watchdog);
+   dev->watchdog = NULL;
    pthread_mutex_lock(&r->timeline_lock);
    for (uint32_t i = 0; i < dev->queue_count; i++) {
       if (dev->queues[i].obj)
@@ -457,8 +461,16 @@ vs_device_destroy(struct vs_renderer *r, struct vs_object *device_obj)
    vs_object_foreach_child(r->objects, device_obj, VK_OBJECT_TYPE_UNKNOWN, forget_holds_cb, r);
    vs_object_foreach_child(r->objects, device_obj, VK_OBJECT_TYPE_UNKNOWN, destroy_child_cb, &t);
    vs_object_remove(r->objects, device_obj);
-   if (t.host_safe)
+   if (t.host_safe) {
       device_free(dev);
+      return;
+   }
+   /* The host device is leaked with work that never ends; the server's
+    * threads for it end all the same. */
+   for (uint32_t i = 0; i < dev->queue_count; i++) {
+      vs_retire_queue_destroy(dev->queues[i].retire);
+      dev->queues[i].retire = NULL;
+   }
 }
 
 static void

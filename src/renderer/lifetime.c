@@ -21,8 +21,8 @@
 #include "vn_wire.h"
 
 /* A wait for a command buffer is re-issued this often, so that a stopping
- * context is noticed. */
-#define LIFETIME_WAIT_SLICE_NS 500000000ull
+ * context or a client that hung up is noticed. */
+#define LIFETIME_WAIT_SLICE_NS 100000000ull
 
 struct vs_serial_fence {
    VkFence fence;
@@ -188,7 +188,7 @@ wait_serial(struct vs_runner *disp, struct vs_device *dev, struct vs_queue *queu
    bool done;
    vs_queue_lock(queue);
    while (!(done = serial_done_locked(dev, queue, serial))) {
-      if (vs_runner_should_stop(disp))
+      if (vs_runner_wait_abandoned(disp))
          break;
       wait_serial_slice(dev, queue, serial);
       vs_queue_unlock(queue);

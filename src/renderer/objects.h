@@ -148,6 +148,21 @@ void vs_queue_serials_fini(struct vs_device *dev, struct vs_queue *queue);
 /* Waits for every queue of the device to go idle (see queue.c). */
 bool vs_device_drain_queues(struct vs_renderer *r, struct vs_object *device_obj);
 
+/* What becomes of a guest's wait on a semaphore (sync/sync_fd.h). */
+enum vs_semaphore_wait {
+   VS_WAIT_KEEP,    /* a timeline, or a binary semaphore whose pending signal it takes */
+   VS_WAIT_MARKED,  /* the guest's WSI signalled it: the mark is taken, no host wait */
+   VS_WAIT_REFUSED, /* nothing will ever signal it: the context failed */
+};
+/* A wait on `sem` (`what` waits, for the log): takes the binary
+ * semaphore's signal. Where none is pending, the client's other rings are
+ * given time to catch up first (a signal the guest submitted before may be
+ * on one of them); still none after they did is refused, naming `vuid`, as
+ * the host would wait forever (lavapipe in vkQueueSubmit itself). When
+ * unsure, the wait is kept. */
+enum vs_semaphore_wait vs_semaphore_take_signal(struct vs_runner *disp, const char *what, const char *vuid,
+                                                struct vs_object *sem);
+
 /* Calls retire(data) once everything submitted so far to the queue has
  * finished on the host. */
 bool vs_queue_submit_fence(struct vs_renderer *r, struct vs_object *queue, vs_retire_fn retire, void *data);

@@ -176,13 +176,78 @@ submits2_with_serial(struct vs_runner *disp, const VkSubmitInfo2 *submits, uint3
    return copy;
 }
 
-/* Leaves out of each batch the waits on semaphores the guest's WSI
- * signalled without a host signal (sync/sync_fd.h): such a wait is
- * satisfied already, and taking the mark consumes the signal. The decoded
- * batches are the server's own copy, so they are edited in place, with
- * the arrays that run parallel to the waits. */
+/* How long a wait on a binary semaphore with no signal pending waits for
+ * the client's other rings to catch up (a signal the guest submitted first
+ * may be on one of them) before it is judged. */
+#define OTHER_RINGS_WAIT_NS 2000000000ull
+
+/* Whether the client's other rings have executed what was written to them
+ * by now. False when unsure (they did not within OTHER_RINGS_WAIT_NS, or
+ * the context has no rings to ask about). */
+static bool
+other_rings_caught_up(struct vs_runner *disp)
+{
+   const struct vs_work_hooks *work = &disp->renderer->work;
+   if (!work->mark)
+      return false;
+   struct vs_work_mark mark = { .except = disp->owner };
+   work->mark(work->data, &mark);
+   const uint64_t start = os_now_ns();
+   for (uint64_t pause_ns = 50000;; pause_ns = pause_ns < 10000000 ? pause_ns * 2 : pause_ns) {
+      if (work->reached(work->data, &mark))
+         return true;
+      if (os_now_ns() - start > OTHER_RINGS_WAIT_NS || vs_runner_wait_abandoned(disp))
+         return false;
+      os_sleep_ns(pause_ns);
+   }
+}
+
+enum vs_semaphore_wait
+vs_semaphore_take_signal(struct vs_runner *disp, const char *what, const char *vuid, struct vs_object *sem)
+{
+   if (!sem || (sem->flags & VS_OBJECT_TIMELINE_SEMAPHORE))
+      return VS_WAIT_KEEP;
+   if (vs_sync_fd_take_mark(sem))
+      return VS_WAIT_MARKED;
+   if (vs_semaphore_take_pending(sem))
+      return VS_WAIT_KEEP;
+   bool caught_up = other_rings_caught_up(disp);
+   if (vs_sync_fd_take_mark(sem))
+      return VS_WAIT_MARKED;
+   if (vs_semaphore_take_pending(sem) || !caught_up || vs_runner_failed(disp))
+      return VS_WAIT_KEEP;
+   vs_runner_fail(disp, "%s waits on binary semaphore %llu, which has no signal pending (no signal submitted, "
+                  "imported or acquired before it): it would wait forever (%s)", what, (unsigned long long)sem->id,
+                  vuid);
+   return VS_WAIT_REFUSED;
+}
+
+/* The wait of batch `batch` of `cmd` on `sem` (vs_semaphore_take_signal). */
+static enum vs_semaphore_wait
+take_signal(struct vs_runner *disp, const char *cmd, uint32_t batch, struct vs_object *sem)
+{
+   char what[64];
+   snprintf(what, sizeof(what), "%s: batch %u", cmd, batch);
+   return vs_semaphore_take_signal(disp, what, "VUID-vkQueueSubmit-pWaitSemaphores-03238", sem);
+}
+
+/* A batch's signals of binary semaphores are pending from now on. */
 static void
-drop_cpu_signalled_waits(struct vs_runner *disp, const VkSubmitInfo *submits, uint32_t count)
+signals_pending(struct vs_runner *disp, struct vs_object *sem)
+{
+   if (sem && !(sem->flags & VS_OBJECT_TIMELINE_SEMAPHORE))
+      vs_semaphore_set_pending(sem);
+}
+
+/* Takes each batch's binary semaphore signals in order (a batch may wait
+ * on what an earlier one signals), leaving out the waits on semaphores the
+ * guest's WSI signalled without a host signal (sync/sync_fd.h): such a
+ * wait is satisfied already, and taking the mark consumes the signal. The
+ * decoded batches are the server's own copy, so they are edited in place,
+ * with the arrays that run parallel to the waits. False after refusing a
+ * wait (the context failed). */
+static bool
+take_wait_signals(struct vs_runner *disp, const VkSubmitInfo *submits, uint32_t count)
 {
    for (uint32_t i = 0; i < count; i++) {
       VkSubmitInfo *b = (VkSubmitInfo *)&submits[i];
@@ -195,8 +260,10 @@ drop_cpu_signalled_waits(struct vs_runner *disp, const VkSubmitInfo *submits, ui
       VkPipelineStageFlags *stages = (VkPipelineStageFlags *)b->pWaitDstStageMask;
       uint32_t kept = 0;
       for (uint32_t j = 0; j < n; j++) {
-         struct vs_object *sem = vs_runner_nested_object(disp, &sems[j]);
-         if (sem && vs_sync_fd_take_mark(sem))
+         enum vs_semaphore_wait w = take_signal(disp, "vkQueueSubmit", i, vs_runner_nested_object(disp, &sems[j]));
+         if (w == VS_WAIT_REFUSED)
+            return false;
+         if (w == VS_WAIT_MARKED)
             continue;
          sems[kept] = sems[j];
          if (stages)
@@ -207,6 +274,8 @@ drop_cpu_signalled_waits(struct vs_runner *disp, const VkSubmitInfo *submits, ui
             indices[kept] = indices[j];
          kept++;
       }
+      for (uint32_t j = 0; j < b->signalSemaphoreCount; j++)
+         signals_pending(disp, vs_runner_nested_object(disp, &b->pSignalSemaphores[j]));
       if (kept == n)
          continue;
       b->waitSemaphoreCount = kept;
@@ -215,23 +284,30 @@ drop_cpu_signalled_waits(struct vs_runner *disp, const VkSubmitInfo *submits, ui
       if (indices)
          dg->waitSemaphoreCount = kept;
    }
+   return true;
 }
 
-static void
-drop_cpu_signalled_waits2(struct vs_runner *disp, const VkSubmitInfo2 *submits, uint32_t count)
+static bool
+take_wait_signals2(struct vs_runner *disp, const VkSubmitInfo2 *submits, uint32_t count)
 {
    for (uint32_t i = 0; i < count; i++) {
       VkSubmitInfo2 *b = (VkSubmitInfo2 *)&submits[i];
       VkSemaphoreSubmitInfo *waits = (VkSemaphoreSubmitInfo *)b->pWaitSemaphoreInfos;
       uint32_t kept = 0;
       for (uint32_t j = 0; j < b->waitSemaphoreInfoCount; j++) {
-         struct vs_object *sem = vs_runner_nested_object(disp, &waits[j].semaphore);
-         if (sem && vs_sync_fd_take_mark(sem))
+         enum vs_semaphore_wait w =
+            take_signal(disp, "vkQueueSubmit2", i, vs_runner_nested_object(disp, &waits[j].semaphore));
+         if (w == VS_WAIT_REFUSED)
+            return false;
+         if (w == VS_WAIT_MARKED)
             continue;
          waits[kept++] = waits[j];
       }
       b->waitSemaphoreInfoCount = kept;
+      for (uint32_t j = 0; j < b->signalSemaphoreInfoCount; j++)
+         signals_pending(disp, vs_runner_nested_object(disp, &b->pSignalSemaphoreInfos[j].semaphore));
    }
+   return true;
 }
 
 static void
@@ -251,7 +327,8 @@ vs_exec_vkQueueSubmit(struct vs_runner *disp, struct vn_args_vkQueueSubmit *a)
    struct vs_object **cbs = submitted_command_buffers(disp, "vkQueueSubmit", &cb_count);
    if (disp->failed)
       return;
-   drop_cpu_signalled_waits(disp, a->pSubmits, a->submitCount);
+   if (!take_wait_signals(disp, a->pSubmits, a->submitCount))
+      return;
    uint64_t t0 = disp->renderer->stats.on ? os_now_ns() : 0;
    vs_queue_lock(queue);
    uint64_t serial = a->submitCount ? vs_queue_next_serial(queue) : 0;
@@ -264,6 +341,10 @@ vs_exec_vkQueueSubmit(struct vs_runner *disp, struct vn_args_vkQueueSubmit *a)
    a->ret = a->queue_obj->dt->QueueSubmit(a->queue, a->submitCount + !!serial, submits, a->fence);
    if (a->ret == VK_SUCCESS && (cb_count || serial))
       vs_queue_mark_submitted(vs_device_of(a->queue_obj), queue, cbs, cb_count);
+   for (uint32_t i = 0; i < a->submitCount && a->ret == VK_SUCCESS && serial; i++) {
+      if (a->pSubmits[i].waitSemaphoreCount)
+         __atomic_store_n(&queue->serial_waiting, serial, __ATOMIC_RELEASE);
+   }
    if (a->ret == VK_SUCCESS && a->submitCount)
       queue->serial_covers_all = serial != 0;
    vs_queue_unlock(queue);
@@ -298,7 +379,8 @@ vs_exec_vkQueueSubmit2(struct vs_runner *disp, struct vn_args_vkQueueSubmit2 *a)
    struct vs_object **cbs = submitted_command_buffers(disp, "vkQueueSubmit2", &cb_count);
    if (disp->failed)
       return;
-   drop_cpu_signalled_waits2(disp, a->pSubmits, a->submitCount);
+   if (!take_wait_signals2(disp, a->pSubmits, a->submitCount))
+      return;
    uint64_t t0 = disp->renderer->stats.on ? os_now_ns() : 0;
    vs_queue_lock(queue);
    uint64_t serial = a->submitCount ? vs_queue_next_serial(queue) : 0;
@@ -311,6 +393,10 @@ vs_exec_vkQueueSubmit2(struct vs_runner *disp, struct vn_args_vkQueueSubmit2 *a)
    a->ret = submit2(a->queue, a->submitCount, submits, a->fence);
    if (a->ret == VK_SUCCESS && (cb_count || serial))
       vs_queue_mark_submitted(vs_device_of(a->queue_obj), queue, cbs, cb_count);
+   for (uint32_t i = 0; i < a->submitCount && a->ret == VK_SUCCESS && serial; i++) {
+      if (a->pSubmits[i].waitSemaphoreInfoCount)
+         __atomic_store_n(&queue->serial_waiting, serial, __ATOMIC_RELEASE);
+   }
    if (a->ret == VK_SUCCESS && a->submitCount)
       queue->serial_covers_all = serial != 0;
    vs_queue_unlock(queue);
@@ -329,13 +415,18 @@ vs_exec_vkQueueBindSparse(struct vs_runner *disp, struct vn_args_vkQueueBindSpar
       const VkBindSparseInfo *b = &a->pBindInfo[i];
       for (uint32_t j = 0; j < b->waitSemaphoreCount; j++) {
          struct vs_object *sem = vs_runner_nested_object(disp, &b->pWaitSemaphores[j]);
-         if (sem && vs_sync_fd_take_mark(sem)) {
+         enum vs_semaphore_wait w = take_signal(disp, "vkQueueBindSparse", i, sem);
+         if (w == VS_WAIT_REFUSED)
+            return;
+         if (w == VS_WAIT_MARKED) {
             VkResult r = vs_sync_fd_signal(vs_device_of(a->queue_obj), b->pWaitSemaphores[j]);
             if (r != VK_SUCCESS)
                vs_warn(disp->ctx_id, "semaphore %llu: signalling failed: %s", (unsigned long long)sem->id,
                        vn_result_name(r));
          }
       }
+      for (uint32_t j = 0; j < b->signalSemaphoreCount; j++)
+         signals_pending(disp, vs_runner_nested_object(disp, &b->pSignalSemaphores[j]));
    }
    vs_queue_lock(queue);
    a->ret = a->queue_obj->dt->QueueBindSparse(a->queue, a->bindInfoCount, a->pBindInfo, a->fence);
@@ -345,10 +436,103 @@ vs_exec_vkQueueBindSparse(struct vs_runner *disp, struct vn_args_vkQueueBindSpar
    a->ret = submit_result(disp, a->queue_obj, "vkQueueBindSparse", a->ret);
 }
 
+/* Host waits a guest can cause go in slices: between two, a stopping
+ * context, a client that hung up (vs_runner_wait_abandoned) or a device
+ * the server declared lost (gpu-timeout-ms) ends the wait. Mesa sends
+ * vkWaitForFences/vkWaitSemaphores only once its feedback says the wait
+ * is satisfied, usually with an infinite timeout; a hostile or buggy guest
+ * could make any of these wait forever and pin the ring thread. */
+#define HOST_WAIT_SLICE_NS 100000000ull
+
+typedef VkResult (*host_wait_fn)(void *args, uint64_t timeout_ns);
+
+static VkResult
+wait_in_slices(struct vs_runner *disp, struct vs_object *device_obj, uint64_t timeout_ns, host_wait_fn wait,
+               void *args)
+{
+   uint64_t start = os_now_ns();
+   VkResult r;
+   for (;;) {
+      uint64_t elapsed = os_now_ns() - start;
+      uint64_t left = timeout_ns > elapsed ? timeout_ns - elapsed : 0;
+      r = wait(args, left < HOST_WAIT_SLICE_NS ? left : HOST_WAIT_SLICE_NS);
+      if (r == VK_TIMEOUT && vs_device_marked_lost(device_obj))
+         r = VK_ERROR_DEVICE_LOST;
+      /* Between slices a destroy on another dispatcher may run
+       * (vs_runner_wait_yield). */
+      if (r != VK_TIMEOUT || left <= HOST_WAIT_SLICE_NS || vs_runner_wait_abandoned(disp) ||
+          !vs_runner_wait_yield(disp))
+         break;
+   }
+   if (disp->renderer->stats.on)
+      vs_submit_stats_add(&disp->renderer->stats, VS_STAGE_WAIT, os_now_ns() - start);
+   return r;
+}
+
+/* A wait for serials on queues' serial timelines (one each). */
+struct serial_wait {
+   struct vs_device *dev;
+   uint32_t count;
+   VkSemaphore *timelines;
+   uint64_t *serials;
+};
+
+static VkResult
+wait_serials(void *args, uint64_t timeout_ns)
+{
+   struct serial_wait *w = args;
+   const VkSemaphoreWaitInfo info = {
+      .sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
+      .semaphoreCount = w->count,
+      .pSemaphores = w->timelines,
+      .pValues = w->serials,
+   };
+   return w->dev->dt.WaitSemaphores(w->dev->host, &info, timeout_ns);
+}
+
+/* Waits until everything submitted so far to `queues` has finished: in
+ * slices on their serial timelines. False where a queue has none (then
+ * the caller waits as the driver does). */
+static bool
+wait_queues_idle(struct vs_runner *disp, struct vs_object *device_obj, struct vs_queue *queues, uint32_t count,
+                 VkResult *result)
+{
+   struct vs_device *dev = vs_device_from(device_obj);
+   for (uint32_t i = 0; i < count; i++) {
+      if (!queues[i].serial_timeline || !dev->dt.WaitSemaphores)
+         return false;
+   }
+   struct serial_wait w = {
+      .dev = dev,
+      .timelines = vs_arena_alloc(&disp->arena, count * sizeof(VkSemaphore)),
+      .serials = vs_arena_alloc(&disp->arena, count * sizeof(uint64_t)),
+   };
+   if (!w.timelines || !w.serials) {
+      vs_runner_fail(disp, "idle wait: out of decode memory");
+      *result = VK_ERROR_OUT_OF_HOST_MEMORY;
+      return true;
+   }
+   *result = VK_SUCCESS;
+   for (uint32_t i = 0; i < count && *result == VK_SUCCESS; i++) {
+      vs_queue_lock(&queues[i]);
+      uint64_t serial = vs_queue_serial_for_idle_locked(&queues[i], result);
+      vs_queue_unlock(&queues[i]);
+      if (serial) {
+         w.timelines[w.count] = queues[i].serial_timeline;
+         w.serials[w.count++] = serial;
+      }
+   }
+   if (*result == VK_SUCCESS && w.count)
+      *result = wait_in_slices(disp, device_obj, UINT64_MAX, wait_serials, &w);
+   return true;
+}
+
 static void
 vs_exec_vkQueueWaitIdle(struct vs_runner *disp, struct vn_args_vkQueueWaitIdle *a)
 {
    struct vs_queue *queue = vs_queue_from(a->queue_obj);
+   if (wait_queues_idle(disp, vs_object_ancestor(a->queue_obj, VK_OBJECT_TYPE_DEVICE), queue, 1, &a->ret))
+      return;
    vs_queue_lock(queue);
    a->ret = a->queue_obj->dt->QueueWaitIdle(a->queue);
    vs_queue_unlock(queue);
@@ -358,34 +542,47 @@ static void
 vs_exec_vkDeviceWaitIdle(struct vs_runner *disp, struct vn_args_vkDeviceWaitIdle *a)
 {
    struct vs_device *dev = vs_device_from(a->device_obj);
+   if (wait_queues_idle(disp, a->device_obj, dev->queues, dev->queue_count, &a->ret))
+      return;
    vs_queues_lock_all(dev->queues, dev->queue_count);
    a->ret = dev->dt.DeviceWaitIdle(dev->host);
    vs_queues_unlock_all(dev->queues, dev->queue_count);
 }
 
-/* Mesa sends vkWaitForFences/vkWaitSemaphores only once its feedback says
- * the wait is satisfied, usually with an infinite timeout. A hostile or
- * buggy guest could make that wait forever and pin the ring thread, so
- * wait in slices and give up when the ring is told to stop. */
-#define HOST_WAIT_SLICE_NS 500000000ull
-
-typedef VkResult (*host_wait_fn)(void *args, uint64_t timeout_ns);
-
-static VkResult
-wait_in_slices(struct vs_runner *disp, uint64_t timeout_ns, host_wait_fn wait, void *args)
+/* vkGetQueryPoolResults with VK_QUERY_RESULT_WAIT_BIT would wait in the
+ * driver for queries that may never become available (never submitted):
+ * the device's work so far is waited for in slices instead, then the
+ * results are asked for without the bit, again after short pauses while
+ * some are not ready. */
+static void
+vs_exec_vkGetQueryPoolResults(struct vs_runner *disp, struct vn_args_vkGetQueryPoolResults *a)
 {
-   uint64_t start = os_now_ns();
-   for (;;) {
-      uint64_t elapsed = os_now_ns() - start;
-      uint64_t left = timeout_ns > elapsed ? timeout_ns - elapsed : 0;
-      VkResult r = wait(args, left < HOST_WAIT_SLICE_NS ? left : HOST_WAIT_SLICE_NS);
-      /* Between slices a destroy on another dispatcher may run. */
-      if (r != VK_TIMEOUT || left <= HOST_WAIT_SLICE_NS || vs_runner_should_stop(disp) ||
-          !vs_runner_wait_yield(disp)) {
-         if (disp->renderer->stats.on)
-            vs_submit_stats_add(&disp->renderer->stats, VS_STAGE_WAIT, os_now_ns() - start);
-         return r;
+   const struct vn_device_table *dt = a->device_obj->dt;
+   if (!(a->flags & VK_QUERY_RESULT_WAIT_BIT)) {
+      a->ret = dt->GetQueryPoolResults(a->device, a->queryPool, a->firstQuery, a->queryCount, a->dataSize, a->pData,
+                                       a->stride, a->flags);
+      return;
+   }
+   struct vs_device *dev = vs_device_from(a->device_obj);
+   VkResult idle = VK_SUCCESS;
+   if (wait_queues_idle(disp, a->device_obj, dev->queues, dev->queue_count, &idle) && idle != VK_SUCCESS &&
+       idle != VK_TIMEOUT) {
+      a->ret = idle;
+      return;
+   }
+   const VkQueryResultFlags flags = a->flags & ~(VkQueryResultFlags)VK_QUERY_RESULT_WAIT_BIT;
+   for (uint64_t pause_ns = 50000;; pause_ns = pause_ns < 10000000 ? pause_ns * 2 : pause_ns) {
+      a->ret = dt->GetQueryPoolResults(a->device, a->queryPool, a->firstQuery, a->queryCount, a->dataSize, a->pData,
+                                       a->stride, flags);
+      if (a->ret != VK_NOT_READY)
+         return;
+      if (vs_device_marked_lost(a->device_obj)) {
+         a->ret = VK_ERROR_DEVICE_LOST;
+         return;
       }
+      if (vs_runner_wait_abandoned(disp) || !vs_runner_wait_yield(disp))
+         return;
+      os_sleep_ns(pause_ns);
    }
 }
 
@@ -399,7 +596,7 @@ wait_fences(void *args, uint64_t timeout_ns)
 static void
 vs_exec_vkWaitForFences(struct vs_runner *disp, struct vn_args_vkWaitForFences *a)
 {
-   a->ret = wait_in_slices(disp, a->timeout, wait_fences, a);
+   a->ret = wait_in_slices(disp, a->device_obj, a->timeout, wait_fences, a);
 }
 
 static VkResult
@@ -416,7 +613,7 @@ vs_exec_vkWaitSemaphores(struct vs_runner *disp, struct vn_args_vkWaitSemaphores
       vs_runner_fail(disp, "vkWaitSemaphores is not available on the host");
       return;
    }
-   a->ret = wait_in_slices(disp, a->timeout, wait_semaphores, a);
+   a->ret = wait_in_slices(disp, a->device_obj, a->timeout, wait_semaphores, a);
 }
 
 static void
@@ -576,5 +773,6 @@ vs_queue_register(struct vn_exec_table *t)
    t->vkDeviceWaitIdle = vs_exec_vkDeviceWaitIdle;
    t->vkWaitForFences = vs_exec_vkWaitForFences;
    t->vkWaitSemaphores = vs_exec_vkWaitSemaphores;
+   t->vkGetQueryPoolResults = vs_exec_vkGetQueryPoolResults;
    t->vkCreateSemaphore = vs_exec_vkCreateSemaphore;
 }

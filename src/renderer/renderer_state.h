@@ -24,6 +24,7 @@
 #include "vn_vk.h"
 
 struct vs_device_memory;
+struct vs_gpu_watchdog;
 struct vs_shared_registry;
 
 /* Timelines (rings of queues) a context supports; answered to GET_PARAM. */
@@ -59,6 +60,8 @@ struct vs_renderer_options {
    /* Test-only fault injection (vs_context_options.lose_device_client):
     * the client's Nth queue submission reports VK_ERROR_DEVICE_LOST; 0: never. */
    uint32_t lose_device_at_submit;
+   /* --limit gpu-timeout-ms (sync/gpu_watchdog.h); 0: none. */
+   uint32_t gpu_timeout_ms;
    /* Test-only ($VENUS_SERVER_TEST_UNSHAREABLE_TYPES, read once by main):
     * host-visible memory types treated as unshareable with the guest. */
    uint32_t test_unshareable_types;
@@ -77,6 +80,7 @@ typedef int (*vs_resolve_resource_fn)(void *data, uint32_t res_id, uint64_t *siz
  * marks before fencing the queues. */
 #define VS_WORK_MARK_RINGS 16
 struct vs_work_mark {
+   const void *except; /* the ring (a dispatcher's owner) left out; NULL: none */
    uint32_t count;
    uint64_t ring_id[VS_WORK_MARK_RINGS];
    uint32_t tail[VS_WORK_MARK_RINGS];
@@ -190,6 +194,7 @@ struct vs_device {
    uint32_t command_buffer_nesting;
    struct vs_memory_caps mem;
    struct vs_region_cache regions;
+   struct vs_gpu_watchdog *watchdog; /* NULL: work is not timed */
 };
 
 /* The deepest nesting of secondary command buffers the server offers:
@@ -256,6 +261,15 @@ static inline struct vs_device *
 vs_device_of(struct vs_object *obj)
 {
    return vs_device_from(vs_object_ancestor(obj, VK_OBJECT_TYPE_DEVICE));
+}
+
+/* Whether the device is lost for the guest (wire/runner.c marks it, or
+ * the server's gpu-timeout-ms watchdog): its waits end with
+ * VK_ERROR_DEVICE_LOST. */
+static inline bool
+vs_device_marked_lost(const struct vs_object *device_obj)
+{
+   return __atomic_load_n(&device_obj->flags, __ATOMIC_ACQUIRE) & VS_OBJECT_DEVICE_LOST;
 }
 
 static inline bool

@@ -42,7 +42,10 @@ vs_exec_vkWaitSemaphoreResourceMESA(struct vs_runner *disp,
       return;
    /* A marked semaphore was never signalled on the host: taking the mark
     * consumes the signal. */
-   if (vs_sync_fd_take_mark(a->semaphore_obj))
+   enum vs_semaphore_wait w = vs_semaphore_take_signal(disp, "vkWaitSemaphoreResourceMESA (an fd export)",
+                                                        "VUID-VkSemaphoreGetFdInfoKHR-handleType-03254",
+                                                        a->semaphore_obj);
+   if (w != VS_WAIT_KEEP)
       return;
    VkResult r = vs_sync_fd_consume(dev, a->semaphore);
    if (r != VK_SUCCESS)

@@ -80,3 +80,31 @@ vs_queue_submit(struct vs_queue *queue, uint32_t count, const VkSubmitInfo *subm
    pthread_mutex_unlock(&queue->lock);
    return r;
 }
+
+uint64_t
+vs_queue_serial_for_idle_locked(struct vs_queue *queue, VkResult *result)
+{
+   *result = VK_SUCCESS;
+   if (!queue->serial_timeline)
+      return 0;
+   if (queue->serial_covers_all)
+      return queue->serial_submitted;
+   const uint64_t serial = queue->serial_submitted + 1;
+   const VkTimelineSemaphoreSubmitInfo value = {
+      .sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
+      .signalSemaphoreValueCount = 1,
+      .pSignalSemaphoreValues = &serial,
+   };
+   const VkSubmitInfo batch = {
+      .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+      .pNext = &value,
+      .signalSemaphoreCount = 1,
+      .pSignalSemaphores = &queue->serial_timeline,
+   };
+   *result = queue->dt->QueueSubmit(queue->host, 1, &batch, VK_NULL_HANDLE);
+   if (*result != VK_SUCCESS)
+      return 0;
+   queue->serial_submitted = serial;
+   queue->serial_covers_all = true;
+   return serial;
+}

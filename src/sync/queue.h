@@ -38,6 +38,10 @@ struct vs_queue {
    /* The last host submission signalled serial_submitted: reaching it
     * means all work submitted so far has finished. Under `lock`. */
    bool serial_covers_all;
+   /* The last serial whose submission waits on a semaphore: it and what
+    * is behind it are not timed (sync/gpu_watchdog.h). Written under
+    * `lock`, read atomically. */
+   uint64_t serial_waiting;
    struct vs_serial_fence *serial_head, *serial_tail, *serial_free;
 };
 
@@ -57,5 +61,13 @@ void vs_queues_unlock_all(struct vs_queue *queues, uint32_t count);
  * semaphores, the display's copies); a single batch is followed by the
  * next serial on serial_timeline, where the queue has one. */
 VkResult vs_queue_submit(struct vs_queue *queue, uint32_t count, const VkSubmitInfo *submits, VkFence fence);
+
+/* The serial on serial_timeline whose signal means that everything
+ * submitted to the queue so far has finished: the last one, or one more
+ * after an empty batch when the last submission did not signal it. 0 where
+ * the queue has no serial timeline, or that batch failed (*result says
+ * why). Under the queue's lock. vkQueueWaitIdle and vkDeviceWaitIdle
+ * wait for it in slices instead of the driver's unbounded idle wait. */
+uint64_t vs_queue_serial_for_idle_locked(struct vs_queue *queue, VkResult *result);
 
 #endif

@@ -8,9 +8,9 @@
 #include "base/log.h"
 #include "vn_vk.h"
 
-/* A host wait longer than this is re-issued, so that stop requests and
- * device loss are noticed; it is not a poll (the thread sleeps inside). */
-#define RETIRE_WAIT_SLICE_NS 3000000000ull
+/* A host wait longer than this is re-issued, so that stop requests and a
+ * queue given up are noticed; it is not a poll (the thread sleeps inside). */
+#define RETIRE_WAIT_SLICE_NS 100000000ull
 
 struct retire_entry {
    VkFence fence;         /* or, if VK_NULL_HANDLE: */
@@ -32,7 +32,18 @@ struct vs_retire_queue {
    struct retire_entry *head, *tail;
    bool busy; /* an entry is out of the list, being waited for */
    bool stop;
+   bool given_up; /* vs_retire_queue_give_up */
 };
+
+/* Whether entries are no longer waited for: stopping, or given up. */
+static bool
+waits_ended(struct vs_retire_queue *q)
+{
+   pthread_mutex_lock(&q->lock);
+   bool ended = q->stop || q->given_up;
+   pthread_mutex_unlock(&q->lock);
+   return ended;
+}
 
 static void
 retire_entry(struct vs_retire_queue *q, struct retire_entry *e)
@@ -44,14 +55,24 @@ retire_entry(struct vs_retire_queue *q, struct retire_entry *e)
       .pSemaphores = &e->timeline,
       .pValues = &e->value,
    };
-   do
-      r = e->fence ? q->dt->WaitForFences(q->device, 1, &e->fence, VK_TRUE, RETIRE_WAIT_SLICE_NS)
-                   : q->dt->WaitSemaphores(q->device, &wait, RETIRE_WAIT_SLICE_NS);
-   while (r == VK_TIMEOUT);
-   /* Retire even on device loss: a guest must never wait forever. */
-   if (r != VK_SUCCESS)
+   bool ended = waits_ended(q);
+   for (;;) {
+      const uint64_t slice = ended ? 0 : RETIRE_WAIT_SLICE_NS;
+      r = e->fence ? q->dt->WaitForFences(q->device, 1, &e->fence, VK_TRUE, slice)
+                   : q->dt->WaitSemaphores(q->device, &wait, slice);
+      if (r != VK_TIMEOUT || ended)
+         break;
+      ended = waits_ended(q);
+   }
+   /* Retire even on device loss, and when stopped or given up with the
+    * work still running (its device is leaked or lost): a guest must never
+    * wait forever, and the callback's data must go. */
+   if (r != VK_SUCCESS && r != VK_TIMEOUT)
       vs_warn(q->ctx_id, "timeline %u fence: %s; retiring it anyway", q->ring_idx, vn_result_name(r));
-   if (e->fence)
+   else if (r == VK_TIMEOUT)
+      vs_debug(q->ctx_id, "timeline %u: work still running on the host; retiring it anyway", q->ring_idx);
+   /* A pending fence cannot be destroyed: it goes with its device. */
+   if (e->fence && r != VK_TIMEOUT)
       q->dt->DestroyFence(q->device, e->fence, NULL);
    e->retire(e->data);
    free(e);
@@ -142,6 +163,14 @@ vs_retire_queue_idle(struct vs_retire_queue *q)
    bool idle = !q->head && !q->busy;
    pthread_mutex_unlock(&q->lock);
    return idle;
+}
+
+void
+vs_retire_queue_give_up(struct vs_retire_queue *q)
+{
+   pthread_mutex_lock(&q->lock);
+   q->given_up = true;
+   pthread_mutex_unlock(&q->lock);
 }
 
 void

@@ -2,7 +2,7 @@
 /* Where fences retire. Each host queue that has timeline work gets one
  * retire thread: it blocks in vkWaitForFences on the oldest pending host
  * fence, or in vkWaitSemaphores on the queue's serial timeline (no
- * polling), then calls that entry's retire callback, in submission order. Retiring is what signals vtest sync objects of a
+ * polling; in slices of 100 ms), then calls that entry's retire callback, in submission order. Retiring is what signals vtest sync objects of a
  * SUBMIT_CMD2 batch on a queue's timeline. */
 #ifndef VS_SYNC_RETIRE_H
 #define VS_SYNC_RETIRE_H
@@ -35,7 +35,15 @@ bool vs_retire_queue_push_value(struct vs_retire_queue *q, VkSemaphore timeline,
  * the queue's lock (nothing is pushed meanwhile). */
 bool vs_retire_queue_idle(struct vs_retire_queue *q);
 
-/* Retires everything still pending (waiting for it) and stops the thread. */
+/* The queue's work is no longer waited for (its device is lost for the
+ * guest, yet the host may still run it): every entry, pending or pushed
+ * later, retires at once. */
+void vs_retire_queue_give_up(struct vs_retire_queue *q);
+
+/* Retires everything still pending and stops the thread: the entry being
+ * waited for is waited for until the end of its slice (100 ms), the others
+ * not at all, so work that never ends (behind a semaphore nobody signals,
+ * in a shader that never ends) is retired anyway. */
 void vs_retire_queue_destroy(struct vs_retire_queue *q);
 
 #endif

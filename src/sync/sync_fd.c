@@ -74,3 +74,16 @@ vs_sync_fd_take_mark(struct vs_object *semaphore)
       return false;
    return __atomic_fetch_and(&semaphore->flags, ~VS_OBJECT_CPU_SIGNALLED, __ATOMIC_ACQ_REL) & VS_OBJECT_CPU_SIGNALLED;
 }
+
+void
+vs_semaphore_set_pending(struct vs_object *semaphore)
+{
+   __atomic_fetch_or(&semaphore->flags, VS_OBJECT_SIGNAL_PENDING, __ATOMIC_ACQ_REL);
+}
+
+bool
+vs_semaphore_take_pending(struct vs_object *semaphore)
+{
+   return __atomic_fetch_and(&semaphore->flags, ~VS_OBJECT_SIGNAL_PENDING, __ATOMIC_ACQ_REL) &
+          VS_OBJECT_SIGNAL_PENDING;
+}

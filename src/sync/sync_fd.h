@@ -36,6 +36,15 @@ VkResult vs_sync_fd_signal(struct vs_device *dev, VkSemaphore semaphore);
 /* Consumes a binary semaphore's signal, as an fd export does. */
 VkResult vs_sync_fd_consume(struct vs_device *dev, VkSemaphore semaphore);
 
+/* A binary semaphore's pending signal: set when a host submission that
+ * signals it was made, taken by the wait that consumes it. A wait with
+ * neither this nor the mark below would wait forever (invalid usage,
+ * VUID-vkQueueSubmit-pWaitSemaphores-03238; lavapipe blocks in
+ * vkQueueSubmit itself): renderer/queue.c refuses it. */
+void vs_semaphore_set_pending(struct vs_object *semaphore);
+/* True if a signal was pending (it is no longer). */
+bool vs_semaphore_take_pending(struct vs_object *semaphore);
+
 /* Marks a binary semaphore signalled without a host submission (above). */
 void vs_sync_fd_mark_signalled(struct vs_object *semaphore);
 /* Takes the mark: true if the semaphore was marked (it is no longer). */

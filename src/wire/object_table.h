@@ -55,6 +55,9 @@ struct vs_object {
 #define VS_OBJECT_DEVICE_LOST 0x1u
 /* A semaphore created with VK_SEMAPHORE_TYPE_TIMELINE. */
 #define VS_OBJECT_TIMELINE_SEMAPHORE 0x1u
+/* A binary semaphore with a signal submitted to a host queue and not yet
+ * waited for (sync/sync_fd.h); set and taken atomically. */
+#define VS_OBJECT_SIGNAL_PENDING 0x2u
 /* A binary semaphore the guest's WSI signalled with no host submission yet
  * (sync/sync_fd.h); set and taken atomically. */
 #define VS_OBJECT_CPU_SIGNALLED 0x8u

@@ -81,6 +81,12 @@ vs_runner_should_stop(struct vs_runner *disp)
    return disp->failed || disp->hooks.should_stop(disp->hooks.data);
 }
 
+bool
+vs_runner_wait_abandoned(struct vs_runner *disp)
+{
+   return disp->failed || disp->hooks.wait_abandoned(disp->hooks.data);
+}
+
 /* holder keeps every object the current command named alive (those
  * `keep` accepts, if given). */
 static bool

@@ -37,6 +37,10 @@ struct vs_runner_hooks {
    /* True once long host waits on this dispatcher should give up (the ring
     * is stopping, or the context is fatal). */
    bool (*should_stop)(void *data);
+   /* Asked between the slices of a long host wait: should_stop, or the
+    * client hung up meanwhile (a costlier check than should_stop, which
+    * runs before every command). */
+   bool (*wait_abandoned)(void *data);
    void *data;
 };
 
@@ -112,6 +116,9 @@ bool vs_runner_should_stop(struct vs_runner *disp);
  * under the lock, so no object it uses goes meanwhile. Does nothing under
  * the exclusive lock (a destroy's own waits keep it). */
 bool vs_runner_wait_yield(struct vs_runner *disp);
+
+/* Between the slices of a long host wait: true when it should end. */
+bool vs_runner_wait_abandoned(struct vs_runner *disp);
 
 struct vn_encoder *vs_runner_reply_begin(struct vs_runner *disp, const char *cmd);
 bool vs_runner_reply_end(struct vs_runner *disp, const char *cmd);

@@ -4,6 +4,7 @@
  * process; either way it owns everything it touches. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -67,7 +68,7 @@ fence_retire(void *data)
 __attribute__((format(printf, 2, 3))) static bool
 drop(struct rctx *rc, const char *fmt, ...)
 {
-   if (rc->ctx && vs_context_is_fatal(rc->ctx))
+   if (rc->ctx && !vs_context_running(rc->ctx))
       return false;
    char reason[384];
    va_list ap;
@@ -94,6 +95,16 @@ static const size_t op_sizes[RENDER_CONTEXT_OP_COUNT] = {
 static const int op_fds[RENDER_CONTEXT_OP_COUNT][2] = {
    { 0, 0 }, { 1, 2 }, { 0, 0 }, { 1, 1 }, { 0, 0 }, { 0, 0 }, { 0, 0 },
 };
+
+/* The context's peer probe (vs_context_watch_peer): the VMM closed this
+ * context's socket. */
+static bool
+peer_alive(void *data)
+{
+   const struct rctx *rc = data;
+   struct pollfd pfd = { .fd = rc->sock.fd, .events = POLLIN };
+   return poll(&pfd, 1, 0) <= 0 || !(pfd.revents & (POLLHUP | POLLERR));
+}
 
 static bool
 op_init(struct rctx *rc, const struct render_context_op_init_request *req, const int *fds, int fd_count)
@@ -136,6 +147,7 @@ op_init(struct rctx *rc, const struct render_context_op_init_request *req, const
    rc->ctx = vs_context_create(rc->ctx_id, rc->name, rc->options);
    if (!rc->ctx)
       return drop(rc, "cannot create the Venus context");
+   vs_context_watch_peer(rc->ctx, peer_alive, rc);
    vs_debug(rc->ctx_id, "INIT: %u rings, %s", rc->ring_count, fd_count > 1 ? "eventfd" : "no eventfd");
    return true;
 }

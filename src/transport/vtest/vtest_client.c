@@ -55,7 +55,7 @@ struct client {
 __attribute__((format(printf, 2, 3))) static bool
 drop(struct client *c, const char *fmt, ...)
 {
-   if (c->ctx && vs_context_is_fatal(c->ctx))
+   if (c->ctx && !vs_context_running(c->ctx))
       return false;
    char reason[512];
    va_list ap;
@@ -271,6 +271,17 @@ trim_payload_buffer(struct client *c)
       release_payload_buffer(c);
 }
 
+/* The context's peer probe (vs_context_watch_peer): a hung-up socket
+ * reports POLLHUP even with requests still unread, which a client that was
+ * killed in a wait leaves. */
+static bool
+peer_alive(void *data)
+{
+   const struct client *c = data;
+   struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+   return poll(&pfd, 1, 0) <= 0 || !(pfd.revents & (POLLHUP | POLLERR));
+}
+
 /* The Venus context is created by CONTEXT_INIT, or by the first command
  * that needs it from clients that skip CONTEXT_INIT. */
 static bool
@@ -283,6 +294,7 @@ ensure_context(struct client *c)
       return drop(c, "cannot create the Venus context");
    if (c->limits.activity)
       vs_context_track_activity(c->ctx, &c->limits.activity->last_ns);
+   vs_context_watch_peer(c->ctx, peer_alive, c);
    return true;
 }
 
@@ -763,10 +775,13 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
             ;
          /* A request arrived: busy (the wait may be long) until it is served. */
          vtest_activity_work(limits->activity, 1);
-         bool settled = vs_context_settle_ring_wait(c.ctx) && !vs_context_is_fatal(c.ctx);
+         bool settled = vs_context_settle_ring_wait(c.ctx) && vs_context_running(c.ctx);
          vtest_activity_work(limits->activity, -1);
-         if (!settled)
+         if (!settled) {
+            if (vs_context_peer_gone(c.ctx))
+               disconnected(&c);
             break; /* the context logged why */
+         }
       }
       bool idle = false;
       ssize_t n = read_header(&c, hdr, sizeof(hdr), first, &idle);
@@ -790,8 +805,11 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
       vtest_activity_work(limits->activity, 1);
       bool handled = handle_command(&c, hdr[VTEST_HDR_LEN], hdr[VTEST_HDR_ID]);
       vtest_activity_work(limits->activity, -1);
-      if (!handled)
+      if (!handled) {
+         if (c.ctx && vs_context_peer_gone(c.ctx))
+            disconnected(&c);
          break;
+      }
       if (c.ctx && !vs_context_check_memory(c.ctx)) {
          drop(&c, "the Venus context hit a fatal error");
          break;

@@ -185,7 +185,9 @@ worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size
     * has its host device. */
    struct vs_context_options worker_options = *server->options;
    worker_options.renderer.sandbox = true;
-   return vtest_client_serve_limited(fds[0], cj.ctx_id, &worker_options, &limits) == 0 ? 0 : 1;
+   int rc = vtest_client_serve_limited(fds[0], cj.ctx_id, &worker_options, &limits) == 0 ? 0 : 1;
+   /* Host work a CPU driver keeps running (gpu-timeout-ms) ends with this process. */
+   return vs_context_abandoned_host_work() ? VS_WORKER_EXIT_ABANDONED : rc;
 }
 
 static void *
@@ -213,7 +215,9 @@ client_main(void *arg)
          int status = 0;
          while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;
-         if (WIFSIGNALED(status))
+         if (WIFEXITED(status) && WEXITSTATUS(status) == VS_WORKER_EXIT_ABANDONED)
+            vs_info(ct->ctx_id, "client worker process %d exited, ending the host work it lost its device to", (int)pid);
+         else if (WIFSIGNALED(status))
             vs_error(ct->ctx_id, "client worker process %d killed by signal %d; only this client is gone", (int)pid,
                      WTERMSIG(status));
       }
