@@ -16,6 +16,9 @@
 # results already in OUT_DIR instead of running them again. Tests that
 # pass natively only are run once more each way (compare.py --rerun).
 # JOBS (2) piglit jobs, TIMEOUT (60) s per test; every run is niced.
+# SERVER_ARGS: more venus-server arguments (word-split, as in tests/lib.sh);
+# SERVER_ENV: VAR=VALUE words for the server's environment only (a host
+# layer, as tests/test_moltenvk_shape.sh gives it).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -88,8 +91,10 @@ rm -rf "$out/native"; cp -a "$native_cache" "$out/native"
 [ -x "$build/venus-server" ] || { echo "conformance: no $build/venus-server (make)" >&2; exit 2; }
 echo "conformance: server run (Zink on Venus through $build/venus-server)"
 sock=$work/v.sock
-env -u VN_DEBUG -u VTEST_SOCKET_NAME VK_ICD_FILENAMES="$lvp_icd" \
-  "$build/venus-server" --socket "$sock" --log-level info >"$work/server.out" 2>"$out/server.log" &
+read -ra server_args <<<"${SERVER_ARGS:-}"
+read -ra server_env <<<"${SERVER_ENV:-}"
+env -u VN_DEBUG -u VTEST_SOCKET_NAME VK_ICD_FILENAMES="$lvp_icd" "${server_env[@]}" \
+  "$build/venus-server" --socket "$sock" --log-level info "${server_args[@]}" >"$work/server.out" 2>"$out/server.log" &
 server=$!
 pids+=("$server")
 for _ in $(seq 150); do grep -q "listening on" "$work/server.out" 2>/dev/null && break; sleep 0.1; done

@@ -230,10 +230,16 @@ warm_up_devices(struct vs_instance *inst)
          .queueCount = 1,
          .pQueuePriorities = &priority,
       };
+      /* A device that lists VK_KHR_portability_subset must be created
+       * with it (MoltenVK): without it the warm-up is invalid usage. */
+      static const char *const portability_subset[] = { "VK_KHR_portability_subset" };
+      const bool portability = vs_caps_host_has_extension(&inst->it, inst->physical[i], portability_subset[0]);
       const VkDeviceCreateInfo ci = {
          .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
          .queueCreateInfoCount = 1,
          .pQueueCreateInfos = &queue,
+         .enabledExtensionCount = portability ? 1 : 0,
+         .ppEnabledExtensionNames = portability ? portability_subset : NULL,
       };
       VkDevice dev;
       if (create(inst->physical[i], &ci, NULL, &dev) == VK_SUCCESS)
