@@ -5,8 +5,13 @@
  * accelerationStructureHostCommands) read and write host addresses, which
  * Venus carries only as their absence, so the feature is reported as
  * VK_FALSE and the commands end the context that sends them anyway. So is
- * shader group handle capture/replay, whose handles are host pointers. */
+ * shader group handle capture/replay, whose handles are host pointers.
+ * Ray tracing pipelines are created at once (never deferred) and keep
+ * their group counts for the handle queries. */
+#include <stdlib.h>
+
 #include "renderer/families.h"
+#include "renderer/objects.h"
 #include "wire/runner.h"
 #include "base/chain.h"
 #include "vn_wire.h"
@@ -29,6 +34,67 @@ vs_exec_vkGetPhysicalDeviceFeatures2(struct vs_runner *disp, struct vn_args_vkGe
    }
 }
 
+/* A ray tracing pipeline keeps its shader group count (its own groups and
+ * its libraries'): vkGetRayTracingShaderGroupHandlesKHR's range is checked
+ * against it, as the host driver indexes its group array by it. */
+static uint32_t
+pipeline_group_count(const struct vs_object *pipeline)
+{
+   return pipeline && pipeline->data ? *(const uint32_t *)pipeline->data : 0;
+}
+
+static void
+vs_exec_vkCreateRayTracingPipelinesKHR(struct vs_runner *disp, struct vn_args_vkCreateRayTracingPipelinesKHR *a)
+{
+   /* A deferred creation would write the pipelines after this command's
+    * arguments are gone: the host creates them now, and a guest that
+    * asked for deferral is told the operation was not deferred. */
+   bool deferral_asked = a->deferredOperation != VK_NULL_HANDLE;
+   a->deferredOperation = VK_NULL_HANDLE;
+   vn_default_vkCreateRayTracingPipelinesKHR(disp, a);
+   if (deferral_asked && a->ret == VK_SUCCESS)
+      a->ret = VK_OPERATION_NOT_DEFERRED_KHR;
+   for (uint32_t i = 0; i < a->pPipelines_count && i < a->createInfoCount; i++) {
+      struct vs_object *pipeline = vs_runner_created(disp, a->ret, a->pPipelines_ids[i], VK_OBJECT_TYPE_PIPELINE);
+      if (!pipeline)
+         continue;
+      const VkRayTracingPipelineCreateInfoKHR *info = &a->pCreateInfos[i];
+      uint64_t groups = info->groupCount;
+      for (uint32_t j = 0; info->pLibraryInfo && j < info->pLibraryInfo->libraryCount; j++)
+         groups += pipeline_group_count(vs_runner_nested_object(disp, &info->pLibraryInfo->pLibraries[j]));
+      uint32_t *count = malloc(sizeof(*count));
+      if (!count)
+         continue; /* no groups recorded: its handles are refused */
+      *count = groups > UINT32_MAX ? UINT32_MAX : (uint32_t)groups;
+      pipeline->data = count;
+      pipeline->data_free = free;
+   }
+}
+
+static void
+vs_exec_vkGetRayTracingShaderGroupHandlesKHR(struct vs_runner *disp,
+                                             struct vn_args_vkGetRayTracingShaderGroupHandlesKHR *a)
+{
+   uint32_t groups = pipeline_group_count(a->pipeline_obj);
+   if ((uint64_t)a->firstGroup + a->groupCount > groups) {
+      vs_runner_fail(disp, "vkGetRayTracingShaderGroupHandlesKHR: groups %u..+%u of pipeline %llu, which has %u",
+                     a->firstGroup, a->groupCount, (unsigned long long)a->pipeline_obj->id, groups);
+      return;
+   }
+   VkPhysicalDeviceRayTracingPipelinePropertiesKHR rt = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_RAY_TRACING_PIPELINE_PROPERTIES_KHR,
+   };
+   VkPhysicalDeviceProperties2 props = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &rt };
+   const struct vs_object *physical = vs_device_from(a->device_obj)->physical;
+   physical->it->GetPhysicalDeviceProperties2(vs_physical_device_from(physical)->host, &props);
+   if (!a->pData || a->dataSize < (uint64_t)a->groupCount * rt.shaderGroupHandleSize) {
+      vs_runner_fail(disp, "vkGetRayTracingShaderGroupHandlesKHR: %zu bytes for %u handles of %u bytes",
+                     a->pData ? a->dataSize : 0, a->groupCount, rt.shaderGroupHandleSize);
+      return;
+   }
+   vn_default_vkGetRayTracingShaderGroupHandlesKHR(disp, a);
+}
+
 #define HOST_COMMAND_REFUSED(name)                                                                    \
    static void vs_exec_##name(struct vs_runner *disp, struct vn_args_##name *a)                      \
    {                                                                                                 \
@@ -43,6 +109,15 @@ HOST_COMMAND_REFUSED(vkCopyAccelerationStructureToMemoryKHR)
 HOST_COMMAND_REFUSED(vkCopyMemoryToAccelerationStructureKHR)
 HOST_COMMAND_REFUSED(vkWriteAccelerationStructuresPropertiesKHR)
 
+static void
+vs_exec_vkGetRayTracingCaptureReplayShaderGroupHandlesKHR(
+   struct vs_runner *disp, struct vn_args_vkGetRayTracingCaptureReplayShaderGroupHandlesKHR *a)
+{
+   (void)a;
+   vs_runner_fail(disp, "vkGetRayTracingCaptureReplayShaderGroupHandlesKHR: shader group handle capture/replay "
+                        "is not offered (rayTracingPipelineShaderGroupHandleCaptureReplay is VK_FALSE)");
+}
+
 void
 vs_ray_tracing_register(struct vn_exec_table *t)
 {
@@ -52,4 +127,7 @@ vs_ray_tracing_register(struct vn_exec_table *t)
    t->vkCopyAccelerationStructureToMemoryKHR = vs_exec_vkCopyAccelerationStructureToMemoryKHR;
    t->vkCopyMemoryToAccelerationStructureKHR = vs_exec_vkCopyMemoryToAccelerationStructureKHR;
    t->vkWriteAccelerationStructuresPropertiesKHR = vs_exec_vkWriteAccelerationStructuresPropertiesKHR;
+   t->vkCreateRayTracingPipelinesKHR = vs_exec_vkCreateRayTracingPipelinesKHR;
+   t->vkGetRayTracingShaderGroupHandlesKHR = vs_exec_vkGetRayTracingShaderGroupHandlesKHR;
+   t->vkGetRayTracingCaptureReplayShaderGroupHandlesKHR = vs_exec_vkGetRayTracingCaptureReplayShaderGroupHandlesKHR;
 }
