@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #version 460
 #extension GL_EXT_ray_query : require
 // The same rays as rt.rgen, answered by a ray query: per pixel, the hit

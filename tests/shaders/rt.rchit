@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #version 460
 #extension GL_EXT_ray_tracing : require
 // The instance's custom index picks the red, the barycentrics the rest.
