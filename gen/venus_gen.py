@@ -52,7 +52,17 @@ SCALARS = {
     'VkDeviceSize': ('u64', 8), 'VkDeviceAddress': ('u64', 8), 'VkFlags64': ('u64', 8),
 }
 PACKED_BYTES = {'uint8_t', 'int8_t', 'char'}
-UNIONS = {'VkClearValue', 'VkClearColorValue'}
+# Unions with a hand-written codec (wire/cs.c): the clear values, and the
+# device-or-host addresses, of which only the device address crosses.
+UNIONS = {'VkClearValue', 'VkClearColorValue', 'VkDeviceOrHostAddressKHR', 'VkDeviceOrHostAddressConstKHR'}
+# Arrays of arrays whose inner length vk.xml gives only in prose: the
+# expression (over the command's parameters, i_ the outer index) Venus
+# encodes each inner array's size with.
+INNER_LEN = {
+    ('vkCmdBuildAccelerationStructuresKHR', 'ppBuildRangeInfos'): 'pInfos[i_].geometryCount',
+    ('vkBuildAccelerationStructuresKHR', 'ppBuildRangeInfos'): 'pInfos[i_].geometryCount',
+    ('vkCmdBuildAccelerationStructuresIndirectKHR', 'ppMaxPrimitiveCounts'): 'pInfos[i_].geometryCount',
+}
 INSTANCE_HANDLES = {'VkInstance', 'VkPhysicalDevice'}
 DEVICE_HANDLES = {'VkDevice', 'VkQueue', 'VkCommandBuffer'}
 
@@ -93,6 +103,8 @@ class Member:
         self.optional = (elem.get('optional') or '').startswith('true')
         self.noauto = elem.get('noautovalidity') == 'true'
         self.values = elem.get('values')
+        self.selector = elem.get('selector')
+        self.selection = elem.get('selection')
         self.decl = ' '.join(text.split())
 
     @property
@@ -311,7 +323,7 @@ class Gen:
         s = self.reg.structs.get(name)
         ok = s is not None and name in self.reg.available_types
         if ok and s['union']:
-            ok = name in UNIONS
+            ok = name in UNIONS or self.selected_union_ok(name, stack)
         if ok and not s['union']:
             try:
                 for m in s['members']:
@@ -320,6 +332,15 @@ class Gen:
                 ok = False
         self.support_cache[name] = ok
         return ok
+
+    def selected_union_ok(self, name, stack=()):
+        """A union whose members vk.xml names by a selector value (the
+        member of its parent that says which one is there): Venus writes
+        the selector value, then that member."""
+        s = self.reg.structs[name]
+        return all(m.selection and m.ptr == 0 and not m.dims and self.reg.canon(m.type) in self.reg.structs
+                   and not self.reg.structs[self.reg.canon(m.type)]['union']
+                   and self.struct_ok(m.type, stack + (name,)) for m in s['members'])
 
     def chain_members(self, root):
         root = self.reg.canon(root)
@@ -356,6 +377,9 @@ class Gen:
                 return 'handle'
             if t in UNIONS:
                 return 'union'
+            if m.selector and t in self.reg.structs and self.reg.structs[t]['union'] \
+                    and self.selected_union_ok(t, stack):
+                return 'selected_union'
             if t in self.reg.structs and self.struct_ok(t, stack):
                 return 'struct'
             raise Unsupported('type ' + t)
@@ -367,6 +391,10 @@ class Gen:
             if t == 'void':
                 if m.len:
                     return 'blob'
+                if parent is not None and m.optional and m.const:
+                    # An optional opaque host pointer (a capture/replay
+                    # handle): Venus carries only its absence.
+                    return 'null_pointer'
                 raise Unsupported('void pointer')
             if t == 'VkAllocationCallbacks':
                 return 'allocator'
@@ -376,6 +404,11 @@ class Gen:
             return 'array' if m.len else 'pointer'
         if m.ptr == 2 and t == 'char' and m.len and 'null-terminated' in m.len:
             return 'string_array'
+        if m.ptr == 2 and m.const2 and m.len and (self.reg.scalar(t) or
+                                                  (t in self.reg.structs and self.struct_ok(t, stack))):
+            # An array of arrays: each inner one is 1 long (vk.xml says so)
+            # or as long as INNER_LEN says.
+            return 'array_of_arrays'
         raise Unsupported('pointer depth')
 
     # ---- expressions ------------------------------------------------------
@@ -389,7 +422,7 @@ class Gen:
 
         def repl(mo):
             ident = mo.group(0)
-            if ident.isdigit():
+            if ident.isdigit() or ident.startswith('VK_'):
                 return ident
             if params is not None:
                 p = params.get(ident)
@@ -468,7 +501,7 @@ class Gen:
 
     # ---- struct members ---------------------------------------------------
     def member_code(self, m, members, mode, v='v->'):
-        kind = self.member_kind(m)
+        kind = self.member_kind(m, parent=members)
         t = self.reg.canon(m.type)
         f = v + m.name
         opt = m.optional or m.noauto
@@ -530,7 +563,40 @@ class Gen:
                     '  if (p_) { void *b_ = vn_dec_alloc_array(d, %s, 1, 1); if (!b_ || !vn_dec_bytes(d, b_, %s)) return false; %s = b_; } else { %s = NULL; } }' % (cnt, cnt, f, f)]
         if kind == 'allocator':
             raise Unsupported('allocator member')
+        if kind == 'null_pointer':
+            if mode == 'enc':
+                raise Unsupported('output host pointer')
+            return ['{ bool m_; if (!vn_dec_marker(d, &m_)) return false;',
+                    '  if (m_) return vn_dec_fail(d, "%s: a host pointer cannot cross the wire");' % m.name,
+                    '  %s = NULL; }' % f]
+        if kind == 'selected_union':
+            if mode == 'enc':
+                raise Unsupported('output selected union')
+            if mode == 'part':
+                return L
+            sel = v + m.selector
+            L = ['{ int32_t tag_; if (!vn_dec_enum(d, &tag_)) return false;',
+                 '  if (tag_ != (int32_t)%s) return vn_dec_fail(d, "%s: union tag %%d is not %s %%d", (int)tag_, (int)%s);'
+                 % (sel, m.name, m.selector, sel),
+                 '  switch (tag_) {']
+            for um in self.reg.structs[t]['members']:
+                for value in um.selection.split(','):
+                    L.append('  case %s:' % value)
+                L += ['   ' + x for x in self.dec_value(um.type, '%s.%s' % (f, um.name), False, 'dec')]
+                L.append('     break;')
+            L += ['  default: return vn_dec_fail(d, "%s: unknown union tag %%d", (int)tag_);' % m.name, '  } }']
+            return L
+        if kind == 'array_of_arrays':
+            if m.len_parts[1:] != ['1']:
+                raise Unsupported('array of arrays of unknown length')
+            return self.array_of_arrays_code(m, self.len_expr(m, v), '1', f, mode)
         et = self.elem_ctype(m)
+        if kind == 'array' and t in PACKED_BYTES and mode == 'dec':
+            # Venus packs byte arrays (padded to 4), as it does fixed ones.
+            cnt = self.len_expr(m, v)
+            return ['{ bool p_; if (!vn_dec_array_size_opt(d, %s, &p_)) return false;' % cnt,
+                    '  if (p_) { %s *b_ = vn_dec_alloc_array(d, %s, 1, 1); if (!b_ || !vn_dec_bytes(d, b_, %s)) return false; %s = b_; } else { %s = NULL; } }'
+                    % (et, cnt, cnt, f, f)]
         if kind == 'array':
             cnt = self.len_expr(m, v)
             if mode == 'enc':
@@ -555,6 +621,26 @@ class Gen:
                 ['    ' + s for s in body] + \
                 ['    %s = p_; } else { %s = NULL; } }' % (f, f)]
         raise Unsupported(kind)
+
+    def array_of_arrays_code(self, m, outer, inner, f, mode):
+        """Decodes `const T *const *f`: an array of `outer` pointers, each
+        to an array of `inner` elements (inner may use i_, the outer
+        index)."""
+        if mode != 'dec':
+            raise Unsupported('output array of arrays')
+        t = self.reg.canon(m.type)
+        et = self.elem_ctype(m)
+        body = self.dec_value(t, 'e_[j_]', False, 'dec')
+        return ['{ bool p_; if (!vn_dec_array_size_opt(d, %s, &p_)) return false;' % outer,
+                '  if (p_) { const %s **a_ = vn_dec_alloc_array(d, %s, sizeof(*a_), 8); if (!a_) return false;' % (et, outer),
+                '    for (uint32_t i_ = 0; i_ < %s; i_++) {' % outer,
+                '      uint64_t n_; if (!vn_dec_array_size(d, &n_)) return false;',
+                '      if (n_ != (uint64_t)(%s)) return vn_dec_fail(d, "%s[%%u]: array size %%llu != %%llu", i_, (unsigned long long)n_, (unsigned long long)(%s));'
+                % (inner, m.name, inner),
+                '      %s *e_ = vn_dec_alloc_array(d, n_, sizeof(*e_), %d); if (n_ && !e_) return false;' % (et, self.min_wire(t)),
+                '      for (uint32_t j_ = 0; j_ < n_; j_++) {'] + \
+            ['        ' + x for x in body] + \
+            ['      }', '      a_[i_] = e_;', '    }', '    %s = a_; } else { %s = NULL; } }' % (f, f)]
 
     # ---- struct functions -------------------------------------------------
     def emit_struct(self, mode, name):
@@ -701,6 +787,13 @@ class Gen:
                 elif kind == 'array_fixed':
                     fields.append('%s %s[%s];' % (pt, p.name, p.dims[0]))
                     dec += self.member_code(p, params, 'dec', 'a->')
+                elif kind == 'array_of_arrays':
+                    inner = INNER_LEN.get((name, p.name))
+                    if inner is None:
+                        raise Unsupported('array of arrays of unknown length')
+                    fields.append('const %s *const *%s;' % (self.elem_ctype(p), p.name))
+                    inner = re.sub(r'(?<![>\w.])([A-Za-z_]\w*)', lambda mo: mo.group(1) if mo.group(1) in ('i_',) else 'a->' + mo.group(1), inner)
+                    dec += self.array_of_arrays_code(p, self.len_expr(p, 'a->', pmap), inner, a, 'dec')
                 elif kind == 'array' and t in self.reg.handles:
                     # Handle arrays keep their objects too, for the
                     # hand-written commands that free or check them.

@@ -17,6 +17,8 @@
 #   compute          vk_compute --mib 64 under every memory strategy
 #   sync, oom        tests/vk_sync, tests/vk_oom
 #   render           vk_render natively and through the server: same bytes
+#   raytrace, mesh   vk_raytrace / vk_mesh the same way (SKIP: the host or
+#                    the guest driver lacks the extensions)
 #   modifier         vk_modifier (LINEAR DRM-modifier images) through the server
 #   many-clients     16 concurrent vulkaninfo clients; 0 objects left
 #   sigkill          a client holding objects SIGKILLed: all released
@@ -293,6 +295,28 @@ if [ $rc_n -eq 0 ] && [ $rc_v -eq 0 ] && [ $files -gt 0 ] && [ ${#differ[@]} -eq
 else
   result render FAIL "native rc $rc_n, venus rc $rc_v, $files native outputs, differing: ${differ[*]:-none}"
 fi
+
+# Ray tracing and mesh shading: as render, per program; SKIP where the
+# host driver or the guest driver lacks the extensions (exit status 2).
+for prog in vk_raytrace vk_mesh; do
+  [ -x "$build/tests/$prog" ] || continue
+  mkdir -p "$prefix/$prog-native" "$prefix/$prog-venus"
+  native "$build/tests/$prog" --out-dir "$prefix/$prog-native" >"$logs/$prog-native.txt" 2>&1; rc_n=$?
+  client "$build/tests/$prog" --out-dir "$prefix/$prog-venus" >"$logs/$prog-venus.txt" 2>&1; rc_v=$?
+  files=0 differ=()
+  for f in "$prefix/$prog-native"/*; do
+    [ -e "$f" ] || continue
+    files=$((files + 1))
+    cmp -s "$f" "$prefix/$prog-venus/$(basename "$f")" || differ+=("$(basename "$f")")
+  done
+  if [ $rc_n -eq 2 ] || [ $rc_v -eq 2 ]; then
+    result "${prog#vk_}" SKIP "native rc $rc_n, venus rc $rc_v: $(tail -n1 "$logs/$prog-venus.txt")"
+  elif [ $rc_n -eq 0 ] && [ $rc_v -eq 0 ] && [ $files -gt 0 ] && [ ${#differ[@]} -eq 0 ]; then
+    result "${prog#vk_}" PASS "$files outputs byte-identical natively and through the server: $(cd "$prefix/$prog-native" && ls | tr '\n' ' ')"
+  else
+    result "${prog#vk_}" FAIL "native rc $rc_n, venus rc $rc_v, $files native outputs, differing: ${differ[*]:-none}"
+  fi
+done
 
 # --- many clients, SIGKILL, stuck queue ---------------------------------------------
 run_server --memory auto --log-level info

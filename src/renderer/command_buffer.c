@@ -94,6 +94,8 @@ vs_exec_vkCmdBindPipeline(struct vs_runner *disp, struct vn_args_vkCmdBindPipeli
       a->commandBuffer_obj->flags |= VS_OBJECT_COMPUTE_PIPELINE_BOUND;
    else if (a->pipelineBindPoint == VK_PIPELINE_BIND_POINT_GRAPHICS)
       a->commandBuffer_obj->flags |= VS_OBJECT_GRAPHICS_PIPELINE_BOUND;
+   else if (a->pipelineBindPoint == VK_PIPELINE_BIND_POINT_RAY_TRACING_KHR)
+      a->commandBuffer_obj->flags |= VS_OBJECT_RAY_TRACING_PIPELINE_BOUND;
 }
 
 void

@@ -23,8 +23,8 @@ static const char *const denied[] = {
 /* Extensions that mean nothing without another one, which vk.xml's
  * "depends" requires outright (not as one of alternatives): each is offered
  * only while the other is. The other may be missing on the host, or be one
- * whose structs cannot cross the wire (acceleration structures): a guest
- * offered ray queries without acceleration structures would be told a lie.
+ * whose structs cannot cross the wire: a guest offered ray queries without
+ * acceleration structures would be told a lie.
  * Acyclic, as vk.xml's dependencies are. */
 static const struct {
    const char *name;

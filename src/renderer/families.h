@@ -21,5 +21,6 @@ void vs_descriptor_register(struct vn_exec_table *t);
 void vs_command_buffer_register(struct vn_exec_table *t);
 void vs_host_copy_register(struct vn_exec_table *t);
 void vs_draw_multi_register(struct vn_exec_table *t);
+void vs_ray_tracing_register(struct vn_exec_table *t);
 
 #endif

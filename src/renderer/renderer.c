@@ -53,6 +53,7 @@ vs_renderer_register(struct vn_exec_table *t)
    vs_command_buffer_register(t);
    vs_host_copy_register(t);
    vs_draw_multi_register(t);
+   vs_ray_tracing_register(t);
 }
 
 bool

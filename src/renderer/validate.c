@@ -801,12 +801,15 @@ bool
 vs_check_pipeline_bound(struct vs_runner *disp, const char *cmd, struct vs_object *command_buffer,
                         VkPipelineBindPoint bind_point)
 {
-   uint32_t flag = bind_point == VK_PIPELINE_BIND_POINT_COMPUTE ? VS_OBJECT_COMPUTE_PIPELINE_BOUND
-                                                                 : VS_OBJECT_GRAPHICS_PIPELINE_BOUND;
+   uint32_t flag = bind_point == VK_PIPELINE_BIND_POINT_COMPUTE           ? VS_OBJECT_COMPUTE_PIPELINE_BOUND
+                   : bind_point == VK_PIPELINE_BIND_POINT_RAY_TRACING_KHR ? VS_OBJECT_RAY_TRACING_PIPELINE_BOUND
+                                                                          : VS_OBJECT_GRAPHICS_PIPELINE_BOUND;
    if (command_buffer->flags & flag)
       return true;
    vs_runner_fail(disp, "%s: command buffer %llu has no %s pipeline bound", cmd, U(command_buffer->id),
-                    bind_point == VK_PIPELINE_BIND_POINT_COMPUTE ? "compute" : "graphics");
+                  bind_point == VK_PIPELINE_BIND_POINT_COMPUTE           ? "compute"
+                  : bind_point == VK_PIPELINE_BIND_POINT_RAY_TRACING_KHR ? "ray tracing"
+                                                                         : "graphics");
    return false;
 }
 

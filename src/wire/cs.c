@@ -245,6 +245,39 @@ vn_dec_VkClearValue(struct vn_decoder *d, VkClearValue *v)
    return vn_dec_fail(d, "bad VkClearValue tag %u", tag);
 }
 
+/* Tag 0 is the device address; tag 1, a host address, crosses only as its
+ * absence (Venus encodes the pointer's presence, never what it points to). */
+static bool
+dec_device_or_host_address(struct vn_decoder *d, VkDeviceAddress *address)
+{
+   uint32_t tag;
+   bool host = false;
+   if (!vn_dec_u32(d, &tag))
+      return false;
+   if (tag == 0)
+      return vn_dec_u64(d, address);
+   if (tag != 1)
+      return vn_dec_fail(d, "bad VkDeviceOrHostAddressKHR tag %u", tag);
+   if (!vn_dec_marker(d, &host))
+      return false;
+   if (host)
+      return vn_dec_fail(d, "VkDeviceOrHostAddressKHR: a host address cannot cross the wire");
+   *address = 0;
+   return true;
+}
+
+bool
+vn_dec_VkDeviceOrHostAddressKHR(struct vn_decoder *d, VkDeviceOrHostAddressKHR *v)
+{
+   return dec_device_or_host_address(d, &v->deviceAddress);
+}
+
+bool
+vn_dec_VkDeviceOrHostAddressConstKHR(struct vn_decoder *d, VkDeviceOrHostAddressConstKHR *v)
+{
+   return dec_device_or_host_address(d, &v->deviceAddress);
+}
+
 void
 vn_enc_handle(struct vn_encoder *e, VkObjectType type, uint64_t host)
 {

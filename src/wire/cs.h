@@ -141,9 +141,12 @@ bool vn_dec_new_id(struct vn_decoder *d, uint64_t *id);
 /* A handle in an output skeleton: the raw id, not looked up. */
 bool vn_dec_handle_id(struct vn_decoder *d, uint64_t *id);
 
-/* The two unions of the protocol: a tag then the chosen member. */
+/* The unions of the protocol with a codec of their own: a tag then the
+ * chosen member. */
 bool vn_dec_VkClearColorValue(struct vn_decoder *d, VkClearColorValue *v);
 bool vn_dec_VkClearValue(struct vn_decoder *d, VkClearValue *v);
+bool vn_dec_VkDeviceOrHostAddressKHR(struct vn_decoder *d, VkDeviceOrHostAddressKHR *v);
+bool vn_dec_VkDeviceOrHostAddressConstKHR(struct vn_decoder *d, VkDeviceOrHostAddressConstKHR *v);
 
 /* ---- reply encoding ---- */
 

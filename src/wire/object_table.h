@@ -61,10 +61,11 @@ struct vs_object {
 /* A binary semaphore the guest's WSI signalled with no host submission yet
  * (sync/sync_fd.h); set and taken atomically. */
 #define VS_OBJECT_CPU_SIGNALLED 0x8u
-/* A command buffer whose current recording has bound a compute or a
- * graphics pipeline (renderer/command_buffer.c). */
+/* A command buffer whose current recording has bound a compute, a
+ * graphics or a ray tracing pipeline (renderer/command_buffer.c). */
 #define VS_OBJECT_COMPUTE_PIPELINE_BOUND 0x2u
 #define VS_OBJECT_GRAPHICS_PIPELINE_BOUND 0x4u
+#define VS_OBJECT_RAY_TRACING_PIPELINE_BOUND 0x10u
 /* An image the guest made with the LINEAR DRM modifier that the host has
  * as OPTIMAL (renderer/image.c); its data is the linear layout it reports. */
 #define VS_OBJECT_MODIFIER_AS_OPTIMAL 0x2u
