@@ -62,9 +62,9 @@ debs=(mesa-vulkan-drivers/bookworm-backports libdrm2/bookworm-backports libdrm-c
       vulkan-tools libwayland-client0 libx11-6 libx11-xcb1 libxau6 libxdmcp6 libbsd0 libmd0
       libxcb1 libxcb-dri3-0 libxcb-present0 libxcb-randr0 libxcb-shm0 libxcb-sync1 libxcb-xfixes0 libxshmfence1)
 root_debs=(libvulkan1 libglvnd0 libegl1 libgl1 libglx0 libopengl0 libgles2)
-programs=(venus-server bench/exec_bench bench/render_bench tests/vk_compute tests/vk_sync tests/vk_oom
+programs=(venus-server bench/exec_bench bench/render_bench bench/startup_bench tests/vk_compute tests/vk_sync tests/vk_oom
           tests/vk_render tests/vk_modifier tests/vk_hold tests/vk_stuck tests/rs_vmm tests/display/wl_frames
-          tests/vk14)
+          tests/vk14 tests/vk_raytrace tests/vk_mesh)
 
 for f in "${programs[@]}"; do
   [ -x "$build/$f" ] || { echo "gpu-bundle: missing $build/$f (run make)" >&2; exit 1; }
@@ -84,7 +84,7 @@ mkdir -p "$dest/build/bench" "$dest/build/tests/display" "$dest/debs" "$dest/roo
 # at most 64 MiB, the bundle and the tree together.
 for f in "${programs[@]}"; do cp "$build/$f" "$dest/build/$f"; strip --strip-debug "$dest/build/$f"; done
 cp "$top/scripts/gpu-check.sh" "$top/scripts/vm-run.sh" "$dest/scripts/"
-cp "$top/bench/run.sh" "$top/bench/display.sh" "$dest/bench/"
+cp "$top/bench/run.sh" "$top/bench/display.sh" "$top/bench/tenants.sh" "$dest/bench/"
 cp "$top/tests/vkinfo.py" "$dest/tests/"
 cp "$top/tests/display/ws_viewer.py" "$top/tests/display/cdp_view.py" "$dest/tests/display/"
 

@@ -87,7 +87,7 @@
 # a temporary directory), VKMARK_RUNS, VKMARK_DURATION (s per scene in the
 # repeated runs, default 1), FIGURE_DURATION (s per scene for the figures,
 # default 3), VKMARK_LOG_LEVEL (the server's during the repeated runs),
-# SKIP_BENCH=1, ONLY_BENCH=1 (set-up and the bench alone), ONLY_RENDER_SERVER=1
+# SKIP_BENCH=1, SKIP_TENANTS=1, ONLY_BENCH=1 (set-up and the bench alone), ONLY_RENDER_SERVER=1
 # (set-up and the render-server checks alone), ONLY_DISPLAY=1 (set-up and the
 # display rows alone), ONLY_GUEST26=1 (set-up and the guest26 rows alone),
 # ONLY_LIVE=1 (set-up and live-1080p alone; CHROMIUM_PARTS
@@ -95,7 +95,11 @@
 # .deps/gpu-chromium), ONLY_FRAMES=1 (set-up and the frames-* rows alone;
 # FRAMES_DURATION s per vkmark scene there, default 2), ONLY_VM=1 (set-up
 # and the VM rows alone; VM_ACCEL=kvm|tcg (default: KVM unless it is PVM),
-# VM_CPU for another CPU model, VM_TIMEOUT seconds per boot, default 600).
+# VM_CPU for another CPU model, VM_TIMEOUT seconds per boot, default 600),
+# ONLY_CHECKS=1 (set-up and the checks from vulkaninfo to vkmark alone),
+# ONLY_TENANTS=1 (set-up and the tenants row alone: bench/tenants.sh's
+# start-up, memory and 16/32-tenant scaling figures; TENANTS, SIZE,
+# SECONDS_EACH as there).
 set -uo pipefail
 
 bundle=$(cd "${1:?usage: $0 BUNDLE}" && pwd)
@@ -116,9 +120,11 @@ only=""
 [ "${ONLY_LIVE:-0}" = 1 ] && only=live
 [ "${ONLY_FRAMES:-0}" = 1 ] && only=frames
 [ "${ONLY_VM:-0}" = 1 ] && only=vm
+[ "${ONLY_TENANTS:-0}" = 1 ] && only=tenants
+[ "${ONLY_CHECKS:-0}" = 1 ] && only=checks
 want() {
   if [ -n "$only" ]; then [ "$1" = "$only" ]
-  else [ "$1" != bench ] || [ "${SKIP_BENCH:-0}" != 1 ]; fi
+  else { [ "$1" != bench ] || [ "${SKIP_BENCH:-0}" != 1 ]; } && { [ "$1" != tenants ] || [ "${SKIP_TENANTS:-0}" != 1 ]; }; fi
 }
 
 # --- set-up --------------------------------------------------------------------
@@ -899,6 +905,15 @@ PY
     verdict=FAIL; [ "$rc" = 0 ] && [[ $api == 1.4.* ]] && [ "$rc14" = 0 ] && [ "$same" = 2 ] && verdict=PASS
     result guest26-stock-front $verdict "sid's virgl_test_server + venus-server: vulkaninfo exit $rc, ${name:-no device}, apiVersion ${api:-none}; vk14 exit $rc14, $same of 2 outputs identical to native"
   fi
+fi
+
+if want tenants; then
+  # shellcheck source=../bench/tenants.sh
+  . "$top/bench/tenants.sh"
+  tenants_main >"$logs/tenants.txt" 2>&1; rc=$?
+  cat "$logs/tenants.txt"
+  result tenants "$([ $rc -eq 0 ] && ! grep -q failed "$logs/tenants.txt" && echo PASS || echo FAIL)" \
+    "$(grep -o 'scaling N=[0-9]*: .*' "$logs/tenants.txt" | tr '\n' ';')"
 fi
 
 if want bench; then

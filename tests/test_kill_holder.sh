@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # A client holding a device and a dozen objects under it is SIGKILLed: the
 # server logs its context destroyed with those objects released (R > 0, and
-# L == 0 live afterwards), and keeps serving: a new client succeeds.
+# L == 0 live afterwards), and keeps serving: a new client succeeds. (Not
+# all a dozen: what its rings still held when it died is never created,
+# since a context whose client hung up stops running its rings.)
 . "$(dirname "$0")/lib.sh"
 
 HOLD=$BUILD_DIR/tests/vk_hold
@@ -19,7 +21,7 @@ wait "$HOLD_PID" 2>/dev/null || true
 if wait_log_count 'context destroyed' 1 10; then
   read -r ctx released live < <(destroyed_lines | head -n1)
   check "killed client's context destroyed with its objects released (ctx $ctx: $released released)" \
-    [ "${released:-0}" -gt 10 ]
+    [ "${released:-0}" -gt 0 ]
   check "no host objects left live after the kill ($live)" [ "${live:-1}" -eq 0 ]
 else
   fail "no 'context destroyed' line after the kill"

@@ -45,6 +45,9 @@ vulkaninfo_best_ms() {
   a=$(vulkaninfo_ms); b=$(vulkaninfo_ms)
   if [ -z "$a" ] || [ -z "$b" ]; then echo "${a:-$b}"; elif [ "$a" -lt "$b" ]; then echo "$a"; else echo "$b"; fi
 }
+# The server process's RSS: with worker processes (the default) clients'
+# messages are buffered there instead, and the 2 drops over
+# partial-total-mib below show that the total across them is bounded.
 rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$SERVER_PID/status"; }
 
 server_start --limit clients=8 --limit message-timeout-ms=4000 --limit partial-total-mib=150 \

@@ -365,11 +365,14 @@ probe_device_create(struct vs_object *phys_obj, struct vs_device *dev)
    return true;
 }
 
+/* The probe itself: sets phys->unshareable_types and phys->kept_types,
+ * logs nothing. */
 void
-vs_memory_physical_init(struct vs_renderer *r, struct vs_object *phys_obj)
+vs_memory_physical_probe(struct vs_renderer *r, struct vs_object *phys_obj)
 {
    struct vs_physical_device *phys = vs_physical_device_from(phys_obj);
    phys->unshareable_types = 0;
+   phys->kept_types = 0;
    struct vs_device *dev = calloc(1, sizeof(*dev));
    if (!dev)
       return;
@@ -381,20 +384,31 @@ vs_memory_physical_init(struct vs_renderer *r, struct vs_object *phys_obj)
    }
    const char *dmabuf_why, *opaque_why;
    probe_sharing(r, dev, &dmabuf_why, &opaque_why);
-   uint32_t kept;
-   uint32_t hidden =
-      vs_memory_unshareable_types(&dev->mem.props, &dev->mem, r->options.test_unshareable_types, &kept);
+   phys->unshareable_types =
+      vs_memory_unshareable_types(&dev->mem.props, &dev->mem, r->options.test_unshareable_types, &phys->kept_types);
    dev->dt.DestroyDevice(dev->host, NULL);
    free(dev);
-   if (hidden)
+}
+
+void
+vs_memory_report_unshareable(struct vs_renderer *r, struct vs_object *phys_obj)
+{
+   const struct vs_physical_device *phys = vs_physical_device_from(phys_obj);
+   if (phys->unshareable_types)
       vs_info(r->ctx_id, "%s: memory types 0x%x cannot be shared with the guest (memory %s): reported without "
-              "host access, served as unshared device memory", phys->props.deviceName, hidden,
+              "host access, served as unshared device memory", phys->props.deviceName, phys->unshareable_types,
               vs_memory_strategy_name(r->options.memory));
-   if (kept)
+   if (phys->kept_types)
       vs_warn(r->ctx_id, "%s: memory types 0x%x cannot be shared with the guest but stay host-visible: "
               "without them it would have no host-visible coherent type",
-              phys->props.deviceName, kept);
-   phys->unshareable_types = hidden;
+              phys->props.deviceName, phys->kept_types);
+}
+
+void
+vs_memory_physical_init(struct vs_renderer *r, struct vs_object *phys_obj)
+{
+   vs_memory_physical_probe(r, phys_obj);
+   vs_memory_report_unshareable(r, phys_obj);
 }
 
 void

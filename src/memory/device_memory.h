@@ -98,6 +98,10 @@ uint32_t vs_memory_add_device_extensions(const struct vs_physical_device *phys, 
  * probes the strategies, with the renderer's options, on a short-lived
  * host device; sets vs_physical_device.unshareable_types. */
 void vs_memory_physical_init(struct vs_renderer *r, struct vs_object *phys_obj);
+/* vs_memory_physical_init in its two halves: the probe (a host device of
+ * its own; silent), and the lines that report its result. */
+void vs_memory_physical_probe(struct vs_renderer *r, struct vs_object *phys_obj);
+void vs_memory_report_unshareable(struct vs_renderer *r, struct vs_object *phys_obj);
 
 /* Probes the strategies on a freshly created device, with the renderer's
  * options; the types of its physical device's unshareable_types are not

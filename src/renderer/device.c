@@ -346,6 +346,7 @@ vs_exec_vkCreateDevice(struct vs_runner *disp, struct vn_args_vkCreateDevice *a)
            dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.host_pointer ? " host-pointer" : "",
            dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.dmabuf ? " dmabuf" : "",
            dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.opaque_fd ? " opaque-fd" : "", dev->mem.granule);
+   vs_renderer_end_warm_up();
    if (r->options.sandbox)
       enter_sandbox(r);
 }

@@ -84,15 +84,20 @@ instance_pool_take(uint32_t api_version, int device_index)
    return inst;
 }
 
+static void finish_warm_up(void);
+
 static void
 instance_destroy_host(struct vs_instance *inst)
 {
+   /* The warm-up's devices may be this instance's. */
+   finish_warm_up();
    if (inst->host) {
       PFN_vkDestroyInstance destroy =
          (PFN_vkDestroyInstance)vkGetInstanceProcAddr(inst->host, "vkDestroyInstance");
       destroy(inst->host, NULL);
    }
    free(inst->physical);
+   free(inst->memory_probe);
    free(inst);
 }
 
@@ -135,7 +140,8 @@ instance_init_physical_devices(struct vs_instance *inst, int device_index)
    }
    inst->physical = all;
    inst->physical_count = count;
-   return true;
+   inst->memory_probe = calloc(count ? count : 1, sizeof(*inst->memory_probe));
+   return inst->memory_probe != NULL;
 }
 
 static bool
@@ -212,9 +218,115 @@ instance_create_host(const VkApplicationInfo *app, int device_index, VkResult *r
    return inst;
 }
 
-/* Creates and destroys a device with one queue on each physical device:
- * the host driver's first device pays for what it sets up once per
- * process (lavapipe: about 45 ms of a first vkCreateDevice, 20 ms later). */
+/* The warm-up's devices, kept until the tenant's first device exists: a
+ * driver may tear its per-process GPU state down with a process's last
+ * device and set it up again for the next one. */
+static struct {
+   pthread_mutex_t lock;
+   VkDevice devices[8];
+   unsigned count;
+   PFN_vkDestroyDevice destroy;
+   pthread_t releaser; /* destroys them off the tenant's path */
+   bool releasing;
+} warm = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void *
+release_warm_devices(void *arg)
+{
+   (void)arg;
+   pthread_mutex_lock(&warm.lock);
+   for (unsigned i = 0; i < warm.count; i++)
+      warm.destroy(warm.devices[i], NULL);
+   warm.count = 0;
+   pthread_mutex_unlock(&warm.lock);
+   return NULL;
+}
+
+void
+vs_renderer_end_warm_up(void)
+{
+   pthread_mutex_lock(&warm.lock);
+   bool start = warm.count && !warm.releasing;
+   warm.releasing |= start;
+   pthread_mutex_unlock(&warm.lock);
+   /* A device's destruction takes NVIDIA's driver 20 ms or more: not on
+    * the way to the tenant's reply. */
+   if (start && pthread_create(&warm.releaser, NULL, release_warm_devices, NULL) != 0) {
+      warm.releasing = false;
+      release_warm_devices(NULL);
+   }
+}
+
+/* Before a host instance goes: none of the warm-up's devices is left. */
+static void
+finish_warm_up(void)
+{
+   vs_renderer_end_warm_up();
+   if (warm.releasing) {
+      pthread_join(warm.releaser, NULL);
+      warm.releasing = false;
+   }
+}
+
+/* What a tenant's device does first, once: a driver sets some of it up
+ * per process (an import of host memory, a submission and its fence). */
+static void
+warm_up_device_work(struct vs_instance *inst, VkDevice dev, bool host_memory)
+{
+   PFN_vkGetDeviceProcAddr gdpa = (PFN_vkGetDeviceProcAddr)vkGetInstanceProcAddr(inst->host, "vkGetDeviceProcAddr");
+   if (!gdpa)
+      return;
+   PFN_vkGetDeviceQueue get_queue = (PFN_vkGetDeviceQueue)gdpa(dev, "vkGetDeviceQueue");
+   PFN_vkCreateFence create_fence = (PFN_vkCreateFence)gdpa(dev, "vkCreateFence");
+   PFN_vkDestroyFence destroy_fence = (PFN_vkDestroyFence)gdpa(dev, "vkDestroyFence");
+   PFN_vkQueueSubmit submit = (PFN_vkQueueSubmit)gdpa(dev, "vkQueueSubmit");
+   PFN_vkWaitForFences wait = (PFN_vkWaitForFences)gdpa(dev, "vkWaitForFences");
+   if (get_queue && create_fence && destroy_fence && submit && wait) {
+      VkQueue queue;
+      VkFence fence;
+      const VkFenceCreateInfo fci = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+      get_queue(dev, 0, 0, &queue);
+      if (create_fence(dev, &fci, NULL, &fence) == VK_SUCCESS) {
+         if (submit(queue, 0, NULL, fence) == VK_SUCCESS)
+            wait(dev, 1, &fence, VK_TRUE, 10ull * 1000000000ull);
+         destroy_fence(dev, fence, NULL);
+      }
+   }
+   if (!host_memory)
+      return;
+   PFN_vkGetMemoryHostPointerPropertiesEXT host_props =
+      (PFN_vkGetMemoryHostPointerPropertiesEXT)gdpa(dev, "vkGetMemoryHostPointerPropertiesEXT");
+   PFN_vkAllocateMemory allocate = (PFN_vkAllocateMemory)gdpa(dev, "vkAllocateMemory");
+   PFN_vkFreeMemory free_memory = (PFN_vkFreeMemory)gdpa(dev, "vkFreeMemory");
+   const size_t size = 64 * 1024;
+   int fd;
+   void *map;
+   if (!host_props || !allocate || !free_memory || !vs_host_region_create(size, size, size, &fd, &map))
+      return;
+   VkMemoryHostPointerPropertiesEXT props = { .sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT };
+   if (host_props(dev, VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT, map, &props) == VK_SUCCESS &&
+       props.memoryTypeBits) {
+      const VkImportMemoryHostPointerInfoEXT import = {
+         .sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT,
+         .handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
+         .pHostPointer = map,
+      };
+      const VkMemoryAllocateInfo ai = {
+         .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+         .pNext = &import,
+         .allocationSize = size,
+         .memoryTypeIndex = (uint32_t)__builtin_ctz(props.memoryTypeBits),
+      };
+      VkDeviceMemory mem;
+      if (allocate(dev, &ai, NULL, &mem) == VK_SUCCESS)
+         free_memory(dev, mem, NULL);
+   }
+   vs_host_region_destroy(fd, map, size, size);
+}
+
+/* Creates a device with one queue on each physical device: the host
+ * driver's first device pays for what it sets up once per process
+ * (lavapipe: about 45 ms of a first vkCreateDevice, 20 ms later). */
 static void
 warm_up_devices(struct vs_instance *inst)
 {
@@ -222,7 +334,9 @@ warm_up_devices(struct vs_instance *inst)
    PFN_vkDestroyDevice destroy = (PFN_vkDestroyDevice)vkGetInstanceProcAddr(inst->host, "vkDestroyDevice");
    if (!create || !destroy)
       return;
-   for (uint32_t i = 0; i < inst->physical_count; i++) {
+   pthread_mutex_lock(&warm.lock);
+   warm.destroy = destroy;
+   for (uint32_t i = 0; i < inst->physical_count && warm.count < 8; i++) {
       const float priority = 1.0f;
       const VkDeviceQueueCreateInfo queue = {
          .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
@@ -232,19 +346,57 @@ warm_up_devices(struct vs_instance *inst)
       };
       /* A device that lists VK_KHR_portability_subset must be created
        * with it (MoltenVK): without it the warm-up is invalid usage. */
-      static const char *const portability_subset[] = { "VK_KHR_portability_subset" };
-      const bool portability = vs_caps_host_has_extension(&inst->it, inst->physical[i], portability_subset[0]);
+      const char *names[2];
+      uint32_t count = 0;
+      if (vs_caps_host_has_extension(&inst->it, inst->physical[i], "VK_KHR_portability_subset"))
+         names[count++] = "VK_KHR_portability_subset";
+      const bool host_memory =
+         vs_caps_host_has_extension(&inst->it, inst->physical[i], VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
+      if (host_memory)
+         names[count++] = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
       const VkDeviceCreateInfo ci = {
          .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
          .queueCreateInfoCount = 1,
          .pQueueCreateInfos = &queue,
-         .enabledExtensionCount = portability ? 1 : 0,
-         .ppEnabledExtensionNames = portability ? portability_subset : NULL,
+         .enabledExtensionCount = count,
+         .ppEnabledExtensionNames = names,
       };
       VkDevice dev;
-      if (create(inst->physical[i], &ci, NULL, &dev) == VK_SUCCESS)
-         destroy(dev, NULL);
+      if (create(inst->physical[i], &ci, NULL, &dev) != VK_SUCCESS)
+         continue;
+      warm.devices[warm.count++] = dev;
+      warm_up_device_work(inst, dev, host_memory);
    }
+   pthread_mutex_unlock(&warm.lock);
+}
+
+static struct vs_physical_device *physical_device_create(const struct vs_instance *inst, VkPhysicalDevice host);
+static void physical_device_free(void *data);
+
+/* The memory probe the tenant's vkEnumeratePhysicalDevices would run (a
+ * host device of its own), run ahead: its result waits in the instance. */
+static void
+warm_up_memory_probe(struct vs_instance *inst, const struct vs_renderer_options *options)
+{
+   struct vs_renderer *r = calloc(1, sizeof(*r));
+   if (!r)
+      return;
+   r->options = *options;
+   for (uint32_t i = 0; i < inst->physical_count; i++) {
+      struct vs_physical_device *phys = physical_device_create(inst, inst->physical[i]);
+      if (!phys)
+         break;
+      struct vs_object obj = {
+         .type = VK_OBJECT_TYPE_PHYSICAL_DEVICE,
+         .handle = (uint64_t)(uintptr_t)inst->physical[i],
+         .it = &inst->it,
+         .data = phys,
+      };
+      vs_memory_physical_probe(r, &obj);
+      inst->memory_probe[i] = (struct vs_memory_probe_result){ true, phys->unshareable_types, phys->kept_types };
+      physical_device_free(phys);
+   }
+   free(r);
 }
 
 void
@@ -268,6 +420,7 @@ vs_renderer_prewarm(const struct vs_renderer_options *options)
       return;
    }
    warm_up_devices(inst);
+   warm_up_memory_probe(inst, options);
    instance_free(inst);
 }
 
@@ -493,10 +646,16 @@ vs_exec_vkEnumeratePhysicalDevices(struct vs_runner *disp,
          }
          obj->data = phys;
          obj->data_free = physical_device_free;
-         if (twin)
+         if (twin) {
             phys->unshareable_types = vs_physical_device_from(twin)->unshareable_types;
-         else
+         } else if (inst->memory_probe[i].known) {
+            phys->unshareable_types = inst->memory_probe[i].unshareable_types;
+            phys->kept_types = inst->memory_probe[i].kept_types;
+            vs_memory_report_unshareable(disp->renderer, obj);
+         } else {
             vs_memory_physical_init(disp->renderer, obj);
+            inst->memory_probe[i] = (struct vs_memory_probe_result){ true, phys->unshareable_types, phys->kept_types };
+         }
       }
       a->pPhysicalDevices[i] = inst->physical[i];
    }

@@ -29,6 +29,8 @@ void vs_renderer_fini(struct vs_renderer *r);
  * initialises the host driver and leaves a host instance in the pool the
  * tenant's vkCreateInstance takes from (worker/worker_pool.h). */
 void vs_renderer_prewarm(const struct vs_renderer_options *options);
+/* Once the tenant has a device of its own: the warm-up's go. */
+void vs_renderer_end_warm_up(void);
 
 /* Registers the handler of every hand-written Vulkan command. */
 void vs_renderer_register(struct vn_exec_table *t);

@@ -139,6 +139,15 @@ struct vs_instance {
    uint32_t physical_count;          /* exposed host physical devices */
    VkPhysicalDevice *physical;
    bool physical_bound;              /* ids bound by vkEnumeratePhysicalDevices */
+   /* Per physical device, the memory probe's result (the server's options
+    * are the same for every context): a pooled instance's next context,
+    * or a worker's tenant after the warm-up, skips the probe's device. */
+   struct vs_memory_probe_result *memory_probe;
+};
+
+struct vs_memory_probe_result {
+   bool known;
+   uint32_t unshareable_types, kept_types;
 };
 
 /* What the server reads of a host physical device once, when the guest
@@ -165,6 +174,8 @@ struct vs_physical_device {
    /* Host-visible memory types the server cannot share with the guest,
     * which it is told lack host access (memory/shareable_types.h). */
    uint32_t unshareable_types;
+   /* Unshareable but left host-visible (the only coherent ones). */
+   uint32_t kept_types;
 };
 
 struct vs_device {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -48,7 +49,9 @@ struct server {
    uint32_t active;            /* client threads not yet done, under lock */
    uint64_t refused;           /* clients refused over the cap */
    struct vtest_server_limits limits;
-   _Atomic uint64_t buffered;  /* payload bytes all clients buffer */
+   /* Payload bytes all clients buffer: shared memory, so that worker
+    * processes count against the same total. */
+   _Atomic uint64_t *buffered;
    struct os_event reap_event; /* a client thread finished */
    uint32_t next_ctx_id;
    const struct vs_context_options *options;
@@ -156,7 +159,7 @@ client_limits(struct server *server, struct vtest_activity *activity)
       .work_timeout_ms = server->limits.work_timeout_ms,
       .partial_bytes = server->limits.partial_bytes,
       .partial_total_bytes = server->limits.partial_total_bytes,
-      .buffered_total = &server->buffered,
+      .buffered_total = server->buffered,
       .activity = activity,
    };
 }
@@ -536,7 +539,15 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
 
    struct server server = { .clients = NULL, .next_ctx_id = 1, .options = options, .limits = *limits,
                             .setup = *setup };
-   atomic_init(&server.buffered, 0);
+   void *shared = mmap(NULL, sizeof(*server.buffered), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+   if (shared == MAP_FAILED) {
+      vs_error(0, "cannot set up the server: mmap: %s", strerror(errno));
+      close(listen_fd);
+      remove_socket_file(socket_path, identity);
+      return 1;
+   }
+   server.buffered = shared;
+   atomic_init(server.buffered, 0);
    int err = pthread_mutex_init(&server.lock, NULL);
    bool event = err == 0 && os_event_init(&server.reap_event) == 0;
    bool isolated = event && (!setup->isolate_process || os_worker_tie_init(&server.tie) == 0);
@@ -560,6 +571,7 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
          os_event_fini(&server.reap_event);
       if (err == 0)
          pthread_mutex_destroy(&server.lock);
+      munmap(shared, sizeof(*server.buffered));
       close(listen_fd);
       remove_socket_file(socket_path, identity);
       return 1;
@@ -584,5 +596,6 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
    }
    os_event_fini(&server.reap_event);
    pthread_mutex_destroy(&server.lock);
+   munmap(shared, sizeof(*server.buffered));
    return 0;
 }
