@@ -475,8 +475,9 @@ cmd_sync_write(struct client *c, const uint32_t *words)
    return true;
 }
 
-/* Words: flags, timeout, then the sync entries. The timeout is enforced
- * by the client, which polls the fd we return. */
+/* Words: flags, timeout (ms), then the sync entries. The client polls the
+ * fd we return with that timeout itself; the table only needs it to forget
+ * waits the client has given up on. */
 static bool
 cmd_sync_wait(struct client *c, uint32_t len)
 {
@@ -498,7 +499,7 @@ cmd_sync_wait(struct client *c, uint32_t len)
    int fd;
    uint32_t bad;
    enum vtest_sync_result result = vtest_sync_wait(
-      c->syncs, any, words + VTEST_SYNC_WAIT_HDR_WORDS, count, &fd, &bad);
+      c->syncs, any, words[1], words + VTEST_SYNC_WAIT_HDR_WORDS, count, &fd, &bad);
    if (result == VTEST_SYNC_UNKNOWN_ID)
       return drop(c, "SYNC_WAIT entry %u names unknown sync %u", bad,
                   words[VTEST_SYNC_WAIT_HDR_WORDS + bad * VTEST_SYNC_ENTRY_WORDS]);
