@@ -92,7 +92,7 @@ TEST(sync_unknown_ids)
    entry(&e, 1000, 1);
    int fd = -1;
    uint32_t bad = 77;
-   CHECK_EQ(vtest_sync_wait(t, false, e.w, e.count, &fd, &bad), VTEST_SYNC_UNKNOWN_ID);
+   CHECK_EQ(vtest_sync_wait(t, false, VTEST_SYNC_WAIT_INFINITE, e.w, e.count, &fd, &bad), VTEST_SYNC_UNKNOWN_ID);
    CHECK_EQ(bad, 2u);
    CHECK_EQ(fd, -1);
    struct vtest_sync_signal *s = NULL;
@@ -115,32 +115,32 @@ TEST(sync_wait_satisfied)
    entry(&e, a, 3);
    int fd = -1;
    uint32_t bad;
-   CHECK_EQ(vtest_sync_wait(t, false, e.w, e.count, &fd, &bad), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_wait(t, false, VTEST_SYNC_WAIT_INFINITE, e.w, e.count, &fd, &bad), VTEST_SYNC_OK);
    CHECK_GE(fd, 0);
    CHECK(readable(fd, 0));
    close(fd);
    /* Equal is reached. */
    e.count = 0;
    entry(&e, a, 5);
-   CHECK_EQ(vtest_sync_wait(t, false, e.w, e.count, &fd, &bad), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_wait(t, false, VTEST_SYNC_WAIT_INFINITE, e.w, e.count, &fd, &bad), VTEST_SYNC_OK);
    CHECK(readable(fd, 0));
    close(fd);
    /* count 0: satisfied at once, all or any. */
-   CHECK_EQ(vtest_sync_wait(t, false, e.w, 0, &fd, &bad), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_wait(t, false, VTEST_SYNC_WAIT_INFINITE, e.w, 0, &fd, &bad), VTEST_SYNC_OK);
    CHECK(readable(fd, 0));
    close(fd);
-   CHECK_EQ(vtest_sync_wait(t, true, e.w, 0, &fd, &bad), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_wait(t, true, VTEST_SYNC_WAIT_INFINITE, e.w, 0, &fd, &bad), VTEST_SYNC_OK);
    CHECK(readable(fd, 0));
    close(fd);
    /* any: one reached entry is enough. */
    e.count = 0;
    entry(&e, b, 1);
    entry(&e, a, 5);
-   CHECK_EQ(vtest_sync_wait(t, true, e.w, e.count, &fd, &bad), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_wait(t, true, VTEST_SYNC_WAIT_INFINITE, e.w, e.count, &fd, &bad), VTEST_SYNC_OK);
    CHECK(readable(fd, 0));
    close(fd);
    /* all: not while b is behind. */
-   CHECK_EQ(vtest_sync_wait(t, false, e.w, e.count, &fd, &bad), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_wait(t, false, VTEST_SYNC_WAIT_INFINITE, e.w, e.count, &fd, &bad), VTEST_SYNC_OK);
    CHECK(!readable(fd, 0));
    CHECK(vtest_sync_write(t, b, 1));
    CHECK(readable(fd, 0));
@@ -159,9 +159,9 @@ TEST(sync_wait_pending)
    entry(&e, b, 1ull << 33); /* the high word counts */
    int all = -1, any = -1, one = -1;
    uint32_t bad;
-   CHECK_EQ(vtest_sync_wait(t, false, e.w, e.count, &all, &bad), VTEST_SYNC_OK);
-   CHECK_EQ(vtest_sync_wait(t, true, e.w, e.count, &any, &bad), VTEST_SYNC_OK);
-   CHECK_EQ(vtest_sync_wait(t, false, e.w, 1, &one, &bad), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_wait(t, false, VTEST_SYNC_WAIT_INFINITE, e.w, e.count, &all, &bad), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_wait(t, true, VTEST_SYNC_WAIT_INFINITE, e.w, e.count, &any, &bad), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_wait(t, false, VTEST_SYNC_WAIT_INFINITE, e.w, 1, &one, &bad), VTEST_SYNC_OK);
    CHECK(!readable(all, 0) && !readable(any, 0) && !readable(one, 0));
    CHECK(vtest_sync_write(t, a, 9));
    CHECK(!readable(all, 0) && !readable(any, 0) && !readable(one, 0));
@@ -186,7 +186,7 @@ TEST(sync_wait_pending)
     * completes, and destroy frees it. */
    e.count = 0;
    entry(&e, a, 100);
-   CHECK_EQ(vtest_sync_wait(t, false, e.w, 1, &one, &bad), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_wait(t, false, VTEST_SYNC_WAIT_INFINITE, e.w, 1, &one, &bad), VTEST_SYNC_OK);
    CHECK(!readable(one, 0));
    CHECK(vtest_sync_unref(t, a));
    CHECK(!readable(one, 0));
@@ -210,7 +210,7 @@ TEST(sync_signals)
    CHECK_EQ(vtest_sync_signal_create(t, e.w, e.count, &s, &bad), VTEST_SYNC_OK);
    CHECK_NOT_NULL(s);
    int fd;
-   CHECK_EQ(vtest_sync_wait(t, false, e.w, e.count, &fd, &bad), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_wait(t, false, VTEST_SYNC_WAIT_INFINITE, e.w, e.count, &fd, &bad), VTEST_SYNC_OK);
    CHECK(!readable(fd, 0));
    /* Creating a signal changes nothing until it retires. */
    CHECK_EQ(value_of(t, a), 1u);
@@ -276,7 +276,7 @@ TEST(sync_retire_on_another_thread)
       uint32_t bad;
       int fd;
       CHECK_EQ(vtest_sync_signal_create(t, e.w, 1, &r.signal, &bad), VTEST_SYNC_OK);
-      CHECK_EQ(vtest_sync_wait(t, false, e.w, 1, &fd, &bad), VTEST_SYNC_OK);
+      CHECK_EQ(vtest_sync_wait(t, false, VTEST_SYNC_WAIT_INFINITE, e.w, 1, &fd, &bad), VTEST_SYNC_OK);
       pthread_t th;
       CHECK_EQ(pthread_create(&th, NULL, retire_thread, &r), 0);
       bool ok = readable(fd, 10000);
@@ -330,26 +330,59 @@ TEST(sync_limit_waiters)
    uint32_t bad;
    int fd;
    for (int i = 0; i < VTEST_SYNC_MAX_WAITERS; i++) {
-      CHECK_MSG(vtest_sync_wait(t, i % 2, e.w, 1, &fd, &bad) == VTEST_SYNC_OK, "wait %d", i);
+      CHECK_MSG(vtest_sync_wait(t, i % 2, VTEST_SYNC_WAIT_INFINITE, e.w, 1, &fd, &bad) == VTEST_SYNC_OK, "wait %d", i);
       close(fd);
    }
    fd = -1;
-   CHECK_EQ(vtest_sync_wait(t, false, e.w, 1, &fd, &bad), VTEST_SYNC_LIMIT);
+   CHECK_EQ(vtest_sync_wait(t, false, VTEST_SYNC_WAIT_INFINITE, e.w, 1, &fd, &bad), VTEST_SYNC_LIMIT);
    CHECK_EQ(fd, -1);
    /* A wait already satisfied is not pending: still allowed. */
-   CHECK_EQ(vtest_sync_wait(t, false, e.w, 0, &fd, &bad), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_wait(t, false, VTEST_SYNC_WAIT_INFINITE, e.w, 0, &fd, &bad), VTEST_SYNC_OK);
    CHECK(readable(fd, 0));
    close(fd);
    /* Once the waits complete, new ones are accepted again. */
    CHECK(vtest_sync_write(t, a, 1));
    e.count = 0;
    entry(&e, a, 2);
-   CHECK_EQ(vtest_sync_wait(t, false, e.w, 1, &fd, &bad), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_wait(t, false, VTEST_SYNC_WAIT_INFINITE, e.w, 1, &fd, &bad), VTEST_SYNC_OK);
    CHECK(!readable(fd, 0));
    close(fd);
    vtest_sync_table_destroy(t);
 }
 
+TEST(sync_timed_out_waits_are_freed)
+{
+   struct vtest_sync_table *t = vtest_sync_table_create();
+   uint32_t a;
+   CHECK_EQ(vtest_sync_create(t, 0, &a), VTEST_SYNC_OK);
+   struct entries e = { .count = 0 };
+   entry(&e, a, 1);
+   uint32_t bad;
+   int fd;
+   /* As Mesa's vtest client does: wait with a timeout, poll the fd for as
+    * long, then close it. The sync never signals. */
+   for (int i = 0; i < 16 * VTEST_SYNC_MAX_WAITERS; i++) {
+      CHECK_MSG(vtest_sync_wait(t, false, 1, e.w, 1, &fd, &bad) == VTEST_SYNC_OK, "wait %d", i);
+      CHECK(!readable(fd, 1));
+      close(fd);
+   }
+   /* Waits without a timeout stay pending and still hit the limit. */
+   int fds[VTEST_SYNC_MAX_WAITERS];
+   for (int i = 0; i < VTEST_SYNC_MAX_WAITERS; i++)
+      CHECK_MSG(vtest_sync_wait(t, false, VTEST_SYNC_WAIT_INFINITE, e.w, 1, &fds[i], &bad) ==
+                   VTEST_SYNC_OK,
+                "infinite wait %d", i);
+   CHECK_EQ(vtest_sync_wait(t, false, 1, e.w, 1, &fd, &bad), VTEST_SYNC_LIMIT);
+   /* ...and are woken as before. */
+   CHECK(vtest_sync_write(t, a, 1));
+   for (int i = 0; i < VTEST_SYNC_MAX_WAITERS; i++) {
+      CHECK_MSG(readable(fds[i], 0), "infinite wait %d", i);
+      close(fds[i]);
+   }
+   vtest_sync_table_destroy(t);
+}
+
 UNIT_MAIN(UNIT(sync_basic), UNIT(sync_unknown_ids), UNIT(sync_wait_satisfied),
           UNIT(sync_wait_pending), UNIT(sync_signals), UNIT(sync_retire_on_another_thread),
-          UNIT(sync_limit_syncs), UNIT(sync_limit_waiters))
+          UNIT(sync_limit_syncs), UNIT(sync_limit_waiters),
+          UNIT(sync_timed_out_waits_are_freed))

@@ -74,6 +74,21 @@ disconnected(struct client *c)
    return false;
 }
 
+/* The peer hung up inside a message: a client killed mid-send, not a
+ * protocol violation, so a warning rather than a "dropping client" error. */
+__attribute__((format(printf, 2, 3))) static bool
+closed_mid_message(struct client *c, const char *fmt, ...)
+{
+   char where[256];
+   va_list ap;
+   va_start(ap, fmt);
+   vsnprintf(where, sizeof(where), fmt, ap);
+   va_end(ap);
+   vs_warn(c->ctx_id, "client \"%s\" disconnected %s", c->name, where);
+   c->peer_gone = true;
+   return false;
+}
+
 /* Waits until `fd` is readable or the deadline (0: none) passes. False
  * with errno ETIMEDOUT past the deadline. */
 static bool
@@ -136,7 +151,7 @@ read_payload(struct client *c, const char *what, void *buf, size_t size)
    if (n < 0)
       return read_failed(c, what, errno);
    if ((size_t)n < size)
-      return drop(c, "connection closed after %zd of %zu payload bytes of %s", n, size, what);
+      return closed_mid_message(c, "after %zd of %zu payload bytes of %s", n, size, what);
    return true;
 }
 
@@ -475,8 +490,9 @@ cmd_sync_write(struct client *c, const uint32_t *words)
    return true;
 }
 
-/* Words: flags, timeout, then the sync entries. The timeout is enforced
- * by the client, which polls the fd we return. */
+/* Words: flags, timeout (ms), then the sync entries. The client polls the
+ * fd we return with that timeout itself; the table only needs it to forget
+ * waits the client has given up on. */
 static bool
 cmd_sync_wait(struct client *c, uint32_t len)
 {
@@ -498,7 +514,7 @@ cmd_sync_wait(struct client *c, uint32_t len)
    int fd;
    uint32_t bad;
    enum vtest_sync_result result = vtest_sync_wait(
-      c->syncs, any, words + VTEST_SYNC_WAIT_HDR_WORDS, count, &fd, &bad);
+      c->syncs, any, words[1], words + VTEST_SYNC_WAIT_HDR_WORDS, count, &fd, &bad);
    if (result == VTEST_SYNC_UNKNOWN_ID)
       return drop(c, "SYNC_WAIT entry %u names unknown sync %u", bad,
                   words[VTEST_SYNC_WAIT_HDR_WORDS + bad * VTEST_SYNC_ENTRY_WORDS]);
@@ -799,7 +815,7 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
          break;
       }
       if ((size_t)n < sizeof(hdr)) {
-         drop(&c, "connection closed inside a VCMD header");
+         closed_mid_message(&c, "after %zd of %zu bytes of a VCMD header", n, sizeof(hdr));
          break;
       }
       vtest_activity_work(limits->activity, 1);

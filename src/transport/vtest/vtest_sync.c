@@ -30,6 +30,7 @@ struct sync_target {
 struct waiter {
    struct waiter *next;
    struct os_event event;
+   uint64_t expires_ns; /* 0: never */
    bool any;
    uint32_t count;
    struct sync_target targets[];
@@ -144,6 +145,25 @@ wake_waiters(struct vtest_sync_table *table)
          /* The client holds its own copy of the read end, which stays
           * readable after ours is closed. */
          os_event_signal(&waiter->event);
+         free_waiter(waiter);
+      } else {
+         link = &waiter->next;
+      }
+   }
+}
+
+/* Called with the lock held. A waiter past its timeout is one the client
+ * has given up on: like Mesa's vtest client, it polls its copy of the fd
+ * with the same timeout and then closes it, so nothing is signalled. */
+static void
+drop_expired_waiters(struct vtest_sync_table *table, uint64_t now_ns)
+{
+   struct waiter **link = &table->waiters;
+   while (*link) {
+      struct waiter *waiter = *link;
+      if (waiter->expires_ns && waiter->expires_ns <= now_ns) {
+         *link = waiter->next;
+         table->waiter_count--;
          free_waiter(waiter);
       } else {
          link = &waiter->next;
@@ -271,9 +291,10 @@ vtest_sync_write(struct vtest_sync_table *table, uint32_t id, uint64_t value)
 }
 
 enum vtest_sync_result
-vtest_sync_wait(struct vtest_sync_table *table, bool any, const uint32_t *entries,
-                uint32_t count, int *fd, uint32_t *bad_index)
+vtest_sync_wait(struct vtest_sync_table *table, bool any, uint32_t timeout_ms,
+                const uint32_t *entries, uint32_t count, int *fd, uint32_t *bad_index)
 {
+   const uint64_t now_ns = os_now_ns();
    struct waiter *waiter = malloc(sizeof(*waiter) + (size_t)count * sizeof(waiter->targets[0]));
    if (!waiter)
       return VTEST_SYNC_SYSTEM;
@@ -288,6 +309,11 @@ vtest_sync_wait(struct vtest_sync_table *table, bool any, const uint32_t *entrie
    }
    waiter->any = any;
    waiter->count = count;
+   /* Counted from when the request arrives, so never before the client's
+    * own timeout, which starts once the reply is back. */
+   waiter->expires_ns = timeout_ms == VTEST_SYNC_WAIT_INFINITE
+                           ? 0
+                           : now_ns + (uint64_t)timeout_ms * 1000000;
 
    if (targets_reached(waiter->targets, count, any)) {
       release_targets(waiter->targets, count);
@@ -297,6 +323,7 @@ vtest_sync_wait(struct vtest_sync_table *table, bool any, const uint32_t *entrie
       return *fd < 0 ? VTEST_SYNC_SYSTEM : VTEST_SYNC_OK;
    }
 
+   drop_expired_waiters(table, now_ns);
    if (table->waiter_count >= VTEST_SYNC_MAX_WAITERS) {
       result = VTEST_SYNC_LIMIT;
    } else if (os_event_init(&waiter->event) < 0) {

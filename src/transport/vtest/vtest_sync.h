@@ -13,6 +13,9 @@
 #define VTEST_SYNC_MAX_SYNCS 65536
 #define VTEST_SYNC_MAX_WAITERS 64 /* pending at once; Mesa has one per waiting thread */
 
+/* A SYNC_WAIT timeout (ms) that never passes. */
+#define VTEST_SYNC_WAIT_INFINITE UINT32_MAX
+
 enum vtest_sync_result {
    VTEST_SYNC_OK,
    VTEST_SYNC_UNKNOWN_ID, /* a sync id is not in the table */
@@ -47,10 +50,13 @@ bool vtest_sync_write(struct vtest_sync_table *table, uint32_t id, uint64_t valu
 
 /* Returns in *fd a new fd (the caller sends then closes it) that becomes
  * readable once every sync (any sync, if `any`) has reached its value;
- * already readable if that holds now. count 0 is satisfied at once. */
+ * already readable if that holds now. count 0 is satisfied at once.
+ * After `timeout_ms` (VTEST_SYNC_WAIT_INFINITE: never) the wait is
+ * abandoned: its fd never becomes readable and it no longer counts
+ * against VTEST_SYNC_MAX_WAITERS. */
 enum vtest_sync_result vtest_sync_wait(struct vtest_sync_table *table, bool any,
-                                       const uint32_t *entries, uint32_t count, int *fd,
-                                       uint32_t *bad_index);
+                                       uint32_t timeout_ms, const uint32_t *entries,
+                                       uint32_t count, int *fd, uint32_t *bad_index);
 
 /* A pending "set these syncs to these values", for vs_context_submit_fence:
  * pass vtest_sync_signal_retire as the callback and the signal as its data.
