@@ -152,6 +152,23 @@ wake_waiters(struct vtest_sync_table *table)
    }
 }
 
+/* How long after its timeout a waiter on a pipe (the POSIX backend's
+ * wakeup object) is kept: closing its write end makes the client's copy
+ * readable, which a client still polling would take for the signal. Its
+ * poll began after the server's clock did and lasts as long. */
+#define PIPE_WAITER_GRACE_NS (5ull * 1000000000ull)
+
+/* Whether an expired waiter can be freed now without looking like a
+ * signal: an eventfd at once (the client's copy is unaffected), a pipe
+ * once the client's poll is surely over. */
+static bool
+waiter_free_is_silent(const struct waiter *waiter, uint64_t now_ns)
+{
+   if (waiter->event.read_fd == waiter->event.write_fd)
+      return true;
+   return now_ns >= waiter->expires_ns + PIPE_WAITER_GRACE_NS;
+}
+
 /* Called with the lock held. A waiter past its timeout is one the client
  * has given up on: like Mesa's vtest client, it polls its copy of the fd
  * with the same timeout and then closes it, so nothing is signalled. */
@@ -161,7 +178,7 @@ drop_expired_waiters(struct vtest_sync_table *table, uint64_t now_ns)
    struct waiter **link = &table->waiters;
    while (*link) {
       struct waiter *waiter = *link;
-      if (waiter->expires_ns && waiter->expires_ns <= now_ns) {
+      if (waiter->expires_ns && waiter->expires_ns <= now_ns && waiter_free_is_silent(waiter, now_ns)) {
          *link = waiter->next;
          table->waiter_count--;
          free_waiter(waiter);
@@ -332,6 +349,7 @@ vtest_sync_wait(struct vtest_sync_table *table, bool any, uint32_t timeout_ms,
       /* The client gets its own fd: ours closes when the wait completes,
        * possibly on a retire thread before the client fd is even sent. */
       *fd = fcntl(waiter->event.read_fd, F_DUPFD_CLOEXEC, 0);
+
       if (*fd < 0) {
          os_event_fini(&waiter->event);
          result = VTEST_SYNC_SYSTEM;
