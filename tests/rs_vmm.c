@@ -164,7 +164,7 @@ create_context(uint32_t ctx_id, const char *name)
       return -1;
    uint8_t ok = 0;
    int fd = -1;
-   int n = recv_msg(server_fd, &ok, 1, &fd, 10000);
+   int n = recv_msg(server_fd, &ok, 1, &fd, 60000);
    if (n != 1 || ok != 1) {
       if (n > 0)
          close(fd);
@@ -248,7 +248,7 @@ create_resource(struct ctx *c, uint32_t res_id, uint64_t blob_id, uint64_t size,
    if (send_msg(c->fd, &req, sizeof(req), NULL, 0))
       return -1;
    int fd = -1;
-   int n = recv_msg(c->fd, reply, sizeof(*reply), &fd, 10000);
+   int n = recv_msg(c->fd, reply, sizeof(*reply), &fd, 60000);
    if (n < 0)
       return -1;
    if (n == 0 || reply->fd_type < 0) {
@@ -453,12 +453,12 @@ compute_round(struct ctx *c, int memfd, uint32_t *map, uint32_t value, const cha
       ERR("%s: ctx %u: sending the work failed", label, c->id);
       return false;
    }
-   if (!wait_seqno(c, c->ring, s_ring, 20000)) {
+   if (!wait_seqno(c, c->ring, s_ring, 60000)) {
       ERR("%s: ctx %u: ring %u never reached seqno %u (table has %u)", label, c->id, c->ring, s_ring,
           c->seqnos[c->ring]);
       return false;
    }
-   if (!wait_seqno(c, 0, s0, 20000)) {
+   if (!wait_seqno(c, 0, s0, 60000)) {
       ERR("%s: ctx %u: ring 0 never reached seqno %u", label, c->id, s0);
       return false;
    }
@@ -582,7 +582,7 @@ scenario_work(void)
    for (int i = 0; i < 3; i++) {
       /* INIT is fire-and-forget: give the server a moment to run it. */
       bool zero = false;
-      for (int waited = 0; waited < 5000 && !zero; waited += 10) {
+      for (int waited = 0; waited < 60000 && !zero; waited += 10) {
          zero = true;
          for (int r = 0; r < 64; r++)
             zero &= __atomic_load_n(&c[i].seqnos[r], __ATOMIC_ACQUIRE) == 0;
@@ -772,7 +772,7 @@ scenario_rounded(void)
       close(fd);
    /* The context still works. */
    uint32_t s0;
-   if (submit_fence(&c, 0, &s0) && wait_seqno(&c, 0, s0, 10000))
+   if (submit_fence(&c, 0, &s0) && wait_seqno(&c, 0, s0, 60000))
       OK("the context still answers fences");
    else
       ERR("the context died after the rounded blobs");
@@ -909,7 +909,7 @@ scenario_hostile(void)
           * context is refused at INIT. */
          if (!expect_seals()) {
             survives = true;
-            if (c.seqnos != MAP_FAILED && wait_seqno(&c, 0, s0, 10000) && !closed_within(c.fd, 500))
+            if (c.seqnos != MAP_FAILED && wait_seqno(&c, 0, s0, 60000) && !closed_within(c.fd, 500))
                OK("hostile %s: the fence was published past a full pipe, the context still up", w);
             else
                ERR("hostile %s: the context hung or closed on a full wakeup pipe", w);

@@ -21,7 +21,8 @@ struct idle_worker {
    struct idle_worker *next;
    pid_t pid;
    int ctl;    /* the pool's end of the worker's control socket */
-   bool ready; /* prepared: its ready byte arrived */
+   bool cold;  /* started for a waiting job: serves at once, unprepared */
+   bool ready; /* prepared (or cold): its ready byte arrived */
 };
 
 struct vs_worker_pool {
@@ -120,13 +121,13 @@ receive_job(int ctl, struct job_message *m, int *fds, unsigned *fd_count)
 }
 
 static _Noreturn void
-worker_main(struct vs_worker_pool *pool, int ctl)
+worker_main(struct vs_worker_pool *pool, int ctl, bool cold)
 {
    if (!os_worker_start(pool->config.tie, ctl))
       _exit(1);
    signal(SIGTERM, SIG_DFL);
    signal(SIGINT, SIG_DFL);
-   if (pool->config.prepare)
+   if (pool->config.prepare && !cold)
       pool->config.prepare(pool->config.data);
    /* A worker handed its job while it prepared finds the pool's end of
     * the socket closed: the ready byte is for nobody then, and its job
@@ -145,9 +146,11 @@ worker_main(struct vs_worker_pool *pool, int ctl)
    _exit(pool->config.serve(fds, fd_count, m.bytes, m.size, pool->config.data));
 }
 
-/* Forks one worker into the idle list; false with errno on failure. */
+/* Forks one worker into the idle list; false with errno on failure. A
+ * cold one is for a job that waits now: preparing first would only make
+ * that job wait longer. */
 static bool
-start_worker(struct vs_worker_pool *pool)
+start_worker(struct vs_worker_pool *pool, bool cold)
 {
    int sv[2];
    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
@@ -162,7 +165,7 @@ start_worker(struct vs_worker_pool *pool)
    struct idle_worker *w = calloc(1, sizeof(*w));
    pid_t pid = w ? fork() : -1;
    if (pid == 0) {
-      worker_main(pool, sv[1]);
+      worker_main(pool, sv[1], cold);
    }
    int err = w ? errno : ENOMEM;
    close(sv[1]);
@@ -174,6 +177,7 @@ start_worker(struct vs_worker_pool *pool)
    }
    w->pid = pid;
    w->ctl = sv[0];
+   w->cold = cold;
    pthread_mutex_lock(&pool->lock);
    w->next = pool->idle;
    pool->idle = w;
@@ -243,13 +247,19 @@ pool_thread(void *arg)
       os_event_drain(&pool->wake);
       pthread_mutex_lock(&pool->lock);
       bool stopping = pool->stopping;
-      unsigned want = pool->config.ready + pool->waiting;
-      unsigned have = pool->idle_count;
+      unsigned warm = 0, cold = 0;
+      for (struct idle_worker *w = pool->idle; w; w = w->next) {
+         warm += !w->cold;
+         cold += w->cold;
+      }
+      /* A cold worker for each job that waits, beside `ready` warm ones. */
+      unsigned want_cold = pool->waiting > cold ? pool->waiting - cold : 0;
+      unsigned want_warm = pool->config.ready > warm ? pool->config.ready - warm : 0;
       pthread_mutex_unlock(&pool->lock);
       if (stopping)
          break;
-      for (; !backoff && have < want; have++) {
-         if (!start_worker(pool)) {
+      for (unsigned k = 0; !backoff && k < want_cold + want_warm; k++) {
+         if (!start_worker(pool, k < want_cold)) {
             int err = errno;
             vs_error(0, "%s worker pool: cannot start a worker process: %s; retrying in 1 s", pool->config.name,
                      strerror(err));
@@ -334,12 +344,16 @@ vs_worker_pool_create(const struct vs_worker_pool_config *config)
    return pool;
 }
 
-/* Under lock: a ready worker, else one still preparing, else NULL. */
+/* Under lock: a prepared worker, else a cold one, else NULL (one still
+ * preparing goes on for a later job: handed this one, it would make it
+ * wait for the whole warm-up). */
 static struct idle_worker *
 take_idle(struct vs_worker_pool *pool)
 {
    struct idle_worker **best = NULL;
    for (struct idle_worker **link = &pool->idle; *link; link = &(*link)->next) {
+      if (!(*link)->ready && !(*link)->cold)
+         continue;
       if (!best || ((*link)->ready && !(*best)->ready))
          best = link;
    }

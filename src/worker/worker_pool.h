@@ -11,10 +11,13 @@
  * (os_worker_start: a worker dies with the thread that forked it). A new
  * worker ties itself to the server, runs `prepare` (the host driver's
  * warm-up), says it is ready and waits for its job: a few bytes and the
- * tenant's socket (and what else it needs), passed with SCM_RIGHTS. vs_worker_pool_run hands a job to
- * a ready worker (else to one still preparing, else to a new one) and the
- * pool thread starts a replacement at once. Whoever ran the job owns the
- * worker from then on and waits for it (waitpid on the returned pid). */
+ * tenant's socket (and what else it needs), passed with SCM_RIGHTS.
+ * vs_worker_pool_run hands a job to a prepared worker, else to a cold one
+ * started for it (which serves at once, unprepared: a worker still
+ * preparing would make the job wait for its whole warm-up), and the pool
+ * thread starts a replacement at once. Whoever ran the job owns the worker
+ * from then on and waits for it (waitpid on the returned pid).
+ */
 #ifndef VS_WORKER_POOL_H
 #define VS_WORKER_POOL_H
 
