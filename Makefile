@@ -8,7 +8,8 @@
 #                   PREFIX (/usr/local), staged in DESTDIR if set
 #   make demo       start the server and show a Venus client seeing the host GPU
 #   make fuzz       build the libFuzzer targets and run each FUZZ_SECONDS (60)
-#   make apps       vkmark, vkcube and Zink natively and through the server, with figures
+#   make apps       vkmark, vkcube, Zink, ffmpeg's libplacebo, mpv, vkd3d and llama.cpp
+#                   natively and through the server, with figures
 #   make bench      native vs venus-server vs virglrenderer benchmark (QUICK=1: short)
 #   make bench-display  the built-in display: fps, commit->send latency, encode cost (bench/display.sh)
 #   make bench-glmark2  glmark2-es2-wayland through Zink on Venus vs native, on the display and off-screen
@@ -49,10 +50,13 @@ $(POSIX_BUILD)/venus-server: setup $(POSIX_BUILD)/build.ninja FORCE
 
 # The Debian roots the guest matrix and the stock front ends run in
 # (scripts/debian-root.sh: built once, a few minutes each, then cached).
-# ROOTS=0 leaves them out (their tests then skip).
+# ROOTS=0 leaves them out (their tests then skip). The sid root carries
+# llama.cpp's Vulkan backend for test_llama (and make apps' llama row).
 ROOTS ?= 1
+SID_TEST_PKGS = llama.cpp-tools,llama.cpp-tests,libggml0-backend-vulkan
 roots:
-	@if [ "$(ROOTS)" = 1 ]; then scripts/debian-root.sh trixie >/dev/null && scripts/debian-root.sh sid >/dev/null; fi
+	@if [ "$(ROOTS)" = 1 ]; then scripts/debian-root.sh trixie >/dev/null && \
+	  scripts/debian-root.sh sid --include $(SID_TEST_PKGS) >/dev/null; fi
 
 # Both variants run even when the first fails; either failing fails the target.
 # The test VM's guest and QEMU (tests/test_vm.sh) are prepared first: the
@@ -76,8 +80,9 @@ install: $(BUILD)/venus-server
 demo: $(BUILD)/venus-server
 	scripts/demo.sh $(BUILD)
 
+# Both run even when the first fails; either failing fails the target.
 apps: $(BUILD)/venus-server
-	scripts/apps.sh $(BUILD)
+	@rc=0; scripts/apps.sh $(BUILD) || rc=1; bench/llama.sh $(BUILD) || rc=1; exit $$rc
 
 bench: $(BUILD)/venus-server
 	bench/run.sh $(BUILD)

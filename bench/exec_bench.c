@@ -237,6 +237,36 @@ record_submit_step(void *arg)
    CHECK(vkResetFences(g.device, 1, &rs->fence));
 }
 
+/* Many small commands a recording (llama.cpp records ~1600 per generated
+ * token: barriers, descriptor binds, dispatches): what each costs on the
+ * way, decoded and checked one by one on the server's side. */
+#define RECORD_MANY_COMMANDS 1600
+
+static void
+record_many_step(void *arg)
+{
+   struct record_submit *rs = arg;
+   const VkCommandBufferBeginInfo bi = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+      .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+   };
+   const VkMemoryBarrier barrier = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+      .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+      .dstAccessMask = VK_ACCESS_SHADER_READ_BIT,
+   };
+   CHECK(vkBeginCommandBuffer(rs->cmd, &bi));
+   for (uint32_t i = 0; i < RECORD_MANY_COMMANDS; i++)
+      vkCmdPipelineBarrier(rs->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1,
+                           &barrier, 0, NULL, 0, NULL);
+   CHECK(vkEndCommandBuffer(rs->cmd));
+   const VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
+                             .pCommandBuffers = &rs->cmd };
+   CHECK(vkQueueSubmit(g.queue, 1, &si, rs->fence));
+   CHECK(vkWaitForFences(g.device, 1, &rs->fence, VK_TRUE, FENCE_TIMEOUT_NS));
+   CHECK(vkResetFences(g.device, 1, &rs->fence));
+}
+
 /* A command buffer re-recorded (one small fill), submitted and waited for
  * each time: the per-frame path, with what the server does for command
  * buffers (their objects held, their submission tracked). */
@@ -263,6 +293,30 @@ bench_record_submit(void)
    vkDestroyCommandPool(g.device, pool, NULL);
    vkDestroyFence(g.device, rs.fence, NULL);
    free_mapped_buffer(&b);
+}
+
+static void
+bench_record_many(void)
+{
+   const VkCommandPoolCreateInfo pci = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+      .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+      .queueFamilyIndex = g.family,
+   };
+   VkCommandPool pool;
+   CHECK(vkCreateCommandPool(g.device, &pci, NULL, &pool));
+   struct record_submit rs = { .fence = create_fence() };
+   const VkCommandBufferAllocateInfo cai = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+      .commandPool = pool,
+      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+      .commandBufferCount = 1,
+   };
+   CHECK(vkAllocateCommandBuffers(g.device, &cai, &rs.cmd));
+   printf("# %u vkCmdPipelineBarrier a recording\n", RECORD_MANY_COMMANDS);
+   sample_steps("record_many_us", 20, iters(300), record_many_step, &rs);
+   vkDestroyCommandPool(g.device, pool, NULL);
+   vkDestroyFence(g.device, rs.fence, NULL);
 }
 
 static void
@@ -603,6 +657,7 @@ static const struct workload {
    { "submit", bench_submit },
    { "submit-spin", bench_submit_spin },
    { "record-submit", bench_record_submit },
+   { "record-many", bench_record_many },
    { "fence-status", bench_fence_status },
    { "sync-call", bench_sync_call },
    { "submit-rate", bench_submit_rate },

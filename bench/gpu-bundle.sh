@@ -33,8 +33,8 @@
 #                    25 MB);
 #   DEST/scripts/, DEST/bench/, DEST/tests/  the scripts gpu-check.sh runs
 #                    (bench/display.sh and its WebSocket viewer, and
-#                    scripts/vm-run.sh, among them), so that the bundle alone
-#                    is enough;
+#                    scripts/vm-run.sh and scripts/ext-diff.sh, among them), so
+#                    that the bundle alone is enough;
 #   DEST/vm-guest.tar, DEST/vm-host.tar.xz.N  with VM=1: the test VM for
 #                    gpu-check.sh's ONLY_VM=1 rows (bench/vm-bundle.sh; 22 MB
 #                    and parts of at most 56 MiB: carry them in calls of
@@ -50,6 +50,10 @@
 # machine keeps what earlier calls carried, so the parts go one per call
 # and then DEST (gpu-check.sh ONLY_LIVE=1 joins and unpacks them).
 #
+# With LLAMA=1, also DEST/../gpu-llama/llama.tar.xz: sid's llama.cpp with
+# ggml's Vulkan backend for gpu-check.sh's llama row (see below; about 15 MB,
+# carried in a call of its own before DEST).
+#
 # Usage: bench/gpu-bundle.sh BUILD_DIR [DEST]   (DEST default: .deps/gpu-bundle)
 set -euo pipefail
 
@@ -64,7 +68,7 @@ debs=(mesa-vulkan-drivers/bookworm-backports libdrm2/bookworm-backports libdrm-c
 root_debs=(libvulkan1 libglvnd0 libegl1 libgl1 libglx0 libopengl0 libgles2)
 programs=(venus-server bench/exec_bench bench/render_bench bench/startup_bench tests/vk_compute tests/vk_sync tests/vk_oom
           tests/vk_render tests/vk_modifier tests/vk_hold tests/vk_stuck tests/rs_vmm tests/display/wl_frames
-          tests/vk14 tests/vk_raytrace tests/vk_mesh)
+          tests/vk14 tests/vk_raytrace tests/vk_mesh tests/vk_coopmat)
 
 for f in "${programs[@]}"; do
   [ -x "$build/$f" ] || { echo "gpu-bundle: missing $build/$f (run make)" >&2; exit 1; }
@@ -83,8 +87,9 @@ mkdir -p "$dest/build/bench" "$dest/build/tests/display" "$dest/debs" "$dest/roo
 # Without debug info (the server is 15 MB with it): one device call carries
 # at most 64 MiB, the bundle and the tree together.
 for f in "${programs[@]}"; do cp "$build/$f" "$dest/build/$f"; strip --strip-debug "$dest/build/$f"; done
-cp "$top/scripts/gpu-check.sh" "$top/scripts/vm-run.sh" "$dest/scripts/"
-cp "$top/bench/run.sh" "$top/bench/display.sh" "$top/bench/tenants.sh" "$dest/bench/"
+cp "$top/scripts/gpu-check.sh" "$top/scripts/vm-run.sh" "$top/scripts/ext-diff.sh" "$dest/scripts/"
+cp "$top/bench/run.sh" "$top/bench/display.sh" "$top/bench/tenants.sh" "$top/bench/llama.sh" "$top/bench/gguf_model.py" \
+  "$dest/bench/"
 cp "$top/tests/vkinfo.py" "$dest/tests/"
 cp "$top/tests/display/ws_viewer.py" "$top/tests/display/cdp_view.py" "$dest/tests/display/"
 
@@ -129,15 +134,41 @@ if [ "${GUEST26:-1}" = 1 ]; then
   g=$dest/guest26
   rm -rf "$g"
   mkdir -p "$g/lib" "$g/bin"
-  cp "$root/usr/bin/vulkaninfo" "$root/usr/bin/virgl_test_server" "$g/bin/"
+  cp "$root/usr/bin/vulkaninfo" "$root/usr/bin/virgl_test_server" "$root/usr/libexec/virgl_render_server" "$g/bin/"
   cp -L "$root/lib64/ld-linux-x86-64.so.2" "$g/lib/"
   driver=/usr/lib/x86_64-linux-gnu/libvulkan_virtio.so
   cp -L "$root$driver" "$root/usr/lib/x86_64-linux-gnu/libvulkan.so.1" "$g/lib/"
   for lib in $( (chroot "$root" ldd /usr/bin/vulkaninfo; chroot "$root" ldd "$driver"
-                 chroot "$root" ldd /usr/bin/virgl_test_server) \
+                 chroot "$root" ldd /usr/bin/virgl_test_server; chroot "$root" ldd /usr/libexec/virgl_render_server) \
                 | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u); do
     cp -L "$root$lib" "$g/lib/"
   done
+fi
+if [ "${LLAMA:-0}" = 1 ]; then
+  # llama.cpp for gpu-check.sh's llama row, as one xz tar in a directory of
+  # its own (about 15 MB; carry it in a call of its own, then DEST):
+  # DEST/../gpu-llama/llama.tar.xz holds llama/ with sid's llama-bench and
+  # test-backend-ops, ggml's Vulkan backend and two CPU backends (next to
+  # sid's ld-linux-x86-64.so.2, which runs them: ggml looks for its backends
+  # beside the executable, and that is the loader), every library they link.
+  root=$("$top/scripts/debian-root.sh" sid --include llama.cpp-tools,llama.cpp-tests,libggml0-backend-vulkan)
+  ldest=$(dirname "$dest")/gpu-llama
+  stage=$(mktemp -d)
+  l=$stage/llama
+  mkdir -p "$l/lib" "$l/bin"
+  backends=/usr/lib/x86_64-linux-gnu/ggml/backends0
+  cp "$root/usr/bin/llama-bench" "$root/usr/libexec/x86_64-linux-gnu/llama.cpp-tests/test-backend-ops" "$l/bin/"
+  cp -L "$root/lib64/ld-linux-x86-64.so.2" "$root$backends/libggml-vulkan.so" "$root$backends/libggml-cpu-x64.so" \
+    "$root$backends/libggml-cpu-haswell.so" "$l/lib/"
+  for lib in $( (for f in /usr/bin/llama-bench /usr/libexec/x86_64-linux-gnu/llama.cpp-tests/test-backend-ops \
+                   "$backends/libggml-vulkan.so" "$backends/libggml-cpu-x64.so"; do chroot "$root" ldd "$f"; done) \
+                | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u); do
+    cp -L "$root$lib" "$l/lib/"
+  done
+  mkdir -p "$ldest"
+  tar -C "$stage" -cf - llama | xz -T2 -6 >"$ldest/llama.tar.xz"
+  rm -rf "$stage"
+  echo "$ldest: $(du -sh "$ldest/llama.tar.xz" | cut -f1)"
 fi
 if [ "${VM:-0}" = 1 ]; then
   "$top/bench/vm-bundle.sh" "$build" "$dest"

@@ -1166,7 +1166,11 @@ def write_wire_header(g, path):
           'const char *vn_command_name(uint32_t type);',
           'extern const uint32_t vn_extension_mask[32];',
           '/* True if every struct of the extension can cross the wire. */',
-          'bool vn_extension_decodable(const char *name);', '']
+          'bool vn_extension_decodable(const char *name);',
+          '/* The bytes up to the end of the last member of a VkDeviceCreateInfo',
+          ' * chain struct made only of VkBool32 features (VkPhysicalDeviceFeatures2',
+          ' * included); 0 for any other struct. */',
+          'size_t vn_feature_struct_size(VkStructureType type);', '']
     for value, name, info in g.cmds:
         L.append('struct vn_args_%s {' % name)
         L += ['   ' + f for f in info['fields']] or ['   int unused;']
@@ -1328,6 +1332,7 @@ def write_table(g, path):
     L.append('const uint32_t vn_extension_mask[32] = {')
     L.append('   ' + ', '.join('0x%08xu' % w for w in words))
     L.append('};\n')
+    L += feature_struct_sizes(g)
     decodable = sorted(e for e, (n, _) in reg.ext_types.items() if n in bits)
     L.append('static const char *const vn_decodable_extensions[] = {')
     L += ['   "%s",' % e for e in decodable]
@@ -1338,6 +1343,26 @@ def write_table(g, path):
           '   return false;', '}']
     write_file(path, L)
 
+
+
+def feature_struct_sizes(g):
+    """vn_feature_struct_size: the structs of a VkDeviceCreateInfo chain
+    that are nothing but VkBool32 features (renderer/device_snapshot.c
+    copies them as bytes), up to the end of their last member: the
+    padding after it is no one's."""
+    reg = g.reg
+    L = ['size_t', 'vn_feature_struct_size(VkStructureType type)', '{', '   switch ((int)type) {']
+    for name in sorted(reg.structs):
+        s = reg.structs[name]
+        if not s['stype'] or 'VkDeviceCreateInfo' not in s['extends'] or not g.struct_ok(name):
+            continue
+        rest = s['members'][2:]
+        if rest and all(not m.ptr and not m.dims and not m.bitfield and
+                        m.type in ('VkBool32', 'VkPhysicalDeviceFeatures') for m in rest):
+            last = rest[-1].name
+            L.append('   case %s: return offsetof(%s, %s) + sizeof(((%s *)0)->%s);' % (s['stype'], name, last, name, last))
+    L += ['   default: return 0;', '   }', '}', '']
+    return L
 
 
 def read_checks(path):

@@ -13,6 +13,19 @@
 #                             server: both columns then use trixie's lavapipe.
 #   vkcube                    300 frames under Xvfb (MESA_VK_WSI_DEBUG=sw).
 #   glxgears on Zink          OpenGL on Vulkan under Xvfb, frame rate.
+#   ffmpeg -vf libplacebo     (sid) a 160x90 test pattern upscaled to 480x270
+#                             with ewa_lanczos on ffmpeg's Vulkan device,
+#                             PLACEBO_FRAMES (30) frames; PLACEBO_RUNS (20) runs
+#                             through the server must all finish with native's
+#                             frames (framecrc).
+#   mpv                       (sid) --vo=gpu-next --gpu-api=vulkan on Xvfb, a
+#                             MPV_FRAMES (240) frame 320x240 clip untimed.
+#   vkd3d-gears               (sid) Direct3D 12 through vkd3d on Xvfb,
+#                             GEARS_SECONDS (6), frame rate from Mesa's
+#                             overlay layer.
+#   The sid rows run in the sid root (packages added on first use) with the
+#   server there too: sid's lavapipe under both columns, sid's Mesa 26 Venus
+#   guest; APPS_SID=0 leaves them out. make apps then runs bench/llama.sh.
 #
 # Each program runs natively, through the server with Mesa's default present
 # (the client waits for its queue to go idle before every present), and
@@ -24,7 +37,9 @@
 # from idle, decoding, host submit, host completion, host waits; see
 # src/sync/submit_stats.h), divided by the frames of that run.
 #
-# Exits 1 if an application fails through the server. Figures are printed
+# Exits 1 if an application fails through the server, or the server logs an
+# error (a client hanging up mid-message, as one ended at the close of its
+# timed run does, is a warning and only counted). Figures are printed
 # and written to bench/out/apps.csv; they are measurements, not checks.
 # Environment: VKMARK_DURATION seconds per scene (default 5), VKMARK_SIZE
 # (default 320x240), VKMARK_SCENES (default: vkmark's 13), APPS_STATS=0 skips
@@ -63,6 +78,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
+  [ -z "${swork:-}" ] || rm -rf "$swork"
 }
 trap cleanup EXIT
 
@@ -190,6 +206,116 @@ for app in vkcube glxgears-zink; do
 done
 fi
 
+# --- sid's programs: ffmpeg's libplacebo filter, mpv, vkd3d ------------------------
+# In the sid root, with the server there too (sid's lavapipe under both
+# columns, sid's Mesa 26 Venus guest), each natively and through the server.
+if [ "${APPS_SID:-1}" = 1 ]; then
+sid=$("$top/scripts/debian-root.sh" sid --include ffmpeg,mpv,vkd3d-demos,xvfb,xauth,mesa-vulkan-drivers)
+swork=$(mktemp -d "$sid/tmp/vs-apps.XXXXXX")
+sin=${swork#"$sid"}
+"$top/scripts/into-root.sh" "$sid" "$swork" "$build/venus-server"
+"$top/scripts/in-root.sh" "$sid" env VK_ICD_FILENAMES=$lvp LD_LIBRARY_PATH="$sin/lib" "$sin/venus-server" \
+  --socket "$sin/venus.sock" ${SERVER_ARGS:-} >"$swork/server.log.out" 2>"$swork/server.log" &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$swork/venus.sock" ] && break; sleep 0.1; done
+[ -S "$swork/venus.sock" ] || fail "venus-server did not start in the sid root (see $swork/server.log)"
+# Xvfb picks a free display itself (-displayfd): its abstract socket is
+# shared with the host's X servers, which the root's /tmp does not show.
+"$top/scripts/in-root.sh" "$sid" Xvfb -displayfd 1 -screen 0 640x480x24 -nolisten tcp >"$swork/display" 2>"$swork/xvfb.log" &
+pids+=($!)
+sid_display=""
+for _ in $(seq 100); do
+  n=$(head -n1 "$swork/display" 2>/dev/null)
+  [ -n "$n" ] && sid_display=":$n" && break
+  sleep 0.1
+done
+[ -n "$sid_display" ] || fail "Xvfb did not start in the sid root"
+sid_native=(VK_ICD_FILENAMES=$lvp)
+sid_venus=(VN_DEBUG=vtest VTEST_SOCKET_NAME="$sin/venus.sock" VK_ICD_FILENAMES=$virtio)
+in_sid() { "$top/scripts/in-root.sh" "$sid" timeout -k 5 "${LIMIT:-120}" env DISPLAY="$sid_display" MESA_VK_WSI_DEBUG=sw "$@"; }
+ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# ffmpeg: a 160x90 test pattern upscaled to 480x270 with ewa_lanczos by
+# libplacebo on a Vulkan device of ffmpeg's own (libplacebo alone skips
+# software devices), PLACEBO_FRAMES frames; PLACEBO_RUNS runs through the
+# server, each of which must finish (the SYNC_WAIT waiters of issue 33).
+pframes=${PLACEBO_FRAMES:-30}
+placebo() { # OUT ENV...: frames per second of one run, or "fails"
+  local o=$1 t0 t1; shift
+  t0=$(ms)
+  in_sid "$@" ffmpeg -hide_banner -nostdin -nostats -loglevel error -init_hw_device vulkan=vk:0 -filter_hw_device vk \
+    -f lavfi -i "testsrc2=size=160x90:rate=30" -frames:v "$pframes" \
+    -vf "format=yuv420p,hwupload,libplacebo=w=480:h=270:upscaler=ewa_lanczos:format=yuv420p,hwdownload,format=yuv420p" \
+    -f framecrc "${swork#"$sid"}/$o.crc" >"$swork/$o.txt" 2>&1 || { echo fails; return; }
+  t1=$(ms)
+  [ "$(grep -c '^0,' "$swork/$o.crc" 2>/dev/null)" = "$pframes" ] || { echo fails; return; }
+  echo $((pframes * 1000 / (t1 - t0 > 0 ? t1 - t0 : 1)))
+}
+log "ffmpeg -vf libplacebo (ewa_lanczos): natively, then ${PLACEBO_RUNS:-20} runs through venus-server"
+n=$(placebo placebo-native "${sid_native[@]}")
+[ "$n" = fails ] && fail "ffmpeg libplacebo natively: $(tail -n1 "$swork/placebo-native.txt")"
+ok=0 runs=${PLACEBO_RUNS:-20} v=fails
+for i in $(seq "$runs"); do
+  r=$(placebo "placebo-venus-$i" "${sid_venus[@]}")
+  if [ "$r" = fails ]; then
+    fail "ffmpeg libplacebo through venus-server, run $i of $runs: $(tail -n1 "$swork/placebo-venus-$i.txt")"
+  else
+    ok=$((ok + 1)); v=$r
+    # The same frames as natively (the filter is deterministic on one driver).
+    cmp -s "$swork/placebo-native.crc" "$swork/placebo-venus-$i.crc" ||
+      fail "ffmpeg libplacebo through venus-server, run $i: frames differ from native's"
+  fi
+done
+log "  libplacebo: $ok of $runs runs through the server finished; native $n, venus $v fps"
+echo "ffmpeg-libplacebo|frames|native|$n|=$pframes|" >>"$timeline"
+echo "ffmpeg-libplacebo|frames|venus|$v|=$pframes|" >>"$timeline"
+
+# mpv: Vulkan output (gpu-next, X11 on Xvfb), a clip of MPV_FRAMES 320x240
+# frames played untimed; frames per second of the whole run.
+mframes=${MPV_FRAMES:-240}
+in_sid ffmpeg -hide_banner -nostdin -loglevel error -y -f lavfi -i testsrc2=size=320x240:rate=30 -frames:v "$mframes" \
+  -c:v ffv1 "$sin/clip.mkv" >"$swork/clip.txt" 2>&1 || fail "ffmpeg could not write mpv's clip"
+mpv_fps() { # OUT ENV...
+  local o=$1 t0 t1 dev; shift
+  # libplacebo skips software devices unless mpv names one.
+  dev=$(in_sid "$@" DISPLAY= vulkaninfo --summary 2>/dev/null | sed -nE 's/^\s*deviceName\s*=\s*//p' | head -n1)
+  t0=$(ms)
+  in_sid "$@" mpv --no-config --really-quiet --vo=gpu-next --gpu-api=vulkan --gpu-context=x11vk --vulkan-device="$dev" \
+    --untimed --no-audio "$sin/clip.mkv" >"$swork/$o.txt" 2>&1 || { echo fails; return; }
+  t1=$(ms)
+  echo $((mframes * 1000 / (t1 - t0 > 0 ? t1 - t0 : 1)))
+}
+log "mpv --vo=gpu-next --gpu-api=vulkan: natively and through venus-server"
+n=$(mpv_fps mpv-native "${sid_native[@]}")
+v=$(mpv_fps mpv-venus "${sid_venus[@]}")
+[ "$n" = fails ] && fail "mpv natively: $(tail -n1 "$swork/mpv-native.txt")"
+[ "$v" = fails ] && fail "mpv through venus-server: $(tail -n1 "$swork/mpv-venus.txt")"
+echo "mpv-gpu-next|frames|native|$n|=$mframes|" >>"$timeline"
+echo "mpv-gpu-next|frames|venus|$v|=$mframes|" >>"$timeline"
+
+# vkd3d-gears: Direct3D 12 on Vulkan (vkd3d), GEARS_SECONDS on Xvfb; its
+# frame rate from Mesa's overlay layer (no display, one line a second),
+# the mean after the first second. Natively it presents through lavapipe's
+# own X11 path (it fails to start on the software one); Mesa's Venus guest
+# needs the software one on Xvfb (no DRI3).
+gears_fps() { # OUT ENV...
+  local o=$1; shift
+  rm -f "$swork/$o.csv"
+  in_sid "$@" VK_INSTANCE_LAYERS=VK_LAYER_MESA_overlay \
+    VK_LAYER_MESA_OVERLAY_CONFIG="no_display,fps,output_file=$sin/$o.csv,fps_sampling_period=1000" \
+    timeout -s INT "${GEARS_SECONDS:-6}" vkd3d-gears >"$swork/$o.txt" 2>&1
+  awk -F', *' 'NR > 2 && $3 + 0 > 0 { s += $3; n++ } END { if (n) printf "%d\n", s / n; else print "fails" }' \
+    "$swork/$o.csv" 2>/dev/null || echo fails
+}
+log "vkd3d-gears (Direct3D 12): natively and through venus-server"
+n=$(gears_fps gears-native "${sid_native[@]}" MESA_VK_WSI_DEBUG=)
+v=$(gears_fps gears-venus "${sid_venus[@]}")
+[ "$n" = fails ] && fail "vkd3d-gears natively: $(grep -v fixme "$swork/gears-native.txt" | tail -n1)"
+[ "$v" = fails ] && fail "vkd3d-gears through venus-server: $(grep -v fixme "$swork/gears-venus.txt" | tail -n1)"
+echo "vkd3d-gears|frames|native|$n|0|" >>"$timeline"
+echo "vkd3d-gears|frames|venus|$v|0|" >>"$timeline"
+fi
+
 # --- the per-frame timeline -----------------------------------------------------
 mesa=$("${in_root[@]}" dpkg-query -W -f '${Version}' mesa-vulkan-drivers 2>/dev/null || echo unknown)
 python3 - "$timeline" "$csv" "$size" "$duration" "$guest root, Mesa $mesa" <<'PY'
@@ -273,11 +399,15 @@ if any(m.get("venus-stats") or m.get("fast-stats") for m in rows.values()):
 PY
 
 printf '\nCSV: %s\n' "$csv"
-for l in "$work/server.log" "$work/host-server.log" "$work/stats.log" "$work/host-stats.log"; do
+# Errors only: a client that hangs up mid-message (one ended at the close of
+# its timed run) is logged as a warning, and counted here.
+for l in "$work/server.log" "$work/host-server.log" "$work/stats.log" "$work/host-stats.log" "${swork:-/nonexistent}/server.log"; do
   [ -f "$l" ] || continue
-  if grep -q 'error:' "$l"; then
+  if grep -qE '^venus-server: error: ' "$l"; then
     fail "the server logged errors ($l):"
-    grep -h 'error:' "$l" | head -5
+    grep -hE '^venus-server: error: ' "$l" | head -5
   fi
+  w=$(grep -cE '^venus-server: warn: .*disconnected (after|mid)' "$l" || true)
+  [ "$w" = 0 ] || log "$(basename "$l"): $w client(s) hung up mid-message (warnings, not errors)"
 done
 exit $failed

@@ -17,8 +17,16 @@
 #   compute          vk_compute --mib 64 under every memory strategy
 #   sync, oom        tests/vk_sync, tests/vk_oom
 #   render           vk_render natively and through the server: same bytes
-#   raytrace, mesh   vk_raytrace / vk_mesh the same way (SKIP: the host or
-#                    the guest driver lacks the extensions)
+#   raytrace, mesh, coopmat  vk_raytrace / vk_mesh / vk_coopmat the same
+#                    way (vk_raytrace's ray query part only where the host
+#                    has VK_KHR_ray_query; rayparts.txt names the parts),
+#                    with Mesa 26's guest (BUNDLE/guest26) where Mesa 25's
+#                    lacks the extensions (SKIP: the host lacks them;
+#                    FAIL: the host has them and Mesa 26's guest is not offered them)
+#   extensions       scripts/ext-diff.sh: Mesa 26's device extensions on the
+#                    host, through the server and through the peer (the
+#                    bundled virgl_test_server + virgl_render_server); FAIL
+#                    if the peer offers one we do not
 #   modifier         vk_modifier (LINEAR DRM-modifier images) through the server
 #   many-clients     16 concurrent vulkaninfo clients; 0 objects left
 #   sigkill          a client holding objects SIGKILLed: all released
@@ -70,6 +78,17 @@
 #                    present modes, recorded (frames-320-false.h264,
 #                    frames-320-true.h264: check them with check_stream.py
 #                    numbers FILE 320 240 100)
+#   llama            bench/llama.sh with sid's llama.cpp (gpu-check needs
+#                    BUNDLE/../gpu-llama/llama.tar.xz from bench/gpu-bundle.sh
+#                    LLAMA=1, or LLAMA_TAR; SKIP without it) and the Mesa 26
+#                    guest: test-backend-ops -o MUL_MAT natively and through
+#                    the server (same pass count), llama-bench -p 512 -n 128 on
+#                    random-weight models of each LLAMA_SHAPES (default "7b
+#                    1b": Llama-2-7B's and TinyLlama-1.1B's shapes, q4_0),
+#                    with ggml's cooperative matrices, KHR only and none,
+#                    natively and through the server, as a table; where a
+#                    generated token's time goes through the server
+#                    (--submit-stats)
 #   bench            bench/run.sh (native and venus-server columns)
 #   vm-*             (ONLY_VM=1; needs BUNDLE/vm-guest.tar and vm-host.tar.xz.N
 #                    from bench/vm-bundle.sh) the test VM with KVM: a Debian 13
@@ -97,6 +116,8 @@
 # and the VM rows alone; VM_ACCEL=kvm|tcg (default: KVM unless it is PVM),
 # VM_CPU for another CPU model, VM_TIMEOUT seconds per boot, default 600),
 # ONLY_CHECKS=1 (set-up and the checks from vulkaninfo to vkmark alone),
+# ONLY_LLAMA=1 (set-up and the llama row alone; SKIP_LLAMA=1 leaves it out;
+# LLAMA_SHAPES, LLAMA_P, LLAMA_N, LLAMA_PARAMS... as in bench/llama.sh),
 # ONLY_TENANTS=1 (set-up and the tenants row alone: bench/tenants.sh's
 # start-up, memory and 16/32-tenant scaling figures; TENANTS, SIZE,
 # SECONDS_EACH as there).
@@ -122,9 +143,11 @@ only=""
 [ "${ONLY_VM:-0}" = 1 ] && only=vm
 [ "${ONLY_TENANTS:-0}" = 1 ] && only=tenants
 [ "${ONLY_CHECKS:-0}" = 1 ] && only=checks
+[ "${ONLY_LLAMA:-0}" = 1 ] && only=llama
 want() {
   if [ -n "$only" ]; then [ "$1" = "$only" ]
-  else { [ "$1" != bench ] || [ "${SKIP_BENCH:-0}" != 1 ]; } && { [ "$1" != tenants ] || [ "${SKIP_TENANTS:-0}" != 1 ]; }; fi
+  else { [ "$1" != bench ] || [ "${SKIP_BENCH:-0}" != 1 ]; } && { [ "$1" != tenants ] || [ "${SKIP_TENANTS:-0}" != 1 ]; } &&
+       { [ "$1" != llama ] || [ "${SKIP_LLAMA:-0}" != 1 ]; }; fi
 }
 
 # --- set-up --------------------------------------------------------------------
@@ -162,6 +185,22 @@ native() { timeout -k 5 "${LIMIT:-120}" env VK_DRIVER_FILES="$HOST_ICD" VK_ICD_F
 client() {
   timeout -k 5 "${LIMIT:-120}" env VN_DEBUG=vtest VTEST_SOCKET_NAME="$sock" \
     VK_DRIVER_FILES="$VIRTIO_ICD" VK_ICD_FILENAMES="$VIRTIO_ICD" "$@"
+}
+
+# The newest Mesa's Venus guest (BUNDLE/guest26: sid's programs and
+# libraries under sid's own ld-linux, the image's glibc being older); the
+# programs built on Debian 12 run the same way.
+g26=$bundle/guest26
+have_g26=0
+if [ -x "$g26/lib/ld-linux-x86-64.so.2" ]; then
+  have_g26=1
+  sed "s#\"library_path\": *\"[^\"]*\"#\"library_path\": \"$g26/lib/libvulkan_virtio.so\"#" \
+    "$prefix/usr/share/vulkan/icd.d/virtio_icd.json" >"$prefix/virtio26_icd.json"
+fi
+guest26() {
+  timeout -k 5 "${LIMIT:-120}" env -u LD_LIBRARY_PATH VN_DEBUG=vtest VTEST_SOCKET_NAME="$sock" \
+    VK_DRIVER_FILES="$prefix/virtio26_icd.json" VK_ICD_FILENAMES="$prefix/virtio26_icd.json" \
+    "$g26/lib/ld-linux-x86-64.so.2" --library-path "$g26/lib" "$@"
 }
 
 result() { # NAME VERDICT [DETAIL]
@@ -302,27 +341,62 @@ else
   result render FAIL "native rc $rc_n, venus rc $rc_v, $files native outputs, differing: ${differ[*]:-none}"
 fi
 
-# Ray tracing and mesh shading: as render, per program; SKIP where the
-# host driver or the guest driver lacks the extensions (exit status 2).
-for prog in vk_raytrace vk_mesh; do
+# Ray tracing, mesh shading and cooperative matrices: as render, per
+# program, through Mesa 25's guest and, where its Venus driver lacks the
+# extensions (exit status 2), Mesa 26's (BUNDLE/guest26). SKIP where the
+# host driver lacks them, or no guest has them and no guest26 was bundled;
+# FAIL where the host has them and the Mesa 26 guest is not offered them.
+for prog in vk_raytrace vk_mesh vk_coopmat; do
   [ -x "$build/tests/$prog" ] || continue
+  row=${prog#vk_}
+  rm -rf "$prefix/$prog-native" "$prefix/$prog-venus"
   mkdir -p "$prefix/$prog-native" "$prefix/$prog-venus"
   native "$build/tests/$prog" --out-dir "$prefix/$prog-native" >"$logs/$prog-native.txt" 2>&1; rc_n=$?
-  client "$build/tests/$prog" --out-dir "$prefix/$prog-venus" >"$logs/$prog-venus.txt" 2>&1; rc_v=$?
+  if [ $rc_n -eq 2 ]; then
+    result "$row" SKIP "the host driver lacks it: $(tail -n1 "$logs/$prog-native.txt")"
+    continue
+  fi
+  # A guest without the ray query the host has says so (exit 2), rather
+  # than running fewer parts than native.
+  args=()
+  [ $prog != vk_raytrace ] || [ ! -e "$prefix/$prog-native/rayquery.bin" ] || args=(--ray-query)
+  client "$build/tests/$prog" "${args[@]}" --out-dir "$prefix/$prog-venus" >"$logs/$prog-venus.txt" 2>&1; rc_v=$?
+  guest="Mesa 25"
+  if [ $rc_v -eq 2 ] && [ $have_g26 = 1 ]; then
+    echo "   $row: the Mesa 25 guest lacks it ($(tail -n1 "$logs/$prog-venus.txt")): Mesa 26's"
+    guest26 "$build/tests/$prog" "${args[@]}" --out-dir "$prefix/$prog-venus" >"$logs/$prog-venus26.txt" 2>&1; rc_v=$?
+    cp "$logs/$prog-venus26.txt" "$logs/$prog-venus.txt"
+    guest="Mesa 26"
+  fi
   files=0 differ=()
   for f in "$prefix/$prog-native"/*; do
     [ -e "$f" ] || continue
     files=$((files + 1))
     cmp -s "$f" "$prefix/$prog-venus/$(basename "$f")" || differ+=("$(basename "$f")")
   done
-  if [ $rc_n -eq 2 ] || [ $rc_v -eq 2 ]; then
-    result "${prog#vk_}" SKIP "native rc $rc_n, venus rc $rc_v: $(tail -n1 "$logs/$prog-venus.txt")"
+  if [ $rc_v -eq 2 ] && [ "$guest" = "Mesa 25" ]; then
+    result "$row" SKIP "the Mesa 25 guest lacks it and no guest26 is bundled: $(tail -n1 "$logs/$prog-venus.txt")"
+  elif [ $rc_v -eq 2 ]; then
+    result "$row" FAIL "the host has it, the $guest guest is not offered it: $(tail -n1 "$logs/$prog-venus.txt")"
   elif [ $rc_n -eq 0 ] && [ $rc_v -eq 0 ] && [ $files -gt 0 ] && [ ${#differ[@]} -eq 0 ]; then
-    result "${prog#vk_}" PASS "$files outputs byte-identical natively and through the server: $(cd "$prefix/$prog-native" && ls | tr '\n' ' ')"
+    result "$row" PASS "$guest guest: $files outputs byte-identical natively and through the server: $(cd "$prefix/$prog-native" && ls | tr '\n' ' ')$(sed -n 's/^ok: \(shape .*\|parts .*\)/ (\1)/p' "$logs/$prog-native.txt")"
   else
-    result "${prog#vk_}" FAIL "native rc $rc_n, venus rc $rc_v, $files native outputs, differing: ${differ[*]:-none}"
+    result "$row" FAIL "$guest guest: native rc $rc_n, venus rc $rc_v, $files native outputs, differing: ${differ[*]:-none}; $(grep -m2 '^error:' "$logs/$prog-venus.txt" "$logs/$prog-native.txt" | tr '\n' ' ')"
   fi
 done
+
+# The device-extension diff of the Mesa 26 guest: the host, through us,
+# through the peer (the bundled virglrenderer); FAIL if the peer offers an
+# extension we do not.
+if [ $have_g26 = 1 ]; then
+  stop_server
+  "$top/scripts/ext-diff.sh" --guest26 "$g26" --host-icd "$HOST_ICD" --server "$build/venus-server" \
+    --out "$logs/ext-diff" >"$logs/extensions.txt" 2>&1; rc=$?
+  sed 's/^/   /' "$logs/extensions.txt"
+  result extensions "$([ $rc -eq 0 ] && echo PASS || echo FAIL)" "$(head -n1 "$logs/extensions.txt")"
+else
+  result extensions SKIP "no guest26 in the bundle"
+fi
 
 # --- many clients, SIGKILL, stuck queue ---------------------------------------------
 run_server --memory auto --log-level info
@@ -792,17 +866,7 @@ fi # vm
 
 # --- the execution benchmark ------------------------------------------------------------
 # --- the newest Mesa guest (Vulkan 1.4) -------------------------------------------
-if want guest26 && [ -x "$bundle/guest26/lib/ld-linux-x86-64.so.2" ]; then
-  g26=$bundle/guest26
-  sed "s#\"library_path\": *\"[^\"]*\"#\"library_path\": \"$g26/lib/libvulkan_virtio.so\"#" \
-    "$prefix/usr/share/vulkan/icd.d/virtio_icd.json" >"$prefix/virtio26_icd.json"
-  # Sid's programs and libraries under sid's own ld-linux (the image's glibc
-  # is older); vk14 (built on Debian 12) runs the same way.
-  guest26() {
-    timeout -k 5 "${LIMIT:-120}" env -u LD_LIBRARY_PATH VN_DEBUG=vtest VTEST_SOCKET_NAME="$sock" \
-      VK_DRIVER_FILES="$prefix/virtio26_icd.json" VK_ICD_FILENAMES="$prefix/virtio26_icd.json" \
-      "$g26/lib/ld-linux-x86-64.so.2" --library-path "$g26/lib" "$@"
-  }
+if want guest26 && [ $have_g26 = 1 ]; then
   run_server --log-level info
   rc=0; guest26 "$g26/bin/vulkaninfo" >"$logs/guest26-vulkaninfo.txt" 2>&1 || rc=$?
   api=$(sed -n 's/^[[:space:]]*apiVersion[[:space:]]*= *\([0-9.]*\).*/\1/p' "$logs/guest26-vulkaninfo.txt" | head -n1)
@@ -914,6 +978,38 @@ if want tenants; then
   cat "$logs/tenants.txt"
   result tenants "$([ $rc -eq 0 ] && ! grep -q failed "$logs/tenants.txt" && echo PASS || echo FAIL)" \
     "$(grep -o 'scaling N=[0-9]*: .*' "$logs/tenants.txt" | tr '\n' ';')"
+fi
+
+# --- llama.cpp's Vulkan backend (bench/llama.sh) ------------------------------------
+if want llama; then
+  ltar=${LLAMA_TAR:-$bundle/../gpu-llama/llama.tar.xz}
+  g26=$bundle/guest26
+  if [ ! -f "$ltar" ] || [ ! -x "$g26/lib/ld-linux-x86-64.so.2" ]; then
+    result llama SKIP "no $ltar (bench/gpu-bundle.sh with LLAMA=1) or no guest26 in the bundle"
+  else
+    tar -C "$prefix" -xJf "$ltar"
+    ll=$prefix/llama
+    sed "s#\"library_path\": *\"[^\"]*\"#\"library_path\": \"$g26/lib/libvulkan_virtio.so\"#" \
+      "$prefix/usr/share/vulkan/icd.d/virtio_icd.json" >"$prefix/virtio26_icd.json"
+    # sid's programs on sid's ld-linux (ggml finds its backends beside it);
+    # the Mesa 26 guest's libraries after llama's own.
+    llama_bench=("$ll/lib/ld-linux-x86-64.so.2" --library-path "$ll/lib:$g26/lib" "$ll/bin/llama-bench")
+    llama_tbo=("$ll/lib/ld-linux-x86-64.so.2" --library-path "$ll/lib:$g26/lib" "$ll/bin/test-backend-ops")
+    # shellcheck source=../bench/llama.sh
+    . "$top/bench/llama.sh"
+    lrc=0 skip_ops=${LLAMA_SKIP_OPS:-0}
+    for shape in ${LLAMA_SHAPES:-7b 1b}; do
+      llama_model_host=$prefix/llama-$shape.gguf llama_model=$prefix/llama-$shape.gguf
+      # test-backend-ops with the first shape only; the Mesa 26 guest's ICD on the client side.
+      VIRTIO_ICD=$prefix/virtio26_icd.json LLAMA_SHAPE=$shape LLAMA_SKIP_OPS=$skip_ops llama_main \
+        >"$logs/llama-$shape.txt" 2>&1 || lrc=1
+      skip_ops=1
+      cat "$logs/llama-$shape.txt"
+      rm -f "$llama_model_host"
+    done
+    result llama "$([ $lrc -eq 0 ] && echo PASS || echo FAIL)" \
+      "$(grep -ho 'test-backend-ops.*passed' "$logs"/llama-*.txt | head -n1); $(grep -h '^   | default |' "$logs"/llama-*.txt | tr -s ' ' | tr '\n' ';')"
+  fi
 fi
 
 if want bench; then

@@ -3,7 +3,7 @@
 # Builds the test VM's guest: a Debian 13 kernel and a compressed initramfs
 # holding just what the guest workload needs (busybox, the virtio modules,
 # Mesa's Venus driver 25.0.7, the Vulkan loader, vulkaninfo, vkmark with its
-# data, and this checkout's test clients), all taken from the Debian
+# data, and this checkout's test clients and guest compositor), all taken from the Debian
 # packages installed in the trixie root (scripts/trixie-root.sh). Prints
 # the directory holding `vmlinuz` and `initrd.img`; everything else goes to
 # stderr.
@@ -78,6 +78,12 @@ fi
 build=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
 clients=("$build/tests/vk_compute" "$build/tests/vk_render" "$build/bench/exec_bench")
 for c in "${clients[@]}"; do [ -x "$c" ] || die "no $c (run make)"; done
+# The guest side of the VM display (vmtest=display), where the build has
+# the display: the guest compositor, the numbered-frames client and the
+# channel's hostile guest.
+for c in "$build/guest/present/vs-guest-present" "$build/guest/present/vmch_hostile" "$build/tests/display/wl_frames"; do
+  if [ -x "$c" ]; then clients+=("$c"); fi
+done
 root=$("$top/scripts/trixie-root.sh" --include "$guest_pkgs,$host_pkgs")
 kver=$(cd "$root/usr/lib/modules" && ls | sort -V | tail -n 1)
 [ -n "$kver" ] && [ -f "$root/boot/vmlinuz-$kver" ] || die "no kernel in $root (linux-image-amd64)"

@@ -10,14 +10,20 @@
 # libraries) they run from DIR through trixie's own ld-linux instead, on
 # any glibc (the GPU machines), and the server runs on the host as it is.
 #
-#   scripts/vm-run.sh [--server PATH|stock] [--accel tcg|kvm] [--workload short|bench]
-#                     [--timeout SECONDS] [--host-icd JSON] [--host-bundle DIR] OUT_DIR IMAGE_DIR
+#   scripts/vm-run.sh [--server PATH|stock] [--accel tcg|kvm] [--workload short|bench|display]
+#                     [--timeout SECONDS] [--host-icd JSON] [--host-bundle DIR] [--vm-display]
+#                     OUT_DIR IMAGE_DIR
 #
 # OUT_DIR gets guest.log (the guest's console: VMTEST lines, tests/vm/init),
 # qemu.log (QEMU's and the render server's stderr), serial.log (the kernel's
 # console), command.txt (the QEMU command line). Exit status: QEMU's (124:
 # the timeout stopped it). --host-icd: the host Vulkan driver the server
-# uses, a path inside the root (default: lavapipe).
+# uses, a path inside the root (default: lavapipe). --vm-display: the guest
+# gets the presentation channel's virtio-serial port
+# (org.venus-server.display.0, docs/vm-display.md), whose host end is the
+# Unix socket vsd.sock QEMU listens on, and the server gets (appended to
+# VENUS_SERVER_OPTIONS) its display vm-0 recorded into OUT_DIR/vm.h264 and
+# that socket as its --vm-channel.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +31,7 @@ die() { printf 'vm-run: %s\n' "$*" >&2; exit 2; }
 
 if [ "${1:-}" = --inside ]; then
   # Second stage, inside the root: Xvfb, then QEMU until the guest powers off.
-  dir=$2 accel=$3 workload=$4 limit=$5 server=$6 icd=$7 hb=${8:-}
+  dir=$2 accel=$3 workload=$4 limit=$5 server=$6 icd=$7 hb=${8:-} vm_display=${9:-0}
   qemu=(qemu-system-x86_64) xvfb=(Xvfb)
   if [ -n "$hb" ]; then
     # The bundle's programs on its own loader and libraries; QEMU's
@@ -69,7 +75,15 @@ if [ "${1:-}" = --inside ]; then
        -display sdl,gl=on
        -serial "file:$dir/serial.log" -monitor none -d guest_errors
        -device virtio-serial-pci -chardev "file,id=guestlog,path=$dir/guest.log" -device virtconsole,chardev=guestlog)
-  printf '%s\n' "RENDER_SERVER_EXEC_PATH=${RENDER_SERVER_EXEC_PATH:-} VK_ICD_FILENAMES=$icd ${cmd[*]}" >"$dir/command.txt"
+  if [ "$vm_display" = 1 ]; then
+    # QEMU listens (wait=off: it boots without a client); the server
+    # connects when it starts and again whenever it loses the socket.
+    cmd+=(-chardev "socket,id=vsd,path=$dir/vsd.sock,server=on,wait=off"
+          -device virtserialport,chardev=vsd,name=org.venus-server.display.0)
+    export VENUS_SERVER_OPTIONS="${VENUS_SERVER_OPTIONS:+$VENUS_SERVER_OPTIONS }--display vm-0 --record $dir/vm.h264 --vm-channel $dir/vsd.sock"
+    export XDG_RUNTIME_DIR=$dir
+  fi
+  printf '%s\n' "RENDER_SERVER_EXEC_PATH=${RENDER_SERVER_EXEC_PATH:-} VENUS_SERVER_OPTIONS=${VENUS_SERVER_OPTIONS:-} VK_ICD_FILENAMES=$icd ${cmd[*]}" >"$dir/command.txt"
   rc=0
   VK_ICD_FILENAMES=$icd timeout -k 5 "$limit" "${cmd[@]}" >"$dir/qemu.log" 2>&1 </dev/null || rc=$?
   kill "$xvfb_pid" 2>/dev/null || true
@@ -77,7 +91,7 @@ if [ "${1:-}" = --inside ]; then
   exit "$rc"
 fi
 
-server="" accel=tcg workload=short limit=300 icd=/usr/share/vulkan/icd.d/lvp_icd.json bundle=""
+server="" accel=tcg workload=short limit=300 icd=/usr/share/vulkan/icd.d/lvp_icd.json bundle="" vm_display=0
 while [ $# -gt 2 ]; do
   case $1 in
     --server) server=$2; shift 2 ;;
@@ -86,10 +100,11 @@ while [ $# -gt 2 ]; do
     --timeout) limit=$2; shift 2 ;;
     --host-icd) icd=$2; shift 2 ;;
     --host-bundle) bundle=$(cd "$2" && pwd); shift 2 ;;
+    --vm-display) vm_display=1; shift ;;
     *) die "unknown argument '$1'" ;;
   esac
 done
-[ $# -eq 2 ] || die "usage: $0 [--server PATH|stock] [--accel tcg|kvm] [--workload short|bench] [--timeout S] [--host-icd JSON] [--host-bundle DIR] OUT_DIR IMAGE_DIR"
+[ $# -eq 2 ] || die "usage: $0 [--server PATH|stock] [--accel tcg|kvm] [--workload short|bench] [--timeout S] [--host-icd JSON] [--host-bundle DIR] [--vm-display] OUT_DIR IMAGE_DIR"
 out=$1 image=$(cd "$2" && pwd)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -101,8 +116,8 @@ if [ -n "$bundle" ]; then
   trap 'rm -rf "$work"' EXIT
   cp "$image/vmlinuz" "$image/initrd.img" "$work/"
   rc=0
-  bash "$0" --inside "$work" "$accel" "$workload" "$limit" "$server" "$icd" "$bundle" || rc=$?
-  for f in guest.log qemu.log serial.log command.txt xvfb.log; do
+  bash "$0" --inside "$work" "$accel" "$workload" "$limit" "$server" "$icd" "$bundle" "$vm_display" || rc=$?
+  for f in guest.log qemu.log serial.log command.txt xvfb.log vm.h264; do
     if [ -f "$work/$f" ]; then cp "$work/$f" "$out/$f"; fi
   done
   # The console's tty wrote CRLF.
@@ -121,13 +136,20 @@ else
   [ -x "$server" ] || die "no server at $server"
   # With the host's copies of the libraries the root lacks (the display's).
   "$top/scripts/into-root.sh" "$root" "$work" "$server"
+  # The display loads libx264 at run time (ldd does not name it): the
+  # host's copy, where the root has none.
+  x264=$(ldconfig -p | sed -n 's/^[[:space:]]*libx264\.so\.16[45] .*=> //p' | head -n 1)
+  if [ "$vm_display" = 1 ] && [ -n "$x264" ] && ! ls "$root"/usr/lib/x86_64-linux-gnu/libx264.so.* >/dev/null 2>&1; then
+    mkdir -p "$work/lib"
+    cp -L "$x264" "$work/lib/"
+  fi
   inner_server=$inner/$(basename "$server")
 fi
 cp "$0" "$work/vm-run.sh"
 rc=0
 "$top/scripts/in-root.sh" "$root" bash "$inner/vm-run.sh" --inside "$inner" "$accel" "$workload" "$limit" \
-  "$inner_server" "$icd" || rc=$?
-for f in guest.log qemu.log serial.log command.txt xvfb.log; do
+  "$inner_server" "$icd" "" "$vm_display" || rc=$?
+for f in guest.log qemu.log serial.log command.txt xvfb.log vm.h264; do
   if [ -f "$work/$f" ]; then cp "$work/$f" "$out/$f"; fi
 done
 [ ! -f "$out/guest.log" ] || sed -i 's/\r$//' "$out/guest.log"

@@ -15,7 +15,10 @@
 #ifdef VS_HAVE_DISPLAY
 #include "transport/display/display.h"
 #endif
+#include "memory/resource_table.h"
 #include "memory/shared_registry.h"
+#include "renderer/device_snapshot.h"
+#include "worker/worker_link.h"
 #include "os/os.h"
 #include "transport/vmm/render.h"
 #include "base/fair_share.h"
@@ -52,8 +55,9 @@ static struct {
    } worker;
    struct vs_context_options context;
    struct vtest_server_limits server;
-   /* --display, --http, --record, --fps, --input (src/transport/display/). */
-   const char *display, *http, *record;
+   /* --display, --http, --record, --fps, --input (src/transport/display/),
+    * --vm-channel (src/transport/vmchannel/). */
+   const char *display, *http, *record, *vm_channel;
    unsigned fps;
    bool input;
    /* What a spawned render-server worker must be told again: every option
@@ -73,7 +77,7 @@ usage(FILE *out)
            "                      also spelled --socket-path (virgl_test_server's)\n"
            "  --socket-fd N       be a VMM's render server (RENDER_SERVER_EXEC_PATH): serve\n"
            "                      virglrenderer's render-server protocol on socket fd N\n"
-           "  --isolate MODE      process (default; thread with --display): each client\n"
+           "  --isolate MODE      process (default): each client\n"
            "                      (vtest) or context (render server) in its own worker\n"
            "                      process; thread: all in the server process, for one\n"
            "                      trusted tenant only; spawn (render server): a process\n"
@@ -111,6 +115,9 @@ usage(FILE *out)
            "  --fps N             the display's stream rate and frame pacing (default 60)\n"
            "  --input             let browser viewers' pointer and keys reach the guest\n"
            "                      (wl_seat); without it viewers only watch\n"
+           "  --vm-channel PATH   render server: show a VM guest's surfaces, named over a\n"
+           "                      virtio-serial port whose host end is the Unix socket\n"
+           "                      PATH (connect; listen:PATH to listen) (docs/vm-display.md)\n"
 #endif
            "  --log-level LEVEL   error, warn, info or debug (default: $VENUS_SERVER_LOG,\n"
            "                      else info)\n"
@@ -122,6 +129,8 @@ usage(FILE *out)
            "  --worker-seccomp-minijail-policy PATH, --worker-seccomp-minijail-log\n"
            "                      accepted for virglrenderer's scripts; nothing to do\n"
            "  --help              show this help\n"
+           "Options also come from the file $VENUS_SERVER_CONFIG and from\n"
+           "$VENUS_SERVER_OPTIONS (words split at white space), before the command line's.\n"
            "  --version           show the version\n",
            VTEST_DEFAULT_SOCKET_PATH, READY_WORKERS_DEFAULT, config.context.limits.rings, config.context.limits.objects,
            config.context.limits.resources, (unsigned long long)(config.context.limits.shmem_bytes >> 20),
@@ -364,6 +373,125 @@ install_signal_handlers(void)
    return sigaction(SIGTERM, &sa, NULL) == 0 && sigaction(SIGINT, &sa, NULL) == 0;
 }
 
+/* Options from $VENUS_SERVER_CONFIG (a file) and $VENUS_SERVER_OPTIONS,
+ * for a render server a VMM starts with arguments of its own only: words
+ * split at white space (no quoting), in the file '#' to the line's end.
+ * Appended to *words (strings that live as long as the process). */
+static bool
+read_option_words(const char *text, bool comments, char ***words, int *count)
+{
+   char *copy = strdup(text);
+   if (!copy)
+      return false;
+   for (char *p = copy; *p;) {
+      while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+         p++;
+      if (!*p)
+         break;
+      if (comments && *p == '#') {
+         while (*p && *p != '\n')
+            p++;
+         continue;
+      }
+      char *word = p;
+      while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+         p++;
+      if (*p)
+         *p++ = '\0';
+      char **grown = realloc(*words, sizeof(char *) * (size_t)(*count + 2));
+      if (!grown)
+         return false;
+      *words = grown;
+      (*words)[(*count)++] = word;
+      (*words)[*count] = NULL;
+   }
+   return true;
+}
+
+/* argv with the configured options put before the command line's; the
+ * command line's own when there are none (or for a spawned worker, which
+ * gets its server's options as arguments). NULL: unusable configuration
+ * (said on stderr). */
+static char **
+configured_argv(int argc, char **argv, int *out_argc)
+{
+   *out_argc = argc;
+   for (int i = 1; i < argc; i++)
+      if (!strncmp(argv[i], "--worker-context-fd", 19) || !strncmp(argv[i], "--ctx-fd", 8))
+         return argv;
+   char **words = calloc(2, sizeof(char *));
+   int count = 1;
+   if (!words)
+      return NULL;
+   words[0] = argv[0];
+   const char *config_path = getenv("VENUS_SERVER_CONFIG");
+   if (config_path && *config_path) {
+      FILE *f = fopen(config_path, "re");
+      char text[8192];
+      size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+      bool whole = f && !ferror(f) && feof(f);
+      if (f)
+         fclose(f);
+      if (!whole) {
+         fprintf(stderr, "venus-server: $VENUS_SERVER_CONFIG '%s': %s\n", config_path,
+                 f ? "unreadable or over 8 KiB" : strerror(errno));
+         return NULL;
+      }
+      text[n] = '\0';
+      if (!read_option_words(text, true, &words, &count))
+         return NULL;
+   }
+   const char *env_options = getenv("VENUS_SERVER_OPTIONS");
+   if (env_options && !read_option_words(env_options, false, &words, &count))
+      return NULL;
+   if (count == 1) {
+      free(words);
+      return argv;
+   }
+   char **merged = realloc(words, sizeof(char *) * (size_t)(count + argc));
+   if (!merged)
+      return NULL;
+   for (int i = 1; i < argc; i++)
+      merged[count++] = argv[i];
+   merged[count] = NULL;
+   *out_argc = count;
+   return merged;
+}
+
+#ifdef VS_HAVE_DISPLAY
+/* Starts the display (--display and its options); 0, or the exit status.
+ * `resources`: the VM's resource table for --vm-channel, or NULL. */
+static int
+start_display(struct vs_vm_resource_table *resources, struct vs_display **running)
+{
+   /* Every context registers its host-pointer memory here, where the
+    * display finds the dma-bufs Wayland clients pass and the VM channel's
+    * resources. */
+   config.context.renderer.shared_registry = vs_shared_registry_create();
+   const char *runtime_dir = getenv("XDG_RUNTIME_DIR");
+   const char *http_token = getenv("VENUS_SERVER_HTTP_TOKEN");
+   const struct vs_display_options display = {
+      .name = config.display, .http = config.http, .record = config.record, .fps = config.fps ? config.fps : 60,
+      .http_token = http_token && *http_token ? http_token : NULL,
+      .input = config.input, .url_in_log = config.socket_fd >= 0, .runtime_dir = runtime_dir && *runtime_dir ? runtime_dir : NULL,
+      .shared_registry = config.context.renderer.shared_registry,
+      .vm_channel = config.vm_channel, .resource_table = resources,
+   };
+   if (!display.shared_registry)
+      return 1;
+   vs_shared_registry_on_miss(display.shared_registry, vs_server_links_catch_up);
+   enum vs_display_start_result started = vs_display_start(&display, running);
+   if (started == VS_DISPLAY_FAILED)
+      return 1;
+   if (started == VS_DISPLAY_UNAVAILABLE) {
+      /* No display reads the registry: contexts need not fill it. */
+      vs_shared_registry_destroy(config.context.renderer.shared_registry);
+      config.context.renderer.shared_registry = NULL;
+   }
+   return 0;
+}
+#endif
+
 /* What --isolate thread does not protect, said once at start-up. */
 static void
 warn_thread_isolation(const char *who, const char *tenant)
@@ -381,7 +509,7 @@ main(int argc, char **argv)
           OPT_SOCKET_FD, OPT_ISOLATE, OPT_IGNORED, OPT_IGNORED_ARG,
           OPT_DISPLAY, OPT_HTTP, OPT_RECORD, OPT_FPS, OPT_INPUT, OPT_SUBMIT_STATS, OPT_STREAM_FRAMING,
           OPT_WORKER_FD, OPT_WORKER_ID, OPT_WORKER_FLAGS, OPT_WORKER_NAME, OPT_WORKER_SERVER_PID, OPT_WORKER_TIE_FD,
-          OPT_READY_WORKERS };
+          OPT_READY_WORKERS, OPT_VM_CHANNEL };
    static const struct option options[] = {
       { "socket", required_argument, NULL, OPT_SOCKET },
       { "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -418,12 +546,16 @@ main(int argc, char **argv)
       { "record", required_argument, NULL, OPT_RECORD },
       { "fps", required_argument, NULL, OPT_FPS },
       { "input", no_argument, NULL, OPT_INPUT },
+      { "vm-channel", required_argument, NULL, OPT_VM_CHANNEL },
       { "submit-stats", no_argument, NULL, OPT_SUBMIT_STATS },
       { "help", no_argument, NULL, OPT_HELP },
       { "version", no_argument, NULL, OPT_VERSION },
       { NULL, 0, NULL, 0 },
    };
 
+   argv = configured_argv(argc, argv, &argc);
+   if (!argv)
+      return 2;
    config.socket_path = VTEST_DEFAULT_SOCKET_PATH;
    config.socket_fd = -1;
    config.stream_framing = RENDER_FRAMING_AUTO;
@@ -578,6 +710,13 @@ main(int argc, char **argv)
       case OPT_INPUT:
          config.input = true;
          break;
+      case OPT_VM_CHANNEL:
+         if (!*optarg || !strcmp(optarg, "listen:")) {
+            fprintf(stderr, "venus-server: invalid --vm-channel '%s' (PATH or listen:PATH)\n", optarg);
+            return 2;
+         }
+         config.vm_channel = optarg;
+         break;
       case OPT_FPS: {
          char *end;
          unsigned long v = strtoul(optarg, &end, 10);
@@ -608,6 +747,15 @@ main(int argc, char **argv)
       return 2;
    }
 
+   if ((config.http || config.record || config.fps || config.input || config.vm_channel) && !config.display) {
+      fprintf(stderr, "venus-server: --http, --record, --fps, --input and --vm-channel need --display\n");
+      return 2;
+   }
+   if (config.vm_channel && config.socket_fd < 0 && config.worker.fd < 0) {
+      fprintf(stderr, "venus-server: --vm-channel is for the render server (--socket-fd): it names a VM's "
+                      "resources\n");
+      return 2;
+   }
    if (config.socket_fd >= 0 && config.worker.fd >= 0) {
       fprintf(stderr, "venus-server: --socket-fd and --worker-context-fd exclude each other\n");
       return 2;
@@ -629,6 +777,31 @@ main(int argc, char **argv)
                                    config.stream_framing);
       if (config.isolate == VS_ISOLATE_THREAD)
          warn_thread_isolation("every context", "the VM");
+      if (config.isolate == VS_ISOLATE_PROCESS)
+         config.context.renderer.device_snapshots = vs_device_snapshot_slot_create();
+#ifdef VS_HAVE_DISPLAY
+      /* One VM, one server, one display: the VM's guest shows its
+       * surfaces there through --vm-channel. */
+      struct vs_display *vm_display = NULL;
+      struct vs_vm_resource_table *resources = NULL;
+      if (config.display) {
+         resources = config.vm_channel ? vs_vm_resources_create() : NULL;
+         if (config.vm_channel && !resources)
+            return 1;
+         if (resources)
+            vs_vm_resources_on_miss(resources, vs_server_links_catch_up);
+         config.context.resource_table = resources;
+         int rc = start_display(resources, &vm_display);
+         if (rc)
+            return rc;
+      }
+#else
+      if (config.display) {
+         fprintf(stderr, "venus-server: --display: this build has no display (meson -Ddisplay: needs "
+                         "wayland-server, x264 and libyuv)\n");
+         return 2;
+      }
+#endif
       const struct render_server_options rs = {
          .isolate = config.isolate,
          .ready_workers = config.ready_workers,
@@ -637,7 +810,13 @@ main(int argc, char **argv)
          .worker_args = config.worker_args,
          .worker_arg_count = config.worker_arg_count,
       };
-      return render_server_run(config.socket_fd, &config.context, &rs);
+      int rc = render_server_run(config.socket_fd, &config.context, &rs);
+#ifdef VS_HAVE_DISPLAY
+      vs_display_stop(vm_display);
+      vs_shared_registry_destroy(config.context.renderer.shared_registry);
+      vs_vm_resources_destroy(resources);
+#endif
+      return rc;
    }
    if (config.isolate == VS_ISOLATE_SPAWN) {
       fprintf(stderr, "venus-server: --isolate spawn is for the render server (--socket-fd); vtest has process\n");
@@ -647,49 +826,16 @@ main(int argc, char **argv)
       fprintf(stderr, "venus-server: stop event or sigaction: %s\n", strerror(errno));
       return 1;
    }
-   if ((config.http || config.record || config.fps || config.input) && !config.display) {
-      fprintf(stderr, "venus-server: --http, --record, --fps and --input need --display\n");
-      return 2;
-   }
-   if (config.display && config.isolate == VS_ISOLATE_PROCESS) {
-      /* The display reads clients' memory and waits on their queues in
-       * this process (memory/shared_registry.h). */
-      if (config.isolate_given) {
-         fprintf(stderr, "venus-server: --display serves clients as threads of the server process (it reads their "
-                         "memory there): use --isolate thread with it\n");
-         return 2;
-      }
-      config.isolate = VS_ISOLATE_THREAD;
-   }
    if (config.isolate == VS_ISOLATE_THREAD)
-      warn_thread_isolation(config.display ? "with --display, every client" : "every client",
-                            "the first client's uid; other uids are refused");
+      warn_thread_isolation("every client", "the first client's uid; other uids are refused");
 #ifdef VS_HAVE_DISPLAY
    struct vs_display *running_display = NULL;
 #endif
    if (config.display) {
 #ifdef VS_HAVE_DISPLAY
-      /* Every context registers its host-pointer memory here, where the
-       * display finds the dma-bufs Wayland clients pass. */
-      config.context.renderer.shared_registry = vs_shared_registry_create();
-      const char *runtime_dir = getenv("XDG_RUNTIME_DIR");
-      const char *http_token = getenv("VENUS_SERVER_HTTP_TOKEN");
-      const struct vs_display_options display = {
-         .name = config.display, .http = config.http, .record = config.record, .fps = config.fps ? config.fps : 60,
-         .http_token = http_token && *http_token ? http_token : NULL,
-         .input = config.input, .runtime_dir = runtime_dir && *runtime_dir ? runtime_dir : NULL,
-         .shared_registry = config.context.renderer.shared_registry,
-      };
-      if (!display.shared_registry)
-         return 1;
-      enum vs_display_start_result started = vs_display_start(&display, &running_display);
-      if (started == VS_DISPLAY_FAILED)
-         return 1;
-      if (started == VS_DISPLAY_UNAVAILABLE) {
-         /* No display reads the registry: contexts need not fill it. */
-         vs_shared_registry_destroy(config.context.renderer.shared_registry);
-         config.context.renderer.shared_registry = NULL;
-      }
+      int started = start_display(NULL, &running_display);
+      if (started)
+         return started;
 #else
       fprintf(stderr, "venus-server: --display: this build has no display (meson -Ddisplay: needs wayland-server, "
                       "x264 and libyuv)\n");
@@ -697,6 +843,8 @@ main(int argc, char **argv)
 #endif
    }
    fit_kernel_limits();
+   if (config.isolate == VS_ISOLATE_PROCESS)
+      config.context.renderer.device_snapshots = vs_device_snapshot_slot_create();
    const struct vtest_server_setup setup = {
       .isolate_process = config.isolate == VS_ISOLATE_PROCESS,
       .ready_workers = config.ready_workers,

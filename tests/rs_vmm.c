@@ -26,6 +26,19 @@
  *              exactly 4096 bytes, tail zeroed, private to that blob, also
  *              for the region a freed allocation left), ring-sized shared
  *              memory rounded the same way.
+ *   vmchannel  (with --server-arg --display ... --vm-channel $RS_VMM_CHANNEL)
+ *              also the VM's guest compositor: listens on $RS_VMM_CHANNEL as
+ *              QEMU's virtio-serial chardev does, two SHAREABLE blobs of
+ *              device memory (256x64 XRGB8888, LINEAR), frames numbered as
+ *              tests/display/wl_frames draws them, ATTACH/COMMIT, RELEASE
+ *              and FRAME awaited; hostile messages, each printed as
+ *              "vmchannel hostile: what" (the connection must survive the
+ *              first of a session and close at the second or at an
+ *              unframeable size, and at a flood of ATTACHes or of HELLOs;
+ *              the server connects again). With
+ *              RS_VMM_CHANNEL_CONNECT=1 the server listens there
+ *              (--vm-channel listen:PATH) and the guest connects, and
+ *              connects again after each close.
  *   worker     no server: SERVER is started as a spawned worker would be,
  *              with upstream's --worker-context-fd/-id/-init-flags/-name,
  *              and serves one context that computes on an imported memfd.
@@ -47,6 +60,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1112,6 +1126,310 @@ scenario_worker(const char *bin, char **extra, int n_extra)
    return 0;
 }
 
+/* --- the VM channel's guest side ------------------------------------------ */
+
+#define VM_W 256u
+#define VM_H 64u
+#define VM_BLOB (VM_W * VM_H * 4u)
+#define XR24 0x34325258u
+
+struct vm_guest {
+   int listen_fd, fd;
+   const char *connect_path; /* the server listens (--vm-channel listen:PATH) */
+   uint32_t *map[2];
+   bool busy[2];
+   uint32_t last_frame; /* serial of the last FRAME */
+   uint32_t motions;    /* POINTER_MOTIONs from the page's input */
+   int32_t motion_x, motion_y;
+};
+
+/* The guest side of the server's listen:PATH: connect, as QEMU's chardev
+ * with server=off and a reconnect interval does, until the server listens
+ * and accepts. */
+static bool
+vm_connect(struct vm_guest *g, int ms)
+{
+   struct sockaddr_un addr = { .sun_family = AF_UNIX };
+   memcpy(addr.sun_path, g->connect_path, strlen(g->connect_path));
+   for (int waited = 0; waited < ms; waited += 50) {
+      int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+      if (fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
+         g->fd = fd;
+         g->busy[0] = g->busy[1] = false;
+         return true;
+      }
+      if (fd >= 0)
+         close(fd);
+      usleep(50000);
+   }
+   return false;
+}
+
+static bool
+vm_accept(struct vm_guest *g, int ms)
+{
+   if (g->connect_path)
+      return vm_connect(g, ms);
+   struct pollfd p = { g->listen_fd, POLLIN, 0 };
+   if (poll(&p, 1, ms) != 1)
+      return false;
+   g->fd = accept(g->listen_fd, NULL, NULL);
+   g->busy[0] = g->busy[1] = false;
+   return g->fd >= 0;
+}
+
+static const uint32_t hello_message[] = { 1, 16, 1, 0 };
+
+static bool
+vm_send(struct vm_guest *g, const uint32_t *words, size_t n)
+{
+   return send(g->fd, words, n * 4, MSG_NOSIGNAL) == (ssize_t)(n * 4);
+}
+
+/* Reads one host message (up to 8 words); false on EOF or timeout. */
+static bool
+vm_recv(struct vm_guest *g, uint32_t *m, int ms)
+{
+   struct pollfd p = { g->fd, POLLIN, 0 };
+   if (poll(&p, 1, ms) != 1 || recv(g->fd, m, 8, MSG_WAITALL) != 8 || m[1] < 8 || m[1] > 32 ||
+       recv(g->fd, m + 2, m[1] - 8, MSG_WAITALL) != (ssize_t)(m[1] - 8))
+      return false;
+   if (m[0] == 17 /* RELEASE */ && m[3] >= 10 && m[3] <= 11)
+      g->busy[m[3] - 10] = false;
+   if (m[0] == 18 /* FRAME */)
+      g->last_frame = m[3];
+   if (m[0] == 19 /* POINTER_MOTION */ && m[1] == 24) {
+      g->motions++;
+      g->motion_x = (int32_t)m[4];
+      g->motion_y = (int32_t)m[5];
+   }
+   return true;
+}
+
+static bool
+vm_hello(struct vm_guest *g)
+{
+   uint32_t m[8];
+   bool got_hello = false, got_configure = false;
+   if (!vm_send(g, hello_message, 4))
+      return false;
+   while (!(got_hello && got_configure) && vm_recv(g, m, 30000)) {
+      got_hello |= m[0] == 1 && m[2] == 1;
+      got_configure |= m[0] == 16 && m[2] > 0 && m[3] > 0;
+   }
+   return got_hello && got_configure;
+}
+
+/* wl_frames' picture of `n`: 16 bars, bar b white where bit b is set. */
+static void
+vm_draw(uint32_t *px, uint32_t n)
+{
+   for (uint32_t y = 0; y < VM_H; y++)
+      for (uint32_t x = 0; x < VM_W; x++)
+         px[y * VM_W + x] = (n >> (x * 16 / VM_W)) & 1 ? 0xffffffffu : 0xff000000u;
+}
+
+/* Frames first..last: each drawn into a buffer the host released, shown,
+ * and its FRAME awaited. */
+static bool
+vm_frames(struct vm_guest *g, uint32_t first, uint32_t last)
+{
+   for (uint32_t n = first; n <= last; n++) {
+      uint32_t m[8];
+      int waited = 0;
+      while (g->busy[0] && g->busy[1] && waited < 30000) {
+         if (!vm_recv(g, m, 1000))
+            waited += 1000;
+      }
+      int b = g->busy[0] ? 1 : 0;
+      if (g->busy[b]) {
+         ERR("vmchannel: no RELEASE of either buffer before frame %u", n);
+         return false;
+      }
+      vm_draw(g->map[b], n);
+      g->busy[b] = true;
+      const uint32_t attach[] = { 2, 40, 1, 10u + (uint32_t)b, 0, VM_W * 4, VM_W, VM_H, XR24, 0 };
+      const uint32_t commit[] = { 3, 16, 1, n };
+      if (!vm_send(g, attach, 10) || !vm_send(g, commit, 4)) {
+         ERR("vmchannel: sending frame %u failed", n);
+         return false;
+      }
+      for (waited = 0; g->last_frame != n && waited < 30000;) {
+         if (!vm_recv(g, m, 1000))
+            waited += 1000;
+      }
+      if (g->last_frame != n) {
+         ERR("vmchannel: no FRAME for commit %u", n);
+         return false;
+      }
+   }
+   OK("vmchannel: frames %u..%u shown, each released and paced by FRAME", first, last);
+   return true;
+}
+
+/* The host closes the connection within `ms`. */
+static bool
+vm_closed(struct vm_guest *g, int ms)
+{
+   uint32_t m[8];
+   for (int waited = 0; waited < ms; waited += 100) {
+      struct pollfd p = { g->fd, POLLIN, 0 };
+      if (poll(&p, 1, 100) != 1)
+         continue;
+      char b;
+      ssize_t n = recv(g->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n <= 0)
+         break;
+      if (!vm_recv(g, m, 100))
+         break;
+   }
+   char b;
+   ssize_t r = recv(g->fd, &b, 1, MSG_DONTWAIT);
+   /* A reset: the host closed with messages of ours unread. */
+   bool closed = r == 0 || (r < 0 && errno == ECONNRESET);
+   close(g->fd);
+   g->fd = -1;
+   return closed;
+}
+
+static void
+scenario_vmchannel(void)
+{
+   const char *path = getenv("RS_VMM_CHANNEL");
+   const char *connect_mode = getenv("RS_VMM_CHANNEL_CONNECT");
+   struct vm_guest g = { .listen_fd = -1, .fd = -1 };
+   struct sockaddr_un addr = { .sun_family = AF_UNIX };
+   if (!path || strlen(path) >= sizeof(addr.sun_path)) {
+      ERR("vmchannel: set RS_VMM_CHANNEL to a socket path");
+      return;
+   }
+   memcpy(addr.sun_path, path, strlen(path));
+   if (connect_mode && !strcmp(connect_mode, "1"))
+      g.connect_path = path;
+   else if (unlink(path), (g.listen_fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+            bind(g.listen_fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(g.listen_fd, 2) != 0) {
+      ERR("vmchannel: cannot listen on %s: %s", path, strerror(errno));
+      return;
+   }
+   struct ctx c;
+   if (!open_ctx(&c, 1, 1, "vmm-guest-display") || !setup_device(&c)) {
+      ERR("vmchannel: setting up the context failed");
+      return;
+   }
+   /* Two SHAREABLE (scan-out) blobs and one only MAPPABLE. */
+   for (int i = 0; i < 3; i++) {
+      uint64_t mem = allocate_memory(&c, VM_BLOB);
+      struct blob_reply reply;
+      int fd = mem ? create_resource(&c, 10u + (uint32_t)i, mem, VM_BLOB, i < 2 ? 3 : 1, &reply) : -1;
+      void *map = fd >= 0 ? mmap(NULL, VM_BLOB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+      if (fd >= 0)
+         close(fd);
+      if (map == MAP_FAILED) {
+         ERR("vmchannel: blob %d of device memory failed", 10 + i);
+         return;
+      }
+      if (i < 2)
+         g.map[i] = map;
+   }
+   printf("vmchannel: resources 10 and 11 SHAREABLE, 12 MAPPABLE only (%ux%u XRGB8888)\n", VM_W, VM_H);
+   if (!vm_accept(&g, 60000) || !vm_hello(&g)) {
+      ERR("vmchannel: the server did not connect and answer HELLO with HELLO and CONFIGURE");
+      return;
+   }
+   OK("vmchannel: connected, HELLO and CONFIGURE answered");
+   if (!vm_frames(&g, 1, 30))
+      return;
+   /* With RS_VMM_CHANNEL_INPUT=1 the test moves the pointer on the page
+    * (--http --input): the shown surface's guest gets it. */
+   const char *input = getenv("RS_VMM_CHANNEL_INPUT");
+   if (input && *input) {
+      printf("vmchannel: waiting for the page's input\n");
+      fflush(stdout);
+      uint32_t m[8];
+      for (int waited = 0; !g.motions && waited < 60000; waited += 100)
+         vm_recv(&g, m, 100);
+      if (g.motions)
+         OK("vmchannel: the page's pointer motion reached the guest: surface 1 at (%d, %d) (24.8 fixed)",
+            g.motion_x, g.motion_y);
+      else
+         ERR("vmchannel: no pointer motion from the page within 60 s");
+   }
+   /* Session 1: a resource the VM lacks (refused, the channel stays), then
+    * an image past its blob (the second: closed). */
+   printf("vmchannel hostile: ATTACH of a resource the VM does not have\n");
+   const uint32_t unknown[] = { 2, 40, 1, 999, 0, VM_W * 4, VM_W, VM_H, XR24, 0 };
+   vm_send(&g, unknown, 10);
+   if (!vm_frames(&g, 31, 40))
+      return;
+   printf("vmchannel hostile: ATTACH past the blob's end\n");
+   const uint32_t past[] = { 2, 40, 1, 10, 0, VM_W * 4, VM_W, VM_H + 1, XR24, 0 };
+   vm_send(&g, past, 10);
+   if (!vm_closed(&g, 30000))
+      ERR("vmchannel: the second bad message did not close the connection");
+   else
+      OK("vmchannel: the second bad message closed the connection");
+   /* Session 2: not SHAREABLE, then a size that cannot be framed. */
+   if (!vm_accept(&g, 30000) || !vm_hello(&g)) {
+      ERR("vmchannel: the server did not connect again");
+      return;
+   }
+   OK("vmchannel: the server connected again");
+   printf("vmchannel hostile: ATTACH of a blob that is not SHAREABLE\n");
+   const uint32_t unshareable[] = { 2, 40, 1, 12, 0, VM_W * 4, VM_W, VM_H, XR24, 0 };
+   vm_send(&g, unshareable, 10);
+   printf("vmchannel hostile: a message claiming 4096 bytes\n");
+   const uint32_t huge[] = { 2, 4096, 0, 0 };
+   vm_send(&g, huge, 4);
+   if (!vm_closed(&g, 30000))
+      ERR("vmchannel: an unframeable size did not close the connection");
+   else
+      OK("vmchannel: an unframeable size closed the connection");
+   /* Session 3: an unknown type, then the stream goes on. */
+   if (!vm_accept(&g, 30000) || !vm_hello(&g)) {
+      ERR("vmchannel: the server did not connect again");
+      return;
+   }
+   printf("vmchannel hostile: a message of unknown type 99\n");
+   const uint32_t odd[] = { 99, 16, 0, 0 };
+   vm_send(&g, odd, 4);
+   if (!vm_frames(&g, 41, 60))
+      return;
+   /* Session 4: a flood of valid ATTACHes (closed, one line); session 5:
+    * a flood of HELLOs (the same); then the stream goes on. */
+   printf("vmchannel hostile: a flood of 40000 ATTACHes\n");
+   const uint32_t again[] = { 2, 40, 1, 10, 0, VM_W * 4, VM_W, VM_H, XR24, 0 };
+   for (int i = 0; i < 40000 && vm_send(&g, again, 10); i++)
+      ;
+   if (!vm_closed(&g, 30000))
+      ERR("vmchannel: a flood of ATTACHes did not close the connection");
+   else
+      OK("vmchannel: a flood of ATTACHes closed the connection");
+   if (!vm_accept(&g, 30000) || !vm_hello(&g)) {
+      ERR("vmchannel: the server did not connect again after the flood");
+      return;
+   }
+   printf("vmchannel hostile: a flood of 64 HELLOs\n");
+   for (int i = 0; i < 64 && vm_send(&g, hello_message, 4); i++)
+      ;
+   if (!vm_closed(&g, 30000))
+      ERR("vmchannel: a flood of HELLOs did not close the connection");
+   else
+      OK("vmchannel: a flood of HELLOs closed the connection");
+   if (!vm_accept(&g, 30000) || !vm_hello(&g)) {
+      ERR("vmchannel: the server did not connect again after the HELLOs");
+      return;
+   }
+   if (!vm_frames(&g, 61, 70))
+      return;
+   const uint32_t destroy[] = { 4, 16, 1, 0 };
+   vm_send(&g, destroy, 4);
+   close(g.fd);
+   if (g.listen_fd >= 0) {
+      close(g.listen_fd);
+      unlink(path);
+   }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1151,6 +1469,8 @@ main(int argc, char **argv)
       scenario_isolate();
    else if (!strcmp(scenario, "rounded"))
       scenario_rounded();
+   else if (!strcmp(scenario, "vmchannel"))
+      scenario_vmchannel();
    else {
       fprintf(stderr, "unknown scenario %s\n", scenario);
       return 2;

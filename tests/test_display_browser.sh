@@ -25,7 +25,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_tools vkcube-wayland ffmpeg python3
-if ! "$SERVER_BIN" --help | grep -q -- '--display'; then
+if ! "$SERVER_BIN" --help | grep -c -- '--display' >/dev/null; then
   skip "this build has no display (meson -Ddisplay: libwayland-dev, wayland-protocols, libx264-dev, libyuv-dev)"
   finish
 fi

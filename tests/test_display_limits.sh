@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_tools python3
-if ! "$SERVER_BIN" --help | grep -q -- '--display'; then
+if ! "$SERVER_BIN" --help | grep -c -- '--display' >/dev/null; then
   skip "built without the display"
   finish
 fi

@@ -88,6 +88,26 @@ errors=$(log_errors | grep -vc 'killed by signal' || true)
 check "no error line other than the crash's ($errors)" [ "$errors" -eq 0 ]
 server_stop || fail "server did not stop cleanly"
 
+# A worker prepares the device the last tenant created first
+# (renderer/device_snapshot.h) and hands it over when the next tenant asks
+# for the same; a tenant asking for another device gets one created.
+server_start --log-level debug --ready-workers 1 || finish
+handed_ok=0
+for i in 1 2 3 4; do
+  rc=0; venus_run "$COMPUTE" >"$TEST_TMP/compute-$i.out" 2>&1 || rc=$?
+  [ "$rc" -eq 0 ] && handed_ok=$((handed_ok + 1))
+  sleep 1 # the next worker's warm-up reads what this one left
+done
+check "4 compute clients one after another all finished correctly ($handed_ok of 4)" [ "$handed_ok" -eq 4 ]
+handed=$(grep -c 'host device handed over by the warm-up' "$SERVER_LOG" || true)
+check "a later compute client got the device its worker had prepared ($handed handed over)" [ "$handed" -ge 1 ]
+rc=0; venus_run vulkaninfo --summary >"$TEST_TMP/other.out" 2>&1 || rc=$?
+check "a client asking for another device is served too ($(describe_rc $rc))" \
+  grep -qE "deviceName +=.*$VENUS_NAME_RE" "$TEST_TMP/other.out"
+errors=$(log_errors | wc -l)
+check "no error line with prepared devices handed over ($errors)" [ "$errors" -eq 0 ]
+server_stop || fail "server did not stop cleanly"
+
 # The server SIGKILLed with clients just connected, their workers often
 # still starting: every worker goes with it, so every connection ends.
 server_start --log-level info --isolate process || finish

@@ -18,6 +18,8 @@
 #include "wire/capset.h"
 
 struct vs_fair_pool;
+struct vs_vm_resource_table;
+struct vs_worker_link;
 
 struct vs_context;
 
@@ -42,6 +44,13 @@ struct vs_context_options {
     * "live in server" figure of each context's last line); NULL: each
     * context its own. */
    _Atomic uint64_t *live_objects;
+   /* Render-server mode: where CREATE_RESOURCE / DESTROY_RESOURCE and the
+    * context's end are recorded for the VM channel
+    * (memory/resource_table.h); NULL: nowhere. */
+   struct vs_vm_resource_table *resource_table;
+   /* In a worker process whose server reads its memory: where the
+    * resources above are told instead (worker/worker_link.h); NULL: none. */
+   struct vs_worker_link *worker_link;
    /* Test-only fault injection ($VENUS_SERVER_TEST_DEVICE_LOST=NAME:N, read
     * once by main): renderer.lose_device_at_submit applies to contexts of
     * the client named NAME only; NULL: to none. */

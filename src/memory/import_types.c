@@ -3,6 +3,7 @@
  * import_types.h). */
 #include "memory/import_types.h"
 
+#include "memory/shareable_types.h"
 #include "renderer/renderer_state.h"
 #include "base/chain.h"
 #include "vn_vk.h"
@@ -44,16 +45,23 @@ image_memory_types(const struct vs_device *dev, const VkImageCreateInfo *ci)
    return req.memoryRequirements.memoryTypeBits;
 }
 
-/* Whether declaring the host-pointer handle type on an image leaves it
- * every memory type it has without: a driver may confine such an image to
- * the importable types (NVIDIA does for HOST_TRANSFER images, leaving none),
- * and the guest's device-local memory must stay usable. Without the
- * declaration the image is kept off imported memory instead
- * (vs_memory_image_unimported_types); on NVIDIA what remains is the BAR
- * type, which the guest is told lacks host access
- * (memory/shareable_types.h), so it gets plain device memory there. */
+/* Whether to declare the host-pointer handle type on an image. Yes where
+ * the declaration leaves it every memory type it has without: a driver
+ * may confine such an image to the importable types (NVIDIA does for
+ * HOST_TRANSFER images, leaving none), and the guest's device-local memory
+ * must stay usable. Without the declaration the image is kept off imported
+ * memory instead (vs_memory_image_unimported_types); on NVIDIA what
+ * remains is device-local memory and the BAR type, which the guest is told
+ * lacks host access (memory/shareable_types.h).
+ *
+ * Except for a linear image: Vulkan promises it a HOST_VISIBLE|
+ * HOST_COHERENT type ("mappable coherent memory can always be attached"),
+ * and a guest maps such images (a LINEAR DRM-modifier image it writes).
+ * Where keeping it off imports would leave it no type the guest may map
+ * (NVIDIA: 0x13 of types 0-4, the H100's modifier row) and the declaration
+ * keeps one, it is declared, at the cost of its device-local types. */
 static bool
-declaration_keeps_types(const struct vs_device *dev, const VkImageCreateInfo *ci)
+declaration_wanted(const struct vs_device *dev, const VkImageCreateInfo *ci)
 {
    /* vkGetDeviceImageMemoryRequirements is core in 1.3: the device's
     * version is the lower of its instance's and its physical device's. */
@@ -82,7 +90,14 @@ declaration_keeps_types(const struct vs_device *dev, const VkImageCreateInfo *ci
       declared.pNext = &added;
       with = image_memory_types(dev, &declared);
    }
-   return (with & plain) == plain;
+   if ((with & plain) == plain)
+      return true;
+   if (ci->tiling != VK_IMAGE_TILING_LINEAR)
+      return false;
+   const VkPhysicalDeviceMemoryProperties *props = &dev->mem.props;
+   uint32_t hidden = vs_physical_device_from(dev->physical)->unshareable_types;
+   return !vs_memory_guest_coherent_types(props, hidden, vs_memory_image_unimported_types(dev, plain)) &&
+          vs_memory_guest_coherent_types(props, hidden, with & dev->mem.host_pointer_types);
 }
 
 uint32_t
@@ -117,7 +132,7 @@ vs_memory_image_import_types(const struct vs_device *dev, const VkImageCreateInf
       return 0;
    if (!(external_props.externalMemoryProperties.externalMemoryFeatures & VK_EXTERNAL_MEMORY_FEATURE_IMPORTABLE_BIT))
       return 0;
-   if (declaration_keeps_types(dev, ci))
+   if (declaration_wanted(dev, ci))
       return VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
    *kept_off_imports = true;
    return 0;

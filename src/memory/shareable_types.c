@@ -48,6 +48,18 @@ vs_memory_unshareable_types(const VkPhysicalDeviceMemoryProperties *props, const
    return 0;
 }
 
+uint32_t
+vs_memory_guest_coherent_types(const VkPhysicalDeviceMemoryProperties *props, uint32_t unshareable, uint32_t types)
+{
+   const VkMemoryPropertyFlags coherent = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+   uint32_t bits = 0;
+   for (uint32_t i = 0; i < props->memoryTypeCount && i < VK_MAX_MEMORY_TYPES; i++) {
+      if ((props->memoryTypes[i].propertyFlags & coherent) == coherent)
+         bits |= 1u << i;
+   }
+   return bits & types & ~unshareable;
+}
+
 void
 vs_memory_hide_host_access(VkPhysicalDeviceMemoryProperties *props, uint32_t types)
 {

@@ -32,6 +32,12 @@ uint32_t vs_memory_host_visible_types(const VkPhysicalDeviceMemoryProperties *pr
 uint32_t vs_memory_unshareable_types(const VkPhysicalDeviceMemoryProperties *props, const struct vs_memory_caps *caps,
                                      uint32_t test_types, uint32_t *kept);
 
+/* The types of `types` the guest is told are HOST_VISIBLE|HOST_COHERENT:
+ * coherent host-visible types of `props` less `unshareable` (as
+ * vs_memory_hide_host_access leaves them). */
+uint32_t vs_memory_guest_coherent_types(const VkPhysicalDeviceMemoryProperties *props, uint32_t unshareable,
+                                        uint32_t types);
+
 /* Removes the host-access flags of `types` (a type mask) from `props`. */
 void vs_memory_hide_host_access(VkPhysicalDeviceMemoryProperties *props, uint32_t types);
 

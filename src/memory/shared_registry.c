@@ -21,6 +21,11 @@ struct vs_shared_entry {
    vs_shared_refresh_fn refresh;
    void *refresh_data;
    uint32_t pins;
+   uint64_t id; /* as the publisher was told */
+   /* A worker's entry, in the server: */
+   const struct vs_shared_remote_ops *remote_ops;
+   void *remote;
+   bool listed; /* false once unregister_remote hid it */
 };
 
 struct vs_shared_registry {
@@ -28,6 +33,9 @@ struct vs_shared_registry {
    pthread_cond_t unpinned;
    struct vs_shared_entry *head;
    uint32_t count;
+   uint64_t next_id;
+   struct vs_shared_publisher publisher;
+   void (*catch_up)(void);
 };
 
 struct vs_shared_registry *
@@ -42,6 +50,18 @@ vs_shared_registry_create(void)
 }
 
 void
+vs_shared_registry_publish(struct vs_shared_registry *reg, const struct vs_shared_publisher *publisher)
+{
+   reg->publisher = *publisher;
+}
+
+void
+vs_shared_registry_on_miss(struct vs_shared_registry *reg, void (*catch_up)(void))
+{
+   reg->catch_up = catch_up;
+}
+
+void
 vs_shared_registry_destroy(struct vs_shared_registry *reg)
 {
    if (!reg)
@@ -49,6 +69,35 @@ vs_shared_registry_destroy(struct vs_shared_registry *reg)
    pthread_cond_destroy(&reg->unpinned);
    pthread_mutex_destroy(&reg->lock);
    free(reg);
+}
+
+static void
+link_entry(struct vs_shared_registry *reg, struct vs_shared_entry *e)
+{
+   pthread_mutex_lock(&reg->lock);
+   if (!e->id)
+      e->id = ++reg->next_id;
+   e->listed = true;
+   e->next = reg->head;
+   if (reg->head)
+      reg->head->prev = e;
+   reg->head = e;
+   reg->count++;
+   pthread_mutex_unlock(&reg->lock);
+}
+
+/* Under the lock. */
+static void
+unlink_entry(struct vs_shared_registry *reg, struct vs_shared_entry *e)
+{
+   if (e->prev)
+      e->prev->next = e->next;
+   else
+      reg->head = e->next;
+   if (e->next)
+      e->next->prev = e->prev;
+   e->listed = false;
+   reg->count--;
 }
 
 struct vs_shared_entry *
@@ -64,13 +113,24 @@ vs_shared_register(struct vs_shared_registry *reg, struct vs_device *dev, uint32
    *e = (struct vs_shared_entry){ .registry = reg, .dev = dev, .ctx_id = ctx_id, .st_dev = (uint64_t)st.st_dev,
                                   .st_ino = (uint64_t)st.st_ino, .map = map, .size = size,
                                   .refresh = refresh, .refresh_data = refresh_data };
-   pthread_mutex_lock(&reg->lock);
-   e->next = reg->head;
-   if (reg->head)
-      reg->head->prev = e;
-   reg->head = e;
-   reg->count++;
-   pthread_mutex_unlock(&reg->lock);
+   link_entry(reg, e);
+   if (reg->publisher.born)
+      reg->publisher.born(reg->publisher.data, e->id, fd, size < (uint64_t)st.st_size ? size : (size_t)st.st_size);
+   return e;
+}
+
+struct vs_shared_entry *
+vs_shared_register_remote(struct vs_shared_registry *reg, uint32_t ctx_id, uint64_t st_dev, uint64_t st_ino,
+                          void *map, size_t size, uint64_t entry_id, const struct vs_shared_remote_ops *ops,
+                          void *remote)
+{
+   struct vs_shared_entry *e = calloc(1, sizeof(*e));
+   if (!e)
+      return NULL;
+   *e = (struct vs_shared_entry){ .registry = reg, .ctx_id = ctx_id, .st_dev = st_dev, .st_ino = st_ino,
+                                  .map = map, .size = size, .remote_ops = ops, .remote = remote,
+                                  .id = entry_id /* the worker's, which requests to it name */ };
+   link_entry(reg, e);
    return e;
 }
 
@@ -80,18 +140,30 @@ vs_shared_unregister(struct vs_shared_entry *e)
    if (!e)
       return;
    struct vs_shared_registry *reg = e->registry;
+   /* First, so that the server drops its readers' pins (their release
+    * comes back as requests to this process). */
+   if (reg->publisher.gone)
+      reg->publisher.gone(reg->publisher.data, e->id);
    pthread_mutex_lock(&reg->lock);
    while (e->pins)
       pthread_cond_wait(&reg->unpinned, &reg->lock);
-   if (e->prev)
-      e->prev->next = e->next;
-   else
-      reg->head = e->next;
-   if (e->next)
-      e->next->prev = e->prev;
-   reg->count--;
+   unlink_entry(reg, e);
    pthread_mutex_unlock(&reg->lock);
    free(e);
+}
+
+void
+vs_shared_unregister_remote(struct vs_shared_entry *e)
+{
+   struct vs_shared_registry *reg = e->registry;
+   pthread_mutex_lock(&reg->lock);
+   unlink_entry(reg, e);
+   bool unpinned = !e->pins;
+   pthread_mutex_unlock(&reg->lock);
+   if (unpinned) {
+      e->remote_ops->free(e->remote, e->map, e->size);
+      free(e);
+   }
 }
 
 uint32_t
@@ -103,21 +175,52 @@ vs_shared_registry_count(struct vs_shared_registry *reg)
    return n;
 }
 
-bool
-vs_shared_acquire(struct vs_shared_registry *reg, uint64_t st_dev, uint64_t st_ino, struct vs_shared_view *out)
+/* Under the lock. */
+static void
+pin(struct vs_shared_entry *e, struct vs_shared_view *out)
+{
+   if (!e)
+      return;
+   e->pins++;
+   out->entry = e;
+   out->map = e->map;
+   out->size = e->size;
+   out->ctx_id = e->ctx_id;
+}
+
+static bool
+acquire_inode(struct vs_shared_registry *reg, uint64_t st_dev, uint64_t st_ino, struct vs_shared_view *out)
 {
    *out = (struct vs_shared_view){ 0 };
    pthread_mutex_lock(&reg->lock);
    struct vs_shared_entry *e = reg->head;
    while (e && !(e->st_dev == st_dev && e->st_ino == st_ino))
       e = e->next;
-   if (e) {
-      e->pins++;
-      out->entry = e;
-      out->map = e->map;
-      out->size = e->size;
-      out->ctx_id = e->ctx_id;
-   }
+   pin(e, out);
+   pthread_mutex_unlock(&reg->lock);
+   return e != NULL;
+}
+
+bool
+vs_shared_acquire(struct vs_shared_registry *reg, uint64_t st_dev, uint64_t st_ino, struct vs_shared_view *out)
+{
+   if (acquire_inode(reg, st_dev, st_ino, out))
+      return true;
+   if (!reg->catch_up)
+      return false;
+   reg->catch_up();
+   return acquire_inode(reg, st_dev, st_ino, out);
+}
+
+bool
+vs_shared_acquire_id(struct vs_shared_registry *reg, uint64_t entry_id, struct vs_shared_view *out)
+{
+   *out = (struct vs_shared_view){ 0 };
+   pthread_mutex_lock(&reg->lock);
+   struct vs_shared_entry *e = reg->head;
+   while (e && e->id != entry_id)
+      e = e->next;
+   pin(e, out);
    pthread_mutex_unlock(&reg->lock);
    return e != NULL;
 }
@@ -127,6 +230,15 @@ static bool fence_queues(struct vs_shared_view *view);
 void
 vs_shared_mark(struct vs_shared_view *view)
 {
+   struct vs_shared_entry *e = view->entry;
+   if (e->remote_ops) {
+      /* Marked even when the request failed (remote_view stays 0): then
+       * fence_wait fails, and the frame is not shown. */
+      view->marked = true;
+      if (!e->remote_ops->mark(e->remote, e->id, &view->remote_view))
+         view->remote_view = 0;
+      return;
+   }
    const struct vs_work_hooks *work = &view->entry->dev->renderer->work;
    view->work.count = 0;
    if (work->mark)
@@ -184,6 +296,11 @@ bool
 vs_shared_fence_wait(struct vs_shared_view *view, uint64_t timeout_ns)
 {
    struct vs_shared_entry *e = view->entry;
+   if (e->remote_ops) {
+      if (view->marked && !view->remote_view)
+         return false;
+      return e->remote_ops->fence_wait(e->remote, e->id, view->remote_view, timeout_ns, &view->refreshed);
+   }
    if (view->marked && !view->fenced) {
       if (!wait_for_marks(view, timeout_ns)) {
          vs_warn(view->ctx_id, "display: the client's rings did not reach its commit within %llu ms",
@@ -211,6 +328,21 @@ vs_shared_release(struct vs_shared_view *view)
 {
    if (!view->entry)
       return;
+   struct vs_shared_entry *e = view->entry;
+   if (e->remote_ops) {
+      if (view->remote_view)
+         e->remote_ops->release(e->remote, view->remote_view);
+      struct vs_shared_registry *reg = e->registry;
+      pthread_mutex_lock(&reg->lock);
+      bool last = --e->pins == 0 && !e->listed;
+      pthread_mutex_unlock(&reg->lock);
+      if (last) {
+         e->remote_ops->free(e->remote, e->map, e->size);
+         free(e);
+      }
+      view->entry = NULL;
+      return;
+   }
    struct vs_device *dev = view->entry->dev;
    for (uint32_t i = 0; i < view->fence_count; i++) {
       VkFence fence = (VkFence)view->fences[i];

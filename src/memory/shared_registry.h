@@ -53,6 +53,45 @@ struct vs_shared_entry *vs_shared_register(struct vs_shared_registry *registry, 
                                            vs_shared_refresh_fn refresh, void *refresh_data);
 void vs_shared_unregister(struct vs_shared_entry *entry);
 
+/* A worker's registry tells the server of its entries (worker_link.c):
+ * `born` after an entry is registered (fd is the memfd, `size` no more
+ * than its file's), `gone` before unregister waits for its readers. Set
+ * before any context uses the registry. */
+struct vs_shared_publisher {
+   void (*born)(void *data, uint64_t entry_id, int fd, size_t size);
+   void (*gone)(void *data, uint64_t entry_id);
+   void *data;
+};
+void vs_shared_registry_publish(struct vs_shared_registry *registry, const struct vs_shared_publisher *publisher);
+
+/* The server's side of a worker's entry: what vs_shared_mark/fence_wait/
+ * release ask of the owning worker, and `free` once the entry is gone and
+ * unpinned (unmaps `map`). */
+struct vs_shared_remote_ops {
+   /* Asks the worker to mark its entry `entry_id`; *view_id names the
+    * worker's view for the next calls. False: nothing marked. */
+   bool (*mark)(void *remote, uint64_t entry_id, uint64_t *view_id);
+   /* The worker's vs_shared_fence_wait on its view (0: an unmarked one,
+    * for the refresh alone); false on its failure, a dead link or no
+    * answer in time. *refreshed: the worker ran the entry's refresh. */
+   bool (*fence_wait)(void *remote, uint64_t entry_id, uint64_t view_id, uint64_t timeout_ns, bool *refreshed);
+   void (*release)(void *remote, uint64_t view_id);
+   void (*free)(void *remote, void *map, size_t size);
+};
+/* In the server: a worker's entry, mapped at `map`. NULL when out of
+ * memory. unregister_remote never waits: it hides the entry from
+ * acquire, and the last release frees it. */
+struct vs_shared_entry *vs_shared_register_remote(struct vs_shared_registry *registry, uint32_t ctx_id,
+                                                  uint64_t st_dev, uint64_t st_ino, void *map, size_t size,
+                                                  uint64_t entry_id, const struct vs_shared_remote_ops *ops,
+                                                  void *remote);
+void vs_shared_unregister_remote(struct vs_shared_entry *entry);
+/* Called (outside the registry's lock) when an acquire finds nothing, and
+ * the acquire tried once more after it: the server's links take in what
+ * their workers sent before now (a dma-buf can reach the display before
+ * the server has read its memfd's BORN). */
+void vs_shared_registry_on_miss(struct vs_shared_registry *registry, void (*catch_up)(void));
+
 #define VS_SHARED_MAX_FENCES 32
 
 struct vs_shared_view {
@@ -66,11 +105,14 @@ struct vs_shared_view {
    uint32_t fence_count;
    uint64_t fences[VS_SHARED_MAX_FENCES]; /* VkFence of the owning device */
    bool refreshed;         /* fence_wait ran the entry's refresh (one GPU copy) */
+   uint64_t remote_view;   /* a remote entry's: the worker's view, 0 if unmarked */
 };
 
 /* Finds and pins the memory with this inode. False if no server memory
  * has it (a foreign fd). */
 bool vs_shared_acquire(struct vs_shared_registry *registry, uint64_t st_dev, uint64_t st_ino, struct vs_shared_view *out);
+/* The same by the id a publisher was told (a worker's link thread). */
+bool vs_shared_acquire_id(struct vs_shared_registry *registry, uint64_t entry_id, struct vs_shared_view *out);
 /* Records where the owning client's rings stand now (at the commit). */
 void vs_shared_mark(struct vs_shared_view *view);
 /* If marked: waits until the rings reach the marks, fences every queue of

@@ -272,7 +272,15 @@ vs_exec_vkCreateDevice(struct vs_runner *disp, struct vn_args_vkCreateDevice *a)
       ext_names[ext_count++] = VK_EXT_ROBUSTNESS_2_EXTENSION_NAME;
    host_ci.ppEnabledExtensionNames = ext_names;
    host_ci.enabledExtensionCount = vs_memory_add_device_extensions(phys, ext_names, ext_count);
-   a->ret = a->physicalDevice_obj->it->CreateDevice(a->physicalDevice, &host_ci, NULL, &dev->host);
+   /* A worker may hold this very device already (the last tenant's). */
+   dev->host = vs_renderer_take_warm_device(a->physicalDevice, &host_ci);
+   const bool warm = dev->host != VK_NULL_HANDLE;
+   a->ret = dev->host ? VK_SUCCESS
+                      : a->physicalDevice_obj->it->CreateDevice(a->physicalDevice, &host_ci, NULL, &dev->host);
+   if (a->ret == VK_SUCCESS)
+      vs_renderer_remember_device(&r->options, a->physicalDevice, &host_ci);
+   if (dev->host && a->ret == VK_SUCCESS)
+      vs_debug(r->ctx_id, "vkCreateDevice: host device %s", warm ? "handed over by the warm-up" : "created");
    if (a->ret != VK_SUCCESS) {
       vs_warn(r->ctx_id, "host vkCreateDevice failed: %s", vn_result_name(a->ret));
       free(dev);

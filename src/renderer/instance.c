@@ -11,6 +11,7 @@
 
 #include "renderer/caps/caps.h"
 #include "renderer/device_extensions.h"
+#include "renderer/device_snapshot.h"
 #include "renderer/renderer.h"
 #include "memory/device_memory.h"
 #include "base/log.h"
@@ -220,14 +221,19 @@ instance_create_host(const VkApplicationInfo *app, int device_index, VkResult *r
 
 /* The warm-up's devices, kept until the tenant's first device exists: a
  * driver may tear its per-process GPU state down with a process's last
- * device and set it up again for the next one. */
+ * device and set it up again for the next one. One per physical device:
+ * the last tenant's first device when the snapshot slot had one
+ * (device_snapshot.h), handed over if the tenant asks for the same. */
 static struct {
    pthread_mutex_t lock;
    VkDevice devices[8];
+   VkPhysicalDevice physical[8];
+   struct vs_device_snapshot *snapshots[8]; /* NULL: a plain warm-up device */
    unsigned count;
    PFN_vkDestroyDevice destroy;
    pthread_t releaser; /* destroys them off the tenant's path */
    bool releasing;
+   bool remembered;    /* this worker's first device went to the slot */
 } warm = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void *
@@ -235,8 +241,12 @@ release_warm_devices(void *arg)
 {
    (void)arg;
    pthread_mutex_lock(&warm.lock);
-   for (unsigned i = 0; i < warm.count; i++)
-      warm.destroy(warm.devices[i], NULL);
+   for (unsigned i = 0; i < warm.count; i++) {
+      if (warm.devices[i])
+         warm.destroy(warm.devices[i], NULL);
+      free(warm.snapshots[i]);
+      warm.snapshots[i] = NULL;
+   }
    warm.count = 0;
    pthread_mutex_unlock(&warm.lock);
    return NULL;
@@ -255,6 +265,54 @@ vs_renderer_end_warm_up(void)
       warm.releasing = false;
       release_warm_devices(NULL);
    }
+}
+
+/* The index of a warm-up physical device; -1 for one of another instance. */
+static int
+warm_physical_index(VkPhysicalDevice physical)
+{
+   for (unsigned i = 0; i < warm.count; i++) {
+      if (warm.physical[i] == physical)
+         return (int)i;
+   }
+   return -1;
+}
+
+VkDevice
+vs_renderer_take_warm_device(VkPhysicalDevice physical, const VkDeviceCreateInfo *host_ci)
+{
+   VkDevice dev = VK_NULL_HANDLE;
+   pthread_mutex_lock(&warm.lock);
+   int i = warm.releasing ? -1 : warm_physical_index(physical);
+   if (i >= 0 && warm.snapshots[i]) {
+      struct vs_device_snapshot *wanted = malloc(sizeof(*wanted));
+      if (wanted && vs_device_snapshot_flatten(host_ci, (uint32_t)i, wanted) &&
+          vs_device_snapshot_equal(wanted, warm.snapshots[i])) {
+         dev = warm.devices[i];
+         warm.devices[i] = VK_NULL_HANDLE;
+         free(warm.snapshots[i]);
+         warm.snapshots[i] = NULL;
+      }
+      free(wanted);
+   }
+   pthread_mutex_unlock(&warm.lock);
+   return dev;
+}
+
+void
+vs_renderer_remember_device(const struct vs_renderer_options *options, VkPhysicalDevice physical,
+                            const VkDeviceCreateInfo *host_ci)
+{
+   if (!options->device_snapshots)
+      return;
+   pthread_mutex_lock(&warm.lock);
+   int i = warm.remembered ? -1 : warm_physical_index(physical);
+   warm.remembered = true;
+   pthread_mutex_unlock(&warm.lock);
+   struct vs_device_snapshot *s = i >= 0 ? malloc(sizeof(*s)) : NULL;
+   if (s && vs_device_snapshot_flatten(host_ci, (uint32_t)i, s))
+      vs_device_snapshot_publish(options->device_snapshots, s);
+   free(s);
 }
 
 /* Before a host instance goes: none of the warm-up's devices is left. */
@@ -324,11 +382,55 @@ warm_up_device_work(struct vs_instance *inst, VkDevice dev, bool host_memory)
    vs_host_region_destroy(fd, map, size, size);
 }
 
-/* Creates a device with one queue on each physical device: the host
- * driver's first device pays for what it sets up once per process
- * (lavapipe: about 45 ms of a first vkCreateDevice, 20 ms later). */
+/* The last tenant's first device (device_snapshot.h) on physical device
+ * `index`, if the slot has one for it that this host can create: the
+ * device, and the snapshot the next tenant's create info must equal. */
+static VkDevice
+warm_up_snapshot_device(struct vs_instance *inst, PFN_vkCreateDevice create,
+                        struct vs_device_snapshot_slot *slot, uint32_t index, struct vs_device_snapshot **snapshot,
+                        bool *host_memory)
+{
+   struct vs_device_snapshot *s = slot ? malloc(sizeof(*s)) : NULL;
+   struct vs_device_snapshot_info info;
+   VkDevice dev = VK_NULL_HANDLE;
+   if (!s || !vs_device_snapshot_read(slot, s) || !vs_device_snapshot_unflatten(s, &info)) {
+      free(s);
+      return VK_NULL_HANDLE;
+   }
+   /* Only what a guest could have asked for itself: the slot is written
+    * by workers, and a worker may be its guest's. */
+   bool valid = info.physical_index == index;
+   VkQueueFamilyProperties families[64];
+   uint32_t family_count = 64;
+   inst->it.GetPhysicalDeviceQueueFamilyProperties(inst->physical[index], &family_count, families);
+   for (uint32_t q = 0; valid && q < info.ci.queueCreateInfoCount; q++) {
+      const VkDeviceQueueCreateInfo *qi = &info.ci.pQueueCreateInfos[q];
+      valid = qi->queueFamilyIndex < family_count && qi->queueCount <= families[qi->queueFamilyIndex].queueCount;
+   }
+   *host_memory = false;
+   for (uint32_t e = 0; valid && e < info.ci.enabledExtensionCount; e++) {
+      const char *name = info.ci.ppEnabledExtensionNames[e];
+      valid = vs_caps_host_has_extension(&inst->it, inst->physical[index], name);
+      *host_memory |= strcmp(name, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME) == 0;
+   }
+   /* Kept in the form the tenant's create info is compared in. */
+   if (valid && vs_device_snapshot_flatten(&info.ci, index, s) &&
+       create(inst->physical[index], &info.ci, NULL, &dev) == VK_SUCCESS) {
+      *snapshot = s;
+      s = NULL;
+   } else {
+      dev = VK_NULL_HANDLE;
+   }
+   vs_device_snapshot_info_free(&info);
+   free(s);
+   return dev;
+}
+
+/* Creates a device on each physical device: the host driver's first device
+ * pays for what it sets up once per process (lavapipe: about 45 ms of a
+ * first vkCreateDevice, 20 ms later). */
 static void
-warm_up_devices(struct vs_instance *inst)
+warm_up_devices(struct vs_instance *inst, struct vs_device_snapshot_slot *slot)
 {
    PFN_vkCreateDevice create = (PFN_vkCreateDevice)vkGetInstanceProcAddr(inst->host, "vkCreateDevice");
    PFN_vkDestroyDevice destroy = (PFN_vkDestroyDevice)vkGetInstanceProcAddr(inst->host, "vkDestroyDevice");
@@ -337,35 +439,44 @@ warm_up_devices(struct vs_instance *inst)
    pthread_mutex_lock(&warm.lock);
    warm.destroy = destroy;
    for (uint32_t i = 0; i < inst->physical_count && warm.count < 8; i++) {
-      const float priority = 1.0f;
-      const VkDeviceQueueCreateInfo queue = {
-         .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-         .queueFamilyIndex = 0,
-         .queueCount = 1,
-         .pQueuePriorities = &priority,
-      };
-      /* A device that lists VK_KHR_portability_subset must be created
-       * with it (MoltenVK): without it the warm-up is invalid usage. */
-      const char *names[2];
-      uint32_t count = 0;
-      if (vs_caps_host_has_extension(&inst->it, inst->physical[i], "VK_KHR_portability_subset"))
-         names[count++] = "VK_KHR_portability_subset";
-      const bool host_memory =
-         vs_caps_host_has_extension(&inst->it, inst->physical[i], VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
-      if (host_memory)
-         names[count++] = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
-      const VkDeviceCreateInfo ci = {
-         .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-         .queueCreateInfoCount = 1,
-         .pQueueCreateInfos = &queue,
-         .enabledExtensionCount = count,
-         .ppEnabledExtensionNames = names,
-      };
-      VkDevice dev;
-      if (create(inst->physical[i], &ci, NULL, &dev) != VK_SUCCESS)
-         continue;
+      struct vs_device_snapshot *snapshot = NULL;
+      bool host_memory = false;
+      VkDevice dev = warm_up_snapshot_device(inst, create, slot, i, &snapshot, &host_memory);
+      if (!dev) {
+         const float priority = 1.0f;
+         const VkDeviceQueueCreateInfo queue = {
+            .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+            .queueFamilyIndex = 0,
+            .queueCount = 1,
+            .pQueuePriorities = &priority,
+         };
+         /* A device that lists VK_KHR_portability_subset must be created
+          * with it (MoltenVK): without it the warm-up is invalid usage. */
+         const char *names[2];
+         uint32_t count = 0;
+         if (vs_caps_host_has_extension(&inst->it, inst->physical[i], "VK_KHR_portability_subset"))
+            names[count++] = "VK_KHR_portability_subset";
+         host_memory =
+            vs_caps_host_has_extension(&inst->it, inst->physical[i], VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
+         if (host_memory)
+            names[count++] = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
+         const VkDeviceCreateInfo ci = {
+            .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+            .queueCreateInfoCount = 1,
+            .pQueueCreateInfos = &queue,
+            .enabledExtensionCount = count,
+            .ppEnabledExtensionNames = names,
+         };
+         if (create(inst->physical[i], &ci, NULL, &dev) != VK_SUCCESS)
+            dev = VK_NULL_HANDLE;
+      }
+      /* The slot keeps indices: one entry per physical device, even
+       * without a device. */
+      warm.physical[warm.count] = inst->physical[i];
+      warm.snapshots[warm.count] = snapshot;
       warm.devices[warm.count++] = dev;
-      warm_up_device_work(inst, dev, host_memory);
+      if (dev)
+         warm_up_device_work(inst, dev, host_memory);
    }
    pthread_mutex_unlock(&warm.lock);
 }
@@ -419,7 +530,7 @@ vs_renderer_prewarm(const struct vs_renderer_options *options)
       vs_warn(0, "warm-up: host vkCreateInstance failed: %s (each context creates its own)", vn_result_name(ret));
       return;
    }
-   warm_up_devices(inst);
+   warm_up_devices(inst, options->device_snapshots);
    warm_up_memory_probe(inst, options);
    instance_free(inst);
 }

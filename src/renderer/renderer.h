@@ -31,6 +31,13 @@ void vs_renderer_fini(struct vs_renderer *r);
 void vs_renderer_prewarm(const struct vs_renderer_options *options);
 /* Once the tenant has a device of its own: the warm-up's go. */
 void vs_renderer_end_warm_up(void);
+/* The warm-up's device on `physical` if it was created as `host_ci` asks
+ * (renderer/device_snapshot.h), now the caller's; VK_NULL_HANDLE if none. */
+VkDevice vs_renderer_take_warm_device(VkPhysicalDevice physical, const VkDeviceCreateInfo *host_ci);
+/* After the worker's first device: leaves its create info for the next
+ * workers' warm-up (options->device_snapshots). */
+void vs_renderer_remember_device(const struct vs_renderer_options *options, VkPhysicalDevice physical,
+                                 const VkDeviceCreateInfo *host_ci);
 
 /* Registers the handler of every hand-written Vulkan command. */
 void vs_renderer_register(struct vn_exec_table *t);

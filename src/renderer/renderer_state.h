@@ -38,6 +38,8 @@ enum vs_modifier_color {
    VS_MODIFIER_COLOR_LINEAR,   /* never */
 };
 
+struct vs_device_snapshot_slot;
+
 struct vs_renderer_options {
    int device_index;                   /* host physical device to expose; -1: all */
    enum vs_memory_strategy memory;     /* how host-visible memory is shared */
@@ -57,6 +59,10 @@ struct vs_renderer_options {
     * host device the process enters the sandbox (os/sandbox.h), which
     * would hobble a server process that serves other clients too. */
    bool sandbox;
+   /* Shared by a server's pooled workers (renderer/device_snapshot.h):
+    * each leaves its first device's create info there, and the next ones
+    * create that device in their warm-up. NULL: no such hand-over. */
+   struct vs_device_snapshot_slot *device_snapshots;
    /* Test-only fault injection (vs_context_options.lose_device_client):
     * the client's Nth queue submission reports VK_ERROR_DEVICE_LOST; 0: never. */
    uint32_t lose_device_at_submit;

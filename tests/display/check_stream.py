@@ -2,15 +2,19 @@
 # SPDX-License-Identifier: MIT
 """Decodes a recorded Annex B stream (ffmpeg) and checks it.
 
-  check_stream.py numbers FILE W H MIN_FRAMES   wl_frames' numbered frames:
-      every frame whole (top and bottom halves agree, bars clean black or
-      white), numbers strictly increasing (none stale, none out of order)
+  check_stream.py numbers FILE W H MIN_FRAMES [SPLIT]   wl_frames' numbered
+      frames: every frame whole (top and bottom halves agree, bars clean
+      black or white), numbers strictly increasing (none stale, none out of
+      order); with SPLIT (two runs in one stream, the second numbered from
+      SPLIT + 1), MIN_FRAMES frames of each run; $CHECK_STREAM_REPEATS: how
+      many times a frame may follow itself (a viewer that joins is sent the
+      shown frame again, as a key frame, and the recording gets it too)
   check_stream.py cube FILE W H MIN_FRAMES      vkcube: frames not blank
       (luma spread) and changing (distinct frames)
   check_stream.py size FILE W H MIN_FRAMES      at least MIN_FRAMES frames of
       W x H (ffprobe), e.g. weston-simple-shm's window in a stream
 Prints one summary line; exit 1 on failure."""
-import hashlib, json, subprocess, sys
+import os, hashlib, json, subprocess, sys
 
 BARS = 16
 
@@ -22,8 +26,9 @@ def frames(path, w, h):
     return [raw[i:i + n] for i in range(0, len(raw) - n + 1, n)]
 
 
-def numbers(path, w, h, need):
+def numbers(path, w, h, need, split=None):
     fs = frames(path, w, h)
+    repeats_left = int(os.environ.get('CHECK_STREAM_REPEATS', '0'))
     bad, prev, seen = [], 0, []
     for k, f in enumerate(fs):
         halves = []
@@ -40,14 +45,23 @@ def numbers(path, w, h, need):
         if halves[0] != halves[1]:
             bad.append('frame %d: top half shows %d, bottom half %d: torn' % (k, halves[0], halves[1]))
         n = halves[0]
-        if n <= prev:
+        if n == prev and repeats_left > 0:
+            repeats_left -= 1  # the shown frame again, as a joining viewer's key frame
+        elif n <= prev:
             bad.append('frame %d: shows %d after %d: stale or out of order' % (k, n, prev))
         prev = max(prev, n)
         seen.append(n)
-    if len(fs) < need:
-        bad.append('only %d frames decoded (want >= %d)' % (len(fs), need))
-    print('%d frames decoded, numbers %s..%s, %d problems%s' % (
-        len(fs), seen[0] if seen else '-', seen[-1] if seen else '-', len(bad),
+    runs = ''
+    if split is None:
+        if len(fs) < need:
+            bad.append('only %d frames decoded (want >= %d)' % (len(fs), need))
+    else:
+        first, second = sum(1 for n in seen if n <= split), sum(1 for n in seen if n > split)
+        runs = ' (%d of the first run, %d of the second)' % (first, second)
+        if first < need or second < need:
+            bad.append('runs of %d and %d frames decoded (want >= %d each)' % (first, second, need))
+    print('%d frames decoded%s, numbers %s..%s, %d problems%s' % (
+        len(fs), runs, seen[0] if seen else '-', seen[-1] if seen else '-', len(bad),
         (': ' + '; '.join(bad[:5])) if bad else ''))
     return not bad
 
@@ -76,4 +90,5 @@ def size(path, w, h, need):
 
 if __name__ == '__main__':
     mode, path, w, h, need = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-    sys.exit(0 if {'numbers': numbers, 'cube': cube, 'size': size}[mode](path, w, h, need) else 1)
+    extra = [int(a) for a in sys.argv[6:7]] if mode == 'numbers' else []
+    sys.exit(0 if {'numbers': numbers, 'cube': cube, 'size': size}[mode](path, w, h, need, *extra) else 1)

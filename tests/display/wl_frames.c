@@ -10,7 +10,10 @@
  * is set, in the top half and again in the bottom half; test_display.sh
  * decodes the stream and checks every frame.
  *
- *   wl_frames FRAMES [WIDTH HEIGHT]    (WAYLAND_DISPLAY names the display) */
+ *   wl_frames FRAMES [WIDTH HEIGHT [FIRST]]    (WAYLAND_DISPLAY names the display)
+ *
+ * FIRST (default 1) is the first frame's number: runs recorded into one
+ * stream number on from each other (test_vm_display.sh). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -116,6 +119,7 @@ main(int argc, char **argv)
 {
    uint32_t frames = argc > 1 ? (uint32_t)atoi(argv[1]) : 300;
    uint32_t width = argc > 3 ? (uint32_t)atoi(argv[2]) : 320, height = argc > 3 ? (uint32_t)atoi(argv[3]) : 240;
+   uint32_t first = argc > 4 ? (uint32_t)atoi(argv[4]) : 1;
 
    struct wl_display *display = wl_display_connect(NULL);
    if (!display) {
@@ -236,7 +240,7 @@ main(int argc, char **argv)
    bool bgra = format == VK_FORMAT_B8G8R8A8_UNORM;
    (void)bgra; /* black and white read the same either way */
 
-   for (uint32_t f = 1; f <= frames; f++) {
+   for (uint32_t f = first; f < first + frames; f++) {
       uint32_t slot = f % 2;
       CHECK(vkWaitForFences(dev, 1, &done[slot], VK_TRUE, UINT64_MAX));
       CHECK(vkResetFences(dev, 1, &done[slot]));

@@ -15,7 +15,8 @@ files, and only the tests both runs finished are compared.
 through the server: a regression that passes through the server on the
 rerun, or no longer passes natively, is flaky (a loaded machine's
 timeouts, timer drift, a display connection refused) and listed as such;
-only the others fail."""
+only the others fail, each with the rerun's outcome (and the first run's
+below, where it differs)."""
 import bz2
 import collections
 import json
@@ -86,9 +87,18 @@ def main():
     if list_file:
         with open(list_file, 'w') as f:
             f.writelines(t + '\n' for t in regressions)
+    # The rerun (one test at a time, a longer timeout) says how a confirmed
+    # regression fails: the first run's outcome may be the loaded machine's
+    # (an X server that refused a connection).
+    outcome = {t: rerun[1].get(t, 'notrun') if rerun else server.get(t, 'notrun') for t in confirmed}
     print('regressions (pass natively, not through the server): %d' % len(confirmed))
     for t in confirmed:
-        print('  %s: %s' % (t, server.get(t, 'notrun')))
+        print('  %s: %s' % (t, outcome[t]))
+    changed = [t for t in confirmed if outcome[t] != server.get(t, 'notrun')]
+    if changed:
+        print('first run otherwise: %d' % len(changed))
+        for t in changed:
+            print('  %s: %s' % (t, server.get(t, 'notrun')))
     if flaky:
         print('flaky (the rerun did not repeat the difference): %d' % len(flaky))
         for t in sorted(flaky):

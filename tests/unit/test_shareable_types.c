@@ -138,7 +138,24 @@ TEST(hiding_removes_only_the_host_flags)
    CHECK_EQ(p.memoryTypes[2].propertyFlags, (VkMemoryPropertyFlags)(HV | HC));
 }
 
+/* The H100's modifier row: a LINEAR image kept off imports was offered
+ * 0x13 (types 0, 1 and the hidden BAR), no type the guest may map. */
+TEST(guest_coherent_types_leave_out_the_hidden)
+{
+   VkPhysicalDeviceMemoryProperties p = nvidia_props();
+   CHECK_EQ(vs_memory_guest_coherent_types(&p, 0x10, 0x13), 0u);
+   CHECK_EQ(vs_memory_guest_coherent_types(&p, 0x10, 0x1f), 0x0cu);
+   CHECK_EQ(vs_memory_guest_coherent_types(&p, 0x10, 0x0c), 0x0cu);
+   CHECK_EQ(vs_memory_guest_coherent_types(&p, 0, 0x13), 0x10u);
+   /* Not coherent: never counted. */
+   p.memoryTypes[3].propertyFlags = HV | CA;
+   CHECK_EQ(vs_memory_guest_coherent_types(&p, 0x10, 0x1f), 0x04u);
+   /* Bits past memoryTypeCount name nothing. */
+   CHECK_EQ(vs_memory_guest_coherent_types(&p, 0, 0xffffffe0u), 0u);
+}
+
 UNIT_MAIN(UNIT(host_visible_types_are_the_mask), UNIT(auto_hides_what_neither_imports_nor_exports_serve),
           UNIT(auto_with_a_working_export_hides_nothing), UNIT(forced_strategies_hide_only_what_they_cannot_serve),
           UNIT(test_types_are_hidden_when_host_visible), UNIT(a_host_visible_coherent_type_always_stays),
+          UNIT(guest_coherent_types_leave_out_the_hidden),
           UNIT(hiding_removes_only_the_host_flags))

@@ -39,13 +39,19 @@
 #include <wayland-server-protocol.h>
 
 #include "transport/display/display_internal.h"
+#include "transport/display/viewer_wire.h"
 #include "transport/display/x264_library.h"
+#include "transport/vmchannel/vmchannel.h"
+#include "transport/vmchannel/vmchannel_protocol.h"
 #include "linux-dmabuf-unstable-v1-server-protocol.h"
 #include "os/os.h"
 #include "base/log.h"
 #include "xdg-shell-server-protocol.h"
 
 #define MAX_DIM 16384u
+/* The size a VM guest is told to show its surfaces at (CONFIGURE). */
+#define VM_WIDTH 1280u
+#define VM_HEIGHT 800u
 
 struct vs_display_buffer {
    struct wl_resource *resource;     /* NULL once the client destroyed it */
@@ -61,7 +67,11 @@ struct vs_display_buffer {
 struct surface {
    struct vs_display *display;
    struct wl_list link;
-   struct wl_resource *resource;
+   struct wl_resource *resource;      /* NULL for a VM guest's surface */
+   uint32_t vm_id;                    /* a VM guest's surface: its id in the guest session */
+   uint64_t vm_session;
+   bool vm_frame_due;                 /* FRAME for vm_serial at the next tick */
+   uint32_t vm_serial;
    struct wl_resource *pending_buffer;
    struct wl_listener pending_destroy;
    bool attached;
@@ -101,8 +111,15 @@ struct vs_display {
    struct vs_seat *seat;
    struct vs_record *record;          /* --record, or NULL */
    struct vs_http *http;              /* --http, or NULL */
+   struct vs_vmchannel *vmchannel;    /* --vm-channel, or NULL */
+   /* VM frames the encoder holds, per guest buffer: RELEASE when none. */
+   struct vm_inflight {
+      uint64_t session;
+      uint32_t surface, res_id, count;
+   } vm_inflight[2 * VS_VMCH_MAX_SURFACES];
    /* figures */
    uint64_t commits, shown_commits, server_memory_frames, foreign_frames, shm_frames, refused;
+   uint64_t vm_commits, vm_shown, vm_refused;
    uint64_t first_shown_ns, last_shown_ns;
 };
 
@@ -149,11 +166,27 @@ static const struct wl_buffer_interface buffer_impl = { .destroy = destroy_resou
 
 /* --- frames back from the encoder ------------------------------------- */
 
+static struct vm_inflight *
+vm_inflight_find(struct vs_display *d, uint64_t session, uint32_t surface, uint32_t res_id)
+{
+   for (size_t i = 0; i < sizeof(d->vm_inflight) / sizeof(d->vm_inflight[0]); i++) {
+      struct vm_inflight *e = &d->vm_inflight[i];
+      if (e->count && e->session == session && e->surface == surface && e->res_id == res_id)
+         return e;
+   }
+   return NULL;
+}
+
 static void
-free_frame(struct vs_frame *f)
+free_frame(struct vs_display *d, struct vs_frame *f)
 {
    if (f->has_view)
       vs_shared_release(&f->view);
+   if (f->vm_session) {
+      struct vm_inflight *e = vm_inflight_find(d, f->vm_session, f->vm_surface, f->vm_res_id);
+      if (e && --e->count == 0)
+         vs_vmchannel_release(d->vmchannel, f->vm_session, f->vm_surface, f->vm_res_id);
+   }
    if (f->buffer) {
       struct vs_display_buffer *b = f->buffer;
       if (--b->inflight == 0 && b->resource)
@@ -171,11 +204,11 @@ on_frames_done(int fd, uint32_t mask, void *data)
    struct vs_frame *f;
    while ((f = vs_stream_take_done(d->stream))) {
       struct vs_frame *next = f->next;
-      free_frame(f);
+      free_frame(d, f);
       f = next;
       while (f) {
          next = f->next;
-         free_frame(f);
+         free_frame(d, f);
          f = next;
       }
    }
@@ -195,6 +228,13 @@ on_tick(void *data)
    wl_resource_for_each_safe(cb, tmp, &d->waiting_callbacks) {
       wl_callback_send_done(cb, ms);
       wl_resource_destroy(cb);
+   }
+   struct surface *s;
+   wl_list_for_each(s, &d->surfaces, link) {
+      if (s->vm_frame_due) {
+         s->vm_frame_due = false;
+         vs_vmchannel_frame(d->vmchannel, s->vm_session, s->vm_id, s->vm_serial, ms);
+      }
    }
    wl_event_source_timer_update(d->tick, (int)(1000 / d->fps));
    return 0;
@@ -339,6 +379,21 @@ shm_frame(struct vs_display *d, struct wl_shm_buffer *shm)
    return f;
 }
 
+/* A shown commit's frame to the encoder. */
+static void
+submit_frame(struct vs_display *d, struct vs_frame *f)
+{
+   d->shown_commits++;
+   f->commit_ns = os_now_ns();
+   if (!d->first_shown_ns)
+      d->first_shown_ns = f->commit_ns;
+   d->last_shown_ns = f->commit_ns;
+   struct timespec ts;
+   clock_gettime(CLOCK_REALTIME, &ts);
+   f->commit_wall_ms = (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+   vs_stream_submit(d->stream, f);
+}
+
 static void
 surface_commit(struct wl_client *client, struct wl_resource *resource)
 {
@@ -390,17 +445,8 @@ surface_commit(struct wl_client *client, struct wl_resource *resource)
       wl_resource_post_error(resource, WL_SURFACE_ERROR_INVALID_SIZE, "unknown buffer type");
       return;
    }
-   if (!f)
-      return;
-   d->shown_commits++;
-   f->commit_ns = os_now_ns();
-   if (!d->first_shown_ns)
-      d->first_shown_ns = f->commit_ns;
-   d->last_shown_ns = f->commit_ns;
-   struct timespec ts;
-   clock_gettime(CLOCK_REALTIME, &ts);
-   f->commit_wall_ms = (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-   vs_stream_submit(d->stream, f);
+   if (f)
+      submit_frame(d, f);
 }
 
 static void
@@ -806,6 +852,126 @@ bind_dmabuf(struct wl_client *client, void *data, uint32_t version, uint32_t id)
    }
 }
 
+/* --- VM guests' surfaces (the VM channel) ------------------------------- */
+
+static struct surface *
+vm_surface(struct vs_display *d, uint32_t id)
+{
+   struct surface *s;
+   wl_list_for_each(s, &d->surfaces, link)
+      if (s->vm_id == id)
+         return s;
+   return NULL;
+}
+
+/* The VM channel's COMMIT: as a Wayland commit of a dma-buf that is
+ * server memory (dmabuf_frame), the memory found by the blob's inode. */
+static bool
+vm_commit(void *data, uint64_t session, uint32_t id, uint32_t serial, const struct vs_vmch_image *image, char *why,
+          size_t why_size)
+{
+   struct vs_display *d = data;
+   d->commits++;
+   d->vm_commits++;
+   struct surface *s = vm_surface(d, id);
+   if (!s) {
+      if (!(s = calloc(1, sizeof(*s)))) {
+         snprintf(why, why_size, "COMMIT of surface %u: out of memory", id);
+         d->vm_refused++;
+         return false;
+      }
+      s->display = d;
+      s->vm_id = id;
+      wl_list_init(&s->pending_callbacks);
+      wl_list_init(&s->pending_destroy.link);
+      wl_list_insert(&d->surfaces, &s->link);
+   }
+   s->vm_session = session;
+   s->vm_serial = serial;
+   s->vm_frame_due = true; /* answered at the stream rate, as frame callbacks */
+   s->width = image->width;
+   s->height = image->height;
+   if (!s->mapped) {
+      s->mapped = true;
+      s->map_seq = ++d->map_counter;
+   }
+   struct vm_inflight *held = vm_inflight_find(d, session, id, image->res_id);
+   struct vm_inflight *slot = held;
+   for (size_t i = 0; !slot && i < sizeof(d->vm_inflight) / sizeof(d->vm_inflight[0]); i++)
+      if (!d->vm_inflight[i].count)
+         slot = &d->vm_inflight[i];
+   struct vs_frame *f = shown_surface(d) == s && slot ? calloc(1, sizeof(*f)) : NULL;
+   if (!f) {
+      if (!held)
+         vs_vmchannel_release(d->vmchannel, session, id, image->res_id);
+      return true; /* not shown (another surface is), as a Wayland commit */
+   }
+   if (!vs_shared_acquire(d->shared_registry, image->st_dev, image->st_ino, &f->view)) {
+      free(f);
+      d->vm_refused++;
+      snprintf(why, why_size, "COMMIT of surface %u: resource %u (context %u) is not host-pointer memory of the "
+               "server, or was freed", id, image->res_id, image->ctx_id);
+      if (!held)
+         vs_vmchannel_release(d->vmchannel, session, id, image->res_id);
+      return false;
+   }
+   f->has_view = true;
+   if ((uint64_t)image->offset + (uint64_t)image->stride * image->height > f->view.size) {
+      snprintf(why, why_size, "COMMIT of surface %u: resource %u's memory has %zu bytes, the image needs %llu", id,
+               image->res_id, f->view.size,
+               (unsigned long long)((uint64_t)image->offset + (uint64_t)image->stride * image->height));
+      vs_shared_release(&f->view);
+      free(f);
+      d->vm_refused++;
+      if (!held)
+         vs_vmchannel_release(d->vmchannel, session, id, image->res_id);
+      return false;
+   }
+   /* The guest's submissions before this COMMIT are in the owning
+    * context's rings (or done): the encoder fences up to here. */
+   vs_shared_mark(&f->view);
+   f->pixels = f->view.map + image->offset;
+   f->width = image->width;
+   f->height = image->height;
+   f->stride = image->stride;
+   f->fourcc = image->fourcc;
+   f->vm_session = session;
+   f->vm_surface = id;
+   f->vm_res_id = image->res_id;
+   *slot = (struct vm_inflight){ session, id, image->res_id, slot->count + 1 };
+   d->server_memory_frames++;
+   d->vm_shown++;
+   submit_frame(d, f);
+   return true;
+}
+
+static void
+vm_destroy(void *data, uint32_t id)
+{
+   struct surface *s = vm_surface(data, id);
+   if (!s)
+      return;
+   wl_list_remove(&s->link);
+   free(s);
+}
+
+/* The seat's input, to the guest when its surface is the one shown. */
+static bool
+vm_divert_input(void *data, const struct vs_input_event *event)
+{
+   struct vs_display *d = data;
+   struct surface *s = shown_surface(d);
+   if (!s || !s->vm_id)
+      return false;
+   struct vs_input_event e = *event;
+   if (e.type == VS_INPUT_MOTION) {
+      e.x = vs_viewer_clamp_fixed(e.x, s->width);
+      e.y = vs_viewer_clamp_fixed(e.y, s->height);
+   }
+   vs_vmchannel_input(d->vmchannel, s->vm_id, &e);
+   return true;
+}
+
 /* --- the thread -------------------------------------------------------- */
 
 static int
@@ -905,7 +1071,7 @@ start_parts(struct vs_display *d, const struct vs_display_options *o)
       sink = vs_record_sink(d->record);
       vs_stream_add_sink(d->stream, &sink);
    }
-   const struct vs_seat_focus focus = { .shown = display_shown, .data = d };
+   const struct vs_seat_focus focus = { .shown = display_shown, .divert = vm_divert_input, .data = d };
    if (!(d->seat = vs_seat_start(d->display, &focus))) {
       vs_error(0, "display: cannot create the seat");
       return false;
@@ -914,10 +1080,16 @@ start_parts(struct vs_display *d, const struct vs_display_options *o)
       const struct vs_http_events events = {
          .want_key = viewer_wants_key, .room = viewer_room, .sent = viewer_sent, .input = viewer_input, .data = d,
       };
-      if (!(d->http = vs_http_start(o->http, o->input, o->http_token, &events)))
+      if (!(d->http = vs_http_start(o->http, o->input, o->http_token, o->url_in_log, &events)))
          return false;
       sink = vs_http_sink(d->http);
       vs_stream_add_sink(d->stream, &sink);
+   }
+   if (o->vm_channel) {
+      const struct vs_vmchannel_display hooks = { .commit = vm_commit, .destroy = vm_destroy, .data = d };
+      if (!(d->vmchannel = vs_vmchannel_start(d->loop, o->vm_channel, o->resource_table, &hooks)))
+         return false;
+      vs_vmchannel_configure(d->vmchannel, VM_WIDTH, VM_HEIGHT);
    }
    return vs_stream_run(d->stream);
 }
@@ -928,6 +1100,11 @@ display_free(struct vs_display *d)
 {
    if (d->stream)
       vs_stream_stop(d->stream); /* no sink is used after this */
+   vs_vmchannel_stop(d->vmchannel);
+   struct surface *s, *tmp;
+   wl_list_for_each_safe(s, tmp, &d->surfaces, link)
+      if (s->vm_id)
+         vm_destroy(d, s->vm_id);
    if (d->tick)
       wl_event_source_remove(d->tick);
    if (d->done_source)
@@ -1048,6 +1225,9 @@ vs_display_stop(struct vs_display *d)
            (unsigned long long)d->server_memory_frames, (unsigned long long)d->foreign_frames,
            (unsigned long long)d->shm_frames, (unsigned long long)d->refused,
            span > 0 ? (double)(d->shown_commits - 1) / span : 0.0);
+   if (d->vmchannel)
+      vs_info(0, "display: vm channel: %llu commits, %llu shown from server memory, %llu refused",
+              (unsigned long long)d->vm_commits, (unsigned long long)d->vm_shown, (unsigned long long)d->vm_refused);
    /* The loop frees only the sources removed from it (display_free). */
    display_free(d);
 }

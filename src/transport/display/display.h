@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+struct vs_vm_resource_table;
 struct vs_shared_registry;
 
 struct vs_display_options {
@@ -18,11 +19,18 @@ struct vs_display_options {
    const char *record;    /* Annex B output file, or NULL */
    unsigned fps;          /* stream rate: frame callbacks and encoder pacing */
    bool input;            /* viewers' pointer and keys reach the guest (wl_seat) */
+   /* The page's URL is logged (stderr) instead of printed: under a VMM the
+    * server's stdout is /dev/null, and its stderr is the VMM's log. */
+   bool url_in_log;
    /* $XDG_RUNTIME_DIR, or NULL: the display makes a private one */
    const char *runtime_dir;
    /* The server memory Wayland clients' dma-bufs are found in: the
     * registry every context registers its host-pointer memory with. */
    struct vs_shared_registry *shared_registry;
+   /* The VM presentation channel (transport/vmchannel/vmchannel.h): PATH
+    * or listen:PATH, or NULL for none; the VM's resources it names. */
+   const char *vm_channel;
+   struct vs_vm_resource_table *resource_table;
 };
 
 struct vs_display;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "memory/shared_registry.h"
+#include "transport/display/seat.h"
 
 struct vs_display_buffer;
 struct wl_display;
@@ -35,6 +36,10 @@ struct vs_frame {
    uint64_t commit_ns;
    double commit_wall_ms;
    bool encoded;
+   /* A VM channel commit: RELEASE goes back to this guest session once no
+    * frame of the resource is in flight. */
+   uint64_t vm_session;
+   uint32_t vm_surface, vm_res_id;
 };
 
 /* client_limits.c: at most this many live wl_shm_pools (each a mapping in
@@ -102,17 +107,6 @@ struct vs_record *vs_record_open(const char *path);
 struct vs_stream_sink vs_record_sink(struct vs_record *record);
 void vs_record_close(struct vs_record *record);
 
-/* seat.c: input from the viewers, delivered to the shown surface. */
-enum vs_input_type {
-   VS_INPUT_MOTION = 3,   /* x, y: surface coordinates, wl_fixed (24.8) */
-   VS_INPUT_BUTTON = 4,   /* code: evdev button (BTN_LEFT 0x110...), state 0/1 */
-   VS_INPUT_AXIS = 5,     /* code: 0 vertical, 1 horizontal; x: wl_fixed */
-   VS_INPUT_KEY = 6,      /* code: evdev key, state 0/1 */
-};
-struct vs_input_event {
-   uint32_t type, code, state, time_ms;
-   int32_t x, y;
-};
 
 /* http.c: what the viewers ask of the rest of the display (any of these
  * on the HTTP thread). */
@@ -126,8 +120,8 @@ struct vs_http_events {
 struct vs_http;
 /* NULL (the reason logged) if the endpoint cannot be set up. `token`:
  * what viewers must present (?token=), or NULL for a random one; the page's
- * URL with it is printed once. */
-struct vs_http *vs_http_start(const char *addr_port, bool input, const char *token,
+ * URL with it is printed once on stdout, or logged (`url_in_log`). */
+struct vs_http *vs_http_start(const char *addr_port, bool input, const char *token, bool url_in_log,
                               const struct vs_http_events *events);
 /* Sends one access unit to every viewer (copied); ready is false while
  * every viewer that acknowledges frames has a full window of
@@ -139,17 +133,6 @@ struct vs_stream_sink vs_http_sink(struct vs_http *http);
 void vs_http_stop(struct vs_http *http);
 void vs_http_destroy(struct vs_http *http);
 
-/* The seat's view of the display: the shown surface (the focus) and its
- * buffer size; NULL if none. */
-struct vs_seat_focus {
-   struct wl_resource *(*shown)(void *data, uint32_t *width, uint32_t *height);
-   void *data;
-};
-struct vs_seat;
-struct vs_seat *vs_seat_start(struct wl_display *display, const struct vs_seat_focus *focus);
-void vs_seat_stop(struct vs_seat *seat);
-/* Any thread; the Wayland thread delivers it (a full queue drops it). */
-void vs_seat_queue(struct vs_seat *seat, const struct vs_input_event *event);
 
 #define VS_FOURCC(a, b, c, d) ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
 #define VS_FMT_XRGB8888 VS_FOURCC('X', 'R', '2', '4')

@@ -738,7 +738,8 @@ http_main(void *arg)
 }
 
 struct vs_http *
-vs_http_start(const char *addr_port, bool input, const char *token, const struct vs_http_events *events)
+vs_http_start(const char *addr_port, bool input, const char *token, bool url_in_log,
+              const struct vs_http_events *events)
 {
    char host[128] = "127.0.0.1";
    char made[2 * VS_VIEWER_TOKEN_BYTES + 1];
@@ -810,8 +811,12 @@ vs_http_start(const char *addr_port, bool input, const char *token, const struct
       return NULL;
    }
    /* The one place the token is shown (tests wait for this line). */
-   printf("venus-server: viewer page at http://%s:%u/?token=%s\n", host, (unsigned)ntohs(sa.sin_port), h->token);
-   fflush(stdout);
+   if (url_in_log) {
+      vs_info(0, "display: viewer page at http://%s:%u/?token=%s", host, (unsigned)ntohs(sa.sin_port), h->token);
+   } else {
+      printf("venus-server: viewer page at http://%s:%u/?token=%s\n", host, (unsigned)ntohs(sa.sin_port), h->token);
+      fflush(stdout);
+   }
    return h;
 }
 

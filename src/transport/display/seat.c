@@ -16,7 +16,7 @@
 #include <wayland-server-core.h>
 #include <wayland-server-protocol.h>
 
-#include "transport/display/display_internal.h"
+#include "transport/display/seat.h"
 #include "transport/display/viewer_wire.h"
 #include "os/os.h"
 #include "base/log.h"
@@ -251,6 +251,8 @@ on_input(int fd, uint32_t mask, void *data)
       seat->head = (seat->head + 1) % QUEUE_MAX;
       seat->len--;
       pthread_mutex_unlock(&seat->lock);
+      if (seat->focus.divert && seat->focus.divert(seat->focus.data, &e))
+         continue;
       if (e.type == VS_INPUT_KEY)
          deliver_key(seat, &e);
       else

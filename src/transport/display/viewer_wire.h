@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "transport/display/display_internal.h"
+#include "transport/display/seat.h"
 
 /* http_request.c: what a complete request head (NUL-terminated, ending
  * in an empty line) asks for. */

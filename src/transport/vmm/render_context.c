@@ -15,14 +15,17 @@
 #include <unistd.h>
 
 #include "context/context.h"
+#include "memory/resource_table.h"
 #include "os/os.h"
 #include "transport/vmm/render.h"
 #include "transport/vmm/render_socket.h"
+#include "worker/worker_link.h"
 #include "base/log.h"
 
 struct rctx {
    struct render_socket sock;
    uint32_t ctx_id;
+   uint64_t resource_owner; /* its entries in the VM's resource table */
    char name[32];
    const struct vs_context_options *options;
    struct vs_context *ctx;
@@ -152,6 +155,26 @@ op_init(struct rctx *rc, const struct render_context_op_init_request *req, const
    return true;
 }
 
+/* The VM channel finds a guest's image by its resource id: the blob's
+ * memfd names the server memory (shared_registry.h) by inode. A worker
+ * process tells its server (worker/worker_link.h). */
+static void
+record_resource(struct rctx *rc, const struct render_context_op_create_resource_request *req, int fd)
+{
+   struct stat st;
+   if (rc->options->worker_link)
+      vs_worker_link_resource_created(rc->options->worker_link, req->res_id, fd, req->blob_size, req->blob_flags);
+   if (!rc->options->resource_table || fstat(fd, &st) != 0)
+      return;
+   const struct vs_resource_info info = {
+      .res_id = req->res_id, .ctx_id = rc->ctx_id, .owner = rc->resource_owner, .st_dev = (uint64_t)st.st_dev,
+      .st_ino = (uint64_t)st.st_ino, .size = req->blob_size, .blob_flags = req->blob_flags,
+   };
+   if (!vs_vm_resources_add(rc->options->resource_table, &info))
+      vs_debug(rc->ctx_id, "resource %u: not in the VM's resource table (listed already, or out of memory)",
+               req->res_id);
+}
+
 static bool
 op_create_resource(struct rctx *rc, const struct render_context_op_create_resource_request *req)
 {
@@ -165,6 +188,7 @@ op_create_resource(struct rctx *rc, const struct render_context_op_create_resour
       reply.fd_type = blob.fd_type;
       reply.map_info = blob.map_info;
       reply.vulkan_info = blob.vulkan_info;
+      record_resource(rc, req, blob.fd);
    }
    int err = render_socket_send(&rc->sock, &reply, sizeof(reply), ok ? &blob.fd : NULL, ok ? 1 : 0);
    if (ok)
@@ -262,6 +286,9 @@ handle(struct rctx *rc, const void *buf, size_t size, int *fds, int fd_count)
    case RENDER_CONTEXT_OP_DESTROY_RESOURCE: {
       const struct render_context_op_destroy_resource_request *req = buf;
       vs_context_destroy_resource(rc->ctx, req->res_id);
+      if (rc->options->resource_table)
+         vs_vm_resources_remove(rc->options->resource_table, rc->resource_owner, req->res_id);
+      vs_worker_link_resource_destroyed(rc->options->worker_link, req->res_id);
       return true;
    }
    case RENDER_CONTEXT_OP_SUBMIT_CMD:
@@ -276,7 +303,9 @@ void
 render_context_serve(int fd, uint32_t ctx_id, const char *name, const struct vs_context_options *options,
                      enum render_framing framing)
 {
-   struct rctx rc = { .ctx_id = ctx_id, .options = options, .eventfd = -1 };
+   struct rctx rc = {
+      .ctx_id = ctx_id, .resource_owner = vs_vm_resources_new_owner(), .options = options, .eventfd = -1,
+   };
    snprintf(rc.name, sizeof(rc.name), "%s", name);
    const char *why;
    if (!render_socket_init(&rc.sock, fd, framing, &why)) {
@@ -318,6 +347,9 @@ render_context_serve(int fd, uint32_t ctx_id, const char *name, const struct vs_
    }
    /* The context first: it retires every pending fence (into the table,
     * still mapped) and guarantees no callback runs afterwards. */
+   if (options->resource_table)
+      vs_vm_resources_remove_owner(options->resource_table, rc.resource_owner);
+   vs_worker_link_context_ended(options->worker_link);
    if (rc.ctx)
       vs_context_destroy(rc.ctx);
    if (rc.seqnos)

@@ -22,6 +22,7 @@
 #include "transport/vmm/render.h"
 #include "transport/vmm/render_socket.h"
 #include "base/log.h"
+#include "worker/worker_link.h"
 #include "worker/worker_pool.h"
 
 /* Contexts one proxy may hold at once (a guest has a few per process). */
@@ -74,16 +75,21 @@ worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size
 {
    const struct server *s = data;
    struct context_job cj;
-   if (job_size != sizeof(cj) || fd_count != 1)
+   if (job_size != sizeof(cj) || fd_count < 1 || fd_count > 2)
       return 1;
    const int fd = fds[0];
    memcpy(&cj, job, sizeof(cj));
    cj.name[sizeof(cj.name) - 1] = '\0';
    /* The worker serves this context alone: it enters the sandbox once it
-    * has its host device. */
+    * has its host device. The server's registry and resource table are
+    * the server process's: this one tells them over its link, if any. */
    struct vs_context_options worker_options = *s->options;
    worker_options.renderer.sandbox = true;
+   worker_options.worker_link = fd_count == 2 ? vs_worker_link_start(fds[1], cj.ctx_id) : NULL;
+   worker_options.renderer.shared_registry = vs_worker_link_registry(worker_options.worker_link);
+   worker_options.resource_table = NULL;
    render_context_serve(fd, cj.ctx_id, cj.name, &worker_options, cj.framing);
+   vs_worker_link_stop(worker_options.worker_link);
    return 0;
 }
 
@@ -161,16 +167,33 @@ worker_thread(void *arg)
        * os_worker_start's tie on Linux needs. */
       struct context_job job = { .ctx_id = w->ctx_id, .framing = w->server->sock.framing };
       memcpy(job.name, w->name, sizeof(job.name));
+      /* A pooled worker whose memory the server reads (a display's
+       * registry) gets a link to tell it over (worker/worker_link.h). */
+      const struct vs_context_options *options = w->server->options;
+      int link[2] = { -1, -1 };
+      if (w->server->isolate == VS_ISOLATE_PROCESS && options->renderer.shared_registry && vs_link_pair(link) != 0)
+         vs_error(w->ctx_id, "context \"%s\": no link to its worker (%s); its memory is not shown", w->name,
+                  strerror(errno));
+      const int fds[] = { w->fd, link[1] };
       pid_t pid = w->server->isolate == VS_ISOLATE_SPAWN ? spawn_worker(w)
-                                                         : vs_worker_pool_run(w->server->pool, &w->fd, 1, &job, sizeof(job));
+                                                         : vs_worker_pool_run(w->server->pool, fds, link[1] >= 0 ? 2 : 1,
+                                                                              &job, sizeof(job));
+      int err = errno;
+      if (link[1] >= 0)
+         close(link[1]);
       if (pid < 0) {
+         if (link[0] >= 0)
+            close(link[0]);
          vs_error(w->ctx_id, "dropping context \"%s\": cannot %s its worker: %s", w->name,
-                  w->server->isolate == VS_ISOLATE_SPAWN ? "spawn" : "start", strerror(errno));
+                  w->server->isolate == VS_ISOLATE_SPAWN ? "spawn" : "start", strerror(err));
       } else {
          vs_info(w->ctx_id, "context \"%s\" served by worker process %d", w->name, (int)pid);
          atomic_store(&w->pid, pid);
          if (atomic_load(&w->killed))
             kill(pid, SIGKILL);
+         /* Until the worker's end closes: when it exits. */
+         if (link[0] >= 0)
+            vs_server_link_serve(link[0], w->ctx_id, options->renderer.shared_registry, options->resource_table);
          int status;
          while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;

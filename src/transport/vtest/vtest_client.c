@@ -419,9 +419,16 @@ cmd_resource_create_blob(struct client *c, const uint32_t *words)
    /* Ids are never reused: a wrap would take 2^32 blobs. */
    uint32_t res_id = ++c->next_res_id;
    struct vs_blob blob;
-   if (res_id == 0 || !vs_context_create_blob(c->ctx, res_id, type, flags, size, blob_id, &blob))
+   if (res_id == 0 || !vs_context_create_blob(c->ctx, res_id, type, flags, size, blob_id, &blob)) {
+      /* A context its ring made fatal meanwhile (the blob's memory never
+       * came) leaves the client waiting for this reply, and Mesa's reader
+       * spins on an end of file: the reply without its fd makes it abort
+       * ("invalid cmsghdr") instead. */
+      if (!vs_context_running(c->ctx))
+         send_reply(c, VTEST_CMD_RESOURCE_CREATE_BLOB, &res_id, 1);
       return drop(c, "RESOURCE_CREATE_BLOB type %u flags 0x%x size %llu blob id %llu failed",
                   type, flags, (unsigned long long)size, (unsigned long long)blob_id);
+   }
    /* A client cannot shrink it (os_shm_create) nor seal it further. */
    if (blob.fd_type == VS_FD_TYPE_SHM)
       os_shm_seal_final(blob.fd);

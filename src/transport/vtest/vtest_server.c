@@ -25,6 +25,7 @@
 #include "transport/vtest/idle_policy.h"
 #include "transport/vtest/vtest_client.h"
 #include "transport/vtest/vtest_protocol.h"
+#include "worker/worker_link.h"
 #include "worker/worker_pool.h"
 
 /* How long accepting pauses when out of fds, in ms. */
@@ -172,13 +173,14 @@ worker_prepare(void *data)
    vs_renderer_prewarm(&server->options->renderer);
 }
 
-/* fds: the client's socket, its activity record. */
+/* fds: the client's socket, its activity record, and its link to the
+ * server when a display reads its memory. */
 static int
 worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data)
 {
    struct server *server = data;
    struct client_job cj;
-   if (job_size != sizeof(cj) || fd_count != 2)
+   if (job_size != sizeof(cj) || fd_count < 2 || fd_count > 3)
       return 1;
    memcpy(&cj, job, sizeof(cj));
    struct vtest_activity *activity = vtest_activity_map(fds[1]);
@@ -188,7 +190,11 @@ worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size
     * has its host device. */
    struct vs_context_options worker_options = *server->options;
    worker_options.renderer.sandbox = true;
+   /* The display's registry is the server process's: this one tells it. */
+   struct vs_worker_link *link = fd_count == 3 ? vs_worker_link_start(fds[2], cj.ctx_id) : NULL;
+   worker_options.renderer.shared_registry = vs_worker_link_registry(link);
    int rc = vtest_client_serve_limited(fds[0], cj.ctx_id, &worker_options, &limits) == 0 ? 0 : 1;
+   vs_worker_link_stop(link);
    /* Host work a CPU driver keeps running (gpu-timeout-ms) ends with this process. */
    return vs_context_abandoned_host_work() ? VS_WORKER_EXIT_ABANDONED : rc;
 }
@@ -209,12 +215,27 @@ client_main(void *arg)
       /* The client's worker process, from the pool; this thread waits
        * for it. */
       const struct client_job job = { .ctx_id = ct->ctx_id };
-      const int fds[] = { ct->fd, ct->activity_fd };
-      pid_t pid = vs_worker_pool_run(server->pool, fds, 2, &job, sizeof(job));
+      /* With a display, a link for the worker to tell this process of
+       * its memory (worker/worker_link.h). */
+      struct vs_shared_registry *registry = server->options->renderer.shared_registry;
+      int link[2] = { -1, -1 };
+      if (registry && vs_link_pair(link) != 0)
+         vs_error(ct->ctx_id, "no link to the client's worker (%s); the display cannot show its memory",
+                  strerror(errno));
+      const int fds[] = { ct->fd, ct->activity_fd, link[1] };
+      pid_t pid = vs_worker_pool_run(server->pool, fds, link[1] >= 0 ? 3 : 2, &job, sizeof(job));
+      int err = errno;
+      if (link[1] >= 0)
+         close(link[1]);
       if (pid < 0) {
-         vs_error(ct->ctx_id, "dropping client: no worker process for it: %s", strerror(errno));
+         if (link[0] >= 0)
+            close(link[0]);
+         vs_error(ct->ctx_id, "dropping client: no worker process for it: %s", strerror(err));
       } else {
          vs_info(ct->ctx_id, "client served by worker process %d", (int)pid);
+         /* Until the worker's end closes: when it exits. */
+         if (link[0] >= 0)
+            vs_server_link_serve(link[0], ct->ctx_id, registry, NULL);
          int status = 0;
          while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;

@@ -35,6 +35,10 @@ const char *vn_command_name(uint32_t type);
 extern const uint32_t vn_extension_mask[32];
 /* True if every struct of the extension can cross the wire. */
 bool vn_extension_decodable(const char *name);
+/* The bytes up to the end of the last member of a VkDeviceCreateInfo
+ * chain struct made only of VkBool32 features (VkPhysicalDeviceFeatures2
+ * included); 0 for any other struct. */
+size_t vn_feature_struct_size(VkStructureType type);
 
 struct vn_args_vkCreateBuffer {
    VkDevice device;

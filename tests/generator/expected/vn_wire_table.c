@@ -43,6 +43,14 @@ const uint32_t vn_extension_mask[32] = {
    0x00000009u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000003u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u
 };
 
+size_t
+vn_feature_struct_size(VkStructureType type)
+{
+   switch ((int)type) {
+   default: return 0;
+   }
+}
+
 static const char *const vn_decodable_extensions[] = {
    "VK_TEST_buffer_label",
 };

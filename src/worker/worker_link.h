@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* The link between the server process and one worker process (--isolate
+ * process) whose tenant's memory the server reads: the display's Wayland
+ * clients pass dma-bufs of it, the VM channel names its blobs by resource
+ * id. A socket pair made per job, one end handed to the worker with the
+ * job.
+ *
+ * The worker tells the server of its shared memory (each memfd of its
+ * registry, memory/shared_registry.h, and the render server's blob
+ * resources); the server maps each memfd read-only and lists it in its own
+ * registry as a remote entry, whose mark, fence wait and refresh it asks
+ * of the worker, which runs them on its own entry in a thread of the link
+ * (link_worker.c). The server's end (link_server.c) trusts nothing: the
+ * worker's guest may own it. A message it cannot accept ends that link
+ * with one log line; the worker's memory is gone from the display and the
+ * resource table then, the worker itself goes on. */
+#ifndef VS_WORKER_WORKER_LINK_H
+#define VS_WORKER_WORKER_LINK_H
+
+#include <stdint.h>
+
+struct vs_vm_resource_table;
+struct vs_shared_registry;
+struct vs_worker_link;
+
+/* A connected pair, both ends CLOEXEC and SIGPIPE-free: [0] the server's,
+ * [1] the worker's. 0, or -1 with errno. */
+int vs_link_pair(int fds[2]);
+
+/* In the server, on the thread that waits for the worker: serves the
+ * server's end `fd` (taken) until the worker closes it or breaks the
+ * protocol, then drops what the worker had shared (its registry entries,
+ * its resources). `resources` may be NULL (vtest). */
+void vs_server_link_serve(int fd, uint32_t ctx_id, struct vs_shared_registry *registry,
+                          struct vs_vm_resource_table *resources);
+
+/* Until every server link has taken in what its worker sent before now
+ * (at most a second in all): the registry's miss hook
+ * (vs_shared_registry_on_miss). */
+void vs_server_links_catch_up(void);
+
+/* In the worker, before its context exists: takes `fd`, starts the
+ * thread that answers the server's requests. NULL (logged) on failure. */
+struct vs_worker_link *vs_worker_link_start(int fd, uint32_t ctx_id);
+/* The registry the worker's contexts fill (vs_renderer_options.shared_registry). */
+struct vs_shared_registry *vs_worker_link_registry(struct vs_worker_link *link);
+/* The render server's blob resources: told only for a memfd the registry
+ * holds (the server accepts no other). */
+void vs_worker_link_resource_created(struct vs_worker_link *link, uint32_t res_id, int fd, uint64_t size,
+                                     uint32_t blob_flags);
+void vs_worker_link_resource_destroyed(struct vs_worker_link *link, uint32_t res_id);
+void vs_worker_link_context_ended(struct vs_worker_link *link);
+/* After the context is destroyed: ends the thread, frees the registry. */
+void vs_worker_link_stop(struct vs_worker_link *link);
+
+#endif
