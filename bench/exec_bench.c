@@ -506,6 +506,77 @@ bench_bandwidth(void)
    free_mapped_buffer(&b);
 }
 
+/* scale.comp's pipeline with one set: binding 0 read, binding 1 written;
+ * push constants { count, mul, add }. */
+struct scale_pipeline {
+   VkShaderModule module;
+   VkDescriptorSetLayout dsl;
+   VkPipelineLayout layout;
+   VkPipeline pipe;
+   VkDescriptorPool dpool;
+   VkDescriptorSet set;
+};
+
+static struct scale_pipeline
+scale_pipeline(VkBuffer src, VkBuffer dst)
+{
+   struct scale_pipeline sp;
+   const VkShaderModuleCreateInfo smci = {
+      .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO, .codeSize = sizeof(scale_comp_spv), .pCode = scale_comp_spv,
+   };
+   CHECK(vkCreateShaderModule(g.device, &smci, NULL, &sp.module));
+   const VkDescriptorSetLayoutBinding bindings[2] = {
+      { 0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, NULL },
+      { 1, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, NULL },
+   };
+   const VkDescriptorSetLayoutCreateInfo dslci = {
+      .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO, .bindingCount = 2, .pBindings = bindings,
+   };
+   CHECK(vkCreateDescriptorSetLayout(g.device, &dslci, NULL, &sp.dsl));
+   const VkPushConstantRange range = { VK_SHADER_STAGE_COMPUTE_BIT, 0, 3 * sizeof(uint32_t) };
+   const VkPipelineLayoutCreateInfo plci = {
+      .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO, .setLayoutCount = 1, .pSetLayouts = &sp.dsl,
+      .pushConstantRangeCount = 1, .pPushConstantRanges = &range,
+   };
+   CHECK(vkCreatePipelineLayout(g.device, &plci, NULL, &sp.layout));
+   const VkComputePipelineCreateInfo cpci = {
+      .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+      .stage = { .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, .stage = VK_SHADER_STAGE_COMPUTE_BIT,
+                 .module = sp.module, .pName = "main" },
+      .layout = sp.layout,
+   };
+   CHECK(vkCreateComputePipelines(g.device, VK_NULL_HANDLE, 1, &cpci, NULL, &sp.pipe));
+
+   const VkDescriptorPoolSize pool_size = { VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2 };
+   const VkDescriptorPoolCreateInfo dpci = {
+      .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO, .maxSets = 1,
+      .poolSizeCount = 1, .pPoolSizes = &pool_size,
+   };
+   CHECK(vkCreateDescriptorPool(g.device, &dpci, NULL, &sp.dpool));
+   const VkDescriptorSetAllocateInfo dsai = {
+      .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO, .descriptorPool = sp.dpool, .descriptorSetCount = 1,
+      .pSetLayouts = &sp.dsl,
+   };
+   CHECK(vkAllocateDescriptorSets(g.device, &dsai, &sp.set));
+   const VkDescriptorBufferInfo infos[2] = { { src, 0, VK_WHOLE_SIZE }, { dst, 0, VK_WHOLE_SIZE } };
+   const VkWriteDescriptorSet write = {
+      .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstSet = sp.set, .dstBinding = 0, .descriptorCount = 2,
+      .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .pBufferInfo = infos,
+   };
+   vkUpdateDescriptorSets(g.device, 1, &write, 0, NULL);
+   return sp;
+}
+
+static void
+scale_pipeline_destroy(struct scale_pipeline *sp)
+{
+   vkDestroyDescriptorPool(g.device, sp->dpool, NULL);
+   vkDestroyPipeline(g.device, sp->pipe, NULL);
+   vkDestroyPipelineLayout(g.device, sp->layout, NULL);
+   vkDestroyDescriptorSetLayout(g.device, sp->dsl, NULL);
+   vkDestroyShaderModule(g.device, sp->module, NULL);
+}
+
 /* A 64 MiB compute pass (submit to fence signalled), one sample per pass
  * after a warm-up, in GB/s of buffer data through the shader (64 MiB read,
  * 64 MiB written): a rate, so that like every other rate higher is better.
@@ -524,55 +595,7 @@ bench_compute(void)
       s[i] = i * 2654435761u;
    memset(dst.ptr, 0, size);
 
-   const VkShaderModuleCreateInfo smci = {
-      .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO, .codeSize = sizeof(scale_comp_spv), .pCode = scale_comp_spv,
-   };
-   VkShaderModule module;
-   CHECK(vkCreateShaderModule(g.device, &smci, NULL, &module));
-   const VkDescriptorSetLayoutBinding bindings[2] = {
-      { 0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, NULL },
-      { 1, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, NULL },
-   };
-   const VkDescriptorSetLayoutCreateInfo dslci = {
-      .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO, .bindingCount = 2, .pBindings = bindings,
-   };
-   VkDescriptorSetLayout dsl;
-   CHECK(vkCreateDescriptorSetLayout(g.device, &dslci, NULL, &dsl));
-   const VkPushConstantRange range = { VK_SHADER_STAGE_COMPUTE_BIT, 0, 3 * sizeof(uint32_t) };
-   const VkPipelineLayoutCreateInfo plci = {
-      .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO, .setLayoutCount = 1, .pSetLayouts = &dsl,
-      .pushConstantRangeCount = 1, .pPushConstantRanges = &range,
-   };
-   VkPipelineLayout layout;
-   CHECK(vkCreatePipelineLayout(g.device, &plci, NULL, &layout));
-   const VkComputePipelineCreateInfo cpci = {
-      .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
-      .stage = { .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, .stage = VK_SHADER_STAGE_COMPUTE_BIT,
-                 .module = module, .pName = "main" },
-      .layout = layout,
-   };
-   VkPipeline pipe;
-   CHECK(vkCreateComputePipelines(g.device, VK_NULL_HANDLE, 1, &cpci, NULL, &pipe));
-
-   const VkDescriptorPoolSize pool_size = { VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2 };
-   const VkDescriptorPoolCreateInfo dpci = {
-      .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO, .maxSets = 1,
-      .poolSizeCount = 1, .pPoolSizes = &pool_size,
-   };
-   VkDescriptorPool dpool;
-   CHECK(vkCreateDescriptorPool(g.device, &dpci, NULL, &dpool));
-   const VkDescriptorSetAllocateInfo dsai = {
-      .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO, .descriptorPool = dpool, .descriptorSetCount = 1,
-      .pSetLayouts = &dsl,
-   };
-   VkDescriptorSet set;
-   CHECK(vkAllocateDescriptorSets(g.device, &dsai, &set));
-   const VkDescriptorBufferInfo infos[2] = { { src.buf, 0, VK_WHOLE_SIZE }, { dst.buf, 0, VK_WHOLE_SIZE } };
-   const VkWriteDescriptorSet write = {
-      .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstSet = set, .dstBinding = 0, .descriptorCount = 2,
-      .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .pBufferInfo = infos,
-   };
-   vkUpdateDescriptorSets(g.device, 1, &write, 0, NULL);
+   struct scale_pipeline sp = scale_pipeline(src.buf, dst.buf);
 
    const VkCommandPoolCreateInfo cpoolci = {
       .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
@@ -602,9 +625,9 @@ bench_compute(void)
    for (unsigned p = 0; p < warm + n; p++) {
       const uint32_t add = 1000 + p, pc[3] = { count, mul, add };
       CHECK(vkBeginCommandBuffer(cmd, &begin));
-      vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipe);
-      vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, 1, &set, 0, NULL);
-      vkCmdPushConstants(cmd, layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), pc);
+      vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, sp.pipe);
+      vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, sp.layout, 0, 1, &sp.set, 0, NULL);
+      vkCmdPushConstants(cmd, sp.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), pc);
       vkCmdDispatch(cmd, gx, (groups + gx - 1) / gx, 1);
       vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &barrier,
                            0, NULL, 0, NULL);
@@ -631,11 +654,88 @@ bench_compute(void)
 
    vkDestroyFence(g.device, fence, NULL);
    vkDestroyCommandPool(g.device, cpool, NULL);
-   vkDestroyDescriptorPool(g.device, dpool, NULL);
-   vkDestroyPipeline(g.device, pipe, NULL);
-   vkDestroyPipelineLayout(g.device, layout, NULL);
-   vkDestroyDescriptorSetLayout(g.device, dsl, NULL);
-   vkDestroyShaderModule(g.device, module, NULL);
+   scale_pipeline_destroy(&sp);
+   free_mapped_buffer(&src);
+   free_mapped_buffer(&dst);
+}
+
+/* llama.cpp's shape of a recording (bench/llama.sh): per dispatch a
+ * descriptor bind, push constants, a one-group dispatch and a barrier,
+ * RECORD_MANY_COMMANDS commands in all; submitted and waited for. What
+ * the server adds per command for the binds and dispatches it checks
+ * (their sets, layouts and pipeline), beside record-many's barriers. */
+struct record_dispatch {
+   struct record_submit rs;
+   struct scale_pipeline sp;
+};
+
+static void
+record_dispatch_step(void *arg)
+{
+   struct record_dispatch *rd = arg;
+   const VkCommandBufferBeginInfo bi = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+      .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+   };
+   const VkMemoryBarrier barrier = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+      .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+      .dstAccessMask = VK_ACCESS_SHADER_READ_BIT,
+   };
+   CHECK(vkBeginCommandBuffer(rd->rs.cmd, &bi));
+   vkCmdBindPipeline(rd->rs.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, rd->sp.pipe);
+   for (uint32_t i = 0; i < RECORD_MANY_COMMANDS / 4; i++) {
+      const uint32_t pc[3] = { 64, 3, i };
+      vkCmdBindDescriptorSets(rd->rs.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, rd->sp.layout, 0, 1, &rd->sp.set, 0, NULL);
+      vkCmdPushConstants(rd->rs.cmd, rd->sp.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), pc);
+      vkCmdDispatch(rd->rs.cmd, 1, 1, 1);
+      vkCmdPipelineBarrier(rd->rs.cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1,
+                           &barrier, 0, NULL, 0, NULL);
+   }
+   const VkMemoryBarrier to_host = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+      .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+      .dstAccessMask = VK_ACCESS_HOST_READ_BIT,
+   };
+   vkCmdPipelineBarrier(rd->rs.cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host,
+                        0, NULL, 0, NULL);
+   CHECK(vkEndCommandBuffer(rd->rs.cmd));
+   const VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
+                             .pCommandBuffers = &rd->rs.cmd };
+   CHECK(vkQueueSubmit(g.queue, 1, &si, rd->rs.fence));
+   CHECK(vkWaitForFences(g.device, 1, &rd->rs.fence, VK_TRUE, FENCE_TIMEOUT_NS));
+   CHECK(vkResetFences(g.device, 1, &rd->rs.fence));
+}
+
+static void
+bench_record_dispatch(void)
+{
+   struct mapped_buffer src = mapped_buffer(4096), dst = mapped_buffer(4096);
+   memset(src.ptr, 0, 4096);
+   struct record_dispatch rd = { .sp = scale_pipeline(src.buf, dst.buf), .rs = { .fence = create_fence() } };
+   const VkCommandPoolCreateInfo pci = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+      .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+      .queueFamilyIndex = g.family,
+   };
+   VkCommandPool pool;
+   CHECK(vkCreateCommandPool(g.device, &pci, NULL, &pool));
+   const VkCommandBufferAllocateInfo cai = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+      .commandPool = pool,
+      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+      .commandBufferCount = 1,
+   };
+   CHECK(vkAllocateCommandBuffers(g.device, &cai, &rd.rs.cmd));
+   printf("# %u commands a recording: bind set, push constants, dispatch, barrier\n", RECORD_MANY_COMMANDS);
+   sample_steps("record_dispatch_us", 20, iters(300), record_dispatch_step, &rd);
+   /* Every dispatch ran: the last one's add (i) is in dst. */
+   const uint32_t *d = dst.ptr;
+   if (d[63] != RECORD_MANY_COMMANDS / 4 - 1 + 63)
+      die("record-dispatch: dst[63] = %u, want %u", d[63], RECORD_MANY_COMMANDS / 4 - 1 + 63);
+   vkDestroyCommandPool(g.device, pool, NULL);
+   vkDestroyFence(g.device, rd.rs.fence, NULL);
+   scale_pipeline_destroy(&rd.sp);
    free_mapped_buffer(&src);
    free_mapped_buffer(&dst);
 }
@@ -658,6 +758,7 @@ static const struct workload {
    { "submit-spin", bench_submit_spin },
    { "record-submit", bench_record_submit },
    { "record-many", bench_record_many },
+   { "record-dispatch", bench_record_dispatch },
    { "fence-status", bench_fence_status },
    { "sync-call", bench_sync_call },
    { "submit-rate", bench_submit_rate },

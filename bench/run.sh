@@ -328,7 +328,7 @@ measure_idle() {
 }
 
 # --- the runs ----------------------------------------------------------------
-workloads=(vulkaninfo submit submit-spin fence-status sync-call submit-rate record-many alloc-free alloc-map-free bandwidth compute vkmark)
+workloads=(vulkaninfo submit submit-spin fence-status sync-call submit-rate record-many record-dispatch alloc-free alloc-map-free bandwidth compute vkmark)
 for tool in vulkaninfo vkmark; do
   "${place[@]}" sh -c "command -v $tool" >/dev/null 2>&1 \
     || for side in "${sides[@]}"; do failed[$side/$tool]="n/a: $tool not installed"; done
@@ -452,6 +452,7 @@ fence_status_us     fence-status   us   lower  -      vkGetFenceStatus (signalle
 sync_call_us        sync-call      us   lower  -      synchronous call (vkGetImageSubresourceLayout)
 submit_rate_kps     submit-rate    k/s  higher -      tiny submits (250 per fence)
 record_many_us      record-many    us   lower  -      1600 barriers recorded, submitted, waited for
+record_dispatch_us  record-dispatch us  lower  -      1600 binds, push constants, dispatches, barriers
 alloc_free_us       alloc-free     us   lower  -      allocate + free 1 MiB host-visible
 alloc_map_free_us   alloc-map-free us   lower  <=4x   allocate + map + free 1 MiB
 write_gbps          bandwidth      GB/s higher >=0.9x mapped memory write (256 MiB)

@@ -3,7 +3,7 @@
 # Builds the test VM's guest: a Debian 13 kernel and a compressed initramfs
 # holding just what the guest workload needs (busybox, the virtio modules,
 # Mesa's Venus driver 25.0.7, the Vulkan loader, vulkaninfo, vkmark with its
-# data, and this checkout's test clients and guest compositor), all taken from the Debian
+# data, vkcube, and this checkout's test clients and guest compositor), all taken from the Debian
 # packages installed in the trixie root (scripts/trixie-root.sh). Prints
 # the directory holding `vmlinuz` and `initrd.img`; everything else goes to
 # stderr.
@@ -46,6 +46,9 @@ if [ "${1:-}" = --inside ]; then
   virtio_lib=$(sed -n 's/.*"library_path": *"\([^"]*\)".*/\1/p' "$icd")
   case $virtio_lib in /*) ;; *) virtio_lib=/usr/lib/x86_64-linux-gnu/$virtio_lib ;; esac
   elves=(/usr/bin/vulkaninfo /usr/bin/vkmark "$virtio_lib" /usr/lib/x86_64-linux-gnu/vkmark/headless.so "$@")
+  # vkcube on the VM display (vmtest=display-apps): Debian ships it with a
+  # Wayland build of its own or a --wsi switch, depending on the release.
+  for f in /usr/bin/vkcube-wayland /usr/bin/vkcube; do if [ -x "$f" ]; then elves+=("$f"); fi; done
   for f in "${elves[@]}"; do
     case $f in /tmp/*) cp "$f" "$stage/usr/bin/" ;; *) mkdir -p "$stage$(dirname "$f")"; cp -L "$f" "$stage$f" ;; esac
     ldd "$f" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'

@@ -10,13 +10,15 @@
 # libraries) they run from DIR through trixie's own ld-linux instead, on
 # any glibc (the GPU machines), and the server runs on the host as it is.
 #
-#   scripts/vm-run.sh [--server PATH|stock] [--accel tcg|kvm] [--workload short|bench|display]
+#   scripts/vm-run.sh [--server PATH|stock] [--accel tcg|kvm] [--workload short|bench|display|display-apps]
 #                     [--timeout SECONDS] [--host-icd JSON] [--host-bundle DIR] [--vm-display]
 #                     OUT_DIR IMAGE_DIR
 #
 # OUT_DIR gets guest.log (the guest's console: VMTEST lines, tests/vm/init),
 # qemu.log (QEMU's and the render server's stderr), serial.log (the kernel's
-# console), command.txt (the QEMU command line). Exit status: QEMU's (124:
+# console), command.txt (the QEMU command line); while the VM runs,
+# OUT_DIR/live links to the directory they are written to (a test that
+# acts on the guest's cues reads guest.log and qemu.log there). Exit status: QEMU's (124:
 # the timeout stopped it). --host-icd: the host Vulkan driver the server
 # uses, a path inside the root (default: lavapipe). --vm-display: the guest
 # gets the presentation channel's virtio-serial port
@@ -115,11 +117,13 @@ if [ -n "$bundle" ]; then
   work=$(mktemp -d /tmp/vm-run.XXXXXX)
   trap 'rm -rf "$work"' EXIT
   cp "$image/vmlinuz" "$image/initrd.img" "$work/"
+  ln -sfn "$work" "$out/live"
   rc=0
   bash "$0" --inside "$work" "$accel" "$workload" "$limit" "$server" "$icd" "$bundle" "$vm_display" || rc=$?
   for f in guest.log qemu.log serial.log command.txt xvfb.log vm.h264; do
     if [ -f "$work/$f" ]; then cp "$work/$f" "$out/$f"; fi
   done
+  rm -f "$out/live"
   # The console's tty wrote CRLF.
   [ ! -f "$out/guest.log" ] || sed -i 's/\r$//' "$out/guest.log"
   exit "$rc"
@@ -146,11 +150,13 @@ else
   inner_server=$inner/$(basename "$server")
 fi
 cp "$0" "$work/vm-run.sh"
+ln -sfn "$work" "$out/live"
 rc=0
 "$top/scripts/in-root.sh" "$root" bash "$inner/vm-run.sh" --inside "$inner" "$accel" "$workload" "$limit" \
   "$inner_server" "$icd" "" "$vm_display" || rc=$?
 for f in guest.log qemu.log serial.log command.txt xvfb.log vm.h264; do
   if [ -f "$work/$f" ]; then cp "$work/$f" "$out/$f"; fi
 done
+rm -f "$out/live"
 [ ! -f "$out/guest.log" ] || sed -i 's/\r$//' "$out/guest.log"
 exit "$rc"

@@ -16,7 +16,10 @@
 # recording decodes to whole frames in strictly increasing order, at least
 # MIN of each run; the server's exit figures count frames from its own
 # memory; each hostile message got one
-# refusal line and the server logged no other error. The first run builds
+# refusal line and the server logged no other error. Then a second boot
+# (workload display-apps) with --http --input: vkcube runs on the VM's
+# display, Chromium draws the page live (commit->drawn figures) and
+# presses Escape, and vkcube must quit on that key. The first run builds
 # the guest image (tests/test_vm.sh); VM_TEST=0 skips this test.
 . "$(dirname "$0")/lib.sh"
 
@@ -46,9 +49,9 @@ note "guest image $image ($((SECONDS - t0)) s to build or find)"
 
 accel=${VM_ACCEL:-}
 if [ -z "$accel" ]; then accel=tcg; [ -r /dev/kvm ] && [ -w /dev/kvm ] && accel=kvm; fi
-run_vm() {
-  "$top/scripts/vm-run.sh" --server "$SERVER_BIN" --accel "$1" --workload display --vm-display --timeout 480 \
-    "$TEST_TMP/vm" "$image" >"$TEST_TMP/vm-run.out" 2>&1
+run_vm() { # ACCEL [WORKLOAD OUT_DIR]
+  "$top/scripts/vm-run.sh" --server "$SERVER_BIN" --accel "$1" --workload "${2:-display}" --vm-display --timeout 480 \
+    "${3:-$TEST_TMP/vm}" "$image" >"$TEST_TMP/vm-run${2:+-$2}.out" 2>&1
 }
 t1=$SECONDS
 rc=0
@@ -107,6 +110,60 @@ check "the guest finished its workload and powered off (QEMU status $rc)" grep -
 if [ "$N_FAIL" -gt 0 ]; then
   grep '^  present|' "$log" | tail -n 8 || true
   printf '%s\n' "$errors" | head -n 8 | sed 's/^/     server| /'
+  show_tail "$qlog" 15
+fi
+
+# --- The page in a browser: vkcube live, and the page's keys reach it ---------
+# A second boot (vmtest=display-apps), the server with --http --input:
+# once the guest says vkcube is starting, Chromium opens the page the
+# server logged, watches it (commit->drawn figures), then presses Escape;
+# vkcube quits on it, which ends the guest's cube step.
+CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$CHROMIUM" ]; then
+  skip "the browser view: chromium is not installed (Debian package chromium; run scripts/setup.sh)"
+  finish
+fi
+apps=$TEST_TMP/apps
+mkdir -p "$apps"
+(
+  live=$apps/live deadline=$((SECONDS + 420)) url=""
+  until grep -aq '^VMTEST cube starting' "$live/guest.log" 2>/dev/null || [ $SECONDS -ge $deadline ]; do sleep 0.5; done
+  url=$(grep -aohE 'http://[^ ]+token=[^ ]+' "$live/qemu.log" 2>/dev/null | head -n1)
+  [ -n "$url" ] || { echo "no viewer URL in the server's log" >"$apps/browser.out"; exit 0; }
+  timeout -k 5 240 python3 "$TESTS_DIR/display/cdp_view.py" "$CHROMIUM" "$apps/profile" "$url" latency-escape 20 5 \
+    "$apps/cube.png" >"$apps/browser.out" 2>&1 || echo "cdp_view status $?" >>"$apps/browser.out"
+) &
+BG_PIDS+=("$!")
+t1=$SECONDS rc=0
+VENUS_SERVER_OPTIONS="--http 127.0.0.1:0 --input" run_vm "$accel" display-apps "$apps" || rc=$?
+wait "${BG_PIDS[-1]}" 2>/dev/null || true
+note "VM ($accel, display-apps): $((SECONDS - t1)) s from power-on to power-off, QEMU status $rc"
+log=$apps/guest.log qlog=$apps/qemu.log
+if [ ! -f "$log" ]; then
+  fail "display-apps: no guest console log: $(describe_rc "$rc")"; show_tail "$TEST_TMP/vm-run-display-apps.out"; finish
+fi
+page=$(grep -E '^browser: [0-9]+ s after' "$apps/browser.out" || true)
+if [ -n "$page" ] && grep -q '^pressed Escape' "$apps/browser.out"; then
+  pass "Chromium drew the VM's vkcube live: ${page#browser: }"
+else
+  fail "the browser view of the VM: $(tr '\n' ' ' <"$apps/browser.out" 2>/dev/null | tail -c 400)"
+fi
+step_check cube "vkcube-wayland ran on the VM display until the page's Escape key reached it"
+size=$(ffprobe -v error -select_streams v -show_entries stream=width,height -of csv=p=0:s=x "$apps/vm.h264" 2>/dev/null | head -n1)
+if [ -n "$size" ] && out=$(python3 "$TESTS_DIR/display/check_stream.py" cube "$apps/vm.h264" "${size%x*}" "${size#*x}" 30 2>&1); then
+  pass "the recording of vkcube ($size): $out"
+else
+  fail "the recording of vkcube: ${out:-no vm.h264}"
+fi
+figures=$(grep -E 'display: vm channel: [0-9]+ commits' "$qlog" || true)
+if printf '%s\n' "$figures" | grep -qE 'vm channel: [0-9]+ commits, [1-9][0-9]* shown from server memory'; then
+  pass "vkcube's frames were read from the server's own memory: ${figures#*display: }"
+else
+  fail "no vkcube frame came from server memory: ${figures:-no vm channel figures in the server log}"
+fi
+check "the display-apps guest powered off (QEMU status $rc)" grep -q '^VMTEST done' "$log"
+if [ "$N_FAIL" -gt 0 ]; then
+  grep '^  present|' "$log" | tail -n 8 || true
   show_tail "$qlog" 15
 fi
 finish

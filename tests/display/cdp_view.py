@@ -22,6 +22,9 @@ it waits on the page's window.vsStats) on the display's page.
       watches SECONDS (window 800x600), then prints commit->decoded and
       commit->drawn (median, p99) after WARMUP_S, and the p99 of commit->drawn
       in the first and the last 10 s of that span (growth check)
+  cdp_view.py CHROMIUM USER_DATA_DIR URL latency-escape SECONDS WARMUP_S [SHOT.png]
+      as latency, then presses Escape in the page (vkcube quits on it: a
+      guest app's proof that the page's keys reach it)
   cdp_view.py CHROMIUM USER_DATA_DIR URL foreign
       a hostile site: serves a page of its own (another origin,
       http://127.0.0.1:OTHER_PORT) that opens URL's stream, token and all,
@@ -243,7 +246,7 @@ def foreign_site(viewer_url):
 def main():
     chromium, profile, url, mode = sys.argv[1:5]
     args = sys.argv[5:]
-    size = {'input': (800, 450), 'latency': (800, 600)}.get(mode, (400, 300))
+    size = {'input': (800, 450), 'latency': (800, 600), 'latency-escape': (800, 600)}.get(mode, (400, 300))
     if mode == 'foreign':
         url = foreign_site(url)
     proc, ws = open_page(chromium, profile, url, *size)
@@ -323,7 +326,7 @@ def main():
                       seconds, back, keyint, fresh[1], pct(after, 0.5), len(stale), stats.get('skipped'),
                       stats.get('keyRequests')))
             return 0
-        if mode == 'latency':
+        if mode in ('latency', 'latency-escape'):
             seconds, warmup = float(args[0]), float(args[1])
             stats = ws.wait_decoded(1)
             t0 = ws.eval('performance.timeOrigin + performance.now()')
@@ -356,6 +359,13 @@ def main():
             print('browser: per 10 s window, commit->drawn p99 %s ms; commit->decoded p99 %s ms' % (
                 ' '.join('%.1f' % pct([r[2] for r in w], 0.99) for w in windows if w),
                 ' '.join('%.1f' % pct([r[1] for r in w], 0.99) for w in windows if w)))
+            if mode == 'latency-escape':
+                if not ws.stats().get('input'):
+                    print('the page says input is not allowed')
+                    return 1
+                key_event(ws, 'rawKeyDown', 'Escape', 'Escape', 0x1b)
+                key_event(ws, 'keyUp', 'Escape', 'Escape', 0x1b)
+                print('pressed Escape in the page')
             return 0
         raise SystemExit('unknown mode ' + mode)
     finally:
