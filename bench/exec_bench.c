@@ -213,28 +213,69 @@ bench_submit(void)
    vkDestroyFence(g.device, fence, NULL);
 }
 
+/* One command buffer re-recorded for each step, and its fence. */
 struct record_submit {
+   VkCommandPool pool;
    VkCommandBuffer cmd;
    VkBuffer buf;
    VkFence fence;
 };
 
 static void
-record_submit_step(void *arg)
+record_submit_init(struct record_submit *rs)
 {
-   struct record_submit *rs = arg;
+   const VkCommandPoolCreateInfo pci = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+      .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+      .queueFamilyIndex = g.family,
+   };
+   CHECK(vkCreateCommandPool(g.device, &pci, NULL, &rs->pool));
+   const VkCommandBufferAllocateInfo cai = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+      .commandPool = rs->pool,
+      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+      .commandBufferCount = 1,
+   };
+   CHECK(vkAllocateCommandBuffers(g.device, &cai, &rs->cmd));
+   rs->fence = create_fence();
+}
+
+static void
+record_submit_fini(struct record_submit *rs)
+{
+   vkDestroyCommandPool(g.device, rs->pool, NULL);
+   vkDestroyFence(g.device, rs->fence, NULL);
+}
+
+static void
+record_begin(struct record_submit *rs)
+{
    const VkCommandBufferBeginInfo bi = {
       .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
       .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
    };
    CHECK(vkBeginCommandBuffer(rs->cmd, &bi));
-   vkCmdFillBuffer(rs->cmd, rs->buf, 0, 4096, 0x2a2a2a2au);
+}
+
+/* Ends the recording, submits it and waits for it. */
+static void
+record_end_submit_wait(struct record_submit *rs)
+{
    CHECK(vkEndCommandBuffer(rs->cmd));
    const VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
                              .pCommandBuffers = &rs->cmd };
    CHECK(vkQueueSubmit(g.queue, 1, &si, rs->fence));
    CHECK(vkWaitForFences(g.device, 1, &rs->fence, VK_TRUE, FENCE_TIMEOUT_NS));
    CHECK(vkResetFences(g.device, 1, &rs->fence));
+}
+
+static void
+record_submit_step(void *arg)
+{
+   struct record_submit *rs = arg;
+   record_begin(rs);
+   vkCmdFillBuffer(rs->cmd, rs->buf, 0, 4096, 0x2a2a2a2au);
+   record_end_submit_wait(rs);
 }
 
 /* Many small commands a recording (llama.cpp records ~1600 per generated
@@ -246,25 +287,16 @@ static void
 record_many_step(void *arg)
 {
    struct record_submit *rs = arg;
-   const VkCommandBufferBeginInfo bi = {
-      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-      .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
-   };
    const VkMemoryBarrier barrier = {
       .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
       .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
       .dstAccessMask = VK_ACCESS_SHADER_READ_BIT,
    };
-   CHECK(vkBeginCommandBuffer(rs->cmd, &bi));
+   record_begin(rs);
    for (uint32_t i = 0; i < RECORD_MANY_COMMANDS; i++)
       vkCmdPipelineBarrier(rs->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1,
                            &barrier, 0, NULL, 0, NULL);
-   CHECK(vkEndCommandBuffer(rs->cmd));
-   const VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
-                             .pCommandBuffers = &rs->cmd };
-   CHECK(vkQueueSubmit(g.queue, 1, &si, rs->fence));
-   CHECK(vkWaitForFences(g.device, 1, &rs->fence, VK_TRUE, FENCE_TIMEOUT_NS));
-   CHECK(vkResetFences(g.device, 1, &rs->fence));
+   record_end_submit_wait(rs);
 }
 
 /* A command buffer re-recorded (one small fill), submitted and waited for
@@ -274,49 +306,21 @@ static void
 bench_record_submit(void)
 {
    struct mapped_buffer b = mapped_buffer(4096);
-   const VkCommandPoolCreateInfo pci = {
-      .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-      .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
-      .queueFamilyIndex = g.family,
-   };
-   VkCommandPool pool;
-   CHECK(vkCreateCommandPool(g.device, &pci, NULL, &pool));
-   struct record_submit rs = { .buf = b.buf, .fence = create_fence() };
-   const VkCommandBufferAllocateInfo cai = {
-      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-      .commandPool = pool,
-      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-      .commandBufferCount = 1,
-   };
-   CHECK(vkAllocateCommandBuffers(g.device, &cai, &rs.cmd));
+   struct record_submit rs = { .buf = b.buf };
+   record_submit_init(&rs);
    sample_steps("record_submit_us", 200, iters(2000), record_submit_step, &rs);
-   vkDestroyCommandPool(g.device, pool, NULL);
-   vkDestroyFence(g.device, rs.fence, NULL);
+   record_submit_fini(&rs);
    free_mapped_buffer(&b);
 }
 
 static void
 bench_record_many(void)
 {
-   const VkCommandPoolCreateInfo pci = {
-      .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-      .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
-      .queueFamilyIndex = g.family,
-   };
-   VkCommandPool pool;
-   CHECK(vkCreateCommandPool(g.device, &pci, NULL, &pool));
-   struct record_submit rs = { .fence = create_fence() };
-   const VkCommandBufferAllocateInfo cai = {
-      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-      .commandPool = pool,
-      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-      .commandBufferCount = 1,
-   };
-   CHECK(vkAllocateCommandBuffers(g.device, &cai, &rs.cmd));
+   struct record_submit rs = { 0 };
+   record_submit_init(&rs);
    printf("# %u vkCmdPipelineBarrier a recording\n", RECORD_MANY_COMMANDS);
    sample_steps("record_many_us", 20, iters(300), record_many_step, &rs);
-   vkDestroyCommandPool(g.device, pool, NULL);
-   vkDestroyFence(g.device, rs.fence, NULL);
+   record_submit_fini(&rs);
 }
 
 static void
@@ -673,38 +677,30 @@ static void
 record_dispatch_step(void *arg)
 {
    struct record_dispatch *rd = arg;
-   const VkCommandBufferBeginInfo bi = {
-      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-      .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
-   };
    const VkMemoryBarrier barrier = {
       .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
       .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
       .dstAccessMask = VK_ACCESS_SHADER_READ_BIT,
    };
-   CHECK(vkBeginCommandBuffer(rd->rs.cmd, &bi));
-   vkCmdBindPipeline(rd->rs.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, rd->sp.pipe);
-   for (uint32_t i = 0; i < RECORD_MANY_COMMANDS / 4; i++) {
-      const uint32_t pc[3] = { 64, 3, i };
-      vkCmdBindDescriptorSets(rd->rs.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, rd->sp.layout, 0, 1, &rd->sp.set, 0, NULL);
-      vkCmdPushConstants(rd->rs.cmd, rd->sp.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), pc);
-      vkCmdDispatch(rd->rs.cmd, 1, 1, 1);
-      vkCmdPipelineBarrier(rd->rs.cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1,
-                           &barrier, 0, NULL, 0, NULL);
-   }
    const VkMemoryBarrier to_host = {
       .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
       .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
       .dstAccessMask = VK_ACCESS_HOST_READ_BIT,
    };
-   vkCmdPipelineBarrier(rd->rs.cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host,
-                        0, NULL, 0, NULL);
-   CHECK(vkEndCommandBuffer(rd->rs.cmd));
-   const VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
-                             .pCommandBuffers = &rd->rs.cmd };
-   CHECK(vkQueueSubmit(g.queue, 1, &si, rd->rs.fence));
-   CHECK(vkWaitForFences(g.device, 1, &rd->rs.fence, VK_TRUE, FENCE_TIMEOUT_NS));
-   CHECK(vkResetFences(g.device, 1, &rd->rs.fence));
+   VkCommandBuffer cmd = rd->rs.cmd;
+   record_begin(&rd->rs);
+   vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, rd->sp.pipe);
+   for (uint32_t i = 0; i < RECORD_MANY_COMMANDS / 4; i++) {
+      const uint32_t pc[3] = { 64, 3, i };
+      vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, rd->sp.layout, 0, 1, &rd->sp.set, 0, NULL);
+      vkCmdPushConstants(cmd, rd->sp.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), pc);
+      vkCmdDispatch(cmd, 1, 1, 1);
+      vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1,
+                           &barrier, 0, NULL, 0, NULL);
+   }
+   vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0,
+                        NULL, 0, NULL);
+   record_end_submit_wait(&rd->rs);
 }
 
 static void
@@ -712,29 +708,15 @@ bench_record_dispatch(void)
 {
    struct mapped_buffer src = mapped_buffer(4096), dst = mapped_buffer(4096);
    memset(src.ptr, 0, 4096);
-   struct record_dispatch rd = { .sp = scale_pipeline(src.buf, dst.buf), .rs = { .fence = create_fence() } };
-   const VkCommandPoolCreateInfo pci = {
-      .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-      .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
-      .queueFamilyIndex = g.family,
-   };
-   VkCommandPool pool;
-   CHECK(vkCreateCommandPool(g.device, &pci, NULL, &pool));
-   const VkCommandBufferAllocateInfo cai = {
-      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-      .commandPool = pool,
-      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-      .commandBufferCount = 1,
-   };
-   CHECK(vkAllocateCommandBuffers(g.device, &cai, &rd.rs.cmd));
+   struct record_dispatch rd = { .sp = scale_pipeline(src.buf, dst.buf) };
+   record_submit_init(&rd.rs);
    printf("# %u commands a recording: bind set, push constants, dispatch, barrier\n", RECORD_MANY_COMMANDS);
    sample_steps("record_dispatch_us", 20, iters(300), record_dispatch_step, &rd);
    /* Every dispatch ran: the last one's add (i) is in dst. */
    const uint32_t *d = dst.ptr;
    if (d[63] != RECORD_MANY_COMMANDS / 4 - 1 + 63)
       die("record-dispatch: dst[63] = %u, want %u", d[63], RECORD_MANY_COMMANDS / 4 - 1 + 63);
-   vkDestroyCommandPool(g.device, pool, NULL);
-   vkDestroyFence(g.device, rd.rs.fence, NULL);
+   record_submit_fini(&rd.rs);
    scale_pipeline_destroy(&rd.sp);
    free_mapped_buffer(&src);
    free_mapped_buffer(&dst);

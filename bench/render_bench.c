@@ -4,14 +4,19 @@
  * them) that renders frames offscreen at several sizes and prints the frame
  * rate, natively and through the server alike, for the ratio.
  *
- * Usage: render_bench [--seconds S] [--frames-in-flight N] [--linear] [--depth] [--semaphore] [WxH...]
+ * Usage: render_bench [--seconds S] [--frames-in-flight N] [--linear] [--depth] [--semaphore]
+ *                     [--start-at UNIX_MS] [WxH...]
  *   (default: 2 s per size, 2 frames in flight, 320x240 1280x720 1920x1080
  *   3840x2160; --linear: LINEAR color targets, --depth: a depth attachment
  *   too, --semaphore: each frame waits on a semaphore an empty submission
  *   signals, the three things a guest WSI frame is on the host. On NVIDIA
  *   580.159.04 --linear --depth natively loses the device and leaves the
  *   GPU hung, which is why the server does not create such images LINEAR
- *   there: see src/renderer/image.c)
+ *   there: see src/renderer/image.c; --start-at: the first size's timed
+ *   frames start at that wall-clock time (milliseconds since the epoch),
+ *   after its warm-up, so that clients started together measure the same
+ *   span however long each took to start: bench/tenants.sh's per-client
+ *   spread is then the host's sharing, not the start-up's order)
  *
  * Each frame is what a simple game frame is to the driver: one command
  * buffer with a render pass (cleared color target), 16 blended draws of a
@@ -25,11 +30,14 @@
  *
  * Output, one line per size:
  *   render WxH: FPS: F frame_ms: M frames: N hash: H wait_us: W submit_us: S
- * (W, S: the mean time per frame in vkWaitForFences and vkQueueSubmit) */
+ * (W, S: the mean time per frame in vkWaitForFences and vkQueueSubmit),
+ * with --start-at then " late_ms: L" (how far past the start time the
+ * timed frames began: a client not ready in time). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <vulkan/vulkan.h>
 
 #include "vk_util.h"
@@ -46,6 +54,30 @@
  * semaphore that an empty submission signals just before (what Venus'
  * WSI acquire turns into on the host). */
 static bool opt_linear, opt_semaphore;
+/* --start-at: 0, or when the timed frames start (ms since the epoch). */
+static double opt_start_at_ms;
+
+static double
+wall_ms(void)
+{
+   struct timespec ts;
+   clock_gettime(CLOCK_REALTIME, &ts);
+   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Sleeps until --start-at; how late the caller was for it (ms, >= 0). */
+static double
+wait_for_start(void)
+{
+   double late = wall_ms() - opt_start_at_ms;
+   while (late < 0) {
+      const long long left_us = (long long)(-late * 1e3) + 1;
+      const struct timespec ts = { .tv_sec = (time_t)(left_us / 1000000), .tv_nsec = (long)(left_us % 1000000) * 1000 };
+      nanosleep(&ts, NULL);
+      late = wall_ms() - opt_start_at_ms;
+   }
+   return late;
+}
 /* --depth: a D32 depth attachment too, depth-tested (vkmark's 3D scenes). */
 static bool opt_depth;
 
@@ -468,7 +500,7 @@ run_size(struct vkt *t, struct scene *s, uint32_t w, uint32_t h, double seconds,
    double start = 0, end = 0;
    /* Time in the driver's fence wait and submit over the timed frames: where
     * a frame's time goes natively and, through the server, on the guest. */
-   double wait_ms = 0, submit_ms = 0;
+   double wait_ms = 0, submit_ms = 0, late_ms = -1;
    const uint32_t warmup = 10;
    for (;;) {
       uint32_t slot = (uint32_t)(frame % in_flight);
@@ -476,6 +508,12 @@ run_size(struct vkt *t, struct scene *s, uint32_t w, uint32_t h, double seconds,
       CHECK(vkWaitForFences(t->device, 1, &fences[slot], VK_TRUE, 20000000000ull));
       if (frame > warmup)
          wait_ms += vkt_now_ms() - w0;
+      if (frame == warmup && opt_start_at_ms > 0) {
+         /* Idle at the start line: the warm-up's frames all done. */
+         CHECK(vkWaitForFences(t->device, in_flight, fences, VK_TRUE, 20000000000ull));
+         late_ms = wait_for_start();
+         opt_start_at_ms = 0;
+      }
       if (frame == warmup)
          start = vkt_now_ms();
       if (frame > warmup) {
@@ -528,9 +566,12 @@ run_size(struct vkt *t, struct scene *s, uint32_t w, uint32_t h, double seconds,
    uint64_t hash = fnv1a((const uint8_t *)rb.map, (size_t)w * h * 4);
 
    double ms = end - start;
-   printf("render %ux%u: FPS: %.1f frame_ms: %.3f frames: %llu hash: %016llx wait_us: %.1f submit_us: %.1f\n", w, h,
+   printf("render %ux%u: FPS: %.1f frame_ms: %.3f frames: %llu hash: %016llx wait_us: %.1f submit_us: %.1f", w, h,
           timed * 1000.0 / ms, ms / (double)timed, (unsigned long long)timed, (unsigned long long)hash,
           wait_ms * 1000.0 / (double)timed, submit_ms * 1000.0 / (double)timed);
+   if (late_ms >= 0)
+      printf(" late_ms: %.1f", late_ms);
+   printf("\n");
    fflush(stdout);
 
    vkFreeCommandBuffers(t->device, s->cmd_pool, 1, &copy);
@@ -561,6 +602,8 @@ main(int argc, char **argv)
          opt_depth = true;
       } else if (!strcmp(argv[i], "--semaphore")) {
          opt_semaphore = true;
+      } else if (!strcmp(argv[i], "--start-at") && i + 1 < argc) {
+         opt_start_at_ms = atof(argv[++i]);
       } else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
          seconds = atof(argv[++i]);
       } else if (!strcmp(argv[i], "--frames-in-flight") && i + 1 < argc) {
@@ -574,7 +617,8 @@ main(int argc, char **argv)
          sizes[nsizes][1] = h;
          nsizes++;
       } else {
-         fprintf(stderr, "usage: render_bench [--seconds S] [--frames-in-flight N] [--linear] [--depth] [--semaphore] [WxH...]\n");
+         fprintf(stderr, "usage: render_bench [--seconds S] [--frames-in-flight N] [--linear] [--depth] [--semaphore] "
+                         "[--start-at UNIX_MS] [WxH...]\n");
          return 2;
       }
    }

@@ -13,7 +13,8 @@
 #   scaling  N render_bench clients at SIZE at once for SECONDS (each N of
 #            TENANTS): natively (N processes), through --isolate thread and
 #            through the default; aggregate FPS, its ratio to native, and the
-#            lowest and highest client
+#            lowest and highest client, over one span all of them start
+#            together (render_bench --start-at)
 #
 #   bench/tenants.sh [BUILD_DIR]        (lavapipe; TENANTS="16 32" SIZE=1280x720 ...)
 #
@@ -63,10 +64,14 @@ tenants_memory() {
 }
 
 # scaling LABEL N RUNNER: N render_bench at once.
+# Their timed frames start together (render_bench --start-at), START_MS
+# after launch (default 2 s + 250 ms a client): each client's FPS is then
+# its share of the same span, whatever its start-up took.
 tenants_scaling() {
-  local label=$1 n=$2 runner=$3 i pids=() f fps sum=0 min="" max="" ok=0
+  local label=$1 n=$2 runner=$3 i pids=() f fps sum=0 min="" max="" ok=0 late=0 late_max=0 l
+  local start_at=$(( $(date +%s%3N) + ${START_MS:-$((2000 + 250 * n))} ))
   for i in $(seq "$n"); do
-    LIMIT=600 $runner "$build/bench/render_bench" --seconds "$SECONDS_EACH" "$SIZE" \
+    LIMIT=600 $runner "$build/bench/render_bench" --seconds "$SECONDS_EACH" --start-at "$start_at" "$SIZE" \
       >"$logs/tenants-$label-$n-$i.out" 2>&1 &
     pids+=($!)
   done
@@ -76,12 +81,19 @@ tenants_scaling() {
     fps=$(sed -nE 's/^render [0-9]+x[0-9]+: FPS: ([0-9.]+).*/\1/p' "$f")
     [ -n "$fps" ] || continue
     ok=$((ok + 1))
+    l=$(sed -nE 's/.* late_ms: ([0-9.]+).*/\1/p' "$f")
+    if [ -n "$l" ] && awk -v v="$l" 'BEGIN { exit !(v > 1) }'; then
+      late=$((late + 1))
+      late_max=$(awk -v a="$late_max" -v b="$l" 'BEGIN { print (b > a ? b : a) }')
+    fi
     sum=$(awk -v a="$sum" -v b="$fps" 'BEGIN { printf "%.1f", a + b }')
     min=$(awk -v a="${min:-$fps}" -v b="$fps" 'BEGIN { print (b < a ? b : a) }')
     max=$(awk -v a="${max:-$fps}" -v b="$fps" 'BEGIN { print (b > a ? b : a) }')
   done
   echo "$sum" >"$logs/tenants-$label-$n.sum"
-  echo "   scaling $label N=$n: $ok of $n clients, aggregate $sum FPS, per client $min-$max"
+  local lateness="all at the common start"
+  [ "$late" = 0 ] || lateness="$late late for the common start, by up to $late_max ms"
+  echo "   scaling $label N=$n: $ok of $n clients, aggregate $sum FPS, per client $min-$max ($lateness)"
 }
 
 tenants_ratio() { # LABEL N

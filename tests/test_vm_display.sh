@@ -76,6 +76,15 @@ step_check() { # step_check NAME WHAT
     grep -B12 "^VMTEST step $1 " "$log" | grep '^  |' | tail -n 10 | sed 's/^/         /' || true
   fi
 }
+from_server_memory() { # WHAT: the server's exit figures (in $qlog) count frames shown from its memory
+  local figures
+  figures=$(grep -E 'display: vm channel: [0-9]+ commits' "$qlog" || true)
+  if printf '%s\n' "$figures" | grep -qE 'vm channel: [0-9]+ commits, [1-9][0-9]* shown from server memory'; then
+    pass "$1 were read from the server's own memory: ${figures#*display: }"
+  else
+    fail "$1: none came from server memory: ${figures:-no vm channel figures in the server log}"
+  fi
+}
 step_check frames-default "wl_frames presented frames 1..$FRAMES (Mesa's default present)"
 step_check frames-implicit "wl_frames presented frames $((FRAMES + 1))..$((2 * FRAMES)) (venus_implicit_fencing=true)"
 if [ -s "$TEST_TMP/vm/vm.h264" ] &&
@@ -84,12 +93,7 @@ if [ -s "$TEST_TMP/vm/vm.h264" ] &&
 else
   fail "the recording: ${out:-no vm.h264}"
 fi
-figures=$(grep -E 'display: vm channel: [0-9]+ commits' "$qlog" || true)
-if printf '%s\n' "$figures" | grep -qE 'vm channel: [0-9]+ commits, [1-9][0-9]* shown from server memory'; then
-  pass "frames were read from the server's own memory: ${figures#*display: }"
-else
-  fail "no frame came from server memory: ${figures:-no vm channel figures in the server log}"
-fi
+from_server_memory "frames"
 
 step_check hostile "the hostile guest sent its three messages"
 real_id=$(sed -nE 's/^  \| vmch_hostile: sent ATTACH of resource ([0-9]+) \(.*/\1/p' "$log")
@@ -155,12 +159,7 @@ if [ -n "$size" ] && out=$(python3 "$TESTS_DIR/display/check_stream.py" cube "$a
 else
   fail "the recording of vkcube: ${out:-no vm.h264}"
 fi
-figures=$(grep -E 'display: vm channel: [0-9]+ commits' "$qlog" || true)
-if printf '%s\n' "$figures" | grep -qE 'vm channel: [0-9]+ commits, [1-9][0-9]* shown from server memory'; then
-  pass "vkcube's frames were read from the server's own memory: ${figures#*display: }"
-else
-  fail "no vkcube frame came from server memory: ${figures:-no vm channel figures in the server log}"
-fi
+from_server_memory "vkcube's frames"
 check "the display-apps guest powered off (QEMU status $rc)" grep -q '^VMTEST done' "$log"
 if [ "$N_FAIL" -gt 0 ]; then
   grep '^  present|' "$log" | tail -n 8 || true
