@@ -13,26 +13,11 @@
 # run builds the trixie root and the guest (minutes, needs the Debian
 # mirror); later runs reuse them. VM_TEST=0 skips this test.
 . "$(dirname "$0")/lib.sh"
+. "$TESTS_DIR/lib_vm.sh"
 
-top=$(cd "$TESTS_DIR/.." && pwd)
-[ "${VM_TEST:-1}" != 0 ] || { skip "VM_TEST=0"; finish; }
+top=$vm_top
 require_tools python3
-if grep -q '"name": "os", "value": "posix"' "$BUILD_DIR/meson-info/intro-buildoptions.json" 2>/dev/null; then
-  skip "-Dos=posix build: its blobs are POSIX shm, which QEMU's Linux proxy cannot seal (test_render_server covers this backend)"
-  finish
-fi
-if ldd "$SERVER_BIN" 2>/dev/null | grep -q 'libasan\|libubsan'; then
-  skip "sanitizer build: its runtime is the host's, not the trixie root's (test_render_server covers the protocol)"
-  finish
-fi
-
-t0=$SECONDS
-if ! image=$("$top/scripts/vm-image.sh" "$BUILD_DIR" 2>"$TEST_TMP/image.log"); then
-  fail "building the guest image failed"
-  show_tail "$TEST_TMP/image.log"
-  finish
-fi
-note "guest image $image ($((SECONDS - t0)) s to build or find)"
+vm_image "test_render_server covers it"
 
 # The reference render: the same client through vtest, the server in the
 # trixie root as in the VM (the host driver is trixie's lavapipe there:
@@ -53,38 +38,9 @@ VN_DEBUG=vtest VTEST_SOCKET_NAME="$ref/v.sock" VK_ICD_FILENAMES="$VIRTIO_ICD" ti
 kill_tree "$ref_pid"
 [ "$rc" -eq 0 ] || { fail "vk_render through vtest (server in the trixie root): $(describe_rc "$rc")"; show_tail "$TEST_TMP/render-vtest.out"; show_tail "$TEST_TMP/ref-server.log"; }
 
-accel=${VM_ACCEL:-}
-if [ -z "$accel" ]; then accel=tcg; [ -r /dev/kvm ] && [ -w /dev/kvm ] && accel=kvm; fi
-run_vm() {
-  "$top/scripts/vm-run.sh" --server "$SERVER_BIN" --accel "$1" --workload short --timeout 420 "$TEST_TMP/vm" "$image" \
-    >"$TEST_TMP/vm-run.out" 2>&1
-}
-t1=$SECONDS
-rc=0
-run_vm "$accel" || rc=$?
-log=$TEST_TMP/vm/guest.log
-# A usable-looking /dev/kvm whose QEMU cannot start the guest (nested KVM
-# that refuses -cpu host's MSRs, say) is the machine's, not the server's:
-# chosen automatically, it gives way to TCG, saying why.
-if [ "$rc" -ne 0 ] && [ -z "${VM_ACCEL:-}" ] && [ "$accel" = kvm ] && ! grep -q '^VMTEST step' "$log" 2>/dev/null; then
-  note "KVM did not start the guest (QEMU status $rc: $(grep -v '^$' "$TEST_TMP/vm/qemu.log" 2>/dev/null | tail -n 1)); again under TCG"
-  rm -rf "$TEST_TMP/vm"
-  accel=tcg; t1=$SECONDS; rc=0
-  run_vm "$accel" || rc=$?
-fi
-note "VM ($accel): $((SECONDS - t1)) s from power-on to power-off, QEMU status $rc"
-[ -f "$log" ] || { fail "no guest console log: $(describe_rc "$rc")"; show_tail "$TEST_TMP/vm-run.out"; finish; }
+vm_boot short "$TEST_TMP/vm" 420
 
-step_ok() { grep -q "^VMTEST step $1 rc 0 " "$log"; }
-step_check() { # step_check NAME WHAT EXTRA-CONDITION...
-  local name=$1 what=$2; shift 2
-  if step_ok "$name" && "$@"; then
-    pass "guest $name: $what ($(sed -n "s/^VMTEST step $name rc 0 secs \([0-9]*\)/\1 s/p" "$log"))"
-  else
-    fail "guest $name: $what: $(grep "^VMTEST step $name " "$log" || echo 'never ran')"
-    grep -B12 "^VMTEST step $name " "$log" | grep '^  |' | tail -n 10 | sed 's/^/         /' || true
-  fi
-}
+step_check() { vm_step_check "$@"; }
 device=$(sed -n 's/^  | [[:space:]]*deviceName[[:space:]]*= *//p' "$log" | head -n 1)
 step_check vulkaninfo "the guest sees '$device'" grep -qE 'deviceName[[:space:]]*= Virtio-GPU Venus' "$log"
 step_check compute "mapped compute, every element checked" true
