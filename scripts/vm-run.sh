@@ -87,7 +87,19 @@ if [ "${1:-}" = --inside ]; then
   fi
   printf '%s\n' "RENDER_SERVER_EXEC_PATH=${RENDER_SERVER_EXEC_PATH:-} VENUS_SERVER_OPTIONS=${VENUS_SERVER_OPTIONS:-} VK_ICD_FILENAMES=$icd ${cmd[*]}" >"$dir/command.txt"
   rc=0
-  VK_ICD_FILENAMES=$icd timeout -k 5 "$limit" "${cmd[@]}" >"$dir/qemu.log" 2>&1 </dev/null || rc=$?
+  VK_ICD_FILENAMES=$icd timeout -k 5 "$limit" "${cmd[@]}" >"$dir/qemu.log" 2>&1 </dev/null &
+  qemu_pid=$!
+  # A KVM that cannot run the guest (an emulation failure: nested or
+  # paravirtual KVM) stops the VM, not QEMU: end it now, not at the limit.
+  while kill -0 "$qemu_pid" 2>/dev/null; do
+    if [ "$accel" = kvm ] && grep -q '^KVM internal error' "$dir/qemu.log" 2>/dev/null; then
+      echo "vm-run: KVM could not run the guest (qemu.log: KVM internal error); stopping QEMU" >&2
+      kill "$qemu_pid" 2>/dev/null || true
+      break
+    fi
+    sleep 1
+  done
+  wait "$qemu_pid" || rc=$?
   kill "$xvfb_pid" 2>/dev/null || true
   wait "$xvfb_pid" 2>/dev/null || true
   exit "$rc"

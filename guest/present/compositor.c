@@ -28,7 +28,7 @@
 #include "present.h"
 #include "base/log.h"
 #include "transport/display/seat.h"
-#include "xdg-shell-server-protocol.h"
+#include "transport/display/xdg_shell.h"
 
 #define LOCAL_HZ 60
 #define DEFAULT_WIDTH 1280
@@ -511,137 +511,14 @@ bind_compositor(struct wl_client *client, void *data, uint32_t version, uint32_t
    wl_resource_set_implementation(r, &compositor_impl, data, NULL);
 }
 
-/* --- xdg-shell: toplevels take the host's size ------------------------- */
-
-static void xdg_noop(void) {}
-#define NOOP() ((void *)xdg_noop)
-
-static const struct xdg_positioner_interface positioner_impl = {
-   .destroy = destroy_resource,
-   .set_size = NOOP(), .set_anchor_rect = NOOP(), .set_anchor = NOOP(), .set_gravity = NOOP(),
-   .set_constraint_adjustment = NOOP(), .set_offset = NOOP(), .set_reactive = NOOP(),
-   .set_parent_size = NOOP(), .set_parent_configure = NOOP(),
-};
-
-static const struct xdg_toplevel_interface toplevel_impl = {
-   .destroy = destroy_resource,
-   .set_parent = NOOP(), .set_title = NOOP(), .set_app_id = NOOP(), .show_window_menu = NOOP(),
-   .move = NOOP(), .resize = NOOP(), .set_max_size = NOOP(), .set_min_size = NOOP(),
-   .set_maximized = NOOP(), .unset_maximized = NOOP(), .set_fullscreen = NOOP(),
-   .unset_fullscreen = NOOP(), .set_minimized = NOOP(),
-};
-
-static const struct xdg_popup_interface popup_impl = {
-   .destroy = destroy_resource, .grab = NOOP(), .reposition = NOOP(),
-};
-
-/* The toplevel's xdg_surface is its user data. */
-static void
-configure_toplevel(struct vgp *p, struct wl_resource *toplevel)
-{
-   struct wl_array states;
-   wl_array_init(&states);
-   xdg_toplevel_send_configure(toplevel, (int32_t)p->width, (int32_t)p->height, &states);
-   wl_array_release(&states);
-   xdg_surface_send_configure(wl_resource_get_user_data(toplevel), wl_display_next_serial(p->display));
-}
-
-/* Toplevels and outputs, kept in lists by their links. */
-static void
-listed_destroyed(struct wl_resource *resource)
-{
-   wl_list_remove(wl_resource_get_link(resource));
-}
+/* --- xdg-shell: toplevels take the host's size (xdg_shell.c) ------------ */
 
 static void
-xdg_surface_get_toplevel(struct wl_client *client, struct wl_resource *resource, uint32_t id)
+host_size(void *data, uint32_t *width, uint32_t *height)
 {
-   struct vgp *p = wl_resource_get_user_data(resource);
-   struct wl_resource *r = wl_resource_create(client, &xdg_toplevel_interface, wl_resource_get_version(resource), id);
-   if (!r) {
-      wl_client_post_no_memory(client);
-      return;
-   }
-   /* xdg-shell makes the client destroy the toplevel before its xdg_surface. */
-   wl_resource_set_implementation(r, &toplevel_impl, resource, listed_destroyed);
-   wl_list_insert(&p->toplevels, wl_resource_get_link(r));
-   configure_toplevel(p, r);
-}
-
-static void
-xdg_surface_get_popup(struct wl_client *client, struct wl_resource *resource, uint32_t id,
-                      struct wl_resource *parent, struct wl_resource *positioner)
-{
-   struct wl_resource *r = wl_resource_create(client, &xdg_popup_interface, wl_resource_get_version(resource), id);
-   if (!r) {
-      wl_client_post_no_memory(client);
-      return;
-   }
-   wl_resource_set_implementation(r, &popup_impl, NULL, NULL);
-   xdg_popup_send_configure(r, 0, 0, 1, 1);
-   xdg_surface_send_configure(resource, wl_display_next_serial(wl_client_get_display(client)));
-}
-
-/* A client that destroys the xdg_surface before its toplevel (a protocol
- * error xdg-shell leaves to the compositor) leaves no toplevel pointing at it. */
-static void
-xdg_surface_destroyed(struct wl_resource *resource)
-{
-   struct vgp *p = wl_resource_get_user_data(resource);
-   struct wl_resource *r, *tmp;
-   wl_resource_for_each_safe(r, tmp, &p->toplevels)
-      if (wl_resource_get_user_data(r) == resource) {
-         wl_list_remove(wl_resource_get_link(r));
-         wl_list_init(wl_resource_get_link(r));
-      }
-}
-
-static const struct xdg_surface_interface xdg_surface_impl = {
-   .destroy = destroy_resource,
-   .get_toplevel = xdg_surface_get_toplevel,
-   .get_popup = xdg_surface_get_popup,
-   .set_window_geometry = NOOP(),
-   .ack_configure = NOOP(),
-};
-
-static void
-wm_create_positioner(struct wl_client *client, struct wl_resource *resource, uint32_t id)
-{
-   struct wl_resource *r = wl_resource_create(client, &xdg_positioner_interface, wl_resource_get_version(resource), id);
-   if (!r) {
-      wl_client_post_no_memory(client);
-      return;
-   }
-   wl_resource_set_implementation(r, &positioner_impl, NULL, NULL);
-}
-
-static void
-wm_get_xdg_surface(struct wl_client *client, struct wl_resource *resource, uint32_t id, struct wl_resource *surface)
-{
-   struct wl_resource *r = wl_resource_create(client, &xdg_surface_interface, wl_resource_get_version(resource), id);
-   if (!r) {
-      wl_client_post_no_memory(client);
-      return;
-   }
-   wl_resource_set_implementation(r, &xdg_surface_impl, wl_resource_get_user_data(resource), xdg_surface_destroyed);
-}
-
-static const struct xdg_wm_base_interface wm_impl = {
-   .destroy = destroy_resource,
-   .create_positioner = wm_create_positioner,
-   .get_xdg_surface = wm_get_xdg_surface,
-   .pong = NOOP(),
-};
-
-static void
-bind_wm(struct wl_client *client, void *data, uint32_t version, uint32_t id)
-{
-   struct wl_resource *r = wl_resource_create(client, &xdg_wm_base_interface, (int)version, id);
-   if (!r) {
-      wl_client_post_no_memory(client);
-      return;
-   }
-   wl_resource_set_implementation(r, &wm_impl, data, NULL);
+   const struct vgp *p = data;
+   *width = p->width;
+   *height = p->height;
 }
 
 /* --- wl_output: the host's view, at its size --------------------------- */
@@ -655,6 +532,13 @@ output_send_mode(struct vgp *p, struct wl_resource *r)
       wl_output_send_done(r);
 }
 
+/* Outputs, kept in a list by their links. */
+static void
+output_destroyed(struct wl_resource *resource)
+{
+   wl_list_remove(wl_resource_get_link(resource));
+}
+
 static const struct wl_output_interface output_impl = { .release = destroy_resource };
 
 static void
@@ -666,7 +550,7 @@ bind_output(struct wl_client *client, void *data, uint32_t version, uint32_t id)
       wl_client_post_no_memory(client);
       return;
    }
-   wl_resource_set_implementation(r, &output_impl, p, listed_destroyed);
+   wl_resource_set_implementation(r, &output_impl, p, output_destroyed);
    wl_list_insert(&p->outputs, wl_resource_get_link(r));
    wl_output_send_geometry(r, 0, 0, 0, 0, WL_OUTPUT_SUBPIXEL_UNKNOWN, "venus-server", "vm display",
                            WL_OUTPUT_TRANSFORM_NORMAL);
@@ -745,9 +629,8 @@ configure_all(struct vgp *p, uint32_t width, uint32_t height)
       return;
    p->width = width;
    p->height = height;
+   vs_xdg_shell_configure_all(p->shell);
    struct wl_resource *r;
-   wl_resource_for_each(r, &p->toplevels)
-      configure_toplevel(p, r);
    wl_resource_for_each(r, &p->outputs)
       output_send_mode(p, r);
 }
@@ -835,7 +718,6 @@ bool
 vgp_compositor_init(struct vgp *p)
 {
    wl_list_init(&p->surfaces);
-   wl_list_init(&p->toplevels);
    wl_list_init(&p->outputs);
    wl_list_init(&p->local_callbacks);
    p->width = DEFAULT_WIDTH;
@@ -843,7 +725,7 @@ vgp_compositor_init(struct vgp *p)
    p->local_tick = wl_event_loop_add_timer(p->loop, on_local_tick, p);
    const struct vs_seat_focus focus = { .shown = focus_surface, .data = p };
    return p->local_tick && wl_global_create(p->display, &wl_compositor_interface, 4, p, bind_compositor) &&
-          wl_global_create(p->display, &xdg_wm_base_interface, 1, p, bind_wm) &&
+          (p->shell = vs_xdg_shell_create(p->display, &(struct vs_xdg_shell_config){ .size = host_size, .data = p })) &&
           wl_global_create(p->display, &wl_output_interface, 3, p, bind_output) &&
           wl_global_create(p->display, &wl_shm_interface, 1, p, bind_shm) && (p->seat = vs_seat_start(p->display, &focus));
 }

@@ -21,6 +21,7 @@
 
 #include "channel.h"
 #include "present.h"
+#include "transport/display/xdg_shell.h"
 #include "virtgpu.h"
 #include "base/log.h"
 
@@ -112,6 +113,7 @@ main(int argc, char **argv)
    vgp_channel_stop(p.channel);
    vgp_compositor_fini(&p);
    wl_display_destroy(p.display);
+   vs_xdg_shell_free(p.shell);
    if (p.drm_fd >= 0)
       close(p.drm_fd);
    return 0;

@@ -14,6 +14,7 @@
 
 struct vgp_channel;
 struct vs_seat;
+struct vs_xdg_shell;
 
 struct vgp {
    struct wl_display *display;
@@ -21,7 +22,7 @@ struct vgp {
    struct vgp_channel *channel;
    int drm_fd;                          /* the guest's virtio-gpu */
    struct wl_list surfaces;             /* struct vgp_surface, by link */
-   struct wl_list toplevels;            /* xdg_toplevel resources */
+   struct vs_xdg_shell *shell;          /* xdg_wm_base, its toplevels */
    struct wl_list outputs;              /* wl_output resources */
    struct wl_list local_callbacks;      /* frame callbacks the host will not answer */
    struct wl_event_source *local_tick;

@@ -41,6 +41,7 @@
 #include "transport/display/display_internal.h"
 #include "transport/display/viewer_wire.h"
 #include "transport/display/x264_library.h"
+#include "transport/display/xdg_shell.h"
 #include "transport/vmchannel/vmchannel.h"
 #include "transport/vmchannel/vmchannel_protocol.h"
 #include "linux-dmabuf-unstable-v1-server-protocol.h"
@@ -109,6 +110,7 @@ struct vs_display {
    struct wl_listener client_created; /* client_limits.c */
    struct vs_stream *stream;
    struct vs_seat *seat;
+   struct vs_xdg_shell *shell;
    struct vs_record *record;          /* --record, or NULL */
    struct vs_http *http;              /* --http, or NULL */
    struct vs_vmchannel *vmchannel;    /* --vm-channel, or NULL */
@@ -542,108 +544,6 @@ bind_compositor(struct wl_client *client, void *data, uint32_t version, uint32_t
       return;
    }
    wl_resource_set_implementation(r, &compositor_impl, data, NULL);
-}
-
-/* --- xdg-shell: toplevels accept everything and are configured once --- */
-
-static void xdg_noop(void) {}
-#define NOOP(fn) ((void *)xdg_noop)
-
-static const struct xdg_positioner_interface positioner_impl = {
-   .destroy = destroy_resource,
-   .set_size = NOOP(), .set_anchor_rect = NOOP(), .set_anchor = NOOP(), .set_gravity = NOOP(),
-   .set_constraint_adjustment = NOOP(), .set_offset = NOOP(), .set_reactive = NOOP(),
-   .set_parent_size = NOOP(), .set_parent_configure = NOOP(),
-};
-
-static const struct xdg_toplevel_interface toplevel_impl = {
-   .destroy = destroy_resource,
-   .set_parent = NOOP(), .set_title = NOOP(), .set_app_id = NOOP(), .show_window_menu = NOOP(),
-   .move = NOOP(), .resize = NOOP(), .set_max_size = NOOP(), .set_min_size = NOOP(),
-   .set_maximized = NOOP(), .unset_maximized = NOOP(), .set_fullscreen = NOOP(),
-   .unset_fullscreen = NOOP(), .set_minimized = NOOP(),
-};
-
-static const struct xdg_popup_interface popup_impl = {
-   .destroy = destroy_resource, .grab = NOOP(), .reposition = NOOP(),
-};
-
-static void
-xdg_surface_get_toplevel(struct wl_client *client, struct wl_resource *resource, uint32_t id)
-{
-   struct wl_resource *r = wl_resource_create(client, &xdg_toplevel_interface, wl_resource_get_version(resource), id);
-   if (!r) {
-      wl_client_post_no_memory(client);
-      return;
-   }
-   wl_resource_set_implementation(r, &toplevel_impl, NULL, NULL);
-   struct wl_array states;
-   wl_array_init(&states);
-   xdg_toplevel_send_configure(r, 0, 0, &states);
-   wl_array_release(&states);
-   xdg_surface_send_configure(resource, wl_display_next_serial(wl_client_get_display(client)));
-}
-
-static void
-xdg_surface_get_popup(struct wl_client *client, struct wl_resource *resource, uint32_t id,
-                      struct wl_resource *parent, struct wl_resource *positioner)
-{
-   struct wl_resource *r = wl_resource_create(client, &xdg_popup_interface, wl_resource_get_version(resource), id);
-   if (!r) {
-      wl_client_post_no_memory(client);
-      return;
-   }
-   wl_resource_set_implementation(r, &popup_impl, NULL, NULL);
-   xdg_popup_send_configure(r, 0, 0, 1, 1);
-   xdg_surface_send_configure(resource, wl_display_next_serial(wl_client_get_display(client)));
-}
-
-static const struct xdg_surface_interface xdg_surface_impl = {
-   .destroy = destroy_resource,
-   .get_toplevel = xdg_surface_get_toplevel,
-   .get_popup = xdg_surface_get_popup,
-   .set_window_geometry = NOOP(),
-   .ack_configure = NOOP(),
-};
-
-static void
-wm_create_positioner(struct wl_client *client, struct wl_resource *resource, uint32_t id)
-{
-   struct wl_resource *r = wl_resource_create(client, &xdg_positioner_interface, wl_resource_get_version(resource), id);
-   if (!r) {
-      wl_client_post_no_memory(client);
-      return;
-   }
-   wl_resource_set_implementation(r, &positioner_impl, NULL, NULL);
-}
-
-static void
-wm_get_xdg_surface(struct wl_client *client, struct wl_resource *resource, uint32_t id, struct wl_resource *surface)
-{
-   struct wl_resource *r = wl_resource_create(client, &xdg_surface_interface, wl_resource_get_version(resource), id);
-   if (!r) {
-      wl_client_post_no_memory(client);
-      return;
-   }
-   wl_resource_set_implementation(r, &xdg_surface_impl, NULL, NULL);
-}
-
-static const struct xdg_wm_base_interface wm_impl = {
-   .destroy = destroy_resource,
-   .create_positioner = wm_create_positioner,
-   .get_xdg_surface = wm_get_xdg_surface,
-   .pong = NOOP(),
-};
-
-static void
-bind_wm(struct wl_client *client, void *data, uint32_t version, uint32_t id)
-{
-   struct wl_resource *r = wl_resource_create(client, &xdg_wm_base_interface, (int)version, id);
-   if (!r) {
-      wl_client_post_no_memory(client);
-      return;
-   }
-   wl_resource_set_implementation(r, &wm_impl, NULL, NULL);
 }
 
 /* --- linux-dmabuf v3 --------------------------------------------------- */
@@ -1117,6 +1017,7 @@ display_free(struct vs_display *d)
    vs_record_close(d->record);
    if (d->display)
       wl_display_destroy(d->display);
+   vs_xdg_shell_free(d->shell);
    if (d->stop.read_fd >= 0)
       os_event_fini(&d->stop);
    free(d->socket_name);
@@ -1173,7 +1074,7 @@ vs_display_start(const struct vs_display_options *o, struct vs_display **display
    d->loop = wl_display_get_event_loop(d->display);
    vs_display_limit_clients(d->display, &d->client_created);
    if (!wl_global_create(d->display, &wl_compositor_interface, 4, d, bind_compositor) ||
-       !wl_global_create(d->display, &xdg_wm_base_interface, 1, d, bind_wm) ||
+       !(d->shell = vs_xdg_shell_create(d->display, &(struct vs_xdg_shell_config){ 0 })) ||
        !wl_global_create(d->display, &zwp_linux_dmabuf_v1_interface, 3, d, bind_dmabuf) ||
        wl_display_init_shm(d->display) != 0 || !wl_display_add_shm_format(d->display, VS_FMT_XBGR8888) ||
        !wl_display_add_shm_format(d->display, VS_FMT_ABGR8888)) {
