@@ -19,7 +19,7 @@
 # console), command.txt (the QEMU command line); while the VM runs,
 # OUT_DIR/live links to the directory they are written to (a test that
 # acts on the guest's cues reads guest.log and qemu.log there). Exit status: QEMU's (124:
-# the timeout stopped it). --host-icd: the host Vulkan driver the server
+# the timeout stopped it; 3: KVM could not run the guest). --host-icd: the host Vulkan driver the server
 # uses, a path inside the root (default: lavapipe). --vm-display: the guest
 # gets the presentation channel's virtio-serial port
 # (org.venus-server.display.0, docs/vm-display.md), whose host end is the
@@ -91,15 +91,19 @@ if [ "${1:-}" = --inside ]; then
   qemu_pid=$!
   # A KVM that cannot run the guest (an emulation failure: nested or
   # paravirtual KVM) stops the VM, not QEMU: end it now, not at the limit.
+  kvm_failed=0
   while kill -0 "$qemu_pid" 2>/dev/null; do
     if [ "$accel" = kvm ] && grep -q '^KVM internal error' "$dir/qemu.log" 2>/dev/null; then
       echo "vm-run: KVM could not run the guest (qemu.log: KVM internal error); stopping QEMU" >&2
       kill "$qemu_pid" 2>/dev/null || true
+      kvm_failed=1
       break
     fi
     sleep 1
   done
   wait "$qemu_pid" || rc=$?
+  # QEMU ends 0 on SIGTERM: the status must still say the guest did not run.
+  [ "$kvm_failed" = 0 ] || rc=3
   kill "$xvfb_pid" 2>/dev/null || true
   wait "$xvfb_pid" 2>/dev/null || true
   exit "$rc"

@@ -777,8 +777,16 @@ main(int argc, char **argv)
                                    config.stream_framing);
       if (config.isolate == VS_ISOLATE_THREAD)
          warn_thread_isolation("every context", "the VM");
-      if (config.isolate == VS_ISOLATE_PROCESS)
+      /* The workers first: their forker must be forked while this
+       * process has no other thread (worker/forker.h); the display starts
+       * threads. */
+      struct render_workers *workers = NULL;
+      if (config.isolate == VS_ISOLATE_PROCESS) {
          config.context.renderer.device_snapshots = vs_device_snapshot_slot_create();
+         workers = render_workers_create(&config.context, config.ready_workers);
+         if (!workers)
+            return 1;
+      }
 #ifdef VS_HAVE_DISPLAY
       /* One VM, one server, one display: the VM's guest shows its
        * surfaces there through --vm-channel. */
@@ -804,13 +812,14 @@ main(int argc, char **argv)
 #endif
       const struct render_server_options rs = {
          .isolate = config.isolate,
-         .ready_workers = config.ready_workers,
+         .workers = workers,
          .stream_framing = config.stream_framing,
          .exec_path = getenv("RENDER_SERVER_EXEC_PATH") ? getenv("RENDER_SERVER_EXEC_PATH") : argv[0],
          .worker_args = config.worker_args,
          .worker_arg_count = config.worker_arg_count,
       };
       int rc = render_server_run(config.socket_fd, &config.context, &rs);
+      render_workers_destroy(workers);
 #ifdef VS_HAVE_DISPLAY
       vs_display_stop(vm_display);
       vs_shared_registry_destroy(config.context.renderer.shared_registry);
@@ -828,26 +837,34 @@ main(int argc, char **argv)
    }
    if (config.isolate == VS_ISOLATE_THREAD)
       warn_thread_isolation("every client", "the first client's uid; other uids are refused");
+   fit_kernel_limits();
+   /* The workers first: their forker must be forked while this process
+    * has no other thread (worker/forker.h); the display starts threads. */
+   struct vtest_workers *workers = NULL;
+   if (config.isolate == VS_ISOLATE_PROCESS) {
+      config.context.renderer.device_snapshots = vs_device_snapshot_slot_create();
+      workers = vtest_workers_create(&config.context, &config.server, config.ready_workers);
+      if (!workers)
+         return 1;
+   }
 #ifdef VS_HAVE_DISPLAY
    struct vs_display *running_display = NULL;
 #endif
    if (config.display) {
 #ifdef VS_HAVE_DISPLAY
       int started = start_display(NULL, &running_display);
-      if (started)
+      if (started) {
+         vtest_workers_destroy(workers);
          return started;
+      }
 #else
       fprintf(stderr, "venus-server: --display: this build has no display (meson -Ddisplay: needs wayland-server, "
                       "x264 and libyuv)\n");
       return 2;
 #endif
    }
-   fit_kernel_limits();
-   if (config.isolate == VS_ISOLATE_PROCESS)
-      config.context.renderer.device_snapshots = vs_device_snapshot_slot_create();
    const struct vtest_server_setup setup = {
-      .isolate_process = config.isolate == VS_ISOLATE_PROCESS,
-      .ready_workers = config.ready_workers,
+      .workers = workers,
       .stop_fd = stop_event.read_fd,
       .activated_fd = activated_fd,
    };
@@ -862,6 +879,7 @@ main(int argc, char **argv)
       fflush(stderr);
       _exit(0);
    }
+   vtest_workers_destroy(workers);
    vs_shared_registry_destroy(config.context.renderer.shared_registry);
    return rc;
 }

@@ -21,6 +21,7 @@ struct vs_shared_entry {
    vs_shared_refresh_fn refresh;
    void *refresh_data;
    uint32_t pins;
+   bool going; /* unregistering: its GONE may be out, so it is found no more */
    uint64_t id; /* as the publisher was told */
    /* A worker's entry, in the server: */
    const struct vs_shared_remote_ops *remote_ops;
@@ -113,9 +114,14 @@ vs_shared_register(struct vs_shared_registry *reg, struct vs_device *dev, uint32
    *e = (struct vs_shared_entry){ .registry = reg, .dev = dev, .ctx_id = ctx_id, .st_dev = (uint64_t)st.st_dev,
                                   .st_ino = (uint64_t)st.st_ino, .map = map, .size = size,
                                   .refresh = refresh, .refresh_data = refresh_data };
-   link_entry(reg, e);
+   /* Announced before it can be found: a thread that finds it may tell
+    * the server of it (a VM resource on it), which must come after. */
+   pthread_mutex_lock(&reg->lock);
+   e->id = ++reg->next_id;
+   pthread_mutex_unlock(&reg->lock);
    if (reg->publisher.born)
       reg->publisher.born(reg->publisher.data, e->id, fd, size < (uint64_t)st.st_size ? size : (size_t)st.st_size);
+   link_entry(reg, e);
    return e;
 }
 
@@ -142,6 +148,9 @@ vs_shared_unregister(struct vs_shared_entry *e)
    struct vs_shared_registry *reg = e->registry;
    /* First, so that the server drops its readers' pins (their release
     * comes back as requests to this process). */
+   pthread_mutex_lock(&reg->lock);
+   e->going = true;
+   pthread_mutex_unlock(&reg->lock);
    if (reg->publisher.gone)
       reg->publisher.gone(reg->publisher.data, e->id);
    pthread_mutex_lock(&reg->lock);
@@ -194,7 +203,7 @@ acquire_inode(struct vs_shared_registry *reg, uint64_t st_dev, uint64_t st_ino, 
    *out = (struct vs_shared_view){ 0 };
    pthread_mutex_lock(&reg->lock);
    struct vs_shared_entry *e = reg->head;
-   while (e && !(e->st_dev == st_dev && e->st_ino == st_ino))
+   while (e && (e->going || !(e->st_dev == st_dev && e->st_ino == st_ino)))
       e = e->next;
    pin(e, out);
    pthread_mutex_unlock(&reg->lock);
@@ -218,7 +227,7 @@ vs_shared_acquire_id(struct vs_shared_registry *reg, uint64_t entry_id, struct v
    *out = (struct vs_shared_view){ 0 };
    pthread_mutex_lock(&reg->lock);
    struct vs_shared_entry *e = reg->head;
-   while (e && e->id != entry_id)
+   while (e && (e->going || e->id != entry_id))
       e = e->next;
    pin(e, out);
    pthread_mutex_unlock(&reg->lock);

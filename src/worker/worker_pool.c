@@ -15,6 +15,7 @@
 
 #include "base/log.h"
 #include "os/os.h"
+#include "worker/forker.h"
 
 /* A worker forked and not yet handed a job. */
 struct idle_worker {
@@ -25,11 +26,20 @@ struct idle_worker {
    bool ready; /* prepared (or cold): its ready byte arrived */
 };
 
+/* A worker's exit, reported by the forker, until its waiter takes it. */
+struct worker_exit {
+   struct worker_exit *next;
+   pid_t pid;
+   int status;
+   bool idle; /* it died before it had a job: the pool logs it */
+};
+
 struct vs_worker_pool {
    struct vs_worker_pool_config config;
+   struct vs_forker *forker;
    pthread_t thread;
    pthread_mutex_t lock;
-   pthread_cond_t changed; /* a worker was added or got ready, a start failed, or stopping */
+   pthread_cond_t changed; /* a worker was added or got ready, a start failed, an exit came, or stopping */
    struct os_event wake;   /* the pool thread's: demand changed, ctl fds to close */
    /* Under lock: */
    struct idle_worker *idle;
@@ -37,8 +47,12 @@ struct vs_worker_pool {
    unsigned waiting;   /* callers waiting for a worker */
    int start_error;    /* errno of the last failed start; 0 once one starts */
    bool stopping;
+   bool forker_gone;   /* every worker went with it */
    int *retired;       /* ctl fds of workers handed out, closed by the pool thread */
    unsigned retired_count, retired_cap;
+   struct worker_exit *exits;  /* reported, not yet taken */
+   pid_t *idle_dead;           /* idle workers whose socket closed, exit not yet reported */
+   unsigned idle_dead_count, idle_dead_cap;
 };
 
 /* The job on the control socket: its size, then its bytes; the tenant's
@@ -120,13 +134,12 @@ receive_job(int ctl, struct job_message *m, int *fds, unsigned *fd_count)
    return whole;
 }
 
-static _Noreturn void
-worker_main(struct vs_worker_pool *pool, int ctl, bool cold)
+/* A new worker, forked by the forker, its tie made: the pool's memory is
+ * the forker's copy, made when the pool was created. */
+static void
+worker_main(int ctl, bool cold, void *data)
 {
-   if (!os_worker_start(pool->config.tie, ctl))
-      _exit(1);
-   signal(SIGTERM, SIG_DFL);
-   signal(SIGINT, SIG_DFL);
+   struct vs_worker_pool *pool = data;
    if (pool->config.prepare && !cold)
       pool->config.prepare(pool->config.data);
    /* A worker handed its job while it prepared finds the pool's end of
@@ -146,6 +159,64 @@ worker_main(struct vs_worker_pool *pool, int ctl, bool cold)
    _exit(pool->config.serve(fds, fd_count, m.bytes, m.size, pool->config.data));
 }
 
+static void
+log_idle_death(const struct vs_worker_pool *pool, pid_t pid, int status)
+{
+   /* Idle workers die only of their own accord (a host driver that
+    * aborts in its warm-up, an OOM kill): the pool replaces them. */
+   if (WIFSIGNALED(status))
+      vs_warn(0, "%s worker pool: worker process %d killed by signal %d before it had a tenant; replacing it",
+              pool->config.name, (int)pid, WTERMSIG(status));
+   else
+      vs_warn(0, "%s worker pool: worker process %d exited (status %d) before it had a tenant; replacing it",
+              pool->config.name, (int)pid, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+/* Under lock: the idle_dead entry of `pid`, taken; false if none. */
+static bool
+take_idle_dead(struct vs_worker_pool *pool, pid_t pid)
+{
+   for (unsigned i = 0; i < pool->idle_dead_count; i++)
+      if (pool->idle_dead[i] == pid) {
+         pool->idle_dead[i] = pool->idle_dead[--pool->idle_dead_count];
+         return true;
+      }
+   return false;
+}
+
+/* Under lock: the reported exit of `pid`, taken; NULL if none yet. */
+static struct worker_exit *
+take_exit(struct vs_worker_pool *pool, pid_t pid)
+{
+   for (struct worker_exit **link = &pool->exits; *link; link = &(*link)->next)
+      if ((*link)->pid == pid) {
+         struct worker_exit *e = *link;
+         *link = e->next;
+         return e;
+      }
+   return NULL;
+}
+
+/* The forker reported a worker's exit (the pool thread). */
+static void
+on_worker_exit(pid_t pid, int status, void *data)
+{
+   struct vs_worker_pool *pool = data;
+   pthread_mutex_lock(&pool->lock);
+   bool idle = take_idle_dead(pool, pid);
+   struct worker_exit *e = idle ? NULL : calloc(1, sizeof(*e));
+   if (e) {
+      *e = (struct worker_exit){ .next = pool->exits, .pid = pid, .status = status };
+      pool->exits = e;
+      pthread_cond_broadcast(&pool->changed);
+   }
+   pthread_mutex_unlock(&pool->lock);
+   if (idle)
+      log_idle_death(pool, pid, status);
+   else if (!e)
+      vs_error(0, "%s worker pool: out of memory: the exit of worker process %d is lost", pool->config.name, (int)pid);
+}
+
 /* Forks one worker into the idle list; false with errno on failure. A
  * cold one is for a job that waits now: preparing first would only make
  * that job wait longer. */
@@ -163,10 +234,7 @@ start_worker(struct vs_worker_pool *pool, bool cold)
       return false;
    }
    struct idle_worker *w = calloc(1, sizeof(*w));
-   pid_t pid = w ? fork() : -1;
-   if (pid == 0) {
-      worker_main(pool, sv[1], cold);
-   }
+   pid_t pid = w ? vs_forker_fork(pool->forker, sv[1], cold, on_worker_exit, pool) : -1;
    int err = w ? errno : ENOMEM;
    close(sv[1]);
    if (pid < 0) {
@@ -218,22 +286,41 @@ idle_worker_event(struct vs_worker_pool *pool, pid_t pid, int ctl)
       *link = w->next;
       pool->idle_count--;
    }
+   /* Its exit is logged once reported, which may have been already. */
+   struct worker_exit *e = w ? take_exit(pool, w->pid) : NULL;
+   bool noted = !w || e;
+   if (!noted && pool->idle_dead_count == pool->idle_dead_cap) {
+      unsigned cap = pool->idle_dead_cap ? 2 * pool->idle_dead_cap : 8;
+      pid_t *grown = realloc(pool->idle_dead, cap * sizeof(*grown));
+      if (grown) {
+         pool->idle_dead = grown;
+         pool->idle_dead_cap = cap;
+      }
+   }
+   if (!noted && pool->idle_dead_count < pool->idle_dead_cap)
+      pool->idle_dead[pool->idle_dead_count++] = w->pid;
    pthread_mutex_unlock(&pool->lock);
    if (!w)
       return;
-   /* Idle workers die only of their own accord (a host driver that
-    * aborts in its warm-up, an OOM kill): the pool replaces them. */
-   int status = 0;
-   while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
-      ;
-   if (WIFSIGNALED(status))
-      vs_warn(0, "%s worker pool: worker process %d killed by signal %d before it had a tenant; replacing it",
-              pool->config.name, (int)w->pid, WTERMSIG(status));
-   else
-      vs_warn(0, "%s worker pool: worker process %d exited (status %d) before it had a tenant; replacing it",
-              pool->config.name, (int)w->pid, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+   if (e)
+      log_idle_death(pool, e->pid, e->status);
+   free(e);
    close(w->ctl);
    free(w);
+}
+
+/* The forker died (it should not: it only forks and reaps): every worker
+ * died with it, and no more can start. Whoever waits is told. */
+static void
+forker_lost(struct vs_worker_pool *pool)
+{
+   vs_error(0, "%s worker pool: the forker process is gone, and every worker with it; no client can be served now",
+            pool->config.name);
+   pthread_mutex_lock(&pool->lock);
+   pool->forker_gone = true;
+   pool->start_error = EPIPE;
+   pthread_cond_broadcast(&pool->changed);
+   pthread_mutex_unlock(&pool->lock);
 }
 
 static void *
@@ -258,7 +345,7 @@ pool_thread(void *arg)
       pthread_mutex_unlock(&pool->lock);
       if (stopping)
          break;
-      for (unsigned k = 0; !backoff && k < want_cold + want_warm; k++) {
+      for (unsigned k = 0; !backoff && !pool->forker_gone && k < want_cold + want_warm; k++) {
          if (!start_worker(pool, k < want_cold)) {
             int err = errno;
             vs_error(0, "%s worker pool: cannot start a worker process: %s; retrying in 1 s", pool->config.name,
@@ -274,23 +361,28 @@ pool_thread(void *arg)
       /* Snapshot of the idle workers' sockets: only this thread closes
        * them (close_retired), so they stay valid through the poll. */
       pthread_mutex_lock(&pool->lock);
-      unsigned n = 1 + pool->idle_count;
+      unsigned n = 2 + pool->idle_count;
       struct pollfd *pfds = calloc(n, sizeof(*pfds));
       pid_t *pids = calloc(n, sizeof(*pids));
       if (!pfds || !pids)
-         n = 1;
-      unsigned i = 1;
+         n = 2;
+      unsigned i = 2;
       for (struct idle_worker *w = pool->idle; w && i < n; w = w->next, i++) {
          pfds[i] = (struct pollfd){ .fd = w->ctl, .events = w->ready ? 0 : POLLIN };
          pids[i] = w->pid;
       }
+      bool forker_gone = pool->forker_gone;
       pthread_mutex_unlock(&pool->lock);
-      struct pollfd wake_only = { .fd = pool->wake.read_fd, .events = POLLIN };
-      struct pollfd *poll_set = pfds && pids ? pfds : &wake_only;
-      poll_set[0] = wake_only;
+      struct pollfd fixed[2] = { { .fd = pool->wake.read_fd, .events = POLLIN },
+                                 { .fd = forker_gone ? -1 : vs_forker_fd(pool->forker), .events = POLLIN } };
+      struct pollfd *poll_set = pfds && pids ? pfds : fixed;
+      poll_set[0] = fixed[0];
+      poll_set[1] = fixed[1];
       int ret = poll(poll_set, n, backoff ? 1000 : -1);
       backoff = false;
-      for (unsigned k = 1; ret > 0 && k < n; k++) {
+      if (ret > 0 && poll_set[1].revents && !vs_forker_read(pool->forker, on_worker_exit, pool))
+         forker_lost(pool);
+      for (unsigned k = 2; ret > 0 && k < n; k++) {
          if (poll_set[k].revents)
             idle_worker_event(pool, pids[k], poll_set[k].fd);
       }
@@ -308,9 +400,7 @@ pool_thread(void *arg)
    while (idle) {
       struct idle_worker *w = idle;
       idle = w->next;
-      kill(w->pid, SIGKILL);
-      while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
-         ;
+      vs_forker_kill(pool->forker, w->pid);
       close(w->ctl);
       free(w);
    }
@@ -333,10 +423,14 @@ vs_worker_pool_create(const struct vs_worker_pool_config *config)
       err = os_cond_init(&pool->changed);
    if (!err && os_event_init(&pool->wake) != 0)
       err = errno;
+   /* Forked now, while the server has no other thread (worker/forker.h). */
+   if (!err && !(pool->forker = vs_forker_start(config->tie, worker_main, pool)))
+      err = errno;
    if (!err)
       err = pthread_create(&pool->thread, NULL, pool_thread, pool);
    if (err) {
       vs_error(0, "%s worker pool: cannot start: %s", config->name, strerror(err));
+      vs_forker_stop(pool->forker);
       free(pool);
       errno = err;
       return NULL;
@@ -427,11 +521,30 @@ vs_worker_pool_run(struct vs_worker_pool *pool, const int *fds, unsigned fd_coun
       vs_warn(0, "%s worker pool: worker process %d did not take its job: %s", pool->config.name, (int)pid,
               strerror(send_err));
       /* Its control socket closes in the pool thread: it exits at once. */
-      while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-         ;
+      vs_worker_pool_wait(pool, pid);
    }
    errno = EPIPE;
    return -1;
+}
+
+int
+vs_worker_pool_wait(struct vs_worker_pool *pool, pid_t pid)
+{
+   pthread_mutex_lock(&pool->lock);
+   struct worker_exit *e;
+   while (!(e = take_exit(pool, pid)) && !pool->forker_gone)
+      pthread_cond_wait(&pool->changed, &pool->lock);
+   pthread_mutex_unlock(&pool->lock);
+   /* A lost forker took its workers with it (their tie). */
+   int status = e ? e->status : SIGKILL;
+   free(e);
+   return status;
+}
+
+void
+vs_worker_pool_kill(struct vs_worker_pool *pool, pid_t pid)
+{
+   vs_forker_kill(pool->forker, pid);
 }
 
 void
@@ -445,9 +558,16 @@ vs_worker_pool_destroy(struct vs_worker_pool *pool)
    pthread_mutex_unlock(&pool->lock);
    os_event_signal(&pool->wake);
    pthread_join(pool->thread, NULL);
+   vs_forker_stop(pool->forker);
    os_event_fini(&pool->wake);
    pthread_cond_destroy(&pool->changed);
    pthread_mutex_destroy(&pool->lock);
    free(pool->retired);
+   free(pool->idle_dead);
+   while (pool->exits) {
+      struct worker_exit *e = pool->exits;
+      pool->exits = e->next;
+      free(e);
+   }
    free(pool);
 }

@@ -5,18 +5,19 @@
  * lavapipe's first vkCreateInstance, 45 ms of its first vkCreateDevice) is
  * paid before the tenant arrives, not while it waits.
  *
- * The pool's own thread forks every worker, from a server process that
- * never touched the host driver (some drivers do not survive fork() after
- * initialisation); it lives as long as the pool, which the Linux tie needs
- * (os_worker_start: a worker dies with the thread that forked it). A new
- * worker ties itself to the server, runs `prepare` (the host driver's
- * warm-up), says it is ready and waits for its job: a few bytes and the
- * tenant's socket (and what else it needs), passed with SCM_RIGHTS.
- * vs_worker_pool_run hands a job to a prepared worker, else to a cold one
- * started for it (which serves at once, unprepared: a worker still
- * preparing would make the job wait for its whole warm-up), and the pool
- * thread starts a replacement at once. Whoever ran the job owns the worker
- * from then on and waits for it (waitpid on the returned pid).
+ * Every worker is forked by the pool's forker (worker/forker.h), a
+ * single-threaded process the server forks when it makes the pool, before
+ * it has any other thread, and which never touches the host driver (some
+ * drivers do not survive fork() after initialisation). A new worker ties
+ * itself to the forker (which is tied to the server), runs `prepare` (the
+ * host driver's warm-up), says it is ready and waits for its job: a few
+ * bytes and the tenant's socket (and what else it needs), passed with
+ * SCM_RIGHTS. vs_worker_pool_run hands a job to a prepared worker, else to
+ * a cold one started for it (which serves at once, unprepared: a worker
+ * still preparing would make the job wait for its whole warm-up), and the
+ * pool thread starts a replacement at once. Whoever ran the job owns the
+ * worker from then on: vs_worker_pool_wait for its end, and
+ * vs_worker_pool_kill to end it (the forker is its parent, not the caller).
  */
 #ifndef VS_WORKER_POOL_H
 #define VS_WORKER_POOL_H
@@ -35,7 +36,8 @@ struct vs_worker_pool_config {
    /* Workers kept prepared ahead of demand; 0: each job forks a worker
     * of its own, which prepares before it serves. */
    unsigned ready;
-   /* Made by the server process before the pool (os_worker_tie_init). */
+   /* Made by the server process before the pool (os_worker_tie_init):
+    * ties the forker to the server. */
    const struct os_worker_tie *tie;
    /* In each new worker, before it waits for a job; may be NULL. */
    void (*prepare)(void *data);
@@ -48,7 +50,9 @@ struct vs_worker_pool_config {
    const char *name;
 };
 
-/* NULL with errno set (and logged) when the pool thread cannot start. */
+/* NULL with errno set (and logged) when the forker or the pool thread
+ * cannot start. Call it from the thread that lives as long as the pool,
+ * before the process starts any other thread (worker/forker.h). */
 struct vs_worker_pool *vs_worker_pool_create(const struct vs_worker_pool_config *config);
 
 /* Hands `job` (job_size <= VS_WORKER_JOB_MAX bytes) and copies of `fds`
@@ -58,9 +62,16 @@ struct vs_worker_pool *vs_worker_pool_create(const struct vs_worker_pool_config 
 pid_t vs_worker_pool_run(struct vs_worker_pool *pool, const int *fds, unsigned fd_count, const void *job,
                          size_t job_size);
 
-/* Ends the idle workers and the pool thread. Workers already running a
- * job are the callers' to wait for, before this: a worker dies with the
- * pool thread on Linux. */
+/* The waitpid status of worker `pid` (from vs_worker_pool_run), once it
+ * has ended. Thread-safe. */
+int vs_worker_pool_wait(struct vs_worker_pool *pool, pid_t pid);
+
+/* SIGKILLs worker `pid` unless it has already ended. Thread-safe. */
+void vs_worker_pool_kill(struct vs_worker_pool *pool, pid_t pid);
+
+/* Ends the idle workers, the pool thread and the forker. Workers already
+ * running a job are the callers' to wait for, before this: they die with
+ * the forker. */
 void vs_worker_pool_destroy(struct vs_worker_pool *pool);
 
 #endif

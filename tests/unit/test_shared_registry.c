@@ -208,5 +208,65 @@ TEST(registry_read_waits_for_ring_marks)
    vs_shared_registry_destroy(reg);
 }
 
+/* What a worker's publisher sees (worker/link_worker.c): an entry is
+ * announced before anyone can find it, and found no more once its end is
+ * announced, so that what names it (a VM resource) never reaches the
+ * server outside that span. */
+struct announced {
+   struct vs_shared_registry *reg;
+   uint64_t st_dev, st_ino;
+   int born, gone, found_at_born, found_at_gone;
+};
+
+static void
+on_born(void *data, uint64_t id, int fd, size_t size)
+{
+   struct announced *a = data;
+   struct vs_shared_view v;
+   a->born++;
+   if (vs_shared_acquire(a->reg, a->st_dev, a->st_ino, &v)) {
+      a->found_at_born++;
+      vs_shared_release(&v);
+   }
+}
+
+static void
+on_gone(void *data, uint64_t id)
+{
+   struct announced *a = data;
+   struct vs_shared_view v;
+   a->gone++;
+   if (vs_shared_acquire(a->reg, a->st_dev, a->st_ino, &v)) {
+      a->found_at_gone++;
+      vs_shared_release(&v);
+   }
+}
+
+TEST(registry_findable_only_between_its_announcements)
+{
+   struct announced a = { .reg = vs_shared_registry_create() };
+   CHECK(a.reg);
+   const struct vs_shared_publisher publisher = { .born = on_born, .gone = on_gone, .data = &a };
+   vs_shared_registry_publish(a.reg, &publisher);
+   void *map;
+   int fd = region(4096, &map);
+   struct stat st;
+   CHECK(fd >= 0 && fstat(fd, &st) == 0);
+   a.st_dev = (uint64_t)st.st_dev;
+   a.st_ino = (uint64_t)st.st_ino;
+   struct vs_shared_entry *e = vs_shared_register(a.reg, NULL, 3, fd, map, 4096, NULL, NULL);
+   CHECK(e);
+   struct vs_shared_view v;
+   CHECK(vs_shared_acquire(a.reg, a.st_dev, a.st_ino, &v));
+   vs_shared_release(&v);
+   vs_shared_unregister(e);
+   CHECK_EQ(a.born, 1);
+   CHECK_EQ(a.gone, 1);
+   CHECK_EQ(a.found_at_born, 0);
+   CHECK_EQ(a.found_at_gone, 0);
+   vs_shared_registry_destroy(a.reg);
+}
+
 UNIT_MAIN(UNIT(registry_none_registers_nothing), UNIT(registry_finds_by_inode), UNIT(registry_free_waits_for_reader),
-          UNIT(registry_refresh_before_read), UNIT(registry_read_waits_for_ring_marks))
+          UNIT(registry_refresh_before_read), UNIT(registry_read_waits_for_ring_marks),
+          UNIT(registry_findable_only_between_its_announcements))

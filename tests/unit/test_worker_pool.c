@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* worker/worker_pool.c: jobs reach prepared workers with their fds (a job
- * that finds none gets a cold worker, unprepared), the pool keeps `ready`
- * workers prepared ahead of demand and replaces those that die idle, and
- * ends the idle ones when destroyed. */
+/* worker/worker_pool.c and worker/forker.c: jobs reach prepared workers
+ * with their fds (a job that finds none gets a cold worker, unprepared),
+ * the pool keeps `ready` workers prepared ahead of demand and replaces
+ * those that die idle, and ends the idle ones when destroyed; workers are
+ * the forker's children, waited for and killed through the pool, and
+ * start whatever the server's other threads are doing meanwhile. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -57,6 +60,10 @@ serve(const int *fds, unsigned fd_count, const void *job, size_t job_size, void 
    memcpy(a.job, job, job_size < sizeof(a.job) ? job_size : sizeof(a.job));
    if (write(fds[0], &a, sizeof(a)) != (ssize_t)sizeof(a))
       return 1;
+   /* "wait": until the socket closes (or the worker is killed). */
+   char byte;
+   while (!strcmp(a.job, "wait") && read(fds[0], &byte, 1) > 0)
+      ;
    return 7;
 }
 
@@ -102,7 +109,7 @@ run_job(struct vs_worker_pool *pool, const char *text, struct answer *a, int *st
    bool ok = pid > 0 && read(sv[0], a, sizeof(*a)) == (ssize_t)sizeof(*a) && a->pid == pid;
    close(sv[0]);
    if (pid > 0)
-      ok &= waitpid(pid, status, 0) == pid;
+      *status = vs_worker_pool_wait(pool, pid);
    return ok;
 }
 
@@ -220,6 +227,68 @@ TEST(job_limits_are_refused)
    vs_worker_pool_destroy(pool);
 }
 
+/* A job whose serve blocks until its socket closes: the caller ends it. */
+TEST(kill_ends_a_running_worker)
+{
+   struct vs_worker_pool *pool = make_pool(0);
+   CHECK_NOT_NULL(pool);
+   int sv[2];
+   CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+   const int fds[] = { sv[1], sv[1] };
+   pid_t pid = vs_worker_pool_run(pool, fds, 2, "wait", 5);
+   close(sv[1]);
+   CHECK(pid > 0);
+   struct answer a;
+   CHECK_EQ(read(sv[0], &a, sizeof(a)), (ssize_t)sizeof(a));
+   /* The forker is its parent, not this process. */
+   CHECK(waitpid(pid, NULL, WNOHANG) < 0 && errno == ECHILD);
+   vs_worker_pool_kill(pool, pid);
+   int status = vs_worker_pool_wait(pool, pid);
+   CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+   close(sv[0]);
+   vs_worker_pool_destroy(pool);
+}
+
+static atomic_bool allocating;
+
+static void *
+allocate_thread(void *arg)
+{
+   (void)arg;
+   while (atomic_load(&allocating)) {
+      void *blocks[64];
+      for (int i = 0; i < 64; i++)
+         blocks[i] = malloc((size_t)(16 + 64 * i));
+      for (int i = 0; i < 64; i++)
+         free(blocks[i]);
+   }
+   return NULL;
+}
+
+/* Workers fork from the forker, not from a process whose other threads
+ * hold allocator locks (under ASan a worker forked from such a process
+ * hung in its first malloc): every job ends while four threads allocate. */
+TEST(workers_start_while_other_threads_allocate)
+{
+   struct vs_worker_pool *pool = make_pool(2);
+   CHECK_NOT_NULL(pool);
+   atomic_store(&allocating, true);
+   pthread_t threads[4];
+   for (int i = 0; i < 4; i++)
+      CHECK_EQ(pthread_create(&threads[i], NULL, allocate_thread, NULL), 0);
+   for (int i = 0; i < 24; i++) {
+      struct answer a;
+      int status = 0;
+      CHECK(run_job(pool, "busy", &a, &status));
+      CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7);
+   }
+   atomic_store(&allocating, false);
+   for (int i = 0; i < 4; i++)
+      pthread_join(threads[i], NULL);
+   vs_worker_pool_destroy(pool);
+}
+
 UNIT_MAIN(UNIT(job_reaches_a_prepared_worker), UNIT(no_ready_workers_still_serves),
           UNIT(idle_worker_that_dies_is_replaced), UNIT(concurrent_jobs_get_workers_of_their_own),
-          UNIT(destroy_ends_idle_workers), UNIT(job_limits_are_refused))
+          UNIT(destroy_ends_idle_workers), UNIT(job_limits_are_refused), UNIT(kill_ends_a_running_worker),
+          UNIT(workers_start_while_other_threads_allocate))

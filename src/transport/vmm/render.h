@@ -38,18 +38,28 @@ const char *render_framing_name(enum render_framing f);
 /* Parses a --stream-framing value (auto, header8, be32). */
 bool render_framing_parse(const char *name, enum render_framing *out);
 
+struct render_workers;
+
 struct render_server_options {
    enum vs_isolate isolate;
    enum render_framing stream_framing; /* for SOCK_STREAM sockets */
-   /* VS_ISOLATE_PROCESS: workers kept started, their host driver
-    * initialised, ahead of demand (worker/worker_pool.h). */
-   unsigned ready_workers;
+   /* VS_ISOLATE_PROCESS: the contexts' worker processes. */
+   struct render_workers *workers;
    /* VS_ISOLATE_SPAWN: the program to spawn and the server's own options
     * to repeat to it (--socket-fd and --isolate left out). */
    const char *exec_path;
    char *const *worker_args;
    int worker_arg_count;
 };
+
+/* The worker processes of --isolate process (the default): `ready` kept
+ * started, their host driver initialised, ahead of demand
+ * (worker/worker_pool.h). Made before the process starts any thread
+ * (worker/forker.h says why), with the `options` render_server_run then
+ * gets. NULL on failure (logged). */
+struct render_workers *render_workers_create(const struct vs_context_options *options, unsigned ready);
+/* After render_server_run: ends the workers it did not hand out. */
+void render_workers_destroy(struct render_workers *workers);
 
 /* Serves the proxy on `fd` until it closes the socket (returns 0) or
  * breaks the protocol (logged; returns 1). Never writes to stdout. */

@@ -51,8 +51,14 @@ struct server {
    struct worker *workers;
    uint32_t live;
    struct os_event reap_event;
-   struct os_worker_tie tie; /* process mode */
-   struct vs_worker_pool *pool; /* process mode */
+   struct os_worker_tie tie; /* spawn mode */
+   struct vs_worker_pool *pool; /* process mode: rs->workers' */
+};
+
+struct render_workers {
+   const struct vs_context_options *options;
+   struct os_worker_tie tie;
+   struct vs_worker_pool *pool;
 };
 
 /* What a pooled worker is told of its context, beside the socket. */
@@ -66,14 +72,14 @@ struct context_job {
 static void
 worker_prepare(void *data)
 {
-   const struct server *s = data;
-   vs_renderer_prewarm(&s->options->renderer);
+   const struct render_workers *workers = data;
+   vs_renderer_prewarm(&workers->options->renderer);
 }
 
 static int
 worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data)
 {
-   const struct server *s = data;
+   const struct render_workers *workers = data;
    struct context_job cj;
    if (job_size != sizeof(cj) || fd_count < 1 || fd_count > 2)
       return 1;
@@ -83,7 +89,7 @@ worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size
    /* The worker serves this context alone: it enters the sandbox once it
     * has its host device. The server's registry and resource table are
     * the server process's: this one tells them over its link, if any. */
-   struct vs_context_options worker_options = *s->options;
+   struct vs_context_options worker_options = *workers->options;
    worker_options.renderer.sandbox = true;
    worker_options.worker_link = fd_count == 2 ? vs_worker_link_start(fds[1], cj.ctx_id) : NULL;
    worker_options.renderer.shared_registry = vs_worker_link_registry(worker_options.worker_link);
@@ -147,6 +153,28 @@ spawn_worker(struct worker *w)
    return err ? -1 : child;
 }
 
+/* A spawned worker is this process's child; a pooled one the forker's
+ * (worker/forker.h). */
+static void
+kill_worker(struct server *s, pid_t pid)
+{
+   if (s->isolate == VS_ISOLATE_SPAWN)
+      kill(pid, SIGKILL);
+   else
+      vs_worker_pool_kill(s->pool, pid);
+}
+
+static int
+wait_worker(struct server *s, pid_t pid)
+{
+   if (s->isolate != VS_ISOLATE_SPAWN)
+      return vs_worker_pool_wait(s->pool, pid);
+   int status = 0;
+   while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+      ;
+   return status;
+}
+
 static void *
 worker_thread(void *arg)
 {
@@ -190,13 +218,11 @@ worker_thread(void *arg)
          vs_info(w->ctx_id, "context \"%s\" served by worker process %d", w->name, (int)pid);
          atomic_store(&w->pid, pid);
          if (atomic_load(&w->killed))
-            kill(pid, SIGKILL);
+            kill_worker(w->server, pid);
          /* Until the worker's end closes: when it exits. */
          if (link[0] >= 0)
             vs_server_link_serve(link[0], w->ctx_id, options->renderer.shared_registry, options->resource_table);
-         int status;
-         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            ;
+         int status = wait_worker(w->server, pid);
          if (WIFSIGNALED(status) && !atomic_load(&w->killed))
             vs_error(w->ctx_id, "context \"%s\": worker process %d killed by signal %d; only this context is gone",
                      w->name, (int)pid, WTERMSIG(status));
@@ -221,7 +247,7 @@ worker_stop(struct worker *w)
       shutdown(w->fd, SHUT_RDWR);
    int pid = atomic_load(&w->pid);
    if (pid > 0)
-      kill(pid, SIGKILL);
+      kill_worker(w->server, pid);
 }
 
 static void
@@ -429,23 +455,15 @@ render_server_run(int fd, const struct vs_context_options *options, const struct
       vs_error(0, "render server: --socket-fd %d is %s", fd, why);
       return 1;
    }
-   if (pthread_mutex_init(&s.lock, NULL) != 0 || os_event_init(&s.reap_event) < 0 ||
-       (s.isolate != VS_ISOLATE_THREAD && os_worker_tie_init(&s.tie) < 0)) {
-      vs_error(0, "render server: cannot set up: %s", strerror(errno));
+   if (s.isolate == VS_ISOLATE_PROCESS && !rs->workers) {
+      vs_error(0, "render server: process isolation without its workers");
       return 1;
    }
-   if (s.isolate == VS_ISOLATE_PROCESS) {
-      const struct vs_worker_pool_config pool = {
-         .ready = rs->ready_workers,
-         .tie = &s.tie,
-         .prepare = worker_prepare,
-         .serve = worker_serve,
-         .data = &s,
-         .name = "render",
-      };
-      s.pool = vs_worker_pool_create(&pool);
-      if (!s.pool)
-         return 1;
+   s.pool = s.isolate == VS_ISOLATE_PROCESS ? rs->workers->pool : NULL;
+   if (pthread_mutex_init(&s.lock, NULL) != 0 || os_event_init(&s.reap_event) < 0 ||
+       (s.isolate == VS_ISOLATE_SPAWN && os_worker_tie_init(&s.tie) < 0)) {
+      vs_error(0, "render server: cannot set up: %s", strerror(errno));
+      return 1;
    }
    vs_info(0, "render server: serving fd %d (%s framing, %s workers)", fd, render_framing_name(s.sock.framing),
            isolate_name(s.isolate));
@@ -500,11 +518,47 @@ render_server_run(int fd, const struct vs_context_options *options, const struct
    }
    stop_all(&s);
    reap_workers(&s, true);
-   vs_worker_pool_destroy(s.pool);
-   if (s.isolate != VS_ISOLATE_THREAD)
+   if (s.isolate == VS_ISOLATE_SPAWN)
       os_worker_tie_fini(&s.tie);
    os_event_fini(&s.reap_event);
    pthread_mutex_destroy(&s.lock);
    close(fd);
    return rc;
+}
+
+struct render_workers *
+render_workers_create(const struct vs_context_options *options, unsigned ready)
+{
+   struct render_workers *w = calloc(1, sizeof(*w));
+   if (!w || os_worker_tie_init(&w->tie) != 0) {
+      vs_error(0, "render server: cannot set up the worker processes: %s", strerror(errno));
+      free(w);
+      return NULL;
+   }
+   w->options = options;
+   const struct vs_worker_pool_config pool = {
+      .ready = ready,
+      .tie = &w->tie,
+      .prepare = worker_prepare,
+      .serve = worker_serve,
+      .data = w,
+      .name = "render",
+   };
+   w->pool = vs_worker_pool_create(&pool);
+   if (!w->pool) {
+      os_worker_tie_fini(&w->tie);
+      free(w);
+      return NULL;
+   }
+   return w;
+}
+
+void
+render_workers_destroy(struct render_workers *w)
+{
+   if (!w)
+      return;
+   vs_worker_pool_destroy(w->pool);
+   os_worker_tie_fini(&w->tie);
+   free(w);
 }

@@ -8,19 +8,18 @@
 #include <stdint.h>
 
 struct vs_context_options;
+struct vtest_workers;
 
 #define VTEST_SERVER_ABANDONED 3
 #define VTEST_STOP_TIMEOUT_MS 10000
 
 /* How the server runs, besides its limits. */
 struct vtest_server_setup {
-   /* Each client is served by a forked worker process (its context never
-    * shares the host driver with another client's); a worker that dies is
-    * logged once and takes only its client. */
-   bool isolate_process;
-   /* With isolate_process: workers kept started, their host driver
-    * initialised, ahead of demand (worker/worker_pool.h). */
-   unsigned ready_workers;
+   /* Each client is served by a worker process of these (its context
+    * never shares the host driver with another client's); a worker that
+    * dies is logged once and takes only its client. NULL: every client on
+    * a thread of the server (--isolate thread). */
+   struct vtest_workers *workers;
    /* The server stops once this fd is readable: an os_event's read end,
     * which the owner signals (async-signal-safe, so from a signal handler
     * too) and drains. */
@@ -51,6 +50,16 @@ struct vtest_server_limits {
 
 /* Defaults a multi-tenant host can use. */
 void vtest_server_limits_default(struct vtest_server_limits *limits);
+
+/* The worker processes of --isolate process (the default): `ready` kept
+ * started, their host driver initialised, ahead of demand
+ * (worker/worker_pool.h). Made before the process starts any thread
+ * (worker/forker.h says why), with the `options` and `limits` that
+ * vtest_server_run_limited then gets. NULL on failure (logged). */
+struct vtest_workers *vtest_workers_create(const struct vs_context_options *options,
+                                           const struct vtest_server_limits *limits, unsigned ready);
+/* After vtest_server_run_limited: ends the workers it did not hand out. */
+void vtest_workers_destroy(struct vtest_workers *workers);
 
 /* Runs until setup->stop_fd is readable. Prints "venus-server: listening
  * on PATH" to stdout once clients can connect (on setup->activated_fd if

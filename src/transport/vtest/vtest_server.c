@@ -57,11 +57,20 @@ struct server {
    uint32_t next_ctx_id;
    const struct vs_context_options *options;
    struct vtest_server_setup setup;
-   struct os_worker_tie tie;   /* with setup.isolate_process */
-   struct vs_worker_pool *pool; /* with setup.isolate_process */
-   /* Without isolate_process, the one tenant: its uid, once known. */
+   struct vs_worker_pool *pool; /* setup.workers' */
+   /* Without workers, the one tenant: its uid, once known. */
    bool tenant_known;
    uid_t tenant_uid;
+};
+
+struct vtest_workers {
+   const struct vs_context_options *options;
+   struct vtest_server_limits limits;
+   /* The server's count of buffered payload bytes: shared memory, so that
+    * worker processes count against the same total. */
+   _Atomic uint64_t *buffered;
+   struct os_worker_tie tie;
+   struct vs_worker_pool *pool;
 };
 
 /* What a worker is told of its client, beside the socket. */
@@ -153,14 +162,14 @@ open_listen_socket(const char *path, struct stat *identity)
 }
 
 static struct vtest_client_limits
-client_limits(struct server *server, struct vtest_activity *activity)
+client_limits(const struct vtest_server_limits *limits, _Atomic uint64_t *buffered, struct vtest_activity *activity)
 {
    return (struct vtest_client_limits){
-      .message_timeout_ms = server->limits.message_timeout_ms,
-      .work_timeout_ms = server->limits.work_timeout_ms,
-      .partial_bytes = server->limits.partial_bytes,
-      .partial_total_bytes = server->limits.partial_total_bytes,
-      .buffered_total = server->buffered,
+      .message_timeout_ms = limits->message_timeout_ms,
+      .work_timeout_ms = limits->work_timeout_ms,
+      .partial_bytes = limits->partial_bytes,
+      .partial_total_bytes = limits->partial_total_bytes,
+      .buffered_total = buffered,
       .activity = activity,
    };
 }
@@ -169,8 +178,8 @@ client_limits(struct server *server, struct vtest_activity *activity)
 static void
 worker_prepare(void *data)
 {
-   const struct server *server = data;
-   vs_renderer_prewarm(&server->options->renderer);
+   const struct vtest_workers *workers = data;
+   vs_renderer_prewarm(&workers->options->renderer);
 }
 
 /* fds: the client's socket, its activity record, and its link to the
@@ -178,17 +187,17 @@ worker_prepare(void *data)
 static int
 worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data)
 {
-   struct server *server = data;
+   struct vtest_workers *workers = data;
    struct client_job cj;
    if (job_size != sizeof(cj) || fd_count < 2 || fd_count > 3)
       return 1;
    memcpy(&cj, job, sizeof(cj));
    struct vtest_activity *activity = vtest_activity_map(fds[1]);
    close(fds[1]);
-   const struct vtest_client_limits limits = client_limits(server, activity);
+   const struct vtest_client_limits limits = client_limits(&workers->limits, workers->buffered, activity);
    /* The worker serves this client alone: it enters the sandbox once it
     * has its host device. */
-   struct vs_context_options worker_options = *server->options;
+   struct vs_context_options worker_options = *workers->options;
    worker_options.renderer.sandbox = true;
    /* The display's registry is the server process's: this one tells it. */
    struct vs_worker_link *link = fd_count == 3 ? vs_worker_link_start(fds[2], cj.ctx_id) : NULL;
@@ -208,8 +217,8 @@ client_main(void *arg)
    snprintf(name, sizeof(name), "vs-client-%u", ct->ctx_id);
    os_thread_set_name(name);
 
-   if (!server->setup.isolate_process) {
-      const struct vtest_client_limits limits = client_limits(server, ct->activity);
+   if (!server->pool) {
+      const struct vtest_client_limits limits = client_limits(&server->limits, server->buffered, ct->activity);
       vtest_client_serve_limited(ct->fd, ct->ctx_id, server->options, &limits);
    } else {
       /* The client's worker process, from the pool; this thread waits
@@ -236,9 +245,7 @@ client_main(void *arg)
          /* Until the worker's end closes: when it exits. */
          if (link[0] >= 0)
             vs_server_link_serve(link[0], ct->ctx_id, registry, NULL);
-         int status = 0;
-         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            ;
+         int status = vs_worker_pool_wait(server->pool, pid);
          if (WIFEXITED(status) && WEXITSTATUS(status) == VS_WORKER_EXIT_ABANDONED)
             vs_info(ct->ctx_id, "client worker process %d exited, ending the host work it lost its device to", (int)pid);
          else if (WIFSIGNALED(status))
@@ -335,7 +342,7 @@ start_client(struct server *server, int fd)
    /* Threads share one address space: a second tenant could reach the
     * first one's memory through device addresses (docs/security.md). */
    bool foreign = false;
-   if (!server->setup.isolate_process) {
+   if (!server->pool) {
       if (!server->tenant_known && known) {
          server->tenant_known = true;
          server->tenant_uid = uid;
@@ -559,40 +566,16 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
       return 1;
 
    struct server server = { .clients = NULL, .next_ctx_id = 1, .options = options, .limits = *limits,
-                            .setup = *setup };
-   void *shared = mmap(NULL, sizeof(*server.buffered), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-   if (shared == MAP_FAILED) {
-      vs_error(0, "cannot set up the server: mmap: %s", strerror(errno));
-      close(listen_fd);
-      remove_socket_file(socket_path, identity);
-      return 1;
-   }
-   server.buffered = shared;
-   atomic_init(server.buffered, 0);
+                            .setup = *setup, .pool = setup->workers ? setup->workers->pool : NULL };
+   _Atomic uint64_t own_buffered;
+   atomic_init(&own_buffered, 0);
+   server.buffered = setup->workers ? setup->workers->buffered : &own_buffered;
    int err = pthread_mutex_init(&server.lock, NULL);
    bool event = err == 0 && os_event_init(&server.reap_event) == 0;
-   bool isolated = event && (!setup->isolate_process || os_worker_tie_init(&server.tie) == 0);
-   if (isolated && setup->isolate_process) {
-      const struct vs_worker_pool_config pool = {
-         .ready = setup->ready_workers,
-         .tie = &server.tie,
-         .prepare = worker_prepare,
-         .serve = worker_serve,
-         .data = &server,
-         .name = "vtest",
-      };
-      server.pool = vs_worker_pool_create(&pool);
-      if (!server.pool)
-         os_worker_tie_fini(&server.tie);
-      isolated = server.pool != NULL;
-   }
-   if (!isolated) {
+   if (!event) {
       vs_error(0, "cannot set up the server: %s", strerror(err ? err : errno));
-      if (event)
-         os_event_fini(&server.reap_event);
       if (err == 0)
          pthread_mutex_destroy(&server.lock);
-      munmap(shared, sizeof(*server.buffered));
       close(listen_fd);
       remove_socket_file(socket_path, identity);
       return 1;
@@ -611,12 +594,53 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
       return VTEST_SERVER_ABANDONED;
    }
    remove_socket_file(socket_path, identity);
-   if (setup->isolate_process) {
-      vs_worker_pool_destroy(server.pool);
-      os_worker_tie_fini(&server.tie);
-   }
    os_event_fini(&server.reap_event);
    pthread_mutex_destroy(&server.lock);
-   munmap(shared, sizeof(*server.buffered));
    return 0;
+}
+
+struct vtest_workers *
+vtest_workers_create(const struct vs_context_options *options, const struct vtest_server_limits *limits,
+                     unsigned ready)
+{
+   struct vtest_workers *w = calloc(1, sizeof(*w));
+   void *shared = mmap(NULL, sizeof(*w->buffered), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+   if (!w || shared == MAP_FAILED || os_worker_tie_init(&w->tie) != 0) {
+      vs_error(0, "cannot set up the worker processes: %s", strerror(errno));
+      if (shared != MAP_FAILED)
+         munmap(shared, sizeof(*w->buffered));
+      free(w);
+      return NULL;
+   }
+   w->options = options;
+   w->limits = *limits;
+   w->buffered = shared;
+   atomic_init(w->buffered, 0);
+   const struct vs_worker_pool_config pool = {
+      .ready = ready,
+      .tie = &w->tie,
+      .prepare = worker_prepare,
+      .serve = worker_serve,
+      .data = w,
+      .name = "vtest",
+   };
+   w->pool = vs_worker_pool_create(&pool);
+   if (!w->pool) {
+      os_worker_tie_fini(&w->tie);
+      munmap(shared, sizeof(*w->buffered));
+      free(w);
+      return NULL;
+   }
+   return w;
+}
+
+void
+vtest_workers_destroy(struct vtest_workers *w)
+{
+   if (!w)
+      return;
+   vs_worker_pool_destroy(w->pool);
+   os_worker_tie_fini(&w->tie);
+   munmap((void *)w->buffered, sizeof(*w->buffered));
+   free(w);
 }

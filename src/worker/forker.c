@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: MIT */
+#include "worker/forker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "os/os.h"
+
+/* Server -> forker (a FORK brings the worker's fd). */
+enum { REQUEST_FORK = 1, REQUEST_KILL = 2 };
+struct request {
+   uint32_t op;
+   int32_t pid;  /* KILL */
+   uint32_t cold; /* FORK */
+};
+
+/* Forker -> server. */
+enum { REPORT_FORKED = 1, REPORT_EXITED = 2 };
+struct report {
+   uint32_t op;
+   int32_t pid;   /* FORKED: the worker, or -1 */
+   int32_t value; /* FORKED: errno when pid is -1; EXITED: the waitpid status */
+};
+
+struct vs_forker {
+   pid_t pid;
+   int sock;
+   pthread_mutex_t send_lock;
+};
+
+static bool
+write_all(int fd, const void *buf, size_t size)
+{
+   const uint8_t *p = buf;
+   while (size) {
+      ssize_t n = write(fd, p, size);
+      if (n < 0 && errno == EINTR)
+         continue;
+      if (n <= 0)
+         return false;
+      p += n;
+      size -= (size_t)n;
+   }
+   return true;
+}
+
+/* Reads `size` bytes; the first part may carry one fd (*fd, else -1). */
+static bool
+read_all(int fd, void *buf, size_t size, int *passed)
+{
+   uint8_t *p = buf;
+   if (passed)
+      *passed = -1;
+   while (size) {
+      union {
+         struct cmsghdr align;
+         char buf[CMSG_SPACE(sizeof(int))];
+      } control;
+      struct iovec iov = { .iov_base = p, .iov_len = size };
+      struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                            .msg_controllen = sizeof(control.buf) };
+      ssize_t n = recvmsg(fd, &msg, 0);
+      if (n < 0 && errno == EINTR)
+         continue;
+      if (n <= 0)
+         return false;
+      for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+            continue;
+         int got;
+         memcpy(&got, CMSG_DATA(c), sizeof(got));
+         if (passed && *passed < 0)
+            *passed = got;
+         else
+            close(got);
+      }
+      p += n;
+      size -= (size_t)n;
+   }
+   return true;
+}
+
+/* --- the forker process ---------------------------------------------------- */
+
+static int child_exited_fd = -1; /* the self-pipe's write end */
+
+static void
+on_sigchld(int sig)
+{
+   (void)sig;
+   int saved = errno;
+   const char byte = 'c';
+   (void)!write(child_exited_fd, &byte, 1);
+   errno = saved;
+}
+
+struct children {
+   pid_t *pids;
+   size_t count, cap;
+};
+
+static bool
+children_add(struct children *c, pid_t pid)
+{
+   if (c->count == c->cap) {
+      size_t cap = c->cap ? 2 * c->cap : 32;
+      pid_t *grown = realloc(c->pids, cap * sizeof(*grown));
+      if (!grown)
+         return false;
+      c->pids = grown;
+      c->cap = cap;
+   }
+   c->pids[c->count++] = pid;
+   return true;
+}
+
+static bool
+children_remove(struct children *c, pid_t pid)
+{
+   for (size_t i = 0; i < c->count; i++)
+      if (c->pids[i] == pid) {
+         c->pids[i] = c->pids[--c->count];
+         return true;
+      }
+   return false;
+}
+
+static void
+report_exits(int sock, struct children *children)
+{
+   int status;
+   pid_t pid;
+   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+      children_remove(children, pid);
+      const struct report r = { .op = REPORT_EXITED, .pid = pid, .value = status };
+      (void)write_all(sock, &r, sizeof(r));
+   }
+}
+
+static void
+fork_worker(int sock, const struct os_worker_tie *tie, int fd, bool cold, struct children *children,
+            vs_forker_child_fn child, void *data)
+{
+   pid_t pid = fork();
+   if (pid == 0) {
+      signal(SIGCHLD, SIG_DFL);
+      signal(SIGINT, SIG_DFL);
+      signal(SIGTERM, SIG_DFL);
+      signal(SIGPIPE, SIG_DFL);
+      if (!os_worker_start(tie, fd))
+         _exit(1);
+      child(fd, cold, data);
+      _exit(1);
+   }
+   int err = errno;
+   close(fd);
+   if (pid > 0 && !children_add(children, pid)) {
+      /* Untracked, it could not be killed safely later: end it now. */
+      kill(pid, SIGKILL);
+      pid = -1;
+      err = ENOMEM;
+   }
+   const struct report r = { .op = REPORT_FORKED, .pid = pid > 0 ? pid : -1, .value = pid > 0 ? 0 : err };
+   (void)write_all(sock, &r, sizeof(r));
+}
+
+static _Noreturn void
+forker_main(int sock, const struct os_worker_tie *server_tie, vs_forker_child_fn child, void *data)
+{
+   if (!os_worker_start(server_tie, sock))
+      _exit(1);
+   os_thread_set_name("vs-forker");
+   /* It ends with the server (its tie) or when the pool closes its
+    * socket, not on a signal meant for the server. */
+   signal(SIGINT, SIG_IGN);
+   signal(SIGTERM, SIG_IGN);
+   signal(SIGPIPE, SIG_IGN);
+   struct os_worker_tie tie; /* its workers' tie to it */
+   int exited[2];
+   if (os_worker_tie_init(&tie) != 0 || pipe(exited) != 0 || os_set_cloexec(exited[0]) < 0 ||
+       os_set_cloexec(exited[1]) < 0 || fcntl(exited[0], F_SETFL, O_NONBLOCK) < 0 ||
+       fcntl(exited[1], F_SETFL, O_NONBLOCK) < 0)
+      _exit(1);
+   child_exited_fd = exited[1];
+   struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_RESTART | SA_NOCLDSTOP };
+   sigemptyset(&sa.sa_mask);
+   if (sigaction(SIGCHLD, &sa, NULL) != 0)
+      _exit(1);
+
+   struct children children = { 0 };
+   for (;;) {
+      struct pollfd pfds[2] = { { .fd = sock, .events = POLLIN }, { .fd = exited[0], .events = POLLIN } };
+      if (poll(pfds, 2, -1) < 0) {
+         if (errno == EINTR)
+            continue;
+         break;
+      }
+      if (pfds[1].revents) {
+         char drain[64];
+         while (read(exited[0], drain, sizeof(drain)) > 0)
+            ;
+         report_exits(sock, &children);
+      }
+      if (!pfds[0].revents)
+         continue;
+      struct request q;
+      int fd;
+      if (!read_all(sock, &q, sizeof(q), &fd))
+         break;
+      if (q.op == REQUEST_FORK && fd >= 0) {
+         fork_worker(sock, &tie, fd, q.cold != 0, &children, child, data);
+      } else {
+         if (fd >= 0)
+            close(fd);
+         /* Only a child not reaped yet: its pid is still its own. */
+         for (size_t i = 0; q.op == REQUEST_KILL && i < children.count; i++)
+            if (children.pids[i] == q.pid)
+               kill(q.pid, SIGKILL);
+      }
+   }
+   /* The pool is gone: so are the workers it did not hand out. */
+   for (size_t i = 0; i < children.count; i++)
+      kill(children.pids[i], SIGKILL);
+   while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+      ;
+   _exit(0);
+}
+
+/* --- the server's side ----------------------------------------------------- */
+
+struct vs_forker *
+vs_forker_start(const struct os_worker_tie *tie, vs_forker_child_fn child, void *data)
+{
+   struct vs_forker *f = calloc(1, sizeof(*f));
+   if (!f) {
+      errno = ENOMEM;
+      return NULL;
+   }
+   int sv[2];
+   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+      free(f);
+      return NULL;
+   }
+   if (os_set_cloexec(sv[0]) < 0 || os_set_cloexec(sv[1]) < 0 || os_socket_prepare(sv[0]) < 0) {
+      int err = errno;
+      close(sv[0]);
+      close(sv[1]);
+      free(f);
+      errno = err;
+      return NULL;
+   }
+   pid_t pid = fork();
+   if (pid == 0) {
+      close(sv[0]);
+      forker_main(sv[1], tie, child, data);
+   }
+   int err = errno;
+   close(sv[1]);
+   if (pid < 0) {
+      close(sv[0]);
+      free(f);
+      errno = err;
+      return NULL;
+   }
+   f->pid = pid;
+   f->sock = sv[0];
+   pthread_mutex_init(&f->send_lock, NULL);
+   return f;
+}
+
+int
+vs_forker_fd(const struct vs_forker *f)
+{
+   return f->sock;
+}
+
+static bool
+send_request(struct vs_forker *f, const struct request *q, int fd)
+{
+   struct iovec iov = { .iov_base = (void *)q, .iov_len = sizeof(*q) };
+   union {
+      struct cmsghdr align;
+      char buf[CMSG_SPACE(sizeof(int))];
+   } control;
+   memset(&control, 0, sizeof(control));
+   struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+   if (fd >= 0) {
+      msg.msg_control = control.buf;
+      msg.msg_controllen = sizeof(control.buf);
+      struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int));
+      memcpy(CMSG_DATA(c), &fd, sizeof(fd));
+   }
+   pthread_mutex_lock(&f->send_lock);
+   ssize_t n;
+   do
+      n = sendmsg(f->sock, &msg, 0);
+   while (n < 0 && errno == EINTR);
+   /* The rest of a short write (a full socket): no fd rides on it. */
+   bool sent = n > 0 && (n == (ssize_t)sizeof(*q) || write_all(f->sock, (const uint8_t *)q + n, sizeof(*q) - (size_t)n));
+   int err = errno;
+   pthread_mutex_unlock(&f->send_lock);
+   errno = sent ? 0 : (err ? err : EPIPE);
+   return sent;
+}
+
+static bool
+read_report(struct vs_forker *f, struct report *r)
+{
+   return read_all(f->sock, r, sizeof(*r), NULL);
+}
+
+pid_t
+vs_forker_fork(struct vs_forker *f, int fd, bool cold, vs_forker_exit_fn on_exit, void *data)
+{
+   const struct request q = { .op = REQUEST_FORK, .cold = cold };
+   if (!send_request(f, &q, fd))
+      return -1;
+   struct report r;
+   while (read_report(f, &r)) {
+      if (r.op == REPORT_EXITED) {
+         on_exit(r.pid, r.value, data);
+      } else if (r.op == REPORT_FORKED) {
+         if (r.pid > 0)
+            return r.pid;
+         errno = r.value ? r.value : EAGAIN;
+         return -1;
+      }
+   }
+   errno = EPIPE;
+   return -1;
+}
+
+bool
+vs_forker_read(struct vs_forker *f, vs_forker_exit_fn on_exit, void *data)
+{
+   struct report r;
+   if (!read_report(f, &r))
+      return false;
+   if (r.op == REPORT_EXITED)
+      on_exit(r.pid, r.value, data);
+   return true;
+}
+
+void
+vs_forker_kill(struct vs_forker *f, pid_t pid)
+{
+   const struct request q = { .op = REQUEST_KILL, .pid = pid };
+   (void)send_request(f, &q, -1);
+}
+
+void
+vs_forker_stop(struct vs_forker *f)
+{
+   if (!f)
+      return;
+   close(f->sock);
+   while (waitpid(f->pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+   pthread_mutex_destroy(&f->send_lock);
+   free(f);
+}
