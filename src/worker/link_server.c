@@ -322,16 +322,20 @@ on_resource_add(struct server_link *link, struct vs_vm_resource_table *resources
       if (link->memories[i]->st_dev == m->st_dev && link->memories[i]->st_ino == m->st_ino)
          rm = link->memories[i];
    }
-   if (!rm || !m->size || m->size > rm->size) {
-      snprintf(why, why_size, "resource %u names %llu bytes of memory it did not share", m->res_id,
-               (unsigned long long)m->size);
+   if (!rm || !m->size) {
+      snprintf(why, why_size, "resource %u names %llu bytes of memory (inode %llu) it did not share", m->res_id,
+               (unsigned long long)m->size, (unsigned long long)m->st_ino);
       return false;
    }
    if (!resources)
       return true;
+   /* The resource is what the server has of the memory: a blob can be
+    * larger than the memory's file was when it was shared (an exact-size
+    * memfd, grown to the guest's page-rounded blob afterwards). */
    const struct vs_resource_info info = { .res_id = m->res_id, .ctx_id = link->ctx_id,
-                                          .owner = link->resource_owner, .st_dev = m->st_dev,
-                                          .st_ino = m->st_ino, .size = m->size, .blob_flags = m->blob_flags };
+                                          .owner = link->resource_owner, .st_dev = m->st_dev, .st_ino = m->st_ino,
+                                          .size = m->size < rm->size ? m->size : rm->size,
+                                          .blob_flags = m->blob_flags };
    if (!vs_vm_resources_add(resources, &info))
       vs_warn(link->ctx_id, "worker link: resource %u: listed twice by its worker (or out of memory)", m->res_id);
    return true;

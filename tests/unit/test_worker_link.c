@@ -164,5 +164,29 @@ TEST(link_refuses_bad_messages)
    cleanup(&s);
 }
 
+/* An exact-size memfd shared at 1216 bytes, later grown to the guest's
+ * page-rounded blob: its resource is listed at what the server has. */
+TEST(link_lists_a_resource_at_what_was_shared)
+{
+   struct served s;
+   int sock = start(&s);
+   CHECK(sock >= 0);
+   int memfd = os_shm_create("link-grown", 1216);
+   CHECK(born(sock, 1, memfd, 1216));
+   CHECK(registry_reaches(s.registry, 1));
+   CHECK(ftruncate(memfd, 4096) == 0);
+   CHECK(resource(sock, 12, memfd, 4096));
+   struct vs_resource_info info;
+   for (int i = 0; i < 10000 && !vs_vm_resources_find(s.resources, 12, &info); i++)
+      os_sleep_ns(1000000ull);
+   CHECK(vs_vm_resources_find(s.resources, 12, &info));
+   CHECK_EQ(info.size, 1216u);
+   CHECK_EQ(vs_shared_registry_count(s.registry), 1u);
+   close(sock);
+   finish(&s);
+   cleanup(&s);
+   close(memfd);
+}
+
 UNIT_MAIN(UNIT(link_maps_memory_and_lists_its_resources), UNIT(link_refuses_memory_the_worker_did_not_share),
-          UNIT(link_refuses_bad_messages))
+          UNIT(link_refuses_bad_messages), UNIT(link_lists_a_resource_at_what_was_shared))
