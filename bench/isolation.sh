@@ -50,7 +50,8 @@ for mode in thread process; do
   sleep 0.5
   grown=$(( $(kib VmRSS "/proc/$server/status") - base ))
   workers=0
-  for w in $(pgrep -P "$server" || true); do
+  # Workers are the children of the server's forker, its child.
+  for w in $(pgrep -P "$server" || true) $(for c in $(pgrep -P "$server" || true); do pgrep -P "$c" || true; done); do
     workers=$((workers + $(kib Pss "/proc/$w/smaps_rollup")))
   done
   per=$(( (grown + workers) / N ))

@@ -32,7 +32,8 @@ tenants_kib() { awk -v k="$1" '$1 == k":" { print $2 }' "$2" 2>/dev/null || echo
 # The PSS of the server's worker processes (none in thread mode).
 tenants_workers_pss() {
   local w total=0
-  for w in $(pgrep -P "$server_pid" || true); do
+  # Workers are the children of the server's forker, its child.
+  for w in $(pgrep -P "$server_pid" || true) $(for c in $(pgrep -P "$server_pid" || true); do pgrep -P "$c" || true; done); do
     total=$((total + $(tenants_kib Pss "/proc/$w/smaps_rollup")))
   done
   echo "$total"

@@ -994,8 +994,25 @@ scenario_sigkill(void)
       ERR("a socket stayed open after the server was SIGKILLed (a worker survived?)");
 }
 
-/* The newest child process of the server (workers are forked by the
- * server's per-context threads, so every task's children are read). */
+/* The parent of `pid` from /proc/PID/stat, or -1. */
+static pid_t
+parent_of(pid_t pid)
+{
+   char path[64], buf[512];
+   snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+   FILE *f = fopen(path, "r");
+   if (!f)
+      return -1;
+   size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+   fclose(f);
+   buf[n] = '\0';
+   const char *close_paren = strrchr(buf, ')');
+   int ppid;
+   return close_paren && sscanf(close_paren + 1, " %*c %d", &ppid) == 1 ? (pid_t)ppid : -1;
+}
+
+/* The newest worker process of the server: its child, or its forker's
+ * (worker/forker.h: pooled workers are the forker's children). */
 static pid_t
 newest_child(pid_t parent, pid_t after_max)
 {
@@ -1020,8 +1037,8 @@ newest_child(pid_t parent, pid_t after_max)
       const char *close_paren = strrchr(buf, ')');
       int ppid;
       pid_t p = (pid_t)atoi(de->d_name);
-      if (close_paren && sscanf(close_paren + 1, " %*c %d", &ppid) == 1 && ppid == parent && p > after_max &&
-          p > best)
+      if (close_paren && sscanf(close_paren + 1, " %*c %d", &ppid) == 1 &&
+          (ppid == parent || (ppid > 1 && parent_of(ppid) == parent)) && p > after_max && p > best)
          best = p;
    }
    closedir(dir);

@@ -40,9 +40,11 @@ hold_start || finish
 # The server also keeps workers ready for the next clients: the holder's
 # is the one its log names.
 worker=$(grep -oE 'served by worker process [0-9]+' "$SERVER_LOG" | tail -n1 | awk '{ print $NF }')
+# Its parent is the server's forker (src/worker/forker.h), the server's child.
 parent=$(ps -o ppid= -p "${worker:-0}" 2>/dev/null | tr -d ' ')
-check "the holding client is served by a worker process of its own (pid ${worker:-none}, child of the server)" \
-  [ -n "$worker" ] && [ "$parent" = "$SERVER_PID" ]
+grandparent=$(ps -o ppid= -p "${parent:-0}" 2>/dev/null | tr -d ' ')
+check "the holding client is served by a worker process of its own (pid ${worker:-none}, forked by the server's forker ${parent:-none})" \
+  [ -n "$worker" ] && [ "$grandparent" = "$SERVER_PID" ]
 note "a worker holding a device: $(ps -o rss= -p "$worker" | tr -d ' ') KiB RSS (server process: $(ps -o rss= -p "$SERVER_PID" | tr -d ' ') KiB)"
 # Holding a device, the worker is in its sandbox (docs/security.md
 # "Workers' sandbox"); on Linux every thread of it has the seccomp filter.

@@ -25,7 +25,8 @@ done
 server_threads() {
   local n pid
   n=$(ls "/proc/$SERVER_PID/task" 2>/dev/null | wc -l)
-  for pid in $(pgrep -P "$SERVER_PID" 2>/dev/null); do
+  # Workers are the children of the server's forker, its child.
+  for pid in $(pgrep -P "$SERVER_PID" 2>/dev/null) $(for c in $(pgrep -P "$SERVER_PID" 2>/dev/null); do pgrep -P "$c"; done); do
     n=$((n + $(ls "/proc/$pid/task" 2>/dev/null | wc -l)))
   done
   echo "$n"
