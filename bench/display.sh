@@ -38,7 +38,7 @@ SIZES=${SIZES:-1280x720 1920x1080}
 FPS=${FPS:-60}
 HOST_ICD=${HOST_ICD:-/usr/share/vulkan/icd.d/lvp_icd.json}
 VIRTIO_ICD=${VIRTIO_ICD:-/usr/share/vulkan/icd.d/virtio_icd.json}
-"$server" --help | grep -q -- '--display' || { echo "bench/display.sh: this build has no display" >&2; exit 1; }
+grep -q -- '--display' <<<"$("$server" --help)" || { echo "bench/display.sh: this build has no display" >&2; exit 1; }
 command -v vkcube-wayland >/dev/null || { echo "bench/display.sh: vkcube-wayland is missing" >&2; exit 1; }
 
 tmp=$(mktemp -d /tmp/vs-bench-display.XXXXXX)

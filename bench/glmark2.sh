@@ -24,7 +24,7 @@ if ! command -v glmark2-es2-wayland >/dev/null; then
   [ "$(id -u)" = 0 ] || { echo "bench/glmark2.sh: apt-get install glmark2-es2-wayland (as root)" >&2; exit 1; }
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq glmark2-es2-wayland >/dev/null
 fi
-"$server" --help | grep -q -- '--display' || { echo "bench/glmark2.sh: this build has no display" >&2; exit 1; }
+grep -q -- '--display' <<<"$("$server" --help)" || { echo "bench/glmark2.sh: this build has no display" >&2; exit 1; }
 
 tmp=$(mktemp -d /tmp/vs-bench-glmark2.XXXXXX)
 server_pid=""

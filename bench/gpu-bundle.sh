@@ -76,7 +76,9 @@ done
 # The display's libraries. x264 is loaded at run time (found through
 # gpu-check.sh's LD_LIBRARY_PATH): the runtime package of the x264.h the
 # server was built with.
-"$build/venus-server" --help | grep -q -- '--display' \
+# (the help read whole first: grep -q leaving early is a SIGPIPE under pipefail)
+server_help=$("$build/venus-server" --help)
+grep -q -- '--display' <<<"$server_help" \
   || { echo "gpu-bundle: $build/venus-server has no display (see meson -Ddisplay)" >&2; exit 1; }
 x264=libx264-$(sed -nE 's/^#define X264_BUILD ([0-9]+).*/\1/p' /usr/include/x264.h)
 [ "$x264" != libx264- ] || { echo "gpu-bundle: no X264_BUILD in /usr/include/x264.h (libx264-dev)" >&2; exit 1; }

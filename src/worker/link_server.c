@@ -338,6 +338,9 @@ on_resource_add(struct server_link *link, struct vs_vm_resource_table *resources
                                           .blob_flags = m->blob_flags };
    if (!vs_vm_resources_add(resources, &info))
       vs_warn(link->ctx_id, "worker link: resource %u: listed twice by its worker (or out of memory)", m->res_id);
+   else
+      vs_debug(link->ctx_id, "worker link: resource %u listed: %llu bytes of inode %llu", m->res_id,
+               (unsigned long long)info.size, (unsigned long long)m->st_ino);
    return true;
 }
 

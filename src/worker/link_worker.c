@@ -189,8 +189,14 @@ vs_worker_link_resource_created(struct vs_worker_link *link, uint32_t res_id, in
 {
    struct stat st;
    struct vs_shared_view view;
-   if (!link || fstat(fd, &st) != 0 || !vs_shared_acquire(link->registry, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &view))
+   if (!link || fstat(fd, &st) != 0)
       return;
+   if (!vs_shared_acquire(link->registry, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &view)) {
+      /* Memory the server cannot map (no host pointer behind it). */
+      vs_debug(link->ctx_id, "worker link: resource %u: its memory (inode %llu) is not shared; it cannot be shown",
+               res_id, (unsigned long long)st.st_ino);
+      return;
+   }
    /* Sent while pinned: its BORN went first, its GONE cannot yet. */
    const struct vs_link_message m = { .type = VS_LINK_RESOURCE_ADD, .res_id = res_id, .st_dev = (uint64_t)st.st_dev,
                                       .st_ino = (uint64_t)st.st_ino, .size = size < view.size ? size : view.size,
