@@ -89,6 +89,12 @@
 #                    natively and through the server, as a table; where a
 #                    generated token's time goes through the server
 #                    (--submit-stats)
+#   vm-live          (ONLY_VM_LIVE=1; needs the VM parts and the Chromium
+#                    parts) vkcube at VM_LIVE_SIZE (1920x1080) live in
+#                    Chromium (LIVE_SECONDS, default 20, watched): through
+#                    vtest, then from the test VM's guest on the VM display
+#                    (workload display-apps, ended by the page's Escape):
+#                    commit->drawn, encoded of committed, commit->encoded
 #   bench            bench/run.sh (native and venus-server columns)
 #   vm-*             (ONLY_VM=1; needs BUNDLE/vm-guest.tar and vm-host.tar.xz.N
 #                    from bench/vm-bundle.sh) the test VM with KVM: a Debian 13
@@ -113,7 +119,7 @@
 # names the parts' directory if it is neither BUNDLE/../gpu-chromium nor
 # .deps/gpu-chromium), ONLY_FRAMES=1 (set-up and the frames-* rows alone;
 # FRAMES_DURATION s per vkmark scene there, default 2), ONLY_VM=1 (set-up
-# and the VM rows alone; VM_ACCEL=kvm|tcg (default: KVM unless it is PVM),
+# and the VM rows alone; ONLY_VM_LIVE=1 the vm-live row; VM_ACCEL=kvm|tcg (default: KVM unless it is PVM),
 # VM_CPU for another CPU model, VM_TIMEOUT seconds per boot, default 600),
 # ONLY_CHECKS=1 (set-up and the checks from vulkaninfo to vkmark alone),
 # ONLY_LLAMA=1 (set-up and the llama row alone; SKIP_LLAMA=1 leaves it out;
@@ -141,6 +147,7 @@ only=""
 [ "${ONLY_LIVE:-0}" = 1 ] && only=live
 [ "${ONLY_FRAMES:-0}" = 1 ] && only=frames
 [ "${ONLY_VM:-0}" = 1 ] && only=vm
+[ "${ONLY_VM_LIVE:-0}" = 1 ] && only=vm-live
 [ "${ONLY_TENANTS:-0}" = 1 ] && only=tenants
 [ "${ONLY_CHECKS:-0}" = 1 ] && only=checks
 [ "${ONLY_LLAMA:-0}" = 1 ] && only=llama
@@ -629,16 +636,16 @@ fi
 fi # display
 
 # --- live in the browser: commit->drawn at 1080p in headless Chromium -------------------
-if want live; then
-parts=""
-for d in "${CHROMIUM_PARTS:-}" "$bundle/../gpu-chromium" "$top/.deps/gpu-chromium"; do
-  if [ -n "$d" ] && compgen -G "$d/[0-9]*/debs.tar.*" >/dev/null; then parts=$d; break; fi
-done
-if [ -z "$parts" ]; then
-  result live-1080p SKIP "no Chromium here: bench/gpu-bundle.sh with CHROMIUM=1 makes .deps/gpu-chromium/1, 2, ...; carry them first"
-else
+# chromium_unpack: Debian's Chromium from the carried parts into
+# $prefix/chromium, started by $prefix/chromium-run; false without parts.
+chromium_unpack() {
+  local parts="" d croot=$prefix/chromium
+  [ -x "$prefix/chromium-run" ] && return 0
+  for d in "${CHROMIUM_PARTS:-}" "$bundle/../gpu-chromium" "$top/.deps/gpu-chromium"; do
+    if [ -n "$d" ] && compgen -G "$d/[0-9]*/debs.tar.*" >/dev/null; then parts=$d; break; fi
+  done
+  [ -n "$parts" ] || return 1
   # The parts, in order (debs.tar.00, .01, ...), are one tar of .debs.
-  croot=$prefix/chromium
   mkdir -p "$croot/debs"
   # shellcheck disable=SC2046
   cat $(for f in "$parts"/[0-9]*/debs.tar.*; do echo "${f##*.} $f"; done | sort | cut -d' ' -f2) |
@@ -650,6 +657,13 @@ else
     "$croot/usr/lib/x86_64-linux-gnu:$croot/usr/lib/x86_64-linux-gnu/pulseaudio:$croot/lib/x86_64-linux-gnu" \
     "$croot/usr/lib/chromium/chromium" >"$prefix/chromium-run"
   chmod +x "$prefix/chromium-run"
+}
+CHROMIUM_SKIP="no Chromium here: bench/gpu-bundle.sh with CHROMIUM=1 makes .deps/gpu-chromium/1, 2, ...; carry them first"
+
+if want live; then
+if ! chromium_unpack; then
+  result live-1080p SKIP "$CHROMIUM_SKIP"
+else
   export XDG_RUNTIME_DIR=$prefix/rt
   mkdir -p -m 700 "$XDG_RUNTIME_DIR"
   if run_server --memory auto --display vs-live --http 127.0.0.1:0 --fps 60; then
@@ -788,14 +802,15 @@ fi
 fi # frames
 
 # --- the test VM with KVM (bench/vm-bundle.sh) ----------------------------------------
-if want vm; then
-if [ ! -f "$bundle/vm-guest.tar" ] || ! compgen -G "$bundle/vm-host.tar.xz.[0-9]" >/dev/null; then
-  result vm-short SKIP "no vm-guest.tar and vm-host.tar.xz.N in the bundle (bench/vm-bundle.sh)"
-else
+# vm_unpack: the test VM's guest and host parts into $prefix; sets vm_host
+# and vm_accel. False without them.
+vm_unpack() {
+  [ -f "$bundle/vm-guest.tar" ] && compgen -G "$bundle/vm-host.tar.xz.[0-9]" >/dev/null || return 1
+  vm_host=$prefix/vm-host
+  [ -d "$prefix/vm-guest" ] && [ -d "$vm_host" ] && return 0
   mkdir -p "$prefix/vm-guest"
   tar -C "$prefix/vm-guest" -xf "$bundle/vm-guest.tar"
   cat "$bundle"/vm-host.tar.xz.[0-9] | xz -dc | tar -C "$prefix" -xf -
-  vm_host=$prefix/vm-host
   # Xvfb runs its keymap compiler as /usr/bin/xkbcomp: the bundle's, on its loader.
   if [ ! -x /usr/bin/xkbcomp ] && [ "$(id -u)" = 0 ]; then
     printf '#!/bin/sh\nexec %s --library-path %s %s "$@"\n' "$vm_host/ld-linux-x86-64.so.2" "$vm_host/lib" \
@@ -814,11 +829,20 @@ else
       vm_accel=tcg
     fi
   fi
-  vm_run() { # LABEL WORKLOAD: one boot; its files in $logs/LABEL/
-    LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-} timeout -k 10 $((${VM_TIMEOUT:-600} + 100)) "$top/scripts/vm-run.sh" --host-bundle "$vm_host" \
-      --server "$build/venus-server" --accel "$vm_accel" --workload "$2" --timeout "${VM_TIMEOUT:-600}" --host-icd "$HOST_ICD" \
-      "$logs/$1" "$prefix/vm-guest" >"$logs/$1.out" 2>&1
-  }
+}
+vm_run() { # LABEL WORKLOAD [vm-run.sh options]: one boot; its files in $logs/LABEL/
+  local label=$1 workload=$2
+  shift 2
+  LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-} timeout -k 10 $((${VM_TIMEOUT:-600} + 100)) "$top/scripts/vm-run.sh" --host-bundle "$vm_host" \
+    --server "$build/venus-server" --accel "$vm_accel" --workload "$workload" --timeout "${VM_TIMEOUT:-600}" --host-icd "$HOST_ICD" \
+    "$@" "$logs/$label" "$prefix/vm-guest" >"$logs/$label.out" 2>&1
+}
+VM_SKIP="no vm-guest.tar and vm-host.tar.xz.N in the bundle (bench/vm-bundle.sh)"
+
+if want vm; then
+if ! vm_unpack; then
+  result vm-short SKIP "$VM_SKIP"
+else
   t0=$SECONDS
   vm_run vm-short short; rc=$?
   glog=$logs/vm-short/guest.log
@@ -863,6 +887,63 @@ else
   fi
 fi
 fi # vm
+
+if want vm-live; then
+if ! vm_unpack; then
+  result vm-live SKIP "$VM_SKIP"
+elif ! chromium_unpack; then
+  result vm-live SKIP "$CHROMIUM_SKIP"
+else
+  # The same app, size and page, through vtest and from a VM guest.
+  export XDG_RUNTIME_DIR=$prefix/rt
+  mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+  secs=${LIVE_SECONDS:-20} size=${VM_LIVE_SIZE:-1920x1080}
+  vtest_line="" vtest_stream=""
+  if run_server --memory auto --display vs-vtest-live --http 127.0.0.1:0 --input; then
+    url=$(sed -nE 's|^venus-server: viewer page at (http://[^ ]+)$|\1|p' "$server_log")
+    WAYLAND_DISPLAY=vs-vtest-live LIMIT=$((secs + 120)) client vkcube-wayland --width "${size%x*}" --height "${size#*x}" \
+      >"$logs/vm-live-vtest-vkcube.txt" 2>&1 &
+    cube=$!
+    sleep 2
+    vtest_line=$(timeout -k 5 $((secs + 100)) python3 "$bundle/tests/display/cdp_view.py" "$prefix/chromium-run" \
+      "$prefix/chromium-profile-vtest" "${url:-http://127.0.0.1:0/}" latency "$secs" 5 "$logs/vm-live-vtest.png" 2>&1 |
+      grep -E '^browser: [0-9]+ s after' | head -n1)
+    kill "$cube" 2>/dev/null; wait "$cube" 2>/dev/null
+    stop_server
+    vtest_stream=$(grep -E 'display stream:' "$server_log" | tail -n1)
+  fi
+  # The VM: Debian's vkcube in the guest on vs-guest-present; the page
+  # opens once the guest says vkcube starts, and its Escape ends vkcube.
+  dir=$logs/vm-live
+  mkdir -p "$dir"
+  (
+    deadline=$((SECONDS + 500)) url=""
+    until grep -aq '^VMTEST cube starting' "$dir/live/guest.log" 2>/dev/null || [ $SECONDS -ge $deadline ]; do sleep 0.5; done
+    url=$(grep -aohE 'http://[^ ]+token=[^ ]+' "$dir/live/qemu.log" 2>/dev/null | head -n1)
+    timeout -k 5 $((secs + 200)) python3 "$bundle/tests/display/cdp_view.py" "$prefix/chromium-run" \
+      "$prefix/chromium-profile-vm" "${url:-http://127.0.0.1:0/}" latency-escape "$secs" 5 "$logs/vm-live.png" \
+      >"$logs/vm-live-browser.txt" 2>&1
+  ) &
+  browser=$!
+  t0=$SECONDS
+  VENUS_SERVER_OPTIONS="--http 127.0.0.1:0 --input" vm_run vm-live display-apps --vm-display --guest-size "$size"; rc=$?
+  wait "$browser" 2>/dev/null
+  vm_line=$(grep -E '^browser: [0-9]+ s after' "$logs/vm-live-browser.txt" | head -n1)
+  vm_stream=$(grep -E 'display stream:' "$dir/qemu.log" 2>/dev/null | tail -n1)
+  vm_memory=$(grep -oE 'vm channel: [0-9]+ commits, [0-9]+ shown from server memory, [0-9]+ refused' "$dir/qemu.log" 2>/dev/null | tail -n1)
+  echo "   vtest $size: ${vtest_line:-no browser figures}"
+  echo "   vtest $size: ${vtest_stream#*info: }"
+  echo "   VM $size: ${vm_line:-no browser figures}"
+  echo "   VM $size: ${vm_stream#*info: }"
+  echo "   VM $size: ${vm_memory:-no vm channel figures}"
+  if [ $rc -eq 0 ] && [ -n "$vm_line" ] && grep -q '^pressed Escape' "$logs/vm-live-browser.txt" &&
+     grep -q '^VMTEST step cube rc 0 ' "$dir/guest.log" 2>/dev/null && [[ $vm_memory =~ ,\ [1-9][0-9]*\ shown ]]; then
+    result vm-live PASS "$vm_accel, guest vkcube $size on the VM display, live in Chromium, ended by the page's Escape; $vm_memory; $((SECONDS - t0)) s"
+  else
+    result vm-live FAIL "QEMU rc $rc; browser: $(tail -n 3 "$logs/vm-live-browser.txt" 2>/dev/null | tr '\n' ' '); steps: $(grep -o 'step [a-z]* rc [0-9]*' "$dir/guest.log" 2>/dev/null | tr '\n' ' '); see vm-live/"
+  fi
+fi
+fi # vm-live
 
 # --- the execution benchmark ------------------------------------------------------------
 # --- the newest Mesa guest (Vulkan 1.4) -------------------------------------------

@@ -11,7 +11,7 @@
 # any glibc (the GPU machines), and the server runs on the host as it is.
 #
 #   scripts/vm-run.sh [--server PATH|stock] [--accel tcg|kvm] [--workload short|bench|display|display-apps]
-#                     [--timeout SECONDS] [--host-icd JSON] [--host-bundle DIR] [--vm-display]
+#                     [--timeout SECONDS] [--host-icd JSON] [--host-bundle DIR] [--vm-display [--guest-size WxH]]
 #                     OUT_DIR IMAGE_DIR
 #
 # OUT_DIR gets guest.log (the guest's console: VMTEST lines, tests/vm/init),
@@ -25,7 +25,9 @@
 # (org.venus-server.display.0, docs/vm-display.md), whose host end is the
 # Unix socket vsd.sock QEMU listens on, and the server gets (appended to
 # VENUS_SERVER_OPTIONS) its display vm-0 recorded into OUT_DIR/vm.h264 and
-# that socket as its --vm-channel.
+# that socket as its --vm-channel. --guest-size: the size the guest's
+# windows are asked for (the server's --vm-size) and display-apps' vkcube
+# is started at (default 640x480).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,7 +74,7 @@ if [ "${1:-}" = --inside ]; then
   # guest's control-queue notifications (reference notes).
   cmd=("${qemu[@]}" -machine q35 -accel "$accel" -cpu "$cpu" -m 2G -smp 2 -nodefaults -no-reboot
        -kernel "$dir/vmlinuz" -initrd "$dir/initrd.img"
-       -append "console=ttyS0 quiet loglevel=4 panic=-1 rdinit=/init vmtest=$workload"
+       -append "console=ttyS0 quiet loglevel=4 panic=-1 rdinit=/init vmtest=$workload${guest_size:+ vmsize=$guest_size}"
        -device virtio-gpu-gl-pci,venus=on,blob=on,hostmem=1G,event_idx=off
        -display sdl,gl=on
        -serial "file:$dir/serial.log" -monitor none -d guest_errors
@@ -82,7 +84,7 @@ if [ "${1:-}" = --inside ]; then
     # connects when it starts and again whenever it loses the socket.
     cmd+=(-chardev "socket,id=vsd,path=$dir/vsd.sock,server=on,wait=off"
           -device virtserialport,chardev=vsd,name=org.venus-server.display.0)
-    export VENUS_SERVER_OPTIONS="${VENUS_SERVER_OPTIONS:+$VENUS_SERVER_OPTIONS }--display vm-0 --record $dir/vm.h264 --vm-channel $dir/vsd.sock"
+    export VENUS_SERVER_OPTIONS="${VENUS_SERVER_OPTIONS:+$VENUS_SERVER_OPTIONS }--display vm-0 --record $dir/vm.h264 --vm-channel $dir/vsd.sock${guest_size:+ --vm-size $guest_size}"
     export XDG_RUNTIME_DIR=$dir
   fi
   printf '%s\n' "RENDER_SERVER_EXEC_PATH=${RENDER_SERVER_EXEC_PATH:-} VENUS_SERVER_OPTIONS=${VENUS_SERVER_OPTIONS:-} VK_ICD_FILENAMES=$icd ${cmd[*]}" >"$dir/command.txt"
@@ -109,7 +111,7 @@ if [ "${1:-}" = --inside ]; then
   exit "$rc"
 fi
 
-server="" accel=tcg workload=short limit=300 icd=/usr/share/vulkan/icd.d/lvp_icd.json bundle="" vm_display=0
+server="" accel=tcg workload=short limit=300 icd=/usr/share/vulkan/icd.d/lvp_icd.json bundle="" vm_display=0 guest_size=""
 while [ $# -gt 2 ]; do
   case $1 in
     --server) server=$2; shift 2 ;;
@@ -119,10 +121,11 @@ while [ $# -gt 2 ]; do
     --host-icd) icd=$2; shift 2 ;;
     --host-bundle) bundle=$(cd "$2" && pwd); shift 2 ;;
     --vm-display) vm_display=1; shift ;;
+    --guest-size) guest_size=$2; shift 2 ;;
     *) die "unknown argument '$1'" ;;
   esac
 done
-[ $# -eq 2 ] || die "usage: $0 [--server PATH|stock] [--accel tcg|kvm] [--workload short|bench] [--timeout S] [--host-icd JSON] [--host-bundle DIR] [--vm-display] OUT_DIR IMAGE_DIR"
+[ $# -eq 2 ] || die "usage: $0 [--server PATH|stock] [--accel tcg|kvm] [--workload short|bench] [--timeout S] [--host-icd JSON] [--host-bundle DIR] [--vm-display [--guest-size WxH]] OUT_DIR IMAGE_DIR"
 out=$1 image=$(cd "$2" && pwd)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)

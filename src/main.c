@@ -59,6 +59,7 @@ static struct {
     * --vm-channel (src/transport/vmchannel/). */
    const char *display, *http, *record, *vm_channel;
    unsigned fps;
+   unsigned vm_width, vm_height; /* --vm-size; 0: the display's default */
    bool input;
    /* What a spawned render-server worker must be told again: every option
     * but --socket-fd and --isolate (kept for the process's lifetime). */
@@ -118,6 +119,8 @@ usage(FILE *out)
            "  --vm-channel PATH   render server: show a VM guest's surfaces, named over a\n"
            "                      virtio-serial port whose host end is the Unix socket\n"
            "                      PATH (connect; listen:PATH to listen) (docs/vm-display.md)\n"
+           "  --vm-size WxH       the size a VM guest is asked to show its windows at\n"
+           "                      (default 1280x800)\n"
 #endif
            "  --log-level LEVEL   error, warn, info or debug (default: $VENUS_SERVER_LOG,\n"
            "                      else info)\n"
@@ -475,7 +478,8 @@ start_display(struct vs_vm_resource_table *resources, struct vs_display **runnin
       .http_token = http_token && *http_token ? http_token : NULL,
       .input = config.input, .url_in_log = config.socket_fd >= 0, .runtime_dir = runtime_dir && *runtime_dir ? runtime_dir : NULL,
       .shared_registry = config.context.renderer.shared_registry,
-      .vm_channel = config.vm_channel, .resource_table = resources,
+      .vm_channel = config.vm_channel, .vm_width = config.vm_width, .vm_height = config.vm_height,
+      .resource_table = resources,
    };
    if (!display.shared_registry)
       return 1;
@@ -509,7 +513,7 @@ main(int argc, char **argv)
           OPT_SOCKET_FD, OPT_ISOLATE, OPT_IGNORED, OPT_IGNORED_ARG,
           OPT_DISPLAY, OPT_HTTP, OPT_RECORD, OPT_FPS, OPT_INPUT, OPT_SUBMIT_STATS, OPT_STREAM_FRAMING,
           OPT_WORKER_FD, OPT_WORKER_ID, OPT_WORKER_FLAGS, OPT_WORKER_NAME, OPT_WORKER_SERVER_PID, OPT_WORKER_TIE_FD,
-          OPT_READY_WORKERS, OPT_VM_CHANNEL };
+          OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE };
    static const struct option options[] = {
       { "socket", required_argument, NULL, OPT_SOCKET },
       { "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -547,6 +551,7 @@ main(int argc, char **argv)
       { "fps", required_argument, NULL, OPT_FPS },
       { "input", no_argument, NULL, OPT_INPUT },
       { "vm-channel", required_argument, NULL, OPT_VM_CHANNEL },
+      { "vm-size", required_argument, NULL, OPT_VM_SIZE },
       { "submit-stats", no_argument, NULL, OPT_SUBMIT_STATS },
       { "help", no_argument, NULL, OPT_HELP },
       { "version", no_argument, NULL, OPT_VERSION },
@@ -717,6 +722,17 @@ main(int argc, char **argv)
          }
          config.vm_channel = optarg;
          break;
+      case OPT_VM_SIZE: {
+         unsigned w = 0, h = 0;
+         char end = 0;
+         if (sscanf(optarg, "%ux%u%c", &w, &h, &end) != 2 || w < 16 || h < 16 || w > 16384 || h > 16384) {
+            fprintf(stderr, "venus-server: invalid --vm-size '%s' (WxH, 16 to 16384 each)\n", optarg);
+            return 2;
+         }
+         config.vm_width = w;
+         config.vm_height = h;
+         break;
+      }
       case OPT_FPS: {
          char *end;
          unsigned long v = strtoul(optarg, &end, 10);
@@ -749,6 +765,10 @@ main(int argc, char **argv)
 
    if ((config.http || config.record || config.fps || config.input || config.vm_channel) && !config.display) {
       fprintf(stderr, "venus-server: --http, --record, --fps, --input and --vm-channel need --display\n");
+      return 2;
+   }
+   if (config.vm_width && !config.vm_channel) {
+      fprintf(stderr, "venus-server: --vm-size needs --vm-channel\n");
       return 2;
    }
    if (config.vm_channel && config.socket_fd < 0 && config.worker.fd < 0) {

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define RETIRED_IDS 256u
+
 struct vs_vm_resource_table {
    pthread_mutex_t lock;
    struct vs_resource_info *slots; /* res_id 0: empty (virtio-gpu ids start at 1) */
@@ -17,6 +19,13 @@ struct vs_vm_resource_table {
    uint32_t capacity;              /* a power of two */
    uint32_t count, used;           /* live entries; live + tombstones */
    void (*catch_up)(void);         /* vs_vm_resources_on_miss */
+   /* The ids most recently removed, oldest overwritten first: a guest's
+    * message in flight when its resource went names one (not hostile). */
+   struct retired {
+      uint32_t res_id;
+      bool named; /* vs_vm_resources_retired said so once */
+   } retired[RETIRED_IDS];
+   uint32_t retired_next;
 };
 
 #define INITIAL_CAPACITY 64u
@@ -148,6 +157,7 @@ vs_vm_resources_add(struct vs_vm_resource_table *t, const struct vs_resource_inf
 static void
 remove_slot(struct vs_vm_resource_table *t, uint32_t i)
 {
+   t->retired[t->retired_next++ % RETIRED_IDS] = (struct retired){ t->slots[i].res_id, false };
    memset(&t->slots[i], 0, sizeof(t->slots[i]));
    t->tombstone[i] = true;
    t->count--;
@@ -195,6 +205,23 @@ vs_vm_resources_find(struct vs_vm_resource_table *t, uint32_t res_id, struct vs_
       catch_up();
    }
    return false;
+}
+
+enum vs_vm_retired
+vs_vm_resources_retired(struct vs_vm_resource_table *t, uint32_t res_id)
+{
+   enum vs_vm_retired r = VS_VM_NOT_RETIRED;
+   pthread_mutex_lock(&t->lock);
+   if (res_id && lookup(t, res_id) == UINT32_MAX) {
+      for (uint32_t i = 0; i < RETIRED_IDS && r == VS_VM_NOT_RETIRED; i++) {
+         if (t->retired[i].res_id == res_id) {
+            r = t->retired[i].named ? VS_VM_RETIRED_NAMED_BEFORE : VS_VM_RETIRED;
+            t->retired[i].named = true;
+         }
+      }
+   }
+   pthread_mutex_unlock(&t->lock);
+   return r;
 }
 
 void

@@ -45,6 +45,12 @@ void vs_vm_resources_remove(struct vs_vm_resource_table *table, uint64_t owner, 
 /* Every resource `owner` added (its context ended). */
 void vs_vm_resources_remove_owner(struct vs_vm_resource_table *table, uint64_t owner);
 bool vs_vm_resources_find(struct vs_vm_resource_table *table, uint32_t res_id, struct vs_resource_info *out);
+/* Whether res_id is absent but was listed until recently (destroyed, or
+ * its context ended): a guest message sent before it went can still name
+ * it. VS_VM_RETIRED the first time it is asked about, then
+ * VS_VM_RETIRED_NAMED_BEFORE (one log line per id). */
+enum vs_vm_retired { VS_VM_NOT_RETIRED, VS_VM_RETIRED, VS_VM_RETIRED_NAMED_BEFORE };
+enum vs_vm_retired vs_vm_resources_retired(struct vs_vm_resource_table *table, uint32_t res_id);
 /* A miss in find runs `catch_up` (the worker links read what their
  * workers already sent: worker/worker_link.h) and looks once more. */
 void vs_vm_resources_on_miss(struct vs_vm_resource_table *table, void (*catch_up)(void));

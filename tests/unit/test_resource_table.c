@@ -71,6 +71,37 @@ TEST(resource_table_reused_ids)
    vs_vm_resources_destroy(t);
 }
 
+/* A guest message on its way when the resource went names it: told apart
+ * from an id never listed, once loudly; listed again, it is live. */
+TEST(resource_table_retired_ids)
+{
+   struct vs_vm_resource_table *t = vs_vm_resources_create();
+   CHECK(t != NULL);
+   struct vs_resource_info a = info(14, 2), b = info(15, 3), out;
+   CHECK(vs_vm_resources_add(t, &a));
+   CHECK(vs_vm_resources_add(t, &b));
+   CHECK_EQ(vs_vm_resources_retired(t, 14), VS_VM_NOT_RETIRED); /* live */
+   CHECK_EQ(vs_vm_resources_retired(t, 99), VS_VM_NOT_RETIRED); /* never listed */
+   vs_vm_resources_remove_owner(t, 102);
+   vs_vm_resources_remove(t, 103, 15);
+   CHECK_EQ(vs_vm_resources_retired(t, 14), VS_VM_RETIRED);
+   CHECK_EQ(vs_vm_resources_retired(t, 14), VS_VM_RETIRED_NAMED_BEFORE);
+   CHECK_EQ(vs_vm_resources_retired(t, 15), VS_VM_RETIRED);
+   /* The guest kernel reuses the id: live again. */
+   CHECK(vs_vm_resources_add(t, &a));
+   CHECK(vs_vm_resources_find(t, 14, &out));
+   CHECK_EQ(vs_vm_resources_retired(t, 14), VS_VM_NOT_RETIRED);
+   /* Only the most recent removals are remembered. */
+   for (uint32_t id = 1000; id < 2000; id++) {
+      struct vs_resource_info i = info(id, 4);
+      CHECK(vs_vm_resources_add(t, &i));
+      vs_vm_resources_remove(t, 104, id);
+   }
+   CHECK_EQ(vs_vm_resources_retired(t, 15), VS_VM_NOT_RETIRED);
+   CHECK_EQ(vs_vm_resources_retired(t, 1999), VS_VM_RETIRED);
+   vs_vm_resources_destroy(t);
+}
+
 TEST(resource_table_context_end_and_growth)
 {
    struct vs_vm_resource_table *t = vs_vm_resources_create();
@@ -140,4 +171,5 @@ TEST(resource_table_threads)
 }
 
 UNIT_MAIN(UNIT(resource_table_add_find_remove), UNIT(resource_table_reused_ids),
-          UNIT(resource_table_context_end_and_growth), UNIT(resource_table_threads))
+          UNIT(resource_table_retired_ids), UNIT(resource_table_context_end_and_growth),
+          UNIT(resource_table_threads))

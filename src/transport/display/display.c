@@ -50,7 +50,8 @@
 #include "xdg-shell-server-protocol.h"
 
 #define MAX_DIM 16384u
-/* The size a VM guest is told to show its surfaces at (CONFIGURE). */
+/* The size a VM guest is told to show its surfaces at (CONFIGURE), unless
+ * --vm-size says. */
 #define VM_WIDTH 1280u
 #define VM_HEIGHT 800u
 
@@ -121,7 +122,8 @@ struct vs_display {
    } vm_inflight[2 * VS_VMCH_MAX_SURFACES];
    /* figures */
    uint64_t commits, shown_commits, server_memory_frames, foreign_frames, shm_frames, refused;
-   uint64_t vm_commits, vm_shown, vm_refused;
+   uint64_t vm_commits, vm_shown, vm_refused, vm_gone;
+   uint32_t vm_gone_said; /* the last resource whose freed memory was logged */
    uint64_t first_shown_ns, last_shown_ns;
 };
 
@@ -807,13 +809,19 @@ vm_commit(void *data, uint64_t session, uint32_t id, uint32_t serial, const stru
       return true; /* not shown (another surface is), as a Wayland commit */
    }
    if (!vs_shared_acquire(d->shared_registry, image->st_dev, image->st_ino, &f->view)) {
+      /* Listed, so this VM's: freed while the guest's COMMIT was on its way
+       * (a client quitting), or memory the server cannot read (thread mode
+       * lists every blob). Not hostile; not shown. */
       free(f);
-      d->vm_refused++;
-      snprintf(why, why_size, "COMMIT of surface %u: resource %u (context %u) is not host-pointer memory of the "
-               "server, or was freed", id, image->res_id, image->ctx_id);
+      d->vm_gone++;
+      if (d->vm_gone_said != image->res_id)
+         vs_warn(0, "display: COMMIT of VM surface %u: resource %u (context %u) has no memory the server can read "
+                 "(freed, or not host-pointer memory): not shown", id,
+                 image->res_id, image->ctx_id);
+      d->vm_gone_said = image->res_id;
       if (!held)
          vs_vmchannel_release(d->vmchannel, session, id, image->res_id);
-      return false;
+      return true;
    }
    f->has_view = true;
    if ((uint64_t)image->offset + (uint64_t)image->stride * image->height > f->view.size) {
@@ -989,7 +997,8 @@ start_parts(struct vs_display *d, const struct vs_display_options *o)
       const struct vs_vmchannel_display hooks = { .commit = vm_commit, .destroy = vm_destroy, .data = d };
       if (!(d->vmchannel = vs_vmchannel_start(d->loop, o->vm_channel, o->resource_table, &hooks)))
          return false;
-      vs_vmchannel_configure(d->vmchannel, VM_WIDTH, VM_HEIGHT);
+      vs_vmchannel_configure(d->vmchannel, o->vm_width ? o->vm_width : VM_WIDTH,
+                             o->vm_height ? o->vm_height : VM_HEIGHT);
    }
    return vs_stream_run(d->stream);
 }
@@ -1127,8 +1136,9 @@ vs_display_stop(struct vs_display *d)
            (unsigned long long)d->shm_frames, (unsigned long long)d->refused,
            span > 0 ? (double)(d->shown_commits - 1) / span : 0.0);
    if (d->vmchannel)
-      vs_info(0, "display: vm channel: %llu commits, %llu shown from server memory, %llu refused",
-              (unsigned long long)d->vm_commits, (unsigned long long)d->vm_shown, (unsigned long long)d->vm_refused);
+      vs_info(0, "display: vm channel: %llu commits, %llu shown from server memory, %llu refused, %llu of memory gone",
+              (unsigned long long)d->vm_commits, (unsigned long long)d->vm_shown, (unsigned long long)d->vm_refused,
+              (unsigned long long)d->vm_gone);
    /* The loop frees only the sources removed from it (display_free). */
    display_free(d);
 }

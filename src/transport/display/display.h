@@ -8,6 +8,7 @@
 #define VS_DISPLAY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct vs_vm_resource_table;
 struct vs_shared_registry;
@@ -30,6 +31,7 @@ struct vs_display_options {
    /* The VM presentation channel (transport/vmchannel/vmchannel.h): PATH
     * or listen:PATH, or NULL for none; the VM's resources it names. */
    const char *vm_channel;
+   uint32_t vm_width, vm_height; /* what the guest is asked for; 0: VM_WIDTH x VM_HEIGHT */
    struct vs_vm_resource_table *resource_table;
 };
 

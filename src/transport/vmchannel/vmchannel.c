@@ -39,6 +39,7 @@
 struct vm_surface {
    uint32_t id;               /* 0: free slot */
    bool attached;
+   bool gone; /* the attached resource went before the guest said so */
    struct vs_vmch_attach attach;
 };
 
@@ -209,17 +210,27 @@ find_resource(struct vs_vmchannel *ch, uint32_t res_id, struct vs_resource_info 
    return true;
 }
 
-/* Whether `a` names a live SHAREABLE blob of this VM it fits in; fills
- * *res. */
-static bool
+enum resolved { RESOLVED, RESOLVED_GONE, RESOLVED_BAD };
+
+/* Whether `a` names a live SHAREABLE blob of this VM it fits in (fills
+ * *res), a resource that went while the guest's message was on its way
+ * (destroyed, or its context ended: not hostile, and not shown), or
+ * neither (why says so). */
+static enum resolved
 resolve(struct vs_vmchannel *ch, const struct vs_vmch_attach *a, struct vs_resource_info *res, char *why,
         size_t why_size)
 {
    if (!find_resource(ch, a->res_id, res)) {
+      enum vs_vm_retired retired = vs_vm_resources_retired(ch->resources, a->res_id);
+      if (retired == VS_VM_RETIRED)
+         vs_warn(0, "vm channel: resource %u is gone (destroyed, or its context ended) but the guest still names "
+                 "it: not shown", a->res_id);
+      if (retired != VS_VM_NOT_RETIRED)
+         return RESOLVED_GONE;
       snprintf(why, why_size, "ATTACH of resource %u, which the VM does not have", a->res_id);
-      return false;
+      return RESOLVED_BAD;
    }
-   return vs_vmch_attach_fits(a, res, why, why_size);
+   return vs_vmch_attach_fits(a, res, why, why_size) ? RESOLVED : RESOLVED_BAD;
 }
 
 static bool
@@ -250,10 +261,12 @@ handle(struct vs_vmchannel *ch, const union vs_vmch_message *m, char *why, size_
                   VS_VMCH_MAX_SURFACES);
          return false;
       }
-      if (!resolve(ch, a, &res, why, why_size))
+      enum resolved r = resolve(ch, a, &res, why, why_size);
+      if (r == RESOLVED_BAD)
          return false;
       s->id = a->surface;
       s->attached = true;
+      s->gone = r == RESOLVED_GONE;
       s->attach = *a;
       return true;
    }
@@ -263,9 +276,16 @@ handle(struct vs_vmchannel *ch, const union vs_vmch_message *m, char *why, size_
          snprintf(why, why_size, "COMMIT of surface %u, which has no ATTACH", m->commit.surface);
          return false;
       }
-      /* The resource may have gone since the ATTACH. */
-      if (!resolve(ch, &s->attach, &res, why, why_size))
+      /* The resource may have gone since the ATTACH: the guest gets its
+       * buffer back, as for a commit not shown. */
+      enum resolved r = s->gone ? RESOLVED_GONE : resolve(ch, &s->attach, &res, why, why_size);
+      if (r == RESOLVED_BAD)
          return false;
+      if (r == RESOLVED_GONE) {
+         s->gone = true;
+         vs_vmchannel_release(ch, ch->session, s->id, s->attach.res_id);
+         return true;
+      }
       const struct vs_vmch_image image = {
          .res_id = res.res_id, .ctx_id = res.ctx_id, .st_dev = res.st_dev, .st_ino = res.st_ino,
          .offset = s->attach.offset, .stride = s->attach.stride, .width = s->attach.width,
