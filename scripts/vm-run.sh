@@ -35,7 +35,7 @@ die() { printf 'vm-run: %s\n' "$*" >&2; exit 2; }
 
 if [ "${1:-}" = --inside ]; then
   # Second stage, inside the root: Xvfb, then QEMU until the guest powers off.
-  dir=$2 accel=$3 workload=$4 limit=$5 server=$6 icd=$7 hb=${8:-} vm_display=${9:-0}
+  dir=$2 accel=$3 workload=$4 limit=$5 server=$6 icd=$7 hb=${8:-} vm_display=${9:-0} guest_size=${10:-}
   qemu=(qemu-system-x86_64) xvfb=(Xvfb)
   if [ -n "$hb" ]; then
     # The bundle's programs on its own loader and libraries; QEMU's
@@ -138,7 +138,7 @@ if [ -n "$bundle" ]; then
   cp "$image/vmlinuz" "$image/initrd.img" "$work/"
   ln -sfn "$work" "$out/live"
   rc=0
-  bash "$0" --inside "$work" "$accel" "$workload" "$limit" "$server" "$icd" "$bundle" "$vm_display" || rc=$?
+  bash "$0" --inside "$work" "$accel" "$workload" "$limit" "$server" "$icd" "$bundle" "$vm_display" "$guest_size" || rc=$?
   for f in guest.log qemu.log serial.log command.txt xvfb.log vm.h264; do
     if [ -f "$work/$f" ]; then cp "$work/$f" "$out/$f"; fi
   done
@@ -172,7 +172,7 @@ cp "$0" "$work/vm-run.sh"
 ln -sfn "$work" "$out/live"
 rc=0
 "$top/scripts/in-root.sh" "$root" bash "$inner/vm-run.sh" --inside "$inner" "$accel" "$workload" "$limit" \
-  "$inner_server" "$icd" "" "$vm_display" || rc=$?
+  "$inner_server" "$icd" "" "$vm_display" "$guest_size" || rc=$?
 for f in guest.log qemu.log serial.log command.txt xvfb.log vm.h264; do
   if [ -f "$work/$f" ]; then cp "$work/$f" "$out/$f"; fi
 done
