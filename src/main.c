@@ -103,8 +103,10 @@ usage(FILE *out)
            "                      uid's share), message-timeout-ms (%u), work-timeout-ms\n"
            "                      (%u: first Venus work due after connecting),\n"
            "                      idle-timeout-ms (%u: an idle client's slot goes to its\n"
-           "                      uid's newcomer when full), partial-mib (%llu) or\n"
-           "                      partial-total-mib (%llu); 0 means none\n"
+           "                      uid's newcomer when full), teardown-timeout-ms (%u: a\n"
+           "                      gone client's context still tearing down gives up its\n"
+           "                      slot), partial-mib (%llu) or partial-total-mib (%llu);\n"
+           "                      0 means none\n"
 #ifdef VS_HAVE_DISPLAY
            "  --display NAME      also serve a Wayland display: socket NAME in\n"
            "                      $XDG_RUNTIME_DIR, shown as H.264 (README \"Display\")\n"
@@ -138,7 +140,7 @@ usage(FILE *out)
            VTEST_DEFAULT_SOCKET_PATH, READY_WORKERS_DEFAULT, config.context.limits.rings, config.context.limits.objects,
            config.context.limits.resources, (unsigned long long)(config.context.limits.shmem_bytes >> 20),
            config.server.clients, config.server.clients_per_peer, config.server.message_timeout_ms,
-           config.server.work_timeout_ms, config.server.idle_timeout_ms,
+           config.server.work_timeout_ms, config.server.idle_timeout_ms, config.server.teardown_timeout_ms,
            (unsigned long long)(config.server.partial_bytes >> 20),
            (unsigned long long)(config.server.partial_total_bytes >> 20));
 }
@@ -263,6 +265,8 @@ parse_limit(const char *arg)
       config.server.work_timeout_ms = (uint32_t)value;
    else if (number && LIMIT_IS("idle-timeout-ms") && value <= UINT32_MAX)
       config.server.idle_timeout_ms = (uint32_t)value;
+   else if (number && LIMIT_IS("teardown-timeout-ms") && value <= UINT32_MAX)
+      config.server.teardown_timeout_ms = (uint32_t)value;
    else if (number && LIMIT_IS("clients-per-peer") && value <= UINT32_MAX)
       config.server.clients_per_peer = (uint32_t)value;
    else if (number && LIMIT_IS("partial-mib") && value <= (UINT64_MAX >> 20))
@@ -274,7 +278,8 @@ parse_limit(const char *arg)
    else {
       fprintf(stderr, "venus-server: invalid limit '%s' (use rings, objects, resources, shmem-mib, "
                       "memory-mib, clients, clients-per-peer, message-timeout-ms, work-timeout-ms, "
-                      "idle-timeout-ms, gpu-timeout-ms, partial-mib or partial-total-mib=N)\n", arg);
+                      "idle-timeout-ms, teardown-timeout-ms, gpu-timeout-ms, partial-mib or "
+                      "partial-total-mib=N)\n", arg);
       return false;
    }
 #undef LIMIT_IS

@@ -44,6 +44,9 @@ struct vtest_server_limits {
    uint32_t idle_timeout_ms;      /* when a uid's (or the server's) slots are full,
                                      the uid's client idle longest past this is
                                      dropped for its newcomer (idle_policy.h) */
+   uint32_t teardown_timeout_ms;  /* a client gone this long whose context is
+                                     still being torn down gives up its slot
+                                     (its worker process is ended) */
    uint64_t partial_bytes;        /* payload bytes buffered for one client */
    uint64_t partial_total_bytes;  /* payload bytes buffered for all clients */
 };

@@ -40,6 +40,11 @@ struct client_thread {
    uid_t peer_uid;
    bool done;
    bool evicted; /* dropped idle to make room: its slot is the newcomer's */
+   /* Gone past teardown-timeout-ms with its context still being torn
+    * down: it no longer holds a slot (release_stuck_teardowns). */
+   bool slot_released;
+   uint64_t gone_ns; /* when its peer was first seen hung up; 0: not yet */
+   pid_t worker;     /* its worker process; 0 in thread mode or until known */
    struct vtest_activity *activity;
    int activity_fd; /* its shared memory, for a worker process to map */
 };
@@ -242,13 +247,19 @@ client_main(void *arg)
          vs_error(ct->ctx_id, "dropping client: no worker process for it: %s", strerror(err));
       } else {
          vs_info(ct->ctx_id, "client served by worker process %d", (int)pid);
+         pthread_mutex_lock(&server->lock);
+         ct->worker = pid;
+         pthread_mutex_unlock(&server->lock);
          /* Until the worker's end closes: when it exits. */
          if (link[0] >= 0)
             vs_server_link_serve(link[0], ct->ctx_id, registry, NULL);
          int status = vs_worker_pool_wait(server->pool, pid);
+         pthread_mutex_lock(&server->lock);
+         bool ended_stuck = ct->slot_released; /* reported when it was ended */
+         pthread_mutex_unlock(&server->lock);
          if (WIFEXITED(status) && WEXITSTATUS(status) == VS_WORKER_EXIT_ABANDONED)
             vs_info(ct->ctx_id, "client worker process %d exited, ending the host work it lost its device to", (int)pid);
-         else if (WIFSIGNALED(status))
+         else if (WIFSIGNALED(status) && !ended_stuck)
             vs_error(ct->ctx_id, "client worker process %d killed by signal %d; only this client is gone", (int)pid,
                      WTERMSIG(status));
       }
@@ -259,10 +270,47 @@ client_main(void *arg)
    close(ct->fd);
    ct->fd = -1;
    ct->done = true;
-   server->active--;
+   if (!ct->slot_released)
+      server->active--;
    pthread_mutex_unlock(&server->lock);
    os_event_signal(&server->reap_event);
    return NULL;
+}
+
+/* A client that hung up while its context is still being torn down past
+ * teardown-timeout-ms (a host driver stuck in a destroy, or in a wait no
+ * slice can leave) holds no slot any more, so its uid's later clients are
+ * served; reported once. A worker process is ended, and its host work
+ * with it; a thread cannot be, and is left to finish. Under the lock. */
+static void
+release_stuck_teardowns(struct server *server)
+{
+   const uint64_t now = os_now_ns(), limit = (uint64_t)server->limits.teardown_timeout_ms * 1000000u;
+   for (struct client_thread *ct = server->clients; ct; ct = ct->next) {
+      if (ct->done || ct->slot_released || ct->fd < 0)
+         continue;
+      /* A hung-up socket reports POLLHUP even with requests unread. */
+      struct pollfd pfd = { .fd = ct->fd, .events = 0 };
+      if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & (POLLHUP | POLLERR)))
+         continue;
+      if (!ct->gone_ns)
+         ct->gone_ns = now;
+      if (now - ct->gone_ns < limit)
+         continue;
+      ct->slot_released = true;
+      server->active--;
+      const unsigned long long gone_s = (now - ct->gone_ns) / 1000000000u;
+      if (ct->worker > 0) {
+         vs_error(ct->ctx_id, "client gone %llu s ago and its worker process %d still tearing its context down "
+                              "(limit teardown-timeout-ms=%u); ending the process, its slot is free",
+                  gone_s, (int)ct->worker, server->limits.teardown_timeout_ms);
+         vs_worker_pool_kill(server->pool, ct->worker);
+      } else {
+         vs_error(ct->ctx_id, "client gone %llu s ago and its context still being torn down (limit "
+                              "teardown-timeout-ms=%u; stuck in the host driver?); its slot is free, its "
+                              "thread left to finish", gone_s, server->limits.teardown_timeout_ms);
+      }
+   }
 }
 
 /* Joins finished client threads (all of them when `all`). */
@@ -304,7 +352,7 @@ evict_idle(struct server *server, uid_t uid, bool server_full)
    struct client_thread *victim = NULL;
    uint64_t victim_idle = 0;
    for (struct client_thread *ct = server->clients; min_idle && ct; ct = ct->next) {
-      if (ct->done || ct->evicted || ct->peer_uid != uid || ct->fd < 0)
+      if (ct->done || ct->evicted || ct->slot_released || ct->peer_uid != uid || ct->fd < 0)
          continue;
       uint64_t idle = vtest_activity_idle_ns(ct->activity, now);
       if (idle >= min_idle && idle > victim_idle) {
@@ -338,7 +386,7 @@ start_client(struct server *server, int fd)
    pthread_mutex_lock(&server->lock);
    uint32_t active = server->active, of_peer = 0;
    for (struct client_thread *ct = server->clients; known && ct; ct = ct->next)
-      of_peer += !ct->done && !ct->evicted && ct->peer_uid == uid;
+      of_peer += !ct->done && !ct->evicted && !ct->slot_released && ct->peer_uid == uid;
    /* Threads share one address space: a second tenant could reach the
     * first one's memory through device addresses (docs/security.md). */
    bool foreign = false;
@@ -457,17 +505,33 @@ accept_client(struct server *server, int listen_fd)
    return true;
 }
 
+/* How often clients' teardowns are looked at while any is connected. */
+#define TEARDOWN_WATCH_MS 1000
+
 static void
 accept_loop(struct server *server, int listen_fd)
 {
    bool backoff = false;
+   uint64_t watched_ns = 0;
    for (;;) {
+      int timeout_ms = backoff ? ACCEPT_BACKOFF_MS : -1;
+      if (server->limits.teardown_timeout_ms) {
+         pthread_mutex_lock(&server->lock);
+         const uint64_t now = os_now_ns();
+         if (server->clients && now - watched_ns >= TEARDOWN_WATCH_MS * 1000000ull) {
+            release_stuck_teardowns(server);
+            watched_ns = now;
+         }
+         if (server->clients && timeout_ms < 0)
+            timeout_ms = TEARDOWN_WATCH_MS;
+         pthread_mutex_unlock(&server->lock);
+      }
       struct pollfd pfds[3] = {
          { .fd = server->setup.stop_fd, .events = POLLIN },
          { .fd = backoff ? -1 : listen_fd, .events = POLLIN },
          { .fd = server->reap_event.read_fd, .events = POLLIN },
       };
-      int ret = poll(pfds, 3, backoff ? ACCEPT_BACKOFF_MS : -1);
+      int ret = poll(pfds, 3, timeout_ms);
       if (ret < 0) {
          if (errno == EINTR)
             continue;
@@ -548,6 +612,8 @@ vtest_server_limits_default(struct vtest_server_limits *limits)
       /* Past this, an idle client gives its slot to a newcomer of its uid
        * when that uid's slots are full (idle_policy.h). */
       .idle_timeout_ms = 60000,
+      /* Past gpu-timeout-ms's 30 s, after which a context's waits end. */
+      .teardown_timeout_ms = 60000,
       /* The largest SUBMIT_CMD2 the protocol allows... */
       .partial_bytes = (uint64_t)VTEST_MAX_SUBMIT_WORDS * 4,
       /* ...but not 32 of them at once. */
