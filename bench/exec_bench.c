@@ -13,6 +13,7 @@
  * Workloads run in one process one after the other; run.sh starts one
  * process per workload so that a server dropping the client for one of them
  * (virglrenderer cannot map memory on lavapipe) costs only that one. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -722,6 +723,75 @@ bench_record_dispatch(void)
    free_mapped_buffer(&dst);
 }
 
+/* Guest threads that record and submit at once (each its own pool and
+ * command buffer; the queue, externally synchronised, behind a mutex): the
+ * same work on 1 and on 2 threads. Where the server runs a client's
+ * threads in parallel, 2 threads take about the time 1 takes for its
+ * share; where it serialised them, twice that. */
+#define RECORD_THREADS_STEPS 40
+
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *
+record_thread_main(void *arg)
+{
+   struct record_submit *rs = arg;
+   const VkMemoryBarrier barrier = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+      .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+      .dstAccessMask = VK_ACCESS_SHADER_READ_BIT,
+   };
+   for (unsigned step = 0; step < RECORD_THREADS_STEPS; step++) {
+      record_begin(rs);
+      for (uint32_t i = 0; i < RECORD_MANY_COMMANDS; i++)
+         vkCmdPipelineBarrier(rs->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0,
+                              1, &barrier, 0, NULL, 0, NULL);
+      CHECK(vkEndCommandBuffer(rs->cmd));
+      const VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
+                                .pCommandBuffers = &rs->cmd };
+      pthread_mutex_lock(&queue_lock);
+      VkResult r = vkQueueSubmit(g.queue, 1, &si, rs->fence);
+      pthread_mutex_unlock(&queue_lock);
+      CHECK(r);
+      CHECK(vkWaitForFences(g.device, 1, &rs->fence, VK_TRUE, FENCE_TIMEOUT_NS));
+      CHECK(vkResetFences(g.device, 1, &rs->fence));
+   }
+   return NULL;
+}
+
+/* us for `threads` threads to each run RECORD_THREADS_STEPS recordings. */
+static double
+record_threads_run(unsigned threads)
+{
+   struct record_submit rs[2] = { 0 };
+   pthread_t tid[2];
+   for (unsigned t = 0; t < threads; t++)
+      record_submit_init(&rs[t]);
+   double t0 = now_us();
+   for (unsigned t = 0; t < threads; t++)
+      if (pthread_create(&tid[t], NULL, record_thread_main, &rs[t]) != 0)
+         die("record-threads: pthread_create failed");
+   for (unsigned t = 0; t < threads; t++)
+      pthread_join(tid[t], NULL);
+   double us = now_us() - t0;
+   for (unsigned t = 0; t < threads; t++)
+      record_submit_fini(&rs[t]);
+   return us;
+}
+
+static void
+bench_record_threads(void)
+{
+   printf("# %u recordings of %u vkCmdPipelineBarrier on each of 1 and 2 threads; "
+          "record_threads_2_per_1: 2 threads' time over 1's (1.0: in parallel, 2.0: one after the other)\n",
+          RECORD_THREADS_STEPS, RECORD_MANY_COMMANDS);
+   record_threads_run(2);
+   for (unsigned i = 0; i < iters(10); i++) {
+      double one = record_threads_run(1), two = record_threads_run(2);
+      printf("record_threads_1_us %.3f\nrecord_threads_2_us %.3f\nrecord_threads_2_per_1 %.3f\n", one, two, two / one);
+   }
+}
+
 /* Creates the device, says so, and sleeps until killed: the client whose
  * cost to an idle server bench/run.sh measures. */
 static void
@@ -741,6 +811,7 @@ static const struct workload {
    { "record-submit", bench_record_submit },
    { "record-many", bench_record_many },
    { "record-dispatch", bench_record_dispatch },
+   { "record-threads", bench_record_threads },
    { "fence-status", bench_fence_status },
    { "sync-call", bench_sync_call },
    { "submit-rate", bench_submit_rate },
