@@ -151,6 +151,21 @@ int os_set_nonblocking(int fd, bool nonblocking);
  * elsewhere every send passes MSG_NOSIGNAL. 0 on success, -1 with errno. */
 int os_socket_prepare(int fd);
 
+/* Most fds one os_send_fds or os_recv_fds carries. */
+#define OS_FDS_MAX 4
+
+/* One sendmsg of `len` bytes with `fd_count` fds (at most OS_FDS_MAX)
+ * passed along (SCM_RIGHTS), retried on EINTR; `flags` as sendmsg's.
+ * The bytes sent (the fds ride on them), or -1 with errno. */
+ssize_t os_send_fds(int sock, const void *buf, size_t len, const int *fds, unsigned fd_count, int flags);
+
+/* One recvmsg of at most `len` bytes, retried on EINTR. The fds that came
+ * with them are appended to fds[*fd_count], at most `max` in all and each
+ * close-on-exec; any beyond, or cut off by the kernel (MSG_CTRUNC), are
+ * closed and set *excess. The bytes read (0: end of stream), or -1 with
+ * errno. */
+ssize_t os_recv_fds(int sock, void *buf, size_t len, int *fds, unsigned max, unsigned *fd_count, bool *excess);
+
 /* A condition variable that os_cond_timedwait_ns can wait on: it measures
  * its timeouts on the monotonic clock, so wall-clock jumps do not stretch or
  * cut them. 0 on success, else an error number (as pthread_cond_init). */

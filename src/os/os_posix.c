@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The POSIX OS core, compiled on every host (libuv-style: the portable code
  * lives in one place, each per-OS quirk in one function):
- *   - always: clocks, page size, fd flags, per-socket SIGPIPE, monotonic
- *     condition waits, thread names;
+ *   - always: clocks, page size, fd flags, per-socket SIGPIPE, fd passing,
+ *     monotonic condition waits, thread names;
  *   - the POSIX backend, unless meson picked the Linux one (VS_OS_LINUX,
  *     os_linux.c): shared memory is an immediately unlinked POSIX shm object
  *     (or, where shm_open is unusable, an unlinked file in the temp dir),
@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <limits.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -183,6 +184,80 @@ os_socket_prepare(int fd)
    (void)fd; /* every send passes MSG_NOSIGNAL (checked at the top) */
    return 0;
 #endif
+}
+
+ssize_t
+os_send_fds(int sock, const void *buf, size_t len, const int *fds, unsigned fd_count, int flags)
+{
+   if (fd_count > OS_FDS_MAX) {
+      errno = EINVAL;
+      return -1;
+   }
+   struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+   union {
+      struct cmsghdr align;
+      char buf[CMSG_SPACE(sizeof(int) * OS_FDS_MAX)];
+   } control;
+   memset(&control, 0, sizeof(control));
+   struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+   if (fd_count) {
+      msg.msg_control = control.buf;
+      msg.msg_controllen = CMSG_SPACE(sizeof(int) * fd_count);
+      struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int) * fd_count);
+      memcpy(CMSG_DATA(c), fds, sizeof(int) * fd_count);
+   }
+   ssize_t n;
+   do
+      n = sendmsg(sock, &msg, flags);
+   while (n < 0 && errno == EINTR);
+   return n;
+}
+
+ssize_t
+os_recv_fds(int sock, void *buf, size_t len, int *fds, unsigned max, unsigned *fd_count, bool *excess)
+{
+   union {
+      struct cmsghdr align;
+      char buf[CMSG_SPACE(sizeof(int) * OS_FDS_MAX)];
+   } control;
+   struct iovec iov = { .iov_base = buf, .iov_len = len };
+   struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                         .msg_controllen = sizeof(control.buf) };
+   /* Close-on-exec at once where the OS can: another thread may fork
+    * meanwhile, and no worker may inherit another tenant's fds. */
+#ifdef MSG_CMSG_CLOEXEC
+   const int flags = MSG_CMSG_CLOEXEC;
+#else
+   const int flags = 0;
+#endif
+   ssize_t n;
+   do
+      n = recvmsg(sock, &msg, flags);
+   while (n < 0 && errno == EINTR);
+   if (n < 0)
+      return n;
+   for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+         continue;
+      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; i++) {
+         int fd;
+         memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+         if (*fd_count < max) {
+            os_set_cloexec(fd);
+            fds[(*fd_count)++] = fd;
+         } else {
+            close(fd);
+            *excess = true;
+         }
+      }
+   }
+   if (msg.msg_flags & MSG_CTRUNC)
+      *excess = true;
+   return n;
 }
 
 int

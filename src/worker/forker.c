@@ -53,39 +53,29 @@ write_all(int fd, const void *buf, size_t size)
    return true;
 }
 
-/* Reads `size` bytes; the first part may carry one fd (*fd, else -1). */
+/* Reads `size` bytes; the first part may carry one fd (*passed, else
+ * -1; any more are closed). */
 static bool
 read_all(int fd, void *buf, size_t size, int *passed)
 {
    uint8_t *p = buf;
-   if (passed)
-      *passed = -1;
+   int got_fd = -1;
+   unsigned fd_count = 0;
+   bool excess = false;
    while (size) {
-      union {
-         struct cmsghdr align;
-         char buf[CMSG_SPACE(sizeof(int))];
-      } control;
-      struct iovec iov = { .iov_base = p, .iov_len = size };
-      struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                            .msg_controllen = sizeof(control.buf) };
-      ssize_t n = recvmsg(fd, &msg, 0);
-      if (n < 0 && errno == EINTR)
-         continue;
-      if (n <= 0)
+      ssize_t n = os_recv_fds(fd, p, size, &got_fd, 1, &fd_count, &excess);
+      if (n <= 0) {
+         if (fd_count)
+            close(got_fd);
          return false;
-      for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
-            continue;
-         int got;
-         memcpy(&got, CMSG_DATA(c), sizeof(got));
-         if (passed && *passed < 0)
-            *passed = got;
-         else
-            close(got);
       }
       p += n;
       size -= (size_t)n;
    }
+   if (passed)
+      *passed = fd_count ? got_fd : -1;
+   else if (fd_count)
+      close(got_fd);
    return true;
 }
 
@@ -286,27 +276,8 @@ vs_forker_fd(const struct vs_forker *f)
 static bool
 send_request(struct vs_forker *f, const struct request *q, int fd)
 {
-   struct iovec iov = { .iov_base = (void *)q, .iov_len = sizeof(*q) };
-   union {
-      struct cmsghdr align;
-      char buf[CMSG_SPACE(sizeof(int))];
-   } control;
-   memset(&control, 0, sizeof(control));
-   struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-   if (fd >= 0) {
-      msg.msg_control = control.buf;
-      msg.msg_controllen = sizeof(control.buf);
-      struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN(sizeof(int));
-      memcpy(CMSG_DATA(c), &fd, sizeof(fd));
-   }
    pthread_mutex_lock(&f->send_lock);
-   ssize_t n;
-   do
-      n = sendmsg(f->sock, &msg, 0);
-   while (n < 0 && errno == EINTR);
+   ssize_t n = os_send_fds(f->sock, q, sizeof(*q), &fd, fd >= 0, 0);
    /* The rest of a short write (a full socket): no fd rides on it. */
    bool sent = n > 0 && (n == (ssize_t)sizeof(*q) || write_all(f->sock, (const uint8_t *)q + n, sizeof(*q) - (size_t)n));
    int err = errno;

@@ -62,29 +62,15 @@ struct job_message {
    uint8_t bytes[VS_WORKER_JOB_MAX];
 };
 
+_Static_assert(VS_WORKER_FDS_MAX <= OS_FDS_MAX, "a job's fds go in one os_send_fds");
+
 static bool
 send_job(int ctl, const int *fds, unsigned fd_count, const void *job, size_t size)
 {
    struct job_message m = { .size = (uint32_t)size };
    memcpy(m.bytes, job, size);
-   struct iovec iov = { .iov_base = &m, .iov_len = offsetof(struct job_message, bytes) + size };
-   union {
-      struct cmsghdr align;
-      char buf[CMSG_SPACE(sizeof(int) * VS_WORKER_FDS_MAX)];
-   } control;
-   memset(&control, 0, sizeof(control));
-   struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                         .msg_controllen = CMSG_SPACE(sizeof(int) * fd_count) };
-   struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-   c->cmsg_level = SOL_SOCKET;
-   c->cmsg_type = SCM_RIGHTS;
-   c->cmsg_len = CMSG_LEN(sizeof(int) * fd_count);
-   memcpy(CMSG_DATA(c), fds, sizeof(int) * fd_count);
-   ssize_t n;
-   do
-      n = sendmsg(ctl, &msg, 0);
-   while (n < 0 && errno == EINTR);
-   return n == (ssize_t)iov.iov_len;
+   const size_t len = offsetof(struct job_message, bytes) + size;
+   return os_send_fds(ctl, &m, len, fds, fd_count, 0) == (ssize_t)len;
 }
 
 /* In the worker: the job and its fds, or false (the pool closed the
@@ -94,38 +80,17 @@ receive_job(int ctl, struct job_message *m, int *fds, unsigned *fd_count)
 {
    *fd_count = 0;
    size_t got = 0;
+   bool excess = false; /* more fds than a job has: closed */
    for (;;) {
-      union {
-         struct cmsghdr align;
-         char buf[CMSG_SPACE(sizeof(int) * VS_WORKER_FDS_MAX)];
-      } control;
-      struct iovec iov = { .iov_base = (uint8_t *)m + got, .iov_len = sizeof(*m) - got };
-      struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                            .msg_controllen = sizeof(control.buf) };
-      ssize_t n = recvmsg(ctl, &msg, 0);
-      if (n < 0 && errno == EINTR)
-         continue;
+      ssize_t n = os_recv_fds(ctl, (uint8_t *)m + got, sizeof(*m) - got, fds, VS_WORKER_FDS_MAX, fd_count, &excess);
       if (n <= 0)
          break;
-      for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-            continue;
-         unsigned count = (unsigned)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-         for (unsigned i = 0; i < count; i++) {
-            int fd;
-            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-            if (*fd_count < VS_WORKER_FDS_MAX)
-               fds[(*fd_count)++] = fd;
-            else
-               close(fd);
-         }
-      }
       got += (size_t)n;
       if (got >= offsetof(struct job_message, bytes) &&
           (m->size > VS_WORKER_JOB_MAX || got >= offsetof(struct job_message, bytes) + m->size))
          break;
    }
-   bool whole = *fd_count > 0 && got >= offsetof(struct job_message, bytes) && m->size <= VS_WORKER_JOB_MAX &&
+   bool whole = !excess && *fd_count > 0 && got >= offsetof(struct job_message, bytes) && m->size <= VS_WORKER_JOB_MAX &&
                 got == offsetof(struct job_message, bytes) + m->size;
    if (!whole) {
       for (unsigned i = 0; i < *fd_count; i++)
