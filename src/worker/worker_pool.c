@@ -36,6 +36,7 @@ struct worker_exit {
 
 struct vs_worker_pool {
    struct vs_worker_pool_config config;
+   struct os_worker_tie tie; /* the forker's to the server */
    struct vs_forker *forker;
    pthread_t thread;
    pthread_mutex_t lock;
@@ -388,14 +389,19 @@ vs_worker_pool_create(const struct vs_worker_pool_config *config)
       err = os_cond_init(&pool->changed);
    if (!err && os_event_init(&pool->wake) != 0)
       err = errno;
+   bool tied = !err && os_worker_tie_init(&pool->tie) == 0;
+   if (!err && !tied)
+      err = errno;
    /* Forked now, while the server has no other thread (worker/forker.h). */
-   if (!err && !(pool->forker = vs_forker_start(config->tie, worker_main, pool)))
+   if (!err && !(pool->forker = vs_forker_start(&pool->tie, worker_main, pool)))
       err = errno;
    if (!err)
       err = pthread_create(&pool->thread, NULL, pool_thread, pool);
    if (err) {
       vs_error(0, "%s worker pool: cannot start: %s", config->name, strerror(err));
       vs_forker_stop(pool->forker);
+      if (tied)
+         os_worker_tie_fini(&pool->tie);
       free(pool);
       errno = err;
       return NULL;
@@ -524,6 +530,7 @@ vs_worker_pool_destroy(struct vs_worker_pool *pool)
    os_event_signal(&pool->wake);
    pthread_join(pool->thread, NULL);
    vs_forker_stop(pool->forker);
+   os_worker_tie_fini(&pool->tie);
    os_event_fini(&pool->wake);
    pthread_cond_destroy(&pool->changed);
    pthread_mutex_destroy(&pool->lock);

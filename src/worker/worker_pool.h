@@ -25,7 +25,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-struct os_worker_tie;
 struct vs_worker_pool;
 
 /* The most job bytes and fds one worker is handed. */
@@ -36,9 +35,6 @@ struct vs_worker_pool_config {
    /* Workers kept prepared ahead of demand; 0: each job forks a worker
     * of its own, which prepares before it serves. */
    unsigned ready;
-   /* Made by the server process before the pool (os_worker_tie_init):
-    * ties the forker to the server. */
-   const struct os_worker_tie *tie;
    /* In each new worker, before it waits for a job; may be NULL. */
    void (*prepare)(void *data);
    /* The worker's job: serves as `job` says with `fds` (taken; the

@@ -67,8 +67,6 @@ serve(const int *fds, unsigned fd_count, const void *job, size_t job_size, void 
    return 7;
 }
 
-static struct os_worker_tie tie;
-
 static struct vs_worker_pool *
 make_pool(unsigned ready)
 {
@@ -76,10 +74,8 @@ make_pool(unsigned ready)
    if (shared == MAP_FAILED)
       return NULL;
    memset(shared, 0, sizeof(*shared));
-   if (os_worker_tie_init(&tie) < 0)
-      return NULL;
    const struct vs_worker_pool_config config = {
-      .ready = ready, .tie = &tie, .prepare = prepare, .serve = serve, .name = "test",
+      .ready = ready, .prepare = prepare, .serve = serve, .name = "test",
    };
    return vs_worker_pool_create(&config);
 }

@@ -57,7 +57,6 @@ struct server {
 
 struct render_workers {
    const struct vs_context_options *options;
-   struct os_worker_tie tie;
    struct vs_worker_pool *pool;
 };
 
@@ -530,15 +529,13 @@ struct render_workers *
 render_workers_create(const struct vs_context_options *options, unsigned ready)
 {
    struct render_workers *w = calloc(1, sizeof(*w));
-   if (!w || os_worker_tie_init(&w->tie) != 0) {
+   if (!w) {
       vs_error(0, "render server: cannot set up the worker processes: %s", strerror(errno));
-      free(w);
       return NULL;
    }
    w->options = options;
    const struct vs_worker_pool_config pool = {
       .ready = ready,
-      .tie = &w->tie,
       .prepare = worker_prepare,
       .serve = worker_serve,
       .data = w,
@@ -546,7 +543,6 @@ render_workers_create(const struct vs_context_options *options, unsigned ready)
    };
    w->pool = vs_worker_pool_create(&pool);
    if (!w->pool) {
-      os_worker_tie_fini(&w->tie);
       free(w);
       return NULL;
    }
@@ -559,6 +555,5 @@ render_workers_destroy(struct render_workers *w)
    if (!w)
       return;
    vs_worker_pool_destroy(w->pool);
-   os_worker_tie_fini(&w->tie);
    free(w);
 }

@@ -74,7 +74,6 @@ struct vtest_workers {
    /* The server's count of buffered payload bytes: shared memory, so that
     * worker processes count against the same total. */
    _Atomic uint64_t *buffered;
-   struct os_worker_tie tie;
    struct vs_worker_pool *pool;
 };
 
@@ -671,7 +670,7 @@ vtest_workers_create(const struct vs_context_options *options, const struct vtes
 {
    struct vtest_workers *w = calloc(1, sizeof(*w));
    void *shared = mmap(NULL, sizeof(*w->buffered), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-   if (!w || shared == MAP_FAILED || os_worker_tie_init(&w->tie) != 0) {
+   if (!w || shared == MAP_FAILED) {
       vs_error(0, "cannot set up the worker processes: %s", strerror(errno));
       if (shared != MAP_FAILED)
          munmap(shared, sizeof(*w->buffered));
@@ -684,7 +683,6 @@ vtest_workers_create(const struct vs_context_options *options, const struct vtes
    atomic_init(w->buffered, 0);
    const struct vs_worker_pool_config pool = {
       .ready = ready,
-      .tie = &w->tie,
       .prepare = worker_prepare,
       .serve = worker_serve,
       .data = w,
@@ -692,7 +690,6 @@ vtest_workers_create(const struct vs_context_options *options, const struct vtes
    };
    w->pool = vs_worker_pool_create(&pool);
    if (!w->pool) {
-      os_worker_tie_fini(&w->tie);
       munmap(shared, sizeof(*w->buffered));
       free(w);
       return NULL;
@@ -706,7 +703,6 @@ vtest_workers_destroy(struct vtest_workers *w)
    if (!w)
       return;
    vs_worker_pool_destroy(w->pool);
-   os_worker_tie_fini(&w->tie);
    munmap((void *)w->buffered, sizeof(*w->buffered));
    free(w);
 }
