@@ -34,11 +34,9 @@
  * fences, refresh); its answer may take a second more on a loaded host. */
 #define ANSWER_SLACK_NS 1000000000ull
 
-struct server_link;
-
 /* One memory the worker shared: the server's mapping of its memfd. */
 struct remote_memory {
-   struct server_link *link;
+   struct vs_server_link *link;
    uint64_t id;
    uint64_t st_dev, st_ino;
    uint64_t size;
@@ -48,8 +46,8 @@ struct remote_memory {
    struct vs_shared_entry *entry;
 };
 
-struct server_link {
-   struct server_link *next_live; /* in live_links */
+struct vs_server_link {
+   struct vs_server_link *next_live; /* in live_links */
    /* Held while a message is read and handled: catch-up's moment of truth. */
    pthread_mutex_t read_lock;
    int fd;
@@ -72,9 +70,9 @@ struct server_link {
    uint32_t memory_count, memory_cap;
 };
 
-/* Every link being served, for vs_server_links_catch_up. */
+/* Every link opened and not yet done, for vs_server_links_catch_up. */
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct server_link *live_links;
+static struct vs_server_link *live_links;
 
 #define CATCH_UP_NS 1000000000ull
 
@@ -83,7 +81,7 @@ vs_server_links_catch_up(void)
 {
    uint64_t deadline = os_now_ns() + CATCH_UP_NS;
    pthread_mutex_lock(&live_lock);
-   for (struct server_link *link = live_links; link; link = link->next_live) {
+   for (struct vs_server_link *link = live_links; link; link = link->next_live) {
       /* Caught up once no message is being handled and none waits. A
        * worker that sends half a message holds its reader: trylock, so
        * that it only costs the deadline. */
@@ -103,7 +101,7 @@ vs_server_links_catch_up(void)
 }
 
 static void
-link_unref(struct server_link *link)
+link_unref(struct vs_server_link *link)
 {
    pthread_mutex_lock(&link->lock);
    bool last = --link->refs == 0;
@@ -121,7 +119,7 @@ link_unref(struct server_link *link)
 /* Under lock. A failed send ends the link: a worker that reads nothing
  * has its requests refused, not queued. */
 static bool
-send_locked(struct server_link *link, const struct vs_link_message *m)
+send_locked(struct vs_server_link *link, const struct vs_link_message *m)
 {
    if (link->dead)
       return false;
@@ -138,7 +136,7 @@ send_locked(struct server_link *link, const struct vs_link_message *m)
 static bool
 remote_mark(void *remote, uint64_t entry_id, uint64_t *view_id)
 {
-   struct server_link *link = ((struct remote_memory *)remote)->link;
+   struct vs_server_link *link = ((struct remote_memory *)remote)->link;
    pthread_mutex_lock(&link->lock);
    *view_id = ++link->next_view;
    const struct vs_link_message m = { .type = VS_LINK_MARK, .entry_id = entry_id, .view = *view_id };
@@ -150,7 +148,7 @@ remote_mark(void *remote, uint64_t entry_id, uint64_t *view_id)
 static bool
 remote_fence_wait(void *remote, uint64_t entry_id, uint64_t view_id, uint64_t timeout_ns, bool *refreshed)
 {
-   struct server_link *link = ((struct remote_memory *)remote)->link;
+   struct vs_server_link *link = ((struct remote_memory *)remote)->link;
    pthread_mutex_lock(&link->lock);
    unsigned slot = 0;
    while (slot < MAX_PENDING && link->pending[slot].request)
@@ -189,7 +187,7 @@ remote_fence_wait(void *remote, uint64_t entry_id, uint64_t view_id, uint64_t ti
 static void
 remote_release(void *remote, uint64_t view_id)
 {
-   struct server_link *link = ((struct remote_memory *)remote)->link;
+   struct vs_server_link *link = ((struct remote_memory *)remote)->link;
    pthread_mutex_lock(&link->lock);
    const struct vs_link_message m = { .type = VS_LINK_RELEASE, .view = view_id };
    send_locked(link, &m);
@@ -218,7 +216,7 @@ static const struct vs_shared_remote_ops remote_ops = {
 };
 
 static struct remote_memory *
-find_memory(struct server_link *link, uint64_t id, uint32_t *index)
+find_memory(struct vs_server_link *link, uint64_t id, uint32_t *index)
 {
    for (uint32_t i = 0; i < link->memory_count; i++) {
       if (link->memories[i]->id == id) {
@@ -233,7 +231,7 @@ find_memory(struct server_link *link, uint64_t id, uint32_t *index)
 /* Fills `why` and returns false when the worker's message is not one the
  * server accepts. */
 static bool
-on_born(struct server_link *link, struct vs_shared_registry *registry, const struct vs_link_message *m, int fd,
+on_born(struct vs_server_link *link, struct vs_shared_registry *registry, const struct vs_link_message *m, int fd,
         char *why, size_t why_size)
 {
    struct stat st;
@@ -305,7 +303,7 @@ on_born(struct server_link *link, struct vs_shared_registry *registry, const str
 }
 
 static void
-drop_memory(struct server_link *link, uint32_t index)
+drop_memory(struct vs_server_link *link, uint32_t index)
 {
    struct remote_memory *rm = link->memories[index];
    link->memories[index] = link->memories[--link->memory_count];
@@ -313,7 +311,7 @@ drop_memory(struct server_link *link, uint32_t index)
 }
 
 static bool
-on_resource_add(struct server_link *link, struct vs_vm_resource_table *resources, const struct vs_link_message *m,
+on_resource_add(struct vs_server_link *link, struct vs_vm_resource_table *resources, const struct vs_link_message *m,
                 char *why, size_t why_size)
 {
    /* Only memory this worker shared: a worker cannot name another's. */
@@ -345,7 +343,7 @@ on_resource_add(struct server_link *link, struct vs_vm_resource_table *resources
 }
 
 static bool
-on_fenced(struct server_link *link, const struct vs_link_message *m, char *why, size_t why_size)
+on_fenced(struct vs_server_link *link, const struct vs_link_message *m, char *why, size_t why_size)
 {
    pthread_mutex_lock(&link->lock);
    bool known = m->request && m->request <= link->next_request;
@@ -364,7 +362,7 @@ on_fenced(struct server_link *link, const struct vs_link_message *m, char *why, 
 }
 
 static bool
-handle(struct server_link *link, struct vs_shared_registry *registry, struct vs_vm_resource_table *resources,
+handle(struct vs_server_link *link, struct vs_shared_registry *registry, struct vs_vm_resource_table *resources,
        const struct vs_link_message *m, int fd, char *why, size_t why_size)
 {
    if (m->type != VS_LINK_BORN && fd >= 0) {
@@ -401,17 +399,16 @@ handle(struct server_link *link, struct vs_shared_registry *registry, struct vs_
    }
 }
 
-void
-vs_server_link_serve(int fd, uint32_t ctx_id, struct vs_shared_registry *registry,
-                     struct vs_vm_resource_table *resources)
+struct vs_server_link *
+vs_server_link_open(int fd, uint32_t ctx_id)
 {
-   struct server_link *link = calloc(1, sizeof(*link));
+   struct vs_server_link *link = calloc(1, sizeof(*link));
    if (!link || pthread_mutex_init(&link->lock, NULL) != 0 || pthread_mutex_init(&link->read_lock, NULL) != 0 ||
        os_cond_init(&link->answered) != 0) {
       vs_error(ctx_id, "worker link: out of memory; the worker's memory is not shown");
       free(link);
       close(fd);
-      return;
+      return NULL;
    }
    link->fd = fd;
    link->ctx_id = ctx_id;
@@ -421,6 +418,35 @@ vs_server_link_serve(int fd, uint32_t ctx_id, struct vs_shared_registry *registr
    link->next_live = live_links;
    live_links = link;
    pthread_mutex_unlock(&live_lock);
+   return link;
+}
+
+static void
+unlist(struct vs_server_link *link)
+{
+   pthread_mutex_lock(&live_lock);
+   struct vs_server_link **at = &live_links;
+   while (*at != link)
+      at = &(*at)->next_live;
+   *at = link->next_live;
+   pthread_mutex_unlock(&live_lock);
+}
+
+void
+vs_server_link_close(struct vs_server_link *link)
+{
+   if (!link)
+      return;
+   unlist(link);
+   link_unref(link);
+}
+
+void
+vs_server_link_serve(struct vs_server_link *link, struct vs_shared_registry *registry,
+                     struct vs_vm_resource_table *resources)
+{
+   int fd = link->fd;
+   uint32_t ctx_id = link->ctx_id;
    for (;;) {
       struct pollfd pfd = { .fd = fd, .events = POLLIN };
       if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
@@ -444,12 +470,7 @@ vs_server_link_serve(int fd, uint32_t ctx_id, struct vs_shared_registry *registr
                why);
       break;
    }
-   pthread_mutex_lock(&live_lock);
-   struct server_link **at = &live_links;
-   while (*at != link)
-      at = &(*at)->next_live;
-   *at = link->next_live;
-   pthread_mutex_unlock(&live_lock);
+   unlist(link);
    pthread_mutex_lock(&link->lock);
    link->dead = true;
    shutdown(fd, SHUT_RDWR);

@@ -19,6 +19,7 @@
 
 #include <stdint.h>
 
+struct vs_server_link;
 struct vs_vm_resource_table;
 struct vs_shared_registry;
 struct vs_worker_link;
@@ -27,15 +28,22 @@ struct vs_worker_link;
  * [1] the worker's. 0, or -1 with errno. */
 int vs_link_pair(int fds[2]);
 
-/* In the server, on the thread that waits for the worker: serves the
- * server's end `fd` (taken) until the worker closes it or breaks the
- * protocol, then drops what the worker had shared (its registry entries,
- * its resources). `resources` may be NULL (vtest). */
-void vs_server_link_serve(int fd, uint32_t ctx_id, struct vs_shared_registry *registry,
+/* In the server, before the worker is given its end: takes the server's
+ * end `fd` and counts it in vs_server_links_catch_up from now on (the
+ * worker can send before its serving thread reads). NULL (logged, `fd`
+ * closed) when out of memory. */
+struct vs_server_link *vs_server_link_open(int fd, uint32_t ctx_id);
+/* On the thread that waits for the worker: serves `link` until the worker
+ * closes its end or breaks the protocol, then drops what the worker had
+ * shared (its registry entries, its resources) and frees the link.
+ * `resources` may be NULL (vtest). */
+void vs_server_link_serve(struct vs_server_link *link, struct vs_shared_registry *registry,
                           struct vs_vm_resource_table *resources);
+/* A link never served (its worker did not start); NULL does nothing. */
+void vs_server_link_close(struct vs_server_link *link);
 
-/* Until every server link has taken in what its worker sent before now
- * (at most a second in all): the registry's miss hook
+/* Until every open server link has taken in what its worker sent before
+ * now (at most a second in all): the registry's miss hook
  * (vs_shared_registry_on_miss). */
 void vs_server_links_catch_up(void);
 

@@ -16,7 +16,7 @@
 #include "worker/worker_link.h"
 
 struct served {
-   int fd;
+   struct vs_server_link *link;
    struct vs_shared_registry *registry;
    struct vs_vm_resource_table *resources;
    pthread_t thread;
@@ -26,7 +26,7 @@ static void *
 serve(void *arg)
 {
    struct served *s = arg;
-   vs_server_link_serve(s->fd, 7, s->registry, s->resources);
+   vs_server_link_serve(s->link, s->registry, s->resources);
    return NULL;
 }
 
@@ -36,7 +36,7 @@ start(struct served *s)
    int fds[2];
    if (vs_link_pair(fds) != 0)
       return -1;
-   s->fd = fds[0];
+   s->link = vs_server_link_open(fds[0], 7);
    s->registry = vs_shared_registry_create();
    s->resources = vs_vm_resources_create();
    pthread_create(&s->thread, NULL, serve, s);
@@ -188,5 +188,49 @@ TEST(link_lists_a_resource_at_what_was_shared)
    close(memfd);
 }
 
+static void *
+serve_late(void *arg)
+{
+   os_sleep_ns(200000000ull);
+   return serve(arg);
+}
+
+/* The worker sends as soon as it has its end, perhaps before the thread
+ * that serves the link reads: catch-up waits for those messages too (a VM
+ * channel's ATTACH of a blob the worker already listed is not refused). */
+TEST(link_catch_up_waits_for_a_link_not_yet_served)
+{
+   int fds[2];
+   CHECK(vs_link_pair(fds) == 0);
+   struct served s = { .link = vs_server_link_open(fds[0], 7), .registry = vs_shared_registry_create(),
+                       .resources = vs_vm_resources_create() };
+   CHECK(s.link != NULL);
+   int memfd = os_shm_create("link-early", 4096);
+   CHECK(born(fds[1], 1, memfd, 4096));
+   CHECK(resource(fds[1], 30, memfd, 4096));
+   pthread_create(&s.thread, NULL, serve_late, &s);
+   vs_server_links_catch_up();
+   struct vs_resource_info info;
+   CHECK(vs_vm_resources_find(s.resources, 30, &info));
+   close(fds[1]);
+   finish(&s);
+   cleanup(&s);
+   close(memfd);
+}
+
+/* A link whose worker never started goes without a reader. */
+TEST(link_closed_unserved)
+{
+   int fds[2];
+   CHECK(vs_link_pair(fds) == 0);
+   struct vs_server_link *link = vs_server_link_open(fds[0], 7);
+   CHECK(link != NULL);
+   vs_server_link_close(link);
+   char c;
+   CHECK(read(fds[1], &c, 1) == 0);
+   close(fds[1]);
+}
+
 UNIT_MAIN(UNIT(link_maps_memory_and_lists_its_resources), UNIT(link_refuses_memory_the_worker_did_not_share),
-          UNIT(link_refuses_bad_messages), UNIT(link_lists_a_resource_at_what_was_shared))
+          UNIT(link_refuses_bad_messages), UNIT(link_lists_a_resource_at_what_was_shared),
+          UNIT(link_catch_up_waits_for_a_link_not_yet_served), UNIT(link_closed_unserved))

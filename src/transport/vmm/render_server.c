@@ -201,6 +201,9 @@ worker_thread(void *arg)
       if (w->server->isolate == VS_ISOLATE_PROCESS && options->renderer.shared_registry && vs_link_pair(link) != 0)
          vs_error(w->ctx_id, "context \"%s\": no link to its worker (%s); its memory is not shown", w->name,
                   strerror(errno));
+      /* Open before the worker starts: the VM channel's catch-up must wait
+       * for what it sends even before this thread reads it. */
+      struct vs_server_link *served = link[0] >= 0 ? vs_server_link_open(link[0], w->ctx_id) : NULL;
       const int fds[] = { w->fd, link[1] };
       pid_t pid = w->server->isolate == VS_ISOLATE_SPAWN ? spawn_worker(w)
                                                          : vs_worker_pool_run(w->server->pool, fds, link[1] >= 0 ? 2 : 1,
@@ -209,8 +212,7 @@ worker_thread(void *arg)
       if (link[1] >= 0)
          close(link[1]);
       if (pid < 0) {
-         if (link[0] >= 0)
-            close(link[0]);
+         vs_server_link_close(served);
          vs_error(w->ctx_id, "dropping context \"%s\": cannot %s its worker: %s", w->name,
                   w->server->isolate == VS_ISOLATE_SPAWN ? "spawn" : "start", strerror(err));
       } else {
@@ -219,8 +221,8 @@ worker_thread(void *arg)
          if (atomic_load(&w->killed))
             kill_worker(w->server, pid);
          /* Until the worker's end closes: when it exits. */
-         if (link[0] >= 0)
-            vs_server_link_serve(link[0], w->ctx_id, options->renderer.shared_registry, options->resource_table);
+         if (served)
+            vs_server_link_serve(served, options->renderer.shared_registry, options->resource_table);
          int status = wait_worker(w->server, pid);
          if (WIFSIGNALED(status) && !atomic_load(&w->killed))
             vs_error(w->ctx_id, "context \"%s\": worker process %d killed by signal %d; only this context is gone",

@@ -235,14 +235,14 @@ client_main(void *arg)
       if (registry && vs_link_pair(link) != 0)
          vs_error(ct->ctx_id, "no link to the client's worker (%s); the display cannot show its memory",
                   strerror(errno));
+      struct vs_server_link *served = link[0] >= 0 ? vs_server_link_open(link[0], ct->ctx_id) : NULL;
       const int fds[] = { ct->fd, ct->activity_fd, link[1] };
       pid_t pid = vs_worker_pool_run(server->pool, fds, link[1] >= 0 ? 3 : 2, &job, sizeof(job));
       int err = errno;
       if (link[1] >= 0)
          close(link[1]);
       if (pid < 0) {
-         if (link[0] >= 0)
-            close(link[0]);
+         vs_server_link_close(served);
          vs_error(ct->ctx_id, "dropping client: no worker process for it: %s", strerror(err));
       } else {
          vs_info(ct->ctx_id, "client served by worker process %d", (int)pid);
@@ -250,8 +250,8 @@ client_main(void *arg)
          ct->worker = pid;
          pthread_mutex_unlock(&server->lock);
          /* Until the worker's end closes: when it exits. */
-         if (link[0] >= 0)
-            vs_server_link_serve(link[0], ct->ctx_id, registry, NULL);
+         if (served)
+            vs_server_link_serve(served, registry, NULL);
          int status = vs_worker_pool_wait(server->pool, pid);
          pthread_mutex_lock(&server->lock);
          bool ended_stuck = ct->slot_released; /* reported when it was ended */
