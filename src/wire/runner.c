@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -38,6 +39,7 @@ vs_runner_init(struct vs_runner *disp, const struct vs_runner_desc *desc)
    disp->on_ring = desc->on_ring;
    disp->lock = desc->lock;
    vs_arena_init(&disp->arena, DISPATCH_DECODE_LIMIT);
+   vs_arena_init(&disp->stream_arena, DISPATCH_DECODE_LIMIT);
 }
 
 void
@@ -47,6 +49,10 @@ vs_runner_fini(struct vs_runner *disp)
       vs_resource_put(disp->resources, disp->reply_res);
    disp->reply_res = NULL;
    vs_arena_fini(&disp->arena);
+   vs_arena_fini(&disp->stream_arena);
+   free(disp->stream_copy);
+   disp->stream_copy = NULL;
+   disp->stream_copy_cap = 0;
 }
 
 void
