@@ -22,6 +22,17 @@
  * are the big ones. */
 #define DISPATCH_DECODE_LIMIT (256u << 20)
 
+/* The mode each command holds the dispatch lock in, by type. */
+static uint8_t command_modes[VN_CMD_TYPE_COUNT];
+static pthread_once_t command_modes_once = PTHREAD_ONCE_INIT;
+
+static void
+init_command_modes(void)
+{
+   for (uint32_t i = 0; i < VN_CMD_TYPE_COUNT; i++)
+      command_modes[i] = vn_commands[i].name ? (uint8_t)vs_dispatch_mode_of(vn_commands[i].name) : VS_DISPATCH_SHARED;
+}
+
 void
 vs_runner_init(struct vs_runner *disp, const struct vs_runner_desc *desc)
 {
@@ -40,6 +51,8 @@ vs_runner_init(struct vs_runner *disp, const struct vs_runner_desc *desc)
    disp->lock = desc->lock;
    vs_arena_init(&disp->arena, DISPATCH_DECODE_LIMIT);
    vs_arena_init(&disp->stream_arena, DISPATCH_DECODE_LIMIT);
+   if (disp->lock)
+      pthread_once(&command_modes_once, init_command_modes);
 }
 
 void
@@ -160,17 +173,6 @@ call_handler(struct vs_runner *disp, const struct vn_command_info *cmd, void *ar
    return true;
 }
 
-/* The mode each command holds the dispatch lock in, by type. */
-static uint8_t command_modes[VN_CMD_TYPE_COUNT];
-static pthread_once_t command_modes_once = PTHREAD_ONCE_INIT;
-
-static void
-init_command_modes(void)
-{
-   for (uint32_t i = 0; i < VN_CMD_TYPE_COUNT; i++)
-      command_modes[i] = vn_commands[i].name ? (uint8_t)vs_dispatch_mode_of(vn_commands[i].name) : VS_DISPATCH_SHARED;
-}
-
 /* Decodes the command after its header, runs its handler and writes its
  * reply when asked (the dispatch lock held as the command needs). */
 static bool
@@ -226,7 +228,6 @@ run_command(struct vs_runner *disp, struct vn_decoder *d)
    }
    if (!disp->lock)
       return run_locked(disp, d, cmd, flags);
-   pthread_once(&command_modes_once, init_command_modes);
    /* Held from the decoding, which resolves ids to objects, on. */
    enum vs_dispatch_mode outer_mode = disp->lock_mode;
    const char *outer_name = disp->command_name;
