@@ -40,6 +40,9 @@ struct vn_decoder {
     * order (in the arena): what a recorded command buffer holds. */
    struct vs_object **named;
    uint32_t named_count, named_cap;
+   /* Where named starts: most commands name no more than this. */
+   struct vs_object *named_inline[8];
+   struct vs_object_cache *cache; /* the dispatcher's lookups (NULL: none) */
    char error[192]; /* first error, empty while none */
 };
 

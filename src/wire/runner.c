@@ -250,6 +250,7 @@ vs_runner_stream(struct vs_runner *disp, const void *data, size_t size,
       .end = (const uint8_t *)data + size,
       .arena = &disp->arena,
       .objects = disp->objects,
+      .cache = &disp->lookups,
    };
    if (size % 4) {
       vs_runner_fail(disp, "command stream of %zu bytes is not a multiple of 4", size);

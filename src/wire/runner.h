@@ -60,6 +60,7 @@ struct vs_runner {
    void *timing_data;
 
    struct vs_arena arena;            /* decoded form of the current command */
+   struct vs_object_cache lookups;   /* ids this dispatcher resolved lately */
    /* What vkExecuteCommandStreamsMESA's streams decode into, and its
     * private copy of each stream: kept from one call to the next, so a
     * stream costs no allocation. */
