@@ -40,6 +40,10 @@ struct vs_object {
    uint8_t state;             /* VS_OBJECT_LIVE, _ZOMBIE or _GONE */
    bool unlinked;             /* out of the id and handle indexes */
    struct vs_holds *holds;    /* what it keeps alive; NULL while nothing */
+   /* Some targets holds has, so a command that names them again (each
+    * bind of a recording) finds them without the lock; set and cleared
+    * under hold_lock, read without it (wire/lifetime.c). */
+   struct vs_object *_Atomic hold_hint[4];
 };
 
 /* An object the guest can name. */
