@@ -19,6 +19,13 @@ vn_dec_fail(struct vn_decoder *d, const char *fmt, ...)
 }
 
 bool
+vn_dec_truncated(struct vn_decoder *d, void *dst, size_t size, size_t padded)
+{
+   memset(dst, 0, size); /* callers never see stale values */
+   return vn_dec_fail(d, "stream truncated (need %zu bytes, %zu left)", padded, (size_t)(d->end - d->cur));
+}
+
+bool
 vn_dec_marker(struct vn_decoder *d, bool *present)
 {
    uint64_t v;
