@@ -13,6 +13,9 @@
 # reached it through the channel and the guest's seat); the recording
 # holds vkcube's frames (not blank, changing); they were read from the
 # server's own memory. VM_TEST=0 skips this test.
+# Figures (notes, not checks): first the same vkcube at the same size
+# through vtest on a server with the same page, then the VM; for each
+# Chromium's commit->drawn and the server's commit->encoded.
 . "$(dirname "$0")/lib.sh"
 . "$TESTS_DIR/lib_vm.sh"
 
@@ -24,6 +27,26 @@ if [ -z "$CHROMIUM" ]; then
   finish
 fi
 vm_image
+size=640x480
+export XDG_RUNTIME_DIR=$TEST_TMP/rt
+mkdir -m 700 -p "$XDG_RUNTIME_DIR"
+
+# The vtest path, for comparison: the same app, size and page.
+server_start --display vs-vm-browser-vtest --http 127.0.0.1:0 || finish
+venus_run 300 env WAYLAND_DISPLAY=vs-vm-browser-vtest vkcube-wayland --width "${size%x*}" --height "${size#*x}" \
+  >"$TEST_TMP/vtest-cube.out" 2>&1 &
+cube_pid=$!
+BG_PIDS+=("$cube_pid")
+sleep 2
+vtest_page=$(timeout -k 5 240 python3 "$TESTS_DIR/display/cdp_view.py" "$CHROMIUM" "$TEST_TMP/profile-vtest" "$(viewer_url)" \
+  latency 20 5 "$TEST_TMP/vtest-cube.png" 2>&1 | grep -E '^browser: [0-9]+ s after' | head -n1 || true)
+kill "$cube_pid" 2>/dev/null || true
+wait "$cube_pid" 2>/dev/null || true
+server_stop || true
+vtest_stream=$(grep -E 'display stream:' "$SERVER_LOG" | tail -n1)
+vtest_commits=$(grep -oE 'display: [0-9]+ commits, [0-9]+ shown' "$SERVER_LOG" | tail -n1)
+if [ -n "$vtest_page" ]; then pass "Chromium drew vkcube through vtest live (the comparison)"; else
+  fail "Chromium drew nothing of vkcube through vtest"; show_tail "$TEST_TMP/vtest-cube.out"; fi
 
 # The browser, on the guest's cue (vm-run.sh's OUT_DIR/live: the logs as
 # they are written).
@@ -39,7 +62,7 @@ mkdir -p "$dir"
 ) &
 browser=$!
 BG_PIDS+=("$browser")
-VENUS_SERVER_OPTIONS="--http 127.0.0.1:0 --input" vm_boot display-apps "$dir" 480 --vm-display
+VENUS_SERVER_OPTIONS="--http 127.0.0.1:0 --input" vm_boot display-apps "$dir" 480 --vm-display --guest-size "$size"
 wait "$browser" 2>/dev/null || true
 qlog=$dir/qemu.log
 
@@ -61,6 +84,10 @@ else
   fail "the recording of vkcube: ${out:-no vm.h264}"
 fi
 vm_from_server_memory "vkcube's frames" "$qlog"
+note "vtest $size: ${vtest_page:-no browser figures}"
+note "vtest $size: ${vtest_commits:-no commits}; ${vtest_stream#*info: }"
+note "VM $size: ${page:-no browser figures}"
+note "VM $size: $(grep -E 'display stream:' "$qlog" | tail -n1 | sed 's/.*info: //')"
 errors=$(grep -E '^venus-server: error:' "$qlog" || true)
 if [ -z "$errors" ]; then pass "the render server logged no error line"; else
   fail "the render server logged:"; printf '%s\n' "$errors" | head -5 | sed 's/^/         | /'; fi
