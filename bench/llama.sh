@@ -18,7 +18,10 @@
 #           load and warm-up are in both), at the longer run's mean times:
 #           submissions per token, ring pickup, wake, decode and handlers,
 #           host submit, host completion and waits, in us per token, and
-#           the commands that come with each token
+#           the commands that come with each token; then generation
+#           natively with and without host-visible video memory (the BAR
+#           type ggml writes its inputs into; the server offers the guest
+#           one only where it can share it) and through the server
 #
 #   bench/llama.sh [BUILD_DIR]     (lavapipe, in the sid root; make apps runs it)
 #
@@ -114,7 +117,31 @@ llama_main() {
     echo "   | $v | ${cores[native-$v]} / ${cores[venus-$v]} | ${pp[native-$v]} | ${pp[venus-$v]} | $(llama_ratio "${pp[venus-$v]}" "${pp[native-$v]}") | ${tg[native-$v]} | ${tg[venus-$v]} | $(llama_ratio "${tg[venus-$v]}" "${tg[native-$v]}") |"
   done
   [ "${LLAMA_SKIP_TOKEN:-0}" = 1 ] || llama_token_time || rc=1
+  [ "${LLAMA_SKIP_TOKEN:-0}" = 1 ] || llama_vidmem_tg "$n" || rc=1
   return $rc
+}
+
+# llama_vidmem_tg N: generation (tgN) natively with and without ggml's use
+# of host-visible video memory (GGML_VK_DISABLE_HOST_VISIBLE_VIDMEM=1), and
+# through the server, whose guest is offered such a type only where the
+# server can share it (not NVIDIA's BAR type): how much of the generation
+# gap is the staging copies and their waits that its absence costs.
+llama_vidmem_tg() {
+  local n=$1 k out
+  local -A t
+  run_server --log-level warn || return 1
+  for k in native native-novidmem venus; do
+    out=$logs/llama-vidmem-$k.txt
+    case $k in
+      native) LIMIT=600 native GGML_VK_VISIBLE_DEVICES=0 "${llama_bench[@]}" -m "$llama_model" -p 0 -n "$n" -r 3 -ngl 99 -o csv >"$out" 2>&1 ;;
+      native-novidmem) LIMIT=600 native GGML_VK_VISIBLE_DEVICES=0 GGML_VK_DISABLE_HOST_VISIBLE_VIDMEM=1 "${llama_bench[@]}" -m "$llama_model" \
+        -p 0 -n "$n" -r 3 -ngl 99 -o csv >"$out" 2>&1 ;;
+      venus) LIMIT=600 client GGML_VK_VISIBLE_DEVICES=0 "${llama_bench[@]}" -m "$llama_model" -p 0 -n "$n" -r 3 -ngl 99 -o csv >"$out" 2>&1 ;;
+    esac
+    t[$k]=$(llama_bench_ts "$out" tg)
+  done
+  stop_server
+  echo "   tg$n natively with host-visible video memory ${t[native]}, without it ${t[native-novidmem]} ($(llama_ratio "${t[native-novidmem]}" "${t[native]}")x); through the server ${t[venus]} ($(llama_ratio "${t[venus]}" "${t[native-novidmem]}")x of native without it)"
 }
 
 llama_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
@@ -154,7 +181,10 @@ def per_token(x, y, key):  # (count, us) per token
     return grow, grow * (t2 / c2 if c2 else 0.0)
 st = {k: per_token(a, b, k) for k in ("pickup", "wake", "dispatch", "submit", "complete", "wait")}
 growing = {k: per_token(ca, cb, k) for k in cb if per_token(ca, cb, k)[0] > 0}
-handlers = sum(us for _, us in growing.values()) - st["submit"][1] - st["wait"][1]
+# Recorded commands (vkCmd*) run inside vkExecuteCommandStreamsMESA: their
+# time is in its time already.
+nested = "vkExecuteCommandStreamsMESA" in growing
+handlers = sum(us for k, (_, us) in growing.items() if not (nested and k.startswith("vkCmd"))) - st["submit"][1] - st["wait"][1]
 token_us = 1e6 / float(ts) if ts not in ("fails", "") else None
 print("   | token (1/tg) | submits | pickup | wake | decode+handlers | host submit | host complete | host waits |")
 print("   | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
