@@ -463,7 +463,11 @@ configured_argv(int argc, char **argv, int *out_argc)
       merged[count++] = argv[i];
    merged[count] = NULL;
    *out_argc = count;
-   return merged;
+   /* The options live as long as the process: kept where leak checkers
+    * look, since main's own copy is gone by the time they run. */
+   static char **configured;
+   configured = merged;
+   return configured;
 }
 
 #ifdef VS_HAVE_DISPLAY
