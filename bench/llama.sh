@@ -123,25 +123,51 @@ llama_main() {
 
 # llama_vidmem_tg N: generation (tgN) natively with and without ggml's use
 # of host-visible video memory (GGML_VK_DISABLE_HOST_VISIBLE_VIDMEM=1), and
-# through the server, whose guest is offered such a type only where the
-# server can share it (not NVIDIA's BAR type): how much of the generation
-# gap is the staging copies and their waits that its absence costs.
+# through the server twice: by default, where the guest is offered such a
+# type only where the server can share it (not NVIDIA's BAR type), and with
+# --lend-driver-mappings, which lends it the driver's own mapping
+# (src/memory/driver_mapping.h). The lent leg also runs test-backend-ops.
 llama_vidmem_tg() {
-  local n=$1 k out
+  local n=$1 k out tn tv rc=0
   local -A t
+  local bench=("${llama_bench[@]}" -m "$llama_model" -p 0 -n "$n" -r 3 -ngl 99 -o csv)
   run_server --log-level warn || return 1
   for k in native native-novidmem venus; do
     out=$logs/llama-vidmem-$k.txt
     case $k in
-      native) LIMIT=600 native GGML_VK_VISIBLE_DEVICES=0 "${llama_bench[@]}" -m "$llama_model" -p 0 -n "$n" -r 3 -ngl 99 -o csv >"$out" 2>&1 ;;
-      native-novidmem) LIMIT=600 native GGML_VK_VISIBLE_DEVICES=0 GGML_VK_DISABLE_HOST_VISIBLE_VIDMEM=1 "${llama_bench[@]}" -m "$llama_model" \
-        -p 0 -n "$n" -r 3 -ngl 99 -o csv >"$out" 2>&1 ;;
-      venus) LIMIT=600 client GGML_VK_VISIBLE_DEVICES=0 "${llama_bench[@]}" -m "$llama_model" -p 0 -n "$n" -r 3 -ngl 99 -o csv >"$out" 2>&1 ;;
+      native) LIMIT=600 native GGML_VK_VISIBLE_DEVICES=0 "${bench[@]}" >"$out" 2>&1 ;;
+      native-novidmem) LIMIT=600 native GGML_VK_VISIBLE_DEVICES=0 GGML_VK_DISABLE_HOST_VISIBLE_VIDMEM=1 "${bench[@]}" >"$out" 2>&1 ;;
+      venus) LIMIT=600 client GGML_VK_VISIBLE_DEVICES=0 "${bench[@]}" >"$out" 2>&1 ;;
     esac
     t[$k]=$(llama_bench_ts "$out" tg)
   done
   stop_server
   echo "   tg$n natively with host-visible video memory ${t[native]}, without it ${t[native-novidmem]} ($(llama_ratio "${t[native-novidmem]}" "${t[native]}")x); through the server ${t[venus]} ($(llama_ratio "${t[venus]}" "${t[native-novidmem]}")x of native without it)"
+  run_server --log-level info --lend-driver-mappings || return 1
+  out=$logs/llama-vidmem-venus-lent.txt
+  LIMIT=600 client GGML_VK_VISIBLE_DEVICES=0 "${bench[@]}" >"$out" 2>&1
+  t[lent]=$(llama_bench_ts "$out" tg)
+  if [ "${LLAMA_SKIP_OPS:-0}" != 1 ]; then
+    LIMIT=${LLAMA_OPS_LIMIT:-1800} client GGML_VK_VISIBLE_DEVICES=0 "${llama_tbo[@]}" -b Vulkan0 -o "${LLAMA_OPS:-MUL_MAT}" \
+      >"$logs/llama-ops-venus-lent.txt" 2>&1
+    tn=$(llama_tbo_passed "$logs/llama-ops-native.txt") tv=$(llama_tbo_passed "$logs/llama-ops-venus-lent.txt")
+    echo "   test-backend-ops through the server with --lend-driver-mappings: $tv passed (native $tn)"
+    if [ "$tv" = fails ] || [ "$tn" != "$tv" ]; then
+      echo "   llama: FAIL: test-backend-ops with --lend-driver-mappings passed $tv against $tn natively"
+      rc=1
+    fi
+  fi
+  stop_server
+  if grep -q 'memory shared by.*driver-mapping' "$server_log" 2>/dev/null; then
+    echo "   tg$n through the server with --lend-driver-mappings (host-visible video memory offered): ${t[lent]} ($(llama_ratio "${t[lent]}" "${t[native]}")x native)"
+  else
+    echo "   tg$n through the server with --lend-driver-mappings: ${t[lent]} ($(llama_ratio "${t[lent]}" "${t[native]}")x native; no memory type was lent on this host)"
+  fi
+  if [ "${t[lent]}" = fails ]; then
+    echo "   llama: FAIL: llama-bench with --lend-driver-mappings: $(grep -v '^"' "$out" | tail -n1)"
+    rc=1
+  fi
+  return $rc
 }
 
 llama_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'; }

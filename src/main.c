@@ -97,6 +97,11 @@ usage(FILE *out)
            "                      (default), host-pointer, dmabuf or opaque-fd\n"
            "  --page-size BYTES   granule of shared device memory, a power of two >= the\n"
            "                      system page (16384 emulates a 16 KiB-page host)\n"
+           "  --lend-driver-mappings\n"
+           "                      vtest: let guests map host-visible video memory that\n"
+           "                      nothing else shares (NVIDIA's) through the host driver's\n"
+           "                      own mapping; a guest keeping it past vkFreeMemory sees\n"
+           "                      what the GPU holds there next: trusted guests only\n"
            "  --limit NAME=N      per-client limit: rings (%u), objects (%u), resources\n"
            "                      (%u), shmem-mib (%llu) or memory-mib (none: heap sizes);\n"
            "                      server-wide: clients (%u), clients-per-peer (%u, one\n"
@@ -522,7 +527,7 @@ main(int argc, char **argv)
           OPT_SOCKET_FD, OPT_ISOLATE, OPT_IGNORED, OPT_IGNORED_ARG,
           OPT_DISPLAY, OPT_HTTP, OPT_RECORD, OPT_FPS, OPT_INPUT, OPT_SUBMIT_STATS, OPT_STREAM_FRAMING,
           OPT_WORKER_FD, OPT_WORKER_ID, OPT_WORKER_FLAGS, OPT_WORKER_NAME, OPT_WORKER_SERVER_PID, OPT_WORKER_TIE_FD,
-          OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE };
+          OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE, OPT_LEND_DRIVER_MAPPINGS };
    static const struct option options[] = {
       { "socket", required_argument, NULL, OPT_SOCKET },
       { "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -551,6 +556,7 @@ main(int argc, char **argv)
       { "worker-seccomp-minijail-log", no_argument, NULL, OPT_IGNORED },
       { "device", required_argument, NULL, OPT_DEVICE },
       { "memory", required_argument, NULL, OPT_MEMORY },
+      { "lend-driver-mappings", no_argument, NULL, OPT_LEND_DRIVER_MAPPINGS },
       { "page-size", required_argument, NULL, OPT_PAGE_SIZE },
       { "limit", required_argument, NULL, OPT_LIMIT },
       { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -755,6 +761,9 @@ main(int argc, char **argv)
       case OPT_SUBMIT_STATS:
          config.context.renderer.submit_stats = true;
          break;
+      case OPT_LEND_DRIVER_MAPPINGS:
+         config.context.renderer.lend_driver_mappings = true;
+         break;
       case OPT_HELP:
          usage(stdout);
          return 0;
@@ -800,6 +809,9 @@ main(int argc, char **argv)
          close(devnull);
       }
       config.context.renderer.exact_shm = true;
+      if (config.context.renderer.lend_driver_mappings && config.worker.fd < 0)
+         vs_warn(0, "--lend-driver-mappings serves vtest clients only: a VMM's proxy wants blob fds of the "
+                    "blob's size, which a device file has not; ignored");
       if (config.worker.fd >= 0)
          return render_worker_main(config.worker.fd, config.worker.id, config.worker.name, config.worker.init_flags,
                                    (pid_t)config.worker.server_pid, config.worker.tie_fd, &config.context,
@@ -866,6 +878,10 @@ main(int argc, char **argv)
    }
    if (config.isolate == VS_ISOLATE_THREAD)
       warn_thread_isolation("every client", "the first client's uid; other uids are refused");
+   if (config.context.renderer.lend_driver_mappings)
+      vs_warn(0, "memory: --lend-driver-mappings: guests map host-visible video memory through the host driver's "
+                 "own mapping; one that keeps it past vkFreeMemory sees what the GPU puts there next (trusted "
+                 "guests only)");
    fit_kernel_limits();
    /* The workers first: their forker must be forked while this process
     * has no other thread (worker/forker.h); the display starts threads. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "renderer/renderer_state.h"
+#include "memory/driver_mapping.h"
 #include "memory/linear_mirror.h"
 #include "memory/memory_plan.h"
 #include "memory/shareable_types.h"
@@ -25,12 +26,13 @@ static const char *const strategy_names[] = {
    [VS_MEMORY_HOST_POINTER] = "host-pointer",
    [VS_MEMORY_DMABUF] = "dmabuf",
    [VS_MEMORY_OPAQUE_FD] = "opaque-fd",
+   [VS_MEMORY_DRIVER_MAPPING] = "driver-mapping",
 };
 
 const char *
 vs_memory_strategy_name(enum vs_memory_strategy s)
 {
-   return s <= VS_MEMORY_OPAQUE_FD ? strategy_names[s] : "?";
+   return s <= VS_MEMORY_DRIVER_MAPPING ? strategy_names[s] : "?";
 }
 
 bool
@@ -272,6 +274,28 @@ probe_export(struct vs_device *dev, VkExternalMemoryHandleTypeFlagBits handle_ty
    return ok;
 }
 
+/* The host-visible types nothing else shares whose driver mappings can
+ * be lent (--lend-driver-mappings; driver_mapping.h). Not for the render
+ * server: its proxy wants a blob fd whose size is the blob's, which a
+ * device file has not. */
+static void
+probe_driver_mappings(struct vs_renderer *r, struct vs_device *dev)
+{
+   struct vs_memory_caps *caps = &dev->mem;
+   if (!r->options.lend_driver_mappings || caps->forced != VS_MEMORY_AUTO || caps->exact_shm || caps->dmabuf ||
+       caps->opaque_fd)
+      return;
+   const uint32_t candidates = vs_memory_host_visible_types(&caps->props) & ~caps->host_pointer_types;
+   for (uint32_t i = 0; i < caps->props.memoryTypeCount && i < VK_MAX_MEMORY_TYPES; i++) {
+      size_t granule = 0;
+      if ((candidates & (1u << i)) && vs_driver_mapping_probe(dev, i, &granule)) {
+         caps->lent_types |= 1u << i;
+         if (granule > caps->lent_granule)
+            caps->lent_granule = granule;
+      }
+   }
+}
+
 /* Fills dev->mem: the device's memory types (less the host access of
  * those the guest was told it lacks) and what shares them. Sets the
  * reasons a forced export strategy would not work. */
@@ -301,6 +325,7 @@ probe_sharing(struct vs_renderer *r, struct vs_device *dev, const char **dmabuf_
       if (caps->forced != VS_MEMORY_DMABUF)
          caps->opaque_fd = probe_export(dev, VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT, opaque_why);
    }
+   probe_driver_mappings(r, dev);
 }
 
 bool
@@ -321,6 +346,7 @@ vs_memory_device_init(struct vs_renderer *r, struct vs_device *dev, const char *
       *why = opaque_why;
       return caps->opaque_fd;
    case VS_MEMORY_AUTO:
+   case VS_MEMORY_DRIVER_MAPPING: /* never forced */
       break;
    }
    if (!caps->host_pointer && !caps->dmabuf && !caps->opaque_fd)
@@ -640,6 +666,45 @@ make_region(struct vs_renderer *renderer, struct vs_device *dev, const struct vs
    return VK_SUCCESS;
 }
 
+/* The host allocation of VS_BACKING_DRIVER_MAPPING, and its mapping's
+ * file to lend (mem->fd), which must map exactly the guest's page-rounded
+ * blob; false, having logged why and undone it, if not. */
+static bool
+capture_lent_mapping(struct vs_renderer *renderer, struct vs_device *dev, VkMemoryAllocateInfo *info,
+                     const struct vs_memory_plan *plan, struct vs_device_memory *mem, VkResult *r)
+{
+   void *map;
+   size_t len = 0;
+   *r = vs_driver_mapping_allocate(dev, info, &mem->host, &map, &mem->fd, &len);
+   if (*r != VK_SUCCESS || (mem->fd >= 0 && len == plan->map_size))
+      return true;
+   vs_warn(renderer->ctx_id, "vkAllocateMemory of %llu bytes (type %u): the host driver's mapping %s "
+           "(%zu bytes, %zu wanted): %s", (unsigned long long)mem->size, mem->type_index,
+           mem->fd < 0 ? "was not seen" : "has another length", len, plan->map_size,
+           vn_result_name(VK_ERROR_OUT_OF_DEVICE_MEMORY));
+   dev->dt.FreeMemory(dev->host, mem->host, NULL);
+   if (mem->fd >= 0)
+      close(mem->fd);
+   mem->fd = -1;
+   *r = VK_ERROR_OUT_OF_DEVICE_MEMORY;
+   return false;
+}
+
+/* The lent file's fd, kept until the guest has it, counts against the
+ * client's fds. */
+static bool
+fd_charge(struct vs_renderer *renderer, struct vs_device_memory *mem)
+{
+   char why[192];
+   if (!vs_memory_usage_take(mem->usage, 1, 0, why, sizeof(why))) {
+      vs_warn(renderer->ctx_id, "vkAllocateMemory: no room for the fd of %llu bytes of lent memory: %s: %s",
+              (unsigned long long)mem->size, why, vn_result_name(VK_ERROR_OUT_OF_HOST_MEMORY));
+      return false;
+   }
+   mem->charged_fds += 1;
+   return true;
+}
+
 /* Plans (memory_plan.h), then commits: counts the memory against the
  * client, gets its backing, allocates on the host, adds the mirror. */
 VkResult
@@ -697,6 +762,10 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
       };
       info->pNext = &export_info;
       break;
+   case VS_BACKING_DRIVER_MAPPING:
+      if (!fd_charge(renderer, mem))
+         r = VK_ERROR_OUT_OF_HOST_MEMORY;
+      break;
    case VS_BACKING_HOST:
       break;
    }
@@ -707,7 +776,13 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
    if (plan.drop_dedicated)
       vs_chain_cut(info, VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO);
 
-   r = dev->dt.AllocateMemory(dev->host, info, NULL, &mem->host);
+   if (plan.backing == VS_BACKING_DRIVER_MAPPING) {
+      if (!capture_lent_mapping(renderer, dev, info, &plan, mem, &r))
+         return allocate_failed(mem, r);
+      mem->map_size = plan.map_size;
+   } else {
+      r = dev->dt.AllocateMemory(dev->host, info, NULL, &mem->host);
+   }
    info->allocationSize = mem->size;
    if (r != VK_SUCCESS) {
       vs_warn(renderer->ctx_id, "host vkAllocateMemory of %llu bytes (type %u, %s) failed: %s",
@@ -745,6 +820,8 @@ vs_memory_free(struct vs_device *dev, struct vs_device_memory *mem)
       region_uncharge(mem); /* the cache's now */
    else if (!mem->map && mem->fd >= 0)
       close(mem->fd);
+   /* A lent driver mapping: see driver_mapping.h for what the guest's
+    * mapping still shows from now on. */
    usage_release(mem);
    free(mem);
 }
@@ -756,7 +833,7 @@ export_fd(struct vs_device *dev, struct vs_device_memory *mem)
       return vs_linear_mirror_dup_fd(mem->mirror);
    if (mem->shared_by == VS_MEMORY_HOST_POINTER && mem->imported)
       return fcntl(mem->fd, F_DUPFD_CLOEXEC, 0);
-   if (mem->shared_by == VS_MEMORY_HOST_POINTER) {
+   if (mem->shared_by == VS_MEMORY_HOST_POINTER || mem->shared_by == VS_MEMORY_DRIVER_MAPPING) {
       /* The guest's from now on (a memory has one blob at most): the
        * server keeps only its mapping, so that mapped memory costs the
        * server no fd, and the region is never reused for other memory. */
@@ -786,6 +863,8 @@ export_fd(struct vs_device *dev, struct vs_device_memory *mem)
 static uint64_t
 blob_size_limit(const struct vs_device *dev, const struct vs_device_memory *mem)
 {
+   if (mem->shared_by == VS_MEMORY_DRIVER_MAPPING)
+      return mem->map_size;
    uint64_t g = dev->mem.granule;
    return mem->size > UINT64_MAX - g ? mem->size : (mem->size + g - 1) & ~(g - 1);
 }

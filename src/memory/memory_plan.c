@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "memory/driver_mapping.h"
 #include "vn_vk.h"
 
 #define SHAREABLE_EXPORTS (VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT | VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT)
@@ -16,6 +17,8 @@ vs_memory_choose_strategy(const struct vs_memory_caps *caps, uint32_t type_index
       return caps->forced;
    if (type_index < 32 && (caps->host_pointer_types & (1u << type_index)))
       return VS_MEMORY_HOST_POINTER;
+   if (type_index < 32 && (caps->lent_types & (1u << type_index)))
+      return VS_MEMORY_DRIVER_MAPPING;
    if (caps->dmabuf)
       return VS_MEMORY_DMABUF;
    if (caps->opaque_fd)
@@ -128,6 +131,15 @@ plan_host_visible(const struct vs_memory_request *req, struct vs_memory_plan *pl
    case VS_MEMORY_OPAQUE_FD:
       plan->backing = VS_BACKING_EXPORT;
       plan->export_type = vs_memory_handle_type(s);
+      return;
+   case VS_MEMORY_DRIVER_MAPPING:
+      /* The guest maps its blob page-rounded, and the lent file maps
+       * only whole: both must be the same length. */
+      plan->backing = VS_BACKING_DRIVER_MAPPING;
+      plan->map_size = (size_t)vs_driver_mapping_round(req->info->allocationSize, req->caps->lent_granule);
+      if (vs_driver_mapping_round(req->info->allocationSize, req->caps->granule) != plan->map_size)
+         refuse(plan, VK_ERROR_OUT_OF_DEVICE_MEMORY,
+                "a lent driver mapping needs whole units of its granule (the size the memory requirements report)");
       return;
    case VS_MEMORY_AUTO:
       refuse(plan, VK_ERROR_OUT_OF_DEVICE_MEMORY, "no way to share this host-visible memory type");

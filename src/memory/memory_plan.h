@@ -28,6 +28,7 @@ enum vs_memory_backing {
    VS_BACKING_EXPORT,   /* the host driver's, allocated exportable (dma-buf or opaque fd) */
    VS_BACKING_REGION,   /* shared memory the server makes (or reuses), imported as a host pointer */
    VS_BACKING_RESOURCE, /* a transport resource's memory, mapped and imported as a host pointer */
+   VS_BACKING_DRIVER_MAPPING, /* the host driver's, its own mapping's file lent (driver_mapping.h) */
 };
 
 struct vs_memory_request {
@@ -47,7 +48,7 @@ struct vs_memory_plan {
    VkExternalMemoryHandleTypeFlagBits export_type; /* EXPORT */
    uint32_t resource_id;              /* RESOURCE: the guest's (0 arrives as UINT32_MAX) */
    uint32_t heap_index;
-   size_t map_size;                   /* REGION, RESOURCE: the allocation in whole granules */
+   size_t map_size;                   /* REGION, RESOURCE, DRIVER_MAPPING: the allocation in whole granules */
    size_t fd_size;                    /* REGION: the shared memory's fd size */
    bool reuse_region;                 /* REGION: a cached region of map_size may serve */
    bool charge_region;                /* a region is charged before anything else: mirror, RESOURCE */

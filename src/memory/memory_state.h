@@ -19,6 +19,9 @@ enum vs_memory_strategy {
    VS_MEMORY_HOST_POINTER,
    VS_MEMORY_DMABUF,
    VS_MEMORY_OPAQUE_FD,
+   /* Not a --memory choice: the host driver's own mapping of the memory,
+    * its file lent to the guest (memory/driver_mapping.h). */
+   VS_MEMORY_DRIVER_MAPPING,
 };
 
 /* What one device can share, filled by vs_memory_device_init. */
@@ -29,6 +32,8 @@ struct vs_memory_caps {
    uint32_t host_pointer_types;    /* types a host-pointer import may use */
    bool dmabuf;                    /* dma-buf export passed the mapping probe */
    bool opaque_fd;                 /* opaque-fd export passed the mapping probe */
+   uint32_t lent_types;            /* types whose driver mappings are lent (driver_mapping.h) */
+   size_t lent_granule;            /* what the driver maps such memory in */
    enum vs_memory_strategy forced; /* from --memory; AUTO = per allocation */
    bool exact_shm;                 /* vs_renderer_options.exact_shm */
 };

@@ -25,6 +25,7 @@ exports_work(const struct vs_memory_caps *caps)
       /* Forced: every type is exported (or the device is refused). */
       return true;
    case VS_MEMORY_HOST_POINTER:
+   case VS_MEMORY_DRIVER_MAPPING: /* never forced */
       return false;
    }
    return false;
@@ -38,7 +39,7 @@ vs_memory_unshareable_types(const VkPhysicalDeviceMemoryProperties *props, const
    const uint32_t visible = vs_memory_host_visible_types(props);
    uint32_t hidden = test_types & visible;
    if (!exports_work(caps))
-      hidden |= visible & ~caps->host_pointer_types;
+      hidden |= visible & ~caps->host_pointer_types & ~caps->lent_types;
    const VkMemoryPropertyFlags coherent = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
    for (uint32_t i = 0; i < props->memoryTypeCount && i < VK_MAX_MEMORY_TYPES; i++) {
       if ((props->memoryTypes[i].propertyFlags & coherent) == coherent && !(hidden & (1u << i)))

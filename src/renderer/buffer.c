@@ -9,6 +9,7 @@
 #include "renderer/families.h"
 #include "renderer/objects.h"
 #include "renderer/validate.h"
+#include "memory/driver_mapping.h"
 #include "memory/import_types.h"
 #include "wire/runner.h"
 #include "wire/lifetime.h"
@@ -107,6 +108,33 @@ vs_exec_vkBindBufferMemory2(struct vs_runner *disp, struct vn_args_vkBindBufferM
    }
 }
 
+/* A buffer that may live in a lent driver mapping is sized in the
+ * mapping's whole units, the only allocations the guest can map there
+ * (memory/driver_mapping.h). */
+static void
+size_for_lent_memory(const struct vs_object *device_obj, VkMemoryRequirements *req)
+{
+   const struct vs_memory_caps *caps = &vs_device_from(device_obj)->mem;
+   if (caps->lent_types & req->memoryTypeBits)
+      req->size = vs_driver_mapping_round(req->size, caps->lent_granule);
+}
+
+static void
+vs_exec_vkGetBufferMemoryRequirements(struct vs_runner *disp, struct vn_args_vkGetBufferMemoryRequirements *a)
+{
+   vn_default_vkGetBufferMemoryRequirements(disp, a);
+   if (a->pMemoryRequirements && !vs_runner_failed(disp))
+      size_for_lent_memory(a->device_obj, a->pMemoryRequirements);
+}
+
+static void
+vs_exec_vkGetBufferMemoryRequirements2(struct vs_runner *disp, struct vn_args_vkGetBufferMemoryRequirements2 *a)
+{
+   vn_default_vkGetBufferMemoryRequirements2(disp, a);
+   if (a->pMemoryRequirements && !vs_runner_failed(disp))
+      size_for_lent_memory(a->device_obj, &a->pMemoryRequirements->memoryRequirements);
+}
+
 static void
 vs_exec_vkGetDeviceBufferMemoryRequirements(struct vs_runner *disp,
                                             struct vn_args_vkGetDeviceBufferMemoryRequirements *a)
@@ -121,6 +149,8 @@ vs_exec_vkGetDeviceBufferMemoryRequirements(struct vs_runner *disp,
                                   vs_memory_buffer_import_types(vs_device_from(a->device_obj), a->pInfo->pCreateInfo),
                                   &declared);
    vn_default_vkGetDeviceBufferMemoryRequirements(disp, a);
+   if (!vs_runner_failed(disp))
+      size_for_lent_memory(a->device_obj, &a->pMemoryRequirements->memoryRequirements);
 }
 
 void
@@ -130,4 +160,6 @@ vs_buffer_register(struct vn_exec_table *t)
    t->vkBindBufferMemory = vs_exec_vkBindBufferMemory;
    t->vkBindBufferMemory2 = vs_exec_vkBindBufferMemory2;
    t->vkGetDeviceBufferMemoryRequirements = vs_exec_vkGetDeviceBufferMemoryRequirements;
+   t->vkGetBufferMemoryRequirements = vs_exec_vkGetBufferMemoryRequirements;
+   t->vkGetBufferMemoryRequirements2 = vs_exec_vkGetBufferMemoryRequirements2;
 }

@@ -348,12 +348,13 @@ vs_exec_vkCreateDevice(struct vs_runner *disp, struct vn_args_vkCreateDevice *a)
    obj->data = dev;
    *a->pDevice = dev->host;
    dev->watchdog = vs_gpu_watchdog_start(dev, obj, r->options.gpu_timeout_ms);
-   vs_info(r->ctx_id, "device %llu created (%u queue(s), %u extension(s)); memory shared by %s%s%s%s, "
+   vs_info(r->ctx_id, "device %llu created (%u queue(s), %u extension(s)); memory shared by %s%s%s%s%s, "
            "granule %zu", (unsigned long long)obj->id, queue_count, ci->enabledExtensionCount,
            dev->mem.forced != VS_MEMORY_AUTO ? vs_memory_strategy_name(dev->mem.forced) : "auto:",
            dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.host_pointer ? " host-pointer" : "",
            dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.dmabuf ? " dmabuf" : "",
-           dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.opaque_fd ? " opaque-fd" : "", dev->mem.granule);
+           dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.opaque_fd ? " opaque-fd" : "",
+           dev->mem.lent_types ? " driver-mapping" : "", dev->mem.granule);
    vs_renderer_end_warm_up();
    if (r->options.sandbox)
       enter_sandbox(r);

@@ -48,6 +48,10 @@ struct vs_renderer_options {
     * bytes (the render server's proxy checks a blob's size and seals it),
     * never reused after an export. */
    bool exact_shm;
+   /* --lend-driver-mappings: host-visible memory that nothing else can
+    * share is shared by lending the host driver's own mapping
+    * (memory/driver_mapping.h), for trusted guests. */
+   bool lend_driver_mappings;
    /* Time each stage of a submission (sync/submit_stats.h): --submit-stats. */
    bool submit_stats;
    enum vs_modifier_color modifier_color; /* $VENUS_SERVER_MODIFIER_COLOR */

@@ -399,6 +399,36 @@ TEST(plan_leaves_the_chain_alone)
    CHECK_EQ(f.info.allocationSize, (VkDeviceSize)MIB);
 }
 
+/* Type 2 as NVIDIA's BAR with --lend-driver-mappings: the driver maps it
+ * in 64 KiB units, which the guest's page-rounded blob must match. */
+TEST(lent_driver_mapping_needs_whole_units)
+{
+   struct fixture f;
+   setup(&f, 2, 64 * 1024);
+   f.caps.lent_types = 1u << 2;
+   f.caps.lent_granule = 64 * 1024;
+   const struct vs_memory_plan *p = plan(&f);
+   CHECK_EQ(p->result, VK_SUCCESS);
+   CHECK_EQ(p->backing, VS_BACKING_DRIVER_MAPPING);
+   CHECK_EQ(p->shared_by, VS_MEMORY_DRIVER_MAPPING);
+   CHECK_EQ(p->map_size, (size_t)(64 * 1024));
+   f.info.allocationSize = 3 * 64 * 1024 - 100; /* page-rounds to the whole units */
+   CHECK_EQ(plan(&f)->result, VK_SUCCESS);
+   CHECK_EQ(f.plan.map_size, (size_t)(3 * 64 * 1024));
+   f.info.allocationSize = 64 * 1024 + 1;
+   CHECK_EQ(plan(&f)->result, VK_ERROR_OUT_OF_DEVICE_MEMORY);
+   CHECK_STR_CONTAINS(f.plan.why, "whole units");
+   f.info.allocationSize = 100;
+   CHECK_EQ(plan(&f)->result, VK_ERROR_OUT_OF_DEVICE_MEMORY);
+   /* Host pointers and forced strategies come first. */
+   f.info.allocationSize = 64 * 1024;
+   f.caps.host_pointer_types |= 1u << 2;
+   CHECK_EQ(plan(&f)->backing, VS_BACKING_REGION);
+   f.caps.host_pointer_types &= ~(1u << 2);
+   f.caps.forced = VS_MEMORY_OPAQUE_FD;
+   CHECK_EQ(plan(&f)->backing, VS_BACKING_EXPORT);
+}
+
 UNIT_MAIN(UNIT(device_local_is_plain_host_memory), UNIT(host_visible_is_a_region_in_whole_granules),
           UNIT(region_rounds_to_a_16k_granule), UNIT(exact_shm_region_fd_is_the_allocation_and_never_reused),
           UNIT(host_visible_without_host_pointers_is_exported), UNIT(host_visible_with_no_way_to_share_is_refused),
@@ -408,4 +438,5 @@ UNIT_MAIN(UNIT(device_local_is_plain_host_memory), UNIT(host_visible_is_a_region
           UNIT(shared_memory_is_mirrored_only_when_tiled), UNIT(resource_import_is_a_host_pointer_mapping),
           UNIT(resource_import_refusals), UNIT(host_fd_and_pointer_imports_are_refused),
           UNIT(size_and_type_refusals), UNIT(chain_refusal_comes_before_size), UNIT(resource_fits),
-          UNIT(strategy_choice), UNIT(plan_leaves_the_chain_alone))
+          UNIT(strategy_choice), UNIT(plan_leaves_the_chain_alone),
+          UNIT(lent_driver_mapping_needs_whole_units))

@@ -67,6 +67,16 @@ TEST(auto_hides_what_neither_imports_nor_exports_serve)
    CHECK_EQ(unshareable(&p, &c, 0), 0u);
 }
 
+TEST(auto_keeps_types_whose_driver_mappings_are_lent)
+{
+   VkPhysicalDeviceMemoryProperties p = nvidia_props();
+   struct vs_memory_caps c = probed(VS_MEMORY_AUTO, 0xc, false, false);
+   c.lent_types = 0x10;
+   CHECK_EQ(unshareable(&p, &c, 0), 0u);
+   /* The test-only mask still hides a lent type. */
+   CHECK_EQ(unshareable(&p, &c, 0x10), 0x10u);
+}
+
 TEST(auto_with_a_working_export_hides_nothing)
 {
    VkPhysicalDeviceMemoryProperties p = nvidia_props();
@@ -155,7 +165,7 @@ TEST(guest_coherent_types_leave_out_the_hidden)
 }
 
 UNIT_MAIN(UNIT(host_visible_types_are_the_mask), UNIT(auto_hides_what_neither_imports_nor_exports_serve),
-          UNIT(auto_with_a_working_export_hides_nothing), UNIT(forced_strategies_hide_only_what_they_cannot_serve),
+          UNIT(auto_with_a_working_export_hides_nothing), UNIT(auto_keeps_types_whose_driver_mappings_are_lent), UNIT(forced_strategies_hide_only_what_they_cannot_serve),
           UNIT(test_types_are_hidden_when_host_visible), UNIT(a_host_visible_coherent_type_always_stays),
           UNIT(guest_coherent_types_leave_out_the_hidden),
           UNIT(hiding_removes_only_the_host_flags))

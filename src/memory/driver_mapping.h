@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/* Host-visible video memory shared by lending the host driver's mapping.
+ *
+ * NVIDIA's DEVICE_LOCAL|HOST_VISIBLE type (its BAR) takes no host-pointer
+ * import and exports no fd a process can map, so without this the guest
+ * is told that type has no host access, and programs that write their
+ * inputs and read their results in place (llama.cpp) stage every transfer
+ * through a copy and a wait instead. The driver maps each such allocation
+ * by mmapping a device file at offset 0 (os/mapping_capture.h); the guest
+ * is given that file, and its mmap of the whole mapping (one `granule`,
+ * 64 KiB on NVIDIA, per unit) shows the very video memory.
+ *
+ * The cost, why it is --lend-driver-mappings and off by default: the file
+ * keeps mapping the same video memory after the allocation is freed, when
+ * the driver may give it to another process. A guest that keeps its
+ * mapping (or the fd) past vkFreeMemory can read and write what comes
+ * next: only for guests trusted like host programs (docs/security.md). */
+#ifndef VS_MEMORY_DRIVER_MAPPING_H
+#define VS_MEMORY_DRIVER_MAPPING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <vulkan/vulkan.h>
+
+struct vs_device;
+
+/* Whether the driver's mapping of a fresh allocation of `type` can be lent
+ * (captured, mapped again at offset 0, and the same memory); *granule is
+ * the mapping's length for one page of memory. */
+bool vs_driver_mapping_probe(struct vs_device *dev, uint32_t type, size_t *granule);
+
+/* vkAllocateMemory of `info`, mapped whole (*map, until vkFreeMemory),
+ * with the driver's mapping captured: on success *fd is the mapping's file
+ * (the caller owns it) and *len its mapping length, or *fd is -1 when the
+ * driver mapped no file. */
+VkResult vs_driver_mapping_allocate(struct vs_device *dev, const VkMemoryAllocateInfo *info, VkDeviceMemory *out,
+                                    void **map, int *fd, size_t *len);
+
+/* `size` rounded up to whole `granule`s (a power of two). */
+static inline VkDeviceSize
+vs_driver_mapping_round(VkDeviceSize size, size_t granule)
+{
+   VkDeviceSize g = granule ? granule : 1;
+   return size > UINT64_MAX - (g - 1) ? size : (size + g - 1) & ~(g - 1);
+}
+
+#endif
