@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
+#include "memory/memory_state.h"
+
 struct vs_device;
 
 /* Whether the driver's mapping of a fresh allocation of `type` can be lent
@@ -43,6 +45,16 @@ vs_driver_mapping_round(VkDeviceSize size, size_t granule)
 {
    VkDeviceSize g = granule ? granule : 1;
    return size > UINT64_MAX - (g - 1) ? size : (size + g - 1) & ~(g - 1);
+}
+
+/* A buffer's or image's requirements where it may live in lent memory:
+ * sized in the mapping's whole units, the only allocations the guest can
+ * map there. */
+static inline void
+vs_driver_mapping_size_requirements(const struct vs_memory_caps *caps, VkMemoryRequirements *req)
+{
+   if (caps->lent_types & req->memoryTypeBits)
+      req->size = vs_driver_mapping_round(req->size, caps->lent_granule);
 }
 
 #endif

@@ -30,8 +30,10 @@ static __thread struct {
 static void *
 map_and_capture(void *addr, size_t len, int prot, int flags, int fd, off64_t offset)
 {
-   /* syscall() gives -1 (MAP_FAILED) with errno set, as mmap does. */
-   void *map = (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
+   /* syscall() gives -1 (MAP_FAILED) with errno set, as mmap does. Its
+    * arguments are read as longs: an int passed as is may arrive with
+    * stray upper bits (an fd the kernel would not find). */
+   void *map = (void *)syscall(SYS_mmap, (long)addr, (long)len, (long)prot, (long)flags, (long)fd, (long)offset);
    if (capture.on && map != MAP_FAILED && fd >= 0 && offset == 0 && (flags & MAP_SHARED) &&
        capture.count < CAPTURE_SLOTS) {
       int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);

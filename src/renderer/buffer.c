@@ -108,23 +108,12 @@ vs_exec_vkBindBufferMemory2(struct vs_runner *disp, struct vn_args_vkBindBufferM
    }
 }
 
-/* A buffer that may live in a lent driver mapping is sized in the
- * mapping's whole units, the only allocations the guest can map there
- * (memory/driver_mapping.h). */
-static void
-size_for_lent_memory(const struct vs_object *device_obj, VkMemoryRequirements *req)
-{
-   const struct vs_memory_caps *caps = &vs_device_from(device_obj)->mem;
-   if (caps->lent_types & req->memoryTypeBits)
-      req->size = vs_driver_mapping_round(req->size, caps->lent_granule);
-}
-
 static void
 vs_exec_vkGetBufferMemoryRequirements(struct vs_runner *disp, struct vn_args_vkGetBufferMemoryRequirements *a)
 {
    vn_default_vkGetBufferMemoryRequirements(disp, a);
    if (a->pMemoryRequirements && !vs_runner_failed(disp))
-      size_for_lent_memory(a->device_obj, a->pMemoryRequirements);
+      vs_driver_mapping_size_requirements(&vs_device_from(a->device_obj)->mem, a->pMemoryRequirements);
 }
 
 static void
@@ -132,7 +121,8 @@ vs_exec_vkGetBufferMemoryRequirements2(struct vs_runner *disp, struct vn_args_vk
 {
    vn_default_vkGetBufferMemoryRequirements2(disp, a);
    if (a->pMemoryRequirements && !vs_runner_failed(disp))
-      size_for_lent_memory(a->device_obj, &a->pMemoryRequirements->memoryRequirements);
+      vs_driver_mapping_size_requirements(&vs_device_from(a->device_obj)->mem,
+                                         &a->pMemoryRequirements->memoryRequirements);
 }
 
 static void
@@ -150,7 +140,8 @@ vs_exec_vkGetDeviceBufferMemoryRequirements(struct vs_runner *disp,
                                   &declared);
    vn_default_vkGetDeviceBufferMemoryRequirements(disp, a);
    if (!vs_runner_failed(disp))
-      size_for_lent_memory(a->device_obj, &a->pMemoryRequirements->memoryRequirements);
+      vs_driver_mapping_size_requirements(&vs_device_from(a->device_obj)->mem,
+                                         &a->pMemoryRequirements->memoryRequirements);
 }
 
 void

@@ -20,6 +20,7 @@
 #include "renderer/objects.h"
 #include "renderer/renderer.h"
 #include "renderer/validate.h"
+#include "memory/driver_mapping.h"
 #include "memory/import_types.h"
 #include "base/chain.h"
 #include "base/log.h"
@@ -193,6 +194,7 @@ guest_memory_types(const struct vs_device *dev, const struct vs_object *image_ob
       restrict_memory_types(dev, req);
    if (image->kept_off_imports)
       req->memoryTypeBits = vs_memory_image_unimported_types(dev, req->memoryTypeBits);
+   vs_driver_mapping_size_requirements(&dev->mem, req);
 }
 
 static void
@@ -332,6 +334,7 @@ vs_exec_vkGetDeviceImageMemoryRequirements(struct vs_runner *disp,
          restrict_memory_types(dev, req);
       if (kept_off_imports)
          req->memoryTypeBits = vs_memory_image_unimported_types(dev, req->memoryTypeBits);
+      vs_driver_mapping_size_requirements(&dev->mem, req);
    } else {
       a->pMemoryRequirements->memoryRequirements = (VkMemoryRequirements){ 0 };
    }
