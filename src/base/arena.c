@@ -10,7 +10,6 @@
 struct vs_arena_block {
    struct vs_arena_block *next;
    size_t size;
-   size_t used;
    _Alignas(16) unsigned char data[];
 };
 
@@ -18,12 +17,13 @@ void
 vs_arena_init(struct vs_arena *arena, size_t cap)
 {
    arena->blocks = NULL;
+   arena->cur = arena->end = NULL;
    arena->used_total = 0;
    arena->cap = cap;
 }
 
 void *
-vs_arena_alloc(struct vs_arena *arena, size_t size)
+vs_arena_alloc_slow(struct vs_arena *arena, size_t size)
 {
    /* Refused before rounding: a size within 15 of SIZE_MAX would wrap to
     * a 16-byte allocation (and the block header must fit too, below). */
@@ -36,7 +36,7 @@ vs_arena_alloc(struct vs_arena *arena, size_t size)
       return NULL;
 
    struct vs_arena_block *b = arena->blocks;
-   if (!b || b->size - b->used < size) {
+   if (!b || (size_t)(arena->end - arena->cur) < size) {
       size_t block_size = size > ARENA_BLOCK_MIN ? size : ARENA_BLOCK_MIN;
       if (block_size > SIZE_MAX - sizeof(*b))
          return NULL;
@@ -44,12 +44,13 @@ vs_arena_alloc(struct vs_arena *arena, size_t size)
       if (!b)
          return NULL;
       b->size = block_size;
-      b->used = 0;
       b->next = arena->blocks;
       arena->blocks = b;
+      arena->cur = b->data;
+      arena->end = b->data + b->size;
    }
-   void *p = b->data + b->used;
-   b->used += size;
+   void *p = arena->cur;
+   arena->cur += size;
    arena->used_total += size;
    memset(p, 0, size);
    return p;
@@ -67,8 +68,9 @@ vs_arena_reset(struct vs_arena *arena)
       free(b);
       b = next;
    }
-   b->used = 0;
    arena->blocks = b;
+   arena->cur = b->data;
+   arena->end = b->data + b->size;
    arena->used_total = 0;
 }
 
@@ -78,4 +80,5 @@ vs_arena_fini(struct vs_arena *arena)
    vs_arena_reset(arena);
    free(arena->blocks);
    arena->blocks = NULL;
+   arena->cur = arena->end = NULL;
 }

@@ -6,18 +6,40 @@
 #define VS_ARENA_H
 
 #include <stddef.h>
+#include <string.h>
 
 struct vs_arena_block;
 
 struct vs_arena {
    struct vs_arena_block *blocks;
+   unsigned char *cur, *end; /* the free part of the newest block */
    size_t used_total;
    size_t cap;
 };
 
+/* Requests up to this size take the inline path below. */
+#define VS_ARENA_FAST_MAX 4096u
+
 void vs_arena_init(struct vs_arena *arena, size_t cap);
-/* Zero-filled, 16-byte aligned; NULL when the cap would be exceeded. */
-void *vs_arena_alloc(struct vs_arena *arena, size_t size);
+/* Any request: vs_arena_alloc's way when the newest block has no room. */
+void *vs_arena_alloc_slow(struct vs_arena *arena, size_t size);
+
+/* Zero-filled, 16-byte aligned; NULL when the cap would be exceeded.
+ * Inline for the small requests of every decoded command. */
+static inline void *
+vs_arena_alloc(struct vs_arena *arena, size_t size)
+{
+   size_t rounded = (size + 15) & ~(size_t)15; /* used only when size is small */
+   if (size - 1 < VS_ARENA_FAST_MAX && rounded <= (size_t)(arena->end - arena->cur) &&
+       rounded <= arena->cap - arena->used_total) {
+      void *p = arena->cur;
+      arena->cur += rounded;
+      arena->used_total += rounded;
+      memset(p, 0, rounded);
+      return p;
+   }
+   return vs_arena_alloc_slow(arena, size);
+}
 /* Frees all blocks but the first, which is kept for the next command. */
 void vs_arena_reset(struct vs_arena *arena);
 void vs_arena_fini(struct vs_arena *arena);

@@ -41,10 +41,7 @@ copy_pending(struct vs_ring *ring, uint32_t len)
 bool
 vs_ring_should_stop(struct vs_ring *ring)
 {
-   pthread_mutex_lock(&ring->lock);
-   bool stop = ring->stop;
-   pthread_mutex_unlock(&ring->lock);
-   return stop || !vs_context_running(ring->ctx);
+   return atomic_load_explicit(&ring->stop, memory_order_acquire) || !vs_context_running(ring->ctx);
 }
 
 /* Sleeps until notified, unless the guest wrote more meanwhile. */

@@ -47,7 +47,7 @@ struct vs_ring {
    pthread_cond_t head_cond;   /* head advanced (vkWaitRingSeqnoMESA) */
    bool notified;
    _Atomic uint64_t notify_ns; /* the last notify (submit stats' wake stage) */
-   bool stop;
+   atomic_bool stop;           /* set under lock; read without it per command */
    bool stopped;               /* thread exited (stop or fatal) */
    uint64_t virtqueue_seqno;
 

@@ -83,6 +83,22 @@ vs_exec_vkSeekReplyCommandStreamMESA(struct vs_runner *disp,
    disp->reply_pos = a->position;
 }
 
+/* The largest stream copy a dispatcher keeps between calls. */
+#define STREAM_COPY_KEEP (4u << 20)
+
+/* The dispatcher's stream copy buffer, at least size bytes; NULL when out
+ * of memory. */
+static void *
+stream_copy(struct vs_runner *disp, size_t size)
+{
+   if (size > disp->stream_copy_cap) {
+      free(disp->stream_copy);
+      disp->stream_copy = malloc(size);
+      disp->stream_copy_cap = disp->stream_copy ? size : 0;
+   }
+   return disp->stream_copy;
+}
+
 static void
 vs_exec_vkExecuteCommandStreamsMESA(struct vs_runner *disp,
                                     struct vn_args_vkExecuteCommandStreamsMESA *a)
@@ -91,25 +107,14 @@ vs_exec_vkExecuteCommandStreamsMESA(struct vs_runner *disp,
       vs_runner_fail(disp, "vkExecuteCommandStreamsMESA: nested or empty");
       return;
    }
-   /* The decoded arguments live in the dispatcher's arena, which the nested
-    * streams reuse: take what we need first. */
-   uint32_t count = a->streamCount;
-   VkCommandStreamDescriptionMESA *streams = malloc(sizeof(*streams) * count);
-   size_t *positions = a->pReplyPositions ? malloc(sizeof(size_t) * count) : NULL;
-   if (!streams || (a->pReplyPositions && !positions)) {
-      free(streams);
-      free(positions);
-      vs_runner_fail(disp, "vkExecuteCommandStreamsMESA: out of memory");
-      return;
-   }
-   memcpy(streams, a->pStreams, sizeof(*streams) * count);
-   if (positions)
-      memcpy(positions, a->pReplyPositions, sizeof(size_t) * count);
-
+   /* The nested streams decode into an arena of their own, so the
+    * arguments stay where they are meanwhile. */
+   const VkCommandStreamDescriptionMESA *streams = a->pStreams;
+   const size_t *positions = a->pReplyPositions;
    disp->in_execute_streams = true;
    struct vs_arena outer = disp->arena;
-   vs_arena_init(&disp->arena, outer.cap);
-   for (uint32_t i = 0; i < count && !disp->failed; i++) {
+   disp->arena = disp->stream_arena;
+   for (uint32_t i = 0; i < a->streamCount && !disp->failed; i++) {
       if (positions) {
          if (!disp->reply_res || positions[i] > disp->reply_size) {
             vs_runner_fail(disp, "vkExecuteCommandStreamsMESA: bad reply position");
@@ -128,21 +133,24 @@ vs_exec_vkExecuteCommandStreamsMESA(struct vs_runner *disp,
          break;
       }
       /* A private copy: the guest must not change commands under the decoder. */
-      void *copy = malloc(streams[i].size);
+      void *copy = stream_copy(disp, streams[i].size);
       if (copy) {
          memcpy(copy, res->map + streams[i].offset, streams[i].size);
          vs_runner_stream(disp, copy, streams[i].size, NULL, NULL);
-         free(copy);
       } else {
          vs_runner_fail(disp, "vkExecuteCommandStreamsMESA: out of memory");
       }
       vs_resource_put(disp->resources, res);
    }
-   vs_arena_fini(&disp->arena);
+   disp->stream_arena = disp->arena;
    disp->arena = outer;
    disp->in_execute_streams = false;
-   free(streams);
-   free(positions);
+   /* A rare huge stream's copy goes; the usual ones keep theirs. */
+   if (disp->stream_copy_cap > STREAM_COPY_KEEP) {
+      free(disp->stream_copy);
+      disp->stream_copy = NULL;
+      disp->stream_copy_cap = 0;
+   }
 }
 
 static void

@@ -19,6 +19,13 @@ vn_dec_fail(struct vn_decoder *d, const char *fmt, ...)
 }
 
 bool
+vn_dec_truncated(struct vn_decoder *d, void *dst, size_t size, size_t padded)
+{
+   memset(dst, 0, size); /* callers never see stale values */
+   return vn_dec_fail(d, "stream truncated (need %zu bytes, %zu left)", padded, (size_t)(d->end - d->cur));
+}
+
+bool
 vn_dec_marker(struct vn_decoder *d, bool *present)
 {
    uint64_t v;
@@ -113,6 +120,17 @@ vn_dec_char_array(struct vn_decoder *d, char *dst, size_t size)
    return true;
 }
 
+/* Out of line: its message buffer would cost every handle a bigger frame. */
+static __attribute__((noinline, cold)) bool
+unknown_handle(struct vn_decoder *d, uint64_t id, VkObjectType type)
+{
+   char refusal[VS_OBJECT_REFUSED_WHY];
+   if (vs_object_refusal(d->objects, id, refusal, sizeof(refusal)))
+      return vn_dec_fail(d, "object id %llu was never created: %s, which the guest did not wait for",
+                         (unsigned long long)id, refusal);
+   return vn_dec_fail(d, "unknown object id %llu (expected object type %d)", (unsigned long long)id, type);
+}
+
 bool
 vn_dec_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *host,
               struct vs_object **obj)
@@ -128,20 +146,20 @@ vn_dec_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *
          *obj = NULL;
       return true;
    }
-   struct vs_object *o = vs_object_lookup(d->objects, id, type);
-   char refusal[VS_OBJECT_REFUSED_WHY];
-   if (!o && vs_object_refusal(d->objects, id, refusal, sizeof(refusal)))
-      return vn_dec_fail(d, "object id %llu was never created: %s, which the guest did not wait for",
-                         (unsigned long long)id, refusal);
+   struct vs_object *o = d->cache ? vs_object_lookup_cached(d->objects, d->cache, id, type)
+                                  : vs_object_lookup(d->objects, id, type);
    if (!o)
-      return vn_dec_fail(d, "unknown object id %llu (expected object type %d)",
-                         (unsigned long long)id, type);
+      return unknown_handle(d, id, type);
    *host = o->handle;
    if (obj)
       *obj = o;
+   if (!d->named) {
+      d->named = d->named_inline;
+      d->named_cap = sizeof(d->named_inline) / sizeof(d->named_inline[0]);
+   }
    if (d->named_count == d->named_cap) {
       /* As for nested handles: each entry stands for 8 bytes of stream. */
-      uint32_t cap = d->named_cap ? d->named_cap * 2 : 16;
+      uint32_t cap = d->named_cap * 2;
       struct vs_object **grown = vn_dec_alloc(d, (size_t)cap * sizeof(*grown));
       if (!grown)
          return false;

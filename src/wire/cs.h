@@ -40,6 +40,9 @@ struct vn_decoder {
     * order (in the arena): what a recorded command buffer holds. */
    struct vs_object **named;
    uint32_t named_count, named_cap;
+   /* Where named starts: most commands name no more than this. */
+   struct vs_object *named_inline[8];
+   struct vs_object_cache *cache; /* the dispatcher's lookups (NULL: none) */
    char error[192]; /* first error, empty while none */
 };
 
@@ -52,14 +55,17 @@ struct vn_encoder {
 
 bool vn_dec_fail(struct vn_decoder *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static inline bool
+/* vn_dec_raw's failure: dst zeroed, the stream marked bad. */
+bool vn_dec_truncated(struct vn_decoder *d, void *dst, size_t size, size_t padded);
+
+/* Always inline: every scalar of every command comes through here, and
+ * with a constant size the copy is one move (the generated decoders are
+ * too big for the compiler to inline it on its own). */
+static inline __attribute__((always_inline)) bool
 vn_dec_raw(struct vn_decoder *d, void *dst, size_t size, size_t padded)
 {
-   if ((size_t)(d->end - d->cur) < padded) {
-      memset(dst, 0, size); /* callers never see stale values */
-      return vn_dec_fail(d, "stream truncated (need %zu bytes, %zu left)", padded,
-                         (size_t)(d->end - d->cur));
-   }
+   if (__builtin_expect((size_t)(d->end - d->cur) < padded, 0))
+      return vn_dec_truncated(d, dst, size, padded);
    memcpy(dst, d->cur, size);
    d->cur += padded;
    return true;

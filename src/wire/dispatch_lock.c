@@ -20,22 +20,40 @@ vs_dispatch_lock_fini(struct vs_dispatch_lock *l)
    pthread_mutex_destroy(&l->mutex);
 }
 
+/* A reader counts itself in unless a writer holds or waits. */
+static bool
+try_shared(struct vs_dispatch_lock *l)
+{
+   uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
+   while (!(s & VS_DISPATCH_WRITER)) {
+      if (atomic_compare_exchange_weak_explicit(&l->state, &s, s + 1, memory_order_acquire,
+                                                memory_order_relaxed))
+         return true;
+   }
+   return false;
+}
+
 void
 vs_dispatch_lock(struct vs_dispatch_lock *l, enum vs_dispatch_mode mode)
 {
    if (mode == VS_DISPATCH_UNLOCKED)
       return;
+   if (mode == VS_DISPATCH_SHARED && try_shared(l))
+      return;
    pthread_mutex_lock(&l->mutex);
    if (mode == VS_DISPATCH_SHARED) {
-      while (l->writer || l->writers_waiting)
+      while (!try_shared(l))
          pthread_cond_wait(&l->cond, &l->mutex);
-      l->readers++;
    } else {
       l->writers_waiting++;
-      while (l->writer || l->readers)
+      while (l->writer)
          pthread_cond_wait(&l->cond, &l->mutex);
       l->writers_waiting--;
       l->writer = true;
+      /* New readers stay out from here on; the last one out wakes us. */
+      atomic_fetch_or_explicit(&l->state, VS_DISPATCH_WRITER, memory_order_relaxed);
+      while (atomic_load_explicit(&l->state, memory_order_acquire) != VS_DISPATCH_WRITER)
+         pthread_cond_wait(&l->cond, &l->mutex);
    }
    pthread_mutex_unlock(&l->mutex);
 }
@@ -45,23 +63,30 @@ vs_dispatch_unlock(struct vs_dispatch_lock *l, enum vs_dispatch_mode mode)
 {
    if (mode == VS_DISPATCH_UNLOCKED)
       return;
-   pthread_mutex_lock(&l->mutex);
-   if (mode == VS_DISPATCH_SHARED)
-      l->readers--;
-   else
-      l->writer = false;
-   if (!l->readers)
+   if (mode == VS_DISPATCH_SHARED) {
+      uint32_t before = atomic_fetch_sub_explicit(&l->state, 1, memory_order_release);
+      if (before != (VS_DISPATCH_WRITER | 1))
+         return;
+      /* The last reader out, and a writer waits: under the mutex, so the
+       * writer is either before its check or inside its wait. */
+      pthread_mutex_lock(&l->mutex);
       pthread_cond_broadcast(&l->cond);
+      pthread_mutex_unlock(&l->mutex);
+      return;
+   }
+   pthread_mutex_lock(&l->mutex);
+   l->writer = false;
+   /* Writers go first: a waiting one inherits the bit, so readers keep out. */
+   if (!l->writers_waiting)
+      atomic_fetch_and_explicit(&l->state, ~VS_DISPATCH_WRITER, memory_order_release);
+   pthread_cond_broadcast(&l->cond);
    pthread_mutex_unlock(&l->mutex);
 }
 
 bool
 vs_dispatch_lock_contended(struct vs_dispatch_lock *l)
 {
-   pthread_mutex_lock(&l->mutex);
-   bool contended = l->writers_waiting != 0;
-   pthread_mutex_unlock(&l->mutex);
-   return contended;
+   return atomic_load_explicit(&l->state, memory_order_relaxed) & VS_DISPATCH_WRITER;
 }
 
 static bool

@@ -19,16 +19,24 @@
 #define VS_DISPATCH_LOCK_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Taken by every command, so a shared take or release is one atomic on
+ * `state` while no writer is about; the mutex and condition serve writers
+ * and whoever waits for one. */
 struct vs_dispatch_lock {
    pthread_mutex_t mutex;
    pthread_cond_t cond;
-   uint32_t readers;
-   uint32_t writers_waiting;
-   bool writer;
+   /* VS_DISPATCH_WRITER while a writer holds the lock or waits for it,
+    * plus the count of readers holding it. */
+   _Atomic uint32_t state;
+   uint32_t writers_waiting; /* under mutex: writers waiting for another writer */
+   bool writer;              /* under mutex: a writer owns VS_DISPATCH_WRITER */
 };
+
+#define VS_DISPATCH_WRITER (1u << 31)
 
 enum vs_dispatch_mode {
    VS_DISPATCH_UNLOCKED,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "wire/lifetime.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <vulkan/vulkan.h>
 
@@ -118,6 +119,22 @@ release_now(struct vs_object_table *t, struct release_list *l)
    free(l->many);
 }
 
+/* The hint slot of holder for target. A hint names a target holder
+ * holds: set once the hold is in, cleared before it goes (lock held), so
+ * a target found there is alive and held. */
+static struct vs_object *_Atomic *
+hint_slot(struct vs_object *holder, const struct vs_object *target)
+{
+   return &holder->hold_hint[((uintptr_t)target >> 6) & 3];
+}
+
+static void
+clear_hints_locked(struct vs_object *holder)
+{
+   for (uint32_t i = 0; i < 4; i++)
+      atomic_store_explicit(&holder->hold_hint[i], NULL, memory_order_relaxed);
+}
+
 /* One holder fewer on target (lock held). */
 static void
 let_go_locked(struct vs_object_table *t, struct vs_object *target, struct release_list *l)
@@ -132,6 +149,8 @@ vs_object_hold(struct vs_object_table *t, struct vs_object *holder, struct vs_ob
 {
    if (holder == target)
       return true; /* an object never keeps itself alive */
+   if (once && atomic_load_explicit(hint_slot(holder, target), memory_order_acquire) == target)
+      return true;
    pthread_mutex_lock(&t->hold_lock);
    bool ok = true;
    struct vs_holds *h = holder->holds;
@@ -154,6 +173,8 @@ vs_object_hold(struct vs_object_table *t, struct vs_object *holder, struct vs_ob
       t->hold_count++;
       target->refs++;
    }
+   if (ok)
+      atomic_store_explicit(hint_slot(holder, target), target, memory_order_release);
    pthread_mutex_unlock(&t->hold_lock);
    return ok;
 }
@@ -166,6 +187,9 @@ vs_object_unhold(struct vs_object_table *t, struct vs_object *holder, struct vs_
    struct vs_holds *h = holder->holds;
    struct vs_hold *s = h && h->cap ? find_slot(h, target) : NULL;
    if (s && s->target && --s->count == 0) {
+      struct vs_object *_Atomic *hint = hint_slot(holder, target);
+      if (atomic_load_explicit(hint, memory_order_relaxed) == target)
+         atomic_store_explicit(hint, NULL, memory_order_relaxed);
       delete_slot(h, s);
       let_go_locked(t, target, &l);
    }
@@ -180,6 +204,7 @@ vs_object_drop_holds(struct vs_object_table *t, struct vs_object *holder)
    pthread_mutex_lock(&t->hold_lock);
    struct vs_holds *h = holder->holds;
    holder->holds = NULL;
+   clear_hints_locked(holder);
    for (uint32_t i = 0; h && i < h->cap; i++) {
       if (h->slots[i].target)
          let_go_locked(t, h->slots[i].target, &l);
@@ -195,6 +220,7 @@ vs_object_forget_holds(struct vs_object_table *t, struct vs_object *holder)
    pthread_mutex_lock(&t->hold_lock);
    struct vs_holds *h = holder->holds;
    holder->holds = NULL;
+   clear_hints_locked(holder);
    if (h)
       t->hold_count -= h->used;
    pthread_mutex_unlock(&t->hold_lock);

@@ -45,6 +45,7 @@ vs_object_table_init(struct vs_object_table *t)
    pthread_mutex_init(&t->hold_lock, NULL);
    t->hold_limit = VS_HOLD_LIMIT_DEFAULT;
    atomic_init(&t->own_live, 0);
+   atomic_init(&t->unlink_generation, 0);
    t->live = &t->own_live;
    return true;
 }
@@ -176,6 +177,18 @@ vs_object_lookup(struct vs_object_table *t, uint64_t id, VkObjectType type)
    return o && o->type == type ? o : NULL;
 }
 
+struct vs_object *
+vs_object_lookup_fill(struct vs_object_table *t, struct vs_object_cache_slot *slot, uint64_t id,
+                      uint64_t generation)
+{
+   pthread_mutex_lock(&t->lock);
+   struct vs_object *o = find_locked(t, id);
+   pthread_mutex_unlock(&t->lock);
+   if (o)
+      *slot = (struct vs_object_cache_slot){ .id = id, .obj = o, .generation = generation };
+   return o;
+}
+
 void
 vs_object_note_refused(struct vs_object_table *t, uint64_t id, const char *why)
 {
@@ -227,6 +240,7 @@ unlink_locked(struct vs_object_table *t, struct vs_object *obj)
    if (obj->unlinked)
       return;
    obj->unlinked = true;
+   atomic_fetch_add_explicit(&t->unlink_generation, 1, memory_order_release);
    struct vs_object **p = &t->buckets[hash_id(obj->id) & (t->bucket_count - 1)];
    while (*p && *p != obj)
       p = &(*p)->hash_next;

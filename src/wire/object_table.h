@@ -3,7 +3,8 @@
  * chooses every id (a process-wide counter, never reused, never 0); the
  * table only checks them: creating an id twice, or looking one up with the
  * wrong type, is a protocol error. Used by the socket thread and every ring
- * thread at once, so it is locked. */
+ * thread at once, so it is locked; each dispatcher's lookups go through a
+ * memo of its own first (vs_object_lookup_cached). */
 #ifndef VS_OBJECT_TABLE_H
 #define VS_OBJECT_TABLE_H
 
@@ -39,6 +40,10 @@ struct vs_object {
    uint8_t state;             /* VS_OBJECT_LIVE, _ZOMBIE or _GONE */
    bool unlinked;             /* out of the id and handle indexes */
    struct vs_holds *holds;    /* what it keeps alive; NULL while nothing */
+   /* Some targets holds has, so a command that names them again (each
+    * bind of a recording) finds them without the lock; set and cleared
+    * under hold_lock, read without it (wire/lifetime.c). */
+   struct vs_object *_Atomic hold_hint[4];
 };
 
 /* An object the guest can name. */
@@ -90,6 +95,9 @@ struct vs_object_table {
    uint32_t limit;                    /* most entries at once; 0: no limit */
    struct vs_object_refusal refused[VS_OBJECT_REFUSED_SLOTS]; /* a ring */
    uint32_t refused_next;
+   /* Bumped when an entry leaves the id index; 64 bits, so it never
+    * comes round to a value a memo holds. */
+   _Atomic uint64_t unlink_generation;
    /* Object lifetimes (wire/lifetime.h). */
    pthread_mutex_t hold_lock;
    uint32_t hold_count;               /* (holder, target) pairs */
@@ -119,6 +127,38 @@ struct vs_object *vs_object_add(struct vs_object_table *t, uint64_t id, VkObject
 
 /* NULL if the id is unknown or has another type. */
 struct vs_object *vs_object_lookup(struct vs_object_table *t, uint64_t id, VkObjectType type);
+
+/* One dispatcher's memo of the ids it resolved lately: each command of a
+ * recording names the same few objects, and a hit costs no lock. An entry
+ * stands while no object has left the id index since it was made. Only
+ * its owner's thread uses it. */
+#define VS_OBJECT_CACHE_SLOTS 64
+struct vs_object_cache_slot {
+   uint64_t id; /* 0: empty */
+   struct vs_object *obj;
+   uint64_t generation;
+};
+struct vs_object_cache {
+   struct vs_object_cache_slot slots[VS_OBJECT_CACHE_SLOTS];
+};
+
+/* The table's search for a memo's miss: fills the slot when found. */
+struct vs_object *vs_object_lookup_fill(struct vs_object_table *t, struct vs_object_cache_slot *slot, uint64_t id,
+                                        uint64_t generation);
+
+/* vs_object_lookup through a memo. Ids come from a counter, so the low
+ * bits spread them over the slots. */
+static inline struct vs_object *
+vs_object_lookup_cached(struct vs_object_table *t, struct vs_object_cache *c, uint64_t id, VkObjectType type)
+{
+   /* Read before the search: an entry leaving meanwhile outdates the slot. */
+   uint64_t generation = atomic_load_explicit(&t->unlink_generation, memory_order_acquire);
+   struct vs_object_cache_slot *slot = &c->slots[id & (VS_OBJECT_CACHE_SLOTS - 1)];
+   struct vs_object *o = slot->id == id && slot->generation == generation
+                            ? slot->obj
+                            : vs_object_lookup_fill(t, slot, id, generation);
+   return o && o->type == type ? o : NULL;
+}
 
 bool vs_object_contains(struct vs_object_table *t, uint64_t id);
 

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -20,6 +21,17 @@
 /* Most commands decode into a few KiB; shader modules and pipeline caches
  * are the big ones. */
 #define DISPATCH_DECODE_LIMIT (256u << 20)
+
+/* The mode each command holds the dispatch lock in, by type. */
+static uint8_t command_modes[VN_CMD_TYPE_COUNT];
+static pthread_once_t command_modes_once = PTHREAD_ONCE_INIT;
+
+static void
+init_command_modes(void)
+{
+   for (uint32_t i = 0; i < VN_CMD_TYPE_COUNT; i++)
+      command_modes[i] = vn_commands[i].name ? (uint8_t)vs_dispatch_mode_of(vn_commands[i].name) : VS_DISPATCH_SHARED;
+}
 
 void
 vs_runner_init(struct vs_runner *disp, const struct vs_runner_desc *desc)
@@ -38,6 +50,9 @@ vs_runner_init(struct vs_runner *disp, const struct vs_runner_desc *desc)
    disp->on_ring = desc->on_ring;
    disp->lock = desc->lock;
    vs_arena_init(&disp->arena, DISPATCH_DECODE_LIMIT);
+   vs_arena_init(&disp->stream_arena, DISPATCH_DECODE_LIMIT);
+   if (disp->lock)
+      pthread_once(&command_modes_once, init_command_modes);
 }
 
 void
@@ -47,6 +62,10 @@ vs_runner_fini(struct vs_runner *disp)
       vs_resource_put(disp->resources, disp->reply_res);
    disp->reply_res = NULL;
    vs_arena_fini(&disp->arena);
+   vs_arena_fini(&disp->stream_arena);
+   free(disp->stream_copy);
+   disp->stream_copy = NULL;
+   disp->stream_copy_cap = 0;
 }
 
 void
@@ -154,17 +173,6 @@ call_handler(struct vs_runner *disp, const struct vn_command_info *cmd, void *ar
    return true;
 }
 
-/* The mode each command holds the dispatch lock in, by type. */
-static uint8_t command_modes[VN_CMD_TYPE_COUNT];
-static pthread_once_t command_modes_once = PTHREAD_ONCE_INIT;
-
-static void
-init_command_modes(void)
-{
-   for (uint32_t i = 0; i < VN_CMD_TYPE_COUNT; i++)
-      command_modes[i] = vn_commands[i].name ? (uint8_t)vs_dispatch_mode_of(vn_commands[i].name) : VS_DISPATCH_SHARED;
-}
-
 /* Decodes the command after its header, runs its handler and writes its
  * reply when asked (the dispatch lock held as the command needs). */
 static bool
@@ -220,7 +228,6 @@ run_command(struct vs_runner *disp, struct vn_decoder *d)
    }
    if (!disp->lock)
       return run_locked(disp, d, cmd, flags);
-   pthread_once(&command_modes_once, init_command_modes);
    /* Held from the decoding, which resolves ids to objects, on. */
    enum vs_dispatch_mode outer_mode = disp->lock_mode;
    const char *outer_name = disp->command_name;
@@ -243,6 +250,7 @@ vs_runner_stream(struct vs_runner *disp, const void *data, size_t size,
       .end = (const uint8_t *)data + size,
       .arena = &disp->arena,
       .objects = disp->objects,
+      .cache = &disp->lookups,
    };
    if (size % 4) {
       vs_runner_fail(disp, "command stream of %zu bytes is not a multiple of 4", size);

@@ -60,6 +60,13 @@ struct vs_runner {
    void *timing_data;
 
    struct vs_arena arena;            /* decoded form of the current command */
+   struct vs_object_cache lookups;   /* ids this dispatcher resolved lately */
+   /* What vkExecuteCommandStreamsMESA's streams decode into, and its
+    * private copy of each stream: kept from one call to the next, so a
+    * stream costs no allocation. */
+   struct vs_arena stream_arena;
+   uint8_t *stream_copy;
+   size_t stream_copy_cap;
    struct vn_decoder *decoder;       /* the command being executed */
    /* Reply window set by vkSetReplyCommandStreamMESA. */
    struct vs_resource *reply_res;

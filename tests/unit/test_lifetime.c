@@ -216,6 +216,40 @@ TEST(forget_touches_no_target)
    vs_object_table_fini(&t);
 }
 
+/* A hold found through the holder's hints is a hold the table has: once
+ * the holder lets go (a reset recording, an overwritten slot), naming the
+ * target again holds it anew. */
+TEST(hinted_holds_follow_the_table)
+{
+   struct vs_object_table t;
+   table(&t);
+   struct vs_object *cb = vs_object_add(&t, 1, CMD, 0x10, NULL);
+   struct vs_object *b = vs_object_add(&t, 2, BUF, 0x20, NULL);
+   struct vs_object *set = vs_object_add(&t, 3, SET, 0x30, NULL);
+   for (int i = 0; i < 3; i++)
+      CHECK(vs_object_hold(&t, cb, b, true));
+   CHECK_EQ(b->refs, 1u);
+   CHECK_EQ(t.hold_count, 1u);
+   vs_object_drop_holds(&t, cb);
+   CHECK_EQ(b->refs, 0u);
+   CHECK(vs_object_hold(&t, cb, b, true));
+   CHECK_EQ(b->refs, 1u);
+   CHECK_EQ(vs_object_hold_count(&t, cb, b), 1u);
+   vs_object_forget_holds(&t, cb);
+   b->refs = 0; /* what forgetting leaves to the caller */
+   CHECK(vs_object_hold(&t, cb, b, true));
+   CHECK_EQ(t.hold_count, 1u);
+   /* A counted hold let go down to none. */
+   CHECK(vs_object_hold(&t, set, b, false));
+   vs_object_unhold(&t, set, b);
+   CHECK_EQ(vs_object_hold_count(&t, set, b), 0u);
+   CHECK(vs_object_hold(&t, set, b, true));
+   CHECK_EQ(vs_object_hold_count(&t, set, b), 1u);
+   CHECK_EQ(b->refs, 2u);
+   vs_object_table_fini(&t);
+}
+
 UNIT_MAIN(UNIT(unheld_destroy_is_immediate), UNIT(held_destroy_waits_for_last_holder), UNIT(chain_releases_in_turn),
           UNIT(counted_holds), UNIT(many_targets_survive_growth_and_deletion), UNIT(hold_limit),
-          UNIT(gone_found_through_secondaries), UNIT(forget_touches_no_target))
+          UNIT(gone_found_through_secondaries), UNIT(forget_touches_no_target),
+          UNIT(hinted_holds_follow_the_table))

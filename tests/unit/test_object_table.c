@@ -300,6 +300,34 @@ TEST(object_live_count)
    vs_object_table_fini(&own);
 }
 
+/* A dispatcher's memo answers as the table does: an id that left the
+ * index (destroyed, or a held one retired) is never found in it, nor an id
+ * taken again by another object. */
+TEST(object_lookup_memo)
+{
+   struct vs_object_table t;
+   vs_object_table_init(&t);
+   struct vs_object_cache c = { 0 };
+   struct vs_object *a = vs_object_add(&t, 1, BUF, 0x1000, NULL);
+   CHECK(vs_object_lookup_cached(&t, &c, 1, BUF) == a);
+   CHECK(vs_object_lookup_cached(&t, &c, 1, BUF) == a);
+   CHECK_NULL(vs_object_lookup_cached(&t, &c, 1, IMG));
+   CHECK_NULL(vs_object_lookup_cached(&t, &c, 2, BUF));
+   /* Ids in one slot take turns. */
+   struct vs_object *b = vs_object_add(&t, 1 + VS_OBJECT_CACHE_SLOTS, IMG, 0x2000, NULL);
+   CHECK(vs_object_lookup_cached(&t, &c, 1 + VS_OBJECT_CACHE_SLOTS, IMG) == b);
+   CHECK(vs_object_lookup_cached(&t, &c, 1, BUF) == a);
+   vs_object_remove(&t, a);
+   CHECK_NULL(vs_object_lookup_cached(&t, &c, 1, BUF));
+   struct vs_object *again = vs_object_add(&t, 1, IMG, 0x3000, NULL);
+   CHECK(vs_object_lookup_cached(&t, &c, 1, IMG) == again);
+   CHECK_NULL(vs_object_lookup_cached(&t, &c, 1, BUF));
+   vs_object_unlink(&t, b);
+   CHECK_NULL(vs_object_lookup_cached(&t, &c, 1 + VS_OBJECT_CACHE_SLOTS, IMG));
+   vs_object_remove(&t, b);
+   vs_object_table_fini(&t);
+}
+
 UNIT_MAIN(UNIT(object_add_lookup), UNIT(object_bad_ids_refused), UNIT(object_refusals_remembered), UNIT(object_remove),
           UNIT(object_find_handle), UNIT(object_children), UNIT(object_growth),
-          UNIT(object_live_count))
+          UNIT(object_live_count), UNIT(object_lookup_memo))
