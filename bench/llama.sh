@@ -148,8 +148,9 @@ llama_vidmem_tg() {
   LIMIT=600 client GGML_VK_VISIBLE_DEVICES=0 "${bench[@]}" >"$out" 2>&1
   t[lent]=$(llama_bench_ts "$out" tg)
   if [ "${LLAMA_SKIP_OPS:-0}" != 1 ]; then
-    LIMIT=${LLAMA_OPS_LIMIT:-1800} client GGML_VK_VISIBLE_DEVICES=0 "${llama_tbo[@]}" -b Vulkan0 -o "${LLAMA_OPS:-MUL_MAT}" \
-      >"$logs/llama-ops-venus-lent.txt" 2>&1
+    local ops=(-b Vulkan0 -o "${LLAMA_OPS:-MUL_MAT}")
+    [ -n "${LLAMA_PARAMS:-}" ] && ops+=(-p "$LLAMA_PARAMS")
+    LIMIT=${LLAMA_OPS_LIMIT:-1800} client GGML_VK_VISIBLE_DEVICES=0 "${llama_tbo[@]}" "${ops[@]}" >"$logs/llama-ops-venus-lent.txt" 2>&1
     tn=$(llama_tbo_passed "$logs/llama-ops-native.txt") tv=$(llama_tbo_passed "$logs/llama-ops-venus-lent.txt")
     echo "   test-backend-ops through the server with --lend-driver-mappings: $tv passed (native $tn)"
     if [ "$tv" = fails ] || [ "$tn" != "$tv" ]; then

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "renderer/renderer.h"
 #include "renderer/renderer_state.h"
 #include "memory/driver_mapping.h"
 #include "memory/linear_mirror.h"
@@ -379,14 +380,18 @@ probe_device_create(struct vs_object *phys_obj, struct vs_device *dev)
       .enabledExtensionCount = count,
       .ppEnabledExtensionNames = names,
    };
-   if (phys_obj->it->CreateDevice(phys->host, &ci, NULL, &dev->host) != VK_SUCCESS)
+   vs_host_lifecycle_lock();
+   VkResult r = phys_obj->it->CreateDevice(phys->host, &ci, NULL, &dev->host);
+   if (r == VK_SUCCESS)
+      vn_load_device_table(dev->host, vkGetDeviceProcAddr, &dev->dt);
+   vs_host_lifecycle_unlock();
+   if (r != VK_SUCCESS)
       return false;
    for (uint32_t i = 0; i < count; i++) {
       dev->has_external_memory_host |= strcmp(names[i], VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME) == 0;
       dev->has_external_memory_fd |= strcmp(names[i], VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME) == 0;
       dev->has_external_memory_dma_buf |= strcmp(names[i], VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME) == 0;
    }
-   vn_load_device_table(dev->host, vkGetDeviceProcAddr, &dev->dt);
    dev->physical = phys_obj;
    return true;
 }
@@ -412,7 +417,9 @@ vs_memory_physical_probe(struct vs_renderer *r, struct vs_object *phys_obj)
    probe_sharing(r, dev, &dmabuf_why, &opaque_why);
    phys->unshareable_types =
       vs_memory_unshareable_types(&dev->mem.props, &dev->mem, r->options.test_unshareable_types, &phys->kept_types);
+   vs_host_lifecycle_lock();
    dev->dt.DestroyDevice(dev->host, NULL);
+   vs_host_lifecycle_unlock();
    free(dev);
 }
 

@@ -30,7 +30,9 @@ device_free(struct vs_device *dev)
       vs_queue_serials_fini(dev, &dev->queues[i]);
       vs_queue_fini(&dev->queues[i]);
    }
+   vs_host_lifecycle_lock();
    dev->dt.DestroyDevice(dev->host, NULL);
+   vs_host_lifecycle_unlock();
    vs_region_cache_fini(&dev->regions);
    free(dev->queues);
    free(dev);
@@ -275,8 +277,12 @@ vs_exec_vkCreateDevice(struct vs_runner *disp, struct vn_args_vkCreateDevice *a)
    /* A worker may hold this very device already (the last tenant's). */
    dev->host = vs_renderer_take_warm_device(a->physicalDevice, &host_ci);
    const bool warm = dev->host != VK_NULL_HANDLE;
+   vs_host_lifecycle_lock();
    a->ret = dev->host ? VK_SUCCESS
                       : a->physicalDevice_obj->it->CreateDevice(a->physicalDevice, &host_ci, NULL, &dev->host);
+   if (a->ret == VK_SUCCESS)
+      vn_load_device_table(dev->host, vkGetDeviceProcAddr, &dev->dt);
+   vs_host_lifecycle_unlock();
    if (a->ret == VK_SUCCESS)
       vs_renderer_remember_device(&r->options, a->physicalDevice, &host_ci);
    if (dev->host && a->ret == VK_SUCCESS)
@@ -295,7 +301,6 @@ vs_exec_vkCreateDevice(struct vs_runner *disp, struct vn_args_vkCreateDevice *a)
       dev->host_queue_family_foreign |= strcmp(ext_names[i], VK_EXT_QUEUE_FAMILY_FOREIGN_EXTENSION_NAME) == 0;
    }
    free(ext_names);
-   vn_load_device_table(dev->host, vkGetDeviceProcAddr, &dev->dt);
    dev->foreign_by_server = foreign_by_server;
    dev->command_buffer_nesting = command_buffer_nesting(a->physicalDevice_obj, ci);
    dev->modifier_color_optimal = modifier_color_optimal(phys, r->options.modifier_color, &dev->modifier_color_forced);

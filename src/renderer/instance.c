@@ -95,7 +95,9 @@ instance_destroy_host(struct vs_instance *inst)
    if (inst->host) {
       PFN_vkDestroyInstance destroy =
          (PFN_vkDestroyInstance)vkGetInstanceProcAddr(inst->host, "vkDestroyInstance");
+      vs_host_lifecycle_lock();
       destroy(inst->host, NULL);
+      vs_host_lifecycle_unlock();
    }
    free(inst->physical);
    free(inst->memory_probe);
@@ -205,7 +207,9 @@ instance_create_host(const VkApplicationInfo *app, int device_index, VkResult *r
    }
    inst->api_version = app->apiVersion;
    inst->device_index = device_index;
+   vs_host_lifecycle_lock();
    *ret = vkCreateInstance(&host_ci, NULL, &inst->host);
+   vs_host_lifecycle_unlock();
    if (*ret != VK_SUCCESS) {
       free(inst);
       return NULL;
