@@ -126,49 +126,65 @@ llama_main() {
 # through the server twice: by default, where the guest is offered such a
 # type only where the server can share it (not NVIDIA's BAR type), and with
 # --lend-driver-mappings, which lends it the driver's own mapping
-# (src/memory/driver_mapping.h). The lent leg also runs test-backend-ops.
+# (src/memory/driver_mapping.h). The four legs take turns LLAMA_ROUNDS times
+# (default 1) and each reports its median: on the H100 one leg's tg moves
+# by 10 % from run to run. The lent server also runs test-backend-ops.
 llama_vidmem_tg() {
-  local n=$1 k out tn tv rc=0
+  local n=$1 k out tn tv rc=0 round rounds=${LLAMA_ROUNDS:-1} lent=no
   local -A t
   local bench=("${llama_bench[@]}" -m "$llama_model" -p 0 -n "$n" -r 3 -ngl 99 -o csv)
-  run_server --log-level warn || return 1
-  for k in native native-novidmem venus; do
-    out=$logs/llama-vidmem-$k.txt
-    case $k in
-      native) LIMIT=600 native GGML_VK_VISIBLE_DEVICES=0 "${bench[@]}" >"$out" 2>&1 ;;
-      native-novidmem) LIMIT=600 native GGML_VK_VISIBLE_DEVICES=0 GGML_VK_DISABLE_HOST_VISIBLE_VIDMEM=1 "${bench[@]}" >"$out" 2>&1 ;;
-      venus) LIMIT=600 client GGML_VK_VISIBLE_DEVICES=0 "${bench[@]}" >"$out" 2>&1 ;;
-    esac
-    t[$k]=$(llama_bench_ts "$out" tg)
-  done
-  stop_server
-  echo "   tg$n natively with host-visible video memory ${t[native]}, without it ${t[native-novidmem]} ($(llama_ratio "${t[native-novidmem]}" "${t[native]}")x); through the server ${t[venus]} ($(llama_ratio "${t[venus]}" "${t[native-novidmem]}")x of native without it)"
-  run_server --log-level info --lend-driver-mappings || return 1
-  out=$logs/llama-vidmem-venus-lent.txt
-  LIMIT=600 client GGML_VK_VISIBLE_DEVICES=0 "${bench[@]}" >"$out" 2>&1
-  t[lent]=$(llama_bench_ts "$out" tg)
-  if [ "${LLAMA_SKIP_OPS:-0}" != 1 ]; then
-    local ops=(-b Vulkan0 -o "${LLAMA_OPS:-MUL_MAT}")
-    [ -n "${LLAMA_PARAMS:-}" ] && ops+=(-p "$LLAMA_PARAMS")
-    LIMIT=${LLAMA_OPS_LIMIT:-1800} client GGML_VK_VISIBLE_DEVICES=0 "${llama_tbo[@]}" "${ops[@]}" >"$logs/llama-ops-venus-lent.txt" 2>&1
-    tn=$(llama_tbo_passed "$logs/llama-ops-native.txt") tv=$(llama_tbo_passed "$logs/llama-ops-venus-lent.txt")
-    echo "   test-backend-ops through the server with --lend-driver-mappings: $tv passed (native $tn)"
-    if [ "$tv" = fails ] || [ "$tn" != "$tv" ]; then
-      echo "   llama: FAIL: test-backend-ops with --lend-driver-mappings passed $tv against $tn natively"
+  for round in $(seq "$rounds"); do
+    run_server --log-level warn || return 1
+    for k in native native-novidmem venus; do
+      out=$logs/llama-vidmem-$k-$round.txt
+      case $k in
+        native) LIMIT=600 native GGML_VK_VISIBLE_DEVICES=0 "${bench[@]}" >"$out" 2>&1 ;;
+        native-novidmem) LIMIT=600 native GGML_VK_VISIBLE_DEVICES=0 GGML_VK_DISABLE_HOST_VISIBLE_VIDMEM=1 "${bench[@]}" >"$out" 2>&1 ;;
+        venus) LIMIT=600 client GGML_VK_VISIBLE_DEVICES=0 "${bench[@]}" >"$out" 2>&1 ;;
+      esac
+      t[$k]+=" $(llama_bench_ts "$out" tg)"
+    done
+    stop_server
+    run_server --log-level info --lend-driver-mappings || return 1
+    out=$logs/llama-vidmem-venus-lent-$round.txt
+    LIMIT=600 client GGML_VK_VISIBLE_DEVICES=0 "${bench[@]}" >"$out" 2>&1
+    t[lent]+=" $(llama_bench_ts "$out" tg)"
+    # The guest's own fence polling sleeps VN_RELAX_BASE_SLEEP_US (Mesa:
+    # 160 us, doubling) once a wait outlasts its yields: a token's waits
+    # through the server pay it, native waits do not.
+    if [ -n "${LLAMA_RELAX_US:-}" ]; then
+      out=$logs/llama-vidmem-venus-lent-relax-$round.txt
+      LIMIT=600 client VN_RELAX_BASE_SLEEP_US="$LLAMA_RELAX_US" GGML_VK_VISIBLE_DEVICES=0 "${bench[@]}" >"$out" 2>&1
+      t[relax]+=" $(llama_bench_ts "$out" tg)"
+    fi
+    if [ "$(llama_bench_ts "$out" tg)" = fails ]; then
+      echo "   llama: FAIL: llama-bench with --lend-driver-mappings: $(grep -v '^"' "$out" | tail -n1)"
       rc=1
     fi
-  fi
-  stop_server
-  if grep -q 'memory shared by.*driver-mapping' "$server_log" 2>/dev/null; then
-    echo "   tg$n through the server with --lend-driver-mappings (host-visible video memory offered): ${t[lent]} ($(llama_ratio "${t[lent]}" "${t[native]}")x native)"
-  else
-    echo "   tg$n through the server with --lend-driver-mappings: ${t[lent]} ($(llama_ratio "${t[lent]}" "${t[native]}")x native; no memory type was lent on this host)"
-  fi
-  if [ "${t[lent]}" = fails ]; then
-    echo "   llama: FAIL: llama-bench with --lend-driver-mappings: $(grep -v '^"' "$out" | tail -n1)"
-    rc=1
-  fi
+    if [ "$round" = 1 ] && [ "${LLAMA_SKIP_OPS:-0}" != 1 ]; then
+      local ops=(-b Vulkan0 -o "${LLAMA_OPS:-MUL_MAT}")
+      [ -n "${LLAMA_PARAMS:-}" ] && ops+=(-p "$LLAMA_PARAMS")
+      LIMIT=${LLAMA_OPS_LIMIT:-1800} client GGML_VK_VISIBLE_DEVICES=0 "${llama_tbo[@]}" "${ops[@]}" >"$logs/llama-ops-venus-lent.txt" 2>&1
+      tn=$(llama_tbo_passed "$logs/llama-ops-native.txt") tv=$(llama_tbo_passed "$logs/llama-ops-venus-lent.txt")
+      echo "   test-backend-ops through the server with --lend-driver-mappings: $tv passed (native $tn)"
+      if [ "$tv" = fails ] || [ "$tn" != "$tv" ]; then
+        echo "   llama: FAIL: test-backend-ops with --lend-driver-mappings passed $tv against $tn natively"
+        rc=1
+      fi
+    fi
+    stop_server
+    grep -q 'memory shared by.*driver-mapping' "$server_log" 2>/dev/null && lent=yes
+  done
+  for k in native native-novidmem venus lent relax; do t[$k]=$(llama_median ${t[$k]}); done
+  echo "   tg$n, median of $rounds: natively with host-visible video memory ${t[native]}, without it ${t[native-novidmem]} ($(llama_ratio "${t[native-novidmem]}" "${t[native]}")x); through the server ${t[venus]} ($(llama_ratio "${t[venus]}" "${t[native]}")x native, $(llama_ratio "${t[venus]}" "${t[native-novidmem]}")x of native without it); with --lend-driver-mappings ${t[lent]} ($(llama_ratio "${t[lent]}" "${t[native]}")x native; a type lent: $lent)"
+  [ -z "${LLAMA_RELAX_US:-}" ] ||
+    echo "   tg$n with --lend-driver-mappings and the guest's VN_RELAX_BASE_SLEEP_US=$LLAMA_RELAX_US: ${t[relax]} ($(llama_ratio "${t[relax]}" "${t[native]}")x native)"
   return $rc
+}
+
+# llama_median T...: the median of t/s figures ("fails" counts as 0).
+llama_median() {
+  printf '%s\n' "$@" | sed 's/^fails$/0/' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2); else print "fails" }'
 }
 
 llama_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
