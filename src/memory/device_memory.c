@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "renderer/renderer.h"
+#include "renderer/host_lifecycle.h"
 #include "renderer/renderer_state.h"
 #include "memory/driver_mapping.h"
 #include "memory/linear_mirror.h"

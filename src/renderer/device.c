@@ -11,6 +11,7 @@
 
 #include "renderer/caps/caps.h"
 #include "renderer/device_extensions.h"
+#include "renderer/host_lifecycle.h"
 #include "renderer/renderer.h"
 #include "sync/gpu_watchdog.h"
 #include "sync/retire.h"

@@ -12,6 +12,7 @@
 #include "renderer/caps/caps.h"
 #include "renderer/device_extensions.h"
 #include "renderer/device_snapshot.h"
+#include "renderer/host_lifecycle.h"
 #include "renderer/renderer.h"
 #include "memory/device_memory.h"
 #include "base/log.h"

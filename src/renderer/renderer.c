@@ -2,26 +2,11 @@
 /* The renderer's lifetime and its entry points for the context layer. */
 #include "renderer/renderer.h"
 
-#include <pthread.h>
 #include <string.h>
 
 #include "renderer/families.h"
 #include "renderer/objects.h"
 #include "vn_wire.h"
-
-static pthread_mutex_t host_lifecycle = PTHREAD_MUTEX_INITIALIZER;
-
-void
-vs_host_lifecycle_lock(void)
-{
-   pthread_mutex_lock(&host_lifecycle);
-}
-
-void
-vs_host_lifecycle_unlock(void)
-{
-   pthread_mutex_unlock(&host_lifecycle);
-}
 
 void
 vs_renderer_init(struct vs_renderer *r, uint32_t ctx_id, const struct vs_renderer_options *options,

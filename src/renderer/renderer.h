@@ -39,15 +39,6 @@ VkDevice vs_renderer_take_warm_device(VkPhysicalDevice physical, const VkDeviceC
 void vs_renderer_remember_device(const struct vs_renderer_options *options, VkPhysicalDevice physical,
                                  const VkDeviceCreateInfo *host_ci);
 
-/* Host instances and devices are created and destroyed one at a time in
- * the process, with the device's dispatch table loaded under the same
- * lock: the Vulkan loader's global vkGetDeviceProcAddr was seen to crash
- * under concurrent device creation, and NVIDIA's driver to spin when many
- * devices went at once (--isolate thread, where one process serves every
- * client; a worker process holds one tenant's). */
-void vs_host_lifecycle_lock(void);
-void vs_host_lifecycle_unlock(void);
-
 /* Registers the handler of every hand-written Vulkan command. */
 void vs_renderer_register(struct vn_exec_table *t);
 
