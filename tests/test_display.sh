@@ -100,11 +100,14 @@ display_run() {
 # The encoder takes the latest frame: on a loaded machine newer commits
 # replace unencoded ones (the fast mode's client does not even wait for its
 # frames), so how many of the 300 reach the stream is a speed, not a
-# correctness figure (CI saw 27 of 300 in the fast mode). What is asserted:
-# every decoded frame whole, in order, none stale, and frames flowing (ten).
+# correctness figure (CI saw 27 of 300 in the fast mode, a loaded run 2).
+# What is asserted: every decoded frame whole, in order, none stale, and
+# frames flowing: ten where the client waits for its frames, one where it
+# does not.
 for fast in false true; do
   name=vs-display-2-$fast
   min=10
+  [ $fast = true ] && min=1
   venus_implicit_fencing=$fast display_run $name \
     "wl_frames presented 300 numbered frames (venus_implicit_fencing=$fast)" "$FRAMES" 300 $W $H
   if out=$(python3 "$D/check_stream.py" numbers "$TEST_TMP/$name.h264" $W $H $min 2>&1); then
