@@ -213,6 +213,16 @@ first_type_with(const VkPhysicalDeviceMemoryProperties *props, VkMemoryPropertyF
    return -1;
 }
 
+bool
+vs_memory_views_alias(volatile uint32_t *host_view, volatile uint32_t *other_view, size_t size)
+{
+   size_t last = size / sizeof(uint32_t) - 1;
+   host_view[0] = 0x56454e55u;
+   host_view[last] = 0x53ab12cdu;
+   other_view[1] = 0x0badf00du;
+   return other_view[0] == 0x56454e55u && other_view[last] == 0x53ab12cdu && host_view[1] == 0x0badf00du;
+}
+
 /* An exported fd is usable only if the guest's mmap at offset 0 shows the
  * memory: write through each mapping and read through the other. */
 static bool
@@ -258,11 +268,7 @@ probe_export(struct vs_device *dev, VkExternalMemoryHandleTypeFlagBits handle_ty
       if (fd_view == MAP_FAILED) {
          *why = "the exported fd cannot be mapped";
       } else {
-         size_t last = size / sizeof(uint32_t) - 1;
-         host_view[0] = 0x56454e55u;
-         host_view[last] = 0x53ab12cdu;
-         fd_view[1] = 0x0badf00du;
-         ok = fd_view[0] == 0x56454e55u && fd_view[last] == 0x53ab12cdu && host_view[1] == 0x0badf00du;
+         ok = vs_memory_views_alias(host_view, fd_view, size);
          if (!ok)
             *why = "the exported fd does not map onto the memory at offset 0";
          munmap((void *)fd_view, size);

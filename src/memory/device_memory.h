@@ -88,6 +88,10 @@ struct vs_device_memory {
    struct vs_linear_mirror *mirror; /* what its blob is instead (linear_mirror.h), or NULL */
 };
 
+/* Whether two mappings of `size` bytes are the same memory, not copies:
+ * written through each, read through the other (the probes' test). */
+bool vs_memory_views_alias(volatile uint32_t *host_view, volatile uint32_t *other_view, size_t size);
+
 /* Host device extensions the memory code needs, of those the physical
  * device has: appended to `names` (room for 3 more) unless present. */
 uint32_t vs_memory_add_device_extensions(const struct vs_physical_device *phys, const char **names,

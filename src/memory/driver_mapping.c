@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "memory/device_memory.h"
 #include "renderer/renderer_state.h"
 #include "os/mapping_capture.h"
 #include "os/os.h"
@@ -43,15 +44,10 @@ vs_driver_mapping_probe(struct vs_device *dev, uint32_t type, size_t *granule)
    bool ok = false;
    volatile uint32_t *host_view = map;
    if (fd >= 0 && host_view && len >= os_page_size()) {
-      /* Written through each mapping, read through the other: a second
-       * mapping of the file is the same memory, not a copy. */
+      /* A second mapping of the file must be the same memory. */
       volatile uint32_t *lent_view = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
       if (lent_view != MAP_FAILED) {
-         size_t last = os_page_size() / sizeof(uint32_t) - 1;
-         host_view[0] = 0x56454e55u;
-         host_view[last] = 0x53ab12cdu;
-         lent_view[1] = 0x0badf00du;
-         ok = lent_view[0] == 0x56454e55u && lent_view[last] == 0x53ab12cdu && host_view[1] == 0x0badf00du;
+         ok = vs_memory_views_alias(host_view, lent_view, os_page_size());
          munmap((void *)lent_view, len);
       }
       *granule = len;
