@@ -33,6 +33,8 @@
 #   SERVER_ARGS      extra venus-server arguments (word-split)
 #   CLIENT_TIMEOUT   seconds one client run may take (default 120)
 #   IDLE_SECONDS     length of the idle-client measurement (default 5)
+#   WORKLOADS        the workloads to run, space-separated (default: all of them,
+#                    from vulkaninfo to vkmark)
 #   CHART=0          no chart (a machine without gnuplot or a registry to get
 #                    it; bench/chart.sh OUT_DIR draws it later elsewhere)
 # With PEER=1 the ICD paths are paths inside the root.
@@ -328,7 +330,8 @@ measure_idle() {
 }
 
 # --- the runs ----------------------------------------------------------------
-workloads=(vulkaninfo submit submit-spin fence-status sync-call submit-rate record-many record-dispatch alloc-free alloc-map-free bandwidth compute vkmark)
+all_workloads="vulkaninfo submit submit-spin fence-status sync-call submit-rate record-many record-dispatch alloc-free alloc-map-free bandwidth compute vkmark"
+read -r -a workloads <<<"${WORKLOADS:-$all_workloads}"
 for tool in vulkaninfo vkmark; do
   "${place[@]}" sh -c "command -v $tool" >/dev/null 2>&1 \
     || for side in "${sides[@]}"; do failed[$side/$tool]="n/a: $tool not installed"; done

@@ -5,6 +5,7 @@
 #include "renderer/families.h"
 #include "renderer/objects.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +22,12 @@
 #include "wire/runner.h"
 #include "wire/lifetime.h"
 #include "vn_wire.h"
+
+/* Devices torn down with work that never ends cannot be destroyed: they
+ * stay listed for the life of the process, so that a leak checker sees
+ * them (and what the host driver hangs off them) as kept, not lost. */
+static pthread_mutex_t kept_devices_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vs_device *kept_devices;
 
 /* Destroys the host device and frees the server's state for it. */
 static void
@@ -481,12 +488,16 @@ vs_device_destroy(struct vs_renderer *r, struct vs_object *device_obj)
       device_free(dev);
       return;
    }
-   /* The host device is leaked with work that never ends; the server's
+   /* The host device is kept with work that never ends; the server's
     * threads for it end all the same. */
    for (uint32_t i = 0; i < dev->queue_count; i++) {
       vs_retire_queue_destroy(dev->queues[i].retire);
       dev->queues[i].retire = NULL;
    }
+   pthread_mutex_lock(&kept_devices_lock);
+   dev->next_kept = kept_devices;
+   kept_devices = dev;
+   pthread_mutex_unlock(&kept_devices_lock);
 }
 
 static void

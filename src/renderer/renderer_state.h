@@ -216,6 +216,7 @@ struct vs_device {
    struct vs_memory_caps mem;
    struct vs_region_cache regions;
    struct vs_gpu_watchdog *watchdog; /* NULL: work is not timed */
+   struct vs_device *next_kept;      /* renderer/device.c: devices kept with work that never ends */
 };
 
 /* The deepest nesting of secondary command buffers the server offers:
