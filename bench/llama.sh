@@ -175,7 +175,7 @@ llama_vidmem_tg() {
     stop_server
     grep -q 'memory shared by.*driver-mapping' "$server_log" 2>/dev/null && lent=yes
   done
-  for k in native native-novidmem venus lent relax; do t[$k]=$(llama_median ${t[$k]}); done
+  for k in native native-novidmem venus lent relax; do t[$k]=$(llama_median ${t[$k]:-}); done
   echo "   tg$n, median of $rounds: natively with host-visible video memory ${t[native]}, without it ${t[native-novidmem]} ($(llama_ratio "${t[native-novidmem]}" "${t[native]}")x); through the server ${t[venus]} ($(llama_ratio "${t[venus]}" "${t[native]}")x native, $(llama_ratio "${t[venus]}" "${t[native-novidmem]}")x of native without it); with --lend-driver-mappings ${t[lent]} ($(llama_ratio "${t[lent]}" "${t[native]}")x native; a type lent: $lent)"
   [ -z "${LLAMA_RELAX_US:-}" ] ||
     echo "   tg$n with --lend-driver-mappings and the guest's VN_RELAX_BASE_SLEEP_US=$LLAMA_RELAX_US: ${t[relax]} ($(llama_ratio "${t[relax]}" "${t[native]}")x native)"

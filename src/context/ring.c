@@ -270,6 +270,14 @@ vs_ring_submit_virtqueue_seqno(struct vs_ring *ring, uint64_t seqno)
 bool
 vs_ring_wait_virtqueue_seqno(struct vs_ring *ring, uint64_t seqno)
 {
+   /* The guest sends the seqno on the virtqueue just before it writes
+    * this wait into the ring: it is usually microseconds away. Poll first
+    * rather than add a second wakeup to the socket thread's. */
+   for (uint64_t start = os_now_ns(); os_now_ns() - start < RING_SPIN_NS;) {
+      if (atomic_load(&ring->virtqueue_seqno) >= seqno)
+         return true;
+      sched_yield();
+   }
    pthread_mutex_lock(&ring->lock);
    while (ring->virtqueue_seqno < seqno && !ring->stop) {
       pthread_mutex_unlock(&ring->lock);

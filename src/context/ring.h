@@ -49,7 +49,7 @@ struct vs_ring {
    _Atomic uint64_t notify_ns; /* the last notify (submit stats' wake stage) */
    atomic_bool stop;           /* set under lock; read without it per command */
    bool stopped;               /* thread exited (stop or fatal) */
-   uint64_t virtqueue_seqno;
+   _Atomic uint64_t virtqueue_seqno; /* set under lock; polled without it */
 
    struct vs_runner dispatch;
    struct vs_ring *next;
