@@ -432,10 +432,28 @@ struct teardown {
    bool host_safe; /* the queues are idle: host objects may be destroyed */
 };
 
+/* What a kept device owned is kept by value: its host handle and state. */
+static void
+keep_child(struct vs_device *dev, const struct vs_object *obj)
+{
+   if (dev->kept_count + 2 > dev->kept_cap) {
+      uint32_t cap = dev->kept_cap ? dev->kept_cap * 2 : 64;
+      uintptr_t *grown = realloc(dev->kept, cap * sizeof(*grown));
+      if (!grown)
+         return; /* out of memory: a leak checker reports it, nothing worse */
+      dev->kept = grown;
+      dev->kept_cap = cap;
+   }
+   dev->kept[dev->kept_count++] = (uintptr_t)obj->handle;
+   dev->kept[dev->kept_count++] = (uintptr_t)obj->data;
+}
+
 static void
 destroy_child_cb(struct vs_object *obj, void *data)
 {
    struct teardown *t = data;
+   if (!t->host_safe)
+      keep_child(t->dev, obj);
    switch (obj->type) {
    case VK_OBJECT_TYPE_COMMAND_BUFFER:
    case VK_OBJECT_TYPE_DESCRIPTOR_SET:

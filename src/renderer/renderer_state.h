@@ -216,7 +216,11 @@ struct vs_device {
    struct vs_memory_caps mem;
    struct vs_region_cache regions;
    struct vs_gpu_watchdog *watchdog; /* NULL: work is not timed */
-   struct vs_device *next_kept;      /* renderer/device.c: devices kept with work that never ends */
+   /* renderer/device.c: a device kept with work that never ends, and the
+    * host handles and state of what it owned, kept with it. */
+   struct vs_device *next_kept;
+   uintptr_t *kept;
+   uint32_t kept_count, kept_cap;
 };
 
 /* The deepest nesting of secondary command buffers the server offers:
