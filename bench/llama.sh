@@ -149,14 +149,6 @@ llama_vidmem_tg() {
     out=$logs/llama-vidmem-venus-lent-$round.txt
     LIMIT=600 client GGML_VK_VISIBLE_DEVICES=0 "${bench[@]}" >"$out" 2>&1
     t[lent]+=" $(llama_bench_ts "$out" tg)"
-    # The guest's own fence polling sleeps VN_RELAX_BASE_SLEEP_US (Mesa:
-    # 160 us, doubling) once a wait outlasts its yields: a token's waits
-    # through the server pay it, native waits do not.
-    if [ -n "${LLAMA_RELAX_US:-}" ]; then
-      out=$logs/llama-vidmem-venus-lent-relax-$round.txt
-      LIMIT=600 client VN_RELAX_BASE_SLEEP_US="$LLAMA_RELAX_US" GGML_VK_VISIBLE_DEVICES=0 "${bench[@]}" >"$out" 2>&1
-      t[relax]+=" $(llama_bench_ts "$out" tg)"
-    fi
     if [ "$(llama_bench_ts "$out" tg)" = fails ]; then
       echo "   llama: FAIL: llama-bench with --lend-driver-mappings: $(grep -v '^"' "$out" | tail -n1)"
       rc=1
@@ -175,10 +167,8 @@ llama_vidmem_tg() {
     stop_server
     grep -q 'memory shared by.*driver-mapping' "$server_log" 2>/dev/null && lent=yes
   done
-  for k in native native-novidmem venus lent relax; do t[$k]=$(llama_median ${t[$k]:-}); done
+  for k in native native-novidmem venus lent; do t[$k]=$(llama_median ${t[$k]:-}); done
   echo "   tg$n, median of $rounds: natively with host-visible video memory ${t[native]}, without it ${t[native-novidmem]} ($(llama_ratio "${t[native-novidmem]}" "${t[native]}")x); through the server ${t[venus]} ($(llama_ratio "${t[venus]}" "${t[native]}")x native, $(llama_ratio "${t[venus]}" "${t[native-novidmem]}")x of native without it); with --lend-driver-mappings ${t[lent]} ($(llama_ratio "${t[lent]}" "${t[native]}")x native; a type lent: $lent)"
-  [ -z "${LLAMA_RELAX_US:-}" ] ||
-    echo "   tg$n with --lend-driver-mappings and the guest's VN_RELAX_BASE_SLEEP_US=$LLAMA_RELAX_US: ${t[relax]} ($(llama_ratio "${t[relax]}" "${t[native]}")x native)"
   return $rc
 }
 

@@ -50,7 +50,7 @@ vs_submit_stats_add(struct vs_submit_stats *s, enum vs_submit_stage stage, uint6
 }
 
 /* The commands with the most total time, most first. */
-#define TOP_COMMANDS 8
+#define TOP_COMMANDS 16
 
 static void
 log_commands(const struct vs_submit_stats *s, uint32_t ctx_id, const char *(*command_name)(uint32_t))
