@@ -267,17 +267,38 @@ vs_ring_submit_virtqueue_seqno(struct vs_ring *ring, uint64_t seqno)
    pthread_mutex_unlock(&ring->lock);
 }
 
+static bool
+virtqueue_seqno_reached(struct vs_ring *ring, uint64_t seqno)
+{
+   return atomic_load(&ring->virtqueue_seqno) >= seqno;
+}
+
+static bool
+head_reached(struct vs_ring *ring, uint64_t seqno)
+{
+   return (int32_t)(atomic_load(&ring->published_head) - (uint32_t)seqno) >= 0;
+}
+
+/* Whether `reached` holds within RING_SPIN_NS, yielding between looks. */
+static bool
+poll_briefly(bool (*reached)(struct vs_ring *, uint64_t), struct vs_ring *ring, uint64_t seqno)
+{
+   for (uint64_t start = os_now_ns(); os_now_ns() - start < RING_SPIN_NS;) {
+      if (reached(ring, seqno))
+         return true;
+      sched_yield();
+   }
+   return false;
+}
+
 bool
 vs_ring_wait_virtqueue_seqno(struct vs_ring *ring, uint64_t seqno)
 {
    /* The guest sends the seqno on the virtqueue just before it writes
     * this wait into the ring: it is usually microseconds away. Poll first
     * rather than add a second wakeup to the socket thread's. */
-   for (uint64_t start = os_now_ns(); os_now_ns() - start < RING_SPIN_NS;) {
-      if (atomic_load(&ring->virtqueue_seqno) >= seqno)
-         return true;
-      sched_yield();
-   }
+   if (poll_briefly(virtqueue_seqno_reached, ring, seqno))
+      return true;
    pthread_mutex_lock(&ring->lock);
    while (ring->virtqueue_seqno < seqno && !ring->stop) {
       pthread_mutex_unlock(&ring->lock);
@@ -300,11 +321,8 @@ vs_ring_wait_seqno(struct vs_ring *ring, uint32_t seqno)
    vs_ring_notify(ring);
    /* The ring is usually microseconds from the seqno (the guest asks right
     * after submitting): poll first rather than pay for a wakeup. */
-   for (uint64_t start = os_now_ns(); os_now_ns() - start < RING_SPIN_NS;) {
-      if ((int32_t)(atomic_load(&ring->published_head) - seqno) >= 0)
-         return true;
-      sched_yield();
-   }
+   if (poll_briefly(head_reached, ring, seqno))
+      return true;
    pthread_mutex_lock(&ring->lock);
    for (;;) {
       uint32_t head = atomic_load(&ring->published_head);

@@ -183,18 +183,27 @@ optimal_for_linear(const struct vs_object *image_obj)
    return image_obj && vs_image_from(image_obj)->optimal_for_linear;
 }
 
-/* The memory types the guest is told an image may use. */
+/* What the guest is told an image needs: the memory types it may use
+ * (fewer where the server made it optimal or keeps it off imports), sized
+ * for lent memory. */
+static void
+guest_requirements(const struct vs_device *dev, bool optimal_for_linear, bool kept_off_imports,
+                   VkMemoryRequirements *req)
+{
+   if (optimal_for_linear)
+      restrict_memory_types(dev, req);
+   if (kept_off_imports)
+      req->memoryTypeBits = vs_memory_image_unimported_types(dev, req->memoryTypeBits);
+   vs_driver_mapping_size_requirements(&dev->mem, req);
+}
+
 static void
 guest_memory_types(const struct vs_device *dev, const struct vs_object *image_obj, VkMemoryRequirements *req)
 {
    if (!image_obj)
       return;
    const struct vs_image *image = vs_image_from(image_obj);
-   if (image->optimal_for_linear)
-      restrict_memory_types(dev, req);
-   if (image->kept_off_imports)
-      req->memoryTypeBits = vs_memory_image_unimported_types(dev, req->memoryTypeBits);
-   vs_driver_mapping_size_requirements(&dev->mem, req);
+   guest_requirements(dev, image->optimal_for_linear, image->kept_off_imports, req);
 }
 
 static void
@@ -329,12 +338,7 @@ vs_exec_vkGetDeviceImageMemoryRequirements(struct vs_runner *disp,
    VkExternalMemoryImageCreateInfo declared;
    if (device_image_info_to_host(dev, a->pInfo, &optimal, &kept_off_imports, &declared)) {
       vn_default_vkGetDeviceImageMemoryRequirements(disp, a);
-      VkMemoryRequirements *req = &a->pMemoryRequirements->memoryRequirements;
-      if (optimal)
-         restrict_memory_types(dev, req);
-      if (kept_off_imports)
-         req->memoryTypeBits = vs_memory_image_unimported_types(dev, req->memoryTypeBits);
-      vs_driver_mapping_size_requirements(&dev->mem, req);
+      guest_requirements(dev, optimal, kept_off_imports, &a->pMemoryRequirements->memoryRequirements);
    } else {
       a->pMemoryRequirements->memoryRequirements = (VkMemoryRequirements){ 0 };
    }
