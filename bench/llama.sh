@@ -38,7 +38,10 @@
 # LLAMA_P, LLAMA_N, LLAMA_REPS (llama-bench -r), LLAMA_STATS_N,
 # LLAMA_VARIANTS (default "default coopmat1 none"), LLAMA_OPS (MUL_MAT),
 # LLAMA_PARAMS (test-backend-ops -p: a regex over the cases' parameters),
-# LLAMA_SKIP_OPS=1, LLAMA_SKIP_TOKEN=1.
+# LLAMA_SKIP_OPS=1, LLAMA_SKIP_TOKEN=1, LLAMA_STATS_ARGS (more options for
+# the token stage's server, e.g. --lend-driver-mappings), LLAMA_PERF (a perf
+# command: the token stage's longer run is recorded system-wide, and
+# llama-perf-SHAPE.txt is its report by process, object and symbol).
 
 # Callers set: native CMD..., client CMD... (each prefixes environment
 # assignments and a time limit), run_server ARGS..., stop_server, $server_log,
@@ -183,11 +186,25 @@ llama_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) pri
 # the stages' and commands' counts that grow between an N- and a 2N-token
 # run (load and warm-up are in both) times their mean in the longer run.
 llama_token_time() {
-  local n1=${LLAMA_STATS_N:-32} k
-  run_server --log-level info --submit-stats || return 1
+  local n1=${LLAMA_STATS_N:-32} k perf_pid=""
+  # shellcheck disable=SC2086 # LLAMA_STATS_ARGS are words
+  run_server --log-level info --submit-stats ${LLAMA_STATS_ARGS:-} || return 1
   for k in 1 2; do
+    if [ $k = 2 ] && [ -n "${LLAMA_PERF:-}" ]; then
+      # shellcheck disable=SC2086 # LLAMA_PERF is a command's words
+      $LLAMA_PERF record -a -F 2999 -o "$logs/llama-perf.data" >"$logs/llama-perf.err" 2>&1 &
+      perf_pid=$!
+      sleep 1
+    fi
     LIMIT=${LLAMA_BENCH_LIMIT:-1800} client GGML_VK_VISIBLE_DEVICES=0 "${llama_bench[@]}" -m "$llama_model" \
       -p 0 -n $((n1 * k)) -r 1 -ngl 99 -o csv >"$logs/llama-stats-$k.txt" 2>&1
+    if [ -n "$perf_pid" ]; then
+      kill -INT "$perf_pid"; wait "$perf_pid"
+      # shellcheck disable=SC2086
+      $LLAMA_PERF report -i "$logs/llama-perf.data" --stdio --sort comm,dso,sym --percent-limit 0.3 \
+        >"$logs/llama-perf-${LLAMA_SHAPE:-7b}.txt" 2>>"$logs/llama-perf.err"
+      rm -f "$logs/llama-perf.data"
+    fi
     sleep 0.5 # the context's lines come as the client goes
     { grep -o 'submit stats: .*' "$server_log" | tail -n1; grep -o 'command stats: .*' "$server_log" | tail -n1; } \
       >"$logs/llama-stats-$k.lines"

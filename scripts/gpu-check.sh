@@ -89,6 +89,14 @@
 #                    natively and through the server, as a table; where a
 #                    generated token's time goes through the server
 #                    (--submit-stats)
+#   latency          a submission's round trip (bench/exec_bench --quick:
+#                    a fill recorded, submitted and waited for (what
+#                    llama's staging reads do), empty submit +
+#                    vkWaitForFences, submit + spin on
+#                    vkGetFenceStatus, vkGetFenceStatus alone) natively and
+#                    through a --submit-stats server with Mesa 25's and Mesa
+#                    26's guests, process and thread workers, as a table
+#                    (ONLY_LATENCY=1 alone)
 #   vm-live          (ONLY_VM_LIVE=1; needs the VM parts and the Chromium
 #                    parts) vkcube at VM_LIVE_SIZE (1920x1080) live in
 #                    Chromium (LIVE_SECONDS, default 20, watched): through
@@ -151,6 +159,7 @@ only=""
 [ "${ONLY_TENANTS:-0}" = 1 ] && only=tenants
 [ "${ONLY_CHECKS:-0}" = 1 ] && only=checks
 [ "${ONLY_LLAMA:-0}" = 1 ] && only=llama
+[ "${ONLY_LATENCY:-0}" = 1 ] && only=latency
 want() {
   if [ -n "$only" ]; then [ "$1" = "$only" ]
   else { [ "$1" != bench ] || [ "${SKIP_BENCH:-0}" != 1 ]; } && { [ "$1" != tenants ] || [ "${SKIP_TENANTS:-0}" != 1 ]; } &&
@@ -1052,6 +1061,31 @@ PY
   fi
 fi
 
+# --- a submission's round trip: what a chain of small submissions pays (llama's tokens) ----
+if want latency; then
+  lat_median() { awk -v f="$1" '$1 == f {print $2}' | sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print "-"}'; }
+  lat_row() { # LABEL RUNNER...: the medians of exec_bench --quick record-submit submit submit-spin fence-status
+    local out=$logs/latency-$1.txt
+    "${@:2}" "$build/bench/exec_bench" --quick record-submit submit submit-spin fence-status >"$out" 2>&1
+    echo "   | $1 | $(lat_median record_submit_us <"$out") | $(lat_median submit_roundtrip_us <"$out") | $(lat_median submit_spin_us <"$out") | $(lat_median fence_status_us <"$out") |"
+  }
+  {
+    echo "   | client | record, submit, wait (us) | empty submit + vkWaitForFences (us) | empty submit + spin on vkGetFenceStatus (us) | vkGetFenceStatus (us) |"
+    echo "   | --- | ---: | ---: | ---: | ---: |"
+    lat_row native native
+    for mode in process thread; do
+      run_server --log-level info --submit-stats --isolate $mode
+      lat_row "mesa25-$mode" client
+      [ $have_g26 = 1 ] && lat_row "mesa26-$mode" guest26
+      stop_server
+      grep -o 'submit stats: .*' "$server_log" | tail -n1 | sed "s/^/   $mode server: /"
+    done
+  } | tee "$logs/latency.md"
+  lat_bad=$(grep -c '| - |' "$logs/latency.md")
+  result latency "$([ "$lat_bad" = 0 ] && echo PASS || echo FAIL)" \
+    "$(grep -E '^   \| (native|mesa2[56]-process) ' "$logs/latency.md" | tr -s ' ' | tr '\n' ';')"
+fi
+
 if want tenants; then
   # shellcheck source=../bench/tenants.sh
   . "$top/bench/tenants.sh"
@@ -1079,6 +1113,9 @@ if want llama; then
     # shellcheck source=../bench/llama.sh
     . "$top/bench/llama.sh"
     lrc=0 skip_ops=${LLAMA_SKIP_OPS:-0}
+    # Where a token's time goes, measured where generation is fastest: with
+    # NVIDIA's BAR memory lent to the guest.
+    export LLAMA_STATS_ARGS=${LLAMA_STATS_ARGS---lend-driver-mappings}
     for shape in ${LLAMA_SHAPES:-7b 1b}; do
       llama_model_host=$prefix/llama-$shape.gguf llama_model=$prefix/llama-$shape.gguf
       # test-backend-ops with the first shape only; the Mesa 26 guest's ICD on the client side.

@@ -48,13 +48,17 @@ vs_driver_mapping_round(VkDeviceSize size, size_t granule)
 }
 
 /* A buffer's or image's requirements where it may live in lent memory:
- * sized in the mapping's whole units, the only allocations the guest can
- * map there. */
+ * sized and aligned in the mapping's whole units, the only allocations the
+ * guest can map there (Mesa's guest sizes a buffer from the cached
+ * alignment of its kind, not from each buffer's reported size). */
 static inline void
 vs_driver_mapping_size_requirements(const struct vs_memory_caps *caps, VkMemoryRequirements *req)
 {
-   if (caps->lent_types & req->memoryTypeBits)
-      req->size = vs_driver_mapping_round(req->size, caps->lent_granule);
+   if (!(caps->lent_types & req->memoryTypeBits))
+      return;
+   req->size = vs_driver_mapping_round(req->size, caps->lent_granule);
+   if (req->alignment < caps->lent_granule)
+      req->alignment = caps->lent_granule;
 }
 
 #endif

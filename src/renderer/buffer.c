@@ -2,9 +2,20 @@
 /* Buffers: the guest's external handle types are the server's (see
  * renderer/caps/caps.h), so they are dropped before the host sees the create info;
  * the host-pointer type the server's own memory needs is declared instead
- * (memory/import_types.h). */
+ * (memory/import_types.h).
+ *
+ * That declaration can cost a buffer memory types: NVIDIA keeps a buffer
+ * declared for host-pointer import out of its BAR type, the one whose
+ * driver mappings --lend-driver-mappings lends (memory/driver_mapping.h),
+ * and llama.cpp's ggml writes its inputs there with memcpy when a buffer
+ * may live there (else each write is a staging copy, a submit and a wait).
+ * Which memory a buffer gets is known only when it is bound, so where the
+ * declaration costs lent types a second host buffer is made without it;
+ * the guest is told the types of both, and the first bind (or a dedicated
+ * allocation) keeps the one its memory type needs. */
 #include <stdlib.h>
 
+#include "base/chain.h"
 #include "renderer/caps/caps.h"
 #include "renderer/families.h"
 #include "renderer/objects.h"
@@ -14,6 +25,104 @@
 #include "wire/runner.h"
 #include "wire/lifetime.h"
 #include "vn_wire.h"
+
+/* Clears the declared host-pointer handle type from a create info's chain,
+ * for a query or a creation without it; returns what redeclare puts back. */
+static VkExternalMemoryHandleTypeFlags
+undeclare(const void *create_info)
+{
+   VkExternalMemoryBufferCreateInfo *ext =
+      vs_chain_find((void *)create_info, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO);
+   if (!ext || !(ext->handleTypes & VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT))
+      return 0;
+   ext->handleTypes &= ~(VkExternalMemoryHandleTypeFlags)VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+   return VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+}
+
+static void
+redeclare(const void *create_info, VkExternalMemoryHandleTypeFlags types)
+{
+   VkExternalMemoryBufferCreateInfo *ext =
+      vs_chain_find((void *)create_info, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO);
+   if (ext)
+      ext->handleTypes |= types;
+}
+
+/* The lent types only a buffer without the declaration may use. */
+static uint32_t
+undeclared_only_types(const struct vs_device *dev, const VkMemoryRequirements *declared,
+                      const VkMemoryRequirements *undeclared)
+{
+   return undeclared->memoryTypeBits & dev->mem.lent_types & ~declared->memoryTypeBits;
+}
+
+/* Requirements that allow both buffers: the types of either, the larger
+ * size and alignment. */
+static void
+merge_requirements(VkMemoryRequirements *req, const VkMemoryRequirements *undeclared, uint32_t extra_types)
+{
+   if (!extra_types)
+      return;
+   req->memoryTypeBits |= extra_types;
+   if (undeclared->size > req->size)
+      req->size = undeclared->size;
+   if (undeclared->alignment > req->alignment)
+      req->alignment = undeclared->alignment;
+}
+
+static void
+buffer_free(void *data)
+{
+   struct vs_buffer *buffer = data;
+   if (buffer->undeclared)
+      buffer->dt->DestroyBuffer(buffer->host_device, buffer->undeclared, NULL);
+   free(buffer);
+}
+
+/* After the declared buffer was made: the undeclared one, kept where it
+ * may use lent types the declared one may not. */
+static void
+make_undeclared(struct vs_device *dev, struct vs_buffer *buffer, VkBuffer declared, const VkBufferCreateInfo *ci)
+{
+   VkExternalMemoryHandleTypeFlags cleared = undeclare(ci);
+   if (!cleared)
+      return;
+   VkBuffer undeclared = VK_NULL_HANDLE;
+   VkResult r = dev->dt.CreateBuffer(dev->host, ci, NULL, &undeclared);
+   redeclare(ci, cleared);
+   if (r != VK_SUCCESS)
+      return; /* the declared buffer serves alone */
+   VkMemoryRequirements with, without;
+   dev->dt.GetBufferMemoryRequirements(dev->host, declared, &with);
+   dev->dt.GetBufferMemoryRequirements(dev->host, undeclared, &without);
+   buffer->undeclared_types = undeclared_only_types(dev, &with, &without);
+   if (!buffer->undeclared_types) {
+      dev->dt.DestroyBuffer(dev->host, undeclared, NULL);
+      return;
+   }
+   buffer->undeclared = undeclared;
+   buffer->host_device = dev->host;
+   buffer->dt = &dev->dt;
+}
+
+VkBuffer
+vs_buffer_settle(struct vs_runner *disp, struct vs_object *buffer_obj, uint32_t type_index)
+{
+   struct vs_buffer *buffer = vs_buffer_from(buffer_obj);
+   VkBuffer kept = (VkBuffer)(uintptr_t)buffer_obj->handle;
+   if (!buffer || !buffer->undeclared)
+      return kept;
+   VkBuffer dropped = buffer->undeclared;
+   if (type_index < 32 && (buffer->undeclared_types & (1u << type_index))) {
+      dropped = kept;
+      kept = buffer->undeclared;
+      vs_object_rehandle(disp->renderer->objects, buffer_obj, (uint64_t)(uintptr_t)kept);
+   }
+   buffer->dt->DestroyBuffer(buffer->host_device, dropped, NULL);
+   buffer->undeclared = VK_NULL_HANDLE;
+   buffer->undeclared_types = 0;
+   return kept;
+}
 
 static void
 vs_exec_vkCreateBuffer(struct vs_runner *disp, struct vn_args_vkCreateBuffer *a)
@@ -41,20 +150,25 @@ vs_exec_vkCreateBuffer(struct vs_runner *disp, struct vn_args_vkCreateBuffer *a)
    buffer->size = a->pCreateInfo->size;
    buffer->usage = a->pCreateInfo->usage;
    buffer->sparse = (a->pCreateInfo->flags & VK_BUFFER_CREATE_SPARSE_BINDING_BIT) != 0;
+   struct vs_device *dev = vs_device_from(a->device_obj);
+   if (dev->mem.lent_types && !buffer->sparse)
+      make_undeclared(dev, buffer, *a->pBuffer, a->pCreateInfo);
    obj->data = buffer;
-   obj->data_free = free;
+   obj->data_free = buffer_free;
 }
 
 /* The binding must fit the memory, as the host's requirements say: the host
  * trusts the offset, and memory past the allocation is someone else's. */
 static bool
 buffer_bind_ok(struct vs_runner *disp, const char *cmd, struct vs_object *device_obj, struct vs_object *buffer_obj,
-               struct vs_object *memory_obj, VkDeviceSize offset)
+               struct vs_object *memory_obj, VkDeviceSize offset, VkBuffer *host)
 {
    if (!buffer_obj || buffer_obj->parent != device_obj) {
       vs_runner_fail(disp, "%s: buffer is not an object of this device", cmd);
       return false;
    }
+   if (memory_obj && memory_obj->type == VK_OBJECT_TYPE_DEVICE_MEMORY && memory_obj->parent == device_obj)
+      *host = vs_buffer_settle(disp, buffer_obj, vs_device_memory_from(memory_obj)->type_index);
    VkMemoryRequirements req;
    device_obj->dt->GetBufferMemoryRequirements(vs_device_from(device_obj)->host,
                                               (VkBuffer)(uintptr_t)buffer_obj->handle, &req);
@@ -78,7 +192,8 @@ buffer_bound(struct vs_runner *disp, struct vs_object *buffer_obj, struct vs_obj
 static void
 vs_exec_vkBindBufferMemory(struct vs_runner *disp, struct vn_args_vkBindBufferMemory *a)
 {
-   if (!buffer_bind_ok(disp, "vkBindBufferMemory", a->device_obj, a->buffer_obj, a->memory_obj, a->memoryOffset))
+   if (!buffer_bind_ok(disp, "vkBindBufferMemory", a->device_obj, a->buffer_obj, a->memory_obj, a->memoryOffset,
+                       &a->buffer))
       return;
    vn_default_vkBindBufferMemory(disp, a);
    if (a->ret == VK_SUCCESS)
@@ -93,9 +208,9 @@ vs_exec_vkBindBufferMemory2(struct vs_runner *disp, struct vn_args_vkBindBufferM
       return;
    }
    for (uint32_t i = 0; i < a->bindInfoCount; i++) {
-      const VkBindBufferMemoryInfo *b = &a->pBindInfos[i];
+      VkBindBufferMemoryInfo *b = (VkBindBufferMemoryInfo *)&a->pBindInfos[i];
       if (!buffer_bind_ok(disp, "vkBindBufferMemory2", a->device_obj, vs_runner_nested_object(disp, &b->buffer),
-                          vs_runner_nested_object(disp, &b->memory), b->memoryOffset))
+                          vs_runner_nested_object(disp, &b->memory), b->memoryOffset, &b->buffer))
          return;
    }
    vn_default_vkBindBufferMemory2(disp, a);
@@ -108,21 +223,36 @@ vs_exec_vkBindBufferMemory2(struct vs_runner *disp, struct vn_args_vkBindBufferM
    }
 }
 
+/* A buffer's requirements as the guest is told them: those of both host
+ * buffers while it has two, sized for lent memory. */
+static void
+guest_buffer_requirements(struct vs_object *device_obj, struct vs_object *buffer_obj, VkMemoryRequirements *req)
+{
+   struct vs_device *dev = vs_device_from(device_obj);
+   struct vs_buffer *buffer = buffer_obj ? vs_buffer_from(buffer_obj) : NULL;
+   if (buffer && buffer->undeclared) {
+      VkMemoryRequirements undeclared;
+      dev->dt.GetBufferMemoryRequirements(dev->host, buffer->undeclared, &undeclared);
+      merge_requirements(req, &undeclared, buffer->undeclared_types);
+   }
+   vs_driver_mapping_size_requirements(&dev->mem, req);
+}
+
 static void
 vs_exec_vkGetBufferMemoryRequirements(struct vs_runner *disp, struct vn_args_vkGetBufferMemoryRequirements *a)
 {
    vn_default_vkGetBufferMemoryRequirements(disp, a);
    if (a->pMemoryRequirements && !vs_runner_failed(disp))
-      vs_driver_mapping_size_requirements(&vs_device_from(a->device_obj)->mem, a->pMemoryRequirements);
+      guest_buffer_requirements(a->device_obj, a->buffer_obj, a->pMemoryRequirements);
 }
 
 static void
 vs_exec_vkGetBufferMemoryRequirements2(struct vs_runner *disp, struct vn_args_vkGetBufferMemoryRequirements2 *a)
 {
    vn_default_vkGetBufferMemoryRequirements2(disp, a);
-   if (a->pMemoryRequirements && !vs_runner_failed(disp))
-      vs_driver_mapping_size_requirements(&vs_device_from(a->device_obj)->mem,
-                                         &a->pMemoryRequirements->memoryRequirements);
+   if (a->pMemoryRequirements && a->pInfo && !vs_runner_failed(disp))
+      guest_buffer_requirements(a->device_obj, vs_runner_nested_object(disp, &a->pInfo->buffer),
+                                &a->pMemoryRequirements->memoryRequirements);
 }
 
 static void
@@ -139,9 +269,20 @@ vs_exec_vkGetDeviceBufferMemoryRequirements(struct vs_runner *disp,
                                   vs_memory_buffer_import_types(vs_device_from(a->device_obj), a->pInfo->pCreateInfo),
                                   &declared);
    vn_default_vkGetDeviceBufferMemoryRequirements(disp, a);
-   if (!vs_runner_failed(disp))
-      vs_driver_mapping_size_requirements(&vs_device_from(a->device_obj)->mem,
-                                         &a->pMemoryRequirements->memoryRequirements);
+   if (vs_runner_failed(disp))
+      return;
+   struct vs_device *dev = vs_device_from(a->device_obj);
+   VkMemoryRequirements *req = &a->pMemoryRequirements->memoryRequirements;
+   VkExternalMemoryHandleTypeFlags cleared = dev->mem.lent_types ? undeclare(a->pInfo->pCreateInfo) : 0;
+   if (cleared) {
+      /* What vkCreateBuffer's undeclared buffer would allow. */
+      VkMemoryRequirements2 undeclared = { .sType = VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2 };
+      dev->dt.GetDeviceBufferMemoryRequirements(dev->host, a->pInfo, &undeclared);
+      redeclare(a->pInfo->pCreateInfo, cleared);
+      merge_requirements(req, &undeclared.memoryRequirements,
+                         undeclared_only_types(dev, req, &undeclared.memoryRequirements));
+   }
+   vs_driver_mapping_size_requirements(&dev->mem, req);
 }
 
 void

@@ -28,6 +28,11 @@ vs_exec_vkAllocateMemory(struct vs_runner *disp, struct vn_args_vkAllocateMemory
    struct vs_object *image_obj = dedicated ? vs_runner_nested_object(disp, &dedicated->image) : NULL;
    if (image_obj && (image_obj->type != VK_OBJECT_TYPE_IMAGE || image_obj->parent != a->device_obj))
       image_obj = NULL;
+   /* A buffer with two host buffers keeps the one this type needs. */
+   struct vs_object *buffer_obj = dedicated ? vs_runner_nested_object(disp, &dedicated->buffer) : NULL;
+   if (buffer_obj && buffer_obj->type == VK_OBJECT_TYPE_BUFFER && buffer_obj->parent == a->device_obj)
+      ((VkMemoryDedicatedAllocateInfo *)dedicated)->buffer =
+         vs_buffer_settle(disp, buffer_obj, info->memoryTypeIndex);
    struct vs_device_memory *mem;
    a->ret = vs_memory_allocate(disp->renderer, dev, info, image_obj ? vs_image_from(image_obj) : NULL, &mem);
    if (a->ret != VK_SUCCESS) {

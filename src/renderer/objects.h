@@ -33,7 +33,20 @@ struct vs_buffer {
    bool sparse;                      /* bound through vkQueueBindSparse, if at all */
    uint64_t memory_id;               /* bound VkDeviceMemory, 0 while unbound */
    VkDeviceSize memory_offset;
+   /* Where the device lends driver mappings and the host-pointer import
+    * declaration costs the buffer lent types (renderer/buffer.c): a second
+    * host buffer without it, until the first bind or dedicated allocation
+    * picks one of the two; the types only it may use; what destroys it. */
+   VkBuffer undeclared;
+   uint32_t undeclared_types;
+   VkDevice host_device;
+   const struct vn_device_table *dt;
 };
+
+/* The host buffer to use with memory of `type_index` (renderer/buffer.c):
+ * where the buffer still has two, the one that type needs becomes its
+ * host handle and the other is destroyed. */
+VkBuffer vs_buffer_settle(struct vs_runner *disp, struct vs_object *buffer_obj, uint32_t type_index);
 
 /* A command buffer's last submission (renderer/lifetime.c): until it
  * retires, resetting or freeing it waits. */

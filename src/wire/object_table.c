@@ -278,6 +278,24 @@ detach_locked(struct vs_object *obj)
 }
 
 void
+vs_object_rehandle(struct vs_object_table *t, struct vs_object *obj, uint64_t handle)
+{
+   pthread_mutex_lock(&t->lock);
+   if (!obj->unlinked) {
+      struct vs_object **h = &t->handle_buckets[hash_handle(obj->type, obj->handle) & (t->bucket_count - 1)];
+      while (*h && *h != obj)
+         h = &(*h)->handle_next;
+      if (*h)
+         *h = obj->handle_next;
+      uint32_t b = hash_handle(obj->type, handle) & (t->bucket_count - 1);
+      obj->handle_next = t->handle_buckets[b];
+      t->handle_buckets[b] = obj;
+   }
+   obj->handle = handle;
+   pthread_mutex_unlock(&t->lock);
+}
+
+void
 vs_object_reparent(struct vs_object_table *t, struct vs_object *obj, struct vs_object *parent)
 {
    pthread_mutex_lock(&t->lock);

@@ -178,6 +178,10 @@ struct vs_object *vs_object_find_handle(struct vs_object_table *t, VkObjectType 
  * longer name it); it stays a child of its parent until removed. */
 void vs_object_unlink(struct vs_object_table *t, struct vs_object *obj);
 
+/* Gives obj another host handle (a buffer that picks one of two host
+ * buffers when first bound: renderer/buffer.c). */
+void vs_object_rehandle(struct vs_object_table *t, struct vs_object *obj, uint64_t handle);
+
 /* Moves obj under another parent (a held object outliving its pool goes
  * under the device, which tears it down). */
 void vs_object_reparent(struct vs_object_table *t, struct vs_object *obj, struct vs_object *parent);
