@@ -61,4 +61,28 @@ vs_driver_mapping_size_requirements(const struct vs_memory_caps *caps, VkMemoryR
       req->alignment = caps->lent_granule;
 }
 
+/* The lent types only a buffer made without the host-pointer import
+ * declaration may use: what the declaration costs it
+ * (renderer/buffer.c). */
+static inline uint32_t
+vs_driver_mapping_undeclared_types(uint32_t lent_types, uint32_t declared_bits, uint32_t undeclared_bits)
+{
+   return undeclared_bits & lent_types & ~declared_bits;
+}
+
+/* Requirements that let either buffer be kept: the declared one's, the
+ * `extra_types` of the undeclared one, and the larger size and alignment. */
+static inline void
+vs_driver_mapping_merge_requirements(VkMemoryRequirements *req, const VkMemoryRequirements *undeclared,
+                                     uint32_t extra_types)
+{
+   if (!extra_types)
+      return;
+   req->memoryTypeBits |= extra_types;
+   if (undeclared->size > req->size)
+      req->size = undeclared->size;
+   if (undeclared->alignment > req->alignment)
+      req->alignment = undeclared->alignment;
+}
+
 #endif

@@ -48,28 +48,6 @@ redeclare(const void *create_info, VkExternalMemoryHandleTypeFlags types)
       ext->handleTypes |= types;
 }
 
-/* The lent types only a buffer without the declaration may use. */
-static uint32_t
-undeclared_only_types(const struct vs_device *dev, const VkMemoryRequirements *declared,
-                      const VkMemoryRequirements *undeclared)
-{
-   return undeclared->memoryTypeBits & dev->mem.lent_types & ~declared->memoryTypeBits;
-}
-
-/* Requirements that allow both buffers: the types of either, the larger
- * size and alignment. */
-static void
-merge_requirements(VkMemoryRequirements *req, const VkMemoryRequirements *undeclared, uint32_t extra_types)
-{
-   if (!extra_types)
-      return;
-   req->memoryTypeBits |= extra_types;
-   if (undeclared->size > req->size)
-      req->size = undeclared->size;
-   if (undeclared->alignment > req->alignment)
-      req->alignment = undeclared->alignment;
-}
-
 static void
 buffer_free(void *data)
 {
@@ -95,7 +73,8 @@ make_undeclared(struct vs_device *dev, struct vs_buffer *buffer, VkBuffer declar
    VkMemoryRequirements with, without;
    dev->dt.GetBufferMemoryRequirements(dev->host, declared, &with);
    dev->dt.GetBufferMemoryRequirements(dev->host, undeclared, &without);
-   buffer->undeclared_types = undeclared_only_types(dev, &with, &without);
+   buffer->undeclared_types =
+      vs_driver_mapping_undeclared_types(dev->mem.lent_types, with.memoryTypeBits, without.memoryTypeBits);
    if (!buffer->undeclared_types) {
       dev->dt.DestroyBuffer(dev->host, undeclared, NULL);
       return;
@@ -233,7 +212,7 @@ guest_buffer_requirements(struct vs_object *device_obj, struct vs_object *buffer
    if (buffer && buffer->undeclared) {
       VkMemoryRequirements undeclared;
       dev->dt.GetBufferMemoryRequirements(dev->host, buffer->undeclared, &undeclared);
-      merge_requirements(req, &undeclared, buffer->undeclared_types);
+      vs_driver_mapping_merge_requirements(req, &undeclared, buffer->undeclared_types);
    }
    vs_driver_mapping_size_requirements(&dev->mem, req);
 }
@@ -279,8 +258,10 @@ vs_exec_vkGetDeviceBufferMemoryRequirements(struct vs_runner *disp,
       VkMemoryRequirements2 undeclared = { .sType = VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2 };
       dev->dt.GetDeviceBufferMemoryRequirements(dev->host, a->pInfo, &undeclared);
       redeclare(a->pInfo->pCreateInfo, cleared);
-      merge_requirements(req, &undeclared.memoryRequirements,
-                         undeclared_only_types(dev, req, &undeclared.memoryRequirements));
+      vs_driver_mapping_merge_requirements(
+         req, &undeclared.memoryRequirements,
+         vs_driver_mapping_undeclared_types(dev->mem.lent_types, req->memoryTypeBits,
+                                            undeclared.memoryRequirements.memoryTypeBits));
    }
    vs_driver_mapping_size_requirements(&dev->mem, req);
 }

@@ -5,6 +5,7 @@
  * importable (both heap 1, 256 MiB); 4 KiB granules. */
 #include <string.h>
 
+#include "memory/driver_mapping.h"
 #include "memory/memory_plan.h"
 #include "unit.h"
 #include "vn_vk.h"
@@ -429,6 +430,37 @@ TEST(lent_driver_mapping_needs_whole_units)
    CHECK_EQ(plan(&f)->backing, VS_BACKING_EXPORT);
 }
 
+/* NVIDIA keeps a buffer declared for host-pointer import off its BAR type
+ * (type 4 here, lent): the guest is told the types of both host buffers,
+ * and sizes and alignments in the lent mapping's units, since Mesa sizes a
+ * buffer from the cached alignment of its kind. */
+TEST(lent_types_lost_to_the_import_declaration_are_offered)
+{
+   const uint32_t lent = 1u << 4;
+   CHECK_EQ(vs_driver_mapping_undeclared_types(lent, 0x0f, 0x1f), lent);
+   CHECK_EQ(vs_driver_mapping_undeclared_types(lent, 0x1f, 0x1f), 0u); /* nothing lost */
+   CHECK_EQ(vs_driver_mapping_undeclared_types(lent, 0x0f, 0x0f), 0u); /* not usable either way */
+   CHECK_EQ(vs_driver_mapping_undeclared_types(0, 0x0f, 0x1f), 0u);    /* no lending */
+   VkMemoryRequirements req = { .size = 1000, .alignment = 64, .memoryTypeBits = 0x0f };
+   const VkMemoryRequirements undeclared = { .size = 4096, .alignment = 256, .memoryTypeBits = 0x1f };
+   vs_driver_mapping_merge_requirements(&req, &undeclared, 0);
+   CHECK_EQ(req.memoryTypeBits, 0x0fu);
+   CHECK_EQ(req.size, (VkDeviceSize)1000);
+   vs_driver_mapping_merge_requirements(&req, &undeclared, lent);
+   CHECK_EQ(req.memoryTypeBits, 0x1fu);
+   CHECK_EQ(req.size, (VkDeviceSize)4096);
+   CHECK_EQ(req.alignment, (VkDeviceSize)256);
+   struct vs_memory_caps caps = { .lent_types = lent, .lent_granule = 64 * 1024 };
+   vs_driver_mapping_size_requirements(&caps, &req);
+   CHECK_EQ(req.size, (VkDeviceSize)(64 * 1024));
+   CHECK_EQ(req.alignment, (VkDeviceSize)(64 * 1024));
+   /* A buffer that cannot live in lent memory keeps its own. */
+   VkMemoryRequirements plain = { .size = 1000, .alignment = 64, .memoryTypeBits = 0x0f };
+   vs_driver_mapping_size_requirements(&caps, &plain);
+   CHECK_EQ(plain.size, (VkDeviceSize)1000);
+   CHECK_EQ(plain.alignment, (VkDeviceSize)64);
+}
+
 UNIT_MAIN(UNIT(device_local_is_plain_host_memory), UNIT(host_visible_is_a_region_in_whole_granules),
           UNIT(region_rounds_to_a_16k_granule), UNIT(exact_shm_region_fd_is_the_allocation_and_never_reused),
           UNIT(host_visible_without_host_pointers_is_exported), UNIT(host_visible_with_no_way_to_share_is_refused),
@@ -439,4 +471,4 @@ UNIT_MAIN(UNIT(device_local_is_plain_host_memory), UNIT(host_visible_is_a_region
           UNIT(resource_import_refusals), UNIT(host_fd_and_pointer_imports_are_refused),
           UNIT(size_and_type_refusals), UNIT(chain_refusal_comes_before_size), UNIT(resource_fits),
           UNIT(strategy_choice), UNIT(plan_leaves_the_chain_alone),
-          UNIT(lent_driver_mapping_needs_whole_units))
+          UNIT(lent_driver_mapping_needs_whole_units), UNIT(lent_types_lost_to_the_import_declaration_are_offered))

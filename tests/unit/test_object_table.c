@@ -137,6 +137,23 @@ TEST(object_find_handle)
    vs_object_table_fini(&t);
 }
 
+/* A buffer that keeps the second of its two host buffers is found by the
+ * new handle only. */
+TEST(object_rehandle)
+{
+   struct vs_object_table t;
+   vs_object_table_init(&t);
+   struct vs_object *buf = vs_object_add(&t, 1, BUF, 0xabc, NULL);
+   vs_object_rehandle(&t, buf, 0xdef);
+   CHECK_EQ(buf->handle, (uint64_t)0xdef);
+   CHECK(vs_object_find_handle(&t, BUF, 0xdef) == buf);
+   CHECK_NULL(vs_object_find_handle(&t, BUF, 0xabc));
+   CHECK(vs_object_lookup(&t, 1, BUF) == buf);
+   vs_object_remove(&t, buf);
+   CHECK_NULL(vs_object_find_handle(&t, BUF, 0xdef));
+   vs_object_table_fini(&t);
+}
+
 struct visit {
    struct vs_object_table *t;
    unsigned calls;
@@ -330,4 +347,4 @@ TEST(object_lookup_memo)
 
 UNIT_MAIN(UNIT(object_add_lookup), UNIT(object_bad_ids_refused), UNIT(object_refusals_remembered), UNIT(object_remove),
           UNIT(object_find_handle), UNIT(object_children), UNIT(object_growth),
-          UNIT(object_live_count), UNIT(object_lookup_memo))
+          UNIT(object_live_count), UNIT(object_lookup_memo), UNIT(object_rehandle))
