@@ -120,22 +120,23 @@ llama_main() {
     echo "   | $v | ${cores[native-$v]} / ${cores[venus-$v]} | ${pp[native-$v]} | ${pp[venus-$v]} | $(llama_ratio "${pp[venus-$v]}" "${pp[native-$v]}") | ${tg[native-$v]} | ${tg[venus-$v]} | $(llama_ratio "${tg[venus-$v]}" "${tg[native-$v]}") |"
   done
   [ "${LLAMA_SKIP_TOKEN:-0}" = 1 ] || llama_token_time || rc=1
-  [ "${LLAMA_SKIP_TOKEN:-0}" = 1 ] || llama_vidmem_tg "$n" || rc=1
+  [ "${LLAMA_SKIP_TOKEN:-0}" = 1 ] || llama_vidmem_tg "$n" "$p" || rc=1
   return $rc
 }
 
-# llama_vidmem_tg N: generation (tgN) natively with and without ggml's use
+# llama_vidmem_tg N P: generation (tgN) and prompt processing (ppP)
+# natively with and without ggml's use
 # of host-visible video memory (GGML_VK_DISABLE_HOST_VISIBLE_VIDMEM=1), and
 # through the server twice: by default, where the guest is offered such a
 # type only where the server can share it (not NVIDIA's BAR type), and with
 # --lend-driver-mappings, which lends it the driver's own mapping
 # (src/memory/driver_mapping.h). The four legs take turns LLAMA_ROUNDS times
-# (default 1) and each reports its median: on the H100 one leg's tg moves
+# (default 1) and each reports its medians: on the H100 one leg's tg moves
 # by 10 % from run to run. The lent server also runs test-backend-ops.
 llama_vidmem_tg() {
-  local n=$1 k out tn tv rc=0 round rounds=${LLAMA_ROUNDS:-1} lent=no
-  local -A t
-  local bench=("${llama_bench[@]}" -m "$llama_model" -p 0 -n "$n" -r 3 -ngl 99 -o csv)
+  local n=$1 p=$2 k out tn tv rc=0 round rounds=${LLAMA_ROUNDS:-1} lent=no
+  local -A t pp
+  local bench=("${llama_bench[@]}" -m "$llama_model" -p "$p" -n "$n" -r 3 -ngl 99 -o csv)
   for round in $(seq "$rounds"); do
     run_server --log-level warn || return 1
     for k in native native-novidmem venus; do
@@ -145,13 +146,13 @@ llama_vidmem_tg() {
         native-novidmem) LIMIT=600 native GGML_VK_VISIBLE_DEVICES=0 GGML_VK_DISABLE_HOST_VISIBLE_VIDMEM=1 "${bench[@]}" >"$out" 2>&1 ;;
         venus) LIMIT=600 client GGML_VK_VISIBLE_DEVICES=0 "${bench[@]}" >"$out" 2>&1 ;;
       esac
-      t[$k]+=" $(llama_bench_ts "$out" tg)"
+      t[$k]+=" $(llama_bench_ts "$out" tg)" pp[$k]+=" $(llama_bench_ts "$out" pp)"
     done
     stop_server
     run_server --log-level info --lend-driver-mappings || return 1
     out=$logs/llama-vidmem-venus-lent-$round.txt
     LIMIT=600 client GGML_VK_VISIBLE_DEVICES=0 "${bench[@]}" >"$out" 2>&1
-    t[lent]+=" $(llama_bench_ts "$out" tg)"
+    t[lent]+=" $(llama_bench_ts "$out" tg)" pp[lent]+=" $(llama_bench_ts "$out" pp)"
     if [ "$(llama_bench_ts "$out" tg)" = fails ]; then
       echo "   llama: FAIL: llama-bench with --lend-driver-mappings: $(grep -v '^"' "$out" | tail -n1)"
       rc=1
@@ -170,8 +171,9 @@ llama_vidmem_tg() {
     stop_server
     grep -q 'memory shared by.*driver-mapping' "$server_log" 2>/dev/null && lent=yes
   done
-  for k in native native-novidmem venus lent; do t[$k]=$(llama_median ${t[$k]:-}); done
+  for k in native native-novidmem venus lent; do t[$k]=$(llama_median ${t[$k]:-}) pp[$k]=$(llama_median ${pp[$k]:-}); done
   echo "   tg$n, median of $rounds: natively with host-visible video memory ${t[native]}, without it ${t[native-novidmem]} ($(llama_ratio "${t[native-novidmem]}" "${t[native]}")x); through the server ${t[venus]} ($(llama_ratio "${t[venus]}" "${t[native]}")x native, $(llama_ratio "${t[venus]}" "${t[native-novidmem]}")x of native without it); with --lend-driver-mappings ${t[lent]} ($(llama_ratio "${t[lent]}" "${t[native]}")x native; a type lent: $lent)"
+  echo "   pp$p, median of $rounds: natively ${pp[native]}, without host-visible video memory ${pp[native-novidmem]}; through the server ${pp[venus]} ($(llama_ratio "${pp[venus]}" "${pp[native]}")x native); with --lend-driver-mappings ${pp[lent]} ($(llama_ratio "${pp[lent]}" "${pp[native]}")x native)"
   return $rc
 }
 
