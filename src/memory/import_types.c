@@ -155,3 +155,13 @@ vs_memory_declare_import_types(void *create_info, VkStructureType stype, VkExter
    *storage = (VkExternalMemoryImageCreateInfo){ .sType = stype, .pNext = head->pNext, .handleTypes = types };
    head->pNext = (VkBaseOutStructure *)storage;
 }
+
+VkExternalMemoryHandleTypeFlags
+vs_memory_undeclare_import_types(void *create_info, VkStructureType stype)
+{
+   VkExternalMemoryImageCreateInfo *ext = vs_chain_find(create_info, stype);
+   if (!ext || !(ext->handleTypes & VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT))
+      return 0;
+   ext->handleTypes &= ~(VkExternalMemoryHandleTypeFlags)VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+   return VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+}

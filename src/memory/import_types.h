@@ -39,4 +39,9 @@ uint32_t vs_memory_image_unimported_types(const struct vs_device *dev, uint32_t 
 void vs_memory_declare_import_types(void *create_info, VkStructureType stype, VkExternalMemoryHandleTypeFlags types,
                                     VkExternalMemoryImageCreateInfo *storage);
 
+/* Takes the host-pointer handle type out of that struct again, for a
+ * query or a creation without it; returns what it took, for
+ * vs_memory_declare_import_types to put back. */
+VkExternalMemoryHandleTypeFlags vs_memory_undeclare_import_types(void *create_info, VkStructureType stype);
+
 #endif

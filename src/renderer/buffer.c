@@ -15,7 +15,6 @@
  * allocation) keeps the one its memory type needs. */
 #include <stdlib.h>
 
-#include "base/chain.h"
 #include "renderer/caps/caps.h"
 #include "renderer/families.h"
 #include "renderer/objects.h"
@@ -26,26 +25,19 @@
 #include "wire/lifetime.h"
 #include "vn_wire.h"
 
-/* Clears the declared host-pointer handle type from a create info's chain,
- * for a query or a creation without it; returns what redeclare puts back. */
+/* The host-pointer declaration out of, or back into, a buffer create info. */
 static VkExternalMemoryHandleTypeFlags
 undeclare(const void *create_info)
 {
-   VkExternalMemoryBufferCreateInfo *ext =
-      vs_chain_find((void *)create_info, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO);
-   if (!ext || !(ext->handleTypes & VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT))
-      return 0;
-   ext->handleTypes &= ~(VkExternalMemoryHandleTypeFlags)VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
-   return VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+   return vs_memory_undeclare_import_types((void *)create_info, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO);
 }
 
 static void
 redeclare(const void *create_info, VkExternalMemoryHandleTypeFlags types)
 {
-   VkExternalMemoryBufferCreateInfo *ext =
-      vs_chain_find((void *)create_info, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO);
-   if (ext)
-      ext->handleTypes |= types;
+   VkExternalMemoryImageCreateInfo unused; /* the struct is there: undeclare found it */
+   vs_memory_declare_import_types((void *)create_info, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO, types,
+                                  &unused);
 }
 
 static void
