@@ -219,6 +219,10 @@ guest26() {
     "$g26/lib/ld-linux-x86-64.so.2" --library-path "$g26/lib" "$@"
 }
 
+# median FIGURE: the median of FIGURE's samples in exec_bench's output on
+# stdin ("FIGURE VALUE" lines); "-" where there are none.
+median() { awk -v f="$1" '$1 == f {print $2}' | sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print "-"}'; }
+
 result() { # NAME VERDICT [DETAIL]
   local line="== $1: $2${3:+ ($3)}"
   echo "$line"
@@ -875,7 +879,6 @@ else
   fi
   vm_run vm-bench bench; rc=$?
   glog=$logs/vm-bench/guest.log
-  median() { awk -v f="$1" '$1 == f {print $2}' | sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}'; }
   vm_rt=$(sed -n 's/^  | //p' "$glog" 2>/dev/null | median submit_roundtrip_us)
   vm_score=$(sed -nE 's/.*vkmark Score: ([0-9]+).*/\1/p' "$glog" 2>/dev/null)
   run_server --memory auto
@@ -889,7 +892,7 @@ else
   LIMIT=200 native "${vkld[@]}" "$bundle/vkmark/vkmark" "${vkm[@]}" >"$logs/vm-bench-vkmark-native.txt" 2>&1
   vt_score=$(sed -nE 's/.*vkmark Score: ([0-9]+).*/\1/p' "$logs/vm-bench-vkmark-vtest.txt")
   nat_score=$(sed -nE 's/.*vkmark Score: ([0-9]+).*/\1/p' "$logs/vm-bench-vkmark-native.txt")
-  if [ $rc -eq 0 ] && [ -n "$vm_rt" ] && [ -n "$vm_score" ]; then
+  if [ $rc -eq 0 ] && [ "$vm_rt" != - ] && [ -n "$vm_score" ]; then
     result vm-bench PASS "submit+wait round trip median: guest ${vm_rt} us, vtest ${vt_rt:-?} us, native ${nat_rt:-?} us; vkmark 640x480 score: guest $vm_score, vtest ${vt_score:-?}, native ${nat_score:-?}"
   else
     result vm-bench FAIL "QEMU rc $rc, round trip '${vm_rt}', score '${vm_score}'; see vm-bench/"
@@ -1063,11 +1066,10 @@ fi
 
 # --- a submission's round trip: what a chain of small submissions pays (llama's tokens) ----
 if want latency; then
-  lat_median() { awk -v f="$1" '$1 == f {print $2}' | sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print "-"}'; }
   lat_row() { # LABEL RUNNER...: the medians of exec_bench --quick record-submit submit submit-spin fence-status
     local out=$logs/latency-$1.txt
     "${@:2}" "$build/bench/exec_bench" --quick record-submit submit submit-spin fence-status >"$out" 2>&1
-    echo "   | $1 | $(lat_median record_submit_us <"$out") | $(lat_median submit_roundtrip_us <"$out") | $(lat_median submit_spin_us <"$out") | $(lat_median fence_status_us <"$out") |"
+    echo "   | $1 | $(median record_submit_us <"$out") | $(median submit_roundtrip_us <"$out") | $(median submit_spin_us <"$out") | $(median fence_status_us <"$out") |"
   }
   {
     echo "   | client | record, submit, wait (us) | empty submit + vkWaitForFences (us) | empty submit + spin on vkGetFenceStatus (us) | vkGetFenceStatus (us) |"
