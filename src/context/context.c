@@ -440,7 +440,7 @@ create_memory_blob(struct vs_context *ctx, uint32_t res_id, uint32_t flags, uint
       vs_context_set_fatal(ctx, why);
       return false;
    }
-   if (!vs_resource_add(&ctx->resources, res_id, -1, NULL, (size_t)size, 0)) {
+   if (!vs_resource_add(&ctx->resources, res_id, -1, NULL, (size_t)size, 0, false)) {
       close(exp.fd);
       vs_context_set_fatal(ctx, "cannot record a blob resource");
       return false;
@@ -549,7 +549,7 @@ vs_context_import_resource(struct vs_context *ctx, uint32_t res_id, int fd, enum
       if (!map)
          why = "the fd cannot be mapped at that size";
    }
-   struct vs_resource *res = why ? NULL : vs_resource_add(&ctx->resources, res_id, fd, map, (size_t)size, map_size);
+   struct vs_resource *res = why ? NULL : vs_resource_add(&ctx->resources, res_id, fd, map, (size_t)size, map_size, true);
    if (res)
       resource_charged(ctx, res);
    else
@@ -563,8 +563,6 @@ vs_context_import_resource(struct vs_context *ctx, uint32_t res_id, int fd, enum
       vs_context_set_fatal(ctx, reason);
       return false;
    }
-   res->imported = true;
-   res->guarded = true;
    vs_debug(ctx->id, "resource %u: imported fd of %llu bytes (type %d)", res_id, (unsigned long long)size, fd_type);
    return true;
 }

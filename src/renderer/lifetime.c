@@ -120,7 +120,8 @@ void
 vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *queue, struct vs_object *const *cbs, uint32_t count)
 {
    if (queue->serial_timeline) {
-      remember_serial(queue, cbs, count, ++queue->serial_submitted);
+      vs_queue_set_serial_submitted(queue, queue->serial_submitted + 1);
+      remember_serial(queue, cbs, count, queue->serial_submitted);
       return;
    }
    /* Fences that signalled are recycled here too: a command buffer that is
@@ -138,7 +139,8 @@ vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *queue, struct vs
       }
    }
    VkResult r = e ? dev->dt.QueueSubmit(queue->host, 0, NULL, e->fence) : VK_ERROR_OUT_OF_HOST_MEMORY;
-   uint64_t serial = ++queue->serial_submitted;
+   uint64_t serial = queue->serial_submitted + 1;
+   vs_queue_set_serial_submitted(queue, serial);
    if (r == VK_SUCCESS) {
       e->serial = serial;
       e->next = NULL;

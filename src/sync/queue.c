@@ -69,7 +69,7 @@ vs_queue_submit(struct vs_queue *queue, uint32_t count, const VkSubmitInfo *subm
       };
       r = queue->dt->QueueSubmit(queue->host, 2, batches, fence);
       if (r == VK_SUCCESS) {
-         queue->serial_submitted = serial;
+         vs_queue_set_serial_submitted(queue, serial);
          queue->serial_covers_all = true;
       }
    } else {
@@ -104,7 +104,7 @@ vs_queue_serial_for_idle_locked(struct vs_queue *queue, VkResult *result)
    *result = queue->dt->QueueSubmit(queue->host, 1, &batch, VK_NULL_HANDLE);
    if (*result != VK_SUCCESS)
       return 0;
-   queue->serial_submitted = serial;
+   vs_queue_set_serial_submitted(queue, serial);
    queue->serial_covers_all = true;
    return serial;
 }

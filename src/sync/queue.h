@@ -34,6 +34,8 @@ struct vs_queue {
     * has none, is followed by a host fence (renderer/lifetime.c). Under
     * `lock`. */
    VkSemaphore serial_timeline;
+   /* serial_submitted is also read atomically, without `lock`, by the GPU
+    * watchdog: it is written only through vs_queue_set_serial_submitted. */
    uint64_t serial_submitted, serial_done;
    /* The last host submission signalled serial_submitted: reaching it
     * means all work submitted so far has finished. Under `lock`. */
@@ -44,6 +46,13 @@ struct vs_queue {
    uint64_t serial_waiting;
    struct vs_serial_fence *serial_head, *serial_tail, *serial_free;
 };
+
+/* Under `lock`. */
+static inline void
+vs_queue_set_serial_submitted(struct vs_queue *queue, uint64_t serial)
+{
+   __atomic_store_n(&queue->serial_submitted, serial, __ATOMIC_RELEASE);
+}
 
 void vs_queue_init(struct vs_queue *queue, VkDevice device, const struct vn_device_table *dt, uint32_t family,
                    uint32_t index, VkDeviceQueueCreateFlags flags);

@@ -110,9 +110,11 @@ grow_locked(struct vs_resource_table *t)
    return true;
 }
 
-struct vs_resource *
-vs_resource_add(struct vs_resource_table *t, uint32_t id, int fd, void *map, size_t size,
-                size_t map_size)
+/* Every field is set before the entry is published: other threads find it
+ * by id as soon as the lock is dropped. */
+static struct vs_resource *
+add_resource(struct vs_resource_table *t, uint32_t id, int fd, void *map, size_t size,
+             size_t map_size, bool guarded, bool is_shmem)
 {
    if (id == 0)
       return NULL;
@@ -125,6 +127,8 @@ vs_resource_add(struct vs_resource_table *t, uint32_t id, int fd, void *map, siz
    res->size = size;
    res->map_size = map_size;
    res->refcount = 1;
+   res->is_shmem = is_shmem;
+   res->guarded = guarded;
    pthread_mutex_lock(&t->lock);
    if (find_locked(t, id) ||
        ((!t->buckets || t->count >= t->bucket_count * 2) && !grow_locked(t))) {
@@ -138,6 +142,13 @@ vs_resource_add(struct vs_resource_table *t, uint32_t id, int fd, void *map, siz
    t->count++;
    pthread_mutex_unlock(&t->lock);
    return res;
+}
+
+struct vs_resource *
+vs_resource_add(struct vs_resource_table *t, uint32_t id, int fd, void *map, size_t size,
+                size_t map_size, bool guarded)
+{
+   return add_resource(t, id, fd, map, size, map_size, guarded, false);
 }
 
 struct vs_resource *
@@ -160,14 +171,12 @@ vs_resource_create_shmem(struct vs_resource_table *t, uint32_t id, size_t size)
       return NULL;
    }
    /* The add still refuses an id taken meanwhile. */
-   struct vs_resource *res = vs_resource_add(t, id, fd, map, size, map_size);
+   struct vs_resource *res = add_resource(t, id, fd, map, size, map_size, true, true);
    if (!res) {
       os_unmap_guarded(map, map_size, 0);
       close(fd);
       return NULL;
    }
-   res->is_shmem = true;
-   res->guarded = true;
    return res;
 }
 

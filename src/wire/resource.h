@@ -22,7 +22,6 @@ struct vs_resource {
    size_t map_size;     /* bytes mapped (size rounded up) */
    bool guarded;        /* map is between PROT_NONE guard pages (os_map_guarded) */
    bool is_shmem;       /* plain shared memory (blob_id 0) */
-   bool imported;       /* an fd the transport handed in (IMPORT_RESOURCE) */
    uint64_t memory_id;  /* the VkDeviceMemory behind it, 0 for shared memory */
    const void *watch;   /* that memory's host mapping, if shared memory (os_map_faulted) */
    /* What its fd and guarded mapping count against (one fd, the mappings
@@ -52,9 +51,10 @@ void vs_resource_table_fini(struct vs_resource_table *t);
  * NULL if id is 0 or in use, or on failure. */
 struct vs_resource *vs_resource_create_shmem(struct vs_resource_table *t, uint32_t id, size_t size);
 /* Adds a resource around an existing fd + mapping under `id` (same rules);
- * takes ownership of fd and map only on success. */
+ * `guarded`: map came from os_map_guarded. Takes ownership of fd and map
+ * only on success. */
 struct vs_resource *vs_resource_add(struct vs_resource_table *t, uint32_t id, int fd, void *map,
-                                    size_t size, size_t map_size);
+                                    size_t size, size_t map_size, bool guarded);
 bool vs_resource_contains(struct vs_resource_table *t, uint32_t id);
 
 /* A new reference, or NULL if the id is unknown. */

@@ -43,14 +43,14 @@ TEST(resource_ids)
    CHECK_NULL(vs_resource_create_shmem(&t, 7, 100));
    int fd = dup(r->fd);
    CHECK_GE(fd, 0);
-   CHECK_NULL(vs_resource_add(&t, 7, fd, NULL, 10, 0));
-   CHECK_NULL(vs_resource_add(&t, 0, fd, NULL, 10, 0));
+   CHECK_NULL(vs_resource_add(&t, 7, fd, NULL, 10, 0, false));
+   CHECK_NULL(vs_resource_add(&t, 0, fd, NULL, 10, 0, false));
    /* A refused add leaves the fd to the caller. */
    CHECK(fd_open(fd));
    CHECK_EQ(t.count, 1u);
 
    /* An accepted one takes it: removing the resource closes it. */
-   struct vs_resource *e = vs_resource_add(&t, UINT32_MAX, fd, NULL, 10, 0);
+   struct vs_resource *e = vs_resource_add(&t, UINT32_MAX, fd, NULL, 10, 0, false);
    CHECK_NOT_NULL(e);
    CHECK(!e->is_shmem);
    CHECK(vs_resource_contains(&t, UINT32_MAX));
@@ -63,7 +63,7 @@ TEST(resource_ids)
    CHECK(!vs_resource_contains(&t, 7));
    CHECK_NOT_NULL(vs_resource_create_shmem(&t, 7, 50));
    /* An fd of -1 and no mapping (exported device memory). */
-   CHECK_NOT_NULL(vs_resource_add(&t, 8, -1, NULL, 1 << 20, 0));
+   CHECK_NOT_NULL(vs_resource_add(&t, 8, -1, NULL, 1 << 20, 0, false));
    CHECK_EQ(t.count, 2u);
    vs_resource_table_fini(&t);
 }
@@ -139,7 +139,7 @@ TEST(resource_many_ids)
    /* Ids as a transport might pick them: scattered over 32 bits. */
    for (uint32_t i = 0; i < n; i++) {
       uint32_t id = (i + 1) * 2654435761u;
-      CHECK_MSG(vs_resource_add(&t, id, -1, NULL, i, 0) != NULL, "id %u", id);
+      CHECK_MSG(vs_resource_add(&t, id, -1, NULL, i, 0, false) != NULL, "id %u", id);
    }
    CHECK_EQ(t.count, n);
    CHECK_GE(t.bucket_count, n / 2);
@@ -150,7 +150,7 @@ TEST(resource_many_ids)
       CHECK_EQ(r->id, id);
       CHECK_EQ(r->size, (size_t)i);
       vs_resource_put(&t, r);
-      CHECK_NULL(vs_resource_add(&t, id, -1, NULL, 0, 0));
+      CHECK_NULL(vs_resource_add(&t, id, -1, NULL, 0, 0, false));
    }
    for (uint32_t i = 0; i < n; i += 2)
       CHECK(vs_resource_remove(&t, (i + 1) * 2654435761u));
