@@ -26,8 +26,10 @@ void *
 vs_arena_alloc_slow(struct vs_arena *arena, size_t size)
 {
    /* Refused before rounding: a size within 15 of SIZE_MAX would wrap to
-    * a 16-byte allocation (and the block header must fit too, below). */
-   if (size > arena->cap || size > SIZE_MAX - 15)
+    * a 16-byte allocation. No object may exceed PTRDIFF_MAX (the block's
+    * room is a pointer difference): with the header and the rounding added
+    * a size below that cannot wrap, and larger ones never reach malloc. */
+   if (size > arena->cap || size > PTRDIFF_MAX - 64)
       return NULL;
    size = (size + 15) & ~(size_t)15;
    if (size == 0)
@@ -38,8 +40,6 @@ vs_arena_alloc_slow(struct vs_arena *arena, size_t size)
    struct vs_arena_block *b = arena->blocks;
    if (!b || (size_t)(arena->end - arena->cur) < size) {
       size_t block_size = size > ARENA_BLOCK_MIN ? size : ARENA_BLOCK_MIN;
-      if (block_size > SIZE_MAX - sizeof(*b))
-         return NULL;
       b = malloc(sizeof(*b) + block_size);
       if (!b)
          return NULL;

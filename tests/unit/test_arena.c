@@ -108,13 +108,13 @@ TEST(arena_reset_keeps_working)
 TEST(arena_huge_sizes_refused)
 {
    struct vs_arena a;
-   /* No cap: only the overflow checks stand between these sizes and a
-    * wrapped (tiny) allocation. (Sizes that do not overflow would reach
-    * malloc, which ASan refuses to return NULL for, so none here.) */
+   /* No cap: only the size checks stand between these sizes and a
+    * wrapped (tiny) allocation or a malloc that cannot succeed (which ASan
+    * aborts on instead of returning NULL). */
    vs_arena_init(&a, SIZE_MAX);
-   const size_t huge[] = { SIZE_MAX,      SIZE_MAX - 1,  SIZE_MAX - 14,
-                           SIZE_MAX - 15, /* rounding fits; the block header does not */
-                           SIZE_MAX - 16, SIZE_MAX - 20, SIZE_MAX - 31 };
+   const size_t huge[] = { SIZE_MAX,      SIZE_MAX - 1,  SIZE_MAX - 14,      SIZE_MAX - 15,
+                           SIZE_MAX - 16, SIZE_MAX - 20, SIZE_MAX - 31,      (size_t)PTRDIFF_MAX + 1,
+                           PTRDIFF_MAX,   PTRDIFF_MAX - 63 };
    for (size_t i = 0; i < sizeof(huge) / sizeof(huge[0]); i++)
       CHECK_MSG(vs_arena_alloc(&a, huge[i]) == NULL, "size %zu", huge[i]);
    /* Still usable afterwards. */
