@@ -165,3 +165,11 @@ vs_memory_undeclare_import_types(void *create_info, VkStructureType stype)
    ext->handleTypes &= ~(VkExternalMemoryHandleTypeFlags)VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
    return VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
 }
+
+void
+vs_memory_redeclare_import_types(void *create_info, VkStructureType stype, VkExternalMemoryHandleTypeFlags taken)
+{
+   VkExternalMemoryImageCreateInfo *ext = taken ? vs_chain_find(create_info, stype) : NULL;
+   if (ext)
+      ext->handleTypes |= taken;
+}

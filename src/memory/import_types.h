@@ -40,8 +40,9 @@ void vs_memory_declare_import_types(void *create_info, VkStructureType stype, Vk
                                     VkExternalMemoryImageCreateInfo *storage);
 
 /* Takes the host-pointer handle type out of that struct again, for a
- * query or a creation without it; returns what it took, for
- * vs_memory_declare_import_types to put back. */
+ * query or a creation without it; returns what it took, which
+ * vs_memory_redeclare_import_types puts back into the same struct. */
 VkExternalMemoryHandleTypeFlags vs_memory_undeclare_import_types(void *create_info, VkStructureType stype);
+void vs_memory_redeclare_import_types(void *create_info, VkStructureType stype, VkExternalMemoryHandleTypeFlags taken);
 
 #endif

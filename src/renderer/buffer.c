@@ -35,9 +35,7 @@ undeclare(const void *create_info)
 static void
 redeclare(const void *create_info, VkExternalMemoryHandleTypeFlags types)
 {
-   VkExternalMemoryImageCreateInfo unused; /* the struct is there: undeclare found it */
-   vs_memory_declare_import_types((void *)create_info, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO, types,
-                                  &unused);
+   vs_memory_redeclare_import_types((void *)create_info, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO, types);
 }
 
 static void

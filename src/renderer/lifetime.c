@@ -120,8 +120,9 @@ void
 vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *queue, struct vs_object *const *cbs, uint32_t count)
 {
    if (queue->serial_timeline) {
-      vs_queue_set_serial_submitted(queue, queue->serial_submitted + 1);
-      remember_serial(queue, cbs, count, queue->serial_submitted);
+      const uint64_t serial = queue->serial_submitted + 1;
+      vs_queue_set_serial_submitted(queue, serial);
+      remember_serial(queue, cbs, count, serial);
       return;
    }
    /* Fences that signalled are recycled here too: a command buffer that is
