@@ -572,6 +572,9 @@ main(int argc, char **argv)
       { "version", no_argument, NULL, OPT_VERSION },
       { NULL, 0, NULL, 0 },
    };
+   /* No process of the same user reads the server's memory or fds, nor
+    * its forker's and workers', which inherit this (docs/security.md). */
+   (void)os_refuse_attach();
 
    argv = configured_argv(argc, argv, &argc);
    if (!argv)

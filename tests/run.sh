@@ -21,6 +21,10 @@ filters=("$@")
 TEST_TIMEOUT=${TEST_TIMEOUT:-600}
 
 tmp_root=$(mktemp -d "${TMPDIR:-/tmp}/venus-tests.XXXXXX")
+# Shared memory the servers' processes name (the POSIX backend's shm
+# objects, its temp-file fallback): none may outlive the suite.
+leftovers() { ls -d /dev/shm/vs-* "${TMPDIR:-/tmp}"/venus-server-shm.* 2>/dev/null | sort || true; }
+leftovers_before=$(leftovers)
 n_pass=0 n_fail=0 n_skip=0
 failed=()
 
@@ -91,6 +95,16 @@ for script in "$top"/tests/test_*.sh; do
   selected "$name" || continue
   run_one "$name" bash "$script" "$build"
 done
+
+left=$(comm -13 <(printf '%s\n' "$leftovers_before") <(leftovers) | grep . || true)
+if [ -n "$left" ]; then
+  echo "FAIL nothing left behind: shared memory outlived the servers: $(echo $left)"
+  n_fail=$((n_fail + 1)); failed+=("leftovers")
+  rm -f $left
+elif [ -d /dev/shm ]; then
+  echo "PASS nothing left behind: no shared memory object or file of the servers outlived them"
+  n_pass=$((n_pass + 1))
+fi
 
 echo
 echo "=== summary: $n_pass passed, $n_fail failed, $n_skip skipped"

@@ -36,6 +36,12 @@ int os_shm_create(const char *name, size_t size);
  * would break the server's next writable mapping). A no-op elsewhere. */
 void os_shm_seal_final(int fd);
 
+/* After process `pid` (a worker) has ended: removes the shared memory
+ * objects it created but had not unlinked yet, which a kill between the
+ * two steps leaves behind. A no-op where shared memory has no name (memfd)
+ * or the system cannot list the names (macOS). */
+void os_shm_forget(pid_t pid);
+
 /* Once the size of an fd of os_shm_create is final: seal it against
  * growing too (F_SEAL_GROW). Creation seals only shrinking, which is what
  * could fault the server's mapping; render-server device memory still
@@ -179,6 +185,11 @@ int os_cond_timedwait_ns(pthread_cond_t *cond, pthread_mutex_t *mutex, uint64_t 
 /* In a freshly forked child: closes every fd from 3 up but the `count`
  * fds in `keep` (os_worker_start's part in both backends). */
 void os_close_fds_except(const int *keep, size_t count);
+
+/* No other process of the same user attaches to this one or reads its
+ * memory and fds (Linux: not dumpable; macOS: PT_DENY_ATTACH); inherited
+ * by its children. 0, or an errno. */
+int os_refuse_attach(void);
 
 /* Names the calling thread for debuggers, top and crash reports (truncated
  * to 15 bytes, the Linux limit); a no-op where the OS cannot. */

@@ -161,6 +161,12 @@ os_worker_start(const struct os_worker_tie *tie, int keep)
    return true;
 }
 
+void
+os_shm_forget(pid_t pid)
+{
+   (void)pid; /* memfds have no name to leave behind */
+}
+
 int
 os_random_bytes(void *buf, size_t len)
 {

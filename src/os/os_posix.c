@@ -26,6 +26,12 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#elif defined(__APPLE__)
+#include <sys/ptrace.h>
+#include <sys/types.h>
+#endif
 
 #if !defined(SO_NOSIGPIPE) && !defined(MSG_NOSIGNAL)
 #error "no SO_NOSIGPIPE and no MSG_NOSIGNAL: a vanished client would raise SIGPIPE"
@@ -361,6 +367,18 @@ os_close_fds_except(const int *keep, size_t count)
    }
 }
 
+int
+os_refuse_attach(void)
+{
+#if defined(__linux__)
+   return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 ? 0 : errno;
+#elif defined(__APPLE__)
+   return ptrace(PT_DENY_ATTACH, 0, 0, 0) == 0 ? 0 : errno;
+#else
+   return ENOSYS;
+#endif
+}
+
 void
 os_thread_set_name(const char *name)
 {
@@ -450,6 +468,30 @@ os_shm_create(const char *name, size_t size)
    }
    errno = EEXIST;
    return -1;
+}
+
+/* os_shm_create's names begin "/vs-<pid in hex>-"; where the objects show
+ * as files (Linux's /dev/shm) they can be listed and removed. */
+void
+os_shm_forget(pid_t pid)
+{
+#ifdef __linux__
+   char prefix[24];
+   int len = snprintf(prefix, sizeof(prefix), "vs-%x-", (unsigned)pid & 0xffffff);
+   DIR *dir = opendir("/dev/shm");
+   if (!dir)
+      return;
+   for (struct dirent *e; (e = readdir(dir));) {
+      if (strncmp(e->d_name, prefix, (size_t)len) == 0) {
+         char name[300];
+         snprintf(name, sizeof(name), "/%s", e->d_name);
+         shm_unlink(name);
+      }
+   }
+   closedir(dir);
+#else
+   (void)pid;
+#endif
 }
 
 /* POSIX shm and files have no seals: os_map_guarded maps them fault-safe. */

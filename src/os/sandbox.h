@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The sandbox a worker process (one tenant's: a vtest client or a
- * render-server context) enters once it holds its host device, so that a
- * guest that takes the worker over through a host-driver bug gains nothing
- * else: no new files, sockets or processes.
+ * render-server context) enters first, before it loads the host driver
+ * and while it is its only thread, so that a guest that takes the worker
+ * over through a host-driver bug gains nothing else: no new files,
+ * sockets or processes, no other process's memory.
  *
  * sandbox_linux.c (meson -Dos=auto on Linux): a seccomp filter on every
  * thread (refused calls fail with EPERM, never kill: drivers degrade and
@@ -17,7 +18,7 @@
 /* What entering applied, in words for one log line: "seccomp filter (N
  * rules) on all threads, Landlock ABI v8 on all threads", or what not. */
 struct os_sandbox_report {
-   char what[320];
+   char what[640];
 };
 
 enum os_sandbox_result {
@@ -27,10 +28,15 @@ enum os_sandbox_result {
 };
 
 /* Enters the sandbox: for good, for every thread of the process, once.
- * Call it only in a worker process that already holds what it needs: its
- * host device, its sockets. A WEAK result leaves the worker running with
- * what did apply: the caller logs that, and a kernel without seccomp
- * still serves. */
+ * Call it in a worker process while it has no other thread, once it
+ * holds its sockets (files are opened later only where the rules allow:
+ * the drivers' paths). A WEAK result leaves the worker running with what
+ * did apply: the caller logs that, and a kernel without seccomp still
+ * serves. */
 enum os_sandbox_result os_sandbox_enter(struct os_sandbox_report *report);
+
+/* What a worker's sandbox holds on this host, for the server's start-up
+ * line; enters nothing. */
+void os_sandbox_describe(struct os_sandbox_report *report);
 
 #endif

@@ -7,23 +7,30 @@
  * back to clone, whose flags the filter can read): a driver that tries
  * something degrades instead of killing the tenant's worker.
  *
- * Landlock puts a process's threads in a domain one thread at a time
- * before ABI v8 (LANDLOCK_RESTRICT_SELF_TSYNC); code that owns one thread
- * owns them all, so where Landlock cannot cover every thread the filter
- * also refuses the opens that create, truncate, append or write only. */
+ * A worker enters it first thing after fork, while it is the only thread:
+ * Landlock puts only the calling thread and those it starts later in its
+ * domain before ABI v8 (LANDLOCK_RESTRICT_SELF_TSYNC), and code that owns
+ * one thread owns them all. Where the caller already has other threads
+ * and Landlock cannot take them in, the filter also refuses the opens that
+ * create, truncate, append or write only. */
 #include "os/sandbox.h"
+
+#include "os/os.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -69,6 +76,7 @@ enum rule_kind {
    REFUSE_UNLESS_SELF, /* unless the argument (a pid) is the worker's own */
    REFUSE_UNLESS_BITS, /* unless the argument has one of `bits` */
    REFUSE_IF_BITS,     /* if the argument has one of `bits` */
+   REFUSE_IF_EQUAL,    /* if the argument is `bits` */
 };
 
 struct rule {
@@ -79,7 +87,7 @@ struct rule {
    uint16_t err;
 };
 
-#define MAX_RULES 112
+#define MAX_RULES 120
 struct rules {
    struct rule r[MAX_RULES];
    unsigned count;
@@ -201,6 +209,13 @@ build_rules(struct rules *rules, bool guard_opens)
    REFUSE_ALWAYS(rules, ioperm);
 #endif
 
+   /* No keystrokes into a terminal, no console or line-discipline games
+    * (the worker has no terminal of its own: these are for attacks). */
+   add(rules, SYS_ioctl, REFUSE_IF_EQUAL, 1, TIOCSTI, EPERM);
+   add(rules, SYS_ioctl, REFUSE_IF_EQUAL, 1, TIOCLINUX, EPERM);
+   add(rules, SYS_ioctl, REFUSE_IF_EQUAL, 1, TIOCCONS, EPERM);
+   add(rules, SYS_ioctl, REFUSE_IF_EQUAL, 1, TIOCSETD, EPERM);
+
    /* Nothing in the file tree changes (Landlock says so too, where it
     * covers every thread). ftruncate and fchmod stay: memfds. */
    REFUSE_ALWAYS(rules, unlinkat);
@@ -289,11 +304,16 @@ compile(const struct rules *rules, struct sock_filter *insn)
          insn[n++] = refuse;
          break;
       case REFUSE_IF_BITS:
-         insn[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)r->nr, 0, 4);
+      case REFUSE_IF_EQUAL:
+         /* Not this call's block: on to the next rule, which may be for
+          * the same call. */
+         insn[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)r->nr, 0, 3);
          insn[n++] = load;
-         insn[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, r->bits, 1, 0);
-         insn[n++] = allow;
+         insn[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | (r->kind == REFUSE_IF_BITS ? BPF_JSET : BPF_JEQ) | BPF_K,
+                                                  r->bits, 0, 1);
          insn[n++] = refuse;
+         /* The accumulator holds the argument now: reload the number. */
+         insn[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
          break;
       }
    }
@@ -353,6 +373,67 @@ add_path(int ruleset, const char *path, uint64_t access, uint64_t handled)
    return ok;
 }
 
+/* The library a loader manifest (an ICD's or a layer's JSON) names:
+ * "library_path": "..." resolved against the manifest's folder, else
+ * false (a bare name is searched for in the system's folders, readable
+ * already). Only the string is read, not the JSON: a wrong guess allows
+ * one more file to be read, never less. */
+static bool
+manifest_library(const char *manifest, char *out, size_t size)
+{
+   FILE *f = fopen(manifest, "re");
+   if (!f)
+      return false;
+   char text[8192];
+   size_t len = fread(text, 1, sizeof(text) - 1, f);
+   fclose(f);
+   text[len] = 0;
+   const char *key = strstr(text, "\"library_path\"");
+   const char *open_quote = key ? strchr(key + 14, '"') : NULL;
+   const char *close_quote = open_quote ? strchr(open_quote + 1, '"') : NULL;
+   if (!close_quote || close_quote == open_quote + 1)
+      return false;
+   int name_len = (int)(close_quote - open_quote - 1);
+   const char *name = open_quote + 1;
+   if (name[0] == '/')
+      return snprintf(out, size, "%.*s", name_len, name) < (int)size;
+   if (!memchr(name, '/', (size_t)name_len))
+      return false;
+   const char *slash = strrchr(manifest, '/');
+   int dir_len = slash ? (int)(slash - manifest) : 1;
+   return snprintf(out, size, "%.*s/%.*s", dir_len, slash ? manifest : ".", name_len, name) < (int)size;
+}
+
+/* Read access to the entries of a ':'-separated list from the environment
+ * (the host driver's and layers' manifests and folders, library folders),
+ * and to the library each manifest names: the loader must find the driver
+ * the operator chose wherever it lies, inside the sandbox. */
+static bool
+add_env_paths(int ruleset, const char *variable, uint64_t read, uint64_t handled)
+{
+   const char *value = getenv(variable);
+   bool ok = true;
+   while (ok && value && *value) {
+      const char *end = strchr(value, ':');
+      size_t len = end ? (size_t)(end - value) : strlen(value);
+      char path[4096], library[4096];
+      if (len && len < sizeof(path)) {
+         memcpy(path, value, len);
+         path[len] = 0;
+         ok = add_path(ruleset, path, read, handled);
+         if (ok && manifest_library(path, library, sizeof(library)))
+            ok = add_path(ruleset, library, read, handled);
+      }
+      value = end ? end + 1 : NULL;
+   }
+   return ok;
+}
+
+static const char *const driver_path_variables[] = {
+   "VK_ICD_FILENAMES", "VK_DRIVER_FILES",   "VK_ADD_DRIVER_FILES",        "VK_LAYER_PATH",
+   "VK_ADD_LAYER_PATH", "VK_IMPLICIT_LAYER_PATH", "VK_ADD_IMPLICIT_LAYER_PATH", "LD_LIBRARY_PATH",
+};
+
 /* The Landlock domain: 0, or an errno. */
 static int
 enter_landlock(int abi)
@@ -369,6 +450,8 @@ enter_landlock(int abi)
       ok = ok && add_path(ruleset, read_only_paths[i], read, handled);
    for (size_t i = 0; i < sizeof(device_paths) / sizeof(device_paths[0]); i++)
       ok = ok && add_path(ruleset, device_paths[i], read_write, handled);
+   for (size_t i = 0; i < sizeof(driver_path_variables) / sizeof(driver_path_variables[0]); i++)
+      ok = ok && add_env_paths(ruleset, driver_path_variables[i], read, handled);
    /* NVIDIA's nodes: nvidiactl, nvidia0.., nvidia-uvm, nvidia-modeset, nvidia-caps/. */
    DIR *dev = opendir("/dev");
    for (struct dirent *e; ok && dev && (e = readdir(dev));) {
@@ -387,6 +470,40 @@ enter_landlock(int abi)
    return err;
 }
 
+/* --- capabilities, memory --- */
+
+/* Every capability goes, for good: a worker started as root keeps uid 0's
+ * files but loses CAP_SYS_PTRACE, CAP_DAC_OVERRIDE and the rest. Returns
+ * NULL, or why not. */
+static const char *
+drop_capabilities(void)
+{
+   /* The bounding set needs CAP_SETPCAP, which only a privileged worker
+    * has; without it there is nothing to drop there. */
+   for (unsigned long cap = 0; cap <= 63; cap++)
+      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EPERM)
+         break; /* EINVAL: past the last capability */
+   (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+   struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+   struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+   memset(data, 0, sizeof(data));
+   return syscall(SYS_capset, &header, data) == 0 ? NULL : strerror(errno);
+}
+
+/* One thread (the caller's) in this process. */
+static bool
+single_threaded(void)
+{
+   DIR *tasks = opendir("/proc/self/task");
+   if (!tasks)
+      return false;
+   unsigned count = 0;
+   for (struct dirent *e; (e = readdir(tasks));)
+      count += e->d_name[0] != '.';
+   closedir(tasks);
+   return count == 1;
+}
+
 /* --- entering --- */
 
 enum os_sandbox_result
@@ -396,6 +513,12 @@ os_sandbox_enter(struct os_sandbox_report *report)
    report->what[0] = 0;
    if (__atomic_exchange_n(&entered, 1, __ATOMIC_ACQ_REL))
       return OS_SANDBOX_ALREADY;
+   /* Before anything else: no other process of the user (a sibling
+    * worker, the server) can read this one's memory or fds, and this one
+    * none of theirs once it has no CAP_SYS_PTRACE. */
+   const bool dumpable_off = os_refuse_attach() == 0;
+   const char *caps_why = drop_capabilities();
+   const bool alone = single_threaded();
    /* Seccomp and Landlock both ask for it (unless privileged). */
    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
       snprintf(report->what, sizeof(report->what), "nothing applied: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
@@ -404,13 +527,13 @@ os_sandbox_enter(struct os_sandbox_report *report)
 
    long abi = syscall(LL_SYS_CREATE_RULESET, NULL, 0, LL_CREATE_RULESET_VERSION);
    int landlock_err = abi < 1 ? (abi < 0 ? errno : ENOSYS) : enter_landlock((int)abi);
-   bool landlock_all = landlock_err == 0 && abi >= LL_ABI_TSYNC;
+   bool landlock_all = landlock_err == 0 && (alone || abi >= LL_ABI_TSYNC);
 
    struct rules rules = { .count = 0 };
    build_rules(&rules, !landlock_all);
    const char *seccomp_why = install_filter(&rules);
 
-   char files[160];
+   char files[200];
    const char *writing_opens = seccomp_why ? "" : "; writing opens refused on all";
    if (landlock_all)
       snprintf(files, sizeof(files), "Landlock ABI v%ld on all threads", abi);
@@ -421,12 +544,34 @@ os_sandbox_enter(struct os_sandbox_report *report)
       snprintf(files, sizeof(files), "no Landlock (%s)%s",
                landlock_err == ENOSYS || landlock_err == EOPNOTSUPP ? "not in this kernel" : strerror(landlock_err),
                writing_opens);
-   if (!seccomp_why) {
-      snprintf(report->what, sizeof(report->what), "seccomp filter (%u rules) on all threads, %s", rules.count,
-               files);
+   char process[120];
+   snprintf(process, sizeof(process), "%s, %s%s", dumpable_off ? "not dumpable" : "dumpable (prctl failed)",
+            caps_why ? "capabilities kept: " : "no capabilities", caps_why ? caps_why : "");
+   if (!seccomp_why && dumpable_off && !caps_why) {
+      snprintf(report->what, sizeof(report->what), "seccomp filter (%u rules) on all threads, %s, %s", rules.count,
+               files, process);
       return OS_SANDBOX_ENTERED;
    }
-   snprintf(report->what, sizeof(report->what), "no seccomp filter (%s): processes and sockets not refused; %s",
-            seccomp_why, files);
+   snprintf(report->what, sizeof(report->what), "%s%s%s, %s, %s", seccomp_why ? "no seccomp filter (" : "seccomp filter",
+            seccomp_why ? seccomp_why : " on all threads", seccomp_why ? "): processes and sockets not refused" : "",
+            files, process);
    return OS_SANDBOX_WEAK;
+}
+
+void
+os_sandbox_describe(struct os_sandbox_report *report)
+{
+   long abi = syscall(LL_SYS_CREATE_RULESET, NULL, 0, LL_CREATE_RULESET_VERSION);
+   bool seccomp = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0;
+   char files[160];
+   if (abi >= 1)
+      snprintf(files, sizeof(files), "Landlock ABI v%ld on all threads (files: the drivers' paths only; no other "
+               "process reachable)", abi);
+   else
+      snprintf(files, sizeof(files), "no Landlock (not in this kernel): writing opens refused by the filter, "
+               "existing files the user can open read-write stay open to it");
+   snprintf(report->what, sizeof(report->what),
+            "%s, %s, not dumpable, no capabilities, a session of its own with stdin from /dev/null and its log "
+            "through the server", seccomp ? "seccomp filter on all threads" : "no seccomp filter (not in this kernel)",
+            files);
 }

@@ -20,6 +20,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "os/os.h"
+
 static const char *
 limit_to_zero(int resource)
 {
@@ -34,6 +36,8 @@ os_sandbox_enter(struct os_sandbox_report *report)
    report->what[0] = 0;
    if (__atomic_exchange_n(&entered, 1, __ATOMIC_ACQ_REL))
       return OS_SANDBOX_ALREADY;
+   const int attach_err = os_refuse_attach();
+   const char *attach_why = attach_err ? strerror(attach_err) : NULL;
    const char *core_why = limit_to_zero(RLIMIT_CORE);
 #ifdef __linux__
    const char *nproc = "RLIMIT_NPROC left alone (Linux counts threads)";
@@ -45,14 +49,25 @@ os_sandbox_enter(struct os_sandbox_report *report)
    else
       snprintf(nproc, sizeof(nproc), "RLIMIT_NPROC 0%s", geteuid() == 0 ? " (not binding: root)" : "");
 #endif
+   char attach[96];
+   snprintf(attach, sizeof(attach), "%s%s", attach_why ? "others may attach: " : "no attaching",
+            attach_why ? attach_why : "");
    if (core_why)
-      snprintf(report->what, sizeof(report->what), "RLIMIT_CORE not lowered (%s), %s; no file or socket rules",
-               core_why, nproc);
+      snprintf(report->what, sizeof(report->what), "%s, RLIMIT_CORE not lowered (%s), %s; no file or socket rules",
+               attach, core_why, nproc);
    else
-      snprintf(report->what, sizeof(report->what), "RLIMIT_CORE 0, %s; no file or socket rules", nproc);
+      snprintf(report->what, sizeof(report->what), "%s, RLIMIT_CORE 0, %s; no file or socket rules", attach, nproc);
 #ifdef __linux__
-   return core_why ? OS_SANDBOX_WEAK : OS_SANDBOX_ENTERED;
+   return core_why || attach_why ? OS_SANDBOX_WEAK : OS_SANDBOX_ENTERED;
 #else
-   return core_why || nproc_why ? OS_SANDBOX_WEAK : OS_SANDBOX_ENTERED;
+   return core_why || nproc_why || attach_why ? OS_SANDBOX_WEAK : OS_SANDBOX_ENTERED;
 #endif
+}
+
+void
+os_sandbox_describe(struct os_sandbox_report *report)
+{
+   snprintf(report->what, sizeof(report->what),
+            "no attaching, RLIMIT_CORE 0, a session of its own with stdin from /dev/null and its log through the "
+            "server; no file or socket rules (this build has no seccomp or Landlock backend)");
 }

@@ -18,7 +18,6 @@
 #include "sync/retire.h"
 #include "base/chain.h"
 #include "base/log.h"
-#include "os/sandbox.h"
 #include "wire/runner.h"
 #include "wire/lifetime.h"
 #include "vn_wire.h"
@@ -167,27 +166,6 @@ create_serial_timelines(struct vs_renderer *r, struct vs_device *dev)
                  dev->queues[i].index, dev->queues[i].family, vn_result_name(res));
          dev->queues[i].serial_timeline = VK_NULL_HANDLE;
       }
-   }
-}
-
-/* In a worker process of its own (options.sandbox), the first host device
- * is the last thing the worker had to open: from here on it holds no new
- * files, sockets or processes (os/sandbox.h, docs/security.md "Workers'
- * sandbox"). */
-static void
-enter_sandbox(const struct vs_renderer *r)
-{
-   struct os_sandbox_report report;
-   switch (os_sandbox_enter(&report)) {
-   case OS_SANDBOX_ENTERED:
-      vs_info(r->ctx_id, "sandbox: worker %d: %s in force", (int)getpid(), report.what);
-      break;
-   case OS_SANDBOX_WEAK:
-      vs_warn(r->ctx_id, "sandbox: worker %d: not fully applied: %s; the worker keeps serving", (int)getpid(),
-              report.what);
-      break;
-   case OS_SANDBOX_ALREADY:
-      break;
    }
 }
 
@@ -369,8 +347,6 @@ vs_exec_vkCreateDevice(struct vs_runner *disp, struct vn_args_vkCreateDevice *a)
            dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.opaque_fd ? " opaque-fd" : "",
            dev->mem.lent_types ? " driver-mapping" : "", dev->mem.granule);
    vs_renderer_end_warm_up();
-   if (r->options.sandbox)
-      enter_sandbox(r);
 }
 
 static void

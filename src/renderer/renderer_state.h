@@ -59,10 +59,6 @@ struct vs_renderer_options {
     * (the display: memory/shared_registry.h); NULL: no reader, and guest
     * WSI images get no linear mirror. */
    struct vs_shared_registry *shared_registry;
-   /* The context runs in a worker process of its own: once it holds a
-    * host device the process enters the sandbox (os/sandbox.h), which
-    * would hobble a server process that serves other clients too. */
-   bool sandbox;
    /* Shared by a server's pooled workers (renderer/device_snapshot.h):
     * each leaves its first device's create info there, and the next ones
     * create that device in their warm-up. NULL: no such hand-over. */

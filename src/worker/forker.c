@@ -13,7 +13,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "os/os.h"
+#include "worker/log_relay.h"
+#include "worker/worker_process.h"
 
 /* Server -> forker (a FORK brings the worker's fd). */
 enum { REQUEST_FORK = 1, REQUEST_KILL = 2 };
@@ -131,13 +134,14 @@ report_exits(int sock, struct children *children)
    pid_t pid;
    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
       children_remove(children, pid);
+      os_shm_forget(pid);
       const struct report r = { .op = REPORT_EXITED, .pid = pid, .value = status };
       (void)write_all(sock, &r, sizeof(r));
    }
 }
 
 static void
-fork_worker(int sock, const struct os_worker_tie *tie, int fd, bool cold, struct children *children,
+fork_worker(int sock, const struct os_worker_tie *tie, int fd, int log_fd, bool cold, struct children *children,
             vs_forker_child_fn child, void *data)
 {
    pid_t pid = fork();
@@ -146,8 +150,9 @@ fork_worker(int sock, const struct os_worker_tie *tie, int fd, bool cold, struct
       signal(SIGINT, SIG_DFL);
       signal(SIGTERM, SIG_DFL);
       signal(SIGPIPE, SIG_DFL);
-      if (!os_worker_start(tie, fd))
+      if (!vs_worker_leave_terminal(log_fd) || !os_worker_start(tie, fd))
          _exit(1);
+      vs_worker_enter_sandbox();
       child(fd, cold, data);
       _exit(1);
    }
@@ -163,6 +168,16 @@ fork_worker(int sock, const struct os_worker_tie *tie, int fd, bool cold, struct
    (void)write_all(sock, &r, sizeof(r));
 }
 
+static void
+relay_logs(struct vs_log_relay *relay, int fd)
+{
+   char bytes[4096];
+   ssize_t n;
+   while ((n = read(fd, bytes, sizeof(bytes))) > 0 || (n < 0 && errno == EINTR))
+      if (n > 0)
+         vs_log_relay_feed(relay, bytes, (size_t)n);
+}
+
 static _Noreturn void
 forker_main(int sock, const struct os_worker_tie *server_tie, vs_forker_child_fn child, void *data)
 {
@@ -175,11 +190,17 @@ forker_main(int sock, const struct os_worker_tie *server_tie, vs_forker_child_fn
    signal(SIGTERM, SIG_IGN);
    signal(SIGPIPE, SIG_IGN);
    struct os_worker_tie tie; /* its workers' tie to it */
-   int exited[2];
+   int exited[2], log[2];
    if (os_worker_tie_init(&tie) != 0 || pipe(exited) != 0 || os_set_cloexec(exited[0]) < 0 ||
        os_set_cloexec(exited[1]) < 0 || fcntl(exited[0], F_SETFL, O_NONBLOCK) < 0 ||
-       fcntl(exited[1], F_SETFL, O_NONBLOCK) < 0)
+       fcntl(exited[1], F_SETFL, O_NONBLOCK) < 0 || pipe(log) != 0 || os_set_cloexec(log[0]) < 0 ||
+       os_set_cloexec(log[1]) < 0 || fcntl(log[0], F_SETFL, O_NONBLOCK) < 0)
       _exit(1);
+   /* Workers write their log into `log`; this process passes it on to
+    * the server's stderr (worker/log_relay.h). It needs no terminal input. */
+   struct vs_log_relay relay;
+   vs_log_relay_init(&relay, STDERR_FILENO);
+   (void)vs_worker_leave_terminal(-1);
    child_exited_fd = exited[1];
    struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_RESTART | SA_NOCLDSTOP };
    sigemptyset(&sa.sa_mask);
@@ -188,12 +209,16 @@ forker_main(int sock, const struct os_worker_tie *server_tie, vs_forker_child_fn
 
    struct children children = { 0 };
    for (;;) {
-      struct pollfd pfds[2] = { { .fd = sock, .events = POLLIN }, { .fd = exited[0], .events = POLLIN } };
-      if (poll(pfds, 2, -1) < 0) {
+      struct pollfd pfds[3] = { { .fd = sock, .events = POLLIN },
+                                { .fd = exited[0], .events = POLLIN },
+                                { .fd = log[0], .events = POLLIN } };
+      if (poll(pfds, 3, -1) < 0) {
          if (errno == EINTR)
             continue;
          break;
       }
+      if (pfds[2].revents)
+         relay_logs(&relay, log[0]);
       if (pfds[1].revents) {
          char drain[64];
          while (read(exited[0], drain, sizeof(drain)) > 0)
@@ -207,7 +232,7 @@ forker_main(int sock, const struct os_worker_tie *server_tie, vs_forker_child_fn
       if (!read_all(sock, &q, sizeof(q), &fd))
          break;
       if (q.op == REQUEST_FORK && fd >= 0) {
-         fork_worker(sock, &tie, fd, q.cold != 0, &children, child, data);
+         fork_worker(sock, &tie, fd, log[1], q.cold != 0, &children, child, data);
       } else {
          if (fd >= 0)
             close(fd);
@@ -222,6 +247,10 @@ forker_main(int sock, const struct os_worker_tie *server_tie, vs_forker_child_fn
       kill(children.pids[i], SIGKILL);
    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
       ;
+   /* The workers' last lines. */
+   close(log[1]);
+   relay_logs(&relay, log[0]);
+   vs_log_relay_flush(&relay);
    _exit(0);
 }
 
@@ -263,6 +292,7 @@ vs_forker_start(const struct os_worker_tie *tie, vs_forker_child_fn child, void 
    }
    f->pid = pid;
    f->sock = sv[0];
+   vs_worker_describe_sandbox();
    pthread_mutex_init(&f->send_lock, NULL);
    return f;
 }

@@ -17,7 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -324,6 +328,40 @@ TEST(sandbox_refuses_files)
       unlink(home_file);
 }
 
+/* No reach into other processes: a sandboxed worker reads and writes no
+ * memory but its own, whatever its uid (a worker started as root loses
+ * CAP_SYS_PTRACE), and sends no keystrokes into a terminal. */
+static void
+check_other_processes(void)
+{
+#ifdef VS_OS_LINUX
+   char path[64];
+   snprintf(path, sizeof(path), "/proc/%d/mem", (int)getppid());
+   int fd = open(path, O_RDWR | O_CLOEXEC);
+   EXPECT(fd < 0, "opened %s read-write: %s", path, entered.what);
+   if (fd >= 0)
+      close(fd);
+   snprintf(path, sizeof(path), "/proc/%d/environ", (int)getppid());
+   fd = open(path, O_RDONLY | O_CLOEXEC);
+   EXPECT(fd < 0 || !landlock_here(), "read the parent's environment: %s", entered.what);
+   if (fd >= 0)
+      close(fd);
+   const char keystroke = 'x';
+   EXPECT_REFUSED(ioctl(STDIN_FILENO, TIOCSTI, &keystroke), EPERM, "ioctl(TIOCSTI)");
+#endif
+#ifdef __linux__
+   EXPECT(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0, "still dumpable: %s", entered.what);
+#endif
+}
+
+TEST(sandbox_keeps_other_processes_out_of_reach)
+{
+   /* As the server does for itself: then even without Landlock a
+    * worker with no capabilities cannot open its memory. */
+   CHECK_EQ(os_refuse_attach(), 0);
+   run_sandboxed(NULL, check_other_processes);
+}
+
 /* Entering twice is harmless (a worker may create several devices). */
 static void
 check_enter_twice(void)
@@ -338,4 +376,5 @@ TEST(sandbox_enter_twice)
 }
 
 UNIT_MAIN(UNIT(sandbox_keeps_what_drivers_need), UNIT(sandbox_refuses_processes_and_sockets),
-          UNIT(sandbox_refuses_files), UNIT(sandbox_enter_twice))
+          UNIT(sandbox_refuses_files), UNIT(sandbox_keeps_other_processes_out_of_reach),
+          UNIT(sandbox_enter_twice))

@@ -20,6 +20,7 @@
 #include "transport/vmm/render.h"
 #include "transport/vmm/render_socket.h"
 #include "worker/worker_link.h"
+#include "worker/worker_process.h"
 #include "base/log.h"
 
 struct rctx {
@@ -370,6 +371,13 @@ render_worker_main(int fd, uint32_t ctx_id, const char *name, uint32_t init_flag
       vs_error(ctx_id, "dropping context \"%s\": its server %ld is gone", name, (long)server_pid);
       return 1;
    }
+   /* Its log still goes to the server's stderr (it has no relay), but no
+    * terminal is its own and the filter refuses keystrokes into one. */
+   if (!vs_worker_leave_terminal(-1)) {
+      vs_error(ctx_id, "dropping context \"%s\": its worker cannot leave the server's session", name);
+      return 1;
+   }
+   vs_worker_enter_sandbox();
    vs_debug(ctx_id, "spawned worker for context \"%s\", VMM flags 0x%x", name, init_flags);
    render_context_serve(fd, ctx_id, name, options, framing);
    return 0;

@@ -85,11 +85,10 @@ worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size
    const int fd = fds[0];
    memcpy(&cj, job, sizeof(cj));
    cj.name[sizeof(cj.name) - 1] = '\0';
-   /* The worker serves this context alone: it enters the sandbox once it
-    * has its host device. The server's registry and resource table are
-    * the server process's: this one tells them over its link, if any. */
+   /* The worker serves this context alone, in its sandbox (entered when
+    * it was forked). The server's registry and resource table are the
+    * server process's: this one tells them over its link, if any. */
    struct vs_context_options worker_options = *workers->options;
-   worker_options.renderer.sandbox = true;
    worker_options.worker_link = fd_count == 2 ? vs_worker_link_start(fds[1], cj.ctx_id) : NULL;
    worker_options.renderer.shared_registry = vs_worker_link_registry(worker_options.worker_link);
    worker_options.resource_table = NULL;

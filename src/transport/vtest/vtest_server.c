@@ -199,10 +199,9 @@ worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size
    struct vtest_activity *activity = vtest_activity_map(fds[1]);
    close(fds[1]);
    const struct vtest_client_limits limits = client_limits(&workers->limits, workers->buffered, activity);
-   /* The worker serves this client alone: it enters the sandbox once it
-    * has its host device. */
+   /* The worker serves this client alone, in its sandbox (entered when it
+    * was forked). */
    struct vs_context_options worker_options = *workers->options;
-   worker_options.renderer.sandbox = true;
    /* The display's registry is the server process's: this one tells it. */
    struct vs_worker_link *link = fd_count == 3 ? vs_worker_link_start(fds[2], cj.ctx_id) : NULL;
    worker_options.renderer.shared_registry = vs_worker_link_registry(link);
