@@ -110,8 +110,11 @@ usage(FILE *out)
            "                      idle-timeout-ms (%u: an idle client's slot goes to its\n"
            "                      uid's newcomer when full), teardown-timeout-ms (%u: a\n"
            "                      gone client's context still tearing down gives up its\n"
-           "                      slot), partial-mib (%llu) or partial-total-mib (%llu);\n"
-           "                      0 means none\n"
+           "                      slot), worker-starts-per-min (%u: worker processes one\n"
+           "                      uid's clients take a minute, past a burst of a quarter),\n"
+           "                      partial-mib (%llu) or partial-total-mib (%llu); per\n"
+           "                      uid: memory-per-peer-mib (%llu: device memory in host\n"
+           "                      RAM); 0 means none\n"
 #ifdef VS_HAVE_DISPLAY
            "  --display NAME      also serve a Wayland display: socket NAME in\n"
            "                      $XDG_RUNTIME_DIR, shown as H.264 (README \"Display\")\n"
@@ -146,8 +149,9 @@ usage(FILE *out)
            config.context.limits.resources, (unsigned long long)(config.context.limits.shmem_bytes >> 20),
            config.server.clients, config.server.clients_per_peer, config.server.message_timeout_ms,
            config.server.work_timeout_ms, config.server.idle_timeout_ms, config.server.teardown_timeout_ms,
-           (unsigned long long)(config.server.partial_bytes >> 20),
-           (unsigned long long)(config.server.partial_total_bytes >> 20));
+           config.server.worker_starts_per_min, (unsigned long long)(config.server.partial_bytes >> 20),
+           (unsigned long long)(config.server.partial_total_bytes >> 20),
+           (unsigned long long)(config.server.memory_per_peer_bytes >> 20));
 }
 
 static bool
@@ -274,16 +278,20 @@ parse_limit(const char *arg)
       config.server.teardown_timeout_ms = (uint32_t)value;
    else if (number && LIMIT_IS("clients-per-peer") && value <= UINT32_MAX)
       config.server.clients_per_peer = (uint32_t)value;
+   else if (number && LIMIT_IS("worker-starts-per-min") && value <= UINT32_MAX)
+      config.server.worker_starts_per_min = (uint32_t)value;
    else if (number && LIMIT_IS("partial-mib") && value <= (UINT64_MAX >> 20))
       config.server.partial_bytes = value << 20;
    else if (number && LIMIT_IS("partial-total-mib") && value <= (UINT64_MAX >> 20))
       config.server.partial_total_bytes = value << 20;
+   else if (number && LIMIT_IS("memory-per-peer-mib") && value <= (UINT64_MAX >> 20))
+      config.server.memory_per_peer_bytes = value << 20;
    else if (number && LIMIT_IS("gpu-timeout-ms") && value <= UINT32_MAX)
       config.context.renderer.gpu_timeout_ms = (uint32_t)value;
    else {
       fprintf(stderr, "venus-server: invalid limit '%s' (use rings, objects, resources, shmem-mib, "
-                      "memory-mib, clients, clients-per-peer, message-timeout-ms, work-timeout-ms, "
-                      "idle-timeout-ms, teardown-timeout-ms, gpu-timeout-ms, partial-mib or "
+                      "memory-mib, memory-per-peer-mib, clients, clients-per-peer, message-timeout-ms, work-timeout-ms, "
+                      "idle-timeout-ms, teardown-timeout-ms, worker-starts-per-min, gpu-timeout-ms, partial-mib or "
                       "partial-total-mib=N)\n", arg);
       return false;
    }
@@ -350,6 +358,41 @@ fit_kernel_limits(void)
            (unsigned long long)max_mappings, clients, (unsigned long long)fd_pool.guaranteed,
            (unsigned long long)mapping_pool.guaranteed, (unsigned long long)fd_pool.shared,
            (unsigned long long)mapping_pool.shared);
+}
+
+/* The server-wide budget of bytes the worker links map, per byte of host
+ * memory: room for every tenant's sparse allocations, far from the
+ * process's address space; where the OS does not say, an assumed budget. */
+#define LINK_BUDGET_PER_HOST_BYTE 8u
+#define ASSUMED_LINK_BUDGET (1ull << 40)
+
+static struct vs_fair_pool link_bytes_pool;
+
+/* What the memory that worker processes announce may cost this process
+ * (worker/worker_link.h): a worker no more than its tenant may hold, its
+ * device memory (memory-mib, and its heaps: host memory, which backs every
+ * memfd, on a CPU driver) and the display's linear mirrors of it, at most
+ * as large again; all links together a budget shared out like fds and
+ * mappings, whose mapping share they count in too. */
+static void
+limit_worker_links(void)
+{
+   long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+   uint64_t host = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+   uint64_t tenant = config.context.limits.memory_bytes;
+   if (host && (!tenant || tenant > host))
+      tenant = host;
+   uint64_t budget = host ? LINK_BUDGET_PER_HOST_BYTE * host : ASSUMED_LINK_BUDGET;
+   if (config.server.clients)
+      pool_split(&link_bytes_pool, "mapped bytes", budget, config.server.clients);
+   else
+      vs_fair_pool_init(&link_bytes_pool, "mapped bytes", 0, budget);
+   const struct vs_server_link_limits limits = {
+      .worker_bytes = tenant <= UINT64_MAX / 2 ? 2 * tenant : 0,
+      .bytes = &link_bytes_pool,
+      .mappings = config.context.limits.mapping_pool,
+   };
+   vs_server_links_limit(&limits);
 }
 
 /* SIGTERM and SIGINT stop the vtest server through this event. It lives
@@ -854,6 +897,7 @@ main(int argc, char **argv)
          return 2;
       }
 #endif
+      limit_worker_links();
       const struct render_server_options rs = {
          .isolate = config.isolate,
          .workers = workers,
@@ -886,6 +930,7 @@ main(int argc, char **argv)
                  "own mapping; one that keeps it past vkFreeMemory sees what the GPU puts there next (trusted "
                  "guests only)");
    fit_kernel_limits();
+   limit_worker_links();
    /* The workers first: their forker must be forked while this process
     * has no other thread (worker/forker.h); the display starts threads. */
    struct vtest_workers *workers = NULL;

@@ -30,7 +30,7 @@ server_start --log-level info || finish
 
 # HOSTILE_MODES picks some of the modes (a quick run of a few).
 for mode in ${HOSTILE_MODES:-bind-out-of-range fill-out-of-range copy-out-of-range copy-whole-size dispatch-no-pipeline \
-    unbound-buffer barrier-out-of-range descriptor-write-out-of-range descriptor-copy-out-of-range huge-queue-count \
+    unbound-buffer barrier-out-of-range descriptor-write-out-of-range descriptor-copy-out-of-range huge-queue-count protected-queue \
     truncate-memory viewport-first scissor-first vertex-binding-first push-constants-outside descriptor-set-first \
     secondary-executes-itself secondaries-execute-each-other nesting-too-deep destroy-module-while-compiling}; do
   venus_run "$COMPUTE" --mib 4 --rounds 4 --pause-ms 300 --check-foreign "$SECRET_MARKER" \

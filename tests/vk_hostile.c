@@ -17,6 +17,11 @@
  * barrier-out-of-range  vkCmdPipelineBarrier on mip levels [7, +3) of a
  *                    1-level image (drivers index per-subresource state)
  * huge-queue-count   vkCreateDevice asking for 65536 queues of family 0
+ * protected-queue    the client's first vkCreateDevice asks for a protected
+ *                    queue (VK_DEVICE_QUEUE_CREATE_PROTECTED_BIT) without
+ *                    the protectedMemory feature: a host driver may take
+ *                    it, and a worker warming up from that device found no
+ *                    queue and crashed, again and again
  * descriptor-write-out-of-range  vkUpdateDescriptorSets writing array
  *                    element 1000 of a binding of one storage buffer
  * descriptor-copy-out-of-range  a descriptor copy reading 64 elements from
@@ -318,6 +323,35 @@ huge_queue_count(struct vkt *t)
       return 1;
    }
    vkt_ok(t, "vkCreateDevice with 65536 queues in family 0 refused: %s", vkt_result(r));
+   return 0;
+}
+
+/* Run with an instance and no device: this is the client's first. */
+static int
+protected_queue(struct vkt *t)
+{
+   const float priority = 1.0f;
+   const VkDeviceQueueCreateInfo qci = {
+      .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+      .flags = VK_DEVICE_QUEUE_CREATE_PROTECTED_BIT,
+      .queueFamilyIndex = 0,
+      .queueCount = 1,
+      .pQueuePriorities = &priority,
+   };
+   const VkDeviceCreateInfo dci = {
+      .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+      .queueCreateInfoCount = 1,
+      .pQueueCreateInfos = &qci,
+   };
+   VkDevice dev = VK_NULL_HANDLE;
+   printf("sent\n");
+   VkResult r = vkCreateDevice(t->phys, &dci, NULL, &dev);
+   if (r == VK_SUCCESS) {
+      vkDestroyDevice(dev, NULL);
+      vkt_error(t, "vkCreateDevice with a protected queue and no protectedMemory: VK_SUCCESS");
+      return 1;
+   }
+   vkt_ok(t, "vkCreateDevice with a protected queue and no protectedMemory refused: %s", vkt_result(r));
    return 0;
 }
 
@@ -1195,6 +1229,7 @@ main(int argc, char **argv)
       { "copy-out-of-range", copy_out_of_range }, { "copy-whole-size", copy_whole_size },
       { "dispatch-no-pipeline", dispatch_no_pipeline }, { "unbound-buffer", unbound_buffer },
       { "huge-queue-count", huge_queue_count },   { "heap-overcommit", heap_overcommit },
+      { "protected-queue", protected_queue },
       { "barrier-out-of-range", barrier_out_of_range },
       { "descriptor-write-out-of-range", descriptor_write_out_of_range },
       { "descriptor-copy-out-of-range", descriptor_copy_out_of_range },
@@ -1241,7 +1276,10 @@ main(int argc, char **argv)
    struct vkt t = { 0 };
    bool nested = strcmp(modes[m].name, "secondaries-execute-each-other") == 0 ||
                  strcmp(modes[m].name, "nesting-too-deep") == 0;
-   if (nested ? !nested_device(&t) : !vkt_init(&t, 1, NULL)) {
+   /* The protected queue must be the client's first device. */
+   bool instance_only = strcmp(modes[m].name, "protected-queue") == 0;
+   if (instance_only ? !vkt_init_instance(&t, VK_API_VERSION_1_2)
+                     : nested ? !nested_device(&t) : !vkt_init(&t, 1, NULL)) {
       vkt_fini(&t);
       return 1;
    }

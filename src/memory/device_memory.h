@@ -81,6 +81,7 @@ struct vs_device_memory {
    struct vs_memory_usage *usage;
    uint32_t usage_slot;
    uint32_t heap_index;
+   bool host_ram;                  /* counted in usage->host_bytes */
    /* Its region's share of usage->fds and usage->mappings. */
    uint32_t charged_fds;
    uint32_t charged_mappings;

@@ -70,6 +70,7 @@ struct vs_region_cache {
  * mappings come from server-wide pools shared fairly by all clients
  * (base/fair_share.h), not from a fixed per-client split, so one client
  * can hold thousands of host-visible allocations. */
+struct vs_ledger_port;
 #define VS_MEMORY_USAGE_DEVICES 8
 /* Mappings of one os_map_guarded region: the memory and its two guards. */
 #define VS_GUARDED_MAPPINGS 3
@@ -82,6 +83,12 @@ struct vs_memory_usage {
    } devices[VS_MEMORY_USAGE_DEVICES];
    VkDeviceSize bytes;              /* on every device and heap */
    VkDeviceSize bytes_limit;        /* 0: none beyond each heap's size */
+   /* In host RAM (memory/host_memory.h): what the client holds there, and
+    * what the server's ledger granted it for that, asked in chunks; NULL
+    * ledger: nothing is charged. */
+   VkDeviceSize host_bytes;
+   VkDeviceSize host_granted;
+   struct vs_ledger_port *ledger;
    struct vs_fair_account fds;
    struct vs_fair_account mappings;
 };

@@ -14,6 +14,7 @@
 #include "renderer/device_extensions.h"
 #include "renderer/host_lifecycle.h"
 #include "renderer/renderer.h"
+#include "renderer/validate.h"
 #include "sync/gpu_watchdog.h"
 #include "sync/retire.h"
 #include "base/chain.h"
@@ -222,6 +223,11 @@ vs_exec_vkCreateDevice(struct vs_runner *disp, struct vn_args_vkCreateDevice *a)
          }
       }
       queue_count += q->queueCount;
+   }
+   char flags_error[192];
+   if (vs_device_queue_flags_error(ci, phys->queue_families, flags_error, sizeof(flags_error))) {
+      vs_runner_fail(disp, "vkCreateDevice: %s", flags_error);
+      return;
    }
 
    struct vs_device *dev = calloc(1, sizeof(*dev));

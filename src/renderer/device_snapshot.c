@@ -313,9 +313,16 @@ vs_device_snapshot_read(struct vs_device_snapshot_slot *slot, struct vs_device_s
    if (seq == 0 || (seq & 1))
       return false;
    out->size = slot->snapshot.size;
-   if (out->size > VS_DEVICE_SNAPSHOT_MAX)
+   if (out->size == 0 || out->size > VS_DEVICE_SNAPSHOT_MAX)
       return false;
    memcpy(out->bytes, slot->snapshot.bytes, out->size);
    atomic_thread_fence(memory_order_acquire);
    return atomic_load(&slot->sequence) == seq;
+}
+
+void
+vs_device_snapshot_drop(struct vs_device_snapshot_slot *slot)
+{
+   const struct vs_device_snapshot empty = { .size = 0 };
+   vs_device_snapshot_publish(slot, &empty);
 }

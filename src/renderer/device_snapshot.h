@@ -57,5 +57,8 @@ void vs_device_snapshot_slot_destroy(struct vs_device_snapshot_slot *slot);
 void vs_device_snapshot_publish(struct vs_device_snapshot_slot *slot, const struct vs_device_snapshot *s);
 /* False when the slot is empty or being written. */
 bool vs_device_snapshot_read(struct vs_device_snapshot_slot *slot, struct vs_device_snapshot *out);
+/* Empties the slot: what it held failed a warm-up, or a worker died
+ * warming up from it. Skipped while another worker writes. */
+void vs_device_snapshot_drop(struct vs_device_snapshot_slot *slot);
 
 #endif

@@ -14,6 +14,7 @@
 #include "renderer/device_snapshot.h"
 #include "renderer/host_lifecycle.h"
 #include "renderer/renderer.h"
+#include "renderer/validate.h"
 #include "memory/device_memory.h"
 #include "base/log.h"
 #include "wire/runner.h"
@@ -332,31 +333,43 @@ finish_warm_up(void)
 }
 
 /* What a tenant's device does first, once: a driver sets some of it up
- * per process (an import of host memory, a submission and its fence). */
-static void
-warm_up_device_work(struct vs_instance *inst, VkDevice dev, bool host_memory)
+ * per process (an import of host memory, a submission and its fence), on
+ * the first unprotected queue of `ci`. NULL when it all went well, else
+ * what failed: the device is then not one to keep. */
+static const char *
+warm_up_device_work(struct vs_instance *inst, VkDevice dev, const VkDeviceCreateInfo *ci, bool host_memory)
 {
    PFN_vkGetDeviceProcAddr gdpa = (PFN_vkGetDeviceProcAddr)vkGetInstanceProcAddr(inst->host, "vkGetDeviceProcAddr");
    if (!gdpa)
-      return;
+      return "no vkGetDeviceProcAddr";
    PFN_vkGetDeviceQueue get_queue = (PFN_vkGetDeviceQueue)gdpa(dev, "vkGetDeviceQueue");
    PFN_vkCreateFence create_fence = (PFN_vkCreateFence)gdpa(dev, "vkCreateFence");
    PFN_vkDestroyFence destroy_fence = (PFN_vkDestroyFence)gdpa(dev, "vkDestroyFence");
    PFN_vkQueueSubmit submit = (PFN_vkQueueSubmit)gdpa(dev, "vkQueueSubmit");
    PFN_vkWaitForFences wait = (PFN_vkWaitForFences)gdpa(dev, "vkWaitForFences");
-   if (get_queue && create_fence && destroy_fence && submit && wait) {
-      VkQueue queue;
+   if (!get_queue || !create_fence || !destroy_fence || !submit || !wait)
+      return "the device has no queue or fence entry points";
+   const VkDeviceQueueCreateInfo *qi = NULL;
+   for (uint32_t i = 0; !qi && i < ci->queueCreateInfoCount; i++)
+      qi = ci->pQueueCreateInfos[i].flags ? NULL : &ci->pQueueCreateInfos[i];
+   if (qi) {
+      VkQueue queue = VK_NULL_HANDLE;
       VkFence fence;
       const VkFenceCreateInfo fci = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
-      get_queue(dev, 0, 0, &queue);
-      if (create_fence(dev, &fci, NULL, &fence) == VK_SUCCESS) {
-         if (submit(queue, 0, NULL, fence) == VK_SUCCESS)
-            wait(dev, 1, &fence, VK_TRUE, 10ull * 1000000000ull);
-         destroy_fence(dev, fence, NULL);
-      }
+      get_queue(dev, qi->queueFamilyIndex, 0, &queue);
+      if (!queue)
+         return "vkGetDeviceQueue gave no queue";
+      if (create_fence(dev, &fci, NULL, &fence) != VK_SUCCESS)
+         return "vkCreateFence failed";
+      VkResult res = submit(queue, 0, NULL, fence);
+      if (res == VK_SUCCESS)
+         res = wait(dev, 1, &fence, VK_TRUE, 10ull * 1000000000ull);
+      destroy_fence(dev, fence, NULL);
+      if (res != VK_SUCCESS)
+         return "the submission or its fence failed";
    }
    if (!host_memory)
-      return;
+      return NULL;
    PFN_vkGetMemoryHostPointerPropertiesEXT host_props =
       (PFN_vkGetMemoryHostPointerPropertiesEXT)gdpa(dev, "vkGetMemoryHostPointerPropertiesEXT");
    PFN_vkAllocateMemory allocate = (PFN_vkAllocateMemory)gdpa(dev, "vkAllocateMemory");
@@ -364,8 +377,11 @@ warm_up_device_work(struct vs_instance *inst, VkDevice dev, bool host_memory)
    const size_t size = 64 * 1024;
    int fd;
    void *map;
-   if (!host_props || !allocate || !free_memory || !vs_host_region_create(size, size, size, &fd, &map))
-      return;
+   if (!host_props || !allocate || !free_memory)
+      return "the device has no host memory import entry points";
+   /* The server's own shortage, not the device's. */
+   if (!vs_host_region_create(size, size, size, &fd, &map))
+      return NULL;
    VkMemoryHostPointerPropertiesEXT props = { .sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT };
    if (host_props(dev, VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT, map, &props) == VK_SUCCESS &&
        props.memoryTypeBits) {
@@ -385,48 +401,91 @@ warm_up_device_work(struct vs_instance *inst, VkDevice dev, bool host_memory)
          free_memory(dev, mem, NULL);
    }
    vs_host_region_destroy(fd, map, size, size);
+   return NULL;
+}
+
+/* Whether a rebuilt snapshot is a create info a guest could have had
+ * accepted on physical device `index` (vkCreateDevice's checks in
+ * device.c); why not, in `buf`. */
+static const char *
+snapshot_error(struct vs_instance *inst, const struct vs_device_snapshot_info *info, uint32_t index, char *buf,
+               size_t size, bool *host_memory)
+{
+   if (info->physical_index != index)
+      return "it names another physical device";
+   VkQueueFamilyProperties families[64];
+   uint32_t family_count = 64;
+   inst->it.GetPhysicalDeviceQueueFamilyProperties(inst->physical[index], &family_count, families);
+   for (uint32_t q = 0; q < info->ci.queueCreateInfoCount; q++) {
+      const VkDeviceQueueCreateInfo *qi = &info->ci.pQueueCreateInfos[q];
+      if (qi->queueFamilyIndex >= family_count || qi->queueCount > families[qi->queueFamilyIndex].queueCount)
+         return "its queues are not the host's";
+      for (uint32_t p = 0; p < q; p++) {
+         if (info->ci.pQueueCreateInfos[p].queueFamilyIndex == qi->queueFamilyIndex &&
+             info->ci.pQueueCreateInfos[p].flags == qi->flags)
+            return "it names a queue family twice";
+      }
+   }
+   const char *why = vs_device_queue_flags_error(&info->ci, families, buf, size);
+   if (why)
+      return why;
+   *host_memory = false;
+   for (uint32_t e = 0; e < info->ci.enabledExtensionCount; e++) {
+      const char *name = info->ci.ppEnabledExtensionNames[e];
+      if (!vs_caps_host_has_extension(&inst->it, inst->physical[index], name))
+         return "it enables an extension the host does not list";
+      *host_memory |= strcmp(name, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME) == 0;
+   }
+   return NULL;
 }
 
 /* The last tenant's first device (device_snapshot.h) on physical device
- * `index`, if the slot has one for it that this host can create: the
- * device, and the snapshot the next tenant's create info must equal. */
+ * `index`, if the slot has one for it that this host can create and
+ * that warms up: the device, and the snapshot the next tenant's create
+ * info must equal. A snapshot that fails any of it is dropped from the
+ * slot, with one line: later workers warm up without it. */
 static VkDevice
-warm_up_snapshot_device(struct vs_instance *inst, PFN_vkCreateDevice create,
-                        struct vs_device_snapshot_slot *slot, uint32_t index, struct vs_device_snapshot **snapshot,
-                        bool *host_memory)
+warm_up_snapshot_device(struct vs_instance *inst, PFN_vkCreateDevice create, PFN_vkDestroyDevice destroy,
+                        struct vs_device_snapshot_slot *slot, uint32_t index, struct vs_device_snapshot **snapshot)
 {
    struct vs_device_snapshot *s = slot ? malloc(sizeof(*s)) : NULL;
    struct vs_device_snapshot_info info;
    VkDevice dev = VK_NULL_HANDLE;
-   if (!s || !vs_device_snapshot_read(slot, s) || !vs_device_snapshot_unflatten(s, &info)) {
+   if (!s || !vs_device_snapshot_read(slot, s)) {
       free(s);
       return VK_NULL_HANDLE;
    }
    /* Only what a guest could have asked for itself: the slot is written
     * by workers, and a worker may be its guest's. */
-   bool valid = info.physical_index == index;
-   VkQueueFamilyProperties families[64];
-   uint32_t family_count = 64;
-   inst->it.GetPhysicalDeviceQueueFamilyProperties(inst->physical[index], &family_count, families);
-   for (uint32_t q = 0; valid && q < info.ci.queueCreateInfoCount; q++) {
-      const VkDeviceQueueCreateInfo *qi = &info.ci.pQueueCreateInfos[q];
-      valid = qi->queueFamilyIndex < family_count && qi->queueCount <= families[qi->queueFamilyIndex].queueCount;
-   }
-   *host_memory = false;
-   for (uint32_t e = 0; valid && e < info.ci.enabledExtensionCount; e++) {
-      const char *name = info.ci.ppEnabledExtensionNames[e];
-      valid = vs_caps_host_has_extension(&inst->it, inst->physical[index], name);
-      *host_memory |= strcmp(name, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME) == 0;
-   }
+   char buf[192];
+   bool host_memory = false;
+   const char *why = NULL;
+   if (!vs_device_snapshot_unflatten(s, &info))
+      why = "it is malformed";
+   else
+      why = snapshot_error(inst, &info, index, buf, sizeof(buf), &host_memory);
    /* Kept in the form the tenant's create info is compared in. */
-   if (valid && vs_device_snapshot_flatten(&info.ci, index, s) &&
-       create(inst->physical[index], &info.ci, NULL, &dev) == VK_SUCCESS) {
-      *snapshot = s;
-      s = NULL;
-   } else {
+   if (!why && !vs_device_snapshot_flatten(&info.ci, index, s))
+      why = "it does not flatten again";
+   VkResult res = VK_SUCCESS;
+   if (!why && (res = create(inst->physical[index], &info.ci, NULL, &dev)) != VK_SUCCESS)
+      why = vn_result_name(res);
+   if (!why && (why = warm_up_device_work(inst, dev, &info.ci, host_memory)) != NULL) {
+      destroy(dev, NULL);
       dev = VK_NULL_HANDLE;
    }
-   vs_device_snapshot_info_free(&info);
+   if (why) {
+      /* One worker says it; later ones find the slot empty. */
+      vs_warn(0, "warm-up: the last tenant's device on physical device %u failed (%s); dropping it, warming up "
+                 "without it", index, why);
+      vs_device_snapshot_drop(slot);
+      dev = VK_NULL_HANDLE;
+   } else {
+      *snapshot = s;
+      s = NULL;
+   }
+   if (info.storage)
+      vs_device_snapshot_info_free(&info);
    free(s);
    return dev;
 }
@@ -445,8 +504,7 @@ warm_up_devices(struct vs_instance *inst, struct vs_device_snapshot_slot *slot)
    warm.destroy = destroy;
    for (uint32_t i = 0; i < inst->physical_count && warm.count < 8; i++) {
       struct vs_device_snapshot *snapshot = NULL;
-      bool host_memory = false;
-      VkDevice dev = warm_up_snapshot_device(inst, create, slot, i, &snapshot, &host_memory);
+      VkDevice dev = warm_up_snapshot_device(inst, create, destroy, slot, i, &snapshot);
       if (!dev) {
          const float priority = 1.0f;
          const VkDeviceQueueCreateInfo queue = {
@@ -461,7 +519,7 @@ warm_up_devices(struct vs_instance *inst, struct vs_device_snapshot_slot *slot)
          uint32_t count = 0;
          if (vs_caps_host_has_extension(&inst->it, inst->physical[i], "VK_KHR_portability_subset"))
             names[count++] = "VK_KHR_portability_subset";
-         host_memory =
+         const bool host_memory =
             vs_caps_host_has_extension(&inst->it, inst->physical[i], VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
          if (host_memory)
             names[count++] = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
@@ -472,16 +530,20 @@ warm_up_devices(struct vs_instance *inst, struct vs_device_snapshot_slot *slot)
             .enabledExtensionCount = count,
             .ppEnabledExtensionNames = names,
          };
-         if (create(inst->physical[i], &ci, NULL, &dev) != VK_SUCCESS)
+         VkResult res = create(inst->physical[i], &ci, NULL, &dev);
+         const char *why = res != VK_SUCCESS ? vn_result_name(res) : warm_up_device_work(inst, dev, &ci, host_memory);
+         if (why) {
+            vs_warn(0, "warm-up: a device on physical device %u failed (%s); its tenant creates its own", i, why);
+            if (res == VK_SUCCESS)
+               destroy(dev, NULL);
             dev = VK_NULL_HANDLE;
+         }
       }
       /* The slot keeps indices: one entry per physical device, even
        * without a device. */
       warm.physical[warm.count] = inst->physical[i];
       warm.snapshots[warm.count] = snapshot;
       warm.devices[warm.count++] = dev;
-      if (dev)
-         warm_up_device_work(inst, dev, host_memory);
    }
    pthread_mutex_unlock(&warm.lock);
 }

@@ -5,6 +5,7 @@
 #include "renderer/families.h"
 #include "renderer/objects.h"
 #include "renderer/caps/caps.h"
+#include "memory/host_memory.h"
 #include "memory/shareable_types.h"
 #include "wire/runner.h"
 #include "sync/sync_fd.h"
@@ -77,7 +78,8 @@ vs_exec_vkGetPhysicalDeviceExternalSemaphoreProperties(
 }
 
 /* Memory types the server cannot share lose their host access here too
- * (memory/shareable_types.h): the guest never plans to map them. */
+ * (memory/shareable_types.h): the guest never plans to map them. Heaps and
+ * their budget are what this client may hold (memory/host_memory.h). */
 static void
 vs_exec_vkGetPhysicalDeviceMemoryProperties(struct vs_runner *disp,
                                             struct vn_args_vkGetPhysicalDeviceMemoryProperties *a)
@@ -89,6 +91,7 @@ vs_exec_vkGetPhysicalDeviceMemoryProperties(struct vs_runner *disp,
    vn_default_vkGetPhysicalDeviceMemoryProperties(disp, a);
    vs_memory_hide_host_access(a->pMemoryProperties,
                               vs_physical_device_from(a->physicalDevice_obj)->unshareable_types);
+   vs_host_memory_report(disp->renderer, a->physicalDevice_obj, a->pMemoryProperties, NULL);
 }
 
 static void
@@ -102,6 +105,8 @@ vs_exec_vkGetPhysicalDeviceMemoryProperties2(struct vs_runner *disp,
    vn_default_vkGetPhysicalDeviceMemoryProperties2(disp, a);
    vs_memory_hide_host_access(&a->pMemoryProperties->memoryProperties,
                               vs_physical_device_from(a->physicalDevice_obj)->unshareable_types);
+   vs_host_memory_report(disp->renderer, a->physicalDevice_obj, &a->pMemoryProperties->memoryProperties,
+                         vs_chain_find(a->pMemoryProperties, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT));
 }
 
 static void

@@ -21,6 +21,7 @@ vs_renderer_init(struct vs_renderer *r, uint32_t ctx_id, const struct vs_rendere
    pthread_mutex_init(&r->memory_lock, NULL);
    pthread_mutex_init(&r->timeline_lock, NULL);
    vs_memory_usage_init(&r->memory_usage);
+   r->memory_usage.ledger = options->ledger;
    vs_lifetime_init(r);
 }
 

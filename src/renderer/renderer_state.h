@@ -24,6 +24,7 @@
 #include "vn_vk.h"
 
 struct vs_device_memory;
+struct vs_ledger_port;
 struct vs_gpu_watchdog;
 struct vs_shared_registry;
 
@@ -66,6 +67,9 @@ struct vs_renderer_options {
    /* Test-only fault injection (vs_context_options.lose_device_client):
     * the client's Nth queue submission reports VK_ERROR_DEVICE_LOST; 0: never. */
    uint32_t lose_device_at_submit;
+   /* Where device memory in host RAM is charged (memory/host_memory.h,
+    * base/ledger.h); NULL: nowhere. */
+   struct vs_ledger_port *ledger;
    /* --limit gpu-timeout-ms (sync/gpu_watchdog.h); 0: none. */
    uint32_t gpu_timeout_ms;
    /* Test-only ($VENUS_SERVER_TEST_UNSHAREABLE_TYPES, read once by main):

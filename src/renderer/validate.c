@@ -3,6 +3,8 @@
  * lines are the only trace a hostile or broken guest leaves. */
 #include "renderer/validate.h"
 
+#include <stdio.h>
+
 #include "renderer/objects.h"
 #include "base/chain.h"
 #include "wire/runner.h"
@@ -650,6 +652,37 @@ vs_check_query_range(struct vs_runner *disp, const char *cmd, struct vs_object *
    vs_runner_fail(disp, "%s: queries [%llu, +%llu) are outside pool %llu of %u", cmd, U(first), U(count),
                     U(obj->id), pool->count);
    return false;
+}
+
+const char *
+vs_device_queue_flags_error(const VkDeviceCreateInfo *ci, const VkQueueFamilyProperties *families, char *buf,
+                            size_t size)
+{
+   const VkPhysicalDeviceProtectedMemoryFeatures *protected_features =
+      vs_chain_find(ci, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROTECTED_MEMORY_FEATURES);
+   const VkPhysicalDeviceVulkan11Features *v11 = vs_chain_find(ci, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES);
+   const bool protected_memory = (protected_features && protected_features->protectedMemory) ||
+                                 (v11 && v11->protectedMemory);
+   for (uint32_t i = 0; i < ci->queueCreateInfoCount; i++) {
+      const VkDeviceQueueCreateInfo *q = &ci->pQueueCreateInfos[i];
+      const char *why = NULL;
+      if (q->flags & ~(VkDeviceQueueCreateFlags)VK_DEVICE_QUEUE_CREATE_PROTECTED_BIT)
+         why = "has flags Vulkan does not define (VUID-VkDeviceQueueCreateInfo-flags-parameter)";
+      else if (!q->flags)
+         continue;
+      else if (!protected_memory)
+         why = "asks for protected queues without the protectedMemory feature enabled "
+               "(VUID-VkDeviceQueueCreateInfo-flags-02861)";
+      else if (!(families[q->queueFamilyIndex].queueFlags & VK_QUEUE_PROTECTED_BIT))
+         why = "asks for protected queues of a family without VK_QUEUE_PROTECTED_BIT "
+               "(VUID-VkDeviceQueueCreateInfo-flags-06449)";
+      if (why) {
+         snprintf(buf, size, "queue create info %u (family %u, flags 0x%x) %s", i, q->queueFamilyIndex,
+                  (unsigned)q->flags, why);
+         return buf;
+      }
+   }
+   return NULL;
 }
 
 bool

@@ -82,6 +82,17 @@ bool vs_check_host_image_copy(struct vs_runner *disp, const char *cmd, struct vs
                               VkHostImageCopyFlags flags, uint64_t data_size, uint32_t row_length,
                               uint32_t image_height, const VkImageSubresourceLayers *sub, VkOffset3D offset,
                               VkExtent3D extent);
+/* The queue create infos' flags of a device create info against the
+ * queue families and the features it enables: only
+ * VK_DEVICE_QUEUE_CREATE_PROTECTED_BIT, with protectedMemory enabled, on
+ * a family with VK_QUEUE_PROTECTED_BIT
+ * (VUID-VkDeviceQueueCreateInfo-flags-parameter, -02861, -06449). A host
+ * driver may take a protected queue without the feature, and a warm-up
+ * or client then gets no queue where it expects one. NULL when valid,
+ * else why, written into `buf`. The queue families must have been
+ * checked. */
+const char *vs_device_queue_flags_error(const VkDeviceCreateInfo *ci, const VkQueueFamilyProperties *families,
+                                        char *buf, size_t size);
 /* What a pool's queries write, by type (VkQueryType's result counts);
  * false for a type whose results have no size the server knows. */
 struct vs_query_pool;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The server's end of a worker link (worker/worker_link.h). The reader
- * (vs_server_link_serve, on the thread that waits for the worker) alone
- * touches the entry list; the display's threads ask for marks and fence
+/* The server's end of a worker link (worker/worker_link.h). Messages are
+ * taken in under the link's read lock, never waiting for one: by the
+ * reader (vs_server_link_serve, on the thread that waits for the worker),
+ * or by a catch-up on a thread that misses a buffer; the reader alone
+ * tears the link down. The display's threads ask for marks and fence
  * waits through the remote ops, under the link's lock. */
 #include "worker/worker_link.h"
 
@@ -19,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fair_share.h"
 #include "base/log.h"
 #include "memory/resource_table.h"
 #include "memory/shared_registry.h"
@@ -33,6 +36,9 @@
 /* The worker's fence wait has three stages of the timeout each (marks,
  * fences, refresh); its answer may take a second more on a loaded host. */
 #define ANSWER_SLACK_NS 1000000000ull
+/* Bytes the reader takes in at most before it lets a catch-up have the
+ * read lock (a worker that floods its link delays nobody). */
+#define READ_BATCH (64 * sizeof(struct vs_link_message))
 
 /* One memory the worker shared: the server's mapping of its memfd. */
 struct remote_memory {
@@ -43,16 +49,22 @@ struct remote_memory {
    void *map;
    size_t map_size;
    bool guarded; /* os_map_guarded: a file that could still shrink */
+   uint64_t charged_bytes; /* of the worker's bound and the links' pool */
+   uint32_t charged_mappings;
    struct vs_shared_entry *entry;
 };
 
 struct vs_server_link {
    struct vs_server_link *next_live; /* in live_links */
-   /* Held while a message is read and handled: catch-up's moment of truth. */
+   /* Held while messages are taken in (never while one is awaited). */
    pthread_mutex_t read_lock;
-   int fd;
+   int fd; /* non-blocking */
    uint32_t ctx_id;
    uint64_t resource_owner; /* its worker's entries in the VM's resource table */
+   struct vs_shared_registry *registry;
+   struct vs_vm_resource_table *resources; /* NULL: none (vtest) */
+   /* What its memories cost the server (vs_server_links_limit). */
+   struct vs_fair_account bytes, mappings;
    pthread_mutex_t lock;
    pthread_cond_t answered;
    /* Under lock: */
@@ -60,12 +72,19 @@ struct vs_server_link {
    bool dead;
    bool silence_told;
    uint64_t next_view, next_request;
+   uint64_t mapped; /* bytes of its memories the server maps now */
    struct {
       uint64_t request; /* 0: free */
       bool done;
       uint32_t flags;
    } pending[MAX_PENDING];
-   /* The reader's alone: */
+   /* Under read_lock: */
+   struct vs_link_message in; /* the message arriving */
+   size_t in_got;
+   int in_fd;
+   unsigned in_fd_count;
+   bool in_extra_fds;
+   bool ended; /* the end of the stream, or a message refused */
    struct remote_memory **memories;
    uint32_t memory_count, memory_cap;
 };
@@ -74,28 +93,31 @@ struct vs_server_link {
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct vs_server_link *live_links;
 
-#define CATCH_UP_NS 1000000000ull
+/* Set once at start-up, before any link opens. */
+static struct vs_server_link_limits limits;
+
+void
+vs_server_links_limit(const struct vs_server_link_limits *link_limits)
+{
+   limits = *link_limits;
+}
+
+static bool take_in(struct vs_server_link *link, size_t max_bytes);
 
 void
 vs_server_links_catch_up(void)
 {
-   uint64_t deadline = os_now_ns() + CATCH_UP_NS;
    pthread_mutex_lock(&live_lock);
    for (struct vs_server_link *link = live_links; link; link = link->next_live) {
-      /* Caught up once no message is being handled and none waits. A
-       * worker that sends half a message holds its reader: trylock, so
-       * that it only costs the deadline. */
-      for (;;) {
-         int waiting = 1;
-         if (pthread_mutex_trylock(&link->read_lock) == 0) {
-            if (ioctl(link->fd, FIONREAD, &waiting) != 0)
-               waiting = 0;
-            pthread_mutex_unlock(&link->read_lock);
-         }
-         if (!waiting || os_now_ns() >= deadline)
-            break;
-         os_sleep_ns(200000);
-      }
+      /* The whole messages sent before now, taken in here: a message
+       * still arriving stays as it is, never waited for. The read lock is
+       * only ever held while what has arrived is taken in; once it is
+       * ours, what the reader took is handled. */
+      pthread_mutex_lock(&link->read_lock);
+      int waiting = 0;
+      if (ioctl(link->fd, FIONREAD, &waiting) == 0 && waiting > 0)
+         take_in(link, (size_t)waiting);
+      pthread_mutex_unlock(&link->read_lock);
    }
    pthread_mutex_unlock(&live_lock);
 }
@@ -195,6 +217,50 @@ remote_release(void *remote, uint64_t view_id)
 }
 
 static void
+uncharge(struct vs_server_link *link, uint64_t bytes, uint32_t mappings)
+{
+   vs_fair_give(&link->mappings, mappings);
+   vs_fair_give(&link->bytes, bytes);
+   pthread_mutex_lock(&link->lock);
+   link->mapped -= bytes;
+   pthread_mutex_unlock(&link->lock);
+}
+
+/* What one more memory costs the server, taken if it is within what the
+ * worker's tenant may hold (all its memories still mapped together), the
+ * links' share of bytes and the share of mappings. */
+static bool
+charge(struct vs_server_link *link, uint64_t entry_id, uint64_t bytes, uint32_t mappings, char *why,
+       size_t why_size)
+{
+   char pool_why[160];
+   pthread_mutex_lock(&link->lock);
+   const uint64_t held = link->mapped;
+   const bool within = !limits.worker_bytes || (bytes <= limits.worker_bytes && held <= limits.worker_bytes - bytes);
+   if (within)
+      link->mapped += bytes;
+   pthread_mutex_unlock(&link->lock);
+   if (!within) {
+      snprintf(why, why_size, "shared memory %llu of %llu bytes on top of the %llu bytes it has mapped passes the "
+               "%llu its tenant may hold", (unsigned long long)entry_id, (unsigned long long)bytes,
+               (unsigned long long)held, (unsigned long long)limits.worker_bytes);
+      return false;
+   }
+   if (!vs_fair_take(&link->bytes, bytes, pool_why, sizeof(pool_why))) {
+      snprintf(why, why_size, "no room to map shared memory %llu of %llu bytes: %s", (unsigned long long)entry_id,
+               (unsigned long long)bytes, pool_why);
+      uncharge(link, bytes, 0);
+      return false;
+   }
+   if (!vs_fair_take(&link->mappings, mappings, pool_why, sizeof(pool_why))) {
+      snprintf(why, why_size, "no room to map shared memory %llu: %s", (unsigned long long)entry_id, pool_why);
+      uncharge(link, bytes, 0);
+      return false;
+   }
+   return true;
+}
+
+static void
 remote_free(void *remote, void *map, size_t size)
 {
    struct remote_memory *rm = remote;
@@ -204,6 +270,7 @@ remote_free(void *remote, void *map, size_t size)
       os_unmap_guarded(rm->map, rm->map_size, 0);
    else
       munmap(rm->map, rm->map_size);
+   uncharge(rm->link, rm->charged_bytes, rm->charged_mappings);
    link_unref(rm->link);
    free(rm);
 }
@@ -271,20 +338,29 @@ on_born(struct vs_server_link *link, struct vs_shared_registry *registry, const 
    *rm = (struct remote_memory){ .link = link, .id = m->entry_id, .st_dev = (uint64_t)st.st_dev,
                                  .st_ino = (uint64_t)st.st_ino, .size = m->size };
    /* Read-only where the file can no longer shrink; else fault-safe (a
-    * truncation by the worker reads as zeros here, never as SIGBUS). */
+    * truncation by the worker reads as zeros here, never as SIGBUS),
+    * between two guards. */
    size_t page = os_page_size();
-   if (os_fd_size_sealed(fd)) {
+   const bool sealed = os_fd_size_sealed(fd);
+   rm->charged_bytes = (m->size + page - 1) & ~(uint64_t)(page - 1);
+   rm->charged_mappings = sealed ? 1 : 3;
+   if (!charge(link, m->entry_id, rm->charged_bytes, rm->charged_mappings, why, why_size)) {
+      free(rm);
+      return false;
+   }
+   if (sealed) {
       rm->map_size = (size_t)m->size;
       rm->map = mmap(NULL, rm->map_size, PROT_READ, MAP_SHARED, fd, 0);
       if (rm->map == MAP_FAILED)
          rm->map = NULL;
    } else {
-      rm->map_size = ((size_t)m->size + page - 1) & ~(page - 1);
+      rm->map_size = (size_t)rm->charged_bytes;
       rm->guarded = true;
       rm->map = os_map_guarded(fd, rm->map_size, 0);
    }
    if (!rm->map) {
       snprintf(why, why_size, "cannot map shared memory %llu: %s", (unsigned long long)m->entry_id, strerror(errno));
+      uncharge(link, rm->charged_bytes, rm->charged_mappings);
       free(rm);
       return false;
    }
@@ -399,9 +475,68 @@ handle(struct vs_server_link *link, struct vs_shared_registry *registry, struct 
    }
 }
 
-struct vs_server_link *
-vs_server_link_open(int fd, uint32_t ctx_id)
+/* Under read_lock: the worker's message refused, the link ends (the
+ * reader, woken by the shutdown, tears it down). */
+static void
+refuse(struct vs_server_link *link, const char *why)
 {
+   vs_error(link->ctx_id, "worker link: dropping the link of a worker process: %s; its memory is no longer shown",
+            why);
+   link->ended = true;
+   shutdown(link->fd, SHUT_RDWR);
+}
+
+/* Under read_lock: takes in at most `max_bytes` of what has arrived,
+ * without waiting, and handles every whole message. False once the link
+ * has ended. */
+static bool
+take_in(struct vs_server_link *link, size_t max_bytes)
+{
+   while (!link->ended && max_bytes) {
+      size_t want = sizeof(link->in) - link->in_got;
+      ssize_t n = os_recv_fds(link->fd, (uint8_t *)&link->in + link->in_got, want < max_bytes ? want : max_bytes,
+                              &link->in_fd, 1, &link->in_fd_count, &link->in_extra_fds);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+         break;
+      if (n < 0 && errno == ECONNRESET && !link->in_got)
+         n = 0; /* the worker died with requests unread */
+      if (n > 0 && !link->in_extra_fds) {
+         max_bytes -= (size_t)n;
+         link->in_got += (size_t)n;
+         if (link->in_got < sizeof(link->in))
+            continue;
+         int fd = link->in_fd_count ? link->in_fd : -1;
+         link->in_got = 0;
+         link->in_fd_count = 0;
+         char why[256];
+         bool ok = handle(link, link->registry, link->resources, &link->in, fd, why, sizeof(why));
+         if (fd >= 0)
+            close(fd); /* mapped, or refused */
+         if (!ok)
+            refuse(link, why);
+         continue;
+      }
+      if (link->in_fd_count)
+         close(link->in_fd);
+      link->in_fd_count = 0;
+      if (n == 0 && !link->in_got && !link->in_extra_fds)
+         link->ended = true; /* the worker closed its end */
+      else
+         refuse(link, "a message cut short or with more than one fd");
+   }
+   return !link->ended;
+}
+
+struct vs_server_link *
+vs_server_link_open(int fd, uint32_t ctx_id, struct vs_shared_registry *registry,
+                    struct vs_vm_resource_table *resources)
+{
+   /* Messages are taken in as they arrive, never awaited. */
+   if (os_set_nonblocking(fd, true) != 0) {
+      vs_error(ctx_id, "worker link: %s; the worker's memory is not shown", strerror(errno));
+      close(fd);
+      return NULL;
+   }
    struct vs_server_link *link = calloc(1, sizeof(*link));
    if (!link || pthread_mutex_init(&link->lock, NULL) != 0 || pthread_mutex_init(&link->read_lock, NULL) != 0 ||
        os_cond_init(&link->answered) != 0) {
@@ -413,6 +548,10 @@ vs_server_link_open(int fd, uint32_t ctx_id)
    link->fd = fd;
    link->ctx_id = ctx_id;
    link->resource_owner = vs_vm_resources_new_owner();
+   link->registry = registry;
+   link->resources = resources;
+   vs_fair_account_init(&link->bytes, limits.bytes);
+   vs_fair_account_init(&link->mappings, limits.mappings);
    link->refs = 1;
    pthread_mutex_lock(&live_lock);
    link->next_live = live_links;
@@ -421,8 +560,10 @@ vs_server_link_open(int fd, uint32_t ctx_id)
    return link;
 }
 
+/* Drops what the worker had shared and the reader's reference. Once
+ * unlisted no catch-up reaches the link: the caller alone holds it. */
 static void
-unlist(struct vs_server_link *link)
+finish(struct vs_server_link *link)
 {
    pthread_mutex_lock(&live_lock);
    struct vs_server_link **at = &live_links;
@@ -430,55 +571,39 @@ unlist(struct vs_server_link *link)
       at = &(*at)->next_live;
    *at = link->next_live;
    pthread_mutex_unlock(&live_lock);
+   pthread_mutex_lock(&link->lock);
+   link->dead = true;
+   shutdown(link->fd, SHUT_RDWR);
+   pthread_cond_broadcast(&link->answered);
+   pthread_mutex_unlock(&link->lock);
+   if (link->in_fd_count)
+      close(link->in_fd);
+   while (link->memory_count)
+      drop_memory(link, link->memory_count - 1);
+   if (link->resources)
+      vs_vm_resources_remove_owner(link->resources, link->resource_owner);
+   link_unref(link);
 }
 
 void
 vs_server_link_close(struct vs_server_link *link)
 {
-   if (!link)
-      return;
-   unlist(link);
-   link_unref(link);
+   if (link)
+      finish(link);
 }
 
 void
-vs_server_link_serve(struct vs_server_link *link, struct vs_shared_registry *registry,
-                     struct vs_vm_resource_table *resources)
+vs_server_link_serve(struct vs_server_link *link)
 {
-   int fd = link->fd;
-   uint32_t ctx_id = link->ctx_id;
    for (;;) {
-      struct pollfd pfd = { .fd = fd, .events = POLLIN };
+      struct pollfd pfd = { .fd = link->fd, .events = POLLIN };
       if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
          break;
-      struct vs_link_message m;
-      int received;
       pthread_mutex_lock(&link->read_lock);
-      enum vs_link_recv_result r = vs_link_recv(fd, &m, &received);
-      char why[160];
-      bool ok = r == VS_LINK_RECV_OK && handle(link, registry, resources, &m, received, why, sizeof(why));
+      bool open = take_in(link, READ_BATCH);
       pthread_mutex_unlock(&link->read_lock);
-      if (received >= 0)
-         close(received); /* mapped, or refused */
-      if (r == VS_LINK_RECV_EOF)
+      if (!open)
          break;
-      if (ok)
-         continue;
-      if (r == VS_LINK_RECV_ERROR)
-         snprintf(why, sizeof(why), "a message cut short or with more than one fd");
-      vs_error(ctx_id, "worker link: dropping the link of a worker process: %s; its memory is no longer shown",
-               why);
-      break;
    }
-   unlist(link);
-   pthread_mutex_lock(&link->lock);
-   link->dead = true;
-   shutdown(fd, SHUT_RDWR);
-   pthread_cond_broadcast(&link->answered);
-   pthread_mutex_unlock(&link->lock);
-   while (link->memory_count)
-      drop_memory(link, link->memory_count - 1);
-   if (resources)
-      vs_vm_resources_remove_owner(resources, link->resource_owner);
-   link_unref(link);
+   finish(link);
 }

@@ -19,6 +19,7 @@
 
 #include <stdint.h>
 
+struct vs_fair_pool;
 struct vs_server_link;
 struct vs_vm_resource_table;
 struct vs_shared_registry;
@@ -28,23 +29,39 @@ struct vs_worker_link;
  * [1] the worker's. 0, or -1 with errno. */
 int vs_link_pair(int fds[2]);
 
+/* What the memory that workers announce may cost the server, set once
+ * before the first link opens. Past any of it the memory is refused and
+ * that worker's link ends. */
+struct vs_server_link_limits {
+   /* Bytes one worker may have mapped in the server at once: what its
+    * tenant may hold; 0: no bound. */
+   uint64_t worker_bytes;
+   /* The server-wide budget of bytes all links map, and the server's
+    * mappings for clients' shared memory (base/fair_share.h), each link
+    * counting as a client; NULL: counted, never refused. */
+   struct vs_fair_pool *bytes;
+   struct vs_fair_pool *mappings;
+};
+void vs_server_links_limit(const struct vs_server_link_limits *limits);
+
 /* In the server, before the worker is given its end: takes the server's
  * end `fd` and counts it in vs_server_links_catch_up from now on (the
- * worker can send before its serving thread reads). NULL (logged, `fd`
+ * worker can send before its serving thread reads). What the worker shares
+ * goes into `registry` and `resources` (NULL: vtest). NULL (logged, `fd`
  * closed) when out of memory. */
-struct vs_server_link *vs_server_link_open(int fd, uint32_t ctx_id);
+struct vs_server_link *vs_server_link_open(int fd, uint32_t ctx_id, struct vs_shared_registry *registry,
+                                           struct vs_vm_resource_table *resources);
 /* On the thread that waits for the worker: serves `link` until the worker
  * closes its end or breaks the protocol, then drops what the worker had
- * shared (its registry entries, its resources) and frees the link.
- * `resources` may be NULL (vtest). */
-void vs_server_link_serve(struct vs_server_link *link, struct vs_shared_registry *registry,
-                          struct vs_vm_resource_table *resources);
+ * shared (its registry entries, its resources) and frees the link. */
+void vs_server_link_serve(struct vs_server_link *link);
 /* A link never served (its worker did not start); NULL does nothing. */
 void vs_server_link_close(struct vs_server_link *link);
 
-/* Until every open server link has taken in what its worker sent before
- * now (at most a second in all): the registry's miss hook
- * (vs_shared_registry_on_miss). */
+/* Every open server link takes in the whole messages its worker sent
+ * before now, on the caller's thread and without waiting: one still
+ * arriving is not awaited (its memory is not known yet). The registry's
+ * and the resource table's miss hook (vs_shared_registry_on_miss). */
 void vs_server_links_catch_up(void);
 
 /* In the worker, before its context exists: takes `fd`, starts the

@@ -49,12 +49,26 @@ struct vs_worker_pool {
    int start_error;    /* errno of the last failed start; 0 once one starts */
    bool stopping;
    bool forker_gone;   /* every worker went with it */
+   unsigned lent_warm; /* prepared workers handed a job, not yet claimed */
    int *retired;       /* ctl fds of workers handed out, closed by the pool thread */
    unsigned retired_count, retired_cap;
    struct worker_exit *exits;  /* reported, not yet taken */
    pid_t *idle_dead;           /* idle workers whose socket closed, exit not yet reported */
    unsigned idle_dead_count, idle_dead_cap;
+   /* The pool thread's: deaths before a job delay the next start. */
+   unsigned backoff_ms;    /* 0: none */
+   uint64_t next_start_ns; /* no prepared worker starts before this */
 };
+
+/* A worker that died before its job is replaced after this, doubled for
+ * each such death in a row, up to the most: a warm-up that crashes
+ * every time (a host driver bug, shared state that kills it) costs a
+ * few restarts, not the host's CPUs. */
+#define BACKOFF_FIRST_MS 100
+#define BACKOFF_MOST_MS 30000
+
+/* A worker's answer to its job (config.claim), after its ready byte. */
+enum { CLAIMED = 's', UNCLAIMED = 'u' };
 
 /* The job on the control socket: its size, then its bytes; the tenant's
  * socket rides on the first byte. */
@@ -108,9 +122,9 @@ worker_main(int ctl, bool cold, void *data)
    struct vs_worker_pool *pool = data;
    if (pool->config.prepare && !cold)
       pool->config.prepare(pool->config.data);
-   /* A worker handed its job while it prepared finds the pool's end of
-    * the socket closed: the ready byte is for nobody then, and its job
-    * is already in the socket. */
+   /* A cold worker may have its job already: the caller waiting for its
+    * answer skips the ready byte (read_answer). A pool gone meanwhile
+    * closed its end: the byte is for nobody then. */
    const char ready = 'r';
    signal(SIGPIPE, SIG_IGN);
    if (write(ctl, &ready, 1) != 1 && errno != EPIPE)
@@ -119,23 +133,50 @@ worker_main(int ctl, bool cold, void *data)
    struct job_message m;
    int fds[VS_WORKER_FDS_MAX];
    unsigned fd_count;
-   if (!receive_job(ctl, &m, fds, &fd_count))
-      _exit(0);
+   for (;;) {
+      if (!receive_job(ctl, &m, fds, &fd_count))
+         _exit(0);
+      const bool claimed =
+         !pool->config.claim || pool->config.claim(fds, fd_count, m.bytes, m.size, pool->config.data);
+      const char answer = claimed ? CLAIMED : UNCLAIMED;
+      if (write(ctl, &answer, 1) != 1 && !claimed)
+         _exit(0);
+      if (claimed)
+         break;
+      for (unsigned i = 0; i < fd_count; i++)
+         close(fds[i]);
+   }
    close(ctl);
    _exit(pool->config.serve(fds, fd_count, m.bytes, m.size, pool->config.data));
 }
 
+/* The pool thread: an idle worker's socket closed, it is dying. Idle
+ * workers die only of their own accord (a host driver that aborts in its
+ * warm-up, shared state the warm-up read, an OOM kill): what they read
+ * goes, and the pool replaces them, later each time. */
 static void
-log_idle_death(const struct vs_worker_pool *pool, pid_t pid, int status)
+idle_dying(struct vs_worker_pool *pool)
 {
-   /* Idle workers die only of their own accord (a host driver that
-    * aborts in its warm-up, an OOM kill): the pool replaces them. */
+   if (pool->config.prepare_died)
+      pool->config.prepare_died(pool->config.data);
+   pool->backoff_ms = pool->backoff_ms ? pool->backoff_ms * 2 : BACKOFF_FIRST_MS;
+   if (pool->backoff_ms > BACKOFF_MOST_MS)
+      pool->backoff_ms = BACKOFF_MOST_MS;
+   pool->next_start_ns = os_now_ns() + (uint64_t)pool->backoff_ms * 1000000u;
+}
+
+/* The pool thread: an idle worker's exit, once reported (idle_dying came
+ * first). */
+static void
+idle_death(struct vs_worker_pool *pool, pid_t pid, int status)
+{
    if (WIFSIGNALED(status))
-      vs_warn(0, "%s worker pool: worker process %d killed by signal %d before it had a tenant; replacing it",
-              pool->config.name, (int)pid, WTERMSIG(status));
+      vs_warn(0, "%s worker pool: worker process %d killed by signal %d before it had a tenant; replacing it in "
+                 "%u ms", pool->config.name, (int)pid, WTERMSIG(status), pool->backoff_ms);
    else
-      vs_warn(0, "%s worker pool: worker process %d exited (status %d) before it had a tenant; replacing it",
-              pool->config.name, (int)pid, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+      vs_warn(0, "%s worker pool: worker process %d exited (status %d) before it had a tenant; replacing it in "
+                 "%u ms", pool->config.name, (int)pid, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+              pool->backoff_ms);
 }
 
 /* Under lock: the idle_dead entry of `pid`, taken; false if none. */
@@ -178,7 +219,7 @@ on_worker_exit(pid_t pid, int status, void *data)
    }
    pthread_mutex_unlock(&pool->lock);
    if (idle)
-      log_idle_death(pool, pid, status);
+      idle_death(pool, pid, status);
    else if (!e)
       vs_error(0, "%s worker pool: out of memory: the exit of worker process %d is lost", pool->config.name, (int)pid);
 }
@@ -236,16 +277,24 @@ close_retired(struct vs_worker_pool *pool)
 static void
 idle_worker_event(struct vs_worker_pool *pool, pid_t pid, int ctl)
 {
-   char byte;
-   ssize_t n = read(ctl, &byte, 1);
-   if (n < 0 && (errno == EINTR || errno == EAGAIN))
-      return;
    pthread_mutex_lock(&pool->lock);
    struct idle_worker **link = &pool->idle, *w = NULL;
    while (*link && ((*link)->pid != pid || (*link)->ctl != ctl))
       link = &(*link)->next;
+   /* Read under the lock, and only while the worker is idle: a worker
+    * handed a job since answers its caller on this socket (and one that
+    * went back to the pool may have nothing left to read). */
+   char byte;
+   ssize_t n = *link ? recv(ctl, &byte, 1, MSG_DONTWAIT) : 0;
+   if (*link && n < 0 && (errno == EINTR || errno == EAGAIN)) {
+      pthread_mutex_unlock(&pool->lock);
+      return;
+   }
    if (*link && n == 1) {
       (*link)->ready = true;
+      /* A warm-up that ended well: the next death starts the delays anew. */
+      if (!(*link)->cold)
+         pool->backoff_ms = 0;
       pthread_cond_broadcast(&pool->changed);
    } else if (*link) {
       w = *link;
@@ -268,8 +317,9 @@ idle_worker_event(struct vs_worker_pool *pool, pid_t pid, int ctl)
    pthread_mutex_unlock(&pool->lock);
    if (!w)
       return;
+   idle_dying(pool);
    if (e)
-      log_idle_death(pool, e->pid, e->status);
+      idle_death(pool, e->pid, e->status);
    free(e);
    close(w->ctl);
    free(w);
@@ -300,7 +350,7 @@ pool_thread(void *arg)
       os_event_drain(&pool->wake);
       pthread_mutex_lock(&pool->lock);
       bool stopping = pool->stopping;
-      unsigned warm = 0, cold = 0;
+      unsigned warm = pool->lent_warm, cold = 0;
       for (struct idle_worker *w = pool->idle; w; w = w->next) {
          warm += !w->cold;
          cold += w->cold;
@@ -311,6 +361,14 @@ pool_thread(void *arg)
       pthread_mutex_unlock(&pool->lock);
       if (stopping)
          break;
+      /* Prepared workers wait out the delay of the last deaths; cold ones
+       * are for jobs that wait now, and do not prepare. */
+      const uint64_t now = os_now_ns();
+      int delay_ms = -1;
+      if (want_warm && now < pool->next_start_ns) {
+         delay_ms = (int)((pool->next_start_ns - now) / 1000000u) + 1;
+         want_warm = 0;
+      }
       for (unsigned k = 0; !backoff && !pool->forker_gone && k < want_cold + want_warm; k++) {
          if (!start_worker(pool, k < want_cold)) {
             int err = errno;
@@ -344,7 +402,7 @@ pool_thread(void *arg)
       struct pollfd *poll_set = pfds && pids ? pfds : fixed;
       poll_set[0] = fixed[0];
       poll_set[1] = fixed[1];
-      int ret = poll(poll_set, n, backoff ? 1000 : -1);
+      int ret = poll(poll_set, n, backoff ? 1000 : delay_ms);
       backoff = false;
       if (ret > 0 && poll_set[1].revents && !vs_forker_read(pool->forker, on_worker_exit, pool))
          forker_lost(pool);
@@ -454,6 +512,23 @@ retire_ctl(struct vs_worker_pool *pool, int ctl)
    os_event_signal(&pool->wake);
 }
 
+/* A worker's answer to its job: CLAIMED, UNCLAIMED, or 0 when it died
+ * first. A cold worker's ready byte may come before it. */
+static char
+read_answer(int ctl)
+{
+   for (;;) {
+      char byte;
+      ssize_t n = read(ctl, &byte, 1);
+      if (n < 0 && errno == EINTR)
+         continue;
+      if (n != 1)
+         return 0;
+      if (byte == CLAIMED || byte == UNCLAIMED)
+         return byte;
+   }
+}
+
 pid_t
 vs_worker_pool_run(struct vs_worker_pool *pool, const int *fds, unsigned fd_count, const void *job,
                    size_t job_size)
@@ -476,19 +551,40 @@ vs_worker_pool_run(struct vs_worker_pool *pool, const int *fds, unsigned fd_coun
       }
       if (!w && !err)
          err = ESHUTDOWN;
-      pthread_mutex_unlock(&pool->lock);
       if (!w) {
+         pthread_mutex_unlock(&pool->lock);
          errno = err;
          return -1;
       }
-      os_event_signal(&pool->wake); /* start its replacement */
+      /* Counted as there until it claims the job: a tenant that leaves
+       * first costs no new worker. */
+      pool->lent_warm += !w->cold;
+      pthread_mutex_unlock(&pool->lock);
       bool sent = send_job(w->ctl, fds, fd_count, job, job_size);
       int send_err = errno;
+      char answer = 0;
+      if (sent)
+         answer = read_answer(w->ctl);
       pid_t pid = w->pid;
+      pthread_mutex_lock(&pool->lock);
+      pool->lent_warm -= !w->cold;
+      if (answer == UNCLAIMED) {
+         w->ready = true;
+         w->next = pool->idle;
+         pool->idle = w;
+         pool->idle_count++;
+         pthread_cond_broadcast(&pool->changed);
+      }
+      pthread_mutex_unlock(&pool->lock);
+      os_event_signal(&pool->wake); /* start its replacement, or poll it again */
+      if (answer == UNCLAIMED)
+         return 0;
       retire_ctl(pool, w->ctl);
       free(w);
-      if (sent)
+      if (answer == CLAIMED)
          return pid;
+      if (sent)
+         send_err = EPIPE;
       vs_warn(0, "%s worker pool: worker process %d did not take its job: %s", pool->config.name, (int)pid,
               strerror(send_err));
       /* Its control socket closes in the pool thread: it exits at once. */

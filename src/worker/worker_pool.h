@@ -15,13 +15,18 @@
  * SCM_RIGHTS. vs_worker_pool_run hands a job to a prepared worker, else to
  * a cold one started for it (which serves at once, unprepared: a worker
  * still preparing would make the job wait for its whole warm-up), and the
- * pool thread starts a replacement at once. Whoever ran the job owns the
+ * pool thread starts a replacement once the worker claimed the job (a
+ * worker whose tenant left before it asked for anything goes back to the
+ * pool instead). A worker that dies before it has a job is replaced after
+ * a delay that doubles with each such death (100 ms to 30 s) and starts
+ * again from nothing once a worker gets ready. Whoever ran the job owns the
  * worker from then on: vs_worker_pool_wait for its end, and
  * vs_worker_pool_kill to end it (the forker is its parent, not the caller).
  */
 #ifndef VS_WORKER_POOL_H
 #define VS_WORKER_POOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -37,6 +42,15 @@ struct vs_worker_pool_config {
    unsigned ready;
    /* In each new worker, before it waits for a job; may be NULL. */
    void (*prepare)(void *data);
+   /* In the pool's process, when a worker died before it had a job (most
+    * likely in `prepare`): undoes what may have killed it (shared state
+    * the warm-up read); may be NULL. */
+   void (*prepare_died)(void *data);
+   /* In the worker, handed its job, before `serve`: false when the
+    * tenant left before it asked for anything. The worker touched nothing
+    * of the tenant's then: it closes the job's fds and goes back to the
+    * pool as it was, ready for another job. NULL: every job is served. */
+   bool (*claim)(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data);
    /* The worker's job: serves as `job` says with `fds` (taken; the
     * tenant's socket first); the return value is the worker's exit
     * status. */
@@ -53,8 +67,9 @@ struct vs_worker_pool *vs_worker_pool_create(const struct vs_worker_pool_config 
 
 /* Hands `job` (job_size <= VS_WORKER_JOB_MAX bytes) and copies of `fds`
  * (1 to VS_WORKER_FDS_MAX) to a worker and returns its pid, which the
- * caller now waits for; -1 with errno set if no worker could be started.
- * Thread-safe. */
+ * caller now waits for, once the worker claimed it; 0 when the worker
+ * did not (config.claim: the tenant left first), and went back to the
+ * pool; -1 with errno set if no worker could be started. Thread-safe. */
 pid_t vs_worker_pool_run(struct vs_worker_pool *pool, const int *fds, unsigned fd_count, const void *job,
                          size_t job_size);
 

@@ -291,5 +291,53 @@ TEST(query_results_fit)
    CHECK(REFUSES(vs_check_query_results(NULL, "t", &obj, NULL, 8, 1, 8, 0)));
 }
 
+/* A protected queue needs protectedMemory enabled, through either
+ * features struct, and a family that has protected queues; no other flag
+ * exists. */
+TEST(queue_flags_follow_features)
+{
+   const VkQueueFamilyProperties families[2] = {
+      { .queueFlags = VK_QUEUE_GRAPHICS_BIT, .queueCount = 1 },
+      { .queueFlags = VK_QUEUE_COMPUTE_BIT | VK_QUEUE_PROTECTED_BIT, .queueCount = 1 },
+   };
+   const float priority = 1.0f;
+   VkDeviceQueueCreateInfo queue = {
+      .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+      .flags = VK_DEVICE_QUEUE_CREATE_PROTECTED_BIT,
+      .queueFamilyIndex = 1,
+      .queueCount = 1,
+      .pQueuePriorities = &priority,
+   };
+   VkDeviceCreateInfo ci = {
+      .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+      .queueCreateInfoCount = 1,
+      .pQueueCreateInfos = &queue,
+   };
+   char buf[192];
+   const char *why = vs_device_queue_flags_error(&ci, families, buf, sizeof(buf));
+   CHECK(why && strstr(why, "02861"));
+   VkPhysicalDeviceProtectedMemoryFeatures protected_features = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROTECTED_MEMORY_FEATURES,
+      .protectedMemory = VK_TRUE,
+   };
+   ci.pNext = &protected_features;
+   CHECK(vs_device_queue_flags_error(&ci, families, buf, sizeof(buf)) == NULL);
+   VkPhysicalDeviceVulkan11Features v11 = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
+      .protectedMemory = VK_TRUE,
+   };
+   ci.pNext = &v11;
+   CHECK(vs_device_queue_flags_error(&ci, families, buf, sizeof(buf)) == NULL);
+   queue.queueFamilyIndex = 0;
+   why = vs_device_queue_flags_error(&ci, families, buf, sizeof(buf));
+   CHECK(why && strstr(why, "06449"));
+   queue.flags = 0x2;
+   why = vs_device_queue_flags_error(&ci, families, buf, sizeof(buf));
+   CHECK(why && strstr(why, "flags-parameter"));
+   queue.flags = 0;
+   ci.pNext = NULL;
+   CHECK(vs_device_queue_flags_error(&ci, families, buf, sizeof(buf)) == NULL);
+}
+
 UNIT_MAIN(UNIT(view_of_3d_counts_slices), UNIT(view_of_array_counts_layers), UNIT(copy_scales_by_block_size),
-          UNIT(copy_3d_and_array), UNIT(query_result_sizes), UNIT(query_results_fit))
+          UNIT(copy_3d_and_array), UNIT(query_result_sizes), UNIT(query_results_fit), UNIT(queue_flags_follow_features))

@@ -2,11 +2,18 @@
 /* worker/link_server.c: the server's end of a worker link maps the memfds
  * a worker sends as remote registry entries, lists the resources that name
  * them, and ends the link (not the server) at the first message it cannot
- * accept, dropping what that worker had shared. */
+ * accept, dropping what that worker had shared. What a worker may have
+ * mapped is bounded, and a link stalled mid-message delays nobody. */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "base/fair_share.h"
+#include "base/log.h"
 
 #include "memory/resource_table.h"
 #include "memory/shared_registry.h"
@@ -20,13 +27,15 @@ struct served {
    struct vs_shared_registry *registry;
    struct vs_vm_resource_table *resources;
    pthread_t thread;
+   atomic_bool done;
 };
 
 static void *
 serve(void *arg)
 {
    struct served *s = arg;
-   vs_server_link_serve(s->link, s->registry, s->resources);
+   vs_server_link_serve(s->link);
+   atomic_store(&s->done, true);
    return NULL;
 }
 
@@ -36,9 +45,10 @@ start(struct served *s)
    int fds[2];
    if (vs_link_pair(fds) != 0)
       return -1;
-   s->link = vs_server_link_open(fds[0], 7);
    s->registry = vs_shared_registry_create();
    s->resources = vs_vm_resources_create();
+   s->link = vs_server_link_open(fds[0], 7, s->registry, s->resources);
+   atomic_init(&s->done, false);
    pthread_create(&s->thread, NULL, serve, s);
    return fds[1];
 }
@@ -196,14 +206,14 @@ serve_late(void *arg)
 }
 
 /* The worker sends as soon as it has its end, perhaps before the thread
- * that serves the link reads: catch-up waits for those messages too (a VM
+ * that serves the link reads: catch-up takes those messages in too (a VM
  * channel's ATTACH of a blob the worker already listed is not refused). */
-TEST(link_catch_up_waits_for_a_link_not_yet_served)
+TEST(link_catch_up_takes_in_a_link_not_yet_served)
 {
    int fds[2];
    CHECK(vs_link_pair(fds) == 0);
-   struct served s = { .link = vs_server_link_open(fds[0], 7), .registry = vs_shared_registry_create(),
-                       .resources = vs_vm_resources_create() };
+   struct served s = { .registry = vs_shared_registry_create(), .resources = vs_vm_resources_create() };
+   s.link = vs_server_link_open(fds[0], 7, s.registry, s.resources);
    CHECK(s.link != NULL);
    int memfd = os_shm_create("link-early", 4096);
    CHECK(born(fds[1], 1, memfd, 4096));
@@ -223,7 +233,7 @@ TEST(link_closed_unserved)
 {
    int fds[2];
    CHECK(vs_link_pair(fds) == 0);
-   struct vs_server_link *link = vs_server_link_open(fds[0], 7);
+   struct vs_server_link *link = vs_server_link_open(fds[0], 7, NULL, NULL);
    CHECK(link != NULL);
    vs_server_link_close(link);
    char c;
@@ -231,6 +241,228 @@ TEST(link_closed_unserved)
    close(fds[1]);
 }
 
+/* The link lines logged, for the tests that count them. */
+static pthread_mutex_t lines_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned dropped_lines;
+static char last_dropped[512];
+
+static void
+count_lines(enum vs_log_level level, const char *line, void *data)
+{
+   (void)data;
+   if (level != VS_LOG_ERROR || !strstr(line, "dropping the link of a worker process"))
+      return;
+   pthread_mutex_lock(&lines_lock);
+   dropped_lines++;
+   snprintf(last_dropped, sizeof(last_dropped), "%s", line);
+   pthread_mutex_unlock(&lines_lock);
+}
+
+static unsigned
+dropped(char *line, size_t size)
+{
+   pthread_mutex_lock(&lines_lock);
+   unsigned n = dropped_lines;
+   snprintf(line, size, "%s", last_dropped);
+   dropped_lines = 0;
+   last_dropped[0] = '\0';
+   pthread_mutex_unlock(&lines_lock);
+   return n;
+}
+
+/* Until the reader has returned: the link ended (false if it has not in
+ * ten seconds). */
+static bool
+link_ended(struct served *s)
+{
+   for (int i = 0; i < 10000 && !atomic_load(&s->done); i++)
+      os_sleep_ns(1000000ull);
+   return atomic_load(&s->done);
+}
+
+/* This process's address space in KiB (Linux), 0 where unknown. */
+static uint64_t
+address_space_kib(void)
+{
+   FILE *f = fopen("/proc/self/status", "r");
+   char line[256];
+   uint64_t kib = 0;
+   while (f && fgets(line, sizeof(line), f)) {
+      if (!strncmp(line, "VmSize:", 7))
+         kib = strtoull(line + 7, NULL, 10);
+   }
+   if (f)
+      fclose(f);
+   return kib;
+}
+
+/* A worker announces sparse memfds far larger than its tenant may hold
+ * (they cost it nothing): each is refused before the server maps it, with
+ * one line naming the numbers, and ends that worker's link alone. */
+TEST(link_refuses_memory_past_what_its_tenant_may_hold)
+{
+   const struct vs_server_link_limits limits = { .worker_bytes = 1u << 20 };
+   vs_server_links_limit(&limits);
+   vs_log_set_sink(count_lines, NULL);
+   char line[512];
+   dropped(line, sizeof(line));
+   const uint64_t before = address_space_kib();
+   for (unsigned i = 0; i < 7; i++) {
+      struct served s;
+      int sock = start(&s);
+      CHECK(sock >= 0);
+      int small = os_shm_create("link-small", 512 << 10);
+      int huge = os_shm_create("link-sparse", 4096);
+      CHECK(huge >= 0 && ftruncate(huge, (off_t)(16ull << 40)) == 0);
+      CHECK(born(sock, 1, small, 512 << 10));
+      CHECK(registry_reaches(s.registry, 1));
+      CHECK(born(sock, 2, huge, 16ull << 40));
+      CHECK(link_ended(&s));
+      finish(&s);
+      CHECK_EQ(vs_shared_registry_count(s.registry), 0u);
+      CHECK_EQ(dropped(line, sizeof(line)), 1u);
+      CHECK_STR_CONTAINS(line, "shared memory 2 of 17592186044416 bytes on top of the 524288 bytes it has mapped "
+                               "passes the 1048576 its tenant may hold");
+      cleanup(&s);
+      close(sock);
+      /* Within the bound, summed over what lives: 512 KiB twice fits, a
+       * third time not. */
+      sock = start(&s);
+      CHECK(born(sock, 1, small, 512 << 10));
+      CHECK(born(sock, 2, small, 512 << 10));
+      CHECK(registry_reaches(s.registry, 2));
+      const struct vs_link_message gone = { .type = VS_LINK_GONE, .entry_id = 1 };
+      CHECK(vs_link_send(sock, &gone, -1, false));
+      CHECK(registry_reaches(s.registry, 1));
+      CHECK(born(sock, 3, small, 512 << 10));
+      CHECK(registry_reaches(s.registry, 2));
+      CHECK(born(sock, 4, small, 512 << 10));
+      CHECK(link_ended(&s));
+      finish(&s);
+      CHECK_EQ(dropped(line, sizeof(line)), 1u);
+      cleanup(&s);
+      close(sock);
+      close(small);
+      close(huge);
+   }
+   if (before)
+      CHECK_LT(address_space_kib(), before + (1u << 20)); /* under 1 GiB more, not 7 x 16 TiB */
+   vs_log_set_sink(NULL, NULL);
+   vs_server_links_limit(&(struct vs_server_link_limits){ 0 });
+}
+
+/* All links together map no more than the server-wide budget, shared out
+ * fairly; and each memory counts in the server's share of mappings. */
+TEST(link_refuses_memory_past_the_servers_budget)
+{
+   struct vs_fair_pool bytes, mappings;
+   vs_fair_pool_init(&bytes, "mapped bytes", 1u << 20, 2u << 20); /* 1 MiB each, 2 MiB lent */
+   vs_fair_pool_init(&mappings, "mappings", 0, 1024);
+   vs_server_links_limit(&(struct vs_server_link_limits){ .bytes = &bytes, .mappings = &mappings });
+   vs_log_set_sink(count_lines, NULL);
+   char line[512];
+   dropped(line, sizeof(line));
+   struct served a, b, c;
+   int sock_a = start(&a), sock_b = start(&b);
+   int memfd = os_shm_create("link-budget", 3u << 20);
+   CHECK(born(sock_a, 1, memfd, 3u << 20));
+   CHECK(registry_reaches(a.registry, 1));
+   /* 2 MiB: 1 of its own, 1 more to borrow of none left. */
+   CHECK(born(sock_b, 1, memfd, 2u << 20));
+   CHECK(link_ended(&b));
+   finish(&b);
+   CHECK_EQ(vs_shared_registry_count(b.registry), 0u);
+   CHECK_EQ(vs_shared_registry_count(a.registry), 1u);
+   CHECK_EQ(dropped(line, sizeof(line)), 1u);
+   CHECK_STR_CONTAINS(line, "no room to map shared memory 1 of 2097152 bytes: this client holds 0 mapped bytes");
+   /* Once a's memory is gone, what it borrowed is there again. */
+   const struct vs_link_message gone = { .type = VS_LINK_GONE, .entry_id = 1 };
+   CHECK(vs_link_send(sock_a, &gone, -1, false));
+   CHECK(registry_reaches(a.registry, 0));
+   CHECK_EQ(bytes.lent, 0u);
+   int sock_c = start(&c);
+   CHECK(born(sock_c, 1, memfd, 2u << 20));
+   CHECK(registry_reaches(c.registry, 1));
+   CHECK(mappings.lent == 1 || mappings.lent == 3); /* sealed, or between two guards */
+   close(sock_a);
+   close(sock_c);
+   finish(&a);
+   finish(&c);
+   CHECK_EQ(bytes.lent, 0u);
+   CHECK_EQ(mappings.lent, 0u);
+   cleanup(&a);
+   cleanup(&b);
+   cleanup(&c);
+   close(sock_b);
+   /* No mapping left to the link: its first memory is refused. */
+   vs_fair_pool_init(&mappings, "mappings", 0, 0);
+   sock_a = start(&a);
+   CHECK(born(sock_a, 1, memfd, 4096));
+   CHECK(link_ended(&a));
+   finish(&a);
+   CHECK_EQ(vs_shared_registry_count(a.registry), 0u);
+   CHECK_EQ(dropped(line, sizeof(line)), 1u);
+   CHECK_STR_CONTAINS(line, "no room to map shared memory 1: this client holds 0 mappings");
+   cleanup(&a);
+   close(sock_a);
+   close(memfd);
+   vs_log_set_sink(NULL, NULL);
+   vs_server_links_limit(&(struct vs_server_link_limits){ 0 });
+}
+
+/* A worker that sends half a message and stops delays no lookup: a miss
+ * takes in the whole messages other links hold (one not yet served
+ * included) and then answers at once, never waiting for the stalled one;
+ * the stalled message counts once it is whole. */
+TEST(link_stalled_mid_message_delays_no_lookup)
+{
+   struct vs_shared_registry *registry = vs_shared_registry_create();
+   vs_shared_registry_on_miss(registry, vs_server_links_catch_up);
+   struct served stalled = { .registry = registry };
+   int fds[2];
+   CHECK(vs_link_pair(fds) == 0);
+   stalled.link = vs_server_link_open(fds[0], 7, registry, NULL);
+   pthread_create(&stalled.thread, NULL, serve, &stalled);
+   int stalled_sock = fds[1];
+   int stalled_memfd = os_shm_create("link-stalled", 4096);
+   const struct vs_link_message half = { .type = VS_LINK_BORN, .entry_id = 1, .size = 4096 };
+   CHECK(os_send_fds(stalled_sock, &half, 10, &stalled_memfd, 1, 0) == 10);
+   /* The other worker's message is whole in its link, never read by a
+    * reader of its own. */
+   CHECK(vs_link_pair(fds) == 0);
+   struct vs_server_link *unserved = vs_server_link_open(fds[0], 8, registry, NULL);
+   int memfd = os_shm_create("link-whole", 4096);
+   CHECK(born(fds[1], 1, memfd, 4096));
+   struct stat st;
+   fstat(memfd, &st);
+   struct vs_shared_view view;
+   uint64_t start_ns = os_now_ns();
+   CHECK(vs_shared_acquire(registry, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &view));
+   CHECK_EQ(view.ctx_id, 8u);
+   vs_shared_release(&view);
+   /* A foreign inode: not found, without waiting for the stalled link
+    * (which used to cost a second). */
+   CHECK(!vs_shared_acquire(registry, (uint64_t)st.st_dev, (uint64_t)st.st_ino + 1000000, &view));
+   CHECK_LT(os_now_ns() - start_ns, 500000000ull);
+   fstat(stalled_memfd, &st);
+   CHECK(!vs_shared_acquire(registry, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &view));
+   CHECK(write(stalled_sock, (const uint8_t *)&half + 10, sizeof(half) - 10) == (ssize_t)(sizeof(half) - 10));
+   CHECK(registry_reaches(registry, 2));
+   CHECK(vs_shared_acquire(registry, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &view));
+   CHECK_EQ(view.ctx_id, 7u);
+   vs_shared_release(&view);
+   close(stalled_sock);
+   finish(&stalled);
+   vs_server_link_close(unserved);
+   CHECK_EQ(vs_shared_registry_count(registry), 0u);
+   close(fds[1]);
+   close(memfd);
+   close(stalled_memfd);
+   vs_shared_registry_destroy(registry);
+}
+
 UNIT_MAIN(UNIT(link_maps_memory_and_lists_its_resources), UNIT(link_refuses_memory_the_worker_did_not_share),
           UNIT(link_refuses_bad_messages), UNIT(link_lists_a_resource_at_what_was_shared),
-          UNIT(link_catch_up_waits_for_a_link_not_yet_served), UNIT(link_closed_unserved))
+          UNIT(link_catch_up_takes_in_a_link_not_yet_served), UNIT(link_closed_unserved),
+          UNIT(link_refuses_memory_past_what_its_tenant_may_hold), UNIT(link_refuses_memory_past_the_servers_budget),
+          UNIT(link_stalled_mid_message_delays_no_lookup))

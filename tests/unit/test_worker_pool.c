@@ -2,7 +2,8 @@
 /* worker/worker_pool.c and worker/forker.c: jobs reach prepared workers
  * with their fds (a job that finds none gets a cold worker, unprepared),
  * the pool keeps `ready` workers prepared ahead of demand and replaces
- * those that die idle, and ends the idle ones when destroyed; workers are
+ * those that die idle (later each time), takes back a worker whose job
+ * it did not claim, and ends the idle ones when destroyed; workers are
  * the forker's children, waited for and killed through the pool, and
  * start whatever the server's other threads are doing meanwhile. */
 #include <errno.h>
@@ -245,6 +246,83 @@ TEST(kill_ends_a_running_worker)
    vs_worker_pool_destroy(pool);
 }
 
+static void
+prepare_and_die(void *data)
+{
+   (void)data;
+   atomic_fetch_add(&shared->prepared, 1);
+   kill(getpid(), SIGKILL);
+}
+
+static atomic_uint prepare_deaths; /* in this process: prepare_died calls */
+
+static void
+count_prepare_death(void *data)
+{
+   (void)data;
+   atomic_fetch_add(&prepare_deaths, 1);
+}
+
+/* A warm-up that dies every time (before, the pool replaced each at once:
+ * tens of deaths a second, for good) is retried after 100 ms, then 200,
+ * 400, 800: in 1.2 s, at most 5 deaths, each told to prepare_died. */
+TEST(warm_up_deaths_back_off)
+{
+   shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+   CHECK(shared != MAP_FAILED);
+   memset(shared, 0, sizeof(*shared));
+   atomic_store(&prepare_deaths, 0);
+   const struct vs_worker_pool_config config = {
+      .ready = 1, .prepare = prepare_and_die, .prepare_died = count_prepare_death, .serve = serve, .name = "test",
+   };
+   struct vs_worker_pool *pool = vs_worker_pool_create(&config);
+   CHECK_NOT_NULL(pool);
+   usleep(1200000);
+   unsigned started = atomic_load(&shared->prepared);
+   vs_worker_pool_destroy(pool);
+   CHECK(started >= 2);
+   CHECK(started <= 5);
+   CHECK(atomic_load(&prepare_deaths) >= started - 1);
+}
+
+/* The worker's claim: a job "leave" is a tenant that left first. */
+static bool
+claim(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data)
+{
+   (void)fds, (void)fd_count, (void)data;
+   return !(job_size == 6 && memcmp(job, "leave", 6) == 0);
+}
+
+/* A job its worker does not claim leaves the worker in the pool as it
+ * was: no replacement warms up, and the next job gets that worker. */
+TEST(unclaimed_job_returns_the_worker)
+{
+   shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+   CHECK(shared != MAP_FAILED);
+   memset(shared, 0, sizeof(*shared));
+   const struct vs_worker_pool_config config = {
+      .ready = 1, .prepare = prepare, .claim = claim, .serve = serve, .name = "test",
+   };
+   struct vs_worker_pool *pool = vs_worker_pool_create(&config);
+   CHECK_NOT_NULL(pool);
+   CHECK(wait_prepared(1));
+   int sv[2];
+   CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+   const int fds[] = { sv[1], sv[1] };
+   for (int i = 0; i < 5; i++)
+      CHECK_EQ(vs_worker_pool_run(pool, fds, 2, "leave", 6), 0);
+   close(sv[1]);
+   close(sv[0]);
+   usleep(200000);
+   CHECK_EQ(atomic_load(&shared->prepared), 1u);
+   struct answer a;
+   int status = 0;
+   CHECK(run_job(pool, "stay", &a, &status));
+   CHECK_EQ(a.pid, atomic_load(&shared->prepared_pids[0]));
+   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7);
+   vs_worker_pool_destroy(pool);
+}
+
 static atomic_bool allocating;
 
 static void *
@@ -287,4 +365,5 @@ TEST(workers_start_while_other_threads_allocate)
 UNIT_MAIN(UNIT(job_reaches_a_prepared_worker), UNIT(no_ready_workers_still_serves),
           UNIT(idle_worker_that_dies_is_replaced), UNIT(concurrent_jobs_get_workers_of_their_own),
           UNIT(destroy_ends_idle_workers), UNIT(job_limits_are_refused), UNIT(kill_ends_a_running_worker),
-          UNIT(workers_start_while_other_threads_allocate))
+          UNIT(workers_start_while_other_threads_allocate), UNIT(warm_up_deaths_back_off),
+          UNIT(unclaimed_job_returns_the_worker))

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "context/context.h"
+#include "renderer/device_snapshot.h"
 #include "os/os.h"
 #include "transport/vmm/render.h"
 #include "transport/vmm/render_socket.h"
@@ -73,6 +74,16 @@ worker_prepare(void *data)
 {
    const struct render_workers *workers = data;
    vs_renderer_prewarm(&workers->options->renderer);
+}
+
+/* In the server process: a worker died warming up. The device snapshot
+ * it may have warmed up from goes, lest every next worker die of it. */
+static void
+worker_prepare_died(void *data)
+{
+   const struct render_workers *workers = data;
+   if (workers->options->renderer.device_snapshots)
+      vs_device_snapshot_drop(workers->options->renderer.device_snapshots);
 }
 
 static int
@@ -200,9 +211,12 @@ worker_thread(void *arg)
       if (w->server->isolate == VS_ISOLATE_PROCESS && options->renderer.shared_registry && vs_link_pair(link) != 0)
          vs_error(w->ctx_id, "context \"%s\": no link to its worker (%s); its memory is not shown", w->name,
                   strerror(errno));
-      /* Open before the worker starts: the VM channel's catch-up must wait
-       * for what it sends even before this thread reads it. */
-      struct vs_server_link *served = link[0] >= 0 ? vs_server_link_open(link[0], w->ctx_id) : NULL;
+      /* Open before the worker starts: the VM channel's catch-up takes in
+       * what it sends even before this thread reads it. */
+      struct vs_server_link *served = link[0] >= 0 ? vs_server_link_open(link[0], w->ctx_id,
+                                                                          options->renderer.shared_registry,
+                                                                          options->resource_table)
+                                                   : NULL;
       const int fds[] = { w->fd, link[1] };
       pid_t pid = w->server->isolate == VS_ISOLATE_SPAWN ? spawn_worker(w)
                                                          : vs_worker_pool_run(w->server->pool, fds, link[1] >= 0 ? 2 : 1,
@@ -221,7 +235,7 @@ worker_thread(void *arg)
             kill_worker(w->server, pid);
          /* Until the worker's end closes: when it exits. */
          if (served)
-            vs_server_link_serve(served, options->renderer.shared_registry, options->resource_table);
+            vs_server_link_serve(served);
          int status = wait_worker(w->server, pid);
          if (WIFSIGNALED(status) && !atomic_load(&w->killed))
             vs_error(w->ctx_id, "context \"%s\": worker process %d killed by signal %d; only this context is gone",
@@ -538,6 +552,7 @@ render_workers_create(const struct vs_context_options *options, unsigned ready)
    const struct vs_worker_pool_config pool = {
       .ready = ready,
       .prepare = worker_prepare,
+      .prepare_died = worker_prepare_died,
       .serve = worker_serve,
       .data = w,
       .name = "render",

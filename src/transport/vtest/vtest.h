@@ -47,8 +47,14 @@ struct vtest_server_limits {
    uint32_t teardown_timeout_ms;  /* a client gone this long whose context is
                                      still being torn down gives up its slot
                                      (its worker process is ended) */
+   uint32_t worker_starts_per_min; /* workers one uid's clients may take a
+                                      minute (each is replaced by a warm-up),
+                                      with a burst of a quarter of it: a
+                                      client past it waits for its worker */
    uint64_t partial_bytes;        /* payload bytes buffered for one client */
    uint64_t partial_total_bytes;  /* payload bytes buffered for all clients */
+   uint64_t memory_per_peer_bytes; /* device memory in host RAM one uid's clients
+                                     hold together (renderer/host_memory.h) */
 };
 
 /* Defaults a multi-tenant host can use. */

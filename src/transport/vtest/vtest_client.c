@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <stdatomic.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "os/os.h"
+#include "base/ledger.h"
 #include "base/log.h"
 #include "context/context.h"
 #include "transport/vtest/idle_policy.h"
@@ -44,7 +44,8 @@ struct client {
    uint32_t next_res_id; /* vtest resource ids are the transport's to pick */
    struct vtest_sync_table *syncs;
    uint32_t *buf;
-   size_t buf_size;      /* counted in limits.buffered_total while held */
+   size_t buf_size;
+   size_t buf_charged;   /* of buf_size, what limits.ledger was charged */
    struct vtest_client_limits limits;
    uint64_t deadline_ns; /* the current message must arrive by then; 0: none */
    uint64_t work_due_ns; /* until its first SUBMIT_CMD2: when its slot is freed; 0: none */
@@ -237,15 +238,18 @@ send_reply_with_fd(struct client *c, uint32_t id, const uint32_t *words, uint32_
 static void
 release_payload_buffer(struct client *c)
 {
-   if (c->limits.buffered_total && c->buf_size)
-      atomic_fetch_sub(c->limits.buffered_total, (uint64_t)c->buf_size);
+   if (c->buf_charged)
+      c->limits.ledger->give(c->limits.ledger, VS_LEDGER_BUFFERED, c->buf_charged);
    free(c->buf);
    c->buf = NULL;
    c->buf_size = 0;
+   c->buf_charged = 0;
 }
 
 /* A buffer for a payload of `size` bytes, within the per-client and the
- * global limits on buffered bytes; NULL after dropping the client. */
+ * global limits on buffered bytes; NULL after dropping the client. The
+ * server's ledger counts the global one: a buffer no larger than the one
+ * a client keeps anyway costs no round trip. */
 static uint32_t *
 payload_buffer(struct client *c, const char *what, size_t size)
 {
@@ -258,21 +262,25 @@ payload_buffer(struct client *c, const char *what, size_t size)
            "(limit partial-mib)", what, size, (unsigned long long)l->partial_bytes);
       return NULL;
    }
-   if (l->buffered_total) {
-      uint64_t before = atomic_fetch_add(l->buffered_total, (uint64_t)size);
-      if (l->partial_total_bytes && before + size > l->partial_total_bytes) {
-         atomic_fetch_sub(l->buffered_total, (uint64_t)size);
-         drop(c, "%s payload of %zu bytes: all clients together already buffer %llu bytes "
-              "(limit partial-total-mib: %llu bytes)", what, size, (unsigned long long)before,
-              (unsigned long long)l->partial_total_bytes);
+   if (l->ledger && size > KEEP_BUFFER_BYTES) {
+      struct vs_ledger_answer answer;
+      l->ledger->charge(l->ledger, VS_LEDGER_BUFFERED, size, &answer);
+      if (!answer.granted && !answer.limit) {
+         drop(c, "%s payload of %zu bytes: the server's ledger did not grant it (logged above)", what, size);
          return NULL;
       }
+      if (!answer.granted) {
+         drop(c, "%s payload of %zu bytes: all clients together already buffer %llu bytes "
+              "(limit partial-total-mib: %llu bytes)", what, size, (unsigned long long)answer.held,
+              (unsigned long long)answer.limit);
+         return NULL;
+      }
+      c->buf_charged = size;
    }
    c->buf = malloc(size);
    if (!c->buf) {
-      if (l->buffered_total)
-         atomic_fetch_sub(l->buffered_total, (uint64_t)size);
       drop(c, "%s payload of %zu bytes: out of memory", what, size);
+      release_payload_buffer(c);
       return NULL;
    }
    c->buf_size = size;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 struct vs_context_options;
+struct vs_ledger_port;
 
 /* Serves the client on `fd` until it disconnects or breaks the protocol
  * (one error line says why). The Venus context, created on demand and named
@@ -16,14 +17,14 @@ struct vs_context_options;
 int vtest_client_serve(int fd, uint32_t ctx_id, const struct vs_context_options *options);
 
 /* Per-connection limits (vtest.h's vtest_server_limits); 0 means none.
- * `buffered_total`, when set, counts the payload bytes buffered by every
- * client sharing it, against `partial_total_bytes`. */
+ * `ledger`, when set, is charged the payload bytes buffered for a message
+ * larger than the buffer a client keeps anyway (all clients together
+ * against partial-total-mib, base/ledger.h). */
 struct vtest_client_limits {
    uint32_t message_timeout_ms;
    uint32_t work_timeout_ms;     /* first SUBMIT_CMD2 due this long after connecting */
    uint64_t partial_bytes;
-   uint64_t partial_total_bytes;
-   _Atomic uint64_t *buffered_total;
+   struct vs_ledger_port *ledger;
    /* Where the client's activity is told (idle_policy.h); NULL: nowhere. */
    struct vtest_activity *activity;
 };

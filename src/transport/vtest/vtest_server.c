@@ -6,13 +6,11 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,16 +18,34 @@
 #include <unistd.h>
 
 #include "os/os.h"
+#include "base/ledger.h"
 #include "base/log.h"
 #include "context/context.h"
+#include "renderer/device_snapshot.h"
 #include "transport/vtest/idle_policy.h"
 #include "transport/vtest/vtest_client.h"
 #include "transport/vtest/vtest_protocol.h"
+#include "worker/ledger_channel.h"
 #include "worker/worker_link.h"
 #include "worker/worker_pool.h"
 
 /* How long accepting pauses when out of fds, in ms. */
 #define ACCEPT_BACKOFF_MS 100
+
+/* A worker is claimed once its client's first message is there whole,
+ * or this much of it. */
+#define CLAIM_PEEK_BYTES 4096
+
+/* The uids whose worker starts are counted (worker_starts_per_min): a
+ * uid whose bucket is full again needs no entry. */
+#define WORKER_BUCKETS 64
+
+struct worker_bucket {
+   uid_t uid;
+   bool used;
+   double tokens;
+   uint64_t at_ns; /* when `tokens` was last brought up to date */
+};
 
 struct client_thread {
    struct client_thread *next;
@@ -55,9 +71,9 @@ struct server {
    uint32_t active;            /* client threads not yet done, under lock */
    uint64_t refused;           /* clients refused over the cap */
    struct vtest_server_limits limits;
-   /* Payload bytes all clients buffer: shared memory, so that worker
-    * processes count against the same total. */
-   _Atomic uint64_t *buffered;
+   /* What clients hold of the pools they share (base/ledger.h): this
+    * process's alone, charged by worker processes over their channels. */
+   struct vs_ledger *ledger;
    struct os_event reap_event; /* a client thread finished */
    uint32_t next_ctx_id;
    const struct vs_context_options *options;
@@ -66,14 +82,13 @@ struct server {
    /* Without workers, the one tenant: its uid, once known. */
    bool tenant_known;
    uid_t tenant_uid;
+   /* With workers, under lock: each uid's worker starts. */
+   struct worker_bucket buckets[WORKER_BUCKETS];
 };
 
 struct vtest_workers {
    const struct vs_context_options *options;
    struct vtest_server_limits limits;
-   /* The server's count of buffered payload bytes: shared memory, so that
-    * worker processes count against the same total. */
-   _Atomic uint64_t *buffered;
    struct vs_worker_pool *pool;
 };
 
@@ -166,14 +181,13 @@ open_listen_socket(const char *path, struct stat *identity)
 }
 
 static struct vtest_client_limits
-client_limits(const struct vtest_server_limits *limits, _Atomic uint64_t *buffered, struct vtest_activity *activity)
+client_limits(const struct vtest_server_limits *limits, struct vs_ledger_port *ledger, struct vtest_activity *activity)
 {
    return (struct vtest_client_limits){
       .message_timeout_ms = limits->message_timeout_ms,
       .work_timeout_ms = limits->work_timeout_ms,
       .partial_bytes = limits->partial_bytes,
-      .partial_total_bytes = limits->partial_total_bytes,
-      .buffered_total = buffered,
+      .ledger = ledger,
       .activity = activity,
    };
 }
@@ -186,29 +200,165 @@ worker_prepare(void *data)
    vs_renderer_prewarm(&workers->options->renderer);
 }
 
-/* fds: the client's socket, its activity record, and its link to the
- * server when a display reads its memory. */
+/* In the server process: a worker died warming up. The device snapshot
+ * it may have warmed up from goes, lest every next worker die of it. */
+static void
+worker_prepare_died(void *data)
+{
+   const struct vtest_workers *workers = data;
+   if (workers->options->renderer.device_snapshots)
+      vs_device_snapshot_drop(workers->options->renderer.device_snapshots);
+}
+
+/* In a worker handed a client: whether the client's first message is
+ * there whole (or its first CLAIM_PEEK_BYTES). Until then the client has
+ * asked nothing of this worker, which goes back to the pool untouched if
+ * the client leaves first: a connection that sends nothing costs no
+ * warm-up. The bytes are only peeked at: the session reads them. A
+ * client silent past message-timeout-ms is claimed, and its session
+ * drops it for that. */
+static bool
+worker_claim(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data)
+{
+   const struct vtest_workers *workers = data;
+   const uint32_t timeout_ms = workers->limits.message_timeout_ms;
+   const uint64_t deadline = os_now_ns() + (uint64_t)timeout_ms * 1000000u;
+   uint8_t bytes[CLAIM_PEEK_BYTES];
+   bool hung_up = false;
+   for (;;) {
+      ssize_t n = recv(fds[0], bytes, sizeof(bytes), MSG_PEEK | MSG_DONTWAIT);
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+         return false;
+      const size_t have = n > 0 ? (size_t)n : 0;
+      if (have >= VTEST_HDR_WORDS * 4) {
+         uint32_t hdr[VTEST_HDR_WORDS];
+         memcpy(hdr, bytes, sizeof(hdr));
+         const uint64_t payload = hdr[VTEST_HDR_ID] == VTEST_CMD_CREATE_RENDERER ? hdr[VTEST_HDR_LEN]
+                                                                                 : (uint64_t)hdr[VTEST_HDR_LEN] * 4;
+         if (have == sizeof(bytes) || have >= sizeof(hdr) + payload)
+            return true;
+      }
+      if (n == 0 || hung_up)
+         return false;
+      const uint64_t now = os_now_ns();
+      if (timeout_ms && now >= deadline)
+         return true;
+      /* With part of a message there, POLLIN holds already: look again
+       * every 10 ms (Mesa writes a message at once; only a slow or hostile
+       * client is looked at more than once). */
+#ifdef POLLRDHUP
+      struct pollfd pfd = { .fd = fds[0], .events = (short)((have ? 0 : POLLIN) | POLLRDHUP) };
+#else
+      struct pollfd pfd = { .fd = fds[0], .events = have ? 0 : POLLIN };
+#endif
+      int wait_ms = have ? 10 : timeout_ms ? (int)((deadline - now) / 1000000u) + 1 : -1;
+      /* Hung up: what it sent before is all there is. */
+      hung_up = poll(&pfd, 1, wait_ms) > 0 && (pfd.revents & ~POLLIN);
+   }
+}
+
+/* fds: the client's socket, its activity record, its ledger channel
+ * (worker/ledger_channel.h), and its link to the server when a display
+ * reads its memory. */
 static int
 worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data)
 {
    struct vtest_workers *workers = data;
    struct client_job cj;
-   if (job_size != sizeof(cj) || fd_count < 2 || fd_count > 3)
+   if (job_size != sizeof(cj) || fd_count < 3 || fd_count > 4)
       return 1;
    memcpy(&cj, job, sizeof(cj));
    struct vtest_activity *activity = vtest_activity_map(fds[1]);
    close(fds[1]);
-   const struct vtest_client_limits limits = client_limits(&workers->limits, workers->buffered, activity);
+   struct vs_ledger_port *ledger = vs_ledger_remote_port_create(fds[2], cj.ctx_id);
+   if (!ledger)
+      return 1;
+   const struct vtest_client_limits limits = client_limits(&workers->limits, ledger, activity);
    /* The worker serves this client alone, in its sandbox (entered when it
     * was forked). */
    struct vs_context_options worker_options = *workers->options;
+   worker_options.renderer.ledger = ledger;
    /* The display's registry is the server process's: this one tells it. */
-   struct vs_worker_link *link = fd_count == 3 ? vs_worker_link_start(fds[2], cj.ctx_id) : NULL;
+   struct vs_worker_link *link = fd_count == 4 ? vs_worker_link_start(fds[3], cj.ctx_id) : NULL;
    worker_options.renderer.shared_registry = vs_worker_link_registry(link);
    int rc = vtest_client_serve_limited(fds[0], cj.ctx_id, &worker_options, &limits) == 0 ? 0 : 1;
    vs_worker_link_stop(link);
+   vs_ledger_remote_port_destroy(ledger);
    /* Host work a CPU driver keeps running (gpu-timeout-ms) ends with this process. */
    return vs_context_abandoned_host_work() ? VS_WORKER_EXIT_ABANDONED : rc;
+}
+
+/* Under the lock: takes one of uid's worker starts (worker_starts_per_min,
+ * a bucket of a quarter of it, at least 1); else false and how long until
+ * one is there. */
+static bool
+take_worker_start(struct server *server, uid_t uid, uint32_t *wait_ms)
+{
+   const uint32_t rate = server->limits.worker_starts_per_min;
+   if (!rate)
+      return true;
+   const double burst = rate / 4 ? rate / 4 : 1;
+   const uint64_t now = os_now_ns();
+   struct worker_bucket *b = NULL, *fullest = &server->buckets[0];
+   for (unsigned i = 0; i < WORKER_BUCKETS; i++) {
+      struct worker_bucket *e = &server->buckets[i];
+      if (e->used) {
+         e->tokens += (double)(now - e->at_ns) * rate / 60e9;
+         e->at_ns = now;
+         if (e->tokens >= burst)
+            e->used = false; /* full again: as good as never seen */
+      }
+      if (e->used && e->uid == uid)
+         b = e;
+      if (!e->used || (fullest->used && e->tokens > fullest->tokens))
+         fullest = e;
+   }
+   if (!b) {
+      /* More uids mid-refill than entries: the fullest is forgotten. */
+      b = fullest;
+      *b = (struct worker_bucket){ .uid = uid, .used = true, .tokens = burst, .at_ns = now };
+   }
+   if (b->tokens >= 1) {
+      b->tokens -= 1;
+      return true;
+   }
+   *wait_ms = (uint32_t)((1 - b->tokens) * 60000 / rate) + 1;
+   return false;
+}
+
+/* Under the lock: a worker start uid took and did not use. */
+static void
+return_worker_start(struct server *server, uid_t uid)
+{
+   for (unsigned i = 0; i < WORKER_BUCKETS; i++) {
+      if (server->buckets[i].used && server->buckets[i].uid == uid)
+         server->buckets[i].tokens += 1;
+   }
+}
+
+/* A client's worker costs the server a warm-up to replace: one uid's
+ * clients take at most worker_starts_per_min of them. A client past it
+ * waits (its connection open, nothing refused), one line; false when it
+ * hangs up meanwhile. */
+static bool
+wait_for_worker_start(struct server *server, struct client_thread *ct)
+{
+   for (bool said = false;;) {
+      uint32_t wait_ms = 0;
+      pthread_mutex_lock(&server->lock);
+      bool took = take_worker_start(server, ct->peer_uid, &wait_ms);
+      pthread_mutex_unlock(&server->lock);
+      if (took)
+         return true;
+      if (!said)
+         vs_info(ct->ctx_id, "uid %u has taken its worker processes for now (limit worker-starts-per-min=%u); "
+                             "the client waits %u ms for one", (unsigned)ct->peer_uid,
+                 server->limits.worker_starts_per_min, wait_ms);
+      said = true;
+      struct pollfd pfd = { .fd = ct->fd, .events = 0 };
+      if (poll(&pfd, 1, (int)wait_ms) > 0)
+         return false;
+   }
 }
 
 static void *
@@ -221,8 +371,17 @@ client_main(void *arg)
    os_thread_set_name(name);
 
    if (!server->pool) {
-      const struct vtest_client_limits limits = client_limits(&server->limits, server->buffered, ct->activity);
-      vtest_client_serve_limited(ct->fd, ct->ctx_id, server->options, &limits);
+      struct vs_ledger_direct_port ledger;
+      vs_ledger_direct_port_init(&ledger, vs_ledger_open(server->ledger, (uint32_t)ct->peer_uid));
+      if (!ledger.account) {
+         vs_error(ct->ctx_id, "dropping client: out of memory for its ledger account");
+      } else {
+         const struct vtest_client_limits limits = client_limits(&server->limits, &ledger.port, ct->activity);
+         struct vs_context_options options = *server->options;
+         options.renderer.ledger = &ledger.port;
+         vtest_client_serve_limited(ct->fd, ct->ctx_id, &options, &limits);
+         vs_ledger_close(ledger.account);
+      }
    } else {
       /* The client's worker process, from the pool; this thread waits
        * for it. */
@@ -234,13 +393,34 @@ client_main(void *arg)
       if (registry && vs_link_pair(link) != 0)
          vs_error(ct->ctx_id, "no link to the client's worker (%s); the display cannot show its memory",
                   strerror(errno));
-      struct vs_server_link *served = link[0] >= 0 ? vs_server_link_open(link[0], ct->ctx_id) : NULL;
-      const int fds[] = { ct->fd, ct->activity_fd, link[1] };
-      pid_t pid = vs_worker_pool_run(server->pool, fds, link[1] >= 0 ? 3 : 2, &job, sizeof(job));
-      int err = errno;
+      struct vs_server_link *served = link[0] >= 0 ? vs_server_link_open(link[0], ct->ctx_id, registry, NULL) : NULL;
+      /* The worker's channel to its account in this process's ledger. */
+      int ledger_fd = -1;
+      struct vs_ledger_channel *ledger =
+         vs_ledger_channel_open(server->ledger, (uint32_t)ct->peer_uid, ct->ctx_id, &ledger_fd);
+      const int fds[] = { ct->fd, ct->activity_fd, ledger_fd, link[1] };
+      pid_t pid = 0;
+      int err = ledger ? 0 : errno;
+      if (ledger && wait_for_worker_start(server, ct)) {
+         pid = vs_worker_pool_run(server->pool, fds, link[1] >= 0 ? 4 : 3, &job, sizeof(job));
+         err = errno;
+         if (pid <= 0) {
+            pthread_mutex_lock(&server->lock);
+            return_worker_start(server, ct->peer_uid);
+            pthread_mutex_unlock(&server->lock);
+         }
+      }
       if (link[1] >= 0)
          close(link[1]);
-      if (pid < 0) {
+      if (ledger_fd >= 0)
+         close(ledger_fd);
+      if (!ledger) {
+         vs_server_link_close(served);
+         vs_error(ct->ctx_id, "dropping client: no ledger channel for its worker: %s", strerror(err));
+      } else if (pid == 0) {
+         vs_server_link_close(served);
+         vs_info(ct->ctx_id, "client left before its first message; no worker process served it");
+      } else if (pid < 0) {
          vs_server_link_close(served);
          vs_error(ct->ctx_id, "dropping client: no worker process for it: %s", strerror(err));
       } else {
@@ -250,7 +430,7 @@ client_main(void *arg)
          pthread_mutex_unlock(&server->lock);
          /* Until the worker's end closes: when it exits. */
          if (served)
-            vs_server_link_serve(served, registry, NULL);
+            vs_server_link_serve(served);
          int status = vs_worker_pool_wait(server->pool, pid);
          pthread_mutex_lock(&server->lock);
          bool ended_stuck = ct->slot_released; /* reported when it was ended */
@@ -261,6 +441,8 @@ client_main(void *arg)
             vs_error(ct->ctx_id, "client worker process %d killed by signal %d; only this client is gone", (int)pid,
                      WTERMSIG(status));
       }
+      /* Whatever the worker held of the shared pools is back by now. */
+      vs_ledger_channel_close(ledger);
    }
 
    /* Closed under the lock so that shutdown never hits a reused fd. */
@@ -592,6 +774,14 @@ remove_socket_file(const char *path, const struct stat *identity)
       unlink(path);
 }
 
+/* The machine's RAM; 0 where the system does not say. */
+static uint64_t
+physical_memory_bytes(void)
+{
+   long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+   return pages > 0 && page_size > 0 ? (uint64_t)pages * (uint64_t)page_size : 0;
+}
+
 void
 vtest_server_limits_default(struct vtest_server_limits *limits)
 {
@@ -612,10 +802,16 @@ vtest_server_limits_default(struct vtest_server_limits *limits)
       .idle_timeout_ms = 60000,
       /* Past gpu-timeout-ms's 30 s, after which a context's waits end. */
       .teardown_timeout_ms = 60000,
+      /* A warm-up costs lavapipe about a quarter of a CPU second: one
+       * uid's connections cost the host at most half a CPU, past a burst
+       * of 30 at once (more than a uid's slots). */
+      .worker_starts_per_min = 120,
       /* The largest SUBMIT_CMD2 the protocol allows... */
       .partial_bytes = (uint64_t)VTEST_MAX_SUBMIT_WORDS * 4,
       /* ...but not 32 of them at once. */
       .partial_total_bytes = 256ull << 20,
+      /* One user's programs may fill half of the RAM, never all of it. */
+      .memory_per_peer_bytes = physical_memory_bytes() / 2 >> 20 << 20,
    };
 }
 
@@ -631,20 +827,31 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
 
    struct server server = { .clients = NULL, .next_ctx_id = 1, .options = options, .limits = *limits,
                             .setup = *setup, .pool = setup->workers ? setup->workers->pool : NULL };
-   _Atomic uint64_t own_buffered;
-   atomic_init(&own_buffered, 0);
-   server.buffered = setup->workers ? setup->workers->buffered : &own_buffered;
-   int err = pthread_mutex_init(&server.lock, NULL);
+   const struct vs_ledger_limits ledger_limits = {
+      .scope = { [VS_LEDGER_BUFFERED] = limits->partial_total_bytes,
+                 [VS_LEDGER_HOST_MEMORY] = limits->memory_per_peer_bytes },
+      .account = { [VS_LEDGER_BUFFERED] = limits->partial_bytes },
+   };
+   server.ledger = vs_ledger_create(&ledger_limits);
+   int err = server.ledger ? pthread_mutex_init(&server.lock, NULL) : ENOMEM;
    bool event = err == 0 && os_event_init(&server.reap_event) == 0;
    if (!event) {
       vs_error(0, "cannot set up the server: %s", strerror(err ? err : errno));
       if (err == 0)
          pthread_mutex_destroy(&server.lock);
+      vs_ledger_destroy(server.ledger);
       close(listen_fd);
       remove_socket_file(socket_path, identity);
       return 1;
    }
 
+   if (limits->memory_per_peer_bytes)
+      vs_info(0, "memory: device memory in host RAM (a CPU driver's heaps, other devices' system-memory heaps) "
+                 "bounded at %llu MiB per uid (limit memory-per-peer-mib; %llu MiB of RAM here)",
+              (unsigned long long)(limits->memory_per_peer_bytes >> 20),
+              (unsigned long long)(physical_memory_bytes() >> 20));
+   else
+      vs_info(0, "memory: device memory in host RAM not bounded per uid (limit memory-per-peer-mib=0)");
    printf("venus-server: listening on %s\n", socket_path);
    fflush(stdout);
 
@@ -660,6 +867,7 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
    remove_socket_file(socket_path, identity);
    os_event_fini(&server.reap_event);
    pthread_mutex_destroy(&server.lock);
+   vs_ledger_destroy(server.ledger);
    return 0;
 }
 
@@ -668,28 +876,23 @@ vtest_workers_create(const struct vs_context_options *options, const struct vtes
                      unsigned ready)
 {
    struct vtest_workers *w = calloc(1, sizeof(*w));
-   void *shared = mmap(NULL, sizeof(*w->buffered), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-   if (!w || shared == MAP_FAILED) {
+   if (!w) {
       vs_error(0, "cannot set up the worker processes: %s", strerror(errno));
-      if (shared != MAP_FAILED)
-         munmap(shared, sizeof(*w->buffered));
-      free(w);
       return NULL;
    }
    w->options = options;
    w->limits = *limits;
-   w->buffered = shared;
-   atomic_init(w->buffered, 0);
    const struct vs_worker_pool_config pool = {
       .ready = ready,
       .prepare = worker_prepare,
+      .prepare_died = worker_prepare_died,
+      .claim = worker_claim,
       .serve = worker_serve,
       .data = w,
       .name = "vtest",
    };
    w->pool = vs_worker_pool_create(&pool);
    if (!w->pool) {
-      munmap(shared, sizeof(*w->buffered));
       free(w);
       return NULL;
    }
@@ -702,6 +905,5 @@ vtest_workers_destroy(struct vtest_workers *w)
    if (!w)
       return;
    vs_worker_pool_destroy(w->pool);
-   munmap((void *)w->buffered, sizeof(*w->buffered));
    free(w);
 }

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# What clients share is counted by the server process (base/ledger.h), and
+# what a worker held is back when it ends, however it ends:
+#   default  without --limit, device memory in host RAM is bounded per uid
+#            at half of the RAM: one line at start, and the guest's heap
+#            is no larger;
+#   crash    2 clients inside 60 MiB SUBMIT_CMD2 payloads (partial-total-mib
+#            150) have their worker processes killed: 2 more such clients
+#            are then buffered, none dropped over partial-total-mib;
+#   uid      two clients of one uid together hold no more than
+#            memory-per-peer-mib (256): the second one's allocation past it
+#            fails with VK_ERROR_OUT_OF_DEVICE_MEMORY and one line, the
+#            client carries on; the guest's heap is 256 MiB;
+#   memory   a client's worker killed while it holds 192 MiB: the next
+#            client of its uid gets the whole bound.
+#   thread   with --isolate thread the bound holds too.
+. "$(dirname "$0")/lib.sh"
+
+require_tools vulkaninfo python3
+
+FLOOD="python3 $TESTS_DIR/vtest_flood.py"
+ALLOCS=$BUILD_DIR/tests/vk_allocs
+[ -x "$ALLOCS" ] || { fail "no $ALLOCS (built by make)"; finish; }
+MIB=$((1024 * 1024))
+
+# heap_mib: the size of the guest's first heap, in MiB (empty on failure).
+heap_mib() {
+  venus_run 120 vulkaninfo >"$TEST_TMP/vi.out" 2>&1 || true
+  local bytes
+  bytes=$(grep -A1 'memoryHeaps\[0\]' "$TEST_TMP/vi.out" | sed -n 's/^[[:space:]]*size[[:space:]]*= \([0-9]*\).*/\1/p' | head -n1 || true)
+  [ -n "$bytes" ] && echo $((bytes / MIB))
+}
+# worker_pids: the worker processes of the clients served so far.
+worker_pids() { sed -n 's/.*client served by worker process \([0-9]*\)$/\1/p' "$SERVER_LOG"; }
+# held_allocs OUT: N of vk_allocs --until-fail's "held N allocations".
+held_allocs() { sed -n 's/^info: held \([0-9]*\) allocations.*/\1/p' "$1"; }
+
+# --- default ---------------------------------------------------------------------
+server_start || finish
+ram_mib=$(($(sed -n 's/^MemTotal:[[:space:]]*\([0-9]*\) kB$/\1/p' /proc/meminfo) / 1024))
+line=$(grep -m1 'memory: device memory in host RAM' "$SERVER_LOG" | sed 's/^venus-server: //' || true)
+bound=$(echo "$line" | sed -n 's/.*bounded at \([0-9]*\) MiB per uid.*/\1/p')
+if [ -n "$bound" ] && [ $((bound * 2)) -le "$ram_mib" ] && [ $((bound * 2)) -ge $((ram_mib - 2)) ]; then
+  pass "default: half of the RAM ($ram_mib MiB) per uid: $line"
+else
+  fail "default: '$line' (want a bound of half of $ram_mib MiB)"
+fi
+heap=$(heap_mib)
+check "default: the guest's heap is no larger than the bound (${heap:-?} MiB, bound ${bound:-?} MiB)" \
+  test -n "$heap" -a -n "$bound" -a "${heap:-1}" -le "${bound:-0}"
+server_stop || true
+
+server_start --limit partial-total-mib=150 --limit message-timeout-ms=60000 --limit memory-per-peer-mib=256 || finish
+
+# --- crash -------------------------------------------------------------------------
+$FLOOD "$SERVER_SOCK" stall 2 60 30 120 >"$TEST_TMP/stall1.out" 2>&1 &
+stall_pid=$!; BG_PIDS+=("$stall_pid")
+deadline=$((SECONDS + 60))
+until grep -q '^stalling' "$TEST_TMP/stall1.out" 2>/dev/null || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+wait_log_count 'client served by worker process' 2 30 || true
+sleep 1 # the workers take the messages' headers
+pids=$(worker_pids)
+for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
+wait_log_count 'killed by signal 9' 2 30 || true
+check "crash: 2 workers killed inside their clients' messages ($(echo $pids))" \
+  test "$(log_count 'killed by signal 9')" -eq 2
+$FLOOD "$SERVER_SOCK" stall 2 60 30 3 >"$TEST_TMP/stall2.out" 2>&1 || true
+over=$(log_count 'limit partial-total-mib')
+if grep -q '^closed 0 of 2' "$TEST_TMP/stall2.out" && [ "$over" -eq 0 ]; then
+  pass "crash: 2 more clients' 60 MiB messages buffered after the crashed workers' were given back"
+else
+  fail "crash: later clients: '$(tail -n1 "$TEST_TMP/stall2.out")', $over line(s) over partial-total-mib (want none)"
+  grep -m2 'partial-total-mib' "$SERVER_LOG" | sed 's/^/         | /' || true
+fi
+wait "$stall_pid" 2>/dev/null || true
+
+# --- uid ---------------------------------------------------------------------------
+heap=$(heap_mib)
+check "uid: the guest's heap is memory-per-peer-mib (${heap:-?} MiB, want 256)" test "${heap:-0}" = 256
+venus_run "$ALLOCS" --count 12 --size $((16 * MIB)) --hold-ms 15000 >"$TEST_TMP/holder.out" 2>"$TEST_TMP/holder.err" &
+holder_pid=$!; BG_PIDS+=("$holder_pid")
+deadline=$((SECONDS + 60))
+until grep -q '^ok: all 12 allocations' "$TEST_TMP/holder.out" 2>/dev/null || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+before=$(log_count 'limit memory-per-peer-mib=256')
+rc=0; venus_run env VN_PERF=no_async_mem_alloc "$ALLOCS" --until-fail 64 --size $((16 * MIB)) \
+  >"$TEST_TMP/second.out" 2>"$TEST_TMP/second.err" || rc=$?
+client_check "uid: the second client's allocation past the bound fails, the client carries on" \
+  "$TEST_TMP/second.out" "$rc" || true
+held=$(held_allocs "$TEST_TMP/second.out")
+check "uid: the two clients hold $((12 * 16)) + $((${held:-99} * 16)) MiB, no more than 256 MiB" \
+  test -n "$held" -a $((192 + ${held:-99} * 16)) -le 256
+lines=$(( $(log_count 'limit memory-per-peer-mib=256') - before ))
+if [ "$lines" -eq 1 ]; then
+  pass "uid: one line: $(grep 'limit memory-per-peer-mib=256' "$SERVER_LOG" | tail -n1 | sed 's/^venus-server: //')"
+else
+  fail "uid: $lines 'limit memory-per-peer-mib=256' lines (want 1)"
+fi
+rc=0; wait "$holder_pid" || rc=$?
+client_check "uid: the first client kept its 192 MiB" "$TEST_TMP/holder.out" "$rc" || true
+
+# --- memory --------------------------------------------------------------------------
+n=$(log_count 'client served by worker process')
+venus_run "$ALLOCS" --count 12 --size $((16 * MIB)) --hold-ms 60000 >"$TEST_TMP/victim.out" 2>&1 &
+victim_pid=$!; BG_PIDS+=("$victim_pid")
+deadline=$((SECONDS + 60))
+until grep -q '^ok: all 12 allocations' "$TEST_TMP/victim.out" 2>/dev/null || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+pid=$(worker_pids | sed -n "$((n + 1))p")
+kills=$(log_count 'killed by signal 9')
+[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+wait_log_count 'killed by signal 9' $((kills + 1)) 30 || true
+wait "$victim_pid" 2>/dev/null || true
+rc=0; venus_run env VN_PERF=no_async_mem_alloc "$ALLOCS" --until-fail 64 --size $((16 * MIB)) \
+  >"$TEST_TMP/after.out" 2>"$TEST_TMP/after.err" || rc=$?
+held=$(held_allocs "$TEST_TMP/after.out")
+check "memory: after a worker holding 192 MiB was killed, the next client holds ${held:-?} x 16 MiB (14 to 16)" \
+  test -n "$held" -a "${held:-0}" -ge 14 -a "${held:-99}" -le 16
+check "server still running" server_alive
+server_stop || true
+
+# --- thread ------------------------------------------------------------------------
+# --isolate thread: the clients' threads charge the same ledger directly.
+server_start --isolate thread --limit memory-per-peer-mib=128 || finish
+rc=0; venus_run env VN_PERF=no_async_mem_alloc "$ALLOCS" --until-fail 64 --size $((16 * MIB)) \
+  >"$TEST_TMP/thread.out" 2>"$TEST_TMP/thread.err" || rc=$?
+client_check "thread: the allocation past memory-per-peer-mib=128 fails, the client carries on" \
+  "$TEST_TMP/thread.out" "$rc" || true
+held=$(held_allocs "$TEST_TMP/thread.out")
+check "thread: the client holds ${held:-?} x 16 MiB (7 or 8)" test -n "$held" -a "${held:-0}" -ge 7 -a "${held:-99}" -le 8
+server_stop || true
+finish
