@@ -211,7 +211,8 @@ worker_prepare_died(void *data)
 }
 
 /* In a worker handed a client: whether the client's first message is
- * there whole (or its first CLAIM_PEEK_BYTES). Until then the client has
+ * there whole (or its header, for a message larger than
+ * CLAIM_PEEK_BYTES). Until then the client has
  * asked nothing of this worker, which goes back to the pool untouched if
  * the client leaves first: a connection that sends nothing costs no
  * warm-up. The bytes are only peeked at: the session reads them. A
@@ -235,7 +236,9 @@ worker_claim(const int *fds, unsigned fd_count, const void *job, size_t job_size
          memcpy(hdr, bytes, sizeof(hdr));
          const uint64_t payload = hdr[VTEST_HDR_ID] == VTEST_CMD_CREATE_RENDERER ? hdr[VTEST_HDR_LEN]
                                                                                  : (uint64_t)hdr[VTEST_HDR_LEN] * 4;
-         if (have == sizeof(bytes) || have >= sizeof(hdr) + payload)
+         /* A message larger than the peek can see whole is the session's
+          * from its header on: its limits and timeout then apply. */
+         if (sizeof(hdr) + payload > sizeof(bytes) || have >= sizeof(hdr) + payload)
             return true;
       }
       if (n == 0 || hung_up)
