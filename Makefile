@@ -11,6 +11,8 @@
 #   make apps       vkmark, vkcube, Zink, ffmpeg's libplacebo, mpv, vkd3d and llama.cpp
 #                   natively and through the server, with figures
 #   make bench      native vs venus-server vs virglrenderer benchmark (QUICK=1: short)
+#   make results    this host's results page, rewritten whole: docs/results/HOST.md
+#                   (scripts/results.sh; QUICK=1: a short bench)
 #   make bench-display  the built-in display: fps, commit->send latency, encode cost (bench/display.sh)
 #   make bench-glmark2  glmark2-es2-wayland through Zink on Venus vs native, on the display and off-screen
 #   make conformance    piglit natively and through the server (~1,650 tests, long: hours on 2 cores);
@@ -29,7 +31,7 @@ endif
 POSIX_BUILD ?= $(BUILD)-posix
 POSIX_SERVER_ARGS ?= --page-size 16384
 
-.PHONY: all setup roots install test test-posix demo fuzz apps bench bench-display bench-glmark2 conformance clean
+.PHONY: all setup roots install test test-posix demo fuzz apps bench results bench-display bench-glmark2 conformance clean
 
 all: $(BUILD)/venus-server
 
@@ -86,6 +88,9 @@ apps: $(BUILD)/venus-server
 
 bench: $(BUILD)/venus-server
 	bench/run.sh $(BUILD)
+
+results: $(BUILD)/venus-server
+	scripts/results.sh $(BUILD)
 
 bench-display: $(BUILD)/venus-server
 	bench/display.sh $(BUILD)

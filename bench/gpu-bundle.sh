@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Makes the bundle that scripts/gpu-check.sh needs on a GPU machine that has
-# no package registry (one fresh machine, one call: everything is in it):
+# Makes the bundle that scripts/gpu-check.sh needs to run the suite on a GPU
+# host without a package registry (one fresh machine, one call: everything is in it):
 #   DEST/build/      venus-server, bench/exec_bench, bench/render_bench and
 #                    the tests/vk_* clients of BUILD_DIR (built here on
 #                    Debian 12; they run on newer glibc);
@@ -46,9 +46,8 @@
 # chromium-common and every library package the browser links (ldd, less
 # libc6, libgcc-s1 and libstdc++6, which the GPU image has newer), as one
 # tar of .debs cut into parts of at most CHROMIUM_PART_MIB (58) MiB, each
-# in its own directory: one device call carries at most 64 MiB, and a warm
-# machine keeps what earlier calls carried, so the parts go one per call
-# and then DEST (gpu-check.sh ONLY_LIVE=1 joins and unpacks them).
+# in its own directory, for hosts that take files of a bounded size at a
+# time (gpu-check.sh ONLY_LIVE=1 joins and unpacks them).
 #
 # With LLAMA=1, also DEST/../gpu-llama/llama.tar.xz: sid's llama.cpp with
 # ggml's Vulkan backend for gpu-check.sh's llama row (see below; about 15 MB,
@@ -86,8 +85,7 @@ debs+=(libwayland-server0 "$x264" libyuv0 libjpeg62-turbo)
 rm -rf "$dest/build" "$dest/scripts" "$dest/bench" "$dest/tests"
 mkdir -p "$dest/build/bench" "$dest/build/tests/display" "$dest/debs" "$dest/root-debs" \
   "$dest/scripts" "$dest/bench" "$dest/tests/display"
-# Without debug info (the server is 15 MB with it): one device call carries
-# at most 64 MiB, the bundle and the tree together.
+# Without debug info (the server is 15 MB with it): the bundle stays small.
 for f in "${programs[@]}"; do cp "$build/$f" "$dest/build/$f"; strip --strip-debug "$dest/build/$f"; done
 cp "$top/scripts/gpu-check.sh" "$top/scripts/vm-run.sh" "$top/scripts/ext-diff.sh" "$dest/scripts/"
 cp "$top/bench/run.sh" "$top/bench/display.sh" "$top/bench/tenants.sh" "$top/bench/llama.sh" "$top/bench/gguf_model.py" \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Start-up latency and memory per client of the two isolation modes on
-# lavapipe (issue 18: the default is chosen from these figures).
+# lavapipe (the default is chosen from these figures).
 #
 #   bench/isolation.sh [BUILD_DIR] [CLIENTS]   (default build, 8)
 #

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# What object lifetimes (issue 18: recorded command buffers hold what they
+# What object lifetimes (recorded command buffers hold what they
 # name; a server fence after each submission that runs command buffers)
 # cost, on lavapipe: exec_bench's round trips (submit: an empty submit and
 # its fence; record-submit: a command buffer re-recorded with one small

@@ -25,7 +25,8 @@
 #   QUICK=1          one round, a tenth of the iterations, short vkmark scenes
 #   ROUNDS           rounds of every workload on every side (default 5; QUICK: 1)
 #   PEER=0           no virglrenderer column and no trixie root: native and
-#                    venus-server run on this host as they are (the GPU machines)
+#                    venus-server run on this host as they are (a GPU host
+#                    without the Debian roots)
 #   HOST_ICD         host driver ICD json (default lavapipe's)
 #   VIRTIO_ICD       Venus driver ICD json for the clients (default Mesa's)
 #   CLIENT_LD_LIBRARY_PATH  prepended to LD_LIBRARY_PATH of Venus clients only

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# What a tenant costs in each isolation mode, and what many of them get
-# (issue "Every tenant in its own process by default"):
+# What a tenant costs in each isolation mode, and what many of them get:
 #   startup  bench/startup_bench (a client's vkCreateInstance to its first
 #            vkCreateDevice returning): native, --isolate thread, the default
 #            (a process per client, from ready workers); median of RUNS
@@ -140,7 +139,10 @@ tenants_main() {
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -uo pipefail
   top=$(cd "$(dirname "$0")/.." && pwd)
-  build=$top/${1:-build}
+  case ${1:-build} in
+    /*) build=$1 ;;
+    *) build=$top/${1:-build} ;;
+  esac
   HOST_ICD=${HOST_ICD:-/usr/share/vulkan/icd.d/lvp_icd.json}
   VIRTIO_ICD=${VIRTIO_ICD:-/usr/share/vulkan/icd.d/virtio_icd.json}
   logs=$(mktemp -d "${TMPDIR:-/tmp}/venus-tenants.XXXXXX")

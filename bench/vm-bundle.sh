@@ -11,8 +11,8 @@
 #                       the libraries they link and trixie's
 #                       ld-linux-x86-64.so.2, which runs them on any glibc
 #                       (scripts/vm-run.sh --host-bundle).
-# Each file fits one call to the GPU machine (at most 64 MiB travel per
-# call; about 110 MB in all): carry them one or two per call.
+# Each file is at most 56 MiB (about 110 MB in all), for hosts that take
+# files of a bounded size at a time.
 #
 # Usage: bench/vm-bundle.sh BUILD_DIR [DEST]   (DEST default: .deps/gpu-bundle)
 set -euo pipefail

@@ -238,7 +238,7 @@ ms() { echo $(($(date +%s%N) / 1000000)); }
 # ffmpeg: a 160x90 test pattern upscaled to 480x270 with ewa_lanczos by
 # libplacebo on a Vulkan device of ffmpeg's own (libplacebo alone skips
 # software devices), PLACEBO_FRAMES frames; PLACEBO_RUNS runs through the
-# server, each of which must finish (the SYNC_WAIT waiters of issue 33).
+# server, each of which must finish (SYNC_WAIT waiters).
 pframes=${PLACEBO_FRAMES:-30}
 placebo() { # OUT ENV...: frames per second of one run, or "fails"
   local o=$1 t0 t1; shift

@@ -832,7 +832,7 @@ vm_unpack() {
   fi
   vm_accel=${VM_ACCEL:-auto}
   # A KVM that is PVM (kvm_pvm: software virtualization for hosts that
-  # are VMs without VMX, as the GPU machines are) runs only guest kernels
+  # are VMs without VMX, as many cloud GPU hosts are) runs only guest kernels
   # built for it; a stock Debian kernel stops in its instruction emulator
   # (BMI2 in the decompressor, CMPXCHG16B in SLUB, XRSTOR at FPU set-up).
   if [ "$vm_accel" = auto ]; then

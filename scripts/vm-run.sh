@@ -8,7 +8,8 @@
 # Xvfb (llvmpipe EGL: no render node needed). With --host-bundle DIR
 # (bench/vm-bundle.sh: QEMU, Xvfb and Mesa's EGL with their trixie
 # libraries) they run from DIR through trixie's own ld-linux instead, on
-# any glibc (the GPU machines), and the server runs on the host as it is.
+# any glibc (a GPU host with an older or newer distribution), and the server
+# runs on the host as it is.
 #
 #   scripts/vm-run.sh [--server PATH|stock] [--accel tcg|kvm] [--workload short|bench|display|display-apps]
 #                     [--timeout SECONDS] [--host-icd JSON] [--host-bundle DIR] [--vm-display [--guest-size WxH]]

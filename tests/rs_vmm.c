@@ -1371,7 +1371,7 @@ scenario_vmchannel(void)
       else
          ERR("vmchannel: no pointer motion from the page within 60 s");
    }
-   /* Session 1: a resource the VM lacks (refused, the channel stays), then
+   /* Connection 1: a resource the VM lacks (refused, the channel stays), then
     * an image past its blob (the second: closed). */
    printf("vmchannel hostile: ATTACH of a resource the VM does not have\n");
    const uint32_t unknown[] = { 2, 40, 1, 999, 0, VM_W * 4, VM_W, VM_H, XR24, 0 };
@@ -1385,7 +1385,7 @@ scenario_vmchannel(void)
       ERR("vmchannel: the second bad message did not close the connection");
    else
       OK("vmchannel: the second bad message closed the connection");
-   /* Session 2: not SHAREABLE, then a size that cannot be framed. */
+   /* Connection 2: not SHAREABLE, then a size that cannot be framed. */
    if (!vm_accept(&g, 30000) || !vm_hello(&g)) {
       ERR("vmchannel: the server did not connect again");
       return;
@@ -1401,7 +1401,7 @@ scenario_vmchannel(void)
       ERR("vmchannel: an unframeable size did not close the connection");
    else
       OK("vmchannel: an unframeable size closed the connection");
-   /* Session 3: an unknown type, then the stream goes on. */
+   /* Connection 3: an unknown type, then the stream goes on. */
    if (!vm_accept(&g, 30000) || !vm_hello(&g)) {
       ERR("vmchannel: the server did not connect again");
       return;
@@ -1411,7 +1411,7 @@ scenario_vmchannel(void)
    vm_send(&g, odd, 4);
    if (!vm_frames(&g, 41, 60))
       return;
-   /* Session 4: a flood of valid ATTACHes (closed, one line); session 5:
+   /* Connection 4: a flood of valid ATTACHes (closed, one line); connection 5:
     * a flood of HELLOs (the same); then the stream goes on. */
    printf("vmchannel hostile: a flood of 40000 ATTACHes\n");
    const uint32_t again[] = { 2, 40, 1, 10, 0, VM_W * 4, VM_W, VM_H, XR24, 0 };

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Host-visible allocations are bounded by bytes and by what the kernel lets
 # the server process hold (fds, mappings: shared fairly between clients),
-# not by a fixed per-client count (issue 19):
+# not by a fixed per-client count:
 #   many     vk_allocs holds 4000 host-visible allocations, each mapped,
 #            written by the host and filled by the device, every one read
 #            back, while a compute client runs beside it; natively first;

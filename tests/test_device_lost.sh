@@ -33,7 +33,7 @@ run_mode() {
   venus_run "$COMPUTE" --mib 8 --rounds 40 --pause-ms 100 >"$TEST_TMP/$mode-beside.out" 2>"$TEST_TMP/$mode-beside.err" &
   beside_pid=$!; BG_PIDS+=("$beside_pid")
   # Its device first: the Vulkan loader crashes on vkCreateDevice racing
-  # another thread's vkDestroyDevice (Vulkan-Loader issue 2018), which the
+  # another thread's vkDestroyDevice (Vulkan-Loader bug #2018), which the
   # lost client's short life would invite.
   wait_log_count 'device [0-9]+ created' $((devices + 1)) 30 || true
   venus_run env VN_PERF="$perf" "$LOST" >"$TEST_TMP/$mode.out" 2>"$TEST_TMP/$mode.err" || rc=$?

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # A Wayland client cannot make the display hold unbounded pools (each a
-# mapping in the server, issue 18): past VS_DISPLAY_MAX_SHM_POOLS (256) live
+# mapping in the server): past VS_DISPLAY_MAX_SHM_POOLS (256) live
 # wl_shm_pools it is disconnected with one log line; a client within the cap,
 # and a vtest client, are served before and after.
 . "$(dirname "$0")/lib.sh"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Client slots are shared fairly (issue 18): connections that only did the
+# Client slots are shared fairly: connections that only did the
 # handshake free their slots once the work timeout passes without a
 # SUBMIT_CMD2 (one 'dropping client:' line each), so a real client gets in
 # while they are still connected; and one uid (SO_PEERCRED) holds at most

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # tests/vk_hostile.c, a Vulkan client breaking valid usage to reach memory
-# that is not its own (issue 11, D1 and D2), mode by mode: each hostile client
+# that is not its own, mode by mode: each hostile client
 # is dropped with one 'dropping client:' line naming the violation (a huge
 # queueCount may instead be refused with a VkResult), the server survives, and
 # a compute client running alongside (tests/vk_compute) finishes with every
@@ -11,7 +11,7 @@
 # cannot be sealed (-Dos=posix) costs the server nothing but that client
 # (dropped, or dead of SIGBUS on its own truncated mapping first).
 # The *-first modes index the host driver's state arrays just past the
-# device's limits (issue 18): each is dropped before the driver sees it.
+# device's limits: each is dropped before the driver sees it.
 # Then the lifetime cases (see the second part), and a shader that never
 # ends (the third part).
 . "$(dirname "$0")/lib.sh"
@@ -83,7 +83,7 @@ else
 fi
 server_stop || true
 
-# Lifetimes (issue 18), in both isolation modes: work recorded, then what it
+# Lifetimes, in both isolation modes: work recorded, then what it
 # names destroyed or freed, then submitted. The server keeps the host
 # objects until the command buffer lets go: the submit runs (PASSED), no
 # client is dropped, the server stays up; a set freed with its pool makes
@@ -148,7 +148,7 @@ for iso in thread process; do
   server_stop || true
 done
 
-# A compute shader that never ends (issue 31, item 7), in both isolation
+# A compute shader that never ends, in both isolation
 # modes, with --limit gpu-timeout-ms=2000: the client's unbounded fence
 # wait returns VK_ERROR_DEVICE_LOST (it returns at all: no time is
 # asserted), with one line naming the limit; a compute client beside it is

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The display's HTTP endpoint under hostile and greedy clients (issues 18
-# and 31):
+# The display's HTTP endpoint under hostile and greedy clients:
 #   1. the page and the stream want the token the server printed: none or a
 #      wrong one is a 403 with one line; a request whose Origin is another
 #      site's is refused even with the token (a page elsewhere in the

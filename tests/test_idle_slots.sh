@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# No slot is held forever (issue 31): connections that sent Venus work and
+# No slot is held forever: connections that sent Venus work and
 # then idle hold their uid's slots only until a newcomer of that uid needs
 # one. Then the uid's client idle longest past idle-timeout-ms is dropped
 # (one 'dropping client: idle ...' line) and the newcomer is served. Before

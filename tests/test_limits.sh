@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Each limit holds under its attack while well-behaved clients keep working
-# (issue 11, D3-D6):
+#:
 #   flood    200 connections against --limit clients=8 while a compute client
 #            runs: 'refusing client:' once per refused connection, the compute
 #            client finishes correctly;

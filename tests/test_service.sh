@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# venus-server as a service (issue 31): started with a listening socket
+# venus-server as a service: started with a listening socket
 # passed the systemd way (LISTEN_FDS=1, LISTEN_PID, fd 3) it serves that
 # socket, not --socket's, and leaves the socket file to its owner at exit;
 # a LISTEN_PID of another process is ignored; `make install DESTDIR=...`

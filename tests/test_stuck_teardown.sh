@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # A context whose teardown is stuck counts against no one's slot, and is
-# reported once (issue 31, item 5). A client holding a device is killed
+# reported once. A client holding a device is killed
 # while its worker process is stopped (SIGSTOP: a teardown that never
 # ends, as in a host driver stuck in a destroy). With clients-per-peer=1
 # its uid's next client is refused at first; past teardown-timeout-ms the

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Host waits a client causes have a way out (issue 31, item 5), in both
+# Host waits a client causes have a way out, in both
 # isolation modes. tests/vk_stuck --wait MODE enters a wait that never ends
 # and is SIGKILLed in it:
 #   queue-wait-idle, device-wait-idle  behind a timeline wait nobody signals

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* A hostile Vulkan client: valid-looking calls with arguments that break
- * valid usage in ways that would let it reach memory that is not its own
- * (issue 11, D1, D2, D5). Through the server it must be dropped (or refused
- * with a VkResult) and never take the server or another client down.
+ * valid usage in ways that would let it reach memory that is not its own.
+ * Through the server it must be dropped (or refused with a VkResult) and
+ * never take the server or another client down.
  *
  *   vk_hostile MODE
  *
@@ -48,7 +48,7 @@
  *                    the heap; then a small compute round trip still works
  *
  *
- * Lifetimes (issue 18): each records work naming an object, destroys or
+ * Lifetimes: each records work naming an object, destroys or
  * frees that object, then submits; the submit must run (the server keeps
  * the host object until the command buffer lets go) and end PASSED:
  * destroy-buffer-after-record, free-memory-after-record (8 MiB),
@@ -64,7 +64,7 @@
  *                    fills it with its own pattern; the attacker submits.
  *                    Neither may see the other's bytes.
  *
- * Secondary command buffers (issue 31): host drivers run them recursively.
+ * Secondary command buffers: host drivers run them recursively.
  * secondary-executes-itself  a secondary records vkCmdExecuteCommands of
  *                    itself, then a primary executing it is submitted
  * secondaries-execute-each-other  two secondaries record each other
@@ -317,7 +317,7 @@ huge_queue_count(struct vkt *t)
    VkResult r = vkCreateDevice(t->phys, &dci, NULL, &dev);
    free(prio);
    if (r == VK_SUCCESS) {
-      /* Using the device is what crashed the server's teardown (D2). */
+      /* Using the device is what would crash a careless server's teardown. */
       vkDestroyDevice(dev, NULL);
       vkt_error(t, "vkCreateDevice with 65536 queues in family 0: VK_SUCCESS");
       return 1;
@@ -898,7 +898,7 @@ vertex_binding_first(struct vkt *t)
    return 0;
 }
 
-/* A compute shader that never ends (issue 31, item 7): with a
+/* A compute shader that never ends: with a
  * gpu-timeout-ms limit the server loses this client's device, and its
  * unbounded fence wait (reaching the server: VN_PERF=no_fence_feedback,
  * set in main) returns VK_ERROR_DEVICE_LOST. Prints "ok: device lost". */
