@@ -186,12 +186,6 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
    return ctx;
 }
 
-uint32_t
-vs_context_id(const struct vs_context *ctx)
-{
-   return ctx->id;
-}
-
 bool
 vs_context_is_fatal(const struct vs_context *ctx)
 {

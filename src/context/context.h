@@ -67,8 +67,6 @@ struct vs_context *vs_context_create(uint32_t ctx_id, const char *debug_name,
  * resources. Safe to call at any time, including after a fatal error. */
 void vs_context_destroy(struct vs_context *ctx);
 
-uint32_t vs_context_id(const struct vs_context *ctx);
-
 /* True once the context hit a fatal error (bad guest input); the transport
  * should then drop the client. The reason was already logged. */
 bool vs_context_is_fatal(const struct vs_context *ctx);

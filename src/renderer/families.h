@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Each hand-written family registers its handlers (the commands that
  * protocol/semantics.txt lists) into the table a context runs. */
-#ifndef VS_DISPATCH_FAMILIES_H
-#define VS_DISPATCH_FAMILIES_H
+#ifndef VS_RENDERER_FAMILIES_H
+#define VS_RENDERER_FAMILIES_H
 
 struct vn_exec_table;
 

@@ -5,8 +5,8 @@
  * physical devices, devices, queues, device memory and images (in
  * renderer/renderer_state.h, which the rest of the renderer reaches),
  * buffers, query pools and the descriptor family (here). */
-#ifndef VS_DISPATCH_OBJECTS_H
-#define VS_DISPATCH_OBJECTS_H
+#ifndef VS_RENDERER_OBJECTS_H
+#define VS_RENDERER_OBJECTS_H
 
 #include <assert.h>
 #include <pthread.h>

@@ -6,8 +6,8 @@
  * types and inline helpers: nothing here depends on the code that works
  * on them, so memory/ and sync/ use it without a circle back to
  * dispatch/ (renderer/objects.h, the handlers' own, adds the rest). */
-#ifndef VS_DISPATCH_RENDERER_STATE_H
-#define VS_DISPATCH_RENDERER_STATE_H
+#ifndef VS_RENDERER_RENDERER_STATE_H
+#define VS_RENDERER_RENDERER_STATE_H
 
 #include <assert.h>
 #include <pthread.h>

@@ -8,8 +8,8 @@
  * (protocol/checks.txt), from which the generator writes the calls
  * (vn_checks.c). Every failed check ends the context with one log line
  * naming the command, the object and the numbers. */
-#ifndef VS_DISPATCH_VALIDATE_H
-#define VS_DISPATCH_VALIDATE_H
+#ifndef VS_RENDERER_VALIDATE_H
+#define VS_RENDERER_VALIDATE_H
 
 #include <stdbool.h>
 #include <stddef.h>

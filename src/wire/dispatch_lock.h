@@ -15,8 +15,8 @@
  * destroy is never starved by the rings. A command that waits on the host
  * for long under the shared lock lets a waiting writer in between two
  * slices of its wait (vs_runner_wait_yield, wire/runner.h). */
-#ifndef VS_DISPATCH_LOCK_H
-#define VS_DISPATCH_LOCK_H
+#ifndef VS_WIRE_DISPATCH_LOCK_H
+#define VS_WIRE_DISPATCH_LOCK_H
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -95,12 +95,6 @@ vs_runner_at_stream_end(const struct vs_runner *disp)
 }
 
 bool
-vs_runner_should_stop(struct vs_runner *disp)
-{
-   return disp->failed || disp->hooks.should_stop(disp->hooks.data);
-}
-
-bool
 vs_runner_wait_abandoned(struct vs_runner *disp)
 {
    return disp->failed || disp->hooks.wait_abandoned(disp->hooks.data);

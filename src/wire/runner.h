@@ -113,7 +113,6 @@ bool vs_runner_failed(const struct vs_runner *disp);
 /* True while the command being run is the last of the outermost stream:
  * nothing after it in this submission depends on what it does. */
 bool vs_runner_at_stream_end(const struct vs_runner *disp);
-bool vs_runner_should_stop(struct vs_runner *disp);
 /* Between two slices of a host wait that may last (fences, semaphores,
  * idle queues, a command buffer's submissions): if a command that
  * destroys objects waits for the dispatch lock, lets it run, then checks
