@@ -24,7 +24,7 @@
 # HOST=NAME and OUT=FILE override the page's name and path. With PARTS=""
 # and a GPU_CHECK_LOG, the page describes the host that log names (its
 # "== host:" line): the page of a GPU host, written where the suite was
-# bundled.
+# bundled; COMMIT then names the commit the bundle was built from.
 set -euo pipefail
 
 build=$(cd "${1:?usage: scripts/results.sh BUILD_DIR}" && pwd)
@@ -115,7 +115,7 @@ from_log() {
   echo "| | |"
   echo "| --- | --- |"
   echo "| date | $when |"
-  echo "| commit | $(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown) |"
+  echo "| commit | ${COMMIT:-$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)} |"
   echo "| host driver | ${device:-unknown}, ${driver:-unknown} |"
   if [ -n "$gpu_host" ]; then
     # The bundle carries this machine's Mesa, and sid's where it has guest26.
