@@ -12,6 +12,7 @@
 #include "base/ledger.h"
 #include "base/log.h"
 #include "os/os.h"
+#include "worker/worker_link.h"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0 /* os_socket_prepare() set SO_NOSIGPIPE on the socket */
@@ -120,29 +121,12 @@ serve(void *arg)
    return NULL;
 }
 
-static int
-socket_pair(int fds[2])
-{
-   if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0)
-      return -1;
-   for (int i = 0; i < 2; i++) {
-      if (os_set_cloexec(fds[i]) < 0 || os_socket_prepare(fds[i]) < 0) {
-         int err = errno;
-         close(fds[0]);
-         close(fds[1]);
-         errno = err;
-         return -1;
-      }
-   }
-   return 0;
-}
-
 struct vs_ledger_channel *
 vs_ledger_channel_open(struct vs_ledger *ledger, uint32_t peer_uid, uint32_t ctx_id, int *worker_fd)
 {
    struct vs_ledger_channel *ch = calloc(1, sizeof(*ch));
    int fds[2] = { -1, -1 };
-   if (!ch || socket_pair(fds) != 0) {
+   if (!ch || vs_link_pair(fds) != 0) {
       int err = ch ? errno : ENOMEM;
       free(ch);
       errno = err;
