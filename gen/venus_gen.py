@@ -925,7 +925,7 @@ class Gen:
         member = name[2:]
         L = ['   PFN_%s fn_ = a->%s_obj->%s->%s;' % (name, first.name, info['table'], member),
              '   if (!fn_) {',
-             '      vs_runner_fail(disp, "%s is not available on the host");' % name,
+             '      vs_runner_fail(runner, "%s is not available on the host");' % name,
              '      return;', '   }']
         callexpr = 'fn_(%s)' % ', '.join(info['call'])
         L.append('   %s%s;' % ('a->ret = ' if info['ret'] != 'void' else '', callexpr))
@@ -940,21 +940,21 @@ class Gen:
                 L += ['   if (%s) {' % ok,
                       '      for (uint32_t i_ = 0; i_ < a->%s_count; i_++) {' % p.name,
                       '         if (a->%s[i_] != VK_NULL_HANDLE)' % p.name,
-                      '            vs_runner_hold_created(disp, vs_runner_add_object(disp, %s, a->%s_ids[i_], (uint64_t)(uintptr_t)a->%s[i_], a->%s_obj));'
+                      '            vs_runner_hold_created(runner, vs_runner_add_object(runner, %s, a->%s_ids[i_], (uint64_t)(uintptr_t)a->%s[i_], a->%s_obj));'
                       % (objtype, p.name, p.name, first.name),
                       '      }', '   }']
             else:
                 L += ['   if (%s)' % ok,
-                      '      vs_runner_hold_created(disp, vs_runner_add_object(disp, %s, a->%s_id, (uint64_t)(uintptr_t)a->%s_storage, a->%s_obj));'
+                      '      vs_runner_hold_created(runner, vs_runner_add_object(runner, %s, a->%s_id, (uint64_t)(uintptr_t)a->%s_storage, a->%s_obj));'
                       % (objtype, p.name, p.name, first.name)]
         elif cd and cd[0] == 'destroy':
             # A held object outlives the guest's destroy: the host object
             # goes when its last holder lets go (wire/lifetime.h).
             _, ht, p = cd
-            L[0:0] = ['   if (a->%s_obj && !vs_runner_retire_object(disp, a->%s_obj))' % (p.name, p.name),
+            L[0:0] = ['   if (a->%s_obj && !vs_runner_retire_object(runner, a->%s_obj))' % (p.name, p.name),
                       '      return;']
             L += ['   if (a->%s_obj)' % p.name,
-                  '      vs_runner_remove_object(disp, a->%s_obj);' % p.name]
+                  '      vs_runner_remove_object(runner, a->%s_obj);' % p.name]
         return L
 
     # ---- driver -----------------------------------------------------------
@@ -1181,7 +1181,7 @@ def write_wire_header(g, path):
           ' * which registers its handler with vn_exec_table_init\'s result. */',
           'struct vn_exec_table {']
     for value, name, info in g.cmds:
-        L.append('   void (*%s)(struct vs_runner *disp, struct vn_args_%s *a);' % (name, name))
+        L.append('   void (*%s)(struct vs_runner *runner, struct vn_args_%s *a);' % (name, name))
     L += ['};', '',
           '/* Fills every command with its generated default; hand-written',
           ' * commands are left NULL for their family to register. */',
@@ -1190,13 +1190,13 @@ def write_wire_header(g, path):
           'const char *vn_exec_table_missing(const struct vn_exec_table *t);', '']
     for value, name, info in g.cmds:
         if g.semantics.get(name) == 'wrap':
-            L.append('void vn_default_%s(struct vs_runner *disp, struct vn_args_%s *a);' % (name, name))
+            L.append('void vn_default_%s(struct vs_runner *runner, struct vn_args_%s *a);' % (name, name))
     L += ['', '/* The checks of protocol/checks.txt, run before a command\'s handler',
           ' * (filled by vn_check_table_init in the renderer layer). */',
           'struct vn_check_table {']
     for value, name, info in g.cmds:
         if name in g.checks:
-            L.append('   bool (*%s)(struct vs_runner *disp, struct vn_args_%s *a);' % (name, name))
+            L.append('   bool (*%s)(struct vs_runner *runner, struct vn_args_%s *a);' % (name, name))
     if not g.checks:
         L.append('   int unused;')
     L += ['};', '',
@@ -1206,10 +1206,10 @@ def write_wire_header(g, path):
           '   size_t args_size;',
           '   bool (*decode)(struct vn_decoder *d, void *args);',
           '   /* False when the table has no handler for the command. */',
-          '   bool (*call)(const struct vn_exec_table *t, struct vs_runner *disp, void *args);',
+          '   bool (*call)(const struct vn_exec_table *t, struct vs_runner *runner, void *args);',
           '   void (*encode_reply)(struct vn_encoder *e, const void *args);',
           '   /* NULL when the command has no checks; false when one failed. */',
-          '   bool (*check)(const struct vn_check_table *t, struct vs_runner *disp, void *args);',
+          '   bool (*check)(const struct vn_check_table *t, struct vs_runner *runner, void *args);',
           '   /* Recorded into its command buffer, which then holds every object',
           '    * the command names (wire/lifetime.h). */',
           '   bool records;',
@@ -1238,14 +1238,14 @@ def command_functions(g, name, info):
     body += ['   ' + s for s in info['enc']]
     out.append((sig, '%s\n{\n%s\n   (void)a;\n}\n' % (sig, '\n'.join(body))))
     if 'exec' in info:
-        sig = 'void vn_default_%s(struct vs_runner *disp, struct vn_args_%s *a)' % (name, name)
+        sig = 'void vn_default_%s(struct vs_runner *runner, struct vn_args_%s *a)' % (name, name)
         out.append((sig, '%s\n{\n%s\n}\n' % (sig, '\n'.join(info['exec']))))
-    sig = 'bool vn_call_%s(const struct vn_exec_table *t, struct vs_runner *disp, void *args)' % name
-    out.append((sig, '%s\n{\n   if (!t->%s)\n      return false;\n   t->%s(disp, args);\n   return true;\n}\n'
+    sig = 'bool vn_call_%s(const struct vn_exec_table *t, struct vs_runner *runner, void *args)' % name
+    out.append((sig, '%s\n{\n   if (!t->%s)\n      return false;\n   t->%s(runner, args);\n   return true;\n}\n'
                 % (sig, name, name)))
     if name in g.checks:
-        sig = 'bool vn_check_%s(const struct vn_check_table *t, struct vs_runner *disp, void *args)' % name
-        out.append((sig, '%s\n{\n   return !t->%s || t->%s(disp, args);\n}\n' % (sig, name, name)))
+        sig = 'bool vn_check_%s(const struct vn_check_table *t, struct vs_runner *runner, void *args)' % name
+        out.append((sig, '%s\n{\n   return !t->%s || t->%s(runner, args);\n}\n' % (sig, name, name)))
     return out
 
 
@@ -1443,16 +1443,16 @@ class CheckWriter:
                 elif path == root + '[i_]' and self.params[root].ptr:
                     out.append('a->%s_objs[i_]' % root)
                 else:
-                    out.append('vs_runner_nested_object(disp, &%s)' % self.rooted(path))
+                    out.append('vs_runner_nested_object(runner, &%s)' % self.rooted(path))
             else:
                 out.append(('&' if addr else '') + self.rooted(path))
-        call = 'vs_check_%s(disp, "%s", %s)' % (prim, self.name, ', '.join(out))
+        call = 'vs_check_%s(runner, "%s", %s)' % (prim, self.name, ', '.join(out))
         L = []
         for expr, count, what in dict.fromkeys(present):
             if (expr, count) in self.present_done:
                 continue
             self.present_done.add((expr, count))
-            L.append('if (!vs_check_present(disp, "%s", %s, %s, "%s")) return false;' % (self.name, expr, count, what))
+            L.append('if (!vs_check_present(runner, "%s", %s, %s, "%s")) return false;' % (self.name, expr, count, what))
         if loop:
             L.append('for (uint64_t i_ = 0; i_ < (uint64_t)(%s); i_++)' % loop)
             L.append('   if (!%s) return false;' % call)
@@ -1470,7 +1470,7 @@ def write_checks(g, checks, path):
         if name not in cmds:
             sys.exit('checks.txt names %s, which has no wire form' % name)
         w = CheckWriter(g.reg, name, cmds[name]['params'])
-        L.append('static bool\ncheck_%s(struct vs_runner *disp, struct vn_args_%s *a)\n{' % (name, name))
+        L.append('static bool\ncheck_%s(struct vs_runner *runner, struct vn_args_%s *a)\n{' % (name, name))
         for prim, args, n in checks[name]:
             L += ['   ' + l for l in w.line(prim, args, 'checks.txt:%d' % n)]
         L += ['   return true;', '}', '']

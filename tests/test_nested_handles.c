@@ -116,8 +116,8 @@ main(void)
    struct vn_exec_table exec;
    vn_exec_table_init(&exec);
    vs_renderer_register(&exec);
-   struct vs_runner disp;
-   vs_runner_init(&disp, &(struct vs_runner_desc){
+   struct vs_runner runner;
+   vs_runner_init(&runner, &(struct vs_runner_desc){
                               .ctx_id = 1,
                               .hooks = { on_fatal, never_stop, never_stop, NULL },
                               .exec = &exec,
@@ -126,13 +126,13 @@ main(void)
 
    struct stream s;
    allocate_command_buffer(&s, 1, 11, 100);
-   bool ok = vs_runner_stream(&disp, s.words, s.n * 4, NULL, NULL);
+   bool ok = vs_runner_stream(&runner, s.words, s.n * 4, NULL, NULL);
    struct vs_object *cb = vs_object_lookup(&objects, 100, VK_OBJECT_TYPE_COMMAND_BUFFER);
    CHECK(ok && cb && cb->parent == pool_b, "a buffer from pool 11 is a child of pool 11 (parent %llu) %s",
          cb && cb->parent ? (unsigned long long)cb->parent->id : 0ull, fatal_reason);
 
    allocate_command_buffer(&s, 1, 10, 101);
-   ok = vs_runner_stream(&disp, s.words, s.n * 4, NULL, NULL);
+   ok = vs_runner_stream(&runner, s.words, s.n * 4, NULL, NULL);
    cb = vs_object_lookup(&objects, 101, VK_OBJECT_TYPE_COMMAND_BUFFER);
    CHECK(ok && cb && cb->parent == pool_a, "a buffer from pool 10 is a child of pool 10 (parent %llu) %s",
          cb && cb->parent ? (unsigned long long)cb->parent->id : 0ull, fatal_reason);
@@ -140,12 +140,12 @@ main(void)
 
    /* Pool 12 aliases too, but it belongs to device 2. */
    allocate_command_buffer(&s, 1, 12, 102);
-   ok = vs_runner_stream(&disp, s.words, s.n * 4, NULL, NULL);
+   ok = vs_runner_stream(&runner, s.words, s.n * 4, NULL, NULL);
    CHECK(!ok && strstr(fatal_reason, "pool is not an object of this device") &&
             !vs_object_lookup(&objects, 102, VK_OBJECT_TYPE_COMMAND_BUFFER),
          "a pool of another device with the same handle is refused (%s)", fatal_reason);
 
-   vs_runner_fini(&disp);
+   vs_runner_fini(&runner);
    vs_object_table_fini(&objects);
    return failures ? 1 : 0;
 }

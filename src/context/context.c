@@ -91,7 +91,7 @@ time_command(void *data, uint32_t type, uint64_t ns)
 }
 
 void
-vs_context_init_dispatch(struct vs_context *ctx, struct vs_runner *disp, struct vs_ring *ring)
+vs_context_init_dispatch(struct vs_context *ctx, struct vs_runner *runner, struct vs_ring *ring)
 {
    const struct vs_runner_desc desc = {
       .ctx_id = ctx->id,
@@ -108,7 +108,7 @@ vs_context_init_dispatch(struct vs_context *ctx, struct vs_runner *disp, struct 
       .timing_data = &ctx->renderer.stats,
       .lock = &ctx->dispatch_lock,
    };
-   vs_runner_init(disp, &desc);
+   vs_runner_init(runner, &desc);
 }
 
 /* The renderer's work hooks (renderer/renderer.h): each ring's guest tail

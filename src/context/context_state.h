@@ -77,7 +77,7 @@ struct vs_context {
 void vs_context_set_fatal(struct vs_context *ctx, const char *reason);
 
 /* Sets up a dispatcher of this context; `ring` is NULL on the context side. */
-void vs_context_init_dispatch(struct vs_context *ctx, struct vs_runner *disp, struct vs_ring *ring);
+void vs_context_init_dispatch(struct vs_context *ctx, struct vs_runner *runner, struct vs_ring *ring);
 
 struct vs_ring *vs_context_find_ring(struct vs_context *ctx, uint64_t ring_id);
 /* False when the context is at its ring limit (the ring is not added). */

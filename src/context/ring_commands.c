@@ -15,72 +15,72 @@
 /* The context a dispatcher belongs to, and its ring (NULL on the context
  * side). */
 static struct vs_context *
-context_of(struct vs_runner *disp)
+context_of(struct vs_runner *runner)
 {
-   return disp->on_ring ? ((struct vs_ring *)disp->owner)->ctx : disp->owner;
+   return runner->on_ring ? ((struct vs_ring *)runner->owner)->ctx : runner->owner;
 }
 
 static struct vs_ring *
-ring_of(struct vs_runner *disp)
+ring_of(struct vs_runner *runner)
 {
-   return disp->on_ring ? disp->owner : NULL;
+   return runner->on_ring ? runner->owner : NULL;
 }
 
 /* Ring management arrives on the context side only; waits on a ring only
  * inside a ring (as Mesa sends them). */
 static bool
-require_context_side(struct vs_runner *disp, const char *cmd)
+require_context_side(struct vs_runner *runner, const char *cmd)
 {
-   if (disp->on_ring) {
-      vs_runner_fail(disp, "%s is only valid outside a ring", cmd);
+   if (runner->on_ring) {
+      vs_runner_fail(runner, "%s is only valid outside a ring", cmd);
       return false;
    }
    return true;
 }
 
 static struct vs_ring *
-lookup_ring(struct vs_runner *disp, uint64_t id, const char *cmd)
+lookup_ring(struct vs_runner *runner, uint64_t id, const char *cmd)
 {
-   struct vs_ring *ring = vs_context_find_ring(context_of(disp), id);
+   struct vs_ring *ring = vs_context_find_ring(context_of(runner), id);
    if (!ring)
-      vs_runner_fail(disp, "%s: unknown ring 0x%llx", cmd, (unsigned long long)id);
+      vs_runner_fail(runner, "%s: unknown ring 0x%llx", cmd, (unsigned long long)id);
    return ring;
 }
 
 static void
-vs_exec_vkSetReplyCommandStreamMESA(struct vs_runner *disp,
+vs_exec_vkSetReplyCommandStreamMESA(struct vs_runner *runner,
                                     struct vn_args_vkSetReplyCommandStreamMESA *a)
 {
    const VkCommandStreamDescriptionMESA *s = a->pStream;
    if (!s) {
-      vs_runner_fail(disp, "vkSetReplyCommandStreamMESA: no stream");
+      vs_runner_fail(runner, "vkSetReplyCommandStreamMESA: no stream");
       return;
    }
-   struct vs_resource *res = vs_resource_get(disp->resources, s->resourceId);
+   struct vs_resource *res = vs_resource_get(runner->resources, s->resourceId);
    if (!res || !res->is_shmem || !vs_resource_range_ok(res, s->offset, s->size)) {
       if (res)
-         vs_resource_put(disp->resources, res);
-      vs_runner_fail(disp, "vkSetReplyCommandStreamMESA: resource %u range [%zu, +%zu) invalid",
+         vs_resource_put(runner->resources, res);
+      vs_runner_fail(runner, "vkSetReplyCommandStreamMESA: resource %u range [%zu, +%zu) invalid",
                        s->resourceId, s->offset, s->size);
       return;
    }
-   if (disp->reply_res)
-      vs_resource_put(disp->resources, disp->reply_res);
-   disp->reply_res = res;
-   disp->reply_offset = s->offset;
-   disp->reply_size = s->size;
-   disp->reply_pos = 0;
+   if (runner->reply_res)
+      vs_resource_put(runner->resources, runner->reply_res);
+   runner->reply_res = res;
+   runner->reply_offset = s->offset;
+   runner->reply_size = s->size;
+   runner->reply_pos = 0;
 }
 
 static void
-vs_exec_vkSeekReplyCommandStreamMESA(struct vs_runner *disp,
+vs_exec_vkSeekReplyCommandStreamMESA(struct vs_runner *runner,
                                      struct vn_args_vkSeekReplyCommandStreamMESA *a)
 {
-   if (!disp->reply_res || a->position > disp->reply_size) {
-      vs_runner_fail(disp, "vkSeekReplyCommandStreamMESA: position %zu outside the window", a->position);
+   if (!runner->reply_res || a->position > runner->reply_size) {
+      vs_runner_fail(runner, "vkSeekReplyCommandStreamMESA: position %zu outside the window", a->position);
       return;
    }
-   disp->reply_pos = a->position;
+   runner->reply_pos = a->position;
 }
 
 /* The largest stream copy a dispatcher keeps between calls. */
@@ -89,82 +89,82 @@ vs_exec_vkSeekReplyCommandStreamMESA(struct vs_runner *disp,
 /* The dispatcher's stream copy buffer, at least size bytes; NULL when out
  * of memory. */
 static void *
-stream_copy(struct vs_runner *disp, size_t size)
+stream_copy(struct vs_runner *runner, size_t size)
 {
-   if (size > disp->stream_copy_cap) {
-      free(disp->stream_copy);
-      disp->stream_copy = malloc(size);
-      disp->stream_copy_cap = disp->stream_copy ? size : 0;
+   if (size > runner->stream_copy_cap) {
+      free(runner->stream_copy);
+      runner->stream_copy = malloc(size);
+      runner->stream_copy_cap = runner->stream_copy ? size : 0;
    }
-   return disp->stream_copy;
+   return runner->stream_copy;
 }
 
 static void
-vs_exec_vkExecuteCommandStreamsMESA(struct vs_runner *disp,
+vs_exec_vkExecuteCommandStreamsMESA(struct vs_runner *runner,
                                     struct vn_args_vkExecuteCommandStreamsMESA *a)
 {
-   if (disp->in_execute_streams || a->streamCount == 0 || !a->pStreams) {
-      vs_runner_fail(disp, "vkExecuteCommandStreamsMESA: nested or empty");
+   if (runner->in_execute_streams || a->streamCount == 0 || !a->pStreams) {
+      vs_runner_fail(runner, "vkExecuteCommandStreamsMESA: nested or empty");
       return;
    }
    /* The nested streams decode into an arena of their own, so the
     * arguments stay where they are meanwhile. */
    const VkCommandStreamDescriptionMESA *streams = a->pStreams;
    const size_t *positions = a->pReplyPositions;
-   disp->in_execute_streams = true;
-   struct vs_arena outer = disp->arena;
-   disp->arena = disp->stream_arena;
-   for (uint32_t i = 0; i < a->streamCount && !disp->failed; i++) {
+   runner->in_execute_streams = true;
+   struct vs_arena outer = runner->arena;
+   runner->arena = runner->stream_arena;
+   for (uint32_t i = 0; i < a->streamCount && !runner->failed; i++) {
       if (positions) {
-         if (!disp->reply_res || positions[i] > disp->reply_size) {
-            vs_runner_fail(disp, "vkExecuteCommandStreamsMESA: bad reply position");
+         if (!runner->reply_res || positions[i] > runner->reply_size) {
+            vs_runner_fail(runner, "vkExecuteCommandStreamsMESA: bad reply position");
             break;
          }
-         disp->reply_pos = positions[i];
+         runner->reply_pos = positions[i];
       }
       if (streams[i].size == 0)
          continue;
-      struct vs_resource *res = vs_resource_get(disp->resources, streams[i].resourceId);
+      struct vs_resource *res = vs_resource_get(runner->resources, streams[i].resourceId);
       if (!res || !res->is_shmem || !vs_resource_range_ok(res, streams[i].offset, streams[i].size)) {
          if (res)
-            vs_resource_put(disp->resources, res);
-         vs_runner_fail(disp, "vkExecuteCommandStreamsMESA: stream %u (resource %u) invalid", i,
+            vs_resource_put(runner->resources, res);
+         vs_runner_fail(runner, "vkExecuteCommandStreamsMESA: stream %u (resource %u) invalid", i,
                           streams[i].resourceId);
          break;
       }
       /* A private copy: the guest must not change commands under the decoder. */
-      void *copy = stream_copy(disp, streams[i].size);
+      void *copy = stream_copy(runner, streams[i].size);
       if (copy) {
          memcpy(copy, res->map + streams[i].offset, streams[i].size);
-         vs_runner_stream(disp, copy, streams[i].size, NULL, NULL);
+         vs_runner_stream(runner, copy, streams[i].size, NULL, NULL);
       } else {
-         vs_runner_fail(disp, "vkExecuteCommandStreamsMESA: out of memory");
+         vs_runner_fail(runner, "vkExecuteCommandStreamsMESA: out of memory");
       }
-      vs_resource_put(disp->resources, res);
+      vs_resource_put(runner->resources, res);
    }
-   disp->stream_arena = disp->arena;
-   disp->arena = outer;
-   disp->in_execute_streams = false;
+   runner->stream_arena = runner->arena;
+   runner->arena = outer;
+   runner->in_execute_streams = false;
    /* A rare huge stream's copy goes; the usual ones keep theirs. */
-   if (disp->stream_copy_cap > STREAM_COPY_KEEP) {
-      free(disp->stream_copy);
-      disp->stream_copy = NULL;
-      disp->stream_copy_cap = 0;
+   if (runner->stream_copy_cap > STREAM_COPY_KEEP) {
+      free(runner->stream_copy);
+      runner->stream_copy = NULL;
+      runner->stream_copy_cap = 0;
    }
 }
 
 static void
-vs_exec_vkCreateRingMESA(struct vs_runner *disp, struct vn_args_vkCreateRingMESA *a)
+vs_exec_vkCreateRingMESA(struct vs_runner *runner, struct vn_args_vkCreateRingMESA *a)
 {
-   if (!require_context_side(disp, "vkCreateRingMESA"))
+   if (!require_context_side(runner, "vkCreateRingMESA"))
       return;
    const VkRingCreateInfoMESA *info = a->pCreateInfo;
    if (!info) {
-      vs_runner_fail(disp, "vkCreateRingMESA: no create info");
+      vs_runner_fail(runner, "vkCreateRingMESA: no create info");
       return;
    }
-   if (vs_context_find_ring(context_of(disp), a->ring)) {
-      vs_runner_fail(disp, "vkCreateRingMESA: ring 0x%llx exists", (unsigned long long)a->ring);
+   if (vs_context_find_ring(context_of(runner), a->ring)) {
+      vs_runner_fail(runner, "vkCreateRingMESA: ring 0x%llx exists", (unsigned long long)a->ring);
       return;
    }
    uint32_t monitor_us = 0;
@@ -172,15 +172,15 @@ vs_exec_vkCreateRingMESA(struct vs_runner *disp, struct vn_args_vkCreateRingMESA
       if (s->sType == VK_STRUCTURE_TYPE_RING_MONITOR_INFO_MESA) {
          monitor_us = ((const VkRingMonitorInfoMESA *)s)->maxReportingPeriodMicroseconds;
          if (!monitor_us) {
-            vs_runner_fail(disp, "vkCreateRingMESA: monitor period 0");
+            vs_runner_fail(runner, "vkCreateRingMESA: monitor period 0");
             return;
          }
       }
       /* VkRingPriorityInfoMESA is a hint; ring threads keep default priority. */
    }
-   struct vs_resource *res = vs_resource_get(disp->resources, info->resourceId);
+   struct vs_resource *res = vs_resource_get(runner->resources, info->resourceId);
    if (!res) {
-      vs_runner_fail(disp, "vkCreateRingMESA: unknown resource %u", info->resourceId);
+      vs_runner_fail(runner, "vkCreateRingMESA: unknown resource %u", info->resourceId);
       return;
    }
    const struct vs_ring_layout layout = {
@@ -191,94 +191,94 @@ vs_exec_vkCreateRingMESA(struct vs_runner *disp, struct vn_args_vkCreateRingMESA
       .extra_size = info->extraSize, .idle_timeout_ns = info->idleTimeout,
    };
    const char *why = NULL;
-   struct vs_ring *ring = vs_ring_create(context_of(disp), a->ring, res, &layout, monitor_us, &why);
+   struct vs_ring *ring = vs_ring_create(context_of(runner), a->ring, res, &layout, monitor_us, &why);
    if (!ring) {
-      vs_resource_put(disp->resources, res);
-      vs_runner_fail(disp, "vkCreateRingMESA: %s", why);
+      vs_resource_put(runner->resources, res);
+      vs_runner_fail(runner, "vkCreateRingMESA: %s", why);
       return;
    }
-   if (!vs_context_add_ring(context_of(disp), ring)) {
+   if (!vs_context_add_ring(context_of(runner), ring)) {
       vs_ring_destroy(ring);
-      vs_runner_fail(disp, "vkCreateRingMESA: ring limit reached (%u rings)", context_of(disp)->limits.rings);
+      vs_runner_fail(runner, "vkCreateRingMESA: ring limit reached (%u rings)", context_of(runner)->limits.rings);
       return;
    }
    if (monitor_us)
-      vs_context_monitor_rings(context_of(disp), monitor_us);
-   vs_debug(disp->ctx_id, "ring 0x%llx created on resource %u (%u-byte buffer)",
+      vs_context_monitor_rings(context_of(runner), monitor_us);
+   vs_debug(runner->ctx_id, "ring 0x%llx created on resource %u (%u-byte buffer)",
             (unsigned long long)a->ring, info->resourceId, ring->buffer_size);
 }
 
 static void
-vs_exec_vkDestroyRingMESA(struct vs_runner *disp, struct vn_args_vkDestroyRingMESA *a)
+vs_exec_vkDestroyRingMESA(struct vs_runner *runner, struct vn_args_vkDestroyRingMESA *a)
 {
-   if (!require_context_side(disp, "vkDestroyRingMESA"))
+   if (!require_context_side(runner, "vkDestroyRingMESA"))
       return;
-   struct vs_ring *ring = vs_context_remove_ring(context_of(disp), a->ring);
+   struct vs_ring *ring = vs_context_remove_ring(context_of(runner), a->ring);
    if (!ring) {
-      vs_runner_fail(disp, "vkDestroyRingMESA: unknown ring 0x%llx", (unsigned long long)a->ring);
+      vs_runner_fail(runner, "vkDestroyRingMESA: unknown ring 0x%llx", (unsigned long long)a->ring);
       return;
    }
    vs_ring_destroy(ring);
 }
 
 static void
-vs_exec_vkNotifyRingMESA(struct vs_runner *disp, struct vn_args_vkNotifyRingMESA *a)
+vs_exec_vkNotifyRingMESA(struct vs_runner *runner, struct vn_args_vkNotifyRingMESA *a)
 {
-   if (!require_context_side(disp, "vkNotifyRingMESA"))
+   if (!require_context_side(runner, "vkNotifyRingMESA"))
       return;
-   struct vs_ring *ring = lookup_ring(disp, a->ring, "vkNotifyRingMESA");
+   struct vs_ring *ring = lookup_ring(runner, a->ring, "vkNotifyRingMESA");
    if (ring)
       vs_ring_notify(ring);
 }
 
 static void
-vs_exec_vkWriteRingExtraMESA(struct vs_runner *disp, struct vn_args_vkWriteRingExtraMESA *a)
+vs_exec_vkWriteRingExtraMESA(struct vs_runner *runner, struct vn_args_vkWriteRingExtraMESA *a)
 {
-   if (!require_context_side(disp, "vkWriteRingExtraMESA"))
+   if (!require_context_side(runner, "vkWriteRingExtraMESA"))
       return;
-   struct vs_ring *ring = lookup_ring(disp, a->ring, "vkWriteRingExtraMESA");
+   struct vs_ring *ring = lookup_ring(runner, a->ring, "vkWriteRingExtraMESA");
    if (ring && !vs_ring_write_extra(ring, a->offset, a->value))
-      vs_runner_fail(disp, "vkWriteRingExtraMESA: offset %zu outside the extra region", a->offset);
+      vs_runner_fail(runner, "vkWriteRingExtraMESA: offset %zu outside the extra region", a->offset);
 }
 
 static void
-vs_exec_vkSubmitVirtqueueSeqnoMESA(struct vs_runner *disp,
+vs_exec_vkSubmitVirtqueueSeqnoMESA(struct vs_runner *runner,
                                    struct vn_args_vkSubmitVirtqueueSeqnoMESA *a)
 {
-   if (!require_context_side(disp, "vkSubmitVirtqueueSeqnoMESA"))
+   if (!require_context_side(runner, "vkSubmitVirtqueueSeqnoMESA"))
       return;
-   struct vs_ring *ring = lookup_ring(disp, a->ring, "vkSubmitVirtqueueSeqnoMESA");
+   struct vs_ring *ring = lookup_ring(runner, a->ring, "vkSubmitVirtqueueSeqnoMESA");
    if (ring)
       vs_ring_submit_virtqueue_seqno(ring, a->seqno);
 }
 
 static void
-vs_exec_vkWaitVirtqueueSeqnoMESA(struct vs_runner *disp,
+vs_exec_vkWaitVirtqueueSeqnoMESA(struct vs_runner *runner,
                                  struct vn_args_vkWaitVirtqueueSeqnoMESA *a)
 {
-   if (!disp->on_ring) {
-      vs_runner_fail(disp, "vkWaitVirtqueueSeqnoMESA is only valid inside a ring");
+   if (!runner->on_ring) {
+      vs_runner_fail(runner, "vkWaitVirtqueueSeqnoMESA is only valid inside a ring");
       return;
    }
-   if (!vs_ring_wait_virtqueue_seqno(ring_of(disp), a->seqno))
-      vs_runner_fail(disp, "vkWaitVirtqueueSeqnoMESA: ring stopped while waiting");
+   if (!vs_ring_wait_virtqueue_seqno(ring_of(runner), a->seqno))
+      vs_runner_fail(runner, "vkWaitVirtqueueSeqnoMESA: ring stopped while waiting");
 }
 
 static void
-vs_exec_vkWaitRingSeqnoMESA(struct vs_runner *disp, struct vn_args_vkWaitRingSeqnoMESA *a)
+vs_exec_vkWaitRingSeqnoMESA(struct vs_runner *runner, struct vn_args_vkWaitRingSeqnoMESA *a)
 {
-   if (!require_context_side(disp, "vkWaitRingSeqnoMESA"))
+   if (!require_context_side(runner, "vkWaitRingSeqnoMESA"))
       return;
-   struct vs_ring *ring = lookup_ring(disp, a->ring, "vkWaitRingSeqnoMESA");
+   struct vs_ring *ring = lookup_ring(runner, a->ring, "vkWaitRingSeqnoMESA");
    if (!ring)
       return;
-   if (vs_runner_at_stream_end(disp)) {
-      if (!vs_context_defer_ring_wait(context_of(disp), a->ring, (uint32_t)a->seqno))
-         vs_runner_fail(disp, "vkWaitRingSeqnoMESA: an earlier ring wait failed");
+   if (vs_runner_at_stream_end(runner)) {
+      if (!vs_context_defer_ring_wait(context_of(runner), a->ring, (uint32_t)a->seqno))
+         vs_runner_fail(runner, "vkWaitRingSeqnoMESA: an earlier ring wait failed");
       return;
    }
    if (!vs_ring_wait_seqno(ring, (uint32_t)a->seqno))
-      vs_runner_fail(disp, "vkWaitRingSeqnoMESA: ring 0x%llx can never reach seqno %llu",
+      vs_runner_fail(runner, "vkWaitRingSeqnoMESA: ring 0x%llx can never reach seqno %llu",
                        (unsigned long long)a->ring, (unsigned long long)a->seqno);
 }
 

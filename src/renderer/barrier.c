@@ -27,17 +27,17 @@ drop_foreign(uint32_t *src, uint32_t *dst)
 }
 
 static void
-preinitialized_to_host(struct vs_runner *disp, const VkImage *image, VkImageLayout *old_layout)
+preinitialized_to_host(struct vs_runner *runner, const VkImage *image, VkImageLayout *old_layout)
 {
    if (*old_layout != VK_IMAGE_LAYOUT_PREINITIALIZED)
       return;
-   struct vs_object *obj = vs_runner_nested_object(disp, image);
+   struct vs_object *obj = vs_runner_nested_object(runner, image);
    if (obj && vs_image_from(obj)->preinitialized_undefined)
       *old_layout = VK_IMAGE_LAYOUT_UNDEFINED;
 }
 
 static void
-barriers_to_host_v1(struct vs_runner *disp, bool foreign, uint32_t buffer_count,
+barriers_to_host_v1(struct vs_runner *runner, bool foreign, uint32_t buffer_count,
                     const VkBufferMemoryBarrier *buffers, uint32_t image_count, const VkImageMemoryBarrier *images)
 {
    for (uint32_t i = 0; foreign && buffers && i < buffer_count; i++) {
@@ -48,12 +48,12 @@ barriers_to_host_v1(struct vs_runner *disp, bool foreign, uint32_t buffer_count,
       VkImageMemoryBarrier *b = (VkImageMemoryBarrier *)&images[i];
       if (foreign)
          drop_foreign(&b->srcQueueFamilyIndex, &b->dstQueueFamilyIndex);
-      preinitialized_to_host(disp, &b->image, &b->oldLayout);
+      preinitialized_to_host(runner, &b->image, &b->oldLayout);
    }
 }
 
 static void
-barriers_to_host_v2(struct vs_runner *disp, bool foreign, const VkDependencyInfo *dep)
+barriers_to_host_v2(struct vs_runner *runner, bool foreign, const VkDependencyInfo *dep)
 {
    if (!dep)
       return;
@@ -65,46 +65,46 @@ barriers_to_host_v2(struct vs_runner *disp, bool foreign, const VkDependencyInfo
       VkImageMemoryBarrier2 *b = (VkImageMemoryBarrier2 *)&dep->pImageMemoryBarriers[i];
       if (foreign)
          drop_foreign(&b->srcQueueFamilyIndex, &b->dstQueueFamilyIndex);
-      preinitialized_to_host(disp, &b->image, &b->oldLayout);
+      preinitialized_to_host(runner, &b->image, &b->oldLayout);
    }
 }
 
 static void
-vs_exec_vkCmdPipelineBarrier(struct vs_runner *disp, struct vn_args_vkCmdPipelineBarrier *a)
+vs_exec_vkCmdPipelineBarrier(struct vs_runner *runner, struct vn_args_vkCmdPipelineBarrier *a)
 {
-   barriers_to_host_v1(disp, foreign_by_server(a->commandBuffer_obj), a->bufferMemoryBarrierCount,
+   barriers_to_host_v1(runner, foreign_by_server(a->commandBuffer_obj), a->bufferMemoryBarrierCount,
                        a->pBufferMemoryBarriers, a->imageMemoryBarrierCount, a->pImageMemoryBarriers);
-   vn_default_vkCmdPipelineBarrier(disp, a);
+   vn_default_vkCmdPipelineBarrier(runner, a);
 }
 
 static void
-vs_exec_vkCmdWaitEvents(struct vs_runner *disp, struct vn_args_vkCmdWaitEvents *a)
+vs_exec_vkCmdWaitEvents(struct vs_runner *runner, struct vn_args_vkCmdWaitEvents *a)
 {
-   barriers_to_host_v1(disp, foreign_by_server(a->commandBuffer_obj), a->bufferMemoryBarrierCount,
+   barriers_to_host_v1(runner, foreign_by_server(a->commandBuffer_obj), a->bufferMemoryBarrierCount,
                        a->pBufferMemoryBarriers, a->imageMemoryBarrierCount, a->pImageMemoryBarriers);
-   vn_default_vkCmdWaitEvents(disp, a);
+   vn_default_vkCmdWaitEvents(runner, a);
 }
 
 static void
-vs_exec_vkCmdPipelineBarrier2(struct vs_runner *disp, struct vn_args_vkCmdPipelineBarrier2 *a)
+vs_exec_vkCmdPipelineBarrier2(struct vs_runner *runner, struct vn_args_vkCmdPipelineBarrier2 *a)
 {
-   barriers_to_host_v2(disp, foreign_by_server(a->commandBuffer_obj), a->pDependencyInfo);
-   vn_default_vkCmdPipelineBarrier2(disp, a);
+   barriers_to_host_v2(runner, foreign_by_server(a->commandBuffer_obj), a->pDependencyInfo);
+   vn_default_vkCmdPipelineBarrier2(runner, a);
 }
 
 static void
-vs_exec_vkCmdSetEvent2(struct vs_runner *disp, struct vn_args_vkCmdSetEvent2 *a)
+vs_exec_vkCmdSetEvent2(struct vs_runner *runner, struct vn_args_vkCmdSetEvent2 *a)
 {
-   barriers_to_host_v2(disp, foreign_by_server(a->commandBuffer_obj), a->pDependencyInfo);
-   vn_default_vkCmdSetEvent2(disp, a);
+   barriers_to_host_v2(runner, foreign_by_server(a->commandBuffer_obj), a->pDependencyInfo);
+   vn_default_vkCmdSetEvent2(runner, a);
 }
 
 static void
-vs_exec_vkCmdWaitEvents2(struct vs_runner *disp, struct vn_args_vkCmdWaitEvents2 *a)
+vs_exec_vkCmdWaitEvents2(struct vs_runner *runner, struct vn_args_vkCmdWaitEvents2 *a)
 {
    for (uint32_t i = 0; a->pDependencyInfos && i < a->eventCount; i++)
-      barriers_to_host_v2(disp, foreign_by_server(a->commandBuffer_obj), &a->pDependencyInfos[i]);
-   vn_default_vkCmdWaitEvents2(disp, a);
+      barriers_to_host_v2(runner, foreign_by_server(a->commandBuffer_obj), &a->pDependencyInfos[i]);
+   vn_default_vkCmdWaitEvents2(runner, a);
 }
 
 void

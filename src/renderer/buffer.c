@@ -75,7 +75,7 @@ make_undeclared(struct vs_device *dev, struct vs_buffer *buffer, VkBuffer declar
 }
 
 VkBuffer
-vs_buffer_settle(struct vs_runner *disp, struct vs_object *buffer_obj, uint32_t type_index)
+vs_buffer_settle(struct vs_runner *runner, struct vs_object *buffer_obj, uint32_t type_index)
 {
    struct vs_buffer *buffer = vs_buffer_from(buffer_obj);
    VkBuffer kept = (VkBuffer)(uintptr_t)buffer_obj->handle;
@@ -85,7 +85,7 @@ vs_buffer_settle(struct vs_runner *disp, struct vs_object *buffer_obj, uint32_t 
    if (type_index < 32 && (buffer->undeclared_types & (1u << type_index))) {
       dropped = kept;
       kept = buffer->undeclared;
-      vs_object_rehandle(disp->renderer->objects, buffer_obj, (uint64_t)(uintptr_t)kept);
+      vs_object_rehandle(runner->renderer->objects, buffer_obj, (uint64_t)(uintptr_t)kept);
    }
    buffer->dt->DestroyBuffer(buffer->host_device, dropped, NULL);
    buffer->undeclared = VK_NULL_HANDLE;
@@ -94,10 +94,10 @@ vs_buffer_settle(struct vs_runner *disp, struct vs_object *buffer_obj, uint32_t 
 }
 
 static void
-vs_exec_vkCreateBuffer(struct vs_runner *disp, struct vn_args_vkCreateBuffer *a)
+vs_exec_vkCreateBuffer(struct vs_runner *runner, struct vn_args_vkCreateBuffer *a)
 {
    if (!a->pCreateInfo) {
-      vs_runner_fail(disp, "vkCreateBuffer: no create info");
+      vs_runner_fail(runner, "vkCreateBuffer: no create info");
       return;
    }
    vs_caps_strip_external_memory(a->pCreateInfo, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO);
@@ -110,8 +110,8 @@ vs_exec_vkCreateBuffer(struct vs_runner *disp, struct vn_args_vkCreateBuffer *a)
       a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
       return;
    }
-   vn_default_vkCreateBuffer(disp, a);
-   struct vs_object *obj = vs_runner_created(disp, a->ret, a->pBuffer_id, VK_OBJECT_TYPE_BUFFER);
+   vn_default_vkCreateBuffer(runner, a);
+   struct vs_object *obj = vs_runner_created(runner, a->ret, a->pBuffer_id, VK_OBJECT_TYPE_BUFFER);
    if (!obj) {
       free(buffer);
       return;
@@ -129,65 +129,65 @@ vs_exec_vkCreateBuffer(struct vs_runner *disp, struct vn_args_vkCreateBuffer *a)
 /* The binding must fit the memory, as the host's requirements say: the host
  * trusts the offset, and memory past the allocation is someone else's. */
 static bool
-buffer_bind_ok(struct vs_runner *disp, const char *cmd, struct vs_object *device_obj, struct vs_object *buffer_obj,
+buffer_bind_ok(struct vs_runner *runner, const char *cmd, struct vs_object *device_obj, struct vs_object *buffer_obj,
                struct vs_object *memory_obj, VkDeviceSize offset, VkBuffer *host)
 {
    if (!buffer_obj || buffer_obj->parent != device_obj) {
-      vs_runner_fail(disp, "%s: buffer is not an object of this device", cmd);
+      vs_runner_fail(runner, "%s: buffer is not an object of this device", cmd);
       return false;
    }
    if (memory_obj && memory_obj->type == VK_OBJECT_TYPE_DEVICE_MEMORY && memory_obj->parent == device_obj)
-      *host = vs_buffer_settle(disp, buffer_obj, vs_device_memory_from(memory_obj)->type_index);
+      *host = vs_buffer_settle(runner, buffer_obj, vs_device_memory_from(memory_obj)->type_index);
    VkMemoryRequirements req;
    device_obj->dt->GetBufferMemoryRequirements(vs_device_from(device_obj)->host,
                                               (VkBuffer)(uintptr_t)buffer_obj->handle, &req);
-   return vs_check_bind(disp, cmd, device_obj, buffer_obj, memory_obj, offset, &req,
+   return vs_check_bind(runner, cmd, device_obj, buffer_obj, memory_obj, offset, &req,
                         vs_buffer_from(buffer_obj)->memory_id != 0);
 }
 
 /* The buffer keeps its memory alive (wire/lifetime.h). */
 static void
-buffer_bound(struct vs_runner *disp, struct vs_object *buffer_obj, struct vs_object *memory_obj,
+buffer_bound(struct vs_runner *runner, struct vs_object *buffer_obj, struct vs_object *memory_obj,
              VkDeviceSize offset)
 {
    struct vs_buffer *buffer = vs_buffer_from(buffer_obj);
    buffer->memory_id = memory_obj->id;
    buffer->memory_offset = offset;
-   if (!vs_object_hold(disp->objects, buffer_obj, memory_obj, true))
-      vs_runner_fail(disp, "buffer %llu cannot hold memory %llu: over the hold limit or out of memory",
+   if (!vs_object_hold(runner->objects, buffer_obj, memory_obj, true))
+      vs_runner_fail(runner, "buffer %llu cannot hold memory %llu: over the hold limit or out of memory",
                        (unsigned long long)buffer_obj->id, (unsigned long long)memory_obj->id);
 }
 
 static void
-vs_exec_vkBindBufferMemory(struct vs_runner *disp, struct vn_args_vkBindBufferMemory *a)
+vs_exec_vkBindBufferMemory(struct vs_runner *runner, struct vn_args_vkBindBufferMemory *a)
 {
-   if (!buffer_bind_ok(disp, "vkBindBufferMemory", a->device_obj, a->buffer_obj, a->memory_obj, a->memoryOffset,
+   if (!buffer_bind_ok(runner, "vkBindBufferMemory", a->device_obj, a->buffer_obj, a->memory_obj, a->memoryOffset,
                        &a->buffer))
       return;
-   vn_default_vkBindBufferMemory(disp, a);
+   vn_default_vkBindBufferMemory(runner, a);
    if (a->ret == VK_SUCCESS)
-      buffer_bound(disp, a->buffer_obj, a->memory_obj, a->memoryOffset);
+      buffer_bound(runner, a->buffer_obj, a->memory_obj, a->memoryOffset);
 }
 
 static void
-vs_exec_vkBindBufferMemory2(struct vs_runner *disp, struct vn_args_vkBindBufferMemory2 *a)
+vs_exec_vkBindBufferMemory2(struct vs_runner *runner, struct vn_args_vkBindBufferMemory2 *a)
 {
    if (a->bindInfoCount && !a->pBindInfos) {
-      vs_runner_fail(disp, "vkBindBufferMemory2: no bind infos");
+      vs_runner_fail(runner, "vkBindBufferMemory2: no bind infos");
       return;
    }
    for (uint32_t i = 0; i < a->bindInfoCount; i++) {
       VkBindBufferMemoryInfo *b = (VkBindBufferMemoryInfo *)&a->pBindInfos[i];
-      if (!buffer_bind_ok(disp, "vkBindBufferMemory2", a->device_obj, vs_runner_nested_object(disp, &b->buffer),
-                          vs_runner_nested_object(disp, &b->memory), b->memoryOffset, &b->buffer))
+      if (!buffer_bind_ok(runner, "vkBindBufferMemory2", a->device_obj, vs_runner_nested_object(runner, &b->buffer),
+                          vs_runner_nested_object(runner, &b->memory), b->memoryOffset, &b->buffer))
          return;
    }
-   vn_default_vkBindBufferMemory2(disp, a);
+   vn_default_vkBindBufferMemory2(runner, a);
    if (a->ret != VK_SUCCESS)
       return;
    for (uint32_t i = 0; i < a->bindInfoCount; i++) {
       const VkBindBufferMemoryInfo *b = &a->pBindInfos[i];
-      buffer_bound(disp, vs_runner_nested_object(disp, &b->buffer), vs_runner_nested_object(disp, &b->memory),
+      buffer_bound(runner, vs_runner_nested_object(runner, &b->buffer), vs_runner_nested_object(runner, &b->memory),
                    b->memoryOffset);
    }
 }
@@ -208,28 +208,28 @@ guest_buffer_requirements(struct vs_object *device_obj, struct vs_object *buffer
 }
 
 static void
-vs_exec_vkGetBufferMemoryRequirements(struct vs_runner *disp, struct vn_args_vkGetBufferMemoryRequirements *a)
+vs_exec_vkGetBufferMemoryRequirements(struct vs_runner *runner, struct vn_args_vkGetBufferMemoryRequirements *a)
 {
-   vn_default_vkGetBufferMemoryRequirements(disp, a);
-   if (a->pMemoryRequirements && !vs_runner_failed(disp))
+   vn_default_vkGetBufferMemoryRequirements(runner, a);
+   if (a->pMemoryRequirements && !vs_runner_failed(runner))
       guest_buffer_requirements(a->device_obj, a->buffer_obj, a->pMemoryRequirements);
 }
 
 static void
-vs_exec_vkGetBufferMemoryRequirements2(struct vs_runner *disp, struct vn_args_vkGetBufferMemoryRequirements2 *a)
+vs_exec_vkGetBufferMemoryRequirements2(struct vs_runner *runner, struct vn_args_vkGetBufferMemoryRequirements2 *a)
 {
-   vn_default_vkGetBufferMemoryRequirements2(disp, a);
-   if (a->pMemoryRequirements && a->pInfo && !vs_runner_failed(disp))
-      guest_buffer_requirements(a->device_obj, vs_runner_nested_object(disp, &a->pInfo->buffer),
+   vn_default_vkGetBufferMemoryRequirements2(runner, a);
+   if (a->pMemoryRequirements && a->pInfo && !vs_runner_failed(runner))
+      guest_buffer_requirements(a->device_obj, vs_runner_nested_object(runner, &a->pInfo->buffer),
                                 &a->pMemoryRequirements->memoryRequirements);
 }
 
 static void
-vs_exec_vkGetDeviceBufferMemoryRequirements(struct vs_runner *disp,
+vs_exec_vkGetDeviceBufferMemoryRequirements(struct vs_runner *runner,
                                             struct vn_args_vkGetDeviceBufferMemoryRequirements *a)
 {
    if (!a->pInfo || !a->pInfo->pCreateInfo || !a->pMemoryRequirements) {
-      vs_runner_fail(disp, "vkGetDeviceBufferMemoryRequirements: no create info or output");
+      vs_runner_fail(runner, "vkGetDeviceBufferMemoryRequirements: no create info or output");
       return;
    }
    vs_caps_strip_external_memory(a->pInfo->pCreateInfo, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO);
@@ -237,8 +237,8 @@ vs_exec_vkGetDeviceBufferMemoryRequirements(struct vs_runner *disp,
    vs_memory_declare_import_types((void *)a->pInfo->pCreateInfo, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO,
                                   vs_memory_buffer_import_types(vs_device_from(a->device_obj), a->pInfo->pCreateInfo),
                                   &declared);
-   vn_default_vkGetDeviceBufferMemoryRequirements(disp, a);
-   if (vs_runner_failed(disp))
+   vn_default_vkGetDeviceBufferMemoryRequirements(runner, a);
+   if (vs_runner_failed(runner))
       return;
    struct vs_device *dev = vs_device_from(a->device_obj);
    VkMemoryRequirements *req = &a->pMemoryRequirements->memoryRequirements;

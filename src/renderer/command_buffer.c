@@ -22,32 +22,32 @@
 /* A reset lets go of what the recording held, once no submission of it
  * is pending (renderer/lifetime.c): false if the context stops first. */
 static bool
-release_recording(struct vs_runner *disp, struct vs_object *cb)
+release_recording(struct vs_runner *runner, struct vs_object *cb)
 {
-   if (!vs_command_buffer_wait_idle(disp, cb))
+   if (!vs_command_buffer_wait_idle(runner, cb))
       return false;
-   vs_object_drop_holds(disp->objects, cb);
+   vs_object_drop_holds(runner->objects, cb);
    cb->flags &= ~PIPELINE_BOUND_FLAGS;
    return true;
 }
 
 static void
-vs_exec_vkBeginCommandBuffer(struct vs_runner *disp, struct vn_args_vkBeginCommandBuffer *a)
+vs_exec_vkBeginCommandBuffer(struct vs_runner *runner, struct vn_args_vkBeginCommandBuffer *a)
 {
-   if (release_recording(disp, a->commandBuffer_obj))
-      vn_default_vkBeginCommandBuffer(disp, a);
+   if (release_recording(runner, a->commandBuffer_obj))
+      vn_default_vkBeginCommandBuffer(runner, a);
 }
 
 static void
-vs_exec_vkResetCommandBuffer(struct vs_runner *disp, struct vn_args_vkResetCommandBuffer *a)
+vs_exec_vkResetCommandBuffer(struct vs_runner *runner, struct vn_args_vkResetCommandBuffer *a)
 {
-   if (release_recording(disp, a->commandBuffer_obj))
-      vn_default_vkResetCommandBuffer(disp, a);
+   if (release_recording(runner, a->commandBuffer_obj))
+      vn_default_vkResetCommandBuffer(runner, a);
 }
 
 /* Why secondary may not be executed in cb (NULL: it may). */
 static const char *
-execute_refusal(struct vs_runner *disp, struct vs_object *cb, struct vs_object *secondary, uint32_t nesting)
+execute_refusal(struct vs_runner *runner, struct vs_object *cb, struct vs_object *secondary, uint32_t nesting)
 {
    if (!vs_command_buffer_from(secondary)->secondary)
       return "is a primary command buffer";
@@ -59,7 +59,7 @@ execute_refusal(struct vs_runner *disp, struct vs_object *cb, struct vs_object *
       return "is executed in a secondary command buffer, and the device has no nestedCommandBuffer enabled";
    /* Vulkan: its nesting level (0: it executes none) below the limit. */
    struct vs_command_walk walk;
-   vs_object_walk_commands(disp->objects, secondary, cb, nesting - 1, &walk);
+   vs_object_walk_commands(runner->objects, secondary, cb, nesting - 1, &walk);
    if (walk.out_of_memory)
       return "cannot be walked (out of memory)";
    if (walk.found || walk.cycle)
@@ -70,26 +70,26 @@ execute_refusal(struct vs_runner *disp, struct vs_object *cb, struct vs_object *
 }
 
 static void
-vs_exec_vkCmdExecuteCommands(struct vs_runner *disp, struct vn_args_vkCmdExecuteCommands *a)
+vs_exec_vkCmdExecuteCommands(struct vs_runner *runner, struct vn_args_vkCmdExecuteCommands *a)
 {
    struct vs_object *cb = a->commandBuffer_obj;
    uint32_t nesting = vs_device_from(vs_object_ancestor(cb, VK_OBJECT_TYPE_DEVICE))->command_buffer_nesting;
    for (uint32_t i = 0; i < a->commandBufferCount; i++) {
       struct vs_object *secondary = a->pCommandBuffers_objs ? a->pCommandBuffers_objs[i] : NULL;
-      const char *why = secondary ? execute_refusal(disp, cb, secondary, nesting) : "is null";
+      const char *why = secondary ? execute_refusal(runner, cb, secondary, nesting) : "is null";
       if (why) {
-         vs_runner_fail(disp, "vkCmdExecuteCommands: command buffer %llu executes command buffer %llu, which %s",
+         vs_runner_fail(runner, "vkCmdExecuteCommands: command buffer %llu executes command buffer %llu, which %s",
                         (unsigned long long)cb->id, (unsigned long long)(secondary ? secondary->id : 0), why);
          return;
       }
    }
-   vn_default_vkCmdExecuteCommands(disp, a);
+   vn_default_vkCmdExecuteCommands(runner, a);
 }
 
 static void
-vs_exec_vkCmdBindPipeline(struct vs_runner *disp, struct vn_args_vkCmdBindPipeline *a)
+vs_exec_vkCmdBindPipeline(struct vs_runner *runner, struct vn_args_vkCmdBindPipeline *a)
 {
-   vn_default_vkCmdBindPipeline(disp, a);
+   vn_default_vkCmdBindPipeline(runner, a);
    if (a->pipelineBindPoint == VK_PIPELINE_BIND_POINT_COMPUTE)
       a->commandBuffer_obj->flags |= VS_OBJECT_COMPUTE_PIPELINE_BOUND;
    else if (a->pipelineBindPoint == VK_PIPELINE_BIND_POINT_GRAPHICS)

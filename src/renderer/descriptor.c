@@ -62,18 +62,18 @@ binding_cmp(const void *a, const void *b)
 /* The layout's bindings sorted by number, or NULL after failing the
  * context (or out of memory: *result). */
 static struct vs_descriptor_layout *
-layout_from_info(struct vs_runner *disp, const VkDescriptorSetLayoutCreateInfo *ci, VkResult *result)
+layout_from_info(struct vs_runner *runner, const VkDescriptorSetLayoutCreateInfo *ci, VkResult *result)
 {
    const char *cmd = "vkCreateDescriptorSetLayout";
-   if (!vs_check_present(disp, cmd, ci->pBindings, ci->bindingCount, "pBindings"))
+   if (!vs_check_present(runner, cmd, ci->pBindings, ci->bindingCount, "pBindings"))
       return NULL;
    const VkDescriptorSetLayoutBindingFlagsCreateInfo *flags =
       vs_chain_find(ci, VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_BINDING_FLAGS_CREATE_INFO);
    if (flags && flags->bindingCount && flags->bindingCount != ci->bindingCount) {
-      vs_runner_fail(disp, "%s: %u binding flags for %u bindings", cmd, flags->bindingCount, ci->bindingCount);
+      vs_runner_fail(runner, "%s: %u binding flags for %u bindings", cmd, flags->bindingCount, ci->bindingCount);
       return NULL;
    }
-   if (flags && !vs_check_present(disp, cmd, flags->pBindingFlags, flags->bindingCount, "pBindingFlags"))
+   if (flags && !vs_check_present(runner, cmd, flags->pBindingFlags, flags->bindingCount, "pBindingFlags"))
       return NULL;
    struct vs_descriptor_layout *l =
       calloc(1, sizeof(*l) + (size_t)ci->bindingCount * sizeof(struct vs_descriptor_binding));
@@ -110,7 +110,7 @@ layout_from_info(struct vs_runner *disp, const VkDescriptorSetLayoutCreateInfo *
    }
    for (uint32_t i = 1; i < l->binding_count; i++) {
       if (l->bindings[i].binding == l->bindings[i - 1].binding) {
-         vs_runner_fail(disp, "%s: binding %u given twice", cmd, l->bindings[i].binding);
+         vs_runner_fail(runner, "%s: binding %u given twice", cmd, l->bindings[i].binding);
          free(l);
          return NULL;
       }
@@ -118,7 +118,7 @@ layout_from_info(struct vs_runner *disp, const VkDescriptorSetLayoutCreateInfo *
    /* Only the highest binding may be variable: updates rely on every other
     * binding having its full count. */
    if (variable && variable_binding != l->bindings[l->binding_count - 1].binding) {
-      vs_runner_fail(disp, "%s: variable-count binding %u is not the last", cmd, variable_binding);
+      vs_runner_fail(runner, "%s: variable-count binding %u is not the last", cmd, variable_binding);
       free(l);
       return NULL;
    }
@@ -127,17 +127,17 @@ layout_from_info(struct vs_runner *disp, const VkDescriptorSetLayoutCreateInfo *
 }
 
 static void
-vs_exec_vkCreateDescriptorSetLayout(struct vs_runner *disp, struct vn_args_vkCreateDescriptorSetLayout *a)
+vs_exec_vkCreateDescriptorSetLayout(struct vs_runner *runner, struct vn_args_vkCreateDescriptorSetLayout *a)
 {
    if (!a->pCreateInfo) {
-      vs_runner_fail(disp, "vkCreateDescriptorSetLayout: no create info");
+      vs_runner_fail(runner, "vkCreateDescriptorSetLayout: no create info");
       return;
    }
-   struct vs_descriptor_layout *l = layout_from_info(disp, a->pCreateInfo, &a->ret);
+   struct vs_descriptor_layout *l = layout_from_info(runner, a->pCreateInfo, &a->ret);
    if (!l)
       return;
-   vn_default_vkCreateDescriptorSetLayout(disp, a);
-   struct vs_object *obj = vs_runner_created(disp, a->ret, a->pSetLayout_id, VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT);
+   vn_default_vkCreateDescriptorSetLayout(runner, a);
+   struct vs_object *obj = vs_runner_created(runner, a->ret, a->pSetLayout_id, VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT);
    if (!obj) {
       free(l);
       return;
@@ -147,15 +147,15 @@ vs_exec_vkCreateDescriptorSetLayout(struct vs_runner *disp, struct vn_args_vkCre
 }
 
 static void
-vs_exec_vkCreatePipelineLayout(struct vs_runner *disp, struct vn_args_vkCreatePipelineLayout *a)
+vs_exec_vkCreatePipelineLayout(struct vs_runner *runner, struct vn_args_vkCreatePipelineLayout *a)
 {
    const char *cmd = "vkCreatePipelineLayout";
    const VkPipelineLayoutCreateInfo *ci = a->pCreateInfo;
    if (!ci) {
-      vs_runner_fail(disp, "%s: no create info", cmd);
+      vs_runner_fail(runner, "%s: no create info", cmd);
       return;
    }
-   if (!vs_check_present(disp, cmd, ci->pSetLayouts, ci->setLayoutCount, "pSetLayouts"))
+   if (!vs_check_present(runner, cmd, ci->pSetLayouts, ci->setLayoutCount, "pSetLayouts"))
       return;
    struct vs_pipeline_layout *pl =
       calloc(1, sizeof(*pl) + (size_t)ci->setLayoutCount * sizeof(struct vs_descriptor_layout *));
@@ -165,7 +165,7 @@ vs_exec_vkCreatePipelineLayout(struct vs_runner *disp, struct vn_args_vkCreatePi
    }
    pl->set_count = ci->setLayoutCount;
    if (ci->pushConstantRangeCount) {
-      if (!vs_check_present(disp, cmd, ci->pPushConstantRanges, ci->pushConstantRangeCount, "pPushConstantRanges")) {
+      if (!vs_check_present(runner, cmd, ci->pPushConstantRanges, ci->pushConstantRangeCount, "pPushConstantRanges")) {
          pipeline_layout_free(pl);
          return;
       }
@@ -180,12 +180,12 @@ vs_exec_vkCreatePipelineLayout(struct vs_runner *disp, struct vn_args_vkCreatePi
    }
    for (uint32_t i = 0; i < ci->setLayoutCount; i++) {
       /* A null set layout is allowed (graphics pipeline libraries). */
-      struct vs_object *set_layout = vs_runner_nested_object(disp, &ci->pSetLayouts[i]);
+      struct vs_object *set_layout = vs_runner_nested_object(runner, &ci->pSetLayouts[i]);
       if (set_layout)
          pl->sets[i] = layout_ref(vs_descriptor_layout_from(set_layout));
    }
-   vn_default_vkCreatePipelineLayout(disp, a);
-   struct vs_object *obj = vs_runner_created(disp, a->ret, a->pPipelineLayout_id, VK_OBJECT_TYPE_PIPELINE_LAYOUT);
+   vn_default_vkCreatePipelineLayout(runner, a);
+   struct vs_object *obj = vs_runner_created(runner, a->ret, a->pPipelineLayout_id, VK_OBJECT_TYPE_PIPELINE_LAYOUT);
    if (!obj) {
       pipeline_layout_free(pl);
       return;
@@ -203,20 +203,20 @@ free_sets(struct vs_descriptor_set **sets, uint32_t count)
 }
 
 struct vs_descriptor_set **
-vs_descriptor_sets_prepare(struct vs_runner *disp, struct vs_object *device_obj,
+vs_descriptor_sets_prepare(struct vs_runner *runner, struct vs_object *device_obj,
                            const VkDescriptorSetAllocateInfo *info, VkResult *result)
 {
    const char *cmd = "vkAllocateDescriptorSets";
    const uint32_t count = info->descriptorSetCount;
-   if (!vs_check_present(disp, cmd, info->pSetLayouts, count, "pSetLayouts"))
+   if (!vs_check_present(runner, cmd, info->pSetLayouts, count, "pSetLayouts"))
       return NULL;
    const VkDescriptorSetVariableDescriptorCountAllocateInfo *var =
       vs_chain_find(info, VK_STRUCTURE_TYPE_DESCRIPTOR_SET_VARIABLE_DESCRIPTOR_COUNT_ALLOCATE_INFO);
    if (var && var->descriptorSetCount && var->descriptorSetCount != count) {
-      vs_runner_fail(disp, "%s: %u variable descriptor counts for %u sets", cmd, var->descriptorSetCount, count);
+      vs_runner_fail(runner, "%s: %u variable descriptor counts for %u sets", cmd, var->descriptorSetCount, count);
       return NULL;
    }
-   if (var && !vs_check_present(disp, cmd, var->pDescriptorCounts, var->descriptorSetCount, "pDescriptorCounts"))
+   if (var && !vs_check_present(runner, cmd, var->pDescriptorCounts, var->descriptorSetCount, "pDescriptorCounts"))
       return NULL;
    struct vs_descriptor_set **sets = calloc(count ? count : 1, sizeof(*sets));
    if (!sets) {
@@ -224,9 +224,9 @@ vs_descriptor_sets_prepare(struct vs_runner *disp, struct vs_object *device_obj,
       return NULL;
    }
    for (uint32_t i = 0; i < count; i++) {
-      struct vs_object *layout_obj = vs_runner_nested_object(disp, &info->pSetLayouts[i]);
+      struct vs_object *layout_obj = vs_runner_nested_object(runner, &info->pSetLayouts[i]);
       if (!layout_obj || layout_obj->parent != device_obj) {
-         vs_runner_fail(disp, "%s: set layout %u is not an object of this device", cmd, i);
+         vs_runner_fail(runner, "%s: set layout %u is not an object of this device", cmd, i);
          free_sets(sets, i);
          return NULL;
       }
@@ -236,7 +236,7 @@ vs_descriptor_sets_prepare(struct vs_runner *disp, struct vs_object *device_obj,
          uint32_t max = l->bindings[l->binding_count - 1].count;
          variable_count = var->pDescriptorCounts[i];
          if (variable_count > max) {
-            vs_runner_fail(disp, "%s: variable descriptor count %u of set %u is over its layout's %u", cmd,
+            vs_runner_fail(runner, "%s: variable descriptor count %u of set %u is over its layout's %u", cmd,
                              variable_count, i, max);
             free_sets(sets, i);
             return NULL;
@@ -283,7 +283,7 @@ slot_of(const struct vs_descriptor_set *set, uint32_t binding, uint32_t element,
 }
 
 struct slot_writer {
-   struct vs_runner *disp;
+   struct vs_runner *runner;
    struct vs_object *device_obj;
    bool waited; /* for the device's submissions, once per command */
 };
@@ -295,7 +295,7 @@ static bool
 set_slot(struct slot_writer *w, struct vs_object *set_obj, uint64_t index, struct vs_object *obj)
 {
    struct vs_descriptor_set *set = vs_descriptor_set_from(set_obj);
-   struct vs_object_table *t = w->disp->objects;
+   struct vs_object_table *t = w->runner->objects;
    if (index >= 2 * set->slot_count)
       return true;
    if (!set->slots) {
@@ -303,7 +303,7 @@ set_slot(struct slot_writer *w, struct vs_object *set_obj, uint64_t index, struc
          return true;
       set->slots = set->slot_count <= MAX_SET_SLOTS ? calloc(2 * set->slot_count, sizeof(*set->slots)) : NULL;
       if (!set->slots) {
-         vs_runner_fail(w->disp, "vkUpdateDescriptorSets: no memory to track the %llu descriptors of set %llu",
+         vs_runner_fail(w->runner, "vkUpdateDescriptorSets: no memory to track the %llu descriptors of set %llu",
                           (unsigned long long)set->slot_count, (unsigned long long)set_obj->id);
          return false;
       }
@@ -312,7 +312,7 @@ set_slot(struct slot_writer *w, struct vs_object *set_obj, uint64_t index, struc
    if (old == obj)
       return true;
    if (obj && !vs_object_hold(t, set_obj, obj, false)) {
-      vs_runner_fail(w->disp, "vkUpdateDescriptorSets: set %llu cannot hold object %llu: over the limit of %u "
+      vs_runner_fail(w->runner, "vkUpdateDescriptorSets: set %llu cannot hold object %llu: over the limit of %u "
                                 "holds or out of memory",
                        (unsigned long long)set_obj->id, (unsigned long long)obj->id, t->hold_limit);
       return false;
@@ -321,7 +321,7 @@ set_slot(struct slot_writer *w, struct vs_object *set_obj, uint64_t index, struc
    if (!old)
       return true;
    if (!w->waited && vs_object_held(t, set_obj) && !vs_object_is_live(t, old)) {
-      if (!vs_device_wait_submitted(w->disp, w->device_obj))
+      if (!vs_device_wait_submitted(w->runner, w->device_obj))
          return false;
       w->waited = true;
    }
@@ -332,31 +332,31 @@ set_slot(struct slot_writer *w, struct vs_object *set_obj, uint64_t index, struc
 /* The objects descriptor k of a write names: the view, buffer or buffer
  * view, and the sampler. */
 static void
-write_objects(struct vs_runner *disp, const VkWriteDescriptorSet *w, uint32_t k, struct vs_object *out[2])
+write_objects(struct vs_runner *runner, const VkWriteDescriptorSet *w, uint32_t k, struct vs_object *out[2])
 {
    out[0] = out[1] = NULL;
    switch (w->descriptorType) {
    case VK_DESCRIPTOR_TYPE_SAMPLER:
-      out[1] = w->pImageInfo ? vs_runner_nested_object(disp, &w->pImageInfo[k].sampler) : NULL;
+      out[1] = w->pImageInfo ? vs_runner_nested_object(runner, &w->pImageInfo[k].sampler) : NULL;
       break;
    case VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER:
-      out[1] = vs_runner_nested_object(disp, &w->pImageInfo[k].sampler);
-      out[0] = vs_runner_nested_object(disp, &w->pImageInfo[k].imageView);
+      out[1] = vs_runner_nested_object(runner, &w->pImageInfo[k].sampler);
+      out[0] = vs_runner_nested_object(runner, &w->pImageInfo[k].imageView);
       break;
    case VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE:
    case VK_DESCRIPTOR_TYPE_STORAGE_IMAGE:
    case VK_DESCRIPTOR_TYPE_INPUT_ATTACHMENT:
-      out[0] = vs_runner_nested_object(disp, &w->pImageInfo[k].imageView);
+      out[0] = vs_runner_nested_object(runner, &w->pImageInfo[k].imageView);
       break;
    case VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER:
    case VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER:
-      out[0] = vs_runner_nested_object(disp, &w->pTexelBufferView[k]);
+      out[0] = vs_runner_nested_object(runner, &w->pTexelBufferView[k]);
       break;
    case VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER:
    case VK_DESCRIPTOR_TYPE_STORAGE_BUFFER:
    case VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER_DYNAMIC:
    case VK_DESCRIPTOR_TYPE_STORAGE_BUFFER_DYNAMIC:
-      out[0] = vs_runner_nested_object(disp, &w->pBufferInfo[k].buffer);
+      out[0] = vs_runner_nested_object(runner, &w->pBufferInfo[k].buffer);
       break;
    default:
       break; /* inline uniform blocks name no objects */
@@ -366,27 +366,27 @@ write_objects(struct vs_runner *disp, const VkWriteDescriptorSet *w, uint32_t k,
 /* After the host took the update (the checks passed): each set holds what
  * its descriptors now name, and lets go of what they named before. */
 static void
-vs_exec_vkUpdateDescriptorSets(struct vs_runner *disp, struct vn_args_vkUpdateDescriptorSets *a)
+vs_exec_vkUpdateDescriptorSets(struct vs_runner *runner, struct vn_args_vkUpdateDescriptorSets *a)
 {
-   vn_default_vkUpdateDescriptorSets(disp, a);
-   struct slot_writer sw = { .disp = disp, .device_obj = a->device_obj };
+   vn_default_vkUpdateDescriptorSets(runner, a);
+   struct slot_writer sw = { .runner = runner, .device_obj = a->device_obj };
    for (uint32_t i = 0; i < a->descriptorWriteCount; i++) {
       const VkWriteDescriptorSet *w = &a->pDescriptorWrites[i];
-      struct vs_object *set_obj = vs_runner_nested_object(disp, &w->dstSet);
+      struct vs_object *set_obj = vs_runner_nested_object(runner, &w->dstSet);
       uint64_t slot;
       if (!set_obj || !slot_of(vs_descriptor_set_from(set_obj), w->dstBinding, w->dstArrayElement, &slot))
          continue;
       for (uint32_t k = 0; k < w->descriptorCount; k++) {
          struct vs_object *objs[2];
-         write_objects(disp, w, k, objs);
+         write_objects(runner, w, k, objs);
          if (!set_slot(&sw, set_obj, 2 * (slot + k), objs[0]) || !set_slot(&sw, set_obj, 2 * (slot + k) + 1, objs[1]))
             return;
       }
    }
    for (uint32_t i = 0; i < a->descriptorCopyCount; i++) {
       const VkCopyDescriptorSet *c = &a->pDescriptorCopies[i];
-      struct vs_object *src_obj = vs_runner_nested_object(disp, &c->srcSet);
-      struct vs_object *dst_obj = vs_runner_nested_object(disp, &c->dstSet);
+      struct vs_object *src_obj = vs_runner_nested_object(runner, &c->srcSet);
+      struct vs_object *dst_obj = vs_runner_nested_object(runner, &c->dstSet);
       uint64_t src, dst;
       if (!src_obj || !dst_obj || !slot_of(vs_descriptor_set_from(src_obj), c->srcBinding, c->srcArrayElement, &src) ||
           !slot_of(vs_descriptor_set_from(dst_obj), c->dstBinding, c->dstArrayElement, &dst))

@@ -171,13 +171,13 @@ create_serial_timelines(struct vs_renderer *r, struct vs_device *dev)
 }
 
 static void
-vs_exec_vkCreateDevice(struct vs_runner *disp, struct vn_args_vkCreateDevice *a)
+vs_exec_vkCreateDevice(struct vs_runner *runner, struct vn_args_vkCreateDevice *a)
 {
    const VkDeviceCreateInfo *ci = a->pCreateInfo;
    const struct vs_physical_device *phys = vs_physical_device_from(a->physicalDevice_obj);
-   struct vs_renderer *r = disp->renderer;
+   struct vs_renderer *r = runner->renderer;
    if (!ci) {
-      vs_runner_fail(disp, "vkCreateDevice: no create info");
+      vs_runner_fail(runner, "vkCreateDevice: no create info");
       return;
    }
    if (ci->enabledLayerCount) {
@@ -185,7 +185,7 @@ vs_exec_vkCreateDevice(struct vs_runner *disp, struct vn_args_vkCreateDevice *a)
       return;
    }
    if (ci->enabledExtensionCount && !ci->ppEnabledExtensionNames) {
-      vs_runner_fail(disp, "vkCreateDevice: extension count without names");
+      vs_runner_fail(runner, "vkCreateDevice: extension count without names");
       return;
    }
    const bool host_has_foreign = phys->has_foreign_queue;
@@ -203,14 +203,14 @@ vs_exec_vkCreateDevice(struct vs_runner *disp, struct vn_args_vkCreateDevice *a)
     * queue families and counts are checked here. */
    uint32_t queue_count = 0;
    if (ci->queueCreateInfoCount && !ci->pQueueCreateInfos) {
-      vs_runner_fail(disp, "vkCreateDevice: queue create info count without infos");
+      vs_runner_fail(runner, "vkCreateDevice: queue create info count without infos");
       return;
    }
    for (uint32_t i = 0; i < ci->queueCreateInfoCount; i++) {
       const VkDeviceQueueCreateInfo *q = &ci->pQueueCreateInfos[i];
       if (q->queueFamilyIndex >= phys->queue_family_count || q->queueCount == 0 ||
           q->queueCount > phys->queue_families[q->queueFamilyIndex].queueCount) {
-         vs_runner_fail(disp, "vkCreateDevice: %u queue(s) of family %u (the host has %u famil%s)",
+         vs_runner_fail(runner, "vkCreateDevice: %u queue(s) of family %u (the host has %u famil%s)",
                           q->queueCount, q->queueFamilyIndex, phys->queue_family_count,
                           phys->queue_family_count == 1 ? "y" : "ies");
          return;
@@ -218,7 +218,7 @@ vs_exec_vkCreateDevice(struct vs_runner *disp, struct vn_args_vkCreateDevice *a)
       for (uint32_t j = 0; j < i; j++) {
          if (ci->pQueueCreateInfos[j].queueFamilyIndex == q->queueFamilyIndex &&
              ci->pQueueCreateInfos[j].flags == q->flags) {
-            vs_runner_fail(disp, "vkCreateDevice: queue family %u named twice", q->queueFamilyIndex);
+            vs_runner_fail(runner, "vkCreateDevice: queue family %u named twice", q->queueFamilyIndex);
             return;
          }
       }
@@ -226,7 +226,7 @@ vs_exec_vkCreateDevice(struct vs_runner *disp, struct vn_args_vkCreateDevice *a)
    }
    char flags_error[192];
    if (vs_device_queue_flags_error(ci, phys->queue_families, flags_error, sizeof(flags_error))) {
-      vs_runner_fail(disp, "vkCreateDevice: %s", flags_error);
+      vs_runner_fail(runner, "vkCreateDevice: %s", flags_error);
       return;
    }
 
@@ -335,7 +335,7 @@ vs_exec_vkCreateDevice(struct vs_runner *disp, struct vn_args_vkCreateDevice *a)
       return;
    }
 
-   struct vs_object *obj = vs_runner_add_object(disp, VK_OBJECT_TYPE_DEVICE, a->pDevice_id,
+   struct vs_object *obj = vs_runner_add_object(runner, VK_OBJECT_TYPE_DEVICE, a->pDevice_id,
                                                   (uint64_t)(uintptr_t)dev->host, a->physicalDevice_obj);
    if (!obj) {
       device_free(dev);
@@ -356,14 +356,14 @@ vs_exec_vkCreateDevice(struct vs_runner *disp, struct vn_args_vkCreateDevice *a)
 }
 
 static void
-vs_exec_vkGetDeviceQueue(struct vs_runner *disp, struct vn_args_vkGetDeviceQueue *a)
+vs_exec_vkGetDeviceQueue(struct vs_runner *runner, struct vn_args_vkGetDeviceQueue *a)
 {
-   vs_runner_fail(disp, "vkGetDeviceQueue is not supported: Venus clients bind queues to "
+   vs_runner_fail(runner, "vkGetDeviceQueue is not supported: Venus clients bind queues to "
                           "timelines with vkGetDeviceQueue2 + VkDeviceQueueTimelineInfoMESA");
 }
 
 static void
-vs_exec_vkGetDeviceQueue2(struct vs_runner *disp, struct vn_args_vkGetDeviceQueue2 *a)
+vs_exec_vkGetDeviceQueue2(struct vs_runner *runner, struct vn_args_vkGetDeviceQueue2 *a)
 {
    struct vs_device *dev = vs_device_from(a->device_obj);
    const VkDeviceQueueInfo2 *qi = a->pQueueInfo;
@@ -373,7 +373,7 @@ vs_exec_vkGetDeviceQueue2(struct vs_runner *disp, struct vn_args_vkGetDeviceQueu
          timeline = (const VkDeviceQueueTimelineInfoMESA *)s;
    }
    if (!qi || !timeline || timeline->ringIdx == 0 || timeline->ringIdx >= VS_MAX_TIMELINES) {
-      vs_runner_fail(disp, "vkGetDeviceQueue2: missing or invalid VkDeviceQueueTimelineInfoMESA");
+      vs_runner_fail(runner, "vkGetDeviceQueue2: missing or invalid VkDeviceQueueTimelineInfoMESA");
       return;
    }
    struct vs_queue *queue = NULL;
@@ -383,19 +383,19 @@ vs_exec_vkGetDeviceQueue2(struct vs_runner *disp, struct vn_args_vkGetDeviceQueu
          queue = s;
    }
    if (!queue || queue->obj) {
-      vs_runner_fail(disp, "vkGetDeviceQueue2: queue (family %u, index %u) %s", qi->queueFamilyIndex,
+      vs_runner_fail(runner, "vkGetDeviceQueue2: queue (family %u, index %u) %s", qi->queueFamilyIndex,
                        qi->queueIndex, queue ? "already bound" : "was not created");
       return;
    }
-   struct vs_renderer *r = disp->renderer;
+   struct vs_renderer *r = runner->renderer;
    pthread_mutex_lock(&r->timeline_lock);
    bool taken = r->timeline_queue[timeline->ringIdx] != NULL;
    pthread_mutex_unlock(&r->timeline_lock);
    if (taken) {
-      vs_runner_fail(disp, "vkGetDeviceQueue2: timeline %u already bound", timeline->ringIdx);
+      vs_runner_fail(runner, "vkGetDeviceQueue2: timeline %u already bound", timeline->ringIdx);
       return;
    }
-   struct vs_object *obj = vs_runner_add_object(disp, VK_OBJECT_TYPE_QUEUE, a->pQueue_id,
+   struct vs_object *obj = vs_runner_add_object(runner, VK_OBJECT_TYPE_QUEUE, a->pQueue_id,
                                                   (uint64_t)(uintptr_t)queue->host, a->device_obj);
    if (!obj)
       return;
@@ -501,10 +501,10 @@ vs_device_destroy(struct vs_renderer *r, struct vs_object *device_obj)
 }
 
 static void
-vs_exec_vkDestroyDevice(struct vs_runner *disp, struct vn_args_vkDestroyDevice *a)
+vs_exec_vkDestroyDevice(struct vs_runner *runner, struct vn_args_vkDestroyDevice *a)
 {
    if (a->device_obj)
-      vs_device_destroy(disp->renderer, a->device_obj);
+      vs_device_destroy(runner->renderer, a->device_obj);
 }
 
 void

@@ -9,17 +9,17 @@
 #include "vn_wire.h"
 
 static void
-vs_exec_vkCmdDrawMultiEXT(struct vs_runner *disp, struct vn_args_vkCmdDrawMultiEXT *a)
+vs_exec_vkCmdDrawMultiEXT(struct vs_runner *runner, struct vn_args_vkCmdDrawMultiEXT *a)
 {
    a->stride = sizeof(VkMultiDrawInfoEXT);
-   vn_default_vkCmdDrawMultiEXT(disp, a);
+   vn_default_vkCmdDrawMultiEXT(runner, a);
 }
 
 static void
-vs_exec_vkCmdDrawMultiIndexedEXT(struct vs_runner *disp, struct vn_args_vkCmdDrawMultiIndexedEXT *a)
+vs_exec_vkCmdDrawMultiIndexedEXT(struct vs_runner *runner, struct vn_args_vkCmdDrawMultiIndexedEXT *a)
 {
    a->stride = sizeof(VkMultiDrawIndexedInfoEXT);
-   vn_default_vkCmdDrawMultiIndexedEXT(disp, a);
+   vn_default_vkCmdDrawMultiIndexedEXT(runner, a);
 }
 
 void

@@ -12,12 +12,12 @@
 #include "vn_wire.h"
 
 static void
-vs_exec_vkCopyMemoryToImageMESA(struct vs_runner *disp, struct vn_args_vkCopyMemoryToImageMESA *a)
+vs_exec_vkCopyMemoryToImageMESA(struct vs_runner *runner, struct vn_args_vkCopyMemoryToImageMESA *a)
 {
    const VkCopyMemoryToImageInfoMESA *info = a->pCopyMemoryToImageInfo;
    PFN_vkCopyMemoryToImage copy = a->device_obj->dt->CopyMemoryToImage;
    if (!info || !copy) {
-      vs_runner_fail(disp, "vkCopyMemoryToImageMESA: %s", !info ? "no copy info" : "the host has no host image copy");
+      vs_runner_fail(runner, "vkCopyMemoryToImageMESA: %s", !info ? "no copy info" : "the host has no host image copy");
       return;
    }
    VkMemoryToImageCopy *regions = calloc(info->regionCount ? info->regionCount : 1, sizeof(*regions));
@@ -50,12 +50,12 @@ vs_exec_vkCopyMemoryToImageMESA(struct vs_runner *disp, struct vn_args_vkCopyMem
 }
 
 static void
-vs_exec_vkCopyImageToMemoryMESA(struct vs_runner *disp, struct vn_args_vkCopyImageToMemoryMESA *a)
+vs_exec_vkCopyImageToMemoryMESA(struct vs_runner *runner, struct vn_args_vkCopyImageToMemoryMESA *a)
 {
    const VkCopyImageToMemoryInfoMESA *info = a->pCopyImageToMemoryInfo;
    PFN_vkCopyImageToMemory copy = a->device_obj->dt->CopyImageToMemory;
    if (!info || !copy) {
-      vs_runner_fail(disp, "vkCopyImageToMemoryMESA: %s", !info ? "no copy info" : "the host has no host image copy");
+      vs_runner_fail(runner, "vkCopyImageToMemoryMESA: %s", !info ? "no copy info" : "the host has no host image copy");
       return;
    }
    const VkImageToMemoryCopy region = {

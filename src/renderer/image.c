@@ -75,10 +75,10 @@ linear_twin_layout(const struct vs_device *dev, const VkImageCreateInfo *ci, VkS
 }
 
 static void
-vs_exec_vkCreateImage(struct vs_runner *disp, struct vn_args_vkCreateImage *a)
+vs_exec_vkCreateImage(struct vs_runner *runner, struct vn_args_vkCreateImage *a)
 {
    if (!a->pCreateInfo) {
-      vs_runner_fail(disp, "vkCreateImage: no create info");
+      vs_runner_fail(runner, "vkCreateImage: no create info");
       return;
    }
    VkImageCreateInfo *ci = (VkImageCreateInfo *)a->pCreateInfo;
@@ -88,7 +88,7 @@ vs_exec_vkCreateImage(struct vs_runner *disp, struct vn_args_vkCreateImage *a)
    const VkSubresourceLayout *explicit_layout;
    a->ret = vs_caps_image_info_to_host(ci, &explicit_layout);
    if (a->ret != VK_SUCCESS) {
-      vs_warn(disp->ctx_id, "vkCreateImage %llu: DRM format modifier not supported: %s",
+      vs_warn(runner->ctx_id, "vkCreateImage %llu: DRM format modifier not supported: %s",
               (unsigned long long)a->pImage_id, vn_result_name(a->ret));
       return;
    }
@@ -141,8 +141,8 @@ vs_exec_vkCreateImage(struct vs_runner *disp, struct vn_args_vkCreateImage *a)
    }
    vs_memory_declare_import_types(ci, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_IMAGE_CREATE_INFO, image->host_import_types,
                                   &declared);
-   vn_default_vkCreateImage(disp, a);
-   struct vs_object *obj = vs_runner_created(disp, a->ret, a->pImage_id, VK_OBJECT_TYPE_IMAGE);
+   vn_default_vkCreateImage(runner, a);
+   struct vs_object *obj = vs_runner_created(runner, a->ret, a->pImage_id, VK_OBJECT_TYPE_IMAGE);
    if (!obj) {
       free(image);
       return;
@@ -150,7 +150,7 @@ vs_exec_vkCreateImage(struct vs_runner *disp, struct vn_args_vkCreateImage *a)
    obj->data = image;
    obj->data_free = free;
    if (optimal) {
-      vs_debug(disp->ctx_id, "image %llu: LINEAR-modifier color attachment created OPTIMAL on the host "
+      vs_debug(runner->ctx_id, "image %llu: LINEAR-modifier color attachment created OPTIMAL on the host "
                "(row pitch %llu for the guest)", (unsigned long long)a->pImage_id,
                (unsigned long long)image->layout.rowPitch);
       return;
@@ -161,9 +161,9 @@ vs_exec_vkCreateImage(struct vs_runner *disp, struct vn_args_vkCreateImage *a)
    }
    if (!from_modifier || !explicit_layout || same_layout(ci, &image->layout, explicit_layout))
       return;
-   vs_warn(disp->ctx_id, "vkCreateImage %llu: explicit layout differs from the host's linear layout: %s",
+   vs_warn(runner->ctx_id, "vkCreateImage %llu: explicit layout differs from the host's linear layout: %s",
            (unsigned long long)a->pImage_id, vn_result_name(VK_ERROR_INVALID_DRM_FORMAT_MODIFIER_PLANE_LAYOUT_EXT));
-   vs_runner_remove_object(disp, obj);
+   vs_runner_remove_object(runner, obj);
    a->device_obj->dt->DestroyImage(a->device, *a->pImage, NULL);
    a->ret = VK_ERROR_INVALID_DRM_FORMAT_MODIFIER_PLANE_LAYOUT_EXT;
 }
@@ -207,46 +207,46 @@ guest_memory_types(const struct vs_device *dev, const struct vs_object *image_ob
 }
 
 static void
-vs_exec_vkGetImageMemoryRequirements(struct vs_runner *disp, struct vn_args_vkGetImageMemoryRequirements *a)
+vs_exec_vkGetImageMemoryRequirements(struct vs_runner *runner, struct vn_args_vkGetImageMemoryRequirements *a)
 {
-   vn_default_vkGetImageMemoryRequirements(disp, a);
+   vn_default_vkGetImageMemoryRequirements(runner, a);
    if (a->pMemoryRequirements)
       guest_memory_types(vs_device_from(a->device_obj), a->image_obj, a->pMemoryRequirements);
 }
 
 static void
-vs_exec_vkGetImageMemoryRequirements2(struct vs_runner *disp, struct vn_args_vkGetImageMemoryRequirements2 *a)
+vs_exec_vkGetImageMemoryRequirements2(struct vs_runner *runner, struct vn_args_vkGetImageMemoryRequirements2 *a)
 {
-   vn_default_vkGetImageMemoryRequirements2(disp, a);
-   if (!a->pInfo || !a->pMemoryRequirements || vs_runner_failed(disp))
+   vn_default_vkGetImageMemoryRequirements2(runner, a);
+   if (!a->pInfo || !a->pMemoryRequirements || vs_runner_failed(runner))
       return;
-   guest_memory_types(vs_device_from(a->device_obj), vs_runner_nested_object(disp, &a->pInfo->image),
+   guest_memory_types(vs_device_from(a->device_obj), vs_runner_nested_object(runner, &a->pInfo->image),
                       &a->pMemoryRequirements->memoryRequirements);
 }
 
 /* Records what backs an image once the host accepted the binding; the
  * image keeps its memory alive (wire/lifetime.h). */
 static void
-image_bound(struct vs_runner *disp, struct vs_object *image_obj, struct vs_object *memory_obj, VkDeviceSize offset)
+image_bound(struct vs_runner *runner, struct vs_object *image_obj, struct vs_object *memory_obj, VkDeviceSize offset)
 {
    struct vs_image *image = image_obj ? vs_image_from(image_obj) : NULL;
    if (!image || !memory_obj)
       return;
    image->memory_id = memory_obj->id;
    image->memory_offset = offset;
-   if (!vs_object_hold(disp->objects, image_obj, memory_obj, true))
-      vs_runner_fail(disp, "image %llu cannot hold memory %llu: over the hold limit or out of memory",
+   if (!vs_object_hold(runner->objects, image_obj, memory_obj, true))
+      vs_runner_fail(runner, "image %llu cannot hold memory %llu: over the hold limit or out of memory",
                        (unsigned long long)image_obj->id, (unsigned long long)memory_obj->id);
 }
 
 /* The binding must fit the memory, as the host's requirements say: the host
  * trusts the offset, and memory past the allocation is someone else's. */
 static bool
-image_bind_ok(struct vs_runner *disp, const char *cmd, struct vs_object *device_obj, struct vs_object *image_obj,
+image_bind_ok(struct vs_runner *runner, const char *cmd, struct vs_object *device_obj, struct vs_object *image_obj,
               struct vs_object *memory_obj, VkDeviceSize offset, const void *bind_pnext)
 {
    if (!image_obj || image_obj->parent != device_obj) {
-      vs_runner_fail(disp, "%s: image is not an object of this device", cmd);
+      vs_runner_fail(runner, "%s: image is not an object of this device", cmd);
       return false;
    }
    struct vs_image *image = vs_image_from(image_obj);
@@ -263,39 +263,39 @@ image_bind_ok(struct vs_runner *disp, const char *cmd, struct vs_object *device_
    }
    VkMemoryRequirements2 req = { .sType = VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2 };
    device_obj->dt->GetImageMemoryRequirements2(vs_device_from(device_obj)->host, &info, &req);
-   return vs_check_bind(disp, cmd, device_obj, image_obj, memory_obj, offset, &req.memoryRequirements,
+   return vs_check_bind(runner, cmd, device_obj, image_obj, memory_obj, offset, &req.memoryRequirements,
                         image->memory_id != 0 && !bind_plane);
 }
 
 static void
-vs_exec_vkBindImageMemory(struct vs_runner *disp, struct vn_args_vkBindImageMemory *a)
+vs_exec_vkBindImageMemory(struct vs_runner *runner, struct vn_args_vkBindImageMemory *a)
 {
-   if (!image_bind_ok(disp, "vkBindImageMemory", a->device_obj, a->image_obj, a->memory_obj, a->memoryOffset, NULL))
+   if (!image_bind_ok(runner, "vkBindImageMemory", a->device_obj, a->image_obj, a->memory_obj, a->memoryOffset, NULL))
       return;
-   vn_default_vkBindImageMemory(disp, a);
+   vn_default_vkBindImageMemory(runner, a);
    if (a->ret == VK_SUCCESS)
-      image_bound(disp, a->image_obj, a->memory_obj, a->memoryOffset);
+      image_bound(runner, a->image_obj, a->memory_obj, a->memoryOffset);
 }
 
 static void
-vs_exec_vkBindImageMemory2(struct vs_runner *disp, struct vn_args_vkBindImageMemory2 *a)
+vs_exec_vkBindImageMemory2(struct vs_runner *runner, struct vn_args_vkBindImageMemory2 *a)
 {
    if (a->bindInfoCount && !a->pBindInfos) {
-      vs_runner_fail(disp, "vkBindImageMemory2: no bind infos");
+      vs_runner_fail(runner, "vkBindImageMemory2: no bind infos");
       return;
    }
    for (uint32_t i = 0; i < a->bindInfoCount; i++) {
       const VkBindImageMemoryInfo *b = &a->pBindInfos[i];
-      if (!image_bind_ok(disp, "vkBindImageMemory2", a->device_obj, vs_runner_nested_object(disp, &b->image),
-                         vs_runner_nested_object(disp, &b->memory), b->memoryOffset, b->pNext))
+      if (!image_bind_ok(runner, "vkBindImageMemory2", a->device_obj, vs_runner_nested_object(runner, &b->image),
+                         vs_runner_nested_object(runner, &b->memory), b->memoryOffset, b->pNext))
          return;
    }
-   vn_default_vkBindImageMemory2(disp, a);
+   vn_default_vkBindImageMemory2(runner, a);
    if (a->ret != VK_SUCCESS)
       return;
    for (uint32_t i = 0; i < a->bindInfoCount; i++) {
       const VkBindImageMemoryInfo *b = &a->pBindInfos[i];
-      image_bound(disp, vs_runner_nested_object(disp, &b->image), vs_runner_nested_object(disp, &b->memory),
+      image_bound(runner, vs_runner_nested_object(runner, &b->image), vs_runner_nested_object(runner, &b->memory),
                   b->memoryOffset);
    }
 }
@@ -326,18 +326,18 @@ device_image_info_to_host(const struct vs_device *dev, const VkDeviceImageMemory
 }
 
 static void
-vs_exec_vkGetDeviceImageMemoryRequirements(struct vs_runner *disp,
+vs_exec_vkGetDeviceImageMemoryRequirements(struct vs_runner *runner,
                                            struct vn_args_vkGetDeviceImageMemoryRequirements *a)
 {
    if (!a->pMemoryRequirements) {
-      vs_runner_fail(disp, "vkGetDeviceImageMemoryRequirements: no output");
+      vs_runner_fail(runner, "vkGetDeviceImageMemoryRequirements: no output");
       return;
    }
    const struct vs_device *dev = vs_device_from(a->device_obj);
    bool optimal, kept_off_imports;
    VkExternalMemoryImageCreateInfo declared;
    if (device_image_info_to_host(dev, a->pInfo, &optimal, &kept_off_imports, &declared)) {
-      vn_default_vkGetDeviceImageMemoryRequirements(disp, a);
+      vn_default_vkGetDeviceImageMemoryRequirements(runner, a);
       guest_requirements(dev, optimal, kept_off_imports, &a->pMemoryRequirements->memoryRequirements);
    } else {
       a->pMemoryRequirements->memoryRequirements = (VkMemoryRequirements){ 0 };
@@ -345,17 +345,17 @@ vs_exec_vkGetDeviceImageMemoryRequirements(struct vs_runner *disp,
 }
 
 static void
-vs_exec_vkGetDeviceImageSparseMemoryRequirements(struct vs_runner *disp,
+vs_exec_vkGetDeviceImageSparseMemoryRequirements(struct vs_runner *runner,
                                                  struct vn_args_vkGetDeviceImageSparseMemoryRequirements *a)
 {
    if (!a->pSparseMemoryRequirementCount) {
-      vs_runner_fail(disp, "vkGetDeviceImageSparseMemoryRequirements: no count");
+      vs_runner_fail(runner, "vkGetDeviceImageSparseMemoryRequirements: no count");
       return;
    }
    bool optimal, kept_off_imports;
    VkExternalMemoryImageCreateInfo declared;
    if (device_image_info_to_host(vs_device_from(a->device_obj), a->pInfo, &optimal, &kept_off_imports, &declared))
-      vn_default_vkGetDeviceImageSparseMemoryRequirements(disp, a);
+      vn_default_vkGetDeviceImageSparseMemoryRequirements(runner, a);
    else
       *a->pSparseMemoryRequirementCount = 0;
 }
@@ -374,10 +374,10 @@ twin_layout(const struct vs_object *image_obj, const VkImageSubresource *sub, Vk
 }
 
 static void
-vs_exec_vkGetImageSubresourceLayout(struct vs_runner *disp, struct vn_args_vkGetImageSubresourceLayout *a)
+vs_exec_vkGetImageSubresourceLayout(struct vs_runner *runner, struct vn_args_vkGetImageSubresourceLayout *a)
 {
    if (!a->pSubresource || !a->pLayout) {
-      vs_runner_fail(disp, "vkGetImageSubresourceLayout: no subresource or output");
+      vs_runner_fail(runner, "vkGetImageSubresourceLayout: no subresource or output");
       return;
    }
    VkImageSubresource *sub = (VkImageSubresource *)a->pSubresource;
@@ -386,14 +386,14 @@ vs_exec_vkGetImageSubresourceLayout(struct vs_runner *disp, struct vn_args_vkGet
       twin_layout(a->image_obj, sub, a->pLayout);
       return;
    }
-   vn_default_vkGetImageSubresourceLayout(disp, a);
+   vn_default_vkGetImageSubresourceLayout(runner, a);
 }
 
 static void
-vs_exec_vkGetImageSubresourceLayout2(struct vs_runner *disp, struct vn_args_vkGetImageSubresourceLayout2 *a)
+vs_exec_vkGetImageSubresourceLayout2(struct vs_runner *runner, struct vn_args_vkGetImageSubresourceLayout2 *a)
 {
    if (!a->pSubresource || !a->pLayout) {
-      vs_runner_fail(disp, "vkGetImageSubresourceLayout2: no subresource or output");
+      vs_runner_fail(runner, "vkGetImageSubresourceLayout2: no subresource or output");
       return;
    }
    VkImageSubresource2 *sub = (VkImageSubresource2 *)a->pSubresource;
@@ -402,15 +402,15 @@ vs_exec_vkGetImageSubresourceLayout2(struct vs_runner *disp, struct vn_args_vkGe
       twin_layout(a->image_obj, &sub->imageSubresource, &a->pLayout->subresourceLayout);
       return;
    }
-   vn_default_vkGetImageSubresourceLayout2(disp, a);
+   vn_default_vkGetImageSubresourceLayout2(runner, a);
 }
 
 static void
-vs_exec_vkGetImageDrmFormatModifierPropertiesEXT(struct vs_runner *disp,
+vs_exec_vkGetImageDrmFormatModifierPropertiesEXT(struct vs_runner *runner,
                                                  struct vn_args_vkGetImageDrmFormatModifierPropertiesEXT *a)
 {
    if (!a->pProperties) {
-      vs_runner_fail(disp, "vkGetImageDrmFormatModifierPropertiesEXT: no output");
+      vs_runner_fail(runner, "vkGetImageDrmFormatModifierPropertiesEXT: no output");
       return;
    }
    /* Every modifier image is linear. */
@@ -419,12 +419,12 @@ vs_exec_vkGetImageDrmFormatModifierPropertiesEXT(struct vs_runner *disp,
 }
 
 static void
-vs_exec_vkGetDeviceImageSubresourceLayout(struct vs_runner *disp,
+vs_exec_vkGetDeviceImageSubresourceLayout(struct vs_runner *runner,
                                           struct vn_args_vkGetDeviceImageSubresourceLayout *a)
 {
    const VkDeviceImageSubresourceInfo *info = a->pInfo;
    if (!info || !info->pCreateInfo || !info->pSubresource || !a->pLayout) {
-      vs_runner_fail(disp, "vkGetDeviceImageSubresourceLayout: no create info, subresource or output");
+      vs_runner_fail(runner, "vkGetDeviceImageSubresourceLayout: no create info, subresource or output");
       return;
    }
    const VkSubresourceLayout *explicit_layout;
@@ -434,7 +434,7 @@ vs_exec_vkGetDeviceImageSubresourceLayout(struct vs_runner *disp,
    }
    VkImageSubresource2 *sub = (VkImageSubresource2 *)info->pSubresource;
    sub->imageSubresource.aspectMask = vs_caps_aspect_to_host(sub->imageSubresource.aspectMask);
-   vn_default_vkGetDeviceImageSubresourceLayout(disp, a);
+   vn_default_vkGetDeviceImageSubresourceLayout(runner, a);
 }
 
 void

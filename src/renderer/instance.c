@@ -21,7 +21,7 @@
 #include "vn_wire.h"
 
 static void
-vs_exec_vkEnumerateInstanceVersion(struct vs_runner *disp, struct vn_args_vkEnumerateInstanceVersion *a)
+vs_exec_vkEnumerateInstanceVersion(struct vs_runner *runner, struct vn_args_vkEnumerateInstanceVersion *a)
 {
    uint32_t version = VK_API_VERSION_1_0;
    a->ret = vkEnumerateInstanceVersion(&version);
@@ -30,7 +30,7 @@ vs_exec_vkEnumerateInstanceVersion(struct vs_runner *disp, struct vn_args_vkEnum
 }
 
 static void
-vs_exec_vkEnumerateInstanceExtensionProperties(struct vs_runner *disp,
+vs_exec_vkEnumerateInstanceExtensionProperties(struct vs_runner *runner,
                                                struct vn_args_vkEnumerateInstanceExtensionProperties *a)
 {
    /* The guest implements every instance extension itself. */
@@ -40,7 +40,7 @@ vs_exec_vkEnumerateInstanceExtensionProperties(struct vs_runner *disp,
 }
 
 static void
-vs_exec_vkEnumerateInstanceLayerProperties(struct vs_runner *disp,
+vs_exec_vkEnumerateInstanceLayerProperties(struct vs_runner *runner,
                                            struct vn_args_vkEnumerateInstanceLayerProperties *a)
 {
    if (a->pPropertyCount)
@@ -603,16 +603,16 @@ vs_renderer_prewarm(const struct vs_renderer_options *options)
 }
 
 static void
-vs_exec_vkCreateInstance(struct vs_runner *disp, struct vn_args_vkCreateInstance *a)
+vs_exec_vkCreateInstance(struct vs_runner *runner, struct vn_args_vkCreateInstance *a)
 {
-   struct vs_renderer *r = disp->renderer;
+   struct vs_renderer *r = runner->renderer;
    if (r->instance) {
-      vs_runner_fail(disp, "vkCreateInstance: the context already has an instance");
+      vs_runner_fail(runner, "vkCreateInstance: the context already has an instance");
       return;
    }
    const VkInstanceCreateInfo *ci = a->pCreateInfo;
    if (!ci) {
-      vs_runner_fail(disp, "vkCreateInstance: no create info");
+      vs_runner_fail(runner, "vkCreateInstance: no create info");
       return;
    }
    if (ci->enabledLayerCount) {
@@ -642,7 +642,7 @@ vs_exec_vkCreateInstance(struct vs_runner *disp, struct vn_args_vkCreateInstance
          return;
       }
    }
-   struct vs_object *obj = vs_runner_add_object(disp, VK_OBJECT_TYPE_INSTANCE, a->pInstance_id,
+   struct vs_object *obj = vs_runner_add_object(runner, VK_OBJECT_TYPE_INSTANCE, a->pInstance_id,
                                                   (uint64_t)(uintptr_t)inst->host, NULL);
    if (!obj) {
       instance_free(inst);
@@ -692,11 +692,11 @@ vs_instance_destroy_all(struct vs_renderer *r)
 }
 
 static void
-vs_exec_vkDestroyInstance(struct vs_runner *disp, struct vn_args_vkDestroyInstance *a)
+vs_exec_vkDestroyInstance(struct vs_runner *runner, struct vn_args_vkDestroyInstance *a)
 {
    if (!a->instance_obj)
       return;
-   instance_destroy(disp->renderer, a->instance_obj);
+   instance_destroy(runner->renderer, a->instance_obj);
 }
 
 static void
@@ -782,12 +782,12 @@ physical_device_create(const struct vs_instance *inst, VkPhysicalDevice host)
 }
 
 static void
-vs_exec_vkEnumeratePhysicalDevices(struct vs_runner *disp,
+vs_exec_vkEnumeratePhysicalDevices(struct vs_runner *runner,
                                    struct vn_args_vkEnumeratePhysicalDevices *a)
 {
    struct vs_instance *inst = vs_instance_from(a->instance_obj);
    if (!a->pPhysicalDeviceCount) {
-      vs_runner_fail(disp, "vkEnumeratePhysicalDevices: no count");
+      vs_runner_fail(runner, "vkEnumeratePhysicalDevices: no count");
       return;
    }
    if (!a->pPhysicalDevices) {
@@ -799,11 +799,11 @@ vs_exec_vkEnumeratePhysicalDevices(struct vs_runner *disp,
                                                                   : inst->physical_count;
    for (uint32_t i = 0; i < n; i++) {
       uint64_t id = a->pPhysicalDevices_ids[i];
-      struct vs_object *obj = vs_object_lookup(disp->objects, id, VK_OBJECT_TYPE_PHYSICAL_DEVICE);
+      struct vs_object *obj = vs_object_lookup(runner->objects, id, VK_OBJECT_TYPE_PHYSICAL_DEVICE);
       if (obj) {
          /* A repeated call must name the same devices in the same order. */
          if (obj->handle != (uint64_t)(uintptr_t)inst->physical[i]) {
-            vs_runner_fail(disp, "vkEnumeratePhysicalDevices: id %llu rebound", (unsigned long long)id);
+            vs_runner_fail(runner, "vkEnumeratePhysicalDevices: id %llu rebound", (unsigned long long)id);
             return;
          }
       } else {
@@ -814,9 +814,9 @@ vs_exec_vkEnumeratePhysicalDevices(struct vs_runner *disp,
          }
          /* A guest may bind the same host device under new ids: its
           * memory probe (a host device) runs once. */
-         const struct vs_object *twin = vs_object_find_handle(disp->objects, VK_OBJECT_TYPE_PHYSICAL_DEVICE,
+         const struct vs_object *twin = vs_object_find_handle(runner->objects, VK_OBJECT_TYPE_PHYSICAL_DEVICE,
                                                               (uint64_t)(uintptr_t)inst->physical[i]);
-         obj = vs_runner_add_object(disp, VK_OBJECT_TYPE_PHYSICAL_DEVICE, id,
+         obj = vs_runner_add_object(runner, VK_OBJECT_TYPE_PHYSICAL_DEVICE, id,
                                       (uint64_t)(uintptr_t)inst->physical[i], a->instance_obj);
          if (!obj) {
             physical_device_free(phys);
@@ -829,9 +829,9 @@ vs_exec_vkEnumeratePhysicalDevices(struct vs_runner *disp,
          } else if (inst->memory_probe[i].known) {
             phys->unshareable_types = inst->memory_probe[i].unshareable_types;
             phys->kept_types = inst->memory_probe[i].kept_types;
-            vs_memory_report_unshareable(disp->renderer, obj);
+            vs_memory_report_unshareable(runner->renderer, obj);
          } else {
-            vs_memory_physical_init(disp->renderer, obj);
+            vs_memory_physical_init(runner->renderer, obj);
             inst->memory_probe[i] = (struct vs_memory_probe_result){ true, phys->unshareable_types, phys->kept_types };
          }
       }
@@ -844,16 +844,16 @@ vs_exec_vkEnumeratePhysicalDevices(struct vs_runner *disp,
 }
 
 static void
-vs_exec_vkEnumeratePhysicalDeviceGroups(struct vs_runner *disp,
+vs_exec_vkEnumeratePhysicalDeviceGroups(struct vs_runner *runner,
                                         struct vn_args_vkEnumeratePhysicalDeviceGroups *a)
 {
    struct vs_instance *inst = vs_instance_from(a->instance_obj);
    if (!a->pPhysicalDeviceGroupCount) {
-      vs_runner_fail(disp, "vkEnumeratePhysicalDeviceGroups: no count");
+      vs_runner_fail(runner, "vkEnumeratePhysicalDeviceGroups: no count");
       return;
    }
    if (!inst->physical_bound) {
-      vs_runner_fail(disp, "vkEnumeratePhysicalDeviceGroups before vkEnumeratePhysicalDevices");
+      vs_runner_fail(runner, "vkEnumeratePhysicalDeviceGroups before vkEnumeratePhysicalDevices");
       return;
    }
    /* One group per exposed device: what --device filtering can honour. */
@@ -876,7 +876,7 @@ vs_exec_vkEnumeratePhysicalDeviceGroups(struct vs_runner *disp,
 }
 
 static void
-vs_exec_vkEnumerateDeviceExtensionProperties(struct vs_runner *disp,
+vs_exec_vkEnumerateDeviceExtensionProperties(struct vs_runner *runner,
                                              struct vn_args_vkEnumerateDeviceExtensionProperties *a)
 {
    if (a->pLayerName) {
@@ -884,7 +884,7 @@ vs_exec_vkEnumerateDeviceExtensionProperties(struct vs_runner *disp,
       return;
    }
    if (!a->pPropertyCount) {
-      vs_runner_fail(disp, "vkEnumerateDeviceExtensionProperties: no count");
+      vs_runner_fail(runner, "vkEnumerateDeviceExtensionProperties: no count");
       return;
    }
    const struct vs_physical_device *phys = vs_physical_device_from(a->physicalDevice_obj);
@@ -912,7 +912,7 @@ vs_exec_vkEnumerateDeviceExtensionProperties(struct vs_runner *disp,
 }
 
 static void
-vs_exec_vkEnumerateDeviceLayerProperties(struct vs_runner *disp,
+vs_exec_vkEnumerateDeviceLayerProperties(struct vs_runner *runner,
                                          struct vn_args_vkEnumerateDeviceLayerProperties *a)
 {
    if (a->pPropertyCount)

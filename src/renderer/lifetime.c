@@ -186,16 +186,16 @@ wait_serial_slice(struct vs_device *dev, struct vs_queue *queue, uint64_t serial
  * each slice (the fence cannot be recycled under it), not between two,
  * where a destroy on another dispatcher may run (it may need the queue). */
 static bool
-wait_serial(struct vs_runner *disp, struct vs_device *dev, struct vs_queue *queue, uint64_t serial)
+wait_serial(struct vs_runner *runner, struct vs_device *dev, struct vs_queue *queue, uint64_t serial)
 {
    bool done;
    vs_queue_lock(queue);
    while (!(done = serial_done_locked(dev, queue, serial))) {
-      if (vs_runner_wait_abandoned(disp))
+      if (vs_runner_wait_abandoned(runner))
          break;
       wait_serial_slice(dev, queue, serial);
       vs_queue_unlock(queue);
-      if (!vs_runner_wait_yield(disp))
+      if (!vs_runner_wait_yield(runner))
          return false; /* the queue may be gone with its device */
       vs_queue_lock(queue);
    }
@@ -204,7 +204,7 @@ wait_serial(struct vs_runner *disp, struct vs_device *dev, struct vs_queue *queu
 }
 
 bool
-vs_device_wait_submitted(struct vs_runner *disp, struct vs_object *device_obj)
+vs_device_wait_submitted(struct vs_runner *runner, struct vs_object *device_obj)
 {
    struct vs_device *dev = vs_device_from(device_obj);
    for (uint32_t i = 0; i < dev->queue_count; i++) {
@@ -212,24 +212,24 @@ vs_device_wait_submitted(struct vs_runner *disp, struct vs_object *device_obj)
       vs_queue_lock(queue);
       uint64_t serial = queue->serial_submitted;
       vs_queue_unlock(queue);
-      if (!wait_serial(disp, dev, queue, serial))
+      if (!wait_serial(runner, dev, queue, serial))
          return false;
    }
    return true;
 }
 
 bool
-vs_command_buffer_wait_idle(struct vs_runner *disp, struct vs_object *cb_obj)
+vs_command_buffer_wait_idle(struct vs_runner *runner, struct vs_object *cb_obj)
 {
    struct vs_command_buffer *cb = vs_command_buffer_from(cb_obj);
    struct vs_object *device_obj = vs_object_ancestor(cb_obj, VK_OBJECT_TYPE_DEVICE);
    /* A secondary runs when its primaries do: held by one, wait for all. */
-   if (vs_object_held(disp->objects, cb_obj) && !vs_device_wait_submitted(disp, device_obj))
+   if (vs_object_held(runner->objects, cb_obj) && !vs_device_wait_submitted(runner, device_obj))
       return false;
    if (!cb->queue)
       return true;
-   bool idle = cb->many_queues ? vs_device_wait_submitted(disp, device_obj)
-                               : wait_serial(disp, vs_device_from(device_obj), cb->queue, cb->serial);
+   bool idle = cb->many_queues ? vs_device_wait_submitted(runner, device_obj)
+                               : wait_serial(runner, vs_device_from(device_obj), cb->queue, cb->serial);
    if (idle) {
       cb->queue = NULL;
       cb->many_queues = false;
@@ -239,18 +239,18 @@ vs_command_buffer_wait_idle(struct vs_runner *disp, struct vs_object *cb_obj)
 
 /* On a device with nested command buffers: how deep what cb runs goes. */
 static bool
-check_nesting(struct vs_runner *disp, const char *cmd, struct vs_object *cb_obj, uint32_t nesting)
+check_nesting(struct vs_runner *runner, const char *cmd, struct vs_object *cb_obj, uint32_t nesting)
 {
    struct vs_command_walk walk;
    /* A primary runs secondaries nesting at most `nesting` more levels. */
-   vs_object_walk_commands(disp->objects, cb_obj, NULL, nesting + 1, &walk);
+   vs_object_walk_commands(runner->objects, cb_obj, NULL, nesting + 1, &walk);
    if (walk.out_of_memory) {
-      vs_runner_fail(disp, "%s: command buffer %llu: out of memory walking its secondaries", cmd,
+      vs_runner_fail(runner, "%s: command buffer %llu: out of memory walking its secondaries", cmd,
                      (unsigned long long)cb_obj->id);
       return false;
    }
    if (walk.cycle || walk.too_deep) {
-      vs_runner_fail(disp, "%s: command buffer %llu runs secondary command buffers %s%s (the device allows "
+      vs_runner_fail(runner, "%s: command buffer %llu runs secondary command buffers %s%s (the device allows "
                      "%u levels below a secondary)", cmd, (unsigned long long)cb_obj->id,
                      walk.cycle ? "that execute themselves" : "nested deeper than its limit",
                      walk.cycle ? "" : " (re-recorded after they were executed)", nesting);
@@ -260,21 +260,21 @@ check_nesting(struct vs_runner *disp, const char *cmd, struct vs_object *cb_obj,
 }
 
 bool
-vs_command_buffer_check_submit(struct vs_runner *disp, const char *cmd, struct vs_object *cb_obj)
+vs_command_buffer_check_submit(struct vs_runner *runner, const char *cmd, struct vs_object *cb_obj)
 {
    struct vs_command_buffer *cb = vs_command_buffer_from(cb_obj);
    if (cb->secondary) {
-      vs_runner_fail(disp, "%s: command buffer %llu is a secondary command buffer", cmd,
+      vs_runner_fail(runner, "%s: command buffer %llu is a secondary command buffer", cmd,
                      (unsigned long long)cb_obj->id);
       return false;
    }
    uint32_t nesting = vs_device_from(vs_object_ancestor(cb_obj, VK_OBJECT_TYPE_DEVICE))->command_buffer_nesting;
-   if (nesting && !check_nesting(disp, cmd, cb_obj, nesting))
+   if (nesting && !check_nesting(runner, cmd, cb_obj, nesting))
       return false;
-   struct vs_object *gone = vs_object_find_gone(disp->objects, cb_obj, &cb->gone_checked);
+   struct vs_object *gone = vs_object_find_gone(runner->objects, cb_obj, &cb->gone_checked);
    if (!gone)
       return true;
-   vs_runner_fail(disp, "%s: command buffer %llu uses object %llu (type %d), freed with its pool since it "
+   vs_runner_fail(runner, "%s: command buffer %llu uses object %llu (type %d), freed with its pool since it "
                           "was recorded", cmd, (unsigned long long)cb_obj->id, (unsigned long long)gone->id,
                     gone->type);
    return false;

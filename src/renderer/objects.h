@@ -46,7 +46,7 @@ struct vs_buffer {
 /* The host buffer to use with memory of `type_index` (renderer/buffer.c):
  * where the buffer still has two, the one that type needs becomes its
  * host handle and the other is destroyed. */
-VkBuffer vs_buffer_settle(struct vs_runner *disp, struct vs_object *buffer_obj, uint32_t type_index);
+VkBuffer vs_buffer_settle(struct vs_runner *runner, struct vs_object *buffer_obj, uint32_t type_index);
 
 /* A command buffer's last submission (renderer/lifetime.c): until it
  * retires, resetting or freeing it waits. */
@@ -126,7 +126,7 @@ void vs_memory_release(struct vs_renderer *r, struct vs_object *memory_obj, bool
  * its layout (of this device) and variable descriptor count, which are
  * checked. NULL after failing the context, or when out of memory (then
  * *result says so). Each set is freed by vs_descriptor_set_free. */
-struct vs_descriptor_set **vs_descriptor_sets_prepare(struct vs_runner *disp, struct vs_object *device_obj,
+struct vs_descriptor_set **vs_descriptor_sets_prepare(struct vs_runner *runner, struct vs_object *device_obj,
                                                       const VkDescriptorSetAllocateInfo *info, VkResult *result);
 void vs_descriptor_set_free(void *set);
 
@@ -148,13 +148,13 @@ void vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *queue, stru
  * a secondary one, runs secondaries nested deeper than its device allows
  * (a secondary re-recorded after it was executed can make them deeper),
  * or holds, at any depth of what it runs, an object freed with its pool. */
-bool vs_command_buffer_check_submit(struct vs_runner *disp, const char *cmd, struct vs_object *cb);
+bool vs_command_buffer_check_submit(struct vs_runner *runner, const char *cmd, struct vs_object *cb);
 /* Waits until no submission of the command buffer is pending on the
  * host, then forgets it; false if the context is stopping first. */
-bool vs_command_buffer_wait_idle(struct vs_runner *disp, struct vs_object *cb);
+bool vs_command_buffer_wait_idle(struct vs_runner *runner, struct vs_object *cb);
 /* Waits for everything submitted so far with command buffers on every
  * queue of the device. */
-bool vs_device_wait_submitted(struct vs_runner *disp, struct vs_object *device_obj);
+bool vs_device_wait_submitted(struct vs_runner *runner, struct vs_object *device_obj);
 /* Destroys a queue's fences and serial timeline (the queue is idle). */
 void vs_queue_serials_fini(struct vs_device *dev, struct vs_queue *queue);
 
@@ -173,7 +173,7 @@ enum vs_semaphore_wait {
  * on one of them); still none after they did is refused, naming `vuid`, as
  * the host would wait forever (lavapipe in vkQueueSubmit itself). When
  * unsure, the wait is kept. */
-enum vs_semaphore_wait vs_semaphore_take_signal(struct vs_runner *disp, const char *what, const char *vuid,
+enum vs_semaphore_wait vs_semaphore_take_signal(struct vs_runner *runner, const char *what, const char *vuid,
                                                 struct vs_object *sem);
 
 /* Calls retire(data) once everything submitted so far to the queue has

@@ -10,10 +10,10 @@
 #include "vn_wire.h"
 
 static void
-vs_exec_vkCreateQueryPool(struct vs_runner *disp, struct vn_args_vkCreateQueryPool *a)
+vs_exec_vkCreateQueryPool(struct vs_runner *runner, struct vn_args_vkCreateQueryPool *a)
 {
    if (!a->pCreateInfo) {
-      vs_runner_fail(disp, "vkCreateQueryPool: no create info");
+      vs_runner_fail(runner, "vkCreateQueryPool: no create info");
       return;
    }
    struct vs_query_pool *pool = calloc(1, sizeof(*pool));
@@ -25,12 +25,12 @@ vs_exec_vkCreateQueryPool(struct vs_runner *disp, struct vn_args_vkCreateQueryPo
     * without a known size is never passed to the host. */
    if (!vs_query_pool_shape(a->pCreateInfo, pool)) {
       free(pool);
-      vs_runner_fail(disp, "vkCreateQueryPool: query type %d has no result size the server knows",
+      vs_runner_fail(runner, "vkCreateQueryPool: query type %d has no result size the server knows",
                        (int)a->pCreateInfo->queryType);
       return;
    }
-   vn_default_vkCreateQueryPool(disp, a);
-   struct vs_object *obj = vs_runner_created(disp, a->ret, a->pQueryPool_id, VK_OBJECT_TYPE_QUERY_POOL);
+   vn_default_vkCreateQueryPool(runner, a);
+   struct vs_object *obj = vs_runner_created(runner, a->ret, a->pQueryPool_id, VK_OBJECT_TYPE_QUERY_POOL);
    if (!obj) {
       free(pool);
       return;

@@ -24,25 +24,25 @@
  * (vs_renderer_options.lose_device_at_submit), so that teardown stays
  * clean. */
 static VkResult
-submit_result(struct vs_runner *disp, struct vs_object *queue_obj, const char *cmd, VkResult r)
+submit_result(struct vs_runner *runner, struct vs_object *queue_obj, const char *cmd, VkResult r)
 {
-   struct vs_renderer *renderer = disp->renderer;
+   struct vs_renderer *renderer = runner->renderer;
    if (renderer->options.lose_device_at_submit && r == VK_SUCCESS &&
        __atomic_add_fetch(&renderer->submits, 1, __ATOMIC_RELAXED) == renderer->options.lose_device_at_submit) {
-      vs_info(disp->ctx_id, "queue %llu: %s: submission %u loses the device (fault injection): %s",
+      vs_info(runner->ctx_id, "queue %llu: %s: submission %u loses the device (fault injection): %s",
               (unsigned long long)queue_obj->id, cmd, renderer->options.lose_device_at_submit,
               vn_result_name(VK_ERROR_DEVICE_LOST));
       return VK_ERROR_DEVICE_LOST;
    }
    if (r != VK_SUCCESS && r != VK_ERROR_DEVICE_LOST)
-      vs_warn(disp->ctx_id, "queue %llu: %s: %s", (unsigned long long)queue_obj->id, cmd, vn_result_name(r));
+      vs_warn(runner->ctx_id, "queue %llu: %s: %s", (unsigned long long)queue_obj->id, cmd, vn_result_name(r));
    return r;
 }
 
 /* At debug level, one line per batch: what a hang on a semaphore needs to
  * be traced (host handles; the queue is the guest's object). */
 static void
-debug_batch(struct vs_runner *disp, struct vs_object *queue_obj, const char *cmd, uint32_t i,
+debug_batch(struct vs_runner *runner, struct vs_object *queue_obj, const char *cmd, uint32_t i,
             uint32_t waits, const VkSemaphore *wait, uint32_t cmds, uint32_t signals,
             const VkSemaphore *signal, VkFence fence)
 {
@@ -52,7 +52,7 @@ debug_batch(struct vs_runner *disp, struct vs_object *queue_obj, const char *cmd
       n += snprintf(buf + n, sizeof(buf) - (size_t)n, " w%llx", (unsigned long long)(uint64_t)wait[k]);
    for (uint32_t k = 0; k < signals && n < (int)sizeof(buf) - 24; k++)
       n += snprintf(buf + n, sizeof(buf) - (size_t)n, " s%llx", (unsigned long long)(uint64_t)signal[k]);
-   vs_debug(disp->ctx_id, "queue %llu: %s batch %u: %u cmd(s)%s%s fence %llx",
+   vs_debug(runner->ctx_id, "queue %llu: %s batch %u: %u cmd(s)%s%s fence %llx",
             (unsigned long long)queue_obj->id, cmd, i, cmds, n ? "" : " no semaphores", buf,
             (unsigned long long)(uint64_t)fence);
 }
@@ -61,24 +61,24 @@ debug_batch(struct vs_runner *disp, struct vs_object *queue_obj, const char *cmd
  * checked for objects freed with their pools; NULL after failing the
  * context, or when there are none (*count 0). In the decode arena. */
 static struct vs_object **
-submitted_command_buffers(struct vs_runner *disp, const char *cmd, uint32_t *count)
+submitted_command_buffers(struct vs_runner *runner, const char *cmd, uint32_t *count)
 {
    uint32_t named_count, n = 0;
-   struct vs_object *const *named = vs_runner_named(disp, &named_count);
+   struct vs_object *const *named = vs_runner_named(runner, &named_count);
    for (uint32_t i = 0; i < named_count; i++)
       n += named[i]->type == VK_OBJECT_TYPE_COMMAND_BUFFER;
    *count = 0;
    if (!n)
       return NULL;
-   struct vs_object **cbs = vs_arena_alloc(&disp->arena, n * sizeof(*cbs));
+   struct vs_object **cbs = vs_arena_alloc(&runner->arena, n * sizeof(*cbs));
    if (!cbs) {
-      vs_runner_fail(disp, "%s: out of decode memory", cmd);
+      vs_runner_fail(runner, "%s: out of decode memory", cmd);
       return NULL;
    }
    for (uint32_t i = 0; i < named_count; i++) {
       if (named[i]->type != VK_OBJECT_TYPE_COMMAND_BUFFER)
          continue;
-      if (!vs_command_buffer_check_submit(disp, cmd, named[i]))
+      if (!vs_command_buffer_check_submit(runner, cmd, named[i]))
          return NULL;
       cbs[(*count)++] = named[i];
    }
@@ -102,16 +102,16 @@ completion_retired(void *data)
 /* --submit-stats: the host submit's duration (from t0) and, through an
  * extra host fence behind it, its completion. */
 static void
-stats_after_submit(struct vs_runner *disp, struct vs_object *queue_obj, uint64_t t0, VkResult r)
+stats_after_submit(struct vs_runner *runner, struct vs_object *queue_obj, uint64_t t0, VkResult r)
 {
-   struct vs_submit_stats *stats = &disp->renderer->stats;
+   struct vs_submit_stats *stats = &runner->renderer->stats;
    uint64_t t1 = os_now_ns();
    vs_submit_stats_add(stats, VS_STAGE_SUBMIT, t1 - t0);
    struct completion *c = r == VK_SUCCESS ? malloc(sizeof(*c)) : NULL;
    if (!c)
       return;
    *c = (struct completion){ stats, t1 };
-   if (!vs_queue_submit_fence(disp->renderer, queue_obj, completion_retired, c))
+   if (!vs_queue_submit_fence(runner->renderer, queue_obj, completion_retired, c))
       free(c);
 }
 
@@ -122,13 +122,13 @@ stats_after_submit(struct vs_runner *disp, struct vs_object *queue_obj, uint64_t
  * indices, both counted per semaphore) as they are. In the decode arena;
  * NULL after failing the context. */
 static const VkSubmitInfo *
-submits_with_serial(struct vs_runner *disp, const VkSubmitInfo *submits, uint32_t count, const VkSemaphore *timeline,
+submits_with_serial(struct vs_runner *runner, const VkSubmitInfo *submits, uint32_t count, const VkSemaphore *timeline,
                     const uint64_t *serial)
 {
-   VkSubmitInfo *copy = vs_arena_alloc(&disp->arena, (count + 1) * sizeof(*copy));
-   VkTimelineSemaphoreSubmitInfo *values = copy ? vs_arena_alloc(&disp->arena, sizeof(*values)) : NULL;
+   VkSubmitInfo *copy = vs_arena_alloc(&runner->arena, (count + 1) * sizeof(*copy));
+   VkTimelineSemaphoreSubmitInfo *values = copy ? vs_arena_alloc(&runner->arena, sizeof(*values)) : NULL;
    if (!values) {
-      vs_runner_fail(disp, "vkQueueSubmit: out of decode memory");
+      vs_runner_fail(runner, "vkQueueSubmit: out of decode memory");
       return NULL;
    }
    memcpy(copy, submits, count * sizeof(*copy));
@@ -151,15 +151,15 @@ submits_with_serial(struct vs_runner *disp, const VkSubmitInfo *submits, uint32_
  * carries its own value and device index). In the decode arena; NULL
  * after failing the context. */
 static const VkSubmitInfo2 *
-submits2_with_serial(struct vs_runner *disp, const VkSubmitInfo2 *submits, uint32_t count, VkSemaphore timeline,
+submits2_with_serial(struct vs_runner *runner, const VkSubmitInfo2 *submits, uint32_t count, VkSemaphore timeline,
                      uint64_t serial)
 {
-   VkSubmitInfo2 *copy = vs_arena_alloc(&disp->arena, count * sizeof(*copy));
+   VkSubmitInfo2 *copy = vs_arena_alloc(&runner->arena, count * sizeof(*copy));
    const VkSubmitInfo2 *guest = &submits[count - 1];
    uint32_t n = guest->signalSemaphoreInfoCount + 1;
-   VkSemaphoreSubmitInfo *infos = copy ? vs_arena_alloc(&disp->arena, n * sizeof(*infos)) : NULL;
+   VkSemaphoreSubmitInfo *infos = copy ? vs_arena_alloc(&runner->arena, n * sizeof(*infos)) : NULL;
    if (!infos) {
-      vs_runner_fail(disp, "vkQueueSubmit2: out of decode memory");
+      vs_runner_fail(runner, "vkQueueSubmit2: out of decode memory");
       return NULL;
    }
    memcpy(copy, submits, count * sizeof(*copy));
@@ -185,25 +185,25 @@ submits2_with_serial(struct vs_runner *disp, const VkSubmitInfo2 *submits, uint3
  * by now. False when unsure (they did not within OTHER_RINGS_WAIT_NS, or
  * the context has no rings to ask about). */
 static bool
-other_rings_caught_up(struct vs_runner *disp)
+other_rings_caught_up(struct vs_runner *runner)
 {
-   const struct vs_work_hooks *work = &disp->renderer->work;
+   const struct vs_work_hooks *work = &runner->renderer->work;
    if (!work->mark)
       return false;
-   struct vs_work_mark mark = { .except = disp->owner };
+   struct vs_work_mark mark = { .except = runner->owner };
    work->mark(work->data, &mark);
    const uint64_t start = os_now_ns();
    for (uint64_t pause_ns = 50000;; pause_ns = pause_ns < 10000000 ? pause_ns * 2 : pause_ns) {
       if (work->reached(work->data, &mark))
          return true;
-      if (os_now_ns() - start > OTHER_RINGS_WAIT_NS || vs_runner_wait_abandoned(disp))
+      if (os_now_ns() - start > OTHER_RINGS_WAIT_NS || vs_runner_wait_abandoned(runner))
          return false;
       os_sleep_ns(pause_ns);
    }
 }
 
 enum vs_semaphore_wait
-vs_semaphore_take_signal(struct vs_runner *disp, const char *what, const char *vuid, struct vs_object *sem)
+vs_semaphore_take_signal(struct vs_runner *runner, const char *what, const char *vuid, struct vs_object *sem)
 {
    if (!sem || (sem->flags & VS_OBJECT_TIMELINE_SEMAPHORE))
       return VS_WAIT_KEEP;
@@ -211,12 +211,12 @@ vs_semaphore_take_signal(struct vs_runner *disp, const char *what, const char *v
       return VS_WAIT_MARKED;
    if (vs_semaphore_take_pending(sem))
       return VS_WAIT_KEEP;
-   bool caught_up = other_rings_caught_up(disp);
+   bool caught_up = other_rings_caught_up(runner);
    if (vs_sync_fd_take_mark(sem))
       return VS_WAIT_MARKED;
-   if (vs_semaphore_take_pending(sem) || !caught_up || vs_runner_failed(disp))
+   if (vs_semaphore_take_pending(sem) || !caught_up || vs_runner_failed(runner))
       return VS_WAIT_KEEP;
-   vs_runner_fail(disp, "%s waits on binary semaphore %llu, which has no signal pending (no signal submitted, "
+   vs_runner_fail(runner, "%s waits on binary semaphore %llu, which has no signal pending (no signal submitted, "
                   "imported or acquired before it): it would wait forever (%s)", what, (unsigned long long)sem->id,
                   vuid);
    return VS_WAIT_REFUSED;
@@ -224,16 +224,16 @@ vs_semaphore_take_signal(struct vs_runner *disp, const char *what, const char *v
 
 /* The wait of batch `batch` of `cmd` on `sem` (vs_semaphore_take_signal). */
 static enum vs_semaphore_wait
-take_signal(struct vs_runner *disp, const char *cmd, uint32_t batch, struct vs_object *sem)
+take_signal(struct vs_runner *runner, const char *cmd, uint32_t batch, struct vs_object *sem)
 {
    char what[64];
    snprintf(what, sizeof(what), "%s: batch %u", cmd, batch);
-   return vs_semaphore_take_signal(disp, what, "VUID-vkQueueSubmit-pWaitSemaphores-03238", sem);
+   return vs_semaphore_take_signal(runner, what, "VUID-vkQueueSubmit-pWaitSemaphores-03238", sem);
 }
 
 /* A batch's signals of binary semaphores are pending from now on. */
 static void
-signals_pending(struct vs_runner *disp, struct vs_object *sem)
+signals_pending(struct vs_runner *runner, struct vs_object *sem)
 {
    if (sem && !(sem->flags & VS_OBJECT_TIMELINE_SEMAPHORE))
       vs_semaphore_set_pending(sem);
@@ -247,7 +247,7 @@ signals_pending(struct vs_runner *disp, struct vs_object *sem)
  * with the arrays that run parallel to the waits. False after refusing a
  * wait (the context failed). */
 static bool
-take_wait_signals(struct vs_runner *disp, const VkSubmitInfo *submits, uint32_t count)
+take_wait_signals(struct vs_runner *runner, const VkSubmitInfo *submits, uint32_t count)
 {
    for (uint32_t i = 0; i < count; i++) {
       VkSubmitInfo *b = (VkSubmitInfo *)&submits[i];
@@ -260,7 +260,7 @@ take_wait_signals(struct vs_runner *disp, const VkSubmitInfo *submits, uint32_t 
       VkPipelineStageFlags *stages = (VkPipelineStageFlags *)b->pWaitDstStageMask;
       uint32_t kept = 0;
       for (uint32_t j = 0; j < n; j++) {
-         enum vs_semaphore_wait w = take_signal(disp, "vkQueueSubmit", i, vs_runner_nested_object(disp, &sems[j]));
+         enum vs_semaphore_wait w = take_signal(runner, "vkQueueSubmit", i, vs_runner_nested_object(runner, &sems[j]));
          if (w == VS_WAIT_REFUSED)
             return false;
          if (w == VS_WAIT_MARKED)
@@ -275,7 +275,7 @@ take_wait_signals(struct vs_runner *disp, const VkSubmitInfo *submits, uint32_t 
          kept++;
       }
       for (uint32_t j = 0; j < b->signalSemaphoreCount; j++)
-         signals_pending(disp, vs_runner_nested_object(disp, &b->pSignalSemaphores[j]));
+         signals_pending(runner, vs_runner_nested_object(runner, &b->pSignalSemaphores[j]));
       if (kept == n)
          continue;
       b->waitSemaphoreCount = kept;
@@ -288,7 +288,7 @@ take_wait_signals(struct vs_runner *disp, const VkSubmitInfo *submits, uint32_t 
 }
 
 static bool
-take_wait_signals2(struct vs_runner *disp, const VkSubmitInfo2 *submits, uint32_t count)
+take_wait_signals2(struct vs_runner *runner, const VkSubmitInfo2 *submits, uint32_t count)
 {
    for (uint32_t i = 0; i < count; i++) {
       VkSubmitInfo2 *b = (VkSubmitInfo2 *)&submits[i];
@@ -296,7 +296,7 @@ take_wait_signals2(struct vs_runner *disp, const VkSubmitInfo2 *submits, uint32_
       uint32_t kept = 0;
       for (uint32_t j = 0; j < b->waitSemaphoreInfoCount; j++) {
          enum vs_semaphore_wait w =
-            take_signal(disp, "vkQueueSubmit2", i, vs_runner_nested_object(disp, &waits[j].semaphore));
+            take_signal(runner, "vkQueueSubmit2", i, vs_runner_nested_object(runner, &waits[j].semaphore));
          if (w == VS_WAIT_REFUSED)
             return false;
          if (w == VS_WAIT_MARKED)
@@ -305,35 +305,35 @@ take_wait_signals2(struct vs_runner *disp, const VkSubmitInfo2 *submits, uint32_
       }
       b->waitSemaphoreInfoCount = kept;
       for (uint32_t j = 0; j < b->signalSemaphoreInfoCount; j++)
-         signals_pending(disp, vs_runner_nested_object(disp, &b->pSignalSemaphoreInfos[j].semaphore));
+         signals_pending(runner, vs_runner_nested_object(runner, &b->pSignalSemaphoreInfos[j].semaphore));
    }
    return true;
 }
 
 static void
-vs_exec_vkQueueSubmit(struct vs_runner *disp, struct vn_args_vkQueueSubmit *a)
+vs_exec_vkQueueSubmit(struct vs_runner *runner, struct vn_args_vkQueueSubmit *a)
 {
    struct vs_queue *queue = vs_queue_from(a->queue_obj);
    if (vs_log_threshold >= VS_LOG_DEBUG) {
       for (uint32_t i = 0; i < a->submitCount; i++) {
          const VkSubmitInfo *b = &a->pSubmits[i];
-         debug_batch(disp, a->queue_obj, "vkQueueSubmit", i, b->waitSemaphoreCount, b->pWaitSemaphores,
+         debug_batch(runner, a->queue_obj, "vkQueueSubmit", i, b->waitSemaphoreCount, b->pWaitSemaphores,
                      b->commandBufferCount, b->signalSemaphoreCount, b->pSignalSemaphores, a->fence);
       }
       if (!a->submitCount)
-         debug_batch(disp, a->queue_obj, "vkQueueSubmit", 0, 0, NULL, 0, 0, NULL, a->fence);
+         debug_batch(runner, a->queue_obj, "vkQueueSubmit", 0, 0, NULL, 0, 0, NULL, a->fence);
    }
    uint32_t cb_count;
-   struct vs_object **cbs = submitted_command_buffers(disp, "vkQueueSubmit", &cb_count);
-   if (disp->failed)
+   struct vs_object **cbs = submitted_command_buffers(runner, "vkQueueSubmit", &cb_count);
+   if (runner->failed)
       return;
-   if (!take_wait_signals(disp, a->pSubmits, a->submitCount))
+   if (!take_wait_signals(runner, a->pSubmits, a->submitCount))
       return;
-   uint64_t t0 = disp->renderer->stats.on ? os_now_ns() : 0;
+   uint64_t t0 = runner->renderer->stats.on ? os_now_ns() : 0;
    vs_queue_lock(queue);
    uint64_t serial = a->submitCount ? vs_queue_next_serial(queue) : 0;
    const VkSubmitInfo *submits =
-      serial ? submits_with_serial(disp, a->pSubmits, a->submitCount, &queue->serial_timeline, &serial) : a->pSubmits;
+      serial ? submits_with_serial(runner, a->pSubmits, a->submitCount, &queue->serial_timeline, &serial) : a->pSubmits;
    if (serial && !submits) { /* out of decode memory: the context failed */
       vs_queue_unlock(queue);
       return;
@@ -349,17 +349,17 @@ vs_exec_vkQueueSubmit(struct vs_runner *disp, struct vn_args_vkQueueSubmit *a)
       queue->serial_covers_all = serial != 0;
    vs_queue_unlock(queue);
    if (t0)
-      stats_after_submit(disp, a->queue_obj, t0, a->ret);
-   a->ret = submit_result(disp, a->queue_obj, "vkQueueSubmit", a->ret);
+      stats_after_submit(runner, a->queue_obj, t0, a->ret);
+   a->ret = submit_result(runner, a->queue_obj, "vkQueueSubmit", a->ret);
 }
 
 static void
-vs_exec_vkQueueSubmit2(struct vs_runner *disp, struct vn_args_vkQueueSubmit2 *a)
+vs_exec_vkQueueSubmit2(struct vs_runner *runner, struct vn_args_vkQueueSubmit2 *a)
 {
    struct vs_queue *queue = vs_queue_from(a->queue_obj);
    PFN_vkQueueSubmit2 submit2 = a->queue_obj->dt->QueueSubmit2;
    if (!submit2) {
-      vs_runner_fail(disp, "vkQueueSubmit2 is not available on the host");
+      vs_runner_fail(runner, "vkQueueSubmit2 is not available on the host");
       return;
    }
    if (vs_log_threshold >= VS_LOG_DEBUG) {
@@ -372,20 +372,20 @@ vs_exec_vkQueueSubmit2(struct vs_runner *disp, struct vn_args_vkQueueSubmit2 *a)
             w[k] = b->pWaitSemaphoreInfos[k].semaphore;
          for (uint32_t k = 0; k < ns; k++)
             s[k] = b->pSignalSemaphoreInfos[k].semaphore;
-         debug_batch(disp, a->queue_obj, "vkQueueSubmit2", i, nw, w, b->commandBufferInfoCount, ns, s, a->fence);
+         debug_batch(runner, a->queue_obj, "vkQueueSubmit2", i, nw, w, b->commandBufferInfoCount, ns, s, a->fence);
       }
    }
    uint32_t cb_count;
-   struct vs_object **cbs = submitted_command_buffers(disp, "vkQueueSubmit2", &cb_count);
-   if (disp->failed)
+   struct vs_object **cbs = submitted_command_buffers(runner, "vkQueueSubmit2", &cb_count);
+   if (runner->failed)
       return;
-   if (!take_wait_signals2(disp, a->pSubmits, a->submitCount))
+   if (!take_wait_signals2(runner, a->pSubmits, a->submitCount))
       return;
-   uint64_t t0 = disp->renderer->stats.on ? os_now_ns() : 0;
+   uint64_t t0 = runner->renderer->stats.on ? os_now_ns() : 0;
    vs_queue_lock(queue);
    uint64_t serial = a->submitCount ? vs_queue_next_serial(queue) : 0;
    const VkSubmitInfo2 *submits =
-      serial ? submits2_with_serial(disp, a->pSubmits, a->submitCount, queue->serial_timeline, serial) : a->pSubmits;
+      serial ? submits2_with_serial(runner, a->pSubmits, a->submitCount, queue->serial_timeline, serial) : a->pSubmits;
    if (serial && !submits) { /* out of decode memory: the context failed */
       vs_queue_unlock(queue);
       return;
@@ -401,12 +401,12 @@ vs_exec_vkQueueSubmit2(struct vs_runner *disp, struct vn_args_vkQueueSubmit2 *a)
       queue->serial_covers_all = serial != 0;
    vs_queue_unlock(queue);
    if (t0)
-      stats_after_submit(disp, a->queue_obj, t0, a->ret);
-   a->ret = submit_result(disp, a->queue_obj, "vkQueueSubmit2", a->ret);
+      stats_after_submit(runner, a->queue_obj, t0, a->ret);
+   a->ret = submit_result(runner, a->queue_obj, "vkQueueSubmit2", a->ret);
 }
 
 static void
-vs_exec_vkQueueBindSparse(struct vs_runner *disp, struct vn_args_vkQueueBindSparse *a)
+vs_exec_vkQueueBindSparse(struct vs_runner *runner, struct vn_args_vkQueueBindSparse *a)
 {
    struct vs_queue *queue = vs_queue_from(a->queue_obj);
    /* Sparse binds keep their waits: a marked semaphore is signalled on the
@@ -414,26 +414,26 @@ vs_exec_vkQueueBindSparse(struct vs_runner *disp, struct vn_args_vkQueueBindSpar
    for (uint32_t i = 0; i < a->bindInfoCount; i++) {
       const VkBindSparseInfo *b = &a->pBindInfo[i];
       for (uint32_t j = 0; j < b->waitSemaphoreCount; j++) {
-         struct vs_object *sem = vs_runner_nested_object(disp, &b->pWaitSemaphores[j]);
-         enum vs_semaphore_wait w = take_signal(disp, "vkQueueBindSparse", i, sem);
+         struct vs_object *sem = vs_runner_nested_object(runner, &b->pWaitSemaphores[j]);
+         enum vs_semaphore_wait w = take_signal(runner, "vkQueueBindSparse", i, sem);
          if (w == VS_WAIT_REFUSED)
             return;
          if (w == VS_WAIT_MARKED) {
             VkResult r = vs_sync_fd_signal(vs_device_of(a->queue_obj), b->pWaitSemaphores[j]);
             if (r != VK_SUCCESS)
-               vs_warn(disp->ctx_id, "semaphore %llu: signalling failed: %s", (unsigned long long)sem->id,
+               vs_warn(runner->ctx_id, "semaphore %llu: signalling failed: %s", (unsigned long long)sem->id,
                        vn_result_name(r));
          }
       }
       for (uint32_t j = 0; j < b->signalSemaphoreCount; j++)
-         signals_pending(disp, vs_runner_nested_object(disp, &b->pSignalSemaphores[j]));
+         signals_pending(runner, vs_runner_nested_object(runner, &b->pSignalSemaphores[j]));
    }
    vs_queue_lock(queue);
    a->ret = a->queue_obj->dt->QueueBindSparse(a->queue, a->bindInfoCount, a->pBindInfo, a->fence);
    if (a->ret == VK_SUCCESS && a->bindInfoCount)
       queue->serial_covers_all = false;
    vs_queue_unlock(queue);
-   a->ret = submit_result(disp, a->queue_obj, "vkQueueBindSparse", a->ret);
+   a->ret = submit_result(runner, a->queue_obj, "vkQueueBindSparse", a->ret);
 }
 
 /* Host waits a guest can cause go in slices: between two, a stopping
@@ -447,7 +447,7 @@ vs_exec_vkQueueBindSparse(struct vs_runner *disp, struct vn_args_vkQueueBindSpar
 typedef VkResult (*host_wait_fn)(void *args, uint64_t timeout_ns);
 
 static VkResult
-wait_in_slices(struct vs_runner *disp, struct vs_object *device_obj, uint64_t timeout_ns, host_wait_fn wait,
+wait_in_slices(struct vs_runner *runner, struct vs_object *device_obj, uint64_t timeout_ns, host_wait_fn wait,
                void *args)
 {
    uint64_t start = os_now_ns();
@@ -460,12 +460,12 @@ wait_in_slices(struct vs_runner *disp, struct vs_object *device_obj, uint64_t ti
          r = VK_ERROR_DEVICE_LOST;
       /* Between slices a destroy on another dispatcher may run
        * (vs_runner_wait_yield). */
-      if (r != VK_TIMEOUT || left <= HOST_WAIT_SLICE_NS || vs_runner_wait_abandoned(disp) ||
-          !vs_runner_wait_yield(disp))
+      if (r != VK_TIMEOUT || left <= HOST_WAIT_SLICE_NS || vs_runner_wait_abandoned(runner) ||
+          !vs_runner_wait_yield(runner))
          break;
    }
-   if (disp->renderer->stats.on)
-      vs_submit_stats_add(&disp->renderer->stats, VS_STAGE_WAIT, os_now_ns() - start);
+   if (runner->renderer->stats.on)
+      vs_submit_stats_add(&runner->renderer->stats, VS_STAGE_WAIT, os_now_ns() - start);
    return r;
 }
 
@@ -494,7 +494,7 @@ wait_serials(void *args, uint64_t timeout_ns)
  * slices on their serial timelines. False where a queue has none (then
  * the caller waits as the driver does). */
 static bool
-wait_queues_idle(struct vs_runner *disp, struct vs_object *device_obj, struct vs_queue *queues, uint32_t count,
+wait_queues_idle(struct vs_runner *runner, struct vs_object *device_obj, struct vs_queue *queues, uint32_t count,
                  VkResult *result)
 {
    struct vs_device *dev = vs_device_from(device_obj);
@@ -504,11 +504,11 @@ wait_queues_idle(struct vs_runner *disp, struct vs_object *device_obj, struct vs
    }
    struct serial_wait w = {
       .dev = dev,
-      .timelines = vs_arena_alloc(&disp->arena, count * sizeof(VkSemaphore)),
-      .serials = vs_arena_alloc(&disp->arena, count * sizeof(uint64_t)),
+      .timelines = vs_arena_alloc(&runner->arena, count * sizeof(VkSemaphore)),
+      .serials = vs_arena_alloc(&runner->arena, count * sizeof(uint64_t)),
    };
    if (!w.timelines || !w.serials) {
-      vs_runner_fail(disp, "idle wait: out of decode memory");
+      vs_runner_fail(runner, "idle wait: out of decode memory");
       *result = VK_ERROR_OUT_OF_HOST_MEMORY;
       return true;
    }
@@ -523,15 +523,15 @@ wait_queues_idle(struct vs_runner *disp, struct vs_object *device_obj, struct vs
       }
    }
    if (*result == VK_SUCCESS && w.count)
-      *result = wait_in_slices(disp, device_obj, UINT64_MAX, wait_serials, &w);
+      *result = wait_in_slices(runner, device_obj, UINT64_MAX, wait_serials, &w);
    return true;
 }
 
 static void
-vs_exec_vkQueueWaitIdle(struct vs_runner *disp, struct vn_args_vkQueueWaitIdle *a)
+vs_exec_vkQueueWaitIdle(struct vs_runner *runner, struct vn_args_vkQueueWaitIdle *a)
 {
    struct vs_queue *queue = vs_queue_from(a->queue_obj);
-   if (wait_queues_idle(disp, vs_object_ancestor(a->queue_obj, VK_OBJECT_TYPE_DEVICE), queue, 1, &a->ret))
+   if (wait_queues_idle(runner, vs_object_ancestor(a->queue_obj, VK_OBJECT_TYPE_DEVICE), queue, 1, &a->ret))
       return;
    vs_queue_lock(queue);
    a->ret = a->queue_obj->dt->QueueWaitIdle(a->queue);
@@ -539,10 +539,10 @@ vs_exec_vkQueueWaitIdle(struct vs_runner *disp, struct vn_args_vkQueueWaitIdle *
 }
 
 static void
-vs_exec_vkDeviceWaitIdle(struct vs_runner *disp, struct vn_args_vkDeviceWaitIdle *a)
+vs_exec_vkDeviceWaitIdle(struct vs_runner *runner, struct vn_args_vkDeviceWaitIdle *a)
 {
    struct vs_device *dev = vs_device_from(a->device_obj);
-   if (wait_queues_idle(disp, a->device_obj, dev->queues, dev->queue_count, &a->ret))
+   if (wait_queues_idle(runner, a->device_obj, dev->queues, dev->queue_count, &a->ret))
       return;
    vs_queues_lock_all(dev->queues, dev->queue_count);
    a->ret = dev->dt.DeviceWaitIdle(dev->host);
@@ -555,7 +555,7 @@ vs_exec_vkDeviceWaitIdle(struct vs_runner *disp, struct vn_args_vkDeviceWaitIdle
  * results are asked for without the bit, again after short pauses while
  * some are not ready. */
 static void
-vs_exec_vkGetQueryPoolResults(struct vs_runner *disp, struct vn_args_vkGetQueryPoolResults *a)
+vs_exec_vkGetQueryPoolResults(struct vs_runner *runner, struct vn_args_vkGetQueryPoolResults *a)
 {
    const struct vn_device_table *dt = a->device_obj->dt;
    if (!(a->flags & VK_QUERY_RESULT_WAIT_BIT)) {
@@ -565,7 +565,7 @@ vs_exec_vkGetQueryPoolResults(struct vs_runner *disp, struct vn_args_vkGetQueryP
    }
    struct vs_device *dev = vs_device_from(a->device_obj);
    VkResult idle = VK_SUCCESS;
-   if (wait_queues_idle(disp, a->device_obj, dev->queues, dev->queue_count, &idle) && idle != VK_SUCCESS &&
+   if (wait_queues_idle(runner, a->device_obj, dev->queues, dev->queue_count, &idle) && idle != VK_SUCCESS &&
        idle != VK_TIMEOUT) {
       a->ret = idle;
       return;
@@ -580,7 +580,7 @@ vs_exec_vkGetQueryPoolResults(struct vs_runner *disp, struct vn_args_vkGetQueryP
          a->ret = VK_ERROR_DEVICE_LOST;
          return;
       }
-      if (vs_runner_wait_abandoned(disp) || !vs_runner_wait_yield(disp))
+      if (vs_runner_wait_abandoned(runner) || !vs_runner_wait_yield(runner))
          return;
       os_sleep_ns(pause_ns);
    }
@@ -594,9 +594,9 @@ wait_fences(void *args, uint64_t timeout_ns)
 }
 
 static void
-vs_exec_vkWaitForFences(struct vs_runner *disp, struct vn_args_vkWaitForFences *a)
+vs_exec_vkWaitForFences(struct vs_runner *runner, struct vn_args_vkWaitForFences *a)
 {
-   a->ret = wait_in_slices(disp, a->device_obj, a->timeout, wait_fences, a);
+   a->ret = wait_in_slices(runner, a->device_obj, a->timeout, wait_fences, a);
 }
 
 static VkResult
@@ -607,20 +607,20 @@ wait_semaphores(void *args, uint64_t timeout_ns)
 }
 
 static void
-vs_exec_vkWaitSemaphores(struct vs_runner *disp, struct vn_args_vkWaitSemaphores *a)
+vs_exec_vkWaitSemaphores(struct vs_runner *runner, struct vn_args_vkWaitSemaphores *a)
 {
    if (!a->device_obj->dt->WaitSemaphores) {
-      vs_runner_fail(disp, "vkWaitSemaphores is not available on the host");
+      vs_runner_fail(runner, "vkWaitSemaphores is not available on the host");
       return;
    }
-   a->ret = wait_in_slices(disp, a->device_obj, a->timeout, wait_semaphores, a);
+   a->ret = wait_in_slices(runner, a->device_obj, a->timeout, wait_semaphores, a);
 }
 
 static void
-vs_exec_vkCreateSemaphore(struct vs_runner *disp, struct vn_args_vkCreateSemaphore *a)
+vs_exec_vkCreateSemaphore(struct vs_runner *runner, struct vn_args_vkCreateSemaphore *a)
 {
    if (!a->pCreateInfo) {
-      vs_runner_fail(disp, "vkCreateSemaphore: no create info");
+      vs_runner_fail(runner, "vkCreateSemaphore: no create info");
       return;
    }
    const VkSemaphoreTypeCreateInfo *type = vs_chain_find(a->pCreateInfo, VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO);
@@ -630,7 +630,7 @@ vs_exec_vkCreateSemaphore(struct vs_runner *disp, struct vn_args_vkCreateSemapho
    a->ret = a->device_obj->dt->CreateSemaphore(a->device, a->pCreateInfo, NULL, a->pSemaphore);
    if (a->ret != VK_SUCCESS)
       return;
-   struct vs_object *obj = vs_runner_add_object(disp, VK_OBJECT_TYPE_SEMAPHORE, a->pSemaphore_id,
+   struct vs_object *obj = vs_runner_add_object(runner, VK_OBJECT_TYPE_SEMAPHORE, a->pSemaphore_id,
                                                   (uint64_t)*a->pSemaphore, a->device_obj);
    if (!obj) {
       a->device_obj->dt->DestroySemaphore(a->device, *a->pSemaphore, NULL);

@@ -17,9 +17,9 @@
 #include "vn_wire.h"
 
 static void
-vs_exec_vkGetPhysicalDeviceFeatures2(struct vs_runner *disp, struct vn_args_vkGetPhysicalDeviceFeatures2 *a)
+vs_exec_vkGetPhysicalDeviceFeatures2(struct vs_runner *runner, struct vn_args_vkGetPhysicalDeviceFeatures2 *a)
 {
-   vn_default_vkGetPhysicalDeviceFeatures2(disp, a);
+   vn_default_vkGetPhysicalDeviceFeatures2(runner, a);
    if (!a->pFeatures)
       return;
    VkPhysicalDeviceAccelerationStructureFeaturesKHR *as =
@@ -44,24 +44,24 @@ pipeline_group_count(const struct vs_object *pipeline)
 }
 
 static void
-vs_exec_vkCreateRayTracingPipelinesKHR(struct vs_runner *disp, struct vn_args_vkCreateRayTracingPipelinesKHR *a)
+vs_exec_vkCreateRayTracingPipelinesKHR(struct vs_runner *runner, struct vn_args_vkCreateRayTracingPipelinesKHR *a)
 {
    /* A deferred creation would write the pipelines after this command's
     * arguments are gone: the host creates them now, and a guest that
     * asked for deferral is told the operation was not deferred. */
    bool deferral_asked = a->deferredOperation != VK_NULL_HANDLE;
    a->deferredOperation = VK_NULL_HANDLE;
-   vn_default_vkCreateRayTracingPipelinesKHR(disp, a);
+   vn_default_vkCreateRayTracingPipelinesKHR(runner, a);
    if (deferral_asked && a->ret == VK_SUCCESS)
       a->ret = VK_OPERATION_NOT_DEFERRED_KHR;
    for (uint32_t i = 0; i < a->pPipelines_count && i < a->createInfoCount; i++) {
-      struct vs_object *pipeline = vs_runner_created(disp, a->ret, a->pPipelines_ids[i], VK_OBJECT_TYPE_PIPELINE);
+      struct vs_object *pipeline = vs_runner_created(runner, a->ret, a->pPipelines_ids[i], VK_OBJECT_TYPE_PIPELINE);
       if (!pipeline)
          continue;
       const VkRayTracingPipelineCreateInfoKHR *info = &a->pCreateInfos[i];
       uint64_t groups = info->groupCount;
       for (uint32_t j = 0; info->pLibraryInfo && j < info->pLibraryInfo->libraryCount; j++)
-         groups += pipeline_group_count(vs_runner_nested_object(disp, &info->pLibraryInfo->pLibraries[j]));
+         groups += pipeline_group_count(vs_runner_nested_object(runner, &info->pLibraryInfo->pLibraries[j]));
       uint32_t *count = malloc(sizeof(*count));
       if (!count)
          continue; /* no groups recorded: its handles are refused */
@@ -72,12 +72,12 @@ vs_exec_vkCreateRayTracingPipelinesKHR(struct vs_runner *disp, struct vn_args_vk
 }
 
 static void
-vs_exec_vkGetRayTracingShaderGroupHandlesKHR(struct vs_runner *disp,
+vs_exec_vkGetRayTracingShaderGroupHandlesKHR(struct vs_runner *runner,
                                              struct vn_args_vkGetRayTracingShaderGroupHandlesKHR *a)
 {
    uint32_t groups = pipeline_group_count(a->pipeline_obj);
    if ((uint64_t)a->firstGroup + a->groupCount > groups) {
-      vs_runner_fail(disp, "vkGetRayTracingShaderGroupHandlesKHR: groups %u..+%u of pipeline %llu, which has %u",
+      vs_runner_fail(runner, "vkGetRayTracingShaderGroupHandlesKHR: groups %u..+%u of pipeline %llu, which has %u",
                      a->firstGroup, a->groupCount, (unsigned long long)a->pipeline_obj->id, groups);
       return;
    }
@@ -88,18 +88,18 @@ vs_exec_vkGetRayTracingShaderGroupHandlesKHR(struct vs_runner *disp,
    const struct vs_object *physical = vs_device_from(a->device_obj)->physical;
    physical->it->GetPhysicalDeviceProperties2(vs_physical_device_from(physical)->host, &props);
    if (!a->pData || a->dataSize < (uint64_t)a->groupCount * rt.shaderGroupHandleSize) {
-      vs_runner_fail(disp, "vkGetRayTracingShaderGroupHandlesKHR: %zu bytes for %u handles of %u bytes",
+      vs_runner_fail(runner, "vkGetRayTracingShaderGroupHandlesKHR: %zu bytes for %u handles of %u bytes",
                      a->pData ? a->dataSize : 0, a->groupCount, rt.shaderGroupHandleSize);
       return;
    }
-   vn_default_vkGetRayTracingShaderGroupHandlesKHR(disp, a);
+   vn_default_vkGetRayTracingShaderGroupHandlesKHR(runner, a);
 }
 
 #define HOST_COMMAND_REFUSED(name)                                                                    \
-   static void vs_exec_##name(struct vs_runner *disp, struct vn_args_##name *a)                      \
+   static void vs_exec_##name(struct vs_runner *runner, struct vn_args_##name *a)                      \
    {                                                                                                 \
       (void)a;                                                                                       \
-      vs_runner_fail(disp, #name ": host acceleration structure commands are not offered "          \
+      vs_runner_fail(runner, #name ": host acceleration structure commands are not offered "          \
                            "(accelerationStructureHostCommands is VK_FALSE)");                      \
    }
 
@@ -111,10 +111,10 @@ HOST_COMMAND_REFUSED(vkWriteAccelerationStructuresPropertiesKHR)
 
 static void
 vs_exec_vkGetRayTracingCaptureReplayShaderGroupHandlesKHR(
-   struct vs_runner *disp, struct vn_args_vkGetRayTracingCaptureReplayShaderGroupHandlesKHR *a)
+   struct vs_runner *runner, struct vn_args_vkGetRayTracingCaptureReplayShaderGroupHandlesKHR *a)
 {
    (void)a;
-   vs_runner_fail(disp, "vkGetRayTracingCaptureReplayShaderGroupHandlesKHR: shader group handle capture/replay "
+   vs_runner_fail(runner, "vkGetRayTracingCaptureReplayShaderGroupHandlesKHR: shader group handle capture/replay "
                         "is not offered (rayTracingPipelineShaderGroupHandleCaptureReplay is VK_FALSE)");
 }
 

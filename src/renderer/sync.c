@@ -10,7 +10,7 @@
 #include "vn_wire.h"
 
 static void
-vs_exec_vkResetFenceResourceMESA(struct vs_runner *disp, struct vn_args_vkResetFenceResourceMESA *a)
+vs_exec_vkResetFenceResourceMESA(struct vs_runner *runner, struct vn_args_vkResetFenceResourceMESA *a)
 {
    /* The host fence payload never left the server; nothing to consume. */
 }
@@ -18,59 +18,59 @@ vs_exec_vkResetFenceResourceMESA(struct vs_runner *disp, struct vn_args_vkResetF
 /* The host semaphore behind a guest WSI semaphore (sync/sync_fd.h):
  * binary, and of this device. */
 static struct vs_device *
-wsi_semaphore_device(struct vs_runner *disp, const char *cmd, struct vs_object *device_obj,
+wsi_semaphore_device(struct vs_runner *runner, const char *cmd, struct vs_object *device_obj,
                      struct vs_object *sem_obj)
 {
    if (!sem_obj || sem_obj->parent != device_obj) {
-      vs_runner_fail(disp, "%s: semaphore is not of this device", cmd);
+      vs_runner_fail(runner, "%s: semaphore is not of this device", cmd);
       return NULL;
    }
    if (sem_obj->flags & VS_OBJECT_TIMELINE_SEMAPHORE) {
-      vs_runner_fail(disp, "%s: semaphore %llu is a timeline semaphore", cmd, (unsigned long long)sem_obj->id);
+      vs_runner_fail(runner, "%s: semaphore %llu is a timeline semaphore", cmd, (unsigned long long)sem_obj->id);
       return NULL;
    }
    return vs_device_from(device_obj);
 }
 
 static void
-vs_exec_vkWaitSemaphoreResourceMESA(struct vs_runner *disp,
+vs_exec_vkWaitSemaphoreResourceMESA(struct vs_runner *runner,
                                     struct vn_args_vkWaitSemaphoreResourceMESA *a)
 {
    struct vs_device *dev =
-      wsi_semaphore_device(disp, "vkWaitSemaphoreResourceMESA", a->device_obj, a->semaphore_obj);
+      wsi_semaphore_device(runner, "vkWaitSemaphoreResourceMESA", a->device_obj, a->semaphore_obj);
    if (!dev)
       return;
    /* A marked semaphore was never signalled on the host: taking the mark
     * consumes the signal. */
-   enum vs_semaphore_wait w = vs_semaphore_take_signal(disp, "vkWaitSemaphoreResourceMESA (an fd export)",
+   enum vs_semaphore_wait w = vs_semaphore_take_signal(runner, "vkWaitSemaphoreResourceMESA (an fd export)",
                                                         "VUID-VkSemaphoreGetFdInfoKHR-handleType-03254",
                                                         a->semaphore_obj);
    if (w != VS_WAIT_KEEP)
       return;
    VkResult r = vs_sync_fd_consume(dev, a->semaphore);
    if (r != VK_SUCCESS)
-      vs_warn(disp->ctx_id, "semaphore %llu: consuming the signal failed: %s",
+      vs_warn(runner->ctx_id, "semaphore %llu: consuming the signal failed: %s",
               (unsigned long long)a->semaphore_obj->id, vn_result_name(r));
 }
 
 static void
-vs_exec_vkImportSemaphoreResourceMESA(struct vs_runner *disp,
+vs_exec_vkImportSemaphoreResourceMESA(struct vs_runner *runner,
                                       struct vn_args_vkImportSemaphoreResourceMESA *a)
 {
    const VkImportSemaphoreResourceInfoMESA *info = a->pImportSemaphoreResourceInfo;
    if (!info) {
-      vs_runner_fail(disp, "vkImportSemaphoreResourceMESA: no info");
+      vs_runner_fail(runner, "vkImportSemaphoreResourceMESA: no info");
       return;
    }
    /* Resource 0 is an already signalled sync fd; vtest has no others. */
    if (info->resourceId != 0) {
-      vs_runner_fail(disp, "vkImportSemaphoreResourceMESA: resource %u: only resource 0 is supported",
+      vs_runner_fail(runner, "vkImportSemaphoreResourceMESA: resource %u: only resource 0 is supported",
                        info->resourceId);
       return;
    }
-   struct vs_object *sem_obj = vs_runner_nested_object(disp, &info->semaphore);
+   struct vs_object *sem_obj = vs_runner_nested_object(runner, &info->semaphore);
    struct vs_device *dev =
-      wsi_semaphore_device(disp, "vkImportSemaphoreResourceMESA", a->device_obj, sem_obj);
+      wsi_semaphore_device(runner, "vkImportSemaphoreResourceMESA", a->device_obj, sem_obj);
    if (dev)
       vs_sync_fd_mark_signalled(sem_obj);
 }

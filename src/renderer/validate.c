@@ -13,11 +13,11 @@
 #define U(x) ((unsigned long long)(x))
 
 bool
-vs_check_bind(struct vs_runner *disp, const char *cmd, struct vs_object *device, struct vs_object *resource,
+vs_check_bind(struct vs_runner *runner, const char *cmd, struct vs_object *device, struct vs_object *resource,
               struct vs_object *memory, VkDeviceSize offset, const VkMemoryRequirements *req, bool already_bound)
 {
    if (!memory || memory->parent != device) {
-      vs_runner_fail(disp, "%s: object %llu: the memory is not an object of this device", cmd, U(resource->id));
+      vs_runner_fail(runner, "%s: object %llu: the memory is not an object of this device", cmd, U(resource->id));
       return false;
    }
    const struct vs_device_memory *mem = vs_device_memory_from(memory);
@@ -32,7 +32,7 @@ vs_check_bind(struct vs_runner *disp, const char *cmd, struct vs_object *device,
       why = "is not allowed in that memory type";
    if (!why)
       return true;
-   vs_runner_fail(disp, "%s: object %llu at offset %llu (%llu bytes, alignment %llu) in memory %llu (%llu bytes, "
+   vs_runner_fail(runner, "%s: object %llu at offset %llu (%llu bytes, alignment %llu) in memory %llu (%llu bytes, "
                           "type %u) %s",
                     cmd, U(resource->id), U(offset), U(req->size), U(req->alignment), U(memory->id), U(mem->size),
                     mem->type_index, why);
@@ -42,15 +42,15 @@ vs_check_bind(struct vs_runner *disp, const char *cmd, struct vs_object *device,
 /* A buffer the host can address: ours, and bound (a sparse one may be
  * partly unbound; robust access and the host's page tables cover it). */
 static const struct vs_buffer *
-usable_buffer(struct vs_runner *disp, const char *cmd, struct vs_object *obj)
+usable_buffer(struct vs_runner *runner, const char *cmd, struct vs_object *obj)
 {
    if (!obj) {
-      vs_runner_fail(disp, "%s: no buffer", cmd);
+      vs_runner_fail(runner, "%s: no buffer", cmd);
       return NULL;
    }
    const struct vs_buffer *buffer = vs_buffer_from(obj);
    if (!buffer->memory_id && !buffer->sparse) {
-      vs_runner_fail(disp, "%s: buffer %llu is not bound to memory", cmd, U(obj->id));
+      vs_runner_fail(runner, "%s: buffer %llu is not bound to memory", cmd, U(obj->id));
       return NULL;
    }
    return buffer;
@@ -59,70 +59,70 @@ usable_buffer(struct vs_runner *disp, const char *cmd, struct vs_object *obj)
 /* [offset, offset + size) inside the buffer; whole: size may be
  * VK_WHOLE_SIZE, "to the end". */
 static bool
-buffer_range(struct vs_runner *disp, const char *cmd, struct vs_object *obj, VkDeviceSize offset,
+buffer_range(struct vs_runner *runner, const char *cmd, struct vs_object *obj, VkDeviceSize offset,
              VkDeviceSize size, bool whole)
 {
-   const struct vs_buffer *buffer = usable_buffer(disp, cmd, obj);
+   const struct vs_buffer *buffer = usable_buffer(runner, cmd, obj);
    if (!buffer)
       return false;
    if (whole && size == VK_WHOLE_SIZE) {
       if (offset <= buffer->size)
          return true;
-      vs_runner_fail(disp, "%s: offset %llu is outside buffer %llu of %llu bytes", cmd, U(offset), U(obj->id),
+      vs_runner_fail(runner, "%s: offset %llu is outside buffer %llu of %llu bytes", cmd, U(offset), U(obj->id),
                        U(buffer->size));
       return false;
    }
    if (offset <= buffer->size && size <= buffer->size - offset)
       return true;
-   vs_runner_fail(disp, "%s: range [%llu, +%llu) is outside buffer %llu of %llu bytes", cmd, U(offset), U(size),
+   vs_runner_fail(runner, "%s: range [%llu, +%llu) is outside buffer %llu of %llu bytes", cmd, U(offset), U(size),
                     U(obj->id), U(buffer->size));
    return false;
 }
 
 bool
-vs_check_buffer_range(struct vs_runner *disp, const char *cmd, struct vs_object *obj, VkDeviceSize offset,
+vs_check_buffer_range(struct vs_runner *runner, const char *cmd, struct vs_object *obj, VkDeviceSize offset,
                       VkDeviceSize size)
 {
-   return buffer_range(disp, cmd, obj, offset, size, false);
+   return buffer_range(runner, cmd, obj, offset, size, false);
 }
 
 bool
-vs_check_buffer_range_whole(struct vs_runner *disp, const char *cmd, struct vs_object *obj, VkDeviceSize offset,
+vs_check_buffer_range_whole(struct vs_runner *runner, const char *cmd, struct vs_object *obj, VkDeviceSize offset,
                             VkDeviceSize size)
 {
-   return buffer_range(disp, cmd, obj, offset, size, true);
+   return buffer_range(runner, cmd, obj, offset, size, true);
 }
 
 bool
-vs_check_buffer_strided(struct vs_runner *disp, const char *cmd, struct vs_object *obj, VkDeviceSize offset,
+vs_check_buffer_strided(struct vs_runner *runner, const char *cmd, struct vs_object *obj, VkDeviceSize offset,
                         uint64_t count, VkDeviceSize stride, VkDeviceSize elem)
 {
    if (count == 0)
       return true;
    unsigned __int128 end = (unsigned __int128)(count - 1) * stride + elem;
    if (end > UINT64_MAX) {
-      vs_runner_fail(disp, "%s: %llu records of stride %llu overflow", cmd, U(count), U(stride));
+      vs_runner_fail(runner, "%s: %llu records of stride %llu overflow", cmd, U(count), U(stride));
       return false;
    }
-   return vs_check_buffer_range(disp, cmd, obj, offset, (VkDeviceSize)end);
+   return vs_check_buffer_range(runner, cmd, obj, offset, (VkDeviceSize)end);
 }
 
 bool
-vs_check_buffer_offset(struct vs_runner *disp, const char *cmd, struct vs_object *obj, VkDeviceSize offset)
+vs_check_buffer_offset(struct vs_runner *runner, const char *cmd, struct vs_object *obj, VkDeviceSize offset)
 {
-   return !obj || buffer_range(disp, cmd, obj, offset, VK_WHOLE_SIZE, true);
+   return !obj || buffer_range(runner, cmd, obj, offset, VK_WHOLE_SIZE, true);
 }
 
 static const struct vs_image *
-usable_image(struct vs_runner *disp, const char *cmd, struct vs_object *obj)
+usable_image(struct vs_runner *runner, const char *cmd, struct vs_object *obj)
 {
    if (!obj) {
-      vs_runner_fail(disp, "%s: no image", cmd);
+      vs_runner_fail(runner, "%s: no image", cmd);
       return NULL;
    }
    const struct vs_image *image = vs_image_from(obj);
    if (!image->memory_id && !image->sparse) {
-      vs_runner_fail(disp, "%s: image %llu is not bound to memory", cmd, U(obj->id));
+      vs_runner_fail(runner, "%s: image %llu is not bound to memory", cmd, U(obj->id));
       return NULL;
    }
    return image;
@@ -145,15 +145,15 @@ layers_ok(const struct vs_image *image, const VkImageSubresourceLayers *sub)
 }
 
 bool
-vs_check_image_layers(struct vs_runner *disp, const char *cmd, struct vs_object *obj,
+vs_check_image_layers(struct vs_runner *runner, const char *cmd, struct vs_object *obj,
                       const VkImageSubresourceLayers *sub)
 {
-   const struct vs_image *image = usable_image(disp, cmd, obj);
+   const struct vs_image *image = usable_image(runner, cmd, obj);
    if (!image)
       return false;
    if (layers_ok(image, sub))
       return true;
-   vs_runner_fail(disp, "%s: mip %u, layers [%u, +%u) are outside image %llu (%u mips, %u layers)", cmd,
+   vs_runner_fail(runner, "%s: mip %u, layers [%u, +%u) are outside image %llu (%u mips, %u layers)", cmd,
                     sub->mipLevel, sub->baseArrayLayer, sub->layerCount, U(obj->id), image->mip_levels,
                     image->array_layers);
    return false;
@@ -174,10 +174,10 @@ remaining(uint32_t count, uint32_t remaining_value, uint32_t base, uint32_t tota
 }
 
 static bool
-image_range(struct vs_runner *disp, const char *cmd, struct vs_object *obj, const VkImageSubresourceRange *range,
+image_range(struct vs_runner *runner, const char *cmd, struct vs_object *obj, const VkImageSubresourceRange *range,
             bool slices_of_3d)
 {
-   const struct vs_image *image = usable_image(disp, cmd, obj);
+   const struct vs_image *image = usable_image(runner, cmd, obj);
    if (!image)
       return false;
    uint32_t levels = remaining(range->levelCount, VK_REMAINING_MIP_LEVELS, range->baseMipLevel, image->mip_levels);
@@ -193,31 +193,31 @@ image_range(struct vs_runner *disp, const char *cmd, struct vs_object *obj, cons
    uint32_t layers = remaining(range->layerCount, VK_REMAINING_ARRAY_LAYERS, range->baseArrayLayer, max_layers);
    if (span_ok(range->baseMipLevel, levels, max_levels) && span_ok(range->baseArrayLayer, layers, max_layers))
       return true;
-   vs_runner_fail(disp, "%s: mips [%u, +%u), %s [%u, +%u) are outside image %llu (%u mips, %u %s)", cmd,
+   vs_runner_fail(runner, "%s: mips [%u, +%u), %s [%u, +%u) are outside image %llu (%u mips, %u %s)", cmd,
                     range->baseMipLevel, range->levelCount, slices_of_3d ? "slices" : "layers", range->baseArrayLayer,
                     range->layerCount, U(obj->id), max_levels, max_layers, slices_of_3d ? "slices" : "layers");
    return false;
 }
 
 bool
-vs_check_image_range(struct vs_runner *disp, const char *cmd, struct vs_object *obj,
+vs_check_image_range(struct vs_runner *runner, const char *cmd, struct vs_object *obj,
                      const VkImageSubresourceRange *range)
 {
-   return image_range(disp, cmd, obj, range, false);
+   return image_range(runner, cmd, obj, range, false);
 }
 
 bool
-vs_check_image_view_range(struct vs_runner *disp, const char *cmd, struct vs_object *obj, VkImageViewType view_type,
+vs_check_image_view_range(struct vs_runner *runner, const char *cmd, struct vs_object *obj, VkImageViewType view_type,
                           const VkImageSubresourceRange *range)
 {
    if (!obj)
-      return image_range(disp, cmd, obj, range, false);
+      return image_range(runner, cmd, obj, range, false);
    const struct vs_image *image = vs_image_from(obj);
    bool slices = image->type == VK_IMAGE_TYPE_3D &&
                  (view_type == VK_IMAGE_VIEW_TYPE_2D || view_type == VK_IMAGE_VIEW_TYPE_2D_ARRAY) &&
                  (image->host_flags &
                   (VK_IMAGE_CREATE_2D_ARRAY_COMPATIBLE_BIT | VK_IMAGE_CREATE_2D_VIEW_COMPATIBLE_BIT_EXT));
-   return image_range(disp, cmd, obj, range, slices);
+   return image_range(runner, cmd, obj, range, slices);
 }
 
 /* The texel block of an image's aspect; 1x1x1 where none is known (the
@@ -238,10 +238,10 @@ image_block(const struct vs_image *image, VkImageAspectFlags aspect)
  * the base layer (VkImageCopy: "each slice of the 3D image is copied to
  * or from a different layer"). */
 static bool
-block_box(struct vs_runner *disp, const char *cmd, struct vs_object *obj, const VkImageSubresourceLayers *sub,
+block_box(struct vs_runner *runner, const char *cmd, struct vs_object *obj, const VkImageSubresourceLayers *sub,
           VkOffset3D offset, const uint64_t blocks[3], struct vn_format_block block, bool depth_is_layers)
 {
-   if (!vs_check_image_layers(disp, cmd, obj, sub))
+   if (!vs_check_image_layers(runner, cmd, obj, sub))
       return false;
    const struct vs_image *image = vs_image_from(obj);
    const uint32_t size[3] = { mip_extent(image->extent.width, sub->mipLevel),
@@ -257,7 +257,7 @@ block_box(struct vs_runner *disp, const char *cmd, struct vs_object *obj, const 
    }
    if (ok)
       return true;
-   vs_runner_fail(disp, "%s: box (%d,%d,%d)+(%llu,%llu,%llu) of %ux%u blocks%s is outside mip %u (%ux%ux%u) of image "
+   vs_runner_fail(runner, "%s: box (%d,%d,%d)+(%llu,%llu,%llu) of %ux%u blocks%s is outside mip %u (%ux%ux%u) of image "
                           "%llu (%u layers)",
                     cmd, offset.x, offset.y, offset.z, U(blocks[0]), U(blocks[1]), U(blocks[2]), block.width,
                     block.height, depth_is_layers ? " (depth in layers)" : "", sub->mipLevel, size[0], size[1], size[2],
@@ -266,11 +266,11 @@ block_box(struct vs_runner *disp, const char *cmd, struct vs_object *obj, const 
 }
 
 bool
-vs_check_image_box(struct vs_runner *disp, const char *cmd, struct vs_object *obj,
+vs_check_image_box(struct vs_runner *runner, const char *cmd, struct vs_object *obj,
                    const VkImageSubresourceLayers *sub, VkOffset3D offset, VkExtent3D extent)
 {
    const uint64_t texels[3] = { extent.width, extent.height, extent.depth };
-   return block_box(disp, cmd, obj, sub, offset, texels, (struct vn_format_block){ 0, 1, 1, 1 }, false);
+   return block_box(runner, cmd, obj, sub, offset, texels, (struct vn_format_block){ 0, 1, 1, 1 }, false);
 }
 
 /* A vkCmdCopyImage region. The extent is in source texels; both sides
@@ -278,12 +278,12 @@ vs_check_image_box(struct vs_runner *disp, const char *cmd, struct vs_object *ob
  * uncompressed copies: VkImageCopy). Between a 3D and a 2D image the
  * depth is the 2D side's layer count. */
 static bool
-image_copy(struct vs_runner *disp, const char *cmd, struct vs_object *src_obj, struct vs_object *dst_obj,
+image_copy(struct vs_runner *runner, const char *cmd, struct vs_object *src_obj, struct vs_object *dst_obj,
            const VkImageSubresourceLayers *src_sub, VkOffset3D src_offset, const VkImageSubresourceLayers *dst_sub,
            VkOffset3D dst_offset, VkExtent3D extent)
 {
-   const struct vs_image *src = usable_image(disp, cmd, src_obj);
-   const struct vs_image *dst = src ? usable_image(disp, cmd, dst_obj) : NULL;
+   const struct vs_image *src = usable_image(runner, cmd, src_obj);
+   const struct vs_image *dst = src ? usable_image(runner, cmd, dst_obj) : NULL;
    if (!dst)
       return false;
    struct vn_format_block sb = image_block(src, src_sub->aspectMask), db = image_block(dst, dst_sub->aspectMask);
@@ -291,23 +291,23 @@ image_copy(struct vs_runner *disp, const char *cmd, struct vs_object *src_obj, s
                                 ((uint64_t)extent.height + sb.height - 1) / sb.height,
                                 ((uint64_t)extent.depth + sb.depth - 1) / sb.depth };
    bool src_3d = src->type == VK_IMAGE_TYPE_3D, dst_3d = dst->type == VK_IMAGE_TYPE_3D;
-   return block_box(disp, cmd, src_obj, src_sub, src_offset, blocks, sb, dst_3d && !src_3d) &&
-          block_box(disp, cmd, dst_obj, dst_sub, dst_offset, blocks, db, src_3d && !dst_3d);
+   return block_box(runner, cmd, src_obj, src_sub, src_offset, blocks, sb, dst_3d && !src_3d) &&
+          block_box(runner, cmd, dst_obj, dst_sub, dst_offset, blocks, db, src_3d && !dst_3d);
 }
 
 bool
-vs_check_image_copy(struct vs_runner *disp, const char *cmd, struct vs_object *src, struct vs_object *dst,
+vs_check_image_copy(struct vs_runner *runner, const char *cmd, struct vs_object *src, struct vs_object *dst,
                     const VkImageCopy *r)
 {
-   return image_copy(disp, cmd, src, dst, &r->srcSubresource, r->srcOffset, &r->dstSubresource, r->dstOffset,
+   return image_copy(runner, cmd, src, dst, &r->srcSubresource, r->srcOffset, &r->dstSubresource, r->dstOffset,
                      r->extent);
 }
 
 bool
-vs_check_image_copy2(struct vs_runner *disp, const char *cmd, struct vs_object *src, struct vs_object *dst,
+vs_check_image_copy2(struct vs_runner *runner, const char *cmd, struct vs_object *src, struct vs_object *dst,
                      const VkImageCopy2 *r)
 {
-   return image_copy(disp, cmd, src, dst, &r->srcSubresource, r->srcOffset, &r->dstSubresource, r->dstOffset,
+   return image_copy(runner, cmd, src, dst, &r->srcSubresource, r->srcOffset, &r->dstSubresource, r->dstOffset,
                      r->extent);
 }
 
@@ -333,13 +333,13 @@ copy_footprint(const struct vs_image *image, VkImageAspectFlags aspect, uint32_t
 }
 
 static bool
-buffer_image_copy(struct vs_runner *disp, const char *cmd, struct vs_object *buffer_obj, struct vs_object *image_obj,
+buffer_image_copy(struct vs_runner *runner, const char *cmd, struct vs_object *buffer_obj, struct vs_object *image_obj,
                   VkDeviceSize offset, uint32_t row_length, uint32_t image_height,
                   const VkImageSubresourceLayers *sub, VkOffset3D image_offset, VkExtent3D extent)
 {
-   if (!vs_check_image_box(disp, cmd, image_obj, sub, image_offset, extent))
+   if (!vs_check_image_box(runner, cmd, image_obj, sub, image_offset, extent))
       return false;
-   if (!usable_buffer(disp, cmd, buffer_obj))
+   if (!usable_buffer(runner, cmd, buffer_obj))
       return false;
    const struct vs_image *image = vs_image_from(image_obj);
    uint32_t layers = sub->layerCount == VK_REMAINING_ARRAY_LAYERS ? image->array_layers - sub->baseArrayLayer
@@ -348,27 +348,27 @@ buffer_image_copy(struct vs_runner *disp, const char *cmd, struct vs_object *buf
    if ((row_length && row_length < extent.width) || (image_height && image_height < extent.height) ||
        !copy_footprint(image, sub->aspectMask, row_length, image_height, extent, layers, &bytes) ||
        bytes > UINT64_MAX) {
-      vs_runner_fail(disp, "%s: buffer layout (row %u, height %u, aspect 0x%x) does not fit %ux%ux%u of format %d",
+      vs_runner_fail(runner, "%s: buffer layout (row %u, height %u, aspect 0x%x) does not fit %ux%ux%u of format %d",
                        cmd, row_length, image_height, sub->aspectMask, extent.width, extent.height, extent.depth,
                        image->format);
       return false;
    }
-   return vs_check_buffer_range(disp, cmd, buffer_obj, offset, (VkDeviceSize)bytes);
+   return vs_check_buffer_range(runner, cmd, buffer_obj, offset, (VkDeviceSize)bytes);
 }
 
 bool
-vs_check_buffer_image_copy(struct vs_runner *disp, const char *cmd, struct vs_object *buffer,
+vs_check_buffer_image_copy(struct vs_runner *runner, const char *cmd, struct vs_object *buffer,
                            struct vs_object *image, const VkBufferImageCopy *r)
 {
-   return buffer_image_copy(disp, cmd, buffer, image, r->bufferOffset, r->bufferRowLength, r->bufferImageHeight,
+   return buffer_image_copy(runner, cmd, buffer, image, r->bufferOffset, r->bufferRowLength, r->bufferImageHeight,
                             &r->imageSubresource, r->imageOffset, r->imageExtent);
 }
 
 bool
-vs_check_buffer_image_copy2(struct vs_runner *disp, const char *cmd, struct vs_object *buffer,
+vs_check_buffer_image_copy2(struct vs_runner *runner, const char *cmd, struct vs_object *buffer,
                             struct vs_object *image, const VkBufferImageCopy2 *r)
 {
-   return buffer_image_copy(disp, cmd, buffer, image, r->bufferOffset, r->bufferRowLength, r->bufferImageHeight,
+   return buffer_image_copy(runner, cmd, buffer, image, r->bufferOffset, r->bufferRowLength, r->bufferImageHeight,
                             &r->imageSubresource, r->imageOffset, r->imageExtent);
 }
 
@@ -397,11 +397,11 @@ host_memcpy_size(struct vs_object *image_obj, const VkImageSubresourceLayers *su
 }
 
 bool
-vs_check_host_image_copy(struct vs_runner *disp, const char *cmd, struct vs_object *image_obj,
+vs_check_host_image_copy(struct vs_runner *runner, const char *cmd, struct vs_object *image_obj,
                          VkHostImageCopyFlags flags, uint64_t data_size, uint32_t row_length, uint32_t image_height,
                          const VkImageSubresourceLayers *sub, VkOffset3D offset, VkExtent3D extent)
 {
-   if (!vs_check_image_box(disp, cmd, image_obj, sub, offset, extent))
+   if (!vs_check_image_box(runner, cmd, image_obj, sub, offset, extent))
       return false;
    const struct vs_image *image = vs_image_from(image_obj);
    uint32_t layers = sub->layerCount == VK_REMAINING_ARRAY_LAYERS ? image->array_layers - sub->baseArrayLayer
@@ -414,7 +414,7 @@ vs_check_host_image_copy(struct vs_runner *disp, const char *cmd, struct vs_obje
       ok = !(row_length && row_length < extent.width) && !(image_height && image_height < extent.height) &&
            copy_footprint(image, sub->aspectMask, row_length, image_height, extent, layers, &bytes);
    if (!ok || bytes > data_size) {
-      vs_runner_fail(disp, "%s: %llu bytes of host memory do not hold %ux%ux%u (row %u, height %u, flags 0x%x) "
+      vs_runner_fail(runner, "%s: %llu bytes of host memory do not hold %ux%ux%u (row %u, height %u, flags 0x%x) "
                              "of image %llu, format %d",
                        cmd, U(data_size), extent.width, extent.height, extent.depth, row_length, image_height, flags,
                        U(image_obj->id), image->format);
@@ -444,7 +444,7 @@ struct descriptor_target {
 /* The binding that elements [element, +count) of `binding` start in, all
  * of them inside the set; NULL after failing the context. */
 static const struct vs_descriptor_binding *
-descriptor_range(struct vs_runner *disp, const char *cmd, const struct descriptor_target *t, uint32_t binding,
+descriptor_range(struct vs_runner *runner, const char *cmd, const struct descriptor_target *t, uint32_t binding,
                  uint32_t element, uint32_t count)
 {
    const struct vs_descriptor_layout *l = t->layout;
@@ -457,13 +457,13 @@ descriptor_range(struct vs_runner *disp, const char *cmd, const struct descripto
          hi = mid;
    }
    if (lo == l->binding_count || l->bindings[lo].binding != binding) {
-      vs_runner_fail(disp, "%s: %s binding %u is not in set %llu", cmd, t->what, binding, U(t->set_id));
+      vs_runner_fail(runner, "%s: %s binding %u is not in set %llu", cmd, t->what, binding, U(t->set_id));
       return NULL;
    }
    const struct vs_descriptor_binding *first = &l->bindings[lo];
    uint32_t size = binding_size(l, t->variable_count, lo);
    if (element > size || (count && element == size)) {
-      vs_runner_fail(disp, "%s: %s element %u is outside binding %u (%u) of set %llu", cmd, t->what, element,
+      vs_runner_fail(runner, "%s: %s element %u is outside binding %u (%u) of set %llu", cmd, t->what, element,
                        binding, size, U(t->set_id));
       return NULL;
    }
@@ -474,7 +474,7 @@ descriptor_range(struct vs_runner *disp, const char *cmd, const struct descripto
       if (!next)
          continue;
       if (l->bindings[i].type != first->type) {
-         vs_runner_fail(disp, "%s: %s elements [%u, +%u) of binding %u run into binding %u of another type in set "
+         vs_runner_fail(runner, "%s: %s elements [%u, +%u) of binding %u run into binding %u of another type in set "
                                 "%llu",
                           cmd, t->what, element, count, binding, l->bindings[i].binding, U(t->set_id));
          return NULL;
@@ -482,7 +482,7 @@ descriptor_range(struct vs_runner *disp, const char *cmd, const struct descripto
       left -= left < next ? left : next;
    }
    if (left) {
-      vs_runner_fail(disp, "%s: %s elements [%u, +%u) of binding %u run past the end of set %llu", cmd, t->what,
+      vs_runner_fail(runner, "%s: %s elements [%u, +%u) of binding %u run past the end of set %llu", cmd, t->what,
                        element, count, binding, U(t->set_id));
       return NULL;
    }
@@ -502,12 +502,12 @@ descriptor_type_fits(VkDescriptorType type, VkDescriptorType binding_type)
 
 /* The set a write or copy names, as a target; false after failing. */
 static bool
-descriptor_set_target(struct vs_runner *disp, const char *cmd, const char *what, const VkDescriptorSet *field,
+descriptor_set_target(struct vs_runner *runner, const char *cmd, const char *what, const VkDescriptorSet *field,
                       struct descriptor_target *t)
 {
-   struct vs_object *obj = vs_runner_nested_object(disp, field);
+   struct vs_object *obj = vs_runner_nested_object(runner, field);
    if (!obj) {
-      vs_runner_fail(disp, "%s: no %s descriptor set", cmd, what);
+      vs_runner_fail(runner, "%s: no %s descriptor set", cmd, what);
       return false;
    }
    const struct vs_descriptor_set *set = vs_descriptor_set_from(obj);
@@ -518,30 +518,30 @@ descriptor_set_target(struct vs_runner *disp, const char *cmd, const char *what,
 /* The arrays a write of its type reads, present; buffer ranges inside
  * their buffers. */
 static bool
-descriptor_write_data(struct vs_runner *disp, const char *cmd, const VkWriteDescriptorSet *w,
+descriptor_write_data(struct vs_runner *runner, const char *cmd, const VkWriteDescriptorSet *w,
                       const struct vs_descriptor_binding *binding)
 {
    switch (w->descriptorType) {
    case VK_DESCRIPTOR_TYPE_SAMPLER:
       return binding->immutable_samplers ||
-             vs_check_present(disp, cmd, w->pImageInfo, w->descriptorCount, "pImageInfo");
+             vs_check_present(runner, cmd, w->pImageInfo, w->descriptorCount, "pImageInfo");
    case VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER:
    case VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE:
    case VK_DESCRIPTOR_TYPE_STORAGE_IMAGE:
    case VK_DESCRIPTOR_TYPE_INPUT_ATTACHMENT:
-      return vs_check_present(disp, cmd, w->pImageInfo, w->descriptorCount, "pImageInfo");
+      return vs_check_present(runner, cmd, w->pImageInfo, w->descriptorCount, "pImageInfo");
    case VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER:
    case VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER:
-      return vs_check_present(disp, cmd, w->pTexelBufferView, w->descriptorCount, "pTexelBufferView");
+      return vs_check_present(runner, cmd, w->pTexelBufferView, w->descriptorCount, "pTexelBufferView");
    case VK_DESCRIPTOR_TYPE_INLINE_UNIFORM_BLOCK: {
       const VkWriteDescriptorSetInlineUniformBlock *block =
          vs_chain_find(w, VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET_INLINE_UNIFORM_BLOCK);
       if (!block || block->dataSize != w->descriptorCount) {
-         vs_runner_fail(disp, "%s: inline uniform block write of %u bytes carries %u", cmd, w->descriptorCount,
+         vs_runner_fail(runner, "%s: inline uniform block write of %u bytes carries %u", cmd, w->descriptorCount,
                           block ? block->dataSize : 0);
          return false;
       }
-      return vs_check_present(disp, cmd, block->pData, block->dataSize, "pData");
+      return vs_check_present(runner, cmd, block->pData, block->dataSize, "pData");
    }
    case VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER:
    case VK_DESCRIPTOR_TYPE_STORAGE_BUFFER:
@@ -551,13 +551,13 @@ descriptor_write_data(struct vs_runner *disp, const char *cmd, const VkWriteDesc
    default:
       return true;
    }
-   if (!vs_check_present(disp, cmd, w->pBufferInfo, w->descriptorCount, "pBufferInfo"))
+   if (!vs_check_present(runner, cmd, w->pBufferInfo, w->descriptorCount, "pBufferInfo"))
       return false;
    for (uint32_t j = 0; j < w->descriptorCount; j++) {
       const VkDescriptorBufferInfo *b = &w->pBufferInfo[j];
       /* A null buffer is a null descriptor (VK_EXT_robustness2). */
-      struct vs_object *buffer = vs_runner_nested_object(disp, &b->buffer);
-      if (buffer && !buffer_range(disp, cmd, buffer, b->offset, b->range, true))
+      struct vs_object *buffer = vs_runner_nested_object(runner, &b->buffer);
+      if (buffer && !buffer_range(runner, cmd, buffer, b->offset, b->range, true))
          return false;
    }
    return true;
@@ -566,60 +566,60 @@ descriptor_write_data(struct vs_runner *disp, const char *cmd, const VkWriteDesc
 /* Writes into their dstSet, or into `push` (vkCmdPushDescriptorSet, whose
  * writes have no set). */
 static bool
-descriptor_writes(struct vs_runner *disp, const char *cmd, uint32_t count, const VkWriteDescriptorSet *writes,
+descriptor_writes(struct vs_runner *runner, const char *cmd, uint32_t count, const VkWriteDescriptorSet *writes,
                   const struct descriptor_target *push)
 {
-   if (!vs_check_present(disp, cmd, writes, count, "pDescriptorWrites"))
+   if (!vs_check_present(runner, cmd, writes, count, "pDescriptorWrites"))
       return false;
    for (uint32_t i = 0; i < count; i++) {
       const VkWriteDescriptorSet *w = &writes[i];
       struct descriptor_target t;
       if (push)
          t = *push;
-      else if (!descriptor_set_target(disp, cmd, "dst", &w->dstSet, &t))
+      else if (!descriptor_set_target(runner, cmd, "dst", &w->dstSet, &t))
          return false;
       const struct vs_descriptor_binding *binding =
-         descriptor_range(disp, cmd, &t, w->dstBinding, w->dstArrayElement, w->descriptorCount);
+         descriptor_range(runner, cmd, &t, w->dstBinding, w->dstArrayElement, w->descriptorCount);
       if (!binding)
          return false;
       if (!descriptor_type_fits(w->descriptorType, binding->type)) {
-         vs_runner_fail(disp, "%s: write of descriptor type %d into binding %u of type %d in set %llu", cmd,
+         vs_runner_fail(runner, "%s: write of descriptor type %d into binding %u of type %d in set %llu", cmd,
                           (int)w->descriptorType, w->dstBinding, (int)binding->type, U(t.set_id));
          return false;
       }
-      if (!descriptor_write_data(disp, cmd, w, binding))
+      if (!descriptor_write_data(runner, cmd, w, binding))
          return false;
    }
    return true;
 }
 
 bool
-vs_check_descriptor_writes(struct vs_runner *disp, const char *cmd, uint32_t count,
+vs_check_descriptor_writes(struct vs_runner *runner, const char *cmd, uint32_t count,
                            const VkWriteDescriptorSet *writes)
 {
-   return descriptor_writes(disp, cmd, count, writes, NULL);
+   return descriptor_writes(runner, cmd, count, writes, NULL);
 }
 
 bool
-vs_check_descriptor_copies(struct vs_runner *disp, const char *cmd, uint32_t count,
+vs_check_descriptor_copies(struct vs_runner *runner, const char *cmd, uint32_t count,
                            const VkCopyDescriptorSet *copies)
 {
-   if (!vs_check_present(disp, cmd, copies, count, "pDescriptorCopies"))
+   if (!vs_check_present(runner, cmd, copies, count, "pDescriptorCopies"))
       return false;
    for (uint32_t i = 0; i < count; i++) {
       const VkCopyDescriptorSet *c = &copies[i];
       struct descriptor_target src, dst;
-      if (!descriptor_set_target(disp, cmd, "src", &c->srcSet, &src) ||
-          !descriptor_set_target(disp, cmd, "dst", &c->dstSet, &dst))
+      if (!descriptor_set_target(runner, cmd, "src", &c->srcSet, &src) ||
+          !descriptor_set_target(runner, cmd, "dst", &c->dstSet, &dst))
          return false;
       const struct vs_descriptor_binding *from =
-         descriptor_range(disp, cmd, &src, c->srcBinding, c->srcArrayElement, c->descriptorCount);
+         descriptor_range(runner, cmd, &src, c->srcBinding, c->srcArrayElement, c->descriptorCount);
       const struct vs_descriptor_binding *to =
-         from ? descriptor_range(disp, cmd, &dst, c->dstBinding, c->dstArrayElement, c->descriptorCount) : NULL;
+         from ? descriptor_range(runner, cmd, &dst, c->dstBinding, c->dstArrayElement, c->descriptorCount) : NULL;
       if (!to)
          return false;
       if (from->type != to->type) {
-         vs_runner_fail(disp, "%s: copy from binding %u of type %d in set %llu to binding %u of type %d in set %llu",
+         vs_runner_fail(runner, "%s: copy from binding %u of type %d in set %llu to binding %u of type %d in set %llu",
                           cmd, c->srcBinding, (int)from->type, U(src.set_id), c->dstBinding, (int)to->type,
                           U(dst.set_id));
          return false;
@@ -629,27 +629,27 @@ vs_check_descriptor_copies(struct vs_runner *disp, const char *cmd, uint32_t cou
 }
 
 bool
-vs_check_descriptor_push(struct vs_runner *disp, const char *cmd, struct vs_object *layout, uint32_t set,
+vs_check_descriptor_push(struct vs_runner *runner, const char *cmd, struct vs_object *layout, uint32_t set,
                          uint32_t count, const VkWriteDescriptorSet *writes)
 {
    const struct vs_pipeline_layout *pl = vs_pipeline_layout_from(layout);
    if (set >= pl->set_count || !pl->sets[set]) {
-      vs_runner_fail(disp, "%s: pipeline layout %llu has no set %u", cmd, U(layout->id), set);
+      vs_runner_fail(runner, "%s: pipeline layout %llu has no set %u", cmd, U(layout->id), set);
       return false;
    }
    /* A push descriptor layout has no variable count: Vulkan forbids it,
     * and 0 is the count that keeps a lying one inside. */
    const struct descriptor_target push = { "pushed", layout->id, pl->sets[set], 0 };
-   return descriptor_writes(disp, cmd, count, writes, &push);
+   return descriptor_writes(runner, cmd, count, writes, &push);
 }
 
 bool
-vs_check_query_range(struct vs_runner *disp, const char *cmd, struct vs_object *obj, uint64_t first, uint64_t count)
+vs_check_query_range(struct vs_runner *runner, const char *cmd, struct vs_object *obj, uint64_t first, uint64_t count)
 {
    const struct vs_query_pool *pool = vs_query_pool_from(obj);
    if (first <= pool->count && count <= pool->count - first)
       return true;
-   vs_runner_fail(disp, "%s: queries [%llu, +%llu) are outside pool %llu of %u", cmd, U(first), U(count),
+   vs_runner_fail(runner, "%s: queries [%llu, +%llu) are outside pool %llu of %u", cmd, U(first), U(count),
                     U(obj->id), pool->count);
    return false;
 }
@@ -746,81 +746,81 @@ vs_query_result_bytes(const struct vs_query_pool *pool, VkQueryResultFlags flags
 }
 
 bool
-vs_check_query_results(struct vs_runner *disp, const char *cmd, struct vs_object *obj, const void *data,
+vs_check_query_results(struct vs_runner *runner, const char *cmd, struct vs_object *obj, const void *data,
                        uint64_t size, uint64_t count, VkDeviceSize stride, VkQueryResultFlags flags)
 {
-   if (!vs_check_present(disp, cmd, data, size, "pData"))
+   if (!vs_check_present(runner, cmd, data, size, "pData"))
       return false;
    if (!count)
       return true;
    unsigned __int128 need = (unsigned __int128)(count - 1) * stride + vs_query_result_bytes(vs_query_pool_from(obj), flags);
    if (need <= size)
       return true;
-   vs_runner_fail(disp, "%s: %llu results %llu bytes apart do not fit %llu bytes", cmd, U(count), U(stride),
+   vs_runner_fail(runner, "%s: %llu results %llu bytes apart do not fit %llu bytes", cmd, U(count), U(stride),
                     U(size));
    return false;
 }
 
 bool
-vs_check_query_copy(struct vs_runner *disp, const char *cmd, struct vs_object *pool, struct vs_object *buffer,
+vs_check_query_copy(struct vs_runner *runner, const char *cmd, struct vs_object *pool, struct vs_object *buffer,
                     VkDeviceSize offset, uint64_t count, VkDeviceSize stride, VkQueryResultFlags flags)
 {
-   return vs_check_buffer_strided(disp, cmd, buffer, offset, count, stride,
+   return vs_check_buffer_strided(runner, cmd, buffer, offset, count, stride,
                                   vs_query_result_bytes(vs_query_pool_from(pool), flags));
 }
 
 static bool
-sparse_memory_ok(struct vs_runner *disp, const char *cmd, const VkSparseMemoryBind *b)
+sparse_memory_ok(struct vs_runner *runner, const char *cmd, const VkSparseMemoryBind *b)
 {
-   struct vs_object *memory = vs_runner_nested_object(disp, &b->memory);
+   struct vs_object *memory = vs_runner_nested_object(runner, &b->memory);
    if (!memory)
       return true; /* an unbind */
    const struct vs_device_memory *mem = vs_device_memory_from(memory);
    if (b->memoryOffset <= mem->size && b->size <= mem->size - b->memoryOffset)
       return true;
-   vs_runner_fail(disp, "%s: sparse bind [%llu, +%llu) is outside memory %llu of %llu bytes", cmd,
+   vs_runner_fail(runner, "%s: sparse bind [%llu, +%llu) is outside memory %llu of %llu bytes", cmd,
                     U(b->memoryOffset), U(b->size), U(memory->id), U(mem->size));
    return false;
 }
 
 bool
-vs_check_sparse_binds(struct vs_runner *disp, const char *cmd, uint32_t count, const VkBindSparseInfo *infos)
+vs_check_sparse_binds(struct vs_runner *runner, const char *cmd, uint32_t count, const VkBindSparseInfo *infos)
 {
-   if (!vs_check_present(disp, cmd, infos, count, "pBindInfo"))
+   if (!vs_check_present(runner, cmd, infos, count, "pBindInfo"))
       return false;
    for (uint32_t i = 0; i < count; i++) {
       const VkBindSparseInfo *info = &infos[i];
-      if (!vs_check_present(disp, cmd, info->pBufferBinds, info->bufferBindCount, "pBufferBinds") ||
-          !vs_check_present(disp, cmd, info->pImageOpaqueBinds, info->imageOpaqueBindCount, "pImageOpaqueBinds") ||
-          !vs_check_present(disp, cmd, info->pImageBinds, info->imageBindCount, "pImageBinds"))
+      if (!vs_check_present(runner, cmd, info->pBufferBinds, info->bufferBindCount, "pBufferBinds") ||
+          !vs_check_present(runner, cmd, info->pImageOpaqueBinds, info->imageOpaqueBindCount, "pImageOpaqueBinds") ||
+          !vs_check_present(runner, cmd, info->pImageBinds, info->imageBindCount, "pImageBinds"))
          return false;
       for (uint32_t j = 0; j < info->bufferBindCount; j++) {
          const VkSparseBufferMemoryBindInfo *bb = &info->pBufferBinds[j];
-         if (!vs_check_present(disp, cmd, bb->pBinds, bb->bindCount, "pBinds"))
+         if (!vs_check_present(runner, cmd, bb->pBinds, bb->bindCount, "pBinds"))
             return false;
          for (uint32_t k = 0; k < bb->bindCount; k++) {
-            if (!sparse_memory_ok(disp, cmd, &bb->pBinds[k]))
+            if (!sparse_memory_ok(runner, cmd, &bb->pBinds[k]))
                return false;
          }
       }
       for (uint32_t j = 0; j < info->imageOpaqueBindCount; j++) {
          const VkSparseImageOpaqueMemoryBindInfo *ob = &info->pImageOpaqueBinds[j];
-         if (!vs_check_present(disp, cmd, ob->pBinds, ob->bindCount, "pBinds"))
+         if (!vs_check_present(runner, cmd, ob->pBinds, ob->bindCount, "pBinds"))
             return false;
          for (uint32_t k = 0; k < ob->bindCount; k++) {
-            if (!sparse_memory_ok(disp, cmd, &ob->pBinds[k]))
+            if (!sparse_memory_ok(runner, cmd, &ob->pBinds[k]))
                return false;
          }
       }
       for (uint32_t j = 0; j < info->imageBindCount; j++) {
          const VkSparseImageMemoryBindInfo *ib = &info->pImageBinds[j];
-         if (!vs_check_present(disp, cmd, ib->pBinds, ib->bindCount, "pBinds"))
+         if (!vs_check_present(runner, cmd, ib->pBinds, ib->bindCount, "pBinds"))
             return false;
          for (uint32_t k = 0; k < ib->bindCount; k++) {
             const VkSparseImageMemoryBind *b = &ib->pBinds[k];
-            struct vs_object *memory = vs_runner_nested_object(disp, &b->memory);
+            struct vs_object *memory = vs_runner_nested_object(runner, &b->memory);
             if (memory && b->memoryOffset > vs_device_memory_from(memory)->size) {
-               vs_runner_fail(disp, "%s: sparse image bind at %llu is outside memory %llu", cmd, U(b->memoryOffset),
+               vs_runner_fail(runner, "%s: sparse image bind at %llu is outside memory %llu", cmd, U(b->memoryOffset),
                                 U(memory->id));
                return false;
             }
@@ -831,7 +831,7 @@ vs_check_sparse_binds(struct vs_runner *disp, const char *cmd, uint32_t count, c
 }
 
 bool
-vs_check_pipeline_bound(struct vs_runner *disp, const char *cmd, struct vs_object *command_buffer,
+vs_check_pipeline_bound(struct vs_runner *runner, const char *cmd, struct vs_object *command_buffer,
                         VkPipelineBindPoint bind_point)
 {
    uint32_t flag = bind_point == VK_PIPELINE_BIND_POINT_COMPUTE           ? VS_OBJECT_COMPUTE_PIPELINE_BOUND
@@ -839,7 +839,7 @@ vs_check_pipeline_bound(struct vs_runner *disp, const char *cmd, struct vs_objec
                                                                           : VS_OBJECT_GRAPHICS_PIPELINE_BOUND;
    if (command_buffer->flags & flag)
       return true;
-   vs_runner_fail(disp, "%s: command buffer %llu has no %s pipeline bound", cmd, U(command_buffer->id),
+   vs_runner_fail(runner, "%s: command buffer %llu has no %s pipeline bound", cmd, U(command_buffer->id),
                   bind_point == VK_PIPELINE_BIND_POINT_COMPUTE           ? "compute"
                   : bind_point == VK_PIPELINE_BIND_POINT_RAY_TRACING_KHR ? "ray tracing"
                                                                          : "graphics");
@@ -847,34 +847,34 @@ vs_check_pipeline_bound(struct vs_runner *disp, const char *cmd, struct vs_objec
 }
 
 bool
-vs_check_present(struct vs_runner *disp, const char *cmd, const void *array, uint64_t count, const char *what)
+vs_check_present(struct vs_runner *runner, const char *cmd, const void *array, uint64_t count, const char *what)
 {
    if (array || !count)
       return true;
-   vs_runner_fail(disp, "%s: %s missing for a count of %llu", cmd, what, U(count));
+   vs_runner_fail(runner, "%s: %s missing for a count of %llu", cmd, what, U(count));
    return false;
 }
 
 bool
-vs_check_dependency_infos(struct vs_runner *disp, const char *cmd, uint32_t count, const VkDependencyInfo *infos)
+vs_check_dependency_infos(struct vs_runner *runner, const char *cmd, uint32_t count, const VkDependencyInfo *infos)
 {
-   if (!vs_check_present(disp, cmd, infos, count, "pDependencyInfos"))
+   if (!vs_check_present(runner, cmd, infos, count, "pDependencyInfos"))
       return false;
    for (uint32_t i = 0; i < count; i++) {
       const VkDependencyInfo *info = &infos[i];
-      if (!vs_check_present(disp, cmd, info->pBufferMemoryBarriers, info->bufferMemoryBarrierCount,
+      if (!vs_check_present(runner, cmd, info->pBufferMemoryBarriers, info->bufferMemoryBarrierCount,
                             "pBufferMemoryBarriers") ||
-          !vs_check_present(disp, cmd, info->pImageMemoryBarriers, info->imageMemoryBarrierCount,
+          !vs_check_present(runner, cmd, info->pImageMemoryBarriers, info->imageMemoryBarrierCount,
                             "pImageMemoryBarriers"))
          return false;
       for (uint32_t j = 0; j < info->bufferMemoryBarrierCount; j++) {
          const VkBufferMemoryBarrier2 *b = &info->pBufferMemoryBarriers[j];
-         if (!vs_check_buffer_range_whole(disp, cmd, vs_runner_nested_object(disp, &b->buffer), b->offset, b->size))
+         if (!vs_check_buffer_range_whole(runner, cmd, vs_runner_nested_object(runner, &b->buffer), b->offset, b->size))
             return false;
       }
       for (uint32_t j = 0; j < info->imageMemoryBarrierCount; j++) {
          const VkImageMemoryBarrier2 *b = &info->pImageMemoryBarriers[j];
-         if (!vs_check_image_range(disp, cmd, vs_runner_nested_object(disp, &b->image), &b->subresourceRange))
+         if (!vs_check_image_range(runner, cmd, vs_runner_nested_object(runner, &b->image), &b->subresourceRange))
             return false;
       }
    }

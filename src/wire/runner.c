@@ -34,86 +34,86 @@ init_command_modes(void)
 }
 
 void
-vs_runner_init(struct vs_runner *disp, const struct vs_runner_desc *desc)
+vs_runner_init(struct vs_runner *runner, const struct vs_runner_desc *desc)
 {
-   memset(disp, 0, sizeof(*disp));
-   disp->ctx_id = desc->ctx_id;
-   disp->hooks = desc->hooks;
-   disp->exec = desc->exec;
-   disp->checks = desc->checks;
-   disp->objects = desc->objects;
-   disp->resources = desc->resources;
-   disp->renderer = desc->renderer;
-   disp->timing = desc->timing;
-   disp->timing_data = desc->timing_data;
-   disp->owner = desc->owner;
-   disp->on_ring = desc->on_ring;
-   disp->lock = desc->lock;
-   vs_arena_init(&disp->arena, DISPATCH_DECODE_LIMIT);
-   vs_arena_init(&disp->stream_arena, DISPATCH_DECODE_LIMIT);
-   if (disp->lock)
+   memset(runner, 0, sizeof(*runner));
+   runner->ctx_id = desc->ctx_id;
+   runner->hooks = desc->hooks;
+   runner->exec = desc->exec;
+   runner->checks = desc->checks;
+   runner->objects = desc->objects;
+   runner->resources = desc->resources;
+   runner->renderer = desc->renderer;
+   runner->timing = desc->timing;
+   runner->timing_data = desc->timing_data;
+   runner->owner = desc->owner;
+   runner->on_ring = desc->on_ring;
+   runner->lock = desc->lock;
+   vs_arena_init(&runner->arena, DISPATCH_DECODE_LIMIT);
+   vs_arena_init(&runner->stream_arena, DISPATCH_DECODE_LIMIT);
+   if (runner->lock)
       pthread_once(&command_modes_once, init_command_modes);
 }
 
 void
-vs_runner_fini(struct vs_runner *disp)
+vs_runner_fini(struct vs_runner *runner)
 {
-   if (disp->reply_res)
-      vs_resource_put(disp->resources, disp->reply_res);
-   disp->reply_res = NULL;
-   vs_arena_fini(&disp->arena);
-   vs_arena_fini(&disp->stream_arena);
-   free(disp->stream_copy);
-   disp->stream_copy = NULL;
-   disp->stream_copy_cap = 0;
+   if (runner->reply_res)
+      vs_resource_put(runner->resources, runner->reply_res);
+   runner->reply_res = NULL;
+   vs_arena_fini(&runner->arena);
+   vs_arena_fini(&runner->stream_arena);
+   free(runner->stream_copy);
+   runner->stream_copy = NULL;
+   runner->stream_copy_cap = 0;
 }
 
 void
-vs_runner_fail(struct vs_runner *disp, const char *fmt, ...)
+vs_runner_fail(struct vs_runner *runner, const char *fmt, ...)
 {
-   if (!disp->failed) {
+   if (!runner->failed) {
       char msg[512];
       va_list ap;
       va_start(ap, fmt);
       vsnprintf(msg, sizeof(msg), fmt, ap);
       va_end(ap);
-      disp->hooks.fatal(disp->hooks.data, msg);
+      runner->hooks.fatal(runner->hooks.data, msg);
    }
-   disp->failed = true;
+   runner->failed = true;
 }
 
 bool
-vs_runner_failed(const struct vs_runner *disp)
+vs_runner_failed(const struct vs_runner *runner)
 {
-   return disp->failed;
+   return runner->failed;
 }
 
 bool
-vs_runner_at_stream_end(const struct vs_runner *disp)
+vs_runner_at_stream_end(const struct vs_runner *runner)
 {
-   return disp->decoder && !disp->in_execute_streams && disp->decoder->cur == disp->decoder->end;
+   return runner->decoder && !runner->in_execute_streams && runner->decoder->cur == runner->decoder->end;
 }
 
 bool
-vs_runner_wait_abandoned(struct vs_runner *disp)
+vs_runner_wait_abandoned(struct vs_runner *runner)
 {
-   return disp->failed || disp->hooks.wait_abandoned(disp->hooks.data);
+   return runner->failed || runner->hooks.wait_abandoned(runner->hooks.data);
 }
 
 /* holder keeps every object the current command named alive (those
  * `keep` accepts, if given). */
 static bool
-hold_named(struct vs_runner *disp, const struct vn_decoder *d, struct vs_object *holder,
+hold_named(struct vs_runner *runner, const struct vn_decoder *d, struct vs_object *holder,
            bool (*keep)(VkObjectType type))
 {
    for (uint32_t i = 0; i < d->named_count; i++) {
       struct vs_object *target = d->named[i];
       if (keep && !keep(target->type))
          continue;
-      if (!vs_object_hold(disp->objects, holder, target, true)) {
-         vs_runner_fail(disp, "object %llu cannot hold object %llu: over the limit of %u holds or out of memory",
+      if (!vs_object_hold(runner->objects, holder, target, true)) {
+         vs_runner_fail(runner, "object %llu cannot hold object %llu: over the limit of %u holds or out of memory",
                           (unsigned long long)holder->id, (unsigned long long)target->id,
-                          disp->objects->hold_limit);
+                          runner->objects->hold_limit);
          return false;
       }
    }
@@ -137,11 +137,11 @@ device_lost(struct vs_object *device)
 
 /* Whatever returned it, reply or not: one line, the first time. */
 static void
-mark_device_lost(struct vs_runner *disp, const char *cmd, const struct vs_object *first, struct vs_object *device)
+mark_device_lost(struct vs_runner *runner, const char *cmd, const struct vs_object *first, struct vs_object *device)
 {
    if (__atomic_fetch_or(&device->flags, VS_OBJECT_DEVICE_LOST, __ATOMIC_ACQ_REL) & VS_OBJECT_DEVICE_LOST)
       return;
-   vs_warn(disp->ctx_id, "device %llu lost: %s on object %llu returned VK_ERROR_DEVICE_LOST; every later call on it "
+   vs_warn(runner->ctx_id, "device %llu lost: %s on object %llu returned VK_ERROR_DEVICE_LOST; every later call on it "
            "that can report the loss returns VK_ERROR_DEVICE_LOST", (unsigned long long)device->id, cmd,
            (unsigned long long)first->id);
 }
@@ -151,7 +151,7 @@ mark_device_lost(struct vs_runner *disp, const char *cmd, const struct vs_object
  * how Mesa's Venus driver learns of it (from replies: a ring's FATAL bit
  * would make it abort instead). */
 static bool
-call_handler(struct vs_runner *disp, const struct vn_command_info *cmd, void *args)
+call_handler(struct vs_runner *runner, const struct vn_command_info *cmd, void *args)
 {
    struct vs_object *first = cmd->lost_result ? *(struct vs_object **)((uint8_t *)args + cmd->lost_object) : NULL;
    struct vs_object *device = device_of(first);
@@ -160,102 +160,102 @@ call_handler(struct vs_runner *disp, const struct vn_command_info *cmd, void *ar
       *result = VK_ERROR_DEVICE_LOST;
       return true;
    }
-   if (!cmd->call(disp->exec, disp, args))
+   if (!cmd->call(runner->exec, runner, args))
       return false;
-   if (result && *result == VK_ERROR_DEVICE_LOST && !disp->failed)
-      mark_device_lost(disp, cmd->name, first, device);
+   if (result && *result == VK_ERROR_DEVICE_LOST && !runner->failed)
+      mark_device_lost(runner, cmd->name, first, device);
    return true;
 }
 
 /* Decodes the command after its header, runs its handler and writes its
  * reply when asked (the dispatch lock held as the command needs). */
 static bool
-run_locked(struct vs_runner *disp, struct vn_decoder *d, const struct vn_command_info *cmd, uint32_t flags)
+run_locked(struct vs_runner *runner, struct vn_decoder *d, const struct vn_command_info *cmd, uint32_t flags)
 {
-   void *args = vs_arena_alloc(&disp->arena, cmd->args_size);
+   void *args = vs_arena_alloc(&runner->arena, cmd->args_size);
    if (!args) {
-      vs_runner_fail(disp, "%s: out of decode memory", cmd->name);
+      vs_runner_fail(runner, "%s: out of decode memory", cmd->name);
       return false;
    }
    if (!cmd->decode(d, args)) {
-      vs_runner_fail(disp, "%s: %s", cmd->name, d->error);
+      vs_runner_fail(runner, "%s: %s", cmd->name, d->error);
       return false;
    }
-   if (cmd->check && disp->checks && !cmd->check(disp->checks, disp, args)) {
-      if (!disp->failed)
-         vs_runner_fail(disp, "%s: refused by its checks", cmd->name);
+   if (cmd->check && runner->checks && !cmd->check(runner->checks, runner, args)) {
+      if (!runner->failed)
+         vs_runner_fail(runner, "%s: refused by its checks", cmd->name);
       return false;
    }
-   if (!call_handler(disp, cmd, args)) {
-      vs_runner_fail(disp, "%s has no handler", cmd->name);
+   if (!call_handler(runner, cmd, args)) {
+      vs_runner_fail(runner, "%s has no handler", cmd->name);
       return false;
    }
-   if (disp->failed)
+   if (runner->failed)
       return false;
-   if (cmd->records && d->named_count && !hold_named(disp, d, d->named[0], NULL))
+   if (cmd->records && d->named_count && !hold_named(runner, d, d->named[0], NULL))
       return false;
    if (!(flags & VN_COMMAND_GENERATE_REPLY_BIT))
       return true;
-   struct vn_encoder *e = vs_runner_reply_begin(disp, cmd->name);
+   struct vn_encoder *e = vs_runner_reply_begin(runner, cmd->name);
    if (!e)
       return false;
    cmd->encode_reply(e, args);
-   return vs_runner_reply_end(disp, cmd->name);
+   return vs_runner_reply_end(runner, cmd->name);
 }
 
 static bool
-run_command(struct vs_runner *disp, struct vn_decoder *d)
+run_command(struct vs_runner *runner, struct vn_decoder *d)
 {
    uint32_t type, flags;
    if (!vn_dec_u32(d, &type) || !vn_dec_u32(d, &flags)) {
-      vs_runner_fail(disp, "truncated command header");
+      vs_runner_fail(runner, "truncated command header");
       return false;
    }
    const struct vn_command_info *cmd = type < VN_CMD_TYPE_COUNT ? &vn_commands[type] : NULL;
    if (!cmd || !cmd->decode) {
-      vs_runner_fail(disp, "unsupported command type %u (%s)", type, vn_command_name(type));
+      vs_runner_fail(runner, "unsupported command type %u (%s)", type, vn_command_name(type));
       return false;
    }
    if (flags & ~VN_COMMAND_GENERATE_REPLY_BIT) {
-      vs_runner_fail(disp, "%s: unknown command flags 0x%x", cmd->name, flags);
+      vs_runner_fail(runner, "%s: unknown command flags 0x%x", cmd->name, flags);
       return false;
    }
-   if (!disp->lock)
-      return run_locked(disp, d, cmd, flags);
+   if (!runner->lock)
+      return run_locked(runner, d, cmd, flags);
    /* Held from the decoding, which resolves ids to objects, on. */
-   enum vs_dispatch_mode outer_mode = disp->lock_mode;
-   const char *outer_name = disp->command_name;
-   disp->lock_mode = (enum vs_dispatch_mode)command_modes[type];
-   disp->command_name = cmd->name;
-   vs_dispatch_lock(disp->lock, disp->lock_mode);
-   bool ok = run_locked(disp, d, cmd, flags);
-   vs_dispatch_unlock(disp->lock, disp->lock_mode);
-   disp->lock_mode = outer_mode;
-   disp->command_name = outer_name;
+   enum vs_dispatch_mode outer_mode = runner->lock_mode;
+   const char *outer_name = runner->command_name;
+   runner->lock_mode = (enum vs_dispatch_mode)command_modes[type];
+   runner->command_name = cmd->name;
+   vs_dispatch_lock(runner->lock, runner->lock_mode);
+   bool ok = run_locked(runner, d, cmd, flags);
+   vs_dispatch_unlock(runner->lock, runner->lock_mode);
+   runner->lock_mode = outer_mode;
+   runner->command_name = outer_name;
    return ok;
 }
 
 bool
-vs_runner_stream(struct vs_runner *disp, const void *data, size_t size,
+vs_runner_stream(struct vs_runner *runner, const void *data, size_t size,
                    void (*after)(void *, size_t), void *after_data)
 {
    struct vn_decoder d = {
       .cur = data,
       .end = (const uint8_t *)data + size,
-      .arena = &disp->arena,
-      .objects = disp->objects,
-      .cache = &disp->lookups,
+      .arena = &runner->arena,
+      .objects = runner->objects,
+      .cache = &runner->lookups,
    };
    if (size % 4) {
-      vs_runner_fail(disp, "command stream of %zu bytes is not a multiple of 4", size);
+      vs_runner_fail(runner, "command stream of %zu bytes is not a multiple of 4", size);
       return false;
    }
    /* vkExecuteCommandStreamsMESA runs streams inside a command. */
-   struct vn_decoder *outer = disp->decoder;
-   disp->decoder = &d;
-   while (d.cur < d.end && !disp->failed) {
-      if (disp->hooks.should_stop(disp->hooks.data)) {
-         disp->failed = true;
+   struct vn_decoder *outer = runner->decoder;
+   runner->decoder = &d;
+   while (d.cur < d.end && !runner->failed) {
+      if (runner->hooks.should_stop(runner->hooks.data)) {
+         runner->failed = true;
          break;
       }
       d.depth = 0;
@@ -265,21 +265,21 @@ vs_runner_stream(struct vs_runner *disp, const void *data, size_t size,
       d.named_count = d.named_cap = 0;
       uint32_t type = 0;
       uint64_t t0 = 0;
-      if (disp->timing && d.end - d.cur >= (ptrdiff_t)sizeof(type)) {
+      if (runner->timing && d.end - d.cur >= (ptrdiff_t)sizeof(type)) {
          memcpy(&type, d.cur, sizeof(type));
          t0 = os_now_ns();
       }
-      bool ok = run_command(disp, &d);
+      bool ok = run_command(runner, &d);
       if (t0)
-         disp->timing(disp->timing_data, type, os_now_ns() - t0);
-      vs_arena_reset(&disp->arena);
+         runner->timing(runner->timing_data, type, os_now_ns() - t0);
+      vs_arena_reset(&runner->arena);
       if (!ok)
          break;
       if (after)
          after(after_data, (size_t)(d.cur - (const uint8_t *)data));
    }
-   disp->decoder = outer;
-   return !disp->failed;
+   runner->decoder = outer;
+   return !runner->failed;
 }
 
 /* What a named object was when the command resolved it. */
@@ -290,25 +290,25 @@ struct named_object {
 };
 
 bool
-vs_runner_wait_yield(struct vs_runner *disp)
+vs_runner_wait_yield(struct vs_runner *runner)
 {
-   if (!disp->lock || disp->lock_mode != VS_DISPATCH_SHARED || !disp->decoder ||
-       !vs_dispatch_lock_contended(disp->lock))
+   if (!runner->lock || runner->lock_mode != VS_DISPATCH_SHARED || !runner->decoder ||
+       !vs_dispatch_lock_contended(runner->lock))
       return true;
-   const struct vn_decoder *d = disp->decoder;
+   const struct vn_decoder *d = runner->decoder;
    /* After the unlock the objects may go: remember them by value. */
-   struct named_object *named = vs_arena_alloc(&disp->arena, (d->named_count + 1) * sizeof(*named));
+   struct named_object *named = vs_arena_alloc(&runner->arena, (d->named_count + 1) * sizeof(*named));
    if (!named)
       return true; /* out of decode memory: keep the lock, the writer waits */
    for (uint32_t i = 0; i < d->named_count; i++)
       named[i] = (struct named_object){ d->named[i], d->named[i]->id, d->named[i]->handle, d->named[i]->type };
-   vs_dispatch_unlock(disp->lock, VS_DISPATCH_SHARED);
-   vs_dispatch_lock(disp->lock, VS_DISPATCH_SHARED);
+   vs_dispatch_unlock(runner->lock, VS_DISPATCH_SHARED);
+   vs_dispatch_lock(runner->lock, VS_DISPATCH_SHARED);
    for (uint32_t i = 0; i < d->named_count; i++) {
-      struct vs_object *now = vs_object_lookup(disp->objects, named[i].id, named[i].type);
+      struct vs_object *now = vs_object_lookup(runner->objects, named[i].id, named[i].type);
       if (now != named[i].obj || now->handle != named[i].handle) {
-         vs_runner_fail(disp, "%s: object %llu (type %d) was destroyed while the command waited on the host",
-                        disp->command_name, (unsigned long long)named[i].id, named[i].type);
+         vs_runner_fail(runner, "%s: object %llu (type %d) was destroyed while the command waited on the host",
+                        runner->command_name, (unsigned long long)named[i].id, named[i].type);
          return false;
       }
    }
@@ -316,72 +316,72 @@ vs_runner_wait_yield(struct vs_runner *disp)
 }
 
 struct vs_object *
-vs_runner_nested_object(const struct vs_runner *disp, const void *field)
+vs_runner_nested_object(const struct vs_runner *runner, const void *field)
 {
-   return disp->decoder ? vn_dec_nested_object(disp->decoder, field) : NULL;
+   return runner->decoder ? vn_dec_nested_object(runner->decoder, field) : NULL;
 }
 
 struct vs_object *const *
-vs_runner_named(const struct vs_runner *disp, uint32_t *count)
+vs_runner_named(const struct vs_runner *runner, uint32_t *count)
 {
-   *count = disp->decoder ? disp->decoder->named_count : 0;
-   return disp->decoder ? disp->decoder->named : NULL;
+   *count = runner->decoder ? runner->decoder->named_count : 0;
+   return runner->decoder ? runner->decoder->named : NULL;
 }
 
 struct vn_encoder *
-vs_runner_reply_begin(struct vs_runner *disp, const char *cmd)
+vs_runner_reply_begin(struct vs_runner *runner, const char *cmd)
 {
-   if (!disp->reply_res) {
-      vs_runner_fail(disp, "%s: reply requested with no reply stream set", cmd);
+   if (!runner->reply_res) {
+      vs_runner_fail(runner, "%s: reply requested with no reply stream set", cmd);
       return NULL;
    }
-   uint8_t *base = disp->reply_res->map + disp->reply_offset;
-   disp->reply = (struct vn_encoder){
-      .cur = base + disp->reply_pos,
-      .end = base + disp->reply_size,
-      .objects = disp->objects,
+   uint8_t *base = runner->reply_res->map + runner->reply_offset;
+   runner->reply = (struct vn_encoder){
+      .cur = base + runner->reply_pos,
+      .end = base + runner->reply_size,
+      .objects = runner->objects,
    };
-   return &disp->reply;
+   return &runner->reply;
 }
 
 bool
-vs_runner_reply_end(struct vs_runner *disp, const char *cmd)
+vs_runner_reply_end(struct vs_runner *runner, const char *cmd)
 {
-   if (disp->reply.overflow) {
-      vs_runner_fail(disp, "%s: reply does not fit the %zu-byte reply window", cmd,
-                       disp->reply_size - disp->reply_pos);
+   if (runner->reply.overflow) {
+      vs_runner_fail(runner, "%s: reply does not fit the %zu-byte reply window", cmd,
+                       runner->reply_size - runner->reply_pos);
       return false;
    }
-   disp->reply_pos = (size_t)(disp->reply.cur - (disp->reply_res->map + disp->reply_offset));
+   runner->reply_pos = (size_t)(runner->reply.cur - (runner->reply_res->map + runner->reply_offset));
    return true;
 }
 
 struct vs_object *
-vs_runner_add_object(struct vs_runner *disp, VkObjectType type, uint64_t id, uint64_t handle,
+vs_runner_add_object(struct vs_runner *runner, VkObjectType type, uint64_t id, uint64_t handle,
                        struct vs_object *parent)
 {
-   struct vs_object *obj = vs_object_add(disp->objects, id, type, handle, parent);
+   struct vs_object *obj = vs_object_add(runner->objects, id, type, handle, parent);
    if (!obj)
-      vs_runner_fail(disp, "cannot bind object id %llu (type %d): id in use, over the object "
+      vs_runner_fail(runner, "cannot bind object id %llu (type %d): id in use, over the object "
                              "limit or out of memory", (unsigned long long)id, type);
    else
-      vs_debug(disp->ctx_id, "object %llu created (type %d)", (unsigned long long)id, type);
+      vs_debug(runner->ctx_id, "object %llu created (type %d)", (unsigned long long)id, type);
    return obj;
 }
 
 void
-vs_runner_remove_object(struct vs_runner *disp, struct vs_object *obj)
+vs_runner_remove_object(struct vs_runner *runner, struct vs_object *obj)
 {
-   vs_debug(disp->ctx_id, "object %llu destroyed (type %d)", (unsigned long long)obj->id, obj->type);
-   vs_object_remove(disp->objects, obj);
+   vs_debug(runner->ctx_id, "object %llu destroyed (type %d)", (unsigned long long)obj->id, obj->type);
+   vs_object_remove(runner->objects, obj);
 }
 
 bool
-vs_runner_retire_object(struct vs_runner *disp, struct vs_object *obj)
+vs_runner_retire_object(struct vs_runner *runner, struct vs_object *obj)
 {
-   if (vs_object_retire(disp->objects, obj, VS_OBJECT_ZOMBIE))
+   if (vs_object_retire(runner->objects, obj, VS_OBJECT_ZOMBIE))
       return true;
-   vs_debug(disp->ctx_id, "object %llu destroyed by the guest (type %d); held: the host object waits for its "
+   vs_debug(runner->ctx_id, "object %llu destroyed by the guest (type %d); held: the host object waits for its "
                           "holders", (unsigned long long)obj->id, obj->type);
    return false;
 }
@@ -398,14 +398,14 @@ created_keeps(VkObjectType type)
 }
 
 void
-vs_runner_hold_created(struct vs_runner *disp, struct vs_object *obj)
+vs_runner_hold_created(struct vs_runner *runner, struct vs_object *obj)
 {
-   if (obj && disp->decoder)
-      hold_named(disp, disp->decoder, obj, created_keeps);
+   if (obj && runner->decoder)
+      hold_named(runner, runner->decoder, obj, created_keeps);
 }
 
 struct vs_object *
-vs_runner_created(struct vs_runner *disp, VkResult result, uint64_t id, VkObjectType type)
+vs_runner_created(struct vs_runner *runner, VkResult result, uint64_t id, VkObjectType type)
 {
-   return result == VK_SUCCESS && !disp->failed ? vs_object_lookup(disp->objects, id, type) : NULL;
+   return result == VK_SUCCESS && !runner->failed ? vs_object_lookup(runner->objects, id, type) : NULL;
 }

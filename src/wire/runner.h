@@ -96,23 +96,23 @@ struct vs_runner_desc {
    struct vs_dispatch_lock *lock; /* the context's, shared by its dispatchers; NULL: none */
 };
 
-void vs_runner_init(struct vs_runner *disp, const struct vs_runner_desc *desc);
-void vs_runner_fini(struct vs_runner *disp);
+void vs_runner_init(struct vs_runner *runner, const struct vs_runner_desc *desc);
+void vs_runner_fini(struct vs_runner *runner);
 
 /* Decodes and executes every command in [data, data+size). `after` (may be
  * NULL) is called after each command with the bytes consumed so far, which
  * lets a ring publish its head command by command. False on a bad stream:
  * the context is then fatal. */
-bool vs_runner_stream(struct vs_runner *disp, const void *data, size_t size,
+bool vs_runner_stream(struct vs_runner *runner, const void *data, size_t size,
                         void (*after)(void *, size_t), void *after_data);
 
 /* Marks the stream bad and the context fatal, logging the reason once. */
-void vs_runner_fail(struct vs_runner *disp, const char *fmt, ...)
+void vs_runner_fail(struct vs_runner *runner, const char *fmt, ...)
    __attribute__((format(printf, 2, 3)));
-bool vs_runner_failed(const struct vs_runner *disp);
+bool vs_runner_failed(const struct vs_runner *runner);
 /* True while the command being run is the last of the outermost stream:
  * nothing after it in this submission depends on what it does. */
-bool vs_runner_at_stream_end(const struct vs_runner *disp);
+bool vs_runner_at_stream_end(const struct vs_runner *runner);
 /* Between two slices of a host wait that may last (fences, semaphores,
  * idle queues, a command buffer's submissions): if a command that
  * destroys objects waits for the dispatch lock, lets it run, then checks
@@ -121,33 +121,33 @@ bool vs_runner_at_stream_end(const struct vs_runner *disp);
  * must stop waiting and touch none of them. The host call itself runs
  * under the lock, so no object it uses goes meanwhile. Does nothing under
  * the exclusive lock (a destroy's own waits keep it). */
-bool vs_runner_wait_yield(struct vs_runner *disp);
+bool vs_runner_wait_yield(struct vs_runner *runner);
 
 /* Between the slices of a long host wait: true when it should end. */
-bool vs_runner_wait_abandoned(struct vs_runner *disp);
+bool vs_runner_wait_abandoned(struct vs_runner *runner);
 
-struct vn_encoder *vs_runner_reply_begin(struct vs_runner *disp, const char *cmd);
-bool vs_runner_reply_end(struct vs_runner *disp, const char *cmd);
+struct vn_encoder *vs_runner_reply_begin(struct vs_runner *runner, const char *cmd);
+bool vs_runner_reply_end(struct vs_runner *runner, const char *cmd);
 
 /* Object binding used by the generated create/destroy paths. */
-struct vs_object *vs_runner_add_object(struct vs_runner *disp, VkObjectType type, uint64_t id,
+struct vs_object *vs_runner_add_object(struct vs_runner *runner, VkObjectType type, uint64_t id,
                                          uint64_t handle, struct vs_object *parent);
-void vs_runner_remove_object(struct vs_runner *disp, struct vs_object *obj);
+void vs_runner_remove_object(struct vs_runner *runner, struct vs_object *obj);
 /* The guest destroys obj: true when the caller destroys the host object
  * and removes it now; false when it is held (wire/lifetime.h): its id is
  * gone and the table's release hook destroys it later. */
-bool vs_runner_retire_object(struct vs_runner *disp, struct vs_object *obj);
+bool vs_runner_retire_object(struct vs_runner *runner, struct vs_object *obj);
 /* A just-created object (NULL: creation failed) holds the resources the
  * command names that must outlive it. */
-void vs_runner_hold_created(struct vs_runner *disp, struct vs_object *obj);
+void vs_runner_hold_created(struct vs_runner *runner, struct vs_object *obj);
 /* The object a create command just bound under `id`, if it succeeded. */
-struct vs_object *vs_runner_created(struct vs_runner *disp, VkResult result, uint64_t id, VkObjectType type);
+struct vs_object *vs_runner_created(struct vs_runner *runner, VkResult result, uint64_t id, VkObjectType type);
 
 /* The object a handle inside one of the current command's structs was
  * decoded from, by the address of that handle field (NULL if none):
  * non-dispatchable host handles need not be unique, guest ids are. */
-struct vs_object *vs_runner_nested_object(const struct vs_runner *disp, const void *field);
+struct vs_object *vs_runner_nested_object(const struct vs_runner *runner, const void *field);
 /* Every object the current command names, in decoding order. */
-struct vs_object *const *vs_runner_named(const struct vs_runner *disp, uint32_t *count);
+struct vs_object *const *vs_runner_named(const struct vs_runner *runner, uint32_t *count);
 
 #endif

@@ -15,9 +15,9 @@ static int fails;
 static char last_fail[512];
 
 void
-vs_runner_fail(struct vs_runner *disp, const char *fmt, ...)
+vs_runner_fail(struct vs_runner *runner, const char *fmt, ...)
 {
-   (void)disp;
+   (void)runner;
    va_list ap;
    va_start(ap, fmt);
    vsnprintf(last_fail, sizeof(last_fail), fmt, ap);
@@ -26,9 +26,9 @@ vs_runner_fail(struct vs_runner *disp, const char *fmt, ...)
 }
 
 struct vs_object *
-vs_runner_nested_object(const struct vs_runner *disp, const void *field)
+vs_runner_nested_object(const struct vs_runner *runner, const void *field)
 {
-   (void)disp;
+   (void)runner;
    (void)field;
    return NULL;
 }

@@ -6,26 +6,26 @@
 #include "vn_wire.h"
 
 static bool
-check_vkCreateBuffer(struct vs_runner *disp, struct vn_args_vkCreateBuffer *a)
+check_vkCreateBuffer(struct vs_runner *runner, struct vn_args_vkCreateBuffer *a)
 {
-   if (!vs_check_present(disp, "vkCreateBuffer", a->pCreateInfo, 1, "pCreateInfo")) return false;
-   if (!vs_check_buffer_size(disp, "vkCreateBuffer", a->pCreateInfo->size)) return false;
+   if (!vs_check_present(runner, "vkCreateBuffer", a->pCreateInfo, 1, "pCreateInfo")) return false;
+   if (!vs_check_buffer_size(runner, "vkCreateBuffer", a->pCreateInfo->size)) return false;
    return true;
 }
 
 static bool
-check_vkFlushBuffersTEST(struct vs_runner *disp, struct vn_args_vkFlushBuffersTEST *a)
+check_vkFlushBuffersTEST(struct vs_runner *runner, struct vn_args_vkFlushBuffersTEST *a)
 {
-   if (!vs_check_present(disp, "vkFlushBuffersTEST", a->pBuffers, a->bufferCount, "pBuffers")) return false;
+   if (!vs_check_present(runner, "vkFlushBuffersTEST", a->pBuffers, a->bufferCount, "pBuffers")) return false;
    for (uint64_t i_ = 0; i_ < (uint64_t)(a->bufferCount); i_++)
-      if (!vs_check_buffer_offset(disp, "vkFlushBuffersTEST", a->pBuffers_objs[i_], 0)) return false;
+      if (!vs_check_buffer_offset(runner, "vkFlushBuffersTEST", a->pBuffers_objs[i_], 0)) return false;
    return true;
 }
 
 static bool
-check_vkGetBufferPropertiesTEST(struct vs_runner *disp, struct vn_args_vkGetBufferPropertiesTEST *a)
+check_vkGetBufferPropertiesTEST(struct vs_runner *runner, struct vn_args_vkGetBufferPropertiesTEST *a)
 {
-   if (!vs_check_buffer_offset(disp, "vkGetBufferPropertiesTEST", a->buffer_obj, 0)) return false;
+   if (!vs_check_buffer_offset(runner, "vkGetBufferPropertiesTEST", a->buffer_obj, 0)) return false;
    return true;
 }
 

@@ -92,13 +92,13 @@ struct vs_runner;
  * protocol/semantics.txt gives the command to a hand-written family,
  * which registers its handler with vn_exec_table_init's result. */
 struct vn_exec_table {
-   void (*vkCreateBuffer)(struct vs_runner *disp, struct vn_args_vkCreateBuffer *a);
-   void (*vkDestroyBuffer)(struct vs_runner *disp, struct vn_args_vkDestroyBuffer *a);
-   void (*vkGetBufferPropertiesTEST)(struct vs_runner *disp, struct vn_args_vkGetBufferPropertiesTEST *a);
-   void (*vkFlushBuffersTEST)(struct vs_runner *disp, struct vn_args_vkFlushBuffersTEST *a);
-   void (*vkDestroyDevice)(struct vs_runner *disp, struct vn_args_vkDestroyDevice *a);
-   void (*vkSetReplyCommandStreamMESA)(struct vs_runner *disp, struct vn_args_vkSetReplyCommandStreamMESA *a);
-   void (*vkNotifyRingMESA)(struct vs_runner *disp, struct vn_args_vkNotifyRingMESA *a);
+   void (*vkCreateBuffer)(struct vs_runner *runner, struct vn_args_vkCreateBuffer *a);
+   void (*vkDestroyBuffer)(struct vs_runner *runner, struct vn_args_vkDestroyBuffer *a);
+   void (*vkGetBufferPropertiesTEST)(struct vs_runner *runner, struct vn_args_vkGetBufferPropertiesTEST *a);
+   void (*vkFlushBuffersTEST)(struct vs_runner *runner, struct vn_args_vkFlushBuffersTEST *a);
+   void (*vkDestroyDevice)(struct vs_runner *runner, struct vn_args_vkDestroyDevice *a);
+   void (*vkSetReplyCommandStreamMESA)(struct vs_runner *runner, struct vn_args_vkSetReplyCommandStreamMESA *a);
+   void (*vkNotifyRingMESA)(struct vs_runner *runner, struct vn_args_vkNotifyRingMESA *a);
 };
 
 /* Fills every command with its generated default; hand-written
@@ -107,14 +107,14 @@ void vn_exec_table_init(struct vn_exec_table *t);
 /* The first command of semantics.txt with no handler, NULL if none. */
 const char *vn_exec_table_missing(const struct vn_exec_table *t);
 
-void vn_default_vkCreateBuffer(struct vs_runner *disp, struct vn_args_vkCreateBuffer *a);
+void vn_default_vkCreateBuffer(struct vs_runner *runner, struct vn_args_vkCreateBuffer *a);
 
 /* The checks of protocol/checks.txt, run before a command's handler
  * (filled by vn_check_table_init in the renderer layer). */
 struct vn_check_table {
-   bool (*vkCreateBuffer)(struct vs_runner *disp, struct vn_args_vkCreateBuffer *a);
-   bool (*vkGetBufferPropertiesTEST)(struct vs_runner *disp, struct vn_args_vkGetBufferPropertiesTEST *a);
-   bool (*vkFlushBuffersTEST)(struct vs_runner *disp, struct vn_args_vkFlushBuffersTEST *a);
+   bool (*vkCreateBuffer)(struct vs_runner *runner, struct vn_args_vkCreateBuffer *a);
+   bool (*vkGetBufferPropertiesTEST)(struct vs_runner *runner, struct vn_args_vkGetBufferPropertiesTEST *a);
+   bool (*vkFlushBuffersTEST)(struct vs_runner *runner, struct vn_args_vkFlushBuffersTEST *a);
 };
 
 /* How the runner (src/wire/runner.c) handles one command type. */
@@ -123,10 +123,10 @@ struct vn_command_info {
    size_t args_size;
    bool (*decode)(struct vn_decoder *d, void *args);
    /* False when the table has no handler for the command. */
-   bool (*call)(const struct vn_exec_table *t, struct vs_runner *disp, void *args);
+   bool (*call)(const struct vn_exec_table *t, struct vs_runner *runner, void *args);
    void (*encode_reply)(struct vn_encoder *e, const void *args);
    /* NULL when the command has no checks; false when one failed. */
-   bool (*check)(const struct vn_check_table *t, struct vs_runner *disp, void *args);
+   bool (*check)(const struct vn_check_table *t, struct vs_runner *runner, void *args);
    /* Recorded into its command buffer, which then holds every object
     * the command names (wire/lifetime.h). */
    bool records;

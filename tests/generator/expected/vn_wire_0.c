@@ -175,29 +175,29 @@ void vn_encode_reply_vkCreateBuffer(struct vn_encoder *e, const void *args)
    (void)a;
 }
 
-void vn_default_vkCreateBuffer(struct vs_runner *disp, struct vn_args_vkCreateBuffer *a)
+void vn_default_vkCreateBuffer(struct vs_runner *runner, struct vn_args_vkCreateBuffer *a)
 {
    PFN_vkCreateBuffer fn_ = a->device_obj->dt->CreateBuffer;
    if (!fn_) {
-      vs_runner_fail(disp, "vkCreateBuffer is not available on the host");
+      vs_runner_fail(runner, "vkCreateBuffer is not available on the host");
       return;
    }
    a->ret = fn_(a->device, a->pCreateInfo, NULL, a->pBuffer);
    if (a->ret >= VK_SUCCESS)
-      vs_runner_hold_created(disp, vs_runner_add_object(disp, VK_OBJECT_TYPE_BUFFER, a->pBuffer_id, (uint64_t)(uintptr_t)a->pBuffer_storage, a->device_obj));
+      vs_runner_hold_created(runner, vs_runner_add_object(runner, VK_OBJECT_TYPE_BUFFER, a->pBuffer_id, (uint64_t)(uintptr_t)a->pBuffer_storage, a->device_obj));
 }
 
-bool vn_call_vkCreateBuffer(const struct vn_exec_table *t, struct vs_runner *disp, void *args)
+bool vn_call_vkCreateBuffer(const struct vn_exec_table *t, struct vs_runner *runner, void *args)
 {
    if (!t->vkCreateBuffer)
       return false;
-   t->vkCreateBuffer(disp, args);
+   t->vkCreateBuffer(runner, args);
    return true;
 }
 
-bool vn_check_vkCreateBuffer(const struct vn_check_table *t, struct vs_runner *disp, void *args)
+bool vn_check_vkCreateBuffer(const struct vn_check_table *t, struct vs_runner *runner, void *args)
 {
-   return !t->vkCreateBuffer || t->vkCreateBuffer(disp, args);
+   return !t->vkCreateBuffer || t->vkCreateBuffer(runner, args);
 }
 
 bool vn_decode_vkDestroyBuffer(struct vn_decoder *d, void *args)

@@ -14,25 +14,25 @@ void vn_encode_reply_vkDestroyBuffer(struct vn_encoder *e, const void *args)
    (void)a;
 }
 
-void vn_default_vkDestroyBuffer(struct vs_runner *disp, struct vn_args_vkDestroyBuffer *a)
+void vn_default_vkDestroyBuffer(struct vs_runner *runner, struct vn_args_vkDestroyBuffer *a)
 {
-   if (a->buffer_obj && !vs_runner_retire_object(disp, a->buffer_obj))
+   if (a->buffer_obj && !vs_runner_retire_object(runner, a->buffer_obj))
       return;
    PFN_vkDestroyBuffer fn_ = a->device_obj->dt->DestroyBuffer;
    if (!fn_) {
-      vs_runner_fail(disp, "vkDestroyBuffer is not available on the host");
+      vs_runner_fail(runner, "vkDestroyBuffer is not available on the host");
       return;
    }
    fn_(a->device, a->buffer, NULL);
    if (a->buffer_obj)
-      vs_runner_remove_object(disp, a->buffer_obj);
+      vs_runner_remove_object(runner, a->buffer_obj);
 }
 
-bool vn_call_vkDestroyBuffer(const struct vn_exec_table *t, struct vs_runner *disp, void *args)
+bool vn_call_vkDestroyBuffer(const struct vn_exec_table *t, struct vs_runner *runner, void *args)
 {
    if (!t->vkDestroyBuffer)
       return false;
-   t->vkDestroyBuffer(disp, args);
+   t->vkDestroyBuffer(runner, args);
    return true;
 }
 
@@ -61,27 +61,27 @@ void vn_encode_reply_vkGetBufferPropertiesTEST(struct vn_encoder *e, const void 
    (void)a;
 }
 
-void vn_default_vkGetBufferPropertiesTEST(struct vs_runner *disp, struct vn_args_vkGetBufferPropertiesTEST *a)
+void vn_default_vkGetBufferPropertiesTEST(struct vs_runner *runner, struct vn_args_vkGetBufferPropertiesTEST *a)
 {
    PFN_vkGetBufferPropertiesTEST fn_ = a->device_obj->dt->GetBufferPropertiesTEST;
    if (!fn_) {
-      vs_runner_fail(disp, "vkGetBufferPropertiesTEST is not available on the host");
+      vs_runner_fail(runner, "vkGetBufferPropertiesTEST is not available on the host");
       return;
    }
    fn_(a->device, a->buffer, a->pProperties);
 }
 
-bool vn_call_vkGetBufferPropertiesTEST(const struct vn_exec_table *t, struct vs_runner *disp, void *args)
+bool vn_call_vkGetBufferPropertiesTEST(const struct vn_exec_table *t, struct vs_runner *runner, void *args)
 {
    if (!t->vkGetBufferPropertiesTEST)
       return false;
-   t->vkGetBufferPropertiesTEST(disp, args);
+   t->vkGetBufferPropertiesTEST(runner, args);
    return true;
 }
 
-bool vn_check_vkGetBufferPropertiesTEST(const struct vn_check_table *t, struct vs_runner *disp, void *args)
+bool vn_check_vkGetBufferPropertiesTEST(const struct vn_check_table *t, struct vs_runner *runner, void *args)
 {
-   return !t->vkGetBufferPropertiesTEST || t->vkGetBufferPropertiesTEST(disp, args);
+   return !t->vkGetBufferPropertiesTEST || t->vkGetBufferPropertiesTEST(runner, args);
 }
 
 bool vn_decode_vkFlushBuffersTEST(struct vn_decoder *d, void *args)
@@ -110,27 +110,27 @@ void vn_encode_reply_vkFlushBuffersTEST(struct vn_encoder *e, const void *args)
    (void)a;
 }
 
-void vn_default_vkFlushBuffersTEST(struct vs_runner *disp, struct vn_args_vkFlushBuffersTEST *a)
+void vn_default_vkFlushBuffersTEST(struct vs_runner *runner, struct vn_args_vkFlushBuffersTEST *a)
 {
    PFN_vkFlushBuffersTEST fn_ = a->device_obj->dt->FlushBuffersTEST;
    if (!fn_) {
-      vs_runner_fail(disp, "vkFlushBuffersTEST is not available on the host");
+      vs_runner_fail(runner, "vkFlushBuffersTEST is not available on the host");
       return;
    }
    a->ret = fn_(a->device, a->bufferCount, a->pBuffers);
 }
 
-bool vn_call_vkFlushBuffersTEST(const struct vn_exec_table *t, struct vs_runner *disp, void *args)
+bool vn_call_vkFlushBuffersTEST(const struct vn_exec_table *t, struct vs_runner *runner, void *args)
 {
    if (!t->vkFlushBuffersTEST)
       return false;
-   t->vkFlushBuffersTEST(disp, args);
+   t->vkFlushBuffersTEST(runner, args);
    return true;
 }
 
-bool vn_check_vkFlushBuffersTEST(const struct vn_check_table *t, struct vs_runner *disp, void *args)
+bool vn_check_vkFlushBuffersTEST(const struct vn_check_table *t, struct vs_runner *runner, void *args)
 {
-   return !t->vkFlushBuffersTEST || t->vkFlushBuffersTEST(disp, args);
+   return !t->vkFlushBuffersTEST || t->vkFlushBuffersTEST(runner, args);
 }
 
 bool vn_decode_vkDestroyDevice(struct vn_decoder *d, void *args)
@@ -150,11 +150,11 @@ void vn_encode_reply_vkDestroyDevice(struct vn_encoder *e, const void *args)
    (void)a;
 }
 
-bool vn_call_vkDestroyDevice(const struct vn_exec_table *t, struct vs_runner *disp, void *args)
+bool vn_call_vkDestroyDevice(const struct vn_exec_table *t, struct vs_runner *runner, void *args)
 {
    if (!t->vkDestroyDevice)
       return false;
-   t->vkDestroyDevice(disp, args);
+   t->vkDestroyDevice(runner, args);
    return true;
 }
 
@@ -177,11 +177,11 @@ void vn_encode_reply_vkSetReplyCommandStreamMESA(struct vn_encoder *e, const voi
    (void)a;
 }
 
-bool vn_call_vkSetReplyCommandStreamMESA(const struct vn_exec_table *t, struct vs_runner *disp, void *args)
+bool vn_call_vkSetReplyCommandStreamMESA(const struct vn_exec_table *t, struct vs_runner *runner, void *args)
 {
    if (!t->vkSetReplyCommandStreamMESA)
       return false;
-   t->vkSetReplyCommandStreamMESA(disp, args);
+   t->vkSetReplyCommandStreamMESA(runner, args);
    return true;
 }
 
@@ -203,11 +203,11 @@ void vn_encode_reply_vkNotifyRingMESA(struct vn_encoder *e, const void *args)
    (void)a;
 }
 
-bool vn_call_vkNotifyRingMESA(const struct vn_exec_table *t, struct vs_runner *disp, void *args)
+bool vn_call_vkNotifyRingMESA(const struct vn_exec_table *t, struct vs_runner *runner, void *args)
 {
    if (!t->vkNotifyRingMESA)
       return false;
-   t->vkNotifyRingMESA(disp, args);
+   t->vkNotifyRingMESA(runner, args);
    return true;
 }
 
