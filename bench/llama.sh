@@ -130,7 +130,7 @@ llama_main() {
 # through the server twice: by default, where the guest is offered such a
 # type only where the server can share it (not NVIDIA's BAR type), and with
 # --lend-driver-mappings, which lends it the driver's own mapping
-# (src/memory/driver_mapping.h). The four legs take turns LLAMA_ROUNDS times
+# (src/renderer/memory/driver_mapping.h). The four legs take turns LLAMA_ROUNDS times
 # (default 1) and each reports its medians: on the H100 one leg's tg moves
 # by 10 % from run to run. The lent server also runs test-backend-ops.
 llama_vidmem_tg() {

@@ -35,7 +35,7 @@
 # frame goes: one more run per present mode against a server started with
 # --submit-stats (its "submit stats" log line per client: ring pickup, wake
 # from idle, decoding, host submit, host completion, host waits; see
-# src/sync/submit_stats.h), divided by the frames of that run.
+# src/renderer/sync/submit_stats.h), divided by the frames of that run.
 #
 # Exits 1 if an application fails through the server, or the server logs an
 # error (a client hanging up mid-message, as one ended at the close of its

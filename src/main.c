@@ -15,8 +15,8 @@
 #ifdef VS_HAVE_DISPLAY
 #include "transport/display/display.h"
 #endif
-#include "memory/resource_table.h"
-#include "memory/shared_registry.h"
+#include "vm/resource_table.h"
+#include "renderer/memory/shared_registry.h"
 #include "renderer/device_snapshot.h"
 #include "worker/worker_link.h"
 #include "os/os.h"

@@ -13,8 +13,8 @@ layer_of() {
   case $1 in
     os/*|base/*|vn_vk.h) echo 0 ;;
     wire/*|vn_wire.h|vn_wire_codec.h) echo 1 ;;
-    renderer/*|memory/*|sync/*) echo 2 ;;
-    context/*|worker/*) echo 3 ;;
+    renderer/*) echo 2 ;;
+    context/*|worker/*|vm/*) echo 3 ;;
     transport/*|*-server-protocol.h) echo 4 ;;
     main.c) echo 5 ;;
     *) echo "?" ;;

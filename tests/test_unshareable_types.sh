@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Host-visible memory types the server cannot share with the guest
-# (src/memory/shareable_types.h) are reported without host access; a type
+# (src/renderer/memory/shareable_types.h) are reported without host access; a type
 # the guest would then be left without any HOST_VISIBLE|HOST_COHERENT type
 # for stays host-visible (Vulkan requires one). lavapipe has one memory
 # type, host-visible coherent: the test-only

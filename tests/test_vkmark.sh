@@ -8,7 +8,7 @@
 # runs in the root through scripts/in-root.sh; afterwards nothing may stay
 # mounted under the checkout. Then one scene with the fast present against a
 # server logging every host submission: no empty submission may signal a
-# WSI acquire semaphore (the server marks it; sync/sync_fd.h).
+# WSI acquire semaphore (the server marks it; renderer/sync/sync_fd.h).
 . "$(dirname "$0")/lib.sh"
 
 top=$(cd "$TESTS_DIR/.." && pwd)
@@ -45,7 +45,7 @@ server_stop || true
 
 # The fast present, with the server logging every host submission: the WSI
 # signals each frame's acquire semaphore from the CPU, which the server
-# only marks (no empty host submission, sync/sync_fd.h), and the present's
+# only marks (no empty host submission, renderer/sync/sync_fd.h), and the present's
 # batch that only waits for the ring is deferred, not waited for at once.
 SERVER_SOCK=$sock_dir/venus-debug.sock
 server_start_at "$SERVER_SOCK" --log-level debug || finish

@@ -12,9 +12,9 @@
 
 #include "context/ring.h"
 #include "renderer/validate.h"
-#include "memory/device_memory.h"
-#include "sync/gpu_watchdog.h"
-#include "sync/submit_stats.h"
+#include "renderer/memory/device_memory.h"
+#include "renderer/sync/gpu_watchdog.h"
+#include "renderer/sync/submit_stats.h"
 #include "os/os.h"
 #include "base/log.h"
 #include "vn_wire.h"

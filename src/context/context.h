@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "renderer/renderer.h"
-#include "sync/retire.h"
+#include "renderer/sync/retire.h"
 #include "wire/capset.h"
 
 struct vs_fair_pool;
@@ -46,7 +46,7 @@ struct vs_context_options {
    _Atomic uint64_t *live_objects;
    /* Render-server mode: where CREATE_RESOURCE / DESTROY_RESOURCE and the
     * context's end are recorded for the VM channel
-    * (memory/resource_table.h); NULL: nowhere. */
+    * (vm/resource_table.h); NULL: nowhere. */
    struct vs_vm_resource_table *resource_table;
    /* In a worker process whose server reads its memory: where the
     * resources above are told instead (worker/worker_link.h); NULL: none. */

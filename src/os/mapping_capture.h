@@ -4,7 +4,7 @@
  * NVIDIA's driver maps host-visible video memory (its BAR) by mmapping a
  * device file that carries one allocation's mapping at offset 0, and
  * closes that fd. Any process given the same open file can map the same
- * memory (checked on an H100 with driver 580: memory/driver_mapping.h).
+ * memory (checked on an H100 with driver 580: renderer/memory/driver_mapping.h).
  * No Vulkan extension hands that file out, so the server watches the
  * driver's mmap calls on the allocating thread for the span of one
  * vkAllocateMemory/vkMapMemory and keeps a copy of the fd it mapped.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* mapping_capture.h where the host driver's mmap calls cannot be watched:
- * nothing is captured, so no memory is lent (memory/driver_mapping.h). */
+ * nothing is captured, so no memory is lent (renderer/memory/driver_mapping.h). */
 #include "os/mapping_capture.h"
 
 void

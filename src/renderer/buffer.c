@@ -2,11 +2,11 @@
 /* Buffers: the guest's external handle types are the server's (see
  * renderer/caps/caps.h), so they are dropped before the host sees the create info;
  * the host-pointer type the server's own memory needs is declared instead
- * (memory/import_types.h).
+ * (renderer/memory/import_types.h).
  *
  * That declaration can cost a buffer memory types: NVIDIA keeps a buffer
  * declared for host-pointer import out of its BAR type, the one whose
- * driver mappings --lend-driver-mappings lends (memory/driver_mapping.h),
+ * driver mappings --lend-driver-mappings lends (renderer/memory/driver_mapping.h),
  * and llama.cpp's ggml writes its inputs there with memcpy when a buffer
  * may live there (else each write is a staging copy, a submit and a wait).
  * Which memory a buffer gets is known only when it is bound, so where the
@@ -19,8 +19,8 @@
 #include "renderer/families.h"
 #include "renderer/objects.h"
 #include "renderer/validate.h"
-#include "memory/driver_mapping.h"
-#include "memory/import_types.h"
+#include "renderer/memory/driver_mapping.h"
+#include "renderer/memory/import_types.h"
 #include "wire/runner.h"
 #include "wire/lifetime.h"
 #include "vn_wire.h"

@@ -15,7 +15,7 @@
 #include "renderer/host_lifecycle.h"
 #include "renderer/renderer.h"
 #include "renderer/validate.h"
-#include "memory/device_memory.h"
+#include "renderer/memory/device_memory.h"
 #include "base/log.h"
 #include "wire/runner.h"
 #include "vn_wire.h"

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* vkAllocateMemory and vkFreeMemory: the object-table side of device
- * memory; how memory is made shareable lives in src/memory/. */
+ * memory; how memory is made shareable lives in src/renderer/memory/. */
 #include <stdio.h>
 #include <unistd.h>
 
 #include "renderer/families.h"
 #include "renderer/objects.h"
 #include "renderer/renderer.h"
-#include "memory/device_memory.h"
+#include "renderer/memory/device_memory.h"
 #include "base/chain.h"
 #include "base/log.h"
 #include "wire/runner.h"

@@ -16,9 +16,9 @@
 
 #include "renderer/renderer_state.h"
 #include "renderer/validate.h"
-#include "memory/device_memory.h"
-#include "sync/queue.h"
-#include "sync/retire.h"
+#include "renderer/memory/device_memory.h"
+#include "renderer/sync/host_queue.h"
+#include "renderer/sync/retire.h"
 #include "wire/object_table.h"
 #include "vn_vk.h"
 
@@ -161,7 +161,7 @@ void vs_queue_serials_fini(struct vs_device *dev, struct vs_queue *queue);
 /* Waits for every queue of the device to go idle (see queue.c). */
 bool vs_device_drain_queues(struct vs_renderer *r, struct vs_object *device_obj);
 
-/* What becomes of a guest's wait on a semaphore (sync/sync_fd.h). */
+/* What becomes of a guest's wait on a semaphore (renderer/sync/sync_fd.h). */
 enum vs_semaphore_wait {
    VS_WAIT_KEEP,    /* a timeline, or a binary semaphore whose pending signal it takes */
    VS_WAIT_MARKED,  /* the guest's WSI signalled it: the mark is taken, no host wait */

@@ -5,10 +5,10 @@
 #include "renderer/families.h"
 #include "renderer/objects.h"
 #include "renderer/caps/caps.h"
-#include "memory/host_memory.h"
-#include "memory/shareable_types.h"
+#include "renderer/memory/host_memory.h"
+#include "renderer/memory/shareable_types.h"
 #include "wire/runner.h"
-#include "sync/sync_fd.h"
+#include "renderer/sync/sync_fd.h"
 #include "base/chain.h"
 #include "vn_wire.h"
 
@@ -78,8 +78,8 @@ vs_exec_vkGetPhysicalDeviceExternalSemaphoreProperties(
 }
 
 /* Memory types the server cannot share lose their host access here too
- * (memory/shareable_types.h): the guest never plans to map them. Heaps and
- * their budget are what this client may hold (memory/host_memory.h). */
+ * (renderer/memory/shareable_types.h): the guest never plans to map them. Heaps and
+ * their budget are what this client may hold (renderer/memory/host_memory.h). */
 static void
 vs_exec_vkGetPhysicalDeviceMemoryProperties(struct vs_runner *runner,
                                             struct vn_args_vkGetPhysicalDeviceMemoryProperties *a)

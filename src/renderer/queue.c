@@ -10,8 +10,8 @@
 #include "renderer/objects.h"
 #include "renderer/renderer.h"
 #include "os/os.h"
-#include "sync/retire.h"
-#include "sync/sync_fd.h"
+#include "renderer/sync/retire.h"
+#include "renderer/sync/sync_fd.h"
 #include "base/chain.h"
 #include "base/log.h"
 #include "wire/runner.h"
@@ -241,7 +241,7 @@ signals_pending(struct vs_runner *runner, struct vs_object *sem)
 
 /* Takes each batch's binary semaphore signals in order (a batch may wait
  * on what an earlier one signals), leaving out the waits on semaphores the
- * guest's WSI signalled without a host signal (sync/sync_fd.h): such a
+ * guest's WSI signalled without a host signal (renderer/sync/sync_fd.h): such a
  * wait is satisfied already, and taking the mark consumes the signal. The
  * decoded batches are the server's own copy, so they are edited in place,
  * with the arrays that run parallel to the waits. False after refusing a
@@ -410,7 +410,7 @@ vs_exec_vkQueueBindSparse(struct vs_runner *runner, struct vn_args_vkQueueBindSp
 {
    struct vs_queue *queue = vs_queue_from(a->queue_obj);
    /* Sparse binds keep their waits: a marked semaphore is signalled on the
-    * host first (sync/sync_fd.h). */
+    * host first (renderer/sync/sync_fd.h). */
    for (uint32_t i = 0; i < a->bindInfoCount; i++) {
       const VkBindSparseInfo *b = &a->pBindInfo[i];
       for (uint32_t j = 0; j < b->waitSemaphoreCount; j++) {
@@ -625,7 +625,7 @@ vs_exec_vkCreateSemaphore(struct vs_runner *runner, struct vn_args_vkCreateSemap
    }
    const VkSemaphoreTypeCreateInfo *type = vs_chain_find(a->pCreateInfo, VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO);
    bool timeline = type && type->semaphoreType == VK_SEMAPHORE_TYPE_TIMELINE;
-   /* Sync-fd export is the server's (sync/sync_fd.h), not the host's. */
+   /* Sync-fd export is the server's (renderer/sync/sync_fd.h), not the host's. */
    vs_chain_cut(a->pCreateInfo, VK_STRUCTURE_TYPE_EXPORT_SEMAPHORE_CREATE_INFO);
    a->ret = a->device_obj->dt->CreateSemaphore(a->device, a->pCreateInfo, NULL, a->pSemaphore);
    if (a->ret != VK_SUCCESS)

@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 #include "renderer/renderer_state.h"
-#include "memory/device_memory.h"
-#include "sync/retire.h"
+#include "renderer/memory/device_memory.h"
+#include "renderer/sync/retire.h"
 
 struct vn_exec_table;
 struct vs_object;

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The renderer's state that the rest of its layer reaches (memory/,
- * sync/, and the handlers of dispatch/): a context's renderer, and the
+/* The renderer's state that the rest of its layer reaches (renderer/memory/,
+ * renderer/sync/, and the handlers of dispatch/): a context's renderer, and the
  * instances, physical devices, devices with their queues, and images it
  * holds, with the checked casts from an object table entry to them. Only
  * types and inline helpers: nothing here depends on the code that works
- * on them, so memory/ and sync/ use it without a circle back to
+ * on them, so renderer/memory/ and renderer/sync/ use it without a circle back to
  * dispatch/ (renderer/objects.h, the handlers' own, adds the rest). */
 #ifndef VS_RENDERER_RENDERER_STATE_H
 #define VS_RENDERER_RENDERER_STATE_H
@@ -17,9 +17,9 @@
 #include <string.h>
 #include <vulkan/vulkan.h>
 
-#include "memory/memory_state.h"
-#include "sync/queue.h"
-#include "sync/submit_stats.h"
+#include "renderer/memory/memory_state.h"
+#include "renderer/sync/host_queue.h"
+#include "renderer/sync/submit_stats.h"
 #include "wire/object_table.h"
 #include "vn_vk.h"
 
@@ -51,13 +51,13 @@ struct vs_renderer_options {
    bool exact_shm;
    /* --lend-driver-mappings: host-visible memory that nothing else can
     * share is shared by lending the host driver's own mapping
-    * (memory/driver_mapping.h), for trusted guests. */
+    * (renderer/memory/driver_mapping.h), for trusted guests. */
    bool lend_driver_mappings;
-   /* Time each stage of a submission (sync/submit_stats.h): --submit-stats. */
+   /* Time each stage of a submission (renderer/sync/submit_stats.h): --submit-stats. */
    bool submit_stats;
    enum vs_modifier_color modifier_color; /* $VENUS_SERVER_MODIFIER_COLOR */
    /* Where host-pointer memory is registered for an in-process reader
-    * (the display: memory/shared_registry.h); NULL: no reader, and guest
+    * (the display: renderer/memory/shared_registry.h); NULL: no reader, and guest
     * WSI images get no linear mirror. */
    struct vs_shared_registry *shared_registry;
    /* Shared by a server's pooled workers (renderer/device_snapshot.h):
@@ -67,10 +67,10 @@ struct vs_renderer_options {
    /* Test-only fault injection (vs_context_options.lose_device_client):
     * the client's Nth queue submission reports VK_ERROR_DEVICE_LOST; 0: never. */
    uint32_t lose_device_at_submit;
-   /* Where device memory in host RAM is charged (memory/host_memory.h,
+   /* Where device memory in host RAM is charged (renderer/memory/host_memory.h,
     * base/ledger.h); NULL: nowhere. */
    struct vs_ledger_port *ledger;
-   /* --limit gpu-timeout-ms (sync/gpu_watchdog.h); 0: none. */
+   /* --limit gpu-timeout-ms (renderer/sync/gpu_watchdog.h); 0: none. */
    uint32_t gpu_timeout_ms;
    /* Test-only ($VENUS_SERVER_TEST_UNSHAREABLE_TYPES, read once by main):
     * host-visible memory types treated as unshareable with the guest. */
@@ -111,7 +111,7 @@ struct vs_renderer {
 
    /* Serializes blob export against vkFreeMemory. */
    pthread_mutex_t memory_lock;
-   /* Device memory and memory fds the client holds (memory/device_memory.h). */
+   /* Device memory and memory fds the client holds (renderer/memory/device_memory.h). */
    struct vs_memory_usage memory_usage;
    /* The guest's VkInstance (one per context). */
    struct vs_object *instance;
@@ -182,7 +182,7 @@ struct vs_physical_device {
     * every device, for the queues' serial semaphores (renderer/lifetime.c). */
    bool timeline_semaphore;
    /* Host-visible memory types the server cannot share with the guest,
-    * which it is told lack host access (memory/shareable_types.h). */
+    * which it is told lack host access (renderer/memory/shareable_types.h). */
    uint32_t unshareable_types;
    /* Unshareable but left host-visible (the only coherent ones). */
    uint32_t kept_types;
@@ -243,10 +243,10 @@ struct vs_image {
    bool optimal_for_linear;
    bool from_modifier;               /* the guest made it with a DRM modifier */
    /* The host's create flags and usage: an identical alias needs them
-    * (memory/linear_mirror.h). */
+    * (renderer/memory/linear_mirror.h). */
    VkImageCreateFlags host_flags;
    VkImageUsageFlags host_usage;
-   VkExternalMemoryHandleTypeFlags host_import_types; /* memory/import_types.h */
+   VkExternalMemoryHandleTypeFlags host_import_types; /* renderer/memory/import_types.h */
    bool kept_off_imports;            /* ditto: its memory types exclude imported ones */
    bool preinitialized_undefined;    /* PREINITIALIZED for the guest, UNDEFINED on the host (image.c) */
    uint64_t memory_id;               /* bound VkDeviceMemory, 0 while unbound */

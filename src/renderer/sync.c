@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Fences and semaphores as the guest's WSI uses them: the sync-fd
  * semaphore commands of VK_MESA_venus_protocol, which the server provides
- * itself (sync/sync_fd.h). */
+ * itself (renderer/sync/sync_fd.h). */
 #include "renderer/families.h"
 #include "renderer/objects.h"
-#include "sync/sync_fd.h"
+#include "renderer/sync/sync_fd.h"
 #include "base/log.h"
 #include "wire/runner.h"
 #include "vn_wire.h"
@@ -15,7 +15,7 @@ vs_exec_vkResetFenceResourceMESA(struct vs_runner *runner, struct vn_args_vkRese
    /* The host fence payload never left the server; nothing to consume. */
 }
 
-/* The host semaphore behind a guest WSI semaphore (sync/sync_fd.h):
+/* The host semaphore behind a guest WSI semaphore (renderer/sync/sync_fd.h):
  * binary, and of this device. */
 static struct vs_device *
 wsi_semaphore_device(struct vs_runner *runner, const char *cmd, struct vs_object *device_obj,

@@ -61,10 +61,10 @@ struct vs_object {
 /* A semaphore created with VK_SEMAPHORE_TYPE_TIMELINE. */
 #define VS_OBJECT_TIMELINE_SEMAPHORE 0x1u
 /* A binary semaphore with a signal submitted to a host queue and not yet
- * waited for (sync/sync_fd.h); set and taken atomically. */
+ * waited for (renderer/sync/sync_fd.h); set and taken atomically. */
 #define VS_OBJECT_SIGNAL_PENDING 0x2u
 /* A binary semaphore the guest's WSI signalled with no host submission yet
- * (sync/sync_fd.h); set and taken atomically. */
+ * (renderer/sync/sync_fd.h); set and taken atomically. */
 #define VS_OBJECT_CPU_SIGNALLED 0x8u
 /* A command buffer whose current recording has bound a compute, a
  * graphics or a ray tracing pipeline (renderer/command_buffer.c). */

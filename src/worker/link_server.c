@@ -23,8 +23,8 @@
 
 #include "base/fair_share.h"
 #include "base/log.h"
-#include "memory/resource_table.h"
-#include "memory/shared_registry.h"
+#include "vm/resource_table.h"
+#include "renderer/memory/shared_registry.h"
 #include "os/os.h"
 #include "worker/link_message.h"
 

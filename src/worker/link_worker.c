@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
-#include "memory/shared_registry.h"
+#include "renderer/memory/shared_registry.h"
 #include "os/os.h"
 #include "worker/link_message.h"
 

@@ -6,7 +6,7 @@
  * job.
  *
  * The worker tells the server of its shared memory (each memfd of its
- * registry, memory/shared_registry.h, and the render server's blob
+ * registry, renderer/memory/shared_registry.h, and the render server's blob
  * resources); the server maps each memfd read-only and lists it in its own
  * registry as a remote entry, whose mark, fence wait and refresh it asks
  * of the worker, which runs them on its own entry in a thread of the link

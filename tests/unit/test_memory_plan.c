@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* memory/memory_plan.c: every branch of vkAllocateMemory's plan and each
+/* renderer/memory/memory_plan.c: every branch of vkAllocateMemory's plan and each
  * refusal, on a made-up device: type 0 device-local (heap 0, 1 GiB), type 1
  * host-visible and host-pointer importable, type 2 host-visible but not
  * importable (both heap 1, 256 MiB); 4 KiB granules. */
 #include <string.h>
 
-#include "memory/driver_mapping.h"
-#include "memory/memory_plan.h"
+#include "renderer/memory/driver_mapping.h"
+#include "renderer/memory/memory_plan.h"
 #include "unit.h"
 #include "vn_vk.h"
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* memory/resource_table.c: the VM's resources by id. */
+/* vm/resource_table.c: the VM's resources by id. */
 #include <pthread.h>
 
 #include "unit.h"
-#include "memory/resource_table.h"
+#include "vm/resource_table.h"
 
 /* Owner 100 + ctx_id: one lifetime per context, unless a test says. */
 static struct vs_resource_info

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* memory/shareable_types.c: which host-visible memory types the guest is
+/* renderer/memory/shareable_types.c: which host-visible memory types the guest is
  * told of without host access, on NVIDIA's layout: type 0 device-local,
  * 1 device-local too, 2 host-visible coherent, 3 host-visible coherent
  * cached (both importable as host pointers), 4 the BAR
  * (DEVICE_LOCAL|HOST_VISIBLE|HOST_COHERENT, not importable). */
 #include <string.h>
 
-#include "memory/shareable_types.h"
+#include "renderer/memory/shareable_types.h"
 #include "unit.h"
 
 #define DL VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT

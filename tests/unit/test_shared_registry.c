@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* memory/shared_registry.c: host-pointer memfds found by inode, pinned
+/* renderer/memory/shared_registry.c: host-pointer memfds found by inode, pinned
  * while read; freeing waits for the reader; a read waits for the client's
  * rings to reach their marks. (The fences need a device:
  * tests/test_display.sh covers them.) */
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "renderer/objects.h"
-#include "memory/shared_registry.h"
+#include "renderer/memory/shared_registry.h"
 #include "os/os.h"
 #include "unit.h"
 

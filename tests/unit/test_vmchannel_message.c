@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "unit.h"
-#include "memory/resource_table.h"
+#include "vm/resource_table.h"
 #include "transport/vmchannel/vmchannel_message.h"
 
 #define XR24 0x34325258u

@@ -4,15 +4,15 @@
  * renderer lists dma-buf external memory with DRM format modifiers and the
  * foreign queue family, and can import sync-fd semaphores. lavapipe has no
  * modifiers, NVIDIA no dma-buf, MoltenVK neither; and the guest's memory is
- * shared by the server (src/memory/), never by the host's export paths. So:
+ * shared by the server (src/renderer/memory/), never by the host's export paths. So:
  *
  *  - VK_KHR_external_memory_fd, VK_EXT_external_memory_dma_buf: always the
  *    server's. Guest handle types (dma-buf, opaque fd) are answered here and
- *    stripped from create infos; blobs come from src/memory/.
+ *    stripped from create infos; blobs come from src/renderer/memory/.
  *  - VK_EXT_image_drm_format_modifier: always the server's, with one
  *    modifier, DRM_FORMAT_MOD_LINEAR, which is VK_IMAGE_TILING_LINEAR.
  *  - VK_KHR_external_semaphore_fd: always the server's, sync fd only, for
- *    binary semaphores (src/sync/sync_fd.c).
+ *    binary semaphores (src/renderer/sync/sync_fd.c).
  *  - VK_EXT_queue_family_foreign: the host's when it has it; otherwise the
  *    server's, turning ownership transfers to or from the foreign family
  *    into plain barriers (src/renderer/barrier.c).

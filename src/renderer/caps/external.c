@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* External memory as the guest sees it: dma-buf and opaque-fd handle types
- * whose memory the server shares through blobs (src/memory/). The host is
+ * whose memory the server shares through blobs (src/renderer/memory/). The host is
  * never asked about them and never sees them in a create info. */
 #include "renderer/caps/caps.h"
 #include "base/chain.h"

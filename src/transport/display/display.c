@@ -15,7 +15,7 @@
  * read through the server's own mapping once the client's submissions
  * before the commit have finished on the host: its rings are marked at the
  * commit, and the encoder fences every queue of the owning device once they
- * have executed up to the marks (memory/shared_registry.h). A foreign dma-buf fd is mapped read-only
+ * have executed up to the marks (renderer/memory/shared_registry.h). A foreign dma-buf fd is mapped read-only
  * once, after size/offset/stride checks; an fd that could shrink later (a
  * regular file or memfd without F_SEAL_SHRINK) is refused, as reading it
  * could fault. wl_shm buffers are copied at commit (libwayland guards

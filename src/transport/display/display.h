@@ -3,7 +3,7 @@
  * any Wayland client) presents to, whose output is encoded as H.264 for a
  * file (--record) and for browsers (--http). Lives at the transport level
  * (like src/vtest) and reads frames straight from the server's own memory
- * (memory/shared_registry.h). See README "Display". */
+ * (renderer/memory/shared_registry.h). See README "Display". */
 #ifndef VS_DISPLAY_H
 #define VS_DISPLAY_H
 

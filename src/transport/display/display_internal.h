@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "memory/shared_registry.h"
+#include "renderer/memory/shared_registry.h"
 #include "transport/display/seat.h"
 
 struct vs_display_buffer;

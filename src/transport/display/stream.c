@@ -2,7 +2,7 @@
 /* The encoder thread: takes the newest committed frame (a newer commit
  * replaces an older unencoded one, which goes straight back), waits for
  * the client's work before its commit to finish on the host (the rings
- * marked at the commit, then host fences; memory/shared_registry.h), converts it once into x264's own
+ * marked at the commit, then host fences; renderer/memory/shared_registry.h), converts it once into x264's own
  * I420 picture (libyuv: the only pass over the pixels), hands the buffer
  * back, and encodes: Baseline, zerolatency, Annex B, SPS/PPS on every key
  * frame, an IDR whenever a viewer connects or asks. Access units go to the

@@ -16,7 +16,7 @@
 #include <wayland-server-core.h>
 
 #include "base/log.h"
-#include "memory/resource_table.h"
+#include "vm/resource_table.h"
 #include "os/os.h"
 #include "transport/display/display_internal.h"
 #include "transport/vmchannel/vmchannel_message.h"

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "memory/resource_table.h"
+#include "vm/resource_table.h"
 
 #define FOURCC(a, b, c, d) ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
 #define XRGB8888 FOURCC('X', 'R', '2', '4')

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "context/context.h"
-#include "memory/resource_table.h"
+#include "vm/resource_table.h"
 #include "os/os.h"
 #include "transport/vmm/render.h"
 #include "transport/vmm/render_socket.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Sync-fd semaphores without host support: see sync_fd.h. */
-#include "sync/sync_fd.h"
+#include "renderer/sync/sync_fd.h"
 
 #include "renderer/renderer_state.h"
 #include "base/log.h"

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Lending the host driver's mapping of video memory (driver_mapping.h). */
-#include "memory/driver_mapping.h"
+#include "renderer/memory/driver_mapping.h"
 
 #include <stdbool.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "memory/device_memory.h"
+#include "renderer/memory/device_memory.h"
 #include "renderer/renderer_state.h"
 #include "os/mapping_capture.h"
 #include "os/os.h"

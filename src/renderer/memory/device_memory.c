@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Shareable device memory: strategy probing, allocation and blob export.
  * See memory.h for the three strategies. */
-#include "memory/device_memory.h"
+#include "renderer/memory/device_memory.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,12 +13,12 @@
 
 #include "renderer/host_lifecycle.h"
 #include "renderer/renderer_state.h"
-#include "memory/driver_mapping.h"
-#include "memory/host_memory.h"
-#include "memory/linear_mirror.h"
-#include "memory/memory_plan.h"
-#include "memory/shareable_types.h"
-#include "memory/shared_registry.h"
+#include "renderer/memory/driver_mapping.h"
+#include "renderer/memory/host_memory.h"
+#include "renderer/memory/linear_mirror.h"
+#include "renderer/memory/memory_plan.h"
+#include "renderer/memory/shareable_types.h"
+#include "renderer/memory/shared_registry.h"
 #include "os/os.h"
 #include "base/chain.h"
 #include "base/log.h"

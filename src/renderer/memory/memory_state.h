@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The memory state other objects embed: a device's caps and region cache,
- * a renderer's usage. Types only (memory/device_memory.h has what works
+ * a renderer's usage. Types only (renderer/memory/device_memory.h has what works
  * on them), so that the renderer's state (renderer/renderer_state.h) can
  * hold them without depending on the allocation code. */
-#ifndef VS_MEMORY_STATE_H
-#define VS_MEMORY_STATE_H
+#ifndef VS_RENDERER_MEMORY_MEMORY_STATE_H
+#define VS_RENDERER_MEMORY_MEMORY_STATE_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -20,7 +20,7 @@ enum vs_memory_strategy {
    VS_MEMORY_DMABUF,
    VS_MEMORY_OPAQUE_FD,
    /* Not a --memory choice: the host driver's own mapping of the memory,
-    * its file lent to the guest (memory/driver_mapping.h). */
+    * its file lent to the guest (renderer/memory/driver_mapping.h). */
    VS_MEMORY_DRIVER_MAPPING,
 };
 
@@ -83,7 +83,7 @@ struct vs_memory_usage {
    } devices[VS_MEMORY_USAGE_DEVICES];
    VkDeviceSize bytes;              /* on every device and heap */
    VkDeviceSize bytes_limit;        /* 0: none beyond each heap's size */
-   /* In host RAM (memory/host_memory.h): what the client holds there, and
+   /* In host RAM (renderer/memory/host_memory.h): what the client holds there, and
     * what the server's ledger granted it for that, asked in chunks; NULL
     * ledger: nothing is charged. */
    VkDeviceSize host_bytes;

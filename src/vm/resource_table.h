@@ -8,9 +8,9 @@
  * handled: in the server process directly (--isolate thread), or from a
  * worker's messages (--isolate process). Read by the VM presentation
  * channel (transport/vmchannel/), which finds the memory by inode in the
- * shared registry (memory/shared_registry.h). Thread-safe. */
-#ifndef VS_MEMORY_RESOURCE_TABLE_H
-#define VS_MEMORY_RESOURCE_TABLE_H
+ * shared registry (renderer/memory/shared_registry.h). Thread-safe. */
+#ifndef VS_VM_RESOURCE_TABLE_H
+#define VS_VM_RESOURCE_TABLE_H
 
 #include <stdbool.h>
 #include <stdint.h>

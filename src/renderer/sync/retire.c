@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "sync/retire.h"
+#include "renderer/sync/retire.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "memory/linear_mirror.h"
+#include "renderer/memory/linear_mirror.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "renderer/renderer_state.h"
-#include "memory/device_memory.h"
-#include "memory/shared_registry.h"
+#include "renderer/memory/device_memory.h"
+#include "renderer/memory/shared_registry.h"
 #include "base/log.h"
 #include "vn_vk.h"
 
@@ -143,7 +143,7 @@ create_alias(struct vs_linear_mirror *m, VkDeviceMemory memory, VkDeviceSize mem
              const struct vs_image *image)
 {
    const struct vn_device_table *dt = &m->dev->dt;
-   /* An identical alias: the same import types (memory/import_types.h). */
+   /* An identical alias: the same import types (renderer/memory/import_types.h). */
    const VkExternalMemoryImageCreateInfo external = {
       .sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_IMAGE_CREATE_INFO,
       .handleTypes = image->host_import_types,

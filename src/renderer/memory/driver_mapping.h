@@ -15,15 +15,15 @@
  * the driver may give it to another process. A guest that keeps its
  * mapping (or the fd) past vkFreeMemory can read and write what comes
  * next: only for guests trusted like host programs (docs/security.md). */
-#ifndef VS_MEMORY_DRIVER_MAPPING_H
-#define VS_MEMORY_DRIVER_MAPPING_H
+#ifndef VS_RENDERER_MEMORY_DRIVER_MAPPING_H
+#define VS_RENDERER_MEMORY_DRIVER_MAPPING_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
-#include "memory/memory_state.h"
+#include "renderer/memory/memory_state.h"
 
 struct vs_device;
 

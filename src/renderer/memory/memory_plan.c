@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* vkAllocateMemory's decisions (memory_plan.h): pure functions of the
  * request, so that every branch and refusal is unit-tested. */
-#include "memory/memory_plan.h"
+#include "renderer/memory/memory_plan.h"
 
 #include <string.h>
 
-#include "memory/driver_mapping.h"
+#include "renderer/memory/driver_mapping.h"
 #include "vn_vk.h"
 
 #define SHAREABLE_EXPORTS (VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT | VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT)

@@ -8,13 +8,13 @@
  * allocations of it are plain device memory the host serves unshared.
  * Decided once per physical device (the guest reads memory properties
  * before it creates a device). Pure functions: tests/unit/test_shareable_types.c. */
-#ifndef VS_MEMORY_SHAREABLE_TYPES_H
-#define VS_MEMORY_SHAREABLE_TYPES_H
+#ifndef VS_RENDERER_MEMORY_SHAREABLE_TYPES_H
+#define VS_RENDERER_MEMORY_SHAREABLE_TYPES_H
 
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
-#include "memory/memory_state.h"
+#include "renderer/memory/memory_state.h"
 
 /* What the host flags a guest never gets for an unshareable type. */
 #define VS_MEMORY_HOST_ACCESS_FLAGS                                                                        \

@@ -23,8 +23,8 @@
  * Decoding and the other handlers are dispatch - submit - wait; a second
  * line names the commands that took the most time (decode, checks and
  * handler), on the ring and on the context's own stream alike. */
-#ifndef VS_SYNC_SUBMIT_STATS_H
-#define VS_SYNC_SUBMIT_STATS_H
+#ifndef VS_RENDERER_SYNC_SUBMIT_STATS_H
+#define VS_RENDERER_SYNC_SUBMIT_STATS_H
 
 #include <stdatomic.h>
 #include <stdbool.h>

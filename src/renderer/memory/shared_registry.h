@@ -23,8 +23,8 @@
  * (each signals once everything submitted there before it has finished:
  * Vulkan's submission order) and waits for them. So the frame covers at
  * least everything the client had written before its commit. */
-#ifndef VS_MEMORY_SHARED_REGISTRY_H
-#define VS_MEMORY_SHARED_REGISTRY_H
+#ifndef VS_RENDERER_MEMORY_SHARED_REGISTRY_H
+#define VS_RENDERER_MEMORY_SHARED_REGISTRY_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,7 +42,7 @@ struct vs_shared_registry *vs_shared_registry_create(void);
 void vs_shared_registry_destroy(struct vs_shared_registry *registry);
 
 /* Brings the memory up to date before a read (a linear mirror's copy,
- * memory/linear_mirror.h). False: the frame must not be shown. */
+ * renderer/memory/linear_mirror.h). False: the frame must not be shown. */
 typedef bool (*vs_shared_refresh_fn)(void *data, uint64_t timeout_ns);
 
 /* device_memory.c and linear_mirror.c: shared memory is born / about to be

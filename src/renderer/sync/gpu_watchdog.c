@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "sync/gpu_watchdog.h"
+#include "renderer/sync/gpu_watchdog.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include "base/log.h"
 #include "os/os.h"
 #include "renderer/renderer_state.h"
-#include "sync/retire.h"
+#include "renderer/sync/retire.h"
 
 struct queue_watch {
    uint64_t done;     /* the serial timeline's value when last seen */

@@ -7,8 +7,8 @@
  * that an allocation costs a round trip to the server only now and then,
  * and tells the guest, through VK_EXT_memory_budget, no more than it may
  * still get. */
-#ifndef VS_MEMORY_HOST_MEMORY_H
-#define VS_MEMORY_HOST_MEMORY_H
+#ifndef VS_RENDERER_MEMORY_HOST_MEMORY_H
+#define VS_RENDERER_MEMORY_HOST_MEMORY_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Declaring the host-pointer handle type on guest buffers and images (see
  * import_types.h). */
-#include "memory/import_types.h"
+#include "renderer/memory/import_types.h"
 
-#include "memory/shareable_types.h"
+#include "renderer/memory/shareable_types.h"
 #include "renderer/renderer_state.h"
 #include "base/chain.h"
 #include "vn_vk.h"
@@ -52,7 +52,7 @@ image_memory_types(const struct vs_device *dev, const VkImageCreateInfo *ci)
  * must stay usable. Without the declaration the image is kept off imported
  * memory instead (vs_memory_image_unimported_types); on NVIDIA what
  * remains is device-local memory and the BAR type, which the guest is told
- * lacks host access (memory/shareable_types.h).
+ * lacks host access (renderer/memory/shareable_types.h).
  *
  * Except for a linear image: Vulkan promises it a HOST_VISIBLE|
  * HOST_COHERENT type ("mappable coherent memory can always be attached"),

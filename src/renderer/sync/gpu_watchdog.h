@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* --limit gpu-timeout-ms: work that a queue of a device does not finish in
  * time costs its own client the device. A thread per device looks at each
- * queue's serial timeline (sync/queue.h) a few times per limit: while the
+ * queue's serial timeline (renderer/sync/host_queue.h) a few times per limit: while the
  * oldest unfinished submission stays the same for longer than the limit,
  * the device is lost for the guest (VS_OBJECT_DEVICE_LOST: its waits and
  * later calls return VK_ERROR_DEVICE_LOST) with one line, and its retire
@@ -10,8 +10,8 @@
  * behind it until it finished. A CPU driver (lavapipe) cannot stop a
  * shader: its threads stay busy until the process ends, which is the
  * client's worker with --isolate process (vs_gpu_watchdog_abandoned). */
-#ifndef VS_SYNC_GPU_WATCHDOG_H
-#define VS_SYNC_GPU_WATCHDOG_H
+#ifndef VS_RENDERER_SYNC_GPU_WATCHDOG_H
+#define VS_RENDERER_SYNC_GPU_WATCHDOG_H
 
 #include <stdint.h>
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "memory/host_memory.h"
+#include "renderer/memory/host_memory.h"
 
 #include <pthread.h>
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The VM's resources by id (memory/resource_table.h): an open-addressing
+/* The VM's resources by id (vm/resource_table.h): an open-addressing
  * hash under one mutex. Writers are the contexts' CREATE/DESTROY_RESOURCE
  * (rare next to their Vulkan work), the reader the VM channel's ATTACH:
  * nothing here is hot enough for anything finer. */
-#include "memory/resource_table.h"
+#include "vm/resource_table.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -4,8 +4,8 @@
  * it, from the rings, the retire path, vkDeviceWaitIdle, the display's
  * fences and linear-mirror copies alike, goes through these functions and
  * the queue's lock. */
-#ifndef VS_SYNC_QUEUE_H
-#define VS_SYNC_QUEUE_H
+#ifndef VS_RENDERER_SYNC_HOST_QUEUE_H
+#define VS_RENDERER_SYNC_HOST_QUEUE_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -41,7 +41,7 @@ struct vs_queue {
     * means all work submitted so far has finished. Under `lock`. */
    bool serial_covers_all;
    /* The last serial whose submission waits on a semaphore: it and what
-    * is behind it are not timed (sync/gpu_watchdog.h). Written under
+    * is behind it are not timed (renderer/sync/gpu_watchdog.h). Written under
     * `lock`, read atomically. */
    uint64_t serial_waiting;
    struct vs_serial_fence *serial_head, *serial_tail, *serial_free;

@@ -6,8 +6,8 @@
  * VkBindImageMemoryInfo-memory-02729): the server declares it on the
  * resources the guest creates, where the host supports it, in place of
  * the guest's own handle types (which are the server's, renderer/caps/caps.h). */
-#ifndef VS_MEMORY_IMPORT_TYPES_H
-#define VS_MEMORY_IMPORT_TYPES_H
+#ifndef VS_RENDERER_MEMORY_IMPORT_TYPES_H
+#define VS_RENDERER_MEMORY_IMPORT_TYPES_H
 
 #include <stdbool.h>
 #include <stdint.h>

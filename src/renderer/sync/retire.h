@@ -4,8 +4,8 @@
  * fence, or in vkWaitSemaphores on the queue's serial timeline (no
  * polling; in slices of 100 ms), then calls that entry's retire callback, in submission order. Retiring is what signals vtest sync objects of a
  * SUBMIT_CMD2 batch on a queue's timeline. */
-#ifndef VS_SYNC_RETIRE_H
-#define VS_SYNC_RETIRE_H
+#ifndef VS_RENDERER_SYNC_RETIRE_H
+#define VS_RENDERER_SYNC_RETIRE_H
 
 #include <stdbool.h>
 #include <vulkan/vulkan.h>

@@ -10,7 +10,7 @@
  * gets a mirror: shared memory of the linear size the guest was told, whose
  * fd is the blob the guest receives instead of the device memory's. The
  * display finds that fd by inode, like any server memfd
- * (memory/shared_registry.h); before it reads, the mirror is refreshed by
+ * (renderer/memory/shared_registry.h); before it reads, the mirror is refreshed by
  * one GPU copy, image -> mirror, in the guest's linear layout. That copy is
  * the one extra pass over the frame, made by the GPU (and the detiling),
  * and the colour conversion still reads the server's own mapping.
@@ -19,14 +19,14 @@
  * guest's (both created with VK_IMAGE_CREATE_ALIAS_BIT) and bound to the
  * same memory at the same offset, so it lives exactly as long as the
  * memory, whatever the guest destroys first. */
-#ifndef VS_MEMORY_LINEAR_MIRROR_H
-#define VS_MEMORY_LINEAR_MIRROR_H
+#ifndef VS_RENDERER_MEMORY_LINEAR_MIRROR_H
+#define VS_RENDERER_MEMORY_LINEAR_MIRROR_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
-#include "memory/memory_plan.h"
+#include "renderer/memory/memory_plan.h"
 
 struct vs_device;
 struct vs_image;

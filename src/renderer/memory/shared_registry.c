@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "memory/shared_registry.h"
+#include "renderer/memory/shared_registry.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -4,18 +4,18 @@
  * memory caps and the client's limits alone. No Vulkan, no OS call, no
  * lock: vs_memory_allocate (device_memory.c) carries the plan out, and
  * tests/unit/test_memory_plan.c walks every branch of it. */
-#ifndef VS_MEMORY_PLAN_H
-#define VS_MEMORY_PLAN_H
+#ifndef VS_RENDERER_MEMORY_MEMORY_PLAN_H
+#define VS_RENDERER_MEMORY_MEMORY_PLAN_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
-#include "memory/device_memory.h"
+#include "renderer/memory/device_memory.h"
 
 /* Whether a dedicated allocation's image wants a linear mirror
- * (memory/linear_mirror.h), as far as the image itself says. */
+ * (renderer/memory/linear_mirror.h), as far as the image itself says. */
 enum vs_mirror_need {
    VS_MIRROR_NEVER,
    VS_MIRROR_IF_UNSHARED, /* when the memory is not the server's shared memory */

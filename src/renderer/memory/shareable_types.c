@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The host-visible memory types the guest is told of (shareable_types.h). */
-#include "memory/shareable_types.h"
+#include "renderer/memory/shareable_types.h"
 
 uint32_t
 vs_memory_host_visible_types(const VkPhysicalDeviceMemoryProperties *props)

@@ -14,8 +14,8 @@
  *                 which keeps a header before the data).
  * dmabuf and opaque-fd are probed at vkCreateDevice by mapping a test
  * allocation both ways; a strategy that fails the probe is not used. */
-#ifndef VS_MEMORY_H
-#define VS_MEMORY_H
+#ifndef VS_RENDERER_MEMORY_DEVICE_MEMORY_H
+#define VS_RENDERER_MEMORY_DEVICE_MEMORY_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
-#include "memory/memory_state.h"
+#include "renderer/memory/memory_state.h"
 #include "base/fair_share.h"
 
 struct vs_object;
@@ -99,7 +99,7 @@ uint32_t vs_memory_add_device_extensions(const struct vs_physical_device *phys, 
                                          uint32_t count);
 
 /* Decides, once per physical device (`phys_obj`), which host-visible
- * memory types the guest is told it cannot map (memory/shareable_types.h):
+ * memory types the guest is told it cannot map (renderer/memory/shareable_types.h):
  * probes the strategies, with the renderer's options, on a short-lived
  * host device; sets vs_physical_device.unshareable_types. */
 void vs_memory_physical_init(struct vs_renderer *r, struct vs_object *phys_obj);
@@ -115,7 +115,7 @@ void vs_memory_report_unshareable(struct vs_renderer *r, struct vs_object *phys_
 bool vs_memory_device_init(struct vs_renderer *r, struct vs_device *dev, const char **why);
 
 /* vkAllocateMemory / vkFreeMemory semantics: vkAllocateMemory plans
- * (memory/memory_plan.h: what to do, or why not) and commits the plan.
+ * (renderer/memory/memory_plan.h: what to do, or why not) and commits the plan.
  * `info` is the guest's decoded create info; its pNext chain may be
  * relinked. `dedicated` is the image its VkMemoryDedicatedAllocateInfo
  * names, if any. Returns the VkResult; on success *out is the new memory

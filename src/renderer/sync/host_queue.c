@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "sync/queue.h"
+#include "renderer/sync/host_queue.h"
 
 #include "vn_vk.h"
 

@@ -18,8 +18,8 @@
  * takes the mark and leaves the wait out (the host semaphore stays
  * unsignalled, as after the wait); an fd export takes it with nothing to
  * submit; a sparse bind signals it on the host first. */
-#ifndef VS_SYNC_FD_H
-#define VS_SYNC_FD_H
+#ifndef VS_RENDERER_SYNC_SYNC_FD_H
+#define VS_RENDERER_SYNC_SYNC_FD_H
 
 #include <stdbool.h>
 #include <vulkan/vulkan.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "sync/submit_stats.h"
+#include "renderer/sync/submit_stats.h"
 
 #include <stdio.h>
 #include <stdlib.h>
