@@ -170,41 +170,43 @@ create_serial_timelines(struct vs_renderer *r, struct vs_device *dev)
    }
 }
 
-static void
-vs_exec_vkCreateDevice(struct vs_runner *runner, struct vn_args_vkCreateDevice *a)
+/* The guest's create info against what the server offers and the host
+ * has: false after failing the context or setting a->ret; else the number
+ * of queues it creates in *queue_count. */
+static bool
+create_info_accepted(struct vs_runner *runner, struct vn_args_vkCreateDevice *a,
+                     const struct vs_physical_device *phys, uint32_t *queue_count)
 {
    const VkDeviceCreateInfo *ci = a->pCreateInfo;
-   const struct vs_physical_device *phys = vs_physical_device_from(a->physicalDevice_obj);
    struct vs_renderer *r = runner->renderer;
    if (!ci) {
       vs_runner_fail(runner, "vkCreateDevice: no create info");
-      return;
+      return false;
    }
    if (ci->enabledLayerCount) {
       a->ret = VK_ERROR_LAYER_NOT_PRESENT;
-      return;
+      return false;
    }
    if (ci->enabledExtensionCount && !ci->ppEnabledExtensionNames) {
       vs_runner_fail(runner, "vkCreateDevice: extension count without names");
-      return;
+      return false;
    }
-   const bool host_has_foreign = phys->has_foreign_queue;
    for (uint32_t i = 0; i < ci->enabledExtensionCount; i++) {
       const char *name = ci->ppEnabledExtensionNames[i];
-      if (!vs_caps_provides(name, host_has_foreign) &&
+      if (!vs_caps_provides(name, phys->has_foreign_queue) &&
           !vs_device_extension_offered(phys->extensions, phys->extension_count, name)) {
          vs_warn(r->ctx_id, "vkCreateDevice: extension %s not offered: %s", name,
                  vn_result_name(VK_ERROR_EXTENSION_NOT_PRESENT));
          a->ret = VK_ERROR_EXTENSION_NOT_PRESENT;
-         return;
+         return false;
       }
    }
    /* The host may accept what its own limits forbid (and crash later):
     * queue families and counts are checked here. */
-   uint32_t queue_count = 0;
+   *queue_count = 0;
    if (ci->queueCreateInfoCount && !ci->pQueueCreateInfos) {
       vs_runner_fail(runner, "vkCreateDevice: queue create info count without infos");
-      return;
+      return false;
    }
    for (uint32_t i = 0; i < ci->queueCreateInfoCount; i++) {
       const VkDeviceQueueCreateInfo *q = &ci->pQueueCreateInfos[i];
@@ -213,93 +215,116 @@ vs_exec_vkCreateDevice(struct vs_runner *runner, struct vn_args_vkCreateDevice *
          vs_runner_fail(runner, "vkCreateDevice: %u queue(s) of family %u (the host has %u famil%s)",
                           q->queueCount, q->queueFamilyIndex, phys->queue_family_count,
                           phys->queue_family_count == 1 ? "y" : "ies");
-         return;
+         return false;
       }
       for (uint32_t j = 0; j < i; j++) {
          if (ci->pQueueCreateInfos[j].queueFamilyIndex == q->queueFamilyIndex &&
              ci->pQueueCreateInfos[j].flags == q->flags) {
             vs_runner_fail(runner, "vkCreateDevice: queue family %u named twice", q->queueFamilyIndex);
-            return;
+            return false;
          }
       }
-      queue_count += q->queueCount;
+      *queue_count += q->queueCount;
    }
    char flags_error[192];
    if (vs_device_queue_flags_error(ci, phys->queue_families, flags_error, sizeof(flags_error))) {
       vs_runner_fail(runner, "vkCreateDevice: %s", flags_error);
-      return;
+      return false;
    }
+   return true;
+}
 
-   struct vs_device *dev = calloc(1, sizeof(*dev));
-   struct vs_queue *queues = calloc(queue_count ? queue_count : 1, sizeof(*queues));
+/* The host's create info for a guest's. It points into itself: it stays
+ * where host_device_info_init filled it in. */
+struct host_device_info {
+   VkDeviceCreateInfo ci;
+   const char **names; /* its extensions */
+   VkPhysicalDeviceFeatures features;
+   VkPhysicalDeviceRobustness2FeaturesEXT robustness2;
+   VkPhysicalDeviceTimelineSemaphoreFeatures timeline_features;
+   bool timeline;          /* timeline semaphores are on */
+   bool foreign_by_server; /* the guest's VK_EXT_queue_family_foreign is the server's */
+};
+
+/* False when out of memory. */
+static bool
+host_device_info_init(struct host_device_info *h, const struct vs_physical_device *phys,
+                      const VkDeviceCreateInfo *ci)
+{
    /* The guest's extensions plus those the server needs to share memory
     * and, on a portability driver, VK_KHR_portability_subset. */
-   const char **ext_names = calloc(ci->enabledExtensionCount + 5, sizeof(*ext_names));
-   if (!dev || !queues || !ext_names) {
-      free(dev);
-      free(queues);
-      free(ext_names);
-      a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
-      return;
-   }
+   h->names = calloc(ci->enabledExtensionCount + 5, sizeof(*h->names));
+   if (!h->names)
+      return false;
    /* The server's own extensions (renderer/caps/caps.h) stay out of the host's list. */
-   uint32_t ext_count = 0;
-   bool foreign_by_server = false;
+   uint32_t count = 0;
+   h->foreign_by_server = false;
    for (uint32_t i = 0; i < ci->enabledExtensionCount; i++) {
       const char *name = ci->ppEnabledExtensionNames[i];
-      if (!vs_caps_provides(name, host_has_foreign))
-         ext_names[ext_count++] = name;
+      if (!vs_caps_provides(name, phys->has_foreign_queue))
+         h->names[count++] = name;
       else if (strcmp(name, VK_EXT_QUEUE_FAMILY_FOREIGN_EXTENSION_NAME) == 0)
-         foreign_by_server = true;
+         h->foreign_by_server = true;
    }
    /* A device that lists VK_KHR_portability_subset must be created with it
     * (MoltenVK); its limits reach the guest through the core queries. */
    if (phys->portability_subset)
-      ext_names[ext_count++] = "VK_KHR_portability_subset";
-   VkDeviceCreateInfo host_ci = *ci;
-   VkPhysicalDeviceFeatures features;
-   VkPhysicalDeviceRobustness2FeaturesEXT robustness2;
-   VkPhysicalDeviceTimelineSemaphoreFeatures timeline_features;
-   bool timeline = force_timeline_semaphore(phys, &host_ci, &timeline_features);
-   if (force_robust_access(phys, &host_ci, &features, &robustness2) &&
-       !has_extension_name(ext_names, ext_count, VK_EXT_ROBUSTNESS_2_EXTENSION_NAME))
-      ext_names[ext_count++] = VK_EXT_ROBUSTNESS_2_EXTENSION_NAME;
-   host_ci.ppEnabledExtensionNames = ext_names;
-   host_ci.enabledExtensionCount = vs_memory_add_device_extensions(phys, ext_names, ext_count);
+      h->names[count++] = "VK_KHR_portability_subset";
+   h->ci = *ci;
+   h->timeline = force_timeline_semaphore(phys, &h->ci, &h->timeline_features);
+   if (force_robust_access(phys, &h->ci, &h->features, &h->robustness2) &&
+       !has_extension_name(h->names, count, VK_EXT_ROBUSTNESS_2_EXTENSION_NAME))
+      h->names[count++] = VK_EXT_ROBUSTNESS_2_EXTENSION_NAME;
+   h->ci.ppEnabledExtensionNames = h->names;
+   h->ci.enabledExtensionCount = vs_memory_add_device_extensions(phys, h->names, count);
+   return true;
+}
+
+/* The host device and its entry points: the one the worker's hook hands
+ * over (options->device_hook), else a new one. */
+static VkResult
+create_host_device(struct vs_renderer *r, struct vn_args_vkCreateDevice *a, struct vs_device *dev,
+                   const VkDeviceCreateInfo *host_ci)
+{
+   const struct vs_device_hook *hook = r->options.device_hook;
    /* A worker may hold this very device already (the last tenant's). */
-   dev->host = vs_renderer_take_warm_device(a->physicalDevice, &host_ci);
+   dev->host = hook ? hook->take(&r->options, a->physicalDevice, host_ci) : VK_NULL_HANDLE;
    const bool warm = dev->host != VK_NULL_HANDLE;
    vs_host_lifecycle_lock();
-   a->ret = dev->host ? VK_SUCCESS
-                      : a->physicalDevice_obj->it->CreateDevice(a->physicalDevice, &host_ci, NULL, &dev->host);
-   if (a->ret == VK_SUCCESS)
+   VkResult ret = dev->host ? VK_SUCCESS
+                            : a->physicalDevice_obj->it->CreateDevice(a->physicalDevice, host_ci, NULL, &dev->host);
+   if (ret == VK_SUCCESS)
       vn_load_device_table(dev->host, vkGetDeviceProcAddr, &dev->dt);
    vs_host_lifecycle_unlock();
-   if (a->ret == VK_SUCCESS)
-      vs_renderer_remember_device(&r->options, a->physicalDevice, &host_ci);
-   if (dev->host && a->ret == VK_SUCCESS)
+   if (ret != VK_SUCCESS) {
+      vs_warn(r->ctx_id, "host vkCreateDevice failed: %s", vn_result_name(ret));
+      return ret;
+   }
+   if (hook)
+      hook->created(&r->options, a->physicalDevice, host_ci);
+   if (dev->host)
       vs_debug(r->ctx_id, "vkCreateDevice: host device %s", warm ? "handed over by the warm-up" : "created");
-   if (a->ret != VK_SUCCESS) {
-      vs_warn(r->ctx_id, "host vkCreateDevice failed: %s", vn_result_name(a->ret));
-      free(dev);
-      free(queues);
-      free(ext_names);
-      return;
+   return ret;
+}
+
+/* What the server enabled on the host device for itself. */
+static void
+note_host_extensions(struct vs_device *dev, const VkDeviceCreateInfo *host_ci)
+{
+   for (uint32_t i = 0; i < host_ci->enabledExtensionCount; i++) {
+      const char *name = host_ci->ppEnabledExtensionNames[i];
+      dev->has_external_memory_host |= strcmp(name, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME) == 0;
+      dev->has_external_memory_fd |= strcmp(name, VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME) == 0;
+      dev->has_external_memory_dma_buf |= strcmp(name, VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME) == 0;
+      dev->host_queue_family_foreign |= strcmp(name, VK_EXT_QUEUE_FAMILY_FOREIGN_EXTENSION_NAME) == 0;
    }
-   for (uint32_t i = 0; i < host_ci.enabledExtensionCount; i++) {
-      dev->has_external_memory_host |= strcmp(ext_names[i], VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME) == 0;
-      dev->has_external_memory_fd |= strcmp(ext_names[i], VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME) == 0;
-      dev->has_external_memory_dma_buf |= strcmp(ext_names[i], VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME) == 0;
-      dev->host_queue_family_foreign |= strcmp(ext_names[i], VK_EXT_QUEUE_FAMILY_FOREIGN_EXTENSION_NAME) == 0;
-   }
-   free(ext_names);
-   dev->foreign_by_server = foreign_by_server;
-   dev->command_buffer_nesting = command_buffer_nesting(a->physicalDevice_obj, ci);
-   dev->modifier_color_optimal = modifier_color_optimal(phys, r->options.modifier_color, &dev->modifier_color_forced);
-   vs_region_cache_init(&dev->regions, &r->memory_usage);
-   dev->physical = a->physicalDevice_obj;
-   dev->renderer = r;
-   dev->queues = queues;
+}
+
+/* The device's queues (dev->queues, `queue_count` of them), as the guest
+ * created them; false, logged, when the host gave one of them none. */
+static bool
+init_queues(struct vs_renderer *r, struct vs_device *dev, const VkDeviceCreateInfo *ci, uint32_t queue_count)
+{
    for (uint32_t i = 0, s = 0; i < ci->queueCreateInfoCount; i++) {
       const VkDeviceQueueCreateInfo *q = &ci->pQueueCreateInfos[i];
       for (uint32_t j = 0; j < q->queueCount; j++, s++) {
@@ -309,50 +334,100 @@ vs_exec_vkCreateDevice(struct vs_runner *runner, struct vn_args_vkCreateDevice *
             .queueFamilyIndex = q->queueFamilyIndex,
             .queueIndex = j,
          };
-         vs_queue_init(&queues[s], dev->host, &dev->dt, q->queueFamilyIndex, j, q->flags);
-         dev->dt.GetDeviceQueue2(dev->host, &qi, &queues[s].host);
+         vs_queue_init(&dev->queues[s], dev->host, &dev->dt, q->queueFamilyIndex, j, q->flags);
+         dev->dt.GetDeviceQueue2(dev->host, &qi, &dev->queues[s].host);
       }
    }
    dev->queue_count = queue_count;
    for (uint32_t i = 0; i < queue_count; i++) {
-      if (!queues[i].host) {
-         vs_warn(r->ctx_id, "host vkGetDeviceQueue2 gave no queue %u of family %u: %s", queues[i].index,
-                 queues[i].family, vn_result_name(VK_ERROR_INITIALIZATION_FAILED));
-         device_free(dev);
-         a->ret = VK_ERROR_INITIALIZATION_FAILED;
-         return;
+      if (!dev->queues[i].host) {
+         vs_warn(r->ctx_id, "host vkGetDeviceQueue2 gave no queue %u of family %u: %s", dev->queues[i].index,
+                 dev->queues[i].family, vn_result_name(VK_ERROR_INITIALIZATION_FAILED));
+         return false;
       }
    }
-   if (timeline)
-      create_serial_timelines(r, dev);
+   return true;
+}
 
+/* The device's memory sharing and its object: false, logged, with a->ret
+ * set, when its memory strategy cannot work. */
+static bool
+publish_device(struct vs_runner *runner, struct vn_args_vkCreateDevice *a, struct vs_device *dev)
+{
+   struct vs_renderer *r = runner->renderer;
    const char *why = NULL;
    if (!vs_memory_device_init(r, dev, &why)) {
       vs_warn(r->ctx_id, "memory strategy %s is not available on device %llu: %s",
               vs_memory_strategy_name(dev->mem.forced), (unsigned long long)a->pDevice_id, why);
-      device_free(dev);
       a->ret = VK_ERROR_INITIALIZATION_FAILED;
-      return;
+      return false;
    }
-
    struct vs_object *obj = vs_runner_add_object(runner, VK_OBJECT_TYPE_DEVICE, a->pDevice_id,
                                                   (uint64_t)(uintptr_t)dev->host, a->physicalDevice_obj);
-   if (!obj) {
-      device_free(dev);
-      return;
-   }
+   if (!obj)
+      return false;
    obj->dt = &dev->dt;
    obj->data = dev;
    *a->pDevice = dev->host;
    dev->watchdog = vs_gpu_watchdog_start(dev, obj, r->options.gpu_timeout_ms);
    vs_info(r->ctx_id, "device %llu created (%u queue(s), %u extension(s)); memory shared by %s%s%s%s%s, "
-           "granule %zu", (unsigned long long)obj->id, queue_count, ci->enabledExtensionCount,
+           "granule %zu", (unsigned long long)obj->id, dev->queue_count, a->pCreateInfo->enabledExtensionCount,
            dev->mem.forced != VS_MEMORY_AUTO ? vs_memory_strategy_name(dev->mem.forced) : "auto:",
            dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.host_pointer ? " host-pointer" : "",
            dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.dmabuf ? " dmabuf" : "",
            dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.opaque_fd ? " opaque-fd" : "",
            dev->mem.lent_types ? " driver-mapping" : "", dev->mem.granule);
-   vs_renderer_end_warm_up();
+   return true;
+}
+
+static void
+vs_exec_vkCreateDevice(struct vs_runner *runner, struct vn_args_vkCreateDevice *a)
+{
+   const VkDeviceCreateInfo *ci = a->pCreateInfo;
+   const struct vs_physical_device *phys = vs_physical_device_from(a->physicalDevice_obj);
+   struct vs_renderer *r = runner->renderer;
+   uint32_t queue_count;
+   if (!create_info_accepted(runner, a, phys, &queue_count))
+      return;
+   struct vs_device *dev = calloc(1, sizeof(*dev));
+   struct vs_queue *queues = calloc(queue_count ? queue_count : 1, sizeof(*queues));
+   struct host_device_info host = { .names = NULL };
+   if (!dev || !queues || !host_device_info_init(&host, phys, ci)) {
+      free(dev);
+      free(queues);
+      a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
+      return;
+   }
+   a->ret = create_host_device(r, a, dev, &host.ci);
+   if (a->ret != VK_SUCCESS) {
+      free(dev);
+      free(queues);
+      free(host.names);
+      return;
+   }
+   note_host_extensions(dev, &host.ci);
+   free(host.names);
+   dev->foreign_by_server = host.foreign_by_server;
+   dev->command_buffer_nesting = command_buffer_nesting(a->physicalDevice_obj, ci);
+   dev->modifier_color_optimal = modifier_color_optimal(phys, r->options.modifier_color, &dev->modifier_color_forced);
+   vs_region_cache_init(&dev->regions, &r->memory_usage);
+   dev->physical = a->physicalDevice_obj;
+   dev->renderer = r;
+   dev->queues = queues;
+   if (!init_queues(r, dev, ci, queue_count)) {
+      device_free(dev);
+      a->ret = VK_ERROR_INITIALIZATION_FAILED;
+      return;
+   }
+   if (host.timeline)
+      create_serial_timelines(r, dev);
+   if (!publish_device(runner, a, dev)) {
+      device_free(dev);
+      return;
+   }
+   /* The context has a device of its own: the worker's prepared ones go. */
+   if (r->options.device_hook)
+      r->options.device_hook->ready(&r->options);
 }
 
 static void

@@ -5,7 +5,7 @@
  * process costs it most of a tenant's start-up (lavapipe 45 ms, NVIDIA
  * about 100 ms); tenants of one VM host mostly run the same guest driver
  * and programs, so the next tenant's first device is most often the same,
- * and it is then handed over instead of created (instance.c).
+ * and it is then handed over instead of created (warm_up.c).
  *
  * What is flattened: queue create infos without chains, extension names,
  * VkPhysicalDeviceFeatures, and chain structs made only of VkBool32

@@ -115,6 +115,10 @@ VS_DEFINE_OBJECT_CAST(vs_command_buffer_from, VK_OBJECT_TYPE_COMMAND_BUFFER, str
 
 /* Destroys the renderer's instance with everything under it. */
 void vs_instance_destroy_all(struct vs_renderer *r);
+/* What the server keeps of a host physical device: read once. NULL when
+ * out of memory. */
+struct vs_physical_device *vs_physical_device_create(const struct vs_instance *inst, VkPhysicalDevice host);
+void vs_physical_device_free(void *data);
 /* Destroys one device and every object under it. */
 void vs_device_destroy(struct vs_renderer *r, struct vs_object *device_obj);
 

@@ -25,19 +25,21 @@ void vs_renderer_init(struct vs_renderer *r, uint32_t ctx_id, const struct vs_re
 /* Destroys every host object of the context. */
 void vs_renderer_fini(struct vs_renderer *r);
 
-/* In a fresh worker process, before its tenant arrives: loads and
- * initialises the host driver and leaves a host instance in the pool the
- * tenant's vkCreateInstance takes from (worker/worker_pool.h). */
-void vs_renderer_prewarm(const struct vs_renderer_options *options);
-/* Once the tenant has a device of its own: the warm-up's go. */
-void vs_renderer_end_warm_up(void);
-/* The warm-up's device on `physical` if it was created as `host_ci` asks
- * (renderer/device_snapshot.h), now the caller's; VK_NULL_HANDLE if none. */
-VkDevice vs_renderer_take_warm_device(VkPhysicalDevice physical, const VkDeviceCreateInfo *host_ci);
-/* After the worker's first device: leaves its create info for the next
- * workers' warm-up (options->device_snapshots). */
-void vs_renderer_remember_device(const struct vs_renderer_options *options, VkPhysicalDevice physical,
-                                 const VkDeviceCreateInfo *host_ci);
+/* What vkCreateDevice calls, in this order, where a worker set it
+ * (options->device_hook; renderer/warm_up.h has the pooled worker's): at
+ * each of the context's vkCreateDevice, so that a tenant's first device
+ * can be the one the worker prepared. */
+struct vs_device_hook {
+   /* Before the host vkCreateDevice: a host device already created as
+    * `host_ci` asks on `physical`, now the caller's; VK_NULL_HANDLE: none. */
+   VkDevice (*take)(const struct vs_renderer_options *options, VkPhysicalDevice physical,
+                    const VkDeviceCreateInfo *host_ci);
+   /* Once the host device exists, taken or created. */
+   void (*created)(const struct vs_renderer_options *options, VkPhysicalDevice physical,
+                   const VkDeviceCreateInfo *host_ci);
+   /* Once the guest's device is whole: the context has a device of its own. */
+   void (*ready)(const struct vs_renderer_options *options);
+};
 
 /* Registers the handler of every hand-written Vulkan command. */
 void vs_renderer_register(struct vn_exec_table *t);

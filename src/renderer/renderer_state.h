@@ -40,6 +40,7 @@ enum vs_modifier_color {
 };
 
 struct vs_device_snapshot_slot;
+struct vs_device_hook;
 
 struct vs_renderer_options {
    int device_index;                   /* host physical device to expose; -1: all */
@@ -64,6 +65,9 @@ struct vs_renderer_options {
     * each leaves its first device's create info there, and the next ones
     * create that device in their warm-up. NULL: no such hand-over. */
    struct vs_device_snapshot_slot *device_snapshots;
+   /* Set by a worker that prepared devices ahead of its tenant
+    * (renderer/renderer.h); NULL: vkCreateDevice calls no hook. */
+   const struct vs_device_hook *device_hook;
    /* Test-only fault injection (vs_context_options.lose_device_client):
     * the client's Nth queue submission reports VK_ERROR_DEVICE_LOST; 0: never. */
    uint32_t lose_device_at_submit;

@@ -19,6 +19,7 @@
 
 #include "context/context.h"
 #include "renderer/device_snapshot.h"
+#include "renderer/warm_up.h"
 #include "os/os.h"
 #include "transport/vmm/render.h"
 #include "transport/vmm/render_socket.h"
@@ -100,6 +101,8 @@ worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size
     * it was forked). The server's registry and resource table are the
     * server process's: this one tells them over its link, if any. */
    struct vs_context_options worker_options = *workers->options;
+   /* Its first device may be the one its warm-up prepared. */
+   worker_options.renderer.device_hook = &vs_warm_up_device_hook;
    worker_options.worker_link = fd_count == 2 ? vs_worker_link_start(fds[1], cj.ctx_id) : NULL;
    worker_options.renderer.shared_registry = vs_worker_link_registry(worker_options.worker_link);
    worker_options.resource_table = NULL;

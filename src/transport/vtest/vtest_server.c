@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "context/context.h"
 #include "renderer/device_snapshot.h"
+#include "renderer/warm_up.h"
 #include "transport/vtest/idle_policy.h"
 #include "transport/vtest/vtest_client.h"
 #include "transport/vtest/vtest_protocol.h"
@@ -281,6 +282,8 @@ worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size
     * was forked). */
    struct vs_context_options worker_options = *workers->options;
    worker_options.renderer.ledger = ledger;
+   /* Its first device may be the one its warm-up prepared. */
+   worker_options.renderer.device_hook = &vs_warm_up_device_hook;
    /* The display's registry is the server process's: this one tells it. */
    struct vs_worker_link *link = fd_count == 4 ? vs_worker_link_start(fds[3], cj.ctx_id) : NULL;
    worker_options.renderer.shared_registry = vs_worker_link_registry(link);
