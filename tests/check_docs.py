@@ -12,7 +12,12 @@ Prints one line per problem and exits 1 if there is any:
   project was built: no internal finding ids (D4), issue numbers, work
   sessions, dated diaries, or descriptions of the machines it is built on
   rather than a user's;
-- every source file starts with an SPDX-License-Identifier line.
+- every source file starts with an SPDX-License-Identifier line;
+- docs/architecture.md's source table ("Source layout") is true to the
+  build: every src/ file a meson.build compiles is named in the row of its
+  folder (or has a row of its own), every folder of src/ holding sources
+  has a row, and every file a folder's row names is in that folder;
+- every `src/...` path README.md and docs/ name in code spans exists.
 """
 import os, re, subprocess, sys
 
@@ -134,6 +139,70 @@ for f in source_files():
         continue
     if not any(SPDX in l for l in head):
         problems.append('%s: no "%s" line at its top' % (f, SPDX))
+
+def built_sources():
+    """The src/ files the build compiles: every quoted name ending in .c in a
+    meson.build, as a path from that file's folder, from the root or from
+    src/ (meson.build's `src / 'x.c'`), whichever exists under src/."""
+    found = set()
+    for f in source_files():
+        if os.path.basename(f) != 'meson.build':
+            continue
+        text = open(os.path.join(root, f), encoding='utf-8', errors='replace').read()
+        for name in re.findall(r"'([^'\n]+\.c)'", text):
+            for base in (os.path.dirname(f), '', 'src'):
+                rel = os.path.normpath(os.path.join(base, name))
+                if rel.startswith('src/') and os.path.isfile(os.path.join(root, rel)):
+                    found.add(rel)
+                    break
+    return found
+
+def source_table():
+    """docs/architecture.md's "Source layout" table: {path: names in code
+    spans of its row}, for the rows whose path is under src/."""
+    rows, inside = {}, False
+    for line in open(os.path.join(root, 'docs/architecture.md'), encoding='utf-8').read().split('\n'):
+        if line.startswith('#'):
+            inside = line.strip() == '## Source layout'
+        elif inside and line.startswith('|'):
+            cells = line.strip().strip('|').split('|')
+            paths = re.findall(r'`([^`]+)`', cells[0])
+            names = set(re.findall(r'`([^`]+)`', '|'.join(cells[1:])))
+            for path in paths:
+                if path.startswith('src/'):
+                    rows[path] = names
+    return rows
+
+TABLE = 'docs/architecture.md, "Source layout"'
+if os.path.exists(os.path.join(root, 'docs/architecture.md')):
+    rows = source_table()
+    for f in sorted(built_sources()):
+        folder = os.path.dirname(f) + '/'
+        if f in rows:
+            continue
+        if folder not in rows:
+            continue  # reported below, once for the folder
+        if os.path.basename(f) not in rows[folder]:
+            problems.append('%s: the row of %s does not name %s, which meson.build builds' % (TABLE, folder, os.path.basename(f)))
+    folders = sorted({os.path.dirname(f) + '/' for f in source_files() if f.startswith('src/') and f.count('/') > 1})
+    for folder in folders:
+        if folder not in rows:
+            problems.append('%s: no row for %s' % (TABLE, folder))
+    for path, names in sorted(rows.items()):
+        for name in sorted(names):
+            if re.fullmatch(r'[\w.-]+\.[ch]', name) and not os.path.isfile(os.path.join(root, path, name)) \
+                    and path.endswith('/'):
+                problems.append('%s: the row of %s names %s, which is not in that folder' % (TABLE, path, name))
+        if not os.path.exists(os.path.join(root, path)):
+            problems.append('%s: a row for %s, which does not exist' % (TABLE, path))
+
+for page in pages:
+    for i, line in enumerate(open(os.path.join(root, page), encoding='utf-8').read().split('\n'), 1):
+        for span in re.findall(r'`([^`]*)`', line):
+            for path in re.findall(r'(?<![\w/.])src/[\w./-]*', span):
+                path = path.rstrip('.')
+                if not os.path.exists(os.path.join(root, path)):
+                    problems.append('%s:%d: names %s, which does not exist' % (page, i, path))
 
 for p in problems:
     print(p)

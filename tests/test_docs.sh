@@ -23,32 +23,51 @@ printf '#!/bin/sh\n# SPDX-License-Identifier: MIT\n# The drop (issue 12).\n' >"$
 printf '#!/bin/sh\n# SPDX-License-Identifier: MIT\n# Fits one device call on our GPU machines.\n' >"$fx/scripts/plant.sh"
 printf '/* SPDX-License-Identifier: MIT */\nint a;\n' >"$fx/src/good.c"
 printf 'int b;\n' >"$fx/src/bad.c"
+# The source table: room/two.c is built but not in its row, hall/ has no
+# row, the row of room/ names a file that is not there, and the page names
+# a path of src/ that does not exist.
+mkdir -p "$fx/src/room" "$fx/src/hall"
+for f in room/one.c room/two.c hall/three.c; do printf '/* SPDX-License-Identifier: MIT */\n' >"$fx/src/$f"; done
+printf "# SPDX-License-Identifier: MIT\nsrc = 'src'\nstatic_library('x', 'src/good.c', 'src/bad.c', files('src/room/one.c'),\n  src / 'room/two.c', 'src/hall/three.c')\n" >"$fx/meson.build"
+table() {
+  printf '# Architecture\n\nIt starts in `%s`.\n\n## Source layout\n\n| path | what |\n| --- | --- |\n' "$1"
+  printf '| `src/good.c` | good |\n| `src/bad.c` | bad |\n| `src/room/` | `one.c`, `%s` |\n' "$2"
+  [ -z "${3-}" ] || printf '| `src/hall/` | `three.c` |\n'
+}
+table src/nowhere.c gone.c >"$fx/docs/architecture.md"
 rc=0
 python3 "$checker" "$fx" >"$TEST_TMP/fixture.out" 2>&1 || rc=$?
 want=("docs/missing.md: no such file" "#no-such-heading" "internal finding id D4" "src/bad.c: no \"SPDX"
       "docs/page.md:3: a work session" "docs/page.md:4: a dated diary" "tests/test_plant.sh:3: an issue number"
-      "scripts/plant.sh:3: the machines the project is built on")
+      "scripts/plant.sh:3: the machines the project is built on" "the row of src/room/ does not name two.c"
+      "no row for src/hall/" "the row of src/room/ names gone.c, which is not in that folder"
+      "docs/architecture.md:3: names src/nowhere.c, which does not exist")
 missing=0
 for w in "${want[@]}"; do grep -qF -- "$w" "$TEST_TMP/fixture.out" || { missing=1; note "not reported: $w"; }; done
-if [ "$rc" -ne 0 ] && [ "$missing" = 0 ] && [ "$(wc -l <"$TEST_TMP/fixture.out")" -eq 8 ]; then
-  pass "the checker reports a broken link, a broken anchor, a finding id, a file without SPDX, a work session, a dated diary, an issue number and the build machines, nothing else"
+if [ "$rc" -ne 0 ] && [ "$missing" = 0 ] && [ "$(wc -l <"$TEST_TMP/fixture.out")" -eq 12 ]; then
+  pass "the checker reports a broken link, a broken anchor, a finding id, a file without SPDX, a work session, a dated diary, an issue number, the build machines, a built file and a folder missing from the source table, a file it names that is not there and a path of src/ that does not exist, nothing else"
 else
-  fail "the checker on a tree with eight faults (status $rc):"
+  fail "the checker on a tree with twelve faults (status $rc):"
   sed 's/^/         | /' "$TEST_TMP/fixture.out"
 fi
 for i in $(seq 250); do echo "line $i"; done >"$fx/README.md"
 printf '/* SPDX-License-Identifier: MIT */\nint b;\n' >"$fx/src/bad.c"
 printf '# The page\n' >"$fx/docs/page.md"
+table src/room/one.c two.c hall >"$fx/docs/architecture.md"
+rm "$fx/tests/test_plant.sh" "$fx/scripts/plant.sh"
 python3 "$checker" "$fx" >"$TEST_TMP/fixture250.out" 2>&1 || true
 if ! grep -q 'README.md has 250 lines' "$TEST_TMP/fixture250.out"; then
   fail "the checker accepts a README of 250 lines"
+elif [ "$(wc -l <"$TEST_TMP/fixture250.out")" -ne 1 ]; then
+  fail "the checker on a tree whose only fault is a README of 250 lines:"
+  sed 's/^/         | /' "$TEST_TMP/fixture250.out"
 else
-  pass "the checker refuses a README of 250 lines"
+  pass "the checker refuses a README of 250 lines, and accepts a source table naming every built file and folder"
 fi
 
 # --- 2. the real tree ---------------------------------------------------------
 if python3 "$checker" "$top" >"$TEST_TMP/tree.out" 2>&1; then
-  pass "README.md has $(wc -l <"$top/README.md") lines; every link in README.md and docs/ resolves; every source file has its SPDX line"
+  pass "README.md has $(wc -l <"$top/README.md") lines; every link in README.md and docs/ resolves; every source file has its SPDX line; the source table names every file meson.build builds"
 else
   fail "the documentation or the SPDX lines ($(wc -l <"$TEST_TMP/tree.out") problems):"
   sed 's/^/         | /' "$TEST_TMP/tree.out"
