@@ -5,8 +5,8 @@
 #   tests/run.sh BUILD_DIR [NAME...]
 #
 # Runs the C unit tests (executables BUILD_DIR/tests/unit/test_* and
-# BUILD_DIR/tests/test_*), then every
-# tests/test_*.sh (or only those whose name contains one of NAME...). Each
+# BUILD_DIR/tests/test_*), then every scenario script tests/scenarios.txt
+# lists (or only those whose name contains one of NAME...). Each
 # script gets BUILD_DIR and a private temp dir and prints PASS/FAIL/SKIP
 # lines. Exits 1 if anything failed. Temp dirs of failed tests are kept (their
 # path is printed); set KEEP_TMP=1 to keep all of them.
@@ -89,11 +89,21 @@ for bin in "$build"/tests/test_* "$build"/tests/unit/test_*; do
   run_one "$name" "$bin"
 done
 
+# The scenario scripts: tests/scenarios.txt lists each once (with its meson
+# suite). A script missing from it would be left out of the meson suites
+# unnoticed, so it fails here.
+scenarios=$(awk '!/^#/ && NF { print $2 }' "$top/tests/scenarios.txt")
 for script in "$top"/tests/test_*.sh; do
-  [ -f "$script" ] || continue
   name=$(basename "$script" .sh)
   selected "$name" || continue
-  run_one "$name" bash "$script" "$build"
+  if ! grep -qx -- "$name" <<<"$scenarios"; then
+    echo "FAIL $name: tests/$name.sh is not in tests/scenarios.txt (add a line: SUITE $name)"
+    n_fail=$((n_fail + 1)); failed+=("$name")
+  fi
+done
+for name in $scenarios; do
+  selected "$name" || continue
+  run_one "$name" bash "$top/tests/$name.sh" "$build"
 done
 
 left=$(comm -13 <(printf '%s\n' "$leftovers_before") <(leftovers) | grep . || true)
