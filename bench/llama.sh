@@ -29,9 +29,9 @@
 # GGML_VK_VISIBLE_DEVICES=0 is set for every run. Standalone, everything runs
 # in the sid root (scripts/debian-root.sh; the packages are added on first
 # use) with sid's lavapipe under both columns and sid's Mesa 26 Venus guest;
-# scripts/gpu-check.sh's llama row sources this file and calls llama_main
+# scripts/gpu-check.sh's llama part sources this file and calls llama_main
 # with its own native, client, run_server and stop_server (the host's GPU)
-# and the programs from the llama bundle (bench/gpu-bundle.sh, LLAMA=1).
+# and the programs from the llama bundle (scripts/gpu-bundle.sh, LLAMA=1).
 # Exits 1 if a program fails through the server or test-backend-ops passes
 # fewer cases through it than natively; the speeds are measurements, not checks.
 # Environment: LLAMA_SHAPE (tiny standalone, 7b on a GPU; 1b: TinyLlama's),

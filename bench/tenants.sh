@@ -17,7 +17,7 @@
 #
 #   bench/tenants.sh [BUILD_DIR]        (lavapipe; TENANTS="16 32" SIZE=1280x720 ...)
 #
-# scripts/gpu-check.sh sources this file and calls tenants_main with its own
+# scripts/gpu-check.sh's tenants part sources this file and calls tenants_main with its own
 # native, client, run_server and stop_server (the host's GPU).
 TENANTS=${TENANTS:-"16 32"}
 SIZE=${SIZE:-1280x720}

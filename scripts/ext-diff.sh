@@ -11,8 +11,8 @@
 # --root ROOT (default: the sid root, scripts/debian-root.sh sid): every
 #   side runs in ROOT on ROOT's own driver (in the sid root, lavapipe 26:
 #   Mesa 26's host driver under Mesa 26's guest), venus-server copied in.
-# --guest26 DIR (gpu-check on the H100: BUNDLE/guest26 of
-#   bench/gpu-bundle.sh): the guest's vulkaninfo and the peer from DIR
+# --guest26 DIR (gpu-check's checks part on a GPU host: BUNDLE/guest26 of
+#   scripts/gpu-bundle.sh): the guest's vulkaninfo and the peer from DIR
 #   under DIR's ld-linux, the host driver --host-icd (required), the
 #   server run here.
 # --server BIN  venus-server (default build/venus-server).

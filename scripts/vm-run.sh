@@ -6,7 +6,7 @@
 # virgl_render_server. QEMU, libvirglrenderer 1.1 and the server run in the
 # trixie root (scripts/in-root.sh); QEMU's GL display is SDL on a private
 # Xvfb (llvmpipe EGL: no render node needed). With --host-bundle DIR
-# (bench/vm-bundle.sh: QEMU, Xvfb and Mesa's EGL with their trixie
+# (scripts/vm-bundle.sh: QEMU, Xvfb and Mesa's EGL with their trixie
 # libraries) they run from DIR through trixie's own ld-linux instead, on
 # any glibc (a GPU host with an older or newer distribution), and the server
 # runs on the host as it is.

@@ -11,7 +11,7 @@
 # without the option. Without the option no type is hidden and nothing is
 # logged about it; a bad value stops the server at start. (Hiding itself,
 # on a host with more types: tests/unit/test_shareable_types.c; NVIDIA's
-# BAR type through tests/vk14 in scripts/gpu-check.sh.)
+# BAR type through tests/vk14 in scripts/gpu-check.sh's guest26 part.)
 . "$(dirname "$0")/lib.sh"
 
 require_tools vulkaninfo python3 timeout

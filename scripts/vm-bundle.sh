@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Makes what scripts/gpu-check.sh's VM rows (ONLY_VM=1) need on a GPU
-# machine, which has no package registry and an older glibc than trixie's:
+# Makes what scripts/gpu-check.sh's vm and vm-live parts need on a GPU
+# host without a package registry and with an older glibc than trixie's
+# (scripts/gpu-bundle.sh with VM=1 calls it):
 #   DEST/vm-guest.tar   the guest (scripts/vm-image.sh: kernel and
 #                       initramfs; about 45 MB);
 #   DEST/vm-host.tar.xz.N  (parts 0, 1, ... of at most 56 MiB) trixie's QEMU 10 (with its SDL and OpenGL modules
@@ -14,7 +15,7 @@
 # Each file is at most 56 MiB (about 110 MB in all), for hosts that take
 # files of a bounded size at a time.
 #
-# Usage: bench/vm-bundle.sh BUILD_DIR [DEST]   (DEST default: .deps/gpu-bundle)
+# Usage: scripts/vm-bundle.sh BUILD_DIR [DEST]   (DEST default: .deps/gpu-bundle)
 set -euo pipefail
 
 build=$(cd "${1:?usage: $0 BUILD_DIR [DEST]}" && pwd)
@@ -55,7 +56,7 @@ for lib in $(for f in "${elves[@]}"; do chroot "$root" ldd "$f"; done | awk '$2 
            "/$multi/libEGL_mesa.so.0" "/$multi/libEGL.so.1" "/$multi/libGL.so.1" "/$multi/libGLX_mesa.so.0"; do
   cp -L "$root$lib" "$h/lib/"
 done
-# In parts of at most 56 MiB (LLVM alone makes it larger than one call).
+# In parts of at most 56 MiB (LLVM alone makes it larger than that).
 rm -f "$dest"/vm-host.tar.xz*
 tar -C "$stage" -cf - vm-host | xz -T0 -6 | split -b 56M -d -a 1 - "$dest/vm-host.tar.xz."
 echo "$dest: vm-guest.tar $(du -h "$dest/vm-guest.tar" | cut -f1), $(ls "$dest" | grep -c '^vm-host.tar.xz\.') parts of vm-host.tar.xz, $(cat "$dest"/vm-host.tar.xz.* | wc -c) bytes"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Makes the bundle that scripts/gpu-check.sh needs to run the suite on a GPU
-# host without a package registry (one fresh machine, one call: everything is in it):
+# host without a package registry: built here (Debian 12, with its package
+# registry), copied to the GPU host, everything the runner uses is in it:
 #   DEST/build/      venus-server, bench/exec_bench, bench/render_bench and
 #                    the tests/vk_* clients of BUILD_DIR (built here on
 #                    Debian 12; they run on newer glibc);
@@ -32,13 +33,13 @@
 #                    scripts/debian-root.sh; left out with GUEST26=0; about
 #                    25 MB);
 #   DEST/scripts/, DEST/bench/, DEST/tests/  the scripts gpu-check.sh runs
-#                    (bench/display.sh and its WebSocket viewer, and
-#                    scripts/vm-run.sh and scripts/ext-diff.sh, among them), so
-#                    that the bundle alone is enough;
+#                    (its parts in scripts/gpu-check/, bench/display.sh and
+#                    its WebSocket viewer, and scripts/vm-run.sh and
+#                    scripts/ext-diff.sh, among them), so that the bundle
+#                    alone is enough;
 #   DEST/vm-guest.tar, DEST/vm-host.tar.xz.N  with VM=1: the test VM for
-#                    gpu-check.sh's ONLY_VM=1 rows (bench/vm-bundle.sh; 22 MB
-#                    and parts of at most 56 MiB: carry them in calls of
-#                    their own).
+#                    gpu-check.sh's vm and vm-live parts (scripts/vm-bundle.sh;
+#                    22 MB and parts of at most 56 MiB).
 # The binaries and scripts are refreshed on every run; .debs already in
 # DEST/debs and DEST/root-debs are kept.
 #
@@ -47,13 +48,12 @@
 # libc6, libgcc-s1 and libstdc++6, which the GPU image has newer), as one
 # tar of .debs cut into parts of at most CHROMIUM_PART_MIB (58) MiB, each
 # in its own directory, for hosts that take files of a bounded size at a
-# time (gpu-check.sh ONLY_LIVE=1 joins and unpacks them).
+# time (gpu-check.sh's live and vm-live parts join and unpack them).
 #
 # With LLAMA=1, also DEST/../gpu-llama/llama.tar.xz: sid's llama.cpp with
-# ggml's Vulkan backend for gpu-check.sh's llama row (see below; about 15 MB,
-# carried in a call of its own before DEST).
+# ggml's Vulkan backend for gpu-check.sh's llama part (see below; about 15 MB).
 #
-# Usage: bench/gpu-bundle.sh BUILD_DIR [DEST]   (DEST default: .deps/gpu-bundle)
+# Usage: scripts/gpu-bundle.sh BUILD_DIR [DEST]   (DEST default: .deps/gpu-bundle)
 set -euo pipefail
 
 build=$(cd "${1:?usage: $0 BUILD_DIR [DEST]}" && pwd)
@@ -88,6 +88,7 @@ mkdir -p "$dest/build/bench" "$dest/build/tests/display" "$dest/debs" "$dest/roo
 # Without debug info (the server is 15 MB with it): the bundle stays small.
 for f in "${programs[@]}"; do cp "$build/$f" "$dest/build/$f"; strip --strip-debug "$dest/build/$f"; done
 cp "$top/scripts/gpu-check.sh" "$top/scripts/vm-run.sh" "$top/scripts/ext-diff.sh" "$dest/scripts/"
+cp -r "$top/scripts/gpu-check" "$dest/scripts/"
 cp "$top/bench/run.sh" "$top/bench/display.sh" "$top/bench/tenants.sh" "$top/bench/llama.sh" "$top/bench/gguf_model.py" \
   "$dest/bench/"
 cp "$top/tests/vkinfo.py" "$dest/tests/"
@@ -145,8 +146,8 @@ if [ "${GUEST26:-1}" = 1 ]; then
   done
 fi
 if [ "${LLAMA:-0}" = 1 ]; then
-  # llama.cpp for gpu-check.sh's llama row, as one xz tar in a directory of
-  # its own (about 15 MB; carry it in a call of its own, then DEST):
+  # llama.cpp for gpu-check.sh's llama part, as one xz tar in a directory of
+  # its own (about 15 MB):
   # DEST/../gpu-llama/llama.tar.xz holds llama/ with sid's llama-bench and
   # test-backend-ops, ggml's Vulkan backend and two CPU backends (next to
   # sid's ld-linux-x86-64.so.2, which runs them: ggml looks for its backends
@@ -171,7 +172,7 @@ if [ "${LLAMA:-0}" = 1 ]; then
   echo "$ldest: $(du -sh "$ldest/llama.tar.xz" | cut -f1)"
 fi
 if [ "${VM:-0}" = 1 ]; then
-  "$top/bench/vm-bundle.sh" "$build" "$dest"
+  "$top/scripts/vm-bundle.sh" "$build" "$dest"
 fi
 echo "$dest: $(du -sh "$dest" | cut -f1)"
 
