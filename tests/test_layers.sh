@@ -106,7 +106,7 @@ else
   [ -n "$cycles" ] || fail "the include-circle check could not run"
 fi
 
-layer_names=(base wire renderer context vtest render)
+layer_names=(base wire renderer context vtest render vhost_user)
 [ -d "$BUILD_DIR/libvs-display.a.p" ] && layer_names+=(display)
 for name in "${layer_names[@]}"; do
   check "layer $name links on its own with only the layers below it" test -x "$BUILD_DIR/tests/layer_check_$name"

@@ -157,8 +157,9 @@ int os_set_nonblocking(int fd, bool nonblocking);
  * elsewhere every send passes MSG_NOSIGNAL. 0 on success, -1 with errno. */
 int os_socket_prepare(int fd);
 
-/* Most fds one os_send_fds or os_recv_fds carries. */
-#define OS_FDS_MAX 4
+/* Most fds one os_send_fds or os_recv_fds carries: a vhost-user mem table
+ * brings one per region, up to 8. */
+#define OS_FDS_MAX 8
 
 /* One sendmsg of `len` bytes with `fd_count` fds (at most OS_FDS_MAX)
  * passed along (SCM_RIGHTS), retried on EINTR; `flags` as sendmsg's.

@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: MIT */
+/* One vhost-user connection's back end (vhost_user_device.h). Requests are
+ * checked by the codec for their shape and here against the device's
+ * state: queue indices, ring sizes, negotiated features. */
+#include "transport/vhost_user/vhost_user_device.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "os/os.h"
+
+#define PROTOCOL_FEATURES_BASE                                                                            \
+   ((1ull << VS_VU_PROTOCOL_F_REPLY_ACK) | (1ull << VS_VU_PROTOCOL_F_BACKEND_REQ) |                      \
+    (1ull << VS_VU_PROTOCOL_F_CONFIG) | (1ull << VS_VU_PROTOCOL_F_BACKEND_SEND_FD))
+
+struct vs_vu_device {
+   int sock;
+   uint32_t id;
+   struct vs_vu_device_type type;
+   uint64_t features;           /* negotiated */
+   uint64_t protocol_features;  /* negotiated */
+   bool features_set;
+   int backend_fd;              /* BACKEND_REQ channel, -1 until given */
+   struct vs_guest_memory mem;
+   struct vs_virtqueue queues[VS_VU_QUEUES_MAX];
+   struct vs_vu_message msg;
+   char why[256];
+};
+
+static uint64_t
+offered_protocol_features(const struct vs_vu_device *dev)
+{
+   return PROTOCOL_FEATURES_BASE | (dev->type.shmem_size ? 1ull << VS_VU_PROTOCOL_F_SHMEM : 0);
+}
+
+static uint64_t
+offered_features(const struct vs_vu_device *dev)
+{
+   return dev->type.features | (1ull << VS_VU_F_PROTOCOL_FEATURES);
+}
+
+struct vs_vu_device *
+vs_vu_device_create(int sock, uint32_t id, const struct vs_vu_device_type *type)
+{
+   const size_t page = os_page_size();
+   if (type->num_queues == 0 || type->num_queues > VS_VU_QUEUES_MAX || type->config_size > VS_VU_CONFIG_MAX ||
+       (type->shmem_size % page) || !type->queue_kicked || (type->config_size && !type->read_config)) {
+      vs_error(0, "vhost-user device %u: invalid device type (%u queues, %u config bytes, region of %llu bytes)",
+               id, type->num_queues, type->config_size, (unsigned long long)type->shmem_size);
+      return NULL;
+   }
+   struct vs_vu_device *dev = calloc(1, sizeof(*dev));
+   if (!dev)
+      return NULL;
+   dev->sock = sock;
+   dev->id = id;
+   dev->type = *type;
+   dev->backend_fd = -1;
+   for (unsigned i = 0; i < VS_VU_QUEUES_MAX; i++)
+      vs_virtqueue_init(&dev->queues[i]);
+   return dev;
+}
+
+void
+vs_vu_device_destroy(struct vs_vu_device *dev)
+{
+   if (!dev)
+      return;
+   for (unsigned i = 0; i < VS_VU_QUEUES_MAX; i++)
+      vs_virtqueue_fini(&dev->queues[i]);
+   vs_guest_memory_unmap(&dev->mem);
+   if (dev->backend_fd >= 0)
+      close(dev->backend_fd);
+   close(dev->sock);
+   free(dev);
+}
+
+uint32_t
+vs_vu_device_id(const struct vs_vu_device *dev)
+{
+   return dev->id;
+}
+
+uint64_t
+vs_vu_device_features(const struct vs_vu_device *dev)
+{
+   return dev->features;
+}
+
+const struct vs_guest_memory *
+vs_vu_device_memory(const struct vs_vu_device *dev)
+{
+   return &dev->mem;
+}
+
+struct vs_virtqueue *
+vs_vu_device_queue(struct vs_vu_device *dev, unsigned index)
+{
+   return index < dev->type.num_queues ? &dev->queues[index] : NULL;
+}
+
+static bool
+refuse(struct vs_vu_device *dev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static bool
+refuse(struct vs_vu_device *dev, const char *fmt, ...)
+{
+   va_list ap;
+   va_start(ap, fmt);
+   vsnprintf(dev->why, sizeof(dev->why), fmt, ap);
+   va_end(ap);
+   return false;
+}
+
+static bool
+reply_u64(struct vs_vu_device *dev, uint64_t value)
+{
+   return vs_vu_reply(dev->sock, dev->msg.header.request, &value, sizeof(value)) ||
+          refuse(dev, "reply: %s", strerror(errno));
+}
+
+/* The queue a ring request names, or NULL (refused). */
+static struct vs_virtqueue *
+queue_of(struct vs_vu_device *dev, uint32_t index)
+{
+   if (index >= dev->type.num_queues) {
+      refuse(dev, "queue %u of a device with %u", index, dev->type.num_queues);
+      return NULL;
+   }
+   return &dev->queues[index];
+}
+
+/* Maps a ring when it has all it needs; a ring outside guest RAM is the
+ * front end's error. */
+static bool
+map_queue(struct vs_vu_device *dev, struct vs_virtqueue *vq)
+{
+   if (!vq->size || !vq->addr_set || !dev->mem.count) {
+      vq->mapped = false;
+      return true;
+   }
+   return vs_virtqueue_map(vq, &dev->mem, dev->why, sizeof(dev->why));
+}
+
+static void
+kick(struct vs_vu_device *dev, unsigned index)
+{
+   if (vs_virtqueue_ready(&dev->queues[index]))
+      dev->type.queue_kicked(dev->type.data, dev, index);
+}
+
+static bool
+set_features(struct vs_vu_device *dev, uint64_t features)
+{
+   if (features & ~offered_features(dev))
+      return refuse(dev, "features 0x%llx beyond the offered 0x%llx", (unsigned long long)features,
+                    (unsigned long long)offered_features(dev));
+   dev->features = features;
+   dev->features_set = true;
+   for (unsigned i = 0; i < VS_VU_QUEUES_MAX; i++)
+      dev->queues[i].indirect = features & (1ull << VS_VIRTIO_F_INDIRECT_DESC);
+   return true;
+}
+
+static bool
+set_mem_table(struct vs_vu_device *dev)
+{
+   const struct vs_vu_mem_table *table = &dev->msg.payload.mem;
+   if (!vs_guest_memory_map(&dev->mem, table, dev->msg.fds, dev->why, sizeof(dev->why)))
+      return false;
+   /* The rings' host pointers were into the old mappings. */
+   for (unsigned i = 0; i < dev->type.num_queues; i++) {
+      if (!map_queue(dev, &dev->queues[i]))
+         return false;
+   }
+   return true;
+}
+
+static bool
+set_vring_fd(struct vs_vu_device *dev, uint32_t request)
+{
+   const uint64_t value = dev->msg.payload.u64;
+   struct vs_virtqueue *vq = queue_of(dev, value & VS_VU_VRING_INDEX_MASK);
+   if (!vq)
+      return false;
+   const int fd = vs_vu_message_take_fd(&dev->msg, 0);
+   if (request == VS_VU_SET_VRING_KICK && fd < 0)
+      return refuse(dev, "a kick without an fd (polling rings are not served)");
+   int *slot = request == VS_VU_SET_VRING_KICK ? &vq->kick_fd
+               : request == VS_VU_SET_VRING_CALL ? &vq->call_fd
+                                                 : &vq->err_fd;
+   if (*slot >= 0)
+      close(*slot);
+   *slot = fd;
+   if (fd >= 0 && os_set_nonblocking(fd, true) < 0)
+      return refuse(dev, "fcntl: %s", strerror(errno));
+   if (request == VS_VU_SET_VRING_KICK) {
+      vq->started = true;
+      /* Without protocol features a ring is enabled as it starts. */
+      if (!(dev->features & (1ull << VS_VU_F_PROTOCOL_FEATURES)))
+         vq->enabled = true;
+   }
+   return true;
+}
+
+static bool
+get_config(struct vs_vu_device *dev)
+{
+   struct vs_vu_config *c = &dev->msg.payload.config;
+   if ((uint64_t)c->offset + c->size > dev->type.config_size)
+      return refuse(dev, "config bytes %u..%u of %u", c->offset, c->offset + c->size, dev->type.config_size);
+   uint8_t space[VS_VU_CONFIG_MAX] = { 0 };
+   if (dev->type.config_size)
+      dev->type.read_config(dev->type.data, space);
+   memcpy(c->region, space + c->offset, c->size);
+   return vs_vu_reply(dev->sock, VS_VU_GET_CONFIG, c, VS_VU_CONFIG_HEADER_SIZE + c->size) ||
+          refuse(dev, "reply: %s", strerror(errno));
+}
+
+static bool
+set_config(struct vs_vu_device *dev)
+{
+   const struct vs_vu_config *c = &dev->msg.payload.config;
+   if ((uint64_t)c->offset + c->size > dev->type.config_size)
+      return refuse(dev, "config bytes %u..%u of %u", c->offset, c->offset + c->size, dev->type.config_size);
+   if (dev->type.write_config && c->size)
+      dev->type.write_config(dev->type.data, c->offset, c->region, c->size);
+   return true;
+}
+
+static bool
+get_shmem_config(struct vs_vu_device *dev)
+{
+   struct vs_vu_shmem_config shmem = { 0 };
+   if (dev->type.shmem_size) {
+      shmem.nregions = 1;
+      shmem.sizes[VS_VU_SHMEM_ID] = dev->type.shmem_size;
+   }
+   return vs_vu_reply(dev->sock, VS_VU_GET_SHMEM_CONFIG, &shmem, sizeof(shmem)) ||
+          refuse(dev, "reply: %s", strerror(errno));
+}
+
+/* Serves the checked message in dev->msg; false refuses it (dev->why).
+ * *replied says whether the request's own reply went out. */
+static bool
+serve(struct vs_vu_device *dev, bool *replied)
+{
+   struct vs_vu_message *m = &dev->msg;
+   const union vs_vu_payload *p = &m->payload;
+   *replied = true;
+   switch (m->header.request) {
+   case VS_VU_GET_FEATURES:
+      return reply_u64(dev, offered_features(dev));
+   case VS_VU_GET_PROTOCOL_FEATURES:
+      return reply_u64(dev, offered_protocol_features(dev));
+   case VS_VU_GET_QUEUE_NUM:
+      return reply_u64(dev, dev->type.num_queues);
+   case VS_VU_GET_MAX_MEM_SLOTS:
+      return reply_u64(dev, VS_VU_MEM_REGIONS_MAX);
+   case VS_VU_GET_SHMEM_CONFIG:
+      return get_shmem_config(dev);
+   case VS_VU_GET_CONFIG:
+      return get_config(dev);
+   case VS_VU_GET_VRING_BASE: {
+      struct vs_virtqueue *vq = queue_of(dev, p->state.index);
+      if (!vq)
+         return false;
+      /* Stops the ring: no kick is served until the next SET_VRING_KICK. */
+      vq->started = false;
+      if (vq->kick_fd >= 0)
+         close(vq->kick_fd);
+      vq->kick_fd = -1;
+      struct vs_vu_vring_state state = { p->state.index, vq->last_avail };
+      return vs_vu_reply(dev->sock, VS_VU_GET_VRING_BASE, &state, sizeof(state)) ||
+             refuse(dev, "reply: %s", strerror(errno));
+   }
+   default:
+      break;
+   }
+   *replied = false;
+   switch (m->header.request) {
+   case VS_VU_SET_FEATURES:
+      return set_features(dev, p->u64);
+   case VS_VU_SET_PROTOCOL_FEATURES:
+      if (p->u64 & ~offered_protocol_features(dev))
+         return refuse(dev, "protocol features 0x%llx beyond the offered 0x%llx", (unsigned long long)p->u64,
+                       (unsigned long long)offered_protocol_features(dev));
+      dev->protocol_features = p->u64;
+      return true;
+   case VS_VU_SET_OWNER:
+      return true;
+   case VS_VU_SET_BACKEND_REQ_FD:
+      if (!(dev->protocol_features & (1ull << VS_VU_PROTOCOL_F_BACKEND_REQ)))
+         return refuse(dev, "a backend channel without its protocol feature");
+      if (dev->backend_fd >= 0)
+         close(dev->backend_fd);
+      dev->backend_fd = vs_vu_message_take_fd(m, 0);
+      return true;
+   case VS_VU_SET_CONFIG:
+      return set_config(dev);
+   case VS_VU_SET_MEM_TABLE:
+      return set_mem_table(dev);
+   case VS_VU_SET_VRING_NUM: {
+      struct vs_virtqueue *vq = queue_of(dev, p->state.index);
+      if (!vq)
+         return false;
+      if (p->state.num == 0 || p->state.num > VS_VQ_SIZE_MAX || (p->state.num & (p->state.num - 1)))
+         return refuse(dev, "a ring of %u entries (a power of two up to %u)", p->state.num, VS_VQ_SIZE_MAX);
+      vq->size = (uint16_t)p->state.num;
+      return map_queue(dev, vq);
+   }
+   case VS_VU_SET_VRING_ADDR: {
+      struct vs_virtqueue *vq = queue_of(dev, p->addr.index);
+      if (!vq)
+         return false;
+      if (p->addr.flags)
+         return refuse(dev, "ring address flags 0x%x (logging is not offered)", p->addr.flags);
+      vq->desc_user = p->addr.desc;
+      vq->avail_user = p->addr.avail;
+      vq->used_user = p->addr.used;
+      vq->addr_set = true;
+      return map_queue(dev, vq);
+   }
+   case VS_VU_SET_VRING_BASE: {
+      struct vs_virtqueue *vq = queue_of(dev, p->state.index);
+      if (!vq)
+         return false;
+      if (p->state.num > UINT16_MAX)
+         return refuse(dev, "a ring base of %u (split rings count to 65535)", p->state.num);
+      /* Every chain is answered before the next is read, so none is in
+       * flight: the used index starts where the available one does. */
+      vq->last_avail = vq->used_idx = (uint16_t)p->state.num;
+      return true;
+   }
+   case VS_VU_SET_VRING_KICK:
+   case VS_VU_SET_VRING_CALL:
+   case VS_VU_SET_VRING_ERR:
+      if (!set_vring_fd(dev, m->header.request))
+         return false;
+      if (m->header.request == VS_VU_SET_VRING_KICK)
+         kick(dev, p->u64 & VS_VU_VRING_INDEX_MASK);
+      return true;
+   case VS_VU_SET_VRING_ENABLE: {
+      struct vs_virtqueue *vq = queue_of(dev, p->state.index);
+      if (!vq)
+         return false;
+      if (!(dev->features & (1ull << VS_VU_F_PROTOCOL_FEATURES)) || p->state.num > 1)
+         return refuse(dev, "SET_VRING_ENABLE %u %s", p->state.num,
+                       p->state.num > 1 ? "(0 or 1)" : "without protocol features");
+      vq->enabled = p->state.num;
+      if (vq->enabled)
+         kick(dev, p->state.index);
+      return true;
+   }
+   default:
+      return refuse(dev, "request %u is not served", m->header.request);
+   }
+}
+
+bool
+vs_vu_device_handle_message(struct vs_vu_device *dev)
+{
+   struct vs_vu_message *m = &dev->msg;
+   dev->why[0] = '\0';
+   switch (vs_vu_message_read(dev->sock, m, dev->why, sizeof(dev->why))) {
+   case VS_VU_READ_CLOSED:
+      vs_info(0, "vhost-user device %u: the front end closed the connection", dev->id);
+      return false;
+   case VS_VU_READ_BAD:
+      vs_error(0, "vhost-user device %u: refused a message: %s; the connection ends", dev->id, dev->why);
+      return false;
+   case VS_VU_READ_MESSAGE:
+      break;
+   }
+   bool replied = false;
+   bool ok = serve(dev, &replied);
+   vs_vu_message_close_fds(m);
+   if (!replied && (m->header.flags & VS_VU_FLAG_NEED_REPLY) &&
+       (dev->protocol_features & (1ull << VS_VU_PROTOCOL_F_REPLY_ACK))) {
+      const uint64_t status = ok ? 0 : 1;
+      if (!vs_vu_reply(dev->sock, m->header.request, &status, sizeof(status)) && ok)
+         ok = refuse(dev, "reply: %s", strerror(errno));
+   }
+   if (!ok) {
+      char buf[32];
+      vs_error(0, "vhost-user device %u: refused %s: %s; the connection ends", dev->id,
+               vs_vu_request_name(m->header.request, buf, sizeof(buf)), dev->why);
+   }
+   return ok;
+}
+
+unsigned
+vs_vu_device_pollfds(const struct vs_vu_device *dev, struct pollfd *fds, unsigned max)
+{
+   unsigned n = 0;
+   if (n < max)
+      fds[n++] = (struct pollfd){ .fd = dev->sock, .events = POLLIN };
+   for (unsigned i = 0; i < dev->type.num_queues && n < max; i++) {
+      if (dev->queues[i].started && dev->queues[i].kick_fd >= 0)
+         fds[n++] = (struct pollfd){ .fd = dev->queues[i].kick_fd, .events = POLLIN };
+   }
+   return n;
+}
+
+/* Empties a kick eventfd (or pipe): one kick serves all that is pending. */
+static void
+drain(int fd)
+{
+   uint8_t buf[64];
+   ssize_t n;
+   do
+      n = read(fd, buf, sizeof(buf));
+   while (n > 0 || (n < 0 && errno == EINTR));
+}
+
+bool
+vs_vu_device_dispatch(struct vs_vu_device *dev, const struct pollfd *fds, unsigned count)
+{
+   for (unsigned f = 1; f < count; f++) {
+      if (!fds[f].revents)
+         continue;
+      for (unsigned i = 0; i < dev->type.num_queues; i++) {
+         if (dev->queues[i].kick_fd == fds[f].fd && dev->queues[i].started) {
+            drain(fds[f].fd);
+            kick(dev, i);
+         }
+      }
+   }
+   if (count && fds[0].revents)
+      return vs_vu_device_handle_message(dev);
+   return true;
+}
+
+void
+vs_vu_device_run(struct vs_vu_device *dev)
+{
+   struct pollfd fds[1 + VS_VU_QUEUES_MAX];
+   for (;;) {
+      const unsigned n = vs_vu_device_pollfds(dev, fds, 1 + VS_VU_QUEUES_MAX);
+      if (poll(fds, n, -1) < 0) {
+         if (errno == EINTR)
+            continue;
+         vs_error(0, "vhost-user device %u: poll: %s", dev->id, strerror(errno));
+         return;
+      }
+      if (!vs_vu_device_dispatch(dev, fds, n))
+         return;
+   }
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/* The back end of one vhost-user connection: the front end's requests
+ * (features, protocol features, config space, the mem table, the rings and
+ * their fds, the host-visible shared memory region) and the rings' kicks,
+ * served from one thread with poll(). What the device is (its feature
+ * bits, config space, what its queues do) comes from the device type above
+ * it (virtio_gpu.c). A broken or refused message ends this connection only,
+ * with one log line. */
+#ifndef VS_VHOST_USER_DEVICE_H
+#define VS_VHOST_USER_DEVICE_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "transport/vhost_user/guest_memory.h"
+#include "transport/vhost_user/virtqueue.h"
+
+#define VS_VU_QUEUES_MAX 8u
+/* The shared memory id of the host-visible region (virtio-gpu's). */
+#define VS_VU_SHMEM_ID 1u
+
+struct vs_vu_device;
+
+/* What the device type provides; `data` is its own. */
+struct vs_vu_device_type {
+   uint64_t features;        /* virtio feature bits offered, VERSION_1 included */
+   unsigned num_queues;      /* 1..VS_VU_QUEUES_MAX */
+   uint64_t shmem_size;      /* the region at VS_VU_SHMEM_ID (a page multiple), 0: none */
+   uint32_t config_size;     /* bytes of config space, at most VS_VU_CONFIG_MAX */
+   /* Fills the whole config space. */
+   void (*read_config)(void *data, uint8_t *config);
+   /* The driver wrote config bytes (range already checked). */
+   void (*write_config)(void *data, uint32_t offset, const uint8_t *bytes, uint32_t size);
+   /* Queue `index` has new buffers (or just started): pop and answer them. */
+   void (*queue_kicked)(void *data, struct vs_vu_device *dev, unsigned index);
+   void *data;
+};
+
+/* A device on a connected socket (which it owns from now on); `id` names it
+ * in log lines. NULL when the type is invalid or memory runs out: the
+ * socket stays the caller's. */
+struct vs_vu_device *vs_vu_device_create(int sock, uint32_t id, const struct vs_vu_device_type *type);
+void vs_vu_device_destroy(struct vs_vu_device *dev);
+
+/* Reads and serves one request. false when the connection is over: the
+ * front end closed it, or a request was refused (logged). */
+bool vs_vu_device_handle_message(struct vs_vu_device *dev);
+
+/* The fds to poll: the socket first, then each started queue's kick fd.
+ * Returns how many were filled (at most 1 + VS_VU_QUEUES_MAX). */
+unsigned vs_vu_device_pollfds(const struct vs_vu_device *dev, struct pollfd *fds, unsigned max);
+/* Serves what poll() reported on fds filled by vs_vu_device_pollfds. false
+ * when the connection is over. */
+bool vs_vu_device_dispatch(struct vs_vu_device *dev, const struct pollfd *fds, unsigned count);
+/* Serves the connection until it is over. */
+void vs_vu_device_run(struct vs_vu_device *dev);
+
+uint32_t vs_vu_device_id(const struct vs_vu_device *dev);
+/* The negotiated virtio features (0 before SET_FEATURES). */
+uint64_t vs_vu_device_features(const struct vs_vu_device *dev);
+const struct vs_guest_memory *vs_vu_device_memory(const struct vs_vu_device *dev);
+struct vs_virtqueue *vs_vu_device_queue(struct vs_vu_device *dev, unsigned index);
+
+#endif

@@ -1,0 +1,644 @@
+/* SPDX-License-Identifier: MIT */
+/* virtio-gpu's control and cursor queues (virtio_gpu.h). Every command is
+ * copied out of guest RAM before it is checked, every id, size, rectangle
+ * and backing page is checked before use, and a refused command gets an
+ * error response with one log line: the guest's driver goes on. Commands
+ * run synchronously, so a fence is answered with the response itself. */
+#include "transport/vhost_user/virtio_gpu.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "transport/vhost_user/edid.h"
+#include "transport/vhost_user/vhost_user_device.h"
+#include "transport/vhost_user/virtio_gpu_protocol.h"
+#include "wire/capset.h"
+
+#define NUM_SCANOUTS 1u
+#define NUM_CAPSETS 1u
+#define MAX_RESOURCE_DIM 16384u
+/* A 1 GiB resource of 4 KiB pages. */
+#define MAX_BACKING_ENTRIES 262144u
+/* Refusals logged per device; a guest that keeps sending bad commands
+ * does not flood the log. */
+#define MAX_LOGGED 32u
+#define BPP 4u
+
+struct gpu_resource {
+   uint32_t id, format, width, height, stride;
+   uint8_t *pixels;
+   struct vs_gpu_mem_entry *backing; /* NULL until attached */
+   uint32_t backing_count;
+   uint64_t backing_len;
+};
+
+struct vs_virtio_gpu {
+   struct vs_virtio_gpu_options options;
+   struct vs_vu_device *dev;
+   struct vs_gpu_config config;
+   struct gpu_resource *resources;
+   uint32_t resource_count;
+   uint64_t resource_bytes;
+   struct {
+      uint32_t resource_id; /* 0: disabled */
+      struct vs_gpu_rect r;
+   } scanout;
+   struct vs_virtio_gpu_cursor cursor;
+   unsigned logged;
+   struct vs_vq_chain chain;
+};
+
+union gpu_command {
+   struct vs_gpu_hdr hdr;
+   struct vs_gpu_resource_create_2d create_2d;
+   struct vs_gpu_resource_id resource;
+   struct vs_gpu_set_scanout set_scanout;
+   struct vs_gpu_resource_flush flush;
+   struct vs_gpu_transfer_to_host_2d transfer;
+   struct vs_gpu_resource_attach_backing attach;
+   struct vs_gpu_get_capset_info capset_info;
+   struct vs_gpu_get_capset capset;
+   struct vs_gpu_get_edid edid;
+   struct vs_gpu_update_cursor cursor;
+};
+
+union gpu_response {
+   struct vs_gpu_hdr hdr;
+   struct vs_gpu_resp_display_info display;
+   struct vs_gpu_resp_capset_info capset_info;
+   struct vs_gpu_resp_edid edid;
+   uint8_t bytes[sizeof(struct vs_gpu_resp_edid)];
+};
+_Static_assert(sizeof(struct vs_gpu_hdr) + VS_CAPSET_VENUS_SIZE <= sizeof(union gpu_response), "capset reply");
+
+static void gpu_refuse(struct vs_virtio_gpu *gpu, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+gpu_refuse(struct vs_virtio_gpu *gpu, const char *fmt, ...)
+{
+   if (gpu->logged > MAX_LOGGED)
+      return;
+   char line[256];
+   va_list ap;
+   va_start(ap, fmt);
+   vsnprintf(line, sizeof(line), fmt, ap);
+   va_end(ap);
+   if (gpu->logged++ == MAX_LOGGED)
+      vs_warn(0, "virtio-gpu %u: %s (further refusals are not logged)", gpu->options.id, line);
+   else
+      vs_warn(0, "virtio-gpu %u: %s", gpu->options.id, line);
+}
+
+static const char *
+command_name(uint32_t type)
+{
+   switch (type) {
+   case VS_GPU_CMD_GET_DISPLAY_INFO: return "GET_DISPLAY_INFO";
+   case VS_GPU_CMD_RESOURCE_CREATE_2D: return "RESOURCE_CREATE_2D";
+   case VS_GPU_CMD_RESOURCE_UNREF: return "RESOURCE_UNREF";
+   case VS_GPU_CMD_SET_SCANOUT: return "SET_SCANOUT";
+   case VS_GPU_CMD_RESOURCE_FLUSH: return "RESOURCE_FLUSH";
+   case VS_GPU_CMD_TRANSFER_TO_HOST_2D: return "TRANSFER_TO_HOST_2D";
+   case VS_GPU_CMD_RESOURCE_ATTACH_BACKING: return "RESOURCE_ATTACH_BACKING";
+   case VS_GPU_CMD_RESOURCE_DETACH_BACKING: return "RESOURCE_DETACH_BACKING";
+   case VS_GPU_CMD_GET_CAPSET_INFO: return "GET_CAPSET_INFO";
+   case VS_GPU_CMD_GET_CAPSET: return "GET_CAPSET";
+   case VS_GPU_CMD_GET_EDID: return "GET_EDID";
+   case VS_GPU_CMD_UPDATE_CURSOR: return "UPDATE_CURSOR";
+   case VS_GPU_CMD_MOVE_CURSOR: return "MOVE_CURSOR";
+   default: return NULL;
+   }
+}
+
+/* The size of a control command of `type`; 0 for types not served. */
+static size_t
+control_command_size(uint32_t type)
+{
+   switch (type) {
+   case VS_GPU_CMD_GET_DISPLAY_INFO: return sizeof(struct vs_gpu_hdr);
+   case VS_GPU_CMD_RESOURCE_CREATE_2D: return sizeof(struct vs_gpu_resource_create_2d);
+   case VS_GPU_CMD_RESOURCE_UNREF:
+   case VS_GPU_CMD_RESOURCE_DETACH_BACKING: return sizeof(struct vs_gpu_resource_id);
+   case VS_GPU_CMD_SET_SCANOUT: return sizeof(struct vs_gpu_set_scanout);
+   case VS_GPU_CMD_RESOURCE_FLUSH: return sizeof(struct vs_gpu_resource_flush);
+   case VS_GPU_CMD_TRANSFER_TO_HOST_2D: return sizeof(struct vs_gpu_transfer_to_host_2d);
+   case VS_GPU_CMD_RESOURCE_ATTACH_BACKING: return sizeof(struct vs_gpu_resource_attach_backing);
+   case VS_GPU_CMD_GET_CAPSET_INFO: return sizeof(struct vs_gpu_get_capset_info);
+   case VS_GPU_CMD_GET_CAPSET: return sizeof(struct vs_gpu_get_capset);
+   case VS_GPU_CMD_GET_EDID: return sizeof(struct vs_gpu_get_edid);
+   default: return 0;
+   }
+}
+
+static struct gpu_resource *
+find_resource(struct vs_virtio_gpu *gpu, uint32_t id)
+{
+   for (uint32_t i = 0; id && i < gpu->resource_count; i++) {
+      if (gpu->resources[i].id == id)
+         return &gpu->resources[i];
+   }
+   return NULL;
+}
+
+/* Whether rectangle r lies inside the resource (in 64 bits: no wrap). */
+static bool
+rect_inside(const struct vs_gpu_rect *r, const struct gpu_resource *res)
+{
+   return (uint64_t)r->x + r->width <= res->width && (uint64_t)r->y + r->height <= res->height;
+}
+
+/* The resource a command names, or NULL after refusing it. */
+static struct gpu_resource *
+resource_of(struct vs_virtio_gpu *gpu, const char *name, uint32_t id, uint32_t *status)
+{
+   struct gpu_resource *res = find_resource(gpu, id);
+   if (!res) {
+      gpu_refuse(gpu, "%s of resource %u, which does not exist", name, id);
+      *status = VS_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+   }
+   return res;
+}
+
+static uint32_t
+create_2d(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_create_2d *c)
+{
+   if (c->resource_id == 0 || find_resource(gpu, c->resource_id)) {
+      gpu_refuse(gpu, "RESOURCE_CREATE_2D of resource %u, %s", c->resource_id,
+                 c->resource_id ? "which exists" : "an invalid id");
+      return VS_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+   }
+   if ((c->format != VS_GPU_FORMAT_B8G8R8X8_UNORM && c->format != VS_GPU_FORMAT_B8G8R8A8_UNORM) ||
+       c->width == 0 || c->height == 0 || c->width > MAX_RESOURCE_DIM || c->height > MAX_RESOURCE_DIM) {
+      gpu_refuse(gpu, "RESOURCE_CREATE_2D of format %u, %ux%u (formats 1 and 2, 1..%u pixels a side)", c->format,
+                 c->width, c->height, MAX_RESOURCE_DIM);
+      return VS_GPU_RESP_ERR_INVALID_PARAMETER;
+   }
+   const uint64_t bytes = (uint64_t)c->width * c->height * BPP;
+   if (gpu->resource_count >= gpu->options.max_resources ||
+       bytes > gpu->options.max_resource_bytes - gpu->resource_bytes) {
+      gpu_refuse(gpu, "RESOURCE_CREATE_2D of %llu bytes: the device holds %u resources of %llu bytes (at most %u "
+                 "of %llu)", (unsigned long long)bytes, gpu->resource_count,
+                 (unsigned long long)gpu->resource_bytes, gpu->options.max_resources,
+                 (unsigned long long)gpu->options.max_resource_bytes);
+      return VS_GPU_RESP_ERR_OUT_OF_MEMORY;
+   }
+   uint8_t *pixels = calloc(1, (size_t)bytes);
+   if (!pixels) {
+      gpu_refuse(gpu, "RESOURCE_CREATE_2D of %llu bytes: out of memory", (unsigned long long)bytes);
+      return VS_GPU_RESP_ERR_OUT_OF_MEMORY;
+   }
+   gpu->resources[gpu->resource_count++] = (struct gpu_resource){
+      .id = c->resource_id,
+      .format = c->format,
+      .width = c->width,
+      .height = c->height,
+      .stride = c->width * BPP,
+      .pixels = pixels,
+   };
+   gpu->resource_bytes += bytes;
+   return VS_GPU_RESP_OK_NODATA;
+}
+
+static void
+detach(struct gpu_resource *res)
+{
+   free(res->backing);
+   res->backing = NULL;
+   res->backing_count = 0;
+   res->backing_len = 0;
+}
+
+static uint32_t
+unref(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_id *c)
+{
+   uint32_t status = VS_GPU_RESP_OK_NODATA;
+   struct gpu_resource *res = resource_of(gpu, "RESOURCE_UNREF", c->resource_id, &status);
+   if (!res)
+      return status;
+   if (gpu->scanout.resource_id == res->id)
+      gpu->scanout.resource_id = 0;
+   detach(res);
+   free(res->pixels);
+   gpu->resource_bytes -= (uint64_t)res->stride * res->height;
+   *res = gpu->resources[--gpu->resource_count];
+   return status;
+}
+
+static uint32_t
+attach_backing(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_attach_backing *c)
+{
+   uint32_t status = VS_GPU_RESP_OK_NODATA;
+   struct gpu_resource *res = resource_of(gpu, "RESOURCE_ATTACH_BACKING", c->resource_id, &status);
+   if (!res)
+      return status;
+   const uint64_t entries_len = (uint64_t)c->nr_entries * sizeof(struct vs_gpu_mem_entry);
+   if (res->backing || c->nr_entries == 0 || c->nr_entries > MAX_BACKING_ENTRIES ||
+       gpu->chain.readable_len < sizeof(*c) + entries_len) {
+      gpu_refuse(gpu, "RESOURCE_ATTACH_BACKING of %u entries (1..%u, all in the command) to resource %u%s",
+                 c->nr_entries, MAX_BACKING_ENTRIES, c->resource_id, res->backing ? ", which has backing" : "");
+      return VS_GPU_RESP_ERR_INVALID_PARAMETER;
+   }
+   struct vs_gpu_mem_entry *entries = malloc((size_t)entries_len);
+   if (!entries)
+      return VS_GPU_RESP_ERR_OUT_OF_MEMORY;
+   vs_vq_chain_read(&gpu->chain, sizeof(*c), entries, (size_t)entries_len);
+   const struct vs_guest_memory *mem = vs_vu_device_memory(gpu->dev);
+   uint64_t total = 0;
+   for (uint32_t i = 0; i < c->nr_entries; i++) {
+      struct iovec iov[VS_VU_MEM_REGIONS_MAX];
+      unsigned n = 0;
+      if (!vs_guest_memory_gpa_iov(mem, entries[i].addr, entries[i].length, iov, &n, VS_VU_MEM_REGIONS_MAX)) {
+         gpu_refuse(gpu, "RESOURCE_ATTACH_BACKING to resource %u: entry %u of %u bytes at guest 0x%llx is outside "
+                    "guest RAM", c->resource_id, i, entries[i].length, (unsigned long long)entries[i].addr);
+         free(entries);
+         return VS_GPU_RESP_ERR_INVALID_PARAMETER;
+      }
+      total += entries[i].length;
+   }
+   res->backing = entries;
+   res->backing_count = c->nr_entries;
+   res->backing_len = total;
+   return status;
+}
+
+/* Copies `len` bytes at `offset` of the resource's backing into dst. The
+ * pages are translated at each use: the mem table may have changed since
+ * they were attached. `*entry`/`*entry_start` carry the position between
+ * calls of ascending offsets. */
+static bool
+read_backing(const struct vs_guest_memory *mem, const struct gpu_resource *res, uint32_t *entry,
+             uint64_t *entry_start, uint64_t offset, uint8_t *dst, uint64_t len)
+{
+   while (len) {
+      if (*entry >= res->backing_count)
+         return false;
+      const struct vs_gpu_mem_entry *e = &res->backing[*entry];
+      if (offset >= *entry_start + e->length) {
+         *entry_start += e->length;
+         (*entry)++;
+         continue;
+      }
+      const uint64_t within = offset - *entry_start;
+      const uint64_t part = len < e->length - within ? len : e->length - within;
+      struct iovec iov[VS_VU_MEM_REGIONS_MAX];
+      unsigned n = 0;
+      if (!vs_guest_memory_gpa_iov(mem, e->addr + within, part, iov, &n, VS_VU_MEM_REGIONS_MAX))
+         return false;
+      for (unsigned i = 0; i < n; i++) {
+         memcpy(dst, iov[i].iov_base, iov[i].iov_len);
+         dst += iov[i].iov_len;
+      }
+      offset += part;
+      len -= part;
+   }
+   return true;
+}
+
+static uint32_t
+transfer_to_host_2d(struct vs_virtio_gpu *gpu, const struct vs_gpu_transfer_to_host_2d *c)
+{
+   uint32_t status = VS_GPU_RESP_OK_NODATA;
+   struct gpu_resource *res = resource_of(gpu, "TRANSFER_TO_HOST_2D", c->resource_id, &status);
+   if (!res)
+      return status;
+   const struct vs_gpu_rect *r = &c->r;
+   if (!res->backing || !rect_inside(r, res)) {
+      gpu_refuse(gpu, "TRANSFER_TO_HOST_2D of %ux%u at %u,%u to resource %u of %ux%u%s", r->width, r->height, r->x,
+                 r->y, res->id, res->width, res->height, res->backing ? "" : " without backing");
+      return VS_GPU_RESP_ERR_INVALID_PARAMETER;
+   }
+   if (r->width == 0 || r->height == 0)
+      return status;
+   const uint64_t row = (uint64_t)r->width * BPP;
+   const uint64_t span = (uint64_t)(r->height - 1) * res->stride + row;
+   if (c->offset > res->backing_len || span > res->backing_len - c->offset) {
+      gpu_refuse(gpu, "TRANSFER_TO_HOST_2D of %llu bytes at offset %llu of resource %u's %llu bytes of backing",
+                 (unsigned long long)span, (unsigned long long)c->offset, res->id,
+                 (unsigned long long)res->backing_len);
+      return VS_GPU_RESP_ERR_INVALID_PARAMETER;
+   }
+   const struct vs_guest_memory *mem = vs_vu_device_memory(gpu->dev);
+   uint32_t entry = 0;
+   uint64_t entry_start = 0;
+   for (uint32_t y = 0; y < r->height; y++) {
+      uint8_t *dst = res->pixels + (uint64_t)(r->y + y) * res->stride + (uint64_t)r->x * BPP;
+      if (!read_backing(mem, res, &entry, &entry_start, c->offset + (uint64_t)y * res->stride, dst, row)) {
+         gpu_refuse(gpu, "TRANSFER_TO_HOST_2D to resource %u: its backing is no longer in guest RAM", res->id);
+         return VS_GPU_RESP_ERR_INVALID_PARAMETER;
+      }
+   }
+   return status;
+}
+
+static uint32_t
+set_scanout(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout *c)
+{
+   if (c->scanout_id >= NUM_SCANOUTS) {
+      gpu_refuse(gpu, "SET_SCANOUT of scanout %u (the device has %u)", c->scanout_id, NUM_SCANOUTS);
+      return VS_GPU_RESP_ERR_INVALID_SCANOUT_ID;
+   }
+   if (c->resource_id == 0) {
+      gpu->scanout.resource_id = 0;
+      return VS_GPU_RESP_OK_NODATA;
+   }
+   uint32_t status = VS_GPU_RESP_OK_NODATA;
+   struct gpu_resource *res = resource_of(gpu, "SET_SCANOUT", c->resource_id, &status);
+   if (!res)
+      return status;
+   if (c->r.width == 0 || c->r.height == 0 || !rect_inside(&c->r, res)) {
+      gpu_refuse(gpu, "SET_SCANOUT of %ux%u at %u,%u of resource %u of %ux%u", c->r.width, c->r.height, c->r.x,
+                 c->r.y, res->id, res->width, res->height);
+      return VS_GPU_RESP_ERR_INVALID_PARAMETER;
+   }
+   gpu->scanout.resource_id = res->id;
+   gpu->scanout.r = c->r;
+   return status;
+}
+
+static uint32_t
+resource_flush(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_flush *c)
+{
+   uint32_t status = VS_GPU_RESP_OK_NODATA;
+   struct gpu_resource *res = resource_of(gpu, "RESOURCE_FLUSH", c->resource_id, &status);
+   if (!res)
+      return status;
+   if (!rect_inside(&c->r, res)) {
+      gpu_refuse(gpu, "RESOURCE_FLUSH of %ux%u at %u,%u of resource %u of %ux%u", c->r.width, c->r.height, c->r.x,
+                 c->r.y, res->id, res->width, res->height);
+      return VS_GPU_RESP_ERR_INVALID_PARAMETER;
+   }
+   if (gpu->scanout.resource_id == res->id && gpu->options.on_flush) {
+      const struct vs_gpu_rect *s = &gpu->scanout.r;
+      gpu->options.on_flush(gpu->options.flush_data, 0, res->pixels + (uint64_t)s->y * res->stride +
+                            (uint64_t)s->x * BPP, s->width, s->height, res->stride);
+   }
+   return status;
+}
+
+static size_t
+display_info(struct vs_virtio_gpu *gpu, union gpu_response *resp)
+{
+   resp->display.hdr.type = VS_GPU_RESP_OK_DISPLAY_INFO;
+   resp->display.pmodes[0] = (struct vs_gpu_display_one){
+      .r = { 0, 0, gpu->options.width, gpu->options.height },
+      .enabled = 1,
+   };
+   return sizeof(resp->display);
+}
+
+static size_t
+get_edid(struct vs_virtio_gpu *gpu, const struct vs_gpu_get_edid *c, union gpu_response *resp)
+{
+   if (c->scanout >= NUM_SCANOUTS) {
+      gpu_refuse(gpu, "GET_EDID of scanout %u (the device has %u)", c->scanout, NUM_SCANOUTS);
+      resp->hdr.type = VS_GPU_RESP_ERR_INVALID_SCANOUT_ID;
+      return sizeof(resp->hdr);
+   }
+   resp->edid.hdr.type = VS_GPU_RESP_OK_EDID;
+   resp->edid.size = VS_EDID_SIZE;
+   vs_edid_build(gpu->options.width, gpu->options.height, resp->edid.edid);
+   return sizeof(resp->edid);
+}
+
+static size_t
+capset_info(struct vs_virtio_gpu *gpu, const struct vs_gpu_get_capset_info *c, union gpu_response *resp)
+{
+   if (c->capset_index >= NUM_CAPSETS) {
+      gpu_refuse(gpu, "GET_CAPSET_INFO of capset index %u (the device has %u)", c->capset_index, NUM_CAPSETS);
+      resp->hdr.type = VS_GPU_RESP_ERR_INVALID_PARAMETER;
+      return sizeof(resp->hdr);
+   }
+   resp->capset_info.hdr.type = VS_GPU_RESP_OK_CAPSET_INFO;
+   resp->capset_info.capset_id = VS_CAPSET_VENUS;
+   resp->capset_info.capset_max_version = 0;
+   resp->capset_info.capset_max_size = VS_CAPSET_VENUS_SIZE;
+   return sizeof(resp->capset_info);
+}
+
+static size_t
+get_capset(struct vs_virtio_gpu *gpu, const struct vs_gpu_get_capset *c, union gpu_response *resp)
+{
+   if (!vs_capset_get(c->capset_id, c->capset_version, resp->bytes + sizeof(resp->hdr), VS_CAPSET_VENUS_SIZE)) {
+      gpu_refuse(gpu, "GET_CAPSET of capset %u version %u (capset %u version 0 only)", c->capset_id,
+                 c->capset_version, VS_CAPSET_VENUS);
+      resp->hdr.type = VS_GPU_RESP_ERR_INVALID_PARAMETER;
+      return sizeof(resp->hdr);
+   }
+   resp->hdr.type = VS_GPU_RESP_OK_CAPSET;
+   return sizeof(resp->hdr) + VS_CAPSET_VENUS_SIZE;
+}
+
+/* Runs the control command in gpu->chain and writes its response. The
+ * bytes written into the chain. */
+static uint32_t
+control_command(struct vs_virtio_gpu *gpu)
+{
+   union gpu_command cmd;
+   union gpu_response resp;
+   memset(&cmd, 0, sizeof(cmd));
+   memset(&resp, 0, sizeof(resp));
+   size_t resp_size = sizeof(resp.hdr);
+   const size_t got = vs_vq_chain_read(&gpu->chain, 0, &cmd, sizeof(cmd));
+   const char *name = command_name(cmd.hdr.type);
+   const size_t size = control_command_size(cmd.hdr.type);
+   if (got < sizeof(cmd.hdr)) {
+      gpu_refuse(gpu, "a control command of %zu bytes (a header is %zu)", got, sizeof(cmd.hdr));
+      resp.hdr.type = VS_GPU_RESP_ERR_UNSPEC;
+   } else if (size == 0) {
+      gpu_refuse(gpu, "control command 0x%x is not served", cmd.hdr.type);
+      resp.hdr.type = VS_GPU_RESP_ERR_UNSPEC;
+   } else if (got < size) {
+      gpu_refuse(gpu, "%s of %zu bytes (%zu expected)", name, got, size);
+      resp.hdr.type = VS_GPU_RESP_ERR_INVALID_PARAMETER;
+   } else {
+      switch (cmd.hdr.type) {
+      case VS_GPU_CMD_GET_DISPLAY_INFO: resp_size = display_info(gpu, &resp); break;
+      case VS_GPU_CMD_GET_EDID: resp_size = get_edid(gpu, &cmd.edid, &resp); break;
+      case VS_GPU_CMD_GET_CAPSET_INFO: resp_size = capset_info(gpu, &cmd.capset_info, &resp); break;
+      case VS_GPU_CMD_GET_CAPSET: resp_size = get_capset(gpu, &cmd.capset, &resp); break;
+      case VS_GPU_CMD_RESOURCE_CREATE_2D: resp.hdr.type = create_2d(gpu, &cmd.create_2d); break;
+      case VS_GPU_CMD_RESOURCE_UNREF: resp.hdr.type = unref(gpu, &cmd.resource); break;
+      case VS_GPU_CMD_RESOURCE_ATTACH_BACKING: resp.hdr.type = attach_backing(gpu, &cmd.attach); break;
+      case VS_GPU_CMD_RESOURCE_DETACH_BACKING: {
+         uint32_t status = VS_GPU_RESP_OK_NODATA;
+         struct gpu_resource *res = resource_of(gpu, name, cmd.resource.resource_id, &status);
+         if (res && !res->backing) {
+            gpu_refuse(gpu, "%s of resource %u, which has no backing", name, res->id);
+            status = VS_GPU_RESP_ERR_INVALID_PARAMETER;
+         } else if (res) {
+            detach(res);
+         }
+         resp.hdr.type = status;
+         break;
+      }
+      case VS_GPU_CMD_TRANSFER_TO_HOST_2D: resp.hdr.type = transfer_to_host_2d(gpu, &cmd.transfer); break;
+      case VS_GPU_CMD_SET_SCANOUT: resp.hdr.type = set_scanout(gpu, &cmd.set_scanout); break;
+      case VS_GPU_CMD_RESOURCE_FLUSH: resp.hdr.type = resource_flush(gpu, &cmd.flush); break;
+      }
+   }
+   if (got >= sizeof(cmd.hdr) && (cmd.hdr.flags & VS_GPU_FLAG_FENCE)) {
+      resp.hdr.flags = cmd.hdr.flags & (VS_GPU_FLAG_FENCE | VS_GPU_FLAG_INFO_RING_IDX);
+      resp.hdr.fence_id = cmd.hdr.fence_id;
+      resp.hdr.ctx_id = cmd.hdr.ctx_id;
+      if (cmd.hdr.flags & VS_GPU_FLAG_INFO_RING_IDX)
+         resp.hdr.ring_idx = cmd.hdr.ring_idx;
+   }
+   if (gpu->chain.writable_len < resp_size) {
+      gpu_refuse(gpu, "%s with %llu bytes for its %zu-byte response", name ? name : "a control command",
+                 (unsigned long long)gpu->chain.writable_len, resp_size);
+      return 0;
+   }
+   return (uint32_t)vs_vq_chain_write(&gpu->chain, 0, &resp, resp_size);
+}
+
+static void
+cursor_command(struct vs_virtio_gpu *gpu)
+{
+   struct vs_gpu_update_cursor c;
+   memset(&c, 0, sizeof(c));
+   const size_t got = vs_vq_chain_read(&gpu->chain, 0, &c, sizeof(c));
+   if (got < sizeof(c) || (c.hdr.type != VS_GPU_CMD_UPDATE_CURSOR && c.hdr.type != VS_GPU_CMD_MOVE_CURSOR)) {
+      gpu_refuse(gpu, "a cursor command 0x%x of %zu bytes (UPDATE_CURSOR or MOVE_CURSOR, %zu bytes)",
+                 got >= sizeof(c.hdr) ? c.hdr.type : 0, got, sizeof(c));
+      return;
+   }
+   if (c.pos.scanout_id >= NUM_SCANOUTS) {
+      gpu_refuse(gpu, "%s on scanout %u (the device has %u)", command_name(c.hdr.type), c.pos.scanout_id,
+                 NUM_SCANOUTS);
+      return;
+   }
+   gpu->cursor.scanout = c.pos.scanout_id;
+   gpu->cursor.x = c.pos.x;
+   gpu->cursor.y = c.pos.y;
+   if (c.hdr.type == VS_GPU_CMD_UPDATE_CURSOR) {
+      if (c.resource_id && !find_resource(gpu, c.resource_id)) {
+         gpu_refuse(gpu, "UPDATE_CURSOR to resource %u, which does not exist", c.resource_id);
+         return;
+      }
+      gpu->cursor.resource_id = c.resource_id;
+      gpu->cursor.hot_x = c.hot_x;
+      gpu->cursor.hot_y = c.hot_y;
+   }
+}
+
+static void
+queue_kicked(void *data, struct vs_vu_device *dev, unsigned index)
+{
+   struct vs_virtio_gpu *gpu = data;
+   struct vs_virtqueue *vq = vs_vu_device_queue(dev, index);
+   const struct vs_guest_memory *mem = vs_vu_device_memory(dev);
+   bool answered = false;
+   char why[256];
+   for (;;) {
+      const enum vs_vq_pop_result r = vs_virtqueue_pop(vq, mem, &gpu->chain, why, sizeof(why));
+      if (r == VS_VQ_EMPTY)
+         break;
+      if (r == VS_VQ_BROKEN) {
+         vs_error(0, "virtio-gpu %u: queue %u stops: %s", gpu->options.id, index, why);
+         break;
+      }
+      uint32_t written = 0;
+      if (r == VS_VQ_BAD_CHAIN)
+         gpu_refuse(gpu, "queue %u: chain %u refused: %s", index, gpu->chain.head, why);
+      else if (index == VS_VIRTIO_GPU_QUEUE_CONTROL)
+         written = control_command(gpu);
+      else
+         cursor_command(gpu);
+      vs_virtqueue_push(vq, gpu->chain.head, written);
+      answered = true;
+   }
+   if (answered)
+      vs_virtqueue_notify(vq);
+}
+
+static void
+read_config(void *data, uint8_t *config)
+{
+   struct vs_virtio_gpu *gpu = data;
+   memcpy(config, &gpu->config, sizeof(gpu->config));
+}
+
+static void
+write_config(void *data, uint32_t offset, const uint8_t *bytes, uint32_t size)
+{
+   struct vs_virtio_gpu *gpu = data;
+   uint8_t config[sizeof(gpu->config)];
+   memcpy(config, &gpu->config, sizeof(config));
+   memcpy(config + offset, bytes, size);
+   struct vs_gpu_config written;
+   memcpy(&written, config, sizeof(written));
+   /* Only events_clear is the driver's to write: it clears events. */
+   gpu->config.events_read &= ~written.events_clear;
+}
+
+struct vs_virtio_gpu *
+vs_virtio_gpu_create(int sock, const struct vs_virtio_gpu_options *options)
+{
+   if (options->width == 0 || options->height == 0 || options->width > VS_EDID_MAX_DIM ||
+       options->height > VS_EDID_MAX_DIM || options->max_resources == 0) {
+      vs_error(0, "virtio-gpu %u: a scanout of %ux%u and %u resources (1..%u pixels a side, 1 resource at least)",
+               options->id, options->width, options->height, options->max_resources, VS_EDID_MAX_DIM);
+      close(sock);
+      return NULL;
+   }
+   struct vs_virtio_gpu *gpu = calloc(1, sizeof(*gpu));
+   if (!gpu) {
+      close(sock);
+      return NULL;
+   }
+   gpu->options = *options;
+   gpu->resources = calloc(options->max_resources, sizeof(*gpu->resources));
+   gpu->config.num_scanouts = NUM_SCANOUTS;
+   gpu->config.num_capsets = NUM_CAPSETS;
+   const struct vs_vu_device_type type = {
+      .features = (1ull << VS_VIRTIO_F_VERSION_1) | (1ull << VS_VIRTIO_F_INDIRECT_DESC) |
+                  (1ull << VS_VIRTIO_GPU_F_EDID) | (1ull << VS_VIRTIO_GPU_F_RESOURCE_BLOB) |
+                  (1ull << VS_VIRTIO_GPU_F_CONTEXT_INIT),
+      .num_queues = 2,
+      .shmem_size = options->shmem_size,
+      .config_size = sizeof(struct vs_gpu_config),
+      .read_config = read_config,
+      .write_config = write_config,
+      .queue_kicked = queue_kicked,
+      .data = gpu,
+   };
+   if (gpu->resources)
+      gpu->dev = vs_vu_device_create(sock, options->id, &type);
+   if (!gpu->dev) {
+      close(sock);
+      free(gpu->resources);
+      free(gpu);
+      return NULL;
+   }
+   return gpu;
+}
+
+void
+vs_virtio_gpu_destroy(struct vs_virtio_gpu *gpu)
+{
+   if (!gpu)
+      return;
+   vs_vu_device_destroy(gpu->dev);
+   for (uint32_t i = 0; i < gpu->resource_count; i++) {
+      detach(&gpu->resources[i]);
+      free(gpu->resources[i].pixels);
+   }
+   free(gpu->resources);
+   free(gpu);
+}
+
+struct vs_vu_device *
+vs_virtio_gpu_device(struct vs_virtio_gpu *gpu)
+{
+   return gpu->dev;
+}
+
+struct vs_virtio_gpu_cursor
+vs_virtio_gpu_cursor(const struct vs_virtio_gpu *gpu)
+{
+   return gpu->cursor;
+}

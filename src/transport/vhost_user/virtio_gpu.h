@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* A VM's virtio-gpu device over vhost-user: the device type on top of
+ * vhost_user_device.h. Served so far: the control queue's 2D commands (what
+ * a stock kernel's console and fbdev use), the Venus capset's info and
+ * bytes, EDID, and the cursor queue (recorded). Host copies of the guest's
+ * 2D resources are bounded per device; each flush of the resource on the
+ * scanout is handed to `on_flush`. */
+#ifndef VS_VIRTIO_GPU_H
+#define VS_VIRTIO_GPU_H
+
+#include <stdint.h>
+
+struct vs_vu_device;
+struct vs_virtio_gpu;
+
+/* The scanout's visible pixels after a flush: `pixels` is its top-left
+ * pixel inside the resource (4 bytes a pixel, B8G8R8X8 or B8G8R8A8),
+ * rows `stride` bytes apart. Valid during the call only. */
+typedef void (*vs_virtio_gpu_flush_fn)(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t width,
+                                       uint32_t height, uint32_t stride);
+
+struct vs_virtio_gpu_options {
+   uint32_t id;                  /* names the device in log lines */
+   uint32_t width, height;       /* the scanout's one mode, 1..4095 each */
+   uint64_t shmem_size;          /* the host-visible region, a page multiple (0: none) */
+   uint64_t max_resource_bytes;  /* host copies of 2D resources, in all */
+   uint32_t max_resources;
+   vs_virtio_gpu_flush_fn on_flush; /* may be NULL */
+   void *flush_data;
+};
+
+/* What the cursor queue last said. */
+struct vs_virtio_gpu_cursor {
+   uint32_t scanout, x, y;
+   uint32_t resource_id, hot_x, hot_y;
+};
+
+/* A device on a connected vhost-user socket (owned from now on). NULL with
+ * a log line when the options are invalid. */
+struct vs_virtio_gpu *vs_virtio_gpu_create(int sock, const struct vs_virtio_gpu_options *options);
+void vs_virtio_gpu_destroy(struct vs_virtio_gpu *gpu);
+
+/* The vhost-user device to poll and run. */
+struct vs_vu_device *vs_virtio_gpu_device(struct vs_virtio_gpu *gpu);
+struct vs_virtio_gpu_cursor vs_virtio_gpu_cursor(const struct vs_virtio_gpu *gpu);
+
+#endif
