@@ -261,20 +261,18 @@ vs_vu_message_close_fds(struct vs_vu_message *msg)
 bool
 vs_vu_reply(int sock, uint32_t request, const void *payload, uint32_t size)
 {
-   struct {
-      struct vs_vu_header header;
-      union vs_vu_payload payload;
-   } out;
-   if (size > sizeof(out.payload)) {
+   uint8_t out[sizeof(struct vs_vu_header) + sizeof(union vs_vu_payload)];
+   if (size > sizeof(union vs_vu_payload)) {
       errno = EMSGSIZE;
       return false;
    }
-   out.header = (struct vs_vu_header){ request, VS_VU_VERSION | VS_VU_FLAG_REPLY, size };
-   memcpy(&out.payload, payload, size);
-   const size_t len = sizeof(out.header) + size;
+   const struct vs_vu_header header = { request, VS_VU_VERSION | VS_VU_FLAG_REPLY, size };
+   memcpy(out, &header, sizeof(header));
+   memcpy(out + sizeof(header), payload, size);
+   const size_t len = sizeof(header) + size;
    size_t sent = 0;
    while (sent < len) {
-      ssize_t n = os_send_fds(sock, (const uint8_t *)&out + sent, len - sent, NULL, 0, MSG_NOSIGNAL);
+      ssize_t n = os_send_fds(sock, out + sent, len - sent, NULL, 0, MSG_NOSIGNAL);
       if (n <= 0)
          return false;
       sent += (size_t)n;

@@ -1,0 +1,522 @@
+/* SPDX-License-Identifier: MIT */
+/* transport/vhost_user: a fake front end drives a virtio-gpu device over a
+ * socket pair: the handshake, a mem table from shared memory with the
+ * queues laid out in it, the 2D commands of a console, and hostile
+ * messages, chains and commands, each refused without harm. */
+#include <poll.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "os/os.h"
+#include "transport/vhost_user/edid.h"
+#include "transport/vhost_user/vhost_user_device.h"
+#include "transport/vhost_user/vhost_user_message.h"
+#include "transport/vhost_user/virtio_gpu.h"
+#include "transport/vhost_user/virtio_gpu_protocol.h"
+#include "transport/vhost_user/virtqueue.h"
+#include "unit.h"
+
+#define RAM_SIZE (1u << 20)
+#define RAM_USER 0x7f0000000000ull /* the fake front end's address of guest RAM */
+#define QSIZE 16u
+#define DESC(q) (0x1000u + (q) * 0x1000u)
+#define AVAIL(q) (0x3000u + (q) * 0x1000u)
+#define USED(q) (0x5000u + (q) * 0x1000u)
+#define CMD_GPA 0x10000u
+#define RESP_GPA 0x20000u
+#define INDIRECT_GPA 0x30000u
+#define PIXELS_GPA 0x40000u
+
+struct front_end {
+   int sock;
+   struct vs_virtio_gpu *gpu;
+   struct vs_vu_device *dev;
+   uint8_t *ram;
+   int kick[2][2];
+   int call[2][2];
+   uint16_t avail_idx[2];
+   unsigned flushes;
+   uint8_t flushed[16 * 8 * 4];
+};
+
+static void
+on_flush(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t w, uint32_t h, uint32_t stride)
+{
+   struct front_end *fe = data;
+   fe->flushes++;
+   for (uint32_t y = 0; y < h && y < 8; y++)
+      memcpy(fe->flushed + y * 64, pixels + (size_t)y * stride, w * 4 < 64 ? w * 4 : 64);
+}
+
+/* Sends one request and lets the device serve it; the device's verdict. */
+static bool
+fe_send(struct front_end *fe, uint32_t request, uint32_t flags, const void *payload, uint32_t size, const int *fds,
+        unsigned nfds)
+{
+   uint8_t buf[sizeof(struct vs_vu_header) + sizeof(union vs_vu_payload)];
+   struct vs_vu_header h = { request, flags, size };
+   memcpy(buf, &h, sizeof(h));
+   memcpy(buf + sizeof(h), payload, size);
+   if (os_send_fds(fe->sock, buf, sizeof(h) + size, fds, nfds, 0) != (ssize_t)(sizeof(h) + size))
+      return false;
+   return vs_vu_device_handle_message(fe->dev);
+}
+
+static bool
+fe_reply(struct front_end *fe, uint32_t request, void *payload, uint32_t size)
+{
+   struct vs_vu_header h;
+   if (recv(fe->sock, &h, sizeof(h), MSG_WAITALL) != sizeof(h) || h.request != request ||
+       h.flags != (VS_VU_VERSION | VS_VU_FLAG_REPLY) || h.size != size)
+      return false;
+   return recv(fe->sock, payload, size, MSG_WAITALL) == (ssize_t)size;
+}
+
+static uint64_t
+fe_get_u64(struct front_end *fe, uint32_t request)
+{
+   uint64_t v = ~0ull;
+   if (!fe_send(fe, request, VS_VU_VERSION, NULL, 0, NULL, 0) || !fe_reply(fe, request, &v, sizeof(v)))
+      return ~0ull;
+   return v;
+}
+
+static void
+fe_close(struct front_end *fe)
+{
+   vs_virtio_gpu_destroy(fe->gpu);
+   close(fe->sock);
+   for (int q = 0; q < 2; q++)
+      for (int i = 0; i < 2; i++) {
+         close(fe->kick[q][i]);
+         close(fe->call[q][i]);
+      }
+   if (fe->ram)
+      munmap(fe->ram, RAM_SIZE);
+}
+
+/* A device and its front end's socket, before any request. */
+static bool
+fe_open(struct front_end *fe)
+{
+   memset(fe, 0, sizeof(*fe));
+   int sv[2];
+   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+      return false;
+   fe->sock = sv[0];
+   const struct vs_virtio_gpu_options options = {
+      .id = 1, .width = 1280, .height = 800, .shmem_size = 1u << 20, .max_resource_bytes = 1u << 20,
+      .max_resources = 4, .on_flush = on_flush, .flush_data = fe,
+   };
+   fe->gpu = vs_virtio_gpu_create(sv[1], &options);
+   fe->dev = fe->gpu ? vs_virtio_gpu_device(fe->gpu) : NULL;
+   for (int q = 0; q < 2; q++)
+      if (pipe(fe->kick[q]) < 0 || pipe(fe->call[q]) < 0)
+         return false;
+   return fe->dev != NULL;
+}
+
+/* The handshake QEMU makes, then the mem table and both rings. */
+static bool
+fe_start(struct front_end *fe)
+{
+   if (!fe_open(fe))
+      return false;
+   const uint64_t features = fe_get_u64(fe, VS_VU_GET_FEATURES);
+   const uint64_t protocol = fe_get_u64(fe, VS_VU_GET_PROTOCOL_FEATURES);
+   if (!fe_send(fe, VS_VU_SET_PROTOCOL_FEATURES, VS_VU_VERSION, &protocol, 8, NULL, 0) ||
+       !fe_send(fe, VS_VU_SET_OWNER, VS_VU_VERSION, NULL, 0, NULL, 0) ||
+       !fe_send(fe, VS_VU_SET_FEATURES, VS_VU_VERSION, &features, 8, NULL, 0))
+      return false;
+   int memfd = os_shm_create("guest-ram", RAM_SIZE);
+   if (memfd < 0)
+      return false;
+   fe->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+   struct vs_vu_mem_table table = { .nregions = 1, .regions = { { 0, RAM_SIZE, RAM_USER, 0 } } };
+   bool ok = fe_send(fe, VS_VU_SET_MEM_TABLE, VS_VU_VERSION | VS_VU_FLAG_NEED_REPLY, &table, 8 + 32, &memfd, 1);
+   close(memfd);
+   uint64_t ack = 1;
+   if (!ok || fe->ram == MAP_FAILED || !fe_reply(fe, VS_VU_SET_MEM_TABLE, &ack, 8) || ack != 0)
+      return false;
+   for (uint32_t q = 0; q < 2; q++) {
+      struct vs_vu_vring_state num = { q, QSIZE }, base = { q, 0 }, enable = { q, 1 };
+      struct vs_vu_vring_addr addr = { q, 0, RAM_USER + DESC(q), RAM_USER + USED(q), RAM_USER + AVAIL(q), 0 };
+      uint64_t index = q;
+      if (!fe_send(fe, VS_VU_SET_VRING_NUM, VS_VU_VERSION, &num, 8, NULL, 0) ||
+          !fe_send(fe, VS_VU_SET_VRING_BASE, VS_VU_VERSION, &base, 8, NULL, 0) ||
+          !fe_send(fe, VS_VU_SET_VRING_ADDR, VS_VU_VERSION, &addr, sizeof(addr), NULL, 0) ||
+          !fe_send(fe, VS_VU_SET_VRING_KICK, VS_VU_VERSION, &index, 8, &fe->kick[q][0], 1) ||
+          !fe_send(fe, VS_VU_SET_VRING_CALL, VS_VU_VERSION, &index, 8, &fe->call[q][1], 1) ||
+          !fe_send(fe, VS_VU_SET_VRING_ENABLE, VS_VU_VERSION, &enable, 8, NULL, 0))
+         return false;
+   }
+   return true;
+}
+
+static void
+put_desc(struct front_end *fe, uint32_t table_gpa, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
+         uint16_t next)
+{
+   struct vs_vq_desc d = { addr, len, flags, next };
+   memcpy(fe->ram + table_gpa + i * sizeof(d), &d, sizeof(d));
+}
+
+/* Makes descriptor `head` available on queue q, kicks and lets the device
+ * run; the used element's length, or -1 when nothing came back. */
+static int64_t
+fe_run(struct front_end *fe, uint32_t q, uint16_t head)
+{
+   uint16_t *avail = (uint16_t *)(fe->ram + AVAIL(q));
+   uint16_t *used = (uint16_t *)(fe->ram + USED(q));
+   const uint16_t used_before = used[1];
+   avail[2 + fe->avail_idx[q] % QSIZE] = head;
+   avail[1] = ++fe->avail_idx[q];
+   uint64_t one = 1;
+   if (write(fe->kick[q][1], &one, sizeof(one)) != sizeof(one))
+      return -1;
+   struct pollfd fds[4];
+   unsigned n = vs_vu_device_pollfds(fe->dev, fds, 4);
+   if (poll(fds, n, 1000) <= 0 || !vs_vu_device_dispatch(fe->dev, fds, n))
+      return -1;
+   if (used[1] == used_before)
+      return -1;
+   struct vs_vq_used_elem e;
+   memcpy(&e, fe->ram + USED(q) + 4 + ((uint16_t)(used[1] - 1) % QSIZE) * 8, sizeof(e));
+   return e.id == head ? (int64_t)e.len : -1;
+}
+
+/* Sends a control command (cmd_size bytes) and returns the response's type. */
+static uint32_t
+fe_command(struct front_end *fe, const void *cmd, uint32_t cmd_size, uint32_t resp_size)
+{
+   memcpy(fe->ram + CMD_GPA, cmd, cmd_size);
+   memset(fe->ram + RESP_GPA, 0xee, resp_size);
+   put_desc(fe, DESC(0), 0, CMD_GPA, cmd_size, VS_VQ_DESC_F_NEXT, 1);
+   put_desc(fe, DESC(0), 1, RESP_GPA, resp_size, VS_VQ_DESC_F_WRITE, 0);
+   if (fe_run(fe, 0, 0) < (int64_t)sizeof(struct vs_gpu_hdr))
+      return 0;
+   struct vs_gpu_hdr h;
+   memcpy(&h, fe->ram + RESP_GPA, sizeof(h));
+   return h.type;
+}
+
+static struct vs_gpu_hdr
+hdr(uint32_t type)
+{
+   return (struct vs_gpu_hdr){ .type = type };
+}
+
+TEST(handshake)
+{
+   struct front_end fe;
+   CHECK(fe_open(&fe));
+   const uint64_t features = fe_get_u64(&fe, VS_VU_GET_FEATURES);
+   CHECK(features & (1ull << VS_VU_F_PROTOCOL_FEATURES));
+   CHECK(features & (1ull << VS_VIRTIO_F_VERSION_1));
+   CHECK(features & (1ull << VS_VIRTIO_GPU_F_RESOURCE_BLOB));
+   CHECK(features & (1ull << VS_VIRTIO_GPU_F_CONTEXT_INIT));
+   CHECK(features & (1ull << VS_VIRTIO_GPU_F_EDID));
+   const uint64_t protocol = fe_get_u64(&fe, VS_VU_GET_PROTOCOL_FEATURES);
+   CHECK(protocol & (1ull << VS_VU_PROTOCOL_F_SHMEM));
+   CHECK(protocol & (1ull << VS_VU_PROTOCOL_F_CONFIG));
+   CHECK(protocol & (1ull << VS_VU_PROTOCOL_F_REPLY_ACK));
+   CHECK(fe_send(&fe, VS_VU_SET_PROTOCOL_FEATURES, VS_VU_VERSION, &protocol, 8, NULL, 0));
+   int backend[2];
+   CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, backend) == 0);
+   CHECK(fe_send(&fe, VS_VU_SET_BACKEND_REQ_FD, VS_VU_VERSION, NULL, 0, &backend[1], 1));
+   close(backend[0]);
+   close(backend[1]);
+   CHECK(fe_send(&fe, VS_VU_GET_SHMEM_CONFIG, VS_VU_VERSION, NULL, 0, NULL, 0));
+   struct vs_vu_shmem_config shmem;
+   CHECK(fe_reply(&fe, VS_VU_GET_SHMEM_CONFIG, &shmem, sizeof(shmem)));
+   CHECK_EQ(shmem.nregions, 1u);
+   CHECK_EQ(shmem.sizes[VS_VU_SHMEM_ID], 1u << 20);
+   struct vs_vu_config config = { .offset = 0, .size = sizeof(struct vs_gpu_config) };
+   CHECK(fe_send(&fe, VS_VU_GET_CONFIG, VS_VU_VERSION, &config, VS_VU_CONFIG_HEADER_SIZE + config.size, NULL, 0));
+   CHECK(fe_reply(&fe, VS_VU_GET_CONFIG, &config, VS_VU_CONFIG_HEADER_SIZE + sizeof(struct vs_gpu_config)));
+   struct vs_gpu_config gpu_config;
+   memcpy(&gpu_config, config.region, sizeof(gpu_config));
+   CHECK_EQ(gpu_config.num_scanouts, 1u);
+   CHECK_EQ(gpu_config.num_capsets, 1u);
+   CHECK_EQ(fe_get_u64(&fe, VS_VU_GET_MAX_MEM_SLOTS), 8u);
+   fe_close(&fe);
+}
+
+TEST(display_info_and_fence)
+{
+   struct front_end fe;
+   CHECK(fe_start(&fe));
+   struct vs_gpu_hdr h = { .type = VS_GPU_CMD_GET_DISPLAY_INFO, .flags = VS_GPU_FLAG_FENCE, .fence_id = 77 };
+   CHECK_EQ(fe_command(&fe, &h, sizeof(h), sizeof(struct vs_gpu_resp_display_info)), VS_GPU_RESP_OK_DISPLAY_INFO);
+   struct vs_gpu_resp_display_info info;
+   memcpy(&info, fe.ram + RESP_GPA, sizeof(info));
+   CHECK_EQ(info.hdr.flags, VS_GPU_FLAG_FENCE);
+   CHECK_EQ(info.hdr.fence_id, 77u);
+   CHECK_EQ(info.pmodes[0].r.width, 1280u);
+   CHECK_EQ(info.pmodes[0].r.height, 800u);
+   CHECK_EQ(info.pmodes[0].enabled, 1u);
+   CHECK_EQ(info.pmodes[1].enabled, 0u);
+   uint8_t call[8];
+   CHECK(read(fe.call[0][0], call, sizeof(call)) == 8);
+   fe_close(&fe);
+}
+
+TEST(edid_and_capset)
+{
+   struct front_end fe;
+   CHECK(fe_start(&fe));
+   struct vs_gpu_get_edid e = { hdr(VS_GPU_CMD_GET_EDID), 0, 0 };
+   CHECK_EQ(fe_command(&fe, &e, sizeof(e), sizeof(struct vs_gpu_resp_edid)), VS_GPU_RESP_OK_EDID);
+   struct vs_gpu_resp_edid edid;
+   memcpy(&edid, fe.ram + RESP_GPA, sizeof(edid));
+   CHECK_EQ(edid.size, VS_EDID_SIZE);
+   uint8_t sum = 0;
+   for (unsigned i = 0; i < VS_EDID_SIZE; i++)
+      sum = (uint8_t)(sum + edid.edid[i]);
+   CHECK_EQ(sum, 0);
+   CHECK_EQ(edid.edid[56] | (edid.edid[58] >> 4) << 8, 1280);
+   CHECK_EQ(edid.edid[59] | (edid.edid[61] >> 4) << 8, 800);
+   e.scanout = 1;
+   CHECK_EQ(fe_command(&fe, &e, sizeof(e), sizeof(struct vs_gpu_resp_edid)), VS_GPU_RESP_ERR_INVALID_SCANOUT_ID);
+
+   struct vs_gpu_get_capset_info ci = { hdr(VS_GPU_CMD_GET_CAPSET_INFO), 0, 0 };
+   CHECK_EQ(fe_command(&fe, &ci, sizeof(ci), sizeof(struct vs_gpu_resp_capset_info)), VS_GPU_RESP_OK_CAPSET_INFO);
+   struct vs_gpu_resp_capset_info info;
+   memcpy(&info, fe.ram + RESP_GPA, sizeof(info));
+   CHECK_EQ(info.capset_id, 4u);
+   CHECK_EQ(info.capset_max_size, 160u);
+   ci.capset_index = 1;
+   CHECK_EQ(fe_command(&fe, &ci, sizeof(ci), sizeof(struct vs_gpu_resp_capset_info)),
+            VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   struct vs_gpu_get_capset cs = { hdr(VS_GPU_CMD_GET_CAPSET), 4, 0 };
+   CHECK_EQ(fe_command(&fe, &cs, sizeof(cs), sizeof(struct vs_gpu_hdr) + 160), VS_GPU_RESP_OK_CAPSET);
+   cs.capset_id = 2;
+   CHECK_EQ(fe_command(&fe, &cs, sizeof(cs), sizeof(struct vs_gpu_hdr) + 160), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   fe_close(&fe);
+}
+
+static uint32_t
+attach(struct front_end *fe, uint32_t id, const struct vs_gpu_mem_entry *entries, uint32_t n)
+{
+   uint8_t cmd[sizeof(struct vs_gpu_resource_attach_backing) + 4 * sizeof(struct vs_gpu_mem_entry)];
+   struct vs_gpu_resource_attach_backing a = { hdr(VS_GPU_CMD_RESOURCE_ATTACH_BACKING), id, n };
+   memcpy(cmd, &a, sizeof(a));
+   memcpy(cmd + sizeof(a), entries, n * sizeof(*entries));
+   return fe_command(fe, cmd, (uint32_t)(sizeof(a) + n * sizeof(*entries)), sizeof(struct vs_gpu_hdr));
+}
+
+TEST(console_round)
+{
+   struct front_end fe;
+   CHECK(fe_start(&fe));
+   const uint32_t R = sizeof(struct vs_gpu_hdr);
+   struct vs_gpu_resource_create_2d c = { hdr(VS_GPU_CMD_RESOURCE_CREATE_2D), 5, VS_GPU_FORMAT_B8G8R8X8_UNORM, 16,
+                                          8 };
+   CHECK_EQ(fe_command(&fe, &c, sizeof(c), R), VS_GPU_RESP_OK_NODATA);
+   /* 512 bytes of backing in two pieces. */
+   for (unsigned i = 0; i < 512; i++)
+      fe.ram[PIXELS_GPA + (i < 200 ? i : i - 200 + 0x1000)] = (uint8_t)(i * 7);
+   const struct vs_gpu_mem_entry entries[2] = { { PIXELS_GPA, 200, 0 }, { PIXELS_GPA + 0x1000, 312, 0 } };
+   CHECK_EQ(attach(&fe, 5, entries, 2), VS_GPU_RESP_OK_NODATA);
+   struct vs_gpu_transfer_to_host_2d t = { hdr(VS_GPU_CMD_TRANSFER_TO_HOST_2D), { 0, 0, 16, 8 }, 0, 5, 0 };
+   CHECK_EQ(fe_command(&fe, &t, sizeof(t), R), VS_GPU_RESP_OK_NODATA);
+   struct vs_gpu_set_scanout s = { hdr(VS_GPU_CMD_SET_SCANOUT), { 0, 0, 16, 8 }, 0, 5 };
+   CHECK_EQ(fe_command(&fe, &s, sizeof(s), R), VS_GPU_RESP_OK_NODATA);
+   struct vs_gpu_resource_flush f = { hdr(VS_GPU_CMD_RESOURCE_FLUSH), { 0, 0, 16, 8 }, 5, 0 };
+   CHECK_EQ(fe_command(&fe, &f, sizeof(f), R), VS_GPU_RESP_OK_NODATA);
+   CHECK_EQ(fe.flushes, 1u);
+   for (unsigned i = 0; i < 512; i++)
+      CHECK_EQ(fe.flushed[i], (uint8_t)(i * 7));
+
+   /* The cursor queue records; it answers nothing. */
+   struct vs_gpu_update_cursor cur = { hdr(VS_GPU_CMD_UPDATE_CURSOR), { 0, 10, 20, 0 }, 5, 1, 2, 0 };
+   memcpy(fe.ram + CMD_GPA, &cur, sizeof(cur));
+   put_desc(&fe, DESC(1), 0, CMD_GPA, sizeof(cur), 0, 0);
+   CHECK_EQ(fe_run(&fe, 1, 0), 0);
+   struct vs_virtio_gpu_cursor seen = vs_virtio_gpu_cursor(fe.gpu);
+   CHECK_EQ(seen.x, 10u);
+   CHECK_EQ(seen.resource_id, 5u);
+
+   struct vs_gpu_resource_id d = { hdr(VS_GPU_CMD_RESOURCE_DETACH_BACKING), 5, 0 };
+   CHECK_EQ(fe_command(&fe, &d, sizeof(d), R), VS_GPU_RESP_OK_NODATA);
+   CHECK_EQ(fe_command(&fe, &d, sizeof(d), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   d.hdr.type = VS_GPU_CMD_RESOURCE_UNREF;
+   CHECK_EQ(fe_command(&fe, &d, sizeof(d), R), VS_GPU_RESP_OK_NODATA);
+   CHECK_EQ(fe_command(&fe, &d, sizeof(d), R), VS_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+   fe_close(&fe);
+}
+
+TEST(hostile_commands)
+{
+   struct front_end fe;
+   CHECK(fe_start(&fe));
+   const uint32_t R = sizeof(struct vs_gpu_hdr);
+   struct vs_gpu_resource_create_2d c = { hdr(VS_GPU_CMD_RESOURCE_CREATE_2D), 0, VS_GPU_FORMAT_B8G8R8X8_UNORM, 16,
+                                          8 };
+   CHECK_EQ(fe_command(&fe, &c, sizeof(c), R), VS_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+   c.resource_id = 1;
+   c.format = 99;
+   CHECK_EQ(fe_command(&fe, &c, sizeof(c), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   c.format = VS_GPU_FORMAT_B8G8R8A8_UNORM;
+   c.width = 16385;
+   CHECK_EQ(fe_command(&fe, &c, sizeof(c), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   c.width = 1024;
+   c.height = 1024; /* 4 MiB: beyond the device's 1 MiB */
+   CHECK_EQ(fe_command(&fe, &c, sizeof(c), R), VS_GPU_RESP_ERR_OUT_OF_MEMORY);
+   c.width = 16;
+   c.height = 8;
+   CHECK_EQ(fe_command(&fe, &c, sizeof(c), R), VS_GPU_RESP_OK_NODATA);
+   CHECK_EQ(fe_command(&fe, &c, sizeof(c), R), VS_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+   /* Short command, unknown command. */
+   CHECK_EQ(fe_command(&fe, &c, sizeof(c) - 4, R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   struct vs_gpu_hdr unknown = hdr(0x0200);
+   CHECK_EQ(fe_command(&fe, &unknown, sizeof(unknown), R), VS_GPU_RESP_ERR_UNSPEC);
+   /* Backing outside guest RAM, wrapping, or more entries than sent. */
+   const struct vs_gpu_mem_entry outside = { RAM_SIZE - 16, 512, 0 };
+   CHECK_EQ(attach(&fe, 1, &outside, 1), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   const struct vs_gpu_mem_entry wrap = { UINT64_MAX - 8, 512, 0 };
+   CHECK_EQ(attach(&fe, 1, &wrap, 1), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   struct vs_gpu_resource_attach_backing lying = { hdr(VS_GPU_CMD_RESOURCE_ATTACH_BACKING), 1, 1000 };
+   CHECK_EQ(fe_command(&fe, &lying, sizeof(lying), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   CHECK_EQ(attach(&fe, 7, &outside, 1), VS_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+   /* Transfers: no backing, outside the resource, beyond the backing. */
+   struct vs_gpu_transfer_to_host_2d t = { hdr(VS_GPU_CMD_TRANSFER_TO_HOST_2D), { 0, 0, 16, 8 }, 0, 1, 0 };
+   CHECK_EQ(fe_command(&fe, &t, sizeof(t), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   const struct vs_gpu_mem_entry small = { PIXELS_GPA, 256, 0 };
+   CHECK_EQ(attach(&fe, 1, &small, 1), VS_GPU_RESP_OK_NODATA);
+   CHECK_EQ(attach(&fe, 1, &small, 1), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   CHECK_EQ(fe_command(&fe, &t, sizeof(t), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   t.r = (struct vs_gpu_rect){ UINT32_MAX, 0, 2, 1 };
+   CHECK_EQ(fe_command(&fe, &t, sizeof(t), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   t.r = (struct vs_gpu_rect){ 0, 0, 16, 4 };
+   t.offset = UINT64_MAX - 10;
+   CHECK_EQ(fe_command(&fe, &t, sizeof(t), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   t.offset = 0;
+   CHECK_EQ(fe_command(&fe, &t, sizeof(t), R), VS_GPU_RESP_OK_NODATA);
+   /* Scanouts and flushes. */
+   struct vs_gpu_set_scanout s = { hdr(VS_GPU_CMD_SET_SCANOUT), { 0, 0, 16, 8 }, 3, 1 };
+   CHECK_EQ(fe_command(&fe, &s, sizeof(s), R), VS_GPU_RESP_ERR_INVALID_SCANOUT_ID);
+   s.scanout_id = 0;
+   s.r.width = 17;
+   CHECK_EQ(fe_command(&fe, &s, sizeof(s), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   s.resource_id = 9;
+   CHECK_EQ(fe_command(&fe, &s, sizeof(s), R), VS_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+   struct vs_gpu_resource_flush f = { hdr(VS_GPU_CMD_RESOURCE_FLUSH), { 8, 0, 9, 8 }, 1, 0 };
+   CHECK_EQ(fe_command(&fe, &f, sizeof(f), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   /* A response buffer too small gets nothing written. */
+   struct vs_gpu_hdr info = hdr(VS_GPU_CMD_GET_DISPLAY_INFO);
+   memcpy(fe.ram + CMD_GPA, &info, sizeof(info));
+   put_desc(&fe, DESC(0), 0, CMD_GPA, sizeof(info), VS_VQ_DESC_F_NEXT, 1);
+   put_desc(&fe, DESC(0), 1, RESP_GPA, 100, VS_VQ_DESC_F_WRITE, 0);
+   CHECK_EQ(fe_run(&fe, 0, 0), 0);
+   CHECK_EQ(fe.flushes, 0u);
+   fe_close(&fe);
+}
+
+TEST(hostile_chains)
+{
+   struct front_end fe;
+   CHECK(fe_start(&fe));
+   struct vs_gpu_hdr info = hdr(VS_GPU_CMD_GET_DISPLAY_INFO);
+   memcpy(fe.ram + CMD_GPA, &info, sizeof(info));
+   /* A buffer outside guest RAM, one that wraps, a head beyond the table. */
+   put_desc(&fe, DESC(0), 0, RAM_SIZE - 8, 24, VS_VQ_DESC_F_NEXT, 1);
+   put_desc(&fe, DESC(0), 1, RESP_GPA, 408, VS_VQ_DESC_F_WRITE, 0);
+   CHECK_EQ(fe_run(&fe, 0, 0), 0);
+   put_desc(&fe, DESC(0), 0, UINT64_MAX - 4, 24, VS_VQ_DESC_F_NEXT, 1);
+   CHECK_EQ(fe_run(&fe, 0, 0), 0);
+   CHECK_EQ(fe_run(&fe, 0, QSIZE + 3), 0); /* returned unused under the guest's own id */
+   /* A loop, a next index beyond the table, readable after writable. */
+   put_desc(&fe, DESC(0), 0, RESP_GPA, 24, VS_VQ_DESC_F_WRITE | VS_VQ_DESC_F_NEXT, 1);
+   put_desc(&fe, DESC(0), 1, RESP_GPA, 408, VS_VQ_DESC_F_WRITE | VS_VQ_DESC_F_NEXT, 0);
+   CHECK_EQ(fe_run(&fe, 0, 0), 0);
+   put_desc(&fe, DESC(0), 0, CMD_GPA, 24, VS_VQ_DESC_F_NEXT, 1);
+   put_desc(&fe, DESC(0), 1, RESP_GPA, 408, VS_VQ_DESC_F_WRITE | VS_VQ_DESC_F_NEXT, 200);
+   CHECK_EQ(fe_run(&fe, 0, 0), 0);
+   put_desc(&fe, DESC(0), 1, RESP_GPA, 408, VS_VQ_DESC_F_WRITE | VS_VQ_DESC_F_NEXT, 2);
+   put_desc(&fe, DESC(0), 2, CMD_GPA, 24, 0, 0);
+   CHECK_EQ(fe_run(&fe, 0, 0), 0);
+   /* Indirect tables: larger than the queue, nested, outside RAM; then a good one. */
+   put_desc(&fe, DESC(0), 0, INDIRECT_GPA, (QSIZE + 1) * 16, VS_VQ_DESC_F_INDIRECT, 0);
+   CHECK_EQ(fe_run(&fe, 0, 0), 0);
+   put_desc(&fe, DESC(0), 0, INDIRECT_GPA, 32, VS_VQ_DESC_F_INDIRECT, 0);
+   put_desc(&fe, INDIRECT_GPA, 0, INDIRECT_GPA, 32, VS_VQ_DESC_F_INDIRECT, 0);
+   CHECK_EQ(fe_run(&fe, 0, 0), 0);
+   put_desc(&fe, DESC(0), 0, RAM_SIZE - 16, 32, VS_VQ_DESC_F_INDIRECT, 0);
+   CHECK_EQ(fe_run(&fe, 0, 0), 0);
+   put_desc(&fe, DESC(0), 0, INDIRECT_GPA, 32, VS_VQ_DESC_F_INDIRECT, 0);
+   put_desc(&fe, INDIRECT_GPA, 0, CMD_GPA, 24, VS_VQ_DESC_F_NEXT, 1);
+   put_desc(&fe, INDIRECT_GPA, 1, RESP_GPA, 408, VS_VQ_DESC_F_WRITE, 0);
+   CHECK_EQ(fe_run(&fe, 0, 0), 408);
+   /* An indirect loop. */
+   put_desc(&fe, INDIRECT_GPA, 1, RESP_GPA, 408, VS_VQ_DESC_F_WRITE | VS_VQ_DESC_F_NEXT, 0);
+   CHECK_EQ(fe_run(&fe, 0, 0), 0);
+   /* The device still serves good commands. */
+   CHECK_EQ(fe_command(&fe, &info, sizeof(info), 408), VS_GPU_RESP_OK_DISPLAY_INFO);
+   /* An available index far ahead stops the queue, nothing else. */
+   uint16_t *avail = (uint16_t *)(fe.ram + AVAIL(0));
+   fe.avail_idx[0] += 100;
+   avail[1] = fe.avail_idx[0];
+   CHECK_EQ(fe_run(&fe, 0, 0), -1);
+   CHECK(vs_vu_device_queue(fe.dev, 0)->broken);
+   CHECK_EQ(fe_get_u64(&fe, VS_VU_GET_QUEUE_NUM), 2u);
+   fe_close(&fe);
+}
+
+/* A request the device must refuse, ending the connection. */
+static bool
+refused(uint32_t request, uint32_t flags, const void *payload, uint32_t size, const int *fds, unsigned nfds)
+{
+   struct front_end fe;
+   if (!fe_open(&fe))
+      return false;
+   const bool served = fe_send(&fe, request, flags, payload, size, fds, nfds);
+   fe_close(&fe);
+   return !served;
+}
+
+TEST(hostile_messages)
+{
+   const uint64_t zero = 0;
+   CHECK(refused(VS_VU_GET_FEATURES, VS_VU_VERSION, &zero, 8, NULL, 0));      /* payload not expected */
+   CHECK(refused(VS_VU_SET_FEATURES, VS_VU_VERSION, &zero, 4, NULL, 0));      /* short payload */
+   CHECK(refused(VS_VU_SET_FEATURES, 0x2, &zero, 8, NULL, 0));                /* version 2 */
+   CHECK(refused(VS_VU_SET_FEATURES, VS_VU_VERSION | VS_VU_FLAG_REPLY, &zero, 8, NULL, 0));
+   CHECK(refused(77, VS_VU_VERSION, NULL, 0, NULL, 0));                       /* unknown request */
+   const uint64_t too_many = ~0ull;
+   CHECK(refused(VS_VU_SET_FEATURES, VS_VU_VERSION, &too_many, 8, NULL, 0));  /* features not offered */
+   const uint64_t kick = 5;                                                   /* queue 5 of 2 */
+   int p[2];
+   CHECK(pipe(p) == 0);
+   CHECK(refused(VS_VU_SET_VRING_KICK, VS_VU_VERSION, &kick, 8, &p[0], 1));
+   const uint64_t kick0 = 0;
+   CHECK(refused(VS_VU_SET_VRING_KICK, VS_VU_VERSION, &kick0, 8, NULL, 0));  /* no fd */
+   CHECK(refused(VS_VU_SET_OWNER, VS_VU_VERSION, NULL, 0, &p[0], 1));         /* an fd not expected */
+   const struct vs_vu_vring_state num = { 0, 1000 };                          /* not a power of two */
+   CHECK(refused(VS_VU_SET_VRING_NUM, VS_VU_VERSION, &num, 8, NULL, 0));
+   const struct vs_vu_vring_state big = { 0, 4096 };
+   CHECK(refused(VS_VU_SET_VRING_NUM, VS_VU_VERSION, &big, 8, NULL, 0));
+   /* Mem tables: regions and fds disagree, a region that wraps, one beyond its file. */
+   struct vs_vu_mem_table table = { .nregions = 2, .regions = { { 0, 4096, 0, 0 } } };
+   CHECK(refused(VS_VU_SET_MEM_TABLE, VS_VU_VERSION, &table, 8 + 64, &p[0], 1));
+   CHECK(refused(VS_VU_SET_MEM_TABLE, VS_VU_VERSION, &table, 8 + 32, &p[0], 1));
+   int memfd = os_shm_create("guest-ram", 8192);
+   CHECK(memfd >= 0);
+   table = (struct vs_vu_mem_table){ .nregions = 1, .regions = { { UINT64_MAX - 100, 4096, 0, 0 } } };
+   CHECK(refused(VS_VU_SET_MEM_TABLE, VS_VU_VERSION, &table, 8 + 32, &memfd, 1));
+   table.regions[0] = (struct vs_vu_mem_region){ 0, 8192, 0, 4096 };
+   CHECK(refused(VS_VU_SET_MEM_TABLE, VS_VU_VERSION, &table, 8 + 32, &memfd, 1));
+   /* Config beyond the device's 16 bytes, or beyond the message. */
+   struct vs_vu_config config = { .offset = 8, .size = 16 };
+   CHECK(refused(VS_VU_GET_CONFIG, VS_VU_VERSION, &config, VS_VU_CONFIG_HEADER_SIZE + 16, NULL, 0));
+   config = (struct vs_vu_config){ .offset = 0, .size = 300 };
+   CHECK(refused(VS_VU_GET_CONFIG, VS_VU_VERSION, &config, VS_VU_CONFIG_HEADER_SIZE + 16, NULL, 0));
+   close(memfd);
+   close(p[0]);
+   close(p[1]);
+}
+
+UNIT_MAIN(UNIT(handshake), UNIT(display_info_and_fence), UNIT(edid_and_capset), UNIT(console_round),
+          UNIT(hostile_commands), UNIT(hostile_chains), UNIT(hostile_messages))
