@@ -58,7 +58,8 @@ fe_send(struct front_end *fe, uint32_t request, uint32_t flags, const void *payl
    uint8_t buf[sizeof(struct vs_vu_header) + sizeof(union vs_vu_payload)];
    struct vs_vu_header h = { request, flags, size };
    memcpy(buf, &h, sizeof(h));
-   memcpy(buf + sizeof(h), payload, size);
+   if (size)
+      memcpy(buf + sizeof(h), payload, size);
    if (os_send_fds(fe->sock, buf, sizeof(h) + size, fds, nfds, 0) != (ssize_t)(sizeof(h) + size))
       return false;
    return vs_vu_device_handle_message(fe->dev);
