@@ -540,7 +540,6 @@ start_display(struct vs_vm_resource_table *resources, struct vs_display **runnin
    };
    if (!display.shared_registry)
       return 1;
-   vs_shared_registry_on_miss(display.shared_registry, vs_server_links_catch_up);
    enum vs_display_start_result started = vs_display_start(&display, running);
    if (started == VS_DISPLAY_FAILED)
       return 1;
@@ -883,8 +882,6 @@ main(int argc, char **argv)
          resources = config.vm_channel ? vs_vm_resources_create() : NULL;
          if (config.vm_channel && !resources)
             return 1;
-         if (resources)
-            vs_vm_resources_on_miss(resources, vs_server_links_catch_up);
          config.context.resource_table = resources;
          int rc = start_display(resources, &vm_display);
          if (rc)

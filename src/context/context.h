@@ -49,7 +49,8 @@ struct vs_context_options {
     * (vm/resource_table.h); NULL: nowhere. */
    struct vs_vm_resource_table *resource_table;
    /* In a worker process whose server reads its memory: where the
-    * resources above are told instead (worker/worker_link.h); NULL: none. */
+    * resources above are told instead, and what a blob's fd waits on
+    * before it leaves the worker (worker/worker_link.h); NULL: none. */
    struct vs_worker_link *worker_link;
    /* Test-only fault injection ($VENUS_SERVER_TEST_DEVICE_LOST=NAME:N, read
     * once by main): renderer.lose_device_at_submit applies to contexts of

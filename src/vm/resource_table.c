@@ -18,7 +18,6 @@ struct vs_vm_resource_table {
    bool *tombstone;
    uint32_t capacity;              /* a power of two */
    uint32_t count, used;           /* live entries; live + tombstones */
-   void (*catch_up)(void);         /* vs_vm_resources_on_miss */
    /* The ids most recently removed, oldest overwritten first: a guest's
     * message in flight when its resource went names one (not hostile). */
    struct retired {
@@ -190,21 +189,12 @@ vs_vm_resources_find(struct vs_vm_resource_table *t, uint32_t res_id, struct vs_
 {
    if (res_id == 0)
       return false;
-   for (int attempt = 0; attempt < 2; attempt++) {
-      pthread_mutex_lock(&t->lock);
-      uint32_t i = lookup(t, res_id);
-      if (i != UINT32_MAX)
-         *out = t->slots[i];
-      void (*catch_up)(void) = t->catch_up;
-      pthread_mutex_unlock(&t->lock);
-      if (i != UINT32_MAX)
-         return true;
-      if (!catch_up)
-         return false;
-      /* The worker that created it may have said so, unread yet. */
-      catch_up();
-   }
-   return false;
+   pthread_mutex_lock(&t->lock);
+   uint32_t i = lookup(t, res_id);
+   if (i != UINT32_MAX)
+      *out = t->slots[i];
+   pthread_mutex_unlock(&t->lock);
+   return i != UINT32_MAX;
 }
 
 enum vs_vm_retired
@@ -222,12 +212,4 @@ vs_vm_resources_retired(struct vs_vm_resource_table *t, uint32_t res_id)
    }
    pthread_mutex_unlock(&t->lock);
    return r;
-}
-
-void
-vs_vm_resources_on_miss(struct vs_vm_resource_table *t, void (*catch_up)(void))
-{
-   pthread_mutex_lock(&t->lock);
-   t->catch_up = catch_up;
-   pthread_mutex_unlock(&t->lock);
 }

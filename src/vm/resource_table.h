@@ -6,7 +6,8 @@
  *
  * Filled where CREATE_RESOURCE / DESTROY_RESOURCE and context ends are
  * handled: in the server process directly (--isolate thread), or from a
- * worker's messages (--isolate process). Read by the VM presentation
+ * worker's messages (--isolate process), before the VMM gets the
+ * CREATE_RESOURCE's reply either way (worker/worker_link.h). Read by the VM presentation
  * channel (transport/vmchannel/), which finds the memory by inode in the
  * shared registry (renderer/memory/shared_registry.h). Thread-safe. */
 #ifndef VS_VM_RESOURCE_TABLE_H
@@ -51,8 +52,5 @@ bool vs_vm_resources_find(struct vs_vm_resource_table *table, uint32_t res_id, s
  * VS_VM_RETIRED_NAMED_BEFORE (one log line per id). */
 enum vs_vm_retired { VS_VM_NOT_RETIRED, VS_VM_RETIRED, VS_VM_RETIRED_NAMED_BEFORE };
 enum vs_vm_retired vs_vm_resources_retired(struct vs_vm_resource_table *table, uint32_t res_id);
-/* A miss in find runs `catch_up` (the worker links read what their
- * workers already sent: worker/worker_link.h) and looks once more. */
-void vs_vm_resources_on_miss(struct vs_vm_resource_table *table, void (*catch_up)(void));
 
 #endif

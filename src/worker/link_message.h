@@ -16,10 +16,12 @@ enum vs_link_type {
    VS_LINK_RESOURCE_ADD,    /* res_id, st_dev, st_ino, size, blob_flags */
    VS_LINK_RESOURCE_REMOVE, /* res_id */
    VS_LINK_CONTEXT_END,
+   VS_LINK_SYNC,            /* request: answered once all before it is taken in */
    /* server -> worker */
    VS_LINK_MARK,            /* entry_id, view: vs_shared_mark into a new view */
    VS_LINK_FENCE,           /* request, entry_id, view (0: unmarked), size: the timeout in ns */
    VS_LINK_RELEASE,         /* view */
+   VS_LINK_SYNCED,          /* request: the SYNC's */
 };
 
 #define VS_LINK_FENCED_OK (1u << 0)

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The server's end of a worker link (worker/worker_link.h). Messages are
- * taken in under the link's read lock, never waiting for one: by the
- * reader (vs_server_link_serve, on the thread that waits for the worker),
- * or by a catch-up on a thread that misses a buffer; the reader alone
- * tears the link down. The display's threads ask for marks and fence
- * waits through the remote ops, under the link's lock. */
+ * taken in, in the order sent, by the reader alone (vs_server_link_serve,
+ * on the thread that waits for the worker), which also tears the link
+ * down; it answers a worker's SYNC once everything before it is handled.
+ * The display's threads ask for marks and fence waits through the remote
+ * ops, under the link's lock. */
 #include "worker/worker_link.h"
 
 #include <errno.h>
@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -36,9 +35,6 @@
 /* The worker's fence wait has three stages of the timeout each (marks,
  * fences, refresh); its answer may take a second more on a loaded host. */
 #define ANSWER_SLACK_NS 1000000000ull
-/* Bytes the reader takes in at most before it lets a catch-up have the
- * read lock (a worker that floods its link delays nobody). */
-#define READ_BATCH (64 * sizeof(struct vs_link_message))
 
 /* One memory the worker shared: the server's mapping of its memfd. */
 struct remote_memory {
@@ -55,9 +51,6 @@ struct remote_memory {
 };
 
 struct vs_server_link {
-   struct vs_server_link *next_live; /* in live_links */
-   /* Held while messages are taken in (never while one is awaited). */
-   pthread_mutex_t read_lock;
    int fd; /* non-blocking */
    uint32_t ctx_id;
    uint64_t resource_owner; /* its worker's entries in the VM's resource table */
@@ -78,7 +71,7 @@ struct vs_server_link {
       bool done;
       uint32_t flags;
    } pending[MAX_PENDING];
-   /* Under read_lock: */
+   /* The reader's alone: */
    struct vs_link_message in; /* the message arriving */
    size_t in_got;
    int in_fd;
@@ -89,10 +82,6 @@ struct vs_server_link {
    uint32_t memory_count, memory_cap;
 };
 
-/* Every link opened and not yet done, for vs_server_links_catch_up. */
-static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct vs_server_link *live_links;
-
 /* Set once at start-up, before any link opens. */
 static struct vs_server_link_limits limits;
 
@@ -100,26 +89,6 @@ void
 vs_server_links_limit(const struct vs_server_link_limits *link_limits)
 {
    limits = *link_limits;
-}
-
-static bool take_in(struct vs_server_link *link, size_t max_bytes);
-
-void
-vs_server_links_catch_up(void)
-{
-   pthread_mutex_lock(&live_lock);
-   for (struct vs_server_link *link = live_links; link; link = link->next_live) {
-      /* The whole messages sent before now, taken in here: a message
-       * still arriving stays as it is, never waited for. The read lock is
-       * only ever held while what has arrived is taken in; once it is
-       * ours, what the reader took is handled. */
-      pthread_mutex_lock(&link->read_lock);
-      int waiting = 0;
-      if (ioctl(link->fd, FIONREAD, &waiting) == 0 && waiting > 0)
-         take_in(link, (size_t)waiting);
-      pthread_mutex_unlock(&link->read_lock);
-   }
-   pthread_mutex_unlock(&live_lock);
 }
 
 static void
@@ -131,7 +100,6 @@ link_unref(struct vs_server_link *link)
    if (!last)
       return;
    close(link->fd);
-   pthread_mutex_destroy(&link->read_lock);
    pthread_cond_destroy(&link->answered);
    pthread_mutex_destroy(&link->lock);
    free(link->memories);
@@ -469,14 +437,22 @@ handle(struct vs_server_link *link, struct vs_shared_registry *registry, struct 
       if (resources)
          vs_vm_resources_remove_owner(resources, link->resource_owner);
       return true;
+   case VS_LINK_SYNC: {
+      /* Not sent: the link is dead, which wakes the worker as well. */
+      const struct vs_link_message synced = { .type = VS_LINK_SYNCED, .request = m->request };
+      pthread_mutex_lock(&link->lock);
+      send_locked(link, &synced);
+      pthread_mutex_unlock(&link->lock);
+      return true;
+   }
    default:
       snprintf(why, why_size, "unknown message type %u", m->type);
       return false;
    }
 }
 
-/* Under read_lock: the worker's message refused, the link ends (the
- * reader, woken by the shutdown, tears it down). */
+/* The worker's message refused, the link ends (the reader tears it
+ * down). */
 static void
 refuse(struct vs_server_link *link, const char *why)
 {
@@ -486,22 +462,19 @@ refuse(struct vs_server_link *link, const char *why)
    shutdown(link->fd, SHUT_RDWR);
 }
 
-/* Under read_lock: takes in at most `max_bytes` of what has arrived,
- * without waiting, and handles every whole message. False once the link
- * has ended. */
+/* Takes in what has arrived, without waiting, and handles every whole
+ * message. False once the link has ended. */
 static bool
-take_in(struct vs_server_link *link, size_t max_bytes)
+take_in(struct vs_server_link *link)
 {
-   while (!link->ended && max_bytes) {
-      size_t want = sizeof(link->in) - link->in_got;
-      ssize_t n = os_recv_fds(link->fd, (uint8_t *)&link->in + link->in_got, want < max_bytes ? want : max_bytes,
+   while (!link->ended) {
+      ssize_t n = os_recv_fds(link->fd, (uint8_t *)&link->in + link->in_got, sizeof(link->in) - link->in_got,
                               &link->in_fd, 1, &link->in_fd_count, &link->in_extra_fds);
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
          break;
       if (n < 0 && errno == ECONNRESET && !link->in_got)
          n = 0; /* the worker died with requests unread */
       if (n > 0 && !link->in_extra_fds) {
-         max_bytes -= (size_t)n;
          link->in_got += (size_t)n;
          if (link->in_got < sizeof(link->in))
             continue;
@@ -538,8 +511,7 @@ vs_server_link_open(int fd, uint32_t ctx_id, struct vs_shared_registry *registry
       return NULL;
    }
    struct vs_server_link *link = calloc(1, sizeof(*link));
-   if (!link || pthread_mutex_init(&link->lock, NULL) != 0 || pthread_mutex_init(&link->read_lock, NULL) != 0 ||
-       os_cond_init(&link->answered) != 0) {
+   if (!link || pthread_mutex_init(&link->lock, NULL) != 0 || os_cond_init(&link->answered) != 0) {
       vs_error(ctx_id, "worker link: out of memory; the worker's memory is not shown");
       free(link);
       close(fd);
@@ -553,24 +525,13 @@ vs_server_link_open(int fd, uint32_t ctx_id, struct vs_shared_registry *registry
    vs_fair_account_init(&link->bytes, limits.bytes);
    vs_fair_account_init(&link->mappings, limits.mappings);
    link->refs = 1;
-   pthread_mutex_lock(&live_lock);
-   link->next_live = live_links;
-   live_links = link;
-   pthread_mutex_unlock(&live_lock);
    return link;
 }
 
-/* Drops what the worker had shared and the reader's reference. Once
- * unlisted no catch-up reaches the link: the caller alone holds it. */
+/* Drops what the worker had shared and the reader's reference. */
 static void
 finish(struct vs_server_link *link)
 {
-   pthread_mutex_lock(&live_lock);
-   struct vs_server_link **at = &live_links;
-   while (*at != link)
-      at = &(*at)->next_live;
-   *at = link->next_live;
-   pthread_mutex_unlock(&live_lock);
    pthread_mutex_lock(&link->lock);
    link->dead = true;
    shutdown(link->fd, SHUT_RDWR);
@@ -599,10 +560,7 @@ vs_server_link_serve(struct vs_server_link *link)
       struct pollfd pfd = { .fd = link->fd, .events = POLLIN };
       if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
          break;
-      pthread_mutex_lock(&link->read_lock);
-      bool open = take_in(link, READ_BATCH);
-      pthread_mutex_unlock(&link->read_lock);
-      if (!open)
+      if (!take_in(link))
          break;
    }
    finish(link);

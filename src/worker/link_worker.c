@@ -2,7 +2,8 @@
 /* The worker's end of its link (worker/worker_link.h): its registry
  * publishes each memfd to the server, and a thread of the link answers
  * the server's marks and fence waits by running them here, on the entry
- * that owns the memory (the server cannot reach this process's queues). */
+ * that owns the memory (the server cannot reach this process's queues),
+ * and wakes a sync when the server has answered it. */
 #include "worker/worker_link.h"
 
 #include <errno.h>
@@ -23,6 +24,10 @@
 #define MAX_VIEWS 64
 /* No wait of the server's asking lasts longer than this, whatever it says. */
 #define MAX_TIMEOUT_NS 10000000000ull
+/* How long a sync waits for the server's answer: its reader handles a
+ * message in microseconds, but the answer can queue behind a fence wait
+ * this link's thread runs (three stages of the display's 2 s timeout). */
+#define SYNC_TIMEOUT_NS 10000000000ull
 
 struct vs_worker_link {
    int fd;
@@ -31,6 +36,11 @@ struct vs_worker_link {
    pthread_mutex_t send_lock;
    pthread_t thread;
    bool thread_started;
+   /* Under sync_lock: */
+   pthread_mutex_t sync_lock;
+   pthread_cond_t synced_cond;
+   uint64_t sync_sent, synced; /* the last SYNC sent, the last answered */
+   bool closed;                /* the server ended the link */
    /* The link thread's alone: */
    struct {
       uint64_t id; /* the server's view id; 0: free */
@@ -111,6 +121,17 @@ on_fence(struct vs_worker_link *link, const struct vs_link_message *m)
 }
 
 static void
+on_synced(struct vs_worker_link *link, const struct vs_link_message *m)
+{
+   pthread_mutex_lock(&link->sync_lock);
+   if (m->request > link->synced && m->request <= link->sync_sent) {
+      link->synced = m->request;
+      pthread_cond_broadcast(&link->synced_cond);
+   }
+   pthread_mutex_unlock(&link->sync_lock);
+}
+
+static void
 release_view(struct vs_worker_link *link, int slot)
 {
    vs_shared_release(&link->views[slot].view);
@@ -137,8 +158,14 @@ link_thread(void *arg)
          int slot = find_view(link, m.view);
          if (slot >= 0)
             release_view(link, slot);
+      } else if (m.type == VS_LINK_SYNCED) {
+         on_synced(link, &m);
       }
    }
+   pthread_mutex_lock(&link->sync_lock);
+   link->closed = true;
+   pthread_cond_broadcast(&link->synced_cond);
+   pthread_mutex_unlock(&link->sync_lock);
    /* The server is gone (or stopping us): its views pin nothing any more. */
    for (int i = 0; i < MAX_VIEWS; i++) {
       if (link->views[i].id)
@@ -156,7 +183,8 @@ vs_worker_link_start(int fd, uint32_t ctx_id)
       link->ctx_id = ctx_id;
       link->registry = vs_shared_registry_create();
    }
-   if (!link || !link->registry || pthread_mutex_init(&link->send_lock, NULL) != 0) {
+   if (!link || !link->registry || pthread_mutex_init(&link->send_lock, NULL) != 0 ||
+       pthread_mutex_init(&link->sync_lock, NULL) != 0 || os_cond_init(&link->synced_cond) != 0) {
       vs_error(ctx_id, "worker link: out of memory; this client's memory cannot be shown");
       if (link)
          vs_shared_registry_destroy(link->registry);
@@ -205,6 +233,33 @@ vs_worker_link_resource_created(struct vs_worker_link *link, uint32_t res_id, in
    vs_shared_release(&view);
 }
 
+bool
+vs_worker_link_sync(struct vs_worker_link *link)
+{
+   if (!link)
+      return true;
+   pthread_mutex_lock(&link->sync_lock);
+   const uint64_t request = ++link->sync_sent;
+   pthread_mutex_unlock(&link->sync_lock);
+   const struct vs_link_message m = { .type = VS_LINK_SYNC, .request = request };
+   pthread_mutex_lock(&link->send_lock);
+   bool sent = vs_link_send(link->fd, &m, -1, false);
+   pthread_mutex_unlock(&link->send_lock);
+   if (!sent)
+      return true; /* the server ended the link: it holds nothing of ours */
+   const uint64_t deadline = os_now_ns() + SYNC_TIMEOUT_NS;
+   pthread_mutex_lock(&link->sync_lock);
+   while (link->synced < request && !link->closed) {
+      uint64_t now = os_now_ns();
+      if (now >= deadline)
+         break;
+      os_cond_timedwait_ns(&link->synced_cond, &link->sync_lock, deadline - now);
+   }
+   const bool ok = link->synced >= request || link->closed;
+   pthread_mutex_unlock(&link->sync_lock);
+   return ok;
+}
+
 void
 vs_worker_link_resource_destroyed(struct vs_worker_link *link, uint32_t res_id)
 {
@@ -233,6 +288,8 @@ vs_worker_link_stop(struct vs_worker_link *link)
       pthread_join(link->thread, NULL);
    close(link->fd);
    pthread_mutex_destroy(&link->send_lock);
+   pthread_cond_destroy(&link->synced_cond);
+   pthread_mutex_destroy(&link->sync_lock);
    vs_shared_registry_destroy(link->registry);
    free(link);
 }

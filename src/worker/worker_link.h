@@ -10,13 +10,18 @@
  * resources); the server maps each memfd read-only and lists it in its own
  * registry as a remote entry, whose mark, fence wait and refresh it asks
  * of the worker, which runs them on its own entry in a thread of the link
- * (link_worker.c). The server's end (link_server.c) trusts nothing: the
+ * (link_worker.c). The link is the order: before a blob's fd leaves the
+ * worker (the VMM's CREATE_RESOURCE reply, vtest's blob), the worker
+ * syncs, so the server has its memory and resource before a guest or a
+ * Wayland client can name them. The server's end (link_server.c) trusts
+ * nothing: the
  * worker's guest may own it. A message it cannot accept ends that link
  * with one log line; the worker's memory is gone from the display and the
  * resource table then, the worker itself goes on. */
 #ifndef VS_WORKER_WORKER_LINK_H
 #define VS_WORKER_WORKER_LINK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vs_fair_pool;
@@ -45,10 +50,8 @@ struct vs_server_link_limits {
 void vs_server_links_limit(const struct vs_server_link_limits *limits);
 
 /* In the server, before the worker is given its end: takes the server's
- * end `fd` and counts it in vs_server_links_catch_up from now on (the
- * worker can send before its serving thread reads). What the worker shares
- * goes into `registry` and `resources` (NULL: vtest). NULL (logged, `fd`
- * closed) when out of memory. */
+ * end `fd`. What the worker shares goes into `registry` and `resources`
+ * (NULL: vtest). NULL (logged, `fd` closed) when out of memory. */
 struct vs_server_link *vs_server_link_open(int fd, uint32_t ctx_id, struct vs_shared_registry *registry,
                                            struct vs_vm_resource_table *resources);
 /* On the thread that waits for the worker: serves `link` until the worker
@@ -57,12 +60,6 @@ struct vs_server_link *vs_server_link_open(int fd, uint32_t ctx_id, struct vs_sh
 void vs_server_link_serve(struct vs_server_link *link);
 /* A link never served (its worker did not start); NULL does nothing. */
 void vs_server_link_close(struct vs_server_link *link);
-
-/* Every open server link takes in the whole messages its worker sent
- * before now, on the caller's thread and without waiting: one still
- * arriving is not awaited (its memory is not known yet). The registry's
- * and the resource table's miss hook (vs_shared_registry_on_miss). */
-void vs_server_links_catch_up(void);
 
 /* In the worker, before its context exists: takes `fd`, starts the
  * thread that answers the server's requests. NULL (logged) on failure. */
@@ -73,6 +70,12 @@ struct vs_shared_registry *vs_worker_link_registry(struct vs_worker_link *link);
  * holds (the server accepts no other). */
 void vs_worker_link_resource_created(struct vs_worker_link *link, uint32_t res_id, int fd, uint64_t size,
                                      uint32_t blob_flags);
+/* Waits until the server has taken in everything this worker told it
+ * before: called before a blob's fd leaves the worker, so that the server
+ * knows its memory (and resource) before anyone can name it to the server.
+ * True at once without a link or once the server has ended it; false
+ * when the server did not answer in 10 s (the caller ends its context). */
+bool vs_worker_link_sync(struct vs_worker_link *link);
 void vs_worker_link_resource_destroyed(struct vs_worker_link *link, uint32_t res_id);
 void vs_worker_link_context_ended(struct vs_worker_link *link);
 /* After the context is destroyed: ends the thread, frees the registry. */

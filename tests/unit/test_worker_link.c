@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -205,10 +207,11 @@ serve_late(void *arg)
    return serve(arg);
 }
 
-/* The worker sends as soon as it has its end, perhaps before the thread
- * that serves the link reads: catch-up takes those messages in too (a VM
- * channel's ATTACH of a blob the worker already listed is not refused). */
-TEST(link_catch_up_takes_in_a_link_not_yet_served)
+/* The worker sends as soon as it has its end, before the thread that
+ * serves the link reads: a SYNC is answered once everything before it is
+ * handled, so the resource is there when the answer comes, with no wait
+ * of the reader's. */
+TEST(link_sync_answers_after_what_came_before)
 {
    int fds[2];
    CHECK(vs_link_pair(fds) == 0);
@@ -218,13 +221,56 @@ TEST(link_catch_up_takes_in_a_link_not_yet_served)
    int memfd = os_shm_create("link-early", 4096);
    CHECK(born(fds[1], 1, memfd, 4096));
    CHECK(resource(fds[1], 30, memfd, 4096));
+   const struct vs_link_message sync = { .type = VS_LINK_SYNC, .request = 5 };
+   CHECK(vs_link_send(fds[1], &sync, -1, false));
    pthread_create(&s.thread, NULL, serve_late, &s);
-   vs_server_links_catch_up();
+   struct vs_link_message m;
+   int fd;
+   CHECK(vs_link_recv(fds[1], &m, &fd) == VS_LINK_RECV_OK);
+   CHECK_EQ(m.type, (uint32_t)VS_LINK_SYNCED);
+   CHECK_EQ(m.request, 5u);
    struct vs_resource_info info;
    CHECK(vs_vm_resources_find(s.resources, 30, &info));
+   CHECK_EQ(vs_shared_registry_count(s.registry), 1u);
    close(fds[1]);
    finish(&s);
    cleanup(&s);
+   close(memfd);
+}
+
+/* The worker's own end: its registry announces the memory, it lists a
+ * resource on it and syncs; once the sync returns the server has both. */
+TEST(link_worker_sync_orders_its_resource)
+{
+   struct served s;
+   int sock = start(&s);
+   CHECK(sock >= 0);
+   struct vs_worker_link *worker = vs_worker_link_start(sock, 7);
+   CHECK(worker != NULL);
+   int memfd = os_shm_create("link-worker", 8192);
+   void *map = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+   CHECK(map != MAP_FAILED);
+   struct vs_shared_entry *entry = vs_shared_register(vs_worker_link_registry(worker), NULL, 7, memfd, map, 8192,
+                                                      NULL, NULL);
+   CHECK(entry != NULL);
+   vs_worker_link_resource_created(worker, 44, memfd, 8192, 1);
+   CHECK(vs_worker_link_sync(worker));
+   struct vs_resource_info info;
+   CHECK(vs_vm_resources_find(s.resources, 44, &info));
+   CHECK_EQ(info.size, 8192u);
+   CHECK_EQ(vs_shared_registry_count(s.registry), 1u);
+   vs_shared_unregister(entry);
+   CHECK(vs_worker_link_sync(worker));
+   CHECK_EQ(vs_shared_registry_count(s.registry), 0u);
+   /* The link ends: a sync has nothing to wait for. */
+   shutdown(sock, SHUT_RDWR);
+   finish(&s);
+   uint64_t start_ns = os_now_ns();
+   CHECK(vs_worker_link_sync(worker));
+   CHECK_LT(os_now_ns() - start_ns, 1000000000ull);
+   vs_worker_link_stop(worker);
+   cleanup(&s);
+   munmap(map, 8192);
    close(memfd);
 }
 
@@ -410,14 +456,13 @@ TEST(link_refuses_memory_past_the_servers_budget)
    vs_server_links_limit(&(struct vs_server_link_limits){ 0 });
 }
 
-/* A worker that sends half a message and stops delays no lookup: a miss
- * takes in the whole messages other links hold (one not yet served
- * included) and then answers at once, never waiting for the stalled one;
- * the stalled message counts once it is whole. */
+/* A worker that sends half a message and stops delays no lookup (each
+ * link has a reader of its own; a lookup never reads a link): the other
+ * worker's memory is found, a foreign inode answered at once, and the
+ * stalled message counts once it is whole. */
 TEST(link_stalled_mid_message_delays_no_lookup)
 {
    struct vs_shared_registry *registry = vs_shared_registry_create();
-   vs_shared_registry_on_miss(registry, vs_server_links_catch_up);
    struct served stalled = { .registry = registry };
    int fds[2];
    CHECK(vs_link_pair(fds) == 0);
@@ -427,12 +472,14 @@ TEST(link_stalled_mid_message_delays_no_lookup)
    int stalled_memfd = os_shm_create("link-stalled", 4096);
    const struct vs_link_message half = { .type = VS_LINK_BORN, .entry_id = 1, .size = 4096 };
    CHECK(os_send_fds(stalled_sock, &half, 10, &stalled_memfd, 1, 0) == 10);
-   /* The other worker's message is whole in its link, never read by a
-    * reader of its own. */
+   /* The other worker's message is whole in its link. */
    CHECK(vs_link_pair(fds) == 0);
-   struct vs_server_link *unserved = vs_server_link_open(fds[0], 8, registry, NULL);
+   struct served other = { .registry = registry };
+   other.link = vs_server_link_open(fds[0], 8, registry, NULL);
+   pthread_create(&other.thread, NULL, serve, &other);
    int memfd = os_shm_create("link-whole", 4096);
    CHECK(born(fds[1], 1, memfd, 4096));
+   CHECK(registry_reaches(registry, 1));
    struct stat st;
    fstat(memfd, &st);
    struct vs_shared_view view;
@@ -453,9 +500,9 @@ TEST(link_stalled_mid_message_delays_no_lookup)
    vs_shared_release(&view);
    close(stalled_sock);
    finish(&stalled);
-   vs_server_link_close(unserved);
-   CHECK_EQ(vs_shared_registry_count(registry), 0u);
    close(fds[1]);
+   finish(&other);
+   CHECK_EQ(vs_shared_registry_count(registry), 0u);
    close(memfd);
    close(stalled_memfd);
    vs_shared_registry_destroy(registry);
@@ -463,6 +510,7 @@ TEST(link_stalled_mid_message_delays_no_lookup)
 
 UNIT_MAIN(UNIT(link_maps_memory_and_lists_its_resources), UNIT(link_refuses_memory_the_worker_did_not_share),
           UNIT(link_refuses_bad_messages), UNIT(link_lists_a_resource_at_what_was_shared),
-          UNIT(link_catch_up_takes_in_a_link_not_yet_served), UNIT(link_closed_unserved),
+          UNIT(link_sync_answers_after_what_came_before), UNIT(link_worker_sync_orders_its_resource),
+          UNIT(link_closed_unserved),
           UNIT(link_refuses_memory_past_what_its_tenant_may_hold), UNIT(link_refuses_memory_past_the_servers_budget),
           UNIT(link_stalled_mid_message_delays_no_lookup))

@@ -36,7 +36,6 @@ struct vs_shared_registry {
    uint32_t count;
    uint64_t next_id;
    struct vs_shared_publisher publisher;
-   void (*catch_up)(void);
 };
 
 struct vs_shared_registry *
@@ -54,12 +53,6 @@ void
 vs_shared_registry_publish(struct vs_shared_registry *reg, const struct vs_shared_publisher *publisher)
 {
    reg->publisher = *publisher;
-}
-
-void
-vs_shared_registry_on_miss(struct vs_shared_registry *reg, void (*catch_up)(void))
-{
-   reg->catch_up = catch_up;
 }
 
 void
@@ -197,8 +190,8 @@ pin(struct vs_shared_entry *e, struct vs_shared_view *out)
    out->ctx_id = e->ctx_id;
 }
 
-static bool
-acquire_inode(struct vs_shared_registry *reg, uint64_t st_dev, uint64_t st_ino, struct vs_shared_view *out)
+bool
+vs_shared_acquire(struct vs_shared_registry *reg, uint64_t st_dev, uint64_t st_ino, struct vs_shared_view *out)
 {
    *out = (struct vs_shared_view){ 0 };
    pthread_mutex_lock(&reg->lock);
@@ -208,17 +201,6 @@ acquire_inode(struct vs_shared_registry *reg, uint64_t st_dev, uint64_t st_ino, 
    pin(e, out);
    pthread_mutex_unlock(&reg->lock);
    return e != NULL;
-}
-
-bool
-vs_shared_acquire(struct vs_shared_registry *reg, uint64_t st_dev, uint64_t st_ino, struct vs_shared_view *out)
-{
-   if (acquire_inode(reg, st_dev, st_ino, out))
-      return true;
-   if (!reg->catch_up)
-      return false;
-   reg->catch_up();
-   return acquire_inode(reg, st_dev, st_ino, out);
 }
 
 bool

@@ -86,11 +86,6 @@ struct vs_shared_entry *vs_shared_register_remote(struct vs_shared_registry *reg
                                                   uint64_t entry_id, const struct vs_shared_remote_ops *ops,
                                                   void *remote);
 void vs_shared_unregister_remote(struct vs_shared_entry *entry);
-/* Called (outside the registry's lock) when an acquire finds nothing, and
- * the acquire tried once more after it: the server's links take in what
- * their workers sent before now (a dma-buf can reach the display before
- * the server has read its memfd's BORN). */
-void vs_shared_registry_on_miss(struct vs_shared_registry *registry, void (*catch_up)(void));
 
 #define VS_SHARED_MAX_FENCES 32
 

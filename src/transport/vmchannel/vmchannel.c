@@ -190,26 +190,6 @@ find_surface(struct vs_vmchannel *ch, uint32_t id)
    return NULL;
 }
 
-/* How long a resource the table lacks is looked for again. The guest
- * kernel names a blob before QEMU has passed its CREATE_RESOURCE on (the
- * ioctl does not wait for the host), and the port and the GPU's queue are
- * not ordered: an ATTACH can come first. Only a guest naming what it never
- * made waits this long (its own display's thread, once per bad message). */
-#define MISS_WAIT_NS 500000000ull
-#define MISS_RETRY_NS 5000000ull
-
-static bool
-find_resource(struct vs_vmchannel *ch, uint32_t res_id, struct vs_resource_info *res)
-{
-   uint64_t deadline = os_now_ns() + MISS_WAIT_NS;
-   while (!vs_vm_resources_find(ch->resources, res_id, res)) {
-      if (os_now_ns() >= deadline)
-         return false;
-      os_sleep_ns(MISS_RETRY_NS);
-   }
-   return true;
-}
-
 enum resolved { RESOLVED, RESOLVED_GONE, RESOLVED_BAD };
 
 /* Whether `a` names a live SHAREABLE blob of this VM it fits in (fills
@@ -220,7 +200,9 @@ static enum resolved
 resolve(struct vs_vmchannel *ch, const struct vs_vmch_attach *a, struct vs_resource_info *res, char *why,
         size_t why_size)
 {
-   if (!find_resource(ch, a->res_id, res)) {
+   /* The table has every resource whose CREATE_RESOURCE the VMM has had
+    * the reply to (vm/resource_table.h): a miss is final. */
+   if (!vs_vm_resources_find(ch->resources, a->res_id, res)) {
       enum vs_vm_retired retired = vs_vm_resources_retired(ch->resources, a->res_id);
       if (retired == VS_VM_RETIRED)
          vs_warn(0, "vm channel: resource %u is gone (destroyed, or its context ended) but the guest still names "

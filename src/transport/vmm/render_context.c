@@ -158,7 +158,8 @@ op_init(struct rctx *rc, const struct render_context_op_init_request *req, const
 
 /* The VM channel finds a guest's image by its resource id: the blob's
  * memfd names the server memory (shared_registry.h) by inode. A worker
- * process tells its server (worker/worker_link.h). */
+ * process tells its server (worker/worker_link.h), and the reply waits
+ * until the server has it. */
 static void
 record_resource(struct rctx *rc, const struct render_context_op_create_resource_request *req, int fd)
 {
@@ -190,6 +191,11 @@ op_create_resource(struct rctx *rc, const struct render_context_op_create_resour
       reply.map_info = blob.map_info;
       reply.vulkan_info = blob.vulkan_info;
       record_resource(rc, req, blob.fd);
+      /* Known to the server before the VMM can let its guest name it. */
+      if (!vs_worker_link_sync(rc->options->worker_link)) {
+         close(blob.fd);
+         return drop(rc, "the server did not take in resource %u in time", req->res_id);
+      }
    }
    int err = render_socket_send(&rc->sock, &reply, sizeof(reply), ok ? &blob.fd : NULL, ok ? 1 : 0);
    if (ok)

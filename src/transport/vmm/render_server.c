@@ -214,8 +214,8 @@ worker_thread(void *arg)
       if (w->server->isolate == VS_ISOLATE_PROCESS && options->renderer.shared_registry && vs_link_pair(link) != 0)
          vs_error(w->ctx_id, "context \"%s\": no link to its worker (%s); its memory is not shown", w->name,
                   strerror(errno));
-      /* Open before the worker starts: the VM channel's catch-up takes in
-       * what it sends even before this thread reads it. */
+      /* Open before the worker starts, which may send at once: its
+       * messages wait in the socket until this thread serves the link. */
       struct vs_server_link *served = link[0] >= 0 ? vs_server_link_open(link[0], w->ctx_id,
                                                                           options->renderer.shared_registry,
                                                                           options->resource_table)

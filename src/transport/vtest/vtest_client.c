@@ -21,6 +21,7 @@
 #include "transport/vtest/idle_policy.h"
 #include "transport/vtest/vtest_protocol.h"
 #include "transport/vtest/vtest_sync.h"
+#include "worker/worker_link.h"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0 /* os_socket_prepare() set SO_NOSIGPIPE on the socket */
@@ -440,6 +441,11 @@ cmd_resource_create_blob(struct client *c, const uint32_t *words)
    /* A client cannot shrink it (os_shm_create) nor seal it further. */
    if (blob.fd_type == VS_FD_TYPE_SHM)
       os_shm_seal_final(blob.fd);
+   /* The display knows its memory before the client can pass it there. */
+   if (!vs_worker_link_sync(c->options->worker_link)) {
+      close(blob.fd);
+      return drop(c, "RESOURCE_CREATE_BLOB: the server did not take in the blob's memory in time");
+   }
    return send_reply_with_fd(c, VTEST_CMD_RESOURCE_CREATE_BLOB, &res_id, 1, blob.fd);
 }
 

@@ -287,6 +287,7 @@ worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size
    /* The display's registry is the server process's: this one tells it. */
    struct vs_worker_link *link = fd_count == 4 ? vs_worker_link_start(fds[3], cj.ctx_id) : NULL;
    worker_options.renderer.shared_registry = vs_worker_link_registry(link);
+   worker_options.worker_link = link;
    int rc = vtest_client_serve_limited(fds[0], cj.ctx_id, &worker_options, &limits) == 0 ? 0 : 1;
    vs_worker_link_stop(link);
    vs_ledger_remote_port_destroy(ledger);
