@@ -1438,6 +1438,35 @@ scenario_vmchannel(void)
    }
    if (!vm_frames(&g, 61, 70))
       return;
+   /* A blob the guest names the moment the VMM has CREATE_RESOURCE's
+    * reply: the server knows it by then (no lookup is tried again). */
+   uint64_t mem = allocate_memory(&c, VM_BLOB);
+   struct blob_reply reply;
+   int fd = mem ? create_resource(&c, 13, mem, VM_BLOB, 3, &reply) : -1;
+   const uint32_t attach_new[] = { 2, 40, 1, 13, 0, VM_W * 4, VM_W, VM_H, XR24, 0 };
+   if (fd < 0 || !vm_send(&g, attach_new, 10)) {
+      ERR("vmchannel: blob 13 of device memory failed");
+      return;
+   }
+   void *map = mmap(NULL, VM_BLOB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+   close(fd);
+   if (map == MAP_FAILED) {
+      ERR("vmchannel: cannot map blob 13");
+      return;
+   }
+   vm_draw(map, 71);
+   const uint32_t commit_new[] = { 3, 16, 1, 71 };
+   uint32_t m[8];
+   bool sent = vm_send(&g, commit_new, 4);
+   for (int waited = 0; sent && g.last_frame != 71 && waited < 30000;) {
+      if (!vm_recv(&g, m, 1000))
+         waited += 1000;
+   }
+   if (g.last_frame != 71)
+      ERR("vmchannel: an ATTACH sent right after CREATE_RESOURCE's reply was not shown");
+   else
+      OK("vmchannel: an ATTACH sent right after CREATE_RESOURCE's reply was shown");
+   munmap(map, VM_BLOB);
    const uint32_t destroy[] = { 4, 16, 1, 0 };
    vm_send(&g, destroy, 4);
    close(g.fd);
