@@ -63,7 +63,7 @@ on_message(void *data, const uint8_t *m, size_t len)
     * as wide as the other one is (2^23 and more overflowed wl_fixed). */
    if (msg.input.type == VS_INPUT_MOTION) {
       int32_t x = msg.input.x, y = msg.input.y;
-      int32_t cx = vs_viewer_clamp_fixed(x, (uint32_t)y), cy = vs_viewer_clamp_fixed(y, (uint32_t)x);
+      int32_t cx = vs_input_clamp_fixed(x, (uint32_t)y), cy = vs_input_clamp_fixed(y, (uint32_t)x);
       if (cx < 0 || cx > (x < 0 ? 0 : x) || (int64_t)cx > ((int64_t)(y ? (uint32_t)y : 1)) * 256 - 1 || cy < 0 ||
           cy > (y < 0 ? 0 : y))
          __builtin_trap();

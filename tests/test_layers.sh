@@ -14,8 +14,8 @@ layer_of() {
     os/*|base/*|vn_vk.h) echo 0 ;;
     wire/*|vn_wire.h|vn_wire_codec.h) echo 1 ;;
     renderer/*) echo 2 ;;
-    context/*|worker/*|vm/*) echo 3 ;;
-    transport/*|*-server-protocol.h) echo 4 ;;
+    context/*|worker/*|vm/*|compositor/*|*-server-protocol.h) echo 3 ;;
+    transport/*) echo 4 ;;
     main.c) echo 5 ;;
     *) echo "?" ;;
   esac
@@ -107,7 +107,7 @@ else
 fi
 
 layer_names=(base wire renderer context vtest render vhost_user)
-[ -d "$BUILD_DIR/libvs-display.a.p" ] && layer_names+=(display)
+[ -d "$BUILD_DIR/libvs-display.a.p" ] && layer_names+=(compositor vmchannel display)
 for name in "${layer_names[@]}"; do
   check "layer $name links on its own with only the layers below it" test -x "$BUILD_DIR/tests/layer_check_$name"
 done

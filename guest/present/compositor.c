@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The guest compositor's Wayland side: wl_compositor v4, xdg_wm_base v1
  * (toplevels and popups, configured at the host's size), one wl_output at
- * that size, and the seat of the host display (src/transport/display/
- * seat.c, driven by the channel's input). wl_shm is offered (toolkits bind
+ * that size, and the seat of src/compositor/ (seat.c, driven by the
+ * channel's input); surfaces and their requests are src/compositor/'s
+ * (surface.c), their commits this file's. wl_shm is offered (toolkits bind
  * it for cursors) but every wl_shm buffer is refused: its pixels are in
  * guest memory, which the host's display cannot read.
  *
@@ -27,8 +28,8 @@
 #include "channel.h"
 #include "present.h"
 #include "base/log.h"
-#include "transport/display/seat.h"
-#include "transport/display/xdg_shell.h"
+#include "compositor/seat.h"
+#include "compositor/xdg_shell.h"
 
 #define LOCAL_HZ 60
 #define DEFAULT_WIDTH 1280
@@ -42,17 +43,13 @@ struct held_commit {
 };
 
 struct vgp_surface {
+   struct vs_surface base;
    struct vgp *p;
    struct wl_list link;
-   struct wl_resource *resource;
    uint32_t id;                         /* the channel's surface id */
-   struct wl_resource *pending_buffer;
-   struct wl_listener pending_destroy;
-   bool attached;                       /* an attach since the last commit */
    bool has_buffer;                     /* mapped: its last commit brought a buffer */
    uint64_t map_seq;
    uint32_t serial;                     /* commits forwarded or held */
-   struct wl_list pending_callbacks;    /* wl_callbacks requested for the next commit */
    struct wl_list sent_callbacks;       /* waiting for FRAME; user data: their commit's serial */
    struct wl_list held;                 /* struct held_commit, oldest first */
    struct wl_event_source *fence_source;/* on the oldest held commit's dma-buf */
@@ -78,12 +75,6 @@ now_ms(void)
 }
 
 /* --- frame callbacks ------------------------------------------------- */
-
-static void
-callback_destroyed(struct wl_resource *resource)
-{
-   wl_list_remove(wl_resource_get_link(resource));
-}
 
 static void
 answer_callbacks(struct wl_list *list, bool all, uint32_t serial, uint32_t ms)
@@ -141,8 +132,8 @@ host_unhold_at(struct vgp_surface *s, size_t i)
    struct vgp_buffer *b = holds[i];
    memmove(&holds[i], &holds[i + 1], (n - i - 1) * sizeof(*holds));
    s->host_holds.size -= sizeof(*holds);
-   if (--b->host_holds == 0 && b->resource)
-      wl_buffer_send_release(b->resource);
+   if (--b->host_holds == 0 && b->base.resource)
+      wl_buffer_send_release(b->base.resource);
    s->p->releases++;
    vgp_buffer_unref(b);
 }
@@ -166,8 +157,8 @@ forward(struct vgp_surface *s, struct vgp_buffer *b, uint32_t serial)
 {
    struct vgp *p = s->p;
    if (!vgp_channel_ready(p->channel)) {
-      if (b->resource && !b->host_holds)
-         wl_buffer_send_release(b->resource);
+      if (b->base.resource && !b->host_holds)
+         wl_buffer_send_release(b->base.resource);
       to_local(p, &s->sent_callbacks);
       return;
    }
@@ -179,8 +170,8 @@ forward(struct vgp_surface *s, struct vgp_buffer *b, uint32_t serial)
       };
       if (!vgp_channel_send(p->channel, &attach)) {
          /* the session ended: forget_host ran */
-         if (b->resource && !b->host_holds)
-            wl_buffer_send_release(b->resource);
+         if (b->base.resource && !b->host_holds)
+            wl_buffer_send_release(b->base.resource);
          return;
       }
       s->host_buffer = b;
@@ -254,8 +245,8 @@ drop_held(struct vgp_surface *s)
    struct held_commit *h, *tmp;
    wl_list_for_each_safe(h, tmp, &s->held, link) {
       wl_list_remove(&h->link);
-      if (h->buffer->resource && !h->buffer->host_holds)
-         wl_buffer_send_release(h->buffer->resource);
+      if (h->buffer->base.resource && !h->buffer->host_holds)
+         wl_buffer_send_release(h->buffer->base.resource);
       vgp_buffer_unref(h->buffer);
       free(h);
    }
@@ -290,42 +281,7 @@ focus_surface(void *data, uint32_t *width, uint32_t *height)
       *width = s && s->host_buffer ? s->host_buffer->width : 0;
    if (height)
       *height = s && s->host_buffer ? s->host_buffer->height : 0;
-   return s ? s->resource : NULL;
-}
-
-static void
-pending_buffer_destroyed(struct wl_listener *listener, void *data)
-{
-   struct vgp_surface *s = wl_container_of(listener, s, pending_destroy);
-   s->pending_buffer = NULL;
-   wl_list_remove(&s->pending_destroy.link);
-   wl_list_init(&s->pending_destroy.link);
-}
-
-static void
-surface_attach(struct wl_client *client, struct wl_resource *resource, struct wl_resource *buffer, int32_t x,
-               int32_t y)
-{
-   struct vgp_surface *s = wl_resource_get_user_data(resource);
-   wl_list_remove(&s->pending_destroy.link);
-   wl_list_init(&s->pending_destroy.link);
-   s->pending_buffer = buffer;
-   s->attached = true;
-   if (buffer)
-      wl_resource_add_destroy_listener(buffer, &s->pending_destroy);
-}
-
-static void
-surface_frame(struct wl_client *client, struct wl_resource *resource, uint32_t id)
-{
-   struct vgp_surface *s = wl_resource_get_user_data(resource);
-   struct wl_resource *cb = wl_resource_create(client, &wl_callback_interface, 1, id);
-   if (!cb) {
-      wl_client_post_no_memory(client);
-      return;
-   }
-   wl_resource_set_implementation(cb, NULL, NULL, callback_destroyed);
-   wl_list_insert(s->pending_callbacks.prev, wl_resource_get_link(cb));
+   return s ? s->base.resource : NULL;
 }
 
 static void
@@ -344,24 +300,18 @@ unmap(struct vgp_surface *s)
 }
 
 static void
-surface_commit(struct wl_client *client, struct wl_resource *resource)
+surface_commit(void *data, struct vs_surface *surface, bool attached, struct wl_resource *buffer)
 {
-   struct vgp_surface *s = wl_resource_get_user_data(resource);
-   struct vgp *p = s->p;
+   struct vgp_surface *s = wl_container_of(surface, s, base);
+   struct vgp *p = data;
    p->commits++;
-   struct wl_resource *buffer = s->attached ? s->pending_buffer : NULL;
-   bool attached = s->attached;
-   s->attached = false;
-   s->pending_buffer = NULL;
-   wl_list_remove(&s->pending_destroy.link);
-   wl_list_init(&s->pending_destroy.link);
    if (attached && !buffer) {
       unmap(s);
    } else if (buffer) {
       struct vgp_buffer *b = vgp_buffer_from_resource(buffer);
       if (!b) {
          /* Only wl_shm buffers can get here, and wl_shm refuses to make any. */
-         wl_resource_post_error(resource, WL_SURFACE_ERROR_INVALID_SIZE, "not a zwp_linux_dmabuf_v1 buffer");
+         wl_resource_post_error(s->base.resource, WL_SURFACE_ERROR_INVALID_SIZE, "not a zwp_linux_dmabuf_v1 buffer");
          return;
       }
       if (!s->has_buffer) {
@@ -370,17 +320,17 @@ surface_commit(struct wl_client *client, struct wl_resource *resource)
       }
       struct held_commit *h = calloc(1, sizeof(*h));
       if (!h) {
-         wl_client_post_no_memory(client);
+         wl_client_post_no_memory(wl_resource_get_client(s->base.resource));
          return;
       }
       h->buffer = b;
       h->serial = ++s->serial;
       vgp_buffer_ref(b);
       struct wl_resource *cb;
-      wl_resource_for_each(cb, &s->pending_callbacks)
+      wl_resource_for_each(cb, &s->base.frame_callbacks)
          wl_resource_set_user_data(cb, (void *)(uintptr_t)h->serial);
-      wl_list_insert_list(s->sent_callbacks.prev, &s->pending_callbacks);
-      wl_list_init(&s->pending_callbacks);
+      wl_list_insert_list(s->sent_callbacks.prev, &s->base.frame_callbacks);
+      wl_list_init(&s->base.frame_callbacks);
       wl_list_insert(s->held.prev, &h->link);
       if (!s->fence_source)
          drain_held(s);
@@ -388,62 +338,17 @@ surface_commit(struct wl_client *client, struct wl_resource *resource)
    }
    /* Nothing new for the host: answered here (the host paces only what it
     * is sent). */
-   to_local(p, &s->pending_callbacks);
+   to_local(p, &s->base.frame_callbacks);
 }
 
 static void
-surface_noop_rect(struct wl_client *client, struct wl_resource *resource, int32_t x, int32_t y, int32_t w, int32_t h)
+surface_destroyed(void *data, struct vs_surface *surface)
 {
-}
-
-static void
-surface_set_region(struct wl_client *client, struct wl_resource *resource, struct wl_resource *region)
-{
-}
-
-static void
-surface_set_int(struct wl_client *client, struct wl_resource *resource, int32_t v)
-{
-}
-
-static void
-surface_offset(struct wl_client *client, struct wl_resource *resource, int32_t x, int32_t y)
-{
-}
-
-static const struct wl_surface_interface surface_impl = {
-   .destroy = destroy_resource,
-   .attach = surface_attach,
-   .damage = surface_noop_rect,
-   .frame = surface_frame,
-   .set_opaque_region = surface_set_region,
-   .set_input_region = surface_set_region,
-   .commit = surface_commit,
-   .set_buffer_transform = surface_set_int,
-   .set_buffer_scale = surface_set_int,
-   .damage_buffer = surface_noop_rect,
-   .offset = surface_offset,
-};
-
-static void
-surface_destroyed(struct wl_resource *resource)
-{
-   struct vgp_surface *s = wl_resource_get_user_data(resource);
+   struct vgp_surface *s = wl_container_of(surface, s, base);
    unmap(s);
-   struct wl_resource *cb, *tmp;
-   wl_resource_for_each_safe(cb, tmp, &s->pending_callbacks)
-      wl_resource_destroy(cb);
-   wl_list_remove(&s->pending_destroy.link);
    wl_list_remove(&s->link);
    wl_array_release(&s->host_holds);
-   free(s);
 }
-
-static const struct wl_region_interface region_impl = {
-   .destroy = destroy_resource,
-   .add = surface_noop_rect,
-   .subtract = surface_noop_rect,
-};
 
 static uint32_t
 new_surface_id(struct vgp *p)
@@ -454,61 +359,23 @@ new_surface_id(struct vgp *p)
    return p->next_surface_id;
 }
 
-static void
-compositor_create_surface(struct wl_client *client, struct wl_resource *resource, uint32_t id)
+static bool
+surface_created(void *data, struct vs_surface *surface, struct wl_resource *compositor)
 {
-   struct vgp *p = wl_resource_get_user_data(resource);
+   struct vgp *p = data;
    if (wl_list_length(&p->surfaces) >= VS_VMCH_MAX_SURFACES) {
       vs_error(0, "dropping client: more than %d surfaces (the channel's limit)", VS_VMCH_MAX_SURFACES);
-      wl_resource_post_error(resource, WL_DISPLAY_ERROR_NO_MEMORY, "more than %d surfaces", VS_VMCH_MAX_SURFACES);
-      return;
+      wl_resource_post_error(compositor, WL_DISPLAY_ERROR_NO_MEMORY, "more than %d surfaces", VS_VMCH_MAX_SURFACES);
+      return false;
    }
-   struct vgp_surface *s = calloc(1, sizeof(*s));
-   struct wl_resource *r =
-      s ? wl_resource_create(client, &wl_surface_interface, wl_resource_get_version(resource), id) : NULL;
-   if (!r) {
-      free(s);
-      wl_client_post_no_memory(client);
-      return;
-   }
+   struct vgp_surface *s = wl_container_of(surface, s, base);
    s->p = p;
-   s->resource = r;
    s->id = new_surface_id(p);
-   wl_list_init(&s->pending_callbacks);
    wl_list_init(&s->sent_callbacks);
    wl_list_init(&s->held);
-   wl_list_init(&s->pending_destroy.link);
    wl_array_init(&s->host_holds);
-   s->pending_destroy.notify = pending_buffer_destroyed;
    wl_list_insert(&p->surfaces, &s->link);
-   wl_resource_set_implementation(r, &surface_impl, s, surface_destroyed);
-}
-
-static void
-compositor_create_region(struct wl_client *client, struct wl_resource *resource, uint32_t id)
-{
-   struct wl_resource *r = wl_resource_create(client, &wl_region_interface, 1, id);
-   if (!r) {
-      wl_client_post_no_memory(client);
-      return;
-   }
-   wl_resource_set_implementation(r, &region_impl, NULL, NULL);
-}
-
-static const struct wl_compositor_interface compositor_impl = {
-   .create_surface = compositor_create_surface,
-   .create_region = compositor_create_region,
-};
-
-static void
-bind_compositor(struct wl_client *client, void *data, uint32_t version, uint32_t id)
-{
-   struct wl_resource *r = wl_resource_create(client, &wl_compositor_interface, (int)version, id);
-   if (!r) {
-      wl_client_post_no_memory(client);
-      return;
-   }
-   wl_resource_set_implementation(r, &compositor_impl, data, NULL);
+   return true;
 }
 
 /* --- xdg-shell: toplevels take the host's size (xdg_shell.c) ------------ */
@@ -724,7 +591,11 @@ vgp_compositor_init(struct vgp *p)
    p->height = DEFAULT_HEIGHT;
    p->local_tick = wl_event_loop_add_timer(p->loop, on_local_tick, p);
    const struct vs_seat_focus focus = { .shown = focus_surface, .data = p };
-   return p->local_tick && wl_global_create(p->display, &wl_compositor_interface, 4, p, bind_compositor) &&
+   p->compositor = (struct vs_compositor_config){
+      .surface_size = sizeof(struct vgp_surface), .created = surface_created, .commit = surface_commit,
+      .destroyed = surface_destroyed, .data = p,
+   };
+   return p->local_tick && vs_compositor_create(p->display, &p->compositor) &&
           (p->shell = vs_xdg_shell_create(p->display, &(struct vs_xdg_shell_config){ .size = host_size, .data = p })) &&
           wl_global_create(p->display, &wl_output_interface, 3, p, bind_output) &&
           wl_global_create(p->display, &wl_shm_interface, 1, p, bind_shm) && (p->seat = vs_seat_start(p->display, &focus));

@@ -21,7 +21,7 @@
 
 #include "channel.h"
 #include "present.h"
-#include "transport/display/xdg_shell.h"
+#include "compositor/xdg_shell.h"
 #include "virtgpu.h"
 #include "base/log.h"
 

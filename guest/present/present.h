@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <wayland-server-core.h>
 
+#include "compositor/dmabuf.h"
+#include "compositor/surface.h"
 #include "transport/vmchannel/vmchannel_protocol.h"
 
 struct vgp_channel;
@@ -19,6 +21,8 @@ struct vs_xdg_shell;
 struct vgp {
    struct wl_display *display;
    struct wl_event_loop *loop;
+   struct vs_compositor_config compositor; /* compositor.c's surfaces */
+   struct vs_dmabuf_config dmabuf;      /* dmabuf.c's buffers */
    struct vgp_channel *channel;
    int drm_fd;                          /* the guest's virtio-gpu */
    struct wl_list surfaces;             /* struct vgp_surface, by link */
@@ -38,7 +42,7 @@ struct vgp {
 /* A dma-buf wl_buffer (dmabuf.c). Its storage outlives the wl_buffer
  * while commits or the host still hold it. */
 struct vgp_buffer {
-   struct wl_resource *resource;        /* NULL once the client destroyed it */
+   struct vs_dmabuf_buffer base;        /* its wl_buffer */
    int fd;                              /* the dma-buf: keeps the host resource alive, carries its fences */
    uint32_t res_id, offset, stride, width, height, fourcc;
    uint32_t refs;                       /* waiting commits and host attachments */

@@ -264,14 +264,14 @@ TEST(input_ranges)
 
 TEST(pointer_clamped)
 {
-   CHECK_EQ(vs_viewer_clamp_fixed(-5, 100), 0);
-   CHECK_EQ(vs_viewer_clamp_fixed(100 * 256, 100), 100 * 256 - 1);
-   CHECK_EQ(vs_viewer_clamp_fixed(50 * 256, 100), 50 * 256);
-   CHECK_EQ(vs_viewer_clamp_fixed(300, 0), 255);
+   CHECK_EQ(vs_input_clamp_fixed(-5, 100), 0);
+   CHECK_EQ(vs_input_clamp_fixed(100 * 256, 100), 100 * 256 - 1);
+   CHECK_EQ(vs_input_clamp_fixed(50 * 256, 100), 50 * 256);
+   CHECK_EQ(vs_input_clamp_fixed(300, 0), 255);
    /* A surface wider than wl_fixed reaches (a hostile wl_shm buffer of
     * 2^23 pixels): no overflow, the position stays. */
-   CHECK_EQ(vs_viewer_clamp_fixed(INT32_MAX, 1u << 23), INT32_MAX);
-   CHECK_EQ(vs_viewer_clamp_fixed(INT32_MAX, UINT32_MAX), INT32_MAX);
+   CHECK_EQ(vs_input_clamp_fixed(INT32_MAX, 1u << 23), INT32_MAX);
+   CHECK_EQ(vs_input_clamp_fixed(INT32_MAX, UINT32_MAX), INT32_MAX);
 }
 
 TEST(window_ack_wraps)

@@ -38,25 +38,24 @@
 #include <wayland-server-core.h>
 #include <wayland-server-protocol.h>
 
+#include "compositor/dmabuf.h"
+#include "compositor/surface.h"
+#include "compositor/xdg_shell.h"
 #include "transport/display/display_internal.h"
-#include "transport/display/viewer_wire.h"
 #include "transport/display/x264_library.h"
-#include "transport/display/xdg_shell.h"
 #include "transport/vmchannel/vmchannel.h"
 #include "transport/vmchannel/vmchannel_protocol.h"
 #include "linux-dmabuf-unstable-v1-server-protocol.h"
 #include "os/os.h"
 #include "base/log.h"
-#include "xdg-shell-server-protocol.h"
 
-#define MAX_DIM 16384u
 /* The size a VM guest is told to show its surfaces at (CONFIGURE), unless
  * --vm-size says. */
 #define VM_WIDTH 1280u
 #define VM_HEIGHT 800u
 
 struct vs_display_buffer {
-   struct wl_resource *resource;     /* NULL once the client destroyed it */
+   struct vs_dmabuf_buffer base;     /* its wl_buffer */
    uint32_t width, height, stride, offset, fourcc;
    uint64_t st_dev, st_ino;
    bool server_memory;               /* the fd is one of the server's memfds */
@@ -67,35 +66,24 @@ struct vs_display_buffer {
 };
 
 struct surface {
+   struct vs_surface base;            /* no resource for a VM guest's surface */
    struct vs_display *display;
    struct wl_list link;
-   struct wl_resource *resource;      /* NULL for a VM guest's surface */
    uint32_t vm_id;                    /* a VM guest's surface: its id in the guest session */
    uint64_t vm_session;
    bool vm_frame_due;                 /* FRAME for vm_serial at the next tick */
    uint32_t vm_serial;
-   struct wl_resource *pending_buffer;
-   struct wl_listener pending_destroy;
-   bool attached;
    bool mapped;
    uint64_t map_seq;
    uint32_t width, height;            /* of the last buffer committed */
-   struct wl_list pending_callbacks;  /* wl_callback resources, by their link */
-};
-
-struct params {
-   struct vs_display *display;
-   struct wl_resource *resource;
-   int fd;
-   uint32_t offset, stride;
-   uint64_t modifier;
-   bool used;
 };
 
 struct vs_display {
    struct vs_x264 x264;               /* the encoder library, for the stream */
    struct wl_display *display;
    struct wl_event_loop *loop;
+   struct vs_compositor_config compositor;
+   struct vs_dmabuf_config dmabuf;
    struct wl_event_source *tick;
    struct wl_event_source *done_source;
    struct wl_event_source *stop_source;
@@ -138,18 +126,12 @@ format_known(uint32_t fourcc)
    return false;
 }
 
-static void
-destroy_resource(struct wl_client *client, struct wl_resource *resource)
-{
-   wl_resource_destroy(resource);
-}
-
 /* --- buffers ---------------------------------------------------------- */
 
 static void
 buffer_unref_storage(struct vs_display_buffer *b)
 {
-   if (b->resource || b->inflight)
+   if (b->base.resource || b->inflight)
       return;
    if (b->map)
       munmap((void *)b->map, b->map_len);
@@ -159,14 +141,11 @@ buffer_unref_storage(struct vs_display_buffer *b)
 }
 
 static void
-buffer_resource_destroyed(struct wl_resource *resource)
+buffer_destroyed(void *data, struct vs_dmabuf_buffer *buffer)
 {
-   struct vs_display_buffer *b = wl_resource_get_user_data(resource);
-   b->resource = NULL;
+   struct vs_display_buffer *b = wl_container_of(buffer, b, base);
    buffer_unref_storage(b);
 }
-
-static const struct wl_buffer_interface buffer_impl = { .destroy = destroy_resource };
 
 /* --- frames back from the encoder ------------------------------------- */
 
@@ -193,8 +172,8 @@ free_frame(struct vs_display *d, struct vs_frame *f)
    }
    if (f->buffer) {
       struct vs_display_buffer *b = f->buffer;
-      if (--b->inflight == 0 && b->resource)
-         wl_buffer_send_release(b->resource);
+      if (--b->inflight == 0 && b->base.resource)
+         wl_buffer_send_release(b->base.resource);
       buffer_unref_storage(b);
    }
    free(f->owned);
@@ -244,12 +223,6 @@ on_tick(void *data)
    return 0;
 }
 
-static void
-callback_destroyed(struct wl_resource *resource)
-{
-   wl_list_remove(wl_resource_get_link(resource));
-}
-
 /* --- surfaces ---------------------------------------------------------- */
 
 static struct surface *
@@ -271,52 +244,7 @@ display_shown(void *data, uint32_t *width, uint32_t *height)
       *width = s ? s->width : 0;
    if (height)
       *height = s ? s->height : 0;
-   return s ? s->resource : NULL;
-}
-
-static void
-pending_buffer_destroyed(struct wl_listener *listener, void *data)
-{
-   struct surface *s = wl_container_of(listener, s, pending_destroy);
-   s->pending_buffer = NULL;
-   wl_list_remove(&s->pending_destroy.link);
-   wl_list_init(&s->pending_destroy.link);
-}
-
-static void
-surface_attach(struct wl_client *client, struct wl_resource *resource, struct wl_resource *buffer, int32_t x,
-               int32_t y)
-{
-   struct surface *s = wl_resource_get_user_data(resource);
-   wl_list_remove(&s->pending_destroy.link);
-   wl_list_init(&s->pending_destroy.link);
-   s->pending_buffer = buffer;
-   s->attached = true;
-   if (buffer)
-      wl_resource_add_destroy_listener(buffer, &s->pending_destroy);
-}
-
-static void
-surface_damage(struct wl_client *client, struct wl_resource *resource, int32_t x, int32_t y, int32_t w, int32_t h)
-{
-}
-
-static void
-surface_frame(struct wl_client *client, struct wl_resource *resource, uint32_t id)
-{
-   struct surface *s = wl_resource_get_user_data(resource);
-   struct wl_resource *cb = wl_resource_create(client, &wl_callback_interface, 1, id);
-   if (!cb) {
-      wl_client_post_no_memory(client);
-      return;
-   }
-   wl_resource_set_implementation(cb, NULL, NULL, callback_destroyed);
-   wl_list_insert(s->pending_callbacks.prev, wl_resource_get_link(cb));
-}
-
-static void
-surface_set_region(struct wl_client *client, struct wl_resource *resource, struct wl_resource *region)
-{
+   return s ? s->base.resource : NULL;
 }
 
 /* A frame of a dma-buf: server memory (pinned, and the client's rings
@@ -358,8 +286,8 @@ shm_frame(struct vs_display *d, struct wl_shm_buffer *shm)
    uint32_t fourcc = fmt == WL_SHM_FORMAT_ARGB8888 ? VS_FMT_ARGB8888 : fmt == WL_SHM_FORMAT_XRGB8888 ? VS_FMT_XRGB8888 : fmt;
    int32_t w = wl_shm_buffer_get_width(shm), h = wl_shm_buffer_get_height(shm);
    int32_t stride = wl_shm_buffer_get_stride(shm);
-   if (!format_known(fourcc) || w <= 0 || h <= 0 || (uint32_t)w > MAX_DIM || (uint32_t)h > MAX_DIM ||
-       stride < w * 4)
+   if (!format_known(fourcc) || w <= 0 || h <= 0 || (uint32_t)w > VS_DMABUF_MAX_DIM ||
+       (uint32_t)h > VS_DMABUF_MAX_DIM || stride < w * 4)
       return NULL;
    struct vs_frame *f = calloc(1, sizeof(*f));
    uint8_t *copy = f ? malloc((size_t)w * 4 * (size_t)h) : NULL;
@@ -399,21 +327,16 @@ submit_frame(struct vs_display *d, struct vs_frame *f)
 }
 
 static void
-surface_commit(struct wl_client *client, struct wl_resource *resource)
+surface_commit(void *data, struct vs_surface *surface, bool attached, struct wl_resource *buffer)
 {
-   struct surface *s = wl_resource_get_user_data(resource);
-   struct vs_display *d = s->display;
+   struct surface *s = wl_container_of(surface, s, base);
+   struct vs_display *d = data;
    d->commits++;
    /* Callbacks requested for this commit are answered at the stream rate. */
-   wl_list_insert_list(d->waiting_callbacks.prev, &s->pending_callbacks);
-   wl_list_init(&s->pending_callbacks);
-   if (!s->attached)
+   wl_list_insert_list(d->waiting_callbacks.prev, &s->base.frame_callbacks);
+   wl_list_init(&s->base.frame_callbacks);
+   if (!attached)
       return;
-   s->attached = false;
-   struct wl_resource *buffer = s->pending_buffer;
-   wl_list_remove(&s->pending_destroy.link);
-   wl_list_init(&s->pending_destroy.link);
-   s->pending_buffer = NULL;
    if (!buffer) {
       s->mapped = false;
       return;
@@ -425,14 +348,15 @@ surface_commit(struct wl_client *client, struct wl_resource *resource)
    struct vs_frame *f = NULL;
    bool shown = shown_surface(d) == s;
    struct wl_shm_buffer *shm = wl_shm_buffer_get(buffer);
+   struct vs_dmabuf_buffer *dmabuf = vs_dmabuf_buffer_from_resource(buffer);
    if (shm) {
       s->width = (uint32_t)wl_shm_buffer_get_width(shm);
       s->height = (uint32_t)wl_shm_buffer_get_height(shm);
       if (shown)
          f = shm_frame(d, shm);
       wl_buffer_send_release(buffer);
-   } else if (wl_resource_instance_of(buffer, &wl_buffer_interface, &buffer_impl)) {
-      struct vs_display_buffer *b = wl_resource_get_user_data(buffer);
+   } else if (dmabuf) {
+      struct vs_display_buffer *b = wl_container_of(dmabuf, b, base);
       s->width = b->width;
       s->height = b->height;
       if (shown)
@@ -446,312 +370,93 @@ surface_commit(struct wl_client *client, struct wl_resource *resource)
          wl_buffer_send_release(buffer);
       }
    } else {
-      wl_resource_post_error(resource, WL_SURFACE_ERROR_INVALID_SIZE, "unknown buffer type");
+      wl_resource_post_error(s->base.resource, WL_SURFACE_ERROR_INVALID_SIZE, "unknown buffer type");
       return;
    }
    if (f)
       submit_frame(d, f);
 }
 
-static void
-surface_set_int(struct wl_client *client, struct wl_resource *resource, int32_t v)
+static bool
+surface_created(void *data, struct vs_surface *surface, struct wl_resource *compositor)
 {
-}
-
-static void
-surface_offset(struct wl_client *client, struct wl_resource *resource, int32_t x, int32_t y)
-{
-}
-
-static const struct wl_surface_interface surface_impl = {
-   .destroy = destroy_resource,
-   .attach = surface_attach,
-   .damage = surface_damage,
-   .frame = surface_frame,
-   .set_opaque_region = surface_set_region,
-   .set_input_region = surface_set_region,
-   .commit = surface_commit,
-   .set_buffer_transform = surface_set_int,
-   .set_buffer_scale = surface_set_int,
-   .damage_buffer = surface_damage,
-   .offset = surface_offset,
-};
-
-static void
-surface_destroyed(struct wl_resource *resource)
-{
-   struct surface *s = wl_resource_get_user_data(resource);
-   struct wl_resource *cb, *tmp;
-   wl_resource_for_each_safe(cb, tmp, &s->pending_callbacks)
-      wl_resource_destroy(cb);
-   wl_list_remove(&s->pending_destroy.link);
-   wl_list_remove(&s->link);
-   free(s);
-}
-
-static void
-region_rect(struct wl_client *client, struct wl_resource *resource, int32_t x, int32_t y, int32_t w, int32_t h)
-{
-}
-
-static const struct wl_region_interface region_impl = {
-   .destroy = destroy_resource,
-   .add = region_rect,
-   .subtract = region_rect,
-};
-
-static void
-compositor_create_surface(struct wl_client *client, struct wl_resource *resource, uint32_t id)
-{
-   struct vs_display *d = wl_resource_get_user_data(resource);
-   struct surface *s = calloc(1, sizeof(*s));
-   struct wl_resource *r = s ? wl_resource_create(client, &wl_surface_interface, wl_resource_get_version(resource), id)
-                             : NULL;
-   if (!r) {
-      free(s);
-      wl_client_post_no_memory(client);
-      return;
-   }
+   struct surface *s = wl_container_of(surface, s, base);
+   struct vs_display *d = data;
    s->display = d;
-   s->resource = r;
-   wl_list_init(&s->pending_callbacks);
-   wl_list_init(&s->pending_destroy.link);
-   s->pending_destroy.notify = pending_buffer_destroyed;
    wl_list_insert(&d->surfaces, &s->link);
-   wl_resource_set_implementation(r, &surface_impl, s, surface_destroyed);
+   return true;
 }
 
 static void
-compositor_create_region(struct wl_client *client, struct wl_resource *resource, uint32_t id)
+surface_destroyed(void *data, struct vs_surface *surface)
 {
-   struct wl_resource *r = wl_resource_create(client, &wl_region_interface, 1, id);
-   if (!r) {
-      wl_client_post_no_memory(client);
-      return;
-   }
-   wl_resource_set_implementation(r, &region_impl, NULL, NULL);
+   struct surface *s = wl_container_of(surface, s, base);
+   wl_list_remove(&s->link);
 }
 
-static const struct wl_compositor_interface compositor_impl = {
-   .create_surface = compositor_create_surface,
-   .create_region = compositor_create_region,
-};
+/* --- linux-dmabuf v3: the display's import ----------------------------- */
 
-static void
-bind_compositor(struct wl_client *client, void *data, uint32_t version, uint32_t id)
+/* A plane of the server's memory (found by inode), or a foreign fd mapped
+ * read-only after the size checks. */
+static bool
+buffer_import(void *data, struct vs_dmabuf_buffer *buffer, const struct vs_dmabuf_plane *plane, uint32_t *error,
+              char *why, size_t why_size)
 {
-   struct wl_resource *r = wl_resource_create(client, &wl_compositor_interface, (int)version, id);
-   if (!r) {
-      wl_client_post_no_memory(client);
-      return;
-   }
-   wl_resource_set_implementation(r, &compositor_impl, data, NULL);
-}
-
-/* --- linux-dmabuf v3 --------------------------------------------------- */
-
-static void
-params_destroyed(struct wl_resource *resource)
-{
-   struct params *p = wl_resource_get_user_data(resource);
-   if (p->fd >= 0)
-      close(p->fd);
-   free(p);
-}
-
-static void
-params_add(struct wl_client *client, struct wl_resource *resource, int32_t fd, uint32_t plane_idx, uint32_t offset,
-           uint32_t stride, uint32_t modifier_hi, uint32_t modifier_lo)
-{
-   struct params *p = wl_resource_get_user_data(resource);
-   uint64_t modifier = ((uint64_t)modifier_hi << 32) | modifier_lo;
-   if (p->used) {
-      close(fd);
-      wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_ALREADY_USED, "params already used");
-   } else if (plane_idx != 0) {
-      close(fd);
-      wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_PLANE_IDX,
-                             "plane %u: only single-plane formats are offered", plane_idx);
-   } else if (p->fd >= 0) {
-      close(fd);
-      wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_PLANE_SET, "plane 0 already set");
-   } else {
-      p->fd = fd;
-      p->offset = offset;
-      p->stride = stride;
-      p->modifier = modifier;
-   }
-}
-
-/* Checks and imports; on failure posts the error (returns NULL). */
-static struct vs_display_buffer *
-params_import(struct wl_resource *resource, int32_t width, int32_t height, uint32_t format)
-{
-   struct params *p = wl_resource_get_user_data(resource);
-   struct vs_display *d = p->display;
-   if (p->used) {
-      wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_ALREADY_USED, "params already used");
-      return NULL;
-   }
-   p->used = true;
-   if (p->fd < 0) {
-      wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INCOMPLETE, "no plane added");
-      return NULL;
-   }
-   if (!format_known(format) || (p->modifier != 0 && p->modifier != 0x00ffffffffffffffull)) {
-      wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_FORMAT,
-                             "format 0x%08x modifier 0x%llx: only LINEAR XRGB/ARGB/XBGR/ABGR8888", format,
-                             (unsigned long long)p->modifier);
-      return NULL;
-   }
-   if (width <= 0 || height <= 0 || (uint32_t)width > MAX_DIM || (uint32_t)height > MAX_DIM) {
-      wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_DIMENSIONS,
-                             "size %dx%d (1..%u)", width, height, MAX_DIM);
-      return NULL;
-   }
-   uint64_t need = (uint64_t)p->offset + (uint64_t)p->stride * (uint64_t)height;
+   struct vs_display *d = data;
+   struct vs_display_buffer *b = wl_container_of(buffer, b, base);
+   uint64_t need = (uint64_t)plane->offset + (uint64_t)plane->stride * (uint64_t)plane->height;
    struct stat st;
-   off_t fd_size = lseek(p->fd, 0, SEEK_END);
-   if (p->stride < (uint32_t)width * 4u || p->stride % 4 || p->offset % 4 || fstat(p->fd, &st) != 0 || fd_size < 0 ||
-       (uint64_t)fd_size < need) {
-      wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_OUT_OF_BOUNDS,
-                             "offset %u + stride %u x height %d does not fit the fd (%lld bytes), or the stride "
-                             "is below width x 4",
-                             p->offset, p->stride, height, (long long)fd_size);
-      return NULL;
+   off_t fd_size = lseek(plane->fd, 0, SEEK_END);
+   if (plane->stride < plane->width * 4u || plane->stride % 4 || plane->offset % 4 || fstat(plane->fd, &st) != 0 ||
+       fd_size < 0 || (uint64_t)fd_size < need) {
+      *error = ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_OUT_OF_BOUNDS;
+      snprintf(why, why_size,
+               "offset %u + stride %u x height %u does not fit the fd (%lld bytes), or the stride is below width x 4",
+               plane->offset, plane->stride, plane->height, (long long)fd_size);
+      return false;
    }
-   struct vs_display_buffer *b = calloc(1, sizeof(*b));
-   if (!b) {
-      wl_client_post_no_memory(wl_resource_get_client(resource));
-      return NULL;
-   }
-   *b = (struct vs_display_buffer){ .width = (uint32_t)width, .height = (uint32_t)height, .stride = p->stride,
-                                    .offset = p->offset, .fourcc = format, .st_dev = (uint64_t)st.st_dev,
-                                    .st_ino = (uint64_t)st.st_ino, .fd = -1 };
+   b->width = plane->width;
+   b->height = plane->height;
+   b->stride = plane->stride;
+   b->offset = plane->offset;
+   b->fourcc = plane->fourcc;
+   b->st_dev = (uint64_t)st.st_dev;
+   b->st_ino = (uint64_t)st.st_ino;
    struct vs_shared_view view;
    if (vs_shared_acquire(d->shared_registry, b->st_dev, b->st_ino, &view)) {
       bool fits = need <= view.size;
       vs_shared_release(&view);
       if (!fits) {
-         free(b);
-         wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_OUT_OF_BOUNDS, "beyond the memory");
-         return NULL;
+         *error = ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_OUT_OF_BOUNDS;
+         snprintf(why, why_size, "beyond the memory");
+         return false;
       }
       b->server_memory = true;
    } else {
-      int seals = fcntl(p->fd, F_GET_SEALS);
+      int seals = fcntl(plane->fd, F_GET_SEALS);
       if (S_ISREG(st.st_mode) && (seals < 0 || !(seals & F_SEAL_SHRINK))) {
-         free(b);
-         wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_WL_BUFFER,
-                                "a file or memfd that can shrink (no F_SEAL_SHRINK): use wl_shm");
-         return NULL;
+         *error = ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_WL_BUFFER;
+         snprintf(why, why_size, "a file or memfd that can shrink (no F_SEAL_SHRINK): use wl_shm");
+         return false;
       }
-      void *map = mmap(NULL, (size_t)need, PROT_READ, MAP_SHARED, p->fd, 0);
+      void *map = mmap(NULL, (size_t)need, PROT_READ, MAP_SHARED, plane->fd, 0);
       if (map == MAP_FAILED) {
-         free(b);
-         wl_resource_post_error(resource, ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_WL_BUFFER, "cannot map the fd: %s",
-                                strerror(errno));
-         return NULL;
+         *error = ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_WL_BUFFER;
+         snprintf(why, why_size, "cannot map the fd: %s", strerror(errno));
+         return false;
       }
       b->map = map;
       b->map_len = (size_t)need;
    }
-   b->fd = p->fd;
-   p->fd = -1;
-   return b;
-}
-
-static bool
-buffer_create_resource(struct wl_client *client, struct vs_display_buffer *b, uint32_t id)
-{
-   b->resource = wl_resource_create(client, &wl_buffer_interface, 1, id);
-   if (!b->resource) {
-      buffer_unref_storage(b);
-      wl_client_post_no_memory(client);
-      return false;
-   }
-   wl_resource_set_implementation(b->resource, &buffer_impl, b, buffer_resource_destroyed);
+   b->fd = plane->fd;
    return true;
 }
 
 static void
-params_create(struct wl_client *client, struct wl_resource *resource, int32_t width, int32_t height, uint32_t format,
-              uint32_t flags)
+buffer_refused(void *data, const char *why)
 {
-   struct params *p = wl_resource_get_user_data(resource);
-   struct vs_display_buffer *b = params_import(resource, width, height, format);
-   if (!b) {
-      p->display->refused++;
-      return;
-   }
-   if (buffer_create_resource(client, b, 0))
-      zwp_linux_buffer_params_v1_send_created(resource, b->resource);
-}
-
-static void
-params_create_immed(struct wl_client *client, struct wl_resource *resource, uint32_t id, int32_t width,
-                    int32_t height, uint32_t format, uint32_t flags)
-{
-   struct params *p = wl_resource_get_user_data(resource);
-   struct vs_display_buffer *b = params_import(resource, width, height, format);
-   if (!b) {
-      p->display->refused++;
-      return;
-   }
-   buffer_create_resource(client, b, id);
-}
-
-static const struct zwp_linux_buffer_params_v1_interface params_impl = {
-   .destroy = destroy_resource,
-   .add = params_add,
-   .create = params_create,
-   .create_immed = params_create_immed,
-};
-
-static void
-dmabuf_create_params(struct wl_client *client, struct wl_resource *resource, uint32_t id)
-{
-   struct params *p = calloc(1, sizeof(*p));
-   struct wl_resource *r =
-      p ? wl_resource_create(client, &zwp_linux_buffer_params_v1_interface, wl_resource_get_version(resource), id) : NULL;
-   if (!r) {
-      free(p);
-      wl_client_post_no_memory(client);
-      return;
-   }
-   p->display = wl_resource_get_user_data(resource);
-   p->fd = -1;
-   p->resource = r;
-   wl_resource_set_implementation(r, &params_impl, p, params_destroyed);
-}
-
-static void
-dmabuf_feedback_unsupported(struct wl_client *client, struct wl_resource *resource, uint32_t id, ...)
-{
-   wl_resource_post_error(resource, WL_DISPLAY_ERROR_INVALID_METHOD, "dma-buf feedback (v4) is not offered");
-}
-
-static const struct zwp_linux_dmabuf_v1_interface dmabuf_impl = {
-   .destroy = destroy_resource,
-   .create_params = dmabuf_create_params,
-   .get_default_feedback = (void *)dmabuf_feedback_unsupported,
-   .get_surface_feedback = (void *)dmabuf_feedback_unsupported,
-};
-
-static void
-bind_dmabuf(struct wl_client *client, void *data, uint32_t version, uint32_t id)
-{
-   struct wl_resource *r = wl_resource_create(client, &zwp_linux_dmabuf_v1_interface, (int)version, id);
-   if (!r) {
-      wl_client_post_no_memory(client);
-      return;
-   }
-   wl_resource_set_implementation(r, &dmabuf_impl, data, NULL);
-   for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
-      zwp_linux_dmabuf_v1_send_format(r, formats[i]);
-      if (version >= ZWP_LINUX_DMABUF_V1_MODIFIER_SINCE_VERSION)
-         zwp_linux_dmabuf_v1_send_modifier(r, formats[i], 0, 0);
-   }
+   struct vs_display *d = data;
+   d->refused++;
 }
 
 /* --- VM guests' surfaces (the VM channel) ------------------------------- */
@@ -784,8 +489,7 @@ vm_commit(void *data, uint64_t session, uint32_t id, uint32_t serial, const stru
       }
       s->display = d;
       s->vm_id = id;
-      wl_list_init(&s->pending_callbacks);
-      wl_list_init(&s->pending_destroy.link);
+      wl_list_init(&s->base.frame_callbacks);
       wl_list_insert(&d->surfaces, &s->link);
    }
    s->vm_session = session;
@@ -873,8 +577,8 @@ vm_divert_input(void *data, const struct vs_input_event *event)
       return false;
    struct vs_input_event e = *event;
    if (e.type == VS_INPUT_MOTION) {
-      e.x = vs_viewer_clamp_fixed(e.x, s->width);
-      e.y = vs_viewer_clamp_fixed(e.y, s->height);
+      e.x = vs_input_clamp_fixed(e.x, s->width);
+      e.y = vs_input_clamp_fixed(e.y, s->height);
    }
    vs_vmchannel_input(d->vmchannel, s->vm_id, &e);
    return true;
@@ -1082,9 +786,18 @@ vs_display_start(const struct vs_display_options *o, struct vs_display **display
    }
    d->loop = wl_display_get_event_loop(d->display);
    vs_display_limit_clients(d->display, &d->client_created);
-   if (!wl_global_create(d->display, &wl_compositor_interface, 4, d, bind_compositor) ||
+   d->compositor = (struct vs_compositor_config){
+      .surface_size = sizeof(struct surface), .created = surface_created, .commit = surface_commit,
+      .destroyed = surface_destroyed, .data = d,
+   };
+   d->dmabuf = (struct vs_dmabuf_config){
+      .formats = formats, .format_count = sizeof(formats) / sizeof(formats[0]),
+      .format_names = "XRGB/ARGB/XBGR/ABGR8888", .buffer_size = sizeof(struct vs_display_buffer),
+      .import = buffer_import, .refused = buffer_refused, .destroyed = buffer_destroyed, .data = d,
+   };
+   if (!vs_compositor_create(d->display, &d->compositor) ||
        !(d->shell = vs_xdg_shell_create(d->display, &(struct vs_xdg_shell_config){ 0 })) ||
-       !wl_global_create(d->display, &zwp_linux_dmabuf_v1_interface, 3, d, bind_dmabuf) ||
+       !vs_dmabuf_create(d->display, &d->dmabuf) ||
        wl_display_init_shm(d->display) != 0 || !wl_display_add_shm_format(d->display, VS_FMT_XBGR8888) ||
        !wl_display_add_shm_format(d->display, VS_FMT_ABGR8888)) {
       vs_error(0, "display: cannot create the Wayland globals");

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "renderer/memory/shared_registry.h"
-#include "transport/display/seat.h"
+#include "compositor/seat.h"
 
 struct vs_display_buffer;
 struct wl_display;

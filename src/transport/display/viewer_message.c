@@ -68,13 +68,6 @@ vs_viewer_input_valid(const struct vs_input_event *e, uint32_t viewer)
    return ok;
 }
 
-int32_t
-vs_viewer_clamp_fixed(int32_t v, uint32_t size)
-{
-   int64_t max = (int64_t)(size ? size : 1) * 256 - 1;
-   return v < 0 ? 0 : v > max ? (int32_t)max : v;
-}
-
 void
 vs_viewer_window_push(struct vs_viewer_window *w, uint32_t seq)
 {

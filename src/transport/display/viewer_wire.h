@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "transport/display/seat.h"
+#include "compositor/input.h"
 
 /* http_request.c: what a complete request head (NUL-terminated, ending
  * in an empty line) asks for. */
@@ -85,10 +85,6 @@ struct vs_viewer_message {
 bool vs_viewer_decode(const uint8_t *m, size_t len, uint32_t viewer, struct vs_viewer_message *out);
 /* Whether a decoded input event is in range (false is logged). */
 bool vs_viewer_input_valid(const struct vs_input_event *e, uint32_t viewer);
-/* A pointer coordinate (wl_fixed) within a surface of `size` pixels (0:
- * one): the page may round past its edge. Any size a Wayland client gives
- * (a wl_shm buffer may be 2^24 wide or more). */
-int32_t vs_viewer_clamp_fixed(int32_t v, uint32_t size);
 
 /* The access units sent to a viewer that acknowledges, not yet
  * acknowledged (a ring of seqs). */

@@ -16,9 +16,9 @@
 #include <wayland-server-core.h>
 
 #include "base/log.h"
+#include "compositor/input.h"
 #include "vm/resource_table.h"
 #include "os/os.h"
-#include "transport/display/display_internal.h"
 #include "transport/vmchannel/vmchannel_message.h"
 
 #ifndef MSG_NOSIGNAL

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The VM presentation channel, host side (docs/vm-display.md): a VM guest's
  * compositor says over a virtio-serial port "surface S shows resource R",
- * and the display shows the server's own memory behind R. A part of the
- * display (display_internal.h): it runs on the display's Wayland thread,
- * in its event loop, and display.c wires it.
+ * and the display shows the server's own memory behind R. The display
+ * starts it in its event loop (it runs on the display's Wayland thread)
+ * and is reached only through the hooks below; its wire format is
+ * vmchannel_protocol.h, which the guest's compositor shares.
  *
  * The port's host end is a Unix socket: QEMU's `-chardev socket` as the
  * server (the channel connects to PATH, again and again while it is

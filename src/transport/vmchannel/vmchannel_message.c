@@ -10,9 +10,6 @@
 
 #include "vm/resource_table.h"
 
-#define FOURCC(a, b, c, d) ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
-#define XRGB8888 FOURCC('X', 'R', '2', '4')
-#define ARGB8888 FOURCC('A', 'R', '2', '4')
 #define BLOB_FLAG_SHAREABLE 0x2u
 
 const char *
@@ -48,7 +45,7 @@ check_attach(const struct vs_vmch_attach *a, char *why, size_t why_size)
       snprintf(why, why_size, "ATTACH to surface 0");
       return false;
    }
-   if (a->drm_fourcc != XRGB8888 && a->drm_fourcc != ARGB8888) {
+   if (a->drm_fourcc != VS_VMCH_FORMAT_XRGB8888 && a->drm_fourcc != VS_VMCH_FORMAT_ARGB8888) {
       snprintf(why, why_size, "ATTACH of format 0x%08x (XRGB8888 or ARGB8888 only)", a->drm_fourcc);
       return false;
    }

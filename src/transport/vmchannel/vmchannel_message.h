@@ -14,9 +14,6 @@
 
 struct vs_resource_info;
 
-/* The largest image side the display shows (as zwp_linux_dmabuf's). */
-#define VS_VMCH_MAX_DIM 16384u
-
 union vs_vmch_message {
    struct vs_vmch_header header;
    struct vs_vmch_hello hello;

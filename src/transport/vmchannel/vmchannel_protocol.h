@@ -26,6 +26,11 @@
 #define VS_VMCH_MAX_MESSAGE 64
 /* Surfaces one guest session may have at once. */
 #define VS_VMCH_MAX_SURFACES 64
+/* What an ATTACH may show: LINEAR images of these DRM formats (fourccs
+ * 'XR24', 'AR24'), each side 1..VS_VMCH_MAX_DIM. */
+#define VS_VMCH_FORMAT_XRGB8888 0x34325258u
+#define VS_VMCH_FORMAT_ARGB8888 0x34325241u
+#define VS_VMCH_MAX_DIM 16384u
 
 enum vs_vmch_type {
    /* guest -> host */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "transport/display/xdg_shell.h"
+#include "compositor/xdg_shell.h"
 
 #include <stdlib.h>
 #include <wayland-server-core.h>

@@ -1,27 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* The display's seat (seat.c) and the input events it delivers: apart
- * from the rest of the display, because the VM guest's compositor
- * (guest/present/) serves its clients with the same seat, driven by the
- * presentation channel instead of the browser viewers. */
-#ifndef VS_DISPLAY_SEAT_H
-#define VS_DISPLAY_SEAT_H
+/* The compositors' seat (seat.c): the display's, driven by the browser
+ * viewers, and vs-guest-present's (guest/present/), driven by the VM
+ * channel's input. */
+#ifndef VS_COMPOSITOR_SEAT_H
+#define VS_COMPOSITOR_SEAT_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "compositor/input.h"
 
 struct wl_display;
 struct wl_resource;
 
-/* Input, delivered to the shown surface. */
-enum vs_input_type {
-   VS_INPUT_MOTION = 3,   /* x, y: surface coordinates, wl_fixed (24.8) */
-   VS_INPUT_BUTTON = 4,   /* code: evdev button (BTN_LEFT 0x110...), state 0/1 */
-   VS_INPUT_AXIS = 5,     /* code: 0 vertical, 1 horizontal; x: wl_fixed */
-   VS_INPUT_KEY = 6,      /* code: evdev key, state 0/1 */
-};
-struct vs_input_event {
-   uint32_t type, code, state, time_ms;
-   int32_t x, y;
-};
 
 /* The seat's view of the display: the shown surface (the focus) and its
  * buffer size; NULL if none. */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The display's wl_seat (v5): one pointer and one keyboard, driven by the
- * browser viewers' input (http.c, only with --input) and delivered to the
- * shown surface, which is the focused one. Events come from the HTTP
- * thread through a bounded queue and an event fd into the Wayland loop.
+/* A compositor's wl_seat (v5): one pointer and one keyboard, driven by the
+ * owner's input (the display's browser viewers, only with --input; the VM
+ * channel in vs-guest-present) and delivered to the shown surface, which is
+ * the focused one. Events come from any thread (the display's HTTP thread)
+ * through a bounded queue and an event fd into the Wayland loop.
  * Every wl_keyboard gets the US keymap of keymap.c in its own sealed
  * shared-memory copy, so no client can change another's. Modifiers are the
  * compositor's to track: the seat keeps the held modifier keys and Caps
@@ -16,8 +17,7 @@
 #include <wayland-server-core.h>
 #include <wayland-server-protocol.h>
 
-#include "transport/display/seat.h"
-#include "transport/display/viewer_wire.h"
+#include "compositor/seat.h"
 #include "os/os.h"
 #include "base/log.h"
 
@@ -174,8 +174,8 @@ deliver_pointer(struct vs_seat *seat, const struct vs_input_event *e)
    seat->focus.shown(seat->focus.data, &w, &h);
    if (e->type == VS_INPUT_MOTION) {
       /* Clamped to the surface: the page may round past its edge. */
-      seat->x = vs_viewer_clamp_fixed(e->x, w);
-      seat->y = vs_viewer_clamp_fixed(e->y, h);
+      seat->x = vs_input_clamp_fixed(e->x, w);
+      seat->y = vs_input_clamp_fixed(e->y, h);
    }
    update_focus(seat, &seat->pointer_focus, &seat->pointer_focus_gone, &seat->pointers, false);
    if (!seat->pointer_focus)

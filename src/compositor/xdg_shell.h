@@ -5,8 +5,8 @@
  * is managed); a toplevel is configured at the size the server says (0x0:
  * the client chooses) when it is made and again on
  * vs_xdg_shell_configure_all. */
-#ifndef VS_TRANSPORT_DISPLAY_XDG_SHELL_H
-#define VS_TRANSPORT_DISPLAY_XDG_SHELL_H
+#ifndef VS_COMPOSITOR_XDG_SHELL_H
+#define VS_COMPOSITOR_XDG_SHELL_H
 
 #include <stdbool.h>
 #include <stdint.h>
