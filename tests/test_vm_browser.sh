@@ -20,7 +20,7 @@
 . "$TESTS_DIR/lib_vm.sh"
 
 require_tools python3 ffmpeg ffprobe
-[ -x "$BUILD_DIR/guest/present/vs-guest-present" ] || { skip "no vs-guest-present: a build without the display"; finish; }
+[ -x "$BUILD_DIR/guest/present/vs-guest-present" ] || { skip "no vs-guest-present: a build without the display, or a sanitizer build"; finish; }
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$CHROMIUM" ]; then
   skip "chromium is not installed (Debian package chromium; run scripts/setup.sh)"

@@ -26,7 +26,7 @@
 FRAMES=300 MIN=10 MISSING_RES_ID=2147483632  # tests/vm/init, tests/vm/vmch_hostile.c
 require_tools python3 ffmpeg
 for c in guest/present/vs-guest-present guest/present/vmch_hostile tests/display/wl_frames; do
-  [ -x "$BUILD_DIR/$c" ] || { skip "no $c: a build without the display"; finish; }
+  [ -x "$BUILD_DIR/$c" ] || { skip "no $c: a build without the display, or a sanitizer build"; finish; }
 done
 vm_image
 vm_boot display "$TEST_TMP/vm" 480 --vm-display

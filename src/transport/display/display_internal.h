@@ -7,7 +7,7 @@
  * (record.c) and the HTTP thread (http.c), which paces the encoder through
  * the sink's readiness and reports viewers' key requests and input back
  * through its events, which the display passes to the encoder and to the
- * seat (seat.c, on the Wayland thread). */
+ * seat (compositor/seat.c, on the Wayland thread). */
 #ifndef VS_DISPLAY_INTERNAL_H
 #define VS_DISPLAY_INTERNAL_H
 
