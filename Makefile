@@ -53,9 +53,11 @@ $(POSIX_BUILD)/venus-server: setup $(POSIX_BUILD)/build.ninja FORCE
 # The Debian roots the guest matrix and the stock front ends run in
 # (scripts/debian-root.sh: built once, a few minutes each, then cached).
 # ROOTS=0 leaves them out (their tests then skip). The sid root carries
-# llama.cpp's Vulkan backend for test_llama (and make apps' llama row).
+# llama.cpp's Vulkan backend for test_llama (and make apps' llama row) and
+# QEMU 11.1 with its firmware for test_vhost_user_qemu (the first QEMU whose
+# vhost-user-test-device-pci maps the back end's shared memory).
 ROOTS ?= 1
-SID_TEST_PKGS = llama.cpp-tools,llama.cpp-tests,libggml0-backend-vulkan
+SID_TEST_PKGS = llama.cpp-tools,llama.cpp-tests,libggml0-backend-vulkan,qemu-system-x86,qemu-system-data
 roots:
 	@if [ "$(ROOTS)" = 1 ]; then scripts/debian-root.sh trixie >/dev/null && \
 	  scripts/debian-root.sh sid --include $(SID_TEST_PKGS) >/dev/null; fi

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The vhost-user virtio-gpu device (src/transport/vhost_user/, docs/vhost-user.md)
+# as a real VM's GPU: the project's test guest (scripts/vm-image.sh; kernel
+# 6.12) boots under Debian sid's QEMU 11.1 (in the sid root, TCG) whose
+# vhost-user-test-device-pci (virtio-id 16) is served by tests/vhost_user_gpu.c.
+# The guest runs no workload (vmtest=none: its init powers off at once).
+# In the guest's kernel log the virtio-gpu driver must bind with the host
+# memory window, blob, host-visible and context-init features, one scanout
+# and one capset (read without timing out); where fbdev emulation sets a
+# mode, the device must have created, scanned out and flushed a 2D
+# resource. The device must refuse nothing. Skips without QEMU 11.1 in the
+# sid root (ROOTS=1 make roots adds it) and with VM_TEST=0.
+. "$(dirname "$0")/lib.sh"
+
+top=$(cd "$TESTS_DIR/.." && pwd)
+sid=${SID_ROOT:-$top/.deps/sid-root}
+device=$BUILD_DIR/tests/vhost_user_gpu
+[ "${VM_TEST:-1}" != 0 ] || { skip "VM_TEST=0"; finish; }
+[ -x "$device" ] || { skip "no $device in this build"; finish; }
+qemu=$sid/usr/bin/qemu-system-x86_64
+if [ ! -x "$qemu" ]; then
+  skip "no QEMU in the sid root (ROOTS=1 make roots adds qemu-system-x86 and qemu-system-data)"
+  finish
+fi
+version=$("$top/scripts/in-root.sh" "$sid" qemu-system-x86_64 --version 2>/dev/null |
+  sed -nE 's/^QEMU emulator version ([0-9]+\.[0-9]+).*/\1/p')
+# 11.1 is the first whose vhost-user-test-device-pci maps the back end's
+# shared memory (sort -C -V: 11.1 sorts first).
+if [ -z "$version" ] || ! printf '11.1\n%s\n' "$version" | sort -C -V; then
+  skip "the sid root's QEMU is ${version:-unusable}; the device needs 11.1 or later (ROOTS=1 make roots)"
+  finish
+fi
+t0=$SECONDS
+if ! image=$("$top/scripts/vm-image.sh" "$BUILD_DIR" 2>"$TEST_TMP/image.log"); then
+  skip "no test guest image: scripts/vm-image.sh failed ($(tail -n 1 "$TEST_TMP/image.log"))"
+  finish
+fi
+note "QEMU $version, guest image $image ($((SECONDS - t0)) s to build or find)"
+
+work=$(mktemp -d "$sid/tmp/vs-vhost-qemu.XXXXXX")
+trap 'lib_cleanup; rm -rf --one-file-system "$work"' EXIT
+in=${work#"$sid"}
+cp "$image/vmlinuz" "$image/initrd.img" "$work/"
+
+"$device" "$work/gpu.sock" 2>"$TEST_TMP/device.log" &
+device_pid=$!
+BG_PIDS+=("$device_pid")
+for _ in $(seq 100); do [ -S "$work/gpu.sock" ] && break; sleep 0.05; done
+[ -S "$work/gpu.sock" ] || { fail "the device did not listen"; show_tail "$TEST_TMP/device.log"; finish; }
+
+# The kernel's console on the serial port at loglevel 7 (the driver's
+# [drm] lines are info); the init's VMTEST lines on the virtio console.
+t1=$SECONDS rc=0
+"$top/scripts/in-root.sh" "$sid" timeout -k 5 150 qemu-system-x86_64 \
+  -machine q35,memory-backend=m0 -m 1G -object memory-backend-memfd,id=m0,size=1G,share=on \
+  -accel tcg -cpu max -smp 2 -nodefaults -no-reboot \
+  -kernel "$in/vmlinuz" -initrd "$in/initrd.img" \
+  -append "console=ttyS0 loglevel=7 panic=-1 rdinit=/init vmtest=none" \
+  -chardev socket,id=g,path="$in/gpu.sock" \
+  -device vhost-user-test-device-pci,chardev=g,virtio-id=16,num_vqs=2,vq_size=256,config_size=16 \
+  -device virtio-serial-pci -chardev file,id=hvc,path="$in/hvc.log" -device virtconsole,chardev=hvc \
+  -vga none -display none -net none -serial file:"$in/serial.log" >"$TEST_TMP/qemu.log" 2>&1 || rc=$?
+note "VM (tcg): $((SECONDS - t1)) s from power-on to power-off, QEMU status $rc"
+cp "$work/serial.log" "$TEST_TMP/serial.log" 2>/dev/null || : >"$TEST_TMP/serial.log"
+cp "$work/hvc.log" "$TEST_TMP/guest.log" 2>/dev/null || : >"$TEST_TMP/guest.log"
+
+# The device ends when the front end closes its socket.
+for _ in $(seq 100); do kill -0 "$device_pid" 2>/dev/null || break; sleep 0.1; done
+device_rc=0
+if kill -0 "$device_pid" 2>/dev/null; then
+  kill_tree "$device_pid"
+  device_rc=timeout
+else
+  wait "$device_pid" || device_rc=$?
+fi
+
+klog=$TEST_TMP/serial.log dlog=$TEST_TMP/device.log
+check "QEMU ran the guest to power-off (status $rc)" test "$rc" -eq 0
+check "the guest's init finished" grep -q '^VMTEST done' "$TEST_TMP/guest.log"
+check "the device served until the front end went (status $device_rc)" \
+  grep -q 'the front end closed the connection' "$dlog"
+check "the virtio-gpu driver bound the device" grep -qE 'Initialized virtio_gpu .* on minor' "$klog"
+check "the guest sees the host memory window" grep -qE '\[drm\] Host memory window: ' "$klog"
+check "features +resource_blob +host_visible" grep -qE '\[drm\] features: .*\+resource_blob \+host_visible' "$klog"
+check "features +context_init" grep -qE '\[drm\] features: .*\+context_init' "$klog"
+check "one scanout" grep -q '\[drm\] number of scanouts: 1' "$klog"
+check "one capset" grep -q '\[drm\] number of cap sets: 1' "$klog"
+check "the capset was read without timing out" bash -c "! grep -q 'timed out waiting for cap set' '$klog'"
+# fbdev emulation: a console framebuffer on the device's scanout.
+if grep -qE 'virtio_gpudrmfb|fb0: virtio' "$klog"; then
+  for cmd in RESOURCE_CREATE_2D RESOURCE_ATTACH_BACKING SET_SCANOUT TRANSFER_TO_HOST_2D RESOURCE_FLUSH; do
+    check "the device answered the guest's $cmd" grep -q "virtio-gpu 1: $cmd: response 0x1100" "$dlog"
+  done
+  flushes=$(sed -nE 's/^vhost_user_gpu: ([0-9]+) flushes.*/\1/p' "$dlog")
+  check "the scanout was flushed to the device (${flushes:-no} flushes, $(grep -o 'last [0-9]*x[0-9]*' "$dlog"))" \
+    test "${flushes:-0}" -gt 0
+else
+  note "the guest set no fbdev mode: no scanout to check"
+fi
+refused=$(grep -E '^venus-server: (warn|error):' "$dlog" || true)
+if [ -z "$refused" ]; then pass "the device refused nothing"; else
+  fail "the device logged:"; printf '%s\n' "$refused" | head -5 | sed 's/^/         | /'; fi
+if [ "$N_FAIL" -gt 0 ]; then
+  show_tail "$TEST_TMP/qemu.log" 10
+  grep -iE 'drm|virtio' "$klog" | tail -n 20 | sed 's/^/         | /' || true
+  show_tail "$dlog" 15
+fi
+finish
