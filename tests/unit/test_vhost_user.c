@@ -308,6 +308,77 @@ attach(struct front_end *fe, uint32_t id, const struct vs_gpu_mem_entry *entries
    return fe_command(fe, cmd, (uint32_t)(sizeof(a) + n * sizeof(*entries)), sizeof(struct vs_gpu_hdr));
 }
 
+static uint32_t
+create_blob(struct front_end *fe, uint32_t id, uint32_t blob_mem, uint64_t size,
+            const struct vs_gpu_mem_entry *entries, uint32_t n)
+{
+   uint8_t cmd[sizeof(struct vs_gpu_resource_create_blob) + 4 * sizeof(struct vs_gpu_mem_entry)];
+   struct vs_gpu_resource_create_blob c = { hdr(VS_GPU_CMD_RESOURCE_CREATE_BLOB), id, blob_mem, 0, n, 0, size };
+   memcpy(cmd, &c, sizeof(c));
+   memcpy(cmd + sizeof(c), entries, n * sizeof(*entries));
+   return fe_command(fe, cmd, (uint32_t)(sizeof(c) + n * sizeof(*entries)), sizeof(struct vs_gpu_hdr));
+}
+
+/* What a blob-capable kernel's fbdev does: its dumb buffer is a guest
+ * blob, scanned out with SET_SCANOUT_BLOB; the flush reads guest RAM. */
+TEST(blob_console_round)
+{
+   struct front_end fe;
+   CHECK(fe_start(&fe));
+   const uint32_t R = sizeof(struct vs_gpu_hdr);
+   for (unsigned i = 0; i < 1024; i++)
+      fe.ram[PIXELS_GPA + (i < 200 ? i : i - 200 + 0x1000)] = (uint8_t)(i * 5);
+   const struct vs_gpu_mem_entry entries[2] = { { PIXELS_GPA, 200, 0 }, { PIXELS_GPA + 0x1000, 824, 0 } };
+   /* Host blobs need a context; a blob larger than its backing is refused. */
+   CHECK_EQ(create_blob(&fe, 7, 2, 1024, entries, 2), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   CHECK_EQ(create_blob(&fe, 7, VS_GPU_BLOB_MEM_GUEST, 1025, entries, 2), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   CHECK_EQ(create_blob(&fe, 7, VS_GPU_BLOB_MEM_GUEST, 1024, entries, 2), VS_GPU_RESP_OK_NODATA);
+   CHECK_EQ(create_blob(&fe, 7, VS_GPU_BLOB_MEM_GUEST, 1024, entries, 2), VS_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+   struct vs_gpu_transfer_to_host_2d t = { hdr(VS_GPU_CMD_TRANSFER_TO_HOST_2D), { 0, 0, 16, 8 }, 0, 7, 0 };
+   CHECK_EQ(fe_command(&fe, &t, sizeof(t), R), VS_GPU_RESP_OK_NODATA);
+   struct vs_gpu_set_scanout s2d = { hdr(VS_GPU_CMD_SET_SCANOUT), { 0, 0, 16, 8 }, 0, 7 };
+   CHECK_EQ(fe_command(&fe, &s2d, sizeof(s2d), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   /* 16x8 of a 16x16 view whose rows are 64 bytes: rows 8..15 start at 512. */
+   struct vs_gpu_set_scanout_blob s = { hdr(VS_GPU_CMD_SET_SCANOUT_BLOB), { 0, 8, 16, 8 }, 0, 7, 16, 16,
+                                        VS_GPU_FORMAT_B8G8R8X8_UNORM, 0, { 64 }, { 0 } };
+   CHECK_EQ(fe_command(&fe, &s, sizeof(s), R), VS_GPU_RESP_OK_NODATA);
+   struct vs_gpu_resource_flush f = { hdr(VS_GPU_CMD_RESOURCE_FLUSH), { 0, 0, 16, 16 }, 7, 0 };
+   CHECK_EQ(fe_command(&fe, &f, sizeof(f), R), VS_GPU_RESP_OK_NODATA);
+   CHECK_EQ(fe.flushes, 1u);
+   for (unsigned i = 0; i < 512; i++)
+      CHECK_EQ(fe.flushed[i], (uint8_t)((512 + i) * 5));
+   /* A view past the blob's end, rows narrower than the view, another
+    * format, a rectangle outside the view, a 2D resource: all refused. */
+   struct vs_gpu_set_scanout_blob bad = s;
+   bad.offsets[0] = 4;
+   CHECK_EQ(fe_command(&fe, &bad, sizeof(bad), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   bad = s;
+   bad.strides[0] = 60;
+   CHECK_EQ(fe_command(&fe, &bad, sizeof(bad), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   bad = s;
+   bad.format = 67;
+   CHECK_EQ(fe_command(&fe, &bad, sizeof(bad), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   bad = s;
+   bad.r.y = 9;
+   CHECK_EQ(fe_command(&fe, &bad, sizeof(bad), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   bad = s;
+   bad.strides[0] = 0xffffffffu;
+   bad.offsets[0] = 0xffffffffu;
+   CHECK_EQ(fe_command(&fe, &bad, sizeof(bad), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   struct vs_gpu_resource_create_2d c = { hdr(VS_GPU_CMD_RESOURCE_CREATE_2D), 8, VS_GPU_FORMAT_B8G8R8X8_UNORM, 16,
+                                          8 };
+   CHECK_EQ(fe_command(&fe, &c, sizeof(c), R), VS_GPU_RESP_OK_NODATA);
+   bad = s;
+   bad.resource_id = 8;
+   CHECK_EQ(fe_command(&fe, &bad, sizeof(bad), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   /* Unref of the scanned-out blob disables the scanout. */
+   struct vs_gpu_resource_id u = { hdr(VS_GPU_CMD_RESOURCE_UNREF), 7, 0 };
+   CHECK_EQ(fe_command(&fe, &u, sizeof(u), R), VS_GPU_RESP_OK_NODATA);
+   CHECK_EQ(fe_command(&fe, &f, sizeof(f), R), VS_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+   CHECK_EQ(fe.flushes, 1u);
+   fe_close(&fe);
+}
+
 TEST(console_round)
 {
    struct front_end fe;
@@ -519,5 +590,5 @@ TEST(hostile_messages)
    close(p[1]);
 }
 
-UNIT_MAIN(UNIT(handshake), UNIT(display_info_and_fence), UNIT(edid_and_capset), UNIT(console_round),
+UNIT_MAIN(UNIT(handshake), UNIT(display_info_and_fence), UNIT(edid_and_capset), UNIT(console_round), UNIT(blob_console_round),
           UNIT(hostile_commands), UNIT(hostile_chains), UNIT(hostile_messages))

@@ -28,9 +28,17 @@
 #define MAX_LOGGED 32u
 #define BPP 4u
 
+/* A guest blob (blob_mem GUEST, what a blob-capable kernel makes its dumb
+ * buffers of) lives in its backing pages; its host copy is the scanout
+ * rectangle alone, refreshed at each flush, and width/height/stride
+ * describe that copy once SET_SCANOUT_BLOB has named it (0 before). */
 struct gpu_resource {
    uint32_t id, format, width, height, stride;
    uint8_t *pixels;
+   bool blob;
+   uint64_t blob_size;
+   uint64_t blob_offset; /* the scanout rectangle's first byte in the backing */
+   uint32_t blob_stride;
    struct vs_gpu_mem_entry *backing; /* NULL until attached */
    uint32_t backing_count;
    uint64_t backing_len;
@@ -64,6 +72,8 @@ union gpu_command {
    struct vs_gpu_get_capset capset;
    struct vs_gpu_get_edid edid;
    struct vs_gpu_update_cursor cursor;
+   struct vs_gpu_resource_create_blob create_blob;
+   struct vs_gpu_set_scanout_blob set_scanout_blob;
 };
 
 union gpu_response {
@@ -108,6 +118,8 @@ command_name(uint32_t type)
    case VS_GPU_CMD_GET_CAPSET_INFO: return "GET_CAPSET_INFO";
    case VS_GPU_CMD_GET_CAPSET: return "GET_CAPSET";
    case VS_GPU_CMD_GET_EDID: return "GET_EDID";
+   case VS_GPU_CMD_RESOURCE_CREATE_BLOB: return "RESOURCE_CREATE_BLOB";
+   case VS_GPU_CMD_SET_SCANOUT_BLOB: return "SET_SCANOUT_BLOB";
    case VS_GPU_CMD_UPDATE_CURSOR: return "UPDATE_CURSOR";
    case VS_GPU_CMD_MOVE_CURSOR: return "MOVE_CURSOR";
    default: return NULL;
@@ -130,6 +142,8 @@ control_command_size(uint32_t type)
    case VS_GPU_CMD_GET_CAPSET_INFO: return sizeof(struct vs_gpu_get_capset_info);
    case VS_GPU_CMD_GET_CAPSET: return sizeof(struct vs_gpu_get_capset);
    case VS_GPU_CMD_GET_EDID: return sizeof(struct vs_gpu_get_edid);
+   case VS_GPU_CMD_RESOURCE_CREATE_BLOB: return sizeof(struct vs_gpu_resource_create_blob);
+   case VS_GPU_CMD_SET_SCANOUT_BLOB: return sizeof(struct vs_gpu_set_scanout_blob);
    default: return 0;
    }
 }
@@ -228,6 +242,42 @@ unref(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_id *c)
    return status;
 }
 
+/* Reads the nr_entries backing entries that follow a command of `header`
+ * bytes and checks each lies in guest RAM; NULL after refusing them. */
+static struct vs_gpu_mem_entry *
+read_entries(struct vs_virtio_gpu *gpu, const char *name, uint32_t id, size_t header, uint32_t nr_entries,
+             uint64_t *total, uint32_t *status)
+{
+   const uint64_t entries_len = (uint64_t)nr_entries * sizeof(struct vs_gpu_mem_entry);
+   if (nr_entries == 0 || nr_entries > MAX_BACKING_ENTRIES || gpu->chain.readable_len < header + entries_len) {
+      gpu_refuse(gpu, "%s of %u entries (1..%u, all in the command) to resource %u", name, nr_entries,
+                 MAX_BACKING_ENTRIES, id);
+      *status = VS_GPU_RESP_ERR_INVALID_PARAMETER;
+      return NULL;
+   }
+   struct vs_gpu_mem_entry *entries = malloc((size_t)entries_len);
+   if (!entries) {
+      *status = VS_GPU_RESP_ERR_OUT_OF_MEMORY;
+      return NULL;
+   }
+   vs_vq_chain_read(&gpu->chain, header, entries, (size_t)entries_len);
+   const struct vs_guest_memory *mem = vs_vu_device_memory(gpu->dev);
+   *total = 0;
+   for (uint32_t i = 0; i < nr_entries; i++) {
+      struct iovec iov[VS_VU_MEM_REGIONS_MAX];
+      unsigned n = 0;
+      if (!vs_guest_memory_gpa_iov(mem, entries[i].addr, entries[i].length, iov, &n, VS_VU_MEM_REGIONS_MAX)) {
+         gpu_refuse(gpu, "%s to resource %u: entry %u of %u bytes at guest 0x%llx is outside guest RAM", name, id, i,
+                    entries[i].length, (unsigned long long)entries[i].addr);
+         free(entries);
+         *status = VS_GPU_RESP_ERR_INVALID_PARAMETER;
+         return NULL;
+      }
+      *total += entries[i].length;
+   }
+   return entries;
+}
+
 static uint32_t
 attach_backing(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_attach_backing *c)
 {
@@ -235,33 +285,60 @@ attach_backing(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_attach_ba
    struct gpu_resource *res = resource_of(gpu, "RESOURCE_ATTACH_BACKING", c->resource_id, &status);
    if (!res)
       return status;
-   const uint64_t entries_len = (uint64_t)c->nr_entries * sizeof(struct vs_gpu_mem_entry);
-   if (res->backing || c->nr_entries == 0 || c->nr_entries > MAX_BACKING_ENTRIES ||
-       gpu->chain.readable_len < sizeof(*c) + entries_len) {
-      gpu_refuse(gpu, "RESOURCE_ATTACH_BACKING of %u entries (1..%u, all in the command) to resource %u%s",
-                 c->nr_entries, MAX_BACKING_ENTRIES, c->resource_id, res->backing ? ", which has backing" : "");
+   if (res->backing) {
+      gpu_refuse(gpu, "RESOURCE_ATTACH_BACKING to resource %u, which has backing", res->id);
       return VS_GPU_RESP_ERR_INVALID_PARAMETER;
    }
-   struct vs_gpu_mem_entry *entries = malloc((size_t)entries_len);
+   uint64_t total;
+   struct vs_gpu_mem_entry *entries =
+      read_entries(gpu, "RESOURCE_ATTACH_BACKING", res->id, sizeof(*c), c->nr_entries, &total, &status);
    if (!entries)
-      return VS_GPU_RESP_ERR_OUT_OF_MEMORY;
-   vs_vq_chain_read(&gpu->chain, sizeof(*c), entries, (size_t)entries_len);
-   const struct vs_guest_memory *mem = vs_vu_device_memory(gpu->dev);
-   uint64_t total = 0;
-   for (uint32_t i = 0; i < c->nr_entries; i++) {
-      struct iovec iov[VS_VU_MEM_REGIONS_MAX];
-      unsigned n = 0;
-      if (!vs_guest_memory_gpa_iov(mem, entries[i].addr, entries[i].length, iov, &n, VS_VU_MEM_REGIONS_MAX)) {
-         gpu_refuse(gpu, "RESOURCE_ATTACH_BACKING to resource %u: entry %u of %u bytes at guest 0x%llx is outside "
-                    "guest RAM", c->resource_id, i, entries[i].length, (unsigned long long)entries[i].addr);
-         free(entries);
-         return VS_GPU_RESP_ERR_INVALID_PARAMETER;
-      }
-      total += entries[i].length;
-   }
+      return status;
    res->backing = entries;
    res->backing_count = c->nr_entries;
    res->backing_len = total;
+   return status;
+}
+
+/* Only guest blobs so far: host blobs belong to Venus contexts. */
+static uint32_t
+create_blob(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_create_blob *c)
+{
+   if (c->resource_id == 0 || find_resource(gpu, c->resource_id)) {
+      gpu_refuse(gpu, "RESOURCE_CREATE_BLOB of resource %u, %s", c->resource_id,
+                 c->resource_id ? "which exists" : "an invalid id");
+      return VS_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+   }
+   if (c->blob_mem != VS_GPU_BLOB_MEM_GUEST || c->size == 0) {
+      gpu_refuse(gpu, "RESOURCE_CREATE_BLOB of blob_mem %u, %llu bytes (only guest blobs of 1 byte or more)",
+                 c->blob_mem, (unsigned long long)c->size);
+      return VS_GPU_RESP_ERR_INVALID_PARAMETER;
+   }
+   if (gpu->resource_count >= gpu->options.max_resources) {
+      gpu_refuse(gpu, "RESOURCE_CREATE_BLOB: the device holds %u resources (at most %u)", gpu->resource_count,
+                 gpu->options.max_resources);
+      return VS_GPU_RESP_ERR_OUT_OF_MEMORY;
+   }
+   uint32_t status = VS_GPU_RESP_OK_NODATA;
+   uint64_t total;
+   struct vs_gpu_mem_entry *entries =
+      read_entries(gpu, "RESOURCE_CREATE_BLOB", c->resource_id, sizeof(*c), c->nr_entries, &total, &status);
+   if (!entries)
+      return status;
+   if (total < c->size) {
+      gpu_refuse(gpu, "RESOURCE_CREATE_BLOB of %llu bytes on %llu bytes of backing", (unsigned long long)c->size,
+                 (unsigned long long)total);
+      free(entries);
+      return VS_GPU_RESP_ERR_INVALID_PARAMETER;
+   }
+   gpu->resources[gpu->resource_count++] = (struct gpu_resource){
+      .id = c->resource_id,
+      .blob = true,
+      .blob_size = c->size,
+      .backing = entries,
+      .backing_count = c->nr_entries,
+      .backing_len = total,
+   };
    return status;
 }
 
@@ -303,7 +380,7 @@ transfer_to_host_2d(struct vs_virtio_gpu *gpu, const struct vs_gpu_transfer_to_h
 {
    uint32_t status = VS_GPU_RESP_OK_NODATA;
    struct gpu_resource *res = resource_of(gpu, "TRANSFER_TO_HOST_2D", c->resource_id, &status);
-   if (!res)
+   if (!res || res->blob) /* a blob's pixels stay in guest RAM until a flush */
       return status;
    const struct vs_gpu_rect *r = &c->r;
    if (!res->backing || !rect_inside(r, res)) {
@@ -349,14 +426,86 @@ set_scanout(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout *c)
    struct gpu_resource *res = resource_of(gpu, "SET_SCANOUT", c->resource_id, &status);
    if (!res)
       return status;
-   if (c->r.width == 0 || c->r.height == 0 || !rect_inside(&c->r, res)) {
-      gpu_refuse(gpu, "SET_SCANOUT of %ux%u at %u,%u of resource %u of %ux%u", c->r.width, c->r.height, c->r.x,
-                 c->r.y, res->id, res->width, res->height);
+   if (res->blob || c->r.width == 0 || c->r.height == 0 || !rect_inside(&c->r, res)) {
+      gpu_refuse(gpu, "SET_SCANOUT of %ux%u at %u,%u of resource %u of %ux%u%s", c->r.width, c->r.height, c->r.x,
+                 c->r.y, res->id, res->width, res->height, res->blob ? " (a blob)" : "");
       return VS_GPU_RESP_ERR_INVALID_PARAMETER;
    }
    gpu->scanout.resource_id = res->id;
    gpu->scanout.r = c->r;
    return status;
+}
+
+static uint32_t
+set_scanout_blob(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout_blob *c)
+{
+   if (c->scanout_id >= NUM_SCANOUTS) {
+      gpu_refuse(gpu, "SET_SCANOUT_BLOB of scanout %u (the device has %u)", c->scanout_id, NUM_SCANOUTS);
+      return VS_GPU_RESP_ERR_INVALID_SCANOUT_ID;
+   }
+   if (c->resource_id == 0) {
+      gpu->scanout.resource_id = 0;
+      return VS_GPU_RESP_OK_NODATA;
+   }
+   uint32_t status = VS_GPU_RESP_OK_NODATA;
+   struct gpu_resource *res = resource_of(gpu, "SET_SCANOUT_BLOB", c->resource_id, &status);
+   if (!res)
+      return status;
+   const struct vs_gpu_rect *r = &c->r;
+   const uint64_t row = (uint64_t)r->width * BPP;
+   /* In 64 bits: the last row's end, which must lie inside the blob. */
+   const uint64_t first = c->offsets[0] + (uint64_t)r->y * c->strides[0] + (uint64_t)r->x * BPP;
+   if (!res->blob ||
+       (c->format != VS_GPU_FORMAT_B8G8R8X8_UNORM && c->format != VS_GPU_FORMAT_B8G8R8A8_UNORM) ||
+       c->width == 0 || c->height == 0 || c->width > MAX_RESOURCE_DIM || c->height > MAX_RESOURCE_DIM ||
+       r->width == 0 || r->height == 0 || (uint64_t)r->x + r->width > c->width ||
+       (uint64_t)r->y + r->height > c->height || c->strides[0] < (uint64_t)c->width * BPP ||
+       first + (uint64_t)(r->height - 1) * c->strides[0] + row > res->blob_size) {
+      gpu_refuse(gpu, "SET_SCANOUT_BLOB of %ux%u at %u,%u of resource %u as %ux%u, format %u, stride %u, offset %u "
+                 "(%s%llu bytes)", r->width, r->height, r->x, r->y, res->id, c->width, c->height, c->format,
+                 c->strides[0], c->offsets[0], res->blob ? "a blob of " : "not a blob, ",
+                 (unsigned long long)res->blob_size);
+      return VS_GPU_RESP_ERR_INVALID_PARAMETER;
+   }
+   const uint64_t old = (uint64_t)res->stride * res->height, bytes = row * r->height;
+   if (bytes != old) {
+      if (bytes > gpu->options.max_resource_bytes - (gpu->resource_bytes - old)) {
+         gpu_refuse(gpu, "SET_SCANOUT_BLOB of %llu bytes: the device holds %llu bytes of resources (at most %llu)",
+                    (unsigned long long)bytes, (unsigned long long)gpu->resource_bytes,
+                    (unsigned long long)gpu->options.max_resource_bytes);
+         return VS_GPU_RESP_ERR_OUT_OF_MEMORY;
+      }
+      uint8_t *pixels = calloc(1, (size_t)bytes);
+      if (!pixels)
+         return VS_GPU_RESP_ERR_OUT_OF_MEMORY;
+      free(res->pixels);
+      res->pixels = pixels;
+      gpu->resource_bytes = gpu->resource_bytes - old + bytes;
+   }
+   res->format = c->format;
+   res->width = r->width;
+   res->height = r->height;
+   res->stride = (uint32_t)row;
+   res->blob_offset = first;
+   res->blob_stride = c->strides[0];
+   gpu->scanout.resource_id = res->id;
+   gpu->scanout.r = (struct vs_gpu_rect){ 0, 0, r->width, r->height };
+   return status;
+}
+
+/* A blob on the scanout: its rectangle, from guest RAM into the host copy. */
+static bool
+refresh_blob(struct vs_virtio_gpu *gpu, struct gpu_resource *res)
+{
+   const struct vs_guest_memory *mem = vs_vu_device_memory(gpu->dev);
+   uint32_t entry = 0;
+   uint64_t entry_start = 0;
+   for (uint32_t y = 0; y < res->height; y++) {
+      if (!read_backing(mem, res, &entry, &entry_start, res->blob_offset + (uint64_t)y * res->blob_stride,
+                        res->pixels + (uint64_t)y * res->stride, res->stride))
+         return false;
+   }
+   return true;
 }
 
 static uint32_t
@@ -366,6 +515,17 @@ resource_flush(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_flush *c)
    struct gpu_resource *res = resource_of(gpu, "RESOURCE_FLUSH", c->resource_id, &status);
    if (!res)
       return status;
+   if (res->blob) {
+      /* The guest flushes blobs it has not yet scanned out: nothing to show. */
+      if (gpu->scanout.resource_id != res->id || !gpu->options.on_flush)
+         return status;
+      if (!refresh_blob(gpu, res)) {
+         gpu_refuse(gpu, "RESOURCE_FLUSH of resource %u: its backing is no longer in guest RAM", res->id);
+         return VS_GPU_RESP_ERR_INVALID_PARAMETER;
+      }
+      gpu->options.on_flush(gpu->options.flush_data, 0, res->pixels, res->width, res->height, res->stride);
+      return status;
+   }
    if (!rect_inside(&c->r, res)) {
       gpu_refuse(gpu, "RESOURCE_FLUSH of %ux%u at %u,%u of resource %u of %ux%u", c->r.width, c->r.height, c->r.x,
                  c->r.y, res->id, res->width, res->height);
@@ -478,7 +638,10 @@ control_command(struct vs_virtio_gpu *gpu)
       case VS_GPU_CMD_TRANSFER_TO_HOST_2D: resp.hdr.type = transfer_to_host_2d(gpu, &cmd.transfer); break;
       case VS_GPU_CMD_SET_SCANOUT: resp.hdr.type = set_scanout(gpu, &cmd.set_scanout); break;
       case VS_GPU_CMD_RESOURCE_FLUSH: resp.hdr.type = resource_flush(gpu, &cmd.flush); break;
+      case VS_GPU_CMD_RESOURCE_CREATE_BLOB: resp.hdr.type = create_blob(gpu, &cmd.create_blob); break;
+      case VS_GPU_CMD_SET_SCANOUT_BLOB: resp.hdr.type = set_scanout_blob(gpu, &cmd.set_scanout_blob); break;
       }
+      vs_debug(0, "virtio-gpu %u: %s: response 0x%x", gpu->options.id, name, resp.hdr.type);
    }
    if (got >= sizeof(cmd.hdr) && (cmd.hdr.flags & VS_GPU_FLAG_FENCE)) {
       resp.hdr.flags = cmd.hdr.flags & (VS_GPU_FLAG_FENCE | VS_GPU_FLAG_INFO_RING_IDX);

@@ -28,6 +28,8 @@ enum vs_virtio_gpu_type {
    VS_GPU_CMD_GET_CAPSET_INFO = 0x0108,
    VS_GPU_CMD_GET_CAPSET = 0x0109,
    VS_GPU_CMD_GET_EDID = 0x010a,
+   VS_GPU_CMD_RESOURCE_CREATE_BLOB = 0x010c,
+   VS_GPU_CMD_SET_SCANOUT_BLOB = 0x010d,
    VS_GPU_CMD_UPDATE_CURSOR = 0x0300,
    VS_GPU_CMD_MOVE_CURSOR = 0x0301,
 
@@ -110,6 +112,22 @@ struct vs_gpu_mem_entry {
 struct vs_gpu_resource_attach_backing {
    struct vs_gpu_hdr hdr;
    uint32_t resource_id, nr_entries;
+};
+
+#define VS_GPU_BLOB_MEM_GUEST 1u
+
+/* Followed by nr_entries struct vs_gpu_mem_entry. */
+struct vs_gpu_resource_create_blob {
+   struct vs_gpu_hdr hdr;
+   uint32_t resource_id, blob_mem, blob_flags, nr_entries;
+   uint64_t blob_id, size;
+};
+
+struct vs_gpu_set_scanout_blob {
+   struct vs_gpu_hdr hdr;
+   struct vs_gpu_rect r;
+   uint32_t scanout_id, resource_id, width, height, format, padding;
+   uint32_t strides[4], offsets[4];
 };
 
 struct vs_gpu_display_one {
