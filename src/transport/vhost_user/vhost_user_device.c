@@ -245,6 +245,70 @@ get_shmem_config(struct vs_vu_device *dev)
           refuse(dev, "reply: %s", strerror(errno));
 }
 
+/* The SET_VRING_* requests: a ring's size, addresses, base, fds, state. */
+static bool
+set_vring(struct vs_vu_device *dev)
+{
+   const struct vs_vu_message *m = &dev->msg;
+   const union vs_vu_payload *p = &m->payload;
+   switch (m->header.request) {
+   case VS_VU_SET_VRING_NUM: {
+      struct vs_virtqueue *vq = queue_of(dev, p->state.index);
+      if (!vq)
+         return false;
+      if (p->state.num == 0 || p->state.num > VS_VQ_SIZE_MAX || (p->state.num & (p->state.num - 1)))
+         return refuse(dev, "a ring of %u entries (a power of two up to %u)", p->state.num, VS_VQ_SIZE_MAX);
+      vq->size = (uint16_t)p->state.num;
+      return map_queue(dev, vq);
+   }
+   case VS_VU_SET_VRING_ADDR: {
+      struct vs_virtqueue *vq = queue_of(dev, p->addr.index);
+      if (!vq)
+         return false;
+      if (p->addr.flags)
+         return refuse(dev, "ring address flags 0x%x (logging is not offered)", p->addr.flags);
+      vq->desc_user = p->addr.desc;
+      vq->avail_user = p->addr.avail;
+      vq->used_user = p->addr.used;
+      vq->addr_set = true;
+      return map_queue(dev, vq);
+   }
+   case VS_VU_SET_VRING_BASE: {
+      struct vs_virtqueue *vq = queue_of(dev, p->state.index);
+      if (!vq)
+         return false;
+      if (p->state.num > UINT16_MAX)
+         return refuse(dev, "a ring base of %u (split rings count to 65535)", p->state.num);
+      /* Every chain is answered before the next is read, so none is in
+       * flight: the used index starts where the available one does. */
+      vq->last_avail = vq->used_idx = (uint16_t)p->state.num;
+      return true;
+   }
+   case VS_VU_SET_VRING_KICK:
+   case VS_VU_SET_VRING_CALL:
+   case VS_VU_SET_VRING_ERR:
+      if (!set_vring_fd(dev, m->header.request))
+         return false;
+      if (m->header.request == VS_VU_SET_VRING_KICK)
+         kick(dev, p->u64 & VS_VU_VRING_INDEX_MASK);
+      return true;
+   case VS_VU_SET_VRING_ENABLE: {
+      struct vs_virtqueue *vq = queue_of(dev, p->state.index);
+      if (!vq)
+         return false;
+      if (!(dev->features & (1ull << VS_VU_F_PROTOCOL_FEATURES)) || p->state.num > 1)
+         return refuse(dev, "SET_VRING_ENABLE %u %s", p->state.num,
+                       p->state.num > 1 ? "(0 or 1)" : "without protocol features");
+      vq->enabled = p->state.num;
+      if (vq->enabled)
+         kick(dev, p->state.index);
+      return true;
+   }
+   default:
+      return refuse(dev, "request %u is not a ring's", m->header.request);
+   }
+}
+
 /* Serves the checked message in dev->msg; false refuses it (dev->why).
  * *replied says whether the request's own reply went out. */
 static bool
@@ -305,58 +369,14 @@ serve(struct vs_vu_device *dev, bool *replied)
       return set_config(dev);
    case VS_VU_SET_MEM_TABLE:
       return set_mem_table(dev);
-   case VS_VU_SET_VRING_NUM: {
-      struct vs_virtqueue *vq = queue_of(dev, p->state.index);
-      if (!vq)
-         return false;
-      if (p->state.num == 0 || p->state.num > VS_VQ_SIZE_MAX || (p->state.num & (p->state.num - 1)))
-         return refuse(dev, "a ring of %u entries (a power of two up to %u)", p->state.num, VS_VQ_SIZE_MAX);
-      vq->size = (uint16_t)p->state.num;
-      return map_queue(dev, vq);
-   }
-   case VS_VU_SET_VRING_ADDR: {
-      struct vs_virtqueue *vq = queue_of(dev, p->addr.index);
-      if (!vq)
-         return false;
-      if (p->addr.flags)
-         return refuse(dev, "ring address flags 0x%x (logging is not offered)", p->addr.flags);
-      vq->desc_user = p->addr.desc;
-      vq->avail_user = p->addr.avail;
-      vq->used_user = p->addr.used;
-      vq->addr_set = true;
-      return map_queue(dev, vq);
-   }
-   case VS_VU_SET_VRING_BASE: {
-      struct vs_virtqueue *vq = queue_of(dev, p->state.index);
-      if (!vq)
-         return false;
-      if (p->state.num > UINT16_MAX)
-         return refuse(dev, "a ring base of %u (split rings count to 65535)", p->state.num);
-      /* Every chain is answered before the next is read, so none is in
-       * flight: the used index starts where the available one does. */
-      vq->last_avail = vq->used_idx = (uint16_t)p->state.num;
-      return true;
-   }
+   case VS_VU_SET_VRING_NUM:
+   case VS_VU_SET_VRING_ADDR:
+   case VS_VU_SET_VRING_BASE:
    case VS_VU_SET_VRING_KICK:
    case VS_VU_SET_VRING_CALL:
    case VS_VU_SET_VRING_ERR:
-      if (!set_vring_fd(dev, m->header.request))
-         return false;
-      if (m->header.request == VS_VU_SET_VRING_KICK)
-         kick(dev, p->u64 & VS_VU_VRING_INDEX_MASK);
-      return true;
-   case VS_VU_SET_VRING_ENABLE: {
-      struct vs_virtqueue *vq = queue_of(dev, p->state.index);
-      if (!vq)
-         return false;
-      if (!(dev->features & (1ull << VS_VU_F_PROTOCOL_FEATURES)) || p->state.num > 1)
-         return refuse(dev, "SET_VRING_ENABLE %u %s", p->state.num,
-                       p->state.num > 1 ? "(0 or 1)" : "without protocol features");
-      vq->enabled = p->state.num;
-      if (vq->enabled)
-         kick(dev, p->state.index);
-      return true;
-   }
+   case VS_VU_SET_VRING_ENABLE:
+      return set_vring(dev);
    default:
       return refuse(dev, "request %u is not served", m->header.request);
    }
