@@ -16,11 +16,12 @@ layer_of() {
     renderer/*) echo 2 ;;
     context/*|worker/*|vm/*|compositor/*|*-server-protocol.h) echo 3 ;;
     transport/*) echo 4 ;;
-    main.c) echo 5 ;;
+    server/*) echo 5 ;;
+    main.c) echo 6 ;;
     *) echo "?" ;;
   esac
 }
-names=(base wire renderer context transport main)
+names=(base wire renderer context transport server main)
 
 bad=0 checked=0
 while IFS= read -r file; do
@@ -108,6 +109,7 @@ fi
 
 layer_names=(base wire renderer context vtest render vhost_user)
 [ -d "$BUILD_DIR/libvs-display.a.p" ] && layer_names+=(compositor vmchannel display)
+layer_names+=(server)
 for name in "${layer_names[@]}"; do
   check "layer $name links on its own with only the layers below it" test -x "$BUILD_DIR/tests/layer_check_$name"
 done

@@ -17,6 +17,7 @@
 #include "renderer/sync/submit_stats.h"
 #include "os/os.h"
 #include "base/log.h"
+#include "base/test_faults.h"
 #include "vn_wire.h"
 
 void
@@ -169,8 +170,7 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
       ctx->objects.hold_limit = options->limits.objects < (1u << 30) ? options->limits.objects * 4 : UINT32_MAX - 1;
    vs_resource_table_init(&ctx->resources);
    vs_renderer_init(&ctx->renderer, ctx_id, &options->renderer, &ctx->objects);
-   if (!options->lose_device_client || strcmp(options->lose_device_client, ctx->name) != 0)
-      ctx->renderer.options.lose_device_at_submit = 0;
+   vs_test_faults_watch(&ctx->renderer, ctx->name);
    ctx->renderer.resolve_resource = resolve_resource;
    ctx->renderer.resolve_data = ctx;
    vs_memory_usage_set_limits(&ctx->renderer.memory_usage, options->limits.memory_bytes, options->limits.fd_pool,
@@ -312,6 +312,7 @@ vs_context_destroy(struct vs_context *ctx)
 
    uint32_t held = ctx->objects.count;
    vs_renderer_fini(&ctx->renderer);
+   vs_test_faults_forget(&ctx->renderer);
    vs_runner_fini(&ctx->dispatch);
    vs_dispatch_lock_fini(&ctx->dispatch_lock);
    vs_object_table_fini(&ctx->objects);

@@ -52,10 +52,6 @@ struct vs_context_options {
     * resources above are told instead, and what a blob's fd waits on
     * before it leaves the worker (worker/worker_link.h); NULL: none. */
    struct vs_worker_link *worker_link;
-   /* Test-only fault injection ($VENUS_SERVER_TEST_DEVICE_LOST=NAME:N, read
-    * once by main): renderer.lose_device_at_submit applies to contexts of
-    * the client named NAME only; NULL: to none. */
-   const char *lose_device_client;
 };
 
 /* Defaults a multi-tenant host can use. */

@@ -11,11 +11,19 @@
  *
  * Linux (mapping_capture_linux.c) interposes mmap in the executable;
  * elsewhere, and in sanitizer builds whose runtimes interpose mmap
- * themselves, nothing is ever captured (mapping_capture_none.c). */
+ * themselves, nothing is ever captured (mapping_capture_none.c). The
+ * interposed mmap is the system call alone, with no bookkeeping and no
+ * lock, unless os_mapping_capture_enable turned capturing on
+ * (--lend-driver-mappings). */
 #ifndef VS_OS_MAPPING_CAPTURE_H
 #define VS_OS_MAPPING_CAPTURE_H
 
 #include <stddef.h>
+
+/* Turns capturing on for the process: once, at start, before any other
+ * thread (forked workers inherit it). Without it, begin and end below
+ * capture nothing. */
+void os_mapping_capture_enable(void);
 
 /* Starts recording this thread's shared mappings of files at offset 0. */
 void os_mapping_capture_begin(void);

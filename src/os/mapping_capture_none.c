@@ -4,6 +4,11 @@
 #include "os/mapping_capture.h"
 
 void
+os_mapping_capture_enable(void)
+{
+}
+
+void
 os_mapping_capture_begin(void)
 {
 }

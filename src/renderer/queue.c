@@ -14,6 +14,7 @@
 #include "renderer/sync/sync_fd.h"
 #include "base/chain.h"
 #include "base/log.h"
+#include "base/test_faults.h"
 #include "wire/runner.h"
 #include "vn_wire.h"
 
@@ -21,16 +22,14 @@
  * guest, a failure is otherwise only visible in the log. Device loss is
  * the runner's to report (wire/runner.c). A test may make the Nth
  * submission of this client report device loss after the host ran it
- * (vs_renderer_options.lose_device_at_submit), so that teardown stays
- * clean. */
+ * (base/test_faults.h), so that teardown stays clean. */
 static VkResult
 submit_result(struct vs_runner *runner, struct vs_object *queue_obj, const char *cmd, VkResult r)
 {
-   struct vs_renderer *renderer = runner->renderer;
-   if (renderer->options.lose_device_at_submit && r == VK_SUCCESS &&
-       __atomic_add_fetch(&renderer->submits, 1, __ATOMIC_RELAXED) == renderer->options.lose_device_at_submit) {
+   if (__builtin_expect(vs_test_faults.lose_device_at_submit != 0, 0) && r == VK_SUCCESS &&
+       vs_test_faults_submission_loses_device(runner->renderer)) {
       vs_info(runner->ctx_id, "queue %llu: %s: submission %u loses the device (fault injection): %s",
-              (unsigned long long)queue_obj->id, cmd, renderer->options.lose_device_at_submit,
+              (unsigned long long)queue_obj->id, cmd, vs_test_faults.lose_device_at_submit,
               vn_result_name(VK_ERROR_DEVICE_LOST));
       return VK_ERROR_DEVICE_LOST;
    }

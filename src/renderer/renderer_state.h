@@ -68,17 +68,11 @@ struct vs_renderer_options {
    /* Set by a worker that prepared devices ahead of its tenant
     * (renderer/renderer.h); NULL: vkCreateDevice calls no hook. */
    const struct vs_device_hook *device_hook;
-   /* Test-only fault injection (vs_context_options.lose_device_client):
-    * the client's Nth queue submission reports VK_ERROR_DEVICE_LOST; 0: never. */
-   uint32_t lose_device_at_submit;
    /* Where device memory in host RAM is charged (renderer/memory/host_memory.h,
     * base/ledger.h); NULL: nowhere. */
    struct vs_ledger_port *ledger;
    /* --limit gpu-timeout-ms (renderer/sync/gpu_watchdog.h); 0: none. */
    uint32_t gpu_timeout_ms;
-   /* Test-only ($VENUS_SERVER_TEST_UNSHAREABLE_TYPES, read once by main):
-    * host-visible memory types treated as unshareable with the guest. */
-   uint32_t test_unshareable_types;
 };
 
 /* Resolves a resource of the context (VkImportMemoryResourceInfoMESA,
@@ -125,8 +119,6 @@ struct vs_renderer {
    /* Resource lookups for memory imports; NULL: imports are refused. */
    vs_resolve_resource_fn resolve_resource;
    void *resolve_data;
-   /* Queue submissions so far, counted for options.lose_device_at_submit. */
-   uint32_t submits;
    /* Where submissions spend their time, if options.submit_stats. */
    struct vs_submit_stats stats;
    /* The client's rings, for consumers of its memory; NULL mark: none. */

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* os/mapping_capture.h: a shared file mapping made on this thread during a
- * capture comes back as a new fd of the same file, which maps the same
- * pages; nothing else is kept. A memfd stands in for the driver's file. */
+/* os/mapping_capture.h: once enabled, a shared file mapping made on this
+ * thread during a capture comes back as a new fd of the same file, which
+ * maps the same pages; nothing else is kept; and nothing at all before
+ * os_mapping_capture_enable. A memfd stands in for the driver's file.
+ * Each test runs in a process of its own (unit.c), so capturing starts
+ * off in each. */
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -23,6 +26,7 @@ TEST(shared_mapping_in_a_capture_is_lent)
 #else
    int fd = os_shm_create("capture-test", SIZE);
    CHECK(fd >= 0);
+   os_mapping_capture_enable();
    os_mapping_capture_begin();
    volatile uint32_t *driver_view = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
    size_t len = 0;
@@ -59,6 +63,7 @@ TEST(only_this_threads_shared_file_mappings_at_offset_0_are_kept)
 #else
    int fd = os_shm_create("capture-test", 2 * SIZE);
    CHECK(fd >= 0);
+   os_mapping_capture_enable();
    void *before = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, fd, 0); /* before the capture */
    os_mapping_capture_begin();
    void *private_map = mmap(NULL, SIZE, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -97,4 +102,23 @@ TEST(only_this_threads_shared_file_mappings_at_offset_0_are_kept)
 #endif
 }
 
-UNIT_MAIN(UNIT(shared_mapping_in_a_capture_is_lent), UNIT(only_this_threads_shared_file_mappings_at_offset_0_are_kept))
+TEST(nothing_is_captured_unless_enabled)
+{
+   int fd = os_shm_create("capture-test", SIZE);
+   CHECK(fd >= 0);
+   int probe = dup(0);
+   os_mapping_capture_begin();
+   void *shared = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, fd, 0);
+   size_t len = 0;
+   CHECK(shared != MAP_FAILED);
+   CHECK_EQ(os_mapping_capture_end(shared, &len), -1);
+   /* No copy of the fd was made: the next fd is the same. */
+   int probe2 = dup(0);
+   CHECK_EQ(probe2, probe + 1);
+   close(probe);
+   close(probe2);
+   munmap(shared, SIZE);
+   close(fd);
+}
+
+UNIT_MAIN(UNIT(nothing_is_captured_unless_enabled), UNIT(shared_mapping_in_a_capture_is_lent), UNIT(only_this_threads_shared_file_mappings_at_offset_0_are_kept))

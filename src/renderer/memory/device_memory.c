@@ -22,6 +22,7 @@
 #include "os/os.h"
 #include "base/chain.h"
 #include "base/log.h"
+#include "base/test_faults.h"
 
 static const char *const strategy_names[] = {
    [VS_MEMORY_AUTO] = "auto",
@@ -423,7 +424,7 @@ vs_memory_physical_probe(struct vs_renderer *r, struct vs_object *phys_obj)
    const char *dmabuf_why, *opaque_why;
    probe_sharing(r, dev, &dmabuf_why, &opaque_why);
    phys->unshareable_types =
-      vs_memory_unshareable_types(&dev->mem.props, &dev->mem, r->options.test_unshareable_types, &phys->kept_types);
+      vs_memory_unshareable_types(&dev->mem.props, &dev->mem, vs_test_faults.unshareable_types, &phys->kept_types);
    vs_host_lifecycle_lock();
    dev->dt.DestroyDevice(dev->host, NULL);
    vs_host_lifecycle_unlock();

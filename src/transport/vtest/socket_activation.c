@@ -60,21 +60,16 @@ is_listening_unix_stream(int fd, char *path, size_t path_size)
 }
 
 int
-vtest_socket_activation_fd(char *path, size_t path_size)
+vtest_socket_activation_fd(const char *listen_pid, const char *listen_fds, char *path, size_t path_size)
 {
-   const char *pid_env = getenv("LISTEN_PID");
-   const char *fds_env = getenv("LISTEN_FDS");
    unsigned long pid = 0, fds = 0;
-   bool ours = pid_env && parse_count(pid_env, (unsigned long)-1, &pid) && pid == (unsigned long)getpid();
-   bool counted = fds_env && parse_count(fds_env, 1024, &fds);
-   unsetenv("LISTEN_PID");
-   unsetenv("LISTEN_FDS");
-   unsetenv("LISTEN_FDNAMES");
+   bool ours = listen_pid && parse_count(listen_pid, (unsigned long)-1, &pid) && pid == (unsigned long)getpid();
+   bool counted = listen_fds && parse_count(listen_fds, 1024, &fds);
    if (!ours)
       return 0;
    if (!counted || fds != 1) {
       vs_error(0, "socket activation: LISTEN_FDS=%s: venus-server listens on exactly one socket (the vtest one)",
-               fds_env ? fds_env : "(unset)");
+               listen_fds ? listen_fds : "(unset)");
       return -1;
    }
    int fd = LISTEN_FDS_START;

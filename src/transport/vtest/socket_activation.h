@@ -10,12 +10,13 @@
 /* Room for a socket's path (sun_path is 104 or 108 bytes). */
 #define VTEST_ACTIVATED_PATH_SIZE 128
 
-/* Call it once, early (before threads: it unsets the variables, so that
- * nothing started later takes the socket for its own). Returns the
- * listening socket passed (made non-blocking and close-on-exec) and its
- * path in `path`, 0 when none was passed (no LISTEN_PID, or another
- * process's), or -1 after one error line when what was passed is not one
- * listening Unix stream socket. */
-int vtest_socket_activation_fd(char *path, size_t path_size);
+/* Given $LISTEN_PID and $LISTEN_FDS (NULL where unset), which the caller
+ * reads once, early, and unsets with $LISTEN_FDNAMES before the process
+ * has other threads, so that nothing started later takes the socket for
+ * its own (src/server/config.c). Returns the listening socket passed (made
+ * non-blocking and close-on-exec) and its path in `path`, 0 when none was
+ * passed (no LISTEN_PID, or another process's), or -1 after one error line
+ * when what was passed is not one listening Unix stream socket. */
+int vtest_socket_activation_fd(const char *listen_pid, const char *listen_fds, char *path, size_t path_size);
 
 #endif

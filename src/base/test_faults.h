@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* Test-only fault injection: what the tests make go wrong on purpose
+ * (tests/test_device_lost*.sh, tests/test_unshareable_types.sh), kept out
+ * of the production structs. Set once at start, from the environment
+ * (src/server/config.c reads $VENUS_SERVER_TEST_*), before the process has
+ * any other thread; read-only after, and inherited by forked workers. In
+ * production every field is zero: the hot paths pay one predicted-false
+ * load of vs_test_faults, the rest only where the event is already cold
+ * (a context's creation and end, a memory probe). */
+#ifndef VS_BASE_TEST_FAULTS_H
+#define VS_BASE_TEST_FAULTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vs_test_faults {
+   /* $VENUS_SERVER_TEST_DEVICE_LOST=NAME:N: the Nth queue submission of
+    * each context of the client named NAME reports VK_ERROR_DEVICE_LOST
+    * after the host ran it, so that teardown stays clean. NULL and 0: none. */
+   const char *lose_device_client;
+   uint32_t lose_device_at_submit;
+   /* $VENUS_SERVER_TEST_UNSHAREABLE_TYPES=MASK: host-visible memory types
+    * (bit i: type i) treated as ones the server cannot share with the
+    * guest; 0: none. */
+   uint32_t unshareable_types;
+};
+
+/* The faults in force: all zero unless vs_test_faults_set was called. */
+extern struct vs_test_faults vs_test_faults;
+
+/* Once, at start, before any other thread. */
+void vs_test_faults_set(const struct vs_test_faults *faults);
+
+/* The device-lost fault counts the submissions of each context it applies
+ * to, keyed by `owner` (the context's renderer): a context calls watch
+ * when it is made (its client's name) and forget when it ends; both do
+ * nothing unless the fault is set. */
+void vs_test_faults_watch(const void *owner, const char *client_name);
+void vs_test_faults_forget(const void *owner);
+
+/* After a successful queue submission of `owner`, where
+ * vs_test_faults.lose_device_at_submit is set: counts it, true if it is
+ * the one that loses the device. */
+bool vs_test_faults_submission_loses_device(const void *owner);
+
+#endif

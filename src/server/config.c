@@ -1,0 +1,713 @@
+/* SPDX-License-Identifier: MIT */
+#include "server/config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "os/os.h"
+#include "renderer/memory/device_memory.h"
+#include "transport/vtest/vtest_protocol.h"
+
+#ifndef VS_VERSION
+#define VS_VERSION "0.1.0"
+#endif
+
+/* Worker processes kept ready: two covers a client arriving while the
+ * one before it still starts; each idle one holds a host instance. */
+#define READY_WORKERS_DEFAULT 2
+
+static void
+usage(FILE *out, const struct vs_server_config *config)
+{
+   fprintf(out,
+           "usage: venus-server [options]\n"
+           "Serves Venus (Vulkan over virtio) clients over the vtest protocol.\n"
+           "\n"
+           "  --socket PATH       listen on PATH (default: $VTEST_SOCKET_NAME, else %s);\n"
+           "                      also spelled --socket-path (virgl_test_server's)\n"
+           "  --socket-fd N       be a VMM's render server (RENDER_SERVER_EXEC_PATH): serve\n"
+           "                      virglrenderer's render-server protocol on socket fd N\n"
+           "  --isolate MODE      process (default): each client\n"
+           "                      (vtest) or context (render server) in its own worker\n"
+           "                      process; thread: all in the server process, for one\n"
+           "                      trusted tenant only; spawn (render server): a process\n"
+           "                      started with posix_spawn, as upstream virglrenderer\n"
+           "                      starts its workers on macOS\n"
+           "  --ready-workers N   worker processes kept started, host driver initialised,\n"
+           "                      ahead of demand (default %u; 0: start each on demand)\n"
+           "  --stream-framing F  auto (default), header8 or be32: the framing of a\n"
+           "                      SOCK_STREAM --socket-fd (macOS VMMs; README \"For VMM users\")\n"
+           "  --worker-context-fd N --worker-context-id ID --worker-context-init-flags F\n"
+           "  --worker-context-name NAME\n"
+           "                      be one context's worker on socket N (what a render server\n"
+           "                      spawns; also spelled --ctx-fd, --ctx-id, --init-flags, --ctx-name)\n"
+           "  --device N          expose only host physical device N (default, -1: all)\n"
+           "  --memory STRATEGY   how host-visible memory is shared with clients: auto\n"
+           "                      (default), host-pointer, dmabuf or opaque-fd\n"
+           "  --page-size BYTES   granule of shared device memory, a power of two >= the\n"
+           "                      system page (16384 emulates a 16 KiB-page host)\n"
+           "  --lend-driver-mappings\n"
+           "                      vtest: let guests map host-visible video memory that\n"
+           "                      nothing else shares (NVIDIA's) through the host driver's\n"
+           "                      own mapping; a guest keeping it past vkFreeMemory sees\n"
+           "                      what the GPU holds there next: trusted guests only\n"
+           "  --limit NAME=N      per-client limit: rings (%u), objects (%u), resources\n"
+           "                      (%u), shmem-mib (%llu) or memory-mib (none: heap sizes);\n"
+           "                      server-wide: clients (%u), clients-per-peer (%u, one\n"
+           "                      uid's share), message-timeout-ms (%u), work-timeout-ms\n"
+           "                      (%u: first Venus work due after connecting),\n"
+           "                      idle-timeout-ms (%u: an idle client's slot goes to its\n"
+           "                      uid's newcomer when full), teardown-timeout-ms (%u: a\n"
+           "                      gone client's context still tearing down gives up its\n"
+           "                      slot), worker-starts-per-min (%u: worker processes one\n"
+           "                      uid's clients take a minute, past a burst of a quarter),\n"
+           "                      partial-mib (%llu) or partial-total-mib (%llu); per\n"
+           "                      uid: memory-per-peer-mib (%llu: device memory in host\n"
+           "                      RAM); 0 means none\n"
+#ifdef VS_HAVE_DISPLAY
+           "  --display NAME      also serve a Wayland display: socket NAME in\n"
+           "                      $XDG_RUNTIME_DIR, shown as H.264 (README \"Display\")\n"
+           "  --http ADDR:PORT    serve the display's page and stream to browsers (ADDR\n"
+           "                      defaults to 127.0.0.1, PORT 0 picks a free one); the\n"
+           "                      URL printed carries the viewers' token (random, or\n"
+           "                      $VENUS_SERVER_HTTP_TOKEN)\n"
+           "  --record FILE       write the display's H.264 stream (Annex B) to FILE\n"
+           "  --fps N             the display's stream rate and frame pacing (default 60)\n"
+           "  --input             let browser viewers' pointer and keys reach the guest\n"
+           "                      (wl_seat); without it viewers only watch\n"
+           "  --vm-channel PATH   render server: show a VM guest's surfaces, named over a\n"
+           "                      virtio-serial port whose host end is the Unix socket\n"
+           "                      PATH (connect; listen:PATH to listen) (docs/vm-display.md)\n"
+           "  --vm-size WxH       the size a VM guest is asked to show its windows at\n"
+           "                      (default 1280x800)\n"
+#endif
+           "  --log-level LEVEL   error, warn, info or debug (default: $VENUS_SERVER_LOG,\n"
+           "                      else info)\n"
+           "  --submit-stats      time where submissions spend their time in the server\n"
+           "                      (ring pickup, dispatch, host submit and completion) and\n"
+           "                      which commands took it; two log lines per client at its\n"
+           "                      end (for the bench: costs a clock read per command)\n"
+           "  --venus, --no-virgl, --multi-clients, --worker-seccomp-bpf PATH,\n"
+           "  --worker-seccomp-minijail-policy PATH, --worker-seccomp-minijail-log\n"
+           "                      accepted for virglrenderer's scripts; nothing to do\n"
+           "  --help              show this help\n"
+           "Options also come from the file $VENUS_SERVER_CONFIG and from\n"
+           "$VENUS_SERVER_OPTIONS (words split at white space), before the command line's.\n"
+           "  --version           show the version\n",
+           VTEST_DEFAULT_SOCKET_PATH, READY_WORKERS_DEFAULT, config->context.limits.rings, config->context.limits.objects,
+           config->context.limits.resources, (unsigned long long)(config->context.limits.shmem_bytes >> 20),
+           config->server.clients, config->server.clients_per_peer, config->server.message_timeout_ms,
+           config->server.work_timeout_ms, config->server.idle_timeout_ms, config->server.teardown_timeout_ms,
+           config->server.worker_starts_per_min, (unsigned long long)(config->server.partial_bytes >> 20),
+           (unsigned long long)(config->server.partial_total_bytes >> 20),
+           (unsigned long long)(config->server.memory_per_peer_bytes >> 20));
+}
+
+static bool
+parse_level(struct vs_server_config *config, const char *what, const char *name)
+{
+   if (vs_log_parse_level(name, &config->log_level))
+      return true;
+   fprintf(stderr, "venus-server: invalid %s '%s' (use error, warn, info or debug)\n", what, name);
+   return false;
+}
+
+static bool
+parse_device_index(struct vs_server_config *config, const char *arg)
+{
+   char *end;
+   errno = 0;
+   long value = strtol(arg, &end, 10);
+   if (errno || end == arg || *end != '\0' || value < -1 || value > INT_MAX) {
+      fprintf(stderr, "venus-server: invalid device index '%s'\n", arg);
+      return false;
+   }
+   config->context.renderer.device_index = (int)value;
+   return true;
+}
+
+static bool
+parse_memory_strategy(struct vs_server_config *config, const char *arg)
+{
+   if (vs_memory_strategy_parse(arg, &config->context.renderer.memory))
+      return true;
+   fprintf(stderr, "venus-server: invalid memory strategy '%s' (use auto, host-pointer, dmabuf or "
+                   "opaque-fd)\n", arg);
+   return false;
+}
+
+static bool
+parse_page_size(struct vs_server_config *config, const char *arg)
+{
+   char *end;
+   errno = 0;
+   unsigned long long value = strtoull(arg, &end, 10);
+   if (errno || end == arg || *end != '\0' || value < os_page_size() || value > (1ull << 30) ||
+       (value & (value - 1))) {
+      fprintf(stderr, "venus-server: invalid page size '%s' (a power of two from %zu to 1 GiB)\n", arg,
+              os_page_size());
+      return false;
+   }
+   config->context.renderer.page_size = (size_t)value;
+   return true;
+}
+
+static bool
+parse_limit(struct vs_server_config *config, const char *arg)
+{
+   struct vs_context_limits *l = &config->context.limits;
+   const char *eq = strchr(arg, '=');
+   char *end;
+   errno = 0;
+   unsigned long long value = eq ? strtoull(eq + 1, &end, 10) : 0;
+   bool number = eq && !errno && end != eq + 1 && *end == '\0';
+   size_t name_len = eq ? (size_t)(eq - arg) : 0;
+#define LIMIT_IS(name) (name_len == sizeof(name) - 1 && strncmp(arg, name, name_len) == 0)
+   if (number && LIMIT_IS("rings") && value <= UINT32_MAX)
+      l->rings = (uint32_t)value;
+   else if (number && LIMIT_IS("objects") && value <= UINT32_MAX)
+      l->objects = (uint32_t)value;
+   else if (number && LIMIT_IS("resources") && value <= UINT32_MAX)
+      l->resources = (uint32_t)value;
+   else if (number && LIMIT_IS("shmem-mib") && value <= (UINT64_MAX >> 20))
+      l->shmem_bytes = value << 20;
+   else if (number && LIMIT_IS("memory-mib") && value <= (UINT64_MAX >> 20))
+      l->memory_bytes = value << 20;
+   else if (number && LIMIT_IS("clients") && value <= UINT32_MAX)
+      config->server.clients = (uint32_t)value;
+   else if (number && LIMIT_IS("message-timeout-ms") && value <= UINT32_MAX)
+      config->server.message_timeout_ms = (uint32_t)value;
+   else if (number && LIMIT_IS("work-timeout-ms") && value <= UINT32_MAX)
+      config->server.work_timeout_ms = (uint32_t)value;
+   else if (number && LIMIT_IS("idle-timeout-ms") && value <= UINT32_MAX)
+      config->server.idle_timeout_ms = (uint32_t)value;
+   else if (number && LIMIT_IS("teardown-timeout-ms") && value <= UINT32_MAX)
+      config->server.teardown_timeout_ms = (uint32_t)value;
+   else if (number && LIMIT_IS("clients-per-peer") && value <= UINT32_MAX)
+      config->server.clients_per_peer = (uint32_t)value;
+   else if (number && LIMIT_IS("worker-starts-per-min") && value <= UINT32_MAX)
+      config->server.worker_starts_per_min = (uint32_t)value;
+   else if (number && LIMIT_IS("partial-mib") && value <= (UINT64_MAX >> 20))
+      config->server.partial_bytes = value << 20;
+   else if (number && LIMIT_IS("partial-total-mib") && value <= (UINT64_MAX >> 20))
+      config->server.partial_total_bytes = value << 20;
+   else if (number && LIMIT_IS("memory-per-peer-mib") && value <= (UINT64_MAX >> 20))
+      config->server.memory_per_peer_bytes = value << 20;
+   else if (number && LIMIT_IS("gpu-timeout-ms") && value <= UINT32_MAX)
+      config->context.renderer.gpu_timeout_ms = (uint32_t)value;
+   else {
+      fprintf(stderr, "venus-server: invalid limit '%s' (use rings, objects, resources, shmem-mib, "
+                      "memory-mib, memory-per-peer-mib, clients, clients-per-peer, message-timeout-ms, work-timeout-ms, "
+                      "idle-timeout-ms, teardown-timeout-ms, worker-starts-per-min, gpu-timeout-ms, partial-mib or "
+                      "partial-total-mib=N)\n", arg);
+      return false;
+   }
+#undef LIMIT_IS
+   return true;
+}
+
+/* Options from $VENUS_SERVER_CONFIG (a file) and $VENUS_SERVER_OPTIONS,
+ * for a render server a VMM starts with arguments of its own only: words
+ * split at white space (no quoting), in the file '#' to the line's end.
+ * Appended to *words (strings that live as long as the process). */
+static bool
+read_option_words(const char *text, bool comments, char ***words, int *count)
+{
+   char *copy = strdup(text);
+   if (!copy)
+      return false;
+   for (char *p = copy; *p;) {
+      while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+         p++;
+      if (!*p)
+         break;
+      if (comments && *p == '#') {
+         while (*p && *p != '\n')
+            p++;
+         continue;
+      }
+      char *word = p;
+      while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+         p++;
+      if (*p)
+         *p++ = '\0';
+      char **grown = realloc(*words, sizeof(char *) * (size_t)(*count + 2));
+      if (!grown)
+         return false;
+      *words = grown;
+      (*words)[(*count)++] = word;
+      (*words)[*count] = NULL;
+   }
+   return true;
+}
+
+/* argv with the configured options put before the command line's; the
+ * command line's own when there are none (or for a spawned worker, which
+ * gets its server's options as arguments). NULL: unusable configuration
+ * (said on stderr). */
+static char **
+configured_argv(int argc, char **argv, int *out_argc)
+{
+   *out_argc = argc;
+   for (int i = 1; i < argc; i++)
+      if (!strncmp(argv[i], "--worker-context-fd", 19) || !strncmp(argv[i], "--ctx-fd", 8))
+         return argv;
+   char **words = calloc(2, sizeof(char *));
+   int count = 1;
+   if (!words)
+      return NULL;
+   words[0] = argv[0];
+   const char *config_path = getenv("VENUS_SERVER_CONFIG");
+   if (config_path && *config_path) {
+      FILE *f = fopen(config_path, "re");
+      char text[8192];
+      size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+      bool whole = f && !ferror(f) && feof(f);
+      if (f)
+         fclose(f);
+      if (!whole) {
+         fprintf(stderr, "venus-server: $VENUS_SERVER_CONFIG '%s': %s\n", config_path,
+                 f ? "unreadable or over 8 KiB" : strerror(errno));
+         return NULL;
+      }
+      text[n] = '\0';
+      if (!read_option_words(text, true, &words, &count))
+         return NULL;
+   }
+   const char *env_options = getenv("VENUS_SERVER_OPTIONS");
+   if (env_options && !read_option_words(env_options, false, &words, &count))
+      return NULL;
+   if (count == 1) {
+      free(words);
+      return argv;
+   }
+   char **merged = realloc(words, sizeof(char *) * (size_t)(count + argc));
+   if (!merged)
+      return NULL;
+   for (int i = 1; i < argc; i++)
+      merged[count++] = argv[i];
+   merged[count] = NULL;
+   *out_argc = count;
+   /* The options live as long as the process: kept where leak checkers
+    * look, since main's own copy is gone by the time they run. */
+   static char **configured;
+   configured = merged;
+   return configured;
+}
+
+/* The parsers of the environment table below: each gets the variable's
+ * value where it is set (perhaps empty), and says false after one line on
+ * stderr where the value is unusable. */
+static bool
+env_socket_name(struct vs_server_config *config, const char *value)
+{
+   if (*value)
+      config->socket_path = value;
+   return true;
+}
+
+static bool
+env_log(struct vs_server_config *config, const char *value)
+{
+   return !*value || parse_level(config, "$VENUS_SERVER_LOG", value);
+}
+
+/* An unknown value leaves the choice by vendor. */
+static bool
+env_modifier_color(struct vs_server_config *config, const char *value)
+{
+   if (strcmp(value, "optimal") == 0)
+      config->context.renderer.modifier_color = VS_MODIFIER_COLOR_OPTIMAL;
+   else if (strcmp(value, "linear") == 0)
+      config->context.renderer.modifier_color = VS_MODIFIER_COLOR_LINEAR;
+   return true;
+}
+
+/* NAME:N, a test's fault injection (not in --help): the Nth queue
+ * submission of each context of the client named NAME reports
+ * VK_ERROR_DEVICE_LOST (tests/test_device_lost.sh). */
+static bool
+env_test_device_lost(struct vs_server_config *config, const char *value)
+{
+   if (!*value)
+      return true;
+   const char *colon = strrchr(value, ':');
+   char *end = NULL;
+   errno = 0;
+   unsigned long n = colon ? strtoul(colon + 1, &end, 10) : 0;
+   if (!colon || colon == value || errno || end == colon + 1 || *end || n == 0 || n > UINT32_MAX) {
+      fprintf(stderr, "venus-server: invalid $VENUS_SERVER_TEST_DEVICE_LOST '%s' (want NAME:N, N > 0)\n", value);
+      return false;
+   }
+   config->test_faults.lose_device_client = strndup(value, (size_t)(colon - value));
+   config->test_faults.lose_device_at_submit = (uint32_t)n;
+   return config->test_faults.lose_device_client != NULL;
+}
+
+/* MASK, test-only (not in --help): the host-visible memory types of MASK
+ * (bit i: type i; C notation) are treated as ones the server cannot share
+ * with the guest (tests/test_unshareable_types.sh). */
+static bool
+env_test_unshareable_types(struct vs_server_config *config, const char *value)
+{
+   if (!*value)
+      return true;
+   char *end = NULL;
+   errno = 0;
+   unsigned long long mask = strtoull(value, &end, 0);
+   if (errno || *end || mask > UINT32_MAX || value[0] == '-') {
+      fprintf(stderr, "venus-server: invalid $VENUS_SERVER_TEST_UNSHAREABLE_TYPES '%s' (want a 32-bit mask)\n",
+              value);
+      return false;
+   }
+   config->test_faults.unshareable_types = (uint32_t)mask;
+   return true;
+}
+
+static bool
+env_http_token(struct vs_server_config *config, const char *value)
+{
+   config->http_token = *value ? value : NULL;
+   return true;
+}
+
+static bool
+env_runtime_dir(struct vs_server_config *config, const char *value)
+{
+   config->runtime_dir = *value ? value : NULL;
+   return true;
+}
+
+static bool
+env_exec_path(struct vs_server_config *config, const char *value)
+{
+   config->exec_path = value;
+   return true;
+}
+
+/* The environment, read here once at start (as Mesa reads VN_DEBUG): each
+ * variable the server reads for itself, in the order read, and what it
+ * sets. Read before these, also here: $VENUS_SERVER_CONFIG and
+ * $VENUS_SERVER_OPTIONS (configured_argv), then $LISTEN_PID and
+ * $LISTEN_FDS (socket activation). The command line's options, parsed
+ * after, win. */
+static const struct {
+   const char *name;
+   bool (*parse)(struct vs_server_config *config, const char *value);
+} environment[] = {
+   /* The vtest socket's path, below --socket. */
+   { "VTEST_SOCKET_NAME", env_socket_name },
+   /* Debug switches: the log level, below --log-level; whether guest
+    * LINEAR-modifier color attachments become OPTIMAL host images. */
+   { "VENUS_SERVER_LOG", env_log },
+   { "VENUS_SERVER_MODIFIER_COLOR", env_modifier_color },
+   /* Test switches: fault injection (base/test_faults.h). */
+   { "VENUS_SERVER_TEST_DEVICE_LOST", env_test_device_lost },
+   { "VENUS_SERVER_TEST_UNSHAREABLE_TYPES", env_test_unshareable_types },
+   /* The display's viewers' token (--http), and where its Wayland socket
+    * goes (--display). */
+   { "VENUS_SERVER_HTTP_TOKEN", env_http_token },
+   { "XDG_RUNTIME_DIR", env_runtime_dir },
+   /* What a render server spawns (--isolate spawn): set by the VMM. */
+   { "RENDER_SERVER_EXEC_PATH", env_exec_path },
+};
+
+/* The command line's options (usage() says what each does). */
+enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION,
+       OPT_SOCKET_FD, OPT_ISOLATE, OPT_IGNORED, OPT_IGNORED_ARG,
+       OPT_DISPLAY, OPT_HTTP, OPT_RECORD, OPT_FPS, OPT_INPUT, OPT_SUBMIT_STATS, OPT_STREAM_FRAMING,
+       OPT_WORKER_FD, OPT_WORKER_ID, OPT_WORKER_FLAGS, OPT_WORKER_NAME, OPT_WORKER_SERVER_PID, OPT_WORKER_TIE_FD,
+       OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE, OPT_LEND_DRIVER_MAPPINGS };
+static const struct option options[] = {
+   { "socket", required_argument, NULL, OPT_SOCKET },
+   { "socket-path", required_argument, NULL, OPT_SOCKET },
+   { "socket-fd", required_argument, NULL, OPT_SOCKET_FD },
+   { "isolate", required_argument, NULL, OPT_ISOLATE },
+   { "ready-workers", required_argument, NULL, OPT_READY_WORKERS },
+   { "stream-framing", required_argument, NULL, OPT_STREAM_FRAMING },
+   /* Upstream virglrenderer's spawned-worker arguments (server/
+    * render_server.c), and the spelling of the change that added them. */
+   { "worker-context-fd", required_argument, NULL, OPT_WORKER_FD },
+   { "worker-context-id", required_argument, NULL, OPT_WORKER_ID },
+   { "worker-context-init-flags", required_argument, NULL, OPT_WORKER_FLAGS },
+   { "worker-context-name", required_argument, NULL, OPT_WORKER_NAME },
+   { "ctx-fd", required_argument, NULL, OPT_WORKER_FD },
+   { "ctx-id", required_argument, NULL, OPT_WORKER_ID },
+   { "init-flags", required_argument, NULL, OPT_WORKER_FLAGS },
+   { "ctx-name", required_argument, NULL, OPT_WORKER_NAME },
+   { "worker-server-pid", required_argument, NULL, OPT_WORKER_SERVER_PID },
+   { "worker-tie-fd", required_argument, NULL, OPT_WORKER_TIE_FD },
+   /* virgl_test_server's and virgl_render_server's, for drop-in use. */
+   { "venus", no_argument, NULL, OPT_IGNORED },
+   { "no-virgl", no_argument, NULL, OPT_IGNORED },
+   { "multi-clients", no_argument, NULL, OPT_IGNORED },
+   { "worker-seccomp-bpf", required_argument, NULL, OPT_IGNORED_ARG },
+   { "worker-seccomp-minijail-policy", required_argument, NULL, OPT_IGNORED_ARG },
+   { "worker-seccomp-minijail-log", no_argument, NULL, OPT_IGNORED },
+   { "device", required_argument, NULL, OPT_DEVICE },
+   { "memory", required_argument, NULL, OPT_MEMORY },
+   { "lend-driver-mappings", no_argument, NULL, OPT_LEND_DRIVER_MAPPINGS },
+   { "page-size", required_argument, NULL, OPT_PAGE_SIZE },
+   { "limit", required_argument, NULL, OPT_LIMIT },
+   { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+   { "display", required_argument, NULL, OPT_DISPLAY },
+   { "http", required_argument, NULL, OPT_HTTP },
+   { "record", required_argument, NULL, OPT_RECORD },
+   { "fps", required_argument, NULL, OPT_FPS },
+   { "input", no_argument, NULL, OPT_INPUT },
+   { "vm-channel", required_argument, NULL, OPT_VM_CHANNEL },
+   { "vm-size", required_argument, NULL, OPT_VM_SIZE },
+   { "submit-stats", no_argument, NULL, OPT_SUBMIT_STATS },
+   { "help", no_argument, NULL, OPT_HELP },
+   { "version", no_argument, NULL, OPT_VERSION },
+   { NULL, 0, NULL, 0 },
+};
+
+int
+vs_server_config_parse(struct vs_server_config *config, int argc, char **argv)
+{
+   *config = (struct vs_server_config){ 0 };
+   config->exec_path = argv[0];
+   argv = configured_argv(argc, argv, &argc);
+   if (!argv)
+      return 2;
+   config->socket_path = VTEST_DEFAULT_SOCKET_PATH;
+   config->socket_fd = -1;
+   config->stream_framing = RENDER_FRAMING_AUTO;
+   config->worker.fd = -1;
+   config->worker.tie_fd = -1;
+   config->worker.name = "";
+   config->worker_args = calloc((size_t)argc + 1, sizeof(char *));
+   for (int i = 1; config->worker_args && i < argc; i++) {
+      bool with_value = !strcmp(argv[i], "--socket-fd") || !strcmp(argv[i], "--isolate");
+      if (with_value || !strncmp(argv[i], "--socket-fd=", 12) || !strncmp(argv[i], "--isolate=", 10))
+         i += with_value;
+      else
+         config->worker_args[config->worker_arg_count++] = argv[i];
+   }
+   config->isolate = VS_ISOLATE_PROCESS;
+   config->ready_workers = READY_WORKERS_DEFAULT;
+   config->log_level = VS_LOG_INFO;
+   vs_context_options_default(&config->context);
+   vtest_server_limits_default(&config->server);
+   /* Socket activation's variables, unset once read so that nothing
+    * started later takes the socket for its own. */
+   config->activated_fd = vtest_socket_activation_fd(getenv("LISTEN_PID"), getenv("LISTEN_FDS"),
+                                                     config->activated_path, sizeof(config->activated_path));
+   unsetenv("LISTEN_PID");
+   unsetenv("LISTEN_FDS");
+   unsetenv("LISTEN_FDNAMES");
+   if (config->activated_fd < 0)
+      return 1;
+   for (size_t i = 0; i < sizeof(environment) / sizeof(environment[0]); i++) {
+      const char *value = getenv(environment[i].name);
+      if (value && !environment[i].parse(config, value))
+         return 2;
+   }
+
+   int opt, opt_index = 0;
+   while ((opt = getopt_long(argc, argv, "", options, &opt_index)) != -1) {
+      switch (opt) {
+      case OPT_SOCKET:
+         if (!*optarg) {
+            fprintf(stderr, "venus-server: empty socket path\n");
+            return 2;
+         }
+         config->socket_path = optarg;
+         break;
+      case OPT_SOCKET_FD: {
+         char *end;
+         errno = 0;
+         long v = strtol(optarg, &end, 10);
+         if (errno || end == optarg || *end || v < 0 || v > INT_MAX) {
+            fprintf(stderr, "venus-server: invalid --socket-fd '%s'\n", optarg);
+            return 2;
+         }
+         config->socket_fd = (int)v;
+         break;
+      }
+      case OPT_WORKER_FD:
+      case OPT_WORKER_ID:
+      case OPT_WORKER_FLAGS:
+      case OPT_WORKER_SERVER_PID:
+      case OPT_WORKER_TIE_FD: {
+         char *end;
+         errno = 0;
+         unsigned long v = strtoul(optarg, &end, 0);
+         if (errno || end == optarg || *end || v > (opt == OPT_WORKER_FD || opt == OPT_WORKER_TIE_FD ? INT_MAX
+                                                    : opt == OPT_WORKER_SERVER_PID ? LONG_MAX : UINT32_MAX)) {
+            fprintf(stderr, "venus-server: invalid value '%s' for --%s\n", optarg, options[opt_index].name);
+            return 2;
+         }
+         if (opt == OPT_WORKER_FD)
+            config->worker.fd = (int)v;
+         else if (opt == OPT_WORKER_ID)
+            config->worker.id = (uint32_t)v;
+         else if (opt == OPT_WORKER_FLAGS)
+            config->worker.init_flags = (uint32_t)v;
+         else if (opt == OPT_WORKER_SERVER_PID)
+            config->worker.server_pid = (long)v;
+         else
+            config->worker.tie_fd = (int)v;
+         break;
+      }
+      case OPT_WORKER_NAME:
+         config->worker.name = optarg;
+         break;
+      case OPT_STREAM_FRAMING:
+         if (!render_framing_parse(optarg, &config->stream_framing)) {
+            fprintf(stderr, "venus-server: invalid --stream-framing '%s' (use auto, header8 or be32)\n", optarg);
+            return 2;
+         }
+         break;
+      case OPT_READY_WORKERS: {
+         char *end;
+         errno = 0;
+         unsigned long n = strtoul(optarg, &end, 10);
+         if (errno || end == optarg || *end || n > 64) {
+            fprintf(stderr, "venus-server: invalid --ready-workers '%s' (0 to 64)\n", optarg);
+            return 2;
+         }
+         config->ready_workers = (unsigned)n;
+         break;
+      }
+      case OPT_ISOLATE:
+         if (strcmp(optarg, "thread") == 0)
+            config->isolate = VS_ISOLATE_THREAD;
+         else if (strcmp(optarg, "process") == 0)
+            config->isolate = VS_ISOLATE_PROCESS;
+         else if (strcmp(optarg, "spawn") == 0)
+            config->isolate = VS_ISOLATE_SPAWN;
+         else {
+            fprintf(stderr, "venus-server: invalid --isolate '%s' (use thread, process or spawn)\n", optarg);
+            return 2;
+         }
+         break;
+      case OPT_IGNORED:
+      case OPT_IGNORED_ARG:
+         break;
+      case OPT_DEVICE:
+         if (!parse_device_index(config, optarg))
+            return 2;
+         break;
+      case OPT_MEMORY:
+         if (!parse_memory_strategy(config, optarg))
+            return 2;
+         break;
+      case OPT_PAGE_SIZE:
+         if (!parse_page_size(config, optarg))
+            return 2;
+         break;
+      case OPT_LIMIT:
+         if (!parse_limit(config, optarg))
+            return 2;
+         break;
+      case OPT_LOG_LEVEL:
+         if (!parse_level(config, "log level", optarg))
+            return 2;
+         break;
+      case OPT_DISPLAY:
+      case OPT_HTTP:
+      case OPT_RECORD:
+         if (!*optarg || (opt == OPT_DISPLAY && strchr(optarg, '/'))) {
+            fprintf(stderr, "venus-server: invalid --%s '%s'\n", opt == OPT_DISPLAY ? "display" : opt == OPT_HTTP ? "http" : "record", optarg);
+            return 2;
+         }
+         *(opt == OPT_DISPLAY ? &config->display : opt == OPT_HTTP ? &config->http : &config->record) = optarg;
+         break;
+      case OPT_INPUT:
+         config->input = true;
+         break;
+      case OPT_VM_CHANNEL:
+         if (!*optarg || !strcmp(optarg, "listen:")) {
+            fprintf(stderr, "venus-server: invalid --vm-channel '%s' (PATH or listen:PATH)\n", optarg);
+            return 2;
+         }
+         config->vm_channel = optarg;
+         break;
+      case OPT_VM_SIZE: {
+         unsigned w = 0, h = 0;
+         char end = 0;
+         if (sscanf(optarg, "%ux%u%c", &w, &h, &end) != 2 || w < 16 || h < 16 || w > 16384 || h > 16384) {
+            fprintf(stderr, "venus-server: invalid --vm-size '%s' (WxH, 16 to 16384 each)\n", optarg);
+            return 2;
+         }
+         config->vm_width = w;
+         config->vm_height = h;
+         break;
+      }
+      case OPT_FPS: {
+         char *end;
+         unsigned long v = strtoul(optarg, &end, 10);
+         if (end == optarg || *end || v < 1 || v > 240) {
+            fprintf(stderr, "venus-server: invalid --fps '%s' (1 to 240)\n", optarg);
+            return 2;
+         }
+         config->fps = (unsigned)v;
+         break;
+      }
+      case OPT_SUBMIT_STATS:
+         config->context.renderer.submit_stats = true;
+         break;
+      case OPT_LEND_DRIVER_MAPPINGS:
+         config->context.renderer.lend_driver_mappings = true;
+         break;
+      case OPT_HELP:
+         usage(stdout, config);
+         return 0;
+      case OPT_VERSION:
+         printf("venus-server %s\n", VS_VERSION);
+         return 0;
+      default:
+         usage(stderr, config);
+         return 2;
+      }
+   }
+   if (optind < argc) {
+      fprintf(stderr, "venus-server: unexpected argument '%s'\n", argv[optind]);
+      usage(stderr, config);
+      return 2;
+   }
+
+   /* Options that need or exclude others. */
+   if ((config->http || config->record || config->fps || config->input || config->vm_channel) && !config->display) {
+      fprintf(stderr, "venus-server: --http, --record, --fps, --input and --vm-channel need --display\n");
+      return 2;
+   }
+   if (config->vm_width && !config->vm_channel) {
+      fprintf(stderr, "venus-server: --vm-size needs --vm-channel\n");
+      return 2;
+   }
+   if (config->vm_channel && config->socket_fd < 0 && config->worker.fd < 0) {
+      fprintf(stderr, "venus-server: --vm-channel is for the render server (--socket-fd): it names a VM's "
+                      "resources\n");
+      return 2;
+   }
+   if (config->socket_fd >= 0 && config->worker.fd >= 0) {
+      fprintf(stderr, "venus-server: --socket-fd and --worker-context-fd exclude each other\n");
+      return 2;
+   }
+   config->mode = config->worker.fd >= 0   ? VS_SERVER_RENDER_WORKER
+                  : config->socket_fd >= 0 ? VS_SERVER_RENDER
+                                           : VS_SERVER_VTEST;
+   if (config->mode == VS_SERVER_VTEST && config->isolate == VS_ISOLATE_SPAWN) {
+      fprintf(stderr, "venus-server: --isolate spawn is for the render server (--socket-fd); vtest has process\n");
+      return 2;
+   }
+#ifndef VS_HAVE_DISPLAY
+   if (config->display && config->mode != VS_SERVER_RENDER_WORKER) {
+      fprintf(stderr, "venus-server: --display: this build has no display (meson -Ddisplay: needs wayland-server, "
+                      "x264 and libyuv)\n");
+      return 2;
+   }
+#endif
+   /* A VMM's render server (or one of its workers): memory blobs are
+    * exact-size sealable memfds, as the VMM's proxy checks. */
+   if (config->mode != VS_SERVER_VTEST)
+      config->context.renderer.exact_shm = true;
+   return VS_SERVER_CONFIG_RUN;
+}

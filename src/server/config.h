@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* The server's configuration: the command line, the options of
+ * $VENUS_SERVER_CONFIG (a file) and $VENUS_SERVER_OPTIONS put before it,
+ * and the environment, parsed once at start into one struct, read-only
+ * once serving. Every environment variable the server reads for itself is
+ * read here, once (config.c lists them in one table: the debug and test
+ * switches among them); what is left below is the host driver's and the
+ * C library's own ($VK_ICD_FILENAMES and its kin, which the workers'
+ * sandbox opens to, and $TMPDIR). */
+#ifndef VS_SERVER_CONFIG_H
+#define VS_SERVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/log.h"
+#include "base/test_faults.h"
+#include "context/context.h"
+#include "transport/vmm/render.h"
+#include "transport/vtest/socket_activation.h"
+#include "transport/vtest/vtest.h"
+
+/* What the server is run as, chosen by the options. */
+enum vs_server_mode {
+   VS_SERVER_VTEST,         /* the vtest server (the default): run_vtest.c */
+   VS_SERVER_RENDER,        /* a VMM's render server (--socket-fd): run_render_server.c */
+   VS_SERVER_RENDER_WORKER, /* one context's worker a render server spawned
+                             * (--worker-context-*): run_render_worker.c */
+};
+
+struct vs_server_config {
+   enum vs_server_mode mode;
+   const char *socket_path;  /* --socket, else $VTEST_SOCKET_NAME, else the default */
+   int socket_fd;            /* --socket-fd: serve the render-server protocol */
+   enum vs_isolate isolate;
+   unsigned ready_workers;   /* --ready-workers */
+   enum render_framing stream_framing; /* --stream-framing */
+   /* A worker spawned by a render server (upstream's --worker-context-*
+    * arguments): serve that one context. */
+   struct {
+      int fd;
+      uint32_t id, init_flags;
+      const char *name;
+      long server_pid; /* --worker-server-pid (ours): tie to that server */
+      int tie_fd;      /* --worker-tie-fd (ours, POSIX backend) */
+   } worker;
+   struct vs_context_options context;
+   struct vtest_server_limits server;
+   /* --display, --http, --record, --fps, --input (src/transport/display/),
+    * --vm-channel (src/transport/vmchannel/). */
+   const char *display, *http, *record, *vm_channel;
+   unsigned fps;
+   unsigned vm_width, vm_height; /* --vm-size; 0: the display's default */
+   bool input;
+   /* What a spawned render-server worker must be told again: every option
+    * but --socket-fd and --isolate (kept for the process's lifetime). */
+   char **worker_args;
+   int worker_arg_count;
+
+   /* From the environment. */
+   enum vs_log_level log_level;  /* --log-level, else $VENUS_SERVER_LOG, else info */
+   struct vs_test_faults test_faults; /* $VENUS_SERVER_TEST_* (base/test_faults.h) */
+   /* The vtest socket a service manager passed ($LISTEN_PID, $LISTEN_FDS:
+    * socket_activation.h), and its path; 0: none. */
+   int activated_fd;
+   char activated_path[VTEST_ACTIVATED_PATH_SIZE];
+   const char *exec_path;    /* what a render server spawns: $RENDER_SERVER_EXEC_PATH, else argv[0] */
+   const char *runtime_dir;  /* $XDG_RUNTIME_DIR, or NULL */
+   const char *http_token;   /* $VENUS_SERVER_HTTP_TOKEN, or NULL: random */
+};
+
+/* What vs_server_config_parse returns when the server is to run; any
+ * other value is the exit status (0 after --help or --version, 2 for a
+ * bad option, 1 when what the environment passed is unusable), said on
+ * stderr. */
+#define VS_SERVER_CONFIG_RUN (-1)
+
+/* Fills `config` from argc/argv, the configuration file and the
+ * environment (unsetting the socket-activation variables it took).
+ * Once, at start, before the process has any other thread. */
+int vs_server_config_parse(struct vs_server_config *config, int argc, char **argv);
+
+#endif

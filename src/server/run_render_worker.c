@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* One context's worker that a render server spawned (--isolate spawn, or
+ * upstream virglrenderer's: --worker-context-fd and friends): serves that
+ * context on its socket, tied to its server. */
+#include <sys/types.h>
+
+#include "server/server.h"
+#include "transport/vmm/render.h"
+
+int
+vs_run_render_worker(struct vs_server_config *config)
+{
+   vs_server_quiet_stdout();
+   return render_worker_main(config->worker.fd, config->worker.id, config->worker.name, config->worker.init_flags,
+                             (pid_t)config->worker.server_pid, config->worker.tie_fd, &config->context,
+                             config->stream_framing);
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* The vtest server (the default run mode): clients connect to a Unix
+ * socket (src/transport/vtest/), each served by a worker process of its
+ * own (--isolate process) or a thread (--isolate thread), until SIGTERM or
+ * SIGINT. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "os/mapping_capture.h"
+#include "server/server.h"
+#include "transport/vtest/vtest.h"
+
+static void *
+create_workers(struct vs_server_config *config)
+{
+   return vtest_workers_create(&config->context, &config->server, config->ready_workers);
+}
+
+static void
+destroy_workers(void *workers)
+{
+   vtest_workers_destroy(workers);
+}
+
+static const struct vs_server_workers vtest_workers = { create_workers, destroy_workers };
+
+int
+vs_run_vtest(struct vs_server_config *config)
+{
+   int stop_fd = vs_server_stop_on_signals();
+   if (stop_fd < 0) {
+      fprintf(stderr, "venus-server: stop event or sigaction: %s\n", strerror(errno));
+      return 1;
+   }
+   vs_server_warn_thread_isolation(config, "every client", "the first client's uid; other uids are refused");
+   if (config->context.renderer.lend_driver_mappings) {
+      vs_warn(0, "memory: --lend-driver-mappings: guests map host-visible video memory through the host driver's "
+                 "own mapping; one that keeps it past vkFreeMemory sees what the GPU puts there next (trusted "
+                 "guests only)");
+      /* Before any thread and any worker: the driver's mmap calls are
+       * watched from now on (os/mapping_capture.h). */
+      os_mapping_capture_enable();
+   }
+   vs_server_fit_kernel_limits(config);
+   struct vs_server_started started;
+   int rc = vs_server_start(config, &vtest_workers, &started);
+   if (rc)
+      return rc;
+   const struct vtest_server_setup setup = {
+      .workers = started.workers,
+      .stop_fd = stop_fd,
+      .activated_fd = config->activated_fd,
+   };
+   rc = vtest_server_run_limited(config->activated_fd ? config->activated_path : config->socket_path,
+                                 &config->context, &config->server, &setup);
+   if (rc == VTEST_SERVER_ABANDONED)
+      vs_server_abandon(&started);
+   vs_server_stop(config, &started);
+   return rc;
+}
