@@ -82,9 +82,16 @@ usage(FILE *out, const struct vs_server_config *config)
            "  --vm-channel PATH   render server: show a VM guest's surfaces, named over a\n"
            "                      virtio-serial port whose host end is the Unix socket\n"
            "                      PATH (connect; listen:PATH to listen) (docs/vm-display.md)\n"
-           "  --vm-size WxH       the size a VM guest is asked to show its windows at\n"
-           "                      (default 1280x800)\n"
 #endif
+           "  --vhost-user PATH   be VMs' whole virtio-gpu devices: listen on PATH, each\n"
+           "                      connection a VMM's vhost-user front end, one VM's\n"
+           "                      device, served in a worker process of its own\n"
+           "                      (docs/vhost-user.md)\n"
+           "  --vm-hostmem MIB    --vhost-user: the host-visible region each VM's device\n"
+           "                      offers, a power of two (default 256)\n"
+           "  --vm-size WxH       the size a VM guest is asked to show its windows at\n"
+           "                      (--vm-channel), or its scanout's mode (--vhost-user)\n"
+           "                      (default 1280x800)\n"
            "  --log-level LEVEL   error, warn, info or debug (default: $VENUS_SERVER_LOG,\n"
            "                      else info)\n"
            "  --submit-stats      time where submissions spend their time in the server\n"
@@ -421,7 +428,8 @@ enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_L
        OPT_SOCKET_FD, OPT_ISOLATE, OPT_IGNORED, OPT_IGNORED_ARG,
        OPT_DISPLAY, OPT_HTTP, OPT_RECORD, OPT_FPS, OPT_INPUT, OPT_SUBMIT_STATS, OPT_STREAM_FRAMING,
        OPT_WORKER_FD, OPT_WORKER_ID, OPT_WORKER_FLAGS, OPT_WORKER_NAME, OPT_WORKER_SERVER_PID, OPT_WORKER_TIE_FD,
-       OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE, OPT_LEND_DRIVER_MAPPINGS };
+       OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE, OPT_LEND_DRIVER_MAPPINGS,
+       OPT_VHOST_USER, OPT_VM_HOSTMEM };
 static const struct option options[] = {
    { "socket", required_argument, NULL, OPT_SOCKET },
    { "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -461,6 +469,8 @@ static const struct option options[] = {
    { "input", no_argument, NULL, OPT_INPUT },
    { "vm-channel", required_argument, NULL, OPT_VM_CHANNEL },
    { "vm-size", required_argument, NULL, OPT_VM_SIZE },
+   { "vhost-user", required_argument, NULL, OPT_VHOST_USER },
+   { "vm-hostmem", required_argument, NULL, OPT_VM_HOSTMEM },
    { "submit-stats", no_argument, NULL, OPT_SUBMIT_STATS },
    { "help", no_argument, NULL, OPT_HELP },
    { "version", no_argument, NULL, OPT_VERSION },
@@ -629,6 +639,23 @@ vs_server_config_parse(struct vs_server_config *config, int argc, char **argv)
          }
          config->vm_channel = optarg;
          break;
+      case OPT_VHOST_USER:
+         if (!*optarg) {
+            fprintf(stderr, "venus-server: invalid --vhost-user '' (a socket path)\n");
+            return 2;
+         }
+         config->vhost_user_path = optarg;
+         break;
+      case OPT_VM_HOSTMEM: {
+         char *end;
+         unsigned long v = strtoul(optarg, &end, 10);
+         if (end == optarg || *end || v < 1 || v > 65536 || (v & (v - 1))) {
+            fprintf(stderr, "venus-server: invalid --vm-hostmem '%s' (MiB, a power of two up to 65536)\n", optarg);
+            return 2;
+         }
+         config->vm_hostmem_mib = (unsigned)v;
+         break;
+      }
       case OPT_VM_SIZE: {
          unsigned w = 0, h = 0;
          char end = 0;
@@ -678,8 +705,21 @@ vs_server_config_parse(struct vs_server_config *config, int argc, char **argv)
       fprintf(stderr, "venus-server: --http, --record, --fps, --input and --vm-channel need --display\n");
       return 2;
    }
-   if (config->vm_width && !config->vm_channel) {
-      fprintf(stderr, "venus-server: --vm-size needs --vm-channel\n");
+   if (config->vm_width && !config->vm_channel && !config->vhost_user_path) {
+      fprintf(stderr, "venus-server: --vm-size needs --vm-channel or --vhost-user\n");
+      return 2;
+   }
+   if (config->vm_hostmem_mib && !config->vhost_user_path) {
+      fprintf(stderr, "venus-server: --vm-hostmem needs --vhost-user\n");
+      return 2;
+   }
+   if (config->vhost_user_path && (config->socket_fd >= 0 || config->worker.fd >= 0 || config->display)) {
+      fprintf(stderr, "venus-server: --vhost-user is a run mode of its own: without --socket-fd, "
+                      "--worker-context-fd or --display\n");
+      return 2;
+   }
+   if (config->vhost_user_path && config->isolate != VS_ISOLATE_PROCESS) {
+      fprintf(stderr, "venus-server: --vhost-user serves each VM in a worker process (--isolate process)\n");
       return 2;
    }
    if (config->vm_channel && config->socket_fd < 0 && config->worker.fd < 0) {
@@ -691,9 +731,10 @@ vs_server_config_parse(struct vs_server_config *config, int argc, char **argv)
       fprintf(stderr, "venus-server: --socket-fd and --worker-context-fd exclude each other\n");
       return 2;
    }
-   config->mode = config->worker.fd >= 0   ? VS_SERVER_RENDER_WORKER
-                  : config->socket_fd >= 0 ? VS_SERVER_RENDER
-                                           : VS_SERVER_VTEST;
+   config->mode = config->worker.fd >= 0     ? VS_SERVER_RENDER_WORKER
+                  : config->socket_fd >= 0   ? VS_SERVER_RENDER
+                  : config->vhost_user_path ? VS_SERVER_VHOST_USER
+                                             : VS_SERVER_VTEST;
    if (config->mode == VS_SERVER_VTEST && config->isolate == VS_ISOLATE_SPAWN) {
       fprintf(stderr, "venus-server: --isolate spawn is for the render server (--socket-fd); vtest has process\n");
       return 2;
@@ -707,7 +748,7 @@ vs_server_config_parse(struct vs_server_config *config, int argc, char **argv)
 #endif
    /* A VMM's render server (or one of its workers): memory blobs are
     * exact-size sealable memfds, as the VMM's proxy checks. */
-   if (config->mode != VS_SERVER_VTEST)
+   if (config->mode == VS_SERVER_RENDER || config->mode == VS_SERVER_RENDER_WORKER)
       config->context.renderer.exact_shm = true;
    return VS_SERVER_CONFIG_RUN;
 }

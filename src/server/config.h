@@ -26,6 +26,7 @@ enum vs_server_mode {
    VS_SERVER_RENDER,        /* a VMM's render server (--socket-fd): run_render_server.c */
    VS_SERVER_RENDER_WORKER, /* one context's worker a render server spawned
                              * (--worker-context-*): run_render_worker.c */
+   VS_SERVER_VHOST_USER,    /* VMs' virtio-gpu devices (--vhost-user): run_vhost_user.c */
 };
 
 struct vs_server_config {
@@ -51,6 +52,8 @@ struct vs_server_config {
    const char *display, *http, *record, *vm_channel;
    unsigned fps;
    unsigned vm_width, vm_height; /* --vm-size; 0: the display's default */
+   const char *vhost_user_path;  /* --vhost-user */
+   unsigned vm_hostmem_mib;      /* --vm-hostmem; 0: the default */
    bool input;
    /* What a spawned render-server worker must be told again: every option
     * but --socket-fd and --isolate (kept for the process's lifetime). */

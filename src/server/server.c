@@ -283,6 +283,7 @@ vs_server_run(struct vs_server_config *config)
       [VS_SERVER_VTEST] = vs_run_vtest,
       [VS_SERVER_RENDER] = vs_run_render_server,
       [VS_SERVER_RENDER_WORKER] = vs_run_render_worker,
+      [VS_SERVER_VHOST_USER] = vs_run_vhost_user,
    };
    vs_log_threshold = config->log_level;
    /* Before any thread (base/test_faults.h). */

@@ -83,5 +83,6 @@ _Noreturn void vs_server_abandon(struct vs_server_started *started);
 int vs_run_vtest(struct vs_server_config *config);
 int vs_run_render_server(struct vs_server_config *config);
 int vs_run_render_worker(struct vs_server_config *config);
+int vs_run_vhost_user(struct vs_server_config *config);
 
 #endif

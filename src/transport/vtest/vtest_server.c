@@ -19,6 +19,7 @@
 
 #include "os/os.h"
 #include "base/ledger.h"
+#include "base/listen_socket.h"
 #include "base/log.h"
 #include "context/context.h"
 #include "renderer/device_snapshot.h"
@@ -97,89 +98,6 @@ struct vtest_workers {
 struct client_job {
    uint32_t ctx_id;
 };
-
-/* A socket file left by a server that died can be replaced; one that a
- * live server is accepting on cannot. */
-static bool
-remove_stale_socket(const char *path, const struct sockaddr_un *addr)
-{
-   struct stat st;
-   if (lstat(path, &st) != 0) {
-      if (errno == ENOENT)
-         return true;
-      vs_error(0, "cannot check %s: %s", path, strerror(errno));
-      return false;
-   }
-   if (!S_ISSOCK(st.st_mode)) {
-      vs_error(0, "%s exists and is not a socket; not replacing it", path);
-      return false;
-   }
-
-   int probe = socket(AF_UNIX, SOCK_STREAM, 0);
-   if (probe < 0) {
-      vs_error(0, "socket: %s", strerror(errno));
-      return false;
-   }
-   int ret = connect(probe, (const struct sockaddr *)addr, sizeof(*addr));
-   int err = errno;
-   close(probe);
-   if (ret == 0) {
-      vs_error(0, "another server is already listening on %s", path);
-      return false;
-   }
-   if (err != ECONNREFUSED) {
-      vs_error(0, "cannot probe %s: %s", path, strerror(err));
-      return false;
-   }
-   vs_info(0, "removing stale socket %s", path);
-   if (unlink(path) != 0 && errno != ENOENT) {
-      vs_error(0, "cannot remove stale socket %s: %s", path, strerror(errno));
-      return false;
-   }
-   return true;
-}
-
-/* Returns the listening fd and the socket file's identity, or -1. */
-static int
-open_listen_socket(const char *path, struct stat *identity)
-{
-   struct sockaddr_un addr;
-   memset(&addr, 0, sizeof(addr));
-   addr.sun_family = AF_UNIX;
-   if (strlen(path) >= sizeof(addr.sun_path)) {
-      vs_error(0, "socket path %s is too long (limit %zu bytes)", path,
-               sizeof(addr.sun_path) - 1);
-      return -1;
-   }
-   memcpy(addr.sun_path, path, strlen(path));
-
-   if (!remove_stale_socket(path, &addr))
-      return -1;
-
-   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-   if (fd < 0) {
-      vs_error(0, "socket: %s", strerror(errno));
-      return -1;
-   }
-   const char *step;
-   bool bound = false;
-   if (os_set_cloexec(fd) < 0 || os_set_nonblocking(fd, true) < 0) {
-      step = "fcntl";
-   } else if (bind(fd, (const struct sockaddr *)&addr, sizeof(addr)) != 0) {
-      step = "bind";
-   } else {
-      bound = true;
-      step = "listen";
-      if (listen(fd, SOMAXCONN) == 0 && stat(path, identity) == 0)
-         return fd;
-   }
-   int err = errno;
-   vs_error(0, "cannot listen on %s: %s: %s", path, step, strerror(err));
-   if (bound)
-      unlink(path);
-   close(fd);
-   return -1;
-}
 
 static struct vtest_client_limits
 client_limits(const struct vtest_server_limits *limits, struct vs_ledger_port *ledger, struct vtest_activity *activity)
@@ -771,16 +689,6 @@ stop_clients(struct server *server)
    }
 }
 
-/* Removes the socket file unless someone replaced it meanwhile (or it is
- * not ours: identity NULL). */
-static void
-remove_socket_file(const char *path, const struct stat *identity)
-{
-   struct stat st;
-   if (identity && lstat(path, &st) == 0 && st.st_dev == identity->st_dev && st.st_ino == identity->st_ino)
-      unlink(path);
-}
-
 /* The machine's RAM; 0 where the system does not say. */
 static uint64_t
 physical_memory_bytes(void)
@@ -828,7 +736,7 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
 {
    struct stat socket_file;
    const struct stat *identity = setup->activated_fd > 0 ? NULL : &socket_file;
-   int listen_fd = identity ? open_listen_socket(socket_path, &socket_file) : setup->activated_fd;
+   int listen_fd = identity ? vs_listen_socket_open(socket_path, &socket_file) : setup->activated_fd;
    if (listen_fd < 0)
       return 1;
 
@@ -848,7 +756,7 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
          pthread_mutex_destroy(&server.lock);
       vs_ledger_destroy(server.ledger);
       close(listen_fd);
-      remove_socket_file(socket_path, identity);
+      vs_listen_socket_remove(socket_path, identity);
       return 1;
    }
 
@@ -868,10 +776,10 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
    close(listen_fd);
    if (!stop_clients(&server)) {
       /* Their threads still use the server's lock and events. */
-      remove_socket_file(socket_path, identity);
+      vs_listen_socket_remove(socket_path, identity);
       return VTEST_SERVER_ABANDONED;
    }
-   remove_socket_file(socket_path, identity);
+   vs_listen_socket_remove(socket_path, identity);
    os_event_fini(&server.reap_event);
    pthread_mutex_destroy(&server.lock);
    vs_ledger_destroy(server.ledger);

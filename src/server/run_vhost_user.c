@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* VMs' whole virtio-gpu devices (--vhost-user PATH): each connection to
+ * PATH is a VMM's vhost-user front end, one VM's device, served in a
+ * worker process of its own (src/transport/vhost_user/), until SIGTERM or
+ * SIGINT. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/server.h"
+#include "transport/vhost_user/vhost_user_server.h"
+
+/* VM devices served at once: each holds a worker process and maps its
+ * guest's RAM there. */
+#define VHOST_USER_DEVICES_MAX 16
+#define VM_HOSTMEM_MIB_DEFAULT 256
+#define VM_WIDTH_DEFAULT 1280
+#define VM_HEIGHT_DEFAULT 800
+
+static void *
+create_workers(struct vs_server_config *config)
+{
+   return vs_vhost_user_workers_create(config->ready_workers);
+}
+
+static void
+destroy_workers(void *workers)
+{
+   vs_vhost_user_workers_destroy(workers);
+}
+
+static const struct vs_server_workers vhost_user_workers = { create_workers, destroy_workers };
+
+int
+vs_run_vhost_user(struct vs_server_config *config)
+{
+   int stop_fd = vs_server_stop_on_signals();
+   if (stop_fd < 0) {
+      fprintf(stderr, "venus-server: stop event or sigaction: %s\n", strerror(errno));
+      return 1;
+   }
+   struct vs_server_started started;
+   int rc = vs_server_start(config, &vhost_user_workers, &started);
+   if (rc)
+      return rc;
+   const struct vs_vhost_user_options options = {
+      .width = config->vm_width ? config->vm_width : VM_WIDTH_DEFAULT,
+      .height = config->vm_height ? config->vm_height : VM_HEIGHT_DEFAULT,
+      .hostmem_bytes = (uint64_t)(config->vm_hostmem_mib ? config->vm_hostmem_mib : VM_HOSTMEM_MIB_DEFAULT) << 20,
+      .max_devices = VHOST_USER_DEVICES_MAX,
+   };
+   rc = vs_vhost_user_server_run(config->vhost_user_path, &options, started.workers, stop_fd);
+   vs_server_stop(config, &started);
+   return rc;
+}

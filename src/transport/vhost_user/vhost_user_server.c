@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: MIT */
+/* venus-server --vhost-user: the listening socket, a worker process per VM
+ * device, and a waiting thread per device that reports its end. */
+#include "transport/vhost_user/vhost_user_server.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/listen_socket.h"
+#include "base/log.h"
+#include "os/os.h"
+#include "transport/vhost_user/vhost_user_device.h"
+#include "transport/vhost_user/virtio_gpu.h"
+#include "worker/worker_pool.h"
+
+struct vs_vhost_user_workers {
+   struct vs_worker_pool *pool;
+};
+
+/* What a worker is told of its device, beside the VMM's socket: all of it
+ * from the server's own options. */
+struct device_job {
+   uint32_t id;
+   uint32_t width, height;
+   uint64_t hostmem_bytes;
+};
+
+/* The first flush of each size says what the VM shows; the device's end
+ * how many followed. */
+struct scanout_report {
+   uint32_t id;
+   uint32_t width, height;
+   unsigned long flushes;
+};
+
+static void
+report_flush(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t stride)
+{
+   (void)pixels;
+   (void)stride;
+   struct scanout_report *report = data;
+   if (report->flushes == 0 || report->width != width || report->height != height)
+      vs_info(0, "vhost-user device %u: scanout %u shows %ux%u", report->id, scanout, width, height);
+   report->width = width;
+   report->height = height;
+   report->flushes++;
+}
+
+/* In the worker process: the device, until its VMM goes. */
+static int
+serve_device(const int *fds, unsigned fd_count, const void *job_bytes, size_t job_size, void *data)
+{
+   (void)data;
+   struct device_job job;
+   if (fd_count != 1 || job_size != sizeof(job))
+      return 1;
+   memcpy(&job, job_bytes, sizeof(job));
+   struct scanout_report report = { .id = job.id };
+   const struct vs_virtio_gpu_options options = {
+      .id = job.id,
+      .width = job.width,
+      .height = job.height,
+      .shmem_size = job.hostmem_bytes,
+      /* Host copies of 2D resources: a few full-size framebuffers. */
+      .max_resource_bytes = 64ull << 20,
+      .max_resources = 256,
+      .on_flush = report_flush,
+      .flush_data = &report,
+   };
+   struct vs_virtio_gpu *gpu = vs_virtio_gpu_create(fds[0], &options);
+   if (!gpu)
+      return 1;
+   vs_vu_device_run(vs_virtio_gpu_device(gpu));
+   vs_virtio_gpu_destroy(gpu);
+   vs_info(0, "vhost-user device %u: ended after %lu flushes of its scanout", job.id, report.flushes);
+   return 0;
+}
+
+struct vs_vhost_user_workers *
+vs_vhost_user_workers_create(unsigned ready)
+{
+   struct vs_vhost_user_workers *workers = calloc(1, sizeof(*workers));
+   if (!workers) {
+      vs_error(0, "vhost-user: out of memory");
+      return NULL;
+   }
+   const struct vs_worker_pool_config config = {
+      .ready = ready,
+      .serve = serve_device,
+      .name = "vhost-user",
+   };
+   workers->pool = vs_worker_pool_create(&config);
+   if (!workers->pool) {
+      free(workers);
+      return NULL;
+   }
+   return workers;
+}
+
+void
+vs_vhost_user_workers_destroy(struct vs_vhost_user_workers *workers)
+{
+   if (!workers)
+      return;
+   vs_worker_pool_destroy(workers->pool);
+   free(workers);
+}
+
+/* One device's worker, watched by a thread of its own. */
+struct device {
+   struct server *server;
+   uint32_t id;
+   pid_t pid;
+   pthread_t waiter;
+   bool ended; /* under server->lock */
+   struct device *next;
+};
+
+struct server {
+   struct vs_worker_pool *pool;
+   pthread_mutex_t lock;
+   struct device *devices; /* under lock */
+   unsigned live;          /* under lock */
+};
+
+static void *
+wait_device(void *arg)
+{
+   struct device *device = arg;
+   struct server *server = device->server;
+   int status = vs_worker_pool_wait(server->pool, device->pid);
+   if (WIFSIGNALED(status))
+      vs_warn(0, "vhost-user device %u: its worker (pid %d) was killed by signal %d; the VM lost its GPU",
+              device->id, (int)device->pid, WTERMSIG(status));
+   else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+      vs_warn(0, "vhost-user device %u: its worker (pid %d) ended with status %d", device->id, (int)device->pid,
+              WEXITSTATUS(status));
+   else
+      vs_info(0, "vhost-user device %u: its worker (pid %d) ended", device->id, (int)device->pid);
+   pthread_mutex_lock(&server->lock);
+   device->ended = true;
+   server->live--;
+   pthread_mutex_unlock(&server->lock);
+   return NULL;
+}
+
+/* Joins the waiters of devices that ended. */
+static void
+reap_devices(struct server *server)
+{
+   pthread_mutex_lock(&server->lock);
+   struct device **link = &server->devices;
+   while (*link) {
+      struct device *device = *link;
+      if (!device->ended) {
+         link = &device->next;
+         continue;
+      }
+      *link = device->next;
+      pthread_mutex_unlock(&server->lock);
+      pthread_join(device->waiter, NULL);
+      free(device);
+      pthread_mutex_lock(&server->lock);
+   }
+   pthread_mutex_unlock(&server->lock);
+}
+
+static void
+start_device(struct server *server, int sock, uint32_t id, const struct vs_vhost_user_options *options)
+{
+   pthread_mutex_lock(&server->lock);
+   bool full = server->live >= options->max_devices;
+   pthread_mutex_unlock(&server->lock);
+   if (full) {
+      vs_warn(0, "vhost-user: refusing VM device %u: %u devices are served already, the most at once", id,
+              options->max_devices);
+      return;
+   }
+   struct device *device = calloc(1, sizeof(*device));
+   if (!device) {
+      vs_error(0, "vhost-user: out of memory for VM device %u", id);
+      return;
+   }
+   const struct device_job job = {
+      .id = id, .width = options->width, .height = options->height, .hostmem_bytes = options->hostmem_bytes,
+   };
+   device->server = server;
+   device->id = id;
+   device->pid = vs_worker_pool_run(server->pool, &sock, 1, &job, sizeof(job));
+   if (device->pid <= 0) {
+      vs_error(0, "vhost-user: no worker process for VM device %u: %s", id, strerror(errno));
+      free(device);
+      return;
+   }
+   pthread_mutex_lock(&server->lock);
+   server->live++;
+   device->next = server->devices;
+   server->devices = device;
+   int err = pthread_create(&device->waiter, NULL, wait_device, device);
+   if (err) {
+      /* Unwatched, the worker is still the pool's to end at stop. */
+      server->live--;
+      server->devices = device->next;
+      pthread_mutex_unlock(&server->lock);
+      vs_error(0, "vhost-user: VM device %u: no waiting thread: %s; ending its worker", id, strerror(err));
+      vs_worker_pool_kill(server->pool, device->pid);
+      vs_worker_pool_wait(server->pool, device->pid);
+      free(device);
+      return;
+   }
+   pthread_mutex_unlock(&server->lock);
+   vs_info(0, "vhost-user device %u: served by worker process %d", id, (int)device->pid);
+}
+
+/* Ends every device's worker, then joins its waiter. */
+static void
+stop_devices(struct server *server)
+{
+   pthread_mutex_lock(&server->lock);
+   for (struct device *device = server->devices; device; device = device->next)
+      if (!device->ended)
+         vs_worker_pool_kill(server->pool, device->pid);
+   while (server->devices) {
+      struct device *device = server->devices;
+      server->devices = device->next;
+      pthread_mutex_unlock(&server->lock);
+      pthread_join(device->waiter, NULL);
+      free(device);
+      pthread_mutex_lock(&server->lock);
+   }
+   pthread_mutex_unlock(&server->lock);
+}
+
+int
+vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_options *options,
+                         struct vs_vhost_user_workers *workers, int stop_fd)
+{
+   struct stat identity;
+   int listen_fd = vs_listen_socket_open(socket_path, &identity);
+   if (listen_fd < 0)
+      return 1;
+   struct server server = { .pool = workers->pool };
+   pthread_mutex_init(&server.lock, NULL);
+   vs_info(0, "vhost-user: serving VM virtio-gpu devices on %s (scanout %ux%u, host-visible region %llu MiB)",
+           socket_path, options->width, options->height, (unsigned long long)(options->hostmem_bytes >> 20));
+   uint32_t next_id = 1;
+   for (;;) {
+      struct pollfd fds[2] = {
+         { .fd = stop_fd, .events = POLLIN },
+         { .fd = listen_fd, .events = POLLIN },
+      };
+      if (poll(fds, 2, -1) < 0) {
+         if (errno == EINTR)
+            continue;
+         vs_error(0, "vhost-user: poll: %s", strerror(errno));
+         break;
+      }
+      if (fds[0].revents)
+         break;
+      reap_devices(&server);
+      if (!(fds[1].revents & POLLIN))
+         continue;
+      int sock = accept(listen_fd, NULL, NULL);
+      if (sock < 0) {
+         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+            vs_warn(0, "vhost-user: accept: %s", strerror(errno));
+         continue;
+      }
+      if (os_set_cloexec(sock) < 0 || os_set_nonblocking(sock, false) < 0 || os_socket_prepare(sock) < 0)
+         vs_warn(0, "vhost-user: refusing a connection: cannot set up its socket: %s", strerror(errno));
+      else
+         start_device(&server, sock, next_id++, options);
+      /* The worker has its copy. */
+      close(sock);
+   }
+   close(listen_fd);
+   vs_listen_socket_remove(socket_path, &identity);
+   stop_devices(&server);
+   pthread_mutex_destroy(&server.lock);
+   vs_info(0, "vhost-user: stopped");
+   return 0;
+}

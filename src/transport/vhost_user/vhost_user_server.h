@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* venus-server --vhost-user PATH: listens on PATH, and each connection is
+ * one VM's virtio-gpu device (virtio_gpu.h), served in a worker process of
+ * its own (worker/worker_pool.h: forked, sandboxed, its guest's RAM mapped
+ * there only), until the VMM closes it or the server stops. */
+#ifndef VS_TRANSPORT_VHOST_USER_VHOST_USER_SERVER_H
+#define VS_TRANSPORT_VHOST_USER_VHOST_USER_SERVER_H
+
+#include <stdint.h>
+
+struct vs_vhost_user_workers;
+
+struct vs_vhost_user_options {
+   uint32_t width, height;  /* the scanout's mode (--vm-size) */
+   uint64_t hostmem_bytes;  /* the host-visible region (--vm-hostmem), a power of two */
+   unsigned max_devices;    /* VMs served at once; a further one is refused */
+};
+
+/* The workers' pool, made while the process has no other thread
+ * (worker/forker.h); `ready` kept prepared. NULL on failure, logged. */
+struct vs_vhost_user_workers *vs_vhost_user_workers_create(unsigned ready);
+void vs_vhost_user_workers_destroy(struct vs_vhost_user_workers *workers);
+
+/* Serves `socket_path` until `stop_fd` is readable; then ends every
+ * device's worker (their VMs see the device go). 0, or 1 when the socket
+ * could not be opened (logged). */
+int vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_options *options,
+                             struct vs_vhost_user_workers *workers, int stop_fd);
+
+#endif
