@@ -477,14 +477,13 @@ static const struct option options[] = {
    { NULL, 0, NULL, 0 },
 };
 
-int
-vs_server_config_parse(struct vs_server_config *config, int argc, char **argv)
+/* The defaults, and what a spawned render-server worker must be told
+ * again; 0, or the exit status. */
+static int
+set_defaults(struct vs_server_config *config, int argc, char **argv)
 {
    *config = (struct vs_server_config){ 0 };
    config->exec_path = argv[0];
-   argv = configured_argv(argc, argv, &argc);
-   if (!argv)
-      return 2;
    config->socket_path = VTEST_DEFAULT_SOCKET_PATH;
    config->socket_fd = -1;
    config->stream_framing = RENDER_FRAMING_AUTO;
@@ -504,6 +503,14 @@ vs_server_config_parse(struct vs_server_config *config, int argc, char **argv)
    config->log_level = VS_LOG_INFO;
    vs_context_options_default(&config->context);
    vtest_server_limits_default(&config->server);
+   return 0;
+}
+
+/* What the environment says (one table: `environment`); 0, or the exit
+ * status. */
+static int
+read_environment(struct vs_server_config *config)
+{
    /* Socket activation's variables, unset once read so that nothing
     * started later takes the socket for its own. */
    config->activated_fd = vtest_socket_activation_fd(getenv("LISTEN_PID"), getenv("LISTEN_FDS"),
@@ -518,189 +525,194 @@ vs_server_config_parse(struct vs_server_config *config, int argc, char **argv)
       if (value && !environment[i].parse(config, value))
          return 2;
    }
+   return 0;
+}
 
-   int opt, opt_index = 0;
-   while ((opt = getopt_long(argc, argv, "", options, &opt_index)) != -1) {
-      switch (opt) {
-      case OPT_SOCKET:
-         if (!*optarg) {
-            fprintf(stderr, "venus-server: empty socket path\n");
-            return 2;
-         }
-         config->socket_path = optarg;
-         break;
-      case OPT_SOCKET_FD: {
-         char *end;
-         errno = 0;
-         long v = strtol(optarg, &end, 10);
-         if (errno || end == optarg || *end || v < 0 || v > INT_MAX) {
-            fprintf(stderr, "venus-server: invalid --socket-fd '%s'\n", optarg);
-            return 2;
-         }
-         config->socket_fd = (int)v;
-         break;
-      }
-      case OPT_WORKER_FD:
-      case OPT_WORKER_ID:
-      case OPT_WORKER_FLAGS:
-      case OPT_WORKER_SERVER_PID:
-      case OPT_WORKER_TIE_FD: {
-         char *end;
-         errno = 0;
-         unsigned long v = strtoul(optarg, &end, 0);
-         if (errno || end == optarg || *end || v > (opt == OPT_WORKER_FD || opt == OPT_WORKER_TIE_FD ? INT_MAX
-                                                    : opt == OPT_WORKER_SERVER_PID ? LONG_MAX : UINT32_MAX)) {
-            fprintf(stderr, "venus-server: invalid value '%s' for --%s\n", optarg, options[opt_index].name);
-            return 2;
-         }
-         if (opt == OPT_WORKER_FD)
-            config->worker.fd = (int)v;
-         else if (opt == OPT_WORKER_ID)
-            config->worker.id = (uint32_t)v;
-         else if (opt == OPT_WORKER_FLAGS)
-            config->worker.init_flags = (uint32_t)v;
-         else if (opt == OPT_WORKER_SERVER_PID)
-            config->worker.server_pid = (long)v;
-         else
-            config->worker.tie_fd = (int)v;
-         break;
-      }
-      case OPT_WORKER_NAME:
-         config->worker.name = optarg;
-         break;
-      case OPT_STREAM_FRAMING:
-         if (!render_framing_parse(optarg, &config->stream_framing)) {
-            fprintf(stderr, "venus-server: invalid --stream-framing '%s' (use auto, header8 or be32)\n", optarg);
-            return 2;
-         }
-         break;
-      case OPT_READY_WORKERS: {
-         char *end;
-         errno = 0;
-         unsigned long n = strtoul(optarg, &end, 10);
-         if (errno || end == optarg || *end || n > 64) {
-            fprintf(stderr, "venus-server: invalid --ready-workers '%s' (0 to 64)\n", optarg);
-            return 2;
-         }
-         config->ready_workers = (unsigned)n;
-         break;
-      }
-      case OPT_ISOLATE:
-         if (strcmp(optarg, "thread") == 0)
-            config->isolate = VS_ISOLATE_THREAD;
-         else if (strcmp(optarg, "process") == 0)
-            config->isolate = VS_ISOLATE_PROCESS;
-         else if (strcmp(optarg, "spawn") == 0)
-            config->isolate = VS_ISOLATE_SPAWN;
-         else {
-            fprintf(stderr, "venus-server: invalid --isolate '%s' (use thread, process or spawn)\n", optarg);
-            return 2;
-         }
-         break;
-      case OPT_IGNORED:
-      case OPT_IGNORED_ARG:
-         break;
-      case OPT_DEVICE:
-         if (!parse_device_index(config, optarg))
-            return 2;
-         break;
-      case OPT_MEMORY:
-         if (!parse_memory_strategy(config, optarg))
-            return 2;
-         break;
-      case OPT_PAGE_SIZE:
-         if (!parse_page_size(config, optarg))
-            return 2;
-         break;
-      case OPT_LIMIT:
-         if (!parse_limit(config, optarg))
-            return 2;
-         break;
-      case OPT_LOG_LEVEL:
-         if (!parse_level(config, "log level", optarg))
-            return 2;
-         break;
-      case OPT_DISPLAY:
-      case OPT_HTTP:
-      case OPT_RECORD:
-         if (!*optarg || (opt == OPT_DISPLAY && strchr(optarg, '/'))) {
-            fprintf(stderr, "venus-server: invalid --%s '%s'\n", opt == OPT_DISPLAY ? "display" : opt == OPT_HTTP ? "http" : "record", optarg);
-            return 2;
-         }
-         *(opt == OPT_DISPLAY ? &config->display : opt == OPT_HTTP ? &config->http : &config->record) = optarg;
-         break;
-      case OPT_INPUT:
-         config->input = true;
-         break;
-      case OPT_VM_CHANNEL:
-         if (!*optarg || !strcmp(optarg, "listen:")) {
-            fprintf(stderr, "venus-server: invalid --vm-channel '%s' (PATH or listen:PATH)\n", optarg);
-            return 2;
-         }
-         config->vm_channel = optarg;
-         break;
-      case OPT_VHOST_USER:
-         if (!*optarg) {
-            fprintf(stderr, "venus-server: invalid --vhost-user '' (a socket path)\n");
-            return 2;
-         }
-         config->vhost_user_path = optarg;
-         break;
-      case OPT_VM_HOSTMEM: {
-         char *end;
-         unsigned long v = strtoul(optarg, &end, 10);
-         if (end == optarg || *end || v < 1 || v > 65536 || (v & (v - 1))) {
-            fprintf(stderr, "venus-server: invalid --vm-hostmem '%s' (MiB, a power of two up to 65536)\n", optarg);
-            return 2;
-         }
-         config->vm_hostmem_mib = (unsigned)v;
-         break;
-      }
-      case OPT_VM_SIZE: {
-         unsigned w = 0, h = 0;
-         char end = 0;
-         if (sscanf(optarg, "%ux%u%c", &w, &h, &end) != 2 || w < 16 || h < 16 || w > 16384 || h > 16384) {
-            fprintf(stderr, "venus-server: invalid --vm-size '%s' (WxH, 16 to 16384 each)\n", optarg);
-            return 2;
-         }
-         config->vm_width = w;
-         config->vm_height = h;
-         break;
-      }
-      case OPT_FPS: {
-         char *end;
-         unsigned long v = strtoul(optarg, &end, 10);
-         if (end == optarg || *end || v < 1 || v > 240) {
-            fprintf(stderr, "venus-server: invalid --fps '%s' (1 to 240)\n", optarg);
-            return 2;
-         }
-         config->fps = (unsigned)v;
-         break;
-      }
-      case OPT_SUBMIT_STATS:
-         config->context.renderer.submit_stats = true;
-         break;
-      case OPT_LEND_DRIVER_MAPPINGS:
-         config->context.renderer.lend_driver_mappings = true;
-         break;
-      case OPT_HELP:
-         usage(stdout, config);
-         return 0;
-      case OPT_VERSION:
-         printf("venus-server %s\n", VS_VERSION);
-         return 0;
-      default:
-         usage(stderr, config);
+/* One option of getopt_long (`name` without its dashes):
+ * VS_SERVER_CONFIG_RUN to go on, else the exit status (said on stderr). */
+static int
+apply_option(struct vs_server_config *config, int opt, const char *name)
+{
+   switch (opt) {
+   case OPT_SOCKET:
+      if (!*optarg) {
+         fprintf(stderr, "venus-server: empty socket path\n");
          return 2;
       }
+      config->socket_path = optarg;
+      break;
+   case OPT_SOCKET_FD: {
+      char *end;
+      errno = 0;
+      long v = strtol(optarg, &end, 10);
+      if (errno || end == optarg || *end || v < 0 || v > INT_MAX) {
+         fprintf(stderr, "venus-server: invalid --socket-fd '%s'\n", optarg);
+         return 2;
+      }
+      config->socket_fd = (int)v;
+      break;
    }
-   if (optind < argc) {
-      fprintf(stderr, "venus-server: unexpected argument '%s'\n", argv[optind]);
+   case OPT_WORKER_FD:
+   case OPT_WORKER_ID:
+   case OPT_WORKER_FLAGS:
+   case OPT_WORKER_SERVER_PID:
+   case OPT_WORKER_TIE_FD: {
+      char *end;
+      errno = 0;
+      unsigned long v = strtoul(optarg, &end, 0);
+      if (errno || end == optarg || *end || v > (opt == OPT_WORKER_FD || opt == OPT_WORKER_TIE_FD ? INT_MAX
+                                                 : opt == OPT_WORKER_SERVER_PID ? LONG_MAX : UINT32_MAX)) {
+         fprintf(stderr, "venus-server: invalid value '%s' for --%s\n", optarg, name);
+         return 2;
+      }
+      if (opt == OPT_WORKER_FD)
+         config->worker.fd = (int)v;
+      else if (opt == OPT_WORKER_ID)
+         config->worker.id = (uint32_t)v;
+      else if (opt == OPT_WORKER_FLAGS)
+         config->worker.init_flags = (uint32_t)v;
+      else if (opt == OPT_WORKER_SERVER_PID)
+         config->worker.server_pid = (long)v;
+      else
+         config->worker.tie_fd = (int)v;
+      break;
+   }
+   case OPT_WORKER_NAME:
+      config->worker.name = optarg;
+      break;
+   case OPT_STREAM_FRAMING:
+      if (!render_framing_parse(optarg, &config->stream_framing)) {
+         fprintf(stderr, "venus-server: invalid --stream-framing '%s' (use auto, header8 or be32)\n", optarg);
+         return 2;
+      }
+      break;
+   case OPT_READY_WORKERS: {
+      char *end;
+      errno = 0;
+      unsigned long n = strtoul(optarg, &end, 10);
+      if (errno || end == optarg || *end || n > 64) {
+         fprintf(stderr, "venus-server: invalid --ready-workers '%s' (0 to 64)\n", optarg);
+         return 2;
+      }
+      config->ready_workers = (unsigned)n;
+      break;
+   }
+   case OPT_ISOLATE:
+      if (strcmp(optarg, "thread") == 0)
+         config->isolate = VS_ISOLATE_THREAD;
+      else if (strcmp(optarg, "process") == 0)
+         config->isolate = VS_ISOLATE_PROCESS;
+      else if (strcmp(optarg, "spawn") == 0)
+         config->isolate = VS_ISOLATE_SPAWN;
+      else {
+         fprintf(stderr, "venus-server: invalid --isolate '%s' (use thread, process or spawn)\n", optarg);
+         return 2;
+      }
+      break;
+   case OPT_IGNORED:
+   case OPT_IGNORED_ARG:
+      break;
+   case OPT_DEVICE:
+      if (!parse_device_index(config, optarg))
+         return 2;
+      break;
+   case OPT_MEMORY:
+      if (!parse_memory_strategy(config, optarg))
+         return 2;
+      break;
+   case OPT_PAGE_SIZE:
+      if (!parse_page_size(config, optarg))
+         return 2;
+      break;
+   case OPT_LIMIT:
+      if (!parse_limit(config, optarg))
+         return 2;
+      break;
+   case OPT_LOG_LEVEL:
+      if (!parse_level(config, "log level", optarg))
+         return 2;
+      break;
+   case OPT_DISPLAY:
+   case OPT_HTTP:
+   case OPT_RECORD:
+      if (!*optarg || (opt == OPT_DISPLAY && strchr(optarg, '/'))) {
+         fprintf(stderr, "venus-server: invalid --%s '%s'\n", opt == OPT_DISPLAY ? "display" : opt == OPT_HTTP ? "http" : "record", optarg);
+         return 2;
+      }
+      *(opt == OPT_DISPLAY ? &config->display : opt == OPT_HTTP ? &config->http : &config->record) = optarg;
+      break;
+   case OPT_INPUT:
+      config->input = true;
+      break;
+   case OPT_VM_CHANNEL:
+      if (!*optarg || !strcmp(optarg, "listen:")) {
+         fprintf(stderr, "venus-server: invalid --vm-channel '%s' (PATH or listen:PATH)\n", optarg);
+         return 2;
+      }
+      config->vm_channel = optarg;
+      break;
+   case OPT_VHOST_USER:
+      if (!*optarg) {
+         fprintf(stderr, "venus-server: invalid --vhost-user '' (a socket path)\n");
+         return 2;
+      }
+      config->vhost_user_path = optarg;
+      break;
+   case OPT_VM_HOSTMEM: {
+      char *end;
+      unsigned long v = strtoul(optarg, &end, 10);
+      if (end == optarg || *end || v < 1 || v > 65536 || (v & (v - 1))) {
+         fprintf(stderr, "venus-server: invalid --vm-hostmem '%s' (MiB, a power of two up to 65536)\n", optarg);
+         return 2;
+      }
+      config->vm_hostmem_mib = (unsigned)v;
+      break;
+   }
+   case OPT_VM_SIZE: {
+      unsigned w = 0, h = 0;
+      char end = 0;
+      if (sscanf(optarg, "%ux%u%c", &w, &h, &end) != 2 || w < 16 || h < 16 || w > 16384 || h > 16384) {
+         fprintf(stderr, "venus-server: invalid --vm-size '%s' (WxH, 16 to 16384 each)\n", optarg);
+         return 2;
+      }
+      config->vm_width = w;
+      config->vm_height = h;
+      break;
+   }
+   case OPT_FPS: {
+      char *end;
+      unsigned long v = strtoul(optarg, &end, 10);
+      if (end == optarg || *end || v < 1 || v > 240) {
+         fprintf(stderr, "venus-server: invalid --fps '%s' (1 to 240)\n", optarg);
+         return 2;
+      }
+      config->fps = (unsigned)v;
+      break;
+   }
+   case OPT_SUBMIT_STATS:
+      config->context.renderer.submit_stats = true;
+      break;
+   case OPT_LEND_DRIVER_MAPPINGS:
+      config->context.renderer.lend_driver_mappings = true;
+      break;
+   case OPT_HELP:
+      usage(stdout, config);
+      return 0;
+   case OPT_VERSION:
+      printf("venus-server %s\n", VS_VERSION);
+      return 0;
+   default:
       usage(stderr, config);
       return 2;
    }
+   return VS_SERVER_CONFIG_RUN;
+}
 
-   /* Options that need or exclude others. */
+/* Options that need or exclude others, and the run mode they choose:
+ * VS_SERVER_CONFIG_RUN, or the exit status. */
+static int
+choose_mode(struct vs_server_config *config)
+{
    if ((config->http || config->record || config->fps || config->input || config->vm_channel) && !config->display) {
       fprintf(stderr, "venus-server: --http, --record, --fps, --input and --vm-channel need --display\n");
       return 2;
@@ -750,5 +762,29 @@ vs_server_config_parse(struct vs_server_config *config, int argc, char **argv)
     * exact-size sealable memfds, as the VMM's proxy checks. */
    if (config->mode == VS_SERVER_RENDER || config->mode == VS_SERVER_RENDER_WORKER)
       config->context.renderer.exact_shm = true;
-   return VS_SERVER_CONFIG_RUN;
+   return VS_SERVER_CONFIG_RUN;}
+
+int
+vs_server_config_parse(struct vs_server_config *config, int argc, char **argv)
+{
+   argv = configured_argv(argc, argv, &argc);
+   if (!argv)
+      return 2;
+   int status = set_defaults(config, argc, argv);
+   if (status == 0)
+      status = read_environment(config);
+   if (status)
+      return status;
+   int opt, opt_index = 0;
+   while ((opt = getopt_long(argc, argv, "", options, &opt_index)) != -1) {
+      status = apply_option(config, opt, options[opt_index].name);
+      if (status != VS_SERVER_CONFIG_RUN)
+         return status;
+   }
+   if (optind < argc) {
+      fprintf(stderr, "venus-server: unexpected argument '%s'\n", argv[optind]);
+      usage(stderr, config);
+      return 2;
+   }
+   return choose_mode(config);
 }
