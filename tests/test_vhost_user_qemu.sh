@@ -3,7 +3,8 @@
 # The vhost-user virtio-gpu device (src/transport/vhost_user/, docs/vhost-user.md)
 # as a real VM's GPU: the project's test guest (scripts/vm-image.sh; kernel
 # 6.12) boots under Debian sid's QEMU 11.1 (in the sid root, TCG) whose
-# vhost-user-test-device-pci (virtio-id 16) is served by tests/vhost_user_gpu.c.
+# vhost-user-test-device-pci (virtio-id 16) is served by venus-server
+# --vhost-user, in a worker process of its own.
 # The guest runs no workload (vmtest=none: its init powers off at once).
 # In the guest's kernel log the virtio-gpu driver must bind with the host
 # memory window, blob, host-visible and context-init features, one scanout
@@ -16,9 +17,9 @@
 
 top=$(cd "$TESTS_DIR/.." && pwd)
 sid=${SID_ROOT:-$top/.deps/sid-root}
-device=$BUILD_DIR/tests/vhost_user_gpu
+server=$BUILD_DIR/venus-server
 [ "${VM_TEST:-1}" != 0 ] || { skip "VM_TEST=0"; finish; }
-[ -x "$device" ] || { skip "no $device in this build"; finish; }
+[ -x "$server" ] || { skip "no $server in this build"; finish; }
 qemu=$sid/usr/bin/qemu-system-x86_64
 if [ ! -x "$qemu" ]; then
   skip "no QEMU in the sid root (ROOTS=1 make roots adds qemu-system-x86 and qemu-system-data)"
@@ -44,11 +45,11 @@ trap 'lib_cleanup; rm -rf --one-file-system "$work"' EXIT
 in=${work#"$sid"}
 cp "$image/vmlinuz" "$image/initrd.img" "$work/"
 
-"$device" "$work/gpu.sock" 2>"$TEST_TMP/device.log" &
-device_pid=$!
-BG_PIDS+=("$device_pid")
-for _ in $(seq 100); do [ -S "$work/gpu.sock" ] && break; sleep 0.05; done
-[ -S "$work/gpu.sock" ] || { fail "the device did not listen"; show_tail "$TEST_TMP/device.log"; finish; }
+"$server" --vhost-user "$work/gpu.sock" --vm-size 1024x768 --log-level debug >"$TEST_TMP/device.log" 2>&1 &
+server_pid=$!
+BG_PIDS+=("$server_pid")
+for _ in $(seq 200); do [ -S "$work/gpu.sock" ] && break; sleep 0.05; done
+[ -S "$work/gpu.sock" ] || { fail "the server did not listen"; show_tail "$TEST_TMP/device.log"; finish; }
 
 # The kernel's console on the serial port at loglevel 7 (the driver's
 # [drm] lines are info); the init's VMTEST lines on the virtio console.
@@ -66,21 +67,25 @@ note "VM (tcg): $((SECONDS - t1)) s from power-on to power-off, QEMU status $rc"
 cp "$work/serial.log" "$TEST_TMP/serial.log" 2>/dev/null || : >"$TEST_TMP/serial.log"
 cp "$work/hvc.log" "$TEST_TMP/guest.log" 2>/dev/null || : >"$TEST_TMP/guest.log"
 
-# The device ends when the front end closes its socket.
-for _ in $(seq 100); do kill -0 "$device_pid" 2>/dev/null || break; sleep 0.1; done
-device_rc=0
-if kill -0 "$device_pid" 2>/dev/null; then
-  kill_tree "$device_pid"
-  device_rc=timeout
+# The device's worker ends when the front end closes its socket; the
+# server serves on until SIGTERM.
+for _ in $(seq 100); do grep -q 'vhost-user device 1: its worker .* ended' "$TEST_TMP/device.log" && break; sleep 0.1; done
+kill -TERM "$server_pid" 2>/dev/null
+server_rc=0
+for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$server_pid" 2>/dev/null; then
+  kill_tree "$server_pid"
+  server_rc=timeout
 else
-  wait "$device_pid" || device_rc=$?
+  wait "$server_pid" || server_rc=$?
 fi
 
 klog=$TEST_TMP/serial.log dlog=$TEST_TMP/device.log
 check "QEMU ran the guest to power-off (status $rc)" test "$rc" -eq 0
 check "the guest's init finished" grep -q '^VMTEST done' "$TEST_TMP/guest.log"
-check "the device served until the front end went (status $device_rc)" \
-  grep -q 'the front end closed the connection' "$dlog"
+check "the device served until the front end went" grep -q 'the front end closed the connection' "$dlog"
+check "its worker process ended with it" grep -qE 'vhost-user device 1: its worker \(pid [0-9]+\) ended$' "$dlog"
+check "the server stopped on SIGTERM (status $server_rc)" test "$server_rc" = 0
 check "the virtio-gpu driver bound the device" grep -qE 'Initialized virtio_gpu .* on minor' "$klog"
 check "the guest sees the host memory window" grep -qE '\[drm\] Host memory window: ' "$klog"
 check "features +resource_blob +host_visible" grep -qE '\[drm\] features: .*\+resource_blob \+host_visible' "$klog"
@@ -96,8 +101,9 @@ if grep -qE 'virtio_gpudrmfb|fb0: virtio' "$klog"; then
     seen=$(grep -oE "virtio-gpu 1: $cmd: response 0x1100" "$dlog" | sed -E 's/.*: ([A-Z0-9_]+): .*/\1/' | sort -u | tr '\n' ' ')
     check "the device answered the guest's $cmd (${seen:-none})" test -n "$seen"
   done
-  flushes=$(sed -nE 's/^vhost_user_gpu: ([0-9]+) flushes.*/\1/p' "$dlog")
-  check "the scanout was flushed to the device (${flushes:-no} flushes, $(grep -o 'last [0-9]*x[0-9]*' "$dlog"))" \
+  flushes=$(sed -nE 's/.*vhost-user device 1: ended after ([0-9]+) flushes.*/\1/p' "$dlog")
+  shows=$(grep -oE 'scanout 0 shows [0-9]+x[0-9]+' "$dlog" | tail -n 1)
+  check "the scanout was flushed to the device (${flushes:-no} flushes; ${shows:-no mode})" \
     test "${flushes:-0}" -gt 0
 else
   note "the guest set no fbdev mode: no scanout to check"
