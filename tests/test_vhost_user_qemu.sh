@@ -3,23 +3,22 @@
 # The vhost-user virtio-gpu device (src/transport/vhost_user/, docs/vhost-user.md)
 # as a real VM's GPU: the project's test guest (scripts/vm-image.sh; kernel
 # 6.12) boots under Debian sid's QEMU 11.1 (in the sid root, TCG) whose
-# vhost-user-test-device-pci (virtio-id 16) is served by venus-server
-# --vhost-user, in a worker process of its own.
-# The guest runs no workload (vmtest=none: its init powers off at once).
+# vhost-user-test-device-pci (virtio-id 16) is served by `venus-server
+# --vhost-user`, with a display (--display, --record) where the build has
+# one. The guest runs no workload (vmtest=none: its init powers off at once).
 # In the guest's kernel log the virtio-gpu driver must bind with the host
 # memory window, blob, host-visible and context-init features, one scanout
 # and one capset (read without timing out); where fbdev emulation sets a
 # mode, the device must have created, scanned out and flushed its
-# framebuffer (a guest blob on this kernel). The device must refuse
-# nothing. Skips without QEMU 11.1 in the sid root (ROOTS=1 make roots adds
+# framebuffer (a guest blob on this kernel), and the display must have
+# encoded frames of that 1024x768 console. The device must refuse nothing. Skips without QEMU 11.1 in the sid root (ROOTS=1 make roots adds
 # it), without the guest image, and with VM_TEST=0.
 . "$(dirname "$0")/lib.sh"
 
 top=$(cd "$TESTS_DIR/.." && pwd)
 sid=${SID_ROOT:-$top/.deps/sid-root}
-server=$BUILD_DIR/venus-server
 [ "${VM_TEST:-1}" != 0 ] || { skip "VM_TEST=0"; finish; }
-[ -x "$server" ] || { skip "no $server in this build"; finish; }
+[ -x "$SERVER_BIN" ] || { fail "no server binary at $SERVER_BIN (run make)"; finish; }
 qemu=$sid/usr/bin/qemu-system-x86_64
 if [ ! -x "$qemu" ]; then
   skip "no QEMU in the sid root (ROOTS=1 make roots adds qemu-system-x86 and qemu-system-data)"
@@ -45,11 +44,22 @@ trap 'lib_cleanup; rm -rf --one-file-system "$work"' EXIT
 in=${work#"$sid"}
 cp "$image/vmlinuz" "$image/initrd.img" "$work/"
 
-"$server" --vhost-user "$work/gpu.sock" --vm-size 1024x768 --log-level debug >"$TEST_TMP/device.log" 2>&1 &
-server_pid=$!
-BG_PIDS+=("$server_pid")
+# The scanout on the server's display, recorded, where the build has one
+# and ffprobe can read the recording.
+display_args=() record=$TEST_TMP/vhost.h264
+if "$SERVER_BIN" --help | grep -q -- '--display' && command -v ffprobe >/dev/null; then
+  export XDG_RUNTIME_DIR=$TEST_TMP/rt
+  mkdir -m 700 -p "$XDG_RUNTIME_DIR"
+  display_args=(--display vs-vhost-test --record "$record")
+else
+  note "no display in this build, or no ffprobe: the scanout is not recorded"
+fi
+env --default-signal=PIPE "$SERVER_BIN" --vhost-user "$work/gpu.sock" --vm-size 1024x768 --log-level debug \
+  "${display_args[@]}" >"$TEST_TMP/device.out" 2>"$TEST_TMP/device.log" &
+device_pid=$!
+BG_PIDS+=("$device_pid")
 for _ in $(seq 200); do [ -S "$work/gpu.sock" ] && break; sleep 0.05; done
-[ -S "$work/gpu.sock" ] || { fail "the server did not listen"; show_tail "$TEST_TMP/device.log"; finish; }
+[ -S "$work/gpu.sock" ] || { fail "the device did not listen"; show_tail "$TEST_TMP/device.log"; finish; }
 
 # The kernel's console on the serial port at loglevel 7 (the driver's
 # [drm] lines are info); the init's VMTEST lines on the virtio console.
@@ -67,17 +77,17 @@ note "VM (tcg): $((SECONDS - t1)) s from power-on to power-off, QEMU status $rc"
 cp "$work/serial.log" "$TEST_TMP/serial.log" 2>/dev/null || : >"$TEST_TMP/serial.log"
 cp "$work/hvc.log" "$TEST_TMP/guest.log" 2>/dev/null || : >"$TEST_TMP/guest.log"
 
-# The device's worker ends when the front end closes its socket; the
-# server serves on until SIGTERM.
+# The device ends when the front end closes its socket; the server, which
+# then flushes the recording, at SIGTERM.
 for _ in $(seq 100); do grep -q 'vhost-user device 1: its worker .* ended' "$TEST_TMP/device.log" && break; sleep 0.1; done
-kill -TERM "$server_pid" 2>/dev/null
-server_rc=0
-for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$server_pid" 2>/dev/null; then
-  kill_tree "$server_pid"
-  server_rc=timeout
+kill -TERM "$device_pid" 2>/dev/null || true
+for _ in $(seq 100); do kill -0 "$device_pid" 2>/dev/null || break; sleep 0.1; done
+device_rc=0
+if kill -0 "$device_pid" 2>/dev/null; then
+  kill_tree "$device_pid"
+  device_rc=timeout
 else
-  wait "$server_pid" || server_rc=$?
+  wait "$device_pid" || device_rc=$?
 fi
 
 klog=$TEST_TMP/serial.log dlog=$TEST_TMP/device.log
@@ -85,7 +95,7 @@ check "QEMU ran the guest to power-off (status $rc)" test "$rc" -eq 0
 check "the guest's init finished" grep -q '^VMTEST done' "$TEST_TMP/guest.log"
 check "the device served until the front end went" grep -q 'the front end closed the connection' "$dlog"
 check "its worker process ended with it" grep -qE 'vhost-user device 1: its worker \(pid [0-9]+\) ended$' "$dlog"
-check "the server stopped on SIGTERM (status $server_rc)" test "$server_rc" = 0
+check "the server stopped on SIGTERM (status $device_rc)" test "$device_rc" = 0
 check "the virtio-gpu driver bound the device" grep -qE 'Initialized virtio_gpu .* on minor' "$klog"
 check "the guest sees the host memory window" grep -qE '\[drm\] Host memory window: ' "$klog"
 check "features +resource_blob +host_visible" grep -qE '\[drm\] features: .*\+resource_blob \+host_visible' "$klog"
@@ -102,9 +112,15 @@ if grep -qE 'virtio_gpudrmfb|fb0: virtio' "$klog"; then
     check "the device answered the guest's $cmd (${seen:-none})" test -n "$seen"
   done
   flushes=$(sed -nE 's/.*vhost-user device 1: ended after ([0-9]+) flushes.*/\1/p' "$dlog")
-  shows=$(grep -oE 'scanout 0 shows [0-9]+x[0-9]+' "$dlog" | tail -n 1)
-  check "the scanout was flushed to the device (${flushes:-no} flushes; ${shows:-no mode})" \
+  check "the scanout was flushed to the device (${flushes:-no} flushes, $(grep -o 'shows [0-9]*x[0-9]*' "$dlog" | tail -n 1))" \
     test "${flushes:-0}" -gt 0
+  if [ ${#display_args[@]} -gt 0 ]; then
+    if out=$(python3 "$TESTS_DIR/display/check_stream.py" size "$record" 1024 768 1 2>&1); then
+      pass "the display encoded the guest's console: $out"
+    else
+      fail "the display encoded the guest's console: ${out:-no recording}"
+    fi
+  fi
 else
   note "the guest set no fbdev mode: no scanout to check"
 fi

@@ -725,9 +725,9 @@ choose_mode(struct vs_server_config *config)
       fprintf(stderr, "venus-server: --vm-hostmem needs --vhost-user\n");
       return 2;
    }
-   if (config->vhost_user_path && (config->socket_fd >= 0 || config->worker.fd >= 0 || config->display)) {
+   if (config->vhost_user_path && (config->socket_fd >= 0 || config->worker.fd >= 0 || config->vm_channel)) {
       fprintf(stderr, "venus-server: --vhost-user is a run mode of its own: without --socket-fd, "
-                      "--worker-context-fd or --display\n");
+                      "--worker-context-fd or --vm-channel\n");
       return 2;
    }
    if (config->vhost_user_path && config->isolate != VS_ISOLATE_PROCESS) {

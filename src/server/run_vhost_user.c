@@ -2,13 +2,16 @@
 /* VMs' whole virtio-gpu devices (--vhost-user PATH): each connection to
  * PATH is a VMM's vhost-user front end, one VM's device, served in a
  * worker process of its own (src/transport/vhost_user/), until SIGTERM or
- * SIGINT. */
+ * SIGINT. With --display, each device's scanout 0 is a surface there. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "server/server.h"
 #include "transport/vhost_user/vhost_user_server.h"
+#ifdef VS_HAVE_DISPLAY
+#include "transport/display/display.h"
+#endif
 
 /* VM devices served at once: each holds a worker process and maps its
  * guest's RAM there. */
@@ -31,6 +34,20 @@ destroy_workers(void *workers)
 
 static const struct vs_server_workers vhost_user_workers = { create_workers, destroy_workers };
 
+#ifdef VS_HAVE_DISPLAY
+static void
+show_scanout(void *display, uint32_t device, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t stride)
+{
+   vs_display_show_frame(display, device, pixels, width, height, stride);
+}
+
+static void
+hide_scanout(void *display, uint32_t device)
+{
+   vs_display_hide_frame(display, device);
+}
+#endif
+
 int
 vs_run_vhost_user(struct vs_server_config *config)
 {
@@ -43,12 +60,19 @@ vs_run_vhost_user(struct vs_server_config *config)
    int rc = vs_server_start(config, &vhost_user_workers, &started);
    if (rc)
       return rc;
-   const struct vs_vhost_user_options options = {
+   struct vs_vhost_user_options options = {
       .width = config->vm_width ? config->vm_width : VM_WIDTH_DEFAULT,
       .height = config->vm_height ? config->vm_height : VM_HEIGHT_DEFAULT,
       .hostmem_bytes = (uint64_t)(config->vm_hostmem_mib ? config->vm_hostmem_mib : VM_HOSTMEM_MIB_DEFAULT) << 20,
       .max_devices = VHOST_USER_DEVICES_MAX,
    };
+#ifdef VS_HAVE_DISPLAY
+   if (started.display) {
+      options.show = show_scanout;
+      options.hide = hide_scanout;
+      options.display = started.display;
+   }
+#endif
    rc = vs_vhost_user_server_run(config->vhost_user_path, &options, started.workers, stop_fd);
    vs_server_stop(config, &started);
    return rc;

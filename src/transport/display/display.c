@@ -70,6 +70,7 @@ struct surface {
    struct vs_display *display;
    struct wl_list link;
    uint32_t vm_id;                    /* a VM guest's surface: its id in the guest session */
+   uint32_t source;                   /* a VM device's scanout (vs_display_show_frame) */
    uint64_t vm_session;
    bool vm_frame_due;                 /* FRAME for vm_serial at the next tick */
    uint32_t vm_serial;
@@ -103,6 +104,11 @@ struct vs_display {
    struct vs_record *record;          /* --record, or NULL */
    struct vs_http *http;              /* --http, or NULL */
    struct vs_vmchannel *vmchannel;    /* --vm-channel, or NULL */
+   /* Sources' frames and ends from other threads, for the Wayland thread. */
+   pthread_mutex_t inbox_lock;
+   struct inbox_entry *inbox;         /* under inbox_lock */
+   struct os_event inbox_event;
+   struct wl_event_source *inbox_source;
    /* VM frames the encoder holds, per guest buffer: RELEASE when none. */
    struct vm_inflight {
       uint64_t session;
@@ -111,8 +117,16 @@ struct vs_display {
    /* figures */
    uint64_t commits, shown_commits, server_memory_frames, foreign_frames, shm_frames, refused;
    uint64_t vm_commits, vm_shown, vm_refused, vm_gone;
+   uint64_t source_frames;
    uint32_t vm_gone_said; /* the last resource whose freed memory was logged */
    uint64_t first_shown_ns, last_shown_ns;
+};
+
+/* A source's newest frame, or its end (frame NULL). */
+struct inbox_entry {
+   uint32_t source;
+   struct vs_frame *frame;
+   struct inbox_entry *next;
 };
 
 static const uint32_t formats[] = { VS_FMT_XRGB8888, VS_FMT_ARGB8888, VS_FMT_XBGR8888, VS_FMT_ABGR8888 };
@@ -584,6 +598,150 @@ vm_divert_input(void *data, const struct vs_input_event *event)
    return true;
 }
 
+/* --- frames of other sources (a VM device's scanout) --------------------- */
+
+static struct surface *
+source_surface(struct vs_display *d, uint32_t source)
+{
+   struct surface *s;
+   wl_list_for_each(s, &d->surfaces, link)
+      if (s->source == source)
+         return s;
+   return NULL;
+}
+
+/* A source's frame as a commit of its surface, made at its first frame. */
+static void
+source_commit(struct vs_display *d, uint32_t source, struct vs_frame *f)
+{
+   d->commits++;
+   struct surface *s = source_surface(d, source);
+   if (!s) {
+      if (!(s = calloc(1, sizeof(*s)))) {
+         free_frame(d, f);
+         return;
+      }
+      s->display = d;
+      s->source = source;
+      wl_list_init(&s->base.frame_callbacks);
+      wl_list_insert(&d->surfaces, &s->link);
+   }
+   s->width = f->width;
+   s->height = f->height;
+   if (!s->mapped) {
+      s->mapped = true;
+      s->map_seq = ++d->map_counter;
+   }
+   if (shown_surface(d) != s) {
+      free_frame(d, f);
+      return;
+   }
+   d->source_frames++;
+   submit_frame(d, f);
+}
+
+static void
+source_destroy(struct vs_display *d, uint32_t source)
+{
+   struct surface *s = source_surface(d, source);
+   if (!s)
+      return;
+   wl_list_remove(&s->link);
+   free(s);
+}
+
+static int
+on_inbox(int fd, uint32_t mask, void *data)
+{
+   struct vs_display *d = data;
+   os_event_drain(&d->inbox_event);
+   pthread_mutex_lock(&d->inbox_lock);
+   struct inbox_entry *e = d->inbox;
+   d->inbox = NULL;
+   pthread_mutex_unlock(&d->inbox_lock);
+   /* Oldest first: the list is pushed at its head. */
+   struct inbox_entry *ordered = NULL;
+   while (e) {
+      struct inbox_entry *next = e->next;
+      e->next = ordered;
+      ordered = e;
+      e = next;
+   }
+   while (ordered) {
+      struct inbox_entry *next = ordered->next;
+      if (ordered->frame)
+         source_commit(d, ordered->source, ordered->frame);
+      else
+         source_destroy(d, ordered->source);
+      free(ordered);
+      ordered = next;
+   }
+   return 0;
+}
+
+static void
+inbox_push(struct vs_display *d, uint32_t source, struct vs_frame *f)
+{
+   struct inbox_entry *e = malloc(sizeof(*e));
+   if (!e) {
+      free(f ? f->owned : NULL);
+      free(f);
+      return;
+   }
+   *e = (struct inbox_entry){ .source = source, .frame = f };
+   struct vs_frame *replaced = NULL;
+   pthread_mutex_lock(&d->inbox_lock);
+   /* The latest frame wins: a frame of the source not yet taken (and
+    * newer than its last end) is replaced. */
+   if (f && d->inbox && d->inbox->source == source && d->inbox->frame) {
+      replaced = d->inbox->frame;
+      d->inbox->frame = f;
+      free(e);
+      e = NULL;
+   } else {
+      e->next = d->inbox;
+      d->inbox = e;
+   }
+   pthread_mutex_unlock(&d->inbox_lock);
+   if (replaced) {
+      free(replaced->owned);
+      free(replaced);
+   }
+   os_event_signal(&d->inbox_event);
+}
+
+void
+vs_display_show_frame(struct vs_display *d, uint32_t source, const uint8_t *pixels, uint32_t width, uint32_t height,
+                      uint32_t stride)
+{
+   if (!d || width == 0 || height == 0 || width > VS_DMABUF_MAX_DIM || height > VS_DMABUF_MAX_DIM ||
+       stride < width * 4)
+      return;
+   struct vs_frame *f = calloc(1, sizeof(*f));
+   uint8_t *copy = f ? malloc((size_t)width * 4 * height) : NULL;
+   if (!copy) {
+      free(f);
+      return;
+   }
+   for (uint32_t y = 0; y < height; y++)
+      memcpy(copy + (size_t)y * width * 4, pixels + (size_t)y * stride, (size_t)width * 4);
+   f->owned = copy;
+   f->pixels = copy;
+   f->width = width;
+   f->height = height;
+   f->stride = width * 4;
+   f->fourcc = VS_FMT_XRGB8888; /* B8G8R8X8 in memory */
+   f->copies = 1;
+   inbox_push(d, source, f);
+}
+
+void
+vs_display_hide_frame(struct vs_display *d, uint32_t source)
+{
+   if (d)
+      inbox_push(d, source, NULL);
+}
+
 /* --- the thread -------------------------------------------------------- */
 
 static int
@@ -718,6 +876,22 @@ display_free(struct vs_display *d)
    wl_list_for_each_safe(s, tmp, &d->surfaces, link)
       if (s->vm_id)
          vm_destroy(d, s->vm_id);
+      else if (s->source)
+         source_destroy(d, s->source);
+   while (d->inbox) {
+      struct inbox_entry *e = d->inbox;
+      d->inbox = e->next;
+      if (e->frame) {
+         free(e->frame->owned);
+         free(e->frame);
+      }
+      free(e);
+   }
+   if (d->inbox_source)
+      wl_event_source_remove(d->inbox_source);
+   if (d->inbox_event.read_fd >= 0)
+      os_event_fini(&d->inbox_event);
+   pthread_mutex_destroy(&d->inbox_lock);
    if (d->tick)
       wl_event_source_remove(d->tick);
    if (d->done_source)
@@ -767,6 +941,8 @@ vs_display_start(const struct vs_display_options *o, struct vs_display **display
    }
    d->x264 = x264;
    d->stop = (struct os_event){ -1, -1 };
+   d->inbox_event = (struct os_event){ -1, -1 };
+   pthread_mutex_init(&d->inbox_lock, NULL);
    d->fps = o->fps ? o->fps : 60;
    wl_list_init(&d->surfaces);
    wl_list_init(&d->waiting_callbacks);
@@ -805,12 +981,13 @@ vs_display_start(const struct vs_display_options *o, struct vs_display **display
    }
    if (!start_parts(d, o))
       return start_failed(d);
-   if (os_event_init(&d->stop) != 0) {
+   if (os_event_init(&d->stop) != 0 || os_event_init(&d->inbox_event) != 0) {
       vs_error(0, "display: cannot make its stop event");
       return start_failed(d);
    }
    d->done_source = wl_event_loop_add_fd(d->loop, vs_stream_done_fd(d->stream), WL_EVENT_READABLE, on_frames_done, d);
    d->stop_source = wl_event_loop_add_fd(d->loop, d->stop.read_fd, WL_EVENT_READABLE, on_stop, d);
+   d->inbox_source = wl_event_loop_add_fd(d->loop, d->inbox_event.read_fd, WL_EVENT_READABLE, on_inbox, d);
    d->tick = wl_event_loop_add_timer(d->loop, on_tick, d);
    wl_event_source_timer_update(d->tick, (int)(1000 / d->fps));
    d->socket_name = strdup(o->name);
@@ -848,6 +1025,8 @@ vs_display_stop(struct vs_display *d)
            (unsigned long long)d->server_memory_frames, (unsigned long long)d->foreign_frames,
            (unsigned long long)d->shm_frames, (unsigned long long)d->refused,
            span > 0 ? (double)(d->shown_commits - 1) / span : 0.0);
+   if (d->source_frames)
+      vs_info(0, "display: %llu frames of VM devices' scanouts shown", (unsigned long long)d->source_frames);
    if (d->vmchannel)
       vs_info(0, "display: vm channel: %llu commits, %llu shown from server memory, %llu refused, %llu of memory gone",
               (unsigned long long)d->vm_commits, (unsigned long long)d->vm_shown, (unsigned long long)d->vm_refused,

@@ -51,6 +51,15 @@ enum vs_display_start_result {
  * NULL. */
 enum vs_display_start_result vs_display_start(const struct vs_display_options *options, struct vs_display **display);
 
+/* A frame of `source` (a VM device's scanout, source > 0) from any
+ * thread: B8G8R8X8 pixels copied before it returns, shown as that source's
+ * surface on the display's thread (the newest frame of a source replaces
+ * one not yet taken). */
+void vs_display_show_frame(struct vs_display *display, uint32_t source, const uint8_t *pixels, uint32_t width,
+                           uint32_t height, uint32_t stride);
+/* The source's surface goes, from any thread. */
+void vs_display_hide_frame(struct vs_display *display, uint32_t source);
+
 /* Stops the threads, flushes the recording, logs the display's figures,
  * frees it all. */
 void vs_display_stop(struct vs_display *display);

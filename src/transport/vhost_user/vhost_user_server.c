@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,19 +34,20 @@ struct device_job {
 };
 
 /* The first flush of each size says what the VM shows; the device's end
- * how many followed. */
+ * how many followed. Each flush of scanout 0 goes to the display, if any. */
 struct scanout_report {
    uint32_t id;
    uint32_t width, height;
    unsigned long flushes;
+   struct vs_scanout_export *export; /* NULL: no display */
 };
 
 static void
 report_flush(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t stride)
 {
-   (void)pixels;
-   (void)stride;
    struct scanout_report *report = data;
+   if (scanout == 0)
+      vs_scanout_export_frame(report->export, pixels, width, height, stride);
    if (report->flushes == 0 || report->width != width || report->height != height)
       vs_info(0, "vhost-user device %u: scanout %u shows %ux%u", report->id, scanout, width, height);
    report->width = width;
@@ -53,16 +55,22 @@ report_flush(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t width
    report->flushes++;
 }
 
-/* In the worker process: the device, until its VMM goes. */
+/* In the worker process: the device, until its VMM goes. Its fds: the
+ * VMM's socket, then, where the server has a display, the framebuffer and
+ * the announcements' socket (scanout_export.h). */
 static int
 serve_device(const int *fds, unsigned fd_count, const void *job_bytes, size_t job_size, void *data)
 {
    (void)data;
    struct device_job job;
-   if (fd_count != 1 || job_size != sizeof(job))
+   if ((fd_count != 1 && fd_count != 3) || job_size != sizeof(job))
       return 1;
    memcpy(&job, job_bytes, sizeof(job));
    struct scanout_report report = { .id = job.id };
+   if (fd_count == 3 &&
+       !(report.export = vs_scanout_export_create(job.id, fds[1], vs_scanout_framebuffer_size(job.width, job.height),
+                                                  fds[2])))
+      return 1;
    const struct vs_virtio_gpu_options options = {
       .id = job.id,
       .width = job.width,
@@ -75,10 +83,13 @@ serve_device(const int *fds, unsigned fd_count, const void *job_bytes, size_t jo
       .flush_data = &report,
    };
    struct vs_virtio_gpu *gpu = vs_virtio_gpu_create(fds[0], &options);
-   if (!gpu)
+   if (!gpu) {
+      vs_scanout_export_destroy(report.export);
       return 1;
+   }
    vs_vu_device_run(vs_virtio_gpu_device(gpu));
    vs_virtio_gpu_destroy(gpu);
+   vs_scanout_export_destroy(report.export);
    vs_info(0, "vhost-user device %u: ended after %lu flushes of its scanout", job.id, report.flushes);
    return 0;
 }
@@ -119,22 +130,47 @@ struct device {
    uint32_t id;
    pid_t pid;
    pthread_t waiter;
+   /* The server's end of its scanout (no display: no map, fd -1). */
+   const uint8_t *framebuffer;
+   uint64_t framebuffer_size;
+   int notify_fd;
    bool ended; /* under server->lock */
    struct device *next;
 };
 
 struct server {
    struct vs_worker_pool *pool;
+   const struct vs_vhost_user_options *options;
    pthread_mutex_t lock;
    struct device *devices; /* under lock */
    unsigned live;          /* under lock */
 };
 
+/* The scanout's end: what the display holds of the device goes. */
+static void
+close_scanout(struct device *device)
+{
+   if (device->notify_fd < 0)
+      return;
+   const struct vs_vhost_user_options *options = device->server->options;
+   options->hide(options->display, device->id);
+   close(device->notify_fd);
+   device->notify_fd = -1;
+   munmap((void *)device->framebuffer, device->framebuffer_size);
+}
+
+/* The device's frames until its worker closes their socket (it ends, or
+ * sends a malformed one), then the worker's end. */
 static void *
 wait_device(void *arg)
 {
    struct device *device = arg;
    struct server *server = device->server;
+   if (device->notify_fd >= 0) {
+      vs_scanout_import_run(device->id, device->framebuffer, device->framebuffer_size, device->notify_fd,
+                            server->options->show, server->options->display);
+      close_scanout(device);
+   }
    int status = vs_worker_pool_wait(server->pool, device->pid);
    if (WIFSIGNALED(status))
       vs_warn(0, "vhost-user device %u: its worker (pid %d) was killed by signal %d; the VM lost its GPU",
@@ -172,6 +208,37 @@ reap_devices(struct server *server)
    pthread_mutex_unlock(&server->lock);
 }
 
+/* The device's framebuffer (mapped read-only here) and the socket pair of
+ * its announcements: fds[1] and fds[2] for the worker. False (logged, all
+ * closed) on failure. */
+static bool
+open_scanout(struct device *device, const struct vs_vhost_user_options *options, int fds[3])
+{
+   uint64_t size = vs_scanout_framebuffer_size(options->width, options->height);
+   int pair[2] = { -1, -1 };
+   int memfd = os_shm_create("vs-scanout", (size_t)size);
+   void *map = MAP_FAILED;
+   if (memfd >= 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0)
+      map = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, memfd, 0);
+   if (map == MAP_FAILED) {
+      vs_error(0, "vhost-user: VM device %u: no framebuffer for its scanout: %s", device->id, strerror(errno));
+      if (memfd >= 0)
+         close(memfd);
+      if (pair[0] >= 0) {
+         close(pair[0]);
+         close(pair[1]);
+      }
+      return false;
+   }
+   os_shm_seal_size(memfd);
+   device->framebuffer = map;
+   device->framebuffer_size = size;
+   device->notify_fd = pair[0];
+   fds[1] = memfd;
+   fds[2] = pair[1];
+   return true;
+}
+
 static void
 start_device(struct server *server, int sock, uint32_t id, const struct vs_vhost_user_options *options)
 {
@@ -193,9 +260,21 @@ start_device(struct server *server, int sock, uint32_t id, const struct vs_vhost
    };
    device->server = server;
    device->id = id;
-   device->pid = vs_worker_pool_run(server->pool, &sock, 1, &job, sizeof(job));
+   device->notify_fd = -1;
+   int fds[3] = { sock, -1, -1 };
+   if (options->show && !open_scanout(device, options, fds)) {
+      free(device);
+      return;
+   }
+   device->pid = vs_worker_pool_run(server->pool, fds, options->show ? 3 : 1, &job, sizeof(job));
+   /* The worker has its copies. */
+   if (options->show) {
+      close(fds[1]);
+      close(fds[2]);
+   }
    if (device->pid <= 0) {
       vs_error(0, "vhost-user: no worker process for VM device %u: %s", id, strerror(errno));
+      close_scanout(device);
       free(device);
       return;
    }
@@ -212,6 +291,7 @@ start_device(struct server *server, int sock, uint32_t id, const struct vs_vhost
       vs_error(0, "vhost-user: VM device %u: no waiting thread: %s; ending its worker", id, strerror(err));
       vs_worker_pool_kill(server->pool, device->pid);
       vs_worker_pool_wait(server->pool, device->pid);
+      close_scanout(device);
       free(device);
       return;
    }
@@ -246,7 +326,7 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
    int listen_fd = vs_listen_socket_open(socket_path, &identity);
    if (listen_fd < 0)
       return 1;
-   struct server server = { .pool = workers->pool };
+   struct server server = { .pool = workers->pool, .options = options };
    pthread_mutex_init(&server.lock, NULL);
    vs_info(0, "vhost-user: serving VM virtio-gpu devices on %s (scanout %ux%u, host-visible region %llu MiB)",
            socket_path, options->width, options->height, (unsigned long long)(options->hostmem_bytes >> 20));

@@ -8,12 +8,20 @@
 
 #include <stdint.h>
 
+#include "transport/vhost_user/scanout_export.h"
+
 struct vs_vhost_user_workers;
 
 struct vs_vhost_user_options {
    uint32_t width, height;  /* the scanout's mode (--vm-size) */
    uint64_t hostmem_bytes;  /* the host-visible region (--vm-hostmem), a power of two */
    unsigned max_devices;    /* VMs served at once; a further one is refused */
+   /* Where each device's scanout 0 is shown, in the server process (on a
+    * thread of the device's); NULL: nowhere. `hide` follows a device's
+    * last frame. */
+   vs_scanout_show_fn show;
+   void (*hide)(void *data, uint32_t device);
+   void *display;
 };
 
 /* The workers' pool, made while the process has no other thread

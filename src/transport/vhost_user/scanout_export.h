@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* A VM device's scanout, from its worker to the server's display. The
+ * guest's RAM is mapped in the worker only, so the worker copies each
+ * flushed frame into a framebuffer memfd the server made for the device
+ * (mapped read/write there, read-only in the server) and announces it on
+ * a socket pair: one message per frame, its sequence number and size.
+ *
+ * One framebuffer, handed back and forth: the worker writes it only while
+ * no frame is announced and unacknowledged; it writes the pixels, then
+ * announces; the server reads the framebuffer only after an announcement,
+ * copies the frame out and then acknowledges its sequence number. Before
+ * writing the next frame the worker waits for that acknowledgement, so
+ * the server never reads a frame being overwritten (no torn frame), and
+ * every frame announced is the one read (no stale frame). */
+#ifndef VS_TRANSPORT_VHOST_USER_SCANOUT_EXPORT_H
+#define VS_TRANSPORT_VHOST_USER_SCANOUT_EXPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Worker -> server, per frame; the pixels are B8G8R8X8, stride width x 4. */
+struct vs_scanout_announce {
+   uint32_t seq;
+   uint32_t width, height;
+};
+
+/* The framebuffer's size for a WxH mode, 4 bytes a pixel. */
+uint64_t vs_scanout_framebuffer_size(uint32_t width, uint32_t height);
+
+/* --- the worker's end --- */
+
+struct vs_scanout_export;
+
+/* Maps `framebuffer_fd` (`size` bytes) and keeps `notify_fd`; both fds
+ * are the export's from then on. NULL on failure (logged, fds closed). */
+struct vs_scanout_export *vs_scanout_export_create(uint32_t device, int framebuffer_fd, uint64_t size, int notify_fd);
+void vs_scanout_export_destroy(struct vs_scanout_export *exp);
+
+/* Copies a flushed frame into the framebuffer and announces it, after the
+ * server acknowledged the one before. A frame larger than the framebuffer
+ * is not exported; once the server's end is gone, none is. */
+void vs_scanout_export_frame(struct vs_scanout_export *exp, const uint8_t *pixels, uint32_t width, uint32_t height,
+                             uint32_t stride);
+
+/* --- the server's end --- */
+
+/* A checked frame in the server's read-only mapping; the callee copies
+ * what it keeps before it returns. */
+typedef void (*vs_scanout_show_fn)(void *data, uint32_t device, const uint8_t *pixels, uint32_t width,
+                                   uint32_t height, uint32_t stride);
+
+/* Reads announcements on `notify_fd` until EOF or a malformed one (one log
+ * line), showing each frame and acknowledging it. Returns then; the
+ * caller closes the fds. */
+void vs_scanout_import_run(uint32_t device, const uint8_t *framebuffer, uint64_t size, int notify_fd,
+                           vs_scanout_show_fn show, void *data);
+
+#endif
