@@ -122,9 +122,10 @@ vs_scanout_import_run(uint32_t device, const uint8_t *framebuffer, uint64_t size
       struct vs_scanout_announce msg;
       ssize_t n;
       do
-         n = recv(notify_fd, &msg, sizeof(msg), 0);
+         n = recv(notify_fd, &msg, sizeof(msg), MSG_TRUNC); /* a longer one says its length */
       while (n < 0 && errno == EINTR);
-      if (n == 0) {
+      /* A worker that ends with an acknowledgement unread resets the pair. */
+      if (n == 0 || (n < 0 && errno == ECONNRESET)) {
          vs_info(0, "vhost-user device %u: its worker closed its frames after %u; its scanout leaves the display",
                  device, seq);
          return;
