@@ -47,7 +47,7 @@ cp "$image/vmlinuz" "$image/initrd.img" "$work/"
 # The scanout on the server's display, recorded, where the build has one
 # and ffprobe can read the recording.
 display_args=() record=$TEST_TMP/vhost.h264
-if "$SERVER_BIN" --help | grep -q -- '--display' && command -v ffprobe >/dev/null; then
+if "$SERVER_BIN" --help | grep -c -- '--display' >/dev/null && command -v ffprobe >/dev/null; then
   export XDG_RUNTIME_DIR=$TEST_TMP/rt
   mkdir -m 700 -p "$XDG_RUNTIME_DIR"
   display_args=(--display vs-vhost-test --record "$record")
