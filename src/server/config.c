@@ -85,7 +85,8 @@ usage(FILE *out, const struct vs_server_config *config)
 #endif
            "  --vhost-user PATH   be VMs' whole virtio-gpu devices: listen on PATH, each\n"
            "                      connection a VMM's vhost-user front end, one VM's\n"
-           "                      device, served in a worker process of its own\n"
+           "                      device, served in a worker process of its own;\n"
+           "                      with --display, each scanout is shown there\n"
            "                      (docs/vhost-user.md)\n"
            "  --vm-hostmem MIB    --vhost-user: the host-visible region each VM's device\n"
            "                      offers, a power of two (default 256)\n"
