@@ -691,11 +691,16 @@ inbox_push(struct vs_display *d, uint32_t source, struct vs_frame *f)
    *e = (struct inbox_entry){ .source = source, .frame = f };
    struct vs_frame *replaced = NULL;
    pthread_mutex_lock(&d->inbox_lock);
-   /* The latest frame wins: a frame of the source not yet taken (and
-    * newer than its last end) is replaced. */
-   if (f && d->inbox && d->inbox->source == source && d->inbox->frame) {
-      replaced = d->inbox->frame;
-      d->inbox->frame = f;
+   /* The latest frame wins: the source's newest entry (the inbox is
+    * newest first), if a frame not yet taken rather than the source's end,
+    * is replaced; so a source never holds more than one frame there,
+    * whatever other sources push between its frames. */
+   struct inbox_entry *newest = d->inbox;
+   while (newest && newest->source != source)
+      newest = newest->next;
+   if (f && newest && newest->frame) {
+      replaced = newest->frame;
+      newest->frame = f;
       free(e);
       e = NULL;
    } else {
