@@ -156,7 +156,7 @@ close_scanout(struct device *device)
    options->hide(options->display, device->id);
    close(device->notify_fd);
    device->notify_fd = -1;
-   munmap((void *)device->framebuffer, device->framebuffer_size);
+   os_unmap_guarded((void *)device->framebuffer, device->framebuffer_size, 0);
 }
 
 /* The device's frames until its worker closes their socket (it ends, or
@@ -214,13 +214,16 @@ reap_devices(struct server *server)
 static bool
 open_scanout(struct device *device, const struct vs_vhost_user_options *options, int fds[3])
 {
-   uint64_t size = vs_scanout_framebuffer_size(options->width, options->height);
+   /* Whole pages: the worker could shrink a memfd that cannot be sealed
+    * (off Linux), and os_map_guarded's fault-safe mapping wants pages. */
+   uint64_t page = os_page_size();
+   uint64_t size = (vs_scanout_framebuffer_size(options->width, options->height) + page - 1) / page * page;
    int pair[2] = { -1, -1 };
    int memfd = os_shm_create("vs-scanout", (size_t)size);
-   void *map = MAP_FAILED;
+   void *map = NULL;
    if (memfd >= 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0)
-      map = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, memfd, 0);
-   if (map == MAP_FAILED) {
+      map = os_map_guarded(memfd, (size_t)size, 0);
+   if (!map) {
       vs_error(0, "vhost-user: VM device %u: no framebuffer for its scanout: %s", device->id, strerror(errno));
       if (memfd >= 0)
          close(memfd);
