@@ -25,6 +25,7 @@ struct vs_vu_device {
    uint64_t features;           /* negotiated */
    uint64_t protocol_features;  /* negotiated */
    bool features_set;
+   bool failed;                 /* vs_vu_device_fail: the connection ends */
    int backend_fd;              /* BACKEND_REQ channel, -1 until given */
    struct vs_guest_memory mem;
    struct vs_virtqueue queues[VS_VU_QUEUES_MAX];
@@ -115,6 +116,26 @@ refuse(struct vs_vu_device *dev, const char *fmt, ...)
    vsnprintf(dev->why, sizeof(dev->why), fmt, ap);
    va_end(ap);
    return false;
+}
+
+void
+vs_vu_device_fail(struct vs_vu_device *dev, const char *fmt, ...)
+{
+   if (dev->failed)
+      return;
+   char why[256];
+   va_list ap;
+   va_start(ap, fmt);
+   vsnprintf(why, sizeof(why), fmt, ap);
+   va_end(ap);
+   vs_error(0, "vhost-user device %u: refused %s; the connection ends", dev->id, why);
+   dev->failed = true;
+}
+
+bool
+vs_vu_device_failed(const struct vs_vu_device *dev)
+{
+   return dev->failed;
 }
 
 static bool
@@ -229,8 +250,8 @@ set_config(struct vs_vu_device *dev)
    if ((uint64_t)c->offset + c->size > dev->type.config_size)
       return refuse(dev, "config bytes %u..%u of %u", c->offset, c->offset + c->size, dev->type.config_size);
    if (dev->type.write_config && c->size)
-      dev->type.write_config(dev->type.data, c->offset, c->region, c->size);
-   return true;
+      dev->type.write_config(dev->type.data, dev, c->offset, c->region, c->size);
+   return !dev->failed;
 }
 
 static bool
@@ -398,7 +419,7 @@ vs_vu_device_handle_message(struct vs_vu_device *dev)
       break;
    }
    bool replied = false;
-   bool ok = serve(dev, &replied);
+   bool ok = serve(dev, &replied) && !dev->failed;
    vs_vu_message_close_fds(m);
    if (!replied && (m->header.flags & VS_VU_FLAG_NEED_REPLY) &&
        (dev->protocol_features & (1ull << VS_VU_PROTOCOL_F_REPLY_ACK))) {
@@ -406,7 +427,8 @@ vs_vu_device_handle_message(struct vs_vu_device *dev)
       if (!vs_vu_reply(dev->sock, m->header.request, &status, sizeof(status)) && ok)
          ok = refuse(dev, "reply: %s", strerror(errno));
    }
-   if (!ok) {
+   /* A device type's refusal was logged as it came. */
+   if (!ok && !dev->failed) {
       char buf[32];
       vs_error(0, "vhost-user device %u: refused %s: %s; the connection ends", dev->id,
                vs_vu_request_name(m->header.request, buf, sizeof(buf)), dev->why);
@@ -451,6 +473,8 @@ vs_vu_device_dispatch(struct vs_vu_device *dev, const struct pollfd *fds, unsign
          }
       }
    }
+   if (dev->failed)
+      return false;
    if (count && fds[0].revents)
       return vs_vu_device_handle_message(dev);
    return true;

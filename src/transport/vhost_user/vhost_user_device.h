@@ -31,8 +31,9 @@ struct vs_vu_device_type {
    uint32_t config_size;     /* bytes of config space, at most VS_VU_CONFIG_MAX */
    /* Fills the whole config space. */
    void (*read_config)(void *data, uint8_t *config);
-   /* The driver wrote config bytes (range already checked). */
-   void (*write_config)(void *data, uint32_t offset, const uint8_t *bytes, uint32_t size);
+   /* The driver wrote config bytes (range already checked); a value the
+    * type refuses ends the device (vs_vu_device_fail). */
+   void (*write_config)(void *data, struct vs_vu_device *dev, uint32_t offset, const uint8_t *bytes, uint32_t size);
    /* Queue `index` has new buffers (or just started): pop and answer them. */
    void (*queue_kicked)(void *data, struct vs_vu_device *dev, unsigned index);
    void *data;
@@ -56,6 +57,13 @@ unsigned vs_vu_device_pollfds(const struct vs_vu_device *dev, struct pollfd *fds
 bool vs_vu_device_dispatch(struct vs_vu_device *dev, const struct pollfd *fds, unsigned count);
 /* Serves the connection until it is over. */
 void vs_vu_device_run(struct vs_vu_device *dev);
+
+/* The device type refuses what the guest gave it (a config value, a
+ * queue's buffer): the reason is logged once, and the connection ends at
+ * once (the request being served is refused; dispatch returns false). */
+void vs_vu_device_fail(struct vs_vu_device *dev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Whether vs_vu_device_fail ended the device. */
+bool vs_vu_device_failed(const struct vs_vu_device *dev);
 
 uint32_t vs_vu_device_id(const struct vs_vu_device *dev);
 /* The negotiated virtio features (0 before SET_FEATURES). */

@@ -726,8 +726,9 @@ read_config(void *data, uint8_t *config)
 }
 
 static void
-write_config(void *data, uint32_t offset, const uint8_t *bytes, uint32_t size)
+write_config(void *data, struct vs_vu_device *dev, uint32_t offset, const uint8_t *bytes, uint32_t size)
 {
+   (void)dev;
    struct vs_virtio_gpu *gpu = data;
    uint8_t config[sizeof(gpu->config)];
    memcpy(config, &gpu->config, sizeof(config));
