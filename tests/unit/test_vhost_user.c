@@ -17,26 +17,16 @@
 #include "transport/vhost_user/virtio_gpu_protocol.h"
 #include "transport/vhost_user/virtqueue.h"
 #include "unit.h"
+#include "vhost_user_front_end.h"
 
-#define RAM_SIZE (1u << 20)
-#define RAM_USER 0x7f0000000000ull /* the fake front end's address of guest RAM */
-#define QSIZE 16u
-#define DESC(q) (0x1000u + (q) * 0x1000u)
-#define AVAIL(q) (0x3000u + (q) * 0x1000u)
-#define USED(q) (0x5000u + (q) * 0x1000u)
 #define CMD_GPA 0x10000u
 #define RESP_GPA 0x20000u
 #define INDIRECT_GPA 0x30000u
 #define PIXELS_GPA 0x40000u
 
 struct front_end {
-   int sock;
+   struct vu_front_end vu;
    struct vs_virtio_gpu *gpu;
-   struct vs_vu_device *dev;
-   uint8_t *ram;
-   int kick[2][2];
-   int call[2][2];
-   uint16_t avail_idx[2];
    unsigned flushes;
    uint8_t flushed[16 * 8 * 4];
 };
@@ -50,52 +40,11 @@ on_flush(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t w, uint32
       memcpy(fe->flushed + y * 64, pixels + (size_t)y * stride, w * 4 < 64 ? w * 4 : 64);
 }
 
-/* Sends one request and lets the device serve it; the device's verdict. */
-static bool
-fe_send(struct front_end *fe, uint32_t request, uint32_t flags, const void *payload, uint32_t size, const int *fds,
-        unsigned nfds)
-{
-   uint8_t buf[sizeof(struct vs_vu_header) + sizeof(union vs_vu_payload)];
-   struct vs_vu_header h = { request, flags, size };
-   memcpy(buf, &h, sizeof(h));
-   if (size)
-      memcpy(buf + sizeof(h), payload, size);
-   if (os_send_fds(fe->sock, buf, sizeof(h) + size, fds, nfds, 0) != (ssize_t)(sizeof(h) + size))
-      return false;
-   return vs_vu_device_handle_message(fe->dev);
-}
-
-static bool
-fe_reply(struct front_end *fe, uint32_t request, void *payload, uint32_t size)
-{
-   struct vs_vu_header h;
-   if (recv(fe->sock, &h, sizeof(h), MSG_WAITALL) != sizeof(h) || h.request != request ||
-       h.flags != (VS_VU_VERSION | VS_VU_FLAG_REPLY) || h.size != size)
-      return false;
-   return recv(fe->sock, payload, size, MSG_WAITALL) == (ssize_t)size;
-}
-
-static uint64_t
-fe_get_u64(struct front_end *fe, uint32_t request)
-{
-   uint64_t v = ~0ull;
-   if (!fe_send(fe, request, VS_VU_VERSION, NULL, 0, NULL, 0) || !fe_reply(fe, request, &v, sizeof(v)))
-      return ~0ull;
-   return v;
-}
-
 static void
 fe_close(struct front_end *fe)
 {
    vs_virtio_gpu_destroy(fe->gpu);
-   close(fe->sock);
-   for (int q = 0; q < 2; q++)
-      for (int i = 0; i < 2; i++) {
-         close(fe->kick[q][i]);
-         close(fe->call[q][i]);
-      }
-   if (fe->ram)
-      munmap(fe->ram, RAM_SIZE);
+   vu_fe_close(&fe->vu);
 }
 
 /* A device and its front end's socket, before any request. */
@@ -103,103 +52,36 @@ static bool
 fe_open(struct front_end *fe)
 {
    memset(fe, 0, sizeof(*fe));
-   int sv[2];
-   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+   int sock;
+   if (!vu_fe_open(&fe->vu, &sock))
       return false;
-   fe->sock = sv[0];
    const struct vs_virtio_gpu_options options = {
       .id = 1, .width = 1280, .height = 800, .shmem_size = 1u << 20, .max_resource_bytes = 1u << 20,
       .max_resources = 4, .on_flush = on_flush, .flush_data = fe,
    };
-   fe->gpu = vs_virtio_gpu_create(sv[1], &options);
-   fe->dev = fe->gpu ? vs_virtio_gpu_device(fe->gpu) : NULL;
-   for (int q = 0; q < 2; q++)
-      if (pipe(fe->kick[q]) < 0 || pipe(fe->call[q]) < 0)
-         return false;
-   return fe->dev != NULL;
+   fe->gpu = vs_virtio_gpu_create(sock, &options);
+   fe->vu.dev = fe->gpu ? vs_virtio_gpu_device(fe->gpu) : NULL;
+   return fe->vu.dev != NULL;
 }
 
-/* The handshake QEMU makes, then the mem table and both rings. */
 static bool
 fe_start(struct front_end *fe)
 {
-   if (!fe_open(fe))
-      return false;
-   const uint64_t features = fe_get_u64(fe, VS_VU_GET_FEATURES);
-   const uint64_t protocol = fe_get_u64(fe, VS_VU_GET_PROTOCOL_FEATURES);
-   if (!fe_send(fe, VS_VU_SET_PROTOCOL_FEATURES, VS_VU_VERSION, &protocol, 8, NULL, 0) ||
-       !fe_send(fe, VS_VU_SET_OWNER, VS_VU_VERSION, NULL, 0, NULL, 0) ||
-       !fe_send(fe, VS_VU_SET_FEATURES, VS_VU_VERSION, &features, 8, NULL, 0))
-      return false;
-   int memfd = os_shm_create("guest-ram", RAM_SIZE);
-   if (memfd < 0)
-      return false;
-   fe->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-   struct vs_vu_mem_table table = { .nregions = 1, .regions = { { 0, RAM_SIZE, RAM_USER, 0 } } };
-   bool ok = fe_send(fe, VS_VU_SET_MEM_TABLE, VS_VU_VERSION | VS_VU_FLAG_NEED_REPLY, &table, 8 + 32, &memfd, 1);
-   close(memfd);
-   uint64_t ack = 1;
-   if (!ok || fe->ram == MAP_FAILED || !fe_reply(fe, VS_VU_SET_MEM_TABLE, &ack, 8) || ack != 0)
-      return false;
-   for (uint32_t q = 0; q < 2; q++) {
-      struct vs_vu_vring_state num = { q, QSIZE }, base = { q, 0 }, enable = { q, 1 };
-      struct vs_vu_vring_addr addr = { q, 0, RAM_USER + DESC(q), RAM_USER + USED(q), RAM_USER + AVAIL(q), 0 };
-      uint64_t index = q;
-      if (!fe_send(fe, VS_VU_SET_VRING_NUM, VS_VU_VERSION, &num, 8, NULL, 0) ||
-          !fe_send(fe, VS_VU_SET_VRING_BASE, VS_VU_VERSION, &base, 8, NULL, 0) ||
-          !fe_send(fe, VS_VU_SET_VRING_ADDR, VS_VU_VERSION, &addr, sizeof(addr), NULL, 0) ||
-          !fe_send(fe, VS_VU_SET_VRING_KICK, VS_VU_VERSION, &index, 8, &fe->kick[q][0], 1) ||
-          !fe_send(fe, VS_VU_SET_VRING_CALL, VS_VU_VERSION, &index, 8, &fe->call[q][1], 1) ||
-          !fe_send(fe, VS_VU_SET_VRING_ENABLE, VS_VU_VERSION, &enable, 8, NULL, 0))
-         return false;
-   }
-   return true;
-}
-
-static void
-put_desc(struct front_end *fe, uint32_t table_gpa, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
-         uint16_t next)
-{
-   struct vs_vq_desc d = { addr, len, flags, next };
-   memcpy(fe->ram + table_gpa + i * sizeof(d), &d, sizeof(d));
-}
-
-/* Makes descriptor `head` available on queue q, kicks and lets the device
- * run; the used element's length, or -1 when nothing came back. */
-static int64_t
-fe_run(struct front_end *fe, uint32_t q, uint16_t head)
-{
-   uint16_t *avail = (uint16_t *)(fe->ram + AVAIL(q));
-   uint16_t *used = (uint16_t *)(fe->ram + USED(q));
-   const uint16_t used_before = used[1];
-   avail[2 + fe->avail_idx[q] % QSIZE] = head;
-   avail[1] = ++fe->avail_idx[q];
-   uint64_t one = 1;
-   if (write(fe->kick[q][1], &one, sizeof(one)) != sizeof(one))
-      return -1;
-   struct pollfd fds[4];
-   unsigned n = vs_vu_device_pollfds(fe->dev, fds, 4);
-   if (poll(fds, n, 1000) <= 0 || !vs_vu_device_dispatch(fe->dev, fds, n))
-      return -1;
-   if (used[1] == used_before)
-      return -1;
-   struct vs_vq_used_elem e;
-   memcpy(&e, fe->ram + USED(q) + 4 + ((uint16_t)(used[1] - 1) % QSIZE) * 8, sizeof(e));
-   return e.id == head ? (int64_t)e.len : -1;
+   return fe_open(fe) && vu_fe_handshake(&fe->vu);
 }
 
 /* Sends a control command (cmd_size bytes) and returns the response's type. */
 static uint32_t
 fe_command(struct front_end *fe, const void *cmd, uint32_t cmd_size, uint32_t resp_size)
 {
-   memcpy(fe->ram + CMD_GPA, cmd, cmd_size);
-   memset(fe->ram + RESP_GPA, 0xee, resp_size);
-   put_desc(fe, DESC(0), 0, CMD_GPA, cmd_size, VS_VQ_DESC_F_NEXT, 1);
-   put_desc(fe, DESC(0), 1, RESP_GPA, resp_size, VS_VQ_DESC_F_WRITE, 0);
-   if (fe_run(fe, 0, 0) < (int64_t)sizeof(struct vs_gpu_hdr))
+   memcpy(fe->vu.ram + CMD_GPA, cmd, cmd_size);
+   memset(fe->vu.ram + RESP_GPA, 0xee, resp_size);
+   vu_put_desc(&fe->vu, DESC(0), 0, CMD_GPA, cmd_size, VS_VQ_DESC_F_NEXT, 1);
+   vu_put_desc(&fe->vu, DESC(0), 1, RESP_GPA, resp_size, VS_VQ_DESC_F_WRITE, 0);
+   if (vu_fe_run(&fe->vu, 0, 0) < (int64_t)sizeof(struct vs_gpu_hdr))
       return 0;
    struct vs_gpu_hdr h;
-   memcpy(&h, fe->ram + RESP_GPA, sizeof(h));
+   memcpy(&h, fe->vu.ram + RESP_GPA, sizeof(h));
    return h.type;
 }
 
@@ -213,35 +95,35 @@ TEST(handshake)
 {
    struct front_end fe;
    CHECK(fe_open(&fe));
-   const uint64_t features = fe_get_u64(&fe, VS_VU_GET_FEATURES);
+   const uint64_t features = vu_fe_get_u64(&fe.vu, VS_VU_GET_FEATURES);
    CHECK(features & (1ull << VS_VU_F_PROTOCOL_FEATURES));
    CHECK(features & (1ull << VS_VIRTIO_F_VERSION_1));
    CHECK(features & (1ull << VS_VIRTIO_GPU_F_RESOURCE_BLOB));
    CHECK(features & (1ull << VS_VIRTIO_GPU_F_CONTEXT_INIT));
    CHECK(features & (1ull << VS_VIRTIO_GPU_F_EDID));
-   const uint64_t protocol = fe_get_u64(&fe, VS_VU_GET_PROTOCOL_FEATURES);
+   const uint64_t protocol = vu_fe_get_u64(&fe.vu, VS_VU_GET_PROTOCOL_FEATURES);
    CHECK(protocol & (1ull << VS_VU_PROTOCOL_F_SHMEM));
    CHECK(protocol & (1ull << VS_VU_PROTOCOL_F_CONFIG));
    CHECK(protocol & (1ull << VS_VU_PROTOCOL_F_REPLY_ACK));
-   CHECK(fe_send(&fe, VS_VU_SET_PROTOCOL_FEATURES, VS_VU_VERSION, &protocol, 8, NULL, 0));
+   CHECK(vu_fe_send(&fe.vu, VS_VU_SET_PROTOCOL_FEATURES, VS_VU_VERSION, &protocol, 8, NULL, 0));
    int backend[2];
    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, backend) == 0);
-   CHECK(fe_send(&fe, VS_VU_SET_BACKEND_REQ_FD, VS_VU_VERSION, NULL, 0, &backend[1], 1));
+   CHECK(vu_fe_send(&fe.vu, VS_VU_SET_BACKEND_REQ_FD, VS_VU_VERSION, NULL, 0, &backend[1], 1));
    close(backend[0]);
    close(backend[1]);
-   CHECK(fe_send(&fe, VS_VU_GET_SHMEM_CONFIG, VS_VU_VERSION, NULL, 0, NULL, 0));
+   CHECK(vu_fe_send(&fe.vu, VS_VU_GET_SHMEM_CONFIG, VS_VU_VERSION, NULL, 0, NULL, 0));
    struct vs_vu_shmem_config shmem;
-   CHECK(fe_reply(&fe, VS_VU_GET_SHMEM_CONFIG, &shmem, sizeof(shmem)));
+   CHECK(vu_fe_reply(&fe.vu, VS_VU_GET_SHMEM_CONFIG, &shmem, sizeof(shmem)));
    CHECK_EQ(shmem.nregions, 1u);
    CHECK_EQ(shmem.sizes[VS_VU_SHMEM_ID], 1u << 20);
    struct vs_vu_config config = { .offset = 0, .size = sizeof(struct vs_gpu_config) };
-   CHECK(fe_send(&fe, VS_VU_GET_CONFIG, VS_VU_VERSION, &config, VS_VU_CONFIG_HEADER_SIZE + config.size, NULL, 0));
-   CHECK(fe_reply(&fe, VS_VU_GET_CONFIG, &config, VS_VU_CONFIG_HEADER_SIZE + sizeof(struct vs_gpu_config)));
+   CHECK(vu_fe_send(&fe.vu, VS_VU_GET_CONFIG, VS_VU_VERSION, &config, VS_VU_CONFIG_HEADER_SIZE + config.size, NULL, 0));
+   CHECK(vu_fe_reply(&fe.vu, VS_VU_GET_CONFIG, &config, VS_VU_CONFIG_HEADER_SIZE + sizeof(struct vs_gpu_config)));
    struct vs_gpu_config gpu_config;
    memcpy(&gpu_config, config.region, sizeof(gpu_config));
    CHECK_EQ(gpu_config.num_scanouts, 1u);
    CHECK_EQ(gpu_config.num_capsets, 1u);
-   CHECK_EQ(fe_get_u64(&fe, VS_VU_GET_MAX_MEM_SLOTS), 8u);
+   CHECK_EQ(vu_fe_get_u64(&fe.vu, VS_VU_GET_MAX_MEM_SLOTS), 8u);
    fe_close(&fe);
 }
 
@@ -252,7 +134,7 @@ TEST(display_info_and_fence)
    struct vs_gpu_hdr h = { .type = VS_GPU_CMD_GET_DISPLAY_INFO, .flags = VS_GPU_FLAG_FENCE, .fence_id = 77 };
    CHECK_EQ(fe_command(&fe, &h, sizeof(h), sizeof(struct vs_gpu_resp_display_info)), VS_GPU_RESP_OK_DISPLAY_INFO);
    struct vs_gpu_resp_display_info info;
-   memcpy(&info, fe.ram + RESP_GPA, sizeof(info));
+   memcpy(&info, fe.vu.ram + RESP_GPA, sizeof(info));
    CHECK_EQ(info.hdr.flags, VS_GPU_FLAG_FENCE);
    CHECK_EQ(info.hdr.fence_id, 77u);
    CHECK_EQ(info.pmodes[0].r.width, 1280u);
@@ -260,7 +142,7 @@ TEST(display_info_and_fence)
    CHECK_EQ(info.pmodes[0].enabled, 1u);
    CHECK_EQ(info.pmodes[1].enabled, 0u);
    uint8_t call[8];
-   CHECK(read(fe.call[0][0], call, sizeof(call)) == 8);
+   CHECK(read(fe.vu.call[0][0], call, sizeof(call)) == 8);
    fe_close(&fe);
 }
 
@@ -271,7 +153,7 @@ TEST(edid_and_capset)
    struct vs_gpu_get_edid e = { hdr(VS_GPU_CMD_GET_EDID), 0, 0 };
    CHECK_EQ(fe_command(&fe, &e, sizeof(e), sizeof(struct vs_gpu_resp_edid)), VS_GPU_RESP_OK_EDID);
    struct vs_gpu_resp_edid edid;
-   memcpy(&edid, fe.ram + RESP_GPA, sizeof(edid));
+   memcpy(&edid, fe.vu.ram + RESP_GPA, sizeof(edid));
    CHECK_EQ(edid.size, VS_EDID_SIZE);
    uint8_t sum = 0;
    for (unsigned i = 0; i < VS_EDID_SIZE; i++)
@@ -285,7 +167,7 @@ TEST(edid_and_capset)
    struct vs_gpu_get_capset_info ci = { hdr(VS_GPU_CMD_GET_CAPSET_INFO), 0, 0 };
    CHECK_EQ(fe_command(&fe, &ci, sizeof(ci), sizeof(struct vs_gpu_resp_capset_info)), VS_GPU_RESP_OK_CAPSET_INFO);
    struct vs_gpu_resp_capset_info info;
-   memcpy(&info, fe.ram + RESP_GPA, sizeof(info));
+   memcpy(&info, fe.vu.ram + RESP_GPA, sizeof(info));
    CHECK_EQ(info.capset_id, 4u);
    CHECK_EQ(info.capset_max_size, 160u);
    ci.capset_index = 1;
@@ -327,7 +209,7 @@ TEST(blob_console_round)
    CHECK(fe_start(&fe));
    const uint32_t R = sizeof(struct vs_gpu_hdr);
    for (unsigned i = 0; i < 1024; i++)
-      fe.ram[PIXELS_GPA + (i < 200 ? i : i - 200 + 0x1000)] = (uint8_t)(i * 5);
+      fe.vu.ram[PIXELS_GPA + (i < 200 ? i : i - 200 + 0x1000)] = (uint8_t)(i * 5);
    const struct vs_gpu_mem_entry entries[2] = { { PIXELS_GPA, 200, 0 }, { PIXELS_GPA + 0x1000, 824, 0 } };
    /* Host blobs need a context; a blob larger than its backing is refused. */
    CHECK_EQ(create_blob(&fe, 7, 2, 1024, entries, 2), VS_GPU_RESP_ERR_INVALID_PARAMETER);
@@ -389,7 +271,7 @@ TEST(console_round)
    CHECK_EQ(fe_command(&fe, &c, sizeof(c), R), VS_GPU_RESP_OK_NODATA);
    /* 512 bytes of backing in two pieces. */
    for (unsigned i = 0; i < 512; i++)
-      fe.ram[PIXELS_GPA + (i < 200 ? i : i - 200 + 0x1000)] = (uint8_t)(i * 7);
+      fe.vu.ram[PIXELS_GPA + (i < 200 ? i : i - 200 + 0x1000)] = (uint8_t)(i * 7);
    const struct vs_gpu_mem_entry entries[2] = { { PIXELS_GPA, 200, 0 }, { PIXELS_GPA + 0x1000, 312, 0 } };
    CHECK_EQ(attach(&fe, 5, entries, 2), VS_GPU_RESP_OK_NODATA);
    struct vs_gpu_transfer_to_host_2d t = { hdr(VS_GPU_CMD_TRANSFER_TO_HOST_2D), { 0, 0, 16, 8 }, 0, 5, 0 };
@@ -404,9 +286,9 @@ TEST(console_round)
 
    /* The cursor queue records; it answers nothing. */
    struct vs_gpu_update_cursor cur = { hdr(VS_GPU_CMD_UPDATE_CURSOR), { 0, 10, 20, 0 }, 5, 1, 2, 0 };
-   memcpy(fe.ram + CMD_GPA, &cur, sizeof(cur));
-   put_desc(&fe, DESC(1), 0, CMD_GPA, sizeof(cur), 0, 0);
-   CHECK_EQ(fe_run(&fe, 1, 0), 0);
+   memcpy(fe.vu.ram + CMD_GPA, &cur, sizeof(cur));
+   vu_put_desc(&fe.vu, DESC(1), 0, CMD_GPA, sizeof(cur), 0, 0);
+   CHECK_EQ(vu_fe_run(&fe.vu, 1, 0), 0);
    struct vs_virtio_gpu_cursor seen = vs_virtio_gpu_cursor(fe.gpu);
    CHECK_EQ(seen.x, 10u);
    CHECK_EQ(seen.resource_id, 5u);
@@ -479,10 +361,10 @@ TEST(hostile_commands)
    CHECK_EQ(fe_command(&fe, &f, sizeof(f), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
    /* A response buffer too small gets nothing written. */
    struct vs_gpu_hdr info = hdr(VS_GPU_CMD_GET_DISPLAY_INFO);
-   memcpy(fe.ram + CMD_GPA, &info, sizeof(info));
-   put_desc(&fe, DESC(0), 0, CMD_GPA, sizeof(info), VS_VQ_DESC_F_NEXT, 1);
-   put_desc(&fe, DESC(0), 1, RESP_GPA, 100, VS_VQ_DESC_F_WRITE, 0);
-   CHECK_EQ(fe_run(&fe, 0, 0), 0);
+   memcpy(fe.vu.ram + CMD_GPA, &info, sizeof(info));
+   vu_put_desc(&fe.vu, DESC(0), 0, CMD_GPA, sizeof(info), VS_VQ_DESC_F_NEXT, 1);
+   vu_put_desc(&fe.vu, DESC(0), 1, RESP_GPA, 100, VS_VQ_DESC_F_WRITE, 0);
+   CHECK_EQ(vu_fe_run(&fe.vu, 0, 0), 0);
    CHECK_EQ(fe.flushes, 0u);
    fe_close(&fe);
 }
@@ -492,48 +374,48 @@ TEST(hostile_chains)
    struct front_end fe;
    CHECK(fe_start(&fe));
    struct vs_gpu_hdr info = hdr(VS_GPU_CMD_GET_DISPLAY_INFO);
-   memcpy(fe.ram + CMD_GPA, &info, sizeof(info));
+   memcpy(fe.vu.ram + CMD_GPA, &info, sizeof(info));
    /* A buffer outside guest RAM, one that wraps, a head beyond the table. */
-   put_desc(&fe, DESC(0), 0, RAM_SIZE - 8, 24, VS_VQ_DESC_F_NEXT, 1);
-   put_desc(&fe, DESC(0), 1, RESP_GPA, 408, VS_VQ_DESC_F_WRITE, 0);
-   CHECK_EQ(fe_run(&fe, 0, 0), 0);
-   put_desc(&fe, DESC(0), 0, UINT64_MAX - 4, 24, VS_VQ_DESC_F_NEXT, 1);
-   CHECK_EQ(fe_run(&fe, 0, 0), 0);
-   CHECK_EQ(fe_run(&fe, 0, QSIZE + 3), 0); /* returned unused under the guest's own id */
+   vu_put_desc(&fe.vu, DESC(0), 0, RAM_SIZE - 8, 24, VS_VQ_DESC_F_NEXT, 1);
+   vu_put_desc(&fe.vu, DESC(0), 1, RESP_GPA, 408, VS_VQ_DESC_F_WRITE, 0);
+   CHECK_EQ(vu_fe_run(&fe.vu, 0, 0), 0);
+   vu_put_desc(&fe.vu, DESC(0), 0, UINT64_MAX - 4, 24, VS_VQ_DESC_F_NEXT, 1);
+   CHECK_EQ(vu_fe_run(&fe.vu, 0, 0), 0);
+   CHECK_EQ(vu_fe_run(&fe.vu, 0, QSIZE + 3), 0); /* returned unused under the guest's own id */
    /* A loop, a next index beyond the table, readable after writable. */
-   put_desc(&fe, DESC(0), 0, RESP_GPA, 24, VS_VQ_DESC_F_WRITE | VS_VQ_DESC_F_NEXT, 1);
-   put_desc(&fe, DESC(0), 1, RESP_GPA, 408, VS_VQ_DESC_F_WRITE | VS_VQ_DESC_F_NEXT, 0);
-   CHECK_EQ(fe_run(&fe, 0, 0), 0);
-   put_desc(&fe, DESC(0), 0, CMD_GPA, 24, VS_VQ_DESC_F_NEXT, 1);
-   put_desc(&fe, DESC(0), 1, RESP_GPA, 408, VS_VQ_DESC_F_WRITE | VS_VQ_DESC_F_NEXT, 200);
-   CHECK_EQ(fe_run(&fe, 0, 0), 0);
-   put_desc(&fe, DESC(0), 1, RESP_GPA, 408, VS_VQ_DESC_F_WRITE | VS_VQ_DESC_F_NEXT, 2);
-   put_desc(&fe, DESC(0), 2, CMD_GPA, 24, 0, 0);
-   CHECK_EQ(fe_run(&fe, 0, 0), 0);
+   vu_put_desc(&fe.vu, DESC(0), 0, RESP_GPA, 24, VS_VQ_DESC_F_WRITE | VS_VQ_DESC_F_NEXT, 1);
+   vu_put_desc(&fe.vu, DESC(0), 1, RESP_GPA, 408, VS_VQ_DESC_F_WRITE | VS_VQ_DESC_F_NEXT, 0);
+   CHECK_EQ(vu_fe_run(&fe.vu, 0, 0), 0);
+   vu_put_desc(&fe.vu, DESC(0), 0, CMD_GPA, 24, VS_VQ_DESC_F_NEXT, 1);
+   vu_put_desc(&fe.vu, DESC(0), 1, RESP_GPA, 408, VS_VQ_DESC_F_WRITE | VS_VQ_DESC_F_NEXT, 200);
+   CHECK_EQ(vu_fe_run(&fe.vu, 0, 0), 0);
+   vu_put_desc(&fe.vu, DESC(0), 1, RESP_GPA, 408, VS_VQ_DESC_F_WRITE | VS_VQ_DESC_F_NEXT, 2);
+   vu_put_desc(&fe.vu, DESC(0), 2, CMD_GPA, 24, 0, 0);
+   CHECK_EQ(vu_fe_run(&fe.vu, 0, 0), 0);
    /* Indirect tables: larger than the queue, nested, outside RAM; then a good one. */
-   put_desc(&fe, DESC(0), 0, INDIRECT_GPA, (QSIZE + 1) * 16, VS_VQ_DESC_F_INDIRECT, 0);
-   CHECK_EQ(fe_run(&fe, 0, 0), 0);
-   put_desc(&fe, DESC(0), 0, INDIRECT_GPA, 32, VS_VQ_DESC_F_INDIRECT, 0);
-   put_desc(&fe, INDIRECT_GPA, 0, INDIRECT_GPA, 32, VS_VQ_DESC_F_INDIRECT, 0);
-   CHECK_EQ(fe_run(&fe, 0, 0), 0);
-   put_desc(&fe, DESC(0), 0, RAM_SIZE - 16, 32, VS_VQ_DESC_F_INDIRECT, 0);
-   CHECK_EQ(fe_run(&fe, 0, 0), 0);
-   put_desc(&fe, DESC(0), 0, INDIRECT_GPA, 32, VS_VQ_DESC_F_INDIRECT, 0);
-   put_desc(&fe, INDIRECT_GPA, 0, CMD_GPA, 24, VS_VQ_DESC_F_NEXT, 1);
-   put_desc(&fe, INDIRECT_GPA, 1, RESP_GPA, 408, VS_VQ_DESC_F_WRITE, 0);
-   CHECK_EQ(fe_run(&fe, 0, 0), 408);
+   vu_put_desc(&fe.vu, DESC(0), 0, INDIRECT_GPA, (QSIZE + 1) * 16, VS_VQ_DESC_F_INDIRECT, 0);
+   CHECK_EQ(vu_fe_run(&fe.vu, 0, 0), 0);
+   vu_put_desc(&fe.vu, DESC(0), 0, INDIRECT_GPA, 32, VS_VQ_DESC_F_INDIRECT, 0);
+   vu_put_desc(&fe.vu, INDIRECT_GPA, 0, INDIRECT_GPA, 32, VS_VQ_DESC_F_INDIRECT, 0);
+   CHECK_EQ(vu_fe_run(&fe.vu, 0, 0), 0);
+   vu_put_desc(&fe.vu, DESC(0), 0, RAM_SIZE - 16, 32, VS_VQ_DESC_F_INDIRECT, 0);
+   CHECK_EQ(vu_fe_run(&fe.vu, 0, 0), 0);
+   vu_put_desc(&fe.vu, DESC(0), 0, INDIRECT_GPA, 32, VS_VQ_DESC_F_INDIRECT, 0);
+   vu_put_desc(&fe.vu, INDIRECT_GPA, 0, CMD_GPA, 24, VS_VQ_DESC_F_NEXT, 1);
+   vu_put_desc(&fe.vu, INDIRECT_GPA, 1, RESP_GPA, 408, VS_VQ_DESC_F_WRITE, 0);
+   CHECK_EQ(vu_fe_run(&fe.vu, 0, 0), 408);
    /* An indirect loop. */
-   put_desc(&fe, INDIRECT_GPA, 1, RESP_GPA, 408, VS_VQ_DESC_F_WRITE | VS_VQ_DESC_F_NEXT, 0);
-   CHECK_EQ(fe_run(&fe, 0, 0), 0);
+   vu_put_desc(&fe.vu, INDIRECT_GPA, 1, RESP_GPA, 408, VS_VQ_DESC_F_WRITE | VS_VQ_DESC_F_NEXT, 0);
+   CHECK_EQ(vu_fe_run(&fe.vu, 0, 0), 0);
    /* The device still serves good commands. */
    CHECK_EQ(fe_command(&fe, &info, sizeof(info), 408), VS_GPU_RESP_OK_DISPLAY_INFO);
    /* An available index far ahead stops the queue, nothing else. */
-   uint16_t *avail = (uint16_t *)(fe.ram + AVAIL(0));
-   fe.avail_idx[0] += 100;
-   avail[1] = fe.avail_idx[0];
-   CHECK_EQ(fe_run(&fe, 0, 0), -1);
-   CHECK(vs_vu_device_queue(fe.dev, 0)->broken);
-   CHECK_EQ(fe_get_u64(&fe, VS_VU_GET_QUEUE_NUM), 2u);
+   uint16_t *avail = (uint16_t *)(fe.vu.ram + AVAIL(0));
+   fe.vu.avail_idx[0] += 100;
+   avail[1] = fe.vu.avail_idx[0];
+   CHECK_EQ(vu_fe_run(&fe.vu, 0, 0), -1);
+   CHECK(vs_vu_device_queue(fe.vu.dev, 0)->broken);
+   CHECK_EQ(vu_fe_get_u64(&fe.vu, VS_VU_GET_QUEUE_NUM), 2u);
    fe_close(&fe);
 }
 
@@ -544,7 +426,7 @@ refused(uint32_t request, uint32_t flags, const void *payload, uint32_t size, co
    struct front_end fe;
    if (!fe_open(&fe))
       return false;
-   const bool served = fe_send(&fe, request, flags, payload, size, fds, nfds);
+   const bool served = vu_fe_send(&fe.vu, request, flags, payload, size, fds, nfds);
    fe_close(&fe);
    return !served;
 }
