@@ -147,6 +147,10 @@ bool os_map_faulted(const void *map);
 /* The uid of a connected Unix socket's peer (SO_PEERCRED, getpeereid).
  * 0, or -1 with errno where it cannot be known. */
 int os_peer_uid(int fd, uid_t *uid);
+/* The process id of a connected Unix socket's peer (as it connected):
+ * SO_PEERCRED, LOCAL_PEERPID. 0, or -1 with errno where it cannot be
+ * known. */
+int os_peer_pid(int fd, pid_t *pid);
 
 /* Set FD_CLOEXEC; set or clear O_NONBLOCK. 0 on success, -1 with errno. */
 int os_set_cloexec(int fd);

@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #if defined(__linux__)
@@ -154,6 +155,27 @@ os_peer_uid(int fd, uid_t *uid)
 #else
    gid_t gid;
    return getpeereid(fd, uid, &gid);
+#endif
+}
+
+int
+os_peer_pid(int fd, pid_t *pid)
+{
+#if defined(SO_PEERCRED)
+   struct ucred cred;
+   socklen_t len = sizeof(cred);
+   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+      return -1;
+   *pid = cred.pid;
+   return 0;
+#elif defined(LOCAL_PEERPID)
+   socklen_t len = sizeof(*pid);
+   return getsockopt(fd, SOL_LOCAL, LOCAL_PEERPID, pid, &len);
+#else
+   (void)fd;
+   (void)pid;
+   errno = ENOSYS;
+   return -1;
 #endif
 }
 
