@@ -3,11 +3,14 @@
  * device as QEMU's vhost-user-input-pci does: the handshake, the config
  * space the guest's driver queries, reports from the server's side of the
  * events socket reaching the eventq, and hostile config values, buffers
- * and reports, each ending the device. */
+ * and reports, each ending the device; and the server's side: viewer
+ * events made reports and routed to the input devices of the GPU device's
+ * VMM only. */
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "transport/vhost_user/input_router.h"
 #include "transport/vhost_user/vhost_user_message.h"
 #include "transport/vhost_user/virtio_input.h"
 #include "transport/vhost_user/virtqueue.h"
@@ -27,7 +30,8 @@ fe_close(struct input_fe *fe)
 {
    vs_virtio_input_destroy(fe->input);
    vu_fe_close(&fe->vu);
-   close(fe->events[0]);
+   if (fe->events[0] >= 0)
+      close(fe->events[0]);
    close(fe->events[1]);
 }
 
@@ -330,5 +334,81 @@ TEST(malformed_reports)
    fe_close(&fe);
 }
 
+TEST(viewer_events_as_reports)
+{
+   struct vs_virtio_input_event r[VS_VIRTIO_INPUT_REPORT_MAX];
+   /* A 1024x768 surface: its last pixel is the axis's end, the middle its middle. */
+   struct vs_input_event e = { .type = VS_INPUT_MOTION, .x = 1023 * 256 + 255, .y = 384 * 256 };
+   CHECK_EQ(vs_input_report(&e, 1024, 768, r), 3u);
+   CHECK(r[0].type == VS_EV_ABS && r[0].code == VS_ABS_X && r[0].value == VS_VIRTIO_INPUT_ABS_MAX);
+   CHECK(r[1].type == VS_EV_ABS && r[1].code == VS_ABS_Y);
+   CHECK(r[1].value >= 16383 && r[1].value <= 16406);
+   CHECK(r[2].type == VS_EV_SYN && r[2].code == VS_SYN_REPORT);
+   e.x = -5000; /* the page rounds past the edge */
+   e.y = 1 << 30;
+   CHECK_EQ(vs_input_report(&e, 1024, 768, r), 3u);
+   CHECK_EQ(r[0].value, 0u);
+   CHECK_EQ(r[1].value, VS_VIRTIO_INPUT_ABS_MAX);
+   e = (struct vs_input_event){ .type = VS_INPUT_BUTTON, .code = VS_BTN_LEFT + 1, .state = 1 };
+   CHECK_EQ(vs_input_report(&e, 1024, 768, r), 2u);
+   CHECK(r[0].type == VS_EV_KEY && r[0].code == VS_BTN_LEFT + 1 && r[0].value == 1);
+   e = (struct vs_input_event){ .type = VS_INPUT_KEY, .code = 28, .state = 0 };
+   CHECK_EQ(vs_input_report(&e, 1024, 768, r), 2u);
+   CHECK(r[0].type == VS_EV_KEY && r[0].code == 28 && r[0].value == 0);
+   /* The page's wheel turned towards the user (deltaY > 0) scrolls down. */
+   e = (struct vs_input_event){ .type = VS_INPUT_AXIS, .code = 0, .x = 100 * 256 };
+   CHECK_EQ(vs_input_report(&e, 1024, 768, r), 2u);
+   CHECK(r[0].type == VS_EV_REL && r[0].code == VS_REL_WHEEL && (int32_t)r[0].value == -1);
+   e.code = 1;
+   CHECK_EQ(vs_input_report(&e, 1024, 768, r), 2u);
+   CHECK(r[0].code == VS_REL_HWHEEL && r[0].value == 1);
+   /* What the device does not offer makes no report. */
+   e = (struct vs_input_event){ .type = VS_INPUT_KEY, .code = 300, .state = 1 };
+   CHECK_EQ(vs_input_report(&e, 1024, 768, r), 0u);
+   e = (struct vs_input_event){ .type = VS_INPUT_AXIS, .code = 0, .x = 0 };
+   CHECK_EQ(vs_input_report(&e, 1024, 768, r), 0u);
+   e = (struct vs_input_event){ .type = 9 };
+   CHECK_EQ(vs_input_report(&e, 1024, 768, r), 0u);
+}
+
+/* The server's side end to end: a viewer's key on GPU device 1's scanout
+ * reaches the eventq of input device 2, the same VMM's, not another's. */
+TEST(routed_to_the_same_vmm)
+{
+   struct input_fe fe;
+   CHECK(fe_start(&fe));
+   int other[2];
+   CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, other) == 0);
+   struct vs_input_router *router = vs_input_router_create();
+   CHECK(router);
+   CHECK(vs_input_router_add_gpu(router, 1, 100));
+   CHECK(vs_input_router_add_input(router, 2, 100, fe.events[0]));
+   fe.events[0] = -1;
+   CHECK(vs_input_router_add_input(router, 4, 200, other[0]));
+   offer_event_buffers(&fe, 0, 2, 8, VS_VQ_DESC_F_WRITE);
+   const struct vs_input_event key = { .type = VS_INPUT_KEY, .code = 30, .state = 1 };
+   vs_input_router_send(router, 1, 640, 480, &key);
+   CHECK(vs_virtio_input_take_report(fe.input, fe.events[1]));
+   uint32_t id, len;
+   CHECK(vu_fe_used(&fe.vu, 0, &id, &len) && id == 0 && len == 8);
+   struct vs_virtio_input_event e;
+   memcpy(&e, fe.vu.ram + EVENTS_GPA, sizeof(e));
+   CHECK(e.type == VS_EV_KEY && e.code == 30 && e.value == 1);
+   CHECK(vu_fe_used(&fe.vu, 0, &id, &len) && id == 1);
+   uint8_t buf[64];
+   CHECK(recv(other[1], buf, sizeof(buf), MSG_DONTWAIT) < 0);
+   /* Input for a device the router does not know goes nowhere. */
+   vs_input_router_send(router, 3, 640, 480, &key);
+   CHECK(recv(other[1], buf, sizeof(buf), MSG_DONTWAIT) < 0);
+   /* Once device 2 is gone its socket is closed: its worker's reading ends. */
+   vs_input_router_remove(router, 2);
+   CHECK(!vs_virtio_input_take_report(fe.input, fe.events[1]));
+   vs_input_router_send(router, 1, 640, 480, &key); /* said once: no input device */
+   vs_input_router_send(router, 1, 640, 480, &key);
+   vs_input_router_destroy(router);
+   close(other[1]);
+   fe_close(&fe);
+}
+
 UNIT_MAIN(UNIT(handshake), UNIT(config_space), UNIT(events_reach_the_eventq), UNIT(a_guest_that_takes_nothing),
-          UNIT(hostile_guest), UNIT(malformed_reports))
+          UNIT(hostile_guest), UNIT(malformed_reports), UNIT(viewer_events_as_reports), UNIT(routed_to_the_same_vmm))
