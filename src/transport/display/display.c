@@ -107,6 +107,10 @@ struct vs_display {
    /* Sources' frames and ends from other threads, for the Wayland thread. */
    pthread_mutex_t inbox_lock;
    struct inbox_entry *inbox;         /* under inbox_lock */
+   /* Viewer input for sources' surfaces (vs_display_set_source_input);
+    * under inbox_lock, held while it runs. */
+   vs_display_source_input_fn source_input;
+   void *source_input_data;
    struct os_event inbox_event;
    struct wl_event_source *inbox_source;
    /* VM frames the encoder holds, per guest buffer: RELEASE when none. */
@@ -581,12 +585,36 @@ vm_destroy(void *data, uint32_t id)
    free(s);
 }
 
-/* The seat's input, to the guest when its surface is the one shown. */
+/* A source's surface has no Wayland client: its input goes to the hook. */
+static void
+source_input(struct vs_display *d, const struct surface *s, const struct vs_input_event *event)
+{
+   pthread_mutex_lock(&d->inbox_lock);
+   if (d->source_input)
+      d->source_input(d->source_input_data, s->source, s->width, s->height, event);
+   pthread_mutex_unlock(&d->inbox_lock);
+}
+
+void
+vs_display_set_source_input(struct vs_display *d, vs_display_source_input_fn fn, void *data)
+{
+   pthread_mutex_lock(&d->inbox_lock);
+   d->source_input = fn;
+   d->source_input_data = data;
+   pthread_mutex_unlock(&d->inbox_lock);
+}
+
+/* The seat's input, to the guest when its surface is the one shown: a VM
+ * channel guest's, or a VM device's scanout. */
 static bool
 vm_divert_input(void *data, const struct vs_input_event *event)
 {
    struct vs_display *d = data;
    struct surface *s = shown_surface(d);
+   if (s && s->source) {
+      source_input(d, s, event);
+      return true;
+   }
    if (!s || !s->vm_id)
       return false;
    struct vs_input_event e = *event;

@@ -12,6 +12,7 @@
 
 struct vs_vm_resource_table;
 struct vs_shared_registry;
+struct vs_input_event;
 
 struct vs_display_options {
    const char *name;      /* Wayland socket name in $XDG_RUNTIME_DIR */
@@ -59,6 +60,15 @@ void vs_display_show_frame(struct vs_display *display, uint32_t source, const ui
                            uint32_t height, uint32_t stride);
 /* The source's surface goes, from any thread. */
 void vs_display_hide_frame(struct vs_display *display, uint32_t source);
+
+/* Where viewer input goes while a source's surface is shown (with
+ * --input): `event` as the seat got it, for the surface `width` x `height`
+ * pixels. Called on the display's thread; must not call the display. */
+typedef void (*vs_display_source_input_fn)(void *data, uint32_t source, uint32_t width, uint32_t height,
+                                           const struct vs_input_event *event);
+/* Sets (or with NULL clears) the hook, from any thread; once cleared, no
+ * call of the old one is still running. */
+void vs_display_set_source_input(struct vs_display *display, vs_display_source_input_fn fn, void *data);
 
 /* Stops the threads, flushes the recording, logs the display's figures,
  * frees it all. */
