@@ -88,6 +88,10 @@ usage(FILE *out, const struct vs_server_config *config)
            "                      device, served in a worker process of its own;\n"
            "                      with --display, each scanout is shown there\n"
            "                      (docs/vhost-user.md)\n"
+           "  --vhost-user-input PATH  with --vhost-user: also be VMs' virtio-input\n"
+           "                      devices (a keyboard and an absolute pointer) on PATH;\n"
+           "                      with --input, viewers' input on a VM's scanout\n"
+           "                      reaches its VM's input device\n"
            "  --vm-hostmem MIB    --vhost-user: the host-visible region each VM's device\n"
            "                      offers, a power of two (default 256)\n"
            "  --vm-size WxH       the size a VM guest is asked to show its windows at\n"
@@ -430,7 +434,7 @@ enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_L
        OPT_DISPLAY, OPT_HTTP, OPT_RECORD, OPT_FPS, OPT_INPUT, OPT_SUBMIT_STATS, OPT_STREAM_FRAMING,
        OPT_WORKER_FD, OPT_WORKER_ID, OPT_WORKER_FLAGS, OPT_WORKER_NAME, OPT_WORKER_SERVER_PID, OPT_WORKER_TIE_FD,
        OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE, OPT_LEND_DRIVER_MAPPINGS,
-       OPT_VHOST_USER, OPT_VM_HOSTMEM };
+       OPT_VHOST_USER, OPT_VHOST_USER_INPUT, OPT_VM_HOSTMEM };
 static const struct option options[] = {
    { "socket", required_argument, NULL, OPT_SOCKET },
    { "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -471,6 +475,7 @@ static const struct option options[] = {
    { "vm-channel", required_argument, NULL, OPT_VM_CHANNEL },
    { "vm-size", required_argument, NULL, OPT_VM_SIZE },
    { "vhost-user", required_argument, NULL, OPT_VHOST_USER },
+   { "vhost-user-input", required_argument, NULL, OPT_VHOST_USER_INPUT },
    { "vm-hostmem", required_argument, NULL, OPT_VM_HOSTMEM },
    { "submit-stats", no_argument, NULL, OPT_SUBMIT_STATS },
    { "help", no_argument, NULL, OPT_HELP },
@@ -659,6 +664,13 @@ apply_option(struct vs_server_config *config, int opt, const char *name)
       }
       config->vhost_user_path = optarg;
       break;
+   case OPT_VHOST_USER_INPUT:
+      if (!*optarg) {
+         fprintf(stderr, "venus-server: invalid --vhost-user-input '' (a socket path)\n");
+         return 2;
+      }
+      config->vhost_user_input_path = optarg;
+      break;
    case OPT_VM_HOSTMEM: {
       char *end;
       unsigned long v = strtoul(optarg, &end, 10);
@@ -724,6 +736,11 @@ choose_mode(struct vs_server_config *config)
    }
    if (config->vm_hostmem_mib && !config->vhost_user_path) {
       fprintf(stderr, "venus-server: --vm-hostmem needs --vhost-user\n");
+      return 2;
+   }
+   if (config->vhost_user_input_path &&
+       (!config->vhost_user_path || !strcmp(config->vhost_user_input_path, config->vhost_user_path))) {
+      fprintf(stderr, "venus-server: --vhost-user-input needs --vhost-user, on a socket path of its own\n");
       return 2;
    }
    if (config->vhost_user_path && (config->socket_fd >= 0 || config->worker.fd >= 0 || config->vm_channel)) {

@@ -2,12 +2,16 @@
 /* VMs' whole virtio-gpu devices (--vhost-user PATH): each connection to
  * PATH is a VMM's vhost-user front end, one VM's device, served in a
  * worker process of its own (src/transport/vhost_user/), until SIGTERM or
- * SIGINT. With --display, each device's scanout 0 is a surface there. */
+ * SIGINT. With --display, each device's scanout 0 is a surface there;
+ * with --vhost-user-input, VMs' input devices too, which with --input get
+ * the viewers' input on their VM's scanout. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "server/server.h"
+#include "base/log.h"
+#include "transport/vhost_user/input_router.h"
 #include "transport/vhost_user/vhost_user_server.h"
 #ifdef VS_HAVE_DISPLAY
 #include "transport/display/display.h"
@@ -46,6 +50,12 @@ hide_scanout(void *display, uint32_t device)
 {
    vs_display_hide_frame(display, device);
 }
+
+static void
+route_input(void *router, uint32_t source, uint32_t width, uint32_t height, const struct vs_input_event *event)
+{
+   vs_input_router_send(router, source, width, height, event);
+}
 #endif
 
 int
@@ -73,7 +83,25 @@ vs_run_vhost_user(struct vs_server_config *config)
       options.display = started.display;
    }
 #endif
+   struct vs_input_router *router = NULL;
+   if (config->vhost_user_input_path) {
+      if (!(router = vs_input_router_create())) {
+         vs_server_stop(config, &started);
+         return 1;
+      }
+      options.input_path = config->vhost_user_input_path;
+      options.router = router;
+#ifdef VS_HAVE_DISPLAY
+      if (started.display && config->input)
+         vs_display_set_source_input(started.display, route_input, router);
+      else
+#endif
+         vs_info(0, "vhost-user: input devices send nothing: viewers' input reaches them with --display, "
+                    "--http and --input");
+   }
    rc = vs_vhost_user_server_run(config->vhost_user_path, &options, started.workers, stop_fd);
+   /* The display's thread routes no more input once it has stopped. */
    vs_server_stop(config, &started);
+   vs_input_router_destroy(router);
    return rc;
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* venus-server --vhost-user: the listening socket, a worker process per VM
- * device, and a waiting thread per device that reports its end. */
+/* venus-server --vhost-user: the listening sockets (GPU devices, and with
+ * --vhost-user-input input devices), a worker process per VM device, and
+ * a waiting thread per device that reports its end. Both kinds share the
+ * pool, the ids and all of this; they differ in their job's fds. */
 #include "transport/vhost_user/vhost_user_server.h"
 
 #include <errno.h>
@@ -17,17 +19,23 @@
 #include "base/listen_socket.h"
 #include "base/log.h"
 #include "os/os.h"
+#include "transport/vhost_user/input_router.h"
 #include "transport/vhost_user/vhost_user_device.h"
 #include "transport/vhost_user/virtio_gpu.h"
+#include "transport/vhost_user/virtio_input.h"
 #include "worker/worker_pool.h"
 
 struct vs_vhost_user_workers {
    struct vs_worker_pool *pool;
 };
 
+enum device_kind { DEVICE_GPU, DEVICE_INPUT, DEVICE_KINDS };
+static const char *const kind_names[DEVICE_KINDS] = { "virtio-gpu", "virtio-input" };
+
 /* What a worker is told of its device, beside the VMM's socket: all of it
  * from the server's own options. */
 struct device_job {
+   uint32_t kind; /* enum device_kind */
    uint32_t id;
    uint32_t width, height;
    uint64_t hostmem_bytes;
@@ -55,17 +63,37 @@ report_flush(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t width
    report->flushes++;
 }
 
+/* In the worker process: an input device, until its VMM goes or the
+ * server closes its reports' socket. */
+static int
+serve_input(const int *fds, const struct device_job *job)
+{
+   struct vs_virtio_input *input = vs_virtio_input_create(fds[0], job->id);
+   if (!input)
+      return 1;
+   vs_virtio_input_run(input, fds[1]);
+   vs_info(0, "vhost-user device %u: ended after %llu input events (%llu dropped)", job->id,
+           (unsigned long long)vs_virtio_input_delivered(input), (unsigned long long)vs_virtio_input_dropped(input));
+   vs_virtio_input_destroy(input);
+   return 0;
+}
+
 /* In the worker process: the device, until its VMM goes. Its fds: the
- * VMM's socket, then, where the server has a display, the framebuffer and
- * the announcements' socket (scanout_export.h). */
+ * VMM's socket, then for a GPU device, where the server has a display, the
+ * framebuffer and the announcements' socket (scanout_export.h); for an
+ * input device, its reports' socket (input_router.h). */
 static int
 serve_device(const int *fds, unsigned fd_count, const void *job_bytes, size_t job_size, void *data)
 {
    (void)data;
    struct device_job job;
-   if ((fd_count != 1 && fd_count != 3) || job_size != sizeof(job))
+   if (job_size != sizeof(job))
       return 1;
    memcpy(&job, job_bytes, sizeof(job));
+   if (job.kind == DEVICE_INPUT && fd_count == 2)
+      return serve_input(fds, &job);
+   if (job.kind != DEVICE_GPU || (fd_count != 1 && fd_count != 3))
+      return 1;
    struct scanout_report report = { .id = job.id };
    if (fd_count == 3 &&
        !(report.export = vs_scanout_export_create(job.id, fds[1], vs_scanout_framebuffer_size(job.width, job.height),
@@ -127,6 +155,7 @@ vs_vhost_user_workers_destroy(struct vs_vhost_user_workers *workers)
 /* One device's worker, watched by a thread of its own. */
 struct device {
    struct server *server;
+   enum device_kind kind;
    uint32_t id;
    pid_t pid;
    pthread_t waiter;
@@ -142,8 +171,8 @@ struct server {
    struct vs_worker_pool *pool;
    const struct vs_vhost_user_options *options;
    pthread_mutex_t lock;
-   struct device *devices; /* under lock */
-   unsigned live;          /* under lock */
+   struct device *devices;      /* under lock */
+   unsigned live[DEVICE_KINDS]; /* under lock */
 };
 
 /* The scanout's end: what the display holds of the device goes. */
@@ -180,9 +209,11 @@ wait_device(void *arg)
               WEXITSTATUS(status));
    else
       vs_info(0, "vhost-user device %u: its worker (pid %d) ended", device->id, (int)device->pid);
+   if (server->options->router)
+      vs_input_router_remove(server->options->router, device->id);
    pthread_mutex_lock(&server->lock);
    device->ended = true;
-   server->live--;
+   server->live[device->kind]--;
    pthread_mutex_unlock(&server->lock);
    return NULL;
 }
@@ -242,15 +273,31 @@ open_scanout(struct device *device, const struct vs_vhost_user_options *options,
    return true;
 }
 
-static void
-start_device(struct server *server, int sock, uint32_t id, const struct vs_vhost_user_options *options)
+/* The socket pair an input device's reports cross: fds[1] for the worker,
+ * *router_end the server's. False (logged) on failure. */
+static bool
+open_reports(uint32_t id, int fds[3], int *router_end)
 {
+   int pair[2];
+   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+      vs_error(0, "vhost-user: VM device %u: no socket for its input reports: %s", id, strerror(errno));
+      return false;
+   }
+   *router_end = pair[0];
+   fds[1] = pair[1];
+   return true;
+}
+
+static void
+start_device(struct server *server, int sock, uint32_t id, enum device_kind kind)
+{
+   const struct vs_vhost_user_options *options = server->options;
    pthread_mutex_lock(&server->lock);
-   bool full = server->live >= options->max_devices;
+   bool full = server->live[kind] >= options->max_devices;
    pthread_mutex_unlock(&server->lock);
    if (full) {
-      vs_warn(0, "vhost-user: refusing VM device %u: %u devices are served already, the most at once", id,
-              options->max_devices);
+      vs_warn(0, "vhost-user: refusing VM device %u: %u %s devices are served already, the most at once", id,
+              options->max_devices, kind_names[kind]);
       return;
    }
    struct device *device = calloc(1, sizeof(*device));
@@ -259,47 +306,89 @@ start_device(struct server *server, int sock, uint32_t id, const struct vs_vhost
       return;
    }
    const struct device_job job = {
-      .id = id, .width = options->width, .height = options->height, .hostmem_bytes = options->hostmem_bytes,
+      .kind = kind, .id = id, .width = options->width, .height = options->height,
+      .hostmem_bytes = options->hostmem_bytes,
    };
+   pid_t vmm = 0;
+   if (os_peer_pid(sock, &vmm) < 0)
+      vmm = 0;
    device->server = server;
+   device->kind = kind;
    device->id = id;
    device->notify_fd = -1;
    int fds[3] = { sock, -1, -1 };
-   if (options->show && !open_scanout(device, options, fds)) {
-      free(device);
-      return;
+   int reports = -1;
+   unsigned fd_count = 1;
+   if (kind == DEVICE_INPUT) {
+      if (!open_reports(id, fds, &reports)) {
+         free(device);
+         return;
+      }
+      fd_count = 2;
+   } else if (options->show) {
+      if (!open_scanout(device, options, fds)) {
+         free(device);
+         return;
+      }
+      fd_count = 3;
    }
-   device->pid = vs_worker_pool_run(server->pool, fds, options->show ? 3 : 1, &job, sizeof(job));
+   device->pid = vs_worker_pool_run(server->pool, fds, fd_count, &job, sizeof(job));
    /* The worker has its copies. */
-   if (options->show) {
-      close(fds[1]);
-      close(fds[2]);
-   }
+   for (unsigned i = 1; i < fd_count; i++)
+      close(fds[i]);
    if (device->pid <= 0) {
       vs_error(0, "vhost-user: no worker process for VM device %u: %s", id, strerror(errno));
+      if (reports >= 0)
+         close(reports);
       close_scanout(device);
       free(device);
       return;
    }
+   /* Routed before its waiter can remove it. */
+   if (options->router && !(kind == DEVICE_INPUT ? vs_input_router_add_input(options->router, id, vmm, reports)
+                                                 : vs_input_router_add_gpu(options->router, id, vmm)))
+      vs_worker_pool_kill(server->pool, device->pid);
    pthread_mutex_lock(&server->lock);
-   server->live++;
+   server->live[kind]++;
    device->next = server->devices;
    server->devices = device;
    int err = pthread_create(&device->waiter, NULL, wait_device, device);
    if (err) {
       /* Unwatched, the worker is still the pool's to end at stop. */
-      server->live--;
+      server->live[kind]--;
       server->devices = device->next;
       pthread_mutex_unlock(&server->lock);
       vs_error(0, "vhost-user: VM device %u: no waiting thread: %s; ending its worker", id, strerror(err));
       vs_worker_pool_kill(server->pool, device->pid);
       vs_worker_pool_wait(server->pool, device->pid);
+      if (options->router)
+         vs_input_router_remove(options->router, id);
       close_scanout(device);
       free(device);
       return;
    }
    pthread_mutex_unlock(&server->lock);
-   vs_info(0, "vhost-user device %u: served by worker process %d", id, (int)device->pid);
+   vs_info(0, "vhost-user device %u: a %s device of VMM pid %d, served by worker process %d", id, kind_names[kind],
+           (int)vmm, (int)device->pid);
+}
+
+/* The next connection on a listening socket, made ready for its worker;
+ * -1 when there is none or it was refused (logged). */
+static int
+accept_connection(int listen_fd)
+{
+   int sock = accept(listen_fd, NULL, NULL);
+   if (sock < 0) {
+      if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+         vs_warn(0, "vhost-user: accept: %s", strerror(errno));
+      return -1;
+   }
+   if (os_set_cloexec(sock) < 0 || os_set_nonblocking(sock, false) < 0 || os_socket_prepare(sock) < 0) {
+      vs_warn(0, "vhost-user: refusing a connection: cannot set up its socket: %s", strerror(errno));
+      close(sock);
+      return -1;
+   }
+   return sock;
 }
 
 /* Ends every device's worker, then joins its waiter. */
@@ -325,21 +414,35 @@ int
 vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_options *options,
                          struct vs_vhost_user_workers *workers, int stop_fd)
 {
-   struct stat identity;
-   int listen_fd = vs_listen_socket_open(socket_path, &identity);
-   if (listen_fd < 0)
+   const char *paths[DEVICE_KINDS] = { socket_path, options->input_path };
+   if (options->input_path && !options->router) {
+      vs_error(0, "vhost-user: input devices on %s need an input router", options->input_path);
       return 1;
+   }
+   struct stat identity[DEVICE_KINDS];
+   int listen_fds[DEVICE_KINDS] = { -1, -1 };
+   for (unsigned k = 0; k < DEVICE_KINDS; k++) {
+      if (paths[k] && (listen_fds[k] = vs_listen_socket_open(paths[k], &identity[k])) < 0) {
+         if (k) {
+            close(listen_fds[0]);
+            vs_listen_socket_remove(paths[0], &identity[0]);
+         }
+         return 1;
+      }
+   }
    struct server server = { .pool = workers->pool, .options = options };
    pthread_mutex_init(&server.lock, NULL);
    vs_info(0, "vhost-user: serving VM virtio-gpu devices on %s (scanout %ux%u, host-visible region %llu MiB)",
            socket_path, options->width, options->height, (unsigned long long)(options->hostmem_bytes >> 20));
+   if (paths[DEVICE_INPUT])
+      vs_info(0, "vhost-user: serving VM virtio-input devices on %s (a keyboard and an absolute pointer)",
+              paths[DEVICE_INPUT]);
    uint32_t next_id = 1;
    for (;;) {
-      struct pollfd fds[2] = {
-         { .fd = stop_fd, .events = POLLIN },
-         { .fd = listen_fd, .events = POLLIN },
-      };
-      if (poll(fds, 2, -1) < 0) {
+      struct pollfd fds[1 + DEVICE_KINDS] = { { .fd = stop_fd, .events = POLLIN } };
+      for (unsigned k = 0; k < DEVICE_KINDS; k++)
+         fds[1 + k] = (struct pollfd){ .fd = listen_fds[k], .events = POLLIN };
+      if (poll(fds, 1 + DEVICE_KINDS, -1) < 0) {
          if (errno == EINTR)
             continue;
          vs_error(0, "vhost-user: poll: %s", strerror(errno));
@@ -348,23 +451,23 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
       if (fds[0].revents)
          break;
       reap_devices(&server);
-      if (!(fds[1].revents & POLLIN))
-         continue;
-      int sock = accept(listen_fd, NULL, NULL);
-      if (sock < 0) {
-         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-            vs_warn(0, "vhost-user: accept: %s", strerror(errno));
-         continue;
+      for (unsigned k = 0; k < DEVICE_KINDS; k++) {
+         if (!(fds[1 + k].revents & POLLIN))
+            continue;
+         int sock = accept_connection(listen_fds[k]);
+         if (sock < 0)
+            continue;
+         start_device(&server, sock, next_id++, (enum device_kind)k);
+         /* The worker has its copy. */
+         close(sock);
       }
-      if (os_set_cloexec(sock) < 0 || os_set_nonblocking(sock, false) < 0 || os_socket_prepare(sock) < 0)
-         vs_warn(0, "vhost-user: refusing a connection: cannot set up its socket: %s", strerror(errno));
-      else
-         start_device(&server, sock, next_id++, options);
-      /* The worker has its copy. */
-      close(sock);
    }
-   close(listen_fd);
-   vs_listen_socket_remove(socket_path, &identity);
+   for (unsigned k = 0; k < DEVICE_KINDS; k++) {
+      if (listen_fds[k] >= 0) {
+         close(listen_fds[k]);
+         vs_listen_socket_remove(paths[k], &identity[k]);
+      }
+   }
    stop_devices(&server);
    pthread_mutex_destroy(&server.lock);
    vs_info(0, "vhost-user: stopped");

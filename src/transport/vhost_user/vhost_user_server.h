@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* venus-server --vhost-user PATH: listens on PATH, and each connection is
- * one VM's virtio-gpu device (virtio_gpu.h), served in a worker process of
- * its own (worker/worker_pool.h: forked, sandboxed, its guest's RAM mapped
- * there only), until the VMM closes it or the server stops. */
+/* venus-server --vhost-user PATH [--vhost-user-input PATH]: listens on
+ * PATH, and each connection is one VM's virtio-gpu device (virtio_gpu.h);
+ * on the input PATH, one VM's virtio-input device (virtio_input.h). Each
+ * device is served in a worker process of its own (worker/worker_pool.h:
+ * forked, sandboxed, its guest's RAM mapped there only), until the VMM
+ * closes it or the server stops. */
 #ifndef VS_TRANSPORT_VHOST_USER_VHOST_USER_SERVER_H
 #define VS_TRANSPORT_VHOST_USER_VHOST_USER_SERVER_H
 
@@ -11,11 +13,17 @@
 #include "transport/vhost_user/scanout_export.h"
 
 struct vs_vhost_user_workers;
+struct vs_input_router;
 
 struct vs_vhost_user_options {
    uint32_t width, height;  /* the scanout's mode (--vm-size) */
    uint64_t hostmem_bytes;  /* the host-visible region (--vm-hostmem), a power of two */
-   unsigned max_devices;    /* VMs served at once; a further one is refused */
+   unsigned max_devices;    /* devices of each kind served at once; a further one is refused */
+   /* The input devices' socket (--vhost-user-input), or NULL; their
+    * reports come through `router` (required with it; else may be NULL),
+    * where every device is registered. */
+   const char *input_path;
+   struct vs_input_router *router;
    /* Where each device's scanout 0 is shown, in the server process (on a
     * thread of the device's); NULL: nowhere. `hide` follows a device's
     * last frame. */
@@ -29,7 +37,7 @@ struct vs_vhost_user_options {
 struct vs_vhost_user_workers *vs_vhost_user_workers_create(unsigned ready);
 void vs_vhost_user_workers_destroy(struct vs_vhost_user_workers *workers);
 
-/* Serves `socket_path` until `stop_fd` is readable; then ends every
+/* Serves `socket_path` (and options->input_path) until `stop_fd` is readable; then ends every
  * device's worker (their VMs see the device go). 0, or 1 when the socket
  * could not be opened (logged). */
 int vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_options *options,
