@@ -11,7 +11,10 @@
 # and one capset (read without timing out); where fbdev emulation sets a
 # mode, the device must have created, scanned out and flushed its
 # framebuffer (a guest blob on this kernel), and the display must have
-# encoded frames of that 1024x768 console. The device must refuse nothing. Skips without QEMU 11.1 in the sid root (ROOTS=1 make roots adds
+# encoded frames of that 1024x768 console. Beside it, `--vhost-user-input`
+# serves QEMU's vhost-user-input-pci: the guest's virtio-input driver must
+# register it as an input device under the server's name. The devices must
+# refuse nothing. Skips without QEMU 11.1 in the sid root (ROOTS=1 make roots adds
 # it), without the guest image, and with VM_TEST=0.
 . "$(dirname "$0")/lib.sh"
 
@@ -54,12 +57,13 @@ if "$SERVER_BIN" --help | grep -c -- '--display' >/dev/null && command -v ffprob
 else
   note "no display in this build, or no ffprobe: the scanout is not recorded"
 fi
-env --default-signal=PIPE "$SERVER_BIN" --vhost-user "$work/gpu.sock" --vm-size 1024x768 --log-level debug \
+env --default-signal=PIPE "$SERVER_BIN" --vhost-user "$work/gpu.sock" --vhost-user-input "$work/input.sock" \
+  --vm-size 1024x768 --log-level debug \
   "${display_args[@]}" >"$TEST_TMP/device.out" 2>"$TEST_TMP/device.log" &
 device_pid=$!
 BG_PIDS+=("$device_pid")
-for _ in $(seq 200); do [ -S "$work/gpu.sock" ] && break; sleep 0.05; done
-[ -S "$work/gpu.sock" ] || { fail "the device did not listen"; show_tail "$TEST_TMP/device.log"; finish; }
+for _ in $(seq 200); do [ -S "$work/gpu.sock" ] && [ -S "$work/input.sock" ] && break; sleep 0.05; done
+[ -S "$work/input.sock" ] || { fail "the devices did not listen"; show_tail "$TEST_TMP/device.log"; finish; }
 
 # The kernel's console on the serial port at loglevel 7 (the driver's
 # [drm] lines are info); the init's VMTEST lines on the virtio console.
@@ -71,6 +75,7 @@ t1=$SECONDS rc=0
   -append "console=ttyS0 loglevel=7 panic=-1 rdinit=/init vmtest=none" \
   -chardev socket,id=g,path="$in/gpu.sock" \
   -device vhost-user-test-device-pci,chardev=g,virtio-id=16,num_vqs=2,vq_size=256,config_size=16 \
+  -chardev socket,id=in,path="$in/input.sock" -device vhost-user-input-pci,chardev=in \
   -device virtio-serial-pci -chardev file,id=hvc,path="$in/hvc.log" -device virtconsole,chardev=hvc \
   -vga none -display none -net none -serial file:"$in/serial.log" >"$TEST_TMP/qemu.log" 2>&1 || rc=$?
 note "VM (tcg): $((SECONDS - t1)) s from power-on to power-off, QEMU status $rc"
@@ -95,6 +100,11 @@ check "QEMU ran the guest to power-off (status $rc)" test "$rc" -eq 0
 check "the guest's init finished" grep -q '^VMTEST done' "$TEST_TMP/guest.log"
 check "the device served until the front end went" grep -q 'the front end closed the connection' "$dlog"
 check "its worker process ended with it" grep -qE 'vhost-user device 1: its worker \(pid [0-9]+\) ended$' "$dlog"
+input_id=$(sed -nE 's/.*vhost-user device ([0-9]+): a virtio-input device .*/\1/p' "$dlog" | head -n 1)
+check "the input device was connected (device ${input_id:-none})" test -n "$input_id"
+check "the guest's virtio-input driver registered it" grep -qE 'input: venus-server input as ' "$klog"
+check "the input device served until its front end went" \
+  grep -qE "vhost-user device ${input_id:-x}: the front end closed the connection" "$dlog"
 check "the server stopped on SIGTERM (status $device_rc)" test "$device_rc" = 0
 check "the virtio-gpu driver bound the device" grep -qE 'Initialized virtio_gpu .* on minor' "$klog"
 check "the guest sees the host memory window" grep -qE '\[drm\] Host memory window: ' "$klog"
