@@ -11,6 +11,9 @@ the stream is asked for with the same token.
   ws_viewer.py stall URL SECONDS         connects and never reads (a slow viewer)
   ws_viewer.py input URL                 sends a pointer motion (and an acknowledgement)
                                          and prints whether the stream says input is allowed
+  ws_viewer.py vm-input URL              once a frame came: the pointer to the middle of a
+                                         64x48 surface, a left click, KEY_A typed, a wheel
+                                         click towards the user
   ws_viewer.py bad URL                   sends a message of an unknown type: the server
                                          must close the connection
   ws_viewer.py foreign URL ORIGIN        what a page of another site can do: asks for the
@@ -128,6 +131,16 @@ def main():
         s = connect(host, port, query, rcvbuf=4096)
         time.sleep(float(sys.argv[3]))
         print('stalled viewer: done')
+        return 0
+    if mode == 'vm-input':
+        s = connect(host, port, query)
+        first = message(s)
+        for body in (struct.pack('<Bxxxii', 3, 32 * 256, 24 * 256), struct.pack('<BxxxII', 4, 0x110, 1),
+                     struct.pack('<BxxxII', 4, 0x110, 0), struct.pack('<BxxxII', 6, 30, 1),
+                     struct.pack('<BxxxII', 6, 30, 0), struct.pack('<BxxxIi', 5, 0, 100 * 256)):
+            send_frame(s, 2, body)
+        print('sent input (input %s)' % ('allowed' if first[1] & 1 else 'not allowed'))
+        time.sleep(0.5)
         return 0
     if mode in ('input', 'bad'):
         s = connect(host, port, query)

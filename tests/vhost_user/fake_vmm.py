@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""A VMM's two vhost-user front ends in one process, for
+tests/test_vhost_user_input.sh: a virtio-gpu device whose scanout shows a
+64x48 frame (2D resource, backing, scanout, transfer, flush), and a
+virtio-input device with eventq buffers. Guest RAM is a memfd of each.
+
+  fake_vmm.py GPU_SOCK INPUT_SOCK OUT_FILE SECONDS
+      shows the frame, writes 'shown' to OUT_FILE, then for SECONDS
+      collects the input device's events; writes them as lines
+      'TYPE CODE VALUE' (decimal) and ends with 'done'.
+  fake_vmm.py - INPUT_SOCK OUT_FILE SECONDS
+      the input device alone (another VMM, with no GPU device).
+"""
+import mmap, os, select, socket, struct, sys, time
+
+RAM = 1 << 20
+QSIZE = 16
+DESC = lambda q: 0x1000 + q * 0x1000
+AVAIL = lambda q: 0x3000 + q * 0x1000
+USED = lambda q: 0x5000 + q * 0x1000
+USER = 0x7f0000000000
+
+
+class Device:
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.connect(path)
+        self.fd = os.memfd_create('guest-ram')
+        os.ftruncate(self.fd, RAM)
+        self.ram = mmap.mmap(self.fd, RAM)
+        self.kick = [os.eventfd(0) for _ in range(2)]
+        self.call = [os.eventfd(0, os.EFD_NONBLOCK) for _ in range(2)]
+        self.avail = [0, 0]
+        self.used_seen = [0, 0]
+
+    def send(self, req, payload=b'', fds=(), reply=None):
+        data = struct.pack('<III', req, 1, len(payload)) + payload
+        if fds:
+            socket.send_fds(self.s, [data], list(fds))
+        else:
+            self.s.sendall(data)
+        if reply is not None:
+            head = self.recv(12)
+            r, flags, size = struct.unpack('<III', head)
+            assert r == req and size == reply, (r, req, size)
+            return self.recv(size)
+
+    def recv(self, n):
+        out = b''
+        while len(out) < n:
+            c = self.s.recv(n - len(out))
+            if not c:
+                raise SystemExit('front end: the device closed its socket')
+            out += c
+        return out
+
+    def start(self):
+        features = struct.unpack('<Q', self.send(1, reply=8))[0]
+        protocol = struct.unpack('<Q', self.send(15, reply=8))[0] & (1 << 9)  # CONFIG only
+        self.send(16, struct.pack('<Q', protocol))
+        self.send(3)
+        self.send(2, struct.pack('<Q', features & ((1 << 32) | (1 << 30) | 0x1f)))
+        self.send(5, struct.pack('<II', 1, 0) + struct.pack('<QQQQ', 0, RAM, USER, 0), [self.fd])
+        for q in range(2):
+            self.send(8, struct.pack('<II', q, QSIZE))
+            self.send(10, struct.pack('<II', q, 0))
+            self.send(9, struct.pack('<IIQQQQ', q, 0, USER + DESC(q), USER + USED(q), USER + AVAIL(q), 0))
+            self.send(12, struct.pack('<Q', q), [self.kick[q]])
+            self.send(13, struct.pack('<Q', q), [self.call[q]])
+            self.send(18, struct.pack('<II', q, 1))
+
+    def desc(self, q, i, addr, length, flags, nxt=0):
+        struct.pack_into('<QIHH', self.ram, DESC(q) + 16 * i, addr, length, flags, nxt)
+
+    def offer(self, q, head, kick=True):
+        struct.pack_into('<H', self.ram, AVAIL(q) + 4 + 2 * (self.avail[q] % QSIZE), head)
+        self.avail[q] += 1
+        struct.pack_into('<H', self.ram, AVAIL(q) + 2, self.avail[q] & 0xffff)
+        if kick:
+            os.eventfd_write(self.kick[q], 1)
+
+    def used(self, q):
+        """The used elements not read yet: (id, len) each."""
+        idx = struct.unpack_from('<H', self.ram, USED(q) + 2)[0]
+        out = []
+        while self.used_seen[q] != idx:
+            out.append(struct.unpack_from('<II', self.ram, USED(q) + 4 + 8 * (self.used_seen[q] % QSIZE)))
+            self.used_seen[q] = (self.used_seen[q] + 1) & 0xffff
+        return out
+
+
+def gpu_command(dev, cmd):
+    """One control command: its bytes at 0x10000, a response at 0x20000."""
+    dev.ram[0x10000:0x10000 + len(cmd)] = cmd
+    dev.desc(0, 0, 0x10000, len(cmd), 1, 1)
+    dev.desc(0, 1, 0x20000, 64, 2)
+    dev.offer(0, 0)
+    deadline = time.time() + 10
+    while not dev.used(0):
+        if time.time() > deadline:
+            raise SystemExit('front end: no answer to command 0x%x' % struct.unpack_from('<I', cmd)[0])
+        time.sleep(0.01)
+    resp = struct.unpack_from('<I', dev.ram, 0x20000)[0]
+    if resp != 0x1100:
+        raise SystemExit('front end: command 0x%x answered 0x%x' % (struct.unpack_from('<I', cmd)[0], resp))
+
+
+def show_frame(path):
+    gpu = Device(path)
+    gpu.start()
+    hdr = lambda t: struct.pack('<IIQIB3x', t, 0, 0, 0, 0)
+    w, h = 64, 48
+    gpu.ram[0x40000:0x40000 + w * h * 4] = bytes([0x80]) * (w * h * 4)
+    gpu_command(gpu, hdr(0x101) + struct.pack('<IIII', 1, 2, w, h))                      # RESOURCE_CREATE_2D
+    gpu_command(gpu, hdr(0x106) + struct.pack('<II', 1, 1) + struct.pack('<QII', 0x40000, w * h * 4, 0))
+    gpu_command(gpu, hdr(0x103) + struct.pack('<IIIIII', 0, 0, w, h, 0, 1))              # SET_SCANOUT
+    gpu_command(gpu, hdr(0x105) + struct.pack('<IIIIQII', 0, 0, w, h, 0, 1, 0))          # TRANSFER_TO_HOST_2D
+    gpu_command(gpu, hdr(0x104) + struct.pack('<IIIIII', 0, 0, w, h, 1, 0))              # RESOURCE_FLUSH
+    return gpu
+
+
+def main():
+    gpu_path, input_path, out_path, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+    inp = Device(input_path)
+    inp.start()
+    for i in range(QSIZE):
+        inp.desc(0, i, 0x10000 + 16 * i, 8, 2)
+        inp.offer(0, i, kick=i == QSIZE - 1)
+    gpu = show_frame(gpu_path) if gpu_path != '-' else None
+    out = open(out_path, 'w')
+    out.write('shown\n' if gpu else 'no gpu\n')
+    out.flush()
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if select.select([inp.call[0]], [], [], 0.2)[0]:
+            os.eventfd_read(inp.call[0])
+        for head, length in inp.used(0):
+            t, c, v = struct.unpack_from('<HHI', inp.ram, 0x10000 + 16 * head)
+            out.write('%d %d %d\n' % (t, c, v))
+            inp.desc(0, head, 0x10000 + 16 * head, 8, 2)
+            inp.offer(0, head)
+        out.flush()
+    out.write('done\n')
+    out.close()
+
+
+if __name__ == '__main__':
+    main()
