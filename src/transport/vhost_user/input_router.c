@@ -14,7 +14,7 @@
 #include "base/log.h"
 
 #ifndef MSG_NOSIGNAL
-#define MSG_NOSIGNAL 0 /* the server ignores SIGPIPE where this is missing */
+#define MSG_NOSIGNAL 0 /* there os_socket_prepare's SO_NOSIGPIPE guards the socket */
 #endif
 
 struct routed_device {

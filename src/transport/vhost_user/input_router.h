@@ -25,8 +25,9 @@ void vs_input_router_destroy(struct vs_input_router *router);
 /* A GPU device whose scanout is display source `id`, of VMM process `vmm`
  * (0: unknown, paired with nothing). false: out of memory (logged). */
 bool vs_input_router_add_gpu(struct vs_input_router *router, uint32_t id, pid_t vmm);
-/* An input device of VMM process `vmm` whose worker reads `events_fd`,
- * which the router owns from now on (closed on failure, logged). */
+/* An input device of VMM process `vmm` whose worker reads `events_fd`
+ * (prepared with os_socket_prepare), which the router owns from now on
+ * (closed on failure, logged). */
 bool vs_input_router_add_input(struct vs_input_router *router, uint32_t id, pid_t vmm, int events_fd);
 /* Device `id` (either kind) is gone; an input device's socket is closed,
  * which ends its worker's reading. */

@@ -283,6 +283,12 @@ open_reports(uint32_t id, int fds[3], int *router_end)
       vs_error(0, "vhost-user: VM device %u: no socket for its input reports: %s", id, strerror(errno));
       return false;
    }
+   if (os_socket_prepare(pair[0]) < 0) {
+      vs_error(0, "vhost-user: VM device %u: cannot set up its input reports' socket: %s", id, strerror(errno));
+      close(pair[0]);
+      close(pair[1]);
+      return false;
+   }
    *router_end = pair[0];
    fds[1] = pair[1];
    return true;
