@@ -325,7 +325,7 @@ TEST(hostile_commands)
    CHECK_EQ(fe_command(&fe, &c, sizeof(c), R), VS_GPU_RESP_ERR_INVALID_RESOURCE_ID);
    /* Short command, unknown command. */
    CHECK_EQ(fe_command(&fe, &c, sizeof(c) - 4, R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
-   struct vs_gpu_hdr unknown = hdr(0x0200);
+   struct vs_gpu_hdr unknown = hdr(0x0204); /* RESOURCE_CREATE_3D: virgl's, not served */
    CHECK_EQ(fe_command(&fe, &unknown, sizeof(unknown), R), VS_GPU_RESP_ERR_UNSPEC);
    /* Backing outside guest RAM, wrapping, or more entries than sent. */
    const struct vs_gpu_mem_entry outside = { RAM_SIZE - 16, 512, 0 };

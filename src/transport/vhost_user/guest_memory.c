@@ -40,6 +40,40 @@ overlaps(const struct vs_guest_region *a, const struct vs_vu_mem_region *b)
    return a->guest_addr <= b->guest_addr + (b->size - 1) && b->guest_addr <= a->guest_addr + (a->size - 1);
 }
 
+/* Maps region `r` (the i-th of its message) after the others. */
+static bool
+add_region(struct vs_guest_memory *mem, const struct vs_vu_mem_region *r, unsigned i, int fd, char *why,
+           size_t why_size)
+{
+   if (!check_region(r, i, fd, why, why_size))
+      return false;
+   if (mem->count == VS_VU_MEM_SLOTS_MAX) {
+      snprintf(why, why_size, "memory region %u: the device holds %u regions, the most", i, VS_VU_MEM_SLOTS_MAX);
+      return false;
+   }
+   for (unsigned j = 0; j < mem->count; j++) {
+      if (overlaps(&mem->regions[j], r)) {
+         snprintf(why, why_size, "memory regions %u and %u overlap in guest addresses", j, i);
+         return false;
+      }
+   }
+   const size_t map_size = (size_t)(r->mmap_offset + r->size);
+   void *map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+   if (map == MAP_FAILED) {
+      snprintf(why, why_size, "memory region %u: mmap of 0x%zx bytes: %s", i, map_size, strerror(errno));
+      return false;
+   }
+   mem->regions[mem->count++] = (struct vs_guest_region){
+      .guest_addr = r->guest_addr,
+      .size = r->size,
+      .user_addr = r->user_addr,
+      .host = (uint8_t *)map + r->mmap_offset,
+      .map = map,
+      .map_size = map_size,
+   };
+   return true;
+}
+
 bool
 vs_guest_memory_map(struct vs_guest_memory *mem, const struct vs_vu_mem_table *table, const int *fds,
                     char *why, size_t why_size)
@@ -50,34 +84,43 @@ vs_guest_memory_map(struct vs_guest_memory *mem, const struct vs_vu_mem_table *t
       return false;
    }
    for (unsigned i = 0; i < table->nregions; i++) {
-      const struct vs_vu_mem_region *r = &table->regions[i];
-      if (!check_region(r, i, fds[i], why, why_size))
-         goto fail;
-      for (unsigned j = 0; j < mem->count; j++) {
-         if (overlaps(&mem->regions[j], r)) {
-            snprintf(why, why_size, "memory regions %u and %u overlap in guest addresses", j, i);
-            goto fail;
-         }
+      if (!add_region(mem, &table->regions[i], i, fds[i], why, why_size)) {
+         vs_guest_memory_unmap(mem);
+         return false;
       }
-      const size_t map_size = (size_t)(r->mmap_offset + r->size);
-      void *map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[i], 0);
-      if (map == MAP_FAILED) {
-         snprintf(why, why_size, "memory region %u: mmap of 0x%zx bytes: %s", i, map_size, strerror(errno));
-         goto fail;
-      }
-      mem->regions[mem->count++] = (struct vs_guest_region){
-         .guest_addr = r->guest_addr,
-         .size = r->size,
-         .user_addr = r->user_addr,
-         .host = (uint8_t *)map + r->mmap_offset,
-         .map = map,
-         .map_size = map_size,
-      };
    }
    return true;
-fail:
-   vs_guest_memory_unmap(mem);
+}
+
+bool
+vs_guest_memory_add(struct vs_guest_memory *mem, const struct vs_vu_mem_region *region, int fd, char *why,
+                    size_t why_size)
+{
+   return add_region(mem, region, mem->count, fd, why, why_size);
+}
+
+bool
+vs_guest_memory_remove(struct vs_guest_memory *mem, const struct vs_vu_mem_region *region,
+                       struct vs_guest_region *removed, char *why, size_t why_size)
+{
+   for (unsigned i = 0; i < mem->count; i++) {
+      if (mem->regions[i].guest_addr == region->guest_addr && mem->regions[i].size == region->size) {
+         *removed = mem->regions[i];
+         mem->regions[i] = mem->regions[--mem->count];
+         return true;
+      }
+   }
+   snprintf(why, why_size, "no memory region of 0x%llx bytes at guest 0x%llx to remove",
+            (unsigned long long)region->size, (unsigned long long)region->guest_addr);
    return false;
+}
+
+void
+vs_guest_region_unmap(struct vs_guest_region *region)
+{
+   if (region->map)
+      munmap(region->map, region->map_size);
+   region->map = NULL;
 }
 
 void

@@ -25,7 +25,7 @@ struct vs_guest_region {
 
 struct vs_guest_memory {
    unsigned count;
-   struct vs_guest_region regions[VS_VU_MEM_REGIONS_MAX];
+   struct vs_guest_region regions[VS_VU_MEM_SLOTS_MAX];
 };
 
 /* Maps the table's regions, one fd each (the fds stay the caller's), in
@@ -33,6 +33,18 @@ struct vs_guest_memory {
 bool vs_guest_memory_map(struct vs_guest_memory *mem, const struct vs_vu_mem_table *table, const int *fds,
                          char *why, size_t why_size);
 void vs_guest_memory_unmap(struct vs_guest_memory *mem);
+
+/* Adds one region (ADD_MEM_REG; the fd stays the caller's). false (why)
+ * when it is invalid, overlaps another or slots run out. */
+bool vs_guest_memory_add(struct vs_guest_memory *mem, const struct vs_vu_mem_region *region, int fd, char *why,
+                         size_t why_size);
+/* Takes out the region at the same guest address and size (REM_MEM_REG)
+ * into *removed, still mapped: the caller unmaps it with
+ * vs_guest_region_unmap once nothing points into it. false (why) when
+ * there is none. */
+bool vs_guest_memory_remove(struct vs_guest_memory *mem, const struct vs_vu_mem_region *region,
+                            struct vs_guest_region *removed, char *why, size_t why_size);
+void vs_guest_region_unmap(struct vs_guest_region *region);
 
 /* The host pointer of [gpa, gpa + len) when it lies inside one region; else
  * NULL. len 0 is refused. */

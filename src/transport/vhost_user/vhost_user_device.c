@@ -5,6 +5,7 @@
 #include "transport/vhost_user/vhost_user_device.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,8 @@
 
 #define PROTOCOL_FEATURES_BASE                                                                            \
    ((1ull << VS_VU_PROTOCOL_F_REPLY_ACK) | (1ull << VS_VU_PROTOCOL_F_BACKEND_REQ) |                      \
-    (1ull << VS_VU_PROTOCOL_F_CONFIG) | (1ull << VS_VU_PROTOCOL_F_BACKEND_SEND_FD))
+    (1ull << VS_VU_PROTOCOL_F_CONFIG) | (1ull << VS_VU_PROTOCOL_F_BACKEND_SEND_FD) |                     \
+    (1ull << VS_VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS))
 
 struct vs_vu_device {
    int sock;
@@ -31,7 +33,49 @@ struct vs_vu_device {
    struct vs_virtqueue queues[VS_VU_QUEUES_MAX];
    struct vs_vu_message msg;
    char why[256];
+   /* While a back-end request waits for its reply, the front end's own
+    * requests are served (it may send SET_MEM_TABLE before it answers:
+    * the mapping changed its memory map). Guest RAM that such a nested
+    * request replaces stays mapped until the outer request is done, since
+    * the chain being answered points into it. */
+   unsigned nesting;
+   bool closing; /* a nested request ended the connection */
+   unsigned stale_count, stale_cap;
+   struct vs_guest_region *stale;
 };
+
+/* After the outermost request: guest RAM replaced meanwhile goes. */
+static void
+release_stale_memory(struct vs_vu_device *dev)
+{
+   if (dev->nesting)
+      return;
+   for (unsigned i = 0; i < dev->stale_count; i++)
+      vs_guest_region_unmap(&dev->stale[i]);
+   dev->stale_count = 0;
+}
+
+/* A region that goes: unmapped now, or once the outer request is done. */
+static bool
+retire_region(struct vs_vu_device *dev, struct vs_guest_region *region)
+{
+   if (!dev->nesting) {
+      vs_guest_region_unmap(region);
+      return true;
+   }
+   if (dev->stale_count == dev->stale_cap) {
+      const unsigned cap = dev->stale_cap ? 2 * dev->stale_cap : 16;
+      struct vs_guest_region *bigger = realloc(dev->stale, cap * sizeof(*bigger));
+      if (!bigger) {
+         vs_guest_region_unmap(region);
+         return false;
+      }
+      dev->stale = bigger;
+      dev->stale_cap = cap;
+   }
+   dev->stale[dev->stale_count++] = *region;
+   return true;
+}
 
 static uint64_t
 offered_protocol_features(const struct vs_vu_device *dev)
@@ -75,6 +119,8 @@ vs_vu_device_destroy(struct vs_vu_device *dev)
    for (unsigned i = 0; i < VS_VU_QUEUES_MAX; i++)
       vs_virtqueue_fini(&dev->queues[i]);
    vs_guest_memory_unmap(&dev->mem);
+   release_stale_memory(dev);
+   free(dev->stale);
    if (dev->backend_fd >= 0)
       close(dev->backend_fd);
    close(dev->sock);
@@ -103,6 +149,69 @@ struct vs_virtqueue *
 vs_vu_device_queue(struct vs_vu_device *dev, unsigned index)
 {
    return index < dev->type.num_queues ? &dev->queues[index] : NULL;
+}
+
+bool
+vs_vu_device_can_map(const struct vs_vu_device *dev)
+{
+   const uint64_t need = (1ull << VS_VU_PROTOCOL_F_SHMEM) | (1ull << VS_VU_PROTOCOL_F_BACKEND_REQ) |
+                         (1ull << VS_VU_PROTOCOL_F_BACKEND_SEND_FD);
+   return dev->type.shmem_size && (dev->protocol_features & need) == need && dev->backend_fd >= 0;
+}
+
+static bool
+shmem_request(struct vs_vu_device *dev, uint32_t request, int fd, const struct vs_vu_shmem_map *map, char *why,
+              size_t why_size)
+{
+   if (!vs_vu_device_can_map(dev)) {
+      snprintf(why, why_size, "the front end maps no shared memory (protocol features 0x%llx%s)",
+               (unsigned long long)dev->protocol_features, dev->backend_fd < 0 ? ", no backend channel" : "");
+      return false;
+   }
+   const bool ack = dev->protocol_features & (1ull << VS_VU_PROTOCOL_F_REPLY_ACK);
+   if (!vs_vu_backend_send(dev->backend_fd, request, map, sizeof(*map), fd, ack, why, why_size))
+      return false;
+   while (ack) {
+      struct pollfd fds[2] = { { .fd = dev->backend_fd, .events = POLLIN }, { .fd = dev->sock, .events = POLLIN } };
+      if (poll(fds, 2, -1) < 0) {
+         if (errno == EINTR)
+            continue;
+         snprintf(why, why_size, "waiting for its reply: %s", strerror(errno));
+         return false;
+      }
+      if (fds[0].revents)
+         return vs_vu_backend_read_reply(dev->backend_fd, request, why, why_size);
+      if (fds[1].revents) {
+         dev->nesting++;
+         const bool ok = vs_vu_device_handle_message(dev);
+         dev->nesting--;
+         if (!ok) {
+            dev->closing = true;
+            snprintf(why, why_size, "the connection ended while it waited for its reply");
+            return false;
+         }
+      }
+   }
+   return true;
+}
+
+
+bool
+vs_vu_device_shmem_map(struct vs_vu_device *dev, int fd, uint64_t fd_offset, uint64_t shm_offset, uint64_t len,
+                       bool writable, char *why, size_t why_size)
+{
+   const struct vs_vu_shmem_map map = {
+      .shmid = VS_VU_SHMEM_ID, .fd_offset = fd_offset, .shm_offset = shm_offset, .len = len,
+      .flags = writable ? VS_VU_SHMEM_MAP_WRITABLE : 0,
+   };
+   return shmem_request(dev, VS_VU_BACKEND_SHMEM_MAP, fd, &map, why, why_size);
+}
+
+bool
+vs_vu_device_shmem_unmap(struct vs_vu_device *dev, uint64_t shm_offset, uint64_t len, char *why, size_t why_size)
+{
+   const struct vs_vu_shmem_map map = { .shmid = VS_VU_SHMEM_ID, .shm_offset = shm_offset, .len = len };
+   return shmem_request(dev, VS_VU_BACKEND_SHMEM_UNMAP, -1, &map, why, why_size);
 }
 
 static bool
@@ -192,9 +301,39 @@ static bool
 set_mem_table(struct vs_vu_device *dev)
 {
    const struct vs_vu_mem_table *table = &dev->msg.payload.mem;
+   bool kept = true;
+   for (unsigned i = 0; i < dev->mem.count; i++)
+      kept &= retire_region(dev, &dev->mem.regions[i]);
+   dev->mem.count = 0;
+   if (!kept)
+      return refuse(dev, "out of memory keeping the old table mapped");
    if (!vs_guest_memory_map(&dev->mem, table, dev->msg.fds, dev->why, sizeof(dev->why)))
       return false;
    /* The rings' host pointers were into the old mappings. */
+   for (unsigned i = 0; i < dev->type.num_queues; i++) {
+      if (!map_queue(dev, &dev->queues[i]))
+         return false;
+   }
+   return true;
+}
+
+/* ADD_MEM_REG / REM_MEM_REG: one region at a time. */
+static bool
+change_mem_region(struct vs_vu_device *dev, uint32_t request)
+{
+   const struct vs_vu_mem_region *region = &dev->msg.payload.mem_reg.region;
+   if (!(dev->protocol_features & (1ull << VS_VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS)))
+      return refuse(dev, "a memory region alone without its protocol feature");
+   if (request == VS_VU_ADD_MEM_REG) {
+      if (!vs_guest_memory_add(&dev->mem, region, dev->msg.fds[0], dev->why, sizeof(dev->why)))
+         return false;
+   } else {
+      struct vs_guest_region removed;
+      if (!vs_guest_memory_remove(&dev->mem, region, &removed, dev->why, sizeof(dev->why)))
+         return false;
+      if (!retire_region(dev, &removed))
+         return refuse(dev, "out of memory keeping a removed region mapped");
+   }
    for (unsigned i = 0; i < dev->type.num_queues; i++) {
       if (!map_queue(dev, &dev->queues[i]))
          return false;
@@ -346,7 +485,7 @@ serve(struct vs_vu_device *dev, bool *replied)
    case VS_VU_GET_QUEUE_NUM:
       return reply_u64(dev, dev->type.num_queues);
    case VS_VU_GET_MAX_MEM_SLOTS:
-      return reply_u64(dev, VS_VU_MEM_REGIONS_MAX);
+      return reply_u64(dev, VS_VU_MEM_SLOTS_MAX);
    case VS_VU_GET_SHMEM_CONFIG:
       return get_shmem_config(dev);
    case VS_VU_GET_CONFIG:
@@ -390,6 +529,9 @@ serve(struct vs_vu_device *dev, bool *replied)
       return set_config(dev);
    case VS_VU_SET_MEM_TABLE:
       return set_mem_table(dev);
+   case VS_VU_ADD_MEM_REG:
+   case VS_VU_REM_MEM_REG:
+      return change_mem_region(dev, m->header.request);
    case VS_VU_SET_VRING_NUM:
    case VS_VU_SET_VRING_ADDR:
    case VS_VU_SET_VRING_BASE:
@@ -446,6 +588,8 @@ vs_vu_device_pollfds(const struct vs_vu_device *dev, struct pollfd *fds, unsigne
       if (dev->queues[i].started && dev->queues[i].kick_fd >= 0)
          fds[n++] = (struct pollfd){ .fd = dev->queues[i].kick_fd, .events = POLLIN };
    }
+   if (dev->type.woken && n < max)
+      fds[n++] = (struct pollfd){ .fd = dev->type.wake_fd, .events = POLLIN };
    return n;
 }
 
@@ -466,6 +610,10 @@ vs_vu_device_dispatch(struct vs_vu_device *dev, const struct pollfd *fds, unsign
    for (unsigned f = 1; f < count; f++) {
       if (!fds[f].revents)
          continue;
+      if (dev->type.woken && fds[f].fd == dev->type.wake_fd) {
+         dev->type.woken(dev->type.data, dev);
+         continue;
+      }
       for (unsigned i = 0; i < dev->type.num_queues; i++) {
          if (dev->queues[i].kick_fd == fds[f].fd && dev->queues[i].started) {
             drain(fds[f].fd);
@@ -473,19 +621,19 @@ vs_vu_device_dispatch(struct vs_vu_device *dev, const struct pollfd *fds, unsign
          }
       }
    }
-   if (dev->failed)
-      return false;
-   if (count && fds[0].revents)
-      return vs_vu_device_handle_message(dev);
-   return true;
+   bool ok = !dev->closing && !dev->failed;
+   if (ok && count && fds[0].revents)
+      ok = vs_vu_device_handle_message(dev);
+   release_stale_memory(dev);
+   return ok && !dev->closing && !dev->failed;
 }
 
 void
 vs_vu_device_run(struct vs_vu_device *dev)
 {
-   struct pollfd fds[1 + VS_VU_QUEUES_MAX];
+   struct pollfd fds[VS_VU_POLLFDS_MAX];
    for (;;) {
-      const unsigned n = vs_vu_device_pollfds(dev, fds, 1 + VS_VU_QUEUES_MAX);
+      const unsigned n = vs_vu_device_pollfds(dev, fds, VS_VU_POLLFDS_MAX);
       if (poll(fds, n, -1) < 0) {
          if (errno == EINTR)
             continue;

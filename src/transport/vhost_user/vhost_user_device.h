@@ -36,6 +36,11 @@ struct vs_vu_device_type {
    void (*write_config)(void *data, struct vs_vu_device *dev, uint32_t offset, const uint8_t *bytes, uint32_t size);
    /* Queue `index` has new buffers (or just started): pop and answer them. */
    void (*queue_kicked)(void *data, struct vs_vu_device *dev, unsigned index);
+   /* Where the device type's own threads announce work for the device's
+    * thread (retired fences): `wake_fd` is polled beside the socket and
+    * the kicks, and `woken` serves it once readable. NULL: no such fd. */
+   void (*woken)(void *data, struct vs_vu_device *dev);
+   int wake_fd;
    void *data;
 };
 
@@ -49,8 +54,10 @@ void vs_vu_device_destroy(struct vs_vu_device *dev);
  * front end closed it, or a request was refused (logged). */
 bool vs_vu_device_handle_message(struct vs_vu_device *dev);
 
-/* The fds to poll: the socket first, then each started queue's kick fd.
- * Returns how many were filled (at most 1 + VS_VU_QUEUES_MAX). */
+/* The fds to poll: the socket first, then each started queue's kick fd,
+ * then the type's wake fd. Returns how many were filled (at most
+ * VS_VU_POLLFDS_MAX). */
+#define VS_VU_POLLFDS_MAX (2u + VS_VU_QUEUES_MAX)
 unsigned vs_vu_device_pollfds(const struct vs_vu_device *dev, struct pollfd *fds, unsigned max);
 /* Serves what poll() reported on fds filled by vs_vu_device_pollfds. false
  * when the connection is over. */
@@ -70,5 +77,18 @@ uint32_t vs_vu_device_id(const struct vs_vu_device *dev);
 uint64_t vs_vu_device_features(const struct vs_vu_device *dev);
 const struct vs_guest_memory *vs_vu_device_memory(const struct vs_vu_device *dev);
 struct vs_virtqueue *vs_vu_device_queue(struct vs_vu_device *dev, unsigned index);
+
+/* Whether the front end can map the fds of the host-visible region
+ * (SHMEM and BACKEND_REQ negotiated, a channel given). */
+bool vs_vu_device_can_map(const struct vs_vu_device *dev);
+/* Asks the front end to show `len` bytes of `fd` from `fd_offset` at
+ * `shm_offset` of the host-visible region, and waits for its answer when
+ * REPLY_ACK was negotiated (the guest never sees a mapping before it
+ * exists). The caller checked the range against the region. false with
+ * why. */
+bool vs_vu_device_shmem_map(struct vs_vu_device *dev, int fd, uint64_t fd_offset, uint64_t shm_offset, uint64_t len,
+                            bool writable, char *why, size_t why_size);
+bool vs_vu_device_shmem_unmap(struct vs_vu_device *dev, uint64_t shm_offset, uint64_t len, char *why,
+                              size_t why_size);
 
 #endif

@@ -45,6 +45,8 @@ vs_vu_request_name(uint32_t request, char *buf, size_t buf_size)
    case VS_VU_GET_CONFIG: return "GET_CONFIG";
    case VS_VU_SET_CONFIG: return "SET_CONFIG";
    case VS_VU_GET_MAX_MEM_SLOTS: return "GET_MAX_MEM_SLOTS";
+   case VS_VU_ADD_MEM_REG: return "ADD_MEM_REG";
+   case VS_VU_REM_MEM_REG: return "REM_MEM_REG";
    case VS_VU_GET_SHMEM_CONFIG: return "GET_SHMEM_CONFIG";
    default:
       snprintf(buf, buf_size, "request %u", request);
@@ -79,6 +81,9 @@ fixed_payload_size(uint32_t request)
       return (int)sizeof(struct vs_vu_vring_state);
    case VS_VU_SET_VRING_ADDR:
       return (int)sizeof(struct vs_vu_vring_addr);
+   case VS_VU_ADD_MEM_REG:
+   case VS_VU_REM_MEM_REG:
+      return (int)sizeof(struct vs_vu_mem_reg);
    case VS_VU_SET_MEM_TABLE:
    case VS_VU_GET_CONFIG:
    case VS_VU_SET_CONFIG:
@@ -96,6 +101,7 @@ expected_fds(const struct vs_vu_message *msg)
    case VS_VU_SET_MEM_TABLE:
       return msg->payload.mem.nregions;
    case VS_VU_SET_BACKEND_REQ_FD:
+   case VS_VU_ADD_MEM_REG:
       return 1;
    case VS_VU_SET_VRING_KICK:
    case VS_VU_SET_VRING_CALL:
@@ -276,6 +282,68 @@ vs_vu_reply(int sock, uint32_t request, const void *payload, uint32_t size)
       if (n <= 0)
          return false;
       sent += (size_t)n;
+   }
+   return true;
+}
+
+bool
+vs_vu_backend_send(int sock, uint32_t request, const void *payload, uint32_t size, int fd, bool need_reply,
+                   char *why, size_t why_size)
+{
+   uint8_t out[sizeof(struct vs_vu_header) + sizeof(union vs_vu_payload)];
+   if (size > sizeof(union vs_vu_payload)) {
+      snprintf(why, why_size, "a request of %u bytes", size);
+      return false;
+   }
+   const struct vs_vu_header header = { request, VS_VU_VERSION | (need_reply ? VS_VU_FLAG_NEED_REPLY : 0), size };
+   memcpy(out, &header, sizeof(header));
+   memcpy(out + sizeof(header), payload, size);
+   const size_t len = sizeof(header) + size;
+   size_t sent = 0;
+   while (sent < len) {
+      /* The fd rides with the first byte. */
+      const bool with_fd = sent == 0 && fd >= 0;
+      ssize_t n = os_send_fds(sock, out + sent, len - sent, with_fd ? &fd : NULL, with_fd ? 1 : 0, MSG_NOSIGNAL);
+      if (n <= 0) {
+         snprintf(why, why_size, "sending it: %s", n < 0 ? strerror(errno) : "the channel closed");
+         return false;
+      }
+      sent += (size_t)n;
+   }
+   return true;
+}
+
+bool
+vs_vu_backend_read_reply(int sock, uint32_t request, char *why, size_t why_size)
+{
+   /* The header and a u64, unpadded. */
+   uint8_t bytes[sizeof(struct vs_vu_header) + sizeof(uint64_t)];
+   size_t got = 0;
+   while (got < sizeof(bytes)) {
+      ssize_t n = recv(sock, bytes + got, sizeof(bytes) - got, 0);
+      if (n < 0 && errno == EINTR)
+         continue;
+      if (n <= 0) {
+         snprintf(why, why_size, "its reply: %s", n < 0 ? strerror(errno) : "the channel closed");
+         return false;
+      }
+      got += (size_t)n;
+   }
+   struct {
+      struct vs_vu_header header;
+      uint64_t status;
+   } reply;
+   memcpy(&reply.header, bytes, sizeof(reply.header));
+   memcpy(&reply.status, bytes + sizeof(reply.header), sizeof(reply.status));
+   if (reply.header.request != request || !(reply.header.flags & VS_VU_FLAG_REPLY) ||
+       reply.header.size != sizeof(reply.status)) {
+      snprintf(why, why_size, "a reply to request %u of %u bytes, flags 0x%x", reply.header.request,
+               reply.header.size, reply.header.flags);
+      return false;
+   }
+   if (reply.status != 0) {
+      snprintf(why, why_size, "the front end refused it (status %llu)", (unsigned long long)reply.status);
+      return false;
    }
    return true;
 }

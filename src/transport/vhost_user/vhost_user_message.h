@@ -30,7 +30,15 @@ enum vs_vu_request {
    VS_VU_GET_CONFIG = 24,
    VS_VU_SET_CONFIG = 25,
    VS_VU_GET_MAX_MEM_SLOTS = 36,
+   VS_VU_ADD_MEM_REG = 37,
+   VS_VU_REM_MEM_REG = 38,
    VS_VU_GET_SHMEM_CONFIG = 44,
+};
+
+/* Requests the back end sends on the BACKEND_REQ channel. */
+enum vs_vu_backend_request {
+   VS_VU_BACKEND_SHMEM_MAP = 9,
+   VS_VU_BACKEND_SHMEM_UNMAP = 10,
 };
 
 /* Header flags: the low two bits are the protocol version. */
@@ -44,6 +52,7 @@ enum vs_vu_request {
 #define VS_VU_PROTOCOL_F_REPLY_ACK 3
 #define VS_VU_PROTOCOL_F_BACKEND_REQ 5
 #define VS_VU_PROTOCOL_F_CONFIG 9
+#define VS_VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS 15
 #define VS_VU_PROTOCOL_F_BACKEND_SEND_FD 10
 #define VS_VU_PROTOCOL_F_SHMEM 22
 
@@ -52,6 +61,10 @@ enum vs_vu_request {
 #define VS_VU_VRING_NOFD 0x100u
 
 #define VS_VU_MEM_REGIONS_MAX 8u
+/* Regions of guest RAM a device keeps at once, added one by one
+ * (CONFIGURE_MEM_SLOTS: each blob the front end maps into the host-visible
+ * region comes as one more). */
+#define VS_VU_MEM_SLOTS_MAX 256u
 #define VS_VU_CONFIG_MAX 256u
 #define VS_VU_SHMEM_REGIONS_MAX 256u
 #define VS_VU_FDS_MAX 8u
@@ -84,6 +97,12 @@ struct vs_vu_mem_region {
    uint64_t mmap_offset;
 };
 
+/* ADD_MEM_REG and REM_MEM_REG: one region (and, to add it, its fd). */
+struct vs_vu_mem_reg {
+   uint64_t padding;
+   struct vs_vu_mem_region region;
+};
+
 struct vs_vu_mem_table {
    uint32_t nregions;
    uint32_t padding;
@@ -105,11 +124,24 @@ struct vs_vu_shmem_config {
    uint64_t sizes[VS_VU_SHMEM_REGIONS_MAX];
 };
 
+/* SHMEM_MAP and SHMEM_UNMAP: `len` bytes of the region `shmid` at
+ * `shm_offset` show the fd (sent with SHMEM_MAP) from `fd_offset`. */
+struct vs_vu_shmem_map {
+   uint8_t shmid;
+   uint8_t padding[7];
+   uint64_t fd_offset;
+   uint64_t shm_offset;
+   uint64_t len;
+   uint64_t flags;
+};
+#define VS_VU_SHMEM_MAP_WRITABLE 1ull
+
 union vs_vu_payload {
    uint64_t u64;
    struct vs_vu_vring_state state;
    struct vs_vu_vring_addr addr;
    struct vs_vu_mem_table mem;
+   struct vs_vu_mem_reg mem_reg;
    struct vs_vu_config config;
    struct vs_vu_shmem_config shmem;
    uint8_t bytes[sizeof(struct vs_vu_shmem_config)];
@@ -149,5 +181,14 @@ void vs_vu_message_close_fds(struct vs_vu_message *msg);
 /* Sends a reply to `request`: the header (version, reply flag) and
  * `size` bytes of payload. false (errno set) when the socket failed. */
 bool vs_vu_reply(int sock, uint32_t request, const void *payload, uint32_t size);
+
+/* Sends back-end request `request` on the BACKEND_REQ channel `sock` with
+ * `fd` (-1: none), asking for a reply (REPLY_ACK) with `need_reply`.
+ * false with why. */
+bool vs_vu_backend_send(int sock, uint32_t request, const void *payload, uint32_t size, int fd, bool need_reply,
+                        char *why, size_t why_size);
+/* Reads the front end's reply to `request` off the channel: false with
+ * why unless it is a zero status. */
+bool vs_vu_backend_read_reply(int sock, uint32_t request, char *why, size_t why_size);
 
 #endif

@@ -20,6 +20,8 @@
 #include "base/log.h"
 #include "os/os.h"
 #include "transport/vhost_user/input_router.h"
+#include "renderer/device_snapshot.h"
+#include "renderer/warm_up.h"
 #include "transport/vhost_user/vhost_user_device.h"
 #include "transport/vhost_user/virtio_gpu.h"
 #include "transport/vhost_user/virtio_input.h"
@@ -27,6 +29,7 @@
 
 struct vs_vhost_user_workers {
    struct vs_worker_pool *pool;
+   const struct vs_context_options *options;
 };
 
 enum device_kind { DEVICE_GPU, DEVICE_INPUT, DEVICE_KINDS };
@@ -78,6 +81,24 @@ serve_input(const int *fds, const struct device_job *job)
    return 0;
 }
 
+/* In each new worker: the host driver's warm-up, before a VM comes. */
+static void
+prepare_device(void *data)
+{
+   const struct vs_vhost_user_workers *workers = data;
+   vs_renderer_prewarm(&workers->options->renderer);
+}
+
+/* In the server process: a worker died warming up. The device snapshot
+ * it may have warmed up from goes, lest every next worker die of it. */
+static void
+prepare_device_died(void *data)
+{
+   const struct vs_vhost_user_workers *workers = data;
+   if (workers->options->renderer.device_snapshots)
+      vs_device_snapshot_drop(workers->options->renderer.device_snapshots);
+}
+
 /* In the worker process: the device, until its VMM goes. Its fds: the
  * VMM's socket, then for a GPU device, where the server has a display, the
  * framebuffer and the announcements' socket (scanout_export.h); for an
@@ -85,7 +106,7 @@ serve_input(const int *fds, const struct device_job *job)
 static int
 serve_device(const int *fds, unsigned fd_count, const void *job_bytes, size_t job_size, void *data)
 {
-   (void)data;
+   const struct vs_vhost_user_workers *workers = data;
    struct device_job job;
    if (job_size != sizeof(job))
       return 1;
@@ -99,8 +120,15 @@ serve_device(const int *fds, unsigned fd_count, const void *job_bytes, size_t jo
        !(report.export = vs_scanout_export_create(job.id, fds[1], vs_scanout_framebuffer_size(job.width, job.height),
                                                   fds[2])))
       return 1;
+   /* The VM's contexts in this worker alone; its first device may be the
+    * one the warm-up prepared. */
+   struct vs_context_options context_options = *workers->options;
+   context_options.renderer.device_hook = &vs_warm_up_device_hook;
+   context_options.worker_link = NULL;
+   context_options.resource_table = NULL;
    const struct vs_virtio_gpu_options options = {
       .id = job.id,
+      .context_options = &context_options,
       .width = job.width,
       .height = job.height,
       .shmem_size = job.hostmem_bytes,
@@ -123,16 +151,20 @@ serve_device(const int *fds, unsigned fd_count, const void *job_bytes, size_t jo
 }
 
 struct vs_vhost_user_workers *
-vs_vhost_user_workers_create(unsigned ready)
+vs_vhost_user_workers_create(const struct vs_context_options *options, unsigned ready)
 {
    struct vs_vhost_user_workers *workers = calloc(1, sizeof(*workers));
    if (!workers) {
       vs_error(0, "vhost-user: out of memory");
       return NULL;
    }
+   workers->options = options;
    const struct vs_worker_pool_config config = {
       .ready = ready,
+      .prepare = prepare_device,
+      .prepare_died = prepare_device_died,
       .serve = serve_device,
+      .data = workers,
       .name = "vhost-user",
    };
    workers->pool = vs_worker_pool_create(&config);

@@ -12,6 +12,7 @@
 
 #include "transport/vhost_user/scanout_export.h"
 
+struct vs_context_options;
 struct vs_vhost_user_workers;
 struct vs_input_router;
 
@@ -33,8 +34,11 @@ struct vs_vhost_user_options {
 };
 
 /* The workers' pool, made while the process has no other thread
- * (worker/forker.h); `ready` kept prepared. NULL on failure, logged. */
-struct vs_vhost_user_workers *vs_vhost_user_workers_create(unsigned ready);
+ * (worker/forker.h); `ready` kept prepared (the host driver warmed up);
+ * each VM's Venus contexts made with `options` (which outlive the pool).
+ * NULL on failure, logged. */
+struct vs_vhost_user_workers *vs_vhost_user_workers_create(const struct vs_context_options *options,
+                                                           unsigned ready);
 void vs_vhost_user_workers_destroy(struct vs_vhost_user_workers *workers);
 
 /* Serves `socket_path` (and options->input_path) until `stop_fd` is readable; then ends every

@@ -3,18 +3,24 @@
  * copied out of guest RAM before it is checked, every id, size, rectangle
  * and backing page is checked before use, and a refused command gets an
  * error response with one log line: the guest's driver goes on. Commands
- * run synchronously, so a fence is answered with the response itself. */
+ * run synchronously; a fenced command of a context's ring is answered
+ * once its ring reaches the fence (virtio_gpu_contexts.h), any other
+ * fence with the response itself. */
 #include "transport/vhost_user/virtio_gpu.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "base/log.h"
+#include "os/os.h"
 #include "transport/vhost_user/edid.h"
 #include "transport/vhost_user/vhost_user_device.h"
+#include "transport/vhost_user/virtio_gpu_contexts.h"
 #include "transport/vhost_user/virtio_gpu_protocol.h"
 #include "wire/capset.h"
 
@@ -27,6 +33,9 @@
  * does not flood the log. */
 #define MAX_LOGGED 32u
 #define BPP 4u
+/* The largest command stream one SUBMIT_3D carries (Mesa's guest sends
+ * its large data through shared memory, not here). */
+#define MAX_SUBMIT_BYTES (16u << 20)
 
 /* A guest blob (blob_mem GUEST, what a blob-capable kernel makes its dumb
  * buffers of) lives in its backing pages; its host copy is the scanout
@@ -55,6 +64,21 @@ struct vs_virtio_gpu {
       uint32_t resource_id; /* 0: disabled */
       struct vs_gpu_rect r;
    } scanout;
+   /* A host blob on the scanout: mapped read-only here, shown in place. */
+   struct {
+      const uint8_t *map; /* NULL: the scanout is no host blob */
+      size_t map_size;
+      uint64_t first;     /* the rectangle's first byte */
+      uint32_t stride, width, height;
+   } host_scanout;
+   struct vs_gpu_contexts *contexts;
+   uint8_t *submit;      /* the last SUBMIT_3D's bytes */
+   size_t submit_size;
+   /* The fenced request just answered: deferred when it is a ring's. */
+   struct {
+      bool ring;
+      uint32_t ctx_id, ring_idx;
+   } fence;
    struct vs_virtio_gpu_cursor cursor;
    unsigned logged;
    struct vs_vq_chain chain;
@@ -74,6 +98,11 @@ union gpu_command {
    struct vs_gpu_update_cursor cursor;
    struct vs_gpu_resource_create_blob create_blob;
    struct vs_gpu_set_scanout_blob set_scanout_blob;
+   struct vs_gpu_ctx_create ctx_create;
+   struct vs_gpu_ctx_resource ctx_resource;
+   struct vs_gpu_cmd_submit submit;
+   struct vs_gpu_resource_map_blob map_blob;
+   struct vs_gpu_resource_unmap_blob unmap_blob;
 };
 
 union gpu_response {
@@ -81,6 +110,7 @@ union gpu_response {
    struct vs_gpu_resp_display_info display;
    struct vs_gpu_resp_capset_info capset_info;
    struct vs_gpu_resp_edid edid;
+   struct vs_gpu_resp_map_info map_info;
    uint8_t bytes[sizeof(struct vs_gpu_resp_edid)];
 };
 _Static_assert(sizeof(struct vs_gpu_hdr) + VS_CAPSET_VENUS_SIZE <= sizeof(union gpu_response), "capset reply");
@@ -120,6 +150,13 @@ command_name(uint32_t type)
    case VS_GPU_CMD_GET_EDID: return "GET_EDID";
    case VS_GPU_CMD_RESOURCE_CREATE_BLOB: return "RESOURCE_CREATE_BLOB";
    case VS_GPU_CMD_SET_SCANOUT_BLOB: return "SET_SCANOUT_BLOB";
+   case VS_GPU_CMD_CTX_CREATE: return "CTX_CREATE";
+   case VS_GPU_CMD_CTX_DESTROY: return "CTX_DESTROY";
+   case VS_GPU_CMD_CTX_ATTACH_RESOURCE: return "CTX_ATTACH_RESOURCE";
+   case VS_GPU_CMD_CTX_DETACH_RESOURCE: return "CTX_DETACH_RESOURCE";
+   case VS_GPU_CMD_SUBMIT_3D: return "SUBMIT_3D";
+   case VS_GPU_CMD_RESOURCE_MAP_BLOB: return "RESOURCE_MAP_BLOB";
+   case VS_GPU_CMD_RESOURCE_UNMAP_BLOB: return "RESOURCE_UNMAP_BLOB";
    case VS_GPU_CMD_UPDATE_CURSOR: return "UPDATE_CURSOR";
    case VS_GPU_CMD_MOVE_CURSOR: return "MOVE_CURSOR";
    default: return NULL;
@@ -144,8 +181,29 @@ control_command_size(uint32_t type)
    case VS_GPU_CMD_GET_EDID: return sizeof(struct vs_gpu_get_edid);
    case VS_GPU_CMD_RESOURCE_CREATE_BLOB: return sizeof(struct vs_gpu_resource_create_blob);
    case VS_GPU_CMD_SET_SCANOUT_BLOB: return sizeof(struct vs_gpu_set_scanout_blob);
+   case VS_GPU_CMD_CTX_CREATE: return sizeof(struct vs_gpu_ctx_create);
+   case VS_GPU_CMD_CTX_DESTROY: return sizeof(struct vs_gpu_hdr);
+   case VS_GPU_CMD_CTX_ATTACH_RESOURCE:
+   case VS_GPU_CMD_CTX_DETACH_RESOURCE: return sizeof(struct vs_gpu_ctx_resource);
+   case VS_GPU_CMD_SUBMIT_3D: return sizeof(struct vs_gpu_cmd_submit);
+   case VS_GPU_CMD_RESOURCE_MAP_BLOB: return sizeof(struct vs_gpu_resource_map_blob);
+   case VS_GPU_CMD_RESOURCE_UNMAP_BLOB: return sizeof(struct vs_gpu_resource_unmap_blob);
    default: return 0;
    }
+}
+
+/* Whether a new resource may take `id`: non-zero and no resource's. */
+static bool id_taken(struct vs_virtio_gpu *gpu, uint32_t id);
+
+/* Resource `id` (0: none) is on the scanout from now on; a host blob that
+ * was goes from it. */
+static void
+show_resource(struct vs_virtio_gpu *gpu, uint32_t id)
+{
+   if (gpu->host_scanout.map)
+      munmap((void *)gpu->host_scanout.map, gpu->host_scanout.map_size);
+   gpu->host_scanout.map = NULL;
+   gpu->scanout.resource_id = id;
 }
 
 static struct gpu_resource *
@@ -180,7 +238,7 @@ resource_of(struct vs_virtio_gpu *gpu, const char *name, uint32_t id, uint32_t *
 static uint32_t
 create_2d(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_create_2d *c)
 {
-   if (c->resource_id == 0 || find_resource(gpu, c->resource_id)) {
+   if (id_taken(gpu, c->resource_id)) {
       gpu_refuse(gpu, "RESOURCE_CREATE_2D of resource %u, %s", c->resource_id,
                  c->resource_id ? "which exists" : "an invalid id");
       return VS_GPU_RESP_ERR_INVALID_RESOURCE_ID;
@@ -230,11 +288,17 @@ static uint32_t
 unref(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_id *c)
 {
    uint32_t status = VS_GPU_RESP_OK_NODATA;
+   if (vs_gpu_contexts_has_blob(gpu->contexts, c->resource_id)) {
+      if (gpu->scanout.resource_id == c->resource_id)
+         show_resource(gpu, 0);
+      vs_gpu_contexts_unref_blob(gpu->contexts, gpu->dev, c->resource_id);
+      return status;
+   }
    struct gpu_resource *res = resource_of(gpu, "RESOURCE_UNREF", c->resource_id, &status);
    if (!res)
       return status;
    if (gpu->scanout.resource_id == res->id)
-      gpu->scanout.resource_id = 0;
+      show_resource(gpu, 0);
    detach(res);
    free(res->pixels);
    gpu->resource_bytes -= (uint64_t)res->stride * res->height;
@@ -300,11 +364,18 @@ attach_backing(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_attach_ba
    return status;
 }
 
-/* Only guest blobs so far: host blobs belong to Venus contexts. */
+static bool
+id_taken(struct vs_virtio_gpu *gpu, uint32_t id)
+{
+   return id == 0 || find_resource(gpu, id) || vs_gpu_contexts_has_blob(gpu->contexts, id);
+}
+
+
+/* Guest blobs live here; host blobs belong to Venus contexts. */
 static uint32_t
 create_blob(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_create_blob *c)
 {
-   if (c->resource_id == 0 || find_resource(gpu, c->resource_id)) {
+   if (id_taken(gpu, c->resource_id)) {
       gpu_refuse(gpu, "RESOURCE_CREATE_BLOB of resource %u, %s", c->resource_id,
                  c->resource_id ? "which exists" : "an invalid id");
       return VS_GPU_RESP_ERR_INVALID_RESOURCE_ID;
@@ -419,7 +490,7 @@ set_scanout(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout *c)
       return VS_GPU_RESP_ERR_INVALID_SCANOUT_ID;
    }
    if (c->resource_id == 0) {
-      gpu->scanout.resource_id = 0;
+      show_resource(gpu, 0);
       return VS_GPU_RESP_OK_NODATA;
    }
    uint32_t status = VS_GPU_RESP_OK_NODATA;
@@ -431,9 +502,58 @@ set_scanout(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout *c)
                  c->r.y, res->id, res->width, res->height, res->blob ? " (a blob)" : "");
       return VS_GPU_RESP_ERR_INVALID_PARAMETER;
    }
-   gpu->scanout.resource_id = res->id;
+   show_resource(gpu, res->id);
    gpu->scanout.r = c->r;
    return status;
+}
+
+/* Whether SET_SCANOUT_BLOB's rectangle, format and layout fit a blob of
+ * `size` bytes; *first is then the rectangle's first byte. */
+static bool
+scanout_blob_fits(const struct vs_gpu_set_scanout_blob *c, uint64_t size, uint64_t *first)
+{
+   const struct vs_gpu_rect *r = &c->r;
+   const uint64_t row = (uint64_t)r->width * BPP;
+   /* In 64 bits: the last row's end, which must lie inside the blob. */
+   *first = c->offsets[0] + (uint64_t)r->y * c->strides[0] + (uint64_t)r->x * BPP;
+   return (c->format == VS_GPU_FORMAT_B8G8R8X8_UNORM || c->format == VS_GPU_FORMAT_B8G8R8A8_UNORM) &&
+          c->width != 0 && c->height != 0 && c->width <= MAX_RESOURCE_DIM && c->height <= MAX_RESOURCE_DIM &&
+          r->width != 0 && r->height != 0 && (uint64_t)r->x + r->width <= c->width &&
+          (uint64_t)r->y + r->height <= c->height && c->strides[0] >= (uint64_t)c->width * BPP &&
+          *first + (uint64_t)(r->height - 1) * c->strides[0] + row <= size;
+}
+
+/* A host blob (a Venus context's memory) on the scanout: mapped read-only
+ * here and shown from there at each flush. */
+static uint32_t
+set_scanout_host_blob(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout_blob *c)
+{
+   uint64_t size = 0, first;
+   const int fd = vs_gpu_contexts_blob_fd(gpu->contexts, c->resource_id, &size);
+   if (fd < 0 || !scanout_blob_fits(c, size, &first)) {
+      gpu_refuse(gpu, "SET_SCANOUT_BLOB of %ux%u at %u,%u of host blob %u as %ux%u, format %u, stride %u, offset %u "
+                 "(%llu bytes%s)", c->r.width, c->r.height, c->r.x, c->r.y, c->resource_id, c->width, c->height,
+                 c->format, c->strides[0], c->offsets[0], (unsigned long long)size,
+                 fd < 0 ? ", not mappable" : "");
+      return VS_GPU_RESP_ERR_INVALID_PARAMETER;
+   }
+   const size_t page = os_page_size();
+   const size_t map_size = (size_t)((size + page - 1) / page * page);
+   void *map = mmap(NULL, map_size, PROT_READ, MAP_SHARED, fd, 0);
+   if (map == MAP_FAILED) {
+      gpu_refuse(gpu, "SET_SCANOUT_BLOB of host blob %u: cannot map its %llu bytes: %s", c->resource_id,
+                 (unsigned long long)size, strerror(errno));
+      return VS_GPU_RESP_ERR_UNSPEC;
+   }
+   show_resource(gpu, c->resource_id);
+   gpu->host_scanout.map = map;
+   gpu->host_scanout.map_size = map_size;
+   gpu->host_scanout.first = first;
+   gpu->host_scanout.stride = c->strides[0];
+   gpu->host_scanout.width = c->r.width;
+   gpu->host_scanout.height = c->r.height;
+   gpu->scanout.r = (struct vs_gpu_rect){ 0, 0, c->r.width, c->r.height };
+   return VS_GPU_RESP_OK_NODATA;
 }
 
 static uint32_t
@@ -444,23 +564,19 @@ set_scanout_blob(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout_blob
       return VS_GPU_RESP_ERR_INVALID_SCANOUT_ID;
    }
    if (c->resource_id == 0) {
-      gpu->scanout.resource_id = 0;
+      show_resource(gpu, 0);
       return VS_GPU_RESP_OK_NODATA;
    }
+   if (vs_gpu_contexts_has_blob(gpu->contexts, c->resource_id))
+      return set_scanout_host_blob(gpu, c);
    uint32_t status = VS_GPU_RESP_OK_NODATA;
    struct gpu_resource *res = resource_of(gpu, "SET_SCANOUT_BLOB", c->resource_id, &status);
    if (!res)
       return status;
    const struct vs_gpu_rect *r = &c->r;
    const uint64_t row = (uint64_t)r->width * BPP;
-   /* In 64 bits: the last row's end, which must lie inside the blob. */
-   const uint64_t first = c->offsets[0] + (uint64_t)r->y * c->strides[0] + (uint64_t)r->x * BPP;
-   if (!res->blob ||
-       (c->format != VS_GPU_FORMAT_B8G8R8X8_UNORM && c->format != VS_GPU_FORMAT_B8G8R8A8_UNORM) ||
-       c->width == 0 || c->height == 0 || c->width > MAX_RESOURCE_DIM || c->height > MAX_RESOURCE_DIM ||
-       r->width == 0 || r->height == 0 || (uint64_t)r->x + r->width > c->width ||
-       (uint64_t)r->y + r->height > c->height || c->strides[0] < (uint64_t)c->width * BPP ||
-       first + (uint64_t)(r->height - 1) * c->strides[0] + row > res->blob_size) {
+   uint64_t first;
+   if (!res->blob || !scanout_blob_fits(c, res->blob_size, &first)) {
       gpu_refuse(gpu, "SET_SCANOUT_BLOB of %ux%u at %u,%u of resource %u as %ux%u, format %u, stride %u, offset %u "
                  "(%s%llu bytes)", r->width, r->height, r->x, r->y, res->id, c->width, c->height, c->format,
                  c->strides[0], c->offsets[0], res->blob ? "a blob of " : "not a blob, ",
@@ -488,7 +604,7 @@ set_scanout_blob(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout_blob
    res->stride = (uint32_t)row;
    res->blob_offset = first;
    res->blob_stride = c->strides[0];
-   gpu->scanout.resource_id = res->id;
+   show_resource(gpu, res->id);
    gpu->scanout.r = (struct vs_gpu_rect){ 0, 0, r->width, r->height };
    return status;
 }
@@ -512,6 +628,14 @@ static uint32_t
 resource_flush(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_flush *c)
 {
    uint32_t status = VS_GPU_RESP_OK_NODATA;
+   if (vs_gpu_contexts_has_blob(gpu->contexts, c->resource_id)) {
+      /* The guest waited for its rendering before the flush (the fence of
+       * its submission, implicitly or not): the blob holds the frame. */
+      if (gpu->scanout.resource_id == c->resource_id && gpu->host_scanout.map && gpu->options.on_flush)
+         gpu->options.on_flush(gpu->options.flush_data, 0, gpu->host_scanout.map + gpu->host_scanout.first,
+                               gpu->host_scanout.width, gpu->host_scanout.height, gpu->host_scanout.stride);
+      return status;
+   }
    struct gpu_resource *res = resource_of(gpu, "RESOURCE_FLUSH", c->resource_id, &status);
    if (!res)
       return status;
@@ -592,6 +716,80 @@ get_capset(struct vs_virtio_gpu *gpu, const struct vs_gpu_get_capset *c, union g
    return sizeof(resp->hdr) + VS_CAPSET_VENUS_SIZE;
 }
 
+/* SUBMIT_3D: the stream follows the command in the chain. */
+static uint32_t
+submit_3d(struct vs_virtio_gpu *gpu, const struct vs_gpu_cmd_submit *c, struct vs_gpu_refusal *refusal)
+{
+   const uint64_t available = gpu->chain.readable_len - sizeof(*c);
+   if (c->num_in_fences || c->size == 0 || c->size % 4 || c->size > MAX_SUBMIT_BYTES || c->size > available) {
+      snprintf(refusal->why, sizeof(refusal->why),
+               "%u bytes with %u in-fences in context %u (1..%u bytes, a multiple of 4, all in the command: %llu; "
+               "no in-fences)", c->size, c->num_in_fences, c->hdr.ctx_id, MAX_SUBMIT_BYTES,
+               (unsigned long long)available);
+      return VS_GPU_RESP_ERR_INVALID_PARAMETER;
+   }
+   if (gpu->submit_size < c->size) {
+      uint8_t *bigger = realloc(gpu->submit, c->size);
+      if (!bigger) {
+         snprintf(refusal->why, sizeof(refusal->why), "%u bytes: out of memory", c->size);
+         return VS_GPU_RESP_ERR_OUT_OF_MEMORY;
+      }
+      gpu->submit = bigger;
+      gpu->submit_size = c->size;
+   }
+   vs_vq_chain_read(&gpu->chain, sizeof(*c), gpu->submit, c->size);
+   return vs_gpu_contexts_submit(gpu->contexts, c->hdr.ctx_id, gpu->submit, c->size, refusal);
+}
+
+/* The context commands; the response's type. */
+static uint32_t
+context_command(struct vs_virtio_gpu *gpu, const union gpu_command *cmd, union gpu_response *resp, size_t *resp_size)
+{
+   struct vs_gpu_refusal refusal = { { 0 } };
+   uint32_t status = VS_GPU_RESP_ERR_UNSPEC;
+   const uint32_t ctx_id = cmd->hdr.ctx_id;
+   switch (cmd->hdr.type) {
+   case VS_GPU_CMD_CTX_CREATE:
+      status = vs_gpu_contexts_create_context(gpu->contexts, &cmd->ctx_create, &refusal);
+      break;
+   case VS_GPU_CMD_CTX_DESTROY:
+      status = vs_gpu_contexts_destroy_context(gpu->contexts, ctx_id, &refusal);
+      break;
+   case VS_GPU_CMD_CTX_ATTACH_RESOURCE:
+   case VS_GPU_CMD_CTX_DETACH_RESOURCE:
+      status = vs_gpu_contexts_check_context(gpu->contexts, ctx_id, &refusal);
+      if (status == VS_GPU_RESP_OK_NODATA && !id_taken(gpu, cmd->ctx_resource.resource_id)) {
+         snprintf(refusal.why, sizeof(refusal.why), "resource %u does not exist", cmd->ctx_resource.resource_id);
+         status = VS_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+      }
+      break;
+   case VS_GPU_CMD_SUBMIT_3D:
+      status = submit_3d(gpu, &cmd->submit, &refusal);
+      break;
+   case VS_GPU_CMD_RESOURCE_CREATE_BLOB:
+      if (id_taken(gpu, cmd->create_blob.resource_id)) {
+         snprintf(refusal.why, sizeof(refusal.why), "resource %u: %s", cmd->create_blob.resource_id,
+                  cmd->create_blob.resource_id ? "it exists" : "an invalid id");
+         status = VS_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+      } else {
+         status = vs_gpu_contexts_create_blob(gpu->contexts, &cmd->create_blob, &refusal);
+      }
+      break;
+   case VS_GPU_CMD_RESOURCE_MAP_BLOB:
+      status = vs_gpu_contexts_map_blob(gpu->contexts, gpu->dev, cmd->map_blob.resource_id, cmd->map_blob.offset,
+                                        &resp->map_info.map_info, &refusal);
+      if (status == VS_GPU_RESP_OK_MAP_INFO)
+         *resp_size = sizeof(resp->map_info);
+      break;
+   case VS_GPU_CMD_RESOURCE_UNMAP_BLOB:
+      status = vs_gpu_contexts_unmap_blob(gpu->contexts, gpu->dev, cmd->unmap_blob.resource_id, &refusal);
+      break;
+   }
+   if (refusal.why[0])
+      gpu_refuse(gpu, "%s: %s", command_name(cmd->hdr.type), refusal.why);
+   return status;
+}
+
 /* Runs the control command in gpu->chain and writes its response. The
  * bytes written into the chain. */
 static uint32_t
@@ -638,7 +836,18 @@ control_command(struct vs_virtio_gpu *gpu)
       case VS_GPU_CMD_TRANSFER_TO_HOST_2D: resp.hdr.type = transfer_to_host_2d(gpu, &cmd.transfer); break;
       case VS_GPU_CMD_SET_SCANOUT: resp.hdr.type = set_scanout(gpu, &cmd.set_scanout); break;
       case VS_GPU_CMD_RESOURCE_FLUSH: resp.hdr.type = resource_flush(gpu, &cmd.flush); break;
-      case VS_GPU_CMD_RESOURCE_CREATE_BLOB: resp.hdr.type = create_blob(gpu, &cmd.create_blob); break;
+      case VS_GPU_CMD_RESOURCE_CREATE_BLOB:
+         resp.hdr.type = cmd.create_blob.blob_mem == VS_GPU_BLOB_MEM_GUEST
+                            ? create_blob(gpu, &cmd.create_blob)
+                            : context_command(gpu, &cmd, &resp, &resp_size);
+         break;
+      case VS_GPU_CMD_CTX_CREATE:
+      case VS_GPU_CMD_CTX_DESTROY:
+      case VS_GPU_CMD_CTX_ATTACH_RESOURCE:
+      case VS_GPU_CMD_CTX_DETACH_RESOURCE:
+      case VS_GPU_CMD_SUBMIT_3D:
+      case VS_GPU_CMD_RESOURCE_MAP_BLOB:
+      case VS_GPU_CMD_RESOURCE_UNMAP_BLOB: resp.hdr.type = context_command(gpu, &cmd, &resp, &resp_size); break;
       case VS_GPU_CMD_SET_SCANOUT_BLOB: resp.hdr.type = set_scanout_blob(gpu, &cmd.set_scanout_blob); break;
       }
       vs_debug(0, "virtio-gpu %u: %s: response 0x%x", gpu->options.id, name, resp.hdr.type);
@@ -647,8 +856,12 @@ control_command(struct vs_virtio_gpu *gpu)
       resp.hdr.flags = cmd.hdr.flags & (VS_GPU_FLAG_FENCE | VS_GPU_FLAG_INFO_RING_IDX);
       resp.hdr.fence_id = cmd.hdr.fence_id;
       resp.hdr.ctx_id = cmd.hdr.ctx_id;
-      if (cmd.hdr.flags & VS_GPU_FLAG_INFO_RING_IDX)
+      if (cmd.hdr.flags & VS_GPU_FLAG_INFO_RING_IDX) {
          resp.hdr.ring_idx = cmd.hdr.ring_idx;
+         gpu->fence.ring = cmd.hdr.ctx_id != 0;
+         gpu->fence.ctx_id = cmd.hdr.ctx_id;
+         gpu->fence.ring_idx = cmd.hdr.ring_idx;
+      }
    }
    if (gpu->chain.writable_len < resp_size) {
       gpu_refuse(gpu, "%s with %llu bytes for its %zu-byte response", name ? name : "a control command",
@@ -705,17 +918,38 @@ queue_kicked(void *data, struct vs_vu_device *dev, unsigned index)
          break;
       }
       uint32_t written = 0;
+      gpu->fence.ring = false;
       if (r == VS_VQ_BAD_CHAIN)
          gpu_refuse(gpu, "queue %u: chain %u refused: %s", index, gpu->chain.head, why);
       else if (index == VS_VIRTIO_GPU_QUEUE_CONTROL)
          written = control_command(gpu);
       else
          cursor_command(gpu);
+      /* A ring's fence: the used entry waits for the ring. */
+      if (gpu->fence.ring && vs_gpu_contexts_defer(gpu->contexts, gpu->fence.ctx_id, gpu->fence.ring_idx,
+                                                   gpu->chain.head, written))
+         continue;
       vs_virtqueue_push(vq, gpu->chain.head, written);
       answered = true;
    }
    if (answered)
       vs_virtqueue_notify(vq);
+}
+
+static void
+answer_retired(void *data, uint16_t head, uint32_t written)
+{
+   struct vs_virtio_gpu *gpu = data;
+   vs_virtqueue_push(vs_vu_device_queue(gpu->dev, VS_VIRTIO_GPU_QUEUE_CONTROL), head, written);
+}
+
+/* Fences retired: their requests' used entries, then one interrupt. */
+static void
+fences_retired(void *data, struct vs_vu_device *dev)
+{
+   struct vs_virtio_gpu *gpu = data;
+   vs_gpu_contexts_retired(gpu->contexts, answer_retired, gpu);
+   vs_virtqueue_notify(vs_vu_device_queue(dev, VS_VIRTIO_GPU_QUEUE_CONTROL));
 }
 
 static void
@@ -756,24 +990,32 @@ vs_virtio_gpu_create(int sock, const struct vs_virtio_gpu_options *options)
    }
    gpu->options = *options;
    gpu->resources = calloc(options->max_resources, sizeof(*gpu->resources));
+   gpu->contexts = vs_gpu_contexts_create(options->id, options->context_options, options->max_resources,
+                                          options->shmem_size);
    gpu->config.num_scanouts = NUM_SCANOUTS;
    gpu->config.num_capsets = NUM_CAPSETS;
    const struct vs_vu_device_type type = {
+      /* VIRGL is what a guest kernel calls "3D": without it, it lets no
+       * program create a context or submit. */
       .features = (1ull << VS_VIRTIO_F_VERSION_1) | (1ull << VS_VIRTIO_F_INDIRECT_DESC) |
                   (1ull << VS_VIRTIO_GPU_F_EDID) | (1ull << VS_VIRTIO_GPU_F_RESOURCE_BLOB) |
-                  (1ull << VS_VIRTIO_GPU_F_CONTEXT_INIT),
+                  (1ull << VS_VIRTIO_GPU_F_CONTEXT_INIT) |
+                  (options->context_options ? 1ull << VS_VIRTIO_GPU_F_VIRGL : 0),
       .num_queues = 2,
       .shmem_size = options->shmem_size,
       .config_size = sizeof(struct vs_gpu_config),
       .read_config = read_config,
       .write_config = write_config,
       .queue_kicked = queue_kicked,
+      .woken = gpu->contexts ? fences_retired : NULL,
+      .wake_fd = gpu->contexts ? vs_gpu_contexts_wake_fd(gpu->contexts) : -1,
       .data = gpu,
    };
-   if (gpu->resources)
+   if (gpu->resources && gpu->contexts)
       gpu->dev = vs_vu_device_create(sock, options->id, &type);
    if (!gpu->dev) {
       close(sock);
+      vs_gpu_contexts_destroy(gpu->contexts);
       free(gpu->resources);
       free(gpu);
       return NULL;
@@ -786,7 +1028,11 @@ vs_virtio_gpu_destroy(struct vs_virtio_gpu *gpu)
 {
    if (!gpu)
       return;
+   show_resource(gpu, 0);
+   /* The contexts before the device: their threads answer into it. */
+   vs_gpu_contexts_destroy(gpu->contexts);
    vs_vu_device_destroy(gpu->dev);
+   free(gpu->submit);
    for (uint32_t i = 0; i < gpu->resource_count; i++) {
       detach(&gpu->resources[i]);
       free(gpu->resources[i].pixels);

@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* A VM's virtio-gpu device over vhost-user: the device type on top of
- * vhost_user_device.h. Served so far: the control queue's 2D commands (what
- * a stock kernel's console and fbdev use), the Venus capset's info and
- * bytes, EDID, and the cursor queue (recorded). Host copies of the guest's
- * 2D resources are bounded per device; each flush of the resource on the
- * scanout is handed to `on_flush`. */
+ * vhost_user_device.h. Served: the control queue's 2D commands (what a
+ * stock kernel's console and fbdev use), guest blobs, the Venus capset's
+ * info and bytes, EDID, the cursor queue (recorded) and, with context
+ * options, Venus contexts with their host blobs, mappings and fences
+ * (virtio_gpu_contexts.h). Host copies of the guest's 2D resources are
+ * bounded per device; each flush of the resource on the scanout is handed
+ * to `on_flush`. */
 #ifndef VS_VIRTIO_GPU_H
 #define VS_VIRTIO_GPU_H
 
 #include <stdint.h>
+
+#include "context/context.h"
 
 struct vs_vu_device;
 struct vs_virtio_gpu;
@@ -25,6 +29,8 @@ struct vs_virtio_gpu_options {
    uint64_t shmem_size;          /* the host-visible region, a page multiple (0: none) */
    uint64_t max_resource_bytes;  /* host copies of 2D resources, in all */
    uint32_t max_resources;
+   /* The Venus contexts' options; NULL: the device offers no 3D. */
+   const struct vs_context_options *context_options;
    vs_virtio_gpu_flush_fn on_flush; /* may be NULL */
    void *flush_data;
 };

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#define VS_VIRTIO_GPU_F_VIRGL 0
 #define VS_VIRTIO_GPU_F_EDID 1
 #define VS_VIRTIO_GPU_F_RESOURCE_BLOB 3
 #define VS_VIRTIO_GPU_F_CONTEXT_INIT 4
@@ -30,6 +31,13 @@ enum vs_virtio_gpu_type {
    VS_GPU_CMD_GET_EDID = 0x010a,
    VS_GPU_CMD_RESOURCE_CREATE_BLOB = 0x010c,
    VS_GPU_CMD_SET_SCANOUT_BLOB = 0x010d,
+   VS_GPU_CMD_CTX_CREATE = 0x0200,
+   VS_GPU_CMD_CTX_DESTROY = 0x0201,
+   VS_GPU_CMD_CTX_ATTACH_RESOURCE = 0x0202,
+   VS_GPU_CMD_CTX_DETACH_RESOURCE = 0x0203,
+   VS_GPU_CMD_SUBMIT_3D = 0x0207,
+   VS_GPU_CMD_RESOURCE_MAP_BLOB = 0x0208,
+   VS_GPU_CMD_RESOURCE_UNMAP_BLOB = 0x0209,
    VS_GPU_CMD_UPDATE_CURSOR = 0x0300,
    VS_GPU_CMD_MOVE_CURSOR = 0x0301,
 
@@ -38,6 +46,7 @@ enum vs_virtio_gpu_type {
    VS_GPU_RESP_OK_CAPSET_INFO = 0x1102,
    VS_GPU_RESP_OK_CAPSET = 0x1103,
    VS_GPU_RESP_OK_EDID = 0x1104,
+   VS_GPU_RESP_OK_MAP_INFO = 0x1106,
 
    VS_GPU_RESP_ERR_UNSPEC = 0x1200,
    VS_GPU_RESP_ERR_OUT_OF_MEMORY = 0x1201,
@@ -115,6 +124,11 @@ struct vs_gpu_resource_attach_backing {
 };
 
 #define VS_GPU_BLOB_MEM_GUEST 1u
+#define VS_GPU_BLOB_MEM_HOST3D 2u
+#define VS_GPU_BLOB_MEM_HOST3D_GUEST 3u
+#define VS_GPU_BLOB_FLAG_USE_MAPPABLE 1u
+#define VS_GPU_BLOB_FLAG_USE_SHAREABLE 2u
+#define VS_GPU_BLOB_FLAG_USE_CROSS_DEVICE 4u
 
 /* Followed by nr_entries struct vs_gpu_mem_entry. */
 struct vs_gpu_resource_create_blob {
@@ -167,6 +181,45 @@ struct vs_gpu_resp_edid {
    uint8_t edid[1024];
 };
 
+/* The low 8 bits of context_init name the context's capset. */
+#define VS_GPU_CONTEXT_INIT_CAPSET_ID_MASK 0xffu
+
+struct vs_gpu_ctx_create {
+   struct vs_gpu_hdr hdr;
+   uint32_t nlen, context_init;
+   char debug_name[64];
+};
+
+/* CTX_DESTROY is the header alone; CTX_ATTACH_RESOURCE and
+ * CTX_DETACH_RESOURCE name a resource. */
+struct vs_gpu_ctx_resource {
+   struct vs_gpu_hdr hdr;
+   uint32_t resource_id, padding;
+};
+
+/* Followed by `size` bytes of the context's command stream. */
+struct vs_gpu_cmd_submit {
+   struct vs_gpu_hdr hdr;
+   uint32_t size, num_in_fences;
+};
+
+struct vs_gpu_resource_map_blob {
+   struct vs_gpu_hdr hdr;
+   uint32_t resource_id, padding;
+   uint64_t offset;
+};
+
+struct vs_gpu_resp_map_info {
+   struct vs_gpu_hdr hdr;
+   uint32_t map_info, padding;
+};
+
+/* RESOURCE_UNMAP_BLOB. */
+struct vs_gpu_resource_unmap_blob {
+   struct vs_gpu_hdr hdr;
+   uint32_t resource_id, padding;
+};
+
 struct vs_gpu_cursor_pos {
    uint32_t scanout_id, x, y, padding;
 };
@@ -183,5 +236,7 @@ _Static_assert(sizeof(struct vs_gpu_transfer_to_host_2d) == 56, "transfer layout
 _Static_assert(sizeof(struct vs_gpu_resp_display_info) == 408, "display info layout");
 _Static_assert(sizeof(struct vs_gpu_update_cursor) == 56, "cursor layout");
 _Static_assert(sizeof(struct vs_gpu_resp_edid) == 1056, "EDID response layout");
+_Static_assert(sizeof(struct vs_gpu_ctx_create) == 96, "context create layout");
+_Static_assert(sizeof(struct vs_gpu_resource_map_blob) == 40, "map blob layout");
 
 #endif

@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: MIT */
+/* Venus contexts, host blobs, their mappings and fences of one virtio-gpu
+ * device (virtio_gpu_contexts.h). Every id, size and offset from the guest
+ * is checked here; the command streams themselves are checked by the
+ * context they go to, which ends (with its own line) on a bad one: the
+ * guest's later requests of that context are refused, the device goes on. */
+#include "transport/vhost_user/virtio_gpu_contexts.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "os/os.h"
+#include "transport/vhost_user/vhost_user_device.h"
+#include "transport/vhost_user/virtio_gpu_protocol.h"
+#include "wire/capset.h"
+
+/* Contexts one device may hold at once (Mesa's guest makes one per
+ * VkInstance). */
+#define MAX_CONTEXTS 64u
+
+/* A guest kernel makes a context of the default capset (0) for a DRM
+ * client that never chose one (its fbdev console, for one) and attaches
+ * its buffers to it: such a context exists but takes no submissions. */
+struct gpu_context {
+   uint32_t id; /* 0: a free slot */
+   struct vs_context *ctx; /* NULL: a context of the default capset */
+   char name[64];
+};
+
+struct host_blob {
+   uint32_t res_id; /* 0: a free slot */
+   uint32_t ctx_id;
+   int fd;
+   enum vs_fd_type fd_type;
+   uint32_t flags;
+   uint32_t map_info;
+   uint64_t size;
+   bool mapped;
+   uint64_t map_offset, map_len;
+};
+
+/* A fenced request waiting for its ring, then for the device's thread. */
+struct deferred {
+   struct vs_gpu_contexts *contexts;
+   uint16_t head;
+   uint32_t written;
+   struct deferred *next;
+};
+
+struct vs_gpu_contexts {
+   uint32_t device_id;
+   const struct vs_context_options *options;
+   uint64_t shmem_size;
+   struct gpu_context contexts[MAX_CONTEXTS];
+   struct host_blob *blobs;
+   uint32_t max_blobs;
+   struct os_event wake;
+   pthread_mutex_t lock;
+   struct deferred *retired, **retired_tail; /* under lock */
+};
+
+/* Says why in `refusal` and returns `status`. */
+__attribute__((format(printf, 3, 4))) static uint32_t
+refuse(struct vs_gpu_refusal *refusal, uint32_t status, const char *fmt, ...)
+{
+   va_list ap;
+   va_start(ap, fmt);
+   vsnprintf(refusal->why, sizeof(refusal->why), fmt, ap);
+   va_end(ap);
+   return status;
+}
+
+struct vs_gpu_contexts *
+vs_gpu_contexts_create(uint32_t device_id, const struct vs_context_options *options, uint32_t max_blobs,
+                       uint64_t shmem_size)
+{
+   struct vs_gpu_contexts *c = calloc(1, sizeof(*c));
+   if (!c)
+      return NULL;
+   c->blobs = calloc(max_blobs ? max_blobs : 1, sizeof(*c->blobs));
+   if (!c->blobs || os_event_init(&c->wake) != 0) {
+      free(c->blobs);
+      free(c);
+      return NULL;
+   }
+   c->device_id = device_id;
+   c->options = options;
+   c->max_blobs = max_blobs;
+   c->shmem_size = shmem_size;
+   c->retired_tail = &c->retired;
+   pthread_mutex_init(&c->lock, NULL);
+   return c;
+}
+
+static void
+close_blob(struct host_blob *blob)
+{
+   if (blob->fd >= 0)
+      close(blob->fd);
+   *blob = (struct host_blob){ .fd = -1 };
+}
+
+void
+vs_gpu_contexts_destroy(struct vs_gpu_contexts *c)
+{
+   if (!c)
+      return;
+   /* Contexts first: each retires its pending fences and runs no callback
+    * after its destroy returns. */
+   for (unsigned i = 0; i < MAX_CONTEXTS; i++) {
+      if (c->contexts[i].ctx)
+         vs_context_destroy(c->contexts[i].ctx);
+   }
+   for (uint32_t i = 0; i < c->max_blobs; i++) {
+      if (c->blobs[i].res_id)
+         close_blob(&c->blobs[i]);
+   }
+   while (c->retired) {
+      struct deferred *d = c->retired;
+      c->retired = d->next;
+      free(d);
+   }
+   pthread_mutex_destroy(&c->lock);
+   os_event_fini(&c->wake);
+   free(c->blobs);
+   free(c);
+}
+
+int
+vs_gpu_contexts_wake_fd(const struct vs_gpu_contexts *c)
+{
+   return c->wake.read_fd;
+}
+
+static struct gpu_context *
+find_context(struct vs_gpu_contexts *c, uint32_t ctx_id)
+{
+   if (ctx_id == 0)
+      return NULL;
+   for (unsigned i = 0; i < MAX_CONTEXTS; i++) {
+      if (c->contexts[i].id == ctx_id)
+         return &c->contexts[i];
+   }
+   return NULL;
+}
+
+/* A context that takes commands: it exists and has not ended. */
+static struct gpu_context *
+running_context(struct vs_gpu_contexts *c, uint32_t ctx_id, const char *what, uint32_t *status,
+                struct vs_gpu_refusal *refusal)
+{
+   struct gpu_context *gc = find_context(c, ctx_id);
+   if (!gc) {
+      *status = refuse(refusal, VS_GPU_RESP_ERR_INVALID_CONTEXT_ID, "%s in context %u, which does not exist", what,
+                       ctx_id);
+      return NULL;
+   }
+   if (!gc->ctx) {
+      *status = refuse(refusal, VS_GPU_RESP_ERR_INVALID_CONTEXT_ID, "%s in context %u, which has no capset (only "
+                       "Venus contexts take it)", what, ctx_id);
+      return NULL;
+   }
+   if (!vs_context_running(gc->ctx)) {
+      *status = refuse(refusal, VS_GPU_RESP_ERR_UNSPEC, "%s in context %u (\"%s\"), which ended", what, ctx_id,
+                                                gc->name);
+      return NULL;
+   }
+   return gc;
+}
+
+static struct host_blob *
+find_blob(const struct vs_gpu_contexts *c, uint32_t res_id)
+{
+   if (res_id == 0)
+      return NULL;
+   for (uint32_t i = 0; i < c->max_blobs; i++) {
+      if (c->blobs[i].res_id == res_id)
+         return &c->blobs[i];
+   }
+   return NULL;
+}
+
+uint32_t
+vs_gpu_contexts_create_context(struct vs_gpu_contexts *c, const struct vs_gpu_ctx_create *cmd,
+                               struct vs_gpu_refusal *refusal)
+{
+   const uint32_t ctx_id = cmd->hdr.ctx_id;
+   const uint32_t capset = cmd->context_init & VS_GPU_CONTEXT_INIT_CAPSET_ID_MASK;
+   if (!c->options)
+      return refuse(refusal, VS_GPU_RESP_ERR_UNSPEC, "context %u: the device has no 3D", ctx_id);
+   if (ctx_id == 0 || find_context(c, ctx_id))
+      return refuse(refusal, VS_GPU_RESP_ERR_INVALID_CONTEXT_ID, "context %u: %s", ctx_id, ctx_id ? "it exists already" : "an invalid id");
+   if ((capset != VS_CAPSET_VENUS && capset != 0) || (cmd->context_init & ~VS_GPU_CONTEXT_INIT_CAPSET_ID_MASK))
+      return refuse(refusal, VS_GPU_RESP_ERR_INVALID_PARAMETER, "context %u with context_init 0x%x (capset %u: the default, 0, or Venus's, %u)", ctx_id,
+                    cmd->context_init, capset, VS_CAPSET_VENUS);
+   struct gpu_context *slot = NULL;
+   for (unsigned i = 0; i < MAX_CONTEXTS && !slot; i++) {
+      if (!c->contexts[i].id)
+         slot = &c->contexts[i];
+   }
+   if (!slot)
+      return refuse(refusal, VS_GPU_RESP_ERR_OUT_OF_MEMORY, "context %u: the device holds %u contexts, the most",
+                                                    ctx_id, MAX_CONTEXTS);
+   /* The guest's name, bounded by its length and the buffer, printable. */
+   const uint32_t nlen = cmd->nlen < sizeof(cmd->debug_name) ? cmd->nlen : (uint32_t)sizeof(cmd->debug_name) - 1;
+   char name[sizeof(slot->name)];
+   for (uint32_t i = 0; i < nlen; i++)
+      name[i] = cmd->debug_name[i] >= 0x20 && cmd->debug_name[i] < 0x7f ? cmd->debug_name[i] : '?';
+   name[nlen] = '\0';
+   struct vs_context *ctx = capset ? vs_context_create(ctx_id, name, c->options) : NULL;
+   if (capset && !ctx)
+      return refuse(refusal, VS_GPU_RESP_ERR_OUT_OF_MEMORY, "context %u: cannot create the Venus context", ctx_id);
+   slot->id = ctx_id;
+   slot->ctx = ctx;
+   memcpy(slot->name, name, sizeof(name));
+   vs_info(ctx_id, "virtio-gpu %u: context %u (\"%s\") created, %s", c->device_id, ctx_id, slot->name,
+           ctx ? "Venus" : "of the default capset (no submissions)");
+   return VS_GPU_RESP_OK_NODATA;
+}
+
+uint32_t
+vs_gpu_contexts_destroy_context(struct vs_gpu_contexts *c, uint32_t ctx_id, struct vs_gpu_refusal *refusal)
+{
+   struct gpu_context *gc = find_context(c, ctx_id);
+   if (!gc)
+      return refuse(refusal, VS_GPU_RESP_ERR_INVALID_CONTEXT_ID, "CTX_DESTROY of context %u, which does not exist", ctx_id);
+   /* Its blobs stay resources of the device until the guest unrefs them:
+    * their fds keep their memory. */
+   if (gc->ctx)
+      vs_context_destroy(gc->ctx);
+   vs_info(ctx_id, "virtio-gpu %u: context %u (\"%s\") destroyed", c->device_id, ctx_id, gc->name);
+   *gc = (struct gpu_context){ 0 };
+   return VS_GPU_RESP_OK_NODATA;
+}
+
+uint32_t
+vs_gpu_contexts_check_context(struct vs_gpu_contexts *c, uint32_t ctx_id, struct vs_gpu_refusal *refusal)
+{
+   if (find_context(c, ctx_id))
+      return VS_GPU_RESP_OK_NODATA;
+   return refuse(refusal, VS_GPU_RESP_ERR_INVALID_CONTEXT_ID, "context %u does not exist", ctx_id);
+}
+
+uint32_t
+vs_gpu_contexts_submit(struct vs_gpu_contexts *c, uint32_t ctx_id, const void *cmds, size_t size,
+                       struct vs_gpu_refusal *refusal)
+{
+   uint32_t status = VS_GPU_RESP_OK_NODATA;
+   struct gpu_context *gc = running_context(c, ctx_id, "SUBMIT_3D", &status, refusal);
+   if (!gc)
+      return status;
+   if (!vs_context_submit(gc->ctx, cmds, size) || !vs_context_check_memory(gc->ctx))
+      return refuse(refusal, VS_GPU_RESP_ERR_INVALID_PARAMETER, "SUBMIT_3D of %zu bytes: context %u (\"%s\") ended on it", size, ctx_id, gc->name);
+   return status;
+}
+
+uint32_t
+vs_gpu_contexts_create_blob(struct vs_gpu_contexts *c, const struct vs_gpu_resource_create_blob *cmd,
+                            struct vs_gpu_refusal *refusal)
+{
+   uint32_t status = VS_GPU_RESP_OK_NODATA;
+   const uint32_t res_id = cmd->resource_id;
+   const uint32_t known_flags =
+      VS_GPU_BLOB_FLAG_USE_MAPPABLE | VS_GPU_BLOB_FLAG_USE_SHAREABLE | VS_GPU_BLOB_FLAG_USE_CROSS_DEVICE;
+   if (cmd->blob_mem != VS_GPU_BLOB_MEM_HOST3D || cmd->nr_entries != 0 || (cmd->blob_flags & ~known_flags) ||
+       cmd->size == 0)
+      return refuse(refusal, VS_GPU_RESP_ERR_INVALID_PARAMETER, "resource %u: a blob of blob_mem %u, flags 0x%x, %u backing entries, %llu bytes "
+                    "(host blobs of 1 byte or more without backing only)", res_id, cmd->blob_mem, cmd->blob_flags,
+                    cmd->nr_entries, (unsigned long long)cmd->size);
+   struct gpu_context *gc = running_context(c, cmd->hdr.ctx_id, "RESOURCE_CREATE_BLOB", &status, refusal);
+   if (!gc)
+      return status;
+   struct host_blob *slot = NULL;
+   for (uint32_t i = 0; i < c->max_blobs && !slot; i++) {
+      if (!c->blobs[i].res_id)
+         slot = &c->blobs[i];
+   }
+   if (!slot)
+      return refuse(refusal, VS_GPU_RESP_ERR_OUT_OF_MEMORY, "resource %u: the device holds %u host blobs, the most", res_id, c->max_blobs);
+   struct vs_blob blob;
+   if (!vs_context_create_blob(gc->ctx, res_id, VS_BLOB_TYPE_HOST3D, cmd->blob_flags, cmd->size, cmd->blob_id,
+                               &blob))
+      return refuse(refusal, VS_GPU_RESP_ERR_INVALID_PARAMETER, "resource %u: context %u (\"%s\") refused blob %llu of %llu bytes and ended", res_id,
+                    gc->id, gc->name, (unsigned long long)cmd->blob_id, (unsigned long long)cmd->size);
+   *slot = (struct host_blob){
+      .res_id = res_id, .ctx_id = gc->id, .fd = blob.fd, .fd_type = blob.fd_type, .flags = cmd->blob_flags,
+      .map_info = blob.map_info, .size = cmd->size,
+   };
+   vs_debug(gc->id, "virtio-gpu %u: resource %u: host blob %llu of %llu bytes, fd type %d", c->device_id, res_id,
+            (unsigned long long)cmd->blob_id, (unsigned long long)cmd->size, (int)blob.fd_type);
+   return status;
+}
+
+bool
+vs_gpu_contexts_has_blob(const struct vs_gpu_contexts *c, uint32_t res_id)
+{
+   return find_blob(c, res_id) != NULL;
+}
+
+/* Whether [offset, offset + len) overlaps a mapping of another blob. */
+static bool
+overlaps_mapping(const struct vs_gpu_contexts *c, uint64_t offset, uint64_t len)
+{
+   for (uint32_t i = 0; i < c->max_blobs; i++) {
+      const struct host_blob *b = &c->blobs[i];
+      if (b->res_id && b->mapped && offset < b->map_offset + b->map_len && b->map_offset < offset + len)
+         return true;
+   }
+   return false;
+}
+
+uint32_t
+vs_gpu_contexts_map_blob(struct vs_gpu_contexts *c, struct vs_vu_device *dev, uint32_t res_id, uint64_t offset,
+                         uint32_t *map_info, struct vs_gpu_refusal *refusal)
+{
+   struct host_blob *b = find_blob(c, res_id);
+   if (!b)
+      return refuse(refusal, VS_GPU_RESP_ERR_INVALID_RESOURCE_ID, "resource %u is not a host blob", res_id);
+   const uint64_t page = os_page_size();
+   const uint64_t len = (b->size + page - 1) / page * page;
+   if (!(b->flags & VS_GPU_BLOB_FLAG_USE_MAPPABLE) || b->mapped ||
+       (b->fd_type != VS_FD_TYPE_SHM && b->fd_type != VS_FD_TYPE_DMABUF))
+      return refuse(refusal, VS_GPU_RESP_ERR_INVALID_PARAMETER, "resource %u: %s", res_id,
+                    b->mapped ? "mapped already"
+                    : !(b->flags & VS_GPU_BLOB_FLAG_USE_MAPPABLE) ? "not made mappable"
+                                                                   : "its memory is not shared through a mappable fd");
+   if (offset % page || offset > c->shmem_size || len > c->shmem_size - offset)
+      return refuse(refusal, VS_GPU_RESP_ERR_INVALID_PARAMETER, "resource %u: %llu bytes at offset 0x%llx of the host-visible region of %llu bytes "
+                    "(whole pages inside it)", res_id, (unsigned long long)len, (unsigned long long)offset,
+                    (unsigned long long)c->shmem_size);
+   if (overlaps_mapping(c, offset, len))
+      return refuse(refusal, VS_GPU_RESP_ERR_INVALID_PARAMETER, "resource %u: %llu bytes at offset 0x%llx overlap another blob's mapping", res_id,
+                    (unsigned long long)len, (unsigned long long)offset);
+   char why[200];
+   if (!vs_vu_device_shmem_map(dev, b->fd, 0, offset, len, true, why, sizeof(why)))
+      return refuse(refusal, VS_GPU_RESP_ERR_UNSPEC, "resource %u: SHMEM_MAP: %s", res_id, why);
+   b->mapped = true;
+   b->map_offset = offset;
+   b->map_len = len;
+   *map_info = b->map_info;
+   return VS_GPU_RESP_OK_MAP_INFO;
+}
+
+static bool
+unmap(struct vs_gpu_contexts *c, struct vs_vu_device *dev, struct host_blob *b)
+{
+   char why[200];
+   b->mapped = false;
+   if (vs_vu_device_shmem_unmap(dev, b->map_offset, b->map_len, why, sizeof(why)))
+      return true;
+   vs_warn(b->ctx_id, "virtio-gpu %u: resource %u: SHMEM_UNMAP: %s", c->device_id, b->res_id, why);
+   return false;
+}
+
+uint32_t
+vs_gpu_contexts_unmap_blob(struct vs_gpu_contexts *c, struct vs_vu_device *dev, uint32_t res_id,
+                           struct vs_gpu_refusal *refusal)
+{
+   struct host_blob *b = find_blob(c, res_id);
+   if (!b || !b->mapped)
+      return refuse(refusal, VS_GPU_RESP_ERR_INVALID_RESOURCE_ID, "resource %u is not a mapped host blob", res_id);
+   return unmap(c, dev, b) ? VS_GPU_RESP_OK_NODATA : VS_GPU_RESP_ERR_UNSPEC;
+}
+
+void
+vs_gpu_contexts_unref_blob(struct vs_gpu_contexts *c, struct vs_vu_device *dev, uint32_t res_id)
+{
+   struct host_blob *b = find_blob(c, res_id);
+   if (!b)
+      return;
+   if (b->mapped)
+      unmap(c, dev, b);
+   struct gpu_context *gc = find_context(c, b->ctx_id);
+   if (gc && gc->ctx)
+      vs_context_destroy_resource(gc->ctx, res_id);
+   close_blob(b);
+}
+
+int
+vs_gpu_contexts_blob_fd(const struct vs_gpu_contexts *c, uint32_t res_id, uint64_t *size)
+{
+   const struct host_blob *b = find_blob(c, res_id);
+   if (!b || (b->fd_type != VS_FD_TYPE_SHM && b->fd_type != VS_FD_TYPE_DMABUF))
+      return -1;
+   *size = b->size;
+   return b->fd;
+}
+
+/* A context's thread: the fence's ring reached it. */
+static void
+fence_retired(void *data)
+{
+   struct deferred *d = data;
+   struct vs_gpu_contexts *c = d->contexts;
+   pthread_mutex_lock(&c->lock);
+   *c->retired_tail = d;
+   c->retired_tail = &d->next;
+   pthread_mutex_unlock(&c->lock);
+   os_event_signal(&c->wake);
+}
+
+bool
+vs_gpu_contexts_defer(struct vs_gpu_contexts *c, uint32_t ctx_id, uint32_t ring_idx, uint16_t head,
+                      uint32_t written)
+{
+   struct gpu_context *gc = find_context(c, ctx_id);
+   if (!gc || !gc->ctx || !vs_context_running(gc->ctx))
+      return false;
+   struct deferred *d = malloc(sizeof(*d));
+   if (!d)
+      return false;
+   *d = (struct deferred){ .contexts = c, .head = head, .written = written };
+   /* An invalid ring ends the context (its line says so); the request is
+    * answered then, as the context's others. */
+   if (!vs_context_submit_fence(gc->ctx, ring_idx, fence_retired, d)) {
+      free(d);
+      return false;
+   }
+   return true;
+}
+
+void
+vs_gpu_contexts_retired(struct vs_gpu_contexts *c, void (*answer)(void *data, uint16_t head, uint32_t written),
+                        void *data)
+{
+   os_event_drain(&c->wake);
+   pthread_mutex_lock(&c->lock);
+   struct deferred *list = c->retired;
+   c->retired = NULL;
+   c->retired_tail = &c->retired;
+   pthread_mutex_unlock(&c->lock);
+   while (list) {
+      struct deferred *d = list;
+      list = d->next;
+      answer(data, d->head, d->written);
+      free(d);
+   }
+}
