@@ -123,7 +123,7 @@ TEST(handshake)
    memcpy(&gpu_config, config.region, sizeof(gpu_config));
    CHECK_EQ(gpu_config.num_scanouts, 1u);
    CHECK_EQ(gpu_config.num_capsets, 1u);
-   CHECK_EQ(vu_fe_get_u64(&fe.vu, VS_VU_GET_MAX_MEM_SLOTS), 8u);
+   CHECK_EQ(vu_fe_get_u64(&fe.vu, VS_VU_GET_MAX_MEM_SLOTS), (uint64_t)VS_VU_MEM_SLOTS_MAX);
    fe_close(&fe);
 }
 
@@ -472,5 +472,81 @@ TEST(hostile_messages)
    close(p[1]);
 }
 
+
+/* Regions added and removed one by one (CONFIGURE_MEM_SLOTS), as the
+ * front end does for each blob it maps into the host-visible region. */
+TEST(memory_slots)
+{
+   struct front_end fe;
+   CHECK(fe_start(&fe));
+   int memfd = os_shm_create("blob", 65536);
+   CHECK(memfd >= 0);
+   struct vs_vu_mem_reg reg = { .region = { 0x100000000ull, 65536, 0x7f0000000000ull, 0 } };
+   const uint32_t flags = VS_VU_VERSION | VS_VU_FLAG_NEED_REPLY;
+   CHECK(vu_fe_send(&fe.vu, VS_VU_ADD_MEM_REG, flags, &reg, sizeof(reg), &memfd, 1));
+   CHECK_EQ(vu_fe_get_u64(&fe.vu, VS_VU_GET_FEATURES) != 0, true);
+   /* The rings still answer: the first region did not move. */
+   struct vs_gpu_hdr info = hdr(VS_GPU_CMD_GET_DISPLAY_INFO);
+   CHECK_EQ(fe_command(&fe, &info, sizeof(info), sizeof(struct vs_gpu_resp_display_info)),
+            VS_GPU_RESP_OK_DISPLAY_INFO);
+   CHECK(vu_fe_send(&fe.vu, VS_VU_REM_MEM_REG, flags, &reg, sizeof(reg), NULL, 0));
+   /* Overlapping guest RAM, then removing what is not there: refused. */
+   struct vs_vu_mem_reg overlap = { .region = { 0x8000, 65536, 0x7f0000100000ull, 0 } };
+   CHECK(!vu_fe_send(&fe.vu, VS_VU_ADD_MEM_REG, flags, &overlap, sizeof(overlap), &memfd, 1));
+   close(memfd);
+   fe_close(&fe);
+   CHECK(fe_start(&fe));
+   CHECK(!vu_fe_send(&fe.vu, VS_VU_REM_MEM_REG, flags, &reg, sizeof(reg), NULL, 0));
+   fe_close(&fe);
+}
+
+/* The 3D commands of a device without contexts, and the checks that come
+ * before any context: each refused with its error, the device goes on. */
+TEST(contexts_refused)
+{
+   const uint32_t R = sizeof(struct vs_gpu_hdr);
+   struct front_end fe;
+   CHECK(fe_start(&fe));
+   struct vs_gpu_ctx_create create = { .hdr = hdr(VS_GPU_CMD_CTX_CREATE), .context_init = 4 };
+   create.hdr.ctx_id = 1;
+   CHECK_EQ(fe_command(&fe, &create, sizeof(create), R), VS_GPU_RESP_ERR_UNSPEC);
+   struct vs_gpu_cmd_submit submit = { .hdr = hdr(VS_GPU_CMD_SUBMIT_3D), .size = 8 };
+   submit.hdr.ctx_id = 1;
+   uint8_t with_stream[sizeof(submit) + 8] = { 0 };
+   memcpy(with_stream, &submit, sizeof(submit));
+   CHECK_EQ(fe_command(&fe, with_stream, sizeof(with_stream), R), VS_GPU_RESP_ERR_INVALID_CONTEXT_ID);
+   /* A stream longer than the command carries, or in-fences. */
+   submit.size = 64;
+   memcpy(with_stream, &submit, sizeof(submit));
+   CHECK_EQ(fe_command(&fe, with_stream, sizeof(with_stream), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   submit.size = 8;
+   submit.num_in_fences = 1;
+   memcpy(with_stream, &submit, sizeof(submit));
+   CHECK_EQ(fe_command(&fe, with_stream, sizeof(with_stream), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   struct vs_gpu_resource_create_blob blob = {
+      .hdr = hdr(VS_GPU_CMD_RESOURCE_CREATE_BLOB), .resource_id = 9, .blob_mem = VS_GPU_BLOB_MEM_HOST3D,
+      .blob_flags = VS_GPU_BLOB_FLAG_USE_MAPPABLE, .size = 4096,
+   };
+   blob.hdr.ctx_id = 1;
+   CHECK_EQ(fe_command(&fe, &blob, sizeof(blob), R), VS_GPU_RESP_ERR_INVALID_CONTEXT_ID);
+   blob.blob_flags = 0x80;
+   CHECK_EQ(fe_command(&fe, &blob, sizeof(blob), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   struct vs_gpu_resource_map_blob map = { .hdr = hdr(VS_GPU_CMD_RESOURCE_MAP_BLOB), .resource_id = 9 };
+   CHECK_EQ(fe_command(&fe, &map, sizeof(map), R), VS_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+   struct vs_gpu_resource_unmap_blob unmap = { .hdr = hdr(VS_GPU_CMD_RESOURCE_UNMAP_BLOB), .resource_id = 9 };
+   CHECK_EQ(fe_command(&fe, &unmap, sizeof(unmap), R), VS_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+   struct vs_gpu_ctx_resource attach = { .hdr = hdr(VS_GPU_CMD_CTX_ATTACH_RESOURCE), .resource_id = 9 };
+   attach.hdr.ctx_id = 1;
+   CHECK_EQ(fe_command(&fe, &attach, sizeof(attach), R), VS_GPU_RESP_ERR_INVALID_CONTEXT_ID);
+   struct vs_gpu_hdr destroy = hdr(VS_GPU_CMD_CTX_DESTROY);
+   destroy.ctx_id = 1;
+   CHECK_EQ(fe_command(&fe, &destroy, sizeof(destroy), R), VS_GPU_RESP_ERR_INVALID_CONTEXT_ID);
+   struct vs_gpu_hdr info = hdr(VS_GPU_CMD_GET_DISPLAY_INFO);
+   CHECK_EQ(fe_command(&fe, &info, sizeof(info), sizeof(struct vs_gpu_resp_display_info)),
+            VS_GPU_RESP_OK_DISPLAY_INFO);
+   fe_close(&fe);
+}
+
 UNIT_MAIN(UNIT(handshake), UNIT(display_info_and_fence), UNIT(edid_and_capset), UNIT(console_round), UNIT(blob_console_round),
-          UNIT(hostile_commands), UNIT(hostile_chains), UNIT(hostile_messages))
+          UNIT(hostile_commands), UNIT(hostile_chains), UNIT(hostile_messages),
+          UNIT(memory_slots), UNIT(contexts_refused))
