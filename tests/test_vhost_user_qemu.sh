@@ -5,18 +5,24 @@
 # 6.12) boots under Debian sid's QEMU 11.1 (in the sid root, TCG) whose
 # vhost-user-test-device-pci (virtio-id 16) is served by `venus-server
 # --vhost-user`, with a display (--display, --record) where the build has
-# one. The guest runs no workload (vmtest=none: its init powers off at once).
+# one. The guest's workload (vmtest=short) runs through Mesa's Venus on the
+# device: vulkaninfo shows Venus, vk_compute checks every element of mapped
+# compute, vk_render's images are byte-identical to the same client's
+# through vtest on the same server, vkmark runs its scenes, each Venus
+# context made on the device.
 # In the guest's kernel log the virtio-gpu driver must bind with the host
 # memory window, blob, host-visible and context-init features, one scanout
 # and one capset (read without timing out); where fbdev emulation sets a
 # mode, the device must have created, scanned out and flushed its
-# framebuffer (a guest blob on this kernel), and the display must have
+# framebuffer (a 2D resource: offered VIRGL, the kernel makes no blob
+# dumb buffers), and the display must have
 # encoded frames of that 1024x768 console. Beside it, `--vhost-user-input`
 # serves QEMU's vhost-user-input-pci: the guest's virtio-input driver must
 # register it as an input device under the server's name. The devices must
 # refuse nothing. Skips without QEMU 11.1 in the sid root (ROOTS=1 make roots adds
 # it), without the guest image, and with VM_TEST=0.
 . "$(dirname "$0")/lib.sh"
+. "$TESTS_DIR/lib_vm.sh"
 
 top=$(cd "$TESTS_DIR/.." && pwd)
 sid=${SID_ROOT:-$top/.deps/sid-root}
@@ -41,6 +47,18 @@ if ! image=$("$top/scripts/vm-image.sh" "$BUILD_DIR" 2>"$TEST_TMP/image.log"); t
   finish
 fi
 note "QEMU $version, guest image $image ($((SECONDS - t0)) s to build or find)"
+
+# The reference render: the same client through vtest, this server.
+"$SERVER_BIN" --socket "$TEST_TMP/ref.sock" >"$TEST_TMP/ref-server.log" 2>&1 &
+ref_pid=$!
+BG_PIDS+=("$ref_pid")
+for _ in $(seq 100); do [ -S "$TEST_TMP/ref.sock" ] && break; sleep 0.1; done
+mkdir -p "$TEST_TMP/render-vtest"
+ref_rc=0
+VN_DEBUG=vtest VTEST_SOCKET_NAME="$TEST_TMP/ref.sock" VK_ICD_FILENAMES="$VIRTIO_ICD" timeout -k 5 "$CLIENT_TIMEOUT" \
+  "$BUILD_DIR/tests/vk_render" --out-dir "$TEST_TMP/render-vtest" >"$TEST_TMP/render-vtest.out" 2>&1 || ref_rc=$?
+kill_tree "$ref_pid"
+check "vk_render through vtest, the reference ($(describe_rc "$ref_rc"))" test "$ref_rc" -eq 0
 
 work=$(mktemp -d "$sid/tmp/vs-vhost-qemu.XXXXXX")
 trap 'lib_cleanup; rm -rf --one-file-system "$work"' EXIT
@@ -68,11 +86,11 @@ for _ in $(seq 200); do [ -S "$work/gpu.sock" ] && [ -S "$work/input.sock" ] && 
 # The kernel's console on the serial port at loglevel 7 (the driver's
 # [drm] lines are info); the init's VMTEST lines on the virtio console.
 t1=$SECONDS rc=0
-"$top/scripts/in-root.sh" "$sid" timeout -k 5 150 qemu-system-x86_64 \
+"$top/scripts/in-root.sh" "$sid" timeout -k 5 400 qemu-system-x86_64 \
   -machine q35,memory-backend=m0 -m 1G -object memory-backend-memfd,id=m0,size=1G,share=on \
   -accel tcg -cpu max -smp 2 -nodefaults -no-reboot \
   -kernel "$in/vmlinuz" -initrd "$in/initrd.img" \
-  -append "console=ttyS0 loglevel=7 panic=-1 rdinit=/init vmtest=none" \
+  -append "console=ttyS0 loglevel=7 panic=-1 rdinit=/init vmtest=short" \
   -chardev socket,id=g,path="$in/gpu.sock" \
   -device vhost-user-test-device-pci,chardev=g,virtio-id=16,num_vqs=2,vq_size=256,config_size=16 \
   -chardev socket,id=in,path="$in/input.sock" -device vhost-user-input-pci,chardev=in \
@@ -80,7 +98,8 @@ t1=$SECONDS rc=0
   -vga none -display none -net none -serial file:"$in/serial.log" >"$TEST_TMP/qemu.log" 2>&1 || rc=$?
 note "VM (tcg): $((SECONDS - t1)) s from power-on to power-off, QEMU status $rc"
 cp "$work/serial.log" "$TEST_TMP/serial.log" 2>/dev/null || : >"$TEST_TMP/serial.log"
-cp "$work/hvc.log" "$TEST_TMP/guest.log" 2>/dev/null || : >"$TEST_TMP/guest.log"
+# The virtio console ends its lines with CR LF.
+tr -d '\r' <"$work/hvc.log" >"$TEST_TMP/guest.log" 2>/dev/null || : >"$TEST_TMP/guest.log"
 
 # The device ends when the front end closes its socket; the server, which
 # then flushes the recording, at SIGTERM.
@@ -95,7 +114,7 @@ else
   wait "$device_pid" || device_rc=$?
 fi
 
-klog=$TEST_TMP/serial.log dlog=$TEST_TMP/device.log
+klog=$TEST_TMP/serial.log dlog=$TEST_TMP/device.log log=$TEST_TMP/guest.log
 check "QEMU ran the guest to power-off (status $rc)" test "$rc" -eq 0
 check "the guest's init finished" grep -q '^VMTEST done' "$TEST_TMP/guest.log"
 check "the device served until the front end went" grep -q 'the front end closed the connection' "$dlog"
@@ -134,6 +153,23 @@ if grep -qE 'virtio_gpudrmfb|fb0: virtio' "$klog"; then
 else
   note "the guest set no fbdev mode: no scanout to check"
 fi
+# The workload through Mesa's Venus on the device.
+device=$(sed -n 's/^  | [[:space:]]*deviceName[[:space:]]*= *//p' "$log" | head -n 1)
+vm_step_check vulkaninfo "the guest sees '$device'" grep -qE 'deviceName[[:space:]]*= Virtio-GPU Venus' "$log"
+vm_step_check compute "mapped compute, every element checked" true
+same_render() {
+  local f h n=0 bad=0
+  for f in "$TEST_TMP"/render-vtest/*; do
+    n=$((n + 1))
+    h=$(sha256sum <"$f" | cut -d' ' -f1)
+    grep -q "^VMTEST render $(basename "$f") $h\$" "$log" || { bad=1; note "render $(basename "$f") differs from vtest's"; }
+  done
+  [ "$n" -gt 0 ] && [ "$bad" -eq 0 ]
+}
+vm_step_check render "$(ls "$TEST_TMP"/render-vtest | wc -l) images byte-identical to the render through vtest" same_render
+scenes=$(grep -cE '^  \| \[[a-z0-9]+\].*FPS: [0-9]+' "$log" || true)
+vm_step_check vkmark "$scenes scenes" test "$scenes" -ge 13
+check "the guest's Venus contexts were made on the device" grep -qE 'virtio-gpu 1: context [0-9]+ \(".*"\) created, Venus' "$dlog"
 refused=$(grep -E '^venus-server: (warn|error):' "$dlog" || true)
 if [ -z "$refused" ]; then pass "the device refused nothing"; else
   fail "the device logged:"; printf '%s\n' "$refused" | head -5 | sed 's/^/         | /'; fi
