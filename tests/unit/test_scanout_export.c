@@ -109,4 +109,114 @@ TEST(scanout_refuses_malformed_announcements)
    refuses(&(struct vs_scanout_announce){ .seq = 1, .width = 0, .height = H }, sizeof(ok));
 }
 
-UNIT_MAIN(UNIT(scanout_frames_cross_in_order), UNIT(scanout_refuses_malformed_announcements))
+/* Frames shown in place from buffers: each buffer's fd crosses once while
+ * the server holds it, the offset and stride are honoured, and a fifth
+ * buffer takes the least recently shown one's slot on both ends. */
+TEST(scanout_buffers_shown_in_place)
+{
+   uint64_t fb_size = vs_scanout_framebuffer_size(W, H);
+   int memfd = os_shm_create("test-scanout", fb_size);
+   int pair[2];
+   CHECK(memfd >= 0);
+   CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) == 0);
+   struct server_end end = { .map = mmap(NULL, fb_size, PROT_READ, MAP_SHARED, memfd, 0), .fd = pair[0] };
+   CHECK(end.map != MAP_FAILED);
+   struct vs_scanout_export *exp = vs_scanout_export_create(1, dup(memfd), fb_size, pair[1]);
+   CHECK(exp != NULL);
+   pthread_t thread;
+   CHECK(pthread_create(&thread, NULL, run_server_end, &end) == 0);
+   enum { BUFFERS = VS_SCANOUT_BUFFERS + 1, STRIDE = W * 4 + 16, OFFSET = 64 };
+   const uint64_t size = OFFSET + (uint64_t)STRIDE * H;
+   int fds[BUFFERS];
+   for (int b = 0; b < BUFFERS; b++) {
+      fds[b] = os_shm_create("test-scanout-buffer", size);
+      CHECK(fds[b] >= 0);
+      uint8_t *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[b], 0);
+      CHECK(p != MAP_FAILED);
+      memset(p, 0xee, size);
+      memset(p + OFFSET, 10 + b, (size_t)STRIDE * (H - 1) + W * 4);
+      munmap(p, size);
+   }
+   /* Double buffering over the first two, then every buffer in turn. */
+   const int order[] = { 0, 1, 0, 1, 2, 3, 4, 0 };
+   for (unsigned k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+      vs_scanout_export_buffer(exp, 100 + order[k], fds[order[k]], size, OFFSET, STRIDE, W, H);
+      CHECK_EQ(end.shown.frames, k + 1);
+      CHECK_EQ(end.shown.first, 10 + order[k]);
+      CHECK_EQ(end.shown.last, 10 + order[k]);
+   }
+   /* A frame in the framebuffer between them. */
+   uint8_t pixels[H][W * 4];
+   memset(pixels, 7, sizeof(pixels));
+   vs_scanout_export_frame(exp, &pixels[0][0], W, H, sizeof(pixels[0]));
+   vs_scanout_export_buffer(exp, 101, fds[1], size, OFFSET, STRIDE, W, H);
+   vs_scanout_export_destroy(exp);
+   pthread_join(thread, NULL);
+   CHECK_EQ(end.shown.frames, 10u);
+   CHECK_EQ(end.shown.first, 11);
+   for (int b = 0; b < BUFFERS; b++)
+      close(fds[b]);
+   munmap((void *)end.map, fb_size);
+   close(pair[0]);
+   close(memfd);
+}
+
+/* One raw buffer announcement with `fd` (or none) to the server's end,
+ * which must refuse it without showing anything. */
+static void
+refuses_buffer(const struct vs_scanout_announce *msg, int fd)
+{
+   static const uint8_t framebuffer[W * H * 4];
+   int pair[2];
+   CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) == 0);
+   CHECK(os_send_fds(pair[1], msg, sizeof(*msg), fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0, 0) == (ssize_t)sizeof(*msg));
+   struct shown shown = { 0 };
+   vs_scanout_import_run(1, framebuffer, sizeof(framebuffer), pair[0], record_frame, &shown);
+   CHECK_EQ(shown.frames, 0u);
+   close(pair[0]);
+   close(pair[1]);
+}
+
+TEST(scanout_refuses_buffer_lies)
+{
+   const uint64_t size = (uint64_t)W * 4 * H;
+   int fd = os_shm_create("test-scanout-buffer", size);
+   CHECK(fd >= 0);
+   const struct vs_scanout_announce ok = { .seq = 1, .width = W, .height = H, .stride = W * 4, .buffer = 5,
+                                           .buffer_size = size };
+   /* A new buffer without its fd. */
+   refuses_buffer(&ok, -1);
+   /* Larger than its file. */
+   struct vs_scanout_announce m = ok;
+   m.buffer_size = size * 2;
+   m.height = H * 2;
+   refuses_buffer(&m, fd);
+   /* A frame past its end: by offset, by stride, by a short stride. */
+   m = ok;
+   m.offset = 4;
+   refuses_buffer(&m, fd);
+   m = ok;
+   m.stride = W * 4 + 4;
+   refuses_buffer(&m, fd);
+   m = ok;
+   m.stride = W * 4 - 4;
+   refuses_buffer(&m, fd);
+   /* Sizes whose arithmetic would wrap. */
+   m = ok;
+   m.width = 0xffffffffu;
+   m.height = 0xffffffffu;
+   m.stride = 0xffffffffu;
+   m.offset = 0;
+   refuses_buffer(&m, fd);
+   m = ok;
+   m.offset = UINT64_MAX;
+   refuses_buffer(&m, fd);
+   /* A framebuffer frame with an fd. */
+   m = ok;
+   m.buffer = 0;
+   refuses_buffer(&m, fd);
+   close(fd);
+}
+
+UNIT_MAIN(UNIT(scanout_frames_cross_in_order), UNIT(scanout_refuses_malformed_announcements),
+          UNIT(scanout_buffers_shown_in_place), UNIT(scanout_refuses_buffer_lies))

@@ -9,14 +9,35 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/log.h"
+#include "os/os.h"
 
 uint64_t
 vs_scanout_framebuffer_size(uint32_t width, uint32_t height)
 {
    return (uint64_t)width * height * 4;
+}
+
+unsigned
+vs_scanout_buffers_slot(struct vs_scanout_buffers *buffers, uint64_t id, uint32_t seq, bool *fresh)
+{
+   unsigned pick = 0;
+   for (unsigned i = 0; i < VS_SCANOUT_BUFFERS; i++) {
+      if (buffers->slot[i].id == id) {
+         buffers->slot[i].last = seq;
+         *fresh = false;
+         return i;
+      }
+      if (!buffers->slot[i].id || (buffers->slot[pick].id && buffers->slot[i].last < buffers->slot[pick].last))
+         pick = i;
+   }
+   buffers->slot[pick].id = id;
+   buffers->slot[pick].last = seq;
+   *fresh = true;
+   return pick;
 }
 
 struct vs_scanout_export {
@@ -27,6 +48,7 @@ struct vs_scanout_export {
    uint32_t seq;     /* the last frame announced */
    bool unacked;     /* the server may be reading the framebuffer */
    bool said_large;
+   struct vs_scanout_buffers buffers; /* those the server holds */
 };
 
 struct vs_scanout_export *
@@ -55,6 +77,8 @@ vs_scanout_export_destroy(struct vs_scanout_export *exp)
       close(exp->notify_fd);
    free(exp);
 }
+
+static bool announce(struct vs_scanout_export *exp, const struct vs_scanout_announce *msg, int fd);
 
 static void
 export_gone(struct vs_scanout_export *exp, const char *why)
@@ -101,16 +125,111 @@ vs_scanout_export_frame(struct vs_scanout_export *exp, const uint8_t *pixels, ui
    for (uint32_t y = 0; y < height; y++)
       memcpy(exp->map + y * row, pixels + (size_t)y * stride, row);
    const struct vs_scanout_announce msg = { .seq = exp->seq + 1, .width = width, .height = height };
-   ssize_t n;
-   do
-      n = send(exp->notify_fd, &msg, sizeof(msg), MSG_NOSIGNAL);
-   while (n < 0 && errno == EINTR);
-   if (n != (ssize_t)sizeof(msg)) {
+   announce(exp, &msg, -1);
+}
+
+/* Sends `msg` (with `fd` unless -1); the frame is then unacknowledged. */
+static bool
+announce(struct vs_scanout_export *exp, const struct vs_scanout_announce *msg, int fd)
+{
+   ssize_t n = os_send_fds(exp->notify_fd, msg, sizeof(*msg), fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0, MSG_NOSIGNAL);
+   if (n != (ssize_t)sizeof(*msg)) {
       export_gone(exp, n < 0 ? strerror(errno) : "a short send");
-      return;
+      return false;
    }
-   exp->seq = msg.seq;
+   exp->seq = msg->seq;
    exp->unacked = true;
+   return true;
+}
+
+void
+vs_scanout_export_buffer(struct vs_scanout_export *exp, uint64_t buffer, int fd, uint64_t size, uint64_t offset,
+                         uint32_t stride, uint32_t width, uint32_t height)
+{
+   if (!exp || exp->notify_fd < 0 || buffer == 0)
+      return;
+   if (exp->unacked && !wait_ack(exp))
+      return;
+   const struct vs_scanout_announce msg = {
+      .seq = exp->seq + 1, .width = width, .height = height, .stride = stride, .buffer = buffer, .offset = offset,
+      .buffer_size = size,
+   };
+   bool fresh;
+   vs_scanout_buffers_slot(&exp->buffers, buffer, msg.seq, &fresh);
+   if (announce(exp, &msg, fresh ? fd : -1))
+      wait_ack(exp);
+}
+
+/* Whether frame `msg` lies inside its buffer of `size` bytes. */
+static bool
+frame_fits(const struct vs_scanout_announce *msg, uint64_t size)
+{
+   const uint64_t row = (uint64_t)msg->width * 4;
+   return msg->width <= VS_SCANOUT_MAX_SIDE && msg->height <= VS_SCANOUT_MAX_SIDE && msg->stride >= row &&
+          msg->offset <= size &&
+          (uint64_t)(msg->height - 1) * msg->stride + row <= size - msg->offset;
+}
+
+/* A buffer's mapping: its size in whole pages (at most SIZE_MAX - page). */
+static size_t
+map_size(uint64_t size)
+{
+   const size_t page = os_page_size();
+   return (size_t)((size + page - 1) / page * page);
+}
+
+/* The server's end of one frame in a buffer: its mapping, mapped now when
+ * the message brought its fd (taken). NULL (why) on a lie. */
+static const uint8_t *
+import_buffer(struct vs_scanout_buffers *buffers, const struct vs_scanout_announce *msg, int fd, const char **why)
+{
+   bool fresh;
+   const unsigned i = vs_scanout_buffers_slot(buffers, msg->buffer, msg->seq, &fresh);
+   if (!fresh) {
+      if (fd >= 0) {
+         close(fd);
+         *why = "a buffer the server holds came with its fd again";
+         return NULL;
+      }
+      if (!frame_fits(msg, buffers->slot[i].size)) {
+         *why = "a frame outside its buffer";
+         return NULL;
+      }
+      return buffers->slot[i].map + msg->offset;
+   }
+   if (buffers->slot[i].map)
+      os_unmap_guarded((void *)buffers->slot[i].map, map_size(buffers->slot[i].size), 0);
+   buffers->slot[i].map = NULL;
+   buffers->slot[i].size = 0;
+   buffers->slot[i].id = 0;
+   struct stat st;
+   if (fd < 0 || msg->buffer_size == 0 || msg->buffer_size > SIZE_MAX - os_page_size() || fstat(fd, &st) != 0 ||
+       (S_ISREG(st.st_mode) && (uint64_t)st.st_size < msg->buffer_size) || !frame_fits(msg, msg->buffer_size)) {
+      *why = "a new buffer without its fd, larger than its file, or a frame outside it";
+      if (fd >= 0)
+         close(fd);
+      return NULL;
+   }
+   /* Fault-safe: the worker could shrink the file under the server. */
+   const uint8_t *map = os_map_guarded(fd, map_size(msg->buffer_size), 0);
+   close(fd);
+   if (!map) {
+      *why = "its buffer cannot be mapped";
+      return NULL;
+   }
+   buffers->slot[i].id = msg->buffer;
+   buffers->slot[i].map = map;
+   buffers->slot[i].size = msg->buffer_size;
+   return map + msg->offset;
+}
+
+static void
+drop_buffers(struct vs_scanout_buffers *buffers)
+{
+   for (unsigned i = 0; i < VS_SCANOUT_BUFFERS; i++) {
+      if (buffers->slot[i].map)
+         os_unmap_guarded((void *)buffers->slot[i].map, map_size(buffers->slot[i].size), 0);
+   }
 }
 
 void
@@ -118,20 +237,42 @@ vs_scanout_import_run(uint32_t device, const uint8_t *framebuffer, uint64_t size
                       vs_scanout_show_fn show, void *data)
 {
    uint32_t seq = 0;
+   struct vs_scanout_buffers buffers = { 0 };
    for (;;) {
-      struct vs_scanout_announce msg;
-      ssize_t n;
-      do
-         n = recv(notify_fd, &msg, sizeof(msg), MSG_TRUNC); /* a longer one says its length */
-      while (n < 0 && errno == EINTR);
+      /* One byte more than a message: a longer one reads as too long. */
+      uint8_t raw[sizeof(struct vs_scanout_announce) + 1];
+      struct vs_scanout_announce msg = { 0 };
+      int fd = -1;
+      unsigned fd_count = 0;
+      bool excess = false;
+      ssize_t n = os_recv_fds(notify_fd, raw, sizeof(raw), &fd, 1, &fd_count, &excess);
+      memcpy(&msg, raw, n <= 0 ? 0 : (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg));
+      if (!fd_count)
+         fd = -1;
       /* A worker that ends with an acknowledgement unread resets the pair. */
       if (n == 0 || (n < 0 && errno == ECONNRESET)) {
          vs_info(0, "vhost-user device %u: its worker closed its frames after %u; its scanout leaves the display",
                  device, seq);
-         return;
+         break;
       }
-      if (n != (ssize_t)sizeof(msg) || msg.seq != seq + 1 || msg.width == 0 || msg.height == 0 ||
-          vs_scanout_framebuffer_size(msg.width, msg.height) > size) {
+      const uint8_t *pixels = framebuffer;
+      const char *why = NULL;
+      if (n == (ssize_t)sizeof(msg) && !excess && msg.seq == seq + 1 && msg.width && msg.height && msg.buffer) {
+         pixels = import_buffer(&buffers, &msg, fd, &why);
+         fd = -1;
+      } else if (n == (ssize_t)sizeof(msg)) {
+         msg.stride = msg.width * 4;
+         if (fd >= 0)
+            why = "a framebuffer frame with an fd";
+      }
+      if (fd >= 0)
+         close(fd);
+      if (why && !pixels) {
+         vs_warn(0, "vhost-user device %u: frame %u: %s; its scanout is no longer shown", device, msg.seq, why);
+         break;
+      }
+      if (n != (ssize_t)sizeof(msg) || excess || why || msg.seq != seq + 1 || msg.width == 0 || msg.height == 0 ||
+          (!msg.buffer && vs_scanout_framebuffer_size(msg.width, msg.height) > size)) {
          if (n < 0)
             vs_warn(0, "vhost-user device %u: its frame announcements: %s; its scanout is no longer shown", device,
                     strerror(errno));
@@ -140,14 +281,15 @@ vs_scanout_import_run(uint32_t device, const uint8_t *framebuffer, uint64_t size
                        "%ux%u); its scanout is no longer shown",
                     device, n, n == (ssize_t)sizeof(msg) ? msg.seq : 0, seq, n == (ssize_t)sizeof(msg) ? msg.width : 0,
                     n == (ssize_t)sizeof(msg) ? msg.height : 0);
-         return;
+         break;
       }
       seq = msg.seq;
-      show(data, device, framebuffer, msg.width, msg.height, msg.width * 4);
+      show(data, device, pixels, msg.width, msg.height, msg.stride);
       do
          n = send(notify_fd, &seq, sizeof(seq), MSG_NOSIGNAL);
       while (n < 0 && errno == EINTR);
       if (n != (ssize_t)sizeof(seq))
-         return; /* the worker ended: the next recv says so, or nothing waits */
+         break; /* the worker ended: the next recv says so, or nothing waits */
    }
+   drop_buffers(&buffers);
 }

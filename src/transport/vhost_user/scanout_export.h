@@ -11,7 +11,17 @@
  * copies the frame out and then acknowledges its sequence number. Before
  * writing the next frame the worker waits for that acknowledgement, so
  * the server never reads a frame being overwritten (no torn frame), and
- * every frame announced is the one read (no stale frame). */
+ * every frame announced is the one read (no stale frame).
+ *
+ * A host blob on the scanout (a Venus context's memory, already shared)
+ * is shown in place instead: the worker announces the frame with the
+ * blob's fd, the server maps it (fault-safe, in whole pages) and reads the
+ * frame from there, and the worker answers the guest's flush only after
+ * the acknowledgement, so the guest never draws into a frame being read.
+ * Both ends keep the same VS_SCANOUT_BUFFERS most recently shown buffers
+ * (least recently shown goes first), so a buffer's fd crosses only when
+ * the server does not hold it: double or triple buffering maps each
+ * buffer once. */
 #ifndef VS_TRANSPORT_VHOST_USER_SCANOUT_EXPORT_H
 #define VS_TRANSPORT_VHOST_USER_SCANOUT_EXPORT_H
 
@@ -19,11 +29,37 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Worker -> server, per frame; the pixels are B8G8R8X8, stride width x 4. */
+/* Worker -> server, per frame; the pixels are B8G8R8X8. Buffer 0: in the
+ * framebuffer, stride width x 4. Otherwise in that buffer (ids never
+ * repeat), `offset` bytes in, rows `stride` apart; the message carries
+ * its fd when the server does not hold it (`buffer_size` bytes). */
 struct vs_scanout_announce {
    uint32_t seq;
    uint32_t width, height;
+   uint32_t stride;
+   uint64_t buffer;
+   uint64_t offset;
+   uint64_t buffer_size;
 };
+
+#define VS_SCANOUT_BUFFERS 4u
+/* The widest and tallest frame a buffer may hold. */
+#define VS_SCANOUT_MAX_SIDE 16384u
+
+/* The buffers an end holds, the same on both ends. */
+struct vs_scanout_buffers {
+   struct {
+      uint64_t id;       /* 0: a free slot */
+      uint32_t last;     /* the sequence number it was last shown at */
+      const uint8_t *map; /* the server's mapping */
+      uint64_t size;
+   } slot[VS_SCANOUT_BUFFERS];
+};
+
+/* The slot of buffer `id` shown at `seq`; *fresh when it was not held:
+ * it then takes a free slot or the least recently shown one's (whose
+ * mapping, on the server's end, the caller drops first). */
+unsigned vs_scanout_buffers_slot(struct vs_scanout_buffers *buffers, uint64_t id, uint32_t seq, bool *fresh);
 
 /* The framebuffer's size for a WxH mode, 4 bytes a pixel. */
 uint64_t vs_scanout_framebuffer_size(uint32_t width, uint32_t height);
@@ -42,6 +78,12 @@ void vs_scanout_export_destroy(struct vs_scanout_export *exp);
  * is not exported; once the server's end is gone, none is. */
 void vs_scanout_export_frame(struct vs_scanout_export *exp, const uint8_t *pixels, uint32_t width, uint32_t height,
                              uint32_t stride);
+
+/* A frame in buffer `buffer` (`fd`, `size` bytes; the fd stays the
+ * caller's), shown in place: announced, then waited for until the server
+ * has read it. */
+void vs_scanout_export_buffer(struct vs_scanout_export *exp, uint64_t buffer, int fd, uint64_t size, uint64_t offset,
+                              uint32_t stride, uint32_t width, uint32_t height);
 
 /* --- the server's end --- */
 

@@ -54,16 +54,32 @@ struct scanout_report {
 };
 
 static void
-report_flush(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t stride)
+count_flush(struct scanout_report *report, uint32_t scanout, uint32_t width, uint32_t height)
 {
-   struct scanout_report *report = data;
-   if (scanout == 0)
-      vs_scanout_export_frame(report->export, pixels, width, height, stride);
    if (report->flushes == 0 || report->width != width || report->height != height)
       vs_info(0, "vhost-user device %u: scanout %u shows %ux%u", report->id, scanout, width, height);
    report->width = width;
    report->height = height;
    report->flushes++;
+}
+
+static void
+report_flush(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t stride)
+{
+   struct scanout_report *report = data;
+   if (scanout == 0)
+      vs_scanout_export_frame(report->export, pixels, width, height, stride);
+   count_flush(report, scanout, width, height);
+}
+
+/* A host blob's frame: the display reads it in place. */
+static void
+report_buffer_flush(void *data, uint32_t scanout, const struct vs_virtio_gpu_buffer_frame *f)
+{
+   struct scanout_report *report = data;
+   if (scanout == 0)
+      vs_scanout_export_buffer(report->export, f->buffer, f->fd, f->size, f->offset, f->stride, f->width, f->height);
+   count_flush(report, scanout, f->width, f->height);
 }
 
 /* In the worker process: an input device, until its VMM goes or the
@@ -136,6 +152,7 @@ serve_device(const int *fds, unsigned fd_count, const void *job_bytes, size_t jo
       .max_resource_bytes = 64ull << 20,
       .max_resources = 256,
       .on_flush = report_flush,
+      .on_flush_buffer = report_buffer_flush,
       .flush_data = &report,
    };
    struct vs_virtio_gpu *gpu = vs_virtio_gpu_create(fds[0], &options);

@@ -64,12 +64,13 @@ struct vs_virtio_gpu {
       uint32_t resource_id; /* 0: disabled */
       struct vs_gpu_rect r;
    } scanout;
-   /* A host blob on the scanout: mapped read-only here, shown in place. */
+   /* A host blob on the scanout, shown in place: handed on as a buffer, or
+    * mapped read-only here for on_flush. */
    struct {
-      const uint8_t *map; /* NULL: the scanout is no host blob */
+      bool on;
+      const uint8_t *map; /* NULL unless mapped */
       size_t map_size;
-      uint64_t first;     /* the rectangle's first byte */
-      uint32_t stride, width, height;
+      struct vs_virtio_gpu_buffer_frame frame; /* offset: the rectangle's first byte */
    } host_scanout;
    struct vs_gpu_contexts *contexts;
    uint8_t *submit;      /* the last SUBMIT_3D's bytes */
@@ -203,6 +204,7 @@ show_resource(struct vs_virtio_gpu *gpu, uint32_t id)
    if (gpu->host_scanout.map)
       munmap((void *)gpu->host_scanout.map, gpu->host_scanout.map_size);
    gpu->host_scanout.map = NULL;
+   gpu->host_scanout.on = false;
    gpu->scanout.resource_id = id;
 }
 
@@ -523,13 +525,13 @@ scanout_blob_fits(const struct vs_gpu_set_scanout_blob *c, uint64_t size, uint64
           *first + (uint64_t)(r->height - 1) * c->strides[0] + row <= size;
 }
 
-/* A host blob (a Venus context's memory) on the scanout: mapped read-only
- * here and shown from there at each flush. */
+/* A host blob (a Venus context's memory) on the scanout: its frames are
+ * handed on in place, or read from a read-only mapping here. */
 static uint32_t
 set_scanout_host_blob(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout_blob *c)
 {
-   uint64_t size = 0, first;
-   const int fd = vs_gpu_contexts_blob_fd(gpu->contexts, c->resource_id, &size);
+   uint64_t size = 0, first, serial = 0;
+   const int fd = vs_gpu_contexts_blob_fd(gpu->contexts, c->resource_id, &size, &serial);
    if (fd < 0 || !scanout_blob_fits(c, size, &first)) {
       gpu_refuse(gpu, "SET_SCANOUT_BLOB of %ux%u at %u,%u of host blob %u as %ux%u, format %u, stride %u, offset %u "
                  "(%llu bytes%s)", c->r.width, c->r.height, c->r.x, c->r.y, c->resource_id, c->width, c->height,
@@ -539,19 +541,23 @@ set_scanout_host_blob(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout
    }
    const size_t page = os_page_size();
    const size_t map_size = (size_t)((size + page - 1) / page * page);
-   void *map = mmap(NULL, map_size, PROT_READ, MAP_SHARED, fd, 0);
-   if (map == MAP_FAILED) {
+   void *map = NULL;
+   if (!gpu->options.on_flush_buffer && (map = mmap(NULL, map_size, PROT_READ, MAP_SHARED, fd, 0)) == MAP_FAILED) {
       gpu_refuse(gpu, "SET_SCANOUT_BLOB of host blob %u: cannot map its %llu bytes: %s", c->resource_id,
                  (unsigned long long)size, strerror(errno));
       return VS_GPU_RESP_ERR_UNSPEC;
    }
+   if (gpu->scanout.resource_id != c->resource_id)
+      vs_debug(0, "virtio-gpu %u: scanout 0 shows host blob %u (%ux%u, stride %u), in place", gpu->options.id,
+               c->resource_id, c->r.width, c->r.height, c->strides[0]);
    show_resource(gpu, c->resource_id);
+   gpu->host_scanout.on = true;
    gpu->host_scanout.map = map;
    gpu->host_scanout.map_size = map_size;
-   gpu->host_scanout.first = first;
-   gpu->host_scanout.stride = c->strides[0];
-   gpu->host_scanout.width = c->r.width;
-   gpu->host_scanout.height = c->r.height;
+   gpu->host_scanout.frame = (struct vs_virtio_gpu_buffer_frame){
+      .buffer = serial, .fd = fd, .size = size, .offset = first, .stride = c->strides[0], .width = c->r.width,
+      .height = c->r.height,
+   };
    gpu->scanout.r = (struct vs_gpu_rect){ 0, 0, c->r.width, c->r.height };
    return VS_GPU_RESP_OK_NODATA;
 }
@@ -631,9 +637,14 @@ resource_flush(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_flush *c)
    if (vs_gpu_contexts_has_blob(gpu->contexts, c->resource_id)) {
       /* The guest waited for its rendering before the flush (the fence of
        * its submission, implicitly or not): the blob holds the frame. */
-      if (gpu->scanout.resource_id == c->resource_id && gpu->host_scanout.map && gpu->options.on_flush)
-         gpu->options.on_flush(gpu->options.flush_data, 0, gpu->host_scanout.map + gpu->host_scanout.first,
-                               gpu->host_scanout.width, gpu->host_scanout.height, gpu->host_scanout.stride);
+      const struct vs_virtio_gpu_buffer_frame *f = &gpu->host_scanout.frame;
+      if (gpu->scanout.resource_id != c->resource_id || !gpu->host_scanout.on)
+         return status;
+      if (gpu->options.on_flush_buffer)
+         gpu->options.on_flush_buffer(gpu->options.flush_data, 0, f);
+      else if (gpu->options.on_flush)
+         gpu->options.on_flush(gpu->options.flush_data, 0, gpu->host_scanout.map + f->offset, f->width, f->height,
+                               f->stride);
       return status;
    }
    struct gpu_resource *res = resource_of(gpu, "RESOURCE_FLUSH", c->resource_id, &status);

@@ -23,6 +23,20 @@ struct vs_virtio_gpu;
 typedef void (*vs_virtio_gpu_flush_fn)(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t width,
                                        uint32_t height, uint32_t stride);
 
+/* A host blob's frame, shown in place: `fd` (the device's, valid during
+ * the call) holds `size` bytes, the frame's first pixel `offset` bytes in,
+ * rows `stride` apart. `buffer` names the blob: no other blob of the
+ * device ever has its number. The callee returns once the frame was read:
+ * the guest may draw into it as soon as the flush is answered. */
+struct vs_virtio_gpu_buffer_frame {
+   uint64_t buffer;
+   int fd;
+   uint64_t size, offset;
+   uint32_t stride, width, height;
+};
+typedef void (*vs_virtio_gpu_flush_buffer_fn)(void *data, uint32_t scanout,
+                                              const struct vs_virtio_gpu_buffer_frame *frame);
+
 struct vs_virtio_gpu_options {
    uint32_t id;                  /* names the device in log lines */
    uint32_t width, height;       /* the scanout's one mode, 1..4095 each */
@@ -32,6 +46,8 @@ struct vs_virtio_gpu_options {
    /* The Venus contexts' options; NULL: the device offers no 3D. */
    const struct vs_context_options *context_options;
    vs_virtio_gpu_flush_fn on_flush; /* may be NULL */
+   /* A host blob's frames; NULL: they go to on_flush, from a mapping. */
+   vs_virtio_gpu_flush_buffer_fn on_flush_buffer;
    void *flush_data;
 };
 

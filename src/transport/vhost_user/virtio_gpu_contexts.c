@@ -41,6 +41,7 @@ struct host_blob {
    uint32_t flags;
    uint32_t map_info;
    uint64_t size;
+   uint64_t serial;
    bool mapped;
    uint64_t map_offset, map_len;
 };
@@ -60,6 +61,7 @@ struct vs_gpu_contexts {
    struct gpu_context contexts[MAX_CONTEXTS];
    struct host_blob *blobs;
    uint32_t max_blobs;
+   uint64_t blobs_made;
    struct os_event wake;
    pthread_mutex_t lock;
    struct deferred *retired, **retired_tail; /* under lock */
@@ -290,7 +292,7 @@ vs_gpu_contexts_create_blob(struct vs_gpu_contexts *c, const struct vs_gpu_resou
                     gc->id, gc->name, (unsigned long long)cmd->blob_id, (unsigned long long)cmd->size);
    *slot = (struct host_blob){
       .res_id = res_id, .ctx_id = gc->id, .fd = blob.fd, .fd_type = blob.fd_type, .flags = cmd->blob_flags,
-      .map_info = blob.map_info, .size = cmd->size,
+      .map_info = blob.map_info, .size = cmd->size, .serial = ++c->blobs_made,
    };
    vs_debug(gc->id, "virtio-gpu %u: resource %u: host blob %llu of %llu bytes, fd type %d", c->device_id, res_id,
             (unsigned long long)cmd->blob_id, (unsigned long long)cmd->size, (int)blob.fd_type);
@@ -383,12 +385,13 @@ vs_gpu_contexts_unref_blob(struct vs_gpu_contexts *c, struct vs_vu_device *dev, 
 }
 
 int
-vs_gpu_contexts_blob_fd(const struct vs_gpu_contexts *c, uint32_t res_id, uint64_t *size)
+vs_gpu_contexts_blob_fd(const struct vs_gpu_contexts *c, uint32_t res_id, uint64_t *size, uint64_t *serial)
 {
    const struct host_blob *b = find_blob(c, res_id);
    if (!b || (b->fd_type != VS_FD_TYPE_SHM && b->fd_type != VS_FD_TYPE_DMABUF))
       return -1;
    *size = b->size;
+   *serial = b->serial;
    return b->fd;
 }
 

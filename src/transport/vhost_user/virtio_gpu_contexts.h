@@ -65,9 +65,11 @@ bool vs_gpu_contexts_has_blob(const struct vs_gpu_contexts *contexts, uint32_t r
 /* RESOURCE_UNREF of a host blob: unmapped, dropped by its context,
  * closed. */
 void vs_gpu_contexts_unref_blob(struct vs_gpu_contexts *contexts, struct vs_vu_device *dev, uint32_t res_id);
-/* A host blob's fd (still the blob's) and size, for a scanout: -1 when
- * `res_id` is none or its fd cannot be mapped. */
-int vs_gpu_contexts_blob_fd(const struct vs_gpu_contexts *contexts, uint32_t res_id, uint64_t *size);
+/* A host blob's fd (still the blob's), size and serial (a number no
+ * other blob of the device ever has), for a scanout: -1 when `res_id` is
+ * none or its fd cannot be mapped. */
+int vs_gpu_contexts_blob_fd(const struct vs_gpu_contexts *contexts, uint32_t res_id, uint64_t *size,
+                            uint64_t *serial);
 
 /* A fenced request on ring `ring_idx` of context `ctx_id`, already
  * answered into its chain (`head`, `written` bytes): true when its used
