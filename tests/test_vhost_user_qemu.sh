@@ -9,7 +9,11 @@
 # device: vulkaninfo shows Venus, vk_compute checks every element of mapped
 # compute, vk_render's images are byte-identical to the same client's
 # through vtest on the same server, vkmark runs its scenes, each Venus
-# context made on the device.
+# context made on the device. Then a KMS client (tests/vm/kms_frames.c)
+# flips numbered frames on the scanout, from dumb buffers (the 2D path)
+# and from Venus-rendered dma-bufs (host blobs, shown in place): the
+# display's recording must hold frames of both runs, each whole, in order
+# and none stale.
 # In the guest's kernel log the virtio-gpu driver must bind with the host
 # memory window, blob, host-visible and context-init features, one scanout
 # and one capset (read without timing out); where fbdev emulation sets a
@@ -83,6 +87,8 @@ BG_PIDS+=("$device_pid")
 for _ in $(seq 200); do [ -S "$work/gpu.sock" ] && [ -S "$work/input.sock" ] && break; sleep 0.05; done
 [ -S "$work/input.sock" ] || { fail "the devices did not listen"; show_tail "$TEST_TMP/device.log"; finish; }
 
+# The KMS client's frames per run (dumb, then Venus).
+kms_frames=90
 # The kernel's console on the serial port at loglevel 7 (the driver's
 # [drm] lines are info); the init's VMTEST lines on the virtio console.
 t1=$SECONDS rc=0
@@ -90,7 +96,7 @@ t1=$SECONDS rc=0
   -machine q35,memory-backend=m0 -m 1G -object memory-backend-memfd,id=m0,size=1G,share=on \
   -accel tcg -cpu max -smp 2 -nodefaults -no-reboot \
   -kernel "$in/vmlinuz" -initrd "$in/initrd.img" \
-  -append "console=ttyS0 loglevel=7 panic=-1 rdinit=/init vmtest=short" \
+  -append "console=ttyS0 loglevel=7 panic=-1 rdinit=/init vmtest=device kmsframes=$kms_frames" \
   -chardev socket,id=g,path="$in/gpu.sock" \
   -device vhost-user-test-device-pci,chardev=g,virtio-id=16,num_vqs=2,vq_size=256,config_size=16 \
   -chardev socket,id=in,path="$in/input.sock" -device vhost-user-input-pci,chardev=in \
@@ -169,6 +175,16 @@ same_render() {
 vm_step_check render "$(ls "$TEST_TMP"/render-vtest | wc -l) images byte-identical to the render through vtest" same_render
 scenes=$(grep -cE '^  \| \[[a-z0-9]+\].*FPS: [0-9]+' "$log" || true)
 vm_step_check vkmark "$scenes scenes" test "$scenes" -ge 13
+vm_step_check kms "a KMS client's frames: $(grep -E '^  \| kms_frames: [0-9]+ (dumb|Venus) frames' "$log" | sed 's/.*kms_frames: //' | tr '\n' ';')" true
+if [ ${#display_args[@]} -gt 0 ]; then
+  # The console shows before and after the client's frames.
+  if out=$(CHECK_STREAM_TRIM=1 python3 "$TESTS_DIR/display/check_stream.py" numbers "$record" 1024 768 5 "$kms_frames" 2>&1); then
+    pass "the KMS client's dumb and Venus frames reached the stream whole and in order: $out"
+  else
+    fail "the KMS client's dumb and Venus frames reached the stream whole and in order: ${out:-no recording}"
+  fi
+  check "its Venus frames were shown in place from their host blobs" grep -qE 'virtio-gpu 1: scanout 0 shows host blob [0-9]+ .*in place' "$dlog"
+fi
 check "the guest's Venus contexts were made on the device" grep -qE 'virtio-gpu 1: context [0-9]+ \(".*"\) created, Venus' "$dlog"
 refused=$(grep -E '^venus-server: (warn|error):' "$dlog" || true)
 if [ -z "$refused" ]; then pass "the device refused nothing"; else

@@ -8,7 +8,11 @@
       order); with SPLIT (two runs in one stream, the second numbered from
       SPLIT + 1), MIN_FRAMES frames of each run; $CHECK_STREAM_REPEATS: how
       many times a frame may follow itself (a viewer that joins is sent the
-      shown frame again, as a key frame, and the recording gets it too)
+      shown frame again, as a key frame, and the recording gets it too);
+      $CHECK_STREAM_TRIM=1: frames before the first numbered frame and
+      after the last are left out (a VM's console on the same scanout), a
+      numbered frame being one whose bars read clean and the same number
+      above 0 on four rows
   check_stream.py cube FILE W H MIN_FRAMES      vkcube: frames not blank
       (luma spread) and changing (distinct frames)
   check_stream.py size FILE W H MIN_FRAMES      at least MIN_FRAMES frames of
@@ -26,8 +30,29 @@ def frames(path, w, h):
     return [raw[i:i + n] for i in range(0, len(raw) - n + 1, n)]
 
 
+def numbered(f, w, h):
+    """The number frame f shows on four rows alike, or 0."""
+    seen = set()
+    for y in (h // 8, h // 4, 3 * h // 4, 7 * h // 8):
+        bits = 0
+        for b in range(BARS):
+            v = f[y * w + (2 * b + 1) * w // (2 * BARS)]
+            if 60 < v < 195:
+                return 0
+            if v >= 128:
+                bits |= 1 << b
+        seen.add(bits)
+    return seen.pop() if len(seen) == 1 else 0
+
+
 def numbers(path, w, h, need, split=None):
     fs = frames(path, w, h)
+    trimmed = ''
+    if os.environ.get('CHECK_STREAM_TRIM') == '1':
+        marks = [k for k, f in enumerate(fs) if numbered(f, w, h)]
+        lead, trail = (marks[0], len(fs) - 1 - marks[-1]) if marks else (len(fs), 0)
+        fs = fs[marks[0]:marks[-1] + 1] if marks else []
+        trimmed = ' (%d frames before and %d after left out)' % (lead, trail)
     repeats_left = int(os.environ.get('CHECK_STREAM_REPEATS', '0'))
     bad, prev, seen = [], 0, []
     for k, f in enumerate(fs):
@@ -60,8 +85,8 @@ def numbers(path, w, h, need, split=None):
         runs = ' (%d of the first run, %d of the second)' % (first, second)
         if first < need or second < need:
             bad.append('runs of %d and %d frames decoded (want >= %d each)' % (first, second, need))
-    print('%d frames decoded%s, numbers %s..%s, %d problems%s' % (
-        len(fs), runs, seen[0] if seen else '-', seen[-1] if seen else '-', len(bad),
+    print('%d frames decoded%s%s, numbers %s..%s, %d problems%s' % (
+        len(fs), trimmed, runs, seen[0] if seen else '-', seen[-1] if seen else '-', len(bad),
         (': ' + '; '.join(bad[:5])) if bad else ''))
     return not bad
 

@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: MIT */
+/* A KMS client in the test guest (tests/test_vhost_user_qemu.sh): takes
+ * the virtio-gpu's only CRTC at its connector's preferred mode and flips
+ * numbered frames on it, first from dumb buffers the CPU draws (the
+ * kernel's 2D path: RESOURCE_CREATE_2D, TRANSFER_TO_HOST_2D,
+ * SET_SCANOUT, RESOURCE_FLUSH), then from Vulkan memory Mesa's Venus
+ * driver renders into, exported as a dma-buf and added as a framebuffer
+ * (the host blob path: SET_SCANOUT_BLOB of a HOST3D blob). Each Venus
+ * frame is heavy GPU work whose last step writes the frame's number, and
+ * is flipped only once its fence has signalled: a host that read the
+ * blob early would show the previous number (stale) or a mix (torn).
+ *
+ * The picture is wl_frames': 16 vertical bars, bar i white when bit i of
+ * the frame number is set; check_stream.py reads it back from the
+ * display's recording. The frames never leave the process's one master
+ * session: fbcon's console shows only before and after.
+ *
+ *   kms_frames FRAMES      (dumb frames 1..FRAMES, Venus frames FRAMES+1..2*FRAMES)
+ *
+ * The uapi layouts are spelled out (the guest build has no libdrm). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <vulkan/vulkan.h>
+
+#define BARS 16
+#define BUFFERS 3
+#define HEAVY_BYTES (16u << 20)
+#define HEAVY_ROUNDS 4
+
+struct kms_modeinfo {
+   uint32_t clock;
+   uint16_t hdisplay, hsync_start, hsync_end, htotal, hskew;
+   uint16_t vdisplay, vsync_start, vsync_end, vtotal, vscan;
+   uint32_t vrefresh, flags, type;
+   char name[32];
+};
+struct kms_card_res {
+   uint64_t fb_id_ptr, crtc_id_ptr, connector_id_ptr, encoder_id_ptr;
+   uint32_t count_fbs, count_crtcs, count_connectors, count_encoders;
+   uint32_t min_width, max_width, min_height, max_height;
+};
+struct kms_get_connector {
+   uint64_t encoders_ptr, modes_ptr, props_ptr, prop_values_ptr;
+   uint32_t count_modes, count_props, count_encoders;
+   uint32_t encoder_id, connector_id, connector_type, connector_type_id;
+   uint32_t connection, mm_width, mm_height, subpixel, pad;
+};
+struct kms_crtc {
+   uint64_t set_connectors_ptr;
+   uint32_t count_connectors, crtc_id, fb_id, x, y, gamma_size, mode_valid;
+   struct kms_modeinfo mode;
+};
+struct kms_fb_cmd {
+   uint32_t fb_id, width, height, pitch, bpp, depth, handle;
+};
+struct kms_page_flip {
+   uint32_t crtc_id, fb_id, flags, reserved;
+   uint64_t user_data;
+};
+struct kms_create_dumb {
+   uint32_t height, width, bpp, flags, handle, pitch;
+   uint64_t size;
+};
+struct kms_map_dumb {
+   uint32_t handle, pad;
+   uint64_t offset;
+};
+struct kms_prime_handle {
+   uint32_t handle, flags;
+   int32_t fd;
+};
+struct kms_event {
+   uint32_t type, length;
+};
+#define KMS_IOCTL_PRIME_FD_TO_HANDLE _IOWR('d', 0x2e, struct kms_prime_handle)
+#define KMS_IOCTL_MODE_GETRESOURCES _IOWR('d', 0xa0, struct kms_card_res)
+#define KMS_IOCTL_MODE_SETCRTC _IOWR('d', 0xa2, struct kms_crtc)
+#define KMS_IOCTL_MODE_GETCONNECTOR _IOWR('d', 0xa7, struct kms_get_connector)
+#define KMS_IOCTL_MODE_ADDFB _IOWR('d', 0xae, struct kms_fb_cmd)
+#define KMS_IOCTL_MODE_PAGE_FLIP _IOWR('d', 0xb0, struct kms_page_flip)
+#define KMS_IOCTL_MODE_CREATE_DUMB _IOWR('d', 0xb2, struct kms_create_dumb)
+#define KMS_IOCTL_MODE_MAP_DUMB _IOWR('d', 0xb3, struct kms_map_dumb)
+#define KMS_PAGE_FLIP_EVENT 0x01
+#define KMS_EVENT_FLIP_COMPLETE 0x02
+#define KMS_CONNECTED 1
+
+static void
+die(const char *what)
+{
+   fprintf(stderr, "kms_frames: %s%s%s\n", what, errno ? ": " : "", errno ? strerror(errno) : "");
+   exit(1);
+}
+
+#define VK_CHECK(call)                                                                                    \
+   do {                                                                                                   \
+      VkResult r_ = (call);                                                                               \
+      if (r_ != VK_SUCCESS) {                                                                             \
+         fprintf(stderr, "kms_frames: %s failed: %d (line %d)\n", #call, r_, __LINE__);                   \
+         exit(1);                                                                                         \
+      }                                                                                                   \
+   } while (0)
+
+static int
+xioctl(int fd, unsigned long request, void *arg)
+{
+   int r;
+   do
+      r = ioctl(fd, request, arg);
+   while (r < 0 && (errno == EINTR || errno == EAGAIN));
+   return r;
+}
+
+struct kms {
+   int fd;
+   uint32_t crtc, connector;
+   struct kms_modeinfo mode;
+   uint32_t width, height;
+   bool set; /* the CRTC shows one of our framebuffers */
+};
+
+/* The first connected connector, its preferred mode and a CRTC. */
+static void
+kms_open(struct kms *k)
+{
+   k->fd = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+   if (k->fd < 0)
+      die("open /dev/dri/card0");
+   uint32_t crtcs[8], connectors[8];
+   struct kms_card_res res = { 0 };
+   if (xioctl(k->fd, KMS_IOCTL_MODE_GETRESOURCES, &res) < 0)
+      die("GETRESOURCES");
+   if (res.count_crtcs == 0 || res.count_crtcs > 8 || res.count_connectors == 0 || res.count_connectors > 8)
+      die("not one to eight CRTCs and connectors");
+   res = (struct kms_card_res){ .crtc_id_ptr = (uintptr_t)crtcs, .connector_id_ptr = (uintptr_t)connectors,
+                                .count_crtcs = res.count_crtcs, .count_connectors = res.count_connectors };
+   if (xioctl(k->fd, KMS_IOCTL_MODE_GETRESOURCES, &res) < 0)
+      die("GETRESOURCES");
+   for (uint32_t i = 0; i < res.count_connectors; i++) {
+      struct kms_get_connector c = { .connector_id = connectors[i] };
+      if (xioctl(k->fd, KMS_IOCTL_MODE_GETCONNECTOR, &c) < 0)
+         die("GETCONNECTOR");
+      if (c.connection != KMS_CONNECTED || c.count_modes == 0)
+         continue;
+      struct kms_modeinfo *modes = calloc(c.count_modes, sizeof(*modes));
+      if (!modes)
+         die("out of memory");
+      c = (struct kms_get_connector){ .connector_id = connectors[i], .modes_ptr = (uintptr_t)modes,
+                                      .count_modes = c.count_modes };
+      if (xioctl(k->fd, KMS_IOCTL_MODE_GETCONNECTOR, &c) < 0)
+         die("GETCONNECTOR");
+      k->mode = modes[0];
+      for (uint32_t m = 0; m < c.count_modes; m++)
+         if (modes[m].type & 0x8) /* DRM_MODE_TYPE_PREFERRED */
+            k->mode = modes[m];
+      free(modes);
+      k->connector = connectors[i];
+      k->crtc = crtcs[0];
+      k->width = k->mode.hdisplay;
+      k->height = k->mode.vdisplay;
+      return;
+   }
+   die("no connected connector");
+}
+
+static uint32_t
+kms_add_fb(struct kms *k, uint32_t handle, uint32_t pitch)
+{
+   struct kms_fb_cmd fb = { .width = k->width, .height = k->height, .pitch = pitch, .bpp = 32, .depth = 24,
+                            .handle = handle };
+   if (xioctl(k->fd, KMS_IOCTL_MODE_ADDFB, &fb) < 0)
+      die("ADDFB");
+   return fb.fb_id;
+}
+
+/* Shows `fb`: a mode set the first time, then a page flip whose
+ * completion event is waited for. */
+static void
+kms_show(struct kms *k, uint32_t fb)
+{
+   if (!k->set) {
+      struct kms_crtc c = { .set_connectors_ptr = (uintptr_t)&k->connector, .count_connectors = 1,
+                            .crtc_id = k->crtc, .fb_id = fb, .mode_valid = 1, .mode = k->mode };
+      if (xioctl(k->fd, KMS_IOCTL_MODE_SETCRTC, &c) < 0)
+         die("SETCRTC");
+      k->set = true;
+      return;
+   }
+   struct kms_page_flip flip = { .crtc_id = k->crtc, .fb_id = fb, .flags = KMS_PAGE_FLIP_EVENT };
+   if (xioctl(k->fd, KMS_IOCTL_MODE_PAGE_FLIP, &flip) < 0)
+      die("PAGE_FLIP");
+   for (;;) {
+      struct pollfd p = { .fd = k->fd, .events = POLLIN };
+      if (poll(&p, 1, 10000) <= 0)
+         die("no page flip event in 10 s");
+      uint8_t buf[256];
+      ssize_t n = read(k->fd, buf, sizeof(buf));
+      if (n < 0 && errno == EINTR)
+         continue;
+      if (n < (ssize_t)sizeof(struct kms_event))
+         die("reading the DRM events");
+      for (ssize_t at = 0; at + (ssize_t)sizeof(struct kms_event) <= n;) {
+         struct kms_event e;
+         memcpy(&e, buf + at, sizeof(e));
+         if (e.type == KMS_EVENT_FLIP_COMPLETE)
+            return;
+         if (e.length < sizeof(e))
+            die("a malformed DRM event");
+         at += e.length;
+      }
+   }
+}
+
+/* One row of frame `n`: bar b white when bit b of n is set. */
+static void
+draw_row(uint32_t *row, uint32_t width, uint32_t n)
+{
+   for (uint32_t x = 0; x < width; x++)
+      row[x] = ((n >> (x * BARS / width)) & 1) ? 0xffffffffu : 0xff000000u;
+}
+
+static void
+dumb_frames(struct kms *k, uint32_t first, uint32_t frames)
+{
+   struct {
+      uint32_t fb;
+      uint8_t *map;
+      uint32_t pitch;
+   } buf[BUFFERS];
+   for (int i = 0; i < BUFFERS; i++) {
+      struct kms_create_dumb cd = { .height = k->height, .width = k->width, .bpp = 32 };
+      if (xioctl(k->fd, KMS_IOCTL_MODE_CREATE_DUMB, &cd) < 0)
+         die("CREATE_DUMB");
+      struct kms_map_dumb md = { .handle = cd.handle };
+      if (xioctl(k->fd, KMS_IOCTL_MODE_MAP_DUMB, &md) < 0)
+         die("MAP_DUMB");
+      buf[i].map = mmap(NULL, cd.size, PROT_READ | PROT_WRITE, MAP_SHARED, k->fd, (off_t)md.offset);
+      if (buf[i].map == MAP_FAILED)
+         die("mmap of a dumb buffer");
+      buf[i].pitch = cd.pitch;
+      buf[i].fb = kms_add_fb(k, cd.handle, cd.pitch);
+   }
+   uint32_t *row = malloc((size_t)k->width * 4);
+   if (!row)
+      die("out of memory");
+   for (uint32_t n = first; n < first + frames; n++) {
+      const int i = (int)(n % BUFFERS);
+      draw_row(row, k->width, n);
+      for (uint32_t y = 0; y < k->height; y++)
+         memcpy(buf[i].map + (size_t)y * buf[i].pitch, row, (size_t)k->width * 4);
+      kms_show(k, buf[i].fb);
+   }
+   free(row);
+   printf("kms_frames: %u dumb frames %ux%u (%u..%u)\n", frames, k->width, k->height, first, first + frames - 1);
+}
+
+static uint32_t
+memory_type(VkPhysicalDevice phys, uint32_t bits, VkMemoryPropertyFlags want)
+{
+   VkPhysicalDeviceMemoryProperties p;
+   vkGetPhysicalDeviceMemoryProperties(phys, &p);
+   for (uint32_t i = 0; i < p.memoryTypeCount; i++)
+      if ((bits & (1u << i)) && (p.memoryTypes[i].propertyFlags & want) == want)
+         return i;
+   errno = 0;
+   die("no memory type");
+   return 0;
+}
+
+static void
+buffer_barrier(VkCommandBuffer cb, VkBuffer buf)
+{
+   const VkBufferMemoryBarrier b = { .sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER,
+                                     .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+                                     .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+                                     .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+                                     .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+                                     .buffer = buf, .size = VK_WHOLE_SIZE };
+   vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, NULL, 1, &b, 0,
+                        NULL);
+}
+
+struct vk_buffer {
+   VkBuffer buffer;
+   VkDeviceMemory memory;
+};
+
+static void
+make_buffer(VkPhysicalDevice phys, VkDevice dev, VkDeviceSize size, VkBufferUsageFlags usage,
+            VkMemoryPropertyFlags props, bool exported, struct vk_buffer *b)
+{
+   const VkExternalMemoryBufferCreateInfo ext = { .sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO,
+                                                   .handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT };
+   const VkBufferCreateInfo bi = { .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .pNext = exported ? &ext : NULL,
+                                   .size = size, .usage = usage };
+   VK_CHECK(vkCreateBuffer(dev, &bi, NULL, &b->buffer));
+   VkMemoryRequirements req;
+   vkGetBufferMemoryRequirements(dev, b->buffer, &req);
+   const VkMemoryDedicatedAllocateInfo dedicated = { .sType = VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO,
+                                                     .buffer = b->buffer };
+   const VkExportMemoryAllocateInfo export = { .sType = VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO,
+                                               .pNext = &dedicated,
+                                               .handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT };
+   const VkMemoryAllocateInfo ai = { .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+                                     .pNext = exported ? &export : NULL, .allocationSize = req.size,
+                                     .memoryTypeIndex = memory_type(phys, req.memoryTypeBits, props) };
+   VK_CHECK(vkAllocateMemory(dev, &ai, NULL, &b->memory));
+   VK_CHECK(vkBindBufferMemory(dev, b->buffer, b->memory, 0));
+}
+
+static void
+venus_frames(struct kms *k, uint32_t first, uint32_t frames)
+{
+   const VkApplicationInfo app = { .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO, .apiVersion = VK_API_VERSION_1_1 };
+   const VkInstanceCreateInfo ici = { .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app };
+   VkInstance inst;
+   VK_CHECK(vkCreateInstance(&ici, NULL, &inst));
+   uint32_t n = 1;
+   VkPhysicalDevice phys;
+   VkResult er = vkEnumeratePhysicalDevices(inst, &n, &phys);
+   if ((er != VK_SUCCESS && er != VK_INCOMPLETE) || n == 0) {
+      errno = 0;
+      die("no physical device");
+   }
+   const float prio = 1.0f;
+   const VkDeviceQueueCreateInfo qci = { .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO, .queueCount = 1,
+                                         .pQueuePriorities = &prio };
+   const char *exts[] = { "VK_KHR_external_memory_fd", "VK_EXT_external_memory_dma_buf" };
+   const VkDeviceCreateInfo dci = { .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, .queueCreateInfoCount = 1,
+                                    .pQueueCreateInfos = &qci, .enabledExtensionCount = 2,
+                                    .ppEnabledExtensionNames = exts };
+   VkDevice dev;
+   VK_CHECK(vkCreateDevice(phys, &dci, NULL, &dev));
+   VkQueue queue;
+   vkGetDeviceQueue(dev, 0, 0, &queue);
+   PFN_vkGetMemoryFdKHR get_fd = (PFN_vkGetMemoryFdKHR)vkGetDeviceProcAddr(dev, "vkGetMemoryFdKHR");
+   if (!get_fd) {
+      errno = 0;
+      die("no vkGetMemoryFdKHR");
+   }
+
+   const uint32_t pitch = k->width * 4;
+   const VkDeviceSize frame_bytes = (VkDeviceSize)pitch * k->height;
+   const VkMemoryPropertyFlags visible = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+   struct vk_buffer heavy, rows, target[BUFFERS];
+   uint32_t fbs[BUFFERS];
+   make_buffer(phys, dev, HEAVY_BYTES, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, 0,
+               false, &heavy);
+   make_buffer(phys, dev, (VkDeviceSize)pitch * BUFFERS, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, visible, false, &rows);
+   uint32_t *row_map;
+   VK_CHECK(vkMapMemory(dev, rows.memory, 0, VK_WHOLE_SIZE, 0, (void **)&row_map));
+   /* The scanout buffers: host-visible memory, which the host shares as
+    * a blob it can read in place. */
+   for (int i = 0; i < BUFFERS; i++) {
+      make_buffer(phys, dev, frame_bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, visible, true, &target[i]);
+      const VkMemoryGetFdInfoKHR gi = { .sType = VK_STRUCTURE_TYPE_MEMORY_GET_FD_INFO_KHR,
+                                        .memory = target[i].memory,
+                                        .handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT };
+      int dmabuf;
+      VK_CHECK(get_fd(dev, &gi, &dmabuf));
+      struct kms_prime_handle prime = { .fd = dmabuf };
+      if (xioctl(k->fd, KMS_IOCTL_PRIME_FD_TO_HANDLE, &prime) < 0)
+         die("PRIME_FD_TO_HANDLE of Venus memory");
+      close(dmabuf);
+      fbs[i] = kms_add_fb(k, prime.handle, pitch);
+   }
+
+   const VkCommandPoolCreateInfo pci = { .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+                                         .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT };
+   VkCommandPool pool;
+   VK_CHECK(vkCreateCommandPool(dev, &pci, NULL, &pool));
+   VkCommandBuffer cb;
+   const VkCommandBufferAllocateInfo cai = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+                                             .commandPool = pool, .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                                             .commandBufferCount = 1 };
+   VK_CHECK(vkAllocateCommandBuffers(dev, &cai, &cb));
+   const VkFenceCreateInfo fi = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+   VkFence done;
+   VK_CHECK(vkCreateFence(dev, &fi, NULL, &done));
+   VkBufferCopy *copies = calloc(k->height, sizeof(*copies));
+   if (!copies)
+      die("out of memory");
+
+   for (uint32_t f = first; f < first + frames; f++) {
+      const int i = (int)(f % BUFFERS);
+      draw_row(row_map + (size_t)i * k->width, k->width, f);
+      const VkCommandBufferBeginInfo bi = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+                                            .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT };
+      VK_CHECK(vkBeginCommandBuffer(cb, &bi));
+      /* Heavy work, each step depending on the one before, then the row
+       * through the heavy buffer into every row of the scanout buffer. */
+      for (int r = 0; r < HEAVY_ROUNDS; r++) {
+         vkCmdFillBuffer(cb, heavy.buffer, 0, HEAVY_BYTES / 2, f * 2654435761u + (uint32_t)r);
+         buffer_barrier(cb, heavy.buffer);
+         const VkBufferCopy half = { 0, HEAVY_BYTES / 2, HEAVY_BYTES / 2 };
+         vkCmdCopyBuffer(cb, heavy.buffer, heavy.buffer, 1, &half);
+         buffer_barrier(cb, heavy.buffer);
+      }
+      const VkBufferCopy in = { (VkDeviceSize)i * pitch, 0, pitch };
+      vkCmdCopyBuffer(cb, rows.buffer, heavy.buffer, 1, &in);
+      buffer_barrier(cb, heavy.buffer);
+      for (uint32_t y = 0; y < k->height; y++)
+         copies[y] = (VkBufferCopy){ 0, (VkDeviceSize)y * pitch, pitch };
+      vkCmdCopyBuffer(cb, heavy.buffer, target[i].buffer, k->height, copies);
+      VK_CHECK(vkEndCommandBuffer(cb));
+      const VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
+                                .pCommandBuffers = &cb };
+      VK_CHECK(vkQueueSubmit(queue, 1, &si, done));
+      /* The frame is shown only once it is drawn. */
+      VK_CHECK(vkWaitForFences(dev, 1, &done, VK_TRUE, 10ull * 1000 * 1000 * 1000));
+      VK_CHECK(vkResetFences(dev, 1, &done));
+      kms_show(k, fbs[i]);
+   }
+   printf("kms_frames: %u Venus frames %ux%u (%u..%u)\n", frames, k->width, k->height, first, first + frames - 1);
+   free(copies);
+   vkDestroyFence(dev, done, NULL);
+   vkDestroyCommandPool(dev, pool, NULL);
+   for (int i = 0; i < BUFFERS; i++) {
+      vkDestroyBuffer(dev, target[i].buffer, NULL);
+      vkFreeMemory(dev, target[i].memory, NULL);
+   }
+   vkDestroyBuffer(dev, rows.buffer, NULL);
+   vkFreeMemory(dev, rows.memory, NULL);
+   vkDestroyBuffer(dev, heavy.buffer, NULL);
+   vkFreeMemory(dev, heavy.memory, NULL);
+   vkDestroyDevice(dev, NULL);
+   vkDestroyInstance(inst, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+   const uint32_t frames = argc > 1 ? (uint32_t)atoi(argv[1]) : 60;
+   if (frames == 0 || frames > 30000) {
+      fprintf(stderr, "usage: kms_frames FRAMES (1..30000)\n");
+      return 2;
+   }
+   struct kms k = { 0 };
+   kms_open(&k);
+   printf("kms_frames: connector %u, CRTC %u, mode %ux%u\n", k.connector, k.crtc, k.width, k.height);
+   fflush(stdout);
+   dumb_frames(&k, 1, frames);
+   fflush(stdout);
+   venus_frames(&k, frames + 1, frames);
+   return 0;
+}
