@@ -11,6 +11,10 @@ virtio-input device with eventq buffers. Guest RAM is a memfd of each.
       'TYPE CODE VALUE' (decimal) and ends with 'done'.
   fake_vmm.py - INPUT_SOCK OUT_FILE SECONDS
       the input device alone (another VMM, with no GPU device).
+
+Importable: tests/vhost_user/hostile_vmm.py builds on Device (the front
+end: guest RAM, mem table, queues, descriptors), hdr, gpu_request,
+gpu_command and show_frame.
 """
 import mmap, os, select, socket, struct, sys, time
 
@@ -55,10 +59,16 @@ class Device:
             out += c
         return out
 
-    def start(self):
+    def start(self, protocol_mask=1 << 9, backend=None):
+        """The handshake, mem table and both queues. protocol_mask: the
+        protocol features taken of those offered (CONFIG alone unless
+        told); backend: a socket whose peer end becomes the back end's
+        channel (SET_BACKEND_REQ_FD)."""
         features = struct.unpack('<Q', self.send(1, reply=8))[0]
-        protocol = struct.unpack('<Q', self.send(15, reply=8))[0] & (1 << 9)  # CONFIG only
+        protocol = struct.unpack('<Q', self.send(15, reply=8))[0] & protocol_mask
         self.send(16, struct.pack('<Q', protocol))
+        if backend is not None:
+            self.send(21, b'', [backend.fileno()])
         self.send(3)
         self.send(2, struct.pack('<Q', features & ((1 << 32) | (1 << 30) | 0x1f)))
         self.send(5, struct.pack('<II', 1, 0) + struct.pack('<QQQQ', 0, RAM, USER, 0), [self.fd])
@@ -90,26 +100,51 @@ class Device:
         return out
 
 
-def gpu_command(dev, cmd):
-    """One control command: its bytes at 0x10000, a response at 0x20000."""
-    dev.ram[0x10000:0x10000 + len(cmd)] = cmd
-    dev.desc(0, 0, 0x10000, len(cmd), 1, 1)
-    dev.desc(0, 1, 0x20000, 64, 2)
-    dev.offer(0, 0)
-    deadline = time.time() + 10
-    while not dev.used(0):
+def hdr(t, ctx=0, flags=0, fence=0):
+    """A control command's header: type, flags, fence id, context."""
+    return struct.pack('<IIQIB3x', t, flags, fence, ctx, 0)
+
+
+def wait_used(dev, q, what):
+    """The used elements the device returns next on queue q, waited for."""
+    deadline = time.time() + 30
+    while True:
+        used = dev.used(q)
+        if used:
+            return used
         if time.time() > deadline:
-            raise SystemExit('front end: no answer to command 0x%x' % struct.unpack_from('<I', cmd)[0])
+            raise SystemExit('front end: no answer to %s' % what)
         time.sleep(0.01)
-    resp = struct.unpack_from('<I', dev.ram, 0x20000)[0]
-    if resp != 0x1100:
-        raise SystemExit('front end: command 0x%x answered 0x%x' % (struct.unpack_from('<I', cmd)[0], resp))
 
 
-def show_frame(path):
-    gpu = Device(path)
-    gpu.start()
-    hdr = lambda t: struct.pack('<IIQIB3x', t, 0, 0, 0, 0)
+def gpu_request(dev, cmd, resp_len=64):
+    """One control command: its bytes at 0x10000, a response buffer of
+    resp_len bytes (zeroed) at 0x20000. Returns the response's type, the
+    bytes the device says it wrote and the response buffer."""
+    dev.ram[0x10000:0x10000 + len(cmd)] = cmd
+    dev.ram[0x20000:0x20000 + resp_len] = bytes(resp_len)
+    dev.desc(0, 0, 0x10000, len(cmd), 1, 1)
+    dev.desc(0, 1, 0x20000, resp_len, 2)
+    dev.offer(0, 0)
+    used = wait_used(dev, 0, 'command 0x%x' % struct.unpack_from('<I', cmd)[0])
+    resp = bytes(dev.ram[0x20000:0x20000 + resp_len])
+    return struct.unpack_from('<I', resp)[0], used[-1][1], resp
+
+
+def gpu_command(dev, cmd, resp_len=64, want=0x1100):
+    """gpu_request, which must be answered with `want`: the response."""
+    resp_type, _, resp = gpu_request(dev, cmd, resp_len)
+    if resp_type != want:
+        raise SystemExit('front end: command 0x%x answered 0x%x' % (struct.unpack_from('<I', cmd)[0], resp_type))
+    return resp
+
+
+def show_frame(path, gpu=None):
+    """A 64x48 frame on the scanout of a new device on path (or of gpu):
+    resource 1, its backing at 0x40000, scanned out, transferred, flushed."""
+    if gpu is None:
+        gpu = Device(path)
+        gpu.start()
     w, h = 64, 48
     gpu.ram[0x40000:0x40000 + w * h * 4] = bytes([0x80]) * (w * h * 4)
     gpu_command(gpu, hdr(0x101) + struct.pack('<IIII', 1, 2, w, h))                      # RESOURCE_CREATE_2D

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# A hostile VM beside honest ones on `venus-server --vhost-user`
+# (docs/vhost-user.md): fake VMM front ends (tests/vhost_user/hostile_vmm.py,
+# on fake_vmm.py's Device: guest RAM in a memfd). Honest VM A shows a frame
+# (GET_DISPLAY_INFO, RESOURCE_CREATE_2D, backing, SET_SCANOUT, transfer,
+# flush). Hostile VM B then sends, one at a time, bad commands on the
+# control queue (2D resources, backing, transfers, scanouts, flushes,
+# unrefs, short and unknown commands, contexts, host blobs and their maps
+# in the host-visible region, beside valid Venus contexts, blobs and one
+# map over the back end's channel), a chain that loops, an available index
+# running ahead (the queue stops) and a ring of 3 entries, which ends its
+# device. Each bad command must get its VIRTIO_GPU_RESP_ERR_* and the log
+# exactly one line of B's device naming it (a context a blob request ends
+# adds its own line), and nothing else. Then A gets its display info and
+# flushes a frame again, a third VM C is served, and the server stops on
+# SIGTERM with status 0.
+. "$(dirname "$0")/lib.sh"
+
+command -v python3 >/dev/null || { skip "python3 is not installed"; finish; }
+[ -f "$LVP_ICD" ] || { skip "no lavapipe at $LVP_ICD"; finish; }
+[ -x "$SERVER_BIN" ] || { fail "no server binary at $SERVER_BIN (run make)"; finish; }
+VMM=$TESTS_DIR/vhost_user/hostile_vmm.py
+sock=$TEST_TMP/gpu.sock log=$TEST_TMP/server.log
+env --default-signal=PIPE VK_ICD_FILENAMES="$LVP_ICD" "$SERVER_BIN" --vhost-user "$sock" --vm-size 64x48 \
+  --vm-hostmem 16 --ready-workers 1 --log-level info >"$TEST_TMP/server.out" 2>"$log" &
+server=$!
+BG_PIDS+=("$server")
+for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done
+[ -S "$sock" ] || { fail "the server did not listen on $sock"; show_tail "$log"; finish; }
+
+# wait_grep FILE PATTERN: until a line of FILE matches (ERE), at most 60 s.
+wait_grep() {
+  local deadline=$((SECONDS + 60))
+  until grep -qE -- "$2" "$1" 2>/dev/null; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.05
+  done
+}
+# device_of OUT_FILE: the device number the server gave the VMM whose pid
+# OUT_FILE's 'pid P' line names.
+device_of() {
+  local pid re
+  pid=$(sed -n 's/^pid //p' "$1")
+  re="^venus-server: info: vhost-user device ([0-9]+): a virtio-gpu device of VMM pid ${pid:-x},"
+  wait_grep "$log" "$re" || return 0
+  sed -nE "s/$re.*/\1/p" "$log"
+}
+
+timeout -k 5 180 python3 "$VMM" honest "$sock" "$TEST_TMP/a.out" "$TEST_TMP/a.go" >"$TEST_TMP/a.log" 2>&1 &
+vm_a=$!
+BG_PIDS+=("$vm_a")
+wait_grep "$TEST_TMP/a.out" '^before' || true
+check "VM A: GET_DISPLAY_INFO answered (64x48), a frame flushed" grep -qx 'before: display 64x48, a frame flushed' "$TEST_TMP/a.out"
+dev_a=$(device_of "$TEST_TMP/a.out")
+
+rc=0
+timeout -k 5 120 python3 "$VMM" hostile "$sock" "$TEST_TMP/b.out" "$log" 16 >"$TEST_TMP/b.log" 2>&1 || rc=$?
+check "hostile VM B sent all its requests (status $rc)" grep -qx done "$TEST_TMP/b.out"
+dev_b=$(sed -n 's/^device //p' "$TEST_TMP/b.out")
+
+declare -A resp_name=([0x1100]=OK_NODATA [0x1106]=OK_MAP_INFO [0x1200]=ERR_UNSPEC [0x1201]=ERR_OUT_OF_MEMORY
+  [0x1202]=ERR_INVALID_SCANOUT_ID [0x1203]=ERR_INVALID_RESOURCE_ID [0x1204]=ERR_INVALID_CONTEXT_ID
+  [0x1205]=ERR_INVALID_PARAMETER [none]="no response")
+n_cases=0 n_lines=0
+while IFS=$'\t' read -r kind name want got written expect expect_other n_ours ours n_others others; do
+  [ "$kind" = case ] || continue
+  n_cases=$((n_cases + 1))
+  why=()
+  if [ "$got" != "$want" ]; then why+=("answered ${resp_name[$got]:-$got} ($got), not ${resp_name[$want]:-$want}"); fi
+  if [ "$want" = none ] && [ "$written" != 0 ]; then why+=("$written bytes or used entries returned, not 0"); fi
+  if [[ $want == 0x12* ]] && [ "$written" != 24 ]; then why+=("$written bytes written, not a 24-byte header"); fi
+  if [ "$expect" = - ]; then
+    [ "$n_ours" = 0 ] || why+=("$n_ours line(s) of its device, none wanted: $ours")
+  else
+    n_lines=$((n_lines + 1))
+    if [ "$n_ours" != 1 ] || [[ $ours != *"$expect"* ]]; then why+=("$n_ours line(s) of its device, one wanted holding '$expect': $ours"); fi
+  fi
+  if [ "$expect_other" = - ]; then
+    [ "$n_others" = 0 ] || why+=("other lines: $others")
+  else
+    n_lines=$((n_lines + 1))
+    if [ "$n_others" != 1 ] || [[ $others != *"$expect_other"* ]]; then why+=("$n_others other line(s), one wanted holding '$expect_other': $others"); fi
+  fi
+  said=${resp_name[$got]:-$got}
+  [ "$got" = none ] || said="$said ($got)"
+  [ "$ours" = - ] || said="$said; ${ours#venus-server: }"
+  [ "$others" = - ] || said="$said; ${others#venus-server: }"
+  if [ ${#why[@]} -eq 0 ]; then pass "VM B: $name: $said"; else fail "VM B: $name: ${why[*]}"; fi
+done <"$TEST_TMP/b.out"
+check "VM B's 44 requests were all checked ($n_cases)" test "$n_cases" -eq 44
+check "VM B's device closed its connection after the ring of 3 entries" grep -qx 'socket closed' "$TEST_TMP/b.out"
+check "the valid map answered map_info 1 (cached)" grep -qx 'map_info	1' "$TEST_TMP/b.out"
+backend=$(grep '^backend' "$TEST_TMP/b.out" | cut -f2 | tr '\n' ';' || true)
+check "the device asked VM B's front end to map blob 20 (its fd, writable, at 0), then to unmap it: $backend" \
+  test "$backend" = "SHMEM_MAP shmid 1 fd_offset 0 shm_offset 0x0 len 4096 flags 1 fds 1;SHMEM_UNMAP shmid 1 fd_offset 0 shm_offset 0x0 len 4096 flags 0 fds 0;"
+wait_grep "$log" "^venus-server: info: vhost-user device ${dev_b:-x}: its worker \(pid [0-9]+\) ended$" || true
+check "VM B's device ended, its worker with status 0" \
+  grep -qE "^venus-server: info: vhost-user device ${dev_b:-x}: its worker \(pid [0-9]+\) ended$" "$log"
+problems=$(grep -E '^venus-server: (warn|error):' "$log" | grep -vE "^venus-server: (warn|error): (virtio-gpu ${dev_b:-x}|vhost-user device ${dev_b:-x}|ctx [34]): " || true)
+check "every warn/error line of the server is one of VM B's refusals ($(grep -cE '^venus-server: (warn|error):' "$log") lines, $n_lines expected)${problems:+: $problems}" \
+  test -z "$problems" -a "$(grep -cE '^venus-server: (warn|error):' "$log")" -eq "$n_lines"
+check "the server is running" kill -0 "$server"
+
+# VM A again, after B's device ended; then a third VM.
+touch "$TEST_TMP/a.go"
+rc=0
+wait "$vm_a" || rc=$?
+check "VM A: GET_DISPLAY_INFO answered and a frame flushed after VM B's device ended (status $rc)" \
+  grep -qx 'after: display 64x48, a frame flushed' "$TEST_TMP/a.out"
+wait_grep "$log" "^venus-server: info: vhost-user device ${dev_a:-x}: ended after" || true
+check "VM A's device counted its 2 flushes" \
+  grep -qx "venus-server: info: vhost-user device ${dev_a:-x}: ended after 2 flushes of its scanout" "$log"
+rc=0
+timeout -k 5 60 python3 "$VMM" honest "$sock" "$TEST_TMP/c.out" - >"$TEST_TMP/c.log" 2>&1 || rc=$?
+check "VM C, connected after, is served: GET_DISPLAY_INFO answered, a frame flushed (status $rc)" \
+  grep -qx 'before: display 64x48, a frame flushed' "$TEST_TMP/c.out"
+dev_c=$(device_of "$TEST_TMP/c.out")
+wait_grep "$log" "^venus-server: info: vhost-user device ${dev_c:-x}: ended after" || true
+check "VM C's device (device ${dev_c:-none}) counted its flush" \
+  grep -qx "venus-server: info: vhost-user device ${dev_c:-x}: ended after 1 flushes of its scanout" "$log"
+check "devices A and C logged no warn/error line" \
+  test "$(grep -cE "^venus-server: (warn|error): (ctx [0-9]+: )?(virtio-gpu|vhost-user device) (${dev_a:-x}|${dev_c:-x}):" "$log")" -eq 0
+
+kill -TERM "$server" 2>/dev/null || true
+rc=0
+wait "$server" || rc=$?
+check "the server stopped on SIGTERM (status $rc)" test "$rc" -eq 0
+check "no sanitizer report in the server log" test "$(grep -cE 'AddressSanitizer|LeakSanitizer|runtime error:' "$log")" -eq 0
+[ "$N_FAIL" -eq 0 ] || { show_tail "$log" 30; show_tail "$TEST_TMP/b.log"; show_tail "$TEST_TMP/a.log"; }
+finish

@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Fake VMM front ends of the virtio-gpu device for
+tests/test_vhost_user_hostile.sh, built on fake_vmm.py's Device (guest
+RAM in a memfd, mem table, queues, descriptors).
+
+  hostile_vmm.py honest SOCK OUT_FILE GO_FILE
+      a VM that behaves: 'pid P' in OUT_FILE, GET_DISPLAY_INFO and a 64x48
+      frame flushed, 'before ...'; once GO_FILE exists, the display info
+      and a flush again, 'after ...'; then 'done', and it closes its
+      device. GO_FILE '-': the first round alone.
+  hostile_vmm.py hostile SOCK OUT_FILE SERVER_LOG REGION_MIB
+      a VM that sends hostile requests, one at a time, each after the
+      device answered the one before: bad commands on the control queue
+      (each must get its VIRTIO_GPU_RESP_ERR_*), a looping chain, an
+      available index running ahead, and a malformed vhost-user message,
+      which ends its device. REGION_MIB: the host-visible region's size
+      (--vm-hostmem). OUT_FILE: 'device N' first; per request a line of
+      tab-separated fields: 'case', its name, the response type wanted
+      and got ('none': no response written), the bytes the used entry
+      says were written (with no response: the used entries returned),
+      the text the device's line must hold ('-': no
+      line), that of a context's own line ('-': none), then the count and
+      text (joined by ' || ', '-': none) of the warn/error lines that
+      SERVER_LOG got meanwhile naming this device ('virtio-gpu N:',
+      'vhost-user device N:'), and of the other warn/error lines;
+      'map_info M' of the valid map; 'socket closed' (or 'open') once
+      the device was to end; a 'backend' line per request on the back
+      end's channel; 'done' last.
+"""
+import os, socket, struct, sys, threading, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fake_vmm import Device, RAM, QSIZE, USED, hdr, wait_used, gpu_request, gpu_command, show_frame  # noqa: E402
+
+# Protocol features: REPLY_ACK, BACKEND_REQ, CONFIG, BACKEND_SEND_FD, SHMEM.
+PROTOCOL = (1 << 3) | (1 << 5) | (1 << 9) | (1 << 10) | (1 << 22)
+OK, OK_DISPLAY_INFO, OK_MAP_INFO = 0x1100, 0x1101, 0x1106
+ERR_UNSPEC, ERR_OOM, ERR_SCANOUT, ERR_RESOURCE, ERR_CONTEXT, ERR_PARAMETER = range(0x1200, 0x1206)
+VENUS = 4
+MAPPABLE = 1
+HOST3D = 2
+W, H = 64, 48
+
+
+def ctx_create(ctx, context_init, name):
+    """CTX_CREATE of context ctx: context_init's low byte is the capset."""
+    return hdr(0x200, ctx) + struct.pack('<II', len(name), context_init) + name.encode().ljust(64, b'\0')
+
+
+def display_info(dev):
+    """GET_DISPLAY_INFO: scanout 0's mode, which must be enabled."""
+    resp = gpu_command(dev, hdr(0x100), 408, OK_DISPLAY_INFO)
+    x, y, w, h, enabled = struct.unpack_from('<IIIII', resp, 24)
+    if not enabled:
+        raise SystemExit('front end: scanout 0 is not enabled')
+    return '%dx%d' % (w, h)
+
+
+def flush(dev):
+    gpu_command(dev, hdr(0x105) + struct.pack('<IIIIQII', 0, 0, W, H, 0, 1, 0))          # TRANSFER_TO_HOST_2D
+    gpu_command(dev, hdr(0x104) + struct.pack('<IIIIII', 0, 0, W, H, 1, 0))              # RESOURCE_FLUSH
+
+
+def honest(path, out_path, go):
+    out = open(out_path, 'w')
+    out.write('pid %d\n' % os.getpid())
+    dev = show_frame(path)
+    out.write('before: display %s, a frame flushed\n' % display_info(dev))
+    out.flush()
+    if go != '-':
+        deadline = time.time() + 60
+        while not os.path.exists(go):
+            if time.time() > deadline:
+                raise SystemExit('front end: no go after 60 s')
+            time.sleep(0.05)
+        size = display_info(dev)
+        dev.ram[0x40000:0x40000 + W * H * 4] = bytes([0x40]) * (W * H * 4)
+        flush(dev)
+        out.write('after: display %s, a frame flushed\n' % size)
+    out.write('done\n')
+    out.close()
+    dev.s.close()
+
+
+class Backend(threading.Thread):
+    """The front end's end of the back end's channel: every SHMEM_MAP and
+    SHMEM_UNMAP is recorded and acknowledged (REPLY_ACK, status 0)."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.ours, self.theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.requests = []
+
+    def run(self):
+        while True:
+            try:
+                data, fds, _, _ = socket.recv_fds(self.ours, 12 + 40, 4, socket.MSG_WAITALL)
+            except OSError:
+                return
+            if len(data) < 12:
+                return
+            req, flags, size = struct.unpack_from('<III', data)
+            shmid, fd_offset, shm_offset, length, map_flags = struct.unpack_from('<B7xQQQQ', data, 12)
+            for fd in fds:
+                os.close(fd)
+            self.requests.append('backend\t%s shmid %d fd_offset %d shm_offset 0x%x len %d flags %d fds %d' % (
+                {9: 'SHMEM_MAP', 10: 'SHMEM_UNMAP'}.get(req, 'request %d' % req), shmid, fd_offset, shm_offset,
+                length, map_flags, len(fds)))
+            if flags & 0x8:
+                self.ours.sendall(struct.pack('<IIIQ', req, 0x1 | 0x4, 8, 0))
+
+
+class Hostile:
+    def __init__(self, path, out_path, log_path, region_mib):
+        self.region = int(region_mib) << 20
+        self.backend = Backend()
+        self.backend.start()
+        self.dev = Device(path)
+        self.dev.start(PROTOCOL, self.backend.theirs)
+        self.backend.theirs.close()
+        self.out = open(out_path, 'w')
+        self.log = open(log_path, 'rb')
+        self.pending = ''
+        self.marks = 0
+        self.id = int(self.wait_for(': a virtio-gpu device of VMM pid %d,' % os.getpid())
+                      .split('vhost-user device ')[1].split(':')[0])
+        self.out.write('device %d\n' % self.id)
+        self.pending = ''  # what came before is not ours to count
+
+    def wait_for(self, needle):
+        """Reads the server's log until a line holds needle: that line."""
+        deadline = time.time() + 30
+        while True:
+            self.pending += self.log.read().decode(errors='replace')
+            for line in self.pending.split('\n')[:-1]:
+                if needle in line:
+                    return line
+            if time.time() > deadline:
+                raise SystemExit('front end: no line in the server log holds %r' % needle)
+            time.sleep(0.02)
+
+    def barrier(self):
+        """The device's worker logs through a pipe that the server relays:
+        a line may reach the log after the answer reaches us. A context of
+        the default capset made and destroyed under a new name is a marker:
+        once its line is in the log, every line logged before it is."""
+        self.marks += 1
+        name = 'mark-%d' % self.marks
+        gpu_command(self.dev, ctx_create(900, 0, name))
+        gpu_command(self.dev, hdr(0x201, 900))
+        self.wait_for('virtio-gpu %d: context 900 ("%s") destroyed' % (self.id, name))
+
+    def new_lines(self):
+        """The warn/error lines logged since the last call: ours (naming
+        this device) and the others."""
+        ours, others = [], []
+        self.pending += self.log.read().decode(errors='replace')
+        lines = self.pending.split('\n')
+        self.pending = lines.pop()
+        for line in lines:
+            if not line.startswith(('venus-server: warn: ', 'venus-server: error: ')):
+                continue
+            if 'virtio-gpu %d: ' % self.id in line or 'vhost-user device %d: ' % self.id in line:
+                ours.append(line)
+            else:
+                others.append(line)
+        return ours, others
+
+    def record(self, name, want, got, written, expect, expect_other='-', barrier=True):
+        """One request's outcome and the lines logged since the last one's
+        (after a barrier: all of them, unless the queue no longer answers)."""
+        if barrier:
+            self.barrier()
+        ours, others = self.new_lines()
+        hexa = lambda t: 'none' if t is None else '0x%x' % t
+        self.out.write('\t'.join(['case', name, hexa(want), hexa(got), str(written), expect, expect_other,
+                                  str(len(ours)), ' || '.join(ours) or '-', str(len(others)),
+                                  ' || '.join(others) or '-']) + '\n')
+        self.out.flush()
+
+    def command(self, name, cmd, want, expect, expect_other='-', resp_len=64):
+        """A control command; its response type and line are recorded."""
+        got, written, resp = gpu_request(self.dev, cmd, resp_len)
+        self.record(name, want, got, written, expect, expect_other)
+        return resp
+
+    def ok(self, name, cmd, want=OK, resp_len=64):
+        """A command that must succeed and log nothing."""
+        return self.command(name, cmd, want, '-', resp_len=resp_len)
+
+    def run(self):
+        """The requests. The device logs its first 32 refusals of commands
+        and chains in full: these are 32."""
+        dev = self.dev
+        create_2d = lambda res, fmt, w, h: hdr(0x101) + struct.pack('<IIII', res, fmt, w, h)
+        attach = lambda res, n, entries: hdr(0x106) + struct.pack('<II', res, n) + b''.join(
+            struct.pack('<QII', a, l, 0) for a, l in entries)
+        transfer = lambda res, x, y, w, h, off: hdr(0x105) + struct.pack('<IIIIQII', x, y, w, h, off, res, 0)
+        scanout = lambda sid, res, x, y, w, h: hdr(0x103) + struct.pack('<IIIIII', x, y, w, h, sid, res)
+        submit = lambda ctx: hdr(0x207, ctx) + struct.pack('<II', 8, 0) + bytes(8)
+        blob = lambda ctx, res, mem, blob_id, size: hdr(0x10c, ctx) + struct.pack(
+            '<IIIIQQ', res, mem, MAPPABLE, 0, blob_id, size)
+        map_blob = lambda res, offset: hdr(0x208) + struct.pack('<IIQ', res, 0, offset)
+
+        # RESOURCE_CREATE_2D: a bad format, a zero or huge size, beyond the
+        # device's bytes for host copies, the invalid id 0.
+        self.command('CREATE_2D bad format', create_2d(5, 99, W, H), ERR_PARAMETER,
+                     'RESOURCE_CREATE_2D of format 99, 64x48')
+        self.command('CREATE_2D zero width', create_2d(5, 2, 0, H), ERR_PARAMETER,
+                     'RESOURCE_CREATE_2D of format 2, 0x48')
+        self.command('CREATE_2D huge', create_2d(5, 2, 20000, 20000), ERR_PARAMETER,
+                     'RESOURCE_CREATE_2D of format 2, 20000x20000')
+        self.command('CREATE_2D beyond the bytes limit', create_2d(5, 2, 16384, 16384), ERR_OOM,
+                     'RESOURCE_CREATE_2D of 1073741824 bytes')
+        self.command('CREATE_2D resource 0', create_2d(0, 2, W, H), ERR_RESOURCE,
+                     'RESOURCE_CREATE_2D of resource 0, an invalid id')
+
+        # A frame of our own (resource 1, backing at 0x40000), and
+        # resource 2 without backing.
+        show_frame(None, dev)
+        self.record('a frame shown (create, attach, scanout, transfer, flush)', OK, OK, 24, '-')
+        self.ok('CREATE_2D resource 2', create_2d(2, 2, 16, 16))
+
+        # RESOURCE_ATTACH_BACKING: entries outside guest RAM, wrapping,
+        # more than the command holds, an unknown resource.
+        self.command('ATTACH_BACKING past the end of guest RAM', attach(2, 1, [(RAM - 0x800, 0x1000)]),
+                     ERR_PARAMETER, 'RESOURCE_ATTACH_BACKING to resource 2: entry 0 of 4096 bytes at guest '
+                     '0x%x is outside guest RAM' % (RAM - 0x800))
+        self.command('ATTACH_BACKING wrapping', attach(2, 2, [(0x40000, 0x1000), (2**64 - 0x1000, 0x2000)]),
+                     ERR_PARAMETER, 'RESOURCE_ATTACH_BACKING to resource 2: entry 1 of 8192 bytes at guest '
+                     '0xfffffffffffff000 is outside guest RAM')
+        self.command('ATTACH_BACKING of more entries than sent', attach(2, 1000, [(0x40000, 0x1000)]),
+                     ERR_PARAMETER, 'RESOURCE_ATTACH_BACKING of 1000 entries')
+        self.command('ATTACH_BACKING to an unknown resource', attach(99, 1, [(0x40000, 0x1000)]), ERR_RESOURCE,
+                     'RESOURCE_ATTACH_BACKING of resource 99, which does not exist')
+
+        # TRANSFER_TO_HOST_2D: a rectangle outside the resource, rows
+        # beyond the backing, a resource without backing.
+        self.command('TRANSFER_TO_HOST_2D outside the resource', transfer(1, 60, 0, 8, 8, 0), ERR_PARAMETER,
+                     'TRANSFER_TO_HOST_2D of 8x8 at 60,0 to resource 1 of 64x48')
+        self.command('TRANSFER_TO_HOST_2D past the backing', transfer(1, 0, 0, W, H, 4096), ERR_PARAMETER,
+                     'TRANSFER_TO_HOST_2D of 12288 bytes at offset 4096 of resource 1')
+        self.command('TRANSFER_TO_HOST_2D without backing', transfer(2, 0, 0, 16, 16, 0), ERR_PARAMETER,
+                     'TRANSFER_TO_HOST_2D of 16x16 at 0,0 to resource 2 of 16x16 without backing')
+
+        # SET_SCANOUT: a missing resource, a rectangle outside, a scanout
+        # the device does not have.
+        self.command('SET_SCANOUT of a missing resource', scanout(0, 77, 0, 0, W, H), ERR_RESOURCE,
+                     'SET_SCANOUT of resource 77, which does not exist')
+        self.command('SET_SCANOUT outside the resource', scanout(0, 1, 0, 0, W + 1, H), ERR_PARAMETER,
+                     'SET_SCANOUT of 65x48 at 0,0 of resource 1 of 64x48')
+        self.command('SET_SCANOUT of scanout 3', scanout(3, 1, 0, 0, W, H), ERR_SCANOUT,
+                     'SET_SCANOUT of scanout 3 (the device has 1)')
+
+        # RESOURCE_FLUSH and RESOURCE_UNREF of unknown ids.
+        self.command('RESOURCE_FLUSH of an unknown resource', hdr(0x104) + struct.pack('<IIIIII', 0, 0, W, H, 78, 0),
+                     ERR_RESOURCE, 'RESOURCE_FLUSH of resource 78, which does not exist')
+        self.command('RESOURCE_UNREF of an unknown resource', hdr(0x102) + struct.pack('<II', 79, 0), ERR_RESOURCE,
+                     'RESOURCE_UNREF of resource 79, which does not exist')
+
+        # Commands shorter than a header, than their type, of no type.
+        self.command('a command shorter than its header', hdr(0x100)[:16], ERR_UNSPEC,
+                     'a control command of 16 bytes (a header is 24)')
+        self.command('a command shorter than its type', hdr(0x101), ERR_PARAMETER,
+                     'RESOURCE_CREATE_2D of 24 bytes (40 expected)')
+        self.command('a command of an unknown type', hdr(0x999) + bytes(16), ERR_UNSPEC,
+                     'control command 0x999 is not served')
+
+        # Contexts: a capset the device does not have, an unknown context.
+        self.command('CTX_CREATE of capset 7', ctx_create(1, 7, 'bad'), ERR_PARAMETER,
+                     'CTX_CREATE: context 1 with context_init 0x7')
+        self.command('SUBMIT_3D to an unknown context', submit(42), ERR_CONTEXT,
+                     'SUBMIT_3D: SUBMIT_3D in context 42, which does not exist')
+
+        # RESOURCE_CREATE_BLOB: an unknown blob_mem, an unknown context; a
+        # blob_id the context never made and a size beyond its limits each
+        # end their context (with its own line): it refuses what follows.
+        self.ok('CTX_CREATE of Venus context 2', ctx_create(2, VENUS, 'hostile'))
+        self.command('CREATE_BLOB of blob_mem 9', blob(2, 10, 9, 0, 4096), ERR_PARAMETER,
+                     'RESOURCE_CREATE_BLOB: resource 10: a blob of blob_mem 9')
+        self.command('CREATE_BLOB in an unknown context', blob(43, 10, HOST3D, 0, 4096), ERR_CONTEXT,
+                     'RESOURCE_CREATE_BLOB: RESOURCE_CREATE_BLOB in context 43, which does not exist')
+        self.ok('CTX_CREATE of Venus context 3', ctx_create(3, VENUS, 'victim-3'))
+        self.command('CREATE_BLOB of a blob_id never made', blob(3, 10, HOST3D, 12345, 4096), ERR_PARAMETER,
+                     'RESOURCE_CREATE_BLOB: resource 10: context 3 ("victim-3") refused blob 12345 of 4096 bytes '
+                     'and ended', 'ctx 3: dropping client')
+        self.command('SUBMIT_3D to the context that ended', submit(3), ERR_UNSPEC,
+                     'SUBMIT_3D: SUBMIT_3D in context 3 ("victim-3"), which ended')
+        self.ok('CTX_CREATE of Venus context 4', ctx_create(4, VENUS, 'victim-4'))
+        self.command('CREATE_BLOB beyond the size limit', blob(4, 11, HOST3D, 0, 1 << 33), ERR_PARAMETER,
+                     'RESOURCE_CREATE_BLOB: resource 11: context 4 ("victim-4") refused blob 0 of 8589934592 bytes '
+                     'and ended', 'ctx 4: dropping client: shared-memory blob of 8589934592 bytes is out of range')
+
+        # RESOURCE_MAP_BLOB: blob 20 mapped at 0 (SHMEM_MAP on the back
+        # end's channel), then blob 21 outside the region, unaligned, over
+        # blob 20's mapping; a resource that is no host blob.
+        self.ok('CREATE_BLOB of shared memory (resource 20)', blob(2, 20, HOST3D, 0, 4096))
+        self.ok('CREATE_BLOB of shared memory (resource 21)', blob(2, 21, HOST3D, 0, 8192))
+        resp = self.ok('MAP_BLOB of resource 20 at 0', map_blob(20, 0), OK_MAP_INFO)
+        self.out.write('map_info\t%d\n' % struct.unpack_from('<I', resp, 24)[0])
+        region = self.region
+        self.command('MAP_BLOB outside the host-visible region', map_blob(21, region), ERR_PARAMETER,
+                     'RESOURCE_MAP_BLOB: resource 21: 8192 bytes at offset 0x%x of the host-visible region' % region)
+        self.command('MAP_BLOB at an unaligned offset', map_blob(21, 0x1800), ERR_PARAMETER,
+                     'RESOURCE_MAP_BLOB: resource 21: 8192 bytes at offset 0x1800')
+        self.command('MAP_BLOB over another mapping', map_blob(21, 0), ERR_PARAMETER,
+                     "RESOURCE_MAP_BLOB: resource 21: 8192 bytes at offset 0x0 overlap another blob's mapping")
+        self.command('MAP_BLOB of a resource that is no host blob', map_blob(1, 0x10000), ERR_RESOURCE,
+                     'RESOURCE_MAP_BLOB: resource 1 is not a host blob')
+        self.ok('UNMAP_BLOB of resource 20', hdr(0x209) + struct.pack('<II', 20, 0))
+
+        # A chain that loops: refused, returned with nothing written.
+        dev.ram[0x10000:0x10000 + 24] = hdr(0x100)
+        dev.ram[0x20000:0x20000 + 64] = bytes(64)
+        dev.desc(0, 0, 0x10000, 24, 1, 1)
+        dev.desc(0, 1, 0x10000, 24, 1, 0)
+        dev.offer(0, 0)
+        written = wait_used(dev, 0, 'the looping chain')[-1][1]
+        got = struct.unpack_from('<I', dev.ram, 0x20000)[0]
+        self.record('a chain that loops', None, got or None, written,
+                    'queue 0: chain 0 refused: the chain loops (more than %d descriptors)' % QSIZE)
+
+        # The available index 100 entries ahead: the control queue stops.
+        # A reply to a request sent after the kick means the kick was
+        # served: the device serves kicks before its socket. No barrier
+        # from here on (the queue answers nothing): the line is waited for,
+        # and a line logged late lands in the next request's count.
+        before = struct.unpack_from('<H', dev.ram, USED(0) + 2)[0]
+        dev.avail[0] += 100 - 1
+        dev.offer(0, 0)
+        dev.send(17, reply=8)  # GET_QUEUE_NUM
+        after = struct.unpack_from('<H', dev.ram, USED(0) + 2)[0]
+        stops = 'queue 0 stops: the available index moved 100 entries ahead of a ring of %d' % QSIZE
+        self.wait_for(stops)
+        self.record('an available index 100 entries ahead', None, None, after - before, stops, barrier=False)
+        # The stopped queue answers nothing more.
+        dev.ram[0x10000:0x10000 + 24] = hdr(0x100)
+        dev.desc(0, 0, 0x10000, 24, 1, 1)
+        dev.desc(0, 1, 0x20000, 408, 2)
+        dev.offer(0, 0)
+        num = struct.unpack('<Q', dev.send(17, reply=8))[0]
+        after = struct.unpack_from('<H', dev.ram, USED(0) + 2)[0]
+        self.record('GET_DISPLAY_INFO on the stopped queue (%d queues)' % num, None, None, after - before, '-',
+                    barrier=False)
+
+        # A ring of 3 entries (not a power of two): the device ends. Its
+        # worker's last line ('ended after') is the barrier.
+        dev.send(8, struct.pack('<II', 0, 3))  # SET_VRING_NUM
+        dev.s.settimeout(30)
+        try:
+            ended = dev.s.recv(1) == b''
+        except ConnectionResetError:
+            ended = True
+        except OSError:
+            ended = False
+        self.out.write('socket %s\n' % ('closed' if ended else 'open'))
+        if ended:
+            self.wait_for('vhost-user device %d: ended after ' % self.id)
+        self.record('SET_VRING_NUM of 3 entries', None, None, 0, 'vhost-user device %d: refused SET_VRING_NUM: a ring '
+                    'of 3 entries (a power of two up to 1024); the connection ends' % self.id, barrier=False)
+        for line in self.backend.requests:
+            self.out.write(line + '\n')
+        self.out.write('done\n')
+        self.out.close()
+
+
+def main():
+    mode = sys.argv[1]
+    if mode == 'honest':
+        honest(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif mode == 'hostile':
+        Hostile(*sys.argv[2:6]).run()
+    else:
+        raise SystemExit('usage: hostile_vmm.py honest|hostile ...')
+
+
+if __name__ == '__main__':
+    main()
