@@ -727,14 +727,15 @@ get_capset(struct vs_virtio_gpu *gpu, const struct vs_gpu_get_capset *c, union g
    return sizeof(resp->hdr) + VS_CAPSET_VENUS_SIZE;
 }
 
-/* SUBMIT_3D: the stream follows the command in the chain. */
+/* SUBMIT_3D: the stream follows the command in the chain. An empty one
+ * only carries its fence (a guest's sync-only submission). */
 static uint32_t
 submit_3d(struct vs_virtio_gpu *gpu, const struct vs_gpu_cmd_submit *c, struct vs_gpu_refusal *refusal)
 {
    const uint64_t available = gpu->chain.readable_len - sizeof(*c);
-   if (c->num_in_fences || c->size == 0 || c->size % 4 || c->size > MAX_SUBMIT_BYTES || c->size > available) {
+   if (c->num_in_fences || c->size % 4 || c->size > MAX_SUBMIT_BYTES || c->size > available) {
       snprintf(refusal->why, sizeof(refusal->why),
-               "%u bytes with %u in-fences in context %u (1..%u bytes, a multiple of 4, all in the command: %llu; "
+               "%u bytes with %u in-fences in context %u (0..%u bytes, a multiple of 4, all in the command: %llu; "
                "no in-fences)", c->size, c->num_in_fences, c->hdr.ctx_id, MAX_SUBMIT_BYTES,
                (unsigned long long)available);
       return VS_GPU_RESP_ERR_INVALID_PARAMETER;

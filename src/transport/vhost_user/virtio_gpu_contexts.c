@@ -257,7 +257,7 @@ vs_gpu_contexts_submit(struct vs_gpu_contexts *c, uint32_t ctx_id, const void *c
    struct gpu_context *gc = running_context(c, ctx_id, "SUBMIT_3D", &status, refusal);
    if (!gc)
       return status;
-   if (!vs_context_submit(gc->ctx, cmds, size) || !vs_context_check_memory(gc->ctx))
+   if (size && (!vs_context_submit(gc->ctx, cmds, size) || !vs_context_check_memory(gc->ctx)))
       return refuse(refusal, VS_GPU_RESP_ERR_INVALID_PARAMETER, "SUBMIT_3D of %zu bytes: context %u (\"%s\") ended on it", size, ctx_id, gc->name);
    return status;
 }
