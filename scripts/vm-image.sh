@@ -29,8 +29,9 @@ guest_pkgs=linux-image-amd64,busybox-static,mesa-vulkan-drivers,libvulkan1,vulka
 host_pkgs=qemu-system-x86,qemu-system-modules-opengl,qemu-system-gui,seabios,libvirglrenderer1,virgl-server,xvfb,xauth,libgl1-mesa-dri,libegl-mesa0
 # Modules the guest loads (with their dependencies): the PCI transport, the
 # console its output goes to (hvc0: the 8250 serial stalls under TCG), the
-# GPU and the input device (virtio-input, as vhost-user-input-pci).
-guest_modules="virtio_pci virtio_console virtio_gpu virtio_input"
+# GPU and the input device (virtio-input, as vhost-user-input-pci, with
+# evdev for its /dev/input/event node).
+guest_modules="virtio_pci virtio_console virtio_gpu virtio_input evdev"
 
 if [ "${1:-}" = --inside ]; then
   # Second stage, inside the root: assemble STAGE from the root's files.

@@ -27,30 +27,9 @@
 # it), without the guest image, and with VM_TEST=0.
 . "$(dirname "$0")/lib.sh"
 . "$TESTS_DIR/lib_vm.sh"
+. "$TESTS_DIR/lib_vhost_user.sh"
 
-top=$(cd "$TESTS_DIR/.." && pwd)
-sid=${SID_ROOT:-$top/.deps/sid-root}
-[ "${VM_TEST:-1}" != 0 ] || { skip "VM_TEST=0"; finish; }
-[ -x "$SERVER_BIN" ] || { fail "no server binary at $SERVER_BIN (run make)"; finish; }
-qemu=$sid/usr/bin/qemu-system-x86_64
-if [ ! -x "$qemu" ]; then
-  skip "no QEMU in the sid root (ROOTS=1 make roots adds qemu-system-x86 and qemu-system-data)"
-  finish
-fi
-version=$("$top/scripts/in-root.sh" "$sid" qemu-system-x86_64 --version 2>/dev/null |
-  sed -nE 's/^QEMU emulator version ([0-9]+\.[0-9]+).*/\1/p')
-# 11.1 is the first whose vhost-user-test-device-pci maps the back end's
-# shared memory (sort -C -V: 11.1 sorts first).
-if [ -z "$version" ] || ! printf '11.1\n%s\n' "$version" | sort -C -V; then
-  skip "the sid root's QEMU is ${version:-unusable}; the device needs 11.1 or later (ROOTS=1 make roots)"
-  finish
-fi
-t0=$SECONDS
-if ! image=$("$top/scripts/vm-image.sh" "$BUILD_DIR" 2>"$TEST_TMP/image.log"); then
-  skip "no test guest image: scripts/vm-image.sh failed ($(tail -n 1 "$TEST_TMP/image.log"))"
-  finish
-fi
-note "QEMU $version, guest image $image ($((SECONDS - t0)) s to build or find)"
+vu_prepare
 
 # The reference render: the same client through vtest, this server.
 "$SERVER_BIN" --socket "$TEST_TMP/ref.sock" >"$TEST_TMP/ref-server.log" 2>&1 &
@@ -64,11 +43,6 @@ VN_DEBUG=vtest VTEST_SOCKET_NAME="$TEST_TMP/ref.sock" VK_ICD_FILENAMES="$VIRTIO_
 kill_tree "$ref_pid"
 check "vk_render through vtest, the reference ($(describe_rc "$ref_rc"))" test "$ref_rc" -eq 0
 
-work=$(mktemp -d "$sid/tmp/vs-vhost-qemu.XXXXXX")
-trap 'lib_cleanup; rm -rf --one-file-system "$work"' EXIT
-in=${work#"$sid"}
-cp "$image/vmlinuz" "$image/initrd.img" "$work/"
-
 # The scanout on the server's display, recorded, where the build has one
 # and ffprobe can read the recording.
 display_args=() record=$TEST_TMP/vhost.h264
@@ -79,46 +53,11 @@ if "$SERVER_BIN" --help | grep -c -- '--display' >/dev/null && command -v ffprob
 else
   note "no display in this build, or no ffprobe: the scanout is not recorded"
 fi
-env --default-signal=PIPE "$SERVER_BIN" --vhost-user "$work/gpu.sock" --vhost-user-input "$work/input.sock" \
-  --vm-size 1024x768 --log-level debug \
-  "${display_args[@]}" >"$TEST_TMP/device.out" 2>"$TEST_TMP/device.log" &
-device_pid=$!
-BG_PIDS+=("$device_pid")
-for _ in $(seq 200); do [ -S "$work/gpu.sock" ] && [ -S "$work/input.sock" ] && break; sleep 0.05; done
-[ -S "$work/input.sock" ] || { fail "the devices did not listen"; show_tail "$TEST_TMP/device.log"; finish; }
-
+vu_server_start --vm-size 1024x768 --log-level debug "${display_args[@]}"
 # The KMS client's frames per run (dumb, then Venus).
 kms_frames=90
-# The kernel's console on the serial port at loglevel 7 (the driver's
-# [drm] lines are info); the init's VMTEST lines on the virtio console.
-t1=$SECONDS rc=0
-"$top/scripts/in-root.sh" "$sid" timeout -k 5 400 qemu-system-x86_64 \
-  -machine q35,memory-backend=m0 -m 1G -object memory-backend-memfd,id=m0,size=1G,share=on \
-  -accel tcg -cpu max -smp 2 -nodefaults -no-reboot \
-  -kernel "$in/vmlinuz" -initrd "$in/initrd.img" \
-  -append "console=ttyS0 loglevel=7 panic=-1 rdinit=/init vmtest=device kmsframes=$kms_frames" \
-  -chardev socket,id=g,path="$in/gpu.sock" \
-  -device vhost-user-test-device-pci,chardev=g,virtio-id=16,num_vqs=2,vq_size=256,config_size=16 \
-  -chardev socket,id=in,path="$in/input.sock" -device vhost-user-input-pci,chardev=in \
-  -device virtio-serial-pci -chardev file,id=hvc,path="$in/hvc.log" -device virtconsole,chardev=hvc \
-  -vga none -display none -net none -serial file:"$in/serial.log" >"$TEST_TMP/qemu.log" 2>&1 || rc=$?
-note "VM (tcg): $((SECONDS - t1)) s from power-on to power-off, QEMU status $rc"
-cp "$work/serial.log" "$TEST_TMP/serial.log" 2>/dev/null || : >"$TEST_TMP/serial.log"
-# The virtio console ends its lines with CR LF.
-tr -d '\r' <"$work/hvc.log" >"$TEST_TMP/guest.log" 2>/dev/null || : >"$TEST_TMP/guest.log"
-
-# The device ends when the front end closes its socket; the server, which
-# then flushes the recording, at SIGTERM.
-for _ in $(seq 100); do grep -q 'vhost-user device 1: its worker .* ended' "$TEST_TMP/device.log" && break; sleep 0.1; done
-kill -TERM "$device_pid" 2>/dev/null || true
-for _ in $(seq 100); do kill -0 "$device_pid" 2>/dev/null || break; sleep 0.1; done
-device_rc=0
-if kill -0 "$device_pid" 2>/dev/null; then
-  kill_tree "$device_pid"
-  device_rc=timeout
-else
-  wait "$device_pid" || device_rc=$?
-fi
+vu_boot 400 vmtest=device kmsframes=$kms_frames
+vu_server_stop
 
 klog=$TEST_TMP/serial.log dlog=$TEST_TMP/device.log log=$TEST_TMP/guest.log
 check "QEMU ran the guest to power-off (status $rc)" test "$rc" -eq 0

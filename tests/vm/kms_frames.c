@@ -9,6 +9,9 @@
  * frame is heavy GPU work whose last step writes the frame's number, and
  * is flipped only once its fence has signalled: a host that read the
  * blob early would show the previous number (stale) or a mix (torn).
+ * After each flip it waits until the device has taken it (a fenced empty
+ * submission of its own Venus context), before drawing into a buffer
+ * again.
  *
  * The picture is wl_frames': 16 vertical bars, bar i white when bit i of
  * the frame number is set; check_stream.py reads it back from the
@@ -16,10 +19,16 @@
  * session: fbcon's console shows only before and after.
  *
  *   kms_frames FRAMES      (dumb frames 1..FRAMES, Venus frames FRAMES+1..2*FRAMES)
+ *   kms_frames --venus FRAMES   (Venus frames 1..FRAMES only)
+ *   kms_frames --live SECONDS
+ *      Venus frames numbered from 1 until Escape is pressed on an input
+ *      device (/dev/input/event*: the viewer's keys through the VM's
+ *      virtio-input device) or SECONDS pass; exit 0 only on Escape
  *
  * The uapi layouts are spelled out (the guest build has no libdrm). */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,10 +37,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <vulkan/vulkan.h>
 
 #define BARS 16
+/* Buffers flipped in turn. */
 #define BUFFERS 3
 #define HEAVY_BYTES (16u << 20)
 #define HEAVY_ROUNDS 4
@@ -89,6 +100,29 @@ struct kms_event {
 #define KMS_IOCTL_MODE_PAGE_FLIP _IOWR('d', 0xb0, struct kms_page_flip)
 #define KMS_IOCTL_MODE_CREATE_DUMB _IOWR('d', 0xb2, struct kms_create_dumb)
 #define KMS_IOCTL_MODE_MAP_DUMB _IOWR('d', 0xb3, struct kms_map_dumb)
+struct kms_virtgpu_context_param {
+   uint64_t param, value;
+};
+struct kms_virtgpu_context_init {
+   uint32_t num_params, pad;
+   uint64_t ctx_set_params;
+};
+struct kms_virtgpu_execbuffer {
+   uint32_t flags, size;
+   uint64_t command, bo_handles;
+   uint32_t num_bo_handles;
+   int32_t fence_fd;
+   uint32_t ring_idx, syncobj_stride, num_in_syncobjs, num_out_syncobjs;
+   uint64_t in_syncobjs, out_syncobjs;
+};
+/* DRM_COMMAND_BASE 0x40 + DRM_VIRTGPU_EXECBUFFER 0x02, CONTEXT_INIT 0x0b */
+#define KMS_IOCTL_VIRTGPU_EXECBUFFER _IOWR('d', 0x42, struct kms_virtgpu_execbuffer)
+#define KMS_IOCTL_VIRTGPU_CONTEXT_INIT _IOWR('d', 0x4b, struct kms_virtgpu_context_init)
+#define KMS_VIRTGPU_PARAM_CAPSET_ID 1
+#define KMS_VIRTGPU_PARAM_NUM_RINGS 2
+#define KMS_VIRTGPU_CAPSET_VENUS 4
+#define KMS_EXECBUF_FENCE_FD_OUT 0x02
+#define KMS_EXECBUF_RING_IDX 0x04
 #define KMS_PAGE_FLIP_EVENT 0x01
 #define KMS_EVENT_FLIP_COMPLETE 0x02
 #define KMS_CONNECTED 1
@@ -121,6 +155,7 @@ xioctl(int fd, unsigned long request, void *arg)
 
 struct kms {
    int fd;
+   int render_fd; /* a Venus context of our own, for fences on the control queue */
    uint32_t crtc, connector;
    struct kms_modeinfo mode;
    uint32_t width, height;
@@ -166,6 +201,16 @@ kms_open(struct kms *k)
       k->crtc = crtcs[0];
       k->width = k->mode.hdisplay;
       k->height = k->mode.vdisplay;
+      k->render_fd = open("/dev/dri/renderD128", O_RDWR | O_CLOEXEC);
+      if (k->render_fd < 0)
+         die("open /dev/dri/renderD128");
+      const struct kms_virtgpu_context_param params[] = {
+         { KMS_VIRTGPU_PARAM_CAPSET_ID, KMS_VIRTGPU_CAPSET_VENUS },
+         { KMS_VIRTGPU_PARAM_NUM_RINGS, 1 },
+      };
+      struct kms_virtgpu_context_init init = { .num_params = 2, .ctx_set_params = (uintptr_t)params };
+      if (xioctl(k->render_fd, KMS_IOCTL_VIRTGPU_CONTEXT_INIT, &init) < 0)
+         die("CONTEXT_INIT of a Venus context");
       return;
    }
    die("no connected connector");
@@ -219,6 +264,28 @@ kms_show(struct kms *k, uint32_t fb)
    }
 }
 
+/* Waits until the device has answered everything queued on its control
+ * queue so far, a flip's transfer and flush among them: an empty,
+ * fenced submission in our context is answered after them. The guest
+ * kernel fences neither flip (a 2D resource's transfer and flush, a host
+ * blob's flush), so without this a client could draw into a buffer the
+ * device has yet to read. */
+static void
+kms_wait_device(struct kms *k)
+{
+   struct kms_virtgpu_execbuffer eb = { .flags = KMS_EXECBUF_FENCE_FD_OUT | KMS_EXECBUF_RING_IDX, .fence_fd = -1 };
+   if (xioctl(k->render_fd, KMS_IOCTL_VIRTGPU_EXECBUFFER, &eb) < 0)
+      die("EXECBUFFER of an empty fenced submission");
+   struct pollfd p = { .fd = eb.fence_fd, .events = POLLIN };
+   int r;
+   do
+      r = poll(&p, 1, 10000);
+   while (r < 0 && errno == EINTR);
+   if (r <= 0)
+      die("the device did not answer a fenced submission in 10 s");
+   close(eb.fence_fd);
+}
+
 /* One row of frame `n`: bar b white when bit b of n is set. */
 static void
 draw_row(uint32_t *row, uint32_t width, uint32_t n)
@@ -257,9 +324,66 @@ dumb_frames(struct kms *k, uint32_t first, uint32_t frames)
       for (uint32_t y = 0; y < k->height; y++)
          memcpy(buf[i].map + (size_t)y * buf[i].pitch, row, (size_t)k->width * 4);
       kms_show(k, buf[i].fb);
+      kms_wait_device(k);
    }
    free(row);
    printf("kms_frames: %u dumb frames %ux%u (%u..%u)\n", frames, k->width, k->height, first, first + frames - 1);
+}
+
+/* evdev's struct input_event on a 64-bit guest. */
+struct kms_input_event {
+   int64_t sec, usec;
+   uint16_t type, code;
+   int32_t value;
+};
+#define KMS_EV_KEY 1
+#define KMS_KEY_ESC 1
+#define KMS_MAX_INPUTS 8
+
+struct inputs {
+   int fd[KMS_MAX_INPUTS];
+   unsigned count;
+};
+
+static void
+inputs_open(struct inputs *in)
+{
+   in->count = 0;
+   DIR *d = opendir("/dev/input");
+   for (struct dirent *e; d && (e = readdir(d)) && in->count < KMS_MAX_INPUTS;) {
+      if (strncmp(e->d_name, "event", 5) != 0)
+         continue;
+      char path[300];
+      snprintf(path, sizeof(path), "/dev/input/%s", e->d_name);
+      const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+      if (fd >= 0)
+         in->fd[in->count++] = fd;
+   }
+   if (d)
+      closedir(d);
+}
+
+/* Whether Escape was pressed since the last call. */
+static bool
+inputs_escape(const struct inputs *in)
+{
+   bool escape = false;
+   for (unsigned i = 0; i < in->count; i++) {
+      struct kms_input_event ev[16];
+      ssize_t n;
+      while ((n = read(in->fd[i], ev, sizeof(ev))) > 0)
+         for (size_t k = 0; k < (size_t)n / sizeof(ev[0]); k++)
+            escape |= ev[k].type == KMS_EV_KEY && ev[k].code == KMS_KEY_ESC && ev[k].value == 1;
+   }
+   return escape;
+}
+
+static double
+now_s(void)
+{
+   struct timespec ts;
+   clock_gettime(CLOCK_MONOTONIC, &ts);
+   return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static uint32_t
@@ -316,8 +440,10 @@ make_buffer(VkPhysicalDevice phys, VkDevice dev, VkDeviceSize size, VkBufferUsag
    VK_CHECK(vkBindBufferMemory(dev, b->buffer, b->memory, 0));
 }
 
+/* Venus frames first.. until `frames` are shown or, with `live`, until
+ * Escape comes from `live` (*escaped) or `seconds` pass. */
 static void
-venus_frames(struct kms *k, uint32_t first, uint32_t frames)
+venus_frames(struct kms *k, uint32_t first, uint32_t frames, const struct inputs *live, double seconds, bool *escaped)
 {
    const VkApplicationInfo app = { .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO, .apiVersion = VK_API_VERSION_1_1 };
    const VkInstanceCreateInfo ici = { .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app };
@@ -389,7 +515,11 @@ venus_frames(struct kms *k, uint32_t first, uint32_t frames)
    if (!copies)
       die("out of memory");
 
-   for (uint32_t f = first; f < first + frames; f++) {
+   const double until = now_s() + seconds;
+   uint32_t f = first;
+   for (; f < first + frames; f++) {
+      if (live && ((*escaped = inputs_escape(live)) || now_s() > until))
+         break;
       const int i = (int)(f % BUFFERS);
       draw_row(row_map + (size_t)i * k->width, k->width, f);
       const VkCommandBufferBeginInfo bi = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
@@ -418,8 +548,9 @@ venus_frames(struct kms *k, uint32_t first, uint32_t frames)
       VK_CHECK(vkWaitForFences(dev, 1, &done, VK_TRUE, 10ull * 1000 * 1000 * 1000));
       VK_CHECK(vkResetFences(dev, 1, &done));
       kms_show(k, fbs[i]);
+      kms_wait_device(k);
    }
-   printf("kms_frames: %u Venus frames %ux%u (%u..%u)\n", frames, k->width, k->height, first, first + frames - 1);
+   printf("kms_frames: %u Venus frames %ux%u (%u..%u)\n", f - first, k->width, k->height, first, f - 1);
    free(copies);
    vkDestroyFence(dev, done, NULL);
    vkDestroyCommandPool(dev, pool, NULL);
@@ -438,17 +569,40 @@ venus_frames(struct kms *k, uint32_t first, uint32_t frames)
 int
 main(int argc, char **argv)
 {
+   if (argc == 3 && !strcmp(argv[1], "--live")) {
+      const double seconds = atof(argv[2]);
+      struct inputs in;
+      inputs_open(&in);
+      struct kms k = { 0 };
+      kms_open(&k);
+      printf("kms_frames: live at %ux%u, %u input devices, until Escape or %.0f s\n", k.width, k.height, in.count,
+             seconds);
+      fflush(stdout);
+      bool escaped = false;
+      venus_frames(&k, 1, UINT32_MAX - 1, &in, seconds, &escaped);
+      printf("kms_frames: %s\n", escaped ? "Escape from an input device" : "no Escape came");
+      return escaped ? 0 : 1;
+   }
+   const bool venus_only = argc == 3 && !strcmp(argv[1], "--venus");
+   if (venus_only) {
+      argc--;
+      argv++;
+   }
    const uint32_t frames = argc > 1 ? (uint32_t)atoi(argv[1]) : 60;
    if (frames == 0 || frames > 30000) {
-      fprintf(stderr, "usage: kms_frames FRAMES (1..30000)\n");
+      fprintf(stderr, "usage: kms_frames [--venus] FRAMES (1..30000) | --live SECONDS\n");
       return 2;
    }
    struct kms k = { 0 };
    kms_open(&k);
    printf("kms_frames: connector %u, CRTC %u, mode %ux%u\n", k.connector, k.crtc, k.width, k.height);
    fflush(stdout);
+   if (venus_only) {
+      venus_frames(&k, 1, frames, NULL, 0, NULL);
+      return 0;
+   }
    dumb_frames(&k, 1, frames);
    fflush(stdout);
-   venus_frames(&k, frames + 1, frames);
+   venus_frames(&k, frames + 1, frames, NULL, 0, NULL);
    return 0;
 }

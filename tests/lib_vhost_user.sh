@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: MIT
+# Sourced by the tests of the vhost-user device under a real QEMU
+# (test_vhost_user_qemu.sh, test_vhost_user_browser.sh), after lib.sh and
+# lib_vm.sh: the project's test guest booted under the sid root's QEMU
+# 11.1 (TCG) whose vhost-user-test-device-pci (virtio-id 16) and
+# vhost-user-input-pci are served by `venus-server --vhost-user`.
+#
+#   vu_prepare           skips (VM_TEST=0, no QEMU 11.1 in the sid root, no
+#                        guest image) or sets $qemu_version, $image and
+#                        $work (a directory inside the sid root, removed at
+#                        exit) holding the guest's kernel and initramfs
+#   vu_server_start [server options...]
+#                        starts the server on $work/gpu.sock and
+#                        $work/input.sock ($device_pid; its log
+#                        $TEST_TMP/device.log, its stdout device.out)
+#   vu_boot LIMIT_S KERNEL_ARGS...
+#                        boots the guest with the init's KERNEL_ARGS
+#                        (vmtest=...); sets $rc (QEMU's status); the
+#                        kernel's log is $TEST_TMP/serial.log, the init's
+#                        $TEST_TMP/guest.log ($work/hvc.log while it runs)
+#   vu_server_stop       waits for device 1's worker to end, then stops
+#                        the server with SIGTERM; sets $device_rc
+
+vu_sid=${SID_ROOT:-$vm_top/.deps/sid-root}
+
+vu_prepare() {
+  [ "${VM_TEST:-1}" != 0 ] || { skip "VM_TEST=0"; finish; }
+  [ -x "$SERVER_BIN" ] || { fail "no server binary at $SERVER_BIN (run make)"; finish; }
+  if [ ! -x "$vu_sid/usr/bin/qemu-system-x86_64" ]; then
+    skip "no QEMU in the sid root (ROOTS=1 make roots adds qemu-system-x86 and qemu-system-data)"
+    finish
+  fi
+  qemu_version=$("$vm_top/scripts/in-root.sh" "$vu_sid" qemu-system-x86_64 --version 2>/dev/null |
+    sed -nE 's/^QEMU emulator version ([0-9]+\.[0-9]+).*/\1/p')
+  # 11.1 is the first whose vhost-user-test-device-pci maps the back end's
+  # shared memory (sort -C -V: 11.1 sorts first).
+  if [ -z "$qemu_version" ] || ! printf '11.1\n%s\n' "$qemu_version" | sort -C -V; then
+    skip "the sid root's QEMU is ${qemu_version:-unusable}; the device needs 11.1 or later (ROOTS=1 make roots)"
+    finish
+  fi
+  local t0=$SECONDS
+  if ! image=$("$vm_top/scripts/vm-image.sh" "$BUILD_DIR" 2>"$TEST_TMP/image.log"); then
+    skip "no test guest image: scripts/vm-image.sh failed ($(tail -n 1 "$TEST_TMP/image.log"))"
+    finish
+  fi
+  note "QEMU $qemu_version, guest image $image ($((SECONDS - t0)) s to build or find)"
+  work=$(mktemp -d "$vu_sid/tmp/vs-vhost-qemu.XXXXXX")
+  trap 'lib_cleanup; rm -rf --one-file-system "$work"' EXIT
+  cp "$image/vmlinuz" "$image/initrd.img" "$work/"
+}
+
+vu_server_start() {
+  env --default-signal=PIPE "$SERVER_BIN" --vhost-user "$work/gpu.sock" --vhost-user-input "$work/input.sock" \
+    "$@" >"$TEST_TMP/device.out" 2>"$TEST_TMP/device.log" &
+  device_pid=$!
+  BG_PIDS+=("$device_pid")
+  for _ in $(seq 200); do [ -S "$work/gpu.sock" ] && [ -S "$work/input.sock" ] && break; sleep 0.05; done
+  [ -S "$work/input.sock" ] || { fail "the devices did not listen"; show_tail "$TEST_TMP/device.log"; finish; }
+}
+
+vu_boot() {
+  local limit=$1 in=${work#"$vu_sid"} t1=$SECONDS
+  shift
+  rc=0
+  # The kernel's console on the serial port at loglevel 7 (the driver's
+  # [drm] lines are info); the init's VMTEST lines on the virtio console.
+  "$vm_top/scripts/in-root.sh" "$vu_sid" timeout -k 5 "$limit" qemu-system-x86_64 \
+    -machine q35,memory-backend=m0 -m 1G -object memory-backend-memfd,id=m0,size=1G,share=on \
+    -accel tcg -cpu max -smp 2 -nodefaults -no-reboot \
+    -kernel "$in/vmlinuz" -initrd "$in/initrd.img" \
+    -append "console=ttyS0 loglevel=7 panic=-1 rdinit=/init $*" \
+    -chardev socket,id=g,path="$in/gpu.sock" \
+    -device vhost-user-test-device-pci,chardev=g,virtio-id=16,num_vqs=2,vq_size=256,config_size=16 \
+    -chardev socket,id=in,path="$in/input.sock" -device vhost-user-input-pci,chardev=in \
+    -device virtio-serial-pci -chardev file,id=hvc,path="$in/hvc.log" -device virtconsole,chardev=hvc \
+    -vga none -display none -net none -serial file:"$in/serial.log" >"$TEST_TMP/qemu.log" 2>&1 || rc=$?
+  note "VM (tcg): $((SECONDS - t1)) s from power-on to power-off, QEMU status $rc"
+  cp "$work/serial.log" "$TEST_TMP/serial.log" 2>/dev/null || : >"$TEST_TMP/serial.log"
+  # The virtio console ends its lines with CR LF.
+  tr -d '\r' <"$work/hvc.log" >"$TEST_TMP/guest.log" 2>/dev/null || : >"$TEST_TMP/guest.log"
+}
+
+vu_server_stop() {
+  # The device ends when the front end closes its socket; the server, which
+  # then flushes the recording, at SIGTERM.
+  for _ in $(seq 100); do grep -q 'vhost-user device 1: its worker .* ended' "$TEST_TMP/device.log" && break; sleep 0.1; done
+  kill -TERM "$device_pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$device_pid" 2>/dev/null || break; sleep 0.1; done
+  device_rc=0
+  if kill -0 "$device_pid" 2>/dev/null; then
+    kill_tree "$device_pid"
+    device_rc=timeout
+  else
+    wait "$device_pid" || device_rc=$?
+  fi
+}
