@@ -80,7 +80,7 @@ if [ "${1:-}" = --inside ]; then
 fi
 
 build=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
-clients=("$build/tests/vk_compute" "$build/tests/vk_render" "$build/tests/kms_frames" "$build/bench/exec_bench")
+clients=("$build/tests/vk_compute" "$build/tests/vk_render" "$build/tests/kms_frames" "$build/bench/exec_bench" "$build/bench/render_bench")
 for c in "${clients[@]}"; do [ -x "$c" ] || die "no $c (run make)"; done
 # The guest side of the VM display (vmtest=display), where the build has
 # the display: the guest compositor, the numbered-frames client and the

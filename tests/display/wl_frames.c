@@ -10,15 +10,17 @@
  * is set, in the top half and again in the bottom half; test_display.sh
  * decodes the stream and checks every frame.
  *
- *   wl_frames FRAMES [WIDTH HEIGHT [FIRST]]    (WAYLAND_DISPLAY names the display)
+ *   wl_frames FRAMES [WIDTH HEIGHT [FIRST [SECONDS]]]    (WAYLAND_DISPLAY names the display)
  *
  * FIRST (default 1) is the first frame's number: runs recorded into one
- * stream number on from each other (test_vm_display.sh). */
+ * stream number on from each other (test_vm_display.sh). SECONDS (default
+ * none) ends the run early, once that long has passed (bench/vm-paths.sh). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <wayland-client.h>
 #define VK_USE_PLATFORM_WAYLAND_KHR
 #include <vulkan/vulkan.h>
@@ -120,6 +122,7 @@ main(int argc, char **argv)
    uint32_t frames = argc > 1 ? (uint32_t)atoi(argv[1]) : 300;
    uint32_t width = argc > 3 ? (uint32_t)atoi(argv[2]) : 320, height = argc > 3 ? (uint32_t)atoi(argv[3]) : 240;
    uint32_t first = argc > 4 ? (uint32_t)atoi(argv[4]) : 1;
+   const double seconds = argc > 5 ? atof(argv[5]) : 0;
 
    struct wl_display *display = wl_display_connect(NULL);
    if (!display) {
@@ -240,7 +243,13 @@ main(int argc, char **argv)
    bool bgra = format == VK_FORMAT_B8G8R8A8_UNORM;
    (void)bgra; /* black and white read the same either way */
 
-   for (uint32_t f = first; f < first + frames; f++) {
+   struct timespec start, now;
+   clock_gettime(CLOCK_MONOTONIC, &start);
+   uint32_t shown = 0;
+   for (uint32_t f = first; f < first + frames; f++, shown++) {
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      if (seconds > 0 && (double)(now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9 > seconds)
+         break;
       uint32_t slot = f % 2;
       CHECK(vkWaitForFences(dev, 1, &done[slot], VK_TRUE, UINT64_MAX));
       CHECK(vkResetFences(dev, 1, &done[slot]));
@@ -300,7 +309,7 @@ main(int argc, char **argv)
       CHECK(vkQueuePresentKHR(queue, &pi));
    }
    CHECK(vkDeviceWaitIdle(dev));
-   printf("wl_frames: presented %u frames %ux%u\n", frames, width, height);
+   printf("wl_frames: presented %u frames %ux%u\n", shown, width, height);
    vkDestroySwapchainKHR(dev, swapchain, NULL);
    for (int i = 0; i < 2; i++) {
       vkDestroySemaphore(dev, acquired[i], NULL);

@@ -20,6 +20,7 @@
  *
  *   kms_frames FRAMES      (dumb frames 1..FRAMES, Venus frames FRAMES+1..2*FRAMES)
  *   kms_frames --venus FRAMES   (Venus frames 1..FRAMES only)
+ *   kms_frames --for SECONDS    (Venus frames from 1 for SECONDS)
  *   kms_frames --live SECONDS
  *      Venus frames numbered from 1 until Escape is pressed on an input
  *      device (/dev/input/event*: the viewer's keys through the VM's
@@ -569,6 +570,14 @@ venus_frames(struct kms *k, uint32_t first, uint32_t frames, const struct inputs
 int
 main(int argc, char **argv)
 {
+   if (argc == 3 && !strcmp(argv[1], "--for")) {
+      struct kms k = { 0 };
+      kms_open(&k);
+      const struct inputs none = { .count = 0 };
+      bool escaped = false;
+      venus_frames(&k, 1, UINT32_MAX - 1, &none, atof(argv[2]), &escaped);
+      return 0;
+   }
    if (argc == 3 && !strcmp(argv[1], "--live")) {
       const double seconds = atof(argv[2]);
       struct inputs in;
@@ -590,7 +599,7 @@ main(int argc, char **argv)
    }
    const uint32_t frames = argc > 1 ? (uint32_t)atoi(argv[1]) : 60;
    if (frames == 0 || frames > 30000) {
-      fprintf(stderr, "usage: kms_frames [--venus] FRAMES (1..30000) | --live SECONDS\n");
+      fprintf(stderr, "usage: kms_frames [--venus] FRAMES (1..30000) | --for SECONDS | --live SECONDS\n");
       return 2;
    }
    struct kms k = { 0 };
