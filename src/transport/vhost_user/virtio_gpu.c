@@ -773,6 +773,10 @@ context_command(struct vs_virtio_gpu *gpu, const union gpu_command *cmd, union g
       if (status == VS_GPU_RESP_OK_NODATA && !id_taken(gpu, cmd->ctx_resource.resource_id)) {
          snprintf(refusal.why, sizeof(refusal.why), "resource %u does not exist", cmd->ctx_resource.resource_id);
          status = VS_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+      } else if (status == VS_GPU_RESP_OK_NODATA) {
+         status = cmd->hdr.type == VS_GPU_CMD_CTX_ATTACH_RESOURCE
+                     ? vs_gpu_contexts_attach(gpu->contexts, ctx_id, cmd->ctx_resource.resource_id, &refusal)
+                     : vs_gpu_contexts_detach(gpu->contexts, ctx_id, cmd->ctx_resource.resource_id, &refusal);
       }
       break;
    case VS_GPU_CMD_SUBMIT_3D:

@@ -7,6 +7,7 @@
 #include "transport/vhost_user/virtio_gpu_contexts.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,6 +45,9 @@ struct host_blob {
    uint64_t serial;
    bool mapped;
    uint64_t map_offset, map_len;
+   /* The other contexts (by slot) that attached it: each holds it as an
+    * imported resource under the same id. */
+   uint64_t importers;
 };
 
 /* A fenced request waiting for its ring, then for the device's thread. */
@@ -233,9 +237,12 @@ vs_gpu_contexts_destroy_context(struct vs_gpu_contexts *c, uint32_t ctx_id, stru
    if (!gc)
       return refuse(refusal, VS_GPU_RESP_ERR_INVALID_CONTEXT_ID, "CTX_DESTROY of context %u, which does not exist", ctx_id);
    /* Its blobs stay resources of the device until the guest unrefs them:
-    * their fds keep their memory. */
+    * their fds keep their memory. What it imported goes with it. */
    if (gc->ctx)
       vs_context_destroy(gc->ctx);
+   const uint64_t bit = 1ull << (gc - c->contexts);
+   for (uint32_t i = 0; i < c->max_blobs; i++)
+      c->blobs[i].importers &= ~bit;
    vs_info(ctx_id, "virtio-gpu %u: context %u (\"%s\") destroyed", c->device_id, ctx_id, gc->name);
    *gc = (struct gpu_context){ 0 };
    return VS_GPU_RESP_OK_NODATA;
@@ -247,6 +254,52 @@ vs_gpu_contexts_check_context(struct vs_gpu_contexts *c, uint32_t ctx_id, struct
    if (find_context(c, ctx_id))
       return VS_GPU_RESP_OK_NODATA;
    return refuse(refusal, VS_GPU_RESP_ERR_INVALID_CONTEXT_ID, "context %u does not exist", ctx_id);
+}
+
+uint32_t
+vs_gpu_contexts_attach(struct vs_gpu_contexts *c, uint32_t ctx_id, uint32_t res_id, struct vs_gpu_refusal *refusal)
+{
+   struct gpu_context *gc = find_context(c, ctx_id);
+   if (!gc)
+      return refuse(refusal, VS_GPU_RESP_ERR_INVALID_CONTEXT_ID, "context %u does not exist", ctx_id);
+   struct host_blob *b = find_blob(c, res_id);
+   const uint64_t bit = 1ull << (gc - c->contexts);
+   /* Nothing to share: not a host blob, the context's own, one it holds
+    * already, or a context that takes no commands. */
+   if (!b || b->ctx_id == ctx_id || (b->importers & bit) || !gc->ctx || !vs_context_running(gc->ctx))
+      return VS_GPU_RESP_OK_NODATA;
+   if (b->fd_type != VS_FD_TYPE_SHM && b->fd_type != VS_FD_TYPE_DMABUF) {
+      /* The context refuses an import of it with its own line. */
+      vs_debug(ctx_id, "virtio-gpu %u: resource %u of context %u: its fd type %d is not shared with context %u",
+               c->device_id, res_id, b->ctx_id, (int)b->fd_type, ctx_id);
+      return VS_GPU_RESP_OK_NODATA;
+   }
+   const int fd = fcntl(b->fd, F_DUPFD_CLOEXEC, 0);
+   if (fd < 0)
+      return refuse(refusal, VS_GPU_RESP_ERR_OUT_OF_MEMORY, "resource %u to context %u: %s", res_id, ctx_id,
+                    strerror(errno));
+   if (!vs_context_import_resource(gc->ctx, res_id, fd, b->fd_type, b->size))
+      return refuse(refusal, VS_GPU_RESP_ERR_INVALID_PARAMETER, "resource %u: context %u (\"%s\") refused it and ended",
+                    res_id, ctx_id, gc->name);
+   b->importers |= bit;
+   vs_debug(ctx_id, "virtio-gpu %u: resource %u of context %u shared with context %u", c->device_id, res_id,
+            b->ctx_id, ctx_id);
+   return VS_GPU_RESP_OK_NODATA;
+}
+
+uint32_t
+vs_gpu_contexts_detach(struct vs_gpu_contexts *c, uint32_t ctx_id, uint32_t res_id, struct vs_gpu_refusal *refusal)
+{
+   struct gpu_context *gc = find_context(c, ctx_id);
+   if (!gc)
+      return refuse(refusal, VS_GPU_RESP_ERR_INVALID_CONTEXT_ID, "context %u does not exist", ctx_id);
+   struct host_blob *b = find_blob(c, res_id);
+   const uint64_t bit = 1ull << (gc - c->contexts);
+   if (b && (b->importers & bit)) {
+      b->importers &= ~bit;
+      vs_context_destroy_resource(gc->ctx, res_id);
+   }
+   return VS_GPU_RESP_OK_NODATA;
 }
 
 uint32_t
@@ -381,6 +434,10 @@ vs_gpu_contexts_unref_blob(struct vs_gpu_contexts *c, struct vs_vu_device *dev, 
    struct gpu_context *gc = find_context(c, b->ctx_id);
    if (gc && gc->ctx)
       vs_context_destroy_resource(gc->ctx, res_id);
+   for (unsigned i = 0; i < MAX_CONTEXTS; i++) {
+      if ((b->importers >> i & 1) && c->contexts[i].ctx)
+         vs_context_destroy_resource(c->contexts[i].ctx, res_id);
+   }
    close_blob(b);
 }
 

@@ -46,10 +46,18 @@ uint32_t vs_gpu_contexts_create_context(struct vs_gpu_contexts *contexts, const 
                                         struct vs_gpu_refusal *refusal);
 uint32_t vs_gpu_contexts_destroy_context(struct vs_gpu_contexts *contexts, uint32_t ctx_id,
                                          struct vs_gpu_refusal *refusal);
-/* CTX_ATTACH_RESOURCE / CTX_DETACH_RESOURCE: a Venus context reaches only
- * the blobs it made, so these only check the context. */
+/* Whether context `ctx_id` exists. */
 uint32_t vs_gpu_contexts_check_context(struct vs_gpu_contexts *contexts, uint32_t ctx_id,
                                        struct vs_gpu_refusal *refusal);
+/* CTX_ATTACH_RESOURCE of an existing resource: another context's host
+ * blob (shared memory or a dma-buf) becomes a resource of this Venus
+ * context under the same id, which it may import (a compositor taking a
+ * client's buffer); anything else needs nothing. CTX_DETACH_RESOURCE
+ * drops it again; so do the blob's RESOURCE_UNREF and the context's end. */
+uint32_t vs_gpu_contexts_attach(struct vs_gpu_contexts *contexts, uint32_t ctx_id, uint32_t res_id,
+                                struct vs_gpu_refusal *refusal);
+uint32_t vs_gpu_contexts_detach(struct vs_gpu_contexts *contexts, uint32_t ctx_id, uint32_t res_id,
+                                struct vs_gpu_refusal *refusal);
 uint32_t vs_gpu_contexts_submit(struct vs_gpu_contexts *contexts, uint32_t ctx_id, const void *cmds, size_t size,
                                 struct vs_gpu_refusal *refusal);
 uint32_t vs_gpu_contexts_create_blob(struct vs_gpu_contexts *contexts, const struct vs_gpu_resource_create_blob *c,
@@ -62,8 +70,8 @@ uint32_t vs_gpu_contexts_unmap_blob(struct vs_gpu_contexts *contexts, struct vs_
 
 /* Whether `res_id` is one of the host blobs. */
 bool vs_gpu_contexts_has_blob(const struct vs_gpu_contexts *contexts, uint32_t res_id);
-/* RESOURCE_UNREF of a host blob: unmapped, dropped by its context,
- * closed. */
+/* RESOURCE_UNREF of a host blob: unmapped, dropped by its context and
+ * the contexts it was shared with, closed. */
 void vs_gpu_contexts_unref_blob(struct vs_gpu_contexts *contexts, struct vs_vu_device *dev, uint32_t res_id);
 /* A host blob's fd (still the blob's), size and serial (a number no
  * other blob of the device ever has), for a scanout: -1 when `res_id` is
