@@ -15,6 +15,8 @@
 #                   (scripts/results.sh; QUICK=1: a short bench)
 #   make bench-display  the built-in display: fps, commit->send latency, encode cost (bench/display.sh)
 #   make bench-glmark2  glmark2-es2-wayland through Zink on Venus vs native, on the display and off-screen
+#   make bench-vm-paths the vhost-user device vs the render server + VM channel, same guest and size
+#                       (bench/vm-paths.sh: render_bench, commit->encoded, commit->drawn, frames whole)
 #   make conformance    piglit natively and through the server (~1,650 tests, long: hours on 2 cores);
 #                       fails on any test passing natively but not through the server
 
@@ -31,7 +33,7 @@ endif
 POSIX_BUILD ?= $(BUILD)-posix
 POSIX_SERVER_ARGS ?= --page-size 16384
 
-.PHONY: all setup roots install test test-posix demo fuzz apps bench results bench-display bench-glmark2 conformance clean
+.PHONY: all setup roots install test test-posix demo fuzz apps bench results bench-display bench-glmark2 bench-vm-paths conformance clean
 
 all: $(BUILD)/venus-server
 
@@ -99,6 +101,9 @@ bench-display: $(BUILD)/venus-server
 
 bench-glmark2: $(BUILD)/venus-server
 	bench/glmark2.sh $(BUILD)
+
+bench-vm-paths: $(BUILD)/venus-server roots
+	bench/vm-paths.sh $(BUILD)
 
 conformance: $(BUILD)/venus-server
 	scripts/conformance.sh $(BUILD) full
