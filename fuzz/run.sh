@@ -6,7 +6,7 @@ build=${1:-build-fuzz}
 seconds=${2:-60}
 top=$(cd "$(dirname "$0")/.." && pwd)
 status=0
-for t in ${FUZZ_TARGETS:-fuzz_decoder fuzz_vtest fuzz_render fuzz_semantics fuzz_viewer fuzz_vhost_user}; do
+for t in ${FUZZ_TARGETS:-fuzz_decoder fuzz_vtest fuzz_render fuzz_semantics fuzz_viewer fuzz_vhost_user fuzz_scanout_import}; do
   corpus="$build/corpus/$t"
   mkdir -p "$corpus"
   cp -n "$top"/fuzz/seeds/"$t"/* "$corpus"/ 2>/dev/null || true

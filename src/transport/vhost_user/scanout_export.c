@@ -249,8 +249,11 @@ vs_scanout_import_run(uint32_t device, const uint8_t *framebuffer, uint64_t size
       memcpy(&msg, raw, n <= 0 ? 0 : (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg));
       if (!fd_count)
          fd = -1;
-      /* A worker that ends with an acknowledgement unread resets the pair. */
+      /* A worker that ends with an acknowledgement unread resets the pair.
+       * An empty message reads as the end too; an fd it carried is closed. */
       if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+         if (fd >= 0)
+            close(fd);
          vs_info(0, "vhost-user device %u: its worker closed its frames after %u; its scanout leaves the display",
                  device, seq);
          break;
