@@ -8,7 +8,14 @@
 # the directory holding `vmlinuz` and `initrd.img`; everything else goes to
 # stderr.
 #
-#   scripts/vm-image.sh BUILD_DIR
+#   scripts/vm-image.sh BUILD_DIR [--desktop]
+#
+# --desktop: a second image, cached apart, of the same guest plus a stock
+# compositor on the device's KMS output: weston 14 (DRM backend, GL
+# renderer, kiosk shell), Mesa's EGL, GBM and Gallium drivers (Zink among
+# them) and the data they read. That stack (libgallium with LLVM) makes the
+# initramfs about 56 MB against the default's 10 MB: the other VM tests
+# boot the default.
 #
 # The trixie root gets scripts/vm-run.sh's packages too (QEMU, Xvfb).
 # Cached under .deps/vm/ (git-ignored), keyed by the packages' versions,
@@ -32,6 +39,29 @@ host_pkgs=qemu-system-x86,qemu-system-modules-opengl,qemu-system-gui,seabios,lib
 # GPU and the input device (virtio-input, as vhost-user-input-pci, with
 # evdev for its /dev/input/event node).
 guest_modules="virtio_pci virtio_console virtio_gpu virtio_input evdev"
+# The desktop image's packages (--desktop), on top of the guest's: weston
+# and its library, glvnd's libEGL and libGLESv2 with Mesa's vendor library,
+# GBM, the Gallium drivers, and the xkb keymaps.
+desktop_pkgs=weston,libweston-14-0,libegl1,libgles2,libegl-mesa0,libgbm1,mesa-libgallium,xkb-data
+
+# desktop_elves: the desktop image's ELFs that nothing links, so ldd of
+# weston alone misses them: what libweston loads by path (the DRM backend,
+# the GL renderer, the kiosk shell), glvnd's Mesa vendor library and GBM's
+# backend. libgallium (with LLVM), libEGL and libgbm follow by ldd.
+desktop_elves() {
+  local l=/usr/lib/x86_64-linux-gnu
+  printf '%s\n' /usr/bin/weston "$l"/weston/kiosk-shell.so "$l"/libweston-14/drm-backend.so \
+    "$l"/libweston-14/gl-renderer.so "$l"/libEGL_mesa.so.0 "$l"/gbm/dri_gbm.so
+}
+
+# desktop_data STAGE: the files weston's stack reads besides ELFs: glvnd's
+# vendor file (how libEGL finds Mesa) and the xkb keymaps (weston compiles
+# one at start).
+desktop_data() {
+  mkdir -p "$1"/usr/share/glvnd/egl_vendor.d "$1"/usr/share/X11
+  cp /usr/share/glvnd/egl_vendor.d/50_mesa.json "$1"/usr/share/glvnd/egl_vendor.d/
+  cp -rL /usr/share/X11/xkb "$1"/usr/share/X11/
+}
 
 if [ "${1:-}" = --inside ]; then
   # Second stage, inside the root: assemble STAGE from the root's files.
@@ -50,6 +80,7 @@ if [ "${1:-}" = --inside ]; then
   # vkcube on the VM display (vmtest=display-apps): Debian ships it with a
   # Wayland build of its own or a --wsi switch, depending on the release.
   for f in /usr/bin/vkcube-wayland /usr/bin/vkcube; do if [ -x "$f" ]; then elves+=("$f"); fi; done
+  if [ "$GUEST_DESKTOP" = 1 ]; then mapfile -t -O ${#elves[@]} elves < <(desktop_elves); fi
   for f in "${elves[@]}"; do
     case $f in /tmp/*) cp "$f" "$stage/usr/bin/" ;; *) mkdir -p "$stage$(dirname "$f")"; cp -L "$f" "$stage$f" ;; esac
     ldd "$f" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
@@ -60,6 +91,7 @@ if [ "${1:-}" = --inside ]; then
   mkdir -p "$stage"/usr/share/vulkan/icd.d
   cp "$icd" "$stage"/usr/share/vulkan/icd.d/
   cp -r /usr/share/vkmark "$stage"/usr/share/
+  if [ "$GUEST_DESKTOP" = 1 ]; then desktop_data "$stage"; fi
   # The modules, dependencies first, uncompressed (busybox's insmod).
   mods=/usr/lib/modules/$kver
   : >"$stage"/modules.load
@@ -79,7 +111,12 @@ if [ "${1:-}" = --inside ]; then
   exit 0
 fi
 
-build=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
+build=$(cd "${1:?usage: $0 BUILD_DIR [--desktop]}" && pwd)
+case ${2:-} in
+  '') desktop=0 what=guest ;;
+  --desktop) desktop=1 what="desktop guest" ;;
+  *) die "unknown argument '$2' (usage: $0 BUILD_DIR [--desktop])" ;;
+esac
 clients=("$build/tests/vk_compute" "$build/tests/vk_render" "$build/tests/kms_frames" "$build/bench/exec_bench" "$build/bench/render_bench")
 for c in "${clients[@]}"; do [ -x "$c" ] || die "no $c (run make)"; done
 # The guest side of the VM display (vmtest=display), where the build has
@@ -88,27 +125,35 @@ for c in "${clients[@]}"; do [ -x "$c" ] || die "no $c (run make)"; done
 for c in "$build/guest/present/vs-guest-present" "$build/guest/present/vmch_hostile" "$build/tests/display/wl_frames"; do
   if [ -x "$c" ]; then clients+=("$c"); fi
 done
-root=$("$top/scripts/trixie-root.sh" --include "$guest_pkgs,$host_pkgs")
+includes=(--include "$guest_pkgs,$host_pkgs")
+if [ "$desktop" = 1 ]; then includes+=(--include "$desktop_pkgs"); fi
+root=$("$top/scripts/trixie-root.sh" "${includes[@]}")
 kver=$(cd "$root/usr/lib/modules" && ls | sort -V | tail -n 1)
 [ -n "$kver" ] && [ -f "$root/boot/vmlinuz-$kver" ] || die "no kernel in $root (linux-image-amd64)"
 
-# The cache key: what the guest is made of.
-versions=$("$top/scripts/in-root.sh" "$root" dpkg-query -W -f '${Package} ${Version}\n' \
-  "linux-image-$kver" busybox-static mesa-vulkan-drivers libvulkan1 vulkan-tools vkmark)
+# package_versions PKG...: "NAME VERSION" lines of the root's packages.
+package_versions() { "$top/scripts/in-root.sh" "$root" dpkg-query -W -f '${Package} ${Version}\n' "$@"; }
+
+# The cache key: what the guest is made of. The desktop image's package
+# versions make its key differ from the default's, and its directory is
+# named for it.
+versions=$(package_versions "linux-image-$kver" busybox-static mesa-vulkan-drivers libvulkan1 vulkan-tools vkmark)
+if [ "$desktop" = 1 ]; then versions+=$'\n'$(package_versions ${desktop_pkgs//,/ }); fi
 key=$( { echo "$versions"; echo "$guest_modules"; cat "$0" "$top/tests/vm/init" "${clients[@]}"; } | sha256sum | cut -c1-16)
 out=$top/.deps/vm/$key
+if [ "$desktop" = 1 ]; then out=$top/.deps/vm/desktop-$key; fi
 if [ -f "$out/initrd.img" ] && [ -f "$out/vmlinuz" ]; then
   echo "$out"
   exit 0
 fi
 
-log "building the guest (kernel $kver) in $out"
+log "building the $what (kernel $kver) in $out"
 work=$(mktemp -d "$root/tmp/vm-image.XXXXXX")
 trap 'rm -rf --one-file-system "$work"' EXIT
 inner=${work#"$root"}
 cp "$0" "$work/vm-image.sh"
 for c in "${clients[@]}"; do cp "$c" "$work/"; done
-"$top/scripts/in-root.sh" "$root" env GUEST_MODULES="$guest_modules" bash "$inner/vm-image.sh" --inside \
+"$top/scripts/in-root.sh" "$root" env GUEST_MODULES="$guest_modules" GUEST_DESKTOP="$desktop" bash "$inner/vm-image.sh" --inside \
   "$inner/stage" "$kver" "${clients[@]/#*\//$inner/}" >&2
 install -m 0755 "$top/tests/vm/init" "$work/stage/init"
 "$top/scripts/in-root.sh" "$root" sh -c "cd $inner/stage && find . -print0 | sort -z |

@@ -1,14 +1,18 @@
 # SPDX-License-Identifier: MIT
 # Sourced by the tests of the vhost-user device under a real QEMU
-# (test_vhost_user_qemu.sh, test_vhost_user_browser.sh), after lib.sh and
+# (test_vhost_user_qemu.sh, test_vhost_user_browser.sh,
+# test_vhost_user_desktop.sh), after lib.sh and
 # lib_vm.sh: the project's test guest booted under the sid root's QEMU
 # 11.1 (TCG) whose vhost-user-test-device-pci (virtio-id 16) and
 # vhost-user-input-pci are served by `venus-server --vhost-user`.
 #
-#   vu_prepare           skips (VM_TEST=0, no QEMU 11.1 in the sid root, no
+#   vu_prepare [--desktop]
+#                        skips (VM_TEST=0, no QEMU 11.1 in the sid root, no
 #                        guest image) or sets $qemu_version, $image and
 #                        $work (a directory inside the sid root, removed at
-#                        exit) holding the guest's kernel and initramfs
+#                        exit) holding the guest's kernel and initramfs;
+#                        --desktop: the desktop image (scripts/vm-image.sh
+#                        --desktop: the guest plus weston and Mesa's GL)
 #   vu_server_start [server options...]
 #                        starts the server on $work/gpu.sock and
 #                        $work/input.sock ($device_pid; its log
@@ -20,17 +24,32 @@
 #                        $TEST_TMP/guest.log ($work/hvc.log while it runs)
 #   vu_server_stop       waits for device 1's worker to end, then stops
 #                        the server with SIGTERM; sets $device_rc
+#
+# VU_QEMU_BUNDLE=DIR: QEMU from an unpacked vm-vhost.tar.xz
+# (scripts/vm-bundle.sh: sid's QEMU on sid's own ld-linux, its libraries
+# and firmware) on the host as it is, no sid root (then $work is under
+# /tmp). VU_IMAGE=DIR: the guest's vmlinuz and initrd.img from DIR, not
+# scripts/vm-image.sh (a GPU host runs both from scripts/gpu-bundle.sh's
+# bundle).
 
 vu_sid=${SID_ROOT:-$vm_top/.deps/sid-root}
+# How QEMU runs: vu_in_root (the sid root's in-root.sh, or nothing), then
+# vu_qemu; vu_tmp: where $work goes (QEMU must see its files).
+vu_in_root=("$vm_top/scripts/in-root.sh" "$vu_sid") vu_qemu=(qemu-system-x86_64) vu_tmp=$vu_sid/tmp
+if [ -n "${VU_QEMU_BUNDLE:-}" ]; then
+  vu_in_root=() vu_tmp=${TMPDIR:-/tmp}
+  vu_qemu=("$VU_QEMU_BUNDLE/ld-linux-x86-64.so.2" --library-path "$VU_QEMU_BUNDLE/lib"
+           "$VU_QEMU_BUNDLE/bin/qemu-system-x86_64" -L "$VU_QEMU_BUNDLE/share/qemu")
+fi
 
 vu_prepare() {
   [ "${VM_TEST:-1}" != 0 ] || { skip "VM_TEST=0"; finish; }
   [ -x "$SERVER_BIN" ] || { fail "no server binary at $SERVER_BIN (run make)"; finish; }
-  if [ ! -x "$vu_sid/usr/bin/qemu-system-x86_64" ]; then
+  if [ -z "${VU_QEMU_BUNDLE:-}" ] && [ ! -x "$vu_sid/usr/bin/qemu-system-x86_64" ]; then
     skip "no QEMU in the sid root (ROOTS=1 make roots adds qemu-system-x86 and qemu-system-data)"
     finish
   fi
-  qemu_version=$("$vm_top/scripts/in-root.sh" "$vu_sid" qemu-system-x86_64 --version 2>/dev/null |
+  qemu_version=$("${vu_in_root[@]}" "${vu_qemu[@]}" --version 2>/dev/null |
     sed -nE 's/^QEMU emulator version ([0-9]+\.[0-9]+).*/\1/p')
   # 11.1 is the first whose vhost-user-test-device-pci maps the back end's
   # shared memory (sort -C -V: 11.1 sorts first).
@@ -39,12 +58,14 @@ vu_prepare() {
     finish
   fi
   local t0=$SECONDS
-  if ! image=$("$vm_top/scripts/vm-image.sh" "$BUILD_DIR" 2>"$TEST_TMP/image.log"); then
+  if [ -n "${VU_IMAGE:-}" ]; then
+    image=$VU_IMAGE
+  elif ! image=$("$vm_top/scripts/vm-image.sh" "$BUILD_DIR" "$@" 2>"$TEST_TMP/image.log"); then
     skip "no test guest image: scripts/vm-image.sh failed ($(tail -n 1 "$TEST_TMP/image.log"))"
     finish
   fi
   note "QEMU $qemu_version, guest image $image ($((SECONDS - t0)) s to build or find)"
-  work=$(mktemp -d "$vu_sid/tmp/vs-vhost-qemu.XXXXXX")
+  work=$(mktemp -d "$vu_tmp/vs-vhost-qemu.XXXXXX")
   trap 'lib_cleanup; rm -rf --one-file-system "$work"' EXIT
   cp "$image/vmlinuz" "$image/initrd.img" "$work/"
 }
@@ -64,7 +85,7 @@ vu_boot() {
   rc=0
   # The kernel's console on the serial port at loglevel 7 (the driver's
   # [drm] lines are info); the init's VMTEST lines on the virtio console.
-  "$vm_top/scripts/in-root.sh" "$vu_sid" timeout -k 5 "$limit" qemu-system-x86_64 \
+  "${vu_in_root[@]}" timeout -k 5 "$limit" "${vu_qemu[@]}" \
     -machine q35,memory-backend=m0 -m 1G -object memory-backend-memfd,id=m0,size=1G,share=on \
     -accel tcg -cpu max -smp 2 -nodefaults -no-reboot \
     -kernel "$in/vmlinuz" -initrd "$in/initrd.img" \

@@ -22,6 +22,12 @@ require_tools python3 ffmpeg ffprobe
 if ! "$SERVER_BIN" --help | grep -c -- '--display' >/dev/null; then skip "a build without the display"; finish; fi
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$CHROMIUM" ] || { skip "chromium is not installed (Debian package chromium; run scripts/setup.sh)"; finish; }
+# The guest and the page, not the OS layer: test_vhost_user_qemu covers
+# the device on the -Dos=posix build.
+if grep -q '"name": "os", "value": "posix"' "$BUILD_DIR/meson-info/intro-buildoptions.json" 2>/dev/null; then
+  skip "-Dos=posix build: test_vhost_user_qemu runs the device there"
+  finish
+fi
 vu_prepare
 export XDG_RUNTIME_DIR=$TEST_TMP/rt
 mkdir -m 700 -p "$XDG_RUNTIME_DIR"

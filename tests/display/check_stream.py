@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Decodes a recorded Annex B stream (ffmpeg) and checks it.
+"""Decodes a recorded Annex B stream (ffmpeg; without it, openh264:
+openh264_frames.py) and checks it.
 
   check_stream.py numbers FILE W H MIN_FRAMES [SPLIT]   wl_frames' numbered
       frames: every frame whole (top and bottom halves agree, bars clean
@@ -14,16 +15,23 @@
       numbered frame being one whose bars read clean and the same number
       above 0 on four rows
   check_stream.py cube FILE W H MIN_FRAMES      vkcube: frames not blank
-      (luma spread) and changing (distinct frames)
+      (luma spread) and changing (distinct frames); $CHECK_STREAM_TRIM=1:
+      blank frames before the first frame that is not and after the last
+      are left out (a VM's console and an empty desktop around the client)
   check_stream.py size FILE W H MIN_FRAMES      at least MIN_FRAMES frames of
       W x H (ffprobe), e.g. weston-simple-shm's window in a stream
 Prints one summary line; exit 1 on failure."""
-import os, hashlib, json, subprocess, sys
+import os, hashlib, json, shutil, subprocess, sys
 
 BARS = 16
 
 
 def frames(path, w, h):
+    if shutil.which('ffmpeg') is None:
+        # A host without ffmpeg (a GPU host without a package registry):
+        # openh264 decodes the recorded Baseline stream to the same frames.
+        from openh264_frames import frames as openh264_frames
+        return openh264_frames(path, w, h)
     raw = subprocess.run(['ffmpeg', '-v', 'error', '-i', path, '-f', 'rawvideo', '-pix_fmt', 'gray', '-'],
                          check=True, stdout=subprocess.PIPE).stdout
     n = w * h
@@ -45,14 +53,24 @@ def numbered(f, w, h):
     return seen.pop() if len(seen) == 1 else 0
 
 
+def trim(fs, keep):
+    """With $CHECK_STREAM_TRIM=1, fs from its first frame keep() takes to its
+    last, and a note of how many were left out; else fs and no note."""
+    if os.environ.get('CHECK_STREAM_TRIM') != '1':
+        return fs, ''
+    marks = [k for k, f in enumerate(fs) if keep(f)]
+    lead, trail = (marks[0], len(fs) - 1 - marks[-1]) if marks else (len(fs), 0)
+    return (fs[marks[0]:marks[-1] + 1] if marks else []), ' (%d frames before and %d after left out)' % (lead, trail)
+
+
+def blank(f):
+    """Whether frame f is one flat shade (its sampled luma spread is small)."""
+    sample = f[::97]
+    return max(sample) - min(sample) < 40
+
+
 def numbers(path, w, h, need, split=None):
-    fs = frames(path, w, h)
-    trimmed = ''
-    if os.environ.get('CHECK_STREAM_TRIM') == '1':
-        marks = [k for k, f in enumerate(fs) if numbered(f, w, h)]
-        lead, trail = (marks[0], len(fs) - 1 - marks[-1]) if marks else (len(fs), 0)
-        fs = fs[marks[0]:marks[-1] + 1] if marks else []
-        trimmed = ' (%d frames before and %d after left out)' % (lead, trail)
+    fs, trimmed = trim(frames(path, w, h), lambda f: numbered(f, w, h))
     repeats_left = int(os.environ.get('CHECK_STREAM_REPEATS', '0'))
     bad, prev, seen = [], 0, []
     for k, f in enumerate(fs):
@@ -92,15 +110,11 @@ def numbers(path, w, h, need, split=None):
 
 
 def cube(path, w, h, need):
-    fs = frames(path, w, h)
+    fs, trimmed = trim(frames(path, w, h), lambda f: not blank(f))
     distinct = len({hashlib.md5(f).digest() for f in fs})
-    blank = 0
-    for f in fs:
-        sample = f[::97]
-        if max(sample) - min(sample) < 40:
-            blank += 1
-    ok = len(fs) >= need and blank == 0 and distinct >= len(fs) // 2
-    print('%d frames decoded, %d distinct, %d blank' % (len(fs), distinct, blank))
+    blanks = sum(1 for f in fs if blank(f))
+    ok = len(fs) >= need and blanks == 0 and distinct >= len(fs) // 2
+    print('%d frames decoded%s, %d distinct, %d blank' % (len(fs), trimmed, distinct, blanks))
     return ok
 
 
