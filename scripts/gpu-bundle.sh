@@ -14,6 +14,8 @@
 #                    runs ldconfig);
 #   DEST/debs/       the Venus client (Mesa 25.0.7 from bookworm-backports),
 #                    vulkaninfo, vkcube-wayland and the libraries they need,
+#                    openh264 (check_stream.py decodes recordings with it
+#                    where the host has no ffmpeg),
 #                    and the libraries the server's display links (ldd:
 #                    wayland-server, libyuv, libjpeg; and the x264 it loads;
 #                    libffi, libstdc++
@@ -34,12 +36,15 @@
 #                    25 MB);
 #   DEST/scripts/, DEST/bench/, DEST/tests/  the scripts gpu-check.sh runs
 #                    (its parts in scripts/gpu-check/, bench/display.sh and
-#                    its WebSocket viewer, and scripts/vm-run.sh and
+#                    its WebSocket viewer, bench/vm-paths.sh with the test
+#                    library it runs on, and scripts/vm-run.sh and
 #                    scripts/ext-diff.sh, among them), so that the bundle
 #                    alone is enough;
-#   DEST/vm-guest.tar, DEST/vm-host.tar.xz.N  with VM=1: the test VM for
-#                    gpu-check.sh's vm and vm-live parts (scripts/vm-bundle.sh;
-#                    22 MB and parts of at most 56 MiB).
+#   DEST/vm-guest.tar, DEST/vm-host.tar.xz.N, DEST/vm-vhost.tar.xz  with
+#                    VM=1: the test VM for gpu-check.sh's vm, vm-live and
+#                    vm-paths parts, and sid's QEMU 11.1 for the vhost-user
+#                    device path (scripts/vm-bundle.sh; each file at most
+#                    56 MiB).
 # The binaries and scripts are refreshed on every run; .debs already in
 # DEST/debs and DEST/root-debs are kept.
 #
@@ -63,7 +68,8 @@ dest=${2:-$top/.deps/gpu-bundle}
 # Packages: name[/suite]. libdrm must match the backported Mesa.
 debs=(mesa-vulkan-drivers/bookworm-backports libdrm2/bookworm-backports libdrm-common/bookworm-backports
       vulkan-tools libwayland-client0 libx11-6 libx11-xcb1 libxau6 libxdmcp6 libbsd0 libmd0
-      libxcb1 libxcb-dri3-0 libxcb-present0 libxcb-randr0 libxcb-shm0 libxcb-sync1 libxcb-xfixes0 libxshmfence1)
+      libxcb1 libxcb-dri3-0 libxcb-present0 libxcb-randr0 libxcb-shm0 libxcb-sync1 libxcb-xfixes0 libxshmfence1
+      libopenh264-7)
 root_debs=(libvulkan1 libglvnd0 libegl1 libgl1 libglx0 libopengl0 libgles2)
 programs=(venus-server bench/exec_bench bench/render_bench bench/startup_bench tests/vk_compute tests/vk_sync tests/vk_oom
           tests/vk_render tests/vk_modifier tests/vk_hold tests/vk_stuck tests/rs_vmm tests/display/wl_frames
@@ -90,9 +96,11 @@ for f in "${programs[@]}"; do cp "$build/$f" "$dest/build/$f"; strip --strip-deb
 cp "$top/scripts/gpu-check.sh" "$top/scripts/vm-run.sh" "$top/scripts/ext-diff.sh" "$dest/scripts/"
 cp -r "$top/scripts/gpu-check" "$dest/scripts/"
 cp "$top/bench/run.sh" "$top/bench/display.sh" "$top/bench/tenants.sh" "$top/bench/llama.sh" "$top/bench/gguf_model.py" \
-  "$dest/bench/"
-cp "$top/tests/vkinfo.py" "$dest/tests/"
-cp "$top/tests/display/ws_viewer.py" "$top/tests/display/cdp_view.py" "$dest/tests/display/"
+  "$top/bench/vm-paths.sh" "$dest/bench/"
+# bench/vm-paths.sh runs on the test library.
+cp "$top/tests/vkinfo.py" "$top/tests/lib.sh" "$top/tests/lib_vm.sh" "$top/tests/lib_vhost_user.sh" "$dest/tests/"
+cp "$top/tests/display/ws_viewer.py" "$top/tests/display/cdp_view.py" "$top/tests/display/check_stream.py" \
+  "$top/tests/display/openh264_frames.py" "$dest/tests/display/"
 
 # download DIR SPEC...: apt-get download the packages DIR lacks, in one call
 # (apt's start-up is the slow part).

@@ -22,6 +22,8 @@
 #   frames         per-frame overhead in both present modes
 #   vm             the test VM: vm-short and vm-bench
 #   vm-live        vkcube live in Chromium through vtest and from the VM
+#   vm-paths       bench/vm-paths.sh: the vhost-user device (QEMU 11.1) and
+#                  the render server + VM channel (QEMU 10) side by side
 #   guest26        Mesa 26's guest: Vulkan 1.4, vk14, FPS tables, sid's front end
 #   latency        a submission's round trip, natively and through the server
 #   tenants        bench/tenants.sh: start-up, memory, 16/32-tenant scaling
@@ -43,6 +45,7 @@
 #   LIVE_SECONDS     how long live (60) and vm-live (20) watch the page
 #   CHROMIUM_PARTS   the Chromium parts, if not in BUNDLE/../gpu-chromium
 #   VM_ACCEL, VM_CPU, VM_TIMEOUT, VM_LIVE_SIZE  the test VM (vm, vm-live)
+#   VM_PATHS_SIZE, VM_PATHS_SECONDS  vm-paths (1024x768, 45 s of live frames)
 #   LLAMA_TAR, LLAMA_SHAPES, LLAMA_P, LLAMA_N, ...  llama (bench/llama.sh)
 #   TENANTS, SIZE, SECONDS_EACH  tenants (bench/tenants.sh)
 set -uo pipefail
@@ -56,6 +59,7 @@ live           live-1080p: vkcube at 1080p watched in headless Chromium
 frames         per-frame overhead: render_bench, vkmark, wl_frames in both present modes
 vm             the test VM (scripts/vm-bundle.sh): vm-short and vm-bench
 vm-live        vkcube live in Chromium through vtest and from the test VM guest
+vm-paths       bench/vm-paths.sh: the vhost-user device vs the render server + VM channel
 guest26        the Mesa 26 guest: Vulkan 1.4, vk14, FPS tables, the stock front end
 latency        a submission round trip natively and through the server
 tenants        bench/tenants.sh: start-up, memory and 16/32-tenant scaling

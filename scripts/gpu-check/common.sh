@@ -6,7 +6,8 @@
 # BUNDLE/guest26); result prints a row; run_server and stop_server start and
 # stop venus-server on $sock; dump_threads writes a hung process's stacks
 # into the logs; chromium_unpack and vm_unpack/vm_run unpack and start
-# Chromium and the test VM (the live, vm and vm-live parts).
+# Chromium and the test VM (the live, vm and vm-live parts); vm_vhost_unpack
+# unpacks sid's QEMU 11.1 for the vhost-user device (vm-paths).
 
 # Every process names its driver both ways: VK_DRIVER_FILES wins over
 # VK_ICD_FILENAMES in the loader, so neither may leak from one side to the other.
@@ -152,3 +153,12 @@ vm_run() { # LABEL WORKLOAD [vm-run.sh options]: one boot; its files in $logs/LA
     "$@" "$logs/$label" "$prefix/vm-guest" >"$logs/$label.out" 2>&1
 }
 VM_SKIP="no vm-guest.tar and vm-host.tar.xz.N in the bundle (scripts/vm-bundle.sh)"
+# vm_vhost_unpack: BUNDLE/vm-vhost.tar.xz (sid's QEMU 11.1 on its own
+# ld-linux, the vhost-user device's front end) into $prefix; sets vm_vhost.
+# False without it.
+vm_vhost_unpack() {
+  [ -f "$bundle/vm-vhost.tar.xz" ] || return 1
+  vm_vhost=$prefix/vm-vhost
+  [ -d "$vm_vhost" ] || xz -dc "$bundle/vm-vhost.tar.xz" | tar -C "$prefix" -xf -
+}
+VM_VHOST_SKIP="no vm-vhost.tar.xz in the bundle (scripts/vm-bundle.sh)"
