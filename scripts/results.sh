@@ -13,6 +13,10 @@
 #              call, throughput, bandwidth, vkmark, an idle client's cost
 #   tenants    bench/tenants.sh: a tenant's start-up and memory per
 #              isolation mode, and 16 tenants at once
+#   vm-paths   bench/vm-paths.sh: the vhost-user device beside the render
+#              server and the VM channel, the same guest (not in PARTS by
+#              default: two TCG boots); else its table from VM_PATHS_LOG
+#              (a saved vm-paths-*.md, the GPU host's from gpu-check)
 #   tests      `make test`'s counts, from TEST_LOG (its saved output)
 #   gpu-check  scripts/gpu-check.sh's summary, from GPU_CHECK_LOG (its
 #              saved output: a GPU host without a package registry runs it
@@ -87,6 +91,16 @@ part_tenants() {
   fi
 }
 
+part_vm_paths() {
+  echo "## VM paths (\`bench/vm-paths.sh\`)"
+  echo
+  if HOST_ICD=$host_icd "$top/bench/vm-paths.sh" "$build" >"$work/vm-paths.log" 2>&1; then
+    sed -n '/^Host driver/p; /^|/p' "$top/bench/out/vm-paths-latest.md"
+  else
+    echo "bench/vm-paths.sh failed: $(tail -n1 "$work/vm-paths.log")"
+  fi
+}
+
 # A section from a saved log: LABEL, the variable naming it, a filter.
 from_log() {
   local title=$1 var=$2 filter=$3 log=${!2:-}
@@ -126,9 +140,13 @@ from_log() {
   echo "| CPU | $cpu |"
   echo
   for p in $parts; do
-    "part_$p"
+    "part_${p//-/_}"
     echo
   done
+  case " $parts " in
+    *" vm-paths "*) ;;
+    *) from_log "VM paths (\`bench/vm-paths.sh\`)" VM_PATHS_LOG '^\||^Host driver'; echo ;;
+  esac
   from_log "Test suite (\`make test\`)" TEST_LOG '^=== summary|^FAIL|^failed:'
   echo
   from_log "GPU checks (\`scripts/gpu-check.sh\`)" GPU_CHECK_LOG '^== '
