@@ -65,11 +65,14 @@ roots:
 	  scripts/debian-root.sh sid --include $(SID_TEST_PKGS) >/dev/null; fi
 
 # Both variants run even when the first fails; either failing fails the target.
-# The test VM's guest and QEMU (tests/test_vm.sh) are prepared first: the
-# first run downloads them (minutes), outside any one test's time limit.
+# The test VM's guests (the test guest and the desktop one) and QEMU
+# (tests/test_vm.sh) are prepared first: the first run downloads them
+# (minutes), outside any one test's time limit.
 test: $(BUILD)/venus-server $(POSIX_BUILD)/venus-server roots
 	@[ "$${VM_TEST:-1}" = 0 ] || [ "$(SANITIZE)" = 1 ] || scripts/vm-image.sh $(BUILD) >/dev/null || \
 	  echo "scripts/vm-image.sh failed: test_vm will say why"
+	@[ "$${VM_TEST:-1}" = 0 ] || [ "$(SANITIZE)" = 1 ] || scripts/vm-image.sh $(BUILD) --desktop >/dev/null || \
+	  echo "scripts/vm-image.sh --desktop failed: test_vhost_user_desktop will say why"
 	@rc=0; tests/run.sh $(BUILD) || rc=1; \
 	$(MAKE) --no-print-directory test-posix || rc=1; \
 	exit $$rc
