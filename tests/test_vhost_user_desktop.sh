@@ -34,9 +34,23 @@ export XDG_RUNTIME_DIR=$TEST_TMP/rt
 mkdir -m 700 -p "$XDG_RUNTIME_DIR"
 record=$TEST_TMP/desktop.h264
 cube_env=${DESKTOP_CUBE_ENV-MESA_VK_WSI_DEBUG=sw}
-vu_server_start --vm-size 1024x768 --log-level debug --display vs-vhost-desktop --record "$record"
-vu_boot 180 vmtest=desktop "cubeenv=$cube_env"
-vu_server_stop
+desktop_run() {
+  vu_server_start --vm-size 1024x768 --log-level debug --display vs-vhost-desktop --record "$record"
+  vu_boot 180 vmtest=desktop "cubeenv=$cube_env"
+  vu_server_stop
+}
+desktop_run
+# vkcube on this guest now and then stalls in a fence wait (a known
+# intermittent stall, docs/vhost-user.md#a-stock-compositor): that boot's
+# logs go to first/ and the guest boots once more.
+if grep -q 'stuck in fence wait' "$TEST_TMP/guest.log" && ! grep -q '^VMTEST step cube rc 0 ' "$TEST_TMP/guest.log"; then
+  note "vkcube stalled in a fence wait; its logs are in first/; booting once more"
+  mkdir -p "$TEST_TMP/first"
+  for f in device.log device.out guest.log serial.log qemu.log desktop.h264; do
+    mv "$TEST_TMP/$f" "$TEST_TMP/first/" 2>/dev/null || true
+  done
+  desktop_run
+fi
 log=$TEST_TMP/guest.log dlog=$TEST_TMP/device.log
 
 check "QEMU ran the guest to power-off (status $rc)" test "$rc" -eq 0
