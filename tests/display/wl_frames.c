@@ -25,9 +25,9 @@
 #define VK_USE_PLATFORM_WAYLAND_KHR
 #include <vulkan/vulkan.h>
 
+#include "frame_work.h"
 #include "xdg-shell-client-protocol.h"
 
-#define BARS 16
 #define HEAVY_BYTES (32u << 20)
 #define HEAVY_ROUNDS 6
 
@@ -101,19 +101,6 @@ make_buffer(VkPhysicalDevice phys, VkDevice dev, VkDeviceSize size, VkBufferUsag
                                      .memoryTypeIndex = mem_type(phys, req.memoryTypeBits, props) };
    CHECK(vkAllocateMemory(dev, &ai, NULL, mem));
    CHECK(vkBindBufferMemory(dev, *buf, *mem, 0));
-}
-
-static void
-buffer_barrier(VkCommandBuffer cb, VkBuffer buf)
-{
-   const VkBufferMemoryBarrier b = { .sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER,
-                                     .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
-                                     .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
-                                     .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-                                     .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-                                     .buffer = buf, .size = VK_WHOLE_SIZE };
-   vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, NULL, 1, &b, 0,
-                        NULL);
 }
 
 int
@@ -240,8 +227,6 @@ main(int argc, char **argv)
       CHECK(vkCreateSemaphore(dev, &semi, NULL, &rendered[i]));
       CHECK(vkCreateFence(dev, &fi, NULL, &done[i]));
    }
-   bool bgra = format == VK_FORMAT_B8G8R8A8_UNORM;
-   (void)bgra; /* black and white read the same either way */
 
    struct timespec start, now;
    clock_gettime(CLOCK_MONOTONIC, &start);
@@ -257,26 +242,17 @@ main(int argc, char **argv)
       CHECK(vkAcquireNextImageKHR(dev, swapchain, UINT64_MAX, acquired[slot], VK_NULL_HANDLE, &idx));
       uint32_t *px = pattern + (size_t)slot * width * height;
       for (uint32_t y = 0; y < height; y++)
-         for (uint32_t x = 0; x < width; x++) {
-            uint32_t bar = x * BARS / width;
-            px[(size_t)y * width + x] = ((f >> bar) & 1) ? 0xffffffffu : 0xff000000u;
-         }
+         frame_work_row(px + (size_t)y * width, width, f);
       VkCommandBuffer cb = cbs[slot];
       const VkCommandBufferBeginInfo bi = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
                                             .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT };
       CHECK(vkBeginCommandBuffer(cb, &bi));
       /* Heavy work, every step depending on the one before. */
-      for (int r = 0; r < HEAVY_ROUNDS; r++) {
-         vkCmdFillBuffer(cb, heavy, 0, HEAVY_BYTES / 2, f * 2654435761u + (uint32_t)r);
-         buffer_barrier(cb, heavy);
-         const VkBufferCopy half = { 0, HEAVY_BYTES / 2, HEAVY_BYTES / 2 };
-         vkCmdCopyBuffer(cb, heavy, heavy, 1, &half);
-         buffer_barrier(cb, heavy);
-      }
+      frame_work_heavy(cb, heavy, HEAVY_BYTES, HEAVY_ROUNDS, f);
       /* The frame's number goes through the heavy buffer into the image last. */
       const VkBufferCopy in = { (VkDeviceSize)slot * frame_bytes, 0, frame_bytes };
       vkCmdCopyBuffer(cb, staging, heavy, 1, &in);
-      buffer_barrier(cb, heavy);
+      frame_work_barrier(cb, heavy);
       VkImageMemoryBarrier ib = { .sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
                                   .dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
                                   .oldLayout = VK_IMAGE_LAYOUT_UNDEFINED,

@@ -13,9 +13,8 @@
  * submission of its own Venus context), before drawing into a buffer
  * again.
  *
- * The picture is wl_frames': 16 vertical bars, bar i white when bit i of
- * the frame number is set; check_stream.py reads it back from the
- * display's recording. The frames never leave the process's one master
+ * The picture and the heavy work are wl_frames' (frame_work.h);
+ * check_stream.py reads the number back from the display's recording. The frames never leave the process's one master
  * session: fbcon's console shows only before and after.
  *
  *   kms_frames FRAMES      (dumb frames 1..FRAMES, Venus frames FRAMES+1..2*FRAMES)
@@ -42,7 +41,8 @@
 #include <unistd.h>
 #include <vulkan/vulkan.h>
 
-#define BARS 16
+#include "frame_work.h"
+
 /* Buffers flipped in turn. */
 #define BUFFERS 3
 #define HEAVY_BYTES (16u << 20)
@@ -287,14 +287,6 @@ kms_wait_device(struct kms *k)
    close(eb.fence_fd);
 }
 
-/* One row of frame `n`: bar b white when bit b of n is set. */
-static void
-draw_row(uint32_t *row, uint32_t width, uint32_t n)
-{
-   for (uint32_t x = 0; x < width; x++)
-      row[x] = ((n >> (x * BARS / width)) & 1) ? 0xffffffffu : 0xff000000u;
-}
-
 static void
 dumb_frames(struct kms *k, uint32_t first, uint32_t frames)
 {
@@ -321,7 +313,7 @@ dumb_frames(struct kms *k, uint32_t first, uint32_t frames)
       die("out of memory");
    for (uint32_t n = first; n < first + frames; n++) {
       const int i = (int)(n % BUFFERS);
-      draw_row(row, k->width, n);
+      frame_work_row(row, k->width, n);
       for (uint32_t y = 0; y < k->height; y++)
          memcpy(buf[i].map + (size_t)y * buf[i].pitch, row, (size_t)k->width * 4);
       kms_show(k, buf[i].fb);
@@ -398,19 +390,6 @@ memory_type(VkPhysicalDevice phys, uint32_t bits, VkMemoryPropertyFlags want)
    errno = 0;
    die("no memory type");
    return 0;
-}
-
-static void
-buffer_barrier(VkCommandBuffer cb, VkBuffer buf)
-{
-   const VkBufferMemoryBarrier b = { .sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER,
-                                     .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
-                                     .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
-                                     .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-                                     .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-                                     .buffer = buf, .size = VK_WHOLE_SIZE };
-   vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, NULL, 1, &b, 0,
-                        NULL);
 }
 
 struct vk_buffer {
@@ -522,22 +501,16 @@ venus_frames(struct kms *k, uint32_t first, uint32_t frames, const struct inputs
       if (live && ((*escaped = inputs_escape(live)) || now_s() > until))
          break;
       const int i = (int)(f % BUFFERS);
-      draw_row(row_map + (size_t)i * k->width, k->width, f);
+      frame_work_row(row_map + (size_t)i * k->width, k->width, f);
       const VkCommandBufferBeginInfo bi = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
                                             .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT };
       VK_CHECK(vkBeginCommandBuffer(cb, &bi));
       /* Heavy work, each step depending on the one before, then the row
        * through the heavy buffer into every row of the scanout buffer. */
-      for (int r = 0; r < HEAVY_ROUNDS; r++) {
-         vkCmdFillBuffer(cb, heavy.buffer, 0, HEAVY_BYTES / 2, f * 2654435761u + (uint32_t)r);
-         buffer_barrier(cb, heavy.buffer);
-         const VkBufferCopy half = { 0, HEAVY_BYTES / 2, HEAVY_BYTES / 2 };
-         vkCmdCopyBuffer(cb, heavy.buffer, heavy.buffer, 1, &half);
-         buffer_barrier(cb, heavy.buffer);
-      }
+      frame_work_heavy(cb, heavy.buffer, HEAVY_BYTES, HEAVY_ROUNDS, f);
       const VkBufferCopy in = { (VkDeviceSize)i * pitch, 0, pitch };
       vkCmdCopyBuffer(cb, rows.buffer, heavy.buffer, 1, &in);
-      buffer_barrier(cb, heavy.buffer);
+      frame_work_barrier(cb, heavy.buffer);
       for (uint32_t y = 0; y < k->height; y++)
          copies[y] = (VkBufferCopy){ 0, (VkDeviceSize)y * pitch, pitch };
       vkCmdCopyBuffer(cb, heavy.buffer, target[i].buffer, k->height, copies);
