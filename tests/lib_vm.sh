@@ -12,6 +12,8 @@
 #   vm_step_check NAME WHAT [CONDITION...]
 #                        PASS when the guest's step NAME ended 0 (and
 #                        CONDITION holds), else FAIL with its last lines
+#   vm_same_render DIR   true when the guest's log ($log) names every
+#                        image of DIR (a reference render) with its hash
 
 vm_top=$(cd "$TESTS_DIR/.." && pwd)
 
@@ -85,6 +87,17 @@ vm_step_check() {
     fail "guest $name: $what: $(grep "^VMTEST step $name " "$log" || echo 'never ran')"
     grep -B12 "^VMTEST step $name " "$log" | grep '^  |' | tail -n 10 | sed 's/^/         /' || true
   fi
+}
+
+vm_same_render() {
+  local f h n=0 bad=0
+  for f in "$1"/*; do
+    [ -f "$f" ] || continue
+    n=$((n + 1))
+    h=$(sha256sum <"$f" | cut -d' ' -f1)
+    grep -q "^VMTEST render $(basename "$f") $h\$" "$log" || { bad=1; note "render $(basename "$f") differs from the reference"; }
+  done
+  [ "$n" -gt 0 ] && [ "$bad" -eq 0 ]
 }
 
 # vm_from_server_memory WHAT QEMU_LOG: the server's exit figures count
