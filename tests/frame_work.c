@@ -33,3 +33,35 @@ frame_work_heavy(VkCommandBuffer cb, VkBuffer heavy, VkDeviceSize bytes, int rou
       frame_work_barrier(cb, heavy);
    }
 }
+
+VkResult
+frame_work_buffer(VkPhysicalDevice phys, VkDevice dev, VkDeviceSize size, VkBufferUsageFlags usage,
+                  VkMemoryPropertyFlags props, bool dma_buf, VkBuffer *buffer, VkDeviceMemory *memory)
+{
+   const VkExternalMemoryBufferCreateInfo ext = { .sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO,
+                                                   .handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT };
+   const VkBufferCreateInfo bi = { .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .pNext = dma_buf ? &ext : NULL,
+                                   .size = size, .usage = usage };
+   VkResult r = vkCreateBuffer(dev, &bi, NULL, buffer);
+   if (r != VK_SUCCESS)
+      return r;
+   VkMemoryRequirements req;
+   vkGetBufferMemoryRequirements(dev, *buffer, &req);
+   VkPhysicalDeviceMemoryProperties mp;
+   vkGetPhysicalDeviceMemoryProperties(phys, &mp);
+   uint32_t type = 0;
+   while (type < mp.memoryTypeCount &&
+          !((req.memoryTypeBits & (1u << type)) && (mp.memoryTypes[type].propertyFlags & props) == props))
+      type++;
+   if (type == mp.memoryTypeCount)
+      return VK_ERROR_FEATURE_NOT_PRESENT;
+   const VkMemoryDedicatedAllocateInfo dedicated = { .sType = VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO,
+                                                     .buffer = *buffer };
+   const VkExportMemoryAllocateInfo export = { .sType = VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO,
+                                               .pNext = &dedicated,
+                                               .handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT };
+   const VkMemoryAllocateInfo ai = { .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .pNext = dma_buf ? &export : NULL,
+                                     .allocationSize = req.size, .memoryTypeIndex = type };
+   r = vkAllocateMemory(dev, &ai, NULL, memory);
+   return r != VK_SUCCESS ? r : vkBindBufferMemory(dev, *buffer, *memory, 0);
+}

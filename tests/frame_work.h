@@ -9,6 +9,7 @@
 #ifndef VS_TESTS_FRAME_WORK_H
 #define VS_TESTS_FRAME_WORK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
@@ -17,6 +18,12 @@
 /* One row of frame `n`'s picture, B8G8R8X8 (black and white read the
  * same in any 8-bit RGBA order). */
 void frame_work_row(uint32_t *row, uint32_t width, uint32_t n);
+
+/* A buffer of `size` bytes in memory of the first type with `props`
+ * (bound, its own allocation), exportable as a dma-buf when `dma_buf`.
+ * VK_ERROR_FEATURE_NOT_PRESENT when no memory type fits. */
+VkResult frame_work_buffer(VkPhysicalDevice phys, VkDevice dev, VkDeviceSize size, VkBufferUsageFlags usage,
+                           VkMemoryPropertyFlags props, bool dma_buf, VkBuffer *buffer, VkDeviceMemory *memory);
 
 /* Makes transfer writes to `buffer` visible to later transfers. */
 void frame_work_barrier(VkCommandBuffer cb, VkBuffer buffer);

@@ -77,32 +77,6 @@ xs_configure(void *data, struct xdg_surface *xs, uint32_t serial)
 
 static const struct xdg_surface_listener xs_listener = { xs_configure };
 
-static uint32_t
-mem_type(VkPhysicalDevice phys, uint32_t bits, VkMemoryPropertyFlags want)
-{
-   VkPhysicalDeviceMemoryProperties p;
-   vkGetPhysicalDeviceMemoryProperties(phys, &p);
-   for (uint32_t i = 0; i < p.memoryTypeCount; i++)
-      if ((bits & (1u << i)) && (p.memoryTypes[i].propertyFlags & want) == want)
-         return i;
-   fprintf(stderr, "wl_frames: no memory type\n");
-   exit(1);
-}
-
-static void
-make_buffer(VkPhysicalDevice phys, VkDevice dev, VkDeviceSize size, VkBufferUsageFlags usage,
-            VkMemoryPropertyFlags props, VkBuffer *buf, VkDeviceMemory *mem)
-{
-   const VkBufferCreateInfo bi = { .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = size, .usage = usage };
-   CHECK(vkCreateBuffer(dev, &bi, NULL, buf));
-   VkMemoryRequirements req;
-   vkGetBufferMemoryRequirements(dev, *buf, &req);
-   const VkMemoryAllocateInfo ai = { .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = req.size,
-                                     .memoryTypeIndex = mem_type(phys, req.memoryTypeBits, props) };
-   CHECK(vkAllocateMemory(dev, &ai, NULL, mem));
-   CHECK(vkBindBufferMemory(dev, *buf, *mem, 0));
-}
-
 int
 main(int argc, char **argv)
 {
@@ -202,10 +176,11 @@ main(int argc, char **argv)
    VkBuffer heavy, staging;
    VkDeviceMemory heavy_mem, staging_mem;
    VkDeviceSize frame_bytes = (VkDeviceSize)width * height * 4;
-   make_buffer(phys, dev, HEAVY_BYTES, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-               VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &heavy, &heavy_mem);
-   make_buffer(phys, dev, frame_bytes * 2, VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
-               VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, &staging, &staging_mem);
+   CHECK(frame_work_buffer(phys, dev, HEAVY_BYTES, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                           VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, false, &heavy, &heavy_mem));
+   CHECK(frame_work_buffer(phys, dev, frame_bytes * 2, VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+                           VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, false, &staging,
+                           &staging_mem));
    uint32_t *pattern;
    CHECK(vkMapMemory(dev, staging_mem, 0, VK_WHOLE_SIZE, 0, (void **)&pattern));
 

@@ -379,46 +379,10 @@ now_s(void)
    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static uint32_t
-memory_type(VkPhysicalDevice phys, uint32_t bits, VkMemoryPropertyFlags want)
-{
-   VkPhysicalDeviceMemoryProperties p;
-   vkGetPhysicalDeviceMemoryProperties(phys, &p);
-   for (uint32_t i = 0; i < p.memoryTypeCount; i++)
-      if ((bits & (1u << i)) && (p.memoryTypes[i].propertyFlags & want) == want)
-         return i;
-   errno = 0;
-   die("no memory type");
-   return 0;
-}
-
 struct vk_buffer {
    VkBuffer buffer;
    VkDeviceMemory memory;
 };
-
-static void
-make_buffer(VkPhysicalDevice phys, VkDevice dev, VkDeviceSize size, VkBufferUsageFlags usage,
-            VkMemoryPropertyFlags props, bool exported, struct vk_buffer *b)
-{
-   const VkExternalMemoryBufferCreateInfo ext = { .sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO,
-                                                   .handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT };
-   const VkBufferCreateInfo bi = { .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .pNext = exported ? &ext : NULL,
-                                   .size = size, .usage = usage };
-   VK_CHECK(vkCreateBuffer(dev, &bi, NULL, &b->buffer));
-   VkMemoryRequirements req;
-   vkGetBufferMemoryRequirements(dev, b->buffer, &req);
-   const VkMemoryDedicatedAllocateInfo dedicated = { .sType = VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO,
-                                                     .buffer = b->buffer };
-   const VkExportMemoryAllocateInfo export = { .sType = VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO,
-                                               .pNext = &dedicated,
-                                               .handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT };
-   const VkMemoryAllocateInfo ai = { .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-                                     .pNext = exported ? &export : NULL, .allocationSize = req.size,
-                                     .memoryTypeIndex = memory_type(phys, req.memoryTypeBits, props) };
-   VK_CHECK(vkAllocateMemory(dev, &ai, NULL, &b->memory));
-   VK_CHECK(vkBindBufferMemory(dev, b->buffer, b->memory, 0));
-}
 
 /* Venus frames first.. until `frames` are shown or, with `live`, until
  * Escape comes from `live` (*escaped) or `seconds` pass. */
@@ -458,15 +422,17 @@ venus_frames(struct kms *k, uint32_t first, uint32_t frames, const struct inputs
    const VkMemoryPropertyFlags visible = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
    struct vk_buffer heavy, rows, target[BUFFERS];
    uint32_t fbs[BUFFERS];
-   make_buffer(phys, dev, HEAVY_BYTES, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, 0,
-               false, &heavy);
-   make_buffer(phys, dev, (VkDeviceSize)pitch * BUFFERS, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, visible, false, &rows);
+   VK_CHECK(frame_work_buffer(phys, dev, HEAVY_BYTES, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                              0, false, &heavy.buffer, &heavy.memory));
+   VK_CHECK(frame_work_buffer(phys, dev, (VkDeviceSize)pitch * BUFFERS, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, visible,
+                              false, &rows.buffer, &rows.memory));
    uint32_t *row_map;
    VK_CHECK(vkMapMemory(dev, rows.memory, 0, VK_WHOLE_SIZE, 0, (void **)&row_map));
    /* The scanout buffers: host-visible memory, which the host shares as
     * a blob it can read in place. */
    for (int i = 0; i < BUFFERS; i++) {
-      make_buffer(phys, dev, frame_bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, visible, true, &target[i]);
+      VK_CHECK(frame_work_buffer(phys, dev, frame_bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, visible, true,
+                                 &target[i].buffer, &target[i].memory));
       const VkMemoryGetFdInfoKHR gi = { .sType = VK_STRUCTURE_TYPE_MEMORY_GET_FD_INFO_KHR,
                                         .memory = target[i].memory,
                                         .handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT };
