@@ -20,6 +20,7 @@ vs_arena_init(struct vs_arena *arena, size_t cap)
    arena->cur = arena->end = NULL;
    arena->used_total = 0;
    arena->cap = cap;
+   arena->spilled = false;
 }
 
 void *
@@ -40,10 +41,11 @@ vs_arena_alloc_slow(struct vs_arena *arena, size_t size)
    struct vs_arena_block *b = arena->blocks;
    if (!b || (size_t)(arena->end - arena->cur) < size) {
       size_t block_size = size > ARENA_BLOCK_MIN ? size : ARENA_BLOCK_MIN;
-      b = malloc(sizeof(*b) + block_size);
+      b = calloc(1, sizeof(*b) + block_size);
       if (!b)
          return NULL;
       b->size = block_size;
+      arena->spilled = arena->blocks != NULL;
       b->next = arena->blocks;
       arena->blocks = b;
       arena->cur = b->data;
@@ -52,26 +54,27 @@ vs_arena_alloc_slow(struct vs_arena *arena, size_t size)
    void *p = arena->cur;
    arena->cur += size;
    arena->used_total += size;
-   memset(p, 0, size);
    return p;
 }
 
 void
-vs_arena_reset(struct vs_arena *arena)
+vs_arena_reset_spilled(struct vs_arena *arena)
 {
    struct vs_arena_block *b = arena->blocks;
-   if (!b)
-      return;
    /* Keep the oldest (first-allocated, usually minimum-sized) block. */
    while (b->next) {
       struct vs_arena_block *next = b->next;
       free(b);
       b = next;
    }
+   /* How much of it was taken before the spill is not known: all of it
+    * is zeroed, as much as the spilled command decoded at least. */
+   memset(b->data, 0, b->size);
    arena->blocks = b;
    arena->cur = b->data;
    arena->end = b->data + b->size;
    arena->used_total = 0;
+   arena->spilled = false;
 }
 
 void

@@ -5,6 +5,7 @@
 #ifndef VS_ARENA_H
 #define VS_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@ struct vs_arena {
    unsigned char *cur, *end; /* the free part of the newest block */
    size_t used_total;
    size_t cap;
+   bool spilled; /* blocks has more than the first one */
 };
 
 /* Requests up to this size take the inline path below. */
@@ -25,7 +27,9 @@ void vs_arena_init(struct vs_arena *arena, size_t cap);
 void *vs_arena_alloc_slow(struct vs_arena *arena, size_t size);
 
 /* Zero-filled, 16-byte aligned; NULL when the cap would be exceeded.
- * Inline for the small requests of every decoded command. */
+ * Inline for the small requests of every decoded command. The free part
+ * of a block is kept zero (blocks start zeroed, vs_arena_reset zeroes
+ * what was taken): one memset per command rather than one per request. */
 static inline void *
 vs_arena_alloc(struct vs_arena *arena, size_t size)
 {
@@ -35,13 +39,27 @@ vs_arena_alloc(struct vs_arena *arena, size_t size)
       void *p = arena->cur;
       arena->cur += rounded;
       arena->used_total += rounded;
-      memset(p, 0, rounded);
       return p;
    }
    return vs_arena_alloc_slow(arena, size);
 }
-/* Frees all blocks but the first, which is kept for the next command. */
-void vs_arena_reset(struct vs_arena *arena);
+/* vs_arena_reset's way when more than one block was needed. */
+void vs_arena_reset_spilled(struct vs_arena *arena);
+
+/* Frees all blocks but the first, which is kept for the next command.
+ * Inline for the usual command, which fits the first: all it took is the
+ * used_total bytes below cur. */
+static inline void
+vs_arena_reset(struct vs_arena *arena)
+{
+   if (__builtin_expect(arena->spilled, 0)) {
+      vs_arena_reset_spilled(arena);
+      return;
+   }
+   arena->cur -= arena->used_total;
+   memset(arena->cur, 0, arena->used_total);
+   arena->used_total = 0;
+}
 void vs_arena_fini(struct vs_arena *arena);
 
 #endif
