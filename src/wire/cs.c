@@ -25,62 +25,34 @@ vn_dec_truncated(struct vn_decoder *d, void *dst, size_t size, size_t padded)
    return vn_dec_fail(d, "stream truncated (need %zu bytes, %zu left)", padded, (size_t)(d->end - d->cur));
 }
 
-bool
-vn_dec_marker(struct vn_decoder *d, bool *present)
+void
+vn_dec_bad_marker(struct vn_decoder *d, uint64_t v)
 {
-   uint64_t v;
-   if (!vn_dec_u64(d, &v))
-      return false;
-   if (v > 1)
-      return vn_dec_fail(d, "bad pointer marker %llu", (unsigned long long)v);
-   *present = v == 1;
-   return true;
+   vn_dec_fail(d, "bad pointer marker %llu", (unsigned long long)v);
 }
 
-bool
-vn_dec_array_size(struct vn_decoder *d, uint64_t *size)
+void
+vn_dec_bad_array_size(struct vn_decoder *d, uint64_t size, uint64_t expected)
 {
-   return vn_dec_u64(d, size);
+   vn_dec_fail(d, "array size %llu does not match count %llu", (unsigned long long)size,
+                      (unsigned long long)expected);
 }
 
-bool
-vn_dec_array_size_opt(struct vn_decoder *d, uint64_t expected, bool *present)
+void
+vn_dec_arena_full(struct vn_decoder *d)
 {
-   uint64_t n;
-   if (!vn_dec_u64(d, &n))
-      return false;
-   if (n != 0 && n != expected)
-      return vn_dec_fail(d, "array size %llu does not match count %llu", (unsigned long long)n,
-                         (unsigned long long)expected);
-   *present = n != 0;
-   return true;
+   vn_dec_fail(d, "command needs more than the %zu-byte decode limit", d->arena->cap);
 }
 
-void *
-vn_dec_alloc(struct vn_decoder *d, size_t size)
+/* elem_size 0: more elements than the stream allows; else more bytes than
+ * a size_t holds. */
+void
+vn_dec_bad_count(struct vn_decoder *d, uint64_t count, size_t elem_size)
 {
-   void *p = vs_arena_alloc(d->arena, size);
-   if (!p)
-      vn_dec_fail(d, "command needs more than the %zu-byte decode limit", d->arena->cap);
-   return p;
-}
-
-void *
-vn_dec_alloc_array(struct vn_decoder *d, uint64_t count, size_t elem_size, size_t min_wire)
-{
-   if (min_wire ? count > vn_dec_remaining(d) / min_wire : count > VN_MAX_OUTPUT_COUNT) {
-      vn_dec_fail(d, "array of %llu elements is larger than the stream allows",
-                  (unsigned long long)count);
-      return NULL;
-   }
-   if (count == 0)
-      return NULL;
-   if (elem_size && count > SIZE_MAX / elem_size) {
-      vn_dec_fail(d, "array of %llu elements of %zu bytes is too large",
-                  (unsigned long long)count, elem_size);
-      return NULL;
-   }
-   return vn_dec_alloc(d, (size_t)count * elem_size);
+   if (elem_size)
+      vn_dec_fail(d, "array of %llu elements of %zu bytes is too large", (unsigned long long)count, elem_size);
+   else
+      vn_dec_fail(d, "array of %llu elements is larger than the stream allows", (unsigned long long)count);
 }
 
 bool
@@ -132,12 +104,9 @@ unknown_handle(struct vn_decoder *d, uint64_t id, VkObjectType type)
 }
 
 bool
-vn_dec_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *host,
-              struct vs_object **obj)
+vn_dec_handle_slow(struct vn_decoder *d, uint64_t id, VkObjectType type, bool optional, uint64_t *host,
+                   struct vs_object **obj)
 {
-   uint64_t id;
-   if (!vn_dec_u64(d, &id))
-      return false;
    if (id == 0) {
       if (!optional)
          return vn_dec_fail(d, "null handle where one is required (object type %d)", type);

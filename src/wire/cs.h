@@ -58,10 +58,13 @@ bool vn_dec_fail(struct vn_decoder *d, const char *fmt, ...) __attribute__((form
 /* vn_dec_raw's failure: dst zeroed, the stream marked bad. */
 bool vn_dec_truncated(struct vn_decoder *d, void *dst, size_t size, size_t padded);
 
-/* Always inline: every scalar of every command comes through here, and
- * with a constant size the copy is one move (the generated decoders are
- * too big for the compiler to inline it on its own). */
-static inline __attribute__((always_inline)) bool
+/* The decoder's primitives are inline, forced: the generated decoders are
+ * too big for the compiler to inline them on its own, and each call would
+ * cost more than the few instructions of its common path. What fails
+ * (messages, zeroing) stays out of line. */
+#define VN_INLINE static inline __attribute__((always_inline))
+
+VN_INLINE bool
 vn_dec_raw(struct vn_decoder *d, void *dst, size_t size, size_t padded)
 {
    if (__builtin_expect((size_t)(d->end - d->cur) < padded, 0))
@@ -71,25 +74,25 @@ vn_dec_raw(struct vn_decoder *d, void *dst, size_t size, size_t padded)
    return true;
 }
 
-static inline size_t
+VN_INLINE size_t
 vn_dec_remaining(const struct vn_decoder *d)
 {
    return (size_t)(d->end - d->cur);
 }
 
-static inline bool vn_dec_u32(struct vn_decoder *d, uint32_t *v) { return vn_dec_raw(d, v, 4, 4); }
-static inline bool vn_dec_i32(struct vn_decoder *d, int32_t *v) { return vn_dec_raw(d, v, 4, 4); }
-static inline bool vn_dec_u64(struct vn_decoder *d, uint64_t *v) { return vn_dec_raw(d, v, 8, 8); }
-static inline bool vn_dec_i64(struct vn_decoder *d, int64_t *v) { return vn_dec_raw(d, v, 8, 8); }
-static inline bool vn_dec_f32(struct vn_decoder *d, float *v) { return vn_dec_raw(d, v, 4, 4); }
-static inline bool vn_dec_f64(struct vn_decoder *d, double *v) { return vn_dec_raw(d, v, 8, 8); }
+VN_INLINE bool vn_dec_u32(struct vn_decoder *d, uint32_t *v) { return vn_dec_raw(d, v, 4, 4); }
+VN_INLINE bool vn_dec_i32(struct vn_decoder *d, int32_t *v) { return vn_dec_raw(d, v, 4, 4); }
+VN_INLINE bool vn_dec_u64(struct vn_decoder *d, uint64_t *v) { return vn_dec_raw(d, v, 8, 8); }
+VN_INLINE bool vn_dec_i64(struct vn_decoder *d, int64_t *v) { return vn_dec_raw(d, v, 8, 8); }
+VN_INLINE bool vn_dec_f32(struct vn_decoder *d, float *v) { return vn_dec_raw(d, v, 4, 4); }
+VN_INLINE bool vn_dec_f64(struct vn_decoder *d, double *v) { return vn_dec_raw(d, v, 8, 8); }
 /* 8- and 16-bit scalars occupy 4 bytes; only the low bytes are meaningful. */
-static inline bool vn_dec_u8(struct vn_decoder *d, uint8_t *v) { return vn_dec_raw(d, v, 1, 4); }
-static inline bool vn_dec_i8(struct vn_decoder *d, int8_t *v) { return vn_dec_raw(d, v, 1, 4); }
-static inline bool vn_dec_u16(struct vn_decoder *d, uint16_t *v) { return vn_dec_raw(d, v, 2, 4); }
-static inline bool vn_dec_i16(struct vn_decoder *d, int16_t *v) { return vn_dec_raw(d, v, 2, 4); }
+VN_INLINE bool vn_dec_u8(struct vn_decoder *d, uint8_t *v) { return vn_dec_raw(d, v, 1, 4); }
+VN_INLINE bool vn_dec_i8(struct vn_decoder *d, int8_t *v) { return vn_dec_raw(d, v, 1, 4); }
+VN_INLINE bool vn_dec_u16(struct vn_decoder *d, uint16_t *v) { return vn_dec_raw(d, v, 2, 4); }
+VN_INLINE bool vn_dec_i16(struct vn_decoder *d, int16_t *v) { return vn_dec_raw(d, v, 2, 4); }
 
-static inline bool
+VN_INLINE bool
 vn_dec_size(struct vn_decoder *d, size_t *v)
 {
    uint64_t u;
@@ -100,24 +103,84 @@ vn_dec_size(struct vn_decoder *d, size_t *v)
    return ok;
 }
 
-static inline bool
+VN_INLINE bool
 vn_dec_enum(struct vn_decoder *d, void *v)
 {
    return vn_dec_raw(d, v, 4, 4);
 }
 
+/* The failures of the inline primitives below. */
+#define VN_COLD __attribute__((cold))
+VN_COLD void vn_dec_bad_marker(struct vn_decoder *d, uint64_t v);
+VN_COLD void vn_dec_bad_array_size(struct vn_decoder *d, uint64_t size, uint64_t expected);
+VN_COLD void vn_dec_arena_full(struct vn_decoder *d);
+VN_COLD void vn_dec_bad_count(struct vn_decoder *d, uint64_t count, size_t elem_size);
+
 /* A pointer marker: 1 when the pointee follows, 0 for NULL. */
-bool vn_dec_marker(struct vn_decoder *d, bool *present);
-bool vn_dec_array_size(struct vn_decoder *d, uint64_t *size);
+VN_INLINE bool
+vn_dec_marker(struct vn_decoder *d, bool *present)
+{
+   uint64_t v;
+   if (!vn_dec_u64(d, &v))
+      return false;
+   if (v > 1) {
+      vn_dec_bad_marker(d, v);
+      return false;
+   }
+   *present = v == 1;
+   return true;
+}
+
+VN_INLINE bool
+vn_dec_array_size(struct vn_decoder *d, uint64_t *size)
+{
+   return vn_dec_u64(d, size);
+}
+
 /* An array size that must be 0 (absent) or `expected`. */
-bool vn_dec_array_size_opt(struct vn_decoder *d, uint64_t expected, bool *present);
+VN_INLINE bool
+vn_dec_array_size_opt(struct vn_decoder *d, uint64_t expected, bool *present)
+{
+   uint64_t n;
+   if (!vn_dec_u64(d, &n))
+      return false;
+   if (n != 0 && n != expected) {
+      vn_dec_bad_array_size(d, n, expected);
+      return false;
+   }
+   *present = n != 0;
+   return true;
+}
+
+VN_INLINE void *
+vn_dec_alloc(struct vn_decoder *d, size_t size)
+{
+   void *p = vs_arena_alloc(d->arena, size);
+   if (!p)
+      vn_dec_arena_full(d);
+   return p;
+}
 
 /* Arena allocation of count elements, refused when count elements of at
  * least min_wire bytes each cannot fit in what is left of the stream (so
  * input-driven allocations stay proportional to the input), or over the
- * output cap when min_wire is 0. */
-void *vn_dec_alloc_array(struct vn_decoder *d, uint64_t count, size_t elem_size, size_t min_wire);
-void *vn_dec_alloc(struct vn_decoder *d, size_t size);
+ * output cap when min_wire is 0. min_wire and elem_size are constants in
+ * the generated code: the checks fold to a compare or two. */
+VN_INLINE void *
+vn_dec_alloc_array(struct vn_decoder *d, uint64_t count, size_t elem_size, size_t min_wire)
+{
+   if (min_wire ? count > vn_dec_remaining(d) / min_wire : count > VN_MAX_OUTPUT_COUNT) {
+      vn_dec_bad_count(d, count, 0);
+      return NULL;
+   }
+   if (count == 0)
+      return NULL;
+   if (elem_size && count > SIZE_MAX / elem_size) {
+      vn_dec_bad_count(d, count, elem_size);
+      return NULL;
+   }
+   return vn_dec_alloc(d, (size_t)count * elem_size);
+}
 
 /* Packed byte arrays (uint8_t[], char[], opaque blobs): padded to 4. */
 bool vn_dec_bytes(struct vn_decoder *d, void *dst, size_t size);
@@ -131,10 +194,30 @@ bool vn_dec_char_array(struct vn_decoder *d, char *dst, size_t size);
  * one of two, and which one differs between drivers). */
 bool vn_dec_chain_unique(struct vn_decoder *d, const void *head);
 
+/* vn_dec_handle's way when its inline path does not do: a null, an id not
+ * in the dispatcher's memo (or no memo), an unknown id, no room in named. */
+bool vn_dec_handle_slow(struct vn_decoder *d, uint64_t id, VkObjectType type, bool optional, uint64_t *host,
+                        struct vs_object **obj);
+
 /* A handle: the guest id, translated to the host handle of that type.
- * id 0 is VK_NULL_HANDLE, refused unless `optional`. */
-bool vn_dec_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *host,
-                   struct vs_object **obj);
+ * id 0 is VK_NULL_HANDLE, refused unless `optional`. Inline for what a
+ * recording names again and again: an id in the memo, room in named. */
+VN_INLINE bool
+vn_dec_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *host,
+              struct vs_object **obj)
+{
+   uint64_t id;
+   if (!vn_dec_u64(d, &id))
+      return false;
+   struct vs_object *o = d->cache ? vs_object_cache_probe(d->objects, d->cache, id, type) : NULL;
+   if (__builtin_expect(!o || d->named_count == d->named_cap, 0))
+      return vn_dec_handle_slow(d, id, type, optional, host, obj);
+   *host = o->handle;
+   if (obj)
+      *obj = o;
+   d->named[d->named_count++] = o;
+   return true;
+}
 /* A handle inside a struct: as vn_dec_handle, and the object is recorded
  * under `field` (where the caller stores the host handle), so handlers
  * resolve it by guest id rather than by a host handle that may alias. */

@@ -160,6 +160,18 @@ vs_object_lookup_cached(struct vs_object_table *t, struct vs_object_cache *c, ui
    return o && o->type == type ? o : NULL;
 }
 
+/* The memo's answer alone: NULL when id is not there (0 never is) or its
+ * object has another type. */
+static inline struct vs_object *
+vs_object_cache_probe(struct vs_object_table *t, struct vs_object_cache *c, uint64_t id, VkObjectType type)
+{
+   const struct vs_object_cache_slot *slot = &c->slots[id & (VS_OBJECT_CACHE_SLOTS - 1)];
+   if (slot->id != id || !id ||
+       slot->generation != atomic_load_explicit(&t->unlink_generation, memory_order_acquire))
+      return NULL;
+   return slot->obj->type == type ? slot->obj : NULL;
+}
+
 bool vs_object_contains(struct vs_object_table *t, uint64_t id);
 
 /* Remembers that the creation of `id` was refused, and why (truncated). */

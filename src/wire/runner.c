@@ -108,7 +108,8 @@ hold_named(struct vs_runner *runner, const struct vn_decoder *d, struct vs_objec
 {
    for (uint32_t i = 0; i < d->named_count; i++) {
       struct vs_object *target = d->named[i];
-      if (keep && !keep(target->type))
+      /* A recording names its own command buffer first. */
+      if (target == holder || (keep && !keep(target->type)))
          continue;
       if (!vs_object_hold(runner->objects, holder, target, true)) {
          vs_runner_fail(runner, "object %llu cannot hold object %llu: over the limit of %u holds or out of memory",
@@ -261,8 +262,9 @@ vs_runner_stream(struct vs_runner *runner, const void *data, size_t size,
       d.depth = 0;
       d.nested = NULL;
       d.nested_count = d.nested_cap = 0;
-      d.named = NULL;
-      d.named_count = d.named_cap = 0;
+      d.named = d.named_inline;
+      d.named_count = 0;
+      d.named_cap = sizeof(d.named_inline) / sizeof(d.named_inline[0]);
       uint32_t type = 0;
       uint64_t t0 = 0;
       if (runner->timing && d.end - d.cur >= (ptrdiff_t)sizeof(type)) {
