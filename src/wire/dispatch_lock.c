@@ -34,12 +34,8 @@ try_shared(struct vs_dispatch_lock *l)
 }
 
 void
-vs_dispatch_lock(struct vs_dispatch_lock *l, enum vs_dispatch_mode mode)
+vs_dispatch_lock_slow(struct vs_dispatch_lock *l, enum vs_dispatch_mode mode)
 {
-   if (mode == VS_DISPATCH_UNLOCKED)
-      return;
-   if (mode == VS_DISPATCH_SHARED && try_shared(l))
-      return;
    pthread_mutex_lock(&l->mutex);
    if (mode == VS_DISPATCH_SHARED) {
       while (!try_shared(l))
@@ -59,21 +55,18 @@ vs_dispatch_lock(struct vs_dispatch_lock *l, enum vs_dispatch_mode mode)
 }
 
 void
-vs_dispatch_unlock(struct vs_dispatch_lock *l, enum vs_dispatch_mode mode)
+vs_dispatch_wake_writer(struct vs_dispatch_lock *l)
 {
-   if (mode == VS_DISPATCH_UNLOCKED)
-      return;
-   if (mode == VS_DISPATCH_SHARED) {
-      uint32_t before = atomic_fetch_sub_explicit(&l->state, 1, memory_order_release);
-      if (before != (VS_DISPATCH_WRITER | 1))
-         return;
-      /* The last reader out, and a writer waits: under the mutex, so the
-       * writer is either before its check or inside its wait. */
-      pthread_mutex_lock(&l->mutex);
-      pthread_cond_broadcast(&l->cond);
-      pthread_mutex_unlock(&l->mutex);
-      return;
-   }
+   /* Under the mutex, so the writer is either before its check or inside
+    * its wait. */
+   pthread_mutex_lock(&l->mutex);
+   pthread_cond_broadcast(&l->cond);
+   pthread_mutex_unlock(&l->mutex);
+}
+
+void
+vs_dispatch_unlock_exclusive(struct vs_dispatch_lock *l)
+{
    pthread_mutex_lock(&l->mutex);
    l->writer = false;
    /* Writers go first: a waiting one inherits the bit, so readers keep out. */

@@ -47,9 +47,37 @@ enum vs_dispatch_mode {
 void vs_dispatch_lock_init(struct vs_dispatch_lock *l);
 void vs_dispatch_lock_fini(struct vs_dispatch_lock *l);
 
-/* Takes / lets go of the lock in `mode` (nothing for UNLOCKED). */
-void vs_dispatch_lock(struct vs_dispatch_lock *l, enum vs_dispatch_mode mode);
-void vs_dispatch_unlock(struct vs_dispatch_lock *l, enum vs_dispatch_mode mode);
+/* The out-of-line parts of the two below: any take but a shared one with
+ * no writer about, the wake of a waiting writer by the last reader out,
+ * an exclusive release. */
+void vs_dispatch_lock_slow(struct vs_dispatch_lock *l, enum vs_dispatch_mode mode);
+void vs_dispatch_wake_writer(struct vs_dispatch_lock *l);
+void vs_dispatch_unlock_exclusive(struct vs_dispatch_lock *l);
+
+/* Takes / lets go of the lock in `mode` (nothing for UNLOCKED). Inline:
+ * every command takes it, and a shared take or release with no writer
+ * about is one atomic. */
+static inline void
+vs_dispatch_lock(struct vs_dispatch_lock *l, enum vs_dispatch_mode mode)
+{
+   uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
+   if (mode == VS_DISPATCH_SHARED && !(s & VS_DISPATCH_WRITER) &&
+       atomic_compare_exchange_weak_explicit(&l->state, &s, s + 1, memory_order_acquire, memory_order_relaxed))
+      return;
+   if (mode != VS_DISPATCH_UNLOCKED)
+      vs_dispatch_lock_slow(l, mode);
+}
+
+static inline void
+vs_dispatch_unlock(struct vs_dispatch_lock *l, enum vs_dispatch_mode mode)
+{
+   if (mode == VS_DISPATCH_SHARED) {
+      if (atomic_fetch_sub_explicit(&l->state, 1, memory_order_release) == (VS_DISPATCH_WRITER | 1))
+         vs_dispatch_wake_writer(l);
+   } else if (mode == VS_DISPATCH_EXCLUSIVE) {
+      vs_dispatch_unlock_exclusive(l);
+   }
+}
 
 /* Whether a writer waits for the lock (a reader in a long wait yields). */
 bool vs_dispatch_lock_contended(struct vs_dispatch_lock *l);
