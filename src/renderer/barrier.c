@@ -37,7 +37,7 @@ preinitialized_to_host(struct vs_runner *runner, const VkImage *image, VkImageLa
 }
 
 static void
-barriers_to_host_v1(struct vs_runner *runner, bool foreign, uint32_t buffer_count,
+rewrite_barriers_v1(struct vs_runner *runner, bool foreign, uint32_t buffer_count,
                     const VkBufferMemoryBarrier *buffers, uint32_t image_count, const VkImageMemoryBarrier *images)
 {
    for (uint32_t i = 0; foreign && buffers && i < buffer_count; i++) {
@@ -50,6 +50,15 @@ barriers_to_host_v1(struct vs_runner *runner, bool foreign, uint32_t buffer_coun
          drop_foreign(&b->srcQueueFamilyIndex, &b->dstQueueFamilyIndex);
       preinitialized_to_host(runner, &b->image, &b->oldLayout);
    }
+}
+
+static inline void
+barriers_to_host_v1(struct vs_runner *runner, struct vs_object *command_buffer_obj, uint32_t buffer_count,
+                    const VkBufferMemoryBarrier *buffers, uint32_t image_count, const VkImageMemoryBarrier *images)
+{
+   /* Memory barriers alone (most of a compute recording's) need nothing. */
+   if ((buffers && buffer_count) || (images && image_count))
+      rewrite_barriers_v1(runner, foreign_by_server(command_buffer_obj), buffer_count, buffers, image_count, images);
 }
 
 static void
@@ -72,7 +81,7 @@ barriers_to_host_v2(struct vs_runner *runner, bool foreign, const VkDependencyIn
 static void
 vs_exec_vkCmdPipelineBarrier(struct vs_runner *runner, struct vn_args_vkCmdPipelineBarrier *a)
 {
-   barriers_to_host_v1(runner, foreign_by_server(a->commandBuffer_obj), a->bufferMemoryBarrierCount,
+   barriers_to_host_v1(runner, a->commandBuffer_obj, a->bufferMemoryBarrierCount,
                        a->pBufferMemoryBarriers, a->imageMemoryBarrierCount, a->pImageMemoryBarriers);
    vn_default_vkCmdPipelineBarrier(runner, a);
 }
@@ -80,7 +89,7 @@ vs_exec_vkCmdPipelineBarrier(struct vs_runner *runner, struct vn_args_vkCmdPipel
 static void
 vs_exec_vkCmdWaitEvents(struct vs_runner *runner, struct vn_args_vkCmdWaitEvents *a)
 {
-   barriers_to_host_v1(runner, foreign_by_server(a->commandBuffer_obj), a->bufferMemoryBarrierCount,
+   barriers_to_host_v1(runner, a->commandBuffer_obj, a->bufferMemoryBarrierCount,
                        a->pBufferMemoryBarriers, a->imageMemoryBarrierCount, a->pImageMemoryBarriers);
    vn_default_vkCmdWaitEvents(runner, a);
 }

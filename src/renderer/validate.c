@@ -847,10 +847,8 @@ vs_check_pipeline_bound(struct vs_runner *runner, const char *cmd, struct vs_obj
 }
 
 bool
-vs_check_present(struct vs_runner *runner, const char *cmd, const void *array, uint64_t count, const char *what)
+vs_check_missing(struct vs_runner *runner, const char *cmd, uint64_t count, const char *what)
 {
-   if (array || !count)
-      return true;
    vs_runner_fail(runner, "%s: %s missing for a count of %llu", cmd, what, U(count));
    return false;
 }

@@ -132,9 +132,15 @@ bool vs_check_descriptor_push(struct vs_runner *runner, const char *cmd, struct 
 /* The command buffer's current recording bound a pipeline at that point. */
 bool vs_check_pipeline_bound(struct vs_runner *runner, const char *cmd, struct vs_object *command_buffer,
                              VkPipelineBindPoint bind_point);
-/* An array that the command's count says exists. */
-bool vs_check_present(struct vs_runner *runner, const char *cmd, const void *array, uint64_t count,
-                      const char *what);
+/* vs_check_present's refusal. */
+bool vs_check_missing(struct vs_runner *runner, const char *cmd, uint64_t count, const char *what);
+/* An array that the command's count says exists. Inline: every array of
+ * every checked command comes through here. */
+static inline bool
+vs_check_present(struct vs_runner *runner, const char *cmd, const void *array, uint64_t count, const char *what)
+{
+   return array || !count || vs_check_missing(runner, cmd, count, what);
+}
 
 
 /* --- indices the host uses (validate_index.c) --- */
