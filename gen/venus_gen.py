@@ -650,43 +650,43 @@ class Gen:
         for m in members:
             body += self.member_code(m, members, mode)
         self_fn = 'vn_%s_%s_self' % (mode, name)
+        fn = 'vn_%s_%s' % (mode, name)
         if mode == 'enc':
             sig = 'void %s(struct vn_encoder *e, const %s *v)' % (self_fn, name)
             self.protos.append(sig + ';')
             self.out.append(sig + '\n{\n' + ''.join('   %s\n' % l for l in body) +
                             ('   (void)e;\n   (void)v;\n' if not body else '') + '}\n')
-        else:
-            sig = 'bool %s(struct vn_decoder *d, %s *v)' % (self_fn, name)
-            self.protos.append(sig + ';')
-            self.out.append(sig + '\n{\n' + ''.join('   %s\n' % l for l in body) +
-                            ('   (void)d;\n   (void)v;\n' if not body else '') + '   return true;\n}\n')
-        fn = 'vn_%s_%s' % (mode, name)
-        if not s['stype']:
-            if mode == 'enc':
-                sig = 'void %s(struct vn_encoder *e, const %s *v)' % (fn, name)
-                self.out.append(sig + '\n{\n   %s(e, v);\n}\n' % self_fn)
+            sig = 'void %s(struct vn_encoder *e, const %s *v)' % (fn, name)
+            if s['stype']:
+                self.pnext_needed_add(mode, name)
+                self.out.append(sig + '\n{\n   vn_enc_enum(e, &v->sType);\n   vn_enc_pnext_%s(e, v->pNext);\n   %s(e, v);\n}\n'
+                                % (name, self_fn))
             else:
-                sig = 'bool %s(struct vn_decoder *d, %s *v)' % (fn, name)
-                self.out.append(sig + '\n{\n   return %s(d, v);\n}\n' % self_fn)
+                self.out.append(sig + '\n{\n   %s(e, v);\n}\n' % self_fn)
             self.protos.append(sig + ';')
             return
-        self.pnext_needed_add(mode, name)
-        if mode == 'enc':
-            sig = 'void %s(struct vn_encoder *e, const %s *v)' % (fn, name)
-            self.out.append(sig + '\n{\n   vn_enc_enum(e, &v->sType);\n   vn_enc_pnext_%s(e, v->pNext);\n   %s(e, v);\n}\n'
-                            % (name, self_fn))
-        else:
-            sig = 'bool %s(struct vn_decoder *d, %s *v)' % (fn, name)
-            self.out.append(
-                sig + '\n{\n   VkStructureType st_;\n   if (!vn_dec_enum(d, &st_)) return false;\n'
-                '   if (st_ != %s) return vn_dec_fail(d, "%s: bad sType %%d", (int)st_);\n'
-                '   v->sType = st_;\n'
-                '   if (!vn_%s_pnext_%s(d, (const void **)&v->pNext)) return false;\n'
-                '%s'
-                '   return %s(d, v);\n}\n' % (s['stype'], name, mode, name,
-                                             '   if (v->pNext && !vn_dec_chain_unique(d, v)) return false;\n'
-                                             if mode == 'dec' else '', self_fn))
+        sig = 'bool %s(struct vn_decoder *d, %s *v)' % (self_fn, name)
         self.protos.append(sig + ';')
+        self.out.append(decoder_function(sig, body, 'v'))
+        # The whole struct decodes without a call to its _self form (which
+        # the pNext chains of other structs use).
+        head = []
+        if s['stype']:
+            head = ['VkStructureType st_;', 'if (!vn_dec_enum(d, &st_)) return false;']
+            if mode == 'dec' and not self.chain_members(name):
+                head.append('{ bool m_; if (!vn_dec_marker(d, &m_)) return false; '
+                            'if (m_) return vn_dec_fail(d, "%s takes no pNext chain"); }' % name)
+                pnext = ['v->pNext = NULL;']
+            else:
+                self.pnext_needed_add(mode, name)
+                pnext = ['if (!vn_%s_pnext_%s(d, (const void **)&v->pNext)) return false;' % (mode, name)]
+                if mode == 'dec':
+                    pnext.append('if (v->pNext && !vn_dec_chain_unique(d, v)) return false;')
+            head += ['if (st_ != %s) return vn_dec_fail(d, "%s: bad sType %%d", (int)st_);' % (s['stype'], name),
+                     'v->sType = st_;'] + pnext
+        sig = 'bool %s(struct vn_decoder *d, %s *v)' % (fn, name)
+        self.protos.append(sig + ';')
+        self.out.append(decoder_function(sig, head + body, 'v'))
 
     def pnext_needed_add(self, mode, name):
         if (mode, name) not in self.pnext_needed:
@@ -1225,11 +1225,75 @@ def write_wire_header(g, path):
     write_file(path, L)
 
 
+# The reads whose wire size is fixed, as the generator writes them (one
+# line each): the room for a run of them is checked once (vn_dec_need) and
+# each is read by its vn_take_ form. A run ends after an array size or a
+# marker whose block reads more.
+FIXED_READS = [
+    (re.compile(r'^if \(!vn_dec_(u32|i32|f32|u8|i8|u16|i16|enum)\((d, [^;]*)\)\) return false;$'), 4, 'scalar'),
+    (re.compile(r'^if \(!vn_dec_(u64|i64|f64)\((d, [^;]*)\)\) return false;$'), 8, 'scalar'),
+    (re.compile(r'^\{ uint64_t h_; if \(!vn_dec_(handle)\(d, '), 8, 'call'),
+    (re.compile(r'^\{ bool [mp]_; if \(!vn_dec_(marker|array_size_opt)\(d, '), 8, 'call'),
+    (re.compile(r'^\{ uint64_t n_; if \(!vn_dec_(array_size)\(d, '), 8, 'call'),
+]
+
+
+def fixed_read(line):
+    """(wire size, the line as a vn_take_ read, whether a run goes on after
+    it) of a fixed-size read at the top level of a function, else None."""
+    for pattern, size, form in FIXED_READS:
+        mo = pattern.match(line)
+        if not mo:
+            continue
+        if form == 'scalar':
+            return size, 'vn_take_%s(%s);' % (mo.group(1), mo.group(2)), True
+        taken = line.replace('vn_dec_' + mo.group(1) + '(', 'vn_take_' + mo.group(1) + '(', 1)
+        return size, taken, line.count('{') == line.count('}')
+    return None
+
+
+def fixed_runs(lines):
+    """lines (a function body, nested lines indented) with each run of two
+    or more fixed-size reads checked at once."""
+    out, run, size = [], [], 0
+
+    def flush():
+        if len(run) > 1:
+            out.append('if (!vn_dec_need(d, %d)) return false;' % size)
+            out.extend(taken for _, taken in run)
+        else:
+            out.extend(line for line, _ in run)
+        run.clear()
+
+    for line in lines:
+        read = None if line.startswith(' ') else fixed_read(line)
+        if read is None:
+            flush()
+            size = 0
+            out.append(line)
+            continue
+        run.append((line, read[1]))
+        size += read[0]
+        if not read[2]:
+            flush()
+            size = 0
+    flush()
+    return out
+
+
+def decoder_function(sig, body, arg):
+    """A decoder's definition: body (unindented statements) with its fixed
+    reads checked by runs."""
+    body = fixed_runs(body)
+    return '%s\n{\n%s%s   return true;\n}\n' % (sig, ''.join('   %s\n' % l for l in body),
+                                                 '' if body else '   (void)d;\n   (void)%s;\n' % arg)
+
+
 def command_functions(g, name, info):
     """The generated functions of one command, as (prototype, definition)."""
     out = []
     sig = 'bool vn_decode_%s(struct vn_decoder *d, void *args)' % name
-    body = ['   struct vn_args_%s *a = args;' % name] + ['   ' + s for s in info['dec']]
+    body = ['   struct vn_args_%s *a = args;' % name] + ['   ' + s for s in fixed_runs(info['dec'])]
     out.append((sig, '%s\n{\n%s\n   (void)d;\n   (void)a;\n   return true;\n}\n' % (sig, '\n'.join(body))))
     sig = 'void vn_encode_reply_%s(struct vn_encoder *e, const void *args)' % name
     body = ['   const struct vn_args_%s *a = args;' % name, '   vn_enc_u32(e, VN_CMD_%s);' % name]

@@ -18,6 +18,12 @@ vn_dec_fail(struct vn_decoder *d, const char *fmt, ...)
    return false;
 }
 
+void
+vn_dec_short(struct vn_decoder *d, size_t need)
+{
+   vn_dec_fail(d, "stream truncated (need %zu bytes, %zu left)", need, (size_t)(d->end - d->cur));
+}
+
 bool
 vn_dec_truncated(struct vn_decoder *d, void *dst, size_t size, size_t padded)
 {

@@ -63,15 +63,36 @@ bool vn_dec_truncated(struct vn_decoder *d, void *dst, size_t size, size_t padde
  * cost more than the few instructions of its common path. What fails
  * (messages, zeroing) stays out of line. */
 #define VN_INLINE static inline __attribute__((always_inline))
+#define VN_COLD __attribute__((cold))
+
+/* The generated decoders check the room for a run of fixed-size items at
+ * once (vn_dec_need), then read them with the vn_take_ forms below, which
+ * are the vn_dec_ ones less their own check (`reserved`). */
+VN_COLD void vn_dec_short(struct vn_decoder *d, size_t need);
 
 VN_INLINE bool
-vn_dec_raw(struct vn_decoder *d, void *dst, size_t size, size_t padded)
+vn_dec_need(struct vn_decoder *d, size_t n)
 {
-   if (__builtin_expect((size_t)(d->end - d->cur) < padded, 0))
+   if ((size_t)(d->end - d->cur) >= n)
+      return true;
+   vn_dec_short(d, n);
+   return false;
+}
+
+VN_INLINE bool
+vn_read(struct vn_decoder *d, void *dst, size_t size, size_t padded, bool reserved)
+{
+   if (!reserved && __builtin_expect((size_t)(d->end - d->cur) < padded, 0))
       return vn_dec_truncated(d, dst, size, padded);
    memcpy(dst, d->cur, size);
    d->cur += padded;
    return true;
+}
+
+VN_INLINE bool
+vn_dec_raw(struct vn_decoder *d, void *dst, size_t size, size_t padded)
+{
+   return vn_read(d, dst, size, padded, false);
 }
 
 VN_INLINE size_t
@@ -80,17 +101,22 @@ vn_dec_remaining(const struct vn_decoder *d)
    return (size_t)(d->end - d->cur);
 }
 
-VN_INLINE bool vn_dec_u32(struct vn_decoder *d, uint32_t *v) { return vn_dec_raw(d, v, 4, 4); }
-VN_INLINE bool vn_dec_i32(struct vn_decoder *d, int32_t *v) { return vn_dec_raw(d, v, 4, 4); }
-VN_INLINE bool vn_dec_u64(struct vn_decoder *d, uint64_t *v) { return vn_dec_raw(d, v, 8, 8); }
-VN_INLINE bool vn_dec_i64(struct vn_decoder *d, int64_t *v) { return vn_dec_raw(d, v, 8, 8); }
-VN_INLINE bool vn_dec_f32(struct vn_decoder *d, float *v) { return vn_dec_raw(d, v, 4, 4); }
-VN_INLINE bool vn_dec_f64(struct vn_decoder *d, double *v) { return vn_dec_raw(d, v, 8, 8); }
+#define VN_SCALAR(name, type, size, padded)                                                        \
+   VN_INLINE bool vn_dec_##name(struct vn_decoder *d, type *v) { return vn_read(d, v, size, padded, false); } \
+   VN_INLINE bool vn_take_##name(struct vn_decoder *d, type *v) { return vn_read(d, v, size, padded, true); }
+VN_SCALAR(u32, uint32_t, 4, 4)
+VN_SCALAR(i32, int32_t, 4, 4)
+VN_SCALAR(u64, uint64_t, 8, 8)
+VN_SCALAR(i64, int64_t, 8, 8)
+VN_SCALAR(f32, float, 4, 4)
+VN_SCALAR(f64, double, 8, 8)
 /* 8- and 16-bit scalars occupy 4 bytes; only the low bytes are meaningful. */
-VN_INLINE bool vn_dec_u8(struct vn_decoder *d, uint8_t *v) { return vn_dec_raw(d, v, 1, 4); }
-VN_INLINE bool vn_dec_i8(struct vn_decoder *d, int8_t *v) { return vn_dec_raw(d, v, 1, 4); }
-VN_INLINE bool vn_dec_u16(struct vn_decoder *d, uint16_t *v) { return vn_dec_raw(d, v, 2, 4); }
-VN_INLINE bool vn_dec_i16(struct vn_decoder *d, int16_t *v) { return vn_dec_raw(d, v, 2, 4); }
+VN_SCALAR(u8, uint8_t, 1, 4)
+VN_SCALAR(i8, int8_t, 1, 4)
+VN_SCALAR(u16, uint16_t, 2, 4)
+VN_SCALAR(i16, int16_t, 2, 4)
+VN_SCALAR(enum, void, 4, 4)
+#undef VN_SCALAR
 
 VN_INLINE bool
 vn_dec_size(struct vn_decoder *d, size_t *v)
@@ -103,14 +129,7 @@ vn_dec_size(struct vn_decoder *d, size_t *v)
    return ok;
 }
 
-VN_INLINE bool
-vn_dec_enum(struct vn_decoder *d, void *v)
-{
-   return vn_dec_raw(d, v, 4, 4);
-}
-
 /* The failures of the inline primitives below. */
-#define VN_COLD __attribute__((cold))
 VN_COLD void vn_dec_bad_marker(struct vn_decoder *d, uint64_t v);
 VN_COLD void vn_dec_bad_array_size(struct vn_decoder *d, uint64_t size, uint64_t expected);
 VN_COLD void vn_dec_arena_full(struct vn_decoder *d);
@@ -118,10 +137,10 @@ VN_COLD void vn_dec_bad_count(struct vn_decoder *d, uint64_t count, size_t elem_
 
 /* A pointer marker: 1 when the pointee follows, 0 for NULL. */
 VN_INLINE bool
-vn_dec_marker(struct vn_decoder *d, bool *present)
+vn_read_marker(struct vn_decoder *d, bool *present, bool reserved)
 {
    uint64_t v;
-   if (!vn_dec_u64(d, &v))
+   if (!vn_read(d, &v, 8, 8, reserved))
       return false;
    if (v > 1) {
       vn_dec_bad_marker(d, v);
@@ -130,19 +149,18 @@ vn_dec_marker(struct vn_decoder *d, bool *present)
    *present = v == 1;
    return true;
 }
+VN_INLINE bool vn_dec_marker(struct vn_decoder *d, bool *present) { return vn_read_marker(d, present, false); }
+VN_INLINE bool vn_take_marker(struct vn_decoder *d, bool *present) { return vn_read_marker(d, present, true); }
 
-VN_INLINE bool
-vn_dec_array_size(struct vn_decoder *d, uint64_t *size)
-{
-   return vn_dec_u64(d, size);
-}
+VN_INLINE bool vn_dec_array_size(struct vn_decoder *d, uint64_t *size) { return vn_dec_u64(d, size); }
+VN_INLINE bool vn_take_array_size(struct vn_decoder *d, uint64_t *size) { return vn_take_u64(d, size); }
 
 /* An array size that must be 0 (absent) or `expected`. */
 VN_INLINE bool
-vn_dec_array_size_opt(struct vn_decoder *d, uint64_t expected, bool *present)
+vn_read_array_size_opt(struct vn_decoder *d, uint64_t expected, bool *present, bool reserved)
 {
    uint64_t n;
-   if (!vn_dec_u64(d, &n))
+   if (!vn_read(d, &n, 8, 8, reserved))
       return false;
    if (n != 0 && n != expected) {
       vn_dec_bad_array_size(d, n, expected);
@@ -150,6 +168,16 @@ vn_dec_array_size_opt(struct vn_decoder *d, uint64_t expected, bool *present)
    }
    *present = n != 0;
    return true;
+}
+VN_INLINE bool
+vn_dec_array_size_opt(struct vn_decoder *d, uint64_t expected, bool *present)
+{
+   return vn_read_array_size_opt(d, expected, present, false);
+}
+VN_INLINE bool
+vn_take_array_size_opt(struct vn_decoder *d, uint64_t expected, bool *present)
+{
+   return vn_read_array_size_opt(d, expected, present, true);
 }
 
 VN_INLINE void *
@@ -203,11 +231,11 @@ bool vn_dec_handle_slow(struct vn_decoder *d, uint64_t id, VkObjectType type, bo
  * id 0 is VK_NULL_HANDLE, refused unless `optional`. Inline for what a
  * recording names again and again: an id in the memo, room in named. */
 VN_INLINE bool
-vn_dec_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *host,
-              struct vs_object **obj)
+vn_read_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *host, struct vs_object **obj,
+               bool reserved)
 {
    uint64_t id;
-   if (!vn_dec_u64(d, &id))
+   if (!vn_read(d, &id, 8, 8, reserved))
       return false;
    struct vs_object *o = d->cache ? vs_object_cache_probe(d->objects, d->cache, id, type) : NULL;
    if (__builtin_expect(!o || d->named_count == d->named_cap, 0))
@@ -217,6 +245,16 @@ vn_dec_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *
       *obj = o;
    d->named[d->named_count++] = o;
    return true;
+}
+VN_INLINE bool
+vn_dec_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *host, struct vs_object **obj)
+{
+   return vn_read_handle(d, type, optional, host, obj, false);
+}
+VN_INLINE bool
+vn_take_handle(struct vn_decoder *d, VkObjectType type, bool optional, uint64_t *host, struct vs_object **obj)
+{
+   return vn_read_handle(d, type, optional, host, obj, true);
 }
 /* A handle inside a struct: as vn_dec_handle, and the object is recorded
  * under `field` (where the caller stores the host handle), so handlers

@@ -17,7 +17,10 @@ bool vn_dec_VkCommandStreamDescriptionMESA_self(struct vn_decoder *d, VkCommandS
 
 bool vn_dec_VkCommandStreamDescriptionMESA(struct vn_decoder *d, VkCommandStreamDescriptionMESA *v)
 {
-   return vn_dec_VkCommandStreamDescriptionMESA_self(d, v);
+   if (!vn_dec_u32(d, &v->resourceId)) return false;
+   if (!vn_dec_size(d, &v->offset)) return false;
+   if (!vn_dec_size(d, &v->size)) return false;
+   return true;
 }
 
 void vn_enc_VkBufferPropertiesTEST_self(struct vn_encoder *e, const VkBufferPropertiesTEST *v)
@@ -59,7 +62,7 @@ bool vn_part_VkBufferPropertiesTEST(struct vn_decoder *d, VkBufferPropertiesTEST
    if (st_ != VK_STRUCTURE_TYPE_BUFFER_PROPERTIES_TEST) return vn_dec_fail(d, "VkBufferPropertiesTEST: bad sType %d", (int)st_);
    v->sType = st_;
    if (!vn_part_pnext_VkBufferPropertiesTEST(d, (const void **)&v->pNext)) return false;
-   return vn_part_VkBufferPropertiesTEST_self(d, v);
+   return true;
 }
 
 bool vn_part_pnext_VkBufferPropertiesTEST(struct vn_decoder *d, const void **pnext)
@@ -72,12 +75,13 @@ bool vn_part_pnext_VkBufferPropertiesTEST(struct vn_decoder *d, const void **pne
 
 bool vn_dec_VkBufferCreateInfo_self(struct vn_decoder *d, VkBufferCreateInfo *v)
 {
-   if (!vn_dec_u32(d, &v->flags)) return false;
-   if (!vn_dec_u64(d, &v->size)) return false;
-   if (!vn_dec_u32(d, &v->usage)) return false;
-   if (!vn_dec_enum(d, &v->sharingMode)) return false;
-   if (!vn_dec_u32(d, &v->queueFamilyIndexCount)) return false;
-   { bool p_; if (!vn_dec_array_size_opt(d, v->queueFamilyIndexCount, &p_)) return false;
+   if (!vn_dec_need(d, 32)) return false;
+   vn_take_u32(d, &v->flags);
+   vn_take_u64(d, &v->size);
+   vn_take_u32(d, &v->usage);
+   vn_take_enum(d, &v->sharingMode);
+   vn_take_u32(d, &v->queueFamilyIndexCount);
+   { bool p_; if (!vn_take_array_size_opt(d, v->queueFamilyIndexCount, &p_)) return false;
      if (p_) { uint32_t *a_ = vn_dec_alloc_array(d, v->queueFamilyIndexCount, sizeof(*a_), 4); if (!a_) return false;
        for (uint32_t i_ = 0; i_ < v->queueFamilyIndexCount; i_++) {
          if (!vn_dec_u32(d, &a_[i_])) return false;
@@ -94,7 +98,19 @@ bool vn_dec_VkBufferCreateInfo(struct vn_decoder *d, VkBufferCreateInfo *v)
    v->sType = st_;
    if (!vn_dec_pnext_VkBufferCreateInfo(d, (const void **)&v->pNext)) return false;
    if (v->pNext && !vn_dec_chain_unique(d, v)) return false;
-   return vn_dec_VkBufferCreateInfo_self(d, v);
+   if (!vn_dec_need(d, 32)) return false;
+   vn_take_u32(d, &v->flags);
+   vn_take_u64(d, &v->size);
+   vn_take_u32(d, &v->usage);
+   vn_take_enum(d, &v->sharingMode);
+   vn_take_u32(d, &v->queueFamilyIndexCount);
+   { bool p_; if (!vn_take_array_size_opt(d, v->queueFamilyIndexCount, &p_)) return false;
+     if (p_) { uint32_t *a_ = vn_dec_alloc_array(d, v->queueFamilyIndexCount, sizeof(*a_), 4); if (!a_) return false;
+       for (uint32_t i_ = 0; i_ < v->queueFamilyIndexCount; i_++) {
+         if (!vn_dec_u32(d, &a_[i_])) return false;
+       }
+       v->pQueueFamilyIndices = a_; } else { v->pQueueFamilyIndices = NULL; } }
+   return true;
 }
 
 bool vn_dec_VkBufferLabelInfoTEST_self(struct vn_decoder *d, VkBufferLabelInfoTEST *v)
@@ -106,20 +122,14 @@ bool vn_dec_VkBufferLabelInfoTEST_self(struct vn_decoder *d, VkBufferLabelInfoTE
 bool vn_dec_VkBufferLabelInfoTEST(struct vn_decoder *d, VkBufferLabelInfoTEST *v)
 {
    VkStructureType st_;
-   if (!vn_dec_enum(d, &st_)) return false;
+   if (!vn_dec_need(d, 12)) return false;
+   vn_take_enum(d, &st_);
+   { bool m_; if (!vn_take_marker(d, &m_)) return false; if (m_) return vn_dec_fail(d, "VkBufferLabelInfoTEST takes no pNext chain"); }
    if (st_ != VK_STRUCTURE_TYPE_BUFFER_LABEL_INFO_TEST) return vn_dec_fail(d, "VkBufferLabelInfoTEST: bad sType %d", (int)st_);
    v->sType = st_;
-   if (!vn_dec_pnext_VkBufferLabelInfoTEST(d, (const void **)&v->pNext)) return false;
-   if (v->pNext && !vn_dec_chain_unique(d, v)) return false;
-   return vn_dec_VkBufferLabelInfoTEST_self(d, v);
-}
-
-bool vn_dec_pnext_VkBufferLabelInfoTEST(struct vn_decoder *d, const void **pnext)
-{
-   bool m_;
-   if (!vn_dec_marker(d, &m_)) return false;
-   if (!m_) { *pnext = NULL; return true; }
-   return vn_dec_fail(d, "VkBufferLabelInfoTEST takes no pNext chain");
+   v->pNext = NULL;
+   if (!vn_dec_string(d, &v->pLabel)) return false;
+   return true;
 }
 
 bool vn_dec_pnext_VkBufferCreateInfo(struct vn_decoder *d, const void **pnext)
@@ -150,13 +160,15 @@ bool vn_dec_pnext_VkBufferCreateInfo(struct vn_decoder *d, const void **pnext)
 bool vn_decode_vkCreateBuffer(struct vn_decoder *d, void *args)
 {
    struct vn_args_vkCreateBuffer *a = args;
-   { uint64_t h_; if (!vn_dec_handle(d, VK_OBJECT_TYPE_DEVICE, false, &h_, &a->device_obj)) return false; a->device = (VkDevice)(uintptr_t)h_; }
-   { bool m_; if (!vn_dec_marker(d, &m_)) return false;
+   if (!vn_dec_need(d, 16)) return false;
+   { uint64_t h_; if (!vn_take_handle(d, VK_OBJECT_TYPE_DEVICE, false, &h_, &a->device_obj)) return false; a->device = (VkDevice)(uintptr_t)h_; }
+   { bool m_; if (!vn_take_marker(d, &m_)) return false;
      if (m_) { VkBufferCreateInfo *p_ = vn_dec_alloc(d, sizeof(*p_)); if (!p_) return false;
        if (!vn_dec_VkBufferCreateInfo(d, &*p_)) return false;
        a->pCreateInfo = p_; } else { a->pCreateInfo = NULL; } }
-   { bool m_; if (!vn_dec_marker(d, &m_)) return false; if (m_) return vn_dec_fail(d, "vkCreateBuffer: allocation callbacks cannot cross the wire"); }
-   { bool m_; if (!vn_dec_marker(d, &m_)) return false;
+   if (!vn_dec_need(d, 16)) return false;
+   { bool m_; if (!vn_take_marker(d, &m_)) return false; if (m_) return vn_dec_fail(d, "vkCreateBuffer: allocation callbacks cannot cross the wire"); }
+   { bool m_; if (!vn_take_marker(d, &m_)) return false;
      if (!m_) return vn_dec_fail(d, "vkCreateBuffer: missing output handle");
      if (!vn_dec_new_id(d, &a->pBuffer_id)) return false;
      a->pBuffer = &a->pBuffer_storage; }
@@ -203,9 +215,10 @@ bool vn_check_vkCreateBuffer(const struct vn_check_table *t, struct vs_runner *r
 bool vn_decode_vkDestroyBuffer(struct vn_decoder *d, void *args)
 {
    struct vn_args_vkDestroyBuffer *a = args;
-   { uint64_t h_; if (!vn_dec_handle(d, VK_OBJECT_TYPE_DEVICE, false, &h_, &a->device_obj)) return false; a->device = (VkDevice)(uintptr_t)h_; }
-   { uint64_t h_; if (!vn_dec_handle(d, VK_OBJECT_TYPE_BUFFER, true, &h_, &a->buffer_obj)) return false; a->buffer = (VkBuffer)(uintptr_t)h_; }
-   { bool m_; if (!vn_dec_marker(d, &m_)) return false; if (m_) return vn_dec_fail(d, "vkDestroyBuffer: allocation callbacks cannot cross the wire"); }
+   if (!vn_dec_need(d, 24)) return false;
+   { uint64_t h_; if (!vn_take_handle(d, VK_OBJECT_TYPE_DEVICE, false, &h_, &a->device_obj)) return false; a->device = (VkDevice)(uintptr_t)h_; }
+   { uint64_t h_; if (!vn_take_handle(d, VK_OBJECT_TYPE_BUFFER, true, &h_, &a->buffer_obj)) return false; a->buffer = (VkBuffer)(uintptr_t)h_; }
+   { bool m_; if (!vn_take_marker(d, &m_)) return false; if (m_) return vn_dec_fail(d, "vkDestroyBuffer: allocation callbacks cannot cross the wire"); }
    (void)d;
    (void)a;
    return true;

@@ -39,9 +39,10 @@ bool vn_call_vkDestroyBuffer(const struct vn_exec_table *t, struct vs_runner *ru
 bool vn_decode_vkGetBufferPropertiesTEST(struct vn_decoder *d, void *args)
 {
    struct vn_args_vkGetBufferPropertiesTEST *a = args;
-   { uint64_t h_; if (!vn_dec_handle(d, VK_OBJECT_TYPE_DEVICE, false, &h_, &a->device_obj)) return false; a->device = (VkDevice)(uintptr_t)h_; }
-   { uint64_t h_; if (!vn_dec_handle(d, VK_OBJECT_TYPE_BUFFER, false, &h_, &a->buffer_obj)) return false; a->buffer = (VkBuffer)(uintptr_t)h_; }
-   { bool m_; if (!vn_dec_marker(d, &m_)) return false;
+   if (!vn_dec_need(d, 24)) return false;
+   { uint64_t h_; if (!vn_take_handle(d, VK_OBJECT_TYPE_DEVICE, false, &h_, &a->device_obj)) return false; a->device = (VkDevice)(uintptr_t)h_; }
+   { uint64_t h_; if (!vn_take_handle(d, VK_OBJECT_TYPE_BUFFER, false, &h_, &a->buffer_obj)) return false; a->buffer = (VkBuffer)(uintptr_t)h_; }
+   { bool m_; if (!vn_take_marker(d, &m_)) return false;
      if (m_) { a->pProperties = vn_dec_alloc(d, sizeof(*a->pProperties)); if (!a->pProperties) return false;
        if (!vn_part_VkBufferPropertiesTEST(d, &*a->pProperties)) return false;
      } }
@@ -87,9 +88,10 @@ bool vn_check_vkGetBufferPropertiesTEST(const struct vn_check_table *t, struct v
 bool vn_decode_vkFlushBuffersTEST(struct vn_decoder *d, void *args)
 {
    struct vn_args_vkFlushBuffersTEST *a = args;
-   { uint64_t h_; if (!vn_dec_handle(d, VK_OBJECT_TYPE_DEVICE, false, &h_, &a->device_obj)) return false; a->device = (VkDevice)(uintptr_t)h_; }
-   if (!vn_dec_u32(d, &a->bufferCount)) return false;
-   { bool p_; if (!vn_dec_array_size_opt(d, a->bufferCount, &p_)) return false;
+   if (!vn_dec_need(d, 20)) return false;
+   { uint64_t h_; if (!vn_take_handle(d, VK_OBJECT_TYPE_DEVICE, false, &h_, &a->device_obj)) return false; a->device = (VkDevice)(uintptr_t)h_; }
+   vn_take_u32(d, &a->bufferCount);
+   { bool p_; if (!vn_take_array_size_opt(d, a->bufferCount, &p_)) return false;
      if (p_) { VkBuffer *h_ = vn_dec_alloc_array(d, a->bufferCount, sizeof(*h_), 8);
        struct vs_object **o_ = vn_dec_alloc_array(d, a->bufferCount, sizeof(*o_), 0);
        if (a->bufferCount && (!h_ || !o_)) return false;
@@ -136,8 +138,9 @@ bool vn_check_vkFlushBuffersTEST(const struct vn_check_table *t, struct vs_runne
 bool vn_decode_vkDestroyDevice(struct vn_decoder *d, void *args)
 {
    struct vn_args_vkDestroyDevice *a = args;
-   { uint64_t h_; if (!vn_dec_handle(d, VK_OBJECT_TYPE_DEVICE, true, &h_, &a->device_obj)) return false; a->device = (VkDevice)(uintptr_t)h_; }
-   { bool m_; if (!vn_dec_marker(d, &m_)) return false; if (m_) return vn_dec_fail(d, "vkDestroyDevice: allocation callbacks cannot cross the wire"); }
+   if (!vn_dec_need(d, 16)) return false;
+   { uint64_t h_; if (!vn_take_handle(d, VK_OBJECT_TYPE_DEVICE, true, &h_, &a->device_obj)) return false; a->device = (VkDevice)(uintptr_t)h_; }
+   { bool m_; if (!vn_take_marker(d, &m_)) return false; if (m_) return vn_dec_fail(d, "vkDestroyDevice: allocation callbacks cannot cross the wire"); }
    (void)d;
    (void)a;
    return true;
@@ -188,9 +191,10 @@ bool vn_call_vkSetReplyCommandStreamMESA(const struct vn_exec_table *t, struct v
 bool vn_decode_vkNotifyRingMESA(struct vn_decoder *d, void *args)
 {
    struct vn_args_vkNotifyRingMESA *a = args;
-   if (!vn_dec_u64(d, &a->ring)) return false;
-   if (!vn_dec_u32(d, &a->seqno)) return false;
-   if (!vn_dec_u32(d, &a->flags)) return false;
+   if (!vn_dec_need(d, 16)) return false;
+   vn_take_u64(d, &a->ring);
+   vn_take_u32(d, &a->seqno);
+   vn_take_u32(d, &a->flags);
    (void)d;
    (void)a;
    return true;

@@ -16,7 +16,6 @@ bool vn_dec_VkBufferCreateInfo_self(struct vn_decoder *d, VkBufferCreateInfo *v)
 bool vn_dec_VkBufferCreateInfo(struct vn_decoder *d, VkBufferCreateInfo *v);
 bool vn_dec_VkBufferLabelInfoTEST_self(struct vn_decoder *d, VkBufferLabelInfoTEST *v);
 bool vn_dec_VkBufferLabelInfoTEST(struct vn_decoder *d, VkBufferLabelInfoTEST *v);
-bool vn_dec_pnext_VkBufferLabelInfoTEST(struct vn_decoder *d, const void **pnext);
 bool vn_dec_pnext_VkBufferCreateInfo(struct vn_decoder *d, const void **pnext);
 bool vn_decode_vkCreateBuffer(struct vn_decoder *d, void *args);
 void vn_encode_reply_vkCreateBuffer(struct vn_encoder *e, const void *args);
