@@ -67,6 +67,11 @@ INSTANCE_HANDLES = {'VkInstance', 'VkPhysicalDevice'}
 DEVICE_HANDLES = {'VkDevice', 'VkQueue', 'VkCommandBuffer'}
 
 
+# The decoder parameter of every generated decoder: nothing else reaches
+# the decoder while one runs, so the compiler keeps its cursor in a
+# register across the stores into the decoded structs.
+DEC_D = 'struct vn_decoder *restrict d'
+
 WSI_COMMAND = re.compile(r'Surface|Swapchain|Display|Present|AcquireNextImage')
 
 
@@ -665,7 +670,7 @@ class Gen:
                 self.out.append(sig + '\n{\n   %s(e, v);\n}\n' % self_fn)
             self.protos.append(sig + ';')
             return
-        sig = 'bool %s(struct vn_decoder *d, %s *v)' % (self_fn, name)
+        sig = 'bool %s(%s, %s *v)' % (self_fn, DEC_D, name)
         self.protos.append(sig + ';')
         self.out.append(decoder_function(sig, body, 'v'))
         # The whole struct decodes without a call to its _self form (which
@@ -684,7 +689,7 @@ class Gen:
                     pnext.append('if (v->pNext && !vn_dec_chain_unique(d, v)) return false;')
             head += ['if (st_ != %s) return vn_dec_fail(d, "%s: bad sType %%d", (int)st_);' % (s['stype'], name),
                      'v->sType = st_;'] + pnext
-        sig = 'bool %s(struct vn_decoder *d, %s *v)' % (fn, name)
+        sig = 'bool %s(%s, %s *v)' % (fn, DEC_D, name)
         self.protos.append(sig + ';')
         self.out.append(decoder_function(sig, head + body, 'v'))
 
@@ -715,7 +720,7 @@ class Gen:
             if not chain:
                 L = ['   (void)pnext;', '   vn_enc_marker(e, false);']
         else:
-            sig = 'bool %s(struct vn_decoder *d, const void **pnext)' % fn
+            sig = 'bool %s(%s, const void **pnext)' % (fn, DEC_D)
             L = ['   bool m_;', '   if (!vn_dec_marker(d, &m_)) return false;',
                  '   if (!m_) { *pnext = NULL; return true; }']
             if chain:
@@ -1292,7 +1297,7 @@ def decoder_function(sig, body, arg):
 def command_functions(g, name, info):
     """The generated functions of one command, as (prototype, definition)."""
     out = []
-    sig = 'bool vn_decode_%s(struct vn_decoder *d, void *args)' % name
+    sig = 'bool vn_decode_%s(%s, void *args)' % (name, DEC_D)
     body = ['   struct vn_args_%s *a = args;' % name] + ['   ' + s for s in fixed_runs(info['dec'])]
     out.append((sig, '%s\n{\n%s\n   (void)d;\n   (void)a;\n   return true;\n}\n' % (sig, '\n'.join(body))))
     sig = 'void vn_encode_reply_%s(struct vn_encoder *e, const void *args)' % name

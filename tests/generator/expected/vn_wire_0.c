@@ -7,7 +7,7 @@
 
 #pragma GCC diagnostic ignored "-Wtype-limits"
 
-bool vn_dec_VkCommandStreamDescriptionMESA_self(struct vn_decoder *d, VkCommandStreamDescriptionMESA *v)
+bool vn_dec_VkCommandStreamDescriptionMESA_self(struct vn_decoder *restrict d, VkCommandStreamDescriptionMESA *v)
 {
    if (!vn_dec_u32(d, &v->resourceId)) return false;
    if (!vn_dec_size(d, &v->offset)) return false;
@@ -15,7 +15,7 @@ bool vn_dec_VkCommandStreamDescriptionMESA_self(struct vn_decoder *d, VkCommandS
    return true;
 }
 
-bool vn_dec_VkCommandStreamDescriptionMESA(struct vn_decoder *d, VkCommandStreamDescriptionMESA *v)
+bool vn_dec_VkCommandStreamDescriptionMESA(struct vn_decoder *restrict d, VkCommandStreamDescriptionMESA *v)
 {
    if (!vn_dec_u32(d, &v->resourceId)) return false;
    if (!vn_dec_size(d, &v->offset)) return false;
@@ -48,14 +48,14 @@ void vn_enc_pnext_VkBufferPropertiesTEST(struct vn_encoder *e, const void *pnext
    vn_enc_marker(e, false);
 }
 
-bool vn_part_VkBufferPropertiesTEST_self(struct vn_decoder *d, VkBufferPropertiesTEST *v)
+bool vn_part_VkBufferPropertiesTEST_self(struct vn_decoder *restrict d, VkBufferPropertiesTEST *v)
 {
    (void)d;
    (void)v;
    return true;
 }
 
-bool vn_part_VkBufferPropertiesTEST(struct vn_decoder *d, VkBufferPropertiesTEST *v)
+bool vn_part_VkBufferPropertiesTEST(struct vn_decoder *restrict d, VkBufferPropertiesTEST *v)
 {
    VkStructureType st_;
    if (!vn_dec_enum(d, &st_)) return false;
@@ -65,7 +65,7 @@ bool vn_part_VkBufferPropertiesTEST(struct vn_decoder *d, VkBufferPropertiesTEST
    return true;
 }
 
-bool vn_part_pnext_VkBufferPropertiesTEST(struct vn_decoder *d, const void **pnext)
+bool vn_part_pnext_VkBufferPropertiesTEST(struct vn_decoder *restrict d, const void **pnext)
 {
    bool m_;
    if (!vn_dec_marker(d, &m_)) return false;
@@ -73,7 +73,7 @@ bool vn_part_pnext_VkBufferPropertiesTEST(struct vn_decoder *d, const void **pne
    return vn_dec_fail(d, "VkBufferPropertiesTEST takes no pNext chain");
 }
 
-bool vn_dec_VkBufferCreateInfo_self(struct vn_decoder *d, VkBufferCreateInfo *v)
+bool vn_dec_VkBufferCreateInfo_self(struct vn_decoder *restrict d, VkBufferCreateInfo *v)
 {
    if (!vn_dec_need(d, 32)) return false;
    vn_take_u32(d, &v->flags);
@@ -90,7 +90,7 @@ bool vn_dec_VkBufferCreateInfo_self(struct vn_decoder *d, VkBufferCreateInfo *v)
    return true;
 }
 
-bool vn_dec_VkBufferCreateInfo(struct vn_decoder *d, VkBufferCreateInfo *v)
+bool vn_dec_VkBufferCreateInfo(struct vn_decoder *restrict d, VkBufferCreateInfo *v)
 {
    VkStructureType st_;
    if (!vn_dec_enum(d, &st_)) return false;
@@ -113,13 +113,13 @@ bool vn_dec_VkBufferCreateInfo(struct vn_decoder *d, VkBufferCreateInfo *v)
    return true;
 }
 
-bool vn_dec_VkBufferLabelInfoTEST_self(struct vn_decoder *d, VkBufferLabelInfoTEST *v)
+bool vn_dec_VkBufferLabelInfoTEST_self(struct vn_decoder *restrict d, VkBufferLabelInfoTEST *v)
 {
    if (!vn_dec_string(d, &v->pLabel)) return false;
    return true;
 }
 
-bool vn_dec_VkBufferLabelInfoTEST(struct vn_decoder *d, VkBufferLabelInfoTEST *v)
+bool vn_dec_VkBufferLabelInfoTEST(struct vn_decoder *restrict d, VkBufferLabelInfoTEST *v)
 {
    VkStructureType st_;
    if (!vn_dec_need(d, 12)) return false;
@@ -132,7 +132,7 @@ bool vn_dec_VkBufferLabelInfoTEST(struct vn_decoder *d, VkBufferLabelInfoTEST *v
    return true;
 }
 
-bool vn_dec_pnext_VkBufferCreateInfo(struct vn_decoder *d, const void **pnext)
+bool vn_dec_pnext_VkBufferCreateInfo(struct vn_decoder *restrict d, const void **pnext)
 {
    bool m_;
    if (!vn_dec_marker(d, &m_)) return false;
@@ -157,7 +157,7 @@ bool vn_dec_pnext_VkBufferCreateInfo(struct vn_decoder *d, const void **pnext)
    return true;
 }
 
-bool vn_decode_vkCreateBuffer(struct vn_decoder *d, void *args)
+bool vn_decode_vkCreateBuffer(struct vn_decoder *restrict d, void *args)
 {
    struct vn_args_vkCreateBuffer *a = args;
    if (!vn_dec_need(d, 16)) return false;
@@ -212,7 +212,7 @@ bool vn_check_vkCreateBuffer(const struct vn_check_table *t, struct vs_runner *r
    return !t->vkCreateBuffer || t->vkCreateBuffer(runner, args);
 }
 
-bool vn_decode_vkDestroyBuffer(struct vn_decoder *d, void *args)
+bool vn_decode_vkDestroyBuffer(struct vn_decoder *restrict d, void *args)
 {
    struct vn_args_vkDestroyBuffer *a = args;
    if (!vn_dec_need(d, 24)) return false;

@@ -36,7 +36,7 @@ bool vn_call_vkDestroyBuffer(const struct vn_exec_table *t, struct vs_runner *ru
    return true;
 }
 
-bool vn_decode_vkGetBufferPropertiesTEST(struct vn_decoder *d, void *args)
+bool vn_decode_vkGetBufferPropertiesTEST(struct vn_decoder *restrict d, void *args)
 {
    struct vn_args_vkGetBufferPropertiesTEST *a = args;
    if (!vn_dec_need(d, 24)) return false;
@@ -85,7 +85,7 @@ bool vn_check_vkGetBufferPropertiesTEST(const struct vn_check_table *t, struct v
    return !t->vkGetBufferPropertiesTEST || t->vkGetBufferPropertiesTEST(runner, args);
 }
 
-bool vn_decode_vkFlushBuffersTEST(struct vn_decoder *d, void *args)
+bool vn_decode_vkFlushBuffersTEST(struct vn_decoder *restrict d, void *args)
 {
    struct vn_args_vkFlushBuffersTEST *a = args;
    if (!vn_dec_need(d, 20)) return false;
@@ -135,7 +135,7 @@ bool vn_check_vkFlushBuffersTEST(const struct vn_check_table *t, struct vs_runne
    return !t->vkFlushBuffersTEST || t->vkFlushBuffersTEST(runner, args);
 }
 
-bool vn_decode_vkDestroyDevice(struct vn_decoder *d, void *args)
+bool vn_decode_vkDestroyDevice(struct vn_decoder *restrict d, void *args)
 {
    struct vn_args_vkDestroyDevice *a = args;
    if (!vn_dec_need(d, 16)) return false;
@@ -161,7 +161,7 @@ bool vn_call_vkDestroyDevice(const struct vn_exec_table *t, struct vs_runner *ru
    return true;
 }
 
-bool vn_decode_vkSetReplyCommandStreamMESA(struct vn_decoder *d, void *args)
+bool vn_decode_vkSetReplyCommandStreamMESA(struct vn_decoder *restrict d, void *args)
 {
    struct vn_args_vkSetReplyCommandStreamMESA *a = args;
    { bool m_; if (!vn_dec_marker(d, &m_)) return false;
@@ -188,7 +188,7 @@ bool vn_call_vkSetReplyCommandStreamMESA(const struct vn_exec_table *t, struct v
    return true;
 }
 
-bool vn_decode_vkNotifyRingMESA(struct vn_decoder *d, void *args)
+bool vn_decode_vkNotifyRingMESA(struct vn_decoder *restrict d, void *args)
 {
    struct vn_args_vkNotifyRingMESA *a = args;
    if (!vn_dec_need(d, 16)) return false;
