@@ -40,7 +40,11 @@ vs_arena_alloc_slow(struct vs_arena *arena, size_t size)
 
    struct vs_arena_block *b = arena->blocks;
    if (!b || (size_t)(arena->end - arena->cur) < size) {
+      /* No bigger than the cap leaves, so that vs_arena_alloc needs
+       * only the block's room. */
       size_t block_size = size > ARENA_BLOCK_MIN ? size : ARENA_BLOCK_MIN;
+      if (block_size > arena->cap - arena->used_total)
+         block_size = arena->cap - arena->used_total;
       b = calloc(1, sizeof(*b) + block_size);
       if (!b)
          return NULL;

@@ -34,8 +34,8 @@ static inline void *
 vs_arena_alloc(struct vs_arena *arena, size_t size)
 {
    size_t rounded = (size + 15) & ~(size_t)15; /* used only when size is small */
-   if (size - 1 < VS_ARENA_FAST_MAX && rounded <= (size_t)(arena->end - arena->cur) &&
-       rounded <= arena->cap - arena->used_total) {
+   /* No block holds more than the cap leaves (vs_arena_alloc_slow). */
+   if (size - 1 < VS_ARENA_FAST_MAX && rounded <= (size_t)(arena->end - arena->cur)) {
       void *p = arena->cur;
       arena->cur += rounded;
       arena->used_total += rounded;
