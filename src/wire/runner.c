@@ -151,7 +151,7 @@ mark_device_lost(struct vs_runner *runner, const char *cmd, const struct vs_obje
  * that can report the loss returns VK_ERROR_DEVICE_LOST unrun, which is
  * how Mesa's Venus driver learns of it (from replies: a ring's FATAL bit
  * would make it abort instead). */
-static bool
+static inline __attribute__((always_inline)) bool
 call_handler(struct vs_runner *runner, const struct vn_command_info *cmd, void *args)
 {
    struct vs_object *first = cmd->lost_result ? *(struct vs_object **)((uint8_t *)args + cmd->lost_object) : NULL;
@@ -169,8 +169,9 @@ call_handler(struct vs_runner *runner, const struct vn_command_info *cmd, void *
 }
 
 /* Decodes the command after its header, runs its handler and writes its
- * reply when asked (the dispatch lock held as the command needs). */
-static bool
+ * reply when asked (the dispatch lock held as the command needs). Inline
+ * in both of run_command's ways: it is the whole of a command. */
+static inline __attribute__((always_inline)) bool
 run_locked(struct vs_runner *runner, struct vn_decoder *d, const struct vn_command_info *cmd, uint32_t flags)
 {
    void *args = vs_arena_alloc(&runner->arena, cmd->args_size);
@@ -193,7 +194,8 @@ run_locked(struct vs_runner *runner, struct vn_decoder *d, const struct vn_comma
    }
    if (runner->failed)
       return false;
-   if (cmd->records && d->named_count && !hold_named(runner, d, d->named[0], NULL))
+   /* The command buffer a recording names first holds the rest. */
+   if (cmd->records && d->named_count > 1 && !hold_named(runner, d, d->named[0], NULL))
       return false;
    if (!(flags & VN_COMMAND_GENERATE_REPLY_BIT))
       return true;
