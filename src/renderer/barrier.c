@@ -57,7 +57,7 @@ barriers_to_host_v1(struct vs_runner *runner, struct vs_object *command_buffer_o
                     const VkBufferMemoryBarrier *buffers, uint32_t image_count, const VkImageMemoryBarrier *images)
 {
    /* Memory barriers alone (most of a compute recording's) need nothing. */
-   if ((buffers && buffer_count) || (images && image_count))
+   if (buffer_count | image_count)
       rewrite_barriers_v1(runner, foreign_by_server(command_buffer_obj), buffer_count, buffers, image_count, images);
 }
 

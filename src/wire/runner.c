@@ -206,7 +206,8 @@ run_locked(struct vs_runner *runner, struct vn_decoder *d, const struct vn_comma
    return vs_runner_reply_end(runner, cmd->name);
 }
 
-static bool
+/* Inline (forced) in the stream's loop, which is what it is for. */
+static inline __attribute__((always_inline)) bool
 run_command(struct vs_runner *runner, struct vn_decoder *d)
 {
    uint32_t type, flags;
@@ -235,6 +236,19 @@ run_command(struct vs_runner *runner, struct vn_decoder *d)
    vs_dispatch_unlock(runner->lock, runner->lock_mode);
    runner->lock_mode = outer_mode;
    runner->command_name = outer_name;
+   return ok;
+}
+
+/* run_command for the --submit-stats server: out of the common path. */
+static __attribute__((noinline)) bool
+run_timed(struct vs_runner *runner, struct vn_decoder *d)
+{
+   uint32_t type = 0;
+   if (d->end - d->cur >= (ptrdiff_t)sizeof(type))
+      memcpy(&type, d->cur, sizeof(type));
+   uint64_t t0 = os_now_ns();
+   bool ok = run_command(runner, d);
+   runner->timing(runner->timing_data, type, os_now_ns() - t0);
    return ok;
 }
 
@@ -267,15 +281,7 @@ vs_runner_stream(struct vs_runner *runner, const void *data, size_t size,
       d.named = d.named_inline;
       d.named_count = 0;
       d.named_cap = sizeof(d.named_inline) / sizeof(d.named_inline[0]);
-      uint32_t type = 0;
-      uint64_t t0 = 0;
-      if (runner->timing && d.end - d.cur >= (ptrdiff_t)sizeof(type)) {
-         memcpy(&type, d.cur, sizeof(type));
-         t0 = os_now_ns();
-      }
-      bool ok = run_command(runner, &d);
-      if (t0)
-         runner->timing(runner->timing_data, type, os_now_ns() - t0);
+      bool ok = runner->timing ? run_timed(runner, &d) : run_command(runner, &d);
       vs_arena_reset(&runner->arena);
       if (!ok)
          break;
