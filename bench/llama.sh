@@ -39,7 +39,7 @@
 # LLAMA_VARIANTS (default "default coopmat1 none"), LLAMA_OPS (MUL_MAT),
 # LLAMA_PARAMS (test-backend-ops -p: a regex over the cases' parameters),
 # LLAMA_SKIP_OPS=1, LLAMA_SKIP_TOKEN=1, LLAMA_STATS_ARGS (more options for
-# the token stage's server, e.g. --lend-driver-mappings), LLAMA_PERF (a perf
+# the token stage's server, e.g. --memory host-pointer), LLAMA_PERF (a perf
 # command: the token stage's longer run is recorded system-wide, and
 # llama-perf-SHAPE.txt is its report by process, object and symbol).
 
@@ -125,36 +125,38 @@ llama_main() {
 }
 
 # llama_vidmem_tg N P: generation (tgN) and prompt processing (ppP)
-# natively with and without ggml's use
-# of host-visible video memory (GGML_VK_DISABLE_HOST_VISIBLE_VIDMEM=1), and
-# through the server twice: by default, where the guest is offered such a
-# type only where the server can share it (not NVIDIA's BAR type), and with
-# --lend-driver-mappings, which lends it the driver's own mapping
-# (src/renderer/memory/driver_mapping.h). The four legs take turns LLAMA_ROUNDS times
-# (default 1) and each reports its medians: on the H100 one leg's tg moves
-# by 10 % from run to run. The lent server also runs test-backend-ops.
+# natively with and without ggml's use of host-visible video memory
+# (GGML_VK_DISABLE_HOST_VISIBLE_VIDMEM=1), and through the server twice: by
+# default, where NVIDIA's BAR type is lent through the driver's own mapping
+# (src/renderer/memory/driver_mapping.h, lent_pool.h), and with --memory
+# host-pointer, which offers the guest no such type. The legs take turns
+# LLAMA_ROUNDS times (default 1) and each reports its medians: on the H100
+# one leg's tg moves by 10 % from run to run. The default server also runs
+# test-backend-ops.
 llama_vidmem_tg() {
   local n=$1 p=$2 k out tn tv rc=0 round rounds=${LLAMA_ROUNDS:-1} lent=no
   local -A t pp
   local bench=("${llama_bench[@]}" -m "$llama_model" -p "$p" -n "$n" -r 3 -ngl 99 -o csv)
   for round in $(seq "$rounds"); do
-    run_server --log-level warn || return 1
-    for k in native native-novidmem venus; do
+    for k in native native-novidmem; do
       out=$logs/llama-vidmem-$k-$round.txt
       case $k in
         native) LIMIT=600 native GGML_VK_VISIBLE_DEVICES=0 "${bench[@]}" >"$out" 2>&1 ;;
         native-novidmem) LIMIT=600 native GGML_VK_VISIBLE_DEVICES=0 GGML_VK_DISABLE_HOST_VISIBLE_VIDMEM=1 "${bench[@]}" >"$out" 2>&1 ;;
-        venus) LIMIT=600 client GGML_VK_VISIBLE_DEVICES=0 "${bench[@]}" >"$out" 2>&1 ;;
       esac
       t[$k]+=" $(llama_bench_ts "$out" tg)" pp[$k]+=" $(llama_bench_ts "$out" pp)"
     done
-    stop_server
-    run_server --log-level info --lend-driver-mappings || return 1
-    out=$logs/llama-vidmem-venus-lent-$round.txt
+    run_server --log-level warn --memory host-pointer || return 1
+    out=$logs/llama-vidmem-venus-unlent-$round.txt
     LIMIT=600 client GGML_VK_VISIBLE_DEVICES=0 "${bench[@]}" >"$out" 2>&1
-    t[lent]+=" $(llama_bench_ts "$out" tg)" pp[lent]+=" $(llama_bench_ts "$out" pp)"
+    t[unlent]+=" $(llama_bench_ts "$out" tg)" pp[unlent]+=" $(llama_bench_ts "$out" pp)"
+    stop_server
+    run_server --log-level info || return 1
+    out=$logs/llama-vidmem-venus-$round.txt
+    LIMIT=600 client GGML_VK_VISIBLE_DEVICES=0 "${bench[@]}" >"$out" 2>&1
+    t[venus]+=" $(llama_bench_ts "$out" tg)" pp[venus]+=" $(llama_bench_ts "$out" pp)"
     if [ "$(llama_bench_ts "$out" tg)" = fails ]; then
-      echo "   llama: FAIL: llama-bench with --lend-driver-mappings: $(grep -v '^"' "$out" | tail -n1)"
+      echo "   llama: FAIL: llama-bench through the default server: $(grep -v '^"' "$out" | tail -n1)"
       rc=1
     fi
     if [ "$round" = 1 ] && [ "${LLAMA_SKIP_OPS:-0}" != 1 ]; then
@@ -162,18 +164,18 @@ llama_vidmem_tg() {
       [ -n "${LLAMA_PARAMS:-}" ] && ops+=(-p "$LLAMA_PARAMS")
       LIMIT=${LLAMA_OPS_LIMIT:-1800} client GGML_VK_VISIBLE_DEVICES=0 "${llama_tbo[@]}" "${ops[@]}" >"$logs/llama-ops-venus-lent.txt" 2>&1
       tn=$(llama_tbo_passed "$logs/llama-ops-native.txt") tv=$(llama_tbo_passed "$logs/llama-ops-venus-lent.txt")
-      echo "   test-backend-ops through the server with --lend-driver-mappings: $tv passed (native $tn)"
+      echo "   test-backend-ops through the default server (video memory lent): $tv passed (native $tn)"
       if [ "$tv" = fails ] || [ "$tn" != "$tv" ]; then
-        echo "   llama: FAIL: test-backend-ops with --lend-driver-mappings passed $tv against $tn natively"
+        echo "   llama: FAIL: test-backend-ops with video memory lent passed $tv against $tn natively"
         rc=1
       fi
     fi
     stop_server
     grep -q 'memory shared by.*driver-mapping' "$server_log" 2>/dev/null && lent=yes
   done
-  for k in native native-novidmem venus lent; do t[$k]=$(llama_median ${t[$k]:-}) pp[$k]=$(llama_median ${pp[$k]:-}); done
-  echo "   tg$n, median of $rounds: natively with host-visible video memory ${t[native]}, without it ${t[native-novidmem]} ($(llama_ratio "${t[native-novidmem]}" "${t[native]}")x); through the server ${t[venus]} ($(llama_ratio "${t[venus]}" "${t[native]}")x native, $(llama_ratio "${t[venus]}" "${t[native-novidmem]}")x of native without it); with --lend-driver-mappings ${t[lent]} ($(llama_ratio "${t[lent]}" "${t[native]}")x native; a type lent: $lent)"
-  echo "   pp$p, median of $rounds: natively ${pp[native]}, without host-visible video memory ${pp[native-novidmem]}; through the server ${pp[venus]} ($(llama_ratio "${pp[venus]}" "${pp[native]}")x native); with --lend-driver-mappings ${pp[lent]} ($(llama_ratio "${pp[lent]}" "${pp[native]}")x native)"
+  for k in native native-novidmem venus unlent; do t[$k]=$(llama_median ${t[$k]:-}) pp[$k]=$(llama_median ${pp[$k]:-}); done
+  echo "   tg$n, median of $rounds: natively with host-visible video memory ${t[native]}, without it ${t[native-novidmem]} ($(llama_ratio "${t[native-novidmem]}" "${t[native]}")x); through the server ${t[venus]} ($(llama_ratio "${t[venus]}" "${t[native]}")x native; a type lent: $lent); with --memory host-pointer ${t[unlent]} ($(llama_ratio "${t[unlent]}" "${t[native]}")x native, $(llama_ratio "${t[unlent]}" "${t[native-novidmem]}")x of native without it)"
+  echo "   pp$p, median of $rounds: natively ${pp[native]}, without host-visible video memory ${pp[native-novidmem]}; through the server ${pp[venus]} ($(llama_ratio "${pp[venus]}" "${pp[native]}")x native); with --memory host-pointer ${pp[unlent]} ($(llama_ratio "${pp[unlent]}" "${pp[native]}")x native)"
   return $rc
 }
 

@@ -16,6 +16,10 @@
 #                    bundled virgl_test_server + virgl_render_server); FAIL
 #                    if the peer offers one we do not
 #   modifier         vk_modifier (LINEAR DRM-modifier images) through the server
+#   stale-mapping    vk_stale_mapping: mappings a client keeps past
+#                    vkFreeMemory (of NVIDIA's BAR type, lent through the
+#                    driver's mapping) show only that client's memory while
+#                    a second client allocates
 #   many-clients     16 concurrent vulkaninfo clients; 0 objects left
 #   sigkill          a client holding objects SIGKILLed: all released
 #   stuck-queue      a client leaving its queue blocked: torn down
@@ -85,6 +89,11 @@ for prog in vk_sync vk_oom vk_modifier; do
   result "${prog#vk_}" "$([ $rc -eq 0 ] && echo PASS || echo FAIL)" \
     "$(grep -c '^ok:' <<<"$out") ok, $(grep -c '^error:' <<<"$out") errors$([ $rc -eq 0 ] || echo ", rc $rc: $(grep '^error:' <<<"$out" | head -n2 | tr '\n' ' ')")"
 done
+
+out=$(client "$build/tests/vk_stale_mapping" 2>&1); rc=$?
+echo "$out" >"$logs/vk_stale_mapping.txt"
+result stale-mapping "$([ $rc -eq 0 ] && echo PASS || echo FAIL)" \
+  "$(grep -m1 '^info: memory type' <<<"$out" | sed 's/^info: //'); $(grep -m1 'stale views' <<<"$out" | sed 's/^info: //')$([ $rc -eq 0 ] || echo "; rc $rc: $(grep '^error:' <<<"$out" | head -n2 | tr '\n' ' ')")"
 
 mkdir -p "$prefix/render-native" "$prefix/render-venus"
 native "$build/tests/vk_render" --out-dir "$prefix/render-native" >"$logs/render-native.txt" 2>&1; rc_n=$?

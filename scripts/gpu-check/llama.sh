@@ -31,9 +31,6 @@ else
   # shellcheck source=SCRIPTDIR/../../bench/llama.sh
   . "$top/bench/llama.sh"
   lrc=0 skip_ops=${LLAMA_SKIP_OPS:-0}
-  # Where a token's time goes, measured where generation is fastest: with
-  # NVIDIA's BAR memory lent to the guest.
-  export LLAMA_STATS_ARGS=${LLAMA_STATS_ARGS---lend-driver-mappings}
   for shape in ${LLAMA_SHAPES:-7b 1b}; do
     llama_model_host=$prefix/llama-$shape.gguf llama_model=$prefix/llama-$shape.gguf
     # test-backend-ops with the first shape only; the Mesa 26 guest's ICD on the client side.

@@ -14,7 +14,7 @@
  * themselves, nothing is ever captured (mapping_capture_none.c). The
  * interposed mmap is the system call alone, with no bookkeeping and no
  * lock, unless os_mapping_capture_enable turned capturing on
- * (--lend-driver-mappings). */
+ * (vtest clients in worker processes of their own). */
 #ifndef VS_OS_MAPPING_CAPTURE_H
 #define VS_OS_MAPPING_CAPTURE_H
 

@@ -2,7 +2,7 @@
 /* mapping_capture.h on Linux: the executable's mmap precedes libc's for
  * every library the process loads (meson exports it with
  * src/os/mapping_capture.dynlist), so the host driver's mmap calls come
- * here. Unless capturing was enabled (--lend-driver-mappings), and outside
+ * here. Unless capturing was enabled (lent video memory), and outside
  * a capture, it is the system call alone. */
 /* mmap and mmap64 both defined here, not one renamed to the other. */
 #undef _FILE_OFFSET_BITS

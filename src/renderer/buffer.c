@@ -6,7 +6,7 @@
  *
  * That declaration can cost a buffer memory types: NVIDIA keeps a buffer
  * declared for host-pointer import out of its BAR type, the one whose
- * driver mappings --lend-driver-mappings lends (renderer/memory/driver_mapping.h),
+ * driver mappings the server lends (renderer/memory/driver_mapping.h),
  * and llama.cpp's ggml writes its inputs there with memcpy when a buffer
  * may live there (else each write is a staging copy, a submit and a wait).
  * Which memory a buffer gets is known only when it is bound, so where the

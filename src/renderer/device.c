@@ -411,6 +411,7 @@ vs_exec_vkCreateDevice(struct vs_runner *runner, struct vn_args_vkCreateDevice *
    dev->command_buffer_nesting = command_buffer_nesting(a->physicalDevice_obj, ci);
    dev->modifier_color_optimal = modifier_color_optimal(phys, r->options.modifier_color, &dev->modifier_color_forced);
    vs_region_cache_init(&dev->regions, &r->memory_usage);
+   vs_lent_pool_init(&dev->lent);
    dev->physical = a->physicalDevice_obj;
    dev->renderer = r;
    dev->queues = queues;
@@ -558,13 +559,19 @@ vs_device_destroy(struct vs_renderer *r, struct vs_object *device_obj)
       dev->dt.DeviceWaitIdle(dev->host);
    vs_object_foreach_child(r->objects, device_obj, VK_OBJECT_TYPE_UNKNOWN, forget_holds_cb, r);
    vs_object_foreach_child(r->objects, device_obj, VK_OBJECT_TYPE_UNKNOWN, destroy_child_cb, &t);
+   const uint32_t lent = vs_lent_pool_count(&dev->lent);
+   if (lent)
+      vs_debug(r->ctx_id, "device %llu: kept with %u lent allocations until the worker ends",
+               (unsigned long long)device_obj->id, lent);
    vs_object_remove(r->objects, device_obj);
-   if (t.host_safe) {
+   if (t.host_safe && !lent) {
       device_free(dev);
       return;
    }
-   /* The host device is kept with work that never ends; the server's
-    * threads for it end all the same. */
+   /* The host device is kept with work that never ends, or with lent
+    * memory, which stays the client's until its worker ends
+    * (renderer/memory/lent_pool.h); the server's threads for it end all
+    * the same. */
    for (uint32_t i = 0; i < dev->queue_count; i++) {
       vs_retire_queue_destroy(dev->queues[i].retire);
       dev->queues[i].retire = NULL;

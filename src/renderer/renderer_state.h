@@ -17,6 +17,7 @@
 #include <string.h>
 #include <vulkan/vulkan.h>
 
+#include "renderer/memory/lent_pool.h"
 #include "renderer/memory/memory_state.h"
 #include "renderer/sync/host_queue.h"
 #include "renderer/sync/submit_stats.h"
@@ -50,9 +51,9 @@ struct vs_renderer_options {
     * bytes (the render server's proxy checks a blob's size and seals it),
     * never reused after an export. */
    bool exact_shm;
-   /* --lend-driver-mappings: host-visible memory that nothing else can
-    * share is shared by lending the host driver's own mapping
-    * (renderer/memory/driver_mapping.h), for trusted guests. */
+   /* Host-visible memory that nothing else can share is shared by
+    * lending the host driver's own mapping (renderer/memory/driver_mapping.h):
+    * vtest clients with a worker process of their own. */
    bool lend_driver_mappings;
    /* Time each stage of a submission (renderer/sync/submit_stats.h): --submit-stats. */
    bool submit_stats;
@@ -211,6 +212,7 @@ struct vs_device {
    uint32_t command_buffer_nesting;
    struct vs_memory_caps mem;
    struct vs_region_cache regions;
+   struct vs_lent_pool lent;         /* lent memory the guest freed (renderer/memory/lent_pool.h) */
    struct vs_gpu_watchdog *watchdog; /* NULL: work is not timed */
    /* renderer/device.c: a device kept with work that never ends, and the
     * host handles and state of what it owned, kept with it. */

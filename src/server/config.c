@@ -50,11 +50,6 @@ usage(FILE *out, const struct vs_server_config *config)
            "                      (default), host-pointer, dmabuf or opaque-fd\n"
            "  --page-size BYTES   granule of shared device memory, a power of two >= the\n"
            "                      system page (16384 emulates a 16 KiB-page host)\n"
-           "  --lend-driver-mappings\n"
-           "                      vtest: let guests map host-visible video memory that\n"
-           "                      nothing else shares (NVIDIA's) through the host driver's\n"
-           "                      own mapping; a guest keeping it past vkFreeMemory sees\n"
-           "                      what the GPU holds there next: trusted guests only\n"
            "  --limit NAME=N      per-client limit: rings (%u), objects (%u), resources\n"
            "                      (%u), shmem-mib (%llu) or memory-mib (none: heap sizes);\n"
            "                      server-wide: clients (%u), clients-per-peer (%u, one\n"
@@ -433,7 +428,7 @@ enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_L
        OPT_SOCKET_FD, OPT_ISOLATE, OPT_IGNORED, OPT_IGNORED_ARG,
        OPT_DISPLAY, OPT_HTTP, OPT_RECORD, OPT_FPS, OPT_INPUT, OPT_SUBMIT_STATS, OPT_STREAM_FRAMING,
        OPT_WORKER_FD, OPT_WORKER_ID, OPT_WORKER_FLAGS, OPT_WORKER_NAME, OPT_WORKER_SERVER_PID, OPT_WORKER_TIE_FD,
-       OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE, OPT_LEND_DRIVER_MAPPINGS,
+       OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE,
        OPT_VHOST_USER, OPT_VHOST_USER_INPUT, OPT_VM_HOSTMEM };
 static const struct option options[] = {
    { "socket", required_argument, NULL, OPT_SOCKET },
@@ -463,7 +458,6 @@ static const struct option options[] = {
    { "worker-seccomp-minijail-log", no_argument, NULL, OPT_IGNORED },
    { "device", required_argument, NULL, OPT_DEVICE },
    { "memory", required_argument, NULL, OPT_MEMORY },
-   { "lend-driver-mappings", no_argument, NULL, OPT_LEND_DRIVER_MAPPINGS },
    { "page-size", required_argument, NULL, OPT_PAGE_SIZE },
    { "limit", required_argument, NULL, OPT_LIMIT },
    { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -704,9 +698,6 @@ apply_option(struct vs_server_config *config, int opt, const char *name)
    }
    case OPT_SUBMIT_STATS:
       config->context.renderer.submit_stats = true;
-      break;
-   case OPT_LEND_DRIVER_MAPPINGS:
-      config->context.renderer.lend_driver_mappings = true;
       break;
    case OPT_HELP:
       usage(stdout, config);

@@ -25,9 +25,6 @@ int
 vs_run_render_server(struct vs_server_config *config)
 {
    vs_server_quiet_stdout();
-   if (config->context.renderer.lend_driver_mappings)
-      vs_warn(0, "--lend-driver-mappings serves vtest clients only: a VMM's proxy wants blob fds of the "
-                 "blob's size, which a device file has not; ignored");
    vs_server_warn_thread_isolation(config, "every context", "the VM");
    struct vs_server_started started;
    int rc = vs_server_start(config, &render_workers, &started);

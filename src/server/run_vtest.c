@@ -35,10 +35,12 @@ vs_run_vtest(struct vs_server_config *config)
       return 1;
    }
    vs_server_warn_thread_isolation(config, "every client", "the first client's uid; other uids are refused");
+   /* Host-visible video memory that nothing else shares is lent through
+    * the host driver's own mapping where each client has a worker process
+    * of its own: what it was lent stays its own until that process ends
+    * (renderer/memory/lent_pool.h). */
+   config->context.renderer.lend_driver_mappings = config->isolate == VS_ISOLATE_PROCESS;
    if (config->context.renderer.lend_driver_mappings) {
-      vs_warn(0, "memory: --lend-driver-mappings: guests map host-visible video memory through the host driver's "
-                 "own mapping; one that keeps it past vkFreeMemory sees what the GPU puts there next (trusted "
-                 "guests only)");
       /* Before any thread and any worker: the driver's mmap calls are
        * watched from now on (os/mapping_capture.h). */
       os_mapping_capture_enable();

@@ -400,7 +400,7 @@ TEST(plan_leaves_the_chain_alone)
    CHECK_EQ(f.info.allocationSize, (VkDeviceSize)MIB);
 }
 
-/* Type 2 as NVIDIA's BAR with --lend-driver-mappings: the driver maps it
+/* Type 2 as NVIDIA's BAR lent (vtest, worker processes): the driver maps it
  * in 64 KiB units, which the guest's page-rounded blob must match. */
 TEST(lent_driver_mapping_needs_whole_units)
 {

@@ -284,7 +284,7 @@ probe_export(struct vs_device *dev, VkExternalMemoryHandleTypeFlagBits handle_ty
 }
 
 /* The host-visible types nothing else shares whose driver mappings can
- * be lent (--lend-driver-mappings; driver_mapping.h). Not for the render
+ * be lent (vtest with worker processes; driver_mapping.h). Not for the render
  * server: its proxy wants a blob fd whose size is the blob's, which a
  * device file has not. */
 static void
@@ -713,8 +713,8 @@ capture_lent_mapping(struct vs_renderer *renderer, struct vs_device *dev, VkMemo
    return false;
 }
 
-/* The lent file's fd, kept until the guest has it, counts against the
- * client's fds. */
+/* The lent file's fd, kept for the memory's life (the guest gets
+ * copies), counts against the client's fds. */
 static bool
 fd_charge(struct vs_renderer *renderer, struct vs_device_memory *mem)
 {
@@ -752,6 +752,16 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
       return plan.result;
    }
    strip_guest_sharing(info);
+   if (plan.backing == VS_BACKING_DRIVER_MAPPING) {
+      /* Lent memory the client freed is its own again (lent_pool.h). */
+      const struct vs_lent_key key = vs_lent_key_of(info);
+      struct vs_device_memory *kept = vs_lent_pool_take(&dev->lent, &key);
+      if (kept) {
+         kept->exported = false;
+         *out = kept;
+         return VK_SUCCESS;
+      }
+   }
 
    struct vs_device_memory *mem = calloc(1, sizeof(*mem));
    if (!mem)
@@ -800,6 +810,7 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
       vs_chain_cut(info, VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO);
 
    if (plan.backing == VS_BACKING_DRIVER_MAPPING) {
+      mem->lent = vs_lent_key_of(info);
       if (!capture_lent_mapping(renderer, dev, info, &plan, mem, &r))
          return allocate_failed(mem, r);
       mem->map_size = plan.map_size;
@@ -832,6 +843,10 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
 void
 vs_memory_free(struct vs_device *dev, struct vs_device_memory *mem)
 {
+   if (mem->shared_by == VS_MEMORY_DRIVER_MAPPING && mem->usage) {
+      vs_lent_pool_put(&dev->lent, mem);
+      return;
+   }
    /* The guest's mapping (if any) keeps the shared pages alive on its own;
     * the display's reads end first. */
    vs_shared_unregister(mem->shared);
@@ -843,8 +858,6 @@ vs_memory_free(struct vs_device *dev, struct vs_device_memory *mem)
       region_uncharge(mem); /* the cache's now */
    else if (!mem->map && mem->fd >= 0)
       close(mem->fd);
-   /* A lent driver mapping: see driver_mapping.h for what the guest's
-    * mapping still shows from now on. */
    usage_release(mem);
    free(mem);
 }
@@ -856,7 +869,10 @@ export_fd(struct vs_device *dev, struct vs_device_memory *mem)
       return vs_linear_mirror_dup_fd(mem->mirror);
    if (mem->shared_by == VS_MEMORY_HOST_POINTER && mem->imported)
       return fcntl(mem->fd, F_DUPFD_CLOEXEC, 0);
-   if (mem->shared_by == VS_MEMORY_HOST_POINTER || mem->shared_by == VS_MEMORY_DRIVER_MAPPING) {
+   /* The lent file stays with the memory: it is lent again with it. */
+   if (mem->shared_by == VS_MEMORY_DRIVER_MAPPING)
+      return fcntl(mem->fd, F_DUPFD_CLOEXEC, 0);
+   if (mem->shared_by == VS_MEMORY_HOST_POINTER) {
       /* The guest's from now on (a memory has one blob at most): the
        * server keeps only its mapping, so that mapped memory costs the
        * server no fd, and the region is never reused for other memory. */

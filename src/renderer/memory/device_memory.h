@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
+#include "renderer/memory/lent_pool.h"
 #include "renderer/memory/memory_state.h"
 #include "base/fair_share.h"
 
@@ -72,7 +73,8 @@ struct vs_device_memory {
    uint32_t type_index;
    /* How the guest can get an fd for it; AUTO = it cannot (not shareable). */
    enum vs_memory_strategy shared_by;
-   int fd;                         /* host-pointer: the shared memory; -1 once the guest has it */
+   int fd;                         /* host-pointer: the shared memory, -1 once the guest has it;
+                                    * lent: the driver mapping's file, for its life */
    void *map;                      /* host-pointer: its mapping */
    size_t map_size;
    bool exported;                  /* a blob was made from it (at most one) */
@@ -87,6 +89,10 @@ struct vs_device_memory {
    uint32_t charged_mappings;
    struct vs_shared_entry *shared; /* host-pointer: its registry entry (shared_registry.h) */
    struct vs_linear_mirror *mirror; /* what its blob is instead (linear_mirror.h), or NULL */
+   /* Lent memory: what it was made with, and its link in its device's
+    * pool once freed (renderer/memory/lent_pool.h). */
+   struct vs_lent_key lent;
+   struct vs_device_memory *next_lent;
 };
 
 /* Whether two mappings of `size` bytes are the same memory, not copies:

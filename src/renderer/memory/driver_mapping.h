@@ -10,11 +10,12 @@
  * is given that file, and its mmap of the whole mapping (one `granule`,
  * 64 KiB on NVIDIA, per unit) shows the very video memory.
  *
- * The cost, why it is --lend-driver-mappings and off by default: the file
- * keeps mapping the same video memory after the allocation is freed, when
- * the driver may give it to another process. A guest that keeps its
- * mapping (or the fd) past vkFreeMemory can read and write what comes
- * next: only for guests trusted like host programs (docs/security.md). */
+ * The file keeps mapping the same video memory after the allocation is
+ * freed, when the driver may give it to another process: a guest that
+ * keeps its mapping (or the fd) past vkFreeMemory would read and write
+ * what comes next. So lent memory is never freed while its client's
+ * worker process lives (lent_pool.h), and only clients with a worker
+ * process of their own are lent any (docs/security.md). */
 #ifndef VS_RENDERER_MEMORY_DRIVER_MAPPING_H
 #define VS_RENDERER_MEMORY_DRIVER_MAPPING_H
 
