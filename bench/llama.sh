@@ -38,7 +38,8 @@
 # LLAMA_P, LLAMA_N, LLAMA_REPS (llama-bench -r), LLAMA_STATS_N,
 # LLAMA_VARIANTS (default "default coopmat1 none"), LLAMA_OPS (MUL_MAT),
 # LLAMA_PARAMS (test-backend-ops -p: a regex over the cases' parameters),
-# LLAMA_SKIP_OPS=1, LLAMA_SKIP_TOKEN=1, LLAMA_STATS_ARGS (more options for
+# LLAMA_SKIP_OPS=1, LLAMA_SKIP_TOKEN=1 (no token breakdown),
+# LLAMA_SKIP_VIDMEM=1 (no legs with and without video memory), LLAMA_STATS_ARGS (more options for
 # the token stage's server, e.g. --memory host-pointer), LLAMA_PERF (a perf
 # command: the token stage's longer run is recorded system-wide, and
 # llama-perf-SHAPE.txt is its report by process, object and symbol).
@@ -120,7 +121,7 @@ llama_main() {
     echo "   | $v | ${cores[native-$v]} / ${cores[venus-$v]} | ${pp[native-$v]} | ${pp[venus-$v]} | $(llama_ratio "${pp[venus-$v]}" "${pp[native-$v]}") | ${tg[native-$v]} | ${tg[venus-$v]} | $(llama_ratio "${tg[venus-$v]}" "${tg[native-$v]}") |"
   done
   [ "${LLAMA_SKIP_TOKEN:-0}" = 1 ] || llama_token_time || rc=1
-  [ "${LLAMA_SKIP_TOKEN:-0}" = 1 ] || llama_vidmem_tg "$n" "$p" || rc=1
+  [ "${LLAMA_SKIP_VIDMEM:-0}" = 1 ] || llama_vidmem_tg "$n" "$p" || rc=1
   return $rc
 }
 
