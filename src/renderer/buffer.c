@@ -204,7 +204,10 @@ guest_buffer_requirements(struct vs_object *device_obj, struct vs_object *buffer
       dev->dt.GetBufferMemoryRequirements(dev->host, buffer->undeclared, &undeclared);
       vs_driver_mapping_merge_requirements(req, &undeclared, buffer->undeclared_types);
    }
-   vs_driver_mapping_size_requirements(&dev->mem, req);
+   if (buffer)
+      vs_driver_mapping_buffer_requirements(&dev->mem, buffer->usage, req);
+   else
+      vs_driver_mapping_size_requirements(&dev->mem, req);
 }
 
 static void
@@ -253,7 +256,7 @@ vs_exec_vkGetDeviceBufferMemoryRequirements(struct vs_runner *runner,
          vs_driver_mapping_undeclared_types(dev->mem.lent_types, req->memoryTypeBits,
                                             undeclared.memoryRequirements.memoryTypeBits));
    }
-   vs_driver_mapping_size_requirements(&dev->mem, req);
+   vs_driver_mapping_buffer_requirements(&dev->mem, a->pInfo->pCreateInfo->usage, req);
 }
 
 void

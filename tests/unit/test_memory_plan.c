@@ -461,7 +461,30 @@ TEST(lent_types_lost_to_the_import_declaration_are_offered)
    CHECK_EQ(plain.alignment, (VkDeviceSize)64);
 }
 
-UNIT_MAIN(UNIT(device_local_is_plain_host_memory), UNIT(host_visible_is_a_region_in_whole_granules),
+/* Transfer-only buffers (Mesa's feedback buffer) are not offered the lent
+ * type, so their alignment stays the host's; others are sized and aligned
+ * for it. */
+TEST(transfer_only_buffers_are_not_offered_lent_types)
+{
+   struct vs_memory_caps caps = { .lent_types = 1u << 2, .lent_granule = 65536 };
+   const VkBufferUsageFlags transfers = VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+   VkMemoryRequirements req = { .size = 4096, .alignment = 256, .memoryTypeBits = 0x7 };
+   vs_driver_mapping_buffer_requirements(&caps, transfers, &req);
+   CHECK_EQ(req.memoryTypeBits, 0x3u);
+   CHECK_EQ(req.alignment, (VkDeviceSize)256);
+   CHECK_EQ(req.size, (VkDeviceSize)4096);
+   req = (VkMemoryRequirements){ .size = 4096, .alignment = 256, .memoryTypeBits = 0x7 };
+   vs_driver_mapping_buffer_requirements(&caps, transfers | VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, &req);
+   CHECK_EQ(req.memoryTypeBits, 0x7u);
+   CHECK_EQ(req.alignment, (VkDeviceSize)65536);
+   CHECK_EQ(req.size, (VkDeviceSize)65536);
+   /* Never left with no type at all. */
+   req = (VkMemoryRequirements){ .size = 4096, .alignment = 256, .memoryTypeBits = 0x4 };
+   vs_driver_mapping_buffer_requirements(&caps, transfers, &req);
+   CHECK_EQ(req.memoryTypeBits, 0x4u);
+}
+
+UNIT_MAIN(UNIT(transfer_only_buffers_are_not_offered_lent_types), UNIT(device_local_is_plain_host_memory), UNIT(host_visible_is_a_region_in_whole_granules),
           UNIT(region_rounds_to_a_16k_granule), UNIT(exact_shm_region_fd_is_the_allocation_and_never_reused),
           UNIT(host_visible_without_host_pointers_is_exported), UNIT(host_visible_with_no_way_to_share_is_refused),
           UNIT(forced_strategy_wins_and_refuses_what_it_cannot_serve),

@@ -62,6 +62,22 @@ vs_driver_mapping_size_requirements(const struct vs_memory_caps *caps, VkMemoryR
       req->alignment = caps->lent_granule;
 }
 
+/* A buffer's requirements, as vs_driver_mapping_size_requirements, but a
+ * buffer used for nothing but transfers is not offered the lent types:
+ * Mesa's guest spaces the slots of its feedback buffer (such a buffer, a
+ * few KiB long) by the buffer's alignment, which the lent granule would
+ * push past its end; and a copy's source or destination gains nothing
+ * from video memory the CPU writes in place. */
+static inline void
+vs_driver_mapping_buffer_requirements(const struct vs_memory_caps *caps, VkBufferUsageFlags usage,
+                                      VkMemoryRequirements *req)
+{
+   const VkBufferUsageFlags transfers = VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+   if (!(usage & ~transfers) && (req->memoryTypeBits & ~caps->lent_types))
+      req->memoryTypeBits &= ~caps->lent_types;
+   vs_driver_mapping_size_requirements(caps, req);
+}
+
 /* The lent types only a buffer made without the host-pointer import
  * declaration may use: what the declaration costs it
  * (renderer/buffer.c). */
