@@ -77,7 +77,13 @@ mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t offset)
 static uint32_t
 pattern(uint32_t owner, uint32_t alloc, uint32_t word)
 {
-   return (owner * 0x9e3779b1u) ^ (alloc * 2654435761u) ^ (word * 40503u) ^ 0x5eed1234u;
+   /* Distinct for every (owner, allocation): owner and allocation each
+    * take bits of their own before the word is mixed in. */
+   uint32_t x = (owner << 24) ^ (alloc << 12) ^ word;
+   x ^= x >> 16;
+   x *= 0x7feb352du;
+   x ^= x >> 15;
+   return x ^ 0x5eed1234u;
 }
 
 enum { OWNER_FIRST = 1, OWNER_SECOND = 2, OWNER_NEIGHBOUR = 3 };
@@ -147,6 +153,25 @@ owner_of(const uint32_t *view, VkDeviceSize size, uint32_t count, uint32_t *allo
       }
    }
    return 0;
+}
+
+/* What a view that is no allocation whole starts with: whose word 0 it
+ * is, and how far that allocation's pattern goes. */
+static void
+describe(const uint32_t *view, VkDeviceSize size, uint32_t count)
+{
+   static const uint32_t owners[] = { OWNER_FIRST, OWNER_SECOND, OWNER_NEIGHBOUR };
+   for (uint32_t o = 0; o < 3; o++) {
+      for (uint32_t i = 0; i < 4 * count; i++) {
+         if (view[0] != pattern(owners[o], i, 0))
+            continue;
+         uint32_t w = 1;
+         while (w < size / 4 && view[w] == pattern(owners[o], i, w))
+            w++;
+         printf("info:   it starts as allocation %u of owner %u for %u words of %llu\n", i, owners[o], w,
+                (unsigned long long)(size / 4));
+      }
+   }
 }
 
 static int
@@ -237,8 +262,10 @@ main(int argc, char **argv)
          reused++;
       else {
          foreign++;
-         vkt_error(&t, "stale view %u shows %s", i,
-                   owner == OWNER_NEIGHBOUR ? "the other client's memory" : "memory that is none of this client's");
+         vkt_error(&t, "stale view %u shows %s (first words %08x %08x, last %08x)", i,
+                   owner == OWNER_NEIGHBOUR ? "the other client's memory" : "memory that is none of this client's",
+                   views[i][0], views[i][1], views[i][size / 4 - 1]);
+         describe(views[i], size, count);
       }
    }
    if (ok)
