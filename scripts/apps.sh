@@ -36,6 +36,12 @@
 # --submit-stats (its "submit stats" log line per client: ring pickup, wake
 # from idle, decoding, host submit, host completion, host waits; see
 # src/renderer/sync/submit_stats.h), divided by the frames of that run.
+# Where a frame's time goes on lavapipe (vkmark, glxgears on Zink,
+# vkd3d-gears): CPU time sampled from /proc every 0.5 s while each runs
+# (cpu_watch), per frame over the timed run less its first second: natively
+# the program's (lavapipe in it); through the server the guest program's,
+# and its worker process's threads by name, vs-* the server's and the rest
+# lavapipe's (bench/out/apps-cpu.csv).
 #
 # Exits 1 if an application fails through the server, or the server logs an
 # error (a client hanging up mid-message, as one ended at the close of its
@@ -115,13 +121,90 @@ stats_since() {
 }
 lines() { wc -l <"$1"; }
 
+# --- where a frame's CPU time goes -----------------------------------------------
+# cpu_watch OUT PID [LOG LINES]: every 0.5 s while PID runs, a line to OUT:
+# "SECONDS GUEST DRIVER SERVER", clock ticks of CPU time (utime + stime) of
+# PID's process tree (the program: natively, lavapipe in it) and of the
+# threads of the worker processes the server's LOG named after its first
+# LINES lines ("client served by worker process N"), by name: the server's
+# own (vs-*, the worker's main thread among them) and the host driver's
+# (every other: llvmpipe-N, lavapipe's). Sums of the last value seen per
+# process or thread, so one that ended still counts; read before the worker
+# exits, as the client still runs.
+cpu_watch() {
+  local o=$1 p=$2 logf=${3:-} from=${4:-0} s c t x i
+  local -A guest=() driver=() server=()
+  local -a tree f workers
+  : >"$o"
+  while { read -r s <"/proc/$p/stat"; } 2>/dev/null && [[ ${s##*) } != Z* ]]; do
+    tree=("$p") i=0
+    while [ $i -lt ${#tree[@]} ]; do
+      for t in /proc/"${tree[$i]}"/task/*/children; do
+        f=(); { read -r -a f <"$t"; } 2>/dev/null || true  # (no newline at its end)
+        tree+=("${f[@]}")
+      done
+      i=$((i + 1))
+    done
+    for x in "${tree[@]}"; do
+      { read -r s <"/proc/$x/stat"; } 2>/dev/null || continue
+      read -r -a f <<<"${s##*) }"
+      guest[$x]=$((f[11] + f[12]))
+    done
+    workers=()
+    [ -z "$logf" ] ||
+      workers=($(tail -n +"$((from + 1))" "$logf" 2>/dev/null | sed -nE 's/.*client served by worker process ([0-9]+).*/\1/p' || true))
+    for x in "${workers[@]}"; do
+      for t in /proc/"$x"/task/*; do
+        { read -r c <"$t/comm" && read -r s <"$t/stat"; } 2>/dev/null || continue
+        read -r -a f <<<"${s##*) }"
+        if [[ $c == vs-* ]]; then server[${t##*/}]=$((f[11] + f[12])); else driver[${t##*/}]=$((f[11] + f[12])); fi
+      done
+    done
+    s=0; for x in "${guest[@]}"; do s=$((s + x)); done; c=0; for x in "${driver[@]}"; do c=$((c + x)); done
+    t=0; for x in "${server[@]}"; do t=$((t + x)); done
+    echo "$EPOCHREALTIME $s $c $t" >>"$o"
+    sleep 0.5
+  done
+}
+# watched CMD...: runs CMD; with $cpu set, cpu_watch samples it into $cpu,
+# with the workers $cpu_log (a server's log) names from now on. CMD's status.
+watched() {
+  [ -n "${cpu:-}" ] || { "$@"; return; }
+  local from=0 p w rc=0
+  [ -z "${cpu_log:-}" ] || from=$(lines "$cpu_log")
+  "$@" &
+  p=$!
+  cpu_watch "$cpu" "$p" "${cpu_log:-}" "$from" &
+  w=$!
+  wait "$p" || rc=$?
+  wait "$w" || true
+  return $rc
+}
+# cpu_rates SAMPLES SECONDS: the CPUs that guest, driver and server kept busy
+# (CPU seconds per second) over the last SECONDS - 1 s of the samples (the
+# timed part of a run that took SECONDS, less its first second and setup),
+# and the seconds that covers: "GUEST DRIVER SERVER SECONDS".
+cpu_rates() {
+  awk -v tck="$(getconf CLK_TCK)" -v span="$2" '
+    { t[NR] = $1; g[NR] = $2; d[NR] = $3; s[NR] = $4 }
+    END {
+      if (NR < 2) { print "- - - -"; exit }
+      a = 1; while (a < NR - 1 && t[NR] - t[a] > span - 1) a++
+      dt = (t[NR] - t[a]) * tck
+      if (dt <= 0) { print "- - - -"; exit }
+      printf "%.3f %.3f %.3f %.2f\n", (g[NR] - g[a]) / dt, (d[NR] - d[a]) / dt, (s[NR] - s[a]) / dt, dt / tck
+    }' "$1" 2>/dev/null || echo "- - - -"
+}
+cpus=$work/cpus.txt   # app|scene|mode|guest driver server seconds (cpu_rates)
+: >"$cpus"
+
 # --- vkmark ------------------------------------------------------------------
 scenes=(${VKMARK_SCENES:-vertex:device-local=true vertex:device-local=false texture:anisotropy=0
   texture:anisotropy=16 shading:shading=gouraud shading:shading=blinn-phong-inf shading:shading=phong
   shading:shading=cel effect2d:kernel=edge effect2d:kernel=blur desktop cube clear})
 vkmark_fps() { # SCENE SECONDS OUT ENV...: the scene's FPS (or "fails"); vkmark's output in OUT
   local scene=$1 secs=$2 o=$3; shift 3
-  "${in_root[@]}" env "$@" timeout -k 5 $((secs * 3 + 60)) \
+  watched "${in_root[@]}" env "$@" timeout -k 5 $((secs * 3 + 60)) \
     vkmark --winsys headless -s "$size" -b "$scene:duration=$secs" >"$o" 2>&1 || { echo fails; return; }
   sed -nE 's/^\[[a-z0-9]+\] .*: FPS: ([0-9]+).*/\1/p' "$o" | head -1 | grep . || echo fails
 }
@@ -131,17 +214,19 @@ venus_root_env=(VN_DEBUG=vtest VTEST_SOCKET_NAME="${work#"$root"}/venus.sock" VK
 stats_root_env=(VN_DEBUG=vtest VTEST_SOCKET_NAME="${work#"$root"}/stats.sock" VK_ICD_FILENAMES=$virtio)
 log "vkmark: ${#scenes[@]} scenes, $duration s each, natively and through venus-server in both present modes"
 for scene in "${scenes[@]}"; do
-  n=$(vkmark_fps "$scene" "$duration" "$work/vkmark.txt" VK_ICD_FILENAMES=$lvp)
+  n=$(cpu=$work/cpu-native vkmark_fps "$scene" "$duration" "$work/vkmark.txt" VK_ICD_FILENAMES=$lvp)
   # vkmark's own name of the scene, without the duration option
   name=$(grep -oE '^\[[a-z0-9]+\] [^:]*' "$work/vkmark.txt" | head -1 | sed -E 's/:?duration=[0-9]+//; s/ $//' || true)
   name=${name:-$scene}
-  v=$(vkmark_fps "$scene" "$duration" "$work/vkmark.txt" "${venus_root_env[@]}")
+  v=$(cpu=$work/cpu-venus cpu_log=$work/server.log vkmark_fps "$scene" "$duration" "$work/vkmark.txt" "${venus_root_env[@]}")
   [ "$v" = fails ] && fail "vkmark $scene through venus-server (default present): $(tail -1 "$work/vkmark.txt")"
-  f=$(vkmark_fps "$scene" "$duration" "$work/vkmark.txt" "${venus_root_env[@]}" "${fast_env[@]}")
+  f=$(cpu=$work/cpu-fast cpu_log=$work/server.log vkmark_fps "$scene" "$duration" "$work/vkmark.txt" \
+    "${venus_root_env[@]}" "${fast_env[@]}")
   [ "$f" = fails ] && fail "vkmark $scene through venus-server (fast present): $(tail -1 "$work/vkmark.txt")"
   echo "vkmark|$name|native|$n|$((duration))|" >>"$timeline"
   echo "vkmark|$name|venus|$v|$((duration))|" >>"$timeline"
   echo "vkmark|$name|fast|$f|$((duration))|" >>"$timeline"
+  for mode in native venus fast; do echo "vkmark|$name|$mode|$(cpu_rates "$work/cpu-$mode" "$duration")" >>"$cpus"; done
   if [ "$stats" = 1 ]; then
     for mode in venus fast; do
       extra=(); [ $mode = fast ] && extra=("${fast_env[@]}")
@@ -179,7 +264,7 @@ cube_fps() { # ENV...: frames per second of 300 vkcube frames, or "fails"
   echo $((300 * 1000000000 / (t1 - t0)))
 }
 gears_fps() { # ENV...: glxgears' last 5-second frame rate on Zink (of two at most), or "fails"
-  env "$@" LIBGL_ALWAYS_SOFTWARE=1 GALLIUM_DRIVER=zink timeout 12 glxgears >"$work/gears.txt" 2>&1 || true
+  watched env "$@" LIBGL_ALWAYS_SOFTWARE=1 GALLIUM_DRIVER=zink timeout 12 glxgears >"$work/gears.txt" 2>&1 || true
   sed -nE 's/.*= ([0-9]+)\.[0-9]+ FPS/\1/p' "$work/gears.txt" | sed -n 1,2p | tail -1 | grep . || echo fails
 }
 # gears_frames: every frame glxgears counted in its reports (for the stats runs)
@@ -187,9 +272,12 @@ gears_frames() { awk '/ frames in /{n+=$1} END{print n+0}' "$work/gears.txt"; }
 for app in vkcube glxgears-zink; do
   log "$app: natively and through venus-server in both present modes"
   run=cube_fps; [ $app = glxgears-zink ] && run=gears_fps
-  n=$($run VK_ICD_FILENAMES=$lvp)
-  v=$($run "${venus_env[@]}")
-  f=$($run "${venus_env[@]}" "${fast_env[@]}")
+  # glxgears' CPU time per frame too (cpu_watch): natively, and its worker's
+  rm -f "$work"/cpu-*; [ $app = glxgears-zink ] && w=$work/cpu- || w=
+  n=$(cpu=${w:+${w}native} $run VK_ICD_FILENAMES=$lvp)
+  v=$(cpu=${w:+${w}venus} cpu_log=$work/host-server.log $run "${venus_env[@]}")
+  f=$(cpu=${w:+${w}fast} cpu_log=$work/host-server.log $run "${venus_env[@]}" "${fast_env[@]}")
+  [ -z "$w" ] || for mode in native venus fast; do echo "$app|frames|$mode|$(cpu_rates "$w$mode" 12)" >>"$cpus"; done
   [ "$v" = fails ] && fail "$app through venus-server (default present)"
   [ "$f" = fails ] && fail "$app through venus-server (fast present)"
   for mode in native:$n venus:$v fast:$f; do echo "$app|frames|${mode%%:*}|${mode#*:}|0|" >>"$timeline"; done
@@ -301,26 +389,27 @@ echo "mpv-gpu-next|frames|venus|$v|=$mframes|" >>"$timeline"
 gears_fps() { # OUT ENV...
   local o=$1; shift
   rm -f "$swork/$o.csv"
-  in_sid "$@" VK_INSTANCE_LAYERS=VK_LAYER_MESA_overlay \
+  watched in_sid "$@" VK_INSTANCE_LAYERS=VK_LAYER_MESA_overlay \
     VK_LAYER_MESA_OVERLAY_CONFIG="no_display,fps,output_file=$sin/$o.csv,fps_sampling_period=1000" \
     timeout -s INT "${GEARS_SECONDS:-6}" vkd3d-gears >"$swork/$o.txt" 2>&1
   awk -F', *' 'NR > 2 && $3 + 0 > 0 { s += $3; n++ } END { if (n) printf "%d\n", s / n; else print "fails" }' \
     "$swork/$o.csv" 2>/dev/null || echo fails
 }
 log "vkd3d-gears (Direct3D 12): natively and through venus-server"
-n=$(gears_fps gears-native "${sid_native[@]}" MESA_VK_WSI_DEBUG=)
-v=$(gears_fps gears-venus "${sid_venus[@]}")
+n=$(cpu=$swork/cpu-native gears_fps gears-native "${sid_native[@]}" MESA_VK_WSI_DEBUG=)
+v=$(cpu=$swork/cpu-venus cpu_log=$swork/server.log gears_fps gears-venus "${sid_venus[@]}")
 [ "$n" = fails ] && fail "vkd3d-gears natively: $(grep -v fixme "$swork/gears-native.txt" | tail -n1)"
 [ "$v" = fails ] && fail "vkd3d-gears through venus-server: $(grep -v fixme "$swork/gears-venus.txt" | tail -n1)"
 echo "vkd3d-gears|frames|native|$n|0|" >>"$timeline"
 echo "vkd3d-gears|frames|venus|$v|0|" >>"$timeline"
+for mode in native venus; do echo "vkd3d-gears|frames|$mode|$(cpu_rates "$swork/cpu-$mode" "${GEARS_SECONDS:-6}")" >>"$cpus"; done
 fi
 
 # --- the per-frame timeline -----------------------------------------------------
 mesa=$("${in_root[@]}" dpkg-query -W -f '${Version}' mesa-vulkan-drivers 2>/dev/null || echo unknown)
-python3 - "$timeline" "$csv" "$size" "$duration" "$guest root, Mesa $mesa" <<'PY'
+python3 - "$timeline" "$csv" "$size" "$duration" "$guest root, Mesa $mesa" "$cpus" "$out/apps-cpu.csv" <<'PY'
 import re, sys
-timeline, csv_path, size, duration, where = sys.argv[1:6]
+timeline, csv_path, size, duration, where, cpus_path, cpu_csv_path = sys.argv[1:8]
 rows = {}   # (app, scene) -> {mode: (fps, frames, stats)}
 order = []
 STAGES = ("pickup", "wake", "dispatch", "submit", "complete", "wait")
@@ -396,9 +485,46 @@ if any(m.get("venus-stats") or m.get("fast-stats") for m in rows.values()):
             label = key[1] if key[0] == "vkmark" else key[0]
             print("%-36s %-5s %6s %5.1f %7.1f %7.1f %7.1f %7.1f %8.1f %6.1f" % (label[:36], mode[:-6], fps or "-",
                   tot["submit"][0] / frames, per("pickup"), per("wake"), decode, per("submit"), per("complete"), per("wait")))
+
+cpu = {}   # (app, scene, mode) -> CPUs busy: guest, driver, server; seconds sampled
+for line in open(cpus_path):
+    app, scene, mode, vals = line.rstrip("\n").split("|", 3)
+    try:
+        cpu[(app, scene, mode)] = [float(v) for v in vals.split()]
+    except ValueError:
+        pass
+if cpu:
+    print("\nWhere a frame's time goes on lavapipe (us per frame; CPU time over the timed run less its first second,\n"
+          "sampled every 0.5 s. native: the program, lavapipe in it; through the server: guest = the program with\n"
+          "Mesa's Venus driver, lavapipe = the worker's threads not named vs-* (llvmpipe-N ...), server = its vs-*\n"
+          "threads, which also run the part of lavapipe called on them (vkQueueSubmit's commands); +cpu = cpu -\n"
+          "native's, CPUs = cpu / wall: the CPUs kept busy, of the host's %s)" % (__import__("os").cpu_count() or "?"))
+    print("%-36s %-6s %6s %7s %7s %7s %8s %7s %7s %7s %5s" % ("app / scene", "mode", "frames", "wall", "+wall", "guest",
+          "lavapipe", "server", "cpu", "+cpu", "CPUs"))
+    with open(cpu_csv_path, "w") as out:
+        out.write("app,scene,mode,fps,frames,wall_us,guest_us,lavapipe_us,server_us,cpu_us\n")
+        for key in order:
+            base = None
+            for mode in ("native", "venus", "fast"):
+                c = cpu.get(key + (mode,))
+                fps = (rows[key].get(mode) or (None,))[0]
+                if not c or not fps:
+                    continue
+                g, d, sv = (x * 1e6 / fps for x in c[:3])
+                secs = c[3]
+                wall, total = 1e6 / fps, g + d + sv
+                if mode == "native":
+                    base = (wall, total)
+                label = key[1] if key[0] == "vkmark" else key[0]
+                nat = mode == "native"
+                print("%-36s %-6s %6.0f %7.0f %7s %7.0f %8s %7s %7.0f %7s %5.2f" % (label[:36], mode, fps * secs, wall,
+                      "" if nat or not base else "%+.0f" % (wall - base[0]), g, "-" if nat else "%.0f" % d,
+                      "-" if nat else "%.0f" % sv, total, "" if nat or not base else "%+.0f" % (total - base[1]), total / wall))
+                out.write('%s,"%s",%s,%d,%.0f,%.1f,%.1f,%s,%s,%.1f\n' % (key[0], key[1], mode, fps, fps * secs, wall, g,
+                          "" if nat else "%.1f" % d, "" if nat else "%.1f" % sv, total))
 PY
 
-printf '\nCSV: %s\n' "$csv"
+printf '\nCSV: %s, %s\n' "$csv" "$out/apps-cpu.csv"
 # Errors only: a client that hangs up mid-message (one ended at the close of
 # its timed run) is logged as a warning, and counted here.
 for l in "$work/server.log" "$work/host-server.log" "$work/stats.log" "$work/host-stats.log" "${swork:-/nonexistent}/server.log"; do
