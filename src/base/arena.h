@@ -56,9 +56,11 @@ vs_arena_reset(struct vs_arena *arena)
       vs_arena_reset_spilled(arena);
       return;
    }
-   arena->cur -= arena->used_total;
-   memset(arena->cur, 0, arena->used_total);
-   arena->used_total = 0;
+   if (arena->used_total) { /* none taken: cur may be NULL, no block yet */
+      arena->cur -= arena->used_total;
+      memset(arena->cur, 0, arena->used_total);
+      arena->used_total = 0;
+   }
 }
 void vs_arena_fini(struct vs_arena *arena);
 
