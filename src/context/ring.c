@@ -12,7 +12,9 @@
 #include "wire/resource.h"
 
 
-/* How long after activity the ring polls without sleeping. */
+/* How long after activity the ring polls without sleeping: it spins on
+ * the tail a microsecond at a time and yields the CPU in between
+ * (os_poll_ns). Past it, short timed sleeps until the idle timeout. */
 #define RING_SPIN_NS 50000ull
 
 static void
@@ -42,6 +44,14 @@ bool
 vs_ring_should_stop(struct vs_ring *ring)
 {
    return atomic_load_explicit(&ring->stop, memory_order_acquire) || !vs_context_running(ring->ctx);
+}
+
+/* Whether the guest's tail moved past what the ring has taken. */
+static bool
+tail_moved(void *data)
+{
+   struct vs_ring *ring = data;
+   return atomic_load_explicit(ring->tail, memory_order_relaxed) != ring->cur;
 }
 
 /* Sleeps until notified, unless the guest wrote more meanwhile. */
@@ -113,15 +123,17 @@ ring_thread(void *arg)
          woke = true;
          continue;
       }
-      /* Until then the guest will not notify, so poll: yield right after
-       * activity (the next command usually follows within microseconds),
-       * then sleep briefly. The pickup latency is what a guest round trip
-       * costs, so the sleeps stay short; they only happen in the idle
-       * window after activity, and a wait on this ring's progress from the
-       * context side (vkWaitRingSeqnoMESA: the guest wrote the commands it
-       * waits for) cuts them short. */
+      /* Until then the guest will not notify, so poll: spin right after
+       * activity (the next command usually follows within microseconds;
+       * a microsecond at a time, yielding the CPU in between), then sleep
+       * briefly. The pickup latency is what a guest round trip costs, so
+       * the sleeps stay short; they only happen in the idle window after
+       * activity, and a wait on this ring's progress from the context
+       * side (vkWaitRingSeqnoMESA: the guest wrote the commands it waits
+       * for) cuts them short. */
       if (quiet_ns < RING_SPIN_NS) {
-         sched_yield();
+         if (!os_spin_ns(tail_moved, ring, 1000))
+            sched_yield();
       } else {
          pthread_mutex_lock(&ring->lock);
          if (!ring->notified && !ring->stop)
@@ -267,28 +279,24 @@ vs_ring_submit_virtqueue_seqno(struct vs_ring *ring, uint64_t seqno)
    pthread_mutex_unlock(&ring->lock);
 }
 
+/* A ring and the seqno a context-side wait wants of it. */
+struct seqno_wait {
+   struct vs_ring *ring;
+   uint64_t seqno;
+};
+
 static bool
-virtqueue_seqno_reached(struct vs_ring *ring, uint64_t seqno)
+virtqueue_seqno_reached(void *data)
 {
-   return atomic_load(&ring->virtqueue_seqno) >= seqno;
+   const struct seqno_wait *w = data;
+   return atomic_load(&w->ring->virtqueue_seqno) >= w->seqno;
 }
 
 static bool
-head_reached(struct vs_ring *ring, uint64_t seqno)
+head_reached(void *data)
 {
-   return (int32_t)(atomic_load(&ring->published_head) - (uint32_t)seqno) >= 0;
-}
-
-/* Whether `reached` holds within RING_SPIN_NS, yielding between looks. */
-static bool
-poll_briefly(bool (*reached)(struct vs_ring *, uint64_t), struct vs_ring *ring, uint64_t seqno)
-{
-   for (uint64_t start = os_now_ns(); os_now_ns() - start < RING_SPIN_NS;) {
-      if (reached(ring, seqno))
-         return true;
-      sched_yield();
-   }
-   return false;
+   const struct seqno_wait *w = data;
+   return (int32_t)(atomic_load(&w->ring->published_head) - (uint32_t)w->seqno) >= 0;
 }
 
 bool
@@ -297,7 +305,8 @@ vs_ring_wait_virtqueue_seqno(struct vs_ring *ring, uint64_t seqno)
    /* The guest sends the seqno on the virtqueue just before it writes
     * this wait into the ring: it is usually microseconds away. Poll first
     * rather than add a second wakeup to the socket thread's. */
-   if (poll_briefly(virtqueue_seqno_reached, ring, seqno))
+   struct seqno_wait w = { ring, seqno };
+   if (os_poll_ns(virtqueue_seqno_reached, &w, RING_SPIN_NS))
       return true;
    pthread_mutex_lock(&ring->lock);
    while (ring->virtqueue_seqno < seqno && !ring->stop) {
@@ -318,10 +327,16 @@ vs_ring_wait_virtqueue_seqno(struct vs_ring *ring, uint64_t seqno)
 bool
 vs_ring_wait_seqno(struct vs_ring *ring, uint32_t seqno)
 {
+   /* Mostly reached already (Mesa 26 waits for its ring's seqno behind
+    * every fence, with or without new ring work): then the ring thread is
+    * left alone. Else it is usually microseconds away (the guest asks
+    * right after submitting): wake the ring should it sleep, and poll
+    * rather than pay for a wakeup of our own. */
+   struct seqno_wait w = { ring, seqno };
+   if (head_reached(&w))
+      return true;
    vs_ring_notify(ring);
-   /* The ring is usually microseconds from the seqno (the guest asks right
-    * after submitting): poll first rather than pay for a wakeup. */
-   if (poll_briefly(head_reached, ring, seqno))
+   if (os_poll_ns(head_reached, &w, RING_SPIN_NS))
       return true;
    pthread_mutex_lock(&ring->lock);
    for (;;) {

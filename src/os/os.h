@@ -120,6 +120,34 @@ uint64_t os_now_ns(void);
 /* Sleeps this long (resumed after signals). */
 void os_sleep_ns(uint64_t ns);
 
+/* A CPU pause for busy-wait loops (x86 PAUSE, Arm YIELD): eases the core
+ * and its hyperthread sibling without leaving the CPU. */
+static inline void
+os_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+   __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+   __asm__ __volatile__("yield" ::: "memory");
+#elif defined(__riscv)
+   __asm__ __volatile__(".insn i 0x0F, 0, x0, x0, 0x010" ::: "memory"); /* pause */
+#else
+   __asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/* Busy-waits until ready(arg) holds (true) or `ns` have passed (false),
+ * with a CPU pause between looks and without leaving the CPU: for the
+ * microsecond or so between two yields of a longer poll. */
+bool os_spin_ns(bool (*ready)(void *), void *arg, uint64_t ns);
+
+/* A bounded poll: os_spin_ns a microsecond at a time, yielding the CPU in
+ * between (a thread that shares the CPU, such as the peer being waited
+ * for, runs then), until ready(arg) holds (true) or `ns` have passed since
+ * the call (false). It never sleeps: callers bound `ns` to tens of
+ * microseconds and then block. */
+bool os_poll_ns(bool (*ready)(void *), void *arg, uint64_t ns);
+
 /* The system page size. */
 size_t os_page_size(void);
 

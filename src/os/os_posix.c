@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,6 +55,38 @@ os_sleep_ns(uint64_t ns)
    struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u) };
    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
       ;
+}
+
+bool
+os_spin_ns(bool (*ready)(void *), void *arg, uint64_t ns)
+{
+   const uint64_t start = os_now_ns();
+   for (;;) {
+      /* Several looks per clock read: a look is a load or two. */
+      for (int i = 0; i < 16; i++) {
+         if (ready(arg))
+            return true;
+         os_cpu_relax();
+      }
+      if (os_now_ns() - start >= ns)
+         return ready(arg);
+   }
+}
+
+/* How long os_poll_ns spins between two yields. */
+#define POLL_SPIN_NS 1000u
+
+bool
+os_poll_ns(bool (*ready)(void *), void *arg, uint64_t ns)
+{
+   const uint64_t start = os_now_ns();
+   for (;;) {
+      if (os_spin_ns(ready, arg, POLL_SPIN_NS))
+         return true;
+      if (os_now_ns() - start >= ns)
+         return false;
+      sched_yield();
+   }
 }
 
 size_t

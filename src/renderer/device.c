@@ -151,7 +151,9 @@ force_timeline_semaphore(const struct vs_physical_device *phys, VkDeviceCreateIn
 
 /* Each queue's serial semaphore (struct vs_queue); none where the host
  * device has no timeline semaphores, or cannot make one (the fence
- * fallback then). */
+ * fallback then). A new queue has no work: serial 0, the semaphore's
+ * initial value, covers it, so a fence behind nothing (an empty submit's)
+ * retires at once rather than on a host fence. */
 static void
 create_serial_timelines(struct vs_renderer *r, struct vs_device *dev)
 {
@@ -162,6 +164,7 @@ create_serial_timelines(struct vs_renderer *r, struct vs_device *dev)
    const VkSemaphoreCreateInfo info = { .sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &type };
    for (uint32_t i = 0; i < dev->queue_count; i++) {
       VkResult res = dev->dt.CreateSemaphore(dev->host, &info, NULL, &dev->queues[i].serial_timeline);
+      dev->queues[i].serial_covers_all = res == VK_SUCCESS;
       if (res != VK_SUCCESS) {
          vs_warn(r->ctx_id, "queue %u of family %u: serial timeline semaphore: %s; fences instead",
                  dev->queues[i].index, dev->queues[i].family, vn_result_name(res));

@@ -12,6 +12,14 @@
  * queue given up are noticed; it is not a poll (the thread sleeps inside). */
 #define RETIRE_WAIT_SLICE_NS 100000000ull
 
+/* How long the thread polls an entry's fence or timeline before blocking
+ * in the host's wait: a guest waits on the fence (Mesa 26's SYNC_WAIT) and
+ * most work it fences is microseconds long, while a driver's blocking
+ * wait costs an interrupt and a thread wakeup on top (tens of
+ * microseconds on NVIDIA). Bounded, so an idle or long-busy queue costs
+ * no core. */
+#define RETIRE_SPIN_NS 50000ull
+
 struct retire_entry {
    VkFence fence;         /* or, if VK_NULL_HANDLE: */
    VkSemaphore timeline;  /* reaching `value` */
@@ -45,6 +53,34 @@ waits_ended(struct vs_retire_queue *q)
    return ended;
 }
 
+/* An entry and its queue, for the poll before the blocking wait. */
+struct entry_poll {
+   struct vs_retire_queue *q;
+   struct retire_entry *e;
+   VkResult status; /* VK_NOT_READY until the poll saw an end */
+};
+
+static bool
+entry_done(void *data)
+{
+   struct entry_poll *p = data;
+   struct vs_retire_queue *q = p->q;
+   struct retire_entry *e = p->e;
+   VkResult r;
+   if (e->fence) {
+      r = q->dt->GetFenceStatus(q->device, e->fence);
+   } else {
+      uint64_t value = 0;
+      r = q->dt->GetSemaphoreCounterValue(q->device, e->timeline, &value);
+      if (r == VK_SUCCESS && value < e->value)
+         r = VK_NOT_READY;
+   }
+   if (r == VK_NOT_READY)
+      return false;
+   p->status = r;
+   return true;
+}
+
 static void
 retire_entry(struct vs_retire_queue *q, struct retire_entry *e)
 {
@@ -56,10 +92,16 @@ retire_entry(struct vs_retire_queue *q, struct retire_entry *e)
       .pValues = &e->value,
    };
    bool ended = waits_ended(q);
+   /* Polled done: the wait below only confirms it. An error the poll saw
+    * (device loss) is left to the wait, which reports it the usual way. */
+   struct entry_poll poll = { q, e, VK_NOT_READY };
+   const bool pollable = e->fence || q->dt->GetSemaphoreCounterValue;
+   bool done = !ended && pollable && os_poll_ns(entry_done, &poll, RETIRE_SPIN_NS) && poll.status == VK_SUCCESS;
    for (;;) {
-      const uint64_t slice = ended ? 0 : RETIRE_WAIT_SLICE_NS;
+      const uint64_t slice = ended || done ? 0 : RETIRE_WAIT_SLICE_NS;
       r = e->fence ? q->dt->WaitForFences(q->device, 1, &e->fence, VK_TRUE, slice)
                    : q->dt->WaitSemaphores(q->device, &wait, slice);
+      done = false;
       if (r != VK_TIMEOUT || ended)
          break;
       ended = waits_ended(q);

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -114,17 +113,52 @@ wait_readable(int fd, uint64_t deadline_ns)
    }
 }
 
+/* The guest usually sends its next request within microseconds of our
+ * reply (a map right after an allocation, a submit after a wait), and a
+ * message's payload within a microsecond of its header (Mesa writes them
+ * apart). Waking a blocked thread costs more than that on many hosts, so
+ * look for it for a short while (polling the socket, yielding the CPU
+ * between looks) before blocking. */
+#define SOCKET_SPIN_NS 50000ull
+
+static bool
+socket_readable(void *data)
+{
+   struct pollfd pfd = { .fd = *(const int *)data, .events = POLLIN };
+   return poll(&pfd, 1, 0) != 0;
+}
+
+static bool
+await_request(int fd)
+{
+   return os_poll_ns(socket_readable, &fd, SOCKET_SPIN_NS);
+}
+
 /* Reads up to `size` bytes, looping over short reads and EINTR, by
  * `deadline_ns` (0: no deadline). Returns the bytes read (fewer only at
- * EOF) or -1 with errno set (ETIMEDOUT past the deadline). */
+ * EOF) or -1 with errno set (ETIMEDOUT past the deadline). What has
+ * arrived is taken at once, without a poll first. */
 static ssize_t
 read_full(int fd, void *buf, size_t size, uint64_t deadline_ns)
 {
    size_t done = 0;
    while (done < size) {
+      ssize_t n = recv(fd, (char *)buf + done, size - done, MSG_DONTWAIT);
+      if (n > 0) {
+         done += (size_t)n;
+         continue;
+      }
+      if (n == 0)
+         break;
+      if (errno == EINTR)
+         continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOTSOCK)
+         return -1;
+      if (errno != ENOTSOCK && await_request(fd))
+         continue;
       if (!wait_readable(fd, deadline_ns))
          return -1;
-      ssize_t n = read(fd, (char *)buf + done, size - done);
+      n = read(fd, (char *)buf + done, size - done);
       if (n > 0)
          done += (size_t)n;
       else if (n == 0)
@@ -713,23 +747,6 @@ handle_command(struct client *c, uint32_t len, uint32_t id)
       return cmd->handle(c, words);
    }
    return drop(c, "unknown or unsupported VCMD %u (length %u)", id, len);
-}
-/* The guest usually sends its next request within microseconds of our
- * reply (a map right after an allocation, a submit after a wait). Waking a
- * blocked thread costs more than that on many hosts, so look for it for a
- * short while before blocking in read(). */
-#define SOCKET_SPIN_NS 50000ull
-
-static bool
-await_request(int fd)
-{
-   for (uint64_t start = os_now_ns(); os_now_ns() - start < SOCKET_SPIN_NS;) {
-      struct pollfd pfd = { .fd = fd, .events = POLLIN };
-      if (poll(&pfd, 1, 0) != 0)
-         return true;
-      sched_yield();
-   }
-   return false;
 }
 
 int
