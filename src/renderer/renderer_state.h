@@ -17,7 +17,6 @@
 #include <string.h>
 #include <vulkan/vulkan.h>
 
-#include "renderer/memory/lent_pool.h"
 #include "renderer/memory/memory_state.h"
 #include "renderer/sync/host_queue.h"
 #include "renderer/sync/submit_stats.h"

@@ -15,28 +15,9 @@
 #ifndef VS_RENDERER_MEMORY_LENT_POOL_H
 #define VS_RENDERER_MEMORY_LENT_POOL_H
 
-#include <pthread.h>
-#include <stdbool.h>
-#include <stdint.h>
 #include <vulkan/vulkan.h>
 
-struct vs_device_memory;
-
-struct vs_lent_pool {
-   pthread_mutex_t lock;
-   struct vs_device_memory *first; /* linked by vs_device_memory.next_lent */
-   uint32_t count;
-};
-
-/* What a lent allocation was made with, and whether another request may
- * take it: only one whose host chain was nothing but flags (and a
- * priority, a hint) is interchangeable with a later one of the same key. */
-struct vs_lent_key {
-   uint32_t type_index;
-   VkDeviceSize size;
-   VkMemoryAllocateFlags flags;
-   bool reusable;
-};
+#include "renderer/memory/memory_state.h"
 
 /* The key of `info` as the host driver is about to get it. */
 struct vs_lent_key vs_lent_key_of(const VkMemoryAllocateInfo *info);

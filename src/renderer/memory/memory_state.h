@@ -61,6 +61,25 @@ struct vs_region_cache {
    struct vs_region slots[VS_REGION_CACHE_SLOTS];
 };
 
+/* Lent memory a client freed, per device (renderer/memory/lent_pool.h). */
+struct vs_device_memory;
+
+struct vs_lent_pool {
+   pthread_mutex_t lock;
+   struct vs_device_memory *first; /* linked by vs_device_memory.next_lent */
+   uint32_t count;
+};
+
+/* What a lent allocation was made with, and whether another request may
+ * take it: only one whose host chain was nothing but flags (and a
+ * priority, a hint) is interchangeable with a later one of the same key. */
+struct vs_lent_key {
+   uint32_t type_index;
+   VkDeviceSize size;
+   VkMemoryAllocateFlags flags;
+   bool reusable;
+};
+
 /* Device memory one client (renderer) holds: its bytes, counted
  * cumulatively per heap of each physical device it uses, so that many
  * allocations cannot add up past a heap, and in all against `bytes_limit`;
