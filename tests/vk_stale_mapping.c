@@ -20,6 +20,9 @@
  *      client that freed it), never the neighbour's bytes nor anything
  *      else. Prints how many views showed which.
  *
+ * The mmap below is this client's own (not the server's os layer, which
+ * sanitizer builds replace): it sees the guest driver's mappings.
+ *
  * Mapping the fd again is what a hostile guest does; a well-behaved one
  * never touches memory it freed. Run through the server only: natively
  * the fds this captures are the host driver's. */
@@ -134,44 +137,28 @@ fill(struct vkt *t, uint32_t type, VkDeviceSize size, uint32_t count, uint32_t o
    return true;
 }
 
-/* Which of the client's allocations a view shows whole: its owner, or 0. */
+/* Which allocation a view shows whole: its owner (and *alloc), or 0.
+ * With `report`, also prints every allocation whose pattern the view
+ * starts with, and for how many words. */
 static uint32_t
-owner_of(const uint32_t *view, VkDeviceSize size, uint32_t count, uint32_t *alloc)
+owner_of(const uint32_t *view, VkDeviceSize size, uint32_t count, uint32_t *alloc, bool report)
 {
    static const uint32_t owners[] = { OWNER_FIRST, OWNER_SECOND, OWNER_NEIGHBOUR };
+   const uint32_t words = (uint32_t)(size / 4);
    for (uint32_t o = 0; o < 3; o++) {
       for (uint32_t i = 0; i < (owners[o] == OWNER_NEIGHBOUR ? 4 * count : count); i++) {
-         if (view[0] != pattern(owners[o], i, 0))
-            continue;
-         uint32_t w = 1;
-         while (w < size / 4 && view[w] == pattern(owners[o], i, w))
+         uint32_t w = 0;
+         while (w < words && view[w] == pattern(owners[o], i, w))
             w++;
-         if (w == size / 4) {
+         if (w && report)
+            printf("info:   it starts as allocation %u of owner %u for %u words of %u\n", i, owners[o], w, words);
+         if (w == words && !report) {
             *alloc = i;
             return owners[o];
          }
       }
    }
    return 0;
-}
-
-/* What a view that is no allocation whole starts with: whose word 0 it
- * is, and how far that allocation's pattern goes. */
-static void
-describe(const uint32_t *view, VkDeviceSize size, uint32_t count)
-{
-   static const uint32_t owners[] = { OWNER_FIRST, OWNER_SECOND, OWNER_NEIGHBOUR };
-   for (uint32_t o = 0; o < 3; o++) {
-      for (uint32_t i = 0; i < 4 * count; i++) {
-         if (view[0] != pattern(owners[o], i, 0))
-            continue;
-         uint32_t w = 1;
-         while (w < size / 4 && view[w] == pattern(owners[o], i, w))
-            w++;
-         printf("info:   it starts as allocation %u of owner %u for %u words of %llu\n", i, owners[o], w,
-                (unsigned long long)(size / 4));
-      }
-   }
 }
 
 static int
@@ -255,7 +242,7 @@ main(int argc, char **argv)
 
    uint32_t kept = 0, reused = 0, foreign = 0;
    for (uint32_t i = 0; ok && i < count; i++) {
-      uint32_t alloc = 0, owner = owner_of(views[i], size, count, &alloc);
+      uint32_t alloc = 0, owner = owner_of(views[i], size, count, &alloc, false);
       if (owner == OWNER_FIRST && alloc == i)
          kept++;
       else if (owner == OWNER_SECOND)
@@ -265,7 +252,7 @@ main(int argc, char **argv)
          vkt_error(&t, "stale view %u shows %s (first words %08x %08x, last %08x)", i,
                    owner == OWNER_NEIGHBOUR ? "the other client's memory" : "memory that is none of this client's",
                    views[i][0], views[i][1], views[i][size / 4 - 1]);
-         describe(views[i], size, count);
+         owner_of(views[i], size, count, &alloc, true);
       }
    }
    if (ok)
