@@ -7,7 +7,10 @@
 #                    vkWaitForFences, submit + spin on
 #                    vkGetFenceStatus, vkGetFenceStatus alone) natively and
 #                    through a --submit-stats server with Mesa 25's and Mesa
-#                    26's guests, process and thread workers, as a table
+#                    26's guests, process and thread workers, as a table;
+#                    under it the floor of a synchronous vtest call
+#                    (bench/ipc_floor: the same round trip against a
+#                    process that only answers it, spinning or blocking)
 
 # --- a submission's round trip: what a chain of small submissions pays (llama's tokens) ----
 lat_row() { # LABEL RUNNER...: the medians of exec_bench --quick record-submit submit submit-spin fence-status
@@ -26,7 +29,10 @@ lat_row() { # LABEL RUNNER...: the medians of exec_bench --quick record-submit s
     stop_server
     grep -o 'submit stats: .*' "$server_log" | tail -n1 | sed "s/^/   $mode server: /"
   done
+  "$build/bench/ipc_floor" --quick >"$logs/latency-ipc-floor.txt" 2>&1
+  echo
+  echo "   IPC floor of a synchronous vtest call (bench/ipc_floor): $(median ipc_floor_spin_us <"$logs/latency-ipc-floor.txt") us against a spinning responder, $(median ipc_floor_block_us <"$logs/latency-ipc-floor.txt") us against a blocking one"
 } | tee "$logs/latency.md"
 lat_bad=$(grep -c '| - |' "$logs/latency.md")
 result latency "$([ "$lat_bad" = 0 ] && echo PASS || echo FAIL)" \
-  "$(grep -E '^   \| (native|mesa2[56]-process) ' "$logs/latency.md" | tr -s ' ' | tr '\n' ';')"
+  "$(grep -E '^   (\| (native|mesa2[56]-process) |IPC floor)' "$logs/latency.md" | tr -s ' ' | tr '\n' ';')"
