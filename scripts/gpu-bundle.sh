@@ -72,7 +72,7 @@ debs=(mesa-vulkan-drivers/bookworm-backports libdrm2/bookworm-backports libdrm-c
       libopenh264-7)
 root_debs=(libvulkan1 libglvnd0 libegl1 libgl1 libglx0 libopengl0 libgles2)
 programs=(venus-server bench/exec_bench bench/ipc_floor bench/render_bench bench/startup_bench tests/vk_compute tests/vk_sync tests/vk_oom
-          tests/vk_render tests/vk_modifier tests/vk_stale_mapping tests/vk_hold tests/vk_stuck tests/rs_vmm tests/display/wl_frames
+          tests/vk_render tests/vk_modifier tests/vk_stale_mapping tests/vk_robust tests/vk_hold tests/vk_stuck tests/rs_vmm tests/display/wl_frames
           tests/vk14 tests/vk_raytrace tests/vk_mesh tests/vk_coopmat)
 
 for f in "${programs[@]}"; do

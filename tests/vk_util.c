@@ -428,22 +428,30 @@ vkt_submit_wait(struct vkt *t, VkCommandBuffer cmd, VkFence fence, const char **
 }
 
 static VkResult pipeline_init(struct vkt *t, struct vkt_scale *s, const uint32_t *code, size_t code_size,
-                              const char **what);
+                              const void *pipeline_next, const void *stage_next, const char **what);
 
 VkResult
 vkt_scale_init(struct vkt *t, struct vkt_scale *s, const char **what)
 {
-   return pipeline_init(t, s, scale_comp_spv, sizeof(scale_comp_spv), what);
+   return pipeline_init(t, s, scale_comp_spv, sizeof(scale_comp_spv), NULL, NULL, what);
+}
+
+VkResult
+vkt_scale_init_chained(struct vkt *t, struct vkt_scale *s, const void *pipeline_next, const void *stage_next,
+                       const char **what)
+{
+   return pipeline_init(t, s, scale_comp_spv, sizeof(scale_comp_spv), pipeline_next, stage_next, what);
 }
 
 VkResult
 vkt_spin_init(struct vkt *t, struct vkt_scale *s, const char **what)
 {
-   return pipeline_init(t, s, spin_comp_spv, sizeof(spin_comp_spv), what);
+   return pipeline_init(t, s, spin_comp_spv, sizeof(spin_comp_spv), NULL, NULL, what);
 }
 
 static VkResult
-pipeline_init(struct vkt *t, struct vkt_scale *s, const uint32_t *code, size_t code_size, const char **what)
+pipeline_init(struct vkt *t, struct vkt_scale *s, const uint32_t *code, size_t code_size,
+              const void *pipeline_next, const void *stage_next, const char **what)
 {
    VkDevice dev = t->device;
    VkResult r;
@@ -478,8 +486,8 @@ pipeline_init(struct vkt *t, struct vkt_scale *s, const uint32_t *code, size_t c
    if ((r = vkCreateShaderModule(dev, &smci, NULL, &s->module)) != VK_SUCCESS)
       return r;
    const VkComputePipelineCreateInfo cpci = {
-      .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
-      .stage = { .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+      .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO, .pNext = pipeline_next,
+      .stage = { .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, .pNext = stage_next,
                  .stage = VK_SHADER_STAGE_COMPUTE_BIT, .module = s->module, .pName = "main" },
       .layout = s->layout,
    };

@@ -119,6 +119,10 @@ struct vkt_scale {
 
 VkResult vkt_scale_init(struct vkt *t, struct vkt_scale *s, const char **what);
 /* The same layout with spin.comp, a shader that never ends. */
+/* The scale pipeline with `pipeline_next` and `stage_next` chained to its
+ * create info and its stage's. */
+VkResult vkt_scale_init_chained(struct vkt *t, struct vkt_scale *s, const void *pipeline_next,
+                                const void *stage_next, const char **what);
 VkResult vkt_spin_init(struct vkt *t, struct vkt_scale *s, const char **what);
 void vkt_scale_fini(struct vkt *t, struct vkt_scale *s);
 /* Bind src/dst, record the dispatch over `count` words (with a barrier making

@@ -20,6 +20,11 @@
 #                    vkFreeMemory (of NVIDIA's BAR type, lent through the
 #                    driver's mapping) show only that client's memory while
 #                    a second client allocates
+#   robust-access    vk_robust (a pipeline that opts out of robust buffer
+#                    access and reads past its binding) natively and with
+#                    Mesa 26's guest through a default server (the opt-out
+#                    stands: the same words as natively) and an --isolate
+#                    thread one (raised: every word past the binding zero)
 #   many-clients     16 concurrent vulkaninfo clients; 0 objects left
 #   sigkill          a client holding objects SIGKILLed: all released
 #   stuck-queue      a client leaving its queue blocked: torn down
@@ -94,6 +99,21 @@ out=$(client "$build/tests/vk_stale_mapping" 2>&1); rc=$?
 echo "$out" >"$logs/vk_stale_mapping.txt"
 result stale-mapping "$([ $rc -eq 0 ] && echo PASS || echo FAIL)" \
   "$(grep -m1 '^info: memory type' <<<"$out" | sed 's/^info: //'); $(grep -m1 'stale views' <<<"$out" | sed 's/^info: //')$([ $rc -eq 0 ] || echo "; rc $rc: $(grep '^error:' <<<"$out" | head -n2 | tr '\n' ' ')")"
+
+# Robust access only where tenants share a process (docs/security.md).
+if [ $have_g26 = 1 ]; then
+  rb_native=$(native "$build/tests/vk_robust" 2>&1 | grep -m1 '^robust:')
+  rb_process=$(guest26 "$build/tests/vk_robust" 2>&1 | grep -m1 '^robust:')
+  run_server --isolate thread
+  rb_thread=$(guest26 "$build/tests/vk_robust" 2>&1 | grep -m1 '^robust:')
+  run_server --memory auto
+  verdict=FAIL
+  [ -n "$rb_native" ] && [ "$rb_process" = "$rb_native" ] &&
+    [[ $rb_thread == *"240 of 240 words past the binding read as zero"* ]] && verdict=PASS
+  result robust-access $verdict "native: ${rb_native#robust: }; default server: ${rb_process#robust: }; --isolate thread: ${rb_thread#robust: }"
+else
+  result robust-access SKIP "no Mesa 26 guest in the bundle (Mesa 25's has no pipeline robustness)"
+fi
 
 mkdir -p "$prefix/render-native" "$prefix/render-venus"
 native "$build/tests/vk_render" --out-dir "$prefix/render-native" >"$logs/render-native.txt" 2>&1; rc_n=$?

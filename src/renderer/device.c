@@ -14,6 +14,7 @@
 #include "renderer/device_extensions.h"
 #include "renderer/host_lifecycle.h"
 #include "renderer/renderer.h"
+#include "renderer/robust_access.h"
 #include "renderer/validate.h"
 #include "renderer/sync/gpu_watchdog.h"
 #include "renderer/sync/retire.h"
@@ -84,41 +85,6 @@ command_buffer_nesting(struct vs_object *phys_obj, const VkDeviceCreateInfo *ci)
    phys_obj->it->GetPhysicalDeviceProperties2(vs_physical_device_from(phys_obj)->host, &props);
    return nested.maxCommandBufferNestingLevel < VS_NESTING_LIMIT ? nested.maxCommandBufferNestingLevel
                                                                  : VS_NESTING_LIMIT;
-}
-
-/* Shaders cannot reach outside their bindings: robust buffer access on
- * every device (every conformant driver has it), and robustness2's
- * buffer and image access where the host has both. The guest's feature
- * structs are decoded copies: they are changed in place; `features` and
- * `robustness2` provide them where the guest gave none. True when
- * robustness2 is on (its extension must then be enabled). */
-static bool
-force_robust_access(const struct vs_physical_device *phys, VkDeviceCreateInfo *ci, VkPhysicalDeviceFeatures *features,
-                    VkPhysicalDeviceRobustness2FeaturesEXT *robustness2)
-{
-   VkPhysicalDeviceFeatures2 *features2 = vs_chain_find(ci, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2);
-   if (features2) {
-      features2->features.robustBufferAccess = VK_TRUE;
-   } else {
-      *features = ci->pEnabledFeatures ? *ci->pEnabledFeatures : (VkPhysicalDeviceFeatures){ 0 };
-      features->robustBufferAccess = VK_TRUE;
-      ci->pEnabledFeatures = features;
-   }
-   if (!phys->robustness2)
-      return false;
-   VkPhysicalDeviceRobustness2FeaturesEXT *r2 =
-      vs_chain_find(ci, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT);
-   if (!r2) {
-      *robustness2 = (VkPhysicalDeviceRobustness2FeaturesEXT){
-         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT,
-         .pNext = (void *)ci->pNext,
-      };
-      ci->pNext = robustness2;
-      r2 = robustness2;
-   }
-   r2->robustBufferAccess2 = VK_TRUE;
-   r2->robustImageAccess2 = VK_TRUE;
-   return true;
 }
 
 /* Timeline semaphores on every device whose host has them: the queues'
@@ -242,8 +208,7 @@ create_info_accepted(struct vs_runner *runner, struct vn_args_vkCreateDevice *a,
 struct host_device_info {
    VkDeviceCreateInfo ci;
    const char **names; /* its extensions */
-   VkPhysicalDeviceFeatures features;
-   VkPhysicalDeviceRobustness2FeaturesEXT robustness2;
+   struct vs_robust_device_features robust;
    VkPhysicalDeviceTimelineSemaphoreFeatures timeline_features;
    bool timeline;          /* timeline semaphores are on */
    bool foreign_by_server; /* the guest's VK_EXT_queue_family_foreign is the server's */
@@ -252,7 +217,7 @@ struct host_device_info {
 /* False when out of memory. */
 static bool
 host_device_info_init(struct host_device_info *h, const struct vs_physical_device *phys,
-                      const VkDeviceCreateInfo *ci)
+                      const VkDeviceCreateInfo *ci, bool robust_access)
 {
    /* The guest's extensions plus those the server needs to share memory
     * and, on a portability driver, VK_KHR_portability_subset. */
@@ -275,7 +240,7 @@ host_device_info_init(struct host_device_info *h, const struct vs_physical_devic
       h->names[count++] = "VK_KHR_portability_subset";
    h->ci = *ci;
    h->timeline = force_timeline_semaphore(phys, &h->ci, &h->timeline_features);
-   if (force_robust_access(phys, &h->ci, &h->features, &h->robustness2) &&
+   if (robust_access && vs_robust_access_force_device(phys, &h->ci, &h->robust) &&
        !has_extension_name(h->names, count, VK_EXT_ROBUSTNESS_2_EXTENSION_NAME))
       h->names[count++] = VK_EXT_ROBUSTNESS_2_EXTENSION_NAME;
    h->ci.ppEnabledExtensionNames = h->names;
@@ -374,12 +339,13 @@ publish_device(struct vs_runner *runner, struct vn_args_vkCreateDevice *a, struc
    *a->pDevice = dev->host;
    dev->watchdog = vs_gpu_watchdog_start(dev, obj, r->options.gpu_timeout_ms);
    vs_info(r->ctx_id, "device %llu created (%u queue(s), %u extension(s)); memory shared by %s%s%s%s%s, "
-           "granule %zu", (unsigned long long)obj->id, dev->queue_count, a->pCreateInfo->enabledExtensionCount,
+           "granule %zu%s", (unsigned long long)obj->id, dev->queue_count, a->pCreateInfo->enabledExtensionCount,
            dev->mem.forced != VS_MEMORY_AUTO ? vs_memory_strategy_name(dev->mem.forced) : "auto:",
            dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.host_pointer ? " host-pointer" : "",
            dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.dmabuf ? " dmabuf" : "",
            dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.opaque_fd ? " opaque-fd" : "",
-           dev->mem.lent_types ? " driver-mapping" : "", dev->mem.granule);
+           dev->mem.lent_types ? " driver-mapping" : "", dev->mem.granule,
+           r->options.robust_access ? "; robust access forced (tenants share this process)" : "");
    return true;
 }
 
@@ -395,7 +361,7 @@ vs_exec_vkCreateDevice(struct vs_runner *runner, struct vn_args_vkCreateDevice *
    struct vs_device *dev = calloc(1, sizeof(*dev));
    struct vs_queue *queues = calloc(queue_count ? queue_count : 1, sizeof(*queues));
    struct host_device_info host = { .names = NULL };
-   if (!dev || !queues || !host_device_info_init(&host, phys, ci)) {
+   if (!dev || !queues || !host_device_info_init(&host, phys, ci, r->options.robust_access)) {
       free(dev);
       free(queues);
       a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;

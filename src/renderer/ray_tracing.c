@@ -12,6 +12,8 @@
 
 #include "renderer/families.h"
 #include "renderer/objects.h"
+#include "renderer/renderer.h"
+#include "renderer/robust_access.h"
 #include "wire/runner.h"
 #include "base/chain.h"
 #include "vn_wire.h"
@@ -51,6 +53,8 @@ vs_exec_vkCreateRayTracingPipelinesKHR(struct vs_runner *runner, struct vn_args_
     * asked for deferral is told the operation was not deferred. */
    bool deferral_asked = a->deferredOperation != VK_NULL_HANDLE;
    a->deferredOperation = VK_NULL_HANDLE;
+   for (uint32_t i = 0; runner->renderer->options.robust_access && a->pCreateInfos && i < a->createInfoCount; i++)
+      vs_robust_access_raise_ray_tracing(&a->pCreateInfos[i]);
    vn_default_vkCreateRayTracingPipelinesKHR(runner, a);
    if (deferral_asked && a->ret == VK_SUCCESS)
       a->ret = VK_OPERATION_NOT_DEFERRED_KHR;

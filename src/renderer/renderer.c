@@ -6,6 +6,7 @@
 
 #include "renderer/families.h"
 #include "renderer/objects.h"
+#include "renderer/robust_access.h"
 #include "vn_wire.h"
 
 void
@@ -55,6 +56,7 @@ vs_renderer_register(struct vn_exec_table *t)
    vs_host_copy_register(t);
    vs_draw_multi_register(t);
    vs_ray_tracing_register(t);
+   vs_robust_access_register(t);
 }
 
 bool

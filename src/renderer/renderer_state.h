@@ -54,6 +54,10 @@ struct vs_renderer_options {
     * lending the host driver's own mapping (renderer/memory/driver_mapping.h):
     * vtest clients with a worker process of their own. */
    bool lend_driver_mappings;
+   /* Shaders cannot reach outside their bindings, whatever the guest's
+    * pipelines ask (renderer/robust_access.h): where tenants share a
+    * process. */
+   bool robust_access;
    /* Time each stage of a submission (renderer/sync/submit_stats.h): --submit-stats. */
    bool submit_stats;
    enum vs_modifier_color modifier_color; /* $VENUS_SERVER_MODIFIER_COLOR */
@@ -169,7 +173,7 @@ struct vs_physical_device {
    VkQueueFamilyProperties *queue_families;
    bool has_foreign_queue;           /* VK_EXT_queue_family_foreign */
    /* VK_EXT_robustness2 with robustBufferAccess2 and robustImageAccess2:
-    * forced on in every device the server creates. */
+    * forced on where the renderer forces robust access. */
    bool robustness2;
    /* VK_KHR_portability_subset (MoltenVK): the host device must be created
     * with it enabled, and the guest sees its limits. */

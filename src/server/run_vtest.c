@@ -40,6 +40,8 @@ vs_run_vtest(struct vs_server_config *config)
     * of its own: what it was lent stays its own until that process ends
     * (renderer/memory/lent_pool.h). */
    config->context.renderer.lend_driver_mappings = config->isolate == VS_ISOLATE_PROCESS;
+   /* Tenants sharing a process would share what their shaders can reach. */
+   config->context.renderer.robust_access = config->isolate != VS_ISOLATE_PROCESS;
    if (config->context.renderer.lend_driver_mappings) {
       /* Before any thread and any worker: the driver's mmap calls are
        * watched from now on (os/mapping_capture.h). */
