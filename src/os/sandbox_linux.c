@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -73,7 +74,7 @@ struct __attribute__((packed)) ll_path_beneath_attr {
 
 enum rule_kind {
    REFUSE,             /* always */
-   REFUSE_UNLESS_SELF, /* unless the argument (a pid) is the worker's own */
+   REFUSE_UNLESS_EQUAL, /* unless the argument is `bits` (a pid: the worker's own) */
    REFUSE_UNLESS_BITS, /* unless the argument has one of `bits` */
    REFUSE_IF_BITS,     /* if the argument has one of `bits` */
    REFUSE_IF_EQUAL,    /* if the argument is `bits` */
@@ -108,7 +109,7 @@ add(struct rules *rules, long nr, enum rule_kind kind, unsigned arg, uint32_t bi
 #define WRITING_OPEN_FLAGS ((uint32_t)(O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | (O_TMPFILE & ~O_DIRECTORY)))
 
 static void
-build_rules(struct rules *rules, bool guard_opens)
+build_rules(struct rules *rules, bool guard_files)
 {
    const uint32_t self = (uint32_t)getpid();
 
@@ -133,18 +134,27 @@ build_rules(struct rules *rules, bool guard_opens)
    REFUSE_ALWAYS(rules, pidfd_open);
    REFUSE_ALWAYS(rules, pidfd_getfd);
    REFUSE_ALWAYS(rules, pidfd_send_signal);
-   add(rules, SYS_kill, REFUSE_UNLESS_SELF, 0, self, EPERM);
-   add(rules, SYS_tgkill, REFUSE_UNLESS_SELF, 0, self, EPERM);
-   add(rules, SYS_rt_sigqueueinfo, REFUSE_UNLESS_SELF, 0, self, EPERM);
-   add(rules, SYS_rt_tgsigqueueinfo, REFUSE_UNLESS_SELF, 0, self, EPERM);
+   add(rules, SYS_kill, REFUSE_UNLESS_EQUAL, 0, self, EPERM);
+   add(rules, SYS_tgkill, REFUSE_UNLESS_EQUAL, 0, self, EPERM);
+   add(rules, SYS_rt_sigqueueinfo, REFUSE_UNLESS_EQUAL, 0, self, EPERM);
+   add(rules, SYS_rt_tgsigqueueinfo, REFUSE_UNLESS_EQUAL, 0, self, EPERM);
    REFUSE_ALWAYS(rules, tkill); /* a bare tid: cannot be told from another process's */
 
-   /* No new sockets (socketpair makes only a connected pair of its own);
-    * the worker keeps the one it was handed. */
-   REFUSE_ALWAYS(rules, socket);
+   /* No socket reaches anything (socketpair makes only a connected pair of
+    * its own); the worker keeps the one it was handed. NVIDIA's driver
+    * makes a Unix seqpacket socket, binds and listens on it while it
+    * creates a device with ray tracing, and fails the device when any of
+    * that is refused: Unix stream and seqpacket sockets may be made (they
+    * send only once connected), and their bind and listen succeed without
+    * taking place (the error 0), so no name another program could want is
+    * taken and nothing can connect. Datagram and raw types (SOCK_DGRAM's
+    * bit) could send to a path-named socket unconnected: refused. (A
+    * REFUSE_IF rule falls through to the next one for the same call.) */
+   add(rules, SYS_socket, REFUSE_IF_BITS, 1, SOCK_DGRAM, EPERM);
+   add(rules, SYS_socket, REFUSE_UNLESS_EQUAL, 0, AF_UNIX, EPERM);
+   add(rules, SYS_bind, REFUSE, 0, 0, 0);
+   add(rules, SYS_listen, REFUSE, 0, 0, 0);
    REFUSE_ALWAYS(rules, connect);
-   REFUSE_ALWAYS(rules, bind);
-   REFUSE_ALWAYS(rules, listen);
    REFUSE_ALWAYS(rules, accept);
    REFUSE_ALWAYS(rules, accept4);
 
@@ -216,35 +226,44 @@ build_rules(struct rules *rules, bool guard_opens)
    add(rules, SYS_ioctl, REFUSE_IF_EQUAL, 1, TIOCCONS, EPERM);
    add(rules, SYS_ioctl, REFUSE_IF_EQUAL, 1, TIOCSETD, EPERM);
 
-   /* Nothing in the file tree changes (Landlock says so too, where it
-    * covers every thread). ftruncate and fchmod stay: memfds. */
-   REFUSE_ALWAYS(rules, unlinkat);
-#ifdef SYS_renameat
-   REFUSE_ALWAYS(rules, renameat);
-#endif
-   REFUSE_ALWAYS(rules, renameat2);
-   REFUSE_ALWAYS(rules, mkdirat);
-   REFUSE_ALWAYS(rules, linkat);
-   REFUSE_ALWAYS(rules, symlinkat);
+   /* No file's mode or owner changes (Landlock has no say there). ftruncate
+    * and fchmod stay: memfds. */
    REFUSE_ALWAYS(rules, fchmodat);
    REFUSE_ALWAYS(rules, fchownat);
    REFUSE_ALWAYS(rules, truncate);
-   REFUSE_ALWAYS(rules, mknodat);
-#ifdef SYS_unlink
-   REFUSE_ALWAYS(rules, unlink);
-   REFUSE_ALWAYS(rules, rename);
-   REFUSE_ALWAYS(rules, mkdir);
-   REFUSE_ALWAYS(rules, rmdir);
-   REFUSE_ALWAYS(rules, link);
-   REFUSE_ALWAYS(rules, symlink);
+#ifdef SYS_chmod
    REFUSE_ALWAYS(rules, chmod);
    REFUSE_ALWAYS(rules, chown);
    REFUSE_ALWAYS(rules, lchown);
-   REFUSE_ALWAYS(rules, mknod);
-   REFUSE_ALWAYS(rules, creat);
 #endif
 
-   if (guard_opens) {
+   /* Nothing in the file tree changes and nothing is opened for writing:
+    * Landlock's refusal where it covers every thread, else the filter's.
+    * Landlock refuses after the path lookup, with the kernel's own errors
+    * (ENOENT for a path that is not there): NVIDIA's driver unlinks and
+    * symlinks paths of its own while it creates a device with ray
+    * tracing, and fails the device when the filter refuses its file
+    * calls, not when Landlock does. */
+   if (guard_files) {
+      REFUSE_ALWAYS(rules, unlinkat);
+#ifdef SYS_renameat
+      REFUSE_ALWAYS(rules, renameat);
+#endif
+      REFUSE_ALWAYS(rules, renameat2);
+      REFUSE_ALWAYS(rules, mkdirat);
+      REFUSE_ALWAYS(rules, linkat);
+      REFUSE_ALWAYS(rules, symlinkat);
+      REFUSE_ALWAYS(rules, mknodat);
+#ifdef SYS_unlink
+      REFUSE_ALWAYS(rules, unlink);
+      REFUSE_ALWAYS(rules, rename);
+      REFUSE_ALWAYS(rules, mkdir);
+      REFUSE_ALWAYS(rules, rmdir);
+      REFUSE_ALWAYS(rules, link);
+      REFUSE_ALWAYS(rules, symlink);
+      REFUSE_ALWAYS(rules, mknod);
+      REFUSE_ALWAYS(rules, creat);
+#endif
 #ifdef SYS_open
       add(rules, SYS_open, REFUSE_IF_BITS, 1, WRITING_OPEN_FLAGS, EPERM);
 #endif
@@ -289,7 +308,7 @@ compile(const struct rules *rules, struct sock_filter *insn)
          insn[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)r->nr, 0, 1);
          insn[n++] = refuse;
          break;
-      case REFUSE_UNLESS_SELF:
+      case REFUSE_UNLESS_EQUAL:
          insn[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)r->nr, 0, 4);
          insn[n++] = load;
          insn[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, r->bits, 0, 1);
