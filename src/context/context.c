@@ -181,7 +181,8 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
    pthread_mutex_init(&ctx->rings_lock, NULL);
    os_cond_init(&ctx->monitor_cond);
    pthread_mutex_init(&ctx->monitor_lock, NULL);
-   pthread_mutex_init(&ctx->shmem_lock, NULL);
+   vs_fair_pool_init(&ctx->shmem_pool, "bytes of shared memory", options->limits.shmem_bytes, 0);
+   vs_fair_account_init(&ctx->shmem, options->limits.shmem_bytes ? &ctx->shmem_pool : NULL);
    vs_info(ctx_id, "context created for \"%s\"", ctx->name);
    return ctx;
 }
@@ -317,7 +318,7 @@ vs_context_destroy(struct vs_context *ctx)
    vs_dispatch_lock_fini(&ctx->dispatch_lock);
    vs_object_table_fini(&ctx->objects);
    vs_resource_table_fini(&ctx->resources);
-   pthread_mutex_destroy(&ctx->shmem_lock);
+   pthread_mutex_destroy(&ctx->shmem_pool.lock);
    pthread_cond_destroy(&ctx->monitor_cond);
    pthread_mutex_destroy(&ctx->monitor_lock);
    pthread_mutex_destroy(&ctx->rings_lock);
@@ -340,17 +341,6 @@ resource_id_ok(struct vs_context *ctx, uint32_t res_id, const char *what)
       return true;
    vs_context_set_fatal(ctx, reason);
    return false;
-}
-
-static bool
-shmem_reserve(struct vs_context *ctx, uint64_t size)
-{
-   pthread_mutex_lock(&ctx->shmem_lock);
-   bool ok = !ctx->limits.shmem_bytes || size <= ctx->limits.shmem_bytes - ctx->shmem_bytes;
-   if (ok)
-      ctx->shmem_bytes += size;
-   pthread_mutex_unlock(&ctx->shmem_lock);
-   return ok;
 }
 
 /* Charges the client one fd and one guarded mapping for a resource the
@@ -384,24 +374,26 @@ create_shmem_blob(struct vs_context *ctx, uint32_t res_id, uint64_t size, struct
       vs_context_set_fatal(ctx, reason);
       return false;
    }
-   if (!shmem_reserve(ctx, size)) {
+   if (!vs_fair_take(&ctx->shmem, size, NULL, 0)) {
       snprintf(reason, sizeof(reason), "shared-memory limit reached (%llu bytes held, %llu asked, limit %llu)",
-               (unsigned long long)ctx->shmem_bytes, (unsigned long long)size,
+               (unsigned long long)atomic_load(&ctx->shmem.held), (unsigned long long)size,
                (unsigned long long)ctx->limits.shmem_bytes);
       vs_context_set_fatal(ctx, reason);
       return false;
    }
    if (!resource_charge(ctx, "shared-memory blob", reason, sizeof(reason))) {
-      pthread_mutex_lock(&ctx->shmem_lock);
-      ctx->shmem_bytes -= size;
-      pthread_mutex_unlock(&ctx->shmem_lock);
+      vs_fair_give(&ctx->shmem, size);
       return false;
    }
    struct vs_resource *res = vs_resource_create_shmem(&ctx->resources, res_id, (size_t)size);
-   if (res)
+   if (res) {
       resource_charged(ctx, res);
-   else
+      res->bytes_account = &ctx->shmem;
+      res->charged_bytes = size;
+   } else {
       vs_memory_usage_give(&ctx->renderer.memory_usage, 1, VS_GUARDED_MAPPINGS);
+      vs_fair_give(&ctx->shmem, size);
+   }
    out->fd = res ? fcntl(res->fd, F_DUPFD_CLOEXEC, 0) : -1;
    if (out->fd < 0) {
       int err = errno;
@@ -569,13 +561,11 @@ vs_context_destroy_resource(struct vs_context *ctx, uint32_t res_id)
       return;
    struct vs_resource *res = vs_resource_get(&ctx->resources, res_id);
    if (!res) {
-      vs_warn(ctx->id, "destroy of unknown resource %u ignored", res_id);
+      if (atomic_fetch_add(&ctx->unknown_destroys, 1) == 0)
+         vs_warn(ctx->id, "destroy of unknown resource %u ignored (further ones are debug lines)", res_id);
+      else
+         vs_debug(ctx->id, "destroy of unknown resource %u ignored", res_id);
       return;
-   }
-   if (res->is_shmem) {
-      pthread_mutex_lock(&ctx->shmem_lock);
-      ctx->shmem_bytes -= res->size;
-      pthread_mutex_unlock(&ctx->shmem_lock);
    }
    vs_resource_put(&ctx->resources, res);
    vs_resource_remove(&ctx->resources, res_id);
@@ -663,12 +653,16 @@ monitor_thread(void *arg)
    return NULL;
 }
 
+#define RING_MONITOR_MIN_US 10000u
+
 void
 vs_context_monitor_rings(struct vs_context *ctx, uint32_t period_us)
 {
    /* Report at twice the rate asked for: the guest's check is not aligned
-    * with our timer. */
-   uint32_t want = period_us / 2 ? period_us / 2 : 1;
+    * with our timer. Never more often than every RING_MONITOR_MIN_US: a
+    * guest that asks for microseconds (Mesa asks for 3 s) would have a
+    * server thread spin for it; its own watchdog pays for the difference. */
+   uint32_t want = period_us / 2 > RING_MONITOR_MIN_US ? period_us / 2 : RING_MONITOR_MIN_US;
    pthread_mutex_lock(&ctx->monitor_lock);
    if (!ctx->monitor_running) {
       ctx->monitor_period_us = want;

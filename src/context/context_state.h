@@ -52,9 +52,15 @@ struct vs_context {
    bool monitor_stop;
    uint32_t monitor_period_us;
 
-   /* Bytes of plain shared memory the context holds (limits.shmem_bytes). */
-   pthread_mutex_t shmem_lock;
-   uint64_t shmem_bytes;
+   /* Bytes of plain shared memory the context holds, up to
+    * limits.shmem_bytes (the pool's guarantee, nothing shared; no pool
+    * without a limit). Each resource gives its bytes back when its last
+    * holder (the table, a ring, a reply stream) lets go. */
+   struct vs_fair_pool shmem_pool;
+   struct vs_fair_account shmem;
+   /* Destroys of ids it does not hold: the first is a warning, the rest
+    * debug lines (a guest may send any number). */
+   _Atomic uint32_t unknown_destroys;
 
    /* Where the rings store when they last ran a command stream (the
     * transport's idle policy reads it, maybe from another process); NULL:

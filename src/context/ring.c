@@ -17,6 +17,12 @@
  * (os_poll_ns). Past it, short timed sleeps until the idle timeout. */
 #define RING_SPIN_NS 50000ull
 
+/* The longest a ring polls after activity before it goes idle, whatever
+ * idleTimeout the guest asks for (Mesa: 1 ms): idle rings cost nothing,
+ * polling ones a wakeup every 20 us. Mesa rate-limits its notifies to one
+ * a millisecond, which any idle timeout of at least that keeps safe. */
+#define RING_IDLE_TIMEOUT_MAX_NS 10000000ull
+
 static void
 publish_head(void *data, size_t consumed)
 {
@@ -195,9 +201,16 @@ vs_ring_create(struct vs_context *ctx, uint64_t id, struct vs_resource *res,
       return NULL;
    }
 
+   /* The ring's private copy of its buffer counts as the client's shared
+    * memory: it is as large as the buffer, up to every ring's. */
+   if (!vs_fair_take(&ctx->shmem, l->buffer_size, NULL, 0)) {
+      *why = "its private copy of the buffer would pass the shared-memory limit";
+      return NULL;
+   }
    struct vs_ring *ring = calloc(1, sizeof(*ring));
    if (!ring || !(ring->cmds = malloc(l->buffer_size))) {
       free(ring);
+      vs_fair_give(&ctx->shmem, l->buffer_size);
       *why = "out of memory";
       return NULL;
    }
@@ -211,7 +224,7 @@ vs_ring_create(struct vs_context *ctx, uint64_t id, struct vs_resource *res,
    ring->buffer_size = (uint32_t)l->buffer_size;
    ring->extra = base + l->extra_offset;
    ring->extra_size = l->extra_size;
-   ring->idle_timeout_ns = l->idle_timeout_ns;
+   ring->idle_timeout_ns = l->idle_timeout_ns < RING_IDLE_TIMEOUT_MAX_NS ? l->idle_timeout_ns : RING_IDLE_TIMEOUT_MAX_NS;
    ring->monitor_period_us = monitor_period_us;
    ring->cur = 0; /* head and tail both start at 0 */
    pthread_mutex_init(&ring->lock, NULL);
@@ -223,6 +236,7 @@ vs_ring_create(struct vs_context *ctx, uint64_t id, struct vs_resource *res,
       vs_runner_fini(&ring->dispatch);
       free(ring->cmds);
       free(ring);
+      vs_fair_give(&ctx->shmem, l->buffer_size);
       *why = "cannot start the ring thread";
       return NULL;
    }
@@ -243,6 +257,7 @@ vs_ring_destroy(struct vs_ring *ring)
    pthread_cond_destroy(&ring->cond);
    pthread_mutex_destroy(&ring->lock);
    free(ring->cmds);
+   vs_fair_give(&ring->ctx->shmem, ring->buffer_size);
    free(ring);
 }
 

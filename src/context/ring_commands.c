@@ -3,6 +3,7 @@
  * indirect command streams and the seqnos that order the two channels.
  * They act on the context's own state, so they live in this layer and
  * register into the same handler table as the Vulkan families. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "context/context_state.h"
@@ -86,16 +87,30 @@ vs_exec_vkSeekReplyCommandStreamMESA(struct vs_runner *runner,
 /* The largest stream copy a dispatcher keeps between calls. */
 #define STREAM_COPY_KEEP (4u << 20)
 
-/* The dispatcher's stream copy buffer, at least size bytes; NULL when out
- * of memory. */
+/* The dispatcher's stream copy buffer, at least size bytes; NULL (why
+ * says why) past the client's shared-memory limit or out of memory. The
+ * copy is charged to that limit while kept: every ring may hold one, and
+ * a stream can be as large as its resource. */
 static void *
-stream_copy(struct vs_runner *runner, size_t size)
+stream_copy(struct vs_runner *runner, size_t size, char *why, size_t why_size)
 {
-   if (size > runner->stream_copy_cap) {
-      free(runner->stream_copy);
-      runner->stream_copy = malloc(size);
-      runner->stream_copy_cap = runner->stream_copy ? size : 0;
+   if (size <= runner->stream_copy_cap)
+      return runner->stream_copy;
+   vs_runner_release_stream_copy(runner);
+   struct vs_context *ctx = context_of(runner);
+   if (!vs_fair_take(&ctx->shmem, size, NULL, 0)) {
+      snprintf(why, why_size, "its private copy would pass the shared-memory limit (%llu bytes held, limit %llu)",
+               (unsigned long long)atomic_load(&ctx->shmem.held), (unsigned long long)ctx->limits.shmem_bytes);
+      return NULL;
    }
+   runner->stream_copy = malloc(size);
+   if (!runner->stream_copy) {
+      vs_fair_give(&ctx->shmem, size);
+      snprintf(why, why_size, "out of memory for its private copy");
+      return NULL;
+   }
+   runner->stream_copy_cap = size;
+   runner->stream_copy_account = &ctx->shmem;
    return runner->stream_copy;
 }
 
@@ -133,12 +148,14 @@ vs_exec_vkExecuteCommandStreamsMESA(struct vs_runner *runner,
          break;
       }
       /* A private copy: the guest must not change commands under the decoder. */
-      void *copy = stream_copy(runner, streams[i].size);
+      char why[160];
+      void *copy = stream_copy(runner, streams[i].size, why, sizeof(why));
       if (copy) {
          memcpy(copy, res->map + streams[i].offset, streams[i].size);
          vs_runner_stream(runner, copy, streams[i].size, NULL, NULL);
       } else {
-         vs_runner_fail(runner, "vkExecuteCommandStreamsMESA: out of memory");
+         vs_runner_fail(runner, "vkExecuteCommandStreamsMESA: stream %u of %zu bytes (resource %u): %s", i,
+                        streams[i].size, streams[i].resourceId, why);
       }
       vs_resource_put(runner->resources, res);
    }
@@ -146,11 +163,8 @@ vs_exec_vkExecuteCommandStreamsMESA(struct vs_runner *runner,
    runner->arena = outer;
    runner->in_execute_streams = false;
    /* A rare huge stream's copy goes; the usual ones keep theirs. */
-   if (runner->stream_copy_cap > STREAM_COPY_KEEP) {
-      free(runner->stream_copy);
-      runner->stream_copy = NULL;
-      runner->stream_copy_cap = 0;
-   }
+   if (runner->stream_copy_cap > STREAM_COPY_KEEP)
+      vs_runner_release_stream_copy(runner);
 }
 
 static void

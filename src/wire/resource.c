@@ -42,6 +42,8 @@ resource_free(struct vs_resource *res)
       vs_fair_give(res->fd_account, 1);
    if (res->mapping_account)
       vs_fair_give(res->mapping_account, res->charged_mappings);
+   if (res->bytes_account)
+      vs_fair_give(res->bytes_account, res->charged_bytes);
    free(res);
 }
 

@@ -29,6 +29,8 @@ struct vs_resource {
    struct vs_fair_account *fd_account;
    struct vs_fair_account *mapping_account;
    uint32_t charged_mappings;
+   struct vs_fair_account *bytes_account; /* its bytes, e.g. a shared-memory budget */
+   uint64_t charged_bytes;
    struct vs_resource *hash_next; /* in the table's id index */
 };
 

@@ -63,9 +63,18 @@ vs_runner_fini(struct vs_runner *runner)
    runner->reply_res = NULL;
    vs_arena_fini(&runner->arena);
    vs_arena_fini(&runner->stream_arena);
+   vs_runner_release_stream_copy(runner);
+}
+
+void
+vs_runner_release_stream_copy(struct vs_runner *runner)
+{
    free(runner->stream_copy);
+   if (runner->stream_copy_account)
+      vs_fair_give(runner->stream_copy_account, runner->stream_copy_cap);
    runner->stream_copy = NULL;
    runner->stream_copy_cap = 0;
+   runner->stream_copy_account = NULL;
 }
 
 void

@@ -63,10 +63,12 @@ struct vs_runner {
    struct vs_object_cache lookups;   /* ids this dispatcher resolved lately */
    /* What vkExecuteCommandStreamsMESA's streams decode into, and its
     * private copy of each stream: kept from one call to the next, so a
-    * stream costs no allocation. */
+    * stream costs no allocation. The copy's bytes are charged to
+    * stream_copy_account (NULL: to nothing) while it is kept. */
    struct vs_arena stream_arena;
    uint8_t *stream_copy;
    size_t stream_copy_cap;
+   struct vs_fair_account *stream_copy_account;
    struct vn_decoder *decoder;       /* the command being executed */
    /* Reply window set by vkSetReplyCommandStreamMESA. */
    struct vs_resource *reply_res;
@@ -98,6 +100,8 @@ struct vs_runner_desc {
 
 void vs_runner_init(struct vs_runner *runner, const struct vs_runner_desc *desc);
 void vs_runner_fini(struct vs_runner *runner);
+/* Frees the stream copy and gives back what it was charged. */
+void vs_runner_release_stream_copy(struct vs_runner *runner);
 
 /* Decodes and executes every command in [data, data+size). `after` (may be
  * NULL) is called after each command with the bytes consumed so far, which
