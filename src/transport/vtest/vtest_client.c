@@ -486,10 +486,8 @@ cmd_resource_create_blob(struct client *c, const uint32_t *words)
 static bool
 cmd_resource_unref(struct client *c, const uint32_t *words)
 {
-   if (!c->ctx) {
-      vs_warn(c->ctx_id, "RESOURCE_UNREF of resource %u before any resource exists", words[0]);
-      return true;
-   }
+   if (!c->ctx)
+      return drop(c, "RESOURCE_UNREF of resource %u before any resource exists", words[0]);
    vs_context_destroy_resource(c->ctx, words[0]);
    return true;
 }
@@ -499,8 +497,8 @@ sync_failure(struct client *c, const char *what, enum vtest_sync_result result)
 {
    switch (result) {
    case VTEST_SYNC_LIMIT:
-      return drop(c, "%s: per-client limit reached (%u syncs, %u pending waits)", what,
-                  VTEST_SYNC_MAX_SYNCS, VTEST_SYNC_MAX_WAITERS);
+      return drop(c, "%s: per-client limit reached (%u syncs, %u pending waits, %u sync entries of submissions in flight)",
+                  what, VTEST_SYNC_MAX_SYNCS, VTEST_SYNC_MAX_WAITERS, VTEST_SYNC_MAX_PENDING_ENTRIES);
    case VTEST_SYNC_SYSTEM:
       return drop(c, "%s: %s", what, strerror(errno));
    default:

@@ -53,6 +53,7 @@ struct vtest_sync_table {
    struct waiter *waiters;
    uint32_t waiter_count;
    struct vtest_sync_signal *pending;
+   uint32_t pending_entries; /* over every pending signal */
    struct vtest_activity *activity; /* NULL: not tracked */
 };
 
@@ -381,7 +382,9 @@ vtest_sync_signal_create(struct vtest_sync_table *table, const uint32_t *entries
 
    pthread_mutex_lock(&table->lock);
    enum vtest_sync_result result =
-      resolve_targets(table, entries, count, signal->targets, bad_index);
+      count > VTEST_SYNC_MAX_PENDING_ENTRIES - table->pending_entries
+         ? VTEST_SYNC_LIMIT
+         : resolve_targets(table, entries, count, signal->targets, bad_index);
    if (result != VTEST_SYNC_OK) {
       pthread_mutex_unlock(&table->lock);
       free(signal);
@@ -389,6 +392,7 @@ vtest_sync_signal_create(struct vtest_sync_table *table, const uint32_t *entries
    }
    signal->table = table;
    signal->count = count;
+   table->pending_entries += count;
    signal->prev = NULL;
    signal->next = table->pending;
    if (table->pending)
@@ -411,6 +415,7 @@ unlist_signal(struct vtest_sync_signal *signal)
       table->pending = signal->next;
    if (signal->next)
       signal->next->prev = signal->prev;
+   table->pending_entries -= signal->count;
    vtest_activity_work(table->activity, -1);
 }
 

@@ -12,6 +12,9 @@
 /* Per-client limits, so one client cannot exhaust memory or fds. */
 #define VTEST_SYNC_MAX_SYNCS 65536
 #define VTEST_SYNC_MAX_WAITERS 64 /* pending at once; Mesa has one per waiting thread */
+/* Sync entries of SUBMIT_CMD2 batches whose timelines have not retired
+ * yet: Mesa has one or two per submission in flight. */
+#define VTEST_SYNC_MAX_PENDING_ENTRIES (1u << 20)
 
 /* A SYNC_WAIT timeout (ms) that never passes. */
 #define VTEST_SYNC_WAIT_INFINITE UINT32_MAX
