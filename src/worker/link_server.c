@@ -282,6 +282,11 @@ on_born(struct vs_server_link *link, struct vs_shared_registry *registry, const 
       snprintf(why, why_size, "more than %u shared memories at once", MAX_ENTRIES);
       return false;
    }
+   /* Sealed against shrinking before it is measured: a size measured
+    * first could be cut by the worker before the seal, leaving the
+    * server's unguarded mapping past the end of the file (SIGBUS). A file
+    * that cannot be sealed is mapped fault-safe below. */
+   const bool sealed = os_fd_size_sealed(fd);
    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !m->size || m->size > (uint64_t)st.st_size ||
        m->size > SIZE_MAX / 2) {
       snprintf(why, why_size, "shared memory %llu of %llu bytes is no file that large",
@@ -309,7 +314,6 @@ on_born(struct vs_server_link *link, struct vs_shared_registry *registry, const 
     * truncation by the worker reads as zeros here, never as SIGBUS),
     * between two guards. */
    size_t page = os_page_size();
-   const bool sealed = os_fd_size_sealed(fd);
    rm->charged_bytes = (m->size + page - 1) & ~(uint64_t)(page - 1);
    rm->charged_mappings = sealed ? 1 : 3;
    if (!charge(link, m->entry_id, rm->charged_bytes, rm->charged_mappings, why, why_size)) {

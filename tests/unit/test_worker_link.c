@@ -4,6 +4,7 @@
  * them, and ends the link (not the server) at the first message it cannot
  * accept, dropping what that worker had shared. What a worker may have
  * mapped is bounded, and a link stalled mid-message delays nobody. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -508,9 +509,118 @@ TEST(link_stalled_mid_message_delays_no_lookup)
    vs_shared_registry_destroy(registry);
 }
 
+#ifdef __linux__
+/* A memfd the worker can still shrink (os_shm_create seals it at once). */
+static int
+shrinkable(const char *name, off_t size)
+{
+   int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+   if (fd >= 0 && ftruncate(fd, size) != 0) {
+      close(fd);
+      return -1;
+   }
+   return fd;
+}
+
+/* Cuts the memfd and grows it back, over and over, each size held a
+ * moment, until it finds it sealed while cut (left so) or cannot cut it
+ * (sealed while whole), or is told to stop. */
+struct toggler {
+   int fd;
+   off_t big;
+   atomic_bool stop;
+   pthread_t thread;
+};
+
+static void *
+toggle(void *arg)
+{
+   struct toggler *k = arg;
+   while (!atomic_load(&k->stop)) {
+      if (ftruncate(k->fd, 4096) != 0)
+         break;
+      for (volatile unsigned i = 0; i < 2000; i++)
+         ;
+      if ((fcntl(k->fd, F_GET_SEALS) & F_SEAL_SHRINK) || ftruncate(k->fd, k->big) != 0)
+         break;
+      for (volatile unsigned i = 0; i < 2000; i++)
+         ;
+   }
+   return NULL;
+}
+#endif
+
+/* A worker that cuts its memfd while the server takes it in (BORN) never
+ * leaves the server a mapping past the end of the file: the file is
+ * sealed against shrinking before its size is measured, so the memory is
+ * either refused (cut first) or kept whole (the cut comes too late). A
+ * memfd sealed smaller than announced is refused. Every memory accepted
+ * is read to its last byte: the server survives. */
+TEST(link_born_races_no_shrink_past_the_seal)
+{
+#ifdef __linux__
+   vs_log_set_sink(count_lines, NULL);
+   char line[512];
+   dropped(line, sizeof(line));
+   const uint64_t big = 1u << 20;
+   struct served s;
+   int sock = start(&s);
+   int sealed_small = shrinkable("link-sealed-small", 4096);
+   CHECK(sealed_small >= 0 && fcntl(sealed_small, F_ADD_SEALS, F_SEAL_SHRINK) == 0);
+   CHECK(born(sock, 1, sealed_small, big));
+   CHECK(link_ended(&s));
+   finish(&s);
+   CHECK_EQ(dropped(line, sizeof(line)), 1u);
+   CHECK_STR_CONTAINS(line, "shared memory 1 of 1048576 bytes is no file that large");
+   cleanup(&s);
+   close(sock);
+   close(sealed_small);
+
+   unsigned accepted = 0, refused = 0;
+   for (unsigned attempt = 0; attempt < 200; attempt++) {
+      sock = start(&s);
+      struct toggler k = { .fd = shrinkable("link-race", (off_t)big), .big = (off_t)big };
+      CHECK(k.fd >= 0);
+      atomic_init(&k.stop, false);
+      struct stat st;
+      CHECK(fstat(k.fd, &st) == 0);
+      pthread_create(&k.thread, NULL, toggle, &k);
+      CHECK(born(sock, 1, k.fd, big));
+      /* Taken in or refused: a SYNC is answered only on a live link. */
+      const struct vs_link_message sync = { .type = VS_LINK_SYNC, .request = 1 };
+      struct vs_link_message m;
+      int fd;
+      bool live = vs_link_send(sock, &sync, -1, false) && vs_link_recv(sock, &m, &fd) == VS_LINK_RECV_OK;
+      atomic_store(&k.stop, true);
+      pthread_join(k.thread, NULL);
+      struct vs_shared_view view;
+      if (live && vs_shared_acquire(s.registry, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &view)) {
+         accepted++;
+         struct stat now;
+         CHECK(fstat(k.fd, &now) == 0);
+         CHECK_MSG((uint64_t)now.st_size >= view.size, "memory kept at %llu bytes, its file sealed at %llu",
+                   (unsigned long long)view.size, (unsigned long long)now.st_size);
+         CHECK_EQ(((const volatile uint8_t *)view.map)[view.size - 1], 0);
+         vs_shared_release(&view);
+      } else {
+         refused++;
+      }
+      close(sock);
+      finish(&s);
+      cleanup(&s);
+      close(k.fd);
+   }
+   unit_note("%u memories taken whole, %u refused as cut", accepted, refused);
+   dropped(line, sizeof(line));
+   vs_log_set_sink(NULL, NULL);
+#else
+   SKIP("memfd seals are Linux's");
+#endif
+}
+
 UNIT_MAIN(UNIT(link_maps_memory_and_lists_its_resources), UNIT(link_refuses_memory_the_worker_did_not_share),
           UNIT(link_refuses_bad_messages), UNIT(link_lists_a_resource_at_what_was_shared),
           UNIT(link_sync_answers_after_what_came_before), UNIT(link_worker_sync_orders_its_resource),
           UNIT(link_closed_unserved),
           UNIT(link_refuses_memory_past_what_its_tenant_may_hold), UNIT(link_refuses_memory_past_the_servers_budget),
-          UNIT(link_stalled_mid_message_delays_no_lookup))
+          UNIT(link_stalled_mid_message_delays_no_lookup), UNIT(link_born_races_no_shrink_past_the_seal))
