@@ -154,9 +154,14 @@ os_map_guarded(int fd, size_t size, size_t align)
       munmap(reserve, (size_t)(start - reserve));
    if (reserve + reserve_size > end)
       munmap(end, (size_t)(reserve + reserve_size - end));
-   /* A file that can still shrink is mapped fault-safe (shm_guard.c). */
+   /* A file that can still shrink, or was sealed shorter than the mapping,
+    * is mapped fault-safe (shm_guard.c). Sealed before it is measured: its
+    * owner could otherwise cut it between the two. */
+   const bool sealed = os_fd_size_sealed(fd);
    struct stat st;
-   if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && !os_fd_size_sealed(fd) && !os_shm_guard_add(data, size))) {
+   if (fstat(fd, &st) != 0 ||
+       (S_ISREG(st.st_mode) && !(sealed && (uint64_t)st.st_size > size - os_page_size()) &&
+        !os_shm_guard_add(data, size))) {
       int err = errno;
       munmap(start, (size_t)(end - start));
       errno = err;
