@@ -7,6 +7,7 @@
  *   wl_hostile DISPLAY_NAME        (XDG_RUNTIME_DIR as for any client) */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -181,6 +182,67 @@ run_shm_short_pool(const char *display)
    wl_display_disconnect(c.d);
 }
 
+struct cutter {
+   int fd;
+   unsigned spin;
+};
+
+static void *
+cut_and_seal(void *arg)
+{
+   struct cutter *k = arg;
+   for (volatile unsigned i = 0; i < k->spin; i++)
+      ;
+   if (ftruncate(k->fd, 4096) == 0)
+      fcntl(k->fd, F_ADD_SEALS, F_SEAL_SHRINK);
+   return NULL;
+}
+
+/* A client that shrinks its memfd and seals it while the server takes the
+ * buffer in: the server either refuses it (unsealed or too small when it
+ * looked) or has it whole (the cut came too late). The buffer it keeps is
+ * shown (read): the server survives every round. */
+static void
+run_shrink_and_seal_race(const char *display)
+{
+   unsigned kept = 0, refused = 0;
+   for (unsigned round = 0; round < 60; round++) {
+      struct conn c;
+      if (!connect_to(display, &c)) {
+         printf("WRONG shrink-and-seal-race: round %u: cannot connect (the server is gone?)\n", round);
+         failures++;
+         return;
+      }
+      struct cutter k = { .fd = memfd(64 * 256, false), .spin = (round * 7919) % 200000 };
+      struct zwp_linux_buffer_params_v1 *p = zwp_linux_dmabuf_v1_create_params(c.dmabuf);
+      zwp_linux_buffer_params_v1_add(p, k.fd, 0, 0, 256, 0, 0);
+      struct wl_buffer *b = zwp_linux_buffer_params_v1_create_immed(p, 64, 64, FMT_XRGB, 0);
+      wl_display_flush(c.d);
+      pthread_t t;
+      pthread_create(&t, NULL, cut_and_seal, &k);
+      wl_display_roundtrip(c.d);
+      pthread_join(t, NULL);
+      if (!wl_display_get_error(c.d))
+         show(&c, b);
+      int err = wl_display_get_error(c.d);
+      const struct wl_interface *iface = NULL;
+      uint32_t code = err == EPROTO ? wl_display_get_protocol_error(c.d, &iface, NULL) : 0;
+      if (!err) {
+         kept++;
+      } else if (err == EPROTO && iface == &zwp_linux_buffer_params_v1_interface &&
+                 (code == ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_OUT_OF_BOUNDS ||
+                  code == ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_WL_BUFFER)) {
+         refused++;
+      } else {
+         printf("WRONG shrink-and-seal-race: round %u: %s (code %u)\n", round, strerror(err), code);
+         failures++;
+      }
+      close(k.fd);
+      wl_display_disconnect(c.d);
+   }
+   printf("ok shrink-and-seal-race: %u kept whole, %u refused\n", kept, refused);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -222,6 +284,7 @@ main(int argc, char **argv)
    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
       run_dmabuf_case(d, &cases[i]);
    run_shm_short_pool(d);
+   run_shrink_and_seal_race(d);
    printf("%d wrong\n", failures);
    return failures ? 1 : 0;
 }

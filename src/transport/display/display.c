@@ -424,6 +424,10 @@ buffer_import(void *data, struct vs_dmabuf_buffer *buffer, const struct vs_dmabu
    struct vs_display_buffer *b = wl_container_of(buffer, b, base);
    uint64_t need = (uint64_t)plane->offset + (uint64_t)plane->stride * (uint64_t)plane->height;
    struct stat st;
+   /* Seals before size: a client could otherwise shrink the file and seal
+    * it between the two, leaving the mapping below past its end (SIGBUS
+    * in the server). Sealed first, the size measured is final. */
+   const int seals = fcntl(plane->fd, F_GET_SEALS);
    off_t fd_size = lseek(plane->fd, 0, SEEK_END);
    if (plane->stride < plane->width * 4u || plane->stride % 4 || plane->offset % 4 || fstat(plane->fd, &st) != 0 ||
        fd_size < 0 || (uint64_t)fd_size < need) {
@@ -451,7 +455,6 @@ buffer_import(void *data, struct vs_dmabuf_buffer *buffer, const struct vs_dmabu
       }
       b->server_memory = true;
    } else {
-      int seals = fcntl(plane->fd, F_GET_SEALS);
       if (S_ISREG(st.st_mode) && (seals < 0 || !(seals & F_SEAL_SHRINK))) {
          *error = ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_WL_BUFFER;
          snprintf(why, why_size, "a file or memfd that can shrink (no F_SEAL_SHRINK): use wl_shm");
