@@ -294,9 +294,9 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   llama_main
   rc=$?
   for l in "$logs"/server-*.log; do
-    if grep -qE '^venus-server: error: ' "$l"; then
+    if grep -qE '^(worker process [0-9]+: )?venus-server: error: ' "$l"; then
       echo "   llama: FAIL: the server logged errors ($(basename "$l")):"
-      grep -E '^venus-server: error: ' "$l" | head -n 5 | sed 's/^/   /'
+      grep -E '^(worker process [0-9]+: )?venus-server: error: ' "$l" | head -n 5 | sed 's/^/   /'
       rc=1
     fi
   done

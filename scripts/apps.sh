@@ -529,11 +529,11 @@ printf '\nCSV: %s, %s\n' "$csv" "$out/apps-cpu.csv"
 # its timed run) is logged as a warning, and counted here.
 for l in "$work/server.log" "$work/host-server.log" "$work/stats.log" "$work/host-stats.log" "${swork:-/nonexistent}/server.log"; do
   [ -f "$l" ] || continue
-  if grep -qE '^venus-server: error: ' "$l"; then
+  if grep -qE '^(worker process [0-9]+: )?venus-server: error: ' "$l"; then
     fail "the server logged errors ($l):"
-    grep -hE '^venus-server: error: ' "$l" | head -5
+    grep -hE '^(worker process [0-9]+: )?venus-server: error: ' "$l" | head -5
   fi
-  w=$(grep -cE '^venus-server: warn: .*disconnected (after|mid)' "$l" || true)
+  w=$(grep -cE '^(worker process [0-9]+: )?venus-server: warn: .*disconnected (after|mid)' "$l" || true)
   [ "$w" = 0 ] || log "$(basename "$l"): $w client(s) hung up mid-message (warnings, not errors)"
 done
 exit $failed

@@ -196,12 +196,12 @@ wait_log_count() {
 }
 
 # Error lines (level error) in the server log, printed.
-log_errors() { grep -E '^venus-server: error:' "$SERVER_LOG" || true; }
+log_errors() { grep -E '^(worker process [0-9]+: )?venus-server: error:' "$SERVER_LOG" || true; }
 
 # "context destroyed: R host objects released, L live in server" lines as
 # "CTX R L", one per line, in log order.
 destroyed_lines() {
-  sed -nE 's/^venus-server: info: ctx ([0-9]+): context destroyed: ([0-9]+) host objects released, ([0-9]+) live in server.*$/\1 \2 \3/p' "$SERVER_LOG"
+  sed -nE 's/^(worker process [0-9]+: )?venus-server: info: ctx ([0-9]+): context destroyed: ([0-9]+) host objects released, ([0-9]+) live in server.*$/\2 \3 \4/p' "$SERVER_LOG"
 }
 
 # --- clients -------------------------------------------------------------------

@@ -47,7 +47,7 @@ vmm() {
 # Errors a well-behaved VMM must never cause.
 no_errors() {
   local name=$1 errors
-  errors=$(grep -E '^venus-server: error:' "$TEST_TMP/$name.log" || true)
+  errors=$(grep -E '^(worker process [0-9]+: )?venus-server: error:' "$TEST_TMP/$name.log" || true)
   if [ -z "$errors" ]; then pass "$name: the server logged no error line"; else
     fail "$name: error lines:"; printf '%s\n' "$errors" | head -5 | sed 's/^/         | /'; fi
 }
@@ -57,13 +57,13 @@ one_line_each() {
   local name=$1 id what n bad=0 total
   total=$(grep -c '^hostile ' "$TEST_TMP/$name.out" || true)
   while read -r _ id what; do
-    n=$(grep -cE "^venus-server: error: ctx $id: " "$TEST_TMP/$name.log" || true)
+    n=$(grep -cE "^(worker process [0-9]+: )?venus-server: error: ctx $id: " "$TEST_TMP/$name.log" || true)
     if [ "$n" -ne 1 ]; then
       fail "$name: hostile '$what' (ctx $id) logged $n error lines, want exactly 1"
       bad=1
     fi
   done < <(grep '^hostile ' "$TEST_TMP/$name.out")
-  n=$(grep -E '^venus-server: error:' "$TEST_TMP/$name.log" | grep -vcE 'ctx (1[0-9]|2[0-9]):' || true)
+  n=$(grep -E '^(worker process [0-9]+: )?venus-server: error:' "$TEST_TMP/$name.log" | grep -vcE 'ctx (1[0-9]|2[0-9]):' || true)
   [ "$n" -eq 0 ] || { fail "$name: $n error line(s) about other contexts or the server"; bad=1; }
   [ "$total" -ge 10 ] || { fail "$name: only $total hostile cases ran"; bad=1; }
   [ "$bad" -eq 1 ] || pass "$name: each of $total hostile contexts ended with exactly one log line, no other"

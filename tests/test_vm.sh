@@ -50,7 +50,7 @@ score=$(sed -nE 's/.*vkmark Score: ([0-9]+).*/\1/p' "$log")
 step_check vkmark "$scenes scenes, score ${score:-none}" test "$scenes" -ge 13 -a -n "$score"
 check "the guest finished its workload and powered off (QEMU status $rc)" \
   grep -q '^VMTEST done' "$log"
-errors=$(grep -E '^venus-server: error:' "$TEST_TMP/vm/qemu.log" || true)
+errors=$(grep -E '^(worker process [0-9]+: )?venus-server: error:' "$TEST_TMP/vm/qemu.log" || true)
 if [ -z "$errors" ]; then pass "the render server logged no error line"; else
   fail "the render server logged:"; printf '%s\n' "$errors" | head -5 | sed 's/^/         | /'; fi
 if [ "$N_FAIL" -gt 0 ]; then show_tail "$TEST_TMP/vm/qemu.log" 15; show_tail "$TEST_TMP/vm/serial.log" 10; fi

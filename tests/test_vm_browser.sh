@@ -88,7 +88,7 @@ note "vtest $size: ${vtest_page:-no browser figures}"
 note "vtest $size: ${vtest_commits:-no commits}; ${vtest_stream#*info: }"
 note "VM $size: ${page:-no browser figures}"
 note "VM $size: $(grep -E 'display stream:' "$qlog" | tail -n1 | sed 's/.*info: //')"
-errors=$(grep -E '^venus-server: error:' "$qlog" || true)
+errors=$(grep -E '^(worker process [0-9]+: )?venus-server: error:' "$qlog" || true)
 if [ -z "$errors" ]; then pass "the render server logged no error line"; else
   fail "the render server logged:"; printf '%s\n' "$errors" | head -5 | sed 's/^/         | /'; fi
 check "the guest finished its workload and powered off (QEMU status $rc)" grep -q '^VMTEST done' "$log"

@@ -107,7 +107,7 @@ run_mode() {
   expect_line "unknown type (refused)" "refusing a guest message: unknown message type 99 \(16 bytes\)$"
   expect_line "a flood of ATTACHes (closed)" "closing the guest's connection: a flood: more than [0-9]+ messages within a second$"
   expect_line "a flood of HELLOs (closed)" "closing the guest's connection: a flood: more than [0-9]+ HELLOs within a second$"
-  others=$(grep -E '^venus-server: error:' "$LOG" | grep -v 'vm channel: ' || true)
+  others=$(grep -E '^(worker process [0-9]+: )?venus-server: error:' "$LOG" | grep -v 'vm channel: ' || true)
   total=$(grep -cE '^venus-server: error: vm channel: ' "$LOG" || true)
   if [ -z "$others" ] && [ "$total" -eq 7 ]; then pass "$label: no other error line"; else
     fail "$label: $total vm channel error lines (want 7); others: ${others:-none}"; fi

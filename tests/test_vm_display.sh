@@ -47,7 +47,7 @@ vm_from_server_memory "frames" "$qlog"
 step_check hostile "the hostile guest sent its three messages"
 real_id=$(sed -nE 's/^  \| vmch_hostile: sent ATTACH of resource ([0-9]+) \(.*/\1/p' "$log")
 ended_id=$(sed -nE 's/^  \| vmch_hostile: sent ATTACH of resource ([0-9]+), of a context that ended.*/\1/p' "$log")
-errors=$(grep -E '^venus-server: (error|warn):' "$qlog" || true)
+errors=$(grep -E '^(worker process [0-9]+: )?venus-server: (error|warn):' "$qlog" || true)
 missing=$(printf '%s\n' "$errors" | grep -cE "\b($MISSING_RES_ID|0x7ffffff0)\b" || true)
 check "one refusal line for the ATTACH of missing resource $MISSING_RES_ID (got $missing)" test "$missing" -eq 1
 overrun=0

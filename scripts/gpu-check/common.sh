@@ -88,7 +88,7 @@ stop_server() {
 }
 trap 'stop_server' EXIT
 destroyed() { # "ctx released live" per destroyed context of the current server
-  sed -nE 's/^venus-server: info: ctx ([0-9]+): context destroyed: ([0-9]+) host objects released, ([0-9]+) live in server.*$/\1 \2 \3/p' "$server_log"
+  sed -nE 's/^(worker process [0-9]+: )?venus-server: info: ctx ([0-9]+): context destroyed: ([0-9]+) host objects released, ([0-9]+) live in server.*$/\2 \3 \4/p' "$server_log"
 }
 
 # --- live in the browser: commit->drawn at 1080p in headless Chromium -------------------

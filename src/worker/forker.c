@@ -96,35 +96,77 @@ on_sigchld(int sig)
    errno = saved;
 }
 
+/* A worker, with the read end of its own log pipe (-1 once it ended). */
+struct child {
+   pid_t pid;
+   int log_fd;
+   struct vs_log_relay *relay;
+};
+
 struct children {
-   pid_t *pids;
+   struct child *c;
    size_t count, cap;
 };
 
 static bool
-children_add(struct children *c, pid_t pid)
+children_add(struct children *c, pid_t pid, int log_fd, struct vs_log_relay *relay)
 {
    if (c->count == c->cap) {
       size_t cap = c->cap ? 2 * c->cap : 32;
-      pid_t *grown = realloc(c->pids, cap * sizeof(*grown));
+      struct child *grown = realloc(c->c, cap * sizeof(*grown));
       if (!grown)
          return false;
-      c->pids = grown;
+      c->c = grown;
       c->cap = cap;
    }
-   c->pids[c->count++] = pid;
+   c->c[c->count++] = (struct child){ .pid = pid, .log_fd = log_fd, .relay = relay };
    return true;
 }
 
-static bool
-children_remove(struct children *c, pid_t pid)
+/* One read of what a worker logged: at most a buffer per poll round, so
+ * that a worker that never stops writing delays neither the requests nor
+ * the other workers' lines. What read(2) returned. */
+static ssize_t
+relay_once(struct child *child)
 {
-   for (size_t i = 0; i < c->count; i++)
-      if (c->pids[i] == pid) {
-         c->pids[i] = c->pids[--c->count];
-         return true;
-      }
-   return false;
+   char bytes[4096];
+   ssize_t n;
+   do
+      n = read(child->log_fd, bytes, sizeof(bytes));
+   while (n < 0 && errno == EINTR);
+   if (n > 0)
+      vs_log_relay_feed(child->relay, bytes, (size_t)n, os_now_ns());
+   return n;
+}
+
+/* The end of a worker's pipe: what was left unfinished and the count of
+ * lines dropped. */
+static void
+relay_close(struct child *child)
+{
+   close(child->log_fd);
+   child->log_fd = -1;
+   vs_log_relay_flush(child->relay, os_now_ns());
+}
+
+/* At a worker's exit: its last lines, at most what a pipe holds (it may
+ * have handed its write end to a process that keeps writing). */
+static void
+relay_end(struct child *child)
+{
+   if (child->log_fd < 0)
+      return;
+   for (unsigned i = 0; i < 16 && relay_once(child) > 0; i++)
+      ;
+   relay_close(child);
+}
+
+static void
+child_end(struct children *c, size_t i)
+{
+   relay_end(&c->c[i]);
+   free(c->c[i].relay);
+   c->c[i] = c->c[--c->count];
 }
 
 static void
@@ -133,24 +175,58 @@ report_exits(int sock, struct children *children)
    int status;
    pid_t pid;
    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-      children_remove(children, pid);
+      for (size_t i = 0; i < children->count; i++)
+         if (children->c[i].pid == pid) {
+            child_end(children, i);
+            break;
+         }
       os_shm_forget(pid);
       const struct report r = { .op = REPORT_EXITED, .pid = pid, .value = status };
       (void)write_all(sock, &r, sizeof(r));
    }
 }
 
+/* A pipe for a worker's log: the read end the forker's (non-blocking),
+ * the write end the worker's stdout and stderr. 0, or -1 with errno. */
+static int
+log_pipe(int fds[2])
+{
+   if (pipe(fds) != 0)
+      return -1;
+   if (os_set_cloexec(fds[0]) < 0 || os_set_cloexec(fds[1]) < 0 || os_set_nonblocking(fds[0], true) < 0) {
+      int err = errno;
+      close(fds[0]);
+      close(fds[1]);
+      errno = err;
+      return -1;
+   }
+   return 0;
+}
+
 static void
-fork_worker(int sock, const struct os_worker_tie *tie, int fd, int log_fd, bool cold, struct children *children,
+fork_worker(int sock, const struct os_worker_tie *tie, int fd, bool cold, struct children *children,
             vs_forker_child_fn child, void *data)
 {
+   /* Each worker logs into a pipe of its own: one that floods it, sets it
+    * non-blocking or leaves half a line there touches no other worker's
+    * lines, and blocks only itself once the pipe is full. */
+   int log[2];
+   struct vs_log_relay *relay = malloc(sizeof(*relay));
+   if (!relay || log_pipe(log) != 0) {
+      int err = relay ? errno : ENOMEM;
+      free(relay);
+      close(fd);
+      const struct report r = { .op = REPORT_FORKED, .pid = -1, .value = err };
+      (void)write_all(sock, &r, sizeof(r));
+      return;
+   }
    pid_t pid = fork();
    if (pid == 0) {
       signal(SIGCHLD, SIG_DFL);
       signal(SIGINT, SIG_DFL);
       signal(SIGTERM, SIG_DFL);
       signal(SIGPIPE, SIG_DFL);
-      if (!vs_worker_leave_terminal(log_fd) || !os_worker_start(tie, fd))
+      if (!vs_worker_leave_terminal(log[1]) || !os_worker_start(tie, fd))
          _exit(1);
       vs_worker_enter_sandbox();
       child(fd, cold, data);
@@ -158,24 +234,22 @@ fork_worker(int sock, const struct os_worker_tie *tie, int fd, int log_fd, bool 
    }
    int err = errno;
    close(fd);
-   if (pid > 0 && !children_add(children, pid)) {
-      /* Untracked, it could not be killed safely later: end it now. */
-      kill(pid, SIGKILL);
-      pid = -1;
-      err = ENOMEM;
+   close(log[1]);
+   if (pid > 0) {
+      vs_log_relay_init(relay, STDERR_FILENO, (int)pid, os_now_ns());
+      if (!children_add(children, pid, log[0], relay)) {
+         /* Untracked, it could not be killed safely later: end it now. */
+         kill(pid, SIGKILL);
+         pid = -1;
+         err = ENOMEM;
+      }
+   }
+   if (pid <= 0) {
+      close(log[0]);
+      free(relay);
    }
    const struct report r = { .op = REPORT_FORKED, .pid = pid > 0 ? pid : -1, .value = pid > 0 ? 0 : err };
    (void)write_all(sock, &r, sizeof(r));
-}
-
-static void
-relay_logs(struct vs_log_relay *relay, int fd)
-{
-   char bytes[4096];
-   ssize_t n;
-   while ((n = read(fd, bytes, sizeof(bytes))) > 0 || (n < 0 && errno == EINTR))
-      if (n > 0)
-         vs_log_relay_feed(relay, bytes, (size_t)n);
 }
 
 static _Noreturn void
@@ -190,16 +264,14 @@ forker_main(int sock, const struct os_worker_tie *server_tie, vs_forker_child_fn
    signal(SIGTERM, SIG_IGN);
    signal(SIGPIPE, SIG_IGN);
    struct os_worker_tie tie; /* its workers' tie to it */
-   int exited[2], log[2];
+   int exited[2];
    if (os_worker_tie_init(&tie) != 0 || pipe(exited) != 0 || os_set_cloexec(exited[0]) < 0 ||
        os_set_cloexec(exited[1]) < 0 || fcntl(exited[0], F_SETFL, O_NONBLOCK) < 0 ||
-       fcntl(exited[1], F_SETFL, O_NONBLOCK) < 0 || pipe(log) != 0 || os_set_cloexec(log[0]) < 0 ||
-       os_set_cloexec(log[1]) < 0 || fcntl(log[0], F_SETFL, O_NONBLOCK) < 0)
+       fcntl(exited[1], F_SETFL, O_NONBLOCK) < 0)
       _exit(1);
-   /* Workers write their log into `log`; this process passes it on to
-    * the server's stderr (worker/log_relay.h). It needs no terminal input. */
-   struct vs_log_relay relay;
-   vs_log_relay_init(&relay, STDERR_FILENO);
+   /* Workers write their log into pipes of their own; this process passes
+    * it on to the server's stderr (worker/log_relay.h). It needs no
+    * terminal input. */
    (void)vs_worker_leave_terminal(-1);
    child_exited_fd = exited[1];
    struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_RESTART | SA_NOCLDSTOP };
@@ -208,49 +280,67 @@ forker_main(int sock, const struct os_worker_tie *server_tie, vs_forker_child_fn
       _exit(1);
 
    struct children children = { 0 };
+   struct pollfd *pfds = NULL;
+   size_t pfds_cap = 0;
    for (;;) {
-      struct pollfd pfds[3] = { { .fd = sock, .events = POLLIN },
-                                { .fd = exited[0], .events = POLLIN },
-                                { .fd = log[0], .events = POLLIN } };
-      if (poll(pfds, 3, -1) < 0) {
+      if (pfds_cap < 2 + children.count) {
+         size_t cap = 2 + children.cap;
+         struct pollfd *grown = realloc(pfds, cap * sizeof(*grown));
+         if (!grown)
+            break;
+         pfds = grown;
+         pfds_cap = cap;
+      }
+      pfds[0] = (struct pollfd){ .fd = sock, .events = POLLIN };
+      pfds[1] = (struct pollfd){ .fd = exited[0], .events = POLLIN };
+      const size_t polled = children.count;
+      for (size_t i = 0; i < polled; i++)
+         pfds[2 + i] = (struct pollfd){ .fd = children.c[i].log_fd, .events = POLLIN };
+      if (poll(pfds, (nfds_t)(2 + polled), -1) < 0) {
          if (errno == EINTR)
             continue;
          break;
       }
-      if (pfds[2].revents)
-         relay_logs(&relay, log[0]);
+      /* Requests first; a fork only appends to `children`, so the log
+       * fds polled keep their places until the exits are reported. */
+      if (pfds[0].revents) {
+         struct request q;
+         int fd;
+         if (!read_all(sock, &q, sizeof(q), &fd))
+            break;
+         if (q.op == REQUEST_FORK && fd >= 0) {
+            fork_worker(sock, &tie, fd, q.cold != 0, &children, child, data);
+         } else {
+            if (fd >= 0)
+               close(fd);
+            /* Only a child not reaped yet: its pid is still its own. */
+            for (size_t i = 0; q.op == REQUEST_KILL && i < children.count; i++)
+               if (children.c[i].pid == q.pid)
+                  kill(q.pid, SIGKILL);
+         }
+      }
+      for (size_t i = 0; i < polled; i++) {
+         if (!pfds[2 + i].revents || children.c[i].log_fd < 0)
+            continue;
+         ssize_t n = relay_once(&children.c[i]);
+         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            relay_close(&children.c[i]);
+      }
       if (pfds[1].revents) {
          char drain[64];
          while (read(exited[0], drain, sizeof(drain)) > 0)
             ;
          report_exits(sock, &children);
       }
-      if (!pfds[0].revents)
-         continue;
-      struct request q;
-      int fd;
-      if (!read_all(sock, &q, sizeof(q), &fd))
-         break;
-      if (q.op == REQUEST_FORK && fd >= 0) {
-         fork_worker(sock, &tie, fd, log[1], q.cold != 0, &children, child, data);
-      } else {
-         if (fd >= 0)
-            close(fd);
-         /* Only a child not reaped yet: its pid is still its own. */
-         for (size_t i = 0; q.op == REQUEST_KILL && i < children.count; i++)
-            if (children.pids[i] == q.pid)
-               kill(q.pid, SIGKILL);
-      }
    }
    /* The pool is gone: so are the workers it did not hand out. */
    for (size_t i = 0; i < children.count; i++)
-      kill(children.pids[i], SIGKILL);
+      kill(children.c[i].pid, SIGKILL);
    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
       ;
    /* The workers' last lines. */
-   close(log[1]);
-   relay_logs(&relay, log[0]);
-   vs_log_relay_flush(&relay);
+   while (children.count)
+      child_end(&children, children.count - 1);
    _exit(0);
 }
 

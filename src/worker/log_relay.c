@@ -5,22 +5,28 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#define LINE_COST_NS (1000000000ull / VS_LOG_RELAY_PER_SECOND)
+#define BUCKET_NS (VS_LOG_RELAY_BURST * LINE_COST_NS)
+
 void
-vs_log_relay_init(struct vs_log_relay *relay, int out_fd)
+vs_log_relay_init(struct vs_log_relay *relay, int out_fd, int pid, uint64_t now_ns)
 {
-   relay->len = 0;
+   int n = snprintf(relay->line, 32, "worker process %d: ", pid);
+   relay->prefix_len = n > 0 && n < 32 ? (size_t)n : 0;
+   relay->len = relay->prefix_len;
    relay->taken = 0;
    relay->out_fd = out_fd;
+   relay->pid = pid;
+   relay->credit_ns = BUCKET_NS;
+   relay->last_ns = now_ns;
+   relay->dropped = 0;
 }
 
 static void
-write_line(struct vs_log_relay *relay)
+write_all(int fd, const char *p, size_t left)
 {
-   relay->line[relay->len++] = '\n';
-   const char *p = relay->line;
-   size_t left = relay->len;
    while (left) {
-      ssize_t n = write(relay->out_fd, p, left);
+      ssize_t n = write(fd, p, left);
       if (n < 0 && errno == EINTR)
          continue;
       if (n <= 0)
@@ -28,17 +34,52 @@ write_line(struct vs_log_relay *relay)
       p += n;
       left -= (size_t)n;
    }
-   relay->len = 0;
+}
+
+static void
+tell_dropped(struct vs_log_relay *relay)
+{
+   if (!relay->dropped)
+      return;
+   char told[160];
+   int n = snprintf(told, sizeof(told),
+                    "venus-server: warn: %llu lines from worker process %d dropped: it logged more than %d lines "
+                    "at once or %d a second\n",
+                    (unsigned long long)relay->dropped, relay->pid, VS_LOG_RELAY_BURST, VS_LOG_RELAY_PER_SECOND);
+   if (n > 0)
+      write_all(relay->out_fd, told, (size_t)n < sizeof(told) ? (size_t)n : sizeof(told) - 1);
+   relay->dropped = 0;
+}
+
+/* The line ends: passed on if the bucket holds a line's worth, else
+ * counted. */
+static void
+end_line(struct vs_log_relay *relay, uint64_t now_ns)
+{
+   if (now_ns > relay->last_ns) {
+      uint64_t gained = now_ns - relay->last_ns;
+      relay->credit_ns = gained >= BUCKET_NS - relay->credit_ns ? BUCKET_NS : relay->credit_ns + gained;
+      relay->last_ns = now_ns;
+   }
+   if (relay->credit_ns >= LINE_COST_NS) {
+      relay->credit_ns -= LINE_COST_NS;
+      tell_dropped(relay);
+      relay->line[relay->len++] = '\n';
+      write_all(relay->out_fd, relay->line, relay->len);
+   } else {
+      relay->dropped++;
+   }
+   relay->len = relay->prefix_len;
    relay->taken = 0;
 }
 
 void
-vs_log_relay_feed(struct vs_log_relay *relay, const char *bytes, size_t size)
+vs_log_relay_feed(struct vs_log_relay *relay, const char *bytes, size_t size, uint64_t now_ns)
 {
    for (size_t i = 0; i < size; i++) {
       const unsigned char c = (unsigned char)bytes[i];
       if (c == '\n') {
-         write_line(relay);
+         end_line(relay, now_ns);
          continue;
       }
       if (c >= 0x20 && c < 0x7f && c != '\\') {
@@ -51,13 +92,14 @@ vs_log_relay_feed(struct vs_log_relay *relay, const char *bytes, size_t size)
          relay->line[relay->len++] = hex[c & 15];
       }
       if (++relay->taken == VS_LOG_RELAY_LINE)
-         write_line(relay);
+         end_line(relay, now_ns);
    }
 }
 
 void
-vs_log_relay_flush(struct vs_log_relay *relay)
+vs_log_relay_flush(struct vs_log_relay *relay, uint64_t now_ns)
 {
    if (relay->taken)
-      write_line(relay);
+      end_line(relay, now_ns);
+   tell_dropped(relay);
 }

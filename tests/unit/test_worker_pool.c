@@ -7,6 +7,9 @@
  * the forker's children, waited for and killed through the pool, and
  * start whatever the server's other threads are doing meanwhile. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -61,8 +64,35 @@ serve(const int *fds, unsigned fd_count, const void *job, size_t job_size, void 
    memcpy(a.job, job, job_size < sizeof(a.job) ? job_size : sizeof(a.job));
    if (write(fds[0], &a, sizeof(a)) != (ssize_t)sizeof(a))
       return 1;
-   /* "wait": until the socket closes (or the worker is killed). */
+   /* "log": one line of its own. */
+   if (!strcmp(a.job, "log")) {
+      char line[96];
+      int n = snprintf(line, sizeof(line), "venus-server: info: the line of worker %d\n", (int)getpid());
+      (void)!write(STDERR_FILENO, line, (size_t)n);
+   }
+   /* "flood": half a line, then once told, newlines until told again;
+    * then how many it wrote. */
    char byte;
+   if (!strcmp(a.job, "flood")) {
+      (void)!write(STDERR_FILENO, "venus-server: error: ctx 1: half", 32);
+      if (read(fds[0], &byte, 1) != 1)
+         return 1;
+      static char flood[4096];
+      memset(flood, '\n', sizeof(flood));
+      uint64_t written = 0;
+      bool told = false;
+      struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+      while (poll(&pfd, 1, 0) == 0) {
+         ssize_t n = write(STDERR_FILENO, flood, sizeof(flood));
+         if (n > 0)
+            written += (uint64_t)n;
+         /* A mebibyte is through the relay (the pipe holds far less). */
+         if (!told && written >= 1u << 20)
+            told = write(fds[0], "m", 1) == 1;
+      }
+      return write(fds[0], &written, sizeof(written)) == (ssize_t)sizeof(written) ? 7 : 1;
+   }
+   /* "wait": until the socket closes (or the worker is killed). */
    while (!strcmp(a.job, "wait") && read(fds[0], &byte, 1) > 0)
       ;
    return 7;
@@ -362,8 +392,91 @@ TEST(workers_start_while_other_threads_allocate)
    vs_worker_pool_destroy(pool);
 }
 
+/* A worker that floods its log delays no other worker's start, forges no
+ * line of another's, and reaches the log at a bounded rate, each of its
+ * lines led by its pid. */
+TEST(a_flooding_worker_delays_and_forges_nothing)
+{
+   char path[] = "/tmp/vs-test-log-XXXXXX";
+   int log_fd = mkstemp(path);
+   CHECK(log_fd >= 0);
+   unlink(path);
+   /* The forker writes the workers' lines to the stderr it starts with. */
+   int saved = dup(STDERR_FILENO);
+   CHECK(saved >= 0 && dup2(log_fd, STDERR_FILENO) == STDERR_FILENO);
+   struct vs_worker_pool *pool = make_pool(0);
+   dup2(saved, STDERR_FILENO);
+   close(saved);
+   CHECK_NOT_NULL(pool);
+   int flood[2];
+   CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, flood), 0);
+   const int fds[] = { flood[1], flood[1] };
+   pid_t flooder = vs_worker_pool_run(pool, fds, 2, "flood", 6);
+   close(flood[1]);
+   CHECK(flooder > 0);
+   struct answer a;
+   CHECK_EQ(read(flood[0], &a, sizeof(a)), (ssize_t)sizeof(a));
+   /* Another worker logs a whole line after the flooder's half line. */
+   struct answer b;
+   int status = 0;
+   CHECK(run_job(pool, "log", &b, &status));
+   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7);
+   const pid_t logger = b.pid;
+   char byte;
+   CHECK_EQ(write(flood[0], "g", 1), 1);
+   CHECK_EQ(read(flood[0], &byte, 1), 1);
+   /* While it floods, more workers start and end. */
+   for (int i = 0; i < 4; i++) {
+      CHECK(run_job(pool, "during the flood", &b, &status));
+      CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7);
+   }
+   CHECK_EQ(write(flood[0], "s", 1), 1);
+   uint64_t written = 0;
+   CHECK_EQ(read(flood[0], &written, sizeof(written)), (ssize_t)sizeof(written));
+   close(flood[0]);
+   status = vs_worker_pool_wait(pool, flooder);
+   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7);
+   vs_worker_pool_destroy(pool); /* the forker has written everything */
+
+   static char text[4 << 20];
+   ssize_t got = pread(log_fd, text, sizeof(text) - 1, 0);
+   close(log_fd);
+   CHECK(got > 0);
+   text[got] = 0;
+   char honest_line[128];
+   snprintf(honest_line, sizeof(honest_line), "worker process %d: venus-server: info: the line of worker %d",
+            (int)logger, (int)logger);
+   unsigned flooder_lines = 0, forged = 0;
+   bool honest = false, told = false, half = false;
+   char prefix[64];
+   snprintf(prefix, sizeof(prefix), "worker process %d: ", (int)flooder);
+   for (char *line = text, *end; *line; line = end + 1) {
+      end = strchr(line, '\n');
+      if (!end)
+         break;
+      *end = 0;
+      if (!strncmp(line, prefix, strlen(prefix))) {
+         flooder_lines++;
+         half |= !strcmp(line + strlen(prefix), "venus-server: error: ctx 1: half");
+      } else if (strstr(line, "lines from worker process") && strstr(line, "dropped")) {
+         told |= !strncmp(line, "venus-server: warn: ", 20) && atoi(line + 20) > 0;
+      } else if (strncmp(line, "worker process ", 15)) {
+         forged += strstr(line, "ctx 1: half") != NULL; /* a line not led by its worker */
+      }
+      honest |= !strcmp(line, honest_line);
+   }
+   unit_note("the flooder wrote %llu newlines; %u of its lines reached the log", (unsigned long long)written,
+             flooder_lines);
+   CHECK(honest);
+   CHECK(half);
+   CHECK_EQ(forged, 0u);
+   CHECK(told);
+   CHECK(written >= 1u << 20);
+   CHECK_LT((uint64_t)flooder_lines, written / 64);
+}
+
 UNIT_MAIN(UNIT(job_reaches_a_prepared_worker), UNIT(no_ready_workers_still_serves),
           UNIT(idle_worker_that_dies_is_replaced), UNIT(concurrent_jobs_get_workers_of_their_own),
           UNIT(destroy_ends_idle_workers), UNIT(job_limits_are_refused), UNIT(kill_ends_a_running_worker),
           UNIT(workers_start_while_other_threads_allocate), UNIT(warm_up_deaths_back_off),
-          UNIT(unclaimed_job_returns_the_worker))
+          UNIT(unclaimed_job_returns_the_worker), UNIT(a_flooding_worker_delays_and_forges_nothing))
