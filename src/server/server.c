@@ -114,6 +114,7 @@ limit_worker_links(const struct vs_server_config *config)
       .worker_bytes = tenant <= UINT64_MAX / 2 ? 2 * tenant : 0,
       .bytes = &link_bytes_pool,
       .mappings = config->context.limits.mapping_pool,
+      .resources = config->context.limits.resources,
    };
    vs_server_links_limit(&limits);
 }

@@ -162,16 +162,18 @@ remove_slot(struct vs_vm_resource_table *t, uint32_t i)
    t->count--;
 }
 
-void
+bool
 vs_vm_resources_remove(struct vs_vm_resource_table *t, uint64_t owner, uint32_t res_id)
 {
    if (res_id == 0)
-      return;
+      return false;
    pthread_mutex_lock(&t->lock);
    uint32_t i = lookup(t, res_id);
-   if (i != UINT32_MAX && t->slots[i].owner == owner)
+   const bool removed = i != UINT32_MAX && t->slots[i].owner == owner;
+   if (removed)
       remove_slot(t, i);
    pthread_mutex_unlock(&t->lock);
+   return removed;
 }
 
 void

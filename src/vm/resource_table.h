@@ -41,8 +41,9 @@ uint64_t vs_vm_resources_new_owner(void);
  * of its own). False when the same owner listed it already, or out of
  * memory. */
 bool vs_vm_resources_add(struct vs_vm_resource_table *table, const struct vs_resource_info *info);
-/* Nothing when absent, or when `owner` did not add it. */
-void vs_vm_resources_remove(struct vs_vm_resource_table *table, uint64_t owner, uint32_t res_id);
+/* Nothing when absent, or when `owner` did not add it; whether it
+ * removed one. */
+bool vs_vm_resources_remove(struct vs_vm_resource_table *table, uint64_t owner, uint32_t res_id);
 /* Every resource `owner` added (its context ended). */
 void vs_vm_resources_remove_owner(struct vs_vm_resource_table *table, uint64_t owner);
 bool vs_vm_resources_find(struct vs_vm_resource_table *table, uint32_t res_id, struct vs_resource_info *out);

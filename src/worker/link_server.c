@@ -80,6 +80,9 @@ struct vs_server_link {
    bool ended; /* the end of the stream, or a message refused */
    struct remote_memory **memories;
    uint32_t memory_count, memory_cap;
+   /* Resources it listed and has not removed (one that another worker
+    * took over still counts, until this one's context ends). */
+   uint32_t resources_listed;
 };
 
 /* Set once at start-up, before any link opens. */
@@ -382,11 +385,18 @@ on_resource_add(struct vs_server_link *link, struct vs_vm_resource_table *resour
                                           .owner = link->resource_owner, .st_dev = m->st_dev, .st_ino = m->st_ino,
                                           .size = m->size < rm->size ? m->size : rm->size,
                                           .blob_flags = m->blob_flags };
-   if (!vs_vm_resources_add(resources, &info))
-      vs_warn(link->ctx_id, "worker link: resource %u: listed twice by its worker (or out of memory)", m->res_id);
-   else
-      vs_debug(link->ctx_id, "worker link: resource %u listed: %llu bytes of inode %llu", m->res_id,
-               (unsigned long long)info.size, (unsigned long long)m->st_ino);
+   if (limits.resources && link->resources_listed >= limits.resources) {
+      snprintf(why, why_size, "resource %u: more than %u resources listed at once (limit resources)", m->res_id,
+               limits.resources);
+      return false;
+   }
+   if (!vs_vm_resources_add(resources, &info)) {
+      snprintf(why, why_size, "resource %u listed twice (or out of memory)", m->res_id);
+      return false;
+   }
+   link->resources_listed++;
+   vs_debug(link->ctx_id, "worker link: resource %u listed: %llu bytes of inode %llu", m->res_id,
+            (unsigned long long)info.size, (unsigned long long)m->st_ino);
    return true;
 }
 
@@ -434,12 +444,13 @@ handle(struct vs_server_link *link, struct vs_shared_registry *registry, struct 
    case VS_LINK_RESOURCE_ADD:
       return on_resource_add(link, resources, m, why, why_size);
    case VS_LINK_RESOURCE_REMOVE:
-      if (resources)
-         vs_vm_resources_remove(resources, link->resource_owner, m->res_id);
+      if (resources && vs_vm_resources_remove(resources, link->resource_owner, m->res_id))
+         link->resources_listed--;
       return true;
    case VS_LINK_CONTEXT_END:
       if (resources)
          vs_vm_resources_remove_owner(resources, link->resource_owner);
+      link->resources_listed = 0;
       return true;
    case VS_LINK_SYNC: {
       /* Not sent: the link is dead, which wakes the worker as well. */

@@ -46,6 +46,9 @@ struct vs_server_link_limits {
     * counting as a client; NULL: counted, never refused. */
    struct vs_fair_pool *bytes;
    struct vs_fair_pool *mappings;
+   /* Resources one worker may have listed at once (the `resources`
+    * limit); 0: no bound. */
+   uint32_t resources;
 };
 void vs_server_links_limit(const struct vs_server_link_limits *limits);
 

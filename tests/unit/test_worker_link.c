@@ -618,9 +618,59 @@ TEST(link_born_races_no_shrink_past_the_seal)
 #endif
 }
 
+/* What a worker lists is bounded by the `resources` limit, counted over
+ * what it has not removed; a resource listed twice ends its link with one
+ * line, not a line for each time. */
+TEST(link_bounds_the_resources_a_worker_lists)
+{
+   vs_server_links_limit(&(struct vs_server_link_limits){ .resources = 4 });
+   vs_log_set_sink(count_lines, NULL);
+   char line[512];
+   dropped(line, sizeof(line));
+   struct served s;
+   int sock = start(&s);
+   int memfd = os_shm_create("link-resources", 4096);
+   CHECK(born(sock, 1, memfd, 4096));
+   for (uint32_t id = 1; id <= 4; id++)
+      CHECK(resource(sock, id, memfd, 4096));
+   const struct vs_link_message removed = { .type = VS_LINK_RESOURCE_REMOVE, .res_id = 2 };
+   CHECK(vs_link_send(sock, &removed, -1, false));
+   CHECK(resource(sock, 5, memfd, 4096));
+   const struct vs_link_message sync = { .type = VS_LINK_SYNC, .request = 1 };
+   struct vs_link_message m;
+   int fd;
+   CHECK(vs_link_send(sock, &sync, -1, false));
+   CHECK(vs_link_recv(sock, &m, &fd) == VS_LINK_RECV_OK);
+   struct vs_resource_info info;
+   CHECK(vs_vm_resources_find(s.resources, 5, &info));
+   CHECK(resource(sock, 6, memfd, 4096));
+   CHECK(link_ended(&s));
+   finish(&s);
+   CHECK_EQ(dropped(line, sizeof(line)), 1u);
+   CHECK_STR_CONTAINS(line, "resource 6: more than 4 resources listed at once (limit resources)");
+   CHECK(!vs_vm_resources_find(s.resources, 5, &info));
+   cleanup(&s);
+   close(sock);
+
+   sock = start(&s);
+   CHECK(born(sock, 1, memfd, 4096));
+   for (int i = 0; i < 100; i++)
+      (void)resource(sock, 9, memfd, 4096);
+   CHECK(link_ended(&s));
+   finish(&s);
+   CHECK_EQ(dropped(line, sizeof(line)), 1u);
+   CHECK_STR_CONTAINS(line, "resource 9 listed twice");
+   cleanup(&s);
+   close(sock);
+   close(memfd);
+   vs_log_set_sink(NULL, NULL);
+   vs_server_links_limit(&(struct vs_server_link_limits){ 0 });
+}
+
 UNIT_MAIN(UNIT(link_maps_memory_and_lists_its_resources), UNIT(link_refuses_memory_the_worker_did_not_share),
           UNIT(link_refuses_bad_messages), UNIT(link_lists_a_resource_at_what_was_shared),
           UNIT(link_sync_answers_after_what_came_before), UNIT(link_worker_sync_orders_its_resource),
           UNIT(link_closed_unserved),
           UNIT(link_refuses_memory_past_what_its_tenant_may_hold), UNIT(link_refuses_memory_past_the_servers_budget),
-          UNIT(link_stalled_mid_message_delays_no_lookup), UNIT(link_born_races_no_shrink_past_the_seal))
+          UNIT(link_stalled_mid_message_delays_no_lookup), UNIT(link_born_races_no_shrink_past_the_seal),
+          UNIT(link_bounds_the_resources_a_worker_lists))

@@ -294,7 +294,7 @@ handle(struct rctx *rc, const void *buf, size_t size, int *fds, int fd_count)
       const struct render_context_op_destroy_resource_request *req = buf;
       vs_context_destroy_resource(rc->ctx, req->res_id);
       if (rc->options->resource_table)
-         vs_vm_resources_remove(rc->options->resource_table, rc->resource_owner, req->res_id);
+         (void)vs_vm_resources_remove(rc->options->resource_table, rc->resource_owner, req->res_id);
       vs_worker_link_resource_destroyed(rc->options->worker_link, req->res_id);
       return true;
    }
