@@ -188,13 +188,19 @@ remote_release(void *remote, uint64_t view_id)
 }
 
 static void
+unmapped(struct vs_server_link *link, uint64_t bytes)
+{
+   pthread_mutex_lock(&link->lock);
+   link->mapped -= bytes;
+   pthread_mutex_unlock(&link->lock);
+}
+
+static void
 uncharge(struct vs_server_link *link, uint64_t bytes, uint32_t mappings)
 {
    vs_fair_give(&link->mappings, mappings);
    vs_fair_give(&link->bytes, bytes);
-   pthread_mutex_lock(&link->lock);
-   link->mapped -= bytes;
-   pthread_mutex_unlock(&link->lock);
+   unmapped(link, bytes);
 }
 
 /* What one more memory costs the server, taken if it is within what the
@@ -220,7 +226,7 @@ charge(struct vs_server_link *link, uint64_t entry_id, uint64_t bytes, uint32_t 
    if (!vs_fair_take(&link->bytes, bytes, pool_why, sizeof(pool_why))) {
       snprintf(why, why_size, "no room to map shared memory %llu of %llu bytes: %s", (unsigned long long)entry_id,
                (unsigned long long)bytes, pool_why);
-      uncharge(link, bytes, 0);
+      unmapped(link, bytes); /* the pool took nothing */
       return false;
    }
    if (!vs_fair_take(&link->mappings, mappings, pool_why, sizeof(pool_why))) {
