@@ -338,6 +338,11 @@ on_born(struct vs_server_link *link, struct vs_shared_registry *registry, const 
       rm->map_size = (size_t)rm->charged_bytes;
       rm->guarded = true;
       rm->map = os_map_guarded(fd, rm->map_size, 0);
+      /* The server only reads a worker's memory. */
+      if (rm->map && mprotect(rm->map, rm->map_size, PROT_READ) != 0) {
+         os_unmap_guarded(rm->map, rm->map_size, 0);
+         rm->map = NULL;
+      }
    }
    if (!rm->map) {
       snprintf(why, why_size, "cannot map shared memory %llu: %s", (unsigned long long)m->entry_id, strerror(errno));

@@ -667,10 +667,44 @@ TEST(link_bounds_the_resources_a_worker_lists)
    vs_server_links_limit(&(struct vs_server_link_limits){ 0 });
 }
 
+/* A memfd that cannot be sealed is mapped fault-safe, and read-only like
+ * every worker memory the server maps. */
+TEST(link_maps_unsealable_memory_read_only)
+{
+#ifdef __linux__
+   struct served s;
+   int sock = start(&s);
+   int memfd = memfd_create("link-unsealable", MFD_CLOEXEC); /* F_SEAL_SEAL from birth */
+   CHECK(memfd >= 0 && ftruncate(memfd, 8192) == 0);
+   CHECK(born(sock, 1, memfd, 8192));
+   CHECK(registry_reaches(s.registry, 1));
+   struct stat st;
+   fstat(memfd, &st);
+   struct vs_shared_view view;
+   CHECK(vs_shared_acquire(s.registry, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &view));
+   FILE *maps = fopen("/proc/self/maps", "r");
+   CHECK(maps != NULL);
+   char line[512], perms[8] = "";
+   unsigned long lo, hi;
+   while (fgets(line, sizeof(line), maps))
+      if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && lo <= (uintptr_t)view.map && (uintptr_t)view.map < hi)
+         break;
+   fclose(maps);
+   vs_shared_release(&view);
+   CHECK_STR_EQ(perms, "r--s");
+   close(sock);
+   finish(&s);
+   cleanup(&s);
+   close(memfd);
+#else
+   SKIP("memfd seals are Linux's");
+#endif
+}
+
 UNIT_MAIN(UNIT(link_maps_memory_and_lists_its_resources), UNIT(link_refuses_memory_the_worker_did_not_share),
           UNIT(link_refuses_bad_messages), UNIT(link_lists_a_resource_at_what_was_shared),
           UNIT(link_sync_answers_after_what_came_before), UNIT(link_worker_sync_orders_its_resource),
           UNIT(link_closed_unserved),
           UNIT(link_refuses_memory_past_what_its_tenant_may_hold), UNIT(link_refuses_memory_past_the_servers_budget),
           UNIT(link_stalled_mid_message_delays_no_lookup), UNIT(link_born_races_no_shrink_past_the_seal),
-          UNIT(link_bounds_the_resources_a_worker_lists))
+          UNIT(link_bounds_the_resources_a_worker_lists), UNIT(link_maps_unsealable_memory_read_only))
