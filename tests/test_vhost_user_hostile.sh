@@ -122,6 +122,28 @@ check "VM C's device (device ${dev_c:-none}) counted its flush" \
 check "devices A and C logged no warn/error line" \
   test "$(grep -cE "^venus-server: (warn|error): (ctx [0-9]+: )?(virtio-gpu|vhost-user device) (${dev_a:-x}|${dev_c:-x}):" "$log")" -eq 0
 
+# run_checks MODE: a front end of hostile_vmm.py MODE; each 'check' line of
+# its OUT_FILE passes or fails. Sets dev_mode to its device's number.
+run_checks() {
+  local mode=$1 out=$TEST_TMP/$1.out rc=0 kind name verdict seen
+  timeout -k 5 120 python3 "$VMM" "$mode" "$sock" "$out" >"$TEST_TMP/$mode.log" 2>&1 || rc=$?
+  check "$mode: the front end ran to its end (status $rc)" grep -qx done "$out"
+  while IFS=$'\t' read -r kind name verdict seen; do
+    [ "$kind" = check ] || continue
+    if [ "$verdict" = ok ]; then pass "$mode: $name"; else fail "$mode: $name: $seen"; fi
+  done <"$out"
+  dev_mode=$(device_of "$out")
+}
+
+# A front end that sends kicks and a new backend channel while a map waits
+# for its reply: the queue runs after the map, each chain answered once.
+run_checks reentry
+wait_grep "$log" "vhost-user device ${dev_mode:-x}: its worker \(pid [0-9]+\) ended" || true
+check "reentry: the device refused SET_BACKEND_REQ_FD with one line" test "$(grep -cF \
+  "vhost-user device ${dev_mode:-x}: refused SET_BACKEND_REQ_FD: a new backend channel while a request waits for its reply on the old one; the connection ends" "$log")" -eq 1
+check "reentry: its worker ended with status 0" \
+  grep -qE "^venus-server: info: vhost-user device ${dev_mode:-x}: its worker \(pid [0-9]+\) ended$" "$log"
+
 kill -TERM "$server" 2>/dev/null || true
 rc=0
 wait "$server" || rc=$?

@@ -27,6 +27,13 @@ RAM in a memfd, mem table, queues, descriptors).
       'map_info M' of the valid map; 'socket closed' (or 'open') once
       the device was to end; a 'backend' line per request on the back
       end's channel; 'done' last.
+  hostile_vmm.py reentry SOCK OUT_FILE
+      a front end that does not answer a SHMEM_MAP at once: while the
+      device waits for the reply, it offers more chains and sends
+      SET_VRING_KICK and SET_VRING_ENABLE; then it answers, and later
+      sends SET_BACKEND_REQ_FD while a map waits, which ends its device.
+      OUT_FILE: 'pid P', then a line 'check', name, 'ok' or 'bad',
+      what was seen (tab-separated) per check; 'done' last.
 """
 import os, socket, struct, sys, threading, time
 
@@ -365,14 +372,129 @@ class Hostile:
         self.out.close()
 
 
+class Checks:
+    """'check' lines of OUT_FILE: a name, ok or bad, what was seen."""
+
+    def __init__(self, out_path):
+        self.out = open(out_path, 'w')
+        self.out.write('pid %d\n' % os.getpid())
+        self.out.flush()
+
+    def check(self, name, ok, seen):
+        self.out.write('check\t%s\t%s\t%s\n' % (name, 'ok' if ok else 'bad', seen))
+        self.out.flush()
+
+    def done(self):
+        self.out.write('done\n')
+        self.out.close()
+
+
+def chain(dev, head, cmd_addr, cmd, resp_addr, resp_len):
+    """A control command at cmd_addr, its response buffer (zeroed) at
+    resp_addr: descriptors head and head + 1."""
+    dev.ram[cmd_addr:cmd_addr + len(cmd)] = cmd
+    dev.ram[resp_addr:resp_addr + resp_len] = bytes(resp_len)
+    dev.desc(0, head, cmd_addr, len(cmd), 1, head + 1)
+    dev.desc(0, head + 1, resp_addr, resp_len, 2)
+
+
+def used_entries(dev, count):
+    """The next `count` used elements of the control queue (or fewer,
+    when the device gives no more within 30 s)."""
+    got = []
+    deadline = time.time() + 30
+    while len(got) < count and time.time() < deadline:
+        got += dev.used(0)
+        time.sleep(0.01)
+    return got
+
+
+def reentry(path, out_path):
+    checks = Checks(out_path)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    dev = Device(path)
+    dev.start(PROTOCOL, theirs)
+    theirs.close()
+    gpu_command(dev, ctx_create(2, VENUS, 'reentry'))
+    blob = lambda res: hdr(0x10c, 2) + struct.pack('<IIIIQQ', res, HOST3D, MAPPABLE, 0, 0, 4096)
+    map_blob = lambda res, offset: hdr(0x208) + struct.pack('<IIQ', res, 0, offset)
+    gpu_command(dev, blob(20))
+    gpu_command(dev, blob(21))
+
+    def backend_request():
+        ours.settimeout(30)
+        data, fds, _, _ = socket.recv_fds(ours, 12 + 40, 4, socket.MSG_WAITALL)
+        for fd in fds:
+            os.close(fd)
+        return struct.unpack_from('<I', data)[0] if len(data) >= 12 else None
+
+    # Chain 0: MAP_BLOB of blob 20; the device asks to map it and waits.
+    chain(dev, 0, 0x10000, map_blob(20, 0), 0x20000, 64)
+    dev.offer(0, 0)
+    checks.check('MAP_BLOB asks the front end to map the blob', backend_request() == 9, 'a SHMEM_MAP')
+    # Meanwhile: chain 2 (GET_DISPLAY_INFO) and chain 4 (MAP_BLOB of the
+    # same blob again) are offered, and the ring is kicked through the
+    # socket, twice. GET_QUEUE_NUM's reply says all of it was served.
+    chain(dev, 2, 0x11000, hdr(0x100), 0x30000, 408)
+    dev.offer(0, 2, kick=False)
+    chain(dev, 4, 0x12000, map_blob(20, 0x1000), 0x31000, 64)
+    dev.offer(0, 4, kick=False)
+    dev.send(12, struct.pack('<Q', 0), [dev.kick[0]])      # SET_VRING_KICK
+    dev.send(18, struct.pack('<II', 0, 1))                  # SET_VRING_ENABLE
+    dev.send(17, reply=8)                                   # GET_QUEUE_NUM
+    early = dev.used(0)
+    checks.check('no chain is answered while the map waits', early == [], 'used %s' % early)
+    ours.setblocking(False)
+    try:
+        nested = ours.recv(64)
+    except BlockingIOError:
+        nested = b''
+    ours.setblocking(True)
+    checks.check('no second map is asked while the first waits', nested == b'', '%d bytes' % len(nested))
+    ours.sendall(struct.pack('<IIIQ', 9, 0x1 | 0x4, 8, 0))  # the map's reply: done
+    used = used_entries(dev, 3)
+    resp = lambda addr: struct.unpack_from('<I', dev.ram, addr)[0]
+    want = [(0, 32), (2, 408), (4, 24)]
+    checks.check('each chain answered once, in order, with its own response size', used == want,
+                 'used %s, want %s' % (used, want))
+    checks.check('the map answered in its own buffer (OK_MAP_INFO)', resp(0x20000) == OK_MAP_INFO,
+                 '0x%x' % resp(0x20000))
+    checks.check('the display info in its own buffer (OK_DISPLAY_INFO)', resp(0x30000) == OK_DISPLAY_INFO,
+                 '0x%x' % resp(0x30000))
+    checks.check('the second map of the mapped blob refused after the first (ERR_INVALID_PARAMETER)',
+                 resp(0x31000) == ERR_PARAMETER, '0x%x' % resp(0x31000))
+    dev.send(17, reply=8)  # GET_QUEUE_NUM: the kicks recorded meanwhile were served
+    more = dev.used(0)
+    checks.check('no entry is returned twice', more == [], 'then used %s' % more)
+
+    # A new backend channel while a map waits on the old one: refused, the
+    # device ends.
+    chain(dev, 0, 0x10000, map_blob(21, 0x2000), 0x20000, 64)
+    dev.offer(0, 0)
+    checks.check('MAP_BLOB of blob 21 asks to map it', backend_request() == 9, 'a SHMEM_MAP')
+    other, _ = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    dev.send(21, b'', [other.fileno()])
+    dev.s.settimeout(30)
+    try:
+        ended = dev.s.recv(1) == b''
+    except ConnectionResetError:
+        ended = True
+    except OSError:
+        ended = False
+    checks.check('SET_BACKEND_REQ_FD while a map waits ends the device', ended, 'closed' if ended else 'open')
+    checks.done()
+
+
 def main():
     mode = sys.argv[1]
     if mode == 'honest':
         honest(sys.argv[2], sys.argv[3], sys.argv[4])
     elif mode == 'hostile':
         Hostile(*sys.argv[2:6]).run()
+    elif mode == 'reentry':
+        reentry(sys.argv[2], sys.argv[3])
     else:
-        raise SystemExit('usage: hostile_vmm.py honest|hostile ...')
+        raise SystemExit('usage: hostile_vmm.py honest|hostile|reentry ...')
 
 
 if __name__ == '__main__':

@@ -40,6 +40,12 @@ struct vs_vu_device {
     * the chain being answered points into it. */
    unsigned nesting;
    bool closing; /* a nested request ended the connection */
+   /* A queue is served one at a time and never inside another: a kick
+    * that comes while one is served (a nested SET_VRING_KICK or ENABLE)
+    * sets its queue's bit here, and the queue runs once the one being
+    * served (and the request it waits on) is done. */
+   bool serving;
+   uint32_t kicks_pending;
    unsigned stale_count, stale_cap;
    struct vs_guest_region *stale;
 };
@@ -280,8 +286,17 @@ map_queue(struct vs_vu_device *dev, struct vs_virtqueue *vq)
 static void
 kick(struct vs_vu_device *dev, unsigned index)
 {
-   if (vs_virtqueue_ready(&dev->queues[index]))
-      dev->type.queue_kicked(dev->type.data, dev, index);
+   dev->kicks_pending |= 1u << index;
+   if (dev->serving)
+      return;
+   dev->serving = true;
+   while (dev->kicks_pending && !dev->closing && !dev->failed) {
+      const unsigned i = (unsigned)__builtin_ctz(dev->kicks_pending);
+      dev->kicks_pending &= ~(1u << i);
+      if (vs_virtqueue_ready(&dev->queues[i]))
+         dev->type.queue_kicked(dev->type.data, dev, i);
+   }
+   dev->serving = false;
 }
 
 static bool
@@ -521,6 +536,9 @@ serve(struct vs_vu_device *dev, bool *replied)
    case VS_VU_SET_BACKEND_REQ_FD:
       if (!(dev->protocol_features & (1ull << VS_VU_PROTOCOL_F_BACKEND_REQ)))
          return refuse(dev, "a backend channel without its protocol feature");
+      /* The request waiting for its reply polls the channel in use. */
+      if (dev->nesting)
+         return refuse(dev, "a new backend channel while a request waits for its reply on the old one");
       if (dev->backend_fd >= 0)
          close(dev->backend_fd);
       dev->backend_fd = vs_vu_message_take_fd(m, 0);
