@@ -50,6 +50,20 @@ request(int sock, struct vs_vu_device *dev, uint32_t req, const void *payload, u
    return !reply || recv(sock, drop, sizeof(drop), 0) > 0;
 }
 
+/* A kick or call fd of the kind the device takes (os_fd_is_event): [0]
+ * the device's end, [1] the front end's (the same eventfd, duplicated, on
+ * Linux; a pipe's ends elsewhere). */
+static bool
+event_pair(int fds[2])
+{
+   struct os_event ev;
+   if (os_event_init(&ev) < 0)
+      return false;
+   fds[0] = ev.read_fd;
+   fds[1] = ev.write_fd == ev.read_fd ? dup(ev.write_fd) : ev.write_fd;
+   return fds[1] >= 0;
+}
+
 /* QEMU's handshake, the RAM and both rings (descriptors at 0x0/0x100,
  * avail at 0x200/0x300, used at 0x400/0x500); false if any step failed. */
 static bool
@@ -142,7 +156,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       int kick[2][2] = { { -1, -1 }, { -1, -1 } };
       int memfd = os_shm_create("fuzz-ram", RAM_SIZE);
       uint8_t *ram = memfd >= 0 ? mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0) : MAP_FAILED;
-      if (ram != MAP_FAILED && pipe(kick[0]) == 0 && pipe(kick[1]) == 0 &&
+      if (ram != MAP_FAILED && event_pair(kick[0]) && event_pair(kick[1]) &&
           start(sv[0], dev, memfd, kick, input != NULL)) {
          if (ram_len)
             memcpy(ram, ram_bytes, ram_len < RAM_SIZE ? ram_len : RAM_SIZE);

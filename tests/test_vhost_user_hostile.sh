@@ -144,6 +144,17 @@ check "reentry: the device refused SET_BACKEND_REQ_FD with one line" test "$(gre
 check "reentry: its worker ended with status 0" \
   grep -qE "^venus-server: info: vhost-user device ${dev_mode:-x}: its worker \(pid [0-9]+\) ended$" "$log"
 
+# A kick fd that never empties: refused with one line, and the worker,
+# which would spin reading it, ends.
+run_checks zero_kick
+wait_grep "$log" "vhost-user device ${dev_mode:-x}: its worker \(pid [0-9]+\) ended" || true
+check "zero_kick: the device refused the kick fd with one line" test "$(grep -cF \
+  "vhost-user device ${dev_mode:-x}: refused SET_VRING_KICK: queue 0: its fd is no event fd (an eventfd, or where there is none a FIFO); the connection ends" "$log")" -eq 1
+check "zero_kick: its worker ended with status 0" \
+  grep -qE "^venus-server: info: vhost-user device ${dev_mode:-x}: its worker \(pid [0-9]+\) ended$" "$log"
+check "zero_kick: no other warn/error line of its device" test "$(grep -cE \
+  "^venus-server: (warn|error): (ctx [0-9]+: )?(virtio-gpu|vhost-user device) ${dev_mode:-x}:" "$log")" -eq 1
+
 kill -TERM "$server" 2>/dev/null || true
 rc=0
 wait "$server" || rc=$?

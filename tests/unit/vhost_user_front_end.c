@@ -57,6 +57,20 @@ vu_fe_close(struct vu_front_end *fe)
       munmap(fe->ram, RAM_SIZE);
 }
 
+/* A kick or call fd of the kind the device takes (os_fd_is_event): [0]
+ * the device's end, [1] the front end's (the same eventfd, duplicated, on
+ * Linux; a pipe's ends elsewhere). */
+static bool
+event_pair(int fds[2])
+{
+   struct os_event ev;
+   if (os_event_init(&ev) < 0)
+      return false;
+   fds[0] = ev.read_fd;
+   fds[1] = ev.write_fd == ev.read_fd ? dup(ev.write_fd) : ev.write_fd;
+   return fds[1] >= 0;
+}
+
 bool
 vu_fe_open(struct vu_front_end *fe, int *device_sock)
 {
@@ -70,7 +84,7 @@ vu_fe_open(struct vu_front_end *fe, int *device_sock)
    fe->sock = sv[0];
    *device_sock = sv[1];
    for (int q = 0; q < 2; q++)
-      if (pipe(fe->kick[q]) < 0 || pipe(fe->call[q]) < 0)
+      if (!event_pair(fe->kick[q]) || !event_pair(fe->call[q]))
          return false;
    return true;
 }

@@ -34,6 +34,9 @@ RAM in a memfd, mem table, queues, descriptors).
       sends SET_BACKEND_REQ_FD while a map waits, which ends its device.
       OUT_FILE: 'pid P', then a line 'check', name, 'ok' or 'bad',
       what was seen (tab-separated) per check; 'done' last.
+  hostile_vmm.py zero_kick SOCK OUT_FILE
+      SET_VRING_KICK with /dev/zero, a file that never empties, as the
+      kick fd: its device must end at once. OUT_FILE as reentry's.
 """
 import os, socket, struct, sys, threading, time
 
@@ -485,6 +488,24 @@ def reentry(path, out_path):
     checks.done()
 
 
+def zero_kick(path, out_path):
+    checks = Checks(out_path)
+    dev = Device(path)
+    dev.start()
+    zero = os.open('/dev/zero', os.O_RDONLY)
+    dev.send(12, struct.pack('<Q', 0), [zero])  # SET_VRING_KICK
+    os.close(zero)
+    dev.s.settimeout(30)
+    try:
+        ended = dev.s.recv(1) == b''
+    except ConnectionResetError:
+        ended = True
+    except OSError:
+        ended = False
+    checks.check('a /dev/zero kick fd ends its device', ended, 'closed' if ended else 'open')
+    checks.done()
+
+
 def main():
     mode = sys.argv[1]
     if mode == 'honest':
@@ -493,8 +514,10 @@ def main():
         Hostile(*sys.argv[2:6]).run()
     elif mode == 'reentry':
         reentry(sys.argv[2], sys.argv[3])
+    elif mode == 'zero_kick':
+        zero_kick(sys.argv[2], sys.argv[3])
     else:
-        raise SystemExit('usage: hostile_vmm.py honest|hostile|reentry ...')
+        raise SystemExit('usage: hostile_vmm.py honest|hostile|reentry|zero_kick ...')
 
 
 if __name__ == '__main__':

@@ -366,6 +366,13 @@ set_vring_fd(struct vs_vu_device *dev, uint32_t request)
    const int fd = vs_vu_message_take_fd(&dev->msg, 0);
    if (request == VS_VU_SET_VRING_KICK && fd < 0)
       return refuse(dev, "a kick without an fd (polling rings are not served)");
+   /* A kick fd is read until empty and a call fd written: any other file
+    * (one that never empties, or blocks) would stall the device. */
+   if (fd >= 0 && !os_fd_is_event(fd)) {
+      close(fd);
+      return refuse(dev, "queue %u: its fd is no event fd (an eventfd, or where there is none a FIFO)",
+                    (unsigned)(value & VS_VU_VRING_INDEX_MASK));
+   }
    int *slot = request == VS_VU_SET_VRING_KICK ? &vq->kick_fd
                : request == VS_VU_SET_VRING_CALL ? &vq->call_fd
                                                  : &vq->err_fd;
@@ -611,15 +618,22 @@ vs_vu_device_pollfds(const struct vs_vu_device *dev, struct pollfd *fds, unsigne
    return n;
 }
 
-/* Empties a kick eventfd (or pipe): one kick serves all that is pending. */
+/* Reads of a kick fd per wakeup: an eventfd empties in one, a FIFO of
+ * 8-byte kicks in a few; what is left wakes poll() again. */
+#define DRAIN_READS_MAX 4
+
+/* Empties a kick eventfd (or FIFO): one kick serves all that is pending. */
 static void
 drain(int fd)
 {
    uint8_t buf[64];
-   ssize_t n;
-   do
-      n = read(fd, buf, sizeof(buf));
-   while (n > 0 || (n < 0 && errno == EINTR));
+   for (unsigned i = 0; i < DRAIN_READS_MAX; i++) {
+      const ssize_t n = read(fd, buf, sizeof(buf));
+      if (n < 0 && errno == EINTR)
+         continue;
+      if (n < (ssize_t)sizeof(buf))
+         return;
+   }
 }
 
 bool
