@@ -155,6 +155,16 @@ check "zero_kick: its worker ended with status 0" \
 check "zero_kick: no other warn/error line of its device" test "$(grep -cE \
   "^venus-server: (warn|error): (ctx [0-9]+: )?(virtio-gpu|vhost-user device) ${dev_mode:-x}:" "$log")" -eq 1
 
+# A host blob on the scanout larger than the device's mode: refused with
+# one line, as the display would copy each of its frames whole.
+run_checks scanout
+wait_grep "$log" "vhost-user device ${dev_mode:-x}: its worker \(pid [0-9]+\) ended" || true
+check "scanout: the device refused the 512x512 scanout with its one warn/error line" test "$(grep -E \
+  "^venus-server: (warn|error): (ctx [0-9]+: )?(virtio-gpu|vhost-user device) ${dev_mode:-x}:" "$log")" = \
+  "venus-server: warn: virtio-gpu ${dev_mode:-x}: SET_SCANOUT_BLOB of 512x512 of host blob 20: larger than the scanout's 64x48"
+check "scanout: the blob's 64x48 frame was flushed" \
+  grep -qx "venus-server: info: vhost-user device ${dev_mode:-x}: scanout 0 shows 64x48" "$log"
+
 kill -TERM "$server" 2>/dev/null || true
 rc=0
 wait "$server" || rc=$?

@@ -145,6 +145,10 @@ TEST(scanout_buffers_shown_in_place)
       CHECK_EQ(end.shown.first, 10 + order[k]);
       CHECK_EQ(end.shown.last, 10 + order[k]);
    }
+   /* A frame with more pixels than the framebuffer, though inside its
+    * buffer: not announced. */
+   vs_scanout_export_buffer(exp, 100, fds[0], size, 0, STRIDE, W + 1, H);
+   CHECK_EQ(end.shown.frames, 8u);
    /* A frame in the framebuffer between them. */
    uint8_t pixels[H][W * 4];
    memset(pixels, 7, sizeof(pixels));
@@ -214,6 +218,16 @@ TEST(scanout_refuses_buffer_lies)
    /* A framebuffer frame with an fd. */
    m = ok;
    m.buffer = 0;
+   refuses_buffer(&m, fd);
+   close(fd);
+   /* Inside its buffer, but with more pixels than the framebuffer. */
+   fd = os_shm_create("test-scanout-buffer", size * 4);
+   CHECK(fd >= 0);
+   m = ok;
+   m.width = W * 2;
+   m.height = H * 2;
+   m.stride = W * 8;
+   m.buffer_size = size * 4;
    refuses_buffer(&m, fd);
    close(fd);
 }

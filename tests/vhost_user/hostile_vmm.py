@@ -37,6 +37,10 @@ RAM in a memfd, mem table, queues, descriptors).
   hostile_vmm.py zero_kick SOCK OUT_FILE
       SET_VRING_KICK with /dev/zero, a file that never empties, as the
       kick fd: its device must end at once. OUT_FILE as reentry's.
+  hostile_vmm.py scanout SOCK OUT_FILE
+      a host blob of 1 MiB on the scanout at 512x512, more than the
+      device's 64x48 mode (refused), then at 64x48 and flushed.
+      OUT_FILE as reentry's.
 """
 import os, socket, struct, sys, threading, time
 
@@ -506,6 +510,24 @@ def zero_kick(path, out_path):
     checks.done()
 
 
+def scanout(path, out_path):
+    checks = Checks(out_path)
+    dev = Device(path)
+    dev.start()
+    gpu_command(dev, ctx_create(2, VENUS, 'scanout'))
+    gpu_command(dev, hdr(0x10c, 2) + struct.pack('<IIIIQQ', 20, HOST3D, MAPPABLE, 0, 0, 1 << 20))
+    scanout_blob = lambda w, h: hdr(0x10d) + struct.pack('<IIIIIIIIII', 0, 0, w, h, 0, 20, w, h, 2, 0) + \
+        struct.pack('<4I', w * 4, 0, 0, 0) + bytes(16)
+    got = gpu_request(dev, scanout_blob(512, 512))[0]
+    checks.check('SET_SCANOUT_BLOB of 512x512 refused (ERR_INVALID_PARAMETER)', got == ERR_PARAMETER, '0x%x' % got)
+    got = gpu_request(dev, scanout_blob(W, H))[0]
+    checks.check('SET_SCANOUT_BLOB of %dx%d accepted' % (W, H), got == OK, '0x%x' % got)
+    got = gpu_request(dev, hdr(0x104) + struct.pack('<IIIIII', 0, 0, W, H, 20, 0))[0]
+    checks.check('RESOURCE_FLUSH of the blob accepted', got == OK, '0x%x' % got)
+    checks.done()
+    dev.s.close()
+
+
 def main():
     mode = sys.argv[1]
     if mode == 'honest':
@@ -516,8 +538,10 @@ def main():
         reentry(sys.argv[2], sys.argv[3])
     elif mode == 'zero_kick':
         zero_kick(sys.argv[2], sys.argv[3])
+    elif mode == 'scanout':
+        scanout(sys.argv[2], sys.argv[3])
     else:
-        raise SystemExit('usage: hostile_vmm.py honest|hostile|reentry|zero_kick ...')
+        raise SystemExit('usage: hostile_vmm.py honest|hostile|reentry|zero_kick|scanout ...')
 
 
 if __name__ == '__main__':

@@ -148,6 +148,13 @@ vs_scanout_export_buffer(struct vs_scanout_export *exp, uint64_t buffer, int fd,
 {
    if (!exp || exp->notify_fd < 0 || buffer == 0)
       return;
+   if (vs_scanout_framebuffer_size(width, height) > exp->size) {
+      if (!exp->said_large)
+         vs_warn(0, "vhost-user device %u: a %ux%u frame is larger than its framebuffer: not shown", exp->device,
+                 width, height);
+      exp->said_large = true;
+      return;
+   }
    if (exp->unacked && !wait_ack(exp))
       return;
    const struct vs_scanout_announce msg = {
@@ -160,12 +167,15 @@ vs_scanout_export_buffer(struct vs_scanout_export *exp, uint64_t buffer, int fd,
       wait_ack(exp);
 }
 
-/* Whether frame `msg` lies inside its buffer of `size` bytes. */
+/* Whether frame `msg` lies inside its buffer of `size` bytes and has no
+ * more pixels than the device's framebuffer of `framebuffer_size` bytes
+ * (what the display copies of each frame). */
 static bool
-frame_fits(const struct vs_scanout_announce *msg, uint64_t size)
+frame_fits(const struct vs_scanout_announce *msg, uint64_t size, uint64_t framebuffer_size)
 {
    const uint64_t row = (uint64_t)msg->width * 4;
    return msg->width <= VS_SCANOUT_MAX_SIDE && msg->height <= VS_SCANOUT_MAX_SIDE && msg->stride >= row &&
+          vs_scanout_framebuffer_size(msg->width, msg->height) <= framebuffer_size &&
           msg->offset <= size &&
           (uint64_t)(msg->height - 1) * msg->stride + row <= size - msg->offset;
 }
@@ -181,7 +191,8 @@ map_size(uint64_t size)
 /* The server's end of one frame in a buffer: its mapping, mapped now when
  * the message brought its fd (taken). NULL (why) on a lie. */
 static const uint8_t *
-import_buffer(struct vs_scanout_buffers *buffers, const struct vs_scanout_announce *msg, int fd, const char **why)
+import_buffer(struct vs_scanout_buffers *buffers, const struct vs_scanout_announce *msg, int fd,
+              uint64_t framebuffer_size, const char **why)
 {
    bool fresh;
    const unsigned i = vs_scanout_buffers_slot(buffers, msg->buffer, msg->seq, &fresh);
@@ -191,8 +202,8 @@ import_buffer(struct vs_scanout_buffers *buffers, const struct vs_scanout_announ
          *why = "a buffer the server holds came with its fd again";
          return NULL;
       }
-      if (!frame_fits(msg, buffers->slot[i].size)) {
-         *why = "a frame outside its buffer";
+      if (!frame_fits(msg, buffers->slot[i].size, framebuffer_size)) {
+         *why = "a frame outside its buffer or larger than the framebuffer";
          return NULL;
       }
       return buffers->slot[i].map + msg->offset;
@@ -204,8 +215,10 @@ import_buffer(struct vs_scanout_buffers *buffers, const struct vs_scanout_announ
    buffers->slot[i].id = 0;
    struct stat st;
    if (fd < 0 || msg->buffer_size == 0 || msg->buffer_size > SIZE_MAX - os_page_size() || fstat(fd, &st) != 0 ||
-       (S_ISREG(st.st_mode) && (uint64_t)st.st_size < msg->buffer_size) || !frame_fits(msg, msg->buffer_size)) {
-      *why = "a new buffer without its fd, larger than its file, or a frame outside it";
+       (S_ISREG(st.st_mode) && (uint64_t)st.st_size < msg->buffer_size) ||
+       !frame_fits(msg, msg->buffer_size, framebuffer_size)) {
+      *why = "a new buffer without its fd, larger than its file, or a frame outside it or larger than the "
+             "framebuffer";
       if (fd >= 0)
          close(fd);
       return NULL;
@@ -261,7 +274,7 @@ vs_scanout_import_run(uint32_t device, const uint8_t *framebuffer, uint64_t size
       const uint8_t *pixels = framebuffer;
       const char *why = NULL;
       if (n == (ssize_t)sizeof(msg) && !excess && msg.seq == seq + 1 && msg.width && msg.height && msg.buffer) {
-         pixels = import_buffer(&buffers, &msg, fd, &why);
+         pixels = import_buffer(&buffers, &msg, fd, size, &why);
          fd = -1;
       } else if (n == (ssize_t)sizeof(msg)) {
          msg.stride = msg.width * 4;

@@ -539,6 +539,14 @@ set_scanout_host_blob(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout
                  fd < 0 ? ", not mappable" : "");
       return VS_GPU_RESP_ERR_INVALID_PARAMETER;
    }
+   /* Each frame is read (copied, or mapped and copied by the display) in
+    * full: no larger than the scanout's mode, as a 2D or guest blob
+    * frame's copy. */
+   if ((uint64_t)c->r.width * c->r.height > (uint64_t)gpu->options.width * gpu->options.height) {
+      gpu_refuse(gpu, "SET_SCANOUT_BLOB of %ux%u of host blob %u: larger than the scanout's %ux%u", c->r.width,
+                 c->r.height, c->resource_id, gpu->options.width, gpu->options.height);
+      return VS_GPU_RESP_ERR_INVALID_PARAMETER;
+   }
    const size_t page = os_page_size();
    const size_t map_size = (size_t)((size + page - 1) / page * page);
    void *map = NULL;
