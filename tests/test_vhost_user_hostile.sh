@@ -23,7 +23,7 @@ command -v python3 >/dev/null || { skip "python3 is not installed"; finish; }
 VMM=$TESTS_DIR/vhost_user/hostile_vmm.py
 sock=$TEST_TMP/gpu.sock log=$TEST_TMP/server.log
 env --default-signal=PIPE VK_ICD_FILENAMES="$LVP_ICD" "$SERVER_BIN" --vhost-user "$sock" --vm-size 64x48 \
-  --vm-hostmem 16 --ready-workers 1 --log-level info >"$TEST_TMP/server.out" 2>"$log" &
+  --vm-hostmem 16 --ready-workers 1 --log-level debug >"$TEST_TMP/server.out" 2>"$log" &
 server=$!
 BG_PIDS+=("$server")
 for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done
@@ -164,6 +164,21 @@ check "scanout: the device refused the 512x512 scanout with its one warn/error l
   "venus-server: warn: virtio-gpu ${dev_mode:-x}: SET_SCANOUT_BLOB of 512x512 of host blob 20: larger than the scanout's 64x48"
 check "scanout: the blob's 64x48 frame was flushed" \
   grep -qx "venus-server: info: vhost-user device ${dev_mode:-x}: scanout 0 shows 64x48" "$log"
+
+# Contexts made and ended in a loop: their creation and end are debug
+# lines; their refusals and the reasons contexts were dropped stop after
+# the device's limits (32 each, and a last line that says so).
+run_checks log_flood
+wait_grep "$log" "vhost-user device ${dev_mode:-x}: its worker \(pid [0-9]+\) ended" || true
+above_debug=$(grep -E '^venus-server: (info|warn|error): ' "$log" || true)
+check "log_flood: no context's creation or end above debug level" test "$(grep -cE \
+  '(ctx [78][0-9][0-9]: context (created|destroyed)|context [78][0-9][0-9] \(".*"\) (created|destroyed))' <<<"$above_debug")" -eq 0
+check "log_flood: 33 refusal lines of its device (32, then one saying no more are logged)" test "$(grep -cE \
+  "^venus-server: warn: virtio-gpu ${dev_mode:-x}: " <<<"$above_debug")" -eq 33
+check "log_flood: 32 lines of contexts dropped (the last saying no more are logged above debug)" test "$(grep -cE \
+  '^venus-server: error: ctx 8[0-9][0-9]: dropping client: ' <<<"$above_debug")" -eq 32
+check "log_flood: nothing else above debug level of its contexts" test "$(grep -cE \
+  '^venus-server: (info|warn|error): ctx [78][0-9][0-9]: ' <<<"$above_debug")" -eq 32
 
 kill -TERM "$server" 2>/dev/null || true
 rc=0

@@ -163,6 +163,7 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
    atomic_init(&ctx->peer_gone, false);
    atomic_init(&ctx->peer_checked_ns, 0);
    ctx->limits = options->limits;
+   ctx->lines_left = options->lines_left;
    ctx->objects.limit = options->limits.objects;
    /* Holds (wire/lifetime.h): four per object, and under 2^32 so that no
     * object's count of holders can wrap. */
@@ -183,7 +184,7 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
    pthread_mutex_init(&ctx->monitor_lock, NULL);
    vs_fair_pool_init(&ctx->shmem_pool, "bytes of shared memory", options->limits.shmem_bytes, 0);
    vs_fair_account_init(&ctx->shmem, options->limits.shmem_bytes ? &ctx->shmem_pool : NULL);
-   vs_info(ctx_id, "context created for \"%s\"", ctx->name);
+   vs_log(ctx->lines_left ? VS_LOG_DEBUG : VS_LOG_INFO, ctx_id, "context created for \"%s\"", ctx->name);
    return ctx;
 }
 
@@ -272,10 +273,17 @@ vs_context_set_fatal(struct vs_context *ctx, const char *reason)
       return;
    /* A wait given up for a client that hung up fails what waited: that
     * client is gone, not dropped. */
-   if (atomic_load(&ctx->peer_gone))
+   if (atomic_load(&ctx->peer_gone)) {
       vs_debug(ctx->id, "after the client left: %s", reason);
-   else
+   } else if (ctx->lines_left) {
+      uint32_t left = atomic_load(ctx->lines_left);
+      while (left && !atomic_compare_exchange_weak(ctx->lines_left, &left, left - 1)) {
+      }
+      vs_log(left ? VS_LOG_ERROR : VS_LOG_DEBUG, ctx->id, "dropping client: %s%s", reason,
+             left == 1 ? " (the device's further contexts that end are logged at debug level)" : "");
+   } else {
       vs_error(ctx->id, "dropping client: %s", reason);
+   }
    pthread_mutex_lock(&ctx->rings_lock);
    for (struct vs_ring *r = ctx->rings; r; r = r->next)
       vs_ring_set_fatal(r);
@@ -323,8 +331,8 @@ vs_context_destroy(struct vs_context *ctx)
    pthread_mutex_destroy(&ctx->monitor_lock);
    pthread_mutex_destroy(&ctx->rings_lock);
    uint64_t live = vs_object_table_live(&ctx->objects);
-   vs_info(ctx->id, "context destroyed: %u host objects released, %llu live in server", held,
-           (unsigned long long)live);
+   vs_log(ctx->lines_left ? VS_LOG_DEBUG : VS_LOG_INFO, ctx->id,
+          "context destroyed: %u host objects released, %llu live in server", held, (unsigned long long)live);
    free(ctx);
 }
 

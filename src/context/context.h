@@ -52,6 +52,12 @@ struct vs_context_options {
     * resources above are told instead, and what a blob's fd waits on
     * before it leaves the worker (worker/worker_link.h); NULL: none. */
    struct vs_worker_link *worker_link;
+   /* For contexts a guest makes and ends at will (a VM device's): the
+    * lines they may still log above debug level, shared by the device's
+    * contexts. Each one's creation and end are then logged at debug
+    * level, and the reason one was dropped takes a line of these (past
+    * them, it too goes to debug level). NULL: every line at its level. */
+   _Atomic uint32_t *lines_left;
 };
 
 /* Defaults a multi-tenant host can use. */

@@ -24,6 +24,7 @@ struct vs_context {
    vs_peer_alive_fn peer_alive;
    void *peer_data;
    atomic_bool peer_gone;
+   _Atomic uint32_t *lines_left; /* vs_context_options' */
    _Atomic uint64_t peer_checked_ns; /* when the probe was last asked */
    struct vs_context_limits limits;
 

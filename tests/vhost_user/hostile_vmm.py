@@ -41,6 +41,10 @@ RAM in a memfd, mem table, queues, descriptors).
       a host blob of 1 MiB on the scanout at 512x512, more than the
       device's 64x48 mode (refused), then at 64x48 and flushed.
       OUT_FILE as reentry's.
+  hostile_vmm.py log_flood SOCK OUT_FILE
+      contexts made and destroyed in a loop: 200 of the default capset
+      (700), then 40 Venus ones (800..839), each ended by a blob it never
+      made. OUT_FILE as reentry's.
 """
 import os, socket, struct, sys, threading, time
 
@@ -528,6 +532,24 @@ def scanout(path, out_path):
     dev.s.close()
 
 
+def log_flood(path, out_path):
+    checks = Checks(out_path)
+    dev = Device(path)
+    dev.start()
+    for _ in range(200):
+        gpu_command(dev, ctx_create(700, 0, 'flood'))
+        gpu_command(dev, hdr(0x201, 700))
+    refused = 0
+    for ctx in range(800, 840):
+        gpu_command(dev, ctx_create(ctx, VENUS, 'flood'))
+        blob = hdr(0x10c, ctx) + struct.pack('<IIIIQQ', 30, HOST3D, MAPPABLE, 0, 12345, 4096)
+        refused += gpu_request(dev, blob)[0] == ERR_PARAMETER
+        gpu_command(dev, hdr(0x201, ctx))
+    checks.check('each Venus context refused the blob it never made', refused == 40, '%d of 40' % refused)
+    checks.done()
+    dev.s.close()
+
+
 def main():
     mode = sys.argv[1]
     if mode == 'honest':
@@ -540,8 +562,10 @@ def main():
         zero_kick(sys.argv[2], sys.argv[3])
     elif mode == 'scanout':
         scanout(sys.argv[2], sys.argv[3])
+    elif mode == 'log_flood':
+        log_flood(sys.argv[2], sys.argv[3])
     else:
-        raise SystemExit('usage: hostile_vmm.py honest|hostile|reentry|zero_kick|scanout ...')
+        raise SystemExit('usage: hostile_vmm.py honest|hostile|reentry|zero_kick|scanout|log_flood ...')
 
 
 if __name__ == '__main__':

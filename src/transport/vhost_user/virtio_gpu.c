@@ -293,7 +293,10 @@ unref(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_id *c)
    if (vs_gpu_contexts_has_blob(gpu->contexts, c->resource_id)) {
       if (gpu->scanout.resource_id == c->resource_id)
          show_resource(gpu, 0);
-      vs_gpu_contexts_unref_blob(gpu->contexts, gpu->dev, c->resource_id);
+      struct vs_gpu_refusal refusal = { { 0 } };
+      vs_gpu_contexts_unref_blob(gpu->contexts, gpu->dev, c->resource_id, &refusal);
+      if (refusal.why[0])
+         gpu_refuse(gpu, "RESOURCE_UNREF: %s", refusal.why);
       return status;
    }
    struct gpu_resource *res = resource_of(gpu, "RESOURCE_UNREF", c->resource_id, &status);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,10 @@
 /* Contexts one device may hold at once (Mesa's guest makes one per
  * VkInstance). */
 #define MAX_CONTEXTS 64u
+/* Lines above debug level the device's Venus contexts may log about
+ * themselves (why one was dropped): a guest that makes and breaks
+ * contexts in a loop does not flood the log. */
+#define MAX_CONTEXT_LINES 32u
 
 /* A guest kernel makes a context of the default capset (0) for a DRM
  * client that never chose one (its fbdev console, for one) and attaches
@@ -60,7 +65,9 @@ struct deferred {
 
 struct vs_gpu_contexts {
    uint32_t device_id;
-   const struct vs_context_options *options;
+   const struct vs_context_options *options; /* NULL: no 3D; else &context_options */
+   struct vs_context_options context_options; /* the caller's, with lines_left */
+   _Atomic uint32_t lines_left;
    uint64_t shmem_size;
    struct gpu_context contexts[MAX_CONTEXTS];
    struct host_blob *blobs;
@@ -96,7 +103,12 @@ vs_gpu_contexts_create(uint32_t device_id, const struct vs_context_options *opti
       return NULL;
    }
    c->device_id = device_id;
-   c->options = options;
+   if (options) {
+      c->context_options = *options;
+      c->context_options.lines_left = &c->lines_left;
+      c->options = &c->context_options;
+   }
+   atomic_init(&c->lines_left, MAX_CONTEXT_LINES);
    c->max_blobs = max_blobs;
    c->shmem_size = shmem_size;
    c->retired_tail = &c->retired;
@@ -225,7 +237,8 @@ vs_gpu_contexts_create_context(struct vs_gpu_contexts *c, const struct vs_gpu_ct
    slot->id = ctx_id;
    slot->ctx = ctx;
    memcpy(slot->name, name, sizeof(name));
-   vs_info(ctx_id, "virtio-gpu %u: context %u (\"%s\") created, %s", c->device_id, ctx_id, slot->name,
+   /* The guest makes and ends contexts at will: not the operator's news. */
+   vs_debug(ctx_id, "virtio-gpu %u: context %u (\"%s\") created, %s", c->device_id, ctx_id, slot->name,
            ctx ? "Venus" : "of the default capset (no submissions)");
    return VS_GPU_RESP_OK_NODATA;
 }
@@ -243,7 +256,7 @@ vs_gpu_contexts_destroy_context(struct vs_gpu_contexts *c, uint32_t ctx_id, stru
    const uint64_t bit = 1ull << (gc - c->contexts);
    for (uint32_t i = 0; i < c->max_blobs; i++)
       c->blobs[i].importers &= ~bit;
-   vs_info(ctx_id, "virtio-gpu %u: context %u (\"%s\") destroyed", c->device_id, ctx_id, gc->name);
+   vs_debug(ctx_id, "virtio-gpu %u: context %u (\"%s\") destroyed", c->device_id, ctx_id, gc->name);
    *gc = (struct gpu_context){ 0 };
    return VS_GPU_RESP_OK_NODATA;
 }
@@ -403,13 +416,13 @@ vs_gpu_contexts_map_blob(struct vs_gpu_contexts *c, struct vs_vu_device *dev, ui
 }
 
 static bool
-unmap(struct vs_gpu_contexts *c, struct vs_vu_device *dev, struct host_blob *b)
+unmap(struct vs_vu_device *dev, struct host_blob *b, struct vs_gpu_refusal *refusal)
 {
    char why[200];
    b->mapped = false;
    if (vs_vu_device_shmem_unmap(dev, b->map_offset, b->map_len, why, sizeof(why)))
       return true;
-   vs_warn(b->ctx_id, "virtio-gpu %u: resource %u: SHMEM_UNMAP: %s", c->device_id, b->res_id, why);
+   refuse(refusal, 0, "resource %u: SHMEM_UNMAP: %s", b->res_id, why);
    return false;
 }
 
@@ -420,17 +433,18 @@ vs_gpu_contexts_unmap_blob(struct vs_gpu_contexts *c, struct vs_vu_device *dev, 
    struct host_blob *b = find_blob(c, res_id);
    if (!b || !b->mapped)
       return refuse(refusal, VS_GPU_RESP_ERR_INVALID_RESOURCE_ID, "resource %u is not a mapped host blob", res_id);
-   return unmap(c, dev, b) ? VS_GPU_RESP_OK_NODATA : VS_GPU_RESP_ERR_UNSPEC;
+   return unmap(dev, b, refusal) ? VS_GPU_RESP_OK_NODATA : VS_GPU_RESP_ERR_UNSPEC;
 }
 
 void
-vs_gpu_contexts_unref_blob(struct vs_gpu_contexts *c, struct vs_vu_device *dev, uint32_t res_id)
+vs_gpu_contexts_unref_blob(struct vs_gpu_contexts *c, struct vs_vu_device *dev, uint32_t res_id,
+                           struct vs_gpu_refusal *refusal)
 {
    struct host_blob *b = find_blob(c, res_id);
    if (!b)
       return;
    if (b->mapped)
-      unmap(c, dev, b);
+      unmap(dev, b, refusal);
    struct gpu_context *gc = find_context(c, b->ctx_id);
    if (gc && gc->ctx)
       vs_context_destroy_resource(gc->ctx, res_id);

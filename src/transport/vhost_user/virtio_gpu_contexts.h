@@ -71,8 +71,10 @@ uint32_t vs_gpu_contexts_unmap_blob(struct vs_gpu_contexts *contexts, struct vs_
 /* Whether `res_id` is one of the host blobs. */
 bool vs_gpu_contexts_has_blob(const struct vs_gpu_contexts *contexts, uint32_t res_id);
 /* RESOURCE_UNREF of a host blob: unmapped, dropped by its context and
- * the contexts it was shared with, closed. */
-void vs_gpu_contexts_unref_blob(struct vs_gpu_contexts *contexts, struct vs_vu_device *dev, uint32_t res_id);
+ * the contexts it was shared with, closed. `refusal->why` says why the
+ * front end did not unmap it, if it did not. */
+void vs_gpu_contexts_unref_blob(struct vs_gpu_contexts *contexts, struct vs_vu_device *dev, uint32_t res_id,
+                                struct vs_gpu_refusal *refusal);
 /* A host blob's fd (still the blob's), size and serial (a number no
  * other blob of the device ever has), for a scanout: -1 when `res_id` is
  * none or its fd cannot be mapped. */
