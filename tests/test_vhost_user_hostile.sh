@@ -180,6 +180,13 @@ check "log_flood: 32 lines of contexts dropped (the last saying no more are logg
 check "log_flood: nothing else above debug level of its contexts" test "$(grep -cE \
   '^venus-server: (info|warn|error): ctx [78][0-9][0-9]: ' <<<"$above_debug")" -eq 32
 
+# Backing entry lists count toward the device's bytes of resources.
+run_checks budget
+wait_grep "$log" "vhost-user device ${dev_mode:-x}: its worker \(pid [0-9]+\) ended" || true
+check "budget: the 16th list refused with the device's one warn/error line" test "$(grep -E \
+  "^venus-server: (warn|error): (ctx [0-9]+: )?(virtio-gpu|vhost-user device) ${dev_mode:-x}:" "$log")" = \
+  "venus-server: warn: virtio-gpu ${dev_mode:-x}: RESOURCE_ATTACH_BACKING of 262144 entries (4194304 bytes) to resource 16: the device holds 62914624 bytes of resources and backing (at most 67108864)"
+
 kill -TERM "$server" 2>/dev/null || true
 rc=0
 wait "$server" || rc=$?

@@ -45,6 +45,10 @@ RAM in a memfd, mem table, queues, descriptors).
       contexts made and destroyed in a loop: 200 of the default capset
       (700), then 40 Venus ones (800..839), each ended by a blob it never
       made. OUT_FILE as reentry's.
+  hostile_vmm.py budget SOCK OUT_FILE
+      1x1 resources, each given 262144 backing entries (4 MiB of list):
+      the device's 64 MiB of resources take 15; the 16th is refused until
+      one is detached. OUT_FILE as reentry's.
 """
 import os, socket, struct, sys, threading, time
 
@@ -550,6 +554,39 @@ def log_flood(path, out_path):
     dev.s.close()
 
 
+def budget(path, out_path):
+    checks = Checks(out_path)
+    dev = Device(path)
+    dev.start()
+    # 512 KiB of entries (each a page at 0x40000), sent 8 times: 262144.
+    entries, part = 262144, 0x80000
+    dev.ram[0x80000:0x80000 + part] = struct.pack('<QII', 0x40000, 4096, 0) * (part // 16)
+
+    def attach(res):
+        cmd = hdr(0x106) + struct.pack('<II', res, entries)
+        dev.ram[0x10000:0x10000 + len(cmd)] = cmd
+        dev.ram[0x20000:0x20000 + 64] = bytes(64)
+        dev.desc(0, 0, 0x10000, len(cmd), 1, 1)
+        for i in range(1, 9):
+            dev.desc(0, i, 0x80000, part, 1, i + 1)
+        dev.desc(0, 9, 0x20000, 64, 2)
+        dev.offer(0, 0)
+        wait_used(dev, 0, 'RESOURCE_ATTACH_BACKING')
+        return struct.unpack_from('<I', dev.ram, 0x20000)[0]
+
+    answers = []
+    for res in range(1, 17):
+        gpu_command(dev, hdr(0x101) + struct.pack('<IIII', res, 2, 1, 1))
+        answers.append(attach(res))
+    checks.check('15 lists of 4 MiB taken', answers[:15] == [OK] * 15, ' '.join('0x%x' % a for a in answers[:15]))
+    checks.check('the 16th refused (ERR_OUT_OF_MEMORY)', answers[15] == ERR_OOM, '0x%x' % answers[15])
+    gpu_command(dev, hdr(0x107) + struct.pack('<II', 1, 0))  # RESOURCE_DETACH_BACKING
+    got = attach(16)
+    checks.check('the 16th taken once one list was detached', got == OK, '0x%x' % got)
+    checks.done()
+    dev.s.close()
+
+
 def main():
     mode = sys.argv[1]
     if mode == 'honest':
@@ -564,8 +601,10 @@ def main():
         scanout(sys.argv[2], sys.argv[3])
     elif mode == 'log_flood':
         log_flood(sys.argv[2], sys.argv[3])
+    elif mode == 'budget':
+        budget(sys.argv[2], sys.argv[3])
     else:
-        raise SystemExit('usage: hostile_vmm.py honest|hostile|reentry|zero_kick|scanout|log_flood ...')
+        raise SystemExit('usage: hostile_vmm.py honest|hostile|reentry|zero_kick|scanout|log_flood|budget ...')
 
 
 if __name__ == '__main__':

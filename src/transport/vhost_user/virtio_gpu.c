@@ -59,6 +59,8 @@ struct vs_virtio_gpu {
    struct vs_gpu_config config;
    struct gpu_resource *resources;
    uint32_t resource_count;
+   /* Held for the guest, within options.max_resource_bytes: host copies
+    * of resources and their backing entries (up to 4 MiB each). */
    uint64_t resource_bytes;
    struct {
       uint32_t resource_id; /* 0: disabled */
@@ -277,9 +279,17 @@ create_2d(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_create_2d *c)
    return VS_GPU_RESP_OK_NODATA;
 }
 
-static void
-detach(struct gpu_resource *res)
+/* The bytes a resource's list of `count` backing entries holds. */
+static uint64_t
+backing_bytes(uint32_t count)
 {
+   return (uint64_t)count * sizeof(struct vs_gpu_mem_entry);
+}
+
+static void
+detach(struct vs_virtio_gpu *gpu, struct gpu_resource *res)
+{
+   gpu->resource_bytes -= backing_bytes(res->backing_count);
    free(res->backing);
    res->backing = NULL;
    res->backing_count = 0;
@@ -304,7 +314,7 @@ unref(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_id *c)
       return status;
    if (gpu->scanout.resource_id == res->id)
       show_resource(gpu, 0);
-   detach(res);
+   detach(gpu, res);
    free(res->pixels);
    gpu->resource_bytes -= (uint64_t)res->stride * res->height;
    *res = gpu->resources[--gpu->resource_count];
@@ -312,16 +322,25 @@ unref(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_id *c)
 }
 
 /* Reads the nr_entries backing entries that follow a command of `header`
- * bytes and checks each lies in guest RAM; NULL after refusing them. */
+ * bytes and checks each lies in guest RAM and the list within the
+ * device's bytes; NULL after refusing them. The caller counts the list's
+ * bytes (backing_bytes) once it keeps it. */
 static struct vs_gpu_mem_entry *
 read_entries(struct vs_virtio_gpu *gpu, const char *name, uint32_t id, size_t header, uint32_t nr_entries,
              uint64_t *total, uint32_t *status)
 {
-   const uint64_t entries_len = (uint64_t)nr_entries * sizeof(struct vs_gpu_mem_entry);
+   const uint64_t entries_len = backing_bytes(nr_entries);
    if (nr_entries == 0 || nr_entries > MAX_BACKING_ENTRIES || gpu->chain.readable_len < header + entries_len) {
       gpu_refuse(gpu, "%s of %u entries (1..%u, all in the command) to resource %u", name, nr_entries,
                  MAX_BACKING_ENTRIES, id);
       *status = VS_GPU_RESP_ERR_INVALID_PARAMETER;
+      return NULL;
+   }
+   if (entries_len > gpu->options.max_resource_bytes - gpu->resource_bytes) {
+      gpu_refuse(gpu, "%s of %u entries (%llu bytes) to resource %u: the device holds %llu bytes of resources and "
+                 "backing (at most %llu)", name, nr_entries, (unsigned long long)entries_len, id,
+                 (unsigned long long)gpu->resource_bytes, (unsigned long long)gpu->options.max_resource_bytes);
+      *status = VS_GPU_RESP_ERR_OUT_OF_MEMORY;
       return NULL;
    }
    struct vs_gpu_mem_entry *entries = malloc((size_t)entries_len);
@@ -366,6 +385,7 @@ attach_backing(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_attach_ba
    res->backing = entries;
    res->backing_count = c->nr_entries;
    res->backing_len = total;
+   gpu->resource_bytes += backing_bytes(c->nr_entries);
    return status;
 }
 
@@ -415,6 +435,7 @@ create_blob(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_create_blob 
       .backing_count = c->nr_entries,
       .backing_len = total,
    };
+   gpu->resource_bytes += backing_bytes(c->nr_entries);
    return status;
 }
 
@@ -855,7 +876,7 @@ control_command(struct vs_virtio_gpu *gpu)
             gpu_refuse(gpu, "%s of resource %u, which has no backing", name, res->id);
             status = VS_GPU_RESP_ERR_INVALID_PARAMETER;
          } else if (res) {
-            detach(res);
+            detach(gpu, res);
          }
          resp.hdr.type = status;
          break;
@@ -945,6 +966,7 @@ queue_kicked(void *data, struct vs_vu_device *dev, unsigned index)
          break;
       }
       uint32_t written = 0;
+      struct vs_gpu_refusal refusal = { { 0 } };
       gpu->fence.ring = false;
       if (r == VS_VQ_BAD_CHAIN)
          gpu_refuse(gpu, "queue %u: chain %u refused: %s", index, gpu->chain.head, why);
@@ -954,8 +976,10 @@ queue_kicked(void *data, struct vs_vu_device *dev, unsigned index)
          cursor_command(gpu);
       /* A ring's fence: the used entry waits for the ring. */
       if (gpu->fence.ring && vs_gpu_contexts_defer(gpu->contexts, gpu->fence.ctx_id, gpu->fence.ring_idx,
-                                                   gpu->chain.head, written))
+                                                   gpu->chain.head, written, &refusal))
          continue;
+      if (refusal.why[0])
+         gpu_refuse(gpu, "queue %u: chain %u: %s", index, gpu->chain.head, refusal.why);
       vs_virtqueue_push(vq, gpu->chain.head, written);
       answered = true;
    }
@@ -1061,7 +1085,7 @@ vs_virtio_gpu_destroy(struct vs_virtio_gpu *gpu)
    vs_vu_device_destroy(gpu->dev);
    free(gpu->submit);
    for (uint32_t i = 0; i < gpu->resource_count; i++) {
-      detach(&gpu->resources[i]);
+      detach(gpu, &gpu->resources[i]);
       free(gpu->resources[i].pixels);
    }
    free(gpu->resources);

@@ -20,6 +20,7 @@
 #include "os/os.h"
 #include "transport/vhost_user/vhost_user_device.h"
 #include "transport/vhost_user/virtio_gpu_protocol.h"
+#include "transport/vhost_user/virtqueue.h"
 #include "wire/capset.h"
 
 /* Contexts one device may hold at once (Mesa's guest makes one per
@@ -37,6 +38,7 @@ struct gpu_context {
    uint32_t id; /* 0: a free slot */
    struct vs_context *ctx; /* NULL: a context of the default capset */
    char name[64];
+   uint32_t fences_waiting; /* deferred requests not yet retired (under lock) */
 };
 
 struct host_blob {
@@ -58,6 +60,7 @@ struct host_blob {
 /* A fenced request waiting for its ring, then for the device's thread. */
 struct deferred {
    struct vs_gpu_contexts *contexts;
+   struct gpu_context *context; /* valid until it retires: a context's end retires its fences */
    uint16_t head;
    uint32_t written;
    struct deferred *next;
@@ -473,6 +476,7 @@ fence_retired(void *data)
    struct deferred *d = data;
    struct vs_gpu_contexts *c = d->contexts;
    pthread_mutex_lock(&c->lock);
+   d->context->fences_waiting--;
    *c->retired_tail = d;
    c->retired_tail = &d->next;
    pthread_mutex_unlock(&c->lock);
@@ -481,19 +485,34 @@ fence_retired(void *data)
 
 bool
 vs_gpu_contexts_defer(struct vs_gpu_contexts *c, uint32_t ctx_id, uint32_t ring_idx, uint16_t head,
-                      uint32_t written)
+                      uint32_t written, struct vs_gpu_refusal *refusal)
 {
    struct gpu_context *gc = find_context(c, ctx_id);
    if (!gc || !gc->ctx || !vs_context_running(gc->ctx))
       return false;
-   struct deferred *d = malloc(sizeof(*d));
-   if (!d)
+   /* Each waiting request holds its chain, so a driver never has more
+    * waiting than a ring's entries; more is a guest offering chains it
+    * was not given back, and each would cost the worker memory. */
+   pthread_mutex_lock(&c->lock);
+   const uint32_t waiting = gc->fences_waiting;
+   const bool room = waiting < VS_VQ_SIZE_MAX;
+   gc->fences_waiting += room;
+   pthread_mutex_unlock(&c->lock);
+   if (!room) {
+      refuse(refusal, 0, "a fence on ring %u of context %u, which has %u requests waiting for fences (at most %u): "
+             "answered at once", ring_idx, ctx_id, waiting, VS_VQ_SIZE_MAX);
       return false;
-   *d = (struct deferred){ .contexts = c, .head = head, .written = written };
+   }
+   struct deferred *d = malloc(sizeof(*d));
+   if (d)
+      *d = (struct deferred){ .contexts = c, .context = gc, .head = head, .written = written };
    /* An invalid ring ends the context (its line says so); the request is
     * answered then, as the context's others. */
-   if (!vs_context_submit_fence(gc->ctx, ring_idx, fence_retired, d)) {
+   if (!d || !vs_context_submit_fence(gc->ctx, ring_idx, fence_retired, d)) {
       free(d);
+      pthread_mutex_lock(&c->lock);
+      gc->fences_waiting--;
+      pthread_mutex_unlock(&c->lock);
       return false;
    }
    return true;

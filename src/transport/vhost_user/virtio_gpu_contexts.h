@@ -84,10 +84,11 @@ int vs_gpu_contexts_blob_fd(const struct vs_gpu_contexts *contexts, uint32_t res
 /* A fenced request on ring `ring_idx` of context `ctx_id`, already
  * answered into its chain (`head`, `written` bytes): true when its used
  * entry now waits for the fence (returned by vs_gpu_contexts_retired),
- * false when the caller returns it at once (no such context, or a
- * context that ended). */
+ * false when the caller returns it at once (no such context, a context
+ * that ended, or one with as many requests waiting as a ring holds:
+ * `refusal->why` then says so). */
 bool vs_gpu_contexts_defer(struct vs_gpu_contexts *contexts, uint32_t ctx_id, uint32_t ring_idx, uint16_t head,
-                           uint32_t written);
+                           uint32_t written, struct vs_gpu_refusal *refusal);
 /* On the device's thread once wake_fd is readable: each retired request
  * to `answer(data, head, written)`, in the order they retired. */
 void vs_gpu_contexts_retired(struct vs_gpu_contexts *contexts,
