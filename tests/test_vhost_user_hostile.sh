@@ -187,6 +187,27 @@ check "budget: the 16th list refused with the device's one warn/error line" test
   "^venus-server: (warn|error): (ctx [0-9]+: )?(virtio-gpu|vhost-user device) ${dev_mode:-x}:" "$log")" = \
   "venus-server: warn: virtio-gpu ${dev_mode:-x}: RESOURCE_ATTACH_BACKING of 262144 entries (4194304 bytes) to resource 16: the device holds 62914624 bytes of resources and backing (at most 67108864)"
 
+# One VMM process holds at most 4 devices; the refusals past them take one
+# line, and one more once a device ends, however many there are.
+run_checks hold_slots
+pid_h=$(sed -n 's/^pid //p' "$TEST_TMP/hold_slots.out")
+wait_grep "$log" "vhost-user: 1 more virtio-gpu devices were refused since the last refusal line" || true
+check "hold_slots: one line refused the 5th device of VMM pid ${pid_h:-?}" test "$(grep -cE \
+  "^venus-server: warn: vhost-user: refusing VM device [0-9]+: VMM pid ${pid_h:-x} holds 4 virtio-gpu devices, the most one VMM may \(further refusals are counted until one ends\)$" "$log")" -eq 1
+check "hold_slots: the 6th refusal counted in one line once a device ended" test "$(grep -cx \
+  "venus-server: warn: vhost-user: 1 more virtio-gpu devices were refused since the last refusal line" "$log")" -eq 1
+rc=0
+timeout -k 5 60 python3 "$VMM" honest "$sock" "$TEST_TMP/d.out" - >"$TEST_TMP/d.log" 2>&1 || rc=$?
+check "hold_slots: a VM of another process is served after (status $rc)" \
+  grep -qx 'before: display 64x48, a frame flushed' "$TEST_TMP/d.out"
+
+# A connection that never starts its handshake holds no slot for good.
+run_checks silent
+wait_grep "$log" "vhost-user device ${dev_mode:-x}: its worker \(pid [0-9]+\) ended" || true
+check "silent: its device ended it with one line" test "$(grep -E \
+  "^venus-server: (warn|error): (ctx [0-9]+: )?(virtio-gpu|vhost-user device) ${dev_mode:-x}:" "$log")" = \
+  "venus-server: error: vhost-user device ${dev_mode:-x}: the front end sent no SET_OWNER within 10 s of connecting; the connection ends"
+
 kill -TERM "$server" 2>/dev/null || true
 rc=0
 wait "$server" || rc=$?

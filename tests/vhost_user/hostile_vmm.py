@@ -49,6 +49,13 @@ RAM in a memfd, mem table, queues, descriptors).
       1x1 resources, each given 262144 backing entries (4 MiB of list):
       the device's 64 MiB of resources take 15; the 16th is refused until
       one is detached. OUT_FILE as reentry's.
+  hostile_vmm.py hold_slots SOCK OUT_FILE
+      one process opens 6 connections that send nothing: a VMM's share
+      of the devices is 4, so the last two are refused (closed). OUT_FILE
+      as reentry's.
+  hostile_vmm.py silent SOCK OUT_FILE
+      a connection that sends nothing, not even SET_OWNER: its device
+      must end it. OUT_FILE as reentry's.
 """
 import os, socket, struct, sys, threading, time
 
@@ -587,6 +594,53 @@ def budget(path, out_path):
     dev.s.close()
 
 
+def hold_slots(path, out_path):
+    checks = Checks(out_path)
+    socks = []
+    for _ in range(6):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(path)
+        socks.append(s)
+    # The server takes connections in order: once the last two are closed,
+    # the first four were taken.
+    closed = []
+    for s in socks[4:]:
+        s.settimeout(30)
+        try:
+            closed.append(s.recv(1) == b'')
+        except ConnectionResetError:
+            closed.append(True)
+        except OSError:
+            closed.append(False)
+    checks.check('the 5th and 6th connections refused (closed)', closed == [True, True], str(closed))
+    held = []
+    for s in socks[:4]:
+        s.setblocking(False)
+        try:
+            held.append(s.recv(1) != b'')
+        except BlockingIOError:
+            held.append(True)
+    checks.check('the first 4 held', held == [True] * 4, str(held))
+    for s in socks:
+        s.close()
+    checks.done()
+
+
+def silent(path, out_path):
+    checks = Checks(out_path)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.settimeout(60)
+    try:
+        ended = s.recv(1) == b''
+    except ConnectionResetError:
+        ended = True
+    except OSError:
+        ended = False
+    checks.check('a connection without SET_OWNER is ended by its device', ended, 'closed' if ended else 'open')
+    checks.done()
+
+
 def main():
     mode = sys.argv[1]
     if mode == 'honest':
@@ -603,8 +657,12 @@ def main():
         log_flood(sys.argv[2], sys.argv[3])
     elif mode == 'budget':
         budget(sys.argv[2], sys.argv[3])
+    elif mode == 'hold_slots':
+        hold_slots(sys.argv[2], sys.argv[3])
+    elif mode == 'silent':
+        silent(sys.argv[2], sys.argv[3])
     else:
-        raise SystemExit('usage: hostile_vmm.py honest|hostile|reentry|zero_kick|scanout|log_flood|budget ...')
+        raise SystemExit('usage: hostile_vmm.py honest|hostile|reentry|zero_kick|scanout|log_flood|budget|hold_slots|silent ...')
 
 
 if __name__ == '__main__':

@@ -15,6 +15,12 @@
 #include "base/log.h"
 #include "os/os.h"
 
+/* A VMM sends SET_OWNER first thing when it connects (QEMU's
+ * vhost_dev_init); a connection that does not within this long holds a
+ * device slot and a worker for nothing. The rest of the handshake waits
+ * for the guest's driver, which may take any time. */
+#define OWNER_DEADLINE_MS 10000u
+
 #define PROTOCOL_FEATURES_BASE                                                                            \
    ((1ull << VS_VU_PROTOCOL_F_REPLY_ACK) | (1ull << VS_VU_PROTOCOL_F_BACKEND_REQ) |                      \
     (1ull << VS_VU_PROTOCOL_F_CONFIG) | (1ull << VS_VU_PROTOCOL_F_BACKEND_SEND_FD) |                     \
@@ -27,6 +33,8 @@ struct vs_vu_device {
    uint64_t features;           /* negotiated */
    uint64_t protocol_features;  /* negotiated */
    bool features_set;
+   bool owned;                  /* SET_OWNER came */
+   uint64_t owner_deadline_ns;
    bool failed;                 /* vs_vu_device_fail: the connection ends */
    int backend_fd;              /* BACKEND_REQ channel, -1 until given */
    struct vs_guest_memory mem;
@@ -112,6 +120,7 @@ vs_vu_device_create(int sock, uint32_t id, const struct vs_vu_device_type *type)
    dev->id = id;
    dev->type = *type;
    dev->backend_fd = -1;
+   dev->owner_deadline_ns = os_now_ns() + OWNER_DEADLINE_MS * 1000000ull;
    for (unsigned i = 0; i < VS_VU_QUEUES_MAX; i++)
       vs_virtqueue_init(&dev->queues[i]);
    return dev;
@@ -539,6 +548,7 @@ serve(struct vs_vu_device *dev, bool *replied)
       dev->protocol_features = p->u64;
       return true;
    case VS_VU_SET_OWNER:
+      dev->owned = true;
       return true;
    case VS_VU_SET_BACKEND_REQ_FD:
       if (!(dev->protocol_features & (1ull << VS_VU_PROTOCOL_F_BACKEND_REQ)))
@@ -636,6 +646,15 @@ drain(int fd)
    }
 }
 
+int
+vs_vu_device_poll_timeout(const struct vs_vu_device *dev)
+{
+   if (dev->owned)
+      return -1;
+   const uint64_t now = os_now_ns();
+   return now >= dev->owner_deadline_ns ? 0 : (int)((dev->owner_deadline_ns - now + 999999) / 1000000);
+}
+
 bool
 vs_vu_device_dispatch(struct vs_vu_device *dev, const struct pollfd *fds, unsigned count)
 {
@@ -657,6 +676,12 @@ vs_vu_device_dispatch(struct vs_vu_device *dev, const struct pollfd *fds, unsign
    if (ok && count && fds[0].revents)
       ok = vs_vu_device_handle_message(dev);
    release_stale_memory(dev);
+   /* After the message: a SET_OWNER that came as the deadline passed counts. */
+   if (ok && !dev->owned && os_now_ns() >= dev->owner_deadline_ns) {
+      vs_error(0, "vhost-user device %u: the front end sent no SET_OWNER within %u s of connecting; the connection "
+               "ends", dev->id, OWNER_DEADLINE_MS / 1000);
+      ok = false;
+   }
    return ok && !dev->closing && !dev->failed;
 }
 
@@ -666,7 +691,7 @@ vs_vu_device_run(struct vs_vu_device *dev)
    struct pollfd fds[VS_VU_POLLFDS_MAX];
    for (;;) {
       const unsigned n = vs_vu_device_pollfds(dev, fds, VS_VU_POLLFDS_MAX);
-      if (poll(fds, n, -1) < 0) {
+      if (poll(fds, n, vs_vu_device_poll_timeout(dev)) < 0) {
          if (errno == EINTR)
             continue;
          vs_error(0, "vhost-user device %u: poll: %s", dev->id, strerror(errno));

@@ -59,8 +59,12 @@ bool vs_vu_device_handle_message(struct vs_vu_device *dev);
  * VS_VU_POLLFDS_MAX). */
 #define VS_VU_POLLFDS_MAX (2u + VS_VU_QUEUES_MAX)
 unsigned vs_vu_device_pollfds(const struct vs_vu_device *dev, struct pollfd *fds, unsigned max);
+/* How long poll() may wait, in ms: until the deadline for the front end's
+ * SET_OWNER while it has not come (0 once passed), else -1. */
+int vs_vu_device_poll_timeout(const struct vs_vu_device *dev);
 /* Serves what poll() reported on fds filled by vs_vu_device_pollfds. false
- * when the connection is over. */
+ * when the connection is over, or when its front end let the deadline for
+ * SET_OWNER pass (logged). */
 bool vs_vu_device_dispatch(struct vs_vu_device *dev, const struct pollfd *fds, unsigned count);
 /* Serves the connection until it is over. */
 void vs_vu_device_run(struct vs_vu_device *dev);

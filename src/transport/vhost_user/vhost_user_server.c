@@ -207,6 +207,7 @@ struct device {
    enum device_kind kind;
    uint32_t id;
    pid_t pid;
+   pid_t vmm; /* the peer's pid, 0 when unknown */
    pthread_t waiter;
    /* The server's end of its scanout (no display: no map, fd -1). */
    const uint8_t *framebuffer;
@@ -222,6 +223,11 @@ struct server {
    pthread_mutex_t lock;
    struct device *devices;      /* under lock */
    unsigned live[DEVICE_KINDS]; /* under lock */
+   /* A refusal is logged once, then no other of that kind until a device
+    * of it ends (which says how many came meanwhile): connections that
+    * keep coming while the slots are full do not flood the log. */
+   bool refusing_quietly[DEVICE_KINDS]; /* under lock */
+   unsigned refused_quietly[DEVICE_KINDS]; /* under lock */
 };
 
 /* The scanout's end: what the display holds of the device goes. */
@@ -263,7 +269,14 @@ wait_device(void *arg)
    pthread_mutex_lock(&server->lock);
    device->ended = true;
    server->live[device->kind]--;
+   const bool were_quiet = server->refusing_quietly[device->kind];
+   const unsigned refused = server->refused_quietly[device->kind];
+   server->refusing_quietly[device->kind] = false;
+   server->refused_quietly[device->kind] = 0;
    pthread_mutex_unlock(&server->lock);
+   if (were_quiet && refused)
+      vs_warn(0, "vhost-user: %u more %s devices were refused since the last refusal line", refused,
+              kind_names[device->kind]);
    return NULL;
 }
 
@@ -347,14 +360,32 @@ static void
 start_device(struct server *server, int sock, uint32_t id, enum device_kind kind)
 {
    const struct vs_vhost_user_options *options = server->options;
+   pid_t vmm = 0;
+   if (os_peer_pid(sock, &vmm) < 0)
+      vmm = 0;
    pthread_mutex_lock(&server->lock);
-   bool full = server->live[kind] >= options->max_devices;
-   pthread_mutex_unlock(&server->lock);
-   if (full) {
-      vs_warn(0, "vhost-user: refusing VM device %u: %u %s devices are served already, the most at once", id,
-              options->max_devices, kind_names[kind]);
-      return;
+   unsigned of_peer = 0;
+   for (const struct device *d = server->devices; d; d = d->next)
+      of_peer += d->kind == kind && d->vmm == vmm && !d->ended;
+   const bool full = server->live[kind] >= options->max_devices;
+   const bool peer_full = options->max_devices_per_peer && of_peer >= options->max_devices_per_peer;
+   const bool quiet = server->refusing_quietly[kind];
+   if (full || peer_full) {
+      server->refusing_quietly[kind] = true;
+      server->refused_quietly[kind] += quiet;
    }
+   pthread_mutex_unlock(&server->lock);
+   if ((full || peer_full) && !quiet) {
+      if (full)
+         vs_warn(0, "vhost-user: refusing VM device %u of VMM pid %d: %u %s devices are served already, the most at "
+                 "once (further refusals are counted until one ends)", id, (int)vmm, options->max_devices,
+                 kind_names[kind]);
+      else
+         vs_warn(0, "vhost-user: refusing VM device %u: VMM pid %d holds %u %s devices, the most one VMM may "
+                 "(further refusals are counted until one ends)", id, (int)vmm, of_peer, kind_names[kind]);
+   }
+   if (full || peer_full)
+      return;
    struct device *device = calloc(1, sizeof(*device));
    if (!device) {
       vs_error(0, "vhost-user: out of memory for VM device %u", id);
@@ -364,12 +395,10 @@ start_device(struct server *server, int sock, uint32_t id, enum device_kind kind
       .kind = kind, .id = id, .width = options->width, .height = options->height,
       .hostmem_bytes = options->hostmem_bytes,
    };
-   pid_t vmm = 0;
-   if (os_peer_pid(sock, &vmm) < 0)
-      vmm = 0;
    device->server = server;
    device->kind = kind;
    device->id = id;
+   device->vmm = vmm;
    device->notify_fd = -1;
    int fds[3] = { sock, -1, -1 };
    int reports = -1;

@@ -376,7 +376,7 @@ vs_virtio_input_run(struct vs_virtio_input *input, int events_fd)
    for (;;) {
       fds[0] = (struct pollfd){ .fd = events_fd, .events = POLLIN };
       const unsigned n = vs_vu_device_pollfds(input->dev, fds + 1, 1 + VS_VU_QUEUES_MAX);
-      if (poll(fds, n + 1, -1) < 0) {
+      if (poll(fds, n + 1, vs_vu_device_poll_timeout(input->dev)) < 0) {
          if (errno == EINTR)
             continue;
          vs_error(0, "vhost-user device %u: poll: %s", input->id, strerror(errno));
