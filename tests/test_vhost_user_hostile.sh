@@ -13,8 +13,15 @@
 # device. Each bad command must get its VIRTIO_GPU_RESP_ERR_* and the log
 # exactly one line of B's device naming it (a context a blob request ends
 # adds its own line), and nothing else. Then A gets its display info and
-# flushes a frame again, a third VM C is served, and the server stops on
-# SIGTERM with status 0.
+# flushes a frame again and a third VM C is served. Then front ends of
+# hostile_vmm.py's other modes, one at a time: kicks and a new backend
+# channel while a map waits for its reply (reentry), a /dev/zero kick fd
+# (zero_kick), a host-blob scanout larger than the mode (scanout), a loop
+# of contexts (log_flood: lines counted), backing lists past the device's
+# bytes (budget), one process holding 6 connections (hold_slots) and one
+# that sends nothing (silent). Each costs its own device alone, with the
+# lines its check names; the server stops on SIGTERM with status 0. The
+# server logs at debug level: the barrier is a debug line.
 . "$(dirname "$0")/lib.sh"
 
 command -v python3 >/dev/null || { skip "python3 is not installed"; finish; }
