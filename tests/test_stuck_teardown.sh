@@ -46,7 +46,7 @@ check "the stuck worker process $worker was ended" bash -c "! kill -0 $worker 2>
 rc=0; venus_run vulkaninfo --summary >"$TEST_TMP/after.out" 2>&1 || rc=$?
 check "the uid's next client is served ($(describe_rc $rc))" grep -qE "deviceName +=.*$VENUS_NAME_RE" "$TEST_TMP/after.out"
 check "the stuck teardown is reported once, and its worker's end adds no line" \
-  test "$(grep -cE "^venus-server: [a-z]+: ctx $ctx: .*(teardown|killed by signal)" "$SERVER_LOG")" -eq 1
+  test "$(grep -cE "^(worker process [0-9]+: )?venus-server: [a-z]+: ctx $ctx: .*(teardown|killed by signal)" "$SERVER_LOG")" -eq 1
 check "the server is up" server_alive
 server_stop || true
 finish

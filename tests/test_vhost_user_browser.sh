@@ -69,7 +69,7 @@ else
   fail "the recording of the client's frames: ${out:-no recording}"
 fi
 check "the server stopped on SIGTERM (status $device_rc)" test "$device_rc" = 0
-refused=$(grep -E '^venus-server: (warn|error):' "$dlog" || true)
+refused=$(grep -E '^(worker process [0-9]+: )?venus-server: (warn|error):' "$dlog" || true)
 if [ -z "$refused" ]; then pass "the devices refused nothing"; else
   fail "the devices logged:"; printf '%s\n' "$refused" | head -5 | sed 's/^/         | /'; fi
 note "device 1024x768: ${page:-no browser figures}"

@@ -74,7 +74,7 @@ if out=$(CHECK_STREAM_TRIM=1 python3 "$TESTS_DIR/display/check_stream.py" cube "
 else
   fail "the recording holds vkcube's frames: ${out:-no recording}"
 fi
-refused=$(grep -E '^venus-server: (warn|error):' "$dlog" || true)
+refused=$(grep -E '^(worker process [0-9]+: )?venus-server: (warn|error):' "$dlog" || true)
 if [ -z "$refused" ]; then pass "the device refused nothing"; else
   fail "the device logged:"; printf '%s\n' "$refused" | head -5 | sed 's/^/         | /'; fi
 if [ "$N_FAIL" -gt 0 ]; then

@@ -29,8 +29,12 @@ command -v python3 >/dev/null || { skip "python3 is not installed"; finish; }
 [ -x "$SERVER_BIN" ] || { fail "no server binary at $SERVER_BIN (run make)"; finish; }
 VMM=$TESTS_DIR/vhost_user/hostile_vmm.py
 sock=$TEST_TMP/gpu.sock log=$TEST_TMP/server.log
+# Each VM's lines come from its worker process, led by "worker process
+# PID: " (the relay's, test_log_relay): the checks below read the lines
+# as the device wrote them.
 env --default-signal=PIPE VK_ICD_FILENAMES="$LVP_ICD" "$SERVER_BIN" --vhost-user "$sock" --vm-size 64x48 \
-  --vm-hostmem 16 --ready-workers 1 --log-level debug >"$TEST_TMP/server.out" 2>"$log" &
+  --vm-hostmem 16 --ready-workers 1 --log-level debug >"$TEST_TMP/server.out" \
+  2> >(sed -u -E 's/^worker process [0-9]+: //' >"$log") &
 server=$!
 BG_PIDS+=("$server")
 for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done

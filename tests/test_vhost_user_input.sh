@@ -69,7 +69,7 @@ kill -TERM "$server" 2>/dev/null || true
 rc=0
 wait "$server" || rc=$?
 check "the server stopped on SIGTERM (status $rc)" test "$rc" -eq 0
-refused=$(grep -E '^venus-server: (warn|error):' "$log" || true)
+refused=$(grep -E '^(worker process [0-9]+: )?venus-server: (warn|error):' "$log" || true)
 if [ -z "$refused" ]; then pass "the server logged no refusal"; else
   fail "the server logged:"; printf '%s\n' "$refused" | head -5 | sed 's/^/         | /'; fi
 [ "$N_FAIL" -eq 0 ] || { show_tail "$log" 20; show_tail "$TEST_TMP/vmm-a.log"; }

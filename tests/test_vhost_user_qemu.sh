@@ -116,7 +116,7 @@ if [ ${#display_args[@]} -gt 0 ]; then
   check "its Venus frames were shown in place from their host blobs" grep -qE 'virtio-gpu 1: scanout 0 shows host blob [0-9]+ .*in place' "$dlog"
 fi
 check "the guest's Venus contexts were made on the device" grep -qE 'virtio-gpu 1: context [0-9]+ \(".*"\) created, Venus' "$dlog"
-refused=$(grep -E '^venus-server: (warn|error):' "$dlog" || true)
+refused=$(grep -E '^(worker process [0-9]+: )?venus-server: (warn|error):' "$dlog" || true)
 if [ -z "$refused" ]; then pass "the device refused nothing"; else
   fail "the device logged:"; printf '%s\n' "$refused" | head -5 | sed 's/^/         | /'; fi
 if [ "$N_FAIL" -gt 0 ]; then

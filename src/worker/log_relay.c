@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "base/log.h"
+
 #define LINE_COST_NS (1000000000ull / VS_LOG_RELAY_PER_SECOND)
 #define BUCKET_NS (VS_LOG_RELAY_BURST * LINE_COST_NS)
 
@@ -19,6 +21,7 @@ vs_log_relay_init(struct vs_log_relay *relay, int out_fd, int pid, uint64_t now_
    relay->pid = pid;
    relay->credit_ns = BUCKET_NS;
    relay->last_ns = now_ns;
+   relay->limited = vs_log_threshold < VS_LOG_DEBUG;
    relay->dropped = 0;
 }
 
@@ -61,8 +64,9 @@ end_line(struct vs_log_relay *relay, uint64_t now_ns)
       relay->credit_ns = gained >= BUCKET_NS - relay->credit_ns ? BUCKET_NS : relay->credit_ns + gained;
       relay->last_ns = now_ns;
    }
-   if (relay->credit_ns >= LINE_COST_NS) {
-      relay->credit_ns -= LINE_COST_NS;
+   if (!relay->limited || relay->credit_ns >= LINE_COST_NS) {
+      if (relay->limited)
+         relay->credit_ns -= LINE_COST_NS;
       tell_dropped(relay);
       relay->line[relay->len++] = '\n';
       write_all(relay->out_fd, relay->line, relay->len);

@@ -8,10 +8,12 @@
  * that a guest owns can add lines to the log but cannot drive the
  * terminal. Past VS_LOG_RELAY_BURST lines at once, or
  * VS_LOG_RELAY_PER_SECOND a second, its lines are dropped and counted; one
- * line tells the count once it may log again, or at its end. */
+ * line tells the count once it may log again, or at its end. At debug
+ * level, which an operator chooses to see everything, nothing is dropped. */
 #ifndef VS_WORKER_LOG_RELAY_H
 #define VS_WORKER_LOG_RELAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +33,7 @@ struct vs_log_relay {
    /* The token bucket, in nanoseconds of refill: a line costs
     * 1e9 / VS_LOG_RELAY_PER_SECOND. */
    uint64_t credit_ns, last_ns;
+   bool limited; /* false: every line passes (debug level) */
    uint64_t dropped; /* lines not passed on since the last count told */
 };
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "unit.h"
 #include "worker/log_relay.h"
 
@@ -115,6 +116,29 @@ TEST(log_relay_drops_a_flood_and_tells_the_count)
    CHECK_EQ(told, 2u);
 }
 
+/* At debug level the operator asked for every line: none is dropped. */
+TEST(log_relay_drops_nothing_at_debug_level)
+{
+   int fds[2];
+   CHECK(pipe(fds) == 0);
+   const enum vs_log_level was = vs_log_threshold;
+   vs_log_threshold = VS_LOG_DEBUG;
+   struct vs_log_relay r;
+   vs_log_relay_init(&r, fds[1], 8, 1000);
+   vs_log_threshold = was;
+   static char flood[4 * VS_LOG_RELAY_BURST];
+   memset(flood, '\n', sizeof(flood));
+   vs_log_relay_feed(&r, flood, sizeof(flood), 1000);
+   vs_log_relay_flush(&r, 1000);
+   close(fds[1]);
+   const char *lines = drain(fds[0]);
+   unsigned passed = 0;
+   for (const char *p = lines; (p = strstr(p, "worker process 8: \n")); p++)
+      passed++;
+   CHECK_EQ(passed, (unsigned)sizeof(flood));
+   CHECK(!strstr(lines, "dropped"));
+}
+
 UNIT_MAIN(UNIT(log_relay_passes_lines_whole_with_their_worker), UNIT(log_relay_escapes_what_a_terminal_acts_on),
           UNIT(log_relay_cuts_endless_lines), UNIT(log_relay_keeps_half_lines_apart),
-          UNIT(log_relay_drops_a_flood_and_tells_the_count))
+          UNIT(log_relay_drops_a_flood_and_tells_the_count), UNIT(log_relay_drops_nothing_at_debug_level))
