@@ -114,9 +114,11 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
    vs_log_threshold = VS_LOG_SILENT;
-   static int fds_at_start = -1;
-   if (fds_at_start < 0)
-      fds_at_start = open_fds();
+   /* Counted afresh for each input: between inputs the sanitizers' runtime
+    * may open fds of its own for good (the two pipes to llvm-symbolizer,
+    * started the first time libFuzzer prints a NEW_FUNC line), which a count
+    * taken once at the first input would blame on the server's end. */
+   const int fds_at_start = open_fds();
    const uint64_t fb_size = vs_scanout_framebuffer_size(FB_SIDE, FB_SIDE);
    const int fb_fd = memfd_of(fb_size);
    const uint8_t *fb = mmap(NULL, fb_size, PROT_READ, MAP_SHARED, fb_fd, 0);
