@@ -59,6 +59,16 @@ class Device:
             out += c
         return out
 
+    def ended(self, seconds=30):
+        """Whether the device closes the connection within `seconds`."""
+        self.s.settimeout(seconds)
+        try:
+            return self.s.recv(1) == b''
+        except ConnectionResetError:
+            return True
+        except OSError:
+            return False
+
     def start(self, protocol_mask=1 << 9, backend=None):
         """The handshake, mem table and both queues. protocol_mask: the
         protocol features taken of those offered (CONFIG alone unless

@@ -376,13 +376,7 @@ class Hostile:
         # A ring of 3 entries (not a power of two): the device ends. Its
         # worker's last line ('ended after') is the barrier.
         dev.send(8, struct.pack('<II', 0, 3))  # SET_VRING_NUM
-        dev.s.settimeout(30)
-        try:
-            ended = dev.s.recv(1) == b''
-        except ConnectionResetError:
-            ended = True
-        except OSError:
-            ended = False
+        ended = dev.ended()
         self.out.write('socket %s\n' % ('closed' if ended else 'open'))
         if ended:
             self.wait_for('vhost-user device %d: ended after ' % self.id)
@@ -496,13 +490,7 @@ def reentry(path, out_path):
     checks.check('MAP_BLOB of blob 21 asks to map it', backend_request() == 9, 'a SHMEM_MAP')
     other, _ = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     dev.send(21, b'', [other.fileno()])
-    dev.s.settimeout(30)
-    try:
-        ended = dev.s.recv(1) == b''
-    except ConnectionResetError:
-        ended = True
-    except OSError:
-        ended = False
+    ended = dev.ended()
     checks.check('SET_BACKEND_REQ_FD while a map waits ends the device', ended, 'closed' if ended else 'open')
     checks.done()
 
@@ -514,13 +502,7 @@ def zero_kick(path, out_path):
     zero = os.open('/dev/zero', os.O_RDONLY)
     dev.send(12, struct.pack('<Q', 0), [zero])  # SET_VRING_KICK
     os.close(zero)
-    dev.s.settimeout(30)
-    try:
-        ended = dev.s.recv(1) == b''
-    except ConnectionResetError:
-        ended = True
-    except OSError:
-        ended = False
+    ended = dev.ended()
     checks.check('a /dev/zero kick fd ends its device', ended, 'closed' if ended else 'open')
     checks.done()
 
