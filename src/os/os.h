@@ -170,6 +170,8 @@ void os_unmap_guarded(void *map, size_t size, size_t align);
  * accesses past the end read zero pages instead of dying of SIGBUS, and
  * the mapping counts as faulted, for its owner to drop the client. */
 uint64_t os_map_fault_count(void);
+/* How many such fault-safe mappings the process holds at most at once. */
+size_t os_map_guarded_max(void);
 bool os_map_faulted(const void *map);
 
 /* The uid of a connected Unix socket's peer (SO_PEERCRED, getpeereid).

@@ -145,3 +145,9 @@ os_map_faulted(const void *map)
    struct guard_slot *slot = map ? find(map) : NULL;
    return slot && atomic_load(&slot->faulted);
 }
+
+size_t
+os_map_guarded_max(void)
+{
+   return GUARD_SLOTS;
+}

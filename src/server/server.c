@@ -89,14 +89,15 @@ vs_server_fit_kernel_limits(struct vs_server_config *config)
 #define LINK_BUDGET_PER_HOST_BYTE 8u
 #define ASSUMED_LINK_BUDGET (1ull << 40)
 
-static struct vs_fair_pool link_bytes_pool;
+static struct vs_fair_pool link_bytes_pool, link_guarded_pool;
 
 /* What the memory that worker processes announce may cost this process
  * (worker/worker_link.h): a worker no more than its tenant may hold, its
  * device memory (memory-mib, and its heaps: host memory, which backs every
  * memfd, on a CPU driver) and the display's linear mirrors of it, at most
  * as large again; all links together a budget shared out like fds and
- * mappings, whose mapping share they count in too. */
+ * mappings, whose mapping share they count in too; so is their share of
+ * the process's fault-safe mappings. */
 static void
 limit_worker_links(const struct vs_server_config *config)
 {
@@ -110,10 +111,18 @@ limit_worker_links(const struct vs_server_config *config)
       pool_split(&link_bytes_pool, "mapped bytes", budget, config->server.clients);
    else
       vs_fair_pool_init(&link_bytes_pool, "mapped bytes", 0, budget);
+   /* Half of the fault-safe mappings stay the server's own (imports, VMM
+    * fence tables); a worker on Linux seals its memory and takes none. */
+   const uint64_t guarded = os_map_guarded_max() / 2;
+   if (config->server.clients)
+      pool_split(&link_guarded_pool, "fault-safe mappings", guarded, config->server.clients);
+   else
+      vs_fair_pool_init(&link_guarded_pool, "fault-safe mappings", 0, guarded);
    const struct vs_server_link_limits limits = {
       .worker_bytes = tenant <= UINT64_MAX / 2 ? 2 * tenant : 0,
       .bytes = &link_bytes_pool,
       .mappings = config->context.limits.mapping_pool,
+      .guarded = &link_guarded_pool,
       .resources = config->context.limits.resources,
    };
    vs_server_links_limit(&limits);

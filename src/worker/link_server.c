@@ -26,6 +26,7 @@
 #include "renderer/memory/shared_registry.h"
 #include "os/os.h"
 #include "worker/link_message.h"
+#include "worker/worker_pool.h"
 
 /* Memories one worker may have mapped in the server at once (each is a
  * mapping here: the server's map count is shared by every tenant). */
@@ -57,7 +58,7 @@ struct vs_server_link {
    struct vs_shared_registry *registry;
    struct vs_vm_resource_table *resources; /* NULL: none (vtest) */
    /* What its memories cost the server (vs_server_links_limit). */
-   struct vs_fair_account bytes, mappings;
+   struct vs_fair_account bytes, mappings, guarded;
    pthread_mutex_t lock;
    pthread_cond_t answered;
    /* Under lock: */
@@ -196,8 +197,10 @@ unmapped(struct vs_server_link *link, uint64_t bytes)
 }
 
 static void
-uncharge(struct vs_server_link *link, uint64_t bytes, uint32_t mappings)
+uncharge(struct vs_server_link *link, uint64_t bytes, uint32_t mappings, bool guarded)
 {
+   if (guarded)
+      vs_fair_give(&link->guarded, 1);
    vs_fair_give(&link->mappings, mappings);
    vs_fair_give(&link->bytes, bytes);
    unmapped(link, bytes);
@@ -205,9 +208,10 @@ uncharge(struct vs_server_link *link, uint64_t bytes, uint32_t mappings)
 
 /* What one more memory costs the server, taken if it is within what the
  * worker's tenant may hold (all its memories still mapped together), the
- * links' share of bytes and the share of mappings. */
+ * links' share of bytes and the share of mappings (and of fault-safe
+ * mappings when `guarded`). */
 static bool
-charge(struct vs_server_link *link, uint64_t entry_id, uint64_t bytes, uint32_t mappings, char *why,
+charge(struct vs_server_link *link, uint64_t entry_id, uint64_t bytes, uint32_t mappings, bool guarded, char *why,
        size_t why_size)
 {
    char pool_why[160];
@@ -231,7 +235,13 @@ charge(struct vs_server_link *link, uint64_t entry_id, uint64_t bytes, uint32_t 
    }
    if (!vs_fair_take(&link->mappings, mappings, pool_why, sizeof(pool_why))) {
       snprintf(why, why_size, "no room to map shared memory %llu: %s", (unsigned long long)entry_id, pool_why);
-      uncharge(link, bytes, 0);
+      uncharge(link, bytes, 0, false);
+      return false;
+   }
+   if (guarded && !vs_fair_take(&link->guarded, 1, pool_why, sizeof(pool_why))) {
+      snprintf(why, why_size, "no room to map shared memory %llu that can still shrink: %s",
+               (unsigned long long)entry_id, pool_why);
+      uncharge(link, bytes, mappings, false);
       return false;
    }
    return true;
@@ -247,7 +257,7 @@ remote_free(void *remote, void *map, size_t size)
       os_unmap_guarded(rm->map, rm->map_size, 0);
    else
       munmap(rm->map, rm->map_size);
-   uncharge(rm->link, rm->charged_bytes, rm->charged_mappings);
+   uncharge(rm->link, rm->charged_bytes, rm->charged_mappings, rm->guarded);
    link_unref(rm->link);
    free(rm);
 }
@@ -325,7 +335,8 @@ on_born(struct vs_server_link *link, struct vs_shared_registry *registry, const 
    size_t page = os_page_size();
    rm->charged_bytes = (m->size + page - 1) & ~(uint64_t)(page - 1);
    rm->charged_mappings = sealed ? 1 : 3;
-   if (!charge(link, m->entry_id, rm->charged_bytes, rm->charged_mappings, why, why_size)) {
+   rm->guarded = !sealed;
+   if (!charge(link, m->entry_id, rm->charged_bytes, rm->charged_mappings, rm->guarded, why, why_size)) {
       free(rm);
       return false;
    }
@@ -336,7 +347,6 @@ on_born(struct vs_server_link *link, struct vs_shared_registry *registry, const 
          rm->map = NULL;
    } else {
       rm->map_size = (size_t)rm->charged_bytes;
-      rm->guarded = true;
       rm->map = os_map_guarded(fd, rm->map_size, 0);
       /* The server only reads a worker's memory. */
       if (rm->map && mprotect(rm->map, rm->map_size, PROT_READ) != 0) {
@@ -346,7 +356,7 @@ on_born(struct vs_server_link *link, struct vs_shared_registry *registry, const 
    }
    if (!rm->map) {
       snprintf(why, why_size, "cannot map shared memory %llu: %s", (unsigned long long)m->entry_id, strerror(errno));
-      uncharge(link, rm->charged_bytes, rm->charged_mappings);
+      uncharge(link, rm->charged_bytes, rm->charged_mappings, rm->guarded);
       free(rm);
       return false;
    }
@@ -550,6 +560,7 @@ vs_server_link_open(int fd, uint32_t ctx_id, struct vs_shared_registry *registry
    link->resources = resources;
    vs_fair_account_init(&link->bytes, limits.bytes);
    vs_fair_account_init(&link->mappings, limits.mappings);
+   vs_fair_account_init(&link->guarded, limits.guarded);
    link->refs = 1;
    return link;
 }
@@ -580,14 +591,36 @@ vs_server_link_close(struct vs_server_link *link)
 }
 
 void
-vs_server_link_serve(struct vs_server_link *link)
+vs_server_link_serve(struct vs_server_link *link, int ended_fd)
 {
    for (;;) {
-      struct pollfd pfd = { .fd = link->fd, .events = POLLIN };
-      if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+      struct pollfd pfds[2] = { { .fd = link->fd, .events = POLLIN }, { .fd = ended_fd, .events = POLLIN } };
+      if (poll(pfds, 2, -1) < 0 && errno != EINTR)
+         break;
+      if (pfds[1].revents)
          break;
       if (!take_in(link))
          break;
    }
    finish(link);
+}
+
+int
+vs_server_link_serve_worker(struct vs_server_link *link, struct vs_worker_pool *pool, pid_t pid)
+{
+   struct os_event ended;
+   if (os_event_init(&ended) != 0) {
+      /* Unwatched, a link could outlive its worker. */
+      vs_error(link->ctx_id, "worker link: no event for worker process %d's end (%s); ending it", (int)pid,
+               strerror(errno));
+      vs_server_link_close(link);
+      vs_worker_pool_kill(pool, pid);
+      return vs_worker_pool_wait(pool, pid);
+   }
+   vs_worker_pool_watch_exit(pool, pid, &ended);
+   vs_server_link_serve(link, ended.read_fd);
+   /* Forgets the watch: `ended` is not signalled after this. */
+   int status = vs_worker_pool_wait(pool, pid);
+   os_event_fini(&ended);
+   return status;
 }

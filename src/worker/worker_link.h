@@ -23,12 +23,14 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct vs_fair_pool;
 struct vs_server_link;
 struct vs_vm_resource_table;
 struct vs_shared_registry;
 struct vs_worker_link;
+struct vs_worker_pool;
 
 /* A connected pair, both ends CLOEXEC and SIGPIPE-free: [0] the server's,
  * [1] the worker's. 0, or -1 with errno. */
@@ -46,6 +48,10 @@ struct vs_server_link_limits {
     * counting as a client; NULL: counted, never refused. */
    struct vs_fair_pool *bytes;
    struct vs_fair_pool *mappings;
+   /* The server's fault-safe mappings (os_map_guarded_max) that memory
+    * which can still shrink takes, each link counting as a client; NULL:
+    * counted, never refused. */
+   struct vs_fair_pool *guarded;
    /* Resources one worker may have listed at once (the `resources`
     * limit); 0: no bound. */
    uint32_t resources;
@@ -58,9 +64,14 @@ void vs_server_links_limit(const struct vs_server_link_limits *limits);
 struct vs_server_link *vs_server_link_open(int fd, uint32_t ctx_id, struct vs_shared_registry *registry,
                                            struct vs_vm_resource_table *resources);
 /* On the thread that waits for the worker: serves `link` until the worker
- * closes its end or breaks the protocol, then drops what the worker had
- * shared (its registry entries, its resources) and frees the link. */
-void vs_server_link_serve(struct vs_server_link *link);
+ * closes its end, breaks the protocol or has ended (`ended_fd` readable;
+ * -1: not watched), then drops what the worker had shared (its registry
+ * entries, its resources) and frees the link. A worker may have passed its
+ * end to another process, so its end closing is not its exit. */
+void vs_server_link_serve(struct vs_server_link *link, int ended_fd);
+/* vs_server_link_serve until pooled worker `pid` has ended, then its
+ * waitpid status (vs_worker_pool_wait). */
+int vs_server_link_serve_worker(struct vs_server_link *link, struct vs_worker_pool *pool, pid_t pid);
 /* A link never served (its worker did not start); NULL does nothing. */
 void vs_server_link_close(struct vs_server_link *link);
 

@@ -34,6 +34,13 @@ struct worker_exit {
    bool idle; /* it died before it had a job: the pool logs it */
 };
 
+/* A caller told of a worker's exit (vs_worker_pool_watch_exit). */
+struct exit_watch {
+   struct exit_watch *next;
+   pid_t pid;
+   struct os_event *exited;
+};
+
 struct vs_worker_pool {
    struct vs_worker_pool_config config;
    struct os_worker_tie tie; /* the forker's to the server */
@@ -53,6 +60,7 @@ struct vs_worker_pool {
    int *retired;       /* ctl fds of workers handed out, closed by the pool thread */
    unsigned retired_count, retired_cap;
    struct worker_exit *exits;  /* reported, not yet taken */
+   struct exit_watch *watches; /* running workers whose exit a caller awaits */
    pid_t *idle_dead;           /* idle workers whose socket closed, exit not yet reported */
    unsigned idle_dead_count, idle_dead_cap;
    /* The pool thread's: deaths before a job delay the next start. */
@@ -204,6 +212,23 @@ take_exit(struct vs_worker_pool *pool, pid_t pid)
    return NULL;
 }
 
+/* Under lock: signals and forgets the watches of `pid` (all of them: any
+ * pid when `pid` is 0). */
+static void
+signal_watches(struct vs_worker_pool *pool, pid_t pid)
+{
+   for (struct exit_watch **link = &pool->watches; *link;) {
+      struct exit_watch *w = *link;
+      if (pid && w->pid != pid) {
+         link = &w->next;
+         continue;
+      }
+      *link = w->next;
+      os_event_signal(w->exited);
+      free(w);
+   }
+}
+
 /* The forker reported a worker's exit (the pool thread). */
 static void
 on_worker_exit(pid_t pid, int status, void *data)
@@ -217,6 +242,8 @@ on_worker_exit(pid_t pid, int status, void *data)
       pool->exits = e;
       pthread_cond_broadcast(&pool->changed);
    }
+   if (!idle)
+      signal_watches(pool, pid);
    pthread_mutex_unlock(&pool->lock);
    if (idle)
       idle_death(pool, pid, status);
@@ -336,6 +363,7 @@ forker_lost(struct vs_worker_pool *pool)
    pool->forker_gone = true;
    pool->start_error = EPIPE;
    pthread_cond_broadcast(&pool->changed);
+   signal_watches(pool, 0);
    pthread_mutex_unlock(&pool->lock);
 }
 
@@ -601,11 +629,38 @@ vs_worker_pool_wait(struct vs_worker_pool *pool, pid_t pid)
    struct worker_exit *e;
    while (!(e = take_exit(pool, pid)) && !pool->forker_gone)
       pthread_cond_wait(&pool->changed, &pool->lock);
+   for (struct exit_watch **link = &pool->watches; *link;) {
+      struct exit_watch *w = *link;
+      if (w->pid == pid) {
+         *link = w->next;
+         free(w);
+      } else {
+         link = &w->next;
+      }
+   }
    pthread_mutex_unlock(&pool->lock);
    /* A lost forker took its workers with it (their tie). */
    int status = e ? e->status : SIGKILL;
    free(e);
    return status;
+}
+
+void
+vs_worker_pool_watch_exit(struct vs_worker_pool *pool, pid_t pid, struct os_event *exited)
+{
+   pthread_mutex_lock(&pool->lock);
+   bool ended = pool->forker_gone;
+   for (struct worker_exit *e = pool->exits; e && !ended; e = e->next)
+      ended = e->pid == pid;
+   struct exit_watch *w = ended ? NULL : malloc(sizeof(*w));
+   if (w) {
+      *w = (struct exit_watch){ .next = pool->watches, .pid = pid, .exited = exited };
+      pool->watches = w;
+   }
+   pthread_mutex_unlock(&pool->lock);
+   /* Ended, or out of memory: nothing would tell the caller later. */
+   if (!w)
+      os_event_signal(exited);
 }
 
 void
@@ -632,6 +687,11 @@ vs_worker_pool_destroy(struct vs_worker_pool *pool)
    pthread_mutex_destroy(&pool->lock);
    free(pool->retired);
    free(pool->idle_dead);
+   while (pool->watches) {
+      struct exit_watch *w = pool->watches;
+      pool->watches = w->next;
+      free(w);
+   }
    while (pool->exits) {
       struct worker_exit *e = pool->exits;
       pool->exits = e->next;

@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct os_event;
 struct vs_worker_pool;
 
 /* The most job bytes and fds one worker is handed. */
@@ -76,6 +77,12 @@ pid_t vs_worker_pool_run(struct vs_worker_pool *pool, const int *fds, unsigned f
 /* The waitpid status of worker `pid` (from vs_worker_pool_run), once it
  * has ended. Thread-safe. */
 int vs_worker_pool_wait(struct vs_worker_pool *pool, pid_t pid);
+
+/* Signals `exited` once worker `pid` (from vs_worker_pool_run) has ended,
+ * at once if it has: for a caller that serves something of the worker's
+ * until then, whoever else holds the worker's end of it. `exited` must
+ * outlive vs_worker_pool_wait for `pid`, which forgets it. Thread-safe. */
+void vs_worker_pool_watch_exit(struct vs_worker_pool *pool, pid_t pid, struct os_event *exited);
 
 /* SIGKILLs worker `pid` unless it has already ended. Thread-safe. */
 void vs_worker_pool_kill(struct vs_worker_pool *pool, pid_t pid);

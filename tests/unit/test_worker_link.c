@@ -37,7 +37,7 @@ static void *
 serve(void *arg)
 {
    struct served *s = arg;
-   vs_server_link_serve(s->link);
+   vs_server_link_serve(s->link, -1);
    atomic_store(&s->done, true);
    return NULL;
 }
@@ -701,10 +701,59 @@ TEST(link_maps_unsealable_memory_read_only)
 #endif
 }
 
+/* Memory that can still shrink takes one of the process's fault-safe
+ * mappings (os_map_guarded_max): a link takes its share of them, so two
+ * links cannot take them all. */
+TEST(link_takes_its_share_of_fault_safe_mappings)
+{
+#ifdef __linux__
+   struct vs_fair_pool guarded;
+   vs_fair_pool_init(&guarded, "fault-safe mappings", 1, 2); /* 1 each, 2 lent */
+   vs_server_links_limit(&(struct vs_server_link_limits){ .guarded = &guarded });
+   vs_log_set_sink(count_lines, NULL);
+   char line[512];
+   dropped(line, sizeof(line));
+   struct served a, b;
+   int sock_a = start(&a), sock_b = start(&b);
+   int memfd = memfd_create("link-unsealable", MFD_CLOEXEC); /* F_SEAL_SEAL from birth */
+   CHECK(memfd >= 0 && ftruncate(memfd, 4096) == 0);
+   int sealable = os_shm_create("link-sealable", 4096);
+   /* a: its own and all the lent ones; its fourth is refused. */
+   for (uint64_t id = 1; id <= 3; id++)
+      CHECK(born(sock_a, id, memfd, 4096));
+   CHECK(registry_reaches(a.registry, 3));
+   CHECK_EQ(guarded.lent, 2u);
+   /* Memory sealed against shrinking takes none. */
+   CHECK(born(sock_b, 1, sealable, 4096));
+   /* b still has its own. */
+   CHECK(born(sock_b, 2, memfd, 4096));
+   CHECK(registry_reaches(b.registry, 2));
+   CHECK(born(sock_a, 4, memfd, 4096));
+   CHECK(link_ended(&a));
+   finish(&a);
+   CHECK_EQ(dropped(line, sizeof(line)), 1u);
+   CHECK_STR_CONTAINS(line, "no room to map shared memory 4 that can still shrink: this client holds 3 fault-safe "
+                            "mappings");
+   CHECK_EQ(guarded.lent, 0u);
+   close(sock_b);
+   finish(&b);
+   cleanup(&a);
+   cleanup(&b);
+   close(sock_a);
+   close(memfd);
+   close(sealable);
+   vs_log_set_sink(NULL, NULL);
+   vs_server_links_limit(&(struct vs_server_link_limits){ 0 });
+#else
+   SKIP("memfd seals are Linux's");
+#endif
+}
+
 UNIT_MAIN(UNIT(link_maps_memory_and_lists_its_resources), UNIT(link_refuses_memory_the_worker_did_not_share),
           UNIT(link_refuses_bad_messages), UNIT(link_lists_a_resource_at_what_was_shared),
           UNIT(link_sync_answers_after_what_came_before), UNIT(link_worker_sync_orders_its_resource),
           UNIT(link_closed_unserved),
           UNIT(link_refuses_memory_past_what_its_tenant_may_hold), UNIT(link_refuses_memory_past_the_servers_budget),
           UNIT(link_stalled_mid_message_delays_no_lookup), UNIT(link_born_races_no_shrink_past_the_seal),
-          UNIT(link_bounds_the_resources_a_worker_lists), UNIT(link_maps_unsealable_memory_read_only))
+          UNIT(link_bounds_the_resources_a_worker_lists), UNIT(link_maps_unsealable_memory_read_only),
+          UNIT(link_takes_its_share_of_fault_safe_mappings))

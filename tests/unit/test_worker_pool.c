@@ -22,6 +22,7 @@
 
 #include "unit.h"
 #include "os/os.h"
+#include "worker/worker_link.h"
 #include "worker/worker_pool.h"
 
 /* Generous: only a hang misses it. */
@@ -92,6 +93,9 @@ serve(const int *fds, unsigned fd_count, const void *job, size_t job_size, void 
       }
       return write(fds[0], &written, sizeof(written)) == (ssize_t)sizeof(written) ? 7 : 1;
    }
+   /* "pass": hands its second fd to the caller, then exits. */
+   if (!strcmp(a.job, "pass"))
+      return fd_count == 2 && os_send_fds(fds[0], "p", 1, &fds[1], 1, 0) == 1 ? 7 : 1;
    /* "wait": until the socket closes (or the worker is killed). */
    while (!strcmp(a.job, "wait") && read(fds[0], &byte, 1) > 0)
       ;
@@ -274,6 +278,68 @@ TEST(kill_ends_a_running_worker)
    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
    close(sv[0]);
    vs_worker_pool_destroy(pool);
+}
+
+struct link_serving {
+   struct vs_server_link *link;
+   struct vs_worker_pool *pool;
+   pid_t pid;
+   int status;
+   atomic_bool done;
+};
+
+static void *
+serve_link_thread(void *arg)
+{
+   struct link_serving *s = arg;
+   s->status = vs_server_link_serve_worker(s->link, s->pool, s->pid);
+   atomic_store(&s->done, true);
+   return NULL;
+}
+
+/* A worker that passed its end of the link to another process (here this
+ * one) and exited: the server's end is served until the worker's exit, not
+ * until every copy of the worker's end is closed, so nothing of the link
+ * outlives its worker. */
+TEST(a_link_passed_out_ends_with_its_worker)
+{
+   struct vs_worker_pool *pool = make_pool(0);
+   CHECK_NOT_NULL(pool);
+   int sv[2], link[2];
+   CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+   CHECK_EQ(vs_link_pair(link), 0);
+   struct link_serving s = { .link = vs_server_link_open(link[0], 9, NULL, NULL), .pool = pool };
+   CHECK_NOT_NULL(s.link);
+   const int fds[] = { sv[1], link[1] };
+   s.pid = vs_worker_pool_run(pool, fds, 2, "pass", 5);
+   close(sv[1]);
+   close(link[1]);
+   CHECK(s.pid > 0);
+   atomic_init(&s.done, false);
+   pthread_t thread;
+   CHECK_EQ(pthread_create(&thread, NULL, serve_link_thread, &s), 0);
+   struct answer a;
+   char byte;
+   int held = -1;
+   unsigned count = 0;
+   bool excess = false;
+   CHECK_EQ(read(sv[0], &a, sizeof(a)), (ssize_t)sizeof(a));
+   CHECK_EQ(os_recv_fds(sv[0], &byte, 1, &held, 1, &count, &excess), 1);
+   CHECK_EQ(count, 1u);
+   const uint64_t deadline = os_now_ns() + DEADLINE_NS;
+   while (!atomic_load(&s.done) && os_now_ns() < deadline)
+      usleep(10000);
+   bool ended = atomic_load(&s.done);
+   /* The server's end is shut down: the copy held here reads its end. */
+   struct pollfd pfd = { .fd = held, .events = POLLIN };
+   bool hung_up = poll(&pfd, 1, 0) == 1 && read(held, &byte, 1) == 0;
+   close(held); /* lets a thread that still serves the link end */
+   pthread_join(thread, NULL);
+   close(sv[0]);
+   vs_worker_pool_destroy(pool);
+   CHECK_MSG(ended, "the link was still served after its worker exited");
+   CHECK(hung_up);
+   CHECK(WIFEXITED(s.status) && WEXITSTATUS(s.status) == 7);
 }
 
 static void
@@ -479,4 +545,5 @@ UNIT_MAIN(UNIT(job_reaches_a_prepared_worker), UNIT(no_ready_workers_still_serve
           UNIT(idle_worker_that_dies_is_replaced), UNIT(concurrent_jobs_get_workers_of_their_own),
           UNIT(destroy_ends_idle_workers), UNIT(job_limits_are_refused), UNIT(kill_ends_a_running_worker),
           UNIT(workers_start_while_other_threads_allocate), UNIT(warm_up_deaths_back_off),
-          UNIT(unclaimed_job_returns_the_worker), UNIT(a_flooding_worker_delays_and_forges_nothing))
+          UNIT(unclaimed_job_returns_the_worker), UNIT(a_flooding_worker_delays_and_forges_nothing),
+          UNIT(a_link_passed_out_ends_with_its_worker))

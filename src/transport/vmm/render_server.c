@@ -236,10 +236,8 @@ worker_thread(void *arg)
          atomic_store(&w->pid, pid);
          if (atomic_load(&w->killed))
             kill_worker(w->server, pid);
-         /* Until the worker's end closes: when it exits. */
-         if (served)
-            vs_server_link_serve(served);
-         int status = wait_worker(w->server, pid);
+         /* A link is only a pooled worker's. */
+         int status = served ? vs_server_link_serve_worker(served, w->server->pool, pid) : wait_worker(w->server, pid);
          if (WIFSIGNALED(status) && !atomic_load(&w->killed))
             vs_error(w->ctx_id, "context \"%s\": worker process %d killed by signal %d; only this context is gone",
                      w->name, (int)pid, WTERMSIG(status));

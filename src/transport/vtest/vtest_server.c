@@ -353,10 +353,8 @@ client_main(void *arg)
          pthread_mutex_lock(&server->lock);
          ct->worker = pid;
          pthread_mutex_unlock(&server->lock);
-         /* Until the worker's end closes: when it exits. */
-         if (served)
-            vs_server_link_serve(served);
-         int status = vs_worker_pool_wait(server->pool, pid);
+         int status = served ? vs_server_link_serve_worker(served, server->pool, pid)
+                             : vs_worker_pool_wait(server->pool, pid);
          pthread_mutex_lock(&server->lock);
          bool ended_stuck = ct->slot_released; /* reported when it was ended */
          pthread_mutex_unlock(&server->lock);
