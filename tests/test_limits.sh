@@ -51,7 +51,7 @@ vulkaninfo_best_ms() {
 # partial-total-mib below show that the total across them is bounded.
 rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$SERVER_PID/status"; }
 
-server_start --limit clients=8 --limit message-timeout-ms=4000 --limit partial-total-mib=150 \
+server_start --limit clients=8 --limit message-timeout-ms=4000 --limit partial-total-mib=150 --limit partial-per-peer-mib=0 \
   --limit resources=100 || finish
 grep -q 'fd limit' "$SERVER_LOG" && note "$(grep -m1 'fd limit' "$SERVER_LOG" | sed 's/^venus-server: //')"
 

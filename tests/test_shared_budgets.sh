@@ -14,7 +14,11 @@
 #            client carries on; the guest's heap is 256 MiB;
 #   memory   a client's worker killed while it holds 192 MiB: the next
 #            client of its uid gets the whole bound.
-#   thread   with --isolate thread the bound holds too.
+#   thread   with --isolate thread the bound holds too;
+#   peer     one uid's clients buffer no more than partial-per-peer-mib
+#            (64) together, whatever partial-total-mib leaves: of 2 clients
+#            inside 60 MiB payloads, one is buffered and one dropped with
+#            one line naming the limit.
 . "$(dirname "$0")/lib.sh"
 
 require_tools vulkaninfo python3
@@ -51,7 +55,10 @@ check "default: the guest's heap is no larger than the bound (${heap:-?} MiB, bo
   test -n "$heap" -a -n "$bound" -a "${heap:-1}" -le "${bound:-0}"
 server_stop || true
 
-server_start --limit partial-total-mib=150 --limit message-timeout-ms=60000 --limit memory-per-peer-mib=256 || finish
+# One uid's share of partial-total-mib is not what is tested here: all
+# these clients are one uid (see "peer" below).
+server_start --limit partial-total-mib=150 --limit partial-per-peer-mib=0 --limit message-timeout-ms=60000 \
+  --limit memory-per-peer-mib=256 || finish
 
 # --- crash -------------------------------------------------------------------------
 $FLOOD "$SERVER_SOCK" stall 2 60 30 120 >"$TEST_TMP/stall1.out" 2>&1 &
@@ -127,5 +134,18 @@ client_check "thread: the allocation past memory-per-peer-mib=128 fails, the cli
   "$TEST_TMP/thread.out" "$rc" || true
 held=$(held_allocs "$TEST_TMP/thread.out")
 check "thread: the client holds ${held:-?} x 16 MiB (7 or 8)" test -n "$held" -a "${held:-0}" -ge 7 -a "${held:-99}" -le 8
+server_stop || true
+
+# --- peer ----------------------------------------------------------------------------
+server_start --limit partial-per-peer-mib=64 --limit message-timeout-ms=60000 || finish
+$FLOOD "$SERVER_SOCK" stall 2 60 30 5 >"$TEST_TMP/peer.out" 2>&1 || true
+over=$(log_count 'limit partial-per-peer-mib: 67108864 bytes')
+if grep -q '^closed 1 of 2' "$TEST_TMP/peer.out" && [ "$over" -eq 1 ]; then
+  pass "peer: of 2 clients of one uid inside 60 MiB messages, one buffered, one dropped over partial-per-peer-mib"
+else
+  fail "peer: '$(tail -n1 "$TEST_TMP/peer.out")', $over line(s) over partial-per-peer-mib (want 'closed 1 of 2', 1)"
+  grep -m2 'dropping client' "$SERVER_LOG" | sed 's/^/         | /' || true
+fi
+check "server still running" server_alive
 server_stop || true
 finish

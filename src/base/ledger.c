@@ -4,7 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-/* One uid's clients: what they hold together of the per-peer pools. */
+/* One uid's clients: what they hold together, of every pool. */
 struct peer {
    struct peer *next;
    uint32_t uid;
@@ -114,20 +114,30 @@ vs_ledger_charge(struct vs_ledger_account *account, enum vs_ledger_pool pool, ui
    pthread_mutex_lock(&ledger->lock);
    uint64_t *scope = scope_held(account, pool);
    const uint64_t scope_limit = ledger->limits.scope[pool], account_limit = ledger->limits.account[pool];
+   const uint64_t peer_limit = per_peer(pool) ? 0 : ledger->limits.peer[pool];
    uint64_t scope_room = room(scope_limit, *scope);
    uint64_t account_room = room(account_limit, account->held[pool]);
+   uint64_t peer_room = room(peer_limit, account->peer->held[pool]);
    *answer = (struct vs_ledger_answer){ .held = *scope, .limit = scope_limit };
-   answer->granted = bytes <= scope_room && bytes <= account_room;
+   answer->granted = bytes <= scope_room && bytes <= account_room && bytes <= peer_room;
    if (answer->granted) {
       *scope += bytes;
+      if (!per_peer(pool))
+         account->peer->held[pool] += bytes;
       account->held[pool] += bytes;
       scope_room -= bytes;
       account_room -= bytes;
+      peer_room -= bytes;
+   } else if (bytes <= scope_room && bytes <= account_room) {
+      *answer = (struct vs_ledger_answer){ .held = account->peer->held[pool], .limit = peer_limit, .peer = true };
    }
-   if (!scope_limit && !account_limit)
+   if (!scope_limit && !account_limit && !peer_limit) {
       answer->left = UINT64_MAX;
-   else
+   } else {
       answer->left = scope_room < account_room ? scope_room : account_room;
+      if (peer_room < answer->left)
+         answer->left = peer_room;
+   }
    pthread_mutex_unlock(&ledger->lock);
 }
 
@@ -140,6 +150,8 @@ vs_ledger_give(struct vs_ledger_account *account, enum vs_ledger_pool pool, uint
       bytes = account->held[pool];
    account->held[pool] -= bytes;
    *scope_held(account, pool) -= bytes;
+   if (!per_peer(pool))
+      account->peer->held[pool] -= bytes;
    pthread_mutex_unlock(&ledger->lock);
 }
 
@@ -159,9 +171,12 @@ vs_ledger_close(struct vs_ledger_account *account)
       return;
    struct vs_ledger *ledger = account->ledger;
    pthread_mutex_lock(&ledger->lock);
-   for (int pool = 0; pool < VS_LEDGER_POOLS; pool++)
-      *scope_held(account, (enum vs_ledger_pool)pool) -= account->held[pool];
    struct peer *p = account->peer;
+   for (int pool = 0; pool < VS_LEDGER_POOLS; pool++) {
+      *scope_held(account, (enum vs_ledger_pool)pool) -= account->held[pool];
+      if (!per_peer((enum vs_ledger_pool)pool))
+         p->held[pool] -= account->held[pool];
+   }
    if (--p->accounts == 0) {
       struct peer **link = &ledger->peers;
       while (*link != p)

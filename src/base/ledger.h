@@ -24,6 +24,10 @@ enum vs_ledger_pool {
 struct vs_ledger_limits {
    uint64_t scope[VS_LEDGER_POOLS];   /* what all accounts of the pool's scope hold together */
    uint64_t account[VS_LEDGER_POOLS]; /* what one account holds */
+   /* Of a server-wide pool, what one uid's accounts hold together: a uid
+    * whose clients (or their workers) keep their charges leaves the rest
+    * to the others. */
+   uint64_t peer[VS_LEDGER_POOLS];
 };
 
 /* The answer to a charge, with the figures its refusal line names. */
@@ -32,6 +36,7 @@ struct vs_ledger_answer {
    uint64_t held;  /* what the charge's scope (all clients, or its uid's) held before it */
    uint64_t limit; /* the scope's limit (0: none) */
    uint64_t left;  /* what the account may still get after it; UINT64_MAX: no bound */
+   bool peer;      /* refused by its uid's share: held and limit are its uid's clients' */
 };
 
 struct vs_ledger;

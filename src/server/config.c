@@ -62,7 +62,7 @@ usage(FILE *out, const struct vs_server_config *config)
            "                      uid's clients take a minute, past a burst of a quarter),\n"
            "                      partial-mib (%llu) or partial-total-mib (%llu); per\n"
            "                      uid: memory-per-peer-mib (%llu: device memory in host\n"
-           "                      RAM); 0 means none\n"
+           "                      RAM), partial-per-peer-mib (%llu); 0 means none\n"
 #ifdef VS_HAVE_DISPLAY
            "  --display NAME      also serve a Wayland display: socket NAME in\n"
            "                      $XDG_RUNTIME_DIR, shown as H.264 (README \"Display\")\n"
@@ -111,7 +111,8 @@ usage(FILE *out, const struct vs_server_config *config)
            config->server.work_timeout_ms, config->server.idle_timeout_ms, config->server.teardown_timeout_ms,
            config->server.worker_starts_per_min, (unsigned long long)(config->server.partial_bytes >> 20),
            (unsigned long long)(config->server.partial_total_bytes >> 20),
-           (unsigned long long)(config->server.memory_per_peer_bytes >> 20));
+           (unsigned long long)(config->server.memory_per_peer_bytes >> 20),
+           (unsigned long long)(config->server.partial_per_peer_bytes >> 20));
 }
 
 static bool
@@ -202,6 +203,8 @@ parse_limit(struct vs_server_config *config, const char *arg)
       config->server.partial_bytes = value << 20;
    else if (number && LIMIT_IS("partial-total-mib") && value <= (UINT64_MAX >> 20))
       config->server.partial_total_bytes = value << 20;
+   else if (number && LIMIT_IS("partial-per-peer-mib") && value <= (UINT64_MAX >> 20))
+      config->server.partial_per_peer_bytes = value << 20;
    else if (number && LIMIT_IS("memory-per-peer-mib") && value <= (UINT64_MAX >> 20))
       config->server.memory_per_peer_bytes = value << 20;
    else if (number && LIMIT_IS("gpu-timeout-ms") && value <= UINT32_MAX)
@@ -209,8 +212,8 @@ parse_limit(struct vs_server_config *config, const char *arg)
    else {
       fprintf(stderr, "venus-server: invalid limit '%s' (use rings, objects, resources, shmem-mib, "
                       "memory-mib, memory-per-peer-mib, clients, clients-per-peer, message-timeout-ms, work-timeout-ms, "
-                      "idle-timeout-ms, teardown-timeout-ms, worker-starts-per-min, gpu-timeout-ms, partial-mib or "
-                      "partial-total-mib=N)\n", arg);
+                      "idle-timeout-ms, teardown-timeout-ms, worker-starts-per-min, gpu-timeout-ms, partial-mib, "
+                      "partial-total-mib or partial-per-peer-mib=N)\n", arg);
       return false;
    }
 #undef LIMIT_IS

@@ -36,7 +36,7 @@ struct ledger_message {
    uint64_t limit;
    uint64_t left;
    uint32_t granted;
-   uint32_t reserved;
+   uint32_t peer;
 };
 
 struct vs_ledger_channel {
@@ -106,7 +106,7 @@ serve(void *arg)
       vs_ledger_charge(ch->account, (enum vs_ledger_pool)m.pool, m.bytes, &answer);
       const struct ledger_message reply = { .type = LEDGER_ANSWER, .pool = m.pool, .bytes = m.bytes,
                                             .held = answer.held, .limit = answer.limit, .left = answer.left,
-                                            .granted = answer.granted };
+                                            .granted = answer.granted, .peer = answer.peer };
       if (!send_message(ch->fd, &reply))
          break;
    }
@@ -192,7 +192,7 @@ remote_charge(struct vs_ledger_port *base, enum vs_ledger_pool pool, uint64_t by
       port_broken(port, "an answer to another question");
    if (!port->broken)
       *answer = (struct vs_ledger_answer){ .granted = reply.granted != 0, .held = reply.held, .limit = reply.limit,
-                                           .left = reply.left };
+                                           .left = reply.left, .peer = reply.peer != 0 };
    pthread_mutex_unlock(&port->lock);
 }
 

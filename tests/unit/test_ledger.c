@@ -157,5 +157,59 @@ TEST(ledger_channel_drops_a_bad_message)
    vs_ledger_destroy(ledger);
 }
 
+/* A server-wide pool with a share per uid: a uid whose accounts (or their
+ * workers) keep what they were granted leaves the others the rest, and its
+ * refusal says it was its uid's share, also over a worker's channel. */
+TEST(ledger_one_uid_takes_its_share)
+{
+   const struct vs_ledger_limits shared = {
+      .scope = { [VS_LEDGER_BUFFERED] = 256 },
+      .account = { [VS_LEDGER_BUFFERED] = 64 },
+      .peer = { [VS_LEDGER_BUFFERED] = 128 },
+   };
+   struct vs_ledger *ledger = vs_ledger_create(&shared);
+   struct vs_ledger_account *a = vs_ledger_open(ledger, 1000), *b = vs_ledger_open(ledger, 1000);
+   struct vs_ledger_account *other[4];
+   for (int i = 0; i < 4; i++)
+      other[i] = vs_ledger_open(ledger, 1001);
+   int fd = -1;
+   struct vs_ledger_channel *ch = vs_ledger_channel_open(ledger, 1000, 7, &fd);
+   CHECK(ch != NULL);
+   struct vs_ledger_port *worker = vs_ledger_remote_port_create(fd, 7);
+   struct vs_ledger_answer answer;
+   vs_ledger_charge(a, VS_LEDGER_BUFFERED, 64, &answer);
+   CHECK(answer.granted && !answer.peer);
+   vs_ledger_charge(b, VS_LEDGER_BUFFERED, 64, &answer);
+   CHECK(answer.granted);
+   CHECK_EQ(answer.left, 0u);
+   worker->charge(worker, VS_LEDGER_BUFFERED, 1, &answer);
+   CHECK(!answer.granted);
+   CHECK(answer.peer);
+   CHECK_EQ(answer.held, 128u);
+   CHECK_EQ(answer.limit, 128u);
+   /* The other uid has the other half, and then the pool is full. */
+   vs_ledger_charge(other[0], VS_LEDGER_BUFFERED, 64, &answer);
+   CHECK(answer.granted);
+   vs_ledger_charge(other[1], VS_LEDGER_BUFFERED, 64, &answer);
+   CHECK(answer.granted);
+   vs_ledger_charge(other[2], VS_LEDGER_BUFFERED, 1, &answer);
+   CHECK(!answer.granted);
+   CHECK(!answer.peer);
+   CHECK_EQ(answer.held, 256u);
+   /* What a uid gives back is its own again. */
+   vs_ledger_close(a);
+   worker->charge(worker, VS_LEDGER_BUFFERED, 64, &answer);
+   CHECK(answer.granted);
+   vs_ledger_remote_port_destroy(worker);
+   vs_ledger_channel_close(ch);
+   vs_ledger_charge(b, VS_LEDGER_BUFFERED, 64, &answer);
+   CHECK(!answer.granted); /* b's own limit */
+   CHECK(!answer.peer);
+   vs_ledger_close(b);
+   for (int i = 0; i < 4; i++)
+      vs_ledger_close(other[i]);
+   vs_ledger_destroy(ledger);
+}
+
 UNIT_MAIN(UNIT(ledger_scopes), UNIT(ledger_cannot_be_poisoned), UNIT(ledger_channel_gives_back_when_the_worker_ends),
-          UNIT(ledger_channel_drops_a_bad_message))
+          UNIT(ledger_channel_drops_a_bad_message), UNIT(ledger_one_uid_takes_its_share))

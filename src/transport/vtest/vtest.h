@@ -53,6 +53,7 @@ struct vtest_server_limits {
                                       client past it waits for its worker */
    uint64_t partial_bytes;        /* payload bytes buffered for one client */
    uint64_t partial_total_bytes;  /* payload bytes buffered for all clients */
+   uint64_t partial_per_peer_bytes; /* of those, for one uid's clients together */
    uint64_t memory_per_peer_bytes; /* device memory in host RAM one uid's clients
                                      hold together (renderer/host_memory.h) */
 };

@@ -304,6 +304,12 @@ payload_buffer(struct client *c, const char *what, size_t size)
          drop(c, "%s payload of %zu bytes: the server's ledger did not grant it (logged above)", what, size);
          return NULL;
       }
+      if (!answer.granted && answer.peer) {
+         drop(c, "%s payload of %zu bytes: the clients of its uid together already buffer %llu bytes "
+              "(limit partial-per-peer-mib: %llu bytes)", what, size, (unsigned long long)answer.held,
+              (unsigned long long)answer.limit);
+         return NULL;
+      }
       if (!answer.granted) {
          drop(c, "%s payload of %zu bytes: all clients together already buffer %llu bytes "
               "(limit partial-total-mib: %llu bytes)", what, size, (unsigned long long)answer.held,

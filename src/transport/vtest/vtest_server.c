@@ -723,6 +723,7 @@ vtest_server_limits_default(struct vtest_server_limits *limits)
       .partial_bytes = (uint64_t)VTEST_MAX_SUBMIT_WORDS * 4,
       /* ...but not 32 of them at once. */
       .partial_total_bytes = 256ull << 20,
+      .partial_per_peer_bytes = 128ull << 20,
       /* One user's programs may fill half of the RAM, never all of it. */
       .memory_per_peer_bytes = physical_memory_bytes() / 2 >> 20 << 20,
    };
@@ -744,6 +745,7 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
       .scope = { [VS_LEDGER_BUFFERED] = limits->partial_total_bytes,
                  [VS_LEDGER_HOST_MEMORY] = limits->memory_per_peer_bytes },
       .account = { [VS_LEDGER_BUFFERED] = limits->partial_bytes },
+      .peer = { [VS_LEDGER_BUFFERED] = limits->partial_per_peer_bytes },
    };
    server.ledger = vs_ledger_create(&ledger_limits);
    int err = server.ledger ? pthread_mutex_init(&server.lock, NULL) : ENOMEM;
