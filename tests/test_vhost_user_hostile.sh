@@ -18,10 +18,12 @@
 # channel while a map waits for its reply (reentry), a /dev/zero kick fd
 # (zero_kick), a host-blob scanout larger than the mode (scanout), a loop
 # of contexts (log_flood: lines counted), backing lists past the device's
-# bytes (budget), one process holding 6 connections (hold_slots) and one
-# that sends nothing (silent). Each costs its own device alone, with the
-# lines its check names; the server stops on SIGTERM with status 0. The
-# server logs at debug level: the barrier is a debug line.
+# bytes (budget), fenced requests on a ring that never advances past the
+# most a context keeps waiting (fence_flood), one process holding 6
+# connections (hold_slots) and one that sends nothing (silent). Each
+# costs its own device alone, with the lines its check names; the server
+# stops on SIGTERM with status 0. The server logs at debug level: the
+# barrier is a debug line.
 . "$(dirname "$0")/lib.sh"
 
 command -v python3 >/dev/null || { skip "python3 is not installed"; finish; }
@@ -197,6 +199,20 @@ wait_grep "$log" "vhost-user device ${dev_mode:-x}: its worker \(pid [0-9]+\) en
 check "budget: the 16th list refused with the device's one warn/error line" test "$(grep -E \
   "^venus-server: (warn|error): (ctx [0-9]+: )?(virtio-gpu|vhost-user device) ${dev_mode:-x}:" "$log")" = \
   "venus-server: warn: virtio-gpu ${dev_mode:-x}: RESOURCE_ATTACH_BACKING of 262144 entries (4194304 bytes) to resource 16: the device holds 62914624 bytes of resources and backing (at most 67108864)"
+
+# A ring whose fences never retire (its queue waits for a semaphore), its
+# fenced requests re-offered on one chain: past 1024 waiting (a ring's
+# most entries) the next is answered at once with one line; the device
+# goes on, and answers all 1024 once the semaphore is signalled.
+mark=$(wc -l <"$log")
+run_checks fence_flood
+wait_grep "$log" "vhost-user device ${dev_mode:-x}: its worker \(pid [0-9]+\) ended" || true
+check "fence_flood: the request past the most refused with the one warn/error line logged meanwhile" test \
+  "$(tail -n +$((mark + 1)) "$log" | grep -E '^venus-server: (warn|error): ')" = \
+  "venus-server: warn: virtio-gpu ${dev_mode:-x}: queue 0: chain 4: a fence on ring 1 of context 2, which has 1024 requests waiting for fences (at most 1024): answered at once"
+check "fence_flood: its worker ended with status 0" \
+  grep -qE "^venus-server: info: vhost-user device ${dev_mode:-x}: its worker \(pid [0-9]+\) ended$" "$log"
+check "fence_flood: the server is running" kill -0 "$server"
 
 # One VMM process holds at most 4 devices; the refusals past them take one
 # line, and one more once a device ends, however many there are.

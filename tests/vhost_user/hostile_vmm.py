@@ -49,6 +49,14 @@ RAM in a memfd, mem table, queues, descriptors).
       1x1 resources, each given 262144 backing entries (4 MiB of list):
       the device's 64 MiB of resources take 15; the 16th is refused until
       one is detached. OUT_FILE as reentry's.
+  hostile_vmm.py fence_flood SOCK OUT_FILE
+      a Venus context whose queue, bound to ring 1, waits for a timeline
+      semaphore nobody signals; fenced requests on that ring offered again
+      and again on one chain, never given back, until 1024 wait (the most
+      a context keeps: a ring's most entries), then one more, which must
+      be answered at once, and GET_DISPLAY_INFO after it; then the
+      semaphore is signalled and each waiting request must be answered
+      once. OUT_FILE as reentry's.
   hostile_vmm.py hold_slots SOCK OUT_FILE
       one process opens 6 connections that send nothing: a VMM's share
       of the devices is 4, so the last two are refused (closed). OUT_FILE
@@ -425,6 +433,17 @@ def used_entries(dev, count):
     return got
 
 
+def used_entries_until(dev, head):
+    """The used elements of the control queue returned until one of chain
+    `head` is (or, when none is within 30 s, those returned meanwhile)."""
+    got = []
+    deadline = time.time() + 30
+    while not any(h == head for h, _ in got) and time.time() < deadline:
+        got += dev.used(0)
+        time.sleep(0.01)
+    return got
+
+
 def reentry(path, out_path):
     checks = Checks(out_path)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -576,6 +595,142 @@ def budget(path, out_path):
     dev.s.close()
 
 
+class Venus:
+    """A Venus command stream, encoded by hand as Mesa encodes it: u32 and
+    u64 words, a u64 marker before each pointer (1: present) and a u64
+    count before each array. Object ids are the guest's."""
+
+    def __init__(self):
+        self.words = b''
+
+    def u32(self, *vs):
+        self.words += b''.join(struct.pack('<I', v) for v in vs)
+
+    def u64(self, *vs):
+        self.words += b''.join(struct.pack('<Q', v) for v in vs)
+
+    def cmd(self, t):
+        self.u32(t, 0)
+
+
+def fenced_submit(ctx, ring, fence):
+    """An empty SUBMIT_3D that only carries its fence, on ring `ring` of
+    context `ctx` (VIRTIO_GPU_FLAG_FENCE | VIRTIO_GPU_FLAG_INFO_RING_IDX)."""
+    return struct.pack('<IIQIB3x', 0x207, 1 | 2, fence, ctx, ring) + struct.pack('<II', 0, 0)
+
+
+def fence_flood(path, out_path):
+    """A Venus context whose ring 1 waits on a timeline semaphore nobody
+    signals, so no fence on it retires; fenced requests on that ring
+    re-offered on the same chain until the context holds the most the
+    device keeps waiting (a ring's entries at most, 1024: more than any
+    driver can have, each holding its chain), then one more."""
+    checks = Checks(out_path)
+    dev = Device(path)
+    dev.start()
+    ctx, ring, most = 2, 1, 1024
+    gpu_command(dev, ctx_create(ctx, VENUS, 'fence-flood'))
+    instance, physical, device, queue, semaphore = 1, 2, 3, 4, 5
+    v = Venus()
+    v.cmd(0)  # vkCreateInstance: apiVersion 1.3
+    v.u64(1); v.u32(1); v.u64(0); v.u32(0); v.u64(1)
+    v.u32(0); v.u64(0); v.u64(0); v.u32(1); v.u64(0); v.u32(1, (1 << 22) | (3 << 12))
+    v.u32(0); v.u64(0); v.u32(0); v.u64(0)
+    v.u64(0, 1, instance)
+    v.cmd(2)  # vkEnumeratePhysicalDevices
+    v.u64(instance, 1); v.u32(1); v.u64(1, physical)
+    v.cmd(11)  # vkCreateDevice: one queue of family 0
+    v.u64(physical, 1); v.u32(3); v.u64(0); v.u32(0); v.u32(1); v.u64(1)
+    v.u32(2); v.u64(0); v.u32(0, 0, 1); v.u64(1); v.words += struct.pack('<f', 1.0)
+    v.u32(0); v.u64(0); v.u32(0); v.u64(0, 0)
+    v.u64(0, 1, device)
+    v.cmd(155)  # vkGetDeviceQueue2 with VkDeviceQueueTimelineInfoMESA: the queue is ring 1's
+    v.u64(device, 1); v.u32(1000145003); v.u64(1); v.u32(1000384005); v.u64(0); v.u32(ring, 0, 0, 0)
+    v.u64(1, queue)
+    v.cmd(40)  # vkCreateSemaphore: a timeline semaphore at 0
+    v.u64(device, 1); v.u32(9); v.u64(1); v.u32(1000207002); v.u64(0); v.u32(1); v.u64(0); v.u32(0)
+    v.u64(0, 1, semaphore)
+    v.cmd(18)  # vkQueueSubmit: a batch that waits for the semaphore to reach 1
+    v.u64(queue); v.u32(1); v.u64(1)
+    v.u32(4); v.u64(1); v.u32(1000207003); v.u64(0); v.u32(1); v.u64(1, 1); v.u32(0); v.u64(0)
+    v.u32(1); v.u64(1, semaphore); v.u64(1); v.u32(0x10000)
+    v.u32(0); v.u64(0); v.u32(0); v.u64(0)
+    v.u64(0)
+    got = gpu_request(dev, hdr(0x207, ctx) + struct.pack('<II', len(v.words), 0) + v.words)[0]
+    checks.check('a device whose queue on ring %d waits for a semaphore (SUBMIT_3D answered OK_NODATA)' % ring,
+                 got == OK, '0x%x' % got)
+
+    # Chain 0: the fenced request, offered again and again without being
+    # given back; chain 2: GET_DISPLAY_INFO, which the device answers at
+    # once, after those before it in the ring: its answer says they were
+    # all taken. Chain 4: the fenced request past the most; chain 8: one
+    # once the ring ran.
+    chain(dev, 0, 0x10000, fenced_submit(ctx, ring, 1), 0x20000, 64)
+    chain(dev, 2, 0x11000, hdr(0x100), 0x30000, 408)
+    chain(dev, 4, 0x12000, fenced_submit(ctx, ring, 2), 0x31000, 64)
+    chain(dev, 8, 0x14000, fenced_submit(ctx, ring, 3), 0x33000, 64)
+    used_idx = lambda: struct.unpack_from('<H', dev.ram, USED(0) + 2)[0]
+    offered, answered = 0, []
+    while offered < most:
+        n = min(QSIZE - 1, most - offered)
+        for _ in range(n):
+            dev.offer(0, 0, kick=False)
+        dev.offer(0, 2)
+        offered += n
+        got = used_entries_until(dev, 2)
+        answered += [u for u in got if u[0] != 2]
+        if (2, 408) not in got:
+            break
+    checks.check('%d fenced requests on ring %d taken, none answered (each waits for the ring)' % (most, ring),
+                 offered == most and answered == [], '%d offered, answered %s' % (offered, answered[:8]))
+
+    # One more, then GET_DISPLAY_INFO: the fenced one is answered at once
+    # with its response, the next as ever.
+    dev.ram[0x31000:0x31000 + 64] = b'\xff' * 64
+    dev.offer(0, 4, kick=False)
+    dev.offer(0, 2)
+    got = used_entries_until(dev, 2)
+    want = [(4, 24), (2, 408)]
+    checks.check('the fenced request past %d answered at once, then GET_DISPLAY_INFO' % most, got == want,
+                 'used %s, want %s' % (got, want))
+    t, flags, fence, c, r = struct.unpack_from('<IIQIB', dev.ram, 0x31000)
+    checks.check('its response: OK_NODATA with its fence (flags 0x3, fence 2, context %d, ring %d)' % (ctx, ring),
+                 (t, flags, fence, c, r) == (OK, 3, 2, ctx, ring),
+                 'type 0x%x flags 0x%x fence %d context %d ring %d' % (t, flags, fence, c, r))
+    t = struct.unpack_from('<I', dev.ram, 0x30000)[0]
+    checks.check('the display info after it (OK_DISPLAY_INFO)', t == OK_DISPLAY_INFO, '0x%x' % t)
+
+    # The semaphore signalled: the ring runs and each waiting request is
+    # answered once. Once they all are (the device has 1024 + 1 used
+    # entries more: the ring of 16 holds the last ones alone, so they are
+    # counted), a fenced request is taken again; its ring retires fences
+    # in order, so its answer comes after every one before it.
+    v = Venus()
+    v.cmd(174)  # vkSignalSemaphore to 1
+    v.u64(device, 1); v.u32(1000207005); v.u64(0); v.u64(semaphore, 1)
+    last = lambda: struct.unpack_from('<II', dev.ram, USED(0) + 4 + 8 * ((used_idx() - 1) % QSIZE))
+    before = used_idx()
+    chain(dev, 6, 0x13000, hdr(0x207, ctx) + struct.pack('<II', len(v.words), 0) + v.words, 0x32000, 64)
+    dev.offer(0, 6)
+    deadline = time.time() + 30
+    while (used_idx() - before) & 0xffff < most + 1 and time.time() < deadline:
+        time.sleep(0.01)
+    dev.offer(0, 8)
+    deadline = time.time() + 30
+    while last() != (8, 24) and time.time() < deadline:
+        time.sleep(0.01)
+    n = (used_idx() - before) & 0xffff
+    dev.used_seen[0] = used_idx()
+    checks.check('the semaphore signalled: the %d waiting requests answered once each' % most, n == most + 2,
+                 '%d used entries up to the next fenced request (%d wanted: the %d, the signal, it)' % (
+                     n, most + 2, most))
+    t = struct.unpack_from('<I', dev.ram, 0x33000)[0]
+    checks.check('a fenced request on the ring that runs again answered after them (OK_NODATA)',
+                 last() == (8, 24) and t == OK, 'last used %s, type 0x%x' % (last(), t))
+    checks.done()
+    dev.s.close()
+
+
 def hold_slots(path, out_path):
     checks = Checks(out_path)
     socks = []
@@ -639,12 +794,14 @@ def main():
         log_flood(sys.argv[2], sys.argv[3])
     elif mode == 'budget':
         budget(sys.argv[2], sys.argv[3])
+    elif mode == 'fence_flood':
+        fence_flood(sys.argv[2], sys.argv[3])
     elif mode == 'hold_slots':
         hold_slots(sys.argv[2], sys.argv[3])
     elif mode == 'silent':
         silent(sys.argv[2], sys.argv[3])
     else:
-        raise SystemExit('usage: hostile_vmm.py honest|hostile|reentry|zero_kick|scanout|log_flood|budget|hold_slots|silent ...')
+        raise SystemExit('usage: hostile_vmm.py honest|hostile|reentry|zero_kick|scanout|log_flood|budget|fence_flood|hold_slots|silent ...')
 
 
 if __name__ == '__main__':
