@@ -706,7 +706,7 @@ TEST(link_maps_unsealable_memory_read_only)
  * links cannot take them all. */
 TEST(link_takes_its_share_of_fault_safe_mappings)
 {
-#ifdef __linux__
+#ifdef VS_OS_LINUX
    struct vs_fair_pool guarded;
    vs_fair_pool_init(&guarded, "fault-safe mappings", 1, 2); /* 1 each, 2 lent */
    vs_server_links_limit(&(struct vs_server_link_limits){ .guarded = &guarded });
@@ -745,7 +745,7 @@ TEST(link_takes_its_share_of_fault_safe_mappings)
    vs_log_set_sink(NULL, NULL);
    vs_server_links_limit(&(struct vs_server_link_limits){ 0 });
 #else
-   SKIP("memfd seals are Linux's");
+   SKIP("memfd seals are the Linux backend's");
 #endif
 }
 
