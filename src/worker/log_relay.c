@@ -7,9 +7,6 @@
 
 #include "base/log.h"
 
-#define LINE_COST_NS (1000000000ull / VS_LOG_RELAY_PER_SECOND)
-#define BUCKET_NS (VS_LOG_RELAY_BURST * LINE_COST_NS)
-
 void
 vs_log_relay_init(struct vs_log_relay *relay, int out_fd, int pid, uint64_t now_ns)
 {
@@ -19,10 +16,8 @@ vs_log_relay_init(struct vs_log_relay *relay, int out_fd, int pid, uint64_t now_
    relay->taken = 0;
    relay->out_fd = out_fd;
    relay->pid = pid;
-   relay->credit_ns = BUCKET_NS;
-   relay->last_ns = now_ns;
+   vs_rate_limit_init(&relay->bucket, VS_LOG_RELAY_BURST, VS_LOG_RELAY_PER_SECOND, now_ns);
    relay->limited = vs_log_threshold < VS_LOG_DEBUG;
-   relay->dropped = 0;
 }
 
 static void
@@ -40,18 +35,17 @@ write_all(int fd, const char *p, size_t left)
 }
 
 static void
-tell_dropped(struct vs_log_relay *relay)
+tell_dropped(struct vs_log_relay *relay, uint64_t dropped)
 {
-   if (!relay->dropped)
+   if (!dropped)
       return;
    char told[160];
    int n = snprintf(told, sizeof(told),
                     "venus-server: warn: %llu lines from worker process %d dropped: it logged more than %d lines "
                     "at once or %d a second\n",
-                    (unsigned long long)relay->dropped, relay->pid, VS_LOG_RELAY_BURST, VS_LOG_RELAY_PER_SECOND);
+                    (unsigned long long)dropped, relay->pid, VS_LOG_RELAY_BURST, VS_LOG_RELAY_PER_SECOND);
    if (n > 0)
       write_all(relay->out_fd, told, (size_t)n < sizeof(told) ? (size_t)n : sizeof(told) - 1);
-   relay->dropped = 0;
 }
 
 /* The line ends: passed on if the bucket holds a line's worth, else
@@ -59,19 +53,11 @@ tell_dropped(struct vs_log_relay *relay)
 static void
 end_line(struct vs_log_relay *relay, uint64_t now_ns)
 {
-   if (now_ns > relay->last_ns) {
-      uint64_t gained = now_ns - relay->last_ns;
-      relay->credit_ns = gained >= BUCKET_NS - relay->credit_ns ? BUCKET_NS : relay->credit_ns + gained;
-      relay->last_ns = now_ns;
-   }
-   if (!relay->limited || relay->credit_ns >= LINE_COST_NS) {
-      if (relay->limited)
-         relay->credit_ns -= LINE_COST_NS;
-      tell_dropped(relay);
+   uint64_t dropped = 0;
+   if (!relay->limited || vs_rate_limit_pass(&relay->bucket, now_ns, &dropped)) {
+      tell_dropped(relay, dropped);
       relay->line[relay->len++] = '\n';
       write_all(relay->out_fd, relay->line, relay->len);
-   } else {
-      relay->dropped++;
    }
    relay->len = relay->prefix_len;
    relay->taken = 0;
@@ -105,5 +91,6 @@ vs_log_relay_flush(struct vs_log_relay *relay, uint64_t now_ns)
 {
    if (relay->taken)
       end_line(relay, now_ns);
-   tell_dropped(relay);
+   tell_dropped(relay, relay->bucket.dropped);
+   relay->bucket.dropped = 0;
 }

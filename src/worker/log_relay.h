@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/rate_limit.h"
+
 /* A log line is at most this long (base/log.c's); longer runs are cut
  * into lines of this length. */
 #define VS_LOG_RELAY_LINE 1024
@@ -30,11 +32,8 @@ struct vs_log_relay {
    size_t taken; /* input bytes of the current line */
    int out_fd;
    int pid;
-   /* The token bucket, in nanoseconds of refill: a line costs
-    * 1e9 / VS_LOG_RELAY_PER_SECOND. */
-   uint64_t credit_ns, last_ns;
-   bool limited; /* false: every line passes (debug level) */
-   uint64_t dropped; /* lines not passed on since the last count told */
+   struct vs_rate_limit bucket; /* its lines; dropped: not passed on since the last count told */
+   bool limited;                /* false: every line passes (debug level) */
 };
 
 /* The relay of worker `pid`'s lines, its bucket full at `now_ns`. */

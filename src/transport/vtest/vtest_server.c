@@ -19,6 +19,7 @@
 
 #include "os/os.h"
 #include "base/ledger.h"
+#include "base/rate_limit.h"
 #include "base/listen_socket.h"
 #include "base/log.h"
 #include "context/context.h"
@@ -86,7 +87,16 @@ struct server {
    uid_t tenant_uid;
    /* With workers, under lock: each uid's worker starts. */
    struct worker_bucket buckets[WORKER_BUCKETS];
+   /* Under lock: the lines connections cause (connection_line). */
+   struct vs_rate_limit connection_lines;
 };
+
+/* A connection costs its client nothing, so the lines that connecting,
+ * being refused and leaving before a first message write are bounded: past
+ * a burst, so many a second; the rest are counted in one line. At debug
+ * level nothing is dropped. */
+#define CONNECTION_LINES_BURST 64
+#define CONNECTION_LINES_PER_SECOND 16
 
 struct vtest_workers {
    const struct vs_context_options *options;
@@ -286,6 +296,24 @@ wait_for_worker_start(struct server *server, struct client_thread *ct)
    }
 }
 
+/* Whether a connection's line may be written now (tells the lines
+ * dropped before it first). */
+static bool
+connection_line(struct server *server)
+{
+   if (vs_log_threshold >= VS_LOG_DEBUG)
+      return true;
+   uint64_t dropped = 0;
+   pthread_mutex_lock(&server->lock);
+   const bool pass = vs_rate_limit_pass(&server->connection_lines, os_now_ns(), &dropped);
+   pthread_mutex_unlock(&server->lock);
+   if (dropped)
+      vs_warn(0, "%llu connection lines dropped: clients connected, were refused or left before a first message "
+                 "faster than %d at once or %d a second", (unsigned long long)dropped, CONNECTION_LINES_BURST,
+              CONNECTION_LINES_PER_SECOND);
+   return pass;
+}
+
 static void *
 client_main(void *arg)
 {
@@ -344,7 +372,8 @@ client_main(void *arg)
          vs_error(ct->ctx_id, "dropping client: no ledger channel for its worker: %s", strerror(err));
       } else if (pid == 0) {
          vs_server_link_close(served);
-         vs_info(ct->ctx_id, "client left before its first message; no worker process served it");
+         if (connection_line(server))
+            vs_info(ct->ctx_id, "client left before its first message; no worker process served it");
       } else if (pid < 0) {
          vs_server_link_close(served);
          vs_error(ct->ctx_id, "dropping client: no worker process for it: %s", strerror(err));
@@ -509,22 +538,25 @@ start_client(struct server *server, int fd)
    else
       server->active++;
    pthread_mutex_unlock(&server->lock);
+   const bool told = (foreign || full || peer_full) && connection_line(server);
    if (foreign) {
-      vs_warn(0, "refusing client: uid %d is not this server's tenant (uid %u): --isolate thread serves one "
-                 "trusted tenant",
-              known ? (int)uid : -1, (unsigned)server->tenant_uid);
+      if (told)
+         vs_warn(0, "refusing client: uid %d is not this server's tenant (uid %u): --isolate thread serves one "
+                    "trusted tenant",
+                 known ? (int)uid : -1, (unsigned)server->tenant_uid);
       close(fd);
       return;
    }
    if (full) {
-      vs_warn(0, "refusing client: %u clients connected (limit clients=%u)", active,
-              server->limits.clients);
+      if (told)
+         vs_warn(0, "refusing client: %u clients connected (limit clients=%u)", active, server->limits.clients);
       close(fd);
       return;
    }
    if (peer_full) {
-      vs_warn(0, "refusing client: uid %u holds %u connections (limit clients-per-peer=%u)", (unsigned)uid, of_peer,
-              server->limits.clients_per_peer);
+      if (told)
+         vs_warn(0, "refusing client: uid %u holds %u connections (limit clients-per-peer=%u)", (unsigned)uid,
+                 of_peer, server->limits.clients_per_peer);
       close(fd);
       return;
    }
@@ -550,7 +582,8 @@ start_client(struct server *server, int fd)
    if (server->next_ctx_id == 0)
       server->next_ctx_id = 1;
 
-   vs_info(ct->ctx_id, "client connected");
+   if (connection_line(server))
+      vs_info(ct->ctx_id, "client connected");
 
    pthread_mutex_lock(&server->lock);
    ct->next = server->clients;
@@ -748,6 +781,7 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
       .peer = { [VS_LEDGER_BUFFERED] = limits->partial_per_peer_bytes },
    };
    server.ledger = vs_ledger_create(&ledger_limits);
+   vs_rate_limit_init(&server.connection_lines, CONNECTION_LINES_BURST, CONNECTION_LINES_PER_SECOND, os_now_ns());
    int err = server.ledger ? pthread_mutex_init(&server.lock, NULL) : ENOMEM;
    bool event = err == 0 && os_event_init(&server.reap_event) == 0;
    if (!event) {
