@@ -15,7 +15,7 @@ struct peer {
 struct vs_ledger {
    pthread_mutex_t lock;
    struct vs_ledger_limits limits;
-   uint64_t held[VS_LEDGER_POOLS]; /* every account's, for the server-wide pools */
+   uint64_t held[VS_LEDGER_POOLS]; /* every account's */
    struct peer *peers;
 };
 
@@ -32,10 +32,28 @@ per_peer(enum vs_ledger_pool pool)
 }
 
 /* The count the pool's scope limit applies to. Under the lock. */
-static uint64_t *
-scope_held(struct vs_ledger_account *account, enum vs_ledger_pool pool)
+static uint64_t
+scope_held(const struct vs_ledger_account *account, enum vs_ledger_pool pool)
 {
-   return per_peer(pool) ? &account->peer->held[pool] : &account->ledger->held[pool];
+   return per_peer(pool) ? account->peer->held[pool] : account->ledger->held[pool];
+}
+
+/* Under the lock: the account holds `bytes` more of `pool`, and so do its
+ * uid and the server; `release` the other way. */
+static void
+hold(struct vs_ledger_account *account, enum vs_ledger_pool pool, uint64_t bytes)
+{
+   account->held[pool] += bytes;
+   account->peer->held[pool] += bytes;
+   account->ledger->held[pool] += bytes;
+}
+
+static void
+release(struct vs_ledger_account *account, enum vs_ledger_pool pool, uint64_t bytes)
+{
+   account->held[pool] -= bytes;
+   account->peer->held[pool] -= bytes;
+   account->ledger->held[pool] -= bytes;
 }
 
 /* What `limit` leaves above `held`; without a limit, what keeps the count
@@ -112,19 +130,16 @@ vs_ledger_charge(struct vs_ledger_account *account, enum vs_ledger_pool pool, ui
 {
    struct vs_ledger *ledger = account->ledger;
    pthread_mutex_lock(&ledger->lock);
-   uint64_t *scope = scope_held(account, pool);
+   const uint64_t scope = scope_held(account, pool);
    const uint64_t scope_limit = ledger->limits.scope[pool], account_limit = ledger->limits.account[pool];
-   const uint64_t peer_limit = per_peer(pool) ? 0 : ledger->limits.peer[pool];
-   uint64_t scope_room = room(scope_limit, *scope);
+   const uint64_t peer_limit = ledger->limits.peer[pool];
+   uint64_t scope_room = room(scope_limit, scope);
    uint64_t account_room = room(account_limit, account->held[pool]);
    uint64_t peer_room = room(peer_limit, account->peer->held[pool]);
-   *answer = (struct vs_ledger_answer){ .held = *scope, .limit = scope_limit };
+   *answer = (struct vs_ledger_answer){ .held = scope, .limit = scope_limit };
    answer->granted = bytes <= scope_room && bytes <= account_room && bytes <= peer_room;
    if (answer->granted) {
-      *scope += bytes;
-      if (!per_peer(pool))
-         account->peer->held[pool] += bytes;
-      account->held[pool] += bytes;
+      hold(account, pool, bytes);
       scope_room -= bytes;
       account_room -= bytes;
       peer_room -= bytes;
@@ -148,10 +163,7 @@ vs_ledger_give(struct vs_ledger_account *account, enum vs_ledger_pool pool, uint
    pthread_mutex_lock(&ledger->lock);
    if (bytes > account->held[pool])
       bytes = account->held[pool];
-   account->held[pool] -= bytes;
-   *scope_held(account, pool) -= bytes;
-   if (!per_peer(pool))
-      account->peer->held[pool] -= bytes;
+   release(account, pool, bytes);
    pthread_mutex_unlock(&ledger->lock);
 }
 
@@ -171,12 +183,9 @@ vs_ledger_close(struct vs_ledger_account *account)
       return;
    struct vs_ledger *ledger = account->ledger;
    pthread_mutex_lock(&ledger->lock);
+   for (int pool = 0; pool < VS_LEDGER_POOLS; pool++)
+      release(account, (enum vs_ledger_pool)pool, account->held[pool]);
    struct peer *p = account->peer;
-   for (int pool = 0; pool < VS_LEDGER_POOLS; pool++) {
-      *scope_held(account, (enum vs_ledger_pool)pool) -= account->held[pool];
-      if (!per_peer((enum vs_ledger_pool)pool))
-         p->held[pool] -= account->held[pool];
-   }
    if (--p->accounts == 0) {
       struct peer **link = &ledger->peers;
       while (*link != p)

@@ -24,9 +24,9 @@ enum vs_ledger_pool {
 struct vs_ledger_limits {
    uint64_t scope[VS_LEDGER_POOLS];   /* what all accounts of the pool's scope hold together */
    uint64_t account[VS_LEDGER_POOLS]; /* what one account holds */
-   /* Of a server-wide pool, what one uid's accounts hold together: a uid
-    * whose clients (or their workers) keep their charges leaves the rest
-    * to the others. */
+   /* What one uid's accounts hold together (of a server-wide pool: a uid
+    * whose clients, or their workers, keep their charges leaves the rest
+    * to the others). */
    uint64_t peer[VS_LEDGER_POOLS];
 };
 

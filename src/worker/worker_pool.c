@@ -212,10 +212,10 @@ take_exit(struct vs_worker_pool *pool, pid_t pid)
    return NULL;
 }
 
-/* Under lock: signals and forgets the watches of `pid` (all of them: any
- * pid when `pid` is 0). */
+/* Under lock: forgets the watches of `pid` (of every pid when 0), having
+ * signalled them if `signal`. */
 static void
-signal_watches(struct vs_worker_pool *pool, pid_t pid)
+end_watches(struct vs_worker_pool *pool, pid_t pid, bool signal)
 {
    for (struct exit_watch **link = &pool->watches; *link;) {
       struct exit_watch *w = *link;
@@ -224,7 +224,8 @@ signal_watches(struct vs_worker_pool *pool, pid_t pid)
          continue;
       }
       *link = w->next;
-      os_event_signal(w->exited);
+      if (signal)
+         os_event_signal(w->exited);
       free(w);
    }
 }
@@ -243,7 +244,7 @@ on_worker_exit(pid_t pid, int status, void *data)
       pthread_cond_broadcast(&pool->changed);
    }
    if (!idle)
-      signal_watches(pool, pid);
+      end_watches(pool, pid, true);
    pthread_mutex_unlock(&pool->lock);
    if (idle)
       idle_death(pool, pid, status);
@@ -363,7 +364,7 @@ forker_lost(struct vs_worker_pool *pool)
    pool->forker_gone = true;
    pool->start_error = EPIPE;
    pthread_cond_broadcast(&pool->changed);
-   signal_watches(pool, 0);
+   end_watches(pool, 0, true);
    pthread_mutex_unlock(&pool->lock);
 }
 
@@ -629,15 +630,7 @@ vs_worker_pool_wait(struct vs_worker_pool *pool, pid_t pid)
    struct worker_exit *e;
    while (!(e = take_exit(pool, pid)) && !pool->forker_gone)
       pthread_cond_wait(&pool->changed, &pool->lock);
-   for (struct exit_watch **link = &pool->watches; *link;) {
-      struct exit_watch *w = *link;
-      if (w->pid == pid) {
-         *link = w->next;
-         free(w);
-      } else {
-         link = &w->next;
-      }
-   }
+   end_watches(pool, pid, false);
    pthread_mutex_unlock(&pool->lock);
    /* A lost forker took its workers with it (their tie). */
    int status = e ? e->status : SIGKILL;
@@ -687,11 +680,7 @@ vs_worker_pool_destroy(struct vs_worker_pool *pool)
    pthread_mutex_destroy(&pool->lock);
    free(pool->retired);
    free(pool->idle_dead);
-   while (pool->watches) {
-      struct exit_watch *w = pool->watches;
-      pool->watches = w->next;
-      free(w);
-   }
+   end_watches(pool, 0, false);
    while (pool->exits) {
       struct worker_exit *e = pool->exits;
       pool->exits = e->next;
