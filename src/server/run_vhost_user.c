@@ -20,9 +20,9 @@
 /* VM devices served at once: each holds a worker process and maps its
  * guest's RAM there. */
 #define VHOST_USER_DEVICES_MAX 16
-/* A VMM serves one VM, which has a GPU (and an input device); a few more
- * leave room for a VM of several, and the rest for other VMs. */
-#define VHOST_USER_DEVICES_PER_PEER 4
+/* The VMMs of one uid (a host's libvirt runs all its VMs as one) hold at
+ * most this many; the rest is a reserve for other uids. */
+#define VHOST_USER_DEVICES_PER_PEER 12
 #define VM_HOSTMEM_MIB_DEFAULT 256
 #define VM_WIDTH_DEFAULT 1280
 #define VM_HEIGHT_DEFAULT 800
@@ -79,6 +79,7 @@ vs_run_vhost_user(struct vs_server_config *config)
       .hostmem_bytes = (uint64_t)(config->vm_hostmem_mib ? config->vm_hostmem_mib : VM_HOSTMEM_MIB_DEFAULT) << 20,
       .max_devices = VHOST_USER_DEVICES_MAX,
       .max_devices_per_peer = VHOST_USER_DEVICES_PER_PEER,
+      .worker_starts_per_min = config->server.worker_starts_per_min,
    };
 #ifdef VS_HAVE_DISPLAY
    if (started.display) {

@@ -20,6 +20,9 @@
  * device slot and a worker for nothing. The rest of the handshake waits
  * for the guest's driver, which may take any time. */
 #define OWNER_DEADLINE_MS 10000u
+/* A message once begun comes whole within this long: the front end writes
+ * each at once, and one that stops halfway holds the device's slot. */
+#define MESSAGE_DEADLINE_MS 10000u
 
 #define PROTOCOL_FEATURES_BASE                                                                            \
    ((1ull << VS_VU_PROTOCOL_F_REPLY_ACK) | (1ull << VS_VU_PROTOCOL_F_BACKEND_REQ) |                      \
@@ -39,7 +42,12 @@ struct vs_vu_device {
    int backend_fd;              /* BACKEND_REQ channel, -1 until given */
    struct vs_guest_memory mem;
    struct vs_virtqueue queues[VS_VU_QUEUES_MAX];
+   /* The message being served, and the one being received: a request
+    * served while a map waits (below) comes in beside the one it
+    * interrupts and leaves it as it was. */
    struct vs_vu_message msg;
+   struct vs_vu_message in;
+   uint64_t message_deadline_ns; /* part of `in` came: whole by then; 0: none came */
    char why[256];
    /* While a back-end request waits for its reply, the front end's own
     * requests are served (it may send SET_MEM_TABLE before it answers:
@@ -113,6 +121,12 @@ vs_vu_device_create(int sock, uint32_t id, const struct vs_vu_device_type *type)
                id, type->num_queues, type->config_size, (unsigned long long)type->shmem_size);
       return NULL;
    }
+   /* Reads never wait: a front end that sends part of a message stalls
+    * neither the queues nor a map's wait for its reply. */
+   if (os_set_nonblocking(sock, true) < 0) {
+      vs_error(0, "vhost-user device %u: cannot make its socket non-blocking: %s", id, strerror(errno));
+      return NULL;
+   }
    struct vs_vu_device *dev = calloc(1, sizeof(*dev));
    if (!dev)
       return NULL;
@@ -134,6 +148,7 @@ vs_vu_device_destroy(struct vs_vu_device *dev)
    for (unsigned i = 0; i < VS_VU_QUEUES_MAX; i++)
       vs_virtqueue_fini(&dev->queues[i]);
    vs_guest_memory_unmap(&dev->mem);
+   vs_vu_message_close_fds(&dev->in);
    release_stale_memory(dev);
    free(dev->stale);
    if (dev->backend_fd >= 0)
@@ -174,6 +189,8 @@ vs_vu_device_can_map(const struct vs_vu_device *dev)
    return dev->type.shmem_size && (dev->protocol_features & need) == need && dev->backend_fd >= 0;
 }
 
+static bool missed_deadline(const struct vs_vu_device *dev);
+
 static bool
 shmem_request(struct vs_vu_device *dev, uint32_t request, int fd, const struct vs_vu_shmem_map *map, char *why,
               size_t why_size)
@@ -188,10 +205,16 @@ shmem_request(struct vs_vu_device *dev, uint32_t request, int fd, const struct v
       return false;
    while (ack) {
       struct pollfd fds[2] = { { .fd = dev->backend_fd, .events = POLLIN }, { .fd = dev->sock, .events = POLLIN } };
-      if (poll(fds, 2, -1) < 0) {
+      const int ready = poll(fds, 2, vs_vu_device_poll_timeout(dev));
+      if (ready < 0) {
          if (errno == EINTR)
             continue;
          snprintf(why, why_size, "waiting for its reply: %s", strerror(errno));
+         return false;
+      }
+      if (missed_deadline(dev)) {
+         dev->closing = true;
+         snprintf(why, why_size, "the connection ended while it waited for its reply");
          return false;
       }
       if (fds[0].revents)
@@ -583,9 +606,12 @@ serve(struct vs_vu_device *dev, bool *replied)
 bool
 vs_vu_device_handle_message(struct vs_vu_device *dev)
 {
-   struct vs_vu_message *m = &dev->msg;
    dev->why[0] = '\0';
-   switch (vs_vu_message_read(dev->sock, m, dev->why, sizeof(dev->why))) {
+   switch (vs_vu_message_read(dev->sock, &dev->in, dev->why, sizeof(dev->why))) {
+   case VS_VU_READ_MORE:
+      if (dev->in.received && !dev->message_deadline_ns)
+         dev->message_deadline_ns = os_now_ns() + MESSAGE_DEADLINE_MS * 1000000ull;
+      return true;
    case VS_VU_READ_CLOSED:
       vs_info(0, "vhost-user device %u: the front end closed the connection", dev->id);
       return false;
@@ -595,6 +621,13 @@ vs_vu_device_handle_message(struct vs_vu_device *dev)
    case VS_VU_READ_MESSAGE:
       break;
    }
+   dev->message_deadline_ns = 0;
+   /* The request this one interrupts, if any (a map's wait), is served
+    * on once this one is done. Its fds are now `msg`'s. */
+   const struct vs_vu_message interrupted = dev->msg;
+   dev->msg = dev->in;
+   dev->in.fd_count = 0;
+   struct vs_vu_message *m = &dev->msg;
    bool replied = false;
    bool ok = serve(dev, &replied) && !dev->failed;
    vs_vu_message_close_fds(m);
@@ -610,6 +643,7 @@ vs_vu_device_handle_message(struct vs_vu_device *dev)
       vs_error(0, "vhost-user device %u: refused %s: %s; the connection ends", dev->id,
                vs_vu_request_name(m->header.request, buf, sizeof(buf)), dev->why);
    }
+   dev->msg = interrupted;
    return ok;
 }
 
@@ -646,13 +680,44 @@ drain(int fd)
    }
 }
 
+/* The nearest deadline the front end has to meet: SET_OWNER's until it
+ * came, and a begun message's; 0 when there is none. */
+static uint64_t
+next_deadline_ns(const struct vs_vu_device *dev)
+{
+   uint64_t deadline = dev->owned ? 0 : dev->owner_deadline_ns;
+   if (dev->message_deadline_ns && (!deadline || dev->message_deadline_ns < deadline))
+      deadline = dev->message_deadline_ns;
+   return deadline;
+}
+
 int
 vs_vu_device_poll_timeout(const struct vs_vu_device *dev)
 {
-   if (dev->owned)
+   const uint64_t deadline = next_deadline_ns(dev);
+   if (!deadline)
       return -1;
    const uint64_t now = os_now_ns();
-   return now >= dev->owner_deadline_ns ? 0 : (int)((dev->owner_deadline_ns - now + 999999) / 1000000);
+   return now >= deadline ? 0 : (int)((deadline - now + 999999) / 1000000);
+}
+
+/* Whether the front end is past a deadline (logged): the connection ends. */
+static bool
+missed_deadline(const struct vs_vu_device *dev)
+{
+   const uint64_t now = os_now_ns();
+   if (!dev->owned && now >= dev->owner_deadline_ns) {
+      vs_error(0, "vhost-user device %u: the front end sent no SET_OWNER within %u s of connecting%s; the "
+               "connection ends", dev->id, OWNER_DEADLINE_MS / 1000,
+               dev->in.received ? " (part of a message came)" : "");
+      return true;
+   }
+   if (dev->message_deadline_ns && now >= dev->message_deadline_ns) {
+      vs_error(0, "vhost-user device %u: the front end sent %u bytes of a message and not the rest within %u s; "
+               "the connection ends", dev->id, dev->in.received, MESSAGE_DEADLINE_MS / 1000);
+      return true;
+   }
+   return false;
 }
 
 bool
@@ -672,16 +737,15 @@ vs_vu_device_dispatch(struct vs_vu_device *dev, const struct pollfd *fds, unsign
          }
       }
    }
+   /* A request served inside a map's wait above leaves the socket's
+    * readiness stale: the read then finds nothing, and waits for none. */
    bool ok = !dev->closing && !dev->failed;
    if (ok && count && fds[0].revents)
       ok = vs_vu_device_handle_message(dev);
    release_stale_memory(dev);
    /* After the message: a SET_OWNER that came as the deadline passed counts. */
-   if (ok && !dev->owned && os_now_ns() >= dev->owner_deadline_ns) {
-      vs_error(0, "vhost-user device %u: the front end sent no SET_OWNER within %u s of connecting; the connection "
-               "ends", dev->id, OWNER_DEADLINE_MS / 1000);
+   if (ok && missed_deadline(dev))
       ok = false;
-   }
    return ok && !dev->closing && !dev->failed;
 }
 

@@ -5,12 +5,16 @@
 #include "transport/vhost_user/vhost_user_message.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "os/os.h"
+
+/* How long a reply waits for room in the front end's socket. */
+#define REPLY_ROOM_WAIT_MS 10000
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0 /* os_socket_prepare set SO_NOSIGPIPE on the socket */
@@ -185,52 +189,44 @@ vs_vu_message_check(const struct vs_vu_message *msg, char *why, size_t why_size)
    return true;
 }
 
-/* Reads exactly `len` bytes, gathering any fds that ride on them. 1: read,
- * 0: end of stream before the first byte, -1: error or a cut message. */
-static int
-read_exact(int sock, void *buf, size_t len, struct vs_vu_message *msg, bool *excess, char *why, size_t why_size)
-{
-   size_t have = 0;
-   while (have < len) {
-      ssize_t n = os_recv_fds(sock, (uint8_t *)buf + have, len - have, msg->fds, VS_VU_FDS_MAX, &msg->fd_count,
-                              excess);
-      if (n == 0 && have == 0)
-         return 0;
-      if (n <= 0) {
-         snprintf(why, why_size, "%s after %zu of %zu bytes", n == 0 ? "connection closed" : strerror(errno), have,
-                  len);
-         return -1;
-      }
-      have += (size_t)n;
-   }
-   return 1;
-}
-
 enum vs_vu_read_result
 vs_vu_message_read(int sock, struct vs_vu_message *msg, char *why, size_t why_size)
 {
-   memset(&msg->header, 0, sizeof(msg->header));
-   msg->fd_count = 0;
-   bool excess = false;
-   int r = read_exact(sock, &msg->header, sizeof(msg->header), msg, &excess, why, why_size);
-   if (r == 0)
-      return VS_VU_READ_CLOSED;
-   if (r < 0)
-      goto bad;
+   const uint32_t head = sizeof(msg->header);
    char buf[32];
-   if (msg->header.size > sizeof(msg->payload)) {
-      snprintf(why, why_size, "%s of %u payload bytes (at most %zu)",
-               vs_vu_request_name(msg->header.request, buf, sizeof(buf)), msg->header.size, sizeof(msg->payload));
-      goto bad;
+   if (msg->received >= head && msg->received == head + msg->header.size)
+      msg->received = 0; /* the last call's message was whole */
+   if (msg->received == 0) {
+      memset(&msg->header, 0, sizeof(msg->header));
+      memset(&msg->payload, 0, sizeof(msg->payload));
+      msg->fd_count = 0;
+      msg->excess_fds = false;
    }
-   memset(&msg->payload, 0, sizeof(msg->payload));
-   if (msg->header.size &&
-       read_exact(sock, &msg->payload, msg->header.size, msg, &excess, why, why_size) != 1) {
-      if (!why[0] || !strncmp(why, "connection closed", 17))
-         snprintf(why, why_size, "%s cut short", vs_vu_request_name(msg->header.request, buf, sizeof(buf)));
-      goto bad;
+   while (msg->received < head || msg->received < head + msg->header.size) {
+      const bool in_header = msg->received < head;
+      uint8_t *to = in_header ? (uint8_t *)&msg->header + msg->received
+                              : (uint8_t *)&msg->payload + (msg->received - head);
+      const size_t want = in_header ? head - msg->received : head + msg->header.size - msg->received;
+      const ssize_t n = os_recv_fds(sock, to, want, msg->fds, VS_VU_FDS_MAX, &msg->fd_count, &msg->excess_fds);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+         return VS_VU_READ_MORE;
+      if (n == 0 && msg->received == 0) {
+         vs_vu_message_close_fds(msg);
+         return VS_VU_READ_CLOSED;
+      }
+      if (n <= 0) {
+         snprintf(why, why_size, "%s after %u bytes of a message", n == 0 ? "connection closed" : strerror(errno),
+                  msg->received);
+         goto bad;
+      }
+      msg->received += (uint32_t)n;
+      if (msg->received == head && msg->header.size > sizeof(msg->payload)) {
+         snprintf(why, why_size, "%s of %u payload bytes (at most %zu)",
+                  vs_vu_request_name(msg->header.request, buf, sizeof(buf)), msg->header.size, sizeof(msg->payload));
+         goto bad;
+      }
    }
-   if (excess) {
+   if (msg->excess_fds) {
       snprintf(why, why_size, "%s with more than %u fds",
                vs_vu_request_name(msg->header.request, buf, sizeof(buf)), VS_VU_FDS_MAX);
       goto bad;
@@ -240,6 +236,7 @@ vs_vu_message_read(int sock, struct vs_vu_message *msg, char *why, size_t why_si
    return VS_VU_READ_MESSAGE;
 bad:
    vs_vu_message_close_fds(msg);
+   msg->received = 0;
    return VS_VU_READ_BAD;
 }
 
@@ -279,6 +276,17 @@ vs_vu_reply(int sock, uint32_t request, const void *payload, uint32_t size)
    size_t sent = 0;
    while (sent < len) {
       ssize_t n = os_send_fds(sock, out + sent, len - sent, NULL, 0, MSG_NOSIGNAL);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+         /* The socket is non-blocking for reads; a reply waits for room
+          * a while, and a front end that reads none loses its device. */
+         struct pollfd pfd = { .fd = sock, .events = POLLOUT };
+         const int r = poll(&pfd, 1, REPLY_ROOM_WAIT_MS);
+         if (r == 0)
+            errno = ETIMEDOUT;
+         if (r > 0 || (r < 0 && errno == EINTR))
+            continue;
+         return false;
+      }
       if (n <= 0)
          return false;
       sent += (size_t)n;

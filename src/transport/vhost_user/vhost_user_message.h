@@ -147,16 +147,20 @@ union vs_vu_payload {
    uint8_t bytes[sizeof(struct vs_vu_shmem_config)];
 };
 
-/* One message as received: its fds belong to it until taken. */
+/* One message as received, or the part of it received so far: its fds
+ * belong to it until taken. Zeroed: no byte of it yet. */
 struct vs_vu_message {
    struct vs_vu_header header;
    union vs_vu_payload payload;
    int fds[VS_VU_FDS_MAX];
    unsigned fd_count;
+   uint32_t received; /* bytes of the header and payload in so far */
+   bool excess_fds;   /* more fds came than a message carries */
 };
 
 enum vs_vu_read_result {
    VS_VU_READ_MESSAGE, /* a whole, checked message */
+   VS_VU_READ_MORE,    /* no whole message yet: what came is kept for the next read */
    VS_VU_READ_CLOSED,  /* the front end closed the connection between messages */
    VS_VU_READ_BAD,     /* a broken or refused message (why says which): the connection ends */
 };
@@ -169,8 +173,11 @@ const char *vs_vu_request_name(uint32_t request, char *buf, size_t buf_size);
  * it carries, and the counts and ranges inside its payload. */
 bool vs_vu_message_check(const struct vs_vu_message *msg, char *why, size_t why_size);
 
-/* Reads one message (header, payload, fds) from a blocking stream socket and
- * checks it. On anything but VS_VU_READ_MESSAGE no fd stays open. */
+/* Reads what the non-blocking stream socket holds of one message (header,
+ * payload, fds) into `msg`, which keeps a partial message between calls:
+ * a front end that sends part of one never makes the reader wait. A whole
+ * message is checked; the next call starts a new one (close or take its
+ * fds first). On VS_VU_READ_CLOSED and VS_VU_READ_BAD no fd stays open. */
 enum vs_vu_read_result vs_vu_message_read(int sock, struct vs_vu_message *msg, char *why, size_t why_size);
 
 /* The i-th fd of the message, now the caller's (-1 if there is none). */

@@ -18,6 +18,7 @@
 
 #include "base/listen_socket.h"
 #include "base/log.h"
+#include "base/rate_limit.h"
 #include "os/os.h"
 #include "transport/vhost_user/input_router.h"
 #include "renderer/device_snapshot.h"
@@ -25,6 +26,8 @@
 #include "transport/vhost_user/vhost_user_device.h"
 #include "transport/vhost_user/virtio_gpu.h"
 #include "transport/vhost_user/virtio_input.h"
+#include "worker/first_message.h"
+#include "worker/start_ration.h"
 #include "worker/worker_pool.h"
 
 struct vs_vhost_user_workers {
@@ -44,20 +47,34 @@ struct device_job {
    uint64_t hostmem_bytes;
 };
 
-/* The first flush of each size says what the VM shows; the device's end
- * how many followed. Each flush of scanout 0 goes to the display, if any. */
+/* The first flush of each size says what the VM shows (a guest that
+ * changes sizes without pause gets SIZE_LINES_BURST lines, then
+ * SIZE_LINES_PER_SECOND, and a count of the rest); the device's end how
+ * many followed. Each flush of scanout 0 goes to the display, if any. */
+#define SIZE_LINES_BURST 16
+#define SIZE_LINES_PER_SECOND 2
+
 struct scanout_report {
    uint32_t id;
    uint32_t width, height;
    unsigned long flushes;
+   struct vs_rate_limit size_lines;
    struct vs_scanout_export *export; /* NULL: no display */
 };
 
 static void
 count_flush(struct scanout_report *report, uint32_t scanout, uint32_t width, uint32_t height)
 {
-   if (report->flushes == 0 || report->width != width || report->height != height)
-      vs_info(0, "vhost-user device %u: scanout %u shows %ux%u", report->id, scanout, width, height);
+   uint64_t dropped = 0;
+   if ((report->flushes == 0 || report->width != width || report->height != height) &&
+       (vs_log_threshold >= VS_LOG_DEBUG || vs_rate_limit_pass(&report->size_lines, os_now_ns(), &dropped))) {
+      if (dropped)
+         vs_info(0, "vhost-user device %u: scanout %u shows %ux%u (%llu size changes before it not logged: more "
+                    "than %d at once or %d a second)", report->id, scanout, width, height,
+                 (unsigned long long)dropped, SIZE_LINES_BURST, SIZE_LINES_PER_SECOND);
+      else
+         vs_info(0, "vhost-user device %u: scanout %u shows %ux%u", report->id, scanout, width, height);
+   }
    report->width = width;
    report->height = height;
    report->flushes++;
@@ -97,6 +114,30 @@ serve_input(const int *fds, const struct device_job *job)
    return 0;
 }
 
+/* How long a VMM has for its first whole message (QEMU sends SET_OWNER
+ * as it connects): a connection that sends nothing, or part of a
+ * message, holds a device slot for nothing. */
+#define FIRST_MESSAGE_DEADLINE_MS 10000u
+
+/* A vhost-user message's size from its header: request, flags, size. */
+static uint64_t
+vhost_user_message_size(const uint8_t *header)
+{
+   uint32_t size;
+   memcpy(&size, header + 8, sizeof(size));
+   return 12u + size;
+}
+
+/* In a worker handed a device (worker/first_message.h): a VMM that left,
+ * or sent no whole message in time, returns the worker untouched (the
+ * server says which). */
+static bool
+claim_device(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data)
+{
+   static const struct vs_message_framing framing = { 12, vhost_user_message_size };
+   return vs_first_message_wait(fds[0], &framing, FIRST_MESSAGE_DEADLINE_MS) == VS_FIRST_MESSAGE_WHOLE;
+}
+
 /* In each new worker: the host driver's warm-up, before a VM comes. */
 static void
 prepare_device(void *data)
@@ -132,6 +173,7 @@ serve_device(const int *fds, unsigned fd_count, const void *job_bytes, size_t jo
    if (job.kind != DEVICE_GPU || (fd_count != 1 && fd_count != 3))
       return 1;
    struct scanout_report report = { .id = job.id };
+   vs_rate_limit_init(&report.size_lines, SIZE_LINES_BURST, SIZE_LINES_PER_SECOND, os_now_ns());
    if (fd_count == 3 &&
        !(report.export = vs_scanout_export_create(job.id, fds[1], vs_scanout_framebuffer_size(job.width, job.height),
                                                   fds[2])))
@@ -180,6 +222,7 @@ vs_vhost_user_workers_create(const struct vs_context_options *options, unsigned 
       .ready = ready,
       .prepare = prepare_device,
       .prepare_died = prepare_device_died,
+      .claim = claim_device,
       .serve = serve_device,
       .data = workers,
       .name = "vhost-user",
@@ -201,18 +244,24 @@ vs_vhost_user_workers_destroy(struct vs_vhost_user_workers *workers)
    free(workers);
 }
 
-/* One device's worker, watched by a thread of its own. */
+/* One device: its worker started and watched by a thread of its own. */
 struct device {
    struct server *server;
    enum device_kind kind;
    uint32_t id;
-   pid_t pid;
+   pid_t pid; /* 0 until its worker claimed the connection; under server->lock */
    pid_t vmm; /* the peer's pid, 0 when unknown */
+   uid_t uid; /* the peer's uid, (uid_t)-1 when unknown: its slots are counted per uid */
+   /* The server's copy of the connection, until its worker claimed it
+    * (-1 then): shut down at stop, so that a claim waiting for a silent
+    * VMM ends at once. Under server->lock. */
+   int sock;
    pthread_t waiter;
    /* The server's end of its scanout (no display: no map, fd -1). */
    const uint8_t *framebuffer;
    uint64_t framebuffer_size;
    int notify_fd;
+   int reports; /* an input device's reports, the router's once routed; -1: none */
    bool ended; /* under server->lock */
    struct device *next;
 };
@@ -220,15 +269,37 @@ struct device {
 struct server {
    struct vs_worker_pool *pool;
    const struct vs_vhost_user_options *options;
+   struct vs_start_ration *starts;
    pthread_mutex_t lock;
    struct device *devices;      /* under lock */
-   unsigned live[DEVICE_KINDS]; /* under lock */
-   /* A refusal is logged once, then no other of that kind until a device
-    * of it ends (which says how many came meanwhile): connections that
-    * keep coming while the slots are full do not flood the log. */
-   bool refusing_quietly[DEVICE_KINDS]; /* under lock */
-   unsigned refused_quietly[DEVICE_KINDS]; /* under lock */
+   /* Under lock: the lines connections cause (connection_line). */
+   struct vs_rate_limit connection_lines;
 };
+
+/* A connection costs its VMM nothing, so the lines that connecting, being
+ * refused and leaving before a first message write are bounded, as the
+ * vtest door's: past a burst, so many a second; the rest are counted in
+ * one line. At debug level nothing is dropped. */
+#define CONNECTION_LINES_BURST 64
+#define CONNECTION_LINES_PER_SECOND 16
+
+/* Whether a connection's line may be written now (tells the lines dropped
+ * before it first). */
+static bool
+connection_line(struct server *server)
+{
+   if (vs_log_threshold >= VS_LOG_DEBUG)
+      return true;
+   uint64_t dropped = 0;
+   pthread_mutex_lock(&server->lock);
+   const bool pass = vs_rate_limit_pass(&server->connection_lines, os_now_ns(), &dropped);
+   pthread_mutex_unlock(&server->lock);
+   if (dropped)
+      vs_warn(0, "vhost-user: %llu connection lines dropped: VMMs connected, were refused or left before a first "
+                 "message faster than %d at once or %d a second", (unsigned long long)dropped,
+              CONNECTION_LINES_BURST, CONNECTION_LINES_PER_SECOND);
+   return pass;
+}
 
 /* The scanout's end: what the display holds of the device goes. */
 static void
@@ -243,6 +314,18 @@ close_scanout(struct device *device)
    os_unmap_guarded((void *)device->framebuffer, device->framebuffer_size, 0);
 }
 
+/* The device's slot goes back; its waiter is joined by reap_devices. */
+static void
+end_device(struct device *device)
+{
+   struct server *server = device->server;
+   pthread_mutex_lock(&server->lock);
+   device->ended = true;
+   pthread_mutex_unlock(&server->lock);
+}
+
+static bool start_worker(struct device *device);
+
 /* The device's frames until its worker closes their socket (it ends, or
  * sends a malformed one), then the worker's end. */
 static void *
@@ -250,9 +333,14 @@ wait_device(void *arg)
 {
    struct device *device = arg;
    struct server *server = device->server;
+   const struct vs_vhost_user_options *options = server->options;
+   if (!start_worker(device)) {
+      end_device(device);
+      return NULL;
+   }
    if (device->notify_fd >= 0) {
       vs_scanout_import_run(device->id, device->framebuffer, device->framebuffer_size, device->notify_fd,
-                            server->options->show, server->options->display);
+                            options->show, options->display);
       close_scanout(device);
    }
    int status = vs_worker_pool_wait(server->pool, device->pid);
@@ -264,22 +352,11 @@ wait_device(void *arg)
               WEXITSTATUS(status));
    else
       vs_info(0, "vhost-user device %u: its worker (pid %d) ended", device->id, (int)device->pid);
-   if (server->options->router)
-      vs_input_router_remove(server->options->router, device->id);
-   pthread_mutex_lock(&server->lock);
-   device->ended = true;
-   server->live[device->kind]--;
-   const bool were_quiet = server->refusing_quietly[device->kind];
-   const unsigned refused = server->refused_quietly[device->kind];
-   server->refusing_quietly[device->kind] = false;
-   server->refused_quietly[device->kind] = 0;
-   pthread_mutex_unlock(&server->lock);
-   if (were_quiet && refused)
-      vs_warn(0, "vhost-user: %u more %s devices were refused since the last refusal line", refused,
-              kind_names[device->kind]);
+   if (options->router)
+      vs_input_router_remove(options->router, device->id);
+   end_device(device);
    return NULL;
 }
-
 /* Joins the waiters of devices that ended. */
 static void
 reap_devices(struct server *server)
@@ -356,104 +433,152 @@ open_reports(uint32_t id, int fds[3], int *router_end)
    return true;
 }
 
+/* On the device's thread: its worker, once it claimed the connection
+ * (the VMM's first message came whole), routed. false when none serves
+ * the device (logged; what it held is closed). */
+static bool
+start_worker(struct device *device)
+{
+   struct server *server = device->server;
+   const struct vs_vhost_user_options *options = server->options;
+   const struct device_job job = {
+      .kind = device->kind, .id = device->id, .width = options->width, .height = options->height,
+      .hostmem_bytes = options->hostmem_bytes,
+   };
+   int fds[3] = { device->sock, -1, -1 };
+   unsigned fd_count = 1;
+   bool ready = true;
+   if (device->kind == DEVICE_INPUT) {
+      ready = open_reports(device->id, fds, &device->reports);
+      fd_count = 2;
+   } else if (options->show) {
+      ready = open_scanout(device, options, fds);
+      fd_count = 3;
+   }
+   const pid_t pid = ready ? vs_worker_pool_run(server->pool, fds, fd_count, &job, sizeof(job)) : -1;
+   const int err = errno;
+   /* The worker has its copies. */
+   for (unsigned i = 1; i < fd_count; i++)
+      if (fds[i] >= 0)
+         close(fds[i]);
+   /* Whether the VMM hung up, while the connection is still known here. */
+   struct pollfd hung = { .fd = device->sock, .events = 0 };
+#ifdef POLLRDHUP
+   hung.events = POLLRDHUP;
+#endif
+   const bool left = pid == 0 && poll(&hung, 1, 0) > 0;
+   pthread_mutex_lock(&server->lock);
+   close(device->sock);
+   device->sock = -1;
+   device->pid = pid > 0 ? pid : 0;
+   pthread_mutex_unlock(&server->lock);
+   if (pid <= 0) {
+      vs_start_ration_give_back(server->starts, device->uid);
+      if (pid < 0 && ready)
+         vs_error(0, "vhost-user: no worker process for VM device %u: %s", device->id, strerror(err));
+      else if (pid == 0 && left && connection_line(server))
+         vs_info(0, "vhost-user device %u: VMM pid %d left before its first message; no worker served it",
+                 device->id, (int)device->vmm);
+      else if (pid == 0 && !left && connection_line(server))
+         vs_warn(0, "vhost-user device %u: VMM pid %d sent no whole message within %u s of connecting; the "
+                    "connection ends, no worker served it", device->id, (int)device->vmm,
+                 FIRST_MESSAGE_DEADLINE_MS / 1000);
+      if (device->reports >= 0)
+         close(device->reports);
+      close_scanout(device);
+      return false;
+   }
+   /* Routed before the device can be removed. */
+   const int reports = device->reports;
+   device->reports = -1;
+   if (options->router && !(device->kind == DEVICE_INPUT
+                               ? vs_input_router_add_input(options->router, device->id, device->vmm, reports)
+                               : vs_input_router_add_gpu(options->router, device->id, device->vmm)))
+      vs_worker_pool_kill(server->pool, pid);
+   vs_info(0, "vhost-user device %u: a %s device of VMM pid %d, uid %d, served by worker process %d", device->id,
+           kind_names[device->kind], (int)device->vmm, (int)device->uid, (int)pid);
+   return true;
+}
+
+/* Under the lock: whether a device holds its slot. One whose VMM hung up
+ * before its first message does not, while its worker gives up the
+ * claim: connections opened and closed at once take no newcomer's. */
+static bool
+holds_slot(const struct device *device)
+{
+   if (device->ended)
+      return false;
+   if (device->pid || device->sock < 0)
+      return true;
+   struct pollfd hung = { .fd = device->sock, .events = 0 };
+#ifdef POLLRDHUP
+   hung.events = POLLRDHUP;
+#endif
+   return poll(&hung, 1, 0) == 0;
+}
+
+/* Takes `sock` (a new connection of `kind`): a device slot, one of its
+ * uid's worker starts and a thread that starts its worker; else refused
+ * (a line, within the connection lines' rate) and closed. */
 static void
 start_device(struct server *server, int sock, uint32_t id, enum device_kind kind)
 {
    const struct vs_vhost_user_options *options = server->options;
    pid_t vmm = 0;
+   uid_t uid = (uid_t)-1;
    if (os_peer_pid(sock, &vmm) < 0)
       vmm = 0;
+   if (os_peer_uid(sock, &uid) < 0)
+      uid = (uid_t)-1;
    pthread_mutex_lock(&server->lock);
-   unsigned of_peer = 0;
-   for (const struct device *d = server->devices; d; d = d->next)
-      of_peer += d->kind == kind && d->vmm == vmm && !d->ended;
-   const bool full = server->live[kind] >= options->max_devices;
-   const bool peer_full = options->max_devices_per_peer && of_peer >= options->max_devices_per_peer;
-   const bool quiet = server->refusing_quietly[kind];
-   if (full || peer_full) {
-      server->refusing_quietly[kind] = true;
-      server->refused_quietly[kind] += quiet;
+   unsigned live = 0, of_uid = 0;
+   for (const struct device *d = server->devices; d; d = d->next) {
+      if (d->kind == kind && holds_slot(d)) {
+         live++;
+         of_uid += d->uid == uid;
+      }
    }
+   const bool full = live >= options->max_devices;
+   const bool uid_full = options->max_devices_per_peer && of_uid >= options->max_devices_per_peer;
    pthread_mutex_unlock(&server->lock);
-   if ((full || peer_full) && !quiet) {
-      if (full)
-         vs_warn(0, "vhost-user: refusing VM device %u of VMM pid %d: %u %s devices are served already, the most at "
-                 "once (further refusals are counted until one ends)", id, (int)vmm, options->max_devices,
-                 kind_names[kind]);
-      else
-         vs_warn(0, "vhost-user: refusing VM device %u: VMM pid %d holds %u %s devices, the most one VMM may "
-                 "(further refusals are counted until one ends)", id, (int)vmm, of_peer, kind_names[kind]);
-   }
-   if (full || peer_full)
+   uint32_t wait_ms = 0;
+   const bool started = !full && !uid_full && vs_start_ration_take(server->starts, uid, &wait_ms);
+   if (!started) {
+      if (full && connection_line(server))
+         vs_warn(0, "vhost-user: refusing VM device %u of VMM pid %d: %u %s devices are served already, the most "
+                    "at once", id, (int)vmm, options->max_devices, kind_names[kind]);
+      else if (uid_full && connection_line(server))
+         vs_warn(0, "vhost-user: refusing VM device %u of VMM pid %d: uid %d holds %u %s devices, the most one "
+                    "uid may (the rest are other uids')", id, (int)vmm, (int)uid, of_uid, kind_names[kind]);
+      else if (!full && !uid_full && connection_line(server))
+         vs_warn(0, "vhost-user: refusing VM device %u of VMM pid %d: uid %d has taken its worker processes for now "
+                    "(limit worker-starts-per-min=%u; one is there in %u ms)", id, (int)vmm, (int)uid,
+                 vs_start_ration_per_min(server->starts), wait_ms);
+      close(sock);
       return;
+   }
    struct device *device = calloc(1, sizeof(*device));
    if (!device) {
       vs_error(0, "vhost-user: out of memory for VM device %u", id);
+      vs_start_ration_give_back(server->starts, uid);
+      close(sock);
       return;
    }
-   const struct device_job job = {
-      .kind = kind, .id = id, .width = options->width, .height = options->height,
-      .hostmem_bytes = options->hostmem_bytes,
-   };
-   device->server = server;
-   device->kind = kind;
-   device->id = id;
-   device->vmm = vmm;
-   device->notify_fd = -1;
-   int fds[3] = { sock, -1, -1 };
-   int reports = -1;
-   unsigned fd_count = 1;
-   if (kind == DEVICE_INPUT) {
-      if (!open_reports(id, fds, &reports)) {
-         free(device);
-         return;
-      }
-      fd_count = 2;
-   } else if (options->show) {
-      if (!open_scanout(device, options, fds)) {
-         free(device);
-         return;
-      }
-      fd_count = 3;
-   }
-   device->pid = vs_worker_pool_run(server->pool, fds, fd_count, &job, sizeof(job));
-   /* The worker has its copies. */
-   for (unsigned i = 1; i < fd_count; i++)
-      close(fds[i]);
-   if (device->pid <= 0) {
-      vs_error(0, "vhost-user: no worker process for VM device %u: %s", id, strerror(errno));
-      if (reports >= 0)
-         close(reports);
-      close_scanout(device);
-      free(device);
-      return;
-   }
-   /* Routed before its waiter can remove it. */
-   if (options->router && !(kind == DEVICE_INPUT ? vs_input_router_add_input(options->router, id, vmm, reports)
-                                                 : vs_input_router_add_gpu(options->router, id, vmm)))
-      vs_worker_pool_kill(server->pool, device->pid);
+   *device = (struct device){ .server = server, .kind = kind, .id = id, .vmm = vmm, .uid = uid, .sock = sock,
+                              .notify_fd = -1, .reports = -1 };
    pthread_mutex_lock(&server->lock);
-   server->live[kind]++;
    device->next = server->devices;
    server->devices = device;
    int err = pthread_create(&device->waiter, NULL, wait_device, device);
-   if (err) {
-      /* Unwatched, the worker is still the pool's to end at stop. */
-      server->live[kind]--;
+   if (err)
       server->devices = device->next;
-      pthread_mutex_unlock(&server->lock);
-      vs_error(0, "vhost-user: VM device %u: no waiting thread: %s; ending its worker", id, strerror(err));
-      vs_worker_pool_kill(server->pool, device->pid);
-      vs_worker_pool_wait(server->pool, device->pid);
-      if (options->router)
-         vs_input_router_remove(options->router, id);
-      close_scanout(device);
-      free(device);
-      return;
-   }
    pthread_mutex_unlock(&server->lock);
-   vs_info(0, "vhost-user device %u: a %s device of VMM pid %d, served by worker process %d", id, kind_names[kind],
-           (int)vmm, (int)device->pid);
+   if (err) {
+      vs_error(0, "vhost-user: VM device %u: no thread to start it: %s", id, strerror(err));
+      vs_start_ration_give_back(server->starts, uid);
+      close(sock);
+      free(device);
+   }
 }
 
 /* The next connection on a listening socket, made ready for its worker;
@@ -480,9 +605,14 @@ static void
 stop_devices(struct server *server)
 {
    pthread_mutex_lock(&server->lock);
-   for (struct device *device = server->devices; device; device = device->next)
-      if (!device->ended)
+   for (struct device *device = server->devices; device; device = device->next) {
+      if (device->ended)
+         continue;
+      if (device->pid > 0)
          vs_worker_pool_kill(server->pool, device->pid);
+      else if (device->sock >= 0)
+         shutdown(device->sock, SHUT_RDWR); /* its claim ends: the VMM "left" */
+   }
    while (server->devices) {
       struct device *device = server->devices;
       server->devices = device->next;
@@ -514,8 +644,20 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
          return 1;
       }
    }
-   struct server server = { .pool = workers->pool, .options = options };
+   struct server server = { .pool = workers->pool, .options = options,
+                            .starts = vs_start_ration_create(options->worker_starts_per_min) };
+   if (!server.starts) {
+      vs_error(0, "vhost-user: out of memory");
+      for (unsigned k = 0; k < DEVICE_KINDS; k++) {
+         if (listen_fds[k] >= 0) {
+            close(listen_fds[k]);
+            vs_listen_socket_remove(paths[k], &identity[k]);
+         }
+      }
+      return 1;
+   }
    pthread_mutex_init(&server.lock, NULL);
+   vs_rate_limit_init(&server.connection_lines, CONNECTION_LINES_BURST, CONNECTION_LINES_PER_SECOND, os_now_ns());
    vs_info(0, "vhost-user: serving VM virtio-gpu devices on %s (scanout %ux%u, host-visible region %llu MiB)",
            socket_path, options->width, options->height, (unsigned long long)(options->hostmem_bytes >> 20));
    if (paths[DEVICE_INPUT])
@@ -542,8 +684,6 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
          if (sock < 0)
             continue;
          start_device(&server, sock, next_id++, (enum device_kind)k);
-         /* The worker has its copy. */
-         close(sock);
       }
    }
    for (unsigned k = 0; k < DEVICE_KINDS; k++) {
@@ -554,6 +694,7 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
    }
    stop_devices(&server);
    pthread_mutex_destroy(&server.lock);
+   vs_start_ration_destroy(server.starts);
    vs_info(0, "vhost-user: stopped");
    return 0;
 }

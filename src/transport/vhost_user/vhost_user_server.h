@@ -20,9 +20,11 @@ struct vs_vhost_user_options {
    uint32_t width, height;  /* the scanout's mode (--vm-size) */
    uint64_t hostmem_bytes;  /* the host-visible region (--vm-hostmem), a power of two */
    unsigned max_devices;    /* devices of each kind served at once; a further one is refused */
-   /* Devices of each kind one VMM process (its SO_PEERCRED pid) holds at
-    * once: the other slots stay for other VMs. */
+   /* Devices of each kind the VMMs of one uid (SO_PEERCRED: forks do not
+    * multiply them) hold at once: the other slots stay for other uids. */
    unsigned max_devices_per_peer;
+   /* Worker processes one uid's VMMs take a minute (worker/start_ration.h). */
+   uint32_t worker_starts_per_min;
    /* The input devices' socket (--vhost-user-input), or NULL; their
     * reports come through `router` (required with it; else may be NULL),
     * where every device is registered. */

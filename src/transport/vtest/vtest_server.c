@@ -28,27 +28,14 @@
 #include "transport/vtest/idle_policy.h"
 #include "transport/vtest/vtest_client.h"
 #include "transport/vtest/vtest_protocol.h"
+#include "worker/first_message.h"
 #include "worker/ledger_channel.h"
+#include "worker/start_ration.h"
 #include "worker/worker_link.h"
 #include "worker/worker_pool.h"
 
 /* How long accepting pauses when out of fds, in ms. */
 #define ACCEPT_BACKOFF_MS 100
-
-/* A worker is claimed once its client's first message is there whole,
- * or this much of it. */
-#define CLAIM_PEEK_BYTES 4096
-
-/* The uids whose worker starts are counted (worker_starts_per_min): a
- * uid whose bucket is full again needs no entry. */
-#define WORKER_BUCKETS 64
-
-struct worker_bucket {
-   uid_t uid;
-   bool used;
-   double tokens;
-   uint64_t at_ns; /* when `tokens` was last brought up to date */
-};
 
 struct client_thread {
    struct client_thread *next;
@@ -85,8 +72,8 @@ struct server {
    /* Without workers, the one tenant: its uid, once known. */
    bool tenant_known;
    uid_t tenant_uid;
-   /* With workers, under lock: each uid's worker starts. */
-   struct worker_bucket buckets[WORKER_BUCKETS];
+   /* With workers: each uid's worker starts. */
+   struct vs_start_ration *starts;
    /* Under lock: the lines connections cause (connection_line). */
    struct vs_rate_limit connection_lines;
 };
@@ -139,54 +126,26 @@ worker_prepare_died(void *data)
       vs_device_snapshot_drop(workers->options->renderer.device_snapshots);
 }
 
-/* In a worker handed a client: whether the client's first message is
- * there whole (or its header, for a message larger than
- * CLAIM_PEEK_BYTES). Until then the client has
- * asked nothing of this worker, which goes back to the pool untouched if
- * the client leaves first: a connection that sends nothing costs no
- * warm-up. The bytes are only peeked at: the session reads them. A
- * client silent past message-timeout-ms is claimed, and its session
- * drops it for that. */
+/* A vtest message's size from its header: CREATE_RENDERER counts its
+ * payload in bytes, the rest in words. */
+static uint64_t
+vtest_message_size(const uint8_t *header)
+{
+   uint32_t hdr[VTEST_HDR_WORDS];
+   memcpy(hdr, header, sizeof(hdr));
+   const uint64_t payload =
+      hdr[VTEST_HDR_ID] == VTEST_CMD_CREATE_RENDERER ? hdr[VTEST_HDR_LEN] : (uint64_t)hdr[VTEST_HDR_LEN] * 4;
+   return sizeof(hdr) + payload;
+}
+
+/* In a worker handed a client (worker/first_message.h). A client silent
+ * past message-timeout-ms is claimed, and its session drops it for that. */
 static bool
 worker_claim(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data)
 {
    const struct vtest_workers *workers = data;
-   const uint32_t timeout_ms = workers->limits.message_timeout_ms;
-   const uint64_t deadline = os_now_ns() + (uint64_t)timeout_ms * 1000000u;
-   uint8_t bytes[CLAIM_PEEK_BYTES];
-   bool hung_up = false;
-   for (;;) {
-      ssize_t n = recv(fds[0], bytes, sizeof(bytes), MSG_PEEK | MSG_DONTWAIT);
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-         return false;
-      const size_t have = n > 0 ? (size_t)n : 0;
-      if (have >= VTEST_HDR_WORDS * 4) {
-         uint32_t hdr[VTEST_HDR_WORDS];
-         memcpy(hdr, bytes, sizeof(hdr));
-         const uint64_t payload = hdr[VTEST_HDR_ID] == VTEST_CMD_CREATE_RENDERER ? hdr[VTEST_HDR_LEN]
-                                                                                 : (uint64_t)hdr[VTEST_HDR_LEN] * 4;
-         /* A message larger than the peek can see whole is the session's
-          * from its header on: its limits and timeout then apply. */
-         if (sizeof(hdr) + payload > sizeof(bytes) || have >= sizeof(hdr) + payload)
-            return true;
-      }
-      if (n == 0 || hung_up)
-         return false;
-      const uint64_t now = os_now_ns();
-      if (timeout_ms && now >= deadline)
-         return true;
-      /* With part of a message there, POLLIN holds already: look again
-       * every 10 ms (Mesa writes a message at once; only a slow or hostile
-       * client is looked at more than once). */
-#ifdef POLLRDHUP
-      struct pollfd pfd = { .fd = fds[0], .events = (short)((have ? 0 : POLLIN) | POLLRDHUP) };
-#else
-      struct pollfd pfd = { .fd = fds[0], .events = have ? 0 : POLLIN };
-#endif
-      int wait_ms = have ? 10 : timeout_ms ? (int)((deadline - now) / 1000000u) + 1 : -1;
-      /* Hung up: what it sent before is all there is. */
-      hung_up = poll(&pfd, 1, wait_ms) > 0 && (pfd.revents & ~POLLIN);
-   }
+   static const struct vs_message_framing framing = { VTEST_HDR_WORDS * 4, vtest_message_size };
+   return vs_first_message_wait(fds[0], &framing, workers->limits.message_timeout_ms) != VS_FIRST_MESSAGE_LEFT;
 }
 
 /* fds: the client's socket, its activity record, its ledger channel
@@ -223,54 +182,6 @@ worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size
    return vs_context_abandoned_host_work() ? VS_WORKER_EXIT_ABANDONED : rc;
 }
 
-/* Under the lock: takes one of uid's worker starts (worker_starts_per_min,
- * a bucket of a quarter of it, at least 1); else false and how long until
- * one is there. */
-static bool
-take_worker_start(struct server *server, uid_t uid, uint32_t *wait_ms)
-{
-   const uint32_t rate = server->limits.worker_starts_per_min;
-   if (!rate)
-      return true;
-   const double burst = rate / 4 ? rate / 4 : 1;
-   const uint64_t now = os_now_ns();
-   struct worker_bucket *b = NULL, *fullest = &server->buckets[0];
-   for (unsigned i = 0; i < WORKER_BUCKETS; i++) {
-      struct worker_bucket *e = &server->buckets[i];
-      if (e->used) {
-         e->tokens += (double)(now - e->at_ns) * rate / 60e9;
-         e->at_ns = now;
-         if (e->tokens >= burst)
-            e->used = false; /* full again: as good as never seen */
-      }
-      if (e->used && e->uid == uid)
-         b = e;
-      if (!e->used || (fullest->used && e->tokens > fullest->tokens))
-         fullest = e;
-   }
-   if (!b) {
-      /* More uids mid-refill than entries: the fullest is forgotten. */
-      b = fullest;
-      *b = (struct worker_bucket){ .uid = uid, .used = true, .tokens = burst, .at_ns = now };
-   }
-   if (b->tokens >= 1) {
-      b->tokens -= 1;
-      return true;
-   }
-   *wait_ms = (uint32_t)((1 - b->tokens) * 60000 / rate) + 1;
-   return false;
-}
-
-/* Under the lock: a worker start uid took and did not use. */
-static void
-return_worker_start(struct server *server, uid_t uid)
-{
-   for (unsigned i = 0; i < WORKER_BUCKETS; i++) {
-      if (server->buckets[i].used && server->buckets[i].uid == uid)
-         server->buckets[i].tokens += 1;
-   }
-}
-
 /* A client's worker costs the server a warm-up to replace: one uid's
  * clients take at most worker_starts_per_min of them. A client past it
  * waits (its connection open, nothing refused), one line; false when it
@@ -280,10 +191,7 @@ wait_for_worker_start(struct server *server, struct client_thread *ct)
 {
    for (bool said = false;;) {
       uint32_t wait_ms = 0;
-      pthread_mutex_lock(&server->lock);
-      bool took = take_worker_start(server, ct->peer_uid, &wait_ms);
-      pthread_mutex_unlock(&server->lock);
-      if (took)
+      if (vs_start_ration_take(server->starts, ct->peer_uid, &wait_ms))
          return true;
       if (!said)
          vs_info(ct->ctx_id, "uid %u has taken its worker processes for now (limit worker-starts-per-min=%u); "
@@ -357,11 +265,8 @@ client_main(void *arg)
       if (ledger && wait_for_worker_start(server, ct)) {
          pid = vs_worker_pool_run(server->pool, fds, link[1] >= 0 ? 4 : 3, &job, sizeof(job));
          err = errno;
-         if (pid <= 0) {
-            pthread_mutex_lock(&server->lock);
-            return_worker_start(server, ct->peer_uid);
-            pthread_mutex_unlock(&server->lock);
-         }
+         if (pid <= 0)
+            vs_start_ration_give_back(server->starts, ct->peer_uid);
       }
       if (link[1] >= 0)
          close(link[1]);
@@ -781,14 +686,16 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
       .peer = { [VS_LEDGER_BUFFERED] = limits->partial_per_peer_bytes },
    };
    server.ledger = vs_ledger_create(&ledger_limits);
+   server.starts = vs_start_ration_create(limits->worker_starts_per_min);
    vs_rate_limit_init(&server.connection_lines, CONNECTION_LINES_BURST, CONNECTION_LINES_PER_SECOND, os_now_ns());
-   int err = server.ledger ? pthread_mutex_init(&server.lock, NULL) : ENOMEM;
+   int err = server.ledger && server.starts ? pthread_mutex_init(&server.lock, NULL) : ENOMEM;
    bool event = err == 0 && os_event_init(&server.reap_event) == 0;
    if (!event) {
       vs_error(0, "cannot set up the server: %s", strerror(err ? err : errno));
       if (err == 0)
          pthread_mutex_destroy(&server.lock);
       vs_ledger_destroy(server.ledger);
+      vs_start_ration_destroy(server.starts);
       close(listen_fd);
       vs_listen_socket_remove(socket_path, identity);
       return 1;
@@ -817,6 +724,7 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
    os_event_fini(&server.reap_event);
    pthread_mutex_destroy(&server.lock);
    vs_ledger_destroy(server.ledger);
+   vs_start_ration_destroy(server.starts);
    return 0;
 }
 
