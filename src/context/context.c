@@ -24,7 +24,12 @@ void
 vs_context_options_default(struct vs_context_options *options)
 {
    *options = (struct vs_context_options){
-      .renderer = { .device_index = -1, .memory = VS_MEMORY_AUTO, .page_size = 0, .gpu_timeout_ms = 30000 },
+      /* A guest process holds one VkDevice per guest device it makes (zink,
+       * vkd3d, libplacebo, llama.cpp: one or a few); 16 leaves it room while
+       * bounding what each costs the host (10 MiB and two threads on
+       * lavapipe, more on a GPU driver). */
+      .renderer = { .device_index = -1, .memory = VS_MEMORY_AUTO, .page_size = 0, .gpu_timeout_ms = 30000,
+                    .devices = 16 },
       /* Mesa uses a ring per queue and a few blobs per allocation and pool;
        * these leave a real application room while bounding a hostile one. */
       .limits = {

@@ -30,7 +30,8 @@
 static pthread_mutex_t kept_devices_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct vs_device *kept_devices;
 
-/* Destroys the host device and frees the server's state for it. */
+/* Destroys the host device and frees the server's state for it; its
+ * context's slot goes back. */
 static void
 device_free(struct vs_device *dev)
 {
@@ -43,8 +44,26 @@ device_free(struct vs_device *dev)
    dev->dt.DestroyDevice(dev->host, NULL);
    vs_host_lifecycle_unlock();
    vs_region_cache_fini(&dev->regions);
+   atomic_fetch_sub(&dev->renderer->devices, 1);
    free(dev->queues);
    free(dev);
+}
+
+/* One of the context's slots for a host device (--limit devices); false,
+ * logged, when it holds them all. A device kept on the host after the
+ * guest destroyed it (work that never ends, lent memory) keeps its slot:
+ * its host device and the driver's threads for it live on. */
+static bool
+device_slot_take(struct vs_renderer *r)
+{
+   if (vs_slot_take(&r->devices, r->options.devices))
+      return true;
+   const bool first = atomic_fetch_add(&r->device_refusals, 1) == 0;
+   vs_log(first ? VS_LOG_WARN : VS_LOG_DEBUG, r->ctx_id,
+          "vkCreateDevice refused: the context holds %u VkDevices (limit devices=%u): %s%s", r->options.devices,
+          r->options.devices, vn_result_name(VK_ERROR_TOO_MANY_OBJECTS),
+          first ? " (further refusals are debug lines)" : "");
+   return false;
 }
 
 /* Whether guest LINEAR-modifier color attachments become OPTIMAL host
@@ -358,20 +377,28 @@ vs_exec_vkCreateDevice(struct vs_runner *runner, struct vn_args_vkCreateDevice *
    uint32_t queue_count;
    if (!create_info_accepted(runner, a, phys, &queue_count))
       return;
+   /* Mesa's Venus passes this result to the guest's vkCreateDevice as is. */
+   if (!device_slot_take(r)) {
+      a->ret = VK_ERROR_TOO_MANY_OBJECTS;
+      return;
+   }
    struct vs_device *dev = calloc(1, sizeof(*dev));
    struct vs_queue *queues = calloc(queue_count ? queue_count : 1, sizeof(*queues));
    struct host_device_info host = { .names = NULL };
    if (!dev || !queues || !host_device_info_init(&host, phys, ci, r->options.robust_access)) {
       free(dev);
       free(queues);
+      atomic_fetch_sub(&r->devices, 1);
       a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
       return;
    }
+   /* A device the warm-up prepared, handed over here, takes this slot too. */
    a->ret = create_host_device(r, a, dev, &host.ci);
    if (a->ret != VK_SUCCESS) {
       free(dev);
       free(queues);
       free(host.names);
+      atomic_fetch_sub(&r->devices, 1);
       return;
    }
    note_host_extensions(dev, &host.ci);

@@ -49,10 +49,6 @@ static void
 vs_exec_vkCreateInstance(struct vs_runner *runner, struct vn_args_vkCreateInstance *a)
 {
    struct vs_renderer *r = runner->renderer;
-   if (r->instance) {
-      vs_runner_fail(runner, "vkCreateInstance: the context already has an instance");
-      return;
-   }
    const VkInstanceCreateInfo *ci = a->pCreateInfo;
    if (!ci) {
       vs_runner_fail(runner, "vkCreateInstance: no create info");
@@ -77,11 +73,18 @@ vs_exec_vkCreateInstance(struct vs_runner *runner, struct vn_args_vkCreateInstan
       if (app.apiVersion < vs_host_instance_floor_version())
          app.apiVersion = vs_host_instance_floor_version();
    }
+   /* Mesa's Venus makes a context for each guest VkInstance: a second one
+    * is no guest's, even one sent on another ring at the same time. */
+   if (!vs_slot_take(&r->instances, 1)) {
+      vs_runner_fail(runner, "vkCreateInstance: the context already has an instance");
+      return;
+   }
    struct vs_instance *inst = vs_instance_pool_take(app.apiVersion, r->options.device_index);
    if (!inst) {
       inst = vs_host_instance_create(&app, r->options.device_index, &a->ret);
       if (!inst) {
          vs_warn(r->ctx_id, "host vkCreateInstance failed: %s", vn_result_name(a->ret));
+         atomic_fetch_sub(&r->instances, 1);
          return;
       }
    }
@@ -89,6 +92,7 @@ vs_exec_vkCreateInstance(struct vs_runner *runner, struct vn_args_vkCreateInstan
                                                   (uint64_t)(uintptr_t)inst->host, NULL);
    if (!obj) {
       vs_instance_pool_put(inst);
+      atomic_fetch_sub(&r->instances, 1);
       return;
    }
    obj->it = &inst->it;
@@ -125,6 +129,7 @@ instance_destroy(struct vs_renderer *r, struct vs_object *inst_obj)
    vs_object_remove(r->objects, inst_obj);
    r->instance = NULL;
    vs_instance_pool_put(inst);
+   atomic_fetch_sub(&r->instances, 1);
 }
 
 void

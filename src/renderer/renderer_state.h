@@ -11,6 +11,7 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -77,6 +78,8 @@ struct vs_renderer_options {
    struct vs_ledger_port *ledger;
    /* --limit gpu-timeout-ms (renderer/sync/gpu_watchdog.h); 0: none. */
    uint32_t gpu_timeout_ms;
+   /* --limit devices: host devices the context may hold at once; 0: no limit. */
+   uint32_t devices;
 };
 
 /* Resolves a resource of the context (VkImportMemoryResourceInfoMESA,
@@ -117,6 +120,13 @@ struct vs_renderer {
    struct vs_memory_usage memory_usage;
    /* The guest's VkInstance (one per context). */
    struct vs_object *instance;
+   /* Host instances (at most one) and host devices the context holds,
+    * each from the start of its create until the host object is destroyed
+    * (vs_slot_take): creates on different rings run at once. */
+   _Atomic uint32_t instances, devices;
+   /* vkCreateDevice refused past options.devices: the first is a warning,
+    * the rest debug lines (a guest may ask any number of times). */
+   _Atomic uint32_t device_refusals;
    /* Timelines: ring_idx -> VkQueue object bound by vkGetDeviceQueue2. */
    pthread_mutex_t timeline_lock;
    struct vs_object *timeline_queue[VS_MAX_TIMELINES];
@@ -128,6 +138,18 @@ struct vs_renderer {
    /* The client's rings, for consumers of its memory; NULL mark: none. */
    struct vs_work_hooks work;
 };
+
+/* Takes one of `limit` slots counted in *held (0: no limit, each still
+ * counted); false, taking none, when all are held. The holder gives its
+ * slot back with atomic_fetch_sub(held, 1). */
+static inline bool
+vs_slot_take(_Atomic uint32_t *held, uint32_t limit)
+{
+   if (atomic_fetch_add(held, 1) < limit || !limit)
+      return true;
+   atomic_fetch_sub(held, 1);
+   return false;
+}
 
 /* The host's limits that bound command indices (checks.txt's index_range,
  * through VS_LIMIT): all Vulkan lets a guest name is below them, and

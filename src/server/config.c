@@ -51,7 +51,8 @@ usage(FILE *out, const struct vs_server_config *config)
            "  --page-size BYTES   granule of shared device memory, a power of two >= the\n"
            "                      system page (16384 emulates a 16 KiB-page host)\n"
            "  --limit NAME=N      per-client limit: rings (%u), objects (%u), resources\n"
-           "                      (%u), shmem-mib (%llu) or memory-mib (none: heap sizes);\n"
+           "                      (%u), shmem-mib (%llu), memory-mib (none: heap sizes) or\n"
+           "                      devices (%u VkDevices at once, per context);\n"
            "                      server-wide: clients (%u), clients-per-peer (%u, one\n"
            "                      uid's share), message-timeout-ms (%u), work-timeout-ms\n"
            "                      (%u: first Venus work due after connecting),\n"
@@ -107,9 +108,10 @@ usage(FILE *out, const struct vs_server_config *config)
            "  --version           show the version\n",
            VTEST_DEFAULT_SOCKET_PATH, READY_WORKERS_DEFAULT, config->context.limits.rings, config->context.limits.objects,
            config->context.limits.resources, (unsigned long long)(config->context.limits.shmem_bytes >> 20),
-           config->server.clients, config->server.clients_per_peer, config->server.message_timeout_ms,
-           config->server.work_timeout_ms, config->server.idle_timeout_ms, config->server.teardown_timeout_ms,
-           config->server.worker_starts_per_min, (unsigned long long)(config->server.partial_bytes >> 20),
+           config->context.renderer.devices, config->server.clients, config->server.clients_per_peer,
+           config->server.message_timeout_ms, config->server.work_timeout_ms, config->server.idle_timeout_ms,
+           config->server.teardown_timeout_ms, config->server.worker_starts_per_min,
+           (unsigned long long)(config->server.partial_bytes >> 20),
            (unsigned long long)(config->server.partial_total_bytes >> 20),
            (unsigned long long)(config->server.memory_per_peer_bytes >> 20),
            (unsigned long long)(config->server.partial_per_peer_bytes >> 20));
@@ -185,6 +187,8 @@ parse_limit(struct vs_server_config *config, const char *arg)
       l->shmem_bytes = value << 20;
    else if (number && LIMIT_IS("memory-mib") && value <= (UINT64_MAX >> 20))
       l->memory_bytes = value << 20;
+   else if (number && LIMIT_IS("devices") && value <= UINT32_MAX)
+      config->context.renderer.devices = (uint32_t)value;
    else if (number && LIMIT_IS("clients") && value <= UINT32_MAX)
       config->server.clients = (uint32_t)value;
    else if (number && LIMIT_IS("message-timeout-ms") && value <= UINT32_MAX)
@@ -211,7 +215,7 @@ parse_limit(struct vs_server_config *config, const char *arg)
       config->context.renderer.gpu_timeout_ms = (uint32_t)value;
    else {
       fprintf(stderr, "venus-server: invalid limit '%s' (use rings, objects, resources, shmem-mib, "
-                      "memory-mib, memory-per-peer-mib, clients, clients-per-peer, message-timeout-ms, work-timeout-ms, "
+                      "memory-mib, devices, memory-per-peer-mib, clients, clients-per-peer, message-timeout-ms, work-timeout-ms, "
                       "idle-timeout-ms, teardown-timeout-ms, worker-starts-per-min, gpu-timeout-ms, partial-mib, "
                       "partial-total-mib or partial-per-peer-mib=N)\n", arg);
       return false;
