@@ -12,8 +12,9 @@
 # (dropped, or dead of SIGBUS on its own truncated mapping first).
 # The *-first modes index the host driver's state arrays just past the
 # device's limits: each is dropped before the driver sees it.
-# Then the lifetime cases (see the second part), and a shader that never
-# ends (the third part).
+# Then the lifetime cases (see the second part), a shader that never
+# ends (the third part) and a client making VkDevices in a loop (the
+# fourth).
 . "$(dirname "$0")/lib.sh"
 
 require_tools timeout
@@ -175,6 +176,40 @@ for iso in thread process; do
       wait_log_count 'client worker process [0-9]+ exited, ending the host work' 1 60
   fi
   check "$iso: server still running" server_alive
+  server_stop || true
+done
+
+# VkDevices per context, in both isolation modes (the worker's warm-up
+# hands its prepared device to a client's first vkCreateDevice), with
+# --limit devices=4: a client making devices in a loop is refused the
+# fifth with VK_ERROR_TOO_MANY_OBJECTS, and once more, at the cost of one
+# line; after destroying one it makes one again and uses it. A second such
+# client, a context of its own, gets its own four and its own line; a
+# compute client beside them is served; nobody is dropped.
+DEVICES_RE='vkCreateDevice refused: the context holds 4 VkDevices \(limit devices=4\)'
+for iso in thread process; do
+  server_start --log-level info --isolate "$iso" --limit devices=4 || break
+  venus_run "$COMPUTE" --mib 4 --rounds 8 --pause-ms 300 >"$TEST_TMP/$iso-flood-compute.out" \
+    2>"$TEST_TMP/$iso-flood-compute.err" &
+  compute_pid=$!; BG_PIDS+=("$compute_pid")
+  for client in 1 2; do
+    out=$TEST_TMP/$iso-device-flood-$client.out
+    rc=0; venus_run 60 "$HOSTILE" device-flood >"$out" 2>&1 || rc=$?
+    if [ "$rc" -eq 0 ] && grep -q '^PASSED' "$out" &&
+        grep -q '^ok: vkCreateDevice refused after 4 devices: VK_ERROR_TOO_MANY_OBJECTS$' "$out"; then
+      pass "$iso: device flood, client $client: $(awk '/^ok: /{sub(/^ok: /, ""); printf "%s%s", n++ ? "; " : "", $0}' "$out")"
+    else
+      fail "$iso: device flood, client $client: $(describe_rc $rc)"
+      show_tail "$out" 5
+    fi
+    wait_log_count "$DEVICES_RE" "$client" 5 || true
+    check "$iso: device flood, client $client: one line names the limit" \
+      [ "$(log_count "$DEVICES_RE")" -eq "$client" ]
+  done
+  rc=0; wait "$compute_pid" || rc=$?
+  client_check "$iso: device flood: a compute client beside it" "$TEST_TMP/$iso-flood-compute.out" "$rc" || true
+  check_no_drops "$iso: device flood"
+  check "$iso: device flood: server still running" server_alive
   server_stop || true
 done
 finish

@@ -35,7 +35,7 @@ sock=$TEST_TMP/gpu.sock log=$TEST_TMP/server.log
 # PID: " (the relay's, test_log_relay): the checks below read the lines
 # as the device wrote them.
 env --default-signal=PIPE VK_ICD_FILENAMES="$LVP_ICD" "$SERVER_BIN" --vhost-user "$sock" --vm-size 64x48 \
-  --vm-hostmem 16 --ready-workers 1 --log-level debug >"$TEST_TMP/server.out" \
+  --vm-hostmem 16 --ready-workers 1 --log-level debug --limit devices=4 >"$TEST_TMP/server.out" \
   2> >(sed -u -E 's/^worker process [0-9]+: //' >"$log") &
 server=$!
 BG_PIDS+=("$server")
@@ -213,6 +213,20 @@ check "fence_flood: the request past the most refused with the one warn/error li
 check "fence_flood: its worker ended with status 0" \
   grep -qE "^venus-server: info: vhost-user device ${dev_mode:-x}: its worker \(pid [0-9]+\) ended$" "$log"
 check "fence_flood: the server is running" kill -0 "$server"
+
+# VkDevices made in a loop on one Venus context, past --limit devices=4:
+# the refusals cost one line and the context goes on; a second
+# vkCreateInstance ends its context with its line and its device's.
+mark=$(wc -l <"$log")
+run_checks device_flood
+wait_grep "$log" "vhost-user device ${dev_mode:-x}: its worker \(pid [0-9]+\) ended" || true
+check "device_flood: one line for the refused VkDevices, two for the context of the second VkInstance" test \
+  "$(tail -n +$((mark + 1)) "$log" | grep -E '^venus-server: (warn|error): ')" = \
+  "venus-server: warn: ctx 2: vkCreateDevice refused: the context holds 4 VkDevices (limit devices=4): VK_ERROR_TOO_MANY_OBJECTS (further refusals are debug lines)
+venus-server: error: ctx 3: dropping client: vkCreateInstance: the context already has an instance
+venus-server: warn: virtio-gpu ${dev_mode:-x}: SUBMIT_3D: SUBMIT_3D of 256 bytes: context 3 (\"second-instance\") ended on it"
+check "device_flood: its worker ended with status 0" \
+  grep -qE "^venus-server: info: vhost-user device ${dev_mode:-x}: its worker \(pid [0-9]+\) ended$" "$log"
 
 # One VMM process holds at most 4 devices; the refusals past them take one
 # line, and one more once a device ends, however many there are.

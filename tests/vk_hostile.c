@@ -17,6 +17,10 @@
  * barrier-out-of-range  vkCmdPipelineBarrier on mip levels [7, +3) of a
  *                    1-level image (drivers index per-subresource state)
  * huge-queue-count   vkCreateDevice asking for 65536 queues of family 0
+ * device-flood       vkCreateDevice in a loop (32 devices at most) until
+ *                    refused, which must be VK_ERROR_TOO_MANY_OBJECTS (the
+ *                    server's limit devices), and again once more; then one
+ *                    destroyed, one made again and its queue used
  * protected-queue    the client's first vkCreateDevice asks for a protected
  *                    queue (VK_DEVICE_QUEUE_CREATE_PROTECTED_BIT) without
  *                    the protectedMemory feature: a host driver may take
@@ -84,8 +88,8 @@
  * Every mode prints "info: ..." lines as it goes and "sent" once its hostile
  * work is submitted; the out-of-range modes are expected to be dropped by
  * the server (the client then hangs or fails: run it under timeout). Only
- * heap-overcommit, huge-queue-count and the lifetime modes end with
- * PASSED/FAILED. */
+ * heap-overcommit, huge-queue-count, device-flood and the lifetime modes
+ * end with PASSED/FAILED. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -323,6 +327,81 @@ huge_queue_count(struct vkt *t)
       return 1;
    }
    vkt_ok(t, "vkCreateDevice with 65536 queues in family 0 refused: %s", vkt_result(r));
+   return 0;
+}
+
+/* Devices made in a loop, t's own among them; at most this many. */
+#define DEVICE_FLOOD_MOST 32
+
+static VkResult
+flood_device(struct vkt *t, VkDevice *dev)
+{
+   const float priority = 1.0f;
+   const VkDeviceQueueCreateInfo qci = {
+      .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+      .queueFamilyIndex = t->families[0],
+      .queueCount = 1,
+      .pQueuePriorities = &priority,
+   };
+   const VkDeviceCreateInfo dci = {
+      .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+      .queueCreateInfoCount = 1,
+      .pQueueCreateInfos = &qci,
+   };
+   return vkCreateDevice(t->phys, &dci, NULL, dev);
+}
+
+/* An empty submission with a fence on `dev`'s first queue, waited for. */
+static VkResult
+fence_round_trip(struct vkt *t, VkDevice dev)
+{
+   VkQueue queue = VK_NULL_HANDLE;
+   VkFence f = VK_NULL_HANDLE;
+   const VkFenceCreateInfo fci = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+   vkGetDeviceQueue(dev, t->families[0], 0, &queue);
+   VkResult r = vkCreateFence(dev, &fci, NULL, &f);
+   if (r == VK_SUCCESS)
+      r = vkQueueSubmit(queue, 0, NULL, f);
+   if (r == VK_SUCCESS)
+      r = vkWaitForFences(dev, 1, &f, VK_TRUE, 10ull * 1000000000ull);
+   vkDestroyFence(dev, f, NULL);
+   return r;
+}
+
+static int
+device_flood(struct vkt *t)
+{
+   VkDevice devs[DEVICE_FLOOD_MOST];
+   uint32_t made = 0;
+   VkResult r = VK_SUCCESS;
+   printf("sent\n");
+   while (made + 1 < DEVICE_FLOOD_MOST && (r = flood_device(t, &devs[made])) == VK_SUCCESS)
+      made++;
+   if (r == VK_SUCCESS)
+      vkt_error(t, "%u devices made, none refused", made + 1);
+   else if (r != VK_ERROR_TOO_MANY_OBJECTS)
+      vkt_error(t, "vkCreateDevice after %u devices: %s (want VK_ERROR_TOO_MANY_OBJECTS)", made + 1, vkt_result(r));
+   else
+      vkt_ok(t, "vkCreateDevice refused after %u devices: %s", made + 1, vkt_result(r));
+   VkDevice again = VK_NULL_HANDLE;
+   if (r == VK_ERROR_TOO_MANY_OBJECTS && (r = flood_device(t, &again)) != VK_ERROR_TOO_MANY_OBJECTS) {
+      vkt_error(t, "vkCreateDevice once more: %s (want VK_ERROR_TOO_MANY_OBJECTS)", vkt_result(r));
+      if (r == VK_SUCCESS)
+         vkDestroyDevice(again, NULL);
+   }
+   if (!t->failures && made) {
+      vkDestroyDevice(devs[--made], NULL);
+      r = flood_device(t, &devs[made]);
+      if (r == VK_SUCCESS)
+         made++;
+      VkResult used = r == VK_SUCCESS ? fence_round_trip(t, devs[made - 1]) : r;
+      if (used == VK_SUCCESS)
+         vkt_ok(t, "one destroyed, a device made again and its queue ran a fence");
+      else
+         vkt_error(t, "one destroyed, a device made again: %s", vkt_result(used));
+   }
+   while (made)
+      vkDestroyDevice(devs[--made], NULL);
    return 0;
 }
 
@@ -1229,6 +1308,7 @@ main(int argc, char **argv)
       { "copy-out-of-range", copy_out_of_range }, { "copy-whole-size", copy_whole_size },
       { "dispatch-no-pipeline", dispatch_no_pipeline }, { "unbound-buffer", unbound_buffer },
       { "huge-queue-count", huge_queue_count },   { "heap-overcommit", heap_overcommit },
+      { "device-flood", device_flood },
       { "protected-queue", protected_queue },
       { "barrier-out-of-range", barrier_out_of_range },
       { "descriptor-write-out-of-range", descriptor_write_out_of_range },

@@ -57,6 +57,13 @@ RAM in a memfd, mem table, queues, descriptors).
       be answered at once, and GET_DISPLAY_INFO after it; then the
       semaphore is signalled and each waiting request must be answered
       once. OUT_FILE as reentry's.
+  hostile_vmm.py device_flood SOCK OUT_FILE
+      a Venus context makes 8 VkDevices, past the server's 4 (run with
+      --limit devices=4): its SUBMIT_3D is answered, as are its next
+      (a queue of the 4th device; one destroyed, one made again, its
+      queue). A context sending a second vkCreateInstance is ended; one
+      making its instance again after destroying it is served, and so is
+      the first context after. OUT_FILE as reentry's.
   hostile_vmm.py hold_slots SOCK OUT_FILE
       one process opens 6 connections that send nothing: a VMM's share
       of the devices is 4, so the last two are refused (closed). OUT_FILE
@@ -612,6 +619,44 @@ class Venus:
     def cmd(self, t):
         self.u32(t, 0)
 
+    def create_instance(self, instance):
+        self.cmd(0)  # vkCreateInstance: apiVersion 1.3
+        self.u64(1); self.u32(1); self.u64(0); self.u32(0); self.u64(1)
+        self.u32(0); self.u64(0); self.u64(0); self.u32(1); self.u64(0); self.u32(1, (1 << 22) | (3 << 12))
+        self.u32(0); self.u64(0); self.u32(0); self.u64(0)
+        self.u64(0, 1, instance)
+
+    def destroy_instance(self, instance):
+        self.cmd(1)
+        self.u64(instance, 0)
+
+    def enumerate_physical(self, instance, physical):
+        self.cmd(2)  # vkEnumeratePhysicalDevices: the first
+        self.u64(instance, 1); self.u32(1); self.u64(1, physical)
+
+    def create_device(self, physical, device):
+        self.cmd(11)  # vkCreateDevice: one queue of family 0
+        self.u64(physical, 1); self.u32(3); self.u64(0); self.u32(0); self.u32(1); self.u64(1)
+        self.u32(2); self.u64(0); self.u32(0, 0, 1); self.u64(1); self.words += struct.pack('<f', 1.0)
+        self.u32(0); self.u64(0); self.u32(0); self.u64(0, 0)
+        self.u64(0, 1, device)
+
+    def destroy_device(self, device):
+        self.cmd(12)
+        self.u64(device, 0)
+
+    def get_queue(self, device, ring, queue):
+        self.cmd(155)  # vkGetDeviceQueue2 with VkDeviceQueueTimelineInfoMESA: the queue is ring `ring`'s
+        self.u64(device, 1); self.u32(1000145003); self.u64(1); self.u32(1000384005); self.u64(0)
+        self.u32(ring, 0, 0, 0)
+        self.u64(1, queue)
+
+
+def submit_3d(dev, ctx, v):
+    """SUBMIT_3D of v's commands on context ctx: the response type."""
+    return gpu_request(dev, hdr(0x207, ctx) + struct.pack('<II', len(v.words), 0) + v.words)[0]
+
+
 
 def fenced_submit(ctx, ring, fence):
     """An empty SUBMIT_3D that only carries its fence, on ring `ring` of
@@ -632,21 +677,10 @@ def fence_flood(path, out_path):
     gpu_command(dev, ctx_create(ctx, VENUS, 'fence-flood'))
     instance, physical, device, queue, semaphore = 1, 2, 3, 4, 5
     v = Venus()
-    v.cmd(0)  # vkCreateInstance: apiVersion 1.3
-    v.u64(1); v.u32(1); v.u64(0); v.u32(0); v.u64(1)
-    v.u32(0); v.u64(0); v.u64(0); v.u32(1); v.u64(0); v.u32(1, (1 << 22) | (3 << 12))
-    v.u32(0); v.u64(0); v.u32(0); v.u64(0)
-    v.u64(0, 1, instance)
-    v.cmd(2)  # vkEnumeratePhysicalDevices
-    v.u64(instance, 1); v.u32(1); v.u64(1, physical)
-    v.cmd(11)  # vkCreateDevice: one queue of family 0
-    v.u64(physical, 1); v.u32(3); v.u64(0); v.u32(0); v.u32(1); v.u64(1)
-    v.u32(2); v.u64(0); v.u32(0, 0, 1); v.u64(1); v.words += struct.pack('<f', 1.0)
-    v.u32(0); v.u64(0); v.u32(0); v.u64(0, 0)
-    v.u64(0, 1, device)
-    v.cmd(155)  # vkGetDeviceQueue2 with VkDeviceQueueTimelineInfoMESA: the queue is ring 1's
-    v.u64(device, 1); v.u32(1000145003); v.u64(1); v.u32(1000384005); v.u64(0); v.u32(ring, 0, 0, 0)
-    v.u64(1, queue)
+    v.create_instance(instance)
+    v.enumerate_physical(instance, physical)
+    v.create_device(physical, device)
+    v.get_queue(device, ring, queue)
     v.cmd(40)  # vkCreateSemaphore: a timeline semaphore at 0
     v.u64(device, 1); v.u32(9); v.u64(1); v.u32(1000207002); v.u64(0); v.u32(1); v.u64(0); v.u32(0)
     v.u64(0, 1, semaphore)
@@ -656,7 +690,7 @@ def fence_flood(path, out_path):
     v.u32(1); v.u64(1, semaphore); v.u64(1); v.u32(0x10000)
     v.u32(0); v.u64(0); v.u32(0); v.u64(0)
     v.u64(0)
-    got = gpu_request(dev, hdr(0x207, ctx) + struct.pack('<II', len(v.words), 0) + v.words)[0]
+    got = submit_3d(dev, ctx, v)
     checks.check('a device whose queue on ring %d waits for a semaphore (SUBMIT_3D answered OK_NODATA)' % ring,
                  got == OK, '0x%x' % got)
 
@@ -731,6 +765,60 @@ def fence_flood(path, out_path):
     dev.s.close()
 
 
+def device_flood(path, out_path):
+    """VkDevices made in a loop on one Venus context, past the server's
+    --limit devices=4: a refused create is a VkResult, so the context goes
+    on; one destroyed, one made again. Then a context that sends a second
+    vkCreateInstance, which ends it, and one that makes its instance again
+    after destroying it."""
+    checks = Checks(out_path)
+    dev = Device(path)
+    dev.start()
+    instance, physical, first, limit, tries = 1, 2, 10, 4, 8
+    gpu_command(dev, ctx_create(2, VENUS, 'device-flood'))
+    v = Venus()
+    v.create_instance(instance)
+    v.enumerate_physical(instance, physical)
+    for i in range(tries):
+        v.create_device(physical, first + i)
+    got = submit_3d(dev, 2, v)
+    checks.check('%d vkCreateDevice in one SUBMIT_3D, %d past the limit (answered OK_NODATA)' % (tries, tries - limit),
+                 got == OK, '0x%x' % got)
+    # A queue of the last device made and of the one made after a destroy:
+    # naming a device the context does not hold would end it.
+    v = Venus()
+    v.get_queue(first + limit - 1, 1, 30)
+    v.destroy_device(first)
+    v.create_device(physical, 20)
+    v.get_queue(20, 2, 31)
+    got = submit_3d(dev, 2, v)
+    checks.check('device %d made after device %d was destroyed, its queue bound (OK_NODATA)' % (20, first),
+                 got == OK, '0x%x' % got)
+
+    gpu_command(dev, ctx_create(3, VENUS, 'second-instance'))
+    v = Venus()
+    v.create_instance(instance)
+    v.create_instance(instance + 1)
+    got = submit_3d(dev, 3, v)
+    checks.check('a second vkCreateInstance ends its context (ERR_INVALID_PARAMETER)', got == ERR_PARAMETER,
+                 '0x%x' % got)
+    gpu_command(dev, ctx_create(4, VENUS, 'instance-again'))
+    v = Venus()
+    v.create_instance(instance)
+    v.destroy_instance(instance)
+    v.create_instance(5)
+    v.enumerate_physical(5, physical)
+    v.create_device(physical, first)
+    got = submit_3d(dev, 4, v)
+    checks.check('an instance made again after its destroy, and a device of it (OK_NODATA)', got == OK, '0x%x' % got)
+    v = Venus()
+    v.get_queue(first + 1, 3, 32)
+    got = submit_3d(dev, 2, v)
+    checks.check('the flooding context served after (OK_NODATA)', got == OK, '0x%x' % got)
+    checks.done()
+    dev.s.close()
+
+
 def hold_slots(path, out_path):
     checks = Checks(out_path)
     socks = []
@@ -796,12 +884,15 @@ def main():
         budget(sys.argv[2], sys.argv[3])
     elif mode == 'fence_flood':
         fence_flood(sys.argv[2], sys.argv[3])
+    elif mode == 'device_flood':
+        device_flood(sys.argv[2], sys.argv[3])
     elif mode == 'hold_slots':
         hold_slots(sys.argv[2], sys.argv[3])
     elif mode == 'silent':
         silent(sys.argv[2], sys.argv[3])
     else:
-        raise SystemExit('usage: hostile_vmm.py honest|hostile|reentry|zero_kick|scanout|log_flood|budget|fence_flood|hold_slots|silent ...')
+        raise SystemExit('usage: hostile_vmm.py honest|hostile|reentry|zero_kick|scanout|log_flood|budget|fence_flood|'
+                         'device_flood|hold_slots|silent ...')
 
 
 if __name__ == '__main__':
