@@ -140,27 +140,10 @@ class Registry:
         self.formats = self._parse_formats(root)
         self._parse_types(root)
         self._parse_commands(root)
-        self.result_values = []
-        seen = set()
         for en in root.findall('enums'):
             if en.get('type') == 'enum':
                 self.enum_values.update(e.get('name') for e in en.findall('enum') if e.get('value'))
-            if en.get('name') == 'VkResult':
-                for e in en.findall('enum'):
-                    if e.get('value') and e.get('value') not in seen:
-                        seen.add(e.get('value'))
-                        self.result_values.append((e.get('name'), e.get('value')))
-        for ext in root.find('extensions'):
-            if 'vulkan' not in ext.get('supported', '').split(','):
-                continue
-            for e in ext.iter('enum'):
-                if e.get('extends') == 'VkResult' and e.get('offset'):
-                    num = int(e.get('extnumber') or ext.get('number'))
-                    v = 1000000000 + (num - 1) * 1000 + int(e.get('offset'))
-                    v = -v if e.get('dir') == '-' else v
-                    if str(v) not in seen:
-                        seen.add(str(v))
-                        self.result_values.append((e.get('name'), str(v)))
+        self.result_values = self._parse_results(root)
         self._parse_requires(root)
         vroot = ET.parse(venus_xml).getroot()
         self.venus = vroot
@@ -173,6 +156,39 @@ class Registry:
     def _api_ok(elem):
         api = elem.get('api')
         return api is None or 'vulkan' in api.split(',')
+
+    def _parse_results(self, root):
+        """(name, value) of every VkResult: the enum's own, then those the
+        features (promoted from extensions) and extensions add, each value
+        once (aliases name a value already listed)."""
+        out, seen = [], set()
+
+        def add(name, value):
+            if value not in seen:
+                seen.add(value)
+                out.append((name, value))
+        for en in root.findall('enums'):
+            if en.get('name') == 'VkResult':
+                for e in en.findall('enum'):
+                    if e.get('value'):
+                        add(e.get('name'), e.get('value'))
+        adders = [(f, None) for f in root.findall('feature') if self._api_ok(f)]
+        adders += [(x, x.get('number')) for x in root.find('extensions')
+                   if 'vulkan' in x.get('supported', '').split(',')]
+        for parent, number in adders:
+            for req in parent.findall('require'):
+                if not self._api_ok(req):
+                    continue
+                for e in req.findall('enum'):
+                    if e.get('extends') != 'VkResult' or e.get('alias'):
+                        continue
+                    if e.get('value') is not None:
+                        add(e.get('name'), e.get('value'))
+                    elif e.get('offset') is not None:
+                        num = int(e.get('extnumber') or number)
+                        v = 1000000000 + (num - 1) * 1000 + int(e.get('offset'))
+                        add(e.get('name'), str(-v if e.get('dir') == '-' else v))
+        return out
 
     def _header_version(self, root):
         major_minor = None

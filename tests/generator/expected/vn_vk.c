@@ -44,7 +44,9 @@ vn_result_name(VkResult result)
    case 0: return "VK_SUCCESS";
    case -1: return "VK_ERROR_OUT_OF_HOST_MEMORY";
    case -2: return "VK_ERROR_OUT_OF_DEVICE_MEMORY";
+   case -1000002001: return "VK_ERROR_LABEL_PROMOTED";
    case -1000002000: return "VK_ERROR_LABEL_TOO_LONG_TEST";
+   case 1000002003: return "VK_LABEL_TRUNCATED_TEST";
    default: return "VK_RESULT_UNKNOWN";
    }
 }
