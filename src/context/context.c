@@ -424,6 +424,31 @@ create_shmem_blob(struct vs_context *ctx, uint32_t res_id, uint64_t size, struct
    return true;
 }
 
+/* A shareable blob's own copy of its memory's fd, charged to the client:
+ * the guest may import the dma-buf it exported back into this context
+ * (the same DRM fd names the same resource), and the import maps it as
+ * any imported resource, also once the memory is freed. -1, the context
+ * ended with why, when there is no room for it. */
+static int
+keep_blob_fd(struct vs_context *ctx, uint64_t memory_id, int fd)
+{
+   char why[192], reason[256];
+   if (!vs_memory_usage_take(&ctx->renderer.memory_usage, 1, 0, why, sizeof(why))) {
+      snprintf(reason, sizeof(reason), "shareable blob of memory %llu: no room for its fd: %s",
+               (unsigned long long)memory_id, why);
+      vs_context_set_fatal(ctx, reason);
+      return -1;
+   }
+   int kept = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+   if (kept < 0) {
+      snprintf(reason, sizeof(reason), "shareable blob of memory %llu: cannot keep its fd: %s",
+               (unsigned long long)memory_id, strerror(errno));
+      vs_memory_usage_give(&ctx->renderer.memory_usage, 1, 0);
+      vs_context_set_fatal(ctx, reason);
+   }
+   return kept;
+}
+
 static bool
 create_memory_blob(struct vs_context *ctx, uint32_t res_id, uint32_t flags, uint64_t size, uint64_t memory_id,
                    struct vs_blob *out)
@@ -440,14 +465,25 @@ create_memory_blob(struct vs_context *ctx, uint32_t res_id, uint32_t flags, uint
       vs_context_set_fatal(ctx, why);
       return false;
    }
-   if (!vs_resource_add(&ctx->resources, res_id, -1, NULL, (size_t)size, 0, false)) {
+   int kept = -1;
+   if ((flags & VS_BLOB_FLAG_SHAREABLE) && (kept = keep_blob_fd(ctx, memory_id, exp.fd)) < 0) {
       close(exp.fd);
+      return false;
+   }
+   if (!vs_resource_add(&ctx->resources, res_id, kept, NULL, (size_t)size, 0, false)) {
+      close(exp.fd);
+      if (kept >= 0) {
+         close(kept);
+         vs_memory_usage_give(&ctx->renderer.memory_usage, 1, 0);
+      }
       vs_context_set_fatal(ctx, "cannot record a blob resource");
       return false;
    }
    struct vs_resource *res = vs_resource_get(&ctx->resources, res_id);
    res->memory_id = memory_id;
    res->watch = exp.map;
+   if (kept >= 0)
+      res->fd_account = &ctx->renderer.memory_usage.fds;
    vs_resource_put(&ctx->resources, res);
    out->fd = exp.fd;
    out->fd_type = exp.shared_by == VS_MEMORY_HOST_POINTER ? VS_FD_TYPE_SHM

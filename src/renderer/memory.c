@@ -89,9 +89,9 @@ static void
 vs_exec_vkGetMemoryResourcePropertiesMESA(struct vs_runner *runner,
                                           struct vn_args_vkGetMemoryResourcePropertiesMESA *a)
 {
-   /* A resource the transport imported (render server IMPORT_RESOURCE)
-    * can back any memory type that takes host-pointer imports
-    * (vs_memory_allocate maps it); vtest has no such resources. */
+   /* A resource with an fd (an import of the transport, shared memory, a
+    * shareable blob of this context's memory) can back any memory type
+    * that takes host-pointer imports (vs_memory_allocate maps it). */
    struct vs_renderer *r = runner->renderer;
    uint64_t size = 0;
    int fd = r->resolve_resource && a->resourceId ? r->resolve_resource(r->resolve_data, a->resourceId, &size) : -1;

@@ -83,9 +83,10 @@ struct vs_renderer_options {
 };
 
 /* Resolves a resource of the context (VkImportMemoryResourceInfoMESA,
- * vkGetMemoryResourcePropertiesMESA): a new fd of its mappable memory,
- * its size in bytes, or -1 if the context has no such resource. Set by the
- * context layer; the renderer never sees the resource table. */
+ * vkGetMemoryResourcePropertiesMESA): a new fd of its mappable memory and
+ * its size in bytes; -1 if the context has no such resource, or -1 with
+ * its size if it keeps no fd of it. Set by the context layer; the renderer
+ * never sees the resource table. */
 typedef int (*vs_resolve_resource_fn)(void *data, uint32_t res_id, uint64_t *size);
 
 /* Where the client's rings stood at one moment: what it had written to

@@ -649,7 +649,8 @@ map_resource(struct vs_renderer *renderer, const struct vs_memory_caps *caps, co
    mem->map_size = plan->map_size;
    mem->fd = renderer->resolve_resource(renderer->resolve_data, plan->resource_id, &res_size);
    if (mem->fd < 0)
-      why = "no such resource";
+      why = res_size ? "the resource has no fd to import (a blob of memory made without the SHAREABLE flag)"
+                     : "no such resource";
    else if (!(why = vs_memory_plan_resource_fits(plan, mem->size, res_size, os_page_size())) &&
             !(mem->map = os_map_guarded(mem->fd, mem->map_size, caps->granule)))
       why = "the resource cannot be mapped";
