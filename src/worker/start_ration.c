@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "worker/start_ration.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -83,6 +84,28 @@ vs_start_ration_take(struct vs_start_ration *ration, uid_t uid, uint32_t *wait_m
       *wait_ms = (uint32_t)((1 - b->tokens) * 60000 / rate) + 1;
    pthread_mutex_unlock(&ration->lock);
    return took;
+}
+
+bool
+vs_start_ration_wait(struct vs_start_ration *ration, uid_t uid, int fd,
+                     void (*waiting)(void *data, uint32_t wait_ms), void *data)
+{
+   for (bool said = false;;) {
+      uint32_t wait_ms = 0;
+      if (vs_start_ration_take(ration, uid, &wait_ms))
+         return true;
+      if (!said && waiting)
+         waiting(data, wait_ms);
+      said = true;
+      /* Only a hang-up (or an error) wakes this before the start is there. */
+#ifdef POLLRDHUP
+      struct pollfd pfd = { .fd = fd, .events = POLLRDHUP };
+#else
+      struct pollfd pfd = { .fd = fd, .events = 0 };
+#endif
+      if (poll(&pfd, 1, (int)wait_ms) > 0)
+         return false;
+   }
 }
 
 void

@@ -21,6 +21,11 @@ void vs_start_ration_destroy(struct vs_start_ration *ration);
 /* Takes one of uid's starts; else false and in *wait_ms how long until
  * one is there. */
 bool vs_start_ration_take(struct vs_start_ration *ration, uid_t uid, uint32_t *wait_ms);
+/* Waits for one of uid's starts for a tenant on `fd`, its connection
+ * open, nothing refused: true once taken; false when the tenant hung up
+ * meanwhile. `waiting` (may be NULL) is told once, with how long. */
+bool vs_start_ration_wait(struct vs_start_ration *ration, uid_t uid, int fd,
+                          void (*waiting)(void *data, uint32_t wait_ms), void *data);
 /* Gives back a start uid took and did not use (its tenant left before it
  * asked for anything). */
 void vs_start_ration_give_back(struct vs_start_ration *ration, uid_t uid);

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/ledger.h"
 #include "base/listen_socket.h"
 #include "base/log.h"
 #include "base/rate_limit.h"
@@ -27,6 +28,7 @@
 #include "transport/vhost_user/virtio_gpu.h"
 #include "transport/vhost_user/virtio_input.h"
 #include "worker/first_message.h"
+#include "worker/ledger_channel.h"
 #include "worker/start_ration.h"
 #include "worker/worker_pool.h"
 
@@ -157,7 +159,8 @@ prepare_device_died(void *data)
 }
 
 /* In the worker process: the device, until its VMM goes. Its fds: the
- * VMM's socket, then for a GPU device, where the server has a display, the
+ * VMM's socket, then for a GPU device its ledger channel
+ * (worker/ledger_channel.h) and, where the server has a display, the
  * framebuffer and the announcements' socket (scanout_export.h); for an
  * input device, its reports' socket (input_router.h). */
 static int
@@ -170,17 +173,25 @@ serve_device(const int *fds, unsigned fd_count, const void *job_bytes, size_t jo
    memcpy(&job, job_bytes, sizeof(job));
    if (job.kind == DEVICE_INPUT && fd_count == 2)
       return serve_input(fds, &job);
-   if (job.kind != DEVICE_GPU || (fd_count != 1 && fd_count != 3))
+   if (job.kind != DEVICE_GPU || (fd_count != 2 && fd_count != 4))
       return 1;
    struct scanout_report report = { .id = job.id };
    vs_rate_limit_init(&report.size_lines, SIZE_LINES_BURST, SIZE_LINES_PER_SECOND, os_now_ns());
-   if (fd_count == 3 &&
-       !(report.export = vs_scanout_export_create(job.id, fds[1], vs_scanout_framebuffer_size(job.width, job.height),
-                                                  fds[2])))
+   if (fd_count == 4 &&
+       !(report.export = vs_scanout_export_create(job.id, fds[2], vs_scanout_framebuffer_size(job.width, job.height),
+                                                  fds[3])))
       return 1;
+   /* The VM's device memory in host RAM is charged to its account in the
+    * server's ledger, as a vtest client's is. */
+   struct vs_ledger_port *ledger = vs_ledger_remote_port_create(fds[1], job.id);
+   if (!ledger) {
+      vs_scanout_export_destroy(report.export);
+      return 1;
+   }
    /* The VM's contexts in this worker alone; its first device may be the
     * one the warm-up prepared. */
    struct vs_context_options context_options = *workers->options;
+   context_options.renderer.ledger = ledger;
    context_options.renderer.device_hook = &vs_warm_up_device_hook;
    context_options.worker_link = NULL;
    context_options.resource_table = NULL;
@@ -199,11 +210,13 @@ serve_device(const int *fds, unsigned fd_count, const void *job_bytes, size_t jo
    };
    struct vs_virtio_gpu *gpu = vs_virtio_gpu_create(fds[0], &options);
    if (!gpu) {
+      vs_ledger_remote_port_destroy(ledger);
       vs_scanout_export_destroy(report.export);
       return 1;
    }
    vs_vu_device_run(vs_virtio_gpu_device(gpu));
    vs_virtio_gpu_destroy(gpu);
+   vs_ledger_remote_port_destroy(ledger);
    vs_scanout_export_destroy(report.export);
    vs_info(0, "vhost-user device %u: ended after %lu flushes of its scanout", job.id, report.flushes);
    return 0;
@@ -262,6 +275,7 @@ struct device {
    uint64_t framebuffer_size;
    int notify_fd;
    int reports; /* an input device's reports, the router's once routed; -1: none */
+   struct vs_ledger_channel *ledger; /* a GPU device's account, served for its worker */
    bool ended; /* under server->lock */
    struct device *next;
 };
@@ -270,6 +284,9 @@ struct server {
    struct vs_worker_pool *pool;
    const struct vs_vhost_user_options *options;
    struct vs_start_ration *starts;
+   /* What VMs hold of host RAM (base/ledger.h), charged by their workers
+    * over their channels. */
+   struct vs_ledger *ledger;
    pthread_mutex_t lock;
    struct device *devices;      /* under lock */
    /* Under lock: the lines connections cause (connection_line). */
@@ -354,6 +371,8 @@ wait_device(void *arg)
       vs_info(0, "vhost-user device %u: its worker (pid %d) ended", device->id, (int)device->pid);
    if (options->router)
       vs_input_router_remove(options->router, device->id);
+   /* All the VM held of host RAM is back. */
+   vs_ledger_channel_close(device->ledger);
    end_device(device);
    return NULL;
 }
@@ -379,10 +398,10 @@ reap_devices(struct server *server)
 }
 
 /* The device's framebuffer (mapped read-only here) and the socket pair of
- * its announcements: fds[1] and fds[2] for the worker. False (logged, all
+ * its announcements: fds[2] and fds[3] for the worker. False (logged, all
  * closed) on failure. */
 static bool
-open_scanout(struct device *device, const struct vs_vhost_user_options *options, int fds[3])
+open_scanout(struct device *device, const struct vs_vhost_user_options *options, int fds[4])
 {
    /* Whole pages: the worker could shrink a memfd that cannot be sealed
     * (off Linux), and os_map_guarded's fault-safe mapping wants pages. */
@@ -407,15 +426,15 @@ open_scanout(struct device *device, const struct vs_vhost_user_options *options,
    device->framebuffer = map;
    device->framebuffer_size = size;
    device->notify_fd = pair[0];
-   fds[1] = memfd;
-   fds[2] = pair[1];
+   fds[2] = memfd;
+   fds[3] = pair[1];
    return true;
 }
 
 /* The socket pair an input device's reports cross: fds[1] for the worker,
  * *router_end the server's. False (logged) on failure. */
 static bool
-open_reports(uint32_t id, int fds[3], int *router_end)
+open_reports(uint32_t id, int fds[4], int *router_end)
 {
    int pair[2];
    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
@@ -433,6 +452,17 @@ open_reports(uint32_t id, int fds[3], int *router_end)
    return true;
 }
 
+/* A device past its uid's worker starts waits for one (one line). */
+static void
+waits_for_start(void *data, uint32_t wait_ms)
+{
+   const struct device *device = data;
+   if (connection_line(device->server))
+      vs_info(0, "vhost-user device %u: uid %d has taken its worker processes for now (limit "
+                 "worker-starts-per-min=%u); VMM pid %d waits %u ms for one", device->id, (int)device->uid,
+              vs_start_ration_per_min(device->server->starts), (int)device->vmm, wait_ms);
+}
+
 /* On the device's thread: its worker, once it claimed the connection
  * (the VMM's first message came whole), routed. false when none serves
  * the device (logged; what it held is closed). */
@@ -445,17 +475,24 @@ start_worker(struct device *device)
       .kind = device->kind, .id = device->id, .width = options->width, .height = options->height,
       .hostmem_bytes = options->hostmem_bytes,
    };
-   int fds[3] = { device->sock, -1, -1 };
-   unsigned fd_count = 1;
+   int fds[4] = { device->sock, -1, -1, -1 };
+   unsigned fd_count = 2;
    bool ready = true;
    if (device->kind == DEVICE_INPUT) {
       ready = open_reports(device->id, fds, &device->reports);
-      fd_count = 2;
-   } else if (options->show) {
-      ready = open_scanout(device, options, fds);
-      fd_count = 3;
+   } else {
+      device->ledger = vs_ledger_channel_open(server->ledger, (uint32_t)device->uid, device->id, &fds[1]);
+      if (!device->ledger) {
+         vs_error(0, "vhost-user: VM device %u: no ledger channel for its worker: %s", device->id, strerror(errno));
+         ready = false;
+      } else if (options->show) {
+         ready = open_scanout(device, options, fds);
+         fd_count = 4;
+      }
    }
-   const pid_t pid = ready ? vs_worker_pool_run(server->pool, fds, fd_count, &job, sizeof(job)) : -1;
+   /* One of its uid's worker starts first (worker/start_ration.h). */
+   const bool started = ready && vs_start_ration_wait(server->starts, device->uid, device->sock, waits_for_start, device);
+   const pid_t pid = started ? vs_worker_pool_run(server->pool, fds, fd_count, &job, sizeof(job)) : ready ? 0 : -1;
    const int err = errno;
    /* The worker has its copies. */
    for (unsigned i = 1; i < fd_count; i++)
@@ -473,7 +510,8 @@ start_worker(struct device *device)
    device->pid = pid > 0 ? pid : 0;
    pthread_mutex_unlock(&server->lock);
    if (pid <= 0) {
-      vs_start_ration_give_back(server->starts, device->uid);
+      if (started)
+         vs_start_ration_give_back(server->starts, device->uid);
       if (pid < 0 && ready)
          vs_error(0, "vhost-user: no worker process for VM device %u: %s", device->id, strerror(err));
       else if (pid == 0 && left && connection_line(server))
@@ -486,6 +524,7 @@ start_worker(struct device *device)
       if (device->reports >= 0)
          close(device->reports);
       close_scanout(device);
+      vs_ledger_channel_close(device->ledger);
       return false;
    }
    /* Routed before the device can be removed. */
@@ -517,9 +556,9 @@ holds_slot(const struct device *device)
    return poll(&hung, 1, 0) == 0;
 }
 
-/* Takes `sock` (a new connection of `kind`): a device slot, one of its
- * uid's worker starts and a thread that starts its worker; else refused
- * (a line, within the connection lines' rate) and closed. */
+/* Takes `sock` (a new connection of `kind`): a device slot and a thread
+ * that starts its worker; else refused (a line, within the connection
+ * lines' rate) and closed. */
 static void
 start_device(struct server *server, int sock, uint32_t id, enum device_kind kind)
 {
@@ -541,26 +580,19 @@ start_device(struct server *server, int sock, uint32_t id, enum device_kind kind
    const bool full = live >= options->max_devices;
    const bool uid_full = options->max_devices_per_peer && of_uid >= options->max_devices_per_peer;
    pthread_mutex_unlock(&server->lock);
-   uint32_t wait_ms = 0;
-   const bool started = !full && !uid_full && vs_start_ration_take(server->starts, uid, &wait_ms);
-   if (!started) {
+   if (full || uid_full) {
       if (full && connection_line(server))
          vs_warn(0, "vhost-user: refusing VM device %u of VMM pid %d: %u %s devices are served already, the most "
                     "at once", id, (int)vmm, options->max_devices, kind_names[kind]);
-      else if (uid_full && connection_line(server))
+      else if (!full && connection_line(server))
          vs_warn(0, "vhost-user: refusing VM device %u of VMM pid %d: uid %d holds %u %s devices, the most one "
                     "uid may (the rest are other uids')", id, (int)vmm, (int)uid, of_uid, kind_names[kind]);
-      else if (!full && !uid_full && connection_line(server))
-         vs_warn(0, "vhost-user: refusing VM device %u of VMM pid %d: uid %d has taken its worker processes for now "
-                    "(limit worker-starts-per-min=%u; one is there in %u ms)", id, (int)vmm, (int)uid,
-                 vs_start_ration_per_min(server->starts), wait_ms);
       close(sock);
       return;
    }
    struct device *device = calloc(1, sizeof(*device));
    if (!device) {
       vs_error(0, "vhost-user: out of memory for VM device %u", id);
-      vs_start_ration_give_back(server->starts, uid);
       close(sock);
       return;
    }
@@ -575,7 +607,6 @@ start_device(struct server *server, int sock, uint32_t id, enum device_kind kind
    pthread_mutex_unlock(&server->lock);
    if (err) {
       vs_error(0, "vhost-user: VM device %u: no thread to start it: %s", id, strerror(err));
-      vs_start_ration_give_back(server->starts, uid);
       close(sock);
       free(device);
    }
@@ -644,9 +675,15 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
          return 1;
       }
    }
+   const struct vs_ledger_limits ledger_limits = {
+      .scope = { [VS_LEDGER_HOST_MEMORY] = options->memory_per_peer_bytes },
+   };
    struct server server = { .pool = workers->pool, .options = options,
-                            .starts = vs_start_ration_create(options->worker_starts_per_min) };
-   if (!server.starts) {
+                            .starts = vs_start_ration_create(options->worker_starts_per_min),
+                            .ledger = vs_ledger_create(&ledger_limits) };
+   if (!server.starts || !server.ledger) {
+      vs_start_ration_destroy(server.starts);
+      vs_ledger_destroy(server.ledger);
       vs_error(0, "vhost-user: out of memory");
       for (unsigned k = 0; k < DEVICE_KINDS; k++) {
          if (listen_fds[k] >= 0) {
@@ -660,6 +697,12 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
    vs_rate_limit_init(&server.connection_lines, CONNECTION_LINES_BURST, CONNECTION_LINES_PER_SECOND, os_now_ns());
    vs_info(0, "vhost-user: serving VM virtio-gpu devices on %s (scanout %ux%u, host-visible region %llu MiB)",
            socket_path, options->width, options->height, (unsigned long long)(options->hostmem_bytes >> 20));
+   if (options->memory_per_peer_bytes)
+      vs_info(0, "vhost-user: VMs' device memory in host RAM (a CPU driver's heaps, other devices' system-memory "
+                 "heaps) bounded at %llu MiB per uid (limit memory-per-peer-mib)",
+              (unsigned long long)(options->memory_per_peer_bytes >> 20));
+   else
+      vs_info(0, "vhost-user: VMs' device memory in host RAM not bounded per uid (limit memory-per-peer-mib=0)");
    if (paths[DEVICE_INPUT])
       vs_info(0, "vhost-user: serving VM virtio-input devices on %s (a keyboard and an absolute pointer)",
               paths[DEVICE_INPUT]);
@@ -695,6 +738,7 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
    stop_devices(&server);
    pthread_mutex_destroy(&server.lock);
    vs_start_ration_destroy(server.starts);
+   vs_ledger_destroy(server.ledger);
    vs_info(0, "vhost-user: stopped");
    return 0;
 }

@@ -25,6 +25,9 @@ struct vs_vhost_user_options {
    unsigned max_devices_per_peer;
    /* Worker processes one uid's VMMs take a minute (worker/start_ration.h). */
    uint32_t worker_starts_per_min;
+   /* Device memory in host RAM the VMs of one uid hold together (0: no
+    * bound), charged through the server's ledger (base/ledger.h). */
+   uint64_t memory_per_peer_bytes;
    /* The input devices' socket (--vhost-user-input), or NULL; their
     * reports come through `router` (required with it; else may be NULL),
     * where every device is registered. */

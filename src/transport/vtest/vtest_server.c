@@ -182,26 +182,14 @@ worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size
    return vs_context_abandoned_host_work() ? VS_WORKER_EXIT_ABANDONED : rc;
 }
 
-/* A client's worker costs the server a warm-up to replace: one uid's
- * clients take at most worker_starts_per_min of them. A client past it
- * waits (its connection open, nothing refused), one line; false when it
- * hangs up meanwhile. */
-static bool
-wait_for_worker_start(struct server *server, struct client_thread *ct)
+/* A client past its uid's worker starts waits for one (one line). */
+static void
+client_waits_for_start(void *data, uint32_t wait_ms)
 {
-   for (bool said = false;;) {
-      uint32_t wait_ms = 0;
-      if (vs_start_ration_take(server->starts, ct->peer_uid, &wait_ms))
-         return true;
-      if (!said)
-         vs_info(ct->ctx_id, "uid %u has taken its worker processes for now (limit worker-starts-per-min=%u); "
-                             "the client waits %u ms for one", (unsigned)ct->peer_uid,
-                 server->limits.worker_starts_per_min, wait_ms);
-      said = true;
-      struct pollfd pfd = { .fd = ct->fd, .events = 0 };
-      if (poll(&pfd, 1, (int)wait_ms) > 0)
-         return false;
-   }
+   const struct client_thread *ct = data;
+   vs_info(ct->ctx_id, "uid %u has taken its worker processes for now (limit worker-starts-per-min=%u); the client "
+                       "waits %u ms for one", (unsigned)ct->peer_uid, ct->server->limits.worker_starts_per_min,
+           wait_ms);
 }
 
 /* Whether a connection's line may be written now (tells the lines
@@ -262,7 +250,7 @@ client_main(void *arg)
       const int fds[] = { ct->fd, ct->activity_fd, ledger_fd, link[1] };
       pid_t pid = 0;
       int err = ledger ? 0 : errno;
-      if (ledger && wait_for_worker_start(server, ct)) {
+      if (ledger && vs_start_ration_wait(server->starts, ct->peer_uid, ct->fd, client_waits_for_start, ct)) {
          pid = vs_worker_pool_run(server->pool, fds, link[1] >= 0 ? 4 : 3, &job, sizeof(job));
          err = errno;
          if (pid <= 0)
