@@ -19,9 +19,11 @@
 # (zero_kick), a host-blob scanout larger than the mode (scanout), a loop
 # of contexts (log_flood: lines counted), backing lists past the device's
 # bytes (budget), fenced requests on a ring that never advances past the
-# most a context keeps waiting (fence_flood), one process holding 6
-# connections (hold_slots) and one that sends nothing (silent). Each
-# costs its own device alone, with the lines its check names; the server
+# most a context keeps waiting (fence_flood), a GET_CONFIG pending beside
+# a map's kick (pending_with_map), 14 half headers from forked children
+# (half_header: a uid's share), 20 connections opened and closed (churn)
+# and one that sends nothing (silent). Each costs its own device alone,
+# with the lines its check names; the server
 # stops on SIGTERM with status 0. The server logs at debug level: the
 # barrier is a debug line.
 . "$(dirname "$0")/lib.sh"
@@ -139,7 +141,8 @@ check "devices A and C logged no warn/error line" \
 # its OUT_FILE passes or fails. Sets dev_mode to its device's number.
 run_checks() {
   local mode=$1 out=$TEST_TMP/$1.out rc=0 kind name verdict seen
-  timeout -k 5 120 python3 "$VMM" "$mode" "$sock" "$out" >"$TEST_TMP/$mode.log" 2>&1 || rc=$?
+  shift
+  timeout -k 5 120 python3 "$VMM" "$mode" "$sock" "$out" "$@" >"$TEST_TMP/$mode.log" 2>&1 || rc=$?
   check "$mode: the front end ran to its end (status $rc)" grep -qx done "$out"
   while IFS=$'\t' read -r kind name verdict seen; do
     [ "$kind" = check ] || continue
@@ -228,26 +231,72 @@ venus-server: warn: virtio-gpu ${dev_mode:-x}: SUBMIT_3D: SUBMIT_3D of 256 bytes
 check "device_flood: its worker ended with status 0" \
   grep -qE "^venus-server: info: vhost-user device ${dev_mode:-x}: its worker \(pid [0-9]+\) ended$" "$log"
 
-# One VMM process holds at most 4 devices; the refusals past them take one
-# line, and one more once a device ends, however many there are.
-run_checks hold_slots
-pid_h=$(sed -n 's/^pid //p' "$TEST_TMP/hold_slots.out")
-wait_grep "$log" "vhost-user: 1 more virtio-gpu devices were refused since the last refusal line" || true
-check "hold_slots: one line refused the 5th device of VMM pid ${pid_h:-?}" test "$(grep -cE \
-  "^venus-server: warn: vhost-user: refusing VM device [0-9]+: VMM pid ${pid_h:-x} holds 4 virtio-gpu devices, the most one VMM may \(further refusals are counted until one ends\)$" "$log")" -eq 1
-check "hold_slots: the 6th refusal counted in one line once a device ended" test "$(grep -cx \
-  "venus-server: warn: vhost-user: 1 more virtio-gpu devices were refused since the last refusal line" "$log")" -eq 1
-rc=0
-timeout -k 5 60 python3 "$VMM" honest "$sock" "$TEST_TMP/d.out" - >"$TEST_TMP/d.log" 2>&1 || rc=$?
-check "hold_slots: a VM of another process is served after (status $rc)" \
-  grep -qx 'before: display 64x48, a frame flushed' "$TEST_TMP/d.out"
-
-# A connection that never starts its handshake holds no slot for good.
-run_checks silent
+# A whole GET_CONFIG pending beside the kick of a MAP_BLOB: served inside
+# the map's wait, and the device then waits on no read: GET_DISPLAY_INFO
+# after it is answered at once.
+run_checks pending_with_map "$log"
 wait_grep "$log" "vhost-user device ${dev_mode:-x}: its worker \(pid [0-9]+\) ended" || true
-check "silent: its device ended it with one line" test "$(grep -E \
-  "^venus-server: (warn|error): (ctx [0-9]+: )?(virtio-gpu|vhost-user device) ${dev_mode:-x}:" "$log")" = \
-  "venus-server: error: vhost-user device ${dev_mode:-x}: the front end sent no SET_OWNER within 10 s of connecting; the connection ends"
+check "pending_with_map: no warn/error line of its device" test "$(grep -cE \
+  "^venus-server: (warn|error): (ctx [0-9]+: )?(virtio-gpu|vhost-user device) ${dev_mode:-x}:" "$log")" -eq 0
+
+# Connections each made by a child process that exits at once, each
+# sending 5 bytes: the uid holds at most 12 of the 16 devices (forks do not
+# multiply its share), the rest are refused with a line each; a VM of
+# another uid is served meanwhile; each half header is ended within the
+# first message's deadline, without a worker serving it.
+mark=$(wc -l <"$log")
+# The VM of uid 65534 reaches the socket.
+chmod o+x "$TEST_TMP"
+chmod o+rw "$sock"
+run_checks half_header 14
+chmod o-x "$TEST_TMP"
+held=$(sed -n 's/^held\t//p' "$TEST_TMP/half_header.out")
+check "half_header: 12 connections held (the uid's share), not ${held:-?}" test "${held:-0}" -eq 12
+check "half_header: the 2 past the share refused with a line each" test "$(tail -n +$((mark + 1)) "$log" | grep -cE \
+  "^venus-server: warn: vhost-user: refusing VM device [0-9]+ of VMM pid [0-9]+: uid $(id -u) holds 12 virtio-gpu devices, the most one uid may \(the rest are other uids'\)$")" -eq 2
+check "half_header: each held one ended by the first message's deadline with a line" test "$(tail -n +$((mark + 1)) "$log" | grep -cE \
+  '^venus-server: warn: vhost-user device [0-9]+: VMM pid [0-9]+ sent no whole message within 10 s of connecting; the connection ends, no worker served it$')" -eq 12
+check "half_header: no worker served a half header" test "$(tail -n +$((mark + 1)) "$log" | grep -cE \
+  "a virtio-gpu device of VMM pid [0-9]+, uid $(id -u), served by")" -eq 0
+
+# Connection churn: each connection that closes before its first message
+# takes no worker (none is warmed up to replace it) and at most a line.
+mark=$(wc -l <"$log")
+run_checks churn 20
+check "churn: only the honest VM after it was served by a worker" test "$(tail -n +$((mark + 1)) "$log" | grep -cE \
+  'a virtio-gpu device of VMM pid [0-9]+, uid [0-9]+, served by worker process')" -eq 1
+check "churn: one line per churned connection at most" test "$(tail -n +$((mark + 1)) "$log" | grep -cE \
+  'left before its first message; no worker served it$')" -le 20
+
+# A scanout whose size changes at every flush: 16 size lines at once,
+# then 2 a second; the line after the flood counts those held back. (A
+# server of its own: at debug level no line is held back.)
+sock2=$TEST_TMP/gpu2.sock log2=$TEST_TMP/server2.log
+env --default-signal=PIPE VK_ICD_FILENAMES="$LVP_ICD" "$SERVER_BIN" --vhost-user "$sock2" --vm-size 64x48 \
+  --vm-hostmem 16 --ready-workers 1 >/dev/null 2> >(sed -u -E 's/^worker process [0-9]+: //' >"$log2") &
+server2=$!
+BG_PIDS+=("$server2")
+for _ in $(seq 200); do [ -S "$sock2" ] && break; sleep 0.05; done
+rc=0
+timeout -k 5 120 python3 "$VMM" size_flood "$sock2" "$TEST_TMP/size_flood.out" >"$TEST_TMP/size_flood.log" 2>&1 || rc=$?
+check "size_flood: the front end ran to its end (status $rc)" grep -qx done "$TEST_TMP/size_flood.out"
+kill -TERM "$server2" 2>/dev/null || true
+wait "$server2" 2>/dev/null || true
+size_lines=$(grep -cE "^venus-server: info: vhost-user device [0-9]+: scanout 0 shows " "$log2" || true)
+secs=$(sed -n 's/^seconds\t//p' "$TEST_TMP/size_flood.out")
+check "size_flood: 202 sizes in ${secs:-?} s, $size_lines size lines (16, then at most 2 a second)" \
+  test "$size_lines" -ge 17 -a "$size_lines" -le $((16 + 2 * ${secs:-0} + 1))
+check "size_flood: a line counts the size changes not logged" grep -qE \
+  "^venus-server: info: vhost-user device [0-9]+: scanout 0 shows 16x12 \([0-9]+ size changes before it not logged: more than 16 at once or 2 a second\)$" "$log2"
+
+# A connection that sends nothing holds no slot for good.
+mark=$(wc -l <"$log")
+run_checks silent
+pid_s=$(sed -n 's/^pid //p' "$TEST_TMP/silent.out")
+check "silent: ended by the first message's deadline with one line" test "$(tail -n +$((mark + 1)) "$log" | grep -E \
+  '^venus-server: (warn|error): ')" = \
+  "$(tail -n +$((mark + 1)) "$log" | grep -E "^venus-server: warn: vhost-user device [0-9]+: VMM pid ${pid_s:-x} sent no whole message within 10 s of connecting; the connection ends, no worker served it$")"
+check "silent: its line is there" grep -qE "VMM pid ${pid_s:-x} sent no whole message within 10 s" "$log"
 
 kill -TERM "$server" 2>/dev/null || true
 rc=0

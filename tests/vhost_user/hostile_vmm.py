@@ -64,15 +64,28 @@ RAM in a memfd, mem table, queues, descriptors).
       queue). A context sending a second vkCreateInstance is ended; one
       making its instance again after destroying it is served, and so is
       the first context after. OUT_FILE as reentry's.
-  hostile_vmm.py hold_slots SOCK OUT_FILE
-      one process opens 6 connections that send nothing: a VMM's share
-      of the devices is 4, so the last two are refused (closed). OUT_FILE
-      as reentry's.
   hostile_vmm.py silent SOCK OUT_FILE
-      a connection that sends nothing, not even SET_OWNER: its device
-      must end it. OUT_FILE as reentry's.
+      a connection that sends nothing: the server must end it. OUT_FILE
+      as reentry's.
+  hostile_vmm.py pending_with_map SOCK OUT_FILE LOG_FILE
+      a whole GET_CONFIG and the kick of a MAP_BLOB pending together when
+      the device wakes (its worker, found in LOG_FILE, is stopped while
+      both are sent): GET_CONFIG is answered inside the map's wait, and
+      GET_DISPLAY_INFO after it at once. OUT_FILE as reentry's.
+  hostile_vmm.py half_header SOCK OUT_FILE COUNT
+      COUNT connections, each made by a child process that exits at once
+      after sending 5 bytes (the parent keeps the socket): the uid's share
+      is taken, the rest refused; a VM of another uid (root only) is
+      served meanwhile, and the device ends each half header in time.
+      OUT_FILE as reentry's.
+  hostile_vmm.py churn SOCK OUT_FILE COUNT
+      COUNT connections opened and closed at once, then an honest VM.
+      OUT_FILE as reentry's.
+  hostile_vmm.py size_flood SOCK OUT_FILE
+      a scanout whose size changes at every flush, 200 times, then once
+      more a second later. OUT_FILE as reentry's.
 """
-import os, socket, struct, sys, threading, time
+import os, signal, socket, struct, sys, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fake_vmm import Device, RAM, QSIZE, USED, hdr, wait_used, gpu_request, gpu_command, show_frame  # noqa: E402
@@ -657,7 +670,6 @@ def submit_3d(dev, ctx, v):
     return gpu_request(dev, hdr(0x207, ctx) + struct.pack('<II', len(v.words), 0) + v.words)[0]
 
 
-
 def fenced_submit(ctx, ring, fence):
     """An empty SUBMIT_3D that only carries its fence, on ring `ring` of
     context `ctx` (VIRTIO_GPU_FLAG_FENCE | VIRTIO_GPU_FLAG_INFO_RING_IDX)."""
@@ -819,38 +831,6 @@ def device_flood(path, out_path):
     dev.s.close()
 
 
-def hold_slots(path, out_path):
-    checks = Checks(out_path)
-    socks = []
-    for _ in range(6):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(path)
-        socks.append(s)
-    # The server takes connections in order: once the last two are closed,
-    # the first four were taken.
-    closed = []
-    for s in socks[4:]:
-        s.settimeout(30)
-        try:
-            closed.append(s.recv(1) == b'')
-        except ConnectionResetError:
-            closed.append(True)
-        except OSError:
-            closed.append(False)
-    checks.check('the 5th and 6th connections refused (closed)', closed == [True, True], str(closed))
-    held = []
-    for s in socks[:4]:
-        s.setblocking(False)
-        try:
-            held.append(s.recv(1) != b'')
-        except BlockingIOError:
-            held.append(True)
-    checks.check('the first 4 held', held == [True] * 4, str(held))
-    for s in socks:
-        s.close()
-    checks.done()
-
-
 def silent(path, out_path):
     checks = Checks(out_path)
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -863,6 +843,170 @@ def silent(path, out_path):
     except OSError:
         ended = False
     checks.check('a connection without SET_OWNER is ended by its device', ended, 'closed' if ended else 'open')
+    checks.done()
+
+
+def worker_of(log_path, pid, timeout=30):
+    """The worker process serving the virtio-gpu device of VMM `pid`, as
+    the server's log says."""
+    pattern = 'a virtio-gpu device of VMM pid %d,' % pid
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with open(log_path, errors='replace') as f:
+            for line in f:
+                if pattern in line and 'served by worker process ' in line:
+                    return int(line.rsplit(' ', 1)[1])
+        time.sleep(0.05)
+    return None
+
+
+def pending_with_map(path, out_path, log_path):
+    checks = Checks(out_path)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    dev = Device(path)
+    dev.start(PROTOCOL, theirs)
+    theirs.close()
+    gpu_command(dev, ctx_create(2, VENUS, 'pending'))
+    gpu_command(dev, hdr(0x10c, 2) + struct.pack('<IIIIQQ', 20, HOST3D, MAPPABLE, 0, 0, 4096))
+    worker = worker_of(log_path, os.getpid())
+    checks.check('the device\'s worker is named in the log', worker is not None, str(worker))
+    if worker is None:
+        checks.done()
+        return
+    # With the worker stopped, a whole GET_CONFIG and the kick of a
+    # MAP_BLOB are both pending when it wakes.
+    os.kill(worker, signal.SIGSTOP)
+    chain(dev, 0, 0x10000, hdr(0x208) + struct.pack('<IIQ', 20, 0, 0), 0x20000, 64)
+    dev.offer(0, 0)
+    dev.s.sendall(struct.pack('<IIIIII', 24, 1, 12 + 16, 0, 16, 0) + bytes(16))  # GET_CONFIG, 16 bytes
+    os.kill(worker, signal.SIGCONT)
+    ours.settimeout(30)
+    data, fds, _, _ = socket.recv_fds(ours, 12 + 40, 4, socket.MSG_WAITALL)
+    for fd in fds:
+        os.close(fd)
+    checks.check('the map is asked of the front end', len(data) >= 12 and struct.unpack_from('<I', data)[0] == 9,
+                 '%d bytes' % len(data))
+    # GET_CONFIG is answered while the map waits; then the map's reply.
+    dev.s.settimeout(10)
+    try:
+        request, _, size = struct.unpack('<III', dev.recv(12))
+        dev.recv(size)
+        config = request == 24 and size == 12 + 16
+    except (OSError, SystemExit):
+        config = False
+    checks.check('GET_CONFIG answered while the map waits', config, 'answered' if config else 'no reply')
+    ours.sendall(struct.pack('<IIIQ', 9, 0x1 | 0x4, 8, 0))
+    used = used_entries(dev, 1)
+    checks.check('the map answered', used == [(0, 32)], 'used %s' % used)
+    start = time.time()
+    chain(dev, 2, 0x11000, hdr(0x100), 0x30000, 408)
+    dev.offer(0, 2)
+    used = used_entries(dev, 1)
+    took = time.time() - start
+    checks.check('GET_DISPLAY_INFO after it answered within 2 s', used == [(2, 408)] and took < 2,
+                 'used %s after %.1f s' % (used, took))
+    checks.done()
+    dev.s.close()
+
+
+def half_header(path, out_path, count):
+    checks = Checks(out_path)
+    socks = []
+    for _ in range(int(count)):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        child = os.fork()
+        if child == 0:
+            s.connect(path)
+            s.send(struct.pack('<III', 1, 1, 0)[:5])
+            os._exit(0)
+        os.waitpid(child, 0)
+        socks.append(s)
+    started = time.time()
+    # Refused connections are closed at once; the uid's share is held.
+    time.sleep(2)
+    closed = []
+    for s in socks:
+        s.setblocking(False)
+        try:
+            closed.append(s.recv(1) == b'')
+        except BlockingIOError:
+            closed.append(False)
+        except ConnectionResetError:
+            closed.append(True)
+    checks.check('held %d, refused %d' % (closed.count(False), closed.count(True)), True, str(closed))
+    out = checks.out
+    out.write('held\t%d\n' % closed.count(False))
+    out.flush()
+    if os.geteuid() == 0:
+        # A VM of another uid is served while the share is held.
+        r, w = os.pipe()
+        child = os.fork()
+        if child == 0:
+            os.close(r)
+            try:
+                os.setgid(65534)
+                os.setuid(65534)
+                dev = show_frame(path)
+                os.write(w, display_info(dev).encode())
+            except BaseException:
+                pass
+            os._exit(0)
+        os.close(w)
+        got = b''
+        while True:
+            chunk = os.read(r, 64)
+            if not chunk:
+                break
+            got += chunk
+        os.waitpid(child, 0)
+        checks.check('a VM of uid 65534 is served while uid %d holds its share' % os.geteuid(),
+                     got == b'%dx%d' % (W, H), got.decode() or 'not served')
+    # Each held connection is ended within the first message's deadline.
+    ended = []
+    for s, was_closed in zip(socks, closed):
+        if was_closed:
+            continue
+        s.settimeout(max(1, 20 - (time.time() - started)))
+        try:
+            ended.append(s.recv(1) == b'')
+        except ConnectionResetError:
+            ended.append(True)
+        except OSError:
+            ended.append(False)
+    checks.check('every held half header ended within 20 s', all(ended), str(ended))
+    for s in socks:
+        s.close()
+    checks.done()
+
+
+def churn(path, out_path, count):
+    checks = Checks(out_path)
+    for _ in range(int(count)):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(path)
+        s.close()
+    dev = show_frame(path)
+    size = display_info(dev)
+    checks.check('a VM after the churn is served', size == '%dx%d' % (W, H), size)
+    dev.s.close()
+    checks.done()
+
+
+def size_flood(path, out_path):
+    checks = Checks(out_path)
+    dev = show_frame(path)
+    start = time.time()
+    for i in range(200):
+        w, h = (W, H) if i % 2 else (W // 2, H // 2)
+        gpu_command(dev, hdr(0x103) + struct.pack('<IIIIII', 0, 0, w, h, 0, 1))      # SET_SCANOUT
+        gpu_command(dev, hdr(0x104) + struct.pack('<IIIIII', 0, 0, w, h, 1, 0))      # RESOURCE_FLUSH
+    # Past the rate's second: the next size's line counts those held back.
+    time.sleep(1.2)
+    gpu_command(dev, hdr(0x103) + struct.pack('<IIIIII', 0, 0, W // 4, H // 4, 0, 1))
+    gpu_command(dev, hdr(0x104) + struct.pack('<IIIIII', 0, 0, W // 4, H // 4, 1, 0))
+    checks.out.write('seconds\t%d\n' % (int(time.time() - start) + 1))
+    checks.check('201 size changes flushed', True, '')
+    dev.s.close()
     checks.done()
 
 
@@ -886,13 +1030,19 @@ def main():
         fence_flood(sys.argv[2], sys.argv[3])
     elif mode == 'device_flood':
         device_flood(sys.argv[2], sys.argv[3])
-    elif mode == 'hold_slots':
-        hold_slots(sys.argv[2], sys.argv[3])
     elif mode == 'silent':
         silent(sys.argv[2], sys.argv[3])
+    elif mode == 'pending_with_map':
+        pending_with_map(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif mode == 'half_header':
+        half_header(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif mode == 'churn':
+        churn(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif mode == 'size_flood':
+        size_flood(sys.argv[2], sys.argv[3])
     else:
         raise SystemExit('usage: hostile_vmm.py honest|hostile|reentry|zero_kick|scanout|log_flood|budget|fence_flood|'
-                         'device_flood|hold_slots|silent ...')
+                         'device_flood|hold_slots|silent|pending_with_map|half_header|churn ...')
 
 
 if __name__ == '__main__':
