@@ -268,15 +268,31 @@ check "churn: only the honest VM after it was served by a worker" test "$(tail -
 check "churn: one line per churned connection at most" test "$(tail -n +$((mark + 1)) "$log" | grep -cE \
   'left before its first message; no worker served it$')" -le 20
 
-# A scanout whose size changes at every flush: 16 size lines at once,
-# then 2 a second; the line after the flood counts those held back. (A
-# server of its own: at debug level no line is held back.)
+# A second server, at info level (at debug level no line is held back)
+# and with a small share of host RAM per uid.
 sock2=$TEST_TMP/gpu2.sock log2=$TEST_TMP/server2.log
 env --default-signal=PIPE VK_ICD_FILENAMES="$LVP_ICD" "$SERVER_BIN" --vhost-user "$sock2" --vm-size 64x48 \
-  --vm-hostmem 16 --ready-workers 1 >/dev/null 2> >(sed -u -E 's/^worker process [0-9]+: //' >"$log2") &
+  --vm-hostmem 16 --ready-workers 1 --limit memory-per-peer-mib=64 >/dev/null \
+  2> >(sed -u -E 's/^worker process [0-9]+: //' >"$log2") &
 server2=$!
 BG_PIDS+=("$server2")
 for _ in $(seq 200); do [ -S "$sock2" ] && break; sleep 0.05; done
+
+# Two VMs of one uid: their device memory in host RAM is charged to the
+# uid's share through the server's ledger, as vtest clients' is.
+check "memory_share: the bound logged at start" grep -qxF \
+  "venus-server: info: vhost-user: VMs' device memory in host RAM (a CPU driver's heaps, other devices' system-memory heaps) bounded at 64 MiB per uid (limit memory-per-peer-mib)" "$log2"
+rc=0
+timeout -k 5 120 python3 "$VMM" memory_share "$sock2" "$TEST_TMP/memory_share.out" "$log2" \
+  >"$TEST_TMP/memory_share.log" 2>&1 || rc=$?
+check "memory_share: the front end ran to its end (status $rc)" grep -qx done "$TEST_TMP/memory_share.out"
+while IFS=$'\t' read -r kind name verdict seen; do
+  [ "$kind" = check ] || continue
+  if [ "$verdict" = ok ]; then pass "memory_share: $name"; else fail "memory_share: $name: $seen"; fi
+done <"$TEST_TMP/memory_share.out"
+
+# A scanout whose size changes at every flush: 16 size lines at once,
+# then 2 a second; the line after the flood counts those held back.
 rc=0
 timeout -k 5 120 python3 "$VMM" size_flood "$sock2" "$TEST_TMP/size_flood.out" >"$TEST_TMP/size_flood.log" 2>&1 || rc=$?
 check "size_flood: the front end ran to its end (status $rc)" grep -qx done "$TEST_TMP/size_flood.out"

@@ -84,6 +84,10 @@ RAM in a memfd, mem table, queues, descriptors).
   hostile_vmm.py size_flood SOCK OUT_FILE
       a scanout whose size changes at every flush, 200 times, then once
       more a second later. OUT_FILE as reentry's.
+  hostile_vmm.py memory_share SOCK OUT_FILE LOG_FILE
+      two VMs of one uid on a server run with --limit
+      memory-per-peer-mib=64 allocate 40 MiB each: the second is refused
+      while the first holds its share. OUT_FILE as reentry's.
 """
 import os, signal, socket, struct, sys, threading, time
 
@@ -654,6 +658,11 @@ class Venus:
         self.u32(0); self.u64(0); self.u32(0); self.u64(0, 0)
         self.u64(0, 1, device)
 
+    def allocate_memory(self, device, memory, size, type_index=0):
+        self.cmd(21)  # vkAllocateMemory
+        self.u64(device, 1); self.u32(5); self.u64(0, size); self.u32(type_index)
+        self.u64(0, 1, memory)
+
     def destroy_device(self, device):
         self.cmd(12)
         self.u64(device, 0)
@@ -1010,6 +1019,57 @@ def size_flood(path, out_path):
     checks.done()
 
 
+def memory_share(path, out_path, log_path):
+    """Two VMs of one uid under --limit memory-per-peer-mib=64: A holds
+    40 MiB; B's 40 MiB are refused (one line) while A holds its share, and
+    granted once A's device has ended."""
+    checks = Checks(out_path)
+    mark = os.path.getsize(log_path)
+
+    def refusals():
+        with open(log_path, errors='replace') as f:
+            f.seek(mark)
+            return [l for l in f if 'limit memory-per-peer-mib=64' in l]
+
+    def vm(memory):
+        dev = Device(path)
+        dev.start()
+        gpu_command(dev, ctx_create(2, VENUS, 'memory'))
+        v = Venus()
+        v.create_instance(1)
+        v.enumerate_physical(1, 2)
+        v.create_device(2, 3)
+        v.allocate_memory(3, memory, 40 << 20)
+        got = submit_3d(dev, 2, v)
+        return dev, got
+
+    a, got = vm(50)
+    checks.check('VM A: 40 MiB allocated (OK_NODATA, no refusal line)', got == OK and not refusals(),
+                 '0x%x, %d lines' % (got, len(refusals())))
+    worker_a = worker_of(log_path, os.getpid())
+    b, got = vm(51)
+    lines = refusals()
+    checks.check('VM B of the same uid: 40 MiB more refused with one line', len(lines) == 1,
+                 ''.join(lines).strip() or 'no line')
+    checks.out.write('refusal\t%s\n' % (lines[0].strip() if lines else '-'))
+    a.s.close()
+    deadline = time.time() + 30
+    while worker_a and time.time() < deadline:
+        try:
+            os.kill(worker_a, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    time.sleep(0.2)
+    v = Venus()
+    v.allocate_memory(3, 52, 40 << 20)
+    got = submit_3d(b, 2, v)
+    checks.check('VM B: 40 MiB granted once VM A ended (no new line)', got == OK and len(refusals()) == 1,
+                 '0x%x, %d lines' % (got, len(refusals())))
+    b.s.close()
+    checks.done()
+
+
 def main():
     mode = sys.argv[1]
     if mode == 'honest':
@@ -1040,6 +1100,8 @@ def main():
         churn(sys.argv[2], sys.argv[3], sys.argv[4])
     elif mode == 'size_flood':
         size_flood(sys.argv[2], sys.argv[3])
+    elif mode == 'memory_share':
+        memory_share(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
         raise SystemExit('usage: hostile_vmm.py honest|hostile|reentry|zero_kick|scanout|log_flood|budget|fence_flood|'
                          'device_flood|hold_slots|silent|pending_with_map|half_header|churn ...')
