@@ -19,7 +19,8 @@
 # (zero_kick), a host-blob scanout larger than the mode (scanout), a loop
 # of contexts (log_flood: lines counted), backing lists past the device's
 # bytes (budget), fenced requests on a ring that never advances past the
-# most a context keeps waiting (fence_flood), a GET_CONFIG pending beside
+# most a context keeps waiting (fence_flood), VkDevices past --limit
+# devices=4 and a second VkInstance (device_flood), a GET_CONFIG pending beside
 # a map's kick (pending_with_map), 14 half headers from forked children
 # (half_header: a uid's share), 20 connections opened and closed (churn)
 # and one that sends nothing (silent). Each costs its own device alone,
