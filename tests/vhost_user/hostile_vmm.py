@@ -937,9 +937,12 @@ def half_header(path, out_path, count):
         if child == 0:
             os.close(r)
             try:
+                # The socket's directory, reached without searching its
+                # parents (which may be root's alone).
+                where = os.open(os.path.dirname(os.path.abspath(path)), os.O_PATH)
                 os.setgid(65534)
                 os.setuid(65534)
-                dev = show_frame(path)
+                dev = show_frame('/proc/self/fd/%d/%s' % (where, os.path.basename(path)))
                 os.write(w, display_info(dev).encode())
             except BaseException:
                 pass
