@@ -27,6 +27,7 @@
 #include "transport/vhost_user/vhost_user_device.h"
 #include "transport/vhost_user/virtio_gpu.h"
 #include "transport/vhost_user/virtio_input.h"
+#include "worker/connection_lines.h"
 #include "worker/first_message.h"
 #include "worker/ledger_channel.h"
 #include "worker/start_ration.h"
@@ -289,33 +290,19 @@ struct server {
    struct vs_ledger *ledger;
    pthread_mutex_t lock;
    struct device *devices;      /* under lock */
-   /* Under lock: the lines connections cause (connection_line). */
-   struct vs_rate_limit connection_lines;
+   /* The lines connections cause. */
+   struct vs_connection_lines connection_lines;
 };
 
-/* A connection costs its VMM nothing, so the lines that connecting, being
- * refused and leaving before a first message write are bounded, as the
- * vtest door's: past a burst, so many a second; the rest are counted in
- * one line. At debug level nothing is dropped. */
-#define CONNECTION_LINES_BURST 64
-#define CONNECTION_LINES_PER_SECOND 16
-
-/* Whether a connection's line may be written now (tells the lines dropped
- * before it first). */
+/* Whether the VMM on `sock` hung up (a look, no wait). */
 static bool
-connection_line(struct server *server)
+peer_hung_up(int sock)
 {
-   if (vs_log_threshold >= VS_LOG_DEBUG)
-      return true;
-   uint64_t dropped = 0;
-   pthread_mutex_lock(&server->lock);
-   const bool pass = vs_rate_limit_pass(&server->connection_lines, os_now_ns(), &dropped);
-   pthread_mutex_unlock(&server->lock);
-   if (dropped)
-      vs_warn(0, "vhost-user: %llu connection lines dropped: VMMs connected, were refused or left before a first "
-                 "message faster than %d at once or %d a second", (unsigned long long)dropped,
-              CONNECTION_LINES_BURST, CONNECTION_LINES_PER_SECOND);
-   return pass;
+   struct pollfd hung = { .fd = sock, .events = 0 };
+#ifdef POLLRDHUP
+   hung.events = POLLRDHUP;
+#endif
+   return poll(&hung, 1, 0) > 0;
 }
 
 /* The scanout's end: what the display holds of the device goes. */
@@ -376,6 +363,7 @@ wait_device(void *arg)
    end_device(device);
    return NULL;
 }
+
 /* Joins the waiters of devices that ended. */
 static void
 reap_devices(struct server *server)
@@ -457,7 +445,7 @@ static void
 waits_for_start(void *data, uint32_t wait_ms)
 {
    const struct device *device = data;
-   if (connection_line(device->server))
+   if (vs_connection_lines_pass(&device->server->connection_lines))
       vs_info(0, "vhost-user device %u: uid %d has taken its worker processes for now (limit "
                  "worker-starts-per-min=%u); VMM pid %d waits %u ms for one", device->id, (int)device->uid,
               vs_start_ration_per_min(device->server->starts), (int)device->vmm, wait_ms);
@@ -499,11 +487,7 @@ start_worker(struct device *device)
       if (fds[i] >= 0)
          close(fds[i]);
    /* Whether the VMM hung up, while the connection is still known here. */
-   struct pollfd hung = { .fd = device->sock, .events = 0 };
-#ifdef POLLRDHUP
-   hung.events = POLLRDHUP;
-#endif
-   const bool left = pid == 0 && poll(&hung, 1, 0) > 0;
+   const bool left = pid == 0 && peer_hung_up(device->sock);
    pthread_mutex_lock(&server->lock);
    close(device->sock);
    device->sock = -1;
@@ -514,10 +498,10 @@ start_worker(struct device *device)
          vs_start_ration_give_back(server->starts, device->uid);
       if (pid < 0 && ready)
          vs_error(0, "vhost-user: no worker process for VM device %u: %s", device->id, strerror(err));
-      else if (pid == 0 && left && connection_line(server))
+      else if (pid == 0 && left && vs_connection_lines_pass(&server->connection_lines))
          vs_info(0, "vhost-user device %u: VMM pid %d left before its first message; no worker served it",
                  device->id, (int)device->vmm);
-      else if (pid == 0 && !left && connection_line(server))
+      else if (pid == 0 && !left && vs_connection_lines_pass(&server->connection_lines))
          vs_warn(0, "vhost-user device %u: VMM pid %d sent no whole message within %u s of connecting; the "
                     "connection ends, no worker served it", device->id, (int)device->vmm,
                  FIRST_MESSAGE_DEADLINE_MS / 1000);
@@ -545,15 +529,7 @@ start_worker(struct device *device)
 static bool
 holds_slot(const struct device *device)
 {
-   if (device->ended)
-      return false;
-   if (device->pid || device->sock < 0)
-      return true;
-   struct pollfd hung = { .fd = device->sock, .events = 0 };
-#ifdef POLLRDHUP
-   hung.events = POLLRDHUP;
-#endif
-   return poll(&hung, 1, 0) == 0;
+   return !device->ended && (device->pid || device->sock < 0 || !peer_hung_up(device->sock));
 }
 
 /* Takes `sock` (a new connection of `kind`): a device slot and a thread
@@ -581,10 +557,10 @@ start_device(struct server *server, int sock, uint32_t id, enum device_kind kind
    const bool uid_full = options->max_devices_per_peer && of_uid >= options->max_devices_per_peer;
    pthread_mutex_unlock(&server->lock);
    if (full || uid_full) {
-      if (full && connection_line(server))
+      if (full && vs_connection_lines_pass(&server->connection_lines))
          vs_warn(0, "vhost-user: refusing VM device %u of VMM pid %d: %u %s devices are served already, the most "
                     "at once", id, (int)vmm, options->max_devices, kind_names[kind]);
-      else if (!full && connection_line(server))
+      else if (!full && vs_connection_lines_pass(&server->connection_lines))
          vs_warn(0, "vhost-user: refusing VM device %u of VMM pid %d: uid %d holds %u %s devices, the most one "
                     "uid may (the rest are other uids')", id, (int)vmm, (int)uid, of_uid, kind_names[kind]);
       close(sock);
@@ -664,6 +640,18 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
       vs_error(0, "vhost-user: input devices on %s need an input router", options->input_path);
       return 1;
    }
+   const struct vs_ledger_limits ledger_limits = {
+      .scope = { [VS_LEDGER_HOST_MEMORY] = options->memory_per_peer_bytes },
+   };
+   struct server server = { .pool = workers->pool, .options = options,
+                            .starts = vs_start_ration_create(options->worker_starts_per_min),
+                            .ledger = vs_ledger_create(&ledger_limits) };
+   if (!server.starts || !server.ledger) {
+      vs_error(0, "vhost-user: out of memory");
+      vs_start_ration_destroy(server.starts);
+      vs_ledger_destroy(server.ledger);
+      return 1;
+   }
    struct stat identity[DEVICE_KINDS];
    int listen_fds[DEVICE_KINDS] = { -1, -1 };
    for (unsigned k = 0; k < DEVICE_KINDS; k++) {
@@ -672,29 +660,13 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
             close(listen_fds[0]);
             vs_listen_socket_remove(paths[0], &identity[0]);
          }
+         vs_start_ration_destroy(server.starts);
+         vs_ledger_destroy(server.ledger);
          return 1;
       }
    }
-   const struct vs_ledger_limits ledger_limits = {
-      .scope = { [VS_LEDGER_HOST_MEMORY] = options->memory_per_peer_bytes },
-   };
-   struct server server = { .pool = workers->pool, .options = options,
-                            .starts = vs_start_ration_create(options->worker_starts_per_min),
-                            .ledger = vs_ledger_create(&ledger_limits) };
-   if (!server.starts || !server.ledger) {
-      vs_start_ration_destroy(server.starts);
-      vs_ledger_destroy(server.ledger);
-      vs_error(0, "vhost-user: out of memory");
-      for (unsigned k = 0; k < DEVICE_KINDS; k++) {
-         if (listen_fds[k] >= 0) {
-            close(listen_fds[k]);
-            vs_listen_socket_remove(paths[k], &identity[k]);
-         }
-      }
-      return 1;
-   }
    pthread_mutex_init(&server.lock, NULL);
-   vs_rate_limit_init(&server.connection_lines, CONNECTION_LINES_BURST, CONNECTION_LINES_PER_SECOND, os_now_ns());
+   vs_connection_lines_init(&server.connection_lines, "vhost-user: ", "VMMs");
    vs_info(0, "vhost-user: serving VM virtio-gpu devices on %s (scanout %ux%u, host-visible region %llu MiB)",
            socket_path, options->width, options->height, (unsigned long long)(options->hostmem_bytes >> 20));
    if (options->memory_per_peer_bytes)
@@ -737,6 +709,7 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
    }
    stop_devices(&server);
    pthread_mutex_destroy(&server.lock);
+   vs_connection_lines_fini(&server.connection_lines);
    vs_start_ration_destroy(server.starts);
    vs_ledger_destroy(server.ledger);
    vs_info(0, "vhost-user: stopped");

@@ -19,7 +19,6 @@
 
 #include "os/os.h"
 #include "base/ledger.h"
-#include "base/rate_limit.h"
 #include "base/listen_socket.h"
 #include "base/log.h"
 #include "context/context.h"
@@ -28,6 +27,7 @@
 #include "transport/vtest/idle_policy.h"
 #include "transport/vtest/vtest_client.h"
 #include "transport/vtest/vtest_protocol.h"
+#include "worker/connection_lines.h"
 #include "worker/first_message.h"
 #include "worker/ledger_channel.h"
 #include "worker/start_ration.h"
@@ -74,16 +74,9 @@ struct server {
    uid_t tenant_uid;
    /* With workers: each uid's worker starts. */
    struct vs_start_ration *starts;
-   /* Under lock: the lines connections cause (connection_line). */
-   struct vs_rate_limit connection_lines;
+   /* The lines connections cause. */
+   struct vs_connection_lines connection_lines;
 };
-
-/* A connection costs its client nothing, so the lines that connecting,
- * being refused and leaving before a first message write are bounded: past
- * a burst, so many a second; the rest are counted in one line. At debug
- * level nothing is dropped. */
-#define CONNECTION_LINES_BURST 64
-#define CONNECTION_LINES_PER_SECOND 16
 
 struct vtest_workers {
    const struct vs_context_options *options;
@@ -192,23 +185,6 @@ client_waits_for_start(void *data, uint32_t wait_ms)
            wait_ms);
 }
 
-/* Whether a connection's line may be written now (tells the lines
- * dropped before it first). */
-static bool
-connection_line(struct server *server)
-{
-   if (vs_log_threshold >= VS_LOG_DEBUG)
-      return true;
-   uint64_t dropped = 0;
-   pthread_mutex_lock(&server->lock);
-   const bool pass = vs_rate_limit_pass(&server->connection_lines, os_now_ns(), &dropped);
-   pthread_mutex_unlock(&server->lock);
-   if (dropped)
-      vs_warn(0, "%llu connection lines dropped: clients connected, were refused or left before a first message "
-                 "faster than %d at once or %d a second", (unsigned long long)dropped, CONNECTION_LINES_BURST,
-              CONNECTION_LINES_PER_SECOND);
-   return pass;
-}
 
 static void *
 client_main(void *arg)
@@ -265,7 +241,7 @@ client_main(void *arg)
          vs_error(ct->ctx_id, "dropping client: no ledger channel for its worker: %s", strerror(err));
       } else if (pid == 0) {
          vs_server_link_close(served);
-         if (connection_line(server))
+         if (vs_connection_lines_pass(&server->connection_lines))
             vs_info(ct->ctx_id, "client left before its first message; no worker process served it");
       } else if (pid < 0) {
          vs_server_link_close(served);
@@ -431,7 +407,7 @@ start_client(struct server *server, int fd)
    else
       server->active++;
    pthread_mutex_unlock(&server->lock);
-   const bool told = (foreign || full || peer_full) && connection_line(server);
+   const bool told = (foreign || full || peer_full) && vs_connection_lines_pass(&server->connection_lines);
    if (foreign) {
       if (told)
          vs_warn(0, "refusing client: uid %d is not this server's tenant (uid %u): --isolate thread serves one "
@@ -475,7 +451,7 @@ start_client(struct server *server, int fd)
    if (server->next_ctx_id == 0)
       server->next_ctx_id = 1;
 
-   if (connection_line(server))
+   if (vs_connection_lines_pass(&server->connection_lines))
       vs_info(ct->ctx_id, "client connected");
 
    pthread_mutex_lock(&server->lock);
@@ -675,7 +651,7 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
    };
    server.ledger = vs_ledger_create(&ledger_limits);
    server.starts = vs_start_ration_create(limits->worker_starts_per_min);
-   vs_rate_limit_init(&server.connection_lines, CONNECTION_LINES_BURST, CONNECTION_LINES_PER_SECOND, os_now_ns());
+   vs_connection_lines_init(&server.connection_lines, "", "clients");
    int err = server.ledger && server.starts ? pthread_mutex_init(&server.lock, NULL) : ENOMEM;
    bool event = err == 0 && os_event_init(&server.reap_event) == 0;
    if (!event) {
@@ -684,6 +660,7 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
          pthread_mutex_destroy(&server.lock);
       vs_ledger_destroy(server.ledger);
       vs_start_ration_destroy(server.starts);
+      vs_connection_lines_fini(&server.connection_lines);
       close(listen_fd);
       vs_listen_socket_remove(socket_path, identity);
       return 1;
@@ -713,6 +690,7 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
    pthread_mutex_destroy(&server.lock);
    vs_ledger_destroy(server.ledger);
    vs_start_ration_destroy(server.starts);
+   vs_connection_lines_fini(&server.connection_lines);
    return 0;
 }
 
