@@ -39,6 +39,11 @@
  *              RS_VMM_CHANNEL_CONNECT=1 the server listens there
  *              (--vm-channel listen:PATH) and the guest connects, and
  *              connects again after each close.
+ *   share      (with --server-arg --limit --server-arg clients=3 and
+ *              memory-per-peer-mib=64) the VM's share: a 4th context is
+ *              refused; 40 MiB of device memory in one context leave too
+ *              little for 40 more in another; once the first context is
+ *              destroyed its share is the others' again.
  *   worker     no server: SERVER is started as a spawned worker would be,
  *              with upstream's --worker-context-fd/-id/-init-flags/-name,
  *              and serves one context that computes on an imported memfd.
@@ -686,6 +691,66 @@ scenario_work(void)
       ERR("another context broke after DESTROY_CONTEXT");
    else
       OK("DESTROY_CONTEXT closed that context; the others keep computing");
+   for (int i = 0; i < 3; i++)
+      close(c[i].fd);
+}
+
+/* vkAllocateMemory of `size` bytes on c's device; whether it was granted,
+ * read from whether a blob of it can be made (resource `res_id`): a blob
+ * of refused memory ends the context. */
+static bool
+allocation_granted(struct ctx *c, uint32_t res_id, uint64_t size)
+{
+   struct enc e = { .n = 0 };
+   uint64_t mem = c->next_obj++;
+   cmd(&e, 21);
+   u64(&e, c->device); u64(&e, 1); u32(&e, 5); u64(&e, 0); u64(&e, size); u32(&e, memory_type());
+   u64(&e, 0); u64(&e, 1); u64(&e, mem);
+   if (!submit(c, &e))
+      return false;
+   struct blob_reply reply;
+   int fd = create_resource(c, res_id, mem, size, 1, &reply);
+   if (fd < 0)
+      return false;
+   close(fd);
+   return true;
+}
+
+static void
+scenario_share(void)
+{
+   const uint64_t size = 40u << 20;
+   struct ctx c[3];
+   for (int i = 0; i < 3; i++) {
+      if (!open_ctx(&c[i], 1 + i, 1 + i, "vmm-share") || !setup_device(&c[i])) {
+         ERR("ctx %d: CREATE_CONTEXT/INIT or its device failed", 1 + i);
+         return;
+      }
+   }
+   int fd = create_context(4, "vmm-one-too-many");
+   if (fd >= 0) {
+      ERR("a 4th context was created past clients=3");
+      close(fd);
+   } else {
+      OK("a 4th context is refused (clients=3); 3 serve");
+   }
+   if (!allocation_granted(&c[0], 10, size))
+      ERR("ctx 1: 40 MiB of device memory refused with the VM's 64 MiB free");
+   else if (allocation_granted(&c[1], 11, size))
+      ERR("ctx 2: 40 MiB granted on top of ctx 1's 40 MiB past the VM's 64 MiB");
+   else
+      OK("ctx 1 holds 40 MiB of the VM's 64 MiB; ctx 2's 40 MiB more are refused");
+   uint32_t dc[2] = { 4, c[0].id };
+   send_msg(server_fd, dc, sizeof(dc), NULL, 0);
+   if (!closed_within(c[0].fd, 10000))
+      ERR("DESTROY_CONTEXT did not close ctx 1's socket");
+   /* Its account closes as its worker ends, when its socket did; a
+    * refused blob costs the context, so there is one try. */
+   sleep(2);
+   if (allocation_granted(&c[2], 20, size))
+      OK("ctx 1 destroyed: ctx 3 gets 40 MiB of the share it gave back");
+   else
+      ERR("ctx 3 never got 40 MiB after ctx 1 was destroyed");
    for (int i = 0; i < 3; i++)
       close(c[i].fd);
 }
@@ -1515,6 +1580,8 @@ main(int argc, char **argv)
       scenario_isolate();
    else if (!strcmp(scenario, "rounded"))
       scenario_rounded();
+   else if (!strcmp(scenario, "share"))
+      scenario_share();
    else if (!strcmp(scenario, "vmchannel"))
       scenario_vmchannel();
    else {

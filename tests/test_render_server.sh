@@ -11,7 +11,8 @@
 # SOCK_STREAM (macOS) framings (the fork's header8 and upstream's be32,
 # detected and named), --isolate process with a worker SIGKILLed, and
 # upstream's spawned workers (--isolate spawn; the server started with
-# --worker-context-* as such a worker).
+# --worker-context-* as such a worker), and the VM's share (contexts,
+# device memory in host RAM, worker starts) with every kind of worker.
 # (Page-rounded blobs: test_rounded_blobs.)
 . "$(dirname "$0")/lib.sh"
 
@@ -103,6 +104,22 @@ vmm sigkill-unpooled --server-arg --ready-workers --server-arg 0 sigkill
 vmm isolate --server-arg --ready-workers --server-arg 0 isolate
 n=$(grep -c 'killed by signal 9; only this context is gone' "$TEST_TMP/isolate.log" || true)
 check "isolate: the dead worker was logged exactly once ($n)" test "$n" -eq 1
+
+# The VM's share, for each kind of worker: contexts at once, device memory
+# in host RAM (one ledger for all the VM's contexts), and (process) worker
+# starts: 8 a minute is a burst of 2, so the third context waits for its
+# worker, nothing refused.
+for iso in process spawn thread; do
+  starts=(); [ "$iso" = process ] && starts=(--server-arg --limit --server-arg worker-starts-per-min=8)
+  vmm "share-$iso" --server-arg --isolate --server-arg "$iso" --server-arg --limit --server-arg clients=3 \
+    --server-arg --limit --server-arg memory-per-peer-mib=64 "${starts[@]}" share
+  check "share-$iso: the 4th context's refusal names its limit" \
+    grep -q 'refused: the VM holds 3 contexts, the most (limit clients=3)' "$TEST_TMP/share-$iso.log"
+  check "share-$iso: the refused memory's line names the VM's share" \
+    grep -q 'exceed their 67108864 (limit memory-per-peer-mib=64)' "$TEST_TMP/share-$iso.log"
+done
+check "share-process: the third context waited for its worker start" \
+  grep -q 'has taken its worker processes for now (limit worker-starts-per-min=8)' "$TEST_TMP/share-process.log"
 
 # The server must never write to stdout (it is the VMM's).
 out=$(env VK_ICD_FILENAMES="$LVP_ICD" python3 - "$SERVER_BIN" <<'PY'

@@ -99,10 +99,10 @@ int os_worker_tie_init(struct os_worker_tie *tie);
 void os_worker_tie_fini(struct os_worker_tie *tie);
 
 /* First thing in a freshly forked worker: ties it to the server process and
- * closes every fd from 3 up but `keep` (a worker must not hold its
- * siblings' sockets). False if the server is already gone or the tie
- * cannot be made: the worker must _exit at once. */
-bool os_worker_start(const struct os_worker_tie *tie, int keep);
+ * closes every fd from 3 up but the `count` (at most 4) in `keep` (a
+ * worker must not hold its siblings' sockets). False if the server is
+ * already gone or the tie cannot be made: the worker must _exit at once. */
+bool os_worker_start(const struct os_worker_tie *tie, const int *keep, size_t count);
 
 /* Fills buf with `len` bytes from the OS's cryptographic random source
  * (getrandom on Linux, /dev/urandom elsewhere). 0, or -1 with errno. */

@@ -149,7 +149,7 @@ os_worker_tie_fini(struct os_worker_tie *tie)
 }
 
 bool
-os_worker_start(const struct os_worker_tie *tie, int keep)
+os_worker_start(const struct os_worker_tie *tie, const int *keep, size_t count)
 {
    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
       return false;
@@ -157,7 +157,7 @@ os_worker_start(const struct os_worker_tie *tie, int keep)
     * process was already handed to another parent. */
    if (getppid() != tie->server_pid)
       return false;
-   os_close_fds_except(&keep, 1);
+   os_close_fds_except(keep, count);
    return true;
 }
 

@@ -716,12 +716,15 @@ watch_server(void *arg)
 }
 
 bool
-os_worker_start(const struct os_worker_tie *tie, int keep)
+os_worker_start(const struct os_worker_tie *tie, const int *keep, size_t count)
 {
    /* The inherited write end goes with the rest, before the watch starts:
     * a server that died at any point since fork still reads as EOF. */
-   const int kept[] = { keep, tie->read_fd };
-   os_close_fds_except(kept, 2);
+   int kept[5] = { tie->read_fd };
+   if (count > 4)
+      return false;
+   memcpy(kept + 1, keep, count * sizeof(*keep));
+   os_close_fds_except(kept, count + 1);
    pthread_attr_t attr;
    pthread_t thread;
    if (pthread_attr_init(&attr) != 0)

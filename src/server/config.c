@@ -435,6 +435,7 @@ enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_L
        OPT_SOCKET_FD, OPT_ISOLATE, OPT_IGNORED, OPT_IGNORED_ARG,
        OPT_DISPLAY, OPT_HTTP, OPT_RECORD, OPT_FPS, OPT_INPUT, OPT_SUBMIT_STATS, OPT_STREAM_FRAMING,
        OPT_WORKER_FD, OPT_WORKER_ID, OPT_WORKER_FLAGS, OPT_WORKER_NAME, OPT_WORKER_SERVER_PID, OPT_WORKER_TIE_FD,
+       OPT_WORKER_LEDGER_FD,
        OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE,
        OPT_VHOST_USER, OPT_VHOST_USER_INPUT, OPT_VM_HOSTMEM };
 static const struct option options[] = {
@@ -456,6 +457,7 @@ static const struct option options[] = {
    { "ctx-name", required_argument, NULL, OPT_WORKER_NAME },
    { "worker-server-pid", required_argument, NULL, OPT_WORKER_SERVER_PID },
    { "worker-tie-fd", required_argument, NULL, OPT_WORKER_TIE_FD },
+   { "worker-ledger-fd", required_argument, NULL, OPT_WORKER_LEDGER_FD },
    /* virgl_test_server's and virgl_render_server's, for drop-in use. */
    { "venus", no_argument, NULL, OPT_IGNORED },
    { "no-virgl", no_argument, NULL, OPT_IGNORED },
@@ -496,6 +498,7 @@ set_defaults(struct vs_server_config *config, int argc, char **argv)
    config->stream_framing = RENDER_FRAMING_AUTO;
    config->worker.fd = -1;
    config->worker.tie_fd = -1;
+   config->worker.ledger_fd = -1;
    config->worker.name = "";
    config->worker_args = calloc((size_t)argc + 1, sizeof(char *));
    for (int i = 1; config->worker_args && i < argc; i++) {
@@ -563,11 +566,12 @@ apply_option(struct vs_server_config *config, int opt, const char *name)
    case OPT_WORKER_ID:
    case OPT_WORKER_FLAGS:
    case OPT_WORKER_SERVER_PID:
-   case OPT_WORKER_TIE_FD: {
+   case OPT_WORKER_TIE_FD:
+   case OPT_WORKER_LEDGER_FD: {
       char *end;
       errno = 0;
       unsigned long v = strtoul(optarg, &end, 0);
-      if (errno || end == optarg || *end || v > (opt == OPT_WORKER_FD || opt == OPT_WORKER_TIE_FD ? INT_MAX
+      if (errno || end == optarg || *end || v > (opt == OPT_WORKER_FD || opt == OPT_WORKER_TIE_FD || opt == OPT_WORKER_LEDGER_FD ? INT_MAX
                                                  : opt == OPT_WORKER_SERVER_PID ? LONG_MAX : UINT32_MAX)) {
          fprintf(stderr, "venus-server: invalid value '%s' for --%s\n", optarg, name);
          return 2;
@@ -580,8 +584,10 @@ apply_option(struct vs_server_config *config, int opt, const char *name)
          config->worker.init_flags = (uint32_t)v;
       else if (opt == OPT_WORKER_SERVER_PID)
          config->worker.server_pid = (long)v;
-      else
+      else if (opt == OPT_WORKER_TIE_FD)
          config->worker.tie_fd = (int)v;
+      else
+         config->worker.ledger_fd = (int)v;
       break;
    }
    case OPT_WORKER_NAME:

@@ -44,6 +44,7 @@ struct vs_server_config {
       const char *name;
       long server_pid; /* --worker-server-pid (ours): tie to that server */
       int tie_fd;      /* --worker-tie-fd (ours, POSIX backend) */
+      int ledger_fd;   /* --worker-ledger-fd (ours): its ledger channel */
    } worker;
    struct vs_context_options context;
    struct vtest_server_limits server;

@@ -37,6 +37,9 @@ vs_run_render_server(struct vs_server_config *config)
       .exec_path = config->exec_path,
       .worker_args = config->worker_args,
       .worker_arg_count = config->worker_arg_count,
+      .max_contexts = config->server.clients,
+      .worker_starts_per_min = config->server.worker_starts_per_min,
+      .memory_bytes = config->server.memory_per_peer_bytes,
    };
    rc = render_server_run(config->socket_fd, &config->context, &rs);
    vs_server_stop(config, &started);

@@ -14,7 +14,8 @@ vs_run_render_worker(struct vs_server_config *config)
    vs_server_quiet_stdout();
    int status = render_worker_main(config->worker.fd, config->worker.id, config->worker.name,
                                    config->worker.init_flags, (pid_t)config->worker.server_pid,
-                                   config->worker.tie_fd, &config->context, config->stream_framing);
+                                   config->worker.tie_fd, config->worker.ledger_fd, &config->context,
+                                   config->stream_framing);
    /* Sandboxed by now: it ends as pooled workers do, without the exit-time
     * work of libraries, some of which (a leak checker's stop-the-world)
     * needs what the sandbox refuses. */

@@ -25,7 +25,7 @@ worker_main(const struct os_worker_tie *tie, int probe, int gone)
       while (read(gone, &byte, 1) < 0 && errno == EINTR)
          ;
    }
-   if (!os_worker_start(tie, probe))
+   if (!os_worker_start(tie, &probe, 1))
       _exit(1);
    if (send(probe, &byte, 1, MSG_NOSIGNAL) != 1)
       _exit(1);

@@ -50,6 +50,14 @@ struct render_server_options {
    const char *exec_path;
    char *const *worker_args;
    int worker_arg_count;
+   /* What the VM's contexts may take together (0: no bound): contexts at
+    * once (--limit clients), worker processes started a minute
+    * (worker-starts-per-min, worker/start_ration.h) and device memory in
+    * host RAM (memory-per-peer-mib, charged through a ledger of the
+    * render server's, base/ledger.h). */
+   uint32_t max_contexts;
+   uint32_t worker_starts_per_min;
+   uint64_t memory_bytes;
 };
 
 /* The worker processes of --isolate process (the default): `ready` kept
@@ -73,9 +81,11 @@ void render_context_serve(int fd, uint32_t ctx_id, const char *name, const struc
 
 /* A worker spawned with upstream's arguments (--worker-context-fd and
  * friends): ties itself to the server `server_pid` (0: no tie; POSIX
- * backend: through `tie_fd` too), then serves its one context. Returns the
- * exit status. */
+ * backend: through `tie_fd` too), charges its device memory over the
+ * ledger channel `ledger_fd` (-1: none, upstream's server), then serves
+ * its one context. Returns the exit status. */
 int render_worker_main(int fd, uint32_t ctx_id, const char *name, uint32_t init_flags, pid_t server_pid,
-                       int tie_fd, const struct vs_context_options *options, enum render_framing framing);
+                       int tie_fd, int ledger_fd, const struct vs_context_options *options,
+                       enum render_framing framing);
 
 #endif

@@ -19,6 +19,7 @@
 #include "os/os.h"
 #include "transport/vmm/render.h"
 #include "transport/vmm/render_socket.h"
+#include "worker/ledger_channel.h"
 #include "worker/worker_link.h"
 #include "worker/worker_process.h"
 #include "base/log.h"
@@ -369,11 +370,12 @@ render_context_serve(int fd, uint32_t ctx_id, const char *name, const struct vs_
 
 int
 render_worker_main(int fd, uint32_t ctx_id, const char *name, uint32_t init_flags, pid_t server_pid, int tie_fd,
-                   const struct vs_context_options *options, enum render_framing framing)
+                   int ledger_fd, const struct vs_context_options *options, enum render_framing framing)
 {
    /* The server that spawned us dies with its VMM's SIGKILL: so must we. */
    const struct os_worker_tie tie = { .server_pid = server_pid, .read_fd = tie_fd, .write_fd = -1 };
-   if (server_pid > 0 && !os_worker_start(&tie, fd)) {
+   const int keep[] = { fd, ledger_fd };
+   if (server_pid > 0 && !os_worker_start(&tie, keep, ledger_fd >= 0 ? 2 : 1)) {
       vs_error(ctx_id, "dropping context \"%s\": its server %ld is gone", name, (long)server_pid);
       return 1;
    }
@@ -385,6 +387,14 @@ render_worker_main(int fd, uint32_t ctx_id, const char *name, uint32_t init_flag
    }
    vs_worker_enter_sandbox();
    vs_debug(ctx_id, "spawned worker for context \"%s\", VMM flags 0x%x", name, init_flags);
-   render_context_serve(fd, ctx_id, name, options, framing);
+   struct vs_context_options worker_options = *options;
+   struct vs_ledger_port *ledger = NULL;
+   if (ledger_fd >= 0 && !(ledger = vs_ledger_remote_port_create(ledger_fd, ctx_id))) {
+      close(fd);
+      return 1;
+   }
+   worker_options.renderer.ledger = ledger;
+   render_context_serve(fd, ctx_id, name, &worker_options, framing);
+   vs_ledger_remote_port_destroy(ledger);
    return 0;
 }

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/ledger.h"
 #include "context/context.h"
 #include "renderer/device_snapshot.h"
 #include "renderer/warm_up.h"
@@ -24,11 +25,11 @@
 #include "transport/vmm/render.h"
 #include "transport/vmm/render_socket.h"
 #include "base/log.h"
+#include "worker/connection_lines.h"
+#include "worker/ledger_channel.h"
+#include "worker/start_ration.h"
 #include "worker/worker_link.h"
 #include "worker/worker_pool.h"
-
-/* Contexts one proxy may hold at once (a guest has a few per process). */
-#define MAX_CONTEXTS 1024
 
 struct worker {
    struct worker *next;
@@ -55,6 +56,14 @@ struct server {
    struct os_event reap_event;
    struct os_worker_tie tie; /* spawn mode */
    struct vs_worker_pool *pool; /* process mode: rs->workers' */
+   /* The VM's tenant recipe: one uid (the VMM's) for every context, its
+    * worker starts rationed, its device memory charged to its accounts. */
+   uid_t vmm_uid;
+   struct vs_start_ration *starts;
+   struct vs_ledger *ledger;
+   /* A context costs the guest nothing: the lines of its creation and
+    * refusal are bounded (worker/connection_lines.h). */
+   struct vs_connection_lines context_lines;
 };
 
 struct render_workers {
@@ -92,7 +101,7 @@ worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size
 {
    const struct render_workers *workers = data;
    struct context_job cj;
-   if (job_size != sizeof(cj) || fd_count < 1 || fd_count > 2)
+   if (job_size != sizeof(cj) || fd_count < 2 || fd_count > 3)
       return 1;
    const int fd = fds[0];
    memcpy(&cj, job, sizeof(cj));
@@ -103,11 +112,17 @@ worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size
    struct vs_context_options worker_options = *workers->options;
    /* Its first device may be the one its warm-up prepared. */
    worker_options.renderer.device_hook = &vs_warm_up_device_hook;
-   worker_options.worker_link = fd_count == 2 ? vs_worker_link_start(fds[1], cj.ctx_id) : NULL;
+   /* Its device memory in host RAM is charged to the VM's share. */
+   struct vs_ledger_port *ledger = vs_ledger_remote_port_create(fds[1], cj.ctx_id);
+   if (!ledger)
+      return 1;
+   worker_options.renderer.ledger = ledger;
+   worker_options.worker_link = fd_count == 3 ? vs_worker_link_start(fds[2], cj.ctx_id) : NULL;
    worker_options.renderer.shared_registry = vs_worker_link_registry(worker_options.worker_link);
    worker_options.resource_table = NULL;
    render_context_serve(fd, cj.ctx_id, cj.name, &worker_options, cj.framing);
    vs_worker_link_stop(worker_options.worker_link);
+   vs_ledger_remote_port_destroy(ledger);
    return 0;
 }
 
@@ -115,14 +130,15 @@ extern char **environ;
 
 /* Starts a worker as upstream virglrenderer does on macOS: the server's
  * own program, posix_spawn'ed with --worker-context-fd/-id/-init-flags/
- * -name (the context socket as fd 3), plus the server's options and what
- * ties the worker to this process. -1 with errno on failure. */
+ * -name (the context socket as fd 3), plus the server's options, its
+ * ledger channel (fd 5) and what ties the worker to this process. -1 with
+ * errno on failure. */
 static pid_t
-spawn_worker(struct worker *w)
+spawn_worker(struct worker *w, int ledger_channel)
 {
    struct server *s = w->server;
    const struct render_server_options *rs = s->rs;
-   char fd_arg[] = "3", tie_fd_arg[] = "4", id[16], flags[16], pid[24];
+   char fd_arg[] = "3", tie_fd_arg[] = "4", ledger_fd_arg[] = "5", id[16], flags[16], pid[24];
    snprintf(id, sizeof(id), "%u", w->ctx_id);
    snprintf(flags, sizeof(flags), "%u", s->init_flags);
    snprintf(pid, sizeof(pid), "%ld", (long)getpid());
@@ -130,15 +146,17 @@ spawn_worker(struct worker *w)
       "--worker-context-fd", fd_arg, "--worker-context-id", id, "--worker-context-init-flags", flags,
       "--worker-context-name", w->name, "--stream-framing",
       render_framing_name(s->sock.framing == RENDER_FRAMING_SEQPACKET ? RENDER_FRAMING_AUTO : s->sock.framing),
-      "--worker-server-pid", pid, s->tie.read_fd >= 0 ? "--worker-tie-fd" : NULL, tie_fd_arg, NULL,
+      "--worker-ledger-fd", ledger_fd_arg, "--worker-server-pid", pid,
+      s->tie.read_fd >= 0 ? "--worker-tie-fd" : NULL, tie_fd_arg, NULL,
    };
    const int n_extra = (int)(sizeof(extra) / sizeof(extra[0]));
    char **argv = calloc((size_t)rs->worker_arg_count + (size_t)n_extra + 2, sizeof(char *));
-   /* Sources above fd 4, so that neither dup2 clobbers the other's. */
+   /* Sources above fd 5, so that no dup2 clobbers another's. */
    int ctx_fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 10);
    int tie_fd = s->tie.read_fd >= 0 ? fcntl(s->tie.read_fd, F_DUPFD_CLOEXEC, 10) : -1;
+   int ledger_fd = fcntl(ledger_channel, F_DUPFD_CLOEXEC, 10);
    posix_spawn_file_actions_t actions;
-   int err = !argv || ctx_fd < 0 || (s->tie.read_fd >= 0 && tie_fd < 0) ? errno ? errno : ENOMEM
+   int err = !argv || ctx_fd < 0 || ledger_fd < 0 || (s->tie.read_fd >= 0 && tie_fd < 0) ? errno ? errno : ENOMEM
              : posix_spawn_file_actions_init(&actions);
    pid_t child = -1;
    if (!err) {
@@ -150,6 +168,8 @@ spawn_worker(struct worker *w)
          argv[a++] = (char *)extra[i];
       argv[a] = NULL;
       err = posix_spawn_file_actions_adddup2(&actions, ctx_fd, 3);
+      if (!err)
+         err = posix_spawn_file_actions_adddup2(&actions, ledger_fd, 5);
       if (!err && tie_fd >= 0)
          err = posix_spawn_file_actions_adddup2(&actions, tie_fd, 4);
       if (!err)
@@ -161,6 +181,8 @@ spawn_worker(struct worker *w)
       close(ctx_fd);
    if (tie_fd >= 0)
       close(tie_fd);
+   if (ledger_fd >= 0)
+      close(ledger_fd);
    errno = err;
    return err ? -1 : child;
 }
@@ -187,6 +209,106 @@ wait_worker(struct server *s, pid_t pid)
    return status;
 }
 
+/* A context past the VM's worker starts waits for one (one line). */
+static void
+waits_for_start(void *data, uint32_t wait_ms)
+{
+   const struct worker *w = data;
+   if (vs_connection_lines_pass(&w->server->context_lines))
+      vs_info(w->ctx_id, "context \"%s\": the VM has taken its worker processes for now (limit "
+                      "worker-starts-per-min=%u); it waits %u ms for one", w->name,
+           vs_start_ration_per_min(w->server->starts), wait_ms);
+}
+
+/* A thread worker: the context on a thread of this process, charging the
+ * VM's account straight. */
+static void
+serve_on_thread(struct worker *w)
+{
+   struct server *s = w->server;
+   /* The worker gets its own copy: w->fd stays the server's, to shut
+    * down, until the worker is reaped. */
+   int fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0);
+   struct vs_ledger_direct_port ledger;
+   vs_ledger_direct_port_init(&ledger, fd >= 0 ? vs_ledger_open(s->ledger, (uint32_t)s->vmm_uid) : NULL);
+   if (!ledger.account) {
+      vs_error(w->ctx_id, "dropping context \"%s\": %s", w->name, fd < 0 ? strerror(errno) : "out of memory");
+      if (fd >= 0)
+         close(fd);
+      return;
+   }
+   struct vs_context_options options = *s->options;
+   options.renderer.ledger = &ledger.port;
+   render_context_serve(fd, w->ctx_id, w->name, &options, s->sock.framing);
+   vs_ledger_close(ledger.account);
+}
+
+/* A worker process (pooled or spawned), once one of the VM's worker
+ * starts is there; this thread waits for it, so it outlives it, as
+ * os_worker_start's tie on Linux needs. */
+static void
+serve_in_process(struct worker *w)
+{
+   struct server *s = w->server;
+   struct context_job job = { .ctx_id = w->ctx_id, .framing = s->sock.framing };
+   memcpy(job.name, w->name, sizeof(job.name));
+   /* Its account in the VM's share, over a channel this process serves. */
+   int ledger_fd = -1;
+   struct vs_ledger_channel *ledger = vs_ledger_channel_open(s->ledger, (uint32_t)s->vmm_uid, w->ctx_id, &ledger_fd);
+   if (!ledger) {
+      vs_error(w->ctx_id, "dropping context \"%s\": no ledger channel for its worker: %s", w->name, strerror(errno));
+      return;
+   }
+   /* One of the VM's worker starts first (worker/start_ration.h); the
+    * VMM's messages wait in the context's socket meanwhile. */
+   if (!vs_start_ration_wait(s->starts, s->vmm_uid, w->fd, waits_for_start, w)) {
+      if (vs_connection_lines_pass(&s->context_lines))
+         vs_info(w->ctx_id, "context \"%s\" ended before its worker started", w->name);
+      close(ledger_fd);
+      vs_ledger_channel_close(ledger);
+      return;
+   }
+   /* A pooled worker whose memory the server reads (a display's registry)
+    * gets a link to tell it over (worker/worker_link.h). */
+   const struct vs_context_options *options = s->options;
+   int link[2] = { -1, -1 };
+   if (s->isolate == VS_ISOLATE_PROCESS && options->renderer.shared_registry && vs_link_pair(link) != 0)
+      vs_error(w->ctx_id, "context \"%s\": no link to its worker (%s); its memory is not shown", w->name,
+               strerror(errno));
+   /* Open before the worker starts, which may send at once: its messages
+    * wait in the socket until this thread serves the link. */
+   struct vs_server_link *served =
+      link[0] >= 0 ? vs_server_link_open(link[0], w->ctx_id, options->renderer.shared_registry, options->resource_table)
+                   : NULL;
+   const int fds[] = { w->fd, ledger_fd, link[1] };
+   pid_t pid = s->isolate == VS_ISOLATE_SPAWN ? spawn_worker(w, ledger_fd)
+                                              : vs_worker_pool_run(s->pool, fds, link[1] >= 0 ? 3 : 2, &job, sizeof(job));
+   int err = errno;
+   close(ledger_fd);
+   if (link[1] >= 0)
+      close(link[1]);
+   if (pid < 0) {
+      vs_server_link_close(served);
+      vs_ledger_channel_close(ledger);
+      vs_error(w->ctx_id, "dropping context \"%s\": cannot %s its worker: %s", w->name,
+               s->isolate == VS_ISOLATE_SPAWN ? "spawn" : "start", strerror(err));
+      return;
+   }
+   vs_info(w->ctx_id, "context \"%s\" served by worker process %d", w->name, (int)pid);
+   atomic_store(&w->pid, pid);
+   if (atomic_load(&w->killed))
+      kill_worker(s, pid);
+   /* A link is only a pooled worker's. */
+   int status = served ? vs_server_link_serve_worker(served, s->pool, pid) : wait_worker(s, pid);
+   vs_ledger_channel_close(ledger);
+   if (WIFSIGNALED(status) && !atomic_load(&w->killed))
+      vs_error(w->ctx_id, "context \"%s\": worker process %d killed by signal %d; only this context is gone", w->name,
+               (int)pid, WTERMSIG(status));
+   else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+      vs_error(w->ctx_id, "context \"%s\": worker process %d exited with status %d", w->name, (int)pid,
+               WEXITSTATUS(status));
+}
+
 static void *
 worker_thread(void *arg)
 {
@@ -194,58 +316,10 @@ worker_thread(void *arg)
    char name[16];
    snprintf(name, sizeof(name), "vs-ctx-%u", w->ctx_id);
    os_thread_set_name(name);
-   if (w->server->isolate == VS_ISOLATE_THREAD) {
-      /* The worker gets its own copy: w->fd stays the server's, to shut
-       * down, until the worker is reaped. */
-      int fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0);
-      if (fd < 0)
-         vs_error(w->ctx_id, "dropping context \"%s\": %s", w->name, strerror(errno));
-      else
-         render_context_serve(fd, w->ctx_id, w->name, w->server->options, w->server->sock.framing);
-   } else {
-      /* This thread waits for the worker, so it outlives it, as
-       * os_worker_start's tie on Linux needs. */
-      struct context_job job = { .ctx_id = w->ctx_id, .framing = w->server->sock.framing };
-      memcpy(job.name, w->name, sizeof(job.name));
-      /* A pooled worker whose memory the server reads (a display's
-       * registry) gets a link to tell it over (worker/worker_link.h). */
-      const struct vs_context_options *options = w->server->options;
-      int link[2] = { -1, -1 };
-      if (w->server->isolate == VS_ISOLATE_PROCESS && options->renderer.shared_registry && vs_link_pair(link) != 0)
-         vs_error(w->ctx_id, "context \"%s\": no link to its worker (%s); its memory is not shown", w->name,
-                  strerror(errno));
-      /* Open before the worker starts, which may send at once: its
-       * messages wait in the socket until this thread serves the link. */
-      struct vs_server_link *served = link[0] >= 0 ? vs_server_link_open(link[0], w->ctx_id,
-                                                                          options->renderer.shared_registry,
-                                                                          options->resource_table)
-                                                   : NULL;
-      const int fds[] = { w->fd, link[1] };
-      pid_t pid = w->server->isolate == VS_ISOLATE_SPAWN ? spawn_worker(w)
-                                                         : vs_worker_pool_run(w->server->pool, fds, link[1] >= 0 ? 2 : 1,
-                                                                              &job, sizeof(job));
-      int err = errno;
-      if (link[1] >= 0)
-         close(link[1]);
-      if (pid < 0) {
-         vs_server_link_close(served);
-         vs_error(w->ctx_id, "dropping context \"%s\": cannot %s its worker: %s", w->name,
-                  w->server->isolate == VS_ISOLATE_SPAWN ? "spawn" : "start", strerror(err));
-      } else {
-         vs_info(w->ctx_id, "context \"%s\" served by worker process %d", w->name, (int)pid);
-         atomic_store(&w->pid, pid);
-         if (atomic_load(&w->killed))
-            kill_worker(w->server, pid);
-         /* A link is only a pooled worker's. */
-         int status = served ? vs_server_link_serve_worker(served, w->server->pool, pid) : wait_worker(w->server, pid);
-         if (WIFSIGNALED(status) && !atomic_load(&w->killed))
-            vs_error(w->ctx_id, "context \"%s\": worker process %d killed by signal %d; only this context is gone",
-                     w->name, (int)pid, WTERMSIG(status));
-         else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-            vs_error(w->ctx_id, "context \"%s\": worker process %d exited with status %d", w->name, (int)pid,
-                     WEXITSTATUS(status));
-      }
-   }
+   if (w->server->isolate == VS_ISOLATE_THREAD)
+      serve_on_thread(w);
+   else
+      serve_in_process(w);
    atomic_store(&w->done, true);
    os_event_signal(&w->server->reap_event);
    return NULL;
@@ -354,12 +428,18 @@ create_context(struct server *s, const struct render_client_op_create_context_re
    char name[32];
    sanitize_name(name, req->ctx_name, sizeof(name));
    pthread_mutex_lock(&s->lock);
-   const char *refuse = find_live(s, req->ctx_id) ? "the id is in use"
-                        : s->live >= MAX_CONTEXTS ? "too many contexts"
-                                                  : NULL;
+   const bool in_use = find_live(s, req->ctx_id) != NULL;
+   const uint32_t live = s->live;
    pthread_mutex_unlock(&s->lock);
-   if (refuse) {
-      vs_error(req->ctx_id, "CREATE_CONTEXT \"%s\" refused: %s", name, refuse);
+   if (in_use) {
+      if (vs_connection_lines_pass(&s->context_lines))
+         vs_error(req->ctx_id, "CREATE_CONTEXT \"%s\" refused: the id is in use", name);
+      return send_create_reply(s, false, -1);
+   }
+   if (s->rs->max_contexts && live >= s->rs->max_contexts) {
+      if (vs_connection_lines_pass(&s->context_lines))
+         vs_error(req->ctx_id, "CREATE_CONTEXT \"%s\" refused: the VM holds %u contexts, the most (limit clients=%u)",
+                  name, live, s->rs->max_contexts);
       return send_create_reply(s, false, -1);
    }
 
@@ -391,7 +471,8 @@ create_context(struct server *s, const struct render_client_op_create_context_re
       free(w);
       return send_create_reply(s, false, -1);
    }
-   vs_info(req->ctx_id, "context \"%s\" created (%s worker)", name, isolate_name(s->isolate));
+   if (vs_connection_lines_pass(&s->context_lines))
+      vs_info(req->ctx_id, "context \"%s\" created (%s worker)", name, isolate_name(s->isolate));
    bool ok = send_create_reply(s, true, pair[0]);
    close(pair[0]);
    return ok;
@@ -475,13 +556,26 @@ render_server_run(int fd, const struct vs_context_options *options, const struct
       return 1;
    }
    s.pool = s.isolate == VS_ISOLATE_PROCESS ? rs->workers->pool : NULL;
-   if (pthread_mutex_init(&s.lock, NULL) != 0 || os_event_init(&s.reap_event) < 0 ||
+   /* Every context is the VM's: one uid, the VMM's (ours where the
+    * socket does not say). */
+   if (os_peer_uid(fd, &s.vmm_uid) != 0)
+      s.vmm_uid = getuid();
+   const struct vs_ledger_limits ledger_limits = { .scope = { [VS_LEDGER_HOST_MEMORY] = rs->memory_bytes } };
+   s.starts = vs_start_ration_create(rs->worker_starts_per_min);
+   s.ledger = vs_ledger_create(&ledger_limits);
+   if (!s.starts || !s.ledger || pthread_mutex_init(&s.lock, NULL) != 0 || os_event_init(&s.reap_event) < 0 ||
        (s.isolate == VS_ISOLATE_SPAWN && os_worker_tie_init(&s.tie) < 0)) {
-      vs_error(0, "render server: cannot set up: %s", strerror(errno));
+      vs_error(0, "render server: cannot set up: %s", strerror(errno ? errno : ENOMEM));
+      vs_start_ration_destroy(s.starts);
+      vs_ledger_destroy(s.ledger);
       return 1;
    }
+   vs_connection_lines_init(&s.context_lines, "render server: ", "contexts");
    vs_info(0, "render server: serving fd %d (%s framing, %s workers)", fd, render_framing_name(s.sock.framing),
            isolate_name(s.isolate));
+   vs_info(0, "render server: the VM's contexts: %u at once (limit clients), %u worker starts a minute (limit "
+              "worker-starts-per-min), %llu MiB of device memory in host RAM (limit memory-per-peer-mib; 0: none)",
+           rs->max_contexts, rs->worker_starts_per_min, (unsigned long long)(rs->memory_bytes >> 20));
 
    int rc = 0;
    for (;;) {
@@ -533,6 +627,9 @@ render_server_run(int fd, const struct vs_context_options *options, const struct
    }
    stop_all(&s);
    reap_workers(&s, true);
+   vs_connection_lines_fini(&s.context_lines);
+   vs_ledger_destroy(s.ledger);
+   vs_start_ration_destroy(s.starts);
    if (s.isolate == VS_ISOLATE_SPAWN)
       os_worker_tie_fini(&s.tie);
    os_event_fini(&s.reap_event);
