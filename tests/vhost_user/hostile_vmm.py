@@ -86,6 +86,14 @@ RAM in a memfd, mem table, queues, descriptors).
       two VMs of one uid on a server run with --limit
       memory-per-peer-mib=64 allocate 40 MiB each: the second is refused
       while the first holds its share. OUT_FILE as reentry's.
+  hostile_vmm.py echo SOCK OUT_FILE
+      a front end that adds memory regions one at a time and hands each
+      map back as one, after its answer, as QEMU 11.1 does: the first
+      map is answered to the guest only once its echo came (200 ms
+      later); 256 plain regions more fill the device's 256 and pass them
+      (left out, the device serving on); then 200 maps, each echoed, are
+      all answered at once (echoes take no region); an unmapped blob's
+      echo is taken out. OUT_FILE as reentry's.
 """
 import os, signal, socket, struct, sys, threading, time
 
@@ -1061,6 +1069,73 @@ def memory_share(path, out_path, log_path):
     checks.done()
 
 
+def echo(path, out_path):
+    checks = Checks(out_path)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    dev = Device(path)
+    dev.start(PROTOCOL | (1 << 15), theirs)  # and CONFIGURE_MEM_SLOTS
+    theirs.close()
+    ours.settimeout(30)
+    gpu_command(dev, ctx_create(2, VENUS, 'echo'))
+    bar = 0xe0000000
+    region = lambda addr, size, offset: struct.pack('<QQQQQ', 0, addr, size, 0x7e0000000000 + addr, offset)
+
+    def map_request():
+        """The device's next back-end request, answered: (request, fd)."""
+        data, fds, _, _ = socket.recv_fds(ours, 12 + 40, 4, socket.MSG_WAITALL)
+        req = struct.unpack_from('<I', data)[0]
+        ours.sendall(struct.pack('<IIIQ', req, 0x1 | 0x4, 8, 0))
+        return req, (fds[0] if fds else -1)
+
+    def mapped(res, offset, echo_after):
+        gpu_command(dev, hdr(0x10c, 2) + struct.pack('<IIIIQQ', res, HOST3D, MAPPABLE, 0, 0, 4096))
+        chain(dev, 0, 0x10000, hdr(0x208) + struct.pack('<IIQ', res, 0, offset), 0x20000, 64)
+        dev.offer(0, 0)
+        req, fd = map_request()
+        early = []
+        if echo_after:
+            time.sleep(echo_after)
+            early = dev.used(0)
+        dev.send(37, region(bar + offset, 4096, 0), [fd])  # ADD_MEM_REG: the echo
+        os.close(fd)
+        used = early + used_entries(dev, 1 - len(early))
+        return req, early, used, struct.unpack_from('<I', dev.ram, 0x20000)[0]
+
+    req, early, used, resp = mapped(20, 0, 0.2)
+    checks.check('MAP_BLOB asks the front end to map the blob', req == 9, 'request %d' % req)
+    checks.check('the map is not answered before its echo', early == [], 'used %s' % early)
+    checks.check('the map is answered once echoed (OK_MAP_INFO)', used == [(0, 32)] and resp == OK_MAP_INFO,
+                 'used %s, 0x%x' % (used, resp))
+    plain = []
+    for i in range(256):  # with guest RAM, one past the device's 256
+        fd = os.memfd_create('more-ram')
+        os.ftruncate(fd, 4096)
+        dev.send(37, region(0x100000000 + 0x1000 * i, 4096, 0), [fd])
+        plain.append(fd)
+    num = dev.send(17, reply=8)  # GET_QUEUE_NUM: every message before it was served
+    for fd in plain:
+        os.close(fd)
+    gpu_command(dev, hdr(0x100), 408, OK_DISPLAY_INFO)
+    checks.check('256 plain regions more, past the 256, are answered; the device serves on', len(num) == 8,
+                 'GET_QUEUE_NUM answered')
+    answered, start = 0, time.time()
+    for i in range(200):
+        _, _, used, resp = mapped(21 + i, 0x1000 * (i + 1), 0)
+        answered += used == [(0, 32)] and resp == OK_MAP_INFO
+    checks.check('200 maps more, each echoed, all answered with the region table full', answered == 200,
+                 '%d answered in %.1f s' % (answered, time.time() - start))
+    chain(dev, 0, 0x10000, hdr(0x209) + struct.pack('<II', 20, 0), 0x20000, 64)
+    dev.offer(0, 0)
+    req, _ = map_request()
+    used = used_entries(dev, 1)
+    dev.send(38, region(bar, 4096, 0))  # REM_MEM_REG of its echo
+    gpu_command(dev, hdr(0x100), 408, OK_DISPLAY_INFO)
+    checks.check('UNMAP_BLOB asks to unmap and is answered; its echo is taken out', req == 10 and used == [(0, 24)],
+                 'request %d, used %s' % (req, used))
+    checks.done()
+    dev.s.close()
+
+
 def main():
     mode = sys.argv[1]
     if mode == 'honest':
@@ -1091,6 +1166,8 @@ def main():
         size_flood(sys.argv[2], sys.argv[3])
     elif mode == 'memory_share':
         memory_share(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif mode == 'echo':
+        echo(sys.argv[2], sys.argv[3])
     else:
         raise SystemExit('usage: hostile_vmm.py honest|hostile|reentry|zero_kick|scanout|log_flood|budget|fence_flood|'
                          'device_flood|pending_with_map|half_header|churn|size_flood|memory_share ...')

@@ -14,6 +14,7 @@
 
 #include "base/log.h"
 #include "os/os.h"
+#include "transport/vhost_user/shmem_echo.h"
 
 /* A VMM sends SET_OWNER first thing when it connects (QEMU's
  * vhost_dev_init); a connection that does not within this long holds a
@@ -23,6 +24,11 @@
 /* A message once begun comes whole within this long: the front end writes
  * each at once, and one that stops halfway holds the device's slot. */
 #define MESSAGE_DEADLINE_MS 10000u
+/* A front end that echoes maps (shmem_echo.h) sends the echo right after
+ * its answer. The first map tells whether it does; later ones wait this
+ * long at most, then the map is answered without it (one line). */
+#define FIRST_ECHO_MS 500u
+#define ECHO_DEADLINE_MS 2000u
 
 #define PROTOCOL_FEATURES_BASE                                                                            \
    ((1ull << VS_VU_PROTOCOL_F_REPLY_ACK) | (1ull << VS_VU_PROTOCOL_F_BACKEND_REQ) |                      \
@@ -64,6 +70,15 @@ struct vs_vu_device {
    uint32_t kicks_pending;
    unsigned stale_count, stale_cap;
    struct vs_guest_region *stale;
+   /* The front end's echoes of the maps, and whether it echoes at all
+    * (learnt at the first map; only a front end that adds regions one at
+    * a time can). */
+   struct vs_shmem_echoes echoes;
+   enum { ECHOES_UNKNOWN, ECHOES_COME, ECHOES_NEVER } echoes_come;
+   bool echo_late_told;
+   /* Regions past the table's slots, answered and left out (buffers
+    * there are refused): they may be taken out again. */
+   unsigned regions_left_out;
 };
 
 /* After the outermost request: guest RAM replaced meanwhile goes. */
@@ -151,6 +166,7 @@ vs_vu_device_destroy(struct vs_vu_device *dev)
    vs_vu_message_close_fds(&dev->in);
    release_stale_memory(dev);
    free(dev->stale);
+   vs_shmem_echoes_fini(&dev->echoes);
    if (dev->backend_fd >= 0)
       close(dev->backend_fd);
    close(dev->sock);
@@ -233,6 +249,62 @@ shmem_request(struct vs_vu_device *dev, uint32_t request, int fd, const struct v
    return true;
 }
 
+/* Serves the front end's requests until the map at `shm_offset` is echoed
+ * (the guest can reach it), or the echo is overdue: the map is answered
+ * either way, but the first map of a front end that never echoes tells
+ * the device not to wait again. false when the connection ended. */
+static bool
+wait_for_echo(struct vs_vu_device *dev, uint64_t shm_offset, char *why, size_t why_size)
+{
+   const unsigned wait_ms = dev->echoes_come == ECHOES_COME ? ECHO_DEADLINE_MS : FIRST_ECHO_MS;
+   const uint64_t start = os_now_ns(), end = start + (uint64_t)wait_ms * 1000000u;
+   while (!vs_shmem_echoes_seen(&dev->echoes, shm_offset)) {
+      const uint64_t now = os_now_ns();
+      if (now >= end) {
+         if (dev->echoes_come == ECHOES_UNKNOWN) {
+            dev->echoes_come = ECHOES_NEVER;
+            vs_info(0, "vhost-user device %u: the front end does not hand maps back as memory regions; maps are "
+                       "answered on its reply", dev->id);
+         } else if (!dev->echo_late_told) {
+            dev->echo_late_told = true;
+            vs_warn(0, "vhost-user device %u: the front end did not hand the map at 0x%llx of the host-visible "
+                       "region back within %u ms; answered without it (further ones are not logged)",
+                    dev->id, (unsigned long long)shm_offset, wait_ms);
+         }
+         return true;
+      }
+      int timeout = (int)((end - now + 999999) / 1000000);
+      const int deadline = vs_vu_device_poll_timeout(dev);
+      if (deadline >= 0 && deadline < timeout)
+         timeout = deadline;
+      struct pollfd fd = { .fd = dev->sock, .events = POLLIN };
+      const int ready = poll(&fd, 1, timeout);
+      if (ready < 0 && errno != EINTR) {
+         snprintf(why, why_size, "waiting for its echo: %s", strerror(errno));
+         return false;
+      }
+      if (missed_deadline(dev)) {
+         dev->closing = true;
+         snprintf(why, why_size, "the connection ended while it waited for its echo");
+         return false;
+      }
+      if (ready > 0) {
+         dev->nesting++;
+         const bool ok = vs_vu_device_handle_message(dev);
+         dev->nesting--;
+         if (!ok) {
+            dev->closing = true;
+            snprintf(why, why_size, "the connection ended while it waited for its echo");
+            return false;
+         }
+      }
+   }
+   if (dev->echoes_come == ECHOES_UNKNOWN)
+      vs_debug(0, "vhost-user device %u: the front end hands maps back as memory regions: each map is answered "
+                  "once it did (%llu us for the first)", dev->id, (unsigned long long)((os_now_ns() - start) / 1000));
+   dev->echoes_come = ECHOES_COME;
+   return true;
+}
 
 bool
 vs_vu_device_shmem_map(struct vs_vu_device *dev, int fd, uint64_t fd_offset, uint64_t shm_offset, uint64_t len,
@@ -242,14 +314,22 @@ vs_vu_device_shmem_map(struct vs_vu_device *dev, int fd, uint64_t fd_offset, uin
       .shmid = VS_VU_SHMEM_ID, .fd_offset = fd_offset, .shm_offset = shm_offset, .len = len,
       .flags = writable ? VS_VU_SHMEM_MAP_WRITABLE : 0,
    };
-   return shmem_request(dev, VS_VU_BACKEND_SHMEM_MAP, fd, &map, why, why_size);
+   if (!shmem_request(dev, VS_VU_BACKEND_SHMEM_MAP, fd, &map, why, why_size))
+      return false;
+   const bool slots = dev->protocol_features & (1ull << VS_VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS);
+   if (!slots || dev->echoes_come == ECHOES_NEVER || !vs_shmem_echoes_mapped(&dev->echoes, fd, fd_offset, len, shm_offset))
+      return true;
+   return wait_for_echo(dev, shm_offset, why, why_size);
 }
 
 bool
 vs_vu_device_shmem_unmap(struct vs_vu_device *dev, uint64_t shm_offset, uint64_t len, char *why, size_t why_size)
 {
    const struct vs_vu_shmem_map map = { .shmid = VS_VU_SHMEM_ID, .shm_offset = shm_offset, .len = len };
-   return shmem_request(dev, VS_VU_BACKEND_SHMEM_UNMAP, -1, &map, why, why_size);
+   if (!shmem_request(dev, VS_VU_BACKEND_SHMEM_UNMAP, -1, &map, why, why_size))
+      return false;
+   vs_shmem_echoes_unmapped(&dev->echoes, shm_offset);
+   return true;
 }
 
 static bool
@@ -371,16 +451,42 @@ change_mem_region(struct vs_vu_device *dev, uint32_t request)
    const struct vs_vu_mem_region *region = &dev->msg.payload.mem_reg.region;
    if (!(dev->protocol_features & (1ull << VS_VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS)))
       return refuse(dev, "a memory region alone without its protocol feature");
+   uint64_t shm_offset;
+   if (request == VS_VU_ADD_MEM_REG && vs_shmem_echoes_add(&dev->echoes, region, dev->msg.fds[0], &shm_offset)) {
+      vs_debug(0, "vhost-user device %u: memory region at guest 0x%llx is the map at 0x%llx of the host-visible "
+               "region, handed back: recorded, not mapped", dev->id, (unsigned long long)region->guest_addr,
+               (unsigned long long)shm_offset);
+      return true;
+   }
+   if (request == VS_VU_REM_MEM_REG && vs_shmem_echoes_remove(&dev->echoes, region))
+      return true;
+   if (request == VS_VU_ADD_MEM_REG && dev->mem.count == VS_VU_MEM_SLOTS_MAX) {
+      /* Another device's maps come back to this one too: a full table
+       * leaves them out rather than ending the device. */
+      if (!dev->regions_left_out++)
+         vs_info(0, "vhost-user device %u: the front end's memory passes the device's %u regions: the region of "
+                    "0x%llx bytes at guest 0x%llx and any further are left out (buffers there are refused)",
+                 dev->id, VS_VU_MEM_SLOTS_MAX, (unsigned long long)region->size,
+                 (unsigned long long)region->guest_addr);
+      return true;
+   }
    if (request == VS_VU_ADD_MEM_REG) {
       if (!vs_guest_memory_add(&dev->mem, region, dev->msg.fds[0], dev->why, sizeof(dev->why)))
          return false;
    } else {
       struct vs_guest_region removed;
-      if (!vs_guest_memory_remove(&dev->mem, region, &removed, dev->why, sizeof(dev->why)))
-         return false;
+      if (!vs_guest_memory_remove(&dev->mem, region, &removed, dev->why, sizeof(dev->why))) {
+         if (!dev->regions_left_out)
+            return false;
+         dev->regions_left_out--; /* one of those left out */
+         return true;
+      }
       if (!retire_region(dev, &removed))
          return refuse(dev, "out of memory keeping a removed region mapped");
    }
+   vs_debug(0, "vhost-user device %u: memory region %s: guest 0x%llx, 0x%llx bytes (%u regions)", dev->id,
+            request == VS_VU_ADD_MEM_REG ? "added" : "removed", (unsigned long long)region->guest_addr,
+            (unsigned long long)region->size, dev->mem.count);
    for (unsigned i = 0; i < dev->type.num_queues; i++) {
       if (!map_queue(dev, &dev->queues[i]))
          return false;

@@ -411,6 +411,8 @@ vs_gpu_contexts_map_blob(struct vs_gpu_contexts *c, struct vs_vu_device *dev, ui
    char why[200];
    if (!vs_vu_device_shmem_map(dev, b->fd, 0, offset, len, true, why, sizeof(why)))
       return refuse(refusal, VS_GPU_RESP_ERR_UNSPEC, "resource %u: SHMEM_MAP: %s", res_id, why);
+   vs_debug(0, "virtio-gpu %u: resource %u mapped: %llu bytes at offset 0x%llx of the host-visible region", c->device_id,
+            res_id, (unsigned long long)len, (unsigned long long)offset);
    b->mapped = true;
    b->map_offset = offset;
    b->map_len = len;
