@@ -12,6 +12,8 @@
 # - no writable memory it shares with another worker holds a count that
 #   others depend on: the only writable mapping two workers share is the
 #   device snapshot slot, which every reader checks as guest input;
+# - another tenant's shader cache, and another worker's directory under
+#   the cache's root: refused; its own directory there it may write;
 # and, as a control that the injection works, opening its own status.
 . "$(dirname "$0")/lib.sh"
 
@@ -24,7 +26,8 @@ INJECT=$BUILD_DIR/tests/worker_inject
 cap_eff=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status)
 (( (16#${cap_eff:-0} >> 19) & 1 )) || { skip "the injector needs CAP_SYS_PTRACE: workers are not dumpable"; finish; }
 
-server_start --log-level info || finish
+cache=$TEST_TMP/cache
+server_start --log-level info --shader-cache "$cache" || finish
 if grep -q 'this build has no seccomp or Landlock backend' "$SERVER_LOG"; then
   skip "the -Dos=posix build has only the portable sandbox (docs/security.md)"; server_stop; finish
 fi
@@ -47,15 +50,23 @@ victim=${served[0]} attacker=${served[1]}
 forker=$(awk '{print $4}' "/proc/$victim/stat")
 note "server $SERVER_PID, forker $forker, victim's worker $victim, attacker's worker $attacker"
 
-O_RDONLY=0 O_RDWR=2 TIOCSTI=0x5412
+# Another tenant's cache (uid 65534's), made as the server would.
+mkdir -p -m 700 "$cache/tenants/65534" && echo entry >"$cache/tenants/65534/entry"
+own_dir=$cache/workers/$SERVER_PID/$attacker victim_dir=$cache/workers/$SERVER_PID/$victim
+O_RDONLY=0 O_RDWR=2 O_CREAT_RDWR=66 TIOCSTI=0x5412
+created=0
 threads=0 refused=0 reached=() control=0
 for task in /proc/"$attacker"/task/*; do
   tid=${task##*/}
   own=$("$INJECT" "$tid" open "/proc/self/status" $O_RDONLY 2>/dev/null) || continue
   threads=$((threads + 1))
   [ "$own" -ge 0 ] && control=$((control + 1))
+  r=$("$INJECT" "$tid" open "$own_dir/probe-$tid" $O_CREAT_RDWR 2>/dev/null) || r=-1
+  [ "$r" -ge 0 ] && created=$((created + 1))
   for probe in "/proc/$SERVER_PID/mem $O_RDWR" "/proc/$victim/mem $O_RDWR" "/proc/$victim/mem $O_RDONLY" \
-               "/proc/$forker/mem $O_RDWR" "/proc/$SERVER_PID/environ $O_RDONLY"; do
+               "/proc/$forker/mem $O_RDWR" "/proc/$SERVER_PID/environ $O_RDONLY" \
+               "$cache/tenants/65534/entry $O_RDONLY" "$cache/tenants/65534/new $O_CREAT_RDWR" \
+               "$victim_dir/probe $O_CREAT_RDWR" "$cache/tenants/0/new $O_CREAT_RDWR"; do
     set -- $probe
     r=$("$INJECT" "$tid" open "$1" "$2" 2>/dev/null) || r=unknown
     if [ "$r" = unknown ] || [ "$r" -ge 0 ]; then reached+=("thread $tid opened $1 ($2): $r"); else refused=$((refused + 1)); fi
@@ -68,8 +79,10 @@ done
 note "$threads thread(s) of the attacker's worker ran the probes ($(ls /proc/$attacker/task | wc -l) in all)"
 check "the injection works: every probed thread opened its own /proc/self/status ($control of $threads)" \
   [ "$threads" -ge 2 -a "$control" -eq "$threads" ]
-check "no thread of the attacker's worker reached the server, the forker, another tenant or a terminal ($refused refused${reached:+; ${reached[*]}})" \
+check "no thread of the attacker's worker reached the server, the forker, another tenant (its memory, its shader cache, its worker's cache directory) or a terminal ($refused refused${reached:+; ${reached[*]}})" \
   [ "${#reached[@]}" -eq 0 -a "$refused" -gt 0 ]
+check "every probed thread may write in its worker's own cache directory ($created of $threads)" \
+  [ "$created" -eq "$threads" ]
 
 # Nothing of the operator's terminal.
 check "the worker's stdin is /dev/null ($(readlink /proc/$attacker/fd/0))" [ "$(readlink /proc/$attacker/fd/0)" = /dev/null ]

@@ -30,10 +30,11 @@ enum os_sandbox_result {
 /* Enters the sandbox: for good, for every thread of the process, once.
  * Call it in a worker process while it has no other thread, once it
  * holds its sockets (files are opened later only where the rules allow:
- * the drivers' paths). A WEAK result leaves the worker running with what
- * did apply: the caller logs that, and a kernel without seccomp still
- * serves. */
-enum os_sandbox_result os_sandbox_enter(struct os_sandbox_report *report);
+ * the drivers' paths, and `writable_dir`, if not NULL, the one directory
+ * the worker may write under: its tenant's shader cache). A WEAK result
+ * leaves the worker running with what did apply: the caller logs that,
+ * and a kernel without seccomp still serves. */
+enum os_sandbox_result os_sandbox_enter(const char *writable_dir, struct os_sandbox_report *report);
 
 /* What a worker's sandbox holds on this host, for the server's start-up
  * line; enters nothing. */

@@ -57,6 +57,10 @@
 #define LL_WRITE_FILE (1ull << 1)
 #define LL_READ_FILE (1ull << 2)
 #define LL_READ_DIR (1ull << 3)
+#define LL_REMOVE_DIR (1ull << 4)
+#define LL_REMOVE_FILE (1ull << 5)
+#define LL_MAKE_DIR (1ull << 7)
+#define LL_MAKE_REG (1ull << 8)
 #define LL_FS_V1 ((1ull << 13) - 1) /* execute .. make_sym */
 #define LL_REFER (1ull << 13)       /* ABI v2 */
 #define LL_TRUNCATE (1ull << 14)    /* ABI v3 */
@@ -455,7 +459,7 @@ static const char *const driver_path_variables[] = {
 
 /* The Landlock domain: 0, or an errno. */
 static int
-enter_landlock(int abi)
+enter_landlock(int abi, const char *writable_dir)
 {
    uint64_t handled = LL_FS_V1 | (abi >= 2 ? LL_REFER : 0) | (abi >= 3 ? LL_TRUNCATE : 0);
    const struct ll_ruleset_attr attr = { .handled_access_fs = handled };
@@ -471,6 +475,12 @@ enter_landlock(int abi)
       ok = ok && add_path(ruleset, device_paths[i], read_write, handled);
    for (size_t i = 0; i < sizeof(driver_path_variables) / sizeof(driver_path_variables[0]); i++)
       ok = ok && add_env_paths(ruleset, driver_path_variables[i], read, handled);
+   /* Files and folders of its own there, no links, devices or sockets. */
+   if (writable_dir)
+      ok = ok && add_path(ruleset, writable_dir,
+                          read_write | LL_REMOVE_DIR | LL_REMOVE_FILE | LL_MAKE_DIR | LL_MAKE_REG | LL_REFER |
+                             LL_TRUNCATE,
+                          handled);
    /* NVIDIA's nodes: nvidiactl, nvidia0.., nvidia-uvm, nvidia-modeset, nvidia-caps/. */
    DIR *dev = opendir("/dev");
    for (struct dirent *e; ok && dev && (e = readdir(dev));) {
@@ -526,7 +536,7 @@ single_threaded(void)
 /* --- entering --- */
 
 enum os_sandbox_result
-os_sandbox_enter(struct os_sandbox_report *report)
+os_sandbox_enter(const char *writable_dir, struct os_sandbox_report *report)
 {
    static int entered;
    report->what[0] = 0;
@@ -545,7 +555,7 @@ os_sandbox_enter(struct os_sandbox_report *report)
    }
 
    long abi = syscall(LL_SYS_CREATE_RULESET, NULL, 0, LL_CREATE_RULESET_VERSION);
-   int landlock_err = abi < 1 ? (abi < 0 ? errno : ENOSYS) : enter_landlock((int)abi);
+   int landlock_err = abi < 1 ? (abi < 0 ? errno : ENOSYS) : enter_landlock((int)abi, writable_dir);
    bool landlock_all = landlock_err == 0 && (alone || abi >= LL_ABI_TSYNC);
 
    struct rules rules = { .count = 0 };

@@ -30,8 +30,9 @@ limit_to_zero(int resource)
 }
 
 enum os_sandbox_result
-os_sandbox_enter(struct os_sandbox_report *report)
+os_sandbox_enter(const char *writable_dir, struct os_sandbox_report *report)
 {
+   (void)writable_dir; /* no file rules here */
    static int entered;
    report->what[0] = 0;
    if (__atomic_exchange_n(&entered, 1, __ATOMIC_ACQ_REL))

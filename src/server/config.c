@@ -93,6 +93,10 @@ usage(FILE *out, const struct vs_server_config *config)
            "  --vm-size WxH       the size a VM guest is asked to show its windows at\n"
            "                      (--vm-channel), or its scanout's mode (--vhost-user)\n"
            "                      (default 1280x800)\n"
+           "  --shader-cache DIR  where each tenant (uid) keeps a shader cache of its own\n"
+           "                      (default $CACHE_DIRECTORY, else $XDG_CACHE_HOME or\n"
+           "                      ~/.cache, /venus-server; none: no cache), at most\n"
+           "                      --limit shader-cache-mib=N each (default 1024)\n"
            "  --log-level LEVEL   error, warn, info or debug (default: $VENUS_SERVER_LOG,\n"
            "                      else info)\n"
            "  --submit-stats      time where submissions spend their time in the server\n"
@@ -213,11 +217,13 @@ parse_limit(struct vs_server_config *config, const char *arg)
       config->server.memory_per_peer_bytes = value << 20;
    else if (number && LIMIT_IS("gpu-timeout-ms") && value <= UINT32_MAX)
       config->context.renderer.gpu_timeout_ms = (uint32_t)value;
+   else if (number && LIMIT_IS("shader-cache-mib") && value >= 1 && value <= (UINT64_MAX >> 20))
+      config->shader_cache_bytes = value << 20;
    else {
       fprintf(stderr, "venus-server: invalid limit '%s' (use rings, objects, resources, shmem-mib, "
                       "memory-mib, devices, memory-per-peer-mib, clients, clients-per-peer, message-timeout-ms, work-timeout-ms, "
                       "idle-timeout-ms, teardown-timeout-ms, worker-starts-per-min, gpu-timeout-ms, partial-mib, "
-                      "partial-total-mib or partial-per-peer-mib=N)\n", arg);
+                      "partial-total-mib, partial-per-peer-mib or shader-cache-mib=N)\n", arg);
       return false;
    }
 #undef LIMIT_IS
@@ -437,7 +443,7 @@ enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_L
        OPT_WORKER_FD, OPT_WORKER_ID, OPT_WORKER_FLAGS, OPT_WORKER_NAME, OPT_WORKER_SERVER_PID, OPT_WORKER_TIE_FD,
        OPT_WORKER_LEDGER_FD,
        OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE,
-       OPT_VHOST_USER, OPT_VHOST_USER_INPUT, OPT_VM_HOSTMEM };
+       OPT_VHOST_USER, OPT_VHOST_USER_INPUT, OPT_VM_HOSTMEM, OPT_SHADER_CACHE };
 static const struct option options[] = {
    { "socket", required_argument, NULL, OPT_SOCKET },
    { "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -480,6 +486,7 @@ static const struct option options[] = {
    { "vhost-user", required_argument, NULL, OPT_VHOST_USER },
    { "vhost-user-input", required_argument, NULL, OPT_VHOST_USER_INPUT },
    { "vm-hostmem", required_argument, NULL, OPT_VM_HOSTMEM },
+   { "shader-cache", required_argument, NULL, OPT_SHADER_CACHE },
    { "submit-stats", no_argument, NULL, OPT_SUBMIT_STATS },
    { "help", no_argument, NULL, OPT_HELP },
    { "version", no_argument, NULL, OPT_VERSION },
@@ -513,6 +520,7 @@ set_defaults(struct vs_server_config *config, int argc, char **argv)
    config->log_level = VS_LOG_INFO;
    vs_context_options_default(&config->context);
    vtest_server_limits_default(&config->server);
+   config->shader_cache_bytes = 1024ull << 20;
    return 0;
 }
 
@@ -677,6 +685,13 @@ apply_option(struct vs_server_config *config, int opt, const char *name)
          return 2;
       }
       config->vhost_user_input_path = optarg;
+      break;
+   case OPT_SHADER_CACHE:
+      if (!*optarg || (strcmp(optarg, "none") && optarg[0] != '/')) {
+         fprintf(stderr, "venus-server: invalid --shader-cache '%s' (an absolute path, or none)\n", optarg);
+         return 2;
+      }
+      config->shader_cache = optarg;
       break;
    case OPT_VM_HOSTMEM: {
       char *end;

@@ -56,6 +56,10 @@ struct vs_server_config {
    const char *vhost_user_path;  /* --vhost-user */
    const char *vhost_user_input_path; /* --vhost-user-input */
    unsigned vm_hostmem_mib;      /* --vm-hostmem; 0: the default */
+   /* --shader-cache: the root of the tenants' shader caches
+    * (worker/shader_cache.h); NULL: the default place, "none": none. */
+   const char *shader_cache;
+   uint64_t shader_cache_bytes;  /* --limit shader-cache-mib: per tenant */
    bool input;
    /* What a spawned render-server worker must be told again: every option
     * but --socket-fd and --isolate (kept for the process's lifetime). */

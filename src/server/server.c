@@ -21,6 +21,7 @@
 #endif
 #include "transport/vtest/vtest_sync.h"
 #include "vm/resource_table.h"
+#include "worker/shader_cache.h"
 #include "worker/worker_link.h"
 
 /* fds the server keeps for itself (listening socket, stop and reap events,
@@ -231,6 +232,22 @@ start_display(struct vs_server_config *config, struct vs_server_started *started
 }
 #endif
 
+/* The root of the tenants' shader caches: --shader-cache, else the
+ * service's cache directory, else the user's; false: none. */
+static bool
+shader_cache_root(const struct vs_server_config *config, char *root, size_t size)
+{
+   if (config->shader_cache)
+      return strcmp(config->shader_cache, "none") && snprintf(root, size, "%s", config->shader_cache) < (int)size;
+   const char *service = getenv("CACHE_DIRECTORY"); /* systemd's CacheDirectory= (the first, if several) */
+   if (service && service[0] == '/')
+      return snprintf(root, size, "%.*s", (int)strcspn(service, ":"), service) < (int)size;
+   const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+   if (xdg && xdg[0] == '/')
+      return snprintf(root, size, "%s/venus-server", xdg) < (int)size;
+   return home && home[0] == '/' && snprintf(root, size, "%s/.cache/venus-server", home) < (int)size;
+}
+
 int
 vs_server_start(struct vs_server_config *config, const struct vs_server_workers *workers,
                 struct vs_server_started *started)
@@ -240,6 +257,9 @@ vs_server_start(struct vs_server_config *config, const struct vs_server_workers 
    /* The workers first: their forker must be forked while this process
     * has no other thread (worker/forker.h); the display starts threads. */
    if (config->isolate == VS_ISOLATE_PROCESS) {
+      char root[4096];
+      if (shader_cache_root(config, root, sizeof(root)))
+         config->context.renderer.tenant_shader_cache = vs_shader_cache_configure(root, config->shader_cache_bytes);
       config->context.renderer.device_snapshots = vs_device_snapshot_slot_create();
       started->workers = workers->create(config);
       if (!started->workers)
@@ -267,6 +287,7 @@ vs_server_stop(struct vs_server_config *config, struct vs_server_started *starte
    if (started->workers)
       started->kind->destroy(started->workers);
    started->workers = NULL;
+   vs_shader_cache_fini();
    vs_shared_registry_destroy(config->context.renderer.shared_registry);
    config->context.renderer.shared_registry = NULL;
    vs_vm_resources_destroy(started->resources);

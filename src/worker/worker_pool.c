@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "os/os.h"
 #include "worker/forker.h"
+#include "worker/shader_cache.h"
 
 /* A worker forked and not yet handed a job. */
 struct idle_worker {
@@ -149,8 +150,10 @@ worker_main(int ctl, bool cold, void *data)
       const char answer = claimed ? CLAIMED : UNCLAIMED;
       if (write(ctl, &answer, 1) != 1 && !claimed)
          _exit(0);
-      if (claimed)
+      if (claimed) {
+         vs_shader_cache_enter();
          break;
+      }
       for (unsigned i = 0; i < fd_count; i++)
          close(fds[i]);
    }
@@ -246,8 +249,10 @@ on_worker_exit(pid_t pid, int status, void *data)
    if (!idle)
       end_watches(pool, pid, true);
    pthread_mutex_unlock(&pool->lock);
-   if (idle)
+   if (idle) {
+      vs_shader_cache_return(pid);
       idle_death(pool, pid, status);
+   }
    else if (!e)
       vs_error(0, "%s worker pool: out of memory: the exit of worker process %d is lost", pool->config.name, (int)pid);
 }
@@ -559,7 +564,7 @@ read_answer(int ctl)
 }
 
 pid_t
-vs_worker_pool_run(struct vs_worker_pool *pool, const int *fds, unsigned fd_count, const void *job,
+vs_worker_pool_run(struct vs_worker_pool *pool, uid_t uid, const int *fds, unsigned fd_count, const void *job,
                    size_t job_size)
 {
    if (job_size > VS_WORKER_JOB_MAX || !fd_count || fd_count > VS_WORKER_FDS_MAX) {
@@ -589,6 +594,7 @@ vs_worker_pool_run(struct vs_worker_pool *pool, const int *fds, unsigned fd_coun
        * first costs no new worker. */
       pool->lent_warm += !w->cold;
       pthread_mutex_unlock(&pool->lock);
+      vs_shader_cache_lend(w->pid, uid);
       bool sent = send_job(w->ctl, fds, fd_count, job, job_size);
       int send_err = errno;
       char answer = 0;
@@ -606,8 +612,10 @@ vs_worker_pool_run(struct vs_worker_pool *pool, const int *fds, unsigned fd_coun
       }
       pthread_mutex_unlock(&pool->lock);
       os_event_signal(&pool->wake); /* start its replacement, or poll it again */
-      if (answer == UNCLAIMED)
+      if (answer == UNCLAIMED) {
+         vs_shader_cache_take_back(pid);
          return 0;
+      }
       retire_ctl(pool, w->ctl);
       free(w);
       if (answer == CLAIMED)
@@ -632,6 +640,7 @@ vs_worker_pool_wait(struct vs_worker_pool *pool, pid_t pid)
       pthread_cond_wait(&pool->changed, &pool->lock);
    end_watches(pool, pid, false);
    pthread_mutex_unlock(&pool->lock);
+   vs_shader_cache_return(pid);
    /* A lost forker took its workers with it (their tie). */
    int status = e ? e->status : SIGKILL;
    free(e);

@@ -67,11 +67,12 @@ struct vs_worker_pool_config {
 struct vs_worker_pool *vs_worker_pool_create(const struct vs_worker_pool_config *config);
 
 /* Hands `job` (job_size <= VS_WORKER_JOB_MAX bytes) and copies of `fds`
- * (1 to VS_WORKER_FDS_MAX) to a worker and returns its pid, which the
- * caller now waits for, once the worker claimed it; 0 when the worker
+ * (1 to VS_WORKER_FDS_MAX) of a tenant of `uid` to a worker (with the
+ * uid's shader cache, worker/shader_cache.h) and returns its pid, which
+ * the caller now waits for, once the worker claimed it; 0 when the worker
  * did not (config.claim: the tenant left first), and went back to the
  * pool; -1 with errno set if no worker could be started. Thread-safe. */
-pid_t vs_worker_pool_run(struct vs_worker_pool *pool, const int *fds, unsigned fd_count, const void *job,
+pid_t vs_worker_pool_run(struct vs_worker_pool *pool, uid_t uid, const int *fds, unsigned fd_count, const void *job,
                          size_t job_size);
 
 /* The waitpid status of worker `pid` (from vs_worker_pool_run), once it

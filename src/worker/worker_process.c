@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "os/sandbox.h"
+#include "worker/shader_cache.h"
 
 bool
 vs_worker_leave_terminal(int log_fd)
@@ -29,7 +30,7 @@ void
 vs_worker_enter_sandbox(void)
 {
    struct os_sandbox_report report;
-   switch (os_sandbox_enter(&report)) {
+   switch (os_sandbox_enter(vs_shader_cache_worker_dir(), &report)) {
    case OS_SANDBOX_ENTERED:
       vs_info(0, "sandbox: worker %d: %s in force", (int)getpid(), report.what);
       break;

@@ -81,7 +81,7 @@ run_sandboxed(void (*before)(void), void (*check)(void))
       report_fd = fds[1];
       if (before)
          before();
-      EXPECT(os_sandbox_enter(&entered) == OS_SANDBOX_ENTERED, "os_sandbox_enter: %s", entered.what);
+      EXPECT(os_sandbox_enter(NULL, &entered) == OS_SANDBOX_ENTERED, "os_sandbox_enter: %s", entered.what);
       check();
       _exit(0);
    }
@@ -419,7 +419,7 @@ static void
 check_enter_twice(void)
 {
    struct os_sandbox_report again;
-   EXPECT(os_sandbox_enter(&again) == OS_SANDBOX_ALREADY, "second os_sandbox_enter: %s", again.what);
+   EXPECT(os_sandbox_enter(NULL, &again) == OS_SANDBOX_ALREADY, "second os_sandbox_enter: %s", again.what);
 }
 
 TEST(sandbox_enter_twice)

@@ -135,7 +135,7 @@ run_job(struct vs_worker_pool *pool, const char *text, struct answer *a, int *st
    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
       return false;
    const int fds[] = { sv[1], sv[1] };
-   pid_t pid = vs_worker_pool_run(pool, fds, 2, text, strlen(text) + 1);
+   pid_t pid = vs_worker_pool_run(pool, getuid(), fds, 2, text, strlen(text) + 1);
    close(sv[1]);
    bool ok = pid > 0 && read(sv[0], a, sizeof(*a)) == (ssize_t)sizeof(*a) && a->pid == pid;
    close(sv[0]);
@@ -251,10 +251,10 @@ TEST(job_limits_are_refused)
    CHECK_NOT_NULL(pool);
    char big[VS_WORKER_JOB_MAX + 1] = { 0 };
    const int fds[VS_WORKER_FDS_MAX + 1] = { 0 };
-   CHECK_EQ(vs_worker_pool_run(pool, fds, 1, big, sizeof(big)), -1);
+   CHECK_EQ(vs_worker_pool_run(pool, getuid(), fds, 1, big, sizeof(big)), -1);
    CHECK_EQ(errno, EMSGSIZE);
-   CHECK_EQ(vs_worker_pool_run(pool, fds, VS_WORKER_FDS_MAX + 1, "x", 1), -1);
-   CHECK_EQ(vs_worker_pool_run(pool, fds, 0, "x", 1), -1);
+   CHECK_EQ(vs_worker_pool_run(pool, getuid(), fds, VS_WORKER_FDS_MAX + 1, "x", 1), -1);
+   CHECK_EQ(vs_worker_pool_run(pool, getuid(), fds, 0, "x", 1), -1);
    vs_worker_pool_destroy(pool);
 }
 
@@ -266,7 +266,7 @@ TEST(kill_ends_a_running_worker)
    int sv[2];
    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
    const int fds[] = { sv[1], sv[1] };
-   pid_t pid = vs_worker_pool_run(pool, fds, 2, "wait", 5);
+   pid_t pid = vs_worker_pool_run(pool, getuid(), fds, 2, "wait", 5);
    close(sv[1]);
    CHECK(pid > 0);
    struct answer a;
@@ -311,7 +311,7 @@ TEST(a_link_passed_out_ends_with_its_worker)
    struct link_serving s = { .link = vs_server_link_open(link[0], 9, NULL, NULL), .pool = pool };
    CHECK_NOT_NULL(s.link);
    const int fds[] = { sv[1], link[1] };
-   s.pid = vs_worker_pool_run(pool, fds, 2, "pass", 5);
+   s.pid = vs_worker_pool_run(pool, getuid(), fds, 2, "pass", 5);
    close(sv[1]);
    close(link[1]);
    CHECK(s.pid > 0);
@@ -406,7 +406,7 @@ TEST(unclaimed_job_returns_the_worker)
    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
    const int fds[] = { sv[1], sv[1] };
    for (int i = 0; i < 5; i++)
-      CHECK_EQ(vs_worker_pool_run(pool, fds, 2, "leave", 6), 0);
+      CHECK_EQ(vs_worker_pool_run(pool, getuid(), fds, 2, "leave", 6), 0);
    close(sv[1]);
    close(sv[0]);
    usleep(200000);
@@ -477,7 +477,7 @@ TEST(a_flooding_worker_delays_and_forges_nothing)
    int flood[2];
    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, flood), 0);
    const int fds[] = { flood[1], flood[1] };
-   pid_t flooder = vs_worker_pool_run(pool, fds, 2, "flood", 6);
+   pid_t flooder = vs_worker_pool_run(pool, getuid(), fds, 2, "flood", 6);
    close(flood[1]);
    CHECK(flooder > 0);
    struct answer a;

@@ -480,7 +480,7 @@ start_worker(struct device *device)
    }
    /* One of its uid's worker starts first (worker/start_ration.h). */
    const bool started = ready && vs_start_ration_wait(server->starts, device->uid, device->sock, waits_for_start, device);
-   const pid_t pid = started ? vs_worker_pool_run(server->pool, fds, fd_count, &job, sizeof(job)) : ready ? 0 : -1;
+   const pid_t pid = started ? vs_worker_pool_run(server->pool, device->uid, fds, fd_count, &job, sizeof(job)) : ready ? 0 : -1;
    const int err = errno;
    /* The worker has its copies. */
    for (unsigned i = 1; i < fd_count; i++)

@@ -282,7 +282,7 @@ serve_in_process(struct worker *w)
                    : NULL;
    const int fds[] = { w->fd, ledger_fd, link[1] };
    pid_t pid = s->isolate == VS_ISOLATE_SPAWN ? spawn_worker(w, ledger_fd)
-                                              : vs_worker_pool_run(s->pool, fds, link[1] >= 0 ? 3 : 2, &job, sizeof(job));
+                                              : vs_worker_pool_run(s->pool, s->vmm_uid, fds, link[1] >= 0 ? 3 : 2, &job, sizeof(job));
    int err = errno;
    close(ledger_fd);
    if (link[1] >= 0)

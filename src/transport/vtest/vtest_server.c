@@ -227,7 +227,7 @@ client_main(void *arg)
       pid_t pid = 0;
       int err = ledger ? 0 : errno;
       if (ledger && vs_start_ration_wait(server->starts, ct->peer_uid, ct->fd, client_waits_for_start, ct)) {
-         pid = vs_worker_pool_run(server->pool, fds, link[1] >= 0 ? 4 : 3, &job, sizeof(job));
+         pid = vs_worker_pool_run(server->pool, ct->peer_uid, fds, link[1] >= 0 ? 4 : 3, &job, sizeof(job));
          err = errno;
          if (pid <= 0)
             vs_start_ration_give_back(server->starts, ct->peer_uid);
