@@ -80,10 +80,6 @@ struct vs_renderer_options {
    uint32_t gpu_timeout_ms;
    /* --limit devices: host devices the context may hold at once; 0: no limit. */
    uint32_t devices;
-   /* Each tenant's shader cache (worker/shader_cache.h): the host driver
-    * opens its cache at its first device of an instance, so the pooled
-    * instance must not have had one before its tenant (renderer/warm_up.h). */
-   bool tenant_shader_cache;
 };
 
 /* Resolves a resource of the context (VkImportMemoryResourceInfoMESA,

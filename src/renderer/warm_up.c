@@ -404,22 +404,8 @@ vs_renderer_prewarm(const struct vs_renderer_options *options)
       vs_warn(0, "warm-up: host vkCreateInstance failed: %s (each context creates its own)", vn_result_name(ret));
       return;
    }
-   /* With a shader cache per tenant, the devices that pay the driver's
-    * once-a-process costs are made on an instance of the warm-up's own:
-    * the driver opens its cache at an instance's first device, which on
-    * the pooled instance is the tenant's, once its cache is there. */
-   struct vs_instance *devices = options->tenant_shader_cache ? vs_host_instance_create(&app, options->device_index, &ret)
-                                                              : inst;
-   if (!devices || devices->physical_count != inst->physical_count) {
-      vs_warn(0, "warm-up: a second host instance failed (%s); no device is prepared", vn_result_name(ret));
-      vs_instance_pool_put(inst);
-      return;
-   }
-   warm_up_devices(devices, options->device_snapshots);
-   warm_up_memory_probe(devices, options);
-   /* The warm-up's own instance stays, with its devices, for the process. */
-   if (devices != inst)
-      memcpy(inst->memory_probe, devices->memory_probe, inst->physical_count * sizeof(*inst->memory_probe));
+   warm_up_devices(inst, options->device_snapshots);
+   warm_up_memory_probe(inst, options);
    vs_instance_pool_put(inst);
 }
 

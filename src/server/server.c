@@ -259,7 +259,7 @@ vs_server_start(struct vs_server_config *config, const struct vs_server_workers 
    if (config->isolate == VS_ISOLATE_PROCESS) {
       char root[4096];
       if (shader_cache_root(config, root, sizeof(root)))
-         config->context.renderer.tenant_shader_cache = vs_shader_cache_configure(root, config->shader_cache_bytes);
+         (void)vs_shader_cache_configure(root, config->shader_cache_bytes);
       config->context.renderer.device_snapshots = vs_device_snapshot_slot_create();
       started->workers = workers->create(config);
       if (!started->workers)

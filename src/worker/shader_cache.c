@@ -178,9 +178,9 @@ link_tree(int from, int to, unsigned depth)
    return linked;
 }
 
-/* Moves the regular files under `from` that are not already the same
- * files under `to` there, while `*budget` bytes allow; counts what moved
- * and what was left out. */
+/* Moves the regular files under `from` that `to` has no file of the same
+ * name for there, while `*budget` bytes allow; counts what moved and what
+ * was left out. */
 static void
 return_tree(int from, int to, unsigned depth, uint64_t *budget, unsigned *moved, unsigned *left)
 {
@@ -192,20 +192,16 @@ return_tree(int from, int to, unsigned depth, uint64_t *budget, unsigned *moved,
       if (fstatat(from, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
          continue;
       if (S_ISREG(st.st_mode)) {
-         const bool exists = fstatat(to, name, &there, AT_SYMLINK_NOFOLLOW) == 0;
-         if (exists && there.st_dev == st.st_dev && there.st_ino == st.st_ino)
-            continue; /* the tenant's own file, written in place */
-         if (exists && !S_ISREG(there.st_mode)) {
-            (*left)++;
+         /* The tenant's own file (lent, written in place), or one of the
+          * same name (an entry the warm-up made too): the tenant's stays. */
+         if (fstatat(to, name, &there, AT_SYMLINK_NOFOLLOW) == 0)
             continue;
-         }
-         const uint64_t freed = exists ? (uint64_t)there.st_size : 0;
          const uint64_t size = (uint64_t)st.st_size;
-         if (size > *budget + freed || renameat(from, name, to, name) != 0) {
+         if (size > *budget || renameat(from, name, to, name) != 0) {
             (*left)++;
             continue;
          }
-         *budget = *budget + freed - size;
+         *budget -= size;
          (*moved)++;
       } else if (S_ISDIR(st.st_mode) && depth < TREE_DEPTH) {
          int sub_from = open_dir_at(from, name);
@@ -300,6 +296,18 @@ vs_shader_cache_worker_dir(void)
        snprintf(cache.own, sizeof(cache.own), "%s/%d", cache.workers, (int)getpid()) >= (int)sizeof(cache.own) ||
        !make_dir(cache.own))
       return NULL;
+   char bytes[32], mib[32];
+   snprintf(bytes, sizeof(bytes), "%" PRIu64, cache.bytes);
+   snprintf(mib, sizeof(mib), "%" PRIu64 "M", cache.bytes >> 20);
+   /* Mesa's, whose multi-file cache opens each entry when it needs it (a
+    * tenant's entries, lent later, are found), and NVIDIA's. */
+   setenv("MESA_SHADER_CACHE_DIR", cache.own, 1);
+   setenv("MESA_DISK_CACHE_MULTI_FILE", "1", 1);
+   setenv("MESA_SHADER_CACHE_MAX_SIZE", mib, 1);
+   setenv("__GL_SHADER_DISK_CACHE", "1", 1);
+   setenv("__GL_SHADER_DISK_CACHE_PATH", cache.own, 1);
+   setenv("__GL_SHADER_DISK_CACHE_SIZE", bytes, 1);
+   setenv("__GL_SHADER_DISK_CACHE_SKIP_CLEANUP", "1", 1);
    return cache.own;
 }
 
@@ -333,24 +341,6 @@ vs_shader_cache_lend(pid_t pid, uid_t uid)
       close(to);
    vs_debug(0, "shader cache: worker process %d serves uid %u: %u of its files lent", (int)pid, (unsigned)uid,
             linked);
-}
-
-void
-vs_shader_cache_enter(void)
-{
-   if (!cache.on || !cache.own[0])
-      return;
-   char bytes[32], mib[32];
-   snprintf(bytes, sizeof(bytes), "%" PRIu64, cache.bytes);
-   snprintf(mib, sizeof(mib), "%" PRIu64 "M", cache.bytes >> 20);
-   /* Mesa's, and NVIDIA's. Read when the driver opens its cache, at the
-    * tenant's first device. */
-   setenv("MESA_SHADER_CACHE_DIR", cache.own, 1);
-   setenv("MESA_SHADER_CACHE_MAX_SIZE", mib, 1);
-   setenv("__GL_SHADER_DISK_CACHE", "1", 1);
-   setenv("__GL_SHADER_DISK_CACHE_PATH", cache.own, 1);
-   setenv("__GL_SHADER_DISK_CACHE_SIZE", bytes, 1);
-   setenv("__GL_SHADER_DISK_CACHE_SKIP_CLEANUP", "1", 1);
 }
 
 /* Under lock: whether `pid` was lent a tenant's files (whose uid), now

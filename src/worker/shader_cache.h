@@ -6,14 +6,16 @@
  *
  * Under the cache's root, tenants/UID holds a uid's cache for good, and
  * workers/SERVER_PID/WORKER_PID is a worker's own directory, made before
- * it enters its sandbox, the one place it may write (os/sandbox.h). When a
- * worker is handed a tenant, the server links the tenant's files into the
- * worker's directory, and the worker points its driver there (the driver
- * opens its cache at its tenant's first device: renderer/warm_up.h leaves
- * the pooled instance without one); writes to those files are the
- * tenant's. When the worker ends, the server moves the files it made back
- * into the tenant's directory, within the tenant's bound, and removes the
- * worker's directory. A worker never sees another tenant's directory. */
+ * it enters its sandbox, the one place it may write (os/sandbox.h), and
+ * where its driver's cache points from its start (Mesa's multi-file
+ * cache, which opens each entry by its path when it needs it: the warm-up
+ * may open the cache before the tenant is known). When a worker is handed
+ * a tenant, the server links the tenant's files into the worker's
+ * directory before the tenant's first message is served; writes to those
+ * files are the tenant's. When the worker ends, the server moves the
+ * files it made back into the tenant's directory, within the tenant's
+ * bound, and removes the worker's directory. A worker never sees another
+ * tenant's directory. */
 #ifndef VS_WORKER_SHADER_CACHE_H
 #define VS_WORKER_SHADER_CACHE_H
 
@@ -28,17 +30,15 @@ bool vs_shader_cache_configure(const char *root, uint64_t bytes);
 /* At the server's end: its workers' directories go. */
 void vs_shader_cache_fini(void);
 
-/* In a new worker, before its sandbox: its own directory, made; NULL
- * without a cache. */
+/* In a new worker, before its sandbox and any thread: its own directory,
+ * made, and the driver's cache variables pointing there; NULL without a
+ * cache. */
 const char *vs_shader_cache_worker_dir(void);
 /* In the server: worker `pid` is handed a tenant of `uid`. */
 void vs_shader_cache_lend(pid_t pid, uid_t uid);
 /* In the server: worker `pid` went back to the pool without its tenant
  * (it touched nothing): the lent files go. */
 void vs_shader_cache_take_back(pid_t pid);
-/* In the worker, once it has its tenant: the driver's cache variables
- * point at its directory. */
-void vs_shader_cache_enter(void);
 /* In the server, once worker `pid` has ended (with or without a tenant). */
 void vs_shader_cache_return(pid_t pid);
 

@@ -150,10 +150,8 @@ worker_main(int ctl, bool cold, void *data)
       const char answer = claimed ? CLAIMED : UNCLAIMED;
       if (write(ctl, &answer, 1) != 1 && !claimed)
          _exit(0);
-      if (claimed) {
-         vs_shader_cache_enter();
+      if (claimed)
          break;
-      }
       for (unsigned i = 0; i < fd_count; i++)
          close(fds[i]);
    }
