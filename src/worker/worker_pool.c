@@ -499,6 +499,14 @@ vs_worker_pool_create(const struct vs_worker_pool_config *config)
    return pool;
 }
 
+/* A prepared worker before a cold one (which a job that waited for it
+ * may have left idle): the cold one has not warmed up. */
+static int
+idle_rank(const struct idle_worker *w)
+{
+   return w->ready && !w->cold ? 2 : w->ready ? 1 : 0;
+}
+
 /* Under lock: a prepared worker, else a cold one, else NULL (one still
  * preparing goes on for a later job: handed this one, it would make it
  * wait for the whole warm-up). */
@@ -509,7 +517,7 @@ take_idle(struct vs_worker_pool *pool)
    for (struct idle_worker **link = &pool->idle; *link; link = &(*link)->next) {
       if (!(*link)->ready && !(*link)->cold)
          continue;
-      if (!best || ((*link)->ready && !(*best)->ready))
+      if (!best || idle_rank(*link) > idle_rank(*best))
          best = link;
    }
    if (!best)
