@@ -207,6 +207,25 @@ vs_vu_device_can_map(const struct vs_vu_device *dev)
 
 static bool missed_deadline(const struct vs_vu_device *dev);
 
+/* While the device waits on the front end (a reply, an echo): the
+ * connection's deadlines, and a request it sent meanwhile (`readable`),
+ * served nested. false (why) once the connection ended. */
+static bool
+serve_while_waiting(struct vs_vu_device *dev, bool readable, const char *awaited, char *why, size_t why_size)
+{
+   bool ok = !missed_deadline(dev);
+   if (ok && readable) {
+      dev->nesting++;
+      ok = vs_vu_device_handle_message(dev);
+      dev->nesting--;
+   }
+   if (!ok) {
+      dev->closing = true;
+      snprintf(why, why_size, "the connection ended while it waited for its %s", awaited);
+   }
+   return ok;
+}
+
 static bool
 shmem_request(struct vs_vu_device *dev, uint32_t request, int fd, const struct vs_vu_shmem_map *map, char *why,
               size_t why_size)
@@ -228,23 +247,11 @@ shmem_request(struct vs_vu_device *dev, uint32_t request, int fd, const struct v
          snprintf(why, why_size, "waiting for its reply: %s", strerror(errno));
          return false;
       }
-      if (missed_deadline(dev)) {
-         dev->closing = true;
-         snprintf(why, why_size, "the connection ended while it waited for its reply");
+      const bool reply = fds[0].revents;
+      if (!serve_while_waiting(dev, !reply && fds[1].revents, "reply", why, why_size))
          return false;
-      }
-      if (fds[0].revents)
+      if (reply)
          return vs_vu_backend_read_reply(dev->backend_fd, request, why, why_size);
-      if (fds[1].revents) {
-         dev->nesting++;
-         const bool ok = vs_vu_device_handle_message(dev);
-         dev->nesting--;
-         if (!ok) {
-            dev->closing = true;
-            snprintf(why, why_size, "the connection ended while it waited for its reply");
-            return false;
-         }
-      }
    }
    return true;
 }
@@ -283,21 +290,8 @@ wait_for_echo(struct vs_vu_device *dev, uint64_t shm_offset, char *why, size_t w
          snprintf(why, why_size, "waiting for its echo: %s", strerror(errno));
          return false;
       }
-      if (missed_deadline(dev)) {
-         dev->closing = true;
-         snprintf(why, why_size, "the connection ended while it waited for its echo");
+      if (!serve_while_waiting(dev, ready > 0, "echo", why, why_size))
          return false;
-      }
-      if (ready > 0) {
-         dev->nesting++;
-         const bool ok = vs_vu_device_handle_message(dev);
-         dev->nesting--;
-         if (!ok) {
-            dev->closing = true;
-            snprintf(why, why_size, "the connection ended while it waited for its echo");
-            return false;
-         }
-      }
    }
    if (dev->echoes_come == ECHOES_UNKNOWN)
       vs_debug(0, "vhost-user device %u: the front end hands maps back as memory regions: each map is answered "
