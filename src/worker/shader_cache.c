@@ -46,6 +46,19 @@ make_dir(const char *path)
    return mkdir(path, 0700) == 0 || errno == EEXIST;
 }
 
+/* Paths of PATH_MAX bytes (the roots are short enough to fit). */
+static void
+tenant_path(uid_t uid, char *path)
+{
+   snprintf(path, PATH_MAX, "%s/tenants/%u", cache.root, (unsigned)uid);
+}
+
+static void
+worker_path(pid_t pid, char *path)
+{
+   snprintf(path, PATH_MAX, "%s/%d", cache.workers, (int)pid);
+}
+
 static int
 open_dir_at(int parent, const char *name)
 {
@@ -115,7 +128,7 @@ remove_entries(int fd, unsigned depth)
 static void
 remove_tree(const char *path)
 {
-   int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+   int fd = open_dir_at(AT_FDCWD, path);
    if (fd < 0)
       return;
    remove_entries(fd, 0);
@@ -149,12 +162,39 @@ tree_bytes(int fd, unsigned depth)
    return total;
 }
 
-/* Links every regular file under `from` into the same place under `to`;
- * returns how many. */
-static unsigned
-link_tree(int from, int to, unsigned depth)
+/* What carrying a tree does with each regular file: a tenant's files are
+ * lent (linked), a worker's new files returned (moved, within a budget;
+ * the tenant's file of the same name, lent and written in place or made
+ * again by the warm-up, stays). */
+struct carry {
+   bool lend;
+   uint64_t budget;       /* returning: bytes the tenant may still get */
+   unsigned done, left;   /* files linked or moved; not moved */
+};
+
+static void
+carry_file(int from, int to, const char *name, const struct stat *st, struct carry *c)
 {
-   unsigned count, linked = 0;
+   struct stat there;
+   if (c->lend) {
+      c->done += linkat(from, name, to, name, 0) == 0;
+   } else if (fstatat(to, name, &there, AT_SYMLINK_NOFOLLOW) != 0) {
+      const uint64_t size = (uint64_t)st->st_size;
+      if (size > c->budget || renameat(from, name, to, name) != 0) {
+         c->left++;
+      } else {
+         c->budget -= size;
+         c->done++;
+      }
+   }
+}
+
+/* Carries every regular file under `from` to the same place under `to`,
+ * making the folders on the way. */
+static void
+carry_tree(int from, int to, unsigned depth, struct carry *c)
+{
+   unsigned count;
    char *names = list_names(from, &count);
    const char *name = names;
    for (unsigned i = 0; i < count; i++, name += strlen(name) + 1) {
@@ -162,12 +202,12 @@ link_tree(int from, int to, unsigned depth)
       if (fstatat(from, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
          continue;
       if (S_ISREG(st.st_mode)) {
-         linked += linkat(from, name, to, name, 0) == 0;
+         carry_file(from, to, name, &st, c);
       } else if (S_ISDIR(st.st_mode) && depth < TREE_DEPTH) {
          int sub_from = open_dir_at(from, name);
          int sub_to = mkdirat(to, name, 0700) == 0 || errno == EEXIST ? open_dir_at(to, name) : -1;
          if (sub_from >= 0 && sub_to >= 0)
-            linked += link_tree(sub_from, sub_to, depth + 1);
+            carry_tree(sub_from, sub_to, depth + 1, c);
          if (sub_from >= 0)
             close(sub_from);
          if (sub_to >= 0)
@@ -175,53 +215,31 @@ link_tree(int from, int to, unsigned depth)
       }
    }
    free(names);
-   return linked;
 }
 
-/* Moves the regular files under `from` that `to` has no file of the same
- * name for there, while `*budget` bytes allow; counts what moved and what
- * was left out. */
+/* Carries the tree at path `from` to path `to`. */
 static void
-return_tree(int from, int to, unsigned depth, uint64_t *budget, unsigned *moved, unsigned *left)
+carry_path(const char *from, const char *to, struct carry *c)
 {
-   unsigned count;
-   char *names = list_names(from, &count);
-   const char *name = names;
-   for (unsigned i = 0; i < count; i++, name += strlen(name) + 1) {
-      struct stat st, there;
-      if (fstatat(from, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-         continue;
-      if (S_ISREG(st.st_mode)) {
-         /* The tenant's own file (lent, written in place), or one of the
-          * same name (an entry the warm-up made too): the tenant's stays. */
-         if (fstatat(to, name, &there, AT_SYMLINK_NOFOLLOW) == 0)
-            continue;
-         const uint64_t size = (uint64_t)st.st_size;
-         if (size > *budget || renameat(from, name, to, name) != 0) {
-            (*left)++;
-            continue;
-         }
-         *budget -= size;
-         (*moved)++;
-      } else if (S_ISDIR(st.st_mode) && depth < TREE_DEPTH) {
-         int sub_from = open_dir_at(from, name);
-         int sub_to = mkdirat(to, name, 0700) == 0 || errno == EEXIST ? open_dir_at(to, name) : -1;
-         if (sub_from >= 0 && sub_to >= 0)
-            return_tree(sub_from, sub_to, depth + 1, budget, moved, left);
-         if (sub_from >= 0)
-            close(sub_from);
-         if (sub_to >= 0)
-            close(sub_to);
+   int from_fd = open_dir_at(AT_FDCWD, from), to_fd = open_dir_at(AT_FDCWD, to);
+   if (from_fd >= 0 && to_fd >= 0) {
+      if (!c->lend) {
+         const uint64_t held = tree_bytes(to_fd, 0);
+         c->budget = held < cache.bytes ? cache.bytes - held : 0;
       }
+      carry_tree(from_fd, to_fd, 0, c);
    }
-   free(names);
+   if (from_fd >= 0)
+      close(from_fd);
+   if (to_fd >= 0)
+      close(to_fd);
 }
 
 /* Directories of servers that are gone (killed before they cleaned up). */
 static void
 remove_stale_servers(const char *workers_root)
 {
-   int fd = open(workers_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+   int fd = open_dir_at(AT_FDCWD, workers_root);
    if (fd < 0)
       return;
    unsigned count;
@@ -317,8 +335,8 @@ vs_shader_cache_lend(pid_t pid, uid_t uid)
    if (!cache.on)
       return;
    char tenant[PATH_MAX], worker[PATH_MAX];
-   snprintf(tenant, sizeof(tenant), "%s/tenants/%u", cache.root, (unsigned)uid);
-   snprintf(worker, sizeof(worker), "%s/%d", cache.workers, (int)pid);
+   tenant_path(uid, tenant);
+   worker_path(pid, worker);
    pthread_mutex_lock(&cache.lock);
    if (cache.lend_count == cache.lend_cap) {
       const unsigned cap = cache.lend_cap ? 2 * cache.lend_cap : 16;
@@ -331,16 +349,12 @@ vs_shader_cache_lend(pid_t pid, uid_t uid)
       cache.lend_cap = cap;
    }
    cache.lends[cache.lend_count++] = (struct lend){ pid, uid };
-   int from = make_dir(tenant) ? open(tenant, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
-   int to = make_dir(worker) ? open(worker, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
-   const unsigned linked = from >= 0 && to >= 0 ? link_tree(from, to, 0) : 0;
+   struct carry lent = { .lend = true };
+   if (make_dir(tenant) && make_dir(worker))
+      carry_path(tenant, worker, &lent);
    pthread_mutex_unlock(&cache.lock);
-   if (from >= 0)
-      close(from);
-   if (to >= 0)
-      close(to);
    vs_debug(0, "shader cache: worker process %d serves uid %u: %u of its files lent", (int)pid, (unsigned)uid,
-            linked);
+            lent.done);
 }
 
 /* Under lock: whether `pid` was lent a tenant's files (whose uid), now
@@ -364,11 +378,11 @@ vs_shader_cache_take_back(pid_t pid)
    if (!cache.on)
       return;
    char worker[PATH_MAX];
-   snprintf(worker, sizeof(worker), "%s/%d", cache.workers, (int)pid);
+   worker_path(pid, worker);
    pthread_mutex_lock(&cache.lock);
    uid_t uid;
    (void)forget_lend(pid, &uid);
-   int fd = open(worker, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+   int fd = open_dir_at(AT_FDCWD, worker);
    if (fd >= 0) {
       remove_entries(fd, 0);
       close(fd);
@@ -381,33 +395,21 @@ vs_shader_cache_return(pid_t pid)
 {
    if (!cache.on)
       return;
-   char worker[PATH_MAX];
-   snprintf(worker, sizeof(worker), "%s/%d", cache.workers, (int)pid);
+   char worker[PATH_MAX], tenant[PATH_MAX];
+   worker_path(pid, worker);
    pthread_mutex_lock(&cache.lock);
    uid_t uid = 0;
    const bool lent = forget_lend(pid, &uid);
-   unsigned moved = 0, left = 0;
-   uint64_t budget = 0;
+   struct carry back = { .lend = false };
    if (lent) {
-      char tenant[PATH_MAX];
-      snprintf(tenant, sizeof(tenant), "%s/tenants/%u", cache.root, (unsigned)uid);
-      int from = open(worker, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      int to = open(tenant, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (from >= 0 && to >= 0) {
-         const uint64_t held = tree_bytes(to, 0);
-         budget = held < cache.bytes ? cache.bytes - held : 0;
-         return_tree(from, to, 0, &budget, &moved, &left);
-      }
-      if (from >= 0)
-         close(from);
-      if (to >= 0)
-         close(to);
+      tenant_path(uid, tenant);
+      carry_path(worker, tenant, &back);
    }
    remove_tree(worker);
    pthread_mutex_unlock(&cache.lock);
-   if (left)
+   if (back.left)
       vs_info(0, "shader cache: worker process %d of uid %u made %u files the uid's %" PRIu64 " MiB do not hold "
-                 "(limit shader-cache-mib); they are dropped", (int)pid, (unsigned)uid, left, cache.bytes >> 20);
+                 "(limit shader-cache-mib); they are dropped", (int)pid, (unsigned)uid, back.left, cache.bytes >> 20);
    if (lent)
-      vs_debug(0, "shader cache: worker process %d gave uid %u %u new files", (int)pid, (unsigned)uid, moved);
+      vs_debug(0, "shader cache: worker process %d gave uid %u %u new files", (int)pid, (unsigned)uid, back.done);
 }
