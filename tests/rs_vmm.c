@@ -642,12 +642,7 @@ scenario_work(void)
    }
 
    /* A blob of device memory: exact size, SHM, vulkan_info filled. */
-   struct enc e = { .n = 0 };
-   uint64_t mem2 = c[1].next_obj++;
-   cmd(&e, 21);
-   u64(&e, c[1].device); u64(&e, 1); u32(&e, 5); u64(&e, 0); u64(&e, 65536 + 4096); u32(&e, memory_type());
-   u64(&e, 0); u64(&e, 1); u64(&e, mem2);
-   submit(&c[1], &e);
+   const uint64_t mem2 = allocate_memory(&c[1], 65536 + 4096);
    fd = create_resource(&c[1], 7, mem2, 65536 + 4096, 1, &reply);
    if (fd < 0)
       ERR("CREATE_RESOURCE of device memory failed");
@@ -672,7 +667,7 @@ scenario_work(void)
    if (compute_round(&c[0], memfd[0], map[0], 0xabcd, "after DESTROY_RESOURCE"))
       OK("DESTROY_RESOURCE of the import: memory allocated on it keeps working");
    /* A long command: the SUBMIT_CMD continuation message. */
-   e.n = 0;
+   struct enc e = { .n = 0 };
    for (int i = 0; i < 40; i++) {
       cmd(&e, 20); /* vkDeviceWaitIdle */
       u64(&e, c[2].device);
@@ -701,12 +696,8 @@ scenario_work(void)
 static bool
 allocation_granted(struct ctx *c, uint32_t res_id, uint64_t size)
 {
-   struct enc e = { .n = 0 };
-   uint64_t mem = c->next_obj++;
-   cmd(&e, 21);
-   u64(&e, c->device); u64(&e, 1); u32(&e, 5); u64(&e, 0); u64(&e, size); u32(&e, memory_type());
-   u64(&e, 0); u64(&e, 1); u64(&e, mem);
-   if (!submit(c, &e))
+   const uint64_t mem = allocate_memory(c, size);
+   if (!mem)
       return false;
    struct blob_reply reply;
    int fd = create_resource(c, res_id, mem, size, 1, &reply);
