@@ -21,6 +21,10 @@ filters=("$@")
 TEST_TIMEOUT=${TEST_TIMEOUT:-600}
 
 tmp_root=$(mktemp -d "${TMPDIR:-/tmp}/venus-tests.XXXXXX")
+# The suite's servers keep their tenants' shader caches (and clients run
+# natively keep Mesa's) under the suite's own directory, never the user's.
+unset CACHE_DIRECTORY
+export XDG_CACHE_HOME=$tmp_root/cache
 # Shared memory the servers' processes name (the POSIX backend's shm
 # objects, its temp-file fallback): none may outlive the suite.
 leftovers() { ls -d /dev/shm/vs-* "${TMPDIR:-/tmp}"/venus-server-shm.* 2>/dev/null | sort || true; }
