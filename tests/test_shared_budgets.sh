@@ -18,7 +18,13 @@
 #   peer     one uid's clients buffer no more than partial-per-peer-mib
 #            (64) together, whatever partial-total-mib leaves: of 2 clients
 #            inside 60 MiB payloads, one is buffered and one dropped with
-#            one line naming the limit.
+#            one line naming the limit;
+#   vram     on a discrete GPU (lavapipe shaped as one by
+#            VK_LAYER_VENUS_moltenvk_shape, VENUS_MVK_SHAPE_GPU=discrete)
+#            the DEVICE_LOCAL heap is the GPU's own memory: one uid holds
+#            no more than vram-per-peer-mib (128) there, whatever
+#            memory-per-peer-mib (64) says, with one line naming the limit;
+#            the guest's heap is 128 MiB.
 . "$(dirname "$0")/lib.sh"
 
 require_tools vulkaninfo python3
@@ -148,4 +154,32 @@ else
 fi
 check "server still running" server_alive
 server_stop || true
+
+# --- vram ----------------------------------------------------------------------------
+LAYER_DIR=$BUILD_DIR/tests/mvk_layer
+if [ -f "$LAYER_DIR/VkLayer_venus_moltenvk_shape.json" ]; then
+  VK_LAYER_PATH=$LAYER_DIR VK_INSTANCE_LAYERS=VK_LAYER_VENUS_moltenvk_shape VENUS_MVK_SHAPE_GPU=discrete \
+    server_start --page-size 16384 --limit vram-per-peer-mib=128 --limit memory-per-peer-mib=64 || finish
+  line=$(grep -m1 'memory: device memory in host RAM' "$SERVER_LOG" | sed 's/^venus-server: //' || true)
+  check "vram: the bound is logged at start: $line" grep -q 'in a GPU.s own memory (its DEVICE_LOCAL heaps) bounded at 128 MiB per uid' <<<"$line"
+  heap=$(heap_mib)
+  check "vram: the guest's heap is vram-per-peer-mib (${heap:-?} MiB, want 128)" test "${heap:-0}" = 128
+  rc=0; venus_run env VN_PERF=no_async_mem_alloc "$ALLOCS" --until-fail 64 --size $((16 * MIB)) \
+    >"$TEST_TMP/vram.out" 2>"$TEST_TMP/vram.err" || rc=$?
+  client_check "vram: the allocation past vram-per-peer-mib=128 fails, the client carries on" \
+    "$TEST_TMP/vram.out" "$rc" || true
+  held=$(held_allocs "$TEST_TMP/vram.out")
+  check "vram: the client holds ${held:-?} x 16 MiB (7 or 8), past memory-per-peer-mib" \
+    test -n "$held" -a "${held:-0}" -ge 7 -a "${held:-99}" -le 8
+  lines=$(log_count 'limit vram-per-peer-mib=128')
+  if [ "$lines" -eq 1 ]; then
+    pass "vram: one line: $(grep 'limit vram-per-peer-mib=128' "$SERVER_LOG" | sed 's/^venus-server: //')"
+  else
+    fail "vram: $lines 'limit vram-per-peer-mib=128' lines (want 1)"
+  fi
+  check "vram: no line over memory-per-peer-mib" test "$(log_count 'limit memory-per-peer-mib=')" -eq 0
+  server_stop || true
+else
+  skip "vram: no VK_LAYER_VENUS_moltenvk_shape in $LAYER_DIR"
+fi
 finish

@@ -28,7 +28,7 @@ struct vs_ledger_account {
 static bool
 per_peer(enum vs_ledger_pool pool)
 {
-   return pool == VS_LEDGER_HOST_MEMORY;
+   return pool == VS_LEDGER_HOST_MEMORY || pool == VS_LEDGER_VRAM;
 }
 
 /* The count the pool's scope limit applies to. Under the lock. */

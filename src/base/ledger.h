@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The server's ledger of what clients hold of the pools they share:
  * payload bytes buffered for messages (all clients together,
- * partial-total-mib) and device memory in host RAM (one uid's clients
- * together, memory-per-peer-mib). The server process owns every count: a
+ * partial-total-mib), device memory in host RAM (one uid's clients
+ * together, memory-per-peer-mib) and in a GPU's own memory (one uid's
+ * clients together, vram-per-peer-mib). The server process owns every count: a
  * client asks through a port (struct vs_ledger_port) and is granted or
  * refused, so a worker process writes no memory that another client's
  * count lives in. Each client has an account, which gives back all it
@@ -17,6 +18,7 @@
 enum vs_ledger_pool {
    VS_LEDGER_BUFFERED,    /* payload bytes buffered for messages: counted server-wide */
    VS_LEDGER_HOST_MEMORY, /* device memory in host RAM: counted per peer uid */
+   VS_LEDGER_VRAM,        /* device memory in a GPU's own heaps: counted per peer uid */
    VS_LEDGER_POOLS,
 };
 

@@ -5,7 +5,7 @@
 #include "renderer/families.h"
 #include "renderer/objects.h"
 #include "renderer/caps/caps.h"
-#include "renderer/memory/host_memory.h"
+#include "renderer/memory/memory_share.h"
 #include "renderer/memory/shareable_types.h"
 #include "wire/runner.h"
 #include "renderer/sync/sync_fd.h"
@@ -79,7 +79,7 @@ vs_exec_vkGetPhysicalDeviceExternalSemaphoreProperties(
 
 /* Memory types the server cannot share lose their host access here too
  * (renderer/memory/shareable_types.h): the guest never plans to map them. Heaps and
- * their budget are what this client may hold (renderer/memory/host_memory.h). */
+ * their budget are what this client may hold (renderer/memory/memory_share.h). */
 static void
 vs_exec_vkGetPhysicalDeviceMemoryProperties(struct vs_runner *runner,
                                             struct vn_args_vkGetPhysicalDeviceMemoryProperties *a)
@@ -91,7 +91,7 @@ vs_exec_vkGetPhysicalDeviceMemoryProperties(struct vs_runner *runner,
    vn_default_vkGetPhysicalDeviceMemoryProperties(runner, a);
    vs_memory_hide_host_access(a->pMemoryProperties,
                               vs_physical_device_from(a->physicalDevice_obj)->unshareable_types);
-   vs_host_memory_report(runner->renderer, a->physicalDevice_obj, a->pMemoryProperties, NULL);
+   vs_memory_share_report(runner->renderer, a->physicalDevice_obj, a->pMemoryProperties, NULL);
 }
 
 static void
@@ -105,8 +105,8 @@ vs_exec_vkGetPhysicalDeviceMemoryProperties2(struct vs_runner *runner,
    vn_default_vkGetPhysicalDeviceMemoryProperties2(runner, a);
    vs_memory_hide_host_access(&a->pMemoryProperties->memoryProperties,
                               vs_physical_device_from(a->physicalDevice_obj)->unshareable_types);
-   vs_host_memory_report(runner->renderer, a->physicalDevice_obj, &a->pMemoryProperties->memoryProperties,
-                         vs_chain_find(a->pMemoryProperties, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT));
+   vs_memory_share_report(runner->renderer, a->physicalDevice_obj, &a->pMemoryProperties->memoryProperties,
+                          vs_chain_find(a->pMemoryProperties, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT));
 }
 
 static void

@@ -73,7 +73,7 @@ struct vs_renderer_options {
    /* Set by a worker that prepared devices ahead of its tenant
     * (renderer/renderer.h); NULL: vkCreateDevice calls no hook. */
    const struct vs_device_hook *device_hook;
-   /* Where device memory in host RAM is charged (renderer/memory/host_memory.h,
+   /* Where device memory is charged (renderer/memory/memory_share.h,
     * base/ledger.h); NULL: nowhere. */
    struct vs_ledger_port *ledger;
    /* --limit gpu-timeout-ms (renderer/sync/gpu_watchdog.h); 0: none. */

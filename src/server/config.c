@@ -63,7 +63,8 @@ usage(FILE *out, const struct vs_server_config *config)
            "                      uid's clients take a minute, past a burst of a quarter),\n"
            "                      partial-mib (%llu) or partial-total-mib (%llu); per\n"
            "                      uid: memory-per-peer-mib (%llu: device memory in host\n"
-           "                      RAM), partial-per-peer-mib (%llu); 0 means none\n"
+           "                      RAM), vram-per-peer-mib (%llu: in a GPU's own memory),\n"
+           "                      partial-per-peer-mib (%llu); 0 means none\n"
 #ifdef VS_HAVE_DISPLAY
            "  --display NAME      also serve a Wayland display: socket NAME in\n"
            "                      $XDG_RUNTIME_DIR, shown as H.264 (README \"Display\")\n"
@@ -117,7 +118,8 @@ usage(FILE *out, const struct vs_server_config *config)
            config->server.teardown_timeout_ms, config->server.worker_starts_per_min,
            (unsigned long long)(config->server.partial_bytes >> 20),
            (unsigned long long)(config->server.partial_total_bytes >> 20),
-           (unsigned long long)(config->server.memory_per_peer_bytes >> 20),
+           (unsigned long long)(config->server.memory_per_peer.host_ram_bytes >> 20),
+           (unsigned long long)(config->server.memory_per_peer.vram_bytes >> 20),
            (unsigned long long)(config->server.partial_per_peer_bytes >> 20));
 }
 
@@ -214,14 +216,16 @@ parse_limit(struct vs_server_config *config, const char *arg)
    else if (number && LIMIT_IS("partial-per-peer-mib") && value <= (UINT64_MAX >> 20))
       config->server.partial_per_peer_bytes = value << 20;
    else if (number && LIMIT_IS("memory-per-peer-mib") && value <= (UINT64_MAX >> 20))
-      config->server.memory_per_peer_bytes = value << 20;
+      config->server.memory_per_peer.host_ram_bytes = value << 20;
+   else if (number && LIMIT_IS("vram-per-peer-mib") && value <= (UINT64_MAX >> 20))
+      config->server.memory_per_peer.vram_bytes = value << 20;
    else if (number && LIMIT_IS("gpu-timeout-ms") && value <= UINT32_MAX)
       config->context.renderer.gpu_timeout_ms = (uint32_t)value;
    else if (number && LIMIT_IS("shader-cache-mib") && value >= 1 && value <= (UINT64_MAX >> 20))
       config->shader_cache_bytes = value << 20;
    else {
       fprintf(stderr, "venus-server: invalid limit '%s' (use rings, objects, resources, shmem-mib, "
-                      "memory-mib, devices, memory-per-peer-mib, clients, clients-per-peer, message-timeout-ms, work-timeout-ms, "
+                      "memory-mib, devices, memory-per-peer-mib, vram-per-peer-mib, clients, clients-per-peer, message-timeout-ms, work-timeout-ms, "
                       "idle-timeout-ms, teardown-timeout-ms, worker-starts-per-min, gpu-timeout-ms, partial-mib, "
                       "partial-total-mib, partial-per-peer-mib or shader-cache-mib=N)\n", arg);
       return false;

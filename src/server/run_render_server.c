@@ -39,7 +39,7 @@ vs_run_render_server(struct vs_server_config *config)
       .worker_arg_count = config->worker_arg_count,
       .max_contexts = config->server.clients,
       .worker_starts_per_min = config->server.worker_starts_per_min,
-      .memory_bytes = config->server.memory_per_peer_bytes,
+      .memory = config->server.memory_per_peer,
    };
    rc = render_server_run(config->socket_fd, &config->context, &rs);
    vs_server_stop(config, &started);

@@ -34,7 +34,11 @@
  *   (the Apple Silicon page).
  *
  * Every use of what is masked is refused with one line on stderr
- * ("venus-mvk-shape: refused: ..."): the test fails on any. */
+ * ("venus-mvk-shape: refused: ..."): the test fails on any.
+ *
+ * With VENUS_MVK_SHAPE_GPU=discrete, the device is an Intel Mac's AMD GPU
+ * instead: a discrete GPU, whose DEVICE_LOCAL heap is its own memory
+ * (tests/test_shared_budgets.sh's share of a GPU's memory). */
 #define VK_ENABLE_BETA_EXTENSIONS 1
 #include <vulkan/vk_layer.h>
 #include <vulkan/vulkan.h>
@@ -316,11 +320,20 @@ layer_GetPhysicalDeviceFeatures2(VkPhysicalDevice phys, VkPhysicalDeviceFeatures
    }
 }
 
+static void
+shape_device_type(VkPhysicalDeviceProperties *props)
+{
+   const char *gpu = getenv("VENUS_MVK_SHAPE_GPU");
+   if (gpu && strcmp(gpu, "discrete") == 0)
+      props->deviceType = VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
+}
+
 static VKAPI_ATTR void VKAPI_CALL
 layer_GetPhysicalDeviceProperties(VkPhysicalDevice phys, VkPhysicalDeviceProperties *props)
 {
    instance_of(phys)->GetPhysicalDeviceProperties(phys, props);
    mask_limits(&props->limits);
+   shape_device_type(props);
 }
 
 static VKAPI_ATTR void VKAPI_CALL
@@ -328,6 +341,7 @@ layer_GetPhysicalDeviceProperties2(VkPhysicalDevice phys, VkPhysicalDeviceProper
 {
    instance_of(phys)->GetPhysicalDeviceProperties2(phys, props);
    mask_limits(&props->properties.limits);
+   shape_device_type(&props->properties);
    for (VkBaseOutStructure *s = (VkBaseOutStructure *)props->pNext; s; s = s->pNext) {
       if (s->sType == VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PORTABILITY_SUBSET_PROPERTIES_KHR)
          ((VkPhysicalDevicePortabilitySubsetPropertiesKHR *)s)->minVertexInputBindingStrideAlignment =

@@ -14,9 +14,9 @@
 #include "renderer/host_lifecycle.h"
 #include "renderer/renderer_state.h"
 #include "renderer/memory/driver_mapping.h"
-#include "renderer/memory/host_memory.h"
 #include "renderer/memory/linear_mirror.h"
 #include "renderer/memory/memory_plan.h"
+#include "renderer/memory/memory_share.h"
 #include "renderer/memory/shareable_types.h"
 #include "renderer/memory/shared_registry.h"
 #include "os/os.h"
@@ -492,7 +492,7 @@ vs_memory_usage_give(struct vs_memory_usage *usage, uint32_t fds, uint32_t mappi
 void
 vs_memory_usage_fini(struct vs_memory_usage *usage)
 {
-   vs_host_memory_fini(usage);
+   vs_memory_share_fini(usage);
    pthread_mutex_destroy(&usage->lock);
 }
 
@@ -505,8 +505,8 @@ usage_reserve(struct vs_renderer *renderer, struct vs_device *dev, struct vs_dev
    struct vs_memory_usage *usage = &renderer->memory_usage;
    uint32_t heap = dev->mem.props.memoryTypes[mem->type_index].heapIndex;
    VkDeviceSize heap_size = dev->mem.props.memoryHeaps[heap].size;
-   const bool host_ram =
-      vs_heap_in_host_ram(vs_physical_device_from(dev->physical)->props.deviceType, &dev->mem.props.memoryHeaps[heap]);
+   const enum vs_ledger_pool pool =
+      vs_heap_pool(vs_physical_device_from(dev->physical)->props.deviceType, &dev->mem.props.memoryHeaps[heap]);
    VkResult result = VK_SUCCESS;
 
    pthread_mutex_lock(&usage->lock);
@@ -541,7 +541,7 @@ usage_reserve(struct vs_renderer *renderer, struct vs_device *dev, struct vs_dev
               (unsigned long long)usage->bytes_limit, (unsigned long long)(usage->bytes_limit >> 20),
               vn_result_name(VK_ERROR_OUT_OF_DEVICE_MEMORY));
       result = VK_ERROR_OUT_OF_DEVICE_MEMORY;
-   } else if (host_ram && !vs_host_memory_take(usage, renderer->ctx_id, mem->size)) {
+   } else if (!vs_memory_share_take(usage, renderer->ctx_id, pool, mem->size)) {
       result = VK_ERROR_OUT_OF_DEVICE_MEMORY;
    } else {
       usage->devices[slot].used[heap] = used + mem->size;
@@ -549,7 +549,7 @@ usage_reserve(struct vs_renderer *renderer, struct vs_device *dev, struct vs_dev
       mem->usage = usage;
       mem->usage_slot = slot;
       mem->heap_index = heap;
-      mem->host_ram = host_ram;
+      mem->pool = pool;
    }
    pthread_mutex_unlock(&usage->lock);
    return result;
@@ -564,8 +564,7 @@ usage_release(struct vs_device_memory *mem)
    pthread_mutex_lock(&usage->lock);
    usage->devices[mem->usage_slot].used[mem->heap_index] -= mem->size;
    usage->bytes -= mem->size;
-   if (mem->host_ram)
-      vs_host_memory_give(usage, mem->size);
+   vs_memory_share_give(usage, mem->pool, mem->size);
    pthread_mutex_unlock(&usage->lock);
    vs_memory_usage_give(usage, mem->charged_fds, mem->charged_mappings);
    mem->charged_fds = 0;

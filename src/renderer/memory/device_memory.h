@@ -83,7 +83,7 @@ struct vs_device_memory {
    struct vs_memory_usage *usage;
    uint32_t usage_slot;
    uint32_t heap_index;
-   bool host_ram;                  /* counted in usage->host_bytes */
+   enum vs_ledger_pool pool;       /* counted in usage->share_bytes[pool] */
    /* Its region's share of usage->fds and usage->mappings. */
    uint32_t charged_fds;
    uint32_t charged_mappings;

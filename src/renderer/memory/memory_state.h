@@ -13,6 +13,7 @@
 #include <vulkan/vulkan.h>
 
 #include "base/fair_share.h"
+#include "base/ledger.h"
 
 enum vs_memory_strategy {
    VS_MEMORY_AUTO,
@@ -102,11 +103,11 @@ struct vs_memory_usage {
    } devices[VS_MEMORY_USAGE_DEVICES];
    VkDeviceSize bytes;              /* on every device and heap */
    VkDeviceSize bytes_limit;        /* 0: none beyond each heap's size */
-   /* In host RAM (renderer/memory/host_memory.h): what the client holds there, and
-    * what the server's ledger granted it for that, asked in chunks; NULL
-    * ledger: nothing is charged. */
-   VkDeviceSize host_bytes;
-   VkDeviceSize host_granted;
+   /* Per pool of the ledger (renderer/memory/memory_share.h): what the
+    * client holds there, and what the server's ledger granted it for that,
+    * asked in chunks; NULL ledger: nothing is charged. */
+   VkDeviceSize share_bytes[VS_LEDGER_POOLS];
+   VkDeviceSize share_granted[VS_LEDGER_POOLS];
    struct vs_ledger_port *ledger;
    struct vs_fair_account fds;
    struct vs_fair_account mappings;

@@ -640,9 +640,8 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
       vs_error(0, "vhost-user: input devices on %s need an input router", options->input_path);
       return 1;
    }
-   const struct vs_ledger_limits ledger_limits = {
-      .scope = { [VS_LEDGER_HOST_MEMORY] = options->memory_per_peer_bytes },
-   };
+   struct vs_ledger_limits ledger_limits = { .scope = { 0 } };
+   vs_memory_shares_apply(&options->memory_per_peer, &ledger_limits);
    struct server server = { .pool = workers->pool, .options = options,
                             .starts = vs_start_ration_create(options->worker_starts_per_min),
                             .ledger = vs_ledger_create(&ledger_limits) };
@@ -669,12 +668,7 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
    vs_connection_lines_init(&server.connection_lines, "vhost-user: ", "VMMs");
    vs_info(0, "vhost-user: serving VM virtio-gpu devices on %s (scanout %ux%u, host-visible region %llu MiB)",
            socket_path, options->width, options->height, (unsigned long long)(options->hostmem_bytes >> 20));
-   if (options->memory_per_peer_bytes)
-      vs_info(0, "vhost-user: VMs' device memory in host RAM (a CPU driver's heaps, other devices' system-memory "
-                 "heaps) bounded at %llu MiB per uid (limit memory-per-peer-mib)",
-              (unsigned long long)(options->memory_per_peer_bytes >> 20));
-   else
-      vs_info(0, "vhost-user: VMs' device memory in host RAM not bounded per uid (limit memory-per-peer-mib=0)");
+   vs_memory_shares_log("vhost-user: VMs' ", &options->memory_per_peer);
    if (paths[DEVICE_INPUT])
       vs_info(0, "vhost-user: serving VM virtio-input devices on %s (a keyboard and an absolute pointer)",
               paths[DEVICE_INPUT]);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "transport/vhost_user/scanout_export.h"
+#include "worker/memory_shares.h"
 
 struct vs_context_options;
 struct vs_vhost_user_workers;
@@ -25,9 +26,9 @@ struct vs_vhost_user_options {
    unsigned max_devices_per_peer;
    /* Worker processes one uid's VMMs take a minute (worker/start_ration.h). */
    uint32_t worker_starts_per_min;
-   /* Device memory in host RAM the VMs of one uid hold together (0: no
-    * bound), charged through the server's ledger (base/ledger.h). */
-   uint64_t memory_per_peer_bytes;
+   /* Device memory the VMs of one uid hold together, charged through the
+    * server's ledger (base/ledger.h). */
+   struct vs_memory_shares memory_per_peer;
    /* The input devices' socket (--vhost-user-input), or NULL; their
     * reports come through `router` (required with it; else may be NULL),
     * where every device is registered. */

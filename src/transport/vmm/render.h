@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "worker/memory_shares.h"
+
 struct vs_context_options;
 
 /* How each context (render server) or client (vtest) runs. */
@@ -52,12 +54,12 @@ struct render_server_options {
    int worker_arg_count;
    /* What the VM's contexts may take together (0: no bound): contexts at
     * once (--limit clients), worker processes started a minute
-    * (worker-starts-per-min, worker/start_ration.h) and device memory in
-    * host RAM (memory-per-peer-mib, charged through a ledger of the
-    * render server's, base/ledger.h). */
+    * (worker-starts-per-min, worker/start_ration.h) and device memory
+    * (worker/memory_shares.h, charged through a ledger of the render
+    * server's, base/ledger.h). */
    uint32_t max_contexts;
    uint32_t worker_starts_per_min;
-   uint64_t memory_bytes;
+   struct vs_memory_shares memory;
 };
 
 /* The worker processes of --isolate process (the default): `ready` kept

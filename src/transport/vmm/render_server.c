@@ -560,7 +560,8 @@ render_server_run(int fd, const struct vs_context_options *options, const struct
     * socket does not say). */
    if (os_peer_uid(fd, &s.vmm_uid) != 0)
       s.vmm_uid = getuid();
-   const struct vs_ledger_limits ledger_limits = { .scope = { [VS_LEDGER_HOST_MEMORY] = rs->memory_bytes } };
+   struct vs_ledger_limits ledger_limits = { .scope = { 0 } };
+   vs_memory_shares_apply(&rs->memory, &ledger_limits);
    s.starts = vs_start_ration_create(rs->worker_starts_per_min);
    s.ledger = vs_ledger_create(&ledger_limits);
    if (!s.starts || !s.ledger || pthread_mutex_init(&s.lock, NULL) != 0 || os_event_init(&s.reap_event) < 0 ||
@@ -574,8 +575,8 @@ render_server_run(int fd, const struct vs_context_options *options, const struct
    vs_info(0, "render server: serving fd %d (%s framing, %s workers)", fd, render_framing_name(s.sock.framing),
            isolate_name(s.isolate));
    vs_info(0, "render server: the VM's contexts: %u at once (limit clients), %u worker starts a minute (limit "
-              "worker-starts-per-min), %llu MiB of device memory in host RAM (limit memory-per-peer-mib; 0: none)",
-           rs->max_contexts, rs->worker_starts_per_min, (unsigned long long)(rs->memory_bytes >> 20));
+              "worker-starts-per-min)", rs->max_contexts, rs->worker_starts_per_min);
+   vs_memory_shares_log("render server: the VM's ", &rs->memory);
 
    int rc = 0;
    for (;;) {

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "worker/memory_shares.h"
+
 struct vs_context_options;
 struct vtest_workers;
 
@@ -54,8 +56,8 @@ struct vtest_server_limits {
    uint64_t partial_bytes;        /* payload bytes buffered for one client */
    uint64_t partial_total_bytes;  /* payload bytes buffered for all clients */
    uint64_t partial_per_peer_bytes; /* of those, for one uid's clients together */
-   uint64_t memory_per_peer_bytes; /* device memory in host RAM one uid's clients
-                                     hold together (renderer/host_memory.h) */
+   struct vs_memory_shares memory_per_peer; /* device memory one uid's clients
+                                               hold together (worker/memory_shares.h) */
 };
 
 /* Defaults a multi-tenant host can use. */

@@ -590,13 +590,6 @@ stop_clients(struct server *server)
 }
 
 /* The machine's RAM; 0 where the system does not say. */
-static uint64_t
-physical_memory_bytes(void)
-{
-   long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
-   return pages > 0 && page_size > 0 ? (uint64_t)pages * (uint64_t)page_size : 0;
-}
-
 void
 vtest_server_limits_default(struct vtest_server_limits *limits)
 {
@@ -626,8 +619,7 @@ vtest_server_limits_default(struct vtest_server_limits *limits)
       /* ...but not 32 of them at once. */
       .partial_total_bytes = 256ull << 20,
       .partial_per_peer_bytes = 128ull << 20,
-      /* One user's programs may fill half of the RAM, never all of it. */
-      .memory_per_peer_bytes = physical_memory_bytes() / 2 >> 20 << 20,
+      .memory_per_peer = vs_memory_shares_default(),
    };
 }
 
@@ -643,12 +635,12 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
 
    struct server server = { .clients = NULL, .next_ctx_id = 1, .options = options, .limits = *limits,
                             .setup = *setup, .pool = setup->workers ? setup->workers->pool : NULL };
-   const struct vs_ledger_limits ledger_limits = {
-      .scope = { [VS_LEDGER_BUFFERED] = limits->partial_total_bytes,
-                 [VS_LEDGER_HOST_MEMORY] = limits->memory_per_peer_bytes },
+   struct vs_ledger_limits ledger_limits = {
+      .scope = { [VS_LEDGER_BUFFERED] = limits->partial_total_bytes },
       .account = { [VS_LEDGER_BUFFERED] = limits->partial_bytes },
       .peer = { [VS_LEDGER_BUFFERED] = limits->partial_per_peer_bytes },
    };
+   vs_memory_shares_apply(&limits->memory_per_peer, &ledger_limits);
    server.ledger = vs_ledger_create(&ledger_limits);
    server.starts = vs_start_ration_create(limits->worker_starts_per_min);
    vs_connection_lines_init(&server.connection_lines, "", "clients");
@@ -666,13 +658,7 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
       return 1;
    }
 
-   if (limits->memory_per_peer_bytes)
-      vs_info(0, "memory: device memory in host RAM (a CPU driver's heaps, other devices' system-memory heaps) "
-                 "bounded at %llu MiB per uid (limit memory-per-peer-mib; %llu MiB of RAM here)",
-              (unsigned long long)(limits->memory_per_peer_bytes >> 20),
-              (unsigned long long)(physical_memory_bytes() >> 20));
-   else
-      vs_info(0, "memory: device memory in host RAM not bounded per uid (limit memory-per-peer-mib=0)");
+   vs_memory_shares_log("memory: ", &limits->memory_per_peer);
    printf("venus-server: listening on %s\n", socket_path);
    fflush(stdout);
 
