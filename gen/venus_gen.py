@@ -968,6 +968,10 @@ class Gen:
                 L += ['   if (%s)' % ok,
                       '      vs_runner_hold_created(runner, vs_runner_add_object(runner, %s, a->%s_id, (uint64_t)(uintptr_t)a->%s_storage, a->%s_obj));'
                       % (objtype, p.name, p.name, first.name)]
+                # A create the guest did not wait for: its later use says why.
+                if info['ret'] == 'VkResult':
+                    L += ['   else',
+                          '      vs_runner_note_failed_create(runner, "%s", a->ret, a->%s_id);' % (name, p.name)]
         elif cd and cd[0] == 'destroy':
             # A held object outlives the guest's destroy: the host object
             # goes when its last holder lets go (wire/lifetime.h).

@@ -13,8 +13,9 @@
 # The *-first modes index the host driver's state arrays just past the
 # device's limits: each is dropped before the driver sees it.
 # Then the lifetime cases (see the second part), a shader that never
-# ends (the third part) and a client making VkDevices in a loop (the
-# fourth).
+# ends (the third part), a client making VkDevices in a loop (the
+# fourth) and a host driver's allocation past the worker's memory bound
+# (the fifth).
 . "$(dirname "$0")/lib.sh"
 
 require_tools timeout
@@ -212,4 +213,30 @@ for iso in thread process; do
   check "$iso: device flood: server still running" server_alive
   server_stop || true
 done
+
+# The kernel's bound on a worker's private memory (--limit
+# worker-memory-mib, RLIMIT_DATA), beneath the server's counts: a pool of
+# 2^27 queries, for which lavapipe allocates 1 GiB of pointers, is made
+# under the default bound and refused by the host driver under 512 MiB;
+# the client that used it is dropped with one line naming the failed
+# create, and a compute client beside it is served.
+server_start --log-level info || finish
+rc=0; venus_run 60 "$HOSTILE" huge-query-pool >"$TEST_TMP/query-pool-default.out" 2>&1 || rc=$?
+check "worker memory: under the default bound the pool of 2^27 queries is made ($(describe_rc $rc))" \
+  grep -q '^PASSED' "$TEST_TMP/query-pool-default.out"
+server_stop || true
+server_start --log-level info --limit worker-memory-mib=512 || finish
+check "worker memory: the worker's sandbox line names the bound" \
+  grep -qE 'sandbox: worker [0-9]+: .*private memory at most 512 MiB \(limit worker-memory-mib\) in force' "$SERVER_LOG"
+venus_run "$COMPUTE" --mib 4 --rounds 8 --pause-ms 300 >"$TEST_TMP/bound-compute.out" 2>"$TEST_TMP/bound-compute.err" &
+compute_pid=$!; BG_PIDS+=("$compute_pid")
+rc=0; venus_run 60 "$HOSTILE" huge-query-pool >"$TEST_TMP/query-pool-bound.out" 2>&1 || rc=$?
+POOL_RE='dropping client: vkGetQueryPoolResults: object id [0-9]+ was never created: vkCreateQueryPool failed with VK_ERROR_OUT_OF_HOST_MEMORY'
+wait_log_count "$POOL_RE" 1 10 || true
+check "worker memory: under 512 MiB the pool's client is dropped with one line ($(describe_rc $rc)): $(grep -oE "$POOL_RE" "$SERVER_LOG" | head -n1)" \
+  [ "$(log_count "$POOL_RE")" -eq 1 ]
+rc=0; wait "$compute_pid" || rc=$?
+client_check "worker memory: a compute client beside it" "$TEST_TMP/bound-compute.out" "$rc" || true
+check "worker memory: server still running" server_alive
+server_stop || true
 finish

@@ -17,6 +17,11 @@
  * barrier-out-of-range  vkCmdPipelineBarrier on mip levels [7, +3) of a
  *                    1-level image (drivers index per-subresource state)
  * huge-queue-count   vkCreateDevice asking for 65536 queues of family 0
+ * huge-query-pool    vkCreateQueryPool of 2^27 occlusion queries (a driver
+ *                    that keeps a pointer per query allocates 1 GiB), then
+ *                    vkGetQueryPoolResults of the first: PASSED when the
+ *                    pool was made (the results not ready), FAILED when the
+ *                    host could not make it (the worker's memory bound)
  * device-flood       vkCreateDevice in a loop (32 devices at most) until
  *                    refused, which must be VK_ERROR_TOO_MANY_OBJECTS (the
  *                    server's limit devices), and again once more; then one
@@ -88,7 +93,7 @@
  * Every mode prints "info: ..." lines as it goes and "sent" once its hostile
  * work is submitted; the out-of-range modes are expected to be dropped by
  * the server (the client then hangs or fails: run it under timeout). Only
- * heap-overcommit, huge-queue-count, device-flood and the lifetime modes
+ * heap-overcommit, huge-queue-count, huge-query-pool, device-flood and the lifetime modes
  * end with PASSED/FAILED. */
 #include <errno.h>
 #include <fcntl.h>
@@ -295,6 +300,32 @@ barrier_out_of_range(struct vkt *t)
    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, NULL, 0, NULL,
                         1, &barrier);
    submit(t);
+   return 0;
+}
+
+static int
+huge_query_pool(struct vkt *t)
+{
+   const VkQueryPoolCreateInfo qpci = {
+      .sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+      .queryType = VK_QUERY_TYPE_OCCLUSION,
+      .queryCount = 1u << 27,
+   };
+   VkQueryPool queries = VK_NULL_HANDLE;
+   printf("sent\n");
+   VkResult r = vkCreateQueryPool(t->device, &qpci, NULL, &queries);
+   if (r != VK_SUCCESS) {
+      vkt_error(t, "vkCreateQueryPool of 2^27 queries: %s", vkt_result(r));
+      return 1;
+   }
+   uint64_t result = 0;
+   r = vkGetQueryPoolResults(t->device, queries, 0, 1, sizeof(result), &result, sizeof(result), VK_QUERY_RESULT_64_BIT);
+   if (r != VK_NOT_READY && r != VK_SUCCESS) {
+      vkt_error(t, "vkGetQueryPoolResults of the pool of 2^27 queries: %s", vkt_result(r));
+      return 1;
+   }
+   vkt_ok(t, "a pool of 2^27 queries was made: vkGetQueryPoolResults: %s", vkt_result(r));
+   vkDestroyQueryPool(t->device, queries, NULL);
    return 0;
 }
 
@@ -1308,6 +1339,7 @@ main(int argc, char **argv)
       { "copy-out-of-range", copy_out_of_range }, { "copy-whole-size", copy_whole_size },
       { "dispatch-no-pipeline", dispatch_no_pipeline }, { "unbound-buffer", unbound_buffer },
       { "huge-queue-count", huge_queue_count },   { "heap-overcommit", heap_overcommit },
+      { "huge-query-pool", huge_query_pool },
       { "device-flood", device_flood },
       { "protected-queue", protected_queue },
       { "barrier-out-of-range", barrier_out_of_range },

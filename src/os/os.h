@@ -226,6 +226,14 @@ void os_close_fds_except(const int *keep, size_t count);
  * by its children. 0, or an errno. */
 int os_refuse_attach(void);
 
+/* Bounds the process's private memory (its heap and private mappings, not
+ * shared memory) at `bytes` more than it holds now, for good: an
+ * allocation past it fails, in this process alone (RLIMIT_DATA; where the
+ * kernel counts only the heap, that). What it holds now counts where the
+ * OS says (Linux: a sanitizer's shadow is already terabytes). 0, or an
+ * errno. */
+int os_bound_private_memory(uint64_t bytes);
+
 /* Names the calling thread for debuggers, top and crash reports (truncated
  * to 15 bytes, the Linux limit); a no-op where the OS cannot. */
 void os_thread_set_name(const char *name);

@@ -439,6 +439,43 @@ os_refuse_attach(void)
 #endif
 }
 
+/* The private memory the kernel counts against RLIMIT_DATA now; 0 where
+ * it does not say. */
+static uint64_t
+private_memory_bytes(void)
+{
+   uint64_t kib = 0;
+#if defined(__linux__)
+   FILE *f = fopen("/proc/self/status", "re");
+   char line[128];
+   while (f && fgets(line, sizeof(line), f)) {
+      unsigned long long v;
+      if (sscanf(line, "VmData: %llu kB", &v) == 1) {
+         kib = v;
+         break;
+      }
+   }
+   if (f)
+      fclose(f);
+#endif
+   return kib << 10;
+}
+
+int
+os_bound_private_memory(uint64_t bytes)
+{
+   struct rlimit now;
+   if (getrlimit(RLIMIT_DATA, &now) != 0)
+      return errno;
+   const uint64_t held = private_memory_bytes();
+   const uint64_t total = bytes <= UINT64_MAX - held ? held + bytes : UINT64_MAX;
+   const rlim_t bound = total < (uint64_t)RLIM_INFINITY ? (rlim_t)total : RLIM_INFINITY;
+   /* The hard limit too: a worker taken over cannot raise it again. */
+   const struct rlimit want = { .rlim_cur = now.rlim_max < bound ? now.rlim_max : bound,
+                                .rlim_max = now.rlim_max < bound ? now.rlim_max : bound };
+   return setrlimit(RLIMIT_DATA, &want) == 0 ? 0 : errno;
+}
+
 void
 os_thread_set_name(const char *name)
 {

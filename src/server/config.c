@@ -64,7 +64,9 @@ usage(FILE *out, const struct vs_server_config *config)
            "                      partial-mib (%llu) or partial-total-mib (%llu); per\n"
            "                      uid: memory-per-peer-mib (%llu: device memory in host\n"
            "                      RAM), vram-per-peer-mib (%llu: in a GPU's own memory),\n"
-           "                      partial-per-peer-mib (%llu); 0 means none\n"
+           "                      partial-per-peer-mib (%llu); per worker process:\n"
+           "                      worker-memory-mib (%llu: its private memory, bounded\n"
+           "                      by the kernel); 0 means none\n"
 #ifdef VS_HAVE_DISPLAY
            "  --display NAME      also serve a Wayland display: socket NAME in\n"
            "                      $XDG_RUNTIME_DIR, shown as H.264 (README \"Display\")\n"
@@ -120,7 +122,8 @@ usage(FILE *out, const struct vs_server_config *config)
            (unsigned long long)(config->server.partial_total_bytes >> 20),
            (unsigned long long)(config->server.memory_per_peer.host_ram_bytes >> 20),
            (unsigned long long)(config->server.memory_per_peer.vram_bytes >> 20),
-           (unsigned long long)(config->server.partial_per_peer_bytes >> 20));
+           (unsigned long long)(config->server.partial_per_peer_bytes >> 20),
+           (unsigned long long)(config->worker_memory_bytes >> 20));
 }
 
 static bool
@@ -223,11 +226,13 @@ parse_limit(struct vs_server_config *config, const char *arg)
       config->context.renderer.gpu_timeout_ms = (uint32_t)value;
    else if (number && LIMIT_IS("shader-cache-mib") && value >= 1 && value <= (UINT64_MAX >> 20))
       config->shader_cache_bytes = value << 20;
+   else if (number && LIMIT_IS("worker-memory-mib") && value <= (UINT64_MAX >> 20))
+      config->worker_memory_bytes = value << 20;
    else {
       fprintf(stderr, "venus-server: invalid limit '%s' (use rings, objects, resources, shmem-mib, "
                       "memory-mib, devices, memory-per-peer-mib, vram-per-peer-mib, clients, clients-per-peer, message-timeout-ms, work-timeout-ms, "
                       "idle-timeout-ms, teardown-timeout-ms, worker-starts-per-min, gpu-timeout-ms, partial-mib, "
-                      "partial-total-mib, partial-per-peer-mib or shader-cache-mib=N)\n", arg);
+                      "partial-total-mib, partial-per-peer-mib, shader-cache-mib or worker-memory-mib=N)\n", arg);
       return false;
    }
 #undef LIMIT_IS
@@ -525,6 +530,9 @@ set_defaults(struct vs_server_config *config, int argc, char **argv)
    vs_context_options_default(&config->context);
    vtest_server_limits_default(&config->server);
    config->shader_cache_bytes = 1024ull << 20;
+   /* A tenant's whole share of host RAM in private allocations of its
+    * driver, and room for the driver's own state and code. */
+   config->worker_memory_bytes = config->server.memory_per_peer.host_ram_bytes + (2048ull << 20);
    return 0;
 }
 

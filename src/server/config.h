@@ -60,6 +60,7 @@ struct vs_server_config {
     * (worker/shader_cache.h); NULL: the default place, "none": none. */
    const char *shader_cache;
    uint64_t shader_cache_bytes;  /* --limit shader-cache-mib: per tenant */
+   uint64_t worker_memory_bytes; /* --limit worker-memory-mib: each worker's private memory */
    bool input;
    /* What a spawned render-server worker must be told again: every option
     * but --socket-fd and --isolate (kept for the process's lifetime). */

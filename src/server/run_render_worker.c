@@ -7,11 +7,13 @@
 
 #include "server/server.h"
 #include "transport/vmm/render.h"
+#include "worker/worker_process.h"
 
 int
 vs_run_render_worker(struct vs_server_config *config)
 {
    vs_server_quiet_stdout();
+   vs_worker_bound_memory(config->worker_memory_bytes);
    int status = render_worker_main(config->worker.fd, config->worker.id, config->worker.name,
                                    config->worker.init_flags, (pid_t)config->worker.server_pid,
                                    config->worker.tie_fd, config->worker.ledger_fd, &config->context,

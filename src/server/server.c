@@ -23,6 +23,7 @@
 #include "vm/resource_table.h"
 #include "worker/shader_cache.h"
 #include "worker/worker_link.h"
+#include "worker/worker_process.h"
 
 /* fds the server keeps for itself (listening socket, stop and reap events,
  * the host driver's own) and per client besides its shared memory: its
@@ -254,6 +255,7 @@ vs_server_start(struct vs_server_config *config, const struct vs_server_workers 
 {
    *started = (struct vs_server_started){ .kind = workers };
    limit_worker_links(config);
+   vs_worker_bound_memory(config->worker_memory_bytes);
    /* The workers first: their forker must be forked while this process
     * has no other thread (worker/forker.h); the display starts threads. */
    if (config->isolate == VS_ISOLATE_PROCESS) {

@@ -417,6 +417,16 @@ created_keeps(VkObjectType type)
 }
 
 void
+vs_runner_note_failed_create(struct vs_runner *runner, const char *command, VkResult result, uint64_t id)
+{
+   if (!id)
+      return;
+   char why[VS_OBJECT_REFUSED_WHY];
+   snprintf(why, sizeof(why), "%s failed with %s", command, vn_result_name(result));
+   vs_object_note_refused(runner->objects, id, why);
+}
+
+void
 vs_runner_hold_created(struct vs_runner *runner, struct vs_object *obj)
 {
    if (obj && runner->decoder)

@@ -141,6 +141,10 @@ void vs_runner_remove_object(struct vs_runner *runner, struct vs_object *obj);
  * and removes it now; false when it is held (wire/lifetime.h): its id is
  * gone and the table's release hook destroys it later. */
 bool vs_runner_retire_object(struct vs_runner *runner, struct vs_object *obj);
+/* The host refused to create the object the guest named `id` (Mesa
+ * creates most objects without waiting): its later use is reported with
+ * `command` and `result`. */
+void vs_runner_note_failed_create(struct vs_runner *runner, const char *command, VkResult result, uint64_t id);
 /* A just-created object (NULL: creation failed) holds the resources the
  * command names that must outlive it. */
 void vs_runner_hold_created(struct vs_runner *runner, struct vs_object *obj);

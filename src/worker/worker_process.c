@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-#include <stdbool.h>
-
 #include "worker/worker_process.h"
 
 #include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "base/log.h"
+#include "os/os.h"
 #include "os/sandbox.h"
 #include "worker/shader_cache.h"
+
+/* Set before the workers are made; a pooled worker inherits it. */
+static uint64_t memory_bound;
 
 bool
 vs_worker_leave_terminal(int log_fd)
@@ -27,19 +31,29 @@ vs_worker_leave_terminal(int log_fd)
 }
 
 void
+vs_worker_bound_memory(uint64_t bytes)
+{
+   memory_bound = bytes;
+}
+
+void
 vs_worker_enter_sandbox(void)
 {
+   /* Before the sandbox, which refuses setrlimit. */
+   char memory[128] = "";
+   int memory_err = memory_bound ? os_bound_private_memory(memory_bound) : 0;
+   if (memory_bound && !memory_err)
+      snprintf(memory, sizeof(memory), ", private memory at most %llu MiB (limit worker-memory-mib)",
+               (unsigned long long)(memory_bound >> 20));
+   else if (memory_bound)
+      snprintf(memory, sizeof(memory), ", private memory not bounded (%s)", strerror(memory_err));
    struct os_sandbox_report report;
-   switch (os_sandbox_enter(vs_shader_cache_worker_dir(), &report)) {
-   case OS_SANDBOX_ENTERED:
-      vs_info(0, "sandbox: worker %d: %s in force", (int)getpid(), report.what);
-      break;
-   case OS_SANDBOX_WEAK:
-      vs_warn(0, "sandbox: worker %d: not fully applied: %s; the worker keeps serving", (int)getpid(), report.what);
-      break;
-   case OS_SANDBOX_ALREADY:
-      break;
-   }
+   const enum os_sandbox_result result = os_sandbox_enter(vs_shader_cache_worker_dir(), &report);
+   if (result == OS_SANDBOX_ENTERED && !memory_err)
+      vs_info(0, "sandbox: worker %d: %s%s in force", (int)getpid(), report.what, memory);
+   else if (result != OS_SANDBOX_ALREADY)
+      vs_warn(0, "sandbox: worker %d: not fully applied: %s%s; the worker keeps serving", (int)getpid(), report.what,
+              memory);
 }
 
 void

@@ -7,13 +7,26 @@
 #ifndef VS_WORKER_PROCESS_H
 #define VS_WORKER_PROCESS_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 /* A session of its own (no controlling terminal), stdin from /dev/null,
  * stdout and stderr to `log_fd` (the forker's log relay), or left as
  * they are when `log_fd` is -1. False if any of it failed: the caller
  * ends the worker, which must not serve with the server's terminal. */
 bool vs_worker_leave_terminal(int log_fd);
 
-/* Enters the sandbox (os/sandbox.h) and logs what holds, one line. */
+/* In the server before it makes its workers, and in a spawned worker
+ * before it enters its sandbox: each worker's private memory (its heap
+ * and the host driver's own allocations, not the shared memory of blobs)
+ * is bounded by the kernel at `bytes` (0: not) more than it held before
+ * the driver loaded, beneath the server's own
+ * counts, so that a runaway host driver fails its own allocations in its
+ * worker alone. */
+void vs_worker_bound_memory(uint64_t bytes);
+
+/* Enters the sandbox (os/sandbox.h), with the memory bound, and logs what
+ * holds, one line. */
 void vs_worker_enter_sandbox(void);
 
 /* Logs, once at start, what every worker's sandbox holds on this host. */
