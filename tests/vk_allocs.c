@@ -17,7 +17,9 @@
  *      Through Venus run it with VN_PERF=no_async_mem_alloc, or the
  *      failure cannot reach the client. Exits 0 unless a failure was not
  *      VK_ERROR_OUT_OF_DEVICE_MEMORY / VK_ERROR_OUT_OF_HOST_MEMORY /
- *      VK_ERROR_MEMORY_MAP_FAILED or the client did not carry on. */
+ *      VK_ERROR_MEMORY_MAP_FAILED or the client did not carry on.
+ *   --device-local: the types also DEVICE_LOCAL where there is one (a
+ *      GPU's own memory mapped through its BAR). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,8 @@ fill_value(uint32_t alloc)
    return 0xf1000000u | alloc;
 }
 
+static bool device_local;
+
 /* One allocation of `size` bytes with a buffer bound, mapped. */
 static VkResult
 alloc_one(struct vkt *t, VkDeviceSize size, struct alloc *a, const char **what)
@@ -57,8 +61,10 @@ alloc_one(struct vkt *t, VkDeviceSize size, struct alloc *a, const char **what)
       return r;
    VkMemoryRequirements req;
    vkGetBufferMemoryRequirements(t->device, a->buffer, &req);
-   int type = vkt_memory_type(t, req.memoryTypeBits,
-                              VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+   const VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+   int type = device_local ? vkt_memory_type(t, req.memoryTypeBits, host | VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) : -1;
+   if (type < 0)
+      type = vkt_memory_type(t, req.memoryTypeBits, host);
    *what = "no host-visible coherent memory type";
    if (type < 0)
       return VK_ERROR_FEATURE_NOT_PRESENT;
@@ -231,6 +237,8 @@ main(int argc, char **argv)
          size = strtoull(argv[++i], NULL, 0);
       else if (strcmp(argv[i], "--hold-ms") == 0 && i + 1 < argc)
          hold_ms = (unsigned)strtoul(argv[++i], NULL, 0);
+      else if (strcmp(argv[i], "--device-local") == 0)
+         device_local = true;
       else if (strcmp(argv[i], "--until-fail") == 0 && i + 1 < argc)
          max = (uint32_t)strtoul(argv[++i], NULL, 0);
       else {

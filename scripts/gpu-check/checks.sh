@@ -25,7 +25,8 @@
 #                    guest's heaps are no larger than their pool's share;
 #                    vk_allocs --until-fail (16 MiB host-visible
 #                    allocations) stops at 256 MiB with one line naming its
-#                    pool's limit; vk_hostile huge-query-pool is made or
+#                    pool's limit, in system memory and with --device-local
+#                    (the GPU's memory through its BAR, where it has one); vk_hostile huge-query-pool is made or
 #                    refused by the driver under the bound, and a client
 #                    after it is served
 #   robust-access    vk_robust (a pipeline that opts out of robust buffer
@@ -113,16 +114,23 @@ run_server --memory auto --log-level info --limit vram-per-peer-mib=256 --limit 
   --limit worker-memory-mib=512
 heaps=$(client vulkaninfo 2>&1 | awk '/memoryHeaps\[[0-9]+\]:/{h=$1} h && /^[[:space:]]*size[[:space:]]*=/{print h " " $3; h=""}' |
   tr '\n' ' ')
-out=$(VN_PERF=no_async_mem_alloc client "$build/tests/vk_allocs" --until-fail 64 --size $((16 << 20)) 2>&1); rc=$?
-echo "$out" >"$logs/vk_allocs-shares.txt"
-held=$(sed -n 's/^info: held \([0-9]*\) allocations.*/\1/p' <<<"$out")
-share_line=$(grep -m1 -oE 'limit (vram|memory)-per-peer-mib=256' "$server_log")
+shares=() verdict=PASS
+for kind in system device-local; do
+  [ $kind = system ] && opt=() || opt=(--device-local)
+  n0=$(grep -cE 'limit (vram|memory)-per-peer-mib=256' "$server_log")
+  out=$(VN_PERF=no_async_mem_alloc client "$build/tests/vk_allocs" --until-fail 64 --size $((16 << 20)) "${opt[@]}" 2>&1); rc=$?
+  echo "$out" >"$logs/vk_allocs-shares-$kind.txt"
+  held=$(sed -n 's/^info: held \([0-9]*\) allocations.*/\1/p' <<<"$out")
+  share_line=$(grep -oE 'limit (vram|memory)-per-peer-mib=256' "$server_log" | sed -n "$((n0 + 1))p")
+  { [ $rc -eq 0 ] && [ -n "$held" ] && [ "$held" -le 16 ] && [ -n "$share_line" ]; } || verdict=FAIL
+  shares+=("$kind: held ${held:-?} x 16 MiB, then ${share_line:-no line}")
+done
 qp=$(client "$build/tests/vk_hostile" huge-query-pool 2>&1 | grep -m1 -E '^(PASSED|FAILED)')
 qp=${qp:-$(grep -m1 -o 'vkCreateQueryPool failed with [A-Z_]*' "$server_log")}
 after=$(client "$build/tests/vk_compute" --mib 16 2>&1 | tail -n1)
-result memory-shares "$([ $rc -eq 0 ] && [ -n "$held" ] && [ "$held" -le 16 ] && [ -n "$share_line" ] &&
-  grep -q PASSED <<<"$after" && echo PASS || echo FAIL)" \
-  "heaps $heaps; held ${held:-?} x 16 MiB, then: $share_line; huge-query-pool: ${qp:-none}; after: $after; $(grep -m1 -o 'private memory at most [0-9]* MiB' "$server_log")"
+grep -q PASSED <<<"$after" || verdict=FAIL
+result memory-shares "$verdict" \
+  "heaps $heaps; $(IFS=';'; echo "${shares[*]}"); huge-query-pool: ${qp:-none}; after: $after; $(grep -m1 -o 'private memory at most [0-9]* MiB' "$server_log")"
 
 # Robust access only where tenants share a process (docs/security.md).
 if [ $have_g26 = 1 ]; then
