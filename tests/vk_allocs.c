@@ -18,8 +18,8 @@
  *      failure cannot reach the client. Exits 0 unless a failure was not
  *      VK_ERROR_OUT_OF_DEVICE_MEMORY / VK_ERROR_OUT_OF_HOST_MEMORY /
  *      VK_ERROR_MEMORY_MAP_FAILED or the client did not carry on.
- *   --device-local: the types also DEVICE_LOCAL where there is one (a
- *      GPU's own memory mapped through its BAR). */
+ *   --device-local: with --until-fail, a DEVICE_LOCAL type the host cannot
+ *      see where there is one (a GPU's own memory), not mapped. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,10 +61,17 @@ alloc_one(struct vkt *t, VkDeviceSize size, struct alloc *a, const char **what)
       return r;
    VkMemoryRequirements req;
    vkGetBufferMemoryRequirements(t->device, a->buffer, &req);
-   const VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-   int type = device_local ? vkt_memory_type(t, req.memoryTypeBits, host | VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) : -1;
+   int type = -1;
+   for (uint32_t i = 0; device_local && i < t->mem_props.memoryTypeCount && type < 0; i++) {
+      const VkMemoryPropertyFlags f = t->mem_props.memoryTypes[i].propertyFlags;
+      if ((req.memoryTypeBits & (1u << i)) && (f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) &&
+          !(f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT))
+         type = (int)i;
+   }
+   const bool mapped = type < 0;
    if (type < 0)
-      type = vkt_memory_type(t, req.memoryTypeBits, host);
+      type = vkt_memory_type(t, req.memoryTypeBits,
+                             VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
    *what = "no host-visible coherent memory type";
    if (type < 0)
       return VK_ERROR_FEATURE_NOT_PRESENT;
@@ -78,7 +85,7 @@ alloc_one(struct vkt *t, VkDeviceSize size, struct alloc *a, const char **what)
    if ((r = vkBindBufferMemory(t->device, a->buffer, a->memory, 0)) != VK_SUCCESS)
       return r;
    *what = "vkMapMemory";
-   return vkMapMemory(t->device, a->memory, 0, VK_WHOLE_SIZE, 0, (void **)&a->map);
+   return mapped ? vkMapMemory(t->device, a->memory, 0, VK_WHOLE_SIZE, 0, (void **)&a->map) : VK_SUCCESS;
 }
 
 static void
@@ -190,7 +197,8 @@ until_fail(struct vkt *t, uint32_t max, VkDeviceSize size)
          free_one(t, &allocs[n]);
          break;
       }
-      allocs[n].map[0] = pattern(n, 0);
+      if (allocs[n].map)
+         allocs[n].map[0] = pattern(n, 0);
    }
    if (n == max) {
       printf("info: held %u allocations of %llu bytes (the most asked for)\n", n, (unsigned long long)size);
@@ -206,7 +214,8 @@ until_fail(struct vkt *t, uint32_t max, VkDeviceSize size)
          free_one(t, &allocs[n - 1]);
          r = alloc_one(t, size, &allocs[n - 1], &what);
          if (r == VK_SUCCESS) {
-            allocs[n - 1].map[0] = pattern(n - 1, 0);
+            if (allocs[n - 1].map)
+               allocs[n - 1].map[0] = pattern(n - 1, 0);
             vkt_ok(t, "after freeing one, another allocation succeeds");
          } else {
             vkt_error(t, "after freeing one: %s: %s", what, vkt_result(r));
@@ -242,12 +251,14 @@ main(int argc, char **argv)
       else if (strcmp(argv[i], "--until-fail") == 0 && i + 1 < argc)
          max = (uint32_t)strtoul(argv[++i], NULL, 0);
       else {
-         fprintf(stderr, "usage: vk_allocs [--count N] [--size BYTES] [--hold-ms MS] | --until-fail MAX [--size BYTES]\n");
+         fprintf(stderr, "usage: vk_allocs [--count N] [--size BYTES] [--hold-ms MS] | --until-fail MAX [--size BYTES] "
+                         "[--device-local]\n");
          return 2;
       }
    }
-   if (size < 64 || size % 4 || count == 0) {
-      fprintf(stderr, "vk_allocs: --size must be a multiple of 4, at least 64; --count at least 1\n");
+   if (size < 64 || size % 4 || count == 0 || (device_local && !max)) {
+      fprintf(stderr, "vk_allocs: --size must be a multiple of 4, at least 64; --count at least 1; --device-local "
+                      "only with --until-fail\n");
       return 2;
    }
    struct vkt t;

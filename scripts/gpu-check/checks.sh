@@ -25,8 +25,8 @@
 #                    guest's heaps are no larger than their pool's share;
 #                    vk_allocs --until-fail (16 MiB host-visible
 #                    allocations) stops at 256 MiB with one line naming its
-#                    pool's limit, in system memory and with --device-local
-#                    (the GPU's memory through its BAR, where it has one); vk_hostile huge-query-pool is made or
+#                    pool's limit; so does --device-local (unmapped
+#                    allocations of the GPU's own memory, where it has one); vk_hostile huge-query-pool is made or
 #                    refused by the driver under the bound, and a client
 #                    after it is served
 #   robust-access    vk_robust (a pipeline that opts out of robust buffer
