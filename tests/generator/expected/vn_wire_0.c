@@ -197,6 +197,8 @@ void vn_default_vkCreateBuffer(struct vs_runner *runner, struct vn_args_vkCreate
    a->ret = fn_(a->device, a->pCreateInfo, NULL, a->pBuffer);
    if (a->ret >= VK_SUCCESS)
       vs_runner_hold_created(runner, vs_runner_add_object(runner, VK_OBJECT_TYPE_BUFFER, a->pBuffer_id, (uint64_t)(uintptr_t)a->pBuffer_storage, a->device_obj));
+   else
+      vs_runner_note_failed_create(runner, "vkCreateBuffer", a->ret, a->pBuffer_id);
 }
 
 bool vn_call_vkCreateBuffer(const struct vn_exec_table *t, struct vs_runner *runner, void *args)
