@@ -213,17 +213,8 @@ vs_semaphore_take_signal(struct vs_runner *runner, const char *what, const char 
    bool caught_up = other_rings_caught_up(runner);
    if (vs_sync_fd_take_mark(sem))
       return VS_WAIT_MARKED;
-   if (vs_semaphore_take_pending(sem) || vs_runner_failed(runner))
+   if (vs_semaphore_take_pending(sem) || !caught_up || vs_runner_failed(runner))
       return VS_WAIT_KEEP;
-   /* Unsure: the signal may still come on a ring that is behind; the wait
-    * goes to the host owing it (renderer/sync/sync_fd.h). */
-   if (!caught_up) {
-      if (vs_semaphore_take_mark_or_owe(sem))
-         return VS_WAIT_MARKED;
-      vs_debug(runner->ctx_id, "%s waits on binary semaphore %llu with no signal known while other rings are behind: "
-               "the host waits, owed the next signal", what, (unsigned long long)sem->id);
-      return VS_WAIT_KEEP;
-   }
    vs_runner_fail(runner, "%s waits on binary semaphore %llu, which has no signal pending (no signal submitted, "
                   "imported or acquired before it): it would wait forever (%s)", what, (unsigned long long)sem->id,
                   vuid);

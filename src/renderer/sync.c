@@ -71,13 +71,8 @@ vs_exec_vkImportSemaphoreResourceMESA(struct vs_runner *runner,
    struct vs_object *sem_obj = vs_runner_nested_object(runner, &info->semaphore);
    struct vs_device *dev =
       wsi_semaphore_device(runner, "vkImportSemaphoreResourceMESA", a->device_obj, sem_obj);
-   /* A wait owed this signal is on a host queue already: signal it there. */
-   if (dev && vs_sync_fd_mark_signalled(sem_obj)) {
-      VkResult r = vs_sync_fd_signal(dev, info->semaphore);
-      if (r != VK_SUCCESS)
-         vs_runner_fail(runner, "vkImportSemaphoreResourceMESA: signalling the host semaphore a wait was owed: %s",
-                        vn_result_name(r));
-   }
+   if (dev)
+      vs_sync_fd_mark_signalled(sem_obj);
 }
 
 void

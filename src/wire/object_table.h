@@ -63,10 +63,6 @@ struct vs_object {
 /* A binary semaphore with a signal submitted to a host queue and not yet
  * waited for (renderer/sync/sync_fd.h); set and taken atomically. */
 #define VS_OBJECT_SIGNAL_PENDING 0x2u
-/* A binary semaphore a host wait was passed on with no signal known yet
- * (renderer/sync/sync_fd.h): its next signal is owed to that wait. Set
- * and taken atomically. */
-#define VS_OBJECT_SIGNAL_OWED 0x4u
 /* A binary semaphore the guest's WSI signalled with no host submission yet
  * (renderer/sync/sync_fd.h); set and taken atomically. */
 #define VS_OBJECT_CPU_SIGNALLED 0x8u

@@ -58,32 +58,11 @@ vs_sync_fd_consume(struct vs_device *dev, VkSemaphore semaphore)
    return submit_on_first_queue(dev, &submit);
 }
 
-/* Atomic, one compare-and-swap per change: the object is shared by the
- * context's dispatchers, and a mark, a pending signal and a debt must
- * never pass each other. */
-bool
+/* Atomic: the object is shared by the context's dispatchers. */
+void
 vs_sync_fd_mark_signalled(struct vs_object *semaphore)
 {
-   uint32_t f = __atomic_load_n(&semaphore->flags, __ATOMIC_ACQUIRE), next;
-   do
-      next = f & VS_OBJECT_SIGNAL_OWED ? f & ~VS_OBJECT_SIGNAL_OWED : f | VS_OBJECT_CPU_SIGNALLED;
-   while (!__atomic_compare_exchange_n(&semaphore->flags, &f, next, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
-   return f & VS_OBJECT_SIGNAL_OWED;
-}
-
-bool
-vs_semaphore_take_mark_or_owe(struct vs_object *semaphore)
-{
-   uint32_t f = __atomic_load_n(&semaphore->flags, __ATOMIC_ACQUIRE), next;
-   do {
-      if (f & VS_OBJECT_CPU_SIGNALLED)
-         next = f & ~VS_OBJECT_CPU_SIGNALLED;
-      else if (f & VS_OBJECT_SIGNAL_PENDING)
-         next = f & ~VS_OBJECT_SIGNAL_PENDING;
-      else
-         next = f | VS_OBJECT_SIGNAL_OWED;
-   } while (!__atomic_compare_exchange_n(&semaphore->flags, &f, next, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
-   return f & VS_OBJECT_CPU_SIGNALLED;
+   __atomic_fetch_or(&semaphore->flags, VS_OBJECT_CPU_SIGNALLED, __ATOMIC_ACQ_REL);
 }
 
 bool
@@ -99,10 +78,7 @@ vs_sync_fd_take_mark(struct vs_object *semaphore)
 void
 vs_semaphore_set_pending(struct vs_object *semaphore)
 {
-   uint32_t f = __atomic_load_n(&semaphore->flags, __ATOMIC_ACQUIRE), next;
-   do
-      next = f & VS_OBJECT_SIGNAL_OWED ? f & ~VS_OBJECT_SIGNAL_OWED : f | VS_OBJECT_SIGNAL_PENDING;
-   while (!__atomic_compare_exchange_n(&semaphore->flags, &f, next, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+   __atomic_fetch_or(&semaphore->flags, VS_OBJECT_SIGNAL_PENDING, __ATOMIC_ACQ_REL);
 }
 
 bool

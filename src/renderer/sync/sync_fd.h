@@ -17,15 +17,7 @@
  * the semaphore (VS_OBJECT_CPU_SIGNALLED). A submission that waits on it
  * takes the mark and leaves the wait out (the host semaphore stays
  * unsignalled, as after the wait); an fd export takes it with nothing to
- * submit; a sparse bind signals it on the host first.
- *
- * The import and the wait may come on different rings. A wait that finds
- * neither a mark nor a pending signal, while the client's other rings
- * have not caught up (a long pipeline compile ahead of the import, say),
- * goes to the host owing a signal (VS_OBJECT_SIGNAL_OWED): the next
- * signal, a host submission's or the import's, is that wait's, and an
- * import that finds the debt signals the host semaphore instead of
- * marking it. */
+ * submit; a sparse bind signals it on the host first. */
 #ifndef VS_RENDERER_SYNC_SYNC_FD_H
 #define VS_RENDERER_SYNC_SYNC_FD_H
 
@@ -45,8 +37,7 @@ VkResult vs_sync_fd_signal(struct vs_device *dev, VkSemaphore semaphore);
 VkResult vs_sync_fd_consume(struct vs_device *dev, VkSemaphore semaphore);
 
 /* A binary semaphore's pending signal: set when a host submission that
- * signals it was made (unless a wait was owed it: that wait takes it),
- * taken by the wait that consumes it. A wait with
+ * signals it was made, taken by the wait that consumes it. A wait with
  * neither this nor the mark below would wait forever (invalid usage,
  * VUID-vkQueueSubmit-pWaitSemaphores-03238; lavapipe blocks in
  * vkQueueSubmit itself): renderer/queue.c refuses it. */
@@ -54,14 +45,8 @@ void vs_semaphore_set_pending(struct vs_object *semaphore);
 /* True if a signal was pending (it is no longer). */
 bool vs_semaphore_take_pending(struct vs_object *semaphore);
 
-/* The guest's WSI signalled a binary semaphore (above): marks it, or, if a
- * host wait is owed a signal, takes the debt and returns true: the caller
- * signals the host semaphore. */
-bool vs_sync_fd_mark_signalled(struct vs_object *semaphore);
-/* A wait on a binary semaphore with no signal known that goes to the host
- * anyway: true if the semaphore was marked meanwhile (the mark is taken:
- * leave the wait out); else the wait takes a pending signal, or owes one. */
-bool vs_semaphore_take_mark_or_owe(struct vs_object *semaphore);
+/* Marks a binary semaphore signalled without a host submission (above). */
+void vs_sync_fd_mark_signalled(struct vs_object *semaphore);
 /* Takes the mark: true if the semaphore was marked (it is no longer). */
 bool vs_sync_fd_take_mark(struct vs_object *semaphore);
 
