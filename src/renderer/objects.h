@@ -174,9 +174,11 @@ enum vs_semaphore_wait {
 /* A wait on `sem` (`what` waits, for the log): takes the binary
  * semaphore's signal. Where none is pending, the client's other rings are
  * given time to catch up first (a signal the guest submitted before may be
- * on one of them); still none after they did is refused, naming `vuid`, as
- * the host would wait forever (lavapipe in vkQueueSubmit itself). When
- * unsure, the wait is kept. */
+ * on one of them, the guest WSI's mark of an acquire semaphore most of
+ * all), for as long as they are behind, up to a minute; still none after
+ * they caught up is refused, naming `vuid`, as the host would wait forever
+ * (lavapipe in vkQueueSubmit itself). Still unsure after a minute, the
+ * wait is kept, with one line. */
 enum vs_semaphore_wait vs_semaphore_take_signal(struct vs_runner *runner, const char *what, const char *vuid,
                                                 struct vs_object *sem);
 

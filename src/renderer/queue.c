@@ -179,6 +179,12 @@ submits2_with_serial(struct vs_runner *runner, const VkSubmitInfo2 *submits, uin
  * the client's other rings to catch up (a signal the guest submitted first
  * may be on one of them) before it is judged. */
 #define OTHER_RINGS_WAIT_NS 2000000000ull
+/* How long it keeps waiting while they have not: the guest's WSI signals
+ * each frame's acquire semaphore on a ring of its own, which may be
+ * seconds behind (a pipeline compile, a loaded host), and a host driver
+ * that blocks in vkQueueSubmit on a binary wait with no signal (lavapipe)
+ * would never see that signal (renderer/sync/sync_fd.h only marks it). */
+#define UNSURE_WAIT_NS 60000000000ull
 
 /* Whether the client's other rings have executed what was written to them
  * by now. False when unsure (they did not within OTHER_RINGS_WAIT_NS, or
@@ -210,11 +216,25 @@ vs_semaphore_take_signal(struct vs_runner *runner, const char *what, const char 
       return VS_WAIT_MARKED;
    if (vs_semaphore_take_pending(sem))
       return VS_WAIT_KEEP;
-   bool caught_up = other_rings_caught_up(runner);
-   if (vs_sync_fd_take_mark(sem))
-      return VS_WAIT_MARKED;
-   if (vs_semaphore_take_pending(sem) || !caught_up || vs_runner_failed(runner))
-      return VS_WAIT_KEEP;
+   const uint64_t start = os_now_ns();
+   for (;;) {
+      bool caught_up = other_rings_caught_up(runner);
+      if (vs_sync_fd_take_mark(sem))
+         return VS_WAIT_MARKED;
+      if (vs_semaphore_take_pending(sem) || vs_runner_failed(runner) || vs_runner_wait_abandoned(runner))
+         return VS_WAIT_KEEP;
+      if (caught_up)
+         break;
+      /* A destroy on another ring may need the dispatch lock meanwhile. */
+      if (!vs_runner_wait_yield(runner))
+         return VS_WAIT_REFUSED;
+      if (os_now_ns() - start > UNSURE_WAIT_NS) {
+         vs_warn(runner->ctx_id, "%s waits on binary semaphore %llu with no signal known, the client's other rings "
+                 "%llu s behind: passed to the host as it is", what, (unsigned long long)sem->id,
+                 (unsigned long long)(UNSURE_WAIT_NS / 1000000000ull));
+         return VS_WAIT_KEEP;
+      }
+   }
    vs_runner_fail(runner, "%s waits on binary semaphore %llu, which has no signal pending (no signal submitted, "
                   "imported or acquired before it): it would wait forever (%s)", what, (unsigned long long)sem->id,
                   vuid);
