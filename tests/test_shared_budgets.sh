@@ -45,6 +45,15 @@ heap_mib() {
 worker_pids() { sed -n 's/.*client served by worker process \([0-9]*\)$/\1/p' "$SERVER_LOG"; }
 # held_allocs OUT: N of vk_allocs --until-fail's "held N allocations".
 held_allocs() { sed -n 's/^info: held \([0-9]*\) allocations.*/\1/p' "$1"; }
+# until_fail NAME WHAT: 16 MiB allocations until one fails (TEST_TMP/NAME.out),
+# checked as WHAT (the failure is clean, the client carries on); sets $held.
+until_fail() {
+  local rc=0
+  venus_run env VN_PERF=no_async_mem_alloc "$ALLOCS" --until-fail 64 --size $((16 * MIB)) \
+    >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err" || rc=$?
+  client_check "$2" "$TEST_TMP/$1.out" "$rc" || true
+  held=$(held_allocs "$TEST_TMP/$1.out")
+}
 
 # --- default ---------------------------------------------------------------------
 server_start || finish
@@ -96,11 +105,7 @@ holder_pid=$!; BG_PIDS+=("$holder_pid")
 deadline=$((SECONDS + 60))
 until grep -q '^ok: all 12 allocations' "$TEST_TMP/holder.out" 2>/dev/null || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
 before=$(log_count 'limit memory-per-peer-mib=256')
-rc=0; venus_run env VN_PERF=no_async_mem_alloc "$ALLOCS" --until-fail 64 --size $((16 * MIB)) \
-  >"$TEST_TMP/second.out" 2>"$TEST_TMP/second.err" || rc=$?
-client_check "uid: the second client's allocation past the bound fails, the client carries on" \
-  "$TEST_TMP/second.out" "$rc" || true
-held=$(held_allocs "$TEST_TMP/second.out")
+until_fail second "uid: the second client's allocation past the bound fails, the client carries on"
 check "uid: the two clients hold $((12 * 16)) + $((${held:-99} * 16)) MiB, no more than 256 MiB" \
   test -n "$held" -a $((192 + ${held:-99} * 16)) -le 256
 lines=$(( $(log_count 'limit memory-per-peer-mib=256') - before ))
@@ -134,11 +139,7 @@ server_stop || true
 # --- thread ------------------------------------------------------------------------
 # --isolate thread: the clients' threads charge the same ledger directly.
 server_start --isolate thread --limit memory-per-peer-mib=128 || finish
-rc=0; venus_run env VN_PERF=no_async_mem_alloc "$ALLOCS" --until-fail 64 --size $((16 * MIB)) \
-  >"$TEST_TMP/thread.out" 2>"$TEST_TMP/thread.err" || rc=$?
-client_check "thread: the allocation past memory-per-peer-mib=128 fails, the client carries on" \
-  "$TEST_TMP/thread.out" "$rc" || true
-held=$(held_allocs "$TEST_TMP/thread.out")
+until_fail thread "thread: the allocation past memory-per-peer-mib=128 fails, the client carries on"
 check "thread: the client holds ${held:-?} x 16 MiB (7 or 8)" test -n "$held" -a "${held:-0}" -ge 7 -a "${held:-99}" -le 8
 server_stop || true
 
@@ -164,11 +165,7 @@ if [ -f "$LAYER_DIR/VkLayer_venus_moltenvk_shape.json" ]; then
   check "vram: the bound is logged at start: $line" grep -q 'in a GPU.s own memory (its DEVICE_LOCAL heaps) bounded at 128 MiB per uid' <<<"$line"
   heap=$(heap_mib)
   check "vram: the guest's heap is vram-per-peer-mib (${heap:-?} MiB, want 128)" test "${heap:-0}" = 128
-  rc=0; venus_run env VN_PERF=no_async_mem_alloc "$ALLOCS" --until-fail 64 --size $((16 * MIB)) \
-    >"$TEST_TMP/vram.out" 2>"$TEST_TMP/vram.err" || rc=$?
-  client_check "vram: the allocation past vram-per-peer-mib=128 fails, the client carries on" \
-    "$TEST_TMP/vram.out" "$rc" || true
-  held=$(held_allocs "$TEST_TMP/vram.out")
+  until_fail vram "vram: the allocation past vram-per-peer-mib=128 fails, the client carries on"
   check "vram: the client holds ${held:-?} x 16 MiB (7 or 8), past memory-per-peer-mib" \
     test -n "$held" -a "${held:-0}" -ge 7 -a "${held:-99}" -le 8
   lines=$(log_count 'limit vram-per-peer-mib=128')
