@@ -93,6 +93,9 @@ usage(FILE *out, const struct vs_server_config *config)
            "                      reaches its VM's input device\n"
            "  --vm-hostmem MIB    --vhost-user: the host-visible region each VM's device\n"
            "                      offers, a power of two (default 256)\n"
+           "  --vm-contexts MODE  --vhost-user: apart (default): each Venus context of a\n"
+           "                      VM (each guest process's VkInstance) in a worker process\n"
+           "                      of its own; shared: all of a VM's in its device's worker\n"
            "  --vm-size WxH       the size a VM guest is asked to show its windows at\n"
            "                      (--vm-channel), or its scanout's mode (--vhost-user)\n"
            "                      (default 1280x800)\n"
@@ -452,7 +455,7 @@ enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_L
        OPT_WORKER_FD, OPT_WORKER_ID, OPT_WORKER_FLAGS, OPT_WORKER_NAME, OPT_WORKER_SERVER_PID, OPT_WORKER_TIE_FD,
        OPT_WORKER_LEDGER_FD,
        OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE,
-       OPT_VHOST_USER, OPT_VHOST_USER_INPUT, OPT_VM_HOSTMEM, OPT_SHADER_CACHE };
+       OPT_VHOST_USER, OPT_VHOST_USER_INPUT, OPT_VM_HOSTMEM, OPT_VM_CONTEXTS, OPT_SHADER_CACHE };
 static const struct option options[] = {
    { "socket", required_argument, NULL, OPT_SOCKET },
    { "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -495,6 +498,7 @@ static const struct option options[] = {
    { "vhost-user", required_argument, NULL, OPT_VHOST_USER },
    { "vhost-user-input", required_argument, NULL, OPT_VHOST_USER_INPUT },
    { "vm-hostmem", required_argument, NULL, OPT_VM_HOSTMEM },
+   { "vm-contexts", required_argument, NULL, OPT_VM_CONTEXTS },
    { "shader-cache", required_argument, NULL, OPT_SHADER_CACHE },
    { "submit-stats", no_argument, NULL, OPT_SUBMIT_STATS },
    { "help", no_argument, NULL, OPT_HELP },
@@ -715,6 +719,14 @@ apply_option(struct vs_server_config *config, int opt, const char *name)
       config->vm_hostmem_mib = (unsigned)v;
       break;
    }
+   case OPT_VM_CONTEXTS:
+      if (!strcmp(optarg, "apart") || !strcmp(optarg, "shared")) {
+         config->vm_contexts_shared = !strcmp(optarg, "shared");
+         config->vm_contexts_given = true;
+         break;
+      }
+      fprintf(stderr, "venus-server: invalid --vm-contexts '%s' (use apart or shared)\n", optarg);
+      return 2;
    case OPT_VM_SIZE: {
       unsigned w = 0, h = 0;
       char end = 0;
@@ -763,6 +775,10 @@ choose_mode(struct vs_server_config *config)
    }
    if (config->vm_width && !config->vm_channel && !config->vhost_user_path) {
       fprintf(stderr, "venus-server: --vm-size needs --vm-channel or --vhost-user\n");
+      return 2;
+   }
+   if (config->vm_contexts_given && !config->vhost_user_path) {
+      fprintf(stderr, "venus-server: --vm-contexts needs --vhost-user\n");
       return 2;
    }
    if (config->vm_hostmem_mib && !config->vhost_user_path) {

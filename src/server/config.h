@@ -56,6 +56,9 @@ struct vs_server_config {
    const char *vhost_user_path;  /* --vhost-user */
    const char *vhost_user_input_path; /* --vhost-user-input */
    unsigned vm_hostmem_mib;      /* --vm-hostmem; 0: the default */
+   /* --vm-contexts shared: a VM's Venus contexts in its device's worker;
+    * apart (the default): each in a worker of its own. */
+   bool vm_contexts_shared, vm_contexts_given;
    /* --shader-cache: the root of the tenants' shader caches
     * (worker/shader_cache.h); NULL: the default place, "none": none. */
    const char *shader_cache;

@@ -30,7 +30,7 @@
 static void *
 create_workers(struct vs_server_config *config)
 {
-   return vs_vhost_user_workers_create(&config->context, config->ready_workers);
+   return vs_vhost_user_workers_create(&config->context, config->ready_workers, !config->vm_contexts_shared);
 }
 
 static void

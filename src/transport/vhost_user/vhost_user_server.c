@@ -6,9 +6,11 @@
 #include "transport/vhost_user/vhost_user_server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -27,6 +29,8 @@
 #include "transport/vhost_user/vhost_user_device.h"
 #include "transport/vhost_user/virtio_gpu.h"
 #include "transport/vhost_user/virtio_input.h"
+#include "transport/vmm/render.h"
+#include "transport/vmm/render_client.h"
 #include "worker/connection_lines.h"
 #include "worker/first_message.h"
 #include "worker/ledger_channel.h"
@@ -36,7 +40,17 @@
 struct vs_vhost_user_workers {
    struct vs_worker_pool *pool;
    const struct vs_context_options *options;
+   /* --vm-contexts apart: the Venus contexts' workers (a render server's,
+    * transport/vmm/render.h), and the options their server is run with;
+    * NULL: each VM's contexts in its device's worker. */
+   struct render_workers *contexts;
+   struct vs_context_options contexts_options;
 };
+
+/* Venus contexts a VM's device holds at once (virtio_gpu_contexts.c's),
+ * and the lines above debug level they may log about themselves. */
+#define CONTEXTS_PER_DEVICE 64
+#define CONTEXT_LINES_PER_DEVICE 32
 
 enum device_kind { DEVICE_GPU, DEVICE_INPUT, DEVICE_KINDS };
 static const char *const kind_names[DEVICE_KINDS] = { "virtio-gpu", "virtio-input" };
@@ -48,6 +62,10 @@ struct device_job {
    uint32_t id;
    uint32_t width, height;
    uint64_t hostmem_bytes;
+   /* Non-zero: the second fd is a socket to the render server that runs
+    * each Venus context in a worker of its own (no ledger channel then:
+    * the device holds no device memory). */
+   uint32_t contexts_apart;
 };
 
 /* The first flush of each size says what the VM shows (a guest that
@@ -141,12 +159,14 @@ claim_device(const int *fds, unsigned fd_count, const void *job, size_t job_size
    return vs_first_message_wait(fds[0], &framing, FIRST_MESSAGE_DEADLINE_MS) == VS_FIRST_MESSAGE_WHOLE;
 }
 
-/* In each new worker: the host driver's warm-up, before a VM comes. */
+/* In each new worker: the host driver's warm-up, before a VM comes; none
+ * where the device runs no context itself. */
 static void
 prepare_device(void *data)
 {
    const struct vs_vhost_user_workers *workers = data;
-   vs_renderer_prewarm(&workers->options->renderer);
+   if (!workers->contexts)
+      vs_renderer_prewarm(&workers->options->renderer);
 }
 
 /* In the server process: a worker died warming up. The device snapshot
@@ -161,7 +181,8 @@ prepare_device_died(void *data)
 
 /* In the worker process: the device, until its VMM goes. Its fds: the
  * VMM's socket, then for a GPU device its ledger channel
- * (worker/ledger_channel.h) and, where the server has a display, the
+ * (worker/ledger_channel.h) or, with its contexts apart, its socket to
+ * their render server and, where the server has a display, the
  * framebuffer and the announcements' socket (scanout_export.h); for an
  * input device, its reports' socket (input_router.h). */
 static int
@@ -182,10 +203,18 @@ serve_device(const int *fds, unsigned fd_count, const void *job_bytes, size_t jo
        !(report.export = vs_scanout_export_create(job.id, fds[2], vs_scanout_framebuffer_size(job.width, job.height),
                                                   fds[3])))
       return 1;
-   /* The VM's device memory in host RAM is charged to its account in the
-    * server's ledger, as a vtest client's is. */
-   struct vs_ledger_port *ledger = vs_ledger_remote_port_create(fds[1], job.id);
-   if (!ledger) {
+   /* Each context in a worker of its own: this process never loads the
+    * host driver. Else the VM's device memory in host RAM is charged to
+    * its account in the server's ledger, as a vtest client's is. */
+   struct render_client *apart = NULL;
+   struct vs_ledger_port *ledger = NULL;
+   if (job.contexts_apart) {
+      const int fd = fcntl(fds[1], F_DUPFD_CLOEXEC, 0);
+      apart = fd >= 0 ? render_client_create(fd, job.id) : NULL;
+   } else {
+      ledger = vs_ledger_remote_port_create(fds[1], job.id);
+   }
+   if (!apart && !ledger) {
       vs_scanout_export_destroy(report.export);
       return 1;
    }
@@ -199,6 +228,7 @@ serve_device(const int *fds, unsigned fd_count, const void *job_bytes, size_t jo
    const struct vs_virtio_gpu_options options = {
       .id = job.id,
       .context_options = &context_options,
+      .contexts_apart = apart,
       .width = job.width,
       .height = job.height,
       .shmem_size = job.hostmem_bytes,
@@ -224,7 +254,7 @@ serve_device(const int *fds, unsigned fd_count, const void *job_bytes, size_t jo
 }
 
 struct vs_vhost_user_workers *
-vs_vhost_user_workers_create(const struct vs_context_options *options, unsigned ready)
+vs_vhost_user_workers_create(const struct vs_context_options *options, unsigned ready, bool contexts_apart)
 {
    struct vs_vhost_user_workers *workers = calloc(1, sizeof(*workers));
    if (!workers) {
@@ -232,6 +262,18 @@ vs_vhost_user_workers_create(const struct vs_context_options *options, unsigned 
       return NULL;
    }
    workers->options = options;
+   if (contexts_apart) {
+      /* The device's worker shows its scanouts itself: the contexts' server
+       * keeps no registry of their memory. */
+      workers->contexts_options = *options;
+      workers->contexts_options.renderer.shared_registry = NULL;
+      workers->contexts_options.resource_table = NULL;
+      workers->contexts = render_workers_create(&workers->contexts_options, ready);
+      if (!workers->contexts) {
+         free(workers);
+         return NULL;
+      }
+   }
    const struct vs_worker_pool_config config = {
       .ready = ready,
       .prepare = prepare_device,
@@ -243,6 +285,7 @@ vs_vhost_user_workers_create(const struct vs_context_options *options, unsigned 
    };
    workers->pool = vs_worker_pool_create(&config);
    if (!workers->pool) {
+      render_workers_destroy(workers->contexts);
       free(workers);
       return NULL;
    }
@@ -255,6 +298,7 @@ vs_vhost_user_workers_destroy(struct vs_vhost_user_workers *workers)
    if (!workers)
       return;
    vs_worker_pool_destroy(workers->pool);
+   render_workers_destroy(workers->contexts);
    free(workers);
 }
 
@@ -277,12 +321,18 @@ struct device {
    int notify_fd;
    int reports; /* an input device's reports, the router's once routed; -1: none */
    struct vs_ledger_channel *ledger; /* a GPU device's account, served for its worker */
+   /* With its contexts apart: the server's end of its worker's socket to
+    * their render server, served by `contexts` once the worker started. */
+   int contexts_fd;
+   pthread_t contexts;
+   bool contexts_served;
    bool ended; /* under server->lock */
    struct device *next;
 };
 
 struct server {
    struct vs_worker_pool *pool;
+   struct vs_vhost_user_workers *workers;
    const struct vs_vhost_user_options *options;
    struct vs_start_ration *starts;
    /* What VMs hold of host RAM (base/ledger.h), charged by their workers
@@ -358,6 +408,9 @@ wait_device(void *arg)
       vs_info(0, "vhost-user device %u: its worker (pid %d) ended", device->id, (int)device->pid);
    if (options->router)
       vs_input_router_remove(options->router, device->id);
+   /* Its worker's socket closed with it: the contexts' server ends theirs. */
+   if (device->contexts_served)
+      pthread_join(device->contexts, NULL);
    /* All the VM held of host RAM is back. */
    vs_ledger_channel_close(device->ledger);
    end_device(device);
@@ -440,6 +493,62 @@ open_reports(uint32_t id, int fds[4], int *router_end)
    return true;
 }
 
+/* The socket pair between a GPU device's worker and the render server of
+ * its contexts: fds[1] for the worker. False (logged) on failure. */
+static bool
+open_contexts(struct device *device, int fds[4])
+{
+   int pair[2];
+   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+      vs_error(0, "vhost-user: VM device %u: no socket for its contexts' workers: %s", device->id, strerror(errno));
+      return false;
+   }
+   device->contexts_fd = pair[0];
+   fds[1] = pair[1];
+   return true;
+}
+
+/* The render server of a device's contexts, a worker each: the device's
+ * tenant (its VMM's uid) owns them, so they take the uid's worker starts
+ * and charge its device memory, as the device's worker would. */
+static void *
+contexts_thread(void *arg)
+{
+   struct device *device = arg;
+   struct server *server = device->server;
+   char name[16];
+   snprintf(name, sizeof(name), "vs-vm-%u", device->id);
+   os_thread_set_name(name);
+   const struct render_tenant tenant = {
+      .device_id = device->id, .uid = device->uid, .starts = server->starts, .ledger = server->ledger,
+      .context_lines = CONTEXT_LINES_PER_DEVICE,
+   };
+   const struct render_server_options rs = {
+      .isolate = VS_ISOLATE_PROCESS,
+      .workers = server->workers->contexts,
+      .stream_framing = RENDER_FRAMING_SEQPACKET,
+      .max_contexts = CONTEXTS_PER_DEVICE,
+      .tenant = &tenant,
+   };
+   render_server_run(device->contexts_fd, &server->workers->contexts_options, &rs);
+   return NULL;
+}
+
+/* Once its worker started: the device's contexts are served. */
+static void
+serve_contexts(struct device *device)
+{
+   int err = pthread_create(&device->contexts, NULL, contexts_thread, device);
+   if (err) {
+      /* Its worker finds no render server: the VM has no 3D. */
+      vs_error(0, "vhost-user: VM device %u: no thread for its contexts: %s", device->id, strerror(err));
+      close(device->contexts_fd);
+      device->contexts_fd = -1;
+   }
+   /* Else the fd is the thread's. */
+   device->contexts_served = err == 0;
+}
+
 /* A device past its uid's worker starts waits for one (one line). */
 static void
 waits_for_start(void *data, uint32_t wait_ms)
@@ -461,7 +570,7 @@ start_worker(struct device *device)
    const struct vs_vhost_user_options *options = server->options;
    const struct device_job job = {
       .kind = device->kind, .id = device->id, .width = options->width, .height = options->height,
-      .hostmem_bytes = options->hostmem_bytes,
+      .hostmem_bytes = options->hostmem_bytes, .contexts_apart = server->workers->contexts != NULL,
    };
    int fds[4] = { device->sock, -1, -1, -1 };
    unsigned fd_count = 2;
@@ -469,11 +578,12 @@ start_worker(struct device *device)
    if (device->kind == DEVICE_INPUT) {
       ready = open_reports(device->id, fds, &device->reports);
    } else {
-      device->ledger = vs_ledger_channel_open(server->ledger, (uint32_t)device->uid, device->id, &fds[1]);
-      if (!device->ledger) {
+      if (job.contexts_apart)
+         ready = open_contexts(device, fds);
+      else if (!(device->ledger = vs_ledger_channel_open(server->ledger, (uint32_t)device->uid, device->id, &fds[1])))
          vs_error(0, "vhost-user: VM device %u: no ledger channel for its worker: %s", device->id, strerror(errno));
-         ready = false;
-      } else if (options->show) {
+      ready = ready && (job.contexts_apart || device->ledger);
+      if (ready && options->show) {
          ready = open_scanout(device, options, fds);
          fd_count = 4;
       }
@@ -507,10 +617,14 @@ start_worker(struct device *device)
                  FIRST_MESSAGE_DEADLINE_MS / 1000);
       if (device->reports >= 0)
          close(device->reports);
+      if (device->contexts_fd >= 0)
+         close(device->contexts_fd);
       close_scanout(device);
       vs_ledger_channel_close(device->ledger);
       return false;
    }
+   if (device->contexts_fd >= 0)
+      serve_contexts(device);
    /* Routed before the device can be removed. */
    const int reports = device->reports;
    device->reports = -1;
@@ -573,7 +687,8 @@ start_device(struct server *server, int sock, uint32_t id, enum device_kind kind
       return;
    }
    *device = (struct device){ .server = server, .kind = kind, .id = id, .vmm = vmm, .uid = uid, .sock = sock,
-                              .notify_fd = -1, .reports = -1 };
+                              .notify_fd = -1, .reports = -1,
+                              .contexts_fd = -1 };
    pthread_mutex_lock(&server->lock);
    device->next = server->devices;
    server->devices = device;
@@ -642,7 +757,7 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
    }
    struct vs_ledger_limits ledger_limits = { .scope = { 0 } };
    vs_memory_shares_apply(&options->memory_per_peer, &ledger_limits);
-   struct server server = { .pool = workers->pool, .options = options,
+   struct server server = { .pool = workers->pool, .workers = workers, .options = options,
                             .starts = vs_start_ration_create(options->worker_starts_per_min),
                             .ledger = vs_ledger_create(&ledger_limits) };
    if (!server.starts || !server.ledger) {

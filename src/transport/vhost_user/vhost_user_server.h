@@ -8,6 +8,7 @@
 #ifndef VS_TRANSPORT_VHOST_USER_VHOST_USER_SERVER_H
 #define VS_TRANSPORT_VHOST_USER_VHOST_USER_SERVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "transport/vhost_user/scanout_export.h"
@@ -42,12 +43,14 @@ struct vs_vhost_user_options {
    void *display;
 };
 
-/* The workers' pool, made while the process has no other thread
- * (worker/forker.h); `ready` kept prepared (the host driver warmed up);
- * each VM's Venus contexts made with `options` (which outlive the pool).
- * NULL on failure, logged. */
+/* The workers' pools, made while the process has no other thread
+ * (worker/forker.h); `ready` of each kept prepared; each VM's Venus
+ * contexts made with `options` (which outlive the pools), each in a worker
+ * of its own (the host driver warmed up there, none in a device's worker)
+ * with `contexts_apart`, else in their device's worker. NULL on failure,
+ * logged. */
 struct vs_vhost_user_workers *vs_vhost_user_workers_create(const struct vs_context_options *options,
-                                                           unsigned ready);
+                                                           unsigned ready, bool contexts_apart);
 void vs_vhost_user_workers_destroy(struct vs_vhost_user_workers *workers);
 
 /* Serves `socket_path` (and options->input_path) until `stop_fd` is readable; then ends every

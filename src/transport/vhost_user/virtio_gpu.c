@@ -21,6 +21,7 @@
 #include "transport/vhost_user/edid.h"
 #include "transport/vhost_user/vhost_user_device.h"
 #include "transport/vhost_user/virtio_gpu_contexts.h"
+#include "transport/vmm/render_client.h"
 #include "transport/vhost_user/virtio_gpu_protocol.h"
 #include "wire/capset.h"
 
@@ -1032,17 +1033,19 @@ vs_virtio_gpu_create(int sock, const struct vs_virtio_gpu_options *options)
       vs_error(0, "virtio-gpu %u: a scanout of %ux%u and %u resources (1..%u pixels a side, 1 resource at least)",
                options->id, options->width, options->height, options->max_resources, VS_EDID_MAX_DIM);
       close(sock);
+      render_client_destroy(options->contexts_apart);
       return NULL;
    }
    struct vs_virtio_gpu *gpu = calloc(1, sizeof(*gpu));
    if (!gpu) {
       close(sock);
+      render_client_destroy(options->contexts_apart);
       return NULL;
    }
    gpu->options = *options;
    gpu->resources = calloc(options->max_resources, sizeof(*gpu->resources));
-   gpu->contexts = vs_gpu_contexts_create(options->id, options->context_options, options->max_resources,
-                                          options->shmem_size);
+   gpu->contexts = vs_gpu_contexts_create(options->id, options->context_options, options->contexts_apart,
+                                          options->max_resources, options->shmem_size);
    gpu->config.num_scanouts = NUM_SCANOUTS;
    gpu->config.num_capsets = NUM_CAPSETS;
    const struct vs_vu_device_type type = {

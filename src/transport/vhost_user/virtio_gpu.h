@@ -37,6 +37,8 @@ struct vs_virtio_gpu_buffer_frame {
 typedef void (*vs_virtio_gpu_flush_buffer_fn)(void *data, uint32_t scanout,
                                               const struct vs_virtio_gpu_buffer_frame *frame);
 
+struct render_client;
+
 struct vs_virtio_gpu_options {
    uint32_t id;                  /* names the device in log lines */
    uint32_t width, height;       /* the scanout's one mode, 1..4095 each */
@@ -45,6 +47,10 @@ struct vs_virtio_gpu_options {
    uint32_t max_resources;
    /* The Venus contexts' options; NULL: the device offers no 3D. */
    const struct vs_context_options *context_options;
+   /* Where each Venus context runs in a worker of its own
+    * (transport/vmm/render_client.h; the device takes it, even when its
+    * creation fails); NULL: in this process. */
+   struct render_client *contexts_apart;
    vs_virtio_gpu_flush_fn on_flush; /* may be NULL */
    /* A host blob's frames; NULL: they go to on_flush, from a mapping. */
    vs_virtio_gpu_flush_buffer_fn on_flush_buffer;

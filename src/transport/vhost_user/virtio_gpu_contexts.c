@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "os/os.h"
 #include "transport/vhost_user/vhost_user_device.h"
+#include "transport/vmm/render_client.h"
 #include "transport/vhost_user/virtio_gpu_protocol.h"
 #include "transport/vhost_user/virtqueue.h"
 #include "wire/capset.h"
@@ -36,7 +37,10 @@
  * its buffers to it: such a context exists but takes no submissions. */
 struct gpu_context {
    uint32_t id; /* 0: a free slot */
-   struct vs_context *ctx; /* NULL: a context of the default capset */
+   /* A Venus context in this process or in a worker of its own (one is
+    * set); neither: a context of the default capset. */
+   struct vs_context *ctx;
+   struct render_client_context *apart;
    char name[64];
    uint32_t fences_waiting; /* deferred requests not yet retired (under lock) */
 };
@@ -70,6 +74,7 @@ struct vs_gpu_contexts {
    uint32_t device_id;
    const struct vs_context_options *options; /* NULL: no 3D; else &context_options */
    struct vs_context_options context_options; /* the caller's, with lines_left */
+   struct render_client *apart; /* non-NULL: each Venus context in a worker */
    _Atomic uint32_t lines_left;
    uint64_t shmem_size;
    struct gpu_context contexts[MAX_CONTEXTS];
@@ -92,19 +97,88 @@ refuse(struct vs_gpu_refusal *refusal, uint32_t status, const char *fmt, ...)
    return status;
 }
 
+/* A Venus context's calls, wherever it runs. */
+static bool
+is_venus(const struct gpu_context *gc)
+{
+   return gc->ctx || gc->apart;
+}
+
+static bool
+venus_running(const struct gpu_context *gc)
+{
+   return gc->apart ? render_client_context_running(gc->apart) : vs_context_running(gc->ctx);
+}
+
+static void
+venus_destroy(struct gpu_context *gc)
+{
+   if (gc->apart)
+      render_client_context_destroy(gc->apart);
+   else if (gc->ctx)
+      vs_context_destroy(gc->ctx);
+}
+
+static bool
+venus_submit(struct gpu_context *gc, const void *cmds, size_t size)
+{
+   if (gc->apart)
+      return render_client_context_submit(gc->apart, cmds, size);
+   return vs_context_submit(gc->ctx, cmds, size) && vs_context_check_memory(gc->ctx);
+}
+
+static bool
+venus_create_blob(struct gpu_context *gc, const struct vs_gpu_resource_create_blob *cmd, struct vs_blob *blob)
+{
+   if (gc->apart)
+      return render_client_context_create_blob(gc->apart, cmd->resource_id, cmd->blob_flags, cmd->size,
+                                               cmd->blob_id, blob);
+   return vs_context_create_blob(gc->ctx, cmd->resource_id, VS_BLOB_TYPE_HOST3D, cmd->blob_flags, cmd->size,
+                                 cmd->blob_id, blob);
+}
+
+static bool
+venus_import(struct gpu_context *gc, uint32_t res_id, int fd, enum vs_fd_type fd_type, uint64_t size)
+{
+   if (gc->apart)
+      return render_client_context_import(gc->apart, res_id, fd, fd_type, size);
+   return vs_context_import_resource(gc->ctx, res_id, fd, fd_type, size);
+}
+
+static void
+venus_destroy_resource(struct gpu_context *gc, uint32_t res_id)
+{
+   if (gc->apart)
+      render_client_context_destroy_resource(gc->apart, res_id);
+   else if (gc->ctx)
+      vs_context_destroy_resource(gc->ctx, res_id);
+}
+
+static bool
+venus_submit_fence(struct gpu_context *gc, uint32_t ring_idx, vs_retire_fn retire, void *data)
+{
+   if (gc->apart)
+      return render_client_context_submit_fence(gc->apart, ring_idx, retire, data);
+   return vs_context_submit_fence(gc->ctx, ring_idx, retire, data);
+}
+
 struct vs_gpu_contexts *
-vs_gpu_contexts_create(uint32_t device_id, const struct vs_context_options *options, uint32_t max_blobs,
-                       uint64_t shmem_size)
+vs_gpu_contexts_create(uint32_t device_id, const struct vs_context_options *options, struct render_client *apart,
+                       uint32_t max_blobs, uint64_t shmem_size)
 {
    struct vs_gpu_contexts *c = calloc(1, sizeof(*c));
-   if (!c)
+   if (!c) {
+      render_client_destroy(apart);
       return NULL;
+   }
    c->blobs = calloc(max_blobs ? max_blobs : 1, sizeof(*c->blobs));
    if (!c->blobs || os_event_init(&c->wake) != 0) {
+      render_client_destroy(apart);
       free(c->blobs);
       free(c);
       return NULL;
    }
+   c->apart = apart;
    c->device_id = device_id;
    if (options) {
       c->context_options = *options;
@@ -135,9 +209,9 @@ vs_gpu_contexts_destroy(struct vs_gpu_contexts *c)
    /* Contexts first: each retires its pending fences and runs no callback
     * after its destroy returns. */
    for (unsigned i = 0; i < MAX_CONTEXTS; i++) {
-      if (c->contexts[i].ctx)
-         vs_context_destroy(c->contexts[i].ctx);
+      venus_destroy(&c->contexts[i]);
    }
+   render_client_destroy(c->apart);
    for (uint32_t i = 0; i < c->max_blobs; i++) {
       if (c->blobs[i].res_id)
          close_blob(&c->blobs[i]);
@@ -182,12 +256,12 @@ running_context(struct vs_gpu_contexts *c, uint32_t ctx_id, const char *what, ui
                        ctx_id);
       return NULL;
    }
-   if (!gc->ctx) {
+   if (!is_venus(gc)) {
       *status = refuse(refusal, VS_GPU_RESP_ERR_INVALID_CONTEXT_ID, "%s in context %u, which has no capset (only "
                        "Venus contexts take it)", what, ctx_id);
       return NULL;
    }
-   if (!vs_context_running(gc->ctx)) {
+   if (!venus_running(gc)) {
       *status = refuse(refusal, VS_GPU_RESP_ERR_UNSPEC, "%s in context %u (\"%s\"), which ended", what, ctx_id,
                                                 gc->name);
       return NULL;
@@ -234,15 +308,18 @@ vs_gpu_contexts_create_context(struct vs_gpu_contexts *c, const struct vs_gpu_ct
    for (uint32_t i = 0; i < nlen; i++)
       name[i] = cmd->debug_name[i] >= 0x20 && cmd->debug_name[i] < 0x7f ? cmd->debug_name[i] : '?';
    name[nlen] = '\0';
-   struct vs_context *ctx = capset ? vs_context_create(ctx_id, name, c->options) : NULL;
-   if (capset && !ctx)
+   struct vs_context *ctx = capset && !c->apart ? vs_context_create(ctx_id, name, c->options) : NULL;
+   struct render_client_context *apart = capset && c->apart ? render_client_context_create(c->apart, ctx_id, name)
+                                                            : NULL;
+   if (capset && !ctx && !apart)
       return refuse(refusal, VS_GPU_RESP_ERR_OUT_OF_MEMORY, "context %u: cannot create the Venus context", ctx_id);
    slot->id = ctx_id;
    slot->ctx = ctx;
+   slot->apart = apart;
    memcpy(slot->name, name, sizeof(name));
    /* The guest makes and ends contexts at will: not the operator's news. */
    vs_debug(ctx_id, "virtio-gpu %u: context %u (\"%s\") created, %s", c->device_id, ctx_id, slot->name,
-           ctx ? "Venus" : "of the default capset (no submissions)");
+           apart ? "Venus, in a worker of its own" : ctx ? "Venus" : "of the default capset (no submissions)");
    return VS_GPU_RESP_OK_NODATA;
 }
 
@@ -254,8 +331,7 @@ vs_gpu_contexts_destroy_context(struct vs_gpu_contexts *c, uint32_t ctx_id, stru
       return refuse(refusal, VS_GPU_RESP_ERR_INVALID_CONTEXT_ID, "CTX_DESTROY of context %u, which does not exist", ctx_id);
    /* Its blobs stay resources of the device until the guest unrefs them:
     * their fds keep their memory. What it imported goes with it. */
-   if (gc->ctx)
-      vs_context_destroy(gc->ctx);
+   venus_destroy(gc);
    const uint64_t bit = 1ull << (gc - c->contexts);
    for (uint32_t i = 0; i < c->max_blobs; i++)
       c->blobs[i].importers &= ~bit;
@@ -282,7 +358,7 @@ vs_gpu_contexts_attach(struct vs_gpu_contexts *c, uint32_t ctx_id, uint32_t res_
    const uint64_t bit = 1ull << (gc - c->contexts);
    /* Nothing to share: not a host blob, the context's own, one it holds
     * already, or a context that takes no commands. */
-   if (!b || b->ctx_id == ctx_id || (b->importers & bit) || !gc->ctx || !vs_context_running(gc->ctx))
+   if (!b || b->ctx_id == ctx_id || (b->importers & bit) || !is_venus(gc) || !venus_running(gc))
       return VS_GPU_RESP_OK_NODATA;
    if (b->fd_type != VS_FD_TYPE_SHM && b->fd_type != VS_FD_TYPE_DMABUF) {
       /* The context refuses an import of it with its own line. */
@@ -294,7 +370,7 @@ vs_gpu_contexts_attach(struct vs_gpu_contexts *c, uint32_t ctx_id, uint32_t res_
    if (fd < 0)
       return refuse(refusal, VS_GPU_RESP_ERR_OUT_OF_MEMORY, "resource %u to context %u: %s", res_id, ctx_id,
                     strerror(errno));
-   if (!vs_context_import_resource(gc->ctx, res_id, fd, b->fd_type, b->size))
+   if (!venus_import(gc, res_id, fd, b->fd_type, b->size))
       return refuse(refusal, VS_GPU_RESP_ERR_INVALID_PARAMETER, "resource %u: context %u (\"%s\") refused it and ended",
                     res_id, ctx_id, gc->name);
    b->importers |= bit;
@@ -313,7 +389,7 @@ vs_gpu_contexts_detach(struct vs_gpu_contexts *c, uint32_t ctx_id, uint32_t res_
    const uint64_t bit = 1ull << (gc - c->contexts);
    if (b && (b->importers & bit)) {
       b->importers &= ~bit;
-      vs_context_destroy_resource(gc->ctx, res_id);
+      venus_destroy_resource(gc, res_id);
    }
    return VS_GPU_RESP_OK_NODATA;
 }
@@ -326,7 +402,7 @@ vs_gpu_contexts_submit(struct vs_gpu_contexts *c, uint32_t ctx_id, const void *c
    struct gpu_context *gc = running_context(c, ctx_id, "SUBMIT_3D", &status, refusal);
    if (!gc)
       return status;
-   if (size && (!vs_context_submit(gc->ctx, cmds, size) || !vs_context_check_memory(gc->ctx)))
+   if (size && !venus_submit(gc, cmds, size))
       return refuse(refusal, VS_GPU_RESP_ERR_INVALID_PARAMETER, "SUBMIT_3D of %zu bytes: context %u (\"%s\") ended on it", size, ctx_id, gc->name);
    return status;
 }
@@ -355,8 +431,7 @@ vs_gpu_contexts_create_blob(struct vs_gpu_contexts *c, const struct vs_gpu_resou
    if (!slot)
       return refuse(refusal, VS_GPU_RESP_ERR_OUT_OF_MEMORY, "resource %u: the device holds %u host blobs, the most", res_id, c->max_blobs);
    struct vs_blob blob;
-   if (!vs_context_create_blob(gc->ctx, res_id, VS_BLOB_TYPE_HOST3D, cmd->blob_flags, cmd->size, cmd->blob_id,
-                               &blob))
+   if (!venus_create_blob(gc, cmd, &blob))
       return refuse(refusal, VS_GPU_RESP_ERR_INVALID_PARAMETER, "resource %u: context %u (\"%s\") refused blob %llu of %llu bytes and ended", res_id,
                     gc->id, gc->name, (unsigned long long)cmd->blob_id, (unsigned long long)cmd->size);
    *slot = (struct host_blob){
@@ -451,11 +526,11 @@ vs_gpu_contexts_unref_blob(struct vs_gpu_contexts *c, struct vs_vu_device *dev, 
    if (b->mapped)
       unmap(dev, b, refusal);
    struct gpu_context *gc = find_context(c, b->ctx_id);
-   if (gc && gc->ctx)
-      vs_context_destroy_resource(gc->ctx, res_id);
+   if (gc)
+      venus_destroy_resource(gc, res_id);
    for (unsigned i = 0; i < MAX_CONTEXTS; i++) {
-      if ((b->importers >> i & 1) && c->contexts[i].ctx)
-         vs_context_destroy_resource(c->contexts[i].ctx, res_id);
+      if (b->importers >> i & 1)
+         venus_destroy_resource(&c->contexts[i], res_id);
    }
    close_blob(b);
 }
@@ -490,7 +565,7 @@ vs_gpu_contexts_defer(struct vs_gpu_contexts *c, uint32_t ctx_id, uint32_t ring_
                       uint32_t written, struct vs_gpu_refusal *refusal)
 {
    struct gpu_context *gc = find_context(c, ctx_id);
-   if (!gc || !gc->ctx || !vs_context_running(gc->ctx))
+   if (!gc || !is_venus(gc) || !venus_running(gc))
       return false;
    /* Each waiting request holds its chain, so a driver never has more
     * waiting than a ring's entries; more is a guest offering chains it
@@ -510,7 +585,7 @@ vs_gpu_contexts_defer(struct vs_gpu_contexts *c, uint32_t ctx_id, uint32_t ring_
       *d = (struct deferred){ .contexts = c, .context = gc, .head = head, .written = written };
    /* An invalid ring ends the context (its line says so); the request is
     * answered then, as the context's others. */
-   if (!d || !vs_context_submit_fence(gc->ctx, ring_idx, fence_retired, d)) {
+   if (!d || !venus_submit_fence(gc, ring_idx, fence_retired, d)) {
       free(d);
       pthread_mutex_lock(&c->lock);
       gc->fences_waiting--;

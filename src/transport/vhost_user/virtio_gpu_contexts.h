@@ -19,6 +19,7 @@
 
 #include "context/context.h"
 
+struct render_client;
 struct vs_vu_device;
 struct vs_gpu_contexts;
 struct vs_gpu_ctx_create;
@@ -30,10 +31,13 @@ struct vs_gpu_refusal {
 };
 
 /* Contexts of device `device_id` with `options` (NULL: the device has no
- * 3D), host blobs up to `max_blobs`, mappings inside a region of
- * `shmem_size` bytes. NULL when out of memory. */
+ * 3D), each Venus context in a worker of its own through `apart` (taken,
+ * even on failure; NULL: in this process), host blobs up to `max_blobs`,
+ * mappings inside a region of `shmem_size` bytes. NULL when out of
+ * memory. */
 struct vs_gpu_contexts *vs_gpu_contexts_create(uint32_t device_id, const struct vs_context_options *options,
-                                               uint32_t max_blobs, uint64_t shmem_size);
+                                               struct render_client *apart, uint32_t max_blobs,
+                                               uint64_t shmem_size);
 /* Ends every context (their pending fences retire first) and closes the
  * blobs. */
 void vs_gpu_contexts_destroy(struct vs_gpu_contexts *contexts);

@@ -41,6 +41,23 @@ const char *render_framing_name(enum render_framing f);
 bool render_framing_parse(const char *name, enum render_framing *out);
 
 struct render_workers;
+struct vs_ledger;
+struct vs_start_ration;
+
+/* A render server whose proxy is a VM device's worker (vhost-user): the
+ * VM's contexts belong to the device's tenant, whose worker starts and
+ * device memory the device's server rations and charges. */
+struct render_tenant {
+   uint32_t device_id; /* labels the lines */
+   uid_t uid;          /* the VMM's */
+   struct vs_start_ration *starts;
+   struct vs_ledger *ledger;
+   /* Lines above debug level the VM's contexts may log about themselves
+    * (why one was dropped, or its worker died), all of them together:
+    * their creation and end are debug lines (vs_context_options's
+    * lines_left, shared with each worker through memory). */
+   uint32_t context_lines;
+};
 
 struct render_server_options {
    enum vs_isolate isolate;
@@ -60,6 +77,9 @@ struct render_server_options {
    uint32_t max_contexts;
    uint32_t worker_starts_per_min;
    struct vs_memory_shares memory;
+   /* NULL: the VMM on the socket is the tenant, with a ration and a ledger
+    * of this server's own (worker_starts_per_min, memory). */
+   const struct render_tenant *tenant;
 };
 
 /* The worker processes of --isolate process (the default): `ready` kept

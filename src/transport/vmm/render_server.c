@@ -64,6 +64,10 @@ struct server {
    /* A context costs the guest nothing: the lines of its creation and
     * refusal are bounded (worker/connection_lines.h). */
    struct vs_connection_lines context_lines;
+   /* With a tenant: the budget of its contexts' lines, in shared memory
+    * that every context worker maps (its lines_left); NULL otherwise. */
+   _Atomic uint32_t *lines_left;
+   int lines_fd;
 };
 
 struct render_workers {
@@ -76,6 +80,9 @@ struct context_job {
    uint32_t ctx_id;
    enum render_framing framing;
    char name[32];
+   /* Non-zero: the last fd is the tenant's line budget (struct server's
+    * lines_left). */
+   uint32_t shared_lines;
 };
 
 /* In a pooled worker process (worker/worker_pool.h). */
@@ -101,29 +108,57 @@ worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size
 {
    const struct render_workers *workers = data;
    struct context_job cj;
-   if (job_size != sizeof(cj) || fd_count < 2 || fd_count > 3)
+   if (job_size != sizeof(cj) || fd_count < 2)
       return 1;
-   const int fd = fds[0];
    memcpy(&cj, job, sizeof(cj));
    cj.name[sizeof(cj.name) - 1] = '\0';
+   /* The socket, the ledger channel, then the link and the line budget
+    * where the job has them. */
+   const unsigned link_fds = fd_count - 2 - (cj.shared_lines != 0);
+   if (fd_count > 4 || link_fds > 1)
+      return 1;
+   const int fd = fds[0];
    /* The worker serves this context alone, in its sandbox (entered when
     * it was forked). The server's registry and resource table are the
     * server process's: this one tells them over its link, if any. */
    struct vs_context_options worker_options = *workers->options;
    /* Its first device may be the one its warm-up prepared. */
    worker_options.renderer.device_hook = &vs_warm_up_device_hook;
+   _Atomic uint32_t *lines_left = NULL;
+   const size_t page = os_page_size();
+   if (cj.shared_lines && !(lines_left = os_map_guarded(fds[fd_count - 1], page, 0)))
+      return 1;
+   worker_options.lines_left = lines_left;
    /* Its device memory in host RAM is charged to the VM's share. */
    struct vs_ledger_port *ledger = vs_ledger_remote_port_create(fds[1], cj.ctx_id);
-   if (!ledger)
+   if (!ledger) {
+      if (lines_left)
+         os_unmap_guarded((void *)lines_left, page, 0);
       return 1;
+   }
    worker_options.renderer.ledger = ledger;
-   worker_options.worker_link = fd_count == 3 ? vs_worker_link_start(fds[2], cj.ctx_id) : NULL;
+   worker_options.worker_link = link_fds ? vs_worker_link_start(fds[2], cj.ctx_id) : NULL;
    worker_options.renderer.shared_registry = vs_worker_link_registry(worker_options.worker_link);
    worker_options.resource_table = NULL;
    render_context_serve(fd, cj.ctx_id, cj.name, &worker_options, cj.framing);
    vs_worker_link_stop(worker_options.worker_link);
    vs_ledger_remote_port_destroy(ledger);
+   if (lines_left)
+      os_unmap_guarded((void *)lines_left, page, 0);
    return 0;
+}
+
+/* A line about one context: with a tenant, only while its budget lasts
+ * (then at debug level); its creation and end always at debug level. */
+static enum vs_log_level
+context_line_level(struct server *s, enum vs_log_level level)
+{
+   if (!s->lines_left)
+      return level;
+   uint32_t left = atomic_load(s->lines_left);
+   while (left && !atomic_compare_exchange_weak(s->lines_left, &left, left - 1)) {
+   }
+   return left ? level : VS_LOG_DEBUG;
 }
 
 extern char **environ;
@@ -214,10 +249,11 @@ static void
 waits_for_start(void *data, uint32_t wait_ms)
 {
    const struct worker *w = data;
+   /* A VM device's guest makes contexts at will: a debug line. */
    if (vs_connection_lines_pass(&w->server->context_lines))
-      vs_info(w->ctx_id, "context \"%s\": the VM has taken its worker processes for now (limit "
-                      "worker-starts-per-min=%u); it waits %u ms for one", w->name,
-           vs_start_ration_per_min(w->server->starts), wait_ms);
+      vs_log(w->server->lines_left ? VS_LOG_DEBUG : VS_LOG_INFO, w->ctx_id,
+             "context \"%s\": the VM has taken its worker processes for now (limit worker-starts-per-min=%u); it "
+             "waits %u ms for one", w->name, vs_start_ration_per_min(w->server->starts), wait_ms);
 }
 
 /* A thread worker: the context on a thread of this process, charging the
@@ -250,7 +286,7 @@ static void
 serve_in_process(struct worker *w)
 {
    struct server *s = w->server;
-   struct context_job job = { .ctx_id = w->ctx_id, .framing = s->sock.framing };
+   struct context_job job = { .ctx_id = w->ctx_id, .framing = s->sock.framing, .shared_lines = s->lines_left != NULL };
    memcpy(job.name, w->name, sizeof(job.name));
    /* Its account in the VM's share, over a channel this process serves. */
    int ledger_fd = -1;
@@ -280,9 +316,14 @@ serve_in_process(struct worker *w)
    struct vs_server_link *served =
       link[0] >= 0 ? vs_server_link_open(link[0], w->ctx_id, options->renderer.shared_registry, options->resource_table)
                    : NULL;
-   const int fds[] = { w->fd, ledger_fd, link[1] };
+   int fds[4] = { w->fd, ledger_fd };
+   unsigned fd_count = 2;
+   if (link[1] >= 0)
+      fds[fd_count++] = link[1];
+   if (s->lines_left)
+      fds[fd_count++] = s->lines_fd;
    pid_t pid = s->isolate == VS_ISOLATE_SPAWN ? spawn_worker(w, ledger_fd)
-                                              : vs_worker_pool_run(s->pool, s->vmm_uid, fds, link[1] >= 0 ? 3 : 2, &job, sizeof(job));
+                                              : vs_worker_pool_run(s->pool, s->vmm_uid, fds, fd_count, &job, sizeof(job));
    int err = errno;
    close(ledger_fd);
    if (link[1] >= 0)
@@ -294,7 +335,8 @@ serve_in_process(struct worker *w)
                s->isolate == VS_ISOLATE_SPAWN ? "spawn" : "start", strerror(err));
       return;
    }
-   vs_info(w->ctx_id, "context \"%s\" served by worker process %d", w->name, (int)pid);
+   vs_log(s->lines_left ? VS_LOG_DEBUG : VS_LOG_INFO, w->ctx_id, "context \"%s\" served by worker process %d",
+          w->name, (int)pid);
    atomic_store(&w->pid, pid);
    if (atomic_load(&w->killed))
       kill_worker(s, pid);
@@ -302,10 +344,12 @@ serve_in_process(struct worker *w)
    int status = served ? vs_server_link_serve_worker(served, s->pool, pid) : wait_worker(s, pid);
    vs_ledger_channel_close(ledger);
    if (WIFSIGNALED(status) && !atomic_load(&w->killed))
-      vs_error(w->ctx_id, "context \"%s\": worker process %d killed by signal %d; only this context is gone", w->name,
+      vs_log(context_line_level(s, VS_LOG_ERROR), w->ctx_id,
+             "context \"%s\": worker process %d killed by signal %d; only this context is gone", w->name,
                (int)pid, WTERMSIG(status));
    else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-      vs_error(w->ctx_id, "context \"%s\": worker process %d exited with status %d", w->name, (int)pid,
+      vs_log(context_line_level(s, VS_LOG_ERROR), w->ctx_id, "context \"%s\": worker process %d exited with status %d",
+             w->name, (int)pid,
                WEXITSTATUS(status));
 }
 
@@ -471,7 +515,9 @@ create_context(struct server *s, const struct render_client_op_create_context_re
       free(w);
       return send_create_reply(s, false, -1);
    }
-   if (vs_connection_lines_pass(&s->context_lines))
+   if (s->lines_left)
+      vs_debug(req->ctx_id, "context \"%s\" created (%s worker)", name, isolate_name(s->isolate));
+   else if (vs_connection_lines_pass(&s->context_lines))
       vs_info(req->ctx_id, "context \"%s\" created (%s worker)", name, isolate_name(s->isolate));
    bool ok = send_create_reply(s, true, pair[0]);
    close(pair[0]);
@@ -521,7 +567,8 @@ handle(struct server *s, const void *buf, size_t size, int fd_count)
       return true;
    case RENDER_CLIENT_OP_INIT: {
       const struct render_client_op_init_request *req = buf;
-      vs_info(0, "render server: INIT, VMM flags 0x%x", req->flags);
+      if (!s->rs->tenant)
+         vs_info(0, "render server: INIT, VMM flags 0x%x", req->flags);
       s->init_flags = req->flags;
       if (!(req->flags & RENDER_VMM_FLAG_VENUS))
          vs_warn(0, "render server: the VMM did not ask for Venus (flags 0x%x)", req->flags);
@@ -542,6 +589,26 @@ handle(struct server *s, const void *buf, size_t size, int fd_count)
    return false;
 }
 
+/* The tenant's line budget: a page of shared memory, sealed, holding the
+ * count every context worker takes its lines from. */
+static bool
+open_line_budget(struct server *s, uint32_t lines)
+{
+   const size_t page = os_page_size();
+   s->lines_fd = os_shm_create("vs-context-lines", page);
+   if (s->lines_fd < 0)
+      return false;
+   os_shm_seal_size(s->lines_fd);
+   s->lines_left = os_map_guarded(s->lines_fd, page, 0);
+   if (!s->lines_left) {
+      close(s->lines_fd);
+      s->lines_fd = -1;
+      return false;
+   }
+   atomic_store(s->lines_left, lines);
+   return true;
+}
+
 int
 render_server_run(int fd, const struct vs_context_options *options, const struct render_server_options *rs)
 {
@@ -557,26 +624,44 @@ render_server_run(int fd, const struct vs_context_options *options, const struct
    }
    s.pool = s.isolate == VS_ISOLATE_PROCESS ? rs->workers->pool : NULL;
    /* Every context is the VM's: one uid, the VMM's (ours where the
-    * socket does not say). */
-   if (os_peer_uid(fd, &s.vmm_uid) != 0)
+    * socket does not say), or the tenant's that the caller names. */
+   const struct render_tenant *tenant = rs->tenant;
+   if (tenant)
+      s.vmm_uid = tenant->uid;
+   else if (os_peer_uid(fd, &s.vmm_uid) != 0)
       s.vmm_uid = getuid();
    struct vs_ledger_limits ledger_limits = { .scope = { 0 } };
    vs_memory_shares_apply(&rs->memory, &ledger_limits);
-   s.starts = vs_start_ration_create(rs->worker_starts_per_min);
-   s.ledger = vs_ledger_create(&ledger_limits);
+   s.starts = tenant ? tenant->starts : vs_start_ration_create(rs->worker_starts_per_min);
+   s.ledger = tenant ? tenant->ledger : vs_ledger_create(&ledger_limits);
    if (!s.starts || !s.ledger || pthread_mutex_init(&s.lock, NULL) != 0 || os_event_init(&s.reap_event) < 0 ||
        (s.isolate == VS_ISOLATE_SPAWN && os_worker_tie_init(&s.tie) < 0)) {
       vs_error(0, "render server: cannot set up: %s", strerror(errno ? errno : ENOMEM));
-      vs_start_ration_destroy(s.starts);
-      vs_ledger_destroy(s.ledger);
+      if (!tenant) {
+         vs_start_ration_destroy(s.starts);
+         vs_ledger_destroy(s.ledger);
+      }
       return 1;
    }
    vs_connection_lines_init(&s.context_lines, "render server: ", "contexts");
-   vs_info(0, "render server: serving fd %d (%s framing, %s workers)", fd, render_framing_name(s.sock.framing),
-           isolate_name(s.isolate));
-   vs_info(0, "render server: the VM's contexts: %u at once (limit clients), %u worker starts a minute (limit "
-              "worker-starts-per-min)", rs->max_contexts, rs->worker_starts_per_min);
-   vs_memory_shares_log("render server: the VM's ", &rs->memory);
+   s.lines_fd = -1;
+   if (tenant && !open_line_budget(&s, tenant->context_lines)) {
+      vs_error(0, "vhost-user device %u: no line budget for its contexts: %s", tenant->device_id, strerror(errno));
+      vs_connection_lines_fini(&s.context_lines);
+      os_event_fini(&s.reap_event);
+      pthread_mutex_destroy(&s.lock);
+      close(fd);
+      return 1;
+   }
+   if (tenant) {
+      vs_debug(0, "vhost-user device %u: its contexts' render server serves fd %d", tenant->device_id, fd);
+   } else {
+      vs_info(0, "render server: serving fd %d (%s framing, %s workers)", fd, render_framing_name(s.sock.framing),
+              isolate_name(s.isolate));
+      vs_info(0, "render server: the VM's contexts: %u at once (limit clients), %u worker starts a minute (limit "
+                 "worker-starts-per-min)", rs->max_contexts, rs->worker_starts_per_min);
+      vs_memory_shares_log("render server: the VM's ", &rs->memory);
+   }
 
    int rc = 0;
    for (;;) {
@@ -611,7 +696,8 @@ render_server_run(int fd, const struct vs_context_options *options, const struct
       if (framing != s.sock.framing)
          vs_info(0, "render server: the VMM speaks the %s stream framing", render_framing_name(s.sock.framing));
       if (r == RENDER_RECV_EOF) {
-         vs_info(0, "render server: the VMM closed the socket");
+         if (!tenant)
+            vs_info(0, "render server: the VMM closed the socket");
          break;
       }
       if (r == RENDER_RECV_ERROR) {
@@ -629,8 +715,14 @@ render_server_run(int fd, const struct vs_context_options *options, const struct
    stop_all(&s);
    reap_workers(&s, true);
    vs_connection_lines_fini(&s.context_lines);
-   vs_ledger_destroy(s.ledger);
-   vs_start_ration_destroy(s.starts);
+   if (s.lines_left) {
+      os_unmap_guarded((void *)s.lines_left, os_page_size(), 0);
+      close(s.lines_fd);
+   }
+   if (!tenant) {
+      vs_ledger_destroy(s.ledger);
+      vs_start_ration_destroy(s.starts);
+   }
    if (s.isolate == VS_ISOLATE_SPAWN)
       os_worker_tie_fini(&s.tie);
    os_event_fini(&s.reap_event);
