@@ -117,7 +117,8 @@ case ${2:-} in
   --desktop) desktop=1 what="desktop guest" ;;
   *) die "unknown argument '$2' (usage: $0 BUILD_DIR [--desktop])" ;;
 esac
-clients=("$build/tests/vk_compute" "$build/tests/vk_render" "$build/tests/kms_frames" "$build/bench/exec_bench" "$build/bench/render_bench")
+clients=("$build/tests/vk_compute" "$build/tests/vk_render" "$build/tests/vk_peek" "$build/tests/kms_frames" "$build/bench/exec_bench"
+  "$build/bench/render_bench")
 for c in "${clients[@]}"; do [ -x "$c" ] || die "no $c (run make)"; done
 # The guest side of the VM display (vmtest=display), where the build has
 # the display: the guest compositor, the numbered-frames client and the

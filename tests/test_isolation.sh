@@ -9,6 +9,11 @@
 #     marker: live memory of one client must never show up in the other.
 #  2. Once both have exited, C checks for both markers: memory freed by one
 #     client must not reach another one unscrubbed.
+#  3. A shader of client B reads 1024 words at a device address of client
+#     A's (tests/vk_peek.c): on lavapipe a device address is a pointer into
+#     the process that runs the client, so none may hold A's marker; on a
+#     server that runs both in one process (--isolate thread, the control)
+#     all of them do, which shows the read reaches where it aims.
 # All must pass, with correct compute results; the server drops no client.
 . "$(dirname "$0")/lib.sh"
 
@@ -55,5 +60,36 @@ client_check "client C after A and B exited sees neither marker" "$TEST_TMP/c.ou
 
 check_no_drops
 check "server still running at the end" server_alive
+server_stop || true
+
+# peek_marked: client A holds its marked buffer, B's shader reads at its
+# device address; prints how many words held A's marker (or why none).
+PEEK=$BUILD_DIR/tests/vk_peek
+peek_marked() {
+  venus_run "$PEEK" hold 30 >"$TEST_TMP/hold.out" 2>&1 &
+  local holder=$! address="" _
+  BG_PIDS+=("$holder")
+  for _ in $(seq 300); do
+    address=$(sed -n 's/^peek: address //p' "$TEST_TMP/hold.out")
+    [ -n "$address" ] && break
+    kill -0 "$holder" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -n "$address" ]; then
+    venus_run "$PEEK" read "$address" >"$TEST_TMP/read.out" 2>&1 || true
+    sed -nE 's/^peek: read [0-9]+ words at 0x[0-9a-f]+: ([0-9]+) hold the marker$/\1/p' "$TEST_TMP/read.out"
+  fi
+  kill "$holder" 2>/dev/null || true
+  wait "$holder" 2>/dev/null || true
+}
+server_start || finish
+marked=$(peek_marked)
+check "a shader's reads at another client's device address find none of its marker (${marked:-no read: $(tail -n 1 "$TEST_TMP/read.out" 2>/dev/null)} of 1024)" \
+  test "${marked:-x}" = 0
+server_stop || true
+server_start --isolate thread || finish
+marked=$(peek_marked)
+check "the control: both clients in one process, the reads find all of it (${marked:-none} of 1024)" \
+  test "${marked:-x}" = 1024
 server_stop || true
 finish

@@ -10,6 +10,7 @@
 
 #include "scale.comp.h"
 #include "spin.comp.h"
+#include "peek.comp.h"
 
 void
 vkt_ok(struct vkt *t, const char *fmt, ...)
@@ -447,6 +448,12 @@ VkResult
 vkt_spin_init(struct vkt *t, struct vkt_scale *s, const char **what)
 {
    return pipeline_init(t, s, spin_comp_spv, sizeof(spin_comp_spv), NULL, NULL, what);
+}
+
+VkResult
+vkt_peek_init(struct vkt *t, struct vkt_scale *s, const char **what)
+{
+   return pipeline_init(t, s, peek_comp_spv, sizeof(peek_comp_spv), NULL, NULL, what);
 }
 
 static VkResult

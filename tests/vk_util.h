@@ -124,6 +124,9 @@ VkResult vkt_scale_init(struct vkt *t, struct vkt_scale *s, const char **what);
 VkResult vkt_scale_init_chained(struct vkt *t, struct vkt_scale *s, const void *pipeline_next,
                                 const void *stage_next, const char **what);
 VkResult vkt_spin_init(struct vkt *t, struct vkt_scale *s, const char **what);
+/* The same layout with peek.comp: dst[i] = word i at the device address
+ * in src's first 8 bytes (the device needs bufferDeviceAddress). */
+VkResult vkt_peek_init(struct vkt *t, struct vkt_scale *s, const char **what);
 void vkt_scale_fini(struct vkt *t, struct vkt_scale *s);
 /* Bind src/dst, record the dispatch over `count` words (with a barrier making
  * the shader's writes visible to the host), submit on queues[0] with the
