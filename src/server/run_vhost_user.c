@@ -80,6 +80,7 @@ vs_run_vhost_user(struct vs_server_config *config)
       .max_devices = VHOST_USER_DEVICES_MAX,
       .max_devices_per_peer = VHOST_USER_DEVICES_PER_PEER,
       .worker_starts_per_min = config->server.worker_starts_per_min,
+      .idle_timeout_ms = config->server.idle_timeout_ms,
       .memory_per_peer = config->server.memory_per_peer,
    };
 #ifdef VS_HAVE_DISPLAY

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "os/os.h"
 #include "transport/vhost_user/shmem_echo.h"
+#include "worker/activity.h"
 
 /* A VMM sends SET_OWNER first thing when it connects (QEMU's
  * vhost_dev_init); a connection that does not within this long holds a
@@ -39,6 +40,7 @@ struct vs_vu_device {
    int sock;
    uint32_t id;
    struct vs_vu_device_type type;
+   struct vs_activity *activity; /* told when a queue first runs; NULL: nobody */
    uint64_t features;           /* negotiated */
    uint64_t protocol_features;  /* negotiated */
    bool features_set;
@@ -399,10 +401,18 @@ kick(struct vs_vu_device *dev, unsigned index)
    while (dev->kicks_pending && !dev->closing && !dev->failed) {
       const unsigned i = (unsigned)__builtin_ctz(dev->kicks_pending);
       dev->kicks_pending &= ~(1u << i);
-      if (vs_virtqueue_ready(&dev->queues[i]))
+      if (vs_virtqueue_ready(&dev->queues[i])) {
+         vs_activity_start(dev->activity);
          dev->type.queue_kicked(dev->type.data, dev, i);
+      }
    }
    dev->serving = false;
+}
+
+void
+vs_vu_device_report_start(struct vs_vu_device *dev, struct vs_activity *activity)
+{
+   dev->activity = activity;
 }
 
 static bool

@@ -21,6 +21,7 @@
 /* The shared memory id of the host-visible region (virtio-gpu's). */
 #define VS_VU_SHMEM_ID 1u
 
+struct vs_activity;
 struct vs_vu_device;
 
 /* What the device type provides; `data` is its own. */
@@ -43,6 +44,10 @@ struct vs_vu_device_type {
    int wake_fd;
    void *data;
 };
+
+/* Tells `activity` (worker/activity.h) when one of the device's queues
+ * first runs: a device that never starts one may lose its slot. */
+void vs_vu_device_report_start(struct vs_vu_device *dev, struct vs_activity *activity);
 
 /* A device on a connected socket (which it owns from now on); `id` names it
  * in log lines. NULL when the type is invalid or memory runs out: the

@@ -31,6 +31,7 @@
 #include "transport/vhost_user/virtio_input.h"
 #include "transport/vmm/render.h"
 #include "transport/vmm/render_client.h"
+#include "worker/activity.h"
 #include "worker/connection_lines.h"
 #include "worker/first_message.h"
 #include "worker/ledger_channel.h"
@@ -123,11 +124,12 @@ report_buffer_flush(void *data, uint32_t scanout, const struct vs_virtio_gpu_buf
 /* In the worker process: an input device, until its VMM goes or the
  * server closes its reports' socket. */
 static int
-serve_input(const int *fds, const struct device_job *job)
+serve_input(const int *fds, const struct device_job *job, struct vs_activity *activity)
 {
    struct vs_virtio_input *input = vs_virtio_input_create(fds[0], job->id);
    if (!input)
       return 1;
+   vs_vu_device_report_start(vs_virtio_input_device(input), activity);
    vs_virtio_input_run(input, fds[1]);
    vs_info(0, "vhost-user device %u: ended after %llu input events (%llu dropped)", job->id,
            (unsigned long long)vs_virtio_input_delivered(input), (unsigned long long)vs_virtio_input_dropped(input));
@@ -179,24 +181,12 @@ prepare_device_died(void *data)
       vs_device_snapshot_drop(workers->options->renderer.device_snapshots);
 }
 
-/* In the worker process: the device, until its VMM goes. Its fds: the
- * VMM's socket, then for a GPU device its ledger channel
- * (worker/ledger_channel.h) or, with its contexts apart, its socket to
- * their render server and, where the server has a display, the
- * framebuffer and the announcements' socket (scanout_export.h); for an
- * input device, its reports' socket (input_router.h). */
+/* A GPU device, until its VMM goes. */
 static int
-serve_device(const int *fds, unsigned fd_count, const void *job_bytes, size_t job_size, void *data)
+serve_gpu(const struct vs_vhost_user_workers *workers, const int *fds, unsigned fd_count, const struct device_job *job_in,
+          struct vs_activity *activity)
 {
-   const struct vs_vhost_user_workers *workers = data;
-   struct device_job job;
-   if (job_size != sizeof(job))
-      return 1;
-   memcpy(&job, job_bytes, sizeof(job));
-   if (job.kind == DEVICE_INPUT && fd_count == 2)
-      return serve_input(fds, &job);
-   if (job.kind != DEVICE_GPU || (fd_count != 2 && fd_count != 4))
-      return 1;
+   const struct device_job job = *job_in;
    struct scanout_report report = { .id = job.id };
    vs_rate_limit_init(&report.size_lines, SIZE_LINES_BURST, SIZE_LINES_PER_SECOND, os_now_ns());
    if (fd_count == 4 &&
@@ -245,12 +235,41 @@ serve_device(const int *fds, unsigned fd_count, const void *job_bytes, size_t jo
       vs_scanout_export_destroy(report.export);
       return 1;
    }
+   vs_vu_device_report_start(vs_virtio_gpu_device(gpu), activity);
    vs_vu_device_run(vs_virtio_gpu_device(gpu));
    vs_virtio_gpu_destroy(gpu);
    vs_ledger_remote_port_destroy(ledger);
    vs_scanout_export_destroy(report.export);
    vs_info(0, "vhost-user device %u: ended after %lu flushes of its scanout", job.id, report.flushes);
    return 0;
+}
+
+/* In the worker process: the device, until its VMM goes. Its fds: the
+ * VMM's socket, then for a GPU device its ledger channel
+ * (worker/ledger_channel.h) or, with its contexts apart, its socket to
+ * their render server and, where the server has a display, the
+ * framebuffer and the announcements' socket (scanout_export.h); for an
+ * input device, its reports' socket (input_router.h); last, for both, its
+ * activity record (worker/activity.h). */
+static int
+serve_device(const int *fds, unsigned fd_count, const void *job_bytes, size_t job_size, void *data)
+{
+   const struct vs_vhost_user_workers *workers = data;
+   struct device_job job;
+   if (job_size != sizeof(job) || fd_count < 3)
+      return 1;
+   memcpy(&job, job_bytes, sizeof(job));
+   /* The last fd: the device's activity record, whether a queue ran. */
+   struct vs_activity *activity = vs_activity_map(fds[--fd_count]);
+   if (!activity)
+      return 1;
+   int rc = 1;
+   if (job.kind == DEVICE_INPUT && fd_count == 2)
+      rc = serve_input(fds, &job, activity);
+   else if (job.kind == DEVICE_GPU && (fd_count == 2 || fd_count == 4))
+      rc = serve_gpu(workers, fds, fd_count, &job, activity);
+   vs_activity_destroy(activity);
+   return rc;
 }
 
 struct vs_vhost_user_workers *
@@ -326,6 +345,12 @@ struct device {
    int contexts_fd;
    pthread_t contexts;
    bool contexts_served;
+   /* Whether a queue of it ran (its worker tells), since `connected_ns`:
+    * one that never starts a queue may lose its slot to a newcomer. */
+   struct vs_activity *activity;
+   int activity_fd;
+   uint64_t connected_ns;
+   bool evicted; /* under server->lock: its slot is a newcomer's */
    bool ended; /* under server->lock */
    struct device *next;
 };
@@ -380,6 +405,16 @@ end_device(struct device *device)
 
 static bool start_worker(struct device *device);
 
+/* Once its waiter is joined. */
+static void
+free_device(struct device *device)
+{
+   vs_activity_destroy(device->activity);
+   if (device->activity_fd >= 0)
+      close(device->activity_fd);
+   free(device);
+}
+
 /* The device's frames until its worker closes their socket (it ends, or
  * sends a malformed one), then the worker's end. */
 static void *
@@ -432,7 +467,7 @@ reap_devices(struct server *server)
       *link = device->next;
       pthread_mutex_unlock(&server->lock);
       pthread_join(device->waiter, NULL);
-      free(device);
+      free_device(device);
       pthread_mutex_lock(&server->lock);
    }
    pthread_mutex_unlock(&server->lock);
@@ -572,7 +607,7 @@ start_worker(struct device *device)
       .kind = device->kind, .id = device->id, .width = options->width, .height = options->height,
       .hostmem_bytes = options->hostmem_bytes, .contexts_apart = server->workers->contexts != NULL,
    };
-   int fds[4] = { device->sock, -1, -1, -1 };
+   int fds[5] = { device->sock, -1, -1, -1, -1 };
    unsigned fd_count = 2;
    bool ready = true;
    if (device->kind == DEVICE_INPUT) {
@@ -588,13 +623,21 @@ start_worker(struct device *device)
          fd_count = 4;
       }
    }
+   /* Last, the record its worker tells of its queues in. */
+   if (ready && !(device->activity = vs_activity_create(&device->activity_fd))) {
+      vs_error(0, "vhost-user: VM device %u: no activity record for its worker: %s", device->id, strerror(errno));
+      ready = false;
+   }
+   const unsigned activity_at = fd_count;
+   if (ready)
+      fds[fd_count++] = device->activity_fd;
    /* One of its uid's worker starts first (worker/start_ration.h). */
    const bool started = ready && vs_start_ration_wait(server->starts, device->uid, device->sock, waits_for_start, device);
    const pid_t pid = started ? vs_worker_pool_run(server->pool, device->uid, fds, fd_count, &job, sizeof(job)) : ready ? 0 : -1;
    const int err = errno;
-   /* The worker has its copies. */
+   /* The worker has its copies; the activity record stays the device's. */
    for (unsigned i = 1; i < fd_count; i++)
-      if (fds[i] >= 0)
+      if (fds[i] >= 0 && (i != activity_at || !ready))
          close(fds[i]);
    /* Whether the VMM hung up, while the connection is still known here. */
    const bool left = pid == 0 && peer_hung_up(device->sock);
@@ -643,7 +686,34 @@ start_worker(struct device *device)
 static bool
 holds_slot(const struct device *device)
 {
-   return !device->ended && (device->pid || device->sock < 0 || !peer_hung_up(device->sock));
+   return !device->ended && !device->evicted && (device->pid || device->sock < 0 || !peer_hung_up(device->sock));
+}
+
+/* Under the lock, `uid`'s slots of `kind` (or the server's) full: ends the
+ * uid's device that has waited longest, past idle-timeout-ms, without
+ * starting a queue (its VMM connected, but no guest drives it), whose slot
+ * the newcomer then takes. A device whose queue ever ran keeps its slot. */
+static bool
+evict_unstarted(struct server *server, uid_t uid, enum device_kind kind)
+{
+   const uint64_t now = os_now_ns(), min_wait = (uint64_t)server->options->idle_timeout_ms * 1000000u;
+   struct device *victim = NULL;
+   for (struct device *d = server->devices; min_wait && d; d = d->next) {
+      if (d->kind != kind || d->uid != uid || d->ended || d->evicted || !d->pid || vs_activity_started(d->activity) ||
+          now - d->connected_ns < min_wait)
+         continue;
+      if (!victim || d->connected_ns < victim->connected_ns)
+         victim = d;
+   }
+   if (!victim)
+      return false;
+   vs_warn(0, "vhost-user device %u: VMM pid %d started no queue in %llu s while uid %d's %s slots are full "
+              "(limit idle-timeout-ms=%u); the device ends, its slot is a newcomer's", victim->id, (int)victim->vmm,
+           (unsigned long long)((now - victim->connected_ns) / 1000000000u), (int)uid, kind_names[kind],
+           server->options->idle_timeout_ms);
+   victim->evicted = true;
+   vs_worker_pool_kill(server->pool, victim->pid);
+   return true;
 }
 
 /* Takes `sock` (a new connection of `kind`): a device slot and a thread
@@ -667,8 +737,10 @@ start_device(struct server *server, int sock, uint32_t id, enum device_kind kind
          of_uid += d->uid == uid;
       }
    }
-   const bool full = live >= options->max_devices;
-   const bool uid_full = options->max_devices_per_peer && of_uid >= options->max_devices_per_peer;
+   bool full = live >= options->max_devices;
+   bool uid_full = options->max_devices_per_peer && of_uid >= options->max_devices_per_peer;
+   if ((full || uid_full) && uid != (uid_t)-1 && evict_unstarted(server, uid, kind))
+      full = uid_full = false;
    pthread_mutex_unlock(&server->lock);
    if (full || uid_full) {
       if (full && vs_connection_lines_pass(&server->connection_lines))
@@ -687,8 +759,8 @@ start_device(struct server *server, int sock, uint32_t id, enum device_kind kind
       return;
    }
    *device = (struct device){ .server = server, .kind = kind, .id = id, .vmm = vmm, .uid = uid, .sock = sock,
-                              .notify_fd = -1, .reports = -1,
-                              .contexts_fd = -1 };
+                              .notify_fd = -1, .reports = -1, .contexts_fd = -1, .activity_fd = -1,
+                              .connected_ns = os_now_ns() };
    pthread_mutex_lock(&server->lock);
    device->next = server->devices;
    server->devices = device;
@@ -740,7 +812,7 @@ stop_devices(struct server *server)
       server->devices = device->next;
       pthread_mutex_unlock(&server->lock);
       pthread_join(device->waiter, NULL);
-      free(device);
+      free_device(device);
       pthread_mutex_lock(&server->lock);
    }
    pthread_mutex_unlock(&server->lock);

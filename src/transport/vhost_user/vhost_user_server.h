@@ -27,6 +27,9 @@ struct vs_vhost_user_options {
    unsigned max_devices_per_peer;
    /* Worker processes one uid's VMMs take a minute (worker/start_ration.h). */
    uint32_t worker_starts_per_min;
+   /* A device whose queues never started gives its slot to a newcomer of
+    * its uid after this long (worker/activity.h); 0: never. */
+   uint32_t idle_timeout_ms;
    /* Device memory the VMs of one uid hold together, charged through the
     * server's ledger (base/ledger.h). */
    struct vs_memory_shares memory_per_peer;

@@ -45,7 +45,7 @@ struct vtest_server_limits {
                                      at once: the other slots stay for other users */
    uint32_t idle_timeout_ms;      /* when a uid's (or the server's) slots are full,
                                      the uid's client idle longest past this is
-                                     dropped for its newcomer (idle_policy.h) */
+                                     dropped for its newcomer (worker/activity.h) */
    uint32_t teardown_timeout_ms;  /* a client gone this long whose context is
                                      still being torn down gives up its slot
                                      (its worker process is ended) */

@@ -17,7 +17,7 @@
 #include "base/ledger.h"
 #include "base/log.h"
 #include "context/context.h"
-#include "transport/vtest/idle_policy.h"
+#include "worker/activity.h"
 #include "transport/vtest/vtest_protocol.h"
 #include "transport/vtest/vtest_sync.h"
 #include "worker/worker_link.h"
@@ -785,7 +785,7 @@ read_header(struct client *c, uint32_t *hdr, size_t size, bool first, bool *idle
          continue;
       if (n <= 0)
          return n;
-      vtest_activity_touch(c->limits.activity);
+      vs_activity_touch(c->limits.activity);
       c->deadline_ns = first ? deadline : deadline_after(c, os_now_ns());
       if ((size_t)n == size)
          return n;
@@ -832,9 +832,9 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
          while (!arrived && poll(&pfd, 1, -1) < 0 && errno == EINTR)
             ;
          /* A request arrived: busy (the wait may be long) until it is served. */
-         vtest_activity_work(limits->activity, 1);
+         vs_activity_work(limits->activity, 1);
          bool settled = vs_context_settle_ring_wait(c.ctx) && vs_context_running(c.ctx);
-         vtest_activity_work(limits->activity, -1);
+         vs_activity_work(limits->activity, -1);
          if (!settled) {
             if (vs_context_peer_gone(c.ctx))
                disconnected(&c);
@@ -860,9 +860,9 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
          closed_mid_message(&c, "after %zd of %zu bytes of a VCMD header", n, sizeof(hdr));
          break;
       }
-      vtest_activity_work(limits->activity, 1);
+      vs_activity_work(limits->activity, 1);
       bool handled = handle_command(&c, hdr[VTEST_HDR_LEN], hdr[VTEST_HDR_ID]);
-      vtest_activity_work(limits->activity, -1);
+      vs_activity_work(limits->activity, -1);
       if (!handled) {
          if (c.ctx && vs_context_peer_gone(c.ctx))
             disconnected(&c);

@@ -25,8 +25,8 @@ struct vtest_client_limits {
    uint32_t work_timeout_ms;     /* first SUBMIT_CMD2 due this long after connecting */
    uint64_t partial_bytes;
    struct vs_ledger_port *ledger;
-   /* Where the client's activity is told (idle_policy.h); NULL: nowhere. */
-   struct vtest_activity *activity;
+   /* Where the client's activity is told (worker/activity.h); NULL: nowhere. */
+   struct vs_activity *activity;
 };
 
 /* vtest_client_serve under `limits` (vtest_client_serve has none). */

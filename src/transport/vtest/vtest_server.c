@@ -24,7 +24,7 @@
 #include "context/context.h"
 #include "renderer/device_snapshot.h"
 #include "renderer/warm_up.h"
-#include "transport/vtest/idle_policy.h"
+#include "worker/activity.h"
 #include "transport/vtest/vtest_client.h"
 #include "transport/vtest/vtest_protocol.h"
 #include "worker/connection_lines.h"
@@ -51,7 +51,7 @@ struct client_thread {
    bool slot_released;
    uint64_t gone_ns; /* when its peer was first seen hung up; 0: not yet */
    pid_t worker;     /* its worker process; 0 in thread mode or until known */
-   struct vtest_activity *activity;
+   struct vs_activity *activity;
    int activity_fd; /* its shared memory, for a worker process to map */
 };
 
@@ -90,7 +90,7 @@ struct client_job {
 };
 
 static struct vtest_client_limits
-client_limits(const struct vtest_server_limits *limits, struct vs_ledger_port *ledger, struct vtest_activity *activity)
+client_limits(const struct vtest_server_limits *limits, struct vs_ledger_port *ledger, struct vs_activity *activity)
 {
    return (struct vtest_client_limits){
       .message_timeout_ms = limits->message_timeout_ms,
@@ -152,7 +152,7 @@ worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size
    if (job_size != sizeof(cj) || fd_count < 3 || fd_count > 4)
       return 1;
    memcpy(&cj, job, sizeof(cj));
-   struct vtest_activity *activity = vtest_activity_map(fds[1]);
+   struct vs_activity *activity = vs_activity_map(fds[1]);
    close(fds[1]);
    struct vs_ledger_port *ledger = vs_ledger_remote_port_create(fds[2], cj.ctx_id);
    if (!ledger)
@@ -338,14 +338,14 @@ reap_clients(struct server *server, bool all)
       struct client_thread *ct = finished;
       finished = ct->next;
       pthread_join(ct->thread, NULL);
-      vtest_activity_destroy(ct->activity);
+      vs_activity_destroy(ct->activity);
       close(ct->activity_fd);
       free(ct);
    }
 }
 
 /* Under the lock, slots full: drops uid's client idle longest past
- * idle-timeout-ms (idle_policy.h), whose slot the newcomer then takes. */
+ * idle-timeout-ms (worker/activity.h), whose slot the newcomer then takes. */
 static bool
 evict_idle(struct server *server, uid_t uid, bool server_full)
 {
@@ -355,7 +355,7 @@ evict_idle(struct server *server, uid_t uid, bool server_full)
    for (struct client_thread *ct = server->clients; min_idle && ct; ct = ct->next) {
       if (ct->done || ct->evicted || ct->slot_released || ct->peer_uid != uid || ct->fd < 0)
          continue;
-      uint64_t idle = vtest_activity_idle_ns(ct->activity, now);
+      uint64_t idle = vs_activity_idle_ns(ct->activity, now);
       if (idle >= min_idle && idle > victim_idle) {
          victim = ct;
          victim_idle = idle;
@@ -432,7 +432,7 @@ start_client(struct server *server, int fd)
 
    struct client_thread *ct = calloc(1, sizeof(*ct));
    int activity_fd = -1;
-   struct vtest_activity *activity = ct ? vtest_activity_create(&activity_fd) : NULL;
+   struct vs_activity *activity = ct ? vs_activity_create(&activity_fd) : NULL;
    if (!activity) {
       vs_error(0, "out of memory accepting a client");
       free(ct);
@@ -467,7 +467,7 @@ start_client(struct server *server, int fd)
    if (err != 0) {
       vs_error(ct->ctx_id, "dropping client: cannot start its thread: %s", strerror(err));
       close(fd);
-      vtest_activity_destroy(ct->activity);
+      vs_activity_destroy(ct->activity);
       close(ct->activity_fd);
       free(ct);
    }
@@ -606,7 +606,7 @@ vtest_server_limits_default(struct vtest_server_limits *limits)
        * clients of one uid) keeps 24 of its 32 slots. */
       .clients_per_peer = 24,
       /* Past this, an idle client gives its slot to a newcomer of its uid
-       * when that uid's slots are full (idle_policy.h). */
+       * when that uid's slots are full (worker/activity.h). */
       .idle_timeout_ms = 60000,
       /* Past gpu-timeout-ms's 30 s, after which a context's waits end. */
       .teardown_timeout_ms = 60000,

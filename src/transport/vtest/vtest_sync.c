@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "os/os.h"
-#include "transport/vtest/idle_policy.h"
+#include "worker/activity.h"
 #include "transport/vtest/vtest_protocol.h"
 
 #define SYNC_BUCKETS 1024 /* power of two */
@@ -54,7 +54,7 @@ struct vtest_sync_table {
    uint32_t waiter_count;
    struct vtest_sync_signal *pending;
    uint32_t pending_entries; /* over every pending signal */
-   struct vtest_activity *activity; /* NULL: not tracked */
+   struct vs_activity *activity; /* NULL: not tracked */
 };
 
 static uint64_t
@@ -204,7 +204,7 @@ vtest_sync_table_create(void)
 }
 
 void
-vtest_sync_table_track(struct vtest_sync_table *table, struct vtest_activity *activity)
+vtest_sync_table_track(struct vtest_sync_table *table, struct vs_activity *activity)
 {
    pthread_mutex_lock(&table->lock);
    table->activity = activity;
@@ -398,7 +398,7 @@ vtest_sync_signal_create(struct vtest_sync_table *table, const uint32_t *entries
    if (table->pending)
       table->pending->prev = signal;
    table->pending = signal;
-   vtest_activity_work(table->activity, 1);
+   vs_activity_work(table->activity, 1);
    pthread_mutex_unlock(&table->lock);
    *out = signal;
    return VTEST_SYNC_OK;
@@ -416,7 +416,7 @@ unlist_signal(struct vtest_sync_signal *signal)
    if (signal->next)
       signal->next->prev = signal->prev;
    table->pending_entries -= signal->count;
-   vtest_activity_work(table->activity, -1);
+   vs_activity_work(table->activity, -1);
 }
 
 void

@@ -28,7 +28,7 @@ enum vtest_sync_result {
 
 struct vtest_sync_table;
 struct vtest_sync_signal;
-struct vtest_activity;
+struct vs_activity;
 
 struct vtest_sync_table *vtest_sync_table_create(void);
 
@@ -36,9 +36,9 @@ struct vtest_sync_table *vtest_sync_table_create(void);
  * retire callback can run any more (after the context is destroyed). */
 void vtest_sync_table_destroy(struct vtest_sync_table *table);
 
-/* Pending signals count as work in flight in `activity` (idle_policy.h)
+/* Pending signals count as work in flight in `activity` (worker/activity.h)
  * from now on; their retiring as activity. */
-void vtest_sync_table_track(struct vtest_sync_table *table, struct vtest_activity *activity);
+void vtest_sync_table_track(struct vtest_sync_table *table, struct vs_activity *activity);
 
 enum vtest_sync_result vtest_sync_create(struct vtest_sync_table *table, uint64_t value,
                                          uint32_t *id);

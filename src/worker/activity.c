@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "transport/vtest/idle_policy.h"
+#include "worker/activity.h"
 
 #include <stddef.h>
 #include <sys/mman.h>
@@ -13,22 +13,22 @@ record_size(void)
    return os_page_size();
 }
 
-struct vtest_activity *
-vtest_activity_map(int fd)
+struct vs_activity *
+vs_activity_map(int fd)
 {
    void *map = mmap(NULL, record_size(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
    return map == MAP_FAILED ? NULL : map;
 }
 
-struct vtest_activity *
-vtest_activity_create(int *fd)
+struct vs_activity *
+vs_activity_create(int *fd)
 {
    /* Shared, so that a client served by a worker process updates the
     * record the server reads. */
-   *fd = os_shm_create("vtest-activity", record_size());
+   *fd = os_shm_create("vs-activity", record_size());
    if (*fd < 0)
       return NULL;
-   struct vtest_activity *activity = vtest_activity_map(*fd);
+   struct vs_activity *activity = vs_activity_map(*fd);
    if (!activity) {
       close(*fd);
       *fd = -1;
@@ -36,36 +36,50 @@ vtest_activity_create(int *fd)
    }
    atomic_init(&activity->last_ns, os_now_ns());
    atomic_init(&activity->in_flight, 0);
+   atomic_init(&activity->started, 0);
    return activity;
 }
 
 void
-vtest_activity_destroy(struct vtest_activity *activity)
+vs_activity_destroy(struct vs_activity *activity)
 {
    if (activity)
       munmap(activity, record_size());
 }
 
 void
-vtest_activity_touch(struct vtest_activity *activity)
+vs_activity_touch(struct vs_activity *activity)
 {
    if (activity)
       atomic_store_explicit(&activity->last_ns, os_now_ns(), memory_order_relaxed);
 }
 
 void
-vtest_activity_work(struct vtest_activity *activity, int delta)
+vs_activity_work(struct vs_activity *activity, int delta)
 {
    if (!activity)
       return;
    /* A long job that just finished ends the idle time, not starts it. */
    if (delta < 0)
-      vtest_activity_touch(activity);
+      vs_activity_touch(activity);
    atomic_fetch_add(&activity->in_flight, (uint32_t)delta);
 }
 
+void
+vs_activity_start(struct vs_activity *activity)
+{
+   if (activity && !atomic_load_explicit(&activity->started, memory_order_relaxed))
+      atomic_store(&activity->started, 1);
+}
+
+bool
+vs_activity_started(const struct vs_activity *activity)
+{
+   return atomic_load(&activity->started) != 0;
+}
+
 uint64_t
-vtest_activity_idle_ns(const struct vtest_activity *activity, uint64_t now_ns)
+vs_activity_idle_ns(const struct vs_activity *activity, uint64_t now_ns)
 {
    if (atomic_load(&activity->in_flight))
       return 0;
