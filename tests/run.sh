@@ -25,6 +25,9 @@ tmp_root=$(mktemp -d "${TMPDIR:-/tmp}/venus-tests.XXXXXX")
 # natively keep Mesa's) under the suite's own directory, never the user's.
 unset CACHE_DIRECTORY
 export XDG_CACHE_HOME=$tmp_root/cache
+# A sanitizer build's servers: leaks inside the host driver's library are
+# not the server's (tests/lsan-host-driver.supp).
+export LSAN_OPTIONS="suppressions=$top/tests/lsan-host-driver.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 # Shared memory the servers' processes name (the POSIX backend's shm
 # objects, its temp-file fallback): none may outlive the suite.
 leftovers() { ls -d /dev/shm/vs-* "${TMPDIR:-/tmp}"/venus-server-shm.* 2>/dev/null | sort || true; }

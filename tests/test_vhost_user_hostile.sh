@@ -24,8 +24,9 @@
 # a map's kick (pending_with_map), 14 half headers from forked children
 # (half_header: a uid's share, one of them silent), 20 connections
 # opened and closed (churn); then, on a second server, two VMs sharing
-# their uid's host RAM (memory_share) and a scanout changing size at
-# every flush (size_flood). Each costs its own device alone, with the
+# their uid's host RAM (memory_share), a scanout changing size at every
+# flush (size_flood) and a uid's slots held by devices that start no
+# queue (unstarted). Each costs its own device alone, with the
 # lines its check names; the server
 # stops on SIGTERM with status 0. The server logs at debug level: the
 # barrier is a debug line.
@@ -283,11 +284,12 @@ check "churn: only the honest VM after it was served by a worker" test "$(tail -
 check "churn: one line per churned connection at most" test "$(tail -n +$((mark + 1)) "$log" | grep -cE \
   'left before its first message; no worker served it$')" -le 20
 
-# A second server, at info level (at debug level no line is held back)
-# and with a small share of host RAM per uid.
+# A second server, at info level (at debug level no line is held back),
+# with a small share of host RAM per uid and a short wait for a device
+# that starts no queue.
 sock2=$TEST_TMP/gpu2.sock log2=$TEST_TMP/server2.log
 env --default-signal=PIPE VK_ICD_FILENAMES="$LVP_ICD" "$SERVER_BIN" --vhost-user "$sock2" --vm-size 64x48 \
-  --vm-hostmem 16 --ready-workers 1 --limit memory-per-peer-mib=64 >/dev/null \
+  --vm-hostmem 16 --ready-workers 1 --limit memory-per-peer-mib=64 --limit idle-timeout-ms=3000 >/dev/null \
   2> >(sed -u -E 's/^worker process [0-9]+: //' >"$log2") &
 server2=$!
 BG_PIDS+=("$server2")
@@ -311,8 +313,20 @@ done <"$TEST_TMP/memory_share.out"
 rc=0
 timeout -k 5 120 python3 "$VMM" size_flood "$sock2" "$TEST_TMP/size_flood.out" >"$TEST_TMP/size_flood.log" 2>&1 || rc=$?
 check "size_flood: the front end ran to its end (status $rc)" grep -qx done "$TEST_TMP/size_flood.out"
+# A uid's slots held by devices whose queues never start: a newcomer of
+# the uid takes the slot of the one that waited longest, past
+# idle-timeout-ms, with one line; not before.
+rc=0
+timeout -k 5 120 python3 "$VMM" unstarted "$sock2" "$TEST_TMP/unstarted.out" 3 >"$TEST_TMP/unstarted.log" 2>&1 || rc=$?
+check "unstarted: the front end ran to its end (status $rc)" grep -qx done "$TEST_TMP/unstarted.out"
+while IFS=$'\t' read -r kind name verdict seen; do
+  [ "$kind" = check ] || continue
+  if [ "$verdict" = ok ]; then pass "unstarted: $name"; else fail "unstarted: $name: $seen"; fi
+done <"$TEST_TMP/unstarted.out"
 kill -TERM "$server2" 2>/dev/null || true
 wait "$server2" 2>/dev/null || true
+check "unstarted: one line for the device that gave its slot up" test "$(grep -cE \
+  "^venus-server: warn: vhost-user device [0-9]+: VMM pid [0-9]+ started no queue in [0-9]+ s while uid [0-9]+'s virtio-gpu slots are full \(limit idle-timeout-ms=3000\); the device ends, its slot is a newcomer's$" "$log2")" -eq 1
 size_lines=$(grep -cE "^venus-server: info: vhost-user device [0-9]+: scanout 0 shows " "$log2" || true)
 secs=$(sed -n 's/^seconds\t//p' "$TEST_TMP/size_flood.out")
 check "size_flood: 202 sizes in ${secs:-?} s, $size_lines size lines (16, then at most 2 a second)" \

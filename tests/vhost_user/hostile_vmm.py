@@ -1142,6 +1142,48 @@ def echo(path, out_path):
     dev.s.close()
 
 
+def unstarted(path, out_path, wait_s):
+    """A uid's 12 device slots held by connections that sent SET_OWNER and
+    nothing more (no queue ever runs): a newcomer of the uid is refused
+    before they have waited idle-timeout-ms (`wait_s`), and served after,
+    one of them ending for it."""
+    checks = Checks(out_path)
+    held = []
+    for _ in range(12):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(path)
+        s.sendall(struct.pack('<III', 3, 1, 0))
+        held.append(s)
+    connected = time.time()
+    time.sleep(1)
+
+    def newcomer():
+        try:
+            return display_info(show_frame(path))
+        except (SystemExit, OSError) as e:
+            return 'refused (%s)' % e
+
+    early = newcomer()
+    checks.check('a newcomer before the held devices waited %s s is refused' % wait_s, early.startswith('refused'),
+                 early)
+    time.sleep(max(0.0, connected + float(wait_s) + 0.5 - time.time()))
+    late = newcomer()
+    checks.check('a newcomer after they waited %s s is served' % wait_s, late == '%dx%d' % (W, H), late)
+    ended = 0
+    for s in held:
+        s.setblocking(False)
+        try:
+            ended += s.recv(1) == b''
+        except BlockingIOError:
+            pass
+        except ConnectionResetError:
+            ended += 1
+    checks.check('one held device ended for it', ended == 1, '%d ended' % ended)
+    checks.done()
+    for s in held:
+        s.close()
+
+
 def main():
     mode = sys.argv[1]
     if mode == 'honest':
@@ -1172,6 +1214,8 @@ def main():
         size_flood(sys.argv[2], sys.argv[3])
     elif mode == 'memory_share':
         memory_share(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif mode == 'unstarted':
+        unstarted(sys.argv[2], sys.argv[3], sys.argv[4])
     elif mode == 'echo':
         echo(sys.argv[2], sys.argv[3])
     else:

@@ -454,8 +454,12 @@ render_client_context_create_blob(struct render_client_context *ctx, uint32_t re
       end_context(ctx, why);
       return false;
    }
-   if (reply.fd_type == VS_FD_TYPE_INVALID && fd < 0)
-      return false; /* refused: the worker said why and ended the context */
+   if (reply.fd_type == VS_FD_TYPE_INVALID && fd < 0) {
+      /* Refused: the worker said why and ends the context, as one in this
+       * process would at once. */
+      end_context(ctx, "its worker refused a blob");
+      return false;
+   }
    if (fd < 0 || (reply.fd_type != VS_FD_TYPE_SHM && reply.fd_type != VS_FD_TYPE_DMABUF &&
                   reply.fd_type != VS_FD_TYPE_OPAQUE)) {
       snprintf(why, sizeof(why), "resource %u: a reply of fd type %d %s an fd", res_id, reply.fd_type,
