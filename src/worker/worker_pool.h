@@ -35,7 +35,7 @@ struct vs_worker_pool;
 
 /* The most job bytes and fds one worker is handed. */
 #define VS_WORKER_JOB_MAX 256
-#define VS_WORKER_FDS_MAX 4
+#define VS_WORKER_FDS_MAX 5
 
 struct vs_worker_pool_config {
    /* Workers kept prepared ahead of demand; 0: each job forks a worker
