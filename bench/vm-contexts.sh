@@ -27,7 +27,8 @@ trap cleanup EXIT
 # tree_pss PID: KiB of PSS of PID and every process under it.
 tree_pss() {
   local total=0 p
-  for p in $(pstree -pT "$1" | grep -oE '\([0-9]+\)' | tr -d '()'); do
+  for p in $(ps -e -o pid=,ppid= | awk -v root="$1" '{ parent[$1] = $2 } END {
+      for (p in parent) { q = p; while (q in parent && q != root) q = parent[q]; if (q == root) print p } }'); do
     total=$((total + $(awk '$1 == "Pss:" { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)))
   done
   echo "$total"
