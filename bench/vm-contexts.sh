@@ -44,7 +44,7 @@ for mode in apart shared; do
   base=$(tree_pss "$server")
   PYTHONPATH=$TOP/tests/vhost_user python3 - "$dir/gpu.sock" "$N" "$dir/ready" "$dir/go" <<'EOF' &
 import os, statistics, struct, sys, time
-from hostile_vmm import Device, Venus, ctx_create, gpu_command, gpu_request, hdr, submit_3d, HOST3D, MAPPABLE, OK, VENUS
+from hostile_vmm import Device, Venus, ctx_create, gpu_command, gpu_request, hdr, submit_settled, HOST3D, MAPPABLE, OK, VENUS
 path, n, ready, go = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 dev = Device(path)
 dev.start()
@@ -65,17 +65,19 @@ for i in range(n):
     v.create_instance(1)
     v.enumerate_physical(1, 2)
     v.create_device(2, 3)
-    assert submit_3d(dev, 10 + i, v) == OK
+    # Run, and the context still running after it.
+    assert submit_settled(dev, 10 + i, v) == OK
 time.sleep(1)
 open(ready, 'a').write('devices\n')
 while os.path.exists(go):
     time.sleep(0.05)
 EOF
   vmm=$!
-  until [ -s "$dir/ready" ]; do sleep 0.1; done
+  alive() { kill -0 "$vmm" 2>/dev/null || { echo "vm-contexts: the front end failed ($mode)" >&2; exit 1; }; }
+  until [ -s "$dir/ready" ]; do alive; sleep 0.1; done
   latency=$(head -n 1 "$dir/ready")
   touch "$dir/go"
-  until grep -q devices "$dir/ready"; do sleep 0.1; done
+  until grep -q devices "$dir/ready"; do alive; sleep 0.1; done
   sleep 3
   grown=$(( $(tree_pss "$server") - base ))
   rm -f "$dir/go" "$dir/ready"
