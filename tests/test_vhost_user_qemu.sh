@@ -115,7 +115,7 @@ vm_step_check vkmark "$scenes scenes" test "$scenes" -ge 13
 # reader), which reads nothing either.
 peeked=$(sed -nE 's/^  \| peek: (read .*|the read ended the device: .*)/\1/p' "$log" | head -n 1)
 peek_rc=$(sed -nE 's/^VMTEST step peek rc ([0-9]+) .*/\1/p' "$log")
-peek_death=$(grep -oE 'context "vk_peek": worker process [0-9]+ killed by signal [0-9]+' "$dlog" | head -n 1)
+peek_death=$(grep -oE 'context "vk_peek": worker process [0-9]+ killed by signal [0-9]+' "$dlog" | head -n 1 || true)
 if [ "${peek_rc:-x}" = 0 ] && grep -qE '^  \| peek: (read 1024 words at 0x[0-9a-f]+: 0 hold the marker|the read ended the device: )' "$log"; then
   pass "guest peek: another guest process's memory at its device address: $peeked"
 elif [ -n "$peek_rc" ] && [ "$peek_rc" != 0 ] && [ -n "$peek_death" ]; then
