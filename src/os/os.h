@@ -53,6 +53,9 @@ void os_shm_seal_size(int fd);
  * shrinking (the seal is added here if it still can be). False for plain
  * files, POSIX shm and where the OS has no seals. */
 bool os_fd_size_sealed(int fd);
+/* Whether this OS's shared memory (os_shm_create's) can be sealed: where it
+ * cannot, a peer's shared memory is mapped fault-safe instead. */
+bool os_shm_has_seals(void);
 
 /* A wakeup object: readable (POLLIN) once signalled until drained.
  * read_fd is what pollers wait on; write_fd is what os_event_signal uses

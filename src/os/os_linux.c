@@ -48,6 +48,12 @@ os_fd_size_sealed(int fd)
    return (seals & F_SEAL_SHRINK) || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) == 0;
 }
 
+bool
+os_shm_has_seals(void)
+{
+   return true;
+}
+
 void
 os_shm_seal_final(int fd)
 {

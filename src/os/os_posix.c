@@ -599,6 +599,12 @@ os_fd_size_sealed(int fd)
    return false;
 }
 
+bool
+os_shm_has_seals(void)
+{
+   return false;
+}
+
 void
 os_shm_seal_final(int fd)
 {

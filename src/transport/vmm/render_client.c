@@ -412,7 +412,8 @@ render_client_context_submit(struct render_client_context *ctx, const void *cmds
 }
 
 /* Whether `fd` is what a worker's reply says it is: shared memory of at
- * least `size` bytes that can no longer shrink, or a dma-buf as large. */
+ * least `size` bytes that can no longer shrink (where the OS has seals:
+ * elsewhere whoever maps it maps it fault-safe), or a dma-buf as large. */
 static bool
 blob_fd_checks_out(int fd, enum vs_fd_type type, uint64_t size, char *why, size_t why_size)
 {
@@ -422,8 +423,9 @@ blob_fd_checks_out(int fd, enum vs_fd_type type, uint64_t size, char *why, size_
       return false;
    }
    if (type == VS_FD_TYPE_SHM) {
-      if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < size || !os_fd_size_sealed(fd)) {
-         snprintf(why, why_size, "its shared memory is not a sealed memfd of %llu bytes", (unsigned long long)size);
+      if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < size || (os_shm_has_seals() && !os_fd_size_sealed(fd))) {
+         snprintf(why, why_size, "its shared memory is not %s of %llu bytes",
+                  os_shm_has_seals() ? "a sealed memfd" : "a file", (unsigned long long)size);
          return false;
       }
       return true;
