@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -67,4 +68,13 @@ vs_log_msg(enum vs_log_level level, uint32_t ctx_id, const char *fmt, ...)
       line[len + 1] = '\0';
    }
    log_sink(level, line, log_sink_data);
+}
+
+uint32_t
+vs_log_take_line(_Atomic uint32_t *left)
+{
+   uint32_t was = atomic_load(left);
+   while (was && !atomic_compare_exchange_weak(left, &was, was - 1)) {
+   }
+   return was;
 }

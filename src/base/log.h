@@ -29,6 +29,12 @@ void vs_log_msg(enum vs_log_level level, uint32_t ctx_id, const char *fmt, ...)
          vs_log_msg((level), (ctx_id), __VA_ARGS__);                                    \
    } while (0)
 
+/* A budget of lines above debug level that many threads (or processes,
+ * through shared memory) take from: takes one if any is left and returns
+ * how many there were (0: none, log at debug level; 1: this was the
+ * last). */
+uint32_t vs_log_take_line(_Atomic uint32_t *left);
+
 /* ctx_id 0 means "no context" (server-wide events). */
 #define vs_error(ctx_id, ...) vs_log(VS_LOG_ERROR, ctx_id, __VA_ARGS__)
 #define vs_warn(ctx_id, ...) vs_log(VS_LOG_WARN, ctx_id, __VA_ARGS__)

@@ -281,9 +281,7 @@ vs_context_set_fatal(struct vs_context *ctx, const char *reason)
    if (atomic_load(&ctx->peer_gone)) {
       vs_debug(ctx->id, "after the client left: %s", reason);
    } else if (ctx->lines_left) {
-      uint32_t left = atomic_load(ctx->lines_left);
-      while (left && !atomic_compare_exchange_weak(ctx->lines_left, &left, left - 1)) {
-      }
+      const uint32_t left = vs_log_take_line(ctx->lines_left);
       vs_log(left ? VS_LOG_ERROR : VS_LOG_DEBUG, ctx->id, "dropping client: %s%s", reason,
              left == 1 ? " (the device's further contexts that end are logged at debug level)" : "");
    } else {

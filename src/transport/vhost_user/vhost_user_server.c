@@ -183,14 +183,13 @@ prepare_device_died(void *data)
 
 /* A GPU device, until its VMM goes. */
 static int
-serve_gpu(const struct vs_vhost_user_workers *workers, const int *fds, unsigned fd_count, const struct device_job *job_in,
-          struct vs_activity *activity)
+serve_gpu(const struct vs_vhost_user_workers *workers, const int *fds, unsigned fd_count,
+          const struct device_job *job, struct vs_activity *activity)
 {
-   const struct device_job job = *job_in;
-   struct scanout_report report = { .id = job.id };
+   struct scanout_report report = { .id = job->id };
    vs_rate_limit_init(&report.size_lines, SIZE_LINES_BURST, SIZE_LINES_PER_SECOND, os_now_ns());
    if (fd_count == 4 &&
-       !(report.export = vs_scanout_export_create(job.id, fds[2], vs_scanout_framebuffer_size(job.width, job.height),
+       !(report.export = vs_scanout_export_create(job->id, fds[2], vs_scanout_framebuffer_size(job->width, job->height),
                                                   fds[3])))
       return 1;
    /* Each context in a worker of its own: this process never loads the
@@ -198,11 +197,11 @@ serve_gpu(const struct vs_vhost_user_workers *workers, const int *fds, unsigned 
     * its account in the server's ledger, as a vtest client's is. */
    struct render_client *apart = NULL;
    struct vs_ledger_port *ledger = NULL;
-   if (job.contexts_apart) {
+   if (job->contexts_apart) {
       const int fd = fcntl(fds[1], F_DUPFD_CLOEXEC, 0);
-      apart = fd >= 0 ? render_client_create(fd, job.id) : NULL;
+      apart = fd >= 0 ? render_client_create(fd, job->id) : NULL;
    } else {
-      ledger = vs_ledger_remote_port_create(fds[1], job.id);
+      ledger = vs_ledger_remote_port_create(fds[1], job->id);
    }
    if (!apart && !ledger) {
       vs_scanout_export_destroy(report.export);
@@ -216,12 +215,12 @@ serve_gpu(const struct vs_vhost_user_workers *workers, const int *fds, unsigned 
    context_options.worker_link = NULL;
    context_options.resource_table = NULL;
    const struct vs_virtio_gpu_options options = {
-      .id = job.id,
+      .id = job->id,
       .context_options = &context_options,
       .contexts_apart = apart,
-      .width = job.width,
-      .height = job.height,
-      .shmem_size = job.hostmem_bytes,
+      .width = job->width,
+      .height = job->height,
+      .shmem_size = job->hostmem_bytes,
       /* Host copies of 2D resources: a few full-size framebuffers. */
       .max_resource_bytes = 64ull << 20,
       .max_resources = 256,
@@ -240,7 +239,7 @@ serve_gpu(const struct vs_vhost_user_workers *workers, const int *fds, unsigned 
    vs_virtio_gpu_destroy(gpu);
    vs_ledger_remote_port_destroy(ledger);
    vs_scanout_export_destroy(report.export);
-   vs_info(0, "vhost-user device %u: ended after %lu flushes of its scanout", job.id, report.flushes);
+   vs_info(0, "vhost-user device %u: ended after %lu flushes of its scanout", job->id, report.flushes);
    return 0;
 }
 

@@ -338,13 +338,8 @@ render_client_context_create(struct render_client *client, uint32_t ctx_id, cons
    if (err) {
       vs_warn(ctx_id, "virtio-gpu %u: no worker for context %u (\"%s\"): its fence table: %s", client->device_id,
               ctx_id, name, strerror(err));
-      ctx->ended = true;
-      ctx->destroyed = true;
-      pthread_mutex_lock(&client->lock);
-      ctx->next = client->contexts;
-      client->contexts = ctx;
-      pthread_mutex_unlock(&client->lock);
-      os_event_signal(&client->control);
+      /* Never listed: its worker sees its socket close. */
+      free_context(ctx);
       return NULL;
    }
    pthread_mutex_lock(&client->lock);

@@ -153,12 +153,7 @@ worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size
 static enum vs_log_level
 context_line_level(struct server *s, enum vs_log_level level)
 {
-   if (!s->lines_left)
-      return level;
-   uint32_t left = atomic_load(s->lines_left);
-   while (left && !atomic_compare_exchange_weak(s->lines_left, &left, left - 1)) {
-   }
-   return left ? level : VS_LOG_DEBUG;
+   return !s->lines_left || vs_log_take_line(s->lines_left) ? level : VS_LOG_DEBUG;
 }
 
 extern char **environ;
