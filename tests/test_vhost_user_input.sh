@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Viewer input to a VM's virtio-input device (docs/vhost-user.md, "The
-# input device"): `venus-server --vhost-user --vhost-user-input --display
-# --http --input`, and two fake VMMs (tests/vhost_user/fake_vmm.py, each a
-# process with vhost-user front ends and guest RAM in a memfd). VMM A has
-# a GPU device whose scanout shows a 64x48 frame and an input device; VMM
-# B only an input device. A viewer (tests/display/ws_viewer.py vm-input)
-# moves the pointer to the frame's middle, clicks, types KEY_A and turns
-# the wheel. A's eventq must get them as evdev events (ABS_X/ABS_Y at
-# the middle of 0..32767, BTN_LEFT, KEY_A, REL_WHEEL -1, each report ended
-# by SYN_REPORT); B's nothing: input goes only to the VMM of the shown
-# scanout. Both devices end when their VMM goes, and the server logs no
-# refusal. Skips without the display (build or libx264).
+# Viewer input to a VM's virtio-input device, and each VM's scanout an
+# output of its own (docs/vhost-user.md, "The input device";
+# docs/display.md, "Outputs"): `venus-server --vhost-user
+# --vhost-user-input --display --http --input`, and two fake VMMs
+# (tests/vhost_user/fake_vmm.py, each a process with vhost-user front ends
+# and guest RAM in a memfd), each with a GPU device and an input device.
+# VMM A's scanout shows a 64x48 frame; a viewer (tests/display/ws_viewer.py
+# vm-input) opens the server's URL, which watches the newest output: A's.
+# Then VMM B connects and shows a 32x24 frame. The viewer still watches
+# A (a key frame it asks for is 64x48), moves the pointer to the frame's
+# middle, clicks, types KEY_A and turns the wheel. A's eventq must get
+# them as evdev events (ABS_X/ABS_Y at the middle of 0..32767, BTN_LEFT,
+# KEY_A, REL_WHEEL -1, each report ended by SYN_REPORT); B's nothing. B's
+# own URL (logged with a token of its own) shows B's frame; A's token does
+# not open B's output nor the operator's list of outputs, which the
+# server's token lists. The devices end when their VMM goes, and the
+# server logs no refusal but the ones asked for. Skips without the display
+# (build or libx264).
 . "$(dirname "$0")/lib.sh"
 
 require_tools python3
@@ -37,16 +43,47 @@ fi
 url=$(sed -nE 's|^venus-server: viewer page at (http://[^ ]+)$|\1|p' "$out" | head -n 1)
 [ -n "$url" ] || { fail "no viewer page line"; show_tail "$log"; finish; }
 
-python3 "$TESTS_DIR/vhost_user/fake_vmm.py" "$TEST_TMP/gpu.sock" "$TEST_TMP/input.sock" "$TEST_TMP/vmm-a.out" 8 \
+python3 "$TESTS_DIR/vhost_user/fake_vmm.py" "$TEST_TMP/gpu.sock" "$TEST_TMP/input.sock" "$TEST_TMP/vmm-a.out" 20 \
   >"$TEST_TMP/vmm-a.log" 2>&1 &
 vmm_a=$!
-python3 "$TESTS_DIR/vhost_user/fake_vmm.py" - "$TEST_TMP/input.sock" "$TEST_TMP/vmm-b.out" 8 \
-  >"$TEST_TMP/vmm-b.log" 2>&1 &
-vmm_b=$!
-BG_PIDS+=("$vmm_a" "$vmm_b")
+BG_PIDS+=("$vmm_a")
 for _ in $(seq 100); do grep -q shown "$TEST_TMP/vmm-a.out" 2>/dev/null && break; sleep 0.1; done
 check "VMM A's scanout shows a frame" grep -q shown "$TEST_TMP/vmm-a.out"
-if out_v=$(python3 "$D/ws_viewer.py" vm-input "$url" 2>&1); then pass "the viewer: $out_v"; else fail "the viewer: $out_v"; fi
+fails() { ! "$@" >/dev/null 2>&1; }
+cue=$TEST_TMP/cue
+python3 "$D/ws_viewer.py" vm-input "$url" "$cue" >"$TEST_TMP/viewer.out" 2>&1 &
+viewer=$!
+BG_PIDS+=("$viewer")
+for _ in $(seq 200); do [ -e "$cue.viewer" ] && break; sleep 0.1; done
+python3 "$TESTS_DIR/vhost_user/fake_vmm.py" "$TEST_TMP/gpu.sock" "$TEST_TMP/input.sock" "$TEST_TMP/vmm-b.out" 14 32x24 \
+  >"$TEST_TMP/vmm-b.log" 2>&1 &
+vmm_b=$!
+BG_PIDS+=("$vmm_b")
+for _ in $(seq 100); do grep -q shown "$TEST_TMP/vmm-b.out" 2>/dev/null && break; sleep 0.1; done
+check "VMM B's scanout shows a frame while the viewer watches A's" grep -q shown "$TEST_TMP/vmm-b.out"
+# Each VM device's output: its page's URL with a token of its own, logged.
+for _ in $(seq 50); do [ "$(grep -c 'display: output vm-' "$log")" -ge 2 ] && break; sleep 0.1; done
+url_a=$(sed -nE 's|.*display: output vm-[0-9]+ \(.*\): viewer page at (http://[^ ]+)$|\1|p' "$log" | sed -n 1p)
+url_b=$(sed -nE 's|.*display: output vm-[0-9]+ \(.*\): viewer page at (http://[^ ]+)$|\1|p' "$log" | sed -n 2p)
+check "each VM's output has a URL of its own (${url_a##*\?}, ${url_b##*\?})" \
+  test -n "$url_a" -a -n "$url_b" -a "${url_a#*token=}" != "${url_b#*token=}"
+size_b=$(timeout 20 python3 "$D/ws_viewer.py" size "$url_b" 2>&1 | tail -n1)
+check "a viewer of B's URL sees B's frame ($size_b)" test "$size_b" = 32x24
+output_b=$(sed -nE 's/.*output=([^&]+).*/\1/p' <<<"$url_b")
+crossed=$(sed -E "s/output=[^&]+/output=$output_b/" <<<"$url_a")
+check "A's token does not open B's output" fails python3 "$D/ws_viewer.py" page "$crossed"
+check "  ... refused with one line" grep -q "refusing viewer from 127.0.0.1 (the page of output $output_b): wrong token" "$log"
+list=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' \
+  "$(sed 's|/?|/outputs?|' <<<"$url")" 2>&1 || true)
+check "the server's token lists the outputs: $(awk '{print $1}' <<<"$list" | tr '\n' ' ')" \
+  test "$(grep -cE '^(desktop|vm-[0-9]+) http://' <<<"$list")" -eq 3
+check "an output's token does not list them" \
+  fails python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1])' "$(sed 's|/?|/outputs?|' <<<"$url_a")"
+touch "$cue"
+wait "$viewer" && rc_v=0 || rc_v=$?
+out_v=$(cat "$TEST_TMP/viewer.out")
+check "the viewer still watches A after B came: $out_v" \
+  test "$rc_v" -eq 0 -a -n "$(grep -E 'input allowed\); frames 64x48 64x48$' <<<"$out_v")"
 rc_a=0 rc_b=0
 wait "$vmm_a" || rc_a=$?
 wait "$vmm_b" || rc_b=$?
@@ -61,7 +98,7 @@ check "the pointer at the frame's middle: ABS_X ${abs_x:-none}, ABS_Y ${abs_y:-n
 check "the click: BTN_LEFT down and up, each reported" grep -qE '(^|,)1 272 1,0 0 0,1 272 0,0 0 0(,|$)' <<<"$events"
 check "KEY_A down and up, each reported" grep -qE '(^|,)1 30 1,0 0 0,1 30 0,0 0 0(,|$)' <<<"$events"
 check "the wheel towards the user: REL_WHEEL -1" grep -qE '(^|,)2 8 4294967295,0 0 0(,|$)' <<<"$events"
-check "VMM B's input device got nothing (another VMM's)" \
+check "VMM B's input device got nothing (another VM's output)" \
   test "$(grep -cE '^[0-9]+ [0-9]+ [0-9]+$' "$TEST_TMP/vmm-b.out")" -eq 0
 check "both input devices ended with their VMM" \
   test "$(grep -cE 'vhost-user device [0-9]+: ended after [0-9]+ input events' "$log")" -eq 2
@@ -69,8 +106,9 @@ kill -TERM "$server" 2>/dev/null || true
 rc=0
 wait "$server" || rc=$?
 check "the server stopped on SIGTERM (status $rc)" test "$rc" -eq 0
-refused=$(grep -E '^(worker process [0-9]+: )?venus-server: (warn|error):' "$log" || true)
-if [ -z "$refused" ]; then pass "the server logged no refusal"; else
+refused=$(grep -E '^(worker process [0-9]+: )?venus-server: (warn|error):' "$log" |
+  grep -vE 'refusing viewer from 127.0.0.1 \((the page of output vm-[0-9]+|the outputs)\): wrong token' || true)
+if [ -z "$refused" ]; then pass "the server logged no refusal but the ones asked for"; else
   fail "the server logged:"; printf '%s\n' "$refused" | head -5 | sed 's/^/         | /'; fi
 [ "$N_FAIL" -eq 0 ] || { show_tail "$log" 20; show_tail "$TEST_TMP/vmm-a.log"; }
 finish

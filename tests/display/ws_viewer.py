@@ -11,9 +11,13 @@ the stream is asked for with the same token.
   ws_viewer.py stall URL SECONDS         connects and never reads (a slow viewer)
   ws_viewer.py input URL                 sends a pointer motion (and an acknowledgement)
                                          and prints whether the stream says input is allowed
-  ws_viewer.py vm-input URL              once a frame came: the pointer to the middle of a
+  ws_viewer.py vm-input URL [CUE]        once a frame came: the pointer to the middle of a
                                          64x48 surface, a left click, KEY_A typed, a wheel
-                                         click towards the user
+                                         click towards the user; with CUE, writes 'watching'
+                                         to CUE.viewer after the first frame and sends the
+                                         input once CUE exists, after a key frame it asks
+                                         for; prints the size of every frame it got
+  ws_viewer.py size URL                  prints the first frame's size (WxH)
   ws_viewer.py bad URL                   sends a message of an unknown type: the server
                                          must close the connection
   ws_viewer.py foreign URL ORIGIN        what a page of another site can do: asks for the
@@ -132,14 +136,29 @@ def main():
         time.sleep(float(sys.argv[3]))
         print('stalled viewer: done')
         return 0
+    if mode == 'size':
+        s = connect(host, port, query)
+        first = message(s)
+        print('%dx%d' % struct.unpack('<II', first[16:24]))
+        return 0
     if mode == 'vm-input':
         s = connect(host, port, query)
         first = message(s)
+        sizes = ['%dx%d' % struct.unpack('<II', first[16:24])]
+        if len(sys.argv) > 3:
+            cue = sys.argv[3]
+            with open(cue + '.viewer', 'w') as f:
+                f.write('watching\n')
+            deadline = time.time() + 30
+            while not os.path.exists(cue) and time.time() < deadline:
+                time.sleep(0.1)
+            send_frame(s, 2, struct.pack('<Bxxx', 2))  # a key frame: what the output shows now
+            sizes.append('%dx%d' % struct.unpack('<II', message(s)[16:24]))
         for body in (struct.pack('<Bxxxii', 3, 32 * 256, 24 * 256), struct.pack('<BxxxII', 4, 0x110, 1),
                      struct.pack('<BxxxII', 4, 0x110, 0), struct.pack('<BxxxII', 6, 30, 1),
                      struct.pack('<BxxxII', 6, 30, 0), struct.pack('<BxxxIi', 5, 0, 100 * 256)):
             send_frame(s, 2, body)
-        print('sent input (input %s)' % ('allowed' if first[1] & 1 else 'not allowed'))
+        print('sent input (input %s); frames %s' % ('allowed' if first[1] & 1 else 'not allowed', ' '.join(sizes)))
         time.sleep(0.5)
         return 0
     if mode in ('input', 'bad'):

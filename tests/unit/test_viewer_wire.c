@@ -65,6 +65,7 @@ TEST(request_routes)
    CHECK_EQ(route("GET / HTTP/1.1\r\n\r\n"), VS_HTTP_PAGE);
    CHECK_EQ(route("GET /index.html HTTP/1.0\r\n\r\n"), VS_HTTP_PAGE);
    CHECK_EQ(route("GET /?token=abc HTTP/1.1\r\n\r\n"), VS_HTTP_PAGE);
+   CHECK_EQ(route("GET /outputs?token=abc HTTP/1.1\r\n\r\n"), VS_HTTP_OUTPUTS);
    CHECK_EQ(route("GET /x HTTP/1.1\r\n\r\n"), VS_HTTP_NOT_FOUND);
    CHECK_EQ(route("GET /x?/ HTTP/1.1\r\n\r\n"), VS_HTTP_NOT_FOUND);
    CHECK_EQ(route("POST / HTTP/1.1\r\n\r\n"), VS_HTTP_NOT_GET);
@@ -101,6 +102,25 @@ TEST(request_token)
    vs_http_parse_request(req, &r);
    CHECK(r.token_given);
    CHECK(strcmp(r.token, "") == 0);
+}
+
+TEST(request_output)
+{
+   struct vs_http_request r;
+   vs_http_parse_request("GET /stream?token=abc HTTP/1.1\r\n\r\n", &r);
+   CHECK(!r.output_given);
+   vs_http_parse_request("GET /stream?output=vm-2&token=abc HTTP/1.1\r\n\r\n", &r);
+   CHECK(r.output_given && strcmp(r.output, "vm-2") == 0);
+   CHECK(r.token_given && strcmp(r.token, "abc") == 0);
+   /* The first of each counts; a name with other bytes names none. */
+   vs_http_parse_request("GET /?output=a&output=b HTTP/1.1\r\n\r\n", &r);
+   CHECK(strcmp(r.output, "a") == 0);
+   vs_http_parse_request("GET /?output=VM%2F1 HTTP/1.1\r\n\r\n", &r);
+   CHECK(r.output_given && strcmp(r.output, "") == 0);
+   vs_http_parse_request("GET /?output=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n", &r);
+   CHECK(r.output_given && strcmp(r.output, "") == 0);
+   vs_http_parse_request("GET /?token=a%20b HTTP/1.1\r\n\r\n", &r);
+   CHECK(r.token_given && strcmp(r.token, "") == 0);
 }
 
 TEST(request_origin)
@@ -292,7 +312,7 @@ TEST(window_ack_wraps)
    CHECK_EQ(w.n, 0u);
 }
 
-UNIT_MAIN(UNIT(request_upgrade_accept), UNIT(request_routes), UNIT(request_token), UNIT(request_origin),
+UNIT_MAIN(UNIT(request_upgrade_accept), UNIT(request_routes), UNIT(request_token), UNIT(request_output), UNIT(request_origin),
           UNIT(viewer_token), UNIT(frames_split_and_unmasked), UNIT(frames_refused),
           UNIT(messages_decoded), UNIT(input_ranges), UNIT(pointer_clamped),
           UNIT(window_ack_wraps))

@@ -5,10 +5,11 @@ tests/test_vhost_user_input.sh: a virtio-gpu device whose scanout shows a
 64x48 frame (2D resource, backing, scanout, transfer, flush), and a
 virtio-input device with eventq buffers. Guest RAM is a memfd of each.
 
-  fake_vmm.py GPU_SOCK INPUT_SOCK OUT_FILE SECONDS
-      shows the frame, writes 'shown' to OUT_FILE, then for SECONDS
-      collects the input device's events; writes them as lines
-      'TYPE CODE VALUE' (decimal) and ends with 'done'.
+  fake_vmm.py GPU_SOCK INPUT_SOCK OUT_FILE SECONDS [WxH]
+      shows the frame (64x48 grey, or WxH dark), writes 'shown' to
+      OUT_FILE, then for SECONDS collects the input device's events;
+      writes them as lines 'TYPE CODE VALUE' (decimal) and ends with
+      'done'.
   fake_vmm.py - INPUT_SOCK OUT_FILE SECONDS
       the input device alone (another VMM, with no GPU device).
 
@@ -149,14 +150,14 @@ def gpu_command(dev, cmd, resp_len=64, want=0x1100):
     return resp
 
 
-def show_frame(path, gpu=None):
-    """A 64x48 frame on the scanout of a new device on path (or of gpu):
-    resource 1, its backing at 0x40000, scanned out, transferred, flushed."""
+def show_frame(path, gpu=None, w=64, h=48, fill=0x80):
+    """A 64x48 frame (or w x h) on the scanout of a new device on path (or
+    of gpu): resource 1, its backing at 0x40000, scanned out, transferred,
+    flushed."""
     if gpu is None:
         gpu = Device(path)
         gpu.start()
-    w, h = 64, 48
-    gpu.ram[0x40000:0x40000 + w * h * 4] = bytes([0x80]) * (w * h * 4)
+    gpu.ram[0x40000:0x40000 + w * h * 4] = bytes([fill]) * (w * h * 4)
     gpu_command(gpu, hdr(0x101) + struct.pack('<IIII', 1, 2, w, h))                      # RESOURCE_CREATE_2D
     gpu_command(gpu, hdr(0x106) + struct.pack('<II', 1, 1) + struct.pack('<QII', 0x40000, w * h * 4, 0))
     gpu_command(gpu, hdr(0x103) + struct.pack('<IIIIII', 0, 0, w, h, 0, 1))              # SET_SCANOUT
@@ -172,7 +173,10 @@ def main():
     for i in range(QSIZE):
         inp.desc(0, i, 0x10000 + 16 * i, 8, 2)
         inp.offer(0, i, kick=i == QSIZE - 1)
-    gpu = show_frame(gpu_path) if gpu_path != '-' else None
+    size = [int(v) for v in sys.argv[5].split('x')] if len(sys.argv) > 5 else None
+    gpu = None
+    if gpu_path != '-':
+        gpu = show_frame(gpu_path, None, size[0], size[1], 0x20) if size else show_frame(gpu_path)
     out = open(out_path, 'w')
     out.write('shown\n' if gpu else 'no gpu\n')
     out.flush()

@@ -53,6 +53,8 @@
  * --vm-size says. */
 #define VM_WIDTH 1280u
 #define VM_HEIGHT 800u
+/* Viewers' input events on their way to sources' outputs. */
+#define SOURCE_INPUTS_MAX 64
 
 struct vs_display_buffer {
    struct vs_dmabuf_buffer base;     /* its wl_buffer */
@@ -71,6 +73,7 @@ struct surface {
    struct wl_list link;
    uint32_t vm_id;                    /* a VM guest's surface: its id in the guest session */
    uint32_t source;                   /* a VM device's scanout (vs_display_show_frame) */
+   uint32_t output;                   /* VS_DISPLAY_DESKTOP, or the source's own */
    uint64_t vm_session;
    bool vm_frame_due;                 /* FRAME for vm_serial at the next tick */
    uint32_t vm_serial;
@@ -79,14 +82,24 @@ struct surface {
    uint32_t width, height;            /* of the last buffer committed */
 };
 
+/* One stream: its encoder and recording made at its first frame. */
+struct output {
+   struct vs_display *display;
+   bool used;                         /* the desktop's always; a source's from its first frame */
+   char name[VS_OUTPUT_NAME_MAX + 1];
+   struct vs_stream *stream;          /* NULL until its first frame */
+   struct vs_record *record;
+   struct wl_event_source *done_source;
+   bool refused_said;                 /* its stream could not be made: said once */
+};
+
 struct vs_display {
-   struct vs_x264 x264;               /* the encoder library, for the stream */
+   struct vs_x264 x264;               /* the encoder library, for the streams */
    struct wl_display *display;
    struct wl_event_loop *loop;
    struct vs_compositor_config compositor;
    struct vs_dmabuf_config dmabuf;
    struct wl_event_source *tick;
-   struct wl_event_source *done_source;
    struct wl_event_source *stop_source;
    struct wl_list surfaces;
    struct wl_list waiting_callbacks;  /* answered at the next tick */
@@ -98,10 +111,12 @@ struct vs_display {
    char *socket_name;
    struct vs_shared_registry *shared_registry;
    struct wl_listener client_created; /* client_limits.c */
-   struct vs_stream *stream;
+   struct output outputs[VS_DISPLAY_MAX_OUTPUTS];
    struct vs_seat *seat;
    struct vs_xdg_shell *shell;
-   struct vs_record *record;          /* --record, or NULL */
+   char *record_path;                 /* --record, or NULL */
+   unsigned recordings;               /* files opened, for their names */
+   bool outputs_full_said;
    struct vs_http *http;              /* --http, or NULL */
    struct vs_vmchannel *vmchannel;    /* --vm-channel, or NULL */
    /* Sources' frames and ends from other threads, for the Wayland thread. */
@@ -111,6 +126,14 @@ struct vs_display {
     * under inbox_lock, held while it runs. */
    vs_display_source_input_fn source_input;
    void *source_input_data;
+   /* Viewers' input for sources' outputs, oldest first; under inbox_lock. */
+   struct source_input {
+      uint32_t output;
+      struct vs_input_event event;
+   } source_inputs[SOURCE_INPUTS_MAX];
+   uint32_t source_inputs_head, source_inputs_len;
+   /* The outputs' streams, as the HTTP thread reads them. */
+   pthread_mutex_t outputs_lock;
    struct os_event inbox_event;
    struct wl_event_source *inbox_source;
    /* VM frames the encoder holds, per guest buffer: RELEASE when none. */
@@ -201,9 +224,10 @@ free_frame(struct vs_display *d, struct vs_frame *f)
 static int
 on_frames_done(int fd, uint32_t mask, void *data)
 {
-   struct vs_display *d = data;
+   struct output *o = data;
+   struct vs_display *d = o->display;
    struct vs_frame *f;
-   while ((f = vs_stream_take_done(d->stream))) {
+   while (o->stream && (f = vs_stream_take_done(o->stream))) {
       struct vs_frame *next = f->next;
       free_frame(d, f);
       f = next;
@@ -243,12 +267,13 @@ on_tick(void *data)
 
 /* --- surfaces ---------------------------------------------------------- */
 
+/* The desktop output's surface: the newest mapped window. */
 static struct surface *
 shown_surface(struct vs_display *d)
 {
    struct surface *s, *best = NULL;
    wl_list_for_each(s, &d->surfaces, link)
-      if (s->mapped && (!best || s->map_seq > best->map_seq))
+      if (s->output == VS_DISPLAY_DESKTOP && s->mapped && (!best || s->map_seq > best->map_seq))
          best = s;
    return best;
 }
@@ -329,10 +354,103 @@ shm_frame(struct vs_display *d, struct wl_shm_buffer *shm)
    return f;
 }
 
-/* A shown commit's frame to the encoder. */
-static void
-submit_frame(struct vs_display *d, struct vs_frame *f)
+/* The recording's file for the output opened now: --record's path for
+ * the first, the path with the output's name before its extension for
+ * the others (a path with "%o" puts the name there for every one). */
+static struct vs_record *
+output_record(struct vs_display *d, const struct output *o)
 {
+   char path[4096];
+   const char *p = d->record_path, *at = strstr(p, "%o");
+   if (at) {
+      snprintf(path, sizeof(path), "%.*s%s%s", (int)(at - p), p, o->name, at + 2);
+   } else if (d->recordings == 0) {
+      snprintf(path, sizeof(path), "%s", p);
+   } else {
+      const char *slash = strrchr(p, '/'), *dot = strrchr(p, '.');
+      if (!dot || (slash && dot < slash))
+         dot = p + strlen(p);
+      snprintf(path, sizeof(path), "%.*s.%s%s", (int)(dot - p), p, o->name, dot);
+   }
+   struct vs_record *r = vs_record_open(path);
+   if (r) {
+      d->recordings++;
+      vs_info(0, "display: output %s records to %s", o->name, path);
+   }
+   return r;
+}
+
+/* The output's encoder, its recording and its viewers' sink, at its first
+ * frame; false (said once) if they cannot be made. */
+static bool
+output_start(struct vs_display *d, struct output *o)
+{
+   if (o->stream)
+      return true;
+   struct vs_stream_sink sink;
+   struct vs_stream *stream = vs_stream_create(&d->x264, d->fps, o->name);
+   bool ok = stream != NULL;
+   if (ok && d->record_path) {
+      ok = (o->record = output_record(d, o)) != NULL;
+      if (ok) {
+         sink = vs_record_sink(o->record);
+         vs_stream_add_sink(stream, &sink);
+      }
+   }
+   if (ok && d->http) {
+      sink = vs_http_sink(d->http, (uint32_t)(o - d->outputs));
+      vs_stream_add_sink(stream, &sink);
+   }
+   if (ok)
+      ok = (o->done_source = wl_event_loop_add_fd(d->loop, vs_stream_done_fd(stream), WL_EVENT_READABLE,
+                                                   on_frames_done, o)) != NULL;
+   if (ok && vs_stream_run(stream)) {
+      pthread_mutex_lock(&d->outputs_lock);
+      o->stream = stream;
+      pthread_mutex_unlock(&d->outputs_lock);
+      return true;
+   }
+   if (o->done_source)
+      wl_event_source_remove(o->done_source);
+   o->done_source = NULL;
+   vs_stream_destroy(stream);
+   vs_record_close(o->record);
+   o->record = NULL;
+   if (!o->refused_said)
+      vs_error(0, "display: output %s: its encoder or recording cannot be made; its frames are not shown", o->name);
+   o->refused_said = true;
+   return false;
+}
+
+/* The output's stream stops: the frames it holds go back, and its
+ * viewers are closed. */
+static void
+output_end(struct vs_display *d, struct output *o)
+{
+   if (o->stream) {
+      vs_stream_stop(o->stream);
+      on_frames_done(-1, 0, o);
+      wl_event_source_remove(o->done_source);
+      pthread_mutex_lock(&d->outputs_lock);
+      struct vs_stream *stream = o->stream;
+      o->stream = NULL;
+      pthread_mutex_unlock(&d->outputs_lock);
+      vs_stream_destroy(stream);
+      vs_record_close(o->record);
+   }
+   if (d->http && o->used)
+      vs_http_remove_output(d->http, (uint32_t)(o - d->outputs));
+   *o = (struct output){ .display = d };
+}
+
+/* A shown commit's frame to its output's encoder. */
+static void
+submit_frame(struct vs_display *d, uint32_t output, struct vs_frame *f)
+{
+   if (!output_start(d, &d->outputs[output])) {
+      free_frame(d, f);
+      return;
+   }
    d->shown_commits++;
    f->commit_ns = os_now_ns();
    if (!d->first_shown_ns)
@@ -341,7 +459,7 @@ submit_frame(struct vs_display *d, struct vs_frame *f)
    struct timespec ts;
    clock_gettime(CLOCK_REALTIME, &ts);
    f->commit_wall_ms = (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-   vs_stream_submit(d->stream, f);
+   vs_stream_submit(d->outputs[output].stream, f);
 }
 
 static void
@@ -392,7 +510,7 @@ surface_commit(void *data, struct vs_surface *surface, bool attached, struct wl_
       return;
    }
    if (f)
-      submit_frame(d, f);
+      submit_frame(d, VS_DISPLAY_DESKTOP, f);
 }
 
 static bool
@@ -574,7 +692,7 @@ vm_commit(void *data, uint64_t session, uint32_t id, uint32_t serial, const stru
    *slot = (struct vm_inflight){ session, id, image->res_id, slot->count + 1 };
    d->server_memory_frames++;
    d->vm_shown++;
-   submit_frame(d, f);
+   submit_frame(d, VS_DISPLAY_DESKTOP, f);
    return true;
 }
 
@@ -588,16 +706,6 @@ vm_destroy(void *data, uint32_t id)
    free(s);
 }
 
-/* A source's surface has no Wayland client: its input goes to the hook. */
-static void
-source_input(struct vs_display *d, const struct surface *s, const struct vs_input_event *event)
-{
-   pthread_mutex_lock(&d->inbox_lock);
-   if (d->source_input)
-      d->source_input(d->source_input_data, s->source, s->width, s->height, event);
-   pthread_mutex_unlock(&d->inbox_lock);
-}
-
 void
 vs_display_set_source_input(struct vs_display *d, vs_display_source_input_fn fn, void *data)
 {
@@ -607,17 +715,13 @@ vs_display_set_source_input(struct vs_display *d, vs_display_source_input_fn fn,
    pthread_mutex_unlock(&d->inbox_lock);
 }
 
-/* The seat's input, to the guest when its surface is the one shown: a VM
- * channel guest's, or a VM device's scanout. */
+/* The seat's input (the desktop output's viewers'), to the guest when its
+ * surface is the one shown: a VM channel guest's. */
 static bool
 vm_divert_input(void *data, const struct vs_input_event *event)
 {
    struct vs_display *d = data;
    struct surface *s = shown_surface(d);
-   if (s && s->source) {
-      source_input(d, s, event);
-      return true;
-   }
    if (!s || !s->vm_id)
       return false;
    struct vs_input_event e = *event;
@@ -641,34 +745,59 @@ source_surface(struct vs_display *d, uint32_t source)
    return NULL;
 }
 
-/* A source's frame as a commit of its surface, made at its first frame. */
+/* An output of a source's own, named after its VM device; 0 (said once)
+ * when every output is taken. */
+static uint32_t
+source_output(struct vs_display *d, uint32_t source)
+{
+   uint32_t id = 1;
+   while (id < VS_DISPLAY_MAX_OUTPUTS && d->outputs[id].used)
+      id++;
+   if (id == VS_DISPLAY_MAX_OUTPUTS) {
+      if (!d->outputs_full_said)
+         vs_warn(0, "display: VM device %u's scanout is not shown: all %d outputs are taken", source,
+                 VS_DISPLAY_MAX_OUTPUTS - 1);
+      d->outputs_full_said = true;
+      return 0;
+   }
+   struct output *o = &d->outputs[id];
+   *o = (struct output){ .display = d, .used = true };
+   snprintf(o->name, sizeof(o->name), "vm-%u", source);
+   char what[64];
+   snprintf(what, sizeof(what), "VM device %u's scanout", source);
+   if (d->http && !vs_http_add_output(d->http, id, o->name, what)) {
+      *o = (struct output){ .display = d };
+      return 0;
+   }
+   return id;
+}
+
+/* A source's frame as a commit of its surface, its output's only, made at
+ * its first frame. */
 static void
 source_commit(struct vs_display *d, uint32_t source, struct vs_frame *f)
 {
    d->commits++;
    struct surface *s = source_surface(d, source);
    if (!s) {
-      if (!(s = calloc(1, sizeof(*s)))) {
+      uint32_t output = source_output(d, source);
+      if (!output || !(s = calloc(1, sizeof(*s)))) {
+         if (output)
+            output_end(d, &d->outputs[output]);
          free_frame(d, f);
          return;
       }
       s->display = d;
       s->source = source;
+      s->output = output;
       wl_list_init(&s->base.frame_callbacks);
       wl_list_insert(&d->surfaces, &s->link);
    }
    s->width = f->width;
    s->height = f->height;
-   if (!s->mapped) {
-      s->mapped = true;
-      s->map_seq = ++d->map_counter;
-   }
-   if (shown_surface(d) != s) {
-      free_frame(d, f);
-      return;
-   }
+   s->mapped = true;
    d->source_frames++;
-   submit_frame(d, f);
+   submit_frame(d, s->output, f);
 }
 
 static void
@@ -677,6 +806,7 @@ source_destroy(struct vs_display *d, uint32_t source)
    struct surface *s = source_surface(d, source);
    if (!s)
       return;
+   output_end(d, &d->outputs[s->output]);
    wl_list_remove(&s->link);
    free(s);
 }
@@ -707,6 +837,17 @@ on_inbox(int fd, uint32_t mask, void *data)
       free(ordered);
       ordered = next;
    }
+   /* Viewers' input to the source their output shows (none once it ended). */
+   pthread_mutex_lock(&d->inbox_lock);
+   for (; d->source_inputs_len; d->source_inputs_len--) {
+      const struct source_input *in = &d->source_inputs[d->source_inputs_head];
+      d->source_inputs_head = (d->source_inputs_head + 1) % SOURCE_INPUTS_MAX;
+      struct surface *s;
+      wl_list_for_each(s, &d->surfaces, link)
+         if (s->source && s->output == in->output && d->source_input)
+            d->source_input(d->source_input_data, s->source, s->width, s->height, &in->event);
+   }
+   pthread_mutex_unlock(&d->inbox_lock);
    return 0;
 }
 
@@ -833,33 +974,66 @@ make_runtime_dir(char *path, size_t size)
    return true;
 }
 
-/* The HTTP thread's viewers, passed on to the encoder and the seat. */
-static void
-viewer_wants_key(void *data)
+/* The HTTP thread's viewers, passed on to their output's encoder, and
+ * their input to the seat (the desktop) or to the source they watch. An
+ * output's stream is made and ended on the Wayland thread; the HTTP
+ * thread reads it under outputs_lock. */
+static struct vs_stream *
+viewer_stream_locked(struct vs_display *d, uint32_t output)
 {
-   struct vs_display *d = data;
-   vs_stream_request_key(d->stream);
+   return output < VS_DISPLAY_MAX_OUTPUTS ? d->outputs[output].stream : NULL;
 }
 
 static void
-viewer_room(void *data)
+viewer_wants_key(void *data, uint32_t output)
 {
    struct vs_display *d = data;
-   vs_stream_kick(d->stream);
+   pthread_mutex_lock(&d->outputs_lock);
+   struct vs_stream *stream = viewer_stream_locked(d, output);
+   if (stream)
+      vs_stream_request_key(stream);
+   pthread_mutex_unlock(&d->outputs_lock);
 }
 
 static void
-viewer_sent(void *data, uint64_t commit_ns)
+viewer_room(void *data, uint32_t output)
 {
    struct vs_display *d = data;
-   vs_stream_note_sent(d->stream, commit_ns);
+   pthread_mutex_lock(&d->outputs_lock);
+   struct vs_stream *stream = viewer_stream_locked(d, output);
+   if (stream)
+      vs_stream_kick(stream);
+   pthread_mutex_unlock(&d->outputs_lock);
 }
 
 static void
-viewer_input(void *data, const struct vs_input_event *event)
+viewer_sent(void *data, uint32_t output, uint64_t commit_ns)
 {
    struct vs_display *d = data;
-   vs_seat_queue(d->seat, event);
+   pthread_mutex_lock(&d->outputs_lock);
+   struct vs_stream *stream = viewer_stream_locked(d, output);
+   if (stream)
+      vs_stream_note_sent(stream, commit_ns);
+   pthread_mutex_unlock(&d->outputs_lock);
+}
+
+static void
+viewer_input(void *data, uint32_t output, const struct vs_input_event *event)
+{
+   struct vs_display *d = data;
+   if (output == VS_DISPLAY_DESKTOP) {
+      vs_seat_queue(d->seat, event);
+      return;
+   }
+   /* To the Wayland thread, which knows the source's surface; a full
+    * queue drops it, as the seat's does. */
+   pthread_mutex_lock(&d->inbox_lock);
+   if (d->source_inputs_len < SOURCE_INPUTS_MAX) {
+      d->source_inputs[(d->source_inputs_head + d->source_inputs_len++) % SOURCE_INPUTS_MAX] =
+         (struct source_input){ output, *event };
+   }
+   pthread_mutex_unlock(&d->inbox_lock);
+   os_event_signal(&d->inbox_event);
 }
 
 /* The encoder, its sinks and the seat; false (the reason logged) if one
@@ -867,16 +1041,8 @@ viewer_input(void *data, const struct vs_input_event *event)
 static bool
 start_parts(struct vs_display *d, const struct vs_display_options *o)
 {
-   struct vs_stream_sink sink;
-   d->stream = vs_stream_create(&d->x264, d->fps);
-   if (!d->stream)
+   if (o->record && !(d->record_path = strdup(o->record)))
       return false;
-   if (o->record) {
-      if (!(d->record = vs_record_open(o->record)))
-         return false;
-      sink = vs_record_sink(d->record);
-      vs_stream_add_sink(d->stream, &sink);
-   }
    const struct vs_seat_focus focus = { .shown = display_shown, .divert = vm_divert_input, .data = d };
    if (!(d->seat = vs_seat_start(d->display, &focus))) {
       vs_error(0, "display: cannot create the seat");
@@ -886,10 +1052,10 @@ start_parts(struct vs_display *d, const struct vs_display_options *o)
       const struct vs_http_events events = {
          .want_key = viewer_wants_key, .room = viewer_room, .sent = viewer_sent, .input = viewer_input, .data = d,
       };
-      if (!(d->http = vs_http_start(o->http, o->input, o->http_token, o->url_in_log, &events)))
+      if (!(d->http = vs_http_start(o->http, o->input, o->http_token, o->url_in_log, &events)) ||
+          !vs_http_add_output(d->http, VS_DISPLAY_DESKTOP, d->outputs[VS_DISPLAY_DESKTOP].name,
+                              "the newest window of the Wayland socket"))
          return false;
-      sink = vs_http_sink(d->http);
-      vs_stream_add_sink(d->stream, &sink);
    }
    if (o->vm_channel) {
       const struct vs_vmchannel_display hooks = { .commit = vm_commit, .destroy = vm_destroy, .data = d };
@@ -898,22 +1064,21 @@ start_parts(struct vs_display *d, const struct vs_display_options *o)
       vs_vmchannel_configure(d->vmchannel, o->vm_width ? o->vm_width : VM_WIDTH,
                              o->vm_height ? o->vm_height : VM_HEIGHT);
    }
-   return vs_stream_run(d->stream);
+   return true;
 }
 
 /* What start made, in reverse (the thread already joined, if it ran). */
 static void
 display_free(struct vs_display *d)
 {
-   if (d->stream)
-      vs_stream_stop(d->stream); /* no sink is used after this */
    vs_vmchannel_stop(d->vmchannel);
    struct surface *s, *tmp;
    wl_list_for_each_safe(s, tmp, &d->surfaces, link)
       if (s->vm_id)
          vm_destroy(d, s->vm_id);
       else if (s->source)
-         source_destroy(d, s->source);
+         source_destroy(d, s->source); /* and its output */
+   output_end(d, &d->outputs[VS_DISPLAY_DESKTOP]);
    while (d->inbox) {
       struct inbox_entry *e = d->inbox;
       d->inbox = e->next;
@@ -928,16 +1093,14 @@ display_free(struct vs_display *d)
    if (d->inbox_event.read_fd >= 0)
       os_event_fini(&d->inbox_event);
    pthread_mutex_destroy(&d->inbox_lock);
+   pthread_mutex_destroy(&d->outputs_lock);
    if (d->tick)
       wl_event_source_remove(d->tick);
-   if (d->done_source)
-      wl_event_source_remove(d->done_source);
    if (d->stop_source)
       wl_event_source_remove(d->stop_source);
    vs_http_destroy(d->http);
    vs_seat_stop(d->seat);
-   vs_stream_destroy(d->stream);
-   vs_record_close(d->record);
+   free(d->record_path);
    if (d->display)
       wl_display_destroy(d->display);
    vs_xdg_shell_free(d->shell);
@@ -979,6 +1142,11 @@ vs_display_start(const struct vs_display_options *o, struct vs_display **display
    d->stop = (struct os_event){ -1, -1 };
    d->inbox_event = (struct os_event){ -1, -1 };
    pthread_mutex_init(&d->inbox_lock, NULL);
+   pthread_mutex_init(&d->outputs_lock, NULL);
+   for (uint32_t i = 0; i < VS_DISPLAY_MAX_OUTPUTS; i++)
+      d->outputs[i].display = d;
+   d->outputs[VS_DISPLAY_DESKTOP].used = true;
+   snprintf(d->outputs[VS_DISPLAY_DESKTOP].name, sizeof(d->outputs[0].name), "desktop");
    d->fps = o->fps ? o->fps : 60;
    wl_list_init(&d->surfaces);
    wl_list_init(&d->waiting_callbacks);
@@ -1021,7 +1189,6 @@ vs_display_start(const struct vs_display_options *o, struct vs_display **display
       vs_error(0, "display: cannot make its stop event");
       return start_failed(d);
    }
-   d->done_source = wl_event_loop_add_fd(d->loop, vs_stream_done_fd(d->stream), WL_EVENT_READABLE, on_frames_done, d);
    d->stop_source = wl_event_loop_add_fd(d->loop, d->stop.read_fd, WL_EVENT_READABLE, on_stop, d);
    d->inbox_source = wl_event_loop_add_fd(d->loop, d->inbox_event.read_fd, WL_EVENT_READABLE, on_inbox, d);
    d->tick = wl_event_loop_add_timer(d->loop, on_tick, d);
@@ -1052,8 +1219,12 @@ vs_display_stop(struct vs_display *d)
       vs_http_stop(d->http);
    vs_seat_stop(d->seat);
    d->seat = NULL;
-   vs_stream_stop(d->stream);
-   on_frames_done(-1, 0, d);
+   for (uint32_t i = 0; i < VS_DISPLAY_MAX_OUTPUTS; i++) {
+      if (d->outputs[i].stream) {
+         vs_stream_stop(d->outputs[i].stream); /* no sink is used after this */
+         on_frames_done(-1, 0, &d->outputs[i]);
+      }
+   }
    double span = (double)(d->last_shown_ns - d->first_shown_ns) / 1e9;
    vs_info(0, "display: %llu commits, %llu shown (%llu from server memory, %llu foreign dma-buf, %llu wl_shm), "
               "%llu buffers refused; presented %.1f fps",

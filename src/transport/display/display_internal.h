@@ -17,6 +17,7 @@
 
 #include "renderer/memory/shared_registry.h"
 #include "compositor/seat.h"
+#include "transport/display/viewer_wire.h"
 
 struct vs_display_buffer;
 struct wl_display;
@@ -79,8 +80,9 @@ struct vs_stream_sink {
  * may be called at once), given its sinks, then run. */
 struct vs_stream;
 struct vs_x264;
-/* `x264`: the encoder library (vs_x264_load), loaded for the process. */
-struct vs_stream *vs_stream_create(const struct vs_x264 *x264, unsigned fps);
+/* `x264`: the encoder library (vs_x264_load), loaded for the process;
+ * `output`: the name its log lines give. */
+struct vs_stream *vs_stream_create(const struct vs_x264 *x264, unsigned fps, const char *output);
 bool vs_stream_add_sink(struct vs_stream *stream, const struct vs_stream_sink *sink);
 bool vs_stream_run(struct vs_stream *stream);
 /* Joins the thread and logs the figures; the done frames stay to take. */
@@ -108,26 +110,43 @@ struct vs_stream_sink vs_record_sink(struct vs_record *record);
 void vs_record_close(struct vs_record *record);
 
 
+/* Outputs: what one stream shows. Output 0 is the newest window of the
+ * Wayland socket (and of the VM channel); each VM device's scanout is an
+ * output of its own, from its first frame to the device's end. Each has
+ * its own encoder, recording and viewers: nothing one output shows or does
+ * reaches another's viewers. */
+#define VS_DISPLAY_MAX_OUTPUTS 33
+#define VS_DISPLAY_DESKTOP 0u
+
 /* http.c: what the viewers ask of the rest of the display (any of these
- * on the HTTP thread). */
+ * on the HTTP thread), for the output they watch. */
 struct vs_http_events {
-   void (*want_key)(void *data);      /* a viewer needs a key frame */
-   void (*room)(void *data);          /* the sink's readiness changed */
-   void (*sent)(void *data, uint64_t commit_ns); /* an access unit went out */
-   void (*input)(void *data, const struct vs_input_event *event); /* --input */
+   void (*want_key)(void *data, uint32_t output);      /* a viewer needs a key frame */
+   void (*room)(void *data, uint32_t output);          /* the sink's readiness changed */
+   void (*sent)(void *data, uint32_t output, uint64_t commit_ns); /* an access unit went out */
+   void (*input)(void *data, uint32_t output, const struct vs_input_event *event); /* --input */
    void *data;
 };
 struct vs_http;
 /* NULL (the reason logged) if the endpoint cannot be set up. `token`:
- * what viewers must present (?token=), or NULL for a random one; the page's
- * URL with it is printed once on stdout, or logged (`url_in_log`). */
+ * the server's, what every page and stream may be opened with, or NULL
+ * for a random one; the page's URL with it is printed once on stdout, or
+ * logged (`url_in_log`). */
 struct vs_http *vs_http_start(const char *addr_port, bool input, const char *token, bool url_in_log,
                               const struct vs_http_events *events);
-/* Sends one access unit to every viewer (copied); ready is false while
- * every viewer that acknowledges frames has a full window of
+/* An output (< VS_DISPLAY_MAX_OUTPUTS, not in use) viewers may watch from
+ * now on: its name (VS_OUTPUT_NAME_CHARS) and what it shows, for the log
+ * line that gives its page's URL with a token of its own. False (logged)
+ * without one. */
+bool vs_http_add_output(struct vs_http *http, uint32_t output, const char *name, const char *what);
+/* The output ends: its viewers are closed, one line each. Its sink must
+ * not be called any more (its stream stopped). */
+void vs_http_remove_output(struct vs_http *http, uint32_t output);
+/* Sends one access unit to the output's viewers (copied); ready is false
+ * while every viewer of it that acknowledges frames has a full window of
  * unacknowledged ones, so a slow viewer gets fewer frames, never older
  * ones. */
-struct vs_stream_sink vs_http_sink(struct vs_http *http);
+struct vs_stream_sink vs_http_sink(struct vs_http *http, uint32_t output);
 /* Closes the viewers and joins the thread; the sink drops what it gets
  * after this. */
 void vs_http_stop(struct vs_http *http);

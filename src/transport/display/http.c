@@ -14,9 +14,17 @@
  * Anything else closes that viewer with one log line. Requests, frames and
  * messages are parsed without sockets (viewer_wire.h; fuzz/fuzz_viewer.c).
  *
- * Who may view: the page and the stream want the server's token in the
- * query (?token=, printed once at start-up; the page hands it on to its
- * WebSocket URL), and a request that says it comes from another site
+ * Outputs: each is a stream of its own (display_internal.h) with a token
+ * of its own. A viewer watches one output, chosen when it connects
+ * (?output=NAME; without it, the newest output) and never changed after:
+ * what another output shows, or when it comes and goes, moves no viewer
+ * and none of its keys. When its output ends, the viewer is closed.
+ *
+ * Who may view: the page and the stream want a token in the query
+ * (?token=; the page hands it and the output on to its WebSocket URL):
+ * the server's own (printed once at start-up: any output, and the list of
+ * outputs at /outputs) or the output's (logged when the output is made:
+ * that output alone). A request that says it comes from another site
  * (Origin) is refused even with it: a page the viewer's browser opens
  * elsewhere can neither read the stream nor type into the guest. A
  * refusal is a 403 and one log line.
@@ -97,6 +105,8 @@ struct conn {
    struct vs_http *http;
    int fd;
    uint32_t id;                       /* viewer number, for the log */
+   uint32_t output;                   /* a viewer's output: fixed at its upgrade */
+   bool output_ended;                 /* closed by the HTTP thread, with a line */
    uint64_t accepted_ns;
    uint64_t progress_ns;              /* a viewer's socket last took bytes */
    uint64_t heard_ns;                 /* a viewer's last complete frame came */
@@ -127,6 +137,17 @@ struct conn {
    size_t hdr_len;
 };
 
+/* An output's viewers' side: the sink its stream sends to. */
+struct http_output {
+   struct vs_http *http;
+   uint32_t id;
+   bool used;
+   uint64_t seq;                      /* when it was added: the newest is the default */
+   char name[VS_OUTPUT_NAME_MAX + 1];
+   char token[2 * VS_VIEWER_TOKEN_BYTES + 1];
+   atomic_bool ready;                 /* the sink's readiness */
+};
+
 struct vs_http {
    int listen_fd;
    struct os_event wake;
@@ -136,9 +157,11 @@ struct vs_http {
    bool stop;
    bool running;
    bool input;                        /* --input: viewers' input reaches the seat */
-   char token[VS_HTTP_TOKEN_MAX + 1]; /* what the page and the stream want in ?token= */
+   char token[VS_HTTP_TOKEN_MAX + 1]; /* the server's: every output, and the list */
+   char url_base[160];                /* http://ADDR:PORT */
    struct vs_http_events events;
-   atomic_bool ready;                 /* the sink's readiness */
+   struct http_output outputs[VS_DISPLAY_MAX_OUTPUTS]; /* under lock */
+   uint64_t output_seq;
    uint64_t dropped, skipped, acks, key_requests, inputs;
    uint32_t viewers_total;
 };
@@ -178,14 +201,16 @@ conn_close(struct vs_http *h, int i)
    h->conns[i] = NULL;
 }
 
-/* Under h->lock: whether the encoder may go on; a change to ready wakes it. */
+/* Under h->lock: whether the output's encoder may go on; a change to
+ * ready wakes it. */
 static void
-update_ready(struct vs_http *h)
+update_ready(struct vs_http *h, uint32_t output)
 {
+   struct http_output *o = &h->outputs[output];
    bool ready = true;
    for (int i = 0; i < MAX_CONNS; i++) {
       struct conn *c = h->conns[i];
-      if (!c || !c->websocket)
+      if (!c || !c->websocket || c->output != output)
          continue;
       ready = false;
       if (!c->paced || c->unacked.n < VS_VIEWER_WINDOW) {
@@ -193,17 +218,17 @@ update_ready(struct vs_http *h)
          break;
       }
    }
-   if (ready && !atomic_exchange(&h->ready, true))
-      h->events.room(h->events.data);
+   if (ready && !atomic_exchange(&o->ready, true))
+      h->events.room(h->events.data, output);
    else if (!ready)
-      atomic_store(&h->ready, false);
+      atomic_store(&o->ready, false);
 }
 
 static bool
 http_ready(void *data)
 {
-   struct vs_http *h = data;
-   return atomic_load(&h->ready);
+   struct http_output *o = data;
+   return atomic_load(&o->ready);
 }
 
 static void
@@ -265,23 +290,59 @@ viewer_to_evict(struct vs_http *h, int held)
    return victim >= 0 && victim_held >= held + 2 ? victim : -1;
 }
 
-/* Whether the request may have the page or the stream: it carries the
- * token, and no browser says it comes from another site. Else a 403 and
- * one line. */
-static bool
-viewer_admitted(struct conn *c, const struct vs_http_request *req)
+/* Under h->lock: the output named `name`, or NULL. */
+static struct http_output *
+output_named(struct vs_http *h, const char *name)
 {
-   const char *what = req->route == VS_HTTP_PAGE ? "the page" : "the stream";
-   if (req->origin == VS_HTTP_ORIGIN_FOREIGN)
+   for (uint32_t i = 0; i < VS_DISPLAY_MAX_OUTPUTS; i++)
+      if (h->outputs[i].used && strcmp(h->outputs[i].name, name) == 0)
+         return &h->outputs[i];
+   return NULL;
+}
+
+/* Under h->lock: the newest output. */
+static struct http_output *
+output_newest(struct vs_http *h)
+{
+   struct http_output *newest = NULL;
+   for (uint32_t i = 0; i < VS_DISPLAY_MAX_OUTPUTS; i++)
+      if (h->outputs[i].used && (!newest || h->outputs[i].seq > newest->seq))
+         newest = &h->outputs[i];
+   return newest;
+}
+
+/* Under h->lock: whether the request may have what it asks for: it
+ * carries the server's token (anything) or the named output's (that
+ * output's page and stream), and no browser says it comes from another
+ * site. *output: the output it watches. Else a 403 (404: an output that
+ * does not exist, to a holder of the server's token) and one line. */
+static bool
+viewer_admitted(struct conn *c, const struct vs_http_request *req, uint32_t *output)
+{
+   struct vs_http *h = c->http;
+   const char *what = req->route == VS_HTTP_PAGE ? "the page" : req->route == VS_HTTP_OUTPUTS ? "the outputs" : "the stream";
+   struct http_output *o = req->output_given ? output_named(h, req->output) : output_newest(h);
+   bool server_token = req->token_given && vs_viewer_token_equal(req->token, h->token);
+   bool output_token = req->token_given && req->route != VS_HTTP_OUTPUTS && o && vs_viewer_token_equal(req->token, o->token);
+   if (req->origin == VS_HTTP_ORIGIN_FOREIGN) {
       vs_warn(0, "display: refusing viewer from %s (%s): Origin '%s' is not this server's", c->peer_text, what,
               req->origin_text);
-   else if (!req->token_given)
+   } else if (!req->token_given) {
       vs_warn(0, "display: refusing viewer from %s (%s): no token (open the URL the server printed, with its ?token=)",
               c->peer_text, what);
-   else if (!vs_viewer_token_equal(req->token, c->http->token))
-      vs_warn(0, "display: refusing viewer from %s (%s): wrong token", c->peer_text, what);
-   else
+   } else if (!server_token && !output_token) {
+      bool named = req->output_given && req->route != VS_HTTP_OUTPUTS;
+      vs_warn(0, "display: refusing viewer from %s (%s%s%s): wrong token", c->peer_text, what,
+              named ? " of output " : "", named ? req->output : "");
+   } else if (req->route != VS_HTTP_OUTPUTS && !o) {
+      vs_warn(0, "display: refusing viewer from %s (%s): no output '%s' (see /outputs)", c->peer_text, what,
+              req->output);
+      set_reply(c, "404 Not Found", "text/plain", "no such output\n", true);
+      return false;
+   } else {
+      *output = o ? o->id : 0;
       return true;
+   }
    set_reply(c, "403 Forbidden", "text/plain",
              "open the page at the URL the server printed (with its ?token=), from this server's own origin\n", true);
    return false;
@@ -316,6 +377,23 @@ viewer_slot(struct conn *c)
    return true;
 }
 
+/* The operator's list of outputs: one line each, its name, what it
+ * shows, and its page's URL with its own token (text/plain). */
+static void
+outputs_reply(struct conn *c)
+{
+   struct vs_http *h = c->http;
+   char body[VS_DISPLAY_MAX_OUTPUTS * 320] = "";
+   size_t len = 0;
+   for (uint32_t i = 0; i < VS_DISPLAY_MAX_OUTPUTS; i++) {
+      const struct http_output *o = &h->outputs[i];
+      if (o->used && len < sizeof(body))
+         len += (size_t)snprintf(body + len, sizeof(body) - len, "%s %s/?output=%s&token=%s\n", o->name, h->url_base,
+                                 o->name, o->token);
+   }
+   set_reply(c, "200 OK", "text/plain; charset=utf-8", body, true);
+}
+
 static void
 handle_request(struct conn *c)
 {
@@ -334,12 +412,18 @@ handle_request(struct conn *c)
       return;
    case VS_HTTP_PAGE:
    case VS_HTTP_UPGRADE:
+   case VS_HTTP_OUTPUTS:
       break;
    }
-   if (!viewer_admitted(c, &req))
+   uint32_t output;
+   if (!viewer_admitted(c, &req, &output))
       return;
    if (req.route == VS_HTTP_PAGE) {
       set_reply(c, "200 OK", "text/html; charset=utf-8", vs_display_page, true);
+      return;
+   }
+   if (req.route == VS_HTTP_OUTPUTS) {
+      outputs_reply(c);
       return;
    }
    if (!viewer_slot(c))
@@ -357,10 +441,11 @@ handle_request(struct conn *c)
    c->need_key = true;
    c->progress_ns = c->heard_ns = c->ping_ns = os_now_ns();
    c->id = ++h->viewers_total;
-   vs_info(0, "display: viewer %u connected from %s (%u so far)%s", c->id, c->peer_text, h->viewers_total,
-           h->input ? ", input allowed" : "");
-   h->events.want_key(h->events.data);
-   update_ready(h);
+   c->output = output;
+   vs_info(0, "display: viewer %u connected from %s to output %s (%u so far)%s", c->id, c->peer_text,
+           h->outputs[output].name, h->viewers_total, h->input ? ", input allowed" : "");
+   h->events.want_key(h->events.data, output);
+   update_ready(h, output);
 }
 
 /* Returns false when the connection should close. */
@@ -420,7 +505,7 @@ conn_write(struct conn *c)
       c->sent += (size_t)n;
       c->progress_ns = os_now_ns();
       if (c->sent == c->hdr_len + m->size) {
-         c->http->events.sent(c->http->events.data, m->commit_ns);
+         c->http->events.sent(c->http->events.data, c->output, m->commit_ns);
          msg_unref(m);
          c->q_head = (c->q_head + 1) % MAX_QUEUED;
          c->q_len--;
@@ -442,8 +527,8 @@ viewer_ack(struct conn *c, uint32_t seq)
    vs_viewer_window_ack(&c->unacked, seq);
    /* It had no room for a frame: now it has, at a key frame. */
    if (c->need_key && c->unacked.n < VS_VIEWER_WINDOW)
-      h->events.want_key(h->events.data);
-   update_ready(h);
+      h->events.want_key(h->events.data, c->output);
+   update_ready(h, c->output);
 }
 
 /* One message from a viewer; false (logged) if it is malformed. */
@@ -465,7 +550,7 @@ viewer_message(void *data, const uint8_t *m, size_t len)
       if (now - c->key_request_ns >= KEY_REQUEST_GAP_NS) {
          c->key_request_ns = now;
          h->key_requests++;
-         h->events.want_key(h->events.data);
+         h->events.want_key(h->events.data, c->output);
       }
       return true;
    }
@@ -480,7 +565,7 @@ viewer_message(void *data, const uint8_t *m, size_t len)
       return false;
    msg.input.time_ms = (uint32_t)(os_now_ns() / 1000000);
    h->inputs++;
-   h->events.input(h->events.data, &msg.input);
+   h->events.input(h->events.data, c->output, &msg.input);
    return true;
 }
 
@@ -532,7 +617,8 @@ conn_read(struct conn *c)
 static void
 http_send(void *data, const struct vs_access_unit *unit)
 {
-   struct vs_http *h = data;
+   struct http_output *o = data;
+   struct vs_http *h = o->http;
    const size_t size = unit->size;
    const bool key = unit->key;
    if (!h->running)
@@ -556,7 +642,7 @@ http_send(void *data, const struct vs_access_unit *unit)
    pthread_mutex_lock(&h->lock);
    for (int i = 0; i < MAX_CONNS; i++) {
       struct conn *c = h->conns[i];
-      if (!c || !c->websocket)
+      if (!c || !c->websocket || c->output != o->id || c->output_ended)
          continue;
       if (c->need_key && !key)
          continue;
@@ -586,18 +672,50 @@ http_send(void *data, const struct vs_access_unit *unit)
       if (c->paced)
          vs_viewer_window_push(&c->unacked, unit->seq);
    }
-   update_ready(h);
+   update_ready(h, o->id);
    pthread_mutex_unlock(&h->lock);
    msg_unref(m);
    os_event_signal(&h->wake);
    if (need_key)
-      h->events.want_key(h->events.data);
+      h->events.want_key(h->events.data, o->id);
 }
 
 struct vs_stream_sink
-vs_http_sink(struct vs_http *h)
+vs_http_sink(struct vs_http *h, uint32_t output)
 {
-   return (struct vs_stream_sink){ .send = http_send, .ready = http_ready, .data = h };
+   return (struct vs_stream_sink){ .send = http_send, .ready = http_ready, .data = &h->outputs[output] };
+}
+
+bool
+vs_http_add_output(struct vs_http *h, uint32_t output, const char *name, const char *what)
+{
+   uint8_t random[VS_VIEWER_TOKEN_BYTES];
+   if (output >= VS_DISPLAY_MAX_OUTPUTS || os_random_bytes(random, sizeof(random)) != 0) {
+      vs_error(0, "display: output %s: no random bytes for its token", name);
+      return false;
+   }
+   pthread_mutex_lock(&h->lock);
+   struct http_output *o = &h->outputs[output];
+   *o = (struct http_output){ .http = h, .id = output, .used = true, .seq = ++h->output_seq };
+   snprintf(o->name, sizeof(o->name), "%s", name);
+   vs_viewer_token_hex(random, o->token);
+   atomic_init(&o->ready, true);
+   pthread_mutex_unlock(&h->lock);
+   vs_info(0, "display: output %s (%s): viewer page at %s/?output=%s&token=%s", o->name, what, h->url_base, o->name,
+           o->token);
+   return true;
+}
+
+void
+vs_http_remove_output(struct vs_http *h, uint32_t output)
+{
+   pthread_mutex_lock(&h->lock);
+   h->outputs[output].used = false;
+   for (int i = 0; i < MAX_CONNS; i++)
+      if (h->conns[i] && h->conns[i]->websocket && h->conns[i]->output == output)
+         h->conns[i]->output_ended = true;
+   pthread_mutex_unlock(&h->lock);
+   os_event_signal(&h->wake);
 }
 
 /* A refusal at accept time, before the request is read: a 503 written
@@ -699,8 +817,10 @@ http_main(void *arg)
          struct conn *c = h->conns[idx[k]];
          if (!c)
             continue;
-         bool keep = true;
-         if (pfds[k].revents & (POLLIN | POLLHUP | POLLERR))
+         bool keep = !c->output_ended;
+         if (!keep)
+            vs_info(0, "display: viewer %u closed: its output %s ended", c->id, h->outputs[c->output].name);
+         else if (pfds[k].revents & (POLLIN | POLLHUP | POLLERR))
             keep = conn_read(c);
          if (keep)
             keep = conn_write(c);
@@ -724,10 +844,13 @@ http_main(void *arg)
             c->ping_left = 2;
          }
          if (!keep) {
-            if (c->websocket)
+            uint32_t output = c->output;
+            bool viewer = c->websocket;
+            if (viewer && !c->output_ended)
                vs_info(0, "display: viewer %u disconnected", c->id);
             conn_close(h, idx[k]);
-            update_ready(h);
+            if (viewer)
+               update_ready(h, output);
          }
       }
       if (pfds[1].revents & POLLIN)
@@ -800,8 +923,8 @@ vs_http_start(const char *addr_port, bool input, const char *token, bool url_in_
    h->listen_fd = fd;
    h->input = input;
    snprintf(h->token, sizeof(h->token), "%s", token);
+   snprintf(h->url_base, sizeof(h->url_base), "http://%s:%u", host, (unsigned)ntohs(sa.sin_port));
    h->events = *events;
-   atomic_init(&h->ready, true);
    pthread_mutex_init(&h->lock, NULL);
    h->running = true;
    if (pthread_create(&h->thread, NULL, http_main, h) != 0) {
@@ -812,9 +935,9 @@ vs_http_start(const char *addr_port, bool input, const char *token, bool url_in_
    }
    /* The one place the token is shown (tests wait for this line). */
    if (url_in_log) {
-      vs_info(0, "display: viewer page at http://%s:%u/?token=%s", host, (unsigned)ntohs(sa.sin_port), h->token);
+      vs_info(0, "display: viewer page at %s/?token=%s", h->url_base, h->token);
    } else {
-      printf("venus-server: viewer page at http://%s:%u/?token=%s\n", host, (unsigned)ntohs(sa.sin_port), h->token);
+      printf("venus-server: viewer page at %s/?token=%s\n", h->url_base, h->token);
       fflush(stdout);
    }
    return h;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* A viewer's HTTP request head (see viewer_wire.h): which page it asks
- * for, the token its query carries, whether its Origin is the server's
+ * for, the token and the output its query names, whether its Origin is the server's
  * own and, for a WebSocket upgrade, the handshake's answer (SHA-1 of the
  * key and the RFC 6455 GUID, in base64). */
 #include <stdio.h>
@@ -122,24 +122,37 @@ header_value(const char *req, const char *name, char *buf, size_t cap)
    return buf;
 }
 
-/* token= among the &-separated parameters of `query` (not NUL-terminated:
- * query_len bytes). */
+/* A parameter's value into buf (cap bytes with the NUL): *given when the
+ * query names it; buf stays "" when the value does not fit or holds a
+ * byte out of `allowed`. */
 static void
-parse_token(const char *query, size_t query_len, struct vs_http_request *out)
+copy_param(const char *value, size_t len, const char *allowed, char *buf, size_t cap, bool *given)
 {
+   *given = true;
+   if (len >= cap)
+      return;
+   for (size_t i = 0; i < len; i++)
+      if (!strchr(allowed, value[i]))
+         return;
+   memcpy(buf, value, len);
+   buf[len] = '\0';
+}
+
+/* token= and output= among the &-separated parameters of `query` (not
+ * NUL-terminated: query_len bytes); the first of each counts. */
+static void
+parse_query(const char *query, size_t query_len, struct vs_http_request *out)
+{
+   static const char token_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
    const char *p = query, *end = query + query_len;
    while (p < end) {
       const char *amp = memchr(p, '&', (size_t)(end - p));
       const char *param_end = amp ? amp : end;
-      if ((size_t)(param_end - p) >= 6 && memcmp(p, "token=", 6) == 0) {
-         size_t len = (size_t)(param_end - p) - 6;
-         out->token_given = true;
-         if (len <= VS_HTTP_TOKEN_MAX) {
-            memcpy(out->token, p + 6, len);
-            out->token[len] = '\0';
-         }
-         return;
-      }
+      size_t len = (size_t)(param_end - p);
+      if (len >= 6 && memcmp(p, "token=", 6) == 0 && !out->token_given)
+         copy_param(p + 6, len - 6, token_chars, out->token, sizeof(out->token), &out->token_given);
+      else if (len >= 7 && memcmp(p, "output=", 7) == 0 && !out->output_given)
+         copy_param(p + 7, len - 7, VS_OUTPUT_NAME_CHARS, out->output, sizeof(out->output), &out->output_given);
       p = param_end + 1;
    }
 }
@@ -175,10 +188,12 @@ parse_route(const char *req, struct vs_http_request *out)
    char *query = strchr(target, '?');
    if (query) {
       *query++ = '\0';
-      parse_token(query, strlen(query), out);
+      parse_query(query, strlen(query), out);
    }
    if (strcmp(target, "/") == 0 || strcmp(target, "/index.html") == 0)
       return VS_HTTP_PAGE;
+   if (strcmp(target, "/outputs") == 0)
+      return VS_HTTP_OUTPUTS;
    if (strcmp(target, "/stream") != 0)
       return VS_HTTP_NOT_FOUND;
    char key[128], up[64];

@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <libyuv.h>
 
@@ -28,6 +29,7 @@
 #define LAT_SAMPLES 65536
 
 struct vs_stream {
+   char output[VS_OUTPUT_NAME_MAX + 1]; /* its output's name, for the log */
    pthread_mutex_t lock;
    pthread_cond_t cond;
    struct vs_frame *pending;          /* newest unencoded frame */
@@ -170,7 +172,7 @@ open_encoder(struct vs_stream *s, uint32_t w, uint32_t h)
    s->w = w;
    s->h = h;
    s->want_key = true;
-   vs_info(0, "display: encoding %ux%u H.264 Baseline at %u fps", w, h, s->fps);
+   vs_info(0, "display: output %s: encoding %ux%u H.264 Baseline at %u fps", s->output, w, h, s->fps);
    return true;
 }
 
@@ -311,11 +313,12 @@ stream_main(void *arg)
 }
 
 struct vs_stream *
-vs_stream_create(const struct vs_x264 *x264, unsigned fps)
+vs_stream_create(const struct vs_x264 *x264, unsigned fps, const char *output)
 {
    struct vs_stream *s = calloc(1, sizeof(*s));
    if (!s)
       return NULL;
+   snprintf(s->output, sizeof(s->output), "%s", output);
    s->x264 = x264;
    s->fps = fps;
    s->done_event = (struct os_event){ -1, -1 };
@@ -402,13 +405,13 @@ vs_stream_stop(struct vs_stream *s)
    vs_info(0, "display stream: %llu encoded (%.1f fps), %llu replaced before encoding, %llu dropped unfenced; "
               "convert %.2f ms, encode %.2f ms, cpu %.2f ms per frame; copies per frame %.2f (+1 conversion), GPU copies per frame %.2f; "
               "commit->encoded median %.2f ms p99 %.2f ms; commit->sent median %.2f ms p99 %.2f ms (%u sent); "
-              "%.1f KiB per frame",
+              "%.1f KiB per frame; output %s",
            (unsigned long long)s->encoded, secs > 0 ? (double)(s->encoded - 1) / secs : 0.0,
            (unsigned long long)s->replaced, (unsigned long long)s->unfenced,
            s->conversions ? (double)s->convert_ns / 1e6 / (double)s->conversions : 0.0, (double)s->encode_ns / 1e6 / n,
            (double)s->cpu_ns / 1e6 / n, s->conversions ? (double)s->copies / (double)s->conversions : 0.0,
            s->conversions ? (double)s->gpu_copies / (double)s->conversions : 0.0, enc_med,
-           enc_p99, sent_med, sent_p99, s->lat_n, (double)s->bytes / 1024.0 / n);
+           enc_p99, sent_med, sent_p99, s->lat_n, (double)s->bytes / 1024.0 / n, s->output);
    pthread_mutex_lock(&s->lock);
    free(s->lat);
    free(s->enc_lat);

@@ -21,6 +21,7 @@ enum vs_http_route {
    VS_HTTP_NOT_FOUND,      /* 404 */
    VS_HTTP_BAD_UPGRADE,    /* GET /stream without a WebSocket upgrade: 400 */
    VS_HTTP_UPGRADE,        /* GET /stream, a WebSocket upgrade */
+   VS_HTTP_OUTPUTS,        /* GET /outputs: the operator's list of outputs */
 };
 /* Where the request says it comes from: browsers send Origin with every
  * WebSocket upgrade (and with cross-origin requests); tools need not. */
@@ -33,13 +34,19 @@ enum vs_http_origin {
 #define VS_WS_ACCEPT_SIZE 29
 /* The longest viewer token (viewer_token.c) a request can carry. */
 #define VS_HTTP_TOKEN_MAX 128
+/* An output's name (display_internal.h): at most this many characters
+ * of VS_OUTPUT_NAME_CHARS. */
+#define VS_OUTPUT_NAME_MAX 32
+#define VS_OUTPUT_NAME_CHARS "abcdefghijklmnopqrstuvwxyz0123456789-._"
 /* The Origin as logged: printable, cut to this many characters. */
 #define VS_HTTP_ORIGIN_LOG_MAX 100
 struct vs_http_request {
    enum vs_http_route route;
    char accept[VS_WS_ACCEPT_SIZE];                /* VS_HTTP_UPGRADE: the handshake's answer */
    bool token_given;                              /* the query has token= */
-   char token[VS_HTTP_TOKEN_MAX + 1];             /* its value; "" when longer than the maximum */
+   char token[VS_HTTP_TOKEN_MAX + 1];             /* its value; "" when too long or not a token's characters */
+   bool output_given;                             /* the query has output= */
+   char output[VS_OUTPUT_NAME_MAX + 1];           /* its value; "" when too long or not a name's characters */
    enum vs_http_origin origin;
    char origin_text[VS_HTTP_ORIGIN_LOG_MAX + 1];  /* for the log; "" without one */
 };
