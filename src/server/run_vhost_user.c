@@ -88,6 +88,7 @@ vs_run_vhost_user(struct vs_server_config *config)
       options.show = show_scanout;
       options.hide = hide_scanout;
       options.display = started.display;
+      options.frame_interval_ns = 1000000000ull / (config->fps ? config->fps : 60);
    }
 #endif
    struct vs_input_router *router = NULL;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* A VM device's scanout from its worker to the server
  * (transport/vhost_user/scanout_export.h): frames cross in order, each
- * acknowledged before the next is written; a malformed announcement ends
- * the server's end without showing anything. */
+ * acknowledged before the next is written, the acknowledgements paced at
+ * the display's frame interval; a malformed announcement ends the
+ * server's end without showing anything. */
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -15,9 +16,11 @@
 
 #define W 8
 #define H 4
+#define FRAME_INTERVAL_NS 20000000ull
 
 struct shown {
    unsigned frames;
+   uint64_t first_ns, last_ns;
    uint32_t width, height;
    uint8_t first, last;
 };
@@ -26,7 +29,9 @@ static void
 record_frame(void *data, uint32_t device, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t stride)
 {
    struct shown *shown = data;
-   shown->frames++;
+   shown->last_ns = os_now_ns();
+   if (!shown->frames++)
+      shown->first_ns = shown->last_ns;
    shown->width = width;
    shown->height = height;
    shown->first = pixels[0];
@@ -43,7 +48,8 @@ static void *
 run_server_end(void *arg)
 {
    struct server_end *end = arg;
-   vs_scanout_import_run(1, end->map, vs_scanout_framebuffer_size(W, H), end->fd, record_frame, &end->shown);
+   vs_scanout_import_run(1, end->map, vs_scanout_framebuffer_size(W, H), end->fd, FRAME_INTERVAL_NS, record_frame,
+                         &end->shown);
    return NULL;
 }
 
@@ -74,6 +80,9 @@ TEST(scanout_frames_cross_in_order)
    CHECK_EQ(end.shown.height, (uint32_t)H);
    CHECK_EQ(end.shown.first, 3);
    CHECK_EQ(end.shown.last, 3);
+   /* Frame 3 is written after the second acknowledgement, which waited a
+    * frame interval after the first. */
+   CHECK(end.shown.last_ns - end.shown.first_ns >= FRAME_INTERVAL_NS);
    munmap((void *)end.map, size);
    close(pair[0]);
    close(memfd);
@@ -90,7 +99,7 @@ refuses(const void *msg, size_t size)
    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) == 0);
    CHECK(send(pair[1], msg, size, 0) == (ssize_t)size);
    struct shown shown = { 0 };
-   vs_scanout_import_run(1, framebuffer, fb_size, pair[0], record_frame, &shown);
+   vs_scanout_import_run(1, framebuffer, fb_size, pair[0], 0, record_frame, &shown);
    CHECK_EQ(shown.frames, 0u);
    close(pair[0]);
    close(pair[1]);
@@ -175,7 +184,7 @@ refuses_buffer(const struct vs_scanout_announce *msg, int fd)
    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) == 0);
    CHECK(os_send_fds(pair[1], msg, sizeof(*msg), fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0, 0) == (ssize_t)sizeof(*msg));
    struct shown shown = { 0 };
-   vs_scanout_import_run(1, framebuffer, sizeof(framebuffer), pair[0], record_frame, &shown);
+   vs_scanout_import_run(1, framebuffer, sizeof(framebuffer), pair[0], 0, record_frame, &shown);
    CHECK_EQ(shown.frames, 0u);
    close(pair[0]);
    close(pair[1]);

@@ -247,9 +247,10 @@ drop_buffers(struct vs_scanout_buffers *buffers)
 
 void
 vs_scanout_import_run(uint32_t device, const uint8_t *framebuffer, uint64_t size, int notify_fd,
-                      vs_scanout_show_fn show, void *data)
+                      uint64_t frame_interval_ns, vs_scanout_show_fn show, void *data)
 {
    uint32_t seq = 0;
+   uint64_t acked_ns = 0;
    struct vs_scanout_buffers buffers = { 0 };
    for (;;) {
       /* One byte more than a message: a longer one reads as too long. */
@@ -301,6 +302,12 @@ vs_scanout_import_run(uint32_t device, const uint8_t *framebuffer, uint64_t size
       }
       seq = msg.seq;
       show(data, device, pixels, msg.width, msg.height, msg.stride);
+      /* The worker writes its next frame, or answers a blob's flush, on
+       * this acknowledgement: at the display's rate at most. */
+      uint64_t now = os_now_ns();
+      if (acked_ns && now < acked_ns + frame_interval_ns)
+         os_sleep_ns(acked_ns + frame_interval_ns - now);
+      acked_ns = os_now_ns();
       do
          n = send(notify_fd, &seq, sizeof(seq), MSG_NOSIGNAL);
       while (n < 0 && errno == EINTR);

@@ -93,9 +93,12 @@ typedef void (*vs_scanout_show_fn)(void *data, uint32_t device, const uint8_t *p
                                    uint32_t height, uint32_t stride);
 
 /* Reads announcements on `notify_fd` until EOF or a malformed one (one log
- * line), showing each frame and acknowledging it. Returns then; the
- * caller closes the fds. */
+ * line), showing each frame and acknowledging it, each acknowledgement at
+ * least `frame_interval_ns` after the one before: a guest flushing faster
+ * than the display shows waits, as a page flip waits for the vertical
+ * blank, and costs the server no frame the display would not show (0:
+ * unpaced). Returns then; the caller closes the fds. */
 void vs_scanout_import_run(uint32_t device, const uint8_t *framebuffer, uint64_t size, int notify_fd,
-                           vs_scanout_show_fn show, void *data);
+                           uint64_t frame_interval_ns, vs_scanout_show_fn show, void *data);
 
 #endif

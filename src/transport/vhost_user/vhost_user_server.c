@@ -428,7 +428,7 @@ wait_device(void *arg)
    }
    if (device->notify_fd >= 0) {
       vs_scanout_import_run(device->id, device->framebuffer, device->framebuffer_size, device->notify_fd,
-                            options->show, options->display);
+                            options->frame_interval_ns, options->show, options->display);
       close_scanout(device);
    }
    int status = vs_worker_pool_wait(server->pool, device->pid);

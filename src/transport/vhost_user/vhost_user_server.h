@@ -44,6 +44,7 @@ struct vs_vhost_user_options {
    vs_scanout_show_fn show;
    void (*hide)(void *data, uint32_t device);
    void *display;
+   uint64_t frame_interval_ns; /* the display's: a scanout's frames are taken at its rate at most */
 };
 
 /* The workers' pools, made while the process has no other thread
