@@ -12,7 +12,9 @@
 # A (a key frame it asks for is 64x48), moves the pointer to the frame's
 # middle, clicks, types KEY_A and turns the wheel. A's eventq must get
 # them as evdev events (ABS_X/ABS_Y at the middle of 0..32767, BTN_LEFT,
-# KEY_A, REL_WHEEL -1, each report ended by SYN_REPORT); B's nothing. B's
+# KEY_A, REL_WHEEL -1, each report ended by SYN_REPORT); B's nothing. A's
+# cursor (fake_vmm.py's show_cursor) reaches the viewer as its own
+# message, its pixels in R G B A order and its hotspot. B's
 # own URL (logged with a token of its own) shows B's frame; A's token does
 # not open B's output nor the operator's list of outputs, which the
 # server's token lists. The devices end when their VMM goes, and the
@@ -83,7 +85,9 @@ touch "$cue"
 wait "$viewer" && rc_v=0 || rc_v=$?
 out_v=$(cat "$TEST_TMP/viewer.out")
 check "the viewer still watches A after B came: $out_v" \
-  test "$rc_v" -eq 0 -a -n "$(grep -E 'input allowed\); frames 64x48 64x48$' <<<"$out_v")"
+  test "$rc_v" -eq 0 -a -n "$(grep -E 'input allowed\); frames 64x48 64x48;' <<<"$out_v")"
+check "the guest's cursor reached the viewer: 64x64, hotspot 5,7, R G B A 48.32.16.255" \
+  grep -q 'cursors 64x64@5,7:48.32.16.255$' <<<"$out_v"
 rc_a=0 rc_b=0
 wait "$vmm_a" || rc_a=$?
 wait "$vmm_b" || rc_b=$?

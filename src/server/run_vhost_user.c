@@ -49,6 +49,13 @@ show_scanout(void *display, uint32_t device, const uint8_t *pixels, uint32_t wid
 }
 
 static void
+show_cursor(void *display, uint32_t device, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t hot_x,
+            uint32_t hot_y)
+{
+   vs_display_show_cursor(display, device, pixels, width, height, hot_x, hot_y);
+}
+
+static void
 hide_scanout(void *display, uint32_t device)
 {
    vs_display_hide_frame(display, device);
@@ -86,6 +93,7 @@ vs_run_vhost_user(struct vs_server_config *config)
 #ifdef VS_HAVE_DISPLAY
    if (started.display) {
       options.show = show_scanout;
+      options.cursor = show_cursor;
       options.hide = hide_scanout;
       options.display = started.display;
       options.frame_interval_ns = 1000000000ull / (config->fps ? config->fps : 60);

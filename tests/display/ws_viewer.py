@@ -77,7 +77,11 @@ def send_frame(s, opcode, body):
     s.sendall(bytes([0x80 | opcode, 0x80 | len(body)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(body)))
 
 
+CURSORS = []  # the cursor messages message() passed over: (w, h, hot_x, hot_y, first pixel R G B A)
+
+
 def message(s):
+    """The next access unit's message (cursor messages noted in CURSORS)."""
     while True:
         b0, b1 = recv_exact(s, 2)
         n = b1 & 0x7f
@@ -91,6 +95,10 @@ def message(s):
             continue
         if b0 != 0x82:
             raise SystemExit('unexpected frame opcode 0x%02x' % b0)
+        if body[1] & 2:
+            hx, hy, _, w, h = struct.unpack_from('<IIIII', body, 4)
+            CURSORS.append((w, h, hx, hy, tuple(body[24:28])))
+            continue
         return body
 
 
@@ -158,7 +166,10 @@ def main():
                      struct.pack('<BxxxII', 4, 0x110, 0), struct.pack('<BxxxII', 6, 30, 1),
                      struct.pack('<BxxxII', 6, 30, 0), struct.pack('<BxxxIi', 5, 0, 100 * 256)):
             send_frame(s, 2, body)
-        print('sent input (input %s); frames %s' % ('allowed' if first[1] & 1 else 'not allowed', ' '.join(sizes)))
+        print('sent input (input %s); frames %s; cursors %s' % (
+            'allowed' if first[1] & 1 else 'not allowed', ' '.join(sizes),
+            ' '.join('%dx%d@%d,%d:%s' % (c[0], c[1], c[2], c[3], '.'.join('%d' % v for v in c[4])) for c in CURSORS)
+            or 'none'))
         time.sleep(0.5)
         return 0
     if mode in ('input', 'bad'):

@@ -19,7 +19,9 @@
 #define FRAME_INTERVAL_NS 20000000ull
 
 struct shown {
-   unsigned frames;
+   unsigned frames, cursors;
+   uint32_t cursor_width, cursor_hot_x;
+   uint8_t cursor_first;
    uint64_t first_ns, last_ns;
    uint32_t width, height;
    uint8_t first, last;
@@ -38,6 +40,17 @@ record_frame(void *data, uint32_t device, const uint8_t *pixels, uint32_t width,
    shown->last = pixels[(size_t)(height - 1) * stride + width * 4 - 1];
 }
 
+static void
+record_cursor(void *data, uint32_t device, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t hot_x,
+              uint32_t hot_y)
+{
+   struct shown *shown = data;
+   shown->cursors++;
+   shown->cursor_width = width;
+   shown->cursor_hot_x = hot_x;
+   shown->cursor_first = pixels ? pixels[0] : 0;
+}
+
 struct server_end {
    const uint8_t *map;
    int fd;
@@ -49,7 +62,7 @@ run_server_end(void *arg)
 {
    struct server_end *end = arg;
    vs_scanout_import_run(1, end->map, vs_scanout_framebuffer_size(W, H), end->fd, FRAME_INTERVAL_NS, record_frame,
-                         &end->shown);
+                         record_cursor, &end->shown);
    return NULL;
 }
 
@@ -73,8 +86,17 @@ TEST(scanout_frames_cross_in_order)
    }
    /* Larger than the framebuffer: not exported. */
    vs_scanout_export_frame(exp, &pixels[0][0], W, H + 1, sizeof(pixels[0]));
+   /* A cursor between frames, then none: neither touches the frame. */
+   uint8_t cursor[2][2 * 4 + 4];
+   memset(cursor, 9, sizeof(cursor));
+   vs_scanout_export_cursor(exp, &cursor[0][0], 2, 2, sizeof(cursor[0]), 1, 1);
    vs_scanout_export_destroy(exp);
+   exp = NULL;
    pthread_join(thread, NULL);
+   CHECK_EQ(end.shown.cursors, 1u);
+   CHECK_EQ(end.shown.cursor_width, 2u);
+   CHECK_EQ(end.shown.cursor_hot_x, 1u);
+   CHECK_EQ(end.shown.cursor_first, 9);
    CHECK_EQ(end.shown.frames, 3u);
    CHECK_EQ(end.shown.width, (uint32_t)W);
    CHECK_EQ(end.shown.height, (uint32_t)H);
@@ -94,13 +116,14 @@ static void
 refuses(const void *msg, size_t size)
 {
    uint64_t fb_size = vs_scanout_framebuffer_size(W, H);
-   static const uint8_t framebuffer[W * H * 4];
+   static const uint8_t framebuffer[VS_SCANOUT_CURSOR_BYTES + W * H * 4];
    int pair[2];
    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) == 0);
    CHECK(send(pair[1], msg, size, 0) == (ssize_t)size);
    struct shown shown = { 0 };
-   vs_scanout_import_run(1, framebuffer, fb_size, pair[0], 0, record_frame, &shown);
+   vs_scanout_import_run(1, framebuffer, fb_size, pair[0], 0, record_frame, record_cursor, &shown);
    CHECK_EQ(shown.frames, 0u);
+   CHECK_EQ(shown.cursors, 0u);
    close(pair[0]);
    close(pair[1]);
 }
@@ -116,6 +139,12 @@ TEST(scanout_refuses_malformed_announcements)
    refuses(&(struct vs_scanout_announce){ .seq = 1, .width = W, .height = H + 1 }, sizeof(ok));
    refuses(&(struct vs_scanout_announce){ .seq = 1, .width = 0x40000000, .height = 4 }, sizeof(ok));
    refuses(&(struct vs_scanout_announce){ .seq = 1, .width = 0, .height = H }, sizeof(ok));
+   /* Cursors: larger than the cursor area, one side 0, the hotspot out. */
+   const uint64_t c = VS_SCANOUT_CURSOR;
+   refuses(&(struct vs_scanout_announce){ .seq = 1, .width = 65, .height = 2, .buffer = c }, sizeof(ok));
+   refuses(&(struct vs_scanout_announce){ .seq = 1, .width = 0, .height = 2, .buffer = c }, sizeof(ok));
+   refuses(&(struct vs_scanout_announce){ .seq = 1, .width = 2, .height = 2, .buffer = c, .hot_x = 64 },
+           sizeof(ok));
 }
 
 /* Frames shown in place from buffers: each buffer's fd crosses once while
@@ -179,12 +208,12 @@ TEST(scanout_buffers_shown_in_place)
 static void
 refuses_buffer(const struct vs_scanout_announce *msg, int fd)
 {
-   static const uint8_t framebuffer[W * H * 4];
+   static const uint8_t framebuffer[VS_SCANOUT_CURSOR_BYTES + W * H * 4];
    int pair[2];
    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) == 0);
    CHECK(os_send_fds(pair[1], msg, sizeof(*msg), fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0, 0) == (ssize_t)sizeof(*msg));
    struct shown shown = { 0 };
-   vs_scanout_import_run(1, framebuffer, sizeof(framebuffer), pair[0], 0, record_frame, &shown);
+   vs_scanout_import_run(1, framebuffer, sizeof(framebuffer), pair[0], 0, record_frame, record_cursor, &shown);
    CHECK_EQ(shown.frames, 0u);
    close(pair[0]);
    close(pair[1]);

@@ -6,8 +6,8 @@ tests/test_vhost_user_input.sh: a virtio-gpu device whose scanout shows a
 virtio-input device with eventq buffers. Guest RAM is a memfd of each.
 
   fake_vmm.py GPU_SOCK INPUT_SOCK OUT_FILE SECONDS [WxH]
-      shows the frame (64x48 grey, or WxH dark), writes 'shown' to
-      OUT_FILE, then for SECONDS collects the input device's events;
+      shows the frame (64x48 grey, or WxH dark) and a cursor
+      (show_cursor), writes 'shown' to OUT_FILE, then for SECONDS collects the input device's events;
       writes them as lines 'TYPE CODE VALUE' (decimal) and ends with
       'done'.
   fake_vmm.py - INPUT_SOCK OUT_FILE SECONDS
@@ -166,6 +166,22 @@ def show_frame(path, gpu=None, w=64, h=48, fill=0x80):
     return gpu
 
 
+def show_cursor(gpu, hot_x=5, hot_y=7):
+    """A 64x64 B8G8R8A8 cursor (resource 2, its backing at 0x80000; every
+    pixel B=0x10 G=0x20 R=0x30 A=0xff) set with UPDATE_CURSOR on the cursor
+    queue, its hotspot at hot_x, hot_y."""
+    w = h = 64
+    gpu.ram[0x80000:0x80000 + w * h * 4] = bytes([0x10, 0x20, 0x30, 0xff]) * (w * h)
+    gpu_command(gpu, hdr(0x101) + struct.pack('<IIII', 2, 1, w, h))                      # RESOURCE_CREATE_2D
+    gpu_command(gpu, hdr(0x106) + struct.pack('<II', 2, 1) + struct.pack('<QII', 0x80000, w * h * 4, 0))
+    gpu_command(gpu, hdr(0x105) + struct.pack('<IIIIQII', 0, 0, w, h, 0, 2, 0))          # TRANSFER_TO_HOST_2D
+    cmd = hdr(0x300) + struct.pack('<IIIIIIII', 0, 10, 10, 0, 2, hot_x, hot_y, 0)       # UPDATE_CURSOR
+    gpu.ram[0x30000:0x30000 + len(cmd)] = cmd
+    gpu.desc(1, 0, 0x30000, len(cmd), 0)
+    gpu.offer(1, 0)
+    wait_used(gpu, 1, 'UPDATE_CURSOR')
+
+
 def main():
     gpu_path, input_path, out_path, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
     inp = Device(input_path)
@@ -177,6 +193,7 @@ def main():
     gpu = None
     if gpu_path != '-':
         gpu = show_frame(gpu_path, None, size[0], size[1], 0x20) if size else show_frame(gpu_path)
+        show_cursor(gpu)
     out = open(out_path, 'w')
     out.write('shown\n' if gpu else 'no gpu\n')
     out.flush()

@@ -149,10 +149,11 @@ struct vs_display {
    uint64_t first_shown_ns, last_shown_ns;
 };
 
-/* A source's newest frame, or its end (frame NULL). */
+/* A source's newest frame, its cursor, or its end (neither). */
 struct inbox_entry {
    uint32_t source;
    struct vs_frame *frame;
+   struct vs_cursor_image *cursor;
    struct inbox_entry *next;
 };
 
@@ -800,6 +801,16 @@ source_commit(struct vs_display *d, uint32_t source, struct vs_frame *f)
    submit_frame(d, s->output, f);
 }
 
+/* A source's cursor, to its output's viewers (once it has one: a cursor
+ * before the first frame is not shown). */
+static void
+source_cursor(struct vs_display *d, uint32_t source, const struct vs_cursor_image *cursor)
+{
+   struct surface *s = source_surface(d, source);
+   if (s && d->http)
+      vs_http_cursor(d->http, s->output, cursor);
+}
+
 static void
 source_destroy(struct vs_display *d, uint32_t source)
 {
@@ -832,8 +843,11 @@ on_inbox(int fd, uint32_t mask, void *data)
       struct inbox_entry *next = ordered->next;
       if (ordered->frame)
          source_commit(d, ordered->source, ordered->frame);
+      else if (ordered->cursor)
+         source_cursor(d, ordered->source, ordered->cursor);
       else
          source_destroy(d, ordered->source);
+      free(ordered->cursor);
       free(ordered);
       ordered = next;
    }
@@ -852,15 +866,16 @@ on_inbox(int fd, uint32_t mask, void *data)
 }
 
 static void
-inbox_push(struct vs_display *d, uint32_t source, struct vs_frame *f)
+inbox_push(struct vs_display *d, uint32_t source, struct vs_frame *f, struct vs_cursor_image *cursor)
 {
    struct inbox_entry *e = malloc(sizeof(*e));
    if (!e) {
       free(f ? f->owned : NULL);
       free(f);
+      free(cursor);
       return;
    }
-   *e = (struct inbox_entry){ .source = source, .frame = f };
+   *e = (struct inbox_entry){ .source = source, .frame = f, .cursor = cursor };
    struct vs_frame *replaced = NULL;
    pthread_mutex_lock(&d->inbox_lock);
    /* The latest frame wins: the source's newest entry (the inbox is
@@ -909,14 +924,35 @@ vs_display_show_frame(struct vs_display *d, uint32_t source, const uint8_t *pixe
    f->stride = width * 4;
    f->fourcc = VS_FMT_XRGB8888; /* B8G8R8X8 in memory */
    f->copies = 1;
-   inbox_push(d, source, f);
+   inbox_push(d, source, f, NULL);
+}
+
+void
+vs_display_show_cursor(struct vs_display *d, uint32_t source, const uint8_t *pixels, uint32_t width, uint32_t height,
+                       uint32_t hot_x, uint32_t hot_y)
+{
+   if (!d)
+      return;
+   if (!pixels || width > VS_DISPLAY_CURSOR_SIDE || height > VS_DISPLAY_CURSOR_SIDE)
+      width = height = 0;
+   struct vs_cursor_image *c = malloc(sizeof(*c) + (size_t)width * height * 4);
+   if (!c)
+      return;
+   *c = (struct vs_cursor_image){ .width = width, .height = height, .hot_x = hot_x, .hot_y = hot_y };
+   for (size_t i = 0; i < (size_t)width * height; i++) {
+      c->rgba[4 * i + 0] = pixels[4 * i + 2];
+      c->rgba[4 * i + 1] = pixels[4 * i + 1];
+      c->rgba[4 * i + 2] = pixels[4 * i + 0];
+      c->rgba[4 * i + 3] = pixels[4 * i + 3];
+   }
+   inbox_push(d, source, NULL, c);
 }
 
 void
 vs_display_hide_frame(struct vs_display *d, uint32_t source)
 {
    if (d)
-      inbox_push(d, source, NULL);
+      inbox_push(d, source, NULL, NULL);
 }
 
 /* --- the thread -------------------------------------------------------- */
@@ -1086,6 +1122,7 @@ display_free(struct vs_display *d)
          free(e->frame->owned);
          free(e->frame);
       }
+      free(e->cursor);
       free(e);
    }
    if (d->inbox_source)

@@ -58,6 +58,13 @@ enum vs_display_start_result vs_display_start(const struct vs_display_options *o
  * one not yet taken). */
 void vs_display_show_frame(struct vs_display *display, uint32_t source, const uint8_t *pixels, uint32_t width,
                            uint32_t height, uint32_t stride);
+/* The source's cursor, from any thread: `pixels` B8G8R8A8, rows width x 4
+ * apart, at most VS_DISPLAY_CURSOR_SIDE each way, copied before it
+ * returns; NULL: none. Its output's viewers show it as their pointer,
+ * `hot_x`, `hot_y` being the point. */
+#define VS_DISPLAY_CURSOR_SIDE 64u
+void vs_display_show_cursor(struct vs_display *display, uint32_t source, const uint8_t *pixels, uint32_t width,
+                            uint32_t height, uint32_t hot_x, uint32_t hot_y);
 /* The source's surface goes, from any thread. */
 void vs_display_hide_frame(struct vs_display *display, uint32_t source);
 

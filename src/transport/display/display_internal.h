@@ -43,6 +43,12 @@ struct vs_frame {
    uint32_t vm_surface, vm_res_id;
 };
 
+/* A guest's cursor on its way to an output's viewers. */
+struct vs_cursor_image {
+   uint32_t width, height, hot_x, hot_y; /* 0x0: none */
+   uint8_t rgba[];                       /* width x height pixels, R G B A */
+};
+
 /* client_limits.c: at most this many live wl_shm_pools (each a mapping in
  * the server) and wl_buffers per Wayland client; past them the client is
  * disconnected with one log line. `created` is the caller's, linked into
@@ -147,6 +153,9 @@ void vs_http_remove_output(struct vs_http *http, uint32_t output);
  * unacknowledged ones, so a slow viewer gets fewer frames, never older
  * ones. */
 struct vs_stream_sink vs_http_sink(struct vs_http *http, uint32_t output);
+/* The output's cursor from now on, for its viewers and those to come
+ * (copied). */
+void vs_http_cursor(struct vs_http *http, uint32_t output, const struct vs_cursor_image *cursor);
 /* Closes the viewers and joins the thread; the sink drops what it gets
  * after this. */
 void vs_http_stop(struct vs_http *http);

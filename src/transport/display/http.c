@@ -4,7 +4,11 @@
  * (RFC 6455) that carries one binary message per access unit: a 24-byte
  * header (u8 key, u8 flags (1: input allowed), 2 reserved, u32 seq, f64
  * commit wall-clock ms, u32 width, u32 height; little endian) then the
- * Annex B bytes.
+ * Annex B bytes. A message whose flags have 2 is the output's cursor
+ * instead (sent when it changes, and first to a new viewer): u8 0, u8
+ * flags, 2 reserved, u32 hot_x, u32 hot_y, 4 reserved, u32 width, u32
+ * height, then width x height R G B A pixels (0x0: the guest shows
+ * none).
  *
  * Viewers send binary messages back (masked, at most 125 bytes): u8 type,
  * 3 reserved, then little-endian fields, each type of one size:
@@ -146,6 +150,7 @@ struct http_output {
    char name[VS_OUTPUT_NAME_MAX + 1];
    char token[2 * VS_VIEWER_TOKEN_BYTES + 1];
    atomic_bool ready;                 /* the sink's readiness */
+   struct msg *cursor;                /* its cursor's message, or NULL */
 };
 
 struct vs_http {
@@ -377,6 +382,18 @@ viewer_slot(struct conn *c)
    return true;
 }
 
+/* Under h->lock: the output's cursor message to a viewer, when its queue
+ * has room (a viewer too slow for it gets the next). */
+static void
+queue_cursor(struct conn *c, struct msg *m)
+{
+   if (!m || c->q_len == MAX_QUEUED)
+      return;
+   m->refs++;
+   c->queue[(c->q_head + c->q_len) % MAX_QUEUED] = m;
+   c->q_len++;
+}
+
 /* The operator's list of outputs: one line each, its name, what it
  * shows, and its page's URL with its own token (text/plain). */
 static void
@@ -442,6 +459,7 @@ handle_request(struct conn *c)
    c->progress_ns = c->heard_ns = c->ping_ns = os_now_ns();
    c->id = ++h->viewers_total;
    c->output = output;
+   queue_cursor(c, h->outputs[output].cursor);
    vs_info(0, "display: viewer %u connected from %s to output %s (%u so far)%s", c->id, c->peer_text,
            h->outputs[output].name, h->viewers_total, h->input ? ", input allowed" : "");
    h->events.want_key(h->events.data, output);
@@ -505,7 +523,8 @@ conn_write(struct conn *c)
       c->sent += (size_t)n;
       c->progress_ns = os_now_ns();
       if (c->sent == c->hdr_len + m->size) {
-         c->http->events.sent(c->http->events.data, c->output, m->commit_ns);
+         if (m->commit_ns)
+            c->http->events.sent(c->http->events.data, c->output, m->commit_ns);
          msg_unref(m);
          c->q_head = (c->q_head + 1) % MAX_QUEUED;
          c->q_len--;
@@ -680,6 +699,35 @@ http_send(void *data, const struct vs_access_unit *unit)
       h->events.want_key(h->events.data, o->id);
 }
 
+void
+vs_http_cursor(struct vs_http *h, uint32_t output, const struct vs_cursor_image *cursor)
+{
+   const size_t pixels = (size_t)cursor->width * cursor->height * 4;
+   struct msg *m = malloc(sizeof(*m) + 24 + pixels);
+   if (!m)
+      return;
+   *m = (struct msg){ .refs = 1, .size = 24 + pixels };
+   memset(m->data, 0, 24);
+   m->data[1] = (uint8_t)(2 | (h->input ? 1 : 0));
+   memcpy(m->data + 4, &cursor->hot_x, 4);
+   memcpy(m->data + 8, &cursor->hot_y, 4);
+   memcpy(m->data + 16, &cursor->width, 4);
+   memcpy(m->data + 20, &cursor->height, 4);
+   memcpy(m->data + 24, cursor->rgba, pixels);
+   pthread_mutex_lock(&h->lock);
+   struct http_output *o = &h->outputs[output];
+   if (o->cursor)
+      msg_unref(o->cursor);
+   o->cursor = m;
+   for (int i = 0; i < MAX_CONNS; i++) {
+      struct conn *c = h->conns[i];
+      if (c && c->websocket && c->output == output && !c->output_ended)
+         queue_cursor(c, m);
+   }
+   pthread_mutex_unlock(&h->lock);
+   os_event_signal(&h->wake);
+}
+
 struct vs_stream_sink
 vs_http_sink(struct vs_http *h, uint32_t output)
 {
@@ -711,6 +759,9 @@ vs_http_remove_output(struct vs_http *h, uint32_t output)
 {
    pthread_mutex_lock(&h->lock);
    h->outputs[output].used = false;
+   if (h->outputs[output].cursor)
+      msg_unref(h->outputs[output].cursor);
+   h->outputs[output].cursor = NULL;
    for (int i = 0; i < MAX_CONNS; i++)
       if (h->conns[i] && h->conns[i]->websocket && h->conns[i]->output == output)
          h->conns[i]->output_ended = true;
@@ -957,6 +1008,11 @@ vs_http_stop(struct vs_http *h)
    for (int i = 0; i < MAX_CONNS; i++)
       if (h->conns[i])
          conn_close(h, i);
+   for (uint32_t i = 0; i < VS_DISPLAY_MAX_OUTPUTS; i++) {
+      if (h->outputs[i].cursor)
+         msg_unref(h->outputs[i].cursor);
+      h->outputs[i].cursor = NULL;
+   }
    vs_info(0, "display: %u viewers served, %llu messages dropped for slow viewers, %llu frames skipped for "
               "viewers without room, %llu acknowledgements, %llu key frames asked for, %llu input events",
            h->viewers_total, (unsigned long long)h->dropped, (unsigned long long)h->skipped, (unsigned long long)h->acks,

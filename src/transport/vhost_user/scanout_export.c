@@ -18,7 +18,7 @@
 uint64_t
 vs_scanout_framebuffer_size(uint32_t width, uint32_t height)
 {
-   return (uint64_t)width * height * 4;
+   return VS_SCANOUT_CURSOR_BYTES + (uint64_t)width * height * 4;
 }
 
 unsigned
@@ -123,8 +123,27 @@ vs_scanout_export_frame(struct vs_scanout_export *exp, const uint8_t *pixels, ui
       return;
    size_t row = (size_t)width * 4;
    for (uint32_t y = 0; y < height; y++)
-      memcpy(exp->map + y * row, pixels + (size_t)y * stride, row);
+      memcpy(exp->map + VS_SCANOUT_CURSOR_BYTES + y * row, pixels + (size_t)y * stride, row);
    const struct vs_scanout_announce msg = { .seq = exp->seq + 1, .width = width, .height = height };
+   announce(exp, &msg, -1);
+}
+
+void
+vs_scanout_export_cursor(struct vs_scanout_export *exp, const uint8_t *pixels, uint32_t width, uint32_t height,
+                         uint32_t stride, uint32_t hot_x, uint32_t hot_y)
+{
+   if (!exp || exp->notify_fd < 0)
+      return;
+   if (!pixels || width > VS_SCANOUT_CURSOR_SIDE || height > VS_SCANOUT_CURSOR_SIDE || stride < width * 4)
+      width = height = 0;
+   if (exp->unacked && !wait_ack(exp))
+      return;
+   for (uint32_t y = 0; y < height; y++)
+      memcpy(exp->map + (size_t)y * width * 4, pixels + (size_t)y * stride, (size_t)width * 4);
+   const struct vs_scanout_announce msg = {
+      .seq = exp->seq + 1, .width = width, .height = height, .stride = width * 4, .buffer = VS_SCANOUT_CURSOR,
+      .hot_x = hot_x < VS_SCANOUT_CURSOR_SIDE ? hot_x : 0, .hot_y = hot_y < VS_SCANOUT_CURSOR_SIDE ? hot_y : 0,
+   };
    announce(exp, &msg, -1);
 }
 
@@ -245,9 +264,19 @@ drop_buffers(struct vs_scanout_buffers *buffers)
    }
 }
 
+/* Whether a cursor announcement is one: no fd, at most the cursor area's
+ * side each way, both sides 0 or neither, the hotspot inside the area. */
+static bool
+cursor_valid(const struct vs_scanout_announce *msg, int fd)
+{
+   return fd < 0 && msg->width <= VS_SCANOUT_CURSOR_SIDE && msg->height <= VS_SCANOUT_CURSOR_SIDE &&
+          (msg->width == 0) == (msg->height == 0) && msg->hot_x < VS_SCANOUT_CURSOR_SIDE &&
+          msg->hot_y < VS_SCANOUT_CURSOR_SIDE;
+}
+
 void
 vs_scanout_import_run(uint32_t device, const uint8_t *framebuffer, uint64_t size, int notify_fd,
-                      uint64_t frame_interval_ns, vs_scanout_show_fn show, void *data)
+                      uint64_t frame_interval_ns, vs_scanout_show_fn show, vs_scanout_cursor_fn cursor, void *data)
 {
    uint32_t seq = 0;
    uint64_t acked_ns = 0;
@@ -272,8 +301,27 @@ vs_scanout_import_run(uint32_t device, const uint8_t *framebuffer, uint64_t size
                  device, seq);
          break;
       }
-      const uint8_t *pixels = framebuffer;
+      const uint8_t *pixels = framebuffer + VS_SCANOUT_CURSOR_BYTES;
       const char *why = NULL;
+      if (n == (ssize_t)sizeof(msg) && !excess && msg.seq == seq + 1 && msg.buffer == VS_SCANOUT_CURSOR) {
+         if (!cursor_valid(&msg, fd)) {
+            vs_warn(0, "vhost-user device %u: a malformed cursor announcement (%ux%u, hotspot %u,%u%s); its scanout "
+                       "is no longer shown", device, msg.width, msg.height, msg.hot_x, msg.hot_y,
+                    fd >= 0 ? ", with an fd" : "");
+            if (fd >= 0)
+               close(fd);
+            break;
+         }
+         seq = msg.seq;
+         if (cursor)
+            cursor(data, device, msg.width ? framebuffer : NULL, msg.width, msg.height, msg.hot_x, msg.hot_y);
+         do
+            n = send(notify_fd, &seq, sizeof(seq), MSG_NOSIGNAL);
+         while (n < 0 && errno == EINTR);
+         if (n != (ssize_t)sizeof(seq))
+            break;
+         continue;
+      }
       if (n == (ssize_t)sizeof(msg) && !excess && msg.seq == seq + 1 && msg.width && msg.height && msg.buffer) {
          pixels = import_buffer(&buffers, &msg, fd, size, &why);
          fd = -1;

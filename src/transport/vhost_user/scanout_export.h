@@ -21,7 +21,12 @@
  * Both ends keep the same VS_SCANOUT_BUFFERS most recently shown buffers
  * (least recently shown goes first), so a buffer's fd crosses only when
  * the server does not hold it: double or triple buffering maps each
- * buffer once. */
+ * buffer once.
+ *
+ * The guest's cursor crosses the same way: the worker copies its image
+ * into the cursor area at the start of the framebuffer memfd and
+ * announces it (buffer VS_SCANOUT_CURSOR, with its hotspot); the server
+ * reads it after the announcement and acknowledges it as a frame. */
 #ifndef VS_TRANSPORT_VHOST_USER_SCANOUT_EXPORT_H
 #define VS_TRANSPORT_VHOST_USER_SCANOUT_EXPORT_H
 
@@ -30,9 +35,11 @@
 #include <stdint.h>
 
 /* Worker -> server, per frame; the pixels are B8G8R8X8. Buffer 0: in the
- * framebuffer, stride width x 4. Otherwise in that buffer (ids never
- * repeat), `offset` bytes in, rows `stride` apart; the message carries
- * its fd when the server does not hold it (`buffer_size` bytes). */
+ * framebuffer, stride width x 4. VS_SCANOUT_CURSOR: the cursor's image
+ * (B8G8R8A8, stride width x 4; 0x0: no cursor) in the cursor area, its
+ * hotspot hot_x, hot_y. Otherwise in that buffer (ids never repeat),
+ * `offset` bytes in, rows `stride` apart; the message carries its fd when
+ * the server does not hold it (`buffer_size` bytes). */
 struct vs_scanout_announce {
    uint32_t seq;
    uint32_t width, height;
@@ -40,7 +47,14 @@ struct vs_scanout_announce {
    uint64_t buffer;
    uint64_t offset;
    uint64_t buffer_size;
+   uint32_t hot_x, hot_y;
 };
+
+#define VS_SCANOUT_CURSOR UINT64_MAX
+/* The largest cursor image (what virtio-gpu guests use), and its area at
+ * the start of the framebuffer memfd; the frame follows it. */
+#define VS_SCANOUT_CURSOR_SIDE 64u
+#define VS_SCANOUT_CURSOR_BYTES (VS_SCANOUT_CURSOR_SIDE * VS_SCANOUT_CURSOR_SIDE * 4u)
 
 #define VS_SCANOUT_BUFFERS 4u
 /* The widest and tallest frame a buffer may hold. */
@@ -61,7 +75,8 @@ struct vs_scanout_buffers {
  * mapping, on the server's end, the caller drops first). */
 unsigned vs_scanout_buffers_slot(struct vs_scanout_buffers *buffers, uint64_t id, uint32_t seq, bool *fresh);
 
-/* The framebuffer's size for a WxH mode, 4 bytes a pixel. */
+/* The framebuffer memfd's size for a WxH mode: the cursor area, then 4
+ * bytes a pixel. */
 uint64_t vs_scanout_framebuffer_size(uint32_t width, uint32_t height);
 
 /* --- the worker's end --- */
@@ -79,6 +94,12 @@ void vs_scanout_export_destroy(struct vs_scanout_export *exp);
 void vs_scanout_export_frame(struct vs_scanout_export *exp, const uint8_t *pixels, uint32_t width, uint32_t height,
                              uint32_t stride);
 
+/* The guest's cursor: `pixels` (B8G8R8A8, at most VS_SCANOUT_CURSOR_SIDE
+ * each way, rows `stride` apart) with its hotspot, or NULL: none shown.
+ * Announced after the server acknowledged what came before. */
+void vs_scanout_export_cursor(struct vs_scanout_export *exp, const uint8_t *pixels, uint32_t width, uint32_t height,
+                              uint32_t stride, uint32_t hot_x, uint32_t hot_y);
+
 /* A frame in buffer `buffer` (`fd`, `size` bytes; the fd stays the
  * caller's), shown in place: announced, then waited for until the server
  * has read it. */
@@ -92,6 +113,11 @@ void vs_scanout_export_buffer(struct vs_scanout_export *exp, uint64_t buffer, in
 typedef void (*vs_scanout_show_fn)(void *data, uint32_t device, const uint8_t *pixels, uint32_t width,
                                    uint32_t height, uint32_t stride);
 
+/* A checked cursor image (B8G8R8A8, rows width x 4 apart; NULL and 0x0:
+ * none) in the server's read-only mapping; the callee copies it. */
+typedef void (*vs_scanout_cursor_fn)(void *data, uint32_t device, const uint8_t *pixels, uint32_t width,
+                                     uint32_t height, uint32_t hot_x, uint32_t hot_y);
+
 /* Reads announcements on `notify_fd` until EOF or a malformed one (one log
  * line), showing each frame and acknowledging it, each acknowledgement at
  * least `frame_interval_ns` after the one before: a guest flushing faster
@@ -99,6 +125,7 @@ typedef void (*vs_scanout_show_fn)(void *data, uint32_t device, const uint8_t *p
  * blank, and costs the server no frame the display would not show (0:
  * unpaced). Returns then; the caller closes the fds. */
 void vs_scanout_import_run(uint32_t device, const uint8_t *framebuffer, uint64_t size, int notify_fd,
-                           uint64_t frame_interval_ns, vs_scanout_show_fn show, void *data);
+                           uint64_t frame_interval_ns, vs_scanout_show_fn show, vs_scanout_cursor_fn cursor,
+                           void *data);
 
 #endif

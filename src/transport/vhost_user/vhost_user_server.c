@@ -121,6 +121,15 @@ report_buffer_flush(void *data, uint32_t scanout, const struct vs_virtio_gpu_buf
    count_flush(report, scanout, f->width, f->height);
 }
 
+/* The guest's cursor image: the display shows it as the viewers' pointer. */
+static void
+report_cursor(void *data, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t stride, uint32_t hot_x,
+              uint32_t hot_y)
+{
+   struct scanout_report *report = data;
+   vs_scanout_export_cursor(report->export, pixels, width, height, stride, hot_x, hot_y);
+}
+
 /* In the worker process: an input device, until its VMM goes or the
  * server closes its reports' socket. */
 static int
@@ -226,6 +235,7 @@ serve_gpu(const struct vs_vhost_user_workers *workers, const int *fds, unsigned 
       .max_resources = 256,
       .on_flush = report_flush,
       .on_flush_buffer = report_buffer_flush,
+      .on_cursor = report_cursor,
       .flush_data = &report,
    };
    struct vs_virtio_gpu *gpu = vs_virtio_gpu_create(fds[0], &options);
@@ -428,7 +438,7 @@ wait_device(void *arg)
    }
    if (device->notify_fd >= 0) {
       vs_scanout_import_run(device->id, device->framebuffer, device->framebuffer_size, device->notify_fd,
-                            options->frame_interval_ns, options->show, options->display);
+                            options->frame_interval_ns, options->show, options->cursor, options->display);
       close_scanout(device);
    }
    int status = vs_worker_pool_wait(server->pool, device->pid);

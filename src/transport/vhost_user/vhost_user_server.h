@@ -42,6 +42,7 @@ struct vs_vhost_user_options {
     * thread of the device's); NULL: nowhere. `hide` follows a device's
     * last frame. */
    vs_scanout_show_fn show;
+   vs_scanout_cursor_fn cursor;
    void (*hide)(void *data, uint32_t device);
    void *display;
    uint64_t frame_interval_ns; /* the display's: a scanout's frames are taken at its rate at most */

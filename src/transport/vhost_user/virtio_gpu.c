@@ -84,6 +84,7 @@ struct vs_virtio_gpu {
       uint32_t ctx_id, ring_idx;
    } fence;
    struct vs_virtio_gpu_cursor cursor;
+   bool cursor_said;      /* a cursor resource not shown was logged */
    unsigned logged;
    struct vs_vq_chain chain;
 };
@@ -920,6 +921,28 @@ control_command(struct vs_virtio_gpu *gpu)
    return (uint32_t)vs_vq_chain_write(&gpu->chain, 0, &resp, resp_size);
 }
 
+/* The cursor's image to on_cursor: a 2D resource's host copy in a
+ * 32-bit BGR order, its top-left corner of at most 64x64 pixels. */
+static void
+hand_on_cursor(struct vs_virtio_gpu *gpu, const struct gpu_resource *res, uint32_t hot_x, uint32_t hot_y)
+{
+   if (!gpu->options.on_cursor)
+      return;
+   const bool shown = res && res->pixels && !res->blob &&
+                      (res->format == VS_GPU_FORMAT_B8G8R8A8_UNORM || res->format == VS_GPU_FORMAT_B8G8R8X8_UNORM);
+   if (res && !shown && !gpu->cursor_said) {
+      vs_info(0, "vhost-user device %u: the cursor's resource %u (%s, format %u) is not shown: the viewers keep their "
+                 "own pointer", gpu->options.id, res->id, res->blob ? "a blob" : "2D", res->format);
+      gpu->cursor_said = true;
+   }
+   if (!shown) {
+      gpu->options.on_cursor(gpu->options.flush_data, NULL, 0, 0, 0, 0, 0);
+      return;
+   }
+   gpu->options.on_cursor(gpu->options.flush_data, res->pixels, res->width < 64 ? res->width : 64,
+                          res->height < 64 ? res->height : 64, res->stride, hot_x, hot_y);
+}
+
 static void
 cursor_command(struct vs_virtio_gpu *gpu)
 {
@@ -947,6 +970,7 @@ cursor_command(struct vs_virtio_gpu *gpu)
       gpu->cursor.resource_id = c.resource_id;
       gpu->cursor.hot_x = c.hot_x;
       gpu->cursor.hot_y = c.hot_y;
+      hand_on_cursor(gpu, find_resource(gpu, c.resource_id), c.hot_x, c.hot_y);
    }
 }
 

@@ -2,7 +2,7 @@
 /* A VM's virtio-gpu device over vhost-user: the device type on top of
  * vhost_user_device.h. Served: the control queue's 2D commands (what a
  * stock kernel's console and fbdev use), guest blobs, the Venus capset's
- * info and bytes, EDID, the cursor queue (recorded) and, with context
+ * info and bytes, EDID, the cursor queue (its image handed on) and, with context
  * options, Venus contexts with their host blobs, mappings and fences
  * (virtio_gpu_contexts.h). Host copies of the guest's 2D resources are
  * bounded per device; each flush of the resource on the scanout is handed
@@ -37,6 +37,13 @@ struct vs_virtio_gpu_buffer_frame {
 typedef void (*vs_virtio_gpu_flush_buffer_fn)(void *data, uint32_t scanout,
                                               const struct vs_virtio_gpu_buffer_frame *frame);
 
+/* The cursor queue's image after an UPDATE_CURSOR: the cursor resource's
+ * top-left `width` x `height` pixels (B8G8R8A8 as the guest wrote them,
+ * rows `stride` apart), valid during the call, and its hotspot; NULL: the
+ * guest shows no cursor, or one the device cannot show (logged once). */
+typedef void (*vs_virtio_gpu_cursor_fn)(void *data, const uint8_t *pixels, uint32_t width, uint32_t height,
+                                        uint32_t stride, uint32_t hot_x, uint32_t hot_y);
+
 struct render_client;
 
 struct vs_virtio_gpu_options {
@@ -54,6 +61,7 @@ struct vs_virtio_gpu_options {
    vs_virtio_gpu_flush_fn on_flush; /* may be NULL */
    /* A host blob's frames; NULL: they go to on_flush, from a mapping. */
    vs_virtio_gpu_flush_buffer_fn on_flush_buffer;
+   vs_virtio_gpu_cursor_fn on_cursor; /* may be NULL */
    void *flush_data;
 };
 
