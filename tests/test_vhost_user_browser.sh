@@ -9,7 +9,8 @@
 # an input device. Once the guest says the client starts, Chromium opens
 # the page the server logged (tests/display/cdp_view.py latency-escape:
 # commit->drawn over 20 s), then presses Escape in the page.
-# Checks: Chromium drew frames; the client ended on Escape (the page's key
+# Checks: Chromium drew frames; the cursor the client sets (64x64,
+# hotspot 3,4) became the page's pointer; the client ended on Escape (the page's key
 # reached the guest through the VM's virtio-input device); the recording
 # holds the client's frames whole and in order; the device refused
 # nothing. Figures (notes, not checks): Chromium's commit->drawn and the
@@ -57,6 +58,8 @@ if [ -n "$page" ] && grep -q '^pressed Escape' "$TEST_TMP/browser.out"; then
 else
   fail "the browser view of the device's scanout: $(tr '\n' ' ' <"$TEST_TMP/browser.out" 2>/dev/null | tail -c 400)"
 fi
+check "the guest's KMS cursor became the page's pointer ($(sed -n 's/^page cursor: //p' "$TEST_TMP/browser.out"))" \
+  grep -q '^page cursor: 64x64 at 3,4 ' "$TEST_TMP/browser.out"
 vm_step_check kms "the KMS client ran until the page's Escape reached the guest ($(grep -o 'kms_frames: [0-9]* Venus frames' "$log" | sed 's/kms_frames: //'))" \
   grep -q 'kms_frames: Escape from an input device' "$log"
 # A viewer that falls behind is sent the shown frame again as a key

@@ -23,7 +23,8 @@
  *   kms_frames --live SECONDS
  *      Venus frames numbered from 1 until Escape is pressed on an input
  *      device (/dev/input/event*: the viewer's keys through the VM's
- *      virtio-input device) or SECONDS pass; exit 0 only on Escape
+ *      virtio-input device) or SECONDS pass; exit 0 only on Escape.
+ *      Sets a cursor once the first frame is shown (kms_cursor).
  *
  * The uapi layouts are spelled out (the guest build has no libdrm). */
 #include <errno.h>
@@ -99,6 +100,14 @@ struct kms_event {
 #define KMS_IOCTL_MODE_GETCONNECTOR _IOWR('d', 0xa7, struct kms_get_connector)
 #define KMS_IOCTL_MODE_ADDFB _IOWR('d', 0xae, struct kms_fb_cmd)
 #define KMS_IOCTL_MODE_PAGE_FLIP _IOWR('d', 0xb0, struct kms_page_flip)
+struct kms_cursor2 {
+   uint32_t flags, crtc_id;
+   int32_t x, y;
+   uint32_t width, height, handle;
+   int32_t hot_x, hot_y;
+};
+#define KMS_CURSOR_BO 0x01
+#define KMS_IOCTL_MODE_CURSOR2 _IOWR('d', 0xbb, struct kms_cursor2)
 #define KMS_IOCTL_MODE_CREATE_DUMB _IOWR('d', 0xb2, struct kms_create_dumb)
 #define KMS_IOCTL_MODE_MAP_DUMB _IOWR('d', 0xb3, struct kms_map_dumb)
 struct kms_virtgpu_context_param {
@@ -161,6 +170,7 @@ struct kms {
    struct kms_modeinfo mode;
    uint32_t width, height;
    bool set; /* the CRTC shows one of our framebuffers */
+   bool cursor; /* a cursor once the CRTC is set (kms_cursor) */
 };
 
 /* The first connected connector, its preferred mode and a CRTC. */
@@ -229,6 +239,37 @@ kms_add_fb(struct kms *k, uint32_t handle, uint32_t pitch)
 
 /* Shows `fb`: a mode set the first time, then a page flip whose
  * completion event is waited for. */
+/* A 64x64 cursor of one colour (B G R A 0xa0 0x50 0x30 0xff), hotspot
+ * 3,4: what the device's cursor queue hands to the display. Said on
+ * stdout; a refusal is said and not fatal. */
+static void
+kms_cursor(struct kms *k)
+{
+   struct kms_create_dumb cd = { .height = 64, .width = 64, .bpp = 32 };
+   struct kms_map_dumb md = { 0 };
+   uint8_t *map = MAP_FAILED;
+   if (xioctl(k->fd, KMS_IOCTL_MODE_CREATE_DUMB, &cd) == 0) {
+      md.handle = cd.handle;
+      if (xioctl(k->fd, KMS_IOCTL_MODE_MAP_DUMB, &md) == 0)
+         map = mmap(NULL, cd.size, PROT_READ | PROT_WRITE, MAP_SHARED, k->fd, (off_t)md.offset);
+   }
+   if (map == MAP_FAILED) {
+      printf("kms_frames: no cursor buffer: %s\n", strerror(errno));
+      return;
+   }
+   for (uint32_t y = 0; y < 64; y++)
+      for (uint32_t x = 0; x < 64; x++)
+         memcpy(map + (size_t)y * cd.pitch + x * 4, "\xa0\x50\x30\xff", 4);
+   munmap(map, cd.size);
+   struct kms_cursor2 c = { .flags = KMS_CURSOR_BO, .crtc_id = k->crtc, .width = 64, .height = 64,
+                            .handle = cd.handle, .hot_x = 3, .hot_y = 4 };
+   if (xioctl(k->fd, KMS_IOCTL_MODE_CURSOR2, &c) < 0)
+      printf("kms_frames: the cursor was refused: %s\n", strerror(errno));
+   else
+      printf("kms_frames: cursor set (64x64, hotspot 3,4)\n");
+   fflush(stdout);
+}
+
 static void
 kms_show(struct kms *k, uint32_t fb)
 {
@@ -238,6 +279,8 @@ kms_show(struct kms *k, uint32_t fb)
       if (xioctl(k->fd, KMS_IOCTL_MODE_SETCRTC, &c) < 0)
          die("SETCRTC");
       k->set = true;
+      if (k->cursor)
+         kms_cursor(k);
       return;
    }
    struct kms_page_flip flip = { .crtc_id = k->crtc, .fb_id = fb, .flags = KMS_PAGE_FLIP_EVENT };
@@ -521,7 +564,7 @@ main(int argc, char **argv)
       const double seconds = atof(argv[2]);
       struct inputs in;
       inputs_open(&in);
-      struct kms k = { 0 };
+      struct kms k = { .cursor = true };
       kms_open(&k);
       printf("kms_frames: live at %ux%u, %u input devices, until Escape or %.0f s\n", k.width, k.height, in.count,
              seconds);
