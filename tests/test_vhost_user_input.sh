@@ -8,7 +8,9 @@
 # and guest RAM in a memfd), each with a GPU device and an input device.
 # VMM A's scanout shows a 64x48 frame; a viewer (tests/display/ws_viewer.py
 # vm-input) opens the server's URL, which watches the newest output: A's.
-# Then VMM B connects and shows a 32x24 frame. The viewer still watches
+# Then VMM B connects and shows a 32x24 frame (R8G8B8A8, red 200, green
+# 40, blue 20; its recording, rec-vm-N.h264 by --record's %o, must show
+# that colour: the device puts other byte orders right). The viewer still watches
 # A (a key frame it asks for is 64x48), moves the pointer to the frame's
 # middle, clicks, types KEY_A and turns the wheel. A's eventq must get
 # them as evdev events (ABS_X/ABS_Y at the middle of 0..32767, BTN_LEFT,
@@ -22,7 +24,7 @@
 # (build or libx264).
 . "$(dirname "$0")/lib.sh"
 
-require_tools python3
+require_tools python3 ffmpeg
 D=$TESTS_DIR/display
 if ! "$SERVER_BIN" --help | grep -c -- '--display' >/dev/null; then
   skip "a build without the display"
@@ -33,7 +35,7 @@ mkdir -m 700 -p "$XDG_RUNTIME_DIR"
 log=$TEST_TMP/server.log out=$TEST_TMP/server.out
 env --default-signal=PIPE VK_ICD_FILENAMES="$LVP_ICD" "$SERVER_BIN" --vhost-user "$TEST_TMP/gpu.sock" \
   --vhost-user-input "$TEST_TMP/input.sock" --vm-size 64x48 --ready-workers 1 \
-  --display vs-vhost-input --http 127.0.0.1:0 --input >"$out" 2>"$log" &
+  --display vs-vhost-input --http 127.0.0.1:0 --input --record "$TEST_TMP/rec-%o.h264" >"$out" 2>"$log" &
 server=$!
 BG_PIDS+=("$server")
 for _ in $(seq 200); do [ -S "$TEST_TMP/input.sock" ] && break; sleep 0.05; done
@@ -110,6 +112,13 @@ kill -TERM "$server" 2>/dev/null || true
 rc=0
 wait "$server" || rc=$?
 check "the server stopped on SIGTERM (status $rc)" test "$rc" -eq 0
+# B's recording: its frame's middle pixel, decoded, is the colour it wrote.
+rgb=$(ffmpeg -v error -i "$TEST_TMP/rec-$output_b.h264" -frames:v 1 -f rawvideo -pix_fmt rgb24 - 2>/dev/null |
+  python3 -c 'import sys; d = sys.stdin.buffer.read(); o = (12 * 32 + 16) * 3; print(*d[o:o + 3]) if len(d) >= 32 * 24 * 3 else print("none")')
+read -r red green blue <<<"$rgb"
+check "B's R8G8B8A8 frame is recorded as its colour (red green blue $rgb, written 200 40 20)" \
+  test "${red:-0}" -ge 180 -a "${red:-0}" -le 220 -a "${green:-0}" -ge 20 -a "${green:-0}" -le 60 -a \
+  "${blue:-255}" -ge 0 -a "${blue:-255}" -le 45
 refused=$(grep -E '^(worker process [0-9]+: )?venus-server: (warn|error):' "$log" |
   grep -vE 'refusing viewer from 127.0.0.1 \((the page of output vm-[0-9]+|the outputs)\): wrong token' || true)
 if [ -z "$refused" ]; then pass "the server logged no refusal but the ones asked for"; else

@@ -18,6 +18,8 @@
 #define H 4
 #define FRAME_INTERVAL_NS 20000000ull
 
+static const uint8_t BGRX[3] = { 0, 1, 2 };
+
 struct shown {
    unsigned frames, cursors;
    uint32_t cursor_width, cursor_hot_x;
@@ -82,10 +84,10 @@ TEST(scanout_frames_cross_in_order)
    uint8_t pixels[H][W * 4 + 8]; /* a stride beyond the row */
    for (uint8_t i = 1; i <= 3; i++) {
       memset(pixels, i, sizeof(pixels));
-      vs_scanout_export_frame(exp, &pixels[0][0], W, H, sizeof(pixels[0]));
+      vs_scanout_export_frame(exp, &pixels[0][0], W, H, sizeof(pixels[0]), BGRX);
    }
    /* Larger than the framebuffer: not exported. */
-   vs_scanout_export_frame(exp, &pixels[0][0], W, H + 1, sizeof(pixels[0]));
+   vs_scanout_export_frame(exp, &pixels[0][0], W, H + 1, sizeof(pixels[0]), BGRX);
    /* A cursor between frames, then none: neither touches the frame. */
    uint8_t cursor[2][2 * 4 + 4];
    memset(cursor, 9, sizeof(cursor));
@@ -126,6 +128,35 @@ refuses(const void *msg, size_t size)
    CHECK_EQ(shown.cursors, 0u);
    close(pair[0]);
    close(pair[1]);
+}
+
+/* A frame of another byte order (R G B X) arrives as B G R X. */
+TEST(scanout_frames_reordered)
+{
+   uint64_t size = vs_scanout_framebuffer_size(W, H);
+   int memfd = os_shm_create("test-scanout", size);
+   int pair[2];
+   CHECK(memfd >= 0);
+   CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) == 0);
+   struct server_end end = { .map = mmap(NULL, size, PROT_READ, MAP_SHARED, memfd, 0), .fd = pair[0] };
+   CHECK(end.map != MAP_FAILED);
+   struct vs_scanout_export *exp = vs_scanout_export_create(1, dup(memfd), size, pair[1]);
+   CHECK(exp != NULL);
+   pthread_t thread;
+   CHECK(pthread_create(&thread, NULL, run_server_end, &end) == 0);
+   uint8_t pixels[H][W * 4];
+   for (size_t i = 0; i < sizeof(pixels); i++)
+      (&pixels[0][0])[i] = (uint8_t)(1 + i % 4); /* R 1, G 2, B 3, X 4 */
+   static const uint8_t rgbx[3] = { 2, 1, 0 };
+   vs_scanout_export_frame(exp, &pixels[0][0], W, H, sizeof(pixels[0]), rgbx);
+   vs_scanout_export_destroy(exp);
+   pthread_join(thread, NULL);
+   CHECK_EQ(end.shown.frames, 1u);
+   CHECK_EQ(end.shown.first, 3);
+   CHECK_EQ(end.shown.last, 0xff);
+   munmap((void *)end.map, size);
+   close(pair[0]);
+   close(memfd);
 }
 
 TEST(scanout_refuses_malformed_announcements)
@@ -190,7 +221,7 @@ TEST(scanout_buffers_shown_in_place)
    /* A frame in the framebuffer between them. */
    uint8_t pixels[H][W * 4];
    memset(pixels, 7, sizeof(pixels));
-   vs_scanout_export_frame(exp, &pixels[0][0], W, H, sizeof(pixels[0]));
+   vs_scanout_export_frame(exp, &pixels[0][0], W, H, sizeof(pixels[0]), BGRX);
    vs_scanout_export_buffer(exp, 101, fds[1], size, OFFSET, STRIDE, W, H);
    vs_scanout_export_destroy(exp);
    pthread_join(thread, NULL);
@@ -270,5 +301,5 @@ TEST(scanout_refuses_buffer_lies)
    close(fd);
 }
 
-UNIT_MAIN(UNIT(scanout_frames_cross_in_order), UNIT(scanout_refuses_malformed_announcements),
+UNIT_MAIN(UNIT(scanout_frames_cross_in_order), UNIT(scanout_frames_reordered), UNIT(scanout_refuses_malformed_announcements),
           UNIT(scanout_buffers_shown_in_place), UNIT(scanout_refuses_buffer_lies))

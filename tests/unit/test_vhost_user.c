@@ -28,14 +28,16 @@ struct front_end {
    struct vu_front_end vu;
    struct vs_virtio_gpu *gpu;
    unsigned flushes;
+   uint32_t flushed_format;
    uint8_t flushed[16 * 8 * 4];
 };
 
 static void
-on_flush(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t w, uint32_t h, uint32_t stride)
+on_flush(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t w, uint32_t h, uint32_t stride, uint32_t format)
 {
    struct front_end *fe = data;
    fe->flushes++;
+   fe->flushed_format = format;
    for (uint32_t y = 0; y < h && y < 8; y++)
       memcpy(fe->flushed + y * 64, pixels + (size_t)y * stride, w * 4 < 64 ? w * 4 : 64);
 }
@@ -230,7 +232,8 @@ TEST(blob_console_round)
    for (unsigned i = 0; i < 512; i++)
       CHECK_EQ(fe.flushed[i], (uint8_t)((512 + i) * 5));
    /* A view past the blob's end, rows narrower than the view, another
-    * format, a rectangle outside the view, a 2D resource: all refused. */
+    * format the device does not know, a rectangle outside the view, a 2D
+    * resource: all refused. */
    struct vs_gpu_set_scanout_blob bad = s;
    bad.offsets[0] = 4;
    CHECK_EQ(fe_command(&fe, &bad, sizeof(bad), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
@@ -238,7 +241,7 @@ TEST(blob_console_round)
    bad.strides[0] = 60;
    CHECK_EQ(fe_command(&fe, &bad, sizeof(bad), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
    bad = s;
-   bad.format = 67;
+   bad.format = 99;
    CHECK_EQ(fe_command(&fe, &bad, sizeof(bad), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
    bad = s;
    bad.r.y = 9;
@@ -253,11 +256,19 @@ TEST(blob_console_round)
    bad = s;
    bad.resource_id = 8;
    CHECK_EQ(fe_command(&fe, &bad, sizeof(bad), R), VS_GPU_RESP_ERR_INVALID_PARAMETER);
+   /* Another byte order (R G B A): its flushes say so, for the scanout's
+    * copy to put right. */
+   struct vs_gpu_set_scanout_blob rgba = s;
+   rgba.format = VS_GPU_FORMAT_R8G8B8A8_UNORM;
+   CHECK_EQ(fe_command(&fe, &rgba, sizeof(rgba), R), VS_GPU_RESP_OK_NODATA);
+   CHECK_EQ(fe_command(&fe, &f, sizeof(f), R), VS_GPU_RESP_OK_NODATA);
+   CHECK_EQ(fe.flushes, 2u);
+   CHECK_EQ(fe.flushed_format, VS_GPU_FORMAT_R8G8B8A8_UNORM);
    /* Unref of the scanned-out blob disables the scanout. */
    struct vs_gpu_resource_id u = { hdr(VS_GPU_CMD_RESOURCE_UNREF), 7, 0 };
    CHECK_EQ(fe_command(&fe, &u, sizeof(u), R), VS_GPU_RESP_OK_NODATA);
    CHECK_EQ(fe_command(&fe, &f, sizeof(f), R), VS_GPU_RESP_ERR_INVALID_RESOURCE_ID);
-   CHECK_EQ(fe.flushes, 1u);
+   CHECK_EQ(fe.flushes, 2u);
    fe_close(&fe);
 }
 

@@ -6,7 +6,8 @@ tests/test_vhost_user_input.sh: a virtio-gpu device whose scanout shows a
 virtio-input device with eventq buffers. Guest RAM is a memfd of each.
 
   fake_vmm.py GPU_SOCK INPUT_SOCK OUT_FILE SECONDS [WxH]
-      shows the frame (64x48 grey, or WxH dark) and a cursor
+      shows the frame (64x48 grey B8G8R8X8, or WxH R8G8B8A8 of red 200,
+      green 40, blue 20) and a cursor
       (show_cursor), writes 'shown' to OUT_FILE, then for SECONDS collects the input device's events;
       writes them as lines 'TYPE CODE VALUE' (decimal) and ends with
       'done'.
@@ -150,15 +151,16 @@ def gpu_command(dev, cmd, resp_len=64, want=0x1100):
     return resp
 
 
-def show_frame(path, gpu=None, w=64, h=48, fill=0x80):
-    """A 64x48 frame (or w x h) on the scanout of a new device on path (or
-    of gpu): resource 1, its backing at 0x40000, scanned out, transferred,
+def show_frame(path, gpu=None, w=64, h=48, pixel=b'\x80\x80\x80\x80', fmt=2):
+    """A 64x48 frame (or w x h) of one pixel's bytes, in virtio-gpu format
+    fmt (2: B8G8R8X8), on the scanout of a new device on path (or of gpu):
+    resource 1, its backing at 0x40000, scanned out, transferred,
     flushed."""
     if gpu is None:
         gpu = Device(path)
         gpu.start()
-    gpu.ram[0x40000:0x40000 + w * h * 4] = bytes([fill]) * (w * h * 4)
-    gpu_command(gpu, hdr(0x101) + struct.pack('<IIII', 1, 2, w, h))                      # RESOURCE_CREATE_2D
+    gpu.ram[0x40000:0x40000 + w * h * 4] = pixel * (w * h)
+    gpu_command(gpu, hdr(0x101) + struct.pack('<IIII', 1, fmt, w, h))                    # RESOURCE_CREATE_2D
     gpu_command(gpu, hdr(0x106) + struct.pack('<II', 1, 1) + struct.pack('<QII', 0x40000, w * h * 4, 0))
     gpu_command(gpu, hdr(0x103) + struct.pack('<IIIIII', 0, 0, w, h, 0, 1))              # SET_SCANOUT
     gpu_command(gpu, hdr(0x105) + struct.pack('<IIIIQII', 0, 0, w, h, 0, 1, 0))          # TRANSFER_TO_HOST_2D
@@ -192,7 +194,8 @@ def main():
     size = [int(v) for v in sys.argv[5].split('x')] if len(sys.argv) > 5 else None
     gpu = None
     if gpu_path != '-':
-        gpu = show_frame(gpu_path, None, size[0], size[1], 0x20) if size else show_frame(gpu_path)
+        gpu = (show_frame(gpu_path, None, size[0], size[1], bytes([200, 40, 20, 255]), 67) if size
+               else show_frame(gpu_path))
         show_cursor(gpu)
     out = open(out_path, 'w')
     out.write('shown\n' if gpu else 'no gpu\n')

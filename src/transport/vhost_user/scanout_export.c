@@ -108,7 +108,7 @@ wait_ack(struct vs_scanout_export *exp)
 
 void
 vs_scanout_export_frame(struct vs_scanout_export *exp, const uint8_t *pixels, uint32_t width, uint32_t height,
-                        uint32_t stride)
+                        uint32_t stride, const uint8_t bgr[3])
 {
    if (!exp || exp->notify_fd < 0)
       return;
@@ -122,8 +122,21 @@ vs_scanout_export_frame(struct vs_scanout_export *exp, const uint8_t *pixels, ui
    if (exp->unacked && !wait_ack(exp))
       return;
    size_t row = (size_t)width * 4;
-   for (uint32_t y = 0; y < height; y++)
-      memcpy(exp->map + VS_SCANOUT_CURSOR_BYTES + y * row, pixels + (size_t)y * stride, row);
+   const bool in_order = bgr[0] == 0 && bgr[1] == 1 && bgr[2] == 2;
+   for (uint32_t y = 0; y < height; y++) {
+      uint8_t *out = exp->map + VS_SCANOUT_CURSOR_BYTES + y * row;
+      const uint8_t *in = pixels + (size_t)y * stride;
+      if (in_order) {
+         memcpy(out, in, row);
+         continue;
+      }
+      for (uint32_t x = 0; x < width; x++, out += 4, in += 4) {
+         out[0] = in[bgr[0]];
+         out[1] = in[bgr[1]];
+         out[2] = in[bgr[2]];
+         out[3] = 0xff;
+      }
+   }
    const struct vs_scanout_announce msg = { .seq = exp->seq + 1, .width = width, .height = height };
    announce(exp, &msg, -1);
 }

@@ -89,10 +89,12 @@ struct vs_scanout_export *vs_scanout_export_create(uint32_t device, int framebuf
 void vs_scanout_export_destroy(struct vs_scanout_export *exp);
 
 /* Copies a flushed frame into the framebuffer and announces it, after the
- * server acknowledged the one before. A frame larger than the framebuffer
- * is not exported; once the server's end is gone, none is. */
+ * server acknowledged the one before. `bgr`: where each pixel's blue,
+ * green and red bytes are among its 4, put in B8G8R8X8 order as they are
+ * copied. A frame larger than the framebuffer is not exported; once the
+ * server's end is gone, none is. */
 void vs_scanout_export_frame(struct vs_scanout_export *exp, const uint8_t *pixels, uint32_t width, uint32_t height,
-                             uint32_t stride);
+                             uint32_t stride, const uint8_t bgr[3]);
 
 /* The guest's cursor: `pixels` (B8G8R8A8, at most VS_SCANOUT_CURSOR_SIDE
  * each way, rows `stride` apart) with its hotspot, or NULL: none shown.

@@ -103,11 +103,13 @@ count_flush(struct scanout_report *report, uint32_t scanout, uint32_t width, uin
 }
 
 static void
-report_flush(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t stride)
+report_flush(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t stride,
+             uint32_t format)
 {
    struct scanout_report *report = data;
-   if (scanout == 0)
-      vs_scanout_export_frame(report->export, pixels, width, height, stride);
+   uint8_t bgr[3];
+   if (scanout == 0 && vs_virtio_gpu_format_order(format, bgr))
+      vs_scanout_export_frame(report->export, pixels, width, height, stride, bgr);
    count_flush(report, scanout, width, height);
 }
 

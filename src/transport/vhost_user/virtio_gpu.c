@@ -223,6 +223,36 @@ find_resource(struct vs_virtio_gpu *gpu, uint32_t id)
 }
 
 /* Whether rectangle r lies inside the resource (in 64 bits: no wrap). */
+bool
+vs_virtio_gpu_format_order(uint32_t format, uint8_t bgr[3])
+{
+   static const struct {
+      uint32_t format;
+      uint8_t b, g, r;
+   } orders[] = {
+      { VS_GPU_FORMAT_B8G8R8A8_UNORM, 0, 1, 2 }, { VS_GPU_FORMAT_B8G8R8X8_UNORM, 0, 1, 2 },
+      { VS_GPU_FORMAT_A8R8G8B8_UNORM, 3, 2, 1 }, { VS_GPU_FORMAT_X8R8G8B8_UNORM, 3, 2, 1 },
+      { VS_GPU_FORMAT_R8G8B8A8_UNORM, 2, 1, 0 }, { VS_GPU_FORMAT_R8G8B8X8_UNORM, 2, 1, 0 },
+      { VS_GPU_FORMAT_X8B8G8R8_UNORM, 1, 2, 3 }, { VS_GPU_FORMAT_A8B8G8R8_UNORM, 1, 2, 3 },
+   };
+   for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
+      if (orders[i].format == format) {
+         bgr[0] = orders[i].b;
+         bgr[1] = orders[i].g;
+         bgr[2] = orders[i].r;
+         return true;
+      }
+   }
+   return false;
+}
+
+static bool
+format_served(uint32_t format)
+{
+   uint8_t bgr[3];
+   return vs_virtio_gpu_format_order(format, bgr);
+}
+
 static bool
 rect_inside(const struct vs_gpu_rect *r, const struct gpu_resource *res)
 {
@@ -249,10 +279,10 @@ create_2d(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_create_2d *c)
                  c->resource_id ? "which exists" : "an invalid id");
       return VS_GPU_RESP_ERR_INVALID_RESOURCE_ID;
    }
-   if ((c->format != VS_GPU_FORMAT_B8G8R8X8_UNORM && c->format != VS_GPU_FORMAT_B8G8R8A8_UNORM) ||
-       c->width == 0 || c->height == 0 || c->width > MAX_RESOURCE_DIM || c->height > MAX_RESOURCE_DIM) {
-      gpu_refuse(gpu, "RESOURCE_CREATE_2D of format %u, %ux%u (formats 1 and 2, 1..%u pixels a side)", c->format,
-                 c->width, c->height, MAX_RESOURCE_DIM);
+   if (!format_served(c->format) || c->width == 0 || c->height == 0 || c->width > MAX_RESOURCE_DIM ||
+       c->height > MAX_RESOURCE_DIM) {
+      gpu_refuse(gpu, "RESOURCE_CREATE_2D of format %u, %ux%u (formats 1-4, 67, 68, 121, 134; 1..%u pixels a side)",
+                 c->format, c->width, c->height, MAX_RESOURCE_DIM);
       return VS_GPU_RESP_ERR_INVALID_PARAMETER;
    }
    const uint64_t bytes = (uint64_t)c->width * c->height * BPP;
@@ -536,16 +566,19 @@ set_scanout(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout *c)
 }
 
 /* Whether SET_SCANOUT_BLOB's rectangle, format and layout fit a blob of
- * `size` bytes; *first is then the rectangle's first byte. */
+ * `size` bytes; *first is then the rectangle's first byte. A host blob,
+ * read in place by the display, is B8G8R8X8 or B8G8R8A8; a guest blob's
+ * copy is converted: any format served. */
 static bool
-scanout_blob_fits(const struct vs_gpu_set_scanout_blob *c, uint64_t size, uint64_t *first)
+scanout_blob_fits(const struct vs_gpu_set_scanout_blob *c, bool host, uint64_t size, uint64_t *first)
 {
    const struct vs_gpu_rect *r = &c->r;
    const uint64_t row = (uint64_t)r->width * BPP;
    /* In 64 bits: the last row's end, which must lie inside the blob. */
    *first = c->offsets[0] + (uint64_t)r->y * c->strides[0] + (uint64_t)r->x * BPP;
-   return (c->format == VS_GPU_FORMAT_B8G8R8X8_UNORM || c->format == VS_GPU_FORMAT_B8G8R8A8_UNORM) &&
-          c->width != 0 && c->height != 0 && c->width <= MAX_RESOURCE_DIM && c->height <= MAX_RESOURCE_DIM &&
+   const bool format_ok = host ? c->format == VS_GPU_FORMAT_B8G8R8X8_UNORM || c->format == VS_GPU_FORMAT_B8G8R8A8_UNORM
+                               : format_served(c->format);
+   return format_ok && c->width != 0 && c->height != 0 && c->width <= MAX_RESOURCE_DIM && c->height <= MAX_RESOURCE_DIM &&
           r->width != 0 && r->height != 0 && (uint64_t)r->x + r->width <= c->width &&
           (uint64_t)r->y + r->height <= c->height && c->strides[0] >= (uint64_t)c->width * BPP &&
           *first + (uint64_t)(r->height - 1) * c->strides[0] + row <= size;
@@ -558,7 +591,7 @@ set_scanout_host_blob(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout
 {
    uint64_t size = 0, first, serial = 0;
    const int fd = vs_gpu_contexts_blob_fd(gpu->contexts, c->resource_id, &size, &serial);
-   if (fd < 0 || !scanout_blob_fits(c, size, &first)) {
+   if (fd < 0 || !scanout_blob_fits(c, true, size, &first)) {
       gpu_refuse(gpu, "SET_SCANOUT_BLOB of %ux%u at %u,%u of host blob %u as %ux%u, format %u, stride %u, offset %u "
                  "(%llu bytes%s)", c->r.width, c->r.height, c->r.x, c->r.y, c->resource_id, c->width, c->height,
                  c->format, c->strides[0], c->offsets[0], (unsigned long long)size,
@@ -616,7 +649,7 @@ set_scanout_blob(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout_blob
    const struct vs_gpu_rect *r = &c->r;
    const uint64_t row = (uint64_t)r->width * BPP;
    uint64_t first;
-   if (!res->blob || !scanout_blob_fits(c, res->blob_size, &first)) {
+   if (!res->blob || !scanout_blob_fits(c, false, res->blob_size, &first)) {
       gpu_refuse(gpu, "SET_SCANOUT_BLOB of %ux%u at %u,%u of resource %u as %ux%u, format %u, stride %u, offset %u "
                  "(%s%llu bytes)", r->width, r->height, r->x, r->y, res->id, c->width, c->height, c->format,
                  c->strides[0], c->offsets[0], res->blob ? "a blob of " : "not a blob, ",
@@ -678,7 +711,7 @@ resource_flush(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_flush *c)
          gpu->options.on_flush_buffer(gpu->options.flush_data, 0, f);
       else if (gpu->options.on_flush)
          gpu->options.on_flush(gpu->options.flush_data, 0, gpu->host_scanout.map + f->offset, f->width, f->height,
-                               f->stride);
+                               f->stride, VS_GPU_FORMAT_B8G8R8X8_UNORM);
       return status;
    }
    struct gpu_resource *res = resource_of(gpu, "RESOURCE_FLUSH", c->resource_id, &status);
@@ -692,7 +725,8 @@ resource_flush(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_flush *c)
          gpu_refuse(gpu, "RESOURCE_FLUSH of resource %u: its backing is no longer in guest RAM", res->id);
          return VS_GPU_RESP_ERR_INVALID_PARAMETER;
       }
-      gpu->options.on_flush(gpu->options.flush_data, 0, res->pixels, res->width, res->height, res->stride);
+      gpu->options.on_flush(gpu->options.flush_data, 0, res->pixels, res->width, res->height, res->stride,
+                            res->format);
       return status;
    }
    if (!rect_inside(&c->r, res)) {
@@ -703,7 +737,7 @@ resource_flush(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_flush *c)
    if (gpu->scanout.resource_id == res->id && gpu->options.on_flush) {
       const struct vs_gpu_rect *s = &gpu->scanout.r;
       gpu->options.on_flush(gpu->options.flush_data, 0, res->pixels + (uint64_t)s->y * res->stride +
-                            (uint64_t)s->x * BPP, s->width, s->height, res->stride);
+                            (uint64_t)s->x * BPP, s->width, s->height, res->stride, res->format);
    }
    return status;
 }

@@ -10,6 +10,7 @@
 #ifndef VS_VIRTIO_GPU_H
 #define VS_VIRTIO_GPU_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "context/context.h"
@@ -17,11 +18,17 @@
 struct vs_vu_device;
 struct vs_virtio_gpu;
 
+/* Where the blue, green and red bytes of a pixel of a virtio-gpu format
+ * are among its 4 (each format names its bytes in memory); false for a
+ * format the device does not serve. */
+bool vs_virtio_gpu_format_order(uint32_t format, uint8_t bgr[3]);
+
 /* The scanout's visible pixels after a flush: `pixels` is its top-left
- * pixel inside the resource (4 bytes a pixel, B8G8R8X8 or B8G8R8A8),
- * rows `stride` bytes apart. Valid during the call only. */
+ * pixel inside the resource (4 bytes a pixel in `format`, one that
+ * vs_virtio_gpu_format_order knows), rows `stride` bytes apart. Valid
+ * during the call only. */
 typedef void (*vs_virtio_gpu_flush_fn)(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t width,
-                                       uint32_t height, uint32_t stride);
+                                       uint32_t height, uint32_t stride, uint32_t format);
 
 /* A host blob's frame, shown in place: `fd` (the device's, valid during
  * the call) holds `size` bytes, the frame's first pixel `offset` bytes in,

@@ -59,8 +59,15 @@ enum vs_virtio_gpu_type {
 #define VS_GPU_FLAG_FENCE 1u
 #define VS_GPU_FLAG_INFO_RING_IDX 2u
 
+/* Each names its bytes in memory, first to last. */
 #define VS_GPU_FORMAT_B8G8R8A8_UNORM 1u
 #define VS_GPU_FORMAT_B8G8R8X8_UNORM 2u
+#define VS_GPU_FORMAT_A8R8G8B8_UNORM 3u
+#define VS_GPU_FORMAT_X8R8G8B8_UNORM 4u
+#define VS_GPU_FORMAT_R8G8B8A8_UNORM 67u
+#define VS_GPU_FORMAT_X8B8G8R8_UNORM 68u
+#define VS_GPU_FORMAT_A8B8G8R8_UNORM 121u
+#define VS_GPU_FORMAT_R8G8B8X8_UNORM 134u
 
 struct vs_gpu_config {
    uint32_t events_read;
