@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -22,6 +23,11 @@
 /* How long a worker may take to answer CREATE_CONTEXT or a blob: its start
  * may wait for its uid's worker starts (worker/start_ration.h). */
 #define REPLY_TIMEOUT_MS 60000
+/* A context's worker that takes no message for this long (stuck in the
+ * host driver, or its guest owns it and stopped reading) is ended: the
+ * device's thread, which every context of the VM and its scanout share,
+ * waits no longer on one worker. */
+#define SEND_TIMEOUT_S 10
 /* The fence table: one u32 seqno per ring. */
 #define FENCE_TABLE_BYTES (RENDER_MAX_RINGS * 4u)
 
@@ -311,6 +317,9 @@ render_client_context_create(struct render_client *client, uint32_t ctx_id, cons
       snprintf(why, sizeof(why), "out of memory");
    else if (ctx && !render_socket_init(&ctx->sock, fd, RENDER_FRAMING_SEQPACKET, &sock_why))
       snprintf(why, sizeof(why), "its socket is %s", sock_why);
+   else if (ctx && setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &(struct timeval){ .tv_sec = SEND_TIMEOUT_S },
+                              sizeof(struct timeval)) != 0)
+      snprintf(why, sizeof(why), "its socket takes no send timeout: %s", strerror(errno));
    if (why[0]) {
       if (fd >= 0)
          close(fd);
@@ -383,7 +392,10 @@ send_op(struct render_client_context *ctx, const void *op, size_t size, const in
    const int err = render_socket_send(&ctx->sock, op, size, fds, fd_count);
    if (err) {
       char why[96];
-      snprintf(why, sizeof(why), "sending to its worker: %s", strerror(err));
+      if (err == EAGAIN || err == EWOULDBLOCK)
+         snprintf(why, sizeof(why), "its worker took no message for %d s", SEND_TIMEOUT_S);
+      else
+         snprintf(why, sizeof(why), "sending to its worker: %s", strerror(err));
       end_context(ctx, why);
       return false;
    }
