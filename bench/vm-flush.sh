@@ -51,9 +51,8 @@ print('%.0f' % (n / (time.monotonic() - t0)))
 PY
 )
   after=$(cpu_ticks "$server")
-  hz=$(getconf CLK_TCK)
-  printf 'guest asking %s: %s flushes/s; server process CPU %.2f s per s\n' \
-    "$([ "$rate" = 0 ] && echo 'as fast as it can' || echo "$rate/s")" "$flushes" \
-    "$(echo "($after - $before) / $hz / $SECS" | bc -l)"
+  awk -v what="$([ "$rate" = 0 ] && echo 'as fast as it can' || echo "$rate/s")" -v flushes="$flushes" \
+    -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" -v secs="$SECS" \
+    'BEGIN { printf "guest asking %s: %s flushes/s; server process CPU %.2f s per s\n", what, flushes, ticks / hz / secs }' 
   kill "$server"; wait "$server" 2>/dev/null || true; server=""
 done
