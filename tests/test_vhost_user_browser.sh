@@ -60,6 +60,8 @@ else
 fi
 check "the guest's KMS cursor became the page's pointer ($(sed -n 's/^page cursor: //p' "$TEST_TMP/browser.out"))" \
   grep -q '^page cursor: 64x64 at 3,4 ' "$TEST_TMP/browser.out"
+check "the page opened without an output watches the VM's, and names it in its URL ($(sed -n 's/^page output: //p' "$TEST_TMP/browser.out"))" \
+  grep -qE '^page output: (vm-[0-9]+), its URL .*output=\1' "$TEST_TMP/browser.out"
 vm_step_check kms "the KMS client ran until the page's Escape reached the guest ($(grep -o 'kms_frames: [0-9]* Venus frames' "$log" | sed 's/kms_frames: //'))" \
   grep -q 'kms_frames: Escape from an input device' "$log"
 # A viewer that falls behind is sent the shown frame again as a key

@@ -86,8 +86,9 @@ check "an output's token does not list them" \
 touch "$cue"
 wait "$viewer" && rc_v=0 || rc_v=$?
 out_v=$(cat "$TEST_TMP/viewer.out")
-check "the viewer still watches A after B came: $out_v" \
-  test "$rc_v" -eq 0 -a -n "$(grep -E 'input allowed\); frames 64x48 64x48;' <<<"$out_v")"
+output_a=$(sed -nE 's/.*output=([^&]+).*/\1/p' <<<"$url_a")
+check "the viewer still watches A after B came, named for it: $out_v" \
+  test "$rc_v" -eq 0 -a -n "$(grep -E "input allowed\) to output $output_a; frames 64x48 64x48;" <<<"$out_v")"
 check "the guest's cursor reached the viewer: 64x64, hotspot 5,7, R G B A 48.32.16.255" \
   grep -q 'cursors 64x64@5,7:48.32.16.255$' <<<"$out_v"
 rc_a=0 rc_b=0

@@ -360,8 +360,9 @@ def main():
                 ' '.join('%.1f' % pct([r[2] for r in w], 0.99) for w in windows if w),
                 ' '.join('%.1f' % pct([r[1] for r in w], 0.99) for w in windows if w)))
             if mode == 'latency-escape':
-                cursor = ws.stats('cursor cursors')
+                cursor = ws.stats('cursor cursors output')
                 print('page cursor: %s (%s cursor messages)' % (cursor.get('cursor'), cursor.get('cursors')))
+                print('page output: %s, its URL %s' % (cursor.get('output'), ws.eval('location.search.replace(/token=[^&]*/, "token=...")')))
                 if not ws.stats().get('input'):
                     print('the page says input is not allowed')
                     return 1

@@ -78,6 +78,7 @@ def send_frame(s, opcode, body):
 
 
 CURSORS = []  # the cursor messages message() passed over: (w, h, hot_x, hot_y, first pixel R G B A)
+OUTPUT = []   # the output the server says the viewer watches
 
 
 def message(s):
@@ -98,6 +99,9 @@ def message(s):
         if body[1] & 2:
             hx, hy, _, w, h = struct.unpack_from('<IIIII', body, 4)
             CURSORS.append((w, h, hx, hy, tuple(body[24:28])))
+            continue
+        if body[1] & 4:
+            OUTPUT.append(body[24:].decode())
             continue
         return body
 
@@ -166,8 +170,8 @@ def main():
                      struct.pack('<BxxxII', 4, 0x110, 0), struct.pack('<BxxxII', 6, 30, 1),
                      struct.pack('<BxxxII', 6, 30, 0), struct.pack('<BxxxIi', 5, 0, 100 * 256)):
             send_frame(s, 2, body)
-        print('sent input (input %s); frames %s; cursors %s' % (
-            'allowed' if first[1] & 1 else 'not allowed', ' '.join(sizes),
+        print('sent input (input %s) to output %s; frames %s; cursors %s' % (
+            'allowed' if first[1] & 1 else 'not allowed', ''.join(OUTPUT) or 'unnamed', ' '.join(sizes),
             ' '.join('%dx%d@%d,%d:%s' % (c[0], c[1], c[2], c[3], '.'.join('%d' % v for v in c[4])) for c in CURSORS)
             or 'none'))
         time.sleep(0.5)

@@ -8,7 +8,10 @@
  * instead (sent when it changes, and first to a new viewer): u8 0, u8
  * flags, 2 reserved, u32 hot_x, u32 hot_y, 4 reserved, u32 width, u32
  * height, then width x height R G B A pixels (0x0: the guest shows
- * none).
+ * none). A message whose flags have 4 names the output the viewer
+ * watches (its first message): the 24-byte header, zero but for its
+ * flags, then the name; the page asks for that output when it reconnects,
+ * so no reconnect moves it to another.
  *
  * Viewers send binary messages back (masked, at most 125 bytes): u8 type,
  * 3 reserved, then little-endian fields, each type of one size:
@@ -382,6 +385,23 @@ viewer_slot(struct conn *c)
    return true;
 }
 
+/* Under h->lock: the message naming a new viewer's output, its first. */
+static void
+queue_output_name(struct conn *c)
+{
+   const char *name = c->http->outputs[c->output].name;
+   const size_t len = strlen(name);
+   struct msg *m = malloc(sizeof(*m) + 24 + len);
+   if (!m)
+      return;
+   *m = (struct msg){ .refs = 1, .size = 24 + len };
+   memset(m->data, 0, 24);
+   m->data[1] = (uint8_t)(4 | (c->http->input ? 1 : 0));
+   memcpy(m->data + 24, name, len);
+   c->queue[(c->q_head + c->q_len) % MAX_QUEUED] = m;
+   c->q_len++;
+}
+
 /* Under h->lock: the output's cursor message to a viewer, when its queue
  * has room (a viewer too slow for it gets the next). */
 static void
@@ -459,6 +479,7 @@ handle_request(struct conn *c)
    c->progress_ns = c->heard_ns = c->ping_ns = os_now_ns();
    c->id = ++h->viewers_total;
    c->output = output;
+   queue_output_name(c);
    queue_cursor(c, h->outputs[output].cursor);
    vs_info(0, "display: viewer %u connected from %s to output %s (%u so far)%s", c->id, c->peer_text,
            h->outputs[output].name, h->viewers_total, h->input ? ", input allowed" : "");
