@@ -8,12 +8,14 @@
  *                       to 57) instead of a frame built from 4 bytes
  *                       (sequence number kept one past the last where bit
  *                       3 says so, sizes, stride, one of 7 buffer ids
- *                       against the 4 slots or the framebuffer, offset,
+ *                       against the 4 slots, the cursor (its hotspot
+ *                       from the last byte) or the framebuffer, offset,
  *                       buffer size near its frame's or near UINT64_MAX);
  *                       bit 0: the message carries fds, bits 1-2 which:
  *                       a memfd, a memfd the worker shrinks once the
  *                       server shows a frame, a pipe, or two memfds.
- * show() reads every byte of every frame it is handed (ASan, and the
+ * show() reads every byte of every frame it is handed, cursor() of every
+ * cursor image (ASan, and the
  * SIGBUS guard for a shrunk file, see what it may not), and every fd the
  * server received must be closed when it returns. */
 #ifndef _GNU_SOURCE
@@ -60,6 +62,16 @@ show(void *data, uint32_t device, const uint8_t *pixels, uint32_t width, uint32_
    (*(unsigned *)data)++;
 }
 
+static void
+cursor(void *data, uint32_t device, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t hot_x,
+       uint32_t hot_y)
+{
+   uint64_t sum = hot_x + hot_y;
+   for (uint64_t i = 0; pixels && i < (uint64_t)width * height * 4; i++)
+      sum += pixels[i];
+   sink += sum;
+}
+
 static int
 open_fds(void)
 {
@@ -100,7 +112,11 @@ frame_of(uint8_t op, const uint8_t b[4], uint32_t *seq)
    m.width = 1 + (b[0] & 0x3f);
    m.height = 1 + (b[1] & 0x3f);
    m.stride = m.width * 4 + (uint32_t)(b[1] >> 6) * 4 - ((b[2] & 1) ? 4 : 0);
-   m.buffer = (op & 0x30) == 0x30 ? 0 : 1 + (b[2] >> 5);
+   m.buffer = (op & 0x30) == 0x30 ? 0 : (b[2] >> 5) == 7 ? VS_SCANOUT_CURSOR : 1 + (b[2] >> 5);
+   if (m.buffer == VS_SCANOUT_CURSOR) {
+      m.hot_x = (b[3] & 0x7) * 10;
+      m.hot_y = (b[3] >> 3) * 3;
+   }
    m.offset = (uint64_t)((b[2] >> 1) & 0xf) * 4;
    m.buffer_size = (uint64_t)m.stride * (m.height - 1) + m.width * 4 + m.offset + (uint64_t)(b[3] & 0x7) * 512 -
                    ((b[3] & 0x80) ? 4 : 0);
@@ -176,7 +192,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
    }
    shutdown(pair[1], SHUT_WR);
    unsigned shown = 0;
-   vs_scanout_import_run(1, fb, fb_size, pair[0], show, &shown);
+   vs_scanout_import_run(1, fb, fb_size, pair[0], 0, show, cursor, &shown);
    for (unsigned i = 0; i < shrink_count; i++)
       close(shrink[i].fd);
    close(pair[0]);
