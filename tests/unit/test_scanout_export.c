@@ -53,9 +53,11 @@ record_cursor(void *data, uint32_t device, const uint8_t *pixels, uint32_t width
    shown->cursor_first = pixels ? pixels[0] : 0;
 }
 
+/* The server's end of a WxH framebuffer, run on a thread of its own. */
 struct server_end {
+   int memfd, pair[2];
    const uint8_t *map;
-   int fd;
+   pthread_t thread;
    struct shown shown;
 };
 
@@ -63,24 +65,46 @@ static void *
 run_server_end(void *arg)
 {
    struct server_end *end = arg;
-   vs_scanout_import_run(1, end->map, vs_scanout_framebuffer_size(W, H), end->fd, FRAME_INTERVAL_NS, record_frame,
-                         record_cursor, &end->shown);
+   vs_scanout_import_run(1, end->map, vs_scanout_framebuffer_size(W, H), end->pair[0], FRAME_INTERVAL_NS,
+                         record_frame, record_cursor, &end->shown);
    return NULL;
+}
+
+/* The framebuffer, the pair, the server's end running; *exp: the worker's
+ * end (NULL if any of it failed). */
+static void
+server_end_start(struct server_end *end, struct vs_scanout_export **exp)
+{
+   *exp = NULL;
+   const uint64_t size = vs_scanout_framebuffer_size(W, H);
+   *end = (struct server_end){ .memfd = os_shm_create("test-scanout", size) };
+   CHECK(end->memfd >= 0);
+   CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, end->pair) == 0);
+   end->map = mmap(NULL, size, PROT_READ, MAP_SHARED, end->memfd, 0);
+   CHECK(end->map != MAP_FAILED);
+   struct vs_scanout_export *made = vs_scanout_export_create(1, dup(end->memfd), size, end->pair[1]);
+   CHECK(made != NULL);
+   CHECK(pthread_create(&end->thread, NULL, run_server_end, end) == 0);
+   *exp = made;
+}
+
+/* The worker's end goes; the server's end returns. */
+static void
+server_end_finish(struct server_end *end, struct vs_scanout_export *exp)
+{
+   vs_scanout_export_destroy(exp);
+   pthread_join(end->thread, NULL);
+   munmap((void *)end->map, vs_scanout_framebuffer_size(W, H));
+   close(end->pair[0]);
+   close(end->memfd);
 }
 
 TEST(scanout_frames_cross_in_order)
 {
-   uint64_t size = vs_scanout_framebuffer_size(W, H);
-   int memfd = os_shm_create("test-scanout", size);
-   int pair[2];
-   CHECK(memfd >= 0);
-   CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) == 0);
-   struct server_end end = { .map = mmap(NULL, size, PROT_READ, MAP_SHARED, memfd, 0), .fd = pair[0] };
-   CHECK(end.map != MAP_FAILED);
-   struct vs_scanout_export *exp = vs_scanout_export_create(1, dup(memfd), size, pair[1]);
+   struct server_end end;
+   struct vs_scanout_export *exp;
+   server_end_start(&end, &exp);
    CHECK(exp != NULL);
-   pthread_t thread;
-   CHECK(pthread_create(&thread, NULL, run_server_end, &end) == 0);
    uint8_t pixels[H][W * 4 + 8]; /* a stride beyond the row */
    for (uint8_t i = 1; i <= 3; i++) {
       memset(pixels, i, sizeof(pixels));
@@ -92,9 +116,7 @@ TEST(scanout_frames_cross_in_order)
    uint8_t cursor[2][2 * 4 + 4];
    memset(cursor, 9, sizeof(cursor));
    vs_scanout_export_cursor(exp, &cursor[0][0], 2, 2, sizeof(cursor[0]), 1, 1);
-   vs_scanout_export_destroy(exp);
-   exp = NULL;
-   pthread_join(thread, NULL);
+   server_end_finish(&end, exp);
    CHECK_EQ(end.shown.cursors, 1u);
    CHECK_EQ(end.shown.cursor_width, 2u);
    CHECK_EQ(end.shown.cursor_hot_x, 1u);
@@ -107,9 +129,6 @@ TEST(scanout_frames_cross_in_order)
    /* Frame 3 is written after the second acknowledgement, which waited a
     * frame interval after the first. */
    CHECK(end.shown.last_ns - end.shown.first_ns >= FRAME_INTERVAL_NS);
-   munmap((void *)end.map, size);
-   close(pair[0]);
-   close(memfd);
 }
 
 /* One raw message to the server's end, which must return without
@@ -133,30 +152,19 @@ refuses(const void *msg, size_t size)
 /* A frame of another byte order (R G B X) arrives as B G R X. */
 TEST(scanout_frames_reordered)
 {
-   uint64_t size = vs_scanout_framebuffer_size(W, H);
-   int memfd = os_shm_create("test-scanout", size);
-   int pair[2];
-   CHECK(memfd >= 0);
-   CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) == 0);
-   struct server_end end = { .map = mmap(NULL, size, PROT_READ, MAP_SHARED, memfd, 0), .fd = pair[0] };
-   CHECK(end.map != MAP_FAILED);
-   struct vs_scanout_export *exp = vs_scanout_export_create(1, dup(memfd), size, pair[1]);
+   struct server_end end;
+   struct vs_scanout_export *exp;
+   server_end_start(&end, &exp);
    CHECK(exp != NULL);
-   pthread_t thread;
-   CHECK(pthread_create(&thread, NULL, run_server_end, &end) == 0);
    uint8_t pixels[H][W * 4];
    for (size_t i = 0; i < sizeof(pixels); i++)
       (&pixels[0][0])[i] = (uint8_t)(1 + i % 4); /* R 1, G 2, B 3, X 4 */
    static const uint8_t rgbx[3] = { 2, 1, 0 };
    vs_scanout_export_frame(exp, &pixels[0][0], W, H, sizeof(pixels[0]), rgbx);
-   vs_scanout_export_destroy(exp);
-   pthread_join(thread, NULL);
+   server_end_finish(&end, exp);
    CHECK_EQ(end.shown.frames, 1u);
    CHECK_EQ(end.shown.first, 3);
    CHECK_EQ(end.shown.last, 0xff);
-   munmap((void *)end.map, size);
-   close(pair[0]);
-   close(memfd);
 }
 
 TEST(scanout_refuses_malformed_announcements)
@@ -183,17 +191,10 @@ TEST(scanout_refuses_malformed_announcements)
  * buffer takes the least recently shown one's slot on both ends. */
 TEST(scanout_buffers_shown_in_place)
 {
-   uint64_t fb_size = vs_scanout_framebuffer_size(W, H);
-   int memfd = os_shm_create("test-scanout", fb_size);
-   int pair[2];
-   CHECK(memfd >= 0);
-   CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) == 0);
-   struct server_end end = { .map = mmap(NULL, fb_size, PROT_READ, MAP_SHARED, memfd, 0), .fd = pair[0] };
-   CHECK(end.map != MAP_FAILED);
-   struct vs_scanout_export *exp = vs_scanout_export_create(1, dup(memfd), fb_size, pair[1]);
+   struct server_end end;
+   struct vs_scanout_export *exp;
+   server_end_start(&end, &exp);
    CHECK(exp != NULL);
-   pthread_t thread;
-   CHECK(pthread_create(&thread, NULL, run_server_end, &end) == 0);
    enum { BUFFERS = VS_SCANOUT_BUFFERS + 1, STRIDE = W * 4 + 16, OFFSET = 64 };
    const uint64_t size = OFFSET + (uint64_t)STRIDE * H;
    int fds[BUFFERS];
@@ -223,15 +224,11 @@ TEST(scanout_buffers_shown_in_place)
    memset(pixels, 7, sizeof(pixels));
    vs_scanout_export_frame(exp, &pixels[0][0], W, H, sizeof(pixels[0]), BGRX);
    vs_scanout_export_buffer(exp, 101, fds[1], size, OFFSET, STRIDE, W, H);
-   vs_scanout_export_destroy(exp);
-   pthread_join(thread, NULL);
+   server_end_finish(&end, exp);
    CHECK_EQ(end.shown.frames, 10u);
    CHECK_EQ(end.shown.first, 11);
    for (int b = 0; b < BUFFERS; b++)
       close(fds[b]);
-   munmap((void *)end.map, fb_size);
-   close(pair[0]);
-   close(memfd);
 }
 
 /* One raw buffer announcement with `fd` (or none) to the server's end,

@@ -796,7 +796,6 @@ source_commit(struct vs_display *d, uint32_t source, struct vs_frame *f)
    }
    s->width = f->width;
    s->height = f->height;
-   s->mapped = true;
    d->source_frames++;
    submit_frame(d, s->output, f);
 }

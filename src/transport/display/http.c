@@ -181,6 +181,20 @@ msg_unref(struct msg *m)
       free(m);
 }
 
+/* A message to viewers: its 24-byte header zero but for `flags` (and
+ * input allowed), `payload` bytes after it, for the caller to fill. */
+static struct msg *
+msg_new(const struct vs_http *h, uint8_t flags, size_t payload)
+{
+   struct msg *m = malloc(sizeof(*m) + 24 + payload);
+   if (!m)
+      return NULL;
+   *m = (struct msg){ .refs = 1, .size = 24 + payload };
+   memset(m->data, 0, 24);
+   m->data[1] = (uint8_t)(flags | (h->input ? 1 : 0));
+   return m;
+}
+
 /* --- connections --- */
 
 /* Whether two peers have one IP address (ports aside). */
@@ -391,12 +405,9 @@ queue_output_name(struct conn *c)
 {
    const char *name = c->http->outputs[c->output].name;
    const size_t len = strlen(name);
-   struct msg *m = malloc(sizeof(*m) + 24 + len);
+   struct msg *m = msg_new(c->http, 4, len);
    if (!m)
       return;
-   *m = (struct msg){ .refs = 1, .size = 24 + len };
-   memset(m->data, 0, 24);
-   m->data[1] = (uint8_t)(4 | (c->http->input ? 1 : 0));
    memcpy(m->data + 24, name, len);
    c->queue[(c->q_head + c->q_len) % MAX_QUEUED] = m;
    c->q_len++;
@@ -663,16 +674,12 @@ http_send(void *data, const struct vs_access_unit *unit)
    const bool key = unit->key;
    if (!h->running)
       return;
-   struct msg *m = malloc(sizeof(*m) + 24 + size);
+   struct msg *m = msg_new(h, 0, size);
    if (!m)
       return;
-   m->refs = 1;
-   m->size = 24 + size;
    m->key = key;
    m->commit_ns = unit->commit_ns;
-   memset(m->data, 0, 24);
    m->data[0] = key;
-   m->data[1] = h->input ? 1 : 0;
    memcpy(m->data + 4, &unit->seq, 4);
    memcpy(m->data + 8, &unit->commit_wall_ms, 8);
    memcpy(m->data + 16, &unit->width, 4);
@@ -724,12 +731,9 @@ void
 vs_http_cursor(struct vs_http *h, uint32_t output, const struct vs_cursor_image *cursor)
 {
    const size_t pixels = (size_t)cursor->width * cursor->height * 4;
-   struct msg *m = malloc(sizeof(*m) + 24 + pixels);
+   struct msg *m = msg_new(h, 2, pixels);
    if (!m)
       return;
-   *m = (struct msg){ .refs = 1, .size = 24 + pixels };
-   memset(m->data, 0, 24);
-   m->data[1] = (uint8_t)(2 | (h->input ? 1 : 0));
    memcpy(m->data + 4, &cursor->hot_x, 4);
    memcpy(m->data + 8, &cursor->hot_y, 4);
    memcpy(m->data + 16, &cursor->width, 4);

@@ -277,6 +277,18 @@ drop_buffers(struct vs_scanout_buffers *buffers)
    }
 }
 
+/* Sends the acknowledgement of `seq`; false when the worker ended (the
+ * next recv says so, or nothing waits). */
+static bool
+acknowledge(int notify_fd, uint32_t seq)
+{
+   ssize_t n;
+   do
+      n = send(notify_fd, &seq, sizeof(seq), MSG_NOSIGNAL);
+   while (n < 0 && errno == EINTR);
+   return n == (ssize_t)sizeof(seq);
+}
+
 /* Whether a cursor announcement is one: no fd, at most the cursor area's
  * side each way, both sides 0 or neither, the hotspot inside the area. */
 static bool
@@ -328,10 +340,7 @@ vs_scanout_import_run(uint32_t device, const uint8_t *framebuffer, uint64_t size
          seq = msg.seq;
          if (cursor)
             cursor(data, device, msg.width ? framebuffer : NULL, msg.width, msg.height, msg.hot_x, msg.hot_y);
-         do
-            n = send(notify_fd, &seq, sizeof(seq), MSG_NOSIGNAL);
-         while (n < 0 && errno == EINTR);
-         if (n != (ssize_t)sizeof(seq))
+         if (!acknowledge(notify_fd, seq))
             break;
          continue;
       }
@@ -369,11 +378,8 @@ vs_scanout_import_run(uint32_t device, const uint8_t *framebuffer, uint64_t size
       if (acked_ns && now < acked_ns + frame_interval_ns)
          os_sleep_ns(acked_ns + frame_interval_ns - now);
       acked_ns = os_now_ns();
-      do
-         n = send(notify_fd, &seq, sizeof(seq), MSG_NOSIGNAL);
-      while (n < 0 && errno == EINTR);
-      if (n != (ssize_t)sizeof(seq))
-         break; /* the worker ended: the next recv says so, or nothing waits */
+      if (!acknowledge(notify_fd, seq))
+         break;
    }
    drop_buffers(&buffers);
 }

@@ -955,6 +955,9 @@ control_command(struct vs_virtio_gpu *gpu)
    return (uint32_t)vs_vq_chain_write(&gpu->chain, 0, &resp, resp_size);
 }
 
+/* virtio-gpu's cursor image: 64x64 pixels. */
+#define CURSOR_SIDE 64u
+
 /* The cursor's image to on_cursor: a 2D resource's host copy in a
  * 32-bit BGR order, its top-left corner of at most 64x64 pixels. */
 static void
@@ -973,8 +976,8 @@ hand_on_cursor(struct vs_virtio_gpu *gpu, const struct gpu_resource *res, uint32
       gpu->options.on_cursor(gpu->options.flush_data, NULL, 0, 0, 0, 0, 0);
       return;
    }
-   gpu->options.on_cursor(gpu->options.flush_data, res->pixels, res->width < 64 ? res->width : 64,
-                          res->height < 64 ? res->height : 64, res->stride, hot_x, hot_y);
+   gpu->options.on_cursor(gpu->options.flush_data, res->pixels, res->width < CURSOR_SIDE ? res->width : CURSOR_SIDE,
+                          res->height < CURSOR_SIDE ? res->height : CURSOR_SIDE, res->stride, hot_x, hot_y);
 }
 
 static void
