@@ -165,13 +165,17 @@ vs_ledger_channel_close(struct vs_ledger_channel *ch)
    free(ch);
 }
 
-/* Under port->lock: the channel failed; said once. */
+/* Under port->lock: the channel failed; said once. A closed end is the
+ * server ending this client (or being killed, as a stock VMM kills its
+ * render server): all the account held was given back then, so it is no
+ * error of this worker's. */
 static void
-port_broken(struct remote_port *port, const char *why)
+port_broken(struct remote_port *port, int err, const char *why)
 {
+   const bool ended = err == EPIPE || err == ECONNRESET || err == 0;
    if (!port->broken)
-      vs_error(port->ctx_id, "ledger: no answer from the server (%s); this client's charges are refused from now on",
-               why);
+      vs_log(ended ? VS_LOG_INFO : VS_LOG_ERROR, port->ctx_id, "ledger: %s (%s); this client's charges are refused "
+             "from now on", ended ? "the server closed the channel" : "no answer from the server", why);
    port->broken = true;
 }
 
@@ -184,12 +188,12 @@ remote_charge(struct vs_ledger_port *base, enum vs_ledger_pool pool, uint64_t by
    *answer = (struct vs_ledger_answer){ .granted = false };
    pthread_mutex_lock(&port->lock);
    if (!port->broken && !send_message(port->fd, &ask))
-      port_broken(port, strerror(errno));
+      port_broken(port, errno, strerror(errno));
    int got = port->broken ? 0 : recv_message(port->fd, &reply);
    if (!port->broken && got <= 0)
-      port_broken(port, got < 0 ? strerror(errno) : "its end closed");
+      port_broken(port, got < 0 ? errno : 0, got < 0 ? strerror(errno) : "its end closed");
    else if (!port->broken && (reply.type != LEDGER_ANSWER || reply.pool != ask.pool || reply.bytes != bytes))
-      port_broken(port, "an answer to another question");
+      port_broken(port, EPROTO, "an answer to another question");
    if (!port->broken)
       *answer = (struct vs_ledger_answer){ .granted = reply.granted != 0, .held = reply.held, .limit = reply.limit,
                                            .left = reply.left, .peer = reply.peer != 0 };
@@ -203,7 +207,7 @@ remote_give(struct vs_ledger_port *base, enum vs_ledger_pool pool, uint64_t byte
    const struct ledger_message give = { .type = LEDGER_GIVE, .pool = (uint32_t)pool, .bytes = bytes };
    pthread_mutex_lock(&port->lock);
    if (!port->broken && !send_message(port->fd, &give))
-      port_broken(port, strerror(errno));
+      port_broken(port, errno, strerror(errno));
    pthread_mutex_unlock(&port->lock);
 }
 
