@@ -21,166 +21,24 @@
 #include "base/ledger.h"
 #include "base/listen_socket.h"
 #include "base/log.h"
-#include "base/rate_limit.h"
 #include "os/os.h"
 #include "transport/vhost_user/input_router.h"
 #include "renderer/device_snapshot.h"
-#include "renderer/warm_up.h"
 #include "transport/vhost_user/vhost_user_device.h"
-#include "transport/vhost_user/virtio_gpu.h"
-#include "transport/vhost_user/virtio_input.h"
+#include "transport/vhost_user/vhost_user_worker.h"
 #include "transport/vmm/render.h"
-#include "transport/vmm/render_client.h"
 #include "worker/activity.h"
 #include "worker/connection_lines.h"
-#include "worker/first_message.h"
-#include "worker/ledger_channel.h"
+#include "worker/tenant.h"
 #include "worker/start_ration.h"
 #include "worker/worker_pool.h"
-
-struct vs_vhost_user_workers {
-   struct vs_worker_pool *pool;
-   const struct vs_context_options *options;
-   /* --vm-contexts apart: the Venus contexts' workers (a render server's,
-    * transport/vmm/render.h), and the options their server is run with;
-    * NULL: each VM's contexts in its device's worker. */
-   struct render_workers *contexts;
-   struct vs_context_options contexts_options;
-};
 
 /* Venus contexts a VM's device holds at once (virtio_gpu_contexts.c's),
  * and the lines above debug level they may log about themselves. */
 #define CONTEXTS_PER_DEVICE 64
 #define CONTEXT_LINES_PER_DEVICE 32
 
-enum device_kind { DEVICE_GPU, DEVICE_INPUT, DEVICE_KINDS };
-static const char *const kind_names[DEVICE_KINDS] = { "virtio-gpu", "virtio-input" };
-
-/* What a worker is told of its device, beside the VMM's socket: all of it
- * from the server's own options. */
-struct device_job {
-   uint32_t kind; /* enum device_kind */
-   uint32_t id;
-   uint32_t width, height;
-   uint64_t hostmem_bytes;
-   /* Non-zero: the second fd is a socket to the render server that runs
-    * each Venus context in a worker of its own (no ledger channel then:
-    * the device holds no device memory). */
-   uint32_t contexts_apart;
-};
-
-/* The first flush of each size says what the VM shows (a guest that
- * changes sizes without pause gets SIZE_LINES_BURST lines, then
- * SIZE_LINES_PER_SECOND, and a count of the rest); the device's end how
- * many followed. Each flush of scanout 0 goes to the display, if any. */
-#define SIZE_LINES_BURST 16
-#define SIZE_LINES_PER_SECOND 2
-
-struct scanout_report {
-   uint32_t id;
-   uint32_t width, height;
-   unsigned long flushes;
-   struct vs_rate_limit size_lines;
-   struct vs_scanout_export *export; /* NULL: no display */
-};
-
-static void
-count_flush(struct scanout_report *report, uint32_t scanout, uint32_t width, uint32_t height)
-{
-   uint64_t dropped = 0;
-   if ((report->flushes == 0 || report->width != width || report->height != height) &&
-       (vs_log_threshold >= VS_LOG_DEBUG || vs_rate_limit_pass(&report->size_lines, os_now_ns(), &dropped))) {
-      if (dropped)
-         vs_info(0, "vhost-user device %u: scanout %u shows %ux%u (%llu size changes before it not logged: more "
-                    "than %d at once or %d a second)", report->id, scanout, width, height,
-                 (unsigned long long)dropped, SIZE_LINES_BURST, SIZE_LINES_PER_SECOND);
-      else
-         vs_info(0, "vhost-user device %u: scanout %u shows %ux%u", report->id, scanout, width, height);
-   }
-   report->width = width;
-   report->height = height;
-   report->flushes++;
-}
-
-static void
-report_flush(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t stride,
-             uint32_t format)
-{
-   struct scanout_report *report = data;
-   uint8_t bgr[3];
-   if (scanout == 0 && vs_virtio_gpu_format_order(format, bgr))
-      vs_scanout_export_frame(report->export, pixels, width, height, stride, bgr);
-   count_flush(report, scanout, width, height);
-}
-
-/* A host blob's frame: the display reads it in place. */
-static void
-report_buffer_flush(void *data, uint32_t scanout, const struct vs_virtio_gpu_buffer_frame *f)
-{
-   struct scanout_report *report = data;
-   if (scanout == 0)
-      vs_scanout_export_buffer(report->export, f->buffer, f->fd, f->size, f->offset, f->stride, f->width, f->height);
-   count_flush(report, scanout, f->width, f->height);
-}
-
-/* The guest's cursor image: the display shows it as the viewers' pointer. */
-static void
-report_cursor(void *data, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t stride, uint32_t hot_x,
-              uint32_t hot_y)
-{
-   struct scanout_report *report = data;
-   vs_scanout_export_cursor(report->export, pixels, width, height, stride, hot_x, hot_y);
-}
-
-/* In the worker process: an input device, until its VMM goes or the
- * server closes its reports' socket. */
-static int
-serve_input(const int *fds, const struct device_job *job, struct vs_activity *activity)
-{
-   struct vs_virtio_input *input = vs_virtio_input_create(fds[0], job->id);
-   if (!input)
-      return 1;
-   vs_vu_device_report_start(vs_virtio_input_device(input), activity);
-   vs_virtio_input_run(input, fds[1]);
-   vs_info(0, "vhost-user device %u: ended after %llu input events (%llu dropped)", job->id,
-           (unsigned long long)vs_virtio_input_delivered(input), (unsigned long long)vs_virtio_input_dropped(input));
-   vs_virtio_input_destroy(input);
-   return 0;
-}
-
-/* How long a VMM has for its first whole message (QEMU sends SET_OWNER
- * as it connects): a connection that sends nothing, or part of a
- * message, holds a device slot for nothing. */
-#define FIRST_MESSAGE_DEADLINE_MS 10000u
-
-/* A vhost-user message's size from its header: request, flags, size. */
-static uint64_t
-vhost_user_message_size(const uint8_t *header)
-{
-   uint32_t size;
-   memcpy(&size, header + 8, sizeof(size));
-   return 12u + size;
-}
-
-/* In a worker handed a device (worker/first_message.h): a VMM that left,
- * or sent no whole message in time, returns the worker untouched (the
- * server says which). */
-static bool
-claim_device(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data)
-{
-   static const struct vs_message_framing framing = { 12, vhost_user_message_size };
-   return vs_first_message_wait(fds[0], &framing, FIRST_MESSAGE_DEADLINE_MS) == VS_FIRST_MESSAGE_WHOLE;
-}
-
-/* In each new worker: the host driver's warm-up, before a VM comes; none
- * where the device runs no context itself. */
-static void
-prepare_device(void *data)
-{
-   const struct vs_vhost_user_workers *workers = data;
-   if (!workers->contexts)
-      vs_renderer_prewarm(&workers->options->renderer);
-}
+static const char *const kind_names[VS_VU_DEVICE_KINDS] = { "virtio-gpu", "virtio-input" };
 
 /* In the server process: a worker died warming up. The device snapshot
  * it may have warmed up from goes, lest every next worker die of it. */
@@ -190,97 +48,6 @@ prepare_device_died(void *data)
    const struct vs_vhost_user_workers *workers = data;
    if (workers->options->renderer.device_snapshots)
       vs_device_snapshot_drop(workers->options->renderer.device_snapshots);
-}
-
-/* A GPU device, until its VMM goes. */
-static int
-serve_gpu(const struct vs_vhost_user_workers *workers, const int *fds, unsigned fd_count,
-          const struct device_job *job, struct vs_activity *activity)
-{
-   struct scanout_report report = { .id = job->id };
-   vs_rate_limit_init(&report.size_lines, SIZE_LINES_BURST, SIZE_LINES_PER_SECOND, os_now_ns());
-   if (fd_count == 4 &&
-       !(report.export = vs_scanout_export_create(job->id, fds[2], vs_scanout_framebuffer_size(job->width, job->height),
-                                                  fds[3])))
-      return 1;
-   /* Each context in a worker of its own: this process never loads the
-    * host driver. Else the VM's device memory in host RAM is charged to
-    * its account in the server's ledger, as a vtest client's is. */
-   struct render_client *apart = NULL;
-   struct vs_ledger_port *ledger = NULL;
-   if (job->contexts_apart) {
-      const int fd = fcntl(fds[1], F_DUPFD_CLOEXEC, 0);
-      apart = fd >= 0 ? render_client_create(fd, job->id) : NULL;
-   } else {
-      ledger = vs_ledger_remote_port_create(fds[1], job->id);
-   }
-   if (!apart && !ledger) {
-      vs_scanout_export_destroy(report.export);
-      return 1;
-   }
-   /* The VM's contexts in this worker alone; its first device may be the
-    * one the warm-up prepared. */
-   struct vs_context_options context_options = *workers->options;
-   context_options.renderer.ledger = ledger;
-   context_options.renderer.device_hook = &vs_warm_up_device_hook;
-   context_options.worker_link = NULL;
-   context_options.resource_table = NULL;
-   const struct vs_virtio_gpu_options options = {
-      .id = job->id,
-      .context_options = &context_options,
-      .contexts_apart = apart,
-      .width = job->width,
-      .height = job->height,
-      .shmem_size = job->hostmem_bytes,
-      /* Host copies of 2D resources: a few full-size framebuffers. */
-      .max_resource_bytes = 64ull << 20,
-      .max_resources = 256,
-      .on_flush = report_flush,
-      .on_flush_buffer = report_buffer_flush,
-      .on_cursor = report_cursor,
-      .flush_data = &report,
-   };
-   struct vs_virtio_gpu *gpu = vs_virtio_gpu_create(fds[0], &options);
-   if (!gpu) {
-      vs_ledger_remote_port_destroy(ledger);
-      vs_scanout_export_destroy(report.export);
-      return 1;
-   }
-   vs_vu_device_report_start(vs_virtio_gpu_device(gpu), activity);
-   vs_vu_device_run(vs_virtio_gpu_device(gpu));
-   vs_virtio_gpu_destroy(gpu);
-   vs_ledger_remote_port_destroy(ledger);
-   vs_scanout_export_destroy(report.export);
-   vs_info(0, "vhost-user device %u: ended after %lu flushes of its scanout", job->id, report.flushes);
-   return 0;
-}
-
-/* In the worker process: the device, until its VMM goes. Its fds: the
- * VMM's socket, then for a GPU device its ledger channel
- * (worker/ledger_channel.h) or, with its contexts apart, its socket to
- * their render server and, where the server has a display, the
- * framebuffer and the announcements' socket (scanout_export.h); for an
- * input device, its reports' socket (input_router.h); last, for both, its
- * activity record (worker/activity.h). */
-static int
-serve_device(const int *fds, unsigned fd_count, const void *job_bytes, size_t job_size, void *data)
-{
-   const struct vs_vhost_user_workers *workers = data;
-   struct device_job job;
-   if (job_size != sizeof(job) || fd_count < 3)
-      return 1;
-   memcpy(&job, job_bytes, sizeof(job));
-   /* The last fd: the device's activity record, whether a queue ran. */
-   struct vs_activity *activity = vs_activity_map(fds[--fd_count]);
-   if (!activity)
-      return 1;
-   int rc = 1;
-   if (job.kind == DEVICE_INPUT && fd_count == 2)
-      rc = serve_input(fds, &job, activity);
-   else if (job.kind == DEVICE_GPU && (fd_count == 2 || fd_count == 4))
-      rc = serve_gpu(workers, fds, fd_count, &job, activity);
-   vs_activity_destroy(activity);
-   return rc;
 }
 
 struct vs_vhost_user_workers *
@@ -306,10 +73,10 @@ vs_vhost_user_workers_create(const struct vs_context_options *options, unsigned 
    }
    const struct vs_worker_pool_config config = {
       .ready = ready,
-      .prepare = prepare_device,
+      .prepare = vs_vu_worker_prepare,
       .prepare_died = prepare_device_died,
-      .claim = claim_device,
-      .serve = serve_device,
+      .claim = vs_vu_worker_claim,
+      .serve = vs_vu_worker_serve,
       .data = workers,
       .name = "vhost-user",
    };
@@ -335,7 +102,7 @@ vs_vhost_user_workers_destroy(struct vs_vhost_user_workers *workers)
 /* One device: its worker started and watched by a thread of its own. */
 struct device {
    struct server *server;
-   enum device_kind kind;
+   enum vs_vu_device_kind kind;
    uint32_t id;
    pid_t pid; /* 0 until its worker claimed the connection; under server->lock */
    pid_t vmm; /* the peer's pid, 0 when unknown */
@@ -350,7 +117,7 @@ struct device {
    uint64_t framebuffer_size;
    int notify_fd;
    int reports; /* an input device's reports, the router's once routed; -1: none */
-   struct vs_ledger_channel *ledger; /* a GPU device's account, served for its worker */
+   struct vs_tenant tenant; /* its worker, and a GPU device's account served for it */
    /* With its contexts apart: the server's end of its worker's socket to
     * their render server, served by `contexts` once the worker started. */
    int contexts_fd;
@@ -458,7 +225,7 @@ wait_device(void *arg)
    if (device->contexts_served)
       pthread_join(device->contexts, NULL);
    /* All the VM held of host RAM is back. */
-   vs_ledger_channel_close(device->ledger);
+   vs_tenant_end(&device->tenant);
    end_device(device);
    return NULL;
 }
@@ -614,25 +381,20 @@ start_worker(struct device *device)
 {
    struct server *server = device->server;
    const struct vs_vhost_user_options *options = server->options;
-   const struct device_job job = {
+   const struct vs_vu_device_job job = {
       .kind = device->kind, .id = device->id, .width = options->width, .height = options->height,
       .hostmem_bytes = options->hostmem_bytes, .contexts_apart = server->workers->contexts != NULL,
    };
    int fds[5] = { device->sock, -1, -1, -1, -1 };
    unsigned fd_count = 2;
    bool ready = true;
-   if (device->kind == DEVICE_INPUT) {
+   if (device->kind == VS_VU_DEVICE_INPUT)
       ready = open_reports(device->id, fds, &device->reports);
-   } else {
-      if (job.contexts_apart)
-         ready = open_contexts(device, fds);
-      else if (!(device->ledger = vs_ledger_channel_open(server->ledger, (uint32_t)device->uid, device->id, &fds[1])))
-         vs_error(0, "vhost-user: VM device %u: no ledger channel for its worker: %s", device->id, strerror(errno));
-      ready = ready && (job.contexts_apart || device->ledger);
-      if (ready && options->show) {
-         ready = open_scanout(device, options, fds);
-         fd_count = 4;
-      }
+   else if (job.contexts_apart)
+      ready = open_contexts(device, fds);
+   if (ready && device->kind == VS_VU_DEVICE_GPU && options->show) {
+      ready = open_scanout(device, options, fds);
+      fd_count = 4;
    }
    /* Last, the record its worker tells of its queues in. */
    if (ready && !(device->activity = vs_activity_create(&device->activity_fd))) {
@@ -642,10 +404,19 @@ start_worker(struct device *device)
    const unsigned activity_at = fd_count;
    if (ready)
       fds[fd_count++] = device->activity_fd;
-   /* One of its uid's worker starts first (worker/start_ration.h). */
-   const bool started = ready && vs_start_ration_wait(server->starts, device->uid, device->sock, waits_for_start, device);
-   const pid_t pid = started ? vs_worker_pool_run(server->pool, device->uid, fds, fd_count, &job, sizeof(job)) : ready ? 0 : -1;
-   const int err = errno;
+   /* A GPU device's worker charges an account of the VM's own, unless its
+    * contexts' workers do; one of its uid's worker starts first. */
+   const struct vs_tenant_request request = {
+      .pool = server->pool, .starts = server->starts,
+      .ledger = device->kind == VS_VU_DEVICE_GPU && !job.contexts_apart ? server->ledger : NULL, .uid = device->uid,
+      .ctx_id = device->id, .fds = fds, .fd_count = fd_count, .ledger_slot = 1, .job = &job, .job_size = sizeof(job),
+      .waiting = waits_for_start, .data = device,
+   };
+   int err = 0;
+   const enum vs_tenant_start started = ready ? vs_tenant_start(&request, &device->tenant, &err) : VS_TENANT_NO_WORKER;
+   const pid_t pid = started == VS_TENANT_STARTED ? device->tenant.pid : started == VS_TENANT_LEFT ? 0 : -1;
+   if (started == VS_TENANT_NO_LEDGER)
+      vs_error(0, "vhost-user: VM device %u: no ledger channel for its worker: %s", device->id, strerror(err));
    /* The worker has its copies; the activity record stays the device's. */
    for (unsigned i = 1; i < fd_count; i++)
       if (fds[i] >= 0 && (i != activity_at || !ready))
@@ -658,9 +429,7 @@ start_worker(struct device *device)
    device->pid = pid > 0 ? pid : 0;
    pthread_mutex_unlock(&server->lock);
    if (pid <= 0) {
-      if (started)
-         vs_start_ration_give_back(server->starts, device->uid);
-      if (pid < 0 && ready)
+      if (started == VS_TENANT_NO_WORKER && ready)
          vs_error(0, "vhost-user: no worker process for VM device %u: %s", device->id, strerror(err));
       else if (pid == 0 && left && vs_connection_lines_pass(&server->connection_lines))
          vs_info(0, "vhost-user device %u: VMM pid %d left before its first message; no worker served it",
@@ -668,13 +437,12 @@ start_worker(struct device *device)
       else if (pid == 0 && !left && vs_connection_lines_pass(&server->connection_lines))
          vs_warn(0, "vhost-user device %u: VMM pid %d sent no whole message within %u s of connecting; the "
                     "connection ends, no worker served it", device->id, (int)device->vmm,
-                 FIRST_MESSAGE_DEADLINE_MS / 1000);
+                 VS_VU_FIRST_MESSAGE_MS / 1000);
       if (device->reports >= 0)
          close(device->reports);
       if (device->contexts_fd >= 0)
          close(device->contexts_fd);
       close_scanout(device);
-      vs_ledger_channel_close(device->ledger);
       return false;
    }
    if (device->contexts_fd >= 0)
@@ -682,7 +450,7 @@ start_worker(struct device *device)
    /* Routed before the device can be removed. */
    const int reports = device->reports;
    device->reports = -1;
-   if (options->router && !(device->kind == DEVICE_INPUT
+   if (options->router && !(device->kind == VS_VU_DEVICE_INPUT
                                ? vs_input_router_add_input(options->router, device->id, device->vmm, reports)
                                : vs_input_router_add_gpu(options->router, device->id, device->vmm)))
       vs_worker_pool_kill(server->pool, pid);
@@ -705,7 +473,7 @@ holds_slot(const struct device *device)
  * starting a queue (its VMM connected, but no guest drives it), whose slot
  * the newcomer then takes. A device whose queue ever ran keeps its slot. */
 static bool
-evict_unstarted(struct server *server, uid_t uid, enum device_kind kind)
+evict_unstarted(struct server *server, uid_t uid, enum vs_vu_device_kind kind)
 {
    const uint64_t now = os_now_ns(), min_wait = (uint64_t)server->options->idle_timeout_ms * 1000000u;
    struct device *victim = NULL;
@@ -731,7 +499,7 @@ evict_unstarted(struct server *server, uid_t uid, enum device_kind kind)
  * that starts its worker; else refused (a line, within the connection
  * lines' rate) and closed. */
 static void
-start_device(struct server *server, int sock, uint32_t id, enum device_kind kind)
+start_device(struct server *server, int sock, uint32_t id, enum vs_vu_device_kind kind)
 {
    const struct vs_vhost_user_options *options = server->options;
    pid_t vmm = 0;
@@ -833,7 +601,7 @@ int
 vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_options *options,
                          struct vs_vhost_user_workers *workers, int stop_fd)
 {
-   const char *paths[DEVICE_KINDS] = { socket_path, options->input_path };
+   const char *paths[VS_VU_DEVICE_KINDS] = { socket_path, options->input_path };
    if (options->input_path && !options->router) {
       vs_error(0, "vhost-user: input devices on %s need an input router", options->input_path);
       return 1;
@@ -849,9 +617,9 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
       vs_ledger_destroy(server.ledger);
       return 1;
    }
-   struct stat identity[DEVICE_KINDS];
-   int listen_fds[DEVICE_KINDS] = { -1, -1 };
-   for (unsigned k = 0; k < DEVICE_KINDS; k++) {
+   struct stat identity[VS_VU_DEVICE_KINDS];
+   int listen_fds[VS_VU_DEVICE_KINDS] = { -1, -1 };
+   for (unsigned k = 0; k < VS_VU_DEVICE_KINDS; k++) {
       if (paths[k] && (listen_fds[k] = vs_listen_socket_open(paths[k], &identity[k])) < 0) {
          if (k) {
             close(listen_fds[0]);
@@ -867,15 +635,15 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
    vs_info(0, "vhost-user: serving VM virtio-gpu devices on %s (scanout %ux%u, host-visible region %llu MiB)",
            socket_path, options->width, options->height, (unsigned long long)(options->hostmem_bytes >> 20));
    vs_memory_shares_log("vhost-user: VMs' ", &options->memory_per_peer);
-   if (paths[DEVICE_INPUT])
+   if (paths[VS_VU_DEVICE_INPUT])
       vs_info(0, "vhost-user: serving VM virtio-input devices on %s (a keyboard and an absolute pointer)",
-              paths[DEVICE_INPUT]);
+              paths[VS_VU_DEVICE_INPUT]);
    uint32_t next_id = 1;
    for (;;) {
-      struct pollfd fds[1 + DEVICE_KINDS] = { { .fd = stop_fd, .events = POLLIN } };
-      for (unsigned k = 0; k < DEVICE_KINDS; k++)
+      struct pollfd fds[1 + VS_VU_DEVICE_KINDS] = { { .fd = stop_fd, .events = POLLIN } };
+      for (unsigned k = 0; k < VS_VU_DEVICE_KINDS; k++)
          fds[1 + k] = (struct pollfd){ .fd = listen_fds[k], .events = POLLIN };
-      if (poll(fds, 1 + DEVICE_KINDS, -1) < 0) {
+      if (poll(fds, 1 + VS_VU_DEVICE_KINDS, -1) < 0) {
          if (errno == EINTR)
             continue;
          vs_error(0, "vhost-user: poll: %s", strerror(errno));
@@ -884,16 +652,16 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
       if (fds[0].revents)
          break;
       reap_devices(&server);
-      for (unsigned k = 0; k < DEVICE_KINDS; k++) {
+      for (unsigned k = 0; k < VS_VU_DEVICE_KINDS; k++) {
          if (!(fds[1 + k].revents & POLLIN))
             continue;
          int sock = accept_connection(listen_fds[k]);
          if (sock < 0)
             continue;
-         start_device(&server, sock, next_id++, (enum device_kind)k);
+         start_device(&server, sock, next_id++, (enum vs_vu_device_kind)k);
       }
    }
-   for (unsigned k = 0; k < DEVICE_KINDS; k++) {
+   for (unsigned k = 0; k < VS_VU_DEVICE_KINDS; k++) {
       if (listen_fds[k] >= 0) {
          close(listen_fds[k]);
          vs_listen_socket_remove(paths[k], &identity[k]);

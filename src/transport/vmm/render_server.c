@@ -20,14 +20,14 @@
 #include "base/ledger.h"
 #include "context/context.h"
 #include "renderer/device_snapshot.h"
-#include "renderer/warm_up.h"
 #include "os/os.h"
 #include "transport/vmm/render.h"
 #include "transport/vmm/render_socket.h"
+#include "transport/vmm/render_worker.h"
 #include "base/log.h"
 #include "worker/connection_lines.h"
-#include "worker/ledger_channel.h"
 #include "worker/start_ration.h"
+#include "worker/tenant.h"
 #include "worker/worker_link.h"
 #include "worker/worker_pool.h"
 
@@ -70,29 +70,6 @@ struct server {
    int lines_fd;
 };
 
-struct render_workers {
-   const struct vs_context_options *options;
-   struct vs_worker_pool *pool;
-};
-
-/* What a pooled worker is told of its context, beside the socket. */
-struct context_job {
-   uint32_t ctx_id;
-   enum render_framing framing;
-   char name[32];
-   /* Non-zero: the last fd is the tenant's line budget (struct server's
-    * lines_left). */
-   uint32_t shared_lines;
-};
-
-/* In a pooled worker process (worker/worker_pool.h). */
-static void
-worker_prepare(void *data)
-{
-   const struct render_workers *workers = data;
-   vs_renderer_prewarm(&workers->options->renderer);
-}
-
 /* In the server process: a worker died warming up. The device snapshot
  * it may have warmed up from goes, lest every next worker die of it. */
 static void
@@ -101,51 +78,6 @@ worker_prepare_died(void *data)
    const struct render_workers *workers = data;
    if (workers->options->renderer.device_snapshots)
       vs_device_snapshot_drop(workers->options->renderer.device_snapshots);
-}
-
-static int
-worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data)
-{
-   const struct render_workers *workers = data;
-   struct context_job cj;
-   if (job_size != sizeof(cj) || fd_count < 2)
-      return 1;
-   memcpy(&cj, job, sizeof(cj));
-   cj.name[sizeof(cj.name) - 1] = '\0';
-   /* The socket, the ledger channel, then the link and the line budget
-    * where the job has them. */
-   const unsigned link_fds = fd_count - 2 - (cj.shared_lines != 0);
-   if (fd_count > 4 || link_fds > 1)
-      return 1;
-   const int fd = fds[0];
-   /* The worker serves this context alone, in its sandbox (entered when
-    * it was forked). The server's registry and resource table are the
-    * server process's: this one tells them over its link, if any. */
-   struct vs_context_options worker_options = *workers->options;
-   /* Its first device may be the one its warm-up prepared. */
-   worker_options.renderer.device_hook = &vs_warm_up_device_hook;
-   _Atomic uint32_t *lines_left = NULL;
-   const size_t page = os_page_size();
-   if (cj.shared_lines && !(lines_left = os_map_guarded(fds[fd_count - 1], page, 0)))
-      return 1;
-   worker_options.lines_left = lines_left;
-   /* Its device memory in host RAM is charged to the VM's share. */
-   struct vs_ledger_port *ledger = vs_ledger_remote_port_create(fds[1], cj.ctx_id);
-   if (!ledger) {
-      if (lines_left)
-         os_unmap_guarded((void *)lines_left, page, 0);
-      return 1;
-   }
-   worker_options.renderer.ledger = ledger;
-   worker_options.worker_link = link_fds ? vs_worker_link_start(fds[2], cj.ctx_id) : NULL;
-   worker_options.renderer.shared_registry = vs_worker_link_registry(worker_options.worker_link);
-   worker_options.resource_table = NULL;
-   render_context_serve(fd, cj.ctx_id, cj.name, &worker_options, cj.framing);
-   vs_worker_link_stop(worker_options.worker_link);
-   vs_ledger_remote_port_destroy(ledger);
-   if (lines_left)
-      os_unmap_guarded((void *)lines_left, page, 0);
-   return 0;
 }
 
 /* A line about one context: with a tenant, only while its budget lasts
@@ -164,8 +96,11 @@ extern char **environ;
  * ledger channel (fd 5) and what ties the worker to this process. -1 with
  * errno on failure. */
 static pid_t
-spawn_worker(struct worker *w, int ledger_channel)
+spawn_worker(void *data, const int *fds, unsigned fd_count)
 {
+   (void)fd_count;
+   struct worker *w = data;
+   const int ledger_channel = fds[1];
    struct server *s = w->server;
    const struct render_server_options *rs = s->rs;
    char fd_arg[] = "3", tie_fd_arg[] = "4", ledger_fd_arg[] = "5", id[16], flags[16], pid[24];
@@ -281,24 +216,8 @@ static void
 serve_in_process(struct worker *w)
 {
    struct server *s = w->server;
-   struct context_job job = { .ctx_id = w->ctx_id, .framing = s->sock.framing, .shared_lines = s->lines_left != NULL };
+   struct render_context_job job = { .ctx_id = w->ctx_id, .framing = s->sock.framing, .shared_lines = s->lines_left != NULL };
    memcpy(job.name, w->name, sizeof(job.name));
-   /* Its account in the VM's share, over a channel this process serves. */
-   int ledger_fd = -1;
-   struct vs_ledger_channel *ledger = vs_ledger_channel_open(s->ledger, (uint32_t)s->vmm_uid, w->ctx_id, &ledger_fd);
-   if (!ledger) {
-      vs_error(w->ctx_id, "dropping context \"%s\": no ledger channel for its worker: %s", w->name, strerror(errno));
-      return;
-   }
-   /* One of the VM's worker starts first (worker/start_ration.h); the
-    * VMM's messages wait in the context's socket meanwhile. */
-   if (!vs_start_ration_wait(s->starts, s->vmm_uid, w->fd, waits_for_start, w)) {
-      if (vs_connection_lines_pass(&s->context_lines))
-         vs_info(w->ctx_id, "context \"%s\" ended before its worker started", w->name);
-      close(ledger_fd);
-      vs_ledger_channel_close(ledger);
-      return;
-   }
    /* A pooled worker whose memory the server reads (a display's registry)
     * gets a link to tell it over (worker/worker_link.h). */
    const struct vs_context_options *options = s->options;
@@ -311,25 +230,39 @@ serve_in_process(struct worker *w)
    struct vs_server_link *served =
       link[0] >= 0 ? vs_server_link_open(link[0], w->ctx_id, options->renderer.shared_registry, options->resource_table)
                    : NULL;
-   int fds[4] = { w->fd, ledger_fd };
+   /* Its account in the VM's share, over a channel this process serves;
+    * one of the VM's worker starts first (worker/tenant.h). */
+   int fds[4] = { w->fd, -1 };
    unsigned fd_count = 2;
    if (link[1] >= 0)
       fds[fd_count++] = link[1];
    if (s->lines_left)
       fds[fd_count++] = s->lines_fd;
-   pid_t pid = s->isolate == VS_ISOLATE_SPAWN ? spawn_worker(w, ledger_fd)
-                                              : vs_worker_pool_run(s->pool, s->vmm_uid, fds, fd_count, &job, sizeof(job));
-   int err = errno;
-   close(ledger_fd);
+   const struct vs_tenant_request request = {
+      .pool = s->pool, .starts = s->starts, .ledger = s->ledger, .uid = s->vmm_uid, .ctx_id = w->ctx_id,
+      .fds = fds, .fd_count = fd_count, .ledger_slot = 1, .job = &job, .job_size = sizeof(job),
+      .waiting = waits_for_start, .spawn = s->isolate == VS_ISOLATE_SPAWN ? spawn_worker : NULL, .data = w,
+   };
+   struct vs_tenant tenant;
+   int err;
+   const enum vs_tenant_start started = vs_tenant_start(&request, &tenant, &err);
    if (link[1] >= 0)
       close(link[1]);
-   if (pid < 0) {
+   if (started != VS_TENANT_STARTED)
       vs_server_link_close(served);
-      vs_ledger_channel_close(ledger);
-      vs_error(w->ctx_id, "dropping context \"%s\": cannot %s its worker: %s", w->name,
-               s->isolate == VS_ISOLATE_SPAWN ? "spawn" : "start", strerror(err));
+   if (started == VS_TENANT_LEFT) {
+      if (vs_connection_lines_pass(&s->context_lines))
+         vs_info(w->ctx_id, "context \"%s\" ended before its worker started", w->name);
       return;
    }
+   if (started != VS_TENANT_STARTED) {
+      const char *what = started == VS_TENANT_NO_LEDGER       ? "no ledger channel for its worker"
+                         : s->isolate == VS_ISOLATE_SPAWN ? "cannot spawn its worker"
+                                                          : "cannot start its worker";
+      vs_error(w->ctx_id, "dropping context \"%s\": %s: %s", w->name, what, strerror(err));
+      return;
+   }
+   const pid_t pid = tenant.pid;
    vs_log(s->lines_left ? VS_LOG_DEBUG : VS_LOG_INFO, w->ctx_id, "context \"%s\" served by worker process %d",
           w->name, (int)pid);
    atomic_store(&w->pid, pid);
@@ -337,7 +270,7 @@ serve_in_process(struct worker *w)
       kill_worker(s, pid);
    /* A link is only a pooled worker's. */
    int status = served ? vs_server_link_serve_worker(served, s->pool, pid) : wait_worker(s, pid);
-   vs_ledger_channel_close(ledger);
+   vs_tenant_end(&tenant);
    if (WIFSIGNALED(status) && !atomic_load(&w->killed))
       vs_log(context_line_level(s, VS_LOG_ERROR), w->ctx_id,
              "context \"%s\": worker process %d killed by signal %d; only this context is gone", w->name,
@@ -737,9 +670,9 @@ render_workers_create(const struct vs_context_options *options, unsigned ready)
    w->options = options;
    const struct vs_worker_pool_config pool = {
       .ready = ready,
-      .prepare = worker_prepare,
+      .prepare = render_worker_prepare,
       .prepare_died = worker_prepare_died,
-      .serve = worker_serve,
+      .serve = render_worker_serve,
       .data = w,
       .name = "render",
    };

@@ -23,14 +23,13 @@
 #include "base/log.h"
 #include "context/context.h"
 #include "renderer/device_snapshot.h"
-#include "renderer/warm_up.h"
 #include "worker/activity.h"
 #include "transport/vtest/vtest_client.h"
 #include "transport/vtest/vtest_protocol.h"
+#include "transport/vtest/vtest_worker.h"
 #include "worker/connection_lines.h"
-#include "worker/first_message.h"
-#include "worker/ledger_channel.h"
 #include "worker/start_ration.h"
+#include "worker/tenant.h"
 #include "worker/worker_link.h"
 #include "worker/worker_pool.h"
 
@@ -78,37 +77,6 @@ struct server {
    struct vs_connection_lines connection_lines;
 };
 
-struct vtest_workers {
-   const struct vs_context_options *options;
-   struct vtest_server_limits limits;
-   struct vs_worker_pool *pool;
-};
-
-/* What a worker is told of its client, beside the socket. */
-struct client_job {
-   uint32_t ctx_id;
-};
-
-static struct vtest_client_limits
-client_limits(const struct vtest_server_limits *limits, struct vs_ledger_port *ledger, struct vs_activity *activity)
-{
-   return (struct vtest_client_limits){
-      .message_timeout_ms = limits->message_timeout_ms,
-      .work_timeout_ms = limits->work_timeout_ms,
-      .partial_bytes = limits->partial_bytes,
-      .ledger = ledger,
-      .activity = activity,
-   };
-}
-
-/* In a worker process (worker/worker_pool.h). */
-static void
-worker_prepare(void *data)
-{
-   const struct vtest_workers *workers = data;
-   vs_renderer_prewarm(&workers->options->renderer);
-}
-
 /* In the server process: a worker died warming up. The device snapshot
  * it may have warmed up from goes, lest every next worker die of it. */
 static void
@@ -117,62 +85,6 @@ worker_prepare_died(void *data)
    const struct vtest_workers *workers = data;
    if (workers->options->renderer.device_snapshots)
       vs_device_snapshot_drop(workers->options->renderer.device_snapshots);
-}
-
-/* A vtest message's size from its header: CREATE_RENDERER counts its
- * payload in bytes, the rest in words. */
-static uint64_t
-vtest_message_size(const uint8_t *header)
-{
-   uint32_t hdr[VTEST_HDR_WORDS];
-   memcpy(hdr, header, sizeof(hdr));
-   const uint64_t payload =
-      hdr[VTEST_HDR_ID] == VTEST_CMD_CREATE_RENDERER ? hdr[VTEST_HDR_LEN] : (uint64_t)hdr[VTEST_HDR_LEN] * 4;
-   return sizeof(hdr) + payload;
-}
-
-/* In a worker handed a client (worker/first_message.h). A client silent
- * past message-timeout-ms is claimed, and its session drops it for that. */
-static bool
-worker_claim(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data)
-{
-   const struct vtest_workers *workers = data;
-   static const struct vs_message_framing framing = { VTEST_HDR_WORDS * 4, vtest_message_size };
-   return vs_first_message_wait(fds[0], &framing, workers->limits.message_timeout_ms) != VS_FIRST_MESSAGE_LEFT;
-}
-
-/* fds: the client's socket, its activity record, its ledger channel
- * (worker/ledger_channel.h), and its link to the server when a display
- * reads its memory. */
-static int
-worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data)
-{
-   struct vtest_workers *workers = data;
-   struct client_job cj;
-   if (job_size != sizeof(cj) || fd_count < 3 || fd_count > 4)
-      return 1;
-   memcpy(&cj, job, sizeof(cj));
-   struct vs_activity *activity = vs_activity_map(fds[1]);
-   close(fds[1]);
-   struct vs_ledger_port *ledger = vs_ledger_remote_port_create(fds[2], cj.ctx_id);
-   if (!ledger)
-      return 1;
-   const struct vtest_client_limits limits = client_limits(&workers->limits, ledger, activity);
-   /* The worker serves this client alone, in its sandbox (entered when it
-    * was forked). */
-   struct vs_context_options worker_options = *workers->options;
-   worker_options.renderer.ledger = ledger;
-   /* Its first device may be the one its warm-up prepared. */
-   worker_options.renderer.device_hook = &vs_warm_up_device_hook;
-   /* The display's registry is the server process's: this one tells it. */
-   struct vs_worker_link *link = fd_count == 4 ? vs_worker_link_start(fds[3], cj.ctx_id) : NULL;
-   worker_options.renderer.shared_registry = vs_worker_link_registry(link);
-   worker_options.worker_link = link;
-   int rc = vtest_client_serve_limited(fds[0], cj.ctx_id, &worker_options, &limits) == 0 ? 0 : 1;
-   vs_worker_link_stop(link);
-   vs_ledger_remote_port_destroy(ledger);
-   /* Host work a CPU driver keeps running (gpu-timeout-ms) ends with this process. */
-   return vs_context_abandoned_host_work() ? VS_WORKER_EXIT_ABANDONED : rc;
 }
 
 /* A client past its uid's worker starts waits for one (one line). */
@@ -201,7 +113,7 @@ client_main(void *arg)
       if (!ledger.account) {
          vs_error(ct->ctx_id, "dropping client: out of memory for its ledger account");
       } else {
-         const struct vtest_client_limits limits = client_limits(&server->limits, &ledger.port, ct->activity);
+         const struct vtest_client_limits limits = vtest_client_limits_of(&server->limits, &ledger.port, ct->activity);
          struct vs_context_options options = *server->options;
          options.renderer.ledger = &ledger.port;
          vtest_client_serve_limited(ct->fd, ct->ctx_id, &options, &limits);
@@ -210,7 +122,7 @@ client_main(void *arg)
    } else {
       /* The client's worker process, from the pool; this thread waits
        * for it. */
-      const struct client_job job = { .ctx_id = ct->ctx_id };
+      const struct vtest_client_job job = { .ctx_id = ct->ctx_id };
       /* With a display, a link for the worker to tell this process of
        * its memory (worker/worker_link.h). */
       struct vs_shared_registry *registry = server->options->renderer.shared_registry;
@@ -219,34 +131,30 @@ client_main(void *arg)
          vs_error(ct->ctx_id, "no link to the client's worker (%s); the display cannot show its memory",
                   strerror(errno));
       struct vs_server_link *served = link[0] >= 0 ? vs_server_link_open(link[0], ct->ctx_id, registry, NULL) : NULL;
-      /* The worker's channel to its account in this process's ledger. */
-      int ledger_fd = -1;
-      struct vs_ledger_channel *ledger =
-         vs_ledger_channel_open(server->ledger, (uint32_t)ct->peer_uid, ct->ctx_id, &ledger_fd);
-      const int fds[] = { ct->fd, ct->activity_fd, ledger_fd, link[1] };
-      pid_t pid = 0;
-      int err = ledger ? 0 : errno;
-      if (ledger && vs_start_ration_wait(server->starts, ct->peer_uid, ct->fd, client_waits_for_start, ct)) {
-         pid = vs_worker_pool_run(server->pool, ct->peer_uid, fds, link[1] >= 0 ? 4 : 3, &job, sizeof(job));
-         err = errno;
-         if (pid <= 0)
-            vs_start_ration_give_back(server->starts, ct->peer_uid);
-      }
+      /* Its account in this process's ledger, over a channel of its own;
+       * one of its uid's worker starts first (worker/tenant.h). */
+      int fds[] = { ct->fd, ct->activity_fd, -1, link[1] };
+      const struct vs_tenant_request request = {
+         .pool = server->pool, .starts = server->starts, .ledger = server->ledger, .uid = ct->peer_uid,
+         .ctx_id = ct->ctx_id, .fds = fds, .fd_count = link[1] >= 0 ? 4 : 3, .ledger_slot = 2, .job = &job,
+         .job_size = sizeof(job), .waiting = client_waits_for_start, .data = ct,
+      };
+      struct vs_tenant tenant;
+      int err;
+      const enum vs_tenant_start started = vs_tenant_start(&request, &tenant, &err);
       if (link[1] >= 0)
          close(link[1]);
-      if (ledger_fd >= 0)
-         close(ledger_fd);
-      if (!ledger) {
+      if (started != VS_TENANT_STARTED)
          vs_server_link_close(served);
+      if (started == VS_TENANT_NO_LEDGER) {
          vs_error(ct->ctx_id, "dropping client: no ledger channel for its worker: %s", strerror(err));
-      } else if (pid == 0) {
-         vs_server_link_close(served);
+      } else if (started == VS_TENANT_LEFT) {
          if (vs_connection_lines_pass(&server->connection_lines))
             vs_info(ct->ctx_id, "client left before its first message; no worker process served it");
-      } else if (pid < 0) {
-         vs_server_link_close(served);
+      } else if (started == VS_TENANT_NO_WORKER) {
          vs_error(ct->ctx_id, "dropping client: no worker process for it: %s", strerror(err));
       } else {
+         const pid_t pid = tenant.pid;
          vs_info(ct->ctx_id, "client served by worker process %d", (int)pid);
          pthread_mutex_lock(&server->lock);
          ct->worker = pid;
@@ -261,9 +169,9 @@ client_main(void *arg)
          else if (WIFSIGNALED(status) && !ended_stuck)
             vs_error(ct->ctx_id, "client worker process %d killed by signal %d; only this client is gone", (int)pid,
                      WTERMSIG(status));
+         /* Whatever the worker held of the shared pools is back by now. */
+         vs_tenant_end(&tenant);
       }
-      /* Whatever the worker held of the shared pools is back by now. */
-      vs_ledger_channel_close(ledger);
    }
 
    /* Closed under the lock so that shutdown never hits a reused fd. */
@@ -693,10 +601,10 @@ vtest_workers_create(const struct vs_context_options *options, const struct vtes
    w->limits = *limits;
    const struct vs_worker_pool_config pool = {
       .ready = ready,
-      .prepare = worker_prepare,
+      .prepare = vtest_worker_prepare,
       .prepare_died = worker_prepare_died,
-      .claim = worker_claim,
-      .serve = worker_serve,
+      .claim = vtest_worker_claim,
+      .serve = vtest_worker_serve,
       .data = w,
       .name = "vtest",
    };

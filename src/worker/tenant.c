@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+#include "worker/tenant.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include "worker/ledger_channel.h"
+#include "worker/start_ration.h"
+#include "worker/worker_pool.h"
+
+enum vs_tenant_start
+vs_tenant_start(const struct vs_tenant_request *request, struct vs_tenant *tenant, int *err)
+{
+   *tenant = (struct vs_tenant){ .pid = 0 };
+   *err = 0;
+   int *ledger_fd = request->ledger ? &request->fds[request->ledger_slot] : NULL;
+   if (ledger_fd) {
+      tenant->ledger = vs_ledger_channel_open(request->ledger, (uint32_t)request->uid, request->ctx_id, ledger_fd);
+      if (!tenant->ledger) {
+         *err = errno;
+         *ledger_fd = -1;
+         return VS_TENANT_NO_LEDGER;
+      }
+   }
+   /* The tenant's messages wait in its socket meanwhile. */
+   pid_t pid = 0;
+   if (vs_start_ration_wait(request->starts, request->uid, request->fds[0], request->waiting, request->data)) {
+      pid = request->spawn ? request->spawn(request->data, request->fds, request->fd_count)
+                           : vs_worker_pool_run(request->pool, request->uid, request->fds, request->fd_count,
+                                                request->job, request->job_size);
+      *err = pid < 0 ? errno : 0;
+      if (pid <= 0)
+         vs_start_ration_give_back(request->starts, request->uid);
+   }
+   if (ledger_fd) {
+      close(*ledger_fd);
+      *ledger_fd = -1;
+   }
+   if (pid <= 0) {
+      vs_ledger_channel_close(tenant->ledger);
+      tenant->ledger = NULL;
+      return pid < 0 ? VS_TENANT_NO_WORKER : VS_TENANT_LEFT;
+   }
+   tenant->pid = pid;
+   return VS_TENANT_STARTED;
+}
+
+void
+vs_tenant_end(struct vs_tenant *tenant)
+{
+   vs_ledger_channel_close(tenant->ledger);
+   tenant->ledger = NULL;
+}
