@@ -6,7 +6,9 @@
 # server through RENDER_SERVER_EXEC_PATH, exactly as a VMM's
 # libvirglrenderer does. Through that chain: vulkaninfo (>= 1.3,
 # VK_KHR_swapchain), compute, sync, the offscreen render compared with
-# native lavapipe, the modifier test and Zink. Then the same clients with the
+# native lavapipe, the modifier test and Zink; the tenant's bounds
+# (VkDevices per context, device memory per VM) set through
+# $VENUS_SERVER_OPTIONS, each refusal one line. Then the same clients with the
 # stock virgl_render_server in the same place, whose results are only
 # reported (the peer's known failures, docs/vmm.md).
 . "$(dirname "$0")/lib.sh"
@@ -39,7 +41,7 @@ front_start() {
   SERVER_SOCK=$dir/$label.sock
   SERVER_LOG=$TEST_TMP/$label.log
   rm -f "$SERVER_SOCK"
-  "$TESTS_DIR/../scripts/in-root.sh" "$root" env RENDER_SERVER_EXEC_PATH="$rs" LD_LIBRARY_PATH="$inner/lib" \
+  "$TESTS_DIR/../scripts/in-root.sh" "$root" env "${FRONT_ENV[@]}" RENDER_SERVER_EXEC_PATH="$rs" LD_LIBRARY_PATH="$inner/lib" \
     VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/lvp_icd.json \
     virgl_test_server --venus --no-virgl --multi-clients --socket-path "$inner/$label.sock" >"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
@@ -52,6 +54,7 @@ front_start() {
 }
 front_stop() { kill_tree "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
 
+FRONT_ENV=()
 # run_clients LABEL MODE: MODE=check (PASS/FAIL) or report (notes only).
 results=()
 run_clients() {
@@ -111,6 +114,34 @@ if front_start ours "$inner/venus-server"; then
   fi
   front_stop
 fi
+# The tenant's bounds hold through this door too, set as the operator of a
+# stock VMM sets them ($VENUS_SERVER_OPTIONS): a context making VkDevices
+# in a loop is refused the fifth, and a client allocating until it fails
+# is refused at the VM's share of host RAM, each with one line, while a
+# compute client beside them is served.
+FRONT_ENV=(VENUS_SERVER_OPTIONS="--limit devices=4 --limit memory-per-peer-mib=64")
+if front_start bounds "$inner/venus-server"; then
+  venus_run "$BUILD_DIR/tests/vk_compute" --mib 4 --rounds 8 --pause-ms 300 >"$TEST_TMP/bounds-compute.out" 2>&1 &
+  compute_pid=$!; BG_PIDS+=("$compute_pid")
+  rc=0; venus_run 60 "$BUILD_DIR/tests/vk_hostile" device-flood >"$TEST_TMP/bounds-flood.out" 2>&1 || rc=$?
+  check "bounds: a VkDevice flood is refused after 4 ($(describe_rc $rc))" \
+    grep -q '^ok: vkCreateDevice refused after 4 devices: VK_ERROR_TOO_MANY_OBJECTS$' "$TEST_TMP/bounds-flood.out"
+  rc=0; venus_run env VN_PERF=no_async_mem_alloc "$BUILD_DIR/tests/vk_allocs" --until-fail 64 --size $((16 << 20)) \
+    >"$TEST_TMP/bounds-allocs.out" 2>&1 || rc=$?
+  held=$(sed -n 's/^info: held \([0-9]*\) allocations.*/\1/p' "$TEST_TMP/bounds-allocs.out")
+  check "bounds: 16 MiB allocations refused within the 64 MiB share (held ${held:-none}; $(describe_rc $rc))" \
+    test "$rc" -eq 0 -a -n "$held" -a "${held:-99}" -le 4
+  rc=0; wait "$compute_pid" || rc=$?
+  client_check "bounds: a compute client beside them" "$TEST_TMP/bounds-compute.out" "$rc" || true
+  sleep 1
+  check "bounds: one line for the refused VkDevice" \
+    test "$(grep -c 'vkCreateDevice refused: the context holds 4 VkDevices (limit devices=4)' "$SERVER_LOG")" -eq 1
+  check "bounds: one line for the refused memory" \
+    test "$(grep -c 'exceed their 67108864 (limit memory-per-peer-mib=64)' "$SERVER_LOG")" -eq 1
+  front_stop
+fi
+FRONT_ENV=()
+
 # The stock render server in the same place: reported, never failed.
 CLIENT_TIMEOUT=20
 if front_start stock /usr/libexec/virgl_render_server; then
