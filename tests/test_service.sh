@@ -3,7 +3,9 @@
 # venus-server as a service: started with a listening socket
 # passed the systemd way (LISTEN_FDS=1, LISTEN_PID, fd 3) it serves that
 # socket, not --socket's, and leaves the socket file to its owner at exit;
-# a LISTEN_PID of another process is ignored; `make install DESTDIR=...`
+# a LISTEN_PID of another process is ignored; a VM's two sockets
+# (venus-server-vm@.socket) are each served on their own path;
+# `make install DESTDIR=...`
 # installs the binary, the man page (which renders without warnings) and
 # the systemd units (which systemd-analyze verify accepts, where present).
 . "$(dirname "$0")/lib.sh"
@@ -53,10 +55,42 @@ server_stop || true
 SERVER_BIN=$SERVER_BIN_REAL
 
 # Two sockets passed: refused with one line (it serves one vtest socket).
-rc=0; env -u VTEST_SOCKET_NAME sh -c 'LISTEN_FDS=2 LISTEN_PID=$$ exec "$0" --socket "$1"' "$SERVER_BIN_REAL" \
-  "$TEST_TMP/two.sock" >/dev/null 2>"$TEST_TMP/two.log" </dev/null || rc=$?
-check "LISTEN_FDS=2: exit status 1 with one line ($(head -1 "$TEST_TMP/two.log"))" \
+rc=0; env -u VTEST_SOCKET_NAME $ACTIVATE "$TEST_TMP/two-a.sock,$TEST_TMP/two-b.sock" "$SERVER_BIN_REAL" \
+  --socket "$TEST_TMP/two.sock" >/dev/null 2>"$TEST_TMP/two.log" </dev/null || rc=$?
+check "LISTEN_FDS=2 for vtest: exit status 1 with one line ($(head -1 "$TEST_TMP/two.log"))" \
   test "$rc" -eq 1 -a "$(grep -c 'socket activation: LISTEN_FDS=2' "$TEST_TMP/two.log")" -eq 1
+rm -f "$TEST_TMP"/two-*.sock
+
+# --- a VM's devices, socket-activated (venus-server-vm@.socket) ---------------------
+# Both of a VM's sockets passed, in the unit's order: the server serves
+# each on its own path (a fake VMM's GPU device shows a frame, its input
+# device is served), binds nothing, and leaves both files to their owner.
+gpu=$TEST_TMP/vm-a.sock input=$TEST_TMP/vm-a-input.sock
+$ACTIVATE "$gpu,$input" "$SERVER_BIN_REAL" --vhost-user "$gpu" --vhost-user-input "$input" --vm-size 64x48 \
+  >"$TEST_TMP/vm.out" 2>"$TEST_TMP/vm.log" </dev/null &
+vm_server=$!; BG_PIDS+=("$vm_server")
+for _ in $(seq 100); do grep -q 'serving VM virtio-input devices' "$TEST_TMP/vm.log" && break; sleep 0.1; done
+check "the VM's server serves both passed sockets on their paths" \
+  grep -q "serving VM virtio-gpu devices on $gpu " "$TEST_TMP/vm.log"
+rc=0; timeout 60 python3 "$TESTS_DIR/vhost_user/fake_vmm.py" "$gpu" "$input" "$TEST_TMP/vmm.out" 1 \
+  >"$TEST_TMP/vmm.log" 2>&1 || rc=$?
+check "a VMM's GPU device shows a frame and its input device is served ($(describe_rc $rc))" \
+  test "$rc" -eq 0 -a "$(grep -c '^shown$\|^done$' "$TEST_TMP/vmm.out" 2>/dev/null)" -eq 2
+for kind in virtio-gpu virtio-input; do
+  check "a $kind device was served by a worker" grep -q "a $kind device of VMM pid [0-9]*, uid [0-9]*, served by" \
+    "$TEST_TMP/vm.log"
+done
+kill -TERM "$vm_server"
+rc=0; wait "$vm_server" || rc=$?
+check "the VM's server exited 0 on SIGTERM (status $rc)" test "$rc" -eq 0
+check "both passed sockets' files are left to their owner" test -S "$gpu" -a -S "$input"
+rm -f "$gpu" "$input"
+# A socket passed for a path the server was not given: refused, one line.
+rc=0; $ACTIVATE "$gpu,$TEST_TMP/other.sock" "$SERVER_BIN_REAL" --vhost-user "$gpu" >/dev/null \
+  2>"$TEST_TMP/vm-other.log" </dev/null || rc=$?
+check "a passed socket of another path: exit status 1 with one line ($(grep -m1 'socket activation' "$TEST_TMP/vm-other.log" | sed 's/^venus-server: //'))" \
+  test "$rc" -eq 1 -a "$(grep -c 'are neither --vhost-user' "$TEST_TMP/vm-other.log")" -eq 1
+rm -f "$gpu" "$TEST_TMP/other.sock"
 
 # --- make install -----------------------------------------------------------------
 dest=$TEST_TMP/dest
@@ -71,11 +105,15 @@ else
 fi
 root=$dest$prefix
 for f in bin/venus-server share/man/man1/venus-server.1 lib/systemd/system/venus-server.socket \
-         lib/systemd/system/venus-server.service; do
+         lib/systemd/system/venus-server.service lib/systemd/system/venus-server-vm@.socket \
+         lib/systemd/system/venus-server-vm@.service; do
   check "installed $f" test -s "$root/$f"
 done
 check "the service runs the installed binary" grep -qx "ExecStart=$prefix/bin/venus-server --isolate process" \
   "$root/lib/systemd/system/venus-server.service"
+check "the VM service runs the installed binary on both of the VM's sockets" grep -qx \
+  "ExecStart=$prefix/bin/venus-server --vhost-user /run/venus-server/vm/%i.sock --vhost-user-input /run/venus-server/vm/%i-input.sock" \
+  "$root/lib/systemd/system/venus-server-vm@.service"
 if grep -q '^MemoryDenyWriteExecute=' "$root/lib/systemd/system/venus-server.service"; then
   fail "the service sets MemoryDenyWriteExecute (lavapipe's LLVM JIT needs W+X memory)"
 else
@@ -91,9 +129,12 @@ if command -v systemd-analyze >/dev/null; then
   # Verified where the binary it names exists.
   units=$TEST_TMP/units; mkdir -p "$units"
   cp "$root"/lib/systemd/system/venus-server.* "$units/"
-  sed -i "s|^ExecStart=$prefix/bin/venus-server|ExecStart=$root/bin/venus-server|" "$units/venus-server.service"
+  # The template as one VM's instance.
+  for u in socket service; do cp "$root/lib/systemd/system/venus-server-vm@.$u" "$units/venus-server-vm@demo.$u"; done
+  sed -i "s|^ExecStart=$prefix/bin/venus-server|ExecStart=$root/bin/venus-server|" "$units/venus-server.service" \
+    "$units/venus-server-vm@demo.service"
   rc=0; timeout 120 systemd-analyze verify --man=no "$units/venus-server.socket" "$units/venus-server.service" \
-    >"$TEST_TMP/verify.out" 2>&1 || rc=$?
+    "$units/venus-server-vm@demo.socket" "$units/venus-server-vm@demo.service" >"$TEST_TMP/verify.out" 2>&1 || rc=$?
   check "systemd-analyze verify accepts the units (status $rc, $(wc -l <"$TEST_TMP/verify.out") lines)" \
     test "$rc" -eq 0 -a ! -s "$TEST_TMP/verify.out"
   show_tail "$TEST_TMP/verify.out" 5

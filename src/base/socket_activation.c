@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "transport/vtest/socket_activation.h"
+#include "base/socket_activation.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -60,26 +60,38 @@ is_listening_unix_stream(int fd, char *path, size_t path_size)
 }
 
 int
-vtest_socket_activation_fd(const char *listen_pid, const char *listen_fds, char *path, size_t path_size)
+vs_socket_activation(const char *listen_pid, const char *listen_fds, struct vs_activated_socket sockets[VS_ACTIVATED_MAX])
 {
    unsigned long pid = 0, fds = 0;
    bool ours = listen_pid && parse_count(listen_pid, (unsigned long)-1, &pid) && pid == (unsigned long)getpid();
    bool counted = listen_fds && parse_count(listen_fds, 1024, &fds);
    if (!ours)
       return 0;
-   if (!counted || fds != 1) {
-      vs_error(0, "socket activation: LISTEN_FDS=%s: venus-server listens on exactly one socket (the vtest one)",
-               listen_fds ? listen_fds : "(unset)");
+   if (!counted || fds < 1 || fds > VS_ACTIVATED_MAX) {
+      vs_error(0, "socket activation: LISTEN_FDS=%s: venus-server listens on one socket, or two with "
+                  "--vhost-user-input", listen_fds ? listen_fds : "(unset)");
       return -1;
    }
-   int fd = LISTEN_FDS_START;
-   if (!is_listening_unix_stream(fd, path, path_size)) {
-      vs_error(0, "socket activation: fd %d is not a listening Unix stream socket (ListenStream=PATH)", fd);
-      return -1;
+   for (unsigned i = 0; i < fds; i++) {
+      const int fd = LISTEN_FDS_START + (int)i;
+      sockets[i].fd = fd;
+      if (!is_listening_unix_stream(fd, sockets[i].path, sizeof(sockets[i].path))) {
+         vs_error(0, "socket activation: fd %d is not a listening Unix stream socket (ListenStream=PATH)", fd);
+         return -1;
+      }
+      if (os_set_cloexec(fd) < 0 || os_set_nonblocking(fd, true) < 0) {
+         vs_error(0, "socket activation: fcntl on fd %d: %s", fd, strerror(errno));
+         return -1;
+      }
    }
-   if (os_set_cloexec(fd) < 0 || os_set_nonblocking(fd, true) < 0) {
-      vs_error(0, "socket activation: fcntl on fd %d: %s", fd, strerror(errno));
-      return -1;
-   }
-   return fd;
+   return (int)fds;
+}
+
+const struct vs_activated_socket *
+vs_socket_activation_find(const struct vs_activated_socket *sockets, unsigned count, const char *path)
+{
+   for (unsigned i = 0; path && i < count; i++)
+      if (strcmp(sockets[i].path, path) == 0)
+         return &sockets[i];
+   return NULL;
 }

@@ -1,22 +1,38 @@
 /* SPDX-License-Identifier: MIT */
 /* systemd socket activation (the sd_listen_fds protocol, without
- * libsystemd): a service manager that already listens on the vtest socket
- * passes it as fd 3 with LISTEN_FDS=1 and LISTEN_PID=<our pid>. */
-#ifndef VTEST_SOCKET_ACTIVATION_H
-#define VTEST_SOCKET_ACTIVATION_H
+ * libsystemd): a service manager that already listens on the server's
+ * sockets passes them from fd 3 on, in the order its unit lists them, with
+ * LISTEN_FDS=<count> and LISTEN_PID=<our pid>. Each door takes the one
+ * bound to its own path. */
+#ifndef VS_BASE_SOCKET_ACTIVATION_H
+#define VS_BASE_SOCKET_ACTIVATION_H
 
 #include <stddef.h>
 
 /* Room for a socket's path (sun_path is 104 or 108 bytes). */
-#define VTEST_ACTIVATED_PATH_SIZE 128
+#define VS_ACTIVATED_PATH_SIZE 128
+/* The most sockets one server is passed: a VM's device and its input
+ * device (--vhost-user and --vhost-user-input). */
+#define VS_ACTIVATED_MAX 2
+
+struct vs_activated_socket {
+   int fd;
+   char path[VS_ACTIVATED_PATH_SIZE];
+};
 
 /* Given $LISTEN_PID and $LISTEN_FDS (NULL where unset), which the caller
  * reads once, early, and unsets with $LISTEN_FDNAMES before the process
- * has other threads, so that nothing started later takes the socket for
- * its own (src/server/config.c). Returns the listening socket passed (made
- * non-blocking and close-on-exec) and its path in `path`, 0 when none was
- * passed (no LISTEN_PID, or another process's), or -1 after one error line
- * when what was passed is not one listening Unix stream socket. */
-int vtest_socket_activation_fd(const char *listen_pid, const char *listen_fds, char *path, size_t path_size);
+ * has other threads, so that nothing started later takes a socket for its
+ * own (src/server/config.c). Fills in `sockets` (made non-blocking and
+ * close-on-exec) and returns how many were passed: 0 when none (no
+ * LISTEN_PID, or another process's), or -1 after one error line when more
+ * than VS_ACTIVATED_MAX were passed or one is not a listening Unix stream
+ * socket. */
+int vs_socket_activation(const char *listen_pid, const char *listen_fds,
+                         struct vs_activated_socket sockets[VS_ACTIVATED_MAX]);
+
+/* The one of `count` sockets bound to `path`, or NULL. */
+const struct vs_activated_socket *vs_socket_activation_find(const struct vs_activated_socket *sockets, unsigned count,
+                                                            const char *path);
 
 #endif

@@ -547,13 +547,13 @@ read_environment(struct vs_server_config *config)
 {
    /* Socket activation's variables, unset once read so that nothing
     * started later takes the socket for its own. */
-   config->activated_fd = vtest_socket_activation_fd(getenv("LISTEN_PID"), getenv("LISTEN_FDS"),
-                                                     config->activated_path, sizeof(config->activated_path));
+   const int activated = vs_socket_activation(getenv("LISTEN_PID"), getenv("LISTEN_FDS"), config->activated);
    unsetenv("LISTEN_PID");
    unsetenv("LISTEN_FDS");
    unsetenv("LISTEN_FDNAMES");
-   if (config->activated_fd < 0)
+   if (activated < 0)
       return 1;
+   config->activated_count = (unsigned)activated;
    for (size_t i = 0; i < sizeof(environment) / sizeof(environment[0]); i++) {
       const char *value = getenv(environment[i].name);
       if (value && !environment[i].parse(config, value))

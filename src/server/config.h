@@ -17,7 +17,7 @@
 #include "base/test_faults.h"
 #include "context/context.h"
 #include "transport/vmm/render.h"
-#include "transport/vtest/socket_activation.h"
+#include "base/socket_activation.h"
 #include "transport/vtest/vtest.h"
 
 /* What the server is run as, chosen by the options. */
@@ -73,10 +73,10 @@ struct vs_server_config {
    /* From the environment. */
    enum vs_log_level log_level;  /* --log-level, else $VENUS_SERVER_LOG, else info */
    struct vs_test_faults test_faults; /* $VENUS_SERVER_TEST_* (base/test_faults.h) */
-   /* The vtest socket a service manager passed ($LISTEN_PID, $LISTEN_FDS:
-    * socket_activation.h), and its path; 0: none. */
-   int activated_fd;
-   char activated_path[VTEST_ACTIVATED_PATH_SIZE];
+   /* The listening sockets a service manager passed ($LISTEN_PID,
+    * $LISTEN_FDS: base/socket_activation.h), with their paths. */
+   struct vs_activated_socket activated[VS_ACTIVATED_MAX];
+   unsigned activated_count;
    const char *exec_path;    /* what a render server spawns: $RENDER_SERVER_EXEC_PATH, else argv[0] */
    const char *runtime_dir;  /* $XDG_RUNTIME_DIR, or NULL */
    const char *http_token;   /* $VENUS_SERVER_HTTP_TOKEN, or NULL: random */

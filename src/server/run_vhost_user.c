@@ -89,6 +89,8 @@ vs_run_vhost_user(struct vs_server_config *config)
       .worker_starts_per_min = config->server.worker_starts_per_min,
       .idle_timeout_ms = config->server.idle_timeout_ms,
       .memory_per_peer = config->server.memory_per_peer,
+      .activated = config->activated,
+      .activated_count = config->activated_count,
    };
 #ifdef VS_HAVE_DISPLAY
    if (started.display) {

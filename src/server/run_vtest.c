@@ -47,6 +47,12 @@ vs_run_vtest(struct vs_server_config *config)
        * watched from now on (os/mapping_capture.h). */
       os_mapping_capture_enable();
    }
+   if (config->activated_count > 1) {
+      vs_error(0, "socket activation: LISTEN_FDS=%u: venus-server listens on exactly one socket (the vtest one)",
+               config->activated_count);
+      return 1;
+   }
+   const struct vs_activated_socket *activated = config->activated_count ? &config->activated[0] : NULL;
    vs_server_fit_kernel_limits(config);
    struct vs_server_started started;
    int rc = vs_server_start(config, &vtest_workers, &started);
@@ -55,9 +61,9 @@ vs_run_vtest(struct vs_server_config *config)
    const struct vtest_server_setup setup = {
       .workers = started.workers,
       .stop_fd = stop_fd,
-      .activated_fd = config->activated_fd,
+      .activated_fd = activated ? activated->fd : 0,
    };
-   rc = vtest_server_run_limited(config->activated_fd ? config->activated_path : config->socket_path,
+   rc = vtest_server_run_limited(activated ? activated->path : config->socket_path,
                                  &config->context, &config->server, &setup);
    if (rc == VTEST_SERVER_ABANDONED)
       vs_server_abandon(&started);

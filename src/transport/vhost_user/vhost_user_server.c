@@ -597,6 +597,21 @@ stop_devices(struct server *server)
    pthread_mutex_unlock(&server->lock);
 }
 
+/* The listening sockets: those bound here are removed, those passed left
+ * to their owner. */
+static void
+close_listeners(const char *const paths[VS_VU_DEVICE_KINDS], const int listen_fds[VS_VU_DEVICE_KINDS],
+                const bool passed[VS_VU_DEVICE_KINDS], const struct stat identity[VS_VU_DEVICE_KINDS])
+{
+   for (unsigned k = 0; k < VS_VU_DEVICE_KINDS; k++) {
+      if (listen_fds[k] < 0)
+         continue;
+      close(listen_fds[k]);
+      if (!passed[k])
+         vs_listen_socket_remove(paths[k], &identity[k]);
+   }
+}
+
 int
 vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_options *options,
                          struct vs_vhost_user_workers *workers, int stop_fd)
@@ -619,16 +634,27 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
    }
    struct stat identity[VS_VU_DEVICE_KINDS];
    int listen_fds[VS_VU_DEVICE_KINDS] = { -1, -1 };
-   for (unsigned k = 0; k < VS_VU_DEVICE_KINDS; k++) {
-      if (paths[k] && (listen_fds[k] = vs_listen_socket_open(paths[k], &identity[k])) < 0) {
-         if (k) {
-            close(listen_fds[0]);
-            vs_listen_socket_remove(paths[0], &identity[0]);
-         }
-         vs_start_ration_destroy(server.starts);
-         vs_ledger_destroy(server.ledger);
-         return 1;
-      }
+   bool passed[VS_VU_DEVICE_KINDS] = { false, false };
+   unsigned used = 0;
+   for (unsigned k = 0; k < VS_VU_DEVICE_KINDS && paths[k]; k++) {
+      const struct vs_activated_socket *activated =
+         vs_socket_activation_find(options->activated, options->activated_count, paths[k]);
+      passed[k] = activated != NULL;
+      used += passed[k];
+      listen_fds[k] = activated ? activated->fd : vs_listen_socket_open(paths[k], &identity[k]);
+      if (listen_fds[k] < 0)
+         break;
+   }
+   const bool ready = listen_fds[0] >= 0 && (!paths[1] || listen_fds[1] >= 0);
+   if (ready && used < options->activated_count)
+      vs_error(0, "vhost-user: socket activation: of the %u sockets passed, %u are neither --vhost-user's (%s) nor "
+                  "--vhost-user-input's (%s) path", options->activated_count, options->activated_count - used,
+               socket_path, paths[1] ? paths[1] : "none");
+   if (!ready || used < options->activated_count) {
+      close_listeners(paths, listen_fds, passed, identity);
+      vs_start_ration_destroy(server.starts);
+      vs_ledger_destroy(server.ledger);
+      return 1;
    }
    pthread_mutex_init(&server.lock, NULL);
    vs_connection_lines_init(&server.connection_lines, "vhost-user: ", "VMMs");
@@ -661,12 +687,7 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
          start_device(&server, sock, next_id++, (enum vs_vu_device_kind)k);
       }
    }
-   for (unsigned k = 0; k < VS_VU_DEVICE_KINDS; k++) {
-      if (listen_fds[k] >= 0) {
-         close(listen_fds[k]);
-         vs_listen_socket_remove(paths[k], &identity[k]);
-      }
-   }
+   close_listeners(paths, listen_fds, passed, identity);
    stop_devices(&server);
    pthread_mutex_destroy(&server.lock);
    vs_connection_lines_fini(&server.connection_lines);

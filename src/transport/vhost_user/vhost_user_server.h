@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/socket_activation.h"
+
 #include "transport/vhost_user/scanout_export.h"
 #include "worker/memory_shares.h"
 
@@ -38,6 +40,11 @@ struct vs_vhost_user_options {
     * where every device is registered. */
    const char *input_path;
    struct vs_input_router *router;
+   /* Listening sockets a service manager passed: the one bound to the
+    * device socket's path, or the input one's, is served instead of
+    * binding it, and left to its owner at exit; any other is refused. */
+   const struct vs_activated_socket *activated;
+   unsigned activated_count;
    /* Where each device's scanout 0 is shown, in the server process (on a
     * thread of the device's); NULL: nowhere. `hide` follows a device's
     * last frame. */

@@ -26,7 +26,7 @@ struct vtest_server_setup {
     * which the owner signals (async-signal-safe, so from a signal handler
     * too) and drains. */
    int stop_fd;
-   /* A listening socket the service manager passed (socket_activation.h:
+   /* A listening socket the service manager passed (base/socket_activation.h:
     * 3 or above), served instead of binding socket_path, and left to its
     * owner at exit; 0: none. */
    int activated_fd;
