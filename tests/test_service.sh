@@ -112,7 +112,7 @@ done
 check "the service runs the installed binary" grep -qx "ExecStart=$prefix/bin/venus-server --isolate process" \
   "$root/lib/systemd/system/venus-server.service"
 check "the VM service runs the installed binary on both of the VM's sockets" grep -qx \
-  "ExecStart=$prefix/bin/venus-server --vhost-user /run/venus-server/vm/%i.sock --vhost-user-input /run/venus-server/vm/%i-input.sock" \
+  "ExecStart=$prefix/bin/venus-server --vm-name %i --vhost-user /run/venus-server/vm/%i.sock --vhost-user-input /run/venus-server/vm/%i-input.sock" \
   "$root/lib/systemd/system/venus-server-vm@.service"
 if grep -q '^MemoryDenyWriteExecute=' "$root/lib/systemd/system/venus-server.service"; then
   fail "the service sets MemoryDenyWriteExecute (lavapipe's LLVM JIT needs W+X memory)"

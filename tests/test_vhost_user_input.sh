@@ -20,7 +20,8 @@
 # own URL (logged with a token of its own) shows B's frame; A's token does
 # not open B's output nor the operator's list of outputs, which the
 # server's token lists. The devices end when their VMM goes, and the
-# server logs no refusal but the ones asked for. Skips without the display
+# server logs no refusal but the ones asked for. With --vm-name, a VM's
+# output has its name. Skips without the display
 # (build or libx264).
 . "$(dirname "$0")/lib.sh"
 
@@ -125,4 +126,28 @@ refused=$(grep -E '^(worker process [0-9]+: )?venus-server: (warn|error):' "$log
 if [ -z "$refused" ]; then pass "the server logged no refusal but the ones asked for"; else
   fail "the server logged:"; printf '%s\n' "$refused" | head -5 | sed 's/^/         | /'; fi
 [ "$N_FAIL" -eq 0 ] || { show_tail "$log" 20; show_tail "$TEST_TMP/vmm-a.log"; }
+
+# --vm-name: the VM's output is named after it; a second device on the
+# same socket gets NAME-N.
+named_log=$TEST_TMP/named.log
+env --default-signal=PIPE VK_ICD_FILENAMES="$LVP_ICD" "$SERVER_BIN" --vhost-user "$TEST_TMP/gpu2.sock" \
+  --vhost-user-input "$TEST_TMP/input2.sock" --vm-size 64x48 --ready-workers 1 --vm-name web1 \
+  --display vs-vhost-named --http 127.0.0.1:0 >/dev/null 2>"$named_log" &
+server=$!
+BG_PIDS+=("$server")
+for _ in $(seq 200); do [ -S "$TEST_TMP/input2.sock" ] && break; sleep 0.05; done
+python3 "$TESTS_DIR/vhost_user/fake_vmm.py" "$TEST_TMP/gpu2.sock" "$TEST_TMP/input2.sock" "$TEST_TMP/named-a.out" 3 \
+  >"$TEST_TMP/named-a.log" 2>&1
+python3 "$TESTS_DIR/vhost_user/fake_vmm.py" "$TEST_TMP/gpu2.sock" "$TEST_TMP/input2.sock" "$TEST_TMP/named-b.out" 3 \
+  >"$TEST_TMP/named-b.log" 2>&1 &
+vmm_b=$!
+BG_PIDS+=("$vmm_b")
+python3 "$TESTS_DIR/vhost_user/fake_vmm.py" "$TEST_TMP/gpu2.sock" "$TEST_TMP/input2.sock" "$TEST_TMP/named-c.out" 3 \
+  >"$TEST_TMP/named-c.log" 2>&1 || true
+wait "$vmm_b" || true
+names=$(sed -nE 's/.*display: output ([^ ]+) \(VM device [0-9]+.s scanout\).*/\1/p' "$named_log" | tr '\n' ' ')
+check "--vm-name web1: the VM's output is web1, again once it ended; one beside it web1-N ($names)" \
+  grep -qE '^web1 web1 web1-[0-9]+ $|^web1 web1-[0-9]+ web1 $' <<<"$names"
+kill -TERM "$server" 2>/dev/null || true
+wait "$server" || true
 finish

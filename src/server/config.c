@@ -12,6 +12,11 @@
 #include "renderer/memory/device_memory.h"
 #include "transport/vtest/vtest_protocol.h"
 
+/* --vm-name: an output's name on the display and a part of its viewers'
+ * URLs, with room for "-N" (display.h). */
+#define VM_NAME_MAX 24
+#define VM_NAME_CHARS "abcdefghijklmnopqrstuvwxyz0123456789-._"
+
 #ifndef VS_VERSION
 #define VS_VERSION "0.1.0"
 #endif
@@ -96,6 +101,8 @@ usage(FILE *out, const struct vs_server_config *config)
            "  --vm-contexts MODE  --vhost-user: apart (default): each Venus context of a\n"
            "                      VM (each guest process's VkInstance) in a worker process\n"
            "                      of its own; shared: all of a VM's in its device's worker\n"
+           "  --vm-name NAME      --vhost-user: the VM's name, its scanout's output's on\n"
+           "                      the display (default vm-N, N the device's number)\n"
            "  --vm-size WxH       the size a VM guest is asked to show its windows at\n"
            "                      (--vm-channel), or its scanout's mode (--vhost-user)\n"
            "                      (default 1280x800)\n"
@@ -455,7 +462,7 @@ enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_L
        OPT_WORKER_FD, OPT_WORKER_ID, OPT_WORKER_FLAGS, OPT_WORKER_NAME, OPT_WORKER_SERVER_PID, OPT_WORKER_TIE_FD,
        OPT_WORKER_LEDGER_FD,
        OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE,
-       OPT_VHOST_USER, OPT_VHOST_USER_INPUT, OPT_VM_HOSTMEM, OPT_VM_CONTEXTS, OPT_SHADER_CACHE };
+       OPT_VHOST_USER, OPT_VHOST_USER_INPUT, OPT_VM_HOSTMEM, OPT_VM_CONTEXTS, OPT_VM_NAME, OPT_SHADER_CACHE };
 static const struct option options[] = {
    { "socket", required_argument, NULL, OPT_SOCKET },
    { "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -499,6 +506,7 @@ static const struct option options[] = {
    { "vhost-user-input", required_argument, NULL, OPT_VHOST_USER_INPUT },
    { "vm-hostmem", required_argument, NULL, OPT_VM_HOSTMEM },
    { "vm-contexts", required_argument, NULL, OPT_VM_CONTEXTS },
+   { "vm-name", required_argument, NULL, OPT_VM_NAME },
    { "shader-cache", required_argument, NULL, OPT_SHADER_CACHE },
    { "submit-stats", no_argument, NULL, OPT_SUBMIT_STATS },
    { "help", no_argument, NULL, OPT_HELP },
@@ -727,6 +735,15 @@ apply_option(struct vs_server_config *config, int opt, const char *name)
       }
       fprintf(stderr, "venus-server: invalid --vm-contexts '%s' (use apart or shared)\n", optarg);
       return 2;
+   case OPT_VM_NAME:
+      /* An output's name, and a part of its viewers' URLs. */
+      if (!*optarg || strlen(optarg) > VM_NAME_MAX || strspn(optarg, VM_NAME_CHARS) != strlen(optarg)) {
+         fprintf(stderr, "venus-server: invalid --vm-name '%s' (1 to %d of a-z, 0-9, '-', '.' and '_')\n", optarg,
+                 VM_NAME_MAX);
+         return 2;
+      }
+      config->vm_name = optarg;
+      break;
    case OPT_VM_SIZE: {
       unsigned w = 0, h = 0;
       char end = 0;
@@ -779,6 +796,10 @@ choose_mode(struct vs_server_config *config)
    }
    if (config->vm_contexts_given && !config->vhost_user_path) {
       fprintf(stderr, "venus-server: --vm-contexts needs --vhost-user\n");
+      return 2;
+   }
+   if (config->vm_name && !config->vhost_user_path) {
+      fprintf(stderr, "venus-server: --vm-name needs --vhost-user\n");
       return 2;
    }
    if (config->vm_hostmem_mib && !config->vhost_user_path) {

@@ -217,7 +217,7 @@ start_display(struct vs_server_config *config, struct vs_server_started *started
       .input = config->input, .url_in_log = config->mode == VS_SERVER_RENDER, .runtime_dir = config->runtime_dir,
       .shared_registry = config->context.renderer.shared_registry,
       .vm_channel = config->vm_channel, .vm_width = config->vm_width, .vm_height = config->vm_height,
-      .resource_table = started->resources,
+      .vm_name = config->vm_name, .resource_table = started->resources,
    };
    if (!display.shared_registry)
       return 1;

@@ -109,6 +109,7 @@ struct vs_display {
    bool running;
    struct os_event stop;
    char *socket_name;
+   const char *vm_name; /* the options', kept by the caller */
    struct vs_shared_registry *shared_registry;
    struct wl_listener client_created; /* client_limits.c */
    struct output outputs[VS_DISPLAY_MAX_OUTPUTS];
@@ -761,9 +762,16 @@ source_output(struct vs_display *d, uint32_t source)
       d->outputs_full_said = true;
       return 0;
    }
+   /* The VM's name, while no other device's output has it. */
+   bool named = d->vm_name != NULL;
+   for (uint32_t i = 1; named && i < VS_DISPLAY_MAX_OUTPUTS; i++)
+      named = !d->outputs[i].used || strcmp(d->outputs[i].name, d->vm_name) != 0;
    struct output *o = &d->outputs[id];
    *o = (struct output){ .display = d, .used = true };
-   snprintf(o->name, sizeof(o->name), "vm-%u", source);
+   if (named)
+      snprintf(o->name, sizeof(o->name), "%s", d->vm_name);
+   else
+      snprintf(o->name, sizeof(o->name), "%s-%u", d->vm_name ? d->vm_name : "vm", source);
    char what[64];
    snprintf(what, sizeof(what), "VM device %u's scanout", source);
    if (d->http && !vs_http_add_output(d->http, id, o->name, what)) {
@@ -1078,6 +1086,7 @@ start_parts(struct vs_display *d, const struct vs_display_options *o)
 {
    if (o->record && !(d->record_path = strdup(o->record)))
       return false;
+   d->vm_name = o->vm_name;
    const struct vs_seat_focus focus = { .shown = display_shown, .divert = vm_divert_input, .data = d };
    if (!(d->seat = vs_seat_start(d->display, &focus))) {
       vs_error(0, "display: cannot create the seat");

@@ -34,6 +34,10 @@ struct vs_display_options {
    const char *vm_channel;
    uint32_t vm_width, vm_height; /* what the guest is asked for; 0: VM_WIDTH x VM_HEIGHT */
    struct vs_vm_resource_table *resource_table;
+   /* VM devices' outputs are named this (the first; later ones NAME-N, N
+    * the device's number), a name of VS_OUTPUT_NAME_CHARS with room for
+    * "-N" (--vm-name); NULL: vm-N. */
+   const char *vm_name;
 };
 
 struct vs_display;
