@@ -33,7 +33,7 @@ endif
 POSIX_BUILD ?= $(BUILD)-posix
 POSIX_SERVER_ARGS ?= --page-size 16384
 
-.PHONY: all setup roots install test test-posix demo fuzz apps bench results bench-display bench-glmark2 bench-vm-paths conformance clean
+.PHONY: all setup roots install deb test test-posix demo fuzz apps bench results bench-display bench-glmark2 bench-vm-paths conformance clean
 
 all: $(BUILD)/venus-server
 
@@ -85,6 +85,15 @@ PREFIX ?= /usr/local
 install: $(BUILD)/venus-server
 	meson configure $(BUILD) -Dprefix=$(PREFIX)
 	meson install -C $(BUILD) $(if $(DESTDIR),--destdir $(DESTDIR))
+
+# A Debian package of this tree (debian/, dpkg-buildpackage; built in
+# build-deb), written to DEB_OUT with its .buildinfo and .changes.
+DEB_OUT ?= $(BUILD)/deb
+deb: setup
+	mkdir -p $(DEB_OUT)
+	DEB_OUT=$(abspath $(DEB_OUT)) dpkg-buildpackage -b -us -uc --post-clean \
+	  --buildinfo-option=-u$(abspath $(DEB_OUT)) --buildinfo-file=$(abspath $(DEB_OUT))/venus-server.buildinfo \
+	  --changes-option=-u$(abspath $(DEB_OUT)) --changes-file=$(abspath $(DEB_OUT))/venus-server.changes
 
 demo: $(BUILD)/venus-server
 	scripts/demo.sh $(BUILD)

@@ -9,7 +9,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 deps="$top/.deps"
-stamp="$deps/.setup-done-v4"
+stamp="$deps/.setup-done-v5"
 [ -f "$stamp" ] && [ "${1:-}" != "--force" ] && exit 0
 
 log() { printf 'setup: %s\n' "$*"; }
@@ -34,7 +34,7 @@ fi
 need_pkgs=()
 for p in meson ninja-build pkg-config python3 clang libclang-rt-14-dev llvm \
          vulkan-tools libvulkan1 libvulkan-dev glslang-tools xz-utils procps \
-         xvfb x11-apps mesa-utils \
+         xvfb x11-apps mesa-utils debhelper lintian \
          libwayland-dev libwayland-bin wayland-protocols libx264-dev libyuv-dev libxkbcommon-dev ffmpeg weston chromium; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done

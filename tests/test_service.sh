@@ -106,7 +106,7 @@ fi
 root=$dest$prefix
 for f in bin/venus-server share/man/man1/venus-server.1 lib/systemd/system/venus-server.socket \
          lib/systemd/system/venus-server.service lib/systemd/system/venus-server-vm@.socket \
-         lib/systemd/system/venus-server-vm@.service; do
+         lib/systemd/system/venus-server-vm@.service etc/venus-server/venus-server.conf; do
   check "installed $f" test -s "$root/$f"
 done
 check "the service runs the installed binary" grep -qx "ExecStart=$prefix/bin/venus-server --isolate process" \
