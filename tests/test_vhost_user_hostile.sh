@@ -20,7 +20,8 @@
 # of contexts (log_flood: lines counted), backing lists past the device's
 # bytes (budget), fenced requests on a ring that never advances past the
 # most a context keeps waiting (fence_flood), VkDevices past --limit
-# devices=4 and a second VkInstance (device_flood), a GET_CONFIG pending beside
+# devices=4 and a second VkInstance (device_flood), a context whose worker
+# stops reading (stalled_context), a GET_CONFIG pending beside
 # a map's kick (pending_with_map), 14 half headers from forked children
 # (half_header: a uid's share, one of them silent), 20 connections
 # opened and closed (churn); then, on a second server, two VMs sharing
@@ -246,6 +247,16 @@ venus-server: warn: ctx 2: vkCreateDevice refused: the context holds 4 VkDevices
 venus-server: warn: virtio-gpu ${dev_mode:-x}: SUBMIT_3D: SUBMIT_3D in context 3 (\"second-instance\"), which ended"
 check "device_flood: its worker ended with status 0" \
   grep -qE "^venus-server: info: vhost-user device ${dev_mode:-x}: its worker \(pid [0-9]+\) ended$" "$log"
+
+# A context whose worker stops reading (a worker its guest owns could): the
+# device's sends to it wait at most 10 s, then that context alone ends,
+# with one line, and the VM's other context is served.
+mark=$(wc -l <"$log")
+run_checks stalled_context "$log"
+wait_grep "$log" "vhost-user device ${dev_mode:-x}: its worker \(pid [0-9]+\) ended" || true
+check "stalled_context: one line, for the request the stalled context ended on" test \
+  "$(tail -n +$((mark + 1)) "$log" | grep -E '^venus-server: (warn|error): ')" = \
+  "venus-server: warn: virtio-gpu ${dev_mode:-x}: SUBMIT_3D: SUBMIT_3D of 44000 bytes: context 2 (\"stalled\") ended on it: its worker took no message for 10 s"
 
 # A whole GET_CONFIG pending beside the kick of a MAP_BLOB: served inside
 # the map's wait, and the device then waits on no read: GET_DISPLAY_INFO

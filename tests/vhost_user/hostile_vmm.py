@@ -64,6 +64,12 @@ RAM in a memfd, mem table, queues, descriptors).
       queue). A context sending a second vkCreateInstance is ended; one
       making its instance again after destroying it is served, and so is
       the first context after. OUT_FILE as reentry's.
+  hostile_vmm.py stalled_context SOCK OUT_FILE LOG_FILE
+      two Venus contexts; the worker of the first is stopped (SIGSTOP)
+      and the context sent 44 KiB submissions until the device refuses
+      one: it must be ended within 30 s, the second context and
+      GET_DISPLAY_INFO served after. LOG_FILE: the server's (at debug
+      level: the contexts' workers). OUT_FILE as reentry's.
   hostile_vmm.py pending_with_map SOCK OUT_FILE LOG_FILE
       a whole GET_CONFIG and the kick of a MAP_BLOB pending together when
       the device wakes (its worker, found in LOG_FILE, is stopped while
@@ -859,6 +865,66 @@ def device_flood(path, out_path):
     dev.s.close()
 
 
+def context_worker(log_path, name, timeout=30):
+    """The worker process of the Venus context named `name`, as the
+    server's log says (at debug level)."""
+    pattern = 'context "%s" served by worker process ' % name
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with open(log_path, errors='replace') as f:
+            for line in f:
+                if pattern in line:
+                    return int(line.rsplit(' ', 1)[1])
+        time.sleep(0.05)
+    return None
+
+
+def stalled_context(path, out_path, log_path):
+    """A Venus context whose worker stops reading (SIGSTOP, as a worker its
+    guest owns could): the device's sends to it fill the socket between
+    them, and within the send timeout the context alone is ended with one
+    line; the VM's other context and its display info are served after."""
+    checks = Checks(out_path)
+    dev = Device(path)
+    dev.start()
+    for ctx, name in ((2, 'stalled'), (3, 'beside')):
+        gpu_command(dev, ctx_create(ctx, VENUS, name))
+        v = Venus()
+        v.create_instance(1)
+        got = submit_settled(dev, ctx, v)
+        checks.check('context %d ("%s") runs (OK_NODATA)' % (ctx, name), got == OK, '0x%x' % got)
+    pid = context_worker(log_path, 'stalled')
+    checks.check('the stalled context\'s worker is known', pid is not None, str(pid))
+    if pid is None:
+        checks.done()
+        return
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        # 44 KiB of commands a submission, until the device refuses one
+        # (the context ended): far more than a socket holds.
+        filler = Venus()
+        for _ in range(1000):
+            filler.enumerate_physical(1, 2)
+        start, answers, got = time.time(), 0, OK
+        while got == OK and answers < 400:
+            got = submit_3d(dev, 2, filler)
+            answers += 1
+        took = time.time() - start
+        checks.check('the stalled context is refused once ended (ERR_INVALID_PARAMETER), within 30 s',
+                     got == ERR_PARAMETER and took < 30, '0x%x after %d submissions, %.1f s' % (got, answers, took))
+        v = Venus()
+        v.enumerate_physical(1, 2)
+        got = submit_settled(dev, 3, v)
+        checks.check('the context beside it is served after (OK_NODATA)', got == OK, '0x%x' % got)
+        size = display_info(dev)
+        checks.check('GET_DISPLAY_INFO answered after (%s)' % size, bool(size), size)
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.kill(pid, signal.SIGCONT)
+    checks.done()
+    dev.s.close()
+
+
 def worker_of(log_path, pid, timeout=30):
     """The worker process serving the virtio-gpu device of VMM `pid`, as
     the server's log says."""
@@ -1211,6 +1277,8 @@ def main():
         fence_flood(sys.argv[2], sys.argv[3])
     elif mode == 'device_flood':
         device_flood(sys.argv[2], sys.argv[3])
+    elif mode == 'stalled_context':
+        stalled_context(sys.argv[2], sys.argv[3], sys.argv[4])
     elif mode == 'pending_with_map':
         pending_with_map(sys.argv[2], sys.argv[3], sys.argv[4])
     elif mode == 'half_header':
@@ -1227,7 +1295,7 @@ def main():
         echo(sys.argv[2], sys.argv[3])
     else:
         raise SystemExit('usage: hostile_vmm.py honest|hostile|reentry|zero_kick|scanout|log_flood|budget|fence_flood|'
-                         'device_flood|pending_with_map|half_header|churn|size_flood|memory_share ...')
+                         'device_flood|stalled_context|pending_with_map|half_header|churn|size_flood|memory_share ...')
 
 
 if __name__ == '__main__':

@@ -402,8 +402,12 @@ vs_gpu_contexts_submit(struct vs_gpu_contexts *c, uint32_t ctx_id, const void *c
    struct gpu_context *gc = running_context(c, ctx_id, "SUBMIT_3D", &status, refusal);
    if (!gc)
       return status;
-   if (size && !venus_submit(gc, cmds, size))
-      return refuse(refusal, VS_GPU_RESP_ERR_INVALID_PARAMETER, "SUBMIT_3D of %zu bytes: context %u (\"%s\") ended on it", size, ctx_id, gc->name);
+   if (size && !venus_submit(gc, cmds, size)) {
+      /* A worker apart says why it ended a context, unless it stopped. */
+      const char *why = gc->apart ? render_client_context_end_reason(gc->apart) : NULL;
+      return refuse(refusal, VS_GPU_RESP_ERR_INVALID_PARAMETER, "SUBMIT_3D of %zu bytes: context %u (\"%s\") ended on it%s%s",
+                    size, ctx_id, gc->name, why ? ": " : "", why ? why : "");
+   }
    return status;
 }
 

@@ -48,6 +48,10 @@ struct render_client_context {
    size_t table_map_size;
    uint32_t next_seqno[RENDER_MAX_RINGS]; /* device thread only */
    atomic_bool ended;
+   /* Why, once end_reason_set: for the device's line about the request
+    * it refuses, where the worker said nothing itself. */
+   char end_reason[96];
+   atomic_bool end_reason_set;
    /* Under client->lock: */
    struct pending_fence *pending, **pending_tail;
    bool destroyed; /* the device let go of it: the thread frees it */
@@ -92,6 +96,8 @@ end_context(struct render_client_context *ctx, const char *why)
 {
    if (atomic_exchange(&ctx->ended, true))
       return;
+   snprintf(ctx->end_reason, sizeof(ctx->end_reason), "%s", why);
+   atomic_store(&ctx->end_reason_set, true);
    shutdown(ctx->sock.fd, SHUT_RDWR);
    /* The thread retires its fences. */
    os_event_signal(&ctx->client->control);
@@ -381,6 +387,12 @@ bool
 render_client_context_running(const struct render_client_context *ctx)
 {
    return !atomic_load(&ctx->ended);
+}
+
+const char *
+render_client_context_end_reason(const struct render_client_context *ctx)
+{
+   return atomic_load(&ctx->end_reason_set) ? ctx->end_reason : NULL;
 }
 
 /* Sends one op; a failure ends the context. */

@@ -44,6 +44,9 @@ void render_client_context_destroy(struct render_client_context *ctx);
 /* False once the worker ended the context (its own line says why), hung
  * up or broke the protocol. */
 bool render_client_context_running(const struct render_client_context *ctx);
+/* Why the context ended, as this side saw it ("its worker took no message
+ * for 10 s"), or NULL while it runs. */
+const char *render_client_context_end_reason(const struct render_client_context *ctx);
 
 /* As vs_context_submit: false when the context has ended. The worker
  * checks the stream; a bad one ends the context later. */
