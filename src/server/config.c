@@ -79,6 +79,10 @@ usage(FILE *out, const struct vs_server_config *config)
            "                      defaults to 127.0.0.1, PORT 0 picks a free one); the\n"
            "                      URL printed carries the viewers' token (random, or\n"
            "                      $VENUS_SERVER_HTTP_TOKEN)\n"
+           "  --http-cert FILE    with --http-key FILE: serve viewers over TLS (https),\n"
+           "                      a PEM certificate chain and its key; without them\n"
+           "                      --http takes loopback addresses only\n"
+           "  --http-plain        let --http serve plain HTTP off loopback too\n"
            "  --record FILE       write the display's H.264 stream (Annex B) to FILE\n"
            "  --fps N             the display's stream rate and frame pacing (default 60)\n"
            "  --input             let browser viewers' pointer and keys reach the guest\n"
@@ -462,7 +466,8 @@ enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_L
        OPT_WORKER_FD, OPT_WORKER_ID, OPT_WORKER_FLAGS, OPT_WORKER_NAME, OPT_WORKER_SERVER_PID, OPT_WORKER_TIE_FD,
        OPT_WORKER_LEDGER_FD,
        OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE,
-       OPT_VHOST_USER, OPT_VHOST_USER_INPUT, OPT_VM_HOSTMEM, OPT_VM_CONTEXTS, OPT_VM_NAME, OPT_SHADER_CACHE };
+       OPT_VHOST_USER, OPT_VHOST_USER_INPUT, OPT_VM_HOSTMEM, OPT_VM_CONTEXTS, OPT_VM_NAME, OPT_HTTP_CERT, OPT_HTTP_KEY,
+       OPT_HTTP_PLAIN, OPT_SHADER_CACHE };
 static const struct option options[] = {
    { "socket", required_argument, NULL, OPT_SOCKET },
    { "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -497,6 +502,9 @@ static const struct option options[] = {
    { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
    { "display", required_argument, NULL, OPT_DISPLAY },
    { "http", required_argument, NULL, OPT_HTTP },
+   { "http-cert", required_argument, NULL, OPT_HTTP_CERT },
+   { "http-key", required_argument, NULL, OPT_HTTP_KEY },
+   { "http-plain", no_argument, NULL, OPT_HTTP_PLAIN },
    { "record", required_argument, NULL, OPT_RECORD },
    { "fps", required_argument, NULL, OPT_FPS },
    { "input", no_argument, NULL, OPT_INPUT },
@@ -735,6 +743,15 @@ apply_option(struct vs_server_config *config, int opt, const char *name)
       }
       fprintf(stderr, "venus-server: invalid --vm-contexts '%s' (use apart or shared)\n", optarg);
       return 2;
+   case OPT_HTTP_CERT:
+      config->http_cert = optarg;
+      break;
+   case OPT_HTTP_KEY:
+      config->http_key = optarg;
+      break;
+   case OPT_HTTP_PLAIN:
+      config->http_plain = true;
+      break;
    case OPT_VM_NAME:
       /* An output's name, and a part of its viewers' URLs. */
       if (!*optarg || strlen(optarg) > VM_NAME_MAX || strspn(optarg, VM_NAME_CHARS) != strlen(optarg)) {
@@ -796,6 +813,14 @@ choose_mode(struct vs_server_config *config)
    }
    if (config->vm_contexts_given && !config->vhost_user_path) {
       fprintf(stderr, "venus-server: --vm-contexts needs --vhost-user\n");
+      return 2;
+   }
+   if ((config->http_cert || config->http_key || config->http_plain) && !config->http) {
+      fprintf(stderr, "venus-server: --http-cert, --http-key and --http-plain need --http\n");
+      return 2;
+   }
+   if (!config->http_cert != !config->http_key) {
+      fprintf(stderr, "venus-server: --http-cert and --http-key go together\n");
       return 2;
    }
    if (config->vm_name && !config->vhost_user_path) {

@@ -54,6 +54,8 @@ struct vs_server_config {
    unsigned fps;
    unsigned vm_width, vm_height; /* --vm-size; 0: the display's default */
    const char *vm_name;          /* --vm-name, or NULL */
+   const char *http_cert, *http_key; /* --http-cert, --http-key, or NULL */
+   bool http_plain;                  /* --http-plain */
    const char *vhost_user_path;  /* --vhost-user */
    const char *vhost_user_input_path; /* --vhost-user-input */
    unsigned vm_hostmem_mib;      /* --vm-hostmem; 0: the default */

@@ -213,7 +213,8 @@ start_display(struct vs_server_config *config, struct vs_server_started *started
    config->context.renderer.shared_registry = vs_shared_registry_create();
    const struct vs_display_options display = {
       .name = config->display, .http = config->http, .record = config->record, .fps = config->fps ? config->fps : 60,
-      .http_token = config->http_token,
+      .http_token = config->http_token, .http_cert = config->http_cert, .http_key = config->http_key,
+      .http_plain = config->http_plain,
       .input = config->input, .url_in_log = config->mode == VS_SERVER_RENDER, .runtime_dir = config->runtime_dir,
       .shared_registry = config->context.renderer.shared_registry,
       .vm_channel = config->vm_channel, .vm_width = config->vm_width, .vm_height = config->vm_height,

@@ -29,7 +29,8 @@ it waits on the page's window.vsStats) on the display's page.
       a hostile site: serves a page of its own (another origin,
       http://127.0.0.1:OTHER_PORT) that opens URL's stream, token and all,
       then without the token, and types 'pwned' where it is let in; prints
-      what the browser saw; exit 1 if the stream opened"""
+      what the browser saw; exit 1 if the stream opened
+$CDP_CHROMIUM_ARGS: more Chromium switches, split at white space."""
 import base64, json, os, socket, struct, subprocess, sys, threading, time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import urlsplit
@@ -108,11 +109,13 @@ class WS:
 
 
 def open_page(chromium, profile, url, width, height):
+    # $CDP_CHROMIUM_ARGS: more switches (a test CA's certificate, trusted).
+    extra = os.environ.get('CDP_CHROMIUM_ARGS', '').split()
     proc = subprocess.Popen([chromium, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
                              '--no-first-run', '--disable-background-networking', '--disable-component-update',
                              '--disable-sync', '--disable-dev-shm-usage', '--user-data-dir=' + profile,
-                             '--window-size=%d,%d' % (width, height),
-                             '--remote-debugging-port=0', url],
+                             '--window-size=%d,%d' % (width, height)] + extra +
+                            ['--remote-debugging-port=0', url],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     port_file = os.path.join(profile, 'DevToolsActivePort')
     deadline = time.time() + 30

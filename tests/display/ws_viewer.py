@@ -24,19 +24,30 @@ the stream is asked for with the same token.
                                          stream with Origin: ORIGIN; prints the answer's
                                          status line, and if it was let in, types 'pwned'
 
-Pings from the server are answered (as browsers do).
+Pings from the server are answered (as browsers do). An https URL is
+spoken over TLS, the server's certificate checked against the CA file
+$WS_VIEWER_CA (else the system's).
 """
-import base64, os, socket, struct, sys, time
+import base64, os, socket, ssl, struct, sys, time
 from urllib.parse import urlsplit
 
+# Set by main() for an https URL.
+TLS = None
 
-def upgrade(host, port, query, origin=None, rcvbuf=None):
-    """Sends the upgrade request; returns the socket and the answer's head."""
+
+def open_socket(host, port, rcvbuf=None):
+    """A connected socket, over TLS where the URL says https."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.settimeout(20)
     s.connect((host, port))
+    return TLS.wrap_socket(s, server_hostname=host) if TLS else s
+
+
+def upgrade(host, port, query, origin=None, rcvbuf=None):
+    """Sends the upgrade request; returns the socket and the answer's head."""
+    s = open_socket(host, port, rcvbuf)
     key = base64.b64encode(os.urandom(16)).decode()
     s.sendall(('GET /stream%s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
                '%sSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n' % (
@@ -117,10 +128,13 @@ def nal_types(au):
 
 
 def main():
+    global TLS
     mode, url = sys.argv[1], urlsplit(sys.argv[2])
     host, port, query = url.hostname, url.port, url.query
+    if url.scheme == 'https':
+        TLS = ssl.create_default_context(cafile=os.environ.get('WS_VIEWER_CA'))
     if mode == 'page':
-        s = socket.create_connection((host, port), timeout=10)
+        s = open_socket(host, port)
         s.sendall(('GET /?%s HTTP/1.1\r\nHost: %s:%d\r\n\r\n' % (query, host, port)).encode())
         data = b''
         while True:

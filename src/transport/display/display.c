@@ -1096,7 +1096,8 @@ start_parts(struct vs_display *d, const struct vs_display_options *o)
       const struct vs_http_events events = {
          .want_key = viewer_wants_key, .room = viewer_room, .sent = viewer_sent, .input = viewer_input, .data = d,
       };
-      if (!(d->http = vs_http_start(o->http, o->input, o->http_token, o->url_in_log, &events)) ||
+      const struct vs_http_tls tls = { .cert = o->http_cert, .key = o->http_key, .plain_anywhere = o->http_plain };
+      if (!(d->http = vs_http_start(o->http, o->input, o->http_token, o->url_in_log, &tls, &events)) ||
           !vs_http_add_output(d->http, VS_DISPLAY_DESKTOP, d->outputs[VS_DISPLAY_DESKTOP].name,
                               "the newest window of the Wayland socket"))
          return false;

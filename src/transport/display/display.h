@@ -18,6 +18,8 @@ struct vs_display_options {
    const char *name;      /* Wayland socket name in $XDG_RUNTIME_DIR */
    const char *http;      /* ADDR:PORT, or NULL for no HTTP endpoint */
    const char *http_token; /* what viewers must present ($VENUS_SERVER_HTTP_TOKEN), or NULL: random */
+   const char *http_cert, *http_key; /* --http-cert, --http-key: the viewers' TLS; NULL: plain */
+   bool http_plain;        /* --http-plain: plain off loopback too */
    const char *record;    /* Annex B output file, or NULL */
    unsigned fps;          /* stream rate: frame callbacks and encoder pacing */
    bool input;            /* viewers' pointer and keys reach the guest (wl_seat) */

@@ -134,12 +134,18 @@ struct vs_http_events {
    void *data;
 };
 struct vs_http;
+/* The viewers' TLS: a certificate chain and its key (PEM files), or none;
+ * without, an address off loopback is refused unless `plain_anywhere`. */
+struct vs_http_tls {
+   const char *cert, *key;
+   bool plain_anywhere;
+};
 /* NULL (the reason logged) if the endpoint cannot be set up. `token`:
  * the server's, what every page and stream may be opened with, or NULL
  * for a random one; the page's URL with it is printed once on stdout, or
  * logged (`url_in_log`). */
 struct vs_http *vs_http_start(const char *addr_port, bool input, const char *token, bool url_in_log,
-                              const struct vs_http_events *events);
+                              const struct vs_http_tls *tls, const struct vs_http_events *events);
 /* An output (< VS_DISPLAY_MAX_OUTPUTS, not in use) viewers may watch from
  * now on: its name (VS_OUTPUT_NAME_CHARS) and what it shows, for the log
  * line that gives its page's URL with a token of its own. False (logged)

@@ -67,6 +67,7 @@
 #include <unistd.h>
 
 #include "transport/display/display_internal.h"
+#include "transport/display/tls.h"
 #include "transport/display/viewer_wire.h"
 #include "os/os.h"
 #include "base/log.h"
@@ -121,6 +122,7 @@ struct conn {
    uint8_t ping_left;                 /* bytes of a ping frame still to send */
    struct sockaddr_storage peer;
    char peer_text[INET6_ADDRSTRLEN];  /* its address, for the log */
+   struct vs_tls_session *tls;        /* with --http-cert; NULL: plain */
    bool websocket;
    bool has_token;                    /* its upgrade carried the server's token */
    bool need_key;
@@ -165,8 +167,9 @@ struct vs_http {
    bool stop;
    bool running;
    bool input;                        /* --input: viewers' input reaches the seat */
+   struct vs_tls *tls;                /* --http-cert: every connection's TLS; NULL: plain */
    char token[VS_HTTP_TOKEN_MAX + 1]; /* the server's: every output, and the list */
-   char url_base[160];                /* http://ADDR:PORT */
+   char url_base[160];                /* http://ADDR:PORT or https:// */
    struct vs_http_events events;
    struct http_output outputs[VS_DISPLAY_MAX_OUTPUTS]; /* under lock */
    uint64_t output_seq;
@@ -215,6 +218,7 @@ static void
 conn_close(struct vs_http *h, int i)
 {
    struct conn *c = h->conns[i];
+   vs_tls_session_destroy(c->tls);
    close(c->fd);
    for (uint32_t k = 0; k < c->q_len; k++)
       msg_unref(c->queue[(c->q_head + k) % MAX_QUEUED]);
@@ -498,12 +502,25 @@ handle_request(struct conn *c)
    update_ready(h, output);
 }
 
+/* The connection's bytes, through its TLS where it has one. */
+static ssize_t
+conn_send(struct conn *c, const void *buf, size_t len)
+{
+   return c->tls ? vs_tls_send(c->tls, buf, len) : send(c->fd, buf, len, MSG_NOSIGNAL);
+}
+
+static ssize_t
+conn_recv(struct conn *c, void *buf, size_t len)
+{
+   return c->tls ? vs_tls_recv(c->tls, buf, len) : recv(c->fd, buf, len, 0);
+}
+
 /* Returns false when the connection should close. */
 static bool
 conn_write(struct conn *c)
 {
    while (c->reply && c->reply_off < c->reply_len) {
-      ssize_t n = send(c->fd, c->reply + c->reply_off, c->reply_len - c->reply_off, MSG_NOSIGNAL);
+      ssize_t n = conn_send(c, c->reply + c->reply_off, c->reply_len - c->reply_off);
       if (n < 0)
          return errno == EAGAIN || errno == EINTR;
       c->reply_off += (size_t)n;
@@ -518,7 +535,7 @@ conn_write(struct conn *c)
       if (c->sent == 0 && c->ping_left) {
          /* Between messages: an empty ping (FIN, opcode 9). */
          static const uint8_t ping[2] = { 0x89, 0x00 };
-         ssize_t n = send(c->fd, ping + sizeof(ping) - c->ping_left, c->ping_left, MSG_NOSIGNAL);
+         ssize_t n = conn_send(c, ping + sizeof(ping) - c->ping_left, c->ping_left);
          if (n < 0)
             return errno == EAGAIN || errno == EINTR;
          c->ping_left -= (uint8_t)n;
@@ -549,7 +566,8 @@ conn_write(struct conn *c)
       size_t body_off = c->sent > c->hdr_len ? c->sent - c->hdr_len : 0;
       iov[iovcnt++] = (struct iovec){ m->data + body_off, m->size - body_off };
       struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)iovcnt };
-      ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+      /* TLS: a record at a time, the header's then the body's. */
+      ssize_t n = c->tls ? vs_tls_send(c->tls, iov[0].iov_base, iov[0].iov_len) : sendmsg(c->fd, &mh, MSG_NOSIGNAL);
       if (n < 0)
          return errno == EAGAIN || errno == EINTR;
       c->sent += (size_t)n;
@@ -640,7 +658,7 @@ conn_read(struct conn *c)
    char buf[4096];
    for (;;) {
       if (c->websocket) {
-         ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+         ssize_t n = conn_recv(c, c->in + c->in_len, sizeof(c->in) - c->in_len);
          if (n == 0)
             return false;
          if (n < 0)
@@ -650,7 +668,7 @@ conn_read(struct conn *c)
             return false;
          continue;
       }
-      ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+      ssize_t n = conn_recv(c, buf, sizeof(buf));
       if (n == 0)
          return false;
       if (n < 0)
@@ -841,7 +859,11 @@ accept_conn(struct vs_http *h)
    else
       c = calloc(1, sizeof(*c));
    if (!c) {
-      refuse_connection(fd);
+      /* A 503 in the clear means nothing to a TLS client. */
+      if (h->tls)
+         close(fd);
+      else
+         refuse_connection(fd);
       return;
    }
    os_set_cloexec(fd);
@@ -849,6 +871,12 @@ accept_conn(struct vs_http *h)
    os_socket_prepare(fd);
    int one = 1;
    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+   if (h->tls && !(c->tls = vs_tls_session_create(h->tls, fd))) {
+      vs_warn(0, "display: refusing an HTTP connection from %s: no TLS session for it", peer_text);
+      free(c);
+      close(fd);
+      return;
+   }
    c->http = h;
    c->fd = fd;
    c->accepted_ns = os_now_ns();
@@ -878,7 +906,7 @@ http_main(void *arg)
          if (!c)
             continue;
          short ev = POLLIN;
-         if (c->reply || (c->websocket && (c->q_len || c->ping_left)))
+         if (c->reply || (c->websocket && (c->q_len || c->ping_left)) || (c->tls && vs_tls_wants_write(c->tls)))
             ev |= POLLOUT;
          idx[n] = i;
          pfds[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
@@ -896,7 +924,7 @@ http_main(void *arg)
          bool keep = !c->output_ended;
          if (!keep)
             vs_info(0, "display: viewer %u closed: its output %s ended", c->id, h->outputs[c->output].name);
-         else if (pfds[k].revents & (POLLIN | POLLHUP | POLLERR))
+         else if (pfds[k].revents & (POLLIN | POLLHUP | POLLERR | (c->tls ? POLLOUT : 0)))
             keep = conn_read(c);
          if (keep)
             keep = conn_write(c);
@@ -937,7 +965,7 @@ http_main(void *arg)
 }
 
 struct vs_http *
-vs_http_start(const char *addr_port, bool input, const char *token, bool url_in_log,
+vs_http_start(const char *addr_port, bool input, const char *token, bool url_in_log, const struct vs_http_tls *tls,
               const struct vs_http_events *events)
 {
    char host[128] = "127.0.0.1";
@@ -977,6 +1005,17 @@ vs_http_start(const char *addr_port, bool input, const char *token, bool url_in_
       vs_error(0, "display: bad --http address '%s' (use ADDR:PORT, an IPv4 address)", addr_port);
       return NULL;
    }
+   /* In the clear only where nobody else is on the way, unless the
+    * operator says so. */
+   const bool loopback = (ntohl(sa.sin_addr.s_addr) >> 24) == 127;
+   if (!tls->cert && !loopback && !tls->plain_anywhere) {
+      vs_error(0, "display: --http %s is not a loopback address: give the viewers TLS (--http-cert, --http-key), "
+                  "or say --http-plain", addr_port);
+      return NULL;
+   }
+   struct vs_tls *session_tls = tls->cert ? vs_tls_create(tls->cert, tls->key) : NULL;
+   if (tls->cert && !session_tls)
+      return NULL;
    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
    int one = 1;
    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
@@ -984,6 +1023,7 @@ vs_http_start(const char *addr_port, bool input, const char *token, bool url_in_
       vs_error(0, "display: cannot listen on %s: %s", addr_port, strerror(errno));
       if (fd >= 0)
          close(fd);
+      vs_tls_destroy(session_tls);
       return NULL;
    }
    os_set_nonblocking(fd, true);
@@ -994,12 +1034,15 @@ vs_http_start(const char *addr_port, bool input, const char *token, bool url_in_
       vs_error(0, "display: out of memory");
       free(h);
       close(fd);
+      vs_tls_destroy(session_tls);
       return NULL;
    }
    h->listen_fd = fd;
+   h->tls = session_tls;
    h->input = input;
    snprintf(h->token, sizeof(h->token), "%s", token);
-   snprintf(h->url_base, sizeof(h->url_base), "http://%s:%u", host, (unsigned)ntohs(sa.sin_port));
+   snprintf(h->url_base, sizeof(h->url_base), "%s://%s:%u", session_tls ? "https" : "http", host,
+            (unsigned)ntohs(sa.sin_port));
    h->events = *events;
    pthread_mutex_init(&h->lock, NULL);
    h->running = true;
@@ -1051,6 +1094,7 @@ vs_http_destroy(struct vs_http *h)
       return;
    vs_http_stop(h);
    close(h->listen_fd);
+   vs_tls_destroy(h->tls);
    os_event_fini(&h->wake);
    pthread_mutex_destroy(&h->lock);
    free(h);
