@@ -17,7 +17,7 @@
 #                    openh264 (check_stream.py decodes recordings with it
 #                    where the host has no ffmpeg),
 #                    and the libraries the server's display links (ldd:
-#                    wayland-server, libyuv, libjpeg; and the x264 it loads;
+#                    wayland-server, libyuv, libjpeg, GnuTLS; and the x264 it loads;
 #                    libffi, libstdc++
 #                    and libgcc_s are the GPU image's, as for vulkaninfo,
 #                    which links them too): gpu-check.sh unpacks them into a
@@ -88,6 +88,8 @@ grep -q -- '--display' <<<"$server_help" \
 x264=libx264-$(sed -nE 's/^#define X264_BUILD ([0-9]+).*/\1/p' /usr/include/x264.h)
 [ "$x264" != libx264- ] || { echo "gpu-bundle: no X264_BUILD in /usr/include/x264.h (libx264-dev)" >&2; exit 1; }
 debs+=(libwayland-server0 "$x264" libyuv0 libjpeg62-turbo)
+# The viewers' TLS: GnuTLS and what it links.
+debs+=(libgnutls30 libp11-kit0 libidn2-0 libunistring2 libtasn1-6 libnettle8 libhogweed6 libgmp10 libffi8)
 rm -rf "$dest/build" "$dest/scripts" "$dest/bench" "$dest/tests"
 mkdir -p "$dest/build/bench" "$dest/build/tests/display" "$dest/debs" "$dest/root-debs" \
   "$dest/scripts" "$dest/bench" "$dest/tests/display"
