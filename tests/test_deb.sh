@@ -26,8 +26,8 @@ rc=0; lintian --fail-on error "$deb" >"$TEST_TMP/lintian.out" 2>&1 || rc=$?
 check "lintian: no error (status $rc; $(grep -c '^E:' "$TEST_TMP/lintian.out" || true) errors, $(grep -c '^W:' "$TEST_TMP/lintian.out" || true) warnings)" \
   test "$rc" -eq 0
 grep '^[EW]:' "$TEST_TMP/lintian.out" | head -5 | sed 's/^/         | /' || true
-check "its units, configuration file and manual page are in it" test "$(dpkg-deb -c "$deb" | grep -cE \
-  '/(venus-server(-vm@)?\.(socket|service)|venus-server\.conf|venus-server\.1\.gz)$')" -eq 6
+check "its units, configuration file, CDI spec and manual page are in it" test "$(dpkg-deb -c "$deb" | grep -cE \
+  '/(venus-server(-vm@)?\.(socket|service)|venus-server\.conf|cdi/venus-server\.json|venus-server\.1\.gz)$')" -eq 7
 # What it installs: its files (not the directories it shares with others).
 files=$(dpkg-deb -c "$deb" | awk '$1 !~ /^d/ { sub(/^\./, "", $6); print $6 }')
 # The package names of its Depends, for the roots' apt.

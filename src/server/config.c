@@ -126,6 +126,10 @@ usage(FILE *out, const struct vs_server_config *config)
            "  --help              show this help\n"
            "Options also come from the file $VENUS_SERVER_CONFIG and from\n"
            "$VENUS_SERVER_OPTIONS (words split at white space), before the command line's.\n"
+           "  --cdi-spec          print the Container Device Interface spec that hands\n"
+           "                      containers the vtest socket (--socket) and a Venus\n"
+           "                      client's environment (podman run --device\n"
+           "                      venus-server/gpu=vtest), and exit\n"
            "  --version           show the version\n",
            VTEST_DEFAULT_SOCKET_PATH, READY_WORKERS_DEFAULT, config->context.limits.rings, config->context.limits.objects,
            config->context.limits.resources, (unsigned long long)(config->context.limits.shmem_bytes >> 20),
@@ -467,7 +471,7 @@ enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_L
        OPT_WORKER_LEDGER_FD,
        OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE,
        OPT_VHOST_USER, OPT_VHOST_USER_INPUT, OPT_VM_HOSTMEM, OPT_VM_CONTEXTS, OPT_VM_NAME, OPT_HTTP_CERT, OPT_HTTP_KEY,
-       OPT_HTTP_PLAIN, OPT_SHADER_CACHE };
+       OPT_HTTP_PLAIN, OPT_CDI_SPEC, OPT_SHADER_CACHE };
 static const struct option options[] = {
    { "socket", required_argument, NULL, OPT_SOCKET },
    { "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -519,6 +523,7 @@ static const struct option options[] = {
    { "submit-stats", no_argument, NULL, OPT_SUBMIT_STATS },
    { "help", no_argument, NULL, OPT_HELP },
    { "version", no_argument, NULL, OPT_VERSION },
+   { "cdi-spec", no_argument, NULL, OPT_CDI_SPEC },
    { NULL, 0, NULL, 0 },
 };
 
@@ -752,6 +757,9 @@ apply_option(struct vs_server_config *config, int opt, const char *name)
    case OPT_HTTP_PLAIN:
       config->http_plain = true;
       break;
+   case OPT_CDI_SPEC:
+      config->cdi_spec = true;
+      break;
    case OPT_VM_NAME:
       /* An output's name, and a part of its viewers' URLs. */
       if (!*optarg || strlen(optarg) > VM_NAME_MAX || strspn(optarg, VM_NAME_CHARS) != strlen(optarg)) {
@@ -850,6 +858,11 @@ choose_mode(struct vs_server_config *config)
                       "resources\n");
       return 2;
    }
+   if (config->cdi_spec && (config->socket_fd >= 0 || config->worker.fd >= 0 || config->vhost_user_path)) {
+      fprintf(stderr, "venus-server: --cdi-spec describes the vtest socket (--socket): not with --socket-fd, "
+                      "--worker-context-fd or --vhost-user\n");
+      return 2;
+   }
    if (config->socket_fd >= 0 && config->worker.fd >= 0) {
       fprintf(stderr, "venus-server: --socket-fd and --worker-context-fd exclude each other\n");
       return 2;
@@ -857,6 +870,7 @@ choose_mode(struct vs_server_config *config)
    config->mode = config->worker.fd >= 0     ? VS_SERVER_RENDER_WORKER
                   : config->socket_fd >= 0   ? VS_SERVER_RENDER
                   : config->vhost_user_path ? VS_SERVER_VHOST_USER
+                  : config->cdi_spec        ? VS_SERVER_CDI_SPEC
                                              : VS_SERVER_VTEST;
    if (config->mode == VS_SERVER_VTEST && config->isolate == VS_ISOLATE_SPAWN) {
       fprintf(stderr, "venus-server: --isolate spawn is for the render server (--socket-fd); vtest has process\n");

@@ -27,6 +27,7 @@ enum vs_server_mode {
    VS_SERVER_RENDER_WORKER, /* one context's worker a render server spawned
                              * (--worker-context-*): run_render_worker.c */
    VS_SERVER_VHOST_USER,    /* VMs' virtio-gpu devices (--vhost-user): run_vhost_user.c */
+   VS_SERVER_CDI_SPEC,      /* the vtest socket's CDI spec, printed (--cdi-spec): run_cdi_spec.c */
 };
 
 struct vs_server_config {
@@ -54,6 +55,7 @@ struct vs_server_config {
    unsigned fps;
    unsigned vm_width, vm_height; /* --vm-size; 0: the display's default */
    const char *vm_name;          /* --vm-name, or NULL */
+   bool cdi_spec;                /* --cdi-spec */
    const char *http_cert, *http_key; /* --http-cert, --http-key, or NULL */
    bool http_plain;                  /* --http-plain */
    const char *vhost_user_path;  /* --vhost-user */

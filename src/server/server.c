@@ -318,6 +318,7 @@ vs_server_run(struct vs_server_config *config)
       [VS_SERVER_RENDER] = vs_run_render_server,
       [VS_SERVER_RENDER_WORKER] = vs_run_render_worker,
       [VS_SERVER_VHOST_USER] = vs_run_vhost_user,
+      [VS_SERVER_CDI_SPEC] = vs_run_cdi_spec,
    };
    vs_log_threshold = config->log_level;
    /* Before any thread (base/test_faults.h). */

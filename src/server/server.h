@@ -84,5 +84,6 @@ int vs_run_vtest(struct vs_server_config *config);
 int vs_run_render_server(struct vs_server_config *config);
 int vs_run_render_worker(struct vs_server_config *config);
 int vs_run_vhost_user(struct vs_server_config *config);
+int vs_run_cdi_spec(struct vs_server_config *config);
 
 #endif
