@@ -267,6 +267,7 @@ read_option_words(const char *text, bool comments, char ***words, int *count)
    char *copy = strdup(text);
    if (!copy)
       return false;
+   const int before = *count;
    for (char *p = copy; *p;) {
       while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
          p++;
@@ -289,6 +290,9 @@ read_option_words(const char *text, bool comments, char ***words, int *count)
       (*words)[(*count)++] = word;
       (*words)[*count] = NULL;
    }
+   /* No word in it (white space, comments): nothing points into it. */
+   if (*count == before)
+      free(copy);
    return true;
 }
 
