@@ -697,11 +697,17 @@ apply_option(struct vs_server_config *config, int opt, const char *name)
    case OPT_DISPLAY:
    case OPT_HTTP:
    case OPT_RECORD:
+   case OPT_HTTP_CERT:
+   case OPT_HTTP_KEY:
       if (!*optarg || (opt == OPT_DISPLAY && strchr(optarg, '/'))) {
-         fprintf(stderr, "venus-server: invalid --%s '%s'\n", opt == OPT_DISPLAY ? "display" : opt == OPT_HTTP ? "http" : "record", optarg);
+         fprintf(stderr, "venus-server: invalid --%s '%s'\n", name, optarg);
          return 2;
       }
-      *(opt == OPT_DISPLAY ? &config->display : opt == OPT_HTTP ? &config->http : &config->record) = optarg;
+      *(opt == OPT_DISPLAY ? &config->display
+        : opt == OPT_HTTP  ? &config->http
+        : opt == OPT_RECORD ? &config->record
+        : opt == OPT_HTTP_CERT ? &config->http_cert
+                               : &config->http_key) = optarg;
       break;
    case OPT_INPUT:
       config->input = true;
@@ -752,12 +758,6 @@ apply_option(struct vs_server_config *config, int opt, const char *name)
       }
       fprintf(stderr, "venus-server: invalid --vm-contexts '%s' (use apart or shared)\n", optarg);
       return 2;
-   case OPT_HTTP_CERT:
-      config->http_cert = optarg;
-      break;
-   case OPT_HTTP_KEY:
-      config->http_key = optarg;
-      break;
    case OPT_HTTP_PLAIN:
       config->http_plain = true;
       break;
