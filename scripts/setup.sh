@@ -35,7 +35,7 @@ need_pkgs=()
 for p in meson ninja-build pkg-config python3 clang libclang-rt-14-dev llvm \
          vulkan-tools libvulkan1 libvulkan-dev glslang-tools xz-utils procps \
          xvfb x11-apps mesa-utils debhelper lintian \
-         libwayland-dev libwayland-bin wayland-protocols libx264-dev libyuv-dev libxkbcommon-dev libgnutls28-dev ffmpeg weston chromium; do
+         libwayland-dev libwayland-bin wayland-protocols libx264-dev libyuv-dev libxkbcommon-dev libgnutls28-dev openssl ffmpeg weston chromium; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then

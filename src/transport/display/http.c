@@ -906,7 +906,7 @@ http_main(void *arg)
          if (!c)
             continue;
          short ev = POLLIN;
-         if (c->reply || (c->websocket && (c->q_len || c->ping_left)) || (c->tls && vs_tls_wants_write(c->tls)))
+         if (c->reply || (c->websocket && (c->q_len || c->ping_left)) || (c->tls && vs_tls_handshake_wants_write(c->tls)))
             ev |= POLLOUT;
          idx[n] = i;
          pfds[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
@@ -924,7 +924,8 @@ http_main(void *arg)
          bool keep = !c->output_ended;
          if (!keep)
             vs_info(0, "display: viewer %u closed: its output %s ended", c->id, h->outputs[c->output].name);
-         else if (pfds[k].revents & (POLLIN | POLLHUP | POLLERR | (c->tls ? POLLOUT : 0)))
+         else if ((pfds[k].revents & (POLLIN | POLLHUP | POLLERR)) ||
+                  ((pfds[k].revents & POLLOUT) && c->tls && vs_tls_handshake_wants_write(c->tls)))
             keep = conn_read(c);
          if (keep)
             keep = conn_write(c);

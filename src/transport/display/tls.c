@@ -143,7 +143,7 @@ vs_tls_send(struct vs_tls_session *s, const void *buf, size_t len)
 }
 
 bool
-vs_tls_wants_write(const struct vs_tls_session *s)
+vs_tls_handshake_wants_write(const struct vs_tls_session *s)
 {
-   return gnutls_record_get_direction(s->session) == 1;
+   return !s->handshaken && !s->failed && gnutls_record_get_direction(s->session) == 1;
 }

@@ -25,8 +25,8 @@ void vs_tls_session_destroy(struct vs_tls_session *session);
 
 ssize_t vs_tls_recv(struct vs_tls_session *session, void *buf, size_t len);
 ssize_t vs_tls_send(struct vs_tls_session *session, const void *buf, size_t len);
-/* Whether the session waits for the socket to take bytes (POLLOUT)
- * before it can go on. */
-bool vs_tls_wants_write(const struct vs_tls_session *session);
+/* Whether the handshake waits for the socket to take bytes (POLLOUT)
+ * before it can go on; after it, sends wait as the socket's own do. */
+bool vs_tls_handshake_wants_write(const struct vs_tls_session *session);
 
 #endif
