@@ -135,7 +135,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     * started the first time libFuzzer prints a NEW_FUNC line), which a count
     * taken once at the first input would blame on the server's end. */
    const int fds_at_start = open_fds();
-   const uint64_t fb_size = vs_scanout_framebuffer_size(FB_SIDE, FB_SIDE);
+   const uint64_t fb_size = vs_scanout_framebuffer_size((uint64_t)FB_SIDE * FB_SIDE);
    const int fb_fd = memfd_of(fb_size);
    const uint8_t *fb = mmap(NULL, fb_size, PROT_READ, MAP_SHARED, fb_fd, 0);
    int pair[2];

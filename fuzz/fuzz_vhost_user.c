@@ -115,7 +115,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       return 0;
    const bool is_input = data[0] & 2, with_ram = data[0] & 1;
    const struct vs_virtio_gpu_options options = {
-      .id = 1, .width = 64, .height = 64, .shmem_size = 1u << 16, .max_resource_bytes = 1u << 20,
+      .id = 1, .width = 64, .height = 64, .max_pixels = 64 * 64, .shmem_size = 1u << 16, .max_resource_bytes = 1u << 20,
       .max_resources = 8,
    };
    struct vs_virtio_gpu *gpu = NULL;

@@ -150,4 +150,49 @@ check "--vm-name web1: the VM's output is web1, again once it ended; one beside 
   grep -qE '^web1 web1 web1-[0-9]+ $|^web1 web1-[0-9]+ web1 $' <<<"$names"
 kill -TERM "$server" 2>/dev/null || true
 wait "$server" || true
+
+# A viewer's window size becomes the VM's mode (with --input): the device
+# raises the display event, its display info and EDID answer the new mode,
+# and the stream follows the guest's modeset without a reconnect. A mode
+# larger than the device's framebuffer keeps the asked shape. With
+# --vm-fixed-size, the mode stays.
+modes_run() {  # NAME [SERVER OPTION...]: the server, the --modes VMM and a viewer asking WxH...
+  local name=$1 asks
+  shift
+  asks=$1
+  shift
+  env --default-signal=PIPE VK_ICD_FILENAMES="$LVP_ICD" "$SERVER_BIN" --vhost-user "$TEST_TMP/$name.sock" \
+    --vm-size 64x48 --ready-workers 1 --display "vs-vhost-$name" --http 127.0.0.1:0 --input "$@" \
+    >"$TEST_TMP/$name.server.out" 2>"$TEST_TMP/$name.log" &
+  server=$!
+  BG_PIDS+=("$server")
+  for _ in $(seq 200); do [ -S "$TEST_TMP/$name.sock" ] && break; sleep 0.05; done
+  python3 "$TESTS_DIR/vhost_user/fake_vmm.py" --modes "$TEST_TMP/$name.sock" "$TEST_TMP/$name.out" 6 \
+    >"$TEST_TMP/$name.vmm.log" 2>&1 &
+  local vmm=$!
+  BG_PIDS+=("$vmm")
+  for _ in $(seq 100); do grep -q shown "$TEST_TMP/$name.out" 2>/dev/null && break; sleep 0.1; done
+  local url
+  url=$(sed -nE 's|^venus-server: viewer page at (http://[^ ]+)$|\1|p' "$TEST_TMP/$name.server.out" | head -n 1)
+  # shellcheck disable=SC2086
+  timeout 60 python3 "$D/ws_viewer.py" resize "$url" $asks >"$TEST_TMP/$name.viewer" 2>&1 || true
+  wait "$vmm" || true
+  kill -TERM "$server" 2>/dev/null || true
+  wait "$server" || true
+}
+modes_run modes "96x64 80x60 8000x6000!"
+check "the VM's start line says viewers set its mode" \
+  grep -q 'serving VM virtio-gpu devices on .* (scanout 64x48, or the size a viewer asks for,' "$TEST_TMP/modes.log"
+check "the stream followed each mode the viewer asked for: $(cat "$TEST_TMP/modes.viewer")" \
+  grep -qx '64x48 96x64 80x60' "$TEST_TMP/modes.viewer"
+modes=$(grep '^mode ' "$TEST_TMP/modes.out" | tr '\n' ',')
+check "the guest saw the display event, display info and EDID of each ($modes)" \
+  test "$modes" = "mode 96x64 events 1 edid 96x64,mode 80x60 events 1 edid 80x60,mode 3325x2493 events 1 edid 3325x2493,"
+check "one line per mode, the asked size beside it" test "$(grep -cE \
+  "vhost-user device [0-9]+: scanout 0's mode is (96x64|80x60|3325x2493), as a viewer asked \((96x64|80x60|8000x6000); 0 changes before it not logged\)$" \
+  "$TEST_TMP/modes.log")" -eq 3
+check "no refusal" test "$(grep -cE 'venus-server: (warn|error):' "$TEST_TMP/modes.log")" -eq 0
+modes_run fixed "96x64!" --vm-fixed-size
+check "--vm-fixed-size: the mode stayed ($(cat "$TEST_TMP/fixed.viewer"); $(grep -c '^mode ' "$TEST_TMP/fixed.out") changes)" \
+  test "$(cat "$TEST_TMP/fixed.viewer")" = 64x48 -a "$(grep -c '^mode ' "$TEST_TMP/fixed.out")" -eq 0
 finish

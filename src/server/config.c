@@ -109,7 +109,9 @@ usage(FILE *out, const struct vs_server_config *config)
            "                      the display (default vm-N, N the device's number)\n"
            "  --vm-size WxH       the size a VM guest is asked to show its windows at\n"
            "                      (--vm-channel), or its scanout's mode (--vhost-user)\n"
-           "                      (default 1280x800)\n"
+           "                      (default 1280x800); with --input, a viewer may ask\n"
+           "                      the VM's scanout for its window's size\n"
+           "  --vm-fixed-size     --vhost-user: viewers do not change a VM's mode\n"
            "  --shader-cache DIR  where each tenant (uid) keeps a shader cache of its own\n"
            "                      (default $CACHE_DIRECTORY, else $XDG_CACHE_HOME or\n"
            "                      ~/.cache, /venus-server; none: no cache), at most\n"
@@ -475,7 +477,7 @@ enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_L
        OPT_WORKER_LEDGER_FD,
        OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE,
        OPT_VHOST_USER, OPT_VHOST_USER_INPUT, OPT_VM_HOSTMEM, OPT_VM_CONTEXTS, OPT_VM_NAME, OPT_HTTP_CERT, OPT_HTTP_KEY,
-       OPT_HTTP_PLAIN, OPT_CDI_SPEC, OPT_SHADER_CACHE };
+       OPT_HTTP_PLAIN, OPT_CDI_SPEC, OPT_SHADER_CACHE, OPT_VM_FIXED_SIZE };
 static const struct option options[] = {
    { "socket", required_argument, NULL, OPT_SOCKET },
    { "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -518,6 +520,7 @@ static const struct option options[] = {
    { "input", no_argument, NULL, OPT_INPUT },
    { "vm-channel", required_argument, NULL, OPT_VM_CHANNEL },
    { "vm-size", required_argument, NULL, OPT_VM_SIZE },
+   { "vm-fixed-size", no_argument, NULL, OPT_VM_FIXED_SIZE },
    { "vhost-user", required_argument, NULL, OPT_VHOST_USER },
    { "vhost-user-input", required_argument, NULL, OPT_VHOST_USER_INPUT },
    { "vm-hostmem", required_argument, NULL, OPT_VM_HOSTMEM },
@@ -758,6 +761,9 @@ apply_option(struct vs_server_config *config, int opt, const char *name)
       }
       fprintf(stderr, "venus-server: invalid --vm-contexts '%s' (use apart or shared)\n", optarg);
       return 2;
+   case OPT_VM_FIXED_SIZE:
+      config->vm_fixed_size = true;
+      break;
    case OPT_HTTP_PLAIN:
       config->http_plain = true;
       break;
@@ -821,6 +827,10 @@ choose_mode(struct vs_server_config *config)
    }
    if (config->vm_width && !config->vm_channel && !config->vhost_user_path) {
       fprintf(stderr, "venus-server: --vm-size needs --vm-channel or --vhost-user\n");
+      return 2;
+   }
+   if (config->vm_fixed_size && !config->vhost_user_path) {
+      fprintf(stderr, "venus-server: --vm-fixed-size needs --vhost-user\n");
       return 2;
    }
    if (config->vm_contexts_given && !config->vhost_user_path) {

@@ -26,6 +26,9 @@
 #define VM_HOSTMEM_MIB_DEFAULT 256
 #define VM_WIDTH_DEFAULT 1280
 #define VM_HEIGHT_DEFAULT 800
+/* The largest mode a viewer may ask a VM for, in pixels (a 4K monitor's):
+ * each VM's framebuffer holds that many. */
+#define VM_MODE_PIXELS_MAX (3840ull * 2160)
 
 static void *
 create_workers(struct vs_server_config *config)
@@ -62,6 +65,12 @@ hide_scanout(void *display, uint32_t device)
 }
 
 static void
+listen_modes(void *display, vs_scanout_mode_fn request, void *data)
+{
+   vs_display_set_source_mode(display, request, data);
+}
+
+static void
 route_input(void *router, uint32_t source, uint32_t width, uint32_t height, const struct vs_input_event *event)
 {
    vs_input_router_send(router, source, width, height, event);
@@ -92,6 +101,7 @@ vs_run_vhost_user(struct vs_server_config *config)
       .activated = config->activated,
       .activated_count = config->activated_count,
    };
+   options.max_pixels = (uint64_t)options.width * options.height;
 #ifdef VS_HAVE_DISPLAY
    if (started.display) {
       options.show = show_scanout;
@@ -99,6 +109,12 @@ vs_run_vhost_user(struct vs_server_config *config)
       options.hide = hide_scanout;
       options.display = started.display;
       options.frame_interval_ns = 1000000000ull / (config->fps ? config->fps : 60);
+      /* Viewers that may type may size the VM's screen too. */
+      if (config->input && !config->vm_fixed_size) {
+         options.listen_modes = listen_modes;
+         if (options.max_pixels < VM_MODE_PIXELS_MAX)
+            options.max_pixels = VM_MODE_PIXELS_MAX;
+      }
    }
 #endif
    struct vs_input_router *router = NULL;

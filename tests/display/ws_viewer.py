@@ -18,6 +18,10 @@ the stream is asked for with the same token.
                                          input once CUE exists, after a key frame it asks
                                          for; prints the size of every frame it got
   ws_viewer.py size URL                  prints the first frame's size (WxH)
+  ws_viewer.py resize URL WxH...         after the first frame, asks for each mode in turn
+                                         (its window's size) and waits for a frame of it
+                                         (not for one of a WxH ending in '!'); prints the
+                                         size of every frame that came
   ws_viewer.py bad URL                   sends a message of an unknown type: the server
                                          must close the connection
   ws_viewer.py foreign URL ORIGIN        what a page of another site can do: asks for the
@@ -166,6 +170,22 @@ def main():
         s = connect(host, port, query)
         first = message(s)
         print('%dx%d' % struct.unpack('<II', first[16:24]))
+        return 0
+    if mode == 'resize':
+        s = connect(host, port, query)
+        sizes = ['%dx%d' % struct.unpack('<II', message(s)[16:24])]
+        for want in sys.argv[3:]:
+            w, h = (int(v) for v in want.rstrip('!').split('x'))
+            send_frame(s, 2, struct.pack('<BxxxII', 7, w, h))
+            if want.endswith('!'):
+                time.sleep(1)
+                continue
+            deadline = time.time() + 20
+            while sizes[-1] != want and time.time() < deadline:
+                size = '%dx%d' % struct.unpack('<II', message(s)[16:24])
+                if size != sizes[-1]:
+                    sizes.append(size)
+        print(' '.join(sizes))
         return 0
     if mode == 'vm-input':
         s = connect(host, port, query)

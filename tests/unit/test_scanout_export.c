@@ -65,7 +65,7 @@ static void *
 run_server_end(void *arg)
 {
    struct server_end *end = arg;
-   vs_scanout_import_run(1, end->map, vs_scanout_framebuffer_size(W, H), end->pair[0], FRAME_INTERVAL_NS,
+   vs_scanout_import_run(1, end->map, vs_scanout_framebuffer_size((uint64_t)W * H), end->pair[0], FRAME_INTERVAL_NS,
                          record_frame, record_cursor, &end->shown);
    return NULL;
 }
@@ -76,7 +76,7 @@ static void
 server_end_start(struct server_end *end, struct vs_scanout_export **exp)
 {
    *exp = NULL;
-   const uint64_t size = vs_scanout_framebuffer_size(W, H);
+   const uint64_t size = vs_scanout_framebuffer_size((uint64_t)W * H);
    *end = (struct server_end){ .memfd = os_shm_create("test-scanout", size) };
    CHECK(end->memfd >= 0);
    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, end->pair) == 0);
@@ -94,7 +94,7 @@ server_end_finish(struct server_end *end, struct vs_scanout_export *exp)
 {
    vs_scanout_export_destroy(exp);
    pthread_join(end->thread, NULL);
-   munmap((void *)end->map, vs_scanout_framebuffer_size(W, H));
+   munmap((void *)end->map, vs_scanout_framebuffer_size((uint64_t)W * H));
    close(end->pair[0]);
    close(end->memfd);
 }
@@ -136,7 +136,7 @@ TEST(scanout_frames_cross_in_order)
 static void
 refuses(const void *msg, size_t size)
 {
-   uint64_t fb_size = vs_scanout_framebuffer_size(W, H);
+   uint64_t fb_size = vs_scanout_framebuffer_size((uint64_t)W * H);
    static const uint8_t framebuffer[VS_SCANOUT_CURSOR_BYTES + W * H * 4];
    int pair[2];
    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) == 0);

@@ -13,6 +13,12 @@ virtio-input device with eventq buffers. Guest RAM is a memfd of each.
       'done'.
   fake_vmm.py - INPUT_SOCK OUT_FILE SECONDS
       the input device alone (another VMM, with no GPU device).
+  fake_vmm.py --modes GPU_SOCK OUT_FILE SECONDS
+      a GPU device with a backend channel shows its 64x48 frame, writes
+      'shown', then for SECONDS answers each config change the device
+      sends as a guest's driver does: reads the config space, the display
+      info and the EDID, clears the events, and shows a frame of the new
+      mode (the modeset); writes 'mode WxH events E edid WxH' for each.
 
 Importable: tests/vhost_user/hostile_vmm.py builds on Device (the front
 end: guest RAM, mem table, queues, descriptors), hdr, gpu_request,
@@ -151,21 +157,60 @@ def gpu_command(dev, cmd, resp_len=64, want=0x1100):
     return resp
 
 
-def show_frame(path, gpu=None, w=64, h=48, pixel=b'\x80\x80\x80\x80', fmt=2):
+def show_frame(path, gpu=None, w=64, h=48, pixel=b'\x80\x80\x80\x80', fmt=2, res=1):
     """A 64x48 frame (or w x h) of one pixel's bytes, in virtio-gpu format
     fmt (2: B8G8R8X8), on the scanout of a new device on path (or of gpu):
-    resource 1, its backing at 0x40000, scanned out, transferred,
+    resource res, its backing at 0x40000, scanned out, transferred,
     flushed."""
     if gpu is None:
         gpu = Device(path)
         gpu.start()
     gpu.ram[0x40000:0x40000 + w * h * 4] = pixel * (w * h)
-    gpu_command(gpu, hdr(0x101) + struct.pack('<IIII', 1, fmt, w, h))                    # RESOURCE_CREATE_2D
-    gpu_command(gpu, hdr(0x106) + struct.pack('<II', 1, 1) + struct.pack('<QII', 0x40000, w * h * 4, 0))
-    gpu_command(gpu, hdr(0x103) + struct.pack('<IIIIII', 0, 0, w, h, 0, 1))              # SET_SCANOUT
-    gpu_command(gpu, hdr(0x105) + struct.pack('<IIIIQII', 0, 0, w, h, 0, 1, 0))          # TRANSFER_TO_HOST_2D
-    gpu_command(gpu, hdr(0x104) + struct.pack('<IIIIII', 0, 0, w, h, 1, 0))              # RESOURCE_FLUSH
+    gpu_command(gpu, hdr(0x101) + struct.pack('<IIII', res, fmt, w, h))                  # RESOURCE_CREATE_2D
+    gpu_command(gpu, hdr(0x106) + struct.pack('<II', res, 1) + struct.pack('<QII', 0x40000, w * h * 4, 0))
+    gpu_command(gpu, hdr(0x103) + struct.pack('<IIIIII', 0, 0, w, h, 0, res))            # SET_SCANOUT
+    gpu_command(gpu, hdr(0x105) + struct.pack('<IIIIQII', 0, 0, w, h, 0, res, 0))        # TRANSFER_TO_HOST_2D
+    gpu_command(gpu, hdr(0x104) + struct.pack('<IIIIII', 0, 0, w, h, res, 0))            # RESOURCE_FLUSH
     return gpu
+
+
+def follow_modes(gpu_path, out_path, seconds):
+    """--modes: a guest driver's answer to each config change (see the
+    module's doc)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    gpu = Device(gpu_path)
+    gpu.start(protocol_mask=(1 << 9) | (1 << 5), backend=theirs)   # CONFIG, BACKEND_REQ
+    theirs.close()
+    show_frame(None, gpu)
+    out = open(out_path, 'w')
+    out.write('shown\n')
+    out.flush()
+    res = 2
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if not select.select([ours], [], [], 0.2)[0]:
+            continue
+        req, _, size = struct.unpack('<III', ours.recv(12))
+        if size:
+            ours.recv(size)
+        if req != 2:                                                  # CONFIG_CHANGE_MSG
+            out.write('backend request %d\n' % req)
+            continue
+        config = gpu.send(24, struct.pack('<III', 0, 16, 0) + bytes(16), reply=12 + 16)   # GET_CONFIG
+        events = struct.unpack_from('<I', config, 12)[0]
+        info = gpu_command(gpu, hdr(0x100), 24 + 16 * 24, want=0x1101)          # GET_DISPLAY_INFO
+        w, h = struct.unpack_from('<II', info, 24 + 8)
+        edid = gpu_command(gpu, hdr(0x10a) + struct.pack('<II', 0, 0), 32 + 1024, want=0x1104)[32:]
+        dtd = edid[54:72]                                             # the preferred timing
+        ew, eh = dtd[2] | (dtd[4] >> 4) << 8, dtd[5] | (dtd[7] >> 4) << 8
+        gpu.send(25, struct.pack('<III', 4, 4, 0) + struct.pack('<I', events))   # SET_CONFIG: events_clear
+        if w * h * 4 <= 0x40000:
+            show_frame(None, gpu, w, h, res=res)
+            res += 1
+        out.write('mode %dx%d events %d edid %dx%d\n' % (w, h, events, ew, eh))
+        out.flush()
+    out.write('done\n')
+    out.close()
 
 
 def show_cursor(gpu, hot_x=5, hot_y=7):
@@ -185,6 +230,8 @@ def show_cursor(gpu, hot_x=5, hot_y=7):
 
 
 def main():
+    if sys.argv[1] == '--modes':
+        return follow_modes(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     gpu_path, input_path, out_path, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
     inp = Device(input_path)
     inp.start()

@@ -133,6 +133,14 @@ struct vs_display {
       struct vs_input_event event;
    } source_inputs[SOURCE_INPUTS_MAX];
    uint32_t source_inputs_head, source_inputs_len;
+   /* Where viewers' window sizes go (vs_display_set_source_mode), and the
+    * latest size asked of each output not yet passed on; under inbox_lock. */
+   vs_display_source_mode_fn source_mode;
+   void *source_mode_data;
+   struct source_mode {
+      uint32_t output, width, height;
+   } source_modes[VS_DISPLAY_MAX_OUTPUTS];
+   uint32_t source_modes_len;
    /* The outputs' streams, as the HTTP thread reads them. */
    pthread_mutex_t outputs_lock;
    struct os_event inbox_event;
@@ -717,6 +725,15 @@ vs_display_set_source_input(struct vs_display *d, vs_display_source_input_fn fn,
    pthread_mutex_unlock(&d->inbox_lock);
 }
 
+void
+vs_display_set_source_mode(struct vs_display *d, vs_display_source_mode_fn fn, void *data)
+{
+   pthread_mutex_lock(&d->inbox_lock);
+   d->source_mode = fn;
+   d->source_mode_data = data;
+   pthread_mutex_unlock(&d->inbox_lock);
+}
+
 /* The seat's input (the desktop output's viewers'), to the guest when its
  * surface is the one shown: a VM channel guest's. */
 static bool
@@ -860,6 +877,14 @@ on_inbox(int fd, uint32_t mask, void *data)
    }
    /* Viewers' input to the source their output shows (none once it ended). */
    pthread_mutex_lock(&d->inbox_lock);
+   for (uint32_t i = 0; i < d->source_modes_len; i++) {
+      const struct source_mode *m = &d->source_modes[i];
+      struct surface *s;
+      wl_list_for_each(s, &d->surfaces, link)
+         if (s->source && s->output == m->output && d->source_mode)
+            d->source_mode(d->source_mode_data, s->source, m->width, m->height);
+   }
+   d->source_modes_len = 0;
    for (; d->source_inputs_len; d->source_inputs_len--) {
       const struct source_input *in = &d->source_inputs[d->source_inputs_head];
       d->source_inputs_head = (d->source_inputs_head + 1) % SOURCE_INPUTS_MAX;
@@ -1079,6 +1104,27 @@ viewer_input(void *data, uint32_t output, const struct vs_input_event *event)
    os_event_signal(&d->inbox_event);
 }
 
+static void
+viewer_mode(void *data, uint32_t output, uint32_t width, uint32_t height)
+{
+   struct vs_display *d = data;
+   /* The Wayland socket's windows are the clients' to size. */
+   if (output == VS_DISPLAY_DESKTOP)
+      return;
+   /* The latest size of each output, to the Wayland thread. */
+   pthread_mutex_lock(&d->inbox_lock);
+   uint32_t i = 0;
+   while (i < d->source_modes_len && d->source_modes[i].output != output)
+      i++;
+   if (i < VS_DISPLAY_MAX_OUTPUTS) {
+      d->source_modes[i] = (struct source_mode){ output, width, height };
+      if (i == d->source_modes_len)
+         d->source_modes_len++;
+   }
+   pthread_mutex_unlock(&d->inbox_lock);
+   os_event_signal(&d->inbox_event);
+}
+
 /* The encoder, its sinks and the seat; false (the reason logged) if one
  * cannot be made. */
 static bool
@@ -1094,7 +1140,8 @@ start_parts(struct vs_display *d, const struct vs_display_options *o)
    }
    if (o->http) {
       const struct vs_http_events events = {
-         .want_key = viewer_wants_key, .room = viewer_room, .sent = viewer_sent, .input = viewer_input, .data = d,
+         .want_key = viewer_wants_key, .room = viewer_room, .sent = viewer_sent, .input = viewer_input,
+         .mode = viewer_mode, .data = d,
       };
       const struct vs_http_tls tls = { .cert = o->http_cert, .key = o->http_key, .plain_anywhere = o->http_plain };
       if (!(d->http = vs_http_start(o->http, o->input, o->http_token, o->url_in_log, &tls, &events)) ||

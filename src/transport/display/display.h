@@ -83,6 +83,14 @@ typedef void (*vs_display_source_input_fn)(void *data, uint32_t source, uint32_t
  * call of the old one is still running. */
 void vs_display_set_source_input(struct vs_display *display, vs_display_source_input_fn fn, void *data);
 
+/* Where a viewer's window size goes (with --input): the size, for the
+ * source its output shows, to become that source's mode. Called on the
+ * display's thread; must not call the display. */
+typedef void (*vs_display_source_mode_fn)(void *data, uint32_t source, uint32_t width, uint32_t height);
+/* Sets (or with NULL clears) the hook, from any thread; once cleared, no
+ * call of the old one is still running. Without one, sizes go nowhere. */
+void vs_display_set_source_mode(struct vs_display *display, vs_display_source_mode_fn fn, void *data);
+
 /* Stops the threads, flushes the recording, logs the display's figures,
  * frees it all. */
 void vs_display_stop(struct vs_display *display);

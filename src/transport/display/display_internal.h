@@ -131,6 +131,7 @@ struct vs_http_events {
    void (*room)(void *data, uint32_t output);          /* the sink's readiness changed */
    void (*sent)(void *data, uint32_t output, uint64_t commit_ns); /* an access unit went out */
    void (*input)(void *data, uint32_t output, const struct vs_input_event *event); /* --input */
+   void (*mode)(void *data, uint32_t output, uint32_t width, uint32_t height);    /* --input: a window's size */
    void *data;
 };
 struct vs_http;

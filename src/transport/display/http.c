@@ -630,6 +630,10 @@ viewer_message(void *data, const uint8_t *m, size_t len)
       c->input_refused_logged = true;
       return true;
    }
+   if (msg.type == VS_VIEWER_MODE) {
+      h->events.mode(h->events.data, c->output, msg.width, msg.height);
+      return true;
+   }
    if (!vs_viewer_input_valid(&msg.input, c->id))
       return false;
    msg.input.time_ms = (uint32_t)(os_now_ns() / 1000000);

@@ -14,7 +14,8 @@ bool
 vs_viewer_decode(const uint8_t *m, size_t len, uint32_t viewer, struct vs_viewer_message *out)
 {
    static const uint8_t sizes[] = { [VS_VIEWER_ACK] = 8, [VS_VIEWER_KEY] = 4, [VS_INPUT_MOTION] = 12,
-                                    [VS_INPUT_BUTTON] = 12, [VS_INPUT_AXIS] = 12, [VS_INPUT_KEY] = 12 };
+                                    [VS_INPUT_BUTTON] = 12, [VS_INPUT_AXIS] = 12, [VS_INPUT_KEY] = 12,
+                                    [VS_VIEWER_MODE] = 12 };
    uint8_t type = len ? m[0] : 0;
    if (!len || type >= sizeof(sizes) || !sizes[type] || len != sizes[type]) {
       vs_warn(0, "display: viewer %u sent a message of type %u and %zu bytes (no such message); closed", viewer,
@@ -28,6 +29,16 @@ vs_viewer_decode(const uint8_t *m, size_t len, uint32_t viewer, struct vs_viewer
    }
    if (type == VS_VIEWER_KEY)
       return true;
+   if (type == VS_VIEWER_MODE) {
+      out->width = le32(m + 4);
+      out->height = le32(m + 8);
+      if (out->width - 1 >= VS_VIEWER_MODE_SIDE_MAX || out->height - 1 >= VS_VIEWER_MODE_SIDE_MAX) {
+         vs_warn(0, "display: viewer %u asked for a %ux%u mode (1..%u a side); closed", viewer, out->width,
+                 out->height, VS_VIEWER_MODE_SIDE_MAX);
+         return false;
+      }
+      return true;
+   }
    struct vs_input_event *e = &out->input;
    *e = (struct vs_input_event){ .type = type, .code = le32(m + 4), .state = le32(m + 8) };
    if (type == VS_INPUT_MOTION) {

@@ -82,10 +82,14 @@ enum vs_viewer_message_type {
    VS_VIEWER_ACK = 1,      /* u32 seq: every access unit up to seq is consumed (8 bytes) */
    VS_VIEWER_KEY = 2,      /* the viewer waits for a key frame (4 bytes) */
    /* 3..6: input (12 bytes; enum vs_input_type) */
+   VS_VIEWER_MODE = 7,     /* u32 width, u32 height: the viewer's window, for the guest's mode (12 bytes) */
 };
+/* The largest side a viewer may ask for. */
+#define VS_VIEWER_MODE_SIDE_MAX 16384u
 struct vs_viewer_message {
    uint8_t type;
    uint32_t seq;                      /* VS_VIEWER_ACK */
+   uint32_t width, height;            /* VS_VIEWER_MODE: 1..VS_VIEWER_MODE_SIDE_MAX each */
    struct vs_input_event input;       /* input types; time_ms is the caller's */
 };
 /* False (logged with `viewer`) if the message is no message of ours. */

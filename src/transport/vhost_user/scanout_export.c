@@ -16,9 +16,9 @@
 #include "os/os.h"
 
 uint64_t
-vs_scanout_framebuffer_size(uint32_t width, uint32_t height)
+vs_scanout_framebuffer_size(uint64_t pixels)
 {
-   return VS_SCANOUT_CURSOR_BYTES + (uint64_t)width * height * 4;
+   return VS_SCANOUT_CURSOR_BYTES + pixels * 4;
 }
 
 unsigned
@@ -47,6 +47,8 @@ struct vs_scanout_export {
    int notify_fd;    /* -1 once the server's end is gone */
    uint32_t seq;     /* the last frame announced */
    bool unacked;     /* the server may be reading the framebuffer */
+   bool mode_asked;  /* a mode request not yet taken: */
+   uint32_t mode_width, mode_height;
    bool said_large;
    struct vs_scanout_buffers buffers; /* those the server holds */
 };
@@ -89,20 +91,67 @@ export_gone(struct vs_scanout_export *exp, const char *why)
    exp->notify_fd = -1;
 }
 
-/* The server's acknowledgement of the frame announced last. */
+/* One message from the server (waiting for it unless `flags` says
+ * MSG_DONTWAIT): an acknowledgement of the frame announced last, or a
+ * mode request, kept. false when none was read; the server's end is gone
+ * unless nothing was there to read. */
 static bool
-wait_ack(struct vs_scanout_export *exp)
+receive(struct vs_scanout_export *exp, int flags)
 {
-   uint32_t ack;
+   struct vs_scanout_reply reply;
    ssize_t n;
    do
-      n = recv(exp->notify_fd, &ack, sizeof(ack), 0);
+      n = recv(exp->notify_fd, &reply, sizeof(reply), flags);
    while (n < 0 && errno == EINTR);
-   if (n != (ssize_t)sizeof(ack) || ack != exp->seq) {
+   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return false;
+   const bool ack = n == (ssize_t)sizeof(reply) && reply.kind == VS_SCANOUT_REPLY_ACK && exp->unacked &&
+                    reply.seq == exp->seq;
+   const bool mode = n == (ssize_t)sizeof(reply) && reply.kind == VS_SCANOUT_REPLY_MODE;
+   if (!ack && !mode) {
       export_gone(exp, n < 0 ? strerror(errno) : n == 0 ? "closed" : "a bad acknowledgement");
       return false;
    }
-   exp->unacked = false;
+   if (ack)
+      exp->unacked = false;
+   if (mode) {
+      exp->mode_asked = true;
+      exp->mode_width = reply.width;
+      exp->mode_height = reply.height;
+   }
+   return true;
+}
+
+/* The server's acknowledgement of the frame announced last; a mode
+ * request before it is kept. */
+static bool
+wait_ack(struct vs_scanout_export *exp)
+{
+   while (exp->unacked) {
+      if (!receive(exp, 0))
+         return false;
+   }
+   return true;
+}
+
+int
+vs_scanout_export_fd(const struct vs_scanout_export *exp)
+{
+   return exp ? exp->notify_fd : -1;
+}
+
+bool
+vs_scanout_export_take_mode(struct vs_scanout_export *exp, bool readable, uint32_t *width, uint32_t *height)
+{
+   if (!exp)
+      return false;
+   while (readable && exp->notify_fd >= 0 && receive(exp, MSG_DONTWAIT))
+      ;
+   if (!exp->mode_asked)
+      return false;
+   exp->mode_asked = false;
+   *width = exp->mode_width;
+   *height = exp->mode_height;
    return true;
 }
 
@@ -112,7 +161,7 @@ vs_scanout_export_frame(struct vs_scanout_export *exp, const uint8_t *pixels, ui
 {
    if (!exp || exp->notify_fd < 0)
       return;
-   if (vs_scanout_framebuffer_size(width, height) > exp->size || stride < width * 4) {
+   if (vs_scanout_framebuffer_size((uint64_t)width * height) > exp->size || stride < width * 4) {
       if (!exp->said_large)
          vs_warn(0, "vhost-user device %u: a %ux%u frame does not fit its framebuffer: not shown", exp->device,
                  width, height);
@@ -180,7 +229,7 @@ vs_scanout_export_buffer(struct vs_scanout_export *exp, uint64_t buffer, int fd,
 {
    if (!exp || exp->notify_fd < 0 || buffer == 0)
       return;
-   if (vs_scanout_framebuffer_size(width, height) > exp->size) {
+   if (vs_scanout_framebuffer_size((uint64_t)width * height) > exp->size) {
       if (!exp->said_large)
          vs_warn(0, "vhost-user device %u: a %ux%u frame is larger than its framebuffer: not shown", exp->device,
                  width, height);
@@ -207,7 +256,7 @@ frame_fits(const struct vs_scanout_announce *msg, uint64_t size, uint64_t frameb
 {
    const uint64_t row = (uint64_t)msg->width * 4;
    return msg->width <= VS_SCANOUT_MAX_SIDE && msg->height <= VS_SCANOUT_MAX_SIDE && msg->stride >= row &&
-          vs_scanout_framebuffer_size(msg->width, msg->height) <= framebuffer_size &&
+          vs_scanout_framebuffer_size((uint64_t)msg->width * msg->height) <= framebuffer_size &&
           msg->offset <= size &&
           (uint64_t)(msg->height - 1) * msg->stride + row <= size - msg->offset;
 }
@@ -282,11 +331,23 @@ drop_buffers(struct vs_scanout_buffers *buffers)
 static bool
 acknowledge(int notify_fd, uint32_t seq)
 {
+   const struct vs_scanout_reply reply = { .kind = VS_SCANOUT_REPLY_ACK, .seq = seq };
    ssize_t n;
    do
-      n = send(notify_fd, &seq, sizeof(seq), MSG_NOSIGNAL);
+      n = send(notify_fd, &reply, sizeof(reply), MSG_NOSIGNAL);
    while (n < 0 && errno == EINTR);
-   return n == (ssize_t)sizeof(seq);
+   return n == (ssize_t)sizeof(reply);
+}
+
+bool
+vs_scanout_request_mode(int notify_fd, uint32_t width, uint32_t height)
+{
+   const struct vs_scanout_reply reply = { .kind = VS_SCANOUT_REPLY_MODE, .width = width, .height = height };
+   ssize_t n;
+   do
+      n = send(notify_fd, &reply, sizeof(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
+   while (n < 0 && errno == EINTR);
+   return n == (ssize_t)sizeof(reply);
 }
 
 /* Whether a cursor announcement is one: no fd, at most the cursor area's
@@ -359,7 +420,7 @@ vs_scanout_import_run(uint32_t device, const uint8_t *framebuffer, uint64_t size
          break;
       }
       if (n != (ssize_t)sizeof(msg) || excess || why || msg.seq != seq + 1 || msg.width == 0 || msg.height == 0 ||
-          (!msg.buffer && vs_scanout_framebuffer_size(msg.width, msg.height) > size)) {
+          (!msg.buffer && vs_scanout_framebuffer_size((uint64_t)msg.width * msg.height) > size)) {
          if (n < 0)
             vs_warn(0, "vhost-user device %u: its frame announcements: %s; its scanout is no longer shown", device,
                     strerror(errno));

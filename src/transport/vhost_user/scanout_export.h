@@ -26,7 +26,11 @@
  * The guest's cursor crosses the same way: the worker copies its image
  * into the cursor area at the start of the framebuffer memfd and
  * announces it (buffer VS_SCANOUT_CURSOR, with its hotspot); the server
- * reads it after the announcement and acknowledges it as a frame. */
+ * reads it after the announcement and acknowledges it as a frame.
+ *
+ * The other way, beside the acknowledgements, the server asks the
+ * scanout for a mode (a viewer's window size): the worker reads such a
+ * request whenever it comes, and keeps only the latest. */
 #ifndef VS_TRANSPORT_VHOST_USER_SCANOUT_EXPORT_H
 #define VS_TRANSPORT_VHOST_USER_SCANOUT_EXPORT_H
 
@@ -51,6 +55,18 @@ struct vs_scanout_announce {
 };
 
 #define VS_SCANOUT_CURSOR UINT64_MAX
+
+/* Server -> worker: the acknowledgement of frame `seq`, or a mode asked
+ * for (`width` x `height`, unchecked: the worker bounds it). */
+enum vs_scanout_reply_kind {
+   VS_SCANOUT_REPLY_ACK = 1,
+   VS_SCANOUT_REPLY_MODE = 2,
+};
+struct vs_scanout_reply {
+   uint32_t kind;
+   uint32_t seq;
+   uint32_t width, height;
+};
 /* The largest cursor image (what virtio-gpu guests use), and its area at
  * the start of the framebuffer memfd; the frame follows it. */
 #define VS_SCANOUT_CURSOR_SIDE 64u
@@ -75,9 +91,9 @@ struct vs_scanout_buffers {
  * mapping, on the server's end, the caller drops first). */
 unsigned vs_scanout_buffers_slot(struct vs_scanout_buffers *buffers, uint64_t id, uint32_t seq, bool *fresh);
 
-/* The framebuffer memfd's size for a WxH mode: the cursor area, then 4
- * bytes a pixel. */
-uint64_t vs_scanout_framebuffer_size(uint32_t width, uint32_t height);
+/* The framebuffer memfd's size for a frame of `pixels`: the cursor area,
+ * then 4 bytes a pixel. */
+uint64_t vs_scanout_framebuffer_size(uint64_t pixels);
 
 /* --- the worker's end --- */
 
@@ -102,6 +118,13 @@ void vs_scanout_export_frame(struct vs_scanout_export *exp, const uint8_t *pixel
 void vs_scanout_export_cursor(struct vs_scanout_export *exp, const uint8_t *pixels, uint32_t width, uint32_t height,
                               uint32_t stride, uint32_t hot_x, uint32_t hot_y);
 
+/* The socket to poll for the server's requests (-1: none, any more). */
+int vs_scanout_export_fd(const struct vs_scanout_export *exp);
+/* The latest mode the server asked for since the last call, if any: read
+ * off the socket when `readable` (without waiting), or kept from a wait
+ * for an acknowledgement. */
+bool vs_scanout_export_take_mode(struct vs_scanout_export *exp, bool readable, uint32_t *width, uint32_t *height);
+
 /* A frame in buffer `buffer` (`fd`, `size` bytes; the fd stays the
  * caller's), shown in place: announced, then waited for until the server
  * has read it. */
@@ -109,6 +132,12 @@ void vs_scanout_export_buffer(struct vs_scanout_export *exp, uint64_t buffer, in
                               uint32_t stride, uint32_t width, uint32_t height);
 
 /* --- the server's end --- */
+
+/* Asks the worker on `notify_fd` for a `width` x `height` mode, without
+ * waiting: false when its socket is full or gone (the request is lost). */
+bool vs_scanout_request_mode(int notify_fd, uint32_t width, uint32_t height);
+/* Where a device's scanout is asked for a mode, from any thread. */
+typedef void (*vs_scanout_mode_fn)(void *data, uint32_t device, uint32_t width, uint32_t height);
 
 /* A checked frame in the server's read-only mapping; the callee copies
  * what it keeps before it returns. */

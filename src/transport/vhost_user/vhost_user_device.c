@@ -207,6 +207,20 @@ vs_vu_device_can_map(const struct vs_vu_device *dev)
    return dev->type.shmem_size && (dev->protocol_features & need) == need && dev->backend_fd >= 0;
 }
 
+bool
+vs_vu_device_notify_config(struct vs_vu_device *dev, char *why, size_t why_size)
+{
+   const uint64_t need = (1ull << VS_VU_PROTOCOL_F_CONFIG) | (1ull << VS_VU_PROTOCOL_F_BACKEND_REQ);
+   if ((dev->protocol_features & need) != need || dev->backend_fd < 0) {
+      snprintf(why, why_size, "the front end takes no config change (protocol features 0x%llx%s)",
+               (unsigned long long)dev->protocol_features, dev->backend_fd < 0 ? ", no backend channel" : "");
+      return false;
+   }
+   /* No reply asked: the front end acts on it in its own time. */
+   const uint8_t none = 0;
+   return vs_vu_backend_send(dev->backend_fd, VS_VU_BACKEND_CONFIG_CHANGE, &none, 0, -1, false, why, why_size);
+}
+
 static bool missed_deadline(const struct vs_vu_device *dev);
 
 /* While the device waits on the front end (a reply, an echo): the
@@ -857,21 +871,4 @@ vs_vu_device_dispatch(struct vs_vu_device *dev, const struct pollfd *fds, unsign
    if (ok && missed_deadline(dev))
       ok = false;
    return ok && !dev->closing && !dev->failed;
-}
-
-void
-vs_vu_device_run(struct vs_vu_device *dev)
-{
-   struct pollfd fds[VS_VU_POLLFDS_MAX];
-   for (;;) {
-      const unsigned n = vs_vu_device_pollfds(dev, fds, VS_VU_POLLFDS_MAX);
-      if (poll(fds, n, vs_vu_device_poll_timeout(dev)) < 0) {
-         if (errno == EINTR)
-            continue;
-         vs_error(0, "vhost-user device %u: poll: %s", dev->id, strerror(errno));
-         return;
-      }
-      if (!vs_vu_device_dispatch(dev, fds, n))
-         return;
-   }
 }

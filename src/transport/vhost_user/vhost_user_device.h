@@ -71,8 +71,6 @@ int vs_vu_device_poll_timeout(const struct vs_vu_device *dev);
  * when the connection is over, or when its front end let the deadline for
  * SET_OWNER pass (logged). */
 bool vs_vu_device_dispatch(struct vs_vu_device *dev, const struct pollfd *fds, unsigned count);
-/* Serves the connection until it is over. */
-void vs_vu_device_run(struct vs_vu_device *dev);
 
 /* The device type refuses what the guest gave it (a config value, a
  * queue's buffer): the reason is logged once, and the connection ends at
@@ -86,6 +84,11 @@ uint32_t vs_vu_device_id(const struct vs_vu_device *dev);
 uint64_t vs_vu_device_features(const struct vs_vu_device *dev);
 const struct vs_guest_memory *vs_vu_device_memory(const struct vs_vu_device *dev);
 struct vs_virtqueue *vs_vu_device_queue(struct vs_vu_device *dev, unsigned index);
+
+/* The device type's config space changed: the front end is told (it
+ * raises the config interrupt; the guest reads the space again). false
+ * with why when it cannot be (no config or backend channel negotiated). */
+bool vs_vu_device_notify_config(struct vs_vu_device *dev, char *why, size_t why_size);
 
 /* Whether the front end can map the fds of the host-visible region
  * (SHMEM and BACKEND_REQ negotiated, a channel given). */

@@ -37,6 +37,7 @@ enum vs_vu_request {
 
 /* Requests the back end sends on the BACKEND_REQ channel. */
 enum vs_vu_backend_request {
+   VS_VU_BACKEND_CONFIG_CHANGE = 2,
    VS_VU_BACKEND_SHMEM_MAP = 9,
    VS_VU_BACKEND_SHMEM_UNMAP = 10,
 };

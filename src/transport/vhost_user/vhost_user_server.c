@@ -166,8 +166,11 @@ close_scanout(struct device *device)
       return;
    const struct vs_vhost_user_options *options = device->server->options;
    options->hide(options->display, device->id);
+   /* Under the lock: a viewer's mode request may be on its way to it. */
+   pthread_mutex_lock(&device->server->lock);
    close(device->notify_fd);
    device->notify_fd = -1;
+   pthread_mutex_unlock(&device->server->lock);
    os_unmap_guarded((void *)device->framebuffer, device->framebuffer_size, 0);
 }
 
@@ -230,6 +233,22 @@ wait_device(void *arg)
    return NULL;
 }
 
+/* A viewer asks GPU device `id`'s scanout for a mode: to its worker, if
+ * it shows one (vs_scanout_mode_fn). */
+static void
+request_mode(void *data, uint32_t id, uint32_t width, uint32_t height)
+{
+   struct server *server = data;
+   pthread_mutex_lock(&server->lock);
+   for (struct device *device = server->devices; device; device = device->next) {
+      if (device->id == id && device->kind == VS_VU_DEVICE_GPU && device->notify_fd >= 0 &&
+          !vs_scanout_request_mode(device->notify_fd, width, height))
+         vs_debug(0, "vhost-user device %u: a mode request of %ux%u not sent: %s", id, width, height,
+                  strerror(errno));
+   }
+   pthread_mutex_unlock(&server->lock);
+}
+
 /* Joins the waiters of devices that ended. */
 static void
 reap_devices(struct server *server)
@@ -260,7 +279,7 @@ open_scanout(struct device *device, const struct vs_vhost_user_options *options,
    /* Whole pages: the worker could shrink a memfd that cannot be sealed
     * (off Linux), and os_map_guarded's fault-safe mapping wants pages. */
    uint64_t page = os_page_size();
-   uint64_t size = (vs_scanout_framebuffer_size(options->width, options->height) + page - 1) / page * page;
+   uint64_t size = (vs_scanout_framebuffer_size(options->max_pixels) + page - 1) / page * page;
    int pair[2] = { -1, -1 };
    int memfd = os_shm_create("vs-scanout", (size_t)size);
    void *map = NULL;
@@ -279,7 +298,9 @@ open_scanout(struct device *device, const struct vs_vhost_user_options *options,
    os_shm_seal_size(memfd);
    device->framebuffer = map;
    device->framebuffer_size = size;
+   pthread_mutex_lock(&device->server->lock);
    device->notify_fd = pair[0];
+   pthread_mutex_unlock(&device->server->lock);
    fds[2] = memfd;
    fds[3] = pair[1];
    return true;
@@ -383,7 +404,8 @@ start_worker(struct device *device)
    const struct vs_vhost_user_options *options = server->options;
    const struct vs_vu_device_job job = {
       .kind = device->kind, .id = device->id, .width = options->width, .height = options->height,
-      .hostmem_bytes = options->hostmem_bytes, .contexts_apart = server->workers->contexts != NULL,
+      .max_pixels = options->max_pixels, .hostmem_bytes = options->hostmem_bytes,
+      .contexts_apart = server->workers->contexts != NULL,
    };
    int fds[5] = { device->sock, -1, -1, -1, -1 };
    unsigned fd_count = 2;
@@ -658,12 +680,16 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
    }
    pthread_mutex_init(&server.lock, NULL);
    vs_connection_lines_init(&server.connection_lines, "vhost-user: ", "VMMs");
-   vs_info(0, "vhost-user: serving VM virtio-gpu devices on %s (scanout %ux%u, host-visible region %llu MiB)",
-           socket_path, options->width, options->height, (unsigned long long)(options->hostmem_bytes >> 20));
+   vs_info(0, "vhost-user: serving VM virtio-gpu devices on %s (scanout %ux%u%s, host-visible region %llu MiB)",
+           socket_path, options->width, options->height,
+           options->listen_modes ? ", or the size a viewer asks for" : "",
+           (unsigned long long)(options->hostmem_bytes >> 20));
    vs_memory_shares_log("vhost-user: VMs' ", &options->memory_per_peer);
    if (paths[VS_VU_DEVICE_INPUT])
       vs_info(0, "vhost-user: serving VM virtio-input devices on %s (a keyboard and an absolute pointer)",
               paths[VS_VU_DEVICE_INPUT]);
+   if (options->listen_modes)
+      options->listen_modes(options->display, request_mode, &server);
    uint32_t next_id = 1;
    for (;;) {
       struct pollfd fds[1 + VS_VU_DEVICE_KINDS] = { { .fd = stop_fd, .events = POLLIN } };
@@ -688,6 +714,8 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
       }
    }
    close_listeners(paths, listen_fds, passed, identity);
+   if (options->listen_modes)
+      options->listen_modes(options->display, NULL, NULL);
    stop_devices(&server);
    pthread_mutex_destroy(&server.lock);
    vs_connection_lines_fini(&server.connection_lines);

@@ -21,7 +21,10 @@ struct vs_vhost_user_workers;
 struct vs_input_router;
 
 struct vs_vhost_user_options {
-   uint32_t width, height;  /* the scanout's mode (--vm-size) */
+   uint32_t width, height;  /* the scanout's mode at start (--vm-size) */
+   /* The largest mode, in pixels, each device's framebuffer holds: what a
+    * viewer may ask for (width x height: the mode stays). */
+   uint64_t max_pixels;
    uint64_t hostmem_bytes;  /* the host-visible region (--vm-hostmem), a power of two */
    unsigned max_devices;    /* devices of each kind served at once; a further one is refused */
    /* Devices of each kind the VMMs of one uid (SO_PEERCRED: forks do not
@@ -53,6 +56,10 @@ struct vs_vhost_user_options {
    void (*hide)(void *data, uint32_t device);
    void *display;
    uint64_t frame_interval_ns; /* the display's: a scanout's frames are taken at its rate at most */
+   /* Where viewers ask a device's scanout for a mode (their window's
+    * size): the server hands the display its `request` while it serves,
+    * and NULL before it returns; NULL: viewers do not set the mode. */
+   void (*listen_modes)(void *display, vs_scanout_mode_fn request, void *data);
 };
 
 /* The workers' pools, made while the process has no other thread

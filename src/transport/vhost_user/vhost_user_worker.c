@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "transport/vhost_user/vhost_user_worker.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -29,6 +31,8 @@ struct scanout_report {
    uint32_t width, height;
    unsigned long flushes;
    struct vs_rate_limit size_lines;
+   struct vs_rate_limit mode_lines;
+   bool mode_refused_said;
    struct vs_scanout_export *export; /* NULL: no display */
 };
 
@@ -125,6 +129,50 @@ vs_vu_worker_prepare(void *data)
       vs_renderer_prewarm(&workers->options->renderer);
 }
 
+/* The mode a viewer asked for, to the guest (one line per change, held
+ * back as the size lines are). */
+static void
+set_mode(struct vs_virtio_gpu *gpu, struct scanout_report *report, uint32_t width, uint32_t height)
+{
+   const uint32_t asked_width = width, asked_height = height;
+   char why[160] = "";
+   uint64_t dropped = 0;
+   if (vs_virtio_gpu_set_mode(gpu, &width, &height, why, sizeof(why))) {
+      if (vs_rate_limit_pass(&report->mode_lines, os_now_ns(), &dropped))
+         vs_info(0, "vhost-user device %u: scanout 0's mode is %ux%u, as a viewer asked (%ux%u; %llu changes before "
+                    "it not logged)", report->id, width, height, asked_width, asked_height,
+                 (unsigned long long)dropped);
+   } else if (why[0] && !report->mode_refused_said) {
+      report->mode_refused_said = true;
+      vs_warn(0, "vhost-user device %u: a viewer asked scanout 0 for %ux%u: %s; the mode stays", report->id,
+              asked_width, asked_height, why);
+   }
+}
+
+/* Serves the device, and the display's mode requests, until its VMM goes. */
+static void
+run_gpu(struct vs_virtio_gpu *gpu, struct scanout_report *report)
+{
+   struct vs_vu_device *dev = vs_virtio_gpu_device(gpu);
+   struct pollfd fds[VS_VU_POLLFDS_MAX + 1];
+   for (;;) {
+      const unsigned n = vs_vu_device_pollfds(dev, fds, VS_VU_POLLFDS_MAX);
+      const int mode_fd = vs_scanout_export_fd(report->export);
+      fds[n] = (struct pollfd){ .fd = mode_fd, .events = POLLIN };
+      if (poll(fds, n + 1, vs_vu_device_poll_timeout(dev)) < 0) {
+         if (errno == EINTR)
+            continue;
+         vs_error(0, "vhost-user device %u: poll: %s", report->id, strerror(errno));
+         return;
+      }
+      if (!vs_vu_device_dispatch(dev, fds, n))
+         return;
+      uint32_t width, height;
+      if (vs_scanout_export_take_mode(report->export, mode_fd >= 0 && fds[n].revents, &width, &height))
+         set_mode(gpu, report, width, height);
+   }
+}
+
 /* A GPU device, until its VMM goes. */
 static int
 serve_gpu(const struct vs_vhost_user_workers *workers, const int *fds, unsigned fd_count,
@@ -132,9 +180,10 @@ serve_gpu(const struct vs_vhost_user_workers *workers, const int *fds, unsigned 
 {
    struct scanout_report report = { .id = job->id };
    vs_rate_limit_init(&report.size_lines, SIZE_LINES_BURST, SIZE_LINES_PER_SECOND, os_now_ns());
+   vs_rate_limit_init(&report.mode_lines, SIZE_LINES_BURST, SIZE_LINES_PER_SECOND, os_now_ns());
    if (fd_count == 4 &&
-       !(report.export = vs_scanout_export_create(job->id, fds[2], vs_scanout_framebuffer_size(job->width, job->height),
-                                                  fds[3])))
+       !(report.export =
+            vs_scanout_export_create(job->id, fds[2], vs_scanout_framebuffer_size(job->max_pixels), fds[3])))
       return 1;
    /* Each context in a worker of its own: this process never loads the
     * host driver. Else the VM's device memory in host RAM is charged to
@@ -164,6 +213,7 @@ serve_gpu(const struct vs_vhost_user_workers *workers, const int *fds, unsigned 
       .contexts_apart = apart,
       .width = job->width,
       .height = job->height,
+      .max_pixels = job->max_pixels,
       .shmem_size = job->hostmem_bytes,
       /* Host copies of 2D resources: a few full-size framebuffers. */
       .max_resource_bytes = 64ull << 20,
@@ -180,7 +230,7 @@ serve_gpu(const struct vs_vhost_user_workers *workers, const int *fds, unsigned 
       return 1;
    }
    vs_vu_device_report_start(vs_virtio_gpu_device(gpu), activity);
-   vs_vu_device_run(vs_virtio_gpu_device(gpu));
+   run_gpu(gpu, &report);
    vs_virtio_gpu_destroy(gpu);
    vs_ledger_remote_port_destroy(ledger);
    vs_scanout_export_destroy(report.export);

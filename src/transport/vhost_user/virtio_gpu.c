@@ -58,6 +58,7 @@ struct vs_virtio_gpu {
    struct vs_virtio_gpu_options options;
    struct vs_vu_device *dev;
    struct vs_gpu_config config;
+   uint32_t mode_width, mode_height; /* the scanout's mode, what the guest is told */
    struct gpu_resource *resources;
    uint32_t resource_count;
    /* Held for the guest, within options.max_resource_bytes: host copies
@@ -599,11 +600,11 @@ set_scanout_host_blob(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout
       return VS_GPU_RESP_ERR_INVALID_PARAMETER;
    }
    /* Each frame is read (copied, or mapped and copied by the display) in
-    * full: no larger than the scanout's mode, as a 2D or guest blob
-    * frame's copy. */
-   if ((uint64_t)c->r.width * c->r.height > (uint64_t)gpu->options.width * gpu->options.height) {
-      gpu_refuse(gpu, "SET_SCANOUT_BLOB of %ux%u of host blob %u: larger than the scanout's %ux%u", c->r.width,
-                 c->r.height, c->resource_id, gpu->options.width, gpu->options.height);
+    * full: no larger than the largest mode, as a 2D or guest blob frame's
+    * copy. */
+   if ((uint64_t)c->r.width * c->r.height > gpu->options.max_pixels) {
+      gpu_refuse(gpu, "SET_SCANOUT_BLOB of %ux%u of host blob %u: more than the scanout's %llu pixels", c->r.width,
+                 c->r.height, c->resource_id, (unsigned long long)gpu->options.max_pixels);
       return VS_GPU_RESP_ERR_INVALID_PARAMETER;
    }
    const size_t page = os_page_size();
@@ -747,7 +748,7 @@ display_info(struct vs_virtio_gpu *gpu, union gpu_response *resp)
 {
    resp->display.hdr.type = VS_GPU_RESP_OK_DISPLAY_INFO;
    resp->display.pmodes[0] = (struct vs_gpu_display_one){
-      .r = { 0, 0, gpu->options.width, gpu->options.height },
+      .r = { 0, 0, gpu->mode_width, gpu->mode_height },
       .enabled = 1,
    };
    return sizeof(resp->display);
@@ -763,7 +764,7 @@ get_edid(struct vs_virtio_gpu *gpu, const struct vs_gpu_get_edid *c, union gpu_r
    }
    resp->edid.hdr.type = VS_GPU_RESP_OK_EDID;
    resp->edid.size = VS_EDID_SIZE;
-   vs_edid_build(gpu->options.width, gpu->options.height, resp->edid.edid);
+   vs_edid_build(gpu->mode_width, gpu->mode_height, resp->edid.edid);
    return sizeof(resp->edid);
 }
 
@@ -1090,9 +1091,11 @@ struct vs_virtio_gpu *
 vs_virtio_gpu_create(int sock, const struct vs_virtio_gpu_options *options)
 {
    if (options->width == 0 || options->height == 0 || options->width > VS_EDID_MAX_DIM ||
-       options->height > VS_EDID_MAX_DIM || options->max_resources == 0) {
-      vs_error(0, "virtio-gpu %u: a scanout of %ux%u and %u resources (1..%u pixels a side, 1 resource at least)",
-               options->id, options->width, options->height, options->max_resources, VS_EDID_MAX_DIM);
+       options->height > VS_EDID_MAX_DIM || options->max_resources == 0 ||
+       options->max_pixels < (uint64_t)options->width * options->height) {
+      vs_error(0, "virtio-gpu %u: a scanout of %ux%u (at most %llu pixels) and %u resources (1..%u pixels a side, "
+               "1 resource at least)", options->id, options->width, options->height,
+               (unsigned long long)options->max_pixels, options->max_resources, VS_EDID_MAX_DIM);
       close(sock);
       render_client_destroy(options->contexts_apart);
       return NULL;
@@ -1104,6 +1107,8 @@ vs_virtio_gpu_create(int sock, const struct vs_virtio_gpu_options *options)
       return NULL;
    }
    gpu->options = *options;
+   gpu->mode_width = options->width;
+   gpu->mode_height = options->height;
    gpu->resources = calloc(options->max_resources, sizeof(*gpu->resources));
    gpu->contexts = vs_gpu_contexts_create(options->id, options->context_options, options->contexts_apart,
                                           options->max_resources, options->shmem_size);
@@ -1166,4 +1171,47 @@ struct vs_virtio_gpu_cursor
 vs_virtio_gpu_cursor(const struct vs_virtio_gpu *gpu)
 {
    return gpu->cursor;
+}
+
+/* A mode's side: what a monitor's timing can say, and no less than a
+ * small window. */
+#define MODE_SIDE_MIN 16u
+
+bool
+vs_virtio_gpu_set_mode(struct vs_virtio_gpu *gpu, uint32_t *width, uint32_t *height, char *why, size_t why_size)
+{
+   uint64_t w = *width ? *width : 1, h = *height ? *height : 1;
+   /* Too large a side or too many pixels: the widest mode of the same
+    * shape that fits. */
+   if (w > VS_EDID_MAX_DIM || h > VS_EDID_MAX_DIM || w * h > gpu->options.max_pixels) {
+      uint64_t lo = 1, hi = w;
+      while (lo < hi) {
+         const uint64_t mid = (lo + hi + 1) / 2, mid_h = h * mid / w;
+         if (mid <= VS_EDID_MAX_DIM && mid_h <= VS_EDID_MAX_DIM && mid * mid_h <= gpu->options.max_pixels)
+            lo = mid;
+         else
+            hi = mid - 1;
+      }
+      h = h * lo / w;
+      w = lo;
+   }
+   w = w < MODE_SIDE_MIN ? MODE_SIDE_MIN : w;
+   h = h < MODE_SIDE_MIN ? MODE_SIDE_MIN : h;
+   if (w > VS_EDID_MAX_DIM || h > VS_EDID_MAX_DIM || w * h > gpu->options.max_pixels) {
+      w = gpu->mode_width;
+      h = gpu->mode_height;
+   }
+   *width = (uint32_t)w;
+   *height = (uint32_t)h;
+   if (w == gpu->mode_width && h == gpu->mode_height)
+      return false;
+   /* Told once until the guest clears the event: it reads the newest mode
+    * when it does. */
+   if (!(gpu->config.events_read & VS_VIRTIO_GPU_EVENT_DISPLAY) &&
+       !vs_vu_device_notify_config(gpu->dev, why, why_size))
+      return false;
+   gpu->mode_width = (uint32_t)w;
+   gpu->mode_height = (uint32_t)h;
+   gpu->config.events_read |= VS_VIRTIO_GPU_EVENT_DISPLAY;
+   return true;
 }

@@ -55,7 +55,10 @@ struct render_client;
 
 struct vs_virtio_gpu_options {
    uint32_t id;                  /* names the device in log lines */
-   uint32_t width, height;       /* the scanout's one mode, 1..4095 each */
+   uint32_t width, height;       /* the scanout's mode at start, 1..4095 each */
+   /* The most pixels a mode (and a frame) may have; at least width x
+    * height. */
+   uint64_t max_pixels;
    uint64_t shmem_size;          /* the host-visible region, a page multiple (0: none) */
    uint64_t max_resource_bytes;  /* host copies of 2D resources, in all */
    uint32_t max_resources;
@@ -86,5 +89,15 @@ void vs_virtio_gpu_destroy(struct vs_virtio_gpu *gpu);
 /* The vhost-user device to poll and run. */
 struct vs_vu_device *vs_virtio_gpu_device(struct vs_virtio_gpu *gpu);
 struct vs_virtio_gpu_cursor vs_virtio_gpu_cursor(const struct vs_virtio_gpu *gpu);
+
+/* The scanout's mode becomes about `width` x `height` (a viewer's window):
+ * each side kept within 16..4095 and the area within max_pixels, keeping
+ * the shape. When that changes it, the guest is told as a monitor's
+ * hotplug tells it (VIRTIO_GPU_EVENT_DISPLAY, once until the guest clears
+ * it), and its next GET_DISPLAY_INFO and GET_EDID answer the new mode.
+ * Returns whether the mode changed; *width, *height: the mode now. false
+ * with why when the front end could not be told (the mode stays). */
+bool vs_virtio_gpu_set_mode(struct vs_virtio_gpu *gpu, uint32_t *width, uint32_t *height, char *why,
+                            size_t why_size);
 
 #endif
