@@ -8,9 +8,11 @@
 # device's scanout (tests/vm/kms_frames.c --live) until Escape comes from
 # an input device. Once the guest says the client starts, Chromium opens
 # the page the server logged (tests/display/cdp_view.py latency-escape:
-# commit->drawn over 20 s), then presses Escape in the page.
+# commit->drawn over 20 s), then clicks "size VM" and presses Escape in
+# the page.
 # Checks: Chromium drew frames; the cursor the client sets (64x64,
-# hotspot 3,4) became the page's pointer; the client ended on Escape (the page's key
+# hotspot 3,4) became the page's pointer; the page's "size VM" became the
+# guest connector's preferred mode; the client ended on Escape (the page's key
 # reached the guest through the VM's virtio-input device); the recording
 # holds the client's frames whole and in order; the device refused
 # nothing. Figures (notes, not checks): Chromium's commit->drawn and the
@@ -60,6 +62,10 @@ else
 fi
 check "the guest's KMS cursor became the page's pointer ($(sed -n 's/^page cursor: //p' "$TEST_TMP/browser.out"))" \
   grep -q '^page cursor: 64x64 at 3,4 ' "$TEST_TMP/browser.out"
+asked=$(sed -n 's/^page asked the VM for //p' "$TEST_TMP/browser.out")
+mode=$(sed -n 's/^VMTEST mode //p' "$log" | head -n 1)
+check "the page's \"size VM\" became the guest's preferred mode (asked ${asked:-nothing}, the guest's KMS: ${mode:-none})" \
+  test -n "$asked" -a "$asked" = "$mode"
 check "the page opened without an output watches the VM's, and names it in its URL ($(sed -n 's/^page output: //p' "$TEST_TMP/browser.out"))" \
   grep -qE '^page output: (vm-[0-9]+), its URL .*output=\1' "$TEST_TMP/browser.out"
 vm_step_check kms "the KMS client ran until the page's Escape reached the guest ($(grep -o 'kms_frames: [0-9]* Venus frames' "$log" | sed 's/kms_frames: //'))" \

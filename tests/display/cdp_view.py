@@ -23,8 +23,9 @@ it waits on the page's window.vsStats) on the display's page.
       commit->drawn (median, p99) after WARMUP_S, and the p99 of commit->drawn
       in the first and the last 10 s of that span (growth check)
   cdp_view.py CHROMIUM USER_DATA_DIR URL latency-escape SECONDS WARMUP_S [SHOT.png]
-      as latency, then presses Escape in the page (vkcube quits on it: a
-      guest app's proof that the page's keys reach it)
+      as latency, then clicks "size VM" (prints the size the page asked
+      for: a VM's mode follows) and presses Escape in the page (vkcube
+      quits on it: a guest app's proof that the page's keys reach it)
   cdp_view.py CHROMIUM USER_DATA_DIR URL foreign
       a hostile site: serves a page of its own (another origin,
       http://127.0.0.1:OTHER_PORT) that opens URL's stream, token and all,
@@ -369,6 +370,10 @@ def main():
                 if not ws.stats().get('input'):
                     print('the page says input is not allowed')
                     return 1
+                # "size VM": the guest's mode becomes the window's size.
+                ws.eval("document.getElementById('r').click()")
+                time.sleep(3)
+                print('page asked the VM for %s' % ws.stats('askedSize').get('askedSize'))
                 key_event(ws, 'rawKeyDown', 'Escape', 'Escape', 0x1b)
                 key_event(ws, 'keyUp', 'Escape', 'Escape', 0x1b)
                 print('pressed Escape in the page')

@@ -298,5 +298,46 @@ TEST(scanout_refuses_buffer_lies)
    close(fd);
 }
 
-UNIT_MAIN(UNIT(scanout_frames_cross_in_order), UNIT(scanout_frames_reordered), UNIT(scanout_refuses_malformed_announcements),
+/* The server's mode requests reach the worker's end whenever they come:
+ * one before an acknowledgement is kept while the worker waits for it,
+ * and only the latest is taken. */
+TEST(scanout_mode_requests)
+{
+   const uint64_t size = vs_scanout_framebuffer_size((uint64_t)W * H);
+   int memfd = os_shm_create("test-scanout", size), pair[2];
+   CHECK(memfd >= 0);
+   CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) == 0);
+   struct vs_scanout_export *exp = vs_scanout_export_create(1, memfd, size, pair[1]);
+   CHECK(exp != NULL);
+   CHECK_EQ(vs_scanout_export_fd(exp), pair[1]);
+   uint8_t pixels[H][W * 4];
+   memset(pixels, 1, sizeof(pixels));
+   vs_scanout_export_frame(exp, &pixels[0][0], W, H, sizeof(pixels[0]), BGRX);
+   CHECK(vs_scanout_request_mode(pair[0], 96, 64));
+   const struct vs_scanout_reply ack = { .kind = VS_SCANOUT_REPLY_ACK, .seq = 1 };
+   CHECK(send(pair[0], &ack, sizeof(ack), 0) == (ssize_t)sizeof(ack));
+   /* The second frame waits for the first's acknowledgement, past the
+    * request. */
+   vs_scanout_export_frame(exp, &pixels[0][0], W, H, sizeof(pixels[0]), BGRX);
+   uint32_t width = 0, height = 0;
+   CHECK(vs_scanout_export_take_mode(exp, false, &width, &height));
+   CHECK_EQ(width, 96u);
+   CHECK_EQ(height, 64u);
+   CHECK(!vs_scanout_export_take_mode(exp, true, &width, &height));
+   CHECK(vs_scanout_request_mode(pair[0], 80, 60));
+   CHECK(vs_scanout_request_mode(pair[0], 72, 40));
+   CHECK(vs_scanout_export_take_mode(exp, true, &width, &height));
+   CHECK_EQ(width, 72u);
+   CHECK_EQ(height, 40u);
+   /* Both frames were announced, in order. */
+   struct vs_scanout_announce msg;
+   for (uint32_t seq = 1; seq <= 2; seq++) {
+      CHECK(recv(pair[0], &msg, sizeof(msg), 0) == (ssize_t)sizeof(msg));
+      CHECK_EQ(msg.seq, seq);
+   }
+   vs_scanout_export_destroy(exp);
+   close(pair[0]);
+}
+
+UNIT_MAIN(UNIT(scanout_frames_cross_in_order), UNIT(scanout_mode_requests), UNIT(scanout_frames_reordered), UNIT(scanout_refuses_malformed_announcements),
           UNIT(scanout_buffers_shown_in_place), UNIT(scanout_refuses_buffer_lies))

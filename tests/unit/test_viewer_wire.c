@@ -257,7 +257,18 @@ TEST(messages_decoded)
    /* Wrong sizes, unknown types, nothing. */
    CHECK(!vs_viewer_decode(ack, 4, 1, &m));
    CHECK(!vs_viewer_decode(key, 8, 1, &m));
-   const uint8_t unknown[12] = { 7 }, zero[4] = { 0 };
+   /* A window's size for the guest's mode: 1..16384 a side. */
+   const uint8_t mode[12] = { 7, 0, 0, 0, 0x80, 0x07, 0, 0, 0x38, 0x04, 0, 0 };
+   CHECK(vs_viewer_decode(mode, 12, 1, &m));
+   CHECK_EQ(m.type, VS_VIEWER_MODE);
+   CHECK_EQ(m.width, 1920u);
+   CHECK_EQ(m.height, 1080u);
+   const uint8_t no_width[12] = { 7, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0 };
+   const uint8_t too_tall[12] = { 7, 0, 0, 0, 1, 0, 0, 0, 0x01, 0x40, 0, 0 };
+   CHECK(!vs_viewer_decode(no_width, 12, 1, &m));
+   CHECK(!vs_viewer_decode(too_tall, 12, 1, &m));
+   CHECK(!vs_viewer_decode(mode, 8, 1, &m));
+   const uint8_t unknown[12] = { 8 }, zero[4] = { 0 };
    CHECK(!vs_viewer_decode(unknown, 12, 1, &m));
    CHECK(!vs_viewer_decode(zero, 4, 1, &m));
    CHECK(!vs_viewer_decode(zero, 0, 1, &m));
