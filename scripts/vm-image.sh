@@ -37,8 +37,9 @@ host_pkgs=qemu-system-x86,qemu-system-modules-opengl,qemu-system-gui,seabios,lib
 # Modules the guest loads (with their dependencies): the PCI transport, the
 # console its output goes to (hvc0: the 8250 serial stalls under TCG), the
 # GPU and the input device (virtio-input, as vhost-user-input-pci, with
-# evdev for its /dev/input/event node).
-guest_modules="virtio_pci virtio_console virtio_gpu virtio_input evdev"
+# evdev for its /dev/input/event node), and the ACPI power button (what
+# `virsh shutdown` presses).
+guest_modules="virtio_pci virtio_console virtio_gpu virtio_input evdev button"
 # The desktop image's packages (--desktop), on top of the guest's: weston
 # and its library, glvnd's libEGL and libGLESv2 with Mesa's vendor library,
 # GBM, the Gallium drivers, and the xkb keymaps.
