@@ -115,8 +115,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       return 0;
    const bool is_input = data[0] & 2, with_ram = data[0] & 1;
    const struct vs_virtio_gpu_options options = {
-      .id = 1, .width = 64, .height = 64, .max_pixels = 64 * 64, .shmem_size = 1u << 16, .max_resource_bytes = 1u << 20,
-      .max_resources = 8,
+      .id = 1, .width = 64, .height = 64, .max_pixels = 256 * 256, .shmem_size = 1u << 16,
+      .max_resource_bytes = 1u << 20, .max_resources = 8,
    };
    struct vs_virtio_gpu *gpu = NULL;
    struct vs_virtio_input *input = NULL;
@@ -160,6 +160,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
           start(sv[0], dev, memfd, kick, input != NULL)) {
          if (ram_len)
             memcpy(ram, ram_bytes, ram_len < RAM_SIZE ? ram_len : RAM_SIZE);
+         /* A viewer's size from RAM's first bytes: the mode it becomes
+          * fits the device, whatever was asked. */
+         if (gpu && ram_len >= 8) {
+            uint32_t w, h;
+            char why[160];
+            memcpy(&w, ram_bytes, 4);
+            memcpy(&h, ram_bytes + 4, 4);
+            vs_virtio_gpu_set_mode(gpu, &w, &h, why, sizeof(why));
+            if (w < 16 || h < 16 || w > 4095 || h > 4095 || (uint64_t)w * h > options.max_pixels)
+               __builtin_trap();
+         }
          kick_queues(dev, kick, 2);
          int events[2];
          if (input && report_len && socketpair(AF_UNIX, SOCK_SEQPACKET, 0, events) == 0) {

@@ -52,6 +52,13 @@ on_message(void *data, const uint8_t *m, size_t len)
    }
    if (msg.type == VS_VIEWER_KEY)
       return true;
+   /* A window's size: what the device's clamp relies on. */
+   if (msg.type == VS_VIEWER_MODE) {
+      if (msg.width < 1 || msg.width > VS_VIEWER_MODE_SIDE_MAX || msg.height < 1 ||
+          msg.height > VS_VIEWER_MODE_SIDE_MAX)
+         __builtin_trap();
+      return true;
+   }
    if (msg.input.type < VS_INPUT_MOTION || msg.input.type > VS_INPUT_KEY)
       __builtin_trap();
    if (!v->input)
