@@ -57,14 +57,14 @@ $(POSIX_BUILD)/venus-server: setup $(POSIX_BUILD)/build.ninja FORCE
 # ROOTS=0 leaves them out (their tests then skip). The sid root carries
 # llama.cpp's Vulkan backend for test_llama (and make apps' llama row) and
 # QEMU 11.1 with its firmware for test_vhost_user_qemu (the first QEMU whose
-# vhost-user-test-device-pci maps the back end's shared memory), and
-# libvirt for test_libvirt.
+# vhost-user-test-device-pci maps the back end's shared memory); and what
+# operators run it under: libvirt (test_libvirt) and podman (test_cdi).
 ROOTS ?= 1
 SID_TEST_PKGS = llama.cpp-tools,llama.cpp-tests,libggml0-backend-vulkan,qemu-system-x86,qemu-system-data
-SID_LIBVIRT_PKGS = libvirt-daemon,libvirt-daemon-driver-qemu,libvirt-clients
+SID_OPERATOR_PKGS = libvirt-daemon,libvirt-daemon-driver-qemu,libvirt-clients,podman,crun,conmon
 roots:
 	@if [ "$(ROOTS)" = 1 ]; then scripts/debian-root.sh trixie >/dev/null && \
-	  scripts/debian-root.sh sid --include $(SID_TEST_PKGS) --include $(SID_LIBVIRT_PKGS) >/dev/null; fi
+	  scripts/debian-root.sh sid --include $(SID_TEST_PKGS) --include $(SID_OPERATOR_PKGS) >/dev/null; fi
 
 # Both variants run even when the first fails; either failing fails the target.
 # The test VM's guests (the test guest and the desktop one) and QEMU

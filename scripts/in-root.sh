@@ -6,7 +6,8 @@
 #   scripts/in-root.sh ROOT CMD [ARG...]
 #
 # The command gets a private mount namespace (`unshare -m --propagation
-# private`, util-linux): /proc is bind-mounted at ROOT/proc and /dev
+# private`, util-linux): ROOT is bind-mounted onto itself (a mount of its
+# own, as a container runtime in it wants its root), /proc is bind-mounted at ROOT/proc and /dev
 # (recursively, so /dev/shm and /dev/pts come along; read-only at the top) at
 # ROOT/dev there, and nowhere else. The host's mount table never shows them,
 # and the kernel drops them with the namespace when its last process exits,
@@ -24,6 +25,8 @@ die() { printf 'in-root: %s\n' "$*" >&2; exit 125; }
 if [ "${1:-}" = --inside ]; then
   # Second stage, already in the private namespace: mount, then become CMD.
   root=$2; shift 2
+  # The root a mount of its own, as container runtimes want theirs.
+  mount --rbind "$root" "$root"
   mount --bind /proc "$root/proc"
   mount --rbind /dev "$root/dev"
   mount -o remount,bind,ro "$root/dev"

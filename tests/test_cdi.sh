@@ -7,7 +7,8 @@
 # a CDI runtime (podman, CRI-O) applies it, to the trixie root standing in
 # for a container image from Debian: its bind mount made in a private
 # mount namespace, its environment set, and the root's own vulkaninfo
-# finds the Venus device through the server.
+# finds the Venus device through the server. And podman itself, in the
+# sid root, runs a container given the device by the spec.
 . "$(dirname "$0")/lib.sh"
 
 require_tools python3 unshare
@@ -63,4 +64,31 @@ check "in the root, with the spec's edits: vulkaninfo lists the Venus device (st
 # What was made in the root for the bind: the suite's temporary tree there.
 case $TEST_TMP in /tmp/venus-tests.*/*) rm -rf --one-file-system "$root${TEST_TMP%/*}" ;; *) rm -f "${made[@]}" ;; esac
 server_stop || true
+
+# podman itself (the sid root's, as root there): a container whose root is
+# a directory (the sid root, under an overlay: no registry, no image)
+# given the device by name from the spec, in a spec directory of its own.
+sid=$TESTS_DIR/../.deps/sid-root
+if [ ! -x "$sid/usr/bin/podman" ] || [ ! -e "$sid/usr/share/vulkan/icd.d/virtio_icd.json" ]; then
+  skip "no podman in the sid root at $sid (make roots)"
+  finish
+fi
+pod=$(mktemp -d "$sid/tmp/vs-cdi.XXXXXX")
+in=${pod#"$sid"}
+mkdir "$pod/cdi"
+"$SERVER_BIN" --cdi-spec --socket "$in/vtest.sock" >"$pod/cdi/venus-server.json"
+server_start_at "$pod/vtest.sock" || finish
+# What podman wants of the root it runs in: sysfs, a cgroup2 mount (with
+# --cgroups=disabled nothing is made in it), its storage on a tmpfs.
+rc=0
+"$TESTS_DIR/../scripts/in-root.sh" "$sid" sh -c "mount -t sysfs sysfs /sys && mount -t cgroup2 none /sys/fs/cgroup &&
+  mount -t tmpfs tmpfs /var/tmp && PODMAN_IGNORE_CGROUPSV1_WARNING=1 timeout -k 5 120 podman --cdi-spec-dir $in/cdi \
+  --root /var/tmp/storage --runroot /var/tmp/run --storage-driver vfs --cgroup-manager cgroupfs run --rm \
+  --cgroups=disabled --network=none --device venus-server/gpu=vtest --rootfs /:O vulkaninfo --summary" \
+  >"$TEST_TMP/podman.out" 2>&1 </dev/null || rc=$?
+check "podman run --device venus-server/gpu=vtest: the container's vulkaninfo lists the Venus device (status $rc)" \
+  grep -qE "$VENUS_NAME_RE" "$TEST_TMP/podman.out"
+[ "$N_FAIL" -eq 0 ] || show_tail "$TEST_TMP/podman.out" 10
+server_stop || true
+rm -rf --one-file-system "$pod"
 finish
