@@ -138,10 +138,15 @@ set_mode(struct vs_virtio_gpu *gpu, struct scanout_report *report, uint32_t widt
    char why[160] = "";
    uint64_t dropped = 0;
    if (vs_virtio_gpu_set_mode(gpu, &width, &height, why, sizeof(why))) {
-      if (vs_rate_limit_pass(&report->mode_lines, os_now_ns(), &dropped))
-         vs_info(0, "vhost-user device %u: scanout 0's mode is %ux%u, as a viewer asked (%ux%u; %llu changes before "
-                    "it not logged)", report->id, width, height, asked_width, asked_height,
+      if (!vs_rate_limit_pass(&report->mode_lines, os_now_ns(), &dropped))
+         return;
+      if (dropped)
+         vs_info(0, "vhost-user device %u: scanout 0's mode is %ux%u, as a viewer asked (%ux%u; %llu mode changes "
+                    "before it not logged)", report->id, width, height, asked_width, asked_height,
                  (unsigned long long)dropped);
+      else
+         vs_info(0, "vhost-user device %u: scanout 0's mode is %ux%u, as a viewer asked (%ux%u)", report->id, width,
+                 height, asked_width, asked_height);
    } else if (why[0] && !report->mode_refused_said) {
       report->mode_refused_said = true;
       vs_warn(0, "vhost-user device %u: a viewer asked scanout 0 for %ux%u: %s; the mode stays", report->id,
