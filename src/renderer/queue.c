@@ -21,13 +21,19 @@
 /* What a submission returns to the guest, logged: asynchronous for the
  * guest, a failure is otherwise only visible in the log. Device loss is
  * the runner's to report (wire/runner.c). A test may make the Nth
- * submission of this client report device loss after the host ran it
- * (base/test_faults.h), so that teardown stays clean. */
+ * submission of this client report device loss once the host has
+ * finished it (base/test_faults.h): the guest then destroys its fences
+ * and memory without waiting, which the host device, not really lost,
+ * must no longer be using. */
 static VkResult
 submit_result(struct vs_runner *runner, struct vs_object *queue_obj, const char *cmd, VkResult r)
 {
    if (__builtin_expect(vs_test_faults.lose_device_at_submit != 0, 0) && r == VK_SUCCESS &&
        vs_test_faults_submission_loses_device(runner->renderer)) {
+      struct vs_queue *queue = vs_queue_from(queue_obj);
+      vs_queue_lock(queue);
+      queue->dt->QueueWaitIdle(queue->host);
+      vs_queue_unlock(queue);
       vs_info(runner->ctx_id, "queue %llu: %s: submission %u loses the device (fault injection): %s",
               (unsigned long long)queue_obj->id, cmd, vs_test_faults.lose_device_at_submit,
               vn_result_name(VK_ERROR_DEVICE_LOST));
