@@ -5,8 +5,9 @@
 # defines a domain made from the example dist/libvirt/venus-server-vm.xml
 # (its memory backing and device arguments as they are; the test guest's
 # kernel, initramfs and log files instead of a disk, TCG instead of KVM)
-# whose sockets `venus-server --vhost-user ... --vhost-user-input ...`
-# serves. `virsh start` boots the test guest (workload power-button:
+# whose sockets the server serves as the VM's service
+# (venus-server-vm@.service's command line, both sockets passed by socket
+# activation: tests/socket_activate.py). `virsh start` boots the test guest (workload power-button:
 # vulkaninfo, then it waits for the ACPI power button); `virsh shutdown`
 # presses it.
 # Checks: virsh defined and started the domain; the guest's vulkaninfo ran
@@ -33,7 +34,19 @@ user=vs-libvirt
 "${vu_in_root[@]}" sh -c "id $user >/dev/null 2>&1 || useradd --create-home $user" ||
   { fail "cannot add the user $user to the sid root"; finish; }
 uid=$("${vu_in_root[@]}" id -u "$user")
-vu_server_start
+# The server as the VM's service starts it: venus-server-vm@vs-test's
+# command line, its two sockets passed by socket activation.
+unit=$TESTS_DIR/../dist/systemd/venus-server-vm@.service.in
+args=$(sed -n 's|^ExecStart=@BINDIR@/venus-server ||p' "$unit" | sed -e 's/%i/vs-test/g' \
+  -e "s|/run/venus-server/vm/vs-test.sock|$work/gpu.sock|" -e "s|/run/venus-server/vm/vs-test-input.sock|$work/input.sock|")
+# shellcheck disable=SC2086
+env --default-signal=PIPE python3 "$TESTS_DIR/socket_activate.py" "$work/gpu.sock,$work/input.sock" "$SERVER_BIN" \
+  $args >"$TEST_TMP/device.out" 2>"$TEST_TMP/device.log" &
+device_pid=$!
+BG_PIDS+=("$device_pid")
+for _ in $(seq 200); do grep -q 'serving VM virtio-input devices' "$TEST_TMP/device.log" && break; sleep 0.05; done
+check "the VM unit's command line serves both passed sockets ($args)" \
+  grep -q 'serving VM virtio-input devices' "$TEST_TMP/device.log"
 # QEMU runs as the session's user: the sockets and the directory are its.
 chmod 0666 "$work/gpu.sock" "$work/input.sock"
 chown "$uid" "$work"
