@@ -181,6 +181,27 @@ server_stop() {
 }
 
 # The display's page URL (with its ?token=) the last server printed (--http).
+# test_certs DIR: a test CA (DIR/ca.pem) and a certificate for 127.0.0.1
+# it signed (DIR/server.pem, DIR/server.key), made with openssl; sets
+# $TEST_SPKI, the certificate's key hash that Chromium is told to trust
+# (--ignore-certificate-errors-spki-list). Fails (logged) when openssl
+# cannot.
+test_certs() {
+  local c=$1
+  mkdir -p "$c"
+  {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$c/ca.key" \
+      -out "$c/ca.pem" -days 2 -subj "/CN=venus-server test CA" &&
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$c/server.key" \
+      -out "$c/server.csr" -subj "/CN=127.0.0.1" &&
+    printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$c/ext" &&
+    openssl x509 -req -in "$c/server.csr" -CA "$c/ca.pem" -CAkey "$c/ca.key" -CAcreateserial -days 2 \
+      -extfile "$c/ext" -out "$c/server.pem"
+  } >"$c/openssl.log" 2>&1 || { fail "openssl could not make the test certificates"; show_tail "$c/openssl.log"; return 1; }
+  TEST_SPKI=$(openssl x509 -in "$c/server.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+    openssl dgst -sha256 -binary | base64)
+}
+
 viewer_url() { sed -nE 's|^venus-server: viewer page at (http://[^ ]+)$|\1|p' "$SERVER_OUT"; }
 
 # Count lines of the server log matching an extended regex.

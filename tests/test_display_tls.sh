@@ -21,16 +21,7 @@ mkdir -m 700 -p "$XDG_RUNTIME_DIR"
 
 # A test CA and a certificate for 127.0.0.1 it signed.
 c=$TEST_TMP/certs
-mkdir -p "$c"
-{
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$c/ca.key" \
-    -out "$c/ca.pem" -days 2 -subj "/CN=venus-server test CA" &&
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$c/server.key" \
-    -out "$c/server.csr" -subj "/CN=127.0.0.1" &&
-  printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$c/ext" &&
-  openssl x509 -req -in "$c/server.csr" -CA "$c/ca.pem" -CAkey "$c/ca.key" -CAcreateserial -days 2 \
-    -extfile "$c/ext" -out "$c/server.pem"
-} >"$TEST_TMP/openssl.log" 2>&1 || { fail "openssl could not make the test certificates"; show_tail "$TEST_TMP/openssl.log"; finish; }
+test_certs "$c" || finish
 
 log=$TEST_TMP/server.log out=$TEST_TMP/server.out
 env --default-signal=PIPE VK_ICD_FILENAMES="$LVP_ICD" "$SERVER_BIN" --vhost-user "$TEST_TMP/gpu.sock" \
@@ -71,9 +62,7 @@ check "a viewer over wss gets the VM's frame ($size)" test "$size" = 64x48
 # page decodes the VM's frames over https and wss.
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 if [ -n "$CHROMIUM" ]; then
-  spki=$(openssl x509 -in "$c/server.pem" -pubkey -noout | openssl pkey -pubin -outform der |
-    openssl dgst -sha256 -binary | base64)
-  CDP_CHROMIUM_ARGS="--ignore-certificate-errors-spki-list=$spki" timeout -k 5 120 python3 "$D/cdp_view.py" \
+  CDP_CHROMIUM_ARGS="--ignore-certificate-errors-spki-list=$TEST_SPKI" timeout -k 5 120 python3 "$D/cdp_view.py" \
     "$CHROMIUM" "$TEST_TMP/profile" "$url" shot 1 "$TEST_TMP/tls.png" >"$TEST_TMP/browser.out" 2>&1 || true
   check "Chromium decodes the VM's frames over https ($(tail -n1 "$TEST_TMP/browser.out" | cut -c1-100))" \
     grep -qE '^page: decoded [1-9][0-9]* frames .* 0 errors' "$TEST_TMP/browser.out"

@@ -3,7 +3,8 @@
 # The vhost-user device's scanout live in a browser: the project's test
 # guest under the sid root's QEMU 11.1 (tests/lib_vhost_user.sh) on
 # `venus-server --vhost-user ... --vhost-user-input ... --display --http
-# 127.0.0.1:0 --input --record`. In the guest (tests/vm/init, workload
+# 127.0.0.1:0 --http-cert ... --http-key ... --input --record` (the page
+# over https, a test CA's certificate: tests/lib.sh test_certs). In the guest (tests/vm/init, workload
 # device-live) a KMS client flips Venus-rendered numbered frames on the
 # device's scanout (tests/vm/kms_frames.c --live) until Escape comes from
 # an input device. Once the guest says the client starts, Chromium opens
@@ -21,7 +22,7 @@
 . "$TESTS_DIR/lib_vm.sh"
 . "$TESTS_DIR/lib_vhost_user.sh"
 
-require_tools python3 ffmpeg ffprobe
+require_tools python3 ffmpeg ffprobe openssl
 if ! "$SERVER_BIN" --help | grep -c -- '--display' >/dev/null; then skip "a build without the display"; finish; fi
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$CHROMIUM" ] || { skip "chromium is not installed (Debian package chromium; run scripts/setup.sh)"; finish; }
@@ -35,15 +36,19 @@ vu_prepare
 export XDG_RUNTIME_DIR=$TEST_TMP/rt
 mkdir -m 700 -p "$XDG_RUNTIME_DIR"
 record=$TEST_TMP/vhost.h264
-vu_server_start --vm-size 1024x768 --display vs-vhost-browser --http 127.0.0.1:0 --input --record "$record"
+# Over TLS, as a viewer off this host would watch: a test CA's
+# certificate, which Chromium is told to trust.
+test_certs "$TEST_TMP/certs" || finish
+vu_server_start --vm-size 1024x768 --display vs-vhost-browser --http 127.0.0.1:0 --input --record "$record" \
+  --http-cert "$TEST_TMP/certs/server.pem" --http-key "$TEST_TMP/certs/server.key"
 
 # The browser, on the guest's cue.
 (
   deadline=$((SECONDS + 300))
   until grep -aq '^VMTEST kms starting' "$work/hvc.log" 2>/dev/null || [ $SECONDS -ge $deadline ]; do sleep 0.5; done
-  url=$(grep -aohE 'http://[^ ]+token=[^ ]+' "$TEST_TMP/device.out" 2>/dev/null | head -n1)
-  [ -n "$url" ] || { echo "no viewer URL in the server's output" >"$TEST_TMP/browser.out"; exit 0; }
-  timeout -k 5 240 python3 "$TESTS_DIR/display/cdp_view.py" "$CHROMIUM" "$TEST_TMP/profile" "$url" latency-escape 20 5 \
+  url=$(grep -aohE 'https://[^ ]+token=[^ ]+' "$TEST_TMP/device.out" 2>/dev/null | head -n1)
+  [ -n "$url" ] || { echo "no https viewer URL in the server's output" >"$TEST_TMP/browser.out"; exit 0; }
+  CDP_CHROMIUM_ARGS="--ignore-certificate-errors-spki-list=$TEST_SPKI" timeout -k 5 240 python3 "$TESTS_DIR/display/cdp_view.py" "$CHROMIUM" "$TEST_TMP/profile" "$url" latency-escape 20 5 \
     "$TEST_TMP/kms.png" >"$TEST_TMP/browser.out" 2>&1 || echo "cdp_view status $?" >>"$TEST_TMP/browser.out"
 ) &
 browser=$!
@@ -54,6 +59,7 @@ vu_server_stop
 log=$TEST_TMP/guest.log dlog=$TEST_TMP/device.log
 
 check "QEMU ran the guest to power-off (status $rc)" test "$rc" -eq 0
+check "the server logged the page's https URL" grep -qaE 'https://127\.0\.0\.1:[0-9]+/\?token=' "$TEST_TMP/device.out"
 page=$(grep -E '^browser: [0-9]+ s after' "$TEST_TMP/browser.out" 2>/dev/null || true)
 if [ -n "$page" ] && grep -q '^pressed Escape' "$TEST_TMP/browser.out"; then
   pass "Chromium drew the guest's KMS frames live: ${page#browser: }"
