@@ -86,7 +86,9 @@ PY
   { fail "the example domain could not be made the test's"; finish; }
 
 # In the root, as the user: /run and /sys for libvirt's session daemon,
-# then define, start, wait for the guest's cue, shut down, undefine.
+# then define, start, wait for the guest's cue, shut down, undefine. The
+# user's own environment only: the suite's (XDG_CACHE_HOME...) names
+# directories of the host.
 cat >"$work/virsh.sh" <<EOF
 set -u
 export XDG_RUNTIME_DIR=/run/user/$uid HOME=/home/$user
@@ -104,7 +106,8 @@ v undefine vs-test
 EOF
 t0=$SECONDS
 "${vu_in_root[@]}" sh -c "mount -t tmpfs tmpfs /run && mount -t sysfs sysfs /sys && mkdir -p /run/user/$uid &&
-  chown $uid /run/user/$uid && timeout -k 5 400 su $user -s /bin/sh -c 'sh $in/virsh.sh'" >"$TEST_TMP/virsh.log" 2>&1
+  chown $uid /run/user/$uid && timeout -k 5 400 su $user -s /bin/sh -c 'env -i PATH=/usr/bin:/bin sh $in/virsh.sh'" \
+  >"$TEST_TMP/virsh.log" 2>&1
 note "libvirt: $((SECONDS - t0)) s from define to undefine"
 tr -d '\r' <"$work/hvc.log" >"$TEST_TMP/guest.log" 2>/dev/null || : >"$TEST_TMP/guest.log"
 cp "$work/serial.log" "$TEST_TMP/serial.log" 2>/dev/null || true
