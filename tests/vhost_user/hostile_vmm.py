@@ -919,8 +919,13 @@ def stalled_context(path, out_path, log_path):
         size = display_info(dev)
         checks.check('GET_DISPLAY_INFO answered after (%s)' % size, bool(size), size)
     finally:
-        os.kill(pid, signal.SIGKILL)
-        os.kill(pid, signal.SIGCONT)
+        # The server may have reaped the worker already, even between
+        # these two signals.
+        for sig in (signal.SIGKILL, signal.SIGCONT):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
     checks.done()
     dev.s.close()
 
