@@ -6,8 +6,9 @@
 # a LISTEN_PID of another process is ignored; a VM's two sockets
 # (venus-server-vm@.socket) are each served on their own path;
 # `make install DESTDIR=...`
-# installs the binary, the man page (which renders without warnings) and
-# the systemd units (which systemd-analyze verify accepts, where present).
+# installs the binary, the man page (which renders without warnings), the
+# systemd units (which systemd-analyze verify accepts, where present) and
+# their groups' sysusers.d file.
 . "$(dirname "$0")/lib.sh"
 
 require_tools vulkaninfo python3
@@ -106,7 +107,8 @@ fi
 root=$dest$prefix
 for f in bin/venus-server share/man/man1/venus-server.1 lib/systemd/system/venus-server.socket \
          lib/systemd/system/venus-server.service lib/systemd/system/venus-server-vm@.socket \
-         lib/systemd/system/venus-server-vm@.service etc/venus-server/venus-server.conf; do
+         lib/systemd/system/venus-server-vm@.service lib/sysusers.d/venus-server.conf \
+         etc/venus-server/venus-server.conf; do
   check "installed $f" test -s "$root/$f"
 done
 check "the service runs the installed binary" grep -qx "ExecStart=$prefix/bin/venus-server --isolate process" \
