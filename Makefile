@@ -53,7 +53,8 @@ $(POSIX_BUILD)/venus-server: setup $(POSIX_BUILD)/build.ninja FORCE
 	ninja -C $(POSIX_BUILD)
 
 # The Debian roots the guest matrix and the stock front ends run in
-# (scripts/debian-root.sh: built once, a few minutes each, then cached).
+# (scripts/debian-root.sh: built once, a few minutes each, then cached;
+# the bookworm root is bare: test_deb installs the package there).
 # ROOTS=0 leaves them out (their tests then skip). The sid root carries
 # llama.cpp's Vulkan backend for test_llama (and make apps' llama row) and
 # QEMU 11.1 with its firmware for test_vhost_user_qemu (the first QEMU whose
@@ -63,7 +64,7 @@ ROOTS ?= 1
 SID_TEST_PKGS = llama.cpp-tools,llama.cpp-tests,libggml0-backend-vulkan,qemu-system-x86,qemu-system-data
 SID_OPERATOR_PKGS = libvirt-daemon,libvirt-daemon-driver-qemu,libvirt-clients,podman,crun,conmon
 roots:
-	@if [ "$(ROOTS)" = 1 ]; then scripts/debian-root.sh trixie >/dev/null && \
+	@if [ "$(ROOTS)" = 1 ]; then scripts/debian-root.sh bookworm >/dev/null && scripts/debian-root.sh trixie >/dev/null && \
 	  scripts/debian-root.sh sid --include $(SID_TEST_PKGS) --include $(SID_OPERATOR_PKGS) >/dev/null; fi
 
 # Both variants run even when the first fails; either failing fails the target.

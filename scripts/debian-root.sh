@@ -6,6 +6,8 @@
 #
 #   scripts/debian-root.sh SUITE [--include PKG[,PKG...]]...
 #
+# SUITE bookworm (Debian 12, as this host): a bare root, where the package
+#   is installed and purged (tests/test_deb.sh).
 # SUITE trixie (Debian 13): virglrenderer 1.1's virgl_test_server (the
 #   reference peer; it needs glibc 2.38), trixie's Mesa 25.0.7 (lavapipe, the
 #   Venus driver) and vkmark. scripts/trixie-root.sh is this with "trixie".
@@ -23,19 +25,21 @@
 # ROOT/tmp/x.sock on the host is /tmp/x.sock inside. Delete a root with
 # `rm -rf --one-file-system`.
 #
-# Environment: TRIXIE_ROOT / SID_ROOT  where the root lives (default:
+# Environment: BOOKWORM_ROOT / TRIXIE_ROOT / SID_ROOT  where the root lives (default:
 # .deps/SUITE-root of this checkout; never commit it). The Debian mirror is
 # the one the host's own apt sources name.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 suite=${1:-}
+marker=/usr/bin/virgl_test_server
 case $suite in
+  bookworm) root=${BOOKWORM_ROOT:-$top/.deps/bookworm-root} base_pkgs=libvulkan1 marker=/usr/bin/dpkg ;;
   trixie) root=${TRIXIE_ROOT:-$top/.deps/trixie-root}
           base_pkgs=mesa-vulkan-drivers,vulkan-tools,virgl-server,vkmark,libegl1,libegl-mesa0,libgl1-mesa-dri ;;
   sid)    root=${SID_ROOT:-$top/.deps/sid-root}
           base_pkgs=mesa-vulkan-drivers,vulkan-tools,virgl-server,mesa-utils,libegl1,libegl-mesa0,libgl1-mesa-dri ;;
-  *) printf 'debian-root: usage: %s trixie|sid [--include PKG[,PKG...]]...\n' "$0" >&2; exit 1 ;;
+  *) printf 'debian-root: usage: %s bookworm|trixie|sid [--include PKG[,PKG...]]...\n' "$0" >&2; exit 1 ;;
 esac
 shift
 
@@ -118,6 +122,6 @@ mkdir -p "$(dirname "$root")"
 exec 9>"$root.lock"
 flock 9
 unmount_binds "$root"
-[ -x "$root/usr/bin/virgl_test_server" ] || bootstrap
+[ -x "$root$marker" ] || bootstrap
 install_missing "$pkgs"
 echo "$root"

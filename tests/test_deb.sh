@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The Debian package: `make deb` builds it from debian/ (dpkg-buildpackage,
-# this tree), lintian finds no error in it, and in the trixie and sid
-# roots (Debian 13 and unstable) it installs with its dependencies from the
-# root's suite, runs, and purges leaving none of its files, no
-# configuration and no cache behind. No user is made (the services'
+# this tree), lintian finds no error in it, and in the bookworm, trixie
+# and sid roots (Debian 12, 13 and unstable) it installs with its
+# dependencies from the root's suite, runs, and purges leaving none of its
+# files, no configuration and no cache behind. No user is made (the services'
 # users are systemd's DynamicUser).
 . "$(dirname "$0")/lib.sh"
 
@@ -14,7 +14,9 @@ if grep -q '"name": "os", "value": "posix"' "$BUILD_DIR/meson-info/intro-buildop
   finish
 fi
 top=$TESTS_DIR/..
-out=$TEST_TMP/deb
+# Kept in the build directory: test_libvirt installs it in a booted root.
+out=$BUILD_DIR/deb
+rm -rf "$out"
 if make -C "$top" --no-print-directory deb DEB_OUT="$out" >"$TEST_TMP/build.log" 2>&1; then
   pass "make deb: $(cd "$out" && ls -- *.deb | tr '\n' ' ')"
 else
@@ -26,14 +28,14 @@ rc=0; lintian --fail-on error "$deb" >"$TEST_TMP/lintian.out" 2>&1 || rc=$?
 check "lintian: no error (status $rc; $(grep -c '^E:' "$TEST_TMP/lintian.out" || true) errors, $(grep -c '^W:' "$TEST_TMP/lintian.out" || true) warnings)" \
   test "$rc" -eq 0
 grep '^[EW]:' "$TEST_TMP/lintian.out" | head -5 | sed 's/^/         | /' || true
-check "its units, configuration file, CDI spec and manual page are in it" test "$(dpkg-deb -c "$deb" | grep -cE \
-  '/(venus-server(-vm@)?\.(socket|service)|venus-server\.conf|cdi/venus-server\.json|venus-server\.1\.gz)$')" -eq 7
+check "its units, their groups (sysusers.d), configuration file, CDI spec and manual page are in it" test "$(dpkg-deb -c "$deb" | grep -cE \
+  '/(venus-server(-vm@)?\.(socket|service)|(venus-server|sysusers\.d)/venus-server\.conf|cdi/venus-server\.json|venus-server\.1\.gz)$')" -eq 8
 # What it installs: its files (not the directories it shares with others).
 files=$(dpkg-deb -c "$deb" | awk '$1 !~ /^d/ { sub(/^\./, "", $6); print $6 }')
 # The package names of its Depends, for the roots' apt.
 deps=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/[[:space:]]*\([^ (]*\).*/\1/' | grep -v '^$' | paste -sd,)
 
-for suite in trixie sid; do
+for suite in bookworm trixie sid; do
   root=$top/.deps/$suite-root
   if [ ! -x "$root/usr/bin/dpkg" ]; then skip "$suite: no root at $root (make roots)"; continue; fi
   if ! "$top/scripts/debian-root.sh" "$suite" --include "$deps" >"$TEST_TMP/$suite-deps.log" 2>&1; then
