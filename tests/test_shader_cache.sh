@@ -5,6 +5,9 @@
 # in the uid's directory under --shader-cache; the uid's second client is
 # lent those files and finds its pipelines there: it writes nothing new
 # and the cache does not grow. Each worker's own directory goes when it ends.
+# A running worker whose directory holds more than twice the uid's bound
+# (--limit shader-cache-mib=4; the test writes there, as a worker may) is
+# ended with one line; under it, it runs on.
 # With --shader-cache none there is no cache. (That a worker reaches
 # neither another tenant's cache nor another worker's directory:
 # test_compromised_worker.)
@@ -51,6 +54,45 @@ check "the served workers' directories went with them (${served:-none served}; l
 server_pid=$SERVER_PID
 server_stop
 check "the server's workers' directories went with it" test ! -e "$cache/workers/$server_pid"
+
+# While a worker runs its directory is watched: writes into it (what a
+# worker its guest owns may do there) past twice the uid's bound end that
+# worker alone, with one line; under it, nothing happens.
+HOLD=$BUILD_DIR/tests/vk_hold
+[ -x "$HOLD" ] || { fail "no $HOLD (built by make)"; finish; }
+cache=$TEST_TMP/cache-bound
+server_start --log-level info --shader-cache "$cache" --limit shader-cache-mib=4 || finish
+if grep -q 'shader cache: no watch of workers' "$SERVER_LOG"; then
+  skip "no directory watch on this OS layer: $(sed -n 's/.*shader cache: no watch of workers. directories here //p' "$SERVER_LOG")"
+else
+  venus_run "$HOLD" >"$TEST_TMP/hold.out" 2>"$TEST_TMP/hold.err" &
+  holder=$!
+  BG_PIDS+=("$holder")
+  deadline=$((SECONDS + 60))
+  until grep -q "holding objects" "$TEST_TMP/hold.out" 2>/dev/null || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+  worker=$(sed -nE 's/.*client served by worker process ([0-9]+)$/\1/p' "$SERVER_LOG" | tail -n 1)
+  dir=$cache/workers/$SERVER_PID/${worker:-none}
+  check "a holding client's worker ($worker) has its directory" test -d "$dir"
+  # 4 MiB of the 8 MiB it may hold while it runs (the warm-up's own
+  # entries beside it: lavapipe's, about 1.3 MB), in a directory of its own.
+  mkdir -p "$dir/sub"
+  head -c $((4096 * 1024)) /dev/zero >"$dir/sub/under"
+  sleep 1
+  check "4 MiB more in its directory ($(du -sk "$dir" | cut -f1) KiB): the worker runs on, no line" \
+    test "$(grep -c 'in its cache directory' "$SERVER_LOG")" -eq 0 -a -d "/proc/$worker"
+  head -c $((4096 * 1024)) /dev/zero >"$dir/sub/over"
+  deadline=$((SECONDS + 10))
+  until grep -q 'in its cache directory' "$SERVER_LOG" || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+  check "4 MiB more: the worker is ended with one line ($(grep -o 'shader cache: worker process .* ending it' "$SERVER_LOG" || echo none))" \
+    test "$(grep -cE "^venus-server: warn: shader cache: worker process $worker of uid [0-9]+ holds (8|9|10) MiB in its cache directory, more than twice the uid's 4 MiB \(limit shader-cache-mib\): ending it$" "$SERVER_LOG")" -eq 1
+  deadline=$((SECONDS + 10))
+  until grep -q "client worker process $worker killed" "$SERVER_LOG" || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+  check "its client alone is gone with it" grep -qE "client worker process $worker killed by signal 9; only this client is gone$" \
+    "$SERVER_LOG"
+  kill "$holder" 2>/dev/null || true
+  run 4 nowait
+fi
+server_stop
 
 server_start --log-level info --shader-cache none || finish
 run 3 nowait

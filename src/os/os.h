@@ -115,6 +115,21 @@ int os_random_bytes(void *buf, size_t len);
  * (vm.max_map_count on Linux); 0 if the OS does not say. */
 uint64_t os_max_mappings(void);
 
+/* Changes in directories, announced by the kernel (inotify on Linux): a
+ * watch fd, readable (POLLIN) once a file in a watched directory was
+ * made, written, moved in or truncated. -1 with errno ENOSYS where this
+ * backend has none (a kqueue one would do on macOS). */
+int os_dir_watch_open(void);
+/* Watches directory `path` itself (not what is below it, and never
+ * through a link): >= 0, its id in os_dir_watch_read (the same id for a
+ * directory watched already); -1 with errno set. */
+int os_dir_watch_add(int watch_fd, const char *path);
+void os_dir_watch_remove(int watch_fd, int id);
+/* Reads what is pending without waiting: the ids of the directories that
+ * changed into `ids` (at most `max`, repeats possible), -1 among them when
+ * the kernel lost changes (any directory may have changed). The count. */
+unsigned os_dir_watch_read(int watch_fd, int *ids, unsigned max);
+
 /* --- portable core: os_posix.c, every host --- */
 
 /* Monotonic time in nanoseconds. */

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -188,4 +189,55 @@ os_random_bytes(void *buf, size_t len)
       len -= (size_t)n;
    }
    return 0;
+}
+
+/* What changes a file's bytes or a directory's entries; removals cost
+ * nothing, and the watch never follows a link. */
+#define DIR_WATCH_MASK (IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW)
+
+int
+os_dir_watch_open(void)
+{
+   return inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+}
+
+int
+os_dir_watch_add(int watch_fd, const char *path)
+{
+   return inotify_add_watch(watch_fd, path, DIR_WATCH_MASK);
+}
+
+void
+os_dir_watch_remove(int watch_fd, int id)
+{
+   (void)inotify_rm_watch(watch_fd, id);
+}
+
+unsigned
+os_dir_watch_read(int watch_fd, int *ids, unsigned max)
+{
+   unsigned count = 0;
+   bool lost = false;
+   /* Aligned for the records, each a header and its name. At most 64
+    * reads: a writer that never stops is read again at the next poll. */
+   char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+   for (unsigned reads = 0; reads < 64; reads++) {
+      const ssize_t n = read(watch_fd, buf, sizeof(buf));
+      if (n <= 0)
+         break;
+      for (ssize_t at = 0; at + (ssize_t)sizeof(struct inotify_event) <= n;) {
+         const struct inotify_event *e = (const struct inotify_event *)(buf + at);
+         at += (ssize_t)(sizeof(*e) + e->len);
+         if (e->mask & IN_IGNORED)
+            continue;
+         const int id = e->mask & IN_Q_OVERFLOW ? -1 : e->wd;
+         if (count < max)
+            ids[count++] = id;
+         else
+            lost = true;
+      }
+   }
+   if (lost && max)
+      ids[max - 1] = -1;
+   return count;
 }

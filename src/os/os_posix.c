@@ -803,4 +803,38 @@ os_random_bytes(void *buf, size_t len)
    return 0;
 }
 
+/* No directory watch here: the cache's bound is checked when a worker
+ * ends only. */
+int
+os_dir_watch_open(void)
+{
+   errno = ENOSYS;
+   return -1;
+}
+
+int
+os_dir_watch_add(int watch_fd, const char *path)
+{
+   (void)watch_fd;
+   (void)path;
+   errno = ENOSYS;
+   return -1;
+}
+
+void
+os_dir_watch_remove(int watch_fd, int id)
+{
+   (void)watch_fd;
+   (void)id;
+}
+
+unsigned
+os_dir_watch_read(int watch_fd, int *ids, unsigned max)
+{
+   (void)watch_fd;
+   (void)ids;
+   (void)max;
+   return 0;
+}
+
 #endif /* !VS_OS_LINUX */

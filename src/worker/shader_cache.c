@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,13 +20,33 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "os/os.h"
 
 #define TREE_DEPTH 4
 #define TREE_ENTRIES 4096
+/* While it runs, a worker's directory holds the tenant's files (within
+ * the bound) and its driver's new ones (the driver keeps those within the
+ * bound too): past twice the bound, or past WATCH_DIRS directories, the
+ * worker is no driver and is ended. */
+#define RUN_BOUND_FACTOR 2u
+#define WATCH_DIRS 1024u
+/* A worker's directory is counted again at most this often, and never
+ * more than a tenth of the time: a writer that never stops costs the
+ * watch thread little. */
+#define COUNT_GAP_NS (100u * 1000000u)
+#define COUNT_SHARE 10u
 
+/* A worker lent a tenant's files, and watched until it ends. */
 struct lend {
    pid_t pid;
    uid_t uid;
+   uint64_t serial;                    /* told apart from a later worker of the same pid */
+   void (*end)(void *data, pid_t pid); /* its pool's way to end it */
+   void *end_data;
+   int *watches; /* its directories' watch ids */
+   unsigned watch_count, watch_cap;
+   bool dirty, ended;
+   uint64_t next_count_ns;
 };
 
 static struct {
@@ -38,7 +59,15 @@ static struct {
    pthread_mutex_t lock;
    struct lend *lends; /* under lock */
    unsigned lend_count, lend_cap;
-} cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+   uint64_t serials;   /* under lock */
+   /* The watch of the workers' directories (-1: none on this OS), and its
+    * thread, started at the first lend (the pools fork first). */
+   int watch_fd;
+   bool watching, stopping; /* stopping: under lock */
+   bool short_of_watches;   /* said so (the watch thread's) */
+   pthread_t watcher;
+   struct os_event wake;
+} cache = { .lock = PTHREAD_MUTEX_INITIALIZER, .watch_fd = -1 };
 
 static bool
 make_dir(const char *path)
@@ -162,6 +191,55 @@ tree_bytes(int fd, unsigned depth)
    return total;
 }
 
+/* What a running worker's directory holds, counted as the disk holds it:
+ * each entry at least a block, a file at least the blocks it has (space
+ * kept past its size counts); and the ids of its directories' watches. */
+struct tally {
+   uint64_t bytes;
+   unsigned dirs;
+   int watches[WATCH_DIRS];
+};
+
+static void
+tally_tree(int fd, char *path, size_t len, unsigned depth, struct tally *t)
+{
+   if (t->dirs >= WATCH_DIRS)
+      return;
+   const int id = os_dir_watch_add(cache.watch_fd, path);
+   t->watches[t->dirs++] = id;
+   if (id < 0 && errno == ENOSPC && !cache.short_of_watches) {
+      cache.short_of_watches = true;
+      vs_warn(0, "shader cache: no watch left for %s (fs.inotify.max_user_watches): changes there, and in other "
+                 "directories short of one, are seen when something else in their worker's directory changes, or "
+                 "when it ends",
+              path);
+   }
+   unsigned count;
+   char *names = list_names(fd, &count);
+   const char *name = names;
+   for (unsigned i = 0; i < count && t->dirs < WATCH_DIRS; i++, name += strlen(name) + 1) {
+      struct stat st;
+      if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+         continue;
+      uint64_t size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+      if ((uint64_t)st.st_blocks * 512u > size)
+         size = (uint64_t)st.st_blocks * 512u;
+      t->bytes += size > 4096 ? size : 4096;
+      if (!S_ISDIR(st.st_mode) || depth >= TREE_DEPTH)
+         continue;
+      const size_t sub_len = len + 1 + strlen(name);
+      int sub = sub_len < PATH_MAX ? open_dir_at(fd, name) : -1;
+      if (sub < 0)
+         continue;
+      path[len] = '/';
+      memcpy(path + len + 1, name, sub_len - len);
+      tally_tree(sub, path, sub_len, depth + 1, t);
+      path[len] = 0;
+      close(sub);
+   }
+   free(names);
+}
+
 /* What carrying a tree does with each regular file: a tenant's files are
  * lent (linked), a worker's new files returned (moved, within a budget;
  * the tenant's file of the same name, lent and written in place or made
@@ -261,6 +339,155 @@ remove_stale_servers(const char *workers_root)
    close(fd);
 }
 
+/* Under lock: the lend of `pid`, made as `serial` when serial is not 0. */
+static struct lend *
+find_lend(pid_t pid, uint64_t serial)
+{
+   for (unsigned i = 0; i < cache.lend_count; i++)
+      if (cache.lends[i].pid == pid && (!serial || cache.lends[i].serial == serial))
+         return &cache.lends[i];
+   return NULL;
+}
+
+/* Under lock: `l`'s directories are watched by `ids` too (-1s skipped). */
+static void
+keep_watches(struct lend *l, const int *ids, unsigned count)
+{
+   for (unsigned i = 0; i < count; i++) {
+      bool known = ids[i] < 0;
+      for (unsigned k = 0; !known && k < l->watch_count; k++)
+         known = l->watches[k] == ids[i];
+      if (known)
+         continue;
+      if (l->watch_count == l->watch_cap) {
+         const unsigned cap = l->watch_cap ? 2 * l->watch_cap : 8;
+         int *bigger = realloc(l->watches, cap * sizeof(*bigger));
+         if (!bigger)
+            return;
+         l->watches = bigger;
+         l->watch_cap = cap;
+      }
+      l->watches[l->watch_count++] = ids[i];
+   }
+}
+
+/* Under lock: `l` forgotten, its watches ended. */
+static void
+forget_lend_at(struct lend *l)
+{
+   for (unsigned k = 0; k < l->watch_count; k++)
+      os_dir_watch_remove(cache.watch_fd, l->watches[k]);
+   free(l->watches);
+   *l = cache.lends[--cache.lend_count];
+}
+
+/* Under lock: the lends whose directories changed are counted again. */
+static void
+mark_changed(const int *ids, unsigned count)
+{
+   for (unsigned i = 0; i < count; i++)
+      for (unsigned j = 0; j < cache.lend_count; j++)
+         for (unsigned k = 0; k < cache.lends[j].watch_count; k++)
+            if (ids[i] < 0 || cache.lends[j].watches[k] == ids[i]) {
+               cache.lends[j].dirty = true;
+               break;
+            }
+}
+
+/* Counts one lend whose directory changed and is due, outside the lock
+ * (its directory may go meanwhile: then nothing is kept); ends it past
+ * its bound. How long until the next one is due: 0 now, -1 none. */
+static int
+count_due(struct tally *t)
+{
+   pthread_mutex_lock(&cache.lock);
+   uint64_t now = os_now_ns(), next = UINT64_MAX;
+   struct lend *due = NULL;
+   for (unsigned i = 0; i < cache.lend_count; i++) {
+      struct lend *l = &cache.lends[i];
+      if (!l->dirty || l->ended)
+         continue;
+      if (l->next_count_ns <= now && !due)
+         due = l;
+      else if (l->next_count_ns < next)
+         next = l->next_count_ns;
+   }
+   if (!due) {
+      pthread_mutex_unlock(&cache.lock);
+      return next == UINT64_MAX ? -1 : (int)((next - now) / 1000000u) + 1;
+   }
+   const pid_t pid = due->pid;
+   const uint64_t serial = due->serial;
+   due->dirty = false;
+   pthread_mutex_unlock(&cache.lock);
+
+   char path[PATH_MAX];
+   worker_path(pid, path);
+   t->bytes = 0;
+   t->dirs = 0;
+   int fd = open_dir_at(AT_FDCWD, path);
+   if (fd >= 0) {
+      tally_tree(fd, path, strlen(path), 0, t);
+      close(fd);
+   }
+   const uint64_t took = os_now_ns() - now;
+   const bool over = t->bytes / RUN_BOUND_FACTOR > cache.bytes || t->dirs >= WATCH_DIRS;
+
+   pthread_mutex_lock(&cache.lock);
+   struct lend *l = find_lend(pid, serial);
+   uid_t uid = 0;
+   if (l) {
+      uid = l->uid;
+      keep_watches(l, t->watches, t->dirs);
+      l->next_count_ns = now + (took * COUNT_SHARE > COUNT_GAP_NS ? took * COUNT_SHARE : COUNT_GAP_NS);
+      if (over) {
+         l->ended = true;
+         l->end(l->end_data, pid);
+      }
+   }
+   pthread_mutex_unlock(&cache.lock);
+   if (l && over && t->dirs >= WATCH_DIRS)
+      vs_warn(0, "shader cache: worker process %d of uid %u made more than %u directories in its cache directory: "
+                 "ending it", (int)pid, (unsigned)uid, WATCH_DIRS);
+   else if (l && over)
+      vs_warn(0, "shader cache: worker process %d of uid %u holds %" PRIu64 " MiB in its cache directory, more than "
+                 "twice the uid's %" PRIu64 " MiB (limit shader-cache-mib): ending it",
+              (int)pid, (unsigned)uid, t->bytes >> 20, cache.bytes >> 20);
+   return 0;
+}
+
+/* The watch thread: the kernel announces each change in a watched
+ * directory, a lend announces a new worker (cache.wake); their lends are
+ * counted when due. */
+static void *
+watch_thread(void *arg)
+{
+   (void)arg;
+   os_thread_set_name("vs-cache-watch");
+   struct tally *t = malloc(sizeof(*t));
+   int timeout = -1;
+   while (t) {
+      struct pollfd pfds[2] = { { .fd = cache.watch_fd, .events = POLLIN },
+                                { .fd = cache.wake.read_fd, .events = POLLIN } };
+      if (poll(pfds, 2, timeout) < 0 && errno != EINTR)
+         break;
+      if (pfds[1].revents)
+         os_event_drain(&cache.wake);
+      int ids[256];
+      const unsigned n = pfds[0].revents ? os_dir_watch_read(cache.watch_fd, ids, 256) : 0;
+      pthread_mutex_lock(&cache.lock);
+      const bool stopping = cache.stopping;
+      mark_changed(ids, n);
+      pthread_mutex_unlock(&cache.lock);
+      if (stopping)
+         break;
+      while ((timeout = count_due(t)) == 0)
+         ;
+   }
+   free(t);
+   return NULL;
+}
+
 bool
 vs_shader_cache_configure(const char *root, uint64_t bytes)
 {
@@ -287,6 +514,14 @@ vs_shader_cache_configure(const char *root, uint64_t bytes)
    }
    remove_stale_servers(workers_root);
    cache.bytes = bytes;
+   cache.watch_fd = os_dir_watch_open();
+   if (cache.watch_fd >= 0 && os_event_init(&cache.wake) != 0) {
+      close(cache.watch_fd);
+      cache.watch_fd = -1;
+   }
+   if (cache.watch_fd < 0)
+      vs_info(0, "shader cache: no watch of workers' directories here (%s): each is bounded when its worker ends only",
+              strerror(errno));
    cache.on = true;
    vs_info(0, "shader cache: each tenant's (uid's) its own under %s, at most %" PRIu64 " MiB each (limit "
               "shader-cache-mib)", tenants, bytes >> 20);
@@ -298,12 +533,27 @@ vs_shader_cache_fini(void)
 {
    if (!cache.on)
       return;
+   if (cache.watching) {
+      pthread_mutex_lock(&cache.lock);
+      cache.stopping = true;
+      pthread_mutex_unlock(&cache.lock);
+      os_event_signal(&cache.wake);
+      pthread_join(cache.watcher, NULL);
+      cache.watching = cache.stopping = false;
+   }
    remove_tree(cache.workers);
    pthread_mutex_lock(&cache.lock);
+   while (cache.lend_count)
+      forget_lend_at(&cache.lends[0]);
    free(cache.lends);
    cache.lends = NULL;
-   cache.lend_count = cache.lend_cap = 0;
+   cache.lend_cap = 0;
    pthread_mutex_unlock(&cache.lock);
+   if (cache.watch_fd >= 0) {
+      close(cache.watch_fd);
+      os_event_fini(&cache.wake);
+      cache.watch_fd = -1;
+   }
    cache.on = false;
 }
 
@@ -330,7 +580,7 @@ vs_shader_cache_worker_dir(void)
 }
 
 void
-vs_shader_cache_lend(pid_t pid, uid_t uid)
+vs_shader_cache_lend(pid_t pid, uid_t uid, void (*end)(void *data, pid_t pid), void *end_data)
 {
    if (!cache.on)
       return;
@@ -348,28 +598,34 @@ vs_shader_cache_lend(pid_t pid, uid_t uid)
       cache.lends = bigger;
       cache.lend_cap = cap;
    }
-   cache.lends[cache.lend_count++] = (struct lend){ pid, uid };
+   /* Counted once lent, then whenever its directory changes. */
+   cache.lends[cache.lend_count++] = (struct lend){
+      .pid = pid, .uid = uid, .serial = ++cache.serials, .end = end, .end_data = end_data, .dirty = true
+   };
    struct carry lent = { .lend = true };
    if (make_dir(tenant) && make_dir(worker))
       carry_path(tenant, worker, &lent);
+   if (cache.watch_fd >= 0 && !cache.watching)
+      cache.watching = pthread_create(&cache.watcher, NULL, watch_thread, NULL) == 0;
+   const bool watching = cache.watching;
    pthread_mutex_unlock(&cache.lock);
+   if (watching)
+      os_event_signal(&cache.wake);
    vs_debug(0, "shader cache: worker process %d serves uid %u: %u of its files lent", (int)pid, (unsigned)uid,
             lent.done);
 }
 
 /* Under lock: whether `pid` was lent a tenant's files (whose uid), now
- * forgotten. */
+ * forgotten and no longer watched. */
 static bool
 forget_lend(pid_t pid, uid_t *uid)
 {
-   for (unsigned i = 0; i < cache.lend_count; i++) {
-      if (cache.lends[i].pid == pid) {
-         *uid = cache.lends[i].uid;
-         cache.lends[i] = cache.lends[--cache.lend_count];
-         return true;
-      }
-   }
-   return false;
+   struct lend *l = find_lend(pid, 0);
+   if (!l)
+      return false;
+   *uid = l->uid;
+   forget_lend_at(l);
+   return true;
 }
 
 void

@@ -34,8 +34,11 @@ void vs_shader_cache_fini(void);
  * made, and the driver's cache variables pointing there; NULL without a
  * cache. */
 const char *vs_shader_cache_worker_dir(void);
-/* In the server: worker `pid` is handed a tenant of `uid`. */
-void vs_shader_cache_lend(pid_t pid, uid_t uid);
+/* In the server: worker `pid` is handed a tenant of `uid`. Until it
+ * ends, its directory is watched where the OS can (os_dir_watch_open):
+ * past twice the uid's bound, `end(end_data, pid)` ends it (its pool's
+ * kill), with one line. */
+void vs_shader_cache_lend(pid_t pid, uid_t uid, void (*end)(void *data, pid_t pid), void *end_data);
 /* In the server: worker `pid` went back to the pool without its tenant
  * (it touched nothing): the lent files go. */
 void vs_shader_cache_take_back(pid_t pid);

@@ -499,6 +499,13 @@ vs_worker_pool_create(const struct vs_worker_pool_config *config)
    return pool;
 }
 
+/* The shader cache's way to end a worker whose directory outgrew it. */
+static void
+end_worker(void *pool, pid_t pid)
+{
+   vs_worker_pool_kill(pool, pid);
+}
+
 /* A prepared worker before a cold one (which a job that waited for it
  * may have left idle): the cold one has not warmed up. */
 static int
@@ -600,7 +607,7 @@ vs_worker_pool_run(struct vs_worker_pool *pool, uid_t uid, const int *fds, unsig
        * first costs no new worker. */
       pool->lent_warm += !w->cold;
       pthread_mutex_unlock(&pool->lock);
-      vs_shader_cache_lend(w->pid, uid);
+      vs_shader_cache_lend(w->pid, uid, end_worker, pool);
       bool sent = send_job(w->ctl, fds, fd_count, job, job_size);
       int send_err = errno;
       char answer = 0;
