@@ -116,6 +116,9 @@ check "the service runs the installed binary" grep -qx "ExecStart=$prefix/bin/ve
 check "the VM service runs the installed binary on both of the VM's sockets" grep -qx \
   "ExecStart=$prefix/bin/venus-server --vm-name %i --vhost-user /run/venus-server/vm/%i.sock --vhost-user-input /run/venus-server/vm/%i-input.sock" \
   "$root/lib/systemd/system/venus-server-vm@.service"
+check "both services' stop signals the server alone (KillMode=mixed): it ends its workers" test "$(grep -lx \
+  'KillMode=mixed' "$root/lib/systemd/system/venus-server.service" "$root/lib/systemd/system/venus-server-vm@.service" |
+  wc -l)" -eq 2
 if grep -q '^MemoryDenyWriteExecute=' "$root/lib/systemd/system/venus-server.service"; then
   fail "the service sets MemoryDenyWriteExecute (lavapipe's LLVM JIT needs W+X memory)"
 else
