@@ -60,7 +60,18 @@ tail_moved(void *data)
    return atomic_load_explicit(ring->tail, memory_order_relaxed) != ring->cur;
 }
 
-/* Sleeps until notified, unless the guest wrote more meanwhile. */
+/* The first look at the tail after going idle, and the longest gap
+ * between looks. */
+#define RING_IDLE_LOOK_NS 1000000ull
+#define RING_IDLE_LOOK_MAX_NS 1000000000ull
+
+/* Sleeps until notified, unless the guest wrote more meanwhile. Mesa
+ * stores the tail with release order and then loads the status: on x86
+ * that load may pass the store, so a submission racing IDLE can find the
+ * ring busy and send no notify while its tail is not visible here yet.
+ * Such a tail shows within microseconds: the ring looks again after 1 ms,
+ * then at doubling gaps up to 1 s, so no submission waits for a notify
+ * that never comes. */
 static void
 ring_idle(struct vs_ring *ring)
 {
@@ -69,12 +80,14 @@ ring_idle(struct vs_ring *ring)
    pthread_mutex_unlock(&ring->lock);
 
    atomic_fetch_or(ring->status, VS_RING_STATUS_IDLE);
-   if (atomic_load(ring->tail) == ring->cur) {
-      pthread_mutex_lock(&ring->lock);
-      while (!ring->notified && !ring->stop)
-         pthread_cond_wait(&ring->cond, &ring->lock);
-      pthread_mutex_unlock(&ring->lock);
+   uint64_t gap_ns = RING_IDLE_LOOK_NS;
+   pthread_mutex_lock(&ring->lock);
+   while (!ring->notified && !ring->stop && atomic_load(ring->tail) == ring->cur) {
+      os_cond_timedwait_ns(&ring->cond, &ring->lock, gap_ns);
+      if (gap_ns < RING_IDLE_LOOK_MAX_NS)
+         gap_ns *= 2;
    }
+   pthread_mutex_unlock(&ring->lock);
    atomic_fetch_and(ring->status, ~VS_RING_STATUS_IDLE);
 }
 
