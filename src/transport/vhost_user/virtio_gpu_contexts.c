@@ -333,8 +333,13 @@ vs_gpu_contexts_destroy_context(struct vs_gpu_contexts *c, uint32_t ctx_id, stru
     * their fds keep their memory. What it imported goes with it. */
    venus_destroy(gc);
    const uint64_t bit = 1ull << (gc - c->contexts);
-   for (uint32_t i = 0; i < c->max_blobs; i++)
+   for (uint32_t i = 0; i < c->max_blobs; i++) {
       c->blobs[i].importers &= ~bit;
+      /* Its own blobs are no later context's of the same id (the guest
+       * reuses ids): their unref goes to no context. */
+      if (c->blobs[i].res_id && c->blobs[i].ctx_id == ctx_id)
+         c->blobs[i].ctx_id = 0;
+   }
    vs_debug(ctx_id, "virtio-gpu %u: context %u (\"%s\") destroyed", c->device_id, ctx_id, gc->name);
    *gc = (struct gpu_context){ 0 };
    return VS_GPU_RESP_OK_NODATA;
