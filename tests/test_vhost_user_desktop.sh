@@ -39,18 +39,7 @@ desktop_run() {
   vu_boot 180 vmtest=desktop "cubeenv=$cube_env"
   vu_server_stop
 }
-desktop_run
-# vkcube on this guest now and then stalls in a fence wait (a known
-# intermittent stall, docs/vhost-user.md#a-stock-compositor): that boot's
-# logs go to first/ and the guest boots once more.
-if grep -q 'stuck in fence wait' "$TEST_TMP/guest.log" && ! grep -q '^VMTEST step cube rc 0 ' "$TEST_TMP/guest.log"; then
-  note "vkcube stalled in a fence wait; its logs are in first/; booting once more"
-  mkdir -p "$TEST_TMP/first"
-  for f in device.log device.out guest.log serial.log qemu.log desktop.h264; do
-    mv "$TEST_TMP/$f" "$TEST_TMP/first/" 2>/dev/null || true
-  done
-  desktop_run
-fi
+vu_run_twice_on_stall desktop_run '^VMTEST step cube rc 0 ' "$record"
 log=$TEST_TMP/guest.log dlog=$TEST_TMP/device.log
 
 check "QEMU ran the guest to power-off (status $rc)" test "$rc" -eq 0

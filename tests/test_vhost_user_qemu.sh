@@ -61,18 +61,7 @@ device_run() {
   vu_boot 400 vmtest=device kmsframes=$kms_frames
   vu_server_stop
 }
-device_run
-# A Venus client of this guest now and then stalls in a fence wait (the
-# known intermittent stall, docs/vhost-user.md#a-stock-compositor): that
-# boot's logs go to first/ and the guest boots once more.
-if grep -q 'stuck in fence wait' "$TEST_TMP/guest.log" && ! grep -q '^VMTEST done' "$TEST_TMP/guest.log"; then
-  note "a guest client stalled in a fence wait; its logs are in first/; booting once more"
-  mkdir -p "$TEST_TMP/first"
-  for f in device.log device.out guest.log serial.log qemu.log vhost.h264; do
-    mv "$TEST_TMP/$f" "$TEST_TMP/first/" 2>/dev/null || true
-  done
-  device_run
-fi
+vu_run_twice_on_stall device_run '^VMTEST done' "$record"
 
 klog=$TEST_TMP/serial.log dlog=$TEST_TMP/device.log log=$TEST_TMP/guest.log
 check "QEMU ran the guest to power-off (status $rc)" test "$rc" -eq 0
