@@ -10,18 +10,19 @@
 #
 #   scripts/vm-image.sh BUILD_DIR [--desktop]
 #
-# --desktop: a second image, cached apart, of the same guest plus a stock
-# compositor on the device's KMS output: weston 14 (DRM backend, GL
-# renderer, kiosk shell), Mesa's EGL, GBM and Gallium drivers (Zink among
-# them) and the data they read. That stack (libgallium with LLVM) makes the
-# initramfs about 56 MB against the default's 10 MB: the other VM tests
+# --desktop: a second image, cached apart, of the same guest taken from the
+# sid root instead (sid's kernel and Mesa) plus a stock compositor on the
+# device's KMS output: weston 16 (DRM backend, GL and Vulkan renderers,
+# kiosk shell), Mesa's EGL, GBM and Gallium drivers (Zink among them) and
+# the data they read. That stack (libgallium with LLVM) makes the
+# initramfs about 60 MB against the default's 10 MB: the other VM tests
 # boot the default.
 #
 # The trixie root gets scripts/vm-run.sh's packages too (QEMU, Xvfb).
 # Cached under .deps/vm/ (git-ignored), keyed by the packages' versions,
 # the guest init (tests/vm/init) and the test clients: a second call with
 # the same inputs only prints the directory. Needs root (sudo otherwise).
-# Environment: TRIXIE_ROOT as for scripts/trixie-root.sh.
+# Environment: TRIXIE_ROOT and SID_ROOT as for scripts/debian-root.sh.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,18 +42,20 @@ host_pkgs=qemu-system-x86,qemu-system-modules-opengl,qemu-system-gui,seabios,lib
 # `virsh shutdown` presses).
 guest_modules="virtio_pci virtio_console virtio_gpu virtio_input evdev button"
 # The desktop image's packages (--desktop), on top of the guest's: weston
-# and its library, glvnd's libEGL and libGLESv2 with Mesa's vendor library,
-# GBM, the Gallium drivers, and the xkb keymaps.
-desktop_pkgs=weston,libweston-14-0,libegl1,libgles2,libegl-mesa0,libgbm1,mesa-libgallium,xkb-data
+# (its library follows), glvnd's libEGL and libGLESv2 with Mesa's vendor
+# library, GBM, the Gallium drivers, and the xkb keymaps.
+desktop_pkgs=weston,libegl1,libgles2,libegl-mesa0,libgbm1,mesa-libgallium,xkb-data
 
 # desktop_elves: the desktop image's ELFs that nothing links, so ldd of
 # weston alone misses them: what libweston loads by path (the DRM backend,
-# the GL renderer, the kiosk shell), glvnd's Mesa vendor library and GBM's
-# backend. libgallium (with LLVM), libEGL and libgbm follow by ldd.
+# the GL and Vulkan renderers, the kiosk shell), glvnd's Mesa vendor
+# library and GBM's backend. libgallium (with LLVM), libEGL, libgbm and
+# the Vulkan loader follow by ldd.
 desktop_elves() {
-  local l=/usr/lib/x86_64-linux-gnu
-  printf '%s\n' /usr/bin/weston "$l"/weston/kiosk-shell.so "$l"/libweston-14/drm-backend.so \
-    "$l"/libweston-14/gl-renderer.so "$l"/libEGL_mesa.so.0 "$l"/gbm/dri_gbm.so
+  local l=/usr/lib/x86_64-linux-gnu lw
+  lw=$(ls -d "$l"/libweston-[0-9]*/ | sort -V | tail -n 1)
+  printf '%s\n' /usr/bin/weston "$l"/weston/kiosk-shell.so "$lw"drm-backend.so "$lw"gl-renderer.so \
+    "$lw"vulkan-renderer.so "$l"/libEGL_mesa.so.0 "$l"/gbm/dri_gbm.so
 }
 
 # desktop_data STAGE: the files weston's stack reads besides ELFs: glvnd's
@@ -127,9 +130,11 @@ for c in "${clients[@]}"; do [ -x "$c" ] || die "no $c (run make)"; done
 for c in "$build/guest/present/vs-guest-present" "$build/guest/present/vmch_hostile" "$build/tests/display/wl_frames"; do
   if [ -x "$c" ]; then clients+=("$c"); fi
 done
-includes=(--include "$guest_pkgs,$host_pkgs")
-if [ "$desktop" = 1 ]; then includes+=(--include "$desktop_pkgs"); fi
-root=$("$top/scripts/trixie-root.sh" "${includes[@]}")
+if [ "$desktop" = 1 ]; then
+  root=$("$top/scripts/debian-root.sh" sid --include "$guest_pkgs,$desktop_pkgs")
+else
+  root=$("$top/scripts/trixie-root.sh" --include "$guest_pkgs,$host_pkgs")
+fi
 kver=$(cd "$root/usr/lib/modules" && ls | sort -V | tail -n 1)
 [ -n "$kver" ] && [ -f "$root/boot/vmlinuz-$kver" ] || die "no kernel in $root (linux-image-amd64)"
 

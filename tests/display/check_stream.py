@@ -14,10 +14,13 @@ openh264_frames.py) and checks it.
       after the last are left out (a VM's console on the same scanout), a
       numbered frame being one whose bars read clean and the same number
       above 0 on four rows
-  check_stream.py cube FILE W H MIN_FRAMES      vkcube: frames not blank
-      (luma spread) and changing (distinct frames); $CHECK_STREAM_TRIM=1:
+  check_stream.py cube FILE W H MIN_FRAMES [RUNS]   vkcube: frames not
+      blank (luma spread) and changing (distinct frames); $CHECK_STREAM_TRIM=1:
       blank frames before the first frame that is not and after the last
-      are left out (a VM's console and an empty desktop around the client)
+      are left out (a VM's console and an empty desktop around the client);
+      with RUNS (a client shown in that many sessions one after another,
+      a blank console between them), exactly RUNS runs of frames not blank,
+      each of MIN_FRAMES at least, with only blank frames between them
   check_stream.py size FILE W H MIN_FRAMES      at least MIN_FRAMES frames of
       W x H (ffprobe), e.g. weston-simple-shm's window in a stream
 Prints one summary line; exit 1 on failure."""
@@ -109,12 +112,24 @@ def numbers(path, w, h, need, split=None):
     return not bad
 
 
-def cube(path, w, h, need):
+def cube(path, w, h, need, runs=0):
     fs, trimmed = trim(frames(path, w, h), lambda f: not blank(f))
     distinct = len({hashlib.md5(f).digest() for f in fs})
     blanks = sum(1 for f in fs if blank(f))
-    ok = len(fs) >= need and blanks == 0 and distinct >= len(fs) // 2
-    print('%d frames decoded%s, %d distinct, %d blank' % (len(fs), trimmed, distinct, blanks))
+    if not runs:
+        ok = len(fs) >= need and blanks == 0 and distinct >= len(fs) // 2
+        print('%d frames decoded%s, %d distinct, %d blank' % (len(fs), trimmed, distinct, blanks))
+        return ok
+    lengths = []
+    for i, f in enumerate(fs):
+        if blank(f):
+            continue
+        if i == 0 or blank(fs[i - 1]):
+            lengths.append(0)
+        lengths[-1] += 1
+    ok = len(lengths) == runs and min(lengths) >= need and distinct >= len(fs) // 2
+    print('%d frames decoded%s, %d distinct, %d blank between runs of %s frames (want %d runs of >= %d)' % (
+        len(fs), trimmed, distinct, blanks, ' and '.join(str(n) for n in lengths) or 'no', runs, need))
     return ok
 
 
@@ -129,5 +144,5 @@ def size(path, w, h, need):
 
 if __name__ == '__main__':
     mode, path, w, h, need = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-    extra = [int(a) for a in sys.argv[6:7]] if mode == 'numbers' else []
+    extra = [int(a) for a in sys.argv[6:7]] if mode in ('numbers', 'cube') else []
     sys.exit(0 if {'numbers': numbers, 'cube': cube, 'size': size}[mode](path, w, h, need, *extra) else 1)
