@@ -11,10 +11,10 @@
 #   scripts/vm-image.sh BUILD_DIR [--desktop]
 #
 # --desktop: a second image, cached apart, of the same guest taken from the
-# sid root instead (sid's kernel and Mesa) plus a stock compositor on the
+# sid root instead (sid's kernel and Mesa) plus stock compositors on the
 # device's KMS output: weston 16 (DRM backend, GL and Vulkan renderers,
-# kiosk shell), Mesa's EGL, GBM and Gallium drivers (Zink among them) and
-# the data they read. That stack (libgallium with LLVM) makes the
+# kiosk shell) and cage (a wlroots kiosk), Mesa's EGL, GBM and Gallium
+# drivers (Zink among them) and the data they read. That stack (libgallium with LLVM) makes the
 # initramfs about 60 MB against the default's 10 MB: the other VM tests
 # boot the default.
 #
@@ -42,9 +42,9 @@ host_pkgs=qemu-system-x86,qemu-system-modules-opengl,qemu-system-gui,seabios,lib
 # `virsh shutdown` presses).
 guest_modules="virtio_pci virtio_console virtio_gpu virtio_input evdev button"
 # The desktop image's packages (--desktop), on top of the guest's: weston
-# (its library follows), glvnd's libEGL and libGLESv2 with Mesa's vendor
+# (its library follows), cage (wlroots follows), glvnd's libEGL and libGLESv2 with Mesa's vendor
 # library, GBM, the Gallium drivers, and the xkb keymaps.
-desktop_pkgs=weston,libegl1,libgles2,libegl-mesa0,libgbm1,mesa-libgallium,xkb-data
+desktop_pkgs=weston,cage,libegl1,libgles2,libegl-mesa0,libgbm1,mesa-libgallium,xkb-data
 
 # desktop_elves: the desktop image's ELFs that nothing links, so ldd of
 # weston alone misses them: what libweston loads by path (the DRM backend,
@@ -54,7 +54,7 @@ desktop_pkgs=weston,libegl1,libgles2,libegl-mesa0,libgbm1,mesa-libgallium,xkb-da
 desktop_elves() {
   local l=/usr/lib/x86_64-linux-gnu lw
   lw=$(ls -d "$l"/libweston-[0-9]*/ | sort -V | tail -n 1)
-  printf '%s\n' /usr/bin/weston "$l"/weston/kiosk-shell.so "$lw"drm-backend.so "$lw"gl-renderer.so \
+  printf '%s\n' /usr/bin/weston /usr/bin/cage "$l"/weston/kiosk-shell.so "$lw"drm-backend.so "$lw"gl-renderer.so \
     "$lw"vulkan-renderer.so "$l"/libEGL_mesa.so.0 "$l"/gbm/dri_gbm.so
 }
 
