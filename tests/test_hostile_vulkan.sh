@@ -14,8 +14,8 @@
 # device's limits: each is dropped before the driver sees it.
 # Then the lifetime cases (see the second part), a shader that never
 # ends (the third part), a client making VkDevices in a loop (the
-# fourth) and a host driver's allocation past the worker's memory bound
-# (the fifth).
+# fourth), a host driver's allocation past the worker's memory bound
+# (the fifth) and its threads past the worker's task bound (the sixth).
 . "$(dirname "$0")/lib.sh"
 
 require_tools timeout
@@ -227,7 +227,7 @@ check "worker memory: under the default bound the pool of 2^27 queries is made (
 server_stop || true
 server_start --log-level info --limit worker-memory-mib=512 || finish
 check "worker memory: the worker's sandbox line names the bound" \
-  grep -qE 'sandbox: worker [0-9]+: .*private memory at most 512 MiB \(limit worker-memory-mib\) in force' "$SERVER_LOG"
+  grep -qE 'sandbox: worker [0-9]+: .*private memory at most 512 MiB \(limit worker-memory-mib\)(, [^,]*)? in force' "$SERVER_LOG"
 venus_run "$COMPUTE" --mib 4 --rounds 8 --pause-ms 300 >"$TEST_TMP/bound-compute.out" 2>"$TEST_TMP/bound-compute.err" &
 compute_pid=$!; BG_PIDS+=("$compute_pid")
 rc=0; venus_run 60 "$HOSTILE" huge-query-pool >"$TEST_TMP/query-pool-bound.out" 2>&1 || rc=$?
@@ -238,5 +238,34 @@ check "worker memory: under 512 MiB the pool's client is dropped with one line (
 rc=0; wait "$compute_pid" || rc=$?
 client_check "worker memory: a compute client beside it" "$TEST_TMP/bound-compute.out" "$rc" || true
 check "worker memory: server still running" server_alive
+server_stop || true
+
+# The kernel's bound on a worker's tasks (--limit worker-tasks, a pids
+# cgroup per worker where the host allows one), beneath the server's
+# counts: with 16 tasks and the devices limit at 32, a client making
+# VkDevices in a loop is refused by the host driver once its worker holds
+# 16 tasks (lavapipe: 8 after warm-up, 2 more a device), before the
+# server's count, at the cost of one line; a compute client beside it is
+# served.
+server_start --log-level info --limit worker-tasks=16 --limit devices=32 || finish
+if grep -q 'worker tasks: no kernel bound' "$SERVER_LOG"; then
+  skip "worker tasks: $(sed -n 's/.*worker tasks: //p' "$SERVER_LOG" | head -n 1)"
+else
+  check "worker tasks: the worker's sandbox line names the bound" \
+    grep -qE 'sandbox: worker [0-9]+: .*tasks at most 16 \(limit worker-tasks\) in force' "$SERVER_LOG"
+  venus_run "$COMPUTE" --mib 4 --rounds 8 --pause-ms 300 >"$TEST_TMP/tasks-compute.out" 2>"$TEST_TMP/tasks-compute.err" &
+  compute_pid=$!; BG_PIDS+=("$compute_pid")
+  rc=0; venus_run 60 "$HOSTILE" device-flood >"$TEST_TMP/tasks-flood.out" 2>&1 || rc=$?
+  made=$(sed -n 's/^error: vkCreateDevice after \([0-9]*\) devices: .*/\1/p' "$TEST_TMP/tasks-flood.out")
+  check "worker tasks: the flood's vkCreateDevice failed after ${made:-?} devices, short of the server's 32 ($(describe_rc $rc))" \
+    test "${made:-32}" -lt 32
+  TASKS_RE='host vkCreateDevice failed'
+  wait_log_count "$TASKS_RE" 1 10 || true
+  check "worker tasks: one line: $(grep -oE "ctx [0-9]+: $TASKS_RE: [A-Z_]+" "$SERVER_LOG" | head -n1)" \
+    [ "$(log_count "$TASKS_RE")" -eq 1 ]
+  rc=0; wait "$compute_pid" || rc=$?
+  client_check "worker tasks: a compute client beside it" "$TEST_TMP/tasks-compute.out" "$rc" || true
+  check "worker tasks: server still running" server_alive
+fi
 server_stop || true
 finish

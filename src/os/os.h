@@ -252,6 +252,20 @@ int os_refuse_attach(void);
  * errno. */
 int os_bound_private_memory(uint64_t bytes);
 
+/* A kernel bound on each worker process's tasks (its threads), beneath the
+ * server's own counts: a pids cgroup per worker. Prepared once, by the
+ * server before it makes workers: under its own pids cgroup on cgroup v1;
+ * on cgroup v2 only where its cgroup was delegated to it (systemd's
+ * Delegate=), which it then splits: it moves into a leaf of its own
+ * ("server") and each worker's cgroup goes beside it. 0, or an errno with
+ * `why` naming what is missing (ENOSYS: no pids cgroup here). */
+int os_task_bound_prepare(char *why, size_t why_size);
+/* In a worker, before its sandbox: moves the calling process into a cgroup
+ * of its own that holds at most `max_tasks` tasks. 0, or an errno. */
+int os_task_bound_enter(uint32_t max_tasks);
+/* Once worker `pid` was reaped: its cgroup goes. */
+void os_task_bound_release(pid_t pid);
+
 /* Names the calling thread for debuggers, top and crash reports (truncated
  * to 15 bytes, the Linux limit); a no-op where the OS cannot. */
 void os_thread_set_name(const char *name);

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* The Linux backend (meson -Dos=auto on Linux): shared memory is a memfd,
  * wakeup objects are eventfds, threads can shorten their timer slack, and
- * worker processes die with the server through PR_SET_PDEATHSIG.
+ * worker processes die with the server through PR_SET_PDEATHSIG and have
+ * their tasks bounded by a pids cgroup each.
  * Only Linux-only calls live here; the portable core is os_posix.c, which
  * is built with VS_OS_LINUX so that its POSIX backend steps aside. */
 #include "os/os.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,7 +18,9 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 int
@@ -240,4 +244,173 @@ os_dir_watch_read(int watch_fd, int *ids, unsigned max)
    if (lost && max)
       ids[max - 1] = -1;
    return count;
+}
+
+/* Where workers' cgroups go once prepared ("" before): a pooled worker
+ * inherits it from the server through the forker. */
+static char task_cgroup_root[512];
+
+static int
+write_text(const char *path, const char *text)
+{
+   int fd = open(path, O_WRONLY | O_CLOEXEC);
+   if (fd < 0)
+      return errno;
+   const size_t size = strlen(text);
+   const ssize_t n = write(fd, text, size);
+   const int err = n == (ssize_t)size ? 0 : n < 0 ? errno : EIO;
+   close(fd);
+   return err;
+}
+
+/* The calling process's cgroup in the v1 hierarchy of `controller`, or in
+ * the unified (v2) one where `controller` is NULL: its path from
+ * /proc/self/cgroup ("" for the root). */
+static bool
+own_cgroup(const char *controller, char *path, size_t size)
+{
+   FILE *f = fopen("/proc/self/cgroup", "re");
+   char line[1024];
+   bool found = false;
+   while (f && !found && fgets(line, sizeof(line), f)) {
+      char *controllers = strchr(line, ':');
+      char *where = controllers ? strchr(controllers + 1, ':') : NULL;
+      if (!where)
+         continue;
+      *controllers++ = '\0';
+      *where++ = '\0';
+      where[strcspn(where, "\n")] = '\0';
+      if (controller) {
+         for (char *save = NULL, *c = strtok_r(controllers, ",", &save); c && !found; c = strtok_r(NULL, ",", &save))
+            found = strcmp(c, controller) == 0;
+      } else {
+         found = strcmp(line, "0") == 0 && controllers[0] == '\0';
+      }
+      if (found)
+         found = snprintf(path, size, "%s", strcmp(where, "/") == 0 ? "" : where) < (int)size;
+   }
+   if (f)
+      fclose(f);
+   return found;
+}
+
+/* Whether `list` (a cgroup's controller list) names `name`. */
+static bool
+names_controller(const char *list, const char *name)
+{
+   const size_t len = strlen(name);
+   for (const char *p = list; (p = strstr(p, name)); p += len)
+      if ((p == list || p[-1] == ' ') && (p[len] == '\0' || p[len] == ' ' || p[len] == '\n'))
+         return true;
+   return false;
+}
+
+/* The cgroups of workers that are gone without their release (a server
+ * killed with them): removed. One whose worker lives is left (and one in
+ * use could not be removed). */
+static void
+sweep_task_cgroups(void)
+{
+   DIR *d = opendir(task_cgroup_root);
+   for (struct dirent *e; d && (e = readdir(d));) {
+      int pid;
+      char end;
+      if (sscanf(e->d_name, "vs-worker-%d%c", &pid, &end) != 1 || pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+         continue;
+      char dir[800];
+      snprintf(dir, sizeof(dir), "%s/%s", task_cgroup_root, e->d_name);
+      (void)rmdir(dir);
+   }
+   if (d)
+      closedir(d);
+}
+
+int
+os_task_bound_prepare(char *why, size_t why_size)
+{
+   char path[384], file[600], list[256] = "";
+   if (own_cgroup("pids", path, sizeof(path))) {
+      snprintf(task_cgroup_root, sizeof(task_cgroup_root), "/sys/fs/cgroup/pids%s", path);
+      snprintf(file, sizeof(file), "%s/cgroup.procs", task_cgroup_root);
+      if (access(file, W_OK) == 0) {
+         sweep_task_cgroups();
+         return 0;
+      }
+      const int err = errno;
+      snprintf(why, why_size, "cannot write the server's pids cgroup %s (%s)", task_cgroup_root, strerror(err));
+      task_cgroup_root[0] = '\0';
+      return err;
+   }
+   if (!own_cgroup(NULL, path, sizeof(path)) || access("/sys/fs/cgroup/cgroup.controllers", R_OK) != 0) {
+      snprintf(why, why_size, "no pids cgroup: neither a v1 pids hierarchy nor cgroup v2 at /sys/fs/cgroup");
+      return ENOSYS;
+   }
+   char base[512];
+   snprintf(base, sizeof(base), "/sys/fs/cgroup%s", path);
+   /* Only a cgroup delegated to the server is the server's to split. */
+   if (getxattr(base, "trusted.delegate", NULL, 0) < 0 && getxattr(base, "user.delegate", NULL, 0) < 0) {
+      snprintf(why, why_size, "the server's cgroup %s is not delegated to it (systemd: Delegate=pids)", base);
+      return EPERM;
+   }
+   snprintf(file, sizeof(file), "%s/cgroup.controllers", base);
+   FILE *f = fopen(file, "re");
+   if (f) {
+      if (!fgets(list, sizeof(list), f))
+         list[0] = '\0';
+      fclose(f);
+   }
+   if (!names_controller(list, "pids")) {
+      snprintf(why, why_size, "no pids controller in the server's cgroup %s", base);
+      return ENOSYS;
+   }
+   /* No process may sit beside child cgroups that use a controller: the
+    * server goes into a leaf first. */
+   char text[32];
+   snprintf(file, sizeof(file), "%s/server", base);
+   int err = mkdir(file, 0755) == 0 || errno == EEXIST ? 0 : errno;
+   snprintf(file, sizeof(file), "%s/server/cgroup.procs", base);
+   snprintf(text, sizeof(text), "%d", (int)getpid());
+   if (!err)
+      err = write_text(file, text);
+   snprintf(file, sizeof(file), "%s/cgroup.subtree_control", base);
+   if (!err)
+      err = write_text(file, "+pids");
+   if (err) {
+      snprintf(why, why_size, "cannot split the server's cgroup %s: %s", base, strerror(err));
+      return err;
+   }
+   snprintf(task_cgroup_root, sizeof(task_cgroup_root), "%s", base);
+   sweep_task_cgroups();
+   return 0;
+}
+
+int
+os_task_bound_enter(uint32_t max_tasks)
+{
+   if (!task_cgroup_root[0])
+      return ENOSYS;
+   char dir[600], file[640], text[32];
+   snprintf(dir, sizeof(dir), "%s/vs-worker-%d", task_cgroup_root, (int)getpid());
+   if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+      return errno;
+   snprintf(file, sizeof(file), "%s/pids.max", dir);
+   snprintf(text, sizeof(text), "%u", max_tasks);
+   int err = write_text(file, text);
+   snprintf(file, sizeof(file), "%s/cgroup.procs", dir);
+   snprintf(text, sizeof(text), "%d", (int)getpid());
+   if (!err)
+      err = write_text(file, text);
+   if (err)
+      (void)rmdir(dir);
+   return err;
+}
+
+void
+os_task_bound_release(pid_t pid)
+{
+   if (!task_cgroup_root[0])
+      return;
+   char dir[600];
+   snprintf(dir, sizeof(dir), "%s/vs-worker-%d", task_cgroup_root, (int)pid);
+   (void)rmdir(dir);
 }

@@ -837,4 +837,24 @@ os_dir_watch_read(int watch_fd, int *ids, unsigned max)
    return 0;
 }
 
+int
+os_task_bound_prepare(char *why, size_t why_size)
+{
+   snprintf(why, why_size, "no task bound on this OS layer");
+   return ENOSYS;
+}
+
+int
+os_task_bound_enter(uint32_t max_tasks)
+{
+   (void)max_tasks;
+   return ENOSYS;
+}
+
+void
+os_task_bound_release(pid_t pid)
+{
+   (void)pid;
+}
+
 #endif /* !VS_OS_LINUX */

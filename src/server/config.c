@@ -71,7 +71,8 @@ usage(FILE *out, const struct vs_server_config *config)
            "                      RAM), vram-per-peer-mib (%llu: in a GPU's own memory),\n"
            "                      partial-per-peer-mib (%llu); per worker process:\n"
            "                      worker-memory-mib (%llu: its private memory, bounded\n"
-           "                      by the kernel); 0 means none\n"
+           "                      by the kernel), worker-tasks (%u: its threads, a pids\n"
+           "                      cgroup of its own where the host allows); 0 means none\n"
 #ifdef VS_HAVE_DISPLAY
            "  --display NAME      also serve a Wayland display: socket NAME in\n"
            "                      $XDG_RUNTIME_DIR, shown as H.264 (README \"Display\")\n"
@@ -143,7 +144,7 @@ usage(FILE *out, const struct vs_server_config *config)
            (unsigned long long)(config->server.memory_per_peer.host_ram_bytes >> 20),
            (unsigned long long)(config->server.memory_per_peer.vram_bytes >> 20),
            (unsigned long long)(config->server.partial_per_peer_bytes >> 20),
-           (unsigned long long)(config->worker_memory_bytes >> 20));
+           (unsigned long long)(config->worker_memory_bytes >> 20), config->worker_tasks);
 }
 
 static bool
@@ -248,11 +249,13 @@ parse_limit(struct vs_server_config *config, const char *arg)
       config->shader_cache_bytes = value << 20;
    else if (number && LIMIT_IS("worker-memory-mib") && value <= (UINT64_MAX >> 20))
       config->worker_memory_bytes = value << 20;
+   else if (number && LIMIT_IS("worker-tasks") && value <= UINT32_MAX)
+      config->worker_tasks = (uint32_t)value;
    else {
       fprintf(stderr, "venus-server: invalid limit '%s' (use rings, objects, resources, shmem-mib, "
                       "memory-mib, devices, memory-per-peer-mib, vram-per-peer-mib, clients, clients-per-peer, message-timeout-ms, work-timeout-ms, "
                       "idle-timeout-ms, teardown-timeout-ms, worker-starts-per-min, gpu-timeout-ms, partial-mib, "
-                      "partial-total-mib, partial-per-peer-mib, shader-cache-mib or worker-memory-mib=N)\n", arg);
+                      "partial-total-mib, partial-per-peer-mib, shader-cache-mib, worker-memory-mib or worker-tasks=N)\n", arg);
       return false;
    }
 #undef LIMIT_IS
@@ -565,6 +568,9 @@ set_defaults(struct vs_server_config *config, int argc, char **argv)
    /* A tenant's whole share of host RAM in private allocations of its
     * driver, and room for the driver's own state and code. */
    config->worker_memory_bytes = config->server.memory_per_peer.host_ram_bytes + (2048ull << 20);
+   /* Well above what a host driver's devices take (lavapipe: 2 threads a
+    * device, `devices` of them per context). */
+   config->worker_tasks = 1024;
    return 0;
 }
 

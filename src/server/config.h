@@ -70,6 +70,7 @@ struct vs_server_config {
    const char *shader_cache;
    uint64_t shader_cache_bytes;  /* --limit shader-cache-mib: per tenant */
    uint64_t worker_memory_bytes; /* --limit worker-memory-mib: each worker's private memory */
+   uint32_t worker_tasks;        /* --limit worker-tasks: each pooled worker's tasks (threads) */
    bool input;
    /* What a spawned render-server worker must be told again: every option
     * but --socket-fd and --isolate (kept for the process's lifetime). */

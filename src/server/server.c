@@ -257,6 +257,7 @@ vs_server_start(struct vs_server_config *config, const struct vs_server_workers 
    *started = (struct vs_server_started){ .kind = workers };
    limit_worker_links(config);
    vs_worker_bound_memory(config->worker_memory_bytes);
+   vs_worker_bound_tasks(config->worker_tasks);
    /* The workers first: their forker must be forked while this process
     * has no other thread (worker/forker.h); the display starts threads. */
    if (config->isolate == VS_ISOLATE_PROCESS) {

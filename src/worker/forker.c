@@ -181,6 +181,7 @@ report_exits(int sock, struct children *children)
             break;
          }
       os_shm_forget(pid);
+      os_task_bound_release(pid);
       const struct report r = { .op = REPORT_EXITED, .pid = pid, .value = status };
       (void)write_all(sock, &r, sizeof(r));
    }
@@ -336,8 +337,9 @@ forker_main(int sock, const struct os_worker_tie *server_tie, vs_forker_child_fn
    /* The pool is gone: so are the workers it did not hand out. */
    for (size_t i = 0; i < children.count; i++)
       kill(children.c[i].pid, SIGKILL);
-   while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
-      ;
+   for (pid_t pid; (pid = waitpid(-1, NULL, 0)) > 0 || errno == EINTR;)
+      if (pid > 0)
+         os_task_bound_release(pid);
    /* The workers' last lines. */
    while (children.count)
       child_end(&children, children.count - 1);

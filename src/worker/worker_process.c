@@ -11,8 +11,9 @@
 #include "os/sandbox.h"
 #include "worker/shader_cache.h"
 
-/* Set before the workers are made; a pooled worker inherits it. */
+/* Set before the workers are made; a pooled worker inherits them. */
 static uint64_t memory_bound;
+static uint32_t task_bound;
 
 bool
 vs_worker_leave_terminal(int log_fd)
@@ -37,9 +38,30 @@ vs_worker_bound_memory(uint64_t bytes)
 }
 
 void
+vs_worker_bound_tasks(uint32_t max_tasks)
+{
+   char why[600];
+   if (!max_tasks)
+      return;
+   if (os_task_bound_prepare(why, sizeof(why)) != 0) {
+      vs_info(0, "worker tasks: no kernel bound on a worker's tasks: %s", why);
+      return;
+   }
+   task_bound = max_tasks;
+}
+
+void
 vs_worker_enter_sandbox(void)
 {
-   /* Before the sandbox, which refuses setrlimit. */
+   /* Before the sandbox, which refuses setrlimit and cgroup writes. */
+   char tasks[96] = "";
+   if (task_bound) {
+      const int err = os_task_bound_enter(task_bound);
+      if (err)
+         snprintf(tasks, sizeof(tasks), ", tasks not bounded (%s)", strerror(err));
+      else
+         snprintf(tasks, sizeof(tasks), ", tasks at most %u (limit worker-tasks)", task_bound);
+   }
    char memory[128] = "";
    int memory_err = memory_bound ? os_bound_private_memory(memory_bound) : 0;
    if (memory_bound && !memory_err)
@@ -50,10 +72,10 @@ vs_worker_enter_sandbox(void)
    struct os_sandbox_report report;
    const enum os_sandbox_result result = os_sandbox_enter(vs_shader_cache_worker_dir(), &report);
    if (result == OS_SANDBOX_ENTERED && !memory_err)
-      vs_info(0, "sandbox: worker %d: %s%s in force", (int)getpid(), report.what, memory);
+      vs_info(0, "sandbox: worker %d: %s%s%s in force", (int)getpid(), report.what, memory, tasks);
    else if (result != OS_SANDBOX_ALREADY)
-      vs_warn(0, "sandbox: worker %d: not fully applied: %s%s; the worker keeps serving", (int)getpid(), report.what,
-              memory);
+      vs_warn(0, "sandbox: worker %d: not fully applied: %s%s%s; the worker keeps serving", (int)getpid(),
+              report.what, memory, tasks);
 }
 
 void

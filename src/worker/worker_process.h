@@ -25,8 +25,14 @@ bool vs_worker_leave_terminal(int log_fd);
  * worker alone. */
 void vs_worker_bound_memory(uint64_t bytes);
 
-/* Enters the sandbox (os/sandbox.h), with the memory bound, and logs what
- * holds, one line. */
+/* In the server before it makes its workers: each pooled worker's tasks
+ * (its threads) are bounded by the kernel at `max_tasks` (0: not), a pids
+ * cgroup of its own (os_task_bound_prepare), so that a runaway host driver
+ * cannot take the host's tasks. One line where the host allows no bound. */
+void vs_worker_bound_tasks(uint32_t max_tasks);
+
+/* Enters the sandbox (os/sandbox.h), with the memory and task bounds, and
+ * logs what holds, one line. */
 void vs_worker_enter_sandbox(void);
 
 /* Logs, once at start, what every worker's sandbox holds on this host. */
