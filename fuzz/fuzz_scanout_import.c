@@ -48,7 +48,8 @@ static struct {
 static unsigned shrink_count;
 
 static void
-show(void *data, uint32_t device, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t stride)
+show(void *data, uint32_t device, uint32_t scanout, const uint8_t *pixels, uint32_t width, uint32_t height,
+     uint32_t stride)
 {
    uint64_t sum = 0;
    for (uint32_t y = 0; y < height; y++)
@@ -63,8 +64,8 @@ show(void *data, uint32_t device, const uint8_t *pixels, uint32_t width, uint32_
 }
 
 static void
-cursor(void *data, uint32_t device, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t hot_x,
-       uint32_t hot_y)
+cursor(void *data, uint32_t device, uint32_t scanout, const uint8_t *pixels, uint32_t width, uint32_t height,
+       uint32_t hot_x, uint32_t hot_y)
 {
    uint64_t sum = hot_x + hot_y;
    for (uint64_t i = 0; pixels && i < (uint64_t)width * height * 4; i++)
@@ -192,7 +193,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
    }
    shutdown(pair[1], SHUT_WR);
    unsigned shown = 0;
-   vs_scanout_import_run(1, fb, fb_size, pair[0], 0, show, cursor, &shown);
+   vs_scanout_import_run(1, 0, fb, fb_size, pair[0], 0, show, cursor, &shown);
    for (unsigned i = 0; i < shrink_count; i++)
       close(shrink[i].fd);
    close(pair[0]);

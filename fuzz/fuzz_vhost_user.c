@@ -115,7 +115,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       return 0;
    const bool is_input = data[0] & 2, with_ram = data[0] & 1;
    const struct vs_virtio_gpu_options options = {
-      .id = 1, .width = 64, .height = 64, .max_pixels = 256 * 256, .shmem_size = 1u << 16,
+      .id = 1, .width = 64, .height = 64, .scanouts = 2, .max_pixels = 256 * 256, .shmem_size = 1u << 16,
       .max_resource_bytes = 1u << 20, .max_resources = 8,
    };
    struct vs_virtio_gpu *gpu = NULL;
@@ -167,8 +167,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             char why[160];
             memcpy(&w, ram_bytes, 4);
             memcpy(&h, ram_bytes + 4, 4);
-            vs_virtio_gpu_set_mode(gpu, &w, &h, why, sizeof(why));
-            if (w < 16 || h < 16 || w > 4095 || h > 4095 || (uint64_t)w * h > options.max_pixels)
+            /* Scanout 0, 1 or 2 (none such: refused, the size untouched). */
+            const uint32_t scanout = ram_bytes[0] % 3u, asked_w = w, asked_h = h;
+            const bool set = vs_virtio_gpu_set_mode(gpu, scanout, &w, &h, why, sizeof(why));
+            if (scanout < options.scanouts &&
+                (w < 16 || h < 16 || w > 4095 || h > 4095 || (uint64_t)w * h > options.max_pixels))
+               __builtin_trap();
+            if (scanout >= options.scanouts && (set || w != asked_w || h != asked_h))
                __builtin_trap();
          }
          kick_queues(dev, kick, 2);

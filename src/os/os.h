@@ -210,8 +210,9 @@ int os_set_nonblocking(int fd, bool nonblocking);
 int os_socket_prepare(int fd);
 
 /* Most fds one os_send_fds or os_recv_fds carries: a vhost-user mem table
- * brings one per region, up to 8. */
-#define OS_FDS_MAX 8
+ * brings one per region, up to 8; a worker's job up to VS_WORKER_FDS_MAX
+ * (worker/worker_pool.h). */
+#define OS_FDS_MAX 40
 
 /* One sendmsg of `len` bytes with `fd_count` fds (at most OS_FDS_MAX)
  * passed along (SCM_RIGHTS), retried on EINTR; `flags` as sendmsg's.

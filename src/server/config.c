@@ -13,9 +13,11 @@
 #include "transport/vtest/vtest_protocol.h"
 
 /* --vm-name: an output's name on the display and a part of its viewers'
- * URLs, with room for "-N" (display.h). */
+ * URLs, with room for "-N" and ".K" (display.h). */
 #define VM_NAME_MAX 24
 #define VM_NAME_CHARS "abcdefghijklmnopqrstuvwxyz0123456789-._"
+/* --vm-scanouts: what a virtio-gpu device can tell its guest. */
+#define VM_SCANOUTS_MAX 16
 
 #ifndef VS_VERSION
 #define VS_VERSION "0.1.0"
@@ -113,6 +115,10 @@ usage(FILE *out, const struct vs_server_config *config)
            "                      (default 1280x800); with --input, a viewer may ask\n"
            "                      the VM's scanout for its window's size\n"
            "  --vm-fixed-size     --vhost-user: viewers do not change a VM's mode\n"
+           "  --vm-scanouts N     --vhost-user: the scanouts (monitors) each VM's device\n"
+           "                      offers, 1 to 16 (default 1), each at --vm-size and each\n"
+           "                      an output of its own on the display: scanout K > 0\n"
+           "                      is the VM's output's name and .K (web1.1)\n"
            "  --shader-cache DIR  where each tenant (uid) keeps a shader cache of its own\n"
            "                      (default $CACHE_DIRECTORY, else $XDG_CACHE_HOME or\n"
            "                      ~/.cache, /venus-server; none: no cache), at most\n"
@@ -480,7 +486,7 @@ enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_L
        OPT_WORKER_LEDGER_FD,
        OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE,
        OPT_VHOST_USER, OPT_VHOST_USER_INPUT, OPT_VM_HOSTMEM, OPT_VM_CONTEXTS, OPT_VM_NAME, OPT_HTTP_CERT, OPT_HTTP_KEY,
-       OPT_HTTP_PLAIN, OPT_CDI_SPEC, OPT_SHADER_CACHE, OPT_VM_FIXED_SIZE };
+       OPT_HTTP_PLAIN, OPT_CDI_SPEC, OPT_SHADER_CACHE, OPT_VM_FIXED_SIZE, OPT_VM_SCANOUTS };
 static const struct option options[] = {
    { "socket", required_argument, NULL, OPT_SOCKET },
    { "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -524,6 +530,7 @@ static const struct option options[] = {
    { "vm-channel", required_argument, NULL, OPT_VM_CHANNEL },
    { "vm-size", required_argument, NULL, OPT_VM_SIZE },
    { "vm-fixed-size", no_argument, NULL, OPT_VM_FIXED_SIZE },
+   { "vm-scanouts", required_argument, NULL, OPT_VM_SCANOUTS },
    { "vhost-user", required_argument, NULL, OPT_VHOST_USER },
    { "vhost-user-input", required_argument, NULL, OPT_VHOST_USER_INPUT },
    { "vm-hostmem", required_argument, NULL, OPT_VM_HOSTMEM },
@@ -759,6 +766,16 @@ apply_option(struct vs_server_config *config, int opt, const char *name)
       config->vm_hostmem_mib = (unsigned)v;
       break;
    }
+   case OPT_VM_SCANOUTS: {
+      char *end;
+      unsigned long v = strtoul(optarg, &end, 10);
+      if (end == optarg || *end || v < 1 || v > VM_SCANOUTS_MAX) {
+         fprintf(stderr, "venus-server: invalid --vm-scanouts '%s' (1 to %d)\n", optarg, VM_SCANOUTS_MAX);
+         return 2;
+      }
+      config->vm_scanouts = (unsigned)v;
+      break;
+   }
    case OPT_VM_CONTEXTS:
       if (!strcmp(optarg, "apart") || !strcmp(optarg, "shared")) {
          config->vm_contexts_shared = !strcmp(optarg, "shared");
@@ -857,6 +874,10 @@ choose_mode(struct vs_server_config *config)
    }
    if (config->vm_hostmem_mib && !config->vhost_user_path) {
       fprintf(stderr, "venus-server: --vm-hostmem needs --vhost-user\n");
+      return 2;
+   }
+   if (config->vm_scanouts && !config->vhost_user_path) {
+      fprintf(stderr, "venus-server: --vm-scanouts needs --vhost-user\n");
       return 2;
    }
    if (config->vhost_user_input_path &&

@@ -65,6 +65,7 @@ struct vs_server_config {
     * apart (the default): each in a worker of its own. */
    bool vm_contexts_shared, vm_contexts_given;
    bool vm_fixed_size;           /* --vm-fixed-size: viewers do not set a VM's mode */
+   unsigned vm_scanouts;         /* --vm-scanouts; 0: one */
    /* --shader-cache: the root of the tenants' shader caches
     * (worker/shader_cache.h); NULL: the default place, "none": none. */
    const char *shader_cache;

@@ -2,7 +2,8 @@
 /* VMs' whole virtio-gpu devices (--vhost-user PATH): each connection to
  * PATH is a VMM's vhost-user front end, one VM's device, served in a
  * worker process of its own (src/transport/vhost_user/), until SIGTERM or
- * SIGINT. With --display, each device's scanout 0 is a surface there;
+ * SIGINT. With --display, each scanout of each device (--vm-scanouts of
+ * them) is a surface there, on an output of its own;
  * with --vhost-user-input, VMs' input devices too, which with --input get
  * the viewers' input on their VM's scanout. */
 #include <errno.h>
@@ -46,22 +47,23 @@ static const struct vs_server_workers vhost_user_workers = { create_workers, des
 
 #ifdef VS_HAVE_DISPLAY
 static void
-show_scanout(void *display, uint32_t device, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t stride)
+show_scanout(void *display, uint32_t device, uint32_t scanout, const uint8_t *pixels, uint32_t width,
+             uint32_t height, uint32_t stride)
 {
-   vs_display_show_frame(display, device, pixels, width, height, stride);
+   vs_display_show_frame(display, device, scanout, pixels, width, height, stride);
 }
 
 static void
-show_cursor(void *display, uint32_t device, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t hot_x,
-            uint32_t hot_y)
+show_cursor(void *display, uint32_t device, uint32_t scanout, const uint8_t *pixels, uint32_t width, uint32_t height,
+            uint32_t hot_x, uint32_t hot_y)
 {
-   vs_display_show_cursor(display, device, pixels, width, height, hot_x, hot_y);
+   vs_display_show_cursor(display, device, scanout, pixels, width, height, hot_x, hot_y);
 }
 
 static void
-hide_scanout(void *display, uint32_t device)
+hide_scanout(void *display, uint32_t device, uint32_t scanout)
 {
-   vs_display_hide_frame(display, device);
+   vs_display_hide_frame(display, device, scanout);
 }
 
 static void
@@ -92,6 +94,7 @@ vs_run_vhost_user(struct vs_server_config *config)
    struct vs_vhost_user_options options = {
       .width = config->vm_width ? config->vm_width : VM_WIDTH_DEFAULT,
       .height = config->vm_height ? config->vm_height : VM_HEIGHT_DEFAULT,
+      .scanouts = config->vm_scanouts ? config->vm_scanouts : 1,
       .hostmem_bytes = (uint64_t)(config->vm_hostmem_mib ? config->vm_hostmem_mib : VM_HOSTMEM_MIB_DEFAULT) << 20,
       .max_devices = VHOST_USER_DEVICES_MAX,
       .max_devices_per_peer = VHOST_USER_DEVICES_PER_PEER,

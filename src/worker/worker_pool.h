@@ -33,9 +33,10 @@
 struct os_event;
 struct vs_worker_pool;
 
-/* The most job bytes and fds one worker is handed. */
+/* The most job bytes and fds one worker is handed (a VM's GPU device
+ * with 16 scanouts takes 35 fds: two per scanout, three besides). */
 #define VS_WORKER_JOB_MAX 256
-#define VS_WORKER_FDS_MAX 5
+#define VS_WORKER_FDS_MAX 35
 
 struct vs_worker_pool_config {
    /* Workers kept prepared ahead of demand; 0: each job forks a worker

@@ -30,7 +30,8 @@ struct shown {
 };
 
 static void
-record_frame(void *data, uint32_t device, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t stride)
+record_frame(void *data, uint32_t device, uint32_t scanout, const uint8_t *pixels, uint32_t width, uint32_t height,
+             uint32_t stride)
 {
    struct shown *shown = data;
    shown->last_ns = os_now_ns();
@@ -43,8 +44,8 @@ record_frame(void *data, uint32_t device, const uint8_t *pixels, uint32_t width,
 }
 
 static void
-record_cursor(void *data, uint32_t device, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t hot_x,
-              uint32_t hot_y)
+record_cursor(void *data, uint32_t device, uint32_t scanout, const uint8_t *pixels, uint32_t width, uint32_t height,
+              uint32_t hot_x, uint32_t hot_y)
 {
    struct shown *shown = data;
    shown->cursors++;
@@ -65,7 +66,7 @@ static void *
 run_server_end(void *arg)
 {
    struct server_end *end = arg;
-   vs_scanout_import_run(1, end->map, vs_scanout_framebuffer_size((uint64_t)W * H), end->pair[0], FRAME_INTERVAL_NS,
+   vs_scanout_import_run(1, 0, end->map, vs_scanout_framebuffer_size((uint64_t)W * H), end->pair[0], FRAME_INTERVAL_NS,
                          record_frame, record_cursor, &end->shown);
    return NULL;
 }
@@ -82,7 +83,7 @@ server_end_start(struct server_end *end, struct vs_scanout_export **exp)
    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, end->pair) == 0);
    end->map = mmap(NULL, size, PROT_READ, MAP_SHARED, end->memfd, 0);
    CHECK(end->map != MAP_FAILED);
-   struct vs_scanout_export *made = vs_scanout_export_create(1, dup(end->memfd), size, end->pair[1]);
+   struct vs_scanout_export *made = vs_scanout_export_create(1, 0, dup(end->memfd), size, end->pair[1]);
    CHECK(made != NULL);
    CHECK(pthread_create(&end->thread, NULL, run_server_end, end) == 0);
    *exp = made;
@@ -142,7 +143,7 @@ refuses(const void *msg, size_t size)
    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) == 0);
    CHECK(send(pair[1], msg, size, 0) == (ssize_t)size);
    struct shown shown = { 0 };
-   vs_scanout_import_run(1, framebuffer, fb_size, pair[0], 0, record_frame, record_cursor, &shown);
+   vs_scanout_import_run(1, 0, framebuffer, fb_size, pair[0], 0, record_frame, record_cursor, &shown);
    CHECK_EQ(shown.frames, 0u);
    CHECK_EQ(shown.cursors, 0u);
    close(pair[0]);
@@ -241,7 +242,7 @@ refuses_buffer(const struct vs_scanout_announce *msg, int fd)
    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) == 0);
    CHECK(os_send_fds(pair[1], msg, sizeof(*msg), fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0, 0) == (ssize_t)sizeof(*msg));
    struct shown shown = { 0 };
-   vs_scanout_import_run(1, framebuffer, sizeof(framebuffer), pair[0], 0, record_frame, record_cursor, &shown);
+   vs_scanout_import_run(1, 0, framebuffer, sizeof(framebuffer), pair[0], 0, record_frame, record_cursor, &shown);
    CHECK_EQ(shown.frames, 0u);
    close(pair[0]);
    close(pair[1]);
@@ -307,7 +308,7 @@ TEST(scanout_mode_requests)
    int memfd = os_shm_create("test-scanout", size), pair[2];
    CHECK(memfd >= 0);
    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) == 0);
-   struct vs_scanout_export *exp = vs_scanout_export_create(1, memfd, size, pair[1]);
+   struct vs_scanout_export *exp = vs_scanout_export_create(1, 0, memfd, size, pair[1]);
    CHECK(exp != NULL);
    CHECK_EQ(vs_scanout_export_fd(exp), pair[1]);
    uint8_t pixels[H][W * 4];

@@ -58,7 +58,7 @@ fe_open(struct front_end *fe)
    if (!vu_fe_open(&fe->vu, &sock))
       return false;
    const struct vs_virtio_gpu_options options = {
-      .id = 1, .width = 1280, .height = 800, .max_pixels = 1920 * 1080, .shmem_size = 1u << 20,
+      .id = 1, .width = 1280, .height = 800, .scanouts = 1, .max_pixels = 1920 * 1080, .shmem_size = 1u << 20,
       .max_resource_bytes = 1u << 20,
       .max_resources = 4, .on_flush = on_flush, .flush_data = fe,
    };

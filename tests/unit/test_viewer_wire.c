@@ -117,7 +117,7 @@ TEST(request_output)
    CHECK(strcmp(r.output, "a") == 0);
    vs_http_parse_request("GET /?output=VM%2F1 HTTP/1.1\r\n\r\n", &r);
    CHECK(r.output_given && strcmp(r.output, "") == 0);
-   vs_http_parse_request("GET /?output=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n", &r);
+   vs_http_parse_request("GET /?output=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n", &r);
    CHECK(r.output_given && strcmp(r.output, "") == 0);
    vs_http_parse_request("GET /?token=a%20b HTTP/1.1\r\n\r\n", &r);
    CHECK(r.token_given && strcmp(r.token, "") == 0);

@@ -72,7 +72,8 @@ struct surface {
    struct vs_display *display;
    struct wl_list link;
    uint32_t vm_id;                    /* a VM guest's surface: its id in the guest session */
-   uint32_t source;                   /* a VM device's scanout (vs_display_show_frame) */
+   uint32_t source;                   /* a VM device (vs_display_show_frame), with: */
+   uint32_t scanout;                  /* which scanout of it */
    uint32_t output;                   /* VS_DISPLAY_DESKTOP, or the source's own */
    uint64_t vm_session;
    bool vm_frame_due;                 /* FRAME for vm_serial at the next tick */
@@ -158,9 +159,9 @@ struct vs_display {
    uint64_t first_shown_ns, last_shown_ns;
 };
 
-/* A source's newest frame, its cursor, or its end (neither). */
+/* A source's scanout's newest frame, its cursor, or its end (neither). */
 struct inbox_entry {
-   uint32_t source;
+   uint32_t source, scanout;
    struct vs_frame *frame;
    struct vs_cursor_image *cursor;
    struct inbox_entry *next;
@@ -755,42 +756,84 @@ vm_divert_input(void *data, const struct vs_input_event *event)
 /* --- frames of other sources (a VM device's scanout) --------------------- */
 
 static struct surface *
-source_surface(struct vs_display *d, uint32_t source)
+source_surface(struct vs_display *d, uint32_t source, uint32_t scanout)
 {
    struct surface *s;
    wl_list_for_each(s, &d->surfaces, link)
-      if (s->source == source)
+      if (s->source == source && s->scanout == scanout)
          return s;
    return NULL;
 }
 
-/* An output of a source's own, named after its VM device; 0 (said once)
- * when every output is taken. */
+/* The name of the output of source surface `s`'s scanout 0, whether that
+ * one is shown or not: a scanout k's is "<it>.k". */
+static void
+source_base_name(const struct vs_display *d, const struct surface *s, char *name, size_t size)
+{
+   snprintf(name, size, "%s", d->outputs[s->output].name);
+   char *dot = strrchr(name, '.');
+   if (s->scanout && dot)
+      *dot = '\0';
+}
+
+/* The name of a source's scanout 0's output: that of an output of the
+ * source still shown; else the VM's name, while no other output and no
+ * other source's scanouts have it; else NAME-N. */
+static void
+source_name(struct vs_display *d, uint32_t source, char *name, size_t size)
+{
+   struct surface *s;
+   wl_list_for_each(s, &d->surfaces, link) {
+      if (s->source == source) {
+         source_base_name(d, s, name, size);
+         return;
+      }
+   }
+   bool named = d->vm_name != NULL;
+   for (uint32_t i = 1; named && i < VS_DISPLAY_MAX_OUTPUTS; i++)
+      named = !d->outputs[i].used || strcmp(d->outputs[i].name, d->vm_name) != 0;
+   wl_list_for_each(s, &d->surfaces, link) {
+      char other[VS_OUTPUT_NAME_MAX + 1];
+      if (!named || !s->source)
+         continue;
+      source_base_name(d, s, other, sizeof(other));
+      named = strcmp(other, d->vm_name) != 0;
+   }
+   if (named)
+      snprintf(name, size, "%s", d->vm_name);
+   else
+      snprintf(name, size, "%s-%u", d->vm_name ? d->vm_name : "vm", source);
+}
+
+/* An output of a source's scanout's own, named after its VM device (and
+ * scanout); 0 (said once) when every output is taken. */
 static uint32_t
-source_output(struct vs_display *d, uint32_t source)
+source_output(struct vs_display *d, uint32_t source, uint32_t scanout)
 {
    uint32_t id = 1;
    while (id < VS_DISPLAY_MAX_OUTPUTS && d->outputs[id].used)
       id++;
    if (id == VS_DISPLAY_MAX_OUTPUTS) {
       if (!d->outputs_full_said)
-         vs_warn(0, "display: VM device %u's scanout is not shown: all %d outputs are taken", source,
+         vs_warn(0, "display: VM device %u's scanout %u is not shown: all %d outputs are taken", source, scanout,
                  VS_DISPLAY_MAX_OUTPUTS - 1);
       d->outputs_full_said = true;
       return 0;
    }
-   /* The VM's name, while no other device's output has it. */
-   bool named = d->vm_name != NULL;
-   for (uint32_t i = 1; named && i < VS_DISPLAY_MAX_OUTPUTS; i++)
-      named = !d->outputs[i].used || strcmp(d->outputs[i].name, d->vm_name) != 0;
+   char base[VS_OUTPUT_NAME_MAX + 1];
+   source_name(d, source, base, sizeof(base));
    struct output *o = &d->outputs[id];
    *o = (struct output){ .display = d, .used = true };
-   if (named)
-      snprintf(o->name, sizeof(o->name), "%s", d->vm_name);
-   else
-      snprintf(o->name, sizeof(o->name), "%s-%u", d->vm_name ? d->vm_name : "vm", source);
-   char what[64];
-   snprintf(what, sizeof(what), "VM device %u's scanout", source);
+   /* --vm-name leaves room for "-N.K" (display.h): nothing is cut. */
+   char name[VS_OUTPUT_NAME_MAX + 16], what[64];
+   if (scanout) {
+      snprintf(name, sizeof(name), "%s.%u", base, scanout);
+      snprintf(what, sizeof(what), "VM device %u's scanout %u", source, scanout);
+   } else {
+      snprintf(name, sizeof(name), "%s", base);
+      snprintf(what, sizeof(what), "VM device %u's scanout", source);
+   }
+   snprintf(o->name, sizeof(o->name), "%.*s", VS_OUTPUT_NAME_MAX, name);
    if (d->http && !vs_http_add_output(d->http, id, o->name, what)) {
       *o = (struct output){ .display = d };
       return 0;
@@ -801,12 +844,12 @@ source_output(struct vs_display *d, uint32_t source)
 /* A source's frame as a commit of its surface, its output's only, made at
  * its first frame. */
 static void
-source_commit(struct vs_display *d, uint32_t source, struct vs_frame *f)
+source_commit(struct vs_display *d, uint32_t source, uint32_t scanout, struct vs_frame *f)
 {
    d->commits++;
-   struct surface *s = source_surface(d, source);
+   struct surface *s = source_surface(d, source, scanout);
    if (!s) {
-      uint32_t output = source_output(d, source);
+      uint32_t output = source_output(d, source, scanout);
       if (!output || !(s = calloc(1, sizeof(*s)))) {
          if (output)
             output_end(d, &d->outputs[output]);
@@ -815,6 +858,7 @@ source_commit(struct vs_display *d, uint32_t source, struct vs_frame *f)
       }
       s->display = d;
       s->source = source;
+      s->scanout = scanout;
       s->output = output;
       wl_list_init(&s->base.frame_callbacks);
       wl_list_insert(&d->surfaces, &s->link);
@@ -828,17 +872,17 @@ source_commit(struct vs_display *d, uint32_t source, struct vs_frame *f)
 /* A source's cursor, to its output's viewers (once it has one: a cursor
  * before the first frame is not shown). */
 static void
-source_cursor(struct vs_display *d, uint32_t source, const struct vs_cursor_image *cursor)
+source_cursor(struct vs_display *d, uint32_t source, uint32_t scanout, const struct vs_cursor_image *cursor)
 {
-   struct surface *s = source_surface(d, source);
+   struct surface *s = source_surface(d, source, scanout);
    if (s && d->http)
       vs_http_cursor(d->http, s->output, cursor);
 }
 
 static void
-source_destroy(struct vs_display *d, uint32_t source)
+source_destroy(struct vs_display *d, uint32_t source, uint32_t scanout)
 {
-   struct surface *s = source_surface(d, source);
+   struct surface *s = source_surface(d, source, scanout);
    if (!s)
       return;
    output_end(d, &d->outputs[s->output]);
@@ -866,11 +910,11 @@ on_inbox(int fd, uint32_t mask, void *data)
    while (ordered) {
       struct inbox_entry *next = ordered->next;
       if (ordered->frame)
-         source_commit(d, ordered->source, ordered->frame);
+         source_commit(d, ordered->source, ordered->scanout, ordered->frame);
       else if (ordered->cursor)
-         source_cursor(d, ordered->source, ordered->cursor);
+         source_cursor(d, ordered->source, ordered->scanout, ordered->cursor);
       else
-         source_destroy(d, ordered->source);
+         source_destroy(d, ordered->source, ordered->scanout);
       free(ordered->cursor);
       free(ordered);
       ordered = next;
@@ -882,7 +926,7 @@ on_inbox(int fd, uint32_t mask, void *data)
       struct surface *s;
       wl_list_for_each(s, &d->surfaces, link)
          if (s->source && s->output == m->output && d->source_mode)
-            d->source_mode(d->source_mode_data, s->source, m->width, m->height);
+            d->source_mode(d->source_mode_data, s->source, s->scanout, m->width, m->height);
    }
    d->source_modes_len = 0;
    for (; d->source_inputs_len; d->source_inputs_len--) {
@@ -898,7 +942,7 @@ on_inbox(int fd, uint32_t mask, void *data)
 }
 
 static void
-inbox_push(struct vs_display *d, uint32_t source, struct vs_frame *f, struct vs_cursor_image *cursor)
+inbox_push(struct vs_display *d, uint32_t source, uint32_t scanout, struct vs_frame *f, struct vs_cursor_image *cursor)
 {
    struct inbox_entry *e = malloc(sizeof(*e));
    if (!e) {
@@ -907,15 +951,15 @@ inbox_push(struct vs_display *d, uint32_t source, struct vs_frame *f, struct vs_
       free(cursor);
       return;
    }
-   *e = (struct inbox_entry){ .source = source, .frame = f, .cursor = cursor };
+   *e = (struct inbox_entry){ .source = source, .scanout = scanout, .frame = f, .cursor = cursor };
    struct vs_frame *replaced = NULL;
    pthread_mutex_lock(&d->inbox_lock);
-   /* The latest frame wins: the source's newest entry (the inbox is
-    * newest first), if a frame not yet taken rather than the source's end,
-    * is replaced; so a source never holds more than one frame there,
-    * whatever other sources push between its frames. */
+   /* The latest frame wins: the scanout's newest entry (the inbox is
+    * newest first), if a frame not yet taken rather than the scanout's
+    * end, is replaced; so a scanout never holds more than one frame there,
+    * whatever other scanouts push between its frames. */
    struct inbox_entry *newest = d->inbox;
-   while (newest && newest->source != source)
+   while (newest && (newest->source != source || newest->scanout != scanout))
       newest = newest->next;
    if (f && newest && newest->frame) {
       replaced = newest->frame;
@@ -935,8 +979,8 @@ inbox_push(struct vs_display *d, uint32_t source, struct vs_frame *f, struct vs_
 }
 
 void
-vs_display_show_frame(struct vs_display *d, uint32_t source, const uint8_t *pixels, uint32_t width, uint32_t height,
-                      uint32_t stride)
+vs_display_show_frame(struct vs_display *d, uint32_t source, uint32_t scanout, const uint8_t *pixels, uint32_t width,
+                      uint32_t height, uint32_t stride)
 {
    if (!d || width == 0 || height == 0 || width > VS_DMABUF_MAX_DIM || height > VS_DMABUF_MAX_DIM ||
        stride < width * 4)
@@ -956,12 +1000,12 @@ vs_display_show_frame(struct vs_display *d, uint32_t source, const uint8_t *pixe
    f->stride = width * 4;
    f->fourcc = VS_FMT_XRGB8888; /* B8G8R8X8 in memory */
    f->copies = 1;
-   inbox_push(d, source, f, NULL);
+   inbox_push(d, source, scanout, f, NULL);
 }
 
 void
-vs_display_show_cursor(struct vs_display *d, uint32_t source, const uint8_t *pixels, uint32_t width, uint32_t height,
-                       uint32_t hot_x, uint32_t hot_y)
+vs_display_show_cursor(struct vs_display *d, uint32_t source, uint32_t scanout, const uint8_t *pixels, uint32_t width,
+                       uint32_t height, uint32_t hot_x, uint32_t hot_y)
 {
    if (!d)
       return;
@@ -977,14 +1021,14 @@ vs_display_show_cursor(struct vs_display *d, uint32_t source, const uint8_t *pix
       c->rgba[4 * i + 2] = pixels[4 * i + 0];
       c->rgba[4 * i + 3] = pixels[4 * i + 3];
    }
-   inbox_push(d, source, NULL, c);
+   inbox_push(d, source, scanout, NULL, c);
 }
 
 void
-vs_display_hide_frame(struct vs_display *d, uint32_t source)
+vs_display_hide_frame(struct vs_display *d, uint32_t source, uint32_t scanout)
 {
    if (d)
-      inbox_push(d, source, NULL, NULL);
+      inbox_push(d, source, scanout, NULL, NULL);
 }
 
 /* --- the thread -------------------------------------------------------- */
@@ -1169,7 +1213,7 @@ display_free(struct vs_display *d)
       if (s->vm_id)
          vm_destroy(d, s->vm_id);
       else if (s->source)
-         source_destroy(d, s->source); /* and its output */
+         source_destroy(d, s->source, s->scanout); /* and its output */
    output_end(d, &d->outputs[VS_DISPLAY_DESKTOP]);
    while (d->inbox) {
       struct inbox_entry *e = d->inbox;

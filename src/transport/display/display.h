@@ -37,8 +37,9 @@ struct vs_display_options {
    uint32_t vm_width, vm_height; /* what the guest is asked for; 0: VM_WIDTH x VM_HEIGHT */
    struct vs_vm_resource_table *resource_table;
    /* VM devices' outputs are named this (the first; later ones NAME-N, N
-    * the device's number), a name of VS_OUTPUT_NAME_CHARS with room for
-    * "-N" (--vm-name); NULL: vm-N. */
+    * the device's number; a device's scanout K > 0 that name and ".K"), a
+    * name of VS_OUTPUT_NAME_CHARS with room for "-N.K" (--vm-name); NULL:
+    * vm-N. */
    const char *vm_name;
 };
 
@@ -58,25 +59,25 @@ enum vs_display_start_result {
  * NULL. */
 enum vs_display_start_result vs_display_start(const struct vs_display_options *options, struct vs_display **display);
 
-/* A frame of `source` (a VM device's scanout, source > 0) from any
- * thread: B8G8R8X8 pixels copied before it returns, shown as that source's
- * surface on the display's thread (the newest frame of a source replaces
- * one not yet taken). */
-void vs_display_show_frame(struct vs_display *display, uint32_t source, const uint8_t *pixels, uint32_t width,
-                           uint32_t height, uint32_t stride);
-/* The source's cursor, from any thread: `pixels` B8G8R8A8, rows width x 4
- * apart, at most VS_DISPLAY_CURSOR_SIDE each way, copied before it
- * returns; NULL: none. Its output's viewers show it as their pointer,
- * `hot_x`, `hot_y` being the point. */
+/* A frame of `source`'s scanout `scanout` (a VM device's, source > 0)
+ * from any thread: B8G8R8X8 pixels copied before it returns, shown as that
+ * scanout's surface, on an output of its own, on the display's thread
+ * (the newest frame of a scanout replaces one not yet taken). */
+void vs_display_show_frame(struct vs_display *display, uint32_t source, uint32_t scanout, const uint8_t *pixels,
+                           uint32_t width, uint32_t height, uint32_t stride);
+/* The cursor of the source's scanout, from any thread: `pixels`
+ * B8G8R8A8, rows width x 4 apart, at most VS_DISPLAY_CURSOR_SIDE each
+ * way, copied before it returns; NULL: none. Its output's viewers show it
+ * as their pointer, `hot_x`, `hot_y` being the point. */
 #define VS_DISPLAY_CURSOR_SIDE 64u
-void vs_display_show_cursor(struct vs_display *display, uint32_t source, const uint8_t *pixels, uint32_t width,
-                            uint32_t height, uint32_t hot_x, uint32_t hot_y);
-/* The source's surface goes, from any thread. */
-void vs_display_hide_frame(struct vs_display *display, uint32_t source);
+void vs_display_show_cursor(struct vs_display *display, uint32_t source, uint32_t scanout, const uint8_t *pixels,
+                            uint32_t width, uint32_t height, uint32_t hot_x, uint32_t hot_y);
+/* The surface of the source's scanout goes, from any thread. */
+void vs_display_hide_frame(struct vs_display *display, uint32_t source, uint32_t scanout);
 
 /* Where viewer input goes while a source's surface is shown (with
- * --input): `event` as the seat got it, for the surface `width` x `height`
- * pixels. Called on the display's thread; must not call the display. */
+ * --input): `event` as the seat got it on any of the source's scanouts'
+ * outputs, for that surface's `width` x `height` pixels. Called on the display's thread; must not call the display. */
 typedef void (*vs_display_source_input_fn)(void *data, uint32_t source, uint32_t width, uint32_t height,
                                            const struct vs_input_event *event);
 /* Sets (or with NULL clears) the hook, from any thread; once cleared, no
@@ -84,9 +85,10 @@ typedef void (*vs_display_source_input_fn)(void *data, uint32_t source, uint32_t
 void vs_display_set_source_input(struct vs_display *display, vs_display_source_input_fn fn, void *data);
 
 /* Where a viewer's window size goes (with --input): the size, for the
- * source its output shows, to become that source's mode. Called on the
- * display's thread; must not call the display. */
-typedef void (*vs_display_source_mode_fn)(void *data, uint32_t source, uint32_t width, uint32_t height);
+ * source's scanout its output shows, to become that scanout's mode.
+ * Called on the display's thread; must not call the display. */
+typedef void (*vs_display_source_mode_fn)(void *data, uint32_t source, uint32_t scanout, uint32_t width,
+                                          uint32_t height);
 /* Sets (or with NULL clears) the hook, from any thread; once cleared, no
  * call of the old one is still running. Without one, sizes go nowhere. */
 void vs_display_set_source_mode(struct vs_display *display, vs_display_source_mode_fn fn, void *data);

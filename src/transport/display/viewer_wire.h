@@ -35,8 +35,8 @@ enum vs_http_origin {
 /* The longest viewer token (viewer_token.c) a request can carry. */
 #define VS_HTTP_TOKEN_MAX 128
 /* An output's name (display_internal.h): at most this many characters
- * of VS_OUTPUT_NAME_CHARS. */
-#define VS_OUTPUT_NAME_MAX 32
+ * of VS_OUTPUT_NAME_CHARS (a VM's: --vm-name's 24, "-N" and ".K"). */
+#define VS_OUTPUT_NAME_MAX 40
 #define VS_OUTPUT_NAME_CHARS "abcdefghijklmnopqrstuvwxyz0123456789-._"
 /* The Origin as logged: printable, cut to this many characters. */
 #define VS_HTTP_ORIGIN_LOG_MAX 100

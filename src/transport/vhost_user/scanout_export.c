@@ -41,7 +41,7 @@ vs_scanout_buffers_slot(struct vs_scanout_buffers *buffers, uint64_t id, uint32_
 }
 
 struct vs_scanout_export {
-   uint32_t device;
+   uint32_t device, scanout;
    uint8_t *map;
    uint64_t size;
    int notify_fd;    /* -1 once the server's end is gone */
@@ -54,18 +54,20 @@ struct vs_scanout_export {
 };
 
 struct vs_scanout_export *
-vs_scanout_export_create(uint32_t device, int framebuffer_fd, uint64_t size, int notify_fd)
+vs_scanout_export_create(uint32_t device, uint32_t scanout, int framebuffer_fd, uint64_t size, int notify_fd)
 {
    struct vs_scanout_export *exp = calloc(1, sizeof(*exp));
    void *map = exp && size ? mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, framebuffer_fd, 0) : MAP_FAILED;
    close(framebuffer_fd);
    if (map == MAP_FAILED) {
-      vs_error(0, "vhost-user device %u: cannot map its framebuffer: %s", device, strerror(errno));
+      vs_error(0, "vhost-user device %u: cannot map scanout %u's framebuffer: %s", device, scanout, strerror(errno));
       close(notify_fd);
       free(exp);
       return NULL;
    }
-   *exp = (struct vs_scanout_export){ .device = device, .map = map, .size = size, .notify_fd = notify_fd };
+   *exp = (struct vs_scanout_export){
+      .device = device, .scanout = scanout, .map = map, .size = size, .notify_fd = notify_fd,
+   };
    return exp;
 }
 
@@ -85,8 +87,8 @@ static bool announce(struct vs_scanout_export *exp, const struct vs_scanout_anno
 static void
 export_gone(struct vs_scanout_export *exp, const char *why)
 {
-   vs_warn(0, "vhost-user device %u: the display's end is gone (%s): its scanout is no longer shown", exp->device,
-           why);
+   vs_warn(0, "vhost-user device %u: the display's end of scanout %u is gone (%s): it is no longer shown",
+           exp->device, exp->scanout, why);
    close(exp->notify_fd);
    exp->notify_fd = -1;
 }
@@ -163,8 +165,8 @@ vs_scanout_export_frame(struct vs_scanout_export *exp, const uint8_t *pixels, ui
       return;
    if (vs_scanout_framebuffer_size((uint64_t)width * height) > exp->size || stride < width * 4) {
       if (!exp->said_large)
-         vs_warn(0, "vhost-user device %u: a %ux%u frame does not fit its framebuffer: not shown", exp->device,
-                 width, height);
+         vs_warn(0, "vhost-user device %u: a %ux%u frame does not fit scanout %u's framebuffer: not shown",
+                 exp->device, width, height, exp->scanout);
       exp->said_large = true;
       return;
    }
@@ -231,8 +233,8 @@ vs_scanout_export_buffer(struct vs_scanout_export *exp, uint64_t buffer, int fd,
       return;
    if (vs_scanout_framebuffer_size((uint64_t)width * height) > exp->size) {
       if (!exp->said_large)
-         vs_warn(0, "vhost-user device %u: a %ux%u frame is larger than its framebuffer: not shown", exp->device,
-                 width, height);
+         vs_warn(0, "vhost-user device %u: a %ux%u frame is larger than scanout %u's framebuffer: not shown",
+                 exp->device, width, height, exp->scanout);
       exp->said_large = true;
       return;
    }
@@ -361,7 +363,7 @@ cursor_valid(const struct vs_scanout_announce *msg, int fd)
 }
 
 void
-vs_scanout_import_run(uint32_t device, const uint8_t *framebuffer, uint64_t size, int notify_fd,
+vs_scanout_import_run(uint32_t device, uint32_t scanout, const uint8_t *framebuffer, uint64_t size, int notify_fd,
                       uint64_t frame_interval_ns, vs_scanout_show_fn show, vs_scanout_cursor_fn cursor, void *data)
 {
    uint32_t seq = 0;
@@ -383,16 +385,16 @@ vs_scanout_import_run(uint32_t device, const uint8_t *framebuffer, uint64_t size
       if (n == 0 || (n < 0 && errno == ECONNRESET)) {
          if (fd >= 0)
             close(fd);
-         vs_info(0, "vhost-user device %u: its worker closed its frames after %u; its scanout leaves the display",
-                 device, seq);
+         vs_info(0, "vhost-user device %u: its worker closed scanout %u's frames after %u; it leaves the display",
+                 device, scanout, seq);
          break;
       }
       const uint8_t *pixels = framebuffer + VS_SCANOUT_CURSOR_BYTES;
       const char *why = NULL;
       if (n == (ssize_t)sizeof(msg) && !excess && msg.seq == seq + 1 && msg.buffer == VS_SCANOUT_CURSOR) {
          if (!cursor_valid(&msg, fd)) {
-            vs_warn(0, "vhost-user device %u: a malformed cursor announcement (%ux%u, hotspot %u,%u%s); its scanout "
-                       "is no longer shown", device, msg.width, msg.height, msg.hot_x, msg.hot_y,
+            vs_warn(0, "vhost-user device %u: a malformed cursor announcement on scanout %u (%ux%u, hotspot %u,%u%s); "
+                       "the scanout is no longer shown", device, scanout, msg.width, msg.height, msg.hot_x, msg.hot_y,
                     fd >= 0 ? ", with an fd" : "");
             if (fd >= 0)
                close(fd);
@@ -400,7 +402,7 @@ vs_scanout_import_run(uint32_t device, const uint8_t *framebuffer, uint64_t size
          }
          seq = msg.seq;
          if (cursor)
-            cursor(data, device, msg.width ? framebuffer : NULL, msg.width, msg.height, msg.hot_x, msg.hot_y);
+            cursor(data, device, scanout, msg.width ? framebuffer : NULL, msg.width, msg.height, msg.hot_x, msg.hot_y);
          if (!acknowledge(notify_fd, seq))
             break;
          continue;
@@ -416,23 +418,24 @@ vs_scanout_import_run(uint32_t device, const uint8_t *framebuffer, uint64_t size
       if (fd >= 0)
          close(fd);
       if (why && !pixels) {
-         vs_warn(0, "vhost-user device %u: frame %u: %s; its scanout is no longer shown", device, msg.seq, why);
+         vs_warn(0, "vhost-user device %u: scanout %u's frame %u: %s; the scanout is no longer shown", device, scanout,
+                 msg.seq, why);
          break;
       }
       if (n != (ssize_t)sizeof(msg) || excess || why || msg.seq != seq + 1 || msg.width == 0 || msg.height == 0 ||
           (!msg.buffer && vs_scanout_framebuffer_size((uint64_t)msg.width * msg.height) > size)) {
          if (n < 0)
-            vs_warn(0, "vhost-user device %u: its frame announcements: %s; its scanout is no longer shown", device,
-                    strerror(errno));
+            vs_warn(0, "vhost-user device %u: scanout %u's frame announcements: %s; the scanout is no longer shown",
+                    device, scanout, strerror(errno));
          else
-            vs_warn(0, "vhost-user device %u: a malformed frame announcement (%zd bytes, sequence %u after %u, "
-                       "%ux%u); its scanout is no longer shown",
-                    device, n, n == (ssize_t)sizeof(msg) ? msg.seq : 0, seq, n == (ssize_t)sizeof(msg) ? msg.width : 0,
-                    n == (ssize_t)sizeof(msg) ? msg.height : 0);
+            vs_warn(0, "vhost-user device %u: a malformed frame announcement on scanout %u (%zd bytes, sequence %u after "
+                       "%u, %ux%u); the scanout is no longer shown",
+                    device, scanout, n, n == (ssize_t)sizeof(msg) ? msg.seq : 0, seq,
+                    n == (ssize_t)sizeof(msg) ? msg.width : 0, n == (ssize_t)sizeof(msg) ? msg.height : 0);
          break;
       }
       seq = msg.seq;
-      show(data, device, pixels, msg.width, msg.height, msg.stride);
+      show(data, device, scanout, pixels, msg.width, msg.height, msg.stride);
       /* The worker writes its next frame, or answers a blob's flush, on
        * this acknowledgement: at the display's rate at most. */
       uint64_t now = os_now_ns();

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* A VM device's scanout, from its worker to the server's display. The
  * guest's RAM is mapped in the worker only, so the worker copies each
- * flushed frame into a framebuffer memfd the server made for the device
+ * flushed frame into a framebuffer memfd the server made for the scanout
  * (mapped read/write there, read-only in the server) and announces it on
  * a socket pair: one message per frame, its sequence number and size.
+ * Each scanout of a device has a channel of its own (its memfd and its
+ * pair, served by an import loop of its own): all that follows holds
+ * per scanout, and one scanout's frames never wait for another's.
  *
  * One framebuffer, handed back and forth: the worker writes it only while
  * no frame is announced and unacknowledged; it writes the pixels, then
@@ -99,9 +102,11 @@ uint64_t vs_scanout_framebuffer_size(uint64_t pixels);
 
 struct vs_scanout_export;
 
-/* Maps `framebuffer_fd` (`size` bytes) and keeps `notify_fd`; both fds
- * are the export's from then on. NULL on failure (logged, fds closed). */
-struct vs_scanout_export *vs_scanout_export_create(uint32_t device, int framebuffer_fd, uint64_t size, int notify_fd);
+/* Device `device`'s scanout `scanout` (for log lines): maps
+ * `framebuffer_fd` (`size` bytes) and keeps `notify_fd`; both fds are the
+ * export's from then on. NULL on failure (logged, fds closed). */
+struct vs_scanout_export *vs_scanout_export_create(uint32_t device, uint32_t scanout, int framebuffer_fd, uint64_t size,
+                                                   int notify_fd);
 void vs_scanout_export_destroy(struct vs_scanout_export *exp);
 
 /* Copies a flushed frame into the framebuffer and announces it, after the
@@ -137,25 +142,25 @@ void vs_scanout_export_buffer(struct vs_scanout_export *exp, uint64_t buffer, in
  * waiting: false when its socket is full or gone (the request is lost). */
 bool vs_scanout_request_mode(int notify_fd, uint32_t width, uint32_t height);
 /* Where a device's scanout is asked for a mode, from any thread. */
-typedef void (*vs_scanout_mode_fn)(void *data, uint32_t device, uint32_t width, uint32_t height);
+typedef void (*vs_scanout_mode_fn)(void *data, uint32_t device, uint32_t scanout, uint32_t width, uint32_t height);
 
 /* A checked frame in the server's read-only mapping; the callee copies
  * what it keeps before it returns. */
-typedef void (*vs_scanout_show_fn)(void *data, uint32_t device, const uint8_t *pixels, uint32_t width,
-                                   uint32_t height, uint32_t stride);
+typedef void (*vs_scanout_show_fn)(void *data, uint32_t device, uint32_t scanout, const uint8_t *pixels,
+                                   uint32_t width, uint32_t height, uint32_t stride);
 
 /* A checked cursor image (B8G8R8A8, rows width x 4 apart; NULL and 0x0:
  * none) in the server's read-only mapping; the callee copies it. */
-typedef void (*vs_scanout_cursor_fn)(void *data, uint32_t device, const uint8_t *pixels, uint32_t width,
-                                     uint32_t height, uint32_t hot_x, uint32_t hot_y);
+typedef void (*vs_scanout_cursor_fn)(void *data, uint32_t device, uint32_t scanout, const uint8_t *pixels,
+                                     uint32_t width, uint32_t height, uint32_t hot_x, uint32_t hot_y);
 
-/* Reads announcements on `notify_fd` until EOF or a malformed one (one log
+/* Device `device`'s scanout `scanout`: reads announcements on `notify_fd` until EOF or a malformed one (one log
  * line), showing each frame and acknowledging it, each acknowledgement at
  * least `frame_interval_ns` after the one before: a guest flushing faster
  * than the display shows waits, as a page flip waits for the vertical
  * blank, and costs the server no frame the display would not show (0:
  * unpaced). Returns then; the caller closes the fds. */
-void vs_scanout_import_run(uint32_t device, const uint8_t *framebuffer, uint64_t size, int notify_fd,
+void vs_scanout_import_run(uint32_t device, uint32_t scanout, const uint8_t *framebuffer, uint64_t size, int notify_fd,
                            uint64_t frame_interval_ns, vs_scanout_show_fn show, vs_scanout_cursor_fn cursor,
                            void *data);
 

@@ -26,6 +26,7 @@
 #include "renderer/device_snapshot.h"
 #include "transport/vhost_user/vhost_user_device.h"
 #include "transport/vhost_user/vhost_user_worker.h"
+#include "transport/vhost_user/virtio_gpu.h"
 #include "transport/vmm/render.h"
 #include "worker/activity.h"
 #include "worker/connection_lines.h"
@@ -39,6 +40,10 @@
 #define CONTEXT_LINES_PER_DEVICE 32
 
 static const char *const kind_names[VS_VU_DEVICE_KINDS] = { "virtio-gpu", "virtio-input" };
+
+/* A GPU device's job fds: its socket, its ledger or contexts' socket, a
+ * framebuffer and a socket pair's end per scanout, its activity record. */
+_Static_assert(3 + 2 * VS_VIRTIO_GPU_SCANOUTS_MAX <= VS_WORKER_FDS_MAX, "a device's fds go in one job");
 
 /* In the server process: a worker died warming up. The device snapshot
  * it may have warmed up from goes, lest every next worker die of it. */
@@ -99,6 +104,18 @@ vs_vhost_user_workers_destroy(struct vs_vhost_user_workers *workers)
    free(workers);
 }
 
+/* The server's end of one scanout of a GPU device: its framebuffer
+ * (mapped read-only here) and its announcements' socket. */
+struct device_scanout {
+   struct device *device;
+   uint32_t index;
+   const uint8_t *framebuffer;
+   uint64_t framebuffer_size;
+   int notify_fd; /* -1: closed; under server->lock */
+   pthread_t importer; /* a scanout past the first: its import loop's thread */
+   bool importing;
+};
+
 /* One device: its worker started and watched by a thread of its own. */
 struct device {
    struct server *server;
@@ -112,10 +129,10 @@ struct device {
     * VMM ends at once. Under server->lock. */
    int sock;
    pthread_t waiter;
-   /* The server's end of its scanout (no display: no map, fd -1). */
-   const uint8_t *framebuffer;
-   uint64_t framebuffer_size;
-   int notify_fd;
+   /* The server's end of its scanouts, `scanouts` of them opened (no
+    * display: none); under server->lock. */
+   struct device_scanout scanout[VS_VIRTIO_GPU_SCANOUTS_MAX];
+   uint32_t scanouts;
    int reports; /* an input device's reports, the router's once routed; -1: none */
    struct vs_tenant tenant; /* its worker, and a GPU device's account served for it */
    /* With its contexts apart: the server's end of its worker's socket to
@@ -158,20 +175,78 @@ peer_hung_up(int sock)
    return poll(&hung, 1, 0) > 0;
 }
 
-/* The scanout's end: what the display holds of the device goes. */
+/* A scanout's end: what the display holds of it goes. */
 static void
-close_scanout(struct device *device)
+close_scanout(struct device_scanout *scanout)
 {
-   if (device->notify_fd < 0)
+   struct device *device = scanout->device;
+   if (scanout->notify_fd < 0)
       return;
    const struct vs_vhost_user_options *options = device->server->options;
-   options->hide(options->display, device->id);
+   options->hide(options->display, device->id, scanout->index);
    /* Under the lock: a viewer's mode request may be on its way to it. */
    pthread_mutex_lock(&device->server->lock);
-   close(device->notify_fd);
-   device->notify_fd = -1;
+   close(scanout->notify_fd);
+   scanout->notify_fd = -1;
    pthread_mutex_unlock(&device->server->lock);
-   os_unmap_guarded((void *)device->framebuffer, device->framebuffer_size, 0);
+   os_unmap_guarded((void *)scanout->framebuffer, scanout->framebuffer_size, 0);
+}
+
+static void
+close_scanouts(struct device *device)
+{
+   for (uint32_t k = 0; k < device->scanouts; k++)
+      close_scanout(&device->scanout[k]);
+}
+
+/* A scanout's frames until its worker closes their socket. */
+static void
+import_scanout(struct device_scanout *scanout)
+{
+   const struct device *device = scanout->device;
+   const struct vs_vhost_user_options *options = device->server->options;
+   vs_scanout_import_run(device->id, scanout->index, scanout->framebuffer, scanout->framebuffer_size,
+                         scanout->notify_fd, options->frame_interval_ns, options->show, options->cursor,
+                         options->display);
+   close_scanout(scanout);
+}
+
+static void *
+import_thread(void *arg)
+{
+   struct device_scanout *scanout = arg;
+   char name[16];
+   snprintf(name, sizeof(name), "vs-scan-%u.%u", scanout->device->id, scanout->index);
+   os_thread_set_name(name);
+   import_scanout(scanout);
+   return NULL;
+}
+
+/* Each scanout's frames, the first's on this thread and the others' on
+ * threads of their own (one scanout's pacing never holds another's),
+ * until the worker closes them all. */
+static void
+import_scanouts(struct device *device)
+{
+   for (uint32_t k = 1; k < device->scanouts; k++) {
+      struct device_scanout *scanout = &device->scanout[k];
+      if (scanout->notify_fd < 0)
+         continue;
+      int err = pthread_create(&scanout->importer, NULL, import_thread, scanout);
+      scanout->importing = err == 0;
+      if (err) {
+         /* Its worker finds the display's end gone: the scanout is not shown. */
+         vs_error(0, "vhost-user device %u: no thread for scanout %u's frames: %s", device->id, k, strerror(err));
+         close_scanout(scanout);
+      }
+   }
+   if (device->scanouts)
+      import_scanout(&device->scanout[0]);
+   for (uint32_t k = 1; k < device->scanouts; k++) {
+      if (device->scanout[k].importing)
+         pthread_join(device->scanout[k].importer, NULL);
+      device->scanout[k].importing = false;
+   }
 }
 
 /* The device's slot goes back; its waiter is joined by reap_devices. */
@@ -208,11 +283,7 @@ wait_device(void *arg)
       end_device(device);
       return NULL;
    }
-   if (device->notify_fd >= 0) {
-      vs_scanout_import_run(device->id, device->framebuffer, device->framebuffer_size, device->notify_fd,
-                            options->frame_interval_ns, options->show, options->cursor, options->display);
-      close_scanout(device);
-   }
+   import_scanouts(device);
    int status = vs_worker_pool_wait(server->pool, device->pid);
    if (WIFSIGNALED(status))
       vs_warn(0, "vhost-user device %u: its worker (pid %d) was killed by signal %d; the VM lost its GPU",
@@ -233,18 +304,20 @@ wait_device(void *arg)
    return NULL;
 }
 
-/* A viewer asks GPU device `id`'s scanout for a mode: to its worker, if
- * it shows one (vs_scanout_mode_fn). */
+/* A viewer asks GPU device `id`'s scanout `index` for a mode: to its
+ * worker, if it shows that scanout (vs_scanout_mode_fn). */
 static void
-request_mode(void *data, uint32_t id, uint32_t width, uint32_t height)
+request_mode(void *data, uint32_t id, uint32_t index, uint32_t width, uint32_t height)
 {
    struct server *server = data;
    pthread_mutex_lock(&server->lock);
    for (struct device *device = server->devices; device; device = device->next) {
-      if (device->id == id && device->kind == VS_VU_DEVICE_GPU && device->notify_fd >= 0 &&
-          !vs_scanout_request_mode(device->notify_fd, width, height))
-         vs_debug(0, "vhost-user device %u: a mode request of %ux%u not sent: %s", id, width, height,
-                  strerror(errno));
+      if (device->id != id || device->kind != VS_VU_DEVICE_GPU || index >= device->scanouts)
+         continue;
+      const int notify_fd = device->scanout[index].notify_fd;
+      if (notify_fd >= 0 && !vs_scanout_request_mode(notify_fd, width, height))
+         vs_debug(0, "vhost-user device %u: a mode request of %ux%u for scanout %u not sent: %s", id, width, height,
+                  index, strerror(errno));
    }
    pthread_mutex_unlock(&server->lock);
 }
@@ -270,12 +343,13 @@ reap_devices(struct server *server)
    pthread_mutex_unlock(&server->lock);
 }
 
-/* The device's framebuffer (mapped read-only here) and the socket pair of
- * its announcements: fds[2] and fds[3] for the worker. False (logged, all
- * closed) on failure. */
+/* The framebuffer of the device's next scanout (mapped read-only here)
+ * and the socket pair of its announcements: fds[0] and fds[1] for the
+ * worker. False (logged, all closed) on failure. */
 static bool
-open_scanout(struct device *device, const struct vs_vhost_user_options *options, int fds[4])
+open_scanout(struct device *device, const struct vs_vhost_user_options *options, int fds[2])
 {
+   const uint32_t index = device->scanouts;
    /* Whole pages: the worker could shrink a memfd that cannot be sealed
     * (off Linux), and os_map_guarded's fault-safe mapping wants pages. */
    uint64_t page = os_page_size();
@@ -286,7 +360,7 @@ open_scanout(struct device *device, const struct vs_vhost_user_options *options,
    if (memfd >= 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0)
       map = os_map_guarded(memfd, (size_t)size, 0);
    if (!map) {
-      vs_error(0, "vhost-user: VM device %u: no framebuffer for its scanout: %s", device->id, strerror(errno));
+      vs_error(0, "vhost-user: VM device %u: no framebuffer for scanout %u: %s", device->id, index, strerror(errno));
       if (memfd >= 0)
          close(memfd);
       if (pair[0] >= 0) {
@@ -296,13 +370,14 @@ open_scanout(struct device *device, const struct vs_vhost_user_options *options,
       return false;
    }
    os_shm_seal_size(memfd);
-   device->framebuffer = map;
-   device->framebuffer_size = size;
    pthread_mutex_lock(&device->server->lock);
-   device->notify_fd = pair[0];
+   device->scanout[index] = (struct device_scanout){
+      .device = device, .index = index, .framebuffer = map, .framebuffer_size = size, .notify_fd = pair[0],
+   };
+   device->scanouts = index + 1;
    pthread_mutex_unlock(&device->server->lock);
-   fds[2] = memfd;
-   fds[3] = pair[1];
+   fds[0] = memfd;
+   fds[1] = pair[1];
    return true;
 }
 
@@ -404,19 +479,21 @@ start_worker(struct device *device)
    const struct vs_vhost_user_options *options = server->options;
    const struct vs_vu_device_job job = {
       .kind = device->kind, .id = device->id, .width = options->width, .height = options->height,
-      .max_pixels = options->max_pixels, .hostmem_bytes = options->hostmem_bytes,
+      .scanouts = options->scanouts, .max_pixels = options->max_pixels, .hostmem_bytes = options->hostmem_bytes,
       .contexts_apart = server->workers->contexts != NULL,
    };
-   int fds[5] = { device->sock, -1, -1, -1, -1 };
+   int fds[VS_WORKER_FDS_MAX] = { device->sock };
+   for (unsigned i = 1; i < VS_WORKER_FDS_MAX; i++)
+      fds[i] = -1;
    unsigned fd_count = 2;
    bool ready = true;
    if (device->kind == VS_VU_DEVICE_INPUT)
       ready = open_reports(device->id, fds, &device->reports);
    else if (job.contexts_apart)
       ready = open_contexts(device, fds);
-   if (ready && device->kind == VS_VU_DEVICE_GPU && options->show) {
-      ready = open_scanout(device, options, fds);
-      fd_count = 4;
+   for (uint32_t k = 0; ready && device->kind == VS_VU_DEVICE_GPU && options->show && k < options->scanouts; k++) {
+      ready = open_scanout(device, options, fds + fd_count);
+      fd_count += ready ? 2 : 0;
    }
    /* Last, the record its worker tells of its queues in. */
    if (ready && !(device->activity = vs_activity_create(&device->activity_fd))) {
@@ -464,7 +541,7 @@ start_worker(struct device *device)
          close(device->reports);
       if (device->contexts_fd >= 0)
          close(device->contexts_fd);
-      close_scanout(device);
+      close_scanouts(device);
       return false;
    }
    if (device->contexts_fd >= 0)
@@ -560,7 +637,7 @@ start_device(struct server *server, int sock, uint32_t id, enum vs_vu_device_kin
       return;
    }
    *device = (struct device){ .server = server, .kind = kind, .id = id, .vmm = vmm, .uid = uid, .sock = sock,
-                              .notify_fd = -1, .reports = -1, .contexts_fd = -1, .activity_fd = -1,
+                              .reports = -1, .contexts_fd = -1, .activity_fd = -1,
                               .connected_ns = os_now_ns() };
    pthread_mutex_lock(&server->lock);
    device->next = server->devices;
@@ -643,6 +720,10 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
       vs_error(0, "vhost-user: input devices on %s need an input router", options->input_path);
       return 1;
    }
+   if (options->scanouts == 0 || options->scanouts > VS_VIRTIO_GPU_SCANOUTS_MAX) {
+      vs_error(0, "vhost-user: %u scanouts a device (1..%u)", options->scanouts, VS_VIRTIO_GPU_SCANOUTS_MAX);
+      return 1;
+   }
    struct vs_ledger_limits ledger_limits = { .scope = { 0 } };
    vs_memory_shares_apply(&options->memory_per_peer, &ledger_limits);
    struct server server = { .pool = workers->pool, .workers = workers, .options = options,
@@ -680,8 +761,14 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
    }
    pthread_mutex_init(&server.lock, NULL);
    vs_connection_lines_init(&server.connection_lines, "vhost-user: ", "VMMs");
-   vs_info(0, "vhost-user: serving VM virtio-gpu devices on %s (scanout %ux%u%s, host-visible region %llu MiB)",
-           socket_path, options->width, options->height,
+   if (options->scanouts == 1)
+      vs_info(0, "vhost-user: serving VM virtio-gpu devices on %s (scanout %ux%u%s, host-visible region %llu MiB)",
+              socket_path, options->width, options->height,
+              options->listen_modes ? ", or the size a viewer asks for" : "",
+              (unsigned long long)(options->hostmem_bytes >> 20));
+   else
+      vs_info(0, "vhost-user: serving VM virtio-gpu devices on %s (%u scanouts of %ux%u%s, host-visible region %llu "
+                 "MiB)", socket_path, options->scanouts, options->width, options->height,
            options->listen_modes ? ", or the size a viewer asks for" : "",
            (unsigned long long)(options->hostmem_bytes >> 20));
    vs_memory_shares_log("vhost-user: VMs' ", &options->memory_per_peer);

@@ -21,7 +21,8 @@ struct vs_vhost_user_workers;
 struct vs_input_router;
 
 struct vs_vhost_user_options {
-   uint32_t width, height;  /* the scanout's mode at start (--vm-size) */
+   uint32_t width, height;  /* each scanout's mode at start (--vm-size) */
+   uint32_t scanouts;       /* each GPU device's (--vm-scanouts), 1..VS_VIRTIO_GPU_SCANOUTS_MAX */
    /* The largest mode, in pixels, each device's framebuffer holds: what a
     * viewer may ask for (width x height: the mode stays). */
    uint64_t max_pixels;
@@ -48,15 +49,15 @@ struct vs_vhost_user_options {
     * binding it, and left to its owner at exit; any other is refused. */
    const struct vs_activated_socket *activated;
    unsigned activated_count;
-   /* Where each device's scanout 0 is shown, in the server process (on a
-    * thread of the device's); NULL: nowhere. `hide` follows a device's
+   /* Where each device's scanouts are shown, in the server process (on a
+    * thread of the scanout's); NULL: nowhere. `hide` follows a scanout's
     * last frame. */
    vs_scanout_show_fn show;
    vs_scanout_cursor_fn cursor;
-   void (*hide)(void *data, uint32_t device);
+   void (*hide)(void *data, uint32_t device, uint32_t scanout);
    void *display;
    uint64_t frame_interval_ns; /* the display's: a scanout's frames are taken at its rate at most */
-   /* Where viewers ask a device's scanout for a mode (their window's
+   /* Where viewers ask a device's scanouts for a mode (their window's
     * size): the server hands the display its `request` while it serves,
     * and NULL before it returns; NULL: viewers do not set the mode. */
    void (*listen_modes)(void *display, vs_scanout_mode_fn request, void *data);

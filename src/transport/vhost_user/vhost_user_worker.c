@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/rate_limit.h"
@@ -19,28 +20,37 @@
 #include "worker/first_message.h"
 #include "worker/ledger_channel.h"
 
-/* The first flush of each size says what the VM shows (a guest that
- * changes sizes without pause gets SIZE_LINES_BURST lines, then
- * SIZE_LINES_PER_SECOND, and a count of the rest); the device's end how
- * many followed. Each flush of scanout 0 goes to the display, if any. */
+/* The first flush of each size on a scanout says what the VM shows (a
+ * guest that changes sizes without pause gets SIZE_LINES_BURST lines,
+ * then SIZE_LINES_PER_SECOND, and a count of the rest); the device's end
+ * how many followed. Each flush of a scanout goes to the display, if any,
+ * through that scanout's export. */
 #define SIZE_LINES_BURST 16
 #define SIZE_LINES_PER_SECOND 2
 
 struct scanout_report {
    uint32_t id;
-   uint32_t width, height;
+   uint32_t scanouts;
+   struct {
+      uint32_t width, height; /* its last flush's */
+      bool flushed;
+      struct vs_scanout_export *export; /* NULL: no display */
+   } scanout[VS_VIRTIO_GPU_SCANOUTS_MAX];
    unsigned long flushes;
    struct vs_rate_limit size_lines;
    struct vs_rate_limit mode_lines;
    bool mode_refused_said;
-   struct vs_scanout_export *export; /* NULL: no display */
 };
 
 static void
 count_flush(struct scanout_report *report, uint32_t scanout, uint32_t width, uint32_t height)
 {
    uint64_t dropped = 0;
-   if ((report->flushes == 0 || report->width != width || report->height != height) &&
+   if (scanout >= report->scanouts)
+      return;
+   const bool same = report->scanout[scanout].flushed && report->scanout[scanout].width == width &&
+                     report->scanout[scanout].height == height;
+   if (!same &&
        (vs_log_threshold >= VS_LOG_DEBUG || vs_rate_limit_pass(&report->size_lines, os_now_ns(), &dropped))) {
       if (dropped)
          vs_info(0, "vhost-user device %u: scanout %u shows %ux%u (%llu size changes before it not logged: more "
@@ -49,8 +59,9 @@ count_flush(struct scanout_report *report, uint32_t scanout, uint32_t width, uin
       else
          vs_info(0, "vhost-user device %u: scanout %u shows %ux%u", report->id, scanout, width, height);
    }
-   report->width = width;
-   report->height = height;
+   report->scanout[scanout].width = width;
+   report->scanout[scanout].height = height;
+   report->scanout[scanout].flushed = true;
    report->flushes++;
 }
 
@@ -60,8 +71,8 @@ report_flush(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t width
 {
    struct scanout_report *report = data;
    uint8_t bgr[3];
-   if (scanout == 0 && vs_virtio_gpu_format_order(format, bgr))
-      vs_scanout_export_frame(report->export, pixels, width, height, stride, bgr);
+   if (scanout < report->scanouts && vs_virtio_gpu_format_order(format, bgr))
+      vs_scanout_export_frame(report->scanout[scanout].export, pixels, width, height, stride, bgr);
    count_flush(report, scanout, width, height);
 }
 
@@ -70,18 +81,21 @@ static void
 report_buffer_flush(void *data, uint32_t scanout, const struct vs_virtio_gpu_buffer_frame *f)
 {
    struct scanout_report *report = data;
-   if (scanout == 0)
-      vs_scanout_export_buffer(report->export, f->buffer, f->fd, f->size, f->offset, f->stride, f->width, f->height);
+   if (scanout < report->scanouts)
+      vs_scanout_export_buffer(report->scanout[scanout].export, f->buffer, f->fd, f->size, f->offset, f->stride,
+                               f->width, f->height);
    count_flush(report, scanout, f->width, f->height);
 }
 
-/* The guest's cursor image: the display shows it as the viewers' pointer. */
+/* The guest's cursor image on a scanout: the display shows it as the
+ * pointer of that scanout's viewers. */
 static void
-report_cursor(void *data, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t stride, uint32_t hot_x,
-              uint32_t hot_y)
+report_cursor(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t stride,
+              uint32_t hot_x, uint32_t hot_y)
 {
    struct scanout_report *report = data;
-   vs_scanout_export_cursor(report->export, pixels, width, height, stride, hot_x, hot_y);
+   if (scanout < report->scanouts)
+      vs_scanout_export_cursor(report->scanout[scanout].export, pixels, width, height, stride, hot_x, hot_y);
 }
 
 /* In the worker process: an input device, until its VMM goes or the
@@ -132,25 +146,25 @@ vs_vu_worker_prepare(void *data)
 /* The mode a viewer asked for, to the guest (one line per change, held
  * back as the size lines are). */
 static void
-set_mode(struct vs_virtio_gpu *gpu, struct scanout_report *report, uint32_t width, uint32_t height)
+set_mode(struct vs_virtio_gpu *gpu, struct scanout_report *report, uint32_t scanout, uint32_t width, uint32_t height)
 {
    const uint32_t asked_width = width, asked_height = height;
    char why[160] = "";
    uint64_t dropped = 0;
-   if (vs_virtio_gpu_set_mode(gpu, &width, &height, why, sizeof(why))) {
+   if (vs_virtio_gpu_set_mode(gpu, scanout, &width, &height, why, sizeof(why))) {
       if (!vs_rate_limit_pass(&report->mode_lines, os_now_ns(), &dropped))
          return;
       if (dropped)
-         vs_info(0, "vhost-user device %u: scanout 0's mode is %ux%u, as a viewer asked (%ux%u; %llu mode changes "
-                    "before it not logged)", report->id, width, height, asked_width, asked_height,
+         vs_info(0, "vhost-user device %u: scanout %u's mode is %ux%u, as a viewer asked (%ux%u; %llu mode changes "
+                    "before it not logged)", report->id, scanout, width, height, asked_width, asked_height,
                  (unsigned long long)dropped);
       else
-         vs_info(0, "vhost-user device %u: scanout 0's mode is %ux%u, as a viewer asked (%ux%u)", report->id, width,
-                 height, asked_width, asked_height);
+         vs_info(0, "vhost-user device %u: scanout %u's mode is %ux%u, as a viewer asked (%ux%u)", report->id,
+                 scanout, width, height, asked_width, asked_height);
    } else if (why[0] && !report->mode_refused_said) {
       report->mode_refused_said = true;
-      vs_warn(0, "vhost-user device %u: a viewer asked scanout 0 for %ux%u: %s; the mode stays", report->id,
-              asked_width, asked_height, why);
+      vs_warn(0, "vhost-user device %u: a viewer asked scanout %u for %ux%u: %s; the mode stays", report->id,
+              scanout, asked_width, asked_height, why);
    }
 }
 
@@ -159,12 +173,12 @@ static void
 run_gpu(struct vs_virtio_gpu *gpu, struct scanout_report *report)
 {
    struct vs_vu_device *dev = vs_virtio_gpu_device(gpu);
-   struct pollfd fds[VS_VU_POLLFDS_MAX + 1];
+   struct pollfd fds[VS_VU_POLLFDS_MAX + VS_VIRTIO_GPU_SCANOUTS_MAX];
    for (;;) {
       const unsigned n = vs_vu_device_pollfds(dev, fds, VS_VU_POLLFDS_MAX);
-      const int mode_fd = vs_scanout_export_fd(report->export);
-      fds[n] = (struct pollfd){ .fd = mode_fd, .events = POLLIN };
-      if (poll(fds, n + 1, vs_vu_device_poll_timeout(dev)) < 0) {
+      for (uint32_t k = 0; k < report->scanouts; k++)
+         fds[n + k] = (struct pollfd){ .fd = vs_scanout_export_fd(report->scanout[k].export), .events = POLLIN };
+      if (poll(fds, n + report->scanouts, vs_vu_device_poll_timeout(dev)) < 0) {
          if (errno == EINTR)
             continue;
          vs_error(0, "vhost-user device %u: poll: %s", report->id, strerror(errno));
@@ -172,10 +186,20 @@ run_gpu(struct vs_virtio_gpu *gpu, struct scanout_report *report)
       }
       if (!vs_vu_device_dispatch(dev, fds, n))
          return;
-      uint32_t width, height;
-      if (vs_scanout_export_take_mode(report->export, mode_fd >= 0 && fds[n].revents, &width, &height))
-         set_mode(gpu, report, width, height);
+      for (uint32_t k = 0; k < report->scanouts; k++) {
+         uint32_t width, height;
+         if (vs_scanout_export_take_mode(report->scanout[k].export, fds[n + k].fd >= 0 && fds[n + k].revents,
+                                         &width, &height))
+            set_mode(gpu, report, k, width, height);
+      }
    }
+}
+
+static void
+destroy_exports(struct scanout_report *report)
+{
+   for (uint32_t k = 0; k < report->scanouts; k++)
+      vs_scanout_export_destroy(report->scanout[k].export);
 }
 
 /* A GPU device, until its VMM goes. */
@@ -183,13 +207,26 @@ static int
 serve_gpu(const struct vs_vhost_user_workers *workers, const int *fds, unsigned fd_count,
           const struct vs_vu_device_job *job, struct vs_activity *activity)
 {
-   struct scanout_report report = { .id = job->id };
+   struct scanout_report report = { .id = job->id, .scanouts = job->scanouts };
    vs_rate_limit_init(&report.size_lines, SIZE_LINES_BURST, SIZE_LINES_PER_SECOND, os_now_ns());
    vs_rate_limit_init(&report.mode_lines, SIZE_LINES_BURST, SIZE_LINES_PER_SECOND, os_now_ns());
-   if (fd_count == 4 &&
-       !(report.export =
-            vs_scanout_export_create(job->id, fds[2], vs_scanout_framebuffer_size(job->max_pixels), fds[3])))
+   /* With a display: each scanout's framebuffer and socket, in order. */
+   bool exported = true;
+   for (uint32_t k = 0; fd_count > 2 && k < job->scanouts; k++) {
+      const int framebuffer_fd = fds[2 + 2 * k], notify_fd = fds[3 + 2 * k];
+      if (!exported) {
+         close(framebuffer_fd);
+         close(notify_fd);
+         continue;
+      }
+      report.scanout[k].export = vs_scanout_export_create(job->id, k, framebuffer_fd,
+                                                          vs_scanout_framebuffer_size(job->max_pixels), notify_fd);
+      exported = report.scanout[k].export != NULL;
+   }
+   if (!exported) {
+      destroy_exports(&report);
       return 1;
+   }
    /* Each context in a worker of its own: this process never loads the
     * host driver. Else the VM's device memory in host RAM is charged to
     * its account in the server's ledger, as a vtest client's is. */
@@ -202,7 +239,7 @@ serve_gpu(const struct vs_vhost_user_workers *workers, const int *fds, unsigned 
       ledger = vs_ledger_remote_port_create(fds[1], job->id);
    }
    if (!apart && !ledger) {
-      vs_scanout_export_destroy(report.export);
+      destroy_exports(&report);
       return 1;
    }
    /* The VM's contexts in this worker alone; its first device may be the
@@ -218,6 +255,7 @@ serve_gpu(const struct vs_vhost_user_workers *workers, const int *fds, unsigned 
       .contexts_apart = apart,
       .width = job->width,
       .height = job->height,
+      .scanouts = job->scanouts,
       .max_pixels = job->max_pixels,
       .shmem_size = job->hostmem_bytes,
       /* Host copies of 2D resources: a few full-size framebuffers. */
@@ -231,23 +269,28 @@ serve_gpu(const struct vs_vhost_user_workers *workers, const int *fds, unsigned 
    struct vs_virtio_gpu *gpu = vs_virtio_gpu_create(fds[0], &options);
    if (!gpu) {
       vs_ledger_remote_port_destroy(ledger);
-      vs_scanout_export_destroy(report.export);
+      destroy_exports(&report);
       return 1;
    }
    vs_vu_device_report_start(vs_virtio_gpu_device(gpu), activity);
    run_gpu(gpu, &report);
    vs_virtio_gpu_destroy(gpu);
    vs_ledger_remote_port_destroy(ledger);
-   vs_scanout_export_destroy(report.export);
-   vs_info(0, "vhost-user device %u: ended after %lu flushes of its scanout", job->id, report.flushes);
+   destroy_exports(&report);
+   if (job->scanouts == 1)
+      vs_info(0, "vhost-user device %u: ended after %lu flushes of its scanout", job->id, report.flushes);
+   else
+      vs_info(0, "vhost-user device %u: ended after %lu flushes of its %u scanouts", job->id, report.flushes,
+              job->scanouts);
    return 0;
 }
 
 /* In the worker process: the device, until its VMM goes. Its fds: the
  * VMM's socket, then for a GPU device its ledger channel
  * (worker/ledger_channel.h) or, with its contexts apart, its socket to
- * their render server and, where the server has a display, the
- * framebuffer and the announcements' socket (scanout_export.h); for an
+ * their render server and, where the server has a display, each
+ * scanout's framebuffer and announcements' socket (scanout_export.h),
+ * job.scanouts of each; for an
  * input device, its reports' socket (input_router.h); last, for both, its
  * activity record (worker/activity.h). */
 int
@@ -265,7 +308,8 @@ vs_vu_worker_serve(const int *fds, unsigned fd_count, const void *job_bytes, siz
    int rc = 1;
    if (job.kind == VS_VU_DEVICE_INPUT && fd_count == 2)
       rc = serve_input(fds, &job, activity);
-   else if (job.kind == VS_VU_DEVICE_GPU && (fd_count == 2 || fd_count == 4))
+   else if (job.kind == VS_VU_DEVICE_GPU && job.scanouts >= 1 && job.scanouts <= VS_VIRTIO_GPU_SCANOUTS_MAX &&
+            (fd_count == 2 || fd_count == 2 + 2 * job.scanouts))
       rc = serve_gpu(workers, fds, fd_count, &job, activity);
    vs_activity_destroy(activity);
    return rc;

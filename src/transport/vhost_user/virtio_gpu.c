@@ -25,7 +25,6 @@
 #include "transport/vhost_user/virtio_gpu_protocol.h"
 #include "wire/capset.h"
 
-#define NUM_SCANOUTS 1u
 #define NUM_CAPSETS 1u
 #define MAX_RESOURCE_DIM 16384u
 /* A 1 GiB resource of 4 KiB pages. */
@@ -54,28 +53,33 @@ struct gpu_resource {
    uint64_t backing_len;
 };
 
-struct vs_virtio_gpu {
-   struct vs_virtio_gpu_options options;
-   struct vs_vu_device *dev;
-   struct vs_gpu_config config;
-   uint32_t mode_width, mode_height; /* the scanout's mode, what the guest is told */
-   struct gpu_resource *resources;
-   uint32_t resource_count;
-   /* Held for the guest, within options.max_resource_bytes: host copies
-    * of resources and their backing entries (up to 4 MiB each). */
-   uint64_t resource_bytes;
-   struct {
-      uint32_t resource_id; /* 0: disabled */
-      struct vs_gpu_rect r;
-   } scanout;
-   /* A host blob on the scanout, shown in place: handed on as a buffer, or
-    * mapped read-only here for on_flush. */
+/* One scanout: its mode (what the guest is told) and what it shows. */
+struct gpu_scanout {
+   uint32_t mode_width, mode_height;
+   uint32_t resource_id; /* 0: disabled */
+   struct vs_gpu_rect r;
+   /* A host blob on it, shown in place: handed on as a buffer, or mapped
+    * read-only here for on_flush. */
    struct {
       bool on;
       const uint8_t *map; /* NULL unless mapped */
       size_t map_size;
       struct vs_virtio_gpu_buffer_frame frame; /* offset: the rectangle's first byte */
-   } host_scanout;
+   } host;
+};
+
+_Static_assert(VS_VIRTIO_GPU_SCANOUTS_MAX == VS_VIRTIO_GPU_MAX_SCANOUTS, "display info's modes");
+
+struct vs_virtio_gpu {
+   struct vs_virtio_gpu_options options;
+   struct vs_vu_device *dev;
+   struct vs_gpu_config config;
+   struct gpu_scanout scanouts[VS_VIRTIO_GPU_SCANOUTS_MAX]; /* options.scanouts of them */
+   struct gpu_resource *resources;
+   uint32_t resource_count;
+   /* Held for the guest, within options.max_resource_bytes: host copies
+    * of resources and their backing entries (up to 4 MiB each). */
+   uint64_t resource_bytes;
    struct vs_gpu_contexts *contexts;
    uint8_t *submit;      /* the last SUBMIT_3D's bytes */
    size_t submit_size;
@@ -201,16 +205,26 @@ control_command_size(uint32_t type)
 /* Whether a new resource may take `id`: non-zero and no resource's. */
 static bool id_taken(struct vs_virtio_gpu *gpu, uint32_t id);
 
-/* Resource `id` (0: none) is on the scanout from now on; a host blob that
+/* Resource `id` (0: none) is on scanout `s` from now on; a host blob that
  * was goes from it. */
 static void
-show_resource(struct vs_virtio_gpu *gpu, uint32_t id)
+show_resource(struct gpu_scanout *s, uint32_t id)
 {
-   if (gpu->host_scanout.map)
-      munmap((void *)gpu->host_scanout.map, gpu->host_scanout.map_size);
-   gpu->host_scanout.map = NULL;
-   gpu->host_scanout.on = false;
-   gpu->scanout.resource_id = id;
+   if (s->host.map)
+      munmap((void *)s->host.map, s->host.map_size);
+   s->host.map = NULL;
+   s->host.on = false;
+   s->resource_id = id;
+}
+
+/* Resource `id` leaves every scanout that shows it. */
+static void
+hide_resource(struct vs_virtio_gpu *gpu, uint32_t id)
+{
+   for (uint32_t k = 0; k < gpu->options.scanouts; k++) {
+      if (gpu->scanouts[k].resource_id == id)
+         show_resource(&gpu->scanouts[k], 0);
+   }
 }
 
 static struct gpu_resource *
@@ -334,8 +348,7 @@ unref(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_id *c)
 {
    uint32_t status = VS_GPU_RESP_OK_NODATA;
    if (vs_gpu_contexts_has_blob(gpu->contexts, c->resource_id)) {
-      if (gpu->scanout.resource_id == c->resource_id)
-         show_resource(gpu, 0);
+      hide_resource(gpu, c->resource_id);
       struct vs_gpu_refusal refusal = { { 0 } };
       vs_gpu_contexts_unref_blob(gpu->contexts, gpu->dev, c->resource_id, &refusal);
       if (refusal.why[0])
@@ -345,8 +358,7 @@ unref(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_id *c)
    struct gpu_resource *res = resource_of(gpu, "RESOURCE_UNREF", c->resource_id, &status);
    if (!res)
       return status;
-   if (gpu->scanout.resource_id == res->id)
-      show_resource(gpu, 0);
+   hide_resource(gpu, res->id);
    detach(gpu, res);
    free(res->pixels);
    gpu->resource_bytes -= (uint64_t)res->stride * res->height;
@@ -544,12 +556,13 @@ transfer_to_host_2d(struct vs_virtio_gpu *gpu, const struct vs_gpu_transfer_to_h
 static uint32_t
 set_scanout(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout *c)
 {
-   if (c->scanout_id >= NUM_SCANOUTS) {
-      gpu_refuse(gpu, "SET_SCANOUT of scanout %u (the device has %u)", c->scanout_id, NUM_SCANOUTS);
+   if (c->scanout_id >= gpu->options.scanouts) {
+      gpu_refuse(gpu, "SET_SCANOUT of scanout %u (the device has %u)", c->scanout_id, gpu->options.scanouts);
       return VS_GPU_RESP_ERR_INVALID_SCANOUT_ID;
    }
+   struct gpu_scanout *s = &gpu->scanouts[c->scanout_id];
    if (c->resource_id == 0) {
-      show_resource(gpu, 0);
+      show_resource(s, 0);
       return VS_GPU_RESP_OK_NODATA;
    }
    uint32_t status = VS_GPU_RESP_OK_NODATA;
@@ -561,8 +574,8 @@ set_scanout(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout *c)
                  c->r.y, res->id, res->width, res->height, res->blob ? " (a blob)" : "");
       return VS_GPU_RESP_ERR_INVALID_PARAMETER;
    }
-   show_resource(gpu, res->id);
-   gpu->scanout.r = c->r;
+   show_resource(s, res->id);
+   s->r = c->r;
    return status;
 }
 
@@ -588,7 +601,7 @@ scanout_blob_fits(const struct vs_gpu_set_scanout_blob *c, bool host, uint64_t s
 /* A host blob (a Venus context's memory) on the scanout: its frames are
  * handed on in place, or read from a read-only mapping here. */
 static uint32_t
-set_scanout_host_blob(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout_blob *c)
+set_scanout_host_blob(struct vs_virtio_gpu *gpu, struct gpu_scanout *s, const struct vs_gpu_set_scanout_blob *c)
 {
    uint64_t size = 0, first, serial = 0;
    const int fd = vs_gpu_contexts_blob_fd(gpu->contexts, c->resource_id, &size, &serial);
@@ -615,34 +628,35 @@ set_scanout_host_blob(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout
                  (unsigned long long)size, strerror(errno));
       return VS_GPU_RESP_ERR_UNSPEC;
    }
-   if (gpu->scanout.resource_id != c->resource_id)
-      vs_debug(0, "virtio-gpu %u: scanout 0 shows host blob %u (%ux%u, stride %u), in place", gpu->options.id,
-               c->resource_id, c->r.width, c->r.height, c->strides[0]);
-   show_resource(gpu, c->resource_id);
-   gpu->host_scanout.on = true;
-   gpu->host_scanout.map = map;
-   gpu->host_scanout.map_size = map_size;
-   gpu->host_scanout.frame = (struct vs_virtio_gpu_buffer_frame){
+   if (s->resource_id != c->resource_id)
+      vs_debug(0, "virtio-gpu %u: scanout %u shows host blob %u (%ux%u, stride %u), in place", gpu->options.id,
+               c->scanout_id, c->resource_id, c->r.width, c->r.height, c->strides[0]);
+   show_resource(s, c->resource_id);
+   s->host.on = true;
+   s->host.map = map;
+   s->host.map_size = map_size;
+   s->host.frame = (struct vs_virtio_gpu_buffer_frame){
       .buffer = serial, .fd = fd, .size = size, .offset = first, .stride = c->strides[0], .width = c->r.width,
       .height = c->r.height,
    };
-   gpu->scanout.r = (struct vs_gpu_rect){ 0, 0, c->r.width, c->r.height };
+   s->r = (struct vs_gpu_rect){ 0, 0, c->r.width, c->r.height };
    return VS_GPU_RESP_OK_NODATA;
 }
 
 static uint32_t
 set_scanout_blob(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout_blob *c)
 {
-   if (c->scanout_id >= NUM_SCANOUTS) {
-      gpu_refuse(gpu, "SET_SCANOUT_BLOB of scanout %u (the device has %u)", c->scanout_id, NUM_SCANOUTS);
+   if (c->scanout_id >= gpu->options.scanouts) {
+      gpu_refuse(gpu, "SET_SCANOUT_BLOB of scanout %u (the device has %u)", c->scanout_id, gpu->options.scanouts);
       return VS_GPU_RESP_ERR_INVALID_SCANOUT_ID;
    }
+   struct gpu_scanout *s = &gpu->scanouts[c->scanout_id];
    if (c->resource_id == 0) {
-      show_resource(gpu, 0);
+      show_resource(s, 0);
       return VS_GPU_RESP_OK_NODATA;
    }
    if (vs_gpu_contexts_has_blob(gpu->contexts, c->resource_id))
-      return set_scanout_host_blob(gpu, c);
+      return set_scanout_host_blob(gpu, s, c);
    uint32_t status = VS_GPU_RESP_OK_NODATA;
    struct gpu_resource *res = resource_of(gpu, "SET_SCANOUT_BLOB", c->resource_id, &status);
    if (!res)
@@ -678,8 +692,8 @@ set_scanout_blob(struct vs_virtio_gpu *gpu, const struct vs_gpu_set_scanout_blob
    res->stride = (uint32_t)row;
    res->blob_offset = first;
    res->blob_stride = c->strides[0];
-   show_resource(gpu, res->id);
-   gpu->scanout.r = (struct vs_gpu_rect){ 0, 0, r->width, r->height };
+   show_resource(s, res->id);
+   s->r = (struct vs_gpu_rect){ 0, 0, r->width, r->height };
    return status;
 }
 
@@ -698,36 +712,58 @@ refresh_blob(struct vs_virtio_gpu *gpu, struct gpu_resource *res)
    return true;
 }
 
+/* Whether scanout `k` shows resource `id`, and a flush there goes anywhere. */
+static bool
+flushed_on(const struct vs_virtio_gpu *gpu, uint32_t k, uint32_t id)
+{
+   return gpu->scanouts[k].resource_id == id && gpu->options.on_flush;
+}
+
+/* A host blob's flush: each scanout showing it hands its frame on. */
+static void
+flush_host_blob(struct vs_virtio_gpu *gpu, uint32_t id)
+{
+   /* The guest waited for its rendering before the flush (the fence of
+    * its submission, implicitly or not): the blob holds the frame. */
+   for (uint32_t k = 0; k < gpu->options.scanouts; k++) {
+      const struct gpu_scanout *s = &gpu->scanouts[k];
+      const struct vs_virtio_gpu_buffer_frame *f = &s->host.frame;
+      if (s->resource_id != id || !s->host.on)
+         continue;
+      if (gpu->options.on_flush_buffer)
+         gpu->options.on_flush_buffer(gpu->options.flush_data, k, f);
+      else if (gpu->options.on_flush)
+         gpu->options.on_flush(gpu->options.flush_data, k, s->host.map + f->offset, f->width, f->height, f->stride,
+                               VS_GPU_FORMAT_B8G8R8X8_UNORM);
+   }
+}
+
 static uint32_t
 resource_flush(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_flush *c)
 {
    uint32_t status = VS_GPU_RESP_OK_NODATA;
    if (vs_gpu_contexts_has_blob(gpu->contexts, c->resource_id)) {
-      /* The guest waited for its rendering before the flush (the fence of
-       * its submission, implicitly or not): the blob holds the frame. */
-      const struct vs_virtio_gpu_buffer_frame *f = &gpu->host_scanout.frame;
-      if (gpu->scanout.resource_id != c->resource_id || !gpu->host_scanout.on)
-         return status;
-      if (gpu->options.on_flush_buffer)
-         gpu->options.on_flush_buffer(gpu->options.flush_data, 0, f);
-      else if (gpu->options.on_flush)
-         gpu->options.on_flush(gpu->options.flush_data, 0, gpu->host_scanout.map + f->offset, f->width, f->height,
-                               f->stride, VS_GPU_FORMAT_B8G8R8X8_UNORM);
+      flush_host_blob(gpu, c->resource_id);
       return status;
    }
    struct gpu_resource *res = resource_of(gpu, "RESOURCE_FLUSH", c->resource_id, &status);
    if (!res)
       return status;
    if (res->blob) {
-      /* The guest flushes blobs it has not yet scanned out: nothing to show. */
-      if (gpu->scanout.resource_id != res->id || !gpu->options.on_flush)
-         return status;
-      if (!refresh_blob(gpu, res)) {
-         gpu_refuse(gpu, "RESOURCE_FLUSH of resource %u: its backing is no longer in guest RAM", res->id);
-         return VS_GPU_RESP_ERR_INVALID_PARAMETER;
+      /* The guest flushes blobs it has not yet scanned out: nothing to
+       * show. Its host copy is refreshed once for every scanout showing it. */
+      bool refreshed = false;
+      for (uint32_t k = 0; k < gpu->options.scanouts; k++) {
+         if (!flushed_on(gpu, k, res->id))
+            continue;
+         if (!refreshed && !refresh_blob(gpu, res)) {
+            gpu_refuse(gpu, "RESOURCE_FLUSH of resource %u: its backing is no longer in guest RAM", res->id);
+            return VS_GPU_RESP_ERR_INVALID_PARAMETER;
+         }
+         refreshed = true;
+         gpu->options.on_flush(gpu->options.flush_data, k, res->pixels, res->width, res->height, res->stride,
+                               res->format);
       }
-      gpu->options.on_flush(gpu->options.flush_data, 0, res->pixels, res->width, res->height, res->stride,
-                            res->format);
       return status;
    }
    if (!rect_inside(&c->r, res)) {
@@ -735,10 +771,13 @@ resource_flush(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_flush *c)
                  c->r.y, res->id, res->width, res->height);
       return VS_GPU_RESP_ERR_INVALID_PARAMETER;
    }
-   if (gpu->scanout.resource_id == res->id && gpu->options.on_flush) {
-      const struct vs_gpu_rect *s = &gpu->scanout.r;
-      gpu->options.on_flush(gpu->options.flush_data, 0, res->pixels + (uint64_t)s->y * res->stride +
-                            (uint64_t)s->x * BPP, s->width, s->height, res->stride, res->format);
+   for (uint32_t k = 0; k < gpu->options.scanouts; k++) {
+      if (!flushed_on(gpu, k, res->id))
+         continue;
+      const struct vs_gpu_rect *r = &gpu->scanouts[k].r;
+      gpu->options.on_flush(gpu->options.flush_data, k,
+                            res->pixels + (uint64_t)r->y * res->stride + (uint64_t)r->x * BPP, r->width, r->height,
+                            res->stride, res->format);
    }
    return status;
 }
@@ -747,24 +786,26 @@ static size_t
 display_info(struct vs_virtio_gpu *gpu, union gpu_response *resp)
 {
    resp->display.hdr.type = VS_GPU_RESP_OK_DISPLAY_INFO;
-   resp->display.pmodes[0] = (struct vs_gpu_display_one){
-      .r = { 0, 0, gpu->mode_width, gpu->mode_height },
-      .enabled = 1,
-   };
+   for (uint32_t k = 0; k < gpu->options.scanouts; k++) {
+      resp->display.pmodes[k] = (struct vs_gpu_display_one){
+         .r = { 0, 0, gpu->scanouts[k].mode_width, gpu->scanouts[k].mode_height },
+         .enabled = 1,
+      };
+   }
    return sizeof(resp->display);
 }
 
 static size_t
 get_edid(struct vs_virtio_gpu *gpu, const struct vs_gpu_get_edid *c, union gpu_response *resp)
 {
-   if (c->scanout >= NUM_SCANOUTS) {
-      gpu_refuse(gpu, "GET_EDID of scanout %u (the device has %u)", c->scanout, NUM_SCANOUTS);
+   if (c->scanout >= gpu->options.scanouts) {
+      gpu_refuse(gpu, "GET_EDID of scanout %u (the device has %u)", c->scanout, gpu->options.scanouts);
       resp->hdr.type = VS_GPU_RESP_ERR_INVALID_SCANOUT_ID;
       return sizeof(resp->hdr);
    }
    resp->edid.hdr.type = VS_GPU_RESP_OK_EDID;
    resp->edid.size = VS_EDID_SIZE;
-   vs_edid_build(gpu->mode_width, gpu->mode_height, resp->edid.edid);
+   vs_edid_build(gpu->scanouts[c->scanout].mode_width, gpu->scanouts[c->scanout].mode_height, resp->edid.edid);
    return sizeof(resp->edid);
 }
 
@@ -962,7 +1003,8 @@ control_command(struct vs_virtio_gpu *gpu)
 /* The cursor's image to on_cursor: a 2D resource's host copy in a
  * 32-bit BGR order, its top-left corner of at most 64x64 pixels. */
 static void
-hand_on_cursor(struct vs_virtio_gpu *gpu, const struct gpu_resource *res, uint32_t hot_x, uint32_t hot_y)
+hand_on_cursor(struct vs_virtio_gpu *gpu, uint32_t scanout, const struct gpu_resource *res, uint32_t hot_x,
+               uint32_t hot_y)
 {
    if (!gpu->options.on_cursor)
       return;
@@ -974,10 +1016,11 @@ hand_on_cursor(struct vs_virtio_gpu *gpu, const struct gpu_resource *res, uint32
       gpu->cursor_said = true;
    }
    if (!shown) {
-      gpu->options.on_cursor(gpu->options.flush_data, NULL, 0, 0, 0, 0, 0);
+      gpu->options.on_cursor(gpu->options.flush_data, scanout, NULL, 0, 0, 0, 0, 0);
       return;
    }
-   gpu->options.on_cursor(gpu->options.flush_data, res->pixels, res->width < CURSOR_SIDE ? res->width : CURSOR_SIDE,
+   gpu->options.on_cursor(gpu->options.flush_data, scanout, res->pixels,
+                          res->width < CURSOR_SIDE ? res->width : CURSOR_SIDE,
                           res->height < CURSOR_SIDE ? res->height : CURSOR_SIDE, res->stride, hot_x, hot_y);
 }
 
@@ -992,9 +1035,9 @@ cursor_command(struct vs_virtio_gpu *gpu)
                  got >= sizeof(c.hdr) ? c.hdr.type : 0, got, sizeof(c));
       return;
    }
-   if (c.pos.scanout_id >= NUM_SCANOUTS) {
+   if (c.pos.scanout_id >= gpu->options.scanouts) {
       gpu_refuse(gpu, "%s on scanout %u (the device has %u)", command_name(c.hdr.type), c.pos.scanout_id,
-                 NUM_SCANOUTS);
+                 gpu->options.scanouts);
       return;
    }
    gpu->cursor.scanout = c.pos.scanout_id;
@@ -1008,7 +1051,7 @@ cursor_command(struct vs_virtio_gpu *gpu)
       gpu->cursor.resource_id = c.resource_id;
       gpu->cursor.hot_x = c.hot_x;
       gpu->cursor.hot_y = c.hot_y;
-      hand_on_cursor(gpu, find_resource(gpu, c.resource_id), c.hot_x, c.hot_y);
+      hand_on_cursor(gpu, c.pos.scanout_id, find_resource(gpu, c.resource_id), c.hot_x, c.hot_y);
    }
 }
 
@@ -1092,10 +1135,12 @@ vs_virtio_gpu_create(int sock, const struct vs_virtio_gpu_options *options)
 {
    if (options->width == 0 || options->height == 0 || options->width > VS_EDID_MAX_DIM ||
        options->height > VS_EDID_MAX_DIM || options->max_resources == 0 ||
-       options->max_pixels < (uint64_t)options->width * options->height) {
-      vs_error(0, "virtio-gpu %u: a scanout of %ux%u (at most %llu pixels) and %u resources (1..%u pixels a side, "
-               "1 resource at least)", options->id, options->width, options->height,
-               (unsigned long long)options->max_pixels, options->max_resources, VS_EDID_MAX_DIM);
+       options->max_pixels < (uint64_t)options->width * options->height || options->scanouts == 0 ||
+       options->scanouts > VS_VIRTIO_GPU_SCANOUTS_MAX) {
+      vs_error(0, "virtio-gpu %u: %u scanouts of %ux%u (at most %llu pixels) and %u resources (1..%u scanouts, "
+               "1..%u pixels a side, 1 resource at least)", options->id, options->scanouts, options->width,
+               options->height, (unsigned long long)options->max_pixels, options->max_resources,
+               VS_VIRTIO_GPU_SCANOUTS_MAX, VS_EDID_MAX_DIM);
       close(sock);
       render_client_destroy(options->contexts_apart);
       return NULL;
@@ -1107,12 +1152,14 @@ vs_virtio_gpu_create(int sock, const struct vs_virtio_gpu_options *options)
       return NULL;
    }
    gpu->options = *options;
-   gpu->mode_width = options->width;
-   gpu->mode_height = options->height;
+   for (uint32_t k = 0; k < options->scanouts; k++) {
+      gpu->scanouts[k].mode_width = options->width;
+      gpu->scanouts[k].mode_height = options->height;
+   }
    gpu->resources = calloc(options->max_resources, sizeof(*gpu->resources));
    gpu->contexts = vs_gpu_contexts_create(options->id, options->context_options, options->contexts_apart,
                                           options->max_resources, options->shmem_size);
-   gpu->config.num_scanouts = NUM_SCANOUTS;
+   gpu->config.num_scanouts = options->scanouts;
    gpu->config.num_capsets = NUM_CAPSETS;
    const struct vs_vu_device_type type = {
       /* VIRGL is what a guest kernel calls "3D": without it, it lets no
@@ -1148,7 +1195,8 @@ vs_virtio_gpu_destroy(struct vs_virtio_gpu *gpu)
 {
    if (!gpu)
       return;
-   show_resource(gpu, 0);
+   for (uint32_t k = 0; k < gpu->options.scanouts; k++)
+      show_resource(&gpu->scanouts[k], 0);
    /* The contexts before the device: their threads answer into it. */
    vs_gpu_contexts_destroy(gpu->contexts);
    vs_vu_device_destroy(gpu->dev);
@@ -1178,8 +1226,14 @@ vs_virtio_gpu_cursor(const struct vs_virtio_gpu *gpu)
 #define MODE_SIDE_MIN 16u
 
 bool
-vs_virtio_gpu_set_mode(struct vs_virtio_gpu *gpu, uint32_t *width, uint32_t *height, char *why, size_t why_size)
+vs_virtio_gpu_set_mode(struct vs_virtio_gpu *gpu, uint32_t scanout, uint32_t *width, uint32_t *height, char *why,
+                       size_t why_size)
 {
+   if (scanout >= gpu->options.scanouts) {
+      snprintf(why, why_size, "scanout %u does not exist (the device has %u)", scanout, gpu->options.scanouts);
+      return false;
+   }
+   struct gpu_scanout *s = &gpu->scanouts[scanout];
    uint64_t w = *width ? *width : 1, h = *height ? *height : 1;
    /* Too large a side or too many pixels: the widest mode of the same
     * shape that fits. */
@@ -1198,20 +1252,20 @@ vs_virtio_gpu_set_mode(struct vs_virtio_gpu *gpu, uint32_t *width, uint32_t *hei
    w = w < MODE_SIDE_MIN ? MODE_SIDE_MIN : w;
    h = h < MODE_SIDE_MIN ? MODE_SIDE_MIN : h;
    if (w > VS_EDID_MAX_DIM || h > VS_EDID_MAX_DIM || w * h > gpu->options.max_pixels) {
-      w = gpu->mode_width;
-      h = gpu->mode_height;
+      w = s->mode_width;
+      h = s->mode_height;
    }
    *width = (uint32_t)w;
    *height = (uint32_t)h;
-   if (w == gpu->mode_width && h == gpu->mode_height)
+   if (w == s->mode_width && h == s->mode_height)
       return false;
    /* Told once until the guest clears the event: it reads the newest mode
     * when it does. */
    if (!(gpu->config.events_read & VS_VIRTIO_GPU_EVENT_DISPLAY) &&
        !vs_vu_device_notify_config(gpu->dev, why, why_size))
       return false;
-   gpu->mode_width = (uint32_t)w;
-   gpu->mode_height = (uint32_t)h;
+   s->mode_width = (uint32_t)w;
+   s->mode_height = (uint32_t)h;
    gpu->config.events_read |= VS_VIRTIO_GPU_EVENT_DISPLAY;
    return true;
 }

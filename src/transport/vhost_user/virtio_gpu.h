@@ -5,8 +5,9 @@
  * info and bytes, EDID, the cursor queue (its image handed on) and, with context
  * options, Venus contexts with their host blobs, mappings and fences
  * (virtio_gpu_contexts.h). Host copies of the guest's 2D resources are
- * bounded per device; each flush of the resource on the scanout is handed
- * to `on_flush`. */
+ * bounded per device; each flush of a resource on a scanout (of up to
+ * VS_VIRTIO_GPU_SCANOUTS_MAX, each with a mode of its own) is handed to
+ * `on_flush`. */
 #ifndef VS_VIRTIO_GPU_H
 #define VS_VIRTIO_GPU_H
 
@@ -44,18 +45,24 @@ struct vs_virtio_gpu_buffer_frame {
 typedef void (*vs_virtio_gpu_flush_buffer_fn)(void *data, uint32_t scanout,
                                               const struct vs_virtio_gpu_buffer_frame *frame);
 
-/* The cursor queue's image after an UPDATE_CURSOR: the cursor resource's
- * top-left `width` x `height` pixels (B8G8R8A8 as the guest wrote them,
- * rows `stride` apart), valid during the call, and its hotspot; NULL: the
- * guest shows no cursor, or one the device cannot show (logged once). */
-typedef void (*vs_virtio_gpu_cursor_fn)(void *data, const uint8_t *pixels, uint32_t width, uint32_t height,
-                                        uint32_t stride, uint32_t hot_x, uint32_t hot_y);
+/* The cursor queue's image after an UPDATE_CURSOR on `scanout` (each
+ * scanout has a cursor of its own, as each monitor's plane): the cursor
+ * resource's top-left `width` x `height` pixels (B8G8R8A8 as the guest
+ * wrote them, rows `stride` apart), valid during the call, and its
+ * hotspot; NULL: the guest shows no cursor there, or one the device
+ * cannot show (logged once). */
+typedef void (*vs_virtio_gpu_cursor_fn)(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t width,
+                                        uint32_t height, uint32_t stride, uint32_t hot_x, uint32_t hot_y);
 
 struct render_client;
 
+/* The most scanouts a device offers: what GET_DISPLAY_INFO can tell. */
+#define VS_VIRTIO_GPU_SCANOUTS_MAX 16u
+
 struct vs_virtio_gpu_options {
    uint32_t id;                  /* names the device in log lines */
-   uint32_t width, height;       /* the scanout's mode at start, 1..4095 each */
+   uint32_t width, height;       /* each scanout's mode at start, 1..4095 each */
+   uint32_t scanouts;            /* 1..VS_VIRTIO_GPU_SCANOUTS_MAX, each enabled */
    /* The most pixels a mode (and a frame) may have; at least width x
     * height. */
    uint64_t max_pixels;
@@ -90,14 +97,15 @@ void vs_virtio_gpu_destroy(struct vs_virtio_gpu *gpu);
 struct vs_vu_device *vs_virtio_gpu_device(struct vs_virtio_gpu *gpu);
 struct vs_virtio_gpu_cursor vs_virtio_gpu_cursor(const struct vs_virtio_gpu *gpu);
 
-/* The scanout's mode becomes about `width` x `height` (a viewer's window):
+/* Scanout `scanout`'s mode (< options.scanouts; the others' stay) becomes
+ * about `width` x `height` (a viewer's window):
  * each side kept within 16..4095 and the area within max_pixels, keeping
  * the shape. When that changes it, the guest is told as a monitor's
  * hotplug tells it (VIRTIO_GPU_EVENT_DISPLAY, once until the guest clears
  * it), and its next GET_DISPLAY_INFO and GET_EDID answer the new mode.
  * Returns whether the mode changed; *width, *height: the mode now. false
  * with why when the front end could not be told (the mode stays). */
-bool vs_virtio_gpu_set_mode(struct vs_virtio_gpu *gpu, uint32_t *width, uint32_t *height, char *why,
-                            size_t why_size);
+bool vs_virtio_gpu_set_mode(struct vs_virtio_gpu *gpu, uint32_t scanout, uint32_t *width, uint32_t *height,
+                            char *why, size_t why_size);
 
 #endif
