@@ -21,7 +21,8 @@
 # not open B's output nor the operator's list of outputs, which the
 # server's token lists. The devices end when their VMM goes, and the
 # server logs no refusal but the ones asked for. With --vm-name, a VM's
-# output has its name. Skips without the display
+# output has its name. With --vm-scanouts 2, each scanout is an output of
+# its own (NAME, NAME.1; see the last part). Skips without the display
 # (build or libx264).
 . "$(dirname "$0")/lib.sh"
 
@@ -195,4 +196,69 @@ check "no refusal" test "$(grep -cE 'venus-server: (warn|error):' "$TEST_TMP/mod
 modes_run fixed "96x64!" --vm-fixed-size
 check "--vm-fixed-size: the mode stayed ($(cat "$TEST_TMP/fixed.viewer"); $(grep -c '^mode ' "$TEST_TMP/fixed.out") changes)" \
   test "$(cat "$TEST_TMP/fixed.viewer")" = 64x48 -a "$(grep -c '^mode ' "$TEST_TMP/fixed.out")" -eq 0
+# --vm-scanouts 2: the device's config and display info say 2 scanouts,
+# each enabled at the mode, scanout 1's EDID answers, and SET_SCANOUT of
+# scanout 2 is refused (VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID) with one
+# line. Scanout 1 (a 32x24 frame of its own colour and the cursor) is an
+# output of its own, web1.1, beside scanout 0's web1: each with its URL
+# and token, its viewer, its recording; a viewer's size on web1.1 becomes
+# scanout 1's mode alone.
+multi() { sed -n "s/^$1 //p" "$TEST_TMP/multi.out"; }
+env --default-signal=PIPE VK_ICD_FILENAMES="$LVP_ICD" "$SERVER_BIN" --vhost-user "$TEST_TMP/multi.sock" \
+  --vm-size 64x48 --vm-scanouts 2 --vm-name web1 --ready-workers 1 --display vs-vhost-multi --http 127.0.0.1:0 \
+  --input --record "$TEST_TMP/multi-%o.h264" >/dev/null 2>"$TEST_TMP/multi.log" &
+server=$!
+BG_PIDS+=("$server")
+for _ in $(seq 200); do [ -S "$TEST_TMP/multi.sock" ] && break; sleep 0.05; done
+python3 "$TESTS_DIR/vhost_user/fake_vmm.py" --scanouts "$TEST_TMP/multi.sock" "$TEST_TMP/multi.out" 12 \
+  >"$TEST_TMP/multi.vmm.log" 2>&1 &
+vmm=$!
+BG_PIDS+=("$vmm")
+for _ in $(seq 100); do grep -q shown "$TEST_TMP/multi.out" 2>/dev/null && break; sleep 0.1; done
+check "the device's config says 2 scanouts ($(multi num_scanouts))" test "$(multi num_scanouts)" = 2
+check "its display info: 2 scanouts enabled at 64x48, no third ($(multi info))" \
+  test "$(multi info)" = "64x48:1 64x48:1 0x0:0"
+check "scanout 1's EDID answers its mode ($(multi edid1))" test "$(multi edid1)" = 64x48
+check "SET_SCANOUT of scanout 2 is refused as an invalid scanout ($(multi scanout2))" test "$(multi scanout2)" = 0x1202
+check "  ... with one line" test "$(grep -c 'SET_SCANOUT of scanout 2 (the device has 2)$' "$TEST_TMP/multi.log")" -eq 1
+for _ in $(seq 50); do grep -q 'display: output web1.1 ' "$TEST_TMP/multi.log" && break; sleep 0.1; done
+url0=$(sed -nE 's|.*display: output web1 \(.*\): viewer page at (http://[^ ]+)$|\1|p' "$TEST_TMP/multi.log")
+url1=$(sed -nE "s|.*display: output web1\\.1 \\(VM device [0-9]+'s scanout 1\\): viewer page at (http://[^ ]+)$|\\1|p" \
+  "$TEST_TMP/multi.log")
+check "scanout 1 is output web1.1, its URL and token its own (${url1##*\?})" \
+  test -n "$url0" -a -n "$url1" -a "${url0#*token=}" != "${url1#*token=}"
+size1=$(timeout 20 python3 "$D/ws_viewer.py" size "$url1" 2>&1 | tail -n1)
+size0=$(timeout 20 python3 "$D/ws_viewer.py" size "$url0" 2>&1 | tail -n1)
+check "web1.1's viewer gets scanout 1's 32x24 frame ($size1), web1's scanout 0's 64x48 ($size0)" \
+  test "$size1" = 32x24 -a "$size0" = 64x48
+cursor1=$(timeout 20 python3 "$D/ws_viewer.py" vm-input "$url1" 2>&1 | tail -n1)
+check "scanout 1's cursor reaches web1.1's viewer ($cursor1)" grep -q 'cursors 64x64@5,7:48.32.16.255$' <<<"$cursor1"
+resized=$(timeout 60 python3 "$D/ws_viewer.py" resize "$url1" 96x64 2>&1 | tail -n1)
+check "a viewer's size on web1.1 becomes scanout 1's mode, and its stream follows ($resized)" test "$resized" = "32x24 96x64"
+wait "$vmm" || true
+check "the guest saw scanout 1's new mode alone ($(multi mode | tr '\n' ','))" \
+  grep -qx '64x48:1 96x64:1 0x0:0 events 1' <(multi mode)
+check "  ... said in one line of scanout 1" \
+  test "$(grep -cE "vhost-user device [0-9]+: scanout 1's mode is 96x64, as a viewer asked \(96x64\)$" \
+    "$TEST_TMP/multi.log")" -eq 1
+kill -TERM "$server" 2>/dev/null || true
+wait "$server" || true
+middle() {  # FILE W H: the first frame's middle pixel, decoded, as R G B
+  ffmpeg -v error -i "$1" -frames:v 1 -f rawvideo -pix_fmt rgb24 - 2>/dev/null | python3 -c 'import sys
+w, h = int(sys.argv[1]), int(sys.argv[2]); d = sys.stdin.buffer.read(); o = (h // 2 * w + w // 2) * 3
+print(*d[o:o + 3]) if len(d) >= w * h * 3 else print("none")' "$2" "$3"
+}
+rgb1=$(middle "$TEST_TMP/multi-web1.1.h264" 32 24)
+rgb0=$(middle "$TEST_TMP/multi-web1.h264" 64 48)
+read -r red green blue <<<"$rgb1"
+check "web1.1's recording shows scanout 1's colour (red green blue $rgb1, written 40 200 20)" \
+  test "${red:-0}" -ge 20 -a "${red:-0}" -le 60 -a "${green:-0}" -ge 180 -a "${green:-0}" -le 220 -a \
+  "${blue:-255}" -ge 0 -a "${blue:-255}" -le 45
+read -r red green blue <<<"$rgb0"
+check "web1's recording shows scanout 0's grey (red green blue $rgb0, written 128 128 128)" \
+  test "${red:-0}" -ge 110 -a "${red:-0}" -le 146 -a "${green:-0}" -ge 110 -a "${green:-0}" -le 146 -a \
+  "${blue:-0}" -ge 110 -a "${blue:-0}" -le 146
+refused=$(grep -E 'venus-server: (warn|error):' "$TEST_TMP/multi.log" | grep -v 'SET_SCANOUT of scanout 2 ' || true)
+check "no other refusal (${refused:-none})" test -z "$refused"
+[ "$N_FAIL" -eq 0 ] || { show_tail "$TEST_TMP/multi.log" 20; show_tail "$TEST_TMP/multi.vmm.log"; }
 finish

@@ -19,6 +19,17 @@ virtio-input device with eventq buffers. Guest RAM is a memfd of each.
       sends as a guest's driver does: reads the config space, the display
       info and the EDID, clears the events, and shows a frame of the new
       mode (the modeset); writes 'mode WxH events E edid WxH' for each.
+  fake_vmm.py --scanouts GPU_SOCK OUT_FILE SECONDS
+      a GPU device of 2 scanouts (--vm-scanouts 2) with a backend
+      channel: writes 'num_scanouts N' (its config), 'info' and the first
+      3 scanouts of its display info ('WxH:ENABLED' each), 'edid1 WxH'
+      (scanout 1's EDID's preferred mode); shows the 64x48 grey frame on
+      scanout 0, a 32x24 B8G8R8X8 frame of blue 20, green 200, red 40 on
+      scanout 1 and the cursor on scanout 1; writes 'scanout2 0xTYPE'
+      (the answer to a SET_SCANOUT of scanout 2), 'shown', then for SECONDS
+      answers each config change as --modes does, showing a frame of the
+      new mode on the scanout whose mode changed; writes 'mode INFO events
+      E' for each.
 
 Importable: tests/vhost_user/hostile_vmm.py builds on Device (the front
 end: guest RAM, mem table, queues, descriptors), hdr, gpu_request,
@@ -157,18 +168,18 @@ def gpu_command(dev, cmd, resp_len=64, want=0x1100):
     return resp
 
 
-def show_frame(path, gpu=None, w=64, h=48, pixel=b'\x80\x80\x80\x80', fmt=2, res=1):
+def show_frame(path, gpu=None, w=64, h=48, pixel=b'\x80\x80\x80\x80', fmt=2, res=1, scanout=0, at=0x40000):
     """A 64x48 frame (or w x h) of one pixel's bytes, in virtio-gpu format
-    fmt (2: B8G8R8X8), on the scanout of a new device on path (or of gpu):
-    resource res, its backing at 0x40000, scanned out, transferred,
-    flushed."""
+    fmt (2: B8G8R8X8), on scanout 0 (or `scanout`) of a new device on path
+    (or of gpu): resource res, its backing at 0x40000 (or `at`), scanned
+    out, transferred, flushed."""
     if gpu is None:
         gpu = Device(path)
         gpu.start()
-    gpu.ram[0x40000:0x40000 + w * h * 4] = pixel * (w * h)
+    gpu.ram[at:at + w * h * 4] = pixel * (w * h)
     gpu_command(gpu, hdr(0x101) + struct.pack('<IIII', res, fmt, w, h))                  # RESOURCE_CREATE_2D
-    gpu_command(gpu, hdr(0x106) + struct.pack('<II', res, 1) + struct.pack('<QII', 0x40000, w * h * 4, 0))
-    gpu_command(gpu, hdr(0x103) + struct.pack('<IIIIII', 0, 0, w, h, 0, res))            # SET_SCANOUT
+    gpu_command(gpu, hdr(0x106) + struct.pack('<II', res, 1) + struct.pack('<QII', at, w * h * 4, 0))
+    gpu_command(gpu, hdr(0x103) + struct.pack('<IIIIII', 0, 0, w, h, scanout, res))      # SET_SCANOUT
     gpu_command(gpu, hdr(0x105) + struct.pack('<IIIIQII', 0, 0, w, h, 0, res, 0))        # TRANSFER_TO_HOST_2D
     gpu_command(gpu, hdr(0x104) + struct.pack('<IIIIII', 0, 0, w, h, res, 0))            # RESOURCE_FLUSH
     return gpu
@@ -213,25 +224,84 @@ def follow_modes(gpu_path, out_path, seconds):
     out.close()
 
 
-def show_cursor(gpu, hot_x=5, hot_y=7):
+def show_cursor(gpu, hot_x=5, hot_y=7, scanout=0):
     """A 64x64 B8G8R8A8 cursor (resource 2, its backing at 0x80000; every
     pixel B=0x10 G=0x20 R=0x30 A=0xff) set with UPDATE_CURSOR on the cursor
-    queue, its hotspot at hot_x, hot_y."""
+    queue on scanout 0 (or `scanout`), its hotspot at hot_x, hot_y."""
     w = h = 64
     gpu.ram[0x80000:0x80000 + w * h * 4] = bytes([0x10, 0x20, 0x30, 0xff]) * (w * h)
     gpu_command(gpu, hdr(0x101) + struct.pack('<IIII', 2, 1, w, h))                      # RESOURCE_CREATE_2D
     gpu_command(gpu, hdr(0x106) + struct.pack('<II', 2, 1) + struct.pack('<QII', 0x80000, w * h * 4, 0))
     gpu_command(gpu, hdr(0x105) + struct.pack('<IIIIQII', 0, 0, w, h, 0, 2, 0))          # TRANSFER_TO_HOST_2D
-    cmd = hdr(0x300) + struct.pack('<IIIIIIII', 0, 10, 10, 0, 2, hot_x, hot_y, 0)       # UPDATE_CURSOR
+    cmd = hdr(0x300) + struct.pack('<IIIIIIII', scanout, 10, 10, 0, 2, hot_x, hot_y, 0)  # UPDATE_CURSOR
     gpu.ram[0x30000:0x30000 + len(cmd)] = cmd
     gpu.desc(1, 0, 0x30000, len(cmd), 0)
     gpu.offer(1, 0)
     wait_used(gpu, 1, 'UPDATE_CURSOR')
 
 
+def display_info(gpu):
+    """GET_DISPLAY_INFO's first 3 scanouts, as 'WxH:ENABLED' each."""
+    info = gpu_command(gpu, hdr(0x100), 24 + 16 * 24, want=0x1101)
+    modes = [struct.unpack_from('<IIIIII', info, 24 + 24 * k) for k in range(3)]
+    return [(m[2], m[3]) for m in modes], ' '.join('%dx%d:%d' % (m[2], m[3], m[4]) for m in modes)
+
+
+def two_scanouts(gpu_path, out_path, seconds):
+    """--scanouts: see the module's doc."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    gpu = Device(gpu_path)
+    gpu.start(protocol_mask=(1 << 9) | (1 << 5), backend=theirs)   # CONFIG, BACKEND_REQ
+    theirs.close()
+    out = open(out_path, 'w')
+
+    def say(line):
+        out.write(line + '\n')
+        out.flush()
+    config = gpu.send(24, struct.pack('<III', 0, 16, 0) + bytes(16), reply=12 + 16)   # GET_CONFIG
+    say('num_scanouts %d' % struct.unpack_from('<I', config, 12 + 8)[0])
+    modes, line = display_info(gpu)
+    say('info ' + line)
+    edid = gpu_command(gpu, hdr(0x10a) + struct.pack('<II', 1, 0), 32 + 1024, want=0x1104)[32:]
+    dtd = edid[54:72]
+    say('edid1 %dx%d' % (dtd[2] | (dtd[4] >> 4) << 8, dtd[5] | (dtd[7] >> 4) << 8))
+    show_frame(None, gpu)
+    show_frame(None, gpu, 32, 24, bytes([20, 200, 40, 255]), 2, res=3, scanout=1, at=0x60000)
+    show_cursor(gpu, scanout=1)
+    resp_type = gpu_request(gpu, hdr(0x103) + struct.pack('<IIIIII', 0, 0, 64, 48, 2, 1))[0]   # SET_SCANOUT 2
+    say('scanout2 0x%x' % resp_type)
+    say('shown')
+    res = 10
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if not select.select([ours], [], [], 0.2)[0]:
+            continue
+        req, _, size = struct.unpack('<III', ours.recv(12))
+        if size:
+            ours.recv(size)
+        if req != 2:                                                  # CONFIG_CHANGE_MSG
+            say('backend request %d' % req)
+            continue
+        config = gpu.send(24, struct.pack('<III', 0, 16, 0) + bytes(16), reply=12 + 16)
+        events = struct.unpack_from('<I', config, 12)[0]
+        new, line = display_info(gpu)
+        gpu.send(25, struct.pack('<III', 4, 4, 0) + struct.pack('<I', events))   # SET_CONFIG: events_clear
+        for k in (0, 1):
+            w, h = new[k]
+            if new[k] != modes[k] and w * h * 4 <= 0x20000:
+                show_frame(None, gpu, w, h, bytes([20, 200, 40, 255]), 2, res=res, scanout=k, at=0x60000)
+                res += 1
+        modes = new
+        say('mode %s events %d' % (line, events))
+    say('done')
+    out.close()
+
+
 def main():
     if sys.argv[1] == '--modes':
         return follow_modes(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+    if sys.argv[1] == '--scanouts':
+        return two_scanouts(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     gpu_path, input_path, out_path, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
     inp = Device(input_path)
     inp.start()
