@@ -28,6 +28,9 @@ struct front_end {
    struct vu_front_end vu;
    struct vs_virtio_gpu *gpu;
    unsigned flushes;
+   unsigned flushes_of[2];     /* of scanout 0 and 1 */
+   uint32_t flushed_width;     /* the last flush's */
+   int cursor_scanout;         /* the last cursor's, -1: none */
    uint32_t flushed_format;
    uint8_t flushed[16 * 8 * 4];
 };
@@ -37,9 +40,20 @@ on_flush(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t w, uint32
 {
    struct front_end *fe = data;
    fe->flushes++;
+   if (scanout < 2)
+      fe->flushes_of[scanout]++;
+   fe->flushed_width = w;
    fe->flushed_format = format;
    for (uint32_t y = 0; y < h && y < 8; y++)
       memcpy(fe->flushed + y * 64, pixels + (size_t)y * stride, w * 4 < 64 ? w * 4 : 64);
+}
+
+static void
+on_cursor(void *data, uint32_t scanout, const uint8_t *pixels, uint32_t w, uint32_t h, uint32_t stride, uint32_t hot_x,
+          uint32_t hot_y)
+{
+   struct front_end *fe = data;
+   fe->cursor_scanout = pixels ? (int)scanout : -1;
 }
 
 static void
@@ -49,22 +63,30 @@ fe_close(struct front_end *fe)
    vu_fe_close(&fe->vu);
 }
 
-/* A device and its front end's socket, before any request. */
+/* A device of `scanouts` scanouts and its front end's socket, before any
+ * request. */
 static bool
-fe_open(struct front_end *fe)
+fe_open_scanouts(struct front_end *fe, uint32_t scanouts)
 {
    memset(fe, 0, sizeof(*fe));
+   fe->cursor_scanout = -1;
    int sock;
    if (!vu_fe_open(&fe->vu, &sock))
       return false;
    const struct vs_virtio_gpu_options options = {
-      .id = 1, .width = 1280, .height = 800, .scanouts = 1, .max_pixels = 1920 * 1080, .shmem_size = 1u << 20,
-      .max_resource_bytes = 1u << 20,
-      .max_resources = 4, .on_flush = on_flush, .flush_data = fe,
+      .id = 1, .width = 1280, .height = 800, .scanouts = scanouts, .max_pixels = 1920 * 1080,
+      .shmem_size = 1u << 20, .max_resource_bytes = 1u << 20,
+      .max_resources = 4, .on_flush = on_flush, .on_cursor = on_cursor, .flush_data = fe,
    };
    fe->gpu = vs_virtio_gpu_create(sock, &options);
    fe->vu.dev = fe->gpu ? vs_virtio_gpu_device(fe->gpu) : NULL;
    return fe->vu.dev != NULL;
+}
+
+static bool
+fe_open(struct front_end *fe)
+{
+   return fe_open_scanouts(fe, 1);
 }
 
 static bool
@@ -559,6 +581,101 @@ TEST(contexts_refused)
    fe_close(&fe);
 }
 
+/* --vm-scanouts 2: each scanout enabled with a mode of its own, its own
+ * resource and rectangle, flushes and cursor; a mode asked of scanout 1
+ * changes that one alone; scanout 2 refused everywhere. */
+TEST(two_scanouts)
+{
+   struct front_end fe;
+   CHECK(!fe_open_scanouts(&fe, 17));
+   vu_fe_close(&fe.vu);
+   CHECK(fe_open_scanouts(&fe, 2));
+   CHECK(vu_fe_handshake(&fe.vu));
+   const uint32_t R = sizeof(struct vs_gpu_hdr), INFO = sizeof(struct vs_gpu_resp_display_info);
+   struct vs_gpu_hdr h = hdr(VS_GPU_CMD_GET_DISPLAY_INFO);
+   CHECK_EQ(fe_command(&fe, &h, sizeof(h), INFO), VS_GPU_RESP_OK_DISPLAY_INFO);
+   struct vs_gpu_resp_display_info info;
+   memcpy(&info, fe.vu.ram + RESP_GPA, sizeof(info));
+   for (unsigned k = 0; k < 2; k++) {
+      CHECK_EQ(info.pmodes[k].r.width, 1280u);
+      CHECK_EQ(info.pmodes[k].r.height, 800u);
+      CHECK_EQ(info.pmodes[k].enabled, 1u);
+   }
+   CHECK_EQ(info.pmodes[2].enabled, 0u);
+   struct vs_gpu_get_edid e = { hdr(VS_GPU_CMD_GET_EDID), 1, 0 };
+   CHECK_EQ(fe_command(&fe, &e, sizeof(e), sizeof(struct vs_gpu_resp_edid)), VS_GPU_RESP_OK_EDID);
+   e.scanout = 2;
+   CHECK_EQ(fe_command(&fe, &e, sizeof(e), sizeof(struct vs_gpu_resp_edid)), VS_GPU_RESP_ERR_INVALID_SCANOUT_ID);
+
+   /* One 16x8 resource: all of it on scanout 1, its right half on 0. */
+   struct vs_gpu_resource_create_2d c = { hdr(VS_GPU_CMD_RESOURCE_CREATE_2D), 1, VS_GPU_FORMAT_B8G8R8X8_UNORM, 16, 8 };
+   CHECK_EQ(fe_command(&fe, &c, sizeof(c), R), VS_GPU_RESP_OK_NODATA);
+   const struct vs_gpu_mem_entry entry = { PIXELS_GPA, 16 * 8 * 4, 0 };
+   CHECK_EQ(attach(&fe, 1, &entry, 1), VS_GPU_RESP_OK_NODATA);
+   struct vs_gpu_set_scanout s = { hdr(VS_GPU_CMD_SET_SCANOUT), { 0, 0, 16, 8 }, 2, 1 };
+   CHECK_EQ(fe_command(&fe, &s, sizeof(s), R), VS_GPU_RESP_ERR_INVALID_SCANOUT_ID);
+   s.scanout_id = 1;
+   CHECK_EQ(fe_command(&fe, &s, sizeof(s), R), VS_GPU_RESP_OK_NODATA);
+   struct vs_gpu_resource_flush f = { hdr(VS_GPU_CMD_RESOURCE_FLUSH), { 0, 0, 16, 8 }, 1, 0 };
+   CHECK_EQ(fe_command(&fe, &f, sizeof(f), R), VS_GPU_RESP_OK_NODATA);
+   CHECK_EQ(fe.flushes_of[0], 0u);
+   CHECK_EQ(fe.flushes_of[1], 1u);
+   CHECK_EQ(fe.flushed_width, 16u);
+   s = (struct vs_gpu_set_scanout){ hdr(VS_GPU_CMD_SET_SCANOUT), { 8, 0, 8, 8 }, 0, 1 };
+   CHECK_EQ(fe_command(&fe, &s, sizeof(s), R), VS_GPU_RESP_OK_NODATA);
+   CHECK_EQ(fe_command(&fe, &f, sizeof(f), R), VS_GPU_RESP_OK_NODATA);
+   CHECK_EQ(fe.flushes_of[0], 1u);
+   CHECK_EQ(fe.flushes_of[1], 2u);
+   /* Scanout 1 off: a flush shows on scanout 0 alone. */
+   s = (struct vs_gpu_set_scanout){ hdr(VS_GPU_CMD_SET_SCANOUT), { 0, 0, 0, 0 }, 1, 0 };
+   CHECK_EQ(fe_command(&fe, &s, sizeof(s), R), VS_GPU_RESP_OK_NODATA);
+   CHECK_EQ(fe_command(&fe, &f, sizeof(f), R), VS_GPU_RESP_OK_NODATA);
+   CHECK_EQ(fe.flushes_of[0], 2u);
+   CHECK_EQ(fe.flushes_of[1], 2u);
+   CHECK_EQ(fe.flushed_width, 8u);
+
+   /* The cursor: on scanout 1, and none on scanout 2. */
+   struct vs_gpu_update_cursor cur = { .hdr = hdr(VS_GPU_CMD_UPDATE_CURSOR), .pos = { 1, 3, 4, 0 }, .resource_id = 1 };
+   memcpy(fe.vu.ram + CMD_GPA, &cur, sizeof(cur));
+   vu_put_desc(&fe.vu, DESC(1), 0, CMD_GPA, sizeof(cur), 0, 0);
+   CHECK_EQ(vu_fe_run(&fe.vu, 1, 0), 0);
+   CHECK_EQ(fe.cursor_scanout, 1);
+   cur.pos.scanout_id = 2;
+   cur.resource_id = 0;
+   memcpy(fe.vu.ram + CMD_GPA, &cur, sizeof(cur));
+   CHECK_EQ(vu_fe_run(&fe.vu, 1, 0), 0);
+   CHECK_EQ(fe.cursor_scanout, 1);
+   CHECK_EQ(vs_virtio_gpu_cursor(fe.gpu).scanout, 1u);
+
+   /* A viewer's size for scanout 1: its mode alone, told once. */
+   const uint64_t protocol = vu_fe_get_u64(&fe.vu, VS_VU_GET_PROTOCOL_FEATURES);
+   CHECK(vu_fe_send(&fe.vu, VS_VU_SET_PROTOCOL_FEATURES, VS_VU_VERSION, &protocol, 8, NULL, 0));
+   int backend[2];
+   CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, backend) == 0);
+   CHECK(vu_fe_send(&fe.vu, VS_VU_SET_BACKEND_REQ_FD, VS_VU_VERSION, NULL, 0, &backend[1], 1));
+   close(backend[1]);
+   uint32_t w = 640, hh = 480;
+   char why[160] = "";
+   CHECK(vs_virtio_gpu_set_mode(fe.gpu, 1, &w, &hh, why, sizeof(why)));
+   w = 640;
+   hh = 480;
+   CHECK(!vs_virtio_gpu_set_mode(fe.gpu, 2, &w, &hh, why, sizeof(why)));
+   CHECK(strstr(why, "scanout 2") != NULL);
+   CHECK_EQ(fe_command(&fe, &h, sizeof(h), INFO), VS_GPU_RESP_OK_DISPLAY_INFO);
+   memcpy(&info, fe.vu.ram + RESP_GPA, sizeof(info));
+   CHECK_EQ(info.pmodes[0].r.width, 1280u);
+   CHECK_EQ(info.pmodes[0].r.height, 800u);
+   CHECK_EQ(info.pmodes[1].r.width, 640u);
+   CHECK_EQ(info.pmodes[1].r.height, 480u);
+   e.scanout = 1;
+   CHECK_EQ(fe_command(&fe, &e, sizeof(e), sizeof(struct vs_gpu_resp_edid)), VS_GPU_RESP_OK_EDID);
+   struct vs_gpu_resp_edid edid;
+   memcpy(&edid, fe.vu.ram + RESP_GPA, sizeof(edid));
+   CHECK_EQ(edid.edid[56] | (edid.edid[58] >> 4) << 8, 640);
+   close(backend[0]);
+   fe_close(&fe);
+}
+
 UNIT_MAIN(UNIT(handshake), UNIT(display_info_and_fence), UNIT(edid_and_capset), UNIT(console_round), UNIT(blob_console_round),
           UNIT(hostile_commands), UNIT(hostile_chains), UNIT(hostile_messages),
-          UNIT(memory_slots), UNIT(contexts_refused))
+          UNIT(memory_slots), UNIT(contexts_refused), UNIT(two_scanouts))
