@@ -108,7 +108,7 @@ usage(FILE *out, const struct vs_server_config *config)
            "  --vm-contexts MODE  --vhost-user: apart (default): each Venus context of a\n"
            "                      VM (each guest process's VkInstance) in a worker process\n"
            "                      of its own; shared: all of a VM's in its device's worker\n"
-           "  --vm-name NAME      --vhost-user: the VM's name, its scanout's output's on\n"
+           "  --vm-name NAME      --vhost-user: the VM's name, its scanout 0's output's on\n"
            "                      the display (default vm-N, N the device's number)\n"
            "  --vm-size WxH       the size a VM guest is asked to show its windows at\n"
            "                      (--vm-channel), or its scanout's mode (--vhost-user)\n"
