@@ -6,7 +6,8 @@
  * a socket pair: one message per frame, its sequence number and size.
  * Each scanout of a device has a channel of its own (its memfd and its
  * pair, served by an import loop of its own): all that follows holds
- * per scanout, and one scanout's frames never wait for another's.
+ * per scanout, each paced on its own (the worker waits for a scanout's
+ * acknowledgement before that scanout's next frame only).
  *
  * One framebuffer, handed back and forth: the worker writes it only while
  * no frame is announced and unacknowledged; it writes the pixels, then

@@ -223,8 +223,8 @@ import_thread(void *arg)
 }
 
 /* Each scanout's frames, the first's on this thread and the others' on
- * threads of their own (one scanout's pacing never holds another's),
- * until the worker closes them all. */
+ * threads of their own (each paced on its own), until the worker closes
+ * them all. */
 static void
 import_scanouts(struct device *device)
 {
