@@ -185,6 +185,24 @@ def show_frame(path, gpu=None, w=64, h=48, pixel=b'\x80\x80\x80\x80', fmt=2, res
     return gpu
 
 
+def config_changes(ours, gpu, seconds, say):
+    """Until `seconds` pass, each config change the back end announces on
+    `ours` (CONFIG_CHANGE_MSG): the config's events_read, read with
+    GET_CONFIG. Any other back-end request is said and skipped."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if not select.select([ours], [], [], 0.2)[0]:
+            continue
+        req, _, size = struct.unpack('<III', ours.recv(12))
+        if size:
+            ours.recv(size)
+        if req != 2:                                                  # CONFIG_CHANGE_MSG
+            say('backend request %d' % req)
+            continue
+        config = gpu.send(24, struct.pack('<III', 0, 16, 0) + bytes(16), reply=12 + 16)   # GET_CONFIG
+        yield struct.unpack_from('<I', config, 12)[0]
+
+
 def follow_modes(gpu_path, out_path, seconds):
     """--modes: a guest driver's answer to each config change (see the
     module's doc)."""
@@ -194,21 +212,13 @@ def follow_modes(gpu_path, out_path, seconds):
     theirs.close()
     show_frame(None, gpu)
     out = open(out_path, 'w')
-    out.write('shown\n')
-    out.flush()
+
+    def say(line):
+        out.write(line + '\n')
+        out.flush()
+    say('shown')
     res = 2
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if not select.select([ours], [], [], 0.2)[0]:
-            continue
-        req, _, size = struct.unpack('<III', ours.recv(12))
-        if size:
-            ours.recv(size)
-        if req != 2:                                                  # CONFIG_CHANGE_MSG
-            out.write('backend request %d\n' % req)
-            continue
-        config = gpu.send(24, struct.pack('<III', 0, 16, 0) + bytes(16), reply=12 + 16)   # GET_CONFIG
-        events = struct.unpack_from('<I', config, 12)[0]
+    for events in config_changes(ours, gpu, seconds, say):
         info = gpu_command(gpu, hdr(0x100), 24 + 16 * 24, want=0x1101)          # GET_DISPLAY_INFO
         w, h = struct.unpack_from('<II', info, 24 + 8)
         edid = gpu_command(gpu, hdr(0x10a) + struct.pack('<II', 0, 0), 32 + 1024, want=0x1104)[32:]
@@ -218,9 +228,8 @@ def follow_modes(gpu_path, out_path, seconds):
         if w * h * 4 <= 0x40000:
             show_frame(None, gpu, w, h, res=res)
             res += 1
-        out.write('mode %dx%d events %d edid %dx%d\n' % (w, h, events, ew, eh))
-        out.flush()
-    out.write('done\n')
+        say('mode %dx%d events %d edid %dx%d' % (w, h, events, ew, eh))
+    say('done')
     out.close()
 
 
@@ -272,18 +281,7 @@ def two_scanouts(gpu_path, out_path, seconds):
     say('scanout2 0x%x' % resp_type)
     say('shown')
     res = 10
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if not select.select([ours], [], [], 0.2)[0]:
-            continue
-        req, _, size = struct.unpack('<III', ours.recv(12))
-        if size:
-            ours.recv(size)
-        if req != 2:                                                  # CONFIG_CHANGE_MSG
-            say('backend request %d' % req)
-            continue
-        config = gpu.send(24, struct.pack('<III', 0, 16, 0) + bytes(16), reply=12 + 16)
-        events = struct.unpack_from('<I', config, 12)[0]
+    for events in config_changes(ours, gpu, seconds, say):
         new, line = display_info(gpu)
         gpu.send(25, struct.pack('<III', 4, 4, 0) + struct.pack('<I', events))   # SET_CONFIG: events_clear
         for k in (0, 1):
