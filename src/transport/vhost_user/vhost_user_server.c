@@ -43,7 +43,7 @@ static const char *const kind_names[VS_VU_DEVICE_KINDS] = { "virtio-gpu", "virti
 
 /* A GPU device's job fds: its socket, its ledger or contexts' socket, a
  * framebuffer and a socket pair's end per scanout, its activity record. */
-_Static_assert(3 + 2 * VS_VIRTIO_GPU_SCANOUTS_MAX <= VS_WORKER_FDS_MAX, "a device's fds go in one job");
+_Static_assert(3 + 2 * VS_VIRTIO_GPU_MAX_SCANOUTS <= VS_WORKER_FDS_MAX, "a device's fds go in one job");
 
 /* In the server process: a worker died warming up. The device snapshot
  * it may have warmed up from goes, lest every next worker die of it. */
@@ -131,7 +131,7 @@ struct device {
    pthread_t waiter;
    /* The server's end of its scanouts, `scanouts` of them opened (no
     * display: none); under server->lock. */
-   struct device_scanout scanout[VS_VIRTIO_GPU_SCANOUTS_MAX];
+   struct device_scanout scanout[VS_VIRTIO_GPU_MAX_SCANOUTS];
    uint32_t scanouts;
    int reports; /* an input device's reports, the router's once routed; -1: none */
    struct vs_tenant tenant; /* its worker, and a GPU device's account served for it */
@@ -720,8 +720,8 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
       vs_error(0, "vhost-user: input devices on %s need an input router", options->input_path);
       return 1;
    }
-   if (options->scanouts == 0 || options->scanouts > VS_VIRTIO_GPU_SCANOUTS_MAX) {
-      vs_error(0, "vhost-user: %u scanouts a device (1..%u)", options->scanouts, VS_VIRTIO_GPU_SCANOUTS_MAX);
+   if (options->scanouts == 0 || options->scanouts > VS_VIRTIO_GPU_MAX_SCANOUTS) {
+      vs_error(0, "vhost-user: %u scanouts a device (1..%u)", options->scanouts, VS_VIRTIO_GPU_MAX_SCANOUTS);
       return 1;
    }
    struct vs_ledger_limits ledger_limits = { .scope = { 0 } };

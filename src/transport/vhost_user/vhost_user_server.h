@@ -22,7 +22,7 @@ struct vs_input_router;
 
 struct vs_vhost_user_options {
    uint32_t width, height;  /* each scanout's mode at start (--vm-size) */
-   uint32_t scanouts;       /* each GPU device's (--vm-scanouts), 1..VS_VIRTIO_GPU_SCANOUTS_MAX */
+   uint32_t scanouts;       /* each GPU device's (--vm-scanouts), 1..VS_VIRTIO_GPU_MAX_SCANOUTS */
    /* The largest mode, in pixels, each device's framebuffer holds: what a
     * viewer may ask for (width x height: the mode stays). */
    uint64_t max_pixels;

@@ -35,7 +35,7 @@ struct scanout_report {
       uint32_t width, height; /* its last flush's */
       bool flushed;
       struct vs_scanout_export *export; /* NULL: no display */
-   } scanout[VS_VIRTIO_GPU_SCANOUTS_MAX];
+   } scanout[VS_VIRTIO_GPU_MAX_SCANOUTS];
    unsigned long flushes;
    struct vs_rate_limit size_lines;
    struct vs_rate_limit mode_lines;
@@ -173,7 +173,7 @@ static void
 run_gpu(struct vs_virtio_gpu *gpu, struct scanout_report *report)
 {
    struct vs_vu_device *dev = vs_virtio_gpu_device(gpu);
-   struct pollfd fds[VS_VU_POLLFDS_MAX + VS_VIRTIO_GPU_SCANOUTS_MAX];
+   struct pollfd fds[VS_VU_POLLFDS_MAX + VS_VIRTIO_GPU_MAX_SCANOUTS];
    for (;;) {
       const unsigned n = vs_vu_device_pollfds(dev, fds, VS_VU_POLLFDS_MAX);
       for (uint32_t k = 0; k < report->scanouts; k++)
@@ -308,7 +308,7 @@ vs_vu_worker_serve(const int *fds, unsigned fd_count, const void *job_bytes, siz
    int rc = 1;
    if (job.kind == VS_VU_DEVICE_INPUT && fd_count == 2)
       rc = serve_input(fds, &job, activity);
-   else if (job.kind == VS_VU_DEVICE_GPU && job.scanouts >= 1 && job.scanouts <= VS_VIRTIO_GPU_SCANOUTS_MAX &&
+   else if (job.kind == VS_VU_DEVICE_GPU && job.scanouts >= 1 && job.scanouts <= VS_VIRTIO_GPU_MAX_SCANOUTS &&
             (fd_count == 2 || fd_count == 2 + 2 * job.scanouts))
       rc = serve_gpu(workers, fds, fd_count, &job, activity);
    vs_activity_destroy(activity);

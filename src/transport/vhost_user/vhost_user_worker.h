@@ -35,7 +35,7 @@ struct vs_vu_device_job {
    uint32_t kind; /* enum vs_vu_device_kind */
    uint32_t id;
    uint32_t width, height; /* each scanout's mode at start */
-   uint32_t scanouts;      /* 1..VS_VIRTIO_GPU_SCANOUTS_MAX: a GPU device's */
+   uint32_t scanouts;      /* 1..VS_VIRTIO_GPU_MAX_SCANOUTS: a GPU device's */
    uint64_t max_pixels;    /* its framebuffer's: the largest mode */
    uint64_t hostmem_bytes;
    /* Non-zero: the second fd is a socket to the render server that runs

@@ -68,13 +68,11 @@ struct gpu_scanout {
    } host;
 };
 
-_Static_assert(VS_VIRTIO_GPU_SCANOUTS_MAX == VS_VIRTIO_GPU_MAX_SCANOUTS, "display info's modes");
-
 struct vs_virtio_gpu {
    struct vs_virtio_gpu_options options;
    struct vs_vu_device *dev;
    struct vs_gpu_config config;
-   struct gpu_scanout scanouts[VS_VIRTIO_GPU_SCANOUTS_MAX]; /* options.scanouts of them */
+   struct gpu_scanout scanouts[VS_VIRTIO_GPU_MAX_SCANOUTS]; /* options.scanouts of them */
    struct gpu_resource *resources;
    uint32_t resource_count;
    /* Held for the guest, within options.max_resource_bytes: host copies
@@ -1136,11 +1134,11 @@ vs_virtio_gpu_create(int sock, const struct vs_virtio_gpu_options *options)
    if (options->width == 0 || options->height == 0 || options->width > VS_EDID_MAX_DIM ||
        options->height > VS_EDID_MAX_DIM || options->max_resources == 0 ||
        options->max_pixels < (uint64_t)options->width * options->height || options->scanouts == 0 ||
-       options->scanouts > VS_VIRTIO_GPU_SCANOUTS_MAX) {
+       options->scanouts > VS_VIRTIO_GPU_MAX_SCANOUTS) {
       vs_error(0, "virtio-gpu %u: %u scanouts of %ux%u (at most %llu pixels) and %u resources (1..%u scanouts, "
                "1..%u pixels a side, 1 resource at least)", options->id, options->scanouts, options->width,
                options->height, (unsigned long long)options->max_pixels, options->max_resources,
-               VS_VIRTIO_GPU_SCANOUTS_MAX, VS_EDID_MAX_DIM);
+               VS_VIRTIO_GPU_MAX_SCANOUTS, VS_EDID_MAX_DIM);
       close(sock);
       render_client_destroy(options->contexts_apart);
       return NULL;

@@ -6,7 +6,7 @@
  * options, Venus contexts with their host blobs, mappings and fences
  * (virtio_gpu_contexts.h). Host copies of the guest's 2D resources are
  * bounded per device; each flush of a resource on a scanout (of up to
- * VS_VIRTIO_GPU_SCANOUTS_MAX, each with a mode of its own) is handed to
+ * VS_VIRTIO_GPU_MAX_SCANOUTS, each with a mode of its own) is handed to
  * `on_flush`. */
 #ifndef VS_VIRTIO_GPU_H
 #define VS_VIRTIO_GPU_H
@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "context/context.h"
+#include "transport/vhost_user/virtio_gpu_protocol.h"
 
 struct vs_vu_device;
 struct vs_virtio_gpu;
@@ -56,13 +57,10 @@ typedef void (*vs_virtio_gpu_cursor_fn)(void *data, uint32_t scanout, const uint
 
 struct render_client;
 
-/* The most scanouts a device offers: what GET_DISPLAY_INFO can tell. */
-#define VS_VIRTIO_GPU_SCANOUTS_MAX 16u
-
 struct vs_virtio_gpu_options {
    uint32_t id;                  /* names the device in log lines */
    uint32_t width, height;       /* each scanout's mode at start, 1..4095 each */
-   uint32_t scanouts;            /* 1..VS_VIRTIO_GPU_SCANOUTS_MAX, each enabled */
+   uint32_t scanouts;            /* 1..VS_VIRTIO_GPU_MAX_SCANOUTS, each enabled */
    /* The most pixels a mode (and a frame) may have; at least width x
     * height. */
    uint64_t max_pixels;
