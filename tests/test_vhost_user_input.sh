@@ -83,8 +83,15 @@ list=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.
   "$(sed 's|/?|/outputs?|' <<<"$url")" 2>&1 || true)
 check "the server's token lists the outputs: $(awk '{print $1}' <<<"$list" | tr '\n' ' ')" \
   test "$(grep -cE '^(desktop|vm-[0-9]+) http://' <<<"$list")" -eq 3
-check "an output's token does not list them" \
-  fails python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1])' "$(sed 's|/?|/outputs?|' <<<"$url_a")"
+# A VM's scanout 0's token is the VM's: it lists that VM's outputs alone.
+list_a=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' \
+  "$(sed 's|/?|/outputs?|' <<<"$url_a")" 2>&1 || true)
+check "A's token lists A's output alone: $(awk '{print $1}' <<<"$list_a" | tr '\n' ' ')" \
+  test "$(awk '{print $1}' <<<"$list_a" | tr '\n' ' ')" = "$(sed -nE 's/.*output=([^&]+).*/\1/p' <<<"$url_a") "
+check "A's token does not list B's" \
+  fails python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1])' "$(sed 's|/?|/outputs?|' <<<"$crossed")"
+check "  ... refused with one line" \
+  test "$(grep -c "refusing viewer from 127.0.0.1 (the outputs of output $output_b): wrong token" "$log")" -eq 1
 touch "$cue"
 wait "$viewer" && rc_v=0 || rc_v=$?
 out_v=$(cat "$TEST_TMP/viewer.out")
@@ -123,7 +130,7 @@ check "B's R8G8B8A8 frame is recorded as its colour (red green blue $rgb, writte
   test "${red:-0}" -ge 180 -a "${red:-0}" -le 220 -a "${green:-0}" -ge 20 -a "${green:-0}" -le 60 -a \
   "${blue:-255}" -ge 0 -a "${blue:-255}" -le 45
 refused=$(grep -E '^(worker process [0-9]+: )?venus-server: (warn|error):' "$log" |
-  grep -vE 'refusing viewer from 127.0.0.1 \((the page of output vm-[0-9]+|the outputs)\): wrong token' || true)
+  grep -vE 'refusing viewer from 127.0.0.1 \(the (page|outputs) of output vm-[0-9]+\): wrong token' || true)
 if [ -z "$refused" ]; then pass "the server logged no refusal but the ones asked for"; else
   fail "the server logged:"; printf '%s\n' "$refused" | head -5 | sed 's/^/         | /'; fi
 [ "$N_FAIL" -eq 0 ] || { show_tail "$log" 20; show_tail "$TEST_TMP/vmm-a.log"; }

@@ -834,7 +834,7 @@ source_output(struct vs_display *d, uint32_t source, uint32_t scanout)
       snprintf(what, sizeof(what), "VM device %u's scanout", source);
    }
    snprintf(o->name, sizeof(o->name), "%.*s", VS_OUTPUT_NAME_MAX, name);
-   if (d->http && !vs_http_add_output(d->http, id, o->name, what)) {
+   if (d->http && !vs_http_add_output(d->http, id, o->name, what, source, scanout)) {
       *o = (struct output){ .display = d };
       return 0;
    }
@@ -1190,7 +1190,7 @@ start_parts(struct vs_display *d, const struct vs_display_options *o)
       const struct vs_http_tls tls = { .cert = o->http_cert, .key = o->http_key, .plain_anywhere = o->http_plain };
       if (!(d->http = vs_http_start(o->http, o->input, o->http_token, o->url_in_log, &tls, &events)) ||
           !vs_http_add_output(d->http, VS_DISPLAY_DESKTOP, d->outputs[VS_DISPLAY_DESKTOP].name,
-                              "the newest window of the Wayland socket"))
+                              "the newest window of the Wayland socket", 0, 0))
          return false;
    }
    if (o->vm_channel) {

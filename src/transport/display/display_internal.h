@@ -149,9 +149,12 @@ struct vs_http *vs_http_start(const char *addr_port, bool input, const char *tok
                               const struct vs_http_tls *tls, const struct vs_http_events *events);
 /* An output (< VS_DISPLAY_MAX_OUTPUTS, not in use) viewers may watch from
  * now on: its name (VS_OUTPUT_NAME_CHARS) and what it shows, for the log
- * line that gives its page's URL with a token of its own. False (logged)
- * without one. */
-bool vs_http_add_output(struct vs_http *http, uint32_t output, const char *name, const char *what);
+ * line that gives its page's URL with a token of its own; `vm`: the VM
+ * device whose `scanout` it shows (0: none), whose outputs share the VM's
+ * token (scanout 0's own) and whose viewers are told it came, and when it
+ * goes. False (logged) without a token. */
+bool vs_http_add_output(struct vs_http *http, uint32_t output, const char *name, const char *what, uint32_t vm,
+                        uint32_t scanout);
 /* The output ends: its viewers are closed, one line each. Its sink must
  * not be called any more (its stream stopped). */
 void vs_http_remove_output(struct vs_http *http, uint32_t output);

@@ -11,7 +11,10 @@
  * none). A message whose flags have 4 names the output the viewer
  * watches (its first message): the 24-byte header, zero but for its
  * flags, then the name; the page asks for that output when it reconnects,
- * so no reconnect moves it to another.
+ * so no reconnect moves it to another. A message whose flags have 8 (the
+ * 24-byte header alone, zero but for its flags) says the outputs of the
+ * viewer's VM changed (one came or went): a page showing all of them
+ * reads /outputs again.
  *
  * Viewers send binary messages back (masked, at most 125 bytes): u8 type,
  * 3 reserved, then little-endian fields, each type of one size:
@@ -31,10 +34,14 @@
  * (?token=; the page hands it and the output on to its WebSocket URL):
  * the server's own (printed once at start-up: any output, and the list of
  * outputs at /outputs) or the output's (logged when the output is made:
- * that output alone). A request that says it comes from another site
- * (Origin) is refused even with it: a page the viewer's browser opens
- * elsewhere can neither read the stream nor type into the guest. A
- * refusal is a 403 and one log line.
+ * that output alone). A VM's outputs (one per scanout of a VM device) also
+ * take the VM's token, that of its scanout 0's output, made with the VM's
+ * first output and kept while any is left: with it, /outputs?output=NAME
+ * (NAME any of the VM's outputs) lists the VM's outputs alone, each with
+ * its own URL. Another VM's token admits none of them. A request that
+ * says it comes from another site (Origin) is refused even with a token:
+ * a page the viewer's browser opens elsewhere can neither read the stream
+ * nor type into the guest. A refusal is a 403 and one log line.
  *
  * Slots: answering a request and serving a viewer take separate slots,
  * each table with a per-address cap, so viewers holding every viewer slot
@@ -152,8 +159,10 @@ struct http_output {
    uint32_t id;
    bool used;
    uint64_t seq;                      /* when it was added: the newest is the default */
+   uint32_t vm;                       /* its VM device; 0: none (the desktop) */
    char name[VS_OUTPUT_NAME_MAX + 1];
    char token[2 * VS_VIEWER_TOKEN_BYTES + 1];
+   char vm_token[2 * VS_VIEWER_TOKEN_BYTES + 1]; /* its VM's: all the VM's outputs and their list */
    atomic_bool ready;                 /* the sink's readiness */
    struct msg *cursor;                /* its cursor's message, or NULL */
 };
@@ -267,8 +276,9 @@ set_reply(struct conn *c, const char *status, const char *type, const char *body
       return;
    int n = snprintf(c->reply, cap,
                     "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
-                    /* No other site frames the page, nor learns its URL (the token) from a Referer. */
-                    "X-Frame-Options: DENY\r\nContent-Security-Policy: frame-ancestors 'none'\r\n"
+                    /* No other site frames the page (the page of a VM's outputs frames its
+                     * own), nor learns its URL (the token) from a Referer. */
+                    "X-Frame-Options: SAMEORIGIN\r\nContent-Security-Policy: frame-ancestors 'self'\r\n"
                     "Referrer-Policy: no-referrer\r\nConnection: close\r\n\r\n",
                     status, type, blen);
    memcpy(c->reply + n, body ? body : "", blen);
@@ -338,18 +348,23 @@ output_newest(struct vs_http *h)
 }
 
 /* Under h->lock: whether the request may have what it asks for: it
- * carries the server's token (anything) or the named output's (that
- * output's page and stream), and no browser says it comes from another
- * site. *output: the output it watches. Else a 403 (404: an output that
- * does not exist, to a holder of the server's token) and one line. */
+ * carries the server's token (anything), the named output's (that
+ * output's page and stream) or the named output's VM's (the page and
+ * stream of any of the VM's outputs, and their list), and no browser says
+ * it comes from another site. *output: the output it watches, or whose
+ * VM's outputs it lists (the list of every output: none, NULL). Else a
+ * 403 (404: an output that does not exist, to a holder of the server's
+ * token) and one line. */
 static bool
-viewer_admitted(struct conn *c, const struct vs_http_request *req, uint32_t *output)
+viewer_admitted(struct conn *c, const struct vs_http_request *req, struct http_output **output)
 {
    struct vs_http *h = c->http;
-   const char *what = req->route == VS_HTTP_PAGE ? "the page" : req->route == VS_HTTP_OUTPUTS ? "the outputs" : "the stream";
-   struct http_output *o = req->output_given ? output_named(h, req->output) : output_newest(h);
+   const bool list = req->route == VS_HTTP_OUTPUTS;
+   const char *what = req->route == VS_HTTP_PAGE ? "the page" : list ? "the outputs" : "the stream";
+   struct http_output *o = req->output_given ? output_named(h, req->output) : list ? NULL : output_newest(h);
    bool server_token = req->token_given && vs_viewer_token_equal(req->token, h->token);
-   bool output_token = req->token_given && req->route != VS_HTTP_OUTPUTS && o && vs_viewer_token_equal(req->token, o->token);
+   bool vm_token = req->token_given && o && o->vm && vs_viewer_token_equal(req->token, o->vm_token);
+   bool output_token = vm_token || (req->token_given && !list && o && vs_viewer_token_equal(req->token, o->token));
    if (req->origin == VS_HTTP_ORIGIN_FOREIGN) {
       vs_warn(0, "display: refusing viewer from %s (%s): Origin '%s' is not this server's", c->peer_text, what,
               req->origin_text);
@@ -357,16 +372,16 @@ viewer_admitted(struct conn *c, const struct vs_http_request *req, uint32_t *out
       vs_warn(0, "display: refusing viewer from %s (%s): no token (open the URL the server printed, with its ?token=)",
               c->peer_text, what);
    } else if (!server_token && !output_token) {
-      bool named = req->output_given && req->route != VS_HTTP_OUTPUTS;
-      vs_warn(0, "display: refusing viewer from %s (%s%s%s): wrong token", c->peer_text, what,
-              named ? " of output " : "", named ? req->output : "");
-   } else if (req->route != VS_HTTP_OUTPUTS && !o) {
+      vs_warn(0, "display: refusing viewer from %s (%s%s%s): wrong token%s", c->peer_text, what,
+              req->output_given ? " of output " : "", req->output_given ? req->output : "",
+              list && req->output_given ? " (an output's list takes its VM's token)" : "");
+   } else if ((!list || req->output_given) && !o) {
       vs_warn(0, "display: refusing viewer from %s (%s): no output '%s' (see /outputs)", c->peer_text, what,
               req->output);
       set_reply(c, "404 Not Found", "text/plain", "no such output\n", true);
       return false;
    } else {
-      *output = o ? o->id : 0;
+      *output = o;
       return true;
    }
    set_reply(c, "403 Forbidden", "text/plain",
@@ -429,17 +444,19 @@ queue_cursor(struct conn *c, struct msg *m)
    c->q_len++;
 }
 
-/* The operator's list of outputs: one line each, its name, what it
- * shows, and its page's URL with its own token (text/plain). */
+/* The list of outputs: one line each, its name and its page's URL with
+ * its own token (text/plain); every output, or `of`'s VM's (`of` alone
+ * if it shows no VM). */
 static void
-outputs_reply(struct conn *c)
+outputs_reply(struct conn *c, const struct http_output *of)
 {
    struct vs_http *h = c->http;
    char body[VS_DISPLAY_MAX_OUTPUTS * 320] = "";
    size_t len = 0;
    for (uint32_t i = 0; i < VS_DISPLAY_MAX_OUTPUTS; i++) {
       const struct http_output *o = &h->outputs[i];
-      if (o->used && len < sizeof(body))
+      bool listed = !of || o == of || (of->vm && o->vm == of->vm);
+      if (o->used && listed && len < sizeof(body))
          len += (size_t)snprintf(body + len, sizeof(body) - len, "%s %s/?output=%s&token=%s\n", o->name, h->url_base,
                                  o->name, o->token);
    }
@@ -467,17 +484,18 @@ handle_request(struct conn *c)
    case VS_HTTP_OUTPUTS:
       break;
    }
-   uint32_t output;
-   if (!viewer_admitted(c, &req, &output))
+   struct http_output *o;
+   if (!viewer_admitted(c, &req, &o))
       return;
    if (req.route == VS_HTTP_PAGE) {
       set_reply(c, "200 OK", "text/html; charset=utf-8", vs_display_page, true);
       return;
    }
    if (req.route == VS_HTTP_OUTPUTS) {
-      outputs_reply(c);
+      outputs_reply(c, o);
       return;
    }
+   const uint32_t output = o->id;
    if (!viewer_slot(c))
       return;
    c->reply = malloc(256);
@@ -775,6 +793,22 @@ vs_http_cursor(struct vs_http *h, uint32_t output, const struct vs_cursor_image 
    os_event_signal(&h->wake);
 }
 
+/* Under h->lock: the viewers of VM `vm`'s outputs are told its outputs
+ * changed, when their queues have room (like the cursor). */
+static void
+queue_outputs_changed(struct vs_http *h, uint32_t vm)
+{
+   struct msg *m = msg_new(h, 8, 0);
+   if (!m)
+      return;
+   for (int i = 0; i < MAX_CONNS; i++) {
+      struct conn *c = h->conns[i];
+      if (c && c->websocket && !c->output_ended && h->outputs[c->output].vm == vm)
+         queue_cursor(c, m);
+   }
+   msg_unref(m);
+}
+
 struct vs_stream_sink
 vs_http_sink(struct vs_http *h, uint32_t output)
 {
@@ -782,20 +816,32 @@ vs_http_sink(struct vs_http *h, uint32_t output)
 }
 
 bool
-vs_http_add_output(struct vs_http *h, uint32_t output, const char *name, const char *what)
+vs_http_add_output(struct vs_http *h, uint32_t output, const char *name, const char *what, uint32_t vm,
+                   uint32_t scanout)
 {
-   uint8_t random[VS_VIEWER_TOKEN_BYTES];
+   uint8_t random[2][VS_VIEWER_TOKEN_BYTES];
    if (output >= VS_DISPLAY_MAX_OUTPUTS || os_random_bytes(random, sizeof(random)) != 0) {
       vs_error(0, "display: output %s: no random bytes for its token", name);
       return false;
    }
    pthread_mutex_lock(&h->lock);
    struct http_output *o = &h->outputs[output];
-   *o = (struct http_output){ .http = h, .id = output, .used = true, .seq = ++h->output_seq };
+   *o = (struct http_output){ .http = h, .id = output, .used = true, .seq = ++h->output_seq, .vm = vm };
    snprintf(o->name, sizeof(o->name), "%s", name);
-   vs_viewer_token_hex(random, o->token);
+   vs_viewer_token_hex(random[0], o->token);
+   if (vm) {
+      /* The VM's token: its other outputs', or a new one. */
+      vs_viewer_token_hex(random[1], o->vm_token);
+      for (uint32_t i = 0; i < VS_DISPLAY_MAX_OUTPUTS; i++)
+         if (i != output && h->outputs[i].used && h->outputs[i].vm == vm)
+            memcpy(o->vm_token, h->outputs[i].vm_token, sizeof(o->vm_token));
+      if (scanout == 0)
+         memcpy(o->token, o->vm_token, sizeof(o->token));
+      queue_outputs_changed(h, vm);
+   }
    atomic_init(&o->ready, true);
    pthread_mutex_unlock(&h->lock);
+   os_event_signal(&h->wake);
    vs_info(0, "display: output %s (%s): viewer page at %s/?output=%s&token=%s", o->name, what, h->url_base, o->name,
            o->token);
    return true;
@@ -812,6 +858,8 @@ vs_http_remove_output(struct vs_http *h, uint32_t output)
    for (int i = 0; i < MAX_CONNS; i++)
       if (h->conns[i] && h->conns[i]->websocket && h->conns[i]->output == output)
          h->conns[i]->output_ended = true;
+   if (h->outputs[output].vm)
+      queue_outputs_changed(h, h->outputs[output].vm);
    pthread_mutex_unlock(&h->lock);
    os_event_signal(&h->wake);
 }
