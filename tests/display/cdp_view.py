@@ -26,6 +26,13 @@ it waits on the page's window.vsStats) on the display's page.
       as latency, then clicks "size VM" (prints the size the page asked
       for: a VM's mode follows) and presses Escape in the page (vkcube
       quits on it: a guest app's proof that the page's keys reach it)
+  cdp_view.py CHROMIUM USER_DATA_DIR URL all CUE SHOT.png
+      URL: a page of all a VM's outputs (&all=1, window 800x300). Waits
+      until it shows one output with frames decoded, creates the file CUE
+      (the VM then shows a second scanout), waits until it shows two, with
+      frames decoded in each; clicks in the first and presses Escape there.
+      Prints each output's size and frames, how often the page read the
+      list; exit 1 if it never showed both
   cdp_view.py CHROMIUM USER_DATA_DIR URL foreign
       a hostile site: serves a page of its own (another origin,
       http://127.0.0.1:OTHER_PORT) that opens URL's stream, token and all,
@@ -97,6 +104,24 @@ class WS:
         keys = ','.join("'%s'" % f for f in fields.split())
         return json.loads(self.eval('JSON.stringify(window.vsStats ? Object.fromEntries([%s].map(k => '
                                     '[k, vsStats[k]])) : null)' % keys) or 'null') or {}
+
+    def outputs(self):
+        """A page of all outputs: each frame's output and figures, in order."""
+        return json.loads(self.eval(
+            'JSON.stringify([...document.querySelectorAll("iframe")].map(f => {'
+            ' const s = f.contentWindow && f.contentWindow.vsStats; return [f.title, s ? s.decoded : 0,'
+            ' s ? s.width : 0, s ? s.height : 0, s ? s.errors : 0]; }))') or '[]')
+
+    def wait_outputs(self, count, timeout=60):
+        """outputs(), once `count` frames have decoded a frame each."""
+        deadline = time.time() + timeout
+        shown = []
+        while time.time() < deadline:
+            shown = self.outputs()
+            if len(shown) == count and all(o[1] > 0 for o in shown):
+                break
+            time.sleep(0.2)
+        return shown
 
     def wait_decoded(self, need, timeout=60, extra=lambda s: True):
         deadline = time.time() + timeout
@@ -250,7 +275,8 @@ def foreign_site(viewer_url):
 def main():
     chromium, profile, url, mode = sys.argv[1:5]
     args = sys.argv[5:]
-    size = {'input': (800, 450), 'latency': (800, 600), 'latency-escape': (800, 600)}.get(mode, (400, 300))
+    size = {'input': (800, 450), 'latency': (800, 600), 'latency-escape': (800, 600), 'all': (800, 300)}.get(
+        mode, (400, 300))
     if mode == 'foreign':
         url = foreign_site(url)
     proc, ws = open_page(chromium, profile, url, *size)
@@ -263,6 +289,25 @@ def main():
                 result = ws.eval('window.result')
             print('a page of %s: %s' % (url, result or 'no answer in 30 s'))
             return 0 if result and 'open' not in result else 1
+        if mode == 'all':
+            cue, shot = args
+            one = ws.wait_outputs(1)
+            print('all, first: %s' % ' '.join('%s %dx%d (%d frames)' % (o[0], o[2], o[3], o[1]) for o in one))
+            open(cue, 'w').close()
+            two = ws.wait_outputs(2)
+            screenshot(ws, shot)
+            a = json.loads(ws.eval('JSON.stringify(window.vsAll)') or '{}')
+            print('all, then: %s; list read %s times, %s errors %s' % (
+                ' '.join('%s %dx%d (%d frames, %d errors)' % (o[0], o[2], o[3], o[1], o[4]) for o in two),
+                a.get('reads'), a.get('errors'), a.get('last', '')))
+            if len(one) != 1 or len(two) != 2 or not all(o[1] > 0 for o in two):
+                return 1
+            # Keys go to the frame that has the focus: the one clicked.
+            click(ws, size[0] // 4, size[1] // 2)
+            key_event(ws, 'rawKeyDown', 'Escape', 'Escape', 0x1b)
+            key_event(ws, 'keyUp', 'Escape', 'Escape', 0x1b)
+            print('pressed Escape in %s' % two[0][0])
+            return 0
         if mode == 'shot':
             need, shot = int(args[0]), args[1]
             stats = ws.wait_decoded(need)

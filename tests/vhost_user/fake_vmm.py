@@ -30,6 +30,13 @@ virtio-input device with eventq buffers. Guest RAM is a memfd of each.
       answers each config change as --modes does, showing a frame of the
       new mode on the scanout whose mode changed; writes 'mode INFO events
       E' for each.
+  fake_vmm.py --vm GPU_SOCK INPUT_SOCK OUT_FILE SECONDS WxH [CUE]
+      a VM of a GPU device of 2 scanouts (--vm-scanouts 2) and an input
+      device: shows a WxH grey B8G8R8X8 frame on scanout 0 and the 32x24
+      frame of --scanouts on scanout 1 (once the file CUE exists, if one
+      is given), writes 'shown' (and 'scanout1' when it shows scanout 1);
+      for SECONDS flushes both again every 0.2 s and collects the input
+      device's events as the first form does, ending with 'done'.
 
 Importable: tests/vhost_user/hostile_vmm.py builds on Device (the front
 end: guest RAM, mem table, queues, descriptors), hdr, gpu_request,
@@ -295,17 +302,69 @@ def two_scanouts(gpu_path, out_path, seconds):
     out.close()
 
 
+def input_device(path):
+    """A virtio-input device on path, its eventq full of 8-byte buffers."""
+    inp = Device(path)
+    inp.start()
+    for i in range(QSIZE):
+        inp.desc(0, i, 0x10000 + 16 * i, 8, 2)
+        inp.offer(0, i, kick=i == QSIZE - 1)
+    return inp
+
+
+def input_events(inp, out):
+    """The input device's events since the last call, written to out as
+    'TYPE CODE VALUE' lines; their buffers go back to the eventq."""
+    if select.select([inp.call[0]], [], [], 0.2)[0]:
+        os.eventfd_read(inp.call[0])
+    for head, length in inp.used(0):
+        t, c, v = struct.unpack_from('<HHI', inp.ram, 0x10000 + 16 * head)
+        out.write('%d %d %d\n' % (t, c, v))
+        inp.desc(0, head, 0x10000 + 16 * head, 8, 2)
+        inp.offer(0, head)
+    out.flush()
+
+
+def flush(gpu, res, w, h):
+    """Resource res (w x h, on a scanout) transferred and flushed again."""
+    gpu_command(gpu, hdr(0x105) + struct.pack('<IIIIQII', 0, 0, w, h, 0, res, 0))        # TRANSFER_TO_HOST_2D
+    gpu_command(gpu, hdr(0x104) + struct.pack('<IIIIII', 0, 0, w, h, res, 0))            # RESOURCE_FLUSH
+
+
+def two_scanouts_vm(gpu_path, input_path, out_path, seconds, size, cue):
+    """--vm: see the module's doc."""
+    inp = input_device(input_path)
+    w, h = size
+    gpu = show_frame(gpu_path, None, w, h)
+    out = open(out_path, 'w')
+    out.write('shown\n')
+    out.flush()
+    shown1 = False
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if not shown1 and (cue is None or os.path.exists(cue)):
+            show_frame(None, gpu, 32, 24, bytes([20, 200, 40, 255]), 2, res=3, scanout=1, at=0x60000)
+            out.write('scanout1\n')
+            shown1 = True
+        flush(gpu, 1, w, h)
+        if shown1:
+            flush(gpu, 3, 32, 24)
+        input_events(inp, out)
+    out.write('done\n')
+    out.close()
+
+
 def main():
+    if sys.argv[1] == '--vm':
+        size = [int(v) for v in sys.argv[6].split('x')]
+        return two_scanouts_vm(sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]), size,
+                               sys.argv[7] if len(sys.argv) > 7 else None)
     if sys.argv[1] == '--modes':
         return follow_modes(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     if sys.argv[1] == '--scanouts':
         return two_scanouts(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     gpu_path, input_path, out_path, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
-    inp = Device(input_path)
-    inp.start()
-    for i in range(QSIZE):
-        inp.desc(0, i, 0x10000 + 16 * i, 8, 2)
-        inp.offer(0, i, kick=i == QSIZE - 1)
+    inp = input_device(input_path)
     size = [int(v) for v in sys.argv[5].split('x')] if len(sys.argv) > 5 else None
     gpu = None
     if gpu_path != '-':
@@ -317,14 +376,7 @@ def main():
     out.flush()
     deadline = time.time() + seconds
     while time.time() < deadline:
-        if select.select([inp.call[0]], [], [], 0.2)[0]:
-            os.eventfd_read(inp.call[0])
-        for head, length in inp.used(0):
-            t, c, v = struct.unpack_from('<HHI', inp.ram, 0x10000 + 16 * head)
-            out.write('%d %d %d\n' % (t, c, v))
-            inp.desc(0, head, 0x10000 + 16 * head, 8, 2)
-            inp.offer(0, head)
-        out.flush()
+        input_events(inp, out)
     out.write('done\n')
     out.close()
 
