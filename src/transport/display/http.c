@@ -135,6 +135,7 @@ struct conn {
    bool need_key;
    bool paced;                        /* it acknowledges */
    bool input_refused_logged;
+   bool outputs_changed_owed;         /* its queue had no room for that message */
    struct vs_viewer_window unacked;   /* seqs sent, not acknowledged */
    uint64_t key_request_ns;
    uint8_t in[IN_MAX];                /* the viewer's frames being read */
@@ -444,6 +445,20 @@ queue_cursor(struct conn *c, struct msg *m)
    c->q_len++;
 }
 
+/* Under h->lock: a viewer is told its VM's outputs changed; one whose
+ * queue is full is owed the message until its queue has room, so no
+ * page of a VM's outputs misses a change. */
+static void
+queue_outputs_changed_to(struct conn *c)
+{
+   struct msg *m = c->q_len < MAX_QUEUED ? msg_new(c->http, 8, 0) : NULL;
+   c->outputs_changed_owed = !m;
+   if (m) {
+      queue_cursor(c, m);
+      msg_unref(m);
+   }
+}
+
 /* The list of outputs: one line each, its name and its page's URL with
  * its own token (text/plain); every output, or `of`'s VM's (`of` alone
  * if it shows no VM). */
@@ -597,6 +612,8 @@ conn_write(struct conn *c)
          c->q_head = (c->q_head + 1) % MAX_QUEUED;
          c->q_len--;
          c->sent = 0;
+         if (c->outputs_changed_owed)
+            queue_outputs_changed_to(c);
       }
    }
    /* Nothing waiting: not stalled, whenever the next frame comes. */
@@ -794,19 +811,15 @@ vs_http_cursor(struct vs_http *h, uint32_t output, const struct vs_cursor_image 
 }
 
 /* Under h->lock: the viewers of VM `vm`'s outputs are told its outputs
- * changed, when their queues have room (like the cursor). */
+ * changed. */
 static void
 queue_outputs_changed(struct vs_http *h, uint32_t vm)
 {
-   struct msg *m = msg_new(h, 8, 0);
-   if (!m)
-      return;
    for (int i = 0; i < MAX_CONNS; i++) {
       struct conn *c = h->conns[i];
       if (c && c->websocket && !c->output_ended && h->outputs[c->output].vm == vm)
-         queue_cursor(c, m);
+         queue_outputs_changed_to(c);
    }
-   msg_unref(m);
 }
 
 struct vs_stream_sink
