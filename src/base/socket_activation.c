@@ -30,8 +30,8 @@ parse_count(const char *s, unsigned long max, unsigned long *out)
    return true;
 }
 
-static bool
-is_listening_unix_stream(int fd, char *path, size_t path_size)
+bool
+vs_listening_unix_socket(int fd, char *path, size_t path_size)
 {
    struct stat st;
    int type = 0;
@@ -75,7 +75,7 @@ vs_socket_activation(const char *listen_pid, const char *listen_fds, struct vs_a
    for (unsigned i = 0; i < fds; i++) {
       const int fd = LISTEN_FDS_START + (int)i;
       sockets[i].fd = fd;
-      if (!is_listening_unix_stream(fd, sockets[i].path, sizeof(sockets[i].path))) {
+      if (!vs_listening_unix_socket(fd, sockets[i].path, sizeof(sockets[i].path))) {
          vs_error(0, "socket activation: fd %d is not a listening Unix stream socket (ListenStream=PATH)", fd);
          return -1;
       }

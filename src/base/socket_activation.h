@@ -7,6 +7,7 @@
 #ifndef VS_BASE_SOCKET_ACTIVATION_H
 #define VS_BASE_SOCKET_ACTIVATION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Room for a socket's path (sun_path is 104 or 108 bytes). */
@@ -30,6 +31,11 @@ struct vs_activated_socket {
  * socket. */
 int vs_socket_activation(const char *listen_pid, const char *listen_fds,
                          struct vs_activated_socket sockets[VS_ACTIVATED_MAX]);
+
+/* Whether `fd` is a listening Unix stream socket; its path goes to `path`
+ * (a description where it has none). Also what checks a socket handed
+ * over by a live upgrade (src/server/upgrade.c). */
+bool vs_listening_unix_socket(int fd, char *path, size_t path_size);
 
 /* The one of `count` sockets bound to `path`, or NULL. */
 const struct vs_activated_socket *vs_socket_activation_find(const struct vs_activated_socket *sockets, unsigned count,

@@ -451,6 +451,27 @@ env_exec_path(struct vs_server_config *config, const char *value)
    return true;
 }
 
+static bool
+env_upgrade(struct vs_server_config *config, const char *value)
+{
+   char *end;
+   errno = 0;
+   long fd = strtol(value, &end, 10);
+   if (errno || end == value || *end || fd < 3 || fd > INT_MAX) {
+      fprintf(stderr, "venus-server: VENUS_SERVER_UPGRADE=%s: not the fd of a hand-over\n", value);
+      return false;
+   }
+   config->upgrade_fd = (int)fd;
+   return true;
+}
+
+static bool
+env_notify_socket(struct vs_server_config *config, const char *value)
+{
+   config->notify_socket = *value ? value : NULL;
+   return true;
+}
+
 /* The environment, read here once at start (as Mesa reads VN_DEBUG): each
  * variable the server reads for itself, in the order read, and what it
  * sets. Read before these, also here: $VENUS_SERVER_CONFIG and
@@ -476,6 +497,11 @@ static const struct {
    { "XDG_RUNTIME_DIR", env_runtime_dir },
    /* What a render server spawns (--isolate spawn): set by the VMM. */
    { "RENDER_SERVER_EXEC_PATH", env_exec_path },
+   /* A live upgrade's hand-over (unset once read: nothing started later
+    * takes it for its own), and the service manager's notification socket
+    * that tells it which process is the service's now. */
+   { "VENUS_SERVER_UPGRADE", env_upgrade },
+   { "NOTIFY_SOCKET", env_notify_socket },
 };
 
 /* The command line's options (usage() says what each does). */
@@ -558,6 +584,7 @@ set_defaults(struct vs_server_config *config, int argc, char **argv)
    config->worker.tie_fd = -1;
    config->worker.ledger_fd = -1;
    config->worker.name = "";
+   config->upgrade_fd = -1;
    config->worker_args = calloc((size_t)argc + 1, sizeof(char *));
    for (int i = 1; config->worker_args && i < argc; i++) {
       bool with_value = !strcmp(argv[i], "--socket-fd") || !strcmp(argv[i], "--isolate");
@@ -600,6 +627,7 @@ read_environment(struct vs_server_config *config)
       if (value && !environment[i].parse(config, value))
          return 2;
    }
+   unsetenv("VENUS_SERVER_UPGRADE");
    return 0;
 }
 
@@ -933,10 +961,12 @@ choose_mode(struct vs_server_config *config)
 int
 vs_server_config_parse(struct vs_server_config *config, int argc, char **argv)
 {
+   char **given = argv;
    argv = configured_argv(argc, argv, &argc);
    if (!argv)
       return 2;
    int status = set_defaults(config, argc, argv);
+   config->argv = given;
    if (status == 0)
       status = read_environment(config);
    if (status)

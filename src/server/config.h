@@ -88,6 +88,13 @@ struct vs_server_config {
    const char *exec_path;    /* what a render server spawns: $RENDER_SERVER_EXEC_PATH, else argv[0] */
    const char *runtime_dir;  /* $XDG_RUNTIME_DIR, or NULL */
    const char *http_token;   /* $VENUS_SERVER_HTTP_TOKEN, or NULL: random */
+   /* A live upgrade (server/upgrade.h): the hand-over this process was
+    * started with ($VENUS_SERVER_UPGRADE, an fd; -1: none), the service
+    * manager's $NOTIFY_SOCKET (NULL: none), and the command line as given
+    * (what the next binary is started with). */
+   int upgrade_fd;
+   const char *notify_socket;
+   char **argv;
 };
 
 /* What vs_server_config_parse returns when the server is to run; any

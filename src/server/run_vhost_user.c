@@ -83,6 +83,10 @@ int
 vs_run_vhost_user(struct vs_server_config *config)
 {
    int stop_fd = vs_server_stop_on_signals();
+   if (stop_fd >= 0 && vs_server_refuse_upgrade("venus-server: warn: upgrade refused: the VM device door "
+                                                "(--vhost-user) is not handed over yet; this process goes on "
+                                                "serving\n") != 0)
+      stop_fd = -1;
    if (stop_fd < 0) {
       fprintf(stderr, "venus-server: stop event or sigaction: %s\n", strerror(errno));
       return 1;

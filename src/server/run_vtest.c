@@ -2,7 +2,8 @@
 /* The vtest server (the default run mode): clients connect to a Unix
  * socket (src/transport/vtest/), each served by a worker process of its
  * own (--isolate process) or a thread (--isolate thread), until SIGTERM or
- * SIGINT. */
+ * SIGINT, or until SIGUSR2's live upgrade handed the socket to a new
+ * process (server/upgrade.h) and the last client here ended. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "base/log.h"
 #include "os/mapping_capture.h"
 #include "server/server.h"
+#include "server/upgrade.h"
 #include "transport/vtest/vtest.h"
 
 static void *
@@ -30,10 +32,17 @@ int
 vs_run_vtest(struct vs_server_config *config)
 {
    int stop_fd = vs_server_stop_on_signals();
-   if (stop_fd < 0) {
-      fprintf(stderr, "venus-server: stop event or sigaction: %s\n", strerror(errno));
+   int upgrade_fd = stop_fd < 0 ? -1 : vs_server_upgrade_on_signal();
+   if (upgrade_fd < 0) {
+      fprintf(stderr, "venus-server: stop or upgrade event, or sigaction: %s\n", strerror(errno));
       return 1;
    }
+   /* Started by a live upgrade: the socket is the old process's. */
+   static struct vs_upgrade upgrade;
+   struct vtest_server_upgrade upgrade_hooks;
+   int rc = vs_upgrade_init(&upgrade, config, upgrade_fd, &upgrade_hooks);
+   if (rc)
+      return rc;
    vs_server_warn_thread_isolation(config, "every client", "the first client's uid; other uids are refused");
    /* Host-visible video memory that nothing else shares is lent through
     * the host driver's own mapping where each client has a worker process
@@ -53,18 +62,24 @@ vs_run_vtest(struct vs_server_config *config)
       return 1;
    }
    const struct vs_activated_socket *activated = config->activated_count ? &config->activated[0] : NULL;
+   const char *socket_path = upgrade.taken ? upgrade.from.path : activated ? activated->path : config->socket_path;
+   if (upgrade.taken && activated) {
+      vs_error(0, "upgrade: a hand-over and a socket-activated socket both passed; one socket is served");
+      return 1;
+   }
    vs_server_fit_kernel_limits(config);
    struct vs_server_started started;
-   int rc = vs_server_start(config, &vtest_workers, &started);
+   rc = vs_server_start(config, &vtest_workers, &started);
    if (rc)
       return rc;
    const struct vtest_server_setup setup = {
       .workers = started.workers,
       .stop_fd = stop_fd,
-      .activated_fd = activated ? activated->fd : 0,
+      .activated_fd = upgrade.taken ? upgrade.from.listen_fd : activated ? activated->fd : 0,
+      .owns_socket_file = upgrade.taken && upgrade.from.owns_file,
+      .upgrade = &upgrade_hooks,
    };
-   rc = vtest_server_run_limited(activated ? activated->path : config->socket_path,
-                                 &config->context, &config->server, &setup);
+   rc = vtest_server_run_limited(socket_path, &config->context, &config->server, &setup);
    if (rc == VTEST_SERVER_ABANDONED)
       vs_server_abandon(&started);
    vs_server_stop(config, &started);

@@ -166,6 +166,67 @@ vs_server_stop_on_signals(void)
    return stop_event.read_fd;
 }
 
+/* SIGUSR2 asks for a live upgrade through this event, kept like the stop
+ * event for the whole process. */
+static struct os_event upgrade_event = { -1, -1 };
+static atomic_int upgrade_write_fd = -1;
+
+static void
+on_upgrade_signal(int sig)
+{
+   (void)sig;
+   int saved_errno = errno;
+   struct os_event ev = { -1, atomic_load(&upgrade_write_fd) };
+   if (ev.write_fd >= 0)
+      os_event_signal(&ev);
+   errno = saved_errno;
+}
+
+int
+vs_server_upgrade_on_signal(void)
+{
+   if (os_event_init(&upgrade_event) < 0)
+      return -1;
+   atomic_store(&upgrade_write_fd, upgrade_event.write_fd);
+   struct sigaction sa;
+   memset(&sa, 0, sizeof(sa));
+   sigemptyset(&sa.sa_mask);
+   sa.sa_handler = on_upgrade_signal;
+   if (sigaction(SIGUSR2, &sa, NULL) != 0)
+      return -1;
+   return upgrade_event.read_fd;
+}
+
+/* The door's refusal, written by the handler itself: a constant line, in
+ * one write(2) (async-signal-safe). */
+static const char *refusal_line;
+
+static void
+on_refused_upgrade(int sig)
+{
+   (void)sig;
+   int saved_errno = errno;
+   (void)!write(STDERR_FILENO, refusal_line, strlen(refusal_line));
+   errno = saved_errno;
+}
+
+int
+vs_server_refuse_upgrade(const char *line)
+{
+   refusal_line = line;
+   struct sigaction sa;
+   memset(&sa, 0, sizeof(sa));
+   sigemptyset(&sa.sa_mask);
+   sa.sa_handler = on_refused_upgrade;
+   return sigaction(SIGUSR2, &sa, NULL);
+}
+
+void
+vs_server_upgrade_drain(void)
+{
+   os_event_drain(&upgrade_event);
+}
+
 void
 vs_server_refuse_attach(void)
 {

@@ -57,6 +57,15 @@ void vs_server_fit_kernel_limits(struct vs_server_config *config);
  * readable (for the process's lifetime), or -1 with errno set. */
 int vs_server_stop_on_signals(void);
 
+/* SIGUSR2 (a live upgrade: server/upgrade.h) signals an event: returns
+ * the fd that then becomes readable (for the process's lifetime), or -1
+ * with errno set; vs_server_upgrade_drain empties it. */
+int vs_server_upgrade_on_signal(void);
+void vs_server_upgrade_drain(void);
+/* A mode that has no live upgrade yet: SIGUSR2 only logs `line` (a whole
+ * line, kept for the process's lifetime). 0, or -1 with errno. */
+int vs_server_refuse_upgrade(const char *line);
+
 /* A VMM's modes: stdout is the VMM's, so nothing may reach it, not even a
  * driver's stray printf (no signal handlers either: the VMM ends us with
  * SIGKILL). */

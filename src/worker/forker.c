@@ -227,6 +227,7 @@ fork_worker(int sock, const struct os_worker_tie *tie, int fd, bool cold, struct
       signal(SIGINT, SIG_DFL);
       signal(SIGTERM, SIG_DFL);
       signal(SIGPIPE, SIG_DFL);
+      signal(SIGUSR2, SIG_DFL);
       if (!vs_worker_leave_terminal(log[1]) || !os_worker_start(tie, &fd, 1))
          _exit(1);
       vs_worker_enter_sandbox();
@@ -256,6 +257,9 @@ fork_worker(int sock, const struct os_worker_tie *tie, int fd, bool cold, struct
 static _Noreturn void
 forker_main(int sock, const struct os_worker_tie *server_tie, vs_forker_child_fn child, void *data)
 {
+   /* The server's live upgrade (SIGUSR2) is not this process's: first,
+    * before its handler could write to an fd number closed next. */
+   signal(SIGUSR2, SIG_IGN);
    if (!os_worker_start(server_tie, &sock, 1))
       _exit(1);
    os_thread_set_name("vs-forker");

@@ -30,6 +30,46 @@ struct vtest_server_setup {
     * 3 or above), served instead of binding socket_path, and left to its
     * owner at exit; 0: none. */
    int activated_fd;
+   /* With activated_fd: the socket's file is this server's to remove at
+    * exit (one a live upgrade handed over from a server that bound it). */
+   bool owns_socket_file;
+   /* The live upgrade (docs/deployment.md "Live upgrade"); NULL: none. */
+   const struct vtest_server_upgrade *upgrade;
+};
+
+/* What the server says to the live upgrade's hooks when asked for one. */
+struct vtest_upgrade_offer {
+   int listen_fd;   /* the listening socket, kept open by the server */
+   const char *path;
+   bool owns_file;  /* the socket's file is the server's to remove */
+   unsigned tenants; /* clients connected now */
+};
+
+/* Why an upgrade under way ends. */
+enum vtest_upgrade_end {
+   VTEST_UPGRADE_WORD,     /* the new process spoke (or closed its end) */
+   VTEST_UPGRADE_LATE,     /* it did not within timeout_ms */
+   VTEST_UPGRADE_STOPPING, /* this server stops meanwhile */
+};
+
+/* The live upgrade, as the server above the transport does it: while a
+ * new process starts, this one goes on accepting; once the new one has
+ * taken over, this one closes its listening socket, serves its clients
+ * until they end, and returns 0 without removing the socket's file. */
+struct vtest_server_upgrade {
+   /* Readable once an upgrade is asked for (the hooks drain it); -1: never. */
+   int asked_fd;
+   /* Asked: drains asked_fd and starts the new process; the fd that then
+    * becomes readable with its word, or -1 (refused: one line said it). */
+   int (*start)(void *data, const struct vtest_upgrade_offer *offer);
+   /* The word fd was readable, or the upgrade ends unfinished (`end`):
+    * true when the new process took over. Either way one line says what
+    * happened. */
+   bool (*finish)(void *data, enum vtest_upgrade_end end, unsigned tenants);
+   uint32_t timeout_ms;
+   /* In a process an upgrade started: called once it listens. */
+   void (*listening)(void *data);
+   void *data;
 };
 
 /* What the transport allows, server-wide and per connection; 0 means no
@@ -73,7 +113,8 @@ struct vtest_workers *vtest_workers_create(const struct vs_context_options *opti
 /* After vtest_server_run_limited: ends the workers it did not hand out. */
 void vtest_workers_destroy(struct vtest_workers *workers);
 
-/* Runs until setup->stop_fd is readable. Prints "venus-server: listening
+/* Runs until setup->stop_fd is readable, or until a live upgrade handed
+ * the socket over and the last client ended. Prints "venus-server: listening
  * on PATH" to stdout once clients can connect (on setup->activated_fd if
  * set, socket_path then only names it). On stop, disconnects every
  * client, waits for their threads (each destroys its context) and removes

@@ -75,6 +75,12 @@ struct server {
    struct vs_start_ration *starts;
    /* The lines connections cause. */
    struct vs_connection_lines connection_lines;
+   /* A live upgrade under way: the fd its word comes on (-1: none), and
+    * when it is late; handed_over once the new process took the socket. */
+   int upgrade_word_fd;
+   uint64_t upgrade_deadline_ns;
+   bool handed_over;
+   const char *socket_path;
 };
 
 /* In the server process: a worker died warming up. The device snapshot
@@ -421,13 +427,75 @@ accept_client(struct server *server, int listen_fd)
 /* How often clients' teardowns are looked at while any is connected. */
 #define TEARDOWN_WATCH_MS 1000
 
+/* Clients connected, each holding a slot. */
+static unsigned
+tenant_count(struct server *server)
+{
+   pthread_mutex_lock(&server->lock);
+   const unsigned active = server->active;
+   pthread_mutex_unlock(&server->lock);
+   return active;
+}
+
+/* An upgrade was asked for: the new process starts while this one goes
+ * on accepting. */
 static void
-accept_loop(struct server *server, int listen_fd)
+upgrade_start(struct server *server, int listen_fd)
+{
+   const struct vtest_server_upgrade *up = server->setup.upgrade;
+   const struct vtest_upgrade_offer offer = {
+      .listen_fd = listen_fd, .path = server->socket_path,
+      .owns_file = server->setup.activated_fd <= 0 || server->setup.owns_socket_file,
+      .tenants = tenant_count(server),
+   };
+   const int fd = up->start(up->data, &offer);
+   if (fd >= 0 && server->upgrade_word_fd < 0) {
+      server->upgrade_word_fd = fd;
+      server->upgrade_deadline_ns = os_now_ns() + (uint64_t)up->timeout_ms * 1000000u;
+   }
+}
+
+/* The new process's word came, or it is late. */
+static void
+upgrade_finish(struct server *server, int *listen_fd, enum vtest_upgrade_end end)
+{
+   const struct vtest_server_upgrade *up = server->setup.upgrade;
+   server->upgrade_word_fd = -1;
+   if (!up->finish(up->data, end, tenant_count(server)))
+      return;
+   /* The socket is the new process's now: connections waiting to be
+    * accepted are its own. */
+   close(*listen_fd);
+   *listen_fd = -1;
+   server->handed_over = true;
+}
+
+/* Until stopped (returns false), or handed over with no client left
+ * (returns true). */
+static bool
+accept_loop(struct server *server, int *listen_fd_io)
 {
    bool backoff = false;
    uint64_t watched_ns = 0;
+   const struct vtest_server_upgrade *up = server->setup.upgrade;
    for (;;) {
+      const int listen_fd = *listen_fd_io;
+      if (server->handed_over) {
+         reap_clients(server, false);
+         pthread_mutex_lock(&server->lock);
+         const bool none = server->clients == NULL;
+         pthread_mutex_unlock(&server->lock);
+         if (none)
+            return true;
+      }
       int timeout_ms = backoff ? ACCEPT_BACKOFF_MS : -1;
+      if (server->upgrade_word_fd >= 0) {
+         const uint64_t now = os_now_ns();
+         const uint64_t left_ms =
+            now < server->upgrade_deadline_ns ? (server->upgrade_deadline_ns - now) / 1000000u + 1 : 0;
+         if (timeout_ms < 0 || left_ms < (uint64_t)timeout_ms)
+            timeout_ms = (int)left_ms;
+      }
       if (server->limits.teardown_timeout_ms) {
          pthread_mutex_lock(&server->lock);
          const uint64_t now = os_now_ns();
@@ -439,20 +507,22 @@ accept_loop(struct server *server, int listen_fd)
             timeout_ms = TEARDOWN_WATCH_MS;
          pthread_mutex_unlock(&server->lock);
       }
-      struct pollfd pfds[3] = {
+      struct pollfd pfds[5] = {
          { .fd = server->setup.stop_fd, .events = POLLIN },
          { .fd = backoff ? -1 : listen_fd, .events = POLLIN },
          { .fd = server->reap_event.read_fd, .events = POLLIN },
+         { .fd = up ? up->asked_fd : -1, .events = POLLIN },
+         { .fd = server->upgrade_word_fd, .events = POLLIN },
       };
-      int ret = poll(pfds, 3, timeout_ms);
+      int ret = poll(pfds, 5, timeout_ms);
       if (ret < 0) {
          if (errno == EINTR)
             continue;
          vs_error(0, "poll: %s", strerror(errno));
-         return;
+         return false;
       }
       if (pfds[0].revents)
-         return;
+         return false;
       backoff = false;
       if (pfds[2].revents) {
          os_event_drain(&server->reap_event);
@@ -460,6 +530,10 @@ accept_loop(struct server *server, int listen_fd)
       }
       if (pfds[1].revents & POLLIN)
          backoff = !accept_client(server, listen_fd);
+      if (pfds[3].revents)
+         upgrade_start(server, listen_fd);
+      if (server->upgrade_word_fd >= 0 && (pfds[4].revents || os_now_ns() >= server->upgrade_deadline_ns))
+         upgrade_finish(server, listen_fd_io, pfds[4].revents ? VTEST_UPGRADE_WORD : VTEST_UPGRADE_LATE);
    }
 }
 
@@ -536,13 +610,20 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
                          const struct vtest_server_limits *limits, const struct vtest_server_setup *setup)
 {
    struct stat socket_file;
-   const struct stat *identity = setup->activated_fd > 0 ? NULL : &socket_file;
-   int listen_fd = identity ? vs_listen_socket_open(socket_path, &socket_file) : setup->activated_fd;
+   const struct stat *identity = NULL;
+   int listen_fd = setup->activated_fd;
+   if (listen_fd <= 0) {
+      listen_fd = vs_listen_socket_open(socket_path, &socket_file);
+      identity = &socket_file;
+   } else if (setup->owns_socket_file && stat(socket_path, &socket_file) == 0) {
+      identity = &socket_file;
+   }
    if (listen_fd < 0)
       return 1;
 
    struct server server = { .clients = NULL, .next_ctx_id = 1, .options = options, .limits = *limits,
-                            .setup = *setup, .pool = setup->workers ? setup->workers->pool : NULL };
+                            .setup = *setup, .pool = setup->workers ? setup->workers->pool : NULL,
+                            .upgrade_word_fd = -1, .socket_path = socket_path };
    struct vs_ledger_limits ledger_limits = {
       .scope = { [VS_LEDGER_BUFFERED] = limits->partial_total_bytes },
       .account = { [VS_LEDGER_BUFFERED] = limits->partial_bytes },
@@ -569,11 +650,19 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
    vs_memory_shares_log("memory: ", &limits->memory_per_peer);
    printf("venus-server: listening on %s\n", socket_path);
    fflush(stdout);
+   if (setup->upgrade && setup->upgrade->listening)
+      setup->upgrade->listening(setup->upgrade->data);
 
-   accept_loop(&server, listen_fd);
+   const bool drained = accept_loop(&server, &listen_fd);
+   if (server.upgrade_word_fd >= 0)
+      setup->upgrade->finish(setup->upgrade->data, VTEST_UPGRADE_STOPPING, 0);
 
-   vs_info(0, "shutting down");
-   close(listen_fd);
+   vs_info(0, drained ? "last client gone since the upgrade: exiting" : "shutting down");
+   if (listen_fd >= 0)
+      close(listen_fd);
+   /* Handed over, the socket's file is the new process's. */
+   if (server.handed_over)
+      identity = NULL;
    if (!stop_clients(&server)) {
       /* Their threads still use the server's lock and events. */
       vs_listen_socket_remove(socket_path, identity);

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Live upgrade (docs/deployment.md "Live upgrade"): SIGUSR2 makes the server
+# start the binary it was started from, as it is on disk now, and hand it
+# the listening socket. A client computing across the upgrade (vk_compute,
+# every word checked) finishes with correct results in the old process,
+# which then exits 0 and leaves the socket file; a client after that is
+# served by the new process; the same with --isolate thread. A new binary
+# that exits 1, or one that is not there, leaves the serving process
+# serving, with one line each; so does an upgrade of the VM device
+# (--vhost-user), and one with the display, where built (neither handed
+# over yet). The new process, stopped, removes the socket file it took
+# over. The time from the signal to the take-over is printed as a note.
+. "$(dirname "$0")/lib.sh"
+
+require_tools timeout
+COMPUTE=$BUILD_DIR/tests/vk_compute
+[ -x "$COMPUTE" ] || { fail "no $COMPUTE (built by make)"; finish; }
+
+# The binary the server runs from, replaced on disk as a package upgrade does.
+BIN_DIR=$TEST_TMP/bin
+mkdir -p "$BIN_DIR"
+install_binary() { cp "$BUILD_DIR/venus-server" "$BIN_DIR/venus-server.new" && mv -f "$BIN_DIR/venus-server.new" "$BIN_DIR/venus-server"; }
+install_binary
+SERVER_BIN=$BIN_DIR/venus-server
+
+# compute LABEL ROUNDS: vk_compute through the server; its output in $TEST_TMP/LABEL.out.
+compute() { venus_run "$COMPUTE" --mib 8 --rounds "$2" --pause-ms 400 >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err"; }
+# taken_pid: the pid the last hand-over went to, from the old process's line.
+taken_pid() { sed -nE 's/^venus-server: info: upgrade: pid ([0-9]+) \(.*\) took over the socket in [0-9]+ ms.*/\1/p' "$SERVER_LOG" | tail -1; }
+
+server_start --log-level info || finish
+OLD_PID=$SERVER_PID
+rc=0; compute before 1 || rc=$?
+client_check "a client before the upgrade" "$TEST_TMP/before.out" "$rc" || true
+
+# --- the upgrade, with a client computing across it ------------------------------
+compute across 12 &
+ACROSS=$!
+BG_PIDS+=("$ACROSS")
+served=$(log_count 'client served by worker process')
+wait_log_count 'client served by worker process' $((served + 1)) 30 || fail "the long client was never served"
+sleep 1
+install_binary
+kill -USR2 "$OLD_PID"
+if wait_log_count 'upgrade: pid [0-9]+ .* took over the socket' 1 60; then
+  pass "the old process says a new pid took over the socket"
+else
+  fail "no take-over line within 60 s"; show_tail "$SERVER_LOG" 10
+fi
+NEW_PID=$(taken_pid)
+[ -n "$NEW_PID" ] && BG_PIDS+=("$NEW_PID")
+check "the new process says what it took over, from which pid" \
+  grep -qE "upgrade: took over 0 tenants, 1 listening socket \\($SERVER_SOCK\\) from pid $OLD_PID in [0-9]+ ms" "$SERVER_LOG"
+ms=$(sed -nE 's/.*upgrade: took over .* in ([0-9]+) ms.*/\1/p' "$SERVER_LOG" | tail -1)
+note "from the signal to the new process serving the socket: ${ms:-?} ms; a running client stays with the old process and sees no pause"
+check "the new process is another process ($NEW_PID, was $OLD_PID)" test -n "$NEW_PID" -a "$NEW_PID" != "$OLD_PID"
+check "the old process still serves its client" kill -0 "$OLD_PID"
+rc=0; compute during 1 || rc=$?
+client_check "a client connecting during the hand-over" "$TEST_TMP/during.out" "$rc" || true
+rc=0; wait "$ACROSS" || rc=$?
+client_check "the client computing across the upgrade" "$TEST_TMP/across.out" "$rc" || true
+
+# The old process ends once its last client has.
+deadline=$((SECONDS + 20))
+while kill -0 "$OLD_PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+if kill -0 "$OLD_PID" 2>/dev/null; then
+  fail "the old process still runs 20 s after its last client"
+  server_kill
+else
+  rc=0; wait "$OLD_PID" || rc=$?
+  check "the old process exited 0 after its last client (status $rc)" test "$rc" -eq 0
+fi
+SERVER_PID=""
+check "it said why it exited" grep -q 'last client gone since the upgrade: exiting' "$SERVER_LOG"
+check "it left the socket file to the new process" test -S "$SERVER_SOCK"
+rc=0; compute after 1 || rc=$?
+client_check "a client after the old process exited (the new one serves it)" "$TEST_TMP/after.out" "$rc" || true
+
+# --- new binaries that do not take over ------------------------------------------
+# refused_upgrade LABEL REGEX: SIGUSR2 to the new process; one refusal line
+# matching REGEX, and it goes on serving.
+refused_upgrade() {
+  local before
+  before=$(log_count 'upgrade refused')
+  kill -USR2 "$NEW_PID"
+  if wait_log_count 'upgrade refused' $((before + 1)) 30; then
+    check "$1: one line says why" [ "$(log_count "upgrade refused: $2")" = 1 ]
+  else
+    fail "$1: no refusal line"; show_tail "$SERVER_LOG" 5
+  fi
+  check "$1: the serving process goes on" kill -0 "$NEW_PID"
+  local rc=0; compute "refused-$1" 1 || rc=$?
+  client_check "$1: a client after the refused upgrade" "$TEST_TMP/refused-$1.out" "$rc" || true
+}
+printf '#!/bin/sh\nexit 1\n' >"$BIN_DIR/venus-server.new"
+chmod +x "$BIN_DIR/venus-server.new"
+mv -f "$BIN_DIR/venus-server.new" "$BIN_DIR/venus-server"
+refused_upgrade "a binary that exits 1" "the new binary .* did not take over: it exited with status 1; this process goes on serving"
+rm -f "$BIN_DIR/venus-server"
+refused_upgrade "no binary" "cannot start .*: No such file or directory; this process goes on serving"
+install_binary
+
+# stop_new LABEL: the new process, no child of this shell, stopped by hand:
+# it removes the socket file it took over; no error line, no sanitizer report.
+stop_new() {
+  kill -TERM "$NEW_PID"
+  local deadline=$((SECONDS + 15))
+  while kill -0 "$NEW_PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+  check "$1: the new process stops on SIGTERM" bash -c "! kill -0 $NEW_PID 2>/dev/null"
+  check "$1: it removed the socket file it took over" test ! -e "$SERVER_SOCK"
+  check "$1: no error line in the log" test -z "$(log_errors)"
+  if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$SERVER_LOG"; then
+    fail "$1: sanitizer report in the server log"
+    grep -m5 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$SERVER_LOG" || true
+  fi
+}
+stop_new "process mode"
+
+# --- thread mode: its clients stay in the old process as well -------------------
+server_start --isolate thread --log-level info || finish
+OLD_PID=$SERVER_PID
+connected=$(log_count 'client connected')
+compute thread-across 8 &
+ACROSS=$!
+BG_PIDS+=("$ACROSS")
+wait_log_count 'client connected' $((connected + 1)) 30 || fail "thread mode: the long client never connected"
+sleep 1
+kill -USR2 "$OLD_PID"
+wait_log_count 'upgrade: pid [0-9]+ .* took over the socket' 1 60 || fail "thread mode: no take-over line within 60 s"
+NEW_PID=$(taken_pid)
+[ -n "$NEW_PID" ] && BG_PIDS+=("$NEW_PID")
+rc=0; wait "$ACROSS" || rc=$?
+client_check "thread mode: the client computing across the upgrade" "$TEST_TMP/thread-across.out" "$rc" || true
+rc=0; timeout 20 tail --pid="$OLD_PID" -f /dev/null || rc=$?
+check "thread mode: the old process ended after its last client" test "$rc" -eq 0
+rc=0; wait "$OLD_PID" || rc=$?
+SERVER_PID=""
+check "thread mode: it exited 0 (status $rc)" test "$rc" -eq 0
+rc=0; compute thread-after 1 || rc=$?
+client_check "thread mode: a client of the new process" "$TEST_TMP/thread-after.out" "$rc" || true
+stop_new "thread mode"
+
+# --- a door not handed over yet: the VM device ------------------------------------
+VU_SOCK=$TEST_TMP/vu.sock
+env --default-signal=PIPE VK_ICD_FILENAMES="$LVP_ICD" "$SERVER_BIN" --vhost-user "$VU_SOCK" \
+  >"$TEST_TMP/vu.out" 2>"$TEST_TMP/vu.log" &
+VU_PID=$!
+BG_PIDS+=("$VU_PID")
+for _ in $(seq 300); do [ -S "$VU_SOCK" ] && break; sleep 0.05; done
+if [ -S "$VU_SOCK" ]; then
+  kill -USR2 "$VU_PID"
+  for _ in $(seq 100); do grep -q 'upgrade refused' "$TEST_TMP/vu.log" && break; sleep 0.05; done
+  check "the VM device: one line says why" \
+    [ "$(grep -c 'upgrade refused: the VM device door (--vhost-user) is not handed over yet; this process goes on serving' "$TEST_TMP/vu.log")" = 1 ]
+  check "the VM device: the server goes on" kill -0 "$VU_PID"
+  kill -TERM "$VU_PID"
+  rc=0; wait "$VU_PID" || rc=$?
+  check "the VM device: the server then stops on SIGTERM, status 0 ($rc)" test "$rc" -eq 0
+else
+  fail "the VM device server did not listen"; show_tail "$TEST_TMP/vu.log" 5
+fi
+
+# --- a door not handed over yet: the display ---------------------------------------
+if "$SERVER_BIN" --help | grep -c -- '--display' >/dev/null; then
+  export XDG_RUNTIME_DIR=$TEST_TMP/rt
+  mkdir -m 700 -p "$XDG_RUNTIME_DIR"
+  server_start --display "vs-upgrade-$$" || finish
+  NEW_PID=$SERVER_PID
+  refused_upgrade "with the display" "the display \\(--display\\) is not handed over yet; this process goes on serving"
+  check "no process was started for it" bash -c "! grep -q 'upgrade: started' '$SERVER_LOG'"
+  server_stop || true
+else
+  skip "built without the display: its refusal is not tried"
+fi
+finish
