@@ -5,7 +5,8 @@
 # the listening socket. A client computing across the upgrade (vk_compute,
 # every word checked) finishes with correct results in the old process,
 # which then exits 0 and leaves the socket file; a client after that is
-# served by the new process; the same with --isolate thread. A new binary
+# served by the new process, which the service manager is told is the main
+# pid (MAINPID=); the same with --isolate thread. A new binary
 # that exits 1, or one that is not there, leaves the serving process
 # serving, with one line each; so does an upgrade of the VM device
 # (--vhost-user), and one with the display, where built (neither handed
@@ -13,7 +14,7 @@
 # over. The time from the signal to the take-over is printed as a note.
 . "$(dirname "$0")/lib.sh"
 
-require_tools timeout
+require_tools timeout python3
 COMPUTE=$BUILD_DIR/tests/vk_compute
 [ -x "$COMPUTE" ] || { fail "no $COMPUTE (built by make)"; finish; }
 
@@ -29,7 +30,21 @@ compute() { venus_run "$COMPUTE" --mib 8 --rounds "$2" --pause-ms 400 >"$TEST_TM
 # taken_pid: the pid the last hand-over went to, from the old process's line.
 taken_pid() { sed -nE 's/^venus-server: info: upgrade: pid ([0-9]+) \(.*\) took over the socket in [0-9]+ ms.*/\1/p' "$SERVER_LOG" | tail -1; }
 
-server_start --log-level info || finish
+# A service manager's notification socket: each datagram, a line of $NOTIFIED.
+NOTIFIED=$TEST_TMP/notified
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+open(sys.argv[2], "w").close()
+while True:
+    d = s.recv(4096)
+    with open(sys.argv[2], "ab") as f:
+        f.write(d + b"\n")
+' "$TEST_TMP/notify.sock" "$NOTIFIED" &
+BG_PIDS+=("$!")
+for _ in $(seq 100); do [ -e "$NOTIFIED" ] && break; sleep 0.05; done
+NOTIFY_SOCKET=$TEST_TMP/notify.sock server_start --log-level info || finish
 OLD_PID=$SERVER_PID
 rc=0; compute before 1 || rc=$?
 client_check "a client before the upgrade" "$TEST_TMP/before.out" "$rc" || true
@@ -55,6 +70,8 @@ check "the new process says what it took over, from which pid" \
 ms=$(sed -nE 's/.*upgrade: took over .* in ([0-9]+) ms.*/\1/p' "$SERVER_LOG" | tail -1)
 note "from the signal to the new process serving the socket: ${ms:-?} ms; a running client stays with the old process and sees no pause"
 check "the new process is another process ($NEW_PID, was $OLD_PID)" test -n "$NEW_PID" -a "$NEW_PID" != "$OLD_PID"
+for _ in $(seq 100); do grep -q MAINPID "$NOTIFIED" && break; sleep 0.05; done
+check "the service manager is told MAINPID=$NEW_PID" grep -qx "MAINPID=$NEW_PID" "$NOTIFIED"
 check "the old process still serves its client" kill -0 "$OLD_PID"
 rc=0; compute during 1 || rc=$?
 client_check "a client connecting during the hand-over" "$TEST_TMP/during.out" "$rc" || true
