@@ -23,9 +23,13 @@
 #define MAX_CHAIN 64
 #define HEADER_SIZE sizeof(VkBaseInStructure)
 
+/* One entry per host physical device: a tenant's device is only ever
+ * warmed up on the physical device it was made on. */
 struct vs_device_snapshot_slot {
-   _Atomic uint32_t sequence; /* odd while a worker writes */
-   struct vs_device_snapshot snapshot;
+   struct {
+      _Atomic uint32_t sequence; /* odd while a worker writes */
+      struct vs_device_snapshot snapshot;
+   } gpu[VS_DEVICE_SNAPSHOT_GPUS];
 };
 
 struct writer {
@@ -284,7 +288,8 @@ vs_device_snapshot_slot_create(void)
    if (p == MAP_FAILED)
       return NULL;
    struct vs_device_snapshot_slot *slot = p;
-   atomic_init(&slot->sequence, 0);
+   for (unsigned g = 0; g < VS_DEVICE_SNAPSHOT_GPUS; g++)
+      atomic_init(&slot->gpu[g].sequence, 0);
    return slot;
 }
 
@@ -296,33 +301,40 @@ vs_device_snapshot_slot_destroy(struct vs_device_snapshot_slot *slot)
 }
 
 void
-vs_device_snapshot_publish(struct vs_device_snapshot_slot *slot, const struct vs_device_snapshot *s)
+vs_device_snapshot_publish(struct vs_device_snapshot_slot *slot, uint32_t gpu, const struct vs_device_snapshot *s)
 {
-   uint32_t seq = atomic_load(&slot->sequence);
-   if ((seq & 1) || !atomic_compare_exchange_strong(&slot->sequence, &seq, seq + 1))
+   if (gpu >= VS_DEVICE_SNAPSHOT_GPUS)
       return;
-   slot->snapshot.size = s->size;
-   memcpy(slot->snapshot.bytes, s->bytes, s->size);
-   atomic_store(&slot->sequence, seq + 2);
+   uint32_t seq = atomic_load(&slot->gpu[gpu].sequence);
+   if ((seq & 1) || !atomic_compare_exchange_strong(&slot->gpu[gpu].sequence, &seq, seq + 1))
+      return;
+   slot->gpu[gpu].snapshot.size = s->size;
+   memcpy(slot->gpu[gpu].snapshot.bytes, s->bytes, s->size);
+   atomic_store(&slot->gpu[gpu].sequence, seq + 2);
 }
 
 bool
-vs_device_snapshot_read(struct vs_device_snapshot_slot *slot, struct vs_device_snapshot *out)
+vs_device_snapshot_read(struct vs_device_snapshot_slot *slot, uint32_t gpu, struct vs_device_snapshot *out)
 {
-   uint32_t seq = atomic_load(&slot->sequence);
+   if (gpu >= VS_DEVICE_SNAPSHOT_GPUS)
+      return false;
+   uint32_t seq = atomic_load(&slot->gpu[gpu].sequence);
    if (seq == 0 || (seq & 1))
       return false;
-   out->size = slot->snapshot.size;
+   out->size = slot->gpu[gpu].snapshot.size;
    if (out->size == 0 || out->size > VS_DEVICE_SNAPSHOT_MAX)
       return false;
-   memcpy(out->bytes, slot->snapshot.bytes, out->size);
+   memcpy(out->bytes, slot->gpu[gpu].snapshot.bytes, out->size);
    atomic_thread_fence(memory_order_acquire);
-   return atomic_load(&slot->sequence) == seq;
+   return atomic_load(&slot->gpu[gpu].sequence) == seq;
 }
 
 void
-vs_device_snapshot_drop(struct vs_device_snapshot_slot *slot)
+vs_device_snapshot_drop(struct vs_device_snapshot_slot *slot, int gpu)
 {
    const struct vs_device_snapshot empty = { .size = 0 };
-   vs_device_snapshot_publish(slot, &empty);
+   for (uint32_t g = 0; g < VS_DEVICE_SNAPSHOT_GPUS; g++) {
+      if (gpu < 0 || (uint32_t)gpu == g)
+         vs_device_snapshot_publish(slot, g, &empty);
+   }
 }

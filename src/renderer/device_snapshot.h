@@ -25,6 +25,8 @@
 #include <vulkan/vulkan.h>
 
 #define VS_DEVICE_SNAPSHOT_MAX 16384
+/* Host physical devices the slot keeps a snapshot for, one each. */
+#define VS_DEVICE_SNAPSHOT_GPUS 16
 
 struct vs_device_snapshot {
    uint32_t size; /* bytes used */
@@ -50,15 +52,20 @@ void vs_device_snapshot_info_free(struct vs_device_snapshot_info *info);
 bool vs_device_snapshot_equal(const struct vs_device_snapshot *a, const struct vs_device_snapshot *b);
 
 /* The slot a server's workers share (anonymous shared memory made before
- * the first worker is forked): NULL when it cannot be made. */
+ * the first worker is forked), a snapshot per host physical device (its
+ * index among all the host's, as --device counts): NULL when it cannot be
+ * made. */
 struct vs_device_snapshot_slot *vs_device_snapshot_slot_create(void);
 void vs_device_snapshot_slot_destroy(struct vs_device_snapshot_slot *slot);
-/* Leaves `s` for later workers; skipped while another worker writes. */
-void vs_device_snapshot_publish(struct vs_device_snapshot_slot *slot, const struct vs_device_snapshot *s);
-/* False when the slot is empty or being written. */
-bool vs_device_snapshot_read(struct vs_device_snapshot_slot *slot, struct vs_device_snapshot *out);
-/* Empties the slot: what it held failed a warm-up, or a worker died
- * warming up from it. Skipped while another worker writes. */
-void vs_device_snapshot_drop(struct vs_device_snapshot_slot *slot);
+/* Leaves `s`, made on host physical device `gpu`, for later workers;
+ * skipped while another worker writes. */
+void vs_device_snapshot_publish(struct vs_device_snapshot_slot *slot, uint32_t gpu,
+                                const struct vs_device_snapshot *s);
+/* False when `gpu`'s snapshot is empty or being written. */
+bool vs_device_snapshot_read(struct vs_device_snapshot_slot *slot, uint32_t gpu, struct vs_device_snapshot *out);
+/* Empties `gpu`'s snapshot (-1: every one): what it held failed a
+ * warm-up, or a worker died warming up from it. Skipped while another
+ * worker writes. */
+void vs_device_snapshot_drop(struct vs_device_snapshot_slot *slot, int gpu);
 
 #endif

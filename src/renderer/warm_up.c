@@ -26,6 +26,7 @@ static struct {
    pthread_mutex_t lock;
    VkDevice devices[8];
    VkPhysicalDevice physical[8];
+   uint32_t host_index[8]; /* among all the host's (--device's count): its snapshot's */
    struct vs_device_snapshot *snapshots[8]; /* NULL: a plain warm-up device */
    unsigned count;
    PFN_vkDestroyDevice destroy;
@@ -88,7 +89,7 @@ take_warm_device(const struct vs_renderer_options *options, VkPhysicalDevice phy
    int i = warm.releasing ? -1 : warm_physical_index(physical);
    if (i >= 0 && warm.snapshots[i]) {
       struct vs_device_snapshot *wanted = malloc(sizeof(*wanted));
-      if (wanted && vs_device_snapshot_flatten(host_ci, (uint32_t)i, wanted) &&
+      if (wanted && vs_device_snapshot_flatten(host_ci, warm.host_index[i], wanted) &&
           vs_device_snapshot_equal(wanted, warm.snapshots[i])) {
          dev = warm.devices[i];
          warm.devices[i] = VK_NULL_HANDLE;
@@ -111,11 +112,12 @@ remember_device(const struct vs_renderer_options *options, VkPhysicalDevice phys
       return;
    pthread_mutex_lock(&warm.lock);
    int i = warm.remembered ? -1 : warm_physical_index(physical);
+   const uint32_t host_index = i >= 0 ? warm.host_index[i] : 0;
    warm.remembered = true;
    pthread_mutex_unlock(&warm.lock);
    struct vs_device_snapshot *s = i >= 0 ? malloc(sizeof(*s)) : NULL;
-   if (s && vs_device_snapshot_flatten(host_ci, (uint32_t)i, s))
-      vs_device_snapshot_publish(options->device_snapshots, s);
+   if (s && vs_device_snapshot_flatten(host_ci, host_index, s))
+      vs_device_snapshot_publish(options->device_snapshots, host_index, s);
    free(s);
 }
 
@@ -214,13 +216,13 @@ warm_up_device_work(struct vs_instance *inst, VkDevice dev, const VkDeviceCreate
 }
 
 /* Whether a rebuilt snapshot is a create info a guest could have had
- * accepted on physical device `index` (vkCreateDevice's checks in
- * device.c); why not, in `buf`. */
+ * accepted on physical device `index` of `inst`, the host's `host_index`
+ * (vkCreateDevice's checks in device.c); why not, in `buf`. */
 static const char *
-snapshot_error(struct vs_instance *inst, const struct vs_device_snapshot_info *info, uint32_t index, char *buf,
-               size_t size, bool *host_memory)
+snapshot_error(struct vs_instance *inst, const struct vs_device_snapshot_info *info, uint32_t index,
+               uint32_t host_index, char *buf, size_t size, bool *host_memory)
 {
-   if (info->physical_index != index)
+   if (info->physical_index != host_index)
       return "it names another physical device";
    VkQueueFamilyProperties families[64];
    uint32_t family_count = 64;
@@ -249,18 +251,20 @@ snapshot_error(struct vs_instance *inst, const struct vs_device_snapshot_info *i
 }
 
 /* The last tenant's first device (device_snapshot.h) on physical device
- * `index`, if the slot has one for it that this host can create and
+ * `index` of `inst` (the host's `host_index`), if the slot has one for it
+ * that this host can create and
  * that warms up: the device, and the snapshot the next tenant's create
  * info must equal. A snapshot that fails any of it is dropped from the
  * slot, with one line: later workers warm up without it. */
 static VkDevice
 warm_up_snapshot_device(struct vs_instance *inst, PFN_vkCreateDevice create, PFN_vkDestroyDevice destroy,
-                        struct vs_device_snapshot_slot *slot, uint32_t index, struct vs_device_snapshot **snapshot)
+                        struct vs_device_snapshot_slot *slot, uint32_t index, uint32_t host_index,
+                        struct vs_device_snapshot **snapshot)
 {
    struct vs_device_snapshot *s = slot ? malloc(sizeof(*s)) : NULL;
    struct vs_device_snapshot_info info;
    VkDevice dev = VK_NULL_HANDLE;
-   if (!s || !vs_device_snapshot_read(slot, s)) {
+   if (!s || !vs_device_snapshot_read(slot, host_index, s)) {
       free(s);
       return VK_NULL_HANDLE;
    }
@@ -272,9 +276,9 @@ warm_up_snapshot_device(struct vs_instance *inst, PFN_vkCreateDevice create, PFN
    if (!vs_device_snapshot_unflatten(s, &info))
       why = "it is malformed";
    else
-      why = snapshot_error(inst, &info, index, buf, sizeof(buf), &host_memory);
+      why = snapshot_error(inst, &info, index, host_index, buf, sizeof(buf), &host_memory);
    /* Kept in the form the tenant's create info is compared in. */
-   if (!why && !vs_device_snapshot_flatten(&info.ci, index, s))
+   if (!why && !vs_device_snapshot_flatten(&info.ci, host_index, s))
       why = "it does not flatten again";
    VkResult res = VK_SUCCESS;
    if (!why && (res = create(inst->physical[index], &info.ci, NULL, &dev)) != VK_SUCCESS)
@@ -286,8 +290,8 @@ warm_up_snapshot_device(struct vs_instance *inst, PFN_vkCreateDevice create, PFN
    if (why) {
       /* One worker says it; later ones find the slot empty. */
       vs_warn(0, "warm-up: the last tenant's device on physical device %u failed (%s); dropping it, warming up "
-                 "without it", index, why);
-      vs_device_snapshot_drop(slot);
+                 "without it", host_index, why);
+      vs_device_snapshot_drop(slot, (int)host_index);
       dev = VK_NULL_HANDLE;
    } else {
       *snapshot = s;
@@ -312,8 +316,11 @@ warm_up_devices(struct vs_instance *inst, struct vs_device_snapshot_slot *slot)
    pthread_mutex_lock(&warm.lock);
    warm.destroy = destroy;
    for (uint32_t i = 0; i < inst->physical_count && warm.count < 8; i++) {
+      /* An instance of one physical device (--device, or the GPU the
+       * worker is placed on) lists only that one. */
+      const uint32_t host_index = inst->device_index >= 0 ? (uint32_t)inst->device_index : i;
       struct vs_device_snapshot *snapshot = NULL;
-      VkDevice dev = warm_up_snapshot_device(inst, create, destroy, slot, i, &snapshot);
+      VkDevice dev = warm_up_snapshot_device(inst, create, destroy, slot, i, host_index, &snapshot);
       if (!dev) {
          const float priority = 1.0f;
          const VkDeviceQueueCreateInfo queue = {
@@ -342,7 +349,8 @@ warm_up_devices(struct vs_instance *inst, struct vs_device_snapshot_slot *slot)
          VkResult res = create(inst->physical[i], &ci, NULL, &dev);
          const char *why = res != VK_SUCCESS ? vn_result_name(res) : warm_up_device_work(inst, dev, &ci, host_memory);
          if (why) {
-            vs_warn(0, "warm-up: a device on physical device %u failed (%s); its tenant creates its own", i, why);
+            vs_warn(0, "warm-up: a device on physical device %u failed (%s); its tenant creates its own", host_index,
+                    why);
             if (res == VK_SUCCESS)
                destroy(dev, NULL);
             dev = VK_NULL_HANDLE;
@@ -351,6 +359,7 @@ warm_up_devices(struct vs_instance *inst, struct vs_device_snapshot_slot *slot)
       /* The slot keeps indices: one entry per physical device, even
        * without a device. */
       warm.physical[warm.count] = inst->physical[i];
+      warm.host_index[warm.count] = host_index;
       warm.snapshots[warm.count] = snapshot;
       warm.devices[warm.count++] = dev;
    }

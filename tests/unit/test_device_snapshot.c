@@ -163,15 +163,24 @@ TEST(slot)
    if (!slot)
       return;
    static struct vs_device_snapshot a, b;
-   CHECK(!vs_device_snapshot_read(slot, &b));
+   CHECK(!vs_device_snapshot_read(slot, 1, &b));
    VkDeviceCreateInfo ci;
    VkDeviceQueueCreateInfo queues[2];
    VkPhysicalDeviceFeatures2 f2;
    VkPhysicalDeviceTimelineSemaphoreFeatures timeline;
    sample(&ci, queues, &f2, &timeline);
    CHECK(vs_device_snapshot_flatten(&ci, 1, &a));
-   vs_device_snapshot_publish(slot, &a);
-   CHECK(vs_device_snapshot_read(slot, &b) && vs_device_snapshot_equal(&a, &b));
+   vs_device_snapshot_publish(slot, 1, &a);
+   CHECK(vs_device_snapshot_read(slot, 1, &b) && vs_device_snapshot_equal(&a, &b));
+   /* Each physical device keeps its own; one dropped leaves the others. */
+   CHECK(!vs_device_snapshot_read(slot, 0, &b));
+   vs_device_snapshot_publish(slot, 0, &a);
+   vs_device_snapshot_drop(slot, 0);
+   CHECK(!vs_device_snapshot_read(slot, 0, &b));
+   CHECK(vs_device_snapshot_read(slot, 1, &b));
+   CHECK(!vs_device_snapshot_read(slot, VS_DEVICE_SNAPSHOT_GPUS, &b));
+   vs_device_snapshot_drop(slot, -1);
+   CHECK(!vs_device_snapshot_read(slot, 1, &b));
    vs_device_snapshot_slot_destroy(slot);
 }
 

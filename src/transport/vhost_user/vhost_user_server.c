@@ -52,7 +52,7 @@ prepare_device_died(void *data)
 {
    const struct vs_vhost_user_workers *workers = data;
    if (workers->options->renderer.device_snapshots)
-      vs_device_snapshot_drop(workers->options->renderer.device_snapshots);
+      vs_device_snapshot_drop(workers->options->renderer.device_snapshots, -1);
 }
 
 struct vs_vhost_user_workers *

@@ -77,7 +77,7 @@ worker_prepare_died(void *data)
 {
    const struct render_workers *workers = data;
    if (workers->options->renderer.device_snapshots)
-      vs_device_snapshot_drop(workers->options->renderer.device_snapshots);
+      vs_device_snapshot_drop(workers->options->renderer.device_snapshots, -1);
 }
 
 /* A line about one context: with a tenant, only while its budget lasts

@@ -90,7 +90,7 @@ worker_prepare_died(void *data)
 {
    const struct vtest_workers *workers = data;
    if (workers->options->renderer.device_snapshots)
-      vs_device_snapshot_drop(workers->options->renderer.device_snapshots);
+      vs_device_snapshot_drop(workers->options->renderer.device_snapshots, -1);
 }
 
 /* A client past its uid's worker starts waits for one (one line). */
