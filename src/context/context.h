@@ -58,6 +58,10 @@ struct vs_context_options {
     * level, and the reason one was dropped takes a line of these (past
     * them, it too goes to debug level). NULL: every line at its level. */
    _Atomic uint32_t *lines_left;
+   /* On a host of several GPUs: which one each new tenant is given
+    * (worker/placement.h); NULL: every tenant sees every GPU (or
+    * --device's). */
+   struct vs_placement *placement;
 };
 
 /* Defaults a multi-tenant host can use. */

@@ -181,3 +181,28 @@ vs_host_instance_create(const VkApplicationInfo *app, int device_index, VkResult
    }
    return inst;
 }
+
+int
+vs_host_physical_device_names(char (*names)[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE], VkPhysicalDeviceType *types,
+                              unsigned max)
+{
+   const VkApplicationInfo app = {
+      .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+      .pApplicationName = "venus-server",
+      .apiVersion = vs_host_instance_floor_version(),
+   };
+   VkResult ret;
+   struct vs_instance *inst = vs_host_instance_create(&app, -1, &ret);
+   if (!inst)
+      return -1;
+   unsigned count = inst->physical_count < max ? inst->physical_count : max;
+   for (unsigned i = 0; i < count; i++) {
+      VkPhysicalDeviceProperties props;
+      inst->it.GetPhysicalDeviceProperties(inst->physical[i], &props);
+      memcpy(names[i], props.deviceName, sizeof(names[i]));
+      names[i][sizeof(names[i]) - 1] = '\0';
+      types[i] = props.deviceType;
+   }
+   instance_destroy_host(inst);
+   return (int)count;
+}

@@ -23,6 +23,13 @@ uint32_t vs_host_instance_loader_version(void);
  * failure. */
 struct vs_instance *vs_host_instance_create(const VkApplicationInfo *app, int device_index, VkResult *ret);
 
+/* The names and types of the host's physical devices, in the order
+ * --device counts them, at most `max`: their count, or -1 when no host
+ * instance could be made. Loads the host driver: the caller is a process
+ * of its own (worker/placement.h). */
+int vs_host_physical_device_names(char (*names)[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE], VkPhysicalDeviceType *types,
+                                  unsigned max);
+
 /* An idle instance of the same device choice and `api_version`, else the
  * closest newer one, now the caller's; NULL if none. */
 struct vs_instance *vs_instance_pool_take(uint32_t api_version, int device_index);

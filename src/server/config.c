@@ -52,7 +52,11 @@ usage(FILE *out, const struct vs_server_config *config)
            "  --worker-context-name NAME\n"
            "                      be one context's worker on socket N (what a render server\n"
            "                      spawns; also spelled --ctx-fd, --ctx-id, --init-flags, --ctx-name)\n"
-           "  --device N          expose only host physical device N (default, -1: all)\n"
+           "  --device N          expose only host physical device N to every tenant\n"
+           "                      (default, -1: as --placement says)\n"
+           "  --placement P       with several host GPUs: spread (default) gives each new\n"
+           "                      tenant the one with the fewest tenants as its only GPU;\n"
+           "                      all shows every tenant every GPU\n"
            "  --memory STRATEGY   how host-visible memory is shared with clients: auto\n"
            "                      (default), host-pointer, dmabuf or opaque-fd\n"
            "  --page-size BYTES   granule of shared device memory, a power of two >= the\n"
@@ -512,7 +516,7 @@ enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_L
        OPT_WORKER_LEDGER_FD,
        OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE,
        OPT_VHOST_USER, OPT_VHOST_USER_INPUT, OPT_VM_HOSTMEM, OPT_VM_CONTEXTS, OPT_VM_NAME, OPT_HTTP_CERT, OPT_HTTP_KEY,
-       OPT_HTTP_PLAIN, OPT_CDI_SPEC, OPT_SHADER_CACHE, OPT_VM_FIXED_SIZE, OPT_VM_SCANOUTS };
+       OPT_HTTP_PLAIN, OPT_CDI_SPEC, OPT_SHADER_CACHE, OPT_VM_FIXED_SIZE, OPT_VM_SCANOUTS, OPT_PLACEMENT };
 static const struct option options[] = {
    { "socket", required_argument, NULL, OPT_SOCKET },
    { "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -541,6 +545,7 @@ static const struct option options[] = {
    { "worker-seccomp-minijail-policy", required_argument, NULL, OPT_IGNORED_ARG },
    { "worker-seccomp-minijail-log", no_argument, NULL, OPT_IGNORED },
    { "device", required_argument, NULL, OPT_DEVICE },
+   { "placement", required_argument, NULL, OPT_PLACEMENT },
    { "memory", required_argument, NULL, OPT_MEMORY },
    { "page-size", required_argument, NULL, OPT_PAGE_SIZE },
    { "limit", required_argument, NULL, OPT_LIMIT },
@@ -721,6 +726,13 @@ apply_option(struct vs_server_config *config, int opt, const char *name)
    case OPT_DEVICE:
       if (!parse_device_index(config, optarg))
          return 2;
+      break;
+   case OPT_PLACEMENT:
+      if (strcmp(optarg, "spread") && strcmp(optarg, "all")) {
+         fprintf(stderr, "venus-server: invalid --placement '%s' (use spread or all)\n", optarg);
+         return 2;
+      }
+      config->placement_all = !strcmp(optarg, "all");
       break;
    case OPT_MEMORY:
       if (!parse_memory_strategy(config, optarg))

@@ -36,6 +36,7 @@ struct vs_server_config {
    int socket_fd;            /* --socket-fd: serve the render-server protocol */
    enum vs_isolate isolate;
    unsigned ready_workers;   /* --ready-workers */
+   bool placement_all;       /* --placement all: every tenant sees every GPU */
    enum render_framing stream_framing; /* --stream-framing */
    /* A worker spawned by a render server (upstream's --worker-context-*
     * arguments): serve that one context. */

@@ -21,6 +21,7 @@
 #endif
 #include "transport/vtest/vtest_sync.h"
 #include "vm/resource_table.h"
+#include "worker/placement.h"
 #include "worker/shader_cache.h"
 #include "worker/worker_link.h"
 #include "worker/worker_process.h"
@@ -319,6 +320,9 @@ vs_server_start(struct vs_server_config *config, const struct vs_server_workers 
    limit_worker_links(config);
    vs_worker_bound_memory(config->worker_memory_bytes);
    vs_worker_bound_tasks(config->worker_tasks);
+   /* The GPUs counted by a process of its own, before any thread. */
+   if (!config->placement_all && config->context.renderer.device_index < 0)
+      config->context.placement = vs_placement_create();
    /* The workers first: their forker must be forked while this process
     * has no other thread (worker/forker.h); the display starts threads. */
    if (config->isolate == VS_ISOLATE_PROCESS) {
@@ -357,6 +361,8 @@ vs_server_stop(struct vs_server_config *config, struct vs_server_started *starte
    config->context.renderer.shared_registry = NULL;
    vs_vm_resources_destroy(started->resources);
    config->context.resource_table = started->resources = NULL;
+   vs_placement_destroy(config->context.placement);
+   config->context.placement = NULL;
 }
 
 _Noreturn void

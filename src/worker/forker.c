@@ -24,6 +24,7 @@ struct request {
    uint32_t op;
    int32_t pid;  /* KILL */
    uint32_t cold; /* FORK */
+   int32_t gpu;   /* FORK */
 };
 
 /* Forker -> server. */
@@ -205,7 +206,7 @@ log_pipe(int fds[2])
 }
 
 static void
-fork_worker(int sock, const struct os_worker_tie *tie, int fd, bool cold, struct children *children,
+fork_worker(int sock, const struct os_worker_tie *tie, int fd, bool cold, int gpu, struct children *children,
             vs_forker_child_fn child, void *data)
 {
    /* Each worker logs into a pipe of its own: one that floods it, sets it
@@ -231,7 +232,7 @@ fork_worker(int sock, const struct os_worker_tie *tie, int fd, bool cold, struct
       if (!vs_worker_leave_terminal(log[1]) || !os_worker_start(tie, &fd, 1))
          _exit(1);
       vs_worker_enter_sandbox();
-      child(fd, cold, data);
+      child(fd, cold, gpu, data);
       _exit(1);
    }
    int err = errno;
@@ -314,7 +315,7 @@ forker_main(int sock, const struct os_worker_tie *server_tie, vs_forker_child_fn
          if (!read_all(sock, &q, sizeof(q), &fd))
             break;
          if (q.op == REQUEST_FORK && fd >= 0) {
-            fork_worker(sock, &tie, fd, q.cold != 0, &children, child, data);
+            fork_worker(sock, &tie, fd, q.cold != 0, q.gpu, &children, child, data);
          } else {
             if (fd >= 0)
                close(fd);
@@ -419,9 +420,9 @@ read_report(struct vs_forker *f, struct report *r)
 }
 
 pid_t
-vs_forker_fork(struct vs_forker *f, int fd, bool cold, vs_forker_exit_fn on_exit, void *data)
+vs_forker_fork(struct vs_forker *f, int fd, bool cold, int gpu, vs_forker_exit_fn on_exit, void *data)
 {
-   const struct request q = { .op = REQUEST_FORK, .cold = cold };
+   const struct request q = { .op = REQUEST_FORK, .cold = cold, .gpu = gpu };
    if (!send_request(f, &q, fd))
       return -1;
    struct report r;

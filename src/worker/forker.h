@@ -26,7 +26,7 @@ struct vs_forker;
 
 /* In a new worker, its tie to the forker made and every fd but `fd`
  * closed: the worker's whole life; never returns. */
-typedef void (*vs_forker_child_fn)(int fd, bool cold, void *data);
+typedef void (*vs_forker_child_fn)(int fd, bool cold, int gpu, void *data);
 
 /* A worker's exit: its pid and waitpid status. */
 typedef void (*vs_forker_exit_fn)(pid_t pid, int status, void *data);
@@ -38,10 +38,10 @@ struct vs_forker *vs_forker_start(const struct os_worker_tie *tie, vs_forker_chi
 /* The fd to poll for reports (vs_forker_read). */
 int vs_forker_fd(const struct vs_forker *f);
 
-/* Forks a worker that gets `fd` (a copy) and `cold`; its pid, or -1 with
+/* Forks a worker that gets `fd` (a copy), `cold` and `gpu`; its pid, or -1 with
  * errno. Exit reports that arrive meanwhile go to `on_exit`. The
  * reporting thread only. */
-pid_t vs_forker_fork(struct vs_forker *f, int fd, bool cold, vs_forker_exit_fn on_exit, void *data);
+pid_t vs_forker_fork(struct vs_forker *f, int fd, bool cold, int gpu, vs_forker_exit_fn on_exit, void *data);
 
 /* Hands the reports waiting on the fd to `on_exit`; false once the
  * forker is gone (every worker with it). The reporting thread only. */

@@ -5,13 +5,14 @@
 #include <unistd.h>
 
 #include "worker/ledger_channel.h"
+#include "worker/placement.h"
 #include "worker/start_ration.h"
 #include "worker/worker_pool.h"
 
 enum vs_tenant_start
 vs_tenant_start(const struct vs_tenant_request *request, struct vs_tenant *tenant, int *err)
 {
-   *tenant = (struct vs_tenant){ .pid = 0 };
+   *tenant = (struct vs_tenant){ .pid = 0, .gpu = -1 };
    *err = 0;
    int *ledger_fd = request->ledger ? &request->fds[request->ledger_slot] : NULL;
    if (ledger_fd) {
@@ -24,9 +25,12 @@ vs_tenant_start(const struct vs_tenant_request *request, struct vs_tenant *tenan
    }
    /* The tenant's messages wait in its socket meanwhile. */
    pid_t pid = 0;
+   int gpu = -1;
    if (vs_start_ration_wait(request->starts, request->uid, request->fds[0], request->waiting, request->data)) {
-      pid = request->spawn ? request->spawn(request->data, request->fds, request->fd_count)
-                           : vs_worker_pool_run(request->pool, request->uid, request->fds, request->fd_count,
+      gpu = vs_placement_take(request->placement);
+      pid = request->spawn ? request->spawn(request->data, vs_placement_device_index(request->placement, gpu),
+                                            request->fds, request->fd_count)
+                           : vs_worker_pool_run(request->pool, request->uid, gpu, request->fds, request->fd_count,
                                                 request->job, request->job_size);
       *err = pid < 0 ? errno : 0;
       if (pid <= 0)
@@ -37,11 +41,15 @@ vs_tenant_start(const struct vs_tenant_request *request, struct vs_tenant *tenan
       *ledger_fd = -1;
    }
    if (pid <= 0) {
+      vs_placement_give_back(request->placement, gpu);
       vs_ledger_channel_close(tenant->ledger);
       tenant->ledger = NULL;
       return pid < 0 ? VS_TENANT_NO_WORKER : VS_TENANT_LEFT;
    }
    tenant->pid = pid;
+   tenant->placement = request->placement;
+   tenant->gpu = gpu;
+   vs_placement_announce(request->placement, gpu, request->noun, request->ctx_id, request->uid, pid);
    return VS_TENANT_STARTED;
 }
 
@@ -50,4 +58,7 @@ vs_tenant_end(struct vs_tenant *tenant)
 {
    vs_ledger_channel_close(tenant->ledger);
    tenant->ledger = NULL;
+   vs_placement_give_back(tenant->placement, tenant->gpu);
+   tenant->placement = NULL;
+   tenant->gpu = -1;
 }

@@ -4,7 +4,8 @@
  * server's ledger over a channel of its own (ledger_channel.h), one of
  * its uid's worker starts (start_ration.h), and a worker that claims the
  * tenant once its first message is whole (worker_pool.h), the start given
- * back when it does not. A door supplies only what is its own: its job,
+ * back when it does not; on a host of several GPUs, the GPU it is placed
+ * on (worker/placement.h). A door supplies only what is its own: its job,
  * the fds it hands over and the words of its lines. */
 #ifndef VS_WORKER_TENANT_H
 #define VS_WORKER_TENANT_H
@@ -15,12 +16,16 @@
 
 struct vs_ledger;
 struct vs_ledger_channel;
+struct vs_placement;
 struct vs_start_ration;
 struct vs_worker_pool;
 
 struct vs_tenant_request {
    struct vs_worker_pool *pool;
    struct vs_start_ration *starts;
+   /* NULL: the tenant sees every GPU (or --device's). */
+   struct vs_placement *placement;
+   const char *noun; /* what the tenant is, in the placement line: "client" */
    /* NULL: no account for this worker (another's is charged). */
    struct vs_ledger *ledger;
    uid_t uid;
@@ -37,8 +42,10 @@ struct vs_tenant_request {
     * may be NULL. */
    void (*waiting)(void *data, uint32_t wait_ms);
    /* Starts the worker another way than the pool (a render server's
-    * spawned worker); NULL: from the pool. -1 with errno set on failure. */
-   pid_t (*spawn)(void *data, const int *fds, unsigned fd_count);
+    * spawned worker), on host physical device `device_index` (-1: every
+    * one, or --device's); NULL: from the pool. -1
+    * with errno set on failure. */
+   pid_t (*spawn)(void *data, int gpu, const int *fds, unsigned fd_count);
    void *data;
 };
 
@@ -53,6 +60,8 @@ enum vs_tenant_start {
 struct vs_tenant {
    pid_t pid;
    struct vs_ledger_channel *ledger;
+   struct vs_placement *placement;
+   int gpu; /* placed on; -1: none */
 };
 
 /* Starts `request`'s worker: VS_TENANT_STARTED with *tenant filled in
@@ -60,7 +69,8 @@ struct vs_tenant {
  * nothing is held and, for a failure, *err says why. */
 enum vs_tenant_start vs_tenant_start(const struct vs_tenant_request *request, struct vs_tenant *tenant, int *err);
 
-/* Once the worker has ended: all the tenant held of the ledger is back. */
+/* Once the worker has ended: all the tenant held of the ledger, and its
+ * place on its GPU, are back. */
 void vs_tenant_end(struct vs_tenant *tenant);
 
 #endif

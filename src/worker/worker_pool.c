@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "os/os.h"
 #include "worker/forker.h"
+#include "worker/placement.h"
 #include "worker/shader_cache.h"
 
 /* A worker forked and not yet handed a job. */
@@ -25,6 +26,7 @@ struct idle_worker {
    int ctl;    /* the pool's end of the worker's control socket */
    bool cold;  /* started for a waiting job: serves at once, unprepared */
    bool ready; /* prepared (or cold): its ready byte arrived */
+   int gpu;    /* the host GPU it was prepared for; -1: every one (or cold) */
 };
 
 /* A worker's exit, reported by the forker, until its waiter takes it. */
@@ -58,6 +60,7 @@ struct vs_worker_pool {
    bool stopping;
    bool forker_gone;   /* every worker went with it */
    unsigned lent_warm; /* prepared workers handed a job, not yet claimed */
+   unsigned lent_gpu[VS_WORKER_GPUS_MAX]; /* the same, per GPU they were prepared for */
    int *retired;       /* ctl fds of workers handed out, closed by the pool thread */
    unsigned retired_count, retired_cap;
    struct worker_exit *exits;  /* reported, not yet taken */
@@ -83,15 +86,16 @@ enum { CLAIMED = 's', UNCLAIMED = 'u' };
  * socket rides on the first byte. */
 struct job_message {
    uint32_t size;
+   int32_t gpu; /* the host GPU the tenant is placed on; -1: every one */
    uint8_t bytes[VS_WORKER_JOB_MAX];
 };
 
 _Static_assert(VS_WORKER_FDS_MAX <= OS_FDS_MAX, "a job's fds go in one os_send_fds");
 
 static bool
-send_job(int ctl, const int *fds, unsigned fd_count, const void *job, size_t size)
+send_job(int ctl, int gpu, const int *fds, unsigned fd_count, const void *job, size_t size)
 {
-   struct job_message m = { .size = (uint32_t)size };
+   struct job_message m = { .size = (uint32_t)size, .gpu = gpu };
    memcpy(m.bytes, job, size);
    const size_t len = offsetof(struct job_message, bytes) + size;
    return os_send_fds(ctl, &m, len, fds, fd_count, 0) == (ssize_t)len;
@@ -126,9 +130,10 @@ receive_job(int ctl, struct job_message *m, int *fds, unsigned *fd_count)
 /* A new worker, forked by the forker, its tie made: the pool's memory is
  * the forker's copy, made when the pool was created. */
 static void
-worker_main(int ctl, bool cold, void *data)
+worker_main(int ctl, bool cold, int gpu, void *data)
 {
    struct vs_worker_pool *pool = data;
+   vs_placement_worker_set(gpu);
    if (pool->config.prepare && !cold)
       pool->config.prepare(pool->config.data);
    /* A cold worker may have its job already: the caller waiting for its
@@ -156,6 +161,8 @@ worker_main(int ctl, bool cold, void *data)
          close(fds[i]);
    }
    close(ctl);
+   /* The pool checked it against its GPUs; -1 (none) is every GPU. */
+   vs_placement_worker_set(m.gpu);
    _exit(pool->config.serve(fds, fd_count, m.bytes, m.size, pool->config.data));
 }
 
@@ -259,7 +266,7 @@ on_worker_exit(pid_t pid, int status, void *data)
  * cold one is for a job that waits now: preparing first would only make
  * that job wait longer. */
 static bool
-start_worker(struct vs_worker_pool *pool, bool cold)
+start_worker(struct vs_worker_pool *pool, bool cold, int gpu)
 {
    int sv[2];
    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
@@ -272,7 +279,7 @@ start_worker(struct vs_worker_pool *pool, bool cold)
       return false;
    }
    struct idle_worker *w = calloc(1, sizeof(*w));
-   pid_t pid = w ? vs_forker_fork(pool->forker, sv[1], cold, on_worker_exit, pool) : -1;
+   pid_t pid = w ? vs_forker_fork(pool->forker, sv[1], cold, gpu, on_worker_exit, pool) : -1;
    int err = w ? errno : ENOMEM;
    close(sv[1]);
    if (pid < 0) {
@@ -284,6 +291,7 @@ start_worker(struct vs_worker_pool *pool, bool cold)
    w->pid = pid;
    w->ctl = sv[0];
    w->cold = cold;
+   w->gpu = gpu;
    pthread_mutex_lock(&pool->lock);
    w->next = pool->idle;
    pool->idle = w;
@@ -371,6 +379,30 @@ forker_lost(struct vs_worker_pool *pool)
    pthread_mutex_unlock(&pool->lock);
 }
 
+/* The GPU the next prepared worker is for: the one with the fewest now
+ * (ties: the lowest index), as tenants are spread (worker/placement.h);
+ * -1 (every GPU) with fewer than two. */
+static int
+next_warm_gpu(struct vs_worker_pool *pool)
+{
+   if (pool->config.gpus < 2)
+      return -1;
+   unsigned count[VS_WORKER_GPUS_MAX];
+   pthread_mutex_lock(&pool->lock);
+   memcpy(count, pool->lent_gpu, sizeof(count));
+   for (struct idle_worker *w = pool->idle; w; w = w->next) {
+      if (!w->cold && w->gpu >= 0)
+         count[w->gpu]++;
+   }
+   pthread_mutex_unlock(&pool->lock);
+   unsigned best = 0;
+   for (unsigned g = 1; g < pool->config.gpus; g++) {
+      if (count[g] < count[best])
+         best = g;
+   }
+   return (int)best;
+}
+
 static void *
 pool_thread(void *arg)
 {
@@ -402,7 +434,8 @@ pool_thread(void *arg)
          want_warm = 0;
       }
       for (unsigned k = 0; !backoff && !pool->forker_gone && k < want_cold + want_warm; k++) {
-         if (!start_worker(pool, k < want_cold)) {
+         const bool start_cold = k < want_cold;
+         if (!start_worker(pool, start_cold, start_cold ? -1 : next_warm_gpu(pool))) {
             int err = errno;
             vs_error(0, "%s worker pool: cannot start a worker process: %s; retrying in 1 s", pool->config.name,
                      strerror(err));
@@ -474,6 +507,8 @@ vs_worker_pool_create(const struct vs_worker_pool_config *config)
       return NULL;
    }
    pool->config = *config;
+   if (pool->config.gpus > VS_WORKER_GPUS_MAX)
+      pool->config.gpus = VS_WORKER_GPUS_MAX;
    int err = pthread_mutex_init(&pool->lock, NULL);
    if (!err)
       err = os_cond_init(&pool->changed);
@@ -506,25 +541,28 @@ end_worker(void *pool, pid_t pid)
    vs_worker_pool_kill(pool, pid);
 }
 
-/* A prepared worker before a cold one (which a job that waited for it
- * may have left idle): the cold one has not warmed up. */
+/* A worker prepared for the tenant's GPU, then one prepared for another
+ * (its host driver is loaded), then a cold one (which a job that waited
+ * for it may have left idle): the cold one has not warmed up. */
 static int
-idle_rank(const struct idle_worker *w)
+idle_rank(const struct idle_worker *w, int gpu)
 {
-   return w->ready && !w->cold ? 2 : w->ready ? 1 : 0;
+   if (w->ready && !w->cold)
+      return w->gpu == gpu ? 3 : 2;
+   return w->ready ? 1 : 0;
 }
 
-/* Under lock: a prepared worker, else a cold one, else NULL (one still
- * preparing goes on for a later job: handed this one, it would make it
- * wait for the whole warm-up). */
+/* Under lock: a prepared worker, for `gpu` if one is, else a cold one,
+ * else NULL (one still preparing goes on for a later job: handed this
+ * one, it would make it wait for the whole warm-up). */
 static struct idle_worker *
-take_idle(struct vs_worker_pool *pool)
+take_idle(struct vs_worker_pool *pool, int gpu)
 {
    struct idle_worker **best = NULL;
    for (struct idle_worker **link = &pool->idle; *link; link = &(*link)->next) {
       if (!(*link)->ready && !(*link)->cold)
          continue;
-      if (!best || idle_rank(*link) > idle_rank(*best))
+      if (!best || idle_rank(*link, gpu) > idle_rank(*best, gpu))
          best = link;
    }
    if (!best)
@@ -577,10 +615,11 @@ read_answer(int ctl)
 }
 
 pid_t
-vs_worker_pool_run(struct vs_worker_pool *pool, uid_t uid, const int *fds, unsigned fd_count, const void *job,
-                   size_t job_size)
+vs_worker_pool_run(struct vs_worker_pool *pool, uid_t uid, int gpu, const int *fds, unsigned fd_count,
+                   const void *job, size_t job_size)
 {
-   if (job_size > VS_WORKER_JOB_MAX || !fd_count || fd_count > VS_WORKER_FDS_MAX) {
+   if (job_size > VS_WORKER_JOB_MAX || !fd_count || fd_count > VS_WORKER_FDS_MAX ||
+       (gpu >= 0 && (unsigned)gpu >= pool->config.gpus)) {
       errno = EMSGSIZE;
       return -1;
    }
@@ -589,7 +628,7 @@ vs_worker_pool_run(struct vs_worker_pool *pool, uid_t uid, const int *fds, unsig
       pthread_mutex_lock(&pool->lock);
       struct idle_worker *w;
       int err = 0;
-      while (!(w = take_idle(pool)) && !pool->stopping && !err) {
+      while (!(w = take_idle(pool, gpu)) && !pool->stopping && !err) {
          pool->waiting++;
          os_event_signal(&pool->wake);
          pthread_cond_wait(&pool->changed, &pool->lock);
@@ -606,9 +645,11 @@ vs_worker_pool_run(struct vs_worker_pool *pool, uid_t uid, const int *fds, unsig
       /* Counted as there until it claims the job: a tenant that leaves
        * first costs no new worker. */
       pool->lent_warm += !w->cold;
+      if (!w->cold && w->gpu >= 0)
+         pool->lent_gpu[w->gpu]++;
       pthread_mutex_unlock(&pool->lock);
       vs_shader_cache_lend(w->pid, uid, end_worker, pool);
-      bool sent = send_job(w->ctl, fds, fd_count, job, job_size);
+      bool sent = send_job(w->ctl, gpu, fds, fd_count, job, job_size);
       int send_err = errno;
       char answer = 0;
       if (sent)
@@ -616,6 +657,8 @@ vs_worker_pool_run(struct vs_worker_pool *pool, uid_t uid, const int *fds, unsig
       pid_t pid = w->pid;
       pthread_mutex_lock(&pool->lock);
       pool->lent_warm -= !w->cold;
+      if (!w->cold && w->gpu >= 0)
+         pool->lent_gpu[w->gpu]--;
       if (answer == UNCLAIMED) {
          w->ready = true;
          w->next = pool->idle;

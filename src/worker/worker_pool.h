@@ -37,12 +37,19 @@ struct vs_worker_pool;
  * with 16 scanouts takes 35 fds: two per scanout, three besides). */
 #define VS_WORKER_JOB_MAX 256
 #define VS_WORKER_FDS_MAX 35
+/* The most host GPUs prepared workers are spread over. */
+#define VS_WORKER_GPUS_MAX 16
 
 struct vs_worker_pool_config {
    /* Workers kept prepared ahead of demand; 0: each job forks a worker
     * of its own, which prepares before it serves. */
    unsigned ready;
-   /* In each new worker, before it waits for a job; may be NULL. */
+   /* The host GPUs tenants are placed on (worker/placement.h): each
+    * prepared worker is for one of them, spread so that each GPU has as
+    * many; 0 or 1: every worker for every GPU. */
+   unsigned gpus;
+   /* In each new worker, before it waits for a job; may be NULL. The GPU
+    * it prepares for is vs_placement_worker_gpu's. */
    void (*prepare)(void *data);
    /* In the pool's process, when a worker died before it had a job (most
     * likely in `prepare`): undoes what may have killed it (shared state
@@ -54,8 +61,8 @@ struct vs_worker_pool_config {
     * pool as it was, ready for another job. NULL: every job is served. */
    bool (*claim)(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data);
    /* The worker's job: serves as `job` says with `fds` (taken; the
-    * tenant's socket first); the return value is the worker's exit
-    * status. */
+    * tenant's socket first), on the GPU vs_placement_worker_gpu says; the
+    * return value is the worker's exit status. */
    int (*serve)(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data);
    void *data;
    /* Names the pool in log lines ("vtest", "render"). */
@@ -68,13 +75,14 @@ struct vs_worker_pool_config {
 struct vs_worker_pool *vs_worker_pool_create(const struct vs_worker_pool_config *config);
 
 /* Hands `job` (job_size <= VS_WORKER_JOB_MAX bytes) and copies of `fds`
- * (1 to VS_WORKER_FDS_MAX) of a tenant of `uid` to a worker (with the
- * uid's shader cache, worker/shader_cache.h) and returns its pid, which
+ * (1 to VS_WORKER_FDS_MAX) of a tenant of `uid` placed on `gpu` (-1:
+ * every GPU) to a worker, one prepared for that GPU if one is ready (with
+ * the uid's shader cache, worker/shader_cache.h) and returns its pid, which
  * the caller now waits for, once the worker claimed it; 0 when the worker
  * did not (config.claim: the tenant left first), and went back to the
  * pool; -1 with errno set if no worker could be started. Thread-safe. */
-pid_t vs_worker_pool_run(struct vs_worker_pool *pool, uid_t uid, const int *fds, unsigned fd_count, const void *job,
-                         size_t job_size);
+pid_t vs_worker_pool_run(struct vs_worker_pool *pool, uid_t uid, int gpu, const int *fds, unsigned fd_count,
+                         const void *job, size_t job_size);
 
 /* The waitpid status of worker `pid` (from vs_worker_pool_run), once it
  * has ended. Thread-safe. */

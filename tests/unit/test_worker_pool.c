@@ -5,7 +5,9 @@
  * those that die idle (later each time), takes back a worker whose job
  * it did not claim, and ends the idle ones when destroyed; workers are
  * the forker's children, waited for and killed through the pool, and
- * start whatever the server's other threads are doing meanwhile. */
+ * start whatever the server's other threads are doing meanwhile; with
+ * several GPUs, the ready workers are spread over them and a job takes one
+ * prepared for its GPU. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -22,6 +24,7 @@
 
 #include "unit.h"
 #include "os/os.h"
+#include "worker/placement.h"
 #include "worker/worker_link.h"
 #include "worker/worker_pool.h"
 
@@ -37,6 +40,7 @@ struct shared {
 
 static struct shared *shared;
 static bool prepared_here; /* in a worker: its prepare ran */
+static int prepared_gpu = -2; /* in a worker: the GPU its prepare was for */
 
 static void
 prepare(void *data)
@@ -46,6 +50,7 @@ prepare(void *data)
    if (i < MAX_PREPARED)
       atomic_store(&shared->prepared_pids[i], getpid());
    prepared_here = true;
+   prepared_gpu = vs_placement_worker_gpu();
 }
 
 /* Answers on fds[0]: its pid, whether it was prepared, the job's bytes,
@@ -53,6 +58,7 @@ prepare(void *data)
 struct answer {
    pid_t pid;
    int prepared;
+   int prepared_gpu, placed_gpu;
    unsigned fd_count;
    char job[32];
 };
@@ -61,7 +67,8 @@ static int
 serve(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data)
 {
    (void)data;
-   struct answer a = { .pid = getpid(), .prepared = prepared_here, .fd_count = fd_count };
+   struct answer a = { .pid = getpid(), .prepared = prepared_here, .fd_count = fd_count,
+                       .prepared_gpu = prepared_gpu, .placed_gpu = vs_placement_worker_gpu() };
    memcpy(a.job, job, job_size < sizeof(a.job) ? job_size : sizeof(a.job));
    if (write(fds[0], &a, sizeof(a)) != (ssize_t)sizeof(a))
       return 1;
@@ -103,16 +110,22 @@ serve(const int *fds, unsigned fd_count, const void *job, size_t job_size, void 
 }
 
 static struct vs_worker_pool *
-make_pool(unsigned ready)
+make_pool_gpus(unsigned ready, unsigned gpus)
 {
    shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
    if (shared == MAP_FAILED)
       return NULL;
    memset(shared, 0, sizeof(*shared));
    const struct vs_worker_pool_config config = {
-      .ready = ready, .prepare = prepare, .serve = serve, .name = "test",
+      .ready = ready, .gpus = gpus, .prepare = prepare, .serve = serve, .name = "test",
    };
    return vs_worker_pool_create(&config);
+}
+
+static struct vs_worker_pool *
+make_pool(unsigned ready)
+{
+   return make_pool_gpus(ready, 0);
 }
 
 static bool
@@ -127,6 +140,9 @@ wait_prepared(unsigned n)
    return true;
 }
 
+/* The GPU run_job's tenant is placed on. */
+static int run_gpu = -1;
+
 /* Runs one job; its answer and exit status. */
 static bool
 run_job(struct vs_worker_pool *pool, const char *text, struct answer *a, int *status)
@@ -135,7 +151,7 @@ run_job(struct vs_worker_pool *pool, const char *text, struct answer *a, int *st
    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
       return false;
    const int fds[] = { sv[1], sv[1] };
-   pid_t pid = vs_worker_pool_run(pool, getuid(), fds, 2, text, strlen(text) + 1);
+   pid_t pid = vs_worker_pool_run(pool, getuid(), run_gpu, fds, 2, text, strlen(text) + 1);
    close(sv[1]);
    bool ok = pid > 0 && read(sv[0], a, sizeof(*a)) == (ssize_t)sizeof(*a) && a->pid == pid;
    close(sv[0]);
@@ -159,6 +175,34 @@ TEST(job_reaches_a_prepared_worker)
    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7);
    /* Its replacement is prepared ahead of the next job. */
    CHECK(wait_prepared(3));
+   vs_worker_pool_destroy(pool);
+}
+
+/* With two GPUs, the ready workers are one for each, and a job placed on
+ * a GPU takes the one prepared for it. */
+TEST(jobs_take_a_worker_prepared_for_their_gpu)
+{
+   struct vs_worker_pool *pool = make_pool_gpus(2, 2);
+   CHECK_NOT_NULL(pool);
+   CHECK(wait_prepared(2));
+   struct answer a;
+   int status = 0;
+   for (int gpu = 1; gpu >= 0; gpu--) {
+      run_gpu = gpu;
+      CHECK(run_job(pool, "placed", &a, &status));
+      CHECK_EQ(a.prepared, 1);
+      CHECK_EQ(a.prepared_gpu, gpu);
+      CHECK_EQ(a.placed_gpu, gpu);
+      CHECK(wait_prepared(4 - (unsigned)gpu));
+   }
+   /* The replacements were prepared one for each GPU again. */
+   run_gpu = 1;
+   CHECK(run_job(pool, "placed again", &a, &status));
+   CHECK_EQ(a.prepared_gpu, 1);
+   /* One that names no GPU of the pool's is refused. */
+   int fds[] = { 0 };
+   CHECK_EQ(vs_worker_pool_run(pool, getuid(), 2, fds, 1, "x", 1), -1);
+   run_gpu = -1;
    vs_worker_pool_destroy(pool);
 }
 
@@ -251,10 +295,10 @@ TEST(job_limits_are_refused)
    CHECK_NOT_NULL(pool);
    char big[VS_WORKER_JOB_MAX + 1] = { 0 };
    const int fds[VS_WORKER_FDS_MAX + 1] = { 0 };
-   CHECK_EQ(vs_worker_pool_run(pool, getuid(), fds, 1, big, sizeof(big)), -1);
+   CHECK_EQ(vs_worker_pool_run(pool, getuid(), -1, fds, 1, big, sizeof(big)), -1);
    CHECK_EQ(errno, EMSGSIZE);
-   CHECK_EQ(vs_worker_pool_run(pool, getuid(), fds, VS_WORKER_FDS_MAX + 1, "x", 1), -1);
-   CHECK_EQ(vs_worker_pool_run(pool, getuid(), fds, 0, "x", 1), -1);
+   CHECK_EQ(vs_worker_pool_run(pool, getuid(), -1, fds, VS_WORKER_FDS_MAX + 1, "x", 1), -1);
+   CHECK_EQ(vs_worker_pool_run(pool, getuid(), -1, fds, 0, "x", 1), -1);
    vs_worker_pool_destroy(pool);
 }
 
@@ -266,7 +310,7 @@ TEST(kill_ends_a_running_worker)
    int sv[2];
    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
    const int fds[] = { sv[1], sv[1] };
-   pid_t pid = vs_worker_pool_run(pool, getuid(), fds, 2, "wait", 5);
+   pid_t pid = vs_worker_pool_run(pool, getuid(), -1, fds, 2, "wait", 5);
    close(sv[1]);
    CHECK(pid > 0);
    struct answer a;
@@ -311,7 +355,7 @@ TEST(a_link_passed_out_ends_with_its_worker)
    struct link_serving s = { .link = vs_server_link_open(link[0], 9, NULL, NULL), .pool = pool };
    CHECK_NOT_NULL(s.link);
    const int fds[] = { sv[1], link[1] };
-   s.pid = vs_worker_pool_run(pool, getuid(), fds, 2, "pass", 5);
+   s.pid = vs_worker_pool_run(pool, getuid(), -1, fds, 2, "pass", 5);
    close(sv[1]);
    close(link[1]);
    CHECK(s.pid > 0);
@@ -406,7 +450,7 @@ TEST(unclaimed_job_returns_the_worker)
    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
    const int fds[] = { sv[1], sv[1] };
    for (int i = 0; i < 5; i++)
-      CHECK_EQ(vs_worker_pool_run(pool, getuid(), fds, 2, "leave", 6), 0);
+      CHECK_EQ(vs_worker_pool_run(pool, getuid(), -1, fds, 2, "leave", 6), 0);
    close(sv[1]);
    close(sv[0]);
    usleep(200000);
@@ -477,7 +521,7 @@ TEST(a_flooding_worker_delays_and_forges_nothing)
    int flood[2];
    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, flood), 0);
    const int fds[] = { flood[1], flood[1] };
-   pid_t flooder = vs_worker_pool_run(pool, getuid(), fds, 2, "flood", 6);
+   pid_t flooder = vs_worker_pool_run(pool, getuid(), -1, fds, 2, "flood", 6);
    close(flood[1]);
    CHECK(flooder > 0);
    struct answer a;
@@ -546,4 +590,4 @@ UNIT_MAIN(UNIT(job_reaches_a_prepared_worker), UNIT(no_ready_workers_still_serve
           UNIT(destroy_ends_idle_workers), UNIT(job_limits_are_refused), UNIT(kill_ends_a_running_worker),
           UNIT(workers_start_while_other_threads_allocate), UNIT(warm_up_deaths_back_off),
           UNIT(unclaimed_job_returns_the_worker), UNIT(a_flooding_worker_delays_and_forges_nothing),
-          UNIT(a_link_passed_out_ends_with_its_worker))
+          UNIT(a_link_passed_out_ends_with_its_worker), UNIT(jobs_take_a_worker_prepared_for_their_gpu))

@@ -30,6 +30,7 @@
 #include "transport/vmm/render.h"
 #include "worker/activity.h"
 #include "worker/connection_lines.h"
+#include "worker/placement.h"
 #include "worker/tenant.h"
 #include "worker/start_ration.h"
 #include "worker/worker_pool.h"
@@ -76,8 +77,11 @@ vs_vhost_user_workers_create(const struct vs_context_options *options, unsigned 
          return NULL;
       }
    }
+   /* Where the contexts have workers of their own, each is placed
+    * (render_server.c); else the GPU device's worker is. */
    const struct vs_worker_pool_config config = {
       .ready = ready,
+      .gpus = contexts_apart ? 0 : vs_placement_gpu_count(options->placement),
       .prepare = vs_vu_worker_prepare,
       .prepare_died = prepare_device_died,
       .claim = vs_vu_worker_claim,
@@ -507,6 +511,8 @@ start_worker(struct device *device)
     * contexts' workers do; one of its uid's worker starts first. */
    const struct vs_tenant_request request = {
       .pool = server->pool, .starts = server->starts,
+      .placement = device->kind == VS_VU_DEVICE_GPU && !job.contexts_apart ? server->workers->options->placement : NULL,
+      .noun = "VM device",
       .ledger = device->kind == VS_VU_DEVICE_GPU && !job.contexts_apart ? server->ledger : NULL, .uid = device->uid,
       .ctx_id = device->id, .fds = fds, .fd_count = fd_count, .ledger_slot = 1, .job = &job, .job_size = sizeof(job),
       .waiting = waits_for_start, .data = device,

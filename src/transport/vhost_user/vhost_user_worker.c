@@ -19,6 +19,7 @@
 #include "worker/activity.h"
 #include "worker/first_message.h"
 #include "worker/ledger_channel.h"
+#include "worker/placement.h"
 
 /* The first flush of each size on a scanout says what the VM shows (a
  * guest that changes sizes without pause gets SIZE_LINES_BURST lines,
@@ -139,8 +140,10 @@ void
 vs_vu_worker_prepare(void *data)
 {
    const struct vs_vhost_user_workers *workers = data;
+   struct vs_renderer_options options = workers->options->renderer;
+   vs_placement_expose(workers->options->placement, vs_placement_worker_gpu(), &options);
    if (!workers->contexts)
-      vs_renderer_prewarm(&workers->options->renderer);
+      vs_renderer_prewarm(&options);
 }
 
 /* The mode a viewer asked for, to the guest (one line per change, held
@@ -247,6 +250,7 @@ serve_gpu(const struct vs_vhost_user_workers *workers, const int *fds, unsigned 
    struct vs_context_options context_options = *workers->options;
    context_options.renderer.ledger = ledger;
    context_options.renderer.device_hook = &vs_warm_up_device_hook;
+   vs_placement_expose(workers->options->placement, vs_placement_worker_gpu(), &context_options.renderer);
    context_options.worker_link = NULL;
    context_options.resource_table = NULL;
    const struct vs_virtio_gpu_options options = {

@@ -26,6 +26,7 @@
 #include "transport/vmm/render_worker.h"
 #include "base/log.h"
 #include "worker/connection_lines.h"
+#include "worker/placement.h"
 #include "worker/start_ration.h"
 #include "worker/tenant.h"
 #include "worker/worker_link.h"
@@ -96,14 +97,15 @@ extern char **environ;
  * ledger channel (fd 5) and what ties the worker to this process. -1 with
  * errno on failure. */
 static pid_t
-spawn_worker(void *data, const int *fds, unsigned fd_count)
+spawn_worker(void *data, int device_index, const int *fds, unsigned fd_count)
 {
    (void)fd_count;
    struct worker *w = data;
    const int ledger_channel = fds[1];
    struct server *s = w->server;
    const struct render_server_options *rs = s->rs;
-   char fd_arg[] = "3", tie_fd_arg[] = "4", ledger_fd_arg[] = "5", id[16], flags[16], pid[24];
+   char fd_arg[] = "3", tie_fd_arg[] = "4", ledger_fd_arg[] = "5", id[16], flags[16], pid[24], device[16];
+   snprintf(device, sizeof(device), "%d", device_index);
    snprintf(id, sizeof(id), "%u", w->ctx_id);
    snprintf(flags, sizeof(flags), "%u", s->init_flags);
    snprintf(pid, sizeof(pid), "%ld", (long)getpid());
@@ -112,6 +114,8 @@ spawn_worker(void *data, const int *fds, unsigned fd_count)
       "--worker-context-name", w->name, "--stream-framing",
       render_framing_name(s->sock.framing == RENDER_FRAMING_SEQPACKET ? RENDER_FRAMING_AUTO : s->sock.framing),
       "--worker-ledger-fd", ledger_fd_arg, "--worker-server-pid", pid,
+      /* Its placement (worker/placement.h), after the server's options. */
+      "--device", device,
       s->tie.read_fd >= 0 ? "--worker-tie-fd" : NULL, tie_fd_arg, NULL,
    };
    const int n_extra = (int)(sizeof(extra) / sizeof(extra[0]));
@@ -129,8 +133,12 @@ spawn_worker(void *data, const int *fds, unsigned fd_count)
       argv[a++] = (char *)rs->exec_path;
       for (int i = 0; i < rs->worker_arg_count; i++)
          argv[a++] = rs->worker_args[i];
-      for (int i = 0; i < n_extra && extra[i]; i++)
-         argv[a++] = (char *)extra[i];
+      for (int i = 0; i < n_extra && extra[i]; i++) {
+         if (device_index < 0 && !strcmp(extra[i], "--device"))
+            i++;
+         else
+            argv[a++] = (char *)extra[i];
+      }
       argv[a] = NULL;
       err = posix_spawn_file_actions_adddup2(&actions, ctx_fd, 3);
       if (!err)
@@ -205,7 +213,11 @@ serve_on_thread(struct worker *w)
    }
    struct vs_context_options options = *s->options;
    options.renderer.ledger = &ledger.port;
+   const int gpu = vs_placement_take(options.placement);
+   vs_placement_expose(options.placement, gpu, &options.renderer);
+   vs_placement_announce(options.placement, gpu, "context", w->ctx_id, s->vmm_uid, getpid());
    render_context_serve(fd, w->ctx_id, w->name, &options, s->sock.framing);
+   vs_placement_give_back(options.placement, gpu);
    vs_ledger_close(ledger.account);
 }
 
@@ -239,7 +251,8 @@ serve_in_process(struct worker *w)
    if (s->lines_left)
       fds[fd_count++] = s->lines_fd;
    const struct vs_tenant_request request = {
-      .pool = s->pool, .starts = s->starts, .ledger = s->ledger, .uid = s->vmm_uid, .ctx_id = w->ctx_id,
+      .pool = s->pool, .starts = s->starts, .placement = options->placement, .noun = "context",
+      .ledger = s->ledger, .uid = s->vmm_uid, .ctx_id = w->ctx_id,
       .fds = fds, .fd_count = fd_count, .ledger_slot = 1, .job = &job, .job_size = sizeof(job),
       .waiting = waits_for_start, .spawn = s->isolate == VS_ISOLATE_SPAWN ? spawn_worker : NULL, .data = w,
    };
@@ -670,6 +683,7 @@ render_workers_create(const struct vs_context_options *options, unsigned ready)
    w->options = options;
    const struct vs_worker_pool_config pool = {
       .ready = ready,
+      .gpus = vs_placement_gpu_count(options->placement),
       .prepare = render_worker_prepare,
       .prepare_died = worker_prepare_died,
       .serve = render_worker_serve,

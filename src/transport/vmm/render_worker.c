@@ -7,6 +7,7 @@
 #include "os/os.h"
 #include "renderer/warm_up.h"
 #include "worker/ledger_channel.h"
+#include "worker/placement.h"
 #include "worker/worker_link.h"
 
 /* Before its job: the host driver warmed up. */
@@ -14,7 +15,9 @@ void
 render_worker_prepare(void *data)
 {
    const struct render_workers *workers = data;
-   vs_renderer_prewarm(&workers->options->renderer);
+   struct vs_renderer_options options = workers->options->renderer;
+   vs_placement_expose(workers->options->placement, vs_placement_worker_gpu(), &options);
+   vs_renderer_prewarm(&options);
 }
 
 int
@@ -36,6 +39,7 @@ render_worker_serve(const int *fds, unsigned fd_count, const void *job, size_t j
     * it was forked). The server's registry and resource table are the
     * server process's: this one tells them over its link, if any. */
    struct vs_context_options worker_options = *workers->options;
+   vs_placement_expose(workers->options->placement, vs_placement_worker_gpu(), &worker_options.renderer);
    /* Its first device may be the one its warm-up prepared. */
    worker_options.renderer.device_hook = &vs_warm_up_device_hook;
    _Atomic uint32_t *lines_left = NULL;

@@ -29,6 +29,7 @@
 #include "transport/vtest/vtest_worker.h"
 #include "worker/connection_lines.h"
 #include "worker/start_ration.h"
+#include "worker/placement.h"
 #include "worker/tenant.h"
 #include "worker/worker_link.h"
 #include "worker/worker_pool.h"
@@ -122,7 +123,11 @@ client_main(void *arg)
          const struct vtest_client_limits limits = vtest_client_limits_of(&server->limits, &ledger.port, ct->activity);
          struct vs_context_options options = *server->options;
          options.renderer.ledger = &ledger.port;
+         const int gpu = vs_placement_take(options.placement);
+         vs_placement_expose(options.placement, gpu, &options.renderer);
+         vs_placement_announce(options.placement, gpu, "client", ct->ctx_id, ct->peer_uid, getpid());
          vtest_client_serve_limited(ct->fd, ct->ctx_id, &options, &limits);
+         vs_placement_give_back(options.placement, gpu);
          vs_ledger_close(ledger.account);
       }
    } else {
@@ -141,7 +146,8 @@ client_main(void *arg)
        * one of its uid's worker starts first (worker/tenant.h). */
       int fds[] = { ct->fd, ct->activity_fd, -1, link[1] };
       const struct vs_tenant_request request = {
-         .pool = server->pool, .starts = server->starts, .ledger = server->ledger, .uid = ct->peer_uid,
+         .pool = server->pool, .starts = server->starts, .placement = server->options->placement, .noun = "client",
+         .ledger = server->ledger, .uid = ct->peer_uid,
          .ctx_id = ct->ctx_id, .fds = fds, .fd_count = link[1] >= 0 ? 4 : 3, .ledger_slot = 2, .job = &job,
          .job_size = sizeof(job), .waiting = client_waits_for_start, .data = ct,
       };
@@ -690,6 +696,7 @@ vtest_workers_create(const struct vs_context_options *options, const struct vtes
    w->limits = *limits;
    const struct vs_worker_pool_config pool = {
       .ready = ready,
+      .gpus = vs_placement_gpu_count(options->placement),
       .prepare = vtest_worker_prepare,
       .prepare_died = worker_prepare_died,
       .claim = vtest_worker_claim,

@@ -10,6 +10,7 @@
 #include "worker/activity.h"
 #include "worker/first_message.h"
 #include "worker/ledger_channel.h"
+#include "worker/placement.h"
 #include "worker/worker_link.h"
 #include "worker/worker_pool.h"
 
@@ -30,7 +31,9 @@ void
 vtest_worker_prepare(void *data)
 {
    const struct vtest_workers *workers = data;
-   vs_renderer_prewarm(&workers->options->renderer);
+   struct vs_renderer_options options = workers->options->renderer;
+   vs_placement_expose(workers->options->placement, vs_placement_worker_gpu(), &options);
+   vs_renderer_prewarm(&options);
 }
 
 /* A vtest message's size from its header: CREATE_RENDERER counts its
@@ -76,6 +79,7 @@ vtest_worker_serve(const int *fds, unsigned fd_count, const void *job, size_t jo
     * was forked). */
    struct vs_context_options worker_options = *workers->options;
    worker_options.renderer.ledger = ledger;
+   vs_placement_expose(workers->options->placement, vs_placement_worker_gpu(), &worker_options.renderer);
    /* Its first device may be the one its warm-up prepared. */
    worker_options.renderer.device_hook = &vs_warm_up_device_hook;
    /* The display's registry is the server process's: this one tells it. */
