@@ -13,13 +13,17 @@
 #            TENANTS): natively (N processes), through --isolate thread and
 #            through the default; aggregate FPS, its ratio to native, and the
 #            lowest and highest client, over one span all of them start
-#            together (render_bench --start-at)
+#            together (render_bench --start-at); on a host of several GPUs,
+#            how the server placed the clients (its placement lines) and
+#            each GPU's utilisation meanwhile (nvidia-smi, where there is one)
 #
 #   bench/tenants.sh [BUILD_DIR]        (lavapipe; TENANTS="16 32" SIZE=1280x720 ...)
+#   PLACEMENT=all ...                   the scaling servers' --placement (default: the server's, spread)
 #
 # scripts/gpu-check.sh's tenants part sources this file and calls tenants_main with its own
 # native, client, run_server and stop_server (the host's GPU).
 TENANTS=${TENANTS:-"16 32"}
+PLACEMENT=${PLACEMENT:-}
 SIZE=${SIZE:-1280x720}
 SECONDS_EACH=${SECONDS_EACH:-10}
 RUNS=${RUNS:-9}
@@ -70,12 +74,14 @@ tenants_memory() {
 tenants_scaling() {
   local label=$1 n=$2 runner=$3 i pids=() f fps sum=0 min="" max="" ok=0 late=0 late_max=0 l
   local start_at=$(( $(date +%s%3N) + ${START_MS:-$((2000 + 250 * n))} ))
+  tenants_gpus_start "$logs/tenants-$label-$n.gpus"
   for i in $(seq "$n"); do
     LIMIT=600 $runner "$build/bench/render_bench" --seconds "$SECONDS_EACH" --start-at "$start_at" "$SIZE" \
       >"$logs/tenants-$label-$n-$i.out" 2>&1 &
     pids+=($!)
   done
   wait "${pids[@]}" 2>/dev/null || true
+  tenants_gpus_stop "$logs/tenants-$label-$n.gpus" "$label" "$n"
   for i in $(seq "$n"); do
     f=$logs/tenants-$label-$n-$i.out
     fps=$(sed -nE 's/^render [0-9]+x[0-9]+: FPS: ([0-9.]+).*/\1/p' "$f")
@@ -94,6 +100,27 @@ tenants_scaling() {
   local lateness="all at the common start"
   [ "$late" = 0 ] || lateness="$late late for the common start, by up to $late_max ms"
   echo "   scaling $label N=$n: $ok of $n clients, aggregate $sum FPS, per client $min-$max ($lateness)"
+}
+
+# tenants_gpus_start FILE: each GPU's utilisation every second into FILE, where
+# nvidia-smi is; tenants_gpus_stop FILE LABEL N: its mean and peak per GPU, and how
+# many of the server's tenants were placed on each (worker/placement.h).
+tenants_gpus_start() {
+  tenants_sampler=""
+  command -v nvidia-smi >/dev/null 2>&1 || return 0
+  nvidia-smi --query-gpu=index,utilization.gpu --format=csv,noheader,nounits -l 1 >"$1" 2>/dev/null &
+  tenants_sampler=$!
+}
+tenants_gpus_stop() {
+  local file=$1 label=$2 n=$3 log=${server_log:-$logs/server.log} util="" placed=""
+  if [ -n "$tenants_sampler" ]; then
+    kill "$tenants_sampler" 2>/dev/null; wait "$tenants_sampler" 2>/dev/null
+    util=$(awk -F', *' '$2 ~ /^[0-9]+$/ { s[$1] += $2; c[$1]++; if ($2 > m[$1]) m[$1] = $2 }
+      END { for (g = 0; g < 64; g++) if (g in s) printf "GPU %d mean %d%% peak %d%%; ", g, s[g] / c[g], m[g] }' "$file" | sed 's/; $//')
+  fi
+  [ "$label" = native ] || placed=$(sed -nE 's/.*placement: [a-zA-Z ]+ [0-9]+ \(.*\) on GPU ([0-9]+) .*/\1/p' "$log" 2>/dev/null |
+    sort -n | uniq -c | awk '{ printf "%sGPU %s: %s", (NR > 1 ? ", " : ""), $2, $1 }')
+  [ -z "$util$placed" ] || echo "   gpus $label N=$n: ${placed:+placed $placed}${placed:+${util:+; }}${util:+utilisation $util}"
 }
 
 tenants_ratio() { # LABEL N
@@ -118,16 +145,17 @@ tenants_main() {
   stop_server
   for n in $TENANTS; do
     tenants_scaling native "$n" native
-    run_server --isolate thread --log-level warn --limit clients=64 --limit clients-per-peer=64 || return 1
+    # At info level: the placement lines (tenants_gpus_stop).
+    run_server --isolate thread --log-level info --limit clients=64 --limit clients-per-peer=64 ${PLACEMENT:+--placement "$PLACEMENT"} || return 1
     tenants_scaling thread "$n" client
     stop_server
-    run_server --log-level warn --limit clients=64 --limit clients-per-peer=64 || return 1
+    run_server --log-level info --limit clients=64 --limit clients-per-peer=64 ${PLACEMENT:+--placement "$PLACEMENT"} || return 1
     tenants_scaling process "$n" client
     stop_server
     # N clients arriving at once drain the default 2 ready workers: the
     # later ones start while the first already draw. With N ready, all
     # start together, as the native processes do.
-    run_server --log-level warn --limit clients=64 --limit clients-per-peer=64 --ready-workers "$n" || return 1
+    run_server --log-level info --limit clients=64 --limit clients-per-peer=64 ${PLACEMENT:+--placement "$PLACEMENT"} --ready-workers "$n" || return 1
     sleep "${READY_SETTLE_S:-10}"
     tenants_scaling process-ready "$n" client
     stop_server

@@ -47,7 +47,7 @@
 #   VM_ACCEL, VM_CPU, VM_TIMEOUT, VM_LIVE_SIZE  the test VM (vm, vm-live)
 #   VM_PATHS_SIZE, VM_PATHS_SECONDS  vm-paths (1024x768, 45 s of live frames)
 #   LLAMA_TAR, LLAMA_SHAPES, LLAMA_P, LLAMA_N, ...  llama (bench/llama.sh)
-#   TENANTS, SIZE, SECONDS_EACH  tenants (bench/tenants.sh)
+#   TENANTS, SIZE, SECONDS_EACH, PLACEMENT  tenants (bench/tenants.sh)
 set -uo pipefail
 
 gc_dir=$(cd "$(dirname "$0")" && pwd)/gpu-check
