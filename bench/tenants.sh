@@ -75,8 +75,13 @@ tenants_scaling() {
   local label=$1 n=$2 runner=$3 i pids=() f fps sum=0 min="" max="" ok=0 late=0 late_max=0 l
   local start_at=$(( $(date +%s%3N) + ${START_MS:-$((2000 + 250 * n))} ))
   tenants_gpus_start "$logs/tenants-$label-$n.gpus"
+  # Natively, the processes are spread over the host's GPUs the way the
+  # server places its tenants (one after another, the fewest first).
+  local gpus=1
+  [ "$label" != native ] || ! command -v nvidia-smi >/dev/null 2>&1 || gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
+  [ "${gpus:-0}" -ge 1 ] || gpus=1
   for i in $(seq "$n"); do
-    LIMIT=600 $runner "$build/bench/render_bench" --seconds "$SECONDS_EACH" --start-at "$start_at" "$SIZE" \
+    VKT_DEVICE=$(( (i - 1) % gpus )) LIMIT=600 $runner "$build/bench/render_bench" --seconds "$SECONDS_EACH" --start-at "$start_at" "$SIZE" \
       >"$logs/tenants-$label-$n-$i.out" 2>&1 &
     pids+=($!)
   done

@@ -123,12 +123,18 @@ vkt_init_instance(struct vkt *t, uint32_t api_version)
       vkt_error(t, "vkCreateInstance: %s", vkt_result(r));
       return false;
    }
-   uint32_t count = 1;
-   r = vkEnumeratePhysicalDevices(t->instance, &count, &t->phys);
-   if ((r != VK_SUCCESS && r != VK_INCOMPLETE) || count == 0) {
-      vkt_error(t, "no physical device: %s", vkt_result(r));
+   /* $VKT_DEVICE=N: the Nth physical device, else the first (a native
+    * baseline spread over a host's GPUs the way the server places tenants). */
+   const char *want = getenv("VKT_DEVICE");
+   uint32_t index = want ? (uint32_t)strtoul(want, NULL, 10) : 0;
+   VkPhysicalDevice phys[16];
+   uint32_t count = 16;
+   r = vkEnumeratePhysicalDevices(t->instance, &count, phys);
+   if ((r != VK_SUCCESS && r != VK_INCOMPLETE) || count <= index) {
+      vkt_error(t, "no physical device %u: %s (%u listed)", index, vkt_result(r), count);
       return false;
    }
+   t->phys = phys[index];
    vkGetPhysicalDeviceProperties(t->phys, &t->props);
    vkGetPhysicalDeviceMemoryProperties(t->phys, &t->mem_props);
    return true;
