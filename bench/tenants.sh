@@ -19,6 +19,7 @@
 #
 #   bench/tenants.sh [BUILD_DIR]        (lavapipe; TENANTS="16 32" SIZE=1280x720 ...)
 #   PLACEMENT=all ...                   the scaling servers' --placement (default: the server's, spread)
+#   SCALING_ONLY=1 ...                  the scaling runs alone, without start-up and memory
 #
 # scripts/gpu-check.sh's tenants part sources this file and calls tenants_main with its own
 # native, client, run_server and stop_server (the host's GPU).
@@ -135,8 +136,13 @@ tenants_ratio() { # LABEL N
 }
 
 tenants_main() {
-  local n
   echo "== tenants: $SIZE, N in {$TENANTS}, $SECONDS_EACH s each"
+  # SCALING_ONLY=1: the scaling runs alone (a several-GPU host's spread).
+  [ "${SCALING_ONLY:-0}" = 1 ] || tenants_startup_and_memory || return 1
+  tenants_scaling_all
+}
+
+tenants_startup_and_memory() {
   tenants_startup native native
   run_server --isolate thread --log-level warn || return 1
   tenants_startup thread client
@@ -148,6 +154,10 @@ tenants_main() {
   tenants_memory process-idle "$build/tests/vk_hold"
   tenants_memory process-active "$build/bench/render_bench" --seconds 30 "$SIZE"
   stop_server
+}
+
+tenants_scaling_all() {
+  local n
   for n in $TENANTS; do
     tenants_scaling native "$n" native
     # At info level: the placement lines (tenants_gpus_stop).
