@@ -131,71 +131,59 @@ limit_worker_links(const struct vs_server_config *config)
    vs_server_links_limit(&limits);
 }
 
-/* SIGTERM and SIGINT stop the server through this event. It lives
- * for the whole process: closing it could race with a late signal handler
- * writing to its fd, which the handler reads lock-free. */
+/* Signals reach the server as events: SIGTERM and SIGINT stop it,
+ * SIGUSR2 asks for a live upgrade. Each event lives for the whole
+ * process: closing it could race with a late signal handler writing to
+ * its fd, which the handler reads lock-free, per signal. */
 static struct os_event stop_event = { -1, -1 };
-static atomic_int stop_write_fd = -1;
+static struct os_event upgrade_event = { -1, -1 };
+static atomic_int signal_write_fd[NSIG];
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int must be async-signal-safe");
 
 static void
-on_stop_signal(int sig)
+on_signal(int sig)
 {
    int saved_errno = errno;
-   struct os_event ev = { -1, atomic_load(&stop_write_fd) };
-   if (ev.write_fd >= 0)
+   struct os_event ev = { -1, atomic_load(&signal_write_fd[sig]) };
+   if (ev.write_fd > 0) /* 0: a signal routed nowhere */
       os_event_signal(&ev);
    errno = saved_errno;
+}
+
+/* Each of `sigs` signals `ev` from now on; its read fd, or -1. */
+static int
+signals_to_event(struct os_event *ev, const int *sigs, unsigned count)
+{
+   if (os_event_init(ev) < 0)
+      return -1;
+   struct sigaction sa;
+   memset(&sa, 0, sizeof(sa));
+   sigemptyset(&sa.sa_mask);
+   sa.sa_handler = on_signal;
+   for (unsigned i = 0; i < count; i++) {
+      atomic_store(&signal_write_fd[sigs[i]], ev->write_fd);
+      if (sigaction(sigs[i], &sa, NULL) != 0)
+         return -1;
+   }
+   return ev->read_fd;
 }
 
 int
 vs_server_stop_on_signals(void)
 {
-   if (os_event_init(&stop_event) < 0)
-      return -1;
-   atomic_store(&stop_write_fd, stop_event.write_fd);
-   struct sigaction sa;
-   memset(&sa, 0, sizeof(sa));
-   sigemptyset(&sa.sa_mask);
-   sa.sa_handler = on_stop_signal;
    /* SIGPIPE keeps its default on purpose: a client that vanishes mid-reply
     * must not kill the server, and each client socket ensures that itself
     * (MSG_NOSIGNAL, or SO_NOSIGPIPE from os_socket_prepare), as a library
     * embedded in a VMM must; the tests run without a process-wide ignore. */
-   if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
-      return -1;
-   return stop_event.read_fd;
-}
-
-/* SIGUSR2 asks for a live upgrade through this event, kept like the stop
- * event for the whole process. */
-static struct os_event upgrade_event = { -1, -1 };
-static atomic_int upgrade_write_fd = -1;
-
-static void
-on_upgrade_signal(int sig)
-{
-   (void)sig;
-   int saved_errno = errno;
-   struct os_event ev = { -1, atomic_load(&upgrade_write_fd) };
-   if (ev.write_fd >= 0)
-      os_event_signal(&ev);
-   errno = saved_errno;
+   static const int stops[] = { SIGTERM, SIGINT };
+   return signals_to_event(&stop_event, stops, 2);
 }
 
 int
 vs_server_upgrade_on_signal(void)
 {
-   if (os_event_init(&upgrade_event) < 0)
-      return -1;
-   atomic_store(&upgrade_write_fd, upgrade_event.write_fd);
-   struct sigaction sa;
-   memset(&sa, 0, sizeof(sa));
-   sigemptyset(&sa.sa_mask);
-   sa.sa_handler = on_upgrade_signal;
-   if (sigaction(SIGUSR2, &sa, NULL) != 0)
-      return -1;
-   return upgrade_event.read_fd;
+   static const int upgrade[] = { SIGUSR2 };
+   return signals_to_event(&upgrade_event, upgrade, 1);
 }
 
 /* The door's refusal, written by the handler itself: a constant line, in
