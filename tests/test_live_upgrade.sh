@@ -56,7 +56,8 @@ compute across 12 &
 ACROSS=$!
 BG_PIDS+=("$ACROSS")
 wait_log_count 'client served by worker process' $((served + 1)) 30 || fail "the long client was never served"
-sleep 1
+# The signal comes once its rounds have begun, however slow the start.
+for _ in $(seq 1200); do grep -q '^info: rounds begin' "$TEST_TMP/across.out" 2>/dev/null && break; sleep 0.05; done
 install_binary
 asked_ms=$(python3 -c 'import time; print(int(time.monotonic() * 1000))')
 kill -USR2 "$OLD_PID"

@@ -203,6 +203,9 @@ main(int argc, char **argv)
    }
 
    double compute_ms = 0, start_ms = vkt_now_ms();
+   /* Flushed: a test may wait for the rounds to begin. */
+   printf("info: rounds begin\n");
+   fflush(stdout);
    for (uint32_t round = 0; round < o.rounds && t.failures == 0; round++) {
       struct vkt_buffer scratch;
       r = vkt_buffer_create(&t, size, &scratch, &what);
