@@ -157,6 +157,15 @@ vs_ledger_charge(struct vs_ledger_account *account, enum vs_ledger_pool pool, ui
 }
 
 void
+vs_ledger_carry(struct vs_ledger_account *account, enum vs_ledger_pool pool, uint64_t bytes)
+{
+   struct vs_ledger *ledger = account->ledger;
+   pthread_mutex_lock(&ledger->lock);
+   hold(account, pool, bytes);
+   pthread_mutex_unlock(&ledger->lock);
+}
+
+void
 vs_ledger_give(struct vs_ledger_account *account, enum vs_ledger_pool pool, uint64_t bytes)
 {
    struct vs_ledger *ledger = account->ledger;

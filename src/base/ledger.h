@@ -59,6 +59,10 @@ void vs_ledger_charge(struct vs_ledger_account *account, enum vs_ledger_pool poo
 /* Gives back `bytes`: at most what the account holds, whatever it says. */
 void vs_ledger_give(struct vs_ledger_account *account, enum vs_ledger_pool pool, uint64_t bytes);
 uint64_t vs_ledger_held(const struct vs_ledger_account *account, enum vs_ledger_pool pool);
+/* Holds `bytes` more whatever the limits say: what a tenant already held
+ * when a live upgrade handed its account over (the new configuration's
+ * limits refuse its next charges, never what it has). */
+void vs_ledger_carry(struct vs_ledger_account *account, enum vs_ledger_pool pool, uint64_t bytes);
 /* Gives back everything the account holds, and frees it. */
 void vs_ledger_close(struct vs_ledger_account *account);
 

@@ -460,6 +460,12 @@ env_upgrade(struct vs_server_config *config, const char *value)
 {
    char *end;
    errno = 0;
+   if (strncmp(value, "probe-", 6) == 0) {
+      /* An old process's question (server/upgrade.h): which format. */
+      const unsigned long version = strtoul(value + 6, &end, 10);
+      config->upgrade_probe = !errno && end != value + 6 && !*end && version <= UINT32_MAX ? (uint32_t)version : 0;
+      return config->upgrade_probe != 0;
+   }
    long fd = strtol(value, &end, 10);
    if (errno || end == value || *end || fd < 3 || fd > INT_MAX) {
       fprintf(stderr, "venus-server: VENUS_SERVER_UPGRADE=%s: not the fd of a hand-over\n", value);

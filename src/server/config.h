@@ -94,6 +94,7 @@ struct vs_server_config {
     * manager's $NOTIFY_SOCKET (NULL: none), and the command line as given
     * (what the next binary is started with). */
    int upgrade_fd;
+   uint32_t upgrade_probe; /* $VENUS_SERVER_UPGRADE=probe-N: asked whether version N is read; 0: not */
    const char *notify_socket;
    char **argv;
 };

@@ -42,7 +42,7 @@ vs_run_vtest(struct vs_server_config *config)
    struct vtest_server_upgrade upgrade_hooks;
    int rc = vs_upgrade_init(&upgrade, config, upgrade_fd, &upgrade_hooks);
    if (rc)
-      return rc;
+      return rc == VS_UPGRADE_PROBED ? 0 : rc;
    vs_server_warn_thread_isolation(config, "every client", "the first client's uid; other uids are refused");
    /* Host-visible video memory that nothing else shares is lent through
     * the host driver's own mapping where each client has a worker process

@@ -27,6 +27,8 @@ extern char **environ;
  * older binary refuses, so the old process goes on serving. */
 #define RECORD_MAGIC 0x50555356u /* "VSUP" */
 #define RECORD_VERSION 1u
+/* In place: the record then its running tenants (struct in_place). */
+#define RECORD_VERSION_IN_PLACE 2u
 #define ENV_NAME "VENUS_SERVER_UPGRADE"
 /* The new process must have taken over by then, or it is ended. */
 #define TAKE_OVER_TIMEOUT_MS 60000u
@@ -42,6 +44,16 @@ struct record {
    int32_t listen_fd, word_fd;
    uint32_t owns_file, tenants;
    char path[VS_ACTIVATED_PATH_SIZE];
+};
+
+/* Version 2: the process execs its new binary and keeps its workers. */
+struct in_place {
+   struct record head;
+   uint32_t forker_count, reserved;
+   int32_t forker_fd[VS_WORKER_POOL_FORKERS_MAX], forker_pid[VS_WORKER_POOL_FORKERS_MAX];
+   int32_t tie_fd[VS_WORKER_POOL_FORKERS_MAX];
+   uint64_t frozen_ns;
+   /* head.tenants of struct vtest_upgrade_tenant follow. */
 };
 
 /* What the new process answers once it listens. */
@@ -207,46 +219,257 @@ upgrade_finish(void *data, enum vtest_upgrade_end end, unsigned tenants)
    return false;
 }
 
+/* --- the old process: the new binary in its place ------------------------- */
+
+/* Whether `path` (argv[0]) names a binary that reads an in-place
+ * hand-over: started with the probe value instead of a record, it parses
+ * its configuration and exits 0. 0, or -1 after one line. */
+static int
+upgrade_in_place(void *data)
+{
+   struct vs_upgrade *up = data;
+   vs_server_upgrade_drain();
+   if (up->config->display) {
+      vs_warn(0, "upgrade refused: the display (--display) is not handed over yet; this process goes on serving");
+      return -1;
+   }
+   const char *arg0 = up->config->argv ? up->config->argv[0] : NULL;
+   if (!arg0 || !*arg0 || snprintf(up->binary, sizeof(up->binary), "%s", arg0) >= (int)sizeof(up->binary)) {
+      vs_warn(0, "upgrade refused: cannot tell which binary this process was started from; it goes on serving");
+      return -1;
+   }
+   char var[sizeof(ENV_NAME) + 16];
+   snprintf(var, sizeof(var), ENV_NAME "=probe-%u", RECORD_VERSION_IN_PLACE);
+   char **env = child_environment(var);
+   pid_t pid = -1;
+   int err = env ? (strchr(arg0, '/') ? posix_spawn : posix_spawnp)(&pid, up->binary, NULL, NULL, up->config->argv, env)
+                 : ENOMEM;
+   free(env);
+   int status = 0;
+   if (!err)
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+         ;
+   if (err)
+      vs_warn(0, "upgrade refused: cannot start %s: %s; this process goes on serving", up->binary, strerror(err));
+   else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      vs_warn(0, "upgrade refused: the new binary %s cannot take running clients (its check %s %d); this process "
+                 "goes on serving", up->binary, WIFEXITED(status) ? "exited with status" : "was killed by signal",
+              WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+   return err || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ? -1 : 0;
+}
+
+static void
+set_close_on_exec(int fd, bool on)
+{
+   const int flags = fcntl(fd, F_GETFD);
+   if (flags >= 0)
+      (void)fcntl(fd, F_SETFD, on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC);
+}
+
+/* `name` as exec finds it: itself with a '/', else the first executable
+ * of that name in $PATH. False with errno. */
+static bool
+find_binary(const char *name, char *path, size_t size)
+{
+   if (strchr(name, '/')) {
+      if (snprintf(path, size, "%s", name) < (int)size)
+         return true;
+      errno = ENAMETOOLONG;
+      return false;
+   }
+   const char *dirs = getenv("PATH");
+   for (const char *d = dirs ? dirs : "/usr/bin:/bin"; *d;) {
+      const size_t len = strcspn(d, ":");
+      if (snprintf(path, size, "%.*s/%s", (int)len, len ? d : ".", name) < (int)size && access(path, X_OK) == 0)
+         return true;
+      d += len + (d[len] == ':');
+   }
+   errno = ENOENT;
+   return false;
+}
+
+/* Sets or clears close-on-exec on each fd of the hand-over. */
+static void
+hand_over_fds(const struct vtest_upgrade_offer *offer, bool keep)
+{
+   int fds[3 * VS_WORKER_POOL_FORKERS_MAX];
+   unsigned n = 0;
+   fds[n++] = offer->listen_fd;
+   for (unsigned f = 0; f < offer->forkers->count; f++) {
+      fds[n++] = offer->forkers->forker[f].fd;
+      if (offer->forkers->forker[f].tie_fd >= 0)
+         fds[n++] = offer->forkers->forker[f].tie_fd;
+   }
+   for (unsigned i = 0; i < n; i++)
+      set_close_on_exec(fds[i], !keep);
+   for (unsigned t = 0; t < offer->tenants; t++) {
+      const struct vtest_upgrade_tenant *r = &offer->running[t];
+      const int own[] = { r->client_fd, r->activity_fd, r->ledger_fd };
+      for (unsigned i = 0; i < 3; i++)
+         if (own[i] >= 0)
+            set_close_on_exec(own[i], !keep);
+   }
+}
+
+/* The record, then the exec; returns only when the exec failed. */
+static void
+upgrade_exec(void *data, const struct vtest_upgrade_offer *offer)
+{
+   struct vs_upgrade *up = data;
+   const size_t size = sizeof(struct in_place) + (size_t)offer->tenants * sizeof(struct vtest_upgrade_tenant);
+   struct in_place *r = calloc(1, size);
+   int shm = -1, rec = -1, err = 0;
+   char **env = NULL;
+   char var[sizeof(ENV_NAME) + 16];
+   if (!r || snprintf(r->head.path, sizeof(r->head.path), "%s", offer->path) >= (int)sizeof(r->head.path)) {
+      err = r ? ENAMETOOLONG : ENOMEM;
+   } else {
+      r->head = (struct record){
+         .magic = RECORD_MAGIC, .version = RECORD_VERSION_IN_PLACE, .size = (uint32_t)size,
+         .old_pid = (int32_t)getpid(), .asked_ns = offer->frozen_ns, .listen_fd = offer->listen_fd, .word_fd = -1,
+         .owns_file = offer->owns_file, .tenants = offer->tenants,
+      };
+      snprintf(r->head.path, sizeof(r->head.path), "%s", offer->path);
+      r->forker_count = offer->forkers->count;
+      for (unsigned f = 0; f < offer->forkers->count; f++) {
+         r->forker_fd[f] = offer->forkers->forker[f].fd;
+         r->forker_pid[f] = offer->forkers->forker[f].pid;
+         r->tie_fd[f] = offer->forkers->forker[f].tie_fd;
+      }
+      r->frozen_ns = offer->frozen_ns;
+      memcpy(r + 1, offer->running, (size_t)offer->tenants * sizeof(struct vtest_upgrade_tenant));
+      if ((shm = os_shm_create("venus-server-upgrade", size)) < 0 || (rec = inheritable(shm)) < 0 ||
+          pwrite(rec, r, size, 0) != (ssize_t)size)
+         err = errno ? errno : EIO;
+      snprintf(var, sizeof(var), ENV_NAME "=%d", rec);
+      if (!err && !(env = child_environment(var)))
+         err = ENOMEM;
+   }
+   if (!err) {
+      vs_info(0, "upgrade: running %s in this process's place, with its %u client(s) and their workers; their "
+                 "charges wait meanwhile", up->binary, offer->tenants);
+      hand_over_fds(offer, true);
+      char path[sizeof(up->binary)];
+      if (find_binary(up->binary, path, sizeof(path)))
+         execve(path, up->config->argv, env);
+      err = errno;
+      hand_over_fds(offer, false);
+   }
+   free(env);
+   free(r);
+   if (shm >= 0)
+      close(shm);
+   if (rec >= 0)
+      close(rec);
+   vs_warn(0, "upgrade refused: cannot run %s in place: %s; this process goes on serving", up->binary, strerror(err));
+}
+
 /* --- the new process: taking over ----------------------------------------- */
 
 /* Reads and checks the record at `fd` (closed); NULL, or why not. */
+/* The in-place part of a version 2 record at `fd`, its size checked:
+ * the forkers and the tenants, each fd's kind checked. NULL, or why not. */
 static const char *
-take(int fd, struct vs_upgrade_taken *t, char *why, size_t size)
+take_in_place(int fd, const struct record *head, struct vs_upgrade *up, char *why, size_t size)
 {
+   struct in_place r;
+   if (pread(fd, &r, sizeof(r), 0) != (ssize_t)sizeof(r) || r.forker_count < 1 ||
+       r.forker_count > VS_WORKER_POOL_FORKERS_MAX || r.frozen_ns > os_now_ns())
+      return "its forkers are out of range";
+   up->forkers.count = r.forker_count;
+   for (unsigned f = 0; f < r.forker_count; f++) {
+      struct stat st;
+      if (r.forker_pid[f] <= 0 || fstat(r.forker_fd[f], &st) != 0 || !S_ISSOCK(st.st_mode) ||
+          (r.tie_fd[f] >= 0 && (fstat(r.tie_fd[f], &st) != 0 || !S_ISFIFO(st.st_mode))))
+         return "a forker's pid or fds are not what they should be";
+      up->forkers.forker[f].fd = r.forker_fd[f];
+      up->forkers.forker[f].pid = r.forker_pid[f];
+      up->forkers.forker[f].tie_fd = r.tie_fd[f] >= 0 ? r.tie_fd[f] : -1;
+   }
+   up->adopted = head->tenants ? calloc(head->tenants, sizeof(*up->adopted)) : NULL;
+   const size_t bytes = (size_t)head->tenants * sizeof(*up->adopted);
+   if (head->tenants && (!up->adopted || pread(fd, up->adopted, bytes, sizeof(r)) != (ssize_t)bytes))
+      return "its tenants cannot be read";
+   for (unsigned t = 0; t < head->tenants; t++) {
+      const struct vtest_upgrade_tenant *a = &up->adopted[t];
+      struct stat st;
+      if (!a->ctx_id || a->pid <= 0 || a->gpu < -1 || a->forker >= r.forker_count || fstat(a->client_fd, &st) != 0 ||
+          !S_ISSOCK(st.st_mode) || fstat(a->activity_fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+          (a->ledger_fd >= 0 && (fstat(a->ledger_fd, &st) != 0 || !S_ISSOCK(st.st_mode)))) {
+         snprintf(why, size, "tenant %u (context %u, worker %d) is not what it should be", t, a->ctx_id, (int)a->pid);
+         return why;
+      }
+   }
+   up->frozen_ns = r.frozen_ns;
+   return NULL;
+}
+
+static const char *
+take(int fd, struct vs_upgrade *up, char *why, size_t size)
+{
+   struct vs_upgrade_taken *t = &up->from;
    struct record r;
    struct stat st;
-   const bool read_whole = fstat(fd, &st) == 0 && st.st_size == (off_t)sizeof(r) &&
+   const bool read_whole = fstat(fd, &st) == 0 && st.st_size >= (off_t)sizeof(r) &&
                            pread(fd, &r, sizeof(r), 0) == (ssize_t)sizeof(r);
-   close(fd);
-   if (!read_whole)
+   if (!read_whole) {
+      close(fd);
       return "it is not one record of this binary's size";
-   if (r.magic != RECORD_MAGIC)
+   }
+   if (r.magic != RECORD_MAGIC) {
+      close(fd);
       return "it is no hand-over";
-   if (r.version != RECORD_VERSION || r.size != sizeof(r)) {
-      snprintf(why, size, "its format is version %u (%u bytes); this binary reads version %u", r.version, r.size,
-               RECORD_VERSION);
+   }
+   const bool in_place = r.version == RECORD_VERSION_IN_PLACE;
+   const size_t expected = in_place ? sizeof(struct in_place) + (size_t)r.tenants * sizeof(struct vtest_upgrade_tenant)
+                                    : sizeof(r);
+   if ((r.version != RECORD_VERSION && !in_place) || r.tenants > TENANTS_MAX || r.size != expected ||
+       st.st_size != (off_t)expected) {
+      close(fd);
+      snprintf(why, size, "its format is version %u (%u bytes); this binary reads versions %u and %u", r.version,
+               r.size, RECORD_VERSION, RECORD_VERSION_IN_PLACE);
       return why;
    }
-   if (r.old_pid <= 0 || r.old_pid != getppid()) {
-      snprintf(why, size, "it names pid %d, not this process's parent %d", (int)r.old_pid, (int)getppid());
+   const char *refused = in_place ? take_in_place(fd, &r, up, why, size) : NULL;
+   close(fd);
+   if (refused)
+      return refused;
+   const pid_t expected_pid = in_place ? getpid() : getppid();
+   if (r.old_pid <= 0 || r.old_pid != expected_pid) {
+      snprintf(why, size, "it names pid %d, not %s %d", (int)r.old_pid, in_place ? "this process" : "this process's parent",
+               (int)expected_pid);
       return why;
    }
    if (!memchr(r.path, '\0', sizeof(r.path)) || !r.path[0])
       return "its socket path is no string";
    if (r.owns_file > 1 || r.tenants > TENANTS_MAX || r.asked_ns > os_now_ns())
       return "its fields are out of range";
-   if (r.listen_fd < 3 || r.word_fd < 3 || r.listen_fd == r.word_fd || r.listen_fd == fd || r.word_fd == fd)
+   if (r.listen_fd < 3 || r.listen_fd == fd || (!in_place && (r.word_fd < 3 || r.listen_fd == r.word_fd || r.word_fd == fd)))
       return "its fds are not distinct passed fds";
    char name[VS_ACTIVATED_PATH_SIZE];
    if (!vs_listening_unix_socket(r.listen_fd, name, sizeof(name)))
       return "its listening fd is no listening Unix stream socket";
-   if (fstat(r.word_fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+   if (!in_place && (fstat(r.word_fd, &st) != 0 || !S_ISSOCK(st.st_mode)))
       return "its answer fd is no socket";
-   if (os_set_cloexec(r.listen_fd) < 0 || os_set_nonblocking(r.listen_fd, true) < 0 || os_set_cloexec(r.word_fd) < 0)
+   if (os_set_cloexec(r.listen_fd) < 0 || os_set_nonblocking(r.listen_fd, true) < 0 ||
+       (!in_place && os_set_cloexec(r.word_fd) < 0))
       return "its fds cannot be set up";
+   /* What the exec kept open is this process's alone from now on. */
+   for (unsigned f = 0; in_place && f < up->forkers.count; f++) {
+      os_set_cloexec(up->forkers.forker[f].fd);
+      if (up->forkers.forker[f].tie_fd >= 0)
+         os_set_cloexec(up->forkers.forker[f].tie_fd);
+   }
+   for (unsigned i = 0; in_place && i < r.tenants; i++) {
+      os_set_cloexec(up->adopted[i].client_fd);
+      os_set_cloexec(up->adopted[i].activity_fd);
+      if (up->adopted[i].ledger_fd >= 0)
+         os_set_cloexec(up->adopted[i].ledger_fd);
+   }
+   up->in_place = in_place;
    *t = (struct vs_upgrade_taken){
       .listen_fd = r.listen_fd, .owns_file = r.owns_file != 0, .old_pid = r.old_pid, .asked_ns = r.asked_ns,
-      .tenants = r.tenants, .word_fd = r.word_fd,
+      .tenants = r.tenants, .word_fd = in_place ? -1 : r.word_fd,
    };
    memcpy(t->path, r.path, sizeof(t->path));
    return NULL;
@@ -257,6 +480,14 @@ static void
 upgrade_listening(void *data)
 {
    struct vs_upgrade *up = data;
+   if (up->taken && up->in_place) {
+      const uint64_t now = os_now_ns();
+      vs_info(0, "upgrade: took over %u tenants, their workers and 1 listening socket (%s) in place in %llu ms; "
+                 "their charges waited %llu ms", up->from.tenants, up->from.path,
+              (unsigned long long)((now - up->from.asked_ns) / 1000000u),
+              (unsigned long long)((now - up->frozen_ns) / 1000000u));
+      return;
+   }
    if (!up->taken || up->from.word_fd < 0)
       return;
    const char word = WORD_READY;
@@ -279,16 +510,26 @@ vs_upgrade_init(struct vs_upgrade *up, const struct vs_server_config *config, in
    *up = (struct vs_upgrade){ .config = config, .word_fd = -1, .from = { .word_fd = -1, .listen_fd = -1 } };
    *hooks = (struct vtest_server_upgrade){
       .asked_fd = asked_fd, .start = upgrade_start, .finish = upgrade_finish,
-      .timeout_ms = TAKE_OVER_TIMEOUT_MS, .listening = upgrade_listening, .data = up,
+      .timeout_ms = TAKE_OVER_TIMEOUT_MS, .listening = upgrade_listening, .in_place = upgrade_in_place,
+      .exec = upgrade_exec, .data = up,
    };
+   if (config->upgrade_probe) {
+      /* An old process asks whether this binary reads its hand-over. */
+      return config->upgrade_probe == RECORD_VERSION_IN_PLACE ? VS_UPGRADE_PROBED : 1;
+   }
    if (config->upgrade_fd < 0)
       return 0;
    char why[128];
-   const char *refused = take(config->upgrade_fd, &up->from, why, sizeof(why));
+   const char *refused = take(config->upgrade_fd, up, why, sizeof(why));
    if (refused) {
-      vs_error(0, "upgrade: refusing the hand-over from pid %d: %s", (int)getppid(), refused);
+      vs_error(0, "upgrade: refusing the hand-over: %s", refused);
       return 1;
    }
    up->taken = true;
+   if (up->in_place) {
+      hooks->adopted = up->adopted;
+      hooks->adopted_count = up->from.tenants;
+      hooks->adopted_forkers = &up->forkers;
+   }
    return 0;
 }

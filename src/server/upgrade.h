@@ -1,19 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /* The live upgrade of the vtest server (docs/deployment.md "Live
- * upgrade"): SIGUSR2 makes the server start the binary it was started
- * from, read anew from disk, with the same command line and environment,
- * and hand it the listening socket. While the new process starts, this
- * one goes on accepting; once the new one listens it says so, and this one
- * closes its socket, tells the service manager the new pid
- * (MAINPID=), serves its running clients until they end, and exits. A new
- * binary that fails to start (or does not take over within a minute)
- * leaves this one serving, with one line.
+ * upgrade"), on SIGUSR2. With worker processes it is in place: once the
+ * new binary passed a check run, the running tenants are frozen (their
+ * workers go on serving them), and this process execs the new binary,
+ * handing it the listening socket, each tenant's socket, activity record
+ * and ledger channel, and the forkers of their workers. In thread mode
+ * the new binary is started as a child instead and takes the listening
+ * socket over, while this process serves its running clients until they
+ * end, then exits. A new binary that fails its check or to start leaves
+ * this one serving, with one line.
  *
  * What crosses is a versioned record in shared memory whose fd the new
- * process finds in $VENUS_SERVER_UPGRADE: the socket, its path, the old
- * pid, when the upgrade was asked for, and the socket the new process
- * answers on. The new process checks every field (it is input too).
- * Running tenants' workers, the display and the other doors are not
+ * process finds in $VENUS_SERVER_UPGRADE (version 1: the socket, its path,
+ * the old pid, when the upgrade was asked for, the answer socket; version
+ * 2, in place: those and the tenants and forkers). The new process checks
+ * every field (it is input too). The display and the other doors are not
  * handed over yet (docs/architecture.md "Live upgrade"). */
 #ifndef VS_SERVER_UPGRADE_H
 #define VS_SERVER_UPGRADE_H
@@ -24,6 +25,7 @@
 
 #include "base/socket_activation.h"
 #include "server/config.h"
+#include "transport/vtest/vtest.h"
 
 /* The hand-over this process was started with. */
 struct vs_upgrade_taken {
@@ -47,7 +49,17 @@ struct vs_upgrade {
    uint64_t asked_ns;
    pid_t handed_to; /* the process that took the socket; 0: none yet */
    char binary[4096];
+   /* Started by an upgrade in place: the running tenants and the forkers
+    * of their workers, taken over, and when their charges began to wait. */
+   bool in_place;
+   struct vtest_upgrade_tenant *adopted;
+   struct vs_worker_pool_forkers forkers;
+   uint64_t frozen_ns;
 };
+
+/* vs_upgrade_init's status for a binary only asked whether it reads an
+ * in-place hand-over: it does; the process exits 0 at once. */
+#define VS_UPGRADE_PROBED (-1)
 
 /* Fills `hooks` (transport/vtest/vtest.h) for the vtest server; with
  * config->upgrade_fd, first reads and checks the hand-over this process

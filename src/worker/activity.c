@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include "worker/activity.h"
 
+#include <errno.h>
+
 #include <stddef.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "os/os.h"
@@ -16,6 +19,12 @@ record_size(void)
 struct vs_activity *
 vs_activity_map(int fd)
 {
+   /* Shorter, it would fault past its end. */
+   struct stat st;
+   if (fstat(fd, &st) != 0 || st.st_size < (off_t)record_size()) {
+      errno = EINVAL;
+      return NULL;
+   }
    void *map = mmap(NULL, record_size(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
    return map == MAP_FAILED ? NULL : map;
 }

@@ -394,6 +394,26 @@ vs_forker_start(const struct os_worker_tie *tie, vs_forker_child_fn child, void 
    return f;
 }
 
+struct vs_forker *
+vs_forker_adopt(int fd, pid_t pid)
+{
+   struct vs_forker *f = calloc(1, sizeof(*f));
+   if (!f) {
+      errno = ENOMEM;
+      return NULL;
+   }
+   f->pid = pid;
+   f->sock = fd;
+   pthread_mutex_init(&f->send_lock, NULL);
+   return f;
+}
+
+pid_t
+vs_forker_pid(const struct vs_forker *f)
+{
+   return f->pid;
+}
+
 int
 vs_forker_fd(const struct vs_forker *f)
 {

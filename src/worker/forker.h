@@ -35,6 +35,13 @@ typedef void (*vs_forker_exit_fn)(pid_t pid, int status, void *data);
  * with errno set on failure. */
 struct vs_forker *vs_forker_start(const struct os_worker_tie *tie, vs_forker_child_fn child, void *data);
 
+/* The forker of the process this one was before a live upgrade's exec
+ * (it is still this process's child): `fd`, its socket (taken), and its
+ * pid. It forks no more (it runs the old binary); it reports its
+ * workers' exits and kills them as before. NULL with errno. */
+struct vs_forker *vs_forker_adopt(int fd, pid_t pid);
+pid_t vs_forker_pid(const struct vs_forker *f);
+
 /* The fd to poll for reports (vs_forker_read). */
 int vs_forker_fd(const struct vs_forker *f);
 

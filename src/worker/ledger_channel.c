@@ -2,7 +2,9 @@
 #include "worker/ledger_channel.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,10 @@ struct vs_ledger_channel {
    uint32_t ctx_id;
    struct vs_ledger_account *account; /* the thread's; closed when it ends */
    pthread_t thread;
+   /* A live upgrade parks the thread between two messages: it leaves the
+    * account open and the worker's next message unread. */
+   struct os_event park;
+   atomic_bool parking;
 };
 
 struct remote_port {
@@ -91,8 +97,20 @@ serve(void *arg)
    struct vs_ledger_channel *ch = arg;
    os_thread_set_name("vs-ledger");
    struct ledger_message m;
-   int got;
-   while ((got = recv_message(ch->fd, &m)) > 0) {
+   int got = 1;
+   for (;;) {
+      struct pollfd pfds[2] = { { .fd = ch->fd, .events = POLLIN }, { .fd = ch->park.read_fd, .events = POLLIN } };
+      if (poll(pfds, 2, -1) < 0 && errno != EINTR) {
+         got = -1;
+         break;
+      }
+      if (atomic_load(&ch->parking))
+         return NULL;
+      if (!pfds[0].revents || (got = recv_message(ch->fd, &m)) <= 0) {
+         if (got <= 0)
+            break;
+         continue;
+      }
       if (m.pool >= VS_LEDGER_POOLS || (m.type != LEDGER_CHARGE && m.type != LEDGER_GIVE)) {
          vs_error(ch->ctx_id, "ledger: ending the channel of the client's worker process: message type %u for "
                   "pool %u; all it held is given back and its later charges are refused", m.type, m.pool);
@@ -121,37 +139,97 @@ serve(void *arg)
    return NULL;
 }
 
-struct vs_ledger_channel *
-vs_ledger_channel_open(struct vs_ledger *ledger, uint32_t peer_uid, uint32_t ctx_id, int *worker_fd)
+static int
+start_serving(struct vs_ledger_channel *ch)
 {
-   struct vs_ledger_channel *ch = calloc(1, sizeof(*ch));
-   int fds[2] = { -1, -1 };
-   if (!ch || vs_link_pair(fds) != 0) {
-      int err = ch ? errno : ENOMEM;
-      free(ch);
-      errno = err;
-      return NULL;
-   }
-   ch->fd = fds[0];
-   ch->ctx_id = ctx_id;
-   ch->account = vs_ledger_open(ledger, peer_uid);
+   atomic_store(&ch->parking, false);
+   os_event_drain(&ch->park);
    pthread_attr_t attr;
-   int err = ch->account ? pthread_attr_init(&attr) : ENOMEM;
+   int err = pthread_attr_init(&attr);
    if (!err) {
       pthread_attr_setstacksize(&attr, SERVE_STACK_BYTES);
       err = pthread_create(&ch->thread, &attr, serve, ch);
       pthread_attr_destroy(&attr);
    }
+   return err;
+}
+
+/* A channel serving `fd` (taken on success) for an account of `peer_uid`
+ * holding `held` (NULL: nothing). */
+static struct vs_ledger_channel *
+channel_start(struct vs_ledger *ledger, uint32_t peer_uid, uint32_t ctx_id, int fd, const uint64_t *held)
+{
+   struct vs_ledger_channel *ch = calloc(1, sizeof(*ch));
+   if (!ch || os_event_init(&ch->park) != 0) {
+      int err = ch ? errno : ENOMEM;
+      free(ch);
+      errno = err;
+      return NULL;
+   }
+   ch->fd = fd;
+   ch->ctx_id = ctx_id;
+   ch->account = vs_ledger_open(ledger, peer_uid);
+   for (unsigned pool = 0; ch->account && held && pool < VS_LEDGER_POOLS; pool++)
+      vs_ledger_carry(ch->account, (enum vs_ledger_pool)pool, held[pool]);
+   int err = ch->account ? start_serving(ch) : ENOMEM;
    if (err) {
       vs_ledger_close(ch->account);
+      os_event_fini(&ch->park);
+      free(ch);
+      errno = err;
+      return NULL;
+   }
+   return ch;
+}
+
+struct vs_ledger_channel *
+vs_ledger_channel_open(struct vs_ledger *ledger, uint32_t peer_uid, uint32_t ctx_id, int *worker_fd)
+{
+   int fds[2] = { -1, -1 };
+   if (vs_link_pair(fds) != 0)
+      return NULL;
+   struct vs_ledger_channel *ch = channel_start(ledger, peer_uid, ctx_id, fds[0], NULL);
+   if (!ch) {
+      int err = errno;
       close(fds[0]);
       close(fds[1]);
-      free(ch);
       errno = err;
       return NULL;
    }
    *worker_fd = fds[1];
    return ch;
+}
+
+struct vs_ledger_channel *
+vs_ledger_channel_adopt(struct vs_ledger *ledger, uint32_t peer_uid, uint32_t ctx_id, int fd,
+                        const uint64_t held[VS_LEDGER_POOLS])
+{
+   return channel_start(ledger, peer_uid, ctx_id, fd, held);
+}
+
+int
+vs_ledger_channel_park(struct vs_ledger_channel *ch, uint64_t held[VS_LEDGER_POOLS])
+{
+   atomic_store(&ch->parking, true);
+   os_event_signal(&ch->park);
+   pthread_join(ch->thread, NULL);
+   for (unsigned pool = 0; pool < VS_LEDGER_POOLS; pool++)
+      held[pool] = ch->account ? vs_ledger_held(ch->account, (enum vs_ledger_pool)pool) : 0;
+   /* An account closed meanwhile: the worker is gone or cut off. */
+   return ch->account ? ch->fd : -1;
+}
+
+void
+vs_ledger_channel_resume(struct vs_ledger_channel *ch)
+{
+   int err = ch->account ? start_serving(ch) : 0;
+   if (err) {
+      vs_error(ch->ctx_id, "ledger: cannot serve the channel of the client's worker process again (%s); all it "
+               "held is given back and its later charges are refused", strerror(err));
+      vs_ledger_close(ch->account);
+      ch->account = NULL;
+      shutdown(ch->fd, SHUT_RDWR);
+   }
 }
 
 void
@@ -162,6 +240,7 @@ vs_ledger_channel_close(struct vs_ledger_channel *ch)
    shutdown(ch->fd, SHUT_RDWR);
    pthread_join(ch->thread, NULL);
    close(ch->fd);
+   os_event_fini(&ch->park);
    free(ch);
 }
 

@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+#include "base/ledger.h"
+
 struct vs_ledger;
 struct vs_ledger_channel;
 struct vs_ledger_port;
@@ -21,6 +23,17 @@ struct vs_ledger_port;
  * it over, then closes its copy). NULL with errno set on failure. */
 struct vs_ledger_channel *vs_ledger_channel_open(struct vs_ledger *ledger, uint32_t peer_uid, uint32_t ctx_id,
                                                  int *worker_fd);
+/* A live upgrade's: the thread stops between two messages (what the
+ * worker sends meanwhile waits in the channel), the account stays open;
+ * `held` gets what it holds per pool. The channel's fd, or -1 when its
+ * account was closed already (the worker gone or cut off). Then either
+ * vs_ledger_channel_resume, or the process execs. */
+int vs_ledger_channel_park(struct vs_ledger_channel *channel, uint64_t held[VS_LEDGER_POOLS]);
+void vs_ledger_channel_resume(struct vs_ledger_channel *channel);
+/* In the process a live upgrade started: the channel `fd` (taken) of a
+ * running worker, its account opened holding `held`. NULL with errno. */
+struct vs_ledger_channel *vs_ledger_channel_adopt(struct vs_ledger *ledger, uint32_t peer_uid, uint32_t ctx_id, int fd,
+                                                  const uint64_t held[VS_LEDGER_POOLS]);
 /* Once the worker has ended (or never started): ends the thread, closes the
  * account. NULL does nothing. */
 void vs_ledger_channel_close(struct vs_ledger_channel *channel);

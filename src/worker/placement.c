@@ -217,3 +217,14 @@ vs_placement_expose(const struct vs_placement *placement, int gpu, struct vs_ren
    if (options->device_index < 0)
       options->device_index = vs_placement_device_index(placement, gpu);
 }
+
+bool
+vs_placement_retake(struct vs_placement *placement, int gpu)
+{
+   if (!placement || gpu < 0 || (unsigned)gpu >= placement->gpu_count)
+      return false;
+   pthread_mutex_lock(&placement->lock);
+   placement->tenants[gpu]++;
+   pthread_mutex_unlock(&placement->lock);
+   return true;
+}

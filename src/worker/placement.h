@@ -14,6 +14,7 @@
 #ifndef VS_WORKER_PLACEMENT_H
 #define VS_WORKER_PLACEMENT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -34,6 +35,10 @@ int vs_placement_device_index(const struct vs_placement *placement, int gpu);
 /* The GPU a new tenant is given, counted as one of its tenants until
  * vs_placement_give_back; -1 (every GPU) for NULL. Thread-safe. */
 int vs_placement_take(struct vs_placement *placement);
+/* A tenant that a live upgrade handed over, placed on `gpu` before:
+ * counted there again; false (not counted) for a GPU this process does
+ * not place on. */
+bool vs_placement_retake(struct vs_placement *placement, int gpu);
 /* One line: `noun` `id` of `uid`, served by process `pid`, is on `gpu`
  * (from vs_placement_take), with each GPU's tenants now. */
 void vs_placement_announce(struct vs_placement *placement, int gpu, const char *noun, uint32_t id, uid_t uid,

@@ -44,6 +44,15 @@ struct exit_watch {
    struct os_event *exited;
 };
 
+/* A forker adopted at a live upgrade, until its last worker has ended. */
+struct adopted_forker {
+   struct vs_forker *forker;
+   int tie_fd;
+   pid_t *pids; /* its workers still running */
+   unsigned count;
+};
+#define ADOPTED_MAX (VS_WORKER_POOL_FORKERS_MAX - 1)
+
 struct vs_worker_pool {
    struct vs_worker_pool_config config;
    struct os_worker_tie tie; /* the forker's to the server */
@@ -56,9 +65,13 @@ struct vs_worker_pool {
    struct idle_worker *idle;
    unsigned idle_count;
    unsigned waiting;   /* callers waiting for a worker */
+   unsigned awaiting;  /* callers in vs_worker_pool_wait with no exit yet */
    int start_error;    /* errno of the last failed start; 0 once one starts */
    bool stopping;
+   bool frozen;        /* for a live upgrade: the pool thread stops */
    bool forker_gone;   /* every worker went with it */
+   struct adopted_forker adopted[ADOPTED_MAX];
+   unsigned adopted_count;
    unsigned lent_warm; /* prepared workers handed a job, not yet claimed */
    unsigned lent_gpu[VS_WORKER_GPUS_MAX]; /* the same, per GPU they were prepared for */
    int *retired;       /* ctl fds of workers handed out, closed by the pool thread */
@@ -262,6 +275,70 @@ on_worker_exit(pid_t pid, int status, void *data)
       vs_error(0, "%s worker pool: out of memory: the exit of worker process %d is lost", pool->config.name, (int)pid);
 }
 
+/* Under lock: the adopted forker running worker `pid`; -1 if none. */
+static int
+adopted_of(const struct vs_worker_pool *pool, pid_t pid)
+{
+   for (unsigned i = 0; i < pool->adopted_count; i++)
+      for (unsigned k = 0; k < pool->adopted[i].count; k++)
+         if (pool->adopted[i].pids[k] == pid)
+            return (int)i;
+   return -1;
+}
+
+/* An adopted forker reported an exit (the pool thread): one of the
+ * workers it kept, or an idle one ended before the upgrade (nobody's). */
+static void
+on_adopted_exit(pid_t pid, int status, void *data)
+{
+   struct vs_worker_pool *pool = data;
+   pthread_mutex_lock(&pool->lock);
+   const int i = adopted_of(pool, pid);
+   if (i >= 0) {
+      struct adopted_forker *a = &pool->adopted[i];
+      for (unsigned k = 0; k < a->count; k++)
+         if (a->pids[k] == pid)
+            a->pids[k] = a->pids[--a->count];
+   }
+   pthread_mutex_unlock(&pool->lock);
+   if (i >= 0)
+      on_worker_exit(pid, status, pool);
+}
+
+/* The pool thread: adopted forkers with no worker left (or gone) end. */
+static void
+end_adopted(struct vs_worker_pool *pool, const bool *gone)
+{
+   struct adopted_forker ended[ADOPTED_MAX];
+   unsigned n = 0;
+   pthread_mutex_lock(&pool->lock);
+   for (unsigned i = 0, k = 0; i < pool->adopted_count; i++) {
+      if (gone && gone[i]) {
+         /* Its workers went with it (their tie). */
+         while (pool->adopted[i].count) {
+            const pid_t pid = pool->adopted[i].pids[--pool->adopted[i].count];
+            pthread_mutex_unlock(&pool->lock);
+            on_worker_exit(pid, SIGKILL, pool);
+            pthread_mutex_lock(&pool->lock);
+         }
+      }
+      if (pool->adopted[i].count)
+         pool->adopted[k++] = pool->adopted[i];
+      else
+         ended[n++] = pool->adopted[i];
+   }
+   pool->adopted_count -= n;
+   pthread_mutex_unlock(&pool->lock);
+   for (unsigned i = 0; i < n; i++) {
+      vs_info(0, "%s worker pool: the forker %d of the binary before the upgrade has no worker left; ending it",
+              pool->config.name, (int)vs_forker_pid(ended[i].forker));
+      vs_forker_stop(ended[i].forker);
+      if (ended[i].tie_fd >= 0)
+         close(ended[i].tie_fd);
+      free(ended[i].pids);
+   }
+}
+
 /* Forks one worker into the idle list; false with errno on failure. A
  * cold one is for a job that waits now: preparing first would only make
  * that job wait longer. */
@@ -413,7 +490,7 @@ pool_thread(void *arg)
       close_retired(pool);
       os_event_drain(&pool->wake);
       pthread_mutex_lock(&pool->lock);
-      bool stopping = pool->stopping;
+      bool stopping = pool->stopping || pool->frozen;
       unsigned warm = pool->lent_warm, cold = 0;
       for (struct idle_worker *w = pool->idle; w; w = w->next) {
          warm += !w->cold;
@@ -450,12 +527,15 @@ pool_thread(void *arg)
       /* Snapshot of the idle workers' sockets: only this thread closes
        * them (close_retired), so they stay valid through the poll. */
       pthread_mutex_lock(&pool->lock);
-      unsigned n = 2 + pool->idle_count;
+      const unsigned adopted = pool->adopted_count, first = 2 + adopted;
+      unsigned n = first + pool->idle_count;
       struct pollfd *pfds = calloc(n, sizeof(*pfds));
       pid_t *pids = calloc(n, sizeof(*pids));
       if (!pfds || !pids)
          n = 2;
-      unsigned i = 2;
+      for (unsigned a = 0; n > 2 && a < adopted; a++)
+         pfds[2 + a] = (struct pollfd){ .fd = vs_forker_fd(pool->adopted[a].forker), .events = POLLIN };
+      unsigned i = first;
       for (struct idle_worker *w = pool->idle; w && i < n; w = w->next, i++) {
          pfds[i] = (struct pollfd){ .fd = w->ctl, .events = w->ready ? 0 : POLLIN };
          pids[i] = w->pid;
@@ -471,7 +551,14 @@ pool_thread(void *arg)
       backoff = false;
       if (ret > 0 && poll_set[1].revents && !vs_forker_read(pool->forker, on_worker_exit, pool))
          forker_lost(pool);
-      for (unsigned k = 2; ret > 0 && k < n; k++) {
+      if (n > 2 && adopted) {
+         /* Only this thread changes the adopted list: index a is still a. */
+         bool gone[ADOPTED_MAX] = { false };
+         for (unsigned a = 0; ret > 0 && a < adopted; a++)
+            gone[a] = pfds[2 + a].revents && !vs_forker_read(pool->adopted[a].forker, on_adopted_exit, pool);
+         end_adopted(pool, gone);
+      }
+      for (unsigned k = first; ret > 0 && k < n; k++) {
          if (poll_set[k].revents)
             idle_worker_event(pool, pids[k], poll_set[k].fd);
       }
@@ -692,8 +779,10 @@ vs_worker_pool_wait(struct vs_worker_pool *pool, pid_t pid)
 {
    pthread_mutex_lock(&pool->lock);
    struct worker_exit *e;
+   pool->awaiting++;
    while (!(e = take_exit(pool, pid)) && !pool->forker_gone)
       pthread_cond_wait(&pool->changed, &pool->lock);
+   pool->awaiting--;
    end_watches(pool, pid, false);
    pthread_mutex_unlock(&pool->lock);
    vs_shader_cache_return(pid);
@@ -724,7 +813,106 @@ vs_worker_pool_watch_exit(struct vs_worker_pool *pool, pid_t pid, struct os_even
 void
 vs_worker_pool_kill(struct vs_worker_pool *pool, pid_t pid)
 {
-   vs_forker_kill(pool->forker, pid);
+   /* Under the lock: an adopted forker ends only once taken off it. */
+   pthread_mutex_lock(&pool->lock);
+   const int a = adopted_of(pool, pid);
+   if (a >= 0)
+      vs_forker_kill(pool->adopted[a].forker, pid);
+   pthread_mutex_unlock(&pool->lock);
+   if (a < 0)
+      vs_forker_kill(pool->forker, pid);
+}
+
+void
+vs_worker_pool_freeze(struct vs_worker_pool *pool, struct vs_worker_pool_forkers *forkers)
+{
+   pthread_mutex_lock(&pool->lock);
+   pool->frozen = true;
+   pthread_mutex_unlock(&pool->lock);
+   os_event_signal(&pool->wake);
+   pthread_join(pool->thread, NULL);
+   *forkers = (struct vs_worker_pool_forkers){ .count = 1 + pool->adopted_count };
+   forkers->forker[0].fd = vs_forker_fd(pool->forker);
+   forkers->forker[0].pid = vs_forker_pid(pool->forker);
+   forkers->forker[0].tie_fd = pool->tie.write_fd;
+   for (unsigned a = 0; a < pool->adopted_count; a++) {
+      forkers->forker[1 + a].fd = vs_forker_fd(pool->adopted[a].forker);
+      forkers->forker[1 + a].pid = vs_forker_pid(pool->adopted[a].forker);
+      forkers->forker[1 + a].tie_fd = pool->adopted[a].tie_fd;
+   }
+}
+
+void
+vs_worker_pool_thaw(struct vs_worker_pool *pool)
+{
+   pthread_mutex_lock(&pool->lock);
+   pool->frozen = false;
+   pthread_mutex_unlock(&pool->lock);
+   int err = pthread_create(&pool->thread, NULL, pool_thread, pool);
+   if (err) {
+      /* No thread reads the forker's reports: as good as gone. */
+      vs_error(0, "%s worker pool: cannot restart its thread: %s", pool->config.name, strerror(err));
+      forker_lost(pool);
+   }
+}
+
+unsigned
+vs_worker_pool_forker_of(struct vs_worker_pool *pool, pid_t pid)
+{
+   pthread_mutex_lock(&pool->lock);
+   const int a = adopted_of(pool, pid);
+   pthread_mutex_unlock(&pool->lock);
+   return a < 0 ? 0 : 1 + (unsigned)a;
+}
+
+unsigned
+vs_worker_pool_awaiting(struct vs_worker_pool *pool)
+{
+   pthread_mutex_lock(&pool->lock);
+   unsigned n = pool->awaiting;
+   for (struct worker_exit *e = pool->exits; e; e = e->next)
+      n -= n > 0; /* its waiter is about to take it */
+   pthread_mutex_unlock(&pool->lock);
+   return n;
+}
+
+bool
+vs_worker_pool_adopt(struct vs_worker_pool *pool, const struct vs_worker_pool_forkers *forkers, const pid_t *pids,
+                     const uid_t *uids, const unsigned *forker_of, unsigned count)
+{
+   /* Their shader caches lent anew: the lease lived in the old image. */
+   for (unsigned i = 0; i < count; i++)
+      vs_shader_cache_lend(pids[i], uids[i], end_worker, pool);
+   bool ok = forkers->count <= VS_WORKER_POOL_FORKERS_MAX;
+   pthread_mutex_lock(&pool->lock);
+   for (unsigned f = 0; f < forkers->count && f < VS_WORKER_POOL_FORKERS_MAX; f++) {
+      struct adopted_forker a = { .tie_fd = forkers->forker[f].tie_fd };
+      for (unsigned i = 0; i < count; i++)
+         a.count += forker_of[i] == f;
+      a.pids = a.count ? calloc(a.count, sizeof(*a.pids)) : NULL;
+      a.forker = (!a.count || a.pids) ? vs_forker_adopt(forkers->forker[f].fd, forkers->forker[f].pid) : NULL;
+      if (!a.forker || pool->adopted_count == ADOPTED_MAX) {
+         ok = false;
+         free(a.pids);
+         close(forkers->forker[f].fd);
+         if (a.tie_fd >= 0)
+            close(a.tie_fd);
+         vs_forker_stop(a.forker);
+         continue;
+      }
+      a.count = 0;
+      for (unsigned i = 0; i < count; i++)
+         if (forker_of[i] == f)
+            a.pids[a.count++] = pids[i];
+      /* One with no worker left ends at the pool thread's next round. */
+      pool->adopted[pool->adopted_count++] = a;
+   }
+   pthread_mutex_unlock(&pool->lock);
+   os_event_signal(&pool->wake);
+   if (!ok)
+      vs_error(0, "%s worker pool: out of memory adopting the forkers of a live upgrade; the workers of those not "
+                  "adopted are ended", pool->config.name);
+   return ok;
 }
 
 void
@@ -739,6 +927,12 @@ vs_worker_pool_destroy(struct vs_worker_pool *pool)
    os_event_signal(&pool->wake);
    pthread_join(pool->thread, NULL);
    vs_forker_stop(pool->forker);
+   for (unsigned a = 0; a < pool->adopted_count; a++) {
+      vs_forker_stop(pool->adopted[a].forker);
+      if (pool->adopted[a].tie_fd >= 0)
+         close(pool->adopted[a].tie_fd);
+      free(pool->adopted[a].pids);
+   }
    os_worker_tie_fini(&pool->tie);
    os_event_fini(&pool->wake);
    pthread_cond_destroy(&pool->changed);

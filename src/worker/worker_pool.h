@@ -97,6 +97,41 @@ void vs_worker_pool_watch_exit(struct vs_worker_pool *pool, pid_t pid, struct os
 /* SIGKILLs worker `pid` unless it has already ended. Thread-safe. */
 void vs_worker_pool_kill(struct vs_worker_pool *pool, pid_t pid);
 
+/* A live upgrade in place (server/upgrade.h): the process execs its new
+ * binary and keeps its running workers, whose forkers stay its children.
+ * What crosses, per forker: its socket, its pid and, on the POSIX
+ * backend, the write end of its tie (-1 on Linux). Index 0 is the pool's
+ * own forker; the rest are forkers adopted at an earlier upgrade that
+ * still have workers. */
+#define VS_WORKER_POOL_FORKERS_MAX 8
+struct vs_worker_pool_forkers {
+   unsigned count;
+   struct {
+      int fd;
+      pid_t pid;
+      int tie_fd;
+   } forker[VS_WORKER_POOL_FORKERS_MAX];
+};
+
+/* Stops the pool thread (no exit report is read from now on, none is
+ * half read) and ends the idle workers; `forkers` gets the forkers. Jobs
+ * must not be run meanwhile. Then vs_worker_pool_thaw, or the exec. */
+void vs_worker_pool_freeze(struct vs_worker_pool *pool, struct vs_worker_pool_forkers *forkers);
+void vs_worker_pool_thaw(struct vs_worker_pool *pool);
+/* Which of the frozen pool's forkers (an index of `forkers`) is worker
+ * `pid`'s parent. */
+unsigned vs_worker_pool_forker_of(struct vs_worker_pool *pool, pid_t pid);
+/* Callers blocked in vs_worker_pool_wait whose worker's exit has not
+ * been reported: in a frozen pool, they stay blocked. */
+unsigned vs_worker_pool_awaiting(struct vs_worker_pool *pool);
+/* In the process after the exec: the forkers handed over (fds taken),
+ * and the running workers `pids` (`count`), worker i a child of forker
+ * forker_of[i], serving a tenant of uids[i] (its shader cache lent anew). Each is waited for and killed as any worker run here; a
+ * forker is ended once its last worker has. Before the first job. False
+ * (logged, every fd closed) when out of memory. */
+bool vs_worker_pool_adopt(struct vs_worker_pool *pool, const struct vs_worker_pool_forkers *forkers, const pid_t *pids,
+                          const uid_t *uids, const unsigned *forker_of, unsigned count);
+
 /* Ends the idle workers, the pool thread and the forker. Workers already
  * running a job are the callers' to wait for, before this: they die with
  * the forker. */

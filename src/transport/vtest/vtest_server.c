@@ -28,6 +28,7 @@
 #include "transport/vtest/vtest_protocol.h"
 #include "transport/vtest/vtest_worker.h"
 #include "worker/connection_lines.h"
+#include "worker/ledger_channel.h"
 #include "worker/start_ration.h"
 #include "worker/placement.h"
 #include "worker/tenant.h"
@@ -53,6 +54,12 @@ struct client_thread {
    pid_t worker;     /* its worker process; 0 in thread mode or until known */
    struct vs_activity *activity;
    int activity_fd; /* its shared memory, for a worker process to map */
+   /* Its worker's, while the thread waits for that worker to end (under
+    * the lock): what a live upgrade in place hands over. */
+   struct vs_tenant *tenant;
+   /* Taken over from the process before a live upgrade: its thread only
+    * waits for its worker. */
+   const struct vtest_upgrade_tenant *adopted;
 };
 
 struct server {
@@ -104,6 +111,45 @@ client_waits_for_start(void *data, uint32_t wait_ms)
            wait_ms);
 }
 
+/* Its worker process started (or taken over): waits for its end. */
+static void
+await_worker(struct client_thread *ct, struct vs_tenant *tenant, struct vs_server_link *served)
+{
+   struct server *server = ct->server;
+   const pid_t pid = tenant->pid;
+   pthread_mutex_lock(&server->lock);
+   ct->worker = pid;
+   ct->tenant = served ? NULL : tenant;
+   pthread_mutex_unlock(&server->lock);
+   int status = served ? vs_server_link_serve_worker(served, server->pool, pid)
+                       : vs_worker_pool_wait(server->pool, pid);
+   pthread_mutex_lock(&server->lock);
+   ct->tenant = NULL;
+   bool ended_stuck = ct->slot_released; /* reported when it was ended */
+   pthread_mutex_unlock(&server->lock);
+   if (WIFEXITED(status) && WEXITSTATUS(status) == VS_WORKER_EXIT_ABANDONED)
+      vs_info(ct->ctx_id, "client worker process %d exited, ending the host work it lost its device to", (int)pid);
+   else if (WIFSIGNALED(status) && !ended_stuck)
+      vs_error(ct->ctx_id, "client worker process %d killed by signal %d; only this client is gone", (int)pid,
+               WTERMSIG(status));
+   /* Whatever the worker held of the shared pools is back by now. */
+   vs_tenant_end(tenant);
+}
+
+static void
+client_done(struct client_thread *ct)
+{
+   struct server *server = ct->server;
+   /* Closed under the lock so that shutdown never hits a reused fd. */
+   pthread_mutex_lock(&server->lock);
+   close(ct->fd);
+   ct->fd = -1;
+   ct->done = true;
+   if (!ct->slot_released)
+      server->active--;
+   pthread_mutex_unlock(&server->lock);
+   os_event_signal(&server->reap_event);
+}
 
 static void *
 client_main(void *arg)
@@ -166,35 +212,36 @@ client_main(void *arg)
       } else if (started == VS_TENANT_NO_WORKER) {
          vs_error(ct->ctx_id, "dropping client: no worker process for it: %s", strerror(err));
       } else {
-         const pid_t pid = tenant.pid;
-         vs_info(ct->ctx_id, "client served by worker process %d", (int)pid);
-         pthread_mutex_lock(&server->lock);
-         ct->worker = pid;
-         pthread_mutex_unlock(&server->lock);
-         int status = served ? vs_server_link_serve_worker(served, server->pool, pid)
-                             : vs_worker_pool_wait(server->pool, pid);
-         pthread_mutex_lock(&server->lock);
-         bool ended_stuck = ct->slot_released; /* reported when it was ended */
-         pthread_mutex_unlock(&server->lock);
-         if (WIFEXITED(status) && WEXITSTATUS(status) == VS_WORKER_EXIT_ABANDONED)
-            vs_info(ct->ctx_id, "client worker process %d exited, ending the host work it lost its device to", (int)pid);
-         else if (WIFSIGNALED(status) && !ended_stuck)
-            vs_error(ct->ctx_id, "client worker process %d killed by signal %d; only this client is gone", (int)pid,
-                     WTERMSIG(status));
-         /* Whatever the worker held of the shared pools is back by now. */
-         vs_tenant_end(&tenant);
+         vs_info(ct->ctx_id, "client served by worker process %d", (int)tenant.pid);
+         await_worker(ct, &tenant, served);
       }
    }
+   client_done(ct);
+   return NULL;
+}
 
-   /* Closed under the lock so that shutdown never hits a reused fd. */
-   pthread_mutex_lock(&server->lock);
-   close(ct->fd);
-   ct->fd = -1;
-   ct->done = true;
-   if (!ct->slot_released)
-      server->active--;
-   pthread_mutex_unlock(&server->lock);
-   os_event_signal(&server->reap_event);
+/* A client taken over by a live upgrade in place: its worker serves it
+ * already; this thread answers its ledger channel and waits. */
+static void *
+adopted_main(void *arg)
+{
+   struct client_thread *ct = arg;
+   struct server *server = ct->server;
+   const struct vtest_upgrade_tenant *a = ct->adopted;
+   char name[16];
+   snprintf(name, sizeof(name), "vs-client-%u", ct->ctx_id);
+   os_thread_set_name(name);
+   struct vs_tenant tenant = { .pid = a->pid, .placement = server->options->placement, .gpu = -1 };
+   if (a->gpu >= 0 && vs_placement_retake(tenant.placement, a->gpu))
+      tenant.gpu = a->gpu;
+   if (a->ledger_fd >= 0 &&
+       !(tenant.ledger = vs_ledger_channel_adopt(server->ledger, a->uid, a->ctx_id, a->ledger_fd, a->held))) {
+      vs_error(ct->ctx_id, "upgrade: cannot serve the ledger channel of worker process %d (%s); its charges are "
+               "refused from now on", (int)a->pid, strerror(errno));
+      close(a->ledger_fd);
+   }
+   await_worker(ct, &tenant, NULL);
+   client_done(ct);
    return NULL;
 }
 
@@ -461,6 +508,157 @@ upgrade_start(struct server *server, int listen_fd)
    }
 }
 
+/* How long a live upgrade in place waits for every client to be either
+ * gone or waiting on its running worker. */
+#define SETTLE_MS 3000
+
+/* Under the lock: the clients not done, each with a running worker that
+ * its thread waits for (and none starting or ending), or -1. */
+static int
+settled_clients(struct server *server)
+{
+   unsigned n = 0;
+   for (struct client_thread *ct = server->clients; ct; ct = ct->next) {
+      if (ct->done)
+         continue;
+      if (!ct->tenant)
+         return -1;
+      n++;
+   }
+   return n == vs_worker_pool_awaiting(server->pool) ? (int)n : -1;
+}
+
+/* With worker processes: the upgrade runs the new binary in this process
+ * (server/upgrade.h); the running clients' workers go on serving them,
+ * while their charges wait. Returns when it could not (one line said
+ * why), everything thawed. */
+static void
+upgrade_in_place(struct server *server, int listen_fd)
+{
+   const struct vtest_server_upgrade *up = server->setup.upgrade;
+   if (up->in_place(up->data) != 0)
+      return;
+   const uint64_t frozen_ns = os_now_ns();
+   struct vs_worker_pool_forkers forkers;
+   vs_worker_pool_freeze(server->pool, &forkers);
+   /* No worker's exit is read from now on: a client whose worker ended
+    * before is let finish, one still starting is waited for. */
+   int count = -1;
+   for (;;) {
+      pthread_mutex_lock(&server->lock);
+      count = settled_clients(server);
+      pthread_mutex_unlock(&server->lock);
+      if (count >= 0 || os_now_ns() - frozen_ns > SETTLE_MS * 1000000ull)
+         break;
+      struct pollfd pfd = { .fd = server->reap_event.read_fd, .events = POLLIN };
+      if (poll(&pfd, 1, 20) > 0)
+         os_event_drain(&server->reap_event);
+      reap_clients(server, false);
+   }
+   struct vtest_upgrade_tenant *running = count > 0 ? calloc((size_t)count, sizeof(*running)) : NULL;
+   if (count < 0 || (count > 0 && !running)) {
+      if (count < 0)
+         vs_warn(0, "upgrade refused: a client was still starting or ending %u ms after the upgrade was asked for; "
+                    "this process goes on serving (ask again)", SETTLE_MS);
+      else
+         vs_warn(0, "upgrade refused: out of memory listing the clients; this process goes on serving");
+      vs_worker_pool_thaw(server->pool);
+      return;
+   }
+   /* Each client's ledger channel parked between two messages. */
+   unsigned i = 0;
+   pthread_mutex_lock(&server->lock);
+   for (struct client_thread *ct = server->clients; ct && i < (unsigned)count; ct = ct->next) {
+      if (ct->done)
+         continue;
+      struct vtest_upgrade_tenant *t = &running[i++];
+      *t = (struct vtest_upgrade_tenant){
+         .ctx_id = ct->ctx_id, .uid = (uint32_t)ct->peer_uid, .pid = ct->worker, .gpu = ct->tenant->gpu,
+         .client_fd = ct->fd, .activity_fd = ct->activity_fd, .ledger_fd = -1,
+         .forker = vs_worker_pool_forker_of(server->pool, ct->worker),
+      };
+      if (ct->tenant->ledger)
+         t->ledger_fd = vs_ledger_channel_park(ct->tenant->ledger, t->held);
+   }
+   const struct vtest_upgrade_offer offer = {
+      .listen_fd = listen_fd, .path = server->socket_path,
+      .owns_file = server->setup.activated_fd <= 0 || server->setup.owns_socket_file,
+      .tenants = (unsigned)count, .running = running, .forkers = &forkers, .frozen_ns = frozen_ns,
+   };
+   up->exec(up->data, &offer);
+   for (struct client_thread *ct = server->clients; ct; ct = ct->next) {
+      if (!ct->done && ct->tenant->ledger)
+         vs_ledger_channel_resume(ct->tenant->ledger);
+   }
+   pthread_mutex_unlock(&server->lock);
+   free(running);
+   vs_worker_pool_thaw(server->pool);
+}
+
+/* Started by a live upgrade in place: a thread per running client. */
+static void
+adopt_clients(struct server *server)
+{
+   const struct vtest_server_upgrade *up = server->setup.upgrade;
+   const unsigned n = up->adopted_count;
+   pid_t *pids = calloc(n, sizeof(*pids));
+   uid_t *uids = calloc(n, sizeof(*uids));
+   unsigned *forker_of = calloc(n, sizeof(*forker_of));
+   const bool listed = pids && uids && forker_of;
+   for (unsigned i = 0; listed && i < n; i++) {
+      pids[i] = up->adopted[i].pid;
+      uids[i] = (uid_t)up->adopted[i].uid;
+      forker_of[i] = up->adopted[i].forker;
+   }
+   /* Out of memory: no worker is adopted, and each forker, ended, ends
+    * its workers. */
+   vs_worker_pool_adopt(server->pool, up->adopted_forkers, pids, uids, forker_of, listed ? n : 0);
+   free(pids);
+   free(uids);
+   free(forker_of);
+   for (unsigned i = 0; i < n; i++) {
+      const struct vtest_upgrade_tenant *a = &up->adopted[i];
+      if (!listed) {
+         vs_error(a->ctx_id, "upgrade: out of memory taking over the client of worker process %d; it ends",
+                  (int)a->pid);
+         close(a->client_fd);
+         close(a->activity_fd);
+         if (a->ledger_fd >= 0)
+            close(a->ledger_fd);
+         continue;
+      }
+      struct client_thread *ct = calloc(1, sizeof(*ct));
+      struct vs_activity *activity = ct ? vs_activity_map(a->activity_fd) : NULL;
+      if (a->ctx_id >= server->next_ctx_id)
+         server->next_ctx_id = a->ctx_id + 1 ? a->ctx_id + 1 : 1;
+      if (activity) {
+         *ct = (struct client_thread){ .server = server, .fd = a->client_fd, .ctx_id = a->ctx_id,
+                                       .peer_uid = (uid_t)a->uid, .worker = a->pid, .activity = activity,
+                                       .activity_fd = a->activity_fd, .adopted = a };
+         pthread_mutex_lock(&server->lock);
+         ct->next = server->clients;
+         server->clients = ct;
+         server->active++;
+         if (pthread_create(&ct->thread, NULL, adopted_main, ct) == 0) {
+            pthread_mutex_unlock(&server->lock);
+            continue;
+         }
+         server->clients = ct->next;
+         server->active--;
+         pthread_mutex_unlock(&server->lock);
+         vs_activity_destroy(activity);
+      }
+      vs_error(a->ctx_id, "upgrade: cannot take over the client of worker process %d (%s); ending it", (int)a->pid,
+               strerror(errno ? errno : ENOMEM));
+      vs_worker_pool_kill(server->pool, a->pid);
+      free(ct);
+      close(a->client_fd);
+      close(a->activity_fd);
+      if (a->ledger_fd >= 0)
+         close(a->ledger_fd);
+   }
+}
+
 /* The new process's word came, or it is late. */
 static void
 upgrade_finish(struct server *server, int *listen_fd, enum vtest_upgrade_end end)
@@ -536,7 +734,9 @@ accept_loop(struct server *server, int *listen_fd_io)
       }
       if (pfds[1].revents & POLLIN)
          backoff = !accept_client(server, listen_fd);
-      if (pfds[3].revents)
+      if (pfds[3].revents && server->pool && up->in_place)
+         upgrade_in_place(server, listen_fd);
+      else if (pfds[3].revents)
          upgrade_start(server, listen_fd);
       if (server->upgrade_word_fd >= 0 && (pfds[4].revents || os_now_ns() >= server->upgrade_deadline_ns))
          upgrade_finish(server, listen_fd_io, pfds[4].revents ? VTEST_UPGRADE_WORD : VTEST_UPGRADE_LATE);
@@ -654,6 +854,8 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
    }
 
    vs_memory_shares_log("memory: ", &limits->memory_per_peer);
+   if (setup->upgrade && setup->upgrade->adopted_forkers && server.pool)
+      adopt_clients(&server);
    printf("venus-server: listening on %s\n", socket_path);
    fflush(stdout);
    if (setup->upgrade && setup->upgrade->listening)
