@@ -51,7 +51,8 @@ fi
 if [ -z "${HOST:-}" ]; then
   case "$device" in
     llvmpipe*) HOST=lavapipe ;;
-    NVIDIA*) HOST=nvidia-$(echo "$device" | awk '{print tolower($2)}') ;;
+    # "NVIDIA H100 80GB HBM3 x4" (gpu-check's host of four): nvidia-h100-x4.
+    NVIDIA*) HOST=nvidia-$(echo "$device" | awk '{print tolower($2)}')$(echo "$device" | sed -nE 's/.* x([0-9]+)$/-x\1/p') ;;
     *) HOST=$(echo "${device:-unknown}" | tr 'A-Z ' 'a-z-' | tr -cd 'a-z0-9-') ;;
   esac
 fi

@@ -34,8 +34,12 @@ export LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export PATH=$prefix/usr/bin:$PATH
 unset VN_DEBUG VTEST_SOCKET_NAME VK_ADD_DRIVER_FILES
 
-gpu=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo unknown)
-echo "== host: $gpu, $(nproc) CPUs, $(uname -r), ICD $HOST_ICD, $(date -u '+%Y-%m-%d %H:%M UTC')"
+# One line on a host of several GPUs: the first's name and driver, "xN" after the name.
+gpu=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null)
+gpu_n=$(grep -c . <<<"$gpu")
+gpu=$(head -n1 <<<"$gpu")
+[ "$gpu_n" -le 1 ] || gpu="${gpu%%,*} x$gpu_n,${gpu#*,}"
+echo "== host: ${gpu:-unknown}, $(nproc) CPUs, $(uname -r), ICD $HOST_ICD, $(date -u '+%Y-%m-%d %H:%M UTC')"
 
 g26=$bundle/guest26
 have_g26=0
