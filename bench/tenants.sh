@@ -20,6 +20,7 @@
 #   bench/tenants.sh [BUILD_DIR]        (lavapipe; TENANTS="16 32" SIZE=1280x720 ...)
 #   PLACEMENT=all ...                   the scaling servers' --placement (default: the server's, spread)
 #   SCALING_ONLY=1 ...                  the scaling runs alone, without start-up and memory
+#   NATIVE_GPUS=G ...                   the native processes on the host's first G GPUs alone
 #
 # scripts/gpu-check.sh's tenants part sources this file and calls tenants_main with its own
 # native, client, run_server and stop_server (the host's GPU).
@@ -78,8 +79,10 @@ tenants_scaling() {
   tenants_gpus_start "$logs/tenants-$label-$n.gpus"
   # Natively, the processes are spread over the host's GPUs the way the
   # server places its tenants (one after another, the fewest first).
-  local gpus=1
-  [ "$label" != native ] || ! command -v nvidia-smi >/dev/null 2>&1 || gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
+  # NATIVE_GPUS=G: over the first G alone (the server given one GPU).
+  local gpus=${NATIVE_GPUS:-1}
+  [ "$label" != native ] || [ -n "${NATIVE_GPUS:-}" ] || ! command -v nvidia-smi >/dev/null 2>&1 ||
+    gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
   [ "${gpus:-0}" -ge 1 ] || gpus=1
   for i in $(seq "$n"); do
     VKT_DEVICE=$(( (i - 1) % gpus )) LIMIT=600 $runner "$build/bench/render_bench" --seconds "$SECONDS_EACH" --start-at "$start_at" "$SIZE" \

@@ -27,6 +27,8 @@
 #   guest26        Mesa 26's guest: Vulkan 1.4, vk14, FPS tables, sid's front end
 #   latency        a submission's round trip, natively and through the server
 #   tenants        bench/tenants.sh: start-up, memory, 16/32-tenant scaling
+#   scaling        16/32 tenants on GPU 0 alone and on all the host's GPUs,
+#                  natively and through the server
 #   llama          bench/llama.sh: llama.cpp's Vulkan backend
 #   bench          bench/run.sh: native and venus-server columns
 # scripts/gpu-check/PART.sh runs the part and says what each of its rows
@@ -47,7 +49,7 @@
 #   VM_ACCEL, VM_CPU, VM_TIMEOUT, VM_LIVE_SIZE  the test VM (vm, vm-live)
 #   VM_PATHS_SIZE, VM_PATHS_SECONDS  vm-paths (1024x768, 45 s of live frames)
 #   LLAMA_TAR, LLAMA_SHAPES, LLAMA_P, LLAMA_N, ...  llama (bench/llama.sh)
-#   TENANTS, SIZE, SECONDS_EACH, PLACEMENT  tenants (bench/tenants.sh)
+#   TENANTS, SIZE, SECONDS_EACH, PLACEMENT  tenants (bench/tenants.sh), scaling
 set -uo pipefail
 
 gc_dir=$(cd "$(dirname "$0")" && pwd)/gpu-check
@@ -63,6 +65,7 @@ vm-paths       bench/vm-paths.sh: the vhost-user device vs the render server + V
 guest26        the Mesa 26 guest: Vulkan 1.4, vk14, FPS tables, the stock front end
 latency        a submission round trip natively and through the server
 tenants        bench/tenants.sh: start-up, memory and 16/32-tenant scaling
+scaling        16/32 tenants on GPU 0 alone and on all GPUs, natively and through the server
 llama          bench/llama.sh: llama.cpp Vulkan backend natively and through the server
 bench          bench/run.sh: native and venus-server columns'
 gc_all=$(sed -n 's/^\([a-z0-9-]*\) .*/\1/p' <<<"$gc_parts" | tr '\n' ' ')
