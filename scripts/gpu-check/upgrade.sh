@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: MIT
+# shellcheck shell=bash disable=SC2034,SC2154 # variables shared across these files
+# Part "upgrade" of scripts/gpu-check.sh (sourced after the set-up):
+#   upgrade          a live upgrade in place (SIGUSR2), twice, with two
+#                    vk_compute clients (64 MiB, every word checked)
+#                    computing across both: the take-over lines, how long
+#                    the tenants' charges waited, both clients' results
+
+# --- a live upgrade in place with clients computing across it ----------------------
+if ! run_server --log-level info; then
+  result upgrade FAIL "server did not start"
+else
+  up_out=$logs/upgrade
+  mkdir -p "$up_out"
+  LIMIT=300 client "$build/tests/vk_compute" --mib 64 --rounds 60 --pause-ms 150 >"$up_out/a.out" 2>&1 &
+  up_a=$!
+  LIMIT=300 client "$build/tests/vk_compute" --mib 64 --rounds 60 --pause-ms 150 >"$up_out/b.out" 2>&1 &
+  up_b=$!
+  for f in a b; do
+    for _ in $(seq 600); do grep -q '^info: rounds begin' "$up_out/$f.out" 2>/dev/null && break; sleep 0.05; done
+  done
+  up_lines=0
+  for n in 1 2; do
+    kill -USR2 "$server_pid"
+    for _ in $(seq 600); do
+      up_lines=$(grep -c 'upgrade: took over 2 tenants, their workers' "$server_log")
+      [ "$up_lines" -ge "$n" ] && break
+      sleep 0.05
+    done
+    sleep 1
+  done
+  up_rc=0
+  wait "$up_a" || up_rc=$?
+  wait "$up_b" || up_rc=$?
+  pauses=$(sed -nE 's/.*in place in ([0-9]+) ms; their charges waited ([0-9]+) ms.*/\2/p' "$server_log" | tr '\n' ' ')
+  if [ "$up_lines" -ge 2 ] && [ "$up_rc" -eq 0 ] && grep -q '^PASSED' "$up_out/a.out" && grep -q '^PASSED' "$up_out/b.out"; then
+    result upgrade PASS "2 upgrades in place, 2 clients correct across both; charges waited ${pauses}ms"
+  else
+    result upgrade FAIL "take-over lines $up_lines, clients rc $up_rc: $(grep -h -m2 -E '^(error|FAIL)' "$up_out"/*.out | tr '\n' ' ')"
+    grep -E 'upgrade|killed' "$server_log" | tail -n 8
+  fi
+  stop_server || true
+fi
