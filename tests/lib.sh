@@ -45,6 +45,15 @@ N_SKIP=0
 pass() { N_PASS=$((N_PASS + 1)); printf 'PASS %s: %s\n' "$TEST_NAME" "$*"; }
 fail() { N_FAIL=$((N_FAIL + 1)); printf 'FAIL %s: %s\n' "$TEST_NAME" "$*"; }
 skip() { N_SKIP=$((N_SKIP + 1)); printf 'SKIP %s: %s\n' "$TEST_NAME" "$*"; }
+# posix_build: true on the -Dos=posix build (the macOS code paths).
+posix_build() { grep -q '"name": "os", "value": "posix"' "$BUILD_DIR/meson-info/intro-buildoptions.json" 2>/dev/null; }
+# covered_on_posix_by TEST WHY: on the -Dos=posix build, a test whose
+# subject is no OS layer's ends here, skipped: TEST runs that layer's paths.
+covered_on_posix_by() {
+  posix_build || return 0
+  skip "-Dos=posix build: $2 is no OS layer's; $1 runs this backend's paths"
+  finish
+}
 note() { printf '     %s: %s\n' "$TEST_NAME" "$*"; }
 
 # check COND-DESCRIPTION COMMAND...: PASS if the command succeeds, else FAIL.

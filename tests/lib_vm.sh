@@ -19,7 +19,7 @@ vm_top=$(cd "$TESTS_DIR/.." && pwd)
 
 vm_image() {
   [ "${VM_TEST:-1}" != 0 ] || { skip "VM_TEST=0"; finish; }
-  if grep -q '"name": "os", "value": "posix"' "$BUILD_DIR/meson-info/intro-buildoptions.json" 2>/dev/null; then
+  if posix_build; then
     skip "-Dos=posix build: its blobs are POSIX shm, which QEMU's Linux proxy cannot seal${1:+ ($1)}"
     finish
   fi

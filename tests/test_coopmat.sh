@@ -13,7 +13,7 @@ require_tools cmp
 top=$TESTS_DIR/..
 
 sid=""
-if ! grep -q '"name": "os", "value": "posix"' "$BUILD_DIR/meson-info/intro-buildoptions.json" 2>/dev/null &&
+if ! posix_build &&
    ! ldd "$SERVER_BIN" 2>/dev/null | grep -q 'libasan\|libubsan'; then
   sid=$("$top/scripts/debian-root.sh" sid 2>"$TEST_TMP/sid-root.err") || sid=""
 fi

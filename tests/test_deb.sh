@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_tools dpkg-buildpackage lintian
-if grep -q '"name": "os", "value": "posix"' "$BUILD_DIR/meson-info/intro-buildoptions.json" 2>/dev/null; then
+if posix_build; then
   skip "-Dos=posix build: the package is the default build's"
   finish
 fi

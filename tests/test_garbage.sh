@@ -6,6 +6,7 @@
 # control scenario), close that client, and stay up; real vulkaninfo clients
 # run through the same server all along and afterwards.
 . "$(dirname "$0")/lib.sh"
+covered_on_posix_by test_hostile_vulkan "a hostile client's bytes"
 
 require_tools vulkaninfo python3
 

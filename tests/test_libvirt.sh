@@ -23,7 +23,7 @@
 . "$TESTS_DIR/lib_vhost_user.sh"
 
 require_tools python3
-if grep -q '"name": "os", "value": "posix"' "$BUILD_DIR/meson-info/intro-buildoptions.json" 2>/dev/null; then
+if posix_build; then
   skip "-Dos=posix build: test_vhost_user_qemu runs the device there"
   finish
 fi

@@ -16,7 +16,7 @@ tbo=/usr/libexec/x86_64-linux-gnu/llama.cpp-tests/test-backend-ops
 slice='type_a=(f32|q4_0),type_b=f32,m=16,n=(1|2|4|8|9|16),k=256,bs=\[1,1\],nr=\[1,1\],per=\[0,1,2,3\]'
 
 sid=${SID_ROOT:-$top/.deps/sid-root}
-if grep -q '"name": "os", "value": "posix"' "$BUILD_DIR/meson-info/intro-buildoptions.json" 2>/dev/null; then
+if posix_build; then
   skip "the -Dos=posix build: the sid root's guest runs against the Linux build"
   finish
 fi

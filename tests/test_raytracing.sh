@@ -35,7 +35,7 @@ done
 # The sid root, for the Mesa 26 guest (and the server's socket, which host
 # clients reach by its host path).
 sid=""
-if ! grep -q '"name": "os", "value": "posix"' "$BUILD_DIR/meson-info/intro-buildoptions.json" 2>/dev/null &&
+if ! posix_build &&
    ! ldd "$SERVER_BIN" 2>/dev/null | grep -q 'libasan\|libubsan'; then
   sid=$("$top/scripts/debian-root.sh" sid 2>"$TEST_TMP/sid-root.err") || sid=""
 fi

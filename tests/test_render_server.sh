@@ -19,7 +19,7 @@
 [ -f "$LVP_ICD" ] || { skip "no lavapipe at $LVP_ICD"; finish; }
 VMM=$BUILD_DIR/tests/rs_vmm
 # A -Dos=posix build (the macOS path) shares POSIX shm, which has no seals.
-if grep -q '"name": "os", "value": "posix"' "$BUILD_DIR/meson-info/intro-buildoptions.json" 2>/dev/null; then
+if posix_build; then
   export RS_VMM_SEALS=0
   note "posix OS backend: blobs are POSIX shm, not sealable memfds (a Linux VMM's proxy needs the default backend)"
 fi

@@ -15,7 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 
 top=$TESTS_DIR/..
-if grep -q '"name": "os", "value": "posix"' "$BUILD_DIR/meson-info/intro-buildoptions.json" 2>/dev/null ||
+if posix_build ||
    ldd "$SERVER_BIN" 2>/dev/null | grep -q 'libasan\|libubsan'; then
   skip "-Dos=posix or sanitizer build: the sid root's guest runs against the plain build"
   finish

@@ -26,7 +26,7 @@ server_stop || true
 
 args=()
 for a in "${SERVER_EXTRA_ARGS[@]}"; do args+=(--server-arg "$a"); done
-if grep -q '"name": "os", "value": "posix"' "$BUILD_DIR/meson-info/intro-buildoptions.json" 2>/dev/null; then
+if posix_build; then
   export RS_VMM_SEALS=0
 fi
 rc=0

@@ -19,7 +19,7 @@ if [ ! -x "$root/usr/bin/virgl_test_server" ] || [ ! -x "$root/usr/libexec/virgl
   skip "no trixie root with virgl-server at $root (build it: scripts/trixie-root.sh --include virgl-server,mesa-vulkan-drivers)"
   finish
 fi
-if grep -q '"name": "os", "value": "posix"' "$BUILD_DIR/meson-info/intro-buildoptions.json" 2>/dev/null; then
+if posix_build; then
   skip "-Dos=posix build: its blobs are POSIX shm, which the stock Linux front end cannot seal (test_render_server covers this backend)"
   finish
 fi

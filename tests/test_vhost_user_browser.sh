@@ -42,7 +42,7 @@ CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$CHROMIUM" ] || { skip "chromium is not installed (Debian package chromium; run scripts/setup.sh)"; finish; }
 # The guest and the page, not the OS layer: test_vhost_user_qemu covers
 # the device on the -Dos=posix build.
-if grep -q '"name": "os", "value": "posix"' "$BUILD_DIR/meson-info/intro-buildoptions.json" 2>/dev/null; then
+if posix_build; then
   skip "-Dos=posix build: test_vhost_user_qemu runs the device there"
   finish
 fi

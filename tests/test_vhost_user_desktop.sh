@@ -30,7 +30,7 @@ require_tools python3 ffmpeg ffprobe
 if ! "$SERVER_BIN" --help | grep -c -- '--display' >/dev/null; then skip "a build without the display"; finish; fi
 # The guest and the page, not the OS layer: test_vhost_user_qemu covers
 # the device on the -Dos=posix build.
-if grep -q '"name": "os", "value": "posix"' "$BUILD_DIR/meson-info/intro-buildoptions.json" 2>/dev/null; then
+if posix_build; then
   skip "-Dos=posix build: test_vhost_user_qemu runs the device there"
   finish
 fi

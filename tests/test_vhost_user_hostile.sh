@@ -32,6 +32,7 @@
 # stops on SIGTERM with status 0. The server logs at debug level: the
 # barrier is a debug line.
 . "$(dirname "$0")/lib.sh"
+covered_on_posix_by test_vhost_user_qemu "a hostile VMM's messages"
 
 command -v python3 >/dev/null || { skip "python3 is not installed"; finish; }
 [ -f "$LVP_ICD" ] || { skip "no lavapipe at $LVP_ICD"; finish; }

@@ -25,6 +25,7 @@
 # its own (NAME, NAME.1; see the last part). Skips without the display
 # (build or libx264).
 . "$(dirname "$0")/lib.sh"
+covered_on_posix_by test_vhost_user_qemu "viewer input to a VM"
 
 require_tools python3 ffmpeg
 D=$TESTS_DIR/display
