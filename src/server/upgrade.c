@@ -88,6 +88,24 @@ inheritable(int fd)
    return fcntl(fd, F_DUPFD, 3);
 }
 
+/* What every upgrade needs: no door that is not handed over, and the
+ * binary as it is on disk now (argv[0], a path or a name that $PATH
+ * finds, copied to up->binary). argv[0], or NULL after one line. */
+static const char *
+upgradable(struct vs_upgrade *up)
+{
+   if (up->config->display) {
+      vs_warn(0, "upgrade refused: the display (--display) is not handed over yet; this process goes on serving");
+      return NULL;
+   }
+   const char *arg0 = up->config->argv ? up->config->argv[0] : NULL;
+   if (!arg0 || !*arg0 || snprintf(up->binary, sizeof(up->binary), "%s", arg0) >= (int)sizeof(up->binary)) {
+      vs_warn(0, "upgrade refused: cannot tell which binary this process was started from; it goes on serving");
+      return NULL;
+   }
+   return arg0;
+}
+
 static int
 upgrade_start(void *data, const struct vtest_upgrade_offer *offer)
 {
@@ -102,17 +120,9 @@ upgrade_start(void *data, const struct vtest_upgrade_offer *offer)
       vs_warn(0, "upgrade refused: one is under way (new process %d)", (int)up->child);
       return -1;
    }
-   if (up->config->display) {
-      vs_warn(0, "upgrade refused: the display (--display) is not handed over yet; this process goes on serving");
+   const char *arg0 = upgradable(up);
+   if (!arg0)
       return -1;
-   }
-   /* The binary as it is on disk now: argv[0], a path or a name that
-    * $PATH finds. */
-   const char *arg0 = up->config->argv ? up->config->argv[0] : NULL;
-   if (!arg0 || !*arg0 || snprintf(up->binary, sizeof(up->binary), "%s", arg0) >= (int)sizeof(up->binary)) {
-      vs_warn(0, "upgrade refused: cannot tell which binary this process was started from; it goes on serving");
-      return -1;
-   }
    struct record r = {
       .magic = RECORD_MAGIC, .version = RECORD_VERSION, .size = sizeof(r), .old_pid = (int32_t)getpid(),
       .asked_ns = asked_ns, .owns_file = offer->owns_file, .tenants = offer->tenants,
@@ -229,15 +239,9 @@ upgrade_in_place(void *data)
 {
    struct vs_upgrade *up = data;
    vs_server_upgrade_drain();
-   if (up->config->display) {
-      vs_warn(0, "upgrade refused: the display (--display) is not handed over yet; this process goes on serving");
+   const char *arg0 = upgradable(up);
+   if (!arg0)
       return -1;
-   }
-   const char *arg0 = up->config->argv ? up->config->argv[0] : NULL;
-   if (!arg0 || !*arg0 || snprintf(up->binary, sizeof(up->binary), "%s", arg0) >= (int)sizeof(up->binary)) {
-      vs_warn(0, "upgrade refused: cannot tell which binary this process was started from; it goes on serving");
-      return -1;
-   }
    char var[sizeof(ENV_NAME) + 16];
    snprintf(var, sizeof(var), ENV_NAME "=probe-%u", RECORD_VERSION_IN_PLACE);
    char **env = child_environment(var);
