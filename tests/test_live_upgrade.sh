@@ -26,8 +26,9 @@ install_binary() { cp "$BUILD_DIR/venus-server" "$BIN_DIR/venus-server.new" && m
 install_binary
 SERVER_BIN=$BIN_DIR/venus-server
 
-# compute LABEL ROUNDS: vk_compute through the server; its output in $TEST_TMP/LABEL.out.
-compute() { venus_run "$COMPUTE" --mib 8 --rounds "$2" --pause-ms 400 >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err"; }
+# compute LABEL ROUNDS: vk_compute through the server; its output in $TEST_TMP/LABEL.out
+# (its time limit long enough for 20 rounds and two upgrades under the sanitizers).
+compute() { venus_run 240 "$COMPUTE" --mib 8 --rounds "$2" --pause-ms 400 >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err"; }
 # taken_pid: the pid the last hand-over went to, from the old process's line.
 taken_pid() { sed -nE 's/^venus-server: info: upgrade: pid ([0-9]+) \(.*\) took over the socket in [0-9]+ ms.*/\1/p' "$SERVER_LOG" | tail -1; }
 
