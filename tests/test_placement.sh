@@ -9,6 +9,9 @@
 # - a tenant on GPU 1 gets the device its worker's warm-up prepared from
 #   GPU 1's snapshot, and no warm-up drops a snapshot that "names another
 #   physical device".
+# A GPU whose warm-ups get no device (a test fault) is lost: one line, new
+# clients go to the other, and it comes back with one line once a warm-up
+# gets its device.
 # --device 1 and --placement all: no placement; one device and both, and
 # no warm-up drops a snapshot.
 . "$(dirname "$0")/lib.sh"
@@ -115,6 +118,29 @@ check "a later one got the device its worker prepared on GPU 1 ($handed handed o
 check "no warm-up dropped a snapshot that names another physical device ($(log_count "$DROP_RE"))" \
   test "$(log_count "$DROP_RE")" -eq 0
 check "no error line with snapshots per GPU ($(log_errors | wc -l))" test -z "$(log_errors)"
+server_stop || true
+
+# A lost GPU: warm-ups on GPU 1 get no device there for the server's
+# first 6 s (a test fault). One line; clients go to GPU 0 meanwhile; a
+# later warm-up that gets one brings GPU 1 back, with one line.
+VENUS_SERVER_TEST_LOSE_GPU=1:6000 server_start --log-level info --ready-workers 2 || finish
+LOST_RE="placement: GPU 1 '[^']*' lost \(a worker prepared for it got no device there\); new tenants go to the others"
+BACK_RE="placement: GPU 1 '[^']*' works again"
+wait_log_count "$LOST_RE" 1 15 || true
+check "GPU 1 lost, one line ($(grep -m1 -E "$LOST_RE" "$SERVER_LOG" | sed 's/^.*: placement/placement/'))" \
+  test "$(log_count "$LOST_RE")" -eq 1
+$CHURN "$SERVER_SOCK" message 2 2 >"$TEST_TMP/held-lost.out" 2>&1 || true
+on0=$(log_count "${PLACED_RE/GPU \[01\]/GPU 0}")
+on1=$(log_count "${PLACED_RE/GPU \[01\]/GPU 1}")
+check "2 clients held at once while GPU 1 is lost went to GPU 0 ($on0 on GPU 0, $on1 on GPU 1)" \
+  test "$on0" -eq 2 -a "$on1" -eq 0 -a "$(log_count "$BACK_RE")" -eq 0
+wait_log_count "$BACK_RE" 1 40 || true
+check "a later warm-up brought GPU 1 back, one line ($(log_count "$BACK_RE"))" test "$(log_count "$BACK_RE")" -eq 1
+$CHURN "$SERVER_SOCK" message 2 2 >"$TEST_TMP/held-back.out" 2>&1 || true
+on1=$(log_count "${PLACED_RE/GPU \[01\]/GPU 1}")
+check "2 clients held at once after it came back: one on GPU 1 ($on1)" test "$on1" -eq 1
+check "GPU 1 lost once, no error line ($(log_count "$LOST_RE") lost, $(log_errors | wc -l) errors)" \
+  test "$(log_count "$LOST_RE")" -eq 1 -a -z "$(log_errors)"
 server_stop || true
 
 # --device 1: everyone on GPU 1, no placement.

@@ -67,3 +67,9 @@ vs_test_faults_submission_loses_device(const void *owner)
    pthread_mutex_unlock(&watched_lock);
    return loses;
 }
+
+bool
+vs_test_faults_gpu_lost(uint32_t host_index, uint64_t now_ns)
+{
+   return now_ns < vs_test_faults.lose_gpu_until_ns && host_index == vs_test_faults.lose_gpu_index;
+}

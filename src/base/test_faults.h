@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Test-only fault injection: what the tests make go wrong on purpose
- * (tests/test_device_lost*.sh, tests/test_unshareable_types.sh), kept out
+ * (tests/test_device_lost*.sh, tests/test_unshareable_types.sh,
+ * tests/test_placement.sh), kept out
  * of the production structs. Set once at start, from the environment
  * (src/server/config.c reads $VENUS_SERVER_TEST_*), before the process has
  * any other thread; read-only after, and inherited by forked workers. In
@@ -23,6 +24,11 @@ struct vs_test_faults {
     * (bit i: type i) treated as ones the server cannot share with the
     * guest; 0: none. */
    uint32_t unshareable_types;
+   /* $VENUS_SERVER_TEST_LOSE_GPU=N:MS: until lose_gpu_until_ns (os_now_ns,
+    * MS after the server started) a pooled worker's warm-up creates no
+    * device on host physical device N, as on a GPU gone; 0: none. */
+   uint32_t lose_gpu_index;
+   uint64_t lose_gpu_until_ns;
 };
 
 /* The faults in force: all zero unless vs_test_faults_set was called. */
@@ -42,5 +48,9 @@ void vs_test_faults_forget(const void *owner);
  * vs_test_faults.lose_device_at_submit is set: counts it, true if it is
  * the one that loses the device. */
 bool vs_test_faults_submission_loses_device(const void *owner);
+
+/* Whether a warm-up's device on host physical device `host_index`, made
+ * at `now_ns` (os_now_ns), fails on purpose. */
+bool vs_test_faults_gpu_lost(uint32_t host_index, uint64_t now_ns);
 
 #endif

@@ -15,6 +15,8 @@
 #include "renderer/validate.h"
 #include "renderer/memory/device_memory.h"
 #include "base/log.h"
+#include "base/test_faults.h"
+#include "os/os.h"
 #include "vn_wire.h"
 
 /* The warm-up's devices, kept until the tenant's first device exists: a
@@ -305,14 +307,16 @@ warm_up_snapshot_device(struct vs_instance *inst, PFN_vkCreateDevice create, PFN
 
 /* Creates a device on each physical device: the host driver's first device
  * pays for what it sets up once per process (lavapipe: about 45 ms of a
- * first vkCreateDevice, 20 ms later). */
-static void
+ * first vkCreateDevice, 20 ms later). The physical devices that gave none:
+ * their driver could not make one now. */
+static unsigned
 warm_up_devices(struct vs_instance *inst, struct vs_device_snapshot_slot *slot)
 {
    PFN_vkCreateDevice create = (PFN_vkCreateDevice)vkGetInstanceProcAddr(inst->host, "vkCreateDevice");
    PFN_vkDestroyDevice destroy = (PFN_vkDestroyDevice)vkGetInstanceProcAddr(inst->host, "vkDestroyDevice");
    if (!create || !destroy)
-      return;
+      return 0;
+   unsigned failed = 0;
    pthread_mutex_lock(&warm.lock);
    warm.destroy = destroy;
    for (uint32_t i = 0; i < inst->physical_count && warm.count < 8; i++) {
@@ -320,7 +324,9 @@ warm_up_devices(struct vs_instance *inst, struct vs_device_snapshot_slot *slot)
        * worker is placed on) lists only that one. */
       const uint32_t host_index = inst->device_index >= 0 ? (uint32_t)inst->device_index : i;
       struct vs_device_snapshot *snapshot = NULL;
-      VkDevice dev = warm_up_snapshot_device(inst, create, destroy, slot, i, host_index, &snapshot);
+      const bool faulted = vs_test_faults_gpu_lost(host_index, os_now_ns());
+      VkDevice dev =
+         faulted ? VK_NULL_HANDLE : warm_up_snapshot_device(inst, create, destroy, slot, i, host_index, &snapshot);
       if (!dev) {
          const float priority = 1.0f;
          const VkDeviceQueueCreateInfo queue = {
@@ -346,14 +352,15 @@ warm_up_devices(struct vs_instance *inst, struct vs_device_snapshot_slot *slot)
             .enabledExtensionCount = count,
             .ppEnabledExtensionNames = names,
          };
-         VkResult res = create(inst->physical[i], &ci, NULL, &dev);
+         VkResult res = faulted ? VK_ERROR_INITIALIZATION_FAILED : create(inst->physical[i], &ci, NULL, &dev);
          const char *why = res != VK_SUCCESS ? vn_result_name(res) : warm_up_device_work(inst, dev, &ci, host_memory);
          if (why) {
-            vs_warn(0, "warm-up: a device on physical device %u failed (%s); its tenant creates its own", host_index,
-                    why);
+            vs_warn(0, "warm-up: a device on physical device %u failed (%s)%s", host_index, why,
+                    faulted ? " (test fault)" : "; its tenant creates its own");
             if (res == VK_SUCCESS)
                destroy(dev, NULL);
             dev = VK_NULL_HANDLE;
+            failed++;
          }
       }
       /* The slot keeps indices: one entry per physical device, even
@@ -364,6 +371,7 @@ warm_up_devices(struct vs_instance *inst, struct vs_device_snapshot_slot *slot)
       warm.devices[warm.count++] = dev;
    }
    pthread_mutex_unlock(&warm.lock);
+   return failed;
 }
 
 
@@ -393,7 +401,7 @@ warm_up_memory_probe(struct vs_instance *inst, const struct vs_renderer_options 
    free(r);
 }
 
-void
+bool
 vs_renderer_prewarm(const struct vs_renderer_options *options)
 {
    /* At the loader's version: the pool serves guests asking for that or
@@ -411,10 +419,12 @@ vs_renderer_prewarm(const struct vs_renderer_options *options)
    struct vs_instance *inst = vs_host_instance_create(&app, options->device_index, &ret);
    if (!inst) {
       vs_warn(0, "warm-up: host vkCreateInstance failed: %s (each context creates its own)", vn_result_name(ret));
-      return;
+      return true;
    }
-   warm_up_devices(inst, options->device_snapshots);
+   /* An instance of a GPU the loader no longer lists has none. */
+   const bool devices = inst->physical_count > 0 && warm_up_devices(inst, options->device_snapshots) == 0;
    warm_up_memory_probe(inst, options);
    vs_instance_pool_put(inst);
+   return devices;
 }
 

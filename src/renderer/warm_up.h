@@ -7,10 +7,15 @@
 #ifndef VS_RENDERER_WARM_UP_H
 #define VS_RENDERER_WARM_UP_H
 
+#include <stdbool.h>
+
 struct vs_renderer_options;
 
-/* In a fresh worker process, before its tenant arrives. */
-void vs_renderer_prewarm(const struct vs_renderer_options *options);
+/* In a fresh worker process, before its tenant arrives. False when a
+ * physical device it was made for gave no device (a GPU gone, or its
+ * driver failing), or the instance lists none of them: not when the host
+ * instance itself failed, which says nothing of one GPU. */
+bool vs_renderer_prewarm(const struct vs_renderer_options *options);
 
 /* What the worker sets as its tenant's options->device_hook: the tenant's
  * vkCreateDevice takes the warm-up's device when it asks for the same, its

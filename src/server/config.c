@@ -434,6 +434,34 @@ env_test_unshareable_types(struct vs_server_config *config, const char *value)
    return true;
 }
 
+/* N:MS, test-only (not in --help): for MS ms from now, pooled workers'
+ * warm-ups create no device on host physical device N, as on a GPU gone
+ * (tests/test_placement.sh). */
+static bool
+env_test_lose_gpu(struct vs_server_config *config, const char *value)
+{
+   if (!*value)
+      return true;
+   char *end = NULL;
+   errno = 0;
+   unsigned long index = strtoul(value, &end, 10);
+   unsigned long long ms = 0;
+   bool ok = !errno && end != value && *end == ':' && index <= INT32_MAX && value[0] != '-';
+   if (ok) {
+      const char *ms_text = end + 1;
+      ms = strtoull(ms_text, &end, 10);
+      ok = !errno && end != ms_text && !*end && ms > 0 && ms <= 3600000 && ms_text[0] != '-';
+   }
+   if (!ok) {
+      fprintf(stderr, "venus-server: invalid $VENUS_SERVER_TEST_LOSE_GPU '%s' (want N:MS, 0 < MS <= 3600000)\n",
+              value);
+      return false;
+   }
+   config->test_faults.lose_gpu_index = (uint32_t)index;
+   config->test_faults.lose_gpu_until_ns = os_now_ns() + ms * 1000000ull;
+   return true;
+}
+
 static bool
 env_http_token(struct vs_server_config *config, const char *value)
 {
@@ -501,6 +529,7 @@ static const struct {
    /* Test switches: fault injection (base/test_faults.h). */
    { "VENUS_SERVER_TEST_DEVICE_LOST", env_test_device_lost },
    { "VENUS_SERVER_TEST_UNSHAREABLE_TYPES", env_test_unshareable_types },
+   { "VENUS_SERVER_TEST_LOSE_GPU", env_test_lose_gpu },
    /* The display's viewers' token (--http), and where its Wayland socket
     * goes (--display). */
    { "VENUS_SERVER_HTTP_TOKEN", env_http_token },

@@ -26,7 +26,10 @@ struct vs_placement {
    unsigned gpu_count;
    int device_index[VS_WORKER_GPUS_MAX]; /* each GPU's among the host's */
    char names[VS_WORKER_GPUS_MAX][VK_MAX_PHYSICAL_DEVICE_NAME_SIZE];
-   unsigned tenants[VS_WORKER_GPUS_MAX]; /* under lock */
+   /* Under lock: */
+   unsigned tenants[VS_WORKER_GPUS_MAX];
+   bool lost[VS_WORKER_GPUS_MAX];
+   unsigned lost_count;
 };
 
 /* What the probe process writes: the count (-1: no host instance), then
@@ -154,20 +157,55 @@ vs_placement_device_index(const struct vs_placement *placement, int gpu)
    return placement->device_index[gpu];
 }
 
+void
+vs_placement_gpu_lost(struct vs_placement *placement, int gpu)
+{
+   if (!placement || gpu < 0 || (unsigned)gpu >= placement->gpu_count)
+      return;
+   pthread_mutex_lock(&placement->lock);
+   const bool newly = !placement->lost[gpu];
+   placement->lost[gpu] = true;
+   placement->lost_count += newly;
+   const bool all = placement->lost_count == placement->gpu_count;
+   pthread_mutex_unlock(&placement->lock);
+   if (newly)
+      vs_warn(0, "placement: GPU %d '%s' lost (a worker prepared for it got no device there); %s",
+              placement->device_index[gpu], placement->names[gpu],
+              all ? "every GPU is lost: new tenants are placed as if none were, and their devices may fail"
+                  : "new tenants go to the others");
+}
+
+void
+vs_placement_gpu_works(struct vs_placement *placement, int gpu)
+{
+   if (!placement || gpu < 0 || (unsigned)gpu >= placement->gpu_count)
+      return;
+   pthread_mutex_lock(&placement->lock);
+   const bool was_lost = placement->lost[gpu];
+   placement->lost[gpu] = false;
+   placement->lost_count -= was_lost;
+   pthread_mutex_unlock(&placement->lock);
+   if (was_lost)
+      vs_info(0, "placement: GPU %d '%s' works again (a worker prepared for it got its device); new tenants may go "
+                 "to it", placement->device_index[gpu], placement->names[gpu]);
+}
+
 int
 vs_placement_take(struct vs_placement *placement)
 {
    if (!placement)
       return -1;
    pthread_mutex_lock(&placement->lock);
-   unsigned best = 0;
-   for (unsigned g = 1; g < placement->gpu_count; g++) {
-      if (placement->tenants[g] < placement->tenants[best])
-         best = g;
+   /* With every GPU lost, any is as good: none is skipped. */
+   const bool skip_lost = placement->lost_count < placement->gpu_count;
+   int best = -1;
+   for (unsigned g = 0; g < placement->gpu_count; g++) {
+      if (!(skip_lost && placement->lost[g]) && (best < 0 || placement->tenants[g] < placement->tenants[best]))
+         best = (int)g;
    }
    placement->tenants[best]++;
    pthread_mutex_unlock(&placement->lock);
-   return (int)best;
+   return best;
 }
 
 void

@@ -3,7 +3,11 @@
  * context, a VM device) is given, written once for every door: on a host
  * with several GPUs and neither --device nor --placement all, each tenant
  * sees one of them as its only physical device, the one with the fewest
- * tenants now (ties: the lowest index). A CPU device (lavapipe) beside
+ * tenants now (ties: the lowest index) among those not lost. A GPU is
+ * lost when a worker the pool prepared for it got no device there (the
+ * server's own warm-up: never a tenant's word), until a later warm-up
+ * there gets one; its running tenants are left to end on their own. With
+ * every GPU lost, tenants are placed as if none were. A CPU device (lavapipe) beside
  * GPUs is no place for tenants. The GPUs are counted and named
  * once, at start, by a process of its own: the server never loads the
  * host driver for it. A worker process learns its GPU from the pool
@@ -25,6 +29,13 @@ struct vs_renderer_options;
  * one line said why) with fewer than two, or when they cannot be counted.
  * Before the process starts any thread. */
 struct vs_placement *vs_placement_create(void);
+
+/* A GPU `gpu`'s prepared worker got no device there: lost (one line when
+ * it was not). Thread-safe; nothing for NULL. */
+void vs_placement_gpu_lost(struct vs_placement *placement, int gpu);
+/* A prepared worker got its device on `gpu`: not lost (one line when it
+ * was). Thread-safe; nothing for NULL. */
+void vs_placement_gpu_works(struct vs_placement *placement, int gpu);
 void vs_placement_destroy(struct vs_placement *placement);
 
 /* The GPUs tenants are placed on; 0 for NULL. */

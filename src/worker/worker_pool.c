@@ -29,6 +29,12 @@ struct idle_worker {
    int gpu;    /* the host GPU it was prepared for; -1: every one (or cold) */
 };
 
+/* An idle worker whose socket closed, and the GPU it was prepared for. */
+struct idle_dead {
+   pid_t pid;
+   int gpu;
+};
+
 /* A worker's exit, reported by the forker, until its waiter takes it. */
 struct worker_exit {
    struct worker_exit *next;
@@ -78,7 +84,7 @@ struct vs_worker_pool {
    unsigned retired_count, retired_cap;
    struct worker_exit *exits;  /* reported, not yet taken */
    struct exit_watch *watches; /* running workers whose exit a caller awaits */
-   pid_t *idle_dead;           /* idle workers whose socket closed, exit not yet reported */
+   struct idle_dead *idle_dead; /* idle workers whose socket closed, exit not yet reported */
    unsigned idle_dead_count, idle_dead_cap;
    /* The pool thread's: deaths before a job delay the next start. */
    unsigned backoff_ms;    /* 0: none */
@@ -94,6 +100,10 @@ struct vs_worker_pool {
 
 /* A worker's answer to its job (config.claim), after its ready byte. */
 enum { CLAIMED = 's', UNCLAIMED = 'u' };
+
+/* The exit status of a prepared worker whose GPU gave it no device
+ * (config.prepare). */
+#define EXIT_GPU_LOST 4
 
 /* The job on the control socket: its size, then its bytes; the tenant's
  * socket rides on the first byte. */
@@ -147,8 +157,8 @@ worker_main(int ctl, bool cold, int gpu, void *data)
 {
    struct vs_worker_pool *pool = data;
    vs_placement_worker_set(gpu);
-   if (pool->config.prepare && !cold)
-      pool->config.prepare(pool->config.data);
+   if (pool->config.prepare && !cold && !pool->config.prepare(pool->config.data) && gpu >= 0)
+      _exit(EXIT_GPU_LOST);
    /* A cold worker may have its job already: the caller waiting for its
     * answer skips the ready byte (read_answer). A pool gone meanwhile
     * closed its end: the byte is for nobody then. */
@@ -195,11 +205,14 @@ idle_dying(struct vs_worker_pool *pool)
 }
 
 /* The pool thread: an idle worker's exit, once reported (idle_dying came
- * first). */
+ * first); it was prepared for `gpu`. A GPU that gave no device is the
+ * placement's to say. */
 static void
-idle_death(struct vs_worker_pool *pool, pid_t pid, int status)
+idle_death(struct vs_worker_pool *pool, pid_t pid, int gpu, int status)
 {
-   if (WIFSIGNALED(status))
+   if (gpu >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == EXIT_GPU_LOST)
+      vs_placement_gpu_lost(pool->config.placement, gpu);
+   else if (WIFSIGNALED(status))
       vs_warn(0, "%s worker pool: worker process %d killed by signal %d before it had a tenant; replacing it in "
                  "%u ms", pool->config.name, (int)pid, WTERMSIG(status), pool->backoff_ms);
    else
@@ -208,12 +221,14 @@ idle_death(struct vs_worker_pool *pool, pid_t pid, int status)
               pool->backoff_ms);
 }
 
-/* Under lock: the idle_dead entry of `pid`, taken; false if none. */
+/* Under lock: the idle_dead entry of `pid`, taken (its GPU in `gpu`);
+ * false if none. */
 static bool
-take_idle_dead(struct vs_worker_pool *pool, pid_t pid)
+take_idle_dead(struct vs_worker_pool *pool, pid_t pid, int *gpu)
 {
    for (unsigned i = 0; i < pool->idle_dead_count; i++)
-      if (pool->idle_dead[i] == pid) {
+      if (pool->idle_dead[i].pid == pid) {
+         *gpu = pool->idle_dead[i].gpu;
          pool->idle_dead[i] = pool->idle_dead[--pool->idle_dead_count];
          return true;
       }
@@ -257,7 +272,8 @@ on_worker_exit(pid_t pid, int status, void *data)
 {
    struct vs_worker_pool *pool = data;
    pthread_mutex_lock(&pool->lock);
-   bool idle = take_idle_dead(pool, pid);
+   int gpu = -1;
+   bool idle = take_idle_dead(pool, pid, &gpu);
    struct worker_exit *e = idle ? NULL : calloc(1, sizeof(*e));
    if (e) {
       *e = (struct worker_exit){ .next = pool->exits, .pid = pid, .status = status };
@@ -269,7 +285,7 @@ on_worker_exit(pid_t pid, int status, void *data)
    pthread_mutex_unlock(&pool->lock);
    if (idle) {
       vs_shader_cache_return(pid);
-      idle_death(pool, pid, status);
+      idle_death(pool, pid, gpu, status);
    }
    else if (!e)
       vs_error(0, "%s worker pool: out of memory: the exit of worker process %d is lost", pool->config.name, (int)pid);
@@ -406,11 +422,14 @@ idle_worker_event(struct vs_worker_pool *pool, pid_t pid, int ctl)
       pthread_mutex_unlock(&pool->lock);
       return;
    }
+   int works_gpu = -1; /* a GPU whose warm-up ended well */
    if (*link && n == 1) {
       (*link)->ready = true;
       /* A warm-up that ended well: the next death starts the delays anew. */
-      if (!(*link)->cold)
+      if (!(*link)->cold) {
          pool->backoff_ms = 0;
+         works_gpu = (*link)->gpu;
+      }
       pthread_cond_broadcast(&pool->changed);
    } else if (*link) {
       w = *link;
@@ -422,20 +441,22 @@ idle_worker_event(struct vs_worker_pool *pool, pid_t pid, int ctl)
    bool noted = !w || e;
    if (!noted && pool->idle_dead_count == pool->idle_dead_cap) {
       unsigned cap = pool->idle_dead_cap ? 2 * pool->idle_dead_cap : 8;
-      pid_t *grown = realloc(pool->idle_dead, cap * sizeof(*grown));
+      struct idle_dead *grown = realloc(pool->idle_dead, cap * sizeof(*grown));
       if (grown) {
          pool->idle_dead = grown;
          pool->idle_dead_cap = cap;
       }
    }
    if (!noted && pool->idle_dead_count < pool->idle_dead_cap)
-      pool->idle_dead[pool->idle_dead_count++] = w->pid;
+      pool->idle_dead[pool->idle_dead_count++] = (struct idle_dead){ w->pid, w->cold ? -1 : w->gpu };
    pthread_mutex_unlock(&pool->lock);
+   if (works_gpu >= 0)
+      vs_placement_gpu_works(pool->config.placement, works_gpu);
    if (!w)
       return;
    idle_dying(pool);
    if (e)
-      idle_death(pool, e->pid, e->status);
+      idle_death(pool, e->pid, w->cold ? -1 : w->gpu, e->status);
    free(e);
    close(w->ctl);
    free(w);

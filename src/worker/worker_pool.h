@@ -31,6 +31,7 @@
 #include <sys/types.h>
 
 struct os_event;
+struct vs_placement;
 struct vs_worker_pool;
 
 /* The most job bytes and fds one worker is handed (a VM's GPU device
@@ -48,9 +49,14 @@ struct vs_worker_pool_config {
     * prepared worker is for one of them, spread so that each GPU has as
     * many; 0 or 1: every worker for every GPU. */
    unsigned gpus;
+   /* Told of each prepared worker's verdict on its GPU (with gpus >= 2):
+    * one that gave no device is lost, one that did works. */
+   struct vs_placement *placement;
    /* In each new worker, before it waits for a job; may be NULL. The GPU
-    * it prepares for is vs_placement_worker_gpu's. */
-   void (*prepare)(void *data);
+    * it prepares for is vs_placement_worker_gpu's. False: that GPU gave
+    * it no device; the worker ends (a death before a job, without a line
+    * of its own) and the placement hears its GPU is lost. */
+   bool (*prepare)(void *data);
    /* In the pool's process, when a worker died before it had a job (most
     * likely in `prepare`): undoes what may have killed it (shared state
     * the warm-up read); may be NULL. */

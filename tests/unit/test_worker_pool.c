@@ -42,7 +42,7 @@ static struct shared *shared;
 static bool prepared_here; /* in a worker: its prepare ran */
 static int prepared_gpu = -2; /* in a worker: the GPU its prepare was for */
 
-static void
+static bool
 prepare(void *data)
 {
    (void)data;
@@ -51,6 +51,7 @@ prepare(void *data)
       atomic_store(&shared->prepared_pids[i], getpid());
    prepared_here = true;
    prepared_gpu = vs_placement_worker_gpu();
+   return true;
 }
 
 /* Answers on fds[0]: its pid, whether it was prepared, the job's bytes,
@@ -386,12 +387,13 @@ TEST(a_link_passed_out_ends_with_its_worker)
    CHECK(WIFEXITED(s.status) && WEXITSTATUS(s.status) == 7);
 }
 
-static void
+static bool
 prepare_and_die(void *data)
 {
    (void)data;
    atomic_fetch_add(&shared->prepared, 1);
    kill(getpid(), SIGKILL);
+   return true;
 }
 
 static atomic_uint prepare_deaths; /* in this process: prepare_died calls */
@@ -423,6 +425,42 @@ TEST(warm_up_deaths_back_off)
    CHECK(started >= 2);
    CHECK(started <= 5);
    CHECK(atomic_load(&prepare_deaths) >= started - 1);
+}
+
+/* A warm-up on GPU 1 gets no device there. */
+static bool
+prepare_gpu1_lost(void *data)
+{
+   prepare(data);
+   return vs_placement_worker_gpu() != 1;
+}
+
+/* A worker whose GPU gave it no device is not kept: retried with the
+ * deaths' delays, never handed a job; a job placed on that GPU gets the
+ * worker prepared for the other one. */
+TEST(a_worker_whose_gpu_gave_no_device_is_not_kept)
+{
+   shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+   CHECK(shared != MAP_FAILED);
+   memset(shared, 0, sizeof(*shared));
+   const struct vs_worker_pool_config config = {
+      .ready = 2, .gpus = 2, .prepare = prepare_gpu1_lost, .serve = serve, .name = "test",
+   };
+   struct vs_worker_pool *pool = vs_worker_pool_create(&config);
+   CHECK_NOT_NULL(pool);
+   /* GPU 0's, GPU 1's, and GPU 1's again after the first delay. */
+   CHECK(wait_prepared(3));
+   usleep(100000);
+   struct answer a;
+   int status = 0;
+   run_gpu = 1;
+   CHECK(run_job(pool, "on lost", &a, &status));
+   run_gpu = -1;
+   CHECK_EQ(a.prepared, 1);
+   CHECK_EQ(a.prepared_gpu, 0);
+   CHECK_EQ(a.placed_gpu, 1);
+   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7);
+   vs_worker_pool_destroy(pool);
 }
 
 /* The worker's claim: a job "leave" is a tenant that left first. */
@@ -589,5 +627,6 @@ UNIT_MAIN(UNIT(job_reaches_a_prepared_worker), UNIT(no_ready_workers_still_serve
           UNIT(idle_worker_that_dies_is_replaced), UNIT(concurrent_jobs_get_workers_of_their_own),
           UNIT(destroy_ends_idle_workers), UNIT(job_limits_are_refused), UNIT(kill_ends_a_running_worker),
           UNIT(workers_start_while_other_threads_allocate), UNIT(warm_up_deaths_back_off),
+          UNIT(a_worker_whose_gpu_gave_no_device_is_not_kept),
           UNIT(unclaimed_job_returns_the_worker), UNIT(a_flooding_worker_delays_and_forges_nothing),
           UNIT(a_link_passed_out_ends_with_its_worker), UNIT(jobs_take_a_worker_prepared_for_their_gpu))

@@ -82,6 +82,7 @@ vs_vhost_user_workers_create(const struct vs_context_options *options, unsigned 
    const struct vs_worker_pool_config config = {
       .ready = ready,
       .gpus = contexts_apart ? 0 : vs_placement_gpu_count(options->placement),
+      .placement = contexts_apart ? NULL : options->placement,
       .prepare = vs_vu_worker_prepare,
       .prepare_died = prepare_device_died,
       .claim = vs_vu_worker_claim,

@@ -136,14 +136,13 @@ vs_vu_worker_claim(const int *fds, unsigned fd_count, const void *job, size_t jo
 
 /* In each new worker: the host driver's warm-up, before a VM comes; none
  * where the device runs no context itself. */
-void
+bool
 vs_vu_worker_prepare(void *data)
 {
    const struct vs_vhost_user_workers *workers = data;
    struct vs_renderer_options options = workers->options->renderer;
    vs_placement_expose(workers->options->placement, vs_placement_worker_gpu(), &options);
-   if (!workers->contexts)
-      vs_renderer_prewarm(&options);
+   return workers->contexts || vs_renderer_prewarm(&options);
 }
 
 /* The mode a viewer asked for, to the guest (one line per change, held

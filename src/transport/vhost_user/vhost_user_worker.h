@@ -49,7 +49,7 @@ struct vs_vu_device_job {
  * message, holds a device slot for nothing. */
 #define VS_VU_FIRST_MESSAGE_MS 10000u
 
-void vs_vu_worker_prepare(void *data);
+bool vs_vu_worker_prepare(void *data);
 bool vs_vu_worker_claim(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data);
 int vs_vu_worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data);
 

@@ -684,6 +684,7 @@ render_workers_create(const struct vs_context_options *options, unsigned ready)
    const struct vs_worker_pool_config pool = {
       .ready = ready,
       .gpus = vs_placement_gpu_count(options->placement),
+      .placement = options->placement,
       .prepare = render_worker_prepare,
       .prepare_died = worker_prepare_died,
       .serve = render_worker_serve,

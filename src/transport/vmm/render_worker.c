@@ -11,13 +11,13 @@
 #include "worker/worker_link.h"
 
 /* Before its job: the host driver warmed up. */
-void
+bool
 render_worker_prepare(void *data)
 {
    const struct render_workers *workers = data;
    struct vs_renderer_options options = workers->options->renderer;
    vs_placement_expose(workers->options->placement, vs_placement_worker_gpu(), &options);
-   vs_renderer_prewarm(&options);
+   return vs_renderer_prewarm(&options);
 }
 
 int

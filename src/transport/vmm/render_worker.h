@@ -6,6 +6,7 @@
 #ifndef VS_RENDER_WORKER_H
 #define VS_RENDER_WORKER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,7 +31,7 @@ struct render_context_job {
    uint32_t shared_lines;
 };
 
-void render_worker_prepare(void *data);
+bool render_worker_prepare(void *data);
 int render_worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data);
 
 #endif

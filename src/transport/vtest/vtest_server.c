@@ -899,6 +899,7 @@ vtest_workers_create(const struct vs_context_options *options, const struct vtes
    const struct vs_worker_pool_config pool = {
       .ready = ready,
       .gpus = vs_placement_gpu_count(options->placement),
+      .placement = options->placement,
       .prepare = vtest_worker_prepare,
       .prepare_died = worker_prepare_died,
       .claim = vtest_worker_claim,

@@ -27,13 +27,13 @@ vtest_client_limits_of(const struct vtest_server_limits *limits, struct vs_ledge
 }
 
 /* Before its job: the host driver warmed up. */
-void
+bool
 vtest_worker_prepare(void *data)
 {
    const struct vtest_workers *workers = data;
    struct vs_renderer_options options = workers->options->renderer;
    vs_placement_expose(workers->options->placement, vs_placement_worker_gpu(), &options);
-   vs_renderer_prewarm(&options);
+   return vs_renderer_prewarm(&options);
 }
 
 /* A vtest message's size from its header: CREATE_RENDERER counts its

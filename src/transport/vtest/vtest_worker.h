@@ -32,7 +32,7 @@ struct vtest_client_job {
 struct vtest_client_limits vtest_client_limits_of(const struct vtest_server_limits *limits,
                                                   struct vs_ledger_port *ledger, struct vs_activity *activity);
 
-void vtest_worker_prepare(void *data);
+bool vtest_worker_prepare(void *data);
 bool vtest_worker_claim(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data);
 int vtest_worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data);
 
