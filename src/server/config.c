@@ -57,6 +57,9 @@ usage(FILE *out, const struct vs_server_config *config)
            "  --placement P       with several host GPUs: spread (default) gives each new\n"
            "                      tenant the one with the fewest tenants as its only GPU;\n"
            "                      all shows every tenant every GPU\n"
+           "  --placement-pin UID=N[,UID=N...]\n"
+           "                      every tenant of UID goes to host GPU N (as --device\n"
+           "                      counts) under --placement spread; repeatable\n"
            "  --memory STRATEGY   how host-visible memory is shared with clients: auto\n"
            "                      (default), host-pointer, dmabuf or opaque-fd\n"
            "  --page-size BYTES   granule of shared device memory, a power of two >= the\n"
@@ -178,6 +181,39 @@ parse_device_index(struct vs_server_config *config, const char *arg)
    }
    config->context.renderer.device_index = (int)value;
    return true;
+}
+
+/* UID=N[,UID=N...]: each uid's tenants on host GPU N (checked against
+ * the host's GPUs at start, worker/placement.h). */
+static bool
+parse_placement_pins(struct vs_server_config *config, const char *arg)
+{
+   struct vs_placement_pins *pins = &config->placement_pins;
+   const char *p = arg;
+   for (;;) {
+      char *end;
+      errno = 0;
+      unsigned long uid = strtoul(p, &end, 10);
+      bool ok = !errno && end != p && *end == '=' && *p != '-' && uid < (unsigned long)(uid_t)-1;
+      long device = 0;
+      if (ok) {
+         const char *n = end + 1;
+         device = strtol(n, &end, 10);
+         ok = !errno && end != n && (*end == ',' || !*end) && device >= 0 && device < INT_MAX;
+      }
+      for (unsigned i = 0; ok && i < pins->count; i++)
+         ok = pins->uid[i] != (uid_t)uid;
+      if (!ok || pins->count == VS_PLACEMENT_PINS_MAX) {
+         fprintf(stderr, "venus-server: invalid --placement-pin '%s' (want UID=N[,UID=N...], each uid once, at most "
+                         "%u)\n", arg, VS_PLACEMENT_PINS_MAX);
+         return false;
+      }
+      pins->uid[pins->count] = (uid_t)uid;
+      pins->device[pins->count++] = (int)device;
+      if (!*end)
+         return true;
+      p = end + 1;
+   }
 }
 
 static bool
@@ -551,7 +587,8 @@ enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_L
        OPT_WORKER_LEDGER_FD,
        OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE,
        OPT_VHOST_USER, OPT_VHOST_USER_INPUT, OPT_VM_HOSTMEM, OPT_VM_CONTEXTS, OPT_VM_NAME, OPT_HTTP_CERT, OPT_HTTP_KEY,
-       OPT_HTTP_PLAIN, OPT_CDI_SPEC, OPT_SHADER_CACHE, OPT_VM_FIXED_SIZE, OPT_VM_SCANOUTS, OPT_PLACEMENT };
+       OPT_HTTP_PLAIN, OPT_CDI_SPEC, OPT_SHADER_CACHE, OPT_VM_FIXED_SIZE, OPT_VM_SCANOUTS, OPT_PLACEMENT,
+       OPT_PLACEMENT_PIN };
 static const struct option options[] = {
    { "socket", required_argument, NULL, OPT_SOCKET },
    { "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -581,6 +618,7 @@ static const struct option options[] = {
    { "worker-seccomp-minijail-log", no_argument, NULL, OPT_IGNORED },
    { "device", required_argument, NULL, OPT_DEVICE },
    { "placement", required_argument, NULL, OPT_PLACEMENT },
+   { "placement-pin", required_argument, NULL, OPT_PLACEMENT_PIN },
    { "memory", required_argument, NULL, OPT_MEMORY },
    { "page-size", required_argument, NULL, OPT_PAGE_SIZE },
    { "limit", required_argument, NULL, OPT_LIMIT },
@@ -768,6 +806,10 @@ apply_option(struct vs_server_config *config, int opt, const char *name)
          return 2;
       }
       config->placement_all = !strcmp(optarg, "all");
+      break;
+   case OPT_PLACEMENT_PIN:
+      if (!parse_placement_pins(config, optarg))
+         return 2;
       break;
    case OPT_MEMORY:
       if (!parse_memory_strategy(config, optarg))
@@ -977,6 +1019,10 @@ choose_mode(struct vs_server_config *config)
    if (config->cdi_spec && (config->socket_fd >= 0 || config->worker.fd >= 0 || config->vhost_user_path)) {
       fprintf(stderr, "venus-server: --cdi-spec describes the vtest socket (--socket): not with --socket-fd, "
                       "--worker-context-fd or --vhost-user\n");
+      return 2;
+   }
+   if (config->placement_pins.count && (config->placement_all || config->context.renderer.device_index >= 0)) {
+      fprintf(stderr, "venus-server: --placement-pin needs --placement spread, without --device\n");
       return 2;
    }
    if (config->socket_fd >= 0 && config->worker.fd >= 0) {

@@ -19,6 +19,7 @@
 #include "transport/vmm/render.h"
 #include "base/socket_activation.h"
 #include "transport/vtest/vtest.h"
+#include "worker/placement.h"
 
 /* What the server is run as, chosen by the options. */
 enum vs_server_mode {
@@ -37,6 +38,7 @@ struct vs_server_config {
    enum vs_isolate isolate;
    unsigned ready_workers;   /* --ready-workers */
    bool placement_all;       /* --placement all: every tenant sees every GPU */
+   struct vs_placement_pins placement_pins; /* --placement-pin */
    enum render_framing stream_framing; /* --stream-framing */
    /* A worker spawned by a render server (upstream's --worker-context-*
     * arguments): serve that one context. */

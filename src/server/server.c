@@ -309,8 +309,12 @@ vs_server_start(struct vs_server_config *config, const struct vs_server_workers 
    vs_worker_bound_memory(config->worker_memory_bytes);
    vs_worker_bound_tasks(config->worker_tasks);
    /* The GPUs counted by a process of its own, before any thread. */
-   if (!config->placement_all && config->context.renderer.device_index < 0)
-      config->context.placement = vs_placement_create();
+   if (!config->placement_all && config->context.renderer.device_index < 0) {
+      bool refused;
+      config->context.placement = vs_placement_create(&config->placement_pins, &refused);
+      if (refused)
+         return 1;
+   }
    /* The workers first: their forker must be forked while this process
     * has no other thread (worker/forker.h); the display starts threads. */
    if (config->isolate == VS_ISOLATE_PROCESS) {

@@ -30,6 +30,10 @@ struct vs_placement {
    unsigned tenants[VS_WORKER_GPUS_MAX];
    bool lost[VS_WORKER_GPUS_MAX];
    unsigned lost_count;
+   /* The pins, each uid's GPU among the placed ones. */
+   uid_t pin_uid[VS_PLACEMENT_PINS_MAX];
+   int pin_gpu[VS_PLACEMENT_PINS_MAX];
+   unsigned pin_count;
 };
 
 /* What the probe process writes: the count (-1: no host instance), then
@@ -89,12 +93,50 @@ probe_gpus(struct probe_answer *answer)
    return ok && answer->count >= 0 && answer->count <= VS_WORKER_GPUS_MAX;
 }
 
-struct vs_placement *
-vs_placement_create(void)
+/* Whether host device `device` of `answer` is one tenants are placed on. */
+static bool
+placed_device(const struct probe_answer *answer, bool skip_cpus, int device)
 {
+   return device >= 0 && device < answer->count && !(skip_cpus && answer->types[device] == VK_PHYSICAL_DEVICE_TYPE_CPU);
+}
+
+/* The first pin that names no placed GPU of the host; -1 if none. */
+static int
+bad_pin(const struct probe_answer *answer, bool skip_cpus, const struct vs_placement_pins *pins)
+{
+   for (unsigned i = 0; i < pins->count; i++) {
+      if (!placed_device(answer, skip_cpus, pins->device[i]))
+         return (int)i;
+   }
+   return -1;
+}
+
+/* The pins, as " (pins: uid U on GPU G, ...)" for the start line. */
+static void
+describe_pins(const struct vs_placement_pins *pins, char *text, size_t size)
+{
+   size_t used = 0;
+   text[0] = '\0';
+   for (unsigned i = 0; i < pins->count && used < size; i++)
+      used += (size_t)snprintf(text + used, size - used, "%s uid %u on GPU %d", i ? "," : " (pins:",
+                               (unsigned)pins->uid[i], pins->device[i]);
+   if (pins->count && used < size)
+      snprintf(text + used, size - used, ")");
+}
+
+struct vs_placement *
+vs_placement_create(const struct vs_placement_pins *pins, bool *refused)
+{
+   *refused = false;
    struct probe_answer *answer = calloc(1, sizeof(*answer));
    if (!answer || !probe_gpus(answer)) {
-      vs_warn(0, "placement: the host's GPUs could not be counted; every tenant sees every GPU");
+      if (pins->count) {
+         vs_error(0, "placement: the host's GPUs could not be counted, so --placement-pin cannot be checked; "
+                     "not starting");
+         *refused = true;
+      } else {
+         vs_warn(0, "placement: the host's GPUs could not be counted; every tenant sees every GPU");
+      }
       free(answer);
       return NULL;
    }
@@ -108,6 +150,15 @@ vs_placement_create(void)
    const bool skip_cpus = gpus > 0;
    if (!skip_cpus)
       gpus = cpus;
+   const int bad = bad_pin(answer, skip_cpus, pins);
+   if (bad >= 0) {
+      vs_error(0, "placement: --placement-pin %u=%d names no GPU of this host (%u GPUs%s); not starting",
+               (unsigned)pins->uid[bad], pins->device[bad], gpus,
+               skip_cpus && cpus ? ", besides its CPU devices" : "");
+      *refused = true;
+      free(answer);
+      return NULL;
+   }
    struct vs_placement *p = gpus >= 2 ? calloc(1, sizeof(*p)) : NULL;
    if (p && pthread_mutex_init(&p->lock, NULL) != 0) {
       free(p);
@@ -126,10 +177,18 @@ vs_placement_create(void)
       p->device_index[g] = i;
       memcpy(p->names[g], answer->names[i], sizeof(p->names[g]));
       p->names[g][sizeof(p->names[g]) - 1] = '\0';
+      for (unsigned k = 0; k < pins->count; k++) {
+         if (pins->device[k] == i) {
+            p->pin_uid[p->pin_count] = pins->uid[k];
+            p->pin_gpu[p->pin_count++] = (int)g;
+         }
+      }
    }
+   char pinned[VS_PLACEMENT_PINS_MAX * 32];
+   describe_pins(pins, pinned, sizeof(pinned));
    vs_info(0, "placement: %u GPUs%s; each new tenant is given the one with the fewest tenants (--placement all: "
-              "every tenant sees every device)",
-           p->gpu_count, skip_cpus && cpus ? " (the host's CPU devices get no tenants)" : "");
+              "every tenant sees every device)%s",
+           p->gpu_count, skip_cpus && cpus ? " (the host's CPU devices get no tenants)" : "", pinned);
    free(answer);
    return p;
 }
@@ -190,16 +249,28 @@ vs_placement_gpu_works(struct vs_placement *placement, int gpu)
                  "to it", placement->device_index[gpu], placement->names[gpu]);
 }
 
+/* The GPU `uid` is pinned to; -1 if none. */
+static int
+pinned_gpu(const struct vs_placement *placement, uid_t uid)
+{
+   for (unsigned i = 0; i < placement->pin_count; i++) {
+      if (placement->pin_uid[i] == uid)
+         return placement->pin_gpu[i];
+   }
+   return -1;
+}
+
 int
-vs_placement_take(struct vs_placement *placement)
+vs_placement_take(struct vs_placement *placement, uid_t uid)
 {
    if (!placement)
       return -1;
    pthread_mutex_lock(&placement->lock);
    /* With every GPU lost, any is as good: none is skipped. */
    const bool skip_lost = placement->lost_count < placement->gpu_count;
-   int best = -1;
-   for (unsigned g = 0; g < placement->gpu_count; g++) {
+   const int pinned = pinned_gpu(placement, uid);
+   int best = pinned;
+   for (unsigned g = 0; pinned < 0 && g < placement->gpu_count; g++) {
       if (!(skip_lost && placement->lost[g]) && (best < 0 || placement->tenants[g] < placement->tenants[best]))
          best = (int)g;
    }
@@ -219,8 +290,9 @@ vs_placement_announce(struct vs_placement *placement, int gpu, const char *noun,
    for (unsigned g = 0; g < placement->gpu_count && used < sizeof(counts); g++)
       used += (size_t)snprintf(counts + used, sizeof(counts) - used, "%s%u", g ? " " : "", placement->tenants[g]);
    pthread_mutex_unlock(&placement->lock);
-   vs_info(0, "placement: %s %u (uid %u, process %d) on GPU %d '%s' (tenants per GPU: %s)", noun, id, (unsigned)uid,
-           (int)pid, placement->device_index[gpu], placement->names[gpu], counts);
+   vs_info(0, "placement: %s %u (uid %u, process %d) on GPU %d '%s' (%stenants per GPU: %s)", noun, id, (unsigned)uid,
+           (int)pid, placement->device_index[gpu], placement->names[gpu],
+           pinned_gpu(placement, uid) >= 0 ? "pinned; " : "", counts);
 }
 
 void

@@ -3,7 +3,8 @@
  * context, a VM device) is given, written once for every door: on a host
  * with several GPUs and neither --device nor --placement all, each tenant
  * sees one of them as its only physical device, the one with the fewest
- * tenants now (ties: the lowest index) among those not lost. A GPU is
+ * tenants now (ties: the lowest index) among those not lost; a uid the
+ * operator pinned (--placement-pin) always to its GPU, lost or not. A GPU is
  * lost when a worker the pool prepared for it got no device there (the
  * server's own warm-up: never a tenant's word), until a later warm-up
  * there gets one; its running tenants are left to end on their own. With
@@ -25,10 +26,23 @@
 struct vs_placement;
 struct vs_renderer_options;
 
+/* The most uids pinned (--placement-pin). */
+#define VS_PLACEMENT_PINS_MAX 64
+
+/* The operator's pins: every tenant of uid[i] goes to the host's GPU
+ * device[i] (as --device counts). */
+struct vs_placement_pins {
+   uid_t uid[VS_PLACEMENT_PINS_MAX];
+   int device[VS_PLACEMENT_PINS_MAX];
+   unsigned count;
+};
+
 /* Counts and names the host's GPUs; NULL (every tenant sees every GPU,
  * one line said why) with fewer than two, or when they cannot be counted.
- * Before the process starts any thread. */
-struct vs_placement *vs_placement_create(void);
+ * NULL and *refused (one line) where a pin names no GPU of the host, or
+ * the GPUs cannot be counted to check the pins. Before the process
+ * starts any thread. */
+struct vs_placement *vs_placement_create(const struct vs_placement_pins *pins, bool *refused);
 
 /* A GPU `gpu`'s prepared worker got no device there: lost (one line when
  * it was not). Thread-safe; nothing for NULL. */
@@ -43,9 +57,9 @@ unsigned vs_placement_gpu_count(const struct vs_placement *placement);
 /* The host's index of `gpu` (as --device counts); -1 for none. */
 int vs_placement_device_index(const struct vs_placement *placement, int gpu);
 
-/* The GPU a new tenant is given, counted as one of its tenants until
- * vs_placement_give_back; -1 (every GPU) for NULL. Thread-safe. */
-int vs_placement_take(struct vs_placement *placement);
+/* The GPU a new tenant of `uid` is given, counted as one of its tenants
+ * until vs_placement_give_back; -1 (every GPU) for NULL. Thread-safe. */
+int vs_placement_take(struct vs_placement *placement, uid_t uid);
 /* A tenant that a live upgrade handed over, placed on `gpu` before:
  * counted there again; false (not counted) for a GPU this process does
  * not place on. */

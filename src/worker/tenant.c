@@ -27,7 +27,7 @@ vs_tenant_start(const struct vs_tenant_request *request, struct vs_tenant *tenan
    pid_t pid = 0;
    int gpu = -1;
    if (vs_start_ration_wait(request->starts, request->uid, request->fds[0], request->waiting, request->data)) {
-      gpu = vs_placement_take(request->placement);
+      gpu = vs_placement_take(request->placement, request->uid);
       pid = request->spawn ? request->spawn(request->data, vs_placement_device_index(request->placement, gpu),
                                             request->fds, request->fd_count)
                            : vs_worker_pool_run(request->pool, request->uid, gpu, request->fds, request->fd_count,

@@ -213,7 +213,7 @@ serve_on_thread(struct worker *w)
    }
    struct vs_context_options options = *s->options;
    options.renderer.ledger = &ledger.port;
-   const int gpu = vs_placement_take(options.placement);
+   const int gpu = vs_placement_take(options.placement, s->vmm_uid);
    vs_placement_expose(options.placement, gpu, &options.renderer);
    vs_placement_announce(options.placement, gpu, "context", w->ctx_id, s->vmm_uid, getpid());
    render_context_serve(fd, w->ctx_id, w->name, &options, s->sock.framing);

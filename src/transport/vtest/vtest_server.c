@@ -169,7 +169,7 @@ client_main(void *arg)
          const struct vtest_client_limits limits = vtest_client_limits_of(&server->limits, &ledger.port, ct->activity);
          struct vs_context_options options = *server->options;
          options.renderer.ledger = &ledger.port;
-         const int gpu = vs_placement_take(options.placement);
+         const int gpu = vs_placement_take(options.placement, ct->peer_uid);
          vs_placement_expose(options.placement, gpu, &options.renderer);
          vs_placement_announce(options.placement, gpu, "client", ct->ctx_id, ct->peer_uid, getpid());
          vtest_client_serve_limited(ct->fd, ct->ctx_id, &options, &limits);
