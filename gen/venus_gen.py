@@ -3,7 +3,8 @@
 """Generates venus-server's wire codec from the Vulkan registry.
 
 Inputs: vk.xml, protocol/venus.xml (the Venus additions in vk.xml's schema
-plus the VkCommandTypeEXT numbering), protocol/semantics.txt (which
+plus the VkCommandTypeEXT numbering and the journal classes its names do
+not give), protocol/semantics.txt (which
 commands have hand-written execution in src/renderer/) and, with
 --checks, protocol/checks.txt (the checks run before each handler).
 
@@ -25,7 +26,8 @@ Outputs, into --out-dir (the build tree; never committed):
     in parallel;
   * vn_wire_table.c: vn_commands[], the data the one hand-written runner
     (src/wire/runner.c) walks per command (argument size, decoder,
-    checks, handler slot, reply encoder), vn_exec_table_init() with the
+    checks, handler slot, reply encoder, the class a snapshot's journal
+    gives it: journal_class()), vn_exec_table_init() with the
     defaults, and the capset's extension mask (extensions whose structs all
     decode and whose commands all have a Venus number);
   * vn_checks.c (with --checks): the check functions of checks.txt.
@@ -1225,6 +1227,19 @@ def write_wire_header(g, path):
     if not g.checks:
         L.append('   int unused;')
     L += ['};', '',
+          '/* What a snapshot\'s journal keeps of a command (gen/venus_gen.py',
+          ' * derives it from the command\'s name and parameters in vk.xml;',
+          ' * protocol/venus.xml\'s <journal> gives the exceptions). */',
+          'enum vn_journal_class {',
+          '   VN_JOURNAL_TRANSIENT,   /* leaves no state a replay needs */',
+          '   VN_JOURNAL_CREATE,      /* makes the objects it names last */',
+          '   VN_JOURNAL_END,         /* ends objects of journal_owner\'s type */',
+          '   VN_JOURNAL_STATE,       /* changes lasting state of its owners */',
+          '   VN_JOURNAL_RECORD,      /* records into its command buffer */',
+          '   VN_JOURNAL_BEGIN,       /* a recording anew: the earlier one is gone */',
+          '   VN_JOURNAL_RESET,       /* its command buffers\' recordings are gone */',
+          '   VN_JOURNAL_UNREPLAYABLE /* state a replay cannot rebuild */',
+          '};', '',
           '/* How the runner (src/wire/runner.c) handles one command type. */',
           'struct vn_command_info {',
           '   const char *name;',
@@ -1243,6 +1258,14 @@ def write_wire_header(g, path):
           '    * offsets of that parameter\'s object and of the result in the',
           '    * args; both 0 for other commands (wire/runner.c). */',
           '   size_t lost_object, lost_result;',
+          '   /* What a snapshot\'s journal keeps of the command (wire/journal.h):',
+          '    * its class, the type of the objects whose life its entry follows',
+          '    * (VK_OBJECT_TYPE_UNKNOWN: the objects it creates) and, for a',
+          '    * create, the offsets in the args of the created id or of the ids',
+          '    * and their count (0 where none). */',
+          '   uint8_t journal;',
+          '   VkObjectType journal_owner;',
+          '   size_t created_id, created_ids, created_count;',
           '};',
           '/* Indexed by command type; commands with no wire form have no decode. */',
           'extern const struct vn_command_info vn_commands[VN_CMD_TYPE_COUNT];', '',
@@ -1374,6 +1397,89 @@ def records_into_command_buffer(reg, name):
     return name.startswith('vkCmd') or name == 'vkBeginCommandBuffer'
 
 
+JOURNAL_CLASSES = ('transient', 'create', 'end', 'state', 'record', 'begin', 'reset', 'unreplayable')
+
+
+def first_handle(reg, params):
+    """The type of the first non-dispatchable handle (or command buffer)
+    among params, looking into a struct a parameter points to: the object
+    a state command changes (vkBindBufferMemory's buffer, the dstSet of
+    vkUpdateDescriptorSets' first write)."""
+    for p in params:
+        t = reg.canon(p.type)
+        if t in reg.handles and t not in ('VkInstance', 'VkPhysicalDevice', 'VkDevice', 'VkQueue'):
+            return t
+        if p.ptr == 1 and t in reg.structs:
+            inner = first_handle(reg, [m for m in reg.structs[t]['members'] if m.ptr == 0])
+            if inner:
+                return inner
+    return None
+
+
+def journal_exceptions(reg):
+    """name -> (class, owner type or None) from venus.xml's <journal>."""
+    out = {}
+    j = reg.venus.find('journal')
+    for c in (j if j is not None else []):
+        cls = c.get('class')
+        if cls not in JOURNAL_CLASSES:
+            sys.exit('venus.xml: journal class %r of %s' % (cls, c.get('command')))
+        out[c.get('command')] = (cls, c.get('owner'))
+    return out
+
+
+def journal_class(reg, name, exceptions):
+    """(class, owner handle type or None) of a command for the journal of
+    lasting commands: vkCreate*/vkAllocate* make objects, vkDestroy*/vkFree*
+    end them, vkBind*/vkUpdateDescriptorSet*/vkMerge* change an object's
+    state, commands on a command buffer record into it (vkBegin* anew,
+    vkReset* dropping the recording), vkImport* bring in what a replay
+    cannot; the rest (queries, submissions, waits, sync signals, whose state
+    a snapshot reads back) is transient."""
+    if name in exceptions:
+        return exceptions[name]
+    params = reg.commands[name]['params']
+    first = reg.canon(params[0].type) if params and params[0].ptr == 0 else None
+    last = params[-1] if params else None
+    if first == 'VkCommandBuffer':
+        if name.startswith('vkBegin'):
+            return ('begin', 'VkCommandBuffer')
+        if name.startswith('vkReset'):
+            return ('reset', 'VkCommandBuffer')
+        return ('record', 'VkCommandBuffer')
+    if name.startswith(('vkCreate', 'vkAllocate')) and last.ptr == 1 and not last.const \
+            and reg.canon(last.type) in reg.handles:
+        return ('create', None)
+    if name.startswith(('vkDestroy', 'vkFree')):
+        handles = [p for p in params if p.ptr <= 1 and reg.canon(p.type) in reg.handles]
+        return ('end', reg.canon(handles[-1].type)) if handles else ('transient', None)
+    if name.startswith(('vkBind', 'vkUpdateDescriptorSet', 'vkMerge')):
+        owner = first_handle(reg, params[1:])
+        if not owner:
+            sys.exit('venus.xml: %s changes state but names no object: give it a <journal> entry' % name)
+        return ('state', owner)
+    if name.startswith('vkImport'):
+        return ('unreplayable', None)
+    return ('transient', None)
+
+
+def journal_fields(g, name, exceptions):
+    """'journal, journal_owner, created_id, created_ids, created_count' of
+    vn_command_info."""
+    reg = g.reg
+    cls, owner = journal_class(reg, name, exceptions)
+    objtype = reg.handles[reg.canon(owner)] if owner else 'VK_OBJECT_TYPE_UNKNOWN'
+    created = '0, 0, 0'
+    if cls == 'create':
+        last = reg.commands[name]['params'][-1]
+        if last.len:
+            created = '0, offsetof(struct vn_args_%s, %s_ids), offsetof(struct vn_args_%s, %s_count)' % (
+                name, last.name, name, last.name)
+        else:
+            created = 'offsetof(struct vn_args_%s, %s_id), 0, 0' % (name, last.name)
+    return 'VN_JOURNAL_%s, %s, %s' % (cls.upper(), objtype, created)
+
+
 def device_lost_offsets(reg, name):
     """'lost_object, lost_result' of vn_command_info: vk.xml lists
     VK_ERROR_DEVICE_LOST among the command's errors and its first parameter
@@ -1394,16 +1500,18 @@ def write_table(g, path):
     L.append('const struct vn_command_info vn_commands[VN_CMD_TYPE_COUNT] = {')
     names = dict((v, n) for v, n in reg.command_types)
     supported = dict((v, n) for v, n, _ in g.cmds)
+    exceptions = journal_exceptions(reg)
     for v in sorted(names):
         canon = reg.canon_cmd(names[v])
         if v in supported:
             check = 'vn_check_%s' % canon if canon in g.checks else 'NULL'
             records = 'true' if records_into_command_buffer(reg, canon) else 'false'
             lost = device_lost_offsets(reg, canon)
-            L.append('   [%d] = { "%s", sizeof(struct vn_args_%s), vn_decode_%s, vn_call_%s, vn_encode_reply_%s, %s, %s, %s },'
-                     % (v, canon, canon, canon, canon, canon, check, records, lost))
+            journal = journal_fields(g, canon, exceptions)
+            L.append('   [%d] = { "%s", sizeof(struct vn_args_%s), vn_decode_%s, vn_call_%s, vn_encode_reply_%s, %s, %s, %s, %s },'
+                     % (v, canon, canon, canon, canon, canon, check, records, lost, journal))
         else:
-            L.append('   [%d] = { "%s", 0, NULL, NULL, NULL, NULL, false, 0, 0 },' % (v, canon))
+            L.append('   [%d] = { "%s", 0, NULL, NULL, NULL, NULL, false, 0, 0, 0, 0, 0, 0, 0 },' % (v, canon))
     L += ['};', '',
           'const char *', 'vn_command_name(uint32_t type)', '{',
           '   return type < VN_CMD_TYPE_COUNT && vn_commands[type].name ? vn_commands[type].name : "unknown";',

@@ -117,6 +117,20 @@ struct vn_check_table {
    bool (*vkFlushBuffersTEST)(struct vs_runner *runner, struct vn_args_vkFlushBuffersTEST *a);
 };
 
+/* What a snapshot's journal keeps of a command (gen/venus_gen.py
+ * derives it from the command's name and parameters in vk.xml;
+ * protocol/venus.xml's <journal> gives the exceptions). */
+enum vn_journal_class {
+   VN_JOURNAL_TRANSIENT,   /* leaves no state a replay needs */
+   VN_JOURNAL_CREATE,      /* makes the objects it names last */
+   VN_JOURNAL_END,         /* ends objects of journal_owner's type */
+   VN_JOURNAL_STATE,       /* changes lasting state of its owners */
+   VN_JOURNAL_RECORD,      /* records into its command buffer */
+   VN_JOURNAL_BEGIN,       /* a recording anew: the earlier one is gone */
+   VN_JOURNAL_RESET,       /* its command buffers' recordings are gone */
+   VN_JOURNAL_UNREPLAYABLE /* state a replay cannot rebuild */
+};
+
 /* How the runner (src/wire/runner.c) handles one command type. */
 struct vn_command_info {
    const char *name;
@@ -135,6 +149,14 @@ struct vn_command_info {
     * offsets of that parameter's object and of the result in the
     * args; both 0 for other commands (wire/runner.c). */
    size_t lost_object, lost_result;
+   /* What a snapshot's journal keeps of the command (wire/journal.h):
+    * its class, the type of the objects whose life its entry follows
+    * (VK_OBJECT_TYPE_UNKNOWN: the objects it creates) and, for a
+    * create, the offsets in the args of the created id or of the ids
+    * and their count (0 where none). */
+   uint8_t journal;
+   VkObjectType journal_owner;
+   size_t created_id, created_ids, created_count;
 };
 /* Indexed by command type; commands with no wire form have no decode. */
 extern const struct vn_command_info vn_commands[VN_CMD_TYPE_COUNT];

@@ -4,14 +4,14 @@
 #include <string.h>
 
 const struct vn_command_info vn_commands[VN_CMD_TYPE_COUNT] = {
-   [0] = { "vkCreateBuffer", sizeof(struct vn_args_vkCreateBuffer), vn_decode_vkCreateBuffer, vn_call_vkCreateBuffer, vn_encode_reply_vkCreateBuffer, vn_check_vkCreateBuffer, false, 0, 0 },
-   [1] = { "vkDestroyBuffer", sizeof(struct vn_args_vkDestroyBuffer), vn_decode_vkDestroyBuffer, vn_call_vkDestroyBuffer, vn_encode_reply_vkDestroyBuffer, NULL, false, 0, 0 },
-   [2] = { "vkGetBufferPropertiesTEST", sizeof(struct vn_args_vkGetBufferPropertiesTEST), vn_decode_vkGetBufferPropertiesTEST, vn_call_vkGetBufferPropertiesTEST, vn_encode_reply_vkGetBufferPropertiesTEST, vn_check_vkGetBufferPropertiesTEST, false, 0, 0 },
-   [3] = { "vkFlushBuffersTEST", sizeof(struct vn_args_vkFlushBuffersTEST), vn_decode_vkFlushBuffersTEST, vn_call_vkFlushBuffersTEST, vn_encode_reply_vkFlushBuffersTEST, vn_check_vkFlushBuffersTEST, false, offsetof(struct vn_args_vkFlushBuffersTEST, device_obj), offsetof(struct vn_args_vkFlushBuffersTEST, ret) },
-   [4] = { "vkGetDeviceProcAddr", 0, NULL, NULL, NULL, NULL, false, 0, 0 },
-   [5] = { "vkDestroyDevice", sizeof(struct vn_args_vkDestroyDevice), vn_decode_vkDestroyDevice, vn_call_vkDestroyDevice, vn_encode_reply_vkDestroyDevice, NULL, false, 0, 0 },
-   [8] = { "vkSetReplyCommandStreamMESA", sizeof(struct vn_args_vkSetReplyCommandStreamMESA), vn_decode_vkSetReplyCommandStreamMESA, vn_call_vkSetReplyCommandStreamMESA, vn_encode_reply_vkSetReplyCommandStreamMESA, NULL, false, 0, 0 },
-   [9] = { "vkNotifyRingMESA", sizeof(struct vn_args_vkNotifyRingMESA), vn_decode_vkNotifyRingMESA, vn_call_vkNotifyRingMESA, vn_encode_reply_vkNotifyRingMESA, NULL, false, 0, 0 },
+   [0] = { "vkCreateBuffer", sizeof(struct vn_args_vkCreateBuffer), vn_decode_vkCreateBuffer, vn_call_vkCreateBuffer, vn_encode_reply_vkCreateBuffer, vn_check_vkCreateBuffer, false, 0, 0, VN_JOURNAL_CREATE, VK_OBJECT_TYPE_UNKNOWN, offsetof(struct vn_args_vkCreateBuffer, pBuffer_id), 0, 0 },
+   [1] = { "vkDestroyBuffer", sizeof(struct vn_args_vkDestroyBuffer), vn_decode_vkDestroyBuffer, vn_call_vkDestroyBuffer, vn_encode_reply_vkDestroyBuffer, NULL, false, 0, 0, VN_JOURNAL_END, VK_OBJECT_TYPE_BUFFER, 0, 0, 0 },
+   [2] = { "vkGetBufferPropertiesTEST", sizeof(struct vn_args_vkGetBufferPropertiesTEST), vn_decode_vkGetBufferPropertiesTEST, vn_call_vkGetBufferPropertiesTEST, vn_encode_reply_vkGetBufferPropertiesTEST, vn_check_vkGetBufferPropertiesTEST, false, 0, 0, VN_JOURNAL_TRANSIENT, VK_OBJECT_TYPE_UNKNOWN, 0, 0, 0 },
+   [3] = { "vkFlushBuffersTEST", sizeof(struct vn_args_vkFlushBuffersTEST), vn_decode_vkFlushBuffersTEST, vn_call_vkFlushBuffersTEST, vn_encode_reply_vkFlushBuffersTEST, vn_check_vkFlushBuffersTEST, false, offsetof(struct vn_args_vkFlushBuffersTEST, device_obj), offsetof(struct vn_args_vkFlushBuffersTEST, ret), VN_JOURNAL_TRANSIENT, VK_OBJECT_TYPE_UNKNOWN, 0, 0, 0 },
+   [4] = { "vkGetDeviceProcAddr", 0, NULL, NULL, NULL, NULL, false, 0, 0, 0, 0, 0, 0, 0 },
+   [5] = { "vkDestroyDevice", sizeof(struct vn_args_vkDestroyDevice), vn_decode_vkDestroyDevice, vn_call_vkDestroyDevice, vn_encode_reply_vkDestroyDevice, NULL, false, 0, 0, VN_JOURNAL_END, VK_OBJECT_TYPE_DEVICE, 0, 0, 0 },
+   [8] = { "vkSetReplyCommandStreamMESA", sizeof(struct vn_args_vkSetReplyCommandStreamMESA), vn_decode_vkSetReplyCommandStreamMESA, vn_call_vkSetReplyCommandStreamMESA, vn_encode_reply_vkSetReplyCommandStreamMESA, NULL, false, 0, 0, VN_JOURNAL_TRANSIENT, VK_OBJECT_TYPE_UNKNOWN, 0, 0, 0 },
+   [9] = { "vkNotifyRingMESA", sizeof(struct vn_args_vkNotifyRingMESA), vn_decode_vkNotifyRingMESA, vn_call_vkNotifyRingMESA, vn_encode_reply_vkNotifyRingMESA, NULL, false, 0, 0, VN_JOURNAL_TRANSIENT, VK_OBJECT_TYPE_UNKNOWN, 0, 0, 0 },
 };
 
 const char *
