@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "os/os.h"
 #include "wire/dispatch_lock.h"
+#include "wire/journal.h"
 #include "wire/lifetime.h"
 #include "wire/object_table.h"
 #include "wire/resource.h"
@@ -49,6 +50,7 @@ vs_runner_init(struct vs_runner *runner, const struct vs_runner_desc *desc)
    runner->owner = desc->owner;
    runner->on_ring = desc->on_ring;
    runner->lock = desc->lock;
+   runner->journal = desc->journal;
    vs_arena_init(&runner->arena, DISPATCH_DECODE_LIMIT);
    vs_arena_init(&runner->stream_arena, DISPATCH_DECODE_LIMIT);
    if (runner->lock)
@@ -181,7 +183,8 @@ call_handler(struct vs_runner *runner, const struct vn_command_info *cmd, void *
  * reply when asked (the dispatch lock held as the command needs). Inline
  * in both of run_command's ways: it is the whole of a command. */
 static inline __attribute__((always_inline)) bool
-run_locked(struct vs_runner *runner, struct vn_decoder *d, const struct vn_command_info *cmd, uint32_t flags)
+run_locked(struct vs_runner *runner, struct vn_decoder *d, const struct vn_command_info *cmd, uint32_t flags,
+           const uint8_t *start)
 {
    void *args = vs_arena_alloc(&runner->arena, cmd->args_size);
    if (!args) {
@@ -197,12 +200,21 @@ run_locked(struct vs_runner *runner, struct vn_decoder *d, const struct vn_comma
          vs_runner_fail(runner, "%s: refused by its checks", cmd->name);
       return false;
    }
+   /* What the command leaves lasting is kept once it ran (wire/journal.h). */
+   struct vs_journal_note note;
+   bool journaled = runner->journal && cmd->journal != VN_JOURNAL_TRANSIENT;
+   if (journaled && !vs_journal_note_begin(&note, cmd, args, d, start)) {
+      vs_runner_fail(runner, "%s: out of decode memory", cmd->name);
+      return false;
+   }
    if (!call_handler(runner, cmd, args)) {
       vs_runner_fail(runner, "%s has no handler", cmd->name);
       return false;
    }
    if (runner->failed)
       return false;
+   if (journaled)
+      vs_journal_note_end(runner->journal, &note, d);
    /* The command buffer a recording names first holds the rest. */
    if (cmd->records && d->named_count > 1 && !hold_named(runner, d, d->named[0], NULL))
       return false;
@@ -219,6 +231,7 @@ run_locked(struct vs_runner *runner, struct vn_decoder *d, const struct vn_comma
 static inline __attribute__((always_inline)) bool
 run_command(struct vs_runner *runner, struct vn_decoder *d)
 {
+   const uint8_t *start = d->cur;
    uint32_t type, flags;
    if (!vn_dec_u32(d, &type) || !vn_dec_u32(d, &flags)) {
       vs_runner_fail(runner, "truncated command header");
@@ -234,14 +247,14 @@ run_command(struct vs_runner *runner, struct vn_decoder *d)
       return false;
    }
    if (!runner->lock)
-      return run_locked(runner, d, cmd, flags);
+      return run_locked(runner, d, cmd, flags, start);
    /* Held from the decoding, which resolves ids to objects, on. */
    enum vs_dispatch_mode outer_mode = runner->lock_mode;
    const char *outer_name = runner->command_name;
    runner->lock_mode = (enum vs_dispatch_mode)command_modes[type];
    runner->command_name = cmd->name;
    vs_dispatch_lock(runner->lock, runner->lock_mode);
-   bool ok = run_locked(runner, d, cmd, flags);
+   bool ok = run_locked(runner, d, cmd, flags, start);
    vs_dispatch_unlock(runner->lock, runner->lock_mode);
    runner->lock_mode = outer_mode;
    runner->command_name = outer_name;

@@ -18,6 +18,7 @@
 #include "wire/cs.h"
 #include "wire/dispatch_lock.h"
 
+struct vs_journal;
 struct vs_object;
 struct vs_object_table;
 struct vs_renderer;
@@ -58,6 +59,7 @@ struct vs_runner {
    bool on_ring;                     /* false on the context side */
    vs_runner_timing_fn timing;       /* NULL: commands are not timed */
    void *timing_data;
+   struct vs_journal *journal;       /* lasting commands kept here; NULL: none */
 
    struct vs_arena arena;            /* decoded form of the current command */
    struct vs_object_cache lookups;   /* ids this dispatcher resolved lately */
@@ -96,6 +98,7 @@ struct vs_runner_desc {
    vs_runner_timing_fn timing; /* NULL: commands are not timed */
    void *timing_data;
    struct vs_dispatch_lock *lock; /* the context's, shared by its dispatchers; NULL: none */
+   struct vs_journal *journal;    /* the context's (wire/journal.h); NULL: none */
 };
 
 void vs_runner_init(struct vs_runner *runner, const struct vs_runner_desc *desc);
