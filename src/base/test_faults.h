@@ -29,6 +29,9 @@ struct vs_test_faults {
     * device on host physical device N, as on a GPU gone; 0: none. */
    uint32_t lose_gpu_index;
    uint64_t lose_gpu_until_ns;
+   /* $VENUS_SERVER_TEST_JOURNAL=1: each context keeps its journal of
+    * lasting commands (wire/journal.h) and logs what it kept at its end. */
+   bool keep_journal;
 };
 
 /* The faults in force: all zero unless vs_test_faults_set was called. */

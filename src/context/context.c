@@ -113,6 +113,7 @@ vs_context_init_dispatch(struct vs_context *ctx, struct vs_runner *runner, struc
       .timing = ctx->renderer.stats.on ? time_command : NULL,
       .timing_data = &ctx->renderer.stats,
       .lock = &ctx->dispatch_lock,
+      .journal = ctx->journaled ? &ctx->journal : NULL,
    };
    vs_runner_init(runner, &desc);
 }
@@ -150,6 +151,33 @@ rings_reached(void *data, const struct vs_work_mark *mark)
    return reached || !vs_context_running(ctx);
 }
 
+/* The most bytes of commands a context's journal keeps. */
+#define JOURNAL_LIMIT (256u << 20)
+
+static bool
+object_alive(void *data, uint64_t id)
+{
+   struct vs_context *ctx = data;
+   return vs_object_contains(&ctx->objects, id);
+}
+
+/* What the journal kept, when the context ends. */
+static void
+end_journal(struct vs_context *ctx)
+{
+   if (!ctx->journaled)
+      return;
+   if (ctx->journal.refused[0]) {
+      vs_info(ctx->id, "journal: refused: %s", ctx->journal.refused);
+   } else {
+      vs_journal_prune(&ctx->journal);
+      vs_info(ctx->id, "journal: %llu lasting commands taken, at most %zu kept at once (%zu bytes), %zu at the end",
+              (unsigned long long)ctx->journal.added, ctx->journal.peak_count, ctx->journal.peak_bytes,
+              ctx->journal.count);
+   }
+   vs_journal_fini(&ctx->journal);
+}
+
 struct vs_context *
 vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_context_options *options)
 {
@@ -183,6 +211,7 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
                               options->limits.mapping_pool);
    ctx->renderer.work = (struct vs_work_hooks){ mark_rings, rings_reached, ctx };
    vs_dispatch_lock_init(&ctx->dispatch_lock);
+   ctx->journaled = vs_test_faults.keep_journal && vs_journal_init(&ctx->journal, JOURNAL_LIMIT, object_alive, ctx);
    vs_context_init_dispatch(ctx, &ctx->dispatch, NULL);
    pthread_mutex_init(&ctx->rings_lock, NULL);
    os_cond_init(&ctx->monitor_cond);
@@ -321,6 +350,8 @@ vs_context_destroy(struct vs_context *ctx)
       rings = next;
    }
    stop_monitor(ctx);
+   /* The socket thread's dispatcher is done too: no command adds now. */
+   end_journal(ctx);
 
    uint32_t held = ctx->objects.count;
    vs_renderer_fini(&ctx->renderer);

@@ -9,6 +9,7 @@
 
 #include "context/context.h"
 #include "renderer/renderer.h"
+#include "wire/journal.h"
 #include "wire/runner.h"
 #include "wire/object_table.h"
 #include "wire/resource.h"
@@ -40,6 +41,10 @@ struct vs_context {
    /* Taken by every command of every dispatcher of the context
     * (wire/dispatch_lock.h): no destroy runs under a command using it. */
    struct vs_dispatch_lock dispatch_lock;
+   /* The lasting commands of every dispatcher (wire/journal.h), kept
+    * under $VENUS_SERVER_TEST_JOURNAL only for now. */
+   struct vs_journal journal;
+   bool journaled;
 
    pthread_mutex_t rings_lock;
    struct vs_ring *rings;

@@ -540,6 +540,19 @@ env_upgrade(struct vs_server_config *config, const char *value)
 }
 
 static bool
+env_test_journal(struct vs_server_config *config, const char *value)
+{
+   if (!*value)
+      return true;
+   if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0) {
+      fprintf(stderr, "venus-server: invalid $VENUS_SERVER_TEST_JOURNAL '%s' (want 0 or 1)\n", value);
+      return false;
+   }
+   config->test_faults.keep_journal = value[0] == '1';
+   return true;
+}
+
+static bool
 env_notify_socket(struct vs_server_config *config, const char *value)
 {
    config->notify_socket = *value ? value : NULL;
@@ -566,6 +579,7 @@ static const struct {
    { "VENUS_SERVER_TEST_DEVICE_LOST", env_test_device_lost },
    { "VENUS_SERVER_TEST_UNSHAREABLE_TYPES", env_test_unshareable_types },
    { "VENUS_SERVER_TEST_LOSE_GPU", env_test_lose_gpu },
+   { "VENUS_SERVER_TEST_JOURNAL", env_test_journal },
    /* The display's viewers' token (--http), and where its Wayland socket
     * goes (--display). */
    { "VENUS_SERVER_HTTP_TOKEN", env_http_token },
