@@ -13,6 +13,7 @@
  * first never waits here). */
 #include <stdlib.h>
 
+#include "renderer/host_lifecycle.h"
 #include "renderer/objects.h"
 #include "renderer/renderer.h"
 #include "base/log.h"
@@ -139,7 +140,12 @@ vs_queue_mark_submitted(struct vs_device *dev, struct vs_queue *queue, struct vs
          e = NULL;
       }
    }
-   VkResult r = e ? dev->dt.QueueSubmit(queue->host, 0, NULL, e->fence) : VK_ERROR_OUT_OF_HOST_MEMORY;
+   VkResult r = VK_ERROR_OUT_OF_HOST_MEMORY;
+   if (e) {
+      vs_host_lifecycle_lock_shared();
+      r = dev->dt.QueueSubmit(queue->host, 0, NULL, e->fence);
+      vs_host_lifecycle_unlock_shared();
+   }
    uint64_t serial = queue->serial_submitted + 1;
    vs_queue_set_serial_submitted(queue, serial);
    if (r == VK_SUCCESS) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "renderer/families.h"
+#include "renderer/host_lifecycle.h"
 #include "renderer/objects.h"
 #include "renderer/renderer.h"
 #include "os/os.h"
@@ -363,7 +364,9 @@ vs_exec_vkQueueSubmit(struct vs_runner *runner, struct vn_args_vkQueueSubmit *a)
       vs_queue_unlock(queue);
       return;
    }
+   vs_host_lifecycle_lock_shared();
    a->ret = a->queue_obj->dt->QueueSubmit(a->queue, a->submitCount + !!serial, submits, a->fence);
+   vs_host_lifecycle_unlock_shared();
    if (a->ret == VK_SUCCESS && (cb_count || serial))
       vs_queue_mark_submitted(vs_device_of(a->queue_obj), queue, cbs, cb_count);
    for (uint32_t i = 0; i < a->submitCount && a->ret == VK_SUCCESS && serial; i++) {
@@ -415,7 +418,9 @@ vs_exec_vkQueueSubmit2(struct vs_runner *runner, struct vn_args_vkQueueSubmit2 *
       vs_queue_unlock(queue);
       return;
    }
+   vs_host_lifecycle_lock_shared();
    a->ret = submit2(a->queue, a->submitCount, submits, a->fence);
+   vs_host_lifecycle_unlock_shared();
    if (a->ret == VK_SUCCESS && (cb_count || serial))
       vs_queue_mark_submitted(vs_device_of(a->queue_obj), queue, cbs, cb_count);
    for (uint32_t i = 0; i < a->submitCount && a->ret == VK_SUCCESS && serial; i++) {
@@ -454,7 +459,9 @@ vs_exec_vkQueueBindSparse(struct vs_runner *runner, struct vn_args_vkQueueBindSp
          signals_pending(runner, vs_runner_nested_object(runner, &b->pSignalSemaphores[j]));
    }
    vs_queue_lock(queue);
+   vs_host_lifecycle_lock_shared();
    a->ret = a->queue_obj->dt->QueueBindSparse(a->queue, a->bindInfoCount, a->pBindInfo, a->fence);
+   vs_host_lifecycle_unlock_shared();
    if (a->ret == VK_SUCCESS && a->bindInfoCount)
       queue->serial_covers_all = false;
    vs_queue_unlock(queue);
@@ -713,7 +720,13 @@ vs_queue_submit_fence(struct vs_renderer *renderer, struct vs_object *queue_obj,
    /* The retire queue is pushed to in the submit's critical section: its
     * fences stay in submission order. */
    vs_queue_lock(queue);
-   r = queue->retire ? dev->dt.QueueSubmit(queue->host, 0, NULL, fence) : VK_ERROR_OUT_OF_HOST_MEMORY;
+   if (queue->retire) {
+      vs_host_lifecycle_lock_shared();
+      r = dev->dt.QueueSubmit(queue->host, 0, NULL, fence);
+      vs_host_lifecycle_unlock_shared();
+   } else {
+      r = VK_ERROR_OUT_OF_HOST_MEMORY;
+   }
    bool queued = r == VK_SUCCESS && vs_retire_queue_push(queue->retire, fence, retire, data);
    vs_queue_unlock(queue);
    if (!queued) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "renderer/sync/host_queue.h"
 
+#include "renderer/host_lifecycle.h"
 #include "vn_vk.h"
 
 void
@@ -67,13 +68,17 @@ vs_queue_submit(struct vs_queue *queue, uint32_t count, const VkSubmitInfo *subm
             .pSignalSemaphores = &queue->serial_timeline,
          },
       };
+      vs_host_lifecycle_lock_shared();
       r = queue->dt->QueueSubmit(queue->host, 2, batches, fence);
+      vs_host_lifecycle_unlock_shared();
       if (r == VK_SUCCESS) {
          vs_queue_set_serial_submitted(queue, serial);
          queue->serial_covers_all = true;
       }
    } else {
+      vs_host_lifecycle_lock_shared();
       r = queue->dt->QueueSubmit(queue->host, count, submits, fence);
+      vs_host_lifecycle_unlock_shared();
       if (count)
          queue->serial_covers_all = false;
    }
@@ -101,7 +106,9 @@ vs_queue_serial_for_idle_locked(struct vs_queue *queue, VkResult *result)
       .signalSemaphoreCount = 1,
       .pSignalSemaphores = &queue->serial_timeline,
    };
+   vs_host_lifecycle_lock_shared();
    *result = queue->dt->QueueSubmit(queue->host, 1, &batch, VK_NULL_HANDLE);
+   vs_host_lifecycle_unlock_shared();
    if (*result != VK_SUCCESS)
       return 0;
    vs_queue_set_serial_submitted(queue, serial);
