@@ -17,6 +17,7 @@
 # --device 1 and --placement all: no placement; one device and both, and
 # no warm-up drops a snapshot.
 . "$(dirname "$0")/lib.sh"
+covered_on_posix_by test_live_upgrade "which GPU a tenant is placed on"
 
 require_tools vulkaninfo python3
 COMPUTE=$BUILD_DIR/tests/vk_compute
