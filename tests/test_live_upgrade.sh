@@ -8,10 +8,10 @@
 # served by the new process, which the service manager is told is the main
 # pid (MAINPID=); the same with --isolate thread. A new binary
 # that exits 1, or one that is not there, leaves the serving process
-# serving, with one line each; so does an upgrade of the VM device
-# (--vhost-user), and one with the display, where built (neither handed
-# over yet). The new process, stopped, removes the socket file it took
-# over. Printed as notes: the time from the signal to the take-over, and
+# serving, with one line each; so does an upgrade with the display, where
+# built (not handed over yet). The new process, stopped, removes the socket
+# file it took over. The VM devices (--vhost-user, --vhost-user-input) of a
+# fake VMM flushing its scanouts keep their workers across two upgrades. Printed as notes: the time from the signal to the take-over, and
 # the compute time per round of the client across it against one before.
 . "$(dirname "$0")/lib.sh"
 
@@ -171,22 +171,48 @@ rc=0; compute thread-after 1 || rc=$?
 client_check "thread mode: a client of the new process" "$TEST_TMP/thread-after.out" "$rc" || true
 stop_new "thread mode"
 
-# --- a door not handed over yet: the VM device ------------------------------------
-VU_SOCK=$TEST_TMP/vu.sock
+# --- the VM devices: a VM's GPU and input devices across two upgrades ----------------
+# A fake VMM (tests/vhost_user/fake_vmm.py --vm) flushes its GPU device's
+# two scanouts every 0.2 s for 8 s while the server execs itself twice;
+# both devices keep their workers, and the VMM sees no error.
+VU_SOCK=$TEST_TMP/vu.sock VU_INPUT=$TEST_TMP/vu-input.sock VM_OUT=$TEST_TMP/vm.out
 env --default-signal=PIPE VK_ICD_FILENAMES="$LVP_ICD" "$SERVER_BIN" --vhost-user "$VU_SOCK" \
-  >"$TEST_TMP/vu.out" 2>"$TEST_TMP/vu.log" &
+  --vhost-user-input "$VU_INPUT" --vm-scanouts 2 --log-level info >"$TEST_TMP/vu.out" 2>"$TEST_TMP/vu.log" &
 VU_PID=$!
 BG_PIDS+=("$VU_PID")
-for _ in $(seq 300); do [ -S "$VU_SOCK" ] && break; sleep 0.05; done
-if [ -S "$VU_SOCK" ]; then
-  kill -USR2 "$VU_PID"
-  for _ in $(seq 100); do grep -q 'upgrade refused' "$TEST_TMP/vu.log" && break; sleep 0.05; done
-  check "the VM device: one line says why" \
-    [ "$(grep -c 'upgrade refused: the VM device door (--vhost-user) is not handed over yet; this process goes on serving' "$TEST_TMP/vu.log")" = 1 ]
-  check "the VM device: the server goes on" kill -0 "$VU_PID"
+for _ in $(seq 300); do [ -S "$VU_SOCK" ] && [ -S "$VU_INPUT" ] && break; sleep 0.05; done
+vu_count() { grep -cE "$1" "$TEST_TMP/vu.log" || true; }
+vu_wait() { for _ in $(seq $((${3:-30} * 20))); do [ "$(vu_count "$1")" -ge "$2" ] && return 0; sleep 0.05; done; return 1; }
+if [ -S "$VU_INPUT" ]; then
+  python3 "$TESTS_DIR/vhost_user/fake_vmm.py" --vm "$VU_SOCK" "$VU_INPUT" "$VM_OUT" 8 64x48 >"$TEST_TMP/vm.log" 2>&1 &
+  VM=$!
+  BG_PIDS+=("$VM")
+  for _ in $(seq 300); do grep -q '^scanout1$' "$VM_OUT" 2>/dev/null && break; sleep 0.05; done
+  served() { sed -nE 's/.*vhost-user device ([0-9]+): a (virtio-[a-z]+) device of VMM pid [0-9]+, uid [0-9]+, served by worker process ([0-9]+).*/\1 \2 \3/p' "$TEST_TMP/vu.log" | sort -u; }
+  before=$(served)
+  for n in 1 2; do
+    kill -USR2 "$VU_PID"
+    vu_wait 'upgrade: took over [0-9]+ tenants' "$n" 60 || fail "the VM devices: no take-over line within 60 s of upgrade $n"
+    sleep 1
+  done
+  rc=0; wait "$VM" || rc=$?
+  check "the VM devices: the fake VMM flushed its scanouts across both upgrades (status $rc, $(tr '\n' ' ' <"$VM_OUT"))" \
+    bash -c "[ $rc = 0 ] && grep -q '^done$' '$VM_OUT'"
+  check "the VM devices: each upgrade took over both devices, their workers and both sockets" \
+    [ "$(vu_count "upgrade: took over 2 tenants, their workers and 2 listening sockets \\($VU_SOCK, $VU_INPUT\\) in place in [0-9]+ ms")" = 2 ]
+  check "the VM devices: the same workers serve them ($(echo $before | tr '\n' ' '))" \
+    bash -c "[ '$(echo "$before" | wc -l)' = 2 ] && [ \"\$(grep -cE 'served by worker process [0-9]+, taken over' '$TEST_TMP/vu.log')\" = 4 ]"
+  for dev in $(echo "$before" | awk '{print $1 ":" $3}'); do
+    vu_wait "vhost-user device ${dev%:*}: its worker \\(pid ${dev#*:}\\) ended" 1 10 || true
+    check "the VM devices: device ${dev%:*}'s worker ${dev#*:} served until its VMM left" \
+      grep -qE "vhost-user device ${dev%:*}: its worker \\(pid ${dev#*:}\\) ended$" "$TEST_TMP/vu.log"
+  done
+  check "the VM devices: nothing refused" bash -c "! grep -qE 'upgrade refused|venus-server: (warn|error):' '$TEST_TMP/vu.log'"
+  check "the VM devices: the server is the same process" kill -0 "$VU_PID"
   kill -TERM "$VU_PID"
   rc=0; wait "$VU_PID" || rc=$?
-  check "the VM device: the server then stops on SIGTERM, status 0 ($rc)" test "$rc" -eq 0
+  check "the VM devices: the server then stops on SIGTERM, status 0 ($rc)" test "$rc" -eq 0
+  check "the VM devices: it removed both socket files it took over" bash -c "[ ! -e '$VU_SOCK' ] && [ ! -e '$VU_INPUT' ]"
 else
   fail "the VM device server did not listen"; show_tail "$TEST_TMP/vu.log" 5
 fi

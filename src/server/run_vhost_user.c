@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "server/server.h"
+#include "server/upgrade.h"
 #include "base/log.h"
 #include "transport/vhost_user/input_router.h"
 #include "transport/vhost_user/vhost_user_server.h"
@@ -83,16 +84,23 @@ int
 vs_run_vhost_user(struct vs_server_config *config)
 {
    int stop_fd = vs_server_stop_on_signals();
-   if (stop_fd >= 0 && vs_server_refuse_upgrade("venus-server: warn: upgrade refused: the VM device door "
-                                                "(--vhost-user) is not handed over yet; this process goes on "
-                                                "serving\n") != 0)
-      stop_fd = -1;
-   if (stop_fd < 0) {
-      fprintf(stderr, "venus-server: stop event or sigaction: %s\n", strerror(errno));
+   int upgrade_fd = stop_fd < 0 ? -1 : vs_server_upgrade_on_signal();
+   if (upgrade_fd < 0) {
+      fprintf(stderr, "venus-server: stop or upgrade event, or sigaction: %s\n", strerror(errno));
       return 1;
    }
+   /* Started by a live upgrade in place: the devices are the old image's. */
+   static struct vs_upgrade upgrade;
+   struct vs_live_upgrade upgrade_hooks;
+   int rc = vs_upgrade_init(&upgrade, config, upgrade_fd, &upgrade_hooks);
+   if (rc)
+      return rc == VS_UPGRADE_PROBED ? 0 : rc;
+   struct vs_hand_over_socket taken[VS_HAND_OVER_SOCKETS];
+   for (unsigned k = 0; k < upgrade.from.sockets; k++)
+      taken[k] = (struct vs_hand_over_socket){ .fd = upgrade.from.socket[k].fd, .path = upgrade.from.socket[k].path,
+                                               .owns_file = upgrade.from.socket[k].owns_file };
    struct vs_server_started started;
-   int rc = vs_server_start(config, &vhost_user_workers, &started);
+   rc = vs_server_start(config, &vhost_user_workers, &started);
    if (rc)
       return rc;
    struct vs_vhost_user_options options = {
@@ -107,6 +115,9 @@ vs_run_vhost_user(struct vs_server_config *config)
       .memory_per_peer = config->server.memory_per_peer,
       .activated = config->activated,
       .activated_count = config->activated_count,
+      .upgrade = &upgrade_hooks,
+      .taken = taken,
+      .taken_count = upgrade.taken ? upgrade.from.sockets : 0,
    };
    options.max_pixels = (uint64_t)options.width * options.height;
 #ifdef VS_HAVE_DISPLAY

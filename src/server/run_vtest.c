@@ -39,7 +39,7 @@ vs_run_vtest(struct vs_server_config *config)
    }
    /* Started by a live upgrade: the socket is the old process's. */
    static struct vs_upgrade upgrade;
-   struct vtest_server_upgrade upgrade_hooks;
+   struct vs_live_upgrade upgrade_hooks;
    int rc = vs_upgrade_init(&upgrade, config, upgrade_fd, &upgrade_hooks);
    if (rc)
       return rc == VS_UPGRADE_PROBED ? 0 : rc;
@@ -62,7 +62,7 @@ vs_run_vtest(struct vs_server_config *config)
       return 1;
    }
    const struct vs_activated_socket *activated = config->activated_count ? &config->activated[0] : NULL;
-   const char *socket_path = upgrade.taken ? upgrade.from.path : activated ? activated->path : config->socket_path;
+   const char *socket_path = upgrade.taken ? upgrade.from.socket[0].path : activated ? activated->path : config->socket_path;
    if (upgrade.taken && activated) {
       vs_error(0, "upgrade: a hand-over and a socket-activated socket both passed; one socket is served");
       return 1;
@@ -75,8 +75,8 @@ vs_run_vtest(struct vs_server_config *config)
    const struct vtest_server_setup setup = {
       .workers = started.workers,
       .stop_fd = stop_fd,
-      .activated_fd = upgrade.taken ? upgrade.from.listen_fd : activated ? activated->fd : 0,
-      .owns_socket_file = upgrade.taken && upgrade.from.owns_file,
+      .activated_fd = upgrade.taken ? upgrade.from.socket[0].fd : activated ? activated->fd : 0,
+      .owns_socket_file = upgrade.taken && upgrade.from.socket[0].owns_file,
       .upgrade = &upgrade_hooks,
    };
    rc = vtest_server_run_limited(socket_path, &config->context, &config->server, &setup);

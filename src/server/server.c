@@ -186,30 +186,6 @@ vs_server_upgrade_on_signal(void)
    return signals_to_event(&upgrade_event, upgrade, 1);
 }
 
-/* The door's refusal, written by the handler itself: a constant line, in
- * one write(2) (async-signal-safe). */
-static const char *refusal_line;
-
-static void
-on_refused_upgrade(int sig)
-{
-   (void)sig;
-   int saved_errno = errno;
-   (void)!write(STDERR_FILENO, refusal_line, strlen(refusal_line));
-   errno = saved_errno;
-}
-
-int
-vs_server_refuse_upgrade(const char *line)
-{
-   refusal_line = line;
-   struct sigaction sa;
-   memset(&sa, 0, sizeof(sa));
-   sigemptyset(&sa.sa_mask);
-   sa.sa_handler = on_refused_upgrade;
-   return sigaction(SIGUSR2, &sa, NULL);
-}
-
 void
 vs_server_upgrade_drain(void)
 {

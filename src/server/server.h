@@ -62,9 +62,6 @@ int vs_server_stop_on_signals(void);
  * with errno set; vs_server_upgrade_drain empties it. */
 int vs_server_upgrade_on_signal(void);
 void vs_server_upgrade_drain(void);
-/* A mode that has no live upgrade yet: SIGUSR2 only logs `line` (a whole
- * line, kept for the process's lifetime). 0, or -1 with errno. */
-int vs_server_refuse_upgrade(const char *line);
 
 /* A VMM's modes: stdout is the VMM's, so nothing may reach it, not even a
  * driver's stray printf (no signal handlers either: the VMM ends us with

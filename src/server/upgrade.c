@@ -18,7 +18,7 @@
 #include "base/service_notify.h"
 #include "os/os.h"
 #include "server/server.h"
-#include "transport/vtest/vtest.h"
+#include "worker/hand_over.h"
 
 extern char **environ;
 
@@ -27,8 +27,11 @@ extern char **environ;
  * older binary refuses, so the old process goes on serving. */
 #define RECORD_MAGIC 0x50555356u /* "VSUP" */
 #define RECORD_VERSION 1u
-/* In place: the record then its running tenants (struct in_place). */
-#define RECORD_VERSION_IN_PLACE 2u
+/* In place, a vtest server's (struct in_place_v2), read still. */
+#define RECORD_VERSION_IN_PLACE_V2 2u
+/* In place, either door's: the record then its running tenants (struct
+ * in_place), the version this binary writes. */
+#define RECORD_VERSION_IN_PLACE 3u
 #define ENV_NAME "VENUS_SERVER_UPGRADE"
 /* The new process must have taken over by then, or it is ended. */
 #define TAKE_OVER_TIMEOUT_MS 60000u
@@ -46,14 +49,39 @@ struct record {
    char path[VS_ACTIVATED_PATH_SIZE];
 };
 
-/* Version 2: the process execs its new binary and keeps its workers. */
+/* The forkers of one pool, as they cross. */
+struct record_forkers {
+   uint32_t count, reserved;
+   int32_t fd[VS_WORKER_POOL_FORKERS_MAX], pid[VS_WORKER_POOL_FORKERS_MAX];
+   int32_t tie_fd[VS_WORKER_POOL_FORKERS_MAX];
+};
+
+/* Version 2: a vtest server execs its new binary and keeps its workers. */
+struct in_place_v2 {
+   struct record head;
+   struct record_forkers forkers;
+   uint64_t frozen_ns;
+   /* head.tenants of struct tenant_v2 follow. */
+};
+struct tenant_v2 {
+   uint32_t ctx_id, uid;
+   int32_t pid, gpu, client_fd, activity_fd, ledger_fd;
+   uint32_t forker;
+   uint64_t held[VS_LEDGER_POOLS];
+};
+
+/* Version 3: either door; head's socket is the first of `socket`. */
 struct in_place {
    struct record head;
-   uint32_t forker_count, reserved;
-   int32_t forker_fd[VS_WORKER_POOL_FORKERS_MAX], forker_pid[VS_WORKER_POOL_FORKERS_MAX];
-   int32_t tie_fd[VS_WORKER_POOL_FORKERS_MAX];
+   uint32_t sockets, reserved;
+   struct {
+      int32_t fd;
+      uint32_t owns_file;
+      char path[VS_ACTIVATED_PATH_SIZE];
+   } socket[VS_HAND_OVER_SOCKETS];
+   struct record_forkers forkers[VS_HAND_OVER_POOLS];
    uint64_t frozen_ns;
-   /* head.tenants of struct vtest_upgrade_tenant follow. */
+   /* head.tenants of struct vs_hand_over_tenant follow. */
 };
 
 /* What the new process answers once it listens. */
@@ -107,7 +135,7 @@ upgradable(struct vs_upgrade *up)
 }
 
 static int
-upgrade_start(void *data, const struct vtest_upgrade_offer *offer)
+upgrade_start(void *data, const struct vs_hand_over_offer *offer)
 {
    struct vs_upgrade *up = data;
    vs_server_upgrade_drain();
@@ -125,9 +153,9 @@ upgrade_start(void *data, const struct vtest_upgrade_offer *offer)
       return -1;
    struct record r = {
       .magic = RECORD_MAGIC, .version = RECORD_VERSION, .size = sizeof(r), .old_pid = (int32_t)getpid(),
-      .asked_ns = asked_ns, .owns_file = offer->owns_file, .tenants = offer->tenants,
+      .asked_ns = asked_ns, .owns_file = offer->socket[0].owns_file, .tenants = offer->tenants,
    };
-   if (snprintf(r.path, sizeof(r.path), "%s", offer->path) >= (int)sizeof(r.path)) {
+   if (snprintf(r.path, sizeof(r.path), "%s", offer->socket[0].path) >= (int)sizeof(r.path)) {
       vs_warn(0, "upgrade refused: the socket's path is longer than a hand-over holds; this process goes on serving");
       return -1;
    }
@@ -139,7 +167,7 @@ upgrade_start(void *data, const struct vtest_upgrade_offer *offer)
    if (socketpair(AF_UNIX, SOCK_STREAM, 0, word) != 0 || os_set_cloexec(word[0]) != 0 ||
        os_set_cloexec(word[1]) != 0 || os_socket_prepare(word[0]) != 0 || os_socket_prepare(word[1]) != 0 ||
        (shm = os_shm_create("venus-server-upgrade", sizeof(r))) < 0 || (rec = inheritable(shm)) < 0 ||
-       (listen_copy = inheritable(offer->listen_fd)) < 0 || (word_copy = inheritable(word[1])) < 0) {
+       (listen_copy = inheritable(offer->socket[0].fd)) < 0 || (word_copy = inheritable(word[1])) < 0) {
       err = errno;
    } else {
       r.listen_fd = listen_copy;
@@ -190,12 +218,12 @@ child_end(pid_t pid, char *why, size_t size)
 }
 
 static bool
-upgrade_finish(void *data, enum vtest_upgrade_end end, unsigned tenants)
+upgrade_finish(void *data, enum vs_upgrade_end end, unsigned tenants)
 {
    struct vs_upgrade *up = data;
    char word = 0;
    ssize_t n = 0;
-   if (end == VTEST_UPGRADE_WORD)
+   if (end == VS_UPGRADE_WORD)
       while ((n = recv(up->word_fd, &word, 1, MSG_DONTWAIT)) < 0 && errno == EINTR)
          ;
    close(up->word_fd);
@@ -215,14 +243,14 @@ upgrade_finish(void *data, enum vtest_upgrade_end end, unsigned tenants)
       return true;
    }
    char why[96];
-   if (end != VTEST_UPGRADE_WORD)
+   if (end != VS_UPGRADE_WORD)
       kill(pid, SIGKILL);
    child_end(pid, why, sizeof(why));
-   if (end == VTEST_UPGRADE_STOPPING) {
+   if (end == VS_UPGRADE_STOPPING) {
       vs_warn(0, "upgrade abandoned: this server stops; the new binary %s (pid %d) was ended", up->binary, (int)pid);
       return false;
    }
-   if (end == VTEST_UPGRADE_LATE)
+   if (end == VS_UPGRADE_LATE)
       snprintf(why, sizeof(why), "it did not take over within %u s, ended", TAKE_OVER_TIMEOUT_MS / 1000u);
    vs_warn(0, "upgrade refused: the new binary %s (pid %d) did not take over: %s; this process goes on serving",
            up->binary, (int)pid, why);
@@ -292,56 +320,76 @@ find_binary(const char *name, char *path, size_t size)
    return false;
 }
 
+/* A tenant's fds that cross. */
+static unsigned
+tenant_fds(const struct vs_hand_over_tenant *t, int fds[4])
+{
+   const int own[] = { t->fd, t->activity_fd, t->ledger_fd, t->lines_fd };
+   unsigned n = 0;
+   for (unsigned i = 0; i < 4; i++)
+      if (own[i] >= 0)
+         fds[n++] = own[i];
+   return n;
+}
+
 /* Sets or clears close-on-exec on each fd of the hand-over. */
 static void
-hand_over_fds(const struct vtest_upgrade_offer *offer, bool keep)
+hand_over_fds(const struct vs_hand_over_offer *offer, bool keep)
 {
-   int fds[3 * VS_WORKER_POOL_FORKERS_MAX];
-   unsigned n = 0;
-   fds[n++] = offer->listen_fd;
-   for (unsigned f = 0; f < offer->forkers->count; f++) {
-      fds[n++] = offer->forkers->forker[f].fd;
-      if (offer->forkers->forker[f].tie_fd >= 0)
-         fds[n++] = offer->forkers->forker[f].tie_fd;
+   for (unsigned k = 0; k < offer->sockets; k++)
+      set_close_on_exec(offer->socket[k].fd, !keep);
+   for (unsigned p = 0; p < VS_HAND_OVER_POOLS; p++) {
+      const struct vs_worker_pool_forkers *forkers = offer->forkers[p];
+      for (unsigned f = 0; forkers && f < forkers->count; f++) {
+         set_close_on_exec(forkers->forker[f].fd, !keep);
+         if (forkers->forker[f].tie_fd >= 0)
+            set_close_on_exec(forkers->forker[f].tie_fd, !keep);
+      }
    }
-   for (unsigned i = 0; i < n; i++)
-      set_close_on_exec(fds[i], !keep);
    for (unsigned t = 0; t < offer->tenants; t++) {
-      const struct vtest_upgrade_tenant *r = &offer->running[t];
-      const int own[] = { r->client_fd, r->activity_fd, r->ledger_fd };
-      for (unsigned i = 0; i < 3; i++)
-         if (own[i] >= 0)
-            set_close_on_exec(own[i], !keep);
+      int fds[4];
+      const unsigned n = tenant_fds(&offer->running[t], fds);
+      for (unsigned i = 0; i < n; i++)
+         set_close_on_exec(fds[i], !keep);
    }
 }
 
 /* The record, then the exec; returns only when the exec failed. */
 static void
-upgrade_exec(void *data, const struct vtest_upgrade_offer *offer)
+upgrade_exec(void *data, const struct vs_hand_over_offer *offer)
 {
    struct vs_upgrade *up = data;
-   const size_t size = sizeof(struct in_place) + (size_t)offer->tenants * sizeof(struct vtest_upgrade_tenant);
+   const size_t size = sizeof(struct in_place) + (size_t)offer->tenants * sizeof(struct vs_hand_over_tenant);
    struct in_place *r = calloc(1, size);
-   int shm = -1, rec = -1, err = 0;
+   int shm = -1, rec = -1, err = r ? 0 : ENOMEM;
    char **env = NULL;
    char var[sizeof(ENV_NAME) + 16];
-   if (!r || snprintf(r->head.path, sizeof(r->head.path), "%s", offer->path) >= (int)sizeof(r->head.path)) {
-      err = r ? ENAMETOOLONG : ENOMEM;
-   } else {
+   for (unsigned k = 0; !err && k < offer->sockets; k++) {
+      r->socket[k].fd = offer->socket[k].fd;
+      r->socket[k].owns_file = offer->socket[k].owns_file;
+      if (snprintf(r->socket[k].path, sizeof(r->socket[k].path), "%s", offer->socket[k].path) >=
+          (int)sizeof(r->socket[k].path))
+         err = ENAMETOOLONG;
+   }
+   if (!err) {
       r->head = (struct record){
          .magic = RECORD_MAGIC, .version = RECORD_VERSION_IN_PLACE, .size = (uint32_t)size,
-         .old_pid = (int32_t)getpid(), .asked_ns = offer->frozen_ns, .listen_fd = offer->listen_fd, .word_fd = -1,
-         .owns_file = offer->owns_file, .tenants = offer->tenants,
+         .old_pid = (int32_t)getpid(), .asked_ns = offer->frozen_ns, .listen_fd = offer->socket[0].fd,
+         .word_fd = -1, .owns_file = offer->socket[0].owns_file, .tenants = offer->tenants,
       };
-      snprintf(r->head.path, sizeof(r->head.path), "%s", offer->path);
-      r->forker_count = offer->forkers->count;
-      for (unsigned f = 0; f < offer->forkers->count; f++) {
-         r->forker_fd[f] = offer->forkers->forker[f].fd;
-         r->forker_pid[f] = offer->forkers->forker[f].pid;
-         r->tie_fd[f] = offer->forkers->forker[f].tie_fd;
+      memcpy(r->head.path, r->socket[0].path, sizeof(r->head.path));
+      r->sockets = offer->sockets;
+      for (unsigned p = 0; p < VS_HAND_OVER_POOLS; p++) {
+         const struct vs_worker_pool_forkers *forkers = offer->forkers[p];
+         r->forkers[p].count = forkers ? forkers->count : 0;
+         for (unsigned f = 0; forkers && f < forkers->count; f++) {
+            r->forkers[p].fd[f] = forkers->forker[f].fd;
+            r->forkers[p].pid[f] = forkers->forker[f].pid;
+            r->forkers[p].tie_fd[f] = forkers->forker[f].tie_fd;
+         }
       }
       r->frozen_ns = offer->frozen_ns;
-      memcpy(r + 1, offer->running, (size_t)offer->tenants * sizeof(struct vtest_upgrade_tenant));
+      memcpy(r + 1, offer->running, (size_t)offer->tenants * sizeof(struct vs_hand_over_tenant));
       if ((shm = os_shm_create("venus-server-upgrade", size)) < 0 || (rec = inheritable(shm)) < 0 ||
           pwrite(rec, r, size, 0) != (ssize_t)size)
          err = errno ? errno : EIO;
@@ -350,7 +398,7 @@ upgrade_exec(void *data, const struct vtest_upgrade_offer *offer)
          err = ENOMEM;
    }
    if (!err) {
-      vs_info(0, "upgrade: running %s in this process's place, with its %u client(s) and their workers; their "
+      vs_info(0, "upgrade: running %s in this process's place, with its %u tenant(s) and their workers; their "
                  "charges wait meanwhile", up->binary, offer->tenants);
       hand_over_fds(offer, true);
       char path[sizeof(up->binary)];
@@ -370,41 +418,130 @@ upgrade_exec(void *data, const struct vtest_upgrade_offer *offer)
 
 /* --- the new process: taking over ----------------------------------------- */
 
-/* Reads and checks the record at `fd` (closed); NULL, or why not. */
-/* The in-place part of a version 2 record at `fd`, its size checked:
+static bool
+is_kind(int fd, mode_t kind)
+{
+   struct stat st;
+   return fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == kind;
+}
+
+/* A pool's forkers as they crossed, each fd's kind checked. */
+static bool
+take_forkers(const struct record_forkers *r, bool first, struct vs_worker_pool_forkers *forkers)
+{
+   if ((first && r->count < 1) || r->count > VS_WORKER_POOL_FORKERS_MAX)
+      return false;
+   forkers->count = r->count;
+   for (unsigned f = 0; f < r->count; f++) {
+      if (r->pid[f] <= 0 || !is_kind(r->fd[f], S_IFSOCK) || (r->tie_fd[f] >= 0 && !is_kind(r->tie_fd[f], S_IFIFO)))
+         return false;
+      forkers->forker[f].fd = r->fd[f];
+      forkers->forker[f].pid = r->pid[f];
+      forkers->forker[f].tie_fd = r->tie_fd[f] >= 0 ? r->tie_fd[f] : -1;
+   }
+   return true;
+}
+
+/* Whether tenant `t` of the record is what its kind says, against the
+ * forkers taken and the tenants before it. */
+static bool
+tenant_valid(const struct vs_hand_over_tenant *t, const struct vs_upgrade *up, unsigned index)
+{
+   if (t->kind < VS_HAND_OVER_CLIENT || t->kind >= VS_HAND_OVER_KINDS || !t->id || t->pid <= 0 || t->gpu < -1 ||
+       t->pool >= VS_HAND_OVER_POOLS || t->forker >= up->forkers[t->pool].count ||
+       !memchr(t->name, '\0', sizeof(t->name)) || (t->ledger_fd >= 0 && !is_kind(t->ledger_fd, S_IFSOCK)))
+      return false;
+   const bool context = t->kind == VS_HAND_OVER_VM_CONTEXT;
+   if (context ? t->activity_fd != -1 : !is_kind(t->activity_fd, S_IFREG))
+      return false;
+   if (t->kind == VS_HAND_OVER_VM_GPU) {
+      if (t->fd >= 0 && !is_kind(t->fd, S_IFSOCK))
+         return false;
+      return t->lines_fd < 0 ? t->lines_fd == -1 : t->fd >= 0 && is_kind(t->lines_fd, S_IFREG);
+   }
+   if (!is_kind(t->fd, S_IFSOCK) || t->lines_fd != -1)
+      return false;
+   if (!context)
+      return true;
+   /* A context follows the device whose contexts are apart. */
+   for (unsigned i = 0; i < index; i++) {
+      const struct vs_hand_over_tenant *d = &up->adopted[i];
+      if (d->kind == VS_HAND_OVER_VM_GPU && d->id == t->device && d->fd >= 0)
+         return true;
+   }
+   return false;
+}
+
+/* A version 2 record's tenants (vtest clients), as version 3's. */
+static bool
+read_v2_tenants(int fd, struct vs_upgrade *up, unsigned count)
+{
+   for (unsigned i = 0; i < count; i++) {
+      struct tenant_v2 v;
+      if (pread(fd, &v, sizeof(v), (off_t)(sizeof(struct in_place_v2) + (size_t)i * sizeof(v))) != (ssize_t)sizeof(v))
+         return false;
+      up->adopted[i] = (struct vs_hand_over_tenant){
+         .kind = VS_HAND_OVER_CLIENT, .id = v.ctx_id, .uid = v.uid, .pid = v.pid, .gpu = v.gpu,
+         .forker = v.forker, .fd = v.client_fd, .activity_fd = v.activity_fd, .ledger_fd = v.ledger_fd,
+         .lines_fd = -1,
+      };
+      memcpy(up->adopted[i].held, v.held, sizeof(v.held));
+   }
+   return true;
+}
+
+/* The in-place part of a version 2 or 3 record at `fd`: the sockets,
  * the forkers and the tenants, each fd's kind checked. NULL, or why not. */
 static const char *
 take_in_place(int fd, const struct record *head, struct vs_upgrade *up, char *why, size_t size)
 {
-   struct in_place r;
-   if (pread(fd, &r, sizeof(r), 0) != (ssize_t)sizeof(r) || r.forker_count < 1 ||
-       r.forker_count > VS_WORKER_POOL_FORKERS_MAX || r.frozen_ns > os_now_ns())
-      return "its forkers are out of range";
-   up->forkers.count = r.forker_count;
-   for (unsigned f = 0; f < r.forker_count; f++) {
-      struct stat st;
-      if (r.forker_pid[f] <= 0 || fstat(r.forker_fd[f], &st) != 0 || !S_ISSOCK(st.st_mode) ||
-          (r.tie_fd[f] >= 0 && (fstat(r.tie_fd[f], &st) != 0 || !S_ISFIFO(st.st_mode))))
-         return "a forker's pid or fds are not what they should be";
-      up->forkers.forker[f].fd = r.forker_fd[f];
-      up->forkers.forker[f].pid = r.forker_pid[f];
-      up->forkers.forker[f].tie_fd = r.tie_fd[f] >= 0 ? r.tie_fd[f] : -1;
-   }
-   up->adopted = head->tenants ? calloc(head->tenants, sizeof(*up->adopted)) : NULL;
-   const size_t bytes = (size_t)head->tenants * sizeof(*up->adopted);
-   if (head->tenants && (!up->adopted || pread(fd, up->adopted, bytes, sizeof(r)) != (ssize_t)bytes))
+   struct vs_upgrade_taken *taken = &up->from;
+   const unsigned count = head->tenants;
+   up->adopted = count ? calloc(count, sizeof(*up->adopted)) : NULL;
+   if (count && !up->adopted)
       return "its tenants cannot be read";
-   for (unsigned t = 0; t < head->tenants; t++) {
-      const struct vtest_upgrade_tenant *a = &up->adopted[t];
-      struct stat st;
-      if (!a->ctx_id || a->pid <= 0 || a->gpu < -1 || a->forker >= r.forker_count || fstat(a->client_fd, &st) != 0 ||
-          !S_ISSOCK(st.st_mode) || fstat(a->activity_fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-          (a->ledger_fd >= 0 && (fstat(a->ledger_fd, &st) != 0 || !S_ISSOCK(st.st_mode)))) {
-         snprintf(why, size, "tenant %u (context %u, worker %d) is not what it should be", t, a->ctx_id, (int)a->pid);
+   if (head->version == RECORD_VERSION_IN_PLACE_V2) {
+      struct in_place_v2 r;
+      if (pread(fd, &r, sizeof(r), 0) != (ssize_t)sizeof(r) || !take_forkers(&r.forkers, true, &up->forkers[0]) ||
+          r.frozen_ns > os_now_ns())
+         return "its forkers are out of range";
+      if (!read_v2_tenants(fd, up, count))
+         return "its tenants cannot be read";
+      up->frozen_ns = r.frozen_ns;
+      taken->sockets = 1;
+      taken->socket[0].fd = head->listen_fd;
+      taken->socket[0].owns_file = head->owns_file;
+      memcpy(taken->socket[0].path, head->path, sizeof(head->path));
+   } else {
+      struct in_place r;
+      if (pread(fd, &r, sizeof(r), 0) != (ssize_t)sizeof(r) || r.frozen_ns > os_now_ns())
+         return "it cannot be read";
+      for (unsigned p = 0; p < VS_HAND_OVER_POOLS; p++)
+         if (!take_forkers(&r.forkers[p], p == 0, &up->forkers[p]))
+            return "its forkers are out of range";
+      const size_t bytes = (size_t)count * sizeof(*up->adopted);
+      if (count && pread(fd, up->adopted, bytes, sizeof(r)) != (ssize_t)bytes)
+         return "its tenants cannot be read";
+      if (r.sockets < 1 || r.sockets > VS_HAND_OVER_SOCKETS || r.socket[0].fd != head->listen_fd)
+         return "its sockets are out of range";
+      up->frozen_ns = r.frozen_ns;
+      taken->sockets = r.sockets;
+      for (unsigned k = 0; k < r.sockets; k++) {
+         taken->socket[k].fd = r.socket[k].fd;
+         taken->socket[k].owns_file = r.socket[k].owns_file == 1;
+         if (r.socket[k].owns_file > 1)
+            return "its sockets are out of range";
+         memcpy(taken->socket[k].path, r.socket[k].path, sizeof(r.socket[k].path));
+      }
+   }
+   for (unsigned t = 0; t < count; t++) {
+      const struct vs_hand_over_tenant *a = &up->adopted[t];
+      if (!tenant_valid(a, up, t)) {
+         snprintf(why, size, "tenant %u (kind %u, id %u, worker %d) is not what it should be", t, a->kind, a->id,
+                  (int)a->pid);
          return why;
       }
    }
-   up->frozen_ns = r.frozen_ns;
    return NULL;
 }
 
@@ -424,15 +561,23 @@ take(int fd, struct vs_upgrade *up, char *why, size_t size)
       close(fd);
       return "it is no hand-over";
    }
-   const bool in_place = r.version == RECORD_VERSION_IN_PLACE;
-   const size_t expected = in_place ? sizeof(struct in_place) + (size_t)r.tenants * sizeof(struct vtest_upgrade_tenant)
-                                    : sizeof(r);
+   const bool in_place = r.version == RECORD_VERSION_IN_PLACE || r.version == RECORD_VERSION_IN_PLACE_V2;
+   const size_t expected = r.version == RECORD_VERSION_IN_PLACE
+                              ? sizeof(struct in_place) + (size_t)r.tenants * sizeof(struct vs_hand_over_tenant)
+                           : in_place ? sizeof(struct in_place_v2) + (size_t)r.tenants * sizeof(struct tenant_v2)
+                                      : sizeof(r);
    if ((r.version != RECORD_VERSION && !in_place) || r.tenants > TENANTS_MAX || r.size != expected ||
        st.st_size != (off_t)expected) {
       close(fd);
-      snprintf(why, size, "its format is version %u (%u bytes); this binary reads versions %u and %u", r.version,
+      snprintf(why, size, "its format is version %u (%u bytes); this binary reads versions %u to %u", r.version,
                r.size, RECORD_VERSION, RECORD_VERSION_IN_PLACE);
       return why;
+   }
+   if (!in_place) {
+      t->sockets = 1;
+      t->socket[0].fd = r.listen_fd;
+      t->socket[0].owns_file = r.owns_file == 1;
+      memcpy(t->socket[0].path, r.path, sizeof(r.path));
    }
    const char *refused = in_place ? take_in_place(fd, &r, up, why, size) : NULL;
    close(fd);
@@ -444,51 +589,67 @@ take(int fd, struct vs_upgrade *up, char *why, size_t size)
                (int)expected_pid);
       return why;
    }
-   if (!memchr(r.path, '\0', sizeof(r.path)) || !r.path[0])
-      return "its socket path is no string";
    if (r.owns_file > 1 || r.tenants > TENANTS_MAX || r.asked_ns > os_now_ns())
       return "its fields are out of range";
-   if (r.listen_fd < 3 || r.listen_fd == fd || (!in_place && (r.word_fd < 3 || r.listen_fd == r.word_fd || r.word_fd == fd)))
-      return "its fds are not distinct passed fds";
-   char name[VS_ACTIVATED_PATH_SIZE];
-   if (!vs_listening_unix_socket(r.listen_fd, name, sizeof(name)))
-      return "its listening fd is no listening Unix stream socket";
-   if (!in_place && (fstat(r.word_fd, &st) != 0 || !S_ISSOCK(st.st_mode)))
+   for (unsigned k = 0; k < t->sockets; k++) {
+      const int listen_fd = t->socket[k].fd;
+      if (!memchr(t->socket[k].path, '\0', sizeof(t->socket[k].path)) || !t->socket[k].path[0])
+         return "its socket path is no string";
+      if (listen_fd < 3 || listen_fd == fd || (k && listen_fd == t->socket[0].fd) ||
+          (!in_place && (r.word_fd < 3 || listen_fd == r.word_fd || r.word_fd == fd)))
+         return "its fds are not distinct passed fds";
+      char name[VS_ACTIVATED_PATH_SIZE];
+      if (!vs_listening_unix_socket(listen_fd, name, sizeof(name)))
+         return "its listening fd is no listening Unix stream socket";
+      if (os_set_cloexec(listen_fd) < 0 || os_set_nonblocking(listen_fd, true) < 0)
+         return "its fds cannot be set up";
+   }
+   if (!in_place && (!is_kind(r.word_fd, S_IFSOCK) || os_set_cloexec(r.word_fd) < 0))
       return "its answer fd is no socket";
-   if (os_set_cloexec(r.listen_fd) < 0 || os_set_nonblocking(r.listen_fd, true) < 0 ||
-       (!in_place && os_set_cloexec(r.word_fd) < 0))
-      return "its fds cannot be set up";
    /* What the exec kept open is this process's alone from now on. */
-   for (unsigned f = 0; in_place && f < up->forkers.count; f++) {
-      os_set_cloexec(up->forkers.forker[f].fd);
-      if (up->forkers.forker[f].tie_fd >= 0)
-         os_set_cloexec(up->forkers.forker[f].tie_fd);
+   for (unsigned p = 0; in_place && p < VS_HAND_OVER_POOLS; p++) {
+      for (unsigned f = 0; f < up->forkers[p].count; f++) {
+         os_set_cloexec(up->forkers[p].forker[f].fd);
+         if (up->forkers[p].forker[f].tie_fd >= 0)
+            os_set_cloexec(up->forkers[p].forker[f].tie_fd);
+      }
    }
    for (unsigned i = 0; in_place && i < r.tenants; i++) {
-      os_set_cloexec(up->adopted[i].client_fd);
-      os_set_cloexec(up->adopted[i].activity_fd);
-      if (up->adopted[i].ledger_fd >= 0)
-         os_set_cloexec(up->adopted[i].ledger_fd);
+      int fds[4];
+      const unsigned n = tenant_fds(&up->adopted[i], fds);
+      for (unsigned k = 0; k < n; k++)
+         os_set_cloexec(fds[k]);
    }
    up->in_place = in_place;
-   *t = (struct vs_upgrade_taken){
-      .listen_fd = r.listen_fd, .owns_file = r.owns_file != 0, .old_pid = r.old_pid, .asked_ns = r.asked_ns,
-      .tenants = r.tenants, .word_fd = in_place ? -1 : r.word_fd,
-   };
-   memcpy(t->path, r.path, sizeof(t->path));
+   t->old_pid = r.old_pid;
+   t->asked_ns = r.asked_ns;
+   t->tenants = r.tenants;
+   t->word_fd = in_place ? -1 : r.word_fd;
    return NULL;
 }
 
-/* Listening on the socket taken over: the old process may close its own. */
+/* The sockets taken over, in words: "PATH" or "PATH, PATH". */
+static void
+socket_paths(const struct vs_upgrade_taken *t, char *out, size_t size)
+{
+   size_t used = 0;
+   out[0] = '\0';
+   for (unsigned k = 0; k < t->sockets && used < size; k++)
+      used += (size_t)snprintf(out + used, size - used, "%s%s", k ? ", " : "", t->socket[k].path);
+}
+
+/* Listening on the sockets taken over: the old process may close its own. */
 static void
 upgrade_listening(void *data)
 {
    struct vs_upgrade *up = data;
    if (up->taken && up->in_place) {
       const uint64_t now = os_now_ns();
-      vs_info(0, "upgrade: took over %u tenants, their workers and 1 listening socket (%s) in place in %llu ms; "
-                 "their charges waited %llu ms", up->from.tenants, up->from.path,
-              (unsigned long long)((now - up->from.asked_ns) / 1000000u),
+      char paths[2 * VS_ACTIVATED_PATH_SIZE + 4];
+      socket_paths(&up->from, paths, sizeof(paths));
+      vs_info(0, "upgrade: took over %u tenants, their workers and %u listening socket%s (%s) in place in %llu ms; "
+                 "their charges waited %llu ms", up->from.tenants, up->from.sockets, up->from.sockets == 1 ? "" : "s",
+              paths, (unsigned long long)((now - up->from.asked_ns) / 1000000u),
               (unsigned long long)((now - up->frozen_ns) / 1000000u));
       return;
    }
@@ -501,25 +662,29 @@ upgrade_listening(void *data)
    const unsigned long long ms = (os_now_ns() - up->from.asked_ns) / 1000000u;
    if (told)
       vs_info(0, "upgrade: took over 0 tenants, 1 listening socket (%s) from pid %d in %llu ms; its %u client(s) "
-                 "stay with it until they end", up->from.path, (int)up->from.old_pid, ms, up->from.tenants);
+                 "stay with it until they end", up->from.socket[0].path, (int)up->from.old_pid, ms, up->from.tenants);
    else
       vs_warn(0, "upgrade: took over the listening socket (%s), but pid %d did not hear it (%s); both serve it",
-              up->from.path, (int)up->from.old_pid, strerror(errno));
+              up->from.socket[0].path, (int)up->from.old_pid, strerror(errno));
 }
 
 int
 vs_upgrade_init(struct vs_upgrade *up, const struct vs_server_config *config, int asked_fd,
-                struct vtest_server_upgrade *hooks)
+                struct vs_live_upgrade *hooks)
 {
-   *up = (struct vs_upgrade){ .config = config, .word_fd = -1, .from = { .word_fd = -1, .listen_fd = -1 } };
-   *hooks = (struct vtest_server_upgrade){
+   *up = (struct vs_upgrade){ .config = config, .word_fd = -1, .from = { .word_fd = -1 } };
+   for (unsigned k = 0; k < VS_HAND_OVER_SOCKETS; k++)
+      up->from.socket[k].fd = -1;
+   *hooks = (struct vs_live_upgrade){
       .asked_fd = asked_fd, .start = upgrade_start, .finish = upgrade_finish,
       .timeout_ms = TAKE_OVER_TIMEOUT_MS, .listening = upgrade_listening, .in_place = upgrade_in_place,
       .exec = upgrade_exec, .data = up,
    };
    if (config->upgrade_probe) {
       /* An old process asks whether this binary reads its hand-over. */
-      return config->upgrade_probe == RECORD_VERSION_IN_PLACE ? VS_UPGRADE_PROBED : 1;
+      const bool reads = config->upgrade_probe == RECORD_VERSION_IN_PLACE ||
+                         config->upgrade_probe == RECORD_VERSION_IN_PLACE_V2;
+      return reads ? VS_UPGRADE_PROBED : 1;
    }
    if (config->upgrade_fd < 0)
       return 0;
@@ -533,7 +698,8 @@ vs_upgrade_init(struct vs_upgrade *up, const struct vs_server_config *config, in
    if (up->in_place) {
       hooks->adopted = up->adopted;
       hooks->adopted_count = up->from.tenants;
-      hooks->adopted_forkers = &up->forkers;
+      for (unsigned p = 0; p < VS_HAND_OVER_POOLS; p++)
+         hooks->adopted_forkers[p] = up->forkers[p].count ? &up->forkers[p] : NULL;
    }
    return 0;
 }

@@ -2,8 +2,11 @@
 #include "worker/tenant.h"
 
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "base/log.h"
+#include "worker/hand_over.h"
 #include "worker/ledger_channel.h"
 #include "worker/placement.h"
 #include "worker/start_ration.h"
@@ -61,4 +64,37 @@ vs_tenant_end(struct vs_tenant *tenant)
    vs_placement_give_back(tenant->placement, tenant->gpu);
    tenant->placement = NULL;
    tenant->gpu = -1;
+}
+
+void
+vs_tenant_hand_over(struct vs_tenant *tenant, struct vs_hand_over_tenant *record)
+{
+   record->pid = tenant->pid;
+   record->gpu = tenant->gpu;
+   record->ledger_fd = tenant->ledger ? vs_ledger_channel_park(tenant->ledger, record->held) : -1;
+}
+
+void
+vs_tenant_resume(struct vs_tenant *tenant)
+{
+   if (tenant->ledger)
+      vs_ledger_channel_resume(tenant->ledger);
+}
+
+void
+vs_tenant_adopt(const struct vs_hand_over_tenant *record, struct vs_placement *placement, struct vs_ledger *ledger,
+                struct vs_tenant *tenant)
+{
+   *tenant = (struct vs_tenant){ .pid = record->pid, .placement = placement, .gpu = -1 };
+   if (record->gpu >= 0 && vs_placement_retake(placement, record->gpu))
+      tenant->gpu = record->gpu;
+   if (record->ledger_fd < 0)
+      return;
+   tenant->ledger = ledger ? vs_ledger_channel_adopt(ledger, record->uid, record->id, record->ledger_fd, record->held)
+                           : NULL;
+   if (!tenant->ledger) {
+      vs_error(record->id, "upgrade: cannot serve the ledger channel of worker process %d (%s); its charges are "
+               "refused from now on", (int)record->pid, ledger ? strerror(errno) : "no ledger");
+      close(record->ledger_fd);
+   }
 }

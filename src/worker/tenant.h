@@ -73,4 +73,18 @@ enum vs_tenant_start vs_tenant_start(const struct vs_tenant_request *request, st
  * place on its GPU, are back. */
 void vs_tenant_end(struct vs_tenant *tenant);
 
+/* A live upgrade in place (worker/hand_over.h), the pool frozen: the
+ * tenant's worker and GPU into `record`, and its ledger channel parked
+ * (what it holds with it); vs_tenant_resume undoes that when the exec
+ * failed. */
+struct vs_hand_over_tenant;
+void vs_tenant_hand_over(struct vs_tenant *tenant, struct vs_hand_over_tenant *record);
+void vs_tenant_resume(struct vs_tenant *tenant);
+/* In the process the upgrade started: the running tenant `record` (its
+ * worker adopted by its pool), its GPU counted again and its account in
+ * `ledger` reopened holding what it held; a channel that cannot be is
+ * closed, with one line (its worker's charges are refused from then on). */
+void vs_tenant_adopt(const struct vs_hand_over_tenant *record, struct vs_placement *placement,
+                     struct vs_ledger *ledger, struct vs_tenant *tenant);
+
 #endif

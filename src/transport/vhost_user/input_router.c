@@ -88,6 +88,18 @@ vs_input_router_add_input(struct vs_input_router *router, uint32_t id, pid_t vmm
    return add(router, id, vmm, events_fd);
 }
 
+int
+vs_input_router_events_fd(struct vs_input_router *router, uint32_t id)
+{
+   int fd = -1;
+   pthread_mutex_lock(&router->lock);
+   for (const struct routed_device *d = router->devices; d; d = d->next)
+      if (d->id == id)
+         fd = d->events_fd;
+   pthread_mutex_unlock(&router->lock);
+   return fd;
+}
+
 void
 vs_input_router_remove(struct vs_input_router *router, uint32_t id)
 {

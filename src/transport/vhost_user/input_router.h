@@ -29,6 +29,9 @@ bool vs_input_router_add_gpu(struct vs_input_router *router, uint32_t id, pid_t 
  * (prepared with os_socket_prepare), which the router owns from now on
  * (closed on failure, logged). */
 bool vs_input_router_add_input(struct vs_input_router *router, uint32_t id, pid_t vmm, int events_fd);
+/* Input device `id`'s reports socket, still the router's: what a live
+ * upgrade hands over. -1: none. */
+int vs_input_router_events_fd(struct vs_input_router *router, uint32_t id);
 /* Device `id` (either kind) is gone; an input device's socket is closed,
  * which ends its worker's reading. */
 void vs_input_router_remove(struct vs_input_router *router, uint32_t id);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@
 #include "transport/vhost_user/vhost_user_worker.h"
 #include "transport/vhost_user/virtio_gpu.h"
 #include "transport/vmm/render.h"
+#include "transport/vmm/render_worker.h"
 #include "worker/activity.h"
 #include "worker/connection_lines.h"
 #include "worker/placement.h"
@@ -152,6 +154,14 @@ struct device {
    uint64_t connected_ns;
    bool evicted; /* under server->lock: its slot is a newcomer's */
    bool ended; /* under server->lock */
+   /* Its contexts' render server's hold for a live upgrade (contexts
+    * apart); NULL: none. */
+   struct render_hand_over *hand_over;
+   /* Taken over from the process before a live upgrade: its record, and
+    * its contexts' (their render server adopts them). */
+   const struct vs_hand_over_tenant *adopted;
+   const struct vs_hand_over_tenant *adopted_contexts;
+   unsigned adopted_context_count;
    struct device *next;
 };
 
@@ -265,6 +275,7 @@ end_device(struct device *device)
 }
 
 static bool start_worker(struct device *device);
+static void adopt_device(struct device *device);
 
 /* Once its waiter is joined. */
 static void
@@ -273,6 +284,7 @@ free_device(struct device *device)
    vs_activity_destroy(device->activity);
    if (device->activity_fd >= 0)
       close(device->activity_fd);
+   render_hand_over_destroy(device->hand_over);
    free(device);
 }
 
@@ -284,7 +296,9 @@ wait_device(void *arg)
    struct device *device = arg;
    struct server *server = device->server;
    const struct vs_vhost_user_options *options = server->options;
-   if (!start_worker(device)) {
+   if (device->adopted) {
+      adopt_device(device);
+   } else if (!start_worker(device)) {
       end_device(device);
       return NULL;
    }
@@ -433,9 +447,12 @@ contexts_thread(void *arg)
    char name[16];
    snprintf(name, sizeof(name), "vs-vm-%u", device->id);
    os_thread_set_name(name);
+   const struct vs_hand_over_tenant *adopted = device->adopted;
    const struct render_tenant tenant = {
       .device_id = device->id, .uid = device->uid, .starts = server->starts, .ledger = server->ledger,
-      .context_lines = CONTEXT_LINES_PER_DEVICE,
+      .context_lines = CONTEXT_LINES_PER_DEVICE, .hand_over = device->hand_over,
+      .adopted = device->adopted_contexts, .adopted_count = device->adopted_context_count,
+      .lines_fd = adopted ? adopted->lines_fd : -1, .init_flags = adopted ? adopted->init_flags : 0,
    };
    const struct render_server_options rs = {
       .isolate = VS_ISOLATE_PROCESS,
@@ -452,6 +469,8 @@ contexts_thread(void *arg)
 static void
 serve_contexts(struct device *device)
 {
+   /* Without its hold, a live upgrade is refused while the device runs. */
+   device->hand_over = device->server->options->upgrade ? render_hand_over_create() : NULL;
    int err = pthread_create(&device->contexts, NULL, contexts_thread, device);
    if (err) {
       /* Its worker finds no render server: the VM has no 3D. */
@@ -563,6 +582,35 @@ start_worker(struct device *device)
    vs_info(0, "vhost-user device %u: a %s device of VMM pid %d, uid %d, served by worker process %d", device->id,
            kind_names[device->kind], (int)device->vmm, (int)device->uid, (int)pid);
    return true;
+}
+
+/* On the device's thread: a device a live upgrade in place handed over,
+ * its worker adopted by the pool already: its account, its route and its
+ * contexts' server, as start_worker made them. */
+static void
+adopt_device(struct device *device)
+{
+   struct server *server = device->server;
+   const struct vs_vhost_user_options *options = server->options;
+   const struct vs_hand_over_tenant *a = device->adopted;
+   const bool own_account = device->kind == VS_VU_DEVICE_GPU && !server->workers->contexts;
+   vs_tenant_adopt(a, own_account ? server->workers->options->placement : NULL, own_account ? server->ledger : NULL,
+                   &device->tenant);
+   if (device->kind == VS_VU_DEVICE_GPU && a->fd >= 0) {
+      device->contexts_fd = a->fd;
+      serve_contexts(device);
+   }
+   bool routed = true;
+   if (options->router)
+      routed = device->kind == VS_VU_DEVICE_INPUT
+                  ? vs_input_router_add_input(options->router, device->id, device->vmm, a->fd)
+                  : vs_input_router_add_gpu(options->router, device->id, device->vmm);
+   else if (device->kind == VS_VU_DEVICE_INPUT)
+      close(a->fd);
+   if (!routed)
+      vs_worker_pool_kill(server->pool, device->pid);
+   vs_info(0, "vhost-user device %u: a %s device of VMM pid %d, uid %d, served by worker process %d, taken over",
+           device->id, kind_names[device->kind], (int)device->vmm, (int)device->uid, (int)device->pid);
 }
 
 /* Under the lock: whether a device holds its slot. One whose VMM hung up
@@ -703,6 +751,218 @@ stop_devices(struct server *server)
    pthread_mutex_unlock(&server->lock);
 }
 
+/* How long a live upgrade in place waits for every device to be served
+ * by a running worker that its thread waits for, and every context too. */
+#define SETTLE_MS 3000
+
+/* Undoes freeze_devices for its first `count` devices. */
+static void
+thaw_devices(struct server *server, unsigned count)
+{
+   unsigned n = 0;
+   for (struct device *d = server->devices; d && n < count; d = d->next) {
+      if (d->ended)
+         continue;
+      if (d->contexts_served)
+         render_hand_over_thaw(d->hand_over);
+      vs_tenant_resume(&d->tenant);
+      n++;
+   }
+}
+
+/* Under frozen pools: each device's record, then its contexts', into
+ * `running` (room for `room`), their ledger channels parked and their
+ * render servers stopped. The count, or -1 (nothing held) while a device
+ * or a context is starting or ending. */
+static int
+freeze_devices(struct server *server, struct vs_hand_over_tenant *running, unsigned room)
+{
+   const struct vs_vhost_user_options *options = server->options;
+   unsigned devices = 0;
+   bool settled = true;
+   pthread_mutex_lock(&server->lock);
+   for (const struct device *d = server->devices; d; d = d->next) {
+      if (d->ended)
+         continue;
+      devices++;
+      settled = settled && d->pid > 0 && (!d->contexts_served || d->hand_over);
+   }
+   settled = settled && devices == vs_worker_pool_awaiting(server->pool) && devices <= room;
+   pthread_mutex_unlock(&server->lock);
+   if (!settled)
+      return -1;
+   /* Every device's thread waits on its worker: what it holds stays. */
+   unsigned n = 0, frozen = 0, contexts = 0;
+   for (struct device *d = server->devices; d; d = d->next) {
+      if (d->ended)
+         continue;
+      struct vs_hand_over_tenant *t = &running[n];
+      *t = (struct vs_hand_over_tenant){
+         .kind = d->kind == VS_VU_DEVICE_GPU ? VS_HAND_OVER_VM_GPU : VS_HAND_OVER_VM_INPUT, .id = d->id,
+         .uid = (uint32_t)d->uid, .forker = vs_worker_pool_forker_of(server->pool, d->pid), .fd = -1,
+         .activity_fd = d->activity_fd, .vmm = (int32_t)d->vmm, .lines_fd = -1,
+      };
+      if (d->kind == VS_VU_DEVICE_INPUT && (!options->router || (t->fd = vs_input_router_events_fd(options->router, d->id)) < 0))
+         break;
+      int got = 0;
+      if (d->contexts_served) {
+         t->fd = d->contexts_fd;
+         got = n + 1 < room ? render_hand_over_freeze(d->hand_over, t, t + 1, room - n - 1, SETTLE_MS / 10) : -1;
+         if (got < 0)
+            break;
+      }
+      vs_tenant_hand_over(&d->tenant, t);
+      n += 1 + (unsigned)got;
+      contexts += (unsigned)got;
+      frozen++;
+   }
+   struct render_workers *apart = server->workers->contexts;
+   if (frozen == devices && (!apart || contexts == vs_worker_pool_awaiting(apart->pool)))
+      return (int)n;
+   thaw_devices(server, frozen);
+   return -1;
+}
+
+/* With their workers running on: this process runs the new binary in its
+ * place (worker/hand_over.h), handing it `sockets` and every device.
+ * Returns when it could not (one line said why), everything thawed. */
+static void
+upgrade_in_place(struct server *server, const struct vs_hand_over_socket *sockets, unsigned socket_count)
+{
+   const struct vs_live_upgrade *up = server->options->upgrade;
+   if (up->in_place(up->data) != 0)
+      return;
+   const uint64_t frozen_ns = os_now_ns();
+   struct render_workers *apart = server->workers->contexts;
+   struct vs_worker_pool_forkers forkers[VS_HAND_OVER_POOLS];
+   vs_worker_pool_freeze(server->pool, &forkers[0]);
+   if (apart)
+      vs_worker_pool_freeze(apart->pool, &forkers[1]);
+   unsigned room = 0;
+   pthread_mutex_lock(&server->lock);
+   for (const struct device *d = server->devices; d; d = d->next)
+      room += 1 + (d->kind == VS_VU_DEVICE_GPU && apart ? CONTEXTS_PER_DEVICE : 0);
+   pthread_mutex_unlock(&server->lock);
+   struct vs_hand_over_tenant *running = calloc(room ? room : 1, sizeof(*running));
+   int count = -1;
+   while (running) {
+      count = freeze_devices(server, running, room);
+      if (count >= 0 || os_now_ns() - frozen_ns > SETTLE_MS * 1000000ull)
+         break;
+      (void)poll(NULL, 0, 20);
+      reap_devices(server);
+   }
+   if (count >= 0) {
+      struct vs_hand_over_offer offer = {
+         .sockets = socket_count, .tenants = (unsigned)count, .running = running,
+         .forkers = { &forkers[0], apart ? &forkers[1] : NULL }, .frozen_ns = frozen_ns,
+      };
+      for (unsigned k = 0; k < socket_count; k++)
+         offer.socket[k] = sockets[k];
+      up->exec(up->data, &offer);
+      thaw_devices(server, ~0u);
+   } else if (!running) {
+      vs_warn(0, "upgrade refused: out of memory listing the VM devices; this process goes on serving");
+   } else {
+      vs_warn(0, "upgrade refused: a VM device or one of its contexts was still starting or ending %u ms after the "
+                 "upgrade was asked for; this process goes on serving (ask again)", SETTLE_MS);
+   }
+   free(running);
+   if (apart)
+      vs_worker_pool_thaw(apart->pool);
+   vs_worker_pool_thaw(server->pool);
+}
+
+/* The workers of pool `p` (0: the devices', 1: their contexts') of the
+ * tenants handed over, adopted there. */
+static void
+adopt_workers(struct server *server, unsigned p)
+{
+   const struct vs_live_upgrade *up = server->options->upgrade;
+   struct vs_worker_pool *pool = p ? (server->workers->contexts ? server->workers->contexts->pool : NULL)
+                                   : server->pool;
+   const struct vs_worker_pool_forkers *forkers = up->adopted_forkers[p];
+   if (!forkers)
+      return;
+   const unsigned n = up->adopted_count;
+   pid_t *pids = calloc(n ? n : 1, sizeof(*pids));
+   uid_t *uids = calloc(n ? n : 1, sizeof(*uids));
+   unsigned *forker_of = calloc(n ? n : 1, sizeof(*forker_of));
+   unsigned m = 0;
+   for (unsigned i = 0; pids && uids && forker_of && i < n; i++) {
+      if (up->adopted[i].pool != p)
+         continue;
+      pids[m] = up->adopted[i].pid;
+      uids[m] = (uid_t)up->adopted[i].uid;
+      forker_of[m++] = up->adopted[i].forker;
+   }
+   if (!pool) {
+      /* Contexts apart before the upgrade, in their devices' workers now:
+       * their forkers end, and with them their workers. */
+      vs_error(0, "upgrade: %u context workers were handed over to a server that runs none; they end", m);
+      for (unsigned f = 0; f < forkers->count; f++) {
+         close(forkers->forker[f].fd);
+         if (forkers->forker[f].tie_fd >= 0)
+            close(forkers->forker[f].tie_fd);
+      }
+   } else if (!vs_worker_pool_adopt(pool, forkers, pids, uids, forker_of, pids && uids && forker_of ? m : 0)) {
+      vs_error(0, "upgrade: the %s workers handed over could not all be taken over; some end", p ? "contexts'" : "devices'");
+   }
+   free(pids);
+   free(uids);
+   free(forker_of);
+}
+
+/* Started by a live upgrade in place: every device handed over, served
+ * again by a thread of its own; `next_id` past their ids. */
+static void
+adopt_devices(struct server *server, uint32_t *next_id)
+{
+   const struct vs_live_upgrade *up = server->options->upgrade;
+   adopt_workers(server, 0);
+   adopt_workers(server, 1);
+   for (unsigned i = 0; i < up->adopted_count; i++) {
+      const struct vs_hand_over_tenant *a = &up->adopted[i];
+      if (a->kind == VS_HAND_OVER_VM_CONTEXT)
+         continue; /* its device's render server takes it */
+      if (a->id >= *next_id)
+         *next_id = a->id + 1;
+      struct device *device = a->kind == VS_HAND_OVER_VM_GPU || a->kind == VS_HAND_OVER_VM_INPUT
+                                 ? calloc(1, sizeof(*device)) : NULL;
+      struct vs_activity *activity = device ? vs_activity_map(a->activity_fd) : NULL;
+      int err = activity ? 0 : device ? errno : a->kind == VS_HAND_OVER_CLIENT ? EPROTO : ENOMEM;
+      if (activity) {
+         *device = (struct device){
+            .server = server, .kind = a->kind == VS_HAND_OVER_VM_GPU ? VS_VU_DEVICE_GPU : VS_VU_DEVICE_INPUT,
+            .id = a->id, .pid = a->pid, .vmm = a->vmm, .uid = (uid_t)a->uid, .sock = -1, .reports = -1,
+            .contexts_fd = -1, .activity = activity, .activity_fd = a->activity_fd, .connected_ns = os_now_ns(),
+            .adopted = a, .adopted_contexts = a + 1,
+         };
+         while (i + 1 + device->adopted_context_count < up->adopted_count &&
+                a[1 + device->adopted_context_count].kind == VS_HAND_OVER_VM_CONTEXT)
+            device->adopted_context_count++;
+         pthread_mutex_lock(&server->lock);
+         device->next = server->devices;
+         server->devices = device;
+         err = pthread_create(&device->waiter, NULL, wait_device, device);
+         if (err)
+            server->devices = device->next;
+         pthread_mutex_unlock(&server->lock);
+         if (!err)
+            continue;
+         vs_activity_destroy(activity);
+      }
+      vs_error(0, "upgrade: cannot take over VM device %u of worker process %d (%s); it ends", a->id, (int)a->pid,
+               strerror(err));
+      free(device);
+      vs_worker_pool_kill(server->pool, a->pid);
+      const int fds[] = { a->fd, a->activity_fd, a->ledger_fd, a->lines_fd };
+      for (unsigned k = 0; k < 4; k++)
+         if (fds[k] >= 0)
+            close(fds[k]);
+   }
+}
+
 /* The listening sockets: those bound here are removed, those passed left
  * to their owner. */
 static void
@@ -749,9 +1009,13 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
    for (unsigned k = 0; k < VS_VU_DEVICE_KINDS && paths[k]; k++) {
       const struct vs_activated_socket *activated =
          vs_socket_activation_find(options->activated, options->activated_count, paths[k]);
-      passed[k] = activated != NULL;
-      used += passed[k];
-      listen_fds[k] = activated ? activated->fd : vs_listen_socket_open(paths[k], &identity[k]);
+      const struct vs_hand_over_socket *taken = NULL;
+      for (unsigned t = 0; t < options->taken_count; t++)
+         if (!strcmp(options->taken[t].path, paths[k]))
+            taken = &options->taken[t];
+      passed[k] = activated != NULL || (taken && (!taken->owns_file || stat(paths[k], &identity[k]) != 0));
+      used += activated != NULL;
+      listen_fds[k] = taken ? taken->fd : activated ? activated->fd : vs_listen_socket_open(paths[k], &identity[k]);
       if (listen_fds[k] < 0)
          break;
    }
@@ -784,12 +1048,23 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
               paths[VS_VU_DEVICE_INPUT]);
    if (options->listen_modes)
       options->listen_modes(options->display, request_mode, &server);
+   const struct vs_live_upgrade *up = options->upgrade;
    uint32_t next_id = 1;
+   if (up && up->adopted_forkers[0])
+      adopt_devices(&server, &next_id);
+   if (up && up->listening)
+      up->listening(up->data);
+   struct vs_hand_over_socket sockets[VS_VU_DEVICE_KINDS];
+   unsigned socket_count = 0;
+   for (unsigned k = 0; k < VS_VU_DEVICE_KINDS && listen_fds[k] >= 0; k++)
+      sockets[socket_count++] = (struct vs_hand_over_socket){ .fd = listen_fds[k], .path = paths[k],
+                                                              .owns_file = !passed[k] };
    for (;;) {
-      struct pollfd fds[1 + VS_VU_DEVICE_KINDS] = { { .fd = stop_fd, .events = POLLIN } };
+      struct pollfd fds[2 + VS_VU_DEVICE_KINDS] = { { .fd = stop_fd, .events = POLLIN },
+                                                    { .fd = up ? up->asked_fd : -1, .events = POLLIN } };
       for (unsigned k = 0; k < VS_VU_DEVICE_KINDS; k++)
-         fds[1 + k] = (struct pollfd){ .fd = listen_fds[k], .events = POLLIN };
-      if (poll(fds, 1 + VS_VU_DEVICE_KINDS, -1) < 0) {
+         fds[2 + k] = (struct pollfd){ .fd = listen_fds[k], .events = POLLIN };
+      if (poll(fds, 2 + VS_VU_DEVICE_KINDS, -1) < 0) {
          if (errno == EINTR)
             continue;
          vs_error(0, "vhost-user: poll: %s", strerror(errno));
@@ -798,8 +1073,10 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
       if (fds[0].revents)
          break;
       reap_devices(&server);
+      if (fds[1].revents)
+         upgrade_in_place(&server, sockets, socket_count);
       for (unsigned k = 0; k < VS_VU_DEVICE_KINDS; k++) {
-         if (!(fds[1 + k].revents & POLLIN))
+         if (!(fds[2 + k].revents & POLLIN))
             continue;
          int sock = accept_connection(listen_fds[k]);
          if (sock < 0)

@@ -14,6 +14,7 @@
 #include "base/socket_activation.h"
 
 #include "transport/vhost_user/scanout_export.h"
+#include "worker/hand_over.h"
 #include "worker/memory_shares.h"
 
 struct vs_context_options;
@@ -61,6 +62,13 @@ struct vs_vhost_user_options {
     * size): the server hands the display its `request` while it serves,
     * and NULL before it returns; NULL: viewers do not set the mode. */
    void (*listen_modes)(void *display, vs_scanout_mode_fn request, void *data);
+   /* The live upgrade (worker/hand_over.h); NULL: none. In the process
+    * an upgrade in place started, `taken` are the listening sockets it
+    * took over, served instead of binding their paths, and the hooks'
+    * tenants are adopted. */
+   const struct vs_live_upgrade *upgrade;
+   const struct vs_hand_over_socket *taken;
+   unsigned taken_count;
 };
 
 /* The workers' pools, made while the process has no other thread

@@ -40,6 +40,7 @@ const char *render_framing_name(enum render_framing f);
 /* Parses a --stream-framing value (auto, header8, be32). */
 bool render_framing_parse(const char *name, enum render_framing *out);
 
+struct render_hand_over;
 struct render_workers;
 struct vs_ledger;
 struct vs_start_ration;
@@ -57,7 +58,32 @@ struct render_tenant {
     * their creation and end are debug lines (vs_context_options's
     * lines_left, shared with each worker through memory). */
    uint32_t context_lines;
+   /* Where a live upgrade stops it (NULL: nowhere); in the process an
+    * upgrade in place started, its contexts taken over (their workers
+    * adopted by the pool already), its line budget's memory (-1: a new
+    * one) and its VMM's INIT flags. */
+   struct render_hand_over *hand_over;
+   const struct vs_hand_over_tenant *adopted;
+   unsigned adopted_count;
+   int lines_fd;
+   uint32_t init_flags;
 };
+
+/* A live upgrade in place (worker/hand_over.h) of a VM device's render
+ * server, the contexts' pool frozen: render_hand_over_freeze stops the
+ * server between two requests and lists its running contexts into
+ * `contexts` (at most `max`), their ledger channels parked, and its
+ * VMM's INIT flags and line budget into `device`: their count, or -1
+ * (nothing held) while a context is starting or ending, or when the
+ * server did not stop within `wait_ms` or ended meanwhile. One that had
+ * ended lists none, and sets device->fd (its socket) to -1.
+ * render_hand_over_thaw undoes it when the exec failed. */
+struct vs_hand_over_tenant;
+struct render_hand_over *render_hand_over_create(void);
+void render_hand_over_destroy(struct render_hand_over *hand_over);
+int render_hand_over_freeze(struct render_hand_over *hand_over, struct vs_hand_over_tenant *device,
+                            struct vs_hand_over_tenant *contexts, unsigned max, unsigned wait_ms);
+void render_hand_over_thaw(struct render_hand_over *hand_over);
 
 struct render_server_options {
    enum vs_isolate isolate;

@@ -26,6 +26,7 @@
 #include "transport/vmm/render_worker.h"
 #include "base/log.h"
 #include "worker/connection_lines.h"
+#include "worker/hand_over.h"
 #include "worker/placement.h"
 #include "worker/start_ration.h"
 #include "worker/tenant.h"
@@ -43,6 +44,12 @@ struct worker {
    atomic_bool killed; /* we ended it: its death is no news */
    bool destroyed;     /* DESTROY_CONTEXT/RESET seen: the id is free again */
    atomic_bool done;
+   /* Its worker's, while its thread waits for that worker to end (under
+    * the lock): what a live upgrade in place hands over. */
+   struct vs_tenant *tenant;
+   /* Taken over from the process before a live upgrade: its thread only
+    * waits for its worker. */
+   const struct vs_hand_over_tenant *adopted;
 };
 
 struct server {
@@ -69,6 +76,16 @@ struct server {
     * that every context worker maps (its lines_left); NULL otherwise. */
    _Atomic uint32_t *lines_left;
    int lines_fd;
+};
+
+/* A live upgrade's hold on a VM device's render server: `server` while
+ * it runs; it parks (between two requests) while `park` is set. */
+struct render_hand_over {
+   pthread_mutex_t lock;
+   pthread_cond_t changed;
+   struct os_event asked;
+   struct server *server;
+   bool park, parked;
 };
 
 /* In the server process: a worker died warming up. The device snapshot
@@ -221,6 +238,35 @@ serve_on_thread(struct worker *w)
    vs_ledger_close(ledger.account);
 }
 
+/* Until the context's worker process has ended; all `tenant` held is
+ * back then. */
+static void
+await_worker(struct worker *w, struct vs_tenant *tenant, struct vs_server_link *served)
+{
+   struct server *s = w->server;
+   const pid_t pid = tenant->pid;
+   atomic_store(&w->pid, pid);
+   if (atomic_load(&w->killed))
+      kill_worker(s, pid);
+   pthread_mutex_lock(&s->lock);
+   w->tenant = tenant;
+   pthread_mutex_unlock(&s->lock);
+   /* A link is only a pooled worker's. */
+   int status = served ? vs_server_link_serve_worker(served, s->pool, pid) : wait_worker(s, pid);
+   pthread_mutex_lock(&s->lock);
+   w->tenant = NULL;
+   pthread_mutex_unlock(&s->lock);
+   vs_tenant_end(tenant);
+   if (WIFSIGNALED(status) && !atomic_load(&w->killed))
+      vs_log(context_line_level(s, VS_LOG_ERROR), w->ctx_id,
+             "context \"%s\": worker process %d killed by signal %d; only this context is gone", w->name,
+               (int)pid, WTERMSIG(status));
+   else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+      vs_log(context_line_level(s, VS_LOG_ERROR), w->ctx_id, "context \"%s\": worker process %d exited with status %d",
+             w->name, (int)pid,
+               WEXITSTATUS(status));
+}
+
 /* A worker process (pooled or spawned), once one of the VM's worker
  * starts is there; this thread waits for it, so it outlives it, as
  * os_worker_start's tie on Linux needs. */
@@ -275,23 +321,19 @@ serve_in_process(struct worker *w)
       vs_error(w->ctx_id, "dropping context \"%s\": %s: %s", w->name, what, strerror(err));
       return;
    }
-   const pid_t pid = tenant.pid;
    vs_log(s->lines_left ? VS_LOG_DEBUG : VS_LOG_INFO, w->ctx_id, "context \"%s\" served by worker process %d",
-          w->name, (int)pid);
-   atomic_store(&w->pid, pid);
-   if (atomic_load(&w->killed))
-      kill_worker(s, pid);
-   /* A link is only a pooled worker's. */
-   int status = served ? vs_server_link_serve_worker(served, s->pool, pid) : wait_worker(s, pid);
-   vs_tenant_end(&tenant);
-   if (WIFSIGNALED(status) && !atomic_load(&w->killed))
-      vs_log(context_line_level(s, VS_LOG_ERROR), w->ctx_id,
-             "context \"%s\": worker process %d killed by signal %d; only this context is gone", w->name,
-               (int)pid, WTERMSIG(status));
-   else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-      vs_log(context_line_level(s, VS_LOG_ERROR), w->ctx_id, "context \"%s\": worker process %d exited with status %d",
-             w->name, (int)pid,
-               WEXITSTATUS(status));
+          w->name, (int)tenant.pid);
+   await_worker(w, &tenant, served);
+}
+
+/* A context taken over by a live upgrade in place: its worker serves it
+ * already. */
+static void
+serve_adopted(struct worker *w)
+{
+   struct vs_tenant tenant;
+   vs_tenant_adopt(w->adopted, w->server->options->placement, w->server->ledger, &tenant);
+   await_worker(w, &tenant, NULL);
 }
 
 static void *
@@ -301,7 +343,9 @@ worker_thread(void *arg)
    char name[16];
    snprintf(name, sizeof(name), "vs-ctx-%u", w->ctx_id);
    os_thread_set_name(name);
-   if (w->server->isolate == VS_ISOLATE_THREAD)
+   if (w->adopted)
+      serve_adopted(w);
+   else if (w->server->isolate == VS_ISOLATE_THREAD)
       serve_on_thread(w);
    else
       serve_in_process(w);
@@ -530,6 +574,17 @@ handle(struct server *s, const void *buf, size_t size, int fd_count)
    return false;
 }
 
+/* The line budget a live upgrade handed over: `fd` (taken on success). */
+static bool
+adopt_line_budget(struct server *s, int fd)
+{
+   s->lines_left = os_map_guarded(fd, os_page_size(), 0);
+   if (!s->lines_left)
+      return false;
+   s->lines_fd = fd;
+   return true;
+}
+
 /* The tenant's line budget: a page of shared memory, sealed, holding the
  * count every context worker takes its lines from. */
 static bool
@@ -548,6 +603,174 @@ open_line_budget(struct server *s, uint32_t lines)
    }
    atomic_store(s->lines_left, lines);
    return true;
+}
+
+/* A context a live upgrade in place handed over: a thread that waits for
+ * its worker (adopted by the pool already); its worker is ended when no
+ * thread can be had. */
+static void
+adopt_context(struct server *s, const struct vs_hand_over_tenant *a)
+{
+   struct worker *w = calloc(1, sizeof(*w));
+   if (w) {
+      *w = (struct worker){ .server = s, .ctx_id = a->id, .fd = a->fd, .adopted = a };
+      memcpy(w->name, a->name, sizeof(w->name));
+      atomic_store(&w->pid, a->pid);
+      pthread_mutex_lock(&s->lock);
+      const int err = pthread_create(&w->thread, NULL, worker_thread, w);
+      if (!err) {
+         w->next = s->workers;
+         s->workers = w;
+         s->live++;
+      }
+      pthread_mutex_unlock(&s->lock);
+      if (!err)
+         return;
+      errno = err;
+   }
+   vs_error(a->id, "upgrade: cannot take over context \"%s\" of worker process %d (%s); ending it", a->name,
+            (int)a->pid, w ? strerror(errno) : "out of memory");
+   free(w);
+   kill_worker(s, a->pid);
+   close(a->fd);
+   if (a->ledger_fd >= 0)
+      close(a->ledger_fd);
+}
+
+/* On the server's thread, between two requests: parked while a live
+ * upgrade holds it. */
+static void
+park(struct render_hand_over *h)
+{
+   pthread_mutex_lock(&h->lock);
+   if (h->park) {
+      h->parked = true;
+      pthread_cond_broadcast(&h->changed);
+      while (h->park)
+         pthread_cond_wait(&h->changed, &h->lock);
+      h->parked = false;
+   }
+   pthread_mutex_unlock(&h->lock);
+}
+
+struct render_hand_over *
+render_hand_over_create(void)
+{
+   struct render_hand_over *h = calloc(1, sizeof(*h));
+   if (!h)
+      return NULL;
+   if (os_event_init(&h->asked) < 0) {
+      free(h);
+      return NULL;
+   }
+   pthread_mutex_init(&h->lock, NULL);
+   pthread_cond_init(&h->changed, NULL);
+   return h;
+}
+
+void
+render_hand_over_destroy(struct render_hand_over *h)
+{
+   if (!h)
+      return;
+   os_event_fini(&h->asked);
+   pthread_cond_destroy(&h->changed);
+   pthread_mutex_destroy(&h->lock);
+   free(h);
+}
+
+/* Under h->lock and the server's: its contexts each with a worker its
+ * thread waits for, none starting or ending, and at most `max`. */
+static bool
+contexts_settled(const struct server *s, unsigned max)
+{
+   unsigned n = 0;
+   for (const struct worker *w = s->workers; w; w = w->next) {
+      if (atomic_load(&w->done))
+         continue;
+      if (w->destroyed || !w->tenant || ++n > max)
+         return false;
+   }
+   return true;
+}
+
+static void
+unpark(struct render_hand_over *h)
+{
+   h->park = false;
+   pthread_cond_broadcast(&h->changed);
+}
+
+int
+render_hand_over_freeze(struct render_hand_over *h, struct vs_hand_over_tenant *device,
+                        struct vs_hand_over_tenant *contexts, unsigned max, unsigned wait_ms)
+{
+   pthread_mutex_lock(&h->lock);
+   struct server *s = h->server;
+   if (!s) {
+      /* Its socket closed with it. */
+      device->fd = -1;
+      device->lines_fd = -1;
+      pthread_mutex_unlock(&h->lock);
+      return 0;
+   }
+   h->park = true;
+   os_event_signal(&h->asked);
+   const uint64_t deadline = os_now_ns() + (uint64_t)wait_ms * 1000000u;
+   while (!h->parked && h->server == s && os_now_ns() < deadline) {
+      pthread_mutex_unlock(&h->lock);
+      (void)poll(NULL, 0, 5);
+      pthread_mutex_lock(&h->lock);
+   }
+   if (!h->parked) {
+      /* Ended meanwhile (its device's worker is ending: not settled
+       * either), or busy. */
+      unpark(h);
+      pthread_mutex_unlock(&h->lock);
+      return -1;
+   }
+   pthread_mutex_lock(&s->lock);
+   if (!contexts_settled(s, max)) {
+      pthread_mutex_unlock(&s->lock);
+      unpark(h);
+      pthread_mutex_unlock(&h->lock);
+      return -1;
+   }
+   unsigned n = 0;
+   for (struct worker *w = s->workers; w; w = w->next) {
+      if (atomic_load(&w->done))
+         continue;
+      struct vs_hand_over_tenant *t = &contexts[n++];
+      *t = (struct vs_hand_over_tenant){
+         .kind = VS_HAND_OVER_VM_CONTEXT, .id = w->ctx_id, .uid = (uint32_t)s->vmm_uid,
+         .device = s->rs->tenant->device_id, .pool = 1, .forker = vs_worker_pool_forker_of(s->pool, w->tenant->pid),
+         .fd = w->fd, .activity_fd = -1, .lines_fd = -1,
+      };
+      memcpy(t->name, w->name, sizeof(t->name));
+      vs_tenant_hand_over(w->tenant, t);
+   }
+   pthread_mutex_unlock(&s->lock);
+   device->init_flags = s->init_flags;
+   device->lines_fd = s->lines_fd;
+   /* Parked until the exec, or render_hand_over_thaw. */
+   pthread_mutex_unlock(&h->lock);
+   return (int)n;
+}
+
+void
+render_hand_over_thaw(struct render_hand_over *h)
+{
+   pthread_mutex_lock(&h->lock);
+   struct server *s = h->server;
+   if (s && h->parked) {
+      pthread_mutex_lock(&s->lock);
+      for (struct worker *w = s->workers; w; w = w->next)
+         if (!atomic_load(&w->done) && w->tenant)
+            vs_tenant_resume(w->tenant);
+      pthread_mutex_unlock(&s->lock);
+   }
+   unpark(h);
+   pthread_mutex_unlock(&h->lock);
 }
 
 int
@@ -586,7 +809,12 @@ render_server_run(int fd, const struct vs_context_options *options, const struct
    }
    vs_connection_lines_init(&s.context_lines, "render server: ", "contexts");
    s.lines_fd = -1;
-   if (tenant && !open_line_budget(&s, tenant->context_lines)) {
+   if (tenant && tenant->lines_fd >= 0 && !adopt_line_budget(&s, tenant->lines_fd)) {
+      vs_error(0, "vhost-user device %u: cannot map its contexts' line budget: %s", tenant->device_id,
+               strerror(errno));
+      close(tenant->lines_fd);
+   }
+   if (tenant && !s.lines_left && !open_line_budget(&s, tenant->context_lines)) {
       vs_error(0, "vhost-user device %u: no line budget for its contexts: %s", tenant->device_id, strerror(errno));
       vs_connection_lines_fini(&s.context_lines);
       os_event_fini(&s.reap_event);
@@ -604,13 +832,25 @@ render_server_run(int fd, const struct vs_context_options *options, const struct
       vs_memory_shares_log("render server: the VM's ", &rs->memory);
    }
 
+   if (tenant) {
+      s.init_flags = tenant->init_flags;
+      for (unsigned i = 0; i < tenant->adopted_count; i++)
+         adopt_context(&s, &tenant->adopted[i]);
+   }
+   struct render_hand_over *hand_over = tenant ? tenant->hand_over : NULL;
+   if (hand_over) {
+      pthread_mutex_lock(&hand_over->lock);
+      hand_over->server = &s;
+      pthread_mutex_unlock(&hand_over->lock);
+   }
    int rc = 0;
    for (;;) {
-      struct pollfd pfds[2] = {
+      struct pollfd pfds[3] = {
          { .fd = fd, .events = POLLIN },
          { .fd = s.reap_event.read_fd, .events = POLLIN },
+         { .fd = hand_over ? hand_over->asked.read_fd : -1, .events = POLLIN },
       };
-      if (poll(pfds, 2, -1) < 0) {
+      if (poll(pfds, 3, -1) < 0) {
          if (errno == EINTR)
             continue;
          vs_error(0, "render server: poll: %s", strerror(errno));
@@ -620,6 +860,11 @@ render_server_run(int fd, const struct vs_context_options *options, const struct
       if (pfds[1].revents) {
          os_event_drain(&s.reap_event);
          reap_workers(&s, false);
+      }
+      if (pfds[2].revents) {
+         os_event_drain(&hand_over->asked);
+         park(hand_over);
+         continue;
       }
       if (!pfds[0].revents)
          continue;
@@ -652,6 +897,11 @@ render_server_run(int fd, const struct vs_context_options *options, const struct
          rc = 1;
          break;
       }
+   }
+   if (hand_over) {
+      pthread_mutex_lock(&hand_over->lock);
+      hand_over->server = NULL;
+      pthread_mutex_unlock(&hand_over->lock);
    }
    stop_all(&s);
    reap_workers(&s, true);

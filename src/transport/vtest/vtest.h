@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "base/ledger.h"
+#include "worker/hand_over.h"
 #include "worker/memory_shares.h"
 #include "worker/worker_pool.h"
 
@@ -36,73 +37,7 @@ struct vtest_server_setup {
     * exit (one a live upgrade handed over from a server that bound it). */
    bool owns_socket_file;
    /* The live upgrade (docs/deployment.md "Live upgrade"); NULL: none. */
-   const struct vtest_server_upgrade *upgrade;
-};
-
-/* A running client a live upgrade in place hands over: its worker goes
- * on serving it, and the new binary waits for that worker, answers its
- * ledger channel and holds its slot. Fixed-size fields: it crosses in
- * the hand-over record. */
-struct vtest_upgrade_tenant {
-   uint32_t ctx_id, uid;
-   int32_t pid, gpu;   /* its worker, the GPU it is placed on (-1: none) */
-   int32_t client_fd;  /* the client's socket (its worker has its own copy) */
-   int32_t activity_fd;
-   int32_t ledger_fd;  /* -1: the channel had ended (the worker cut off) */
-   uint32_t forker;    /* its worker's forker, an index of the forkers */
-   uint64_t held[VS_LEDGER_POOLS];
-};
-
-/* What the server says to the live upgrade's hooks when asked for one. */
-struct vtest_upgrade_offer {
-   int listen_fd;   /* the listening socket, kept open by the server */
-   const char *path;
-   bool owns_file;  /* the socket's file is the server's to remove */
-   unsigned tenants; /* clients connected now */
-   /* In place (worker processes): every client is one of `running`, its
-    * worker's forker one of `forkers`, all frozen for the exec. */
-   const struct vtest_upgrade_tenant *running;
-   const struct vs_worker_pool_forkers *forkers;
-   uint64_t frozen_ns; /* when the tenants' charges began to wait */
-};
-
-/* Why an upgrade under way ends. */
-enum vtest_upgrade_end {
-   VTEST_UPGRADE_WORD,     /* the new process spoke (or closed its end) */
-   VTEST_UPGRADE_LATE,     /* it did not within timeout_ms */
-   VTEST_UPGRADE_STOPPING, /* this server stops meanwhile */
-};
-
-/* The live upgrade, as the server above the transport does it: while a
- * new process starts, this one goes on accepting; once the new one has
- * taken over, this one closes its listening socket, serves its clients
- * until they end, and returns 0 without removing the socket's file. */
-struct vtest_server_upgrade {
-   /* Readable once an upgrade is asked for (the hooks drain it); -1: never. */
-   int asked_fd;
-   /* Asked: drains asked_fd and starts the new process; the fd that then
-    * becomes readable with its word, or -1 (refused: one line said it). */
-   int (*start)(void *data, const struct vtest_upgrade_offer *offer);
-   /* The word fd was readable, or the upgrade ends unfinished (`end`):
-    * true when the new process took over. Either way one line says what
-    * happened. */
-   bool (*finish)(void *data, enum vtest_upgrade_end end, unsigned tenants);
-   uint32_t timeout_ms;
-   /* In a process an upgrade started: called once it listens. */
-   void (*listening)(void *data);
-   /* With worker processes the upgrade is in place: `in_place` first says
-    * whether the new binary can take running tenants (0; else -1, one
-    * line said why not and the server goes on); the server then freezes
-    * them and `exec` runs the new binary in this process, returning only
-    * when that failed (one line), and the server thaws them. */
-   int (*in_place)(void *data);
-   void (*exec)(void *data, const struct vtest_upgrade_offer *offer);
-   /* In the process an upgrade in place started: the tenants and forkers
-    * it took over (fds its own now); NULL: none. */
-   const struct vtest_upgrade_tenant *adopted;
-   unsigned adopted_count;
-   const struct vs_worker_pool_forkers *adopted_forkers;
-   void *data;
+   const struct vs_live_upgrade *upgrade;
 };
 
 /* What the transport allows, server-wide and per connection; 0 means no

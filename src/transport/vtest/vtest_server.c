@@ -59,7 +59,7 @@ struct client_thread {
    struct vs_tenant *tenant;
    /* Taken over from the process before a live upgrade: its thread only
     * waits for its worker. */
-   const struct vtest_upgrade_tenant *adopted;
+   const struct vs_hand_over_tenant *adopted;
 };
 
 struct server {
@@ -227,19 +227,11 @@ adopted_main(void *arg)
 {
    struct client_thread *ct = arg;
    struct server *server = ct->server;
-   const struct vtest_upgrade_tenant *a = ct->adopted;
    char name[16];
    snprintf(name, sizeof(name), "vs-client-%u", ct->ctx_id);
    os_thread_set_name(name);
-   struct vs_tenant tenant = { .pid = a->pid, .placement = server->options->placement, .gpu = -1 };
-   if (a->gpu >= 0 && vs_placement_retake(tenant.placement, a->gpu))
-      tenant.gpu = a->gpu;
-   if (a->ledger_fd >= 0 &&
-       !(tenant.ledger = vs_ledger_channel_adopt(server->ledger, a->uid, a->ctx_id, a->ledger_fd, a->held))) {
-      vs_error(ct->ctx_id, "upgrade: cannot serve the ledger channel of worker process %d (%s); its charges are "
-               "refused from now on", (int)a->pid, strerror(errno));
-      close(a->ledger_fd);
-   }
+   struct vs_tenant tenant;
+   vs_tenant_adopt(ct->adopted, server->options->placement, server->ledger, &tenant);
    await_worker(ct, &tenant, NULL);
    client_done(ct);
    return NULL;
@@ -495,10 +487,11 @@ tenant_count(struct server *server)
 static void
 upgrade_start(struct server *server, int listen_fd)
 {
-   const struct vtest_server_upgrade *up = server->setup.upgrade;
-   const struct vtest_upgrade_offer offer = {
-      .listen_fd = listen_fd, .path = server->socket_path,
-      .owns_file = server->setup.activated_fd <= 0 || server->setup.owns_socket_file,
+   const struct vs_live_upgrade *up = server->setup.upgrade;
+   const struct vs_hand_over_offer offer = {
+      .sockets = 1,
+      .socket[0] = { .fd = listen_fd, .path = server->socket_path,
+                     .owns_file = server->setup.activated_fd <= 0 || server->setup.owns_socket_file },
       .tenants = tenant_count(server),
    };
    const int fd = up->start(up->data, &offer);
@@ -535,7 +528,7 @@ settled_clients(struct server *server)
 static void
 upgrade_in_place(struct server *server, int listen_fd)
 {
-   const struct vtest_server_upgrade *up = server->setup.upgrade;
+   const struct vs_live_upgrade *up = server->setup.upgrade;
    if (up->in_place(up->data) != 0)
       return;
    const uint64_t frozen_ns = os_now_ns();
@@ -555,7 +548,7 @@ upgrade_in_place(struct server *server, int listen_fd)
          os_event_drain(&server->reap_event);
       reap_clients(server, false);
    }
-   struct vtest_upgrade_tenant *running = count > 0 ? calloc((size_t)count, sizeof(*running)) : NULL;
+   struct vs_hand_over_tenant *running = count > 0 ? calloc((size_t)count, sizeof(*running)) : NULL;
    if (count < 0 || (count > 0 && !running)) {
       if (count < 0)
          vs_warn(0, "upgrade refused: a client was still starting or ending %u ms after the upgrade was asked for; "
@@ -571,24 +564,24 @@ upgrade_in_place(struct server *server, int listen_fd)
    for (struct client_thread *ct = server->clients; ct && i < (unsigned)count; ct = ct->next) {
       if (ct->done)
          continue;
-      struct vtest_upgrade_tenant *t = &running[i++];
-      *t = (struct vtest_upgrade_tenant){
-         .ctx_id = ct->ctx_id, .uid = (uint32_t)ct->peer_uid, .pid = ct->worker, .gpu = ct->tenant->gpu,
-         .client_fd = ct->fd, .activity_fd = ct->activity_fd, .ledger_fd = -1,
+      struct vs_hand_over_tenant *t = &running[i++];
+      *t = (struct vs_hand_over_tenant){
+         .kind = VS_HAND_OVER_CLIENT, .id = ct->ctx_id, .uid = (uint32_t)ct->peer_uid, .fd = ct->fd,
+         .activity_fd = ct->activity_fd, .vmm = 0, .lines_fd = -1,
          .forker = vs_worker_pool_forker_of(server->pool, ct->worker),
       };
-      if (ct->tenant->ledger)
-         t->ledger_fd = vs_ledger_channel_park(ct->tenant->ledger, t->held);
+      vs_tenant_hand_over(ct->tenant, t);
    }
-   const struct vtest_upgrade_offer offer = {
-      .listen_fd = listen_fd, .path = server->socket_path,
-      .owns_file = server->setup.activated_fd <= 0 || server->setup.owns_socket_file,
-      .tenants = (unsigned)count, .running = running, .forkers = &forkers, .frozen_ns = frozen_ns,
+   const struct vs_hand_over_offer offer = {
+      .sockets = 1,
+      .socket[0] = { .fd = listen_fd, .path = server->socket_path,
+                     .owns_file = server->setup.activated_fd <= 0 || server->setup.owns_socket_file },
+      .tenants = (unsigned)count, .running = running, .forkers = { &forkers }, .frozen_ns = frozen_ns,
    };
    up->exec(up->data, &offer);
    for (struct client_thread *ct = server->clients; ct; ct = ct->next) {
-      if (!ct->done && ct->tenant->ledger)
-         vs_ledger_channel_resume(ct->tenant->ledger);
+      if (!ct->done)
+         vs_tenant_resume(ct->tenant);
    }
    pthread_mutex_unlock(&server->lock);
    free(running);
@@ -599,7 +592,7 @@ upgrade_in_place(struct server *server, int listen_fd)
 static void
 adopt_clients(struct server *server)
 {
-   const struct vtest_server_upgrade *up = server->setup.upgrade;
+   const struct vs_live_upgrade *up = server->setup.upgrade;
    const unsigned n = up->adopted_count;
    pid_t *pids = calloc(n, sizeof(*pids));
    uid_t *uids = calloc(n, sizeof(*uids));
@@ -612,16 +605,16 @@ adopt_clients(struct server *server)
    }
    /* Out of memory: no worker is adopted, and each forker, ended, ends
     * its workers. */
-   vs_worker_pool_adopt(server->pool, up->adopted_forkers, pids, uids, forker_of, listed ? n : 0);
+   vs_worker_pool_adopt(server->pool, up->adopted_forkers[0], pids, uids, forker_of, listed ? n : 0);
    free(pids);
    free(uids);
    free(forker_of);
    for (unsigned i = 0; i < n; i++) {
-      const struct vtest_upgrade_tenant *a = &up->adopted[i];
+      const struct vs_hand_over_tenant *a = &up->adopted[i];
       if (!listed) {
-         vs_error(a->ctx_id, "upgrade: out of memory taking over the client of worker process %d; it ends",
+         vs_error(a->id, "upgrade: out of memory taking over the client of worker process %d; it ends",
                   (int)a->pid);
-         close(a->client_fd);
+         close(a->fd);
          close(a->activity_fd);
          if (a->ledger_fd >= 0)
             close(a->ledger_fd);
@@ -629,10 +622,10 @@ adopt_clients(struct server *server)
       }
       struct client_thread *ct = calloc(1, sizeof(*ct));
       struct vs_activity *activity = ct ? vs_activity_map(a->activity_fd) : NULL;
-      if (a->ctx_id >= server->next_ctx_id)
-         server->next_ctx_id = a->ctx_id + 1 ? a->ctx_id + 1 : 1;
+      if (a->id >= server->next_ctx_id)
+         server->next_ctx_id = a->id + 1 ? a->id + 1 : 1;
       if (activity) {
-         *ct = (struct client_thread){ .server = server, .fd = a->client_fd, .ctx_id = a->ctx_id,
+         *ct = (struct client_thread){ .server = server, .fd = a->fd, .ctx_id = a->id,
                                        .peer_uid = (uid_t)a->uid, .worker = a->pid, .activity = activity,
                                        .activity_fd = a->activity_fd, .adopted = a };
          pthread_mutex_lock(&server->lock);
@@ -648,11 +641,11 @@ adopt_clients(struct server *server)
          pthread_mutex_unlock(&server->lock);
          vs_activity_destroy(activity);
       }
-      vs_error(a->ctx_id, "upgrade: cannot take over the client of worker process %d (%s); ending it", (int)a->pid,
+      vs_error(a->id, "upgrade: cannot take over the client of worker process %d (%s); ending it", (int)a->pid,
                strerror(errno ? errno : ENOMEM));
       vs_worker_pool_kill(server->pool, a->pid);
       free(ct);
-      close(a->client_fd);
+      close(a->fd);
       close(a->activity_fd);
       if (a->ledger_fd >= 0)
          close(a->ledger_fd);
@@ -661,9 +654,9 @@ adopt_clients(struct server *server)
 
 /* The new process's word came, or it is late. */
 static void
-upgrade_finish(struct server *server, int *listen_fd, enum vtest_upgrade_end end)
+upgrade_finish(struct server *server, int *listen_fd, enum vs_upgrade_end end)
 {
-   const struct vtest_server_upgrade *up = server->setup.upgrade;
+   const struct vs_live_upgrade *up = server->setup.upgrade;
    server->upgrade_word_fd = -1;
    if (!up->finish(up->data, end, tenant_count(server)))
       return;
@@ -681,7 +674,7 @@ accept_loop(struct server *server, int *listen_fd_io)
 {
    bool backoff = false;
    uint64_t watched_ns = 0;
-   const struct vtest_server_upgrade *up = server->setup.upgrade;
+   const struct vs_live_upgrade *up = server->setup.upgrade;
    for (;;) {
       const int listen_fd = *listen_fd_io;
       if (server->handed_over) {
@@ -739,7 +732,7 @@ accept_loop(struct server *server, int *listen_fd_io)
       else if (pfds[3].revents)
          upgrade_start(server, listen_fd);
       if (server->upgrade_word_fd >= 0 && (pfds[4].revents || os_now_ns() >= server->upgrade_deadline_ns))
-         upgrade_finish(server, listen_fd_io, pfds[4].revents ? VTEST_UPGRADE_WORD : VTEST_UPGRADE_LATE);
+         upgrade_finish(server, listen_fd_io, pfds[4].revents ? VS_UPGRADE_WORD : VS_UPGRADE_LATE);
    }
 }
 
@@ -854,7 +847,7 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
    }
 
    vs_memory_shares_log("memory: ", &limits->memory_per_peer);
-   if (setup->upgrade && setup->upgrade->adopted_forkers && server.pool)
+   if (setup->upgrade && setup->upgrade->adopted_forkers[0] && server.pool)
       adopt_clients(&server);
    printf("venus-server: listening on %s\n", socket_path);
    fflush(stdout);
@@ -863,7 +856,7 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
 
    const bool drained = accept_loop(&server, &listen_fd);
    if (server.upgrade_word_fd >= 0)
-      setup->upgrade->finish(setup->upgrade->data, VTEST_UPGRADE_STOPPING, 0);
+      setup->upgrade->finish(setup->upgrade->data, VS_UPGRADE_STOPPING, 0);
 
    vs_info(0, drained ? "last client gone since the upgrade: exiting" : "shutting down");
    if (listen_fd >= 0)
