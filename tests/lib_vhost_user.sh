@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Sourced by the tests of the vhost-user device under a real QEMU
 # (test_vhost_user_qemu.sh, test_vhost_user_browser.sh,
-# test_vhost_user_desktop.sh), after lib.sh and
+# test_vhost_user_desktop.sh, test_vhost_user_upgrade.sh), after lib.sh and
 # lib_vm.sh: the project's test guest booted under the sid root's QEMU
 # 11.1 (TCG) whose vhost-user-test-device-pci (virtio-id 16) and
 # vhost-user-input-pci are served by `venus-server --vhost-user`.
