@@ -101,6 +101,9 @@ cp "$top/bench/run.sh" "$top/bench/display.sh" "$top/bench/tenants.sh" "$top/ben
   "$top/bench/vm-paths.sh" "$dest/bench/"
 # bench/vm-paths.sh runs on the test library.
 cp "$top/tests/vkinfo.py" "$top/tests/lib.sh" "$top/tests/lib_vm.sh" "$top/tests/lib_vhost_user.sh" "$dest/tests/"
+# gpu-check.sh's upgrade part runs a fake VMM.
+mkdir -p "$dest/tests/vhost_user"
+cp "$top/tests/vhost_user/fake_vmm.py" "$dest/tests/vhost_user/"
 cp "$top/tests/display/ws_viewer.py" "$top/tests/display/cdp_view.py" "$top/tests/display/check_stream.py" \
   "$top/tests/display/openh264_frames.py" "$dest/tests/display/"
 

@@ -64,7 +64,8 @@ vm-live        vkcube live in Chromium through vtest and from the test VM guest
 vm-paths       bench/vm-paths.sh: the vhost-user device vs the render server + VM channel
 guest26        the Mesa 26 guest: Vulkan 1.4, vk14, FPS tables, the stock front end
 latency        a submission round trip natively and through the server
-upgrade        a live upgrade in place, twice, with two compute clients across it
+upgrade        a live upgrade in place, twice, with two compute clients across it, and a VM server
+journal        what the journal of lasting commands costs render_bench and vkmark
 tenants        bench/tenants.sh: start-up, memory and 16/32-tenant scaling
 scaling        16/32 tenants on GPU 0 alone and on all GPUs, natively and through the server
 llama          bench/llama.sh: llama.cpp Vulkan backend natively and through the server

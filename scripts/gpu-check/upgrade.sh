@@ -5,6 +5,11 @@
 #                    vk_compute clients (64 MiB, every word checked)
 #                    computing across both: the take-over lines, how long
 #                    the tenants' charges waited, both clients' results
+#   upgrade-vm       the same of a VM devices' server (--vhost-user,
+#                    --vhost-user-input) while a fake VMM
+#                    (tests/vhost_user/fake_vmm.py --vm) flushes its GPU
+#                    device's two scanouts: both devices taken over with
+#                    their workers each time, the VMM served throughout
 
 # --- a live upgrade in place with clients computing across it ----------------------
 if ! run_server --log-level info; then
@@ -40,4 +45,41 @@ else
     grep -E 'upgrade|killed' "$server_log" | tail -n 8
   fi
   stop_server || true
+fi
+
+# --- the VM devices' server, upgraded twice while a VMM flushes its scanouts -------------
+vu_dir=$prefix/upgrade-vm
+rm -rf "$vu_dir"
+mkdir -p "$vu_dir"
+vu_log=$logs/upgrade-vm.log
+env VK_DRIVER_FILES="$HOST_ICD" VK_ICD_FILENAMES="$HOST_ICD" "$build/venus-server" --vhost-user "$vu_dir/gpu.sock" \
+  --vhost-user-input "$vu_dir/input.sock" --vm-scanouts 2 --log-level info >"$vu_log" 2>&1 &
+vu_pid=$!
+for _ in $(seq 200); do [ -S "$vu_dir/input.sock" ] && break; sleep 0.05; done
+python3 "$top/tests/vhost_user/fake_vmm.py" --vm "$vu_dir/gpu.sock" "$vu_dir/input.sock" "$vu_dir/vm.out" 8 64x48 \
+  >"$logs/upgrade-vm-vmm.log" 2>&1 &
+vmm_pid=$!
+for _ in $(seq 200); do grep -q '^scanout1$' "$vu_dir/vm.out" 2>/dev/null && break; sleep 0.05; done
+vu_lines=0
+for n in 1 2; do
+  kill -USR2 "$vu_pid"
+  for _ in $(seq 600); do
+    vu_lines=$(grep -c 'upgrade: took over 2 tenants, their workers and 2 listening sockets' "$vu_log")
+    [ "$vu_lines" -ge "$n" ] && break
+    sleep 0.05
+  done
+  sleep 1
+done
+vmm_rc=0
+wait "$vmm_pid" || vmm_rc=$?
+taken=$(grep -c 'served by worker process [0-9]*, taken over' "$vu_log")
+kill -TERM "$vu_pid" 2>/dev/null
+wait "$vu_pid" 2>/dev/null
+vu_pauses=$(sed -nE 's/.*in place in ([0-9]+) ms; their charges waited ([0-9]+) ms.*/\2/p' "$vu_log" | tr '\n' ' ')
+if [ "$vu_lines" -ge 2 ] && [ "$taken" -eq 4 ] && [ "$vmm_rc" -eq 0 ] && grep -q '^done$' "$vu_dir/vm.out" &&
+   ! grep -qE 'upgrade refused|venus-server: (warn|error):' "$vu_log"; then
+  result upgrade-vm PASS "2 upgrades in place, a GPU and an input device taken over with their workers each time, the VMM served throughout; charges waited ${vu_pauses}ms"
+else
+  result upgrade-vm FAIL "take-over lines $vu_lines, devices taken over $taken, VMM rc $vmm_rc; see upgrade-vm.log"
+  grep -E 'upgrade|warn|error' "$vu_log" | tail -n 8
 fi
