@@ -98,3 +98,12 @@ vs_tenant_adopt(const struct vs_hand_over_tenant *record, struct vs_placement *p
       close(record->ledger_fd);
    }
 }
+
+void
+vs_tenant_drop(const struct vs_hand_over_tenant *record)
+{
+   const int fds[] = { record->fd, record->activity_fd, record->ledger_fd, record->lines_fd };
+   for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+      if (fds[i] >= 0)
+         close(fds[i]);
+}

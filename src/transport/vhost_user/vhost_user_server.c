@@ -956,10 +956,10 @@ adopt_devices(struct server *server, uint32_t *next_id)
                strerror(err));
       free(device);
       vs_worker_pool_kill(server->pool, a->pid);
-      const int fds[] = { a->fd, a->activity_fd, a->ledger_fd, a->lines_fd };
-      for (unsigned k = 0; k < 4; k++)
-         if (fds[k] >= 0)
-            close(fds[k]);
+      vs_tenant_drop(a);
+      /* Its contexts' workers end with their sockets to its worker. */
+      for (; i + 1 < up->adopted_count && a[1].kind == VS_HAND_OVER_VM_CONTEXT; i++, a++)
+         vs_tenant_drop(&a[1]);
    }
 }
 

@@ -632,9 +632,7 @@ adopt_context(struct server *s, const struct vs_hand_over_tenant *a)
             (int)a->pid, w ? strerror(errno) : "out of memory");
    free(w);
    kill_worker(s, a->pid);
-   close(a->fd);
-   if (a->ledger_fd >= 0)
-      close(a->ledger_fd);
+   vs_tenant_drop(a);
 }
 
 /* On the server's thread, between two requests: parked while a live

@@ -611,13 +611,12 @@ adopt_clients(struct server *server)
    free(forker_of);
    for (unsigned i = 0; i < n; i++) {
       const struct vs_hand_over_tenant *a = &up->adopted[i];
-      if (!listed) {
-         vs_error(a->id, "upgrade: out of memory taking over the client of worker process %d; it ends",
-                  (int)a->pid);
-         close(a->fd);
-         close(a->activity_fd);
-         if (a->ledger_fd >= 0)
-            close(a->ledger_fd);
+      if (!listed || a->kind != VS_HAND_OVER_CLIENT) {
+         vs_error(a->id, "upgrade: %s the tenant of worker process %d; it ends",
+                  listed ? "a vtest server cannot take over" : "out of memory taking over", (int)a->pid);
+         if (listed)
+            vs_worker_pool_kill(server->pool, a->pid);
+         vs_tenant_drop(a);
          continue;
       }
       struct client_thread *ct = calloc(1, sizeof(*ct));
@@ -645,10 +644,7 @@ adopt_clients(struct server *server)
                strerror(errno ? errno : ENOMEM));
       vs_worker_pool_kill(server->pool, a->pid);
       free(ct);
-      close(a->fd);
-      close(a->activity_fd);
-      if (a->ledger_fd >= 0)
-         close(a->ledger_fd);
+      vs_tenant_drop(a);
    }
 }
 
