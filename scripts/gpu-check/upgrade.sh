@@ -11,6 +11,23 @@
 #                    device's two scanouts: both devices taken over with
 #                    their workers each time, the VMM served throughout
 
+# upgrade_twice PID LOG PATTERN: SIGUSR2 to PID twice, each time waiting
+# up to 30 s for another line of LOG matching PATTERN (a take-over), then
+# a second; prints how many there are.
+upgrade_twice() {
+  local n lines=0
+  for n in 1 2; do
+    kill -USR2 "$1"
+    for _ in $(seq 600); do
+      lines=$(grep -c "$3" "$2")
+      [ "$lines" -ge "$n" ] && break
+      sleep 0.05
+    done
+    sleep 1
+  done
+  echo "$lines"
+}
+
 # --- a live upgrade in place with clients computing across it ----------------------
 if ! run_server --log-level info; then
   result upgrade FAIL "server did not start"
@@ -24,16 +41,7 @@ else
   for f in a b; do
     for _ in $(seq 600); do grep -q '^info: rounds begin' "$up_out/$f.out" 2>/dev/null && break; sleep 0.05; done
   done
-  up_lines=0
-  for n in 1 2; do
-    kill -USR2 "$server_pid"
-    for _ in $(seq 600); do
-      up_lines=$(grep -c 'upgrade: took over 2 tenants, their workers' "$server_log")
-      [ "$up_lines" -ge "$n" ] && break
-      sleep 0.05
-    done
-    sleep 1
-  done
+  up_lines=$(upgrade_twice "$server_pid" "$server_log" 'upgrade: took over 2 tenants, their workers')
   up_rc=0
   wait "$up_a" || up_rc=$?
   wait "$up_b" || up_rc=$?
@@ -60,16 +68,7 @@ python3 "$top/tests/vhost_user/fake_vmm.py" --vm "$vu_dir/gpu.sock" "$vu_dir/inp
   >"$logs/upgrade-vm-vmm.log" 2>&1 &
 vmm_pid=$!
 for _ in $(seq 200); do grep -q '^scanout1$' "$vu_dir/vm.out" 2>/dev/null && break; sleep 0.05; done
-vu_lines=0
-for n in 1 2; do
-  kill -USR2 "$vu_pid"
-  for _ in $(seq 600); do
-    vu_lines=$(grep -c 'upgrade: took over 2 tenants, their workers and 2 listening sockets' "$vu_log")
-    [ "$vu_lines" -ge "$n" ] && break
-    sleep 0.05
-  done
-  sleep 1
-done
+vu_lines=$(upgrade_twice "$vu_pid" "$vu_log" 'upgrade: took over 2 tenants, their workers and 2 listening sockets')
 vmm_rc=0
 wait "$vmm_pid" || vmm_rc=$?
 taken=$(grep -c 'served by worker process [0-9]*, taken over' "$vu_log")
