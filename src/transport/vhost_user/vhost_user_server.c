@@ -802,8 +802,11 @@ freeze_devices(struct server *server, struct vs_hand_over_tenant *running, unsig
          .uid = (uint32_t)d->uid, .forker = vs_worker_pool_forker_of(server->pool, d->pid), .fd = -1,
          .activity_fd = d->activity_fd, .vmm = (int32_t)d->vmm, .lines_fd = -1,
       };
-      if (d->kind == VS_VU_DEVICE_INPUT && (!options->router || (t->fd = vs_input_router_events_fd(options->router, d->id)) < 0))
-         break;
+      if (d->kind == VS_VU_DEVICE_INPUT) {
+         t->fd = options->router ? vs_input_router_events_fd(options->router, d->id) : -1;
+         if (t->fd < 0)
+            break;
+      }
       int got = 0;
       if (d->contexts_served) {
          t->fd = d->contexts_fd;
@@ -906,7 +909,8 @@ adopt_workers(struct server *server, unsigned p)
             close(forkers->forker[f].tie_fd);
       }
    } else if (!vs_worker_pool_adopt(pool, forkers, pids, uids, forker_of, pids && uids && forker_of ? m : 0)) {
-      vs_error(0, "upgrade: the %s workers handed over could not all be taken over; some end", p ? "contexts'" : "devices'");
+      vs_error(0, "upgrade: the %s workers handed over could not all be taken over; some end",
+               p ? "contexts'" : "devices'");
    }
    free(pids);
    free(uids);
