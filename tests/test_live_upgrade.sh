@@ -11,8 +11,11 @@
 # serving, with one line each; so does an upgrade with the display, where
 # built (not handed over yet). The new process, stopped, removes the socket
 # file it took over. The VM devices (--vhost-user, --vhost-user-input) of a
-# fake VMM flushing its scanouts keep their workers across two upgrades. Printed as notes: the time from the signal to the take-over, and
-# the compute time per round of the client across it against one before.
+# fake VMM flushing its scanouts keep their workers across two upgrades.
+# A new binary's check says which hand-over versions it reads, and a
+# record that is none is refused with one line. Printed as notes: the
+# time from the signal to the take-over, and the compute time per round of
+# the client across it against one before.
 . "$(dirname "$0")/lib.sh"
 
 require_tools timeout python3
@@ -216,6 +219,42 @@ if [ -S "$VU_INPUT" ]; then
 else
   fail "the VM device server did not listen"; show_tail "$TEST_TMP/vu.log" 5
 fi
+
+# --- what a new binary reads: the check, and records that are none ----------------
+# The check an old process runs: a binary that reads hand-over version 3
+# (and the previous release's 2) says so with status 0, another version
+# with 1; a record that is not one is refused with one line and status 1,
+# before the binary serves anything.
+probe() { VENUS_SERVER_UPGRADE=probe-$1 "$SERVER_BIN" --socket "$TEST_TMP/probe.sock" >/dev/null 2>&1; }
+rc=0; probe 3 || rc=$?
+check "the check of version 3 passes (status $rc)" test "$rc" -eq 0
+rc=0; probe 2 || rc=$?
+check "the check of the previous release's version 2 passes (status $rc)" test "$rc" -eq 0
+rc=0; probe 9 || rc=$?
+check "the check of an unknown version 9 fails (status $rc)" test "$rc" -eq 1
+# refused_record LABEL REGEX: the new binary started with the record in
+# $TEST_TMP/record as fd 7 exits 1 with one line matching REGEX.
+refused_record() {
+  local rc=0 out=$TEST_TMP/record.log
+  VENUS_SERVER_UPGRADE=7 "$SERVER_BIN" --socket "$TEST_TMP/record.sock" 7<"$TEST_TMP/record" >/dev/null 2>"$out" || rc=$?
+  local ok=0
+  [ "$rc" = 1 ] && [ "$(grep -c 'upgrade: refusing the hand-over' "$out")" = 1 ] && grep -qE "$2" "$out" &&
+    [ ! -e "$TEST_TMP/record.sock" ] && ok=1
+  check "a record that is $1: refused with one line, status 1 ($rc: $(head -c 160 "$out"))" test "$ok" = 1
+}
+# record MAGIC VERSION SIZE LENGTH: a record's first fields, then zeros to LENGTH bytes.
+record() { python3 -c 'import struct, sys; m, v, z, n = map(int, sys.argv[1:]); sys.stdout.buffer.write(struct.pack("<III", m, v, z).ljust(n, b"\0"))' "$@" >"$TEST_TMP/record"; }
+VSUP=$((0x50555356))
+record 0 1 0 8
+refused_record "too short" "it is not one record of this binary's size"
+record 1234 3 4096 4096
+refused_record "no hand-over" "it is no hand-over"
+record $VSUP 7 4096 4096
+refused_record "of an unknown version" "its format is version 7 \\(4096 bytes\\); this binary reads versions 1 to 3"
+record $VSUP 3 4096 4096
+refused_record "of version 3 whose size is not its own" "its format is version 3 \\(4096 bytes\\)"
+record $VSUP 2 100000 4096
+refused_record "of version 2 whose size is not its own" "its format is version 2 \\(100000 bytes\\)"
 
 # --- a door not handed over yet: the display ---------------------------------------
 if "$SERVER_BIN" --help | grep -c -- '--display' >/dev/null; then
