@@ -177,48 +177,57 @@ stop_new "thread mode"
 # --- the VM devices: a VM's GPU and input devices across two upgrades ----------------
 # A fake VMM (tests/vhost_user/fake_vmm.py --vm) flushes its GPU device's
 # two scanouts every 0.2 s for 8 s while the server execs itself twice;
-# both devices keep their workers, and the VMM sees no error.
-VU_SOCK=$TEST_TMP/vu.sock VU_INPUT=$TEST_TMP/vu-input.sock VM_OUT=$TEST_TMP/vm.out
-env --default-signal=PIPE VK_ICD_FILENAMES="$LVP_ICD" "$SERVER_BIN" --vhost-user "$VU_SOCK" \
-  --vhost-user-input "$VU_INPUT" --vm-scanouts 2 --log-level info >"$TEST_TMP/vu.out" 2>"$TEST_TMP/vu.log" &
-VU_PID=$!
-BG_PIDS+=("$VU_PID")
-for _ in $(seq 300); do [ -S "$VU_SOCK" ] && [ -S "$VU_INPUT" ] && break; sleep 0.05; done
-vu_count() { grep -cE "$1" "$TEST_TMP/vu.log" || true; }
-vu_wait() { for _ in $(seq $((${3:-30} * 20))); do [ "$(vu_count "$1")" -ge "$2" ] && return 0; sleep 0.05; done; return 1; }
-if [ -S "$VU_INPUT" ]; then
-  python3 "$TESTS_DIR/vhost_user/fake_vmm.py" --vm "$VU_SOCK" "$VU_INPUT" "$VM_OUT" 8 64x48 >"$TEST_TMP/vm.log" 2>&1 &
-  VM=$!
-  BG_PIDS+=("$VM")
-  for _ in $(seq 300); do grep -q '^scanout1$' "$VM_OUT" 2>/dev/null && break; sleep 0.05; done
-  served() { sed -nE 's/.*vhost-user device ([0-9]+): a (virtio-[a-z]+) device of VMM pid [0-9]+, uid [0-9]+, served by worker process ([0-9]+).*/\1 \2 \3/p' "$TEST_TMP/vu.log" | sort -u; }
-  before=$(served)
-  for n in 1 2; do
-    kill -USR2 "$VU_PID"
-    vu_wait 'upgrade: took over [0-9]+ tenants' "$n" 60 || fail "the VM devices: no take-over line within 60 s of upgrade $n"
-    sleep 1
-  done
-  rc=0; wait "$VM" || rc=$?
-  check "the VM devices: the fake VMM flushed its scanouts across both upgrades (status $rc, $(tr '\n' ' ' <"$VM_OUT"))" \
-    bash -c "[ $rc = 0 ] && grep -q '^done$' '$VM_OUT'"
-  check "the VM devices: each upgrade took over both devices, their workers and both sockets" \
-    [ "$(vu_count "upgrade: took over 2 tenants, their workers and 2 listening sockets \\($VU_SOCK, $VU_INPUT\\) in place in [0-9]+ ms")" = 2 ]
-  check "the VM devices: the same workers serve them ($(echo $before | tr '\n' ' '))" \
-    bash -c "[ '$(echo "$before" | wc -l)' = 2 ] && [ \"\$(grep -cE 'served by worker process [0-9]+, taken over' '$TEST_TMP/vu.log')\" = 4 ]"
-  for dev in $(echo "$before" | awk '{print $1 ":" $3}'); do
-    vu_wait "vhost-user device ${dev%:*}: its worker \\(pid ${dev#*:}\\) ended" 1 10 || true
-    check "the VM devices: device ${dev%:*}'s worker ${dev#*:} served until its VMM left" \
-      grep -qE "vhost-user device ${dev%:*}: its worker \\(pid ${dev#*:}\\) ended$" "$TEST_TMP/vu.log"
-  done
-  check "the VM devices: nothing refused" bash -c "! grep -qE 'upgrade refused|venus-server: (warn|error):' '$TEST_TMP/vu.log'"
-  check "the VM devices: the server is the same process" kill -0 "$VU_PID"
-  kill -TERM "$VU_PID"
-  rc=0; wait "$VU_PID" || rc=$?
-  check "the VM devices: the server then stops on SIGTERM, status 0 ($rc)" test "$rc" -eq 0
-  check "the VM devices: it removed both socket files it took over" bash -c "[ ! -e '$VU_SOCK' ] && [ ! -e '$VU_INPUT' ]"
-else
-  fail "the VM device server did not listen"; show_tail "$TEST_TMP/vu.log" 5
-fi
+# both devices keep their workers, and the VMM sees no error: with each
+# Venus context in a worker of its own (the default), and with a VM's
+# contexts in its device's worker, which then charges an account of its
+# own.
+# vm_devices_across LABEL [SERVER OPTION...]
+vm_devices_across() {
+  local VU_SOCK VU_INPUT VM_OUT vu_log VU_PID VM before rc dev
+  VU_SOCK=$TEST_TMP/vu.sock VU_INPUT=$TEST_TMP/vu-input.sock VM_OUT=$TEST_TMP/vm-$1.out vu_log=$TEST_TMP/vu-$1.log
+  env --default-signal=PIPE VK_ICD_FILENAMES="$LVP_ICD" "$SERVER_BIN" --vhost-user "$VU_SOCK" \
+    --vhost-user-input "$VU_INPUT" --vm-scanouts 2 --log-level info "${@:2}" >"$TEST_TMP/vu-$1.out" 2>"$vu_log" &
+  VU_PID=$!
+  BG_PIDS+=("$VU_PID")
+  for _ in $(seq 300); do [ -S "$VU_SOCK" ] && [ -S "$VU_INPUT" ] && break; sleep 0.05; done
+  vu_count() { grep -cE "$1" "$vu_log" || true; }
+  vu_wait() { for _ in $(seq $((${3:-30} * 20))); do [ "$(vu_count "$1")" -ge "$2" ] && return 0; sleep 0.05; done; return 1; }
+  if [ -S "$VU_INPUT" ]; then
+    python3 "$TESTS_DIR/vhost_user/fake_vmm.py" --vm "$VU_SOCK" "$VU_INPUT" "$VM_OUT" 8 64x48 >"$TEST_TMP/vm-$1.log" 2>&1 &
+    VM=$!
+    BG_PIDS+=("$VM")
+    for _ in $(seq 300); do grep -q '^scanout1$' "$VM_OUT" 2>/dev/null && break; sleep 0.05; done
+    served() { sed -nE 's/.*vhost-user device ([0-9]+): a (virtio-[a-z]+) device of VMM pid [0-9]+, uid [0-9]+, served by worker process ([0-9]+).*/\1 \2 \3/p' "$vu_log" | sort -u; }
+    before=$(served)
+    for n in 1 2; do
+      kill -USR2 "$VU_PID"
+      vu_wait 'upgrade: took over [0-9]+ tenants' "$n" 60 || fail "the VM devices ($1): no take-over line within 60 s of upgrade $n"
+      sleep 1
+    done
+    rc=0; wait "$VM" || rc=$?
+    check "the VM devices ($1): the fake VMM flushed its scanouts across both upgrades (status $rc, $(tr '\n' ' ' <"$VM_OUT"))" \
+      bash -c "[ $rc = 0 ] && grep -q '^done$' '$VM_OUT'"
+    check "the VM devices ($1): each upgrade took over both devices, their workers and both sockets" \
+      [ "$(vu_count "upgrade: took over 2 tenants, their workers and 2 listening sockets \\($VU_SOCK, $VU_INPUT\\) in place in [0-9]+ ms")" = 2 ]
+    check "the VM devices ($1): the same workers serve them ($(echo $before | tr '\n' ' '))" \
+      bash -c "[ '$(echo "$before" | wc -l)' = 2 ] && [ \"\$(grep -cE 'served by worker process [0-9]+, taken over' '$vu_log')\" = 4 ]"
+    for dev in $(echo "$before" | awk '{print $1 ":" $3}'); do
+      vu_wait "vhost-user device ${dev%:*}: its worker \\(pid ${dev#*:}\\) ended" 1 10 || true
+      check "the VM devices ($1): device ${dev%:*}'s worker ${dev#*:} served until its VMM left" \
+        grep -qE "vhost-user device ${dev%:*}: its worker \\(pid ${dev#*:}\\) ended$" "$vu_log"
+    done
+    check "the VM devices ($1): nothing refused" bash -c "! grep -qE 'upgrade refused|venus-server: (warn|error):' '$vu_log'"
+    check "the VM devices ($1): the server is the same process" kill -0 "$VU_PID"
+    kill -TERM "$VU_PID"
+    rc=0; wait "$VU_PID" || rc=$?
+    check "the VM devices ($1): the server then stops on SIGTERM, status 0 ($rc)" test "$rc" -eq 0
+    check "the VM devices ($1): it removed both socket files it took over" bash -c "[ ! -e '$VU_SOCK' ] && [ ! -e '$VU_INPUT' ]"
+  else
+    fail "the VM device server did not listen"; show_tail "$vu_log" 5
+  fi
+}
+vm_devices_across apart
+vm_devices_across shared --vm-contexts shared
 
 # --- what a new binary reads: the check, and records that are none ----------------
 # The check an old process runs: a binary that reads hand-over version 3
