@@ -19,6 +19,7 @@
 #include "os/os.h"
 #include "server/server.h"
 #include "worker/hand_over.h"
+#include "worker/tenant.h"
 
 extern char **environ;
 
@@ -320,18 +321,6 @@ find_binary(const char *name, char *path, size_t size)
    return false;
 }
 
-/* A tenant's fds that cross. */
-static unsigned
-tenant_fds(const struct vs_hand_over_tenant *t, int fds[4])
-{
-   const int own[] = { t->fd, t->activity_fd, t->ledger_fd, t->lines_fd };
-   unsigned n = 0;
-   for (unsigned i = 0; i < 4; i++)
-      if (own[i] >= 0)
-         fds[n++] = own[i];
-   return n;
-}
-
 /* Sets or clears close-on-exec on each fd of the hand-over. */
 static void
 hand_over_fds(const struct vs_hand_over_offer *offer, bool keep)
@@ -347,8 +336,8 @@ hand_over_fds(const struct vs_hand_over_offer *offer, bool keep)
       }
    }
    for (unsigned t = 0; t < offer->tenants; t++) {
-      int fds[4];
-      const unsigned n = tenant_fds(&offer->running[t], fds);
+      int fds[VS_HAND_OVER_TENANT_FDS];
+      const unsigned n = vs_tenant_record_fds(&offer->running[t], fds);
       for (unsigned i = 0; i < n; i++)
          set_close_on_exec(fds[i], !keep);
    }
@@ -615,8 +604,8 @@ take(int fd, struct vs_upgrade *up, char *why, size_t size)
       }
    }
    for (unsigned i = 0; in_place && i < r.tenants; i++) {
-      int fds[4];
-      const unsigned n = tenant_fds(&up->adopted[i], fds);
+      int fds[VS_HAND_OVER_TENANT_FDS];
+      const unsigned n = vs_tenant_record_fds(&up->adopted[i], fds);
       for (unsigned k = 0; k < n; k++)
          os_set_cloexec(fds[k]);
    }

@@ -19,6 +19,12 @@
 #define VS_HAND_OVER_SOCKETS 2
 #define VS_HAND_OVER_POOLS 2
 #define VS_HAND_OVER_NAME_SIZE 32
+/* How long a door waits, once an upgrade in place is asked for, until
+ * every tenant is either gone or waiting on its running worker (else the
+ * upgrade is refused, with one line). */
+#define VS_HAND_OVER_SETTLE_MS 3000
+/* The fds of one tenant's record (vs_tenant_record_fds lists them). */
+#define VS_HAND_OVER_TENANT_FDS 4
 
 enum vs_hand_over_kind {
    VS_HAND_OVER_CLIENT = 1, /* a vtest client */

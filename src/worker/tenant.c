@@ -99,11 +99,22 @@ vs_tenant_adopt(const struct vs_hand_over_tenant *record, struct vs_placement *p
    }
 }
 
+unsigned
+vs_tenant_record_fds(const struct vs_hand_over_tenant *record, int *fds)
+{
+   const int own[VS_HAND_OVER_TENANT_FDS] = { record->fd, record->activity_fd, record->ledger_fd, record->lines_fd };
+   unsigned n = 0;
+   for (unsigned i = 0; i < VS_HAND_OVER_TENANT_FDS; i++)
+      if (own[i] >= 0)
+         fds[n++] = own[i];
+   return n;
+}
+
 void
 vs_tenant_drop(const struct vs_hand_over_tenant *record)
 {
-   const int fds[] = { record->fd, record->activity_fd, record->ledger_fd, record->lines_fd };
-   for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-      if (fds[i] >= 0)
-         close(fds[i]);
+   int fds[VS_HAND_OVER_TENANT_FDS];
+   const unsigned n = vs_tenant_record_fds(record, fds);
+   for (unsigned i = 0; i < n; i++)
+      close(fds[i]);
 }

@@ -86,6 +86,8 @@ void vs_tenant_resume(struct vs_tenant *tenant);
  * closed, with one line (its worker's charges are refused from then on). */
 void vs_tenant_adopt(const struct vs_hand_over_tenant *record, struct vs_placement *placement,
                      struct vs_ledger *ledger, struct vs_tenant *tenant);
+/* The fds `record` holds (at most VS_HAND_OVER_TENANT_FDS): their count. */
+unsigned vs_tenant_record_fds(const struct vs_hand_over_tenant *record, int *fds);
 /* A running tenant `record` that cannot be taken over: its fds closed
  * (its worker is the caller's to end). */
 void vs_tenant_drop(const struct vs_hand_over_tenant *record);

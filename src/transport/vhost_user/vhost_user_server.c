@@ -158,9 +158,8 @@ struct device {
     * apart); NULL: none. */
    struct render_hand_over *hand_over;
    /* Taken over from the process before a live upgrade: its record, and
-    * its contexts' (their render server adopts them). */
+    * how many of its contexts' follow it (their render server adopts them). */
    const struct vs_hand_over_tenant *adopted;
-   const struct vs_hand_over_tenant *adopted_contexts;
    unsigned adopted_context_count;
    struct device *next;
 };
@@ -451,7 +450,7 @@ contexts_thread(void *arg)
    const struct render_tenant tenant = {
       .device_id = device->id, .uid = device->uid, .starts = server->starts, .ledger = server->ledger,
       .context_lines = CONTEXT_LINES_PER_DEVICE, .hand_over = device->hand_over,
-      .adopted = device->adopted_contexts, .adopted_count = device->adopted_context_count,
+      .adopted = adopted ? adopted + 1 : NULL, .adopted_count = device->adopted_context_count,
       .lines_fd = adopted ? adopted->lines_fd : -1, .init_flags = adopted ? adopted->init_flags : 0,
    };
    const struct render_server_options rs = {
@@ -751,10 +750,6 @@ stop_devices(struct server *server)
    pthread_mutex_unlock(&server->lock);
 }
 
-/* How long a live upgrade in place waits for every device to be served
- * by a running worker that its thread waits for, and every context too. */
-#define SETTLE_MS 3000
-
 /* Undoes freeze_devices for its first `count` devices. */
 static void
 thaw_devices(struct server *server, unsigned count)
@@ -810,7 +805,9 @@ freeze_devices(struct server *server, struct vs_hand_over_tenant *running, unsig
       int got = 0;
       if (d->contexts_served) {
          t->fd = d->contexts_fd;
-         got = n + 1 < room ? render_hand_over_freeze(d->hand_over, t, t + 1, room - n - 1, SETTLE_MS / 10) : -1;
+         got = n + 1 < room
+                  ? render_hand_over_freeze(d->hand_over, t, t + 1, room - n - 1, VS_HAND_OVER_SETTLE_MS / 10)
+                  : -1;
          if (got < 0)
             break;
       }
@@ -850,7 +847,7 @@ upgrade_in_place(struct server *server, const struct vs_hand_over_socket *socket
    int count = -1;
    while (running) {
       count = freeze_devices(server, running, room);
-      if (count >= 0 || os_now_ns() - frozen_ns > SETTLE_MS * 1000000ull)
+      if (count >= 0 || os_now_ns() - frozen_ns > VS_HAND_OVER_SETTLE_MS * 1000000ull)
          break;
       (void)poll(NULL, 0, 20);
       reap_devices(server);
@@ -868,7 +865,7 @@ upgrade_in_place(struct server *server, const struct vs_hand_over_socket *socket
       vs_warn(0, "upgrade refused: out of memory listing the VM devices; this process goes on serving");
    } else {
       vs_warn(0, "upgrade refused: a VM device or one of its contexts was still starting or ending %u ms after the "
-                 "upgrade was asked for; this process goes on serving (ask again)", SETTLE_MS);
+                 "upgrade was asked for; this process goes on serving (ask again)", VS_HAND_OVER_SETTLE_MS);
    }
    free(running);
    if (apart)
@@ -940,7 +937,7 @@ adopt_devices(struct server *server, uint32_t *next_id)
             .server = server, .kind = a->kind == VS_HAND_OVER_VM_GPU ? VS_VU_DEVICE_GPU : VS_VU_DEVICE_INPUT,
             .id = a->id, .pid = a->pid, .vmm = a->vmm, .uid = (uid_t)a->uid, .sock = -1, .reports = -1,
             .contexts_fd = -1, .activity = activity, .activity_fd = a->activity_fd, .connected_ns = os_now_ns(),
-            .adopted = a, .adopted_contexts = a + 1,
+            .adopted = a,
          };
          while (i + 1 + device->adopted_context_count < up->adopted_count &&
                 a[1 + device->adopted_context_count].kind == VS_HAND_OVER_VM_CONTEXT)

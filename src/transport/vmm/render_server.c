@@ -661,8 +661,11 @@ render_hand_over_create(void)
       free(h);
       return NULL;
    }
-   pthread_mutex_init(&h->lock, NULL);
-   pthread_cond_init(&h->changed, NULL);
+   if (pthread_mutex_init(&h->lock, NULL) != 0 || os_cond_init(&h->changed) != 0) {
+      os_event_fini(&h->asked);
+      free(h);
+      return NULL;
+   }
    return h;
 }
 
@@ -715,11 +718,8 @@ render_hand_over_freeze(struct render_hand_over *h, struct vs_hand_over_tenant *
    h->park = true;
    os_event_signal(&h->asked);
    const uint64_t deadline = os_now_ns() + (uint64_t)wait_ms * 1000000u;
-   while (!h->parked && h->server == s && os_now_ns() < deadline) {
-      pthread_mutex_unlock(&h->lock);
-      (void)poll(NULL, 0, 5);
-      pthread_mutex_lock(&h->lock);
-   }
+   for (uint64_t now = os_now_ns(); !h->parked && h->server == s && now < deadline; now = os_now_ns())
+      os_cond_timedwait_ns(&h->changed, &h->lock, deadline - now);
    if (!h->parked) {
       /* Ended meanwhile (its device's worker is ending: not settled
        * either), or busy. */
@@ -899,6 +899,7 @@ render_server_run(int fd, const struct vs_context_options *options, const struct
    if (hand_over) {
       pthread_mutex_lock(&hand_over->lock);
       hand_over->server = NULL;
+      pthread_cond_broadcast(&hand_over->changed);
       pthread_mutex_unlock(&hand_over->lock);
    }
    stop_all(&s);

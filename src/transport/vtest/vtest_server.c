@@ -501,10 +501,6 @@ upgrade_start(struct server *server, int listen_fd)
    }
 }
 
-/* How long a live upgrade in place waits for every client to be either
- * gone or waiting on its running worker. */
-#define SETTLE_MS 3000
-
 /* Under the lock: the clients not done, each with a running worker that
  * its thread waits for (and none starting or ending), or -1. */
 static int
@@ -541,7 +537,7 @@ upgrade_in_place(struct server *server, int listen_fd)
       pthread_mutex_lock(&server->lock);
       count = settled_clients(server);
       pthread_mutex_unlock(&server->lock);
-      if (count >= 0 || os_now_ns() - frozen_ns > SETTLE_MS * 1000000ull)
+      if (count >= 0 || os_now_ns() - frozen_ns > VS_HAND_OVER_SETTLE_MS * 1000000ull)
          break;
       struct pollfd pfd = { .fd = server->reap_event.read_fd, .events = POLLIN };
       if (poll(&pfd, 1, 20) > 0)
@@ -552,7 +548,7 @@ upgrade_in_place(struct server *server, int listen_fd)
    if (count < 0 || (count > 0 && !running)) {
       if (count < 0)
          vs_warn(0, "upgrade refused: a client was still starting or ending %u ms after the upgrade was asked for; "
-                    "this process goes on serving (ask again)", SETTLE_MS);
+                    "this process goes on serving (ask again)", VS_HAND_OVER_SETTLE_MS);
       else
          vs_warn(0, "upgrade refused: out of memory listing the clients; this process goes on serving");
       vs_worker_pool_thaw(server->pool);
