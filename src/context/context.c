@@ -151,6 +151,17 @@ rings_reached(void *data, const struct vs_work_mark *mark)
    return reached || !vs_context_running(ctx);
 }
 
+void
+vs_context_start_renderer(struct vs_context *ctx, const struct vs_renderer_options *options)
+{
+   vs_renderer_init(&ctx->renderer, ctx->id, options, &ctx->objects);
+   ctx->renderer.resolve_resource = resolve_resource;
+   ctx->renderer.resolve_data = ctx;
+   vs_memory_usage_set_limits(&ctx->renderer.memory_usage, ctx->limits.memory_bytes, ctx->limits.fd_pool,
+                              ctx->limits.mapping_pool);
+   ctx->renderer.work = (struct vs_work_hooks){ mark_rings, rings_reached, ctx };
+}
+
 /* The most bytes of commands a context's journal keeps. */
 #define JOURNAL_LIMIT (256u << 20)
 
@@ -203,15 +214,11 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
    if (options->limits.objects)
       ctx->objects.hold_limit = options->limits.objects < (1u << 30) ? options->limits.objects * 4 : UINT32_MAX - 1;
    vs_resource_table_init(&ctx->resources);
-   vs_renderer_init(&ctx->renderer, ctx_id, &options->renderer, &ctx->objects);
+   vs_context_start_renderer(ctx, &options->renderer);
    vs_test_faults_watch(&ctx->renderer, ctx->name);
-   ctx->renderer.resolve_resource = resolve_resource;
-   ctx->renderer.resolve_data = ctx;
-   vs_memory_usage_set_limits(&ctx->renderer.memory_usage, options->limits.memory_bytes, options->limits.fd_pool,
-                              options->limits.mapping_pool);
-   ctx->renderer.work = (struct vs_work_hooks){ mark_rings, rings_reached, ctx };
    vs_dispatch_lock_init(&ctx->dispatch_lock);
-   ctx->journaled = vs_test_faults.keep_journal && vs_journal_init(&ctx->journal, JOURNAL_LIMIT, object_alive, ctx);
+   ctx->journaled = (vs_test_faults.keep_journal || vs_test_faults.restore_every) &&
+                    vs_journal_init(&ctx->journal, JOURNAL_LIMIT, object_alive, ctx);
    vs_context_init_dispatch(ctx, &ctx->dispatch, NULL);
    pthread_mutex_init(&ctx->rings_lock, NULL);
    os_cond_init(&ctx->monitor_cond);
@@ -654,7 +661,10 @@ vs_context_submit(struct vs_context *ctx, const void *cmds, size_t size)
 {
    if (!vs_context_settle_ring_wait(ctx))
       return false;
-   return vs_runner_stream(&ctx->dispatch, cmds, size, NULL, NULL);
+   bool ok = vs_runner_stream(&ctx->dispatch, cmds, size, NULL, NULL);
+   if (ok && vs_test_faults.restore_every && ++ctx->steps % vs_test_faults.restore_every == 0)
+      ok = vs_context_restore(ctx) || vs_context_running(ctx);
+   return ok;
 }
 
 bool

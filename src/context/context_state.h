@@ -82,7 +82,15 @@ struct vs_context {
    bool ring_wait_deferred;
    uint64_t deferred_ring_id;
    uint32_t deferred_seqno;
+
+   /* Context-side streams run so far ($VENUS_SERVER_TEST_RESTORE counts
+    * them). */
+   uint64_t steps;
 };
+
+/* Brings up the context's renderer, wired to the context (its resources,
+ * rings and limits): at the context's creation and a restore's rebuild. */
+void vs_context_start_renderer(struct vs_context *ctx, const struct vs_renderer_options *options);
 
 /* Logs `reason` once and makes the context fatal: every ring stops, and
  * the transport drops the client. */

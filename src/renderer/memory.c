@@ -34,7 +34,7 @@ vs_exec_vkAllocateMemory(struct vs_runner *runner, struct vn_args_vkAllocateMemo
       ((VkMemoryDedicatedAllocateInfo *)dedicated)->buffer =
          vs_buffer_settle(runner, buffer_obj, info->memoryTypeIndex);
    struct vs_device_memory *mem;
-   a->ret = vs_memory_allocate(runner->renderer, dev, info, image_obj ? vs_image_from(image_obj) : NULL, &mem);
+   a->ret = vs_memory_allocate(runner->renderer, dev, a->pMemory_id, info, image_obj ? vs_image_from(image_obj) : NULL, &mem);
    if (a->ret != VK_SUCCESS) {
       char why[VS_OBJECT_REFUSED_WHY];
       snprintf(why, sizeof(why), "vkAllocateMemory of %llu bytes failed with %s (logged above)",

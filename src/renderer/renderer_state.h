@@ -42,6 +42,7 @@ enum vs_modifier_color {
 
 struct vs_device_snapshot_slot;
 struct vs_device_hook;
+struct vs_restore;
 
 struct vs_renderer_options {
    int device_index;                   /* host physical device to expose; -1: all */
@@ -138,6 +139,9 @@ struct vs_renderer {
    struct vs_submit_stats stats;
    /* The client's rings, for consumers of its memory; NULL mark: none. */
    struct vs_work_hooks work;
+   /* While a restore replays the journal (renderer/restore.h): the shared
+    * memory its allocations import again. NULL otherwise. */
+   struct vs_restore *restore;
 };
 
 /* Takes one of `limit` slots counted in *held (0: no limit, each still

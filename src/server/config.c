@@ -553,6 +553,20 @@ env_test_journal(struct vs_server_config *config, const char *value)
 }
 
 static bool
+env_test_restore(struct vs_server_config *config, const char *value)
+{
+   char *end;
+   errno = 0;
+   unsigned long n = *value ? strtoul(value, &end, 10) : 0;
+   if (*value && (errno || *end || n > UINT32_MAX)) {
+      fprintf(stderr, "venus-server: invalid $VENUS_SERVER_TEST_RESTORE '%s' (want a count of streams)\n", value);
+      return false;
+   }
+   config->test_faults.restore_every = (uint32_t)n;
+   return true;
+}
+
+static bool
 env_notify_socket(struct vs_server_config *config, const char *value)
 {
    config->notify_socket = *value ? value : NULL;
@@ -580,6 +594,7 @@ static const struct {
    { "VENUS_SERVER_TEST_UNSHAREABLE_TYPES", env_test_unshareable_types },
    { "VENUS_SERVER_TEST_LOSE_GPU", env_test_lose_gpu },
    { "VENUS_SERVER_TEST_JOURNAL", env_test_journal },
+   { "VENUS_SERVER_TEST_RESTORE", env_test_restore },
    /* The display's viewers' token (--http), and where its Wayland socket
     * goes (--display). */
    { "VENUS_SERVER_HTTP_TOKEN", env_http_token },

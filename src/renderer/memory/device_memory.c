@@ -13,6 +13,7 @@
 
 #include "renderer/host_lifecycle.h"
 #include "renderer/renderer_state.h"
+#include "renderer/restore.h"
 #include "renderer/memory/driver_mapping.h"
 #include "renderer/memory/linear_mirror.h"
 #include "renderer/memory/memory_plan.h"
@@ -728,10 +729,41 @@ fd_charge(struct vs_renderer *renderer, struct vs_device_memory *mem)
    return true;
 }
 
+/* A restore's replay (renderer/restore.h): the region the allocation had
+ * before, with the charges it held for it. */
+static VkResult
+take_restored_region(struct vs_renderer *renderer, const struct vs_memory_plan *plan,
+                     struct vs_restore_region *kept, struct vs_device_memory *mem)
+{
+   char why[192];
+   if ((plan->backing != VS_BACKING_REGION && plan->backing != VS_BACKING_RESOURCE) ||
+       kept->map_size != plan->map_size) {
+      vs_warn(renderer->ctx_id, "restore: memory %llu is planned otherwise than it was made (%zu bytes mapped, "
+              "%zu now): %s", (unsigned long long)kept->memory_id, kept->map_size, plan->map_size,
+              vn_result_name(VK_ERROR_INITIALIZATION_FAILED));
+      kept->claimed = false;
+      return VK_ERROR_INITIALIZATION_FAILED;
+   }
+   if (!vs_memory_usage_take(mem->usage, kept->charged_fds, kept->charged_mappings, why, sizeof(why))) {
+      vs_warn(renderer->ctx_id, "restore: memory %llu: no room for its shared memory: %s: %s",
+              (unsigned long long)kept->memory_id, why, vn_result_name(VK_ERROR_OUT_OF_HOST_MEMORY));
+      kept->claimed = false;
+      return VK_ERROR_OUT_OF_HOST_MEMORY;
+   }
+   mem->charged_fds += kept->charged_fds;
+   mem->charged_mappings += kept->charged_mappings;
+   mem->fd = kept->fd;
+   mem->map = kept->map;
+   mem->map_size = kept->map_size;
+   mem->imported = kept->imported;
+   mem->exported = kept->exported;
+   return VK_SUCCESS;
+}
+
 /* Plans (memory_plan.h), then commits: counts the memory against the
  * client, gets its backing, allocates on the host, adds the mirror. */
 VkResult
-vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemoryAllocateInfo *info,
+vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, uint64_t id, VkMemoryAllocateInfo *info,
                    const struct vs_image *dedicated, struct vs_device_memory **out)
 {
    const struct vs_memory_caps *caps = &dev->mem;
@@ -775,12 +807,13 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
       free(mem);
       return r;
    }
-   if (plan.charge_region && !region_charge(renderer, mem))
+   struct vs_restore_region *kept = renderer->restore ? vs_restore_claim(renderer->restore, id) : NULL;
+   if (!kept && plan.charge_region && !region_charge(renderer, mem))
       return allocate_failed(mem, VK_ERROR_OUT_OF_HOST_MEMORY);
 
    VkImportMemoryHostPointerInfoEXT import_info;
    VkExportMemoryAllocateInfo export_info;
-   switch (plan.backing) {
+   switch (kept ? VS_BACKING_HOST : plan.backing) {
    case VS_BACKING_RESOURCE:
       r = map_resource(renderer, caps, &plan, mem);
       break;
@@ -800,6 +833,8 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, VkMemory
          r = VK_ERROR_OUT_OF_HOST_MEMORY;
       break;
    case VS_BACKING_HOST:
+      if (kept)
+         r = take_restored_region(renderer, &plan, kept, mem);
       break;
    }
    if (r != VK_SUCCESS)

@@ -125,8 +125,9 @@ bool vs_memory_device_init(struct vs_renderer *r, struct vs_device *dev, const c
  * `info` is the guest's decoded create info; its pNext chain may be
  * relinked. `dedicated` is the image its VkMemoryDedicatedAllocateInfo
  * names, if any. Returns the VkResult; on success *out is the new memory
- * (not yet in the object table). */
-VkResult vs_memory_allocate(struct vs_renderer *r, struct vs_device *dev, VkMemoryAllocateInfo *info,
+ * (not yet in the object table). `id` is its guest id: during a restore
+ * (renderer/restore.h) the memory it had is imported again. */
+VkResult vs_memory_allocate(struct vs_renderer *r, struct vs_device *dev, uint64_t id, VkMemoryAllocateInfo *info,
                             const struct vs_image *dedicated, struct vs_device_memory **out);
 /* Frees the host memory and the server's state; the object must already be
  * out of the table (see vs_memory_release). */

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: MIT */
+#include "renderer/restore.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "renderer/objects.h"
+#include "renderer/renderer.h"
+#include "renderer/memory/device_memory.h"
+#include "vn_wire.h"
+
+/* Calls fn on every object under `parent`, parents first, until fn
+ * returns false; false then. */
+struct walk {
+   struct vs_object_table *table;
+   bool (*fn)(struct vs_object *obj, void *data);
+   void *data;
+   bool stopped;
+};
+
+static void
+walk_child(struct vs_object *obj, void *data)
+{
+   struct walk *w = data;
+   if (w->stopped)
+      return;
+   if (!w->fn(obj, w->data)) {
+      w->stopped = true;
+      return;
+   }
+   vs_object_foreach_child(w->table, obj, VK_OBJECT_TYPE_UNKNOWN, walk_child, w);
+}
+
+static bool
+walk_objects(struct vs_renderer *r, bool (*fn)(struct vs_object *obj, void *data), void *data)
+{
+   struct walk w = { r->objects, fn, data, false };
+   if (r->instance)
+      walk_child(r->instance, &w);
+   return !w.stopped;
+}
+
+struct check {
+   char *why;
+   size_t why_size;
+};
+
+/* Whether every submission to the queue has finished on the host: its
+ * serial timeline has reached the last serial, and that serial covers
+ * all the queue was given. */
+static bool
+queue_idle(struct vs_queue *q)
+{
+   uint64_t done = 0;
+   vs_queue_lock(q);
+   bool idle = q->serial_submitted == 0 ||
+               (q->serial_timeline && q->serial_covers_all &&
+                q->dt->GetSemaphoreCounterValue(q->device, q->serial_timeline, &done) == VK_SUCCESS &&
+                done >= q->serial_submitted);
+   vs_queue_unlock(q);
+   return idle;
+}
+
+static bool
+check_object(struct vs_object *obj, void *data)
+{
+   struct check *c = data;
+   const unsigned long long id = (unsigned long long)obj->id;
+   switch (obj->type) {
+   case VK_OBJECT_TYPE_DEVICE: {
+      struct vs_device *dev = vs_device_from(obj);
+      if (vs_device_marked_lost(obj)) {
+         snprintf(c->why, c->why_size, "device %llu is lost", id);
+         return false;
+      }
+      for (uint32_t i = 0; i < dev->queue_count; i++) {
+         if (!queue_idle(&dev->queues[i])) {
+            snprintf(c->why, c->why_size, "queue %u of family %u of device %llu has work in flight",
+                     dev->queues[i].index, dev->queues[i].family, id);
+            return false;
+         }
+      }
+      return true;
+   }
+   case VK_OBJECT_TYPE_DEVICE_MEMORY: {
+      const struct vs_device_memory *mem = obj->data;
+      if (mem && mem->shared_by == VS_MEMORY_HOST_POINTER && mem->map && !mem->mirror)
+         return true;
+      snprintf(c->why, c->why_size,
+               "memory %llu (%llu bytes, type %u) is %s: its contents cannot be read back yet", id,
+               mem ? (unsigned long long)mem->size : 0ull, mem ? mem->type_index : 0,
+               !mem                                      ? "unknown"
+               : mem->mirror                             ? "a display image's linear mirror"
+               : mem->shared_by == VS_MEMORY_AUTO        ? "device-local"
+                                                         : vs_memory_strategy_name(mem->shared_by));
+      return false;
+   }
+   case VK_OBJECT_TYPE_QUERY_POOL:
+      snprintf(c->why, c->why_size, "query pool %llu: its results cannot be read back yet", id);
+      return false;
+   case VK_OBJECT_TYPE_SEMAPHORE:
+      if (!(obj->flags & VS_OBJECT_TIMELINE_SEMAPHORE) &&
+          (__atomic_load_n(&obj->flags, __ATOMIC_ACQUIRE) & (VS_OBJECT_SIGNAL_PENDING | VS_OBJECT_CPU_SIGNALLED))) {
+         snprintf(c->why, c->why_size, "binary semaphore %llu is signalled and not waited for", id);
+         return false;
+      }
+      return true;
+   default:
+      return true;
+   }
+}
+
+bool
+vs_renderer_restore_check(struct vs_renderer *r, char *why, size_t why_size)
+{
+   struct check c = { why, why_size };
+   why[0] = '\0';
+   return walk_objects(r, check_object, &c);
+}
+
+static bool
+grow(void **items, uint32_t *cap, uint32_t count, size_t item_size)
+{
+   if (count < *cap)
+      return true;
+   uint32_t n = *cap ? *cap * 2 : 64;
+   void *p = realloc(*items, (size_t)n * item_size);
+   if (!p)
+      return false;
+   *items = p;
+   *cap = n;
+   return true;
+}
+
+static void
+take_region(struct vs_restore *s, struct vs_object *obj)
+{
+   struct vs_device_memory *mem = obj->data;
+   if (!mem || !mem->map)
+      return;
+   if (!grow((void **)&s->regions, &s->region_cap, s->region_count, sizeof(*s->regions))) {
+      s->out_of_memory = true;
+      return;
+   }
+   s->regions[s->region_count++] = (struct vs_restore_region){
+      .memory_id = obj->id,
+      .fd = mem->fd,
+      .map = mem->map,
+      .map_size = mem->map_size,
+      .granule = vs_device_of(obj)->mem.granule,
+      .imported = mem->imported,
+      .exported = mem->exported,
+      .charged_fds = mem->charged_fds,
+      .charged_mappings = mem->charged_mappings,
+   };
+   /* The teardown's vkFreeMemory leaves the region be, and gives back
+    * no charge for it: both are the restore's now. */
+   mem->map = NULL;
+   mem->fd = -1;
+   vs_memory_usage_give(mem->usage, mem->charged_fds, mem->charged_mappings);
+   mem->charged_fds = 0;
+   mem->charged_mappings = 0;
+}
+
+static void
+take_sync(struct vs_restore *s, struct vs_object *obj)
+{
+   if (obj->type != VK_OBJECT_TYPE_FENCE && obj->type != VK_OBJECT_TYPE_EVENT &&
+       !(obj->type == VK_OBJECT_TYPE_SEMAPHORE && (obj->flags & VS_OBJECT_TIMELINE_SEMAPHORE)))
+      return;
+   const struct vs_device *dev = vs_device_of(obj);
+   uint64_t value = 0;
+   if (obj->type == VK_OBJECT_TYPE_FENCE) {
+      value = dev->dt.GetFenceStatus(dev->host, (VkFence)obj->handle) == VK_SUCCESS;
+   } else if (obj->type == VK_OBJECT_TYPE_EVENT) {
+      value = dev->dt.GetEventStatus(dev->host, (VkEvent)obj->handle) == VK_EVENT_SET;
+   } else if (dev->dt.GetSemaphoreCounterValue(dev->host, (VkSemaphore)obj->handle, &value) != VK_SUCCESS) {
+      value = 0;
+   }
+   if (!value)
+      return; /* as the replay makes it, unless made signalled: see settle */
+   if (!grow((void **)&s->syncs, &s->sync_cap, s->sync_count, sizeof(*s->syncs))) {
+      s->out_of_memory = true;
+      return;
+   }
+   s->syncs[s->sync_count++] = (struct vs_restore_sync){ obj->id, obj->type, value };
+}
+
+static bool
+take_object(struct vs_object *obj, void *data)
+{
+   struct vs_restore *s = data;
+   if (obj->state == VS_OBJECT_GONE)
+      return true;
+   if (obj->type == VK_OBJECT_TYPE_DEVICE_MEMORY)
+      take_region(s, obj);
+   else if (obj->state == VS_OBJECT_LIVE)
+      take_sync(s, obj);
+   return !s->out_of_memory;
+}
+
+bool
+vs_renderer_restore_take(struct vs_renderer *r, struct vs_restore *s)
+{
+   return walk_objects(r, take_object, s) && !s->out_of_memory;
+}
+
+struct vs_restore_region *
+vs_restore_claim(struct vs_restore *s, uint64_t memory_id)
+{
+   for (uint32_t i = 0; i < s->region_count; i++) {
+      if (s->regions[i].memory_id == memory_id && !s->regions[i].claimed) {
+         s->regions[i].claimed = true;
+         return &s->regions[i];
+      }
+   }
+   return NULL;
+}
+
+/* A fence signalled with no work: an empty submission on a queue of its
+ * device, waited for. */
+static VkResult
+signal_fence(struct vs_device *dev, VkFence fence)
+{
+   if (!dev->queue_count)
+      return VK_ERROR_INITIALIZATION_FAILED;
+   VkResult res = vs_queue_submit(&dev->queues[0], 0, NULL, fence);
+   if (res == VK_SUCCESS)
+      res = dev->dt.WaitForFences(dev->host, 1, &fence, VK_TRUE, 1000000000ull);
+   return res;
+}
+
+static bool
+fence_settle(struct vs_object *obj, void *data)
+{
+   /* A fence made signalled that was reset since is unsignalled again;
+    * those signalled since are set by settle's list. */
+   (void)data;
+   if (obj->type != VK_OBJECT_TYPE_FENCE || obj->state != VS_OBJECT_LIVE)
+      return true;
+   struct vs_device *dev = vs_device_of(obj);
+   VkFence fence = (VkFence)obj->handle;
+   if (dev->dt.GetFenceStatus(dev->host, fence) == VK_SUCCESS)
+      dev->dt.ResetFences(dev->host, 1, &fence);
+   return true;
+}
+
+bool
+vs_renderer_restore_settle(struct vs_renderer *r, struct vs_restore *s, char *why, size_t why_size)
+{
+   walk_objects(r, fence_settle, NULL);
+   for (uint32_t i = 0; i < s->sync_count; i++) {
+      const struct vs_restore_sync *sync = &s->syncs[i];
+      struct vs_object *obj = vs_object_lookup(r->objects, sync->id, sync->type);
+      if (!obj) {
+         snprintf(why, why_size, "the replay did not make %s %llu again",
+                  sync->type == VK_OBJECT_TYPE_FENCE ? "fence" : sync->type == VK_OBJECT_TYPE_EVENT ? "event" : "semaphore",
+                  (unsigned long long)sync->id);
+         return false;
+      }
+      struct vs_device *dev = vs_device_of(obj);
+      VkResult res = VK_SUCCESS;
+      if (sync->type == VK_OBJECT_TYPE_FENCE) {
+         res = signal_fence(dev, (VkFence)obj->handle);
+      } else if (sync->type == VK_OBJECT_TYPE_EVENT) {
+         res = dev->dt.SetEvent(dev->host, (VkEvent)obj->handle);
+      } else {
+         uint64_t now = 0;
+         res = dev->dt.GetSemaphoreCounterValue(dev->host, (VkSemaphore)obj->handle, &now);
+         if (res == VK_SUCCESS && now < sync->value) {
+            const VkSemaphoreSignalInfo signal = {
+               .sType = VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO,
+               .semaphore = (VkSemaphore)obj->handle,
+               .value = sync->value,
+            };
+            res = dev->dt.SignalSemaphore(dev->host, &signal);
+         }
+      }
+      if (res != VK_SUCCESS) {
+         snprintf(why, why_size, "setting object %llu as it was failed: %s", (unsigned long long)sync->id,
+                  vn_result_name(res));
+         return false;
+      }
+   }
+   return true;
+}
+
+void
+vs_restore_fini(struct vs_restore *s)
+{
+   for (uint32_t i = 0; i < s->region_count; i++) {
+      const struct vs_restore_region *g = &s->regions[i];
+      if (!g->claimed)
+         vs_host_region_destroy(g->fd, g->map, g->map_size, g->granule);
+   }
+   free(s->regions);
+   free(s->syncs);
+   *s = (struct vs_restore){ 0 };
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/* What a context's restore (context/restore.c) needs of its renderer. The
+ * restore tears the renderer down and rebuilds it by replaying the
+ * context's journal (wire/journal.h); what a replay cannot make again it
+ * must find again:
+ *  - the shared memory under each host-visible allocation: the guest maps
+ *    those very pages and the host driver's writes live there, so the
+ *    replay's vkAllocateMemory of the same id imports them again;
+ *  - the state of the sync objects: a fence signalled, an event set, a
+ *    timeline semaphore's value, set again once the replay is done.
+ * Whatever else is not in the journal (device-local memory, query
+ * results, a binary semaphore's pending signal, work in flight) makes the
+ * check refuse, before anything is torn down. */
+#ifndef VS_RENDERER_RESTORE_H
+#define VS_RENDERER_RESTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <vulkan/vulkan.h>
+
+struct vs_renderer;
+
+/* One allocation's shared memory, out of the torn-down renderer. */
+struct vs_restore_region {
+   uint64_t memory_id;
+   int fd;                 /* -1: the server kept none (the guest has it) */
+   void *map;
+   size_t map_size, granule;
+   bool imported, exported;
+   uint32_t charged_fds, charged_mappings;
+   bool claimed;           /* by the replay's allocation */
+};
+
+/* One sync object's state: a fence signalled or an event set (1), a
+ * timeline semaphore's value. */
+struct vs_restore_sync {
+   uint64_t id;
+   VkObjectType type;
+   uint64_t value;
+};
+
+struct vs_restore {
+   struct vs_restore_region *regions;
+   uint32_t region_count, region_cap;
+   struct vs_restore_sync *syncs;
+   uint32_t sync_count, sync_cap;
+   bool out_of_memory;
+};
+
+/* Whether the renderer's state can be rebuilt from its journal now; false
+ * with `why` naming the first object that cannot. At a quiet point: no
+ * command runs (the dispatch lock is held exclusive). */
+bool vs_renderer_restore_check(struct vs_renderer *r, char *why, size_t why_size);
+
+/* Reads the sync objects' state and takes each allocation's shared memory
+ * out of it, so that the teardown leaves that memory be. False when out of
+ * memory (nothing is lost: what was taken goes back with fini). */
+bool vs_renderer_restore_take(struct vs_renderer *r, struct vs_restore *s);
+
+/* The region the replay's allocation of `memory_id` imports again; NULL:
+ * none was taken. */
+struct vs_restore_region *vs_restore_claim(struct vs_restore *s, uint64_t memory_id);
+
+/* After the replay: sets each sync object as it was. False, with `why`,
+ * when one could not be. */
+bool vs_renderer_restore_settle(struct vs_renderer *r, struct vs_restore *s, char *why, size_t why_size);
+
+/* Unmaps and closes the regions no allocation claimed, and frees `s`. */
+void vs_restore_fini(struct vs_restore *s);
+
+#endif
