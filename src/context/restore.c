@@ -62,7 +62,7 @@ rings_idle(struct vs_context *ctx)
 
 /* Why the context cannot be restored now; "" when it can. */
 static void
-check(struct vs_context *ctx, char *why, size_t why_size)
+check(struct vs_context *ctx, uint64_t deadline_ns, char *why, size_t why_size)
 {
    why[0] = '\0';
    if (!ctx->journaled)
@@ -72,7 +72,7 @@ check(struct vs_context *ctx, char *why, size_t why_size)
    else if (!rings_idle(ctx))
       snprintf(why, why_size, "a ring has commands not run yet");
    else
-      vs_renderer_restore_check(&ctx->renderer, why, why_size);
+      vs_renderer_restore_check(&ctx->renderer, deadline_ns, why, why_size);
 }
 
 /* Tears the renderer down, brings a fresh one up and replays `p` into it.
@@ -112,20 +112,21 @@ rebuild(struct vs_context *ctx, const struct replay *p, struct vs_restore *s)
    return ok;
 }
 
-/* How long a restore waits for the rings to run what they were given. */
+/* How long a restore waits for the rings to run what they were given,
+ * and the host queues to finish it. */
 #define RESTORE_SETTLE_MS 200
 
 bool
 vs_context_restore(struct vs_context *ctx)
 {
-   const uint64_t start_ns = os_now_ns();
+   const uint64_t start_ns = os_now_ns(), deadline_ns = start_ns + RESTORE_SETTLE_MS * 1000000ull;
    /* The guest wrote its rings before it sent this context-side stream;
     * the rings' threads run that meanwhile, with no lock of ours held. */
-   while (!rings_idle(ctx) && os_now_ns() - start_ns < RESTORE_SETTLE_MS * 1000000ull && vs_context_running(ctx))
+   while (!rings_idle(ctx) && os_now_ns() < deadline_ns && vs_context_running(ctx))
       os_sleep_ns(1000000);
    vs_dispatch_lock(&ctx->dispatch_lock, VS_DISPATCH_EXCLUSIVE);
    char why[192];
-   check(ctx, why, sizeof(why));
+   check(ctx, deadline_ns, why, sizeof(why));
    struct replay p = { 0 };
    struct vs_restore s = { 0 };
    if (!why[0] && !vs_journal_walk(&ctx->journal, append_command, &p))

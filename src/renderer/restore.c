@@ -7,6 +7,7 @@
 #include "renderer/objects.h"
 #include "renderer/renderer.h"
 #include "renderer/memory/device_memory.h"
+#include "os/os.h"
 #include "vn_wire.h"
 
 /* Calls fn on every object under `parent`, parents first, until fn
@@ -43,22 +44,32 @@ walk_objects(struct vs_renderer *r, bool (*fn)(struct vs_object *obj, void *data
 struct check {
    char *why;
    size_t why_size;
+   uint64_t deadline_ns;
 };
 
-/* Whether every submission to the queue has finished on the host: its
- * serial timeline has reached the last serial, and that serial covers
- * all the queue was given. */
+/* Whether every submission to the queue has finished on the host, waiting
+ * until `deadline_ns` (os_now_ns) for it: its serial timeline reaches the
+ * last serial, and that serial covers all the queue was given. No command
+ * runs meanwhile, so nothing is submitted. */
 static bool
-queue_idle(struct vs_queue *q)
+queue_drained(struct vs_queue *q, uint64_t deadline_ns)
 {
-   uint64_t done = 0;
    vs_queue_lock(q);
-   bool idle = q->serial_submitted == 0 ||
-               (q->serial_timeline && q->serial_covers_all &&
-                q->dt->GetSemaphoreCounterValue(q->device, q->serial_timeline, &done) == VK_SUCCESS &&
-                done >= q->serial_submitted);
+   const uint64_t last = q->serial_submitted;
+   const bool covered = q->serial_timeline && q->serial_covers_all;
    vs_queue_unlock(q);
-   return idle;
+   if (last == 0)
+      return true;
+   if (!covered)
+      return false;
+   const uint64_t now = os_now_ns();
+   const VkSemaphoreWaitInfo wait = {
+      .sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
+      .semaphoreCount = 1,
+      .pSemaphores = &q->serial_timeline,
+      .pValues = &last,
+   };
+   return q->dt->WaitSemaphores(q->device, &wait, deadline_ns > now ? deadline_ns - now : 0) == VK_SUCCESS;
 }
 
 static bool
@@ -74,7 +85,7 @@ check_object(struct vs_object *obj, void *data)
          return false;
       }
       for (uint32_t i = 0; i < dev->queue_count; i++) {
-         if (!queue_idle(&dev->queues[i])) {
+         if (!queue_drained(&dev->queues[i], c->deadline_ns)) {
             snprintf(c->why, c->why_size, "queue %u of family %u of device %llu has work in flight",
                      dev->queues[i].index, dev->queues[i].family, id);
             return false;
@@ -111,9 +122,9 @@ check_object(struct vs_object *obj, void *data)
 }
 
 bool
-vs_renderer_restore_check(struct vs_renderer *r, char *why, size_t why_size)
+vs_renderer_restore_check(struct vs_renderer *r, uint64_t deadline_ns, char *why, size_t why_size)
 {
-   struct check c = { why, why_size };
+   struct check c = { why, why_size, deadline_ns };
    why[0] = '\0';
    return walk_objects(r, check_object, &c);
 }

@@ -50,8 +50,9 @@ struct vs_restore {
 
 /* Whether the renderer's state can be rebuilt from its journal now; false
  * with `why` naming the first object that cannot. At a quiet point: no
- * command runs (the dispatch lock is held exclusive). */
-bool vs_renderer_restore_check(struct vs_renderer *r, char *why, size_t why_size);
+ * command runs (the dispatch lock is held exclusive). Work in flight on
+ * the host queues is waited for until `deadline_ns` (os_now_ns). */
+bool vs_renderer_restore_check(struct vs_renderer *r, uint64_t deadline_ns, char *why, size_t why_size);
 
 /* Reads the sync objects' state and takes each allocation's shared memory
  * out of it, so that the teardown leaves that memory be. False when out of

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# A context's restore (docs/architecture.md "Snapshot and restore"): its
+# renderer torn down and rebuilt from its journal at a quiet point, the
+# client connected throughout. The test-only $VENUS_SERVER_TEST_RESTORE=N
+# restores each context at every Nth context-side stream where it can.
+# Across restores: vk_compute's 12 rounds of 8 MiB check every word,
+# render_bench draws the same picture as without them (rebuilt mid-run,
+# with its memory and fences), and vk_sync (fences, semaphores, events),
+# vk_render and vk_stale_mapping pass. What cannot be rebuilt is refused
+# with one line and the client goes on (vk_render's query pools); a bad
+# value stops the server at start.
+. "$(dirname "$0")/lib.sh"
+
+require_tools timeout
+COMPUTE=$BUILD_DIR/tests/vk_compute
+RENDER=$BUILD_DIR/bench/render_bench
+[ -x "$COMPUTE" ] || { fail "no $COMPUTE (built by make)"; finish; }
+[ -x "$RENDER" ] || { fail "no $RENDER (built by make)"; finish; }
+
+REBUILT_RE='restore: rebuilt from [0-9]+ lasting commands \([0-9]+ bytes\) in [0-9.]+ ms; ([0-9]+) memory regions imported again, ([0-9]+) sync objects set as they were'
+# rebuilt_with CTX: the most memory regions and sync objects one restore
+# of context CTX carried ("REGIONS SYNCS"), "0 0" if none.
+rebuilt_with() {
+  local regions=0 syncs=0 line
+  while IFS= read -r line; do
+    if [[ $line =~ $REBUILT_RE ]]; then
+      [ "${BASH_REMATCH[1]}" -gt "$regions" ] && regions=${BASH_REMATCH[1]}
+      [ "${BASH_REMATCH[2]}" -gt "$syncs" ] && syncs=${BASH_REMATCH[2]}
+    fi
+  done < <(grep -E "ctx $1: restore: rebuilt" "$SERVER_LOG")
+  echo "$regions $syncs"
+}
+ctx_of() { sed -nE "s/.*ctx ([0-9]+): context created for \"$1\".*/\\1/p" "$SERVER_LOG" | tail -n 1; }
+# client LABEL COMMAND...: runs a client through the server; its output in $TEST_TMP/LABEL.out.
+client() {
+  local label=$1 rc=0
+  shift
+  venus_run 300 "$@" >"$TEST_TMP/$label.out" 2>"$TEST_TMP/$label.err" || rc=$?
+  client_check "$label across restores" "$TEST_TMP/$label.out" "$rc"
+}
+
+# --- the reference picture, without restores ---------------------------------
+server_start --log-level info || finish
+rc=0; venus_run "$RENDER" --seconds 1 320x240 >"$TEST_TMP/plain.out" 2>"$TEST_TMP/plain.err" || rc=$?
+[ "$rc" -eq 0 ] || fail "render_bench without restores $(describe_rc "$rc")"
+check "without the switch no restore line (found $(log_count 'restore'))" [ "$(log_count 'restore')" -eq 0 ]
+server_stop || true
+
+# --- with them ------------------------------------------------------------------
+VENUS_SERVER_TEST_RESTORE=2 server_start --log-level info || finish
+client compute "$COMPUTE" --mib 8 --rounds 12 || true
+read -r regions syncs <<<"$(rebuilt_with "$(ctx_of vk_compute)")"
+check "vk_compute's context was rebuilt with its memory ($regions regions at most)" [ "$regions" -gt 0 ]
+
+rc=0; venus_run "$RENDER" --seconds 2 320x240 >"$TEST_TMP/restored.out" 2>"$TEST_TMP/restored.err" || rc=$?
+[ "$rc" -eq 0 ] || { fail "render_bench across restores $(describe_rc "$rc")"; show_tail "$TEST_TMP/restored.err" 5; }
+hash_of() { sed -nE 's/.* hash: ([0-9a-fx]+).*/\1/p' "$TEST_TMP/$1.out"; }
+same=false
+[ -n "$(hash_of plain)" ] && [ "$(hash_of restored)" = "$(hash_of plain)" ] && same=true
+check "render_bench draws the same picture across restores ($(hash_of restored)) as without ($(hash_of plain))" $same
+read -r regions syncs <<<"$(rebuilt_with "$(ctx_of render_bench)")"
+check "render_bench's context was rebuilt mid-run: its memory ($regions regions) and signalled fences ($syncs)" \
+  [ "$regions" -gt 0 ] && [ "$syncs" -gt 0 ]
+
+client sync "$BUILD_DIR/tests/vk_sync" || true
+client render "$BUILD_DIR/tests/vk_render" --out-dir "$TEST_TMP" || true
+client stale "$BUILD_DIR/tests/vk_stale_mapping" || true
+refusal=$(grep -E "ctx $(ctx_of vk_render): restore refused: query pool [0-9]+: its results cannot be read back yet; the context goes on as it was" "$SERVER_LOG" | head -n 1)
+check "vk_render's query pools are refused with one line: '${refusal#*: info: }'" [ -n "$refusal" ]
+check "no client was dropped (found $(log_count 'dropping client'))" [ "$(log_count 'dropping client')" -eq 0 ]
+server_stop || true
+
+# --- a bad value -------------------------------------------------------------------
+rc=0
+VENUS_SERVER_TEST_RESTORE=often timeout 10 "$BUILD_DIR/venus-server" --socket "$TEST_TMP/bad.sock" \
+  >"$TEST_TMP/bad.log" 2>&1 || rc=$?
+check "a bad \$VENUS_SERVER_TEST_RESTORE stops the server at start (status $rc)" \
+  [ "$rc" -ne 0 ] && grep -q 'invalid $VENUS_SERVER_TEST_RESTORE' "$TEST_TMP/bad.log"
+finish
