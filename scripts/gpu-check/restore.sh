@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: MIT
+# shellcheck shell=bash disable=SC2034,SC2154 # variables shared across these files
+# Part "restore" of scripts/gpu-check.sh (sourced after the set-up):
+#   restore          a context rebuilt from its journal in a fresh renderer
+#                    (the test switch VENUS_SERVER_TEST_RESTORE=2,
+#                    docs/architecture.md "Snapshot and restore"): vk_compute
+#                    at 8 MiB and RESTORE_MIB (1024) a round, 6 rounds each,
+#                    render_bench at 320x240 (its last frame's hash against
+#                    a run without) and vk_sync across restores; per client
+#                    its rebuilds (median time, the wait for a quiet point
+#                    apart) and its refusals, with their reasons
+
+rs_mib=${RESTORE_MIB:-1024}
+rs_hash() { sed -nE 's/.* hash: ([0-9a-fx]+).*/\1/p' "$1" | head -n1; }
+rs_median() { sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print "-"}'; }
+# rs_client NAME: "R rebuilt (median X ms, T of them tearing down), F
+# refused" for the context of the last client named NAME in the server.
+rs_client() {
+  local ctx rebuilt refused ms down
+  ctx=$(sed -nE "s/.*ctx ([0-9]+): context created for \"$1\".*/\\1/p" "$rs_log" | tail -n1)
+  rebuilt=$(grep -c "ctx $ctx: restore: rebuilt" "$rs_log")
+  refused=$(grep -c "ctx $ctx: restore refused" "$rs_log")
+  ms=$(sed -nE "s/.*ctx $ctx: restore: rebuilt .* in ([0-9.]+) ms \\(.*/\\1/p" "$rs_log" | rs_median)
+  down=$(sed -nE "s/.*ctx $ctx: restore: rebuilt .* ms \\(([0-9.]+) of them tearing down.*/\\1/p" "$rs_log" | rs_median)
+  echo "$rebuilt rebuilt (median $ms ms, $down of them tearing down), $refused refused"
+}
+rs_ok=1
+run_server --memory auto || rs_ok=0
+LIMIT=120 client "$build/bench/render_bench" --seconds 2 320x240 >"$logs/restore-rb-plain.txt" 2>&1 || rs_ok=0
+stop_server || rs_ok=0
+VENUS_SERVER_TEST_RESTORE=2 run_server --memory auto --log-level info || rs_ok=0
+rs_log=$server_log
+LIMIT=300 client "$build/tests/vk_compute" --mib 8 --rounds 6 >"$logs/restore-compute-8.txt" 2>&1 || rs_ok=0
+rs_small=$(rs_client vk_compute)
+LIMIT=300 client "$build/tests/vk_compute" --mib "$rs_mib" --rounds 6 >"$logs/restore-compute.txt" 2>&1 || rs_ok=0
+rs_big=$(rs_client vk_compute)
+LIMIT=120 client "$build/bench/render_bench" --seconds 3 320x240 >"$logs/restore-rb.txt" 2>&1 || rs_ok=0
+rs_rb=$(rs_client render_bench)
+LIMIT=120 client "$build/tests/vk_sync" >"$logs/restore-sync.txt" 2>&1 || rs_ok=0
+rs_sync=$(rs_client vk_sync)
+stop_server || rs_ok=0
+echo "   refusals, by reason:"
+sed -nE 's/.*restore refused: (.*); the context goes on as it was/\1/p' "$rs_log" |
+  sed -E 's/[0-9]+/N/g' | sort | uniq -c | sort -rn | head -n 6
+rs_dropped=$(grep -c 'dropping client' "$rs_log")
+rs_same=no
+[ -n "$(rs_hash "$logs/restore-rb.txt")" ] && [ "$(rs_hash "$logs/restore-rb.txt")" = "$(rs_hash "$logs/restore-rb-plain.txt")" ] &&
+  rs_same=yes
+rs_line="vk_compute 8 MiB x6: $rs_small, $(tail -n1 "$logs/restore-compute-8.txt"); ${rs_mib} MiB x6: $rs_big, $(tail -n1 "$logs/restore-compute.txt"); render_bench: $rs_rb, same picture: $rs_same; vk_sync: $rs_sync, $(tail -n1 "$logs/restore-sync.txt"); $rs_dropped clients dropped"
+if [ $rs_ok = 1 ] && [ "$rs_dropped" -eq 0 ] && [ $rs_same = yes ]; then
+  result restore PASS "$rs_line"
+else
+  result restore FAIL "$rs_line; see restore-*.txt"
+fi
