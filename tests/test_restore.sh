@@ -8,8 +8,11 @@
 # render_bench draws the same picture as without them (rebuilt mid-run,
 # with its memory and fences), and vk_sync (fences, semaphores, events),
 # vk_render and vk_stale_mapping pass. What cannot be rebuilt is refused
-# with one line and the client goes on (vk_render's query pools); a bad
-# value stops the server at start.
+# with one line and the client goes on (vk_render's query pools). With
+# lavapipe given to the loader twice and N:move, contexts move between the
+# two GPUs at each restore: vk_compute passes and render_bench draws the
+# same picture; on one GPU the move is refused with one line. A bad value
+# stops the server at start.
 . "$(dirname "$0")/lib.sh"
 
 require_tools timeout
@@ -71,6 +74,47 @@ refusal=$(grep -E "ctx $(ctx_of vk_render): restore refused: query pool [0-9]+: 
 check "vk_render's query pools are refused with one line: '${refusal#*: info: }'" [ -n "$refusal" ]
 check "no client was dropped (found $(log_count 'dropping client'))" [ "$(log_count 'dropping client')" -eq 0 ]
 server_stop || true
+
+# --- moved between two GPUs: lavapipe given to the loader twice ----------------------
+# (a second ICD file naming a copy of its library, as test_placement does)
+lvp_lib=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ICD"]["library_path"])' "$LVP_ICD")
+if [ "${lvp_lib#/}" = "$lvp_lib" ]; then
+  lvp_lib=$(for d in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib; do
+              [ -f "$d/$lvp_lib" ] && echo "$d/$lvp_lib" && break; done || true)
+fi
+if [ -f "$lvp_lib" ]; then
+  cp "$lvp_lib" "$TEST_TMP/libvulkan_lvp_second.so"
+  python3 - "$LVP_ICD" "$TEST_TMP/lvp_second.json" "$TEST_TMP/libvulkan_lvp_second.so" <<'PY'
+import json, sys
+icd = json.load(open(sys.argv[1]))
+icd["ICD"]["library_path"] = sys.argv[3]
+json.dump(icd, open(sys.argv[2], "w"))
+PY
+  one_gpu_icd=$LVP_ICD
+  LVP_ICD="$LVP_ICD:$TEST_TMP/lvp_second.json"
+  VENUS_SERVER_TEST_RESTORE=2:move server_start --log-level info || finish
+  client moved-compute "$COMPUTE" --mib 8 --rounds 12 || true
+  rc=0; venus_run "$RENDER" --seconds 2 320x240 >"$TEST_TMP/moved.out" 2>"$TEST_TMP/moved.err" || rc=$?
+  [ "$rc" -eq 0 ] || { fail "render_bench moved between GPUs $(describe_rc "$rc")"; show_tail "$TEST_TMP/moved.err" 5; }
+  same=false
+  [ -n "$(hash_of plain)" ] && [ "$(hash_of moved)" = "$(hash_of plain)" ] && same=true
+  check "render_bench draws the same picture moved between GPUs ($(hash_of moved)) as on one ($(hash_of plain))" $same
+  for dir in "1, moved from GPU 0" "0, moved from GPU 1"; do
+    check "contexts were rebuilt on GPU $dir ($(log_count "restore: rebuilt on GPU $dir") times)" \
+      [ "$(log_count "restore: rebuilt on GPU $dir")" -gt 0 ]
+  done
+  check "no client was dropped moving (found $(log_count 'dropping client'))" [ "$(log_count 'dropping client')" -eq 0 ]
+  server_stop || true
+  LVP_ICD=$one_gpu_icd
+  # On one GPU there is nowhere to move to: refused with one line.
+  VENUS_SERVER_TEST_RESTORE=2:move server_start --log-level info || finish
+  client lone-compute "$COMPUTE" --mib 8 --rounds 2 || true
+  check "on one GPU a move is refused with one line ($(grep -m1 -o 'restore refused: it sees every GPU of the host\|restore refused: the host has no other GPU[^;]*' "$SERVER_LOG"))" \
+    grep -q 'restore refused: \(it sees every GPU of the host\|the host has no other GPU\)' "$SERVER_LOG"
+  server_stop || true
+else
+  skip "lavapipe's library not found for a second copy: no move between GPUs"
+fi
 
 # --- a bad value -------------------------------------------------------------------
 rc=0

@@ -8,7 +8,10 @@
 #                    render_bench at 320x240 (its last frame's hash against
 #                    a run without) and vk_sync across restores; per client
 #                    its rebuilds (median time, the wait for a quiet point
-#                    apart) and its refusals, with their reasons
+#                    apart) and its refusals, with their reasons; then
+#                    vk_compute and render_bench moved to the next GPU of
+#                    the same model at each restore (2:move; refused with
+#                    one line where the host has one)
 
 rs_mib=${RESTORE_MIB:-1024}
 rs_hash() { sed -nE 's/.* hash: ([0-9a-fx]+).*/\1/p' "$1" | head -n1; }
@@ -39,15 +42,24 @@ rs_rb=$(rs_client render_bench)
 LIMIT=120 client "$build/tests/vk_sync" >"$logs/restore-sync.txt" 2>&1 || rs_ok=0
 rs_sync=$(rs_client vk_sync)
 stop_server || rs_ok=0
+# Moved: each restore onto the host's next GPU of the same model.
+VENUS_SERVER_TEST_RESTORE=2:move run_server --memory auto --log-level info || rs_ok=0
+rs_move_log=$server_log
+LIMIT=300 client "$build/tests/vk_compute" --mib 8 --rounds 6 >"$logs/restore-move-compute.txt" 2>&1 || rs_ok=0
+LIMIT=120 client "$build/bench/render_bench" --seconds 3 320x240 >"$logs/restore-move-rb.txt" 2>&1 || rs_ok=0
+stop_server || rs_ok=0
+rs_moves=$(grep -c 'restore: rebuilt on GPU' "$rs_move_log")
+rs_move_same=no
+[ "$(rs_hash "$logs/restore-move-rb.txt")" = "$(rs_hash "$logs/restore-rb-plain.txt")" ] && rs_move_same=yes
 echo "   refusals, by reason:"
-sed -nE 's/.*restore refused: (.*); the context goes on as it was/\1/p' "$rs_log" |
+sed -nE 's/.*restore refused: (.*); the context goes on as it was/\1/p' "$rs_log" "$rs_move_log" |
   sed -E 's/[0-9]+/N/g' | sort | uniq -c | sort -rn | head -n 6
-rs_dropped=$(grep -c 'dropping client' "$rs_log")
+rs_dropped=$(cat "$rs_log" "$rs_move_log" | grep -c 'dropping client')
 rs_same=no
 [ -n "$(rs_hash "$logs/restore-rb.txt")" ] && [ "$(rs_hash "$logs/restore-rb.txt")" = "$(rs_hash "$logs/restore-rb-plain.txt")" ] &&
   rs_same=yes
-rs_line="vk_compute 8 MiB x6: $rs_small, $(tail -n1 "$logs/restore-compute-8.txt"); ${rs_mib} MiB x6: $rs_big, $(tail -n1 "$logs/restore-compute.txt"); render_bench: $rs_rb, same picture: $rs_same; vk_sync: $rs_sync, $(tail -n1 "$logs/restore-sync.txt"); $rs_dropped clients dropped"
-if [ $rs_ok = 1 ] && [ "$rs_dropped" -eq 0 ] && [ $rs_same = yes ]; then
+rs_line="vk_compute 8 MiB x6: $rs_small, $(tail -n1 "$logs/restore-compute-8.txt"); ${rs_mib} MiB x6: $rs_big, $(tail -n1 "$logs/restore-compute.txt"); render_bench: $rs_rb, same picture: $rs_same; vk_sync: $rs_sync, $(tail -n1 "$logs/restore-sync.txt"); moved between GPUs $rs_moves times: vk_compute $(tail -n1 "$logs/restore-move-compute.txt"), render_bench same picture: $rs_move_same; $rs_dropped clients dropped"
+if [ $rs_ok = 1 ] && [ "$rs_dropped" -eq 0 ] && [ $rs_same = yes ] && [ $rs_move_same = yes ]; then
   result restore PASS "$rs_line"
 else
   result restore FAIL "$rs_line; see restore-*.txt"

@@ -663,7 +663,7 @@ vs_context_submit(struct vs_context *ctx, const void *cmds, size_t size)
       return false;
    bool ok = vs_runner_stream(&ctx->dispatch, cmds, size, NULL, NULL);
    if (ok && vs_test_faults.restore_every && ++ctx->steps % vs_test_faults.restore_every == 0)
-      ok = vs_context_restore(ctx) || vs_context_running(ctx);
+      ok = vs_context_restore(ctx, vs_test_faults.restore_move) || vs_context_running(ctx);
    return ok;
 }
 

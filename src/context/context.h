@@ -176,12 +176,13 @@ void vs_context_destroy_resource(struct vs_context *ctx, uint32_t res_id);
 
 /* Rebuilds the context's Vulkan state in a fresh renderer from its journal
  * (wire/journal.h), its client connected throughout: same guest ids, same
- * shared memory under the guest's mappings, sync objects as they were.
- * Runs on the context side, between its streams; refuses with one line,
- * touching nothing, unless every ring is idle, no work is in flight and
- * every object can be made again (renderer/restore.h). True when rebuilt;
- * a replay that fails drops the client (context fatal). */
-bool vs_context_restore(struct vs_context *ctx);
+ * shared memory under the guest's mappings, sync objects as they were;
+ * with `move`, on the host's next GPU of the same model. Runs on the
+ * context side, between its streams; refuses with one line, touching
+ * nothing, unless every ring is idle, no work is in flight and every
+ * object can be made again (renderer/restore.h). True when rebuilt; a
+ * replay that fails drops the client (context fatal). */
+bool vs_context_restore(struct vs_context *ctx, bool move);
 
 /* Executes a context-side Venus command stream (one SUBMIT_CMD2 batch)
  * synchronously. Returns false if the stream was bad (context now fatal). */

@@ -75,12 +75,15 @@ check(struct vs_context *ctx, uint64_t deadline_ns, char *why, size_t why_size)
       vs_renderer_restore_check(&ctx->renderer, deadline_ns, why, why_size);
 }
 
-/* Tears the renderer down (in *teardown_ns), brings a fresh one up and
- * replays `p` into it. False, the context fatal, when the replay failed. */
+/* Tears the renderer down (in *teardown_ns), brings a fresh one up (on
+ * host GPU `gpu`, unless -1) and replays `p` into it. False, the context
+ * fatal, when the replay failed. */
 static bool
-rebuild(struct vs_context *ctx, const struct replay *p, struct vs_restore *s, uint64_t *teardown_ns)
+rebuild(struct vs_context *ctx, const struct replay *p, struct vs_restore *s, int gpu, uint64_t *teardown_ns)
 {
-   const struct vs_renderer_options options = ctx->renderer.options;
+   struct vs_renderer_options options = ctx->renderer.options;
+   if (gpu >= 0)
+      options.device_index = gpu;
    const uint64_t start_ns = os_now_ns();
    vs_renderer_fini(&ctx->renderer);
    *teardown_ns = os_now_ns() - start_ns;
@@ -119,7 +122,7 @@ rebuild(struct vs_context *ctx, const struct replay *p, struct vs_restore *s, ui
 #define RESTORE_SETTLE_MS 200
 
 bool
-vs_context_restore(struct vs_context *ctx)
+vs_context_restore(struct vs_context *ctx, bool move)
 {
    const uint64_t start_ns = os_now_ns(), deadline_ns = start_ns + RESTORE_SETTLE_MS * 1000000ull;
    /* The guest wrote its rings before it sent this context-side stream;
@@ -129,6 +132,8 @@ vs_context_restore(struct vs_context *ctx)
    vs_dispatch_lock(&ctx->dispatch_lock, VS_DISPATCH_EXCLUSIVE);
    char why[192];
    check(ctx, deadline_ns, why, sizeof(why));
+   const int from = ctx->renderer.options.device_index;
+   const int gpu = !why[0] && move ? vs_renderer_restore_next_gpu(&ctx->renderer, why, sizeof(why)) : -1;
    struct replay p = { 0 };
    struct vs_restore s = { 0 };
    /* What no living object needs (a freed allocation's create and free)
@@ -149,14 +154,17 @@ vs_context_restore(struct vs_context *ctx)
    const uint32_t regions = s.region_count, syncs = s.sync_count;
    const uint64_t quiet_ns = os_now_ns();
    uint64_t teardown_ns = 0;
-   bool ok = rebuild(ctx, &p, &s, &teardown_ns);
+   bool ok = rebuild(ctx, &p, &s, gpu, &teardown_ns);
    vs_restore_fini(&s);
    vs_dispatch_unlock(&ctx->dispatch_lock, VS_DISPATCH_EXCLUSIVE);
    free(p.bytes);
+   char moved[48] = "";
+   if (gpu >= 0)
+      snprintf(moved, sizeof(moved), " on GPU %d, moved from GPU %d", gpu, from);
    if (ok)
-      vs_info(ctx->id, "restore: rebuilt from %u lasting commands (%zu bytes) in %.1f ms (%.1f of them tearing "
+      vs_info(ctx->id, "restore: rebuilt%s from %u lasting commands (%zu bytes) in %.1f ms (%.1f of them tearing "
               "down) after %.1f ms waiting for a quiet point; %u memory regions imported again, %u sync objects "
-              "set as they were", p.commands, p.size, (double)(os_now_ns() - quiet_ns) / 1e6,
+              "set as they were", moved, p.commands, p.size, (double)(os_now_ns() - quiet_ns) / 1e6,
               (double)teardown_ns / 1e6, (double)(quiet_ns - start_ns) / 1e6, regions, syncs);
    return ok;
 }

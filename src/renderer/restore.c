@@ -129,6 +129,56 @@ vs_renderer_restore_check(struct vs_renderer *r, uint64_t deadline_ns, char *why
    return walk_objects(r, check_object, &c);
 }
 
+/* Whether the guest could tell the two GPUs apart by what it read of
+ * them: the model, its driver, its memory types and heaps. */
+static bool
+same_model(const struct vs_instance *inst, VkPhysicalDevice a, VkPhysicalDevice b)
+{
+   VkPhysicalDeviceProperties pa, pb;
+   VkPhysicalDeviceMemoryProperties ma, mb;
+   inst->it.GetPhysicalDeviceProperties(a, &pa);
+   inst->it.GetPhysicalDeviceProperties(b, &pb);
+   inst->it.GetPhysicalDeviceMemoryProperties(a, &ma);
+   inst->it.GetPhysicalDeviceMemoryProperties(b, &mb);
+   if (pa.vendorID != pb.vendorID || pa.deviceID != pb.deviceID || pa.driverVersion != pb.driverVersion ||
+       pa.apiVersion != pb.apiVersion || ma.memoryTypeCount != mb.memoryTypeCount ||
+       ma.memoryHeapCount != mb.memoryHeapCount)
+      return false;
+   for (uint32_t i = 0; i < ma.memoryTypeCount; i++) {
+      if (ma.memoryTypes[i].propertyFlags != mb.memoryTypes[i].propertyFlags ||
+          ma.memoryTypes[i].heapIndex != mb.memoryTypes[i].heapIndex)
+         return false;
+   }
+   for (uint32_t i = 0; i < ma.memoryHeapCount; i++) {
+      if (ma.memoryHeaps[i].size != mb.memoryHeaps[i].size || ma.memoryHeaps[i].flags != mb.memoryHeaps[i].flags)
+         return false;
+   }
+   return true;
+}
+
+int
+vs_renderer_restore_next_gpu(struct vs_renderer *r, char *why, size_t why_size)
+{
+   const struct vs_instance *inst = r->instance ? vs_instance_from(r->instance) : NULL;
+   if (!inst || inst->device_index < 0 || inst->physical_count != 1) {
+      snprintf(why, why_size, "it %s", inst ? "sees every GPU of the host" : "has no instance");
+      return -1;
+   }
+   uint32_t count = 0;
+   VkPhysicalDevice host[16];
+   if (inst->it.EnumeratePhysicalDevices(inst->host, &count, NULL) != VK_SUCCESS || count > 16 ||
+       inst->it.EnumeratePhysicalDevices(inst->host, &count, host) != VK_SUCCESS)
+      count = 0;
+   const uint32_t own = (uint32_t)inst->device_index;
+   for (uint32_t step = 1; own < count && step < count; step++) {
+      const uint32_t next = (own + step) % count;
+      if (same_model(inst, host[own], host[next]))
+         return (int)next;
+   }
+   snprintf(why, why_size, "the host has no other GPU of its GPU %u's model", own);
+   return -1;
+}
+
 static bool
 grow(void **items, uint32_t *cap, uint32_t count, size_t item_size)
 {

@@ -54,6 +54,13 @@ struct vs_restore {
  * the host queues is waited for until `deadline_ns` (os_now_ns). */
 bool vs_renderer_restore_check(struct vs_renderer *r, uint64_t deadline_ns, char *why, size_t why_size);
 
+/* The host GPU a restore that moves the context rebuilds it on: the next
+ * one after its own (in the host's order, round), which must be the same
+ * model with the same memory (the guest keeps what it read of its GPU).
+ * -1, with `why`, when there is none: the context sees every GPU, or the
+ * host has no other such GPU. */
+int vs_renderer_restore_next_gpu(struct vs_renderer *r, char *why, size_t why_size);
+
 /* Reads the sync objects' state and takes each allocation's shared memory
  * out of it, so that the teardown leaves that memory be. False when out of
  * memory (nothing is lost: what was taken goes back with fini). */
