@@ -103,9 +103,9 @@ rebuild(struct vs_context *ctx, const struct replay *p, struct vs_restore *s, in
    struct vs_runner replay;
    vs_context_init_dispatch(ctx, &replay, NULL);
    replay.lock = NULL; /* held exclusive by the restore */
-   ctx->renderer.restore = s;
+   ctx->renderer.kept_regions = &s->regions;
    bool ok = vs_runner_stream(&replay, p->bytes, p->size, NULL, NULL);
-   ctx->renderer.restore = NULL;
+   ctx->renderer.kept_regions = NULL;
    vs_runner_fini(&replay);
    char why[192];
    if (ok && !vs_renderer_restore_settle(&ctx->renderer, s, why, sizeof(why))) {
@@ -151,7 +151,7 @@ vs_context_restore(struct vs_context *ctx, bool move)
       vs_info(ctx->id, "restore refused: %s; the context goes on as it was", why);
       return false;
    }
-   const uint32_t regions = s.region_count, syncs = s.sync_count;
+   const uint32_t regions = s.regions.count, syncs = s.sync_count;
    const uint64_t quiet_ns = os_now_ns();
    uint64_t teardown_ns = 0;
    bool ok = rebuild(ctx, &p, &s, gpu, &teardown_ns);

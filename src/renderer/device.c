@@ -357,7 +357,7 @@ publish_device(struct vs_runner *runner, struct vn_args_vkCreateDevice *a, struc
    obj->data = dev;
    *a->pDevice = dev->host;
    dev->watchdog = vs_gpu_watchdog_start(dev, obj, r->options.gpu_timeout_ms);
-   vs_log(r->restore ? VS_LOG_DEBUG : VS_LOG_INFO, r->ctx_id, "device %llu created (%u queue(s), %u extension(s)); memory shared by %s%s%s%s%s, "
+   vs_log(r->kept_regions ? VS_LOG_DEBUG : VS_LOG_INFO, r->ctx_id, "device %llu created (%u queue(s), %u extension(s)); memory shared by %s%s%s%s%s, "
            "granule %zu%s", (unsigned long long)obj->id, dev->queue_count, a->pCreateInfo->enabledExtensionCount,
            dev->mem.forced != VS_MEMORY_AUTO ? vs_memory_strategy_name(dev->mem.forced) : "auto:",
            dev->mem.forced != VS_MEMORY_AUTO ? "" : dev->mem.host_pointer ? " host-pointer" : "",

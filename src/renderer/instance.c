@@ -99,7 +99,7 @@ vs_exec_vkCreateInstance(struct vs_runner *runner, struct vn_args_vkCreateInstan
    obj->data = inst;
    r->instance = obj;
    *a->pInstance = inst->host;
-   vs_log(r->restore ? VS_LOG_DEBUG : VS_LOG_INFO, r->ctx_id, "instance %llu created (API %u.%u, %u host physical device(s) exposed)",
+   vs_log(r->kept_regions ? VS_LOG_DEBUG : VS_LOG_INFO, r->ctx_id, "instance %llu created (API %u.%u, %u host physical device(s) exposed)",
            (unsigned long long)obj->id, VK_API_VERSION_MAJOR(app.apiVersion),
            VK_API_VERSION_MINOR(app.apiVersion), inst->physical_count);
 }

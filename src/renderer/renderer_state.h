@@ -42,7 +42,6 @@ enum vs_modifier_color {
 
 struct vs_device_snapshot_slot;
 struct vs_device_hook;
-struct vs_restore;
 
 struct vs_renderer_options {
    int device_index;                   /* host physical device to expose; -1: all */
@@ -141,7 +140,7 @@ struct vs_renderer {
    struct vs_work_hooks work;
    /* While a restore replays the journal (renderer/restore.h): the shared
     * memory its allocations import again. NULL otherwise. */
-   struct vs_restore *restore;
+   struct vs_kept_regions *kept_regions;
 };
 
 /* Takes one of `limit` slots counted in *held (0: no limit, each still

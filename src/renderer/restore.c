@@ -199,11 +199,12 @@ take_region(struct vs_restore *s, struct vs_object *obj)
    struct vs_device_memory *mem = obj->data;
    if (!mem || !mem->map)
       return;
-   if (!grow((void **)&s->regions, &s->region_cap, s->region_count, sizeof(*s->regions))) {
+   struct vs_kept_regions *kept = &s->regions;
+   if (!grow((void **)&kept->items, &kept->cap, kept->count, sizeof(*kept->items))) {
       s->out_of_memory = true;
       return;
    }
-   s->regions[s->region_count++] = (struct vs_restore_region){
+   kept->items[kept->count++] = (struct vs_kept_region){
       .memory_id = obj->id,
       .fd = mem->fd,
       .map = mem->map,
@@ -264,18 +265,6 @@ bool
 vs_renderer_restore_take(struct vs_renderer *r, struct vs_restore *s)
 {
    return walk_objects(r, take_object, s) && !s->out_of_memory;
-}
-
-struct vs_restore_region *
-vs_restore_claim(struct vs_restore *s, uint64_t memory_id)
-{
-   for (uint32_t i = 0; i < s->region_count; i++) {
-      if (s->regions[i].memory_id == memory_id && !s->regions[i].claimed) {
-         s->regions[i].claimed = true;
-         return &s->regions[i];
-      }
-   }
-   return NULL;
 }
 
 /* A fence signalled with no work: an empty submission on a queue of its
@@ -349,12 +338,7 @@ vs_renderer_restore_settle(struct vs_renderer *r, struct vs_restore *s, char *wh
 void
 vs_restore_fini(struct vs_restore *s)
 {
-   for (uint32_t i = 0; i < s->region_count; i++) {
-      const struct vs_restore_region *g = &s->regions[i];
-      if (!g->claimed)
-         vs_host_region_destroy(g->fd, g->map, g->map_size, g->granule);
-   }
-   free(s->regions);
+   vs_kept_regions_fini(&s->regions);
    free(s->syncs);
    *s = (struct vs_restore){ 0 };
 }

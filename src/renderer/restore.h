@@ -19,18 +19,9 @@
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
-struct vs_renderer;
+#include "renderer/memory/memory_state.h"
 
-/* One allocation's shared memory, out of the torn-down renderer. */
-struct vs_restore_region {
-   uint64_t memory_id;
-   int fd;                 /* -1: the server kept none (the guest has it) */
-   void *map;
-   size_t map_size, granule;
-   bool imported, exported;
-   uint32_t charged_fds, charged_mappings;
-   bool claimed;           /* by the replay's allocation */
-};
+struct vs_renderer;
 
 /* One sync object's state: a fence signalled or an event set (1), a
  * timeline semaphore's value. */
@@ -41,8 +32,7 @@ struct vs_restore_sync {
 };
 
 struct vs_restore {
-   struct vs_restore_region *regions;
-   uint32_t region_count, region_cap;
+   struct vs_kept_regions regions; /* renderer/memory/memory_state.h */
    struct vs_restore_sync *syncs;
    uint32_t sync_count, sync_cap;
    bool out_of_memory;
@@ -65,10 +55,6 @@ int vs_renderer_restore_next_gpu(struct vs_renderer *r, char *why, size_t why_si
  * out of it, so that the teardown leaves that memory be. False when out of
  * memory (nothing is lost: what was taken goes back with fini). */
 bool vs_renderer_restore_take(struct vs_renderer *r, struct vs_restore *s);
-
-/* The region the replay's allocation of `memory_id` imports again; NULL:
- * none was taken. */
-struct vs_restore_region *vs_restore_claim(struct vs_restore *s, uint64_t memory_id);
 
 /* After the replay: sets each sync object as it was. False, with `why`,
  * when one could not be. */

@@ -13,7 +13,6 @@
 
 #include "renderer/host_lifecycle.h"
 #include "renderer/renderer_state.h"
-#include "renderer/restore.h"
 #include "renderer/memory/driver_mapping.h"
 #include "renderer/memory/linear_mirror.h"
 #include "renderer/memory/memory_plan.h"
@@ -729,11 +728,35 @@ fd_charge(struct vs_renderer *renderer, struct vs_device_memory *mem)
    return true;
 }
 
+struct vs_kept_region *
+vs_kept_regions_claim(struct vs_kept_regions *kept, uint64_t memory_id)
+{
+   for (uint32_t i = 0; i < kept->count; i++) {
+      if (kept->items[i].memory_id == memory_id && !kept->items[i].claimed) {
+         kept->items[i].claimed = true;
+         return &kept->items[i];
+      }
+   }
+   return NULL;
+}
+
+void
+vs_kept_regions_fini(struct vs_kept_regions *kept)
+{
+   for (uint32_t i = 0; i < kept->count; i++) {
+      const struct vs_kept_region *g = &kept->items[i];
+      if (!g->claimed)
+         vs_host_region_destroy(g->fd, g->map, g->map_size, g->granule);
+   }
+   free(kept->items);
+   *kept = (struct vs_kept_regions){ 0 };
+}
+
 /* A restore's replay (renderer/restore.h): the region the allocation had
  * before, with the charges it held for it. */
 static VkResult
-take_restored_region(struct vs_renderer *renderer, const struct vs_memory_plan *plan,
-                     struct vs_restore_region *kept, struct vs_device_memory *mem)
+take_kept_region(struct vs_renderer *renderer, const struct vs_memory_plan *plan, struct vs_kept_region *kept,
+                 struct vs_device_memory *mem)
 {
    char why[192];
    if ((plan->backing != VS_BACKING_REGION && plan->backing != VS_BACKING_RESOURCE) ||
@@ -807,7 +830,7 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, uint64_t
       free(mem);
       return r;
    }
-   struct vs_restore_region *kept = renderer->restore ? vs_restore_claim(renderer->restore, id) : NULL;
+   struct vs_kept_region *kept = renderer->kept_regions ? vs_kept_regions_claim(renderer->kept_regions, id) : NULL;
    if (!kept && plan.charge_region && !region_charge(renderer, mem))
       return allocate_failed(mem, VK_ERROR_OUT_OF_HOST_MEMORY);
 
@@ -834,7 +857,7 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, uint64_t
       break;
    case VS_BACKING_HOST:
       if (kept)
-         r = take_restored_region(renderer, &plan, kept, mem);
+         r = take_kept_region(renderer, &plan, kept, mem);
       break;
    }
    if (r != VK_SUCCESS)

@@ -126,9 +126,15 @@ bool vs_memory_device_init(struct vs_renderer *r, struct vs_device *dev, const c
  * relinked. `dedicated` is the image its VkMemoryDedicatedAllocateInfo
  * names, if any. Returns the VkResult; on success *out is the new memory
  * (not yet in the object table). `id` is its guest id: during a restore
- * (renderer/restore.h) the memory it had is imported again. */
+ * (renderer/restore.h) the region kept for it is imported again. */
 VkResult vs_memory_allocate(struct vs_renderer *r, struct vs_device *dev, uint64_t id, VkMemoryAllocateInfo *info,
                             const struct vs_image *dedicated, struct vs_device_memory **out);
+/* The kept region the replay's allocation of `memory_id` imports again
+ * (claimed); NULL: none was kept. */
+struct vs_kept_region *vs_kept_regions_claim(struct vs_kept_regions *kept, uint64_t memory_id);
+/* Unmaps and closes the regions no allocation claimed, and frees the list. */
+void vs_kept_regions_fini(struct vs_kept_regions *kept);
+
 /* Frees the host memory and the server's state; the object must already be
  * out of the table (see vs_memory_release). */
 void vs_memory_free(struct vs_device *dev, struct vs_device_memory *mem);

@@ -113,4 +113,22 @@ struct vs_memory_usage {
    struct vs_fair_account mappings;
 };
 
+/* An allocation's shared memory kept across a restore (renderer/restore.h),
+ * out of the torn-down renderer: the replay's allocation of the same
+ * guest id imports it again. */
+struct vs_kept_region {
+   uint64_t memory_id;
+   int fd;                 /* -1: the server kept none (the guest has it) */
+   void *map;
+   size_t map_size, granule;
+   bool imported, exported;
+   uint32_t charged_fds, charged_mappings;
+   bool claimed;           /* by the replay's allocation */
+};
+
+struct vs_kept_regions {
+   struct vs_kept_region *items;
+   uint32_t count, cap;
+};
+
 #endif
