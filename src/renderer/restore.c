@@ -215,13 +215,23 @@ take_region(struct vs_restore *s, struct vs_object *obj)
       .charged_fds = mem->charged_fds,
       .charged_mappings = mem->charged_mappings,
    };
-   /* The teardown's vkFreeMemory leaves the region be, and gives back
-    * no charge for it: both are the restore's now. */
+}
+
+/* Once all is recorded: the teardown's vkFreeMemory leaves the region be,
+ * and gives back no charge for it; both are the restore's now. */
+static bool
+detach_region(struct vs_object *obj, void *data)
+{
+   struct vs_device_memory *mem = obj->type == VK_OBJECT_TYPE_DEVICE_MEMORY ? obj->data : NULL;
+   (void)data;
+   if (!mem || !mem->map || obj->state == VS_OBJECT_GONE)
+      return true;
    mem->map = NULL;
    mem->fd = -1;
    vs_memory_usage_give(mem->usage, mem->charged_fds, mem->charged_mappings);
    mem->charged_fds = 0;
    mem->charged_mappings = 0;
+   return true;
 }
 
 static void
@@ -264,7 +274,13 @@ take_object(struct vs_object *obj, void *data)
 bool
 vs_renderer_restore_take(struct vs_renderer *r, struct vs_restore *s)
 {
-   return walk_objects(r, take_object, s) && !s->out_of_memory;
+   /* Recorded first: out of memory, every allocation still has its own. */
+   if (!walk_objects(r, take_object, s) || s->out_of_memory) {
+      s->regions.count = 0;
+      return false;
+   }
+   walk_objects(r, detach_region, NULL);
+   return true;
 }
 
 /* A fence signalled with no work: an empty submission on a queue of its

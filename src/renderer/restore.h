@@ -53,7 +53,7 @@ int vs_renderer_restore_next_gpu(struct vs_renderer *r, char *why, size_t why_si
 
 /* Reads the sync objects' state and takes each allocation's shared memory
  * out of it, so that the teardown leaves that memory be. False when out of
- * memory (nothing is lost: what was taken goes back with fini). */
+ * memory, every allocation left as it was. */
 bool vs_renderer_restore_take(struct vs_renderer *r, struct vs_restore *s);
 
 /* After the replay: sets each sync object as it was. False, with `why`,
