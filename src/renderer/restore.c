@@ -48,19 +48,17 @@ struct check {
 };
 
 /* Whether every submission to the queue has finished on the host, waiting
- * until `deadline_ns` (os_now_ns) for it: its serial timeline reaches the
- * last serial, and that serial covers all the queue was given. No command
- * runs meanwhile, so nothing is submitted. */
+ * until `deadline_ns` (os_now_ns) for the serial that covers them all
+ * (renderer/sync/host_queue.h). No command runs meanwhile, so nothing is
+ * submitted. */
 static bool
 queue_drained(struct vs_queue *q, uint64_t deadline_ns)
 {
+   VkResult result;
    vs_queue_lock(q);
-   const uint64_t last = q->serial_submitted;
-   const bool covered = q->serial_timeline && q->serial_covers_all;
+   const uint64_t last = vs_queue_serial_for_idle_locked(q, &result);
    vs_queue_unlock(q);
-   if (last == 0)
-      return true;
-   if (!covered)
+   if (!q->serial_timeline || result != VK_SUCCESS)
       return false;
    const uint64_t now = os_now_ns();
    const VkSemaphoreWaitInfo wait = {
