@@ -8,7 +8,9 @@
 # render_bench draws the same picture as without them (rebuilt mid-run,
 # with its memory and fences), and vk_sync (fences, semaphores, events),
 # vk_render and vk_stale_mapping pass. What cannot be rebuilt is refused
-# with one line and the client goes on (vk_render's query pools). With
+# with one line and the client goes on (vk_render's query pools).
+# wl_frames presents numbered frames to the display across restores: each
+# decoded frame whole and in order, read from server memory. With
 # lavapipe given to the loader twice and N:move, contexts move between the
 # two GPUs at each restore: vk_compute passes and render_bench draws the
 # same picture; on one GPU the move is refused with one line. A bad value
@@ -74,6 +76,38 @@ refusal=$(grep -E "ctx $(ctx_of vk_render): restore refused: query pool [0-9]+: 
 check "vk_render's query pools are refused with one line: '${refusal#*: info: }'" [ -n "$refusal" ]
 check "no client was dropped (found $(log_count 'dropping client'))" [ "$(log_count 'dropping client')" -eq 0 ]
 server_stop || true
+
+# --- a client presenting numbered frames to the display --------------------------
+# Its swapchain's memory stays server memory across each restore (the
+# display's entry is parked meanwhile, a frame committed then not shown):
+# every decoded frame whole and in order, none stale, none read as a
+# foreign buffer.
+if "$SERVER_BIN" --help | grep -q -- '--display'; then
+  export XDG_RUNTIME_DIR=$TEST_TMP/rt
+  mkdir -m 700 -p "$XDG_RUNTIME_DIR"
+  VENUS_SERVER_TEST_RESTORE=5 server_start --log-level info --display vs-restore --record "$TEST_TMP/frames.h264" \
+    || finish
+  rc=0
+  venus_run env WAYLAND_DISPLAY=vs-restore "$BUILD_DIR/tests/display/wl_frames" 120 320 240 \
+    >"$TEST_TMP/frames.out" 2>&1 || rc=$?
+  check "wl_frames presented its frames across restores: $(grep -m1 -o 'presented [0-9]* frames' "$TEST_TMP/frames.out") ($(describe_rc "$rc"))" \
+    grep -q 'presented 120 frames' "$TEST_TMP/frames.out"
+  server_stop || true
+  read -r regions syncs <<<"$(rebuilt_with "$(ctx_of wl_frames)")"
+  mid_run=false
+  [ "$regions" -gt 0 ] && [ "$syncs" -gt 0 ] && mid_run=true
+  check "wl_frames' context was rebuilt with its swapchain ($regions regions, $syncs sync objects)" $mid_run
+  if out=$(python3 "$TESTS_DIR/display/check_stream.py" numbers "$TEST_TMP/frames.h264" 320 240 10 2>&1); then
+    pass "its frames across restores: $out"
+  else
+    fail "its frames across restores: $out"
+  fi
+  shown=$(grep -oE 'display: [0-9]+ commits, [0-9]+ shown \([0-9]+ from server memory, [0-9]+ foreign' "$SERVER_LOG" | tail -n 1)
+  check "every frame shown was read from server memory (${shown#display: })" \
+    bash -c '[[ $1 =~ \(([1-9][0-9]*)\ from\ server\ memory,\ 0\ foreign ]]' _ "$shown"
+else
+  skip "this build has no display: no numbered frames across restores"
+fi
 
 # --- moved between two GPUs: lavapipe given to the loader twice ----------------------
 # (a second ICD file naming a copy of its library, as test_placement does)

@@ -7,6 +7,7 @@
 #include "renderer/objects.h"
 #include "renderer/renderer.h"
 #include "renderer/memory/device_memory.h"
+#include "renderer/memory/shared_registry.h"
 #include "os/os.h"
 #include "vn_wire.h"
 
@@ -208,6 +209,7 @@ take_region(struct vs_restore *s, struct vs_object *obj)
       .map = mem->map,
       .map_size = mem->map_size,
       .granule = vs_device_of(obj)->mem.granule,
+      .shared = mem->shared,
       .imported = mem->imported,
       .exported = mem->exported,
       .charged_fds = mem->charged_fds,
@@ -224,6 +226,8 @@ detach_region(struct vs_object *obj, void *data)
    (void)data;
    if (!mem || !mem->map || obj->state == VS_OBJECT_GONE)
       return true;
+   vs_shared_park(mem->shared);
+   mem->shared = NULL;
    mem->map = NULL;
    mem->fd = -1;
    vs_memory_usage_give(mem->usage, mem->charged_fds, mem->charged_mappings);

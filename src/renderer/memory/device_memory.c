@@ -601,6 +601,7 @@ region_uncharge(struct vs_device_memory *mem)
 static VkResult
 allocate_failed(struct vs_device_memory *mem, VkResult result)
 {
+   vs_shared_unregister(mem->shared); /* a restore's, parked */
    usage_release(mem);
    free(mem);
    return result;
@@ -745,8 +746,10 @@ vs_kept_regions_fini(struct vs_kept_regions *kept)
 {
    for (uint32_t i = 0; i < kept->count; i++) {
       const struct vs_kept_region *g = &kept->items[i];
-      if (!g->claimed)
-         vs_host_region_destroy(g->fd, g->map, g->map_size, g->granule);
+      if (g->claimed)
+         continue;
+      vs_shared_unregister(g->shared);
+      vs_host_region_destroy(g->fd, g->map, g->map_size, g->granule);
    }
    free(kept->items);
    *kept = (struct vs_kept_regions){ 0 };
@@ -780,6 +783,8 @@ take_kept_region(struct vs_renderer *renderer, const struct vs_memory_plan *plan
    mem->map_size = kept->map_size;
    mem->imported = kept->imported;
    mem->exported = kept->exported;
+   mem->shared = kept->shared; /* resumed once the memory is made */
+   kept->shared = NULL;
    return VK_SUCCESS;
 }
 
@@ -891,7 +896,9 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, uint64_t
       vs_memory_free(dev, mem);
       return VK_ERROR_OUT_OF_HOST_MEMORY;
    }
-   if (mem->map)
+   if (mem->shared)
+      vs_shared_resume(mem->shared, dev);
+   else if (mem->map)
       mem->shared = vs_shared_register(renderer->options.shared_registry, dev, renderer->ctx_id, mem->fd, mem->map,
                                        mem->map_size, NULL, NULL);
    *out = mem;

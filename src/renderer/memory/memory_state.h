@@ -15,6 +15,8 @@
 #include "base/fair_share.h"
 #include "base/ledger.h"
 
+struct vs_shared_entry;
+
 enum vs_memory_strategy {
    VS_MEMORY_AUTO,
    VS_MEMORY_HOST_POINTER,
@@ -123,6 +125,7 @@ struct vs_kept_region {
    size_t map_size, granule;
    bool imported, exported;
    uint32_t charged_fds, charged_mappings;
+   struct vs_shared_entry *shared; /* its display registry entry, parked (shared_registry.h) */
    bool claimed;           /* by the replay's allocation */
 };
 

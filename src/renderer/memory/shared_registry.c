@@ -21,7 +21,8 @@ struct vs_shared_entry {
    vs_shared_refresh_fn refresh;
    void *refresh_data;
    uint32_t pins;
-   bool going; /* unregistering: its GONE may be out, so it is found no more */
+   bool going;  /* unregistering: its GONE may be out, so it is found no more */
+   bool parked; /* a restore's: acquire finds it no more, vs_shared_known does */
    uint64_t id; /* as the publisher was told */
    /* A worker's entry, in the server: */
    const struct vs_shared_remote_ops *remote_ops;
@@ -155,6 +156,31 @@ vs_shared_unregister(struct vs_shared_entry *e)
 }
 
 void
+vs_shared_park(struct vs_shared_entry *e)
+{
+   if (!e)
+      return;
+   struct vs_shared_registry *reg = e->registry;
+   pthread_mutex_lock(&reg->lock);
+   e->parked = true;
+   while (e->pins)
+      pthread_cond_wait(&reg->unpinned, &reg->lock);
+   pthread_mutex_unlock(&reg->lock);
+}
+
+void
+vs_shared_resume(struct vs_shared_entry *e, struct vs_device *dev)
+{
+   if (!e)
+      return;
+   struct vs_shared_registry *reg = e->registry;
+   pthread_mutex_lock(&reg->lock);
+   e->dev = dev;
+   e->parked = false;
+   pthread_mutex_unlock(&reg->lock);
+}
+
+void
 vs_shared_unregister_remote(struct vs_shared_entry *e)
 {
    struct vs_shared_registry *reg = e->registry;
@@ -196,9 +222,22 @@ vs_shared_acquire(struct vs_shared_registry *reg, uint64_t st_dev, uint64_t st_i
    *out = (struct vs_shared_view){ 0 };
    pthread_mutex_lock(&reg->lock);
    struct vs_shared_entry *e = reg->head;
-   while (e && (e->going || !(e->st_dev == st_dev && e->st_ino == st_ino)))
+   while (e && (e->going || e->parked || !(e->st_dev == st_dev && e->st_ino == st_ino)))
       e = e->next;
    pin(e, out);
+   pthread_mutex_unlock(&reg->lock);
+   return e != NULL;
+}
+
+bool
+vs_shared_known(struct vs_shared_registry *reg, uint64_t st_dev, uint64_t st_ino, size_t *size)
+{
+   pthread_mutex_lock(&reg->lock);
+   struct vs_shared_entry *e = reg->head;
+   while (e && (e->going || !(e->st_dev == st_dev && e->st_ino == st_ino)))
+      e = e->next;
+   if (e)
+      *size = e->size;
    pthread_mutex_unlock(&reg->lock);
    return e != NULL;
 }
@@ -209,7 +248,7 @@ vs_shared_acquire_id(struct vs_shared_registry *reg, uint64_t entry_id, struct v
    *out = (struct vs_shared_view){ 0 };
    pthread_mutex_lock(&reg->lock);
    struct vs_shared_entry *e = reg->head;
-   while (e && (e->going || e->id != entry_id))
+   while (e && (e->going || e->parked || e->id != entry_id))
       e = e->next;
    pin(e, out);
    pthread_mutex_unlock(&reg->lock);
@@ -241,8 +280,19 @@ vs_shared_mark(struct vs_shared_view *view)
       view->fenced = fence_queues(view);
 }
 
+static bool
+parked(struct vs_shared_entry *e)
+{
+   pthread_mutex_lock(&e->registry->lock);
+   const bool parked = e->parked;
+   pthread_mutex_unlock(&e->registry->lock);
+   return parked;
+}
+
 /* The rings usually reach the marks within microseconds of the commit (the
- * client wrote its submissions just before): poll, with short sleeps. */
+ * client wrote its submissions just before): poll, with short sleeps. A
+ * restore that parks the entry meanwhile holds the rings still: false at
+ * once. */
 static bool
 wait_for_marks(struct vs_shared_view *view, uint64_t timeout_ns)
 {
@@ -252,7 +302,7 @@ wait_for_marks(struct vs_shared_view *view, uint64_t timeout_ns)
    uint64_t start = os_now_ns();
    uint64_t sleep_ns = 2000;
    while (!work->reached(work->data, &view->work)) {
-      if (os_now_ns() - start >= timeout_ns)
+      if (os_now_ns() - start >= timeout_ns || parked(view->entry))
          return false;
       struct timespec ts = { 0, (long)sleep_ns };
       nanosleep(&ts, NULL);
@@ -294,8 +344,9 @@ vs_shared_fence_wait(struct vs_shared_view *view, uint64_t timeout_ns)
    }
    if (view->marked && !view->fenced) {
       if (!wait_for_marks(view, timeout_ns)) {
-         vs_warn(view->ctx_id, "display: the client's rings did not reach its commit within %llu ms",
-                 (unsigned long long)(timeout_ns / 1000000));
+         if (!parked(e))
+            vs_warn(view->ctx_id, "display: the client's rings did not reach its commit within %llu ms",
+                    (unsigned long long)(timeout_ns / 1000000));
          return false;
       }
       if (!fence_queues(view))

@@ -53,6 +53,13 @@ struct vs_shared_entry *vs_shared_register(struct vs_shared_registry *registry, 
                                            vs_shared_refresh_fn refresh, void *refresh_data);
 void vs_shared_unregister(struct vs_shared_entry *entry);
 
+/* A restore (renderer/restore.h) keeps an entry while its device is torn
+ * down and made again. Parked, no reader finds it (a frame committed
+ * meanwhile is not shown), and park returns once none holds it; resumed,
+ * it is found again, on the new device. Both take NULL. */
+void vs_shared_park(struct vs_shared_entry *entry);
+void vs_shared_resume(struct vs_shared_entry *entry, struct vs_device *dev);
+
 /* A worker's registry tells the server of its entries (worker_link.c):
  * `born` after an entry is registered (fd is the memfd, `size` no more
  * than its file's), `gone` before unregister waits for its readers. Set
@@ -106,6 +113,9 @@ struct vs_shared_view {
 /* Finds and pins the memory with this inode. False if no server memory
  * has it (a foreign fd). */
 bool vs_shared_acquire(struct vs_shared_registry *registry, uint64_t st_dev, uint64_t st_ino, struct vs_shared_view *out);
+/* Whether server memory has this inode (its size in *size), parked or
+ * not: a buffer made of it is server memory even while it is restored. */
+bool vs_shared_known(struct vs_shared_registry *registry, uint64_t st_dev, uint64_t st_ino, size_t *size);
 /* The same by the id a publisher was told (a worker's link thread). */
 bool vs_shared_acquire_id(struct vs_shared_registry *registry, uint64_t entry_id, struct vs_shared_view *out);
 /* Records where the owning client's rings stand now (at the commit). */

@@ -573,11 +573,9 @@ buffer_import(void *data, struct vs_dmabuf_buffer *buffer, const struct vs_dmabu
    b->fourcc = plane->fourcc;
    b->st_dev = (uint64_t)st.st_dev;
    b->st_ino = (uint64_t)st.st_ino;
-   struct vs_shared_view view;
-   if (vs_shared_acquire(d->shared_registry, b->st_dev, b->st_ino, &view)) {
-      bool fits = need <= view.size;
-      vs_shared_release(&view);
-      if (!fits) {
+   size_t size;
+   if (vs_shared_known(d->shared_registry, b->st_dev, b->st_ino, &size)) {
+      if (need > size) {
          *error = ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_OUT_OF_BOUNDS;
          snprintf(why, why_size, "beyond the memory");
          return false;

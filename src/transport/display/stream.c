@@ -262,7 +262,8 @@ stream_main(void *arg)
          uint64_t c0 = thread_cpu_ns();
          bool ok = true;
          if (f->has_view && !vs_shared_fence_wait(&f->view, FENCE_TIMEOUT_NS)) {
-            vs_warn(f->view.ctx_id, "display: the client's work before its commit did not finish in 2 s; frame dropped");
+            vs_warn(f->view.ctx_id, "display: the client's work before its commit did not finish in 2 s, or its context was "
+                    "being restored; frame dropped");
             s->unfenced++;
             ok = false;
          }
