@@ -130,6 +130,11 @@ vs_context_restore(struct vs_context *ctx, bool move)
    while (!rings_idle(ctx) && os_now_ns() < deadline_ns && vs_context_running(ctx))
       os_sleep_ns(1000000);
    vs_dispatch_lock(&ctx->dispatch_lock, VS_DISPATCH_EXCLUSIVE);
+   if (!ctx->renderer.instance) {
+      /* Nothing made yet, or all of it destroyed: nothing to rebuild. */
+      vs_dispatch_unlock(&ctx->dispatch_lock, VS_DISPATCH_EXCLUSIVE);
+      return true;
+   }
    char why[192];
    check(ctx, deadline_ns, why, sizeof(why));
    const int from = ctx->renderer.options.device_index;
