@@ -38,6 +38,7 @@ struct vs_test_faults {
     * next GPU of its model. 0: never. */
    uint32_t restore_every;
    bool restore_move;
+   bool restore_copy; /* ...copying host-pointer memory with no blob through the GPU */
 };
 
 /* The faults in force: all zero unless vs_test_faults_set was called. */

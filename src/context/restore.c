@@ -141,14 +141,15 @@ vs_context_restore(struct vs_context *ctx, bool move)
    const int gpu = !why[0] && move ? vs_renderer_restore_next_gpu(&ctx->renderer, why, sizeof(why)) : -1;
    struct replay p = { 0 };
    struct vs_restore s = { 0 };
+   const uint64_t quiet_ns = os_now_ns();
    /* What no living object needs (a freed allocation's create and free)
     * would cost the replay for nothing. */
    if (!why[0])
       vs_journal_prune(&ctx->journal);
    if (!why[0] && !vs_journal_walk(&ctx->journal, append_command, &p))
       snprintf(why, sizeof(why), "out of memory for its replay");
-   if (!why[0] && !vs_renderer_restore_take(&ctx->renderer, &s))
-      snprintf(why, sizeof(why), "out of memory for its sync objects' state");
+   if (!why[0])
+      vs_renderer_restore_take(&ctx->renderer, &s, why, sizeof(why));
    if (why[0]) {
       vs_restore_fini(&s);
       vs_dispatch_unlock(&ctx->dispatch_lock, VS_DISPATCH_EXCLUSIVE);
@@ -156,10 +157,11 @@ vs_context_restore(struct vs_context *ctx, bool move)
       vs_info(ctx->id, "restore refused: %s; the context goes on as it was", why);
       return false;
    }
-   const uint32_t regions = s.regions.count, syncs = s.sync_count;
-   const uint64_t quiet_ns = os_now_ns();
+   const uint32_t regions = s.regions.count, syncs = s.sync_count, copies = s.content_count;
+   const uint64_t copied_bytes = s.content_bytes;
    uint64_t teardown_ns = 0;
    bool ok = rebuild(ctx, &p, &s, gpu, &teardown_ns);
+   const uint64_t copy_ns = s.copy_ns;
    vs_restore_fini(&s);
    vs_dispatch_unlock(&ctx->dispatch_lock, VS_DISPATCH_EXCLUSIVE);
    free(p.bytes);
@@ -168,8 +170,10 @@ vs_context_restore(struct vs_context *ctx, bool move)
       snprintf(moved, sizeof(moved), " on GPU %d, moved from GPU %d", gpu, from);
    if (ok)
       vs_info(ctx->id, "restore: rebuilt%s from %u lasting commands (%zu bytes) in %.1f ms (%.1f of them tearing "
-              "down) after %.1f ms waiting for a quiet point; %u memory regions imported again, %u sync objects "
-              "set as they were", moved, p.commands, p.size, (double)(os_now_ns() - quiet_ns) / 1e6,
-              (double)teardown_ns / 1e6, (double)(quiet_ns - start_ns) / 1e6, regions, syncs);
+              "down) after %.1f ms waiting for a quiet point; %u memory regions imported again, %u copied "
+              "through the GPU (%llu bytes, %.1f ms out and back), %u sync objects set as they were", moved, p.commands,
+              p.size, (double)(os_now_ns() - quiet_ns) / 1e6, (double)teardown_ns / 1e6,
+              (double)(quiet_ns - start_ns) / 1e6, regions, copies, (unsigned long long)copied_bytes,
+              (double)copy_ns / 1e6, syncs);
    return ok;
 }

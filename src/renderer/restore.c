@@ -2,12 +2,17 @@
 #include "renderer/restore.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "renderer/objects.h"
 #include "renderer/renderer.h"
+#include "renderer/memory/device_copy.h"
 #include "renderer/memory/device_memory.h"
 #include "renderer/memory/shared_registry.h"
+#include "base/test_faults.h"
 #include "os/os.h"
 #include "vn_wire.h"
 
@@ -46,7 +51,73 @@ struct check {
    char *why;
    size_t why_size;
    uint64_t deadline_ns;
+   struct vs_object_table *objects;
 };
+
+/* Where a restore finds an allocation's contents again: its region, kept
+ * mapped (host-pointer memory), or a copy through the GPU (copied). The
+ * test switch VENUS_SERVER_TEST_RESTORE=N:copy copies host-pointer memory
+ * the guest has no blob of as if it were device-local: lavapipe has none. */
+static bool
+kept_in_place(const struct vs_device_memory *mem)
+{
+   return mem->shared_by == VS_MEMORY_HOST_POINTER && mem->map && !mem->mirror &&
+          !(vs_test_faults.restore_copy && !mem->exported);
+}
+
+/* Memory nothing but the host driver reaches (no blob of it, no import),
+ * holding no image and dedicated to nothing: a buffer of the server's
+ * over all of it reads it as the guest's buffers do. */
+static bool
+copied(const struct vs_device_memory *mem)
+{
+   if (kept_in_place(mem) || mem->mirror || mem->imported || mem->exported || mem->dedicated)
+      return false;
+   switch (mem->shared_by) {
+   case VS_MEMORY_AUTO:
+   case VS_MEMORY_DMABUF:
+   case VS_MEMORY_OPAQUE_FD:
+      return true;
+   case VS_MEMORY_HOST_POINTER:
+      return mem->map != NULL; /* the test switch's */
+   default:
+      return false;
+   }
+}
+
+static const char *
+memory_kind(const struct vs_device_memory *mem)
+{
+   if (mem->mirror)
+      return "a display image's linear mirror";
+   if (mem->dedicated)
+      return "a dedicated allocation";
+   if (mem->shared_by == VS_MEMORY_AUTO)
+      return "device-local";
+   return vs_memory_strategy_name(mem->shared_by);
+}
+
+/* An image or buffer whose memory would be copied, or whose bindings no
+ * journal holds (sparse). */
+static bool
+check_binding(struct check *c, const char *kind, unsigned long long id, bool sparse, uint64_t memory_id)
+{
+   if (sparse) {
+      snprintf(c->why, c->why_size, "%s %llu is sparse: its bindings are not journaled", kind, id);
+      return false;
+   }
+   if (strcmp(kind, "image") || !memory_id)
+      return true;
+   const struct vs_object *m = vs_object_lookup(c->objects, memory_id, VK_OBJECT_TYPE_DEVICE_MEMORY);
+   const struct vs_device_memory *mem = m ? m->data : NULL;
+   if (mem && copied(mem)) {
+      snprintf(c->why, c->why_size,
+               "image %llu lies in device-local memory %llu: its contents cannot be copied without its layout yet",
+               id, (unsigned long long)memory_id);
+      return false;
+   }
+   return true;
+}
 
 /* Whether every submission to the queue has finished on the host, waiting
  * until `deadline_ns` (os_now_ns) for the serial that covers them all
@@ -94,16 +165,33 @@ check_object(struct vs_object *obj, void *data)
    }
    case VK_OBJECT_TYPE_DEVICE_MEMORY: {
       const struct vs_device_memory *mem = obj->data;
-      if (mem && mem->shared_by == VS_MEMORY_HOST_POINTER && mem->map && !mem->mirror)
+      char whynot[128];
+      if (!mem) {
+         snprintf(c->why, c->why_size, "memory %llu is unknown", id);
+         return false;
+      }
+      /* Memory the guest freed, held for work long done, is not needed. */
+      if (kept_in_place(mem) || obj->state != VS_OBJECT_LIVE)
          return true;
-      snprintf(c->why, c->why_size,
-               "memory %llu (%llu bytes, type %u) is %s: its contents cannot be read back yet", id,
-               mem ? (unsigned long long)mem->size : 0ull, mem ? mem->type_index : 0,
-               !mem                                      ? "unknown"
-               : mem->mirror                             ? "a display image's linear mirror"
-               : mem->shared_by == VS_MEMORY_AUTO        ? "device-local"
-                                                         : vs_memory_strategy_name(mem->shared_by));
+      if (copied(mem)) {
+         if (vs_device_copy_possible(vs_device_of(obj), mem->host, mem->size, mem->type_index, whynot,
+                                     sizeof(whynot)))
+            return true;
+         snprintf(c->why, c->why_size, "memory %llu (%llu bytes, type %u) cannot be copied through the GPU: %s", id,
+                  (unsigned long long)mem->size, mem->type_index, whynot);
+         return false;
+      }
+      snprintf(c->why, c->why_size, "memory %llu (%llu bytes, type %u) is %s: its contents cannot be read back yet",
+               id, (unsigned long long)mem->size, mem->type_index, memory_kind(mem));
       return false;
+   }
+   case VK_OBJECT_TYPE_IMAGE: {
+      const struct vs_image *image = obj->data;
+      return obj->state != VS_OBJECT_LIVE || !image || check_binding(c, "image", id, image->sparse, image->memory_id);
+   }
+   case VK_OBJECT_TYPE_BUFFER: {
+      const struct vs_buffer *buffer = obj->data;
+      return obj->state != VS_OBJECT_LIVE || !buffer || check_binding(c, "buffer", id, buffer->sparse, 0);
    }
    case VK_OBJECT_TYPE_QUERY_POOL:
       snprintf(c->why, c->why_size, "query pool %llu: its results cannot be read back yet", id);
@@ -123,7 +211,7 @@ check_object(struct vs_object *obj, void *data)
 bool
 vs_renderer_restore_check(struct vs_renderer *r, uint64_t deadline_ns, char *why, size_t why_size)
 {
-   struct check c = { why, why_size, deadline_ns };
+   struct check c = { why, why_size, deadline_ns, r->objects };
    why[0] = '\0';
    return walk_objects(r, check_object, &c);
 }
@@ -196,7 +284,7 @@ static void
 take_region(struct vs_restore *s, struct vs_object *obj)
 {
    struct vs_device_memory *mem = obj->data;
-   if (!mem || !mem->map)
+   if (!mem || !kept_in_place(mem))
       return;
    struct vs_kept_regions *kept = &s->regions;
    if (!grow((void **)&kept->items, &kept->cap, kept->count, sizeof(*kept->items))) {
@@ -224,7 +312,7 @@ detach_region(struct vs_object *obj, void *data)
 {
    struct vs_device_memory *mem = obj->type == VK_OBJECT_TYPE_DEVICE_MEMORY ? obj->data : NULL;
    (void)data;
-   if (!mem || !mem->map || obj->state == VS_OBJECT_GONE)
+   if (!mem || !kept_in_place(mem) || obj->state == VS_OBJECT_GONE)
       return true;
    vs_shared_park(mem->shared);
    mem->shared = NULL;
@@ -260,24 +348,67 @@ take_sync(struct vs_restore *s, struct vs_object *obj)
    s->syncs[s->sync_count++] = (struct vs_restore_sync){ obj->id, obj->type, value };
 }
 
+/* Device-local memory's contents, into a host region of their own: one
+ * the device can import, so that the GPU copies straight into it. */
+static void
+copy_out(struct vs_restore *s, struct vs_object *obj, char *why, size_t why_size)
+{
+   const struct vs_device_memory *mem = obj->data;
+   const size_t granule = vs_device_of(obj)->mem.granule;
+   const size_t map_size = mem->size <= SIZE_MAX - granule ? (size_t)(mem->size + granule - 1) / granule * granule : 0;
+   int fd = -1;
+   void *bytes = NULL;
+   if (!map_size || !grow((void **)&s->contents, &s->content_cap, s->content_count, sizeof(*s->contents)) ||
+       !vs_host_region_create(map_size, map_size, granule, &fd, &bytes)) {
+      s->out_of_memory = true;
+      return;
+   }
+   close(fd); /* the mapping is what the copies use */
+   const uint64_t start_ns = os_now_ns();
+   const VkResult r = vs_device_copy(vs_device_of(obj), mem->host, mem->size, bytes, map_size, true);
+   s->copy_ns += os_now_ns() - start_ns;
+   if (r != VK_SUCCESS) {
+      vs_host_region_destroy(-1, bytes, map_size, granule);
+      snprintf(why, why_size, "copying memory %llu out through the GPU failed: %s", (unsigned long long)obj->id,
+               vn_result_name(r));
+      return;
+   }
+   s->contents[s->content_count++] = (struct vs_restore_contents){ obj->id, mem->size, bytes, map_size, granule };
+   s->content_bytes += mem->size;
+}
+
+struct take {
+   struct vs_restore *s;
+   char *why;
+   size_t why_size;
+};
+
 static bool
 take_object(struct vs_object *obj, void *data)
 {
-   struct vs_restore *s = data;
+   struct take *t = data;
    if (obj->state == VS_OBJECT_GONE)
       return true;
-   if (obj->type == VK_OBJECT_TYPE_DEVICE_MEMORY)
-      take_region(s, obj);
+   if (obj->type == VK_OBJECT_TYPE_DEVICE_MEMORY && obj->data && copied(obj->data)) {
+      if (obj->state == VS_OBJECT_LIVE)
+         copy_out(t->s, obj, t->why, t->why_size);
+   }
+   else if (obj->type == VK_OBJECT_TYPE_DEVICE_MEMORY)
+      take_region(t->s, obj);
    else if (obj->state == VS_OBJECT_LIVE)
-      take_sync(s, obj);
-   return !s->out_of_memory;
+      take_sync(t->s, obj);
+   if (t->s->out_of_memory)
+      snprintf(t->why, t->why_size, "out of memory for its state");
+   return !t->why[0];
 }
 
 bool
-vs_renderer_restore_take(struct vs_renderer *r, struct vs_restore *s)
+vs_renderer_restore_take(struct vs_renderer *r, struct vs_restore *s, char *why, size_t why_size)
 {
+   struct take t = { s, why, why_size };
+   why[0] = '\0';
    /* Recorded first: out of memory, every allocation still has its own. */
-   if (!walk_objects(r, take_object, s) || s->out_of_memory) {
+   if (!walk_objects(r, take_object, &t) || why[0]) {
       s->regions.count = 0;
       return false;
    }
@@ -313,9 +444,36 @@ fence_settle(struct vs_object *obj, void *data)
    return true;
 }
 
+/* The replay's allocations get their contents back. */
+static bool
+copy_in(struct vs_renderer *r, struct vs_restore *s, char *why, size_t why_size)
+{
+   for (uint32_t i = 0; i < s->content_count; i++) {
+      const struct vs_restore_contents *c = &s->contents[i];
+      struct vs_object *obj = vs_object_lookup(r->objects, c->memory_id, VK_OBJECT_TYPE_DEVICE_MEMORY);
+      const struct vs_device_memory *mem = obj ? obj->data : NULL;
+      if (!mem || mem->size != c->size) {
+         snprintf(why, why_size, "the replay did not make memory %llu of %llu bytes again",
+                  (unsigned long long)c->memory_id, (unsigned long long)c->size);
+         return false;
+      }
+      const uint64_t start_ns = os_now_ns();
+      const VkResult res = vs_device_copy(vs_device_of(obj), mem->host, c->size, c->bytes, c->map_size, false);
+      s->copy_ns += os_now_ns() - start_ns;
+      if (res != VK_SUCCESS) {
+         snprintf(why, why_size, "copying memory %llu back through the GPU failed: %s",
+                  (unsigned long long)c->memory_id, vn_result_name(res));
+         return false;
+      }
+   }
+   return true;
+}
+
 bool
 vs_renderer_restore_settle(struct vs_renderer *r, struct vs_restore *s, char *why, size_t why_size)
 {
+   if (!copy_in(r, s, why, why_size))
+      return false;
    walk_objects(r, fence_settle, NULL);
    for (uint32_t i = 0; i < s->sync_count; i++) {
       const struct vs_restore_sync *sync = &s->syncs[i];
@@ -357,6 +515,9 @@ void
 vs_restore_fini(struct vs_restore *s)
 {
    vs_kept_regions_fini(&s->regions);
+   for (uint32_t i = 0; i < s->content_count; i++)
+      vs_host_region_destroy(-1, s->contents[i].bytes, s->contents[i].map_size, s->contents[i].granule);
+   free(s->contents);
    free(s->syncs);
    *s = (struct vs_restore){ 0 };
 }

@@ -8,9 +8,13 @@
  *    replay's vkAllocateMemory of the same id imports them again;
  *  - the state of the sync objects: a fence signalled, an event set, a
  *    timeline semaphore's value, set again once the replay is done.
- * Whatever else is not in the journal (device-local memory, query
- * results, a binary semaphore's pending signal, work in flight) makes the
- * check refuse, before anything is torn down. */
+ *  - the contents of memory it cannot map (device-local memory), copied
+ *    through the GPU into host memory before the teardown and back into
+ *    the replay's allocation of the same id (memory/device_copy.h): memory
+ *    that holds buffers alone, not dedicated to one.
+ * Whatever else is not in the journal (an image's device-local memory,
+ * query results, a binary semaphore's pending signal, work in flight)
+ * makes the check refuse, before anything is torn down. */
 #ifndef VS_RENDERER_RESTORE_H
 #define VS_RENDERER_RESTORE_H
 
@@ -31,8 +35,21 @@ struct vs_restore_sync {
    uint64_t value;
 };
 
+/* One allocation's contents, copied out of device-local memory into a
+ * host region (memory/device_memory.h) of `map_size` bytes. */
+struct vs_restore_contents {
+   uint64_t memory_id;
+   VkDeviceSize size;
+   void *bytes;
+   size_t map_size, granule;
+};
+
 struct vs_restore {
    struct vs_kept_regions regions; /* renderer/memory/memory_state.h */
+   struct vs_restore_contents *contents;
+   uint32_t content_count, content_cap;
+   uint64_t content_bytes;
+   uint64_t copy_ns; /* copying them out and back */
    struct vs_restore_sync *syncs;
    uint32_t sync_count, sync_cap;
    bool out_of_memory;
@@ -51,13 +68,14 @@ bool vs_renderer_restore_check(struct vs_renderer *r, uint64_t deadline_ns, char
  * host has no other such GPU. */
 int vs_renderer_restore_next_gpu(struct vs_renderer *r, char *why, size_t why_size);
 
-/* Reads the sync objects' state and takes each allocation's shared memory
- * out of it, so that the teardown leaves that memory be. False when out of
- * memory, every allocation left as it was. */
-bool vs_renderer_restore_take(struct vs_renderer *r, struct vs_restore *s);
+/* Reads the sync objects' state, copies device-local memory's contents
+ * out, and takes each allocation's shared memory out of it, so that the
+ * teardown leaves that memory be. False, with `why`, when out of memory or
+ * a copy failed, every allocation left as it was. */
+bool vs_renderer_restore_take(struct vs_renderer *r, struct vs_restore *s, char *why, size_t why_size);
 
-/* After the replay: sets each sync object as it was. False, with `why`,
- * when one could not be. */
+/* After the replay: copies device-local memory's contents back and sets
+ * each sync object as it was. False, with `why`, when one could not be. */
 bool vs_renderer_restore_settle(struct vs_renderer *r, struct vs_restore *s, char *why, size_t why_size);
 
 /* Unmaps and closes the regions no allocation claimed, and frees `s`. */

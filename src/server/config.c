@@ -558,14 +558,15 @@ env_test_restore(struct vs_server_config *config, const char *value)
    char *end = (char *)value;
    errno = 0;
    unsigned long n = *value ? strtoul(value, &end, 10) : 0;
-   const bool move = strcmp(end, ":move") == 0;
-   if (*value && (errno || end == value || (*end && !move) || (n == 0 && move) || n > UINT32_MAX)) {
+   const bool move = strcmp(end, ":move") == 0, copy = strcmp(end, ":copy") == 0;
+   if (*value && (errno || end == value || (*end && !move && !copy) || (n == 0 && *end) || n > UINT32_MAX)) {
       fprintf(stderr, "venus-server: invalid $VENUS_SERVER_TEST_RESTORE '%s' (want a count of streams, "
-              "then :move or nothing)\n", value);
+              "then :move, :copy or nothing)\n", value);
       return false;
    }
    config->test_faults.restore_every = (uint32_t)n;
    config->test_faults.restore_move = move;
+   config->test_faults.restore_copy = copy;
    return true;
 }
 
