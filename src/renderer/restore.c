@@ -62,7 +62,7 @@ static bool
 kept_in_place(const struct vs_device_memory *mem)
 {
    return mem->shared_by == VS_MEMORY_HOST_POINTER && mem->map && !mem->mirror &&
-          !(vs_test_faults.restore_copy && !mem->exported);
+          !(vs_test_faults.restore_copy && !mem->exported && !mem->imported);
 }
 
 /* Memory nothing but the host driver reaches (no blob of it, no import),
