@@ -226,8 +226,9 @@ check "worker memory: under the default bound the pool of 2^27 queries is made (
   grep -q '^PASSED' "$TEST_TMP/query-pool-default.out"
 server_stop || true
 server_start --log-level info --limit worker-memory-mib=512 || finish
+# (a pooled worker logs it once it has entered its sandbox: waited for)
 check "worker memory: the worker's sandbox line names the bound" \
-  grep -qE 'sandbox: worker [0-9]+: .*private memory at most 512 MiB \(limit worker-memory-mib\)(, [^,]*)? in force' "$SERVER_LOG"
+  wait_log_count 'sandbox: worker [0-9]+: .*private memory at most 512 MiB \(limit worker-memory-mib\)(, [^,]*)? in force' 1 30
 venus_run "$COMPUTE" --mib 4 --rounds 8 --pause-ms 300 >"$TEST_TMP/bound-compute.out" 2>"$TEST_TMP/bound-compute.err" &
 compute_pid=$!; BG_PIDS+=("$compute_pid")
 rc=0; venus_run 60 "$HOSTILE" huge-query-pool >"$TEST_TMP/query-pool-bound.out" 2>&1 || rc=$?
@@ -252,7 +253,7 @@ if grep -q 'worker tasks: no kernel bound' "$SERVER_LOG"; then
   skip "worker tasks: $(sed -n 's/.*worker tasks: //p' "$SERVER_LOG" | head -n 1)"
 else
   check "worker tasks: the worker's sandbox line names the bound" \
-    grep -qE 'sandbox: worker [0-9]+: .*tasks at most 16 \(limit worker-tasks\) in force' "$SERVER_LOG"
+    wait_log_count 'sandbox: worker [0-9]+: .*tasks at most 16 \(limit worker-tasks\) in force' 1 30
   venus_run "$COMPUTE" --mib 4 --rounds 8 --pause-ms 300 >"$TEST_TMP/tasks-compute.out" 2>"$TEST_TMP/tasks-compute.err" &
   compute_pid=$!; BG_PIDS+=("$compute_pid")
   rc=0; venus_run 60 "$HOSTILE" device-flood >"$TEST_TMP/tasks-flood.out" 2>&1 || rc=$?
