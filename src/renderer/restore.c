@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "renderer/objects.h"
@@ -97,8 +96,8 @@ memory_kind(const struct vs_device_memory *mem)
    return vs_memory_strategy_name(mem->shared_by);
 }
 
-/* An image or buffer whose memory would be copied, or whose bindings no
- * journal holds (sparse). */
+/* An image or buffer whose bindings no journal holds (sparse), or an
+ * image (`memory_id` not 0) in memory that would be copied. */
 static bool
 check_binding(struct check *c, const char *kind, unsigned long long id, bool sparse, uint64_t memory_id)
 {
@@ -106,7 +105,7 @@ check_binding(struct check *c, const char *kind, unsigned long long id, bool spa
       snprintf(c->why, c->why_size, "%s %llu is sparse: its bindings are not journaled", kind, id);
       return false;
    }
-   if (strcmp(kind, "image") || !memory_id)
+   if (!memory_id)
       return true;
    const struct vs_object *m = vs_object_lookup(c->objects, memory_id, VK_OBJECT_TYPE_DEVICE_MEMORY);
    const struct vs_device_memory *mem = m ? m->data : NULL;
@@ -174,8 +173,7 @@ check_object(struct vs_object *obj, void *data)
       if (kept_in_place(mem) || obj->state != VS_OBJECT_LIVE)
          return true;
       if (copied(mem)) {
-         if (vs_device_copy_possible(vs_device_of(obj), mem->host, mem->size, mem->type_index, whynot,
-                                     sizeof(whynot)))
+         if (vs_device_copy_possible(vs_device_of(obj), mem->size, mem->type_index, whynot, sizeof(whynot)))
             return true;
          snprintf(c->why, c->why_size, "memory %llu (%llu bytes, type %u) cannot be copied through the GPU: %s", id,
                   (unsigned long long)mem->size, mem->type_index, whynot);

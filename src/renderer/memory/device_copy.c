@@ -31,10 +31,8 @@ make_buffer(struct vs_device *dev, const void *next, VkDeviceSize size, VkBuffer
 }
 
 bool
-vs_device_copy_possible(struct vs_device *dev, VkDeviceMemory memory, VkDeviceSize size, uint32_t type_index,
-                        char *why, size_t why_size)
+vs_device_copy_possible(struct vs_device *dev, VkDeviceSize size, uint32_t type_index, char *why, size_t why_size)
 {
-   (void)memory;
    VkBuffer buffer;
    VkMemoryRequirements req;
    VkResult r = make_buffer(dev, NULL, size, &buffer, &req);

@@ -16,10 +16,10 @@
 
 struct vs_device;
 
-/* Whether a buffer of the server's can be bound to all of `memory`
- * (`size` bytes of type `type_index`); false with `why` when not. */
-bool vs_device_copy_possible(struct vs_device *dev, VkDeviceMemory memory, VkDeviceSize size, uint32_t type_index,
-                             char *why, size_t why_size);
+/* Whether a buffer of the server's can be bound to all of an allocation
+ * of `size` bytes of type `type_index`; false with `why` when not. */
+bool vs_device_copy_possible(struct vs_device *dev, VkDeviceSize size, uint32_t type_index, char *why,
+                             size_t why_size);
 
 /* Copies the allocation's `size` bytes into `bytes` (to_host) or from
  * them, on a queue of `dev`, and waits for the copy. `bytes_size` is the
