@@ -157,8 +157,24 @@ wait "$vmm_b" || true
 names=$(sed -nE 's/.*display: output ([^ ]+) \(VM device [0-9]+.s scanout\).*/\1/p' "$named_log" | tr '\n' ' ')
 check "--vm-name web1: the VM's output is web1, again once it ended; one beside it web1-N ($names)" \
   grep -qE '^web1 web1 web1-[0-9]+ $|^web1 web1-[0-9]+ web1 $' <<<"$names"
+# A VM still connected when the server stops: its worker is ended with an
+# info line, no warning (the server ended it; nothing went wrong).
+python3 "$TESTS_DIR/vhost_user/fake_vmm.py" "$TEST_TMP/gpu2.sock" "$TEST_TMP/input2.sock" "$TEST_TMP/named-d.out" 60 \
+  >"$TEST_TMP/named-d.log" 2>&1 &
+vmm_d=$!
+BG_PIDS+=("$vmm_d")
+for _ in $(seq 100); do grep -q shown "$TEST_TMP/named-d.out" 2>/dev/null && break; sleep 0.1; done
 kill -TERM "$server" 2>/dev/null || true
-wait "$server" || true
+rc=0
+wait "$server" || rc=$?
+kill "$vmm_d" 2>/dev/null || true
+wait "$vmm_d" 2>/dev/null || true
+check "a VM still connected at SIGTERM: the server stopped (status $rc)" test "$rc" -eq 0
+check "  ... its two devices' workers ended, an info line each" test "$(grep -cE \
+  '^venus-server: info: vhost-user device [0-9]+: its worker \(pid [0-9]+\) was ended as the server stopped$' \
+  "$named_log")" -eq 2
+check "  ... and nothing was logged as a warning or an error ($(grep -cE 'venus-server: (warn|error):' "$named_log"))" \
+  test "$(grep -cE 'venus-server: (warn|error):' "$named_log")" -eq 0
 
 # A viewer's window size becomes the VM's mode (with --input): the device
 # raises the display event, its display info and EDID answer the new mode,

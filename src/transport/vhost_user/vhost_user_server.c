@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +154,7 @@ struct device {
    int activity_fd;
    uint64_t connected_ns;
    bool evicted; /* under server->lock: its slot is a newcomer's */
+   bool stopped; /* under server->lock: the server ends its worker as it stops */
    bool ended; /* under server->lock */
    /* Its contexts' render server's hold for a live upgrade (contexts
     * apart); NULL: none. */
@@ -303,7 +305,13 @@ wait_device(void *arg)
    }
    import_scanouts(device);
    int status = vs_worker_pool_wait(server->pool, device->pid);
-   if (WIFSIGNALED(status))
+   pthread_mutex_lock(&server->lock);
+   const bool stopped = device->stopped;
+   pthread_mutex_unlock(&server->lock);
+   if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && stopped)
+      vs_info(0, "vhost-user device %u: its worker (pid %d) was ended as the server stopped", device->id,
+              (int)device->pid);
+   else if (WIFSIGNALED(status))
       vs_warn(0, "vhost-user device %u: its worker (pid %d) was killed by signal %d; the VM lost its GPU",
               device->id, (int)device->pid, WTERMSIG(status));
    else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
@@ -734,6 +742,7 @@ stop_devices(struct server *server)
    for (struct device *device = server->devices; device; device = device->next) {
       if (device->ended)
          continue;
+      device->stopped = true;
       if (device->pid > 0)
          vs_worker_pool_kill(server->pool, device->pid);
       else if (device->sock >= 0)
