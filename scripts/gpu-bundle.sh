@@ -73,7 +73,7 @@ debs=(mesa-vulkan-drivers/bookworm-backports libdrm2/bookworm-backports libdrm-c
 root_debs=(libvulkan1 libglvnd0 libegl1 libgl1 libglx0 libopengl0 libgles2)
 programs=(venus-server bench/exec_bench bench/ipc_floor bench/render_bench bench/startup_bench tests/vk_compute tests/vk_sync tests/vk_oom
           tests/vk_render tests/vk_modifier tests/vk_stale_mapping tests/vk_robust tests/vk_hold tests/vk_stuck tests/rs_vmm tests/display/wl_frames
-          tests/vk14 tests/vk_raytrace tests/vk_mesh tests/vk_coopmat tests/vk_allocs tests/vk_hostile tests/vk_device_local)
+          tests/vk14 tests/vk_raytrace tests/vk_mesh tests/vk_coopmat tests/vk_allocs tests/vk_hostile tests/vk_device_local tests/vk_device_image)
 
 for f in "${programs[@]}"; do
   [ -x "$build/$f" ] || { echo "gpu-bundle: missing $build/$f (run make)" >&2; exit 1; }

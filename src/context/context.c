@@ -160,6 +160,8 @@ vs_context_start_renderer(struct vs_context *ctx, const struct vs_renderer_optio
    vs_memory_usage_set_limits(&ctx->renderer.memory_usage, ctx->limits.memory_bytes, ctx->limits.fd_pool,
                               ctx->limits.mapping_pool);
    ctx->renderer.work = (struct vs_work_hooks){ mark_rings, rings_reached, ctx };
+   /* A restore copies images out of the layouts they are in. */
+   ctx->renderer.keeps_layouts = ctx->journaled;
 }
 
 /* The most bytes of commands a context's journal keeps. */
@@ -214,11 +216,11 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
    if (options->limits.objects)
       ctx->objects.hold_limit = options->limits.objects < (1u << 30) ? options->limits.objects * 4 : UINT32_MAX - 1;
    vs_resource_table_init(&ctx->resources);
+   ctx->journaled = (vs_test_faults.keep_journal || vs_test_faults.restore_every) &&
+                    vs_journal_init(&ctx->journal, JOURNAL_LIMIT, object_alive, ctx);
    vs_context_start_renderer(ctx, &options->renderer);
    vs_test_faults_watch(&ctx->renderer, ctx->name);
    vs_dispatch_lock_init(&ctx->dispatch_lock);
-   ctx->journaled = (vs_test_faults.keep_journal || vs_test_faults.restore_every) &&
-                    vs_journal_init(&ctx->journal, JOURNAL_LIMIT, object_alive, ctx);
    vs_context_init_dispatch(ctx, &ctx->dispatch, NULL);
    pthread_mutex_init(&ctx->rings_lock, NULL);
    os_cond_init(&ctx->monitor_cond);

@@ -158,6 +158,7 @@ vs_context_restore(struct vs_context *ctx, bool move)
       return false;
    }
    const uint32_t regions = s.regions.count, syncs = s.sync_count, copies = s.content_count;
+   const uint32_t images = s.images_copied;
    const uint64_t copied_bytes = s.content_bytes;
    uint64_t teardown_ns = 0;
    bool ok = rebuild(ctx, &p, &s, gpu, &teardown_ns);
@@ -170,10 +171,10 @@ vs_context_restore(struct vs_context *ctx, bool move)
       snprintf(moved, sizeof(moved), " on GPU %d, moved from GPU %d", gpu, from);
    if (ok)
       vs_info(ctx->id, "restore: rebuilt%s from %u lasting commands (%zu bytes) in %.1f ms (%.1f of them tearing "
-              "down) after %.1f ms waiting for a quiet point; %u memory regions imported again, %u copied "
-              "through the GPU (%llu bytes, %.1f ms out and back), %u sync objects set as they were", moved, p.commands,
-              p.size, (double)(os_now_ns() - quiet_ns) / 1e6, (double)teardown_ns / 1e6,
-              (double)(quiet_ns - start_ns) / 1e6, regions, copies, (unsigned long long)copied_bytes,
+              "down) after %.1f ms waiting for a quiet point; %u memory regions imported again, %u allocations "
+              "and %u images copied through the GPU (%llu bytes, %.1f ms out and back), %u sync objects set as they "
+              "were", moved, p.commands, p.size, (double)(os_now_ns() - quiet_ns) / 1e6, (double)teardown_ns / 1e6,
+              (double)(quiet_ns - start_ns) / 1e6, regions, copies, images, (unsigned long long)copied_bytes,
               (double)copy_ns / 1e6, syncs);
    return ok;
 }

@@ -7,8 +7,11 @@
  *   queue ever owns it on the other side.
  * - An image the guest created PREINITIALIZED and the host UNDEFINED
  *   (renderer/image.c: it may be bound to imported memory): its first
- *   transition leaves UNDEFINED on the host. */
+ *   transition leaves UNDEFINED on the host.
+ * Each image barrier's new layout is noted in its command buffer where the
+ * renderer keeps layouts (renderer/image_layout.h). */
 #include "renderer/families.h"
+#include "renderer/image_layout.h"
 #include "wire/runner.h"
 #include "renderer/objects.h"
 #include "vn_wire.h"
@@ -37,7 +40,7 @@ preinitialized_to_host(struct vs_runner *runner, const VkImage *image, VkImageLa
 }
 
 static void
-rewrite_barriers_v1(struct vs_runner *runner, bool foreign, uint32_t buffer_count,
+rewrite_barriers_v1(struct vs_runner *runner, struct vs_object *cb, bool foreign, uint32_t buffer_count,
                     const VkBufferMemoryBarrier *buffers, uint32_t image_count, const VkImageMemoryBarrier *images)
 {
    for (uint32_t i = 0; foreign && buffers && i < buffer_count; i++) {
@@ -49,6 +52,8 @@ rewrite_barriers_v1(struct vs_runner *runner, bool foreign, uint32_t buffer_coun
       if (foreign)
          drop_foreign(&b->srcQueueFamilyIndex, &b->dstQueueFamilyIndex);
       preinitialized_to_host(runner, &b->image, &b->oldLayout);
+      if (b->newLayout != b->oldLayout)
+         vs_layouts_record(runner, cb, &b->image, &b->subresourceRange, b->newLayout);
    }
 }
 
@@ -58,14 +63,16 @@ barriers_to_host_v1(struct vs_runner *runner, struct vs_object *command_buffer_o
 {
    /* Memory barriers alone (most of a compute recording's) need nothing. */
    if (buffer_count | image_count)
-      rewrite_barriers_v1(runner, foreign_by_server(command_buffer_obj), buffer_count, buffers, image_count, images);
+      rewrite_barriers_v1(runner, command_buffer_obj, foreign_by_server(command_buffer_obj), buffer_count, buffers,
+                          image_count, images);
 }
 
 static void
-barriers_to_host_v2(struct vs_runner *runner, bool foreign, const VkDependencyInfo *dep)
+barriers_to_host_v2(struct vs_runner *runner, struct vs_object *cb, const VkDependencyInfo *dep)
 {
    if (!dep)
       return;
+   const bool foreign = foreign_by_server(cb);
    for (uint32_t i = 0; foreign && dep->pBufferMemoryBarriers && i < dep->bufferMemoryBarrierCount; i++) {
       VkBufferMemoryBarrier2 *b = (VkBufferMemoryBarrier2 *)&dep->pBufferMemoryBarriers[i];
       drop_foreign(&b->srcQueueFamilyIndex, &b->dstQueueFamilyIndex);
@@ -75,6 +82,8 @@ barriers_to_host_v2(struct vs_runner *runner, bool foreign, const VkDependencyIn
       if (foreign)
          drop_foreign(&b->srcQueueFamilyIndex, &b->dstQueueFamilyIndex);
       preinitialized_to_host(runner, &b->image, &b->oldLayout);
+      if (b->newLayout != b->oldLayout)
+         vs_layouts_record(runner, cb, &b->image, &b->subresourceRange, b->newLayout);
    }
 }
 
@@ -97,14 +106,14 @@ vs_exec_vkCmdWaitEvents(struct vs_runner *runner, struct vn_args_vkCmdWaitEvents
 static void
 vs_exec_vkCmdPipelineBarrier2(struct vs_runner *runner, struct vn_args_vkCmdPipelineBarrier2 *a)
 {
-   barriers_to_host_v2(runner, foreign_by_server(a->commandBuffer_obj), a->pDependencyInfo);
+   barriers_to_host_v2(runner, a->commandBuffer_obj, a->pDependencyInfo);
    vn_default_vkCmdPipelineBarrier2(runner, a);
 }
 
 static void
 vs_exec_vkCmdSetEvent2(struct vs_runner *runner, struct vn_args_vkCmdSetEvent2 *a)
 {
-   barriers_to_host_v2(runner, foreign_by_server(a->commandBuffer_obj), a->pDependencyInfo);
+   barriers_to_host_v2(runner, a->commandBuffer_obj, a->pDependencyInfo);
    vn_default_vkCmdSetEvent2(runner, a);
 }
 
@@ -112,7 +121,7 @@ static void
 vs_exec_vkCmdWaitEvents2(struct vs_runner *runner, struct vn_args_vkCmdWaitEvents2 *a)
 {
    for (uint32_t i = 0; a->pDependencyInfos && i < a->eventCount; i++)
-      barriers_to_host_v2(runner, foreign_by_server(a->commandBuffer_obj), &a->pDependencyInfos[i]);
+      barriers_to_host_v2(runner, a->commandBuffer_obj, &a->pDependencyInfos[i]);
    vn_default_vkCmdWaitEvents2(runner, a);
 }
 

@@ -10,6 +10,7 @@
  * nestedCommandBuffer or deeper than maxCommandBufferNestingLevel, which
  * rules out every cycle too). */
 #include "renderer/families.h"
+#include "renderer/image_layout.h"
 #include "renderer/objects.h"
 #include "renderer/validate.h"
 #include "wire/runner.h"
@@ -27,6 +28,7 @@ release_recording(struct vs_runner *runner, struct vs_object *cb)
    if (!vs_command_buffer_wait_idle(runner, cb))
       return false;
    vs_object_drop_holds(runner->objects, cb);
+   vs_layouts_clear(&vs_command_buffer_from(cb)->layouts);
    cb->flags &= ~PIPELINE_BOUND_FLAGS;
    return true;
 }
@@ -84,6 +86,7 @@ vs_exec_vkCmdExecuteCommands(struct vs_runner *runner, struct vn_args_vkCmdExecu
       }
    }
    vn_default_vkCmdExecuteCommands(runner, a);
+   vs_layouts_execute(runner, cb, a->pCommandBuffers_objs, a->pCommandBuffers_objs ? a->commandBufferCount : 0);
 }
 
 static void

@@ -17,6 +17,7 @@
 
 #include "renderer/families.h"
 #include "renderer/caps/caps.h"
+#include "renderer/image_layout.h"
 #include "renderer/objects.h"
 #include "renderer/renderer.h"
 #include "renderer/validate.h"
@@ -74,6 +75,41 @@ linear_twin_layout(const struct vs_device *dev, const VkImageCreateInfo *ci, VkS
    return VK_SUCCESS;
 }
 
+/* Where the renderer keeps layouts, an image its format lets be copied
+ * is made with transfer usage too: a restore copies it out and back
+ * through the GPU (renderer/restore.h). A transient attachment (whose
+ * contents last one render pass) is left as it is. */
+static void
+transfer_usage_for_restore(const struct vs_device *dev, VkImageCreateInfo *ci)
+{
+   const VkImageUsageFlags transfer = VK_IMAGE_USAGE_TRANSFER_SRC_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT;
+   if (!dev->renderer->keeps_layouts || (ci->usage & VK_IMAGE_USAGE_TRANSIENT_ATTACHMENT_BIT) ||
+       (ci->usage & transfer) == transfer || ci->tiling == VK_IMAGE_TILING_DRM_FORMAT_MODIFIER_EXT)
+      return;
+   const struct vs_physical_device *phys = vs_physical_device_from(dev->physical);
+   const struct vs_instance *inst = vs_instance_from(dev->physical->parent);
+   VkFormatProperties props;
+   inst->it.GetPhysicalDeviceFormatProperties(phys->host, ci->format, &props);
+   const VkFormatFeatureFlags features =
+      ci->tiling == VK_IMAGE_TILING_LINEAR ? props.linearTilingFeatures : props.optimalTilingFeatures;
+   const VkFormatFeatureFlags both = VK_FORMAT_FEATURE_TRANSFER_SRC_BIT | VK_FORMAT_FEATURE_TRANSFER_DST_BIT;
+   if ((features & both) != both)
+      return;
+   ci->usage |= transfer;
+   VkImageStencilUsageCreateInfo *stencil =
+      (VkImageStencilUsageCreateInfo *)vs_chain_find(ci, VK_STRUCTURE_TYPE_IMAGE_STENCIL_USAGE_CREATE_INFO);
+   if (stencil && !(stencil->stencilUsage & VK_IMAGE_USAGE_TRANSIENT_ATTACHMENT_BIT))
+      stencil->stencilUsage |= transfer;
+}
+
+static void
+image_free(void *data)
+{
+   struct vs_image *image = data;
+   vs_image_layouts_fini(&image->layouts);
+   free(image);
+}
+
 static void
 vs_exec_vkCreateImage(struct vs_runner *runner, struct vn_args_vkCreateImage *a)
 {
@@ -98,6 +134,8 @@ vs_exec_vkCreateImage(struct vs_runner *runner, struct vn_args_vkCreateImage *a)
       ci->flags |= VK_IMAGE_CREATE_ALIAS_BIT;
       ci->usage |= VK_IMAGE_USAGE_TRANSFER_SRC_BIT;
    }
+   const VkImageUsageFlags guest_usage = ci->usage;
+   transfer_usage_for_restore(dev, ci);
    struct vs_image *image = calloc(1, sizeof(*image));
    if (!image) {
       a->ret = VK_ERROR_OUT_OF_HOST_MEMORY;
@@ -110,7 +148,8 @@ vs_exec_vkCreateImage(struct vs_runner *runner, struct vn_args_vkCreateImage *a)
       .array_layers = ci->arrayLayers,
       .type = ci->imageType,
       .tiling = ci->tiling,
-      .usage = ci->usage,
+      .usage = guest_usage,
+      .samples = ci->samples,
       .sparse = (ci->flags & VK_IMAGE_CREATE_SPARSE_BINDING_BIT) != 0,
       .optimal_for_linear = optimal,
       .from_modifier = from_modifier,
@@ -141,6 +180,7 @@ vs_exec_vkCreateImage(struct vs_runner *runner, struct vn_args_vkCreateImage *a)
    }
    vs_memory_declare_import_types(ci, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_IMAGE_CREATE_INFO, image->host_import_types,
                                   &declared);
+   vs_image_layouts_init(&image->layouts, ci->format, ci->initialLayout);
    vn_default_vkCreateImage(runner, a);
    struct vs_object *obj = vs_runner_created(runner, a->ret, a->pImage_id, VK_OBJECT_TYPE_IMAGE);
    if (!obj) {
@@ -148,7 +188,7 @@ vs_exec_vkCreateImage(struct vs_runner *runner, struct vn_args_vkCreateImage *a)
       return;
    }
    obj->data = image;
-   obj->data_free = free;
+   obj->data_free = image_free;
    if (optimal) {
       vs_debug(runner->ctx_id, "image %llu: LINEAR-modifier color attachment created OPTIMAL on the host "
                "(row pitch %llu for the guest)", (unsigned long long)a->pImage_id,
@@ -320,6 +360,7 @@ device_image_info_to_host(const struct vs_device *dev, const VkDeviceImageMemory
       return false;
    if (*optimal)
       ci->tiling = VK_IMAGE_TILING_OPTIMAL;
+   transfer_usage_for_restore(dev, ci);
    vs_memory_declare_import_types(ci, VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_IMAGE_CREATE_INFO,
                                   vs_memory_image_import_types(dev, ci, kept_off_imports), declared);
    return true;
@@ -432,6 +473,7 @@ vs_exec_vkGetDeviceImageSubresourceLayout(struct vs_runner *runner,
       a->pLayout->subresourceLayout = (VkSubresourceLayout){ 0 };
       return;
    }
+   transfer_usage_for_restore(vs_device_from(a->device_obj), (VkImageCreateInfo *)info->pCreateInfo);
    VkImageSubresource2 *sub = (VkImageSubresource2 *)info->pSubresource;
    sub->imageSubresource.aspectMask = vs_caps_aspect_to_host(sub->imageSubresource.aspectMask);
    vn_default_vkGetDeviceImageSubresourceLayout(runner, a);

@@ -48,6 +48,20 @@ struct vs_buffer {
  * host handle and the other is destroyed. */
 VkBuffer vs_buffer_settle(struct vs_runner *runner, struct vs_object *buffer_obj, uint32_t type_index);
 
+/* A layout a recording leaves part of an image in (renderer/image_layout.h). */
+struct vs_layout_change {
+   uint64_t image_id;
+   VkImageSubresourceRange range;
+   VkImageLayout layout;
+};
+
+/* A recording's layout changes, in the order they run. */
+struct vs_layout_changes {
+   struct vs_layout_change *items;
+   uint32_t count, cap;
+   bool lost;                        /* one could not be kept */
+};
+
 /* A command buffer's last submission (renderer/lifetime.c): until it
  * retires, resetting or freeing it waits. */
 struct vs_command_buffer {
@@ -56,6 +70,7 @@ struct vs_command_buffer {
    uint64_t serial;                  /* on `queue` */
    uint32_t gone_checked;            /* gone generation its holds were checked at */
    bool secondary;                   /* allocated at VK_COMMAND_BUFFER_LEVEL_SECONDARY */
+   struct vs_layout_changes layouts; /* where the renderer keeps layouts */
 };
 
 /* How many queries a pool holds: query indices are checked against it. */

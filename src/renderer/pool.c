@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "renderer/families.h"
+#include "renderer/image_layout.h"
 #include "renderer/objects.h"
 #include "base/log.h"
 #include "wire/runner.h"
@@ -123,6 +124,14 @@ lookup_pool(struct vs_runner *runner, const char *cmd, const void *pool_field, s
 }
 
 static void
+command_buffer_free(void *data)
+{
+   struct vs_command_buffer *cb = data;
+   free(cb->layouts.items);
+   free(cb);
+}
+
+static void
 vs_exec_vkAllocateCommandBuffers(struct vs_runner *runner, struct vn_args_vkAllocateCommandBuffers *a)
 {
    const VkCommandBufferAllocateInfo *info = a->pAllocateInfo;
@@ -151,7 +160,7 @@ vs_exec_vkAllocateCommandBuffers(struct vs_runner *runner, struct vn_args_vkAllo
       }
       cb->secondary = info->level == VK_COMMAND_BUFFER_LEVEL_SECONDARY;
       obj->data = cb;
-      obj->data_free = free;
+      obj->data_free = command_buffer_free;
    }
 }
 
@@ -174,6 +183,7 @@ drop_holds_cb(struct vs_object *obj, void *data)
 {
    struct vs_runner *runner = data;
    vs_object_drop_holds(runner->objects, obj);
+   vs_layouts_clear(&vs_command_buffer_from(obj)->layouts);
    vs_command_buffer_from(obj)->queue = NULL;
 }
 

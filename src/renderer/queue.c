@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "renderer/families.h"
+#include "renderer/image_layout.h"
 #include "renderer/host_lifecycle.h"
 #include "renderer/objects.h"
 #include "renderer/renderer.h"
@@ -376,6 +377,8 @@ vs_exec_vkQueueSubmit(struct vs_runner *runner, struct vn_args_vkQueueSubmit *a)
    if (a->ret == VK_SUCCESS && a->submitCount)
       queue->serial_covers_all = serial != 0;
    vs_queue_unlock(queue);
+   if (a->ret == VK_SUCCESS)
+      vs_layouts_submitted(runner->renderer, cbs, cb_count);
    if (t0)
       stats_after_submit(runner, a->queue_obj, t0, a->ret);
    a->ret = submit_result(runner, a->queue_obj, "vkQueueSubmit", a->ret);
@@ -430,6 +433,8 @@ vs_exec_vkQueueSubmit2(struct vs_runner *runner, struct vn_args_vkQueueSubmit2 *
    if (a->ret == VK_SUCCESS && a->submitCount)
       queue->serial_covers_all = serial != 0;
    vs_queue_unlock(queue);
+   if (a->ret == VK_SUCCESS)
+      vs_layouts_submitted(runner->renderer, cbs, cb_count);
    if (t0)
       stats_after_submit(runner, a->queue_obj, t0, a->ret);
    a->ret = submit_result(runner, a->queue_obj, "vkQueueSubmit2", a->ret);

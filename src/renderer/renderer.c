@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "renderer/families.h"
+#include "renderer/image_layout.h"
 #include "renderer/objects.h"
 #include "renderer/robust_access.h"
 #include "vn_wire.h"
@@ -21,6 +22,7 @@ vs_renderer_init(struct vs_renderer *r, uint32_t ctx_id, const struct vs_rendere
       vs_submit_stats_init(&r->stats, VN_CMD_TYPE_COUNT);
    pthread_mutex_init(&r->memory_lock, NULL);
    pthread_mutex_init(&r->timeline_lock, NULL);
+   pthread_mutex_init(&r->layout_lock, NULL);
    vs_memory_usage_init(&r->memory_usage);
    r->memory_usage.ledger = options->ledger;
    vs_lifetime_init(r);
@@ -33,6 +35,7 @@ vs_renderer_fini(struct vs_renderer *r)
    vs_submit_stats_log(&r->stats, r->ctx_id, vn_command_name); /* every completion has retired */
    vs_submit_stats_fini(&r->stats);
    vs_memory_usage_fini(&r->memory_usage);
+   pthread_mutex_destroy(&r->layout_lock);
    pthread_mutex_destroy(&r->timeline_lock);
    pthread_mutex_destroy(&r->memory_lock);
 }
@@ -53,6 +56,7 @@ vs_renderer_register(struct vn_exec_table *t)
    vs_query_register(t);
    vs_descriptor_register(t);
    vs_command_buffer_register(t);
+   vs_image_layout_register(t);
    vs_host_copy_register(t);
    vs_draw_multi_register(t);
    vs_ray_tracing_register(t);

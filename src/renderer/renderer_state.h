@@ -141,6 +141,12 @@ struct vs_renderer {
    /* While a restore replays the journal (renderer/restore.h): the shared
     * memory its allocations import again. NULL otherwise. */
    struct vs_kept_regions *kept_regions;
+   /* Images' layouts are followed (renderer/image_layout.h): the context
+    * keeps a journal. Under layout_lock: the layouts, and layouts_lost (a
+    * command buffer's changes could not all be kept). */
+   bool keeps_layouts;
+   pthread_mutex_t layout_lock;
+   bool layouts_lost;
 };
 
 /* Takes one of `limit` slots counted in *held (0: no limit, each still
@@ -254,6 +260,16 @@ struct vs_device {
  * host drivers run them recursively, and some report no limit. */
 #define VS_NESTING_LIMIT 32u
 
+/* The layout each of an image's subresources is in once every submitted
+ * command has run, where the context keeps a journal
+ * (renderer/image_layout.h): what a restore copies it out of. */
+struct vs_image_layouts {
+   VkImageLayout all;                /* every subresource's while `each` is NULL */
+   VkImageLayout *each;              /* by aspect, level and layer, once they differ */
+   uint32_t aspects;                 /* 2 (depth, stencil) for a depth/stencil format, else 1 */
+   bool lost;                        /* a change could not be kept (out of memory) */
+};
+
 /* An image's shape and binding: what range checks measure against, and
  * what a frame exporter needs to read its pixels. */
 struct vs_image {
@@ -261,6 +277,7 @@ struct vs_image {
    VkExtent3D extent;
    uint32_t mip_levels;
    uint32_t array_layers;
+   VkSampleCountFlagBits samples;
    VkImageType type;
    VkImageTiling tiling;             /* host tiling (a linear modifier is LINEAR) */
    VkImageUsageFlags usage;
@@ -280,6 +297,7 @@ struct vs_image {
    VkDeviceSize memory_offset;
    /* Plane 0 as the guest sees it when linear. */
    VkSubresourceLayout layout;
+   struct vs_image_layouts layouts;
 };
 
 /* Checked casts, in the spirit of virglrenderer's object casts: an entry of

@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "renderer/image_layout.h"
 #include "renderer/objects.h"
 #include "renderer/renderer.h"
 #include "renderer/memory/device_copy.h"
@@ -50,7 +52,7 @@ struct check {
    char *why;
    size_t why_size;
    uint64_t deadline_ns;
-   struct vs_object_table *objects;
+   struct vs_renderer *r;
 };
 
 /* Where a restore finds an allocation's contents again: its region, kept
@@ -65,12 +67,13 @@ kept_in_place(const struct vs_device_memory *mem)
 }
 
 /* Memory nothing but the host driver reaches (no blob of it, no import),
- * holding no image and dedicated to nothing: a buffer of the server's
- * over all of it reads it as the guest's buffers do. */
+ * dedicated to no buffer: a buffer of the server's over all of it reads
+ * it as the guest's buffers do (unless it is an image's alone), and each
+ * image in it is copied apart. */
 static bool
 copied(const struct vs_device_memory *mem)
 {
-   if (kept_in_place(mem) || mem->mirror || mem->imported || mem->exported || mem->dedicated)
+   if (kept_in_place(mem) || mem->mirror || mem->imported || mem->exported || (mem->dedicated && !mem->dedicated_image))
       return false;
    switch (mem->shared_by) {
    case VS_MEMORY_AUTO:
@@ -90,32 +93,60 @@ memory_kind(const struct vs_device_memory *mem)
    if (mem->mirror)
       return "a display image's linear mirror";
    if (mem->dedicated)
-      return "a dedicated allocation";
+      return "dedicated to a buffer";
    if (mem->shared_by == VS_MEMORY_AUTO)
       return "device-local";
    return vs_memory_strategy_name(mem->shared_by);
 }
 
-/* An image or buffer whose bindings no journal holds (sparse), or an
- * image (`memory_id` not 0) in memory that would be copied. */
-static bool
-check_binding(struct check *c, const char *kind, unsigned long long id, bool sparse, uint64_t memory_id)
+/* The live memory to copy an image (its contents last: it is no
+ * transient attachment) is bound to; NULL if none. */
+static const struct vs_device_memory *
+copied_memory_of(struct vs_object_table *objects, const struct vs_image *image)
 {
-   if (sparse) {
-      snprintf(c->why, c->why_size, "%s %llu is sparse: its bindings are not journaled", kind, id);
+   const struct vs_object *m =
+      image->memory_id ? vs_object_lookup(objects, image->memory_id, VK_OBJECT_TYPE_DEVICE_MEMORY) : NULL;
+   const struct vs_device_memory *mem = m && m->state == VS_OBJECT_LIVE ? m->data : NULL;
+   if (!mem || !copied(mem) || (image->usage & VK_IMAGE_USAGE_TRANSIENT_ATTACHMENT_BIT))
+      return NULL;
+   return mem;
+}
+
+/* Whether an image in memory to copy can be copied through the GPU. */
+static bool
+check_image(struct check *c, unsigned long long id, const struct vs_image *image)
+{
+   if (image->sparse) {
+      snprintf(c->why, c->why_size, "image %llu is sparse: its bindings are not journaled", id);
       return false;
    }
-   if (!memory_id)
+   if (!copied_memory_of(c->r->objects, image))
       return true;
-   const struct vs_object *m = vs_object_lookup(c->objects, memory_id, VK_OBJECT_TYPE_DEVICE_MEMORY);
-   const struct vs_device_memory *mem = m ? m->data : NULL;
-   if (mem && copied(mem)) {
-      snprintf(c->why, c->why_size,
-               "image %llu lies in device-local memory %llu: its contents cannot be copied without its layout yet",
-               id, (unsigned long long)memory_id);
-      return false;
+   const VkImageUsageFlags transfer = VK_IMAGE_USAGE_TRANSFER_SRC_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT;
+   const char *whynot = NULL;
+   char parts_why[96];
+   if (c->r->layouts_lost || image->layouts.lost)
+      whynot = "its layouts were not all kept (out of memory)";
+   else if (image->samples > VK_SAMPLE_COUNT_1_BIT)
+      whynot = "it is multisampled";
+   else if (image->from_modifier || image->optimal_for_linear)
+      whynot = "it has a DRM format modifier";
+   else if ((image->host_usage & transfer) != transfer)
+      whynot = "its format cannot be copied";
+   if (!whynot) {
+      struct vs_image_part *parts;
+      uint32_t count;
+      VkDeviceSize total;
+      if (vs_device_image_parts(image, &parts, &count, &total, parts_why, sizeof(parts_why)))
+         free(parts);
+      else
+         whynot = parts_why;
    }
-   return true;
+   if (!whynot)
+      return true;
+   snprintf(c->why, c->why_size, "image %llu lies in device-local memory %llu: it cannot be copied through the GPU: %s",
+            id, (unsigned long long)image->memory_id, whynot);
+   return false;
 }
 
 /* Whether every submission to the queue has finished on the host, waiting
@@ -173,7 +204,8 @@ check_object(struct vs_object *obj, void *data)
       if (kept_in_place(mem) || obj->state != VS_OBJECT_LIVE)
          return true;
       if (copied(mem)) {
-         if (vs_device_copy_possible(vs_device_of(obj), mem->size, mem->type_index, whynot, sizeof(whynot)))
+         if (mem->dedicated_image ||
+             vs_device_copy_possible(vs_device_of(obj), mem->size, mem->type_index, whynot, sizeof(whynot)))
             return true;
          snprintf(c->why, c->why_size, "memory %llu (%llu bytes, type %u) cannot be copied through the GPU: %s", id,
                   (unsigned long long)mem->size, mem->type_index, whynot);
@@ -185,11 +217,15 @@ check_object(struct vs_object *obj, void *data)
    }
    case VK_OBJECT_TYPE_IMAGE: {
       const struct vs_image *image = obj->data;
-      return obj->state != VS_OBJECT_LIVE || !image || check_binding(c, "image", id, image->sparse, image->memory_id);
+      return obj->state != VS_OBJECT_LIVE || !image || check_image(c, id, image);
    }
    case VK_OBJECT_TYPE_BUFFER: {
       const struct vs_buffer *buffer = obj->data;
-      return obj->state != VS_OBJECT_LIVE || !buffer || check_binding(c, "buffer", id, buffer->sparse, 0);
+      if (obj->state == VS_OBJECT_LIVE && buffer && buffer->sparse) {
+         snprintf(c->why, c->why_size, "buffer %llu is sparse: its bindings are not journaled", id);
+         return false;
+      }
+      return true;
    }
    case VK_OBJECT_TYPE_QUERY_POOL:
       snprintf(c->why, c->why_size, "query pool %llu: its results cannot be read back yet", id);
@@ -209,7 +245,7 @@ check_object(struct vs_object *obj, void *data)
 bool
 vs_renderer_restore_check(struct vs_renderer *r, uint64_t deadline_ns, char *why, size_t why_size)
 {
-   struct check c = { why, why_size, deadline_ns, r->objects };
+   struct check c = { why, why_size, deadline_ns, r };
    why[0] = '\0';
    return walk_objects(r, check_object, &c);
 }
@@ -346,22 +382,36 @@ take_sync(struct vs_restore *s, struct vs_object *obj)
    s->syncs[s->sync_count++] = (struct vs_restore_sync){ obj->id, obj->type, value };
 }
 
-/* Device-local memory's contents, into a host region of their own: one
+/* A host region of at least `size` bytes, mapped (the fd closed): one
  * the device can import, so that the GPU copies straight into it. */
+static void *
+host_copy_region(struct vs_object *obj, VkDeviceSize size, size_t *map_size)
+{
+   const size_t granule = vs_device_of(obj)->mem.granule;
+   *map_size = size && size <= SIZE_MAX - granule ? (size_t)(size + granule - 1) / granule * granule : 0;
+   int fd = -1;
+   void *bytes = NULL;
+   if (!*map_size || !vs_host_region_create(*map_size, *map_size, granule, &fd, &bytes))
+      return NULL;
+   close(fd); /* the mapping is what the copies use */
+   return bytes;
+}
+
+/* Device-local memory's contents, into a host region of their own. */
 static void
 copy_out(struct vs_restore *s, struct vs_object *obj, char *why, size_t why_size)
 {
    const struct vs_device_memory *mem = obj->data;
+   if (mem->dedicated_image)
+      return; /* its image's copy is all it holds */
    const size_t granule = vs_device_of(obj)->mem.granule;
-   const size_t map_size = mem->size <= SIZE_MAX - granule ? (size_t)(mem->size + granule - 1) / granule * granule : 0;
-   int fd = -1;
+   size_t map_size = 0;
    void *bytes = NULL;
-   if (!map_size || !grow((void **)&s->contents, &s->content_cap, s->content_count, sizeof(*s->contents)) ||
-       !vs_host_region_create(map_size, map_size, granule, &fd, &bytes)) {
+   if (!grow((void **)&s->contents, &s->content_cap, s->content_count, sizeof(*s->contents)) ||
+       !(bytes = host_copy_region(obj, mem->size, &map_size))) {
       s->out_of_memory = true;
       return;
    }
-   close(fd); /* the mapping is what the copies use */
    const uint64_t start_ns = os_now_ns();
    const VkResult r = vs_device_copy(vs_device_of(obj), mem->host, mem->size, bytes, map_size, true);
    s->copy_ns += os_now_ns() - start_ns;
@@ -376,10 +426,55 @@ copy_out(struct vs_restore *s, struct vs_object *obj, char *why, size_t why_size
 }
 
 struct take {
+   struct vs_renderer *r;
    struct vs_restore *s;
    char *why;
    size_t why_size;
 };
+
+/* An image's layouts, and its contents where it lies in memory to copy. */
+static void
+take_image(struct take *t, struct vs_object *obj)
+{
+   struct vs_restore *s = t->s;
+   const struct vs_image *image = obj->data;
+   if (!image)
+      return;
+   if (!grow((void **)&s->images, &s->image_cap, s->image_count, sizeof(*s->images))) {
+      s->out_of_memory = true;
+      return;
+   }
+   struct vs_restore_image *e = &s->images[s->image_count++];
+   *e = (struct vs_restore_image){ .id = obj->id, .granule = vs_device_of(obj)->mem.granule };
+   if (!vs_image_layouts_copy(&e->layouts, image)) {
+      s->out_of_memory = true;
+      return;
+   }
+   VkDeviceSize total = 0;
+   if (!copied_memory_of(t->r->objects, image) ||
+       !vs_device_image_parts(image, &e->parts, &e->part_count, &total, t->why, t->why_size) || !e->part_count)
+      return;
+   VkMemoryRequirements req;
+   vs_device_of(obj)->dt.GetImageMemoryRequirements(vs_device_of(obj)->host, (VkImage)obj->handle, &req);
+   e->memory_id = image->memory_id;
+   e->offset = image->memory_offset;
+   e->size = req.size;
+   if (!(e->bytes = host_copy_region(obj, total, &e->map_size))) {
+      s->out_of_memory = true;
+      return;
+   }
+   const uint64_t start_ns = os_now_ns();
+   const VkResult r =
+      vs_device_copy_image(vs_device_of(obj), (VkImage)obj->handle, e->parts, e->part_count, e->bytes, e->map_size, true);
+   s->copy_ns += os_now_ns() - start_ns;
+   if (r != VK_SUCCESS) {
+      snprintf(t->why, t->why_size, "copying image %llu out through the GPU failed: %s", (unsigned long long)obj->id,
+               vn_result_name(r));
+      return;
+   }
+   s->images_copied++;
+   s->content_bytes += total;
+}
 
 static bool
 take_object(struct vs_object *obj, void *data)
@@ -393,6 +488,8 @@ take_object(struct vs_object *obj, void *data)
    }
    else if (obj->type == VK_OBJECT_TYPE_DEVICE_MEMORY)
       take_region(t->s, obj);
+   else if (obj->type == VK_OBJECT_TYPE_IMAGE && obj->state == VS_OBJECT_LIVE)
+      take_image(t, obj);
    else if (obj->state == VS_OBJECT_LIVE)
       take_sync(t->s, obj);
    if (t->s->out_of_memory)
@@ -403,7 +500,7 @@ take_object(struct vs_object *obj, void *data)
 bool
 vs_renderer_restore_take(struct vs_renderer *r, struct vs_restore *s, char *why, size_t why_size)
 {
-   struct take t = { s, why, why_size };
+   struct take t = { r, s, why, why_size };
    why[0] = '\0';
    /* Recorded first: out of memory, every allocation still has its own. */
    if (!walk_objects(r, take_object, &t) || why[0]) {
@@ -442,10 +539,28 @@ fence_settle(struct vs_object *obj, void *data)
    return true;
 }
 
+/* The test switch's memory is host memory, whose copy holds its images'
+ * texels as the host driver lays them out, which a discrete GPU's tiling
+ * and compression would not: they are cleared, so that only the images'
+ * own copies can bring them back. */
+static void
+clear_images_for_test(struct vs_restore *s)
+{
+   for (uint32_t i = 0; vs_test_faults.restore_copy && i < s->image_count; i++) {
+      const struct vs_restore_image *e = &s->images[i];
+      for (uint32_t k = 0; e->part_count && k < s->content_count; k++) {
+         const struct vs_restore_contents *c = &s->contents[k];
+         if (c->memory_id == e->memory_id && e->offset < c->size)
+            memset((uint8_t *)c->bytes + e->offset, 0, (size_t)(e->size < c->size - e->offset ? e->size : c->size - e->offset));
+      }
+   }
+}
+
 /* The replay's allocations get their contents back. */
 static bool
 copy_in(struct vs_renderer *r, struct vs_restore *s, char *why, size_t why_size)
 {
+   clear_images_for_test(s);
    for (uint32_t i = 0; i < s->content_count; i++) {
       const struct vs_restore_contents *c = &s->contents[i];
       struct vs_object *obj = vs_object_lookup(r->objects, c->memory_id, VK_OBJECT_TYPE_DEVICE_MEMORY);
@@ -467,10 +582,41 @@ copy_in(struct vs_renderer *r, struct vs_restore *s, char *why, size_t why_size)
    return true;
 }
 
+/* The replay's images get their contents back, and the layouts they were
+ * in: the guest's next barriers name those. */
+static bool
+images_in(struct vs_renderer *r, struct vs_restore *s, char *why, size_t why_size)
+{
+   for (uint32_t i = 0; i < s->image_count; i++) {
+      struct vs_restore_image *e = &s->images[i];
+      struct vs_object *obj = vs_object_lookup(r->objects, e->id, VK_OBJECT_TYPE_IMAGE);
+      struct vs_image *image = obj ? obj->data : NULL;
+      if (!image) {
+         snprintf(why, why_size, "the replay did not make image %llu again", (unsigned long long)e->id);
+         return false;
+      }
+      if (e->part_count) {
+         const uint64_t start_ns = os_now_ns();
+         const VkResult res = vs_device_copy_image(vs_device_of(obj), (VkImage)obj->handle, e->parts, e->part_count,
+                                                   e->bytes, e->map_size, false);
+         s->copy_ns += os_now_ns() - start_ns;
+         if (res != VK_SUCCESS) {
+            snprintf(why, why_size, "copying image %llu back through the GPU failed: %s", (unsigned long long)e->id,
+                     vn_result_name(res));
+            return false;
+         }
+      }
+      vs_image_layouts_fini(&image->layouts);
+      image->layouts = e->layouts;
+      e->layouts.each = NULL;
+   }
+   return true;
+}
+
 bool
 vs_renderer_restore_settle(struct vs_renderer *r, struct vs_restore *s, char *why, size_t why_size)
 {
-   if (!copy_in(r, s, why, why_size))
+   if (!copy_in(r, s, why, why_size) || !images_in(r, s, why, why_size))
       return false;
    walk_objects(r, fence_settle, NULL);
    for (uint32_t i = 0; i < s->sync_count; i++) {
@@ -516,6 +662,14 @@ vs_restore_fini(struct vs_restore *s)
    for (uint32_t i = 0; i < s->content_count; i++)
       vs_host_region_destroy(-1, s->contents[i].bytes, s->contents[i].map_size, s->contents[i].granule);
    free(s->contents);
+   for (uint32_t i = 0; i < s->image_count; i++) {
+      struct vs_restore_image *e = &s->images[i];
+      vs_image_layouts_fini(&e->layouts);
+      free(e->parts);
+      if (e->bytes)
+         vs_host_region_destroy(-1, e->bytes, e->map_size, e->granule);
+   }
+   free(s->images);
    free(s->syncs);
    *s = (struct vs_restore){ 0 };
 }

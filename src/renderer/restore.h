@@ -10,11 +10,13 @@
  *    timeline semaphore's value, set again once the replay is done.
  *  - the contents of memory it cannot map (device-local memory), copied
  *    through the GPU into host memory before the teardown and back into
- *    the replay's allocation of the same id (memory/device_copy.h): memory
- *    that holds buffers alone, not dedicated to one.
- * Whatever else is not in the journal (an image's device-local memory,
- * query results, a binary semaphore's pending signal, work in flight)
- * makes the check refuse, before anything is torn down. */
+ *    the replay's allocation of the same id (memory/device_copy.h): the
+ *    memory whole, unless dedicated to an image, and each image in it
+ *    apart, out of and back into its layouts (renderer/image_layout.h);
+ *  - every image's layouts, as the submitted work left them.
+ * Whatever else is not in the journal (query results, a binary
+ * semaphore's pending signal, work in flight) makes the check refuse,
+ * before anything is torn down. */
 #ifndef VS_RENDERER_RESTORE_H
 #define VS_RENDERER_RESTORE_H
 
@@ -23,7 +25,9 @@
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
+#include "renderer/memory/device_copy.h"
 #include "renderer/memory/memory_state.h"
+#include "renderer/renderer_state.h"
 
 struct vs_renderer;
 
@@ -44,12 +48,28 @@ struct vs_restore_contents {
    size_t map_size, granule;
 };
 
+/* One image's layouts, and its contents where it lies in copied memory:
+ * `parts` of it in a host region of `map_size` bytes. */
+struct vs_restore_image {
+   uint64_t id;
+   uint64_t memory_id;               /* where its bytes lie: at offset, size bytes */
+   VkDeviceSize offset, size;
+   struct vs_image_layouts layouts;
+   struct vs_image_part *parts;
+   uint32_t part_count;
+   void *bytes;
+   size_t map_size, granule;
+};
+
 struct vs_restore {
    struct vs_kept_regions regions; /* renderer/memory/memory_state.h */
    struct vs_restore_contents *contents;
    uint32_t content_count, content_cap;
    uint64_t content_bytes;
    uint64_t copy_ns; /* copying them out and back */
+   struct vs_restore_image *images;
+   uint32_t image_count, image_cap;
+   uint32_t images_copied;
    struct vs_restore_sync *syncs;
    uint32_t sync_count, sync_cap;
    bool out_of_memory;

@@ -875,6 +875,7 @@ vs_memory_allocate(struct vs_renderer *renderer, struct vs_device *dev, uint64_t
    const VkMemoryDedicatedAllocateInfo *dedicated_info =
       vs_chain_find(info, VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO);
    mem->dedicated = dedicated_info && (dedicated_info->image || dedicated_info->buffer);
+   mem->dedicated_image = dedicated_info && dedicated_info->image;
    if (plan.backing == VS_BACKING_DRIVER_MAPPING) {
       mem->lent = vs_lent_key_of(info);
       if (!capture_lent_mapping(renderer, dev, info, &plan, mem, &r))

@@ -80,6 +80,7 @@ struct vs_device_memory {
    bool exported;                  /* a blob was made from it (at most one) */
    bool imported;                  /* fd and map are a resource's (never cached) */
    bool dedicated;                 /* the host allocation is dedicated to one image or buffer */
+   bool dedicated_image;           /* ... to an image */
    /* What it counts against (vs_memory_usage), undone by vs_memory_free. */
    struct vs_memory_usage *usage;
    uint32_t usage_slot;
