@@ -8,8 +8,10 @@
 #                    render_bench at 320x240 (its last frame's hash against
 #                    a run without), vk_sync, and vk_device_local at 8 MiB
 #                    and RESTORE_MIB (a buffer in memory without host
-#                    access, copied through the GPU at each restore) across
-#                    restores; per client
+#                    access, copied through the GPU at each restore) and
+#                    vk_device_image (optimal images there, of levels,
+#                    layers, depth and stencil, in the layouts the client
+#                    left) across restores; per client
 #                    its rebuilds (median time, the wait for a quiet point
 #                    apart) and its refusals, with their reasons; then
 #                    vk_compute and render_bench moved to the next GPU of
@@ -18,6 +20,7 @@
 
 rs_mib=${RESTORE_MIB:-1024}
 rs_hash() { sed -nE 's/.* hash: ([0-9a-fx]+).*/\1/p' "$1" | head -n1; }
+rs_copied_re='([1-9][0-9]* allocations and [0-9]+|[0-9]+ allocations and [1-9][0-9]*) images copied through the GPU'
 rs_median() { sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print "-"}'; }
 # rs_client NAME: "R rebuilt (median X ms, T of them tearing down; C
 # copying through the GPU, median Y ms out and back), F refused" for the
@@ -26,8 +29,8 @@ rs_client() {
   local ctx rebuilt refused ms down copied copy_ms
   ctx=$(sed -nE "s/.*ctx ([0-9]+): context created for \"$1\".*/\\1/p" "$rs_log" | tail -n1)
   rebuilt=$(grep -c "ctx $ctx: restore: rebuilt" "$rs_log")
-  copied=$(grep -cE "ctx $ctx: restore: rebuilt .* [1-9][0-9]* copied through the GPU" "$rs_log")
-  copy_ms=$(grep -E "ctx $ctx: restore: rebuilt .* [1-9][0-9]* copied through the GPU" "$rs_log" |
+  copied=$(grep -cE "ctx $ctx: restore: rebuilt .* $rs_copied_re" "$rs_log")
+  copy_ms=$(grep -E "ctx $ctx: restore: rebuilt .* $rs_copied_re" "$rs_log" |
     sed -nE 's/.* bytes, ([0-9.]+) ms out and back.*/\1/p' | rs_median)
   refused=$(grep -c "ctx $ctx: restore refused" "$rs_log")
   ms=$(sed -nE "s/.*ctx $ctx: restore: rebuilt .* in ([0-9.]+) ms \\(.*/\\1/p" "$rs_log" | rs_median)
@@ -52,6 +55,8 @@ LIMIT=300 client "$build/tests/vk_device_local" --mib 8 --rounds 6 >"$logs/resto
 rs_local_small=$(rs_client vk_device_local)
 LIMIT=300 client "$build/tests/vk_device_local" --mib "$rs_mib" --rounds 6 >"$logs/restore-local.txt" 2>&1 || rs_ok=0
 rs_local_big=$(rs_client vk_device_local)
+LIMIT=300 client "$build/tests/vk_device_image" --rounds 8 >"$logs/restore-image.txt" 2>&1 || rs_ok=0
+rs_image=$(rs_client vk_device_image)
 stop_server || rs_ok=0
 # Moved: each restore onto the host's next GPU of the same model.
 VENUS_SERVER_TEST_RESTORE=2:move run_server --memory auto --log-level info || rs_ok=0
@@ -69,7 +74,7 @@ rs_dropped=$(cat "$rs_log" "$rs_move_log" | grep -c 'dropping client')
 rs_same=no
 [ -n "$(rs_hash "$logs/restore-rb.txt")" ] && [ "$(rs_hash "$logs/restore-rb.txt")" = "$(rs_hash "$logs/restore-rb-plain.txt")" ] &&
   rs_same=yes
-rs_line="vk_compute 8 MiB x6: $rs_small, $(tail -n1 "$logs/restore-compute-8.txt"); ${rs_mib} MiB x6: $rs_big, $(tail -n1 "$logs/restore-compute.txt"); render_bench: $rs_rb, same picture: $rs_same; vk_sync: $rs_sync, $(tail -n1 "$logs/restore-sync.txt"); vk_device_local 8 MiB x6: $rs_local_small, $(tail -n1 "$logs/restore-local-8.txt"); ${rs_mib} MiB x6: $rs_local_big, $(tail -n1 "$logs/restore-local.txt"); moved between GPUs $rs_moves times: vk_compute $(tail -n1 "$logs/restore-move-compute.txt"), render_bench same picture: $rs_move_same; $rs_dropped clients dropped"
+rs_line="vk_compute 8 MiB x6: $rs_small, $(tail -n1 "$logs/restore-compute-8.txt"); ${rs_mib} MiB x6: $rs_big, $(tail -n1 "$logs/restore-compute.txt"); render_bench: $rs_rb, same picture: $rs_same; vk_sync: $rs_sync, $(tail -n1 "$logs/restore-sync.txt"); vk_device_local 8 MiB x6: $rs_local_small, $(tail -n1 "$logs/restore-local-8.txt"); ${rs_mib} MiB x6: $rs_local_big, $(tail -n1 "$logs/restore-local.txt"); vk_device_image x8: $rs_image, $(tail -n1 "$logs/restore-image.txt"); moved between GPUs $rs_moves times: vk_compute $(tail -n1 "$logs/restore-move-compute.txt"), render_bench same picture: $rs_move_same; $rs_dropped clients dropped"
 if [ $rs_ok = 1 ] && [ "$rs_dropped" -eq 0 ] && [ $rs_same = yes ] && [ $rs_move_same = yes ]; then
   result restore PASS "$rs_line"
 else
