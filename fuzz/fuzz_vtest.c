@@ -2,7 +2,9 @@
 /* libFuzzer target: the input is the byte stream a vtest client sends.
  * It is fed to vtest_client_serve over a socketpair by a helper thread that
  * also drains the replies (and closes the fds they carry), so neither side
- * can block on a full socket buffer. Crashes and leaks are what count. */
+ * can block on a full socket buffer. Inputs of odd size run with the
+ * journal of lasting commands kept (and images' layouts followed), as a
+ * context that can be restored. Crashes and leaks are what count. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/test_faults.h"
 #include "context/context.h"
 #include "transport/vtest/vtest_client.h"
 
@@ -119,6 +122,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
    struct vs_context_options options;
    vs_context_options_default(&options);
+   vs_test_faults.keep_journal = size & 1;
    vtest_client_serve(sv[0], 1, &options);
    close(sv[0]);
    pthread_join(thread, NULL);

@@ -13,6 +13,9 @@
 /* Past this many subresources an image's layouts are kept whole only: a
  * change to part of it loses them (a restore then refuses its copy). */
 #define EACH_MAX (1u << 16)
+/* Past this many changes a recording's are lost (a restore then refuses
+ * its images' copies): a guest's recording costs the server no more. */
+#define CHANGES_MAX (1u << 20)
 
 void
 vs_image_layouts_init(struct vs_image_layouts *l, VkFormat format, VkImageLayout initial)
@@ -120,7 +123,7 @@ add_change(struct vs_layout_changes *c, uint64_t image_id, const VkImageSubresou
 {
    if (c->count == c->cap) {
       const uint32_t cap = c->cap ? c->cap * 2 : 8;
-      struct vs_layout_change *items = cap > c->cap ? realloc(c->items, (size_t)cap * sizeof(*items)) : NULL;
+      struct vs_layout_change *items = cap <= CHANGES_MAX ? realloc(c->items, (size_t)cap * sizeof(*items)) : NULL;
       if (!items) {
          c->lost = true;
          return;
@@ -252,8 +255,8 @@ vs_exec_vkCreateRenderPass(struct vs_runner *runner, struct vn_args_vkCreateRend
    const VkRenderPassCreateInfo *ci = a->pCreateInfo;
    if (!keeps_layouts(runner) || !ci || a->ret != VK_SUCCESS)
       return;
-   struct render_pass *rp = render_pass_new(ci->attachmentCount);
-   for (uint32_t i = 0; rp && i < ci->attachmentCount; i++)
+   struct render_pass *rp = render_pass_new(ci->pAttachments ? ci->attachmentCount : 0);
+   for (uint32_t i = 0; rp && i < rp->count; i++)
       rp->final[i].layout = rp->final[i].stencil_layout = ci->pAttachments[i].finalLayout;
    render_pass_created(runner, a->ret, a->pRenderPass_id, rp);
 }
@@ -265,8 +268,8 @@ vs_exec_vkCreateRenderPass2(struct vs_runner *runner, struct vn_args_vkCreateRen
    const VkRenderPassCreateInfo2 *ci = a->pCreateInfo;
    if (!keeps_layouts(runner) || !ci || a->ret != VK_SUCCESS)
       return;
-   struct render_pass *rp = render_pass_new(ci->attachmentCount);
-   for (uint32_t i = 0; rp && i < ci->attachmentCount; i++) {
+   struct render_pass *rp = render_pass_new(ci->pAttachments ? ci->attachmentCount : 0);
+   for (uint32_t i = 0; rp && i < rp->count; i++) {
       const VkAttachmentDescriptionStencilLayout *stencil =
          vs_chain_find(&ci->pAttachments[i], VK_STRUCTURE_TYPE_ATTACHMENT_DESCRIPTION_STENCIL_LAYOUT);
       rp->final[i].layout = ci->pAttachments[i].finalLayout;

@@ -126,7 +126,7 @@ check_image(struct check *c, unsigned long long id, const struct vs_image *image
    const char *whynot = NULL;
    char parts_why[96];
    if (c->r->layouts_lost || image->layouts.lost)
-      whynot = "its layouts were not all kept (out of memory)";
+      whynot = "its layouts were not all followed (out of memory, or a render pass on views the server does not know)";
    else if (image->samples > VK_SAMPLE_COUNT_1_BIT)
       whynot = "it is multisampled";
    else if (image->from_modifier || image->optimal_for_linear)
