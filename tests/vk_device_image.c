@@ -11,8 +11,10 @@
  *  - a 32x32 RGBA8 render target without transfer-destination usage,
  *    cleared by a render pass whose final layout changes with the round.
  * The round then checks every texel and word it read back against the
- * round before's (tests/test_restore.sh restores the context between
- * rounds: the images must come back with their contents and layouts).
+ * round before's. Each round's submission signals a binary semaphore the
+ * next one waits for (tests/test_restore.sh restores the context between
+ * rounds: the images must come back with their contents and layouts, the
+ * semaphore signalled).
  *
  *   vk_device_image [--rounds R] */
 #include <stdio.h>
@@ -182,6 +184,7 @@ struct client {
    VkCommandPool pool;
    VkCommandBuffer cmd;
    VkFence fence;
+   VkSemaphore chain;               /* signalled by each round, waited for by the next */
 };
 
 static VkResult
@@ -317,7 +320,34 @@ setup(struct client *c, const char **what)
    ai.commandPool = c->pool;
    if ((r = vkAllocateCommandBuffers(t->device, &ai, &c->cmd)) != VK_SUCCESS)
       return r;
+   const VkSemaphoreCreateInfo sci = { .sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO };
+   if ((r = vkCreateSemaphore(t->device, &sci, NULL, &c->chain)) != VK_SUCCESS)
+      return r;
    return vkCreateFence(t->device, &fci, NULL, &c->fence);
+}
+
+/* The round's submission: waits for the round before's signal, signals
+ * the next's; waited for, bounded. */
+static VkResult
+submit_round(struct client *c, uint32_t round)
+{
+   const VkPipelineStageFlags stage = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
+   const VkSubmitInfo submit = {
+      .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+      .waitSemaphoreCount = round > 1,
+      .pWaitSemaphores = &c->chain,
+      .pWaitDstStageMask = &stage,
+      .commandBufferCount = 1,
+      .pCommandBuffers = &c->cmd,
+      .signalSemaphoreCount = 1,
+      .pSignalSemaphores = &c->chain,
+   };
+   VkResult r = vkResetFences(c->t.device, 1, &c->fence);
+   if (r == VK_SUCCESS)
+      r = vkQueueSubmit(c->t.queues[0], 1, &submit, c->fence);
+   if (r == VK_SUCCESS)
+      r = vkWaitForFences(c->t.device, 1, &c->fence, VK_TRUE, 10ull * 1000000000ull);
+   return r;
 }
 
 /* The round's texels and words, into the upload buffer. */
@@ -538,7 +568,7 @@ main(int argc, char **argv)
          r = vkEndCommandBuffer(c.cmd);
       }
       if (r == VK_SUCCESS)
-         r = vkt_submit_wait(&c.t, c.cmd, c.fence, &what);
+         r = submit_round(&c, round);
       if (r != VK_SUCCESS)
          vkt_error(&c.t, "round %u: %s", round, vkt_result(r));
       else if (round > 1)
@@ -549,6 +579,7 @@ main(int argc, char **argv)
       VkDevice d = c.t.device;
       vkDeviceWaitIdle(d);
       vkDestroyFence(d, c.fence, NULL);
+      vkDestroySemaphore(d, c.chain, NULL);
       vkDestroyCommandPool(d, c.pool, NULL);
       for (int i = 0; i < 2; i++) {
          vkDestroyFramebuffer(d, c.framebuffers[i], NULL);

@@ -13,6 +13,7 @@
 #include "renderer/memory/device_copy.h"
 #include "renderer/memory/device_memory.h"
 #include "renderer/memory/shared_registry.h"
+#include "renderer/sync/sync_fd.h"
 #include "base/test_faults.h"
 #include "os/os.h"
 #include "vn_wire.h"
@@ -230,13 +231,6 @@ check_object(struct vs_object *obj, void *data)
    case VK_OBJECT_TYPE_QUERY_POOL:
       snprintf(c->why, c->why_size, "query pool %llu: its results cannot be read back yet", id);
       return false;
-   case VK_OBJECT_TYPE_SEMAPHORE:
-      if (!(obj->flags & VS_OBJECT_TIMELINE_SEMAPHORE) &&
-          (__atomic_load_n(&obj->flags, __ATOMIC_ACQUIRE) & (VS_OBJECT_SIGNAL_PENDING | VS_OBJECT_CPU_SIGNALLED))) {
-         snprintf(c->why, c->why_size, "binary semaphore %llu is signalled and not waited for", id);
-         return false;
-      }
-      return true;
    default:
       return true;
    }
@@ -358,15 +352,22 @@ detach_region(struct vs_object *obj, void *data)
    return true;
 }
 
+/* A binary semaphore's signal not waited for yet: the host's (a finished
+ * submission's, VS_OBJECT_SIGNAL_PENDING) or only the server's mark (a WSI
+ * import, VS_OBJECT_CPU_SIGNALLED): its restore value is those flags. */
+#define BINARY_SIGNALS (VS_OBJECT_SIGNAL_PENDING | VS_OBJECT_CPU_SIGNALLED)
+
 static void
 take_sync(struct vs_restore *s, struct vs_object *obj)
 {
    if (obj->type != VK_OBJECT_TYPE_FENCE && obj->type != VK_OBJECT_TYPE_EVENT &&
-       !(obj->type == VK_OBJECT_TYPE_SEMAPHORE && (obj->flags & VS_OBJECT_TIMELINE_SEMAPHORE)))
+       obj->type != VK_OBJECT_TYPE_SEMAPHORE)
       return;
    const struct vs_device *dev = vs_device_of(obj);
    uint64_t value = 0;
-   if (obj->type == VK_OBJECT_TYPE_FENCE) {
+   if (obj->type == VK_OBJECT_TYPE_SEMAPHORE && !(obj->flags & VS_OBJECT_TIMELINE_SEMAPHORE)) {
+      value = __atomic_load_n(&obj->flags, __ATOMIC_ACQUIRE) & BINARY_SIGNALS;
+   } else if (obj->type == VK_OBJECT_TYPE_FENCE) {
       value = dev->dt.GetFenceStatus(dev->host, (VkFence)obj->handle) == VK_SUCCESS;
    } else if (obj->type == VK_OBJECT_TYPE_EVENT) {
       value = dev->dt.GetEventStatus(dev->host, (VkEvent)obj->handle) == VK_EVENT_SET;
@@ -634,6 +635,12 @@ vs_renderer_restore_settle(struct vs_renderer *r, struct vs_restore *s, char *wh
          res = signal_fence(dev, (VkFence)obj->handle);
       } else if (sync->type == VK_OBJECT_TYPE_EVENT) {
          res = dev->dt.SetEvent(dev->host, (VkEvent)obj->handle);
+      } else if (!(obj->flags & VS_OBJECT_TIMELINE_SEMAPHORE)) {
+         /* The host's signal again by an empty submission; a mark as it was. */
+         if (sync->value & VS_OBJECT_SIGNAL_PENDING)
+            res = vs_sync_fd_signal(dev, (VkSemaphore)obj->handle);
+         if (res == VK_SUCCESS)
+            __atomic_fetch_or(&obj->flags, (uint32_t)sync->value, __ATOMIC_ACQ_REL);
       } else {
          uint64_t now = 0;
          res = dev->dt.GetSemaphoreCounterValue(dev->host, (VkSemaphore)obj->handle, &now);
