@@ -14,7 +14,11 @@
  *
  * FIRST (default 1) is the first frame's number: runs recorded into one
  * stream number on from each other (test_vm_display.sh). SECONDS (default
- * none) ends the run early, once that long has passed (bench/vm-paths.sh). */
+ * none) ends the run early, once that long has passed (bench/vm-paths.sh).
+ * With $WL_FRAMES_ALLOC_EVERY=K, every Kth frame also allocates, maps and
+ * frees a small host-visible buffer, as an application's allocations come
+ * and go: each is a round trip through the server's context side, where
+ * tests/test_restore.sh restores the context mid-swapchain. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -203,6 +207,8 @@ main(int argc, char **argv)
       CHECK(vkCreateFence(dev, &fi, NULL, &done[i]));
    }
 
+   const char *alloc_every_env = getenv("WL_FRAMES_ALLOC_EVERY");
+   const uint32_t alloc_every = alloc_every_env ? (uint32_t)atoi(alloc_every_env) : 0;
    struct timespec start, now;
    clock_gettime(CLOCK_MONOTONIC, &start);
    uint32_t shown = 0;
@@ -211,6 +217,17 @@ main(int argc, char **argv)
       if (seconds > 0 && (double)(now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9 > seconds)
          break;
       uint32_t slot = f % 2;
+      if (alloc_every && f % alloc_every == 0) {
+         VkBuffer scratch;
+         VkDeviceMemory scratch_mem;
+         void *map;
+         CHECK(frame_work_buffer(phys, dev, 4096, VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+                                 VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, false,
+                                 &scratch, &scratch_mem));
+         CHECK(vkMapMemory(dev, scratch_mem, 0, VK_WHOLE_SIZE, 0, &map));
+         vkDestroyBuffer(dev, scratch, NULL);
+         vkFreeMemory(dev, scratch_mem, NULL);
+      }
       CHECK(vkWaitForFences(dev, 1, &done[slot], VK_TRUE, UINT64_MAX));
       CHECK(vkResetFences(dev, 1, &done[slot]));
       uint32_t idx;
