@@ -7,15 +7,16 @@
  *    those very pages and the host driver's writes live there, so the
  *    replay's vkAllocateMemory of the same id imports them again;
  *  - the state of the sync objects: a fence signalled, an event set, a
- *    timeline semaphore's value, set again once the replay is done.
+ *    timeline semaphore's value, a binary semaphore's signal not waited
+ *    for, set again once the replay is done.
  *  - the contents of memory it cannot map (device-local memory), copied
  *    through the GPU into host memory before the teardown and back into
  *    the replay's allocation of the same id (memory/device_copy.h): the
  *    memory whole, unless dedicated to an image, and each image in it
  *    apart, out of and back into its layouts (renderer/image_layout.h);
  *  - every image's layouts, as the submitted work left them.
- * Whatever else is not in the journal (query results, a binary
- * semaphore's pending signal, work in flight) makes the check refuse,
+ * Whatever else is not in the journal (query results, work in
+ * flight) makes the check refuse,
  * before anything is torn down. */
 #ifndef VS_RENDERER_RESTORE_H
 #define VS_RENDERER_RESTORE_H
