@@ -104,15 +104,7 @@ bind_memory(struct vkt *t, VkImage image, VkDeviceSize extra, bool dedicated, Vk
 {
    VkMemoryRequirements req;
    vkGetImageMemoryRequirements(t->device, image, &req);
-   int type = -1;
-   for (uint32_t i = 0; i < t->mem_props.memoryTypeCount && type < 0; i++) {
-      const VkMemoryPropertyFlags f = t->mem_props.memoryTypes[i].propertyFlags;
-      if ((req.memoryTypeBits & (1u << i)) && (f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) &&
-          !(f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT))
-         type = (int)i;
-   }
-   if (type < 0)
-      type = vkt_memory_type(t, req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+   const int type = vkt_device_local_type(t, req.memoryTypeBits);
    if (type < 0)
       return VK_ERROR_FEATURE_NOT_PRESENT;
    *type_out = (uint32_t)type;
@@ -375,6 +367,13 @@ fill_upload(struct client *c, uint32_t round)
       words[i] = hash(round, 99, i, 0);
 }
 
+/* The depth/stencil image's two aspects in the read-back and upload buffers. */
+static const VkBufferImageCopy ds_regions[2] = {
+   { .bufferOffset = DEPTH_OFF, .imageSubresource = { VK_IMAGE_ASPECT_DEPTH_BIT, 0, 0, 1 }, .imageExtent = { DS, DS, 1 } },
+   { .bufferOffset = STENCIL_OFF, .imageSubresource = { VK_IMAGE_ASPECT_STENCIL_BIT, 0, 0, 1 },
+     .imageExtent = { DS, DS, 1 } },
+};
+
 static void
 record_round(struct client *c, uint32_t round)
 {
@@ -397,13 +396,7 @@ record_round(struct client *c, uint32_t round)
       if (c->has_ds) {
          barrier(cmd, c->ds, ds_aspects, 0, 1, 0, 1, VK_IMAGE_LAYOUT_DEPTH_STENCIL_READ_ONLY_OPTIMAL,
                  VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
-         const VkBufferImageCopy ds[2] = {
-            { .bufferOffset = DEPTH_OFF, .imageSubresource = { VK_IMAGE_ASPECT_DEPTH_BIT, 0, 0, 1 },
-              .imageExtent = { DS, DS, 1 } },
-            { .bufferOffset = STENCIL_OFF, .imageSubresource = { VK_IMAGE_ASPECT_STENCIL_BIT, 0, 0, 1 },
-              .imageExtent = { DS, DS, 1 } },
-         };
-         vkCmdCopyImageToBuffer(cmd, c->ds, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, c->readback.buffer, 2, ds);
+         vkCmdCopyImageToBuffer(cmd, c->ds, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, c->readback.buffer, 2, ds_regions);
       }
       barrier(cmd, c->rt, VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1,
               (round - 1) % 2 ? VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL : VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL,
@@ -441,13 +434,7 @@ record_round(struct client *c, uint32_t round)
       barrier(cmd, c->ds, ds_aspects, 0, 1, 0, 1,
               round > 1 ? VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL : VK_IMAGE_LAYOUT_UNDEFINED,
               VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL);
-      const VkBufferImageCopy ds[2] = {
-         { .bufferOffset = DEPTH_OFF, .imageSubresource = { VK_IMAGE_ASPECT_DEPTH_BIT, 0, 0, 1 },
-           .imageExtent = { DS, DS, 1 } },
-         { .bufferOffset = STENCIL_OFF, .imageSubresource = { VK_IMAGE_ASPECT_STENCIL_BIT, 0, 0, 1 },
-           .imageExtent = { DS, DS, 1 } },
-      };
-      vkCmdCopyBufferToImage(cmd, c->upload.buffer, c->ds, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 2, ds);
+      vkCmdCopyBufferToImage(cmd, c->upload.buffer, c->ds, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 2, ds_regions);
       barrier(cmd, c->ds, ds_aspects, 0, 1, 0, 1, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
               VK_IMAGE_LAYOUT_DEPTH_STENCIL_READ_ONLY_OPTIMAL);
    }

@@ -59,15 +59,7 @@ device_buffer(struct vkt *t, VkDeviceSize size, VkBuffer *buffer, VkDeviceMemory
       return r;
    VkMemoryRequirements req;
    vkGetBufferMemoryRequirements(t->device, *buffer, &req);
-   int type = -1;
-   for (uint32_t i = 0; i < t->mem_props.memoryTypeCount && type < 0; i++) {
-      const VkMemoryPropertyFlags f = t->mem_props.memoryTypes[i].propertyFlags;
-      if ((req.memoryTypeBits & (1u << i)) && (f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) &&
-          !(f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT))
-         type = (int)i;
-   }
-   if (type < 0)
-      type = vkt_memory_type(t, req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+   const int type = vkt_device_local_type(t, req.memoryTypeBits);
    if (type < 0)
       return VK_ERROR_FEATURE_NOT_PRESENT;
    *host_visible = t->mem_props.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;

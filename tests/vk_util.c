@@ -223,6 +223,18 @@ vkt_memory_type(const struct vkt *t, uint32_t type_bits, VkMemoryPropertyFlags w
    return -1;
 }
 
+int
+vkt_device_local_type(const struct vkt *t, uint32_t type_bits)
+{
+   for (uint32_t i = 0; i < t->mem_props.memoryTypeCount; i++) {
+      const VkMemoryPropertyFlags f = t->mem_props.memoryTypes[i].propertyFlags;
+      if ((type_bits & (1u << i)) && (f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) &&
+          !(f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT))
+         return (int)i;
+   }
+   return vkt_memory_type(t, type_bits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+}
+
 VkResult
 vkt_buffer_create(struct vkt *t, VkDeviceSize size, struct vkt_buffer *b, const char **what)
 {

@@ -54,6 +54,9 @@ bool vkt_has_device_extension(const struct vkt *t, const char *name);
 
 /* First memory type allowed by `type_bits` having all of `want`, or -1. */
 int vkt_memory_type(const struct vkt *t, uint32_t type_bits, VkMemoryPropertyFlags want);
+/* A device-local type of `type_bits` without host access where the device
+ * has one, else any device-local type (lavapipe's only one); -1 if none. */
+int vkt_device_local_type(const struct vkt *t, uint32_t type_bits);
 
 struct vkt_buffer {
    VkBuffer buffer;
