@@ -14,7 +14,9 @@
 # memory the guest has no blob of is copied through the GPU as a discrete
 # GPU's device-local memory is: vk_device_local's buffer keeps its words
 # across restores, vk_device_image's images their texels and layouts, and
-# render_bench draws the same picture. With
+# render_bench draws the same picture. With N:copy:snapshot the taken
+# state crosses a socket as a snapshot and is read back: the same clients
+# pass through it. With
 # lavapipe given to the loader twice and N:move, contexts move between the
 # two GPUs at each restore: vk_compute passes and render_bench draws the
 # same picture; on one GPU the move is refused with one line. A bad value
@@ -140,6 +142,28 @@ same=false
 [ -n "$(hash_of plain)" ] && [ "$(hash_of copied)" = "$(hash_of plain)" ] && same=true
 check "render_bench's images were copied at $copied restores, and it draws the same picture ($(hash_of copied))" \
   bash -c "[ $copied -gt 0 ] && $same"
+check "no client was dropped (found $(log_count 'dropping client'))" [ "$(log_count 'dropping client')" -eq 0 ]
+server_stop || true
+
+# --- through a snapshot -------------------------------------------------------------
+# With :snapshot the state a restore takes crosses a socket as bytes and
+# fds (no pointer) and is read back, as a fresh worker reads it: each
+# region and host copy mapped again from its fd.
+VENUS_SERVER_TEST_RESTORE=2:copy:snapshot server_start --log-level info || finish
+client snap-compute "$COMPUTE" --mib 8 --rounds 6 || true
+client snap-image "$BUILD_DIR/tests/vk_device_image" --rounds 6 || true
+rc=0; venus_run "$RENDER" --seconds 1 320x240 >"$TEST_TMP/snapshot.out" 2>"$TEST_TMP/snapshot.err" || rc=$?
+[ "$rc" -eq 0 ] || { fail "render_bench through snapshots $(describe_rc "$rc")"; show_tail "$TEST_TMP/snapshot.err" 5; }
+same=false
+[ -n "$(hash_of plain)" ] && [ "$(hash_of snapshot)" = "$(hash_of plain)" ] && same=true
+check "render_bench draws the same picture through snapshots ($(hash_of snapshot))" $same
+for c in vk_compute vk_device_image render_bench; do
+  n=$(grep -cE "ctx $(ctx_of $c): restore: rebuilt .*; its state crossed as a snapshot of [1-9][0-9]* bytes and [1-9][0-9]* fds" \
+    "$SERVER_LOG" || true)
+  check "$c's state crossed as a snapshot with its fds at $n restores" [ "$n" -gt 0 ]
+done
+check "no snapshot fell back on the state as taken (found $(log_count 'rebuilt from the state as taken'))" \
+  [ "$(log_count 'rebuilt from the state as taken')" -eq 0 ]
 check "no client was dropped (found $(log_count 'dropping client'))" [ "$(log_count 'dropping client')" -eq 0 ]
 server_stop || true
 

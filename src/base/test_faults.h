@@ -32,13 +32,14 @@ struct vs_test_faults {
    /* $VENUS_SERVER_TEST_JOURNAL=1: each context keeps its journal of
     * lasting commands (wire/journal.h) and logs what it kept at its end. */
    bool keep_journal;
-   /* $VENUS_SERVER_TEST_RESTORE=N[:move]: each context keeps its journal
-    * and restores itself (context/context.h: vs_context_restore) at every
-    * Nth context-side stream, where it can; with move, onto the host's
-    * next GPU of its model. 0: never. */
+   /* $VENUS_SERVER_TEST_RESTORE=N[:move][:copy][:snapshot]: each context
+    * keeps its journal and restores itself (context/context.h:
+    * vs_context_restore) at every Nth context-side stream, where it can;
+    * with move, onto the host's next GPU of its model. 0: never. */
    uint32_t restore_every;
    bool restore_move;
    bool restore_copy; /* ...copying host-pointer memory with no blob through the GPU */
+   bool restore_snapshot; /* ...its state carried as a snapshot across a socket */
 };
 
 /* The faults in force: all zero unless vs_test_faults_set was called. */

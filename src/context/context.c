@@ -160,8 +160,7 @@ vs_context_start_renderer(struct vs_context *ctx, const struct vs_renderer_optio
    vs_memory_usage_set_limits(&ctx->renderer.memory_usage, ctx->limits.memory_bytes, ctx->limits.fd_pool,
                               ctx->limits.mapping_pool);
    ctx->renderer.work = (struct vs_work_hooks){ mark_rings, rings_reached, ctx };
-   /* A restore copies images out of the layouts they are in. */
-   ctx->renderer.keeps_layouts = ctx->journaled;
+   ctx->renderer.restorable = ctx->journaled;
 }
 
 /* The most bytes of commands a context's journal keeps. */

@@ -7,14 +7,20 @@
  * object table's ids stay the context's. */
 #include "context/context_state.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "context/ring.h"
 #include "renderer/restore.h"
 #include "os/os.h"
 #include "base/log.h"
+#include "base/parcel.h"
+#include "base/test_faults.h"
 
 /* The journal's commands, one stream, their reply flags cleared. */
 struct replay {
@@ -117,6 +123,100 @@ rebuild(struct vs_context *ctx, const struct replay *p, struct vs_restore *s, in
    return ok;
 }
 
+/* A snapshot: the replay's stream, then the renderer's state. */
+static bool
+snapshot_write(const struct replay *p, const struct vs_restore *s, struct vs_parcel *out, char *why, size_t why_size)
+{
+   vs_parcel_put_u32(out, p->commands);
+   vs_parcel_put_u64(out, p->size);
+   vs_parcel_put(out, p->bytes, p->size);
+   return vs_restore_write(s, out, why, why_size);
+}
+
+static bool
+snapshot_read(struct vs_parcel *in, struct replay *p, struct vs_restore *s, char *why, size_t why_size)
+{
+   uint64_t size = 0;
+   *p = (struct replay){ 0 };
+   if (!vs_parcel_take_u32(in, &p->commands) || !vs_parcel_take_u64(in, &size) || size > in->size - in->at ||
+       !(p->bytes = malloc(size ? size : 1))) {
+      snprintf(why, why_size, "its snapshot is bad: its replay");
+      return false;
+   }
+   vs_parcel_take(in, p->bytes, size);
+   p->size = p->cap = size;
+   if (!vs_restore_read(in, s, why, why_size)) {
+      free(p->bytes);
+      *p = (struct replay){ 0 };
+      return false;
+   }
+   return true;
+}
+
+struct send_job {
+   int sock;
+   const struct vs_parcel *parcel;
+   int result, error;
+};
+
+static void *
+send_parcel(void *data)
+{
+   struct send_job *job = data;
+   job->result = vs_parcel_send(job->sock, job->parcel);
+   job->error = job->result < 0 ? errno : 0;
+   close(job->sock);
+   return NULL;
+}
+
+/* The test switch's :snapshot: the taken state crosses a socket as a
+ * snapshot (bytes and fds, no pointer) and is read back, as a fresh
+ * worker would read it; on success *p and *s are what was read. */
+static bool
+through_snapshot(struct replay *p, struct vs_restore *s, char *said, size_t said_size, char *why, size_t why_size)
+{
+   struct vs_parcel out = { 0 }, in = { 0 };
+   int sv[2];
+   if (!snapshot_write(p, s, &out, why, why_size)) {
+      vs_parcel_fini(&out);
+      return false;
+   }
+   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+      snprintf(why, why_size, "no socket for its snapshot: %s", strerror(errno));
+      vs_parcel_fini(&out);
+      return false;
+   }
+   struct send_job job = { sv[0], &out, 0, 0 };
+   pthread_t sender;
+   if (pthread_create(&sender, NULL, send_parcel, &job) != 0) {
+      snprintf(why, why_size, "no thread to send its snapshot");
+      close(sv[0]);
+      close(sv[1]);
+      vs_parcel_fini(&out);
+      return false;
+   }
+   const int got = vs_parcel_recv(sv[1], &in, SIZE_MAX / 2, UINT32_MAX / 2, why, why_size);
+   close(sv[1]);
+   pthread_join(sender, NULL);
+   const size_t bytes = out.size;
+   const uint32_t fds = out.fd_count;
+   vs_parcel_fini(&out);
+   if (job.result < 0 && got == 0)
+      snprintf(why, why_size, "sending its snapshot failed: %s", strerror(job.error));
+   struct replay read_p;
+   struct vs_restore read_s;
+   const bool ok = got == 0 && job.result == 0 && snapshot_read(&in, &read_p, &read_s, why, why_size);
+   vs_parcel_fini(&in);
+   if (!ok)
+      return false;
+   free(p->bytes);
+   vs_restore_fini(s);
+   *p = read_p;
+   *s = read_s;
+   snprintf(said, said_size, "; its state crossed as a snapshot of %zu bytes and %u fds", bytes, fds);
+   return true;
+}
+
 /* How long a restore waits for the rings to run what they were given,
  * and the host queues to finish it. */
 #define RESTORE_SETTLE_MS 200
@@ -148,6 +248,7 @@ vs_context_restore(struct vs_context *ctx, bool move)
       vs_journal_prune(&ctx->journal);
    if (!why[0] && !vs_journal_walk(&ctx->journal, append_command, &p))
       snprintf(why, sizeof(why), "out of memory for its replay");
+   s.keep_fds = vs_test_faults.restore_snapshot;
    if (!why[0])
       vs_renderer_restore_take(&ctx->renderer, &s, why, sizeof(why));
    if (why[0]) {
@@ -157,6 +258,12 @@ vs_context_restore(struct vs_context *ctx, bool move)
       vs_info(ctx->id, "restore refused: %s; the context goes on as it was", why);
       return false;
    }
+   /* Taken: the allocations no longer hold their regions, so a snapshot
+    * that fails falls back on the state as taken. */
+   char snapshot_why[192] = "", snapshot[80] = "";
+   if (vs_test_faults.restore_snapshot &&
+       !through_snapshot(&p, &s, snapshot, sizeof(snapshot), snapshot_why, sizeof(snapshot_why)))
+      vs_warn(ctx->id, "restore: %s; rebuilt from the state as taken", snapshot_why);
    const uint32_t regions = s.regions.count, syncs = s.sync_count, copies = s.content_count;
    const uint32_t images = s.images_copied;
    const uint64_t copied_bytes = s.content_bytes;
@@ -173,8 +280,8 @@ vs_context_restore(struct vs_context *ctx, bool move)
       vs_info(ctx->id, "restore: rebuilt%s from %u lasting commands (%zu bytes) in %.1f ms (%.1f of them tearing "
               "down) after %.1f ms waiting for a quiet point; %u memory regions imported again, %u allocations "
               "and %u images copied through the GPU (%llu bytes, %.1f ms out and back), %u sync objects set as they "
-              "were", moved, p.commands, p.size, (double)(os_now_ns() - quiet_ns) / 1e6, (double)teardown_ns / 1e6,
+              "were%s", moved, p.commands, p.size, (double)(os_now_ns() - quiet_ns) / 1e6, (double)teardown_ns / 1e6,
               (double)(quiet_ns - start_ns) / 1e6, regions, copies, images, (unsigned long long)copied_bytes,
-              (double)copy_ns / 1e6, syncs);
+              (double)copy_ns / 1e6, syncs, snapshot);
    return ok;
 }

@@ -83,7 +83,7 @@ static void
 transfer_usage_for_restore(const struct vs_device *dev, VkImageCreateInfo *ci)
 {
    const VkImageUsageFlags transfer = VK_IMAGE_USAGE_TRANSFER_SRC_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT;
-   if (!dev->renderer->keeps_layouts || (ci->usage & VK_IMAGE_USAGE_TRANSIENT_ATTACHMENT_BIT) ||
+   if (!dev->renderer->restorable || (ci->usage & VK_IMAGE_USAGE_TRANSIENT_ATTACHMENT_BIT) ||
        (ci->usage & transfer) == transfer || ci->tiling == VK_IMAGE_TILING_DRM_FORMAT_MODIFIER_EXT)
       return;
    const struct vs_physical_device *phys = vs_physical_device_from(dev->physical);

@@ -39,6 +39,18 @@ each_count(const struct vs_image *image)
    return (size_t)image->layouts.aspects * image->mip_levels * image->array_layers;
 }
 
+uint32_t
+vs_image_layouts_count(const struct vs_image *image)
+{
+   return (uint32_t)each_count(image);
+}
+
+bool
+vs_image_layouts_fit(const struct vs_image *image, const struct vs_image_layouts *l, uint32_t count)
+{
+   return l->aspects == image->layouts.aspects && (!l->each || count == each_count(image)) && count <= EACH_MAX;
+}
+
 /* The image's aspect slot of `aspect` (one bit). */
 static uint32_t
 slot_of(const struct vs_image_layouts *l, VkImageAspectFlags aspect)
@@ -135,16 +147,16 @@ add_change(struct vs_layout_changes *c, uint64_t image_id, const VkImageSubresou
 }
 
 static bool
-keeps_layouts(const struct vs_runner *runner)
+restorable(const struct vs_runner *runner)
 {
-   return runner->renderer->keeps_layouts;
+   return runner->renderer->restorable;
 }
 
 void
 vs_layouts_record(struct vs_runner *runner, struct vs_object *cb, const VkImage *image,
                   const VkImageSubresourceRange *range, VkImageLayout layout)
 {
-   if (!keeps_layouts(runner))
+   if (!restorable(runner))
       return;
    struct vs_object *image_obj = vs_runner_nested_object(runner, image);
    if (image_obj && image_obj->type == VK_OBJECT_TYPE_IMAGE)
@@ -162,7 +174,7 @@ void
 vs_layouts_execute(struct vs_runner *runner, struct vs_object *cb, struct vs_object *const *secondaries,
                    uint32_t count)
 {
-   if (!keeps_layouts(runner))
+   if (!restorable(runner))
       return;
    struct vs_layout_changes *to = &vs_command_buffer_from(cb)->layouts;
    for (uint32_t i = 0; i < count; i++) {
@@ -176,7 +188,7 @@ vs_layouts_execute(struct vs_runner *runner, struct vs_object *cb, struct vs_obj
 void
 vs_layouts_submitted(struct vs_renderer *r, struct vs_object *const *cbs, uint32_t count)
 {
-   if (!r->keeps_layouts)
+   if (!r->restorable)
       return;
    pthread_mutex_lock(&r->layout_lock);
    for (uint32_t i = 0; i < count; i++) {
@@ -215,7 +227,7 @@ static void
 vs_exec_vkCreateImageView(struct vs_runner *runner, struct vn_args_vkCreateImageView *a)
 {
    vn_default_vkCreateImageView(runner, a);
-   struct vs_object *obj = keeps_layouts(runner) && a->pCreateInfo
+   struct vs_object *obj = restorable(runner) && a->pCreateInfo
                               ? vs_runner_created(runner, a->ret, a->pView_id, VK_OBJECT_TYPE_IMAGE_VIEW)
                               : NULL;
    struct vs_object *image = obj ? vs_runner_nested_object(runner, &a->pCreateInfo->image) : NULL;
@@ -253,7 +265,7 @@ vs_exec_vkCreateRenderPass(struct vs_runner *runner, struct vn_args_vkCreateRend
 {
    vn_default_vkCreateRenderPass(runner, a);
    const VkRenderPassCreateInfo *ci = a->pCreateInfo;
-   if (!keeps_layouts(runner) || !ci || a->ret != VK_SUCCESS)
+   if (!restorable(runner) || !ci || a->ret != VK_SUCCESS)
       return;
    struct render_pass *rp = render_pass_new(ci->pAttachments ? ci->attachmentCount : 0);
    for (uint32_t i = 0; rp && i < rp->count; i++)
@@ -266,7 +278,7 @@ vs_exec_vkCreateRenderPass2(struct vs_runner *runner, struct vn_args_vkCreateRen
 {
    vn_default_vkCreateRenderPass2(runner, a);
    const VkRenderPassCreateInfo2 *ci = a->pCreateInfo;
-   if (!keeps_layouts(runner) || !ci || a->ret != VK_SUCCESS)
+   if (!restorable(runner) || !ci || a->ret != VK_SUCCESS)
       return;
    struct render_pass *rp = render_pass_new(ci->pAttachments ? ci->attachmentCount : 0);
    for (uint32_t i = 0; rp && i < rp->count; i++) {
@@ -283,7 +295,7 @@ vs_exec_vkCreateFramebuffer(struct vs_runner *runner, struct vn_args_vkCreateFra
 {
    vn_default_vkCreateFramebuffer(runner, a);
    const VkFramebufferCreateInfo *ci = a->pCreateInfo;
-   struct vs_object *obj = keeps_layouts(runner) && ci
+   struct vs_object *obj = restorable(runner) && ci
                               ? vs_runner_created(runner, a->ret, a->pFramebuffer_id, VK_OBJECT_TYPE_FRAMEBUFFER)
                               : NULL;
    if (!obj)
@@ -308,7 +320,7 @@ vs_exec_vkCreateFramebuffer(struct vs_runner *runner, struct vn_args_vkCreateFra
 static void
 begin_render_pass(struct vs_runner *runner, struct vs_object *cb, const VkRenderPassBeginInfo *info)
 {
-   if (!keeps_layouts(runner) || !info)
+   if (!restorable(runner) || !info)
       return;
    struct vs_layout_changes *changes = &vs_command_buffer_from(cb)->layouts;
    const struct vs_object *rp_obj = vs_runner_nested_object(runner, &info->renderPass);
@@ -365,7 +377,7 @@ static void
 vs_exec_vkTransitionImageLayout(struct vs_runner *runner, struct vn_args_vkTransitionImageLayout *a)
 {
    vn_default_vkTransitionImageLayout(runner, a);
-   if (!keeps_layouts(runner) || a->ret != VK_SUCCESS || !a->pTransitions)
+   if (!restorable(runner) || a->ret != VK_SUCCESS || !a->pTransitions)
       return;
    struct vs_renderer *r = runner->renderer;
    pthread_mutex_lock(&r->layout_lock);

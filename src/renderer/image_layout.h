@@ -29,6 +29,11 @@ void vs_image_layouts_fini(struct vs_image_layouts *l);
 /* Copies the image's layouts into `to` (its own `each`); false, `to`
  * lost, out of memory. */
 bool vs_image_layouts_copy(struct vs_image_layouts *to, const struct vs_image *from);
+/* How many layouts an image's `each` holds once they differ. */
+uint32_t vs_image_layouts_count(const struct vs_image *image);
+/* Whether layouts `l`, with `count` entries in `each`, are shaped as the
+ * image's (a snapshot's layouts, read back: renderer/restore.h). */
+bool vs_image_layouts_fit(const struct vs_image *image, const struct vs_image_layouts *l, uint32_t count);
 
 /* The layout of one subresource (`aspect` one bit of the image's). */
 VkImageLayout vs_image_layout_at(const struct vs_image *image, VkImageAspectFlagBits aspect, uint32_t level,

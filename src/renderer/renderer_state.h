@@ -141,10 +141,12 @@ struct vs_renderer {
    /* While a restore replays the journal (renderer/restore.h): the shared
     * memory its allocations import again. NULL otherwise. */
    struct vs_kept_regions *kept_regions;
-   /* Images' layouts are followed (renderer/image_layout.h): the context
-    * keeps a journal. Under layout_lock: the layouts, and layouts_lost (a
-    * command buffer's changes could not all be kept). */
-   bool keeps_layouts;
+   /* The context keeps a journal, so a restore may rebuild it: images'
+    * layouts are followed (renderer/image_layout.h) and memory given to
+    * the guest as a blob keeps its fd, for a snapshot to carry. Under
+    * layout_lock: the layouts, and layouts_lost (a command buffer's
+    * changes could not all be kept). */
+   bool restorable;
    pthread_mutex_t layout_lock;
    bool layouts_lost;
 };

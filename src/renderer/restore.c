@@ -383,18 +383,22 @@ take_sync(struct vs_restore *s, struct vs_object *obj)
    s->syncs[s->sync_count++] = (struct vs_restore_sync){ obj->id, obj->type, value };
 }
 
-/* A host region of at least `size` bytes, mapped (the fd closed): one
- * the device can import, so that the GPU copies straight into it. */
+/* A host region of at least `size` bytes, mapped: one the device can
+ * import, so that the GPU copies straight into it. Its fd is kept (in
+ * *fd) for a snapshot only; else -1, the mapping is what the copies use. */
 static void *
-host_copy_region(struct vs_object *obj, VkDeviceSize size, size_t *map_size)
+host_copy_region(const struct vs_restore *s, struct vs_object *obj, VkDeviceSize size, size_t *map_size, int *fd)
 {
    const size_t granule = vs_device_of(obj)->mem.granule;
    *map_size = size && size <= SIZE_MAX - granule ? (size_t)(size + granule - 1) / granule * granule : 0;
-   int fd = -1;
+   *fd = -1;
    void *bytes = NULL;
-   if (!*map_size || !vs_host_region_create(*map_size, *map_size, granule, &fd, &bytes))
+   if (!*map_size || !vs_host_region_create(*map_size, *map_size, granule, fd, &bytes))
       return NULL;
-   close(fd); /* the mapping is what the copies use */
+   if (!s->keep_fds) {
+      close(*fd);
+      *fd = -1;
+   }
    return bytes;
 }
 
@@ -408,8 +412,9 @@ copy_out(struct vs_restore *s, struct vs_object *obj, char *why, size_t why_size
    const size_t granule = vs_device_of(obj)->mem.granule;
    size_t map_size = 0;
    void *bytes = NULL;
+   int fd = -1;
    if (!grow((void **)&s->contents, &s->content_cap, s->content_count, sizeof(*s->contents)) ||
-       !(bytes = host_copy_region(obj, mem->size, &map_size))) {
+       !(bytes = host_copy_region(s, obj, mem->size, &map_size, &fd))) {
       s->out_of_memory = true;
       return;
    }
@@ -417,12 +422,12 @@ copy_out(struct vs_restore *s, struct vs_object *obj, char *why, size_t why_size
    const VkResult r = vs_device_copy(vs_device_of(obj), mem->host, mem->size, bytes, map_size, true);
    s->copy_ns += os_now_ns() - start_ns;
    if (r != VK_SUCCESS) {
-      vs_host_region_destroy(-1, bytes, map_size, granule);
+      vs_host_region_destroy(fd, bytes, map_size, granule);
       snprintf(why, why_size, "copying memory %llu out through the GPU failed: %s", (unsigned long long)obj->id,
                vn_result_name(r));
       return;
    }
-   s->contents[s->content_count++] = (struct vs_restore_contents){ obj->id, mem->size, bytes, map_size, granule };
+   s->contents[s->content_count++] = (struct vs_restore_contents){ obj->id, mem->size, bytes, map_size, granule, fd };
    s->content_bytes += mem->size;
 }
 
@@ -446,35 +451,42 @@ take_image(struct take *t, struct vs_object *obj)
       return;
    }
    struct vs_restore_image *e = &s->images[s->image_count++];
-   *e = (struct vs_restore_image){ .id = obj->id, .granule = vs_device_of(obj)->mem.granule };
+   *e = (struct vs_restore_image){ .id = obj->id, .granule = vs_device_of(obj)->mem.granule, .fd = -1 };
    if (!vs_image_layouts_copy(&e->layouts, image)) {
       s->out_of_memory = true;
       return;
    }
-   VkDeviceSize total = 0;
+   e->each_count = e->layouts.each ? (uint32_t)vs_image_layouts_count(image) : 0;
+   struct vs_image_part *parts = NULL;
+   uint32_t part_count = 0;
    if (!copied_memory_of(t->r->objects, image) ||
-       !vs_device_image_parts(image, &e->parts, &e->part_count, &total, t->why, t->why_size) || !e->part_count)
+       !vs_device_image_parts(image, &parts, &part_count, &e->total, t->why, t->why_size) || !part_count) {
+      free(parts);
+      e->total = 0;
       return;
+   }
    VkMemoryRequirements req;
    vs_device_of(obj)->dt.GetImageMemoryRequirements(vs_device_of(obj)->host, (VkImage)obj->handle, &req);
    e->memory_id = image->memory_id;
    e->offset = image->memory_offset;
    e->size = req.size;
-   if (!(e->bytes = host_copy_region(obj, total, &e->map_size))) {
+   if (!(e->bytes = host_copy_region(s, obj, e->total, &e->map_size, &e->fd))) {
+      free(parts);
       s->out_of_memory = true;
       return;
    }
    const uint64_t start_ns = os_now_ns();
    const VkResult r =
-      vs_device_copy_image(vs_device_of(obj), (VkImage)obj->handle, e->parts, e->part_count, e->bytes, e->map_size, true);
+      vs_device_copy_image(vs_device_of(obj), (VkImage)obj->handle, parts, part_count, e->bytes, e->map_size, true);
    s->copy_ns += os_now_ns() - start_ns;
+   free(parts);
    if (r != VK_SUCCESS) {
       snprintf(t->why, t->why_size, "copying image %llu out through the GPU failed: %s", (unsigned long long)obj->id,
                vn_result_name(r));
       return;
    }
    s->images_copied++;
-   s->content_bytes += total;
+   s->content_bytes += e->total;
 }
 
 static bool
@@ -549,7 +561,7 @@ clear_images_for_test(struct vs_restore *s)
 {
    for (uint32_t i = 0; vs_test_faults.restore_copy && i < s->image_count; i++) {
       const struct vs_restore_image *e = &s->images[i];
-      for (uint32_t k = 0; e->part_count && k < s->content_count; k++) {
+      for (uint32_t k = 0; e->total && k < s->content_count; k++) {
          const struct vs_restore_contents *c = &s->contents[k];
          if (c->memory_id == e->memory_id && e->offset < c->size)
             memset((uint8_t *)c->bytes + e->offset, 0, (size_t)(e->size < c->size - e->offset ? e->size : c->size - e->offset));
@@ -583,6 +595,35 @@ copy_in(struct vs_renderer *r, struct vs_restore *s, char *why, size_t why_size)
    return true;
 }
 
+/* An image's contents back, by the parts its layouts give it (the same
+ * as at the take, unless the state was read from a bad snapshot). */
+static bool
+image_in(struct vs_restore *s, struct vs_object *obj, const struct vs_restore_image *e, char *why, size_t why_size)
+{
+   struct vs_image_part *parts = NULL;
+   uint32_t count = 0;
+   VkDeviceSize total = 0;
+   char parts_why[96] = "";
+   if (!vs_device_image_parts(obj->data, &parts, &count, &total, parts_why, sizeof(parts_why)) ||
+       total != e->total || total > e->map_size) {
+      free(parts);
+      snprintf(why, why_size, "image %llu's copy does not fit the image the replay made%s%s", (unsigned long long)e->id,
+               parts_why[0] ? ": " : "", parts_why);
+      return false;
+   }
+   const uint64_t start_ns = os_now_ns();
+   const VkResult res =
+      vs_device_copy_image(vs_device_of(obj), (VkImage)obj->handle, parts, count, e->bytes, e->map_size, false);
+   s->copy_ns += os_now_ns() - start_ns;
+   free(parts);
+   if (res != VK_SUCCESS) {
+      snprintf(why, why_size, "copying image %llu back through the GPU failed: %s", (unsigned long long)e->id,
+               vn_result_name(res));
+      return false;
+   }
+   return true;
+}
+
 /* The replay's images get their contents back, and the layouts they were
  * in: the guest's next barriers name those. */
 static bool
@@ -596,20 +637,15 @@ images_in(struct vs_renderer *r, struct vs_restore *s, char *why, size_t why_siz
          snprintf(why, why_size, "the replay did not make image %llu again", (unsigned long long)e->id);
          return false;
       }
-      if (e->part_count) {
-         const uint64_t start_ns = os_now_ns();
-         const VkResult res = vs_device_copy_image(vs_device_of(obj), (VkImage)obj->handle, e->parts, e->part_count,
-                                                   e->bytes, e->map_size, false);
-         s->copy_ns += os_now_ns() - start_ns;
-         if (res != VK_SUCCESS) {
-            snprintf(why, why_size, "copying image %llu back through the GPU failed: %s", (unsigned long long)e->id,
-                     vn_result_name(res));
-            return false;
-         }
+      if (!vs_image_layouts_fit(image, &e->layouts, e->each_count)) {
+         snprintf(why, why_size, "image %llu's layouts do not fit the image the replay made", (unsigned long long)e->id);
+         return false;
       }
       vs_image_layouts_fini(&image->layouts);
       image->layouts = e->layouts;
       e->layouts.each = NULL;
+      if (e->total && !image_in(s, obj, e, why, why_size))
+         return false;
    }
    return true;
 }
@@ -640,7 +676,7 @@ vs_renderer_restore_settle(struct vs_renderer *r, struct vs_restore *s, char *wh
          if (sync->value & VS_OBJECT_SIGNAL_PENDING)
             res = vs_sync_fd_signal(dev, (VkSemaphore)obj->handle);
          if (res == VK_SUCCESS)
-            __atomic_fetch_or(&obj->flags, (uint32_t)sync->value, __ATOMIC_ACQ_REL);
+            __atomic_fetch_or(&obj->flags, (uint32_t)(sync->value & BINARY_SIGNALS), __ATOMIC_ACQ_REL);
       } else {
          uint64_t now = 0;
          res = dev->dt.GetSemaphoreCounterValue(dev->host, (VkSemaphore)obj->handle, &now);
@@ -667,14 +703,15 @@ vs_restore_fini(struct vs_restore *s)
 {
    vs_kept_regions_fini(&s->regions);
    for (uint32_t i = 0; i < s->content_count; i++)
-      vs_host_region_destroy(-1, s->contents[i].bytes, s->contents[i].map_size, s->contents[i].granule);
+      vs_host_region_destroy(s->contents[i].fd, s->contents[i].bytes, s->contents[i].map_size, s->contents[i].granule);
    free(s->contents);
    for (uint32_t i = 0; i < s->image_count; i++) {
       struct vs_restore_image *e = &s->images[i];
       vs_image_layouts_fini(&e->layouts);
-      free(e->parts);
       if (e->bytes)
-         vs_host_region_destroy(-1, e->bytes, e->map_size, e->granule);
+         vs_host_region_destroy(e->fd, e->bytes, e->map_size, e->granule);
+      else if (e->fd >= 0)
+         close(e->fd);
    }
    free(s->images);
    free(s->syncs);

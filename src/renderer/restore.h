@@ -30,6 +30,7 @@
 #include "renderer/memory/memory_state.h"
 #include "renderer/renderer_state.h"
 
+struct vs_parcel;
 struct vs_renderer;
 
 /* One sync object's state: a fence signalled or an event set (1), a
@@ -47,19 +48,23 @@ struct vs_restore_contents {
    VkDeviceSize size;
    void *bytes;
    size_t map_size, granule;
+   int fd; /* the region's, kept for a snapshot (keep_fds); else -1 */
 };
 
-/* One image's layouts, and its contents where it lies in copied memory:
- * `parts` of it in a host region of `map_size` bytes. */
+/* One image's layouts (`each_count` entries in layouts.each), and its
+ * contents where it lies in copied memory: `total` bytes, its parts
+ * (memory/device_copy.h) by its layouts, in a host region of `map_size`
+ * bytes. */
 struct vs_restore_image {
    uint64_t id;
    uint64_t memory_id;               /* where its bytes lie: at offset, size bytes */
    VkDeviceSize offset, size;
    struct vs_image_layouts layouts;
-   struct vs_image_part *parts;
-   uint32_t part_count;
+   uint32_t each_count;
+   VkDeviceSize total;
    void *bytes;
    size_t map_size, granule;
+   int fd; /* as a vs_restore_contents' */
 };
 
 struct vs_restore {
@@ -73,6 +78,7 @@ struct vs_restore {
    uint32_t images_copied;
    struct vs_restore_sync *syncs;
    uint32_t sync_count, sync_cap;
+   bool keep_fds; /* set before the take: the host copies keep their fds */
    bool out_of_memory;
 };
 
@@ -98,6 +104,19 @@ bool vs_renderer_restore_take(struct vs_renderer *r, struct vs_restore *s, char 
 /* After the replay: copies device-local memory's contents back and sets
  * each sync object as it was. False, with `why`, when one could not be. */
 bool vs_renderer_restore_settle(struct vs_renderer *r, struct vs_restore *s, char *why, size_t why_size);
+
+/* A taken state as a parcel (base/parcel.h), for a restore that reads it
+ * back, in this process or another: every region and host copy by its fd
+ * (the take kept them: keep_fds), layouts and sync states as values.
+ * False with `why` when one has no fd or out of memory. */
+bool vs_restore_write(const struct vs_restore *s, struct vs_parcel *p, char *why, size_t why_size);
+
+/* What vs_restore_write wrote, read into `s` (zeroed): each fd mapped
+ * again, every count, size, fd and value checked (the writer may be a
+ * worker its guest owns). What the replay makes is checked against it
+ * again at the settle: an image's layouts must fit the image. False with
+ * `why`, `s` freed. */
+bool vs_restore_read(struct vs_parcel *p, struct vs_restore *s, char *why, size_t why_size);
 
 /* Unmaps and closes the regions no allocation claimed, and frees `s`. */
 void vs_restore_fini(struct vs_restore *s);

@@ -558,15 +558,26 @@ env_test_restore(struct vs_server_config *config, const char *value)
    char *end = (char *)value;
    errno = 0;
    unsigned long n = *value ? strtoul(value, &end, 10) : 0;
-   const bool move = strcmp(end, ":move") == 0, copy = strcmp(end, ":copy") == 0;
-   if (*value && (errno || end == value || (*end && !move && !copy) || (n == 0 && *end) || n > UINT32_MAX)) {
+   bool move = false, copy = false, snapshot = false, ok = !errno && (!*value || end != value) && n <= UINT32_MAX;
+   /* Then any of :move, :copy, :snapshot, each once. */
+   while (ok && *end) {
+      bool *word = strncmp(end, ":move", 5) == 0 ? &move : strncmp(end, ":copy", 5) == 0 ? &copy
+                   : strncmp(end, ":snapshot", 9) == 0 ? &snapshot : NULL;
+      ok = word && !*word && n;
+      if (ok) {
+         *word = true;
+         end += word == &snapshot ? 9 : 5;
+      }
+   }
+   if (!ok) {
       fprintf(stderr, "venus-server: invalid $VENUS_SERVER_TEST_RESTORE '%s' (want a count of streams, "
-              "then :move, :copy or nothing)\n", value);
+              "then any of :move, :copy and :snapshot)\n", value);
       return false;
    }
    config->test_faults.restore_every = (uint32_t)n;
    config->test_faults.restore_move = move;
    config->test_faults.restore_copy = copy;
+   config->test_faults.restore_snapshot = snapshot;
    return true;
 }
 

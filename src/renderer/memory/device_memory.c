@@ -763,7 +763,7 @@ take_kept_region(struct vs_renderer *renderer, const struct vs_memory_plan *plan
 {
    char why[192];
    if ((plan->backing != VS_BACKING_REGION && plan->backing != VS_BACKING_RESOURCE) ||
-       kept->map_size != plan->map_size) {
+       kept->map_size != plan->map_size || (kept->fd_size && kept->fd_size < mem->size)) {
       vs_warn(renderer->ctx_id, "restore: memory %llu is planned otherwise than it was made (%zu bytes mapped, "
               "%zu now): %s", (unsigned long long)kept->memory_id, kept->map_size, plan->map_size,
               vn_result_name(VK_ERROR_INITIALIZATION_FAILED));
@@ -921,7 +921,8 @@ vs_memory_free(struct vs_device *dev, struct vs_device_memory *mem)
    vs_shared_unregister(mem->shared);
    vs_linear_mirror_destroy(mem->mirror);
    dev->dt.FreeMemory(dev->host, mem->host, NULL);
-   if (mem->map && (mem->imported || dev->mem.exact_shm))
+   /* A blob's region is the guest's still: never reused. */
+   if (mem->map && (mem->imported || mem->exported || dev->mem.exact_shm))
       vs_host_region_destroy(mem->fd, mem->map, mem->map_size, dev->mem.granule);
    else if (mem->map && region_cache_put(&dev->regions, mem->fd, mem->map, mem->map_size, dev->mem.granule))
       region_uncharge(mem); /* the cache's now */
@@ -932,7 +933,7 @@ vs_memory_free(struct vs_device *dev, struct vs_device_memory *mem)
 }
 
 static int
-export_fd(struct vs_device *dev, struct vs_device_memory *mem)
+export_fd(struct vs_renderer *r, struct vs_device *dev, struct vs_device_memory *mem)
 {
    if (mem->mirror)
       return vs_linear_mirror_dup_fd(mem->mirror);
@@ -940,6 +941,9 @@ export_fd(struct vs_device *dev, struct vs_device_memory *mem)
       return fcntl(mem->fd, F_DUPFD_CLOEXEC, 0);
    /* The lent file stays with the memory: it is lent again with it. */
    if (mem->shared_by == VS_MEMORY_DRIVER_MAPPING)
+      return fcntl(mem->fd, F_DUPFD_CLOEXEC, 0);
+   /* A restorable context's memory keeps its fd for a snapshot. */
+   if (mem->shared_by == VS_MEMORY_HOST_POINTER && r->restorable)
       return fcntl(mem->fd, F_DUPFD_CLOEXEC, 0);
    if (mem->shared_by == VS_MEMORY_HOST_POINTER) {
       /* The guest's from now on (a memory has one blob at most): the
@@ -1015,7 +1019,7 @@ vs_memory_export(struct vs_renderer *r, uint64_t memory_id, uint64_t size, struc
       *why = "memory already has a blob";
    if (!*why) {
       const struct vs_physical_device *phys = vs_physical_device_from(dev->physical);
-      out->fd = export_fd(dev, mem);
+      out->fd = export_fd(r, dev, mem);
       if (out->fd >= 0 && !fit_blob_tail(mem, out->fd, size)) {
          close(out->fd);
          out->fd = -1;

@@ -123,6 +123,7 @@ struct vs_kept_region {
    int fd;                 /* -1: the server kept none (the guest has it) */
    void *map;
    size_t map_size, granule;
+   size_t fd_size;         /* its fd's bytes, where read back from a snapshot; else 0 */
    bool imported, exported;
    uint32_t charged_fds, charged_mappings;
    struct vs_shared_entry *shared; /* its display registry entry, parked (shared_registry.h) */
