@@ -7,7 +7,7 @@ build=${1:-build-fuzz}
 seconds=${2:-60}
 top=$(cd "$(dirname "$0")/.." && pwd)
 status=0
-for t in ${FUZZ_TARGETS:-fuzz_decoder fuzz_vtest fuzz_render fuzz_semantics fuzz_viewer fuzz_vhost_user fuzz_scanout_import}; do
+for t in ${FUZZ_TARGETS:-fuzz_decoder fuzz_vtest fuzz_render fuzz_semantics fuzz_viewer fuzz_vhost_user fuzz_scanout_import fuzz_snapshot}; do
   corpus="$build/corpus/$t"
   mkdir -p "$corpus" "$build/crashes"
   cp -n "$top"/fuzz/seeds/"$t"/* "$corpus"/ 2>/dev/null || true
