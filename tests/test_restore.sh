@@ -14,7 +14,8 @@
 # memory the guest has no blob of is copied through the GPU as a discrete
 # GPU's device-local memory is: vk_device_local's buffer keeps its words
 # across restores, vk_device_image's images their texels and layouts, and
-# render_bench draws the same picture. With N:copy:snapshot the taken
+# render_bench draws the same picture; a copy past the uid's host memory
+# is refused with one line. With N:copy:snapshot the taken
 # state crosses a socket as a snapshot and is read back: the same clients
 # pass through it. With
 # lavapipe given to the loader twice and N:move, contexts move between the
@@ -143,6 +144,19 @@ same=false
 check "render_bench's images were copied at $copied restores, and it draws the same picture ($(hash_of copied))" \
   bash -c "[ $copied -gt 0 ] && $same"
 check "no client was dropped (found $(log_count 'dropping client'))" [ "$(log_count 'dropping client')" -eq 0 ]
+server_stop || true
+
+# The host copies count against the uid's host memory: a copy that does
+# not fit refuses the restore with one line, and the client goes on. The
+# client's own memory takes one 32 MiB chunk of its share; 36 MiB leave
+# no room for a copy of its 8 MiB.
+VENUS_SERVER_TEST_RESTORE=2:copy server_start --log-level info --limit memory-per-peer-mib=36 || finish
+client short-of-memory "$BUILD_DIR/tests/vk_device_local" --mib 8 --rounds 4 || true
+refusal=$(grep -m1 -E "ctx $(ctx_of vk_device_local): restore refused: its copy of [0-9]+ more bytes in host memory does not fit: .*limit memory-per-peer-mib=36\)" \
+  "$SERVER_LOG" || true)
+check "a copy past the uid's host memory is refused with one line: '${refusal#*: info: }'" [ -n "$refusal" ]
+check "  ... and nothing was copied (found $(grep -cE 'restore: rebuilt .* [1-9][0-9]* allocations and' "$SERVER_LOG"))" \
+  [ "$(grep -cE 'restore: rebuilt .* [1-9][0-9]* allocations and' "$SERVER_LOG")" -eq 0 ]
 server_stop || true
 
 # --- through a snapshot -------------------------------------------------------------

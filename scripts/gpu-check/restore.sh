@@ -16,7 +16,11 @@
 #                    apart) and its refusals, with their reasons; then
 #                    vk_compute and render_bench moved to the next GPU of
 #                    the same model at each restore (2:move; refused with
-#                    one line where the host has one)
+#                    one line where the host has one); then vk_compute,
+#                    vk_device_local at RESTORE_MIB, vk_device_image and
+#                    render_bench with each restore's state carried as a
+#                    snapshot across a socket (2:snapshot): its size,
+#                    fds and time, and the same picture
 
 rs_mib=${RESTORE_MIB:-1024}
 rs_hash() { sed -nE 's/.* hash: ([0-9a-fx]+).*/\1/p' "$1" | head -n1; }
@@ -64,18 +68,39 @@ rs_move_log=$server_log
 LIMIT=300 client "$build/tests/vk_compute" --mib 8 --rounds 6 >"$logs/restore-move-compute.txt" 2>&1 || rs_ok=0
 LIMIT=120 client "$build/bench/render_bench" --seconds 3 320x240 >"$logs/restore-move-rb.txt" 2>&1 || rs_ok=0
 stop_server || rs_ok=0
+# Through a snapshot: bytes and fds across a socket, mapped again.
+VENUS_SERVER_TEST_RESTORE=2:snapshot run_server --memory auto --log-level info || rs_ok=0
+rs_snap_log=$server_log
+rs_main_log=$rs_log
+rs_log=$rs_snap_log
+LIMIT=300 client "$build/tests/vk_compute" --mib 8 --rounds 6 >"$logs/restore-snap-compute.txt" 2>&1 || rs_ok=0
+rs_snap_compute=$(rs_client vk_compute)
+LIMIT=300 client "$build/tests/vk_device_local" --mib "$rs_mib" --rounds 6 >"$logs/restore-snap-local.txt" 2>&1 || rs_ok=0
+rs_snap_local=$(rs_client vk_device_local)
+LIMIT=300 client "$build/tests/vk_device_image" --rounds 8 >"$logs/restore-snap-image.txt" 2>&1 || rs_ok=0
+rs_snap_image=$(rs_client vk_device_image)
+LIMIT=120 client "$build/bench/render_bench" --seconds 3 320x240 >"$logs/restore-snap-rb.txt" 2>&1 || rs_ok=0
+stop_server || rs_ok=0
+rs_log=$rs_main_log
+rs_snaps=$(grep -c 'its state crossed as a snapshot' "$rs_snap_log")
+rs_snap_fallback=$(grep -c 'rebuilt from the state as taken' "$rs_snap_log")
+rs_snap_biggest=$(sed -nE 's/.*its state crossed as a snapshot of ([0-9]+) bytes and ([0-9]+) fds.*/\2 fds, \1 bytes/p' "$rs_snap_log" |
+  sort -n | tail -n1)
+rs_snap_same=no
+[ "$(rs_hash "$logs/restore-snap-rb.txt")" = "$(rs_hash "$logs/restore-rb-plain.txt")" ] && rs_snap_same=yes
 rs_moves=$(grep -c 'restore: rebuilt on GPU' "$rs_move_log")
 rs_move_same=no
 [ "$(rs_hash "$logs/restore-move-rb.txt")" = "$(rs_hash "$logs/restore-rb-plain.txt")" ] && rs_move_same=yes
 echo "   refusals, by reason:"
-sed -nE 's/.*restore refused: (.*); the context goes on as it was/\1/p' "$rs_log" "$rs_move_log" |
+sed -nE 's/.*restore refused: (.*); the context goes on as it was/\1/p' "$rs_log" "$rs_move_log" "$rs_snap_log" |
   sed -E 's/[0-9]+/N/g' | sort | uniq -c | sort -rn | head -n 6
-rs_dropped=$(cat "$rs_log" "$rs_move_log" | grep -c 'dropping client')
+rs_dropped=$(cat "$rs_log" "$rs_move_log" "$rs_snap_log" | grep -c 'dropping client')
 rs_same=no
 [ -n "$(rs_hash "$logs/restore-rb.txt")" ] && [ "$(rs_hash "$logs/restore-rb.txt")" = "$(rs_hash "$logs/restore-rb-plain.txt")" ] &&
   rs_same=yes
-rs_line="vk_compute 8 MiB x6: $rs_small, $(tail -n1 "$logs/restore-compute-8.txt"); ${rs_mib} MiB x6: $rs_big, $(tail -n1 "$logs/restore-compute.txt"); render_bench: $rs_rb, same picture: $rs_same; vk_sync: $rs_sync, $(tail -n1 "$logs/restore-sync.txt"); vk_device_local 8 MiB x6: $rs_local_small, $(tail -n1 "$logs/restore-local-8.txt"); ${rs_mib} MiB x6: $rs_local_big, $(tail -n1 "$logs/restore-local.txt"); vk_device_image x8: $rs_image, $(tail -n1 "$logs/restore-image.txt"); moved between GPUs $rs_moves times: vk_compute $(tail -n1 "$logs/restore-move-compute.txt"), render_bench same picture: $rs_move_same; $rs_dropped clients dropped"
-if [ $rs_ok = 1 ] && [ "$rs_dropped" -eq 0 ] && [ $rs_same = yes ] && [ $rs_move_same = yes ]; then
+rs_line="vk_compute 8 MiB x6: $rs_small, $(tail -n1 "$logs/restore-compute-8.txt"); ${rs_mib} MiB x6: $rs_big, $(tail -n1 "$logs/restore-compute.txt"); render_bench: $rs_rb, same picture: $rs_same; vk_sync: $rs_sync, $(tail -n1 "$logs/restore-sync.txt"); vk_device_local 8 MiB x6: $rs_local_small, $(tail -n1 "$logs/restore-local-8.txt"); ${rs_mib} MiB x6: $rs_local_big, $(tail -n1 "$logs/restore-local.txt"); vk_device_image x8: $rs_image, $(tail -n1 "$logs/restore-image.txt"); moved between GPUs $rs_moves times: vk_compute $(tail -n1 "$logs/restore-move-compute.txt"), render_bench same picture: $rs_move_same; through snapshots ($rs_snaps, the biggest $rs_snap_biggest; $rs_snap_fallback fell back): vk_compute 8 MiB x6: $rs_snap_compute, $(tail -n1 "$logs/restore-snap-compute.txt"); vk_device_local ${rs_mib} MiB x6: $rs_snap_local, $(tail -n1 "$logs/restore-snap-local.txt"); vk_device_image x8: $rs_snap_image, $(tail -n1 "$logs/restore-snap-image.txt"); render_bench same picture: $rs_snap_same; $rs_dropped clients dropped"
+if [ $rs_ok = 1 ] && [ "$rs_dropped" -eq 0 ] && [ $rs_same = yes ] && [ $rs_move_same = yes ] && [ $rs_snap_same = yes ] &&
+  [ "$rs_snaps" -gt 0 ] && [ "$rs_snap_fallback" -eq 0 ]; then
   result restore PASS "$rs_line"
 else
   result restore FAIL "$rs_line; see restore-*.txt"

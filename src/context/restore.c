@@ -209,6 +209,10 @@ through_snapshot(struct replay *p, struct vs_restore *s, char *said, size_t said
    vs_parcel_fini(&in);
    if (!ok)
       return false;
+   /* The copies' charge is the state's, wherever it was read. */
+   read_s.ledger = s->ledger;
+   read_s.charged = s->charged;
+   s->charged = 0;
    free(p->bytes);
    vs_restore_fini(s);
    *p = read_p;

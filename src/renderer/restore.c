@@ -14,6 +14,7 @@
 #include "renderer/memory/device_memory.h"
 #include "renderer/memory/shared_registry.h"
 #include "renderer/sync/sync_fd.h"
+#include "base/ledger.h"
 #include "base/test_faults.h"
 #include "os/os.h"
 #include "vn_wire.h"
@@ -383,6 +384,29 @@ take_sync(struct vs_restore *s, struct vs_object *obj)
    s->syncs[s->sync_count++] = (struct vs_restore_sync){ obj->id, obj->type, value };
 }
 
+/* Charges `bytes` of host copies to the client's uid; false, with `why`,
+ * when its share has no room for them. */
+static bool
+charge_copy(struct vs_restore *s, uint64_t bytes, char *why, size_t why_size)
+{
+   if (!s->ledger)
+      return true;
+   struct vs_ledger_answer answer;
+   s->ledger->charge(s->ledger, VS_LEDGER_HOST_MEMORY, bytes, &answer);
+   if (answer.granted) {
+      s->charged += bytes;
+      return true;
+   }
+   if (answer.limit)
+      snprintf(why, why_size, "its copy of %llu more bytes in host memory does not fit: its uid's clients hold %llu of "
+               "their %llu (limit memory-per-peer-mib=%llu)", (unsigned long long)bytes, (unsigned long long)answer.held,
+               (unsigned long long)answer.limit, (unsigned long long)(answer.limit >> 20));
+   else
+      snprintf(why, why_size, "the server's ledger did not grant its copy of %llu bytes in host memory",
+               (unsigned long long)bytes);
+   return false;
+}
+
 /* A host region of at least `size` bytes, mapped: one the device can
  * import, so that the GPU copies straight into it. Its fd is kept (in
  * *fd) for a snapshot only; else -1, the mapping is what the copies use. */
@@ -413,6 +437,8 @@ copy_out(struct vs_restore *s, struct vs_object *obj, char *why, size_t why_size
    size_t map_size = 0;
    void *bytes = NULL;
    int fd = -1;
+   if (!charge_copy(s, mem->size, why, why_size))
+      return;
    if (!grow((void **)&s->contents, &s->content_cap, s->content_count, sizeof(*s->contents)) ||
        !(bytes = host_copy_region(s, obj, mem->size, &map_size, &fd))) {
       s->out_of_memory = true;
@@ -470,6 +496,10 @@ take_image(struct take *t, struct vs_object *obj)
    e->memory_id = image->memory_id;
    e->offset = image->memory_offset;
    e->size = req.size;
+   if (!charge_copy(s, e->total, t->why, t->why_size)) {
+      free(parts);
+      return;
+   }
    if (!(e->bytes = host_copy_region(s, obj, e->total, &e->map_size, &e->fd))) {
       free(parts);
       s->out_of_memory = true;
@@ -515,6 +545,7 @@ vs_renderer_restore_take(struct vs_renderer *r, struct vs_restore *s, char *why,
 {
    struct take t = { r, s, why, why_size };
    why[0] = '\0';
+   s->ledger = r->options.ledger;
    /* Recorded first: out of memory, every allocation still has its own. */
    if (!walk_objects(r, take_object, &t) || why[0]) {
       s->regions.count = 0;
@@ -715,5 +746,7 @@ vs_restore_fini(struct vs_restore *s)
    }
    free(s->images);
    free(s->syncs);
+   if (s->ledger && s->charged)
+      s->ledger->give(s->ledger, VS_LEDGER_HOST_MEMORY, s->charged);
    *s = (struct vs_restore){ 0 };
 }

@@ -17,7 +17,9 @@
  *  - every image's layouts, as the submitted work left them.
  * Whatever else is not in the journal (query results, work in
  * flight) makes the check refuse,
- * before anything is torn down. */
+ * before anything is torn down. The host copies are host RAM the client
+ * holds meanwhile: charged to its uid's share (base/ledger.h), and a copy
+ * that does not fit refuses the restore. */
 #ifndef VS_RENDERER_RESTORE_H
 #define VS_RENDERER_RESTORE_H
 
@@ -79,6 +81,10 @@ struct vs_restore {
    struct vs_restore_sync *syncs;
    uint32_t sync_count, sync_cap;
    bool keep_fds; /* set before the take: the host copies keep their fds */
+   /* The host copies' bytes, charged to the client's uid on `ledger`
+    * (host RAM) until the fini: the port outlives the teardown. */
+   struct vs_ledger_port *ledger;
+   uint64_t charged;
    bool out_of_memory;
 };
 
