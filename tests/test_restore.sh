@@ -132,7 +132,9 @@ copied=$(grep -cE "ctx $(ctx_of vk_device_image): restore: rebuilt .* [1-9][0-9]
   "$SERVER_LOG" || true)
 check "vk_device_image's three images (levels, layers, depth and stencil, a render pass's final layout) were copied out and back at $copied restores" \
   [ "$copied" -gt 0 ]
-refused=$(grep -c "ctx $(ctx_of vk_device_image): restore refused" "$SERVER_LOG" || true)
+# (A quiet point not reached in time on a loaded machine is no refusal of its state.)
+refused=$(grep "ctx $(ctx_of vk_device_image): restore refused" "$SERVER_LOG" |
+  grep -cv 'a ring has commands not run yet\|has work in flight' || true)
 check "  ... between rounds, its binary semaphore signalled and not yet waited for: no restore refused ($refused)" \
   [ "$refused" -eq 0 ]
 rc=0; venus_run "$RENDER" --seconds 1 320x240 >"$TEST_TMP/copied.out" 2>"$TEST_TMP/copied.err" || rc=$?
