@@ -23,7 +23,7 @@ vs_image_layouts_init(struct vs_image_layouts *l, VkFormat format, VkImageLayout
    struct vn_format_block block;
    const bool two = vn_format_block(format, VK_IMAGE_ASPECT_DEPTH_BIT, &block) &&
                     vn_format_block(format, VK_IMAGE_ASPECT_STENCIL_BIT, &block);
-   *l = (struct vs_image_layouts){ .all = initial, .aspects = two ? 2 : 1 };
+   *l = (struct vs_image_layouts){ .all = initial, .aspects = two ? 2 : 1, .family = VK_QUEUE_FAMILY_IGNORED };
 }
 
 void
@@ -186,7 +186,7 @@ vs_layouts_execute(struct vs_runner *runner, struct vs_object *cb, struct vs_obj
 }
 
 void
-vs_layouts_submitted(struct vs_renderer *r, struct vs_object *const *cbs, uint32_t count)
+vs_layouts_submitted(struct vs_renderer *r, uint32_t family, struct vs_object *const *cbs, uint32_t count)
 {
    if (!r->restorable)
       return;
@@ -196,8 +196,11 @@ vs_layouts_submitted(struct vs_renderer *r, struct vs_object *const *cbs, uint32
       r->layouts_lost |= c->lost;
       for (uint32_t k = 0; k < c->count; k++) {
          struct vs_object *obj = vs_object_lookup(r->objects, c->items[k].image_id, VK_OBJECT_TYPE_IMAGE);
-         if (obj && obj->data)
-            vs_image_layout_set(obj->data, &c->items[k].range, c->items[k].layout);
+         struct vs_image *image = obj ? obj->data : NULL;
+         if (image) {
+            vs_image_layout_set(image, &c->items[k].range, c->items[k].layout);
+            image->layouts.family = family;
+         }
       }
    }
    pthread_mutex_unlock(&r->layout_lock);

@@ -50,8 +50,11 @@ void vs_layouts_execute(struct vs_runner *runner, struct vs_object *cb, struct v
                         uint32_t count);
 /* The recording is gone (begin, reset, free). */
 void vs_layouts_clear(struct vs_layout_changes *changes);
-/* A submission of `cbs` succeeded: their changes, in order. */
-void vs_layouts_submitted(struct vs_renderer *r, struct vs_object *const *cbs, uint32_t count);
+/* A submission of `cbs` to a queue of `family` succeeded: their changes,
+ * in order; the images they change are that family's (a barrier that
+ * transfers ownership changes the image on both families' queues, the
+ * acquire last). */
+void vs_layouts_submitted(struct vs_renderer *r, uint32_t family, struct vs_object *const *cbs, uint32_t count);
 
 /* Image views, render passes and framebuffers keep what a render pass's
  * end changes; vkCmdBeginRenderPass* and vkTransitionImageLayout. */

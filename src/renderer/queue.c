@@ -378,7 +378,7 @@ vs_exec_vkQueueSubmit(struct vs_runner *runner, struct vn_args_vkQueueSubmit *a)
       queue->serial_covers_all = serial != 0;
    vs_queue_unlock(queue);
    if (a->ret == VK_SUCCESS)
-      vs_layouts_submitted(runner->renderer, cbs, cb_count);
+      vs_layouts_submitted(runner->renderer, queue->family, cbs, cb_count);
    if (t0)
       stats_after_submit(runner, a->queue_obj, t0, a->ret);
    a->ret = submit_result(runner, a->queue_obj, "vkQueueSubmit", a->ret);
@@ -434,7 +434,7 @@ vs_exec_vkQueueSubmit2(struct vs_runner *runner, struct vn_args_vkQueueSubmit2 *
       queue->serial_covers_all = serial != 0;
    vs_queue_unlock(queue);
    if (a->ret == VK_SUCCESS)
-      vs_layouts_submitted(runner->renderer, cbs, cb_count);
+      vs_layouts_submitted(runner->renderer, queue->family, cbs, cb_count);
    if (t0)
       stats_after_submit(runner, a->queue_obj, t0, a->ret);
    a->ret = submit_result(runner, a->queue_obj, "vkQueueSubmit2", a->ret);

@@ -270,6 +270,9 @@ struct vs_image_layouts {
    VkImageLayout *each;              /* by aspect, level and layer, once they differ */
    uint32_t aspects;                 /* 2 (depth, stencil) for a depth/stencil format, else 1 */
    bool lost;                        /* a change could not be kept (out of memory) */
+   /* The queue family whose submission changed them last: an exclusive
+    * image's owner, whose queue copies it (VK_QUEUE_FAMILY_IGNORED: none). */
+   uint32_t family;
 };
 
 /* An image's shape and binding: what range checks measure against, and

@@ -507,7 +507,8 @@ take_image(struct take *t, struct vs_object *obj)
    }
    const uint64_t start_ns = os_now_ns();
    const VkResult r =
-      vs_device_copy_image(vs_device_of(obj), (VkImage)obj->handle, parts, part_count, e->bytes, e->map_size, true);
+      vs_device_copy_image(vs_device_of(obj), (VkImage)obj->handle, image->layouts.family, parts, part_count, e->bytes,
+                           e->map_size, true);
    s->copy_ns += os_now_ns() - start_ns;
    free(parts);
    if (r != VK_SUCCESS) {
@@ -644,7 +645,8 @@ image_in(struct vs_restore *s, struct vs_object *obj, const struct vs_restore_im
    }
    const uint64_t start_ns = os_now_ns();
    const VkResult res =
-      vs_device_copy_image(vs_device_of(obj), (VkImage)obj->handle, parts, count, e->bytes, e->map_size, false);
+      vs_device_copy_image(vs_device_of(obj), (VkImage)obj->handle, e->layouts.family, parts, count, e->bytes,
+                           e->map_size, false);
    s->copy_ns += os_now_ns() - start_ns;
    free(parts);
    if (res != VK_SUCCESS) {

@@ -18,7 +18,7 @@
 /* The parcel's sections, in order; each item at least this many bytes. */
 #define REGION_BYTES 44u
 #define CONTENTS_BYTES 36u
-#define IMAGE_BYTES 72u
+#define IMAGE_BYTES 76u
 #define SYNC_BYTES 20u
 /* A region's or copy's granule: a power of two from the page up. */
 #define GRANULE_MAX (1ull << 30)
@@ -60,6 +60,7 @@ vs_restore_write(const struct vs_restore *s, struct vs_parcel *p, char *why, siz
       vs_parcel_put_u32(p, (uint32_t)e->layouts.all);
       vs_parcel_put_u32(p, e->layouts.aspects);
       vs_parcel_put_u32(p, e->layouts.lost);
+      vs_parcel_put_u32(p, e->layouts.family);
       vs_parcel_put_u32(p, e->layouts.each ? e->each_count : 0);
       if (e->layouts.each)
          vs_parcel_put(p, e->layouts.each, (size_t)e->each_count * sizeof(*e->layouts.each));
@@ -214,7 +215,7 @@ read_image(struct reader *rd, struct vs_restore *s)
 {
    struct vs_restore_image *e = &s->images[s->image_count];
    *e = (struct vs_restore_image){ .fd = -1 };
-   uint32_t all = 0, aspects = 0, lost = 0, each = 0;
+   uint32_t all = 0, aspects = 0, lost = 0, family = 0, each = 0;
    uint64_t map_size = 0, granule = 0;
    vs_parcel_take_u64(rd->p, &e->id);
    vs_parcel_take_u64(rd->p, &e->memory_id);
@@ -223,11 +224,14 @@ read_image(struct reader *rd, struct vs_restore *s)
    vs_parcel_take_u32(rd->p, &all);
    vs_parcel_take_u32(rd->p, &aspects);
    vs_parcel_take_u32(rd->p, &lost);
+   vs_parcel_take_u32(rd->p, &family); /* a queue of it copies, where the device has one */
    if (!vs_parcel_take_count(rd->p, &each, sizeof(*e->layouts.each)) || (aspects != 1 && aspects != 2))
       return bad(rd, "an image's layouts", e->id);
    /* Layouts are values the guest could name in a barrier itself; their
     * count is checked against the replay's image (vs_image_layouts_fit). */
-   e->layouts = (struct vs_image_layouts){ .all = (VkImageLayout)all, .aspects = aspects, .lost = lost != 0 };
+   e->layouts = (struct vs_image_layouts){
+      .all = (VkImageLayout)all, .aspects = aspects, .lost = lost != 0, .family = family,
+   };
    if (each) {
       if (!(e->layouts.each = malloc((size_t)each * sizeof(*e->layouts.each))))
          return bad(rd, "out of memory for an image's layouts", e->id);

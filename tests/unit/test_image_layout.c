@@ -48,10 +48,14 @@ TEST(layouts_whole_then_each)
    set(&image, color, 4, 1, 0, 1, VK_IMAGE_LAYOUT_PRESENT_SRC_KHR);
    set(&image, color, 0, 1, 3, 1, VK_IMAGE_LAYOUT_PRESENT_SRC_KHR);
    CHECK_EQ(vs_image_layout_at(&image, color, 0, 0), VK_IMAGE_LAYOUT_GENERAL);
+   /* No queue family owns it until a submission changes it. */
+   CHECK_EQ(image.layouts.family, (uint32_t)VK_QUEUE_FAMILY_IGNORED);
+   image.layouts.family = 1;
    /* A copy is its own. */
    struct vs_image_layouts copy;
    CHECK(vs_image_layouts_copy(&copy, &image));
    CHECK(copy.each != NULL && copy.each != image.layouts.each);
+   CHECK_EQ(copy.family, 1u);
    /* The whole image again: one layout. */
    set(&image, color, 0, 4, 0, 3, VK_IMAGE_LAYOUT_GENERAL);
    CHECK(image.layouts.each == NULL);

@@ -55,7 +55,7 @@ make_state(struct vs_restore *s)
    struct vs_restore_image *e = &s->images[s->image_count++];
    *e = (struct vs_restore_image){ .id = 13, .memory_id = 12, .offset = 64, .size = 256, .total = 100,
                                    .map_size = page, .granule = page, .each_count = 3 };
-   e->layouts = (struct vs_image_layouts){ .all = VK_IMAGE_LAYOUT_GENERAL, .aspects = 1 };
+   e->layouts = (struct vs_image_layouts){ .all = VK_IMAGE_LAYOUT_GENERAL, .aspects = 1, .family = 2 };
    e->layouts.each = malloc(3 * sizeof(*e->layouts.each));
    e->layouts.each[0] = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL;
    e->layouts.each[1] = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
@@ -128,6 +128,7 @@ TEST(snapshot_round_trip)
    CHECK_EQ(e->each_count, 3u);
    CHECK_EQ(e->layouts.all, VK_IMAGE_LAYOUT_GENERAL);
    CHECK_EQ(e->layouts.each[2], VK_IMAGE_LAYOUT_PRESENT_SRC_KHR);
+   CHECK_EQ(e->layouts.family, 2u);
    CHECK(memcmp(e->bytes, "texels", 7) == 0);
    CHECK_EQ(back.images_copied, 1u);
    CHECK_EQ(back.content_bytes, (uint64_t)os_page_size() + 5 + 100);

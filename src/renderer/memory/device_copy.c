@@ -51,18 +51,23 @@ vs_device_copy_possible(struct vs_device *dev, VkDeviceSize size, uint32_t type_
    return true;
 }
 
-/* A queue that can copy: its family does graphics, compute or transfer. */
+/* A queue that can copy (its family does graphics, compute or transfer):
+ * one of family `owner` where the device has one, else the first. */
 static struct vs_queue *
-copy_queue(struct vs_device *dev)
+copy_queue(struct vs_device *dev, uint32_t owner)
 {
    const struct vs_physical_device *phys = vs_physical_device_from(dev->physical);
    const VkQueueFlags can_copy = VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT | VK_QUEUE_TRANSFER_BIT;
+   struct vs_queue *first = NULL;
    for (uint32_t i = 0; i < dev->queue_count; i++) {
       const uint32_t family = dev->queues[i].family;
-      if (family < phys->queue_family_count && (phys->queue_families[family].queueFlags & can_copy))
+      if (family >= phys->queue_family_count || !(phys->queue_families[family].queueFlags & can_copy))
+         continue;
+      if (family == owner)
          return &dev->queues[i];
+      first = first ? first : &dev->queues[i];
    }
-   return NULL;
+   return first;
 }
 
 /* The staging memory's type: host-coherent, and cached where the device
@@ -190,7 +195,7 @@ static VkResult
 get_copy(struct copy *c, VkDeviceMemory memory, VkDeviceSize size, void *bytes, size_t bytes_size)
 {
    VkMemoryRequirements req;
-   if (!(c->queue = copy_queue(c->dev)))
+   if (!(c->queue = copy_queue(c->dev, VK_QUEUE_FAMILY_IGNORED)))
       return VK_ERROR_FEATURE_NOT_PRESENT;
    VkResult r = make_buffer(c->dev, NULL, size, &c->over, &req);
    if (r == VK_SUCCESS)
@@ -466,7 +471,8 @@ image_step(struct copy *c, VkImage image, const struct vs_image_part *parts, uin
 }
 
 VkResult
-vs_device_copy_image(struct vs_device *dev, VkImage image, const struct vs_image_part *parts, uint32_t count,
+vs_device_copy_image(struct vs_device *dev, VkImage image, uint32_t family, const struct vs_image_part *parts,
+                     uint32_t count,
                      void *bytes, size_t bytes_size, bool to_host)
 {
    struct copy c = { .dev = dev };
@@ -484,7 +490,7 @@ vs_device_copy_image(struct vs_device *dev, VkImage image, const struct vs_image
    VkBufferImageCopy *regions = calloc(count, sizeof(*regions));
    VkResult r = VK_ERROR_OUT_OF_HOST_MEMORY;
    if (barriers && regions && total <= bytes_size)
-      r = (c.queue = copy_queue(dev)) ? get_staging(&c, staging, bytes, bytes_size)
+      r = (c.queue = copy_queue(dev, family)) ? get_staging(&c, staging, bytes, bytes_size)
                                       : VK_ERROR_FEATURE_NOT_PRESENT;
    uint8_t *p = bytes;
    for (uint32_t first = 0; r == VK_SUCCESS && first < count;) {

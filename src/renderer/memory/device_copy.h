@@ -54,8 +54,10 @@ bool vs_device_image_parts(const struct vs_image *image, struct vs_image_part **
 /* Copies the parts of image `image` into `bytes` (to_host), leaving each
  * in its layout, or from them into an image whose subresources hold
  * nothing yet, leaving each in its part's layout; as vs_device_copy,
- * imported where `bytes` allows. The image must have transfer usage. */
-VkResult vs_device_copy_image(struct vs_device *dev, VkImage image, const struct vs_image_part *parts, uint32_t count,
+ * imported where `bytes` allows; on a queue of `family` (its owner, if
+ * exclusive) where the device has one. The image must have transfer usage. */
+VkResult vs_device_copy_image(struct vs_device *dev, VkImage image, uint32_t family, const struct vs_image_part *parts,
+                              uint32_t count,
                               void *bytes, size_t bytes_size, bool to_host);
 
 #endif
