@@ -16,7 +16,7 @@
 #include "os/os.h"
 
 /* The parcel's sections, in order; each item at least this many bytes. */
-#define REGION_BYTES 44u
+#define REGION_BYTES 40u
 #define CONTENTS_BYTES 36u
 #define IMAGE_BYTES 76u
 #define SYNC_BYTES 20u
