@@ -183,6 +183,32 @@ check "no snapshot fell back on the state as taken (found $(log_count 'rebuilt f
 check "no client was dropped (found $(log_count 'dropping client'))" [ "$(log_count 'dropping client')" -eq 0 ]
 server_stop || true
 
+# --- into a fresh worker -------------------------------------------------------------
+# With :worker the client's worker hands its whole state (resources, rings,
+# the replay and the renderer's, its sync objects) to a fresh worker the
+# server starts, and ends: the client stays connected to its socket. With
+# :copy, host-pointer memory crosses as host copies too.
+VENUS_SERVER_TEST_RESTORE=3:copy:worker server_start --log-level info || finish
+client fresh-compute "$COMPUTE" --mib 8 --rounds 9 || true
+client fresh-image "$BUILD_DIR/tests/vk_device_image" --rounds 6 || true
+rc=0; venus_run "$RENDER" --seconds 1 320x240 >"$TEST_TMP/fresh.out" 2>"$TEST_TMP/fresh.err" || rc=$?
+[ "$rc" -eq 0 ] || { fail "render_bench across fresh workers $(describe_rc "$rc")"; show_tail "$TEST_TMP/fresh.err" 5; }
+same=false
+[ -n "$(hash_of plain)" ] && [ "$(hash_of fresh)" = "$(hash_of plain)" ] && same=true
+check "render_bench draws the same picture across fresh workers ($(hash_of fresh))" $same
+for c in vk_compute vk_device_image render_bench; do
+  ctx=$(ctx_of "$c")
+  sent=$(grep -cE "ctx $ctx: hand-over: the client's state went to a fresh worker as a snapshot of [1-9][0-9]* bytes and [1-9][0-9]* fds" "$SERVER_LOG" || true)
+  made=$(grep -cE "ctx $ctx: restore: made from a snapshot of [0-9]+ lasting commands .* ms after its quiet point in the worker before" "$SERVER_LOG" || true)
+  moved=false
+  [ "$sent" -gt 0 ] && [ "$made" -eq "$sent" ] && moved=true
+  check "$c went to a fresh worker $sent times, made there $made times" $moved
+done
+check "no hand-over was rebuilt in place (found $(log_count 'rebuilt here from the state as taken'))" \
+  [ "$(log_count 'rebuilt here from the state as taken')" -eq 0 ]
+check "no client was dropped (found $(log_count 'dropping client'))" [ "$(log_count 'dropping client')" -eq 0 ]
+server_stop || true
+
 # --- moved between two GPUs: lavapipe given to the loader twice ----------------------
 # (a second ICD file naming a copy of its library, as test_placement does)
 lvp_lib=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ICD"]["library_path"])' "$LVP_ICD")

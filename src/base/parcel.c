@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "os/os.h"
@@ -245,4 +246,97 @@ vs_parcel_recv(int sock, struct vs_parcel *p, size_t max_bytes, uint32_t max_fds
 fail:
    vs_parcel_fini(p);
    return -1;
+}
+
+int
+vs_parcel_send_kept(int sock, const struct vs_parcel *p)
+{
+   if (p->failed || p->fd_count == UINT32_MAX) {
+      errno = ENOMEM;
+      return -1;
+   }
+   const int kept = os_shm_create("venus-parcel", p->size ? p->size : 1);
+   if (kept < 0)
+      return -1;
+   for (size_t done = 0; done < p->size;) {
+      const ssize_t n = pwrite(kept, p->bytes + done, p->size - done, (off_t)done);
+      if (n <= 0 && errno != EINTR) {
+         const int err = n < 0 ? errno : EIO;
+         close(kept);
+         errno = err;
+         return -1;
+      }
+      done += n > 0 ? (size_t)n : 0;
+   }
+   os_shm_seal_size(kept);
+   int *fds = malloc((p->fd_count + 1) * sizeof(*fds));
+   if (!fds) {
+      close(kept);
+      errno = ENOMEM;
+      return -1;
+   }
+   fds[0] = kept;
+   if (p->fd_count)
+      memcpy(fds + 1, p->fds, p->fd_count * sizeof(*fds));
+   uint64_t size = p->size;
+   /* The outer parcel borrows the fds: none is duplicated, none closed. */
+   const struct vs_parcel outer = { .bytes = (uint8_t *)&size, .size = sizeof(size), .fds = fds,
+                                    .fd_count = p->fd_count + 1 };
+   const int rc = vs_parcel_send(sock, &outer);
+   const int err = errno;
+   free(fds);
+   close(kept);
+   errno = err;
+   return rc;
+}
+
+int
+vs_parcel_recv_kept(int sock, struct vs_parcel *p, size_t max_bytes, uint32_t max_fds, char *why, size_t why_size)
+{
+   struct vs_parcel outer;
+   *p = (struct vs_parcel){ 0 };
+   if (vs_parcel_recv(sock, &outer, sizeof(uint64_t), max_fds < UINT32_MAX ? max_fds + 1 : max_fds, why,
+                      why_size) < 0)
+      return -1;
+   uint64_t size = 0;
+   struct stat st;
+   const int kept = outer.fd_count ? outer.fds[0] : -1;
+   if (!vs_parcel_take_u64(&outer, &size) || kept < 0 || size > max_bytes || fstat(kept, &st) != 0 ||
+       (uint64_t)st.st_size < size) {
+      snprintf(why, why_size, "its kept bytes are missing or too many");
+      vs_parcel_fini(&outer);
+      return -1;
+   }
+   if (size && !(p->bytes = malloc(size))) {
+      snprintf(why, why_size, "out of memory for %llu bytes", (unsigned long long)size);
+      vs_parcel_fini(&outer);
+      return -1;
+   }
+   p->size = p->cap = size;
+   for (size_t done = 0; done < size;) {
+      const ssize_t n = pread(kept, p->bytes + done, size - done, (off_t)done);
+      if (n <= 0 && (n == 0 || errno != EINTR)) {
+         snprintf(why, why_size, "reading its kept bytes failed: %s", n == 0 ? "they ended early" : strerror(errno));
+         vs_parcel_fini(&outer);
+         vs_parcel_fini(p);
+         return -1;
+      }
+      done += n > 0 ? (size_t)n : 0;
+   }
+   /* The rest of the outer parcel's fds are the parcel's. */
+   close(kept);
+   outer.fds[0] = -1;
+   p->fd_count = p->fd_cap = outer.fd_count - 1;
+   if (p->fd_count && !(p->fds = malloc(p->fd_count * sizeof(*p->fds)))) {
+      snprintf(why, why_size, "out of memory");
+      vs_parcel_fini(&outer);
+      vs_parcel_fini(p);
+      return -1;
+   }
+   for (uint32_t i = 0; i < p->fd_count; i++) {
+      p->fds[i] = outer.fds[i + 1];
+      outer.fds[i + 1] = -1;
+   }
+   vs_parcel_fini(&outer);
+   return 0;
 }

@@ -49,4 +49,13 @@ int vs_parcel_send(int sock, const struct vs_parcel *p);
  * `why` said. */
 int vs_parcel_recv(int sock, struct vs_parcel *p, size_t max_bytes, uint32_t max_fds, char *why, size_t why_size);
 
+/* The same, the bytes kept in shared memory (os_shm_create) that rides
+ * first among the fds: the socket holds only the fds, so a sender that
+ * ends before its receiver comes (a worker handing its tenant over) waits
+ * on nothing. A socket set non-blocking fails (EAGAIN) where it cannot
+ * hold them. */
+int vs_parcel_send_kept(int sock, const struct vs_parcel *p);
+int vs_parcel_recv_kept(int sock, struct vs_parcel *p, size_t max_bytes, uint32_t max_fds, char *why,
+                        size_t why_size);
+
 #endif

@@ -40,6 +40,7 @@ struct vs_test_faults {
    bool restore_move;
    bool restore_copy; /* ...copying host-pointer memory with no blob through the GPU */
    bool restore_snapshot; /* ...its state carried as a snapshot across a socket */
+   bool restore_worker; /* ...into a fresh worker process, where it has one */
 };
 
 /* The faults in force: all zero unless vs_test_faults_set was called. */

@@ -538,6 +538,84 @@ create_memory_blob(struct vs_context *ctx, uint32_t res_id, uint32_t flags, uint
 }
 
 bool
+vs_context_adopt_resource(struct vs_context *ctx, uint32_t res_id, int fd, uint64_t size, uint64_t memory_id,
+                          bool is_shmem, char *why, size_t why_size)
+{
+   char reason[320];
+   const size_t page = os_page_size();
+   struct stat st;
+   if (res_id == 0 || vs_resource_contains(&ctx->resources, res_id) ||
+       (ctx->limits.resources && ctx->resources.count >= ctx->limits.resources)) {
+      snprintf(why, why_size, "resource %u is 0, twice or past the limit", res_id);
+      goto fail;
+   }
+   if (memory_id) {
+      /* A blob of memory the replay allocates again; its kept fd, if any,
+       * is charged as keep_blob_fd charged it. */
+      if (fd >= 0 && !vs_memory_usage_take(&ctx->renderer.memory_usage, 1, 0, reason, sizeof(reason))) {
+         snprintf(why, why_size, "resource %u: no room for its fd: %s", res_id, reason);
+         goto fail;
+      }
+      struct vs_resource *res = vs_resource_add(&ctx->resources, res_id, fd, NULL, (size_t)size, 0, false);
+      if (!res) {
+         if (fd >= 0)
+            vs_memory_usage_give(&ctx->renderer.memory_usage, 1, 0);
+         snprintf(why, why_size, "resource %u: out of memory", res_id);
+         goto fail;
+      }
+      res->memory_id = memory_id;
+      if (fd >= 0)
+         res->fd_account = &ctx->renderer.memory_usage.fds;
+      return true;
+   }
+   if (fd < 0 || size == 0 || size > (1ull << 32) || fstat(fd, &st) != 0 || (uint64_t)st.st_size < size) {
+      snprintf(why, why_size, "resource %u: its fd is missing or smaller than its %llu bytes", res_id,
+               (unsigned long long)size);
+      goto fail;
+   }
+   if (is_shmem && !vs_fair_take(&ctx->shmem, size, NULL, 0)) {
+      snprintf(why, why_size, "resource %u: past the shared-memory limit", res_id);
+      goto fail;
+   }
+   if (!resource_charge(ctx, "adopted resource", reason, sizeof(reason))) {
+      snprintf(why, why_size, "resource %u: %s", res_id, reason);
+      if (is_shmem)
+         vs_fair_give(&ctx->shmem, size);
+      goto fail;
+   }
+   const size_t map_size = ((size_t)size + page - 1) & ~(page - 1);
+   void *map = os_map_guarded(fd, map_size, 0);
+   struct vs_resource *res = map ? vs_resource_add(&ctx->resources, res_id, fd, map, (size_t)size, map_size, true)
+                                 : NULL;
+   if (!res) {
+      if (map)
+         os_unmap_guarded(map, map_size, 0);
+      vs_memory_usage_give(&ctx->renderer.memory_usage, 1, VS_GUARDED_MAPPINGS);
+      if (is_shmem)
+         vs_fair_give(&ctx->shmem, size);
+      snprintf(why, why_size, "resource %u: its fd cannot be mapped at %llu bytes", res_id, (unsigned long long)size);
+      goto fail;
+   }
+   resource_charged(ctx, res);
+   res->is_shmem = is_shmem; /* no thread of the context runs yet */
+   if (is_shmem) {
+      res->bytes_account = &ctx->shmem;
+      res->charged_bytes = size;
+   }
+   return true;
+fail:
+   if (fd >= 0)
+      close(fd);
+   return false;
+}
+
+bool
+vs_context_hand_over_due(const struct vs_context *ctx)
+{
+   return ctx->hand_over_due && vs_context_running(ctx);
+}
+
+bool
 vs_context_settle_ring_wait(struct vs_context *ctx)
 {
    if (!ctx->ring_wait_deferred)
@@ -663,8 +741,12 @@ vs_context_submit(struct vs_context *ctx, const void *cmds, size_t size)
    if (!vs_context_settle_ring_wait(ctx))
       return false;
    bool ok = vs_runner_stream(&ctx->dispatch, cmds, size, NULL, NULL);
-   if (ok && vs_test_faults.restore_every && ++ctx->steps % vs_test_faults.restore_every == 0)
-      ok = vs_context_restore(ctx, vs_test_faults.restore_move) || vs_context_running(ctx);
+   if (ok && vs_test_faults.restore_every && ++ctx->steps % vs_test_faults.restore_every == 0) {
+      if (vs_test_faults.restore_worker)
+         ctx->hand_over_due = true;
+      else
+         ok = vs_context_restore(ctx, vs_test_faults.restore_move) || vs_context_running(ctx);
+   }
    return ok;
 }
 

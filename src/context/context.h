@@ -113,6 +113,9 @@ bool vs_context_wait_abandoned(struct vs_context *ctx);
  * VS_WORKER_EXIT_ABANDONED, and its parent says so. */
 uint32_t vs_context_abandoned_host_work(void);
 #define VS_WORKER_EXIT_ABANDONED 3
+/* A worker whose context was handed over (vs_context_hand_over) exits
+ * with this: its parent starts a fresh worker with the snapshot. */
+#define VS_WORKER_EXIT_HANDED_OVER 5
 
 /* After each transport message: if shared memory of one of the context's
  * resources shrank under the server (truncated by its owner; the server
@@ -183,6 +186,31 @@ void vs_context_destroy_resource(struct vs_context *ctx, uint32_t res_id);
  * object can be made again (renderer/restore.h). True when rebuilt; a
  * replay that fails drops the client (context fatal). */
 bool vs_context_restore(struct vs_context *ctx, bool move);
+
+/* A restore into another worker process: the transport hands the context
+ * over between two messages when vs_context_hand_over_due says so (the
+ * test switch's :worker, for now). At a quiet point, as a restore's, the
+ * context's whole state is written into `out` (base/parcel.h): its
+ * resources and rings, the replay and the renderer's taken state. True:
+ * the context runs nothing more (the dispatch lock stays held); the
+ * transport sends `out` with its own part and ends its process, or, when
+ * it cannot, calls vs_context_hand_over_failed. False: refused (one line)
+ * or rebuilt here, the context going on. */
+struct vs_parcel;
+bool vs_context_hand_over_due(const struct vs_context *ctx);
+bool vs_context_hand_over(struct vs_context *ctx, struct vs_parcel *out);
+/* The transport does not hand the context over after all (one of its own
+ * parts cannot be carried): not due any more. */
+void vs_context_hand_over_cancel(struct vs_context *ctx);
+/* The hand-over's state could not leave: rebuilt here, one warning. */
+void vs_context_hand_over_failed(struct vs_context *ctx, const char *why);
+/* A context made from what vs_context_hand_over wrote (hostile input: a
+ * worker its guest owns may have written it), in a fresh worker: its
+ * resources mapped again, the replay run and settled, and its rings
+ * started where they stopped. NULL with `why`. */
+struct vs_context *vs_context_from_snapshot(uint32_t ctx_id, const char *debug_name,
+                                            const struct vs_context_options *options, struct vs_parcel *in,
+                                            char *why, size_t why_size);
 
 /* Executes a context-side Venus command stream (one SUBMIT_CMD2 batch)
  * synchronously. Returns false if the stream was bad (context now fatal). */

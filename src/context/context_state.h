@@ -84,8 +84,13 @@ struct vs_context {
    uint32_t deferred_seqno;
 
    /* Context-side streams run so far ($VENUS_SERVER_TEST_RESTORE counts
-    * them). */
+    * them), and whether the transport is asked to hand the context over to
+    * a fresh worker after this one (its :worker). */
    uint64_t steps;
+   bool hand_over_due;
+   /* The state a hand-over took, until it is sent or rebuilt here
+    * (restore.c); NULL: none. */
+   struct vs_context_taken *taken;
 };
 
 /* Brings up the context's renderer, wired to the context (its resources,
@@ -113,6 +118,29 @@ void vs_context_monitor_rings(struct vs_context *ctx, uint32_t period_us);
  * the socket thread blocked for it. A deferred wait on another ring is
  * settled first. False (context fatal) if that one fails. */
 bool vs_context_defer_ring_wait(struct vs_context *ctx, uint64_t ring_id, uint32_t seqno);
+
+/* A resource a snapshot carries (context_snapshot.c): shared memory or an
+ * import by its fd, or a blob of memory `memory_id` (which the replay
+ * allocates again) with the fd it kept (-1: none); charged as when it was
+ * made. The fd is taken. False with `why`. */
+bool vs_context_adopt_resource(struct vs_context *ctx, uint32_t res_id, int fd, uint64_t size, uint64_t memory_id,
+                               bool is_shmem, char *why, size_t why_size);
+
+/* The context's own part of a snapshot (context_snapshot.c): its
+ * resources, written before the renderer's state, and its rings and reply
+ * windows, after it. At the quiet point of a hand-over. */
+struct vs_parcel;
+bool vs_context_write_resources(struct vs_context *ctx, struct vs_parcel *out, char *why, size_t why_size);
+bool vs_context_write_rings(struct vs_context *ctx, struct vs_parcel *out, char *why, size_t why_size);
+/* Read into a context being made from a snapshot: the resources before
+ * the replay, the rings (started where they stopped) and reply windows
+ * after it. False with `why`. */
+bool vs_context_read_resources(struct vs_context *ctx, struct vs_parcel *in, char *why, size_t why_size);
+bool vs_context_read_rings(struct vs_context *ctx, struct vs_parcel *in, char *why, size_t why_size);
+/* Each blob of memory watches (os_map_faulted) the region the replay
+ * imports again for it. */
+struct vs_kept_regions;
+void vs_context_watch_regions(struct vs_context *ctx, const struct vs_kept_regions *regions);
 
 /* Registers the ring and reply-stream commands (ring_commands.c). */
 void vs_ring_commands_register(struct vn_exec_table *t);

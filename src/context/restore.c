@@ -225,10 +225,25 @@ through_snapshot(struct replay *p, struct vs_restore *s, char *said, size_t said
  * and the host queues to finish it. */
 #define RESTORE_SETTLE_MS 200
 
-bool
-vs_context_restore(struct vs_context *ctx, bool move)
+/* What a restore took at its quiet point, the dispatch lock held
+ * exclusive until it is rebuilt (here or in another worker). */
+struct vs_context_taken {
+   struct replay p;
+   struct vs_restore s;
+   int gpu, from; /* rebuilt on host GPU `gpu` (-1: its own), moved from `from` */
+   uint64_t start_ns, quiet_ns;
+};
+
+enum take_result { TAKEN, NOTHING_MADE, REFUSED };
+
+/* The quiet point, the check and the take: TAKEN with the dispatch lock
+ * held exclusive and *t filled in; else the context goes on as it was,
+ * a refusal logged (`verb` names the act). */
+static enum take_result
+take(struct vs_context *ctx, bool move, bool keep_fds, const char *verb, struct vs_context_taken *t)
 {
-   const uint64_t start_ns = os_now_ns(), deadline_ns = start_ns + RESTORE_SETTLE_MS * 1000000ull;
+   *t = (struct vs_context_taken){ .gpu = -1, .start_ns = os_now_ns() };
+   const uint64_t deadline_ns = t->start_ns + RESTORE_SETTLE_MS * 1000000ull;
    /* The guest wrote its rings before it sent this context-side stream;
     * the rings' threads run that meanwhile, with no lock of ours held. */
    while (!rings_idle(ctx) && os_now_ns() < deadline_ns && vs_context_running(ctx))
@@ -237,55 +252,177 @@ vs_context_restore(struct vs_context *ctx, bool move)
    if (!ctx->renderer.instance) {
       /* Nothing made yet, or all of it destroyed: nothing to rebuild. */
       vs_dispatch_unlock(&ctx->dispatch_lock, VS_DISPATCH_EXCLUSIVE);
-      return true;
+      return NOTHING_MADE;
    }
    char why[192];
    check(ctx, deadline_ns, why, sizeof(why));
-   const int from = ctx->renderer.options.device_index;
-   const int gpu = !why[0] && move ? vs_renderer_restore_next_gpu(&ctx->renderer, why, sizeof(why)) : -1;
-   struct replay p = { 0 };
-   struct vs_restore s = { 0 };
-   const uint64_t quiet_ns = os_now_ns();
+   t->from = ctx->renderer.options.device_index;
+   t->gpu = !why[0] && move ? vs_renderer_restore_next_gpu(&ctx->renderer, why, sizeof(why)) : -1;
+   t->quiet_ns = os_now_ns();
    /* What no living object needs (a freed allocation's create and free)
     * would cost the replay for nothing. */
    if (!why[0])
       vs_journal_prune(&ctx->journal);
-   if (!why[0] && !vs_journal_walk(&ctx->journal, append_command, &p))
+   if (!why[0] && !vs_journal_walk(&ctx->journal, append_command, &t->p))
       snprintf(why, sizeof(why), "out of memory for its replay");
-   s.keep_fds = vs_test_faults.restore_snapshot;
+   t->s.keep_fds = keep_fds;
    if (!why[0])
-      vs_renderer_restore_take(&ctx->renderer, &s, why, sizeof(why));
+      vs_renderer_restore_take(&ctx->renderer, &t->s, why, sizeof(why));
    if (why[0]) {
-      vs_restore_fini(&s);
+      vs_restore_fini(&t->s);
       vs_dispatch_unlock(&ctx->dispatch_lock, VS_DISPATCH_EXCLUSIVE);
-      free(p.bytes);
-      vs_info(ctx->id, "restore refused: %s; the context goes on as it was", why);
-      return false;
+      free(t->p.bytes);
+      vs_info(ctx->id, "%s refused: %s; the context goes on as it was", verb, why);
+      return REFUSED;
    }
-   /* Taken: the allocations no longer hold their regions, so a snapshot
-    * that fails falls back on the state as taken. */
-   char snapshot_why[192] = "", snapshot[80] = "";
-   if (vs_test_faults.restore_snapshot &&
-       !through_snapshot(&p, &s, snapshot, sizeof(snapshot), snapshot_why, sizeof(snapshot_why)))
-      vs_warn(ctx->id, "restore: %s; rebuilt from the state as taken", snapshot_why);
-   const uint32_t regions = s.regions.count, syncs = s.sync_count, copies = s.content_count;
-   const uint32_t images = s.images_copied;
-   const uint64_t copied_bytes = s.content_bytes;
+   return TAKEN;
+}
+
+/* Rebuilds the taken state in this context, logs it (`said` ends the
+ * line), frees *t and lets the context run again. */
+static bool
+rebuild_taken(struct vs_context *ctx, struct vs_context_taken *t, const char *said)
+{
+   const uint32_t regions = t->s.regions.count, syncs = t->s.sync_count, copies = t->s.content_count;
+   const uint32_t images = t->s.images_copied;
+   const uint64_t copied_bytes = t->s.content_bytes;
    uint64_t teardown_ns = 0;
-   bool ok = rebuild(ctx, &p, &s, gpu, &teardown_ns);
-   const uint64_t copy_ns = s.copy_ns;
-   vs_restore_fini(&s);
+   const bool ok = rebuild(ctx, &t->p, &t->s, t->gpu, &teardown_ns);
+   const uint64_t copy_ns = t->s.copy_ns;
+   vs_restore_fini(&t->s);
    vs_dispatch_unlock(&ctx->dispatch_lock, VS_DISPATCH_EXCLUSIVE);
-   free(p.bytes);
+   free(t->p.bytes);
    char moved[48] = "";
-   if (gpu >= 0)
-      snprintf(moved, sizeof(moved), " on GPU %d, moved from GPU %d", gpu, from);
+   if (t->gpu >= 0)
+      snprintf(moved, sizeof(moved), " on GPU %d, moved from GPU %d", t->gpu, t->from);
    if (ok)
       vs_info(ctx->id, "restore: rebuilt%s from %u lasting commands (%zu bytes) in %.1f ms (%.1f of them tearing "
               "down) after %.1f ms waiting for a quiet point; %u memory regions imported again, %u allocations "
               "and %u images copied through the GPU (%llu bytes, %.1f ms out and back), %u sync objects set as they "
-              "were%s", moved, p.commands, p.size, (double)(os_now_ns() - quiet_ns) / 1e6, (double)teardown_ns / 1e6,
-              (double)(quiet_ns - start_ns) / 1e6, regions, copies, images, (unsigned long long)copied_bytes,
-              (double)copy_ns / 1e6, syncs, snapshot);
+              "were%s", moved, t->p.commands, t->p.size, (double)(os_now_ns() - t->quiet_ns) / 1e6,
+              (double)teardown_ns / 1e6, (double)(t->quiet_ns - t->start_ns) / 1e6, regions, copies, images,
+              (unsigned long long)copied_bytes, (double)copy_ns / 1e6, syncs, said);
    return ok;
+}
+
+bool
+vs_context_restore(struct vs_context *ctx, bool move)
+{
+   struct vs_context_taken t;
+   const enum take_result taken = take(ctx, move, vs_test_faults.restore_snapshot, "restore", &t);
+   if (taken != TAKEN)
+      return taken == NOTHING_MADE;
+   /* Taken: the allocations no longer hold their regions, so a snapshot
+    * that fails falls back on the state as taken. */
+   char snapshot_why[192] = "", snapshot[80] = "";
+   if (vs_test_faults.restore_snapshot &&
+       !through_snapshot(&t.p, &t.s, snapshot, sizeof(snapshot), snapshot_why, sizeof(snapshot_why)))
+      vs_warn(ctx->id, "restore: %s; rebuilt from the state as taken", snapshot_why);
+   return rebuild_taken(ctx, &t, snapshot);
+}
+
+/* The snapshot's version: a worker reads only its own. */
+#define CONTEXT_SNAPSHOT_VERSION 1
+
+bool
+vs_context_hand_over(struct vs_context *ctx, struct vs_parcel *out)
+{
+   ctx->hand_over_due = false;
+   if (!vs_context_settle_ring_wait(ctx))
+      return false;
+   struct vs_context_taken *t = malloc(sizeof(*t));
+   if (!t) {
+      vs_info(ctx->id, "hand-over refused: out of memory; the context goes on as it was");
+      return false;
+   }
+   if (take(ctx, false, true, "hand-over", t) != TAKEN) {
+      free(t);
+      return false;
+   }
+   char why[192] = "";
+   vs_parcel_put_u32(out, CONTEXT_SNAPSHOT_VERSION);
+   vs_parcel_put_u64(out, ctx->steps);
+   /* The pause the fresh worker reports: the clock is the host's. */
+   vs_parcel_put_u64(out, t->quiet_ns);
+   if (vs_context_write_resources(ctx, out, why, sizeof(why)) && snapshot_write(&t->p, &t->s, out, why, sizeof(why)))
+      vs_context_write_rings(ctx, out, why, sizeof(why));
+   ctx->taken = t;
+   if (why[0]) {
+      vs_context_hand_over_failed(ctx, why);
+      return false;
+   }
+   return true;
+}
+
+void
+vs_context_hand_over_cancel(struct vs_context *ctx)
+{
+   ctx->hand_over_due = false;
+}
+
+void
+vs_context_hand_over_failed(struct vs_context *ctx, const char *why)
+{
+   struct vs_context_taken *t = ctx->taken;
+   ctx->taken = NULL;
+   vs_warn(ctx->id, "hand-over: %s; rebuilt here from the state as taken", why);
+   rebuild_taken(ctx, t, "");
+   free(t);
+}
+
+struct vs_context *
+vs_context_from_snapshot(uint32_t ctx_id, const char *debug_name, const struct vs_context_options *options,
+                         struct vs_parcel *in, char *why, size_t why_size)
+{
+   const uint64_t start_ns = os_now_ns();
+   uint32_t version = 0;
+   uint64_t steps = 0, quiet_ns = 0;
+   if (!vs_parcel_take_u32(in, &version) || version != CONTEXT_SNAPSHOT_VERSION || !vs_parcel_take_u64(in, &steps) ||
+       !vs_parcel_take_u64(in, &quiet_ns)) {
+      snprintf(why, why_size, "its snapshot is bad: not of version %u", CONTEXT_SNAPSHOT_VERSION);
+      return NULL;
+   }
+   struct vs_context *ctx = vs_context_create(ctx_id, debug_name, options);
+   if (!ctx) {
+      snprintf(why, why_size, "out of memory for its context");
+      return NULL;
+   }
+   ctx->steps = steps;
+   struct replay p = { 0 };
+   struct vs_restore s = { 0 };
+   if (!ctx->journaled) {
+      snprintf(why, why_size, "this worker keeps no journal");
+      goto fail;
+   }
+   if (!vs_context_read_resources(ctx, in, why, why_size) || !snapshot_read(in, &p, &s, why, why_size))
+      goto fail;
+   vs_context_watch_regions(ctx, &s.regions);
+   vs_dispatch_lock(&ctx->dispatch_lock, VS_DISPATCH_EXCLUSIVE);
+   uint64_t teardown_ns = 0;
+   const uint32_t regions = s.regions.count, syncs = s.sync_count, copies = s.content_count;
+   bool ok = rebuild(ctx, &p, &s, -1, &teardown_ns);
+   vs_restore_fini(&s);
+   /* The rings start under the lock: none runs a command before its reply
+    * window is set. */
+   ok = ok && vs_context_read_rings(ctx, in, why, why_size);
+   vs_dispatch_unlock(&ctx->dispatch_lock, VS_DISPATCH_EXCLUSIVE);
+   if (!ok) {
+      if (!why[0] || vs_context_is_fatal(ctx))
+         snprintf(why, why_size, "its replay failed");
+      free(p.bytes);
+      vs_context_destroy(ctx);
+      return NULL;
+   }
+   /* Only a line says it: a writer's clock in the future reads as 0. */
+   const uint64_t now_ns = os_now_ns(), paused_ns = quiet_ns < now_ns ? now_ns - quiet_ns : 0;
+   vs_info(ctx->id, "restore: made from a snapshot of %u lasting commands (%zu bytes) in %.1f ms, %.1f ms after its "
+           "quiet point in the worker before; %u resources, %u rings, %u memory regions, %u host copies, %u sync "
+           "objects", p.commands, p.size, (double)(now_ns - start_ns) / 1e6, (double)paused_ns / 1e6,
+           ctx->resources.count, ctx->ring_count, regions, copies, syncs);
+   free(p.bytes);
+   return ctx;
+fail:
+   free(p.bytes);
+   vs_context_destroy(ctx);
+   return NULL;
 }

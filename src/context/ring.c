@@ -200,7 +200,7 @@ vs_ring_dispatch_hooks(struct vs_ring *ring)
 
 struct vs_ring *
 vs_ring_create(struct vs_context *ctx, uint64_t id, struct vs_resource *res,
-               const struct vs_ring_layout *l, uint32_t monitor_period_us, const char **why)
+               const struct vs_ring_layout *l, uint32_t monitor_period_us, uint32_t start, const char **why)
 {
    *why = res->is_shmem ? vs_ring_layout_check(l, res->size)
                         : "ring resource is not shared memory";
@@ -209,8 +209,10 @@ vs_ring_create(struct vs_context *ctx, uint64_t id, struct vs_resource *res,
    uint8_t *base = res->map + l->offset;
    _Atomic uint32_t *head = (_Atomic uint32_t *)(base + l->head_offset);
    _Atomic uint32_t *status = (_Atomic uint32_t *)(base + l->status_offset);
-   if (atomic_load(head) != 0 || atomic_load(status) != 0) {
-      *why = "ring head or status not zero at creation";
+   /* A ring made again from a snapshot starts where its head stopped;
+    * its status is the guest's to read and stays as it is. */
+   if (atomic_load(head) != start || (start == 0 && atomic_load(status) != 0)) {
+      *why = start ? "ring head is not where its snapshot says" : "ring head or status not zero at creation";
       return NULL;
    }
 
@@ -239,7 +241,9 @@ vs_ring_create(struct vs_context *ctx, uint64_t id, struct vs_resource *res,
    ring->extra_size = l->extra_size;
    ring->idle_timeout_ns = l->idle_timeout_ns < RING_IDLE_TIMEOUT_MAX_NS ? l->idle_timeout_ns : RING_IDLE_TIMEOUT_MAX_NS;
    ring->monitor_period_us = monitor_period_us;
-   ring->cur = 0; /* head and tail both start at 0 */
+   ring->layout = *l;
+   ring->cur = start; /* head and tail both start there */
+   atomic_store(&ring->published_head, start);
    pthread_mutex_init(&ring->lock, NULL);
    os_cond_init(&ring->cond);
    os_cond_init(&ring->head_cond);

@@ -27,6 +27,7 @@ struct vs_ring {
    uint64_t id;
    struct vs_context *ctx;
    struct vs_resource *res;
+   struct vs_ring_layout layout; /* as vkCreateRingMESA gave it */
    _Atomic uint32_t *head;
    _Atomic uint32_t *tail;
    _Atomic uint32_t *status;
@@ -56,9 +57,11 @@ struct vs_ring {
 };
 
 /* Validates the layout against the resource (which the ring references)
- * and starts the thread. NULL with *why set on bad input. */
+ * and starts the thread at head position `start` (0 for a new ring; where
+ * a snapshot's stopped, for one made again). NULL with *why set on bad
+ * input. */
 struct vs_ring *vs_ring_create(struct vs_context *ctx, uint64_t id, struct vs_resource *res,
-                               const struct vs_ring_layout *layout, uint32_t monitor_period_us,
+                               const struct vs_ring_layout *layout, uint32_t monitor_period_us, uint32_t start,
                                const char **why);
 void vs_ring_destroy(struct vs_ring *ring);
 

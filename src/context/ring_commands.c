@@ -205,7 +205,7 @@ vs_exec_vkCreateRingMESA(struct vs_runner *runner, struct vn_args_vkCreateRingME
       .extra_size = info->extraSize, .idle_timeout_ns = info->idleTimeout,
    };
    const char *why = NULL;
-   struct vs_ring *ring = vs_ring_create(context_of(runner), a->ring, res, &layout, monitor_us, &why);
+   struct vs_ring *ring = vs_ring_create(context_of(runner), a->ring, res, &layout, monitor_us, 0, &why);
    if (!ring) {
       vs_resource_put(runner->resources, res);
       vs_runner_fail(runner, "vkCreateRingMESA: %s", why);

@@ -558,26 +558,30 @@ env_test_restore(struct vs_server_config *config, const char *value)
    char *end = (char *)value;
    errno = 0;
    unsigned long n = *value ? strtoul(value, &end, 10) : 0;
-   bool move = false, copy = false, snapshot = false, ok = !errno && (!*value || end != value) && n <= UINT32_MAX;
-   /* Then any of :move, :copy, :snapshot, each once. */
+   bool move = false, copy = false, snapshot = false, worker = false, ok = !errno && (!*value || end != value) && n <= UINT32_MAX;
+   /* Then any of :move, :copy, :snapshot, :worker, each once. */
+   static const char *const names[] = { ":move", ":copy", ":snapshot", ":worker" };
+   bool *const words[] = { &move, &copy, &snapshot, &worker };
    while (ok && *end) {
-      bool *word = strncmp(end, ":move", 5) == 0 ? &move : strncmp(end, ":copy", 5) == 0 ? &copy
-                   : strncmp(end, ":snapshot", 9) == 0 ? &snapshot : NULL;
-      ok = word && !*word && n;
+      unsigned i = 0;
+      while (i < 4 && strncmp(end, names[i], strlen(names[i])) != 0)
+         i++;
+      ok = i < 4 && !*words[i] && n;
       if (ok) {
-         *word = true;
-         end += word == &snapshot ? 9 : 5;
+         *words[i] = true;
+         end += strlen(names[i]);
       }
    }
    if (!ok) {
       fprintf(stderr, "venus-server: invalid $VENUS_SERVER_TEST_RESTORE '%s' (want a count of streams, "
-              "then any of :move, :copy and :snapshot)\n", value);
+              "then any of :move, :copy, :snapshot and :worker)\n", value);
       return false;
    }
    config->test_faults.restore_every = (uint32_t)n;
    config->test_faults.restore_move = move;
    config->test_faults.restore_copy = copy;
    config->test_faults.restore_snapshot = snapshot;
+   config->test_faults.restore_worker = worker;
    return true;
 }
 

@@ -199,6 +199,19 @@ vs_resource_table_faulted(struct vs_resource_table *t)
 }
 
 bool
+vs_resource_table_each(struct vs_resource_table *t, bool (*fn)(void *data, struct vs_resource *res), void *data)
+{
+   bool ok = true;
+   pthread_mutex_lock(&t->lock);
+   for (uint32_t b = 0; b < t->bucket_count && ok; b++) {
+      for (struct vs_resource *res = t->buckets[b]; res && ok; res = res->hash_next)
+         ok = fn(data, res);
+   }
+   pthread_mutex_unlock(&t->lock);
+   return ok;
+}
+
+bool
 vs_resource_contains(struct vs_resource_table *t, uint32_t id)
 {
    pthread_mutex_lock(&t->lock);

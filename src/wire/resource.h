@@ -57,6 +57,10 @@ struct vs_resource *vs_resource_create_shmem(struct vs_resource_table *t, uint32
  * only on success. */
 struct vs_resource *vs_resource_add(struct vs_resource_table *t, uint32_t id, int fd, void *map,
                                     size_t size, size_t map_size, bool guarded);
+/* Calls `fn` on every resource, under the table's lock (it must not call
+ * into the table), until it returns false; false then. */
+bool vs_resource_table_each(struct vs_resource_table *t, bool (*fn)(void *data, struct vs_resource *res),
+                            void *data);
 bool vs_resource_contains(struct vs_resource_table *t, uint32_t id);
 
 /* A new reference, or NULL if the id is unknown. */

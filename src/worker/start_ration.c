@@ -53,7 +53,7 @@ vs_start_ration_per_min(const struct vs_start_ration *ration)
 bool
 vs_start_ration_take(struct vs_start_ration *ration, uid_t uid, uint32_t *wait_ms)
 {
-   const uint32_t rate = ration->per_min;
+   const uint32_t rate = ration ? ration->per_min : 0;
    if (!rate)
       return true;
    const double burst = rate / 4 ? rate / 4 : 1;
@@ -111,6 +111,8 @@ vs_start_ration_wait(struct vs_start_ration *ration, uid_t uid, int fd,
 void
 vs_start_ration_give_back(struct vs_start_ration *ration, uid_t uid)
 {
+   if (!ration)
+      return;
    pthread_mutex_lock(&ration->lock);
    for (unsigned i = 0; i < BUCKETS; i++) {
       if (ration->buckets[i].used && ration->buckets[i].uid == uid)

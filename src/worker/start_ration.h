@@ -14,7 +14,8 @@
 
 struct vs_start_ration;
 
-/* per_min 0: no ration. NULL when out of memory. */
+/* per_min 0: no ration. NULL when out of memory. A NULL ration (a start
+ * that takes none) lets every start through. */
 struct vs_start_ration *vs_start_ration_create(uint32_t per_min);
 void vs_start_ration_destroy(struct vs_start_ration *ration);
 

@@ -16,6 +16,7 @@
 #include "os/os.h"
 #include "base/ledger.h"
 #include "base/log.h"
+#include "base/parcel.h"
 #include "context/context.h"
 #include "worker/activity.h"
 #include "transport/vtest/vtest_protocol.h"
@@ -49,6 +50,7 @@ struct client {
    struct vtest_client_limits limits;
    uint64_t deadline_ns; /* the current message must arrive by then; 0: none */
    uint64_t work_due_ns; /* until its first SUBMIT_CMD2: when its slot is freed; 0: none */
+   int hand_over_fd;     /* vtest_client_move's; -1: none */
 };
 
 /* Logs the one error line for this client and ends its session. A context
@@ -368,6 +370,19 @@ words_to_u64(uint32_t lo, uint32_t hi)
    return (uint64_t)lo | (uint64_t)hi << 32;
 }
 
+/* The name only labels logs: kept printable so it cannot forge lines. */
+static void
+set_name(struct client *c, const char *raw, size_t len)
+{
+   size_t n = 0;
+   while (n < len && raw[n] != '\0' && n < sizeof(c->name) - 1) {
+      unsigned char ch = (unsigned char)raw[n];
+      c->name[n] = ch >= 0x20 && ch < 0x7f && ch != '"' ? (char)ch : '?';
+      n++;
+   }
+   c->name[n] = '\0';
+}
+
 static bool
 cmd_create_renderer(struct client *c, uint32_t len)
 {
@@ -382,14 +397,7 @@ cmd_create_renderer(struct client *c, uint32_t len)
    if (!read_payload(c, "CREATE_RENDERER", raw, len))
       return false;
 
-   /* The name only labels logs: keep it printable so it cannot forge lines. */
-   size_t n = 0;
-   while (n < len && raw[n] != '\0' && n < sizeof(c->name) - 1) {
-      unsigned char ch = (unsigned char)raw[n];
-      c->name[n] = ch >= 0x20 && ch < 0x7f && ch != '"' ? (char)ch : '?';
-      n++;
-   }
-   c->name[n] = '\0';
+   set_name(c, raw, len);
    c->have_renderer = true;
    vs_debug(c->ctx_id, "renderer name \"%s\"", c->name);
    return true;
@@ -753,11 +761,87 @@ handle_command(struct client *c, uint32_t len, uint32_t id)
    return drop(c, "unknown or unsupported VCMD %u (length %u)", id, len);
 }
 
+/* The door's part of a snapshot: its version, the client's name and next
+ * resource id, then its sync objects. */
+#define VTEST_SNAPSHOT_VERSION 1
+/* How long a hand-over waits for a submission's sync objects to be set. */
+#define HAND_OVER_SYNC_WAIT_MS 200
+
+/* Sends the client's whole state to the fresh worker the server starts
+ * once this one ends, and ends this one; returns only when it did not
+ * (refused, or rebuilt here: the context logged which). */
+static void
+hand_over(struct client *c)
+{
+   struct vs_parcel out = { 0 };
+   char why[192];
+   vs_parcel_put_u32(&out, VTEST_SNAPSHOT_VERSION);
+   vs_parcel_put(&out, c->name, sizeof(c->name));
+   vs_parcel_put_u32(&out, c->next_res_id);
+   if (!vtest_sync_table_write(c->syncs, &out, os_now_ns() + HAND_OVER_SYNC_WAIT_MS * 1000000ull, why,
+                               sizeof(why))) {
+      vs_info(c->ctx_id, "hand-over refused: %s; the context goes on as it was", why);
+      vs_context_hand_over_cancel(c->ctx);
+      vs_parcel_fini(&out);
+      return;
+   }
+   if (!vs_context_hand_over(c->ctx, &out)) {
+      vs_parcel_fini(&out);
+      return;
+   }
+   /* Nobody reads the socket before this worker ends: it must hold all. */
+   if (os_set_nonblocking(c->hand_over_fd, true) < 0 || vs_parcel_send_kept(c->hand_over_fd, &out) < 0) {
+      snprintf(why, sizeof(why), "its snapshot could not be sent (%s); this worker hands over no more",
+               strerror(errno));
+      /* Whatever part of it went is of no use to a next one. */
+      c->hand_over_fd = -1;
+      vs_context_hand_over_failed(c->ctx, why);
+      vs_parcel_fini(&out);
+      return;
+   }
+   vs_info(c->ctx_id, "hand-over: the client's state went to a fresh worker as a snapshot of %zu bytes and %u fds; "
+           "this worker ends", out.size, out.fd_count);
+   /* Nothing is torn down: the rings wait on the lock the hand-over
+    * holds, and every page the guest maps lives on in the snapshot. */
+   _exit(VS_WORKER_EXIT_HANDED_OVER);
+}
+
+/* A client handed over by the worker before: its state read back. */
+static bool
+serve_from_snapshot(struct client *c, struct vs_parcel *in)
+{
+   char why[256];
+   uint32_t version = 0;
+   char name[sizeof(c->name)];
+   if (!vs_parcel_take_u32(in, &version) || version != VTEST_SNAPSHOT_VERSION ||
+       !vs_parcel_take(in, name, sizeof(name)) || !vs_parcel_take_u32(in, &c->next_res_id)) {
+      vs_error(c->ctx_id, "dropping client: its snapshot is bad: not a vtest client's of version %u",
+               VTEST_SNAPSHOT_VERSION);
+      return false;
+   }
+   set_name(c, name, sizeof(name));
+   if (!vtest_sync_table_read(c->syncs, in, why, sizeof(why))) {
+      vs_error(c->ctx_id, "dropping client: %s", why);
+      return false;
+   }
+   c->ctx = vs_context_from_snapshot(c->ctx_id, c->name, c->options, in, why, sizeof(why));
+   vs_parcel_fini(in); /* what no one took of it */
+   if (!c->ctx) {
+      vs_error(c->ctx_id, "dropping client: restore from its snapshot failed: %s", why);
+      return false;
+   }
+   c->have_renderer = c->context_inited = true;
+   if (c->limits.activity)
+      vs_context_track_activity(c->ctx, &c->limits.activity->last_ns);
+   vs_context_watch_peer(c->ctx, peer_alive, c);
+   return true;
+}
+
 int
 vtest_client_serve(int fd, uint32_t ctx_id, const struct vs_context_options *options)
 {
    const struct vtest_client_limits none = { 0 };
-   return vtest_client_serve_limited(fd, ctx_id, options, &none);
+   return vtest_client_serve_limited(fd, ctx_id, options, &none, NULL);
 }
 
 static uint64_t
@@ -796,10 +880,10 @@ read_header(struct client *c, uint32_t *hdr, size_t size, bool first, bool *idle
 
 int
 vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_options *options,
-                           const struct vtest_client_limits *limits)
+                           const struct vtest_client_limits *limits, const struct vtest_client_move *move)
 {
    struct client c = { .fd = fd, .ctx_id = ctx_id, .name = "unnamed", .options = options,
-                       .limits = *limits };
+                       .limits = *limits, .hand_over_fd = move ? move->hand_over_fd : -1 };
 
    /* A client that stops reading its replies must not hold this thread in
     * send() forever. */
@@ -816,9 +900,14 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
    }
    vtest_sync_table_track(c.syncs, limits->activity);
 
-   if (limits->work_timeout_ms)
+   const bool restored = move && move->snapshot;
+   if (restored && !serve_from_snapshot(&c, move->snapshot)) {
+      vtest_sync_table_destroy(c.syncs);
+      return -1;
+   }
+   if (limits->work_timeout_ms && !restored)
       c.work_due_ns = os_now_ns() + (uint64_t)limits->work_timeout_ms * 1000000u;
-   for (bool first = true;; first = false) {
+   for (bool first = !restored;; first = false) {
       uint32_t hdr[VTEST_HDR_WORDS];
       bool arrived = await_request(fd);
       /* Once the client has worked, its next request is awaited here, and
@@ -871,6 +960,12 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
       if (c.ctx && !vs_context_check_memory(c.ctx)) {
          drop(&c, "the Venus context hit a fatal error");
          break;
+      }
+      if (c.ctx && vs_context_hand_over_due(c.ctx)) {
+         if (c.hand_over_fd >= 0)
+            hand_over(&c);
+         else
+            vs_context_hand_over_cancel(c.ctx);
       }
    }
 

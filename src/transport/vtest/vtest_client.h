@@ -29,8 +29,21 @@ struct vtest_client_limits {
    struct vs_activity *activity;
 };
 
-/* vtest_client_serve under `limits` (vtest_client_serve has none). */
+/* A client that moves between worker processes (context.h:
+ * vs_context_hand_over): the socket its state is sent on when it is
+ * handed to a fresh worker (-1: it is not), and the state it is served
+ * from (NULL: a new client). */
+struct vs_parcel;
+struct vtest_client_move {
+   int hand_over_fd;
+   struct vs_parcel *snapshot;
+};
+
+/* vtest_client_serve under `limits` (vtest_client_serve has none); `move`
+ * may be NULL. A client handed over does not return: its worker process
+ * ends at once with VS_WORKER_EXIT_HANDED_OVER (context.h), tearing
+ * nothing down. */
 int vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_options *options,
-                               const struct vtest_client_limits *limits);
+                               const struct vtest_client_limits *limits, const struct vtest_client_move *move);
 
 #endif

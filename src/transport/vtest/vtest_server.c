@@ -21,6 +21,7 @@
 #include "base/ledger.h"
 #include "base/listen_socket.h"
 #include "base/log.h"
+#include "base/test_faults.h"
 #include "context/context.h"
 #include "renderer/device_snapshot.h"
 #include "worker/activity.h"
@@ -111,8 +112,9 @@ client_waits_for_start(void *data, uint32_t wait_ms)
            wait_ms);
 }
 
-/* Its worker process started (or taken over): waits for its end. */
-static void
+/* Its worker process started (or taken over): waits for its end, which
+ * is its exit status. */
+static int
 await_worker(struct client_thread *ct, struct vs_tenant *tenant, struct vs_server_link *served)
 {
    struct server *server = ct->server;
@@ -127,13 +129,16 @@ await_worker(struct client_thread *ct, struct vs_tenant *tenant, struct vs_serve
    ct->tenant = NULL;
    bool ended_stuck = ct->slot_released; /* reported when it was ended */
    pthread_mutex_unlock(&server->lock);
-   if (WIFEXITED(status) && WEXITSTATUS(status) == VS_WORKER_EXIT_ABANDONED)
+   if (WIFEXITED(status) && WEXITSTATUS(status) == VS_WORKER_EXIT_HANDED_OVER)
+      vs_info(ct->ctx_id, "client worker process %d handed the client over", (int)pid);
+   else if (WIFEXITED(status) && WEXITSTATUS(status) == VS_WORKER_EXIT_ABANDONED)
       vs_info(ct->ctx_id, "client worker process %d exited, ending the host work it lost its device to", (int)pid);
    else if (WIFSIGNALED(status) && !ended_stuck)
       vs_error(ct->ctx_id, "client worker process %d killed by signal %d; only this client is gone", (int)pid,
                WTERMSIG(status));
    /* Whatever the worker held of the shared pools is back by now. */
    vs_tenant_end(tenant);
+   return status;
 }
 
 static void
@@ -149,6 +154,109 @@ client_done(struct client_thread *ct)
       server->active--;
    pthread_mutex_unlock(&server->lock);
    os_event_signal(&server->reap_event);
+}
+
+/* The worker's job: its client, then, as the flags say, the socket it
+ * hands the client over on (the server keeps the other end, which the
+ * next worker reads the snapshot from), the snapshot, and its link to
+ * this process when a display reads its memory (worker/worker_link.h). */
+static enum vs_tenant_start
+start_worker(struct client_thread *ct, struct vs_tenant *tenant, int *err, int hand_over, int snapshot,
+             int link)
+{
+   struct server *server = ct->server;
+   struct vtest_client_job job = { .ctx_id = ct->ctx_id };
+   int fds[6] = { ct->fd, ct->activity_fd, -1 };
+   unsigned n = 3;
+   if (hand_over >= 0) {
+      job.flags |= VTEST_JOB_HAND_OVER;
+      fds[n++] = hand_over;
+   }
+   if (snapshot >= 0) {
+      job.flags |= VTEST_JOB_SNAPSHOT;
+      fds[n++] = snapshot;
+   }
+   if (link >= 0) {
+      job.flags |= VTEST_JOB_LINK;
+      fds[n++] = link;
+   }
+   /* Its account in this process's ledger, over a channel of its own;
+    * one of its uid's worker starts first (worker/tenant.h). A worker that
+    * takes over a handed client costs no start: it is the same tenant. */
+   const struct vs_tenant_request request = {
+      .pool = server->pool, .starts = snapshot >= 0 ? NULL : server->starts,
+      .placement = server->options->placement, .noun = "client", .ledger = server->ledger, .uid = ct->peer_uid,
+      .ctx_id = ct->ctx_id, .fds = fds, .fd_count = n, .ledger_slot = 2, .job = &job, .job_size = sizeof(job),
+      .waiting = client_waits_for_start, .data = ct,
+   };
+   return vs_tenant_start(&request, tenant, err);
+}
+
+/* A hand-over socket: [0] the server keeps, [1] the worker's. Only where a
+ * context may be handed over (the test switch's :worker) and no display
+ * link ties the worker to this process. */
+static void
+hand_over_pair(struct client_thread *ct, bool linked, int pair[2])
+{
+   pair[0] = pair[1] = -1;
+   if (!vs_test_faults.restore_worker || linked)
+      return;
+   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+      vs_warn(ct->ctx_id, "no hand-over socket for the client's worker (%s): it stays in that worker",
+              strerror(errno));
+      pair[0] = pair[1] = -1;
+   }
+}
+
+static void
+serve_by_workers(struct client_thread *ct)
+{
+   struct server *server = ct->server;
+   /* With a display, a link for the worker to tell this process of its
+    * memory (worker/worker_link.h). */
+   struct vs_shared_registry *registry = server->options->renderer.shared_registry;
+   int link[2] = { -1, -1 };
+   if (registry && vs_link_pair(link) != 0)
+      vs_error(ct->ctx_id, "no link to the client's worker (%s); the display cannot show its memory",
+               strerror(errno));
+   struct vs_server_link *served = link[0] >= 0 ? vs_server_link_open(link[0], ct->ctx_id, registry, NULL) : NULL;
+   int pair[2], snapshot = -1;
+   hand_over_pair(ct, link[1] >= 0, pair);
+   for (;;) {
+      struct vs_tenant tenant;
+      int err;
+      const enum vs_tenant_start started = start_worker(ct, &tenant, &err, pair[1], snapshot, link[1]);
+      if (link[1] >= 0)
+         close(link[1]);
+      link[1] = -1;
+      if (pair[1] >= 0)
+         close(pair[1]);
+      if (snapshot >= 0)
+         close(snapshot);
+      snapshot = -1;
+      if (started != VS_TENANT_STARTED)
+         vs_server_link_close(served);
+      if (started == VS_TENANT_NO_LEDGER) {
+         vs_error(ct->ctx_id, "dropping client: no ledger channel for its worker: %s", strerror(err));
+      } else if (started == VS_TENANT_LEFT) {
+         if (vs_connection_lines_pass(&server->connection_lines))
+            vs_info(ct->ctx_id, "client left before its first message; no worker process served it");
+      } else if (started == VS_TENANT_NO_WORKER) {
+         vs_error(ct->ctx_id, "dropping client: no worker process for it: %s", strerror(err));
+      } else {
+         vs_info(ct->ctx_id, "client served by worker process %d", (int)tenant.pid);
+         const int status = await_worker(ct, &tenant, served);
+         if (pair[0] >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == VS_WORKER_EXIT_HANDED_OVER) {
+            /* The snapshot waits in the socket for the next worker. */
+            snapshot = pair[0];
+            hand_over_pair(ct, false, pair);
+            continue;
+         }
+      }
+      break;
+   }
+   if (pair[0] >= 0)
+      close(pair[0]);
 }
 
 static void *
@@ -172,49 +280,14 @@ client_main(void *arg)
          const int gpu = vs_placement_take(options.placement, ct->peer_uid);
          vs_placement_expose(options.placement, gpu, &options.renderer);
          vs_placement_announce(options.placement, gpu, "client", ct->ctx_id, ct->peer_uid, getpid());
-         vtest_client_serve_limited(ct->fd, ct->ctx_id, &options, &limits);
+         vtest_client_serve_limited(ct->fd, ct->ctx_id, &options, &limits, NULL);
          vs_placement_give_back(options.placement, gpu);
          vs_ledger_close(ledger.account);
       }
    } else {
       /* The client's worker process, from the pool; this thread waits
-       * for it. */
-      const struct vtest_client_job job = { .ctx_id = ct->ctx_id };
-      /* With a display, a link for the worker to tell this process of
-       * its memory (worker/worker_link.h). */
-      struct vs_shared_registry *registry = server->options->renderer.shared_registry;
-      int link[2] = { -1, -1 };
-      if (registry && vs_link_pair(link) != 0)
-         vs_error(ct->ctx_id, "no link to the client's worker (%s); the display cannot show its memory",
-                  strerror(errno));
-      struct vs_server_link *served = link[0] >= 0 ? vs_server_link_open(link[0], ct->ctx_id, registry, NULL) : NULL;
-      /* Its account in this process's ledger, over a channel of its own;
-       * one of its uid's worker starts first (worker/tenant.h). */
-      int fds[] = { ct->fd, ct->activity_fd, -1, link[1] };
-      const struct vs_tenant_request request = {
-         .pool = server->pool, .starts = server->starts, .placement = server->options->placement, .noun = "client",
-         .ledger = server->ledger, .uid = ct->peer_uid,
-         .ctx_id = ct->ctx_id, .fds = fds, .fd_count = link[1] >= 0 ? 4 : 3, .ledger_slot = 2, .job = &job,
-         .job_size = sizeof(job), .waiting = client_waits_for_start, .data = ct,
-      };
-      struct vs_tenant tenant;
-      int err;
-      const enum vs_tenant_start started = vs_tenant_start(&request, &tenant, &err);
-      if (link[1] >= 0)
-         close(link[1]);
-      if (started != VS_TENANT_STARTED)
-         vs_server_link_close(served);
-      if (started == VS_TENANT_NO_LEDGER) {
-         vs_error(ct->ctx_id, "dropping client: no ledger channel for its worker: %s", strerror(err));
-      } else if (started == VS_TENANT_LEFT) {
-         if (vs_connection_lines_pass(&server->connection_lines))
-            vs_info(ct->ctx_id, "client left before its first message; no worker process served it");
-      } else if (started == VS_TENANT_NO_WORKER) {
-         vs_error(ct->ctx_id, "dropping client: no worker process for it: %s", strerror(err));
-      } else {
-         vs_info(ct->ctx_id, "client served by worker process %d", (int)tenant.pid);
-         await_worker(ct, &tenant, served);
-      }
+       * for it, and for each next one it hands the client to. */
+      serve_by_workers(ct);
    }
    client_done(ct);
    return NULL;

@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "base/parcel.h"
 #include "os/os.h"
 #include "worker/activity.h"
 #include "transport/vtest/vtest_protocol.h"
@@ -445,4 +447,70 @@ vtest_sync_signal_cancel(struct vtest_sync_signal *signal)
    release_targets(signal->targets, signal->count);
    pthread_mutex_unlock(&table->lock);
    free(signal);
+}
+
+bool
+vtest_sync_table_write(struct vtest_sync_table *table, struct vs_parcel *out, uint64_t deadline_ns, char *why,
+                       size_t why_size)
+{
+   /* A submission's signal retires once its work has: the hand-over's
+    * quiet point is after this, so it is waited for here. */
+   pthread_mutex_lock(&table->lock);
+   while (table->pending && os_now_ns() < deadline_ns) {
+      pthread_mutex_unlock(&table->lock);
+      os_sleep_ns(1000000);
+      pthread_mutex_lock(&table->lock);
+   }
+   drop_expired_waiters(table, os_now_ns());
+   if (table->pending || table->waiters) {
+      snprintf(why, why_size, "%s", table->pending ? "a submission's sync objects are not set yet"
+                                                   : "a SYNC_WAIT is pending");
+      pthread_mutex_unlock(&table->lock);
+      return false;
+   }
+   vs_parcel_put_u32(out, table->next_id);
+   vs_parcel_put_u32(out, table->sync_count);
+   for (unsigned b = 0; b < SYNC_BUCKETS; b++) {
+      for (const struct sync *sync = table->buckets[b]; sync; sync = sync->next) {
+         vs_parcel_put_u32(out, sync->id);
+         vs_parcel_put_u64(out, sync->value);
+      }
+   }
+   pthread_mutex_unlock(&table->lock);
+   if (out->failed)
+      snprintf(why, why_size, "out of memory for its sync objects");
+   return !out->failed;
+}
+
+bool
+vtest_sync_table_read(struct vtest_sync_table *table, struct vs_parcel *in, char *why, size_t why_size)
+{
+   uint32_t next_id = 0, count = 0;
+   if (!vs_parcel_take_u32(in, &next_id) || !vs_parcel_take_count(in, &count, 12) || next_id == 0 ||
+       count > VTEST_SYNC_MAX_SYNCS) {
+      snprintf(why, why_size, "its snapshot is bad: its sync objects");
+      return false;
+   }
+   pthread_mutex_lock(&table->lock);
+   bool ok = table->sync_count == 0;
+   for (uint32_t i = 0; ok && i < count; i++) {
+      uint32_t id = 0;
+      uint64_t value = 0;
+      vs_parcel_take_u32(in, &id);
+      vs_parcel_take_u64(in, &value);
+      struct sync *sync = id && !in->failed && !find_sync(table, id) ? calloc(1, sizeof(*sync)) : NULL;
+      ok = sync != NULL;
+      if (ok) {
+         sync->id = id;
+         sync->value = value;
+         sync->refs = 1;
+         *find_slot(table, id) = sync;
+         table->sync_count++;
+      }
+   }
+   table->next_id = next_id;
+   pthread_mutex_unlock(&table->lock);
+   if (!ok)
+      snprintf(why, why_size, "its snapshot is bad: a sync object is 0 or named twice");
+   return ok;
 }

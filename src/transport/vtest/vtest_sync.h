@@ -7,6 +7,7 @@
 #define VTEST_SYNC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Per-client limits, so one client cannot exhaust memory or fds. */
@@ -71,5 +72,15 @@ enum vtest_sync_result vtest_sync_signal_create(struct vtest_sync_table *table,
                                                 uint32_t *bad_index);
 void vtest_sync_signal_retire(void *signal);
 void vtest_sync_signal_cancel(struct vtest_sync_signal *signal);
+
+/* The table as its part of a worker's hand-over (base/parcel.h): every
+ * sync's id and value. A submission's pending signal is waited for until
+ * `deadline_ns` (os_now_ns); one still pending then, or a SYNC_WAIT not
+ * over, cannot be carried: false with `why`. */
+struct vs_parcel;
+bool vtest_sync_table_write(struct vtest_sync_table *table, struct vs_parcel *out, uint64_t deadline_ns,
+                            char *why, size_t why_size);
+/* Into a table that has no sync yet; every id checked. False with `why`. */
+bool vtest_sync_table_read(struct vtest_sync_table *table, struct vs_parcel *in, char *why, size_t why_size);
 
 #endif

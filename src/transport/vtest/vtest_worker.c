@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/log.h"
+#include "base/parcel.h"
 #include "context/context.h"
 #include "renderer/warm_up.h"
 #include "transport/vtest/vtest_protocol.h"
@@ -55,20 +57,33 @@ vtest_worker_claim(const int *fds, unsigned fd_count, const void *job, size_t jo
 {
    const struct vtest_workers *workers = data;
    static const struct vs_message_framing framing = { VTEST_HDR_WORDS * 4, vtest_message_size };
+   struct vtest_client_job cj;
+   /* A client handed over has worked: it is served at once. */
+   if (job_size == sizeof(cj) && (memcpy(&cj, job, sizeof(cj)), cj.flags & VTEST_JOB_SNAPSHOT))
+      return true;
    return vs_first_message_wait(fds[0], &framing, workers->limits.message_timeout_ms) != VS_FIRST_MESSAGE_LEFT;
 }
 
-/* fds: the client's socket, its activity record, its ledger channel
- * (worker/ledger_channel.h), and its link to the server when a display
- * reads its memory. */
+/* The most a snapshot may hold: the journal's limit and more, and an fd
+ * per resource, region and host copy. */
+#define SNAPSHOT_MAX_BYTES (1ull << 30)
+#define SNAPSHOT_MAX_FDS (1u << 18)
+
+/* fds: as struct vtest_client_job says. */
 int
 vtest_worker_serve(const int *fds, unsigned fd_count, const void *job, size_t job_size, void *data)
 {
    struct vtest_workers *workers = data;
    struct vtest_client_job cj;
-   if (job_size != sizeof(cj) || fd_count < 3 || fd_count > 4)
+   if (job_size != sizeof(cj))
       return 1;
    memcpy(&cj, job, sizeof(cj));
+   if (fd_count != vtest_job_fd_count(cj.flags))
+      return 1;
+   unsigned next = 3;
+   const int hand_over_fd = cj.flags & VTEST_JOB_HAND_OVER ? fds[next++] : -1;
+   const int snapshot_fd = cj.flags & VTEST_JOB_SNAPSHOT ? fds[next++] : -1;
+   const int link_fd = cj.flags & VTEST_JOB_LINK ? fds[next++] : -1;
    struct vs_activity *activity = vs_activity_map(fds[1]);
    close(fds[1]);
    struct vs_ledger_port *ledger = vs_ledger_remote_port_create(fds[2], cj.ctx_id);
@@ -83,10 +98,29 @@ vtest_worker_serve(const int *fds, unsigned fd_count, const void *job, size_t jo
    /* Its first device may be the one its warm-up prepared. */
    worker_options.renderer.device_hook = &vs_warm_up_device_hook;
    /* The display's registry is the server process's: this one tells it. */
-   struct vs_worker_link *link = fd_count == 4 ? vs_worker_link_start(fds[3], cj.ctx_id) : NULL;
+   struct vs_worker_link *link = link_fd >= 0 ? vs_worker_link_start(link_fd, cj.ctx_id) : NULL;
    worker_options.renderer.shared_registry = vs_worker_link_registry(link);
    worker_options.worker_link = link;
-   int rc = vtest_client_serve_limited(fds[0], cj.ctx_id, &worker_options, &limits) == 0 ? 0 : 1;
+   struct vs_parcel snapshot;
+   struct vtest_client_move move = { hand_over_fd, NULL };
+   int rc = 0;
+   if (snapshot_fd >= 0) {
+      char why[192];
+      rc = vs_parcel_recv_kept(snapshot_fd, &snapshot, SNAPSHOT_MAX_BYTES, SNAPSHOT_MAX_FDS, why, sizeof(why));
+      close(snapshot_fd);
+      if (rc < 0)
+         vs_error(cj.ctx_id, "dropping client: its snapshot from the worker before could not be read: %s", why);
+      else
+         move.snapshot = &snapshot;
+   }
+   if (rc == 0)
+      rc = vtest_client_serve_limited(fds[0], cj.ctx_id, &worker_options, &limits, &move) == 0 ? 0 : 1;
+   else
+      rc = 1;
+   if (move.snapshot)
+      vs_parcel_fini(&snapshot);
+   if (hand_over_fd >= 0)
+      close(hand_over_fd);
    vs_worker_link_stop(link);
    vs_ledger_remote_port_destroy(ledger);
    /* Host work a CPU driver keeps running (gpu-timeout-ms) ends with this process. */

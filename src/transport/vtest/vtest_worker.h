@@ -23,10 +23,24 @@ struct vtest_workers {
    struct vs_worker_pool *pool;
 };
 
-/* What a worker is told of its client, beside the socket. */
+/* What a worker is told of its client, beside the socket. Its fds: the
+ * client's socket, its activity record, its ledger channel, then as the
+ * flags say its hand-over socket, the snapshot it is served from, and its
+ * link to the server. */
+#define VTEST_JOB_HAND_OVER 0x1u /* it may hand the client over (vtest_client_move) */
+#define VTEST_JOB_SNAPSHOT 0x2u  /* it serves a client another worker handed over */
+#define VTEST_JOB_LINK 0x4u      /* the display reads its memory (worker/worker_link.h) */
 struct vtest_client_job {
    uint32_t ctx_id;
+   uint32_t flags;
 };
+
+/* The fds a job with `flags` hands its worker. */
+static inline unsigned
+vtest_job_fd_count(uint32_t flags)
+{
+   return 3 + !!(flags & VTEST_JOB_HAND_OVER) + !!(flags & VTEST_JOB_SNAPSHOT) + !!(flags & VTEST_JOB_LINK);
+}
 
 /* A client's limits, in a worker or (--isolate thread) the server. */
 struct vtest_client_limits vtest_client_limits_of(const struct vtest_server_limits *limits,
