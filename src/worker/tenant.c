@@ -30,7 +30,9 @@ vs_tenant_start(const struct vs_tenant_request *request, struct vs_tenant *tenan
    pid_t pid = 0;
    int gpu = -1;
    if (vs_start_ration_wait(request->starts, request->uid, request->fds[0], request->waiting, request->data)) {
-      gpu = vs_placement_take(request->placement, request->uid);
+      gpu = !request->same_gpu ? vs_placement_take(request->placement, request->uid)
+            : vs_placement_retake(request->placement, request->gpu) ? request->gpu
+                                                                    : -1;
       pid = request->spawn ? request->spawn(request->data, vs_placement_device_index(request->placement, gpu),
                                             request->fds, request->fd_count)
                            : vs_worker_pool_run(request->pool, request->uid, gpu, request->fds, request->fd_count,

@@ -10,6 +10,7 @@
 #ifndef VS_WORKER_TENANT_H
 #define VS_WORKER_TENANT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -26,6 +27,10 @@ struct vs_tenant_request {
    /* NULL: the tenant sees every GPU (or --device's). */
    struct vs_placement *placement;
    const char *noun; /* what the tenant is, in the placement line: "client" */
+   /* A tenant that moves to a fresh worker stays on its GPU: `gpu` (from
+    * its last vs_tenant's) where `same_gpu`; else it is placed anew. */
+   bool same_gpu;
+   int gpu;
    /* NULL: no account for this worker (another's is charged). */
    struct vs_ledger *ledger;
    uid_t uid;

@@ -162,7 +162,7 @@ client_done(struct client_thread *ct)
  * this process when a display reads its memory (worker/worker_link.h). */
 static enum vs_tenant_start
 start_worker(struct client_thread *ct, struct vs_tenant *tenant, int *err, int hand_over, int snapshot,
-             int link)
+             int link, int gpu)
 {
    struct server *server = ct->server;
    struct vtest_client_job job = { .ctx_id = ct->ctx_id };
@@ -182,10 +182,11 @@ start_worker(struct client_thread *ct, struct vs_tenant *tenant, int *err, int h
    }
    /* Its account in this process's ledger, over a channel of its own;
     * one of its uid's worker starts first (worker/tenant.h). A worker that
-    * takes over a handed client costs no start: it is the same tenant. */
+    * takes over a handed client costs no start and serves on its GPU: it
+    * is the same tenant, whose guest read that GPU. */
    const struct vs_tenant_request request = {
       .pool = server->pool, .starts = snapshot >= 0 ? NULL : server->starts,
-      .placement = server->options->placement, .noun = "client", .ledger = server->ledger, .uid = ct->peer_uid,
+      .placement = server->options->placement, .noun = "client", .same_gpu = snapshot >= 0, .gpu = gpu, .ledger = server->ledger, .uid = ct->peer_uid,
       .ctx_id = ct->ctx_id, .fds = fds, .fd_count = n, .ledger_slot = 2, .job = &job, .job_size = sizeof(job),
       .waiting = client_waits_for_start, .data = ct,
    };
@@ -220,12 +221,12 @@ serve_by_workers(struct client_thread *ct)
       vs_error(ct->ctx_id, "no link to the client's worker (%s); the display cannot show its memory",
                strerror(errno));
    struct vs_server_link *served = link[0] >= 0 ? vs_server_link_open(link[0], ct->ctx_id, registry, NULL) : NULL;
-   int pair[2], snapshot = -1;
+   int pair[2], snapshot = -1, gpu = -1;
    hand_over_pair(ct, link[1] >= 0, pair);
    for (;;) {
       struct vs_tenant tenant;
       int err;
-      const enum vs_tenant_start started = start_worker(ct, &tenant, &err, pair[1], snapshot, link[1]);
+      const enum vs_tenant_start started = start_worker(ct, &tenant, &err, pair[1], snapshot, link[1], gpu);
       if (link[1] >= 0)
          close(link[1]);
       link[1] = -1;
@@ -245,6 +246,7 @@ serve_by_workers(struct client_thread *ct)
          vs_error(ct->ctx_id, "dropping client: no worker process for it: %s", strerror(err));
       } else {
          vs_info(ct->ctx_id, "client served by worker process %d", (int)tenant.pid);
+         gpu = tenant.gpu; /* the end gives it back */
          const int status = await_worker(ct, &tenant, served);
          if (pair[0] >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == VS_WORKER_EXIT_HANDED_OVER) {
             /* The snapshot waits in the socket for the next worker. */
