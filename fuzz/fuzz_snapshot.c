@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: a hostile snapshot (renderer/restore.h:
- * vs_restore_read), as a worker its guest owns could write it. The input:
+ * vs_restore_read; with bit 4, a whole context's: context.h:
+ * vs_context_from_snapshot), as a worker its guest owns could write it.
+ * The input:
  *   byte 0     bits 0-2: how many memfds ride with the parcel (0-7);
  *              bit 3: the parcel comes over a socket as raw bytes
- *              (vs_parcel_recv) instead of straight from the input
+ *              (vs_parcel_recv) instead of straight from the input;
+ *              bit 4: it is read as a context's snapshot
  *   1 byte     per memfd: its size in pages (0-15)
  *   the rest   the parcel's bytes.
  * A state read back is freed at once; every fd the parcel brought must be
@@ -21,6 +24,8 @@
 
 #include "base/log.h"
 #include "base/parcel.h"
+#include "base/test_faults.h"
+#include "context/context.h"
 #include "os/os.h"
 #include "renderer/restore.h"
 
@@ -46,7 +51,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
    if (size < 1)
       return 0;
    const unsigned fd_count = data[0] & 7;
-   const bool over_socket = data[0] & 8;
+   const bool over_socket = data[0] & 8, whole_context = data[0] & 16;
    if (size < 1 + fd_count)
       return 0;
    const int before = open_fds();
@@ -80,7 +85,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
    }
    struct vs_restore s;
    char why[192];
-   if (p.size && vs_restore_read(&p, &s, why, sizeof(why))) {
+   if (whole_context) {
+      /* Made and ended: its resources, rings and replay as read. */
+      static struct vs_context_options options;
+      static bool options_set;
+      if (!options_set) {
+         vs_context_options_default(&options);
+         const struct vs_test_faults journal = { .keep_journal = true };
+         vs_test_faults_set(&journal);
+         options_set = true;
+      }
+      vs_context_destroy(vs_context_from_snapshot(1, "fuzz", &options, &p, why, sizeof(why)));
+   } else if (p.size && vs_restore_read(&p, &s, why, sizeof(why))) {
       /* Every mapping read back is whole: touch its first byte. */
       volatile uint8_t sink = 0;
       for (uint32_t i = 0; i < s.content_count; i++)

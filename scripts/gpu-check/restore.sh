@@ -20,7 +20,12 @@
 #                    vk_device_local at RESTORE_MIB, vk_device_image and
 #                    render_bench with each restore's state carried as a
 #                    snapshot across a socket (2:snapshot): its size,
-#                    fds and time, and the same picture
+#                    fds and time, and the same picture; then the same
+#                    four handed to a fresh worker process at each restore
+#                    (2:worker): the hand-overs, the pause each client saw
+#                    (median and most, from the quiet point in the worker
+#                    before to its rings running in the next), and the
+#                    same picture
 
 rs_mib=${RESTORE_MIB:-1024}
 rs_hash() { sed -nE 's/.* hash: ([0-9a-fx]+).*/\1/p' "$1" | head -n1; }
@@ -81,6 +86,22 @@ LIMIT=300 client "$build/tests/vk_device_image" --rounds 8 >"$logs/restore-snap-
 rs_snap_image=$(rs_client vk_device_image)
 LIMIT=120 client "$build/bench/render_bench" --seconds 3 320x240 >"$logs/restore-snap-rb.txt" 2>&1 || rs_ok=0
 stop_server || rs_ok=0
+# Into a fresh worker: the whole state handed over, the old worker ends.
+VENUS_SERVER_TEST_RESTORE=2:worker run_server --memory auto --log-level info || rs_ok=0
+rs_fresh_log=$server_log
+LIMIT=300 client "$build/tests/vk_compute" --mib 8 --rounds 6 >"$logs/restore-fresh-compute.txt" 2>&1 || rs_ok=0
+LIMIT=300 client "$build/tests/vk_device_local" --mib "$rs_mib" --rounds 6 >"$logs/restore-fresh-local.txt" 2>&1 || rs_ok=0
+LIMIT=300 client "$build/tests/vk_device_image" --rounds 8 >"$logs/restore-fresh-image.txt" 2>&1 || rs_ok=0
+LIMIT=120 client "$build/bench/render_bench" --seconds 3 320x240 >"$logs/restore-fresh-rb.txt" 2>&1 || rs_ok=0
+stop_server || rs_ok=0
+rs_fresh_sent=$(grep -c "hand-over: the client's state went to a fresh worker" "$rs_fresh_log")
+rs_fresh_made=$(grep -c 'restore: made from a snapshot' "$rs_fresh_log")
+rs_fresh_pauses=$(sed -nE 's/.* ([0-9.]+) ms after its quiet point in the worker before.*/\1/p' "$rs_fresh_log")
+rs_fresh_pause="median $(echo "$rs_fresh_pauses" | rs_median) ms, at most $(echo "$rs_fresh_pauses" | sort -g | tail -n1) ms"
+rs_fresh_local=$(sed -nE 's/.*restore: made from a snapshot .* ([1-9][0-9]*) host copies.*/\1/p' "$rs_fresh_log" | wc -l)
+rs_fresh_fallback=$(grep -c 'rebuilt here from the state as taken' "$rs_fresh_log")
+rs_fresh_same=no
+[ "$(rs_hash "$logs/restore-fresh-rb.txt")" = "$(rs_hash "$logs/restore-rb-plain.txt")" ] && rs_fresh_same=yes
 rs_log=$rs_main_log
 rs_snaps=$(grep -c 'its state crossed as a snapshot' "$rs_snap_log")
 rs_snap_fallback=$(grep -c 'rebuilt from the state as taken' "$rs_snap_log")
@@ -92,15 +113,16 @@ rs_moves=$(grep -c 'restore: rebuilt on GPU' "$rs_move_log")
 rs_move_same=no
 [ "$(rs_hash "$logs/restore-move-rb.txt")" = "$(rs_hash "$logs/restore-rb-plain.txt")" ] && rs_move_same=yes
 echo "   refusals, by reason:"
-sed -nE 's/.*restore refused: (.*); the context goes on as it was/\1/p' "$rs_log" "$rs_move_log" "$rs_snap_log" |
+sed -nE 's/.*(restore|hand-over) refused: (.*); the context goes on as it was/\2/p' "$rs_log" "$rs_move_log" "$rs_snap_log" "$rs_fresh_log" |
   sed -E 's/[0-9]+/N/g' | sort | uniq -c | sort -rn | head -n 6
-rs_dropped=$(cat "$rs_log" "$rs_move_log" "$rs_snap_log" | grep -c 'dropping client')
+rs_dropped=$(cat "$rs_log" "$rs_move_log" "$rs_snap_log" "$rs_fresh_log" | grep -c 'dropping client')
 rs_same=no
 [ -n "$(rs_hash "$logs/restore-rb.txt")" ] && [ "$(rs_hash "$logs/restore-rb.txt")" = "$(rs_hash "$logs/restore-rb-plain.txt")" ] &&
   rs_same=yes
-rs_line="vk_compute 8 MiB x6: $rs_small, $(tail -n1 "$logs/restore-compute-8.txt"); ${rs_mib} MiB x6: $rs_big, $(tail -n1 "$logs/restore-compute.txt"); render_bench: $rs_rb, same picture: $rs_same; vk_sync: $rs_sync, $(tail -n1 "$logs/restore-sync.txt"); vk_device_local 8 MiB x6: $rs_local_small, $(tail -n1 "$logs/restore-local-8.txt"); ${rs_mib} MiB x6: $rs_local_big, $(tail -n1 "$logs/restore-local.txt"); vk_device_image x8: $rs_image, $(tail -n1 "$logs/restore-image.txt"); moved between GPUs $rs_moves times: vk_compute $(tail -n1 "$logs/restore-move-compute.txt"), render_bench same picture: $rs_move_same; through snapshots ($rs_snaps, the biggest $rs_snap_biggest; $rs_snap_fallback fell back): vk_compute 8 MiB x6: $rs_snap_compute, $(tail -n1 "$logs/restore-snap-compute.txt"); vk_device_local ${rs_mib} MiB x6: $rs_snap_local, $(tail -n1 "$logs/restore-snap-local.txt"); vk_device_image x8: $rs_snap_image, $(tail -n1 "$logs/restore-snap-image.txt"); render_bench same picture: $rs_snap_same; $rs_dropped clients dropped"
+rs_line="vk_compute 8 MiB x6: $rs_small, $(tail -n1 "$logs/restore-compute-8.txt"); ${rs_mib} MiB x6: $rs_big, $(tail -n1 "$logs/restore-compute.txt"); render_bench: $rs_rb, same picture: $rs_same; vk_sync: $rs_sync, $(tail -n1 "$logs/restore-sync.txt"); vk_device_local 8 MiB x6: $rs_local_small, $(tail -n1 "$logs/restore-local-8.txt"); ${rs_mib} MiB x6: $rs_local_big, $(tail -n1 "$logs/restore-local.txt"); vk_device_image x8: $rs_image, $(tail -n1 "$logs/restore-image.txt"); moved between GPUs $rs_moves times: vk_compute $(tail -n1 "$logs/restore-move-compute.txt"), render_bench same picture: $rs_move_same; through snapshots ($rs_snaps, the biggest $rs_snap_biggest; $rs_snap_fallback fell back): vk_compute 8 MiB x6: $rs_snap_compute, $(tail -n1 "$logs/restore-snap-compute.txt"); vk_device_local ${rs_mib} MiB x6: $rs_snap_local, $(tail -n1 "$logs/restore-snap-local.txt"); vk_device_image x8: $rs_snap_image, $(tail -n1 "$logs/restore-snap-image.txt"); render_bench same picture: $rs_snap_same; into fresh workers ($rs_fresh_sent handed over, $rs_fresh_made made there, $rs_fresh_local with host copies of device-local memory, $rs_fresh_fallback rebuilt in place; pause $rs_fresh_pause): vk_compute 8 MiB x6: $(tail -n1 "$logs/restore-fresh-compute.txt"); vk_device_local ${rs_mib} MiB x6: $(tail -n1 "$logs/restore-fresh-local.txt"); vk_device_image x8: $(tail -n1 "$logs/restore-fresh-image.txt"); render_bench same picture: $rs_fresh_same; $rs_dropped clients dropped"
 if [ $rs_ok = 1 ] && [ "$rs_dropped" -eq 0 ] && [ $rs_same = yes ] && [ $rs_move_same = yes ] && [ $rs_snap_same = yes ] &&
-  [ "$rs_snaps" -gt 0 ] && [ "$rs_snap_fallback" -eq 0 ]; then
+  [ "$rs_snaps" -gt 0 ] && [ "$rs_snap_fallback" -eq 0 ] && [ $rs_fresh_same = yes ] && [ "$rs_fresh_sent" -gt 0 ] &&
+  [ "$rs_fresh_made" -eq "$rs_fresh_sent" ] && [ "$rs_fresh_fallback" -eq 0 ] && [ "$rs_fresh_local" -gt 0 ]; then
   result restore PASS "$rs_line"
 else
   result restore FAIL "$rs_line; see restore-*.txt"

@@ -4,6 +4,7 @@
  * and copy mapped again from its fd onto the same bytes; and what a bad
  * snapshot's reader refuses, every fd it brought closed. */
 #include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,4 +284,55 @@ TEST(parcel_recv_refuses_what_it_is_not_told)
    vs_parcel_fini(&out);
 }
 
-UNIT_MAIN(UNIT(snapshot_round_trip), UNIT(snapshot_of_regions_alone), UNIT(snapshot_refusals), UNIT(parcel_recv_refuses_what_it_is_not_told))
+/* A parcel kept in shared memory waits whole in a socket nobody reads
+ * (a worker handing its tenant over ends first), and a socket too small
+ * for it refuses it rather than blocking. */
+TEST(kept_parcel_waits_in_the_socket)
+{
+   char why[192];
+   struct vs_parcel out = { 0 }, in;
+   static uint8_t big[1 << 20];
+   for (size_t i = 0; i < sizeof(big); i++)
+      big[i] = (uint8_t)(i * 7);
+   vs_parcel_put(&out, big, sizeof(big));
+   int memfd = os_shm_create("kept-test", 4096);
+   CHECK(memfd >= 0);
+   for (int i = 0; i < 40; i++)
+      vs_parcel_put_fd(&out, memfd);
+   int sv[2];
+   CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+   CHECK(os_set_nonblocking(sv[0], true) == 0);
+   CHECK(vs_parcel_send_kept(sv[0], &out) == 0);
+   close(sv[0]);
+   /* The sender is gone; what it sent is all there. */
+   CHECK_MSG(vs_parcel_recv_kept(sv[1], &in, out.size, 40, why, sizeof(why)) == 0, "%s", why);
+   close(sv[1]);
+   CHECK(in.size == out.size && memcmp(in.bytes, out.bytes, out.size) == 0);
+   CHECK(in.fd_count == 40);
+   vs_parcel_fini(&in);
+   /* Over the receiver's byte limit: refused. */
+   CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+   CHECK(vs_parcel_send_kept(sv[0], &out) == 0);
+   close(sv[0]);
+   CHECK(vs_parcel_recv_kept(sv[1], &in, out.size - 1, 40, why, sizeof(why)) < 0);
+   CHECK(strstr(why, "too many") != NULL);
+   close(sv[1]);
+   /* A socket that cannot hold its fds: refused, not blocked. */
+   struct vs_parcel many = { 0 };
+   for (int i = 0; i < 500; i++)
+      vs_parcel_put_fd(&many, memfd);
+   CHECK(!many.failed);
+   CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+   const int smallest = 1;
+   CHECK(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &smallest, sizeof(smallest)) == 0);
+   CHECK(os_set_nonblocking(sv[0], true) == 0);
+   CHECK(vs_parcel_send_kept(sv[0], &many) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+   close(sv[0]);
+   close(sv[1]);
+   vs_parcel_fini(&many);
+   vs_parcel_fini(&out);
+   close(memfd);
+}
+
+UNIT_MAIN(UNIT(snapshot_round_trip), UNIT(snapshot_of_regions_alone), UNIT(snapshot_refusals), UNIT(parcel_recv_refuses_what_it_is_not_told),
+          UNIT(kept_parcel_waits_in_the_socket))
