@@ -124,9 +124,11 @@ vs_context_write_rings(struct vs_context *ctx, struct vs_parcel *out, char *why,
                                     l->idle_timeout_ns };
       for (unsigned i = 0; i < 10; i++)
          vs_parcel_put_u64(out, layout[i]);
-      /* What it ran: a command its thread copied meanwhile waits on the
+      /* What it ran, and its reply window as that left it: a command
+       * (or window change) its thread copied meanwhile waits on the
        * dispatch lock, which the hand-over holds, and is run by the next
-       * worker. */
+       * worker; a transport command that takes no lock (an extra's write,
+       * a seqno wait) is run again there, to the same effect. */
       vs_parcel_put_u32(out, atomic_load(&r->published_head));
       vs_parcel_put_u64(out, atomic_load(&r->virtqueue_seqno));
       put_reply(out, &r->dispatch);

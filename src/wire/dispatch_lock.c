@@ -89,12 +89,14 @@ starts_with(const char *s, const char *prefix)
 }
 
 /* The commands of VK_MESA_venus_protocol that order the channels and
- * carry streams (context/ring_commands.c). */
+ * carry streams (context/ring_commands.c). The reply window's
+ * (vkSet/SeekReplyCommandStreamMESA) are not among them: they hold the
+ * lock shared, so that a hand-over, holding it exclusive, reads each
+ * ring's window as the head it published left it. */
 static const char *const transport_commands[] = {
-   "vkSetReplyCommandStreamMESA", "vkSeekReplyCommandStreamMESA", "vkExecuteCommandStreamsMESA",
-   "vkCreateRingMESA",            "vkDestroyRingMESA",            "vkNotifyRingMESA",
-   "vkWriteRingExtraMESA",        "vkSubmitVirtqueueSeqnoMESA",   "vkWaitVirtqueueSeqnoMESA",
-   "vkWaitRingSeqnoMESA",
+   "vkExecuteCommandStreamsMESA", "vkCreateRingMESA",           "vkDestroyRingMESA",
+   "vkNotifyRingMESA",            "vkWriteRingExtraMESA",       "vkSubmitVirtqueueSeqnoMESA",
+   "vkWaitVirtqueueSeqnoMESA",    "vkWaitRingSeqnoMESA",
 };
 
 enum vs_dispatch_mode

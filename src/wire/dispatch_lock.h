@@ -8,9 +8,10 @@
  *  - commands that destroy or free objects (vkDestroy*, vkFree*,
  *    vkResetCommandPool, vkResetDescriptorPool) hold it exclusive: they
  *    start once no command that may have resolved their objects runs;
- *  - the transport commands (rings, reply and command streams, seqno
- *    waits) take none: they wait for other dispatchers, which must be able
- *    to run meanwhile, and touch no Vulkan object.
+ *  - the transport commands (rings, command streams, seqno waits) take
+ *    none: they wait for other dispatchers, which must be able to run
+ *    meanwhile, and touch no Vulkan object; the reply window's hold it
+ *    shared (dispatch_lock.c).
  * Writers go first: a shared request waits while a writer waits, so a
  * destroy is never starved by the rings. A command that waits on the host
  * for long under the shared lock lets a waiting writer in between two
