@@ -12,6 +12,8 @@
 # built (not handed over yet). The new process, stopped, removes the socket
 # file it took over. The VM devices (--vhost-user, --vhost-user-input) of a
 # fake VMM flushing its scanouts keep their workers across two upgrades.
+# A client computing across an upgrade, its context able to be handed over
+# (the test switch's :worker), goes on in a worker of the new binary.
 # A new binary's check says which hand-over versions it reads, and a
 # record that is none is refused with one line. Printed as notes: the
 # time from the signal to the take-over, and the compute time per round of
@@ -146,6 +148,42 @@ stop_new() {
     grep -m5 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$SERVER_LOG" || true
   fi
 }
+server_stop || true
+
+# --- workers moved to the new binary: each client handed to a fresh worker --------
+# With contexts that can be handed over (the test switch's :worker; 100000
+# streams: only when asked), the new binary asks each worker it took over
+# to hand its client to a fresh worker of its own pool, whose forker runs
+# the new binary: the client computes on, in a process of the new binary.
+VENUS_SERVER_TEST_RESTORE=100000:worker server_start --log-level info || finish
+MOVE_PID=$SERVER_PID
+served=$(log_count 'client served by worker process')
+compute moved 16 &
+MOVED=$!
+BG_PIDS+=("$MOVED")
+wait_log_count 'client served by worker process' $((served + 1)) 30 || fail "the moving client was never served"
+for _ in $(seq 1200); do grep -q '^info: rounds begin' "$TEST_TMP/moved.out" 2>/dev/null && break; sleep 0.05; done
+old_worker=$(sed -nE 's/.*client served by worker process ([0-9]+).*/\1/p' "$SERVER_LOG" | tail -n 1)
+install_binary
+kill -USR2 "$MOVE_PID"
+wait_log_count 'upgrade: took over [0-9]+ tenants, their workers' 1 60 || fail "no take-over of the moving client"
+if wait_log_count 'restore: made from a snapshot' 1 60; then
+  pass "the client's state was made again in a fresh worker"
+else
+  fail "no fresh worker made the client's state within 60 s"; show_tail "$SERVER_LOG" 10
+fi
+check "worker process $old_worker was asked to hand the client to the new binary" \
+  grep -q "upgrade: worker process $old_worker asked to hand the client to a worker of the new binary" "$SERVER_LOG"
+check "it handed the client over and ended" grep -q "client worker process $old_worker handed the client over" "$SERVER_LOG"
+new_worker=$(sed -nE 's/.*client served by worker process ([0-9]+).*/\1/p' "$SERVER_LOG" | tail -n 1)
+exe=$(readlink "/proc/$new_worker/exe" 2>/dev/null || true)
+check "the fresh worker $new_worker runs the binary on disk now ($exe)" \
+  test -n "$exe" -a "$exe" = "$(readlink -f "$SERVER_BIN")"
+pause=$(sed -nE 's/.*restore: made from a snapshot .* ([0-9.]+) ms after its quiet point in the worker before.*/\1/p' "$SERVER_LOG" | tail -n 1)
+note "the pause the moved client saw: ${pause:-?} ms"
+rc=0; wait "$MOVED" || rc=$?
+client_check "the client computing across its move to the new binary" "$TEST_TMP/moved.out" "$rc" || true
+check "no client was dropped (found $(log_count 'dropping client'))" [ "$(log_count 'dropping client')" -eq 0 ]
 server_stop || true
 
 # --- thread mode: the clients stay in the old process, a new one takes the socket --

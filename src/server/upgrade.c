@@ -446,9 +446,10 @@ tenant_valid(const struct vs_hand_over_tenant *t, const struct vs_upgrade *up, u
    if (t->kind == VS_HAND_OVER_VM_GPU) {
       if (t->fd >= 0 && !is_kind(t->fd, S_IFSOCK))
          return false;
-      return t->lines_fd < 0 ? t->lines_fd == -1 : t->fd >= 0 && is_kind(t->lines_fd, S_IFREG);
+      return t->aux_fd < 0 ? t->aux_fd == -1 : t->fd >= 0 && is_kind(t->aux_fd, S_IFREG);
    }
-   if (!is_kind(t->fd, S_IFSOCK) || t->lines_fd != -1)
+   if (!is_kind(t->fd, S_IFSOCK) ||
+       (t->kind == VS_HAND_OVER_CLIENT ? t->aux_fd != -1 && !is_kind(t->aux_fd, S_IFSOCK) : t->aux_fd != -1))
       return false;
    if (!context)
       return true;
@@ -472,7 +473,7 @@ read_v2_tenants(int fd, struct vs_upgrade *up, unsigned count)
       up->adopted[i] = (struct vs_hand_over_tenant){
          .kind = VS_HAND_OVER_CLIENT, .id = v.ctx_id, .uid = v.uid, .pid = v.pid, .gpu = v.gpu,
          .forker = v.forker, .fd = v.client_fd, .activity_fd = v.activity_fd, .ledger_fd = v.ledger_fd,
-         .lines_fd = -1,
+         .aux_fd = -1,
       };
       memcpy(up->adopted[i].held, v.held, sizeof(v.held));
    }

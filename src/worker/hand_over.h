@@ -50,7 +50,10 @@ struct vs_hand_over_tenant {
    int32_t activity_fd; /* a client's or a VM device's; -1 for a context */
    int32_t ledger_fd;   /* -1: no channel, or it had ended */
    int32_t vmm;         /* a VM device: its VMM's pid (0: unknown) */
-   int32_t lines_fd;    /* a VM GPU device with contexts apart: their line budget; else -1 */
+   /* A VM GPU device with contexts apart: their line budget. A client:
+    * the server's end of its worker's hand-over socket (context.h:
+    * vs_context_hand_over). Else, or none, -1. */
+   int32_t aux_fd;
    uint32_t init_flags; /* ...and its VMM's INIT flags */
    char name[VS_HAND_OVER_NAME_SIZE]; /* a VM context's */
    uint64_t held[VS_LEDGER_POOLS];

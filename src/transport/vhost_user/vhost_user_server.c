@@ -459,7 +459,7 @@ contexts_thread(void *arg)
       .device_id = device->id, .uid = device->uid, .starts = server->starts, .ledger = server->ledger,
       .context_lines = CONTEXT_LINES_PER_DEVICE, .hand_over = device->hand_over,
       .adopted = adopted ? adopted + 1 : NULL, .adopted_count = device->adopted_context_count,
-      .lines_fd = adopted ? adopted->lines_fd : -1, .init_flags = adopted ? adopted->init_flags : 0,
+      .lines_fd = adopted ? adopted->aux_fd : -1, .init_flags = adopted ? adopted->init_flags : 0,
    };
    const struct render_server_options rs = {
       .isolate = VS_ISOLATE_PROCESS,
@@ -804,7 +804,7 @@ freeze_devices(struct server *server, struct vs_hand_over_tenant *running, unsig
       *t = (struct vs_hand_over_tenant){
          .kind = d->kind == VS_VU_DEVICE_GPU ? VS_HAND_OVER_VM_GPU : VS_HAND_OVER_VM_INPUT, .id = d->id,
          .uid = (uint32_t)d->uid, .forker = vs_worker_pool_forker_of(server->pool, d->pid), .fd = -1,
-         .activity_fd = d->activity_fd, .vmm = (int32_t)d->vmm, .lines_fd = -1,
+         .activity_fd = d->activity_fd, .vmm = (int32_t)d->vmm, .aux_fd = -1,
       };
       if (d->kind == VS_VU_DEVICE_INPUT) {
          t->fd = options->router ? vs_input_router_events_fd(options->router, d->id) : -1;

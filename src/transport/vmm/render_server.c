@@ -711,7 +711,7 @@ render_hand_over_freeze(struct render_hand_over *h, struct vs_hand_over_tenant *
    if (!s) {
       /* Its socket closed with it. */
       device->fd = -1;
-      device->lines_fd = -1;
+      device->aux_fd = -1;
       pthread_mutex_unlock(&h->lock);
       return 0;
    }
@@ -742,14 +742,14 @@ render_hand_over_freeze(struct render_hand_over *h, struct vs_hand_over_tenant *
       *t = (struct vs_hand_over_tenant){
          .kind = VS_HAND_OVER_VM_CONTEXT, .id = w->ctx_id, .uid = (uint32_t)s->vmm_uid,
          .device = s->rs->tenant->device_id, .pool = 1, .forker = vs_worker_pool_forker_of(s->pool, w->tenant->pid),
-         .fd = w->fd, .activity_fd = -1, .lines_fd = -1,
+         .fd = w->fd, .activity_fd = -1, .aux_fd = -1,
       };
       memcpy(t->name, w->name, sizeof(t->name));
       vs_tenant_hand_over(w->tenant, t);
    }
    pthread_mutex_unlock(&s->lock);
    device->init_flags = s->init_flags;
-   device->lines_fd = s->lines_fd;
+   device->aux_fd = s->lines_fd;
    /* Parked until the exec, or render_hand_over_thaw. */
    pthread_mutex_unlock(&h->lock);
    return (int)n;

@@ -806,6 +806,21 @@ hand_over(struct client *c)
    _exit(VS_WORKER_EXIT_HANDED_OVER);
 }
 
+/* The server asked for a hand-over: one byte on the hand-over socket. Its
+ * end (the server went without carrying the socket) asks for none. */
+static void
+hand_over_asked(struct client *c)
+{
+   char ask;
+   const ssize_t n = recv(c->hand_over_fd, &ask, 1, MSG_DONTWAIT);
+   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      c->hand_over_fd = -1;
+      return;
+   }
+   if (n == 1 && vs_context_running(c->ctx))
+      hand_over(c);
+}
+
 /* A client handed over by the worker before: its state read back. */
 static bool
 serve_from_snapshot(struct client *c, struct vs_parcel *in)
@@ -917,9 +932,13 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
        * ECONNRESET: Mesa's vtest reader aborts on that, but spins forever
        * on an end of file (one waiting for a reply never gets one). */
       if (c.ctx && !c.work_due_ns) {
-         struct pollfd pfd = { .fd = fd, .events = POLLIN };
-         while (!arrived && poll(&pfd, 1, -1) < 0 && errno == EINTR)
+         /* The server may ask for a hand-over meanwhile (a live upgrade
+          * moving the client to its new binary). */
+         struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN }, { .fd = c.hand_over_fd, .events = POLLIN } };
+         while (!arrived && poll(pfd, c.hand_over_fd >= 0 ? 2 : 1, -1) < 0 && errno == EINTR)
             ;
+         if (!arrived && c.hand_over_fd >= 0 && pfd[1].revents)
+            hand_over_asked(&c);
          /* A request arrived: busy (the wait may be long) until it is served. */
          vs_activity_work(limits->activity, 1);
          bool settled = vs_context_settle_ring_wait(c.ctx) && vs_context_running(c.ctx);

@@ -58,9 +58,12 @@ struct client_thread {
    /* Its worker's, while the thread waits for that worker to end (under
     * the lock): what a live upgrade in place hands over. */
    struct vs_tenant *tenant;
-   /* Taken over from the process before a live upgrade: its thread only
-    * waits for its worker. */
+   /* Taken over from the process before a live upgrade: its thread waits
+    * for its worker first. */
    const struct vs_hand_over_tenant *adopted;
+   /* The server's end of its worker's hand-over socket (-1: none), under
+    * the lock: what a live upgrade carries for it. */
+   int hand_over_fd;
 };
 
 struct server {
@@ -162,7 +165,7 @@ client_done(struct client_thread *ct)
  * this process when a display reads its memory (worker/worker_link.h). */
 static enum vs_tenant_start
 start_worker(struct client_thread *ct, struct vs_tenant *tenant, int *err, int hand_over, int snapshot,
-             int link, int gpu)
+             int link, int gpu, bool asked)
 {
    struct server *server = ct->server;
    struct vtest_client_job job = { .ctx_id = ct->ctx_id };
@@ -181,12 +184,15 @@ start_worker(struct client_thread *ct, struct vs_tenant *tenant, int *err, int h
       fds[n++] = link;
    }
    /* Its account in this process's ledger, over a channel of its own;
-    * one of its uid's worker starts first (worker/tenant.h). A worker that
-    * takes over a handed client costs no start and serves on its GPU: it
-    * is the same tenant, whose guest read that GPU. */
+    * one of its uid's worker starts first (worker/tenant.h), unless this
+    * server asked for the hand-over: a worker handing its client over at
+    * will (its guest may own it) takes starts as new clients do. A worker
+    * that takes over a handed client serves on its GPU: it is the same
+    * tenant, whose guest read that GPU. */
    const struct vs_tenant_request request = {
-      .pool = server->pool, .starts = snapshot >= 0 ? NULL : server->starts,
-      .placement = server->options->placement, .noun = "client", .same_gpu = snapshot >= 0, .gpu = gpu, .ledger = server->ledger, .uid = ct->peer_uid,
+      .pool = server->pool, .starts = asked ? NULL : server->starts,
+      .placement = server->options->placement, .noun = "client", .same_gpu = snapshot >= 0, .gpu = gpu,
+      .ledger = server->ledger, .uid = ct->peer_uid,
       .ctx_id = ct->ctx_id, .fds = fds, .fd_count = n, .ledger_slot = 2, .job = &job, .job_size = sizeof(job),
       .waiting = client_waits_for_start, .data = ct,
    };
@@ -209,6 +215,53 @@ hand_over_pair(struct client_thread *ct, bool linked, int pair[2])
    }
 }
 
+/* The server's end of the client's hand-over socket, where a live
+ * upgrade finds it. */
+static void
+set_hand_over_fd(struct client_thread *ct, int fd)
+{
+   pthread_mutex_lock(&ct->server->lock);
+   ct->hand_over_fd = fd;
+   pthread_mutex_unlock(&ct->server->lock);
+}
+
+/* Whether the worker that ended with `status` handed the client over:
+ * then the snapshot waits in the socket for the next worker (*snapshot),
+ * and the next worker gets a hand-over socket of its own (pair). */
+static bool
+handed_over(struct client_thread *ct, int status, int pair[2], int *snapshot)
+{
+   if (pair[0] < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != VS_WORKER_EXIT_HANDED_OVER)
+      return false;
+   /* The old socket is the snapshot's from now on: no upgrade carries it. */
+   *snapshot = pair[0];
+   hand_over_pair(ct, false, pair);
+   set_hand_over_fd(ct, pair[0]);
+   return true;
+}
+
+static void
+finish_hand_over(struct client_thread *ct, int fd)
+{
+   set_hand_over_fd(ct, -1);
+   if (fd >= 0)
+      close(fd);
+}
+
+/* A live upgrade took the client over: its worker, of the binary before,
+ * is asked to hand it to a fresh one of this binary. */
+static void
+ask_to_move(struct client_thread *ct, int fd)
+{
+   const char ask = 'm';
+   if (send(fd, &ask, 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
+      vs_info(ct->ctx_id, "upgrade: worker process %d asked to hand the client to a worker of the new binary",
+              (int)ct->worker);
+   else
+      vs_warn(ct->ctx_id, "upgrade: cannot ask worker process %d to hand the client over (%s); it stays there",
+              (int)ct->worker, strerror(errno));
+}
+
 static void
 serve_by_workers(struct client_thread *ct)
 {
@@ -223,10 +276,12 @@ serve_by_workers(struct client_thread *ct)
    struct vs_server_link *served = link[0] >= 0 ? vs_server_link_open(link[0], ct->ctx_id, registry, NULL) : NULL;
    int pair[2], snapshot = -1, gpu = -1;
    hand_over_pair(ct, link[1] >= 0, pair);
+   if (pair[0] >= 0)
+      set_hand_over_fd(ct, pair[0]);
    for (;;) {
       struct vs_tenant tenant;
       int err;
-      const enum vs_tenant_start started = start_worker(ct, &tenant, &err, pair[1], snapshot, link[1], gpu);
+      const enum vs_tenant_start started = start_worker(ct, &tenant, &err, pair[1], snapshot, link[1], gpu, false);
       if (link[1] >= 0)
          close(link[1]);
       link[1] = -1;
@@ -248,17 +303,12 @@ serve_by_workers(struct client_thread *ct)
          vs_info(ct->ctx_id, "client served by worker process %d", (int)tenant.pid);
          gpu = tenant.gpu; /* the end gives it back */
          const int status = await_worker(ct, &tenant, served);
-         if (pair[0] >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == VS_WORKER_EXIT_HANDED_OVER) {
-            /* The snapshot waits in the socket for the next worker. */
-            snapshot = pair[0];
-            hand_over_pair(ct, false, pair);
+         if (handed_over(ct, status, pair, &snapshot))
             continue;
-         }
       }
       break;
    }
-   if (pair[0] >= 0)
-      close(pair[0]);
+   finish_hand_over(ct, pair[0]);
 }
 
 static void *
@@ -307,7 +357,27 @@ adopted_main(void *arg)
    os_thread_set_name(name);
    struct vs_tenant tenant;
    vs_tenant_adopt(ct->adopted, server->options->placement, server->ledger, &tenant);
-   await_worker(ct, &tenant, NULL);
+   int pair[2] = { ct->hand_over_fd, -1 }, snapshot = -1;
+   if (pair[0] >= 0)
+      ask_to_move(ct, pair[0]);
+   int status = await_worker(ct, &tenant, NULL);
+   /* Handed over: each next worker is this binary's, as a new client's;
+    * the first one this server asked for. */
+   const int gpu = tenant.gpu;
+   for (bool asked = ct->hand_over_fd >= 0; handed_over(ct, status, pair, &snapshot); asked = false) {
+      int err;
+      const enum vs_tenant_start started = start_worker(ct, &tenant, &err, pair[1], snapshot, -1, gpu, asked);
+      if (pair[1] >= 0)
+         close(pair[1]);
+      close(snapshot);
+      if (started != VS_TENANT_STARTED) {
+         vs_error(ct->ctx_id, "dropping client: no worker process took it over: %s", strerror(err));
+         break;
+      }
+      vs_info(ct->ctx_id, "client served by worker process %d", (int)tenant.pid);
+      status = await_worker(ct, &tenant, NULL);
+   }
+   finish_hand_over(ct, pair[0]);
    client_done(ct);
    return NULL;
 }
@@ -479,6 +549,7 @@ start_client(struct server *server, int fd)
    ct->server = server;
    ct->activity = activity;
    ct->activity_fd = activity_fd;
+   ct->hand_over_fd = -1;
    ct->fd = fd;
    ct->peer_uid = known ? uid : (uid_t)-1;
    ct->ctx_id = server->next_ctx_id++;
@@ -638,7 +709,7 @@ upgrade_in_place(struct server *server, int listen_fd)
       struct vs_hand_over_tenant *t = &running[i++];
       *t = (struct vs_hand_over_tenant){
          .kind = VS_HAND_OVER_CLIENT, .id = ct->ctx_id, .uid = (uint32_t)ct->peer_uid, .fd = ct->fd,
-         .activity_fd = ct->activity_fd, .vmm = 0, .lines_fd = -1,
+         .activity_fd = ct->activity_fd, .vmm = 0, .aux_fd = ct->hand_over_fd,
          .forker = vs_worker_pool_forker_of(server->pool, ct->worker),
       };
       vs_tenant_hand_over(ct->tenant, t);
@@ -697,7 +768,7 @@ adopt_clients(struct server *server)
       if (activity) {
          *ct = (struct client_thread){ .server = server, .fd = a->fd, .ctx_id = a->id,
                                        .peer_uid = (uid_t)a->uid, .worker = a->pid, .activity = activity,
-                                       .activity_fd = a->activity_fd, .adopted = a };
+                                       .activity_fd = a->activity_fd, .adopted = a, .hand_over_fd = a->aux_fd };
          pthread_mutex_lock(&server->lock);
          ct->next = server->clients;
          server->clients = ct;
