@@ -806,6 +806,13 @@ hand_over(struct client *c)
    _exit(VS_WORKER_EXIT_HANDED_OVER);
 }
 
+static bool
+hand_over_pending(int fd)
+{
+   struct pollfd pfd = { .fd = fd, .events = POLLIN };
+   return poll(&pfd, 1, 0) > 0;
+}
+
 /* The server asked for a hand-over: one byte on the hand-over socket. Its
  * end (the server went without carrying the socket) asks for none. */
 static void
@@ -985,6 +992,9 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
             hand_over(&c);
          else
             vs_context_hand_over_cancel(c.ctx);
+      } else if (c.ctx && c.hand_over_fd >= 0 && hand_over_pending(c.hand_over_fd)) {
+         /* A client that never leaves its worker waiting sees the ask here. */
+         hand_over_asked(&c);
       }
    }
 
