@@ -5,6 +5,13 @@
 #                    vk_compute clients (64 MiB, every word checked)
 #                    computing across both: the take-over lines, how long
 #                    the tenants' charges waited, both clients' results
+#   upgrade-move     an upgrade in place whose new binary moves each
+#                    client to a fresh worker of its own (the test switch
+#                    VENUS_SERVER_TEST_RESTORE=100000:worker: contexts that
+#                    can be handed over, only when asked): vk_compute (64
+#                    MiB) and vk_device_local (1 GiB without host access,
+#                    copied through the GPU) across it, the hand-overs and
+#                    the pause each client saw
 #   upgrade-vm       the same of a VM devices' server (--vhost-user,
 #                    --vhost-user-input) while a fake VMM
 #                    (tests/vhost_user/fake_vmm.py --vm) flushes its GPU
@@ -51,6 +58,37 @@ else
   else
     result upgrade FAIL "take-over lines $up_lines, clients rc $up_rc: $(grep -h -m2 -E '^(error|FAIL)' "$up_out"/*.out | tr '\n' ' ')"
     grep -E 'upgrade|killed' "$server_log" | tail -n 8
+  fi
+  stop_server || true
+fi
+
+# --- clients moved to workers of the new binary -----------------------------------
+if ! VENUS_SERVER_TEST_RESTORE=100000:worker run_server --log-level info; then
+  result upgrade-move FAIL "server did not start"
+else
+  mv_out=$logs/upgrade-move
+  mkdir -p "$mv_out"
+  LIMIT=300 client "$build/tests/vk_compute" --mib 64 --rounds 40 --pause-ms 150 >"$mv_out/compute.out" 2>&1 &
+  mv_a=$!
+  LIMIT=300 client "$build/tests/vk_device_local" --mib 1024 --rounds 30 >"$mv_out/local.out" 2>&1 &
+  mv_b=$!
+  for _ in $(seq 600); do grep -q '^info: rounds begin' "$mv_out/compute.out" 2>/dev/null && break; sleep 0.05; done
+  sleep 2
+  kill -USR2 "$server_pid"
+  for _ in $(seq 600); do [ "$(grep -c 'restore: made from a snapshot' "$server_log")" -ge 2 ] && break; sleep 0.05; done
+  mv_rc=0
+  wait "$mv_a" || mv_rc=$?
+  wait "$mv_b" || mv_rc=$?
+  mv_asked=$(grep -c 'asked to hand the client to a worker of the new binary' "$server_log")
+  mv_made=$(grep -c 'restore: made from a snapshot' "$server_log")
+  mv_pauses=$(sed -nE 's/.* ([0-9.]+) ms after its quiet point in the worker before.*/\1/p' "$server_log" | tr '\n' ' ')
+  mv_copies=$(sed -nE 's/.*restore: made from a snapshot .* ([0-9]+) host copies.*/\1/p' "$server_log" | tr '\n' ' ')
+  if [ "$mv_asked" -eq 2 ] && [ "$mv_made" -eq 2 ] && [ "$mv_rc" -eq 0 ] && grep -q '^PASSED' "$mv_out/compute.out" &&
+     grep -q '^PASSED' "$mv_out/local.out" && ! grep -q 'dropping client' "$server_log"; then
+    result upgrade-move PASS "2 clients moved to workers of the new binary, both correct; pauses ${mv_pauses}ms, host copies ${mv_copies}"
+  else
+    result upgrade-move FAIL "asked $mv_asked, made $mv_made, clients rc $mv_rc: $(grep -h -m2 -E '^(error|FAIL)' "$mv_out"/*.out | tr '\n' ' ')"
+    grep -E 'upgrade|hand-over|made from|dropping' "$server_log" | tail -n 8
   fi
   stop_server || true
 fi
