@@ -34,6 +34,11 @@ SERVER_BIN=$BIN_DIR/venus-server
 # compute LABEL ROUNDS: vk_compute through the server; its output in $TEST_TMP/LABEL.out
 # (its time limit long enough for 20 rounds and two upgrades under the sanitizers).
 compute() { venus_run 240 "$COMPUTE" --mib 8 --rounds "$2" --pause-ms 400 >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err"; }
+# rounds_begun LABEL: waits (up to 60 s) until LABEL's client has begun its rounds.
+rounds_begun() {
+  for _ in $(seq 1200); do grep -q '^info: rounds begin' "$TEST_TMP/$1.out" 2>/dev/null && return 0; sleep 0.05; done
+  return 1
+}
 # taken_pid: the pid the last hand-over went to, from the old process's line.
 taken_pid() { sed -nE 's/^venus-server: info: upgrade: pid ([0-9]+) \(.*\) took over the socket in [0-9]+ ms.*/\1/p' "$SERVER_LOG" | tail -1; }
 
@@ -69,7 +74,7 @@ BG_PIDS+=("$ACROSS" "$ACROSS2")
 wait_log_count 'client served by worker process' $((served + 2)) 30 || fail "the long clients were never served"
 # The signal comes once their rounds have begun, however slow the start.
 for out in across across2; do
-  for _ in $(seq 1200); do grep -q '^info: rounds begin' "$TEST_TMP/$out.out" 2>/dev/null && break; sleep 0.05; done
+  rounds_begun "$out" || true
 done
 install_binary
 asked_ms=$(python3 -c 'import time; print(int(time.monotonic() * 1000))')
@@ -162,7 +167,7 @@ compute moved 16 &
 MOVED=$!
 BG_PIDS+=("$MOVED")
 wait_log_count 'client served by worker process' $((served + 1)) 30 || fail "the moving client was never served"
-for _ in $(seq 1200); do grep -q '^info: rounds begin' "$TEST_TMP/moved.out" 2>/dev/null && break; sleep 0.05; done
+rounds_begun moved || true
 old_worker=$(sed -nE 's/.*client served by worker process ([0-9]+).*/\1/p' "$SERVER_LOG" | tail -n 1)
 install_binary
 kill -USR2 "$MOVE_PID"

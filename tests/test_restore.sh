@@ -161,18 +161,25 @@ check "  ... and nothing was copied (found $(grep -cE 'restore: rebuilt .* [1-9]
   [ "$(grep -cE 'restore: rebuilt .* [1-9][0-9]* allocations and' "$SERVER_LOG")" -eq 0 ]
 server_stop || true
 
+# three_clients LABEL HOW ROUNDS: vk_compute (ROUNDS of 8 MiB), vk_device_image
+# and render_bench through the server as started; render_bench's last frame
+# against the one without restores.
+three_clients() {
+  client "$1-compute" "$COMPUTE" --mib 8 --rounds "$3" || true
+  client "$1-image" "$BUILD_DIR/tests/vk_device_image" --rounds 6 || true
+  local rc=0 same=false
+  venus_run "$RENDER" --seconds 1 320x240 >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err" || rc=$?
+  [ "$rc" -eq 0 ] || { fail "render_bench $2 $(describe_rc "$rc")"; show_tail "$TEST_TMP/$1.err" 5; }
+  [ -n "$(hash_of plain)" ] && [ "$(hash_of "$1")" = "$(hash_of plain)" ] && same=true
+  check "render_bench draws the same picture $2 ($(hash_of "$1"))" $same
+}
+
 # --- through a snapshot -------------------------------------------------------------
 # With :snapshot the state a restore takes crosses a socket as bytes and
 # fds (no pointer) and is read back, as a fresh worker reads it: each
 # region and host copy mapped again from its fd.
 VENUS_SERVER_TEST_RESTORE=2:copy:snapshot server_start --log-level info || finish
-client snap-compute "$COMPUTE" --mib 8 --rounds 6 || true
-client snap-image "$BUILD_DIR/tests/vk_device_image" --rounds 6 || true
-rc=0; venus_run "$RENDER" --seconds 1 320x240 >"$TEST_TMP/snapshot.out" 2>"$TEST_TMP/snapshot.err" || rc=$?
-[ "$rc" -eq 0 ] || { fail "render_bench through snapshots $(describe_rc "$rc")"; show_tail "$TEST_TMP/snapshot.err" 5; }
-same=false
-[ -n "$(hash_of plain)" ] && [ "$(hash_of snapshot)" = "$(hash_of plain)" ] && same=true
-check "render_bench draws the same picture through snapshots ($(hash_of snapshot))" $same
+three_clients snapshot "through snapshots" 6
 for c in vk_compute vk_device_image render_bench; do
   n=$(grep -cE "ctx $(ctx_of $c): restore: rebuilt .*; its state crossed as a snapshot of [1-9][0-9]* bytes and [1-9][0-9]* fds" \
     "$SERVER_LOG" || true)
@@ -189,13 +196,7 @@ server_stop || true
 # server starts, and ends: the client stays connected to its socket. With
 # :copy, host-pointer memory crosses as host copies too.
 VENUS_SERVER_TEST_RESTORE=3:copy:worker server_start --log-level info || finish
-client fresh-compute "$COMPUTE" --mib 8 --rounds 9 || true
-client fresh-image "$BUILD_DIR/tests/vk_device_image" --rounds 6 || true
-rc=0; venus_run "$RENDER" --seconds 1 320x240 >"$TEST_TMP/fresh.out" 2>"$TEST_TMP/fresh.err" || rc=$?
-[ "$rc" -eq 0 ] || { fail "render_bench across fresh workers $(describe_rc "$rc")"; show_tail "$TEST_TMP/fresh.err" 5; }
-same=false
-[ -n "$(hash_of plain)" ] && [ "$(hash_of fresh)" = "$(hash_of plain)" ] && same=true
-check "render_bench draws the same picture across fresh workers ($(hash_of fresh))" $same
+three_clients fresh "across fresh workers" 9
 for c in vk_compute vk_device_image render_bench; do
   ctx=$(ctx_of "$c")
   sent=$(grep -cE "ctx $ctx: hand-over: the client's state went to a fresh worker as a snapshot of [1-9][0-9]* bytes and [1-9][0-9]* fds" "$SERVER_LOG" || true)
