@@ -15,6 +15,10 @@
 /* On the socket: a header, the fds in batches (each a count, its fds
  * riding on it), then the bytes. The receiver reads each part at its
  * known length, so a batch's fds come with its own count. */
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* the socket's owner set SO_NOSIGPIPE (os_socket_prepare) */
+#endif
+
 #define PARCEL_MAGIC 0x56535043u /* "VSPC" */
 #define PARCEL_VERSION 1u
 #define FDS_PER_BATCH 32u
@@ -150,7 +154,8 @@ send_all(int sock, const void *data, size_t size, const int *fds, uint32_t fd_co
 {
    const uint8_t *at = data;
    while (size) {
-      const ssize_t n = os_send_fds(sock, at, size, fds, fd_count, 0);
+      /* A receiver gone is an error here, not the end of the process. */
+      const ssize_t n = os_send_fds(sock, at, size, fds, fd_count, MSG_NOSIGNAL);
       if (n < 0)
          return -1;
       at += n;

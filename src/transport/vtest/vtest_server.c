@@ -39,6 +39,10 @@
 /* How long accepting pauses when out of fds, in ms. */
 #define ACCEPT_BACKOFF_MS 100
 
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* os_socket_prepare set SO_NOSIGPIPE on the hand-over socket */
+#endif
+
 struct client_thread {
    struct client_thread *next;
    struct server *server;
@@ -208,9 +212,14 @@ hand_over_pair(struct client_thread *ct, bool linked, int pair[2])
    pair[0] = pair[1] = -1;
    if (!vs_test_faults.restore_worker || linked)
       return;
-   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0 || os_socket_prepare(pair[0]) != 0 ||
+       os_socket_prepare(pair[1]) != 0) {
       vs_warn(ct->ctx_id, "no hand-over socket for the client's worker (%s): it stays in that worker",
               strerror(errno));
+      if (pair[0] >= 0) {
+         close(pair[0]);
+         close(pair[1]);
+      }
       pair[0] = pair[1] = -1;
    }
 }
