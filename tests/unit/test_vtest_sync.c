@@ -4,10 +4,12 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "base/parcel.h"
 #include "unit.h"
 #include "transport/vtest/vtest_protocol.h"
 #include "transport/vtest/vtest_sync.h"
@@ -396,7 +398,76 @@ TEST(sync_timed_out_waits_are_freed)
    vtest_sync_table_destroy(t);
 }
 
+/* A hand-over's part (vtest_sync_table_write/read): ids, values and the
+ * next id cross whole; a pending signal or wait refuses it; a hostile
+ * part is refused. */
+TEST(sync_table_crosses_a_hand_over)
+{
+   struct vtest_sync_table *t = vtest_sync_table_create();
+   uint32_t a, b, c;
+   CHECK_EQ(vtest_sync_create(t, 3, &a), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_create(t, 1ull << 40, &b), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_create(t, 0, &c), VTEST_SYNC_OK);
+   CHECK(vtest_sync_unref(t, a));
+   char why[192];
+   struct vs_parcel out = { 0 };
+   CHECK(vtest_sync_table_write(t, &out, 0, why, sizeof(why)));
+   struct vtest_sync_table *u = vtest_sync_table_create();
+   CHECK(vtest_sync_table_read(u, &out, why, sizeof(why)));
+   CHECK_EQ(value_of(u, b), 1ull << 40);
+   CHECK_EQ(value_of(u, c), 0u);
+   uint64_t v;
+   CHECK(!vtest_sync_read(u, a, &v));
+   /* The next id goes on where it was. */
+   uint32_t d;
+   CHECK_EQ(vtest_sync_create(u, 0, &d), VTEST_SYNC_OK);
+   CHECK_EQ(d, c + 1);
+   vtest_sync_table_destroy(u);
+   vs_parcel_fini(&out);
+
+   /* A signal not retired, or a wait not over, refuses it. */
+   struct entries e = { .count = 0 };
+   entry(&e, b, (1ull << 40) + 1);
+   struct vtest_sync_signal *s = NULL;
+   uint32_t bad;
+   CHECK_EQ(vtest_sync_signal_create(t, e.w, e.count, &s, &bad), VTEST_SYNC_OK);
+   CHECK(!vtest_sync_table_write(t, &out, 0, why, sizeof(why)));
+   CHECK(strstr(why, "not set yet") != NULL);
+   vs_parcel_fini(&out);
+   vtest_sync_signal_retire(s);
+   int fd;
+   entry(&e, c, 9);
+   CHECK_EQ(vtest_sync_wait(t, false, VTEST_SYNC_WAIT_INFINITE, e.w + VTEST_SYNC_ENTRY_WORDS, 1, &fd, &bad),
+            VTEST_SYNC_OK);
+   CHECK(!vtest_sync_table_write(t, &out, 0, why, sizeof(why)));
+   CHECK(strstr(why, "SYNC_WAIT") != NULL);
+   vs_parcel_fini(&out);
+   close(fd);
+   vtest_sync_table_destroy(t);
+
+   /* Hostile parts (next id, count, then id and value's two words each):
+    * id 0, an id twice, a next id of 0, more syncs than bytes. */
+   static const struct {
+      uint32_t words[8];
+      size_t count;
+   } parts[] = {
+      { { 5, 1, 0, 0, 0 }, 5 },
+      { { 5, 2, 7, 0, 0, 7, 0, 0 }, 8 },
+      { { 0, 0 }, 2 },
+      { { 5, 3, 7, 0, 0 }, 5 },
+   };
+   for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+      struct vs_parcel in = { 0 };
+      vs_parcel_put(&in, parts[i].words, parts[i].count * 4);
+      struct vtest_sync_table *h = vtest_sync_table_create();
+      CHECK_MSG(!vtest_sync_table_read(h, &in, why, sizeof(why)), "part %zu was read", i);
+      CHECK(strstr(why, "its snapshot is bad") != NULL);
+      vtest_sync_table_destroy(h);
+      vs_parcel_fini(&in);
+   }
+}
+
 UNIT_MAIN(UNIT(sync_basic), UNIT(sync_unknown_ids), UNIT(sync_wait_satisfied),
           UNIT(sync_wait_pending), UNIT(sync_signals), UNIT(sync_retire_on_another_thread),
           UNIT(sync_limit_syncs), UNIT(sync_limit_waiters),
-          UNIT(sync_timed_out_waits_are_freed))
+          UNIT(sync_timed_out_waits_are_freed), UNIT(sync_table_crosses_a_hand_over))
