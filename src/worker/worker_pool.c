@@ -722,6 +722,26 @@ read_answer(int ctl)
    }
 }
 
+bool
+vs_worker_pool_await_prepared(struct vs_worker_pool *pool, uint32_t timeout_ms)
+{
+   if (!pool->config.ready)
+      return false;
+   const uint64_t deadline_ns = os_now_ns() + (uint64_t)timeout_ms * 1000000u;
+   bool found = false;
+   pthread_mutex_lock(&pool->lock);
+   for (;;) {
+      for (const struct idle_worker *w = pool->idle; w && !found; w = w->next)
+         found = w->ready && !w->cold;
+      const uint64_t now_ns = os_now_ns();
+      if (found || pool->stopping || now_ns >= deadline_ns)
+         break;
+      os_cond_timedwait_ns(&pool->changed, &pool->lock, deadline_ns - now_ns);
+   }
+   pthread_mutex_unlock(&pool->lock);
+   return found;
+}
+
 pid_t
 vs_worker_pool_run(struct vs_worker_pool *pool, uid_t uid, int gpu, const int *fds, unsigned fd_count,
                    const void *job, size_t job_size)

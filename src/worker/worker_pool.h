@@ -28,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct os_event;
@@ -90,6 +91,11 @@ struct vs_worker_pool *vs_worker_pool_create(const struct vs_worker_pool_config 
 pid_t vs_worker_pool_run(struct vs_worker_pool *pool, uid_t uid, int gpu, const int *fds, unsigned fd_count,
                          const void *job, size_t job_size);
 
+/* Waits until a worker is prepared (its warm-up done) and idle, at most
+ * `timeout_ms`: a job that may wait a moment runs sooner on it than on a
+ * cold worker (a live upgrade's hand-overs, right after the exec). False
+ * when none came, or the pool keeps none prepared. */
+bool vs_worker_pool_await_prepared(struct vs_worker_pool *pool, uint32_t timeout_ms);
 /* The waitpid status of worker `pid` (from vs_worker_pool_run), once it
  * has ended. Thread-safe. */
 int vs_worker_pool_wait(struct vs_worker_pool *pool, pid_t pid);

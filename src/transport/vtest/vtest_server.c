@@ -257,6 +257,9 @@ finish_hand_over(struct client_thread *ct, int fd)
       close(fd);
 }
 
+/* How long a live upgrade's hand-over waits for a prepared worker. */
+#define HAND_OVER_PREPARED_WAIT_MS 10000
+
 /* A live upgrade took the client over: its worker, of the binary before,
  * is asked to hand it to a fresh one of this binary. */
 static void
@@ -367,8 +370,12 @@ adopted_main(void *arg)
    struct vs_tenant tenant;
    vs_tenant_adopt(ct->adopted, server->options->placement, server->ledger, &tenant);
    int pair[2] = { ct->hand_over_fd, -1 }, snapshot = -1;
-   if (pair[0] >= 0)
+   /* The new pool's first workers are still warming up: the client pauses
+    * for a prepared worker's restore, not a cold one's host driver start. */
+   if (pair[0] >= 0) {
+      vs_worker_pool_await_prepared(server->pool, HAND_OVER_PREPARED_WAIT_MS);
       ask_to_move(ct, pair[0]);
+   }
    int status = await_worker(ct, &tenant, NULL);
    /* Handed over: each next worker is this binary's, as a new client's;
     * the first one this server asked for. */
