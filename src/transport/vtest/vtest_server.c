@@ -274,26 +274,49 @@ ask_to_move(struct client_thread *ct, int fd)
               (int)ct->worker, strerror(errno));
 }
 
+/* The client's workers, one after another: each that hands the client
+ * over is followed by a fresh one reading its snapshot. A client a live
+ * upgrade took over starts with its worker of the binary before, which is
+ * asked to hand it to one of this binary's. */
 static void
 serve_by_workers(struct client_thread *ct)
 {
    struct server *server = ct->server;
    /* With a display, a link for the worker to tell this process of its
     * memory (worker/worker_link.h). */
-   struct vs_shared_registry *registry = server->options->renderer.shared_registry;
+   struct vs_shared_registry *registry = ct->adopted ? NULL : server->options->renderer.shared_registry;
    int link[2] = { -1, -1 };
    if (registry && vs_link_pair(link) != 0)
       vs_error(ct->ctx_id, "no link to the client's worker (%s); the display cannot show its memory",
                strerror(errno));
    struct vs_server_link *served = link[0] >= 0 ? vs_server_link_open(link[0], ct->ctx_id, registry, NULL) : NULL;
-   int pair[2], snapshot = -1, gpu = -1;
-   hand_over_pair(ct, link[1] >= 0, pair);
-   if (pair[0] >= 0)
+   int pair[2] = { -1, -1 }, snapshot = -1, gpu = -1;
+   bool asked = false;
+   struct vs_tenant tenant;
+   if (ct->adopted) {
+      vs_tenant_adopt(ct->adopted, server->options->placement, server->ledger, &tenant);
+      pair[0] = ct->hand_over_fd;
+      /* The new pool's first workers are still warming up: the client
+       * pauses for a prepared worker's restore, not a cold one's host
+       * driver start. */
+      if (pair[0] >= 0) {
+         vs_worker_pool_await_prepared(server->pool, HAND_OVER_PREPARED_WAIT_MS);
+         ask_to_move(ct, pair[0]);
+         asked = true;
+      }
+      gpu = tenant.gpu; /* the end gives it back */
+      if (!handed_over(ct, await_worker(ct, &tenant, NULL), pair, &snapshot)) {
+         finish_hand_over(ct, pair[0]);
+         return;
+      }
+   } else {
+      hand_over_pair(ct, link[1] >= 0, pair);
       set_hand_over_fd(ct, pair[0]);
-   for (;;) {
-      struct vs_tenant tenant;
+   }
+   for (;; asked = false) {
       int err;
-      const enum vs_tenant_start started = start_worker(ct, &tenant, &err, pair[1], snapshot, link[1], gpu, false);
+      const enum vs_tenant_start started =
+         start_worker(ct, &tenant, &err, pair[1], snapshot, link[1], gpu, asked);
       if (link[1] >= 0)
          close(link[1]);
       link[1] = -1;
@@ -313,9 +336,8 @@ serve_by_workers(struct client_thread *ct)
          vs_error(ct->ctx_id, "dropping client: no worker process for it: %s", strerror(err));
       } else {
          vs_info(ct->ctx_id, "client served by worker process %d", (int)tenant.pid);
-         gpu = tenant.gpu; /* the end gives it back */
-         const int status = await_worker(ct, &tenant, served);
-         if (handed_over(ct, status, pair, &snapshot))
+         gpu = tenant.gpu;
+         if (handed_over(ct, await_worker(ct, &tenant, served), pair, &snapshot))
             continue;
       }
       break;
@@ -363,37 +385,10 @@ static void *
 adopted_main(void *arg)
 {
    struct client_thread *ct = arg;
-   struct server *server = ct->server;
    char name[16];
    snprintf(name, sizeof(name), "vs-client-%u", ct->ctx_id);
    os_thread_set_name(name);
-   struct vs_tenant tenant;
-   vs_tenant_adopt(ct->adopted, server->options->placement, server->ledger, &tenant);
-   int pair[2] = { ct->hand_over_fd, -1 }, snapshot = -1;
-   /* The new pool's first workers are still warming up: the client pauses
-    * for a prepared worker's restore, not a cold one's host driver start. */
-   if (pair[0] >= 0) {
-      vs_worker_pool_await_prepared(server->pool, HAND_OVER_PREPARED_WAIT_MS);
-      ask_to_move(ct, pair[0]);
-   }
-   int status = await_worker(ct, &tenant, NULL);
-   /* Handed over: each next worker is this binary's, as a new client's;
-    * the first one this server asked for. */
-   const int gpu = tenant.gpu;
-   for (bool asked = ct->hand_over_fd >= 0; handed_over(ct, status, pair, &snapshot); asked = false) {
-      int err;
-      const enum vs_tenant_start started = start_worker(ct, &tenant, &err, pair[1], snapshot, -1, gpu, asked);
-      if (pair[1] >= 0)
-         close(pair[1]);
-      close(snapshot);
-      if (started != VS_TENANT_STARTED) {
-         vs_error(ct->ctx_id, "dropping client: no worker process took it over: %s", strerror(err));
-         break;
-      }
-      vs_info(ct->ctx_id, "client served by worker process %d", (int)tenant.pid);
-      status = await_worker(ct, &tenant, NULL);
-   }
-   finish_hand_over(ct, pair[0]);
+   serve_by_workers(ct);
    client_done(ct);
    return NULL;
 }
