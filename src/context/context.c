@@ -414,6 +414,30 @@ resource_charged(struct vs_context *ctx, struct vs_resource *res)
    res->charged_mappings = VS_GUARDED_MAPPINGS;
 }
 
+/* A resource of the server's mapping of `fd` (its size `size`, mapped
+ * between guard pages like the server's own shared memory), charged as
+ * resource_charge took it (the caller took it). NULL with *why when the
+ * fd cannot be mapped, or out of memory (*why left NULL); the fd stays
+ * the caller's then. */
+static struct vs_resource *
+add_mapped(struct vs_context *ctx, uint32_t res_id, int fd, uint64_t size, const char **why)
+{
+   const size_t page = os_page_size();
+   const size_t map_size = size > SIZE_MAX - page ? 0 : ((size_t)size + page - 1) & ~(page - 1);
+   void *map = map_size ? os_map_guarded(fd, map_size, 0) : NULL;
+   if (!map) {
+      *why = "the fd cannot be mapped at that size";
+      return NULL;
+   }
+   struct vs_resource *res = vs_resource_add(&ctx->resources, res_id, fd, map, (size_t)size, map_size, true);
+   if (!res) {
+      os_unmap_guarded(map, map_size, 0);
+      return NULL;
+   }
+   resource_charged(ctx, res);
+   return res;
+}
+
 static bool
 create_shmem_blob(struct vs_context *ctx, uint32_t res_id, uint64_t size, struct vs_blob *out)
 {
@@ -542,7 +566,6 @@ vs_context_adopt_resource(struct vs_context *ctx, uint32_t res_id, int fd, uint6
                           bool is_shmem, char *why, size_t why_size)
 {
    char reason[320];
-   const size_t page = os_page_size();
    struct stat st;
    if (res_id == 0 || vs_resource_contains(&ctx->resources, res_id) ||
        (ctx->limits.resources && ctx->resources.count >= ctx->limits.resources)) {
@@ -583,20 +606,15 @@ vs_context_adopt_resource(struct vs_context *ctx, uint32_t res_id, int fd, uint6
          vs_fair_give(&ctx->shmem, size);
       goto fail;
    }
-   const size_t map_size = ((size_t)size + page - 1) & ~(page - 1);
-   void *map = os_map_guarded(fd, map_size, 0);
-   struct vs_resource *res = map ? vs_resource_add(&ctx->resources, res_id, fd, map, (size_t)size, map_size, true)
-                                 : NULL;
+   const char *unmapped = NULL;
+   struct vs_resource *res = add_mapped(ctx, res_id, fd, size, &unmapped);
    if (!res) {
-      if (map)
-         os_unmap_guarded(map, map_size, 0);
       vs_memory_usage_give(&ctx->renderer.memory_usage, 1, VS_GUARDED_MAPPINGS);
       if (is_shmem)
          vs_fair_give(&ctx->shmem, size);
-      snprintf(why, why_size, "resource %u: its fd cannot be mapped at %llu bytes", res_id, (unsigned long long)size);
+      snprintf(why, why_size, "resource %u: %s", res_id, unmapped ? unmapped : "out of memory");
       goto fail;
    }
-   resource_charged(ctx, res);
    res->is_shmem = is_shmem; /* no thread of the context runs yet */
    if (is_shmem) {
       res->bytes_account = &ctx->shmem;
@@ -691,26 +709,14 @@ vs_context_import_resource(struct vs_context *ctx, uint32_t res_id, int fd, enum
       why = "size out of range";
    else if (fd_type == VS_FD_TYPE_SHM && (fstat(fd, &st) != 0 || (uint64_t)st.st_size < size))
       why = "the fd is smaller than the size given";
-   /* Between guard pages, like the server's own shared memory. */
-   const size_t page = os_page_size();
-   const size_t map_size = why || size > SIZE_MAX - page ? 0 : ((size_t)size + page - 1) & ~(page - 1);
-   void *map = NULL;
-   if (!why) {
-      map = map_size ? os_map_guarded(fd, map_size, 0) : NULL;
-      if (!map)
-         why = "the fd cannot be mapped at that size";
-   }
-   struct vs_resource *res = why ? NULL : vs_resource_add(&ctx->resources, res_id, fd, map, (size_t)size, map_size, true);
-   if (res)
-      resource_charged(ctx, res);
-   else
-      vs_memory_usage_give(&ctx->renderer.memory_usage, 1, VS_GUARDED_MAPPINGS);
+   struct vs_resource *res = why ? NULL : add_mapped(ctx, res_id, fd, size, &why);
+   if (!why && !res)
+      why = "out of memory";
    if (!res) {
-      if (map)
-         os_unmap_guarded(map, map_size, 0);
+      vs_memory_usage_give(&ctx->renderer.memory_usage, 1, VS_GUARDED_MAPPINGS);
       close(fd);
       snprintf(reason, sizeof(reason), "import of resource %u (fd type %d, %llu bytes): %s", res_id, fd_type,
-               (unsigned long long)size, why ? why : "out of memory");
+               (unsigned long long)size, why);
       vs_context_set_fatal(ctx, reason);
       return false;
    }

@@ -409,9 +409,7 @@ vs_context_from_snapshot(uint32_t ctx_id, const char *debug_name, const struct v
    if (!ok) {
       if (!why[0] || vs_context_is_fatal(ctx))
          snprintf(why, why_size, "its replay failed");
-      free(p.bytes);
-      vs_context_destroy(ctx);
-      return NULL;
+      goto fail;
    }
    /* Only a line says it: a writer's clock in the future reads as 0. */
    const uint64_t now_ns = os_now_ns(), paused_ns = quiet_ns < now_ns ? now_ns - quiet_ns : 0;
