@@ -39,6 +39,17 @@ rounds_begun() {
   for _ in $(seq 1200); do grep -q '^info: rounds begin' "$TEST_TMP/$1.out" 2>/dev/null && return 0; sleep 0.05; done
   return 1
 }
+# expect_line WHAT PATTERN SECS: passes WHAT once the server's log has a line
+# matching PATTERN within SECS s; else fails, with the log's tail.
+expect_line() {
+  if wait_log_count "$2" 1 "$3"; then
+    pass "$1"
+  else
+    fail "$1: no line within $3 s"; show_tail "$SERVER_LOG" 10
+  fi
+}
+# last_worker: the worker process that last took a client.
+last_worker() { sed -nE 's/.*client served by worker process ([0-9]+).*/\1/p' "$SERVER_LOG" | tail -n 1; }
 # taken_pid: the pid the last hand-over went to, from the old process's line.
 taken_pid() { sed -nE 's/^venus-server: info: upgrade: pid ([0-9]+) \(.*\) took over the socket in [0-9]+ ms.*/\1/p' "$SERVER_LOG" | tail -1; }
 
@@ -79,11 +90,8 @@ done
 install_binary
 asked_ms=$(python3 -c 'import time; print(int(time.monotonic() * 1000))')
 kill -USR2 "$OLD_PID"
-if wait_log_count 'upgrade: took over [0-9]+ tenants, their workers' 1 60; then
-  pass "the new binary says it took over the running tenants in place"
-else
-  fail "no in-place take-over line within 60 s"; show_tail "$SERVER_LOG" 10
-fi
+expect_line "the new binary says it took over the running tenants in place" \
+  'upgrade: took over [0-9]+ tenants, their workers' 60
 check "it took over both clients, their workers and the socket" \
   grep -qE "upgrade: took over 2 tenants, their workers and 1 listening socket \\($SERVER_SOCK\\) in place in [0-9]+ ms" "$SERVER_LOG"
 ms=$(sed -nE 's/.*upgrade: took over .* in place in ([0-9]+) ms; their charges waited ([0-9]+) ms.*/\1 \2/p' "$SERVER_LOG" | tail -1)
@@ -168,19 +176,15 @@ MOVED=$!
 BG_PIDS+=("$MOVED")
 wait_log_count 'client served by worker process' $((served + 1)) 30 || fail "the moving client was never served"
 rounds_begun moved || true
-old_worker=$(sed -nE 's/.*client served by worker process ([0-9]+).*/\1/p' "$SERVER_LOG" | tail -n 1)
+old_worker=$(last_worker)
 install_binary
 kill -USR2 "$MOVE_PID"
 wait_log_count 'upgrade: took over [0-9]+ tenants, their workers' 1 60 || fail "no take-over of the moving client"
-if wait_log_count 'restore: made from a snapshot' 1 60; then
-  pass "the client's state was made again in a fresh worker"
-else
-  fail "no fresh worker made the client's state within 60 s"; show_tail "$SERVER_LOG" 10
-fi
+expect_line "the client's state was made again in a fresh worker" 'restore: made from a snapshot' 60
 check "worker process $old_worker was asked to hand the client to the new binary" \
   grep -q "upgrade: worker process $old_worker asked to hand the client to a worker of the new binary" "$SERVER_LOG"
 check "it handed the client over and ended" grep -q "client worker process $old_worker handed the client over" "$SERVER_LOG"
-new_worker=$(sed -nE 's/.*client served by worker process ([0-9]+).*/\1/p' "$SERVER_LOG" | tail -n 1)
+new_worker=$(last_worker)
 exe=$(readlink "/proc/$new_worker/exe" 2>/dev/null || true)
 check "the fresh worker $new_worker runs the binary on disk now ($exe)" \
   test -n "$exe" -a "$exe" = "$(readlink -f "$SERVER_BIN")"
