@@ -9,8 +9,9 @@
 # with its memory and fences), and vk_sync (fences, semaphores, events),
 # vk_render and vk_stale_mapping pass. What cannot be rebuilt is refused
 # with one line and the client goes on (vk_render's query pools).
-# wl_frames presents numbered frames to the display across restores: each
-# decoded frame whole and in order, read from server memory. With N:copy,
+# wl_frames presents numbered frames to the display across restores, and
+# across hand-overs to fresh workers: each decoded frame whole and in
+# order, read from server memory. With N:copy,
 # memory the guest has no blob of is copied through the GPU as a discrete
 # GPU's device-local memory is: vk_device_local's buffer keeps its words
 # across restores, vk_device_image's images their texels and layouts, and
@@ -88,31 +89,47 @@ server_stop || true
 # Its swapchain's memory stays server memory across each restore (the
 # display's entry is parked meanwhile, a frame committed then not shown):
 # every decoded frame whole and in order, none stale, none read as a
-# foreign buffer.
+# foreign buffer. With :worker each fresh worker gets a link of its own
+# and tells the display of the same memory again.
+# numbered_frames HOW LABEL
+numbered_frames() {
+  VENUS_SERVER_TEST_RESTORE=$1 server_start --log-level info --display vs-restore --record "$TEST_TMP/frames-$2.h264" \
+    || finish
+  local rc=0 ctx regions syncs moved=false sent made
+  venus_run env WAYLAND_DISPLAY=vs-restore WL_FRAMES_ALLOC_EVERY=10 "$BUILD_DIR/tests/display/wl_frames" 120 320 240 \
+    >"$TEST_TMP/frames-$2.out" 2>&1 || rc=$?
+  check "wl_frames presented its frames $2: $(grep -m1 -o 'presented [0-9]* frames' "$TEST_TMP/frames-$2.out") ($(describe_rc "$rc"))" \
+    grep -q 'presented 120 frames' "$TEST_TMP/frames-$2.out"
+  server_stop || true
+  ctx=$(ctx_of wl_frames)
+  if [[ $1 == *:worker ]]; then
+    sent=$(grep -cE "ctx $ctx: hand-over: the client's state went to a fresh worker as a snapshot" "$SERVER_LOG" || true)
+    made=$(grep -cE "ctx $ctx: restore: made from a snapshot of " "$SERVER_LOG" || true)
+    regions=$(grep -cE "ctx $ctx: restore: made from a snapshot of .*, [1-9][0-9]* memory regions, [0-9]+ host copies, [1-9][0-9]* sync objects" \
+      "$SERVER_LOG" || true)
+    [ "$regions" -gt 0 ] && [ "$made" -eq "$sent" ] && moved=true
+    check "wl_frames went to a fresh worker $sent times, made there $made times, $regions of them with its swapchain" $moved
+  else
+    read -r regions syncs <<<"$(rebuilt_with "$ctx")"
+    [ "$regions" -gt 0 ] && [ "$syncs" -gt 0 ] && moved=true
+    check "wl_frames' context was rebuilt with its swapchain ($regions regions, $syncs sync objects)" $moved
+  fi
+  if out=$(python3 "$TESTS_DIR/display/check_stream.py" numbers "$TEST_TMP/frames-$2.h264" 320 240 10 2>&1); then
+    pass "its frames $2: $out"
+  else
+    fail "its frames $2: $out"
+  fi
+  local shown from_server=false
+  shown=$(grep -oE 'display: [0-9]+ commits, [0-9]+ shown \([0-9]+ from server memory, [0-9]+ foreign' "$SERVER_LOG" | tail -n 1)
+  [[ $shown =~ \(([1-9][0-9]*)\ from\ server\ memory,\ 0\ foreign ]] && from_server=true
+  check "every frame shown $2 was read from server memory (${shown#display: })" $from_server
+  check "no client was dropped $2 (found $(log_count 'dropping client'))" [ "$(log_count 'dropping client')" -eq 0 ]
+}
 if grep -q -- '--display' <<<"$("$SERVER_BIN" --help)"; then
   export XDG_RUNTIME_DIR=$TEST_TMP/rt
   mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
-  VENUS_SERVER_TEST_RESTORE=5 server_start --log-level info --display vs-restore --record "$TEST_TMP/frames.h264" \
-    || finish
-  rc=0
-  venus_run env WAYLAND_DISPLAY=vs-restore WL_FRAMES_ALLOC_EVERY=10 "$BUILD_DIR/tests/display/wl_frames" 120 320 240 \
-    >"$TEST_TMP/frames.out" 2>&1 || rc=$?
-  check "wl_frames presented its frames across restores: $(grep -m1 -o 'presented [0-9]* frames' "$TEST_TMP/frames.out") ($(describe_rc "$rc"))" \
-    grep -q 'presented 120 frames' "$TEST_TMP/frames.out"
-  server_stop || true
-  read -r regions syncs <<<"$(rebuilt_with "$(ctx_of wl_frames)")"
-  mid_run=false
-  [ "$regions" -gt 0 ] && [ "$syncs" -gt 0 ] && mid_run=true
-  check "wl_frames' context was rebuilt with its swapchain ($regions regions, $syncs sync objects)" $mid_run
-  if out=$(python3 "$TESTS_DIR/display/check_stream.py" numbers "$TEST_TMP/frames.h264" 320 240 10 2>&1); then
-    pass "its frames across restores: $out"
-  else
-    fail "its frames across restores: $out"
-  fi
-  shown=$(grep -oE 'display: [0-9]+ commits, [0-9]+ shown \([0-9]+ from server memory, [0-9]+ foreign' "$SERVER_LOG" | tail -n 1)
-  from_server=false
-  [[ $shown =~ \(([1-9][0-9]*)\ from\ server\ memory,\ 0\ foreign ]] && from_server=true
-  check "every frame shown was read from server memory (${shown#display: })" $from_server
+  numbered_frames 5 "across restores"
+  numbered_frames 5:worker "across fresh workers"
 else
   skip "this build has no display: no numbered frames across restores"
 fi

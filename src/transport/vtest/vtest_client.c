@@ -856,6 +856,14 @@ serve_from_snapshot(struct client *c, struct vs_parcel *in)
    if (c->limits.activity)
       vs_context_track_activity(c->ctx, &c->limits.activity->last_ns);
    vs_context_watch_peer(c->ctx, peer_alive, c);
+   /* The display finds the client's memory again before its next frame's
+    * commit can name it. */
+   if (!vs_worker_link_sync(c->options->worker_link)) {
+      vs_error(c->ctx_id, "dropping client: the server did not take in its memory after the restore");
+      vs_context_destroy(c->ctx);
+      c->ctx = NULL;
+      return false;
+   }
    return true;
 }
 

@@ -204,13 +204,12 @@ start_worker(struct client_thread *ct, struct vs_tenant *tenant, int *err, int h
 }
 
 /* A hand-over socket: [0] the server keeps, [1] the worker's. Only where a
- * context may be handed over (the test switch's :worker) and no display
- * link ties the worker to this process. */
+ * context may be handed over (the test switch's :worker). */
 static void
-hand_over_pair(struct client_thread *ct, bool linked, int pair[2])
+hand_over_pair(struct client_thread *ct, int pair[2])
 {
    pair[0] = pair[1] = -1;
-   if (!vs_test_faults.restore_worker || linked)
+   if (!vs_test_faults.restore_worker)
       return;
    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0 || os_socket_prepare(pair[0]) != 0 ||
        os_socket_prepare(pair[1]) != 0) {
@@ -244,7 +243,7 @@ handed_over(struct client_thread *ct, int status, int pair[2], int *snapshot)
       return false;
    /* The old socket is the snapshot's from now on: no upgrade carries it. */
    *snapshot = pair[0];
-   hand_over_pair(ct, false, pair);
+   hand_over_pair(ct, pair);
    set_hand_over_fd(ct, pair[0]);
    return true;
 }
@@ -282,14 +281,6 @@ static void
 serve_by_workers(struct client_thread *ct)
 {
    struct server *server = ct->server;
-   /* With a display, a link for the worker to tell this process of its
-    * memory (worker/worker_link.h). */
-   struct vs_shared_registry *registry = ct->adopted ? NULL : server->options->renderer.shared_registry;
-   int link[2] = { -1, -1 };
-   if (registry && vs_link_pair(link) != 0)
-      vs_error(ct->ctx_id, "no link to the client's worker (%s); the display cannot show its memory",
-               strerror(errno));
-   struct vs_server_link *served = link[0] >= 0 ? vs_server_link_open(link[0], ct->ctx_id, registry, NULL) : NULL;
    int pair[2] = { -1, -1 }, snapshot = -1, gpu = -1;
    bool asked = false;
    struct vs_tenant tenant;
@@ -310,16 +301,25 @@ serve_by_workers(struct client_thread *ct)
          return;
       }
    } else {
-      hand_over_pair(ct, link[1] >= 0, pair);
+      hand_over_pair(ct, pair);
       set_hand_over_fd(ct, pair[0]);
    }
+   /* With a display, each worker has a link to tell this process of its
+    * memory (worker/worker_link.h): a worker taking a handed client over
+    * tells it of the same memory again, by the same inodes. */
+   struct vs_shared_registry *registry = server->options->renderer.shared_registry;
    for (;; asked = false) {
+      int link[2] = { -1, -1 };
+      if (registry && vs_link_pair(link) != 0)
+         vs_error(ct->ctx_id, "no link to the client's worker (%s); the display cannot show its memory",
+                  strerror(errno));
+      struct vs_server_link *served =
+         link[0] >= 0 ? vs_server_link_open(link[0], ct->ctx_id, registry, NULL) : NULL;
       int err;
       const enum vs_tenant_start started =
-         start_worker(ct, &tenant, &err, pair[1], snapshot, link[1], gpu, asked);
+         start_worker(ct, &tenant, &err, pair[1], snapshot, served ? link[1] : -1, gpu, asked);
       if (link[1] >= 0)
          close(link[1]);
-      link[1] = -1;
       if (pair[1] >= 0)
          close(pair[1]);
       if (snapshot >= 0)
