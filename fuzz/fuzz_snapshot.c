@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: a hostile snapshot (renderer/restore.h:
  * vs_restore_read; with bit 4, a whole context's: context.h:
- * vs_context_from_snapshot), as a worker its guest owns could write it.
+ * vs_context_from_snapshot; with bit 5, a vtest client's sync objects and
+ * pending SYNC_WAITs: vtest_sync.h, vtest_sync_table_read), as a worker
+ * its guest owns could write it.
  * The input:
  *   byte 0     bits 0-2: how many memfds ride with the parcel (0-7);
  *              bit 3: the parcel comes over a socket as raw bytes
  *              (vs_parcel_recv) instead of straight from the input;
- *              bit 4: it is read as a context's snapshot
+ *              bit 4: it is read as a context's snapshot;
+ *              bit 5: as a sync table's, its fds eventfds, not memfds
  *   1 byte     per memfd: its size in pages (0-15)
  *   the rest   the parcel's bytes.
  * A state read back is freed at once; every fd the parcel brought must be
@@ -28,6 +31,7 @@
 #include "context/context.h"
 #include "os/os.h"
 #include "renderer/restore.h"
+#include "transport/vtest/vtest_sync.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -51,7 +55,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
    if (size < 1)
       return 0;
    const unsigned fd_count = data[0] & 7;
-   const bool over_socket = data[0] & 8, whole_context = data[0] & 16;
+   const bool over_socket = data[0] & 8, whole_context = data[0] & 16, sync_table = data[0] & 32;
    if (size < 1 + fd_count)
       return 0;
    const int before = open_fds();
@@ -77,15 +81,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       p.fds = calloc(8, sizeof(int));
       p.fd_cap = 8;
       for (unsigned i = 0; i < fd_count; i++) {
-         const int fd = memfd_create("fuzz-snapshot", MFD_CLOEXEC);
-         if (fd < 0 || ftruncate(fd, (off_t)(data[1 + i] & 15) * (off_t)os_page_size()) != 0)
+         const int fd = sync_table ? os_signalled_fd() : memfd_create("fuzz-snapshot", MFD_CLOEXEC);
+         if (fd < 0 || (!sync_table && ftruncate(fd, (off_t)(data[1 + i] & 15) * (off_t)os_page_size()) != 0))
             abort();
          p.fds[p.fd_count++] = fd;
       }
    }
    struct vs_restore s;
    char why[192];
-   if (whole_context) {
+   if (sync_table) {
+      struct vtest_sync_table *table = vtest_sync_table_create();
+      if (!table)
+         abort();
+      vtest_sync_table_read(table, &p, true, why, sizeof(why));
+      vtest_sync_table_destroy(table);
+   } else if (whole_context) {
       /* Made and ended: its resources, rings and replay as read. */
       static struct vs_context_options options;
       static bool options_set;

@@ -73,6 +73,10 @@ void os_event_fini(struct os_event *ev);
 /* Whether a peer's fd is a wakeup object of this OS's kind: an eventfd on
  * Linux, a pipe or FIFO elsewhere (what os_event_signal would write to). */
 bool os_fd_is_event(int fd);
+/* A wakeup object made of `fd`, the signalling end of one made by another
+ * process (checked by os_fd_is_event); the event owns it. Its read end, if
+ * apart, stays where it is. */
+void os_event_adopt(struct os_event *ev, int fd);
 
 /* An fd that is already readable, to hand to a client waiting on a sync
  * that is already satisfied; and one that becomes readable on signal.

@@ -115,6 +115,12 @@ os_event_signal(struct os_event *ev)
 }
 
 void
+os_event_adopt(struct os_event *ev, int fd)
+{
+   ev->read_fd = ev->write_fd = fd;
+}
+
+void
 os_event_drain(struct os_event *ev)
 {
    uint64_t count;

@@ -672,6 +672,13 @@ os_event_signal(struct os_event *ev)
 }
 
 void
+os_event_adopt(struct os_event *ev, int fd)
+{
+   ev->read_fd = -1;
+   ev->write_fd = fd;
+}
+
+void
 os_event_drain(struct os_event *ev)
 {
    char buf[64];

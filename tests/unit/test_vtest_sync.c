@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* transport/vtest/vtest_sync.c: per-client sync objects, waits through pollable
  * fds, signals retired by timelines, and the per-client limits. */
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/parcel.h"
+#include "os/os.h"
 #include "unit.h"
 #include "transport/vtest/vtest_protocol.h"
 #include "transport/vtest/vtest_sync.h"
@@ -410,10 +412,11 @@ TEST(sync_table_crosses_a_hand_over)
    CHECK_EQ(vtest_sync_create(t, 0, &c), VTEST_SYNC_OK);
    CHECK(vtest_sync_unref(t, a));
    char why[192];
+   uint32_t waits = 0;
    struct vs_parcel out = { 0 };
-   CHECK(vtest_sync_table_write(t, &out, 0, why, sizeof(why)));
+   CHECK(vtest_sync_table_write(t, &out, 0, &waits, why, sizeof(why)));
    struct vtest_sync_table *u = vtest_sync_table_create();
-   CHECK(vtest_sync_table_read(u, &out, why, sizeof(why)));
+   CHECK(vtest_sync_table_read(u, &out, true, why, sizeof(why)));
    CHECK_EQ(value_of(u, b), 1ull << 40);
    CHECK_EQ(value_of(u, c), 0u);
    uint64_t v;
@@ -425,25 +428,44 @@ TEST(sync_table_crosses_a_hand_over)
    vtest_sync_table_destroy(u);
    vs_parcel_fini(&out);
 
-   /* A signal not retired, or a wait not over, refuses it. */
+   /* A signal not retired refuses it. */
    struct entries e = { .count = 0 };
    entry(&e, b, (1ull << 40) + 1);
    struct vtest_sync_signal *s = NULL;
    uint32_t bad;
    CHECK_EQ(vtest_sync_signal_create(t, e.w, e.count, &s, &bad), VTEST_SYNC_OK);
-   CHECK(!vtest_sync_table_write(t, &out, 0, why, sizeof(why)));
+   CHECK(!vtest_sync_table_write(t, &out, 0, &waits, why, sizeof(why)));
    CHECK(strstr(why, "not set yet") != NULL);
    vs_parcel_fini(&out);
    vtest_sync_signal_retire(s);
-   int fd;
-   entry(&e, c, 9);
-   CHECK_EQ(vtest_sync_wait(t, false, VTEST_SYNC_WAIT_INFINITE, e.w + VTEST_SYNC_ENTRY_WORDS, 1, &fd, &bad),
-            VTEST_SYNC_OK);
-   CHECK(!vtest_sync_table_write(t, &out, 0, why, sizeof(why)));
-   CHECK(strstr(why, "SYNC_WAIT") != NULL);
+
+   /* Pending waits cross, and the next table signals the client's fds:
+    * one on c, one on any of b and x, which the client unref'd. */
+   uint32_t x;
+   CHECK_EQ(vtest_sync_create(t, 0, &x), VTEST_SYNC_OK);
+   struct entries w = { .count = 0 };
+   entry(&w, c, 9);
+   entry(&w, x, 5);
+   entry(&w, b, 1ull << 41);
+   int on_c, on_any;
+   CHECK_EQ(vtest_sync_wait(t, false, VTEST_SYNC_WAIT_INFINITE, w.w, 1, &on_c, &bad), VTEST_SYNC_OK);
+   CHECK_EQ(vtest_sync_wait(t, true, 60000, w.w + VTEST_SYNC_ENTRY_WORDS, 2, &on_any, &bad), VTEST_SYNC_OK);
+   CHECK(vtest_sync_unref(t, x));
+   CHECK(vtest_sync_table_write(t, &out, 0, &waits, why, sizeof(why)));
+   CHECK_EQ(waits, 2u);
+   vtest_sync_table_destroy(t); /* the worker before ends */
+   u = vtest_sync_table_create();
+   CHECK(vtest_sync_table_read(u, &out, true, why, sizeof(why)));
    vs_parcel_fini(&out);
-   close(fd);
-   vtest_sync_table_destroy(t);
+   CHECK(!readable(on_c, 0) && !readable(on_any, 0));
+   CHECK(!vtest_sync_read(u, x, &v));
+   CHECK(vtest_sync_write(u, c, 9));
+   CHECK(readable(on_c, 0) && !readable(on_any, 0));
+   CHECK(vtest_sync_write(u, b, 1ull << 41));
+   CHECK(readable(on_any, 0));
+   close(on_c);
+   close(on_any);
+   vtest_sync_table_destroy(u);
 
    /* Hostile parts (next id, count, then id and value's two words each):
     * id 0, an id twice, a next id of 0, more syncs than bytes. */
@@ -460,11 +482,51 @@ TEST(sync_table_crosses_a_hand_over)
       struct vs_parcel in = { 0 };
       vs_parcel_put(&in, parts[i].words, parts[i].count * 4);
       struct vtest_sync_table *h = vtest_sync_table_create();
-      CHECK_MSG(!vtest_sync_table_read(h, &in, why, sizeof(why)), "part %zu was read", i);
+      CHECK_MSG(!vtest_sync_table_read(h, &in, true, why, sizeof(why)), "part %zu was read", i);
       CHECK(strstr(why, "its snapshot is bad") != NULL);
       vtest_sync_table_destroy(h);
       vs_parcel_fini(&in);
    }
+
+   /* An older writer's part ends after its syncs. */
+   {
+      struct vs_parcel in = { 0 };
+      const uint32_t older[] = { 8, 1, 7, 5, 0 };
+      vs_parcel_put(&in, older, sizeof(older));
+      struct vtest_sync_table *h = vtest_sync_table_create();
+      CHECK(vtest_sync_table_read(h, &in, false, why, sizeof(why)));
+      CHECK_EQ(value_of(h, 7), 5u);
+      vtest_sync_table_destroy(h);
+      vs_parcel_fini(&in);
+   }
+
+   /* Hostile waits (one sync, 7, listed; then the waits): a wait's fd that
+    * is no wakeup object, a listed target the table lacks, a target's
+    * listed word past 1, more waits than the limit. */
+   const int not_event = open("/dev/null", O_RDWR | O_CLOEXEC);
+   CHECK(not_event >= 0);
+   for (int i = 0; i < 4; i++) {
+      struct vs_parcel in = { 0 };
+      const uint32_t head[] = { 8, 1, 7, 0, 0 };
+      vs_parcel_put(&in, head, sizeof(head));
+      vs_parcel_put_u32(&in, i == 3 ? VTEST_SYNC_MAX_WAITERS + 1 : 1);
+      vs_parcel_put_u32(&in, 0);
+      vs_parcel_put_u64(&in, 0);
+      const int event = i == 0 ? dup(not_event) : os_signalled_fd();
+      vs_parcel_put_fd(&in, event);
+      close(event);
+      vs_parcel_put_u32(&in, 1);
+      vs_parcel_put_u32(&in, i == 1 ? 8 : 7);
+      vs_parcel_put_u32(&in, i == 2 ? 2 : 1);
+      vs_parcel_put_u64(&in, 0);
+      vs_parcel_put_u64(&in, 1);
+      struct vtest_sync_table *h = vtest_sync_table_create();
+      CHECK_MSG(!vtest_sync_table_read(h, &in, true, why, sizeof(why)), "wait %d was read", i);
+      CHECK(strstr(why, "its snapshot is bad") != NULL);
+      vtest_sync_table_destroy(h);
+      vs_parcel_fini(&in);
+   }
+   close(not_event);
 }
 
 UNIT_MAIN(UNIT(sync_basic), UNIT(sync_unknown_ids), UNIT(sync_wait_satisfied),

@@ -51,6 +51,8 @@ struct client {
    uint64_t deadline_ns; /* the current message must arrive by then; 0: none */
    uint64_t work_due_ns; /* until its first SUBMIT_CMD2: when its slot is freed; 0: none */
    int hand_over_fd;     /* vtest_client_move's; -1: none */
+   uint64_t hand_over_retry_ns; /* an asked hand-over, refused, is asked again then; 0: none */
+   unsigned hand_over_refusals; /* of the hand-over asked last */
 };
 
 /* Logs the one error line for this client and ends its session. A context
@@ -762,8 +764,10 @@ handle_command(struct client *c, uint32_t len, uint32_t id)
 }
 
 /* The door's part of a snapshot: its version, the client's name and next
- * resource id, then its sync objects. */
-#define VTEST_SNAPSHOT_VERSION 1
+ * resource id, then its sync objects and, from version 2, its pending
+ * SYNC_WAITs. A worker reads version 1 too: a live upgrade's new binary
+ * reads what the binary before wrote. */
+#define VTEST_SNAPSHOT_VERSION 2
 /* How long a hand-over waits for a submission's sync objects to be set. */
 #define HAND_OVER_SYNC_WAIT_MS 200
 
@@ -778,7 +782,8 @@ hand_over(struct client *c)
    vs_parcel_put_u32(&out, VTEST_SNAPSHOT_VERSION);
    vs_parcel_put(&out, c->name, sizeof(c->name));
    vs_parcel_put_u32(&out, c->next_res_id);
-   if (!vtest_sync_table_write(c->syncs, &out, os_now_ns() + HAND_OVER_SYNC_WAIT_MS * 1000000ull, why,
+   uint32_t waits = 0;
+   if (!vtest_sync_table_write(c->syncs, &out, os_now_ns() + HAND_OVER_SYNC_WAIT_MS * 1000000ull, &waits, why,
                                sizeof(why))) {
       vs_info(c->ctx_id, "hand-over refused: %s; the context goes on as it was", why);
       vs_context_hand_over_cancel(c->ctx);
@@ -799,8 +804,8 @@ hand_over(struct client *c)
       vs_parcel_fini(&out);
       return;
    }
-   vs_info(c->ctx_id, "hand-over: the client's state went to a fresh worker as a snapshot of %zu bytes and %u fds; "
-           "this worker ends", out.size, out.fd_count);
+   vs_info(c->ctx_id, "hand-over: the client's state went to a fresh worker as a snapshot of %zu bytes and %u fds, "
+           "%u pending SYNC_WAITs with it; this worker ends", out.size, out.fd_count, waits);
    /* Nothing is torn down: the rings wait on the lock the hand-over
     * holds, and every page the guest maps lives on in the snapshot. */
    _exit(VS_WORKER_EXIT_HANDED_OVER);
@@ -813,6 +818,28 @@ hand_over_pending(int fd)
    return poll(&pfd, 1, 0) > 0;
 }
 
+/* A hand-over the server asked for and the context refused (a submission
+ * not done yet, a query pool) is tried again a second later, up to 10
+ * times in all. */
+#define HAND_OVER_RETRY_MS 1000
+#define HAND_OVER_TRIES 10
+
+static void
+try_asked_hand_over(struct client *c)
+{
+   c->hand_over_retry_ns = 0;
+   if (!vs_context_running(c->ctx))
+      return;
+   hand_over(c);
+   if (c->hand_over_fd < 0)
+      return; /* rebuilt here: it hands over no more */
+   if (++c->hand_over_refusals < HAND_OVER_TRIES)
+      c->hand_over_retry_ns = os_now_ns() + HAND_OVER_RETRY_MS * 1000000ull;
+   else
+      vs_warn(c->ctx_id, "hand-over: refused %u times as asked; the client stays in this worker",
+              c->hand_over_refusals);
+}
+
 /* The server asked for a hand-over: one byte on the hand-over socket. Its
  * end (the server went without carrying the socket) asks for none. */
 static void
@@ -822,10 +849,38 @@ hand_over_asked(struct client *c)
    const ssize_t n = recv(c->hand_over_fd, &ask, 1, MSG_DONTWAIT);
    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
       c->hand_over_fd = -1;
+      c->hand_over_retry_ns = 0;
       return;
    }
-   if (n == 1 && vs_context_running(c->ctx))
-      hand_over(c);
+   if (n == 1) {
+      c->hand_over_refusals = 0;
+      try_asked_hand_over(c);
+   }
+}
+
+/* Waits until the client's next request is there: meanwhile the server
+ * may ask for a hand-over (a live upgrade moving the client to its new
+ * binary), and one refused is tried again when due. */
+static void
+await_request_or_hand_over(struct client *c)
+{
+   for (;;) {
+      struct pollfd pfd[2] = { { .fd = c->fd, .events = POLLIN }, { .fd = c->hand_over_fd, .events = POLLIN } };
+      int timeout_ms = -1;
+      if (c->hand_over_retry_ns) {
+         const uint64_t now = os_now_ns();
+         timeout_ms = c->hand_over_retry_ns > now ? (int)((c->hand_over_retry_ns - now) / 1000000u) + 1 : 0;
+      }
+      const int n = poll(pfd, c->hand_over_fd >= 0 ? 2 : 1, timeout_ms);
+      if (n < 0 && errno == EINTR)
+         continue;
+      if (n < 0 || pfd[0].revents)
+         return;
+      if (c->hand_over_fd >= 0 && pfd[1].revents)
+         hand_over_asked(c);
+      else if (n == 0)
+         try_asked_hand_over(c);
+   }
 }
 
 /* A client handed over by the worker before: its state read back. */
@@ -835,14 +890,14 @@ serve_from_snapshot(struct client *c, struct vs_parcel *in)
    char why[256];
    uint32_t version = 0;
    char name[sizeof(c->name)];
-   if (!vs_parcel_take_u32(in, &version) || version != VTEST_SNAPSHOT_VERSION ||
+   if (!vs_parcel_take_u32(in, &version) || version < 1 || version > VTEST_SNAPSHOT_VERSION ||
        !vs_parcel_take(in, name, sizeof(name)) || !vs_parcel_take_u32(in, &c->next_res_id)) {
       vs_error(c->ctx_id, "dropping client: its snapshot is bad: not a vtest client's of version %u",
                VTEST_SNAPSHOT_VERSION);
       return false;
    }
    set_name(c, name, sizeof(name));
-   if (!vtest_sync_table_read(c->syncs, in, why, sizeof(why))) {
+   if (!vtest_sync_table_read(c->syncs, in, version >= 2, why, sizeof(why))) {
       vs_error(c->ctx_id, "dropping client: %s", why);
       return false;
    }
@@ -947,13 +1002,8 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
        * ECONNRESET: Mesa's vtest reader aborts on that, but spins forever
        * on an end of file (one waiting for a reply never gets one). */
       if (c.ctx && !c.work_due_ns) {
-         /* The server may ask for a hand-over meanwhile (a live upgrade
-          * moving the client to its new binary). */
-         struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN }, { .fd = c.hand_over_fd, .events = POLLIN } };
-         while (!arrived && poll(pfd, c.hand_over_fd >= 0 ? 2 : 1, -1) < 0 && errno == EINTR)
-            ;
-         if (!arrived && c.hand_over_fd >= 0 && pfd[1].revents)
-            hand_over_asked(&c);
+         if (!arrived)
+            await_request_or_hand_over(&c);
          /* A request arrived: busy (the wait may be long) until it is served. */
          vs_activity_work(limits->activity, 1);
          bool settled = vs_context_settle_ring_wait(c.ctx) && vs_context_running(c.ctx);
@@ -1003,6 +1053,8 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
       } else if (c.ctx && c.hand_over_fd >= 0 && hand_over_pending(c.hand_over_fd)) {
          /* A client that never leaves its worker waiting sees the ask here. */
          hand_over_asked(&c);
+      } else if (c.ctx && c.hand_over_retry_ns && os_now_ns() >= c.hand_over_retry_ns) {
+         try_asked_hand_over(&c);
       }
    }
 

@@ -450,8 +450,8 @@ vtest_sync_signal_cancel(struct vtest_sync_signal *signal)
 }
 
 bool
-vtest_sync_table_write(struct vtest_sync_table *table, struct vs_parcel *out, uint64_t deadline_ns, char *why,
-                       size_t why_size)
+vtest_sync_table_write(struct vtest_sync_table *table, struct vs_parcel *out, uint64_t deadline_ns, uint32_t *waits,
+                       char *why, size_t why_size)
 {
    /* A submission's signal retires once its work has: the hand-over's
     * quiet point is after this, so it is waited for here. */
@@ -462,9 +462,8 @@ vtest_sync_table_write(struct vtest_sync_table *table, struct vs_parcel *out, ui
       pthread_mutex_lock(&table->lock);
    }
    drop_expired_waiters(table, os_now_ns());
-   if (table->pending || table->waiters) {
-      snprintf(why, why_size, "%s", table->pending ? "a submission's sync objects are not set yet"
-                                                   : "a SYNC_WAIT is pending");
+   if (table->pending) {
+      snprintf(why, why_size, "a submission's sync objects are not set yet");
       pthread_mutex_unlock(&table->lock);
       return false;
    }
@@ -476,14 +475,108 @@ vtest_sync_table_write(struct vtest_sync_table *table, struct vs_parcel *out, ui
          vs_parcel_put_u64(out, sync->value);
       }
    }
+   /* A SYNC_WAIT still pending crosses with the signalling end of its
+    * wakeup object: the client polls its own read end, which the next
+    * worker signals. A sync the client unref'd meanwhile crosses as its
+    * value, which nothing can change any more. */
+   vs_parcel_put_u32(out, table->waiter_count);
+   *waits = table->waiter_count;
+   for (const struct waiter *waiter = table->waiters; waiter; waiter = waiter->next) {
+      vs_parcel_put_u32(out, waiter->any);
+      vs_parcel_put_u64(out, waiter->expires_ns);
+      vs_parcel_put_fd(out, waiter->event.write_fd);
+      vs_parcel_put_u32(out, waiter->count);
+      for (uint32_t i = 0; i < waiter->count; i++) {
+         const struct sync *sync = waiter->targets[i].sync;
+         vs_parcel_put_u32(out, sync->id);
+         vs_parcel_put_u32(out, find_sync(table, sync->id) == sync);
+         vs_parcel_put_u64(out, sync->value);
+         vs_parcel_put_u64(out, waiter->targets[i].value);
+      }
+   }
    pthread_mutex_unlock(&table->lock);
    if (out->failed)
       snprintf(why, why_size, "out of memory for its sync objects");
    return !out->failed;
 }
 
+/* One target of a carried waiter: a listed sync, or one the client
+ * unref'd, made apart with its value. */
+static bool
+read_target(struct vtest_sync_table *table, struct vs_parcel *in, struct sync_target *target)
+{
+   uint32_t id = 0, listed = 0;
+   uint64_t value = 0;
+   vs_parcel_take_u32(in, &id);
+   vs_parcel_take_u32(in, &listed);
+   vs_parcel_take_u64(in, &value);
+   vs_parcel_take_u64(in, &target->value);
+   if (in->failed || listed > 1)
+      return false;
+   if (listed) {
+      target->sync = find_sync(table, id);
+      if (!target->sync)
+         return false;
+      target->sync->refs++;
+      return true;
+   }
+   target->sync = calloc(1, sizeof(*target->sync));
+   if (!target->sync)
+      return false;
+   *target->sync = (struct sync){ .id = id, .value = value, .refs = 1 };
+   return true;
+}
+
+/* The carried SYNC_WAITs, under the lock: each target checked, each fd a
+ * wakeup object. */
+static bool
+read_waiters(struct vtest_sync_table *table, struct vs_parcel *in, char *why, size_t why_size)
+{
+   uint32_t count = 0;
+   if (!vs_parcel_take_count(in, &count, 20) || count > VTEST_SYNC_MAX_WAITERS) {
+      snprintf(why, why_size, "its snapshot is bad: its pending SYNC_WAITs");
+      return false;
+   }
+   for (uint32_t w = 0; w < count; w++) {
+      uint32_t any = 0, targets = 0;
+      uint64_t expires_ns = 0;
+      vs_parcel_take_u32(in, &any);
+      vs_parcel_take_u64(in, &expires_ns);
+      const int fd = in->failed ? -1 : vs_parcel_take_fd(in);
+      if (fd < 0 || any > 1 || !os_fd_is_event(fd) || !vs_parcel_take_count(in, &targets, 24) ||
+          targets > VTEST_SYNC_MAX_SYNCS) {
+         if (fd >= 0)
+            close(fd);
+         snprintf(why, why_size, "its snapshot is bad: pending SYNC_WAIT %u", w);
+         return false;
+      }
+      struct waiter *waiter = malloc(sizeof(*waiter) + (size_t)targets * sizeof(waiter->targets[0]));
+      if (!waiter) {
+         close(fd);
+         snprintf(why, why_size, "out of memory for its pending SYNC_WAITs");
+         return false;
+      }
+      os_event_adopt(&waiter->event, fd);
+      waiter->expires_ns = expires_ns;
+      waiter->any = any;
+      waiter->count = 0;
+      while (waiter->count < targets && read_target(table, in, &waiter->targets[waiter->count]))
+         waiter->count++;
+      /* Listed now: the table's end frees it, whole or not. */
+      waiter->next = table->waiters;
+      table->waiters = waiter;
+      table->waiter_count++;
+      if (waiter->count < targets) {
+         snprintf(why, why_size, "its snapshot is bad: a sync object of pending SYNC_WAIT %u", w);
+         return false;
+      }
+   }
+   return true;
+}
+
 bool
-vtest_sync_table_read(struct vtest_sync_table *table, struct vs_parcel *in, char *why, size_t why_size)
+vtest_sync_table_read(struct vtest_sync_table *table, struct vs_parcel *in, bool waits_follow, char *why,
+                      size_t why_size)
 {
    uint32_t next_id = 0, count = 0;
    if (!vs_parcel_take_u32(in, &next_id) || !vs_parcel_take_count(in, &count, 12) || next_id == 0 ||
@@ -509,8 +602,13 @@ vtest_sync_table_read(struct vtest_sync_table *table, struct vs_parcel *in, char
       }
    }
    table->next_id = next_id;
-   pthread_mutex_unlock(&table->lock);
-   if (!ok)
+   if (!ok) {
+      pthread_mutex_unlock(&table->lock);
       snprintf(why, why_size, "its snapshot is bad: a sync object is 0 or named twice");
+      return false;
+   }
+   ok = !waits_follow || read_waiters(table, in, why, why_size);
+   wake_waiters(table);
+   pthread_mutex_unlock(&table->lock);
    return ok;
 }

@@ -74,13 +74,17 @@ void vtest_sync_signal_retire(void *signal);
 void vtest_sync_signal_cancel(struct vtest_sync_signal *signal);
 
 /* The table as its part of a worker's hand-over (base/parcel.h): every
- * sync's id and value. A submission's pending signal is waited for until
- * `deadline_ns` (os_now_ns); one still pending then, or a SYNC_WAIT not
- * over, cannot be carried: false with `why`. */
+ * sync's id and value, and each pending SYNC_WAIT with its wakeup
+ * object's signalling end. A submission's pending signal is waited for
+ * until `deadline_ns` (os_now_ns); one still pending then cannot be
+ * carried: false with `why`. *waits: how many SYNC_WAITs it carries. */
 struct vs_parcel;
 bool vtest_sync_table_write(struct vtest_sync_table *table, struct vs_parcel *out, uint64_t deadline_ns,
-                            char *why, size_t why_size);
-/* Into a table that has no sync yet; every id checked. False with `why`. */
-bool vtest_sync_table_read(struct vtest_sync_table *table, struct vs_parcel *in, char *why, size_t why_size);
+                            uint32_t *waits, char *why, size_t why_size);
+/* Into a table that has no sync yet; every id checked; the pending
+ * SYNC_WAITs too if `waits_follow` (what an older writer lacks). False
+ * with `why`. */
+bool vtest_sync_table_read(struct vtest_sync_table *table, struct vs_parcel *in, bool waits_follow, char *why,
+                           size_t why_size);
 
 #endif
