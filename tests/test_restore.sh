@@ -214,7 +214,8 @@ server_stop || true
 # :copy, host-pointer memory crosses as host copies too.
 VENUS_SERVER_TEST_RESTORE=3:copy:worker server_start --log-level info || finish
 three_clients fresh "across fresh workers" 9
-for c in vk_compute vk_device_image render_bench; do
+client fresh-sync "$BUILD_DIR/tests/vk_sync" || true
+for c in vk_compute vk_device_image render_bench vk_sync; do
   ctx=$(ctx_of "$c")
   sent=$(grep -cE "ctx $ctx: hand-over: the client's state went to a fresh worker as a snapshot of [1-9][0-9]* bytes and [1-9][0-9]* fds" "$SERVER_LOG" || true)
   made=$(grep -cE "ctx $ctx: restore: made from a snapshot of [0-9]+ lasting commands .* ms after its quiet point in the worker before" "$SERVER_LOG" || true)
@@ -257,12 +258,37 @@ PY
   done
   check "no client was dropped moving (found $(log_count 'dropping client'))" [ "$(log_count 'dropping client')" -eq 0 ]
   server_stop || true
+  # Into a fresh worker on the other GPU at each hand-over.
+  VENUS_SERVER_TEST_RESTORE=3:worker:move server_start --log-level info || finish
+  client fresh-moved-compute "$COMPUTE" --mib 8 --rounds 9 || true
+  rc=0; venus_run "$RENDER" --seconds 1 320x240 >"$TEST_TMP/fresh-moved.out" 2>"$TEST_TMP/fresh-moved.err" || rc=$?
+  [ "$rc" -eq 0 ] || { fail "render_bench moved by fresh workers $(describe_rc "$rc")"; show_tail "$TEST_TMP/fresh-moved.err" 5; }
+  same=false
+  [ -n "$(hash_of plain)" ] && [ "$(hash_of fresh-moved)" = "$(hash_of plain)" ] && same=true
+  check "render_bench draws the same picture moved by fresh workers ($(hash_of fresh-moved))" $same
+  for dir in "0 to GPU 1" "1 to GPU 0"; do
+    check "clients moved from GPU $dir ($(log_count "hand-over: the client moves from GPU $dir") times)" \
+      [ "$(log_count "hand-over: the client moves from GPU $dir")" -gt 0 ]
+  done
+  made=$(log_count 'restore: made from a snapshot of')
+  sent=$(log_count "hand-over: the client's state went to a fresh worker")
+  all_made=false
+  [ "$sent" -gt 0 ] && [ "$made" -eq "$sent" ] && all_made=true
+  check "each hand-over was made in the next worker ($made of $sent)" $all_made
+  check "no client was dropped moving by fresh workers (found $(log_count 'dropping client'))" \
+    [ "$(log_count 'dropping client')" -eq 0 ]
+  server_stop || true
   LVP_ICD=$one_gpu_icd
   # On one GPU there is nowhere to move to: refused with one line.
   VENUS_SERVER_TEST_RESTORE=2:move server_start --log-level info || finish
   client lone-compute "$COMPUTE" --mib 8 --rounds 2 || true
   check "on one GPU a move is refused with one line ($(grep -m1 -o 'restore refused: it sees every GPU of the host\|restore refused: the host has no other GPU[^;]*' "$SERVER_LOG"))" \
     grep -q 'restore refused: \(it sees every GPU of the host\|the host has no other GPU\)' "$SERVER_LOG"
+  server_stop || true
+  VENUS_SERVER_TEST_RESTORE=2:worker:move server_start --log-level info || finish
+  client lone-fresh-compute "$COMPUTE" --mib 8 --rounds 2 || true
+  check "on one GPU a fresh worker's client stays there with one line ($(log_count 'hand-over: no other GPU of its GPU.s model to move to; the client stays on it') times)" \
+    [ "$(log_count 'hand-over: no other GPU of its GPU.s model to move to; the client stays on it')" -gt 0 ]
   server_stop || true
 else
   skip "lavapipe's library not found for a second copy: no move between GPUs"

@@ -25,7 +25,10 @@
 #                    (2:worker): the hand-overs, the pause each client saw
 #                    (median and most, from the quiet point in the worker
 #                    before to its rings running in the next), and the
-#                    same picture
+#                    same picture; then vk_compute and render_bench
+#                    handed to a fresh worker on the next GPU of the same
+#                    model at each hand-over (2:worker:move; where the host
+#                    has one GPU, each stays with one line)
 
 rs_mib=${RESTORE_MIB:-1024}
 rs_hash() { sed -nE 's/.* hash: ([0-9a-fx]+).*/\1/p' "$1" | head -n1; }
@@ -94,6 +97,18 @@ LIMIT=300 client "$build/tests/vk_device_local" --mib "$rs_mib" --rounds 6 >"$lo
 LIMIT=300 client "$build/tests/vk_device_image" --rounds 8 >"$logs/restore-fresh-image.txt" 2>&1 || rs_ok=0
 LIMIT=120 client "$build/bench/render_bench" --seconds 3 320x240 >"$logs/restore-fresh-rb.txt" 2>&1 || rs_ok=0
 stop_server || rs_ok=0
+# Into a fresh worker on the next GPU of the same model.
+VENUS_SERVER_TEST_RESTORE=2:worker:move run_server --memory auto --log-level info || rs_ok=0
+rs_fmove_log=$server_log
+LIMIT=300 client "$build/tests/vk_compute" --mib 8 --rounds 6 >"$logs/restore-fmove-compute.txt" 2>&1 || rs_ok=0
+LIMIT=120 client "$build/bench/render_bench" --seconds 3 320x240 >"$logs/restore-fmove-rb.txt" 2>&1 || rs_ok=0
+stop_server || rs_ok=0
+rs_fmoves=$(grep -c 'hand-over: the client moves from GPU' "$rs_fmove_log")
+rs_fmove_stayed=$(grep -c 'hand-over: no other GPU' "$rs_fmove_log")
+rs_fmove_sent=$(grep -c "hand-over: the client's state went to a fresh worker" "$rs_fmove_log")
+rs_fmove_made=$(grep -c 'restore: made from a snapshot' "$rs_fmove_log")
+rs_fmove_same=no
+[ "$(rs_hash "$logs/restore-fmove-rb.txt")" = "$(rs_hash "$logs/restore-rb-plain.txt")" ] && rs_fmove_same=yes
 rs_fresh_sent=$(grep -c "hand-over: the client's state went to a fresh worker" "$rs_fresh_log")
 rs_fresh_made=$(grep -c 'restore: made from a snapshot' "$rs_fresh_log")
 rs_fresh_pauses=$(sed -nE 's/.* ([0-9.]+) ms after its quiet point in the worker before.*/\1/p' "$rs_fresh_log")
@@ -115,14 +130,16 @@ rs_move_same=no
 echo "   refusals, by reason:"
 sed -nE 's/.*(restore|hand-over) refused: (.*); the context goes on as it was/\2/p' "$rs_log" "$rs_move_log" "$rs_snap_log" "$rs_fresh_log" |
   sed -E 's/[0-9]+/N/g' | sort | uniq -c | sort -rn | head -n 6
-rs_dropped=$(cat "$rs_log" "$rs_move_log" "$rs_snap_log" "$rs_fresh_log" | grep -c 'dropping client')
+rs_dropped=$(cat "$rs_log" "$rs_move_log" "$rs_snap_log" "$rs_fresh_log" "$rs_fmove_log" | grep -c 'dropping client')
 rs_same=no
 [ -n "$(rs_hash "$logs/restore-rb.txt")" ] && [ "$(rs_hash "$logs/restore-rb.txt")" = "$(rs_hash "$logs/restore-rb-plain.txt")" ] &&
   rs_same=yes
-rs_line="vk_compute 8 MiB x6: $rs_small, $(tail -n1 "$logs/restore-compute-8.txt"); ${rs_mib} MiB x6: $rs_big, $(tail -n1 "$logs/restore-compute.txt"); render_bench: $rs_rb, same picture: $rs_same; vk_sync: $rs_sync, $(tail -n1 "$logs/restore-sync.txt"); vk_device_local 8 MiB x6: $rs_local_small, $(tail -n1 "$logs/restore-local-8.txt"); ${rs_mib} MiB x6: $rs_local_big, $(tail -n1 "$logs/restore-local.txt"); vk_device_image x8: $rs_image, $(tail -n1 "$logs/restore-image.txt"); moved between GPUs $rs_moves times: vk_compute $(tail -n1 "$logs/restore-move-compute.txt"), render_bench same picture: $rs_move_same; through snapshots ($rs_snaps, the biggest $rs_snap_biggest; $rs_snap_fallback fell back): vk_compute 8 MiB x6: $rs_snap_compute, $(tail -n1 "$logs/restore-snap-compute.txt"); vk_device_local ${rs_mib} MiB x6: $rs_snap_local, $(tail -n1 "$logs/restore-snap-local.txt"); vk_device_image x8: $rs_snap_image, $(tail -n1 "$logs/restore-snap-image.txt"); render_bench same picture: $rs_snap_same; into fresh workers ($rs_fresh_sent handed over, $rs_fresh_made made there, $rs_fresh_local with host copies of device-local memory, $rs_fresh_fallback rebuilt in place; pause $rs_fresh_pause): vk_compute 8 MiB x6: $(tail -n1 "$logs/restore-fresh-compute.txt"); vk_device_local ${rs_mib} MiB x6: $(tail -n1 "$logs/restore-fresh-local.txt"); vk_device_image x8: $(tail -n1 "$logs/restore-fresh-image.txt"); render_bench same picture: $rs_fresh_same; $rs_dropped clients dropped"
+rs_line="vk_compute 8 MiB x6: $rs_small, $(tail -n1 "$logs/restore-compute-8.txt"); ${rs_mib} MiB x6: $rs_big, $(tail -n1 "$logs/restore-compute.txt"); render_bench: $rs_rb, same picture: $rs_same; vk_sync: $rs_sync, $(tail -n1 "$logs/restore-sync.txt"); vk_device_local 8 MiB x6: $rs_local_small, $(tail -n1 "$logs/restore-local-8.txt"); ${rs_mib} MiB x6: $rs_local_big, $(tail -n1 "$logs/restore-local.txt"); vk_device_image x8: $rs_image, $(tail -n1 "$logs/restore-image.txt"); moved between GPUs $rs_moves times: vk_compute $(tail -n1 "$logs/restore-move-compute.txt"), render_bench same picture: $rs_move_same; through snapshots ($rs_snaps, the biggest $rs_snap_biggest; $rs_snap_fallback fell back): vk_compute 8 MiB x6: $rs_snap_compute, $(tail -n1 "$logs/restore-snap-compute.txt"); vk_device_local ${rs_mib} MiB x6: $rs_snap_local, $(tail -n1 "$logs/restore-snap-local.txt"); vk_device_image x8: $rs_snap_image, $(tail -n1 "$logs/restore-snap-image.txt"); render_bench same picture: $rs_snap_same; into fresh workers ($rs_fresh_sent handed over, $rs_fresh_made made there, $rs_fresh_local with host copies of device-local memory, $rs_fresh_fallback rebuilt in place; pause $rs_fresh_pause): vk_compute 8 MiB x6: $(tail -n1 "$logs/restore-fresh-compute.txt"); vk_device_local ${rs_mib} MiB x6: $(tail -n1 "$logs/restore-fresh-local.txt"); vk_device_image x8: $(tail -n1 "$logs/restore-fresh-image.txt"); render_bench same picture: $rs_fresh_same; into fresh workers on the next GPU ($rs_fmove_sent handed over, $rs_fmove_made made there, $rs_fmoves moved, $rs_fmove_stayed stayed for want of another GPU): vk_compute 8 MiB x6: $(tail -n1 "$logs/restore-fmove-compute.txt"); render_bench same picture: $rs_fmove_same; $rs_dropped clients dropped"
 if [ $rs_ok = 1 ] && [ "$rs_dropped" -eq 0 ] && [ $rs_same = yes ] && [ $rs_move_same = yes ] && [ $rs_snap_same = yes ] &&
   [ "$rs_snaps" -gt 0 ] && [ "$rs_snap_fallback" -eq 0 ] && [ $rs_fresh_same = yes ] && [ "$rs_fresh_sent" -gt 0 ] &&
-  [ "$rs_fresh_made" -eq "$rs_fresh_sent" ] && [ "$rs_fresh_fallback" -eq 0 ] && [ "$rs_fresh_local" -gt 0 ]; then
+  [ "$rs_fresh_made" -eq "$rs_fresh_sent" ] && [ "$rs_fresh_fallback" -eq 0 ] && [ "$rs_fresh_local" -gt 0 ] &&
+  [ $rs_fmove_same = yes ] && [ "$rs_fmove_sent" -gt 0 ] && [ "$rs_fmove_made" -eq "$rs_fmove_sent" ] &&
+  [ $((rs_fmoves + rs_fmove_stayed)) -eq "$rs_fmove_sent" ]; then
   result restore PASS "$rs_line"
 else
   result restore FAIL "$rs_line; see restore-*.txt"

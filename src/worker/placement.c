@@ -279,6 +279,22 @@ vs_placement_take(struct vs_placement *placement, uid_t uid)
    return best;
 }
 
+int
+vs_placement_move_target(struct vs_placement *placement, int gpu, uid_t uid)
+{
+   if (!placement || gpu < 0 || (unsigned)gpu >= placement->gpu_count)
+      return -1;
+   pthread_mutex_lock(&placement->lock);
+   int best = -1;
+   for (unsigned g = 0; pinned_gpu(placement, uid) < 0 && g < placement->gpu_count; g++) {
+      if ((int)g != gpu && !placement->lost[g] && strcmp(placement->names[g], placement->names[gpu]) == 0 &&
+          (best < 0 || placement->tenants[g] < placement->tenants[best]))
+         best = (int)g;
+   }
+   pthread_mutex_unlock(&placement->lock);
+   return best;
+}
+
 void
 vs_placement_announce(struct vs_placement *placement, int gpu, const char *noun, uint32_t id, uid_t uid, pid_t pid)
 {

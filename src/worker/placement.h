@@ -60,6 +60,10 @@ int vs_placement_device_index(const struct vs_placement *placement, int gpu);
 /* The GPU a new tenant of `uid` is given, counted as one of its tenants
  * until vs_placement_give_back; -1 (every GPU) for NULL. Thread-safe. */
 int vs_placement_take(struct vs_placement *placement, uid_t uid);
+/* Where a tenant of `uid` on `gpu` may move to: another GPU of the same
+ * model (by name) not lost, the one with the fewest tenants; -1 when
+ * there is none, or the uid is pinned. Thread-safe; -1 for NULL. */
+int vs_placement_move_target(struct vs_placement *placement, int gpu, uid_t uid);
 /* A tenant that a live upgrade handed over, placed on `gpu` before:
  * counted there again; false (not counted) for a GPU this process does
  * not place on. */

@@ -248,6 +248,24 @@ handed_over(struct client_thread *ct, int status, int pair[2], int *snapshot)
    return true;
 }
 
+/* The GPU the next worker of a handed client serves on: its own, or under
+ * the test switch's :move another of the same model (one line either way). */
+static int
+next_gpu(const struct client_thread *ct, int gpu)
+{
+   if (!vs_test_faults.restore_move)
+      return gpu;
+   struct vs_placement *placement = ct->server->options->placement;
+   const int target = vs_placement_move_target(placement, gpu, ct->peer_uid);
+   if (target < 0) {
+      vs_info(ct->ctx_id, "hand-over: no other GPU of its GPU's model to move to; the client stays on it");
+      return gpu;
+   }
+   vs_info(ct->ctx_id, "hand-over: the client moves from GPU %d to GPU %d", vs_placement_device_index(placement, gpu),
+           vs_placement_device_index(placement, target));
+   return target;
+}
+
 static void
 finish_hand_over(struct client_thread *ct, int fd)
 {
@@ -337,8 +355,10 @@ serve_by_workers(struct client_thread *ct)
       } else {
          vs_info(ct->ctx_id, "client served by worker process %d", (int)tenant.pid);
          gpu = tenant.gpu;
-         if (handed_over(ct, await_worker(ct, &tenant, served), pair, &snapshot))
+         if (handed_over(ct, await_worker(ct, &tenant, served), pair, &snapshot)) {
+            gpu = next_gpu(ct, gpu);
             continue;
+         }
       }
       break;
    }
