@@ -12,8 +12,9 @@
 # built (not handed over yet). The new process, stopped, removes the socket
 # file it took over. The VM devices (--vhost-user, --vhost-user-input) of a
 # fake VMM flushing its scanouts keep their workers across two upgrades.
-# A client computing across an upgrade, its context able to be handed over
-# (the test switch's :worker), goes on in a worker of the new binary.
+# With --upgrade-workers a client computing across an upgrade goes on in a
+# worker of the new binary; --upgrade-workers with thread workers stops
+# the server at start with one line.
 # A new binary's check says which hand-over versions it reads, and a
 # record that is none is refused with one line. Printed as notes: the
 # time from the signal to the take-over, and the compute time per round of
@@ -164,11 +165,11 @@ stop_new() {
 server_stop || true
 
 # --- workers moved to the new binary: each client handed to a fresh worker --------
-# With contexts that can be handed over (the test switch's :worker; 100000
-# streams: only when asked), the new binary asks each worker it took over
-# to hand its client to a fresh worker of its own pool, whose forker runs
-# the new binary: the client computes on, in a process of the new binary.
-VENUS_SERVER_TEST_RESTORE=100000:worker server_start --log-level info || finish
+# With --upgrade-workers (contexts that keep a journal and can be handed
+# over), the new binary asks each worker it took over to hand its client
+# to a fresh worker of its own pool, whose forker runs the new binary: the
+# client computes on, in a process of the new binary.
+server_start --upgrade-workers --log-level info || finish
 MOVE_PID=$SERVER_PID
 served=$(log_count 'client served by worker process')
 compute moved 16 &
@@ -194,6 +195,11 @@ rc=0; wait "$MOVED" || rc=$?
 client_check "the client computing across its move to the new binary" "$TEST_TMP/moved.out" "$rc" || true
 check "no client was dropped (found $(log_count 'dropping client'))" [ "$(log_count 'dropping client')" -eq 0 ]
 server_stop || true
+rc=0
+out=$(timeout 10 "$SERVER_BIN" --upgrade-workers --isolate thread --socket "$TEST_TMP/bad.sock" 2>&1) || rc=$?
+stopped=false
+[ "$rc" -eq 2 ] && grep -q -- '--upgrade-workers moves vtest clients between worker processes' <<<"$out" && stopped=true
+check "--upgrade-workers with thread workers stops the server at start (status $rc: ${out#venus-server: })" $stopped
 
 # --- thread mode: the clients stay in the old process, a new one takes the socket --
 server_start --isolate thread --log-level info || finish

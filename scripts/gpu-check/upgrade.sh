@@ -6,9 +6,9 @@
 #                    computing across both: the take-over lines, how long
 #                    the tenants' charges waited, both clients' results
 #   upgrade-move     an upgrade in place whose new binary moves each
-#                    client to a fresh worker of its own (the test switch
-#                    VENUS_SERVER_TEST_RESTORE=100000:worker: contexts that
-#                    can be handed over, only when asked): vk_compute (64
+#                    client to a fresh worker of its own
+#                    (--upgrade-workers: contexts that keep a journal and
+#                    can be handed over when asked): vk_compute (64
 #                    MiB) and vk_device_local (1 GiB without host access,
 #                    copied through the GPU) across it, the hand-overs and
 #                    the pause each client saw
@@ -63,7 +63,7 @@ else
 fi
 
 # --- clients moved to workers of the new binary -----------------------------------
-if ! VENUS_SERVER_TEST_RESTORE=100000:worker run_server --log-level info; then
+if ! run_server --upgrade-workers --log-level info; then
   result upgrade-move FAIL "server did not start"
 else
   mv_out=$logs/upgrade-move

@@ -215,7 +215,7 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
    if (options->limits.objects)
       ctx->objects.hold_limit = options->limits.objects < (1u << 30) ? options->limits.objects * 4 : UINT32_MAX - 1;
    vs_resource_table_init(&ctx->resources);
-   ctx->journaled = (vs_test_faults.keep_journal || vs_test_faults.restore_every) &&
+   ctx->journaled = (options->journal || vs_test_faults.keep_journal || vs_test_faults.restore_every) &&
                     vs_journal_init(&ctx->journal, JOURNAL_LIMIT, object_alive, ctx);
    vs_context_start_renderer(ctx, &options->renderer);
    vs_test_faults_watch(&ctx->renderer, ctx->name);

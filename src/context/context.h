@@ -62,6 +62,10 @@ struct vs_context_options {
     * (worker/placement.h); NULL: every tenant sees every GPU (or
     * --device's). */
    struct vs_placement *placement;
+   /* Each context keeps a journal of its lasting commands (wire/journal.h),
+    * so that it can be handed to a fresh worker (--upgrade-workers: a
+    * live upgrade moves it to the new binary). */
+   bool journal;
 };
 
 /* Defaults a multi-tenant host can use. */

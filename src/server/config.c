@@ -132,6 +132,9 @@ usage(FILE *out, const struct vs_server_config *config)
            "                      --limit shader-cache-mib=N each (default 1024)\n"
            "  --log-level LEVEL   error, warn, info or debug (default: $VENUS_SERVER_LOG,\n"
            "                      else info)\n"
+           "  --upgrade-workers   a live upgrade (SIGUSR2) moves each vtest client to a\n"
+           "                      worker of the new binary, its context handed over;\n"
+           "                      each context keeps a journal of its lasting commands\n"
            "  --submit-stats      time where submissions spend their time in the server\n"
            "                      (ring pickup, dispatch, host submit and completion) and\n"
            "                      which commands took it; two log lines per client at its\n"
@@ -636,7 +639,7 @@ enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_L
        OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE,
        OPT_VHOST_USER, OPT_VHOST_USER_INPUT, OPT_VM_HOSTMEM, OPT_VM_CONTEXTS, OPT_VM_NAME, OPT_HTTP_CERT, OPT_HTTP_KEY,
        OPT_HTTP_PLAIN, OPT_CDI_SPEC, OPT_SHADER_CACHE, OPT_VM_FIXED_SIZE, OPT_VM_SCANOUTS, OPT_PLACEMENT,
-       OPT_PLACEMENT_PIN };
+       OPT_PLACEMENT_PIN, OPT_UPGRADE_WORKERS };
 static const struct option options[] = {
    { "socket", required_argument, NULL, OPT_SOCKET },
    { "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -690,6 +693,7 @@ static const struct option options[] = {
    { "vm-name", required_argument, NULL, OPT_VM_NAME },
    { "shader-cache", required_argument, NULL, OPT_SHADER_CACHE },
    { "submit-stats", no_argument, NULL, OPT_SUBMIT_STATS },
+   { "upgrade-workers", no_argument, NULL, OPT_UPGRADE_WORKERS },
    { "help", no_argument, NULL, OPT_HELP },
    { "version", no_argument, NULL, OPT_VERSION },
    { "cdi-spec", no_argument, NULL, OPT_CDI_SPEC },
@@ -991,6 +995,9 @@ apply_option(struct vs_server_config *config, int opt, const char *name)
    case OPT_SUBMIT_STATS:
       config->context.renderer.submit_stats = true;
       break;
+   case OPT_UPGRADE_WORKERS:
+      config->context.journal = true;
+      break;
    case OPT_HELP:
       usage(stdout, config);
       return 0;
@@ -1082,6 +1089,11 @@ choose_mode(struct vs_server_config *config)
                   : config->vhost_user_path ? VS_SERVER_VHOST_USER
                   : config->cdi_spec        ? VS_SERVER_CDI_SPEC
                                              : VS_SERVER_VTEST;
+   if (config->context.journal && (config->mode != VS_SERVER_VTEST || config->isolate != VS_ISOLATE_PROCESS)) {
+      fprintf(stderr, "venus-server: --upgrade-workers moves vtest clients between worker processes: the vtest "
+                      "server with --isolate process\n");
+      return 2;
+   }
    if (config->mode == VS_SERVER_VTEST && config->isolate == VS_ISOLATE_SPAWN) {
       fprintf(stderr, "venus-server: --isolate spawn is for the render server (--socket-fd); vtest has process\n");
       return 2;

@@ -204,12 +204,13 @@ start_worker(struct client_thread *ct, struct vs_tenant *tenant, int *err, int h
 }
 
 /* A hand-over socket: [0] the server keeps, [1] the worker's. Only where a
- * context may be handed over (the test switch's :worker). */
+ * context may be handed over (--upgrade-workers, the test switch's
+ * :worker). */
 static void
 hand_over_pair(struct client_thread *ct, int pair[2])
 {
    pair[0] = pair[1] = -1;
-   if (!vs_test_faults.restore_worker)
+   if (!ct->server->options->journal && !vs_test_faults.restore_worker)
       return;
    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0 || os_socket_prepare(pair[0]) != 0 ||
        os_socket_prepare(pair[1]) != 0) {
