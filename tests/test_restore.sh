@@ -18,11 +18,13 @@
 # render_bench draws the same picture; a copy past the uid's host memory
 # is refused with one line. With N:copy:snapshot the taken
 # state crosses a socket as a snapshot and is read back: the same clients
-# pass through it. With
+# pass through it. With N:copy:worker each client (vk_sync too) is handed
+# to fresh worker processes. With
 # lavapipe given to the loader twice and N:move, contexts move between the
-# two GPUs at each restore: vk_compute passes and render_bench draws the
-# same picture; on one GPU the move is refused with one line. A bad value
-# stops the server at start.
+# two GPUs at each restore, and with N:worker:move at each hand-over to a
+# fresh worker: vk_compute passes and render_bench draws the same picture;
+# on one GPU the move is refused with one line, and a fresh worker's
+# client stays with one line. A bad value stops the server at start.
 . "$(dirname "$0")/lib.sh"
 
 require_tools timeout
@@ -178,17 +180,22 @@ check "  ... and nothing was copied (found $(grep -cE 'restore: rebuilt .* [1-9]
   [ "$(grep -cE 'restore: rebuilt .* [1-9][0-9]* allocations and' "$SERVER_LOG")" -eq 0 ]
 server_stop || true
 
+# same_picture LABEL HOW SECONDS: render_bench through the server as
+# started; its last frame against the one without restores.
+same_picture() {
+  local rc=0 same=false
+  venus_run "$RENDER" --seconds "$3" 320x240 >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err" || rc=$?
+  [ "$rc" -eq 0 ] || { fail "render_bench $2 $(describe_rc "$rc")"; show_tail "$TEST_TMP/$1.err" 5; }
+  [ -n "$(hash_of plain)" ] && [ "$(hash_of "$1")" = "$(hash_of plain)" ] && same=true
+  check "render_bench draws the same picture $2 ($(hash_of "$1")) as without them" $same
+}
 # three_clients LABEL HOW ROUNDS: vk_compute (ROUNDS of 8 MiB), vk_device_image
 # and render_bench through the server as started; render_bench's last frame
 # against the one without restores.
 three_clients() {
   client "$1-compute" "$COMPUTE" --mib 8 --rounds "$3" || true
   client "$1-image" "$BUILD_DIR/tests/vk_device_image" --rounds 6 || true
-  local rc=0 same=false
-  venus_run "$RENDER" --seconds 1 320x240 >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err" || rc=$?
-  [ "$rc" -eq 0 ] || { fail "render_bench $2 $(describe_rc "$rc")"; show_tail "$TEST_TMP/$1.err" 5; }
-  [ -n "$(hash_of plain)" ] && [ "$(hash_of "$1")" = "$(hash_of plain)" ] && same=true
-  check "render_bench draws the same picture $2 ($(hash_of "$1"))" $same
+  same_picture "$1" "$2" 1
 }
 
 # --- through a snapshot -------------------------------------------------------------
@@ -247,11 +254,7 @@ PY
   LVP_ICD="$LVP_ICD:$TEST_TMP/lvp_second.json"
   VENUS_SERVER_TEST_RESTORE=2:move server_start --log-level info || finish
   client moved-compute "$COMPUTE" --mib 8 --rounds 12 || true
-  rc=0; venus_run "$RENDER" --seconds 2 320x240 >"$TEST_TMP/moved.out" 2>"$TEST_TMP/moved.err" || rc=$?
-  [ "$rc" -eq 0 ] || { fail "render_bench moved between GPUs $(describe_rc "$rc")"; show_tail "$TEST_TMP/moved.err" 5; }
-  same=false
-  [ -n "$(hash_of plain)" ] && [ "$(hash_of moved)" = "$(hash_of plain)" ] && same=true
-  check "render_bench draws the same picture moved between GPUs ($(hash_of moved)) as on one ($(hash_of plain))" $same
+  same_picture moved "moved between GPUs" 2
   for dir in "1, moved from GPU 0" "0, moved from GPU 1"; do
     check "contexts were rebuilt on GPU $dir ($(log_count "restore: rebuilt on GPU $dir") times)" \
       [ "$(log_count "restore: rebuilt on GPU $dir")" -gt 0 ]
@@ -261,11 +264,7 @@ PY
   # Into a fresh worker on the other GPU at each hand-over.
   VENUS_SERVER_TEST_RESTORE=3:worker:move server_start --log-level info || finish
   client fresh-moved-compute "$COMPUTE" --mib 8 --rounds 9 || true
-  rc=0; venus_run "$RENDER" --seconds 1 320x240 >"$TEST_TMP/fresh-moved.out" 2>"$TEST_TMP/fresh-moved.err" || rc=$?
-  [ "$rc" -eq 0 ] || { fail "render_bench moved by fresh workers $(describe_rc "$rc")"; show_tail "$TEST_TMP/fresh-moved.err" 5; }
-  same=false
-  [ -n "$(hash_of plain)" ] && [ "$(hash_of fresh-moved)" = "$(hash_of plain)" ] && same=true
-  check "render_bench draws the same picture moved by fresh workers ($(hash_of fresh-moved))" $same
+  same_picture fresh-moved "moved by fresh workers" 1
   for dir in "0 to GPU 1" "1 to GPU 0"; do
     check "clients moved from GPU $dir ($(log_count "hand-over: the client moves from GPU $dir") times)" \
       [ "$(log_count "hand-over: the client moves from GPU $dir")" -gt 0 ]
