@@ -286,7 +286,8 @@ vs_placement_move_target(struct vs_placement *placement, int gpu, uid_t uid)
       return -1;
    pthread_mutex_lock(&placement->lock);
    int best = -1;
-   for (unsigned g = 0; pinned_gpu(placement, uid) < 0 && g < placement->gpu_count; g++) {
+   const bool pinned = pinned_gpu(placement, uid) >= 0;
+   for (unsigned g = 0; !pinned && g < placement->gpu_count; g++) {
       if ((int)g != gpu && !placement->lost[g] && strcmp(placement->names[g], placement->names[gpu]) == 0 &&
           (best < 0 || placement->tenants[g] < placement->tenants[best]))
          best = (int)g;

@@ -502,10 +502,12 @@ TEST(sync_table_crosses_a_hand_over)
 
    /* Hostile waits (one sync, 7, listed; then the waits): a wait's fd that
     * is no wakeup object, a listed target the table lacks, a target's
-    * listed word past 1, more waits than the limit. */
+    * listed word past 1, more waits than the limit, more targets than a
+    * SYNC_WAIT may name; the bytes for all of them there. */
    const int not_event = open("/dev/null", O_RDWR | O_CLOEXEC);
    CHECK(not_event >= 0);
-   for (int i = 0; i < 4; i++) {
+   static uint8_t padding[(VTEST_MAX_WAIT_SYNCS + 1) * 24];
+   for (int i = 0; i < 5; i++) {
       struct vs_parcel in = { 0 };
       const uint32_t head[] = { 8, 1, 7, 0, 0 };
       vs_parcel_put(&in, head, sizeof(head));
@@ -515,11 +517,12 @@ TEST(sync_table_crosses_a_hand_over)
       const int event = i == 0 ? dup(not_event) : os_signalled_fd();
       vs_parcel_put_fd(&in, event);
       close(event);
-      vs_parcel_put_u32(&in, 1);
+      vs_parcel_put_u32(&in, i == 4 ? VTEST_MAX_WAIT_SYNCS + 1 : 1);
       vs_parcel_put_u32(&in, i == 1 ? 8 : 7);
       vs_parcel_put_u32(&in, i == 2 ? 2 : 1);
       vs_parcel_put_u64(&in, 0);
       vs_parcel_put_u64(&in, 1);
+      vs_parcel_put(&in, padding, sizeof(padding));
       struct vtest_sync_table *h = vtest_sync_table_create();
       CHECK_MSG(!vtest_sync_table_read(h, &in, true, why, sizeof(why)), "wait %d was read", i);
       CHECK(strstr(why, "its snapshot is bad") != NULL);

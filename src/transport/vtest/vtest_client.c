@@ -892,7 +892,7 @@ serve_from_snapshot(struct client *c, struct vs_parcel *in)
    char name[sizeof(c->name)];
    if (!vs_parcel_take_u32(in, &version) || version < 1 || version > VTEST_SNAPSHOT_VERSION ||
        !vs_parcel_take(in, name, sizeof(name)) || !vs_parcel_take_u32(in, &c->next_res_id)) {
-      vs_error(c->ctx_id, "dropping client: its snapshot is bad: not a vtest client's of version %u",
+      vs_error(c->ctx_id, "dropping client: its snapshot is bad: not a vtest client's of version 1 to %u",
                VTEST_SNAPSHOT_VERSION);
       return false;
    }

@@ -543,8 +543,9 @@ read_waiters(struct vtest_sync_table *table, struct vs_parcel *in, char *why, si
       vs_parcel_take_u32(in, &any);
       vs_parcel_take_u64(in, &expires_ns);
       const int fd = in->failed ? -1 : vs_parcel_take_fd(in);
+      /* No more targets than a SYNC_WAIT may name at the door. */
       if (fd < 0 || any > 1 || !os_fd_is_event(fd) || !vs_parcel_take_count(in, &targets, 24) ||
-          targets > VTEST_SYNC_MAX_SYNCS) {
+          targets > VTEST_MAX_WAIT_SYNCS) {
          if (fd >= 0)
             close(fd);
          snprintf(why, why_size, "its snapshot is bad: pending SYNC_WAIT %u", w);
