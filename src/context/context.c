@@ -222,6 +222,7 @@ vs_context_create(uint32_t ctx_id, const char *debug_name, const struct vs_conte
    vs_dispatch_lock_init(&ctx->dispatch_lock);
    vs_context_init_dispatch(ctx, &ctx->dispatch, NULL);
    pthread_mutex_init(&ctx->rings_lock, NULL);
+   pthread_mutex_init(&ctx->checkpoint_lock, NULL);
    os_cond_init(&ctx->monitor_cond);
    pthread_mutex_init(&ctx->monitor_lock, NULL);
    vs_fair_pool_init(&ctx->shmem_pool, "bytes of shared memory", options->limits.shmem_bytes, 0);
@@ -360,6 +361,7 @@ vs_context_destroy(struct vs_context *ctx)
    stop_monitor(ctx);
    /* The socket thread's dispatcher is done too: no command adds now. */
    end_journal(ctx);
+   vs_context_drop_checkpoint(ctx);
 
    uint32_t held = ctx->objects.count;
    vs_renderer_fini(&ctx->renderer);
@@ -372,6 +374,7 @@ vs_context_destroy(struct vs_context *ctx)
    pthread_cond_destroy(&ctx->monitor_cond);
    pthread_mutex_destroy(&ctx->monitor_lock);
    pthread_mutex_destroy(&ctx->rings_lock);
+   pthread_mutex_destroy(&ctx->checkpoint_lock);
    uint64_t live = vs_object_table_live(&ctx->objects);
    vs_log(ctx->lines_left ? VS_LOG_DEBUG : VS_LOG_INFO, ctx->id,
           "context destroyed: %u host objects released, %llu live in server", held, (unsigned long long)live);

@@ -66,6 +66,10 @@ struct vs_context_options {
     * so that it can be handed to a fresh worker (--upgrade-workers: a
     * live upgrade moves it to the new binary). */
    bool journal;
+   /* --worker-checkpoints: each vtest client's worker publishes a
+    * checkpoint once the client was this long without activity (0: none;
+    * needs `journal`). */
+   uint32_t checkpoint_quiet_ms;
 };
 
 /* Defaults a multi-tenant host can use. */
@@ -208,6 +212,22 @@ bool vs_context_hand_over(struct vs_context *ctx, struct vs_parcel *out);
 void vs_context_hand_over_cancel(struct vs_context *ctx);
 /* The hand-over's state could not leave: rebuilt here, one warning. */
 void vs_context_hand_over_failed(struct vs_context *ctx, const char *why);
+/* A checkpoint (--worker-checkpoints): at a quiet point, as a
+ * hand-over's, the context's whole state is appended to `out` without
+ * stopping the context, and `publish` is called with it while the context
+ * runs nothing. Once published, the context calls `spoiled` (set by
+ * vs_context_watch_checkpoints) once before it runs anything more: a
+ * ring's next commands, or the transport's next request, which the
+ * transport announces first with vs_context_checkpoint_spoil. Whoever
+ * keeps the checkpoint forgets it then, so a worker killed later is
+ * restored only from a state the guest has not moved past. False:
+ * nothing made yet, refused (one line per new reason) or not published. */
+typedef bool (*vs_checkpoint_publish_fn)(void *data, const struct vs_parcel *state);
+typedef void (*vs_checkpoint_spoiled_fn)(void *data);
+void vs_context_watch_checkpoints(struct vs_context *ctx, vs_checkpoint_spoiled_fn spoiled, void *data);
+bool vs_context_checkpoint(struct vs_context *ctx, struct vs_parcel *out, vs_checkpoint_publish_fn publish,
+                           void *data);
+void vs_context_checkpoint_spoil(struct vs_context *ctx);
 /* A context made from what vs_context_hand_over wrote (hostile input: a
  * worker its guest owns may have written it), in a fresh worker: its
  * resources mapped again, the replay run and settled, and its rings

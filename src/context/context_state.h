@@ -16,6 +16,7 @@
 #include "vn_wire.h"
 
 struct vs_ring;
+struct vs_restore;
 
 struct vs_context {
    uint32_t id;
@@ -91,7 +92,23 @@ struct vs_context {
    /* The state a hand-over took, until it is sent or rebuilt here
     * (restore.c); NULL: none. */
    struct vs_context_taken *taken;
+
+   /* Checkpoints (vs_context_checkpoint): `armed` while the newest one
+    * the transport published still matches the context (nothing ran
+    * since); the transport's note that it spoiled is sent once, under
+    * checkpoint_lock, before anything more runs. The newest one's host
+    * copies stay here, charged to the client's uid, until the next. */
+   vs_checkpoint_spoiled_fn checkpoint_spoiled;
+   void *checkpoint_data;
+   pthread_mutex_t checkpoint_lock;
+   atomic_bool checkpoint_armed;
+   struct vs_restore *checkpoint_kept;
+   uint32_t checkpoints;
+   char checkpoint_refusal[192]; /* the last refusal, said once */
 };
+
+/* Frees the newest checkpoint's host copies (restore.c). */
+void vs_context_drop_checkpoint(struct vs_context *ctx);
 
 /* Brings up the context's renderer, wired to the context (its resources,
  * rings and limits): at the context's creation and a restore's rebuild. */

@@ -232,15 +232,17 @@ struct vs_context_taken {
    struct vs_restore s;
    int gpu, from; /* rebuilt on host GPU `gpu` (-1: its own), moved from `from` */
    uint64_t start_ns, quiet_ns;
+   char why[192]; /* a refusal's */
 };
 
 enum take_result { TAKEN, NOTHING_MADE, REFUSED };
 
 /* The quiet point, the check and the take: TAKEN with the dispatch lock
  * held exclusive and *t filled in; else the context goes on as it was,
- * a refusal logged (`verb` names the act). */
+ * a refusal's reason in t->why. A checkpoint's take (`borrow`) leaves
+ * every allocation its region. */
 static enum take_result
-take(struct vs_context *ctx, bool move, bool keep_fds, const char *verb, struct vs_context_taken *t)
+take(struct vs_context *ctx, bool move, bool keep_fds, bool borrow, struct vs_context_taken *t)
 {
    *t = (struct vs_context_taken){ .gpu = -1, .start_ns = os_now_ns() };
    const uint64_t deadline_ns = t->start_ns + RESTORE_SETTLE_MS * 1000000ull;
@@ -254,28 +256,36 @@ take(struct vs_context *ctx, bool move, bool keep_fds, const char *verb, struct 
       vs_dispatch_unlock(&ctx->dispatch_lock, VS_DISPATCH_EXCLUSIVE);
       return NOTHING_MADE;
    }
-   char why[192];
-   check(ctx, deadline_ns, why, sizeof(why));
+   char *why = t->why;
+   const size_t why_size = sizeof(t->why);
+   check(ctx, deadline_ns, why, why_size);
    t->from = ctx->renderer.options.device_index;
-   t->gpu = !why[0] && move ? vs_renderer_restore_next_gpu(&ctx->renderer, why, sizeof(why)) : -1;
+   t->gpu = !why[0] && move ? vs_renderer_restore_next_gpu(&ctx->renderer, why, why_size) : -1;
    t->quiet_ns = os_now_ns();
    /* What no living object needs (a freed allocation's create and free)
     * would cost the replay for nothing. */
    if (!why[0])
       vs_journal_prune(&ctx->journal);
    if (!why[0] && !vs_journal_walk(&ctx->journal, append_command, &t->p))
-      snprintf(why, sizeof(why), "out of memory for its replay");
+      snprintf(why, why_size, "out of memory for its replay");
    t->s.keep_fds = keep_fds;
+   t->s.borrow_regions = borrow;
    if (!why[0])
-      vs_renderer_restore_take(&ctx->renderer, &t->s, why, sizeof(why));
+      vs_renderer_restore_take(&ctx->renderer, &t->s, why, why_size);
    if (why[0]) {
       vs_restore_fini(&t->s);
       vs_dispatch_unlock(&ctx->dispatch_lock, VS_DISPATCH_EXCLUSIVE);
       free(t->p.bytes);
-      vs_info(ctx->id, "%s refused: %s; the context goes on as it was", verb, why);
+      t->p.bytes = NULL;
       return REFUSED;
    }
    return TAKEN;
+}
+
+static void
+log_refusal(const struct vs_context *ctx, const char *verb, const struct vs_context_taken *t)
+{
+   vs_info(ctx->id, "%s refused: %s; the context goes on as it was", verb, t->why);
 }
 
 /* Rebuilds the taken state in this context, logs it (`said` ends the
@@ -309,7 +319,9 @@ bool
 vs_context_restore(struct vs_context *ctx, bool move)
 {
    struct vs_context_taken t;
-   const enum take_result taken = take(ctx, move, vs_test_faults.restore_snapshot, "restore", &t);
+   const enum take_result taken = take(ctx, move, vs_test_faults.restore_snapshot, false, &t);
+   if (taken == REFUSED)
+      log_refusal(ctx, "restore", &t);
    if (taken != TAKEN)
       return taken == NOTHING_MADE;
    /* Taken: the allocations no longer hold their regions, so a snapshot
@@ -324,6 +336,20 @@ vs_context_restore(struct vs_context *ctx, bool move)
 /* The snapshot's version: a worker reads only its own. */
 #define CONTEXT_SNAPSHOT_VERSION 1
 
+/* The context's whole state as taken: `why` set when it could not be
+ * written. */
+static void
+write_taken(struct vs_context *ctx, const struct vs_context_taken *t, struct vs_parcel *out, char *why,
+            size_t why_size)
+{
+   vs_parcel_put_u32(out, CONTEXT_SNAPSHOT_VERSION);
+   vs_parcel_put_u64(out, ctx->steps);
+   /* The pause the fresh worker reports: the clock is the host's. */
+   vs_parcel_put_u64(out, t->quiet_ns);
+   if (vs_context_write_resources(ctx, out, why, why_size) && snapshot_write(&t->p, &t->s, out, why, why_size))
+      vs_context_write_rings(ctx, out, why, why_size);
+}
+
 bool
 vs_context_hand_over(struct vs_context *ctx, struct vs_parcel *out)
 {
@@ -335,23 +361,108 @@ vs_context_hand_over(struct vs_context *ctx, struct vs_parcel *out)
       vs_info(ctx->id, "hand-over refused: out of memory; the context goes on as it was");
       return false;
    }
-   if (take(ctx, false, true, "hand-over", t) != TAKEN) {
+   const enum take_result taken = take(ctx, false, true, false, t);
+   if (taken == REFUSED)
+      log_refusal(ctx, "hand-over", t);
+   if (taken != TAKEN) {
       free(t);
       return false;
    }
    char why[192] = "";
-   vs_parcel_put_u32(out, CONTEXT_SNAPSHOT_VERSION);
-   vs_parcel_put_u64(out, ctx->steps);
-   /* The pause the fresh worker reports: the clock is the host's. */
-   vs_parcel_put_u64(out, t->quiet_ns);
-   if (vs_context_write_resources(ctx, out, why, sizeof(why)) && snapshot_write(&t->p, &t->s, out, why, sizeof(why)))
-      vs_context_write_rings(ctx, out, why, sizeof(why));
+   write_taken(ctx, t, out, why, sizeof(why));
    ctx->taken = t;
    if (why[0]) {
       vs_context_hand_over_failed(ctx, why);
       return false;
    }
    return true;
+}
+
+void
+vs_context_watch_checkpoints(struct vs_context *ctx, vs_checkpoint_spoiled_fn spoiled, void *data)
+{
+   ctx->checkpoint_spoiled = spoiled;
+   ctx->checkpoint_data = data;
+}
+
+void
+vs_context_drop_checkpoint(struct vs_context *ctx)
+{
+   if (!ctx->checkpoint_kept)
+      return;
+   vs_restore_fini(ctx->checkpoint_kept);
+   free(ctx->checkpoint_kept);
+   ctx->checkpoint_kept = NULL;
+}
+
+bool
+vs_context_checkpoint(struct vs_context *ctx, struct vs_parcel *out, vs_checkpoint_publish_fn publish, void *data)
+{
+   if (!ctx->checkpoint_spoiled || !vs_context_settle_ring_wait(ctx))
+      return false;
+   struct vs_context_taken *t = malloc(sizeof(*t));
+   if (!t)
+      return false;
+   const enum take_result taken = take(ctx, false, true, true, t);
+   if (taken != TAKEN) {
+      /* A reason that lasts (a query pool) is said once, not per quiet point. */
+      if (taken == REFUSED && strcmp(t->why, ctx->checkpoint_refusal) != 0) {
+         snprintf(ctx->checkpoint_refusal, sizeof(ctx->checkpoint_refusal), "%s", t->why);
+         vs_info(ctx->id, "checkpoint refused: %s; until one is taken, a client whose worker dies is not restored",
+                 t->why);
+      }
+      free(t);
+      return false;
+   }
+   ctx->checkpoint_refusal[0] = '\0';
+   char why[192] = "";
+   write_taken(ctx, t, out, why, sizeof(why));
+   /* Published while nothing runs: a ring that saw new commands waits on
+    * the dispatch lock and spoils the checkpoint before it runs them. */
+   bool published = !why[0] && publish(data, out);
+   if (published) {
+      pthread_mutex_lock(&ctx->checkpoint_lock);
+      atomic_store_explicit(&ctx->checkpoint_armed, true, memory_order_release);
+      pthread_mutex_unlock(&ctx->checkpoint_lock);
+   } else if (why[0]) {
+      vs_info(ctx->id, "checkpoint not taken: %s", why);
+   }
+   vs_dispatch_unlock(&ctx->dispatch_lock, VS_DISPATCH_EXCLUSIVE);
+   free(t->p.bytes);
+   const uint32_t commands = t->p.commands;
+   const uint64_t copied = t->s.content_bytes;
+   const double ms = (double)(os_now_ns() - t->start_ns) / 1e6;
+   /* The newest checkpoint's host copies stay charged while it is kept. */
+   vs_context_drop_checkpoint(ctx);
+   if (published) {
+      ctx->checkpoint_kept = malloc(sizeof(*ctx->checkpoint_kept));
+      if (ctx->checkpoint_kept)
+         *ctx->checkpoint_kept = t->s;
+      else
+         vs_restore_fini(&t->s);
+      /* The first one said, the rest at debug level. */
+      const enum vs_log_level level = ctx->checkpoints++ ? VS_LOG_DEBUG : VS_LOG_INFO;
+      vs_log(level, ctx->id,
+             "checkpoint: %u lasting commands and %llu bytes copied through the GPU, %zu bytes and %u fds in all, "
+             "taken in %.1f ms", commands, (unsigned long long)copied, out->size, out->fd_count, ms);
+   } else {
+      vs_restore_fini(&t->s);
+   }
+   free(t);
+   return published;
+}
+
+void
+vs_context_checkpoint_spoil(struct vs_context *ctx)
+{
+   if (!atomic_load_explicit(&ctx->checkpoint_armed, memory_order_acquire))
+      return;
+   pthread_mutex_lock(&ctx->checkpoint_lock);
+   if (atomic_load_explicit(&ctx->checkpoint_armed, memory_order_relaxed)) {
+      ctx->checkpoint_spoiled(ctx->checkpoint_data);
+      atomic_store_explicit(&ctx->checkpoint_armed, false, memory_order_release);
+   }
+   pthread_mutex_unlock(&ctx->checkpoint_lock);
 }
 
 void

@@ -91,6 +91,17 @@ ring_idle(struct vs_ring *ring)
    atomic_fetch_and(ring->status, ~VS_RING_STATUS_IDLE);
 }
 
+/* New commands spoil a checkpoint the transport published: said before
+ * they run, under the dispatch lock, which a checkpoint holds exclusive
+ * from its check that every ring is idle until it is published. */
+static void
+spoil_checkpoint(struct vs_context *ctx)
+{
+   vs_dispatch_lock(&ctx->dispatch_lock, VS_DISPATCH_SHARED);
+   vs_context_checkpoint_spoil(ctx);
+   vs_dispatch_unlock(&ctx->dispatch_lock, VS_DISPATCH_SHARED);
+}
+
 static void *
 ring_thread(void *arg)
 {
@@ -117,6 +128,8 @@ ring_thread(void *arg)
          if (found)
             vs_submit_stats_add(stats, woke ? VS_STAGE_WAKE : VS_STAGE_PICKUP, found - last_look);
          copy_pending(ring, pending);
+         if (ring->ctx->checkpoint_spoiled)
+            spoil_checkpoint(ring->ctx);
          bool ok = vs_runner_stream(&ring->dispatch, ring->cmds, pending, publish_head, ring);
          if (!ok)
             break;

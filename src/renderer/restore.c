@@ -552,7 +552,8 @@ vs_renderer_restore_take(struct vs_renderer *r, struct vs_restore *s, char *why,
       s->regions.count = 0;
       return false;
    }
-   walk_objects(r, detach_region, NULL);
+   if (!s->borrow_regions)
+      walk_objects(r, detach_region, NULL);
    return true;
 }
 
@@ -734,7 +735,10 @@ vs_renderer_restore_settle(struct vs_renderer *r, struct vs_restore *s, char *wh
 void
 vs_restore_fini(struct vs_restore *s)
 {
-   vs_kept_regions_fini(&s->regions);
+   if (s->borrow_regions)
+      free(s->regions.items);
+   else
+      vs_kept_regions_fini(&s->regions);
    for (uint32_t i = 0; i < s->content_count; i++)
       vs_host_region_destroy(s->contents[i].fd, s->contents[i].bytes, s->contents[i].map_size, s->contents[i].granule);
    free(s->contents);

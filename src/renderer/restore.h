@@ -81,6 +81,10 @@ struct vs_restore {
    struct vs_restore_sync *syncs;
    uint32_t sync_count, sync_cap;
    bool keep_fds; /* set before the take: the host copies keep their fds */
+   /* Set before the take, a checkpoint's: the allocations keep their
+    * regions, which this only names (for vs_restore_write), and the
+    * renderer runs on. */
+   bool borrow_regions;
    /* The host copies' bytes, charged to the client's uid on `ledger`
     * (host RAM) until the fini: the port outlives the teardown. */
    struct vs_ledger_port *ledger;
@@ -102,8 +106,8 @@ bool vs_renderer_restore_check(struct vs_renderer *r, uint64_t deadline_ns, char
 int vs_renderer_restore_next_gpu(struct vs_renderer *r, char *why, size_t why_size);
 
 /* Reads the sync objects' state, copies device-local memory's contents
- * out, and takes each allocation's shared memory out of it, so that the
- * teardown leaves that memory be. False, with `why`, when out of memory or
+ * out, and takes each allocation's shared memory out of it (unless
+ * borrow_regions), so that the teardown leaves that memory be. False, with `why`, when out of memory or
  * a copy failed, every allocation left as it was. */
 bool vs_renderer_restore_take(struct vs_renderer *r, struct vs_restore *s, char *why, size_t why_size);
 

@@ -135,6 +135,10 @@ usage(FILE *out, const struct vs_server_config *config)
            "  --upgrade-workers   a live upgrade (SIGUSR2) moves each vtest client to a\n"
            "                      worker of the new binary, its context handed over;\n"
            "                      each context keeps a journal of its lasting commands\n"
+           "  --worker-checkpoints the server keeps a checkpoint of each vtest client,\n"
+           "                      taken once it is quiet for a second; a client whose\n"
+           "                      worker process is killed is restored from it in a\n"
+           "                      fresh worker, if it asked for nothing since (journal)\n"
            "  --submit-stats      time where submissions spend their time in the server\n"
            "                      (ring pickup, dispatch, host submit and completion) and\n"
            "                      which commands took it; two log lines per client at its\n"
@@ -639,7 +643,7 @@ enum { OPT_SOCKET = 256, OPT_DEVICE, OPT_MEMORY, OPT_PAGE_SIZE, OPT_LIMIT, OPT_L
        OPT_READY_WORKERS, OPT_VM_CHANNEL, OPT_VM_SIZE,
        OPT_VHOST_USER, OPT_VHOST_USER_INPUT, OPT_VM_HOSTMEM, OPT_VM_CONTEXTS, OPT_VM_NAME, OPT_HTTP_CERT, OPT_HTTP_KEY,
        OPT_HTTP_PLAIN, OPT_CDI_SPEC, OPT_SHADER_CACHE, OPT_VM_FIXED_SIZE, OPT_VM_SCANOUTS, OPT_PLACEMENT,
-       OPT_PLACEMENT_PIN, OPT_UPGRADE_WORKERS };
+       OPT_PLACEMENT_PIN, OPT_UPGRADE_WORKERS, OPT_WORKER_CHECKPOINTS };
 static const struct option options[] = {
    { "socket", required_argument, NULL, OPT_SOCKET },
    { "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -694,6 +698,7 @@ static const struct option options[] = {
    { "shader-cache", required_argument, NULL, OPT_SHADER_CACHE },
    { "submit-stats", no_argument, NULL, OPT_SUBMIT_STATS },
    { "upgrade-workers", no_argument, NULL, OPT_UPGRADE_WORKERS },
+   { "worker-checkpoints", no_argument, NULL, OPT_WORKER_CHECKPOINTS },
    { "help", no_argument, NULL, OPT_HELP },
    { "version", no_argument, NULL, OPT_VERSION },
    { "cdi-spec", no_argument, NULL, OPT_CDI_SPEC },
@@ -996,7 +1001,11 @@ apply_option(struct vs_server_config *config, int opt, const char *name)
       config->context.renderer.submit_stats = true;
       break;
    case OPT_UPGRADE_WORKERS:
+      config->upgrade_workers = config->context.journal = true;
+      break;
+   case OPT_WORKER_CHECKPOINTS:
       config->context.journal = true;
+      config->context.checkpoint_quiet_ms = VS_CHECKPOINT_QUIET_MS;
       break;
    case OPT_HELP:
       usage(stdout, config);
@@ -1090,8 +1099,8 @@ choose_mode(struct vs_server_config *config)
                   : config->cdi_spec        ? VS_SERVER_CDI_SPEC
                                              : VS_SERVER_VTEST;
    if (config->context.journal && (config->mode != VS_SERVER_VTEST || config->isolate != VS_ISOLATE_PROCESS)) {
-      fprintf(stderr, "venus-server: --upgrade-workers moves vtest clients between worker processes: the vtest "
-                      "server with --isolate process\n");
+      fprintf(stderr, "venus-server: %s moves vtest clients between worker processes: the vtest server with "
+                      "--isolate process\n", config->upgrade_workers ? "--upgrade-workers" : "--worker-checkpoints");
       return 2;
    }
    if (config->mode == VS_SERVER_VTEST && config->isolate == VS_ISOLATE_SPAWN) {

@@ -31,6 +31,9 @@ enum vs_server_mode {
    VS_SERVER_CDI_SPEC,      /* the vtest socket's CDI spec, printed (--cdi-spec): run_cdi_spec.c */
 };
 
+/* --worker-checkpoints: how long a client is quiet before its checkpoint. */
+#define VS_CHECKPOINT_QUIET_MS 1000
+
 struct vs_server_config {
    enum vs_server_mode mode;
    const char *socket_path;  /* --socket, else $VTEST_SOCKET_NAME, else the default */
@@ -96,6 +99,7 @@ struct vs_server_config {
     * manager's $NOTIFY_SOCKET (NULL: none), and the command line as given
     * (what the next binary is started with). */
    int upgrade_fd;
+   bool upgrade_workers; /* --upgrade-workers (it sets context.journal) */
    uint32_t upgrade_probe; /* $VENUS_SERVER_UPGRADE=probe-N: asked whether version N is read; 0: not */
    const char *notify_socket;
    char **argv;

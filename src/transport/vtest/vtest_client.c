@@ -19,6 +19,7 @@
 #include "base/parcel.h"
 #include "context/context.h"
 #include "worker/activity.h"
+#include "worker/checkpoint.h"
 #include "transport/vtest/vtest_protocol.h"
 #include "transport/vtest/vtest_sync.h"
 #include "worker/worker_link.h"
@@ -53,6 +54,10 @@ struct client {
    int hand_over_fd;     /* vtest_client_move's; -1: none */
    uint64_t hand_over_retry_ns; /* an asked hand-over, refused, is asked again then; 0: none */
    unsigned hand_over_refusals; /* of the hand-over asked last */
+   int checkpoint_fd;           /* vtest_client_move's; -1: none */
+   uint32_t checkpoint_quiet_ms;
+   uint64_t checkpoint_seen_ns; /* the activity the last checkpoint (or its try) saw */
+   atomic_bool checkpoint_lost; /* the server could not be told of one spoiled: no more */
 };
 
 /* Logs the one error line for this client and ends its session. A context
@@ -350,6 +355,28 @@ peer_alive(void *data)
    return poll(&pfd, 1, 0) <= 0 || !(pfd.revents & (POLLHUP | POLLERR));
 }
 
+/* The context's checkpoints spoiled (vs_context_watch_checkpoints): on a
+ * ring's thread, or this one's before it reads a request. */
+static void
+checkpoint_spoiled(void *data)
+{
+   struct client *c = data;
+   if (!vs_checkpoint_spoil(c->checkpoint_fd) && !atomic_exchange(&c->checkpoint_lost, true))
+      vs_warn(c->ctx_id, "checkpoint: the server was not told that the client moved on (%s); none is taken any more",
+              strerror(errno));
+}
+
+/* What a new or restored context tells this client of. */
+static void
+watch_context(struct client *c)
+{
+   if (c->limits.activity)
+      vs_context_track_activity(c->ctx, &c->limits.activity->last_ns);
+   vs_context_watch_peer(c->ctx, peer_alive, c);
+   if (c->checkpoint_fd >= 0)
+      vs_context_watch_checkpoints(c->ctx, checkpoint_spoiled, c);
+}
+
 /* The Venus context is created by CONTEXT_INIT, or by the first command
  * that needs it from clients that skip CONTEXT_INIT. */
 static bool
@@ -360,9 +387,7 @@ ensure_context(struct client *c)
    c->ctx = vs_context_create(c->ctx_id, c->name, c->options);
    if (!c->ctx)
       return drop(c, "cannot create the Venus context");
-   if (c->limits.activity)
-      vs_context_track_activity(c->ctx, &c->limits.activity->last_ns);
-   vs_context_watch_peer(c->ctx, peer_alive, c);
+   watch_context(c);
    return true;
 }
 
@@ -774,17 +799,23 @@ handle_command(struct client *c, uint32_t len, uint32_t id)
 /* Sends the client's whole state to the fresh worker the server starts
  * once this one ends, and ends this one; returns only when it did not
  * (refused, or rebuilt here: the context logged which). */
+static bool
+write_door_part(struct client *c, struct vs_parcel *out, uint64_t deadline_ns, uint32_t *waits, char *why,
+                size_t why_size)
+{
+   vs_parcel_put_u32(out, VTEST_SNAPSHOT_VERSION);
+   vs_parcel_put(out, c->name, sizeof(c->name));
+   vs_parcel_put_u32(out, c->next_res_id);
+   return vtest_sync_table_write(c->syncs, out, deadline_ns, waits, why, why_size);
+}
+
 static void
 hand_over(struct client *c)
 {
    struct vs_parcel out = { 0 };
    char why[192];
-   vs_parcel_put_u32(&out, VTEST_SNAPSHOT_VERSION);
-   vs_parcel_put(&out, c->name, sizeof(c->name));
-   vs_parcel_put_u32(&out, c->next_res_id);
    uint32_t waits = 0;
-   if (!vtest_sync_table_write(c->syncs, &out, os_now_ns() + HAND_OVER_SYNC_WAIT_MS * 1000000ull, &waits, why,
-                               sizeof(why))) {
+   if (!write_door_part(c, &out, os_now_ns() + HAND_OVER_SYNC_WAIT_MS * 1000000ull, &waits, why, sizeof(why))) {
       vs_info(c->ctx_id, "hand-over refused: %s; the context goes on as it was", why);
       vs_context_hand_over_cancel(c->ctx);
       vs_parcel_fini(&out);
@@ -858,28 +889,84 @@ hand_over_asked(struct client *c)
    }
 }
 
+static bool
+publish_checkpoint(void *data, const struct vs_parcel *state)
+{
+   struct client *c = data;
+   char why[192];
+   if (vs_checkpoint_publish(c->checkpoint_fd, state, why, sizeof(why)))
+      return true;
+   vs_warn(c->ctx_id, "checkpoint not kept: %s", why);
+   return false;
+}
+
+/* When the client's next checkpoint is due: once it was quiet for
+ * checkpoint_quiet_ms after activity that no checkpoint saw. 0: none. */
+static uint64_t
+checkpoint_due_ns(const struct client *c)
+{
+   if (c->checkpoint_fd < 0 || !c->limits.activity || atomic_load(&c->checkpoint_lost))
+      return 0;
+   const uint64_t last = atomic_load_explicit(&c->limits.activity->last_ns, memory_order_relaxed);
+   return last != c->checkpoint_seen_ns ? last + (uint64_t)c->checkpoint_quiet_ms * 1000000u : 0;
+}
+
+/* The client's state as it is now, with the door's part, to the server;
+ * tried once per quiet point. */
+static void
+take_checkpoint(struct client *c)
+{
+   const uint64_t now = os_now_ns();
+   c->checkpoint_seen_ns = atomic_load_explicit(&c->limits.activity->last_ns, memory_order_relaxed);
+   if (vs_activity_idle_ns(c->limits.activity, now) < (uint64_t)c->checkpoint_quiet_ms * 1000000u)
+      return; /* work in flight: its end is activity, and the next try */
+   struct vs_parcel out = { 0 };
+   char why[192];
+   uint32_t waits = 0;
+   if (write_door_part(c, &out, now, &waits, why, sizeof(why)))
+      vs_context_checkpoint(c->ctx, &out, publish_checkpoint, c);
+   else
+      vs_debug(c->ctx_id, "checkpoint refused: %s", why);
+   vs_parcel_fini(&out);
+}
+
+/* Milliseconds until `due_ns` (0: never, -1), at least 0. */
+static int
+timeout_until(uint64_t due_ns, uint64_t now)
+{
+   if (!due_ns)
+      return -1;
+   return due_ns > now ? (int)((due_ns - now) / 1000000u) + 1 : 0;
+}
+
 /* Waits until the client's next request is there: meanwhile the server
  * may ask for a hand-over (a live upgrade moving the client to its new
- * binary), and one refused is tried again when due. */
+ * binary), one refused is tried again when due, and a checkpoint is taken
+ * once the client is quiet. */
 static void
 await_request_or_hand_over(struct client *c)
 {
    for (;;) {
       struct pollfd pfd[2] = { { .fd = c->fd, .events = POLLIN }, { .fd = c->hand_over_fd, .events = POLLIN } };
-      int timeout_ms = -1;
-      if (c->hand_over_retry_ns) {
-         const uint64_t now = os_now_ns();
-         timeout_ms = c->hand_over_retry_ns > now ? (int)((c->hand_over_retry_ns - now) / 1000000u) + 1 : 0;
-      }
+      const uint64_t now = os_now_ns();
+      const int retry_ms = timeout_until(c->hand_over_retry_ns, now);
+      const int checkpoint_ms = timeout_until(checkpoint_due_ns(c), now);
+      const int timeout_ms = retry_ms < 0 || (checkpoint_ms >= 0 && checkpoint_ms < retry_ms) ? checkpoint_ms : retry_ms;
       const int n = poll(pfd, c->hand_over_fd >= 0 ? 2 : 1, timeout_ms);
       if (n < 0 && errno == EINTR)
          continue;
       if (n < 0 || pfd[0].revents)
          return;
-      if (c->hand_over_fd >= 0 && pfd[1].revents)
+      if (c->hand_over_fd >= 0 && pfd[1].revents) {
          hand_over_asked(c);
-      else if (n == 0)
+         continue;
+      }
+      const uint64_t later = os_now_ns();
+      if (c->hand_over_retry_ns && later >= c->hand_over_retry_ns)
          try_asked_hand_over(c);
+      const uint64_t due = checkpoint_due_ns(c);
+      if (due && later >= due)
+         take_checkpoint(c);
    }
 }
 
@@ -908,9 +995,7 @@ serve_from_snapshot(struct client *c, struct vs_parcel *in)
       return false;
    }
    c->have_renderer = c->context_inited = true;
-   if (c->limits.activity)
-      vs_context_track_activity(c->ctx, &c->limits.activity->last_ns);
-   vs_context_watch_peer(c->ctx, peer_alive, c);
+   watch_context(c);
    /* The display finds the client's memory again before its next frame's
     * commit can name it. */
    if (!vs_worker_link_sync(c->options->worker_link)) {
@@ -968,7 +1053,9 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
                            const struct vtest_client_limits *limits, const struct vtest_client_move *move)
 {
    struct client c = { .fd = fd, .ctx_id = ctx_id, .name = "unnamed", .options = options,
-                       .limits = *limits, .hand_over_fd = move ? move->hand_over_fd : -1 };
+                       .limits = *limits, .hand_over_fd = move ? move->hand_over_fd : -1,
+                       .checkpoint_fd = move && move->checkpoint_quiet_ms ? move->checkpoint_fd : -1,
+                       .checkpoint_quiet_ms = move ? move->checkpoint_quiet_ms : 0 };
 
    /* A client that stops reading its replies must not hold this thread in
     * send() forever. */
@@ -1014,6 +1101,11 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
             break; /* the context logged why */
          }
       }
+      /* A request moves the client past its checkpoint: the server is
+       * told before the request leaves the socket, so a worker killed
+       * before that leaves it there for the next. */
+      if (c.ctx)
+         vs_context_checkpoint_spoil(c.ctx);
       bool idle = false;
       ssize_t n = read_header(&c, hdr, sizeof(hdr), first, &idle);
       if (n == 0) {

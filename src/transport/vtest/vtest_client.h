@@ -31,12 +31,16 @@ struct vtest_client_limits {
 
 /* A client that moves between worker processes (context.h:
  * vs_context_hand_over): the socket its state is sent on when it is
- * handed to a fresh worker (-1: it is not), and the state it is served
- * from (NULL: a new client). */
+ * handed to a fresh worker (-1: it is not), the state it is served from
+ * (NULL: a new client), and the socket its checkpoints go to, taken at
+ * quiet points after `checkpoint_quiet_ms` without activity
+ * (worker/checkpoint.h; -1: none). */
 struct vs_parcel;
 struct vtest_client_move {
    int hand_over_fd;
    struct vs_parcel *snapshot;
+   int checkpoint_fd;
+   uint32_t checkpoint_quiet_ms;
 };
 
 /* vtest_client_serve under `limits` (vtest_client_serve has none); `move`

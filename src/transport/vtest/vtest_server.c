@@ -25,6 +25,7 @@
 #include "context/context.h"
 #include "renderer/device_snapshot.h"
 #include "worker/activity.h"
+#include "worker/checkpoint.h"
 #include "transport/vtest/vtest_client.h"
 #include "transport/vtest/vtest_protocol.h"
 #include "transport/vtest/vtest_worker.h"
@@ -119,10 +120,21 @@ client_waits_for_start(void *data, uint32_t wait_ms)
            wait_ms);
 }
 
+/* Whether the client's socket still holds a peer: a client gone, or
+ * disconnected by a stop, is not restored. */
+static bool
+client_connected(const struct client_thread *ct)
+{
+   struct pollfd pfd = { .fd = ct->fd, .events = POLLIN };
+   return poll(&pfd, 1, 0) >= 0 && !(pfd.revents & (POLLHUP | POLLERR | POLLNVAL));
+}
+
 /* Its worker process started (or taken over): waits for its end, which
- * is its exit status. */
+ * is its exit status. A worker killed while the server kept a checkpoint
+ * of its client leaves it in *checkpoint (else -1) for the next. */
 static int
-await_worker(struct client_thread *ct, struct vs_tenant *tenant, struct vs_server_link *served)
+await_worker(struct client_thread *ct, struct vs_tenant *tenant, struct vs_server_link *served,
+             struct vs_checkpoint_keeper *keeper, int *checkpoint)
 {
    struct server *server = ct->server;
    const pid_t pid = tenant->pid;
@@ -136,11 +148,21 @@ await_worker(struct client_thread *ct, struct vs_tenant *tenant, struct vs_serve
    ct->tenant = NULL;
    bool ended_stuck = ct->slot_released; /* reported when it was ended */
    pthread_mutex_unlock(&server->lock);
+   uint64_t age_ns = 0;
+   *checkpoint = keeper ? vs_checkpoint_keeper_finish(keeper, &age_ns) : -1;
+   const bool killed = WIFSIGNALED(status) && !ended_stuck;
+   if (*checkpoint >= 0 && (!killed || !client_connected(ct))) {
+      close(*checkpoint);
+      *checkpoint = -1;
+   }
    if (WIFEXITED(status) && WEXITSTATUS(status) == VS_WORKER_EXIT_HANDED_OVER)
       vs_info(ct->ctx_id, "client worker process %d handed the client over", (int)pid);
    else if (WIFEXITED(status) && WEXITSTATUS(status) == VS_WORKER_EXIT_ABANDONED)
       vs_info(ct->ctx_id, "client worker process %d exited, ending the host work it lost its device to", (int)pid);
-   else if (WIFSIGNALED(status) && !ended_stuck)
+   else if (killed && *checkpoint >= 0)
+      vs_warn(ct->ctx_id, "client worker process %d killed by signal %d; the client is restored from its checkpoint "
+              "of %.1f s ago in a fresh worker", (int)pid, WTERMSIG(status), (double)age_ns / 1e9);
+   else if (killed)
       vs_error(ct->ctx_id, "client worker process %d killed by signal %d; only this client is gone", (int)pid,
                WTERMSIG(status));
    /* Whatever the worker held of the shared pools is back by now. */
@@ -169,11 +191,11 @@ client_done(struct client_thread *ct)
  * this process when a display reads its memory (worker/worker_link.h). */
 static enum vs_tenant_start
 start_worker(struct client_thread *ct, struct vs_tenant *tenant, int *err, int hand_over, int snapshot,
-             int link, int gpu, bool asked)
+             int link, int checkpoint, int gpu, bool asked)
 {
    struct server *server = ct->server;
    struct vtest_client_job job = { .ctx_id = ct->ctx_id };
-   int fds[6] = { ct->fd, ct->activity_fd, -1 };
+   int fds[7] = { ct->fd, ct->activity_fd, -1 };
    unsigned n = 3;
    if (hand_over >= 0) {
       job.flags |= VTEST_JOB_HAND_OVER;
@@ -186,6 +208,10 @@ start_worker(struct client_thread *ct, struct vs_tenant *tenant, int *err, int h
    if (link >= 0) {
       job.flags |= VTEST_JOB_LINK;
       fds[n++] = link;
+   }
+   if (checkpoint >= 0) {
+      job.flags |= VTEST_JOB_CHECKPOINT;
+      fds[n++] = checkpoint;
    }
    /* Its account in this process's ledger, over a channel of its own;
     * one of its uid's worker starts first (worker/tenant.h), unless this
@@ -244,6 +270,22 @@ handed_over(struct client_thread *ct, int status, int pair[2], int *snapshot)
       return false;
    /* The old socket is the snapshot's from now on: no upgrade carries it. */
    *snapshot = pair[0];
+   hand_over_pair(ct, pair);
+   set_hand_over_fd(ct, pair[0]);
+   return true;
+}
+
+/* A worker killed while the server kept a checkpoint of its client: the
+ * next one restores it (*snapshot), with a hand-over socket of its own. */
+static bool
+restore_checkpoint(struct client_thread *ct, int checkpoint, int pair[2], int *snapshot)
+{
+   if (checkpoint < 0)
+      return false;
+   *snapshot = checkpoint;
+   set_hand_over_fd(ct, -1);
+   if (pair[0] >= 0)
+      close(pair[0]);
    hand_over_pair(ct, pair);
    set_hand_over_fd(ct, pair[0]);
    return true;
@@ -315,7 +357,8 @@ serve_by_workers(struct client_thread *ct)
          asked = true;
       }
       gpu = tenant.gpu; /* the end gives it back */
-      if (!handed_over(ct, await_worker(ct, &tenant, NULL), pair, &snapshot)) {
+      int none;
+      if (!handed_over(ct, await_worker(ct, &tenant, NULL, NULL, &none), pair, &snapshot)) {
          finish_hand_over(ct, pair[0]);
          return;
       }
@@ -334,9 +377,25 @@ serve_by_workers(struct client_thread *ct)
                   strerror(errno));
       struct vs_server_link *served =
          link[0] >= 0 ? vs_server_link_open(link[0], ct->ctx_id, registry, NULL) : NULL;
+      int checkpoints[2] = { -1, -1 };
+      if (server->options->checkpoint_quiet_ms && vs_checkpoint_pair(checkpoints) != 0)
+         vs_warn(ct->ctx_id, "no checkpoint socket for the client's worker (%s); if it dies, the client is gone",
+                 strerror(errno));
       int err;
       const enum vs_tenant_start started =
-         start_worker(ct, &tenant, &err, pair[1], snapshot, served ? link[1] : -1, gpu, asked);
+         start_worker(ct, &tenant, &err, pair[1], snapshot, served ? link[1] : -1, checkpoints[1], gpu, asked);
+      if (checkpoints[1] >= 0)
+         close(checkpoints[1]);
+      struct vs_checkpoint_keeper keeper, *kept = NULL;
+      if (checkpoints[0] >= 0 && started == VS_TENANT_STARTED) {
+         if (vs_checkpoint_keeper_start(&keeper, checkpoints[0], ct->ctx_id))
+            kept = &keeper;
+         else
+            vs_warn(ct->ctx_id, "no thread to keep the client's checkpoints (%s); if its worker dies, the client is "
+                    "gone", strerror(errno));
+      } else if (checkpoints[0] >= 0) {
+         close(checkpoints[0]);
+      }
       if (link[1] >= 0)
          close(link[1]);
       if (pair[1] >= 0)
@@ -356,10 +415,14 @@ serve_by_workers(struct client_thread *ct)
       } else {
          vs_info(ct->ctx_id, "client served by worker process %d", (int)tenant.pid);
          gpu = tenant.gpu;
-         if (handed_over(ct, await_worker(ct, &tenant, served), pair, &snapshot)) {
+         int checkpoint;
+         const int status = await_worker(ct, &tenant, served, kept, &checkpoint);
+         if (handed_over(ct, status, pair, &snapshot)) {
             gpu = next_gpu(ct, gpu);
             continue;
          }
+         if (restore_checkpoint(ct, checkpoint, pair, &snapshot))
+            continue;
       }
       break;
    }

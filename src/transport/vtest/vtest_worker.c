@@ -84,6 +84,7 @@ vtest_worker_serve(const int *fds, unsigned fd_count, const void *job, size_t jo
    const int hand_over_fd = cj.flags & VTEST_JOB_HAND_OVER ? fds[next++] : -1;
    const int snapshot_fd = cj.flags & VTEST_JOB_SNAPSHOT ? fds[next++] : -1;
    const int link_fd = cj.flags & VTEST_JOB_LINK ? fds[next++] : -1;
+   const int checkpoint_fd = cj.flags & VTEST_JOB_CHECKPOINT ? fds[next++] : -1;
    struct vs_activity *activity = vs_activity_map(fds[1]);
    close(fds[1]);
    struct vs_ledger_port *ledger = vs_ledger_remote_port_create(fds[2], cj.ctx_id);
@@ -102,7 +103,7 @@ vtest_worker_serve(const int *fds, unsigned fd_count, const void *job, size_t jo
    worker_options.renderer.shared_registry = vs_worker_link_registry(link);
    worker_options.worker_link = link;
    struct vs_parcel snapshot;
-   struct vtest_client_move move = { hand_over_fd, NULL };
+   struct vtest_client_move move = { hand_over_fd, NULL, checkpoint_fd, workers->options->checkpoint_quiet_ms };
    int rc = 0;
    if (snapshot_fd >= 0) {
       char why[192];
@@ -121,6 +122,8 @@ vtest_worker_serve(const int *fds, unsigned fd_count, const void *job, size_t jo
       vs_parcel_fini(&snapshot);
    if (hand_over_fd >= 0)
       close(hand_over_fd);
+   if (checkpoint_fd >= 0)
+      close(checkpoint_fd);
    vs_worker_link_stop(link);
    vs_ledger_remote_port_destroy(ledger);
    /* Host work a CPU driver keeps running (gpu-timeout-ms) ends with this process. */

@@ -25,11 +25,12 @@ struct vtest_workers {
 
 /* What a worker is told of its client, beside the socket. Its fds: the
  * client's socket, its activity record, its ledger channel, then as the
- * flags say its hand-over socket, the snapshot it is served from, and its
- * link to the server. */
-#define VTEST_JOB_HAND_OVER 0x1u /* it may hand the client over (vtest_client_move) */
-#define VTEST_JOB_SNAPSHOT 0x2u  /* it serves a client another worker handed over */
-#define VTEST_JOB_LINK 0x4u      /* the display reads its memory (worker/worker_link.h) */
+ * flags say its hand-over socket, the snapshot it is served from, its
+ * link to the server and its checkpoints' socket. */
+#define VTEST_JOB_HAND_OVER 0x1u  /* it may hand the client over (vtest_client_move) */
+#define VTEST_JOB_SNAPSHOT 0x2u   /* it serves a client another worker handed over, or a checkpoint */
+#define VTEST_JOB_LINK 0x4u       /* the display reads its memory (worker/worker_link.h) */
+#define VTEST_JOB_CHECKPOINT 0x8u /* it publishes checkpoints (worker/checkpoint.h) */
 struct vtest_client_job {
    uint32_t ctx_id;
    uint32_t flags;
@@ -39,7 +40,8 @@ struct vtest_client_job {
 static inline unsigned
 vtest_job_fd_count(uint32_t flags)
 {
-   return 3 + !!(flags & VTEST_JOB_HAND_OVER) + !!(flags & VTEST_JOB_SNAPSHOT) + !!(flags & VTEST_JOB_LINK);
+   return 3 + !!(flags & VTEST_JOB_HAND_OVER) + !!(flags & VTEST_JOB_SNAPSHOT) + !!(flags & VTEST_JOB_LINK) +
+          !!(flags & VTEST_JOB_CHECKPOINT);
 }
 
 /* A client's limits, in a worker or (--isolate thread) the server. */
