@@ -67,6 +67,7 @@ latency        a submission round trip natively and through the server
 upgrade        a live upgrade in place, twice, with two compute clients across it, and a VM server
 journal        what the journal of lasting commands costs render_bench and vkmark
 restore        contexts rebuilt from their journals mid-run, and moved between GPUs
+checkpoint     --worker-checkpoints: a client restored after its worker is killed
 tenants        bench/tenants.sh: start-up, memory and 16/32-tenant scaling
 scaling        16/32 tenants on GPU 0 alone and on all GPUs, natively and through the server
 llama          bench/llama.sh: llama.cpp Vulkan backend natively and through the server

@@ -7,7 +7,10 @@
  * application's allocations come and go (tests/test_restore.sh restores
  * the context between rounds: the device-local contents must survive).
  *
- *   vk_device_local [--mib N] [--rounds R] */
+ * With --pause-ms the client is quiet that long after each round
+ * (tests/test_worker_checkpoints.sh kills its worker then).
+ *
+ *   vk_device_local [--mib N] [--rounds R] [--pause-ms M] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,16 +29,18 @@ word_of(uint32_t round, uint32_t i)
 }
 
 static bool
-parse_args(int argc, char **argv, uint32_t *mib, uint32_t *rounds)
+parse_args(int argc, char **argv, uint32_t *mib, uint32_t *rounds, uint32_t *pause_ms)
 {
    *mib = 4;
    *rounds = 8;
+   *pause_ms = 0;
    for (int i = 1; i < argc; i++) {
-      uint32_t *out = !strcmp(argv[i], "--mib") ? mib : !strcmp(argv[i], "--rounds") ? rounds : NULL;
-      char *end;
+      const bool pause = !strcmp(argv[i], "--pause-ms");
+      uint32_t *out = !strcmp(argv[i], "--mib") ? mib : !strcmp(argv[i], "--rounds") ? rounds : pause ? pause_ms : NULL;
+      char *end = NULL;
       unsigned long v = out && i + 1 < argc ? strtoul(argv[++i], &end, 10) : 0;
-      if (!out || !v || *end || v > 1024) {
-         fprintf(stderr, "usage: vk_device_local [--mib N] [--rounds R]   (N, R: 1..1024)\n");
+      if (!out || !end || *end || (!pause && (!v || v > 1024)) || v > 600000) {
+         fprintf(stderr, "usage: vk_device_local [--mib N] [--rounds R] [--pause-ms M]   (N, R: 1..1024)\n");
          return false;
       }
       *out = (uint32_t)v;
@@ -103,8 +108,8 @@ copy(struct vkt *t, VkCommandBuffer cmd, VkFence fence, VkBuffer from, VkBuffer 
 int
 main(int argc, char **argv)
 {
-   uint32_t mib, rounds;
-   if (!parse_args(argc, argv, &mib, &rounds))
+   uint32_t mib, rounds, pause_ms;
+   if (!parse_args(argc, argv, &mib, &rounds, &pause_ms))
       return 2;
    setvbuf(stdout, NULL, _IOLBF, 0);
    struct vkt t;
@@ -184,6 +189,8 @@ main(int argc, char **argv)
       if ((r = copy(&t, cmd, fence, staging.buffer, local, size)) != VK_SUCCESS)
          vkt_error(&t, "round %u: staging -> device-local: %s", round, vkt_result(r));
       vkt_buffer_destroy(&t, &scratch);
+      if (pause_ms && round < rounds)
+         vkt_sleep_ms(pause_ms);
    }
 
 out:

@@ -896,7 +896,10 @@ publish_checkpoint(void *data, const struct vs_parcel *state)
    char why[192];
    if (vs_checkpoint_publish(c->checkpoint_fd, state, why, sizeof(why)))
       return true;
-   vs_warn(c->ctx_id, "checkpoint not kept: %s", why);
+   /* Whatever failed (a server gone at a live upgrade, a state too big
+    * for a socket) would fail again at every quiet point. */
+   atomic_store(&c->checkpoint_lost, true);
+   vs_warn(c->ctx_id, "checkpoint not kept: %s; none is taken any more", why);
    return false;
 }
 
