@@ -12,6 +12,10 @@
 #include "base/parcel.h"
 #include "os/os.h"
 
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* os_socket_prepare set SO_NOSIGPIPE on the pair */
+#endif
+
 #define NOTE_PUBLISHED 'c'
 #define NOTE_SPOILED 's'
 
@@ -31,7 +35,7 @@ vs_checkpoint_publish(int sock, const struct vs_parcel *state, char *why, size_t
       snprintf(why, why_size, "it does not fit a socket (%s)", strerror(errno));
    close(kept[0]);
    const char note = NOTE_PUBLISHED;
-   if (ok && os_send_fds(sock, &note, 1, &kept[1], 1, 0) != 1) {
+   if (ok && os_send_fds(sock, &note, 1, &kept[1], 1, MSG_NOSIGNAL) != 1) {
       snprintf(why, why_size, "the server was not told of it (%s)", strerror(errno));
       ok = false;
    }

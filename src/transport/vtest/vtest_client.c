@@ -1010,6 +1010,23 @@ serve_from_snapshot(struct client *c, struct vs_parcel *in)
    return true;
 }
 
+/* What the client did with its sync objects against the door's limits,
+ * said at its end when it made or waited on any: what the limits are
+ * sized by. */
+static void
+log_sync_usage(struct client *c)
+{
+   struct vtest_sync_usage u;
+   vtest_sync_table_usage(c->syncs, &u);
+   if (!u.made && !u.waits)
+      return;
+   vs_info(c->ctx_id, "sync objects: %llu made, at most %u held at once (limit %u); %llu SYNC_WAITs, %llu of them "
+           "pending, at most %u at once (limit %u); at most %u submission entries pending (limit %u)",
+           (unsigned long long)u.made, u.most_syncs, VTEST_SYNC_MAX_SYNCS, (unsigned long long)u.waits,
+           (unsigned long long)u.waits_pending, u.most_waiters, VTEST_SYNC_MAX_WAITERS, u.most_pending_entries,
+           VTEST_SYNC_MAX_PENDING_ENTRIES);
+}
+
 int
 vtest_client_serve(int fd, uint32_t ctx_id, const struct vs_context_options *options)
 {
@@ -1157,6 +1174,7 @@ vtest_client_serve_limited(int fd, uint32_t ctx_id, const struct vs_context_opti
     * and those callbacks touch the sync table. */
    if (c.ctx)
       vs_context_destroy(c.ctx);
+   log_sync_usage(&c);
    vtest_sync_table_destroy(c.syncs);
    release_payload_buffer(&c);
    return c.peer_gone ? 0 : -1;

@@ -57,7 +57,16 @@ struct vtest_sync_table {
    struct vtest_sync_signal *pending;
    uint32_t pending_entries; /* over every pending signal */
    struct vs_activity *activity; /* NULL: not tracked */
+   struct vtest_sync_usage usage;
 };
+
+/* Under the lock: a count now, against the most it was. */
+static void
+note_most(uint32_t *most, uint32_t now)
+{
+   if (now > *most)
+      *most = now;
+}
 
 static uint64_t
 entry_value(const uint32_t *entry)
@@ -214,6 +223,14 @@ vtest_sync_table_track(struct vtest_sync_table *table, struct vs_activity *activ
 }
 
 void
+vtest_sync_table_usage(struct vtest_sync_table *table, struct vtest_sync_usage *usage)
+{
+   pthread_mutex_lock(&table->lock);
+   *usage = table->usage;
+   pthread_mutex_unlock(&table->lock);
+}
+
+void
 vtest_sync_table_destroy(struct vtest_sync_table *table)
 {
    if (!table)
@@ -265,6 +282,8 @@ vtest_sync_create(struct vtest_sync_table *table, uint64_t value, uint32_t *id)
    sync->refs = 1;
    *slot = sync;
    table->sync_count++;
+   table->usage.made++;
+   note_most(&table->usage.most_syncs, table->sync_count);
    *id = sync->id;
    pthread_mutex_unlock(&table->lock);
    return VTEST_SYNC_OK;
@@ -320,6 +339,7 @@ vtest_sync_wait(struct vtest_sync_table *table, bool any, uint32_t timeout_ms,
       return VTEST_SYNC_SYSTEM;
 
    pthread_mutex_lock(&table->lock);
+   table->usage.waits++;
    enum vtest_sync_result result =
       resolve_targets(table, entries, count, waiter->targets, bad_index);
    if (result != VTEST_SYNC_OK) {
@@ -369,6 +389,8 @@ vtest_sync_wait(struct vtest_sync_table *table, bool any, uint32_t timeout_ms,
    waiter->next = table->waiters;
    table->waiters = waiter;
    table->waiter_count++;
+   table->usage.waits_pending++;
+   note_most(&table->usage.most_waiters, table->waiter_count);
    pthread_mutex_unlock(&table->lock);
    return VTEST_SYNC_OK;
 }
@@ -395,6 +417,7 @@ vtest_sync_signal_create(struct vtest_sync_table *table, const uint32_t *entries
    signal->table = table;
    signal->count = count;
    table->pending_entries += count;
+   note_most(&table->usage.most_pending_entries, table->pending_entries);
    signal->prev = NULL;
    signal->next = table->pending;
    if (table->pending)

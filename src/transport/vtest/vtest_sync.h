@@ -37,6 +37,15 @@ struct vtest_sync_table *vtest_sync_table_create(void);
  * retire callback can run any more (after the context is destroyed). */
 void vtest_sync_table_destroy(struct vtest_sync_table *table);
 
+/* What a client did with its sync objects, for its end's line: the most
+ * it held at once against each limit above, and how many it made and
+ * waited on (waits_pending: those not satisfied when asked). */
+struct vtest_sync_usage {
+   uint32_t most_syncs, most_waiters, most_pending_entries;
+   uint64_t made, waits, waits_pending;
+};
+void vtest_sync_table_usage(struct vtest_sync_table *table, struct vtest_sync_usage *usage);
+
 /* Pending signals count as work in flight in `activity` (worker/activity.h)
  * from now on; their retiring as activity. */
 void vtest_sync_table_track(struct vtest_sync_table *table, struct vs_activity *activity);
