@@ -32,6 +32,8 @@ VCMD_GET_PARAM = 15
 VCMD_GET_CAPSET = 16
 VCMD_CONTEXT_INIT = 17
 VCMD_RESOURCE_CREATE_BLOB = 18
+VCMD_SYNC_CREATE = 19
+VCMD_SYNC_WAIT = 23
 VCMD_SUBMIT_CMD2 = 24
 CAPSET_VENUS = 4
 
@@ -336,6 +338,28 @@ def sc_blob_huge(c):
     return 'self'
 
 
+def sc_sync_waits_flood(c):
+    c.handshake()
+    c.send(hdr(2, VCMD_SYNC_CREATE) + u32(0, 0))
+    (sync,) = struct.unpack('<I', c.expect(1, VCMD_SYNC_CREATE))
+    # Each waits, without end, for a value the sync never reaches: the 65th
+    # is one pending SYNC_WAIT more than a client may have.
+    fds = []
+    try:
+        for _ in range(65):
+            c.send(hdr(5, VCMD_SYNC_WAIT) + u32(0, 0xffffffff, sync, 1, 0))
+            c.expect(0, VCMD_SYNC_WAIT)
+            # The fd follows in a message of its own, as Mesa reads it.
+            _msg, got, _flags, _addr = socket.recv_fds(c.s, 1, 1)
+            fds += got
+    except ProtocolError:
+        pass  # the server closed the connection: what the scenario wants
+    finally:
+        for fd in fds:
+            os.close(fd)
+    return 'server'
+
+
 def sc_clean(c):
     c.handshake()
     res, fd = c.create_shmem_blob(65536)
@@ -367,6 +391,7 @@ SCENARIOS = {
     'ring-outside-resource': (sc_ring_outside_resource, '1', 'vkCreateRingMESA larger than its 4 KiB blob'),
     'ring-wait-deferred': (sc_ring_wait_deferred, '1', 'vkWaitRingSeqnoMESA alone for an unwritten seqno, then a notify (the deferred wait fails there)'),
     'truncate-blob': (sc_truncate_blob, 'any', 'ftruncate(fd, 0) on a blob, then a ring on it (refused by seals, or the client dropped)'),
+    'sync-waits-flood': (sc_sync_waits_flood, '1', '65 SYNC_WAITs that never end, one past the per-client limit'),
     'blob-huge': (sc_blob_huge, 'any', 'RESOURCE_CREATE_BLOB of 2^62 bytes (refuse or drop, never die)'),
 }
 

@@ -534,12 +534,11 @@ cmd_resource_unref(struct client *c, const uint32_t *words)
 }
 
 static bool
-sync_failure(struct client *c, const char *what, enum vtest_sync_result result)
+sync_failure(struct client *c, const char *what, enum vtest_sync_result result, const char *held, uint32_t limit)
 {
    switch (result) {
    case VTEST_SYNC_LIMIT:
-      return drop(c, "%s: per-client limit reached (%u syncs, %u pending waits, %u sync entries of submissions in flight)",
-                  what, VTEST_SYNC_MAX_SYNCS, VTEST_SYNC_MAX_WAITERS, VTEST_SYNC_MAX_PENDING_ENTRIES);
+      return drop(c, "%s: the client holds the most %s a client may (%u)", what, held, limit);
    case VTEST_SYNC_SYSTEM:
       return drop(c, "%s: %s", what, strerror(errno));
    default:
@@ -554,7 +553,7 @@ cmd_sync_create(struct client *c, const uint32_t *words)
    enum vtest_sync_result result =
       vtest_sync_create(c->syncs, words_to_u64(words[0], words[1]), &id);
    if (result != VTEST_SYNC_OK)
-      return sync_failure(c, "SYNC_CREATE", result);
+      return sync_failure(c, "SYNC_CREATE", result, "sync objects", VTEST_SYNC_MAX_SYNCS);
    return send_reply(c, VTEST_CMD_SYNC_CREATE, &id, 1);
 }
 
@@ -613,7 +612,7 @@ cmd_sync_wait(struct client *c, uint32_t len)
       return drop(c, "SYNC_WAIT entry %u names unknown sync %u", bad,
                   words[VTEST_SYNC_WAIT_HDR_WORDS + bad * VTEST_SYNC_ENTRY_WORDS]);
    if (result != VTEST_SYNC_OK)
-      return sync_failure(c, "SYNC_WAIT", result);
+      return sync_failure(c, "SYNC_WAIT", result, "pending SYNC_WAITs", VTEST_SYNC_MAX_WAITERS);
    return send_reply_with_fd(c, VTEST_CMD_SYNC_WAIT, NULL, 0, fd);
 }
 
@@ -658,7 +657,8 @@ run_batch(struct client *c, uint32_t index, const uint32_t *payload, const uint3
          return drop(c, "SUBMIT_CMD2 batch %u sync entry %u names unknown sync %u", index, bad,
                      entries[bad * VTEST_SYNC_ENTRY_WORDS]);
       if (result != VTEST_SYNC_OK)
-         return sync_failure(c, "SUBMIT_CMD2", result);
+         return sync_failure(c, "SUBMIT_CMD2", result, "sync entries of submissions not retired yet",
+                             VTEST_SYNC_MAX_PENDING_ENTRIES);
    }
 
    if (cmd_size &&
