@@ -107,8 +107,9 @@ int vs_renderer_restore_next_gpu(struct vs_renderer *r, char *why, size_t why_si
 
 /* Reads the sync objects' state, copies device-local memory's contents
  * out, and takes each allocation's shared memory out of it (unless
- * borrow_regions), so that the teardown leaves that memory be. False, with `why`, when out of memory or
- * a copy failed, every allocation left as it was. */
+ * borrow_regions), so that the teardown leaves that memory be. False,
+ * with `why`, when out of memory or a copy failed, every allocation left
+ * as it was. */
 bool vs_renderer_restore_take(struct vs_renderer *r, struct vs_restore *s, char *why, size_t why_size);
 
 /* After the replay: copies device-local memory's contents back and sets

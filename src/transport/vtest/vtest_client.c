@@ -796,9 +796,8 @@ handle_command(struct client *c, uint32_t len, uint32_t id)
 /* How long a hand-over waits for a submission's sync objects to be set. */
 #define HAND_OVER_SYNC_WAIT_MS 200
 
-/* Sends the client's whole state to the fresh worker the server starts
- * once this one ends, and ends this one; returns only when it did not
- * (refused, or rebuilt here: the context logged which). */
+/* The door's part, as a hand-over and a checkpoint write it; false with
+ * `why` when a submission's syncs are not set by `deadline_ns`. */
 static bool
 write_door_part(struct client *c, struct vs_parcel *out, uint64_t deadline_ns, uint32_t *waits, char *why,
                 size_t why_size)
@@ -809,6 +808,9 @@ write_door_part(struct client *c, struct vs_parcel *out, uint64_t deadline_ns, u
    return vtest_sync_table_write(c->syncs, out, deadline_ns, waits, why, why_size);
 }
 
+/* Sends the client's whole state to the fresh worker the server starts
+ * once this one ends, and ends this one; returns only when it did not
+ * (refused, or rebuilt here: the context logged which). */
 static void
 hand_over(struct client *c)
 {
