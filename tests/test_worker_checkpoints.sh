@@ -4,7 +4,7 @@
 # keeps a checkpoint of each vtest client, taken once it was quiet for a
 # second, and a client whose worker process is killed is restored from it
 # in a fresh worker. vk_compute pauses between rounds; its worker is killed
-# (SIGKILL) in a pause, and the next rounds run in the fresh worker through
+# (SIGKILL) in a pause, and the next round runs in the fresh worker through
 # the same mappings, every word checked. A worker killed after the client
 # asked for more (a checkpoint spoiled) ends that client alone, as
 # without checkpoints. Outside the vtest server with worker processes the
@@ -22,7 +22,8 @@ server_start --log-level debug --worker-checkpoints || finish
 
 # --- a worker killed while its client is quiet --------------------------------
 rc=0
-venus_run 300 "$COMPUTE" --mib 8 --rounds 3 --pause-ms 6000 >"$TEST_TMP/killed.out" 2>"$TEST_TMP/killed.err" &
+# One pause of 15 s: the kill lands in it however loaded the machine is.
+venus_run 300 "$COMPUTE" --mib 8 --rounds 2 --pause-ms 15000 >"$TEST_TMP/killed.out" 2>"$TEST_TMP/killed.err" &
 client_pid=$!
 wait_log_count 'ctx [0-9]+: checkpoint: [0-9]+ lasting commands' 1 60
 ctx=$(sed -nE 's/.*ctx ([0-9]+): checkpoint: .*/\1/p' "$SERVER_LOG" | head -n 1)
@@ -32,12 +33,12 @@ check "a checkpoint was taken in vk_compute's first pause (ctx ${ctx:-none}, wor
 [ -n "$worker" ] && kill -KILL "$worker"
 wait "$client_pid" || rc=$?
 client_check "vk_compute across its worker's kill" "$TEST_TMP/killed.out" "$rc"
-check "its rounds after the kill were checked (3 rounds' results match)" \
-  [ "$(grep -c 'host writes -> shader reads: all .* results match' "$TEST_TMP/killed.out")" -eq 3 ]
+check "its round after the kill was checked (2 rounds' results match)" \
+  [ "$(grep -c 'host writes -> shader reads: all .* results match' "$TEST_TMP/killed.out")" -eq 2 ]
 check "the server said it restores the client from its checkpoint" \
   grep -qE "ctx $ctx: client worker process $worker killed by signal 9; the client is restored from its checkpoint of [0-9.]+ s ago in a fresh worker" "$SERVER_LOG"
 check "a fresh worker restored it" \
-  grep -qE "ctx $ctx: restore: .*|ctx $ctx: client served by worker process [0-9]+" "$SERVER_LOG"
+  grep -qE "ctx $ctx: restore: made from a snapshot of [0-9]+ lasting commands" "$SERVER_LOG"
 check "the fresh worker is another process" [ "$(worker_of "$ctx")" != "$worker" ]
 note "$(grep -E "ctx $ctx: (checkpoint:|hand-over:|restore:|client worker process)" "$SERVER_LOG" | head -n 6)"
 
@@ -46,7 +47,9 @@ note "$(grep -E "ctx $ctx: (checkpoint:|hand-over:|restore:|client worker proces
 # debug level): a kill then ends the client alone, as without checkpoints.
 rc=0
 spoiled_before=$(log_count 'checkpoint: the client moved on; its checkpoint is forgotten')
-venus_run 300 "$COMPUTE" --mib 8 --rounds 3 --pause-ms 6000 --seed 2 >"$TEST_TMP/spoiled.out" 2>"$TEST_TMP/spoiled.err" &
+# 64 MiB rounds: the kill lands in the round that spoiled the checkpoint,
+# or in the second before a next one could be taken.
+venus_run 300 "$COMPUTE" --mib 64 --rounds 3 --pause-ms 3000 --seed 2 >"$TEST_TMP/spoiled.out" 2>"$TEST_TMP/spoiled.err" &
 client_pid=$!
 wait_log_count 'checkpoint: the client moved on; its checkpoint is forgotten' $((spoiled_before + 1)) 60
 busy_ctx=$(sed -nE 's/.*ctx ([0-9]+): checkpoint: the client moved on.*/\1/p' "$SERVER_LOG" | tail -n 1)
