@@ -14,6 +14,10 @@
  *                       bit 0: the message carries fds, bits 1-2 which:
  *                       a memfd, a memfd the worker shrinks once the
  *                       server shows a frame, a pipe, or two memfds.
+ *                       Buffer id 7 is the reset when bits 4-5 are 2.
+ * The first record's bit 7, on a built frame, starts the server's end as
+ * after a park: it asks for the frame again, and takes announcements of
+ * buffers it does not hold as made before the worker's reset.
  * show() reads every byte of every frame it is handed, cursor() of every
  * cursor image (ASan, and the
  * SIGBUS guard for a shrunk file, see what it may not), and every fd the
@@ -114,6 +118,10 @@ frame_of(uint8_t op, const uint8_t b[4], uint32_t *seq)
    m.height = 1 + (b[1] & 0x3f);
    m.stride = m.width * 4 + (uint32_t)(b[1] >> 6) * 4 - ((b[2] & 1) ? 4 : 0);
    m.buffer = (op & 0x30) == 0x30 ? 0 : (b[2] >> 5) == 7 ? VS_SCANOUT_CURSOR : 1 + (b[2] >> 5);
+   if ((op & 0x30) == 0x20 && m.buffer == 7) {
+      m.buffer = VS_SCANOUT_RESET;
+      m.width = m.height = (b[3] & 1) ? 0 : m.width;
+   }
    if (m.buffer == VS_SCANOUT_CURSOR) {
       m.hot_x = (b[3] & 0x7) * 10;
       m.hot_y = (b[3] >> 3) * 3;
@@ -144,6 +152,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       abort();
    uint32_t seq = 0;
    shrink_count = 0;
+   const bool reshow = size && (data[0] & 0xc0) == 0x80;
    for (unsigned rec = 0; rec < MAX_RECORDS && size; rec++) {
       const uint8_t op = next(&data, &size);
       uint8_t raw[64] = { 0 };
@@ -193,7 +202,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
    }
    shutdown(pair[1], SHUT_WR);
    unsigned shown = 0;
-   vs_scanout_import_run(1, 0, fb, fb_size, pair[0], 0, show, cursor, &shown);
+   struct vs_scanout_import imp = {
+      .device = 1, .framebuffer = fb, .size = fb_size, .notify_fd = pair[0], .park_fd = -1, .show = show,
+      .cursor = cursor, .data = &shown, .reshow = reshow,
+   };
+   if (vs_scanout_import_run(&imp))
+      abort(); /* it parks only on its event */
    for (unsigned i = 0; i < shrink_count; i++)
       close(shrink[i].fd);
    close(pair[0]);

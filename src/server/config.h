@@ -34,6 +34,8 @@ enum vs_server_mode {
 /* --worker-checkpoints: how long a client is quiet before its checkpoint. */
 #define VS_CHECKPOINT_QUIET_MS 1000
 
+struct vs_display_hand_over;
+
 struct vs_server_config {
    enum vs_server_mode mode;
    const char *socket_path;  /* --socket, else $VTEST_SOCKET_NAME, else the default */
@@ -59,6 +61,10 @@ struct vs_server_config {
     * --vm-channel (src/transport/vmchannel/). */
    const char *display, *http, *record, *vm_channel;
    unsigned fps;
+   /* Set by a live upgrade's take-over: what it carried of the display
+    * (NULL: nothing), and recordings go on at the end of their files. */
+   const struct vs_display_hand_over *display_hand_over;
+   bool record_append;
    unsigned vm_width, vm_height; /* --vm-size; 0: the display's default */
    const char *vm_name;          /* --vm-name, or NULL */
    bool cdi_spec;                /* --cdi-spec */

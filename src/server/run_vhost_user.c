@@ -3,7 +3,8 @@
  * PATH is a VMM's vhost-user front end, one VM's device, served in a
  * worker process of its own (src/transport/vhost_user/), until SIGTERM or
  * SIGINT. With --display, each scanout of each device (--vm-scanouts of
- * them) is a surface there, on an output of its own;
+ * them) is a surface there, on an output of its own, and a live upgrade
+ * hands the scanouts, the viewers' socket and their tokens over;
  * with --vhost-user-input, VMs' input devices too, which with --input get
  * the viewers' input on their VM's scanout. */
 #include <errno.h>
@@ -99,10 +100,16 @@ vs_run_vhost_user(struct vs_server_config *config)
    for (unsigned k = 0; k < upgrade.from.sockets; k++)
       taken[k] = (struct vs_hand_over_socket){ .fd = upgrade.from.socket[k].fd, .path = upgrade.from.socket[k].path,
                                                .owns_file = upgrade.from.socket[k].owns_file };
+   /* The display's viewers keep their URLs, its recordings their files. */
+   config->display_hand_over = upgrade.display_hand_over;
+   config->record_append = upgrade.taken;
    struct vs_server_started started;
    rc = vs_server_start(config, &vhost_user_workers, &started);
    if (rc)
       return rc;
+#ifdef VS_HAVE_DISPLAY
+   upgrade.display = started.display;
+#endif
    struct vs_vhost_user_options options = {
       .width = config->vm_width ? config->vm_width : VM_WIDTH_DEFAULT,
       .height = config->vm_height ? config->vm_height : VM_HEIGHT_DEFAULT,

@@ -245,6 +245,7 @@ start_display(struct vs_server_config *config, struct vs_server_started *started
       .shared_registry = config->context.renderer.shared_registry,
       .vm_channel = config->vm_channel, .vm_width = config->vm_width, .vm_height = config->vm_height,
       .vm_name = config->vm_name, .resource_table = started->resources,
+      .hand_over = config->display_hand_over, .record_append = config->record_append,
    };
    if (!display.shared_registry)
       return 1;

@@ -20,6 +20,7 @@
 #include "server/server.h"
 #include "worker/hand_over.h"
 #include "worker/tenant.h"
+#include "transport/display/display.h"
 
 extern char **environ;
 
@@ -31,8 +32,12 @@ extern char **environ;
 /* In place, a vtest server's (struct in_place_v2), read still. */
 #define RECORD_VERSION_IN_PLACE_V2 2u
 /* In place, either door's: the record then its running tenants (struct
- * in_place), the version this binary writes. */
-#define RECORD_VERSION_IN_PLACE 3u
+ * in_place), read still. */
+#define RECORD_VERSION_IN_PLACE_V3 3u
+/* In place, with the display's part (struct record_display) between the
+ * record and the tenants, the scanouts after them: the version this
+ * binary writes. */
+#define RECORD_VERSION_IN_PLACE 4u
 #define ENV_NAME "VENUS_SERVER_UPGRADE"
 /* The new process must have taken over by then, or it is ended. */
 #define TAKE_OVER_TIMEOUT_MS 60000u
@@ -71,7 +76,7 @@ struct tenant_v2 {
    uint64_t held[VS_LEDGER_POOLS];
 };
 
-/* Version 3: either door; head's socket is the first of `socket`. */
+/* Versions 3 and 4: either door; head's socket is the first of `socket`. */
 struct in_place {
    struct record head;
    uint32_t sockets, reserved;
@@ -82,7 +87,16 @@ struct in_place {
    } socket[VS_HAND_OVER_SOCKETS];
    struct record_forkers forkers[VS_HAND_OVER_POOLS];
    uint64_t frozen_ns;
-   /* head.tenants of struct vs_hand_over_tenant follow. */
+   /* Version 4: struct record_display. Then head.tenants of struct
+    * vs_hand_over_tenant, and in version 4 the display's scanouts of
+    * struct vs_hand_over_scanout. */
+};
+
+/* Version 4: the display's part. */
+struct record_display {
+   uint32_t scanouts;
+   uint32_t has_display;
+   struct vs_display_hand_over display;
 };
 
 /* What the new process answers once it listens. */
@@ -123,10 +137,20 @@ inheritable(int fd)
 static const char *
 upgradable(struct vs_upgrade *up)
 {
-   if (up->config->display) {
-      vs_warn(0, "upgrade refused: the display (--display) is not handed over yet; this process goes on serving");
+   if (up->config->display && !up->config->vhost_user_path) {
+      vs_warn(0, "upgrade refused: a vtest server's display (--display) is not handed over; this process goes on "
+                 "serving");
       return NULL;
    }
+#ifdef VS_HAVE_DISPLAY
+   const unsigned wayland_clients = up->display ? vs_display_wayland_clients(up->display) : 0;
+   if (wayland_clients) {
+      vs_warn(0, "upgrade refused: %u Wayland client%s connected to the display, and a Wayland connection cannot "
+                 "be handed over; this process goes on serving", wayland_clients,
+              wayland_clients == 1 ? " is" : "s are");
+      return NULL;
+   }
+#endif
    const char *arg0 = up->config->argv ? up->config->argv[0] : NULL;
    if (!arg0 || !*arg0 || snprintf(up->binary, sizeof(up->binary), "%s", arg0) >= (int)sizeof(up->binary)) {
       vs_warn(0, "upgrade refused: cannot tell which binary this process was started from; it goes on serving");
@@ -341,6 +365,10 @@ hand_over_fds(const struct vs_hand_over_offer *offer, bool keep)
       for (unsigned i = 0; i < n; i++)
          set_close_on_exec(fds[i], !keep);
    }
+   for (unsigned k = 0; k < offer->scanouts; k++) {
+      set_close_on_exec(offer->scanout[k].framebuffer_fd, !keep);
+      set_close_on_exec(offer->scanout[k].notify_fd, !keep);
+   }
 }
 
 /* The record, then the exec; returns only when the exec failed. */
@@ -348,9 +376,11 @@ static void
 upgrade_exec(void *data, const struct vs_hand_over_offer *offer)
 {
    struct vs_upgrade *up = data;
-   const size_t size = sizeof(struct in_place) + (size_t)offer->tenants * sizeof(struct vs_hand_over_tenant);
+   const size_t tenants_at = sizeof(struct in_place) + sizeof(struct record_display);
+   const size_t scanouts_at = tenants_at + (size_t)offer->tenants * sizeof(struct vs_hand_over_tenant);
+   const size_t size = scanouts_at + (size_t)offer->scanouts * sizeof(struct vs_hand_over_scanout);
    struct in_place *r = calloc(1, size);
-   int shm = -1, rec = -1, err = r ? 0 : ENOMEM;
+   int shm = -1, rec = -1, err = r ? 0 : ENOMEM, http_fd = -1;
    char **env = NULL;
    char var[sizeof(ENV_NAME) + 16];
    for (unsigned k = 0; !err && k < offer->sockets; k++) {
@@ -378,7 +408,17 @@ upgrade_exec(void *data, const struct vs_hand_over_offer *offer)
          }
       }
       r->frozen_ns = offer->frozen_ns;
-      memcpy(r + 1, offer->running, (size_t)offer->tenants * sizeof(struct vs_hand_over_tenant));
+      struct record_display *display = (struct record_display *)(r + 1);
+      display->scanouts = offer->scanouts;
+#ifdef VS_HAVE_DISPLAY
+      if (up->display) {
+         vs_display_hand_over(up->display, &display->display);
+         display->has_display = 1;
+         http_fd = display->display.http_fd;
+      }
+#endif
+      memcpy((char *)r + tenants_at, offer->running, (size_t)offer->tenants * sizeof(struct vs_hand_over_tenant));
+      memcpy((char *)r + scanouts_at, offer->scanout, (size_t)offer->scanouts * sizeof(struct vs_hand_over_scanout));
       if ((shm = os_shm_create("venus-server-upgrade", size)) < 0 || (rec = inheritable(shm)) < 0 ||
           pwrite(rec, r, size, 0) != (ssize_t)size)
          err = errno ? errno : EIO;
@@ -387,14 +427,18 @@ upgrade_exec(void *data, const struct vs_hand_over_offer *offer)
          err = ENOMEM;
    }
    if (!err) {
-      vs_info(0, "upgrade: running %s in this process's place, with its %u tenant(s) and their workers; their "
-                 "charges wait meanwhile", up->binary, offer->tenants);
+      vs_info(0, "upgrade: running %s in this process's place, with its %u tenant(s) and their workers%s; their "
+                 "charges wait meanwhile", up->binary, offer->tenants, offer->scanouts ? " and scanouts" : "");
       hand_over_fds(offer, true);
+      if (http_fd >= 0)
+         set_close_on_exec(http_fd, false);
       char path[sizeof(up->binary)];
       if (find_binary(up->binary, path, sizeof(path)))
          execve(path, up->config->argv, env);
       err = errno;
       hand_over_fds(offer, false);
+      if (http_fd >= 0)
+         set_close_on_exec(http_fd, true);
    }
    free(env);
    free(r);
@@ -480,7 +524,61 @@ read_v2_tenants(int fd, struct vs_upgrade *up, unsigned count)
    return true;
 }
 
-/* The in-place part of a version 2 or 3 record at `fd`: the sockets,
+/* A version 4 record's display part, at `scanouts_at` its scanouts (the
+ * record's size was checked against their count). */
+static bool
+take_display(int fd, struct vs_upgrade *up, size_t scanouts_at)
+{
+   struct record_display d;
+   if (pread(fd, &d, sizeof(d), sizeof(struct in_place)) != (ssize_t)sizeof(d) || d.has_display > 1 ||
+       d.scanouts > TENANTS_MAX * VS_HAND_OVER_SCANOUTS_PER_DEVICE)
+      return false;
+   if (d.has_display) {
+      if (!(up->display_hand_over = malloc(sizeof(*up->display_hand_over))))
+         return false;
+      /* The display checks its socket and each token. */
+      *up->display_hand_over = d.display;
+      if (!is_kind(d.display.http_fd, S_IFSOCK))
+         up->display_hand_over->http_fd = -1;
+   }
+   const size_t bytes = (size_t)d.scanouts * sizeof(*up->scanouts);
+   up->scanouts = d.scanouts ? calloc(d.scanouts, sizeof(*up->scanouts)) : NULL;
+   if (d.scanouts && (!up->scanouts || pread(fd, up->scanouts, bytes, (off_t)scanouts_at) != (ssize_t)bytes))
+      return false;
+   up->scanout_count = d.scanouts;
+   return true;
+}
+
+/* Whether scanout `index` of the record is one: a VM GPU device's taken
+ * over, a scanout number a device may have, once, and fds of their kinds
+ * (its framebuffer's size is the door's to check). */
+static bool
+scanout_valid(const struct vs_hand_over_scanout *h, const struct vs_upgrade *up, unsigned index, unsigned tenants)
+{
+   if (h->index >= VS_HAND_OVER_SCANOUTS_PER_DEVICE || !is_kind(h->framebuffer_fd, S_IFREG) ||
+       !is_kind(h->notify_fd, S_IFSOCK) || h->framebuffer_fd == h->notify_fd)
+      return false;
+   for (unsigned i = 0; i < index; i++) {
+      const struct vs_hand_over_scanout *o = &up->scanouts[i];
+      if ((o->device == h->device && o->index == h->index) || o->framebuffer_fd == h->framebuffer_fd ||
+          o->notify_fd == h->notify_fd || o->framebuffer_fd == h->notify_fd || o->notify_fd == h->framebuffer_fd)
+         return false;
+   }
+   for (unsigned t = 0; t < tenants; t++) {
+      const struct vs_hand_over_tenant *a = &up->adopted[t];
+      int fds[VS_HAND_OVER_TENANT_FDS];
+      const unsigned n = vs_tenant_record_fds(a, fds);
+      for (unsigned f = 0; f < n; f++)
+         if (fds[f] == h->framebuffer_fd || fds[f] == h->notify_fd)
+            return false;
+   }
+   for (unsigned t = 0; t < tenants; t++)
+      if (up->adopted[t].kind == VS_HAND_OVER_VM_GPU && up->adopted[t].id == h->device)
+         return true;
+   return false;
+}
+
+/* The in-place part of a version 2, 3 or 4 record at `fd`: the sockets,
  * the forkers and the tenants, each fd's kind checked. NULL, or why not. */
 static const char *
 take_in_place(int fd, const struct record *head, struct vs_upgrade *up, char *why, size_t size)
@@ -509,9 +607,13 @@ take_in_place(int fd, const struct record *head, struct vs_upgrade *up, char *wh
       for (unsigned p = 0; p < VS_HAND_OVER_POOLS; p++)
          if (!take_forkers(&r.forkers[p], p == 0, &up->forkers[p]))
             return "its forkers are out of range";
+      const bool display = head->version == RECORD_VERSION_IN_PLACE;
+      const size_t tenants_at = sizeof(r) + (display ? sizeof(struct record_display) : 0);
       const size_t bytes = (size_t)count * sizeof(*up->adopted);
-      if (count && pread(fd, up->adopted, bytes, sizeof(r)) != (ssize_t)bytes)
+      if (count && pread(fd, up->adopted, bytes, (off_t)tenants_at) != (ssize_t)bytes)
          return "its tenants cannot be read";
+      if (display && !take_display(fd, up, tenants_at + bytes))
+         return "its display's part cannot be read";
       if (r.sockets < 1 || r.sockets > VS_HAND_OVER_SOCKETS || r.socket[0].fd != head->listen_fd)
          return "its sockets are out of range";
       up->frozen_ns = r.frozen_ns;
@@ -529,6 +631,13 @@ take_in_place(int fd, const struct record *head, struct vs_upgrade *up, char *wh
       if (!tenant_valid(a, up, t)) {
          snprintf(why, size, "tenant %u (kind %u, id %u, worker %d) is not what it should be", t, a->kind, a->id,
                   (int)a->pid);
+         return why;
+      }
+   }
+   for (unsigned k = 0; k < up->scanout_count; k++) {
+      const struct vs_hand_over_scanout *h = &up->scanouts[k];
+      if (!scanout_valid(h, up, k, count)) {
+         snprintf(why, size, "scanout %u (device %u's scanout %u) is not what it should be", k, h->device, h->index);
          return why;
       }
    }
@@ -551,11 +660,22 @@ take(int fd, struct vs_upgrade *up, char *why, size_t size)
       close(fd);
       return "it is no hand-over";
    }
-   const bool in_place = r.version == RECORD_VERSION_IN_PLACE || r.version == RECORD_VERSION_IN_PLACE_V2;
-   const size_t expected = r.version == RECORD_VERSION_IN_PLACE
-                              ? sizeof(struct in_place) + (size_t)r.tenants * sizeof(struct vs_hand_over_tenant)
-                           : in_place ? sizeof(struct in_place_v2) + (size_t)r.tenants * sizeof(struct tenant_v2)
-                                      : sizeof(r);
+   const bool in_place = r.version == RECORD_VERSION_IN_PLACE || r.version == RECORD_VERSION_IN_PLACE_V3 ||
+                         r.version == RECORD_VERSION_IN_PLACE_V2;
+   /* Version 4's scanouts follow its tenants: their count is in its
+    * display's part (a record too short to hold one reads as none). */
+   uint32_t scanouts = 0;
+   if (r.version == RECORD_VERSION_IN_PLACE &&
+       pread(fd, &scanouts, sizeof(scanouts), sizeof(struct in_place)) != (ssize_t)sizeof(scanouts))
+      scanouts = 0;
+   const size_t tenants_bytes = (size_t)r.tenants * sizeof(struct vs_hand_over_tenant);
+   const size_t expected =
+      r.version == RECORD_VERSION_IN_PLACE
+         ? sizeof(struct in_place) + sizeof(struct record_display) + tenants_bytes +
+              (size_t)scanouts * sizeof(struct vs_hand_over_scanout)
+      : r.version == RECORD_VERSION_IN_PLACE_V3 ? sizeof(struct in_place) + tenants_bytes
+      : in_place                                ? sizeof(struct in_place_v2) + (size_t)r.tenants * sizeof(struct tenant_v2)
+                                                : sizeof(r);
    if ((r.version != RECORD_VERSION && !in_place) || r.tenants > TENANTS_MAX || r.size != expected ||
        st.st_size != (off_t)expected) {
       close(fd);
@@ -610,6 +730,12 @@ take(int fd, struct vs_upgrade *up, char *why, size_t size)
       for (unsigned k = 0; k < n; k++)
          os_set_cloexec(fds[k]);
    }
+   for (unsigned k = 0; k < up->scanout_count; k++) {
+      os_set_cloexec(up->scanouts[k].framebuffer_fd);
+      os_set_cloexec(up->scanouts[k].notify_fd);
+   }
+   if (up->display_hand_over && up->display_hand_over->http_fd >= 0)
+      os_set_cloexec(up->display_hand_over->http_fd);
    up->in_place = in_place;
    t->old_pid = r.old_pid;
    t->asked_ns = r.asked_ns;
@@ -673,6 +799,7 @@ vs_upgrade_init(struct vs_upgrade *up, const struct vs_server_config *config, in
    if (config->upgrade_probe) {
       /* An old process asks whether this binary reads its hand-over. */
       const bool reads = config->upgrade_probe == RECORD_VERSION_IN_PLACE ||
+                         config->upgrade_probe == RECORD_VERSION_IN_PLACE_V3 ||
                          config->upgrade_probe == RECORD_VERSION_IN_PLACE_V2;
       return reads ? VS_UPGRADE_PROBED : 1;
    }
@@ -688,6 +815,8 @@ vs_upgrade_init(struct vs_upgrade *up, const struct vs_server_config *config, in
    if (up->in_place) {
       hooks->adopted = up->adopted;
       hooks->adopted_count = up->from.tenants;
+      hooks->adopted_scanouts = up->scanouts;
+      hooks->adopted_scanout_count = up->scanout_count;
       for (unsigned p = 0; p < VS_HAND_OVER_POOLS; p++)
          hooks->adopted_forkers[p] = up->forkers[p].count ? &up->forkers[p] : NULL;
    }

@@ -15,9 +15,12 @@
  * process finds in $VENUS_SERVER_UPGRADE (version 1: the socket, its path,
  * the old pid, when the upgrade was asked for, the answer socket; version
  * 2, in place, a vtest server's: those and its clients and forkers;
- * version 3, in place, either door's: its sockets, tenants and pools).
- * The new process checks every field (it is input too). The display is
- * not handed over yet (docs/architecture.md "Live upgrade"). */
+ * version 3, in place, either door's: its sockets, tenants and pools;
+ * version 4: those, and the VM devices' scanouts on the display, its
+ * viewers' socket and their tokens). The new process checks every field (it is input
+ * too). A VM server's display crosses; a vtest server's is refused, as
+ * is one a Wayland client is connected to (docs/architecture.md "Live
+ * upgrade"). */
 #ifndef VS_SERVER_UPGRADE_H
 #define VS_SERVER_UPGRADE_H
 
@@ -43,8 +46,13 @@ struct vs_upgrade_taken {
    int word_fd;       /* where this process says it took over */
 };
 
+struct vs_display;
+
 struct vs_upgrade {
    const struct vs_server_config *config;
+   /* This process's display (NULL: none), whose viewers' socket and
+    * tokens cross. */
+   struct vs_display *display;
    bool taken;                    /* this process was started by an upgrade */
    struct vs_upgrade_taken from;  /* ...and what it took */
    /* An upgrade this process started: the new process (0: none), the
@@ -60,6 +68,11 @@ struct vs_upgrade {
    struct vs_hand_over_tenant *adopted;
    struct vs_worker_pool_forkers forkers[VS_HAND_OVER_POOLS];
    uint64_t frozen_ns;
+   /* ...the VM devices' scanouts, and what crossed of the display (NULL:
+    * nothing). */
+   struct vs_hand_over_scanout *scanouts;
+   unsigned scanout_count;
+   struct vs_display_hand_over *display_hand_over;
 };
 
 /* vs_upgrade_init's status for a binary only asked whether it reads an

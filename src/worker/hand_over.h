@@ -59,6 +59,21 @@ struct vs_hand_over_tenant {
    uint64_t held[VS_LEDGER_POOLS];
 };
 
+/* The most scanouts a VM GPU device has. */
+#define VS_HAND_OVER_SCANOUTS_PER_DEVICE 16u
+
+/* A VM GPU device's scanout on the display: the server's end of it
+ * (transport/vhost_user/scanout_export.h), its import loop parked
+ * between two frames. The new image's loop asks the worker to show the
+ * frame again. Fixed-size fields: it crosses in the record. */
+struct vs_hand_over_scanout {
+   uint32_t device, index;
+   uint32_t seq; /* the last frame acknowledged */
+   int32_t framebuffer_fd, notify_fd;
+   uint32_t reserved;
+   uint64_t framebuffer_size;
+};
+
 /* A listening socket. */
 struct vs_hand_over_socket {
    int fd;
@@ -77,6 +92,9 @@ struct vs_hand_over_offer {
    const struct vs_hand_over_tenant *running;
    const struct vs_worker_pool_forkers *forkers[VS_HAND_OVER_POOLS];
    uint64_t frozen_ns; /* when the tenants' charges began to wait */
+   /* In place: the VM devices' scanouts shown on the display. */
+   unsigned scanouts;
+   const struct vs_hand_over_scanout *scanout;
 };
 
 /* Why an upgrade that starts a new process beside this one ends. */
@@ -113,6 +131,10 @@ struct vs_live_upgrade {
    const struct vs_hand_over_tenant *adopted;
    unsigned adopted_count;
    const struct vs_worker_pool_forkers *adopted_forkers[VS_HAND_OVER_POOLS];
+   /* ...and the VM devices' scanouts (fds its own now, each checked for
+    * its kind; the door checks the rest). */
+   const struct vs_hand_over_scanout *adopted_scanouts;
+   unsigned adopted_scanout_count;
    void *data;
 };
 

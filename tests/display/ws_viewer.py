@@ -18,6 +18,12 @@ the stream is asked for with the same token.
                                          input once CUE exists, after a key frame it asks
                                          for; prints the size of every frame it got
   ws_viewer.py size URL                  prints the first frame's size (WxH)
+  ws_viewer.py reconnect URL N           watches the stream over N connections: whenever one
+                                         ends (a live upgrade), connects again with the same
+                                         URL (for up to 60 s); prints 'connection K: WxH' with
+                                         each one's first frame (', no key frame' unless it
+                                         was one with its IDR; then how long since the one
+                                         before ended), then the list of them
   ws_viewer.py resize URL WxH...         after the first frame, asks for each mode in turn
                                          (its window's size) and waits for a frame of it
                                          (not for one of a WxH ending in '!'); prints the
@@ -171,6 +177,28 @@ def main():
         first = message(s)
         print('%dx%d' % struct.unpack('<II', first[16:24]))
         return 0
+    if mode == 'reconnect':
+        want, seen, ended = int(sys.argv[3]), [], None
+        deadline = time.time() + 60
+        while len(seen) < want and time.time() < deadline:
+            try:
+                s = connect(host, port, query)
+                first = message(s)
+            except (OSError, SystemExit):
+                time.sleep(0.02)
+                continue
+            w, h = struct.unpack('<II', first[16:24])
+            seen.append('%dx%d%s' % (w, h, '' if first[0] and 5 in nal_types(first[24:]) else ', no key frame'))
+            print('connection %d: %s%s' % (len(seen), seen[-1], ' (%d ms without a frame)' % (
+                (time.time() - ended) * 1000) if ended else ''), flush=True)
+            deadline = time.time() + 60
+            try:
+                while len(seen) < want:
+                    message(s)
+            except (OSError, SystemExit):
+                ended = time.time()
+        print('connections: %s' % ' '.join(seen))
+        return 0 if len(seen) == want else 1
     if mode == 'resize':
         s = connect(host, port, query)
         sizes = ['%dx%d' % struct.unpack('<II', message(s)[16:24])]

@@ -3,7 +3,8 @@
  * (transport/vhost_user/scanout_export.h): frames cross in order, each
  * acknowledged before the next is written, the acknowledgements paced at
  * the display's frame interval; a malformed announcement ends the
- * server's end without showing anything. */
+ * server's end without showing anything; a loop that parks leaves the
+ * next one what it needs, and the worker shows its frame again for it. */
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -54,27 +55,39 @@ record_cursor(void *data, uint32_t device, uint32_t scanout, const uint8_t *pixe
    shown->cursor_first = pixels ? pixels[0] : 0;
 }
 
+/* The server's end of device 1's scanout 0 over `framebuffer` and
+ * `notify_fd`, unparked and unpaced. */
+static struct vs_scanout_import
+import_of(const uint8_t *framebuffer, uint64_t size, int notify_fd, struct shown *shown)
+{
+   return (struct vs_scanout_import){
+      .device = 1, .framebuffer = framebuffer, .size = size, .notify_fd = notify_fd, .park_fd = -1,
+      .show = record_frame, .cursor = record_cursor, .data = shown,
+   };
+}
+
 /* The server's end of a WxH framebuffer, run on a thread of its own. */
 struct server_end {
    int memfd, pair[2];
    const uint8_t *map;
    pthread_t thread;
    struct shown shown;
+   struct vs_scanout_import import;
+   bool parked;
 };
 
 static void *
 run_server_end(void *arg)
 {
    struct server_end *end = arg;
-   vs_scanout_import_run(1, 0, end->map, vs_scanout_framebuffer_size((uint64_t)W * H), end->pair[0], FRAME_INTERVAL_NS,
-                         record_frame, record_cursor, &end->shown);
+   end->parked = vs_scanout_import_run(&end->import);
    return NULL;
 }
 
 /* The framebuffer, the pair, the server's end running; *exp: the worker's
  * end (NULL if any of it failed). */
 static void
-server_end_start(struct server_end *end, struct vs_scanout_export **exp)
+server_end_start_parking(struct server_end *end, struct vs_scanout_export **exp, int park_fd)
 {
    *exp = NULL;
    const uint64_t size = vs_scanout_framebuffer_size((uint64_t)W * H);
@@ -85,8 +98,17 @@ server_end_start(struct server_end *end, struct vs_scanout_export **exp)
    CHECK(end->map != MAP_FAILED);
    struct vs_scanout_export *made = vs_scanout_export_create(1, 0, dup(end->memfd), size, end->pair[1]);
    CHECK(made != NULL);
+   end->import = import_of(end->map, size, end->pair[0], &end->shown);
+   end->import.frame_interval_ns = park_fd < 0 ? FRAME_INTERVAL_NS : 0;
+   end->import.park_fd = park_fd;
    CHECK(pthread_create(&end->thread, NULL, run_server_end, end) == 0);
    *exp = made;
+}
+
+static void
+server_end_start(struct server_end *end, struct vs_scanout_export **exp)
+{
+   server_end_start_parking(end, exp, -1);
 }
 
 /* The worker's end goes; the server's end returns. */
@@ -143,7 +165,8 @@ refuses(const void *msg, size_t size)
    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) == 0);
    CHECK(send(pair[1], msg, size, 0) == (ssize_t)size);
    struct shown shown = { 0 };
-   vs_scanout_import_run(1, 0, framebuffer, fb_size, pair[0], 0, record_frame, record_cursor, &shown);
+   struct vs_scanout_import imp = import_of(framebuffer, fb_size, pair[0], &shown);
+   CHECK(!vs_scanout_import_run(&imp));
    CHECK_EQ(shown.frames, 0u);
    CHECK_EQ(shown.cursors, 0u);
    close(pair[0]);
@@ -242,7 +265,8 @@ refuses_buffer(const struct vs_scanout_announce *msg, int fd)
    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) == 0);
    CHECK(os_send_fds(pair[1], msg, sizeof(*msg), fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0, 0) == (ssize_t)sizeof(*msg));
    struct shown shown = { 0 };
-   vs_scanout_import_run(1, 0, framebuffer, sizeof(framebuffer), pair[0], 0, record_frame, record_cursor, &shown);
+   struct vs_scanout_import imp = import_of(framebuffer, sizeof(framebuffer), pair[0], &shown);
+   CHECK(!vs_scanout_import_run(&imp));
    CHECK_EQ(shown.frames, 0u);
    close(pair[0]);
    close(pair[1]);
@@ -340,5 +364,54 @@ TEST(scanout_mode_requests)
    close(pair[0]);
 }
 
-UNIT_MAIN(UNIT(scanout_frames_cross_in_order), UNIT(scanout_mode_requests), UNIT(scanout_frames_reordered), UNIT(scanout_refuses_malformed_announcements),
-          UNIT(scanout_buffers_shown_in_place), UNIT(scanout_refuses_buffer_lies))
+
+/* A loop parks between frames; the next one, on the same worker, asks
+ * for the frame again: what the worker announced before its reset in a
+ * buffer the first loop held is acknowledged unseen, the reset makes
+ * both ends forget their buffers, and the buffer's fd crosses again. */
+TEST(scanout_parked_loop_resumes_with_a_reshow)
+{
+   struct os_event park;
+   CHECK(os_event_init(&park) == 0);
+   struct server_end end;
+   struct vs_scanout_export *exp;
+   server_end_start_parking(&end, &exp, park.read_fd);
+   CHECK(exp != NULL);
+   const uint64_t size = (uint64_t)W * 4 * H;
+   int fd = os_shm_create("test-scanout-buffer", size);
+   CHECK(fd >= 0);
+   uint8_t *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+   CHECK(p != MAP_FAILED);
+   memset(p, 21, size);
+   vs_scanout_export_buffer(exp, 100, fd, size, 0, W * 4, W, H);
+   CHECK_EQ(end.shown.frames, 1u);
+   /* The loop waits in its read: the event parks it. */
+   os_event_signal(&park);
+   pthread_join(end.thread, NULL);
+   CHECK(end.parked);
+   CHECK(end.import.reshow);
+   CHECK_EQ(end.import.seq, 1u);
+   CHECK(!vs_scanout_export_take_reshow(exp));
+   os_event_drain(&park);
+   CHECK(pthread_create(&end.thread, NULL, run_server_end, &end) == 0);
+   /* Without its fd: the worker holds it shown; unseen. */
+   memset(p, 22, size);
+   vs_scanout_export_buffer(exp, 100, fd, size, 0, W * 4, W, H);
+   CHECK_EQ(end.shown.frames, 1u);
+   CHECK(vs_scanout_export_take_reshow(exp));
+   CHECK(!vs_scanout_export_take_reshow(exp));
+   vs_scanout_export_buffer(exp, 100, fd, size, 0, W * 4, W, H);
+   CHECK_EQ(end.shown.frames, 2u);
+   CHECK_EQ(end.shown.first, 22);
+   vs_scanout_export_buffer(exp, 100, fd, size, 0, W * 4, W, H);
+   server_end_finish(&end, exp);
+   CHECK(!end.parked);
+   CHECK_EQ(end.shown.frames, 3u);
+   os_event_fini(&park);
+   munmap(p, size);
+   close(fd);
+}
+
+UNIT_MAIN(UNIT(scanout_frames_cross_in_order), UNIT(scanout_mode_requests), UNIT(scanout_frames_reordered),
+          UNIT(scanout_refuses_malformed_announcements), UNIT(scanout_buffers_shown_in_place),
+          UNIT(scanout_refuses_buffer_lies), UNIT(scanout_parked_loop_resumes_with_a_reshow))

@@ -35,7 +35,8 @@ virtio-input device with eventq buffers. Guest RAM is a memfd of each.
       device: shows a WxH grey B8G8R8X8 frame on scanout 0 and the 32x24
       frame of --scanouts on scanout 1 (once the file CUE exists, if one
       is given), writes 'shown' (and 'scanout1' when it shows scanout 1);
-      for SECONDS flushes both again every 0.2 s and collects the input
+      for SECONDS flushes both again every 0.2 s (scanout 1 never again
+      with FAKE_VMM_STILL=1 in the environment) and collects the input
       device's events as the first form does, ending with 'done'.
 
 Importable: tests/vhost_user/hostile_vmm.py builds on Device (the front
@@ -340,6 +341,7 @@ def two_scanouts_vm(gpu_path, input_path, out_path, seconds, size, cue):
     out.write('shown\n')
     out.flush()
     shown1 = False
+    still1 = os.environ.get('FAKE_VMM_STILL') == '1'
     deadline = time.time() + seconds
     while time.time() < deadline:
         if not shown1 and (cue is None or os.path.exists(cue)):
@@ -347,7 +349,7 @@ def two_scanouts_vm(gpu_path, input_path, out_path, seconds, size, cue):
             out.write('scanout1\n')
             shown1 = True
         flush(gpu, 1, w, h)
-        if shown1:
+        if shown1 and not still1:
             flush(gpu, 3, 32, 24)
         input_events(inp, out)
     out.write('done\n')

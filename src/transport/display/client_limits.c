@@ -55,12 +55,14 @@ on_resource_created(struct wl_listener *listener, void *data)
 struct client_watch {
    struct wl_listener resource_created;
    struct wl_listener destroyed;
+   struct vs_display_clients *clients;
 };
 
 static void
 on_client_destroyed(struct wl_listener *listener, void *data)
 {
    struct client_watch *watch = wl_container_of(listener, watch, destroyed);
+   atomic_fetch_sub(&watch->clients->count, 1);
    wl_list_remove(&watch->resource_created.link);
    wl_list_remove(&watch->destroyed.link);
    free(watch);
@@ -70,11 +72,14 @@ static void
 on_client_created(struct wl_listener *listener, void *data)
 {
    struct wl_client *client = data;
+   struct vs_display_clients *clients = wl_container_of(listener, clients, created);
    struct client_watch *watch = calloc(1, sizeof(*watch));
    if (!watch) {
       wl_client_post_no_memory(client);
       return;
    }
+   watch->clients = clients;
+   atomic_fetch_add(&clients->count, 1);
    watch->resource_created.notify = on_resource_created;
    watch->destroyed.notify = on_client_destroyed;
    wl_client_add_resource_created_listener(client, &watch->resource_created);
@@ -82,8 +87,9 @@ on_client_created(struct wl_listener *listener, void *data)
 }
 
 void
-vs_display_limit_clients(struct wl_display *display, struct wl_listener *created)
+vs_display_limit_clients(struct wl_display *display, struct vs_display_clients *clients)
 {
-   created->notify = on_client_created;
-   wl_display_add_client_created_listener(display, created);
+   atomic_init(&clients->count, 0);
+   clients->created.notify = on_client_created;
+   wl_display_add_client_created_listener(display, &clients->created);
 }

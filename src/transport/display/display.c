@@ -112,11 +112,12 @@ struct vs_display {
    char *socket_name;
    const char *vm_name; /* the options', kept by the caller */
    struct vs_shared_registry *shared_registry;
-   struct wl_listener client_created; /* client_limits.c */
+   struct vs_display_clients clients; /* client_limits.c */
    struct output outputs[VS_DISPLAY_MAX_OUTPUTS];
    struct vs_seat *seat;
    struct vs_xdg_shell *shell;
    char *record_path;                 /* --record, or NULL */
+   bool record_append;                /* each recording after what its file holds */
    unsigned recordings;               /* files opened, for their names */
    bool outputs_full_said;
    struct vs_http *http;              /* --http, or NULL */
@@ -383,7 +384,7 @@ output_record(struct vs_display *d, const struct output *o)
          dot = p + strlen(p);
       snprintf(path, sizeof(path), "%.*s.%s%s", (int)(dot - p), p, o->name, dot);
    }
-   struct vs_record *r = vs_record_open(path);
+   struct vs_record *r = vs_record_open(path, d->record_append);
    if (r) {
       d->recordings++;
       vs_info(0, "display: output %s records to %s", o->name, path);
@@ -1167,6 +1168,20 @@ viewer_mode(void *data, uint32_t output, uint32_t width, uint32_t height)
    os_event_signal(&d->inbox_event);
 }
 
+void
+vs_display_hand_over(struct vs_display *d, struct vs_display_hand_over *hand_over)
+{
+   *hand_over = (struct vs_display_hand_over){ .http_fd = -1 };
+   if (d->http)
+      vs_http_hand_over(d->http, hand_over);
+}
+
+unsigned
+vs_display_wayland_clients(struct vs_display *d)
+{
+   return atomic_load(&d->clients.count);
+}
+
 /* The encoder, its sinks and the seat; false (the reason logged) if one
  * cannot be made. */
 static bool
@@ -1174,6 +1189,7 @@ start_parts(struct vs_display *d, const struct vs_display_options *o)
 {
    if (o->record && !(d->record_path = strdup(o->record)))
       return false;
+   d->record_append = o->record_append;
    d->vm_name = o->vm_name;
    const struct vs_seat_focus focus = { .shown = display_shown, .divert = vm_divert_input, .data = d };
    if (!(d->seat = vs_seat_start(d->display, &focus))) {
@@ -1186,7 +1202,7 @@ start_parts(struct vs_display *d, const struct vs_display_options *o)
          .mode = viewer_mode, .data = d,
       };
       const struct vs_http_tls tls = { .cert = o->http_cert, .key = o->http_key, .plain_anywhere = o->http_plain };
-      if (!(d->http = vs_http_start(o->http, o->input, o->http_token, o->url_in_log, &tls, &events)) ||
+      if (!(d->http = vs_http_start(o->http, o->input, o->http_token, o->url_in_log, &tls, &events, o->hand_over)) ||
           !vs_http_add_output(d->http, VS_DISPLAY_DESKTOP, d->outputs[VS_DISPLAY_DESKTOP].name,
                               "the newest window of the Wayland socket", 0, 0))
          return false;
@@ -1300,7 +1316,7 @@ vs_display_start(const struct vs_display_options *o, struct vs_display **display
       return start_failed(d);
    }
    d->loop = wl_display_get_event_loop(d->display);
-   vs_display_limit_clients(d->display, &d->client_created);
+   vs_display_limit_clients(d->display, &d->clients);
    d->compositor = (struct vs_compositor_config){
       .surface_size = sizeof(struct surface), .created = surface_created, .commit = surface_commit,
       .destroyed = surface_destroyed, .data = d,

@@ -14,6 +14,24 @@ struct vs_vm_resource_table;
 struct vs_shared_registry;
 struct vs_input_event;
 
+/* What a live upgrade carries of the display to the new image: the
+ * viewers' listening socket (viewers reconnect to the same port, and
+ * connections made meanwhile wait in its backlog) and their tokens, the
+ * server's and each output's (and its VM's) by output name, so that the
+ * URLs viewers hold open the new image's outputs. Fixed-size: it crosses
+ * in the upgrade's record, and is checked as input. */
+#define VS_DISPLAY_HAND_OVER_OUTPUTS 64
+struct vs_display_output_tokens {
+   char name[41];
+   char token[33], vm_token[33]; /* vm_token "": not a VM's output */
+};
+struct vs_display_hand_over {
+   char server[129];
+   int32_t http_fd; /* -1: none */
+   uint32_t outputs;
+   struct vs_display_output_tokens output[VS_DISPLAY_HAND_OVER_OUTPUTS];
+};
+
 struct vs_display_options {
    const char *name;      /* Wayland socket name in $XDG_RUNTIME_DIR */
    const char *http;      /* ADDR:PORT, or NULL for no HTTP endpoint */
@@ -36,6 +54,10 @@ struct vs_display_options {
    const char *vm_channel;
    uint32_t vm_width, vm_height; /* what the guest is asked for; 0: VM_WIDTH x VM_HEIGHT */
    struct vs_vm_resource_table *resource_table;
+   /* What a live upgrade carried (NULL: all made anew), and whether each
+    * output's recording goes on at the end of its file. */
+   const struct vs_display_hand_over *hand_over;
+   bool record_append;
    /* VM devices' outputs are named this (the first; later ones NAME-N, N
     * the device's number; a device's scanout K > 0 that name and ".K"), a
     * name of VS_OUTPUT_NAME_CHARS with room for "-N.K" (--vm-name); NULL:
@@ -92,6 +114,13 @@ typedef void (*vs_display_source_mode_fn)(void *data, uint32_t source, uint32_t 
 /* Sets (or with NULL clears) the hook, from any thread; once cleared, no
  * call of the old one is still running. Without one, sizes go nowhere. */
 void vs_display_set_source_mode(struct vs_display *display, vs_display_source_mode_fn fn, void *data);
+
+/* What a live upgrade carries, from any thread: the viewers' socket
+ * (close-on-exec cleared by the caller) and tokens now. */
+void vs_display_hand_over(struct vs_display *display, struct vs_display_hand_over *hand_over);
+/* The Wayland clients connected now, from any thread: a Wayland
+ * connection cannot be handed to a new image. */
+unsigned vs_display_wayland_clients(struct vs_display *display);
 
 /* Stops the threads, flushes the recording, logs the display's figures,
  * frees it all. */

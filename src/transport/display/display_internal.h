@@ -11,9 +11,11 @@
 #ifndef VS_DISPLAY_INTERNAL_H
 #define VS_DISPLAY_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <wayland-server-core.h>
 
 #include "renderer/memory/shared_registry.h"
 #include "compositor/seat.h"
@@ -51,13 +53,16 @@ struct vs_cursor_image {
 
 /* client_limits.c: at most this many live wl_shm_pools (each a mapping in
  * the server) and wl_buffers per Wayland client; past them the client is
- * disconnected with one log line. `created` is the caller's, linked into
- * the display until it is destroyed. */
+ * disconnected with one log line. `clients` is the caller's, linked into
+ * the display until it is destroyed; its count of connected clients may
+ * be read from any thread. */
 #define VS_DISPLAY_MAX_SHM_POOLS 256
 #define VS_DISPLAY_MAX_BUFFERS 1024
-struct wl_display;
-struct wl_listener;
-void vs_display_limit_clients(struct wl_display *display, struct wl_listener *created);
+struct vs_display_clients {
+   struct wl_listener created;
+   atomic_uint count;
+};
+void vs_display_limit_clients(struct wl_display *display, struct vs_display_clients *clients);
 
 /* One encoded access unit (Annex B, SPS/PPS before every key frame). */
 struct vs_access_unit {
@@ -109,9 +114,10 @@ void vs_stream_kick(struct vs_stream *stream);
  * summary). */
 void vs_stream_note_sent(struct vs_stream *stream, uint64_t commit_ns);
 
-/* record.c: the --record file sink. */
+/* record.c: the --record file sink (each access unit written through at
+ * once); `append`: after what the file holds (a live upgrade's). */
 struct vs_record;
-struct vs_record *vs_record_open(const char *path);
+struct vs_record *vs_record_open(const char *path, bool append);
 struct vs_stream_sink vs_record_sink(struct vs_record *record);
 void vs_record_close(struct vs_record *record);
 
@@ -145,8 +151,15 @@ struct vs_http_tls {
  * the server's, what every page and stream may be opened with, or NULL
  * for a random one; the page's URL with it is printed once on stdout, or
  * logged (`url_in_log`). */
+struct vs_display_hand_over;
+/* `carried`: a live upgrade's tokens (NULL: none), the server's used
+ * unless `token` is given, each output's once for the output of its name
+ * (a malformed one is not, with one line). */
 struct vs_http *vs_http_start(const char *addr_port, bool input, const char *token, bool url_in_log,
-                              const struct vs_http_tls *tls, const struct vs_http_events *events);
+                              const struct vs_http_tls *tls, const struct vs_http_events *events,
+                              const struct vs_display_hand_over *carried);
+/* The tokens now: the server's and each output's. */
+void vs_http_hand_over(struct vs_http *h, struct vs_display_hand_over *tokens);
 /* An output (< VS_DISPLAY_MAX_OUTPUTS, not in use) viewers may watch from
  * now on: its name (VS_OUTPUT_NAME_CHARS) and what it shows, for the log
  * line that gives its page's URL with a token of its own; `vm`: the VM

@@ -73,6 +73,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "transport/display/display.h"
 #include "transport/display/display_internal.h"
 #include "transport/display/tls.h"
 #include "transport/display/viewer_wire.h"
@@ -183,6 +184,8 @@ struct vs_http {
    struct vs_http_events events;
    struct http_output outputs[VS_DISPLAY_MAX_OUTPUTS]; /* under lock */
    uint64_t output_seq;
+   /* Outputs' tokens a live upgrade carried, each taken once (name ""). */
+   struct vs_display_hand_over carried;
    uint64_t dropped, skipped, acks, key_requests, inputs;
    uint32_t viewers_total;
 };
@@ -828,6 +831,85 @@ vs_http_sink(struct vs_http *h, uint32_t output)
    return (struct vs_stream_sink){ .send = http_send, .ready = http_ready, .data = &h->outputs[output] };
 }
 
+_Static_assert(sizeof(((struct vs_display_hand_over *)0)->server) == VS_HTTP_TOKEN_MAX + 1, "the server's token");
+_Static_assert(sizeof(((struct vs_display_hand_over *)0)->output[0].name) == VS_OUTPUT_NAME_MAX + 1, "a name");
+_Static_assert(sizeof(((struct vs_display_hand_over *)0)->output[0].token) == 2 * VS_VIEWER_TOKEN_BYTES + 1, "a token");
+_Static_assert(VS_DISPLAY_MAX_OUTPUTS <= VS_DISPLAY_HAND_OVER_OUTPUTS, "every output's tokens");
+
+/* Under h->lock: output `o` (named, a VM's when o->vm) takes the tokens
+ * a live upgrade carried for its name, once. */
+static bool
+take_carried(struct vs_http *h, struct http_output *o)
+{
+   for (uint32_t i = 0; i < h->carried.outputs; i++) {
+      struct vs_display_output_tokens *c = &h->carried.output[i];
+      if (!c->name[0] || strcmp(c->name, o->name) || (o->vm != 0) != (c->vm_token[0] != '\0'))
+         continue;
+      memcpy(o->token, c->token, sizeof(o->token));
+      memcpy(o->vm_token, c->vm_token, sizeof(o->vm_token));
+      c->name[0] = '\0';
+      return true;
+   }
+   return false;
+}
+
+/* Whether `fd` (a live upgrade's) is a listening IPv4 TCP socket, as
+ * vs_http_start makes. */
+static bool
+listening_tcp(int fd)
+{
+   struct sockaddr_storage addr;
+   socklen_t addr_len = sizeof(addr);
+   int type = 0, listening = 0;
+   socklen_t len = sizeof(int);
+   return getsockname(fd, (struct sockaddr *)&addr, &addr_len) == 0 && addr.ss_family == AF_INET &&
+          getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM &&
+          getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening;
+}
+
+/* A live upgrade's tokens, each checked (they are input): the outputs'
+ * valid ones into `kept`; the server's returned, or NULL. */
+static const char *
+check_carried(const struct vs_display_hand_over *carried, struct vs_display_hand_over *kept)
+{
+   const bool server = memchr(carried->server, '\0', sizeof(carried->server)) && vs_viewer_token_valid(carried->server);
+   unsigned bad = !server;
+   for (uint32_t i = 0; i < carried->outputs && i < VS_DISPLAY_HAND_OVER_OUTPUTS; i++) {
+      const struct vs_display_output_tokens *c = &carried->output[i];
+      const bool ok = memchr(c->name, '\0', sizeof(c->name)) && c->name[0] &&
+                      strspn(c->name, VS_OUTPUT_NAME_CHARS) == strlen(c->name) &&
+                      memchr(c->token, '\0', sizeof(c->token)) && vs_viewer_token_valid(c->token) &&
+                      memchr(c->vm_token, '\0', sizeof(c->vm_token)) &&
+                      (!c->vm_token[0] || vs_viewer_token_valid(c->vm_token));
+      if (ok)
+         kept->output[kept->outputs++] = *c;
+      bad += !ok;
+   }
+   bad += carried->outputs > VS_DISPLAY_HAND_OVER_OUTPUTS;
+   if (bad)
+      vs_warn(0, "display: %u of the viewers' tokens the upgrade carried are malformed; their outputs get new ones", bad);
+   return server ? carried->server : NULL;
+}
+
+void
+vs_http_hand_over(struct vs_http *h, struct vs_display_hand_over *tokens)
+{
+   pthread_mutex_lock(&h->lock);
+   *tokens = (struct vs_display_hand_over){ .http_fd = h->listen_fd };
+   snprintf(tokens->server, sizeof(tokens->server), "%s", h->token);
+   for (uint32_t i = 0; i < VS_DISPLAY_MAX_OUTPUTS; i++) {
+      const struct http_output *o = &h->outputs[i];
+      if (!o->used)
+         continue;
+      struct vs_display_output_tokens *c = &tokens->output[tokens->outputs++];
+      snprintf(c->name, sizeof(c->name), "%s", o->name);
+      memcpy(c->token, o->token, sizeof(c->token));
+      if (o->vm)
+         memcpy(c->vm_token, o->vm_token, sizeof(c->vm_token));
+   }
+   pthread_mutex_unlock(&h->lock);
+}
+
 bool
 vs_http_add_output(struct vs_http *h, uint32_t output, const char *name, const char *what, uint32_t vm,
                    uint32_t scanout)
@@ -842,7 +924,8 @@ vs_http_add_output(struct vs_http *h, uint32_t output, const char *name, const c
    *o = (struct http_output){ .http = h, .id = output, .used = true, .seq = ++h->output_seq, .vm = vm };
    snprintf(o->name, sizeof(o->name), "%s", name);
    vs_viewer_token_hex(random[0], o->token);
-   if (vm) {
+   /* Its tokens as they were before a live upgrade, or new ones. */
+   if (!take_carried(h, o) && vm) {
       /* The VM's token: its other outputs', or a new one. */
       vs_viewer_token_hex(random[1], o->vm_token);
       for (uint32_t i = 0; i < VS_DISPLAY_MAX_OUTPUTS; i++)
@@ -850,8 +933,9 @@ vs_http_add_output(struct vs_http *h, uint32_t output, const char *name, const c
             memcpy(o->vm_token, h->outputs[i].vm_token, sizeof(o->vm_token));
       if (scanout == 0)
          memcpy(o->token, o->vm_token, sizeof(o->token));
-      queue_outputs_changed(h, vm);
    }
+   if (o->vm)
+      queue_outputs_changed(h, o->vm);
    atomic_init(&o->ready, true);
    pthread_mutex_unlock(&h->lock);
    os_event_signal(&h->wake);
@@ -904,6 +988,11 @@ accept_conn(struct vs_http *h)
    int fd = accept(h->listen_fd, (struct sockaddr *)&peer, &peer_len);
    if (fd < 0)
       return;
+   /* A live upgrade's exec ends every viewer's connection: each reconnects. */
+   if (os_set_cloexec(fd) < 0) {
+      close(fd);
+      return;
+   }
    char peer_text[INET6_ADDRSTRLEN] = "?";
    if (peer.ss_family == AF_INET)
       inet_ntop(AF_INET, &((struct sockaddr_in *)&peer)->sin_addr, peer_text, sizeof(peer_text));
@@ -1032,10 +1121,14 @@ http_main(void *arg)
 
 struct vs_http *
 vs_http_start(const char *addr_port, bool input, const char *token, bool url_in_log, const struct vs_http_tls *tls,
-              const struct vs_http_events *events)
+              const struct vs_http_events *events, const struct vs_display_hand_over *carried)
 {
    char host[128] = "127.0.0.1";
    char made[2 * VS_VIEWER_TOKEN_BYTES + 1];
+   struct vs_display_hand_over kept = { .http_fd = -1 };
+   const char *carried_token = carried ? check_carried(carried, &kept) : NULL;
+   if (!token)
+      token = carried_token;
    if (token && !vs_viewer_token_valid(token)) {
       vs_error(0, "display: bad $VENUS_SERVER_HTTP_TOKEN (use %d to %d characters of A-Z a-z 0-9 - . _ ~)",
                VS_VIEWER_TOKEN_MIN, VS_HTTP_TOKEN_MAX);
@@ -1082,10 +1175,14 @@ vs_http_start(const char *addr_port, bool input, const char *token, bool url_in_
    struct vs_tls *session_tls = tls->cert ? vs_tls_create(tls->cert, tls->key) : NULL;
    if (tls->cert && !session_tls)
       return NULL;
-   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+   const bool taken = carried && carried->http_fd >= 0 && listening_tcp(carried->http_fd);
+   if (carried && carried->http_fd >= 0 && !taken)
+      vs_warn(0, "display: the viewers' socket the upgrade carried (fd %d) is no listening TCP socket; listening "
+                 "on %s anew", (int)carried->http_fd, addr_port);
+   int fd = taken ? carried->http_fd : socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
    int one = 1;
-   if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-       bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 16) != 0) {
+   if (fd < 0 || (!taken && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+                             bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 16) != 0))) {
       vs_error(0, "display: cannot listen on %s: %s", addr_port, strerror(errno));
       if (fd >= 0)
          close(fd);
@@ -1106,6 +1203,7 @@ vs_http_start(const char *addr_port, bool input, const char *token, bool url_in_
    h->listen_fd = fd;
    h->tls = session_tls;
    h->input = input;
+   h->carried = kept;
    snprintf(h->token, sizeof(h->token), "%s", token);
    snprintf(h->url_base, sizeof(h->url_base), "%s://%s:%u", session_tls ? "https" : "http", host,
             (unsigned)ntohs(sa.sin_port));

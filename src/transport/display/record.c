@@ -15,14 +15,14 @@ struct vs_record {
 };
 
 struct vs_record *
-vs_record_open(const char *path)
+vs_record_open(const char *path, bool append)
 {
    struct vs_record *r = calloc(1, sizeof(*r));
    if (!r) {
       vs_error(0, "display: out of memory");
       return NULL;
    }
-   r->file = fopen(path, "wb");
+   r->file = fopen(path, append ? "abe" : "wbe");
    if (!r->file) {
       vs_error(0, "display: cannot open %s for the recording: %s", path, strerror(errno));
       free(r);
@@ -35,7 +35,9 @@ static void
 record_send(void *data, const struct vs_access_unit *unit)
 {
    struct vs_record *r = data;
-   if (r->file && fwrite(unit->data, 1, unit->size, r->file) != unit->size) {
+   /* Through at once: a live upgrade's exec leaves no access unit half
+    * written. */
+   if (r->file && (fwrite(unit->data, 1, unit->size, r->file) != unit->size || fflush(r->file) != 0)) {
       vs_error(0, "display: writing the recording failed: %s; recording stops", strerror(errno));
       fclose(r->file);
       r->file = NULL;

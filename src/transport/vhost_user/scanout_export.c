@@ -5,6 +5,7 @@
 #include "transport/vhost_user/scanout_export.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -49,6 +50,8 @@ struct vs_scanout_export {
    bool unacked;     /* the server may be reading the framebuffer */
    bool mode_asked;  /* a mode request not yet taken: */
    uint32_t mode_width, mode_height;
+   bool reset_asked;  /* the server holds no buffer: the reset is due */
+   bool reshow_asked; /* ...and the frame again, not yet taken */
    bool said_large;
    struct vs_scanout_buffers buffers; /* those the server holds */
 };
@@ -95,7 +98,7 @@ export_gone(struct vs_scanout_export *exp, const char *why)
 
 /* One message from the server (waiting for it unless `flags` says
  * MSG_DONTWAIT): an acknowledgement of the frame announced last, or a
- * mode request, kept. false when none was read; the server's end is gone
+ * mode or reshow request, kept. false when none was read; the server's end is gone
  * unless nothing was there to read. */
 static bool
 receive(struct vs_scanout_export *exp, int flags)
@@ -110,7 +113,8 @@ receive(struct vs_scanout_export *exp, int flags)
    const bool ack = n == (ssize_t)sizeof(reply) && reply.kind == VS_SCANOUT_REPLY_ACK && exp->unacked &&
                     reply.seq == exp->seq;
    const bool mode = n == (ssize_t)sizeof(reply) && reply.kind == VS_SCANOUT_REPLY_MODE;
-   if (!ack && !mode) {
+   const bool reshow = n == (ssize_t)sizeof(reply) && reply.kind == VS_SCANOUT_REPLY_RESHOW;
+   if (!ack && !mode && !reshow) {
       export_gone(exp, n < 0 ? strerror(errno) : n == 0 ? "closed" : "a bad acknowledgement");
       return false;
    }
@@ -121,6 +125,8 @@ receive(struct vs_scanout_export *exp, int flags)
       exp->mode_width = reply.width;
       exp->mode_height = reply.height;
    }
+   if (reshow)
+      exp->reset_asked = exp->reshow_asked = true;
    return true;
 }
 
@@ -134,6 +140,21 @@ wait_ack(struct vs_scanout_export *exp)
          return false;
    }
    return true;
+}
+
+/* Before an announcement: the one before acknowledged, and a reset the
+ * server asked for announced (and acknowledged) first. */
+static bool
+ready(struct vs_scanout_export *exp)
+{
+   if (!wait_ack(exp))
+      return false;
+   if (!exp->reset_asked)
+      return true;
+   exp->reset_asked = false;
+   exp->buffers = (struct vs_scanout_buffers){ 0 };
+   const struct vs_scanout_announce msg = { .seq = exp->seq + 1, .buffer = VS_SCANOUT_RESET };
+   return announce(exp, &msg, -1) && wait_ack(exp);
 }
 
 int
@@ -157,6 +178,15 @@ vs_scanout_export_take_mode(struct vs_scanout_export *exp, bool readable, uint32
    return true;
 }
 
+bool
+vs_scanout_export_take_reshow(struct vs_scanout_export *exp)
+{
+   if (!exp || !exp->reshow_asked)
+      return false;
+   exp->reshow_asked = false;
+   return exp->notify_fd >= 0 && ready(exp);
+}
+
 void
 vs_scanout_export_frame(struct vs_scanout_export *exp, const uint8_t *pixels, uint32_t width, uint32_t height,
                         uint32_t stride, const uint8_t bgr[3])
@@ -170,7 +200,7 @@ vs_scanout_export_frame(struct vs_scanout_export *exp, const uint8_t *pixels, ui
       exp->said_large = true;
       return;
    }
-   if (exp->unacked && !wait_ack(exp))
+   if (!ready(exp))
       return;
    size_t row = (size_t)width * 4;
    const bool in_order = bgr[0] == 0 && bgr[1] == 1 && bgr[2] == 2;
@@ -200,7 +230,7 @@ vs_scanout_export_cursor(struct vs_scanout_export *exp, const uint8_t *pixels, u
       return;
    if (!pixels || width > VS_SCANOUT_CURSOR_SIDE || height > VS_SCANOUT_CURSOR_SIDE || stride < width * 4)
       width = height = 0;
-   if (exp->unacked && !wait_ack(exp))
+   if (!ready(exp))
       return;
    for (uint32_t y = 0; y < height; y++)
       memcpy(exp->map + (size_t)y * width * 4, pixels + (size_t)y * stride, (size_t)width * 4);
@@ -238,7 +268,7 @@ vs_scanout_export_buffer(struct vs_scanout_export *exp, uint64_t buffer, int fd,
       exp->said_large = true;
       return;
    }
-   if (exp->unacked && !wait_ack(exp))
+   if (!ready(exp))
       return;
    const struct vs_scanout_announce msg = {
       .seq = exp->seq + 1, .width = width, .height = height, .stride = stride, .buffer = buffer, .offset = offset,
@@ -328,28 +358,23 @@ drop_buffers(struct vs_scanout_buffers *buffers)
    }
 }
 
-/* Sends the acknowledgement of `seq`; false when the worker ended (the
- * next recv says so, or nothing waits). */
+/* Sends a reply; false when the worker ended, or reads none of them (its
+ * socket is full: the server never waits on a worker that does not read). */
 static bool
-acknowledge(int notify_fd, uint32_t seq)
+reply(int notify_fd, uint32_t kind, uint32_t seq, uint32_t width, uint32_t height)
 {
-   const struct vs_scanout_reply reply = { .kind = VS_SCANOUT_REPLY_ACK, .seq = seq };
+   const struct vs_scanout_reply r = { .kind = kind, .seq = seq, .width = width, .height = height };
    ssize_t n;
    do
-      n = send(notify_fd, &reply, sizeof(reply), MSG_NOSIGNAL);
+      n = send(notify_fd, &r, sizeof(r), MSG_NOSIGNAL | MSG_DONTWAIT);
    while (n < 0 && errno == EINTR);
-   return n == (ssize_t)sizeof(reply);
+   return n == (ssize_t)sizeof(r);
 }
 
 bool
 vs_scanout_request_mode(int notify_fd, uint32_t width, uint32_t height)
 {
-   const struct vs_scanout_reply reply = { .kind = VS_SCANOUT_REPLY_MODE, .width = width, .height = height };
-   ssize_t n;
-   do
-      n = send(notify_fd, &reply, sizeof(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
-   while (n < 0 && errno == EINTR);
-   return n == (ssize_t)sizeof(reply);
+   return reply(notify_fd, VS_SCANOUT_REPLY_MODE, 0, width, height);
 }
 
 /* Whether a cursor announcement is one: no fd, at most the cursor area's
@@ -362,14 +387,68 @@ cursor_valid(const struct vs_scanout_announce *msg, int fd)
           msg->hot_y < VS_SCANOUT_CURSOR_SIDE;
 }
 
-void
-vs_scanout_import_run(uint32_t device, uint32_t scanout, const uint8_t *framebuffer, uint64_t size, int notify_fd,
-                      uint64_t frame_interval_ns, vs_scanout_show_fn show, vs_scanout_cursor_fn cursor, void *data)
+/* Acknowledges the frame announced last; false when the worker ended, or
+ * reads no acknowledgement (one line). */
+static bool
+acknowledge(const struct vs_scanout_import *imp)
 {
-   uint32_t seq = 0;
+   if (reply(imp->notify_fd, VS_SCANOUT_REPLY_ACK, imp->seq, 0, 0))
+      return true;
+   if (errno == EAGAIN || errno == EWOULDBLOCK)
+      vs_warn(0, "vhost-user device %u: scanout %u's worker reads no acknowledgement; the scanout is no longer shown",
+              imp->device, imp->scanout);
+   return false;
+}
+
+/* Whether a buffer is held (without touching the slots). */
+static bool
+buffer_held(const struct vs_scanout_buffers *buffers, uint64_t id)
+{
+   for (unsigned i = 0; i < VS_SCANOUT_BUFFERS; i++)
+      if (buffers->slot[i].id == id)
+         return true;
+   return false;
+}
+
+/* Waits for an announcement or the park event: true when parked. */
+static bool
+parked(const struct vs_scanout_import *imp)
+{
+   struct pollfd pfd[2] = { { .fd = imp->notify_fd, .events = POLLIN }, { .fd = imp->park_fd, .events = POLLIN } };
+   for (;;) {
+      const int n = poll(pfd, imp->park_fd >= 0 ? 2 : 1, -1);
+      if (n < 0 && errno == EINTR)
+         continue;
+      return n > 0 && imp->park_fd >= 0 && pfd[1].revents;
+   }
+}
+
+bool
+vs_scanout_import_run(struct vs_scanout_import *imp)
+{
+   const uint32_t device = imp->device, scanout = imp->scanout;
+   const uint8_t *framebuffer = imp->framebuffer;
+   const int notify_fd = imp->notify_fd;
    uint64_t acked_ns = 0;
    struct vs_scanout_buffers buffers = { 0 };
+   /* Until the worker's reset, what it announces may name a buffer an
+    * earlier loop held. */
+   bool resetting = false;
+   if (imp->reshow) {
+      if (!reply(notify_fd, VS_SCANOUT_REPLY_RESHOW, 0, 0, 0)) {
+         vs_warn(0, "vhost-user device %u: scanout %u's worker takes no request to show its frame again (%s); the "
+                    "scanout is no longer shown", device, scanout, strerror(errno));
+         return false;
+      }
+      imp->reshow = false;
+      resetting = true;
+   }
+   bool park = false;
    for (;;) {
+      if (parked(imp)) {
+         park = true;
+         break;
+      }
       /* One byte more than a message: a longer one reads as too long. */
       uint8_t raw[sizeof(struct vs_scanout_announce) + 1];
       struct vs_scanout_announce msg = { 0 };
@@ -386,12 +465,30 @@ vs_scanout_import_run(uint32_t device, uint32_t scanout, const uint8_t *framebuf
          if (fd >= 0)
             close(fd);
          vs_info(0, "vhost-user device %u: its worker closed scanout %u's frames after %u; it leaves the display",
-                 device, scanout, seq);
+                 device, scanout, imp->seq);
          break;
+      }
+      const bool whole = n == (ssize_t)sizeof(msg) && !excess && msg.seq == imp->seq + 1;
+      if (whole && msg.buffer == VS_SCANOUT_RESET && fd < 0 && !msg.width && !msg.height) {
+         drop_buffers(&buffers);
+         buffers = (struct vs_scanout_buffers){ 0 };
+         resetting = false;
+         imp->seq = msg.seq;
+         if (!acknowledge(imp))
+            break;
+         continue;
+      }
+      if (whole && resetting && fd < 0 && msg.buffer && msg.buffer != VS_SCANOUT_CURSOR &&
+          !buffer_held(&buffers, msg.buffer)) {
+         /* Announced before the reset, in a buffer an earlier loop held. */
+         imp->seq = msg.seq;
+         if (!acknowledge(imp))
+            break;
+         continue;
       }
       const uint8_t *pixels = framebuffer + VS_SCANOUT_CURSOR_BYTES;
       const char *why = NULL;
-      if (n == (ssize_t)sizeof(msg) && !excess && msg.seq == seq + 1 && msg.buffer == VS_SCANOUT_CURSOR) {
+      if (whole && msg.buffer == VS_SCANOUT_CURSOR) {
          if (!cursor_valid(&msg, fd)) {
             vs_warn(0, "vhost-user device %u: a malformed cursor announcement on scanout %u (%ux%u, hotspot %u,%u%s); "
                        "the scanout is no longer shown", device, scanout, msg.width, msg.height, msg.hot_x, msg.hot_y,
@@ -400,15 +497,16 @@ vs_scanout_import_run(uint32_t device, uint32_t scanout, const uint8_t *framebuf
                close(fd);
             break;
          }
-         seq = msg.seq;
-         if (cursor)
-            cursor(data, device, scanout, msg.width ? framebuffer : NULL, msg.width, msg.height, msg.hot_x, msg.hot_y);
-         if (!acknowledge(notify_fd, seq))
+         imp->seq = msg.seq;
+         if (imp->cursor)
+            imp->cursor(imp->data, device, scanout, msg.width ? framebuffer : NULL, msg.width, msg.height, msg.hot_x,
+                        msg.hot_y);
+         if (!acknowledge(imp))
             break;
          continue;
       }
-      if (n == (ssize_t)sizeof(msg) && !excess && msg.seq == seq + 1 && msg.width && msg.height && msg.buffer) {
-         pixels = import_buffer(&buffers, &msg, fd, size, &why);
+      if (whole && msg.width && msg.height && msg.buffer) {
+         pixels = import_buffer(&buffers, &msg, fd, imp->size, &why);
          fd = -1;
       } else if (n == (ssize_t)sizeof(msg)) {
          msg.stride = msg.width * 4;
@@ -422,28 +520,31 @@ vs_scanout_import_run(uint32_t device, uint32_t scanout, const uint8_t *framebuf
                  msg.seq, why);
          break;
       }
-      if (n != (ssize_t)sizeof(msg) || excess || why || msg.seq != seq + 1 || msg.width == 0 || msg.height == 0 ||
-          (!msg.buffer && vs_scanout_framebuffer_size((uint64_t)msg.width * msg.height) > size)) {
+      if (!whole || why || msg.width == 0 || msg.height == 0 ||
+          (!msg.buffer && vs_scanout_framebuffer_size((uint64_t)msg.width * msg.height) > imp->size)) {
          if (n < 0)
             vs_warn(0, "vhost-user device %u: scanout %u's frame announcements: %s; the scanout is no longer shown",
                     device, scanout, strerror(errno));
          else
             vs_warn(0, "vhost-user device %u: a malformed frame announcement on scanout %u (%zd bytes, sequence %u after "
                        "%u, %ux%u); the scanout is no longer shown",
-                    device, scanout, n, n == (ssize_t)sizeof(msg) ? msg.seq : 0, seq,
+                    device, scanout, n, n == (ssize_t)sizeof(msg) ? msg.seq : 0, imp->seq,
                     n == (ssize_t)sizeof(msg) ? msg.width : 0, n == (ssize_t)sizeof(msg) ? msg.height : 0);
          break;
       }
-      seq = msg.seq;
-      show(data, device, scanout, pixels, msg.width, msg.height, msg.stride);
+      imp->seq = msg.seq;
+      imp->show(imp->data, device, scanout, pixels, msg.width, msg.height, msg.stride);
       /* The worker writes its next frame, or answers a blob's flush, on
        * this acknowledgement: at the display's rate at most. */
       uint64_t now = os_now_ns();
-      if (acked_ns && now < acked_ns + frame_interval_ns)
-         os_sleep_ns(acked_ns + frame_interval_ns - now);
+      if (acked_ns && now < acked_ns + imp->frame_interval_ns)
+         os_sleep_ns(acked_ns + imp->frame_interval_ns - now);
       acked_ns = os_now_ns();
-      if (!acknowledge(notify_fd, seq))
+      if (!acknowledge(imp))
          break;
    }
    drop_buffers(&buffers);
+   /* The next loop holds no buffer: it asks for the frame again. */
+   imp->reshow = park;
+   return park;
 }

@@ -34,7 +34,15 @@
  *
  * The other way, beside the acknowledgements, the server asks the
  * scanout for a mode (a viewer's window size): the worker reads such a
- * request whenever it comes, and keeps only the latest. */
+ * request whenever it comes, and keeps only the latest.
+ *
+ * A server's import loop that starts again on a running worker (after a
+ * live upgrade, or one that was not carried out) holds no buffer and has
+ * shown nothing: it asks the worker to show its frame again. The worker
+ * first announces VS_SCANOUT_RESET (both ends then hold no buffer), then
+ * its scanout's frame and cursor as they are. What it announced before
+ * the reset may name a buffer the server no longer holds: such a frame
+ * is acknowledged unseen. */
 #ifndef VS_TRANSPORT_VHOST_USER_SCANOUT_EXPORT_H
 #define VS_TRANSPORT_VHOST_USER_SCANOUT_EXPORT_H
 
@@ -59,12 +67,16 @@ struct vs_scanout_announce {
 };
 
 #define VS_SCANOUT_CURSOR UINT64_MAX
+/* Both ends forget the buffers they held (no pixels; 0x0). */
+#define VS_SCANOUT_RESET (UINT64_MAX - 1)
 
-/* Server -> worker: the acknowledgement of frame `seq`, or a mode asked
- * for (`width` x `height`, unchecked: the worker bounds it). */
+/* Server -> worker: the acknowledgement of frame `seq`, a mode asked
+ * for (`width` x `height`, unchecked: the worker bounds it), or the
+ * frame shown again (a reset first). */
 enum vs_scanout_reply_kind {
    VS_SCANOUT_REPLY_ACK = 1,
    VS_SCANOUT_REPLY_MODE = 2,
+   VS_SCANOUT_REPLY_RESHOW = 3,
 };
 struct vs_scanout_reply {
    uint32_t kind;
@@ -130,6 +142,10 @@ int vs_scanout_export_fd(const struct vs_scanout_export *exp);
  * off the socket when `readable` (without waiting), or kept from a wait
  * for an acknowledgement. */
 bool vs_scanout_export_take_mode(struct vs_scanout_export *exp, bool readable, uint32_t *width, uint32_t *height);
+/* Whether the server asked for the frame again since the last call (after
+ * vs_scanout_export_take_mode read the socket): the reset is announced
+ * then, and the caller exports the scanout's frame and cursor anew. */
+bool vs_scanout_export_take_reshow(struct vs_scanout_export *exp);
 
 /* A frame in buffer `buffer` (`fd`, `size` bytes; the fd stays the
  * caller's), shown in place: announced, then waited for until the server
@@ -155,14 +171,34 @@ typedef void (*vs_scanout_show_fn)(void *data, uint32_t device, uint32_t scanout
 typedef void (*vs_scanout_cursor_fn)(void *data, uint32_t device, uint32_t scanout, const uint8_t *pixels,
                                      uint32_t width, uint32_t height, uint32_t hot_x, uint32_t hot_y);
 
-/* Device `device`'s scanout `scanout`: reads announcements on `notify_fd` until EOF or a malformed one (one log
- * line), showing each frame and acknowledging it, each acknowledgement at
- * least `frame_interval_ns` after the one before: a guest flushing faster
- * than the display shows waits, as a page flip waits for the vertical
- * blank, and costs the server no frame the display would not show (0:
- * unpaced). Returns then; the caller closes the fds. */
-void vs_scanout_import_run(uint32_t device, uint32_t scanout, const uint8_t *framebuffer, uint64_t size, int notify_fd,
-                           uint64_t frame_interval_ns, vs_scanout_show_fn show, vs_scanout_cursor_fn cursor,
-                           void *data);
+/* The server's end of one scanout's frames (device `device`'s scanout
+ * `scanout`): its framebuffer mapped read-only, its announcements'
+ * socket, and what a loop that parks leaves for the next one. */
+struct vs_scanout_import {
+   uint32_t device, scanout;
+   const uint8_t *framebuffer;
+   uint64_t size;
+   int notify_fd;
+   /* Readable: the loop parks between an acknowledgement and its next
+    * read (-1: never). */
+   int park_fd;
+   /* Each acknowledgement at least this long after the one before: a
+    * guest flushing faster than the display shows waits, as a page flip
+    * waits for the vertical blank (0: unpaced). */
+   uint64_t frame_interval_ns;
+   vs_scanout_show_fn show;
+   vs_scanout_cursor_fn cursor;
+   void *data;
+   /* The last frame acknowledged, and whether the next loop asks for the
+    * frame again first (a loop that parked sets it). */
+   uint32_t seq;
+   bool reshow;
+};
+
+/* Reads announcements until EOF or a malformed one (false, one log line;
+ * the caller closes the fds) or until park_fd is readable (true: `imp`
+ * holds what the next loop needs), showing each frame and acknowledging
+ * it. */
+bool vs_scanout_import_run(struct vs_scanout_import *imp);
 
 #endif

@@ -48,6 +48,7 @@ static const char *const kind_names[VS_VU_DEVICE_KINDS] = { "virtio-gpu", "virti
 /* A GPU device's job fds: its socket, its ledger or contexts' socket, a
  * framebuffer and a socket pair's end per scanout, its activity record. */
 _Static_assert(3 + 2 * VS_VIRTIO_GPU_MAX_SCANOUTS <= VS_WORKER_FDS_MAX, "a device's fds go in one job");
+_Static_assert(VS_VIRTIO_GPU_MAX_SCANOUTS <= VS_HAND_OVER_SCANOUTS_PER_DEVICE, "a device's scanouts cross");
 
 /* In the server process: a worker died warming up. The device snapshot
  * it may have warmed up from goes, lest every next worker die of it. */
@@ -113,14 +114,15 @@ vs_vhost_user_workers_destroy(struct vs_vhost_user_workers *workers)
 }
 
 /* The server's end of one scanout of a GPU device: its framebuffer
- * (mapped read-only here) and its announcements' socket. */
+ * (mapped read-only here; the fd kept for a live upgrade) and its
+ * announcements' socket, read by an import loop on a thread of its own. */
 struct device_scanout {
    struct device *device;
    uint32_t index;
-   const uint8_t *framebuffer;
-   uint64_t framebuffer_size;
-   int notify_fd; /* -1: closed; under server->lock */
-   pthread_t importer; /* a scanout past the first: its import loop's thread */
+   int framebuffer_fd;
+   /* import.notify_fd: -1 once closed; under server->lock. */
+   struct vs_scanout_import import;
+   pthread_t importer;
    bool importing;
 };
 
@@ -178,6 +180,8 @@ struct server {
    struct device *devices;      /* under lock */
    /* The lines connections cause. */
    struct vs_connection_lines connection_lines;
+   /* Signalled while a live upgrade holds the scanouts' import loops. */
+   struct os_event park;
 };
 
 /* Whether the VMM on `sock` hung up (a look, no wait). */
@@ -196,16 +200,18 @@ static void
 close_scanout(struct device_scanout *scanout)
 {
    struct device *device = scanout->device;
-   if (scanout->notify_fd < 0)
+   struct server *server = device->server;
+   const struct vs_vhost_user_options *options = server->options;
+   pthread_mutex_lock(&server->lock);
+   const int notify_fd = scanout->import.notify_fd;
+   scanout->import.notify_fd = -1;
+   pthread_mutex_unlock(&server->lock);
+   if (notify_fd < 0)
       return;
-   const struct vs_vhost_user_options *options = device->server->options;
    options->hide(options->display, device->id, scanout->index);
-   /* Under the lock: a viewer's mode request may be on its way to it. */
-   pthread_mutex_lock(&device->server->lock);
-   close(scanout->notify_fd);
-   scanout->notify_fd = -1;
-   pthread_mutex_unlock(&device->server->lock);
-   os_unmap_guarded((void *)scanout->framebuffer, scanout->framebuffer_size, 0);
+   close(notify_fd);
+   close(scanout->framebuffer_fd);
+   os_unmap_guarded((void *)scanout->import.framebuffer, scanout->import.size, 0);
 }
 
 static void
@@ -215,18 +221,8 @@ close_scanouts(struct device *device)
       close_scanout(&device->scanout[k]);
 }
 
-/* A scanout's frames until its worker closes their socket. */
-static void
-import_scanout(struct device_scanout *scanout)
-{
-   const struct device *device = scanout->device;
-   const struct vs_vhost_user_options *options = device->server->options;
-   vs_scanout_import_run(device->id, scanout->index, scanout->framebuffer, scanout->framebuffer_size,
-                         scanout->notify_fd, options->frame_interval_ns, options->show, options->cursor,
-                         options->display);
-   close_scanout(scanout);
-}
-
+/* A scanout's frames until its worker closes their socket (the scanout
+ * closes) or a live upgrade parks its loop (it stays open). */
 static void *
 import_thread(void *arg)
 {
@@ -234,19 +230,18 @@ import_thread(void *arg)
    char name[16];
    snprintf(name, sizeof(name), "vs-scan-%u.%u", scanout->device->id, scanout->index);
    os_thread_set_name(name);
-   import_scanout(scanout);
+   if (!vs_scanout_import_run(&scanout->import))
+      close_scanout(scanout);
    return NULL;
 }
 
-/* Each scanout's frames, the first's on this thread and the others' on
- * threads of their own (each paced on its own), until the worker closes
- * them all. */
+/* A thread per open scanout not yet read, each its import loop. */
 static void
-import_scanouts(struct device *device)
+start_importers(struct device *device)
 {
-   for (uint32_t k = 1; k < device->scanouts; k++) {
+   for (uint32_t k = 0; k < device->scanouts; k++) {
       struct device_scanout *scanout = &device->scanout[k];
-      if (scanout->notify_fd < 0)
+      if (scanout->import.notify_fd < 0 || scanout->importing)
          continue;
       int err = pthread_create(&scanout->importer, NULL, import_thread, scanout);
       scanout->importing = err == 0;
@@ -256,9 +251,13 @@ import_scanouts(struct device *device)
          close_scanout(scanout);
       }
    }
-   if (device->scanouts)
-      import_scanout(&device->scanout[0]);
-   for (uint32_t k = 1; k < device->scanouts; k++) {
+}
+
+/* Once each import loop ended or parked. */
+static void
+join_importers(struct device *device)
+{
+   for (uint32_t k = 0; k < device->scanouts; k++) {
       if (device->scanout[k].importing)
          pthread_join(device->scanout[k].importer, NULL);
       device->scanout[k].importing = false;
@@ -289,8 +288,7 @@ free_device(struct device *device)
    free(device);
 }
 
-/* The device's frames until its worker closes their socket (it ends, or
- * sends a malformed one), then the worker's end. */
+/* The device's worker until it ends, its scanouts read meanwhile. */
 static void *
 wait_device(void *arg)
 {
@@ -303,8 +301,11 @@ wait_device(void *arg)
       end_device(device);
       return NULL;
    }
-   import_scanouts(device);
+   start_importers(device);
    int status = vs_worker_pool_wait(server->pool, device->pid);
+   /* Its scanouts' sockets closed with it: their loops end. */
+   join_importers(device);
+   close_scanouts(device);
    pthread_mutex_lock(&server->lock);
    const bool stopped = device->stopped;
    pthread_mutex_unlock(&server->lock);
@@ -340,7 +341,7 @@ request_mode(void *data, uint32_t id, uint32_t index, uint32_t width, uint32_t h
    for (struct device *device = server->devices; device; device = device->next) {
       if (device->id != id || device->kind != VS_VU_DEVICE_GPU || index >= device->scanouts)
          continue;
-      const int notify_fd = device->scanout[index].notify_fd;
+      const int notify_fd = device->scanout[index].import.notify_fd;
       if (notify_fd >= 0 && !vs_scanout_request_mode(notify_fd, width, height))
          vs_debug(0, "vhost-user device %u: a mode request of %ux%u for scanout %u not sent: %s", id, width, height,
                   index, strerror(errno));
@@ -369,6 +370,27 @@ reap_devices(struct server *server)
    pthread_mutex_unlock(&server->lock);
 }
 
+/* The import loop of the device's scanout `index`, as the display wants it. */
+static struct vs_scanout_import
+scanout_import(struct device *device, uint32_t index, const uint8_t *framebuffer, uint64_t size, int notify_fd)
+{
+   const struct vs_vhost_user_options *options = device->server->options;
+   return (struct vs_scanout_import){
+      .device = device->id, .scanout = index, .framebuffer = framebuffer, .size = size, .notify_fd = notify_fd,
+      .park_fd = device->server->park.read_fd, .frame_interval_ns = options->frame_interval_ns, .show = options->show,
+      .cursor = options->cursor, .data = options->display,
+   };
+}
+
+/* Whole pages: the worker could shrink a memfd that cannot be sealed (off
+ * Linux), and os_map_guarded's fault-safe mapping wants pages. */
+static uint64_t
+framebuffer_size(const struct vs_vhost_user_options *options)
+{
+   const uint64_t page = os_page_size();
+   return (vs_scanout_framebuffer_size(options->max_pixels) + page - 1) / page * page;
+}
+
 /* The framebuffer of the device's next scanout (mapped read-only here)
  * and the socket pair of its announcements: fds[0] and fds[1] for the
  * worker. False (logged, all closed) on failure. */
@@ -376,10 +398,7 @@ static bool
 open_scanout(struct device *device, const struct vs_vhost_user_options *options, int fds[2])
 {
    const uint32_t index = device->scanouts;
-   /* Whole pages: the worker could shrink a memfd that cannot be sealed
-    * (off Linux), and os_map_guarded's fault-safe mapping wants pages. */
-   uint64_t page = os_page_size();
-   uint64_t size = (vs_scanout_framebuffer_size(options->max_pixels) + page - 1) / page * page;
+   const uint64_t size = framebuffer_size(options);
    int pair[2] = { -1, -1 };
    int memfd = os_shm_create("vs-scanout", (size_t)size);
    void *map = NULL;
@@ -396,9 +415,20 @@ open_scanout(struct device *device, const struct vs_vhost_user_options *options,
       return false;
    }
    os_shm_seal_size(memfd);
+   const int kept = fcntl(memfd, F_DUPFD_CLOEXEC, 3);
+   if (kept < 0) {
+      vs_error(0, "vhost-user: VM device %u: no fd for scanout %u's framebuffer: %s", device->id, index,
+               strerror(errno));
+      os_unmap_guarded(map, (size_t)size, 0);
+      close(memfd);
+      close(pair[0]);
+      close(pair[1]);
+      return false;
+   }
    pthread_mutex_lock(&device->server->lock);
    device->scanout[index] = (struct device_scanout){
-      .device = device, .index = index, .framebuffer = map, .framebuffer_size = size, .notify_fd = pair[0],
+      .device = device, .index = index, .framebuffer_fd = kept, .import = scanout_import(device, index, map, size,
+                                                                                          pair[0]),
    };
    device->scanouts = index + 1;
    pthread_mutex_unlock(&device->server->lock);
@@ -591,6 +621,67 @@ start_worker(struct device *device)
    return true;
 }
 
+/* The scanouts of GPU device `id` a live upgrade handed over, closed: their
+ * workers find the display's end gone. */
+static void
+drop_adopted_scanouts(const struct vs_live_upgrade *up, uint32_t id)
+{
+   for (unsigned i = 0; i < up->adopted_scanout_count; i++) {
+      const struct vs_hand_over_scanout *h = &up->adopted_scanouts[i];
+      if (h->device == id) {
+         close(h->framebuffer_fd);
+         close(h->notify_fd);
+      }
+   }
+}
+
+/* A GPU device's scanouts as the process before a live upgrade left them
+ * (their loops parked): mapped again, each loop to ask its worker for
+ * the frame. One that does not fit this server's display is closed. */
+static void
+adopt_scanouts(struct device *device)
+{
+   struct server *server = device->server;
+   const struct vs_vhost_user_options *options = server->options;
+   const struct vs_live_upgrade *up = options->upgrade;
+   const uint64_t size = framebuffer_size(options);
+   for (unsigned i = 0; i < up->adopted_scanout_count; i++) {
+      const struct vs_hand_over_scanout *h = &up->adopted_scanouts[i];
+      if (h->device != device->id)
+         continue;
+      struct stat st;
+      const char *why = !options->show                           ? "this server has no display"
+                        : h->index >= options->scanouts           ? "past this server's scanouts"
+                        : h->index < device->scanouts &&
+                              device->scanout[h->index].import.notify_fd >= 0 ? "handed over twice"
+                        : h->framebuffer_size != size ||
+                              fstat(h->framebuffer_fd, &st) != 0 || (uint64_t)st.st_size < size
+                           ? "its framebuffer is not this server's size"
+                           : NULL;
+      const uint8_t *map = why ? NULL : os_map_guarded(h->framebuffer_fd, (size_t)size, 0);
+      if (!why && !map)
+         why = "its framebuffer cannot be mapped";
+      if (why) {
+         vs_warn(0, "upgrade: VM device %u's scanout %u is not shown: %s", device->id, h->index, why);
+         close(h->framebuffer_fd);
+         close(h->notify_fd);
+         continue;
+      }
+      pthread_mutex_lock(&server->lock);
+      for (uint32_t k = device->scanouts; k < h->index; k++)
+         device->scanout[k] = (struct device_scanout){ .device = device, .index = k, .import.notify_fd = -1 };
+      if (h->index >= device->scanouts)
+         device->scanouts = h->index + 1;
+      device->scanout[h->index] = (struct device_scanout){
+         .device = device, .index = h->index, .framebuffer_fd = h->framebuffer_fd,
+         .import = scanout_import(device, h->index, map, size, h->notify_fd),
+      };
+      device->scanout[h->index].import.seq = h->seq;
+      device->scanout[h->index].import.reshow = true;
+      pthread_mutex_unlock(&server->lock);
+   }
+}
+
 /* On the device's thread: a device a live upgrade in place handed over,
  * its worker adopted by the pool already: its account, its route and its
  * contexts' server, as start_worker made them. */
@@ -607,6 +698,8 @@ adopt_device(struct device *device)
       device->contexts_fd = a->fd;
       serve_contexts(device);
    }
+   if (device->kind == VS_VU_DEVICE_GPU)
+      adopt_scanouts(device);
    bool routed = true;
    if (options->router)
       routed = device->kind == VS_VU_DEVICE_INPUT
@@ -832,6 +925,40 @@ freeze_devices(struct server *server, struct vs_hand_over_tenant *running, unsig
    return -1;
 }
 
+/* Under frozen devices: every scanout's import loop parked between two
+ * frames, and the open ones listed into `out` (room for every scanout of
+ * every device). The count. */
+static unsigned
+park_scanouts(struct server *server, struct vs_hand_over_scanout *out)
+{
+   os_event_signal(&server->park);
+   unsigned n = 0;
+   for (struct device *d = server->devices; d; d = d->next) {
+      if (d->ended || d->kind != VS_VU_DEVICE_GPU)
+         continue;
+      join_importers(d);
+      for (uint32_t k = 0; k < d->scanouts; k++) {
+         const struct device_scanout *scanout = &d->scanout[k];
+         if (scanout->import.notify_fd >= 0)
+            out[n++] = (struct vs_hand_over_scanout){
+               .device = d->id, .index = k, .seq = scanout->import.seq, .framebuffer_fd = scanout->framebuffer_fd,
+               .notify_fd = scanout->import.notify_fd, .framebuffer_size = scanout->import.size,
+            };
+      }
+   }
+   return n;
+}
+
+/* Undoes park_scanouts: each loop again, asking its worker for the frame. */
+static void
+unpark_scanouts(struct server *server)
+{
+   os_event_drain(&server->park);
+   for (struct device *d = server->devices; d; d = d->next)
+      if (!d->ended && d->kind == VS_VU_DEVICE_GPU)
+         start_importers(d);
+}
+
 /* With their workers running on: this process runs the new binary in its
  * place (worker/hand_over.h), handing it `sockets` and every device.
  * Returns when it could not (one line said why), everything thawed. */
@@ -847,12 +974,19 @@ upgrade_in_place(struct server *server, const struct vs_hand_over_socket *socket
    vs_worker_pool_freeze(server->pool, &forkers[0]);
    if (apart)
       vs_worker_pool_freeze(apart->pool, &forkers[1]);
-   unsigned room = 0;
+   unsigned room = 0, scanout_room = 0;
    pthread_mutex_lock(&server->lock);
-   for (const struct device *d = server->devices; d; d = d->next)
+   for (const struct device *d = server->devices; d; d = d->next) {
       room += 1 + (d->kind == VS_VU_DEVICE_GPU && apart ? CONTEXTS_PER_DEVICE : 0);
+      scanout_room += d->scanouts;
+   }
    pthread_mutex_unlock(&server->lock);
    struct vs_hand_over_tenant *running = calloc(room ? room : 1, sizeof(*running));
+   struct vs_hand_over_scanout *scanouts = calloc(scanout_room ? scanout_room : 1, sizeof(*scanouts));
+   if (!scanouts) {
+      free(running);
+      running = NULL;
+   }
    int count = -1;
    while (running) {
       count = freeze_devices(server, running, room);
@@ -868,7 +1002,10 @@ upgrade_in_place(struct server *server, const struct vs_hand_over_socket *socket
       };
       for (unsigned k = 0; k < socket_count; k++)
          offer.socket[k] = sockets[k];
+      offer.scanouts = park_scanouts(server, scanouts);
+      offer.scanout = scanouts;
       up->exec(up->data, &offer);
+      unpark_scanouts(server);
       thaw_devices(server, ~0u);
    } else if (!running) {
       vs_warn(0, "upgrade refused: out of memory listing the VM devices; this process goes on serving");
@@ -877,6 +1014,7 @@ upgrade_in_place(struct server *server, const struct vs_hand_over_socket *socket
                  "upgrade was asked for; this process goes on serving (ask again)", VS_HAND_OVER_SETTLE_MS);
    }
    free(running);
+   free(scanouts);
    if (apart)
       vs_worker_pool_thaw(apart->pool);
    vs_worker_pool_thaw(server->pool);
@@ -967,6 +1105,8 @@ adopt_devices(struct server *server, uint32_t *next_id)
       free(device);
       vs_worker_pool_kill(server->pool, a->pid);
       vs_tenant_drop(a);
+      if (a->kind == VS_HAND_OVER_VM_GPU)
+         drop_adopted_scanouts(up, a->id);
       /* Its contexts' workers end with their sockets to its worker. */
       for (; i + 1 < up->adopted_count && a[1].kind == VS_HAND_OVER_VM_CONTEXT; i++, a++)
          vs_tenant_drop(&a[1]);
@@ -1006,7 +1146,7 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
    struct server server = { .pool = workers->pool, .workers = workers, .options = options,
                             .starts = vs_start_ration_create(options->worker_starts_per_min),
                             .ledger = vs_ledger_create(&ledger_limits) };
-   if (!server.starts || !server.ledger) {
+   if (!server.starts || !server.ledger || os_event_init(&server.park) != 0) {
       vs_error(0, "vhost-user: out of memory");
       vs_start_ration_destroy(server.starts);
       vs_ledger_destroy(server.ledger);
@@ -1036,6 +1176,7 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
                socket_path, paths[1] ? paths[1] : "none");
    if (!ready || used < options->activated_count) {
       close_listeners(paths, listen_fds, passed, identity);
+      os_event_fini(&server.park);
       vs_start_ration_destroy(server.starts);
       vs_ledger_destroy(server.ledger);
       return 1;
@@ -1098,6 +1239,7 @@ vs_vhost_user_server_run(const char *socket_path, const struct vs_vhost_user_opt
    if (options->listen_modes)
       options->listen_modes(options->display, NULL, NULL);
    stop_devices(&server);
+   os_event_fini(&server.park);
    pthread_mutex_destroy(&server.lock);
    vs_connection_lines_fini(&server.connection_lines);
    vs_start_ration_destroy(server.starts);

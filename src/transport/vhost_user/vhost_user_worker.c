@@ -170,7 +170,8 @@ set_mode(struct vs_virtio_gpu *gpu, struct scanout_report *report, uint32_t scan
    }
 }
 
-/* Serves the device, and the display's mode requests, until its VMM goes. */
+/* Serves the device, and the display's mode and reshow requests, until its
+ * VMM goes. */
 static void
 run_gpu(struct vs_virtio_gpu *gpu, struct scanout_report *report)
 {
@@ -193,6 +194,9 @@ run_gpu(struct vs_virtio_gpu *gpu, struct scanout_report *report)
          if (vs_scanout_export_take_mode(report->scanout[k].export, fds[n + k].fd >= 0 && fds[n + k].revents,
                                          &width, &height))
             set_mode(gpu, report, k, width, height);
+         /* A display that lost what it showed (a server that took over). */
+         if (vs_scanout_export_take_reshow(report->scanout[k].export))
+            vs_virtio_gpu_reshow(gpu, k);
       }
    }
 }

@@ -717,23 +717,43 @@ flushed_on(const struct vs_virtio_gpu *gpu, uint32_t k, uint32_t id)
    return gpu->scanouts[k].resource_id == id && gpu->options.on_flush;
 }
 
+/* Scanout `k`'s host blob, its frame handed on. */
+static void
+show_host_blob(struct vs_virtio_gpu *gpu, uint32_t k)
+{
+   const struct gpu_scanout *s = &gpu->scanouts[k];
+   const struct vs_virtio_gpu_buffer_frame *f = &s->host.frame;
+   if (gpu->options.on_flush_buffer)
+      gpu->options.on_flush_buffer(gpu->options.flush_data, k, f);
+   else if (gpu->options.on_flush)
+      gpu->options.on_flush(gpu->options.flush_data, k, s->host.map + f->offset, f->width, f->height, f->stride,
+                            VS_GPU_FORMAT_B8G8R8X8_UNORM);
+}
+
 /* A host blob's flush: each scanout showing it hands its frame on. */
 static void
 flush_host_blob(struct vs_virtio_gpu *gpu, uint32_t id)
 {
    /* The guest waited for its rendering before the flush (the fence of
     * its submission, implicitly or not): the blob holds the frame. */
-   for (uint32_t k = 0; k < gpu->options.scanouts; k++) {
-      const struct gpu_scanout *s = &gpu->scanouts[k];
-      const struct vs_virtio_gpu_buffer_frame *f = &s->host.frame;
-      if (s->resource_id != id || !s->host.on)
-         continue;
-      if (gpu->options.on_flush_buffer)
-         gpu->options.on_flush_buffer(gpu->options.flush_data, k, f);
-      else if (gpu->options.on_flush)
-         gpu->options.on_flush(gpu->options.flush_data, k, s->host.map + f->offset, f->width, f->height, f->stride,
-                               VS_GPU_FORMAT_B8G8R8X8_UNORM);
-   }
+   for (uint32_t k = 0; k < gpu->options.scanouts; k++)
+      if (gpu->scanouts[k].resource_id == id && gpu->scanouts[k].host.on)
+         show_host_blob(gpu, k);
+}
+
+/* Scanout `k`'s frame from resource `res`'s host copy: a guest blob's
+ * rectangle (refreshed by its flush), or a 2D resource's. */
+static void
+show_copy(struct vs_virtio_gpu *gpu, uint32_t k, const struct gpu_resource *res)
+{
+   const struct vs_gpu_rect *r = &gpu->scanouts[k].r;
+   if (res->blob)
+      gpu->options.on_flush(gpu->options.flush_data, k, res->pixels, res->width, res->height, res->stride,
+                            res->format);
+   else
+      gpu->options.on_flush(gpu->options.flush_data, k,
+                            res->pixels + (uint64_t)r->y * res->stride + (uint64_t)r->x * BPP, r->width, r->height,
+                            res->stride, res->format);
 }
 
 static uint32_t
@@ -759,8 +779,7 @@ resource_flush(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_flush *c)
             return VS_GPU_RESP_ERR_INVALID_PARAMETER;
          }
          refreshed = true;
-         gpu->options.on_flush(gpu->options.flush_data, k, res->pixels, res->width, res->height, res->stride,
-                               res->format);
+         show_copy(gpu, k, res);
       }
       return status;
    }
@@ -769,14 +788,9 @@ resource_flush(struct vs_virtio_gpu *gpu, const struct vs_gpu_resource_flush *c)
                  c->r.y, res->id, res->width, res->height);
       return VS_GPU_RESP_ERR_INVALID_PARAMETER;
    }
-   for (uint32_t k = 0; k < gpu->options.scanouts; k++) {
-      if (!flushed_on(gpu, k, res->id))
-         continue;
-      const struct vs_gpu_rect *r = &gpu->scanouts[k].r;
-      gpu->options.on_flush(gpu->options.flush_data, k,
-                            res->pixels + (uint64_t)r->y * res->stride + (uint64_t)r->x * BPP, r->width, r->height,
-                            res->stride, res->format);
-   }
+   for (uint32_t k = 0; k < gpu->options.scanouts; k++)
+      if (flushed_on(gpu, k, res->id))
+         show_copy(gpu, k, res);
    return status;
 }
 
@@ -1222,6 +1236,21 @@ vs_virtio_gpu_cursor(const struct vs_virtio_gpu *gpu)
 /* A mode's side: what a monitor's timing can say, and no less than a
  * small window. */
 #define MODE_SIDE_MIN 16u
+
+void
+vs_virtio_gpu_reshow(struct vs_virtio_gpu *gpu, uint32_t scanout)
+{
+   if (scanout >= gpu->options.scanouts)
+      return;
+   const struct gpu_scanout *s = &gpu->scanouts[scanout];
+   const struct gpu_resource *res = s->resource_id && !s->host.on ? find_resource(gpu, s->resource_id) : NULL;
+   if (s->resource_id && s->host.on)
+      show_host_blob(gpu, scanout);
+   else if (res && res->pixels && gpu->options.on_flush && (!res->blob || res->width))
+      show_copy(gpu, scanout, res);
+   if (gpu->cursor.resource_id && gpu->cursor.scanout == scanout)
+      hand_on_cursor(gpu, scanout, find_resource(gpu, gpu->cursor.resource_id), gpu->cursor.hot_x, gpu->cursor.hot_y);
+}
 
 bool
 vs_virtio_gpu_set_mode(struct vs_virtio_gpu *gpu, uint32_t scanout, uint32_t *width, uint32_t *height, char *why,

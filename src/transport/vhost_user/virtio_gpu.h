@@ -95,6 +95,10 @@ void vs_virtio_gpu_destroy(struct vs_virtio_gpu *gpu);
 struct vs_vu_device *vs_virtio_gpu_device(struct vs_virtio_gpu *gpu);
 struct vs_virtio_gpu_cursor vs_virtio_gpu_cursor(const struct vs_virtio_gpu *gpu);
 
+/* What scanout `scanout` shows, and the cursor if it is on it, handed on
+ * again as a flush hands them (the display lost them). */
+void vs_virtio_gpu_reshow(struct vs_virtio_gpu *gpu, uint32_t scanout);
+
 /* Scanout `scanout`'s mode (< options.scanouts; the others' stay) becomes
  * about `width` x `height` (a viewer's window):
  * each side kept within 16..4095 and the area within max_pixels, keeping
