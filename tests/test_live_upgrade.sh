@@ -8,10 +8,16 @@
 # served by the new process, which the service manager is told is the main
 # pid (MAINPID=); the same with --isolate thread. A new binary
 # that exits 1, or one that is not there, leaves the serving process
-# serving, with one line each; so does an upgrade with the display, where
-# built (not handed over yet). The new process, stopped, removes the socket
+# serving, with one line each; so does an upgrade of a vtest server with
+# the display, where built. The new process, stopped, removes the socket
 # file it took over. The VM devices (--vhost-user, --vhost-user-input) of a
-# fake VMM flushing its scanouts keep their workers across two upgrades.
+# fake VMM flushing its scanouts keep their workers across two upgrades;
+# with the display (where built), each scanout's viewer reconnects by
+# itself after each upgrade, with the URL it had, and its first frame is a
+# key frame, also on a scanout the guest no longer flushes; each output's
+# recording goes on in its file; the server's fds but sockets stay as
+# many; an upgrade while a Wayland client is connected to the display is
+# refused with one line.
 # With --upgrade-workers a client computing across an upgrade goes on in a
 # worker of the new binary; --upgrade-workers with thread workers stops
 # the server at start with one line.
@@ -233,10 +239,14 @@ stop_new "thread mode"
 # both devices keep their workers, and the VMM sees no error: with each
 # Venus context in a worker of its own (the default), and with a VM's
 # contexts in its device's worker, which then charges an account of its
-# own.
+# own. With the display (LABEL display), the guest flushes scanout 1 once
+# only: its frame after an upgrade is the one the worker shows again.
+# unsocketed PID: how many fds PID holds that are no socket (those vary with
+# the forkers an upgrade adopts).
+unsocketed() { find "/proc/$1/fd" -mindepth 1 -printf '%l\n' | grep -vc '^socket:'; }
 # vm_devices_across LABEL [SERVER OPTION...]
 vm_devices_across() {
-  local VU_SOCK VU_INPUT VM_OUT vu_log VU_PID VM before rc dev
+  local VU_SOCK VU_INPUT VM_OUT vu_log VU_PID VM before rc dev urls url k fds=() viewers=()
   VU_SOCK=$TEST_TMP/vu.sock VU_INPUT=$TEST_TMP/vu-input.sock VM_OUT=$TEST_TMP/vm-$1.out vu_log=$TEST_TMP/vu-$1.log
   env --default-signal=PIPE VK_ICD_FILENAMES="$LVP_ICD" "$SERVER_BIN" --vhost-user "$VU_SOCK" \
     --vhost-user-input "$VU_INPUT" --vm-scanouts 2 --log-level info "${@:2}" >"$TEST_TMP/vu-$1.out" 2>"$vu_log" &
@@ -246,17 +256,57 @@ vm_devices_across() {
   vu_count() { grep -cE "$1" "$vu_log" || true; }
   vu_wait() { for _ in $(seq $((${3:-30} * 20))); do [ "$(vu_count "$1")" -ge "$2" ] && return 0; sleep 0.05; done; return 1; }
   if [ -S "$VU_INPUT" ]; then
-    python3 "$TESTS_DIR/vhost_user/fake_vmm.py" --vm "$VU_SOCK" "$VU_INPUT" "$VM_OUT" 8 64x48 >"$TEST_TMP/vm-$1.log" 2>&1 &
+    FAKE_VMM_STILL=$([ "$1" = display ] && echo 1 || echo 0) \
+      python3 "$TESTS_DIR/vhost_user/fake_vmm.py" --vm "$VU_SOCK" "$VU_INPUT" "$VM_OUT" 8 64x48 >"$TEST_TMP/vm-$1.log" 2>&1 &
     VM=$!
     BG_PIDS+=("$VM")
     for _ in $(seq 300); do grep -q '^scanout1$' "$VM_OUT" 2>/dev/null && break; sleep 0.05; done
+    if [ "$1" = display ]; then
+      # A viewer of each scanout's output, at the URL the server logged.
+      vu_wait 'display: output vm-[0-9]+\.1 ' 1 30 || true
+      urls=$(sed -nE 's|.*display: output vm-[0-9.]+ \(.*\): viewer page at (http://[^ ]+)$|\1|p' "$vu_log")
+      k=0
+      for url in $urls; do
+        k=$((k + 1))
+        python3 "$TESTS_DIR/display/ws_viewer.py" reconnect "$url" 3 >"$TEST_TMP/viewer-$k.out" 2>&1 &
+        viewers+=("$!")
+        BG_PIDS+=("$!")
+      done
+      check "the VM devices ($1): each scanout is an output with its viewer page ($k)" test "$k" = 2
+      for _ in $(seq 300); do [ "$(cat "$TEST_TMP"/viewer-*.out 2>/dev/null | grep -c '^connection 1:')" = "$k" ] && break; sleep 0.05; done
+      sleep 0.3
+      fds+=("$(unsocketed "$VU_PID")")
+      for k in "$TEST_TMP"/rec-vm-*.h264; do cp "$k" "${k%.h264}.before"; done
+    fi
     served() { sed -nE 's/.*vhost-user device ([0-9]+): a (virtio-[a-z]+) device of VMM pid [0-9]+, uid [0-9]+, served by worker process ([0-9]+).*/\1 \2 \3/p' "$vu_log" | sort -u; }
     before=$(served)
     for n in 1 2; do
       kill -USR2 "$VU_PID"
       vu_wait 'upgrade: took over [0-9]+ tenants' "$n" 60 || fail "the VM devices ($1): no take-over line within 60 s of upgrade $n"
       sleep 1
+      if [ "$1" = display ]; then
+        # Counted once both viewers are back.
+        for _ in $(seq 300); do [ "$(cat "$TEST_TMP"/viewer-*.out | grep -c "^connection $((n + 1)):")" = 2 ] && break; sleep 0.05; done
+        sleep 0.3
+        fds+=("$(unsocketed "$VU_PID")")
+      fi
     done
+    if [ "$1" = display ]; then
+      for k in "${!viewers[@]}"; do
+        rc=0; wait "${viewers[$k]}" || rc=$?
+        check "the VM devices ($1): scanout $k's viewer reconnected after each upgrade, with the same URL, a key frame first ($(tail -n 1 "$TEST_TMP/viewer-$((k + 1)).out"))" \
+          bash -c "[ $rc = 0 ] && [ \"\$(grep -cE '^connection [0-9]: [0-9]+x[0-9]+( \\(|\$)' '$TEST_TMP/viewer-$((k + 1)).out')\" = 3 ]"
+        note "scanout $k's viewer: $(grep -oE 'connection [23]: .*' "$TEST_TMP/viewer-$((k + 1)).out" | tr '\n' ' ')"
+      done
+      check "the VM devices ($1): each output kept its URL ($(vu_count 'display: output vm-[0-9.]+ .*viewer page at') lines, $(sed -nE 's/.*display: output (vm-[0-9.]+) .*viewer page at (.*)/\1 \2/p' "$vu_log" | sort -u | wc -l) distinct)" \
+        bash -c "[ \"\$(sed -nE 's/.*display: output (vm-[0-9.]+) .*viewer page at (.*)/\\1 \\2/p' '$vu_log' | sort -u | wc -l)\" = 2 ] && [ '$(vu_count 'display: output vm-[0-9.]+ .*viewer page at')' = 6 ]"
+      for k in "$TEST_TMP"/rec-vm-*.before; do
+        check "the VM devices ($1): recording ${k##*/rec-} went on in its file ($(stat -c %s "$k") bytes before, $(stat -c %s "${k%.before}.h264") after)" \
+          bash -c "[ \$(stat -c %s '${k%.before}.h264') -gt \$(stat -c %s '$k') ] && cmp -s -n \$(stat -c %s '$k') '$k' '${k%.before}.h264'"
+      done
+      check "the VM devices ($1): the server holds as many fds but sockets before and after each upgrade (${fds[*]})" \
+        bash -c "[ '${fds[0]:-x}' = '${fds[1]:-y}' ] && [ '${fds[1]:-x}' = '${fds[2]:-y}' ]"
+    fi
     rc=0; wait "$VM" || rc=$?
     check "the VM devices ($1): the fake VMM flushed its scanouts across both upgrades (status $rc, $(tr '\n' ' ' <"$VM_OUT"))" \
       bash -c "[ $rc = 0 ] && grep -q '^done$' '$VM_OUT'"
@@ -269,6 +319,11 @@ vm_devices_across() {
       check "the VM devices ($1): device ${dev%:*}'s worker ${dev#*:} served until its VMM left" \
         grep -qE "vhost-user device ${dev%:*}: its worker \\(pid ${dev#*:}\\) ended$" "$vu_log"
     done
+    if [ "$1" = display ]; then
+      # Its frame, then a reset and the frame again at each upgrade.
+      check "the VM devices ($1): scanout 1, shown once, was shown again after each upgrade" \
+        grep -qE "its worker closed scanout 1's frames after 5; it leaves the display" "$vu_log"
+    fi
     check "the VM devices ($1): nothing refused" bash -c "! grep -qE 'upgrade refused|venus-server: (warn|error):' '$vu_log'"
     check "the VM devices ($1): the server is the same process" kill -0 "$VU_PID"
     kill -TERM "$VU_PID"
@@ -281,17 +336,24 @@ vm_devices_across() {
 }
 vm_devices_across apart
 vm_devices_across shared --vm-contexts shared
+if "$SERVER_BIN" --help | grep -c -- '--display' >/dev/null; then
+  export XDG_RUNTIME_DIR=$TEST_TMP/rt
+  mkdir -m 700 -p "$XDG_RUNTIME_DIR"
+  vm_devices_across display --display "vs-vm-upgrade-$$" --http 127.0.0.1:0 --record "$TEST_TMP/rec-%o.h264"
+else
+  skip "built without the display: a VM server's display across an upgrade is not tried"
+fi
 
 # --- what a new binary reads: the check, and records that are none ----------------
-# The check an old process runs: a binary that reads hand-over version 3
-# (and the previous release's 2) says so with status 0, another version
-# with 1; a record that is not one is refused with one line and status 1,
-# before the binary serves anything.
+# The check an old process runs: a binary that reads hand-over version 4
+# (and the earlier releases' 3 and 2) says so with status 0, another
+# version with 1; a record that is not one is refused with one line and
+# status 1, before the binary serves anything.
 probe() { VENUS_SERVER_UPGRADE=probe-$1 "$SERVER_BIN" --socket "$TEST_TMP/probe.sock" >/dev/null 2>&1; }
-rc=0; probe 3 || rc=$?
-check "the check of version 3 passes (status $rc)" test "$rc" -eq 0
-rc=0; probe 2 || rc=$?
-check "the check of the previous release's version 2 passes (status $rc)" test "$rc" -eq 0
+for v in 4 3 2; do
+  rc=0; probe $v || rc=$?
+  check "the check of version $v passes (status $rc)" test "$rc" -eq 0
+done
 rc=0; probe 9 || rc=$?
 check "the check of an unknown version 9 fails (status $rc)" test "$rc" -eq 1
 # refused_record LABEL REGEX: the new binary started with the record in
@@ -312,22 +374,49 @@ refused_record "too short" "it is not one record of this binary's size"
 record 1234 3 4096 4096
 refused_record "no hand-over" "it is no hand-over"
 record $VSUP 7 4096 4096
-refused_record "of an unknown version" "its format is version 7 \\(4096 bytes\\); this binary reads versions 1 to 3"
+refused_record "of an unknown version" "its format is version 7 \\(4096 bytes\\); this binary reads versions 1 to 4"
+record $VSUP 4 4096 4096
+refused_record "of version 4 whose size is not its own" "its format is version 4 \\(4096 bytes\\)"
 record $VSUP 3 4096 4096
 refused_record "of version 3 whose size is not its own" "its format is version 3 \\(4096 bytes\\)"
 record $VSUP 2 100000 4096
 refused_record "of version 2 whose size is not its own" "its format is version 2 \\(100000 bytes\\)"
 
-# --- a door not handed over yet: the display ---------------------------------------
+# --- what is not handed over: a vtest server's display, a Wayland client ---------------
 if "$SERVER_BIN" --help | grep -c -- '--display' >/dev/null; then
   export XDG_RUNTIME_DIR=$TEST_TMP/rt
   mkdir -m 700 -p "$XDG_RUNTIME_DIR"
   server_start --display "vs-upgrade-$$" || finish
   NEW_PID=$SERVER_PID
-  refused_upgrade "with the display" "the display \\(--display\\) is not handed over yet; this process goes on serving"
+  refused_upgrade "with a vtest server's display" "a vtest server's display \\(--display\\) is not handed over; this process goes on serving"
   check "no process was started for it" bash -c "! grep -q 'upgrade: started' '$SERVER_LOG'"
   server_stop || true
+  # A VM server's display with a Wayland client connected (a bare
+  # connection: the compositor's client all the same).
+  wl_log=$TEST_TMP/vu-wayland.log
+  env --default-signal=PIPE VK_ICD_FILENAMES="$LVP_ICD" "$SERVER_BIN" --vhost-user "$TEST_TMP/vu-wl.sock" \
+    --display "vs-vm-wl-$$" --log-level info >/dev/null 2>"$wl_log" &
+  WL_PID=$!
+  BG_PIDS+=("$WL_PID")
+  for _ in $(seq 300); do [ -S "$TEST_TMP/vu-wl.sock" ] && [ -S "$XDG_RUNTIME_DIR/vs-vm-wl-$$" ] && break; sleep 0.05; done
+  python3 -c 'import socket, sys, time; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(60)' \
+    "$XDG_RUNTIME_DIR/vs-vm-wl-$$" &
+  WL_CLIENT=$!
+  BG_PIDS+=("$WL_CLIENT")
+  sleep 0.5
+  kill -USR2 "$WL_PID"
+  for _ in $(seq 300); do grep -q 'upgrade refused' "$wl_log" && break; sleep 0.05; done
+  check "a VM server's display with a Wayland client connected: one line refuses the upgrade" \
+    [ "$(grep -c 'upgrade refused: 1 Wayland client is connected to the display, and a Wayland connection cannot be handed over; this process goes on serving' "$wl_log")" = 1 ]
+  kill "$WL_CLIENT" 2>/dev/null; wait "$WL_CLIENT" 2>/dev/null || true
+  sleep 0.5
+  kill -USR2 "$WL_PID"
+  for _ in $(seq 300); do grep -q 'upgrade: took over' "$wl_log" && break; sleep 0.05; done
+  check "  ... once it left, the upgrade takes over" grep -q 'upgrade: took over 0 tenants' "$wl_log"
+  kill -TERM "$WL_PID"
+  rc=0; wait "$WL_PID" || rc=$?
+  check "  ... and the server then stops on SIGTERM, status 0 ($rc)" test "$rc" -eq 0
 else
-  skip "built without the display: its refusal is not tried"
+  skip "built without the display: its refusals are not tried"
 fi
 finish

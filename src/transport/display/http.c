@@ -88,6 +88,10 @@
 #define MAX_QUEUED 8
 /* Room for a partial frame and a whole one (6 + 125 bytes each). */
 #define IN_MAX 256
+/* A viewer of an output a live upgrade carried is asked to try again,
+ * rather than refused, this long after the take-over, until the VM shows
+ * the output again. */
+#define CARRIED_WAIT_NS 10000000000ull
 /* Key requests of one viewer closer than this are one request. */
 #define KEY_REQUEST_GAP_NS 100000000ull
 #define REQ_MAX 8192
@@ -184,8 +188,10 @@ struct vs_http {
    struct vs_http_events events;
    struct http_output outputs[VS_DISPLAY_MAX_OUTPUTS]; /* under lock */
    uint64_t output_seq;
-   /* Outputs' tokens a live upgrade carried, each taken once (name ""). */
+   /* Outputs' tokens a live upgrade carried, each taken once (name ""),
+    * awaited until carried_until_ns. */
    struct vs_display_hand_over carried;
+   uint64_t carried_until_ns;
    uint64_t dropped, skipped, acks, key_requests, inputs;
    uint32_t viewers_total;
 };
@@ -351,6 +357,24 @@ output_newest(struct vs_http *h)
    return newest;
 }
 
+/* Under h->lock: whether output `name` is one a live upgrade carried and
+ * the VM has not shown again yet, for a while after the take-over, and
+ * `token` (NULL: the server's) is its or its VM's. */
+static bool
+output_coming(const struct vs_http *h, const char *name, const char *token)
+{
+   if (os_now_ns() > h->carried_until_ns)
+      return false;
+   for (uint32_t i = 0; i < h->carried.outputs; i++) {
+      const struct vs_display_output_tokens *c = &h->carried.output[i];
+      if (c->name[0] && !strcmp(c->name, name) &&
+          (!token || vs_viewer_token_equal(token, c->token) ||
+           (c->vm_token[0] && vs_viewer_token_equal(token, c->vm_token))))
+         return true;
+   }
+   return false;
+}
+
 /* Under h->lock: whether the request may have what it asks for: it
  * carries the server's token (anything), the named output's (that
  * output's page and stream) or the named output's VM's (the page and
@@ -375,6 +399,11 @@ viewer_admitted(struct conn *c, const struct vs_http_request *req, struct http_o
    } else if (!req->token_given) {
       vs_warn(0, "display: refusing viewer from %s (%s): no token (open the URL the server printed, with its ?token=)",
               c->peer_text, what);
+   } else if ((!o || !output_token) && req->output_given && output_coming(h, req->output, server_token ? NULL : req->token)) {
+      vs_debug(0, "display: viewer from %s (%s of output %s): the output comes back after the live upgrade; asked to "
+                  "try again", c->peer_text, what, req->output);
+      set_reply(c, "503 Service Unavailable", "text/plain", "this output comes back in a moment: try again\n", true);
+      return false;
    } else if (!server_token && !output_token) {
       vs_warn(0, "display: refusing viewer from %s (%s%s%s): wrong token%s", c->peer_text, what,
               req->output_given ? " of output " : "", req->output_given ? req->output : "",
@@ -1204,6 +1233,7 @@ vs_http_start(const char *addr_port, bool input, const char *token, bool url_in_
    h->tls = session_tls;
    h->input = input;
    h->carried = kept;
+   h->carried_until_ns = os_now_ns() + CARRIED_WAIT_NS;
    snprintf(h->token, sizeof(h->token), "%s", token);
    snprintf(h->url_base, sizeof(h->url_base), "%s://%s:%u", session_tls ? "https" : "http", host,
             (unsigned)ntohs(sa.sin_port));
