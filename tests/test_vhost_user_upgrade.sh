@@ -4,7 +4,9 @@
 # --vhost-user` under a running VM: the desktop guest
 # (scripts/vm-image.sh --desktop) under the sid root's QEMU 11.1
 # (tests/lib_vhost_user.sh) on `venus-server --vhost-user ... --vm-size
-# 1024x768 --log-level debug`, no display (the device runs headless). In
+# 1024x768 --log-level debug`, with the display where built (--display
+# --http: a viewer of the VM's output, tests/display/ws_viewer.py
+# reconnect, watches it throughout). In
 # the guest (tests/vm/init, workload upgrade) cage (a wlroots kiosk, on
 # wlroots' Vulkan renderer) scans out vkcube's 900 frames on the device's
 # KMS output; once its frames reach the device, the host sends the server
@@ -16,7 +18,9 @@
 # device's worker process is the one that served it from the start, and
 # its end is logged under that pid; the device served until the front end
 # closed the connection; the server stopped on SIGTERM; the device refused
-# nothing. The take-over lines' figures are printed as notes. Skips where
+# nothing; the viewer reconnected by itself after each upgrade, with the
+# URL it had, each connection's first frame a key frame of the guest's
+# screen. The take-over lines' figures are printed as notes. Skips where
 # test_vhost_user_desktop.sh does (VM_TEST=0, no QEMU 11.1 in the sid
 # root, no guest image, the -Dos=posix build) and on a build without
 # --vhost-user.
@@ -39,7 +43,13 @@ fi
 vu_prepare --desktop
 cube_env=${DESKTOP_CUBE_ENV-MESA_VK_WSI_DEBUG=sw}
 frames=900
-watch=$TEST_TMP/watch.log
+watch=$TEST_TMP/watch.log viewer=$TEST_TMP/viewer.out
+display=()
+if "$SERVER_BIN" --help | grep -c -- '--display' >/dev/null; then
+  export XDG_RUNTIME_DIR=$TEST_TMP/rt
+  mkdir -m 700 -p "$XDG_RUNTIME_DIR"
+  display=(--display "vs-vhost-upgrade-$$" --http 127.0.0.1:0)
+fi
 
 # flips: cage's page flips the device has answered so far (the console's
 # framebuffer is flushed, not flipped).
@@ -57,6 +67,14 @@ upgrade_watch() {
   local i
   for _ in $(seq 3000); do grep -q '^VMTEST cube starting' "$work/hvc.log" 2>/dev/null && break; sleep 0.1; done
   grep -q '^VMTEST cube starting' "$work/hvc.log" 2>/dev/null || { echo "no cue from the guest" >>"$watch"; return 0; }
+  if [ "${#display[@]}" -gt 0 ]; then
+    local url
+    url=$(sed -nE "s|.*display: output vm-1 \(VM device 1's scanout\): viewer page at (http://[^ ]+)\$|\1|p" \
+      "$TEST_TMP/device.log" | head -n 1)
+    [ -n "$url" ] || { echo "no viewer page for the VM's output" >>"$watch"; return 0; }
+    python3 "$TESTS_DIR/display/ws_viewer.py" reconnect "$url" 3 >"$viewer" 2>&1 &
+    for _ in $(seq 300); do grep -q '^connection 1:' "$viewer" && break; sleep 0.1; done
+  fi
   for i in 1 2; do
     wait_flips 60 || { echo "no frames before signal $i" >>"$watch"; return 0; }
     echo "signal $i after $(flips) scanout commands" >>"$watch"
@@ -70,8 +88,8 @@ upgrade_watch() {
   done
 }
 upgrade_run() {
-  rm -f "$work/hvc.log" "$watch"
-  vu_server_start --vm-size 1024x768 --log-level debug
+  rm -f "$work/hvc.log" "$watch" "$viewer"
+  vu_server_start --vm-size 1024x768 --log-level debug "${display[@]}"
   upgrade_watch &
   watcher=$!
   BG_PIDS+=("$watcher")
@@ -116,6 +134,10 @@ check "the server stopped on SIGTERM (status $device_rc)" test "$device_rc" = 0
 refused=$(grep -E '^(worker process [0-9]+: )?venus-server: (warn|error):' "$dlog" | grep -v 'upgrade refused' || true)
 if [ -z "$refused" ]; then pass "the device refused nothing"; else
   fail "the device logged:"; printf '%s\n' "$refused" | head -5 | sed 's/^/         | /'; fi
+if [ "${#display[@]}" -gt 0 ]; then
+  check "the viewer reconnected by itself after each upgrade, a key frame first each time ($(grep -E '^connection' "$viewer" 2>/dev/null | tr '\n' ' '))" \
+    [ "$(grep -cE '^connection [0-9]: [0-9]+x[0-9]+( \(|$)' "$viewer" 2>/dev/null)" = 3 ]
+fi
 if [ "$N_FAIL" -gt 0 ]; then
   show_tail "$TEST_TMP/qemu.log" 10
   grep -E 'upgrade' "$dlog" | head -n 5 | sed 's/^/         | /' || true

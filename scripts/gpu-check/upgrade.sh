@@ -16,7 +16,10 @@
 #                    --vhost-user-input) while a fake VMM
 #                    (tests/vhost_user/fake_vmm.py --vm) flushes its GPU
 #                    device's two scanouts: both devices taken over with
-#                    their workers each time, the VMM served throughout
+#                    their workers each time, the VMM served throughout;
+#                    with the display (--display --http), a viewer of
+#                    each scanout's output back after each upgrade, and
+#                    how long it went without a frame
 
 # upgrade_twice PID LOG PATTERN: SIGUSR2 to PID twice, each time waiting
 # up to 30 s for another line of LOG matching PATTERN (a take-over), then
@@ -98,25 +101,41 @@ vu_dir=$prefix/upgrade-vm
 rm -rf "$vu_dir"
 mkdir -p "$vu_dir"
 vu_log=$logs/upgrade-vm.log
-env VK_DRIVER_FILES="$HOST_ICD" VK_ICD_FILENAMES="$HOST_ICD" "$build/venus-server" --vhost-user "$vu_dir/gpu.sock" \
-  --vhost-user-input "$vu_dir/input.sock" --vm-scanouts 2 --log-level info >"$vu_log" 2>&1 &
+# With the display: a viewer of each scanout's output reconnects after each
+# upgrade (scanout 1, flushed once, is shown again by its worker).
+mkdir -m 700 "$vu_dir/rt"
+XDG_RUNTIME_DIR=$vu_dir/rt env VK_DRIVER_FILES="$HOST_ICD" VK_ICD_FILENAMES="$HOST_ICD" "$build/venus-server" \
+  --vhost-user "$vu_dir/gpu.sock" --vhost-user-input "$vu_dir/input.sock" --vm-scanouts 2 \
+  --display vs-gpu-upgrade --http 127.0.0.1:0 --log-level info >"$vu_log" 2>&1 &
 vu_pid=$!
 for _ in $(seq 200); do [ -S "$vu_dir/input.sock" ] && break; sleep 0.05; done
-python3 "$top/tests/vhost_user/fake_vmm.py" --vm "$vu_dir/gpu.sock" "$vu_dir/input.sock" "$vu_dir/vm.out" 8 64x48 \
-  >"$logs/upgrade-vm-vmm.log" 2>&1 &
+FAKE_VMM_STILL=1 python3 "$top/tests/vhost_user/fake_vmm.py" --vm "$vu_dir/gpu.sock" "$vu_dir/input.sock" \
+  "$vu_dir/vm.out" 8 64x48 >"$logs/upgrade-vm-vmm.log" 2>&1 &
 vmm_pid=$!
 for _ in $(seq 200); do grep -q '^scanout1$' "$vu_dir/vm.out" 2>/dev/null && break; sleep 0.05; done
+for _ in $(seq 200); do grep -qE 'display: output vm-[0-9]+\.1 ' "$vu_log" && break; sleep 0.05; done
+viewers=()
+k=0
+for url in $(sed -nE 's|.*display: output vm-[0-9.]+ \(.*\): viewer page at (http://[^ ]+)$|\1|p' "$vu_log"); do
+  k=$((k + 1))
+  python3 "$top/tests/display/ws_viewer.py" reconnect "$url" 3 >"$logs/upgrade-vm-viewer-$k.log" 2>&1 &
+  viewers+=("$!")
+done
+for _ in $(seq 200); do [ "$(cat "$logs"/upgrade-vm-viewer-*.log 2>/dev/null | grep -c '^connection 1:')" = "$k" ] && break; sleep 0.05; done
 vu_lines=$(upgrade_twice "$vu_pid" "$vu_log" 'upgrade: took over 2 tenants, their workers and 2 listening sockets')
 vmm_rc=0
 wait "$vmm_pid" || vmm_rc=$?
+viewers_back=0
+for v in "${viewers[@]}"; do wait "$v" && viewers_back=$((viewers_back + 1)); done
+viewer_gaps=$(grep -hoE '[0-9]+ ms without a frame' "$logs"/upgrade-vm-viewer-*.log 2>/dev/null | sed 's/ without a frame//' | tr '\n' ' ')
 taken=$(grep -c 'served by worker process [0-9]*, taken over' "$vu_log")
 kill -TERM "$vu_pid" 2>/dev/null
 wait "$vu_pid" 2>/dev/null
 vu_pauses=$(sed -nE 's/.*in place in ([0-9]+) ms; their charges waited ([0-9]+) ms.*/\2/p' "$vu_log" | tr '\n' ' ')
 if [ "$vu_lines" -ge 2 ] && [ "$taken" -eq 4 ] && [ "$vmm_rc" -eq 0 ] && grep -q '^done$' "$vu_dir/vm.out" &&
-   ! grep -qE 'upgrade refused|venus-server: (warn|error):' "$vu_log"; then
-  result upgrade-vm PASS "2 upgrades in place, a GPU and an input device taken over with their workers each time, the VMM served throughout; charges waited ${vu_pauses}ms"
+   [ "$k" = 2 ] && [ "$viewers_back" = 2 ] && ! grep -qE 'upgrade refused|venus-server: (warn|error):' "$vu_log"; then
+  result upgrade-vm PASS "2 upgrades in place, a GPU and an input device taken over with their workers each time, the VMM served throughout; charges waited ${vu_pauses}ms; both scanouts' viewers back after each (${viewer_gaps}without a frame)"
 else
-  result upgrade-vm FAIL "take-over lines $vu_lines, devices taken over $taken, VMM rc $vmm_rc; see upgrade-vm.log"
+  result upgrade-vm FAIL "take-over lines $vu_lines, devices taken over $taken, VMM rc $vmm_rc, viewers back $viewers_back of $k; see upgrade-vm.log"
   grep -E 'upgrade|warn|error' "$vu_log" | tail -n 8
 fi
