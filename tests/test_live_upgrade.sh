@@ -391,19 +391,25 @@ if "$SERVER_BIN" --help | grep -c -- '--display' >/dev/null; then
   refused_upgrade "with a vtest server's display" "a vtest server's display \\(--display\\) is not handed over; this process goes on serving"
   check "no process was started for it" bash -c "! grep -q 'upgrade: started' '$SERVER_LOG'"
   server_stop || true
-  # A VM server's display with a Wayland client connected (a bare
-  # connection: the compositor's client all the same).
+  # A VM server's display with a Wayland client connected: one that asks
+  # for a wl_display.sync and holds on once it is answered.
   wl_log=$TEST_TMP/vu-wayland.log
   env --default-signal=PIPE VK_ICD_FILENAMES="$LVP_ICD" "$SERVER_BIN" --vhost-user "$TEST_TMP/vu-wl.sock" \
     --display "vs-vm-wl-$$" --log-level info >/dev/null 2>"$wl_log" &
   WL_PID=$!
   BG_PIDS+=("$WL_PID")
   for _ in $(seq 300); do [ -S "$TEST_TMP/vu-wl.sock" ] && [ -S "$XDG_RUNTIME_DIR/vs-vm-wl-$$" ] && break; sleep 0.05; done
-  python3 -c 'import socket, sys, time; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(60)' \
-    "$XDG_RUNTIME_DIR/vs-vm-wl-$$" &
+  python3 -c '
+import socket, struct, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(struct.pack("<III", 1, 12 << 16, 2))  # wl_display.sync, callback id 2
+s.recv(12)                                     # wl_callback.done
+open(sys.argv[2], "w").close()
+time.sleep(60)' "$XDG_RUNTIME_DIR/vs-vm-wl-$$" "$TEST_TMP/wl-connected" &
   WL_CLIENT=$!
   BG_PIDS+=("$WL_CLIENT")
-  sleep 0.5
+  for _ in $(seq 300); do [ -e "$TEST_TMP/wl-connected" ] && break; sleep 0.05; done
   kill -USR2 "$WL_PID"
   for _ in $(seq 300); do grep -q 'upgrade refused' "$wl_log" && break; sleep 0.05; done
   check "a VM server's display with a Wayland client connected: one line refuses the upgrade" \

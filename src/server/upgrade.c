@@ -417,8 +417,10 @@ upgrade_exec(void *data, const struct vs_hand_over_offer *offer)
          http_fd = display->display.http_fd;
       }
 #endif
-      memcpy((char *)r + tenants_at, offer->running, (size_t)offer->tenants * sizeof(struct vs_hand_over_tenant));
-      memcpy((char *)r + scanouts_at, offer->scanout, (size_t)offer->scanouts * sizeof(struct vs_hand_over_scanout));
+      if (offer->tenants)
+         memcpy((char *)r + tenants_at, offer->running, (size_t)offer->tenants * sizeof(struct vs_hand_over_tenant));
+      if (offer->scanouts)
+         memcpy((char *)r + scanouts_at, offer->scanout, (size_t)offer->scanouts * sizeof(struct vs_hand_over_scanout));
       if ((shm = os_shm_create("venus-server-upgrade", size)) < 0 || (rec = inheritable(shm)) < 0 ||
           pwrite(rec, r, size, 0) != (ssize_t)size)
          err = errno ? errno : EIO;

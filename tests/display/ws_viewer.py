@@ -103,7 +103,9 @@ OUTPUT = []   # the output the server says the viewer watches
 
 
 def message(s):
-    """The next access unit's message (cursor messages noted in CURSORS)."""
+    """The next access unit's message (cursor messages noted in CURSORS,
+    the output's name in OUTPUT; news that the VM's outputs changed passed
+    over)."""
     while True:
         b0, b1 = recv_exact(s, 2)
         n = b1 & 0x7f
@@ -124,6 +126,8 @@ def message(s):
         if body[1] & 4:
             OUTPUT.append(body[24:].decode())
             continue
+        if body[1] & 8:
+            continue  # the VM's outputs changed: the page lists them again
         return body
 
 
