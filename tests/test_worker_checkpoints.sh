@@ -7,8 +7,10 @@
 # (SIGKILL) in a pause, and the next round runs in the fresh worker through
 # the same mappings, every word checked. A worker killed after the client
 # asked for more (a checkpoint spoiled) ends that client alone, as
-# without checkpoints. Outside the vtest server with worker processes the
-# option stops the server at start with one line.
+# without checkpoints. A live upgrade in place carries each client's
+# checkpoints to the new binary: a worker killed after it is restored
+# from the checkpoint taken before it. Outside the vtest server with
+# worker processes the option stops the server at start with one line.
 . "$(dirname "$0")/lib.sh"
 
 require_tools timeout
@@ -61,6 +63,26 @@ wait "$client_pid" || rc=$?
 check "a client killed past its checkpoint is not restored (status $rc)" [ "$rc" -ne 0 ]
 check "its worker's end names it alone" \
   grep -qE "ctx $busy_ctx: client worker process $busy_worker killed by signal 9; only this client is gone" "$SERVER_LOG"
+
+# --- a worker killed after a live upgrade took its client over -----------------
+# The checkpoint is taken before the upgrade; the new binary keeps it.
+rc=0
+taken_before=$(log_count 'ctx [0-9]+: checkpoint: [0-9]+ lasting commands')
+venus_run 300 "$COMPUTE" --mib 8 --rounds 2 --pause-ms 20000 --seed 3 >"$TEST_TMP/upgraded.out" 2>"$TEST_TMP/upgraded.err" &
+client_pid=$!
+wait_log_count 'ctx [0-9]+: checkpoint: [0-9]+ lasting commands' $((taken_before + 1)) 60
+up_ctx=$(sed -nE 's/.*ctx ([0-9]+): checkpoint: [0-9]+ lasting commands.*/\1/p' "$SERVER_LOG" | tail -n 1)
+up_worker=$(worker_of "$up_ctx")
+upgrades_before=$(log_count 'upgrade: took over [0-9]+ tenants')
+kill -USR2 "$SERVER_PID"
+wait_log_count 'upgrade: took over [0-9]+ tenants' $((upgrades_before + 1)) 60
+check "a live upgrade took the client over in its pause (ctx ${up_ctx:-none}, worker ${up_worker:-none})" \
+  grep -qE 'upgrade: took over 1 tenants, their workers and 1 listening socket' "$SERVER_LOG"
+[ -n "$up_worker" ] && kill -KILL "$up_worker"
+wait "$client_pid" || rc=$?
+client_check "vk_compute across the upgrade and its worker's kill" "$TEST_TMP/upgraded.out" "$rc"
+check "the new binary restored it from the checkpoint taken before the upgrade" \
+  grep -qE "ctx $up_ctx: client worker process $up_worker killed by signal 9; the client is restored from its checkpoint of [0-9.]+ s ago in a fresh worker" "$SERVER_LOG"
 
 errors=$(log_errors | grep -v "ctx $busy_ctx: " || true)
 check "no other error line" [ -z "$errors" ]

@@ -76,6 +76,17 @@ struct tenant_v2 {
    uint64_t held[VS_LEDGER_POOLS];
 };
 
+/* A version 3 record's tenant: version 4's without its checkpoint. */
+struct tenant_v3 {
+   uint32_t kind, id, uid, device;
+   int32_t pid, gpu;
+   uint32_t pool, forker;
+   int32_t fd, activity_fd, ledger_fd, vmm, aux_fd;
+   uint32_t init_flags;
+   char name[VS_HAND_OVER_NAME_SIZE];
+   uint64_t held[VS_LEDGER_POOLS];
+};
+
 /* Versions 3 and 4: either door; head's socket is the first of `socket`. */
 struct in_place {
    struct record head;
@@ -489,6 +500,11 @@ tenant_valid(const struct vs_hand_over_tenant *t, const struct vs_upgrade *up, u
    const bool context = t->kind == VS_HAND_OVER_VM_CONTEXT;
    if (context ? t->activity_fd != -1 : !is_kind(t->activity_fd, S_IFREG))
       return false;
+   /* A client's checkpoints: its worker's socket, then the newest kept. */
+   if (t->checkpoint_fd < 0 ? t->checkpoint_fd != -1 || t->checkpoint_kept_fd != -1
+                            : t->kind != VS_HAND_OVER_CLIENT || !is_kind(t->checkpoint_fd, S_IFSOCK) ||
+                                 (t->checkpoint_kept_fd != -1 && !is_kind(t->checkpoint_kept_fd, S_IFSOCK)))
+      return false;
    if (t->kind == VS_HAND_OVER_VM_GPU) {
       if (t->fd >= 0 && !is_kind(t->fd, S_IFSOCK))
          return false;
@@ -519,8 +535,27 @@ read_v2_tenants(int fd, struct vs_upgrade *up, unsigned count)
       up->adopted[i] = (struct vs_hand_over_tenant){
          .kind = VS_HAND_OVER_CLIENT, .id = v.ctx_id, .uid = v.uid, .pid = v.pid, .gpu = v.gpu,
          .forker = v.forker, .fd = v.client_fd, .activity_fd = v.activity_fd, .ledger_fd = v.ledger_fd,
-         .aux_fd = -1,
+         .aux_fd = -1, .checkpoint_fd = -1, .checkpoint_kept_fd = -1,
       };
+      memcpy(up->adopted[i].held, v.held, sizeof(v.held));
+   }
+   return true;
+}
+
+/* A version 3 record's tenants, as version 4's (no checkpoint). */
+static bool
+read_v3_tenants(int fd, struct vs_upgrade *up, unsigned count)
+{
+   for (unsigned i = 0; i < count; i++) {
+      struct tenant_v3 v;
+      if (pread(fd, &v, sizeof(v), (off_t)(sizeof(struct in_place) + (size_t)i * sizeof(v))) != (ssize_t)sizeof(v))
+         return false;
+      up->adopted[i] = (struct vs_hand_over_tenant){
+         .kind = v.kind, .id = v.id, .uid = v.uid, .device = v.device, .pid = v.pid, .gpu = v.gpu, .pool = v.pool,
+         .forker = v.forker, .fd = v.fd, .activity_fd = v.activity_fd, .ledger_fd = v.ledger_fd, .vmm = v.vmm,
+         .aux_fd = v.aux_fd, .init_flags = v.init_flags, .checkpoint_fd = -1, .checkpoint_kept_fd = -1,
+      };
+      memcpy(up->adopted[i].name, v.name, sizeof(v.name));
       memcpy(up->adopted[i].held, v.held, sizeof(v.held));
    }
    return true;
@@ -609,12 +644,13 @@ take_in_place(int fd, const struct record *head, struct vs_upgrade *up, char *wh
       for (unsigned p = 0; p < VS_HAND_OVER_POOLS; p++)
          if (!take_forkers(&r.forkers[p], p == 0, &up->forkers[p]))
             return "its forkers are out of range";
-      const bool display = head->version == RECORD_VERSION_IN_PLACE;
-      const size_t tenants_at = sizeof(r) + (display ? sizeof(struct record_display) : 0);
+      const bool v4 = head->version == RECORD_VERSION_IN_PLACE;
+      const size_t tenants_at = sizeof(r) + sizeof(struct record_display);
       const size_t bytes = (size_t)count * sizeof(*up->adopted);
-      if (count && pread(fd, up->adopted, bytes, (off_t)tenants_at) != (ssize_t)bytes)
+      if (v4 ? count && pread(fd, up->adopted, bytes, (off_t)tenants_at) != (ssize_t)bytes
+             : !read_v3_tenants(fd, up, count))
          return "its tenants cannot be read";
-      if (display && !take_display(fd, up, tenants_at + bytes))
+      if (v4 && !take_display(fd, up, tenants_at + bytes))
          return "its display's part cannot be read";
       if (r.sockets < 1 || r.sockets > VS_HAND_OVER_SOCKETS || r.socket[0].fd != head->listen_fd)
          return "its sockets are out of range";
@@ -670,12 +706,12 @@ take(int fd, struct vs_upgrade *up, char *why, size_t size)
    if (r.version == RECORD_VERSION_IN_PLACE &&
        pread(fd, &scanouts, sizeof(scanouts), sizeof(struct in_place)) != (ssize_t)sizeof(scanouts))
       scanouts = 0;
-   const size_t tenants_bytes = (size_t)r.tenants * sizeof(struct vs_hand_over_tenant);
    const size_t expected =
       r.version == RECORD_VERSION_IN_PLACE
-         ? sizeof(struct in_place) + sizeof(struct record_display) + tenants_bytes +
+         ? sizeof(struct in_place) + sizeof(struct record_display) +
+              (size_t)r.tenants * sizeof(struct vs_hand_over_tenant) +
               (size_t)scanouts * sizeof(struct vs_hand_over_scanout)
-      : r.version == RECORD_VERSION_IN_PLACE_V3 ? sizeof(struct in_place) + tenants_bytes
+      : r.version == RECORD_VERSION_IN_PLACE_V3 ? sizeof(struct in_place) + (size_t)r.tenants * sizeof(struct tenant_v3)
       : in_place                                ? sizeof(struct in_place_v2) + (size_t)r.tenants * sizeof(struct tenant_v2)
                                                 : sizeof(r);
    if ((r.version != RECORD_VERSION && !in_place) || r.tenants > TENANTS_MAX || r.size != expected ||

@@ -2,6 +2,7 @@
 #include "worker/checkpoint.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -127,31 +128,73 @@ read_note(struct vs_checkpoint_keeper *k)
    return true;
 }
 
+/* Waits for a note or the park event: false when parked. */
+static bool
+note_coming(const struct vs_checkpoint_keeper *k)
+{
+   struct pollfd pfd[2] = { { .fd = k->sock, .events = POLLIN }, { .fd = k->park_fd, .events = POLLIN } };
+   for (;;) {
+      const int n = poll(pfd, k->park_fd >= 0 ? 2 : 1, -1);
+      if (n < 0 && errno == EINTR)
+         continue;
+      return !(n > 0 && k->park_fd >= 0 && pfd[1].revents);
+   }
+}
+
 static void *
 keeper_main(void *data)
 {
    struct vs_checkpoint_keeper *k = data;
    os_thread_set_name("vs-checkpoint");
-   while (read_note(k)) {
+   while (note_coming(k) && read_note(k)) {
    }
    return NULL;
 }
 
-bool
-vs_checkpoint_keeper_start(struct vs_checkpoint_keeper *k, int sock, uint32_t ctx_id)
+/* The thread; false (what the keeper holds closed) with errno. */
+static bool
+run_keeper(struct vs_checkpoint_keeper *k)
 {
-   *k = (struct vs_checkpoint_keeper){ .sock = sock, .ctx_id = ctx_id, .kept = -1 };
-   pthread_mutex_init(&k->lock, NULL);
    const int err = pthread_create(&k->thread, NULL, keeper_main, k);
    if (err != 0) {
       pthread_mutex_destroy(&k->lock);
-      close(sock);
+      close(k->sock);
       k->sock = -1;
+      forget(k);
       errno = err;
       return false;
    }
    k->running = true;
    return true;
+}
+
+bool
+vs_checkpoint_keeper_start(struct vs_checkpoint_keeper *k, int sock, uint32_t ctx_id, int kept, uint64_t age_ns,
+                           int park_fd)
+{
+   const uint64_t now = os_now_ns();
+   *k = (struct vs_checkpoint_keeper){ .sock = sock, .ctx_id = ctx_id, .park_fd = park_fd, .kept = kept,
+                                       .kept_ns = age_ns < now ? now - age_ns : 0 };
+   pthread_mutex_init(&k->lock, NULL);
+   return run_keeper(k);
+}
+
+void
+vs_checkpoint_keeper_park(struct vs_checkpoint_keeper *k, int *sock, int *kept, uint64_t *age_ns)
+{
+   if (k->running)
+      pthread_join(k->thread, NULL);
+   k->running = false;
+   /* A worker whose notes broke keeps no checkpoint across either. */
+   *sock = k->broken ? -1 : k->sock;
+   *kept = k->broken ? -1 : k->kept;
+   *age_ns = *kept >= 0 ? os_now_ns() - k->kept_ns : 0;
+}
+
+bool
+vs_checkpoint_keeper_resume(struct vs_checkpoint_keeper *k)
+{
+   return k->sock >= 0 && run_keeper(k);
 }
 
 int

@@ -35,6 +35,7 @@ bool vs_checkpoint_spoil(int sock);
 struct vs_checkpoint_keeper {
    int sock;
    uint32_t ctx_id;
+   int park_fd;       /* readable: the thread stops between two notes (-1: never) */
    pthread_t thread;
    bool running;
    pthread_mutex_t lock;
@@ -46,9 +47,19 @@ struct vs_checkpoint_keeper {
 /* A socket pair for a worker's checkpoints: [0] the server's, [1] the
  * worker's. 0, or -1 with errno. */
 int vs_checkpoint_pair(int pair[2]);
-/* Starts reading the worker's checkpoints on `sock` (taken). False, with
- * errno, when no thread could be started (the socket is closed). */
-bool vs_checkpoint_keeper_start(struct vs_checkpoint_keeper *k, int sock, uint32_t ctx_id);
+/* Starts reading the worker's checkpoints on `sock` (taken), keeping
+ * `kept` (taken; -1: none) of `age_ns` ago, until park_fd is readable.
+ * False, with errno, when no thread could be started (both closed). */
+bool vs_checkpoint_keeper_start(struct vs_checkpoint_keeper *k, int sock, uint32_t ctx_id, int kept, uint64_t age_ns,
+                                int park_fd);
+/* Once park_fd is readable: the thread stopped between two notes, the
+ * rest left in the socket. What a live upgrade carries: the socket (-1:
+ * none, its notes broke), and the newest checkpoint's with its age (-1:
+ * none), all the keeper's still. */
+void vs_checkpoint_keeper_park(struct vs_checkpoint_keeper *k, int *sock, int *kept, uint64_t *age_ns);
+/* After a park, once park_fd is no longer readable: reading again. False,
+ * with errno, when no thread could be started (what it held is closed). */
+bool vs_checkpoint_keeper_resume(struct vs_checkpoint_keeper *k);
 /* Once the worker ended: reads the rest of what it sent and stops. The
  * newest checkpoint's socket, the caller's (for the next worker), or -1;
  * its age in *age_ns. */

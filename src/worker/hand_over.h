@@ -24,7 +24,7 @@
  * upgrade is refused, with one line). */
 #define VS_HAND_OVER_SETTLE_MS 3000
 /* The fds of one tenant's record (vs_tenant_record_fds lists them). */
-#define VS_HAND_OVER_TENANT_FDS 4
+#define VS_HAND_OVER_TENANT_FDS 6
 
 enum vs_hand_over_kind {
    VS_HAND_OVER_CLIENT = 1, /* a vtest client */
@@ -57,6 +57,11 @@ struct vs_hand_over_tenant {
    uint32_t init_flags; /* ...and its VMM's INIT flags */
    char name[VS_HAND_OVER_NAME_SIZE]; /* a VM context's */
    uint64_t held[VS_LEDGER_POOLS];
+   /* A client with --worker-checkpoints: the server's end of its
+    * worker's checkpoint socket, and the newest checkpoint kept with its
+    * age (worker/checkpoint.h); else -1. */
+   int32_t checkpoint_fd, checkpoint_kept_fd;
+   uint64_t checkpoint_age_ns;
 };
 
 /* The most scanouts a VM GPU device has. */

@@ -104,7 +104,8 @@ vs_tenant_adopt(const struct vs_hand_over_tenant *record, struct vs_placement *p
 unsigned
 vs_tenant_record_fds(const struct vs_hand_over_tenant *record, int *fds)
 {
-   const int own[VS_HAND_OVER_TENANT_FDS] = { record->fd, record->activity_fd, record->ledger_fd, record->aux_fd };
+   const int own[VS_HAND_OVER_TENANT_FDS] = { record->fd,        record->activity_fd,   record->ledger_fd,
+                                              record->aux_fd,    record->checkpoint_fd, record->checkpoint_kept_fd };
    unsigned n = 0;
    for (unsigned i = 0; i < VS_HAND_OVER_TENANT_FDS; i++)
       if (own[i] >= 0)

@@ -2,7 +2,9 @@
 /* worker/checkpoint.c: the server keeps a worker's newest checkpoint,
  * forgets it when the worker says it spoiled, hands it to the next worker
  * as a socket holding the state, and keeps none once a worker sent a
- * malformed note. */
+ * malformed note; a keeper parked for a live upgrade leaves what the
+ * worker sends meanwhile to the keeper after it. */
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -51,7 +53,7 @@ kept_word(int kept)
 static bool
 start(struct vs_checkpoint_keeper *k, int pair[2])
 {
-   return vs_checkpoint_pair(pair) == 0 && vs_checkpoint_keeper_start(k, pair[0], 7);
+   return vs_checkpoint_pair(pair) == 0 && vs_checkpoint_keeper_start(k, pair[0], 7, -1, 0, -1);
 }
 
 TEST(the_newest_checkpoint_is_kept)
@@ -135,5 +137,59 @@ TEST(no_checkpoint_and_no_keeper)
    close(pair[1]);
 }
 
+/* Until keeper `k` holds a checkpoint (at most a second). */
+static bool
+wait_kept(struct vs_checkpoint_keeper *k)
+{
+   for (int i = 0; i < 1000; i++) {
+      pthread_mutex_lock(&k->lock);
+      const bool kept = k->kept >= 0;
+      pthread_mutex_unlock(&k->lock);
+      if (kept)
+         return true;
+      os_sleep_ns(1000000);
+   }
+   return false;
+}
+
+/* A keeper parks with a checkpoint; a spoil sent while it is parked is
+ * the next keeper's to read (the checkpoint is then forgotten), and
+ * without one the next keeper hands the checkpoint on. */
+TEST(a_parked_keeper_leaves_the_rest_to_the_next)
+{
+   for (int spoil = 0; spoil <= 1; spoil++) {
+      struct os_event park;
+      CHECK(os_event_init(&park) == 0);
+      struct vs_checkpoint_keeper k;
+      int pair[2];
+      CHECK(vs_checkpoint_pair(pair) == 0);
+      CHECK(vs_checkpoint_keeper_start(&k, pair[0], 7, -1, 0, park.read_fd));
+      CHECK(publish_word(pair[1], 1));
+      CHECK(wait_kept(&k));
+      os_event_signal(&park);
+      int sock = -1, kept = -1;
+      uint64_t age = 0;
+      vs_checkpoint_keeper_park(&k, &sock, &kept, &age);
+      CHECK_EQ(sock, pair[0]);
+      CHECK(kept >= 0);
+      if (spoil)
+         CHECK(vs_checkpoint_spoil(pair[1]));
+      pthread_mutex_destroy(&k.lock);
+      struct vs_checkpoint_keeper next;
+      CHECK(vs_checkpoint_keeper_start(&next, sock, 7, kept, age, -1));
+      close(pair[1]);
+      const int handed = vs_checkpoint_keeper_finish(&next, &age);
+      if (spoil) {
+         CHECK_EQ(handed, -1);
+      } else {
+         CHECK(handed >= 0);
+         CHECK_EQ(kept_word(handed), 1);
+         close(handed);
+      }
+      os_event_fini(&park);
+   }
+}
+
 UNIT_MAIN(UNIT(the_newest_checkpoint_is_kept), UNIT(a_spoiled_checkpoint_is_forgotten),
-          UNIT(a_malformed_note_ends_the_checkpoints), UNIT(no_checkpoint_and_no_keeper))
+          UNIT(a_malformed_note_ends_the_checkpoints), UNIT(no_checkpoint_and_no_keeper),
+          UNIT(a_parked_keeper_leaves_the_rest_to_the_next))

@@ -897,7 +897,8 @@ freeze_devices(struct server *server, struct vs_hand_over_tenant *running, unsig
       *t = (struct vs_hand_over_tenant){
          .kind = d->kind == VS_VU_DEVICE_GPU ? VS_HAND_OVER_VM_GPU : VS_HAND_OVER_VM_INPUT, .id = d->id,
          .uid = (uint32_t)d->uid, .forker = vs_worker_pool_forker_of(server->pool, d->pid), .fd = -1,
-         .activity_fd = d->activity_fd, .vmm = (int32_t)d->vmm, .aux_fd = -1,
+         .activity_fd = d->activity_fd, .vmm = (int32_t)d->vmm, .aux_fd = -1, .checkpoint_fd = -1,
+         .checkpoint_kept_fd = -1,
       };
       if (d->kind == VS_VU_DEVICE_INPUT) {
          t->fd = options->router ? vs_input_router_events_fd(options->router, d->id) : -1;

@@ -742,7 +742,7 @@ render_hand_over_freeze(struct render_hand_over *h, struct vs_hand_over_tenant *
       *t = (struct vs_hand_over_tenant){
          .kind = VS_HAND_OVER_VM_CONTEXT, .id = w->ctx_id, .uid = (uint32_t)s->vmm_uid,
          .device = s->rs->tenant->device_id, .pool = 1, .forker = vs_worker_pool_forker_of(s->pool, w->tenant->pid),
-         .fd = w->fd, .activity_fd = -1, .aux_fd = -1,
+         .fd = w->fd, .activity_fd = -1, .aux_fd = -1, .checkpoint_fd = -1, .checkpoint_kept_fd = -1,
       };
       memcpy(t->name, w->name, sizeof(t->name));
       vs_tenant_hand_over(w->tenant, t);

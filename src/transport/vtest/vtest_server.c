@@ -69,6 +69,9 @@ struct client_thread {
    /* The server's end of its worker's hand-over socket (-1: none), under
     * the lock: what a live upgrade carries for it. */
    int hand_over_fd;
+   /* Its worker's checkpoints (--worker-checkpoints), while the thread
+    * waits for that worker (under the lock): a live upgrade carries them. */
+   struct vs_checkpoint_keeper *keeper;
 };
 
 struct server {
@@ -98,6 +101,8 @@ struct server {
    uint64_t upgrade_deadline_ns;
    bool handed_over;
    const char *socket_path;
+   /* Signalled while a live upgrade holds the checkpoint keepers. */
+   struct os_event park;
 };
 
 /* In the server process: a worker died warming up. The device snapshot
@@ -141,11 +146,13 @@ await_worker(struct client_thread *ct, struct vs_tenant *tenant, struct vs_serve
    pthread_mutex_lock(&server->lock);
    ct->worker = pid;
    ct->tenant = served ? NULL : tenant;
+   ct->keeper = keeper;
    pthread_mutex_unlock(&server->lock);
    int status = served ? vs_server_link_serve_worker(served, server->pool, pid)
                        : vs_worker_pool_wait(server->pool, pid);
    pthread_mutex_lock(&server->lock);
    ct->tenant = NULL;
+   ct->keeper = NULL;
    bool ended_stuck = ct->slot_released; /* reported when it was ended */
    pthread_mutex_unlock(&server->lock);
    uint64_t age_ns = 0;
@@ -334,6 +341,29 @@ ask_to_move(struct client_thread *ct, int fd)
               (int)ct->worker, strerror(errno));
 }
 
+/* A client a live upgrade took over: its worker's checkpoints, kept on
+ * from where the process before left them (NULL: none). */
+static struct vs_checkpoint_keeper *
+adopt_keeper(struct client_thread *ct, struct vs_checkpoint_keeper *keeper)
+{
+   const struct vs_hand_over_tenant *a = ct->adopted;
+   if (a->checkpoint_fd < 0)
+      return NULL;
+   if (!ct->server->options->checkpoint_quiet_ms) {
+      /* This binary keeps none: the worker finds its socket closed. */
+      close(a->checkpoint_fd);
+      if (a->checkpoint_kept_fd >= 0)
+         close(a->checkpoint_kept_fd);
+      return NULL;
+   }
+   if (vs_checkpoint_keeper_start(keeper, a->checkpoint_fd, ct->ctx_id, a->checkpoint_kept_fd, a->checkpoint_age_ns,
+                                  ct->server->park.read_fd))
+      return keeper;
+   vs_warn(ct->ctx_id, "upgrade: no thread to keep the client's checkpoints (%s); if its worker dies, the client is "
+                       "gone", strerror(errno));
+   return NULL;
+}
+
 /* The client's workers, one after another: each that hands the client
  * over is followed by a fresh one reading its snapshot. A client a live
  * upgrade took over starts with its worker of the binary before, which is
@@ -357,8 +387,10 @@ serve_by_workers(struct client_thread *ct)
          asked = true;
       }
       gpu = tenant.gpu; /* the end gives it back */
-      int none;
-      if (!handed_over(ct, await_worker(ct, &tenant, NULL, NULL, &none), pair, &snapshot)) {
+      struct vs_checkpoint_keeper keeper, *kept = adopt_keeper(ct, &keeper);
+      int checkpoint;
+      const int status = await_worker(ct, &tenant, NULL, kept, &checkpoint);
+      if (!handed_over(ct, status, pair, &snapshot) && !restore_checkpoint(ct, checkpoint, pair, &snapshot)) {
          finish_hand_over(ct, pair[0]);
          return;
       }
@@ -388,7 +420,7 @@ serve_by_workers(struct client_thread *ct)
          close(checkpoints[1]);
       struct vs_checkpoint_keeper keeper, *kept = NULL;
       if (checkpoints[0] >= 0 && started == VS_TENANT_STARTED) {
-         if (vs_checkpoint_keeper_start(&keeper, checkpoints[0], ct->ctx_id))
+         if (vs_checkpoint_keeper_start(&keeper, checkpoints[0], ct->ctx_id, -1, 0, server->park.read_fd))
             kept = &keeper;
          else
             vs_warn(ct->ctx_id, "no thread to keep the client's checkpoints (%s); if its worker dies, the client is "
@@ -805,9 +837,18 @@ upgrade_in_place(struct server *server, int listen_fd)
       *t = (struct vs_hand_over_tenant){
          .kind = VS_HAND_OVER_CLIENT, .id = ct->ctx_id, .uid = (uint32_t)ct->peer_uid, .fd = ct->fd,
          .activity_fd = ct->activity_fd, .vmm = 0, .aux_fd = ct->hand_over_fd,
-         .forker = vs_worker_pool_forker_of(server->pool, ct->worker),
+         .forker = vs_worker_pool_forker_of(server->pool, ct->worker), .checkpoint_fd = -1,
+         .checkpoint_kept_fd = -1,
       };
       vs_tenant_hand_over(ct->tenant, t);
+      /* Its checkpoints' keeper stops between two notes; the rest waits
+       * in the socket for the new binary's. */
+      if (ct->keeper) {
+         os_event_signal(&server->park);
+         int kept = -1;
+         vs_checkpoint_keeper_park(ct->keeper, &t->checkpoint_fd, &kept, &t->checkpoint_age_ns);
+         t->checkpoint_kept_fd = t->checkpoint_fd >= 0 ? kept : -1;
+      }
    }
    const struct vs_hand_over_offer offer = {
       .sockets = 1,
@@ -816,9 +857,14 @@ upgrade_in_place(struct server *server, int listen_fd)
       .tenants = (unsigned)count, .running = running, .forkers = { &forkers }, .frozen_ns = frozen_ns,
    };
    up->exec(up->data, &offer);
+   os_event_drain(&server->park);
    for (struct client_thread *ct = server->clients; ct; ct = ct->next) {
-      if (!ct->done)
-         vs_tenant_resume(ct->tenant);
+      if (ct->done)
+         continue;
+      vs_tenant_resume(ct->tenant);
+      if (ct->keeper && !vs_checkpoint_keeper_resume(ct->keeper))
+         vs_warn(ct->ctx_id, "no thread to keep the client's checkpoints (%s); if its worker dies, the client is "
+                             "gone", strerror(errno));
    }
    pthread_mutex_unlock(&server->lock);
    free(running);
@@ -1067,6 +1113,10 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
    vs_connection_lines_init(&server.connection_lines, "", "clients");
    int err = server.ledger && server.starts ? pthread_mutex_init(&server.lock, NULL) : ENOMEM;
    bool event = err == 0 && os_event_init(&server.reap_event) == 0;
+   if (event && os_event_init(&server.park) != 0) {
+      os_event_fini(&server.reap_event);
+      event = false;
+   }
    if (!event) {
       vs_error(0, "cannot set up the server: %s", strerror(err ? err : errno));
       if (err == 0)
@@ -1104,6 +1154,7 @@ vtest_server_run_limited(const char *socket_path, const struct vs_context_option
    }
    vs_listen_socket_remove(socket_path, identity);
    os_event_fini(&server.reap_event);
+   os_event_fini(&server.park);
    pthread_mutex_destroy(&server.lock);
    vs_ledger_destroy(server.ledger);
    vs_start_ration_destroy(server.starts);
