@@ -15,9 +15,9 @@
 # with the display (where built), each scanout's viewer reconnects by
 # itself after each upgrade, with the URL it had, and its first frame is a
 # key frame, also on a scanout the guest no longer flushes; each output's
-# recording goes on in its file; the server's fds but sockets stay as
-# many; an upgrade while a Wayland client is connected to the display is
-# refused with one line.
+# recording goes on in its file; the server holds as many fds but sockets
+# after each upgrade; an upgrade while a Wayland client is connected to
+# the display is refused with one line.
 # With --upgrade-workers a client computing across an upgrade goes on in a
 # worker of the new binary; --upgrade-workers with thread workers stops
 # the server at start with one line.
@@ -304,8 +304,10 @@ vm_devices_across() {
         check "the VM devices ($1): recording ${k##*/rec-} went on in its file ($(stat -c %s "$k") bytes before, $(stat -c %s "${k%.before}.h264") after)" \
           bash -c "[ \$(stat -c %s '${k%.before}.h264') -gt \$(stat -c %s '$k') ] && cmp -s -n \$(stat -c %s '$k') '$k' '${k%.before}.h264'"
       done
-      check "the VM devices ($1): the server holds as many fds but sockets before and after each upgrade (${fds[*]})" \
-        bash -c "[ '${fds[0]:-x}' = '${fds[1]:-y}' ] && [ '${fds[1]:-x}' = '${fds[2]:-y}' ]"
+      # Before the first upgrade, no forker of an earlier binary (with the
+      # POSIX backend, each has a pipe).
+      check "the VM devices ($1): the server holds as many fds but sockets after each upgrade (${fds[*]})" \
+        bash -c "[ '${fds[1]:-x}' = '${fds[2]:-y}' ]"
     fi
     rc=0; wait "$VM" || rc=$?
     check "the VM devices ($1): the fake VMM flushed its scanouts across both upgrades (status $rc, $(tr '\n' ' ' <"$VM_OUT"))" \
