@@ -8,18 +8,22 @@
 #                    through the GPU) pause 8 s between rounds; in the first
 #                    pause, once a checkpoint was taken, their worker is
 #                    killed (SIGKILL), and the next rounds must run in the
-#                    fresh worker, every word checked. Reported: each
-#                    checkpoint's time and size, the pause from the kill to
-#                    the restored rings, and the restore's time.
+#                    fresh worker, every word checked; vk_device_local
+#                    again with a live upgrade in place (SIGUSR2) between
+#                    its checkpoint and the kill, the new binary restoring
+#                    it. Reported: each checkpoint's time and size, the
+#                    pause from the kill to the restored rings, and the
+#                    restore's time.
 
 cp_mib=${CHECKPOINT_MIB:-1024}
 cp_ok=1
 cp_report=""
 run_server --memory auto --log-level debug --worker-checkpoints || cp_ok=0
 # cp_kill_in_pause NAME LOG CMD...: runs the client, kills its worker once
-# it took a checkpoint, and reports.
+# it took a checkpoint (with CP_UPGRADE=1, once a live upgrade took the
+# client over after it), and reports.
 cp_kill_in_pause() {
-  local name=$1 out=$2 ctx worker before after rc=0 killed_ns made_ns
+  local name=$1 out=$2 ctx worker before after rc=0 killed_ns made_ns upgrades
   shift 2
   before=$(grep -c 'checkpoint: [0-9]* lasting commands' "$server_log")
   LIMIT=600 client "$@" >"$out" 2>&1 &
@@ -30,6 +34,12 @@ cp_kill_in_pause() {
   done
   ctx=$(sed -nE 's/.*ctx ([0-9]+): checkpoint: [0-9]+ lasting commands.*/\1/p' "$server_log" | tail -n1)
   worker=$(sed -nE "s/.*ctx $ctx: client served by worker process ([0-9]+).*/\\1/p" "$server_log" | tail -n1)
+  if [ "${CP_UPGRADE:-0}" = 1 ]; then
+    upgrades=$(grep -c 'upgrade: took over' "$server_log")
+    kill -USR2 "$server_pid"
+    for _ in $(seq 600); do [ "$(grep -c 'upgrade: took over' "$server_log")" -gt "$upgrades" ] && break; sleep 0.05; done
+    [ "$(grep -c 'upgrade: took over' "$server_log")" -gt "$upgrades" ] || cp_ok=0
+  fi
   killed_ns=$(date +%s%N)
   [ -n "$worker" ] && kill -KILL "$worker"
   for _ in $(seq 600); do
@@ -47,6 +57,8 @@ cp_kill_in_pause() {
 cp_kill_in_pause "vk_compute 8 MiB x3" "$logs/checkpoint-compute.txt" \
   "$build/tests/vk_compute" --mib 8 --rounds 3 --pause-ms 8000
 cp_kill_in_pause "vk_device_local $cp_mib MiB x3" "$logs/checkpoint-local.txt" \
+  "$build/tests/vk_device_local" --mib "$cp_mib" --rounds 3 --pause-ms 8000
+CP_UPGRADE=1 cp_kill_in_pause "vk_device_local $cp_mib MiB x3, upgraded between" "$logs/checkpoint-upgraded.txt" \
   "$build/tests/vk_device_local" --mib "$cp_mib" --rounds 3 --pause-ms 8000
 stop_server || cp_ok=0
 cp_errors=$(grep -c 'venus-server: error:' "$server_log")
