@@ -68,7 +68,7 @@ check "its worker's end names it alone" \
 # The checkpoint is taken before the upgrade; the new binary keeps it.
 rc=0
 taken_before=$(log_count 'ctx [0-9]+: checkpoint: [0-9]+ lasting commands')
-venus_run 300 "$COMPUTE" --mib 8 --rounds 2 --pause-ms 20000 --seed 3 >"$TEST_TMP/upgraded.out" 2>"$TEST_TMP/upgraded.err" &
+venus_run 300 "$COMPUTE" --mib 8 --rounds 2 --pause-ms 12000 --seed 3 >"$TEST_TMP/upgraded.out" 2>"$TEST_TMP/upgraded.err" &
 client_pid=$!
 wait_log_count 'ctx [0-9]+: checkpoint: [0-9]+ lasting commands' $((taken_before + 1)) 60
 up_ctx=$(sed -nE 's/.*ctx ([0-9]+): checkpoint: [0-9]+ lasting commands.*/\1/p' "$SERVER_LOG" | tail -n 1)
