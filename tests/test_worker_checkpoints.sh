@@ -20,16 +20,27 @@ COMPUTE=$BUILD_DIR/tests/vk_compute
 # worker_of CTX: the newest worker process serving context CTX.
 worker_of() { sed -nE "s/.*ctx $1: client served by worker process ([0-9]+).*/\\1/p" "$SERVER_LOG" | tail -n 1; }
 
+# quiet_client LABEL PAUSE_MS SEED: vk_compute (8 MiB, 2 rounds, PAUSE_MS
+# between them) in the background ($client_pid), its output in
+# $TEST_TMP/LABEL.out; once it took its first checkpoint, that context
+# ($cp_ctx) and its worker ($cp_worker).
+quiet_client() {
+  local taken_before
+  taken_before=$(log_count 'ctx [0-9]+: checkpoint: [0-9]+ lasting commands')
+  venus_run 300 "$COMPUTE" --mib 8 --rounds 2 --pause-ms "$2" --seed "$3" >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err" &
+  client_pid=$!
+  wait_log_count 'ctx [0-9]+: checkpoint: [0-9]+ lasting commands' $((taken_before + 1)) 60
+  cp_ctx=$(sed -nE 's/.*ctx ([0-9]+): checkpoint: [0-9]+ lasting commands.*/\1/p' "$SERVER_LOG" | tail -n 1)
+  cp_worker=$(worker_of "$cp_ctx")
+}
+
 server_start --log-level debug --worker-checkpoints || finish
 
 # --- a worker killed while its client is quiet --------------------------------
 rc=0
 # One pause of 15 s: the kill lands in it however loaded the machine is.
-venus_run 300 "$COMPUTE" --mib 8 --rounds 2 --pause-ms 15000 >"$TEST_TMP/killed.out" 2>"$TEST_TMP/killed.err" &
-client_pid=$!
-wait_log_count 'ctx [0-9]+: checkpoint: [0-9]+ lasting commands' 1 60
-ctx=$(sed -nE 's/.*ctx ([0-9]+): checkpoint: .*/\1/p' "$SERVER_LOG" | head -n 1)
-worker=$(worker_of "$ctx")
+quiet_client killed 15000 1
+ctx=$cp_ctx worker=$cp_worker
 check "a checkpoint was taken in vk_compute's first pause (ctx ${ctx:-none}, worker ${worker:-none})" \
   [ -n "$worker" ]
 [ -n "$worker" ] && kill -KILL "$worker"
@@ -67,12 +78,8 @@ check "its worker's end names it alone" \
 # --- a worker killed after a live upgrade took its client over -----------------
 # The checkpoint is taken before the upgrade; the new binary keeps it.
 rc=0
-taken_before=$(log_count 'ctx [0-9]+: checkpoint: [0-9]+ lasting commands')
-venus_run 300 "$COMPUTE" --mib 8 --rounds 2 --pause-ms 12000 --seed 3 >"$TEST_TMP/upgraded.out" 2>"$TEST_TMP/upgraded.err" &
-client_pid=$!
-wait_log_count 'ctx [0-9]+: checkpoint: [0-9]+ lasting commands' $((taken_before + 1)) 60
-up_ctx=$(sed -nE 's/.*ctx ([0-9]+): checkpoint: [0-9]+ lasting commands.*/\1/p' "$SERVER_LOG" | tail -n 1)
-up_worker=$(worker_of "$up_ctx")
+quiet_client upgraded 12000 3
+up_ctx=$cp_ctx up_worker=$cp_worker
 upgrades_before=$(log_count 'upgrade: took over [0-9]+ tenants')
 kill -USR2 "$SERVER_PID"
 wait_log_count 'upgrade: took over [0-9]+ tenants' $((upgrades_before + 1)) 60

@@ -70,6 +70,12 @@ void os_event_signal(struct os_event *ev);
 void os_event_drain(struct os_event *ev);
 void os_event_fini(struct os_event *ev);
 
+/* Waits until `fd` is readable (or hung up, or failed): true; or until
+ * `park_fd` (a wakeup object's read_fd; -1: none) is, which wins when
+ * both are: false. What a reader that a live upgrade parks between two
+ * messages waits on. */
+bool os_await_readable(int fd, int park_fd);
+
 /* Whether a peer's fd is a wakeup object of this OS's kind: an eventfd on
  * Linux, a pipe or FIFO elsewhere (what os_event_signal would write to). */
 bool os_fd_is_event(int fd);

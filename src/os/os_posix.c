@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <limits.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -488,6 +489,18 @@ os_thread_set_name(const char *name)
 #else
    (void)buf;
 #endif
+}
+
+bool
+os_await_readable(int fd, int park_fd)
+{
+   struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN }, { .fd = park_fd, .events = POLLIN } };
+   for (;;) {
+      const int n = poll(pfd, park_fd >= 0 ? 2 : 1, -1);
+      if (n < 0 && errno == EINTR)
+         continue;
+      return !(n > 0 && park_fd >= 0 && pfd[1].revents);
+   }
 }
 
 /* --- the POSIX backend (os_linux.c replaces it on Linux by default) --------- */

@@ -2,7 +2,6 @@
 #include "worker/checkpoint.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -128,25 +127,12 @@ read_note(struct vs_checkpoint_keeper *k)
    return true;
 }
 
-/* Waits for a note or the park event: false when parked. */
-static bool
-note_coming(const struct vs_checkpoint_keeper *k)
-{
-   struct pollfd pfd[2] = { { .fd = k->sock, .events = POLLIN }, { .fd = k->park_fd, .events = POLLIN } };
-   for (;;) {
-      const int n = poll(pfd, k->park_fd >= 0 ? 2 : 1, -1);
-      if (n < 0 && errno == EINTR)
-         continue;
-      return !(n > 0 && k->park_fd >= 0 && pfd[1].revents);
-   }
-}
-
 static void *
 keeper_main(void *data)
 {
    struct vs_checkpoint_keeper *k = data;
    os_thread_set_name("vs-checkpoint");
-   while (note_coming(k) && read_note(k)) {
+   while (os_await_readable(k->sock, k->park_fd) && read_note(k)) {
    }
    return NULL;
 }

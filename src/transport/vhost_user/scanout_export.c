@@ -5,7 +5,6 @@
 #include "transport/vhost_user/scanout_export.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -410,19 +409,6 @@ buffer_held(const struct vs_scanout_buffers *buffers, uint64_t id)
    return false;
 }
 
-/* Waits for an announcement or the park event: true when parked. */
-static bool
-parked(const struct vs_scanout_import *imp)
-{
-   struct pollfd pfd[2] = { { .fd = imp->notify_fd, .events = POLLIN }, { .fd = imp->park_fd, .events = POLLIN } };
-   for (;;) {
-      const int n = poll(pfd, imp->park_fd >= 0 ? 2 : 1, -1);
-      if (n < 0 && errno == EINTR)
-         continue;
-      return n > 0 && imp->park_fd >= 0 && pfd[1].revents;
-   }
-}
-
 bool
 vs_scanout_import_run(struct vs_scanout_import *imp)
 {
@@ -445,7 +431,7 @@ vs_scanout_import_run(struct vs_scanout_import *imp)
    }
    bool park = false;
    for (;;) {
-      if (parked(imp)) {
+      if (!os_await_readable(notify_fd, imp->park_fd)) {
          park = true;
          break;
       }

@@ -827,7 +827,9 @@ upgrade_in_place(struct server *server, int listen_fd)
       vs_worker_pool_thaw(server->pool);
       return;
    }
-   /* Each client's ledger channel parked between two messages. */
+   /* Each client's ledger channel parked between two messages, and its
+    * checkpoints' keeper between two notes. */
+   os_event_signal(&server->park);
    unsigned i = 0;
    pthread_mutex_lock(&server->lock);
    for (struct client_thread *ct = server->clients; ct && i < (unsigned)count; ct = ct->next) {
@@ -844,7 +846,6 @@ upgrade_in_place(struct server *server, int listen_fd)
       /* Its checkpoints' keeper stops between two notes; the rest waits
        * in the socket for the new binary's. */
       if (ct->keeper) {
-         os_event_signal(&server->park);
          int kept = -1;
          vs_checkpoint_keeper_park(ct->keeper, &t->checkpoint_fd, &kept, &t->checkpoint_age_ns);
          t->checkpoint_kept_fd = t->checkpoint_fd >= 0 ? kept : -1;
