@@ -8,7 +8,7 @@
 #   (/proc/PID/mem): refused;
 # - TIOCSTI keystrokes into the terminal on its stderr and stdin: refused,
 #   and the worker holds no terminal (stdin /dev/null, its log a pipe to
-#   the server, a session of its own);
+#   the server, no controlling terminal, a process group of its own);
 # - no writable memory it shares with another worker holds a count that
 #   others depend on: the only writable mapping two workers share is the
 #   device snapshot slot, which every reader checks as guest input;
@@ -88,9 +88,9 @@ check "every probed thread may write in its worker's own cache directory ($creat
 check "the worker's stdin is /dev/null ($(readlink /proc/$attacker/fd/0))" [ "$(readlink /proc/$attacker/fd/0)" = /dev/null ]
 check "the worker's stderr is a pipe to the server's log relay ($(readlink /proc/$attacker/fd/2))" \
   bash -c "readlink /proc/$attacker/fd/2 | grep -q '^pipe:'"
-session() { awk '{print $6}' "/proc/$1/stat"; }
-check "the worker has a session of its own ($(session "$attacker"), the server's $(session "$SERVER_PID"))" \
-  [ "$(session "$attacker")" != "$(session "$SERVER_PID")" -a "$(session "$attacker")" = "$attacker" ]
+stat_field() { awk -v f="$2" '{sub(/^.*\) /, ""); print $(f - 2)}' "/proc/$1/stat"; }
+check "the worker has no controlling terminal (tty $(stat_field "$attacker" 7)) and a process group of its own ($(stat_field "$attacker" 5))" \
+  [ "$(stat_field "$attacker" 7)" = 0 -a "$(stat_field "$attacker" 5)" = "$attacker" ]
 check "the worker has no capabilities" \
   grep -q '^CapEff:[[:space:]]*0000000000000000$' "/proc/$attacker/status"
 

@@ -600,7 +600,7 @@ os_sandbox_describe(struct os_sandbox_report *report)
       snprintf(files, sizeof(files), "no Landlock (not in this kernel): writing opens refused by the filter, "
                "existing files the user can open read-write stay open to it");
    snprintf(report->what, sizeof(report->what),
-            "%s, %s, not dumpable, no capabilities, a session of its own with stdin from /dev/null and its log "
+            "%s, %s, not dumpable, no capabilities, no controlling terminal, stdin from /dev/null and its log "
             "through the server", seccomp ? "seccomp filter on all threads" : "no seccomp filter (not in this kernel)",
             files);
 }

@@ -69,6 +69,6 @@ void
 os_sandbox_describe(struct os_sandbox_report *report)
 {
    snprintf(report->what, sizeof(report->what),
-            "no attaching, RLIMIT_CORE 0, a session of its own with stdin from /dev/null and its log through the "
+            "no attaching, RLIMIT_CORE 0, no controlling terminal, stdin from /dev/null and its log through the "
             "server; no file or socket rules (this build has no seccomp or Landlock backend)");
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include "worker/worker_process.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -18,9 +20,26 @@ static uint32_t task_bound;
 bool
 vs_worker_leave_terminal(int log_fd)
 {
-   /* A forked child is never a process group leader: setsid succeeds. */
-   if (setsid() < 0)
+   /* A process group of its own, so that the terminal's signals (^C, a
+    * hang-up) reach the server alone, and no controlling terminal. Not a
+    * session of its own: where the kernel schedules each session as one
+    * group (autogroup), a worker in a session of its own gets no more CPU
+    * than its client, and a client that yields while it waits for a
+    * fence no longer hands its CPU to the worker that would signal it. */
+   if (setpgid(0, 0) != 0)
       return false;
+   int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+   if (tty >= 0) {
+      /* Not a session leader: this detaches the worker alone. */
+      const bool left = ioctl(tty, TIOCNOTTY) == 0;
+      close(tty);
+      if (!left)
+         return false;
+   } else if (errno != ENXIO && setsid() < 0) {
+      /* A terminal that cannot be opened may still be ours: a session of
+       * its own is the sure way out. ENXIO: there is none. */
+      return false;
+   }
    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
    if (null_fd < 0)
       return false;

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* A session of its own (no controlling terminal), stdin from /dev/null,
+/* A process group of its own and no controlling terminal, stdin from /dev/null,
  * stdout and stderr to `log_fd` (the forker's log relay), or left as
  * they are when `log_fd` is -1. False if any of it failed: the caller
  * ends the worker, which must not serve with the server's terminal. */

@@ -27,6 +27,7 @@
 #include "worker/placement.h"
 #include "worker/worker_link.h"
 #include "worker/worker_pool.h"
+#include "worker/worker_process.h"
 
 /* Generous: only a hang misses it. */
 #define DEADLINE_NS (60ull * 1000000000ull)
@@ -623,10 +624,55 @@ TEST(a_flooding_worker_delays_and_forges_nothing)
    CHECK_LT((uint64_t)flooder_lines, written / 64);
 }
 
+/* A worker lets go of the server's controlling terminal and takes a
+ * process group of its own, but stays in the server's session (the
+ * kernel's scheduling group for it). Played under a pseudo-terminal that
+ * the test makes the controlling terminal of a session of its own. */
+TEST(a_worker_leaves_the_terminal_not_the_session)
+{
+   int master = posix_openpt(O_RDWR | O_NOCTTY);
+   if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0)
+      SKIP("no pseudo-terminal here: %s", strerror(errno));
+   const char *slave = ptsname(master);
+   CHECK(slave != NULL);
+   pid_t leader = fork();
+   CHECK(leader >= 0);
+   if (leader == 0) {
+      /* Opened by a session leader with none, the terminal becomes its
+       * controlling terminal. */
+      int tty;
+      if (setsid() < 0 || (tty = open(slave, O_RDWR)) < 0 || open("/dev/tty", O_RDWR) < 0)
+         _exit(10);
+      pid_t worker = fork();
+      if (worker == 0) {
+         if (!vs_worker_leave_terminal(-1))
+            _exit(11);
+         if (open("/dev/tty", O_RDWR) >= 0 || errno != ENXIO)
+            _exit(12);
+         if (getpgrp() != getpid())
+            _exit(13);
+         _exit(getsid(0) == getppid() ? 0 : 14);
+      }
+      int status = 0;
+      if (worker < 0 || waitpid(worker, &status, 0) != worker || !WIFEXITED(status))
+         _exit(15);
+      /* The leader keeps its terminal. */
+      _exit(WEXITSTATUS(status) ? WEXITSTATUS(status) : open("/dev/tty", O_RDWR) >= 0 ? 0 : 16);
+   }
+   int status = 0;
+   CHECK_EQ(waitpid(leader, &status, 0), leader);
+   close(master);
+   CHECK(WIFEXITED(status));
+   unit_note("exit 10: no terminal made; 11: leaving failed; 12: still a terminal; 13: no group of its own; "
+             "14: another session; 15: the worker died; 16: the server lost its terminal");
+   CHECK_EQ(WEXITSTATUS(status), 0);
+}
+
 UNIT_MAIN(UNIT(job_reaches_a_prepared_worker), UNIT(no_ready_workers_still_serves),
           UNIT(idle_worker_that_dies_is_replaced), UNIT(concurrent_jobs_get_workers_of_their_own),
           UNIT(destroy_ends_idle_workers), UNIT(job_limits_are_refused), UNIT(kill_ends_a_running_worker),
           UNIT(workers_start_while_other_threads_allocate), UNIT(warm_up_deaths_back_off),
           UNIT(a_worker_whose_gpu_gave_no_device_is_not_kept),
           UNIT(unclaimed_job_returns_the_worker), UNIT(a_flooding_worker_delays_and_forges_nothing),
-          UNIT(a_link_passed_out_ends_with_its_worker), UNIT(jobs_take_a_worker_prepared_for_their_gpu))
+          UNIT(a_link_passed_out_ends_with_its_worker), UNIT(jobs_take_a_worker_prepared_for_their_gpu),
+          UNIT(a_worker_leaves_the_terminal_not_the_session))
