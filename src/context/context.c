@@ -272,6 +272,15 @@ vs_context_watch_peer(struct vs_context *ctx, vs_peer_alive_fn alive, void *data
    ctx->peer_alive = alive;
 }
 
+void
+vs_context_expect_commands(struct vs_context *ctx)
+{
+   pthread_mutex_lock(&ctx->rings_lock);
+   for (struct vs_ring *r = ctx->rings; r; r = r->next)
+      vs_ring_expect_commands(r);
+   pthread_mutex_unlock(&ctx->rings_lock);
+}
+
 bool
 vs_context_peer_gone(const struct vs_context *ctx)
 {
@@ -759,13 +768,37 @@ vs_context_submit(struct vs_context *ctx, const void *cmds, size_t size)
    return ok;
 }
 
+/* A transport's fence, which wakes a guest thread as it retires. */
+struct guest_fence {
+   struct vs_context *ctx;
+   vs_retire_fn retire;
+   void *data;
+};
+
+/* Retire callbacks end before the context is destroyed. */
+static void
+guest_fence_retired(void *data)
+{
+   struct guest_fence *f = data;
+   vs_context_expect_commands(f->ctx);
+   f->retire(f->data);
+   free(f);
+}
+
 bool
 vs_context_submit_fence(struct vs_context *ctx, uint32_t ring_idx, vs_retire_fn retire, void *data)
 {
    const char *why;
    if (!vs_context_settle_ring_wait(ctx))
       return false;
-   if (!vs_renderer_submit_fence(&ctx->renderer, ring_idx, retire, data, &why)) {
+   struct guest_fence *f = malloc(sizeof(*f));
+   if (!f) {
+      vs_context_set_fatal(ctx, "out of memory for a fence");
+      return false;
+   }
+   *f = (struct guest_fence){ ctx, retire, data };
+   if (!vs_renderer_submit_fence(&ctx->renderer, ring_idx, guest_fence_retired, f, &why)) {
+      free(f);
       vs_context_set_fatal(ctx, why);
       return false;
    }

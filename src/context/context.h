@@ -102,6 +102,14 @@ typedef bool (*vs_peer_alive_fn)(void *data);
 #define VS_CONTEXT_PEER_CHECK_MS 100
 void vs_context_watch_peer(struct vs_context *ctx, vs_peer_alive_fn alive, void *data);
 
+/* A guest thread that waited on this context's work is about to go on:
+ * its rings look for its next commands without sleeping for a while
+ * (vs_ring_expect_commands), so its next frame does not wait out a polling
+ * gap. Said by every fence of vs_context_submit_fence as it retires, and
+ * by a transport whose guest asks to wait (vtest's SYNC_WAIT). Any
+ * thread; cheap. */
+void vs_context_expect_commands(struct vs_context *ctx);
+
 /* True once a wait noticed that the peer hung up (logged once). The
  * context's waits and rings stop as for a fatal context, but nothing is
  * logged as a drop. */

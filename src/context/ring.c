@@ -145,6 +145,9 @@ ring_thread(void *arg)
       /* Never idle sooner than idleTimeout after activity: the guest
        * rate-limits its notifies on that promise. */
       last_look = os_now_ns();
+      const uint64_t expected = atomic_load_explicit(&ring->expect_ns, memory_order_relaxed);
+      if (expected > last_active && expected <= last_look)
+         last_active = expected;
       woke = false;
       uint64_t quiet_ns = last_look - last_active;
       if (quiet_ns >= ring->idle_timeout_ns) {
@@ -299,6 +302,12 @@ vs_ring_notify(struct vs_ring *ring)
    ring->notified = true;
    pthread_cond_broadcast(&ring->cond);
    pthread_mutex_unlock(&ring->lock);
+}
+
+void
+vs_ring_expect_commands(struct vs_ring *ring)
+{
+   atomic_store_explicit(&ring->expect_ns, os_now_ns(), memory_order_relaxed);
 }
 
 void

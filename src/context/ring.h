@@ -48,6 +48,7 @@ struct vs_ring {
    pthread_cond_t head_cond;   /* head advanced (vkWaitRingSeqnoMESA) */
    bool notified;
    _Atomic uint64_t notify_ns; /* the last notify (submit stats' wake stage) */
+   _Atomic uint64_t expect_ns; /* the last vs_ring_expect_commands */
    atomic_bool stop;           /* set under lock; read without it per command */
    bool stopped;               /* thread exited (stop or fatal) */
    _Atomic uint64_t virtqueue_seqno; /* set under lock; polled without it */
@@ -70,6 +71,11 @@ void vs_ring_destroy(struct vs_ring *ring);
 struct vs_runner_hooks vs_ring_dispatch_hooks(struct vs_ring *ring);
 
 void vs_ring_notify(struct vs_ring *ring);
+/* The guest was just woken from a wait on this context's work: its next
+ * commands are likely microseconds away, so a ring past its spin window
+ * spins again from now, as after activity (an idle ring is left to the
+ * guest's notify). */
+void vs_ring_expect_commands(struct vs_ring *ring);
 /* True once the ring is asked to stop or the context is fatal: long host
  * waits on the ring thread check it between slices. */
 bool vs_ring_should_stop(struct vs_ring *ring);

@@ -613,6 +613,10 @@ cmd_sync_wait(struct client *c, uint32_t len)
                   words[VTEST_SYNC_WAIT_HDR_WORDS + bad * VTEST_SYNC_ENTRY_WORDS]);
    if (result != VTEST_SYNC_OK)
       return sync_failure(c, "SYNC_WAIT", result, "pending SYNC_WAITs", VTEST_SYNC_MAX_WAITERS);
+   /* The waiting thread goes on at once or when a fence retires (which
+    * says so again): its next commands follow either way. */
+   if (c->ctx)
+      vs_context_expect_commands(c->ctx);
    return send_reply_with_fd(c, VTEST_CMD_SYNC_WAIT, NULL, 0, fd);
 }
 
