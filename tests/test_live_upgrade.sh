@@ -105,8 +105,21 @@ ms=$(sed -nE 's/.*upgrade: took over .* in place in ([0-9]+) ms; their charges w
 note "from the tenants' freeze to the new binary serving, and how long their charges waited: ${ms:-?} ms"
 check "the server is the same process ($OLD_PID)" kill -0 "$OLD_PID"
 NEW_PID=$OLD_PID
+served=$(log_count 'client served by worker process')
 rc=0; compute during 1 || rc=$?
 client_check "a client of the new binary while the others run" "$TEST_TMP/during.out" "$rc" || true
+# The second upgrade must find the two long clients alone: the short one's
+# worker gone (and a moment for the server to see it), the long ones still
+# computing.
+during_worker=$(grep -E 'client served by worker process' "$SERVER_LOG" | sed -n "$((served + 1))s/.*worker process //p")
+for _ in $(seq 200); do
+  if [ -z "$during_worker" ] || ! kill -0 "$during_worker" 2>/dev/null; then break; fi
+  sleep 0.05
+done
+sleep 0.3
+if ! kill -0 "$ACROSS" || ! kill -0 "$ACROSS2"; then
+  fail "a long client ended before the second upgrade (a slow host: its rounds are too few)"
+fi
 kill -USR2 "$OLD_PID"
 wait_log_count 'upgrade: took over [0-9]+ tenants, their workers' 2 60 || fail "no second in-place take-over line"
 check "a second upgrade takes over the same two tenants" \
