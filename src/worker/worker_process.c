@@ -26,20 +26,23 @@ vs_worker_leave_terminal(int log_fd)
     * group (autogroup), a worker in a session of its own gets no more CPU
     * than its client, and a client that yields while it waits for a
     * fence no longer hands its CPU to the worker that would signal it. */
-   if (setpgid(0, 0) != 0)
-      return false;
+   bool left;
    int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-   if (tty >= 0) {
-      /* Not a session leader: this detaches the worker alone. */
-      const bool left = ioctl(tty, TIOCNOTTY) == 0;
-      close(tty);
-      if (!left)
-         return false;
-   } else if (errno != ENXIO && setsid() < 0) {
+   if (tty < 0 && errno != ENXIO) {
       /* A terminal that cannot be opened may still be ours: a session of
-       * its own is the sure way out. ENXIO: there is none. */
-      return false;
+       * its own (and so a group of its own) is the sure way out. ENXIO:
+       * there is none. */
+      left = setsid() >= 0;
+   } else {
+      left = setpgid(0, 0) == 0;
+      if (tty >= 0) {
+         /* Not a session leader: this detaches the worker alone. */
+         left = left && ioctl(tty, TIOCNOTTY) == 0;
+         close(tty);
+      }
    }
+   if (!left)
+      return false;
    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
    if (null_fd < 0)
       return false;
