@@ -114,7 +114,7 @@ from_log() {
       grep -m1 '^== host:' "$log" || true
       sed -n '/^== summary/,$p' "$log" | grep -E "$filter" | grep -v '^== summary'
     else
-      grep -E "$filter" "$log" | tail -n 80
+      { grep -E "$filter" "$log" || echo "(no line of it matched: $filter)"; } | tail -n 80
     fi
     echo '```'
   else
@@ -152,7 +152,8 @@ from_log() {
   echo
   from_log "GPU checks (\`scripts/gpu-check.sh\`)" GPU_CHECK_LOG '^== '
   echo
-  from_log "Programs (\`make apps\`)" APPS_LOG '^\|'
+  # make apps' per-frame timeline: its header, a row per program or scene, the score.
+  from_log "Programs (\`make apps\`)" APPS_LOG '^(app / scene +native|(\[[a-z0-9]+\]( [a-z0-9=.-]+)?|vkcube|glxgears-zink|vkd3d-gears|mpv|ffmpeg[a-z0-9-]*) +[0-9]|vkmark score)'
   echo
   from_log "Conformance (\`make conformance\`)" CONFORMANCE_LOG 'pass|fail|skip|summary'
 } >"$work/page.md"
