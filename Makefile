@@ -67,7 +67,8 @@ roots:
 	@if [ "$(ROOTS)" = 1 ]; then scripts/debian-root.sh bookworm >/dev/null && scripts/debian-root.sh trixie >/dev/null && \
 	  scripts/debian-root.sh sid --include $(SID_TEST_PKGS) --include $(SID_OPERATOR_PKGS) >/dev/null; fi
 
-# Both variants run even when the first fails; either failing fails the target.
+# Both variants run even when the first fails; either failing fails the
+# target, and the end of the output repeats each one's counts and FAIL lines.
 # The test VM's guests (the test guest and the desktop one) and QEMU
 # (tests/test_vm.sh) are prepared first: the first run downloads them
 # (minutes), outside any one test's time limit.
@@ -78,6 +79,8 @@ test: $(BUILD)/venus-server $(POSIX_BUILD)/venus-server roots
 	  echo "scripts/vm-image.sh --desktop failed: test_vhost_user_desktop will say why"
 	@rc=0; tests/run.sh $(BUILD) || rc=1; \
 	$(MAKE) --no-print-directory test-posix || rc=1; \
+	echo "=== make test, both builds"; \
+	for b in $(BUILD) $(POSIX_BUILD); do cat $$b/test-summary.txt 2>/dev/null || echo "$$b: the runner did not finish"; done; \
 	exit $$rc
 
 test-posix: $(POSIX_BUILD)/venus-server

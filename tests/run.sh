@@ -9,7 +9,10 @@
 # lists (or only those whose name contains one of NAME...). Each
 # script gets BUILD_DIR and a private temp dir and prints PASS/FAIL/SKIP
 # lines. Exits 1 if anything failed. Temp dirs of failed tests are kept (their
-# path is printed); set KEEP_TMP=1 to keep all of them.
+# path is printed); set KEEP_TMP=1 to keep all of them. The summary and
+# every FAIL line are also written to BUILD_DIR/test-summary.txt, which
+# `make test` prints again at its end, so that the first build's failures
+# are not lost above the second build's output.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,6 +20,8 @@ build=${1:?usage: tests/run.sh BUILD_DIR [NAME...]}
 shift
 build=$(cd "$build" && pwd)
 filters=("$@")
+summary=$build/test-summary.txt
+rm -f "$summary"
 # Seconds one test script may take before it is stopped and failed.
 TEST_TIMEOUT=${TEST_TIMEOUT:-600}
 
@@ -34,6 +39,11 @@ leftovers() { ls -d /dev/shm/vs-* "${TMPDIR:-/tmp}"/venus-server-shm.* 2>/dev/nu
 leftovers_before=$(leftovers)
 n_pass=0 n_fail=0 n_skip=0
 failed=()
+fail_lines=$tmp_root/fail-lines.txt
+: >"$fail_lines"
+
+# fail LINE: a FAIL line of the runner's own, printed and kept.
+fail() { echo "FAIL $*" | tee -a "$fail_lines"; }
 
 selected() {
   local f
@@ -51,19 +61,20 @@ tally() {
   s=$(grep -c '^SKIP ' "$out" || true)
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-      echo "FAIL $name: timed out after ${TEST_TIMEOUT}s"
+      fail "$name: timed out after ${TEST_TIMEOUT}s"
     else
-      echo "FAIL $name: exited with status $rc without a FAIL line (see output above)"
+      fail "$name: exited with status $rc without a FAIL line (see output above)"
     fi
     f=1
   fi
   if [ "$rc" -eq 0 ] && [ "$f" -gt 0 ]; then
-    echo "FAIL $name: printed FAIL lines but exited 0"
+    fail "$name: printed FAIL lines but exited 0"
   fi
   if [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$s" -eq 0 ]; then
-    echo "FAIL $name: printed no PASS/FAIL/SKIP line"
+    fail "$name: printed no PASS/FAIL/SKIP line"
     f=1
   fi
+  grep '^FAIL ' "$out" >>"$fail_lines" || true
   n_pass=$((n_pass + p)); n_fail=$((n_fail + f)); n_skip=$((n_skip + s))
   [ "$f" -eq 0 ] || failed+=("$name")
 }
@@ -104,7 +115,7 @@ for script in "$top"/tests/test_*.sh; do
   name=$(basename "$script" .sh)
   selected "$name" || continue
   if ! grep -qx -- "$name" <<<"$scenarios"; then
-    echo "FAIL $name: tests/$name.sh is not in tests/scenarios.txt (add a line: SUITE $name)"
+    fail "$name: tests/$name.sh is not in tests/scenarios.txt (add a line: SUITE $name)"
     n_fail=$((n_fail + 1)); failed+=("$name")
   fi
 done
@@ -115,7 +126,7 @@ done
 
 left=$(comm -13 <(printf '%s\n' "$leftovers_before") <(leftovers) | grep . || true)
 if [ -n "$left" ]; then
-  echo "FAIL nothing left behind: shared memory outlived the servers: $(echo $left)"
+  fail "nothing left behind: shared memory outlived the servers: $(echo $left)"
   n_fail=$((n_fail + 1)); failed+=("leftovers")
   rm -f $left
 elif [ -d /dev/shm ]; then
@@ -125,6 +136,7 @@ fi
 
 echo
 echo "=== summary: $n_pass passed, $n_fail failed, $n_skip skipped"
+{ echo "$build: $n_pass passed, $n_fail failed, $n_skip skipped"; cat "$fail_lines"; } >"$summary"
 if [ "$n_fail" -gt 0 ]; then
   echo "failed: ${failed[*]}"
   echo "kept temp dirs (server logs, client output) under $tmp_root"
