@@ -93,8 +93,12 @@ run_one() {
   set -e
   tally "$name" "$out" "$rc"
   printf '    (%s: %ds)\n' "$name" $((SECONDS - t0))
-  if [ "${KEEP_TMP:-0}" != 1 ] && [[ " ${failed[*]-} " != *" $name "* ]]; then
-    rm -rf "$dir"
+  # A temp dir that cannot be removed (a process of the test still
+  # writing there, a mount left behind) fails the test, not the runner.
+  if [ "${KEEP_TMP:-0}" != 1 ] && [[ " ${failed[*]-} " != *" $name "* ]] &&
+     ! rm -rf "$dir" 2>"$tmp_root/rm.err"; then
+    fail "$name: its temp dir outlived it: $(head -n 1 "$tmp_root/rm.err")"
+    n_fail=$((n_fail + 1)); failed+=("$name")
   fi
 }
 
@@ -142,5 +146,9 @@ if [ "$n_fail" -gt 0 ]; then
   echo "kept temp dirs (server logs, client output) under $tmp_root"
   exit 1
 fi
-[ "${KEEP_TMP:-0}" = 1 ] && echo "temp dirs kept under $tmp_root" || rm -rf "$tmp_root"
+if [ "${KEEP_TMP:-0}" = 1 ]; then
+  echo "temp dirs kept under $tmp_root"
+elif ! rm -rf "$tmp_root"; then
+  echo "warning: $tmp_root could not be removed"
+fi
 exit 0
