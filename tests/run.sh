@@ -44,6 +44,8 @@ fail_lines=$tmp_root/fail-lines.txt
 
 # fail LINE: a FAIL line of the runner's own, printed and kept.
 fail() { echo "FAIL $*" | tee -a "$fail_lines"; }
+# fail_test NAME LINE: such a line, counted as a failure of NAME.
+fail_test() { fail "$2"; n_fail=$((n_fail + 1)); failed+=("$1"); }
 
 selected() {
   local f
@@ -97,8 +99,7 @@ run_one() {
   # writing there, a mount left behind) fails the test, not the runner.
   if [ "${KEEP_TMP:-0}" != 1 ] && [[ " ${failed[*]-} " != *" $name "* ]] &&
      ! rm -rf "$dir" 2>"$tmp_root/rm.err"; then
-    fail "$name: its temp dir outlived it: $(head -n 1 "$tmp_root/rm.err")"
-    n_fail=$((n_fail + 1)); failed+=("$name")
+    fail_test "$name" "$name: its temp dir outlived it: $(head -n 1 "$tmp_root/rm.err")"
   fi
 }
 
@@ -119,8 +120,7 @@ for script in "$top"/tests/test_*.sh; do
   name=$(basename "$script" .sh)
   selected "$name" || continue
   if ! grep -qx -- "$name" <<<"$scenarios"; then
-    fail "$name: tests/$name.sh is not in tests/scenarios.txt (add a line: SUITE $name)"
-    n_fail=$((n_fail + 1)); failed+=("$name")
+    fail_test "$name" "$name: tests/$name.sh is not in tests/scenarios.txt (add a line: SUITE $name)"
   fi
 done
 for name in $scenarios; do
@@ -130,8 +130,7 @@ done
 
 left=$(comm -13 <(printf '%s\n' "$leftovers_before") <(leftovers) | grep . || true)
 if [ -n "$left" ]; then
-  fail "nothing left behind: shared memory outlived the servers: $(echo $left)"
-  n_fail=$((n_fail + 1)); failed+=("leftovers")
+  fail_test leftovers "nothing left behind: shared memory outlived the servers: $(echo $left)"
   rm -f $left
 elif [ -d /dev/shm ]; then
   echo "PASS nothing left behind: no shared memory object or file of the servers outlived them"
